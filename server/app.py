@@ -1,0 +1,134 @@
+"""``create_app(settings)``: routes, static console, and the lifespan that owns every client.
+
+Redis, httpx and the embedded services are created when the app starts and closed when it
+stops; handlers reach them through ``app.state.astra`` (an :class:`AppState`), never by import.
+Each collaborator is embedded unless its URL is configured.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+from redis.asyncio import BlockingConnectionPool, Redis
+from starlette.applications import Starlette
+from starlette.responses import FileResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from .auth import Authenticator, load_or_create_secret
+from .buffer import SessionBuffer
+from .endpoint import stream_endpoint
+from .errors import AstraError
+from .fanout import LiveHub
+from .http_api import astra_error, routes
+from .metrics import Metrics
+from .orchestrator import Orchestrator
+from .services.builder import Builder, EmbeddedBuilder, HttpBuilder
+from .services.core import Core, EmbeddedCore, HttpCore
+from .services.guard import EmbeddedGuard, Guard, HttpGuard
+from .services.objectstore import LocalObjectStore, ObjectStore, S3ObjectStore
+from .services.tenants import DirectoryTenants, FileRegistry, HttpRegistry, HttpTenants, Registry, Tenants
+from .settings import Settings
+from .state import AppState
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+
+def make_object_store(settings: Settings, secret: bytes) -> ObjectStore:
+    if settings.s3_bucket:
+        import boto3
+
+        client = boto3.client("s3", endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region)
+        return S3ObjectStore(
+            client, settings.s3_bucket, settings.s3_prefix, object_lock_days=settings.s3_object_lock_days
+        )
+    return LocalObjectStore(settings.data_dir / "objects", secret, settings.base_url)
+
+
+def make_redis(settings: Settings) -> Redis:
+    if not settings.redis_url:
+        raise RuntimeError("settings.redis_url is required (astra serve starts an embedded Redis)")
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url, max_connections=settings.redis_max_connections, timeout=10
+    )
+    return Redis(connection_pool=pool)
+
+
+def create_app(settings: Settings) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        secret = load_or_create_secret(settings.secret_path)
+        redis = make_redis(settings)
+        await redis.ping()
+        metrics = Metrics()
+        store = make_object_store(settings, secret)
+        hub = LiveHub(redis, settings.limits.send_queue_events)
+        await hub.start()
+        async with httpx.AsyncClient(timeout=settings.retry.timeout) as http:
+            core: Core = HttpCore(http, settings.core_url) if settings.core_url else EmbeddedCore()
+            builder: Builder = (
+                HttpBuilder(http, settings.builder_url) if settings.builder_url else EmbeddedBuilder()
+            )
+            guard: Guard = (
+                HttpGuard(http, settings.guard_url)
+                if settings.guard_url
+                else EmbeddedGuard(store, settings.download_url_ttl)
+            )
+            tenants: Tenants = (
+                HttpTenants(http, settings.tenants_url)
+                if settings.tenants_url
+                else DirectoryTenants(settings.tenants_dir)
+            )
+            registry: Registry = (
+                HttpRegistry(http, settings.registry_url)
+                if settings.registry_url
+                else FileRegistry(settings.tenants_dir / "registry.json")
+            )
+            orchestrator = Orchestrator(
+                settings=settings,
+                buffer=SessionBuffer(redis),
+                core=core,
+                builder=builder,
+                guard=guard,
+                tenants=tenants,
+                registry=registry,
+                store=store,
+                metrics=metrics,
+            )
+            app.state.astra = AppState(
+                settings=settings,
+                redis=redis,
+                auth=Authenticator(
+                    secret=secret,
+                    jwks_url=settings.jwks_url,
+                    audience=settings.jwt_audience,
+                    issuer=settings.jwt_issuer,
+                ),
+                hub=hub,
+                metrics=metrics,
+                store=store,
+                orchestrator=orchestrator,
+            )
+            try:
+                yield
+            finally:
+                await hub.stop()
+                await redis.aclose()
+
+    async def console(request: object) -> Response:
+        return FileResponse(STATIC_DIR / "index.html")
+
+    all_routes = [
+        *routes,
+        WebSocketRoute("/v1/orchestrator/session/{session_id}/stream", stream_endpoint),
+        Route("/", console, methods=["GET"]),
+        Mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
+    ]
+    return Starlette(
+        routes=all_routes,
+        lifespan=lifespan,
+        exception_handlers={AstraError: astra_error},
+    )

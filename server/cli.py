@@ -1,0 +1,127 @@
+"""The ``astra`` command: ``serve``, ``token``, and each collaborator as its own HTTP service."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+DEMO_TENANT = "CONCEJO_CALI"
+
+
+def _common(parser: argparse.ArgumentParser, port: int) -> None:
+    parser.add_argument("--host", default=None, help="interface to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=port)
+    parser.add_argument("--data-dir", type=Path, default=None, help="data directory (default ./data)")
+
+
+def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from .settings import Settings
+
+    settings = Settings.from_env()
+    changes: dict[str, object] = {"port": args.port}
+    if args.host:
+        changes["host"] = args.host
+    if args.data_dir:
+        changes["data_dir"] = args.data_dir
+    return dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import create_app
+    from .auth import issue_token, load_or_create_secret
+    from .redis_server import EmbeddedRedis
+
+    settings = _settings(args)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    embedded: EmbeddedRedis | None = None
+    if not settings.redis_url:
+        embedded = EmbeddedRedis(settings.data_dir, appendfsync=settings.redis_appendfsync)
+        embedded.start()
+        settings = dataclasses.replace(settings, redis_url=embedded.url)
+    try:
+        if not settings.jwks_url:
+            secret = load_or_create_secret(settings.secret_path)
+            token = issue_token(secret, tenant_id=DEMO_TENANT, role="recorder", sub="demo", ttl=12 * 3600)
+            print(f"\nASTRA demo console: {settings.base_url}/#token={token}\n", flush=True)
+        uvicorn.run(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            ws_max_size=settings.limits.max_frame_bytes * 4,
+            ws_ping_interval=settings.limits.ping_interval,
+            ws_ping_timeout=settings.limits.ping_interval,
+            lifespan="on",
+            log_level="info",
+            timeout_graceful_shutdown=10,
+        )
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    return 0
+
+
+def token(args: argparse.Namespace) -> int:
+    from .auth import ROLES, issue_token, load_or_create_secret
+    from .settings import Settings
+
+    if args.role not in ROLES:
+        print(f"--role must be one of: {', '.join(ROLES)}", file=sys.stderr)
+        return 2
+    settings = Settings.from_env()
+    path = settings.jwt_secret_file or args.data_dir / "jwt-secret"
+    secret = load_or_create_secret(path)
+    print(issue_token(secret, tenant_id=args.tenant, role=args.role, sub=args.sub, ttl=args.ttl))
+    return 0
+
+
+def service(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .services.http_service import create_service_app
+
+    settings = _settings(args)
+    uvicorn.run(
+        create_service_app(args.command, settings), host=settings.host, port=settings.port, log_level="info"
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="astra", description="ASTRA Orchestrator")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="run the orchestrator (embedded Redis and services by default)")
+    _common(p, 8000)
+    p.set_defaults(func=serve)
+
+    p = sub.add_parser("token", help="print a development JWT signed with the data dir's secret")
+    p.add_argument("--data-dir", type=Path, default=Path("data"))
+    p.add_argument("--tenant", required=True)
+    p.add_argument("--role", required=True)
+    p.add_argument("--sub", default="dev")
+    p.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
+    p.set_defaults(func=token)
+
+    for kind, port in (
+        ("core", 8101),
+        ("builder", 8102),
+        ("guard", 8103),
+        ("tenants", 8104),
+        ("registry", 8105),
+    ):
+        p = sub.add_parser(kind, help=f"serve the embedded {kind.upper()} over HTTP")
+        _common(p, port)
+        p.set_defaults(func=service)
+
+    args = parser.parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,260 @@
+"""The WebSocket endpoint: moves frames between one socket and the orchestrator (protocol.md).
+
+Three tasks per connection once the hello is accepted:
+
+* the *reader* decodes frames, answers pings and protocol errors at once, and queues inputs;
+* the *ingester* stores queued inputs one at a time (so blocks keep the client's order) and
+  acks each only when its effect is in Redis;
+* the *sender* delivers the session's events: first everything after the client's
+  ``last_event_id`` read from the log, then live events, falling back to the log whenever it
+  missed any (overflow, pub/sub reconnect), so each event reaches the client once, in order.
+
+All writes to the socket go through one lock, so frames never interleave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import assert_never
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from . import protocol
+from .auth import CAN_SEND, Principal
+from .buffer import Dedupe, SessionMeta
+from .errors import (
+    CLOSE_BAD_FRAME,
+    CLOSE_HELLO_TIMEOUT,
+    CLOSE_INTERNAL,
+    AstraError,
+    Forbidden,
+    ProtocolError,
+)
+from .fanout import RESYNC, Subscription
+from .protocol import Hello, Ping, Text
+from .state import AppState
+
+log = logging.getLogger("astra.ws")
+
+MAX_PROTOCOL_ERRORS = 16
+"""Protocol errors tolerated on one connection before it is closed with 4400."""
+INGEST_WINDOW = 64
+"""Inputs read ahead of the one being stored; beyond it the reader waits (TCP backpressure)."""
+
+
+class Connection:
+    def __init__(self, websocket: WebSocket, state: AppState, session_id: str) -> None:
+        self.ws = websocket
+        self.state = state
+        self.session_id = session_id
+        self.limits = state.settings.limits
+        self._send_lock = asyncio.Lock()
+        self._inputs: asyncio.Queue[Text] = asyncio.Queue(INGEST_WINDOW)
+        self._errors = 0
+
+    async def send(self, data: bytes) -> None:
+        async with self._send_lock:
+            await self.ws.send_bytes(data)
+
+    async def fail(self, exc: AstraError, *, seq: int | None = None) -> None:
+        """Tell the client what was wrong; the connection goes on."""
+        self.state.metrics.errors.labels(exc.code).inc()
+        await self.send(protocol.error(exc.code, exc.message, seq=seq, details=exc.details or None))
+
+    async def close(self, exc: AstraError, close_code: int) -> None:
+        """Send the error frame, then close with a code (see protocol.md, "Close codes")."""
+        with contextlib.suppress(Exception):
+            await self.fail(exc)
+        with contextlib.suppress(Exception):
+            await self.ws.close(close_code, exc.code)
+
+    # -- handshake -------------------------------------------------------------------------------
+
+    async def _receive_frame(self) -> bytes | None:
+        """The next binary message; None when the client has gone."""
+        message = await self.ws.receive()
+        if message["type"] == "websocket.disconnect":
+            return None
+        data = message.get("bytes")
+        if data is None:
+            raise ProtocolError("text messages are not accepted: send msgpack in binary messages")
+        return bytes(data)
+
+    async def handshake(self, subprotocol_token: str | None) -> tuple[Principal, Hello, SessionMeta] | None:
+        try:
+            data = await asyncio.wait_for(self._receive_frame(), self.limits.hello_timeout)
+        except TimeoutError:
+            await self.close(
+                ProtocolError("no hello frame in time", code="HELLO_TIMEOUT"), CLOSE_HELLO_TIMEOUT
+            )
+            return None
+        if data is None:
+            return None
+        try:
+            message = protocol.decode_client(
+                data, max_frame_bytes=self.limits.max_frame_bytes, max_text_chars=self.limits.max_text_chars
+            )
+            if not isinstance(message, Hello):
+                raise ProtocolError("the first frame must be a hello", code="HELLO_REQUIRED")
+        except ProtocolError as exc:
+            await self.close(exc, CLOSE_BAD_FRAME)
+            return None
+        try:
+            principal = await self.state.auth.verify(message.token or subprotocol_token)
+            meta = await self.state.orchestrator.session(principal, self.session_id)
+        except AstraError as exc:
+            await self.close(exc, exc.close_code or CLOSE_INTERNAL)
+            return None
+        return principal, message, meta
+
+    # -- main loop -------------------------------------------------------------------------------
+
+    async def run(self, subprotocol_token: str | None) -> None:
+        accepted = await self.handshake(subprotocol_token)
+        if accepted is None:
+            return
+        principal, hello, meta = accepted
+        orch = self.state.orchestrator
+        async with self.state.hub.subscribe(self.session_id) as sub:
+            # Subscribed before reading the head, so no event can fall between log and live.
+            last_seq = await orch.buffer.last_seq(self.session_id, hello.client_id)
+            await self.send(
+                protocol.welcome(
+                    session_id=self.session_id,
+                    client_id=hello.client_id,
+                    role=principal.role,
+                    sub=principal.sub,
+                    status=meta.status,
+                    last_seq=last_seq,
+                    head_event_id=meta.head_event_id,
+                    limits={
+                        "max_frame_bytes": self.limits.max_frame_bytes,
+                        "max_text_chars": self.limits.max_text_chars,
+                        "ingest_window": INGEST_WINDOW,
+                    },
+                )
+            )
+            tasks = [
+                asyncio.create_task(self._read(principal), name="ws-read"),
+                asyncio.create_task(self._ingest(principal, hello.client_id, meta), name="ws-ingest"),
+                asyncio.create_task(self._deliver(sub, hello.last_event_id), name="ws-deliver"),
+            ]
+            try:
+                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    if not task.cancelled() and (exc := task.exception()) is not None:
+                        raise exc
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _read(self, principal: Principal) -> None:
+        while True:
+            try:
+                data = await self._receive_frame()
+                if data is None:
+                    return
+                message = protocol.decode_client(
+                    data,
+                    max_frame_bytes=self.limits.max_frame_bytes,
+                    max_text_chars=self.limits.max_text_chars,
+                )
+            except ProtocolError as exc:
+                self._errors += 1
+                if self._errors > MAX_PROTOCOL_ERRORS:
+                    await self.close(
+                        ProtocolError("too many bad frames", code="TOO_MANY_ERRORS"), CLOSE_BAD_FRAME
+                    )
+                    return
+                await self.fail(exc)
+                continue
+            self.state.metrics.frames.labels(type(message).__name__.lower()).inc()
+            match message:
+                case Text():
+                    if principal.role not in CAN_SEND:
+                        await self.fail(
+                            Forbidden(f"role '{principal.role}' may not send input"), seq=message.seq
+                        )
+                        continue
+                    await self._inputs.put(message)
+                case Ping(ref=ref):
+                    await self.send(protocol.pong(ref))
+                case Hello():
+                    await self.fail(ProtocolError("hello was already received", code="DUPLICATE_HELLO"))
+                case _:
+                    assert_never(message)
+
+    async def _ingest(self, principal: Principal, client_id: str, meta: SessionMeta) -> None:
+        orch = self.state.orchestrator
+        while True:
+            frame = await self._inputs.get()
+            source = {"kind": "text", "producer": client_id, "seq": frame.seq}
+            try:
+                result = await orch.ingest_text(
+                    principal, meta, frame.text, Dedupe.by_seq(client_id, frame.seq), source
+                )
+            except AstraError as exc:
+                await self.fail(exc, seq=frame.seq)
+                continue
+            await self.send(
+                protocol.ack(
+                    frame.seq, block_id=result.block_id, event_id=result.event_id, duplicate=result.duplicate
+                )
+            )
+
+    async def _deliver(self, sub: Subscription, last_event_id: int) -> None:
+        delivered = await self._catch_up(last_event_id, "resume")
+        await self.send(protocol.synced(delivered))
+        while True:
+            event_id, payload = await sub.get()
+            if (event_id, payload) == RESYNC:
+                delivered = await self._catch_up(delivered, "resync")
+            elif event_id == delivered + 1:
+                await self.send(protocol.event_frame(event_id, payload))
+                self.state.metrics.events_sent.inc()
+                delivered = event_id
+            elif event_id > delivered + 1:  # we missed some: the log has them, in order
+                delivered = await self._catch_up(delivered, "gap")
+
+    async def _catch_up(self, after: int, reason: str) -> int:
+        """Send every logged event after ``after``; returns the last id sent."""
+        self.state.metrics.resyncs.labels(reason).inc()
+        page = self.limits.replay_page
+        while True:
+            batch = await self.state.orchestrator.buffer.events_after(self.session_id, after, page)
+            for event_id, payload in batch:
+                await self.send(protocol.event_frame(event_id, payload))
+                after = event_id
+            self.state.metrics.events_sent.inc(len(batch))
+            if len(batch) < page:
+                return after
+
+
+async def stream_endpoint(websocket: WebSocket) -> None:
+    """``/v1/orchestrator/session/{session_id}/stream``"""
+    state: AppState = websocket.app.state.astra
+    session_id = websocket.path_params["session_id"]
+    offered = [p.strip() for p in websocket.scope.get("subprotocols", [])]
+    token = next(
+        (p[len(protocol.BEARER_PREFIX) :] for p in offered if p.startswith(protocol.BEARER_PREFIX)), None
+    )
+    if not state.origin_allowed(websocket.headers.get("origin"), websocket.headers.get("host")):
+        await websocket.close(4403, "FORBIDDEN_ORIGIN")  # before accept: the handshake gets 403
+        return
+    await websocket.accept(subprotocol=protocol.SUBPROTOCOL if protocol.SUBPROTOCOL in offered else None)
+    state.metrics.connections.inc()
+    connection = Connection(websocket, state, session_id)
+    try:
+        await connection.run(token)
+    except WebSocketDisconnect:
+        pass
+    except Exception:
+        log.exception("connection to session %s failed", session_id)
+        if websocket.application_state != WebSocketState.DISCONNECTED:
+            with contextlib.suppress(Exception):
+                await websocket.close(CLOSE_INTERNAL, "INTERNAL")
+    finally:
+        state.metrics.connections.dec()

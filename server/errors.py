@@ -1,0 +1,144 @@
+"""The one exception tree of the orchestrator, and its mapping to HTTP and WebSocket codes.
+
+Every error a client can see has a stable string ``code`` (documented in ``protocol.md``) and
+maps in one place to an HTTP status and, for errors that end a WebSocket, a close code::
+
+    AstraError
+    ├── ProtocolError          a frame that is not valid msgpack or not a map   (400)
+    │   ├── FrameTooLarge      bigger than the frame limit                      (413)
+    │   ├── UnknownType        a message type this version does not know
+    │   └── InvalidField       a known message with a missing or ill-typed field (422)
+    ├── AuthError              missing, bad or expired token           (401, close 4401)
+    │   └── Forbidden          valid token, role not allowed           (403, close 4403)
+    ├── NotFound               no such session *for this tenant*       (404, close 4404)
+    ├── InvalidInput           a well-formed request with bad content  (422)
+    │   └── MalformedBody      an HTTP body that is not the JSON object expected (400)
+    ├── SessionClosed          input after finalize began              (409, close 4409)
+    ├── SequenceGap            a frame skipped a client sequence number
+    ├── NotSupported           understood, but not offered by this server yet  (501)
+    ├── ConfigError            tenant / skeleton / style map problem   (422)
+    └── ServiceError           a collaborator (CORE, BUILDER, GUARD, store) failed
+        ├── ServiceUnavailable transient: worth retrying
+        └── BuildFailed        BUILDER could not produce the document  (502)
+
+Collaborator clients translate their transport errors into these at the boundary
+(``raise ServiceUnavailable(...) from exc``) so callers never see httpx or boto3 types.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AstraError(Exception):
+    """Root of every error the orchestrator raises on purpose."""
+
+    code = "INTERNAL"
+    http_status = 500
+    close_code: int | None = None
+
+    def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code  # a more specific code within the same class (same status)
+        self.details = details
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+class ProtocolError(AstraError):
+    code = "BAD_FRAME"
+    http_status = 400
+
+
+class FrameTooLarge(ProtocolError):
+    code = "FRAME_TOO_LARGE"
+    http_status = 413
+
+
+class AuthError(AstraError):
+    code = "UNAUTHORIZED"
+    http_status = 401
+    close_code = 4401
+
+
+class Forbidden(AuthError):
+    code = "FORBIDDEN"
+    http_status = 403
+    close_code = 4403
+
+
+class NotFound(AstraError):
+    code = "NOT_FOUND"
+    http_status = 404
+    close_code = 4404
+
+
+class InvalidInput(AstraError):
+    code = "INVALID_INPUT"
+    http_status = 422
+
+
+class MalformedBody(InvalidInput):
+    code = "BAD_JSON"
+    http_status = 400
+
+
+class SessionClosed(AstraError):
+    code = "SESSION_CLOSED"
+    http_status = 409
+    close_code = 4409
+
+
+class SequenceGap(AstraError):
+    code = "SEQ_GAP"
+    http_status = 409
+
+
+class ConfigError(AstraError):
+    code = "CONFIG_ERROR"
+    http_status = 422
+
+
+class ServiceError(AstraError):
+    code = "SERVICE_ERROR"
+    http_status = 502
+
+
+class ServiceUnavailable(ServiceError):
+    code = "SERVICE_UNAVAILABLE"
+    http_status = 503
+
+
+class BuildFailed(ServiceError):
+    code = "BUILD_FAILED"
+    http_status = 502
+
+
+# WebSocket close codes used by the server (see protocol.md, "Close codes").
+CLOSE_NORMAL = 1000
+CLOSE_GOING_AWAY = 1001
+CLOSE_BAD_FRAME = 4400
+CLOSE_HELLO_TIMEOUT = 4408
+CLOSE_TOO_LARGE = 4413
+CLOSE_SLOW_CONSUMER = 4429
+CLOSE_INTERNAL = 4500
+
+
+class UnknownType(ProtocolError):
+    code = "UNKNOWN_TYPE"
+
+
+class InvalidField(ProtocolError):
+    code = "INVALID_FIELD"
+    http_status = 422
+
+
+class NotSupported(AstraError):
+    code = "NOT_SUPPORTED"
+    http_status = 501

@@ -1,0 +1,156 @@
+"""Live fan-out of session events to this instance's WebSocket clients.
+
+The event log (a Redis stream) is the truth; pub/sub is only a doorbell that carries each new
+event so that the common case costs no extra read. One pub/sub connection per instance serves
+every session that has local clients. Each client has a bounded queue; when it overflows, or
+when the pub/sub connection had to be re-established, the client is told to *resync* and reads
+what it missed from the log. So a slow client or a dropped pub/sub link delays events but never
+loses or reorders them, and no client can make the server's memory grow without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+
+from .keys import SessionKeys
+from .protocol import split_live
+
+log = logging.getLogger("astra.fanout")
+
+HUB_CHANNEL = "astra:hub"
+RESYNC = (0, b"")
+"""Queue marker: the subscriber must re-read the log from its last delivered event."""
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One local client's view of a session's live events."""
+
+    session_id: str
+    queue: asyncio.Queue[tuple[int, bytes]]
+    overflowed: bool = field(default=False)
+
+    def offer(self, item: tuple[int, bytes]) -> None:
+        if self.overflowed:
+            return
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            # Drop the backlog and tell the consumer to catch up from the log instead.
+            self.overflowed = True
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self.queue.put_nowait(RESYNC)
+
+    async def get(self) -> tuple[int, bytes]:
+        item = await self.queue.get()
+        if item is RESYNC:
+            self.overflowed = False
+        return item
+
+
+class LiveHub:
+    """Routes pub/sub doorbells to the local subscriptions of each session."""
+
+    def __init__(self, redis: Redis, queue_size: int) -> None:
+        self._redis = redis
+        self._queue_size = queue_size
+        self._subs: dict[str, set[Subscription]] = {}
+        self._pubsub: PubSub | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="astra-live-hub")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._pubsub:
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, session_id: str) -> AsyncIterator[Subscription]:
+        """Receive the session's live events while the context is open."""
+        sub = Subscription(session_id, asyncio.Queue(self._queue_size))
+        channel = SessionKeys(session_id).channel
+        async with self._lock:
+            first = session_id not in self._subs
+            self._subs.setdefault(session_id, set()).add(sub)
+            if first:
+                await self._ensure_ready()
+                assert self._pubsub is not None
+                await self._pubsub.subscribe(channel)
+        try:
+            yield sub
+        finally:
+            async with self._lock:
+                subs = self._subs.get(session_id)
+                if subs is not None:
+                    subs.discard(sub)
+                    if not subs:
+                        del self._subs[session_id]
+                        if self._pubsub is not None:
+                            with contextlib.suppress(Exception):
+                                await self._pubsub.unsubscribe(channel)
+
+    async def _ensure_ready(self) -> None:
+        await asyncio.wait_for(self._ready.wait(), timeout=10)
+
+    async def _connect(self) -> PubSub:
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        channels = [SessionKeys(sid).channel for sid in self._subs]
+        # A standing subscription keeps the connection readable when no session is watched.
+        await pubsub.subscribe(HUB_CHANNEL, *channels)
+        return pubsub
+
+    async def _run(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                self._pubsub = await self._connect()
+                self._ready.set()
+                backoff = 0.1
+                # Anything published while we were not listening is in the log: resync everyone.
+                for subs in self._subs.values():
+                    for sub in subs:
+                        sub.offer(RESYNC)
+                async for message in self._pubsub.listen():
+                    if message.get("type") != "message":
+                        continue
+                    self._dispatch(message["channel"], message["data"])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._ready.clear()
+                log.warning("live hub lost its pub/sub connection (%s); reconnecting", exc)
+                if self._pubsub is not None:
+                    with contextlib.suppress(Exception):
+                        await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    def _dispatch(self, channel: bytes, data: bytes) -> None:
+        # channel is b"astra:{<sid>}:live"
+        start, end = channel.find(b"{"), channel.find(b"}")
+        session_id = channel[start + 1 : end].decode()
+        subs = self._subs.get(session_id)
+        if not subs:
+            return
+        try:
+            item = split_live(data)
+        except ValueError:
+            log.error("malformed live message on %s", channel)
+            return
+        for sub in subs:
+            sub.offer(item)

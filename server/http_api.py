@@ -1,0 +1,224 @@
+"""The HTTP API: the specification's contracts, as thin handlers over the orchestrator.
+
+Every route but ``/healthz``, ``/metrics``, the console's static files and signed object links
+requires ``Authorization: Bearer <jwt>``. Errors are JSON ``{"error": {"code", "message",
+"details"?}}`` with the status that :mod:`server.errors` assigns to the code.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .auth import Principal, bearer
+from .buffer import Dedupe
+from .errors import AstraError, InvalidInput, MalformedBody, NotFound, NotSupported
+from .orchestrator import IngestResult
+from .state import AppState
+
+log = logging.getLogger("astra.http")
+
+_MULTIPART_SLACK = 64 * 1024
+
+
+def _state(request: Request) -> AppState:
+    state: AppState = request.app.state.astra
+    return state
+
+
+async def _principal(request: Request) -> Principal:
+    return await _state(request).auth.verify(bearer(request.headers.get("authorization")))
+
+
+async def _json(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise MalformedBody("the body is not valid JSON") from exc
+    if not isinstance(body, dict):
+        raise MalformedBody("the body must be a JSON object")
+    return body
+
+
+def _dedupe(request: Request) -> Dedupe:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return Dedupe("none")
+    if not 1 <= len(key) <= 128:
+        raise InvalidInput("Idempotency-Key must be 1-128 characters", field="Idempotency-Key")
+    return Dedupe.by_key(key)
+
+
+def _ingested(result: IngestResult) -> dict[str, Any]:
+    return {
+        "block_id": result.block_id,
+        "event_id": result.event_id,
+        "duplicate": result.duplicate,
+        "block": result.block,
+    }
+
+
+async def start_session(request: Request) -> Response:
+    principal = await _principal(request)
+    body = await _json(request)
+    tenant_id = body.get("tenant_id")
+    skeleton_id = body.get("skeleton_id")
+    metadata = body.get("metadata", {})
+    if not isinstance(tenant_id, str) or not tenant_id:
+        raise InvalidInput("'tenant_id' is required", field="tenant_id")
+    if skeleton_id is not None and not isinstance(skeleton_id, str):
+        raise InvalidInput("'skeleton_id' must be a string", field="skeleton_id")
+    if not isinstance(metadata, dict):
+        raise InvalidInput("'metadata' must be an object", field="metadata")
+    orch = _state(request).orchestrator
+    session_id = await orch.start(principal, tenant_id, skeleton_id, metadata)
+    meta = await orch.session(principal, session_id)
+    return JSONResponse(await orch.describe(meta), status_code=201)
+
+
+async def get_session(request: Request) -> Response:
+    orch = _state(request).orchestrator
+    meta = await orch.session(await _principal(request), request.path_params["session_id"])
+    return JSONResponse(await orch.describe(meta))
+
+
+async def list_blocks(request: Request) -> Response:
+    orch = _state(request).orchestrator
+    meta = await orch.session(await _principal(request), request.path_params["session_id"])
+    blocks = await orch.buffer.blocks(meta.session_id)
+    return JSONResponse(
+        {"session_id": meta.session_id, "head_event_id": meta.head_event_id, "blocks": blocks}
+    )
+
+
+async def list_events(request: Request) -> Response:
+    """The session's event log from ``after`` (exclusive), ``limit`` at a time."""
+    from .protocol import decode_event
+
+    orch = _state(request).orchestrator
+    meta = await orch.session(await _principal(request), request.path_params["session_id"])
+    try:
+        after = int(request.query_params.get("after", "0"))
+        limit = min(int(request.query_params.get("limit", "500")), 5000)
+    except ValueError as exc:
+        raise InvalidInput("'after' and 'limit' must be integers") from exc
+    events = await orch.buffer.events_after(meta.session_id, max(after, 0), max(limit, 1))
+    return JSONResponse({"events": [decode_event(i, p) for i, p in events]})
+
+
+async def append(request: Request) -> Response:
+    principal = await _principal(request)
+    orch = _state(request).orchestrator
+    meta = await orch.session(principal, request.path_params["session_id"])
+    body = await _json(request)
+    text, audio = body.get("text"), body.get("audio_chunk")
+    if (text is None) == (audio is None):
+        raise InvalidInput("send exactly one of 'text' or 'audio_chunk'")
+    if audio is not None:
+        if not isinstance(audio, str):
+            raise InvalidInput("'audio_chunk' must be base64 text", field="audio_chunk")
+        try:
+            base64.b64decode(audio, validate=True)
+        except binascii.Error as exc:
+            raise InvalidInput("'audio_chunk' is not valid base64", field="audio_chunk") from exc
+        raise NotSupported(
+            "audio input is not supported by this server yet; send 'text'", code="AUDIO_NOT_SUPPORTED"
+        )
+    if not isinstance(text, str):
+        raise InvalidInput("'text' must be a string", field="text")
+    source = {"kind": "text", "producer": "http", "idempotency_key": request.headers.get("idempotency-key")}
+    result = await orch.ingest_text(principal, meta, text, _dedupe(request), source)
+    return JSONResponse(_ingested(result))
+
+
+async def upload_asset(request: Request) -> Response:
+    principal = await _principal(request)
+    state = _state(request)
+    orch = state.orchestrator
+    meta = await orch.session(principal, request.path_params["session_id"])
+    limit = state.settings.limits.max_asset_bytes
+    length = request.headers.get("content-length")
+    if length is None or not length.isdigit() or int(length) > limit + _MULTIPART_SLACK:
+        raise InvalidInput(
+            f"upload must declare Content-Length and be at most {limit} bytes", code="TOO_LARGE", limit=limit
+        )
+    async with request.form(max_files=1, max_fields=8) as form:
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise InvalidInput("multipart field 'file' is required", field="file")
+        zone, caption = form.get("zone"), form.get("caption")
+        result, uri = await orch.upload_asset(
+            principal,
+            meta,
+            upload.file,
+            upload.filename or "imagen",
+            zone=zone if isinstance(zone, str) and zone else None,
+            caption=caption if isinstance(caption, str) and caption else None,
+            dedupe=_dedupe(request),
+        )
+    asset = (result.block or {}).get("asset", {})
+    return JSONResponse({"asset_id": asset.get("asset_id"), "s3_url": uri, **_ingested(result)})
+
+
+async def finalize(request: Request) -> Response:
+    principal = await _principal(request)
+    orch = _state(request).orchestrator
+    meta = await orch.session(principal, request.path_params["session_id"])
+    return JSONResponse(await orch.finalize(principal, meta))
+
+
+async def get_object(request: Request) -> Response:
+    """Signed links of the local object store (embedded mode)."""
+    store = _state(request).local_store
+    if store is None:
+        raise NotFound("no such object")
+    key = request.path_params["key"]
+    store.verify(key, request.query_params.get("expires", ""), request.query_params.get("signature", ""))
+    data = await store.get_bytes(key)
+    filename = key.rsplit("/", 1)[-1]
+    return Response(
+        data,
+        media_type="application/octet-stream",
+        headers={"content-disposition": f'attachment; filename="{filename}"', "cache-control": "private"},
+    )
+
+
+async def healthz(request: Request) -> Response:
+    state = _state(request)
+    await state.redis.ping()
+    return JSONResponse({"status": "ok"})
+
+
+async def metrics(request: Request) -> Response:
+    return Response(_state(request).metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+async def astra_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AstraError)
+    _state(request).metrics.errors.labels(exc.code).inc()
+    if exc.http_status >= 500:
+        log.warning("%s %s -> %s: %s", request.method, request.url.path, exc.code, exc.message)
+    return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status)
+
+
+PREFIX = "/v1/orchestrator/session"
+
+routes = [
+    Route(f"{PREFIX}/start", start_session, methods=["POST"]),
+    Route(f"{PREFIX}/{{session_id}}", get_session, methods=["GET"]),
+    Route(f"{PREFIX}/{{session_id}}/blocks", list_blocks, methods=["GET"]),
+    Route(f"{PREFIX}/{{session_id}}/events", list_events, methods=["GET"]),
+    Route(f"{PREFIX}/{{session_id}}/append", append, methods=["POST"]),
+    Route(f"{PREFIX}/{{session_id}}/upload-asset", upload_asset, methods=["POST"]),
+    Route(f"{PREFIX}/{{session_id}}/finalize", finalize, methods=["POST"]),
+    Route("/v1/objects/{key:path}", get_object, methods=["GET"]),
+    Route("/healthz", healthz, methods=["GET"]),
+    Route("/metrics", metrics, methods=["GET"]),
+]

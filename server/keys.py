@@ -1,0 +1,72 @@
+"""Every Redis key the orchestrator uses, in one place.
+
+All keys of one session share the hash tag ``{<session_id>}`` so that the Lua scripts that touch
+several of them run in one hash slot (Redis Cluster) and one round trip.
+
+    astra:{sid}:meta       hash    status, tenant, pinned config (msgpack), counters, finalize result
+    astra:{sid}:blocks     hash    block_id -> block (msgpack)
+    astra:{sid}:order      zset    block_id scored by position (audio / arrival order)
+    astra:{sid}:events     stream  the session's event log, entry ids "<event_id>-0"
+    astra:{sid}:producers  hash    client_id -> last applied sequence number (deduplication)
+    astra:{sid}:idem       hash    HTTP Idempotency-Key -> block_id
+    astra:{sid}:inflight   zset    ingest tokens in progress, scored by deadline (finalize drains)
+    astra:{sid}:finalize   string  finalize lock: owner token, with a TTL renewed while building
+    astra:{sid}:live       channel pub/sub doorbell carrying "<event_id>:<event payload>"
+    astra:tenant:{tid}:sessions  set  session ids of a tenant (listing; never read across tenants)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PREFIX = "astra"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionKeys:
+    """The key names of one session."""
+
+    session_id: str
+
+    def _key(self, suffix: str) -> str:
+        return f"{PREFIX}:{{{self.session_id}}}:{suffix}"
+
+    @property
+    def meta(self) -> str:
+        return self._key("meta")
+
+    @property
+    def blocks(self) -> str:
+        return self._key("blocks")
+
+    @property
+    def order(self) -> str:
+        return self._key("order")
+
+    @property
+    def events(self) -> str:
+        return self._key("events")
+
+    @property
+    def producers(self) -> str:
+        return self._key("producers")
+
+    @property
+    def idem(self) -> str:
+        return self._key("idem")
+
+    @property
+    def inflight(self) -> str:
+        return self._key("inflight")
+
+    @property
+    def finalize_lock(self) -> str:
+        return self._key("finalize")
+
+    @property
+    def channel(self) -> str:
+        return self._key("live")
+
+
+def tenant_sessions(tenant_id: str) -> str:
+    return f"{PREFIX}:tenant:{tenant_id}:sessions"

@@ -1,0 +1,37 @@
+"""Prometheus metrics of one app instance (its own registry: no module-level globals)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.connections = Gauge("astra_ws_connections", "Open WebSocket connections", registry=r)
+        self.frames = Counter("astra_ws_frames_total", "Client frames received", ["type"], registry=r)
+        self.errors = Counter("astra_errors_total", "Errors sent to clients", ["code"], registry=r)
+        self.blocks = Counter("astra_blocks_total", "Blocks stored", ["type"], registry=r)
+        self.duplicates = Counter(
+            "astra_duplicates_total", "Resent inputs acked without a new block", registry=r
+        )
+        self.events_sent = Counter(
+            "astra_events_sent_total", "Events delivered to WebSocket clients", registry=r
+        )
+        self.resyncs = Counter(
+            "astra_resyncs_total", "Catch-up reads from the event log", ["reason"], registry=r
+        )
+        self.core_seconds = Histogram("astra_core_seconds", "CORE call latency", registry=r)
+        self.ingest_seconds = Histogram(
+            "astra_ingest_seconds",
+            "Input received to durable ack",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=r,
+        )
+        self.finalize_seconds = Histogram(
+            "astra_finalize_seconds", "Finalize duration", ["outcome"], registry=r
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,581 @@
+"""The session workflow shared by the HTTP API and the WebSocket: start, ingest, assets, finalize.
+
+Adapters (``http_api``, ``endpoint``) authenticate, parse and translate; every decision about a
+session is taken here, on top of the session buffer and the collaborators. The orchestrator
+keeps no session state in memory: any instance can serve any request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import secrets
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from . import protocol
+from .auth import CAN_FINALIZE, CAN_READ, CAN_SEND, CAN_START, CAN_UPLOAD, Principal
+from .buffer import FINALIZE_FAILED, FINALIZED, Dedupe, SessionBuffer, SessionMeta
+from .errors import (
+    AstraError,
+    BuildFailed,
+    ConfigError,
+    InvalidInput,
+    NotFound,
+    SequenceGap,
+    ServiceError,
+    ServiceUnavailable,
+    SessionClosed,
+)
+from .metrics import Metrics
+from .services import docx_builder
+from .services.builder import Builder, BuildRequest
+from .services.core import Core, CoreResult, TextRequest
+from .services.guard import Guard, SealRequest
+from .services.objectstore import ObjectStore, session_key, tenant_key
+from .services.resilience import with_retries
+from .services.tenants import Registry, Tenants
+from .settings import Settings
+
+DEFAULT_ZONE = "ZONE_DEBATE"
+MAX_METADATA_BYTES = 16_384
+FINALIZE_LOCK_TTL = 30.0
+IMAGE_TYPES = {b"\x89PNG\r\n\x1a\n": ("image/png", ".png"), b"\xff\xd8\xff": ("image/jpeg", ".jpg")}
+
+
+def new_id(prefix: str) -> str:
+    """Unguessable, URL-safe ids (128 bits of randomness)."""
+    return f"{prefix}_{secrets.token_urlsafe(16)}"
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What became of one input: a new block, or a duplicate of one already stored."""
+
+    duplicate: bool
+    block_id: str | None
+    event_id: int | None
+    block: dict[str, Any] | None
+
+
+class Orchestrator:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        buffer: SessionBuffer,
+        core: Core,
+        builder: Builder,
+        guard: Guard,
+        tenants: Tenants,
+        registry: Registry,
+        store: ObjectStore,
+        metrics: Metrics,
+    ) -> None:
+        self.settings = settings
+        self.buffer = buffer
+        self.core = core
+        self.builder = builder
+        self.guard = guard
+        self.tenants = tenants
+        self.registry = registry
+        self.store = store
+        self.metrics = metrics
+        self._checked_skeletons: dict[str, list[str]] = {}
+        retry = settings.retry
+        # How long an admitted input may take before finalize stops waiting for it.
+        self.ingest_ttl = retry.attempts * (retry.timeout + retry.max_delay) + 5.0
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    async def session(self, principal: Principal, session_id: str) -> SessionMeta:
+        """The session if it exists *for this principal's tenant*; NotFound otherwise (no probing)."""
+        principal.require(CAN_READ, "read sessions")
+        meta = await self.buffer.meta(session_id) if _plausible_id(session_id) else None
+        if meta is None or meta.tenant_id != principal.tenant_id:
+            raise NotFound("no such session")
+        return meta
+
+    async def describe(self, meta: SessionMeta) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "session_id": meta.session_id,
+            "tenant_id": meta.tenant_id,
+            "status": meta.status,
+            "metadata": meta.metadata,
+            "pinned": {k: v for k, v in meta.pinned.items() if k != "skeleton_key"},
+            "block_count": await self.buffer.block_count(meta.session_id),
+            "head_event_id": meta.head_event_id,
+            "created_at": meta.created_at,
+            "created_by": meta.created_by,
+        }
+        if meta.result is not None:
+            body["result"] = await self._public_result(meta.result)
+        if meta.error is not None:
+            body["finalize_error"] = meta.error
+        return body
+
+    # -- start -----------------------------------------------------------------------------------
+
+    async def start(
+        self, principal: Principal, tenant_id: str, skeleton_id: str | None, metadata: dict[str, Any]
+    ) -> str:
+        """Open a session with the tenant's configuration pinned; returns its id."""
+        principal.require(CAN_START, "start sessions")
+        if tenant_id != principal.tenant_id:
+            raise NotFound("unknown tenant")  # not 403: tenants cannot be probed either
+        if len(protocol.encode(metadata)) > MAX_METADATA_BYTES:
+            raise InvalidInput(f"metadata exceeds {MAX_METADATA_BYTES} bytes")
+        config, adapter = await asyncio.gather(
+            self.tenants.config(tenant_id), self.registry.adapter_for(tenant_id)
+        )
+        skeleton = await self.tenants.skeleton(tenant_id, skeleton_id or config.default_skeleton)
+        await self._check_skeleton(
+            skeleton.sha256, skeleton.content, config.style_map, config.placeholder_map
+        )
+        # The skeleton bytes are pinned too: a later edit of the tenant's file cannot reach us.
+        skeleton_key = tenant_key(tenant_id, "skeletons", f"{skeleton.skeleton_id}-{skeleton.sha256}.docx")
+        if not await self.store.exists(skeleton_key):
+            await self.store.put_bytes(skeleton_key, skeleton.content, "application/octet-stream")
+        pinned = {
+            "tenant_id": tenant_id,
+            "skeleton_id": skeleton.skeleton_id,
+            "skeleton_version": skeleton.version,
+            "skeleton_sha256": skeleton.sha256,
+            "skeleton_key": skeleton_key,
+            "adapter_id": adapter.adapter_id,
+            "adapter_version": adapter.adapter_version,
+            "model": adapter.model,
+            "style_map": config.style_map,
+            "placeholder_map": config.placeholder_map,
+            "entities_dictionary": config.entities_dictionary,
+        }
+        session_id = new_id("ses")
+        payload = self._event("session.started", principal, {"tenant_id": tenant_id, "metadata": metadata})
+        await self.buffer.create(
+            session_id,
+            tenant_id=tenant_id,
+            pinned=pinned,
+            metadata=metadata,
+            created_by=principal.sub,
+            event_payload=payload,
+        )
+        return session_id
+
+    async def _check_skeleton(
+        self, sha: str, content: bytes, style_map: dict[str, str], placeholder_map: dict[str, str]
+    ) -> None:
+        """Reject a skeleton that lacks a zone or style the maps name, once per configuration."""
+        cache_key = hashlib.sha256(
+            sha.encode()
+            + protocol.encode({"s": sorted(style_map.items()), "p": sorted(placeholder_map.items())})
+        ).hexdigest()
+        problems = self._checked_skeletons.get(cache_key)
+        if problems is None:
+            problems = await asyncio.to_thread(
+                docx_builder.check_skeleton, content, style_map, placeholder_map
+            )
+            self._checked_skeletons[cache_key] = problems
+        if problems:
+            raise ConfigError("the tenant's skeleton does not match its configuration", problems=problems)
+
+    # -- ingest ----------------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _admitted(self, meta: SessionMeta, dedupe: Dedupe) -> AsyncIterator[tuple[str, str]]:
+        """Admit one input (closed/duplicate/gap checks) and track it as in flight until stored."""
+        token = uuid.uuid4().hex
+        check = await self.buffer.begin_ingest(meta.session_id, dedupe, token, self.ingest_ttl)
+        match check.outcome:
+            case "missing":
+                raise NotFound("no such session")
+            case "closed":
+                raise SessionClosed(f"session is {check.detail}; it takes no more input", status=check.detail)
+            case "gap":
+                raise SequenceGap(f"expected seq {int(check.detail) + 1}", expected=int(check.detail) + 1)
+            case "dup":
+                raise _Duplicate(check.detail)
+        try:
+            yield token, check.detail
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self.buffer.abandon_ingest(meta.session_id, token))
+            raise
+
+    async def ingest_text(
+        self, principal: Principal, meta: SessionMeta, text: str, dedupe: Dedupe, source: dict[str, Any]
+    ) -> IngestResult:
+        """Classify one utterance through CORE and store it as a block, exactly once."""
+        principal.require(CAN_SEND, "send input")
+        started = time.perf_counter()
+        text = text.strip()
+        if not text:
+            raise InvalidInput("text is empty", field="text")
+        if len(text) > self.settings.limits.max_text_chars:
+            raise InvalidInput(f"text exceeds {self.settings.limits.max_text_chars} characters", field="text")
+        try:
+            async with self._admitted(meta, dedupe) as (token, previous_template):
+                block = await self._classify(meta, principal, text, previous_template or None, source)
+                result = await self._commit(meta, principal, block, dedupe, token)
+        except _Duplicate as dup:
+            result = self._duplicate(dedupe, dup.detail)
+        self.metrics.ingest_seconds.observe(time.perf_counter() - started)
+        return result
+
+    async def _classify(
+        self,
+        meta: SessionMeta,
+        principal: Principal,
+        text: str,
+        previous_template: str | None,
+        source: dict[str, Any],
+    ) -> dict[str, Any]:
+        pinned = meta.pinned
+        req = TextRequest(
+            tenant_id=meta.tenant_id,
+            adapter_id=pinned["adapter_id"],
+            text=text,
+            entities_dictionary=pinned["entities_dictionary"],
+            previous_template_id=previous_template,
+        )
+        attempts = 0
+
+        async def call() -> CoreResult:
+            nonlocal attempts
+            attempts += 1
+            with self.metrics.core_seconds.time():
+                try:
+                    return await asyncio.wait_for(self.core.process_text(req), self.settings.retry.timeout)
+                except TimeoutError as exc:
+                    raise ServiceUnavailable("CORE timed out", service="core") from exc
+
+        base = {
+            "block_id": new_id("blk"),
+            "version": 1,
+            "created_at": time.time(),
+            "created_by": principal.sub,
+            "source": source,
+            "human_edited": False,
+        }
+        try:
+            result = await with_retries(call, self.settings.retry)
+        except AstraError as exc:
+            return self._pending_review(base, meta, text, previous_template, exc, attempts)
+        except Exception as exc:  # a bug in CORE must not lose what was said
+            return self._pending_review(
+                base, meta, text, previous_template, ServiceError(repr(exc)), attempts
+            )
+        return {
+            **base,
+            "type": "TEMPLATE",
+            "intent": result.intent,
+            "label": result.label,
+            "template_id": result.template_id,
+            "target_placeholder": self._zone(pinned, result.template_id),
+            "text": result.text,
+            "structured_data": result.structured_data,
+            "confidence": result.confidence,
+            "audio_metadata": result.audio_metadata,
+        }
+
+    def _pending_review(
+        self,
+        base: dict[str, Any],
+        meta: SessionMeta,
+        text: str,
+        previous_template: str | None,
+        exc: AstraError,
+        attempts: int,
+    ) -> dict[str, Any]:
+        """CORE failed for good: keep the input as a block a human must review (never drop it)."""
+        return {
+            **base,
+            "type": "ERROR_PENDING_REVIEW",
+            "intent": "PENDING_REVIEW",
+            "label": "Pendiente de revisión",
+            "template_id": None,
+            "target_placeholder": self._zone(meta.pinned, previous_template),
+            "text": text,
+            "structured_data": {},
+            "confidence": 0.0,
+            "audio_metadata": None,
+            "error": {"code": exc.code, "message": exc.message, "attempts": attempts},
+        }
+
+    @staticmethod
+    def _zone(pinned: dict[str, Any], template_id: str | None) -> str:
+        placeholder_map: dict[str, str] = pinned["placeholder_map"]
+        if template_id and template_id in placeholder_map:
+            return placeholder_map[template_id]
+        zones = set(placeholder_map.values())
+        return DEFAULT_ZONE if DEFAULT_ZONE in zones or not zones else sorted(zones)[0]
+
+    async def _commit(
+        self, meta: SessionMeta, principal: Principal, block: dict[str, Any], dedupe: Dedupe, token: str
+    ) -> IngestResult:
+        payload = self._event("block.added", principal, {"block": block})
+        commit = await self.buffer.commit_block(meta.session_id, block, dedupe, token, payload)
+        match commit.outcome:
+            case "ok":
+                self.metrics.blocks.labels(block["type"]).inc()
+                return IngestResult(False, block["block_id"], commit.event_id, block)
+            case "dup":
+                return self._duplicate(dedupe, commit.detail)
+            case "closed":
+                raise SessionClosed(
+                    f"session is {commit.detail}; it takes no more input", status=commit.detail
+                )
+            case "gap":
+                raise SequenceGap(f"expected seq {int(commit.detail) + 1}", expected=int(commit.detail) + 1)
+            case _:
+                raise NotFound("no such session")
+
+    def _duplicate(self, dedupe: Dedupe, detail: str) -> IngestResult:
+        self.metrics.duplicates.inc()
+        block_id = detail if dedupe.mode == "key" else None
+        return IngestResult(True, block_id, None, None)
+
+    # -- assets ----------------------------------------------------------------------------------
+
+    async def upload_asset(
+        self,
+        principal: Principal,
+        meta: SessionMeta,
+        fileobj: BinaryIO,
+        filename: str,
+        *,
+        zone: str | None,
+        caption: str | None,
+        dedupe: Dedupe,
+    ) -> tuple[IngestResult, str]:
+        """Store an image and add its IMAGE block; returns the result and the object's URI."""
+        principal.require(CAN_UPLOAD, "upload assets")
+        content_type, ext, size, digest = await asyncio.to_thread(
+            _inspect_image, fileobj, self.settings.limits.max_asset_bytes
+        )
+        pinned_zones = set(meta.pinned["placeholder_map"].values())
+        if zone is not None and zone not in pinned_zones:
+            raise InvalidInput(f"unknown zone {zone!r}", field="zone", zones=sorted(pinned_zones))
+        asset_id = new_id("ast")
+        key = session_key(meta.tenant_id, meta.session_id, "assets", asset_id + ext)
+        try:
+            async with self._admitted(meta, dedupe) as (token, previous_template):
+                await self.store.put_file(key, fileobj, content_type)
+                block = {
+                    "block_id": new_id("blk"),
+                    "type": "IMAGE",
+                    "intent": "IMAGE",
+                    "label": "Imagen",
+                    "template_id": None,
+                    "target_placeholder": zone or self._zone(meta.pinned, previous_template or None),
+                    "text": caption or "",
+                    "structured_data": {},
+                    "confidence": 1.0,
+                    "audio_metadata": None,
+                    "asset": {
+                        "asset_id": asset_id,
+                        "key": key,
+                        "content_type": content_type,
+                        "filename": filename,
+                        "caption": caption or filename,
+                        "size": size,
+                        "sha256": digest,
+                    },
+                    "version": 1,
+                    "created_at": time.time(),
+                    "created_by": principal.sub,
+                    "source": {"kind": "upload"},
+                    "human_edited": False,
+                }
+                result = await self._commit(meta, principal, block, dedupe, token)
+        except _Duplicate as dup:
+            return self._duplicate(dedupe, dup.detail), ""
+        return result, self.store.uri(key)
+
+    # -- finalize --------------------------------------------------------------------------------
+
+    async def finalize(self, principal: Principal, meta: SessionMeta) -> dict[str, Any]:
+        """Close the session and produce the sealed acta, once; later calls return that result."""
+        principal.require(CAN_FINALIZE, "finalize sessions")
+        owner = uuid.uuid4().hex
+        closing = self._event("session.closing", principal, {})
+        outcome, _ = await self.buffer.begin_finalize(meta.session_id, owner, FINALIZE_LOCK_TTL, closing)
+        match outcome:
+            case "missing":
+                raise NotFound("no such session")
+            case "done":
+                return await self._stored_result(meta.session_id)
+            case "busy":
+                return await self._wait_for_result(meta.session_id)
+        started = time.perf_counter()
+        renew = asyncio.create_task(self._keep_lock(meta.session_id, owner))
+        try:
+            result = await self._build_and_seal(principal, meta)
+        except Exception as exc:
+            failure = exc if isinstance(exc, AstraError) else AstraError(f"finalize failed: {exc!r}")
+            error = failure.to_dict() | {"at": time.time()}
+            await self.buffer.end_finalize(
+                meta.session_id,
+                owner,
+                ok=False,
+                value=error,
+                event_payload=self._event("session.finalize_failed", principal, error),
+            )
+            self.metrics.finalize_seconds.labels("failed").observe(time.perf_counter() - started)
+            raise
+        finally:
+            renew.cancel()
+        summary = {k: result[k] for k in ("integrity_hash", "content_hash", "chain_head", "document_key")}
+        summary["download_url"] = result["download_url"]
+        stored = await self.buffer.end_finalize(
+            meta.session_id,
+            owner,
+            ok=True,
+            value=result,
+            event_payload=self._event("session.finalized", principal, summary),
+        )
+        self.metrics.finalize_seconds.labels("ok").observe(time.perf_counter() - started)
+        if not stored:  # our lock expired and another instance took over: its result stands
+            return await self._wait_for_result(meta.session_id)
+        return await self._public_result(result)
+
+    async def _keep_lock(self, session_id: str, owner: str) -> None:
+        while True:
+            await asyncio.sleep(FINALIZE_LOCK_TTL / 3)
+            await self.buffer.renew_finalize(session_id, owner, FINALIZE_LOCK_TTL)
+
+    async def _build_and_seal(self, principal: Principal, meta: SessionMeta) -> dict[str, Any]:
+        sid = meta.session_id
+        # Drain: inputs admitted before the session closed are stored before we read the blocks.
+        deadline = time.monotonic() + self.ingest_ttl
+        delay = 0.01
+        while await self.buffer.drain(sid) and time.monotonic() < deadline:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.5)
+        await self.buffer.drain(sid, force=True)
+
+        blocks = [b for b in await self.buffer.blocks(sid) if not b.get("deleted")]
+        pinned = meta.pinned
+        skeleton = await self.store.get_bytes(pinned["skeleton_key"])
+        images = {
+            b["asset"]["asset_id"]: await self.store.get_bytes(b["asset"]["key"])
+            for b in blocks
+            if b.get("type") == "IMAGE"
+        }
+        request = BuildRequest(
+            skeleton=skeleton,
+            style_map=pinned["style_map"],
+            blocks=blocks,
+            images=images,
+            metadata=meta.metadata,
+        )
+        try:
+            document = await with_retries(lambda: self.builder.build(request), self.settings.retry)
+        except BuildFailed:
+            raise
+        except AstraError as exc:
+            raise BuildFailed(f"BUILDER failed: {exc.message}") from exc
+        events = await self._all_events(sid)
+        seal_request = SealRequest(
+            tenant_id=meta.tenant_id,
+            session_id=sid,
+            document=document,
+            blocks=blocks,
+            events=events,
+            session={
+                "pinned": {k: v for k, v in pinned.items() if k != "skeleton_key"},
+                "metadata": meta.metadata,
+                "created_at": meta.created_at,
+                "created_by": meta.created_by,
+                "finalized_by": principal.sub,
+            },
+        )
+        seal = await with_retries(lambda: self.guard.seal(seal_request), self.settings.retry)
+        return {
+            "integrity_hash": seal.integrity_hash,
+            "content_hash": seal.content_hash,
+            "chain_head": seal.chain_head,
+            "document_key": seal.document_key,
+            "report_key": seal.report_key,
+            "download_url": seal.download_url,
+            "audit_report": seal.audit_report,
+            "block_count": len(blocks),
+        }
+
+    async def _all_events(self, session_id: str) -> list[tuple[int, bytes]]:
+        events: list[tuple[int, bytes]] = []
+        page = self.settings.limits.replay_page
+        while True:
+            batch = await self.buffer.events_after(session_id, events[-1][0] if events else 0, page)
+            events.extend(batch)
+            if len(batch) < page:
+                return events
+
+    async def _stored_result(self, session_id: str) -> dict[str, Any]:
+        meta = await self.buffer.meta(session_id)
+        if meta is None or meta.result is None:
+            raise NotFound("no such session")
+        return await self._public_result(meta.result)
+
+    async def _wait_for_result(self, session_id: str) -> dict[str, Any]:
+        """Another call is finalizing this session: wait (bounded) for its outcome."""
+        deadline = time.monotonic() + self.settings.limits.finalize_wait
+        delay = 0.05
+        while time.monotonic() < deadline:
+            meta = await self.buffer.meta(session_id)
+            if meta is None:
+                raise NotFound("no such session")
+            if meta.status == FINALIZED and meta.result is not None:
+                return await self._public_result(meta.result)
+            if meta.status == FINALIZE_FAILED:
+                error = meta.error or {}
+                raise BuildFailed(str(error.get("message", "finalize failed")), cause=error)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.5)
+        raise ServiceUnavailable("finalize is still in progress; call again")
+
+    async def _public_result(self, result: dict[str, Any]) -> dict[str, Any]:
+        """The stored result with a fresh download link (links expire; the result does not)."""
+        return {**result, "download_url": await self.guard.download_url(result["document_key"])}
+
+    # -- events ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _event(kind: str, principal: Principal, data: dict[str, Any]) -> bytes:
+        return protocol.encode_event_payload(kind, time.time(), principal.sub, data)
+
+
+class _Duplicate(Exception):
+    """Internal: the input was already stored (detail: existing block id in key mode)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+def _plausible_id(session_id: str) -> bool:
+    return 8 <= len(session_id) <= 64 and all(c.isalnum() or c in "_-" for c in session_id)
+
+
+def _inspect_image(fileobj: BinaryIO, limit: int) -> tuple[str, str, int, str]:
+    """Type by magic bytes, size and SHA-256 of an uploaded file, read in chunks (not in memory)."""
+    head = fileobj.read(16)
+    kind = next((kind for magic, kind in IMAGE_TYPES.items() if head.startswith(magic)), None)
+    if kind is None:
+        raise InvalidInput(
+            "unsupported file type; accepted types: image/png, image/jpeg",
+            field="file",
+            accepted=["image/png", "image/jpeg"],
+        )
+    digest = hashlib.sha256(head)
+    size = len(head)
+    while chunk := fileobj.read(1 << 20):
+        size += len(chunk)
+        if size > limit:
+            raise InvalidInput(f"file exceeds the {limit} byte limit", field="file", limit=limit)
+        digest.update(chunk)
+    fileobj.seek(0)
+    return kind[0], kind[1], size, digest.hexdigest()

@@ -1,0 +1,205 @@
+"""The WebSocket wire protocol v1: pure functions over bytes (see protocol.md, which is normative).
+
+``decode_client(data)`` turns one binary WebSocket message into a typed client message or raises
+one of the :class:`~server.errors.ProtocolError` family; ``encode(message)`` turns a server
+message dict into bytes. Nothing here imports asyncio, Starlette or Redis, so every rule of the
+wire format is testable with bytes alone.
+
+Events are stored in the session's log already msgpack-encoded (``encode_event_payload``); the
+frame sent to clients is built by splicing that payload into the envelope (``event_frame``)
+without decoding it again, so fanning an event out to N clients costs one encoding, not N.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+
+from .errors import FrameTooLarge, InvalidField, ProtocolError, UnknownType
+
+VERSION = 1
+SUBPROTOCOL = "astra.v1"
+"""Subprotocol the server selects; ``astra.bearer.<jwt>`` may be offered beside it to carry the token."""
+BEARER_PREFIX = "astra.bearer."
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    """First frame of every connection: who the client is and where it resumes."""
+
+    client_id: str
+    token: str | None
+    last_event_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """One utterance of text, numbered by the client for acks and deduplication."""
+
+    seq: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    """Application-level ping; answered with a pong carrying the same ``ref``."""
+
+    ref: Any
+
+
+ClientMessage = Hello | Text | Ping
+
+_MAX_CLIENT_ID = 128
+_MAX_TOKEN = 8192
+
+
+def _field(frame: dict[str, Any], name: str, kind: type | tuple[type, ...], *, required: bool = True) -> Any:
+    value = frame.get(name)
+    if value is None:
+        if required:
+            raise InvalidField(f"'{name}' is required", field=name)
+        return None
+    # bool is an int in Python; never accept it where a number is meant.
+    if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+        raise InvalidField(f"'{name}' has the wrong type", field=name)
+    if not isinstance(value, kind):
+        raise InvalidField(f"'{name}' has the wrong type", field=name)
+    return value
+
+
+def _seq(frame: dict[str, Any]) -> int:
+    seq: int = _field(frame, "seq", int)
+    if not 1 <= seq < 2**63:
+        raise InvalidField("'seq' must be a positive integer", field="seq")
+    return seq
+
+
+def decode_client(data: bytes, *, max_frame_bytes: int, max_text_chars: int) -> ClientMessage:
+    """Parse one client frame; raise ProtocolError (or a subclass) with a code when it is bad."""
+    if len(data) > max_frame_bytes:
+        raise FrameTooLarge(f"frame of {len(data)} bytes exceeds {max_frame_bytes}", limit=max_frame_bytes)
+    try:
+        frame = msgpack.unpackb(data, raw=False, strict_map_key=True)
+    except Exception as exc:  # msgpack raises several unrelated types on bad input
+        raise ProtocolError("frame is not valid msgpack") from exc
+    if not isinstance(frame, dict):
+        raise ProtocolError("frame must be a msgpack map")
+    kind = frame.get("type")
+    match kind:
+        case "hello":
+            client_id: str = _field(frame, "client_id", str)
+            if not 1 <= len(client_id) <= _MAX_CLIENT_ID or not client_id.isprintable():
+                raise InvalidField("'client_id' must be 1-128 printable characters", field="client_id")
+            token: str | None = _field(frame, "token", str, required=False)
+            if token is not None and len(token) > _MAX_TOKEN:
+                raise InvalidField("'token' is too long", field="token")
+            last: int | None = _field(frame, "last_event_id", int, required=False)
+            if last is not None and last < 0:
+                raise InvalidField("'last_event_id' must be >= 0", field="last_event_id")
+            version = frame.get("v", VERSION)
+            if version != VERSION:
+                raise InvalidField(f"protocol version {version!r} is not supported", field="v")
+            return Hello(client_id=client_id, token=token, last_event_id=last or 0)
+        case "text":
+            seq = _seq(frame)
+            text: str = _field(frame, "text", str)
+            if len(text) > max_text_chars:
+                raise InvalidField(f"'text' exceeds {max_text_chars} characters", field="text")
+            return Text(seq=seq, text=text)
+        case "ping":
+            return Ping(ref=frame.get("ref"))
+        case str():
+            raise UnknownType(f"unknown message type {kind!r}", type=kind)
+        case _:
+            raise InvalidField("'type' is required", field="type")
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    """Encode one server message (a dict with a ``type``)."""
+    data: bytes = msgpack.packb(message, use_bin_type=True)
+    return data
+
+
+def welcome(
+    *,
+    session_id: str,
+    client_id: str,
+    role: str,
+    sub: str,
+    status: str,
+    last_seq: int,
+    head_event_id: int,
+    limits: dict[str, Any],
+) -> bytes:
+    return encode(
+        {
+            "type": "welcome",
+            "v": VERSION,
+            "session_id": session_id,
+            "client_id": client_id,
+            "role": role,
+            "sub": sub,
+            "status": status,
+            "last_seq": last_seq,
+            "head_event_id": head_event_id,
+            "limits": limits,
+        }
+    )
+
+
+def ack(seq: int, *, block_id: str | None, event_id: int | None, duplicate: bool) -> bytes:
+    return encode(
+        {"type": "ack", "seq": seq, "block_id": block_id, "event_id": event_id, "duplicate": duplicate}
+    )
+
+
+def error(code: str, message: str, *, seq: int | None = None, details: dict[str, Any] | None = None) -> bytes:
+    body: dict[str, Any] = {"type": "error", "code": code, "message": message}
+    if seq is not None:
+        body["seq"] = seq
+    if details:
+        body["details"] = details
+    return encode(body)
+
+
+def pong(ref: Any) -> bytes:
+    return encode({"type": "pong", "ref": ref})
+
+
+def synced(event_id: int) -> bytes:
+    """Sent once a (re)connected client has received every stored event up to ``event_id``."""
+    return encode({"type": "synced", "event_id": event_id})
+
+
+def encode_event_payload(kind: str, at: float, actor: str, data: dict[str, Any]) -> bytes:
+    """The stored form of an event: a 4-entry msgpack map, without its id (Redis assigns it)."""
+    return encode({"kind": kind, "at": at, "actor": actor, "data": data})
+
+
+_EVENT_HEAD: bytes = msgpack.packb("type") + msgpack.packb("event") + msgpack.packb("id")
+_FIXMAP_4 = 0x84
+_FIXMAP_6 = 0x86
+
+
+def event_frame(event_id: int, payload: bytes) -> bytes:
+    """``{"type": "event", "id": event_id, **payload}`` built by splicing, without decoding."""
+    if not payload or payload[0] != _FIXMAP_4:
+        raise ValueError("event payload must be a 4-entry msgpack map")
+    head: bytes = msgpack.packb(event_id)
+    return bytes((_FIXMAP_6,)) + _EVENT_HEAD + head + payload[1:]
+
+
+def decode_event(event_id: int, payload: bytes) -> dict[str, Any]:
+    """The event as a dict (for HTTP listings, the audit report and tests)."""
+    event: dict[str, Any] = msgpack.unpackb(payload, raw=False)
+    return {"id": event_id, **event}
+
+
+def split_live(message: bytes) -> tuple[int, bytes]:
+    """Parse a pub/sub doorbell ``b"<event_id>:<payload>"``."""
+    head, sep, payload = message.partition(b":")
+    if not sep or not head.isdigit():
+        raise ValueError("malformed live message")
+    return int(head), payload

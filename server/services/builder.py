@@ -1,0 +1,82 @@
+"""BUILDER: blocks + pinned skeleton + style map → the acta as DOCX bytes.
+
+The embedded implementation runs :func:`server.services.docx_builder.build_docx` in a worker
+thread (it is CPU work); the HTTP client talks to ``astra builder``. HTTP contract::
+
+    POST /v1/builder/build   (application/msgpack)
+      {"skeleton": bin, "style_map": {..}, "blocks": [..], "images": {asset_id: bin},
+       "metadata": {..}, "comment_author": str}
+    200 the DOCX bytes (application/vnd.openxmlformats-officedocument.wordprocessingml.document)
+    422 {"code": "BUILD_FAILED", "message": ...}   the skeleton, style map or blocks are unusable
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+import httpx
+import msgpack
+
+from ..errors import BuildFailed, ServiceError
+from . import docx_builder
+from .http_client import request
+
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+@dataclass(frozen=True, slots=True)
+class BuildRequest:
+    skeleton: bytes
+    style_map: dict[str, str]
+    blocks: list[dict[str, Any]]
+    images: dict[str, bytes] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    comment_author: str = "ASTRA"
+
+
+class Builder(Protocol):
+    async def build(self, req: BuildRequest) -> bytes: ...
+
+
+def build_sync(req: BuildRequest) -> bytes:
+    try:
+        return docx_builder.build_docx(
+            req.skeleton,
+            style_map=req.style_map,
+            blocks=req.blocks,
+            images=req.images,
+            metadata=req.metadata,
+            comment_author=req.comment_author,
+        )
+    except docx_builder.BuildError as exc:
+        raise BuildFailed(str(exc)) from exc
+
+
+class EmbeddedBuilder:
+    async def build(self, req: BuildRequest) -> bytes:
+        return await asyncio.to_thread(build_sync, req)
+
+
+class HttpBuilder:
+    def __init__(self, client: httpx.AsyncClient, base_url: str) -> None:
+        self._client = client
+        self._url = base_url.rstrip("/") + "/v1/builder/build"
+
+    async def build(self, req: BuildRequest) -> bytes:
+        body = msgpack.packb(asdict(req), use_bin_type=True)
+        try:
+            response = await request(
+                self._client,
+                "POST",
+                self._url,
+                service="builder",
+                content=body,
+                headers={"content-type": "application/msgpack"},
+            )
+        except ServiceError as exc:
+            if exc.details.get("status") == 422:
+                raise BuildFailed(exc.message) from exc
+            raise
+        return response.content

@@ -1,0 +1,1421 @@
+"""Rule-based classifier of one council-session utterance into a section of the acta.
+
+This is the embedded CORE for text: every transcribed utterance of a session goes through
+`classify`, which says which section (template) of the acta it belongs to and pulls out the
+structured data that section carries (times, dates, names, agenda items, vote tallies...).
+
+Why rules and not a model: the output lands in an official document, so it must be
+deterministic, explainable and cheap enough to run inline on every segment; a reviewer can read
+why an utterance went where it went. The module is pure: no I/O, no network, no global state
+besides compiled regexes, and it never raises on any `str`.
+
+How: the text is whitespace-normalised and the tenant's entities dictionary applied; then an
+accent-folded, lower-cased copy is built character by character with the same length, so rules
+match on the folded copy while names and titles are cut, by position, from the original.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Final
+
+__all__ = [
+    "DEFAULT_PLACEHOLDER_MAP",
+    "INTENTS",
+    "INTENT_BY_TEMPLATE",
+    "TEMPLATE_BY_INTENT",
+    "TEMPLATE_IDS",
+    "TEMPLATE_LABELS",
+    "TPL_APERTURA",
+    "TPL_APROBACION_ACTAS",
+    "TPL_APROBACION_ORDEN_DIA",
+    "TPL_CIERRE",
+    "TPL_COMUNICACION",
+    "TPL_DEBATE",
+    "TPL_FIRMAS",
+    "TPL_LLAMADO_LISTA",
+    "TPL_ORDEN_DIA",
+    "TPL_PROPOSICION",
+    "TPL_PROYECTO_ACUERDO",
+    "TPL_VARIOS",
+    "Classification",
+    "apply_entities",
+    "classify",
+]
+
+# --------------------------------------------------------------------------------------------
+# Sections
+# --------------------------------------------------------------------------------------------
+
+TPL_APERTURA: Final = "TPL_APERTURA"
+TPL_ORDEN_DIA: Final = "TPL_ORDEN_DIA"
+TPL_LLAMADO_LISTA: Final = "TPL_LLAMADO_LISTA"
+TPL_APROBACION_ORDEN_DIA: Final = "TPL_APROBACION_ORDEN_DIA"
+TPL_APROBACION_ACTAS: Final = "TPL_APROBACION_ACTAS"
+TPL_DEBATE: Final = "TPL_DEBATE"
+TPL_PROYECTO_ACUERDO: Final = "TPL_PROYECTO_ACUERDO"
+TPL_PROPOSICION: Final = "TPL_PROPOSICION"
+TPL_COMUNICACION: Final = "TPL_COMUNICACION"
+TPL_VARIOS: Final = "TPL_VARIOS"
+TPL_CIERRE: Final = "TPL_CIERRE"
+TPL_FIRMAS: Final = "TPL_FIRMAS"
+
+TEMPLATE_IDS: Final[tuple[str, ...]] = (
+    TPL_APERTURA,
+    TPL_ORDEN_DIA,
+    TPL_LLAMADO_LISTA,
+    TPL_APROBACION_ORDEN_DIA,
+    TPL_APROBACION_ACTAS,
+    TPL_DEBATE,
+    TPL_PROYECTO_ACUERDO,
+    TPL_PROPOSICION,
+    TPL_COMUNICACION,
+    TPL_VARIOS,
+    TPL_CIERRE,
+    TPL_FIRMAS,
+)
+
+INTENT_BY_TEMPLATE: Final[dict[str, str]] = {tpl: tpl.removeprefix("TPL_") for tpl in TEMPLATE_IDS}
+TEMPLATE_BY_INTENT: Final[dict[str, str]] = {i: t for t, i in INTENT_BY_TEMPLATE.items()}
+INTENTS: Final[tuple[str, ...]] = tuple(INTENT_BY_TEMPLATE.values())
+
+TEMPLATE_LABELS: Final[dict[str, str]] = {
+    TPL_APERTURA: "Apertura de la sesión",
+    TPL_ORDEN_DIA: "Orden del día",
+    TPL_LLAMADO_LISTA: "Llamado a lista y verificación del quórum",
+    TPL_APROBACION_ORDEN_DIA: "Aprobación del orden del día",
+    TPL_APROBACION_ACTAS: "Aprobación de actas anteriores",
+    TPL_DEBATE: "Intervención",
+    TPL_PROYECTO_ACUERDO: "Proyecto de acuerdo",
+    TPL_PROPOSICION: "Proposición",
+    TPL_COMUNICACION: "Comunicaciones",
+    TPL_VARIOS: "Asuntos varios",
+    TPL_CIERRE: "Cierre de la sesión",
+    TPL_FIRMAS: "Firmas",
+}
+
+#: Zone (content-control tag of the skeleton) each template is written into.
+DEFAULT_PLACEHOLDER_MAP: Final[dict[str, str]] = {
+    TPL_APERTURA: "HEADER_ZONE",
+    TPL_ORDEN_DIA: "ZONE_AGENDA",
+    TPL_LLAMADO_LISTA: "ZONE_ROLLCALL",
+    TPL_APROBACION_ORDEN_DIA: "ZONE_AGENDA_APPROVAL",
+    TPL_APROBACION_ACTAS: "ZONE_PRIOR_ACTAS",
+    TPL_DEBATE: "ZONE_DEBATE",
+    TPL_PROYECTO_ACUERDO: "ZONE_PROYECTOS",
+    TPL_PROPOSICION: "ZONE_PROPOSICIONES",
+    TPL_COMUNICACION: "ZONE_COMUNICACIONES",
+    TPL_VARIOS: "ZONE_VARIOS",
+    TPL_CIERRE: "ZONE_CIERRE",
+    TPL_FIRMAS: "SIGNATURE_BLOCK",
+}
+
+# Templates a vote can belong to, and where a vote goes given the previous block.
+_VOTING_TEMPLATES: Final = frozenset(
+    {TPL_PROYECTO_ACUERDO, TPL_PROPOSICION, TPL_APROBACION_ORDEN_DIA, TPL_APROBACION_ACTAS}
+)
+_VOTE_FOLLOWS: Final[dict[str, str]] = {
+    **{tpl: tpl for tpl in _VOTING_TEMPLATES},
+    TPL_ORDEN_DIA: TPL_APROBACION_ORDEN_DIA,  # a vote right after the agenda is read approves it
+}
+
+# Confidence of each kind of rule.
+_CONF_STRONG: Final = 0.9
+_CONF_SECTION: Final = 0.85
+_CONF_SPEAKER: Final = 0.8
+_CONF_VOTE_CONTEXT: Final = 0.8
+_CONF_WEAK: Final = 0.6
+_CONF_NEXT_POINT: Final = 0.6
+_CONF_SPEECH: Final = 0.5
+_CONF_NEXT_POINT_NO_CONTEXT: Final = 0.4
+_CONF_FALLBACK: Final = 0.3
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """The section an utterance belongs to and the data extracted from it."""
+
+    text: str
+    intent: str
+    label: str
+    template_id: str
+    structured_data: dict[str, Any]
+    confidence: float
+
+
+# --------------------------------------------------------------------------------------------
+# Text: original plus an accent-folded lower-case copy with the same character positions
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Text:
+    raw: str  # normalised original: slices of it go into the output
+    low: str  # folded copy, same length as raw: rules match on it
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold_char(ch: str) -> str:
+    if ch.isascii():
+        return ch.lower()
+    decomposed = unicodedata.normalize("NFD", ch)
+    base = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    return base if len(base) == 1 else ch
+
+
+def _fold(text: str) -> str:
+    """Lower-case and strip accents, one character for one character (ñ becomes n)."""
+    return "".join(_fold_char(ch) for ch in text)
+
+
+_ABBREVIATION_END_RE: Final = re.compile(r"\b[apAP]\.\s?[mM]\.$")
+
+
+def _normalise(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def _slice(t: _Text, start: int, end: int) -> str:
+    """Original text between two positions, without surrounding punctuation."""
+    text = t.raw[start:end].strip(" ,;:-–—\"'“”«»")
+    return text if _ABBREVIATION_END_RE.search(text) else text.strip(".").strip()
+
+
+# --------------------------------------------------------------------------------------------
+# Entities dictionary
+# --------------------------------------------------------------------------------------------
+
+
+def _key_pattern(key: str) -> str:
+    return r"\s+".join(re.escape(part) for part in key.split())
+
+
+@functools.lru_cache(maxsize=64)
+def _entities_regex(keys: tuple[str, ...]) -> re.Pattern[str]:
+    alternation = "|".join(_key_pattern(k) for k in keys)
+    return re.compile(rf"(?<!\w)(?:{alternation})(?!\w)", re.IGNORECASE)
+
+
+def apply_entities(text: str, entities: Mapping[str, str]) -> str:
+    """Replace whole-word, case-insensitive occurrences of each key by its canonical value.
+
+    Longer keys win over shorter ones ("Jhon Jairo" before "Jhon"); the rest of the text is kept
+    as it is. Whitespace inside a key matches any run of whitespace in the text.
+    """
+    usable = {" ".join(k.split()): v for k, v in entities.items() if k.strip()}
+    if not usable or not text:
+        return text
+    keys = tuple(sorted(usable, key=lambda k: (-len(k), k)))
+    by_lower = {k.lower(): usable[k] for k in reversed(keys)}
+
+    def replace(match: re.Match[str]) -> str:
+        found = " ".join(match.group(0).split())
+        value = by_lower.get(found.lower())
+        if value is not None:
+            return value
+        for key in keys:  # case folding that .lower() does not mirror (rare scripts)
+            if re.fullmatch(_key_pattern(key), found, re.IGNORECASE):
+                return usable[key]
+        return match.group(0)
+
+    return _entities_regex(keys).sub(replace, text)
+
+
+# --------------------------------------------------------------------------------------------
+# Spanish numbers
+# --------------------------------------------------------------------------------------------
+
+_UNITS: Final[dict[str, int]] = {
+    "cero": 0, "ningun": 0, "ninguno": 0, "ninguna": 0,
+    "un": 1, "uno": 1, "una": 1, "dos": 2, "tres": 3, "cuatro": 4,
+    "cinco": 5, "seis": 6, "siete": 7, "ocho": 8, "nueve": 9,
+}  # fmt: skip
+_TEENS: Final[dict[str, int]] = {
+    "diez": 10, "once": 11, "doce": 12, "trece": 13, "catorce": 14, "quince": 15,
+    "dieciseis": 16, "diecisiete": 17, "dieciocho": 18, "diecinueve": 19,
+    "veintiun": 21, "veintiuno": 21, "veintiuna": 21, "veintidos": 22, "veintitres": 23,
+    "veinticuatro": 24, "veinticinco": 25, "veintiseis": 26, "veintisiete": 27,
+    "veintiocho": 28, "veintinueve": 29,
+}  # fmt: skip
+_TENS: Final[dict[str, int]] = {
+    "veinte": 20, "treinta": 30, "cuarenta": 40, "cincuenta": 50,
+    "sesenta": 60, "setenta": 70, "ochenta": 80, "noventa": 90,
+}  # fmt: skip
+_HUNDREDS: Final[dict[str, int]] = {
+    "cien": 100, "ciento": 100, "doscientos": 200, "doscientas": 200,
+    "trescientos": 300, "trescientas": 300, "cuatrocientos": 400, "cuatrocientas": 400,
+    "quinientos": 500, "quinientas": 500, "seiscientos": 600, "seiscientas": 600,
+    "setecientos": 700, "setecientas": 700, "ochocientos": 800, "ochocientas": 800,
+    "novecientos": 900, "novecientas": 900,
+}  # fmt: skip
+_NUMBER_WORDS: Final = frozenset({*_UNITS, *_TEENS, *_TENS, *_HUNDREDS, "mil"})
+
+_NUM_TOKEN_RE: Final = re.compile(r"[0-9]+|[^\W\d_]+|[,;]")
+
+
+def _alt(words: Iterable[str]) -> str:
+    """Regex alternation of words (longest first), spaces matching any whitespace."""
+    items = sorted(set(words), key=lambda w: (-len(w), w))
+    return "|".join(r"\s+".join(map(re.escape, w.split())) for w in items)
+
+
+_NUM_WORD_ALT: Final = _alt(_NUMBER_WORDS)
+# A number as said: digits, or a chain of number words ("dos mil veintiseis", "cuarenta y cinco").
+_NUM_PHRASE: Final = (
+    rf"(?:[0-9]{{1,9}}(?![0-9])|(?:{_NUM_WORD_ALT})\b(?:\s+(?:y\s+)?(?:{_NUM_WORD_ALT})\b){{0,6}})"
+)
+
+
+def _below_thousand(toks: list[str], i: int) -> tuple[int, int] | None:
+    """Parse 0..999 in words starting at toks[i]; return (value, next index)."""
+    value, j, found = 0, i, False
+    if j < len(toks) and toks[j] in _HUNDREDS:
+        value, j, found = _HUNDREDS[toks[j]], j + 1, True
+    if j < len(toks) and toks[j] in _TENS:
+        value, j, found = value + _TENS[toks[j]], j + 1, True
+        if j + 1 < len(toks) and toks[j] == "y" and _UNITS.get(toks[j + 1], 0) > 0:
+            value, j = value + _UNITS[toks[j + 1]], j + 2
+    elif j < len(toks) and toks[j] in _TEENS:
+        value, j, found = value + _TEENS[toks[j]], j + 1, True
+    elif j < len(toks) and toks[j] in _UNITS and not (found and _UNITS[toks[j]] == 0):
+        value, j, found = value + _UNITS[toks[j]], j + 1, True
+    return (value, j) if found else None
+
+
+def _number_at(toks: list[str], i: int) -> tuple[int, int] | None:
+    """Parse one number (digits, or words up to 999 999) at toks[i]."""
+    if i >= len(toks):
+        return None
+    tok = toks[i]
+    if tok[0] in "0123456789":
+        return (int(tok), i + 1) if len(tok) <= 9 else None
+    head = _below_thousand(toks, i)
+    j = head[1] if head else i
+    if j < len(toks) and toks[j] == "mil" and (head is None or head[0] > 0):
+        value = (head[0] if head else 1) * 1000
+        tail = _below_thousand(toks, j + 1)
+        return (value + tail[0], tail[1]) if tail else (value, j + 1)
+    return head
+
+
+def _tokens(low: str, start: int = 0, limit: int = 40) -> list[str]:
+    out: list[str] = []
+    for m in _NUM_TOKEN_RE.finditer(low, start):
+        out.append(m.group(0))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def _parse_number(phrase: str) -> int | None:
+    """Value of a number said in digits or Spanish words ("cuarenta y cinco" -> 45)."""
+    parsed = _number_at(_tokens(_fold(phrase)), 0)
+    return parsed[0] if parsed else None
+
+
+def _number_list(low: str, start: int) -> list[int]:
+    """Numbers listed from position start: "44, 45 y cuarenta y seis" -> [44, 45, 46]."""
+    toks = _tokens(low, start)
+    out: list[int] = []
+    i = 0
+    while (parsed := _number_at(toks, i)) is not None:
+        out.append(parsed[0])
+        i = parsed[1]
+        if i < len(toks) and toks[i] in {",", ";", "y", "e"}:
+            i += 1
+            if i < len(toks) and toks[i] in {"numero", "numeros", "no"}:
+                i += 1
+            continue
+        break
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Time and date
+# --------------------------------------------------------------------------------------------
+
+_HOUR_ALT: Final = _alt(
+    [w for w, v in {**_UNITS, **_TEENS, **_TENS}.items() if v <= 24 and not w.startswith("ning")]
+)
+_NUM59_ALT: Final = (
+    rf"(?:veinte|treinta|cuarenta|cincuenta)(?:\s+y\s+(?:{_alt(k for k, v in _UNITS.items() if v)}))?"
+    rf"|{_alt(k for k in (*_TEENS, *_UNITS) if not k.startswith('ning'))}"
+)
+_AMPM_RE: Final = re.compile(r"\b([ap])\s?\.?\s?m\b\.?")
+_TIME_RE: Final = re.compile(
+    rf"\blas?\s+(?P<h>[0-9]{{1,2}}|{_HOUR_ALT})\b"
+    r"(?:\s*(?::|h)\s*(?P<mm>[0-5][0-9])\b|\.(?P<mm2>[0-5][0-9])\b)?"
+    r"(?:\s+(?P<hwd>horas?))?"
+    rf"(?:\s+(?P<op>y|con|menos)\s+(?P<m>[0-9]{{1,2}}|cuarto|media|{_NUM59_ALT})\b"
+    r"(?:\s+minutos?)?)?"
+    r"(?:\s+(?P<punto>en punto))?"
+    r"(?:\s+(?P<per>am|pm|de la manana|de la tarde|de la noche|de la madrugada|del medio\s?dia"
+    r"|horas|hrs))?"
+)
+_TIME_CONTEXT_RE: Final = re.compile(
+    r"(?:siendo|a|hasta|desde|son|eran|sean|para|sobre|antes de|despues de|partir de)\s*$"
+)
+_NOON_RE: Final = re.compile(r"\b(?:al|a|el) medio\s?dia\b")
+_AFTERNOON: Final = frozenset({"pm", "de la tarde", "de la noche"})
+
+
+def _time_of(m: re.Match[str]) -> str | None:
+    """24h "HH:MM" of a _TIME_RE match, or None when it is not a plausible time."""
+    hour = _parse_number(m["h"])
+    minutes_digits = m["mm"] or m["mm2"]
+    minutes = int(minutes_digits) if minutes_digits else 0
+    if m["op"]:
+        said = {"cuarto": 15, "media": 30}.get(m["m"]) or _parse_number(m["m"])
+        minutes = said if said is not None else -1
+    if hour is None or not 0 <= hour <= 24 or not 0 <= minutes <= 59:
+        return None
+    period = " ".join((m["per"] or "").split())
+    if period in _AFTERNOON and hour < 12:
+        hour += 12
+    elif hour == 12 and period in {"am", "de la noche", "de la madrugada"}:
+        hour = 0
+    total = hour * 60 + (-minutes if m["op"] == "menos" else minutes)
+    total %= 24 * 60
+    return f"{total // 60:02d}:{total % 60:02d}"
+
+
+def _find_time(low: str) -> str | None:
+    """First time of day said in the (folded) text, as "HH:MM" in 24h."""
+    text = _AMPM_RE.sub(lambda m: f" {m.group(1)}m", low)
+    for m in _TIME_RE.finditer(text):
+        said_as_time = _TIME_CONTEXT_RE.search(text, max(0, m.start() - 16), m.start())
+        if not (said_as_time or any(m[g] for g in ("mm", "mm2", "hwd", "op", "punto", "per"))):
+            continue  # "las dos proposiciones" is not a time
+        found = _time_of(m)
+        if found is not None:
+            return found
+    return "12:00" if _NOON_RE.search(text) else None
+
+
+_MONTHS: Final[dict[str, int]] = {
+    "enero": 1, "febrero": 2, "marzo": 3, "abril": 4, "mayo": 5, "junio": 6, "julio": 7,
+    "agosto": 8, "septiembre": 9, "setiembre": 9, "octubre": 10, "noviembre": 11, "diciembre": 12,
+}  # fmt: skip
+_DATE_RE: Final = re.compile(
+    rf"\b(?P<d>[0-9]{{1,2}}|primero|{_NUM59_ALT})\s*[°º]?\s+de\s+(?P<mes>{_alt(_MONTHS)})\b"
+    rf"(?:\s*,?\s+(?:de|del)\s+(?:ano\s+)?(?P<y>{_NUM_PHRASE}))?"
+)
+_NUMERIC_DATE_RE: Final = re.compile(r"\b([0-9]{1,2})[/-]([0-9]{1,2})[/-]([0-9]{4})\b")
+
+
+def _iso_date(year: int | None, month: int, day: int | None) -> str | None:
+    if year is None or day is None or not 1900 <= year <= 2200:
+        return None
+    try:
+        return date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def _find_date(low: str) -> str | None:
+    """First complete date (day, month and year) said in the text, in ISO format."""
+    for m in _DATE_RE.finditer(low):
+        day = 1 if m["d"] == "primero" else _parse_number(m["d"])
+        year = _parse_number(m["y"]) if m["y"] else None
+        found = _iso_date(year, _MONTHS[m["mes"]], day)
+        if found:
+            return found
+    for m in _NUMERIC_DATE_RE.finditer(low):
+        found = _iso_date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+        if found:
+            return found
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Names of people
+# --------------------------------------------------------------------------------------------
+
+_NAME_PARTICLES: Final = frozenset({"de", "del", "la", "las", "los", "san", "santa"})
+_STOPWORD_TEXT: Final = """
+    el lo los las un una unos unas y e o u ni que quien quienes cual cuales cuyo con para por en
+    a al sobre sin hasta desde como cuando donde se su sus le les me mi mis nos nuestro nuestra
+    es son fue fueron ha han hay habia esta este esto estos estas estan era ser sera muy mas
+    menos ya no si tambien ademas entonces pues bueno bien ok gracias muchas buenos buenas dias
+    tardes noches senor senora senores senoras senorita presidente presidenta vicepresidente
+    vicepresidenta secretario secretaria concejal concejala concejales concejalas honorable
+    honorables doctor doctora general municipal distrital alcalde alcaldesa personero personera
+    ciudadano ciudadana funcionario funcionaria director directora gerente jefe jefa contralor
+    contralora partido bancada tiene tienen palabra interviene dice manifiesta expresa solicita
+    propone presenta presentan sirvase favor minutos minuto hora horas vota voto votos votaron
+    abstencion excuso excusa excusado excusados ausente ausentes presente presentes quorum
+    decisorio deliberativo contestaron respondieron asistieron sesion acta proyecto proposicion
+    comunicacion oficio punto orden dia siguiente hace uso quiere quisiera desea va voy vamos
+    """
+_NAME_STOPWORDS: Final = frozenset(_STOPWORD_TEXT.split()) | _NUMBER_WORDS
+_MAX_NAME_WORDS: Final = 6
+_NAME_TOKEN_RE: Final = re.compile(r"\s*([^\W\d_][\w'’\-]*)")
+_PERSON_FILLER_RE: Final = re.compile(
+    r"\s*(?:(?:a la|a los|a las|al|a|de la|de los|del|el|la|los|las)\s+)?"
+    r"(?:(?:senor|senora|senores|senoras|honorable|honorables|h\.)\s+)?"
+    r"(?:(?:concejal|concejala|concejales|concejalas|presidente|presidenta|vicepresidente"
+    r"|vicepresidenta|secretario|secretaria|general|doctor|doctora|doctores|dr|dra"
+    r"|ingeniero|ingeniera|ing|licenciado|licenciada|don|dona|profesor|profesora)\b\.?\s*)*"
+    r"(?:(?:del|de la)\s+(?:honorable\s+)?(?:concejo|corporacion)(?:\s+(?:municipal|distrital))?"
+    r"(?:\s+de\s+[^\W\d_]+)?\s*,?\s*)?"
+)
+_LIST_SEP_RE: Final = re.compile(r"\s*(?:[,;]\s*(?:(?:y|e)\s+)?|(?:y|e)\s+)")
+
+
+def _take_name(t: _Text, pos: int) -> tuple[str, int] | None:
+    """Name of a person starting at pos, and where it ends.
+
+    Words are taken until punctuation or a function word; when the name starts with a capital,
+    only capitalised words (and particles like "de la") are taken.
+    """
+    words: list[str] = []
+    pending: list[str] = []
+    end = pos
+    capitalised = False
+    while len(words) < _MAX_NAME_WORDS:
+        m = _NAME_TOKEN_RE.match(t.raw, pos)
+        if m is None:
+            break
+        word, key = m.group(1), t.low[m.start(1) : m.end(1)]
+        if words and key in _NAME_PARTICLES:
+            pending.append(word)
+            pos = m.end()
+            continue
+        if key in _NAME_STOPWORDS or key in _NAME_PARTICLES:
+            break
+        if words and capitalised and not word[0].isupper():
+            break
+        if not words:
+            capitalised = word[0].isupper()
+        words += [*pending, word]
+        pending.clear()
+        pos = end = m.end()
+    return (" ".join(words), end) if words else None
+
+
+def _take_person(t: _Text, pos: int) -> tuple[str, int] | None:
+    """Like _take_name, after skipping articles, honorifics and roles ("el concejal ...")."""
+    filler = _PERSON_FILLER_RE.match(t.low, pos)
+    return _take_name(t, filler.end() if filler else pos)
+
+
+def _take_people(t: _Text, pos: int) -> tuple[list[str], int]:
+    """A list of people: "los concejales Ana Ruiz, Luis Mora y la concejala Eva Paz"."""
+    names: list[str] = []
+    end = pos
+    while len(names) < 80:
+        got = _take_person(t, pos)
+        if got is None:
+            break
+        names.append(got[0])
+        end = got[1]
+        sep = _LIST_SEP_RE.match(t.low, end)
+        if sep is None:
+            break
+        pos = sep.end()
+    return names, end
+
+
+def _person_after(regex: re.Pattern[str], t: _Text) -> str | None:
+    """First person named right after a match of regex."""
+    for m in regex.finditer(t.low):
+        got = _take_person(t, m.end())
+        if got:
+            return got[0]
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Speakers: who, with which role and party
+# --------------------------------------------------------------------------------------------
+
+_SPEAKER_TRIGGER_RE: Final = re.compile(
+    r"\b(?:(?:tiene|tendra|toma|tomara|concedo|concede|le concedo|se le concede|cedo|le cedo"
+    r"|doy|le doy|damos|otorgo|se otorga|hace uso de|en uso de|con)\s+(?:el\s+uso\s+de\s+)?"
+    r"la\s+palabra|interviene|intervino|intervencion\s+(?:de|del|de la))\b\s*,?"
+)
+_SPEAKER_PREFIX_RE: Final = re.compile(r"^(?:(?:el|la)\s+)?(?:honorable\s+)?(?=\w+)")
+_ROLE_RE: Final = re.compile(
+    r"\s*(?:(?:el|la|al|a la|a|del|de la)\s+)?(?:(?:senor|senora|honorable)\s+)?"
+    r"(?P<role>concejala|concejal|subsecretari[oa]|secretari[oa]|personer[oa]|alcaldesa|alcalde"
+    r"|ciudadan[oa]|funcionari[oa]|vicepresident[ea]|president[ea]|contralora?|directora?"
+    r"|gerente|jef[ea]|veedora?|lideresa|lider|representante|edil(?:esa)?|asesora?"
+    r"|comandante|inspectora?)\b(?:\s+(?:municipal|distrital|delegad[oa]))?"
+)
+_COMMA_RE: Final = re.compile(r"\s*,\s*")
+_ROLE_SCOPE_RE: Final = re.compile(r"\s+(?:de|del|de la|de los)\s+")
+_COUNCIL_RE: Final = re.compile(r"\s+(?:general\b|(?:del|de la)\s+(?:honorable\s+)?(?:concejo|corp))")
+_ROLE_NAMES: Final[tuple[tuple[str, str], ...]] = (
+    ("concejala", "concejala"),
+    ("concejal", "concejal"),
+    ("personer", "personero"),
+    ("alcald", "alcalde"),
+    ("ciudadan", "ciudadano"),
+    ("veedor", "ciudadano"),
+    ("lider", "ciudadano"),
+    ("representante", "ciudadano"),
+    ("vicepresident", "vicepresidente"),
+    ("president", "presidente"),
+    ("contralor", "contralor"),
+    ("edil", "edil"),
+)
+_KNOWN_PARTIES: Final[dict[str, str]] = {
+    "liberal": "Liberal",
+    "conservador": "Conservador",
+    "de la u": "de la U",
+    "centro democratico": "Centro Democrático",
+    "cambio radical": "Cambio Radical",
+    "alianza verde": "Alianza Verde",
+    "verde": "Verde",
+    "pacto historico": "Pacto Histórico",
+    "polo democratico": "Polo Democrático",
+    "polo democratico alternativo": "Polo Democrático Alternativo",
+    "colombia humana": "Colombia Humana",
+    "mira": "MIRA",
+    "comunes": "Comunes",
+    "nuevo liberalismo": "Nuevo Liberalismo",
+    "dignidad": "Dignidad",
+    "en marcha": "En Marcha",
+    "colombia justa libres": "Colombia Justa Libres",
+    "salvacion nacional": "Salvación Nacional",
+    "creemos": "Creemos",
+    "fuerza ciudadana": "Fuerza Ciudadana",
+}
+_PARTY_NAME_RE: Final = re.compile(rf"(?:{_alt(_KNOWN_PARTIES)})\b")
+_PARTY_RE: Final = re.compile(r"\bpartido\s+(?:politico\s+)?")
+_PARTY_UNNAMED_RE: Final = re.compile(
+    rf"\b(?:bancada|movimiento|partido)\s+(?:del\s+|de la\s+)?(?P<p>{_alt(_KNOWN_PARTIES)})\b"
+    rf"|\b(?P<q>{_alt(k for k in _KNOWN_PARTIES if ' ' in k and k != 'de la u')})\b"
+)
+
+
+def _role(t: _Text, pos: int) -> tuple[str, str | None, int] | None:
+    """Role said at pos: (rol, cargo for officials, end position)."""
+    m = _ROLE_RE.match(t.low, pos)
+    if m is None:
+        return None
+    word, end = m["role"], m.end()
+    scope = _ROLE_SCOPE_RE.match(t.low, end)
+    council = _COUNCIL_RE.match(t.low, end)
+    if word.startswith("secretari") and (scope is None or council is not None):
+        return "secretario", None, (council.end() if council else end)
+    for prefix, rol in _ROLE_NAMES:
+        if word.startswith(prefix):
+            return rol, None, end
+    cargo_end = end
+    if scope is not None and (office := _take_name(t, scope.end())) is not None:
+        cargo_end = office[1]
+    return "funcionario", _slice(t, m.start("role"), cargo_end), cargo_end
+
+
+def _party(t: _Text) -> str | None:
+    for m in _PARTY_RE.finditer(t.low):
+        known = _PARTY_NAME_RE.match(t.low, m.end())
+        if known:
+            return _KNOWN_PARTIES[" ".join(known.group(0).split())]
+        named = _take_name(t, m.end())
+        if named:
+            return named[0]
+    m2 = _PARTY_UNNAMED_RE.search(t.low)
+    if m2:
+        return _KNOWN_PARTIES[" ".join((m2["p"] or m2["q"]).split())]
+    return None
+
+
+def _speaker_at(t: _Text, pos: int) -> dict[str, Any]:
+    """Speaker introduced at pos: "el concejal Juan Pérez", "la doctora Ana Ruiz, secretaria..."."""
+    out: dict[str, Any] = {}
+    role = _role(t, pos)
+    person = _take_person(t, role[2] if role else pos)
+    if person is not None:
+        out["orador"] = person[0]
+        if role is None and (comma := _COMMA_RE.match(t.low, person[1])):
+            role = _role(t, comma.end())
+    if role is not None:
+        out["rol"] = role[0]
+        if role[1]:
+            out["cargo"] = role[1]
+    return out
+
+
+def _speaker(t: _Text) -> dict[str, Any]:
+    """Who speaks in the utterance, when it says so."""
+    out: dict[str, Any] = {}
+    trigger = _SPEAKER_TRIGGER_RE.search(t.low)
+    if trigger is not None:
+        out = _speaker_at(t, trigger.end())
+    else:
+        prefix = _SPEAKER_PREFIX_RE.match(t.low)
+        role = _role(t, prefix.end()) if prefix else None
+        if role is not None:
+            person = _take_person(t, role[2])
+            if person and t.raw[person[1] :].lstrip().startswith(":"):
+                out = _speaker_at(t, prefix.end() if prefix else 0)
+    party = _party(t)
+    if party:
+        out["partido"] = party
+    return out
+
+
+def _has_speaker(t: _Text) -> bool:
+    return bool(_SPEAKER_TRIGGER_RE.search(t.low)) or "orador" in _speaker(t)
+
+
+# --------------------------------------------------------------------------------------------
+# Votes
+# --------------------------------------------------------------------------------------------
+
+_VOTE_RE: Final = re.compile(
+    r"\bvotacion\b|\bvotaron\b|\bvotos?\s+(?:por|a favor|en contra|afirmativ|negativ|positiv)"
+    r"|\bpor el (?:si|no)\b|\bvota(?:mos|n)?\s+(?:si|no|a favor|en contra)\b|\babstenci"
+    r"|\bse abstuv|\bse abstien|\bpor unanimidad\b|\bse (?:aprueba|aprueban|niega|niegan)\b"
+    r"|\b(?:queda|quedo|ha sido|han sido|fue|fueron|ha quedado|resulta|resulto|es|son)\s+"
+    r"(?:\w+\s+)?(?:aprobad|negad|rechazad|improbad)\w*"
+    r"|(?:^|[.!;:¡¿]\s*)(?:aprobad|negad|rechazad)[oa]s?\b"
+)
+_APPROVAL_QUESTION_RE: Final = re.compile(
+    r"\baprueba(?:n)?\b|\b(?:se somete|someto|sometemos|pongo|ponemos)\s+a\s+"
+    r"(?:consideracion|votacion|aprobacion)\b"
+)
+_VOTE_SUBJECTS: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
+    (re.compile(r"\borden del dia\b"), TPL_APROBACION_ORDEN_DIA),
+    (re.compile(r"\bactas?\b"), TPL_APROBACION_ACTAS),
+    (re.compile(r"\bproyectos?\b"), TPL_PROYECTO_ACUERDO),
+    (re.compile(r"\bproposici(?:on|ones)\b"), TPL_PROPOSICION),
+)
+_SIDE_WORDS: Final = r"si|no|a favor|en contra|afirmativos?|positivos?|negativos?"
+_FILL_WORDS: Final = r"(?:\s+(?:votos?|honorables|concejales|concejal|miembros|votaron|sufragios))*"
+_NUM_SIDE_RE: Final = re.compile(
+    rf"\b(?P<n>{_NUM_PHRASE}){_FILL_WORDS}\s+(?:por\s+(?:el|la)\s+(?:opcion\s+(?:del?\s+)?)?)?"
+    rf"(?P<side>{_SIDE_WORDS})\b"
+)
+_SIDE_NUM_RE: Final = re.compile(
+    rf"\b(?P<side>{_SIDE_WORDS})\b\s*[:=]?\s*(?:(?:votaron|votos?|con|fueron|hubo|hay)\s+)*"
+    rf"(?P<n>{_NUM_PHRASE})"
+)
+_ABSTENTION: Final = r"abstenciones|abstencion|se abstuvieron|se abstuvo|se abstienen|se abstiene"
+_NUM_ABS_RE: Final = re.compile(rf"\b(?P<n>{_NUM_PHRASE})\s+(?:votos?\s+(?:de\s+)?)?(?:{_ABSTENTION})\b")
+_ABS_NUM_RE: Final = re.compile(rf"\b(?:{_ABSTENTION})\b\s*[:=]?\s*(?P<n>{_NUM_PHRASE})")
+_CAP_WORD: Final = r"[A-ZÁÉÍÓÚÑÜ][\w'’\-]+"
+_VOTE_ITEM_RE: Final = re.compile(
+    rf"(?P<name>{_CAP_WORD}(?:\s+(?:(?:de|del|de la|de los)\s+)?{_CAP_WORD}){{0,4}})"
+    r"(?:\s*[:,\-–]\s*|\s+(?i:vota|vot[oó])\s+(?i:por\s+el\s+)?|\s+(?=(?i:se\s+abstiene)))"
+    r"(?P<v>(?i:s[ií]|no|abstenci[oó]n|se abstiene|me abstengo|a favor|en contra))(?!\w)"
+)
+_NEGATED_RE: Final = re.compile(
+    r"\b(?:negad[oa]s?|rechazad[oa]s?|improbad[oa]s?|hundid[oa]s?|no (?:fue |ha sido |es |queda |"
+    r"quedo |resulta )?aprobad[oa]s?|no se aprueba|se niegan?|no alcanz\w* (?:la )?mayoria)\b"
+)
+_APPROVED_RE: Final = re.compile(r"\baprobad[oa]s?\b|\bse aprueban? por\b")
+_SENTENCE_RE: Final = re.compile(r"[^.!?;¿]*[.!?;]?|¿[^?]*\??")
+
+
+def _vote_items(t: _Text) -> list[dict[str, str]]:
+    """Individual votes named in the text: "Juan Pérez: sí; María Gómez: no"."""
+    votes: list[dict[str, str]] = []
+    for m in _VOTE_ITEM_RE.finditer(t.raw):
+        words = m["name"].split()
+        while words and _fold(words[0]) in _NAME_STOPWORDS:
+            words.pop(0)
+        if not words:
+            continue
+        said = _fold(m["v"])
+        vote = "sí" if said in {"si", "a favor"} else "no" if said in {"no", "en contra"} else ""
+        votes.append({"nombre": " ".join(words), "voto": vote or "abstención"})
+    return votes
+
+
+def _tally(low: str) -> dict[str, int]:
+    """Totals for sí / no / abstención said as "quince votos por el sí" or "sí quince"."""
+
+    def collect(regex: re.Pattern[str]) -> tuple[dict[str, int], int]:
+        found: dict[str, int] = {}
+        first = len(low)
+        for m in regex.finditer(low):
+            value = _parse_number(m["n"])
+            side = "si" if m["side"] in {"si", "a favor"} or m["side"].startswith(("af", "po")) else "no"
+            if value is not None and value <= 10_000 and side not in found:
+                found[side] = value
+                first = min(first, m.start())
+        return found, first
+
+    num_side, num_first = collect(_NUM_SIDE_RE)
+    side_num, side_first = collect(_SIDE_NUM_RE)
+    prefer_num_first = (len(num_side), -num_first) >= (len(side_num), -side_first)
+    counts = num_side if prefer_num_first else side_num
+    abstentions = _NUM_ABS_RE.search(low) or _ABS_NUM_RE.search(low)
+    abst = _parse_number(abstentions["n"]) if abstentions else None
+    return {
+        "si": counts.get("si", 0),
+        "no": counts.get("no", 0),
+        "abstencion": abst if abst is not None and abst <= 10_000 else 0,
+    }
+
+
+def _statements(low: str) -> str:
+    """The text without its questions, so "¿lo aprueba?" is not taken as a result."""
+    kept = [s for s in _SENTENCE_RE.findall(low) if not s.strip().startswith("¿")]
+    return " ".join(s for s in kept if not s.rstrip().endswith("?"))
+
+
+def _vote(t: _Text) -> dict[str, Any] | None:
+    """The vote said in the utterance, or None when there is none."""
+    votes = _vote_items(t)
+    counts = _tally(t.low)
+    if not (_VOTE_RE.search(t.low) or votes or any(counts.values())):
+        return None
+    if not any(counts.values()) and votes:
+        for item in votes:
+            key = {"sí": "si", "no": "no"}.get(item["voto"], "abstencion")
+            counts[key] += 1
+    said = _statements(t.low)
+    result = "negado" if _NEGATED_RE.search(said) else None
+    if result is None and (_APPROVED_RE.search(said) or "por unanimidad" in said):
+        result = "aprobado"
+    return {
+        **counts,
+        "resultado": result,
+        "nominal": bool(votes) or "nominal" in t.low,
+        "votos": votes,
+    }
+
+
+def _vote_template(t: _Text, previous: str | None) -> tuple[str, float]:
+    """Section a vote belongs to: what the text names, else the previous block."""
+    subjects = [(m.start(), tpl) for rx, tpl in _VOTE_SUBJECTS if (m := rx.search(t.low))]
+    if subjects:
+        return min(subjects)[1], _CONF_STRONG
+    if previous in _VOTE_FOLLOWS:
+        return _VOTE_FOLLOWS[previous], _CONF_VOTE_CONTEXT
+    return TPL_PROYECTO_ACUERDO, _CONF_WEAK
+
+
+# --------------------------------------------------------------------------------------------
+# Extractors, one per section
+# --------------------------------------------------------------------------------------------
+
+_SESSION_TYPE_RE: Final = re.compile(
+    r"\bsesion(?:es)?\s+(?:[^\W\d_]+\s+){0,2}?(?P<t>extraordinaria|ordinaria|plenaria|especial"
+    r"|solemne)\b|\b(?P<c>comision)\b|\b(?P<p>plenaria)\b"
+)
+_SESSION_TYPE_ORDER: Final = ("extraordinaria", "ordinaria", "especial", "solemne", "comisión")
+_SESSION_NUMBER_RE: Final = re.compile(
+    rf"\bsesion\s+(?:[^\W\d_]+\s+){{0,2}}?(?:numero|no\.?|n[°o]\.?|#)\s*(?P<n>{_NUM_PHRASE})"
+)
+_PRESIDE_RE: Final = re.compile(
+    r"\b(?:preside|presidira|presidida por|presidido por|bajo la presidencia de(?:l)?"
+    r"|presidiendo)\b\s*"
+)
+_SECRETARY_RE: Final = re.compile(
+    r"\bsecretari[oa](?:\s+general)?(?:\s+(?:del|de la)\s+(?:honorable\s+)?(?:concejo|corporacion)"
+    r"(?:\s+(?:municipal|distrital))?)?\s*[,:]?\s*(?:(?:es|sera|actua)\s+)?"
+)
+_PLACE_RE: Final = re.compile(
+    r"\ben\s+(?:el|la|las|los)\s+(?:recinto|salon|sala|sede|instalaciones|auditorio|hemiciclo"
+    r"|edificio|casa|teatro|biblioteca|coliseo|plaza|centro)\b[^,.;:]*"
+)
+_PLACE_STOP_RE: Final = re.compile(r"\s(?:siendo|a las|se|con|bajo|presidid\w*|y se|el dia)\b")
+_MODALITY_RE: Final = re.compile(
+    r"\b(?P<mixta>mixta|hibrida|semipresencial)\b|\b(?P<virtual>virtual|remota)\b"
+    r"|\b(?P<presencial>presencial)\b"
+)
+
+
+def _apertura_data(t: _Text) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if hora := _find_time(t.low):
+        data["hora"] = hora
+    if fecha := _find_date(t.low):
+        data["fecha"] = fecha
+    kinds = set()
+    for m in _SESSION_TYPE_RE.finditer(t.low):
+        kinds.add(m["t"] or ("comisión" if m["c"] else "plenaria"))
+    for kind in (*_SESSION_TYPE_ORDER, "plenaria"):
+        if kind in kinds:
+            data["tipo_sesion"] = kind
+            break
+    number = _SESSION_NUMBER_RE.search(t.low)
+    if number and (value := _parse_number(number["n"])) is not None:
+        data["numero_sesion"] = value
+    if preside := _person_after(_PRESIDE_RE, t):
+        data["preside"] = preside
+    if secretario := _person_after(_SECRETARY_RE, t):
+        data["secretario"] = secretario
+    if place := _PLACE_RE.search(t.low):
+        stop = _PLACE_STOP_RE.search(t.low, place.start() + 3, place.end())
+        data["lugar"] = _slice(t, place.start() + 3, stop.start() if stop else place.end())
+    modes = {k for m in _MODALITY_RE.finditer(t.low) for k, v in m.groupdict().items() if v}
+    if modes:
+        both = {"virtual", "presencial"} <= modes
+        data["modalidad"] = "mixta" if "mixta" in modes or both else modes.pop()
+    return data
+
+
+_ORDINALS: Final[dict[str, int]] = {
+    "primero": 1, "segundo": 2, "tercero": 3, "cuarto": 4, "quinto": 5, "sexto": 6,
+    "septimo": 7, "setimo": 7, "octavo": 8, "noveno": 9, "decimo": 10, "undecimo": 11,
+    "decimo primero": 11, "decimoprimero": 11, "duodecimo": 12, "decimo segundo": 12,
+    "decimosegundo": 12, "decimo tercero": 13, "decimotercero": 13, "decimo cuarto": 14,
+    "decimocuarto": 14, "decimo quinto": 15, "decimoquinto": 15,
+}  # fmt: skip
+_AGENDA_MARK_RE: Final = re.compile(
+    r"(?:(?<=[\s,;:.(])|^)(?:"
+    rf"(?:punto\s+)?(?<!y )(?<!menos )(?P<ord>{_alt(_ORDINALS)})(?:\s+punto)?\b"
+    r"(?!\s+(?:debate|lugar|vicepresidente|piso|informe|periodo|semestre|trimestre|ano|dia|mes"
+    r"|grado|orden|de\b))"
+    r"|(?P<short>primer|tercer)\s+punto\b"
+    rf"|punto\s+(?:numero\s+)?(?P<pn>[0-9]{{1,2}}|{_NUM59_ALT})\b"
+    r"|(?P<num>[0-9]{1,2})\s*[.)\-–]\s*(?=[^\W\d_])"
+    r")\s*[,:.\-–)]*\s*"
+)
+_ORDEN_DIA_RE: Final = re.compile(r"\borden del dia\b")
+_AGENDA_INTRO_RE: Final = re.compile(r"\borden del dia\b[^:]{0,80}:")
+_SEMICOLON_RE: Final = re.compile(r";")
+_ITEM_TAIL_RE: Final = re.compile(r"[\s,;:.\-–]*(?:\by)?[\s,;:.\-–]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class _Mark:
+    start: int
+    end: int
+    value: int
+
+
+def _agenda_marks(low: str) -> list[_Mark]:
+    """Longest run of consecutive item markers (primero, segundo... / 1., 2)...) in the text."""
+    marks: list[_Mark] = []
+    for m in _AGENDA_MARK_RE.finditer(low):
+        if m["ord"]:
+            value: int | None = _ORDINALS[" ".join(m["ord"].split())]
+        elif m["short"]:
+            value = 1 if m["short"] == "primer" else 3
+        else:
+            value = _parse_number(m["pn"] or m["num"])
+        if value is not None:
+            marks.append(_Mark(m.start(), m.end(), value))
+        if len(marks) >= 200:
+            break
+    best: list[_Mark] = []
+    for i, first in enumerate(marks):
+        run = [first]
+        for mark in marks[i + 1 :]:
+            if mark.value == run[-1].value + 1:
+                run.append(mark)
+        if len(run) > len(best):
+            best = run
+    return best
+
+
+def _item_text(t: _Text, start: int, end: int) -> str:
+    """An agenda item as said, without trailing separators, capitalised."""
+    tail = _ITEM_TAIL_RE.search(t.low, start, end)
+    text = t.raw[start : tail.start() if tail else end].strip(" ,;:.-–")
+    return text[:1].upper() + text[1:]
+
+
+def _orden_dia_data(t: _Text) -> dict[str, Any]:
+    marks = _agenda_marks(t.low)
+    points: list[str] = []
+    for mark, nxt in zip(marks, [*marks[1:], None], strict=True):
+        item = _item_text(t, mark.end, nxt.start if nxt else len(t.raw))
+        if item:
+            points.append(f"{mark.value}. {item}")
+    if not points and (intro := _AGENDA_INTRO_RE.search(t.low)):
+        bounds = [intro.end(), *(m.end() for m in _SEMICOLON_RE.finditer(t.low, intro.end()))]
+        items = [_item_text(t, a, b) for a, b in zip(bounds, [*bounds[1:], len(t.raw)], strict=True)]
+        if len([i for i in items if i]) >= 2:
+            points = [f"{n}. {item}" for n, item in enumerate(filter(None, items), 1)]
+    return {"puntos": points}
+
+
+_PRESENT_RE: Final = re.compile(
+    r"\b(?:contest\w*|respond\w*)\s+(?:a\s+|al\s+)?(?:lista|llamado)\s*,?"
+    r"|\b(?:se encuentran presentes|se hicieron presentes|presentes|asistentes|asistieron)\b\s*[:,]?"
+)
+_ABSENT_RE: Final = re.compile(
+    r"\b(?:ausentes?|no\s+contest\w*(?:\s+(?:a|al)\s+(?:lista|llamado))?|no\s+asisti\w*"
+    r"|no\s+se\s+hicieron\s+presentes|faltaron)\b\s*[:,]?"
+)
+_EXCUSED_RE: Final = re.compile(
+    r"\b(?:con\s+excusa|se\s+excus\w*|excusad[oa]s?|presentaron\s+excusas?|presento\s+excusas?)"
+    r"\b\s*[:,]?"
+)
+_HEADCOUNT_RE: Final = re.compile(
+    rf"\b(?P<n>{_NUM_PHRASE})\s+(?:honorables\s+)?(?:concejales|concejalas|miembros|cabildantes"
+    r"|corporados)\b"
+)
+_NO_QUORUM_RE: Final = re.compile(
+    r"\b(?:no hay|no existe|no tenemos|no hubo|sin|falta de|no se (?:conforma|configura|completa"
+    r"|registra|tiene))\s+(?:el\s+)?quorum\b"
+)
+_QUORUM_DECIDE_RE: Final = re.compile(r"\bquorum\s+(?:decisorio|para decidir)\b")
+_QUORUM_DELIBERATE_RE: Final = re.compile(r"\bquorum\s+(?:deliberatori\w*|deliberativo|para deliberar)\b")
+_QUORUM_RE: Final = re.compile(
+    r"\b(?:hay|existe|tenemos|se conforma|se configura|se registra|con|habiendo)\s+(?:el\s+)?"
+    r"quorum\b|\bquorum reglamentario\b"
+)
+
+
+def _people_after(regex: re.Pattern[str], t: _Text) -> list[str]:
+    names: list[str] = []
+    for m in regex.finditer(t.low):
+        names += [n for n in _take_people(t, m.end())[0] if n not in names]
+    return names
+
+
+def _llamado_data(t: _Text) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for key, regex in (("presentes", _PRESENT_RE), ("ausentes", _ABSENT_RE)):
+        if names := _people_after(regex, t):
+            data[key] = names
+    if excused := _people_after(_EXCUSED_RE, t):
+        data["excusados"] = excused
+    if _NO_QUORUM_RE.search(t.low):
+        data["quorum"] = "no hay quórum"
+    elif _QUORUM_DECIDE_RE.search(t.low):
+        data["quorum"] = "decisorio"
+    elif _QUORUM_DELIBERATE_RE.search(t.low):
+        data["quorum"] = "deliberativo"
+    elif _QUORUM_RE.search(t.low):
+        data["quorum"] = "hay quórum"
+    headcount = _HEADCOUNT_RE.search(t.low)
+    said = _parse_number(headcount["n"]) if headcount else None
+    if said is not None and said <= 10_000:
+        data["total_presentes"] = said
+    elif "presentes" in data:
+        data["total_presentes"] = len(data["presentes"])
+    return data
+
+
+_ACTA_NUMBERS_RE: Final = re.compile(r"\bactas?\s+(?:(?:numeros?|nos?\.?|n[°o]s?\.?|#)\s*)?")
+
+
+def _actas_data(t: _Text) -> dict[str, Any]:
+    numbers: list[int] = []
+    for m in _ACTA_NUMBERS_RE.finditer(t.low):
+        numbers += [n for n in _number_list(t.low, m.end()) if n not in numbers]
+    return {"actas": numbers}
+
+
+def _intervention_data(t: _Text) -> dict[str, Any]:
+    return {**_speaker(t), "texto": t.raw}
+
+
+_PROJECT_NUMBER_RE: Final = re.compile(
+    r"\bproyecto(?:\s+de\s+acuerdo)?\s+(?:"
+    rf"(?:numero|no\.?|n[°o]\.?|#)\s*(?P<n>{_NUM_PHRASE})"
+    r"|(?P<d>[0-9]{1,6}))\b"
+    rf"(?:\s*(?:de|del|-|/)\s*(?:ano\s+)?(?P<y>[0-9]{{4}}|{_NUM_PHRASE}))?"
+)
+_TITLE_START_RE: Final = re.compile(
+    r"(?P<por>\bpor\s+(?:medio\s+(?:del|de\s+(?:el|la|los|las))|el|la|los|las)\s+cual(?:es)?\b)"
+    r"|\b(?:titulado|denominado|cuyo titulo es|que se titula)\s*:?\s*"
+)
+_TITLE_END_RE: Final = re.compile(
+    r",?\s+(?:en|para|a)\s+(?:su\s+)?(?:primer|segundo|1er|2do|1|2)\w*\s+debate"
+    r"|[.;?!](?:\s|$)|,\s+(?:cuyo|cuya|presentado|radicado|de autoria|ponente|autor)"
+)
+_DEBATE_RE: Final = re.compile(
+    r"\b(?:(?P<first>primer|primero|1er|1[°º]?)|(?P<second>segundo|2do|2[°º]?))\s+debate\b"
+)
+
+
+def _proyecto_data(t: _Text) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if m := _PROJECT_NUMBER_RE.search(t.low):
+        group = "d" if m["d"] else "n"
+        said = m[group]
+        if said[0].isdigit():
+            data["numero"] = said  # as written, keeping leading zeros: "012"
+        elif (value := _parse_number(said)) is not None:
+            data["numero"] = str(value)
+        year = _parse_number(m["y"]) if m["y"] else None
+        if year is not None and 1900 <= year <= 2200:
+            data["anio"] = year
+    if start := _TITLE_START_RE.search(t.low):
+        begin = start.start() if start["por"] else start.end()
+        end = _TITLE_END_RE.search(t.low, begin)
+        if title := _slice(t, begin, end.start() if end else len(t.raw)):
+            data["titulo"] = title
+    if debate := _DEBATE_RE.search(t.low):
+        data["debate"] = "primero" if debate["first"] else "segundo"
+    if _SPEAKER_TRIGGER_RE.search(t.low):
+        data.update({k: v for k, v in _speaker(t).items() if k != "partido"})
+    return data
+
+
+_AUTHORS_RE: Final = re.compile(
+    r"\b(?:presentad[oa]s?|radicad[oa]s?|suscrit[oa]s?|firmad[oa]s?|elaborad[oa]s?|propuest[oa]s?"
+    r"|presentan|presenta|radican|radica)\s+(?:por\s+)?"
+    r"|\b(?:de\s+)?autoria\s+(?:de(?:l)?\s+)?|\bproposicion(?:es)?\s+(?=(?:de|del|de la|de los)\s+"
+    r"(?:honorables?\s+)?(?:concejal|bancada))(?:de|del|de la|de los)\s+"
+)
+_BANCADA_RE: Final = re.compile(
+    r"\s*(?:las?\s+)?(?P<b>bancadas?)\s+(?:del|de la|de los|de)?\s*(?:partido\s+)?"
+)
+_PROPOSAL_LEAD_RE: Final = re.compile(
+    r"^[\s,;:.\-–]*(?:(?:que|la cual|el cual|y)\s+(?:dice|reza|propone|solicita)|cuyo texto es"
+    r"|con el siguiente texto)?[\s,;:.\-–]*"
+)
+
+
+def _party_end(t: _Text, pos: int) -> int | None:
+    """End of a party name said at pos ("Pacto Histórico", "de la U", "Liberal")."""
+    known = _PARTY_NAME_RE.match(t.low, pos)
+    if known is not None:
+        return known.end()
+    named = _take_name(t, pos)
+    return named[1] if named else None
+
+
+def _authors(t: _Text) -> tuple[list[str], int]:
+    """Authors of a proposition and where their list ends."""
+    for m in _AUTHORS_RE.finditer(t.low):
+        bancada = _BANCADA_RE.match(t.low, m.end())
+        if bancada is not None and (end := _party_end(t, bancada.end())) is not None:
+            return [_slice(t, bancada.start("b"), end)], end
+        names, end = _take_people(t, m.end())
+        if names:
+            return names, end
+    return [], 0
+
+
+def _proposicion_data(t: _Text) -> dict[str, Any]:
+    authors, end = _authors(t)
+    text = t.raw
+    if authors:
+        lead = _PROPOSAL_LEAD_RE.match(t.low, end)
+        rest = _slice(t, lead.end() if lead else end, len(t.raw))
+        if len(rest.split()) >= 2:
+            text = rest
+    data: dict[str, Any] = {"autores": authors, "texto": text}
+    if _SPEAKER_TRIGGER_RE.search(t.low):
+        data.update({k: v for k, v in _speaker(t).items() if k not in data})
+    return data
+
+
+_SENDER_RE: Final = re.compile(
+    r"\b(?:enviad[oa]|remitid[oa]|suscrit[oa]|firmad[oa]|allegad[oa]|radicad[oa]|presentad[oa]"
+    r"|proyectad[oa])\s+por\s+|\bde parte de(?:l)?\s+"
+    r"|\bradicad[oa]\s+(?:(?:numero|no\.?|n[°o]\.?|#)\s*)?[^\W_]*[0-9][\w./\-]*\s+(?:de|del|de la)\s+"
+    r"(?![0-9]|fecha\b)"
+    r"|\b(?:comunicacion|oficio|carta|correspondencia|misiva|nota|circular)(?:es)?\s+"
+    r"(?:(?:enviad[oa]|remitid[oa])\s+)?(?:proveniente |procedente )?(?:de|del|de la|de los)\s+"
+    r"(?!fecha\b)"
+)
+_SENDER_STOP_RE: Final = re.compile(
+    r"[,;:.(?!]|\s(?:en la (?:que|cual)|en el que|mediante|con (?:el )?asunto|con radicado"
+    r"|radicad[oa]|sobre|referente|relacionad[oa]|acerca|por medio de|donde|quien|para"
+    r"|solicitando|informando|que|y radicad|de fecha|con fecha|el dia|el pasado|dirigid[oa])\b"
+)
+_SUBJECT_RE: Final = re.compile(
+    r"\b(?:asunto|referencia)\s*:?\s*|\b(?:en la (?:que|cual)|en el (?:que|cual)|mediante la cual"
+    r"|por medio de la cual|sobre|referente a|relacionad[oa] con|acerca de)\s+"
+)
+_SUBJECT_STOP_RE: Final = re.compile(r"[.;?!](?:\s|$)|,?\s+(?:con\s+)?(?:numero de\s+)?radicad")
+_FILING_RE: Final = re.compile(
+    r"\b(?:radicad[oa]|radicacion|numero de radicado)\s*(?:(?:bajo\s+)?(?:el\s+)?"
+    r"(?:numero|no\.?|n[°o]\.?|#)\s*)?:?\s*(?P<r>[^\W_]*[0-9][\w./\-]*)"
+)
+
+
+def _comunicacion_data(t: _Text) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if sender := _SENDER_RE.search(t.low):
+        stop = _SENDER_STOP_RE.search(t.low, sender.end())
+        end = min(stop.start() if stop else len(t.raw), sender.end() + 120)
+        name = _slice(t, sender.end(), end)
+        name = re.sub(r"^(?i:el|la|los|las)\s+", "", name)
+        if name:
+            data["remitente"] = name
+    subject_at = _SUBJECT_RE.search(t.low, sender.end() if sender else 0) or _SUBJECT_RE.search(t.low)
+    if subject_at:
+        stop = _SUBJECT_STOP_RE.search(t.low, subject_at.end())
+        end = min(stop.start() if stop else len(t.raw), subject_at.end() + 240)
+        if subject := _slice(t, subject_at.end(), end):
+            data["asunto"] = subject
+    if filing := _FILING_RE.search(t.low):
+        data["radicado"] = t.raw[filing.start("r") : filing.end("r")].rstrip(".-/")
+    return data
+
+
+_CONVOCATION_RE: Final = re.compile(
+    r"\b(?:se (?:les |los |las )?convoca|convocamos|se (?:les |los |las )?cita (?:para|el|manana)"
+    r"|citamos para|los cito|quedan? (?:citad|convocad)[oa]s?)\b"
+)
+# End of a sentence, on the original text: the dot of "a.m." ends one only before a capital.
+_SENTENCE_END_RE: Final = re.compile(
+    r"(?:(?<=\b[aApP]\.[mM])|(?<=\b[aApP]\. [mM]))(?P<abbr>\.)(?=\s+[A-ZÁÉÍÓÚÑ¿¡]|\s*$)"
+    r"|(?<!\b[aApP]\.[mM])(?<!\b[aApP]\. [mM])[.;!?](?:\s|$)"
+)
+
+
+def _cierre_data(t: _Text) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    before, after = t.low, ""
+    if summons := _CONVOCATION_RE.search(t.low):
+        stop = _SENTENCE_END_RE.search(t.raw, summons.end())
+        end = stop.start() + (1 if stop["abbr"] else 0) if stop else len(t.raw)
+        data["convocatoria"] = _slice(t, summons.start(), end)
+        before, after = t.low[: summons.start()], t.low[end:]
+    if hora := _find_time(before) or _find_time(after):
+        data["hora"] = hora
+    return data
+
+
+_PRESIDENT_RE: Final = re.compile(
+    r"\bpresident[ea](?:\s+(?:del|de la)\s+(?:honorable\s+)?(?:concejo|corporacion|mesa directiva)"
+    r"(?:\s+(?:municipal|distrital))?(?:\s+de\s+[^\W\d_]+)?)?\s*,?\s*"
+)
+_ROLE_AFTER_NAME_RE: Final = re.compile(
+    rf"(?P<n>{_CAP_WORD}(?:\s+(?:(?:de|del|de la|de los)\s+)?{_CAP_WORD}){{0,4}})\s*,\s*"
+    r"(?:(?i:el|la)\s+)?(?P<r>(?i:president[ea]|secretari[oa]))"
+)
+
+
+def _firmas_data(t: _Text) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if presidente := _person_after(_PRESIDENT_RE, t):
+        data["presidente"] = presidente
+    if secretario := _person_after(_SECRETARY_RE, t):
+        data["secretario"] = secretario
+    for m in _ROLE_AFTER_NAME_RE.finditer(t.raw):
+        key = "presidente" if _fold(m["r"]).startswith("pres") else "secretario"
+        data.setdefault(key, m["n"])
+    return data
+
+
+_EXTRACTORS: Final[dict[str, Callable[[_Text], dict[str, Any]]]] = {
+    TPL_APERTURA: _apertura_data,
+    TPL_ORDEN_DIA: _orden_dia_data,
+    TPL_LLAMADO_LISTA: _llamado_data,
+    TPL_APROBACION_ORDEN_DIA: lambda _t: {},
+    TPL_APROBACION_ACTAS: _actas_data,
+    TPL_DEBATE: _intervention_data,
+    TPL_PROYECTO_ACUERDO: _proyecto_data,
+    TPL_PROPOSICION: _proposicion_data,
+    TPL_COMUNICACION: _comunicacion_data,
+    TPL_VARIOS: _intervention_data,
+    TPL_CIERRE: _cierre_data,
+    TPL_FIRMAS: _firmas_data,
+}
+
+# --------------------------------------------------------------------------------------------
+# Rules
+# --------------------------------------------------------------------------------------------
+
+_NEXT_POINT_RE: Final = re.compile(
+    r"\b(?:(?:continuamos|seguimos|pasamos|vamos|avanzamos|procedemos|continuemos|sigamos)\s+"
+    r"(?:con|al|a)\s+(?:el\s+)?)?(?:siguiente|proximo)\s+punto(?:\s+del\s+orden\s+del\s+dia)?\b"
+    r"|\bpunto siguiente\b"
+)
+_FIRMAS_RE: Final = re.compile(
+    r"\b(?:firman|firmamos|suscriben|se firma|firma|firmad[oa]|(?:en|para) constancia)\b"
+)
+_FIRMAS_ROLES_RE: Final = re.compile(r"\bpresident|\bsecretari")
+_NOT_FIRMAS_RE: Final = re.compile(r"\b(?:comunicacion|oficio|carta|correspondencia|proposicion)")
+_CIERRE_RE: Final = re.compile(
+    r"\b(?:se levanta|levant(?:o|amos|ar)|se da por (?:terminada|finalizada|concluida|cerrada"
+    r"|levantada|clausurada)|(?:damos|doy) por (?:terminada|finalizada|concluida|cerrada|levantada)"
+    r"|se cierra|cerr(?:amos|ar)|se clausura|clausur(?:o|amos|ar)|se termina|termin(?:a|amos)"
+    r"|finaliz(?:a|amos)|queda (?:levantada|clausurada|cerrada|terminada|finalizada))\b"
+    r"(?:\s+[^\W\d_]+){0,3}?\s+sesion\b"
+    r"|\bagotado el orden del dia\b"
+    r"|\bsesion\b(?:\s+[^\W\d_]+){0,2}?\s+(?:levantada|clausurada|terminada|finalizada)\b"
+)
+_ORDEN_DIA_READ_RE: Final = re.compile(
+    r"\blectura (?:y aprobacion )?(?:del|al) (?:proyecto de )?orden del dia\b"
+    r"|\b(?:leer|leo|lea|leemos|lee|leyendo|leera)\s+(?:el\s+)?(?:proyecto de\s+)?orden del dia\b"
+    r"|\borden del dia\s+(?:es|seria|sera|queda|quedaria|propuesto|para (?:el dia de )?hoy"
+    r"|para (?:la|esta) (?:presente )?sesion|de (?:hoy|la fecha|la presente sesion))\b"
+    r"|^\W*orden del dia\b"
+)
+_APROBACION_OD_RE: Final = re.compile(
+    r"\b(?:somet\w*|pong\w*|poner|puesto)\s+(?:a\s+)?(?:consideracion|votacion|aprobacion)\b"
+    r"[^.?!]{0,60}?\borden del dia\b"
+    r"|\borden del dia\b[^.?!]{0,40}?\b(?:somet\w*|aprueba\w*|aprobad\w*)"
+    r"|\b(?:aprueba\w*|aprobar|aprobo|aprobacion|modific\w+|ajust\w+|alter\w+|adicion\w+|variar"
+    r"|variacion|cambi\w+)\b[^.?!]{0,40}?\borden del dia\b"
+)
+_ACTAS_RE: Final = re.compile(
+    r"\b(?:aprobacion|aprobar|aprueba\w*|consideracion|lectura|somet\w*)\s+"
+    r"(?:(?:y|de|del|a|al|la|las|el|los|aprobacion|lectura|consideracion)\s+){0,4}actas?\b"
+    r"|\bactas?\s+(?:anterior(?:es)?|de la sesion|de las sesiones|pendientes"
+    r"|(?:numeros?|nos?\.?|n[°o]\.?|#)\s*[0-9a-z]|[0-9])"
+)
+_APERTURA_RE: Final = re.compile(
+    r"\b(?:abr(?:e|imos|o|ir)|abiert[oa]|inici(?:a|o|amos|ar|ada|ado)|instal(?:a|o|amos|ar|ada"
+    r"|ado)|apertura)\b(?:\s+[^\W\d_]+){0,4}?\s+sesion\b"
+    r"|\bsesion\b(?:\s+[^\W\d_]+){0,3}?\s+(?:abierta|instalada|iniciada)\b"
+)
+_LLAMADO_RE: Final = re.compile(
+    r"\bllamad[oa] a lista|\bllam\w* (?:a )?lista\b|\blista de asistencia|\bverific\w* (?:el |del )?"
+    r"quorum|\b(?:contest|respond)\w* (?:a |al )?(?:lista|llamado)|\bse excus\w*"
+    r"|(?<!habiendo )(?<!existiendo )(?<!con )(?<!verificado el )\bquorum\b"
+    r"|\bcon excusa\b|\bno contest\w*"
+)
+_VARIOS_RE: Final = re.compile(
+    r"\bproposiciones,? y (?:asuntos )?varios\b|\b(?:asuntos|puntos|temas) varios\b"
+    r"|\bpunto de varios\b|\ben varios\b|\blo que propongan\b|^\W*varios\b"
+)
+_COMUNICACION_RE: Final = re.compile(
+    r"\b(?:comunicacion|oficio|carta|misiva|correspondencia|circular|derecho de peticion)(?:es|s)?"
+    r"\b\s+(?:(?:numero|no\.?|n[°o]\.?)\s+)?(?:[0-9]+\s+)?(?:enviad|remitid|suscrit|firmad|recibid"
+    r"|allegad|radicad|dirigid|proveniente|procedente|de\b|del\b|que\b|en la que|mediante|con\b"
+    r"|numero|de fecha)"
+    r"|\b(?:lectura|leer|lee|leemos|leo)\b[^.]{0,30}?\b(?:comunicacion|oficio|carta|correspondencia"
+    r"|misiva)"
+    r"|\bradicad[oa]\s+(?:bajo\s+)?(?:el\s+)?(?:numero|no\.?|n[°o])"
+    r"|^\W*(?:comunicaciones|correspondencia)\b"
+)
+_NOT_COMUNICACION_RE: Final = re.compile(
+    r"(?:medios|secretaria|oficina|asesora?|jefe|jefa|plan|estrategia|canales|politica|area"
+    r"|direccion|ciencias|tecnologias|equipo) de (?:las? )?$"
+)
+_PROYECTO_RE: Final = re.compile(
+    r"\bproyectos? de acuerdo\b|\b(?:primer|segundo|1er|2do|1[°º]|2[°º]) debate\b|\bponencia\b"
+    r"|\bponentes?\b|\barticulado\b"
+)
+_PROPOSICION_RE: Final = re.compile(r"\bproposici(?:on|ones)\b")
+_APERTURA_WEAK_RE: Final = re.compile(
+    r"\b(?:preside|presidida por|presidido por|bajo la presidencia)\b|\bsiendo las?\b"
+)
+_SPEECH_RE: Final = re.compile(
+    r"\bcon la venia\b|\bgracias\b[^.]{0,20}\bpresident|\bsenor(?:a)? president[ea]\b"
+    r"|\bbuen(?:os|as) (?:dias|tardes|noches)\b|\bmocion de (?:orden|procedimiento)"
+    r"|\breplica\b|\bpor alusion|\bhonorables? concejal\w*|\bcompaneros? concejal\w*"
+)
+
+_Rule = Callable[[_Text], "int | None"]
+
+
+def _first(regex: re.Pattern[str]) -> _Rule:
+    def rule(t: _Text) -> int | None:
+        m = regex.search(t.low)
+        return m.start() if m else None
+
+    return rule
+
+
+def _comunicacion_at(t: _Text) -> int | None:
+    for m in _COMUNICACION_RE.finditer(t.low):
+        if not _NOT_COMUNICACION_RE.search(t.low, max(0, m.start() - 30), m.start()):
+            return m.start()
+    return None
+
+
+# Section rules: the one whose marker comes first in the utterance wins (ties: list order).
+_SECTION_RULES: Final[tuple[tuple[str, _Rule], ...]] = (
+    (TPL_ORDEN_DIA, _first(_ORDEN_DIA_READ_RE)),
+    (TPL_APROBACION_ORDEN_DIA, _first(_APROBACION_OD_RE)),
+    (TPL_APROBACION_ACTAS, _first(_ACTAS_RE)),
+    (TPL_APERTURA, _first(_APERTURA_RE)),
+    (TPL_LLAMADO_LISTA, _first(_LLAMADO_RE)),
+    (TPL_VARIOS, _first(_VARIOS_RE)),
+    (TPL_COMUNICACION, _comunicacion_at),
+    (TPL_CIERRE, _first(_CONVOCATION_RE)),
+    (TPL_PROYECTO_ACUERDO, _first(_PROYECTO_RE)),
+    (TPL_PROPOSICION, _first(_PROPOSICION_RE)),
+)
+
+
+def _is_agenda_listing(t: _Text, previous: str | None) -> bool:
+    said_agenda = _ORDEN_DIA_RE.search(t.low) is not None or previous == TPL_ORDEN_DIA
+    return said_agenda and len(_agenda_marks(t.low)) >= 2
+
+
+def _is_firmas(t: _Text) -> bool:
+    return bool(
+        _FIRMAS_RE.search(t.low) and _FIRMAS_ROLES_RE.search(t.low) and not _NOT_FIRMAS_RE.search(t.low)
+    )
+
+
+def _is_apertura_weak(t: _Text) -> bool:
+    m = _APERTURA_WEAK_RE.search(t.low)
+    if m is None:
+        return False
+    return not m.group(0).startswith("siendo") or _find_time(t.low[m.start() :]) is not None
+
+
+def _choose(t: _Text, previous: str | None, next_point: bool) -> tuple[str, float]:
+    """Template and confidence for the utterance, by rule priority."""
+    if _is_agenda_listing(t, previous):
+        return TPL_ORDEN_DIA, _CONF_STRONG
+    if _is_firmas(t):
+        return TPL_FIRMAS, _CONF_STRONG
+    if _CIERRE_RE.search(t.low):
+        return TPL_CIERRE, _CONF_STRONG
+    if _VOTE_RE.search(t.low) or len(_vote_items(t)) >= 2:
+        return _vote_template(t, previous)
+    hits = [(pos, i, tpl) for i, (tpl, rule) in enumerate(_SECTION_RULES) if (pos := rule(t)) is not None]
+    if hits:
+        return min(hits)[2], _CONF_SECTION
+    if _is_apertura_weak(t):
+        return TPL_APERTURA, _CONF_WEAK
+    if _has_speaker(t):
+        return TPL_DEBATE, _CONF_SPEAKER
+    if _APPROVAL_QUESTION_RE.search(t.low):
+        return _vote_template(t, previous)[0], _CONF_WEAK
+    if _ORDEN_DIA_RE.search(t.low):
+        return TPL_ORDEN_DIA, _CONF_SPEECH
+    if next_point:
+        if previous is not None:
+            return previous, _CONF_NEXT_POINT
+        return TPL_DEBATE, _CONF_NEXT_POINT_NO_CONTEXT
+    if _SPEECH_RE.search(t.low):
+        return TPL_DEBATE, _CONF_SPEECH
+    return TPL_DEBATE, _CONF_FALLBACK
+
+
+def _result(text: str, template: str, data: dict[str, Any], confidence: float) -> Classification:
+    return Classification(
+        text=text,
+        intent=INTENT_BY_TEMPLATE[template],
+        label=TEMPLATE_LABELS[template],
+        template_id=template,
+        structured_data=data,
+        confidence=confidence,
+    )
+
+
+def _classify(
+    text: str, entities: Mapping[str, str] | None, previous_template_id: str | None
+) -> Classification:
+    raw = _normalise(text)
+    if entities:
+        raw = _normalise(apply_entities(raw, entities))
+    if not raw:
+        return _result("", TPL_DEBATE, {}, 0.0)
+    low = _fold(raw)
+    masked = _NEXT_POINT_RE.sub(lambda m: " " * len(m.group(0)), low)
+    t = _Text(raw, masked)
+    previous = previous_template_id if previous_template_id in TEMPLATE_LABELS else None
+    template, confidence = _choose(t, previous, next_point=masked != low)
+    data = _EXTRACTORS[template](t)
+    if template in _VOTING_TEMPLATES and (vote := _vote(t)) is not None:
+        data["votacion"] = vote
+    return _result(raw, template, data, confidence)
+
+
+def classify(
+    text: str,
+    entities: Mapping[str, str] | None = None,
+    previous_template_id: str | None = None,
+) -> Classification:
+    """Classify one utterance of a council session into a section of the acta.
+
+    `entities` is the tenant's dictionary of canonical spellings, applied before anything else;
+    `previous_template_id` is the section of the previous block, used for votes (which belong
+    to what is being voted) and for "siguiente punto". Never raises: anything that no rule
+    recognises is an intervention (DEBATE) with low confidence.
+    """
+    try:
+        return _classify(text, entities, previous_template_id)
+    except Exception:  # last-resort guard: one odd utterance must not stop a live session
+        clean = _normalise(text) if isinstance(text, str) else ""
+        return _result(clean, TPL_DEBATE, {"texto": clean} if clean else {}, 0.0)

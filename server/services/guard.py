@@ -1,0 +1,227 @@
+"""GUARD: seals a finished acta — hashes, stores and reports.
+
+* ``integrity_hash``: SHA-256 of the exact stored DOCX bytes.
+* ``content_hash``: SHA-256 of the canonical JSON of the ordered block list.
+* ``chain_head``: ``h_n = SHA-256(h_{n-1} ‖ canonical(event_n))`` over the session's event log,
+  ``h_0`` = 32 zero bytes, so a changed, removed or reordered event changes the head.
+
+Canonical JSON: UTF-8, keys sorted, no insignificant whitespace (``canonical_json``). The
+document and the audit report are stored under the session's key in the object store, with
+S3 Object Lock when configured. HTTP contract (served by ``astra guard``)::
+
+    POST /v1/guard/seal  (application/msgpack) {"tenant_id", "session_id", "document": bin,
+        "blocks": [..], "events": [[id, payload-bin], ..], "session": {..}}
+    200 {"integrity_hash", "content_hash", "chain_head", "document_key", "report_key",
+         "download_url", "audit_report"}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+import httpx
+import msgpack
+
+from ..protocol import decode_event
+from .builder import DOCX_TYPE
+from .http_client import request
+from .objectstore import ObjectStore, session_key
+
+REPORT_VERSION = 1
+
+
+def canonical_json(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def content_hash(blocks: Sequence[dict[str, Any]]) -> str:
+    return sha256_hex(canonical_json(list(blocks)))
+
+
+def chain_head(events: Iterable[dict[str, Any]]) -> str:
+    head = bytes(32)
+    for event in events:
+        head = hashlib.sha256(head + canonical_json(event)).digest()
+    return head.hex()
+
+
+@dataclass(frozen=True, slots=True)
+class SealRequest:
+    tenant_id: str
+    session_id: str
+    document: bytes
+    blocks: list[dict[str, Any]]
+    events: list[tuple[int, bytes]]
+    session: dict[str, Any] = field(default_factory=dict)
+    """status-independent facts: pinned config, metadata, created_at/by, finalized_by."""
+
+
+@dataclass(frozen=True, slots=True)
+class SealResult:
+    integrity_hash: str
+    content_hash: str
+    chain_head: str
+    document_key: str
+    report_key: str
+    download_url: str
+    audit_report: dict[str, Any]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SealResult:
+        return cls(**{name: data[name] for name in cls.__dataclass_fields__})
+
+
+class Guard(Protocol):
+    async def seal(self, req: SealRequest) -> SealResult: ...
+    async def download_url(self, key: str) -> str: ...
+
+
+def _iso(ts: float | None) -> str | None:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat() if ts else None
+
+
+def audit_report(
+    req: SealRequest, *, integrity: str, content: str, head: str, document_key: str, sealed_at: float
+) -> dict[str, Any]:
+    """The audit report (see domain.md): what was pinned, what was produced, who changed what."""
+    events = [decode_event(i, p) for i, p in req.events]
+    pinned = req.session.get("pinned", {})
+    by_type = Counter(str(b.get("type")) for b in req.blocks)
+    inputs = [e["at"] for e in events if e["kind"] == "block.added"]
+    human_edits = [
+        {
+            "event_id": e["id"],
+            "at": _iso(e["at"]),
+            "who": e["actor"],
+            "block_id": e["data"].get("block_id"),
+            "before_hash": e["data"].get("before_hash"),
+            "after_hash": e["data"].get("after_hash"),
+        }
+        for e in events
+        if e["kind"] in ("block.updated", "block.deleted", "block.inserted")
+    ]
+    return {
+        "report_version": REPORT_VERSION,
+        "tenant_id": req.tenant_id,
+        "session_id": req.session_id,
+        "pinned": {
+            "skeleton_id": pinned.get("skeleton_id"),
+            "skeleton_version": pinned.get("skeleton_version"),
+            "skeleton_sha256": pinned.get("skeleton_sha256"),
+            "adapter_id": pinned.get("adapter_id"),
+            "adapter_version": pinned.get("adapter_version"),
+            "model": pinned.get("model"),
+        },
+        "metadata": req.session.get("metadata", {}),
+        "document": {
+            "integrity_hash": integrity,
+            "algorithm": "SHA-256",
+            "size_bytes": len(req.document),
+            "storage_key": document_key,
+        },
+        "content_hash": content,
+        "event_chain": {
+            "head": head,
+            "events": len(events),
+            "last_event_id": events[-1]["id"] if events else 0,
+        },
+        "blocks": {"total": len(req.blocks), "by_type": dict(sorted(by_type.items()))},
+        "human_edits": human_edits,
+        "pending_review": [
+            {
+                "block_id": b.get("block_id"),
+                "error": b.get("error"),
+                "audio_ref": (b.get("audio_metadata") or {}).get("audio_ref"),
+                "input_text": b.get("text"),
+            }
+            for b in req.blocks
+            if b.get("type") == "ERROR_PENDING_REVIEW"
+        ],
+        "timeline": {
+            "started_at": _iso(req.session.get("created_at")),
+            "started_by": req.session.get("created_by"),
+            "first_input_at": _iso(min(inputs)) if inputs else None,
+            "last_input_at": _iso(max(inputs)) if inputs else None,
+            "finalized_at": _iso(sealed_at),
+            "finalized_by": req.session.get("finalized_by"),
+        },
+        "verification": (
+            "integrity_hash is the SHA-256 of the stored DOCX bytes (sha256sum acta.docx). "
+            "content_hash is the SHA-256 of the canonical JSON (UTF-8, sorted keys, no spaces) of "
+            "the ordered block list. event_chain.head is h_n with h_0 = 32 zero bytes and "
+            "h_i = SHA-256(h_{i-1} || canonical JSON of event i) over the session's event log."
+        ),
+    }
+
+
+class EmbeddedGuard:
+    def __init__(self, store: ObjectStore, url_ttl: int) -> None:
+        self._store = store
+        self._ttl = url_ttl
+
+    async def seal(self, req: SealRequest) -> SealResult:
+        import time
+
+        sealed_at = time.time()
+        integrity = sha256_hex(req.document)
+        content = content_hash(req.blocks)
+        head = chain_head(decode_event(i, p) for i, p in req.events)
+        stamp = dt.datetime.fromtimestamp(sealed_at, dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        document_key = session_key(req.tenant_id, req.session_id, f"acta-{stamp}-{integrity[:12]}.docx")
+        report_key = document_key.removesuffix(".docx") + ".audit.json"
+        report = audit_report(
+            req,
+            integrity=integrity,
+            content=content,
+            head=head,
+            document_key=document_key,
+            sealed_at=sealed_at,
+        )
+        await self._store.put_bytes(document_key, req.document, DOCX_TYPE)
+        await self._store.put_bytes(report_key, canonical_json(report), "application/json")
+        return SealResult(
+            integrity_hash=integrity,
+            content_hash=content,
+            chain_head=head,
+            document_key=document_key,
+            report_key=report_key,
+            download_url=await self._store.download_url(document_key, self._ttl),
+            audit_report=report,
+        )
+
+    async def download_url(self, key: str) -> str:
+        return await self._store.download_url(key, self._ttl)
+
+
+class HttpGuard:
+    def __init__(self, client: httpx.AsyncClient, base_url: str) -> None:
+        self._client = client
+        self._base = base_url.rstrip("/")
+
+    async def seal(self, req: SealRequest) -> SealResult:
+        body = msgpack.packb(asdict(req), use_bin_type=True)
+        response = await request(
+            self._client,
+            "POST",
+            self._base + "/v1/guard/seal",
+            service="guard",
+            content=body,
+            headers={"content-type": "application/msgpack"},
+        )
+        return SealResult.from_dict(response.json())
+
+    async def download_url(self, key: str) -> str:
+        response = await request(
+            self._client, "POST", self._base + "/v1/guard/url", service="guard", json={"key": key}
+        )
+        return str(response.json()["download_url"])

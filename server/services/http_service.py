@@ -1,0 +1,138 @@
+"""Serve the embedded collaborators over HTTP (``astra core|builder|guard|tenants|registry``).
+
+A deployment can run each as its own service; our HTTP clients are tested against these apps
+over real sockets, so both implementations of every interface run the same logic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import msgpack
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..auth import load_or_create_secret
+from ..errors import AstraError, InvalidInput
+from .builder import DOCX_TYPE, BuildRequest, build_sync
+from .core import EmbeddedCore, TextRequest
+from .guard import EmbeddedGuard, SealRequest
+from .objectstore import LocalObjectStore
+from .tenants import DirectoryTenants, FileRegistry
+
+KINDS = ("core", "builder", "guard", "tenants", "registry")
+
+
+async def _msgpack(request: Request) -> dict[str, Any]:
+    try:
+        body = msgpack.unpackb(await request.body(), raw=False)
+    except Exception as exc:
+        raise InvalidInput("body is not valid msgpack") from exc
+    if not isinstance(body, dict):
+        raise InvalidInput("body must be a msgpack map")
+    return body
+
+
+async def _error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AstraError)
+    return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status)
+
+
+def create_service_app(kind: str, settings: Any) -> Starlette:
+    """One collaborator as an HTTP app. ``settings`` is a :class:`server.settings.Settings`."""
+    routes: list[Route] = []
+    if kind == "core":
+        core = EmbeddedCore()
+
+        async def core_text(request: Request) -> Response:
+            body = await request.json()
+            try:
+                req = TextRequest(**body)
+            except TypeError as exc:
+                raise InvalidInput(f"bad CORE request: {exc}") from exc
+            result = core.process_text_sync(req)
+            return JSONResponse({f: getattr(result, f) for f in result.__dataclass_fields__})
+
+        routes.append(Route("/v1/core/text", core_text, methods=["POST"]))
+    elif kind == "builder":
+
+        async def build(request: Request) -> Response:
+            body = await _msgpack(request)
+            try:
+                req = BuildRequest(**body)
+            except TypeError as exc:
+                raise InvalidInput(f"bad BUILDER request: {exc}") from exc
+            return Response(await asyncio.to_thread(build_sync, req), media_type=DOCX_TYPE)
+
+        routes.append(Route("/v1/builder/build", build, methods=["POST"]))
+    elif kind == "guard":
+        secret = load_or_create_secret(settings.secret_path)
+        store = LocalObjectStore(settings.data_dir / "objects", secret, settings.base_url)
+        guard = EmbeddedGuard(store, settings.download_url_ttl)
+
+        async def seal(request: Request) -> Response:
+            body = await _msgpack(request)
+            body["events"] = [tuple(e) for e in body.get("events", [])]
+            try:
+                req = SealRequest(**body)
+            except TypeError as exc:
+                raise InvalidInput(f"bad GUARD request: {exc}") from exc
+            result = await guard.seal(req)
+            return JSONResponse({f: getattr(result, f) for f in result.__dataclass_fields__})
+
+        async def url(request: Request) -> Response:
+            body = await request.json()
+            return JSONResponse({"download_url": await guard.download_url(str(body["key"]))})
+
+        async def stored(request: Request) -> Response:
+            key = request.path_params["key"]
+            store.verify(
+                key, request.query_params.get("expires", ""), request.query_params.get("signature", "")
+            )
+            return Response(await store.get_bytes(key), media_type="application/octet-stream")
+
+        routes += [
+            Route("/v1/guard/seal", seal, methods=["POST"]),
+            Route("/v1/guard/url", url, methods=["POST"]),
+            Route("/v1/objects/{key:path}", stored, methods=["GET"]),
+        ]
+    elif kind == "tenants":
+        tenants = DirectoryTenants(settings.tenants_dir)
+
+        async def tenant(request: Request) -> Response:
+            config = await tenants.config(request.path_params["tenant_id"])
+            return JSONResponse(config.to_dict())
+
+        async def skeleton(request: Request) -> Response:
+            sk = await tenants.skeleton(request.path_params["tenant_id"], request.path_params["skeleton_id"])
+            return Response(
+                sk.content,
+                media_type=DOCX_TYPE,
+                headers={"x-skeleton-version": sk.version, "x-skeleton-sha256": sk.sha256},
+            )
+
+        routes += [
+            Route("/v1/tenants/{tenant_id}", tenant, methods=["GET"]),
+            Route("/v1/tenants/{tenant_id}/skeletons/{skeleton_id}", skeleton, methods=["GET"]),
+        ]
+    elif kind == "registry":
+        registry = FileRegistry(settings.tenants_dir / "registry.json")
+
+        async def adapter(request: Request) -> Response:
+            pin = await registry.adapter_for(request.path_params["tenant_id"])
+            return JSONResponse(
+                {"adapter_id": pin.adapter_id, "adapter_version": pin.adapter_version, "model": pin.model}
+            )
+
+        routes.append(Route("/v1/registry/{tenant_id}", adapter, methods=["GET"]))
+    else:
+        raise ValueError(f"unknown service {kind!r}; one of {', '.join(KINDS)}")
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "service": kind})
+
+    routes.append(Route("/healthz", healthz, methods=["GET"]))
+    return Starlette(routes=routes, exception_handlers={AstraError: _error})

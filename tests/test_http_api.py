@@ -1,0 +1,386 @@
+"""The HTTP API in process: the ASGI app with its real lifespan, real Redis and embedded services."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+import struct
+import zlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import docx
+import pytest
+from starlette.testclient import TestClient
+
+from server.app import create_app
+from server.errors import BuildFailed, ServiceUnavailable
+from server.services.builder import BuildRequest
+from server.services.core import CoreResult, TextRequest
+from server.settings import PACKAGE_TENANTS_DIR, Retry, Settings
+
+from .conftest import TENANT, with_settings
+
+FAST_RETRY = Retry(attempts=3, base_delay=0.001, max_delay=0.01, timeout=5)
+
+
+def png(width: int = 4, height: int = 3) -> bytes:
+    """A valid RGB PNG made with zlib (no imaging library needed)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\x80\x20\x20" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(with_settings(settings, retry=FAST_RETRY))) as c:
+        yield c
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+def start(client: TestClient, token: str, **body: Any) -> str:
+    payload = {"tenant_id": TENANT, "skeleton_id": "SKEL_STD_V1", "metadata": {"title": "Sesión 1"}, **body}
+    response = client.post("/v1/orchestrator/session/start", json=payload, headers=bearer(token))
+    assert response.status_code == 201, response.text
+    session_id: str = response.json()["session_id"]
+    return session_id
+
+
+def test_start_pins_the_tenant_configuration(client: TestClient, make_token: Callable[..., str]) -> None:
+    """Start answers a session id and pins adapter, skeleton version and hash, and every map."""
+    token = make_token()
+    session_id = start(client, token)
+    body = client.get(f"/v1/orchestrator/session/{session_id}", headers=bearer(token)).json()
+    pinned = body["pinned"]
+    assert body["status"] == "OPEN" and body["block_count"] == 0
+    assert pinned["adapter_id"] == "adapter_cali_v2" and pinned["adapter_version"] == "2.0.0"
+    assert pinned["skeleton_id"] == "SKEL_STD_V1" and len(pinned["skeleton_sha256"]) == 64
+    assert pinned["style_map"]["Estilo_Cali"] == "HEADING_1"
+    assert pinned["placeholder_map"]["TPL_DEBATE"] == "ZONE_DEBATE"
+    assert pinned["entities_dictionary"]["Jhon"] == "John"
+
+
+def test_changing_tenant_files_does_not_change_an_open_session(
+    tmp_path: Path, settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """After start, edits to the tenant's maps, dictionary and skeleton file do not reach the
+    session: routing, entities and the finalized document use the pinned versions."""
+    tenants = tmp_path / "tenants"
+    shutil.copytree(PACKAGE_TENANTS_DIR, tenants)
+    app = create_app(with_settings(settings, tenants_dir=tenants))
+    token = make_token()
+    with TestClient(app) as client:
+        session_id = start(client, token)
+        config_path = tenants / TENANT / "tenant.json"
+        config = json.loads(config_path.read_text())
+        config["placeholder_map"]["TPL_DEBATE"] = "ZONE_VARIOS"
+        config["entities_dictionary"]["Jhon"] = "Yon"
+        config_path.write_text(json.dumps(config))
+        skeleton = tenants / TENANT / "skeletons" / "SKEL_STD_V1.docx"
+        skeleton.write_bytes(b"not a docx any more")
+        (tenants / "registry.json").write_text(
+            json.dumps(
+                {
+                    "tenants": {
+                        TENANT: {
+                            "adapter_id": "adapter_cali_v3",
+                            "adapter_version": "3.0.0",
+                            "model": "other",
+                        }
+                    }
+                }
+            )
+        )
+
+        api = f"/v1/orchestrator/session/{session_id}"
+        block = client.post(
+            f"{api}/append", json={"text": "Tiene la palabra el concejal Jhon Pérez."}, headers=bearer(token)
+        ).json()["block"]
+        assert block["target_placeholder"] == "ZONE_DEBATE"
+        assert "John" in block["text"]
+        assert client.get(api, headers=bearer(token)).json()["pinned"]["adapter_id"] == "adapter_cali_v2"
+        result = client.post(f"{api}/finalize", headers=bearer(token)).json()
+        assert "integrity_hash" in result, result
+
+        # A new session sees the new configuration (and here, refuses the broken skeleton).
+        refused = client.post(
+            "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=bearer(token)
+        )
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == "CONFIG_ERROR"
+
+
+def test_append_rejects_bad_bodies_with_codes(client: TestClient, make_token: Callable[..., str]) -> None:
+    """Bad JSON, both/neither fields, empty text and audio get coded errors; nothing is stored."""
+    token = make_token()
+    api = f"/v1/orchestrator/session/{start(client, token)}"
+    cases = [
+        (dict(content=b"{no json"), 400, "BAD_JSON"),
+        (dict(json=[1, 2]), 400, "BAD_JSON"),
+        (dict(json={}), 422, "INVALID_INPUT"),
+        (dict(json={"text": "a", "audio_chunk": "AAAA"}), 422, "INVALID_INPUT"),
+        (dict(json={"text": "   "}), 422, "INVALID_INPUT"),
+        (dict(json={"text": 5}), 422, "INVALID_INPUT"),
+        (dict(json={"audio_chunk": "%%%"}), 422, "INVALID_INPUT"),
+        (dict(json={"audio_chunk": "UklGRg=="}), 501, "AUDIO_NOT_SUPPORTED"),
+    ]
+    for kwargs, status, code in cases:
+        response = client.post(f"{api}/append", headers=bearer(token), **kwargs)  # type: ignore[arg-type]
+        assert (response.status_code, response.json()["error"]["code"]) == (status, code), kwargs
+    assert client.get(api, headers=bearer(token)).json()["block_count"] == 0
+
+
+def test_idempotency_key_makes_append_exactly_once(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """The same Idempotency-Key twice gives one block and the same block id."""
+    token = make_token()
+    api = f"/v1/orchestrator/session/{start(client, token)}"
+    headers = {**bearer(token), "idempotency-key": "utt-1"}
+    first = client.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=headers).json()
+    second = client.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=headers).json()
+    assert first["duplicate"] is False and second["duplicate"] is True
+    assert first["block_id"] == second["block_id"]
+    assert client.get(api, headers=bearer(token)).json()["block_count"] == 1
+
+
+def test_auth_is_required_and_roles_are_enforced(client: TestClient, make_token: Callable[..., str]) -> None:
+    """No token, a bad or expired token get 401; a viewer may read but not write."""
+    token = make_token()
+    api = f"/v1/orchestrator/session/{start(client, token)}"
+    assert client.get(api).status_code == 401
+    assert client.get(api, headers=bearer("garbage")).status_code == 401
+    assert client.get(api, headers=bearer(make_token(ttl=-10))).json()["error"]["message"] == "token expired"
+    viewer = make_token(role="viewer")
+    assert client.get(api, headers=bearer(viewer)).status_code == 200
+    denied = client.post(f"{api}/append", json={"text": "hola"}, headers=bearer(viewer))
+    assert denied.status_code == 403 and denied.json()["error"]["code"] == "FORBIDDEN"
+    assert client.post(f"{api}/finalize", headers=bearer(viewer)).status_code == 403
+
+
+def test_other_tenant_gets_404_on_every_route(client: TestClient, make_token: Callable[..., str]) -> None:
+    """A token of another tenant cannot read, write, finalize, stream or even start for this
+    tenant: always 404, indistinguishable from a session that does not exist."""
+    token = make_token()
+    session_id = start(client, token)
+    api = f"/v1/orchestrator/session/{session_id}"
+    other = bearer(make_token(tenant="CONCEJO_OTRO", role="admin"))
+    calls = [
+        client.get(api, headers=other),
+        client.get(f"{api}/blocks", headers=other),
+        client.get(f"{api}/events", headers=other),
+        client.post(f"{api}/append", json={"text": "hola"}, headers=other),
+        client.post(f"{api}/upload-asset", files={"file": ("a.png", png(), "image/png")}, headers=other),
+        client.post(f"{api}/finalize", headers=other),
+        client.post("/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=other),
+    ]
+    for response in calls:
+        assert response.status_code == 404 and response.json()["error"]["code"] == "NOT_FOUND"
+    missing = client.get("/v1/orchestrator/session/ses_doesnotexist000000", headers=bearer(token))
+    assert missing.json() == calls[0].json()
+    with client.websocket_connect(f"{api}/stream") as ws:
+        import msgpack
+
+        ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "x", "token": other["authorization"][7:]}))
+        assert msgpack.unpackb(ws.receive_bytes())["code"] == "NOT_FOUND"
+        assert ws.receive()["code"] == 4404
+    assert client.get(api, headers=bearer(token)).json()["block_count"] == 0
+
+
+def test_upload_asset_stores_image_block_and_refuses_other_types(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """PNG/JPEG become IMAGE blocks with an asset id and URL; other types get a clear error;
+    the finalized DOCX embeds the picture."""
+    token = make_token()
+    api = f"/v1/orchestrator/session/{start(client, token)}"
+    image = png(40, 20)
+    ok = client.post(
+        f"{api}/upload-asset",
+        files={"file": ("plano.png", image, "image/png")},
+        data={"zone": "ZONE_DEBATE", "caption": "Plano de la comuna 21"},
+        headers=bearer(token),
+    )
+    assert ok.status_code == 200, ok.text
+    body = ok.json()
+    assert body["asset_id"].startswith("ast_") and body["s3_url"]
+    assert (
+        body["block"]["type"] == "IMAGE"
+        and body["block"]["asset"]["sha256"] == hashlib.sha256(image).hexdigest()
+    )
+    bad = client.post(
+        f"{api}/upload-asset",
+        files={"file": ("a.pdf", b"%PDF-1.7 ...", "application/pdf")},
+        headers=bearer(token),
+    )
+    assert bad.status_code == 422 and "image/png, image/jpeg" in bad.json()["error"]["message"]
+    wrong_zone = client.post(
+        f"{api}/upload-asset",
+        files={"file": ("a.png", image, "image/png")},
+        data={"zone": "NOPE"},
+        headers=bearer(token),
+    )
+    assert wrong_zone.status_code == 422
+    result = client.post(f"{api}/finalize", headers=bearer(token)).json()
+    document = client.get(result["download_url"]).content
+    assert hashlib.sha256(document).hexdigest() == result["integrity_hash"]
+    assert len(docx.Document(io.BytesIO(document)).inline_shapes) == 1
+
+
+def test_download_links_are_signed(client: TestClient, make_token: Callable[..., str]) -> None:
+    """A download link with a changed key or signature is refused; the real one returns the
+    exact bytes whose SHA-256 is the integrity hash."""
+    token = make_token()
+    api = f"/v1/orchestrator/session/{start(client, token)}"
+    client.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=bearer(token))
+    result = client.post(f"{api}/finalize", headers=bearer(token)).json()
+    url = result["download_url"]
+    assert hashlib.sha256(client.get(url).content).hexdigest() == result["integrity_hash"]
+    assert client.get(url.replace("sessions/", "sessions/x")).status_code == 401
+    assert client.get(url[:-4] + "0000").status_code == 401
+
+
+class FlakyCore:
+    """A CORE that fails transiently ``failures`` times, then answers."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.calls = 0
+
+    async def process_text(self, req: TextRequest) -> CoreResult:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise ServiceUnavailable("core is down", service="core")
+        return CoreResult(req.text, "DEBATE", "Intervención", "TPL_DEBATE", {}, 0.9)
+
+
+def test_core_failures_are_retried_then_kept_for_review(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """A transient CORE failure is retried; one that persists becomes an ERROR_PENDING_REVIEW
+    block keeping the input, and BUILDER turns it into a Word comment."""
+    token = make_token()
+    api = f"/v1/orchestrator/session/{start(client, token)}"
+    orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+    orch.core = FlakyCore(failures=2)
+    recovered = client.post(
+        f"{api}/append", json={"text": "Primera intervención."}, headers=bearer(token)
+    ).json()
+    assert recovered["block"]["type"] == "TEMPLATE" and orch.core.calls == 3
+    orch.core = FlakyCore(failures=100)
+    kept = client.post(
+        f"{api}/append", json={"text": "Texto que CORE no pudo procesar."}, headers=bearer(token)
+    )
+    block = kept.json()["block"]
+    assert kept.status_code == 200 and block["type"] == "ERROR_PENDING_REVIEW"
+    assert block["text"] == "Texto que CORE no pudo procesar." and block["error"]["attempts"] == 3
+    result = client.post(f"{api}/finalize", headers=bearer(token)).json()
+    document = docx.Document(io.BytesIO(client.get(result["download_url"]).content))
+    assert any("SERVICE_UNAVAILABLE" in c.text for c in document.comments)
+    assert result["audit_report"]["pending_review"][0]["input_text"] == "Texto que CORE no pudo procesar."
+
+
+class BrokenBuilder:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def build(self, req: BuildRequest) -> bytes:
+        self.calls += 1
+        raise BuildFailed("skeleton exploded")
+
+
+class CountingGuard:
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.seals = 0
+
+    async def seal(self, req: Any) -> Any:
+        self.seals += 1
+        return await self.inner.seal(req)
+
+    async def download_url(self, key: str) -> str:
+        return str(await self.inner.download_url(key))
+
+
+def test_builder_failure_skips_guard_and_finalize_can_be_retried(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """BUILDER failing: GUARD is not called, the caller gets BUILD_FAILED, the session stays
+    closed to input, and a later finalize succeeds."""
+    token = make_token()
+    api = f"/v1/orchestrator/session/{start(client, token)}"
+    client.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=bearer(token))
+    orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+    real_builder = orch.builder
+    orch.builder, orch.guard = BrokenBuilder(), CountingGuard(orch.guard)
+    failed = client.post(f"{api}/finalize", headers=bearer(token))
+    assert failed.status_code == 502 and failed.json()["error"]["code"] == "BUILD_FAILED"
+    assert orch.guard.seals == 0
+    status = client.get(api, headers=bearer(token)).json()
+    assert status["status"] == "FINALIZE_FAILED" and status["finalize_error"]["code"] == "BUILD_FAILED"
+    assert client.post(f"{api}/append", json={"text": "más"}, headers=bearer(token)).status_code == 409
+    orch.builder = real_builder
+    ok = client.post(f"{api}/finalize", headers=bearer(token))
+    assert ok.status_code == 200 and orch.guard.seals == 1
+    assert client.get(api, headers=bearer(token)).json()["status"] == "FINALIZED"
+
+
+def test_concurrent_finalize_builds_once(settings: Settings, make_token: Callable[..., str]) -> None:
+    """Many finalize calls at once: one build, one seal, every caller gets the same hash."""
+    import anyio
+    import httpx
+
+    app = create_app(settings)
+    token = make_token()
+
+    async def scenario() -> None:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+                response = await http.post(
+                    "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=bearer(token)
+                )
+                api = f"/v1/orchestrator/session/{response.json()['session_id']}"
+                for i in range(5):
+                    await http.post(
+                        f"{api}/append", json={"text": f"Intervención {i}."}, headers=bearer(token)
+                    )
+                orch = app.state.astra.orchestrator
+                orch.guard = CountingGuard(orch.guard)
+                results: list[dict[str, Any]] = []
+
+                async def one() -> None:
+                    r = await http.post(f"{api}/finalize", headers=bearer(token))
+                    results.append(r.json())
+
+                async with anyio.create_task_group() as tg:
+                    for _ in range(6):
+                        tg.start_soon(one)
+                assert orch.guard.seals == 1
+                assert len({r["integrity_hash"] for r in results}) == 1
+
+    anyio.run(scenario)
+
+
+def test_healthz_and_metrics(client: TestClient, make_token: Callable[..., str]) -> None:
+    """/healthz answers once Redis answers; /metrics exposes Prometheus counters."""
+    assert client.get("/healthz").json() == {"status": "ok"}
+    token = make_token()
+    api = f"/v1/orchestrator/session/{start(client, token)}"
+    client.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=bearer(token))
+    text = client.get("/metrics").text
+    assert 'astra_blocks_total{type="TEMPLATE"} 1.0' in text

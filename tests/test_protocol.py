@@ -1,0 +1,108 @@
+"""The wire format, as pure functions over bytes: no sockets, no Redis."""
+
+from __future__ import annotations
+
+import contextlib
+
+import msgpack
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from server import protocol
+from server.errors import FrameTooLarge, InvalidField, ProtocolError, UnknownType
+from server.protocol import Hello, Ping, Text
+
+LIMITS = {"max_frame_bytes": 4096, "max_text_chars": 100}
+
+
+def decode(message: object) -> protocol.ClientMessage:
+    return protocol.decode_client(msgpack.packb(message), **LIMITS)
+
+
+def test_hello_text_and_ping_decode_to_typed_messages() -> None:
+    """Valid frames become their dataclasses; optional fields take their defaults."""
+    assert decode({"type": "hello", "client_id": "c1", "token": "t"}) == Hello("c1", "t", 0)
+    assert decode({"type": "hello", "client_id": "c1", "last_event_id": 9}) == Hello("c1", None, 9)
+    assert decode({"type": "text", "seq": 3, "text": "hola", "extra": 1}) == Text(3, "hola")
+    assert decode({"type": "ping", "ref": [1, "a"]}) == Ping([1, "a"])
+
+
+@pytest.mark.parametrize(
+    ("frame", "error", "code"),
+    [
+        (b"\xc1", ProtocolError, "BAD_FRAME"),
+        (msgpack.packb([1, 2]), ProtocolError, "BAD_FRAME"),
+        (msgpack.packb({1: 2}), ProtocolError, "BAD_FRAME"),
+        (msgpack.packb({"type": "dance"}), UnknownType, "UNKNOWN_TYPE"),
+        (msgpack.packb({"no": "type"}), InvalidField, "INVALID_FIELD"),
+        (msgpack.packb({"type": "text", "seq": 0, "text": "a"}), InvalidField, "INVALID_FIELD"),
+        (msgpack.packb({"type": "text", "seq": True, "text": "a"}), InvalidField, "INVALID_FIELD"),
+        (msgpack.packb({"type": "text", "seq": 1, "text": b"bytes"}), InvalidField, "INVALID_FIELD"),
+        (msgpack.packb({"type": "text", "seq": 1, "text": "x" * 101}), InvalidField, "INVALID_FIELD"),
+        (msgpack.packb({"type": "hello", "client_id": ""}), InvalidField, "INVALID_FIELD"),
+        (msgpack.packb({"type": "hello", "client_id": "a", "v": 2}), InvalidField, "INVALID_FIELD"),
+        (
+            msgpack.packb({"type": "hello", "client_id": "a", "last_event_id": -1}),
+            InvalidField,
+            "INVALID_FIELD",
+        ),
+        (b"\x81" + msgpack.packb("type") + b"\xa4te", ProtocolError, "BAD_FRAME"),
+        (b"\x00" * 5000, FrameTooLarge, "FRAME_TOO_LARGE"),
+    ],
+)
+def test_bad_frames_raise_coded_protocol_errors(frame: bytes, error: type[Exception], code: str) -> None:
+    """Each kind of bad frame raises the ProtocolError subclass with its documented code."""
+    with pytest.raises(error) as info:
+        protocol.decode_client(frame, **LIMITS)
+    assert isinstance(info.value, ProtocolError) and info.value.code == code
+
+
+@given(st.binary(max_size=300))
+def test_any_bytes_decode_or_raise_protocol_error(data: bytes) -> None:
+    """Arbitrary bytes never crash the decoder with anything but a ProtocolError."""
+    with contextlib.suppress(ProtocolError):
+        protocol.decode_client(data, **LIMITS)
+
+
+_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)
+    | st.text(max_size=20)
+    | st.binary(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(
+    st.dictionaries(st.sampled_from(["type", "seq", "text", "client_id", "token", "ref", "v", "x"]), _values)
+)
+def test_any_map_decodes_or_raises_protocol_error(frame: dict[str, object]) -> None:
+    """Maps with arbitrary values for the known keys never crash the decoder."""
+    with contextlib.suppress(ProtocolError):
+        protocol.decode_client(msgpack.packb(frame), **LIMITS)
+
+
+@given(st.integers(min_value=1, max_value=2**63 - 1), st.text(max_size=30), st.floats(allow_nan=False))
+def test_spliced_event_frame_equals_plain_encoding(event_id: int, actor: str, at: float) -> None:
+    """event_frame splices the stored payload into the envelope: same map as encoding it whole."""
+    payload = protocol.encode_event_payload("block.added", at, actor, {"block": {"text": "hola"}})
+    frame = msgpack.unpackb(protocol.event_frame(event_id, payload))
+    assert frame == {
+        "type": "event",
+        "id": event_id,
+        "kind": "block.added",
+        "at": at,
+        "actor": actor,
+        "data": {"block": {"text": "hola"}},
+    }
+    assert protocol.decode_event(event_id, payload) == {k: v for k, v in frame.items() if k != "type"}
+
+
+def test_live_doorbell_parsing() -> None:
+    """Pub/sub messages carry '<id>:<payload>'; anything else is refused."""
+    assert protocol.split_live(b"12:\x84abc") == (12, b"\x84abc")
+    with pytest.raises(ValueError):
+        protocol.split_live(b"x:1")
