@@ -222,3 +222,31 @@ def test_bad_frames_get_coded_errors_over_a_real_socket(spawn: Any) -> None:
     assert c.until(lambda m: m["type"] == "pong")["ref"] == 7
     c.text(1, "Tiene la palabra el concejal Pedro Gómez.")
     assert c.until(lambda m: m["type"] == "ack")["seq"] == 1
+
+
+def test_two_instances_on_one_redis_share_live_sessions(spawn: Any, redis_url: str, tmp_path: Path) -> None:
+    """A recorder on one instance and a viewer on another: the viewer sees every block live,
+    in order, and the session can be finalized through either instance."""
+    shared = tmp_path / "shared"
+    env = {"REDIS_URL": redis_url}
+    first = spawn("serve", data_dir=shared, env=env)
+    second = spawn("serve", data_dir=shared, env=env)
+    token = first.token()
+    session_id = _start(first, token)
+    viewer = Client(second.ws_url, session_id)
+    viewer.hello(second.token(role="viewer"), client_id="v")
+    viewer.until(lambda m: m["type"] == "synced")
+    recorder = Client(first.ws_url, session_id)
+    recorder.hello(token, client_id="rec")
+    for seq in range(1, 26):
+        recorder.text(seq, f"Tiene la palabra el concejal {seq}.")
+    viewer.until(lambda m: m["type"] == "event" and m["id"] == 26)
+    assert [e["id"] for e in viewer.events] == list(range(1, 27))
+    assert [e["data"]["block"]["source"]["seq"] for e in viewer.events[1:]] == list(range(1, 26))
+    result = httpx.post(
+        f"{second.url}/v1/orchestrator/session/{session_id}/finalize",
+        headers={"authorization": f"Bearer {token}"},
+        timeout=60,
+    ).json()
+    assert hashlib.sha256(httpx.get(result["download_url"]).content).hexdigest() == result["integrity_hash"]
+    assert recorder.until(lambda m: m["type"] == "event" and m["kind"] == "session.finalized")

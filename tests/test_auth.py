@@ -1,0 +1,117 @@
+"""JWT verification: the development HS256 secret, and RS256/ES256 through a JWKS URL."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import anyio
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from server.auth import Authenticator, Principal, issue_token, load_or_create_secret
+from server.errors import AuthError, Forbidden
+
+
+def test_secret_is_created_once_with_private_permissions(tmp_path: Path) -> None:
+    """The data dir's secret is generated on first use (mode 0600) and then reused."""
+    path = tmp_path / "jwt-secret"
+    first = load_or_create_secret(path)
+    assert len(first) == 32 and path.stat().st_mode & 0o777 == 0o600
+    assert load_or_create_secret(path) == first
+
+
+def test_hs256_tokens_verify_and_bad_ones_do_not(tmp_path: Path) -> None:
+    """A token of this secret verifies to its claims; another secret, expiry, a missing
+    tenant or an unknown role are refused."""
+    secret = load_or_create_secret(tmp_path / "s")
+    auth = Authenticator(secret=secret)
+    good = issue_token(secret, tenant_id="T", role="stenographer", sub="ana", ttl=60)
+    assert anyio.run(auth.verify, good) == Principal("T", "stenographer", "ana")
+    now = int(time.time())
+    bad = [
+        None,
+        "",
+        issue_token(b"other-secret-of-32-bytes-length!", tenant_id="T", role="viewer", sub="x", ttl=60),
+        issue_token(secret, tenant_id="T", role="viewer", sub="x", ttl=-1),
+        jwt.encode({"role": "viewer", "sub": "x", "exp": now + 60}, secret, algorithm="HS256"),
+        jwt.encode(
+            {"tenant_id": "T", "role": "king", "sub": "x", "exp": now + 60}, secret, algorithm="HS256"
+        ),
+        jwt.encode({"tenant_id": "T", "role": "viewer", "sub": "x"}, secret, algorithm="HS256"),
+        jwt.encode({"tenant_id": "T", "role": "viewer", "sub": "x", "exp": now + 60}, "", algorithm="none"),
+    ]
+    for token in bad:
+        with pytest.raises(AuthError):
+            anyio.run(auth.verify, token)
+
+
+def test_roles_gate_actions() -> None:
+    """A principal without the role for an action gets Forbidden."""
+    Principal("T", "recorder", "x").require(frozenset({"recorder"}), "send")
+    with pytest.raises(Forbidden):
+        Principal("T", "viewer", "x").require(frozenset({"recorder"}), "send")
+
+
+@pytest.fixture
+def jwks_server() -> Iterator[tuple[str, dict[str, Any]]]:
+    """A JWKS endpoint on loopback serving one RSA and one EC public key."""
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    keys = []
+    for kid, key, alg in (("rsa-1", rsa_key, "RS256"), ("ec-1", ec_key, "ES256")):
+        jwk = json.loads(jwt.algorithms.get_default_algorithms()[alg].to_jwk(key.public_key()))
+        keys.append({**jwk, "kid": kid, "alg": alg, "use": "sig"})
+    body = json.dumps({"keys": keys}).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/jwks.json", {"rsa-1": rsa_key, "ec-1": ec_key}
+    finally:
+        server.shutdown()
+        thread.join(10)
+
+
+def test_jwks_verifies_rs256_and_es256_and_refuses_hs256(jwks_server: tuple[str, dict[str, Any]]) -> None:
+    """With a JWKS URL, RS256 and ES256 tokens signed by its keys verify (audience and issuer
+    checked); an HS256 token or one signed by an unknown key is refused."""
+    url, private = jwks_server
+    auth = Authenticator(secret=None, jwks_url=url, audience="astra", issuer="https://idp.example")
+    claims = {
+        "tenant_id": "T",
+        "role": "recorder",
+        "sub": "r",
+        "exp": int(time.time()) + 60,
+        "aud": "astra",
+        "iss": "https://idp.example",
+    }
+    for kid, alg in (("rsa-1", "RS256"), ("ec-1", "ES256")):
+        token = jwt.encode(claims, private[kid], algorithm=alg, headers={"kid": kid})
+        assert anyio.run(auth.verify, token) == Principal("T", "recorder", "r")
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    refused = [
+        jwt.encode(claims, stranger, algorithm="RS256", headers={"kid": "rsa-1"}),
+        jwt.encode(claims, b"x" * 32, algorithm="HS256", headers={"kid": "rsa-1"}),
+        jwt.encode({**claims, "aud": "other"}, private["rsa-1"], algorithm="RS256", headers={"kid": "rsa-1"}),
+    ]
+    for token in refused:
+        with pytest.raises(AuthError):
+            anyio.run(auth.verify, token)

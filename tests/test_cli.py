@@ -1,0 +1,82 @@
+"""The ``astra`` command as operators use it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+
+from server.auth import Authenticator, Principal, load_or_create_secret
+
+from .conftest import ROOT, TENANT, ServerProcess
+
+
+def astra(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "server", *args], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_token_command_prints_a_token_of_the_data_dir(tmp_path: Path) -> None:
+    """`astra token` signs with the data dir's secret and carries tenant, role and sub."""
+    done = astra("token", "--data-dir", str(tmp_path), "--tenant", TENANT, "--role", "viewer", "--sub", "ana")
+    assert done.returncode == 0, done.stderr
+    secret = load_or_create_secret(tmp_path / "jwt-secret")
+    principal = anyio.run(Authenticator(secret=secret).verify, done.stdout.strip())
+    assert principal == Principal(TENANT, "viewer", "ana")
+    refused = astra("token", "--data-dir", str(tmp_path), "--tenant", TENANT, "--role", "king")
+    assert refused.returncode == 2 and "recorder" in refused.stderr
+
+
+@pytest.mark.e2e
+def test_serve_prints_console_url_with_token_in_fragment(spawn: Callable[..., ServerProcess]) -> None:
+    """`astra serve` with no REDIS_URL starts its own Redis, answers /healthz, serves the
+    console, and prints the console URL with the token after '#', never in a query."""
+    server = spawn("serve")
+    lines = [line for line in server.log_tail().splitlines() if "console" in line]
+    assert lines and f"{server.url}/#token=" in lines[0] and "?" not in lines[0]
+    import redis
+
+    private = redis.Redis(unix_socket_path=str(server.data_dir / "redis" / "redis.sock"))
+    assert private.config_get("appendonly") == {"appendonly": "yes"}
+    private.close()
+    page = httpx.get(server.url + "/")
+    assert page.status_code == 200 and "<html" in page.text.lower()
+
+
+@pytest.mark.e2e
+def test_second_tenant_is_data_only(spawn: Callable[..., ServerProcess], tmp_path: Path) -> None:
+    """A tenant added as a folder plus a registry entry works with no code change, and its
+    tokens cannot see the first tenant's sessions."""
+    from server.settings import PACKAGE_TENANTS_DIR
+
+    tenants = tmp_path / "tenants"
+    shutil.copytree(PACKAGE_TENANTS_DIR, tenants)
+    shutil.copytree(tenants / TENANT, tenants / "CONCEJO_PALMIRA")
+    config = json.loads((tenants / "CONCEJO_PALMIRA" / "tenant.json").read_text())
+    config.update(tenant_id="CONCEJO_PALMIRA", name="Concejo Municipal de Palmira")
+    (tenants / "CONCEJO_PALMIRA" / "tenant.json").write_text(json.dumps(config))
+    registry = json.loads((tenants / "registry.json").read_text())
+    registry["tenants"]["CONCEJO_PALMIRA"] = {
+        "adapter_id": "adapter_palmira_v1",
+        "adapter_version": "1.0.0",
+        "model": "m",
+    }
+    (tenants / "registry.json").write_text(json.dumps(registry))
+
+    server = spawn("serve", env={"ASTRA_TENANTS_DIR": str(tenants)})
+    palmira = {"authorization": f"Bearer {server.token(tenant='CONCEJO_PALMIRA')}"}
+    cali = {"authorization": f"Bearer {server.token()}"}
+    api = f"{server.url}/v1/orchestrator/session"
+    started = httpx.post(f"{api}/start", json={"tenant_id": "CONCEJO_PALMIRA"}, headers=palmira)
+    assert started.status_code == 201 and started.json()["pinned"]["adapter_id"] == "adapter_palmira_v1"
+    cali_session = httpx.post(f"{api}/start", json={"tenant_id": TENANT}, headers=cali).json()["session_id"]
+    assert httpx.get(f"{api}/{cali_session}", headers=palmira).status_code == 404
+    assert httpx.get(f"{api}/{started.json()['session_id']}", headers=cali).status_code == 404

@@ -1,0 +1,94 @@
+"""The object store: local signed links, and S3 through boto3 against moto's server."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import anyio
+import boto3
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from server.app import create_app
+from server.errors import AuthError, NotFound
+from server.services.objectstore import LocalObjectStore, S3ObjectStore, session_key
+from server.settings import Settings
+
+from .conftest import TENANT, with_settings
+
+
+def test_local_links_are_signed_expiring_and_bound_to_the_key(tmp_path: Path) -> None:
+    """A link verifies only for its key and before its expiry; keys cannot escape the root."""
+    store = LocalObjectStore(tmp_path, b"secret", "http://x")
+    key = session_key("T", "ses_1", "acta.docx")
+    expires = int(time.time()) + 60
+    signature = store.sign(key, expires)
+    store.verify(key, str(expires), signature)
+    with pytest.raises(AuthError):
+        store.verify(session_key("OTHER", "ses_1", "acta.docx"), str(expires), signature)
+    with pytest.raises(AuthError):
+        store.verify(key, str(int(time.time()) - 1), store.sign(key, int(time.time()) - 1))
+    with pytest.raises(AuthError):
+        store.verify(key, "soon", signature)
+    with pytest.raises(NotFound):
+        anyio.run(store.get_bytes, "../../etc/passwd")
+
+
+def test_s3_store_puts_gets_and_presigns_with_object_lock(s3_env: dict[str, str]) -> None:
+    """Bytes and streamed files round-trip through S3; presigned URLs fetch the exact bytes;
+    with Object Lock configured, documents are stored in compliance mode."""
+    client = boto3.client("s3", endpoint_url=s3_env["ASTRA_S3_ENDPOINT_URL"], region_name="us-east-1")
+    store = S3ObjectStore(client, s3_env["ASTRA_S3_BUCKET"], "astra", object_lock_days=30)
+    key = session_key(TENANT, "ses_x", "acta.docx")
+    data = b"PK\x03\x04 acta" * 1000
+
+    async def scenario() -> None:
+        await store.put_bytes(key, data, "application/octet-stream")
+        assert await store.get_bytes(key) == data
+        assert await store.exists(key) and not await store.exists(key + ".nope")
+        await store.put_file(key + ".img", io.BytesIO(b"\x89PNG data"), "image/png")
+        assert await store.get_bytes(key + ".img") == b"\x89PNG data"
+        async with httpx.AsyncClient() as http:
+            assert (await http.get(await store.download_url(key, 60))).content == data
+        with pytest.raises(NotFound):
+            await store.get_bytes(key + ".missing")
+
+    anyio.run(scenario)
+    head = client.head_object(Bucket=s3_env["ASTRA_S3_BUCKET"], Key="astra/" + key)
+    assert head["ObjectLockMode"] == "COMPLIANCE"
+    assert store.uri(key) == f"s3://{s3_env['ASTRA_S3_BUCKET']}/astra/{key}"
+
+
+def test_finalize_on_s3_stores_document_and_report(
+    s3_env: dict[str, str], settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """With S3 configured, finalize stores the DOCX and the audit report under the tenant's
+    prefix, and its presigned URL returns the bytes whose SHA-256 is the integrity hash."""
+    s3_settings = with_settings(
+        settings,
+        s3_bucket=s3_env["ASTRA_S3_BUCKET"],
+        s3_endpoint_url=s3_env["ASTRA_S3_ENDPOINT_URL"],
+        s3_prefix="actas",
+    )
+    auth = {"authorization": f"Bearer {make_token()}"}
+    with TestClient(create_app(s3_settings)) as client:
+        started = client.post(
+            "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth
+        ).json()
+        api = f"/v1/orchestrator/session/{started['session_id']}"
+        client.post(f"{api}/append", json={"text": "Se abre la sesión ordinaria."}, headers=auth)
+        result = client.post(f"{api}/finalize", headers=auth).json()
+    document = httpx.get(result["download_url"]).content
+    assert hashlib.sha256(document).hexdigest() == result["integrity_hash"]
+    assert result["document_key"].startswith(f"tenants/{TENANT}/sessions/{started['session_id']}/")
+    s3 = boto3.client("s3", endpoint_url=s3_env["ASTRA_S3_ENDPOINT_URL"], region_name="us-east-1")
+    report = s3.get_object(Bucket=s3_env["ASTRA_S3_BUCKET"], Key="actas/" + result["report_key"])[
+        "Body"
+    ].read()
+    assert json.loads(report)["document"]["integrity_hash"] == result["integrity_hash"]

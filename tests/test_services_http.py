@@ -1,0 +1,158 @@
+"""Collaborators over HTTP: the HTTP clients against the embedded services served by ``astra``
+commands over real sockets, and the clients' error translation."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+import docx
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from server.app import create_app
+from server.errors import NotFound, ServiceError, ServiceUnavailable
+from server.services.core import HttpCore, TextRequest
+from server.services.resilience import with_retries
+from server.services.tenants import DirectoryTenants, HttpRegistry, HttpTenants
+from server.settings import PACKAGE_TENANTS_DIR, Retry, Settings
+
+from .conftest import TENANT, ServerProcess, with_settings
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def services(spawn: Callable[..., ServerProcess]) -> dict[str, ServerProcess]:
+    return {kind: spawn(kind) for kind in ("core", "builder", "guard", "tenants", "registry")}
+
+
+def test_http_clients_match_the_embedded_implementations(services: dict[str, ServerProcess]) -> None:
+    """Tenants, registry and CORE over HTTP answer what the embedded ones answer; unknown ids
+    are NotFound, not a crash."""
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient() as http:
+            tenants = HttpTenants(http, services["tenants"].url)
+            local = DirectoryTenants(PACKAGE_TENANTS_DIR)
+            assert (await tenants.config(TENANT)).to_dict() == (await local.config(TENANT)).to_dict()
+            remote_skeleton = await tenants.skeleton(TENANT, "SKEL_STD_V1")
+            local_skeleton = await local.skeleton(TENANT, "SKEL_STD_V1")
+            assert remote_skeleton == local_skeleton
+            with pytest.raises(NotFound):
+                await tenants.config("NO_EXISTE")
+            with pytest.raises(NotFound):
+                await tenants.skeleton(TENANT, "NO_EXISTE")
+            pin = await HttpRegistry(http, services["registry"].url).adapter_for(TENANT)
+            assert pin.adapter_id == "adapter_cali_v2"
+            core = HttpCore(http, services["core"].url)
+            result = await core.process_text(
+                TextRequest(
+                    TENANT, "adapter_cali_v2", "Tiene la palabra el concejal Jhon Pérez.", {"Jhon": "John"}
+                )
+            )
+            assert result.template_id == "TPL_DEBATE" and "John" in result.text
+
+    anyio.run(scenario)
+
+
+def test_orchestrator_runs_a_session_on_remote_services(
+    services: dict[str, ServerProcess], settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """With every collaborator configured by URL, a session starts, classifies, finalizes, and
+    the guard's download link returns the bytes whose SHA-256 is the integrity hash."""
+    remote = with_settings(
+        settings,
+        core_url=services["core"].url,
+        builder_url=services["builder"].url,
+        guard_url=services["guard"].url,
+        tenants_url=services["tenants"].url,
+        registry_url=services["registry"].url,
+    )
+    token = make_token()
+    auth = {"authorization": f"Bearer {token}"}
+    with TestClient(create_app(remote)) as client:
+        response = client.post("/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth)
+        api = f"/v1/orchestrator/session/{response.json()['session_id']}"
+        texts = [
+            "Se abre la sesión.",
+            "Señor secretario, sírvase llamar a lista.",
+            "Tiene la palabra el concejal Pedro Gómez.",
+        ]
+        for text in texts:
+            assert client.post(f"{api}/append", json={"text": text}, headers=auth).status_code == 200
+        result = client.post(f"{api}/finalize", headers=auth).json()
+    assert result["download_url"].startswith(services["guard"].url)
+    document = httpx.get(result["download_url"]).content
+    assert hashlib.sha256(document).hexdigest() == result["integrity_hash"]
+    body = docx.Document(io.BytesIO(document)).element.body
+    text = "".join(
+        t.text or "" for t in body.iter("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}t")
+    )
+    assert "Pedro Gómez" in text
+
+
+def _mock_client(statuses: list[int], body: dict[str, Any]) -> tuple[httpx.AsyncClient, list[int]]:
+    seen: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        status = statuses[min(len(seen), len(statuses) - 1)]
+        seen.append(status)
+        return httpx.Response(status, json=body if status == 200 else {"error": "x"})
+
+    return httpx.AsyncClient(transport=httpx.MockTransport(handler)), seen
+
+
+CORE_ANSWER = {
+    "text": "hola",
+    "intent": "DEBATE",
+    "label": "Intervención",
+    "template_id": "TPL_DEBATE",
+    "structured_data": {},
+    "confidence": 0.5,
+}
+REQUEST = TextRequest(TENANT, "a", "hola", {})
+FAST = Retry(attempts=4, base_delay=0.001, max_delay=0.005, timeout=5)
+
+
+def test_transient_core_errors_are_retried_and_permanent_ones_are_not() -> None:
+    """503/429 are retried with backoff until success; a 400 fails at once; attempts are bounded."""
+
+    async def scenario() -> None:
+        client, seen = _mock_client([503, 429, 200], CORE_ANSWER)
+        async with client:
+            core = HttpCore(client, "http://core")
+            result = await with_retries(lambda: core.process_text(REQUEST), FAST)
+        assert result.template_id == "TPL_DEBATE" and seen == [503, 429, 200]
+
+        client, seen = _mock_client([400], CORE_ANSWER)
+        async with client:
+            core = HttpCore(client, "http://core")
+            with pytest.raises(ServiceError) as info:
+                await with_retries(lambda: core.process_text(REQUEST), FAST)
+        assert not isinstance(info.value, ServiceUnavailable) and seen == [400]
+
+        client, seen = _mock_client([500], CORE_ANSWER)
+        async with client:
+            core = HttpCore(client, "http://core")
+            with pytest.raises(ServiceUnavailable):
+                await with_retries(lambda: core.process_text(REQUEST), FAST)
+        assert len(seen) == FAST.attempts
+
+    anyio.run(scenario)
+
+
+def test_unreachable_service_is_a_retryable_error() -> None:
+    """A refused connection becomes ServiceUnavailable, never an httpx type."""
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient() as http:
+            core = HttpCore(http, "http://127.0.0.1:9")
+            with pytest.raises(ServiceUnavailable):
+                await core.process_text(REQUEST)
+
+    anyio.run(scenario)
