@@ -209,7 +209,11 @@ class Connection:
         delivered = await self._catch_up(last_event_id, "resume")
         await self.send(protocol.synced(delivered))
         while True:
-            event_id, payload = await sub.get()
+            try:
+                event_id, payload = await asyncio.wait_for(sub.get(), self.limits.idle_resync)
+            except TimeoutError:  # quiet for a while: make sure no doorbell was lost
+                delivered = await self._catch_up(delivered, "idle")
+                continue
             if (event_id, payload) == RESYNC:
                 delivered = await self._catch_up(delivered, "resync")
             elif event_id == delivered + 1:

@@ -12,7 +12,8 @@ maps in one place to an HTTP status and, for errors that end a WebSocket, a clos
     │   └── Forbidden          valid token, role not allowed           (403, close 4403)
     ├── NotFound               no such session *for this tenant*       (404, close 4404)
     ├── InvalidInput           a well-formed request with bad content  (422)
-    │   └── MalformedBody      an HTTP body that is not the JSON object expected (400)
+    │   ├── MalformedBody      an HTTP body that is not the JSON object expected (400)
+    │   └── PayloadTooLarge    an HTTP body or upload over its limit           (413)
     ├── SessionClosed          input after finalize began              (409, close 4409)
     ├── SequenceGap            a frame skipped a client sequence number
     ├── NotSupported           understood, but not offered by this server yet  (501)
@@ -87,6 +88,11 @@ class InvalidInput(AstraError):
 class MalformedBody(InvalidInput):
     code = "BAD_JSON"
     http_status = 400
+
+
+class PayloadTooLarge(InvalidInput):
+    code = "TOO_LARGE"
+    http_status = 413
 
 
 class SessionClosed(AstraError):

@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from .auth import Principal, bearer
 from .buffer import Dedupe
-from .errors import AstraError, InvalidInput, MalformedBody, NotFound, NotSupported
+from .errors import AstraError, InvalidInput, MalformedBody, NotFound, NotSupported, PayloadTooLarge
 from .orchestrator import IngestResult
 from .state import AppState
 
@@ -38,8 +38,18 @@ async def _principal(request: Request) -> Principal:
 
 
 async def _json(request: Request) -> dict[str, Any]:
+    """The JSON object body, read with a size bound so a huge body cannot exhaust memory."""
+    limit = _state(request).settings.limits.max_json_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"body exceeds {limit} bytes", limit=limit)
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > limit:
+            raise PayloadTooLarge(f"body exceeds {limit} bytes", limit=limit)
     try:
-        body = await request.json()
+        body = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise MalformedBody("the body is not valid JSON") from exc
     if not isinstance(body, dict):
@@ -146,9 +156,7 @@ async def upload_asset(request: Request) -> Response:
     limit = state.settings.limits.max_asset_bytes
     length = request.headers.get("content-length")
     if length is None or not length.isdigit() or int(length) > limit + _MULTIPART_SLACK:
-        raise InvalidInput(
-            f"upload must declare Content-Length and be at most {limit} bytes", code="TOO_LARGE", limit=limit
-        )
+        raise PayloadTooLarge(f"upload must declare Content-Length and be at most {limit} bytes", limit=limit)
     async with request.form(max_files=1, max_fields=8) as form:
         upload = form.get("file")
         if upload is None or isinstance(upload, str):

@@ -26,6 +26,7 @@ from .errors import (
     ConfigError,
     InvalidInput,
     NotFound,
+    PayloadTooLarge,
     SequenceGap,
     ServiceError,
     ServiceUnavailable,
@@ -575,7 +576,7 @@ def _inspect_image(fileobj: BinaryIO, limit: int) -> tuple[str, str, int, str]:
     while chunk := fileobj.read(1 << 20):
         size += len(chunk)
         if size > limit:
-            raise InvalidInput(f"file exceeds the {limit} byte limit", field="file", limit=limit)
+            raise PayloadTooLarge(f"file exceeds the {limit} byte limit", field="file", limit=limit)
         digest.update(chunk)
     fileobj.seek(0)
     return kind[0], kind[1], size, digest.hexdigest()

@@ -46,6 +46,11 @@ class Limits:
     event log (nothing is lost), never allowed to grow memory without bound."""
     replay_page: int = 500
     """Events read from the log per round trip when a client resumes or catches up."""
+    max_json_bytes: int = 8 << 20
+    """Largest JSON body accepted by the HTTP API (an ``audio_chunk`` travels in one)."""
+    idle_resync: float = 15.0
+    """Seconds without live events after which a client's sender re-reads the log tail, so an
+    event whose pub/sub doorbell was lost is delivered anyway."""
     max_asset_bytes: int = 20 << 20
     """Largest upload accepted by upload-asset."""
     finalize_wait: float = 120.0
@@ -143,6 +148,8 @@ class Settings:
                 hello_timeout=_float(env, "ASTRA_HELLO_TIMEOUT", 10.0),
                 ping_interval=_float(env, "ASTRA_PING_INTERVAL", 20.0),
                 send_queue_events=_int(env, "ASTRA_SEND_QUEUE_EVENTS", 2_000),
+                max_json_bytes=_int(env, "ASTRA_MAX_JSON_BYTES", 8 << 20),
+                idle_resync=_float(env, "ASTRA_IDLE_RESYNC", 15.0),
                 max_asset_bytes=_int(env, "ASTRA_MAX_ASSET_BYTES", 20 << 20),
                 finalize_wait=_float(env, "ASTRA_FINALIZE_WAIT", 120.0),
             ),

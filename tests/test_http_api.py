@@ -384,3 +384,22 @@ def test_healthz_and_metrics(client: TestClient, make_token: Callable[..., str])
     client.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=bearer(token))
     text = client.get("/metrics").text
     assert 'astra_blocks_total{type="TEMPLATE"} 1.0' in text
+
+
+def test_oversized_bodies_get_413(settings: Settings, make_token: Callable[..., str]) -> None:
+    """A JSON body or an upload over its limit is refused with TOO_LARGE before being stored."""
+    from server.settings import Limits
+
+    small = with_settings(settings, limits=Limits(max_json_bytes=2048, max_asset_bytes=1024))
+    token = make_token()
+    with TestClient(create_app(small)) as client:
+        api = f"/v1/orchestrator/session/{start(client, token)}"
+        big = client.post(f"{api}/append", json={"text": "palabra " * 600}, headers=bearer(token))
+        assert big.status_code == 413 and big.json()["error"]["code"] == "TOO_LARGE"
+        image = client.post(
+            f"{api}/upload-asset",
+            files={"file": ("a.png", png(200, 200) + b"\0" * 4096, "image/png")},
+            headers=bearer(token),
+        )
+        assert image.status_code == 413 and image.json()["error"]["code"] == "TOO_LARGE"
+        assert client.get(api, headers=bearer(token)).json()["block_count"] == 0

@@ -1,0 +1,144 @@
+"""The WebSocket endpoint in process: fan-out edge cases that need control of the server side."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import msgpack
+import pytest
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from server import protocol
+from server.app import create_app
+from server.keys import SessionKeys
+from server.settings import Limits, Settings
+
+from .conftest import TENANT, with_settings
+
+
+def start(client: TestClient, token: str) -> str:
+    response = client.post(
+        "/v1/orchestrator/session/start",
+        json={"tenant_id": TENANT},
+        headers={"authorization": f"Bearer {token}"},
+    )
+    session_id: str = response.json()["session_id"]
+    return session_id
+
+
+def recv(ws: Any) -> dict[str, Any]:
+    message: dict[str, Any] = msgpack.unpackb(ws.receive_bytes())
+    return message
+
+
+def hello(ws: Any, token: str, client_id: str = "c", last_event_id: int = 0) -> dict[str, Any]:
+    ws.send_bytes(
+        msgpack.packb(
+            {"type": "hello", "client_id": client_id, "token": token, "last_event_id": last_event_id}
+        )
+    )
+    return recv(ws)
+
+
+def events_until(ws: Any, last_id: int) -> list[int]:
+    ids: list[int] = []
+    while not ids or ids[-1] < last_id:
+        message = recv(ws)
+        if message["type"] == "event":
+            ids.append(message["id"])
+    return ids
+
+
+def test_lost_doorbell_is_recovered_by_idle_resync(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """An event logged without its pub/sub doorbell still reaches a quiet client."""
+    quick = with_settings(settings, limits=Limits(idle_resync=0.2))
+    token = make_token()
+    with TestClient(create_app(quick)) as client:
+        session_id = start(client, token)
+        with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
+            assert hello(ws, token)["type"] == "welcome"
+            assert recv(ws)["type"] == "event" and recv(ws)["type"] == "synced"
+            # Log event 2 the way the scripts do, but without PUBLISH.
+            keys = SessionKeys(session_id)
+            redis = client.app.state.astra.redis  # type: ignore[attr-defined]
+            payload = protocol.encode_event_payload("note", 1.0, "test", {"n": 1})
+
+            async def silent_event() -> None:
+                await redis.hincrby(keys.meta, "events", 1)
+                await redis.xadd(keys.events, {"p": payload}, id="2-0")
+
+            client.portal.call(silent_event)  # type: ignore[union-attr]
+            message = recv(ws)
+            assert message["type"] == "event" and message["id"] == 2 and message["kind"] == "note"
+
+
+def test_slow_consumer_gets_every_event_in_order(settings: Settings, make_token: Callable[..., str]) -> None:
+    """With a live queue of 2 events, a burst of 60 overflows it; the client still receives all
+    of them, once, in order, from the log."""
+    tiny = with_settings(settings, limits=Limits(send_queue_events=2))
+    token = make_token()
+    with TestClient(create_app(tiny)) as client:
+        session_id = start(client, token)
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
+            hello(ws, token)
+            assert events_until(ws, 1) == [1]
+            assert recv(ws)["type"] == "synced"
+
+            async def burst() -> None:
+                for n in range(60):
+                    await orch.buffer.emit(
+                        session_id, protocol.encode_event_payload("note", 1.0, "t", {"n": n})
+                    )
+
+            client.portal.call(burst)  # type: ignore[union-attr]
+            assert events_until(ws, 61) == list(range(2, 62))
+        metrics = client.get("/metrics").text
+    assert 'astra_resyncs_total{reason="resync"}' in metrics or 'astra_resyncs_total{reason="gap"}' in metrics
+
+
+def test_viewer_cannot_send_but_still_receives(settings: Settings, make_token: Callable[..., str]) -> None:
+    """A viewer's text frame gets FORBIDDEN with its seq; the connection goes on."""
+    token = make_token()
+    with TestClient(create_app(settings)) as client:
+        session_id = start(client, token)
+        with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
+            hello(ws, make_token(role="viewer"))
+            events_until(ws, 1)
+            assert recv(ws)["type"] == "synced"
+            ws.send_bytes(msgpack.packb({"type": "text", "seq": 1, "text": "hola"}))
+            error = recv(ws)
+            assert error["code"] == "FORBIDDEN" and error["seq"] == 1
+            ws.send_bytes(msgpack.packb({"type": "ping", "ref": "x"}))
+            assert recv(ws) == {"type": "pong", "ref": "x"}
+
+
+def test_foreign_origin_is_refused(settings: Settings, make_token: Callable[..., str]) -> None:
+    """A browser page of another origin cannot open the stream; the server's own origin can."""
+    token = make_token()
+    with TestClient(create_app(settings)) as client:
+        session_id = start(client, token)
+        url = f"/v1/orchestrator/session/{session_id}/stream"
+        with (
+            pytest.raises(WebSocketDisconnect) as info,
+            client.websocket_connect(url, headers={"origin": "https://evil.example"}),
+        ):
+            pass
+        assert info.value.code == 4403
+        with client.websocket_connect(url, headers={"origin": "http://testserver"}) as ws:
+            assert hello(ws, token)["type"] == "welcome"
+
+
+def test_hello_timeout_closes_with_4408(settings: Settings) -> None:
+    """A connection that never says hello is closed with HELLO_TIMEOUT."""
+    quick = with_settings(settings, limits=Limits(hello_timeout=0.2))
+    with (
+        TestClient(create_app(quick)) as client,
+        client.websocket_connect("/v1/orchestrator/session/ses_whatever000000/stream") as ws,
+    ):
+        assert recv(ws)["code"] == "HELLO_TIMEOUT"
+        assert ws.receive()["code"] == 4408
