@@ -545,6 +545,20 @@ def test_agenda_items_numbered_as_text() -> None:
     assert not _body(_build([block])).xpath("//w:numPr", namespaces=NS)
 
 
+def test_agenda_items_keep_the_numbers_the_classifier_announced() -> None:
+    """Items the classifier numbered as said ("5. …" in a continued reading) are not renumbered,
+    so the acta never reads "1. 5. …"."""
+    from server.services.classifier import classify
+
+    said = classify("Quinto, informe de la Personería. Sexto, proposiciones y varios.", {}, "TPL_ORDEN_DIA")
+    assert said.template_id == "TPL_ORDEN_DIA"
+    block = _block(
+        "o2", "ZONE_AGENDA", said.text, template_id="TPL_ORDEN_DIA", structured_data=said.structured_data
+    )
+    texts = [_text(p) for p in _paragraphs(_zone(_build([block]), "ZONE_AGENDA"))]
+    assert texts[1:] == ["5. Informe de la Personería", "6. Proposiciones y varios"]
+
+
 def test_signature_zone_uses_signature_style() -> None:
     """Blocks in SIGNATURE_BLOCK get the Firma_Presidente style; newlines become breaks."""
     block = _block("s1", "SIGNATURE_BLOCK", "JUAN PÉREZ\nPresidente")

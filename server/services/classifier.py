@@ -777,12 +777,14 @@ def _vote(t: _Text) -> dict[str, Any] | None:
     result = "negado" if _NEGATED_RE.search(said) else None
     if result is None and (_APPROVED_RE.search(said) or "por unanimidad" in said):
         result = "aprobado"
-    return {
+    vote: dict[str, Any] = {
         **counts,
         "resultado": result,
         "nominal": bool(votes) or "nominal" in t.low,
-        "votos": votes,
     }
+    if votes:  # only when members are named: an empty list would render an empty table
+        vote["votos"] = votes
+    return vote
 
 
 def _vote_template(t: _Text, previous: str | None) -> tuple[str, float]:
@@ -921,8 +923,8 @@ def _item_text(t: _Text, start: int, end: int) -> str:
 def _orden_dia_data(t: _Text) -> dict[str, Any]:
     marks = _agenda_marks(t.low)
     points: list[str] = []
-    for mark, nxt in zip(marks, [*marks[1:], None], strict=True):
-        item = _item_text(t, mark.end, nxt.start if nxt else len(t.raw))
+    for i, mark in enumerate(marks):
+        item = _item_text(t, mark.end, marks[i + 1].start if i + 1 < len(marks) else len(t.raw))
         if item:
             points.append(f"{mark.value}. {item}")
     if not points and (intro := _AGENDA_INTRO_RE.search(t.low)):

@@ -523,6 +523,9 @@ def _person_name(value: Any) -> str:
     return _as_text(value).strip()
 
 
+_NUMBERED = re.compile(r"^\d+[.)]\s")
+
+
 def _item_text(value: Any) -> str:
     if isinstance(value, Mapping):
         for key in ("titulo", "texto", "descripcion", "nombre", "text"):
@@ -666,7 +669,10 @@ class _Renderer:
             self.roll_call(container, data, geo)
         if agenda:
             for number, item in enumerate(data["puntos"], start=1):
-                _add_paragraph(container, para_style, f"{number}. {_item_text(item)}")
+                text = _item_text(item)
+                # Items may carry the number as announced ("5. …" when a reading goes on in a
+                # second block); number the others by position.
+                _add_paragraph(container, para_style, text if _NUMBERED.match(text) else f"{number}. {text}")
         if has_vote and isinstance(votacion, Mapping):
             self.vote(container, votacion, geo)
 

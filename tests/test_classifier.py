@@ -1,0 +1,764 @@
+"""Tests of the rule-based utterance classifier (server/services/classifier.py)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from server.services import classifier
+from server.services.classifier import (
+    DEFAULT_PLACEHOLDER_MAP,
+    INTENT_BY_TEMPLATE,
+    INTENTS,
+    TEMPLATE_IDS,
+    TEMPLATE_LABELS,
+    TPL_APERTURA,
+    TPL_APROBACION_ACTAS,
+    TPL_APROBACION_ORDEN_DIA,
+    TPL_CIERRE,
+    TPL_COMUNICACION,
+    TPL_DEBATE,
+    TPL_FIRMAS,
+    TPL_LLAMADO_LISTA,
+    TPL_ORDEN_DIA,
+    TPL_PROPOSICION,
+    TPL_PROYECTO_ACUERDO,
+    TPL_VARIOS,
+    Classification,
+    apply_entities,
+    classify,
+)
+
+
+def data(text: str, previous: str | None = None) -> dict[str, Any]:
+    return classify(text, previous_template_id=previous).structured_data
+
+
+# --------------------------------------------------------------------------------------------
+# Constants
+# --------------------------------------------------------------------------------------------
+
+
+def test_placeholder_map_matches_the_zones_of_the_acta() -> None:
+    """Each template id maps to the zone tag the skeleton uses for it."""
+    assert DEFAULT_PLACEHOLDER_MAP == {
+        "TPL_APERTURA": "HEADER_ZONE",
+        "TPL_ORDEN_DIA": "ZONE_AGENDA",
+        "TPL_LLAMADO_LISTA": "ZONE_ROLLCALL",
+        "TPL_APROBACION_ORDEN_DIA": "ZONE_AGENDA_APPROVAL",
+        "TPL_APROBACION_ACTAS": "ZONE_PRIOR_ACTAS",
+        "TPL_DEBATE": "ZONE_DEBATE",
+        "TPL_PROYECTO_ACUERDO": "ZONE_PROYECTOS",
+        "TPL_PROPOSICION": "ZONE_PROPOSICIONES",
+        "TPL_COMUNICACION": "ZONE_COMUNICACIONES",
+        "TPL_VARIOS": "ZONE_VARIOS",
+        "TPL_CIERRE": "ZONE_CIERRE",
+        "TPL_FIRMAS": "SIGNATURE_BLOCK",
+    }
+
+
+def test_every_template_has_an_intent_and_a_spanish_label() -> None:
+    """Template ids, intents and labels are in one-to-one correspondence."""
+    assert set(TEMPLATE_LABELS) == set(TEMPLATE_IDS) == set(DEFAULT_PLACEHOLDER_MAP)
+    assert {INTENT_BY_TEMPLATE[t] for t in TEMPLATE_IDS} == set(INTENTS)
+    assert INTENT_BY_TEMPLATE[TPL_APROBACION_ORDEN_DIA] == "APROBACION_ORDEN_DIA"
+    assert all(TEMPLATE_LABELS[t] for t in TEMPLATE_IDS)
+
+
+def test_result_carries_intent_label_and_normalised_text() -> None:
+    """The result names intent, label and template together and collapses whitespace."""
+    result = classify("  Se abre   la\tsesión \n")
+    assert result == Classification(
+        text="Se abre la sesión",
+        intent="APERTURA",
+        label="Apertura de la sesión",
+        template_id=TPL_APERTURA,
+        structured_data={},
+        confidence=result.confidence,
+    )
+    assert 0.8 <= result.confidence <= 1
+
+
+# --------------------------------------------------------------------------------------------
+# Sections: which template each phrasing goes to
+# --------------------------------------------------------------------------------------------
+
+SECTION_CASES = [
+    # APERTURA
+    ("Se abre la sesión.", TPL_APERTURA),
+    ("Siendo las nueve y diez de la mañana se da inicio a la sesión ordinaria.", TPL_APERTURA),
+    ("preside el concejal juan perez", TPL_APERTURA),
+    ("SIENDO LAS 8 DE LA MANANA QUEDA INSTALADA LA SESION EXTRAORDINARIA", TPL_APERTURA),
+    # ORDEN_DIA
+    ("Señor secretario, sírvase dar lectura del orden del día.", TPL_ORDEN_DIA),
+    ("El orden del día es el siguiente: primero, llamado a lista; segundo, varios.", TPL_ORDEN_DIA),
+    ("orden del dia: 1. llamado a lista 2. lectura del acta anterior 3. varios", TPL_ORDEN_DIA),
+    # LLAMADO_LISTA
+    ("Señor secretario, sírvase llamar a lista.", TPL_LLAMADO_LISTA),
+    ("Contestaron a lista los honorables concejales Ana Ruiz y Luis Mora.", TPL_LLAMADO_LISTA),
+    ("hay quorum decisorio", TPL_LLAMADO_LISTA),
+    ("Con la asistencia de doce concejales existe quórum deliberatorio.", TPL_LLAMADO_LISTA),
+    # APROBACION_ORDEN_DIA
+    ("Se somete a consideración el orden del día. ¿Lo aprueba la plenaria?", TPL_APROBACION_ORDEN_DIA),
+    ("pongo a consideracion de la plenaria el orden del dia leido", TPL_APROBACION_ORDEN_DIA),
+    ("Aprobado el orden del día.", TPL_APROBACION_ORDEN_DIA),
+    # APROBACION_ACTAS
+    ("Aprobación del acta número 45.", TPL_APROBACION_ACTAS),
+    ("se someten a consideracion las actas anteriores", TPL_APROBACION_ACTAS),
+    ("Lectura y aprobación de las actas 44 y 45 de 2026.", TPL_APROBACION_ACTAS),
+    # DEBATE
+    ("Tiene la palabra el concejal Juan Pérez.", TPL_DEBATE),
+    ("Con la venia de la presidencia, quiero referirme a la movilidad.", TPL_DEBATE),
+    ("le concedo la palabra a la concejala maria gomez", TPL_DEBATE),
+    ("Interviene la doctora Ana Ruiz, secretaria de Salud.", TPL_DEBATE),
+    # PROYECTO_ACUERDO
+    ("Proyecto de acuerdo número 012 de 2026 por medio del cual se adopta el plan.", TPL_PROYECTO_ACUERDO),
+    ("continuamos con el proyecto de acuerdo en segundo debate", TPL_PROYECTO_ACUERDO),
+    ("Se da lectura a la ponencia para primer debate.", TPL_PROYECTO_ACUERDO),
+    # PROPOSICION
+    ("Proposición presentada por los concejales Ana Ruiz y Luis Mora.", TPL_PROPOSICION),
+    ("proposicion de la bancada del partido liberal para citar al gerente de Emcali", TPL_PROPOSICION),
+    ("Señor presidente, radicamos una proposición de control político.", TPL_PROPOSICION),
+    # COMUNICACION
+    ("Se da lectura a la comunicación enviada por la Personería.", TPL_COMUNICACION),
+    ("oficio radicado numero 2026-0456 de la secretaria de hacienda", TPL_COMUNICACION),
+    ("Comunicaciones: carta del señor alcalde sobre el presupuesto.", TPL_COMUNICACION),
+    # VARIOS
+    ("Proposiciones y varios.", TPL_VARIOS),
+    ("en varios tiene la palabra el concejal Carlos Ramírez", TPL_VARIOS),
+    ("Pasamos a asuntos varios.", TPL_VARIOS),
+    # CIERRE
+    ("Se levanta la sesión y se convoca para mañana a las nueve.", TPL_CIERRE),
+    ("siendo las doce y cuarto se levanta la sesion", TPL_CIERRE),
+    ("Agotado el orden del día, damos por terminada la sesión.", TPL_CIERRE),
+    ("Se convoca para el martes 17 de marzo a las 9 a.m.", TPL_CIERRE),
+    # FIRMAS
+    ("Firman el presidente Juan Pérez y el secretario general Pedro Gómez.", TPL_FIRMAS),
+    ("en constancia firman el presidente y la secretaria general", TPL_FIRMAS),
+    ("Juan Pérez, presidente; Pedro Gómez, secretario general. Firmado.", TPL_FIRMAS),
+]
+
+
+@pytest.mark.parametrize(("text", "template"), SECTION_CASES)
+def test_phrasing_goes_to_its_section(text: str, template: str) -> None:
+    """Each realistic phrasing (accents or not, any case) lands in the expected section."""
+    result = classify(text)
+    assert result.template_id == template
+    assert result.intent == INTENT_BY_TEMPLATE[template]
+    assert result.confidence >= 0.5
+
+
+def test_every_section_is_covered_by_the_phrasing_table() -> None:
+    """The phrasing table above exercises every template at least twice."""
+    counts = {tpl: sum(1 for _, t in SECTION_CASES if t == tpl) for tpl in TEMPLATE_IDS}
+    assert min(counts.values()) >= 2
+
+
+# --------------------------------------------------------------------------------------------
+# Structured data per section
+# --------------------------------------------------------------------------------------------
+
+
+def test_apertura_extracts_time_date_type_number_people_place_and_mode() -> None:
+    """An opening yields hour, ISO date, session type and number, president, secretary, place."""
+    text = (
+        "Siendo las nueve y diez de la mañana del catorce de marzo de dos mil veintiséis se da "
+        "inicio a la sesión ordinaria número 23, preside el concejal Juan Pérez, actúa como "
+        "secretario el doctor Pedro Gómez, en el recinto del Concejo de Cali, de manera presencial."
+    )
+    assert data(text) == {
+        "hora": "09:10",
+        "fecha": "2026-03-14",
+        "tipo_sesion": "ordinaria",
+        "numero_sesion": 23,
+        "preside": "Juan Pérez",
+        "secretario": "Pedro Gómez",
+        "lugar": "el recinto del Concejo de Cali",
+        "modalidad": "presencial",
+    }
+
+
+def test_apertura_without_accents_or_capitals() -> None:
+    """Lower-case text without accents still yields type, mode and the president's name."""
+    got = data("se instala la sesion extraordinaria virtual presidida por la concejala ana ruiz")
+    assert got == {"tipo_sesion": "extraordinaria", "modalidad": "virtual", "preside": "ana ruiz"}
+
+
+def test_apertura_leaves_out_what_is_not_said() -> None:
+    """Keys are only present when said; a bare opening has no data."""
+    assert data("Se abre la sesión") == {}
+    assert "secretario" not in data("Se abre la sesión, señor secretario sírvase llamar a lista")
+
+
+def test_orden_dia_splits_items_on_ordinal_words() -> None:
+    """Agenda items are split on primero/segundo/... and numbered as text, in order."""
+    text = (
+        "El orden del día es el siguiente: primero, llamado a lista y verificación del quórum; "
+        "segundo, lectura y aprobación del acta anterior; tercero, proyecto de acuerdo 012 de "
+        "2026 en segundo debate; cuarto, proposiciones y varios."
+    )
+    assert data(text)["puntos"] == [
+        "1. Llamado a lista y verificación del quórum",
+        "2. Lectura y aprobación del acta anterior",
+        "3. Proyecto de acuerdo 012 de 2026 en segundo debate",
+        "4. Proposiciones y varios",
+    ]
+
+
+def test_orden_dia_splits_items_on_digit_numbering() -> None:
+    """Agenda items are split on "1." and "2)" numbering."""
+    got = data("Orden del día: 1. Llamado a lista. 2) Lectura del acta número 45. 3. Varios")
+    assert got["puntos"] == ["1. Llamado a lista", "2. Lectura del acta número 45", "3. Varios"]
+
+
+def test_orden_dia_continues_after_a_previous_agenda_block() -> None:
+    """A continued reading ("quinto..., sexto...") after the agenda stays in the agenda."""
+    result = classify("quinto, informe de comisiones; sexto, varios", previous_template_id=TPL_ORDEN_DIA)
+    assert result.template_id == TPL_ORDEN_DIA
+    assert result.structured_data["puntos"] == ["5. Informe de comisiones", "6. Varios"]
+
+
+def test_llamado_lista_extracts_present_excused_and_quorum() -> None:
+    """A roll call lists who answered, who is excused, the count and the kind of quorum."""
+    text = (
+        "Contestaron a lista los honorables concejales Juan Pérez, María Gómez y Pedro Ruiz; con "
+        "excusa el concejal Luis Mora. Hay quórum decisorio."
+    )
+    assert data(text) == {
+        "presentes": ["Juan Pérez", "María Gómez", "Pedro Ruiz"],
+        "excusados": ["Luis Mora"],
+        "quorum": "decisorio",
+        "total_presentes": 3,
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "quorum", "total"),
+    [
+        ("contestaron diecinueve concejales, hay quorum deliberatorio", "deliberativo", 19),
+        ("Contestaron a lista 15 concejales. Hay quórum para decidir.", "decisorio", 15),
+        ("no hay quórum", "no hay quórum", None),
+        ("Se registran veintiún concejales presentes, quórum deliberativo", "deliberativo", 21),
+    ],
+)
+def test_llamado_lista_quorum_and_count(text: str, quorum: str, total: int | None) -> None:
+    """The quorum kind and the number of members said are read from the roll call."""
+    got = data(text)
+    assert got["quorum"] == quorum
+    assert got.get("total_presentes") == total
+
+
+def test_llamado_lista_absent_members() -> None:
+    """Members who did not answer are listed as absent."""
+    got = data("Secretario: no contestaron a lista los concejales Luis Mora y Ana Paz.")
+    assert got["ausentes"] == ["Luis Mora", "Ana Paz"]
+
+
+def test_aprobacion_actas_extracts_acta_numbers() -> None:
+    """Acta numbers are read in digits or words, several at a time."""
+    assert data("Aprobación del acta número 45 y 46 de la sesión anterior")["actas"] == [45, 46]
+    assert data("se aprueba el acta numero cuarenta y cinco")["actas"] == [45]
+    assert data("Se someten a consideración las actas anteriores")["actas"] == []
+
+
+def test_debate_extracts_speaker_role_and_party() -> None:
+    """A floor grant names the speaker, their role and party; texto is the utterance."""
+    text = "Tiene la palabra el concejal Juan Pérez del Partido Liberal."
+    assert data(text) == {
+        "orador": "Juan Pérez",
+        "rol": "concejal",
+        "partido": "Liberal",
+        "texto": text,
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "speaker", "role"),
+    [
+        ("tiene la palabra la concejala maria gomez", "maria gomez", "concejala"),
+        ("Interviene el personero municipal Carlos Ruiz", "Carlos Ruiz", "personero"),
+        ("Concejal Juan Pérez: buenas tardes a todos", "Juan Pérez", "concejal"),
+        ("tiene la palabra el señor secretario", None, "secretario"),
+        ("Tiene la palabra el ciudadano Pedro Díaz, de la JAC del barrio", "Pedro Díaz", "ciudadano"),
+        ("Tiene la palabra el señor alcalde", None, "alcalde"),
+    ],
+)
+def test_debate_speaker_roles(text: str, speaker: str | None, role: str) -> None:
+    """Speaker name and role are read for councillors, officials and citizens."""
+    got = data(text)
+    assert got.get("orador") == speaker
+    assert got["rol"] == role
+
+
+def test_debate_official_keeps_the_office() -> None:
+    """An official named after their title is a funcionario, with the office as cargo."""
+    got = data("tiene la palabra la doctora María Gómez, secretaria de Hacienda")
+    assert got["orador"] == "María Gómez"
+    assert got["rol"] == "funcionario"
+    assert got["cargo"] == "secretaria de Hacienda"
+
+
+def test_debate_party_known_by_name() -> None:
+    """Parties said without the word "partido" are recognised by name."""
+    got = data("Tiene la palabra la concejala Ana Ruiz, de la bancada del Pacto Histórico.")
+    assert got["partido"] == "Pacto Histórico"
+
+
+def test_proyecto_extracts_number_year_title_and_debate() -> None:
+    """A bill yields its number as written, year, title and which debate."""
+    text = (
+        "Proyecto de acuerdo número 012 de 2026 por medio del cual se adopta el Plan de "
+        "Desarrollo Municipal 2026-2029, en primer debate."
+    )
+    assert data(text) == {
+        "numero": "012",
+        "anio": 2026,
+        "titulo": "por medio del cual se adopta el Plan de Desarrollo Municipal 2026-2029",
+        "debate": "primero",
+    }
+
+
+def test_proyecto_number_and_year_in_words() -> None:
+    """A bill number and year said in words become "12" and 2026."""
+    got = data("proyecto de acuerdo numero doce de dos mil veintiseis en segundo debate")
+    assert got == {"numero": "12", "anio": 2026, "debate": "segundo"}
+
+
+def test_proyecto_with_a_speaker_keeps_the_speaker() -> None:
+    """An intervention about a bill goes to the bill, with who is speaking."""
+    result = classify("tiene la palabra el concejal Juan Pérez para referirse al proyecto de acuerdo 012")
+    assert result.template_id == TPL_PROYECTO_ACUERDO
+    assert result.structured_data["orador"] == "Juan Pérez"
+    assert result.structured_data["numero"] == "012"
+
+
+def test_proposicion_extracts_authors_and_text() -> None:
+    """Authors are listed and texto is what follows them."""
+    text = (
+        "Proposición presentada por los concejales Ana Ruiz y Luis Mora: citar al secretario de "
+        "Salud para debate de control político."
+    )
+    assert data(text) == {
+        "autores": ["Ana Ruiz", "Luis Mora"],
+        "texto": "citar al secretario de Salud para debate de control político",
+    }
+
+
+def test_proposicion_by_a_party_caucus() -> None:
+    """A caucus (bancada) can be the author."""
+    got = data("proposicion presentada por la bancada del Pacto Histórico para solicitar informe")
+    assert got["autores"] == ["bancada del Pacto Histórico"]
+
+
+def test_comunicacion_extracts_sender_subject_and_filing_number() -> None:
+    """A communication read yields who sent it, what about, and its filing number."""
+    text = (
+        "Se da lectura a la comunicación enviada por la Secretaría de Hacienda, en la que solicita "
+        "prórroga del plazo, con radicado número 2026-00123."
+    )
+    assert data(text) == {
+        "remitente": "Secretaría de Hacienda",
+        "asunto": "solicita prórroga del plazo",
+        "radicado": "2026-00123",
+    }
+
+
+def test_comunicacion_filed_letter_without_accents() -> None:
+    """An "oficio radicado" names its sender after the filing number."""
+    got = data("oficio radicado numero 4567 de la Personeria Municipal sobre el estado de las carceles")
+    assert got == {
+        "remitente": "Personeria Municipal",
+        "asunto": "el estado de las carceles",
+        "radicado": "4567",
+    }
+
+
+def test_media_talk_is_not_a_communication() -> None:
+    """ "Medios de comunicación" in a speech does not make it a communication read."""
+    assert classify("los medios de comunicación del municipio").template_id == TPL_DEBATE
+
+
+def test_varios_keeps_the_speaker() -> None:
+    """An intervention in "varios" carries speaker and text like a debate one."""
+    got = data("en varios tiene la palabra el concejal Carlos Ramírez")
+    assert got["orador"] == "Carlos Ramírez"
+    assert got["texto"] == "en varios tiene la palabra el concejal Carlos Ramírez"
+
+
+def test_cierre_extracts_summons_not_confused_with_end_time() -> None:
+    """The time in the summons is not the end time; the summons text is kept."""
+    got = data("Se levanta la sesión y se convoca para mañana a las nueve.")
+    assert got == {"convocatoria": "se convoca para mañana a las nueve"}
+
+
+def test_cierre_extracts_end_time() -> None:
+    """The time said with the closing is the end time."""
+    got = data("Siendo las doce y cuarto se levanta la sesión y se cita para el lunes a las 8 a.m.")
+    assert got == {"hora": "12:15", "convocatoria": "se cita para el lunes a las 8 a.m."}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Firman el presidente Juan Pérez y el secretario general Pedro Gómez.",
+        "en constancia firman: el presidente del Concejo, Juan Pérez, y el secretario, Pedro Gómez",
+        "Firma: Juan Pérez, presidente; Pedro Gómez, secretario general",
+    ],
+)
+def test_firmas_extracts_president_and_secretary(text: str) -> None:
+    """The signature block names president and secretary, before or after the role."""
+    assert data(text) == {"presidente": "Juan Pérez", "secretario": "Pedro Gómez"}
+
+
+# --------------------------------------------------------------------------------------------
+# Votes follow what is being voted
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("previous", "expected"),
+    [
+        (TPL_PROYECTO_ACUERDO, TPL_PROYECTO_ACUERDO),
+        (TPL_PROPOSICION, TPL_PROPOSICION),
+        (TPL_APROBACION_ORDEN_DIA, TPL_APROBACION_ORDEN_DIA),
+        (TPL_APROBACION_ACTAS, TPL_APROBACION_ACTAS),
+        (TPL_ORDEN_DIA, TPL_APROBACION_ORDEN_DIA),
+        (TPL_DEBATE, TPL_PROYECTO_ACUERDO),
+        (TPL_APERTURA, TPL_PROYECTO_ACUERDO),
+        (None, TPL_PROYECTO_ACUERDO),
+        ("NOT_A_TEMPLATE", TPL_PROYECTO_ACUERDO),
+    ],
+)
+def test_vote_belongs_to_the_previous_block(previous: str | None, expected: str) -> None:
+    """A vote with no subject goes to the votable previous block, else to the bills zone."""
+    result = classify("Se abre la votación nominal.", previous_template_id=previous)
+    assert result.template_id == expected
+    assert result.intent == INTENT_BY_TEMPLATE[expected]
+    assert result.structured_data["votacion"]["nominal"] is True
+    assert "votos" not in result.structured_data["votacion"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Aprobada la proposición por unanimidad.", TPL_PROPOSICION),
+        ("Queda aprobada el acta número 45.", TPL_APROBACION_ACTAS),
+        ("Aprobado el orden del día.", TPL_APROBACION_ORDEN_DIA),
+        ("Fue negado el proyecto de acuerdo 015.", TPL_PROYECTO_ACUERDO),
+    ],
+)
+def test_vote_naming_its_subject_goes_there(text: str, expected: str) -> None:
+    """A vote that names what was voted goes to that section whatever came before."""
+    assert classify(text, previous_template_id=TPL_DEBATE).template_id == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "si", "no", "abstencion", "resultado"),
+    [
+        ("Votaron sí quince, no dos.", 15, 2, 0, None),
+        ("votaron si quince no dos", 15, 2, 0, None),
+        ("quince votos por el sí, dos por el no, una abstención. Aprobado.", 15, 2, 1, "aprobado"),
+        ("15 votos a favor, 2 en contra y 1 abstención; negado", 15, 2, 1, "negado"),
+        ("Por el sí votaron diecisiete concejales, por el no ninguno.", 17, 0, 0, None),
+        ("no fue aprobado: votaron 5 por el sí y 12 por el no", 5, 12, 0, "negado"),
+        ("¿Aprueba la plenaria? Aprobado por unanimidad.", 0, 0, 0, "aprobado"),
+    ],
+)
+def test_vote_tally_and_result(text: str, si: int, no: int, abstencion: int, resultado: str | None) -> None:
+    """Totals are read whichever order number and side are said in; the result when said."""
+    vote = data(text, TPL_PROYECTO_ACUERDO)["votacion"]
+    assert (vote["si"], vote["no"], vote["abstencion"], vote["resultado"]) == (
+        si,
+        no,
+        abstencion,
+        resultado,
+    )
+
+
+def test_nominal_vote_lists_each_member() -> None:
+    """Individual votes are listed by name and counted when no totals are said."""
+    vote = data("Juan Pérez: sí; María Gómez: no; Luis Mora se abstiene", TPL_PROPOSICION)["votacion"]
+    assert vote == {
+        "si": 1,
+        "no": 1,
+        "abstencion": 1,
+        "resultado": None,
+        "nominal": True,
+        "votos": [
+            {"nombre": "Juan Pérez", "voto": "sí"},
+            {"nombre": "María Gómez", "voto": "no"},
+            {"nombre": "Luis Mora", "voto": "abstención"},
+        ],
+    }
+
+
+def test_vote_on_a_bill_keeps_the_bill_data() -> None:
+    """A bill approved in the same utterance keeps number, debate and the vote."""
+    got = data("Aprobado en segundo debate el proyecto de acuerdo 012 con quince votos por el sí.")
+    assert got["numero"] == "012"
+    assert got["debate"] == "segundo"
+    assert got["votacion"]["si"] == 15
+    assert got["votacion"]["resultado"] == "aprobado"
+
+
+def test_approval_question_after_the_agenda_is_the_agenda_approval() -> None:
+    """ "¿Lo aprueba la plenaria?" right after the agenda approves the agenda."""
+    result = classify("¿Lo aprueba la plenaria?", previous_template_id=TPL_ORDEN_DIA)
+    assert result.template_id == TPL_APROBACION_ORDEN_DIA
+    assert "votacion" not in result.structured_data
+
+
+# --------------------------------------------------------------------------------------------
+# "Siguiente punto", fallback and empty input
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["siguiente punto", "Continuamos con el siguiente punto del orden del día.", "PROXIMO PUNTO"],
+)
+def test_next_point_alone_keeps_the_previous_section(text: str) -> None:
+    """ "Siguiente punto" alone stays in the previous section, or is a debate with none."""
+    assert classify(text, previous_template_id=TPL_PROPOSICION).template_id == TPL_PROPOSICION
+    assert classify(text).template_id == TPL_DEBATE
+
+
+def test_next_point_followed_by_a_section_goes_to_that_section() -> None:
+    """ "Siguiente punto: proposiciones y varios" is the varios section, not the previous one."""
+    result = classify("Siguiente punto: proposiciones y varios.", previous_template_id=TPL_DEBATE)
+    assert result.template_id == TPL_VARIOS
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["bueno, la verdad es que el tema del agua es muy importante", "asdf qwerty", "...", "😀 ✓ ∑"],
+)
+def test_unrecognised_text_is_a_low_confidence_intervention(text: str) -> None:
+    """Ordinary speech and gibberish are a debate intervention with low confidence."""
+    result = classify(text)
+    assert result.template_id == TPL_DEBATE
+    assert result.confidence <= 0.3
+    assert result.structured_data == {"texto": text}
+    assert "orador" not in result.structured_data
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t "])
+def test_empty_text_is_a_debate_with_zero_confidence(text: str) -> None:
+    """Empty or blank text is a debate block with confidence 0 and no data."""
+    result = classify(text)
+    assert (result.template_id, result.confidence, result.text) == (TPL_DEBATE, 0.0, "")
+
+
+# --------------------------------------------------------------------------------------------
+# Time, date and number parsing
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("said", "hora"),
+    [
+        ("nueve y diez de la mañana", "09:10"),
+        ("3 y 15 de la tarde", "15:15"),
+        ("10:30 a.m.", "10:30"),
+        ("once y media", "11:30"),
+        ("doce menos cuarto", "11:45"),
+        ("dos menos cuarto de la tarde", "13:45"),
+        ("siete de la noche", "19:00"),
+        ("7 p. m.", "19:00"),
+        ("8:05 pm", "20:05"),
+        ("ocho en punto", "08:00"),
+        ("14:00 horas", "14:00"),
+        ("nueve y cuarenta y cinco", "09:45"),
+        ("diez con veinte minutos", "10:20"),
+        ("doce del mediodía", "12:00"),
+        ("doce de la noche", "00:00"),
+    ],
+)
+def test_time_of_day(said: str, hora: str) -> None:
+    """Times said in words or digits, with or without period of day, become 24h HH:MM."""
+    assert data(f"siendo las {said} se abre la sesión")["hora"] == hora
+
+
+def test_time_with_singular_article() -> None:
+    """ "La una y media de la tarde" is 13:30."""
+    assert data("siendo la una y media de la tarde se da inicio a la sesion")["hora"] == "13:30"
+
+
+def test_counted_things_are_not_times() -> None:
+    """ "Las dos proposiciones" is not a time."""
+    assert "hora" not in data("se abre la sesión para estudiar las dos proposiciones")
+
+
+@pytest.mark.parametrize(
+    ("said", "fecha"),
+    [
+        ("catorce de marzo de dos mil veintiséis", "2026-03-14"),
+        ("14 de marzo de 2026", "2026-03-14"),
+        ("1° de enero del 2027", "2027-01-01"),
+        ("primero de mayo de 2026", "2026-05-01"),
+        ("treinta y uno de diciembre de dos mil veinticinco", "2025-12-31"),
+        ("veintiuno de abril del año 2026", "2026-04-21"),
+        ("14/03/2026", "2026-03-14"),
+    ],
+)
+def test_date(said: str, fecha: str) -> None:
+    """Dates in words or digits become ISO dates."""
+    assert data(f"se abre la sesión del {said}")["fecha"] == fecha
+
+
+@pytest.mark.parametrize("said", ["31 de febrero de 2026", "catorce de marzo"])
+def test_invalid_or_incomplete_date_is_left_out(said: str) -> None:
+    """An impossible date or one without year is not reported."""
+    assert "fecha" not in data(f"se abre la sesión del {said}")
+
+
+@pytest.mark.parametrize(
+    ("said", "value"),
+    [
+        ("cero", 0),
+        ("uno", 1),
+        ("quince", 15),
+        ("veintiuno", 21),
+        ("veintiséis", 26),
+        ("treinta y cinco", 35),
+        ("noventa y nueve", 99),
+        ("cien", 100),
+        ("ciento uno", 101),
+        ("ciento cuarenta y cinco", 145),
+        ("doscientos", 200),
+        ("quinientos doce", 512),
+        ("novecientos noventa y nueve", 999),
+        ("045", 45),
+    ],
+)
+def test_spanish_numbers_up_to_999(said: str, value: int) -> None:
+    """Cardinals 0..999 in words (or digits) are parsed, here as acta numbers."""
+    assert data(f"aprobación del acta número {said}")["actas"] == [value]
+
+
+@pytest.mark.parametrize(
+    ("said", "year"),
+    [
+        ("dos mil veintiséis", 2026),
+        ("dos mil", 2000),
+        ("dos mil treinta y uno", 2031),
+        ("mil novecientos noventa y nueve", 1999),
+        ("2026", 2026),
+    ],
+)
+def test_spanish_years(said: str, year: int) -> None:
+    """Years in words are parsed, here as the year of a bill."""
+    assert data(f"proyecto de acuerdo número 7 de {said}")["anio"] == year
+
+
+# --------------------------------------------------------------------------------------------
+# Entities dictionary
+# --------------------------------------------------------------------------------------------
+
+ENTITIES = {
+    "Jhon": "John",
+    "Jhon Jairo": "John Jairo",
+    "concejal Ramires": "concejal Ramírez",
+    "Emcali": "EMCALI",
+}
+
+
+def test_entities_replace_whole_words_only() -> None:
+    """A key inside a longer word is left alone."""
+    assert apply_entities("Jhonny y Jhon", ENTITIES) == "Jhonny y John"
+
+
+def test_entities_are_case_insensitive() -> None:
+    """Keys match whatever the case of the text."""
+    assert apply_entities("JHON habló de emcali.", ENTITIES) == "John habló de EMCALI."
+
+
+def test_entities_longest_key_first() -> None:
+    """ "Jhon Jairo" is replaced as a whole before "Jhon" alone."""
+    assert apply_entities("jhon jairo y jhon", ENTITIES) == "John Jairo y John"
+
+
+def test_entities_preserve_the_rest_of_the_text() -> None:
+    """Everything outside the replaced words is kept byte for byte."""
+    text = "  Dijo el concejal  Ramires:\t¿y Emcali?  "
+    assert apply_entities(text, ENTITIES) == "  Dijo el concejal Ramírez:\t¿y EMCALI?  "
+
+
+def test_entities_with_regex_characters_and_empty_keys() -> None:
+    """Keys are literal text, and empty keys are ignored."""
+    assert apply_entities("el c.a.i. y caix", {"c.a.i.": "CAI", "": "x", " ": "y"}) == "el CAI y caix"
+    assert apply_entities("sin cambios", {}) == "sin cambios"
+
+
+def test_classify_applies_entities_before_extracting() -> None:
+    """Extracted names come out with the canonical spelling."""
+    result = classify("tiene la palabra el concejal Ramires", ENTITIES)
+    assert result.text == "tiene la palabra el concejal Ramírez"
+    assert result.structured_data["orador"] == "Ramírez"
+
+
+# --------------------------------------------------------------------------------------------
+# Robustness
+# --------------------------------------------------------------------------------------------
+
+PHRASES = st.sampled_from(
+    [
+        "se abre la sesión",
+        "siendo las",
+        "nueve y diez",
+        "orden del día",
+        "primero,",
+        "2)",
+        "quórum",
+        "acta número",
+        "tiene la palabra",
+        "proyecto de acuerdo",
+        "proposición presentada por",
+        "votaron sí quince",
+        "por el no",
+        "abstención",
+        "aprobado",
+        "radicado",
+        "varios",
+        "se levanta la sesión",
+        "se convoca",
+        "firman",
+        "Juan Pérez:",
+        "siguiente punto",
+        "mil",
+        "¿",
+        "?",
+        ";",
+    ]
+)
+TEXTS = st.one_of(st.text(), st.lists(st.one_of(PHRASES, st.text(max_size=5))).map(" ".join))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=TEXTS,
+    previous=st.one_of(st.none(), st.sampled_from(TEMPLATE_IDS), st.text(max_size=10)),
+    entities=st.one_of(st.none(), st.dictionaries(st.text(max_size=8), st.text(max_size=8))),
+)
+def test_classify_never_raises_and_returns_json(
+    text: str, previous: str | None, entities: dict[str, str] | None
+) -> None:
+    """For any text, classify returns a known template and JSON-serialisable data."""
+    result = classify(text, entities, previous)
+    assert result.template_id in TEMPLATE_IDS
+    assert result.intent == INTENT_BY_TEMPLATE[result.template_id]
+    assert result.label == TEMPLATE_LABELS[result.template_id]
+    assert 0.0 <= result.confidence <= 1.0
+    json.dumps(result.structured_data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=TEXTS, previous=st.one_of(st.none(), st.sampled_from(TEMPLATE_IDS)))
+def test_rules_themselves_never_raise(text: str, previous: str | None) -> None:
+    """The rules do not rely on classify's last-resort guard to stay exception-free."""
+    result = classifier._classify(text, None, previous)
+    assert result.template_id in TEMPLATE_IDS
