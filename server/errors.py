@@ -127,12 +127,8 @@ class BuildFailed(ServiceError):
 
 
 # WebSocket close codes used by the server (see protocol.md, "Close codes").
-CLOSE_NORMAL = 1000
-CLOSE_GOING_AWAY = 1001
 CLOSE_BAD_FRAME = 4400
 CLOSE_HELLO_TIMEOUT = 4408
-CLOSE_TOO_LARGE = 4413
-CLOSE_SLOW_CONSUMER = 4429
 CLOSE_INTERNAL = 4500
 
 

@@ -1,0 +1,80 @@
+// The HTTP API (README.md): every call carries `Authorization: Bearer`, errors arrive as
+// {"error": {"code", "message", "details"?}} and are thrown as ApiError.
+
+const PREFIX = "/v1/orchestrator/session";
+
+export class ApiError extends Error {
+  constructor(status, code, message, details) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.details = details || null;
+  }
+}
+
+export class Api {
+  /** getToken: () => string | null, read on every call so a new token applies at once. */
+  constructor(getToken) {
+    this.getToken = getToken;
+  }
+
+  async request(method, path, { json, form, headers = {} } = {}) {
+    const init = { method, headers: { Accept: "application/json", ...headers }, cache: "no-store" };
+    const token = this.getToken();
+    if (token) init.headers.Authorization = `Bearer ${token}`;
+    if (json !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(json);
+    } else if (form !== undefined) {
+      init.body = form; // the browser sets the multipart boundary
+    }
+    let response;
+    try {
+      response = await fetch(path, init);
+    } catch (exc) {
+      throw new ApiError(0, "NETWORK", String((exc && exc.message) || exc));
+    }
+    let body = null;
+    const text = await response.text();
+    if (text) {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = null;
+      }
+    }
+    if (!response.ok) {
+      const error = body && typeof body === "object" && body.error ? body.error : {};
+      throw new ApiError(
+        response.status,
+        typeof error.code === "string" ? error.code : `HTTP_${response.status}`,
+        typeof error.message === "string" ? error.message : response.statusText || "error",
+        error.details,
+      );
+    }
+    return body;
+  }
+
+  startSession(tenantId, title, skeletonId = "SKEL_STD_V1") {
+    return this.request("POST", `${PREFIX}/start`, {
+      json: { tenant_id: tenantId, skeleton_id: skeletonId, metadata: { title } },
+    });
+  }
+
+  getSession(sessionId) {
+    return this.request("GET", `${PREFIX}/${encodeURIComponent(sessionId)}`);
+  }
+
+  uploadAsset(sessionId, file, { zone, caption } = {}) {
+    const form = new FormData();
+    form.append("file", file, file.name);
+    if (zone) form.append("zone", zone);
+    if (caption) form.append("caption", caption);
+    return this.request("POST", `${PREFIX}/${encodeURIComponent(sessionId)}/upload-asset`, { form });
+  }
+
+  finalize(sessionId) {
+    return this.request("POST", `${PREFIX}/${encodeURIComponent(sessionId)}/finalize`);
+  }
+}

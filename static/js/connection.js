@@ -1,0 +1,290 @@
+// One session's WebSocket (protocol.md): hello/welcome, resume from the last applied event,
+// numbered text frames with acks and resends (outbox.js), and automatic reconnection with
+// exponential backoff and jitter. It knows nothing about the page: it reports through callbacks.
+//
+//   state: "connecting" (first attempt) | "online" (welcome received) | "reconnecting" |
+//          "offline" (stopped, or a close code that must not be retried)
+
+import { decode, encode } from "./msgpack.js";
+
+const SUBPROTOCOL = "astra.v1";
+const BACKOFF_START = 500;
+const BACKOFF_MAX = 10_000;
+const PING_EVERY = 15_000;
+const CONNECT_TIMEOUT = 15_000; // from opening the socket to welcome
+const SILENCE_LIMIT = 45_000; // no frame at all for this long: the link is dead, reconnect
+/** Close codes after which reconnecting cannot help (protocol.md, "Close codes"). */
+const FINAL_CLOSES = new Set([1009, 4400, 4401, 4403, 4404, 4413]);
+const CLIENT_RESTART = 4000; // our own close when we drop a connection to open a new one
+
+export function streamUrl(sessionId, loc = window.location) {
+  const scheme = loc.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${loc.host}/v1/orchestrator/session/${encodeURIComponent(sessionId)}/stream`;
+}
+
+/** Delay before reconnect attempt `n` (0-based): 0.5 s doubling to 10 s, half of it random. */
+export function backoffDelay(n, random = Math.random) {
+  const base = Math.min(BACKOFF_MAX, BACKOFF_START * 2 ** Math.min(n, 20));
+  return Math.round(base / 2 + random() * (base / 2));
+}
+
+export class SessionConnection {
+  /**
+   * options: {sessionId, clientId, token, outbox, lastEventId: () => number,
+   *           on: {state(state, info), welcome(msg), event(msg) -> bool, synced(msg),
+   *                ack(msg), error(msg, dropped), outbox(), closed(code, reason, final)}}
+   * `on.event` returns false when the event does not follow the last applied one: the
+   * connection is then restarted to resume from the right place.
+   */
+  constructor({ sessionId, clientId, token, outbox, lastEventId, on }) {
+    this.sessionId = sessionId;
+    this.clientId = clientId;
+    this.token = token;
+    this.outbox = outbox;
+    this.lastEventId = lastEventId;
+    this.on = on;
+    this.ws = null;
+    this.state = "offline";
+    this.attempt = 0;
+    this.timer = null;
+    this.pinger = null;
+    this.connectTimer = null;
+    this.lastHeard = 0;
+    this.stopped = true;
+    this.welcomed = false;
+    this.everOnline = false;
+    this.limits = null;
+    this.onOnline = () => {
+      if (this.state === "reconnecting" && this.timer !== null) this.reconnectNow();
+    };
+  }
+
+  setState(state, info = {}) {
+    this.state = state;
+    this.on.state(state, info);
+  }
+
+  start() {
+    this.stopped = false;
+    this.attempt = 0;
+    window.addEventListener("online", this.onOnline);
+    this.open();
+  }
+
+  /** Close for good (leaving the session, or a new token will make a new connection). */
+  stop() {
+    this.stopped = true;
+    window.removeEventListener("online", this.onOnline);
+    this.clearTimers();
+    this.drop(1000, "client leaving");
+    this.setState("offline", { reason: "stopped" });
+  }
+
+  /** Use a new token and connect again at once (also after a final close such as 4401). */
+  setToken(token) {
+    this.token = token;
+    if (this.stopped) this.start();
+    else this.reconnectNow();
+  }
+
+  reconnectNow() {
+    this.clearTimers();
+    this.drop(CLIENT_RESTART, "restart");
+    this.attempt = 0;
+    this.open();
+  }
+
+  clearTimers() {
+    if (this.timer !== null) clearTimeout(this.timer);
+    if (this.pinger !== null) clearInterval(this.pinger);
+    if (this.connectTimer !== null) clearTimeout(this.connectTimer);
+    this.timer = null;
+    this.pinger = null;
+    this.connectTimer = null;
+  }
+
+  /** Forget the current socket without waiting for its close handshake. */
+  drop(code, reason) {
+    const ws = this.ws;
+    this.ws = null;
+    this.welcomed = false;
+    if (!ws) return;
+    ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
+    try {
+      ws.close(code, reason);
+    } catch {
+      // already closing
+    }
+  }
+
+  open() {
+    if (this.stopped) return;
+    this.setState(this.everOnline ? "reconnecting" : "connecting");
+    let ws;
+    try {
+      ws = new WebSocket(streamUrl(this.sessionId), [SUBPROTOCOL]);
+    } catch (exc) {
+      this.scheduleReconnect(1006, String(exc));
+      return;
+    }
+    ws.binaryType = "arraybuffer";
+    this.ws = ws;
+    this.welcomed = false;
+    let opened = false;
+    const abandon = (reason) => {
+      if (ws !== this.ws) return;
+      this.drop(CLIENT_RESTART, reason);
+      this.closed(1006, reason);
+    };
+    // A handshake can hang (a server shutting down, a dead proxy): give up and retry.
+    this.connectTimer = setTimeout(() => {
+      if (!this.welcomed) abandon("no welcome in time");
+    }, CONNECT_TIMEOUT);
+    ws.onopen = () => {
+      opened = true;
+      this.lastHeard = Date.now();
+      this.sendFrame({
+        type: "hello",
+        v: 1,
+        token: this.token,
+        client_id: this.clientId,
+        last_event_id: this.lastEventId(),
+      });
+    };
+    ws.onmessage = (message) => {
+      if (ws !== this.ws) return;
+      this.lastHeard = Date.now();
+      this.receive(message.data);
+    };
+    ws.onclose = (event) => {
+      if (ws !== this.ws) return;
+      this.ws = null;
+      this.welcomed = false;
+      this.closed(event.code, event.reason);
+    };
+    ws.onerror = () => {
+      // Browsers follow an error with a close event carrying the code; some runtimes do not
+      // when the connection never opened, so a failed connect is handled here.
+      if (!opened) abandon("connection failed");
+    };
+  }
+
+  closed(code, reason) {
+    if (this.pinger !== null) clearInterval(this.pinger);
+    if (this.connectTimer !== null) clearTimeout(this.connectTimer);
+    this.pinger = null;
+    this.connectTimer = null;
+    const final = this.stopped || FINAL_CLOSES.has(code);
+    this.on.closed(code, reason, final);
+    if (final) {
+      this.stopped = true;
+      window.removeEventListener("online", this.onOnline);
+      this.setState("offline", { code, reason });
+      return;
+    }
+    this.scheduleReconnect(code, reason);
+  }
+
+  scheduleReconnect(code, reason) {
+    const delay = backoffDelay(this.attempt);
+    this.attempt += 1;
+    this.setState("reconnecting", { code, reason, delay });
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.open();
+    }, delay);
+  }
+
+  sendFrame(message) {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(encode(message));
+    return true;
+  }
+
+  /** Queue an utterance; sent at once when online, otherwise after the next welcome. */
+  sendText(text) {
+    const frame = this.outbox.add(text);
+    this.resend([frame]);
+    this.on.outbox();
+    return frame;
+  }
+
+  resend(frames) {
+    if (!this.welcomed || !frames.length) return;
+    const sent = frames.filter((frame) => this.sendFrame({ type: "text", seq: frame.seq, text: frame.text }));
+    this.outbox.markSent(sent);
+  }
+
+  receive(data) {
+    if (typeof data === "string") return; // the protocol is binary only
+    let msg;
+    try {
+      msg = decode(new Uint8Array(data));
+    } catch (exc) {
+      console.warn("astra: undecodable frame", exc);
+      return;
+    }
+    if (!msg || typeof msg !== "object" || typeof msg.type !== "string") return;
+    switch (msg.type) {
+      case "welcome":
+        this.welcomed = true;
+        this.everOnline = true;
+        if (this.connectTimer !== null) clearTimeout(this.connectTimer);
+        this.connectTimer = null;
+        this.limits = msg.limits || null;
+        this.setState("online");
+        this.on.welcome(msg);
+        if (!this.welcomed) break; // the handler restarted the connection
+        this.resend(this.outbox.welcome(msg.last_seq));
+        this.on.outbox();
+        this.startPinger();
+        break;
+      case "event":
+        if (this.on.event(msg) === false) {
+          console.warn(`astra: event ${msg.id} out of order; resuming from the log`);
+          this.reconnectNow();
+        }
+        break;
+      case "synced":
+        this.attempt = 0; // a complete resume: the next failure starts the backoff again
+        this.on.synced(msg);
+        break;
+      case "ack":
+        this.outbox.ack(msg.seq);
+        this.on.ack(msg);
+        this.on.outbox();
+        break;
+      case "error": {
+        let dropped = null;
+        if (typeof msg.seq === "number") {
+          const result = this.outbox.error(msg.seq, msg.code, msg.details);
+          dropped = result.dropped;
+          this.resend(result.resend);
+          this.on.outbox();
+        }
+        this.on.error(msg, dropped);
+        break;
+      }
+      case "pong":
+      default:
+        break;
+    }
+  }
+
+  startPinger() {
+    if (this.pinger !== null) clearInterval(this.pinger);
+    let ref = 0;
+    this.pinger = setInterval(() => {
+      if (!this.ws) return;
+      if (Date.now() - this.lastHeard > SILENCE_LIMIT) {
+        const ws = this.ws;
+        this.drop(CLIENT_RESTART, "silent");
+        if (ws) this.closed(1006, "no answer from the server");
+        return;
+      }
+      ref += 1;
+      this.sendFrame({ type: "ping", ref });
+    }, PING_EVERY);
+  }
+}

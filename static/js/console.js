@@ -1,0 +1,727 @@
+// The recording console: wires the token, the HTTP API, the session's WebSocket and the live
+// draft to the page. Each concern lives in its own module; this one only connects them.
+
+import { Api } from "./api.js";
+import {
+  CAN,
+  ROLE_NAMES,
+  cleanToken,
+  forgetToken,
+  fragmentParams,
+  isExpired,
+  readClaims,
+  setFragment,
+  storeToken,
+  storedToken,
+  takeTokenFromFragment,
+} from "./auth.js";
+import { SessionConnection } from "./connection.js";
+import { DraftModel, DraftView, ZONES } from "./draft.js";
+import { renderAudit, safeUrl } from "./final.js";
+import { claimClientId, outboxStore } from "./identity.js";
+import { STATUS_NAMES, describeClose, describeError } from "./messages.js";
+import { Outbox } from "./outbox.js";
+
+const $ = (id) => {
+  const node = document.getElementById(id);
+  if (!node) throw new Error(`missing element #${id}`);
+  return node;
+};
+
+const CONN_TEXT = {
+  connecting: "conectando",
+  online: "en línea",
+  reconnecting: "reconectando…",
+  offline: "desconectado",
+};
+const SAVE_DELAY = 400;
+
+const app = {
+  token: null,
+  claims: null,
+  role: null, // from welcome (authoritative) or the token
+  api: null,
+  sessionId: null,
+  model: null,
+  view: null,
+  conn: null,
+  lease: null,
+  status: null,
+  limits: null,
+  saveTimer: null,
+  audit: null,
+  auditRequested: false,
+  finalizing: false,
+  entering: 0,
+};
+
+// -- small helpers -------------------------------------------------------------------------------
+
+function show(id, visible) {
+  $(id).hidden = !visible;
+}
+
+function say(id, text, kind = "") {
+  const node = $(id);
+  node.textContent = text || "";
+  node.dataset.kind = kind;
+}
+
+function announce(text) {
+  const node = $("announcer");
+  node.textContent = "";
+  // A new text node in a later frame makes screen readers announce a repeated message too.
+  window.setTimeout(() => {
+    node.textContent = text;
+  }, 50);
+}
+
+async function copyText(text, what) {
+  let done = false;
+  if (navigator.clipboard && window.isSecureContext) {
+    try {
+      await navigator.clipboard.writeText(text);
+      done = true;
+    } catch {
+      done = false;
+    }
+  }
+  if (!done) {
+    const area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.className = "offscreen";
+    document.body.append(area);
+    area.select();
+    try {
+      done = document.execCommand("copy");
+    } catch {
+      done = false;
+    }
+    area.remove();
+  }
+  announce(done ? `${what} copiado.` : `No se pudo copiar: seleccione el texto y cópielo a mano.`);
+}
+
+function errorText(exc) {
+  if (exc && exc.code) return describeError(exc.code, exc.message);
+  return String((exc && exc.message) || exc);
+}
+
+// -- token ---------------------------------------------------------------------------------------
+
+function acceptToken(token) {
+  const claims = readClaims(token); // throws with a Spanish message
+  if (isExpired(claims)) throw new Error("El token expiró. Solicite uno nuevo.");
+  if (!claims.tenant_id) throw new Error("El token no indica el concejo (tenant_id).");
+  storeToken(token);
+  app.token = cleanToken(token);
+  app.claims = claims;
+  app.role = claims.role;
+  const role = ROLE_NAMES[claims.role] || claims.role || "sin rol";
+  $("who").textContent = `${claims.tenant_id} · rol: ${role} · usuario: ${claims.sub || "—"}`;
+  show("identity", true);
+  if (app.conn) app.conn.setToken(app.token);
+  updatePermissions();
+}
+
+function showSignIn(message = "") {
+  show("signin", true);
+  say("signin-error", message, message ? "error" : "");
+  const input = $("token-input");
+  input.value = "";
+  input.focus();
+}
+
+function onSignIn(event) {
+  event.preventDefault();
+  const text = $("token-input").value.trim();
+  if (!text) {
+    say("signin-error", "Pegue el token antes de continuar.", "error");
+    $("token-input").focus();
+    return;
+  }
+  try {
+    acceptToken(text);
+  } catch (exc) {
+    say("signin-error", exc.message, "error");
+    $("token-input").focus();
+    return;
+  }
+  $("token-input").value = "";
+  say("signin-error", "");
+  show("signin", false);
+  if (app.sessionId) {
+    $("text-input").focus();
+  } else {
+    routeFromFragment();
+  }
+}
+
+function changeToken() {
+  forgetToken();
+  showSignIn();
+}
+
+// -- choosing a session --------------------------------------------------------------------------
+
+function showPicker(message = "") {
+  show("workspace", false);
+  show("picker", true);
+  say("picker-error", message, message ? "error" : "");
+  $("start-button").disabled = !CAN.start.has(app.role);
+  $("start-button").title = CAN.start.has(app.role) ? "" : "Su rol no permite iniciar sesiones.";
+  $(CAN.start.has(app.role) ? "title-input" : "join-input").focus();
+}
+
+function routeFromFragment() {
+  const id = fragmentParams().get("session");
+  if (id) joinSession(id);
+  else showPicker();
+}
+
+function handleAuthFailure(exc) {
+  if (exc && exc.code === "UNAUTHORIZED") {
+    showSignIn(describeError(exc.code, exc.message));
+    return true;
+  }
+  return false;
+}
+
+async function onStart(event) {
+  event.preventDefault();
+  const title = $("title-input").value.trim();
+  if (!title) {
+    say("picker-error", "Escriba el título de la sesión.", "error");
+    $("title-input").focus();
+    return;
+  }
+  const button = $("start-button");
+  button.disabled = true;
+  say("picker-error", "Iniciando la sesión…");
+  try {
+    const info = await app.api.startSession(app.claims.tenant_id, title);
+    $("title-input").value = "";
+    say("picker-error", "");
+    await enterSession(info.session_id, info);
+  } catch (exc) {
+    if (!handleAuthFailure(exc)) say("picker-error", errorText(exc), "error");
+  } finally {
+    button.disabled = !CAN.start.has(app.role);
+  }
+}
+
+function onJoin(event) {
+  event.preventDefault();
+  const id = $("join-input").value.trim();
+  if (!/^[A-Za-z0-9_-]{8,64}$/.test(id)) {
+    say("picker-error", "El identificador tiene entre 8 y 64 letras, números, «_» o «-».", "error");
+    $("join-input").focus();
+    return;
+  }
+  joinSession(id);
+}
+
+async function joinSession(id) {
+  say("picker-error", "Buscando la sesión…");
+  let info = null;
+  try {
+    info = await app.api.getSession(id);
+  } catch (exc) {
+    if (handleAuthFailure(exc)) return;
+    // Offline: enter anyway (the draft saved in this tab shows, the stream reconnects).
+    if (exc.code !== "NETWORK") {
+      setFragment(new URLSearchParams());
+      showPicker(errorText(exc));
+      return;
+    }
+  }
+  say("picker-error", "");
+  $("join-input").value = "";
+  await enterSession(id, info);
+}
+
+// -- the session ---------------------------------------------------------------------------------
+
+async function enterSession(sessionId, info) {
+  leaveSession({ keepFragment: true });
+  const ticket = ++app.entering;
+  app.sessionId = sessionId;
+  setFragment(new URLSearchParams({ session: sessionId }));
+
+  app.model = DraftModel.restore(sessionId);
+  app.view.renderAll(app.model.blocks);
+  app.audit = null;
+  app.auditRequested = false;
+  $("session-id").textContent = sessionId;
+  show("picker", false);
+  show("workspace", true);
+  show("final-result", false);
+  say("final-status", "");
+  say("upload-status", "");
+  say("text-error", "");
+  $("rejected-list").replaceChildren();
+  show("rejected", false);
+  renderTitle();
+  setStatus(app.model.status || (info && info.status) || null);
+  if (info) applySessionInfo(info);
+  else if (app.model.final) showFinal(app.model.final);
+
+  const lease = await claimClientId(sessionId);
+  if (ticket !== app.entering) {
+    lease.release();
+    return;
+  }
+  app.lease = lease;
+  const outbox = new Outbox(outboxStore(sessionId, lease.clientId));
+  app.conn = new SessionConnection({
+    sessionId,
+    clientId: lease.clientId,
+    token: app.token,
+    outbox,
+    lastEventId: () => app.model.lastEventId,
+    on: connectionHandlers(),
+  });
+  updatePending();
+  updatePermissions();
+  app.conn.start();
+  $("text-input").focus();
+}
+
+function leaveSession({ keepFragment = false } = {}) {
+  app.entering += 1;
+  if (app.conn) app.conn.stop();
+  if (app.lease) app.lease.release();
+  if (app.model) saveNow();
+  app.conn = null;
+  app.lease = null;
+  app.model = null;
+  app.sessionId = null;
+  app.status = null;
+  app.limits = null;
+  app.role = app.claims ? app.claims.role : null;
+  if (!keepFragment) setFragment(new URLSearchParams());
+}
+
+function onLeave() {
+  const pending = app.conn ? app.conn.outbox.pending : 0;
+  if (
+    pending &&
+    !window.confirm(
+      `Hay ${pending} intervención(es) sin confirmar. Quedarán guardadas en este navegador ` +
+        "y se enviarán al volver a esta sesión. ¿Cambiar de sesión?",
+    )
+  ) {
+    return;
+  }
+  leaveSession();
+  setConnState("offline", {});
+  showPicker();
+}
+
+function renderTitle() {
+  const title = app.model && app.model.metadata && app.model.metadata.title;
+  $("session-title").textContent = title ? String(title) : "Sin título";
+}
+
+function applySessionInfo(info) {
+  if (info.metadata && typeof info.metadata === "object" && !app.model.metadata.title) {
+    app.model.metadata = info.metadata;
+    renderTitle();
+  }
+  if (info.status) setStatus(info.status);
+  if (info.result) showFinal(info.result);
+  if (info.finalize_error && info.status === "FINALIZE_FAILED") {
+    say("final-status", `No se pudo generar el acta: ${errorText(info.finalize_error)}`, "error");
+  }
+}
+
+function setStatus(status) {
+  app.status = status;
+  const badge = $("session-status");
+  badge.textContent = status ? STATUS_NAMES[status] || status : "—";
+  badge.dataset.status = status || "";
+  updatePermissions();
+}
+
+function updatePermissions() {
+  const open = app.status === null || app.status === "OPEN";
+  // Finalize again after a failure, or while CLOSING (it then waits for the running one).
+  const retryable = app.status !== "FINALIZED";
+  const canSend = CAN.send.has(app.role) && open;
+  $("text-input").disabled = !canSend;
+  $("send").disabled = !canSend;
+  let help = "Ctrl+Enter envía. Lo enviado sin conexión queda en espera y se reenvía al reconectar.";
+  if (!CAN.send.has(app.role)) help = "Su rol no permite enviar intervenciones.";
+  else if (!open) help = "La sesión está cerrada: no admite más intervenciones.";
+  $("text-help").textContent = help;
+  const canUpload = CAN.upload.has(app.role) && open;
+  for (const id of ["file-input", "zone-select", "caption-input", "upload-button"]) $(id).disabled = !canUpload;
+  $("finalize").disabled = !CAN.finalize.has(app.role) || !retryable || app.finalizing;
+}
+
+function updatePending() {
+  const n = app.conn ? app.conn.outbox.pending : 0;
+  const node = $("pending");
+  node.textContent = `Pendientes de confirmar: ${n}`;
+  node.dataset.pending = String(n);
+}
+
+function setConnState(state, info) {
+  const box = $("conn");
+  box.dataset.state = state;
+  $("conn-text").textContent = CONN_TEXT[state] || state;
+  let detail = "";
+  if (state === "reconnecting" && info.delay) detail = `nuevo intento en ${Math.ceil(info.delay / 1000)} s`;
+  if (state === "offline" && info.code) detail = describeClose(info.code);
+  $("conn-detail").textContent = detail;
+}
+
+// -- the stream ----------------------------------------------------------------------------------
+
+function scheduleSave() {
+  if (app.saveTimer !== null) return;
+  app.saveTimer = window.setTimeout(saveNow, SAVE_DELAY);
+}
+
+function saveNow() {
+  if (app.saveTimer !== null) window.clearTimeout(app.saveTimer);
+  app.saveTimer = null;
+  if (app.model) app.model.save();
+}
+
+function connectionHandlers() {
+  return {
+    state: (state, info) => setConnState(state, info),
+    welcome: (msg) => {
+      app.role = typeof msg.role === "string" ? msg.role : app.role;
+      app.limits = msg.limits || null;
+      if (typeof msg.head_event_id === "number" && app.model.lastEventId > msg.head_event_id) {
+        // The saved draft is ahead of the server's log: it cannot be this session's; start over.
+        DraftModel.forget(app.sessionId);
+        app.model = new DraftModel(app.sessionId);
+        app.view.renderAll([]);
+        app.conn.reconnectNow();
+        return;
+      }
+      if (msg.status) setStatus(msg.status);
+      const behind = typeof msg.head_event_id === "number" && msg.head_event_id > app.model.lastEventId;
+      $("draft").setAttribute("aria-busy", behind ? "true" : "false");
+      $("sync-note").textContent = behind ? "Sincronizando…" : "";
+      updatePermissions();
+    },
+    event: (msg) => applyEvent(msg),
+    synced: () => {
+      $("draft").setAttribute("aria-busy", "false");
+      $("sync-note").textContent = "";
+      saveNow();
+    },
+    ack: () => {
+      if ($("text-error").dataset.kind === "error") say("text-error", "");
+    },
+    error: (msg, dropped) => onStreamError(msg, dropped),
+    outbox: () => updatePending(),
+    closed: (code, reason, final) => {
+      if (!final) return;
+      if (code === 4401) showSignIn(describeError("UNAUTHORIZED"));
+      else if (code === 4404) say("text-error", describeError("NOT_FOUND"), "error");
+      else if (code !== 1000) say("text-error", `Conexión terminada: ${describeClose(code)}.`, "error");
+    },
+  };
+}
+
+function applyEvent(msg) {
+  const change = app.model.apply(msg);
+  if (change === false) return false;
+  if (change === null) return true;
+  switch (change.kind) {
+    case "session.started":
+      renderTitle();
+      setStatus(app.model.status);
+      break;
+    case "block.added":
+      if (change.block) app.view.addBlock(change.block);
+      break;
+    case "session.closing":
+      setStatus("CLOSING");
+      if (!app.finalizing) say("final-status", "La sesión se está cerrando: se genera el acta…");
+      break;
+    case "session.finalized":
+      setStatus("FINALIZED");
+      // A result already shown came from HTTP and has the fresher download link.
+      if ($("final-result").hidden) showFinal(app.model.final);
+      if (!app.finalizing) say("final-status", "Acta generada.", "ok");
+      break;
+    case "session.finalize_failed":
+      setStatus("FINALIZE_FAILED");
+      show("final-result", false);
+      say("final-status", `No se pudo generar el acta: ${errorText(app.model.failure)}`, "error");
+      break;
+    default:
+      break;
+  }
+  scheduleSave();
+  return true;
+}
+
+function onStreamError(msg, dropped) {
+  const code = typeof msg.code === "string" ? msg.code : "ERROR";
+  if (code === "SEQ_GAP") return; // handled by the outbox: frames are renumbered and resent
+  if (dropped) addRejected(dropped, code);
+  if (code === "SESSION_CLOSED") setStatus(app.status === "OPEN" || !app.status ? "CLOSING" : app.status);
+  if (code === "UNAUTHORIZED") return; // the close (4401) that follows asks for a token
+  say("text-error", describeError(code, msg.message), "error");
+}
+
+function addRejected(frame, code) {
+  const item = document.createElement("li");
+  const reason = document.createElement("span");
+  reason.className = "rejected__code";
+  reason.textContent = code;
+  const text = document.createElement("span");
+  text.className = "rejected__text";
+  text.textContent = frame.text;
+  const copy = document.createElement("button");
+  copy.type = "button";
+  copy.className = "small";
+  copy.textContent = "Copiar texto";
+  copy.setAttribute("aria-label", `Copiar el texto no registrado: ${frame.text.slice(0, 40)}`);
+  copy.addEventListener("click", () => copyText(frame.text, "Texto"));
+  item.append(reason, " ", text, " ", copy);
+  $("rejected-list").append(item);
+  show("rejected", true);
+}
+
+// -- input ---------------------------------------------------------------------------------------
+
+function onSend(event) {
+  if (event) event.preventDefault();
+  if (!app.conn || $("send").disabled) return;
+  const input = $("text-input");
+  const text = input.value.trim();
+  if (!text) {
+    say("text-error", "Escriba el texto de la intervención antes de enviar.", "error");
+    input.focus();
+    return;
+  }
+  const max = app.limits && Number(app.limits.max_text_chars);
+  const length = [...text].length; // the server counts code points
+  if (max && length > max) {
+    say("text-error", `El texto tiene ${length} caracteres; el máximo es ${max}. Divídalo en partes.`, "error");
+    input.focus();
+    return;
+  }
+  app.conn.sendText(text);
+  input.value = "";
+  say("text-error", "");
+  input.focus();
+}
+
+function onTextKey(event) {
+  if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+    event.preventDefault();
+    onSend(null);
+  }
+}
+
+async function onUpload(event) {
+  event.preventDefault();
+  if (!app.sessionId) return;
+  const file = $("file-input").files[0];
+  if (!file) {
+    say("upload-status", "Elija un archivo PNG o JPEG.", "error");
+    $("file-input").focus();
+    return;
+  }
+  if (file.type && !["image/png", "image/jpeg"].includes(file.type)) {
+    say("upload-status", "Solo se aceptan imágenes PNG o JPEG.", "error");
+    $("file-input").focus();
+    return;
+  }
+  const button = $("upload-button");
+  button.disabled = true;
+  say("upload-status", "Subiendo la imagen…");
+  try {
+    const zone = $("zone-select").value;
+    const caption = $("caption-input").value.trim();
+    const result = await app.api.uploadAsset(app.sessionId, file, { zone, caption });
+    const where = result && result.block ? result.block.target_placeholder : zone;
+    const heading = (ZONES.find(([z]) => z === where) || [where, where])[1];
+    say("upload-status", `Imagen agregada al acta${heading ? ` (${heading})` : ""}.`, "ok");
+    $("upload-form").reset();
+  } catch (exc) {
+    if (!handleAuthFailure(exc)) say("upload-status", errorText(exc), "error");
+  } finally {
+    updatePermissions();
+  }
+}
+
+// -- finalize ------------------------------------------------------------------------------------
+
+async function onFinalize() {
+  if (!app.sessionId || app.finalizing) return;
+  const pending = app.conn ? app.conn.outbox.pending : 0;
+  const warning = pending
+    ? `Hay ${pending} intervención(es) sin confirmar que no entrarán en el acta. `
+    : "";
+  if (!window.confirm(`${warning}¿Finalizar la sesión y generar el acta? Después no se admite más contenido.`)) {
+    return;
+  }
+  app.finalizing = true;
+  updatePermissions();
+  const status = $("final-status");
+  status.setAttribute("aria-busy", "true");
+  say("final-status", "Generando el acta…");
+  try {
+    const result = await app.api.finalize(app.sessionId);
+    setStatus("FINALIZED");
+    showFinal(result);
+    say("final-status", "Acta generada.", "ok");
+    $("download").focus();
+  } catch (exc) {
+    if (!handleAuthFailure(exc)) {
+      const again =
+        exc.code === "SERVICE_UNAVAILABLE" || exc.code === "NETWORK"
+          ? " Puede intentarlo de nuevo."
+          : "";
+      say("final-status", `No se pudo generar el acta: ${errorText(exc)}${again}`, "error");
+    }
+  } finally {
+    app.finalizing = false;
+    status.setAttribute("aria-busy", "false");
+    updatePermissions();
+  }
+}
+
+/** Show a finalize result: from the HTTP answer, GET session, or a session.finalized event. */
+function showFinal(result) {
+  if (!result) return;
+  show("final-result", true);
+  const link = $("download");
+  const url = safeUrl(result.download_url);
+  if (url) {
+    link.href = url;
+    link.removeAttribute("aria-disabled");
+  } else {
+    link.removeAttribute("href");
+    link.setAttribute("aria-disabled", "true");
+  }
+  $("integrity").textContent = result.integrity_hash || "—";
+  if (result.audit_report) {
+    app.audit = result.audit_report;
+    $("audit").replaceChildren(renderAudit(result.audit_report));
+    show("audit-json", true);
+  } else if (!app.audit) {
+    $("audit").replaceChildren(document.createTextNode("Cargando el informe de auditoría…"));
+    loadAudit();
+  }
+}
+
+async function loadAudit() {
+  if (app.auditRequested || !app.sessionId) return;
+  app.auditRequested = true;
+  const sessionId = app.sessionId;
+  try {
+    const info = await app.api.getSession(sessionId);
+    if (sessionId !== app.sessionId) return;
+    if (info.result) showFinal(info.result);
+  } catch (exc) {
+    if (sessionId === app.sessionId) {
+      app.auditRequested = false;
+      $("audit").replaceChildren(document.createTextNode(`No se pudo cargar el informe: ${errorText(exc)}`));
+    }
+  }
+}
+
+async function refreshLink() {
+  if (!app.sessionId) return;
+  say("final-status", "Pidiendo un enlace nuevo…");
+  try {
+    const info = await app.api.getSession(app.sessionId);
+    if (info.result) {
+      showFinal(info.result);
+      say("final-status", "Enlace de descarga renovado.", "ok");
+    } else {
+      say("final-status", "La sesión todavía no tiene acta.", "error");
+    }
+  } catch (exc) {
+    if (!handleAuthFailure(exc)) say("final-status", errorText(exc), "error");
+  }
+}
+
+function downloadAudit() {
+  if (!app.audit) return;
+  const blob = new Blob([JSON.stringify(app.audit, null, 2)], { type: "application/json" });
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = `auditoria-${app.sessionId || "acta"}.json`;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  window.setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+// -- start ---------------------------------------------------------------------------------------
+
+function onHashChange() {
+  const token = takeTokenFromFragment();
+  if (token) {
+    try {
+      acceptToken(token);
+      show("signin", false);
+    } catch (exc) {
+      showSignIn(exc.message);
+      return;
+    }
+  }
+  const id = fragmentParams().get("session");
+  if (app.token && id && id !== app.sessionId) joinSession(id);
+}
+
+function init() {
+  app.api = new Api(() => app.token);
+  app.view = new DraftView($("draft"));
+  const select = $("zone-select");
+  for (const [zone, heading] of ZONES) {
+    const option = document.createElement("option");
+    option.value = zone;
+    option.textContent = heading;
+    select.append(option);
+  }
+
+  $("signin-form").addEventListener("submit", onSignIn);
+  $("change-token").addEventListener("click", changeToken);
+  $("start-form").addEventListener("submit", onStart);
+  $("join-form").addEventListener("submit", onJoin);
+  $("leave").addEventListener("click", onLeave);
+  $("text-form").addEventListener("submit", onSend);
+  $("text-input").addEventListener("keydown", onTextKey);
+  $("upload-form").addEventListener("submit", onUpload);
+  $("finalize").addEventListener("click", onFinalize);
+  $("refresh-link").addEventListener("click", refreshLink);
+  $("audit-json").addEventListener("click", downloadAudit);
+  $("copy-session").addEventListener("click", () => copyText(app.sessionId || "", "Identificador"));
+  $("copy-hash").addEventListener("click", () => copyText($("integrity").textContent, "Hash"));
+  window.addEventListener("hashchange", onHashChange);
+  window.addEventListener("pagehide", saveNow);
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "hidden") saveNow();
+  });
+
+  const token = takeTokenFromFragment() || storedToken();
+  if (!token) {
+    showSignIn();
+    return;
+  }
+  try {
+    acceptToken(token);
+  } catch (exc) {
+    forgetToken();
+    showSignIn(exc.message);
+    return;
+  }
+  routeFromFragment();
+}
+
+init();

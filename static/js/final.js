@@ -1,0 +1,98 @@
+// The finalized acta: download link, integrity hash and a readable summary of the audit report
+// (server/services/guard.py, audit_report). Rendering only; console.js decides when.
+
+import { BLOCK_TYPE_NAMES } from "./messages.js";
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  return node;
+}
+
+/** The URL if it is http(s) (relative ones resolve against the page), else null. */
+export function safeUrl(value) {
+  if (typeof value !== "string" || !value) return null;
+  try {
+    const url = new URL(value, window.location.href);
+    return url.protocol === "https:" || url.protocol === "http:" ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+export function formatInstant(value) {
+  if (value === null || value === undefined || value === "") return "—";
+  const date = typeof value === "number" ? new Date(value * 1000) : new Date(value);
+  if (Number.isNaN(date.getTime())) return String(value);
+  return date.toLocaleString("es-CO", { dateStyle: "medium", timeStyle: "medium" });
+}
+
+function row(dl, term, ...values) {
+  dl.append(el("dt", null, term));
+  const dd = el("dd");
+  for (const v of values) dd.append(typeof v === "string" ? document.createTextNode(v) : v);
+  dl.append(dd);
+  return dd;
+}
+
+function mono(text) {
+  return el("code", "mono", text === undefined || text === null || text === "" ? "—" : text);
+}
+
+/** A <div> summarising an audit report; tolerant of missing parts. */
+export function renderAudit(report) {
+  const box = el("div", "audit");
+  if (!report || typeof report !== "object") {
+    box.append(el("p", "muted", "El informe de auditoría no está disponible."));
+    return box;
+  }
+  const dl = el("dl", "audit__list");
+
+  const blocks = report.blocks || {};
+  row(dl, "Bloques en el acta", String(blocks.total ?? "—"));
+  const byType = blocks.by_type && typeof blocks.by_type === "object" ? blocks.by_type : {};
+  const types = Object.entries(byType);
+  if (types.length) {
+    const list = el("ul", "audit__types");
+    for (const [type, count] of types) {
+      list.append(el("li", null, `${BLOCK_TYPE_NAMES[type] || type}: ${count}`));
+    }
+    row(dl, "Por tipo", list);
+  }
+  const pending = Array.isArray(report.pending_review) ? report.pending_review.length : 0;
+  const pendingDd = row(dl, "Pendientes de revisión", String(pending));
+  if (pending) pendingDd.classList.add("audit__warn");
+  if (Array.isArray(report.human_edits)) row(dl, "Ediciones humanas", String(report.human_edits.length));
+
+  const chain = report.event_chain || {};
+  row(dl, "Cabeza de la cadena de eventos", mono(chain.head));
+  if (chain.events !== undefined) row(dl, "Eventos registrados", String(chain.events));
+  if (report.content_hash) row(dl, "Hash del contenido", mono(report.content_hash));
+
+  const pinned = report.pinned || {};
+  row(
+    dl,
+    "Esqueleto fijado",
+    `${pinned.skeleton_id || "—"} · versión ${pinned.skeleton_version || "—"}`,
+  );
+  if (pinned.skeleton_sha256) row(dl, "SHA-256 del esqueleto", mono(pinned.skeleton_sha256));
+  row(
+    dl,
+    "Adaptador fijado",
+    `${pinned.adapter_id || "—"} · versión ${pinned.adapter_version || "—"}${pinned.model ? ` · modelo ${pinned.model}` : ""}`,
+  );
+
+  const t = report.timeline || {};
+  const timeline = el("ul", "audit__timeline");
+  const step = (label, at, who) =>
+    timeline.append(el("li", null, `${label}: ${formatInstant(at)}${who ? ` (${who})` : ""}`));
+  step("Inicio", t.started_at, t.started_by);
+  step("Primera intervención", t.first_input_at);
+  step("Última intervención", t.last_input_at);
+  step("Finalización", t.finalized_at, t.finalized_by);
+  row(dl, "Cronología", timeline);
+
+  box.append(dl);
+  return box;
+}

@@ -1,0 +1,74 @@
+// Spanish wording for the server's error codes (server/errors.py, protocol.md) and close codes.
+
+const ERRORS = {
+  UNAUTHORIZED: "El token no es válido o expiró. Ingrese un token nuevo.",
+  FORBIDDEN: "Su rol no permite esta acción.",
+  FORBIDDEN_ORIGIN: "El servidor no acepta conexiones desde este origen.",
+  NOT_FOUND: "La sesión no existe (o pertenece a otro concejo).",
+  INVALID_INPUT: "Los datos enviados no son válidos.",
+  INVALID_FIELD: "Un campo del mensaje falta o tiene un tipo incorrecto.",
+  BAD_JSON: "El servidor no entendió la solicitud.",
+  TOO_LARGE: "El archivo es demasiado grande.",
+  SESSION_CLOSED: "La sesión ya está cerrada y no admite más contenido.",
+  SEQ_GAP: "Faltan fragmentos anteriores; se reenviarán.",
+  CONFIG_ERROR: "La configuración del concejo (esqueleto o estilos) tiene un problema.",
+  SERVICE_ERROR: "Un servicio interno falló.",
+  SERVICE_UNAVAILABLE: "Un servicio interno no está disponible; intente de nuevo.",
+  BUILD_FAILED: "No se pudo generar el documento del acta.",
+  NOT_SUPPORTED: "El servidor todavía no ofrece esta función.",
+  BAD_FRAME: "El servidor rechazó un mensaje mal formado.",
+  FRAME_TOO_LARGE: "El mensaje es demasiado grande.",
+  UNKNOWN_TYPE: "El servidor no reconoce el tipo de mensaje.",
+  HELLO_TIMEOUT: "La conexión tardó demasiado en identificarse.",
+  TOO_MANY_ERRORS: "Demasiados mensajes erróneos en la conexión.",
+  NETWORK: "No se pudo contactar el servidor.",
+  INTERNAL: "Error interno del servidor.",
+};
+
+/** Codes whose server message says what exactly was wrong: it is shown too. */
+const DETAILED = new Set([
+  "INVALID_INPUT",
+  "INVALID_FIELD",
+  "BAD_JSON",
+  "CONFIG_ERROR",
+  "SERVICE_ERROR",
+  "BUILD_FAILED",
+]);
+
+/** "Spanish explanation [CODE]"; unknown codes keep the server's own message. */
+export function describeError(code, message) {
+  const known = ERRORS[code];
+  if (known && message && DETAILED.has(code)) return `${known} Detalle: ${message} [${code}]`;
+  if (known) return `${known} [${code}]`;
+  return message ? `${message} [${code || "ERROR"}]` : `Error desconocido [${code || "ERROR"}]`;
+}
+
+const CLOSES = {
+  1000: "conexión cerrada",
+  1001: "el servidor se está reiniciando",
+  1006: "conexión interrumpida",
+  1009: "mensaje demasiado grande",
+  4400: "error de protocolo",
+  4401: "token no válido o vencido",
+  4403: "origen no permitido",
+  4404: "la sesión no existe",
+  4408: "la conexión no se identificó a tiempo",
+  4500: "error interno del servidor",
+};
+
+export function describeClose(code) {
+  return CLOSES[code] || `código ${code}`;
+}
+
+export const STATUS_NAMES = {
+  OPEN: "Abierta",
+  CLOSING: "Cerrando: generando el acta",
+  FINALIZED: "Finalizada",
+  FINALIZE_FAILED: "Falló la generación del acta",
+};
+
+export const BLOCK_TYPE_NAMES = {
+  TEMPLATE: "Plantilla",
+  IMAGE: "Imagen",
+  ERROR_PENDING_REVIEW: "Pendiente de revisión",
+};
