@@ -7,6 +7,7 @@ Each collaborator is embedded unless its URL is configured.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+from .audio_pipeline import AudioService, AudioSettings, LazyVad
 from .auth import Authenticator, load_or_create_secret
 from .buffer import SessionBuffer
 from .endpoint import stream_endpoint
@@ -26,6 +28,7 @@ from .fanout import LiveHub
 from .http_api import astra_error, routes
 from .metrics import Metrics
 from .orchestrator import Orchestrator
+from .services.asr import Transcriber
 from .services.builder import Builder, EmbeddedBuilder, HttpBuilder
 from .services.core import Core, EmbeddedCore, HttpCore
 from .services.guard import EmbeddedGuard, Guard, HttpGuard
@@ -68,7 +71,16 @@ def create_app(settings: Settings) -> Starlette:
         hub = LiveHub(redis, settings.limits.send_queue_events)
         await hub.start()
         async with httpx.AsyncClient(timeout=settings.retry.timeout) as http:
-            core: Core = HttpCore(http, settings.core_url) if settings.core_url else EmbeddedCore()
+            transcriber = Transcriber(
+                settings.model_cache,
+                concurrency=settings.asr_concurrency,
+                cpu_threads=settings.asr_cpu_threads,
+                beam_size=settings.asr_beam_size,
+            )
+            core: Core = HttpCore(http, settings.core_url) if settings.core_url else EmbeddedCore(transcriber)
+            if settings.asr_warmup and not settings.core_url:
+                # Load the model off the loop now, so the first utterance does not pay for it.
+                asyncio.get_running_loop().run_in_executor(None, transcriber.warm_up)
             builder: Builder = (
                 HttpBuilder(http, settings.builder_url) if settings.builder_url else EmbeddedBuilder()
             )
@@ -98,6 +110,13 @@ def create_app(settings: Settings) -> Starlette:
                 store=store,
                 metrics=metrics,
             )
+            orchestrator.audio = AudioService(
+                buffer=orchestrator.buffer,
+                vad=LazyVad(),
+                settings=AudioSettings(lease_ttl=settings.audio_lease_ttl),
+                record=orchestrator.record_utterance,
+                transcribe=orchestrator.transcribe_utterance,
+            )
             app.state.astra = AppState(
                 settings=settings,
                 redis=redis,
@@ -115,7 +134,9 @@ def create_app(settings: Settings) -> Starlette:
             try:
                 yield
             finally:
+                await orchestrator.audio.stop()
                 await hub.stop()
+                transcriber.close()
                 await redis.aclose()
 
     async def console(request: object) -> Response:

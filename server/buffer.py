@@ -76,17 +76,20 @@ end
 local t = redis.call('TIME')
 local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZADD', KEYS[4], now_ms + tonumber(ARGV[5]), ARGV[4])
-return {'ok', redis.call('HGET', KEYS[1], 'last_template') or ''}
+local pos = redis.call('HINCRBY', KEYS[1], 'positions', 1)
+return {'ok', redis.call('HGET', KEYS[1], 'last_template') or '', tostring(pos)}
 """
 
-# KEYS: meta, blocks, order, events, producers, idem, inflight
-# ARGV: mode, producer, seq-or-key, ingest_token, block_id, block, event_payload, channel, template
+# KEYS: meta, blocks, order, events, producers, idem, inflight, utterances
+# ARGV: mode, producer, seq-or-key, ingest_token, block_id, block, event_payload, channel, template,
+#       position ('' = next), utterance id to retire ('' = none)
+# An utterance's block (ARGV[11] set) may land while the session is CLOSING: finalize waits for it.
 _COMMIT_BLOCK = (
     _EMIT
     + """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing', ''} end
-local admitted = redis.call('ZREM', KEYS[7], ARGV[4]) == 1
+local admitted = redis.call('ZREM', KEYS[7], ARGV[4]) == 1 or ARGV[11] ~= ''
 if status ~= 'OPEN' and not (status == 'CLOSING' and admitted) then return {'closed', status} end
 if ARGV[1] == 'seq' then
   local last = tonumber(redis.call('HGET', KEYS[5], ARGV[2]) or '0')
@@ -96,16 +99,79 @@ if ARGV[1] == 'seq' then
   redis.call('HSET', KEYS[5], ARGV[2], ARGV[3])
 elseif ARGV[1] == 'key' then
   local existing = redis.call('HGET', KEYS[6], ARGV[3])
-  if existing then return {'dup', existing} end
+  if existing then
+    if ARGV[11] ~= '' then redis.call('HDEL', KEYS[8], ARGV[11]) end
+    return {'dup', existing}
+  end
   redis.call('HSET', KEYS[6], ARGV[3], ARGV[5])
 end
-local pos = redis.call('HINCRBY', KEYS[1], 'positions', 1)
+local pos = ARGV[10]
+if pos == '' then pos = redis.call('HINCRBY', KEYS[1], 'positions', 1) end
+if ARGV[11] ~= '' then redis.call('HDEL', KEYS[8], ARGV[11]) end
 redis.call('HSET', KEYS[2], ARGV[5], ARGV[6])
 redis.call('ZADD', KEYS[3], pos, ARGV[5])
 if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'last_template', ARGV[9]) end
 return {'ok', tostring(emit(KEYS[1], KEYS[4], ARGV[8], ARGV[7]))}
 """
 )
+
+# KEYS: meta, producers, audio, idem
+# ARGV: mode ('seq'|'key'), producer, seq-or-key, count, then count x (format, data, start)
+# Audio is acknowledged once it is in this stream; segmentation happens later, by the owner.
+_APPEND_AUDIO = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return {'missing', ''} end
+if status ~= 'OPEN' then return {'closed', status} end
+if ARGV[1] == 'seq' then
+  local last = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')
+  local seq = tonumber(ARGV[3])
+  if seq <= last then return {'dup', tostring(last)} end
+  if seq > last + 1 then return {'gap', tostring(last)} end
+  redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+elseif ARGV[1] == 'key' then
+  local existing = redis.call('HGET', KEYS[4], ARGV[3])
+  if existing then return {'dup', existing} end
+end
+local id = ''
+for i = 0, tonumber(ARGV[4]) - 1 do
+  id = redis.call('XADD', KEYS[3], '*', 'f', ARGV[5 + 3 * i], 'd', ARGV[6 + 3 * i], 's', ARGV[7 + 3 * i])
+end
+if ARGV[1] == 'key' then redis.call('HSET', KEYS[4], ARGV[3], id) end
+redis.call('HSET', KEYS[1], 'audio_last', id)
+return {'ok', id}
+"""
+
+# KEYS: meta, utterances, events   ARGV: utterance id, record, covered_end, event_payload, channel,
+#       then optional checkpoint: cursor entry id, cursor sample
+_RECORD_UTTERANCE = (
+    _EMIT
+    + """
+if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then return 0 end
+local covered = tonumber(redis.call('HGET', KEYS[1], 'audio_covered') or '0')
+if tonumber(ARGV[3]) > covered then redis.call('HSET', KEYS[1], 'audio_covered', ARGV[3]) end
+return emit(KEYS[1], KEYS[3], ARGV[5], ARGV[4])
+"""
+)
+
+# KEYS: meta, blocks, events   ARGV: block_id, base_version, block, event_payload, channel
+# Replace a block only if it is still at the version the change was based on (no silent merge).
+_REPLACE_BLOCK = (
+    _EMIT
+    + """
+if redis.call('HGET', KEYS[1], 'status') ~= 'OPEN' then return 0 end
+local current = redis.call('HGET', KEYS[2], ARGV[1])
+if not current then return 0 end
+if tostring(cmsgpack.unpack(current)['version']) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+return emit(KEYS[1], KEYS[3], ARGV[5], ARGV[4])
+"""
+)
+
+# KEYS: lease   ARGV: owner
+_RELEASE_LEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
 # KEYS: meta, events   ARGV: payload, channel
 _EMIT_EVENT = (
@@ -213,6 +279,8 @@ class IngestCheck:
     detail: str
     """ok: the previous block's template id; dup/gap: last applied seq (or existing block id);
     closed: the session status."""
+    position: int = 0
+    """ok: the place reserved for the block in the session's order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +313,10 @@ class SessionBuffer:
         self._renew = redis.register_script(_RENEW_LOCK)
         self._end_finalize = redis.register_script(_END_FINALIZE)
         self._drain = redis.register_script(_DRAIN)
+        self._append_audio = redis.register_script(_APPEND_AUDIO)
+        self._record_utterance = redis.register_script(_RECORD_UTTERANCE)
+        self._release = redis.register_script(_RELEASE_LEASE)
+        self._replace_block = redis.register_script(_REPLACE_BLOCK)
 
     # -- sessions --
 
@@ -310,19 +382,30 @@ class SessionBuffer:
         """Admit one input: refuse it early if closed, duplicate or out of sequence, and register it
         as in flight so that finalize waits for it (for at most ``ttl`` seconds)."""
         k = SessionKeys(session_id)
-        outcome, detail = await self._begin_ingest(
+        outcome, detail, *rest = await self._begin_ingest(
             keys=[k.meta, k.producers, k.idem, k.inflight],
             args=[dedupe.mode, dedupe.producer, dedupe.token, ingest_token, int(ttl * 1000)],
         )
-        return IngestCheck(_text(outcome), _text(detail))  # type: ignore[arg-type]
+        position = int(rest[0]) if rest else 0
+        return IngestCheck(_text(outcome), _text(detail), position)  # type: ignore[arg-type]
 
     async def commit_block(
-        self, session_id: str, block: dict[str, Any], dedupe: Dedupe, ingest_token: str, event_payload: bytes
+        self,
+        session_id: str,
+        block: dict[str, Any],
+        dedupe: Dedupe,
+        ingest_token: str,
+        event_payload: bytes,
+        *,
+        position: int | None = None,
+        utterance_id: str = "",
     ) -> Commit:
-        """Store a block, its dedupe mark and its event in one step."""
+        """Store a block, its dedupe mark and its event in one step. An utterance's block takes
+        the position reserved when the utterance was cut, so blocks keep audio order even when
+        CORE answers out of order, and retires the utterance's pending record."""
         k = SessionKeys(session_id)
         outcome, detail = await self._commit_block(
-            keys=[k.meta, k.blocks, k.order, k.events, k.producers, k.idem, k.inflight],
+            keys=[k.meta, k.blocks, k.order, k.events, k.producers, k.idem, k.inflight, k.utterances],
             args=[
                 dedupe.mode,
                 dedupe.producer,
@@ -333,6 +416,8 @@ class SessionBuffer:
                 event_payload,
                 k.channel,
                 block.get("template_id") or "",
+                "" if position is None else position,
+                utterance_id,
             ],
         )
         return Commit(_text(outcome), _text(detail))  # type: ignore[arg-type]
@@ -401,3 +486,99 @@ class SessionBuffer:
                 args=[owner, status, field, pack(value), event_payload, k.channel],
             )
         )
+
+    # -- audio -----------------------------------------------------------------------------------
+
+    async def append_audio(
+        self, session_id: str, dedupe: Dedupe, chunks: list[tuple[str, bytes, bool]]
+    ) -> IngestCheck:
+        """Make audio durable (one or more entries, atomically, deduplicated); ok -> last entry id."""
+        k = SessionKeys(session_id)
+        args: list[Any] = [dedupe.mode, dedupe.producer, dedupe.token, len(chunks)]
+        for fmt, data, start in chunks:
+            args += [fmt, data, "1" if start else ""]
+        outcome, detail = await self._append_audio(keys=[k.meta, k.producers, k.audio, k.idem], args=args)
+        return IngestCheck(_text(outcome), _text(detail))  # type: ignore[arg-type]
+
+    async def audio_after(
+        self, session_id: str, after: str, count: int
+    ) -> list[tuple[str, dict[bytes, bytes]]]:
+        """Audio entries after entry id ``after`` ('0-0' for the beginning), oldest first."""
+        entries = await self._r.xrange(SessionKeys(session_id).audio, min=f"({after}", max="+", count=count)
+        return [(_text(entry_id), fields) for entry_id, fields in entries]
+
+    async def audio_state(self, session_id: str) -> dict[str, str]:
+        raw = await self._r.hmget(
+            SessionKeys(session_id).meta,
+            ["status", "audio_cursor", "audio_cursor_sample", "audio_covered", "audio_last"],
+        )
+        names = ("status", "cursor", "cursor_sample", "covered", "last")
+        return {name: _text(value) for name, value in zip(names, raw, strict=True) if value is not None}
+
+    async def checkpoint_audio(self, session_id: str, cursor: str, cursor_sample: int) -> None:
+        """Remember where a new owner must resume, and forget the audio before it."""
+        k = SessionKeys(session_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(k.meta, mapping={"audio_cursor": cursor, "audio_cursor_sample": cursor_sample})
+            pipe.xtrim(k.audio, minid=cursor)
+            await pipe.execute()
+
+    async def reserve_position(self, session_id: str) -> int:
+        return int(await self._r.hincrby(SessionKeys(session_id).meta, "positions", 1))
+
+    async def record_utterance(
+        self,
+        session_id: str,
+        utterance_id: str,
+        record: dict[str, Any],
+        end_sample: int,
+        event_payload: bytes,
+    ) -> bool:
+        """Record a cut utterance as pending until its block is stored; False if already known."""
+        k = SessionKeys(session_id)
+        done = await self._record_utterance(
+            keys=[k.meta, k.utterances, k.events],
+            args=[utterance_id, pack(record), end_sample, event_payload, k.channel],
+        )
+        return bool(done)
+
+    async def pending_utterances(self, session_id: str) -> list[dict[str, Any]]:
+        raw: dict[bytes, bytes] = await self._r.hgetall(SessionKeys(session_id).utterances)
+        return sorted((unpack(v) for v in raw.values()), key=lambda r: int(r["position"]))
+
+    async def acquire_lease(self, session_id: str, owner: str, ttl: float) -> bool:
+        return bool(await self._r.set(SessionKeys(session_id).owner, owner, nx=True, px=int(ttl * 1000)))
+
+    async def renew_lease(self, session_id: str, owner: str, ttl: float) -> bool:
+        k = SessionKeys(session_id)
+        return bool(await self._renew(keys=[k.owner], args=[owner, int(ttl * 1000)]))
+
+    async def release_lease(self, session_id: str, owner: str) -> None:
+        await self._release(keys=[SessionKeys(session_id).owner], args=[owner])
+
+    async def lease_holder(self, session_id: str) -> str | None:
+        raw = await self._r.get(SessionKeys(session_id).owner)
+        return _text(raw) if raw is not None else None
+
+    async def block(self, session_id: str, block_id: str) -> dict[str, Any] | None:
+        raw = await self._r.hget(SessionKeys(session_id).blocks, block_id)
+        return unpack(raw) if raw is not None else None
+
+    async def replace_block(
+        self, session_id: str, block_id: str, base_version: int, block: dict[str, Any], event_payload: bytes
+    ) -> int:
+        """Swap a block for a new version if it is still at ``base_version``; the event id or 0."""
+        k = SessionKeys(session_id)
+        return int(
+            await self._replace_block(
+                keys=[k.meta, k.blocks, k.events],
+                args=[block_id, base_version, pack(block), event_payload, k.channel],
+            )
+        )
+
+    async def last_template(self, session_id: str) -> str | None:
+        raw = await self._r.hget(SessionKeys(session_id).meta, "last_template")
+        return _text(raw) if raw else None
+
+    async def retire_utterance(self, session_id: str, utterance_id: str) -> None:
+        await self._r.hdel(SessionKeys(session_id).utterances, utterance_id)

@@ -33,7 +33,7 @@ from .errors import (
     ProtocolError,
 )
 from .fanout import RESYNC, Subscription
-from .protocol import Hello, Ping, Text
+from .protocol import Audio, AudioEnd, Hello, Ping, Text
 from .state import AppState
 
 log = logging.getLogger("astra.ws")
@@ -51,7 +51,7 @@ class Connection:
         self.session_id = session_id
         self.limits = state.settings.limits
         self._send_lock = asyncio.Lock()
-        self._inputs: asyncio.Queue[Text] = asyncio.Queue(INGEST_WINDOW)
+        self._inputs: asyncio.Queue[Text | Audio | AudioEnd] = asyncio.Queue(INGEST_WINDOW)
         self._errors = 0
 
     async def send(self, data: bytes) -> None:
@@ -136,6 +136,8 @@ class Connection:
                     },
                 )
             )
+            if orch.audio is not None:  # a reconnecting recorder: resume any orphaned audio work
+                await orch.audio.notify(self.session_id)
             tasks = [
                 asyncio.create_task(self._read(principal), name="ws-read"),
                 asyncio.create_task(self._ingest(principal, hello.client_id, meta), name="ws-ingest"),
@@ -173,7 +175,7 @@ class Connection:
                 continue
             self.state.metrics.frames.labels(type(message).__name__.lower()).inc()
             match message:
-                case Text():
+                case Text() | Audio() | AudioEnd():
                     if principal.role not in CAN_SEND:
                         await self.fail(
                             Forbidden(f"role '{principal.role}' may not send input"), seq=message.seq
@@ -191,11 +193,19 @@ class Connection:
         orch = self.state.orchestrator
         while True:
             frame = await self._inputs.get()
-            source = {"kind": "text", "producer": client_id, "seq": frame.seq}
+            dedupe = Dedupe.by_seq(client_id, frame.seq)
             try:
-                result = await orch.ingest_text(
-                    principal, meta, frame.text, Dedupe.by_seq(client_id, frame.seq), source
-                )
+                match frame:
+                    case Text():
+                        source = {"kind": "text", "producer": client_id, "seq": frame.seq}
+                        result = await orch.ingest_text(principal, meta, frame.text, dedupe, source)
+                    case Audio():
+                        chunks = [(frame.format, frame.data, frame.start)]
+                        result = await orch.ingest_audio(principal, meta, dedupe, chunks)
+                    case AudioEnd():
+                        result = await orch.ingest_audio(principal, meta, dedupe, [("end", b"", False)])
+                    case _:
+                        assert_never(frame)
             except AstraError as exc:
                 await self.fail(exc, seq=frame.seq)
                 continue

@@ -7,6 +7,7 @@ requires ``Authorization: Bearer <jwt>``. Errors are JSON ``{"error": {"code", "
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -17,9 +18,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .audio import ACCEPTED, SAMPLE_RATE, AudioFormatError, decode_file
 from .auth import Principal, bearer
-from .buffer import Dedupe
-from .errors import AstraError, InvalidInput, MalformedBody, NotFound, NotSupported, PayloadTooLarge
+from .buffer import Dedupe, SessionMeta
+from .errors import AstraError, InvalidInput, MalformedBody, NotFound, PayloadTooLarge
 from .orchestrator import IngestResult
 from .state import AppState
 
@@ -135,17 +137,62 @@ async def append(request: Request) -> Response:
         if not isinstance(audio, str):
             raise InvalidInput("'audio_chunk' must be base64 text", field="audio_chunk")
         try:
-            base64.b64decode(audio, validate=True)
+            raw = base64.b64decode(audio, validate=True)
         except binascii.Error as exc:
             raise InvalidInput("'audio_chunk' is not valid base64", field="audio_chunk") from exc
-        raise NotSupported(
-            "audio input is not supported by this server yet; send 'text'", code="AUDIO_NOT_SUPPORTED"
-        )
+        return await _append_audio(request, principal, meta, body, raw)
     if not isinstance(text, str):
         raise InvalidInput("'text' must be a string", field="text")
     source = {"kind": "text", "producer": "http", "idempotency_key": request.headers.get("idempotency-key")}
     result = await orch.ingest_text(principal, meta, text, _dedupe(request), source)
     return JSONResponse(_ingested(result))
+
+
+HTTP_AUDIO_ENTRY_SAMPLES = SAMPLE_RATE  # one second of PCM per audio entry
+
+
+async def _append_audio(
+    request: Request, principal: Principal, meta: SessionMeta, body: dict[str, Any], raw: bytes
+) -> Response:
+    """A WAV/WebM/Ogg file (recognised by its header) or raw PCM16 with ``sample_rate``, decoded
+    to PCM16 16 kHz and made durable on the session's audio timeline; blocks follow as events.
+    Unless ``"continues": true``, the end of the chunk also ends the utterance in progress."""
+    fmt, rate = body.get("format"), body.get("sample_rate")
+    if fmt is not None and fmt not in ACCEPTED:
+        raise InvalidInput(f"'format' must be one of {', '.join(ACCEPTED)}", field="format")
+    if rate is not None and (not isinstance(rate, int) or isinstance(rate, bool)):
+        raise InvalidInput("'sample_rate' must be an integer", field="sample_rate")
+    try:
+        pcm = await asyncio.to_thread(decode_file, raw, fmt=fmt, sample_rate=rate)
+    except AudioFormatError as exc:
+        raise InvalidInput(str(exc), code="UNSUPPORTED_AUDIO", accepted=list(ACCEPTED)) from exc
+    step = HTTP_AUDIO_ENTRY_SAMPLES * 2
+    chunks: list[tuple[str, bytes, bool]] = [
+        ("pcm16", pcm[i : i + step], False) for i in range(0, len(pcm), step)
+    ]
+    if body.get("continues") is not True:
+        chunks.append(("end", b"", False))
+    if not chunks:
+        raise InvalidInput("the audio holds no samples", field="audio_chunk")
+    orch = _state(request).orchestrator
+    result = await orch.ingest_audio(principal, meta, _dedupe(request), chunks)
+    return JSONResponse(
+        {
+            "accepted": True,
+            "duplicate": result.duplicate,
+            "audio_seconds": round(len(pcm) / 2 / SAMPLE_RATE, 3),
+        },
+        status_code=202,
+    )
+
+
+async def reprocess(request: Request) -> Response:
+    """Run CORE again on a block pending review (its stored audio or its kept text)."""
+    principal = await _principal(request)
+    orch = _state(request).orchestrator
+    meta = await orch.session(principal, request.path_params["session_id"])
+    block = await orch.reprocess(principal, meta, request.path_params["block_id"])
+    return JSONResponse({"block": block})
 
 
 async def upload_asset(request: Request) -> Response:
@@ -226,6 +273,7 @@ routes = [
     Route(f"{PREFIX}/{{session_id}}/append", append, methods=["POST"]),
     Route(f"{PREFIX}/{{session_id}}/upload-asset", upload_asset, methods=["POST"]),
     Route(f"{PREFIX}/{{session_id}}/finalize", finalize, methods=["POST"]),
+    Route(f"{PREFIX}/{{session_id}}/blocks/{{block_id}}/reprocess", reprocess, methods=["POST"]),
     Route("/v1/objects/{key:path}", get_object, methods=["GET"]),
     Route("/healthz", healthz, methods=["GET"]),
     Route("/metrics", metrics, methods=["GET"]),

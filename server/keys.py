@@ -11,6 +11,9 @@ several of them run in one hash slot (Redis Cluster) and one round trip.
     astra:{sid}:idem       hash    HTTP Idempotency-Key -> block_id
     astra:{sid}:inflight   zset    ingest tokens in progress, scored by deadline (finalize drains)
     astra:{sid}:finalize   string  finalize lock: owner token, with a TTL renewed while building
+    astra:{sid}:audio      stream  durable audio not yet segmented: f (pcm16|webm|ogg|end), d, s (new stream)
+    astra:{sid}:utterances hash    utterance id -> record (msgpack), until its block is stored
+    astra:{sid}:owner      string  lease of the instance that segments and transcribes the audio
     astra:{sid}:live       channel pub/sub doorbell carrying "<event_id>:<event payload>"
     astra:tenant:{tid}:sessions  set  session ids of a tenant (listing; never read across tenants)
 """
@@ -62,6 +65,18 @@ class SessionKeys:
     @property
     def finalize_lock(self) -> str:
         return self._key("finalize")
+
+    @property
+    def audio(self) -> str:
+        return self._key("audio")
+
+    @property
+    def utterances(self) -> str:
+        return self._key("utterances")
+
+    @property
+    def owner(self) -> str:
+        return self._key("owner")
 
     @property
     def channel(self) -> str:

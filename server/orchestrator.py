@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from . import protocol
+from .audio_pipeline import AudioService, utterance_id, wav_bytes
 from .auth import CAN_FINALIZE, CAN_READ, CAN_SEND, CAN_START, CAN_UPLOAD, Principal
 from .buffer import FINALIZE_FAILED, FINALIZED, Dedupe, SessionBuffer, SessionMeta
 from .errors import (
@@ -33,9 +35,10 @@ from .errors import (
     SessionClosed,
 )
 from .metrics import Metrics
+from .segmenter import SAMPLE_RATE, Utterance
 from .services import docx_builder
 from .services.builder import Builder, BuildRequest
-from .services.core import Core, CoreResult, TextRequest
+from .services.core import AudioRequest, Core, CoreResult, TextRequest
 from .services.guard import Guard, SealRequest
 from .services.objectstore import ObjectStore, session_key, tenant_key
 from .services.resilience import with_retries
@@ -87,6 +90,8 @@ class Orchestrator:
         self.store = store
         self.metrics = metrics
         self._checked_skeletons: dict[str, list[str]] = {}
+        self.audio: AudioService | None = None
+        """Set by the app once built (it calls back into this object)."""
         retry = settings.retry
         # How long an admitted input may take before finalize stops waiting for it.
         self.ingest_ttl = retry.attempts * (retry.timeout + retry.max_delay) + 5.0
@@ -186,7 +191,7 @@ class Orchestrator:
     # -- ingest ----------------------------------------------------------------------------------
 
     @contextlib.asynccontextmanager
-    async def _admitted(self, meta: SessionMeta, dedupe: Dedupe) -> AsyncIterator[tuple[str, str]]:
+    async def _admitted(self, meta: SessionMeta, dedupe: Dedupe) -> AsyncIterator[tuple[str, str, int]]:
         """Admit one input (closed/duplicate/gap checks) and track it as in flight until stored."""
         token = uuid.uuid4().hex
         check = await self.buffer.begin_ingest(meta.session_id, dedupe, token, self.ingest_ttl)
@@ -200,7 +205,7 @@ class Orchestrator:
             case "dup":
                 raise _Duplicate(check.detail)
         try:
-            yield token, check.detail
+            yield token, check.detail, check.position
         except BaseException:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self.buffer.abandon_ingest(meta.session_id, token))
@@ -218,8 +223,9 @@ class Orchestrator:
         if len(text) > self.settings.limits.max_text_chars:
             raise InvalidInput(f"text exceeds {self.settings.limits.max_text_chars} characters", field="text")
         try:
-            async with self._admitted(meta, dedupe) as (token, previous_template):
+            async with self._admitted(meta, dedupe) as (token, previous_template, position):
                 block = await self._classify(meta, principal, text, previous_template or None, source)
+                block["position"] = position
                 result = await self._commit(meta, principal, block, dedupe, token)
         except _Duplicate as dup:
             result = self._duplicate(dedupe, dup.detail)
@@ -240,8 +246,30 @@ class Orchestrator:
             adapter_id=pinned["adapter_id"],
             text=text,
             entities_dictionary=pinned["entities_dictionary"],
-            previous_template_id=previous_template,
         )
+        return await self._core_block(
+            meta,
+            principal,
+            lambda previous: self.core.process_text(dataclasses.replace(req, previous_template_id=previous)),
+            text=text,
+            previous_template=previous_template,
+            source=source,
+            audio_metadata=None,
+        )
+
+    async def _core_block(
+        self,
+        meta: SessionMeta,
+        principal: Principal,
+        call_core: Callable[[str | None], Awaitable[CoreResult]],
+        *,
+        text: str,
+        previous_template: str | None,
+        source: dict[str, Any],
+        audio_metadata: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        """Call CORE with timeout and retries; its answer, or (never losing the input) a block
+        pending review that keeps the text and the audio reference."""
         attempts = 0
 
         async def call() -> CoreResult:
@@ -249,7 +277,7 @@ class Orchestrator:
             attempts += 1
             with self.metrics.core_seconds.time():
                 try:
-                    return await asyncio.wait_for(self.core.process_text(req), self.settings.retry.timeout)
+                    return await asyncio.wait_for(call_core(previous_template), self.settings.retry.timeout)
                 except TimeoutError as exc:
                     raise ServiceUnavailable("CORE timed out", service="core") from exc
 
@@ -264,22 +292,22 @@ class Orchestrator:
         try:
             result = await with_retries(call, self.settings.retry)
         except AstraError as exc:
-            return self._pending_review(base, meta, text, previous_template, exc, attempts)
+            return self._pending_review(base, meta, text, previous_template, exc, attempts, audio_metadata)
         except Exception as exc:  # a bug in CORE must not lose what was said
-            return self._pending_review(
-                base, meta, text, previous_template, ServiceError(repr(exc)), attempts
-            )
+            error = ServiceError(repr(exc))
+            return self._pending_review(base, meta, text, previous_template, error, attempts, audio_metadata)
+        merged_audio = {**(audio_metadata or {}), **(result.audio_metadata or {})} or None
         return {
             **base,
             "type": "TEMPLATE",
             "intent": result.intent,
             "label": result.label,
             "template_id": result.template_id,
-            "target_placeholder": self._zone(pinned, result.template_id),
+            "target_placeholder": self._zone(meta.pinned, result.template_id),
             "text": result.text,
             "structured_data": result.structured_data,
             "confidence": result.confidence,
-            "audio_metadata": result.audio_metadata,
+            "audio_metadata": merged_audio,
         }
 
     def _pending_review(
@@ -290,6 +318,7 @@ class Orchestrator:
         previous_template: str | None,
         exc: AstraError,
         attempts: int,
+        audio_metadata: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """CORE failed for good: keep the input as a block a human must review (never drop it)."""
         return {
@@ -302,7 +331,7 @@ class Orchestrator:
             "text": text,
             "structured_data": {},
             "confidence": 0.0,
-            "audio_metadata": None,
+            "audio_metadata": audio_metadata,
             "error": {"code": exc.code, "message": exc.message, "attempts": attempts},
         }
 
@@ -318,7 +347,9 @@ class Orchestrator:
         self, meta: SessionMeta, principal: Principal, block: dict[str, Any], dedupe: Dedupe, token: str
     ) -> IngestResult:
         payload = self._event("block.added", principal, {"block": block})
-        commit = await self.buffer.commit_block(meta.session_id, block, dedupe, token, payload)
+        commit = await self.buffer.commit_block(
+            meta.session_id, block, dedupe, token, payload, position=block["position"]
+        )
         match commit.outcome:
             case "ok":
                 self.metrics.blocks.labels(block["type"]).inc()
@@ -338,6 +369,158 @@ class Orchestrator:
         self.metrics.duplicates.inc()
         block_id = detail if dedupe.mode == "key" else None
         return IngestResult(True, block_id, None, None)
+
+    # -- audio -----------------------------------------------------------------------------------
+
+    async def ingest_audio(
+        self, principal: Principal, meta: SessionMeta, dedupe: Dedupe, chunks: list[tuple[str, bytes, bool]]
+    ) -> IngestResult:
+        """Make audio durable (then it is acked); segmentation and CORE happen in the owner."""
+        principal.require(CAN_SEND, "send input")
+        started = time.perf_counter()
+        check = await self.buffer.append_audio(meta.session_id, dedupe, chunks)
+        match check.outcome:
+            case "ok":
+                pass
+            case "dup":
+                self.metrics.duplicates.inc()
+                return IngestResult(True, None, None, None)
+            case "gap":
+                raise SequenceGap(f"expected seq {int(check.detail) + 1}", expected=int(check.detail) + 1)
+            case "closed":
+                raise SessionClosed(f"session is {check.detail}; it takes no more input", status=check.detail)
+            case _:
+                raise NotFound("no such session")
+        self.metrics.ingest_seconds.observe(time.perf_counter() - started)
+        if self.audio is not None:
+            await self.audio.notify(meta.session_id)
+        return IngestResult(False, None, None, None)
+
+    async def record_utterance(self, session_id: str, utt: Utterance) -> dict[str, Any] | None:
+        """An utterance was cut: store its audio (evidence), reserve its place, mark it pending."""
+        meta = await self.buffer.meta(session_id)
+        if meta is None:
+            return None
+        uid = utterance_id(utt.start)
+        key = session_key(meta.tenant_id, session_id, "audio", f"{uid}.wav")
+        await self.store.put_bytes(key, wav_bytes(utt.pcm), "audio/wav")
+        record = {
+            "utterance_id": uid,
+            "position": await self.buffer.reserve_position(session_id),
+            "start_sample": utt.start,
+            "end_sample": utt.end,
+            "time_start": round(utt.start / SAMPLE_RATE, 3),
+            "time_end": round(utt.end / SAMPLE_RATE, 3),
+            "audio_ref": key,
+            "forced": utt.forced,
+        }
+        payload = self._event(
+            "utterance.detected", _SYSTEM, {k: v for k, v in record.items() if k != "forced"}
+        )
+        if not await self.buffer.record_utterance(session_id, uid, record, utt.end, payload):
+            return None
+        return record
+
+    async def transcribe_utterance(self, session_id: str, record: dict[str, Any], pcm: bytes | None) -> None:
+        """CORE on one utterance; the block lands at the utterance's reserved position."""
+        meta = await self.buffer.meta(session_id)
+        if meta is None:
+            return
+        if pcm is None:  # resumed after a takeover: the audio is in the object store
+            pcm = pcm16_of_wav(await self.store.get_bytes(record["audio_ref"]))
+        audio_metadata = {
+            "time_start": record["time_start"],
+            "time_end": record["time_end"],
+            "audio_ref": record["audio_ref"],
+            "utterance_id": record["utterance_id"],
+        }
+        req = AudioRequest(
+            tenant_id=meta.tenant_id,
+            adapter_id=meta.pinned["adapter_id"],
+            pcm16=pcm,
+            entities_dictionary=meta.pinned["entities_dictionary"],
+            previous_template_id=None,
+        )
+        block = await self._core_block(
+            meta,
+            _SYSTEM,
+            lambda previous: self.core.process_audio(dataclasses.replace(req, previous_template_id=previous)),
+            text="",
+            previous_template=await self.buffer.last_template(session_id),
+            source={"kind": "audio", "utterance_id": record["utterance_id"]},
+            audio_metadata=audio_metadata,
+        )
+        if block["type"] == "TEMPLATE" and not block["text"].strip():
+            return await self._retire_silent(meta, record)
+        block["position"] = record["position"]
+        payload = self._event("block.added", _SYSTEM, {"block": block})
+        await self.buffer.commit_block(
+            session_id,
+            block,
+            Dedupe.by_key(record["utterance_id"]),
+            "",
+            payload,
+            position=record["position"],
+            utterance_id=record["utterance_id"],
+        )
+        self.metrics.blocks.labels(block["type"]).inc()
+
+    async def _retire_silent(self, meta: SessionMeta, record: dict[str, Any]) -> None:
+        """Whisper heard no words (noise the VAD let through): no block, but the record goes."""
+        await self.buffer.retire_utterance(meta.session_id, record["utterance_id"])
+
+    async def reprocess(self, principal: Principal, meta: SessionMeta, block_id: str) -> dict[str, Any]:
+        """Run CORE again on a block pending review (its stored audio, or its kept text)."""
+        principal.require(CAN_UPLOAD, "re-process blocks")
+        block = await self.buffer.block(meta.session_id, block_id)
+        if block is None:
+            raise NotFound("no such block")
+        if block.get("type") != "ERROR_PENDING_REVIEW":
+            raise InvalidInput("only blocks pending review can be re-processed", code="NOT_PENDING")
+        audio_ref = (block.get("audio_metadata") or {}).get("audio_ref")
+        previous = None
+        if audio_ref:
+            pcm = pcm16_of_wav(await self.store.get_bytes(audio_ref))
+            req = AudioRequest(
+                meta.tenant_id, meta.pinned["adapter_id"], pcm, meta.pinned["entities_dictionary"]
+            )
+
+            def call(prev: str | None) -> Any:
+                return self.core.process_audio(dataclasses.replace(req, previous_template_id=prev))
+        else:
+            text_req = TextRequest(
+                meta.tenant_id, meta.pinned["adapter_id"], block["text"], meta.pinned["entities_dictionary"]
+            )
+
+            def call(prev: str | None) -> Any:
+                return self.core.process_text(dataclasses.replace(text_req, previous_template_id=prev))
+
+        fresh = await self._core_block(
+            meta,
+            principal,
+            call,
+            text=block["text"],
+            previous_template=previous,
+            source=block.get("source", {}),
+            audio_metadata=block.get("audio_metadata"),
+        )
+        if fresh["type"] == "ERROR_PENDING_REVIEW":
+            raise ServiceUnavailable(
+                "CORE failed again; the block stays pending review", cause=fresh["error"]
+            )
+        fresh.update(
+            block_id=block_id, version=int(block.get("version", 1)) + 1, position=block.get("position")
+        )
+        payload = self._event(
+            "block.updated",
+            principal,
+            {"block": fresh, "reason": "reprocessed", "base_version": block.get("version", 1)},
+        )
+        if not await self.buffer.replace_block(
+            meta.session_id, block_id, int(block.get("version", 1)), fresh, payload
+        ):
+            raise SessionClosed("the block changed meanwhile or the session is closed")
+        return fresh
 
     # -- assets ----------------------------------------------------------------------------------
 
@@ -363,7 +546,7 @@ class Orchestrator:
         asset_id = new_id("ast")
         key = session_key(meta.tenant_id, meta.session_id, "assets", asset_id + ext)
         try:
-            async with self._admitted(meta, dedupe) as (token, previous_template):
+            async with self._admitted(meta, dedupe) as (token, previous_template, position):
                 await self.store.put_file(key, fileobj, content_type)
                 block = {
                     "block_id": new_id("blk"),
@@ -390,6 +573,7 @@ class Orchestrator:
                     "created_by": principal.sub,
                     "source": {"kind": "upload"},
                     "human_edited": False,
+                    "position": position,
                 }
                 result = await self._commit(meta, principal, block, dedupe, token)
         except _Duplicate as dup:
@@ -457,6 +641,13 @@ class Orchestrator:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.5)
         await self.buffer.drain(sid, force=True)
+        if self.audio is not None:  # every acked audio frame becomes a block before we build
+            try:
+                await self.audio.drain(sid, time.monotonic() + self.ingest_ttl)
+            except TimeoutError as exc:
+                raise ServiceUnavailable(
+                    "the session's audio is still being transcribed; call again"
+                ) from exc
 
         blocks = [b for b in await self.buffer.blocks(sid) if not b.get("deleted")]
         pinned = meta.pinned
@@ -555,6 +746,19 @@ class _Duplicate(Exception):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+
+
+_SYSTEM = Principal(tenant_id="", role="admin", sub="astra")
+"""The actor of machine events (utterances cut, blocks transcribed)."""
+
+
+def pcm16_of_wav(data: bytes) -> bytes:
+    import io
+    import wave
+
+    with wave.open(io.BytesIO(data)) as w:
+        frames: bytes = w.readframes(w.getnframes())
+    return frames
 
 
 def _plausible_id(session_id: str) -> bool:

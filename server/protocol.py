@@ -43,13 +43,33 @@ class Text:
 
 
 @dataclass(frozen=True, slots=True)
+class Audio:
+    """A numbered chunk of audio: raw PCM16 16 kHz mono, or a piece of a WebM/Ogg stream."""
+
+    seq: int
+    format: str
+    data: bytes
+    start: bool
+    """First chunk of a new container stream (a new MediaRecorder): resets the decoder."""
+
+
+@dataclass(frozen=True, slots=True)
+class AudioEnd:
+    """The recording stopped: close the utterance in progress (numbered like audio)."""
+
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
 class Ping:
     """Application-level ping; answered with a pong carrying the same ``ref``."""
 
     ref: Any
 
 
-ClientMessage = Hello | Text | Ping
+ClientMessage = Hello | Text | Audio | AudioEnd | Ping
+
+AUDIO_FORMATS = ("pcm16", "webm", "ogg")
 
 _MAX_CLIENT_ID = 128
 _MAX_TOKEN = 8192
@@ -108,6 +128,22 @@ def decode_client(data: bytes, *, max_frame_bytes: int, max_text_chars: int) -> 
             if len(text) > max_text_chars:
                 raise InvalidField(f"'text' exceeds {max_text_chars} characters", field="text")
             return Text(seq=seq, text=text)
+        case "audio":
+            seq = _seq(frame)
+            fmt: str = _field(frame, "format", str)
+            if fmt not in AUDIO_FORMATS:
+                raise InvalidField(
+                    f"'format' must be one of {', '.join(AUDIO_FORMATS)}",
+                    field="format",
+                    accepted=AUDIO_FORMATS,
+                )
+            chunk: bytes = _field(frame, "data", bytes)
+            if fmt == "pcm16" and len(chunk) % 2:
+                raise InvalidField("pcm16 'data' must hold whole 16-bit samples", field="data")
+            start: bool = _field(frame, "start", bool, required=False) or False
+            return Audio(seq=seq, format=fmt, data=chunk, start=start)
+        case "audio_end":
+            return AudioEnd(seq=_seq(frame))
         case "ping":
             return Ping(ref=frame.get("ref"))
         case str():

@@ -110,6 +110,18 @@ class Settings:
     """When > 0, documents are stored with S3 Object Lock in compliance mode for this many days."""
     download_url_ttl: int = 3600
     """Seconds a signed download URL stays valid."""
+    model_cache_dir: Path | None = None
+    """Where the Whisper weights are assembled once; defaults to <data_dir>/models."""
+    asr_concurrency: int = 1
+    """Utterances transcribed at once per process (each uses ``asr_cpu_threads`` cores)."""
+    asr_cpu_threads: int = 0
+    """CTranslate2 threads per transcription; 0 = all cores."""
+    asr_beam_size: int = 5
+    """Beam width of the decoder (1 = greedy: ~25 % faster, slightly less accurate)."""
+    asr_warmup: bool = True
+    """Load the speech model in the background at startup instead of on the first utterance."""
+    audio_lease_ttl: float = 10.0
+    """Seconds a dead owner instance keeps a session's audio before another takes over."""
     limits: Limits = field(default_factory=Limits)
     retry: Retry = field(default_factory=Retry)
 
@@ -142,6 +154,12 @@ class Settings:
             s3_region=env.get("ASTRA_S3_REGION", "us-east-1"),
             s3_object_lock_days=_int(env, "ASTRA_S3_OBJECT_LOCK_DAYS", 0),
             download_url_ttl=_int(env, "ASTRA_DOWNLOAD_URL_TTL", 3600),
+            model_cache_dir=Path(env["ASTRA_MODEL_CACHE"]) if env.get("ASTRA_MODEL_CACHE") else None,
+            asr_concurrency=_int(env, "ASTRA_ASR_CONCURRENCY", 1),
+            asr_cpu_threads=_int(env, "ASTRA_ASR_CPU_THREADS", 0),
+            asr_beam_size=_int(env, "ASTRA_ASR_BEAM_SIZE", 5),
+            asr_warmup=env.get("ASTRA_ASR_WARMUP", "1") not in ("0", "false", "no"),
+            audio_lease_ttl=_float(env, "ASTRA_AUDIO_LEASE_TTL", 10.0),
             limits=Limits(
                 max_frame_bytes=_int(env, "ASTRA_MAX_FRAME_BYTES", 1 << 20),
                 max_text_chars=_int(env, "ASTRA_MAX_TEXT_CHARS", 20_000),
@@ -165,6 +183,10 @@ class Settings:
     @property
     def secret_path(self) -> Path:
         return self.jwt_secret_file or self.data_dir / "jwt-secret"
+
+    @property
+    def model_cache(self) -> Path:
+        return self.model_cache_dir or self.data_dir / "models"
 
     @property
     def base_url(self) -> str:

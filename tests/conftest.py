@@ -64,9 +64,19 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield server.url
 
 
+MODEL_CACHE = Path(os.environ.get("ASTRA_TEST_MODEL_CACHE", str(ROOT / ".venv" / "astra-model-cache")))
+"""The Whisper weights are assembled once per checkout and shared by every test and server."""
+
+
 @pytest.fixture
 def settings(tmp_path: Path, redis_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "data", redis_url=redis_url, public_url="http://testserver")
+    return Settings(
+        data_dir=tmp_path / "data",
+        redis_url=redis_url,
+        public_url="http://testserver",
+        model_cache_dir=MODEL_CACHE,
+        asr_warmup=False,
+    )
 
 
 @pytest.fixture
@@ -169,6 +179,7 @@ def spawn(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
         *args: str, data_dir: Path | None = None, env: dict[str, str] | None = None, port: int | None = None
     ) -> ServerProcess:
         base_env = {k: v for k, v in os.environ.items() if k != "REDIS_URL" and not k.startswith("ASTRA_")}
+        base_env |= {"ASTRA_MODEL_CACHE": str(MODEL_CACHE), "ASTRA_ASR_WARMUP": "0"}
         proc = ServerProcess(
             list(args), port or free_port(), data_dir or tmp_path / "data", {**base_env, **(env or {})}
         )

@@ -136,7 +136,8 @@ def test_append_rejects_bad_bodies_with_codes(client: TestClient, make_token: Ca
         (dict(json={"text": "   "}), 422, "INVALID_INPUT"),
         (dict(json={"text": 5}), 422, "INVALID_INPUT"),
         (dict(json={"audio_chunk": "%%%"}), 422, "INVALID_INPUT"),
-        (dict(json={"audio_chunk": "UklGRg=="}), 501, "AUDIO_NOT_SUPPORTED"),
+        (dict(json={"audio_chunk": "UklGRg=="}), 422, "UNSUPPORTED_AUDIO"),
+        (dict(json={"audio_chunk": "AAAA", "format": "mp3"}), 422, "INVALID_INPUT"),
     ]
     for kwargs, status, code in cases:
         response = client.post(f"{api}/append", headers=bearer(token), **kwargs)  # type: ignore[arg-type]

@@ -72,5 +72,14 @@ class Client:
     def text(self, seq: int, text: str) -> None:
         self.send({"type": "text", "seq": seq, "text": text})
 
+    def audio(self, seq: int, data: bytes, fmt: str = "pcm16", *, start: bool = False) -> None:
+        message: dict[str, Any] = {"type": "audio", "seq": seq, "format": fmt, "data": data}
+        if start:
+            message["start"] = True
+        self.send(message)
+
+    def audio_end(self, seq: int) -> None:
+        self.send({"type": "audio_end", "seq": seq})
+
     def close(self) -> None:
         self._connect.__exit__(None, None, None)

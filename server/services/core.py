@@ -5,21 +5,30 @@ Interface :class:`Core`, with the embedded implementation (the rule-based Spanis
 
 HTTP contract (served by ``astra core``)::
 
-    POST /v1/core/text
+    POST /v1/core/text   (application/json)
       {"tenant_id", "adapter_id", "text", "entities_dictionary": {..}, "previous_template_id": str|null}
+    POST /v1/core/audio  (application/msgpack)
+      {"tenant_id", "adapter_id", "pcm16": bin (16 kHz mono, one utterance), "entities_dictionary",
+       "previous_template_id"}
     200 {"text", "intent", "label", "template_id", "structured_data": {..}, "confidence",
          "audio_metadata": {..}|null}
+    audio_metadata (audio): {"asr_text", "asr_confidence", "duration", "language",
+         "segments": [{"start", "end", "text", "avg_logprob", "no_speech_prob"}]}  (seconds, in the utterance)
+    4xx: the request is wrong (not retried); 5xx/429: transient (retried with backoff)
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 import httpx
+import msgpack
 
-from ..errors import ServiceError
+from ..errors import ServiceError, ServiceUnavailable
 from . import classifier
+from .asr import Transcriber, Transcript, build_prompt
 from .http_client import request
 
 
@@ -58,15 +67,70 @@ class CoreResult:
             raise ServiceError(f"CORE answered an invalid result: {exc}", service="core") from exc
 
 
+@dataclass(frozen=True, slots=True)
+class AudioRequest:
+    tenant_id: str
+    adapter_id: str
+    pcm16: bytes
+    """16 kHz mono PCM16 little-endian: one utterance."""
+    entities_dictionary: dict[str, str]
+    previous_template_id: str | None = None
+
+
 class Core(Protocol):
     async def process_text(self, req: TextRequest) -> CoreResult: ...
+    async def process_audio(self, req: AudioRequest) -> CoreResult: ...
 
 
 class EmbeddedCore:
-    """The in-process CORE: rule-based classification (microseconds; safe on the loop)."""
+    """The in-process CORE: rule-based classification (microseconds; safe on the loop) and
+    speech recognition with faster-whisper (in the transcriber's own threads)."""
+
+    def __init__(self, transcriber: Transcriber | None = None) -> None:
+        self.transcriber = transcriber
 
     async def process_text(self, req: TextRequest) -> CoreResult:
         return self.process_text_sync(req)
+
+    async def process_audio(self, req: AudioRequest) -> CoreResult:
+        if self.transcriber is None:
+            raise ServiceError("this CORE has no speech recognizer", service="core")
+        transcript = await self.transcriber.transcribe(req.pcm16, build_prompt(req.entities_dictionary))
+        return self._classified(req, transcript)
+
+    def process_audio_sync(self, req: AudioRequest) -> CoreResult:
+        if self.transcriber is None:
+            raise ServiceError("this CORE has no speech recognizer", service="core")
+        transcript = self.transcriber.transcribe_sync(req.pcm16, build_prompt(req.entities_dictionary))
+        return self._classified(req, transcript)
+
+    def _classified(self, req: AudioRequest, transcript: Transcript) -> CoreResult:
+        text = self.process_text_sync(
+            TextRequest(
+                req.tenant_id,
+                req.adapter_id,
+                transcript.text,
+                req.entities_dictionary,
+                req.previous_template_id,
+            )
+        )
+        metadata = {
+            "asr_text": transcript.text,
+            "asr_confidence": transcript.confidence,
+            "duration": transcript.duration,
+            "language": transcript.language,
+            "segments": transcript.segments,
+            "dropped_segments": transcript.dropped,
+        }
+        return CoreResult(
+            text=text.text,
+            intent=text.intent,
+            label=text.label,
+            template_id=text.template_id,
+            structured_data=text.structured_data,
+            confidence=round(min(text.confidence, transcript.confidence), 4),
+            audio_metadata=metadata,
+        )
 
     def process_text_sync(self, req: TextRequest) -> CoreResult:
         c = classifier.classify(req.text, req.entities_dictionary, req.previous_template_id)
@@ -80,13 +144,67 @@ class EmbeddedCore:
         )
 
 
-class HttpCore:
-    """CORE over HTTP; errors are translated so the caller's retry policy can act on them."""
+class CircuitOpen(ServiceUnavailable):
+    """CORE failed repeatedly; calls fail fast until the cool-down ends (not worth retrying)."""
 
-    def __init__(self, client: httpx.AsyncClient, base_url: str) -> None:
+    code = "CORE_CIRCUIT_OPEN"
+
+
+class CircuitBreaker:
+    """Consecutive transient failures open the circuit for ``cooldown`` seconds; then one trial
+    call is let through (half-open): success closes it, failure opens it again. So a dead CORE
+    costs each session one fast failure instead of a full retry budget per utterance."""
+
+    def __init__(self, threshold: int = 5, cooldown: float = 30.0) -> None:
+        self.threshold = threshold
+        self.cooldown = cooldown
+        self.failures = 0
+        self.opened_at: float | None = None
+        self._trial = False
+
+    def before(self) -> None:
+        if self.opened_at is None:
+            return
+        if time.monotonic() - self.opened_at < self.cooldown or self._trial:
+            raise CircuitOpen("CORE is failing; circuit open", service="core")
+        self._trial = True  # half-open: this call is the trial
+
+    def success(self) -> None:
+        self.failures, self.opened_at, self._trial = 0, None, False
+
+    def failure(self) -> None:
+        self.failures += 1
+        self._trial = False
+        if self.failures >= self.threshold:
+            self.opened_at = time.monotonic()
+
+
+class HttpCore:
+    """CORE over HTTP; errors are translated so the caller's retry policy can act on them, and a
+    circuit breaker stops hammering a CORE that is down."""
+
+    def __init__(
+        self, client: httpx.AsyncClient, base_url: str, breaker: CircuitBreaker | None = None
+    ) -> None:
         self._client = client
-        self._url = base_url.rstrip("/") + "/v1/core/text"
+        self._base = base_url.rstrip("/")
+        self.breaker = breaker or CircuitBreaker()
+
+    async def _call(self, path: str, **kwargs: Any) -> CoreResult:
+        self.breaker.before()
+        try:
+            response = await request(self._client, "POST", self._base + path, service="core", **kwargs)
+        except ServiceUnavailable:
+            self.breaker.failure()
+            raise
+        self.breaker.success()
+        return CoreResult.from_dict(response.json())
 
     async def process_text(self, req: TextRequest) -> CoreResult:
-        response = await request(self._client, "POST", self._url, service="core", json=asdict(req))
-        return CoreResult.from_dict(response.json())
+        return await self._call("/v1/core/text", json=asdict(req))
+
+    async def process_audio(self, req: AudioRequest) -> CoreResult:
+        body = msgpack.packb(asdict(req), use_bin_type=True)
+        return await self._call(
+            "/v1/core/audio", content=body, headers={"content-type": "application/msgpack"}
+        )

@@ -17,8 +17,9 @@ from starlette.routing import Route
 
 from ..auth import load_or_create_secret
 from ..errors import AstraError, InvalidInput
+from .asr import Transcriber
 from .builder import DOCX_TYPE, BuildRequest, build_sync
-from .core import EmbeddedCore, TextRequest
+from .core import AudioRequest, EmbeddedCore, TextRequest
 from .guard import EmbeddedGuard, SealRequest
 from .objectstore import LocalObjectStore
 from .tenants import DirectoryTenants, FileRegistry
@@ -45,7 +46,14 @@ def create_service_app(kind: str, settings: Any) -> Starlette:
     """One collaborator as an HTTP app. ``settings`` is a :class:`server.settings.Settings`."""
     routes: list[Route] = []
     if kind == "core":
-        core = EmbeddedCore()
+        core = EmbeddedCore(
+            Transcriber(
+                settings.model_cache,
+                concurrency=settings.asr_concurrency,
+                cpu_threads=settings.asr_cpu_threads,
+                beam_size=settings.asr_beam_size,
+            )
+        )
 
         async def core_text(request: Request) -> Response:
             body = await request.json()
@@ -56,7 +64,21 @@ def create_service_app(kind: str, settings: Any) -> Starlette:
             result = core.process_text_sync(req)
             return JSONResponse({f: getattr(result, f) for f in result.__dataclass_fields__})
 
-        routes.append(Route("/v1/core/text", core_text, methods=["POST"]))
+        async def core_audio(request: Request) -> Response:
+            body = await _msgpack(request)
+            try:
+                req = AudioRequest(**body)
+            except TypeError as exc:
+                raise InvalidInput(f"bad CORE request: {exc}") from exc
+            if len(req.pcm16) % 2:
+                raise InvalidInput("pcm16 must hold whole 16-bit samples")
+            result = await core.process_audio(req)
+            return JSONResponse({f: getattr(result, f) for f in result.__dataclass_fields__})
+
+        routes += [
+            Route("/v1/core/text", core_text, methods=["POST"]),
+            Route("/v1/core/audio", core_audio, methods=["POST"]),
+        ]
     elif kind == "builder":
 
         async def build(request: Request) -> Response:

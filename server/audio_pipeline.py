@@ -1,0 +1,296 @@
+"""Live audio: from durable audio entries to ordered, transcribed blocks, with one owner per session.
+
+Audio frames are acknowledged once they are entries of the session's audio stream in Redis
+(:meth:`SessionBuffer.append_audio`). Turning them into blocks is the job of exactly one
+instance at a time, the holder of the session's *lease* (``astra:{sid}:owner``, renewed while
+it works). The owner:
+
+1. reads new entries (decoding WebM/Ogg streams to PCM16 16 kHz),
+2. cuts utterances with the voice-activity segmenter,
+3. for each utterance stores its audio in the object store (evidence), reserves its position in
+   the block order and records it as pending, all before transcribing it,
+4. transcribes through CORE (bounded concurrency) and stores the block at its reserved
+   position, retiring the pending record in the same step,
+5. checkpoints where a successor would resume (an entry boundary where no speech was in
+   progress, or the start of the current WebM stream) and trims the audio before it.
+
+If the owner dies its lease expires; the next instance that sees audio for the session (or a
+finalize) takes the lease, resumes from the checkpoint with ``skip_until`` = the end of the last
+recorded utterance (so nothing is cut twice) and re-transcribes the pending utterances from their
+stored audio (their block commits are deduplicated by utterance id). Nothing acked is lost and
+nothing is doubled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+import threading
+import time
+import uuid
+import wave
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .audio import StreamDecoder
+from .buffer import OPEN, SessionBuffer
+from .segmenter import SAMPLE_RATE, Segmenter, SegmenterConfig, Utterance, VadFunction
+
+log = logging.getLogger("astra.audio")
+
+READ_BATCH = 200
+"""Audio entries read per round trip (20 s of 100 ms frames)."""
+
+
+class LazyVad:
+    """faster-whisper's bundled Silero VAD (ONNX, offline), loaded on first use; one
+    probability per 512-sample window."""
+
+    def __init__(self) -> None:
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def __call__(self, audio: np.ndarray) -> np.ndarray:
+        with self._lock:
+            if self._model is None:
+                from faster_whisper.vad import get_vad_model
+
+                self._model = get_vad_model()
+        return np.asarray(self._model(audio), dtype=np.float32).reshape(-1)
+
+
+def wav_bytes(pcm16: bytes) -> bytes:
+    """PCM16 16 kHz mono as a WAV file (how utterance audio is stored as evidence)."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SAMPLE_RATE)
+        w.writeframes(pcm16)
+    return out.getvalue()
+
+
+def utterance_id(start_sample: int) -> str:
+    return f"utt_{start_sample:012d}"
+
+
+@dataclass(frozen=True, slots=True)
+class AudioSettings:
+    lease_ttl: float = 10.0
+    """Seconds an owner's lease lives without renewal; a dead owner is replaced after this."""
+    poll_interval: float = 0.25
+    """How often an owner looks for audio appended through another instance."""
+    idle_release: float = 30.0
+    """An owner with nothing to do for this long releases the session."""
+    segmenter: SegmenterConfig = field(default_factory=SegmenterConfig)
+
+
+class SessionAudio:
+    """The owner's work for one session; runs until drained (session closing) or idle."""
+
+    def __init__(self, service: AudioService, session_id: str, owner: str) -> None:
+        self.service = service
+        self.session_id = session_id
+        self.owner = owner
+        self.wake = asyncio.Event()
+        self._transcriptions: set[asyncio.Task[None]] = set()
+        self._task: asyncio.Task[Any] | None = None
+
+    async def run(self) -> None:
+        self._task = asyncio.current_task()
+        svc = self.service
+        sid = self.session_id
+        buffer = svc.buffer
+        renewer = asyncio.create_task(self._renew_lease())
+        try:
+            state = await buffer.audio_state(sid)
+            cursor = state.get("cursor", "0-0")
+            sample = int(state.get("cursor_sample", "0"))
+            covered = int(state.get("covered", "0"))
+            segmenter = Segmenter(svc.vad, svc.settings.segmenter, start_sample=sample, skip_until=covered)
+            decoder: StreamDecoder | None = None
+            # Where a successor must resume: the last entry boundary with nothing in progress.
+            resume_at: tuple[str, int] = (cursor, sample)
+            stream_resume = resume_at
+            for record in await buffer.pending_utterances(sid):  # left over by a previous owner
+                self._spawn(record, None)
+            idle_since = time.monotonic()
+            while True:
+                entries = await buffer.audio_after(sid, cursor, READ_BATCH)
+                if not entries:
+                    status = (await buffer.audio_state(sid)).get("status", OPEN)
+                    if status != OPEN:  # finalize: cut what is left, finish every transcription
+                        tail = await asyncio.to_thread(self._close_stream, decoder, segmenter)
+                        decoder = None
+                        await self._record(tail, segmenter)
+                        await self._finish_transcriptions()
+                        if segmenter.position > resume_at[1]:
+                            await buffer.checkpoint_audio(sid, cursor, segmenter.position)
+                        return
+                    if not self._transcriptions and time.monotonic() - idle_since > svc.settings.idle_release:
+                        return
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.wake.wait(), svc.settings.poll_interval)
+                    self.wake.clear()
+                    continue
+                idle_since = time.monotonic()
+                for entry_id, fields in entries:
+                    fmt = fields[b"f"].decode()
+                    data = fields.get(b"d", b"")
+                    if fmt == "pcm16":
+                        if decoder is not None:  # a PCM frame ends any container stream
+                            utterances = await asyncio.to_thread(self._close_stream, decoder, None)
+                            decoder = None
+                            await self._record(utterances, segmenter)
+                        utterances = await asyncio.to_thread(segmenter.feed, data)
+                    elif fmt == "end":
+                        utterances = await asyncio.to_thread(self._close_stream, decoder, segmenter)
+                        decoder = None
+                    else:  # webm / ogg
+                        if decoder is not None and fields.get(b"s") == b"1":
+                            await self._record(
+                                await asyncio.to_thread(self._close_stream, decoder, None), segmenter
+                            )
+                            decoder = None
+                        if decoder is None:
+                            decoder = StreamDecoder(fmt)
+                            stream_resume = resume_at
+                        pcm = await asyncio.to_thread(decoder.feed, data)
+                        utterances = await asyncio.to_thread(segmenter.feed, pcm)
+                    await self._record(utterances, segmenter)
+                    cursor = entry_id
+                    if decoder is None and segmenter.idle:
+                        resume_at = (cursor, segmenter.position)
+                    elif decoder is not None:
+                        resume_at = stream_resume
+                if resume_at[0] != state.get("cursor"):
+                    await buffer.checkpoint_audio(sid, *resume_at)
+                    state["cursor"] = resume_at[0]
+        finally:
+            renewer.cancel()
+            for task in self._transcriptions:
+                task.cancel()
+            await asyncio.gather(renewer, *self._transcriptions, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await asyncio.shield(buffer.release_lease(sid, self.owner))
+
+    @staticmethod
+    def _close_stream(decoder: StreamDecoder | None, segmenter: Segmenter | None) -> list[Utterance]:
+        """End a container stream (and, with a segmenter, flush the utterance in progress)."""
+        utterances: list[Utterance] = []
+        if decoder is not None and segmenter is not None:
+            utterances += segmenter.feed(decoder.close())
+        elif decoder is not None:
+            decoder.close()
+        if segmenter is not None:
+            utterances += segmenter.flush()
+        return utterances
+
+    async def _record(self, utterances: list[Utterance], segmenter: Segmenter) -> None:
+        for utt in utterances:
+            record = await self.service.record(self.session_id, utt)
+            if record is not None:
+                self._spawn(record, utt.pcm)
+
+    def _spawn(self, record: dict[str, Any], pcm: bytes | None) -> None:
+        task = asyncio.create_task(self.service.transcribe(self.session_id, record, pcm))
+        self._transcriptions.add(task)
+        task.add_done_callback(self._transcriptions.discard)
+
+    async def _finish_transcriptions(self) -> None:
+        while self._transcriptions:
+            await asyncio.gather(*list(self._transcriptions), return_exceptions=True)
+
+    async def _renew_lease(self) -> None:
+        ttl = self.service.settings.lease_ttl
+        while True:
+            await asyncio.sleep(ttl / 3)
+            if not await self.service.buffer.renew_lease(self.session_id, self.owner, ttl):
+                log.warning("lost the audio lease of %s; stopping", self.session_id)
+                if self._task is not None:  # another instance owns the session now
+                    self._task.cancel()
+                return
+
+
+class AudioService:
+    """Starts, wakes and drains the audio pipelines of this instance."""
+
+    def __init__(
+        self,
+        *,
+        buffer: SessionBuffer,
+        vad: VadFunction,
+        settings: AudioSettings,
+        record: Callable[[str, Utterance], Coroutine[Any, Any, dict[str, Any] | None]],
+        transcribe: Callable[[str, dict[str, Any], bytes | None], Coroutine[Any, Any, None]],
+    ) -> None:
+        self.buffer = buffer
+        self.vad = vad
+        self.settings = settings
+        self.record = record
+        self.transcribe = transcribe
+        self.instance = uuid.uuid4().hex
+        self._running: dict[str, tuple[SessionAudio, asyncio.Task[None]]] = {}
+        self._last_try: dict[str, float] = {}
+
+    async def notify(self, session_id: str) -> None:
+        """New audio arrived here: wake our pipeline, or try to become the owner."""
+        running = self._running.get(session_id)
+        if running is not None:
+            running[0].wake.set()
+            return
+        now = time.monotonic()
+        if now - self._last_try.get(session_id, 0.0) < min(1.0, self.settings.lease_ttl / 4):
+            return
+        self._last_try[session_id] = now
+        await self._try_start(session_id)
+
+    async def _try_start(self, session_id: str) -> asyncio.Task[None] | None:
+        if session_id in self._running:
+            return self._running[session_id][1]
+        owner = f"{self.instance}:{uuid.uuid4().hex[:8]}"
+        if not await self.buffer.acquire_lease(session_id, owner, self.settings.lease_ttl):
+            return None
+        if session_id in self._running:  # raced with ourselves
+            await self.buffer.release_lease(session_id, owner)
+            return self._running[session_id][1]
+        pipeline = SessionAudio(self, session_id, owner)
+        task = asyncio.create_task(pipeline.run(), name=f"audio:{session_id}")
+        self._running[session_id] = (pipeline, task)
+        task.add_done_callback(lambda _: self._running.pop(session_id, None))
+        task.add_done_callback(_log_failure)
+        return task
+
+    async def drain(self, session_id: str, deadline: float) -> None:
+        """Finalize: make sure every acked audio frame of the (closing) session has become a
+        block. Runs the pipeline here, taking over the lease when its holder lets go or dies."""
+        delay = 0.05
+        while True:
+            running = self._running.get(session_id)
+            task = running[1] if running else await self._try_start(session_id)
+            if task is not None:
+                if running is not None:
+                    running[0].wake.set()
+                await asyncio.wait({task}, timeout=max(0.1, deadline - time.monotonic()))
+                if task.done() and not task.cancelled() and task.exception() is None:
+                    return
+            if time.monotonic() > deadline:
+                raise TimeoutError("audio of the session is still being processed")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+    async def stop(self) -> None:
+        tasks = [task for _, task in self._running.values()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.error("audio pipeline %s failed", task.get_name(), exc_info=exc)

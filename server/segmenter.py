@@ -1,0 +1,293 @@
+"""Streaming utterance segmenter: cuts a live 16 kHz mono PCM16 stream into utterances (sans-I/O).
+
+The caller feeds audio frames of any size; the segmenter asks a voice-activity function (the Silero
+VAD bundled with faster-whisper, or a fake in tests) for one speech probability per 512-sample window
+(32 ms) and runs the same hysteresis as faster-whisper's ``get_speech_timestamps``, incrementally:
+
+* a window with probability ``>= threshold`` starts speech; once in speech, a window ``< neg_threshold``
+  starts a silence run, which only a window ``>= threshold`` cancels; a silence run of
+  ``min_silence_ms`` closes the utterance at the start of the run;
+* an utterance is the speech plus ``speech_pad_ms`` on each side; the padding never reaches before the
+  first sample fed, before ``skip_until`` nor into the previous utterance;
+* speech shorter than ``min_speech_ms`` (a click, a cough) is dropped;
+* speech going on past ``max_utterance_s`` is cut at the quietest window of the last two seconds
+  before the limit (``forced=True``), and the next utterance starts exactly there, so consecutive
+  pieces of a long speech neither overlap nor lose samples.
+
+Determinism. Silero is a recurrent network and the model object restarts its state (and its 64-sample
+context) at every call, so a window's probability depends on where the call that scored it began.
+Scoring "every whole window available now" would make the result depend on the size of the frames
+the client happens to send. Windows are therefore scored in fixed cells of :data:`BLOCK_WINDOWS`
+windows laid on a grid that starts at ``start_sample``; each cell is scored by one call that also
+carries the :data:`WARMUP_WINDOWS` windows before it (to warm the recurrent state up), and only the
+cell's own probabilities are used. The same audio fed in any frame sizes gives the very same calls,
+hence the same utterances; the price is at most one cell (128 ms) of extra latency and scoring each
+window three times, which is cheap (about 0.2 s of one core per minute of audio with Silero).
+
+Nothing here does I/O or keeps a clock: positions are absolute sample indices in the session's audio.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+SAMPLE_RATE = 16_000
+WINDOW = 512
+"""Samples per VAD window (32 ms at 16 kHz)."""
+BLOCK_WINDOWS = 4
+"""Windows scored per VAD call: one grid cell (128 ms)."""
+WARMUP_WINDOWS = 8
+"""Windows already scored that precede each cell in its call, to warm the recurrent state up."""
+CUT_LOOKBACK_S = 2.0
+"""How far before the length limit a forced cut looks for the quietest window."""
+
+_CELL = BLOCK_WINDOWS * WINDOW
+_SCALE = np.float32(1.0 / 32768.0)
+
+VadFunction: TypeAlias = Callable[[npt.NDArray[np.float32]], npt.NDArray[Any]]
+"""float32 mono audio whose length is a multiple of :data:`WINDOW` -> one speech probability per window."""
+
+
+def _ms(ms: int) -> int:
+    return ms * SAMPLE_RATE // 1000
+
+
+@dataclass(frozen=True, slots=True)
+class SegmenterConfig:
+    threshold: float = 0.5
+    neg_threshold: float = 0.35
+    """Below this (after speech), a window counts as silence."""
+    min_speech_ms: int = 250
+    """Shorter bursts are dropped (clicks, coughs)."""
+    min_silence_ms: int = 600
+    """Silence that closes an utterance."""
+    speech_pad_ms: int = 200
+    """Audio kept before the start and after the end."""
+    max_utterance_s: float = 15.0
+    """A long speech is cut so it still produces blocks (``math.inf``: never cut)."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.threshold <= 1.0:
+            raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
+        if not 0.0 <= self.neg_threshold <= self.threshold:
+            raise ValueError(f"neg_threshold must be in [0, threshold], got {self.neg_threshold}")
+        for name in ("min_speech_ms", "min_silence_ms", "speech_pad_ms"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0")
+        if math.isnan(self.max_utterance_s) or self.max_utterance_s < 1.0:
+            raise ValueError(f"max_utterance_s must be >= 1 s, got {self.max_utterance_s}")
+
+
+@dataclass(frozen=True, slots=True)
+class Utterance:
+    start: int
+    """Absolute sample index (from the start of the session's audio) of the first sample."""
+    end: int
+    """Absolute sample index one past the last sample."""
+    pcm: bytes
+    """The PCM16 little-endian samples ``[start, end)``."""
+    forced: bool
+    """True when cut by ``max_utterance_s`` (the speech went on)."""
+
+
+class Segmenter:
+    """Incremental voice-activity segmentation of one audio stream; see the module docstring.
+
+    ``start_sample``: absolute index of the first sample that will be fed (resume after a checkpoint).
+    ``skip_until``: absolute index before which no utterance may start (that audio is already covered
+    by utterances recorded earlier); speech that began before it is clipped to start there, and must
+    still last ``min_speech_ms`` after it to be kept.
+
+    After :meth:`flush` the segmenter may be fed again: it continues as a new stream starting at
+    :attr:`position`.
+    """
+
+    def __init__(
+        self,
+        vad: VadFunction,
+        config: SegmenterConfig = SegmenterConfig(),
+        *,
+        start_sample: int = 0,
+        skip_until: int = 0,
+    ) -> None:
+        if start_sample < 0:
+            raise ValueError(f"start_sample must be >= 0, got {start_sample}")
+        self._vad = vad
+        self._config = config
+        self._pad = _ms(config.speech_pad_ms)
+        self._min_speech = _ms(config.min_speech_ms)
+        self._min_silence = _ms(config.min_silence_ms)
+        self._max_len: int | None = (
+            None if math.isinf(config.max_utterance_s) else round(config.max_utterance_s * SAMPLE_RATE)
+        )
+        self._lookback = min(round(CUT_LOOKBACK_S * SAMPLE_RATE), (self._max_len or 0) // 2)
+        # Audio kept behind the scored position while no speech is in progress: the padding of a
+        # speech starting in the next window, and the warm-up of the next cell's VAD call.
+        self._keep = max(self._pad, WARMUP_WINDOWS * WINDOW)
+        self._skip_until = skip_until
+
+        self._grid = start_sample  # window 0 of the current grid starts here
+        self._position = start_sample  # one past the last sample fed
+        self._scored = start_sample  # one past the last window scored (a cell boundary until flush)
+        self._floor = max(start_sample, skip_until)  # no utterance may start before this
+        self._buf = bytearray()  # PCM16 samples [_buf_start, _position)
+        self._buf_start = start_sample
+
+        self._in_speech = False
+        self._seg_start = 0  # first sample of the utterance being built (padding included)
+        self._speech_start = 0  # first speech sample of it
+        self._silence_start: int | None = None  # start of the silence run in progress, if any
+        self._continuation = False  # the utterance being built follows a forced cut
+        windows = (round(CUT_LOOKBACK_S * SAMPLE_RATE) + self._min_silence) // WINDOW + BLOCK_WINDOWS + 2
+        self._recent: deque[tuple[int, float]] = deque(maxlen=windows)  # (window start, probability)
+
+    # -- public API ------------------------------------------------------------------------------
+
+    @property
+    def position(self) -> int:
+        """Absolute index one past the last sample fed."""
+        return self._position
+
+    @property
+    def idle(self) -> bool:
+        """No speech in progress and every sample fed scored: a checkpoint at `position` loses nothing.
+
+        Samples are scored by whole cells of the grid, so this needs `position` on a cell boundary
+        (every 2048 samples from ``start_sample``; with 100 ms frames, every 3.2 s of silence).
+        """
+        return not self._in_speech and self._scored == self._position
+
+    @property
+    def buffered_samples(self) -> int:
+        """Samples held in memory."""
+        return len(self._buf) // 2
+
+    def feed(self, pcm16: bytes) -> list[Utterance]:
+        """Add PCM16 little-endian mono samples; return the utterances decided by them."""
+        if len(pcm16) % 2:
+            raise ValueError(f"PCM16 frames hold whole samples; got {len(pcm16)} bytes")
+        if not pcm16:
+            return []
+        self._buf += pcm16
+        self._position += len(pcm16) // 2
+        out: list[Utterance] = []
+        while self._position - self._scored >= _CELL:
+            self._score(self._scored + _CELL, out)
+        return out
+
+    def flush(self) -> list[Utterance]:
+        """End of stream: score the tail and close the utterance in progress (if long enough)."""
+        out: list[Utterance] = []
+        if self._position > self._scored:
+            self._score(self._position, out)
+        if self._in_speech:
+            end = self._silence_start if self._silence_start is not None else self._position
+            self._close(end, self._position, out)
+        # A later feed starts a new grid (the tail's last window was zero-padded).
+        self._grid = self._scored = self._position
+        self._trim()
+        return out
+
+    # -- scoring ---------------------------------------------------------------------------------
+
+    def _samples(self, start: int, end: int) -> bytes:
+        return bytes(self._buf[(start - self._buf_start) * 2 : (end - self._buf_start) * 2])
+
+    def _score(self, end: int, out: list[Utterance]) -> None:
+        """Score the windows of [_scored, end) in one VAD call and run the state machine over them."""
+        start = self._scored
+        warm_start = max(self._grid, start - WARMUP_WINDOWS * WINDOW)
+        n_warm = (start - warm_start) // WINDOW
+        n_new = -(-(end - start) // WINDOW)
+        audio = np.frombuffer(self._samples(warm_start, end), dtype="<i2").astype(np.float32)
+        audio *= _SCALE
+        missing = (n_warm + n_new) * WINDOW - audio.size
+        if missing:  # only the last window of a flushed stream
+            audio = np.concatenate([audio, np.zeros(missing, dtype=np.float32)])
+        probs = np.asarray(self._vad(audio), dtype=np.float64).reshape(-1)
+        if probs.size != n_warm + n_new:
+            raise ValueError(f"VAD returned {probs.size} probabilities for {n_warm + n_new} windows")
+        probs = np.nan_to_num(probs[n_warm:], nan=0.0)
+        for i, p in enumerate(probs.tolist()):
+            ws = start + i * WINDOW
+            self._step(ws, min(ws + WINDOW, end), p, out)
+        self._scored = end
+        self._trim()
+
+    def _trim(self) -> None:
+        keep_from = self._scored - self._keep
+        if self._in_speech:
+            keep_from = min(keep_from, self._seg_start)
+        drop = keep_from - self._buf_start
+        if drop > 0:
+            del self._buf[: drop * 2]  # deleting a bytearray's head is O(1) in CPython
+            self._buf_start += drop
+
+    # -- state machine ---------------------------------------------------------------------------
+
+    def _step(self, ws: int, we: int, p: float, out: list[Utterance]) -> None:
+        """One scored window [ws, we) with speech probability p."""
+        self._recent.append((ws, p))
+        cfg = self._config
+        if not self._in_speech:
+            if p >= cfg.threshold:
+                self._in_speech = True
+                self._continuation = False
+                self._speech_start = ws
+                self._seg_start = max(ws - self._pad, self._floor)
+                self._silence_start = None
+            return
+        if p >= cfg.threshold:
+            self._silence_start = None
+        elif p < cfg.neg_threshold and self._silence_start is None:
+            self._silence_start = ws
+        if self._silence_start is not None:
+            # While a silence run is open the length limit waits: either the run closes the
+            # utterance (its end then lies at most one padding past the limit) or speech resumes
+            # and the cut happens at the next window, back in the lookback before the limit.
+            if we - self._silence_start >= self._min_silence:
+                self._close(self._silence_start, we, out)
+            return
+        if self._max_len is not None and we - self._seg_start >= self._max_len:
+            self._force_cut(out)
+
+    def _close(self, speech_end: int, scored_end: int, out: list[Utterance]) -> None:
+        """End the utterance in progress: its speech ends at speech_end, audio is scored up to scored_end.
+
+        The end padding stops at scored_end (not at `position`, which depends on the frame sizes).
+        """
+        start = self._seg_start
+        end = min(speech_end + self._pad, scored_end)
+        speech = speech_end - max(self._speech_start, self._skip_until)
+        keep = speech > 0 and (self._continuation or speech >= self._min_speech)
+        if keep and end > start:
+            self._emit(start, end, forced=False, out=out)
+        self._in_speech = False
+        self._continuation = False
+        self._silence_start = None
+
+    def _force_cut(self, out: list[Utterance]) -> None:
+        """Cut a speech that reached the length limit at its quietest window before the limit."""
+        assert self._max_len is not None
+        limit = self._seg_start + self._max_len
+        earliest = max(limit - self._lookback, self._speech_start)
+        cut = limit
+        best = math.inf
+        for ws, p in self._recent:
+            mid = ws + WINDOW // 2
+            if ws >= earliest and self._seg_start < mid <= limit and p <= best:
+                cut, best = mid, p  # `<=`: among equally quiet windows, the latest
+        self._emit(self._seg_start, cut, forced=True, out=out)
+        self._seg_start = self._speech_start = cut
+        self._continuation = True
+
+    def _emit(self, start: int, end: int, *, forced: bool, out: list[Utterance]) -> None:
+        out.append(Utterance(start=start, end=end, pcm=self._samples(start, end), forced=forced))
+        self._floor = max(self._floor, end)

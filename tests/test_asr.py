@@ -1,0 +1,110 @@
+"""Speech recognition: the packaged Whisper weights, offline, on the committed Spanish speech."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import pytest
+
+from server.services import asr
+from server.services.asr import MODEL_SHA256, ModelError, Transcriber, build_prompt, ensure_model
+
+from .conftest import MODEL_CACHE, ROOT
+
+AUDIO = ROOT / "tests" / "fixtures" / "audio"
+
+
+def pcm_of(name: str) -> bytes:
+    with wave.open(str(AUDIO / name)) as w:
+        assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (16_000, 1, 2)
+        return w.readframes(w.getnframes())
+
+
+def test_model_is_assembled_once_and_verified() -> None:
+    """model.bin is part1+part2 with the expected SHA-256, beside the tokenizer files; a second
+    call reuses it."""
+    model_dir = ensure_model(MODEL_CACHE)
+    assert {p.name for p in model_dir.iterdir()} >= {
+        "model.bin",
+        "config.json",
+        "tokenizer.json",
+        "vocabulary.txt",
+    }
+    assert (model_dir / ".verified").read_text().strip() == MODEL_SHA256
+    mtime = (model_dir / "model.bin").stat().st_mtime_ns
+    assert ensure_model(MODEL_CACHE) == model_dir
+    assert (model_dir / "model.bin").stat().st_mtime_ns == mtime
+
+
+def test_corrupt_weights_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Weights whose joined SHA-256 differs are never installed."""
+    fake = tmp_path / "pkg"
+    (fake / "data").mkdir(parents=True)
+    (fake / "data" / "model.bin.part1").write_bytes(b"not")
+    (fake / "data" / "model.bin.part2").write_bytes(b"whisper")
+    monkeypatch.setattr(asr, "_package_data", lambda package: fake / "data")
+    with pytest.raises(ModelError):
+        ensure_model(tmp_path / "cache")
+    assert not (tmp_path / "cache" / asr.MODEL_NAME / "model.bin").exists()
+
+
+@pytest.fixture(scope="module")
+def transcriber() -> Transcriber:
+    return Transcriber(MODEL_CACHE, cpu_threads=2)
+
+
+def test_spanish_council_speech_is_transcribed(transcriber: Transcriber) -> None:
+    """Each scripted utterance's key words come out of the recognizer."""
+    script = json.loads((AUDIO / "sesion.json").read_text(encoding="utf-8"))
+    for item in script:
+        transcript = transcriber.transcribe_sync(pcm_of(item["file"]), build_prompt({}))
+        for word in item["keywords"]:
+            assert word in transcript.text.lower(), (item["file"], transcript.text)
+        assert transcript.segments and 0 < transcript.confidence <= 1
+
+
+def test_silence_and_noise_give_no_words(transcriber: Transcriber) -> None:
+    """Silence or hiss reaching the recognizer gives no text: the vocabulary prompt that Whisper
+    tends to echo on them ("Se levanta la sesión.") is caught and dropped, not put in the acta."""
+    import numpy as np
+
+    hiss = (np.random.default_rng(7).normal(0, 600, 48_000)).astype("<i2").tobytes()
+    for audio in (bytes(64_000), hiss):
+        transcript = transcriber.transcribe_sync(audio, build_prompt({}))
+        assert transcript.text == "", transcript
+
+
+_NO_NETWORK = """
+import socket
+_connect = socket.socket.connect
+def guarded(self, address):
+    if self.family != socket.AF_UNIX:
+        raise OSError("network disabled by the test: " + repr(address))
+    return _connect(self, address)
+socket.socket.connect = guarded
+socket.create_connection = lambda *a, **k: (_ for _ in ()).throw(OSError("network disabled by the test"))
+"""
+
+
+def test_transcription_works_with_the_network_off(tmp_path: Path) -> None:
+    """In a process where every network connection fails (and no hub-offline flag is set), the
+    model loads from the packaged weights and transcribes."""
+    (tmp_path / "sitecustomize.py").write_text(_NO_NETWORK)
+    code = (
+        "import wave, sys\n"
+        "from pathlib import Path\n"
+        "from server.services.asr import Transcriber\n"
+        f"w = wave.open({str(AUDIO / '02_llamado.wav')!r})\n"
+        f"t = Transcriber(Path({str(tmp_path / 'fresh-cache')!r}), cpu_threads=2)\n"
+        "print(t.transcribe_sync(w.readframes(w.getnframes())).text)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), str(ROOT)])
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "lista" in done.stdout.lower()

@@ -1,0 +1,466 @@
+"""The streaming utterance segmenter: its state machine with a scripted VAD, then the real Silero model."""
+
+from __future__ import annotations
+
+import json
+import wave
+from collections.abc import Iterator, Sequence
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from server.segmenter import (
+    BLOCK_WINDOWS,
+    SAMPLE_RATE,
+    WARMUP_WINDOWS,
+    WINDOW,
+    Segmenter,
+    SegmenterConfig,
+    Utterance,
+    VadFunction,
+)
+
+AUDIO = Path(__file__).resolve().parent / "fixtures" / "audio"
+W = WINDOW
+CELL = BLOCK_WINDOWS * WINDOW
+PAD = 200 * 16  # default speech_pad_ms in samples
+MIN_SILENCE = 600 * 16
+MAX_LEN = 15 * SAMPLE_RATE
+LOOKBACK = 2 * SAMPLE_RATE
+SPEECH, QUIET, MID = 0.9, 0.05, 0.4  # above threshold, below neg_threshold, between the two
+
+
+# -- a scripted VAD: each window's samples carry its probability (value = round(p * 1000)) -------------
+
+
+class ScriptedVad:
+    """Stateless fake VAD reading each window's probability from its samples; records its calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def __call__(self, audio: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+        assert audio.dtype == np.float32 and audio.ndim == 1 and audio.size % W == 0
+        self.calls.append(audio.size // W)
+        probs: npt.NDArray[np.float64] = audio.astype(np.float64).reshape(-1, W).mean(axis=1) * 32.768
+        return probs
+
+
+def script(*runs: tuple[float, int]) -> list[float]:
+    """Per-window probabilities from (probability, number of windows) runs."""
+    return [p for p, n in runs for _ in range(n)]
+
+
+def pcm_of(probs: Sequence[float]) -> bytes:
+    values = np.repeat(np.round(np.asarray(probs) * 1000.0).astype("<i2"), W)
+    return values.tobytes()
+
+
+def chunks(pcm: bytes, frame: int) -> Iterator[bytes]:
+    for i in range(0, len(pcm), frame * 2):
+        yield pcm[i : i + frame * 2]
+
+
+def run(seg: Segmenter, pcm: bytes, frame: int = 1600, flush: bool = True) -> list[Utterance]:
+    out: list[Utterance] = []
+    for chunk in chunks(pcm, frame):
+        out += seg.feed(chunk)
+    if flush:
+        out += seg.flush()
+    return out
+
+
+def spans(utts: Sequence[Utterance]) -> list[tuple[int, int, bool]]:
+    return [(u.start, u.end, u.forced) for u in utts]
+
+
+def check_invariants(utts: Sequence[Utterance], pcm: bytes, origin: int = 0) -> None:
+    for u in utts:
+        assert origin <= u.start < u.end
+        assert u.pcm == pcm[(u.start - origin) * 2 : (u.end - origin) * 2]
+    for a, b in pairwise(utts):
+        assert a.end <= b.start
+        if a.forced:
+            assert a.end == b.start
+
+
+# -- state machine ------------------------------------------------------------------------------------
+
+
+def test_silence_and_sub_threshold_noise_produce_nothing() -> None:
+    """A minute of silence and of probabilities between the thresholds yields no utterance."""
+    pcm = pcm_of(script((0.0, 900), (QUIET, 900), (MID, 900)))
+    seg = Segmenter(ScriptedVad())
+    assert run(seg, pcm) == []
+    assert seg.idle and seg.position == len(pcm) // 2
+
+
+def test_one_phrase_has_exact_boundaries_and_padding() -> None:
+    """One phrase becomes one utterance: speech windows plus 200 ms padding each side, with its PCM."""
+    pcm = pcm_of(script((QUIET, 50), (SPEECH, 50), (QUIET, 100)))
+    utts = run(Segmenter(ScriptedVad()), pcm)
+    assert spans(utts) == [(50 * W - PAD, 100 * W + PAD, False)]
+    check_invariants(utts, pcm)
+
+
+def test_utterance_is_returned_once_min_silence_is_seen() -> None:
+    """The utterance comes out of the feed that completes min_silence of silence (plus one VAD cell)."""
+    pcm = pcm_of(script((QUIET, 50), (SPEECH, 50), (QUIET, 100)))
+    seg = Segmenter(ScriptedVad())
+    seen_at = []
+    for chunk in chunks(pcm, 1600):
+        if seg.feed(chunk):
+            seen_at.append(seg.position)
+    assert seg.flush() == []
+    # the 19th silent window (608 ms) closes it; its cell ends at window 120
+    assert len(seen_at) == 1
+    assert 120 * W <= seen_at[0] < 120 * W + 1600
+    assert seen_at[0] - 100 * W < MIN_SILENCE + CELL + 1600
+
+
+def test_bursts_shorter_than_min_speech_are_dropped() -> None:
+    """224 ms of speech is dropped as a click; 256 ms (>= min_speech 250 ms) is kept."""
+    short = pcm_of(script((QUIET, 30), (SPEECH, 7), (QUIET, 60)))
+    assert run(Segmenter(ScriptedVad()), short) == []
+    enough = pcm_of(script((QUIET, 30), (SPEECH, 8), (QUIET, 60)))
+    assert spans(run(Segmenter(ScriptedVad()), enough)) == [(30 * W - PAD, 38 * W + PAD, False)]
+
+
+def test_min_silence_splits_phrases_and_shorter_pauses_do_not() -> None:
+    """A 576 ms pause stays inside one utterance; a 608 ms pause (>= 600 ms) splits it in two."""
+    merged = pcm_of(script((QUIET, 30), (SPEECH, 20), (QUIET, 18), (SPEECH, 20), (QUIET, 60)))
+    assert spans(run(Segmenter(ScriptedVad()), merged)) == [(30 * W - PAD, 88 * W + PAD, False)]
+    split = pcm_of(script((QUIET, 30), (SPEECH, 20), (QUIET, 19), (SPEECH, 20), (QUIET, 60)))
+    assert spans(run(Segmenter(ScriptedVad()), split)) == [
+        (30 * W - PAD, 50 * W + PAD, False),
+        (69 * W - PAD, 89 * W + PAD, False),
+    ]
+
+
+def test_hysteresis_between_neg_threshold_and_threshold() -> None:
+    """Mid probabilities neither start speech nor end it, and do not cancel a silence run already open."""
+    sustained = pcm_of(script((QUIET, 20), (MID, 20), (SPEECH, 20), (MID, 30), (QUIET, 30)))
+    assert spans(run(Segmenter(ScriptedVad()), sustained)) == [(40 * W - PAD, 90 * W + PAD, False)]
+    fading = pcm_of(script((QUIET, 20), (SPEECH, 20), (QUIET, 1), (MID, 30), (QUIET, 10)))
+    assert spans(run(Segmenter(ScriptedVad()), fading)) == [(20 * W - PAD, 40 * W + PAD, False)]
+
+
+def test_padding_never_reaches_before_start_or_into_previous_utterance() -> None:
+    """Leading padding stops at the first sample fed (start_sample) and at the previous utterance's end."""
+    early = pcm_of(script((QUIET, 2), (SPEECH, 20), (QUIET, 30)))
+    assert spans(run(Segmenter(ScriptedVad()), early)) == [(0, 22 * W + PAD, False)]
+    resumed = run(Segmenter(ScriptedVad(), start_sample=100_000), early)
+    assert spans(resumed) == [(100_000, 100_000 + 22 * W + PAD, False)]
+    check_invariants(resumed, early, origin=100_000)
+
+    wide = SegmenterConfig(speech_pad_ms=400)
+    two = pcm_of(script((QUIET, 30), (SPEECH, 20), (QUIET, 19), (SPEECH, 20), (QUIET, 60)))
+    utts = run(Segmenter(ScriptedVad(), wide), two)
+    assert spans(utts) == [
+        (30 * W - 2 * PAD, 50 * W + 2 * PAD, False),
+        (50 * W + 2 * PAD, 89 * W + 2 * PAD, False),
+    ]
+    check_invariants(utts, two)
+
+
+def test_long_speech_is_cut_at_the_quietest_window_before_the_limit() -> None:
+    """Speech past 15 s is cut mid-way through the quietest window of the last 2 s; pieces are contiguous."""
+    probs = script((QUIET, 20), (SPEECH, 980), (QUIET, 40))
+    probs[400] = 0.55  # quieter, but more than 2 s before the limit: ignored
+    probs[450] = 0.6
+    probs[470] = 0.6  # as quiet as 450 and later: chosen
+    probs[475] = 0.7
+    pcm = pcm_of(probs)
+    seg = Segmenter(ScriptedVad())
+    utts: list[Utterance] = []
+    peak = 0
+    for chunk in chunks(pcm, 1600):
+        utts += seg.feed(chunk)
+        peak = max(peak, seg.buffered_samples)
+    utts += seg.flush()
+
+    start = 20 * W - PAD
+    first_cut = 470 * W + W // 2
+    assert start + MAX_LEN - LOOKBACK <= 470 * W
+    # no dip after the first cut: the latest window whose middle fits before the second limit
+    second_cut = (first_cut + MAX_LEN - W // 2) // W * W + W // 2
+    assert spans(utts) == [
+        (start, first_cut, True),
+        (first_cut, second_cut, True),
+        (second_cut, 1000 * W + PAD, False),
+    ]
+    assert all(u.end - u.start <= MAX_LEN for u in utts)
+    check_invariants(utts, pcm)
+    assert peak <= MAX_LEN + MIN_SILENCE + 2 * CELL + 1600
+
+
+def test_length_limit_waits_for_an_open_silence_run() -> None:
+    """At the limit inside a pause, the pause may close the utterance normally (<= limit + padding)."""
+    start = 20 * W - PAD
+    limit_window = (start + MAX_LEN) // W  # the window holding the limit
+    closes = pcm_of(script((QUIET, 20), (SPEECH, limit_window - 22), (QUIET, 40)))
+    utts = run(Segmenter(ScriptedVad()), closes)
+    assert spans(utts) == [(start, (limit_window - 2) * W + PAD, False)]
+    assert MAX_LEN < utts[0].end - utts[0].start <= MAX_LEN + PAD
+
+    # speech resumes before min_silence: cut in the pause, the latest quiet window before the limit
+    resumes = pcm_of(script((QUIET, 20), (SPEECH, limit_window - 22), (QUIET, 10), (SPEECH, 50), (QUIET, 40)))
+    utts = run(Segmenter(ScriptedVad()), resumes)
+    cut = limit_window * W + W // 2
+    assert cut <= start + MAX_LEN
+    assert spans(utts) == [(start, cut, True), (cut, (limit_window + 58) * W + PAD, False)]
+    check_invariants(utts, resumes)
+
+
+def test_skip_until_clips_or_suppresses_covered_speech() -> None:
+    """Speech begun before skip_until is clipped to it; speech ending before it (or soon after) is dropped."""
+    pcm = pcm_of(script((QUIET, 50), (SPEECH, 50), (QUIET, 100)))
+    clipped = run(Segmenter(ScriptedVad(), skip_until=60 * W), pcm)
+    assert spans(clipped) == [(60 * W, 100 * W + PAD, False)]
+    check_invariants(clipped, pcm)
+    assert run(Segmenter(ScriptedVad(), skip_until=100 * W + PAD), pcm) == []
+    assert run(Segmenter(ScriptedVad(), skip_until=97 * W), pcm) == []  # 96 ms left < min_speech
+    # padding only: the speech starts 100 ms after skip_until
+    assert spans(run(Segmenter(ScriptedVad(), skip_until=50 * W - 1600), pcm)) == [
+        (50 * W - 1600, 100 * W + PAD, False)
+    ]
+
+
+def test_resume_from_checkpoint_gives_the_same_absolute_utterances() -> None:
+    """A segmenter resumed at an idle position produces the remaining utterances with absolute indices."""
+    probs = script((QUIET, 30), (SPEECH, 30), (QUIET, 60), (SPEECH, 30), (QUIET, 60))
+    pcm = pcm_of(probs)
+    whole = run(Segmenter(ScriptedVad()), pcm)
+    assert len(whole) == 2
+
+    first = Segmenter(ScriptedVad())
+    checkpoint = 0
+    for chunk in chunks(pcm[: 100 * W * 2], 1600):
+        first.feed(chunk)
+        if first.idle:
+            checkpoint = first.position
+    assert checkpoint > whole[0].end
+    resumed = Segmenter(ScriptedVad(), start_sample=checkpoint, skip_until=whole[0].end)
+    assert run(resumed, pcm[checkpoint * 2 :]) == whole[1:]
+
+
+def test_idle_and_position_track_the_stream() -> None:
+    """position counts samples fed; idle only when nothing is unscored and no speech is in progress."""
+    seg = Segmenter(ScriptedVad(), start_sample=5000)
+    assert seg.idle and seg.position == 5000
+    assert seg.feed(b"") == [] and seg.position == 5000
+    with pytest.raises(ValueError):
+        seg.feed(b"\x00\x00\x00")
+    silence = pcm_of(script((QUIET, 8)))
+    seg.feed(silence[:2000])
+    assert seg.position == 6000 and not seg.idle  # samples not scored yet
+    seg.feed(silence[2000:])
+    assert seg.position == 5000 + 8 * W and seg.idle  # exactly two cells
+    seg.feed(pcm_of(script((SPEECH, 20))))
+    assert not seg.idle
+    utts = seg.feed(pcm_of(script((QUIET, 20))))
+    assert len(utts) == 1 and seg.idle
+    assert seg.position == 5000 + 48 * W
+
+
+def test_buffer_stays_bounded_in_ten_minutes_of_silence() -> None:
+    """Ten minutes of silence in 100 ms frames keeps only padding, VAD warm-up and one unscored cell."""
+    vad = ScriptedVad()
+    seg = Segmenter(vad)
+    frame = bytes(3200)
+    peak = 0
+    for _ in range(6000):
+        assert seg.feed(frame) == []
+        peak = max(peak, seg.buffered_samples)
+    assert seg.flush() == []
+    assert seg.position == 600 * SAMPLE_RATE
+    assert peak <= max(PAD, WARMUP_WINDOWS * W) + CELL + 1600
+    assert len(vad.calls) == seg.position // CELL + (1 if seg.position % CELL else 0)
+
+
+def test_vad_is_called_once_per_cell_with_warm_up_windows() -> None:
+    """Each VAD call scores one 4-window cell preceded by up to 8 warm-up windows, whatever the frame size."""
+    pcm = pcm_of(script((QUIET, 100), (SPEECH, 100), (QUIET, 100)))
+    for frame in (1600, 48000):
+        vad = ScriptedVad()
+        run(Segmenter(vad), pcm, frame, flush=False)
+        assert vad.calls == [4, 8, 12] + [12] * 72
+
+
+def test_flush_closes_the_utterance_in_progress() -> None:
+    """flush scores the unaligned tail and closes speech in progress, unless it is shorter than min_speech."""
+    probs = script((QUIET, 30), (SPEECH, 30))
+    pcm = pcm_of(probs)[: -300 * 2]  # the last window is partial
+    seg = Segmenter(ScriptedVad())
+    assert run(seg, pcm, flush=False) == []
+    utts = seg.flush()
+    assert spans(utts) == [(30 * W - PAD, len(pcm) // 2, False)]
+    check_invariants(utts, pcm)
+    assert seg.idle and seg.flush() == []
+    # the stream may go on after a flush, as a new one starting at `position`
+    more = pcm_of(script((QUIET, 30), (SPEECH, 20), (QUIET, 30)))
+    base = len(pcm) // 2
+    assert spans(run(seg, more)) == [(base + 30 * W - PAD, base + 50 * W + PAD, False)]
+
+    short = pcm_of(script((QUIET, 30), (SPEECH, 5)))
+    assert run(Segmenter(ScriptedVad()), short) == []
+    ended = pcm_of(script((QUIET, 30), (SPEECH, 20), (QUIET, 5)))  # the padding is cut by the end of audio
+    assert spans(run(Segmenter(ScriptedVad()), ended)) == [(30 * W - PAD, 55 * W, False)]
+
+
+RICH = script(
+    (QUIET, 40),
+    (SPEECH, 5),  # a click
+    (QUIET, 40),
+    (SPEECH, 60),
+    (MID, 10),
+    (SPEECH, 30),
+    (QUIET, 18),  # a pause too short to split
+    (SPEECH, 40),
+    (QUIET, 30),
+    (SPEECH, 700),  # forced cut
+    (QUIET, 25),
+    (MID, 40),
+    (SPEECH, 12),
+    (QUIET, 3),
+)
+
+
+@pytest.mark.parametrize("frame", [1600, 512, 333, 48000, 7])
+def test_frame_size_does_not_change_the_utterances(frame: int) -> None:
+    """Feeding the same audio in frames of any size yields exactly the same utterances."""
+    pcm = pcm_of(RICH)
+    reference = run(Segmenter(ScriptedVad()), pcm, frame=len(pcm))
+    assert [u.forced for u in reference] == [False, True, False, False]
+    assert run(Segmenter(ScriptedVad()), pcm, frame=frame) == reference
+    check_invariants(reference, pcm)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    runs=st.lists(
+        st.tuples(st.sampled_from([0.0, QUIET, 0.34, MID, 0.5, SPEECH]), st.integers(1, 120)),
+        min_size=1,
+        max_size=25,
+    ),
+    frames=st.lists(st.integers(1, 5000), min_size=1, max_size=8),
+    pad_ms=st.sampled_from([0, 200, 500]),
+    max_s=st.sampled_from([1.0, 3.0, 15.0]),
+)
+def test_any_script_in_any_framing_gives_consistent_utterances(
+    runs: list[tuple[float, int]], frames: list[int], pad_ms: int, max_s: float
+) -> None:
+    """Random scripts in random frame sizes: same result as one feed, ordered, non-overlapping, bounded."""
+    config = SegmenterConfig(speech_pad_ms=pad_ms, max_utterance_s=max_s)
+    pcm = pcm_of(script(*runs))
+    reference = run(Segmenter(ScriptedVad(), config), pcm, frame=len(pcm) or 1)
+    seg = Segmenter(ScriptedVad(), config)
+    got: list[Utterance] = []
+    offset, i = 0, 0
+    while offset < len(pcm):
+        size = frames[i % len(frames)] * 2
+        got += seg.feed(pcm[offset : offset + size])
+        offset += size
+        i += 1
+    got += seg.flush()
+    assert got == reference
+    check_invariants(got, pcm)
+    for u in got:
+        assert u.end - u.start <= round(max_s * SAMPLE_RATE) + pad_ms * 16
+
+
+def test_invalid_input_and_config_are_rejected() -> None:
+    """Odd byte counts and nonsensical configurations raise ValueError."""
+    with pytest.raises(ValueError):
+        Segmenter(ScriptedVad()).feed(b"\x01")
+    for bad in (
+        {"threshold": 0.0},
+        {"neg_threshold": 0.6},
+        {"min_silence_ms": -1},
+        {"max_utterance_s": 0.5},
+        {"max_utterance_s": float("nan")},
+    ):
+        with pytest.raises(ValueError):
+            SegmenterConfig(**bad)
+    with pytest.raises(ValueError):
+        Segmenter(ScriptedVad(), start_sample=-1)
+
+
+# -- the real Silero model ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def silero() -> VadFunction:
+    from faster_whisper.vad import get_vad_model
+
+    model: VadFunction = get_vad_model()
+    return model
+
+
+def read_wav(path: Path) -> npt.NDArray[np.int16]:
+    with wave.open(str(path), "rb") as w:
+        assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (1, 2, SAMPLE_RATE)
+        return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+
+
+def session() -> tuple[bytes, list[dict[str, Any]]]:
+    listed: list[dict[str, Any]] = json.loads((AUDIO / "sesion.json").read_text(encoding="utf-8"))
+    return read_wav(AUDIO / "sesion.wav").tobytes(), listed
+
+
+def test_session_recording_gives_its_eight_utterances(silero: VadFunction) -> None:
+    """sesion.wav in 100 ms frames yields its 8 utterances, each within 0.4 s of its listed span."""
+    pcm, listed = session()
+    utts = run(Segmenter(silero), pcm, frame=1600)
+    assert len(utts) == len(listed) == 8
+    check_invariants(utts, pcm)
+    for u, item in zip(utts, listed, strict=True):
+        start, end = u.start / SAMPLE_RATE, u.end / SAMPLE_RATE
+        assert start < item["end"] and item["start"] < end, item["file"]
+        assert abs(start - item["start"]) <= 0.4 and abs(end - item["end"]) <= 0.4, (start, end, item)
+        assert not u.forced
+
+
+def test_real_model_is_frame_size_independent(silero: VadFunction) -> None:
+    """With Silero too, frames of 1600, 512, 333 and 48000 samples give identical utterances."""
+    pcm, _ = session()
+    reference = run(Segmenter(silero), pcm, frame=1600)
+    for frame in (512, 333, 48000):
+        assert run(Segmenter(silero), pcm, frame=frame) == reference
+
+
+def test_silence_and_low_noise_give_no_utterance(silero: VadFunction) -> None:
+    """30 s of digital silence and 30 s of white noise of amplitude 100 produce nothing."""
+    assert run(Segmenter(silero), bytes(30 * SAMPLE_RATE * 2)) == []
+    noise = np.random.default_rng(7).integers(-100, 101, 30 * SAMPLE_RATE).astype("<i2")
+    seg = Segmenter(silero)
+    assert run(seg, noise.tobytes()) == []
+    assert seg.buffered_samples <= max(PAD, WARMUP_WINDOWS * W) + CELL
+
+
+def test_continuous_speech_is_cut_into_bounded_contiguous_pieces(silero: VadFunction) -> None:
+    """Some 48 s of speech without pauses become several utterances of at most 15 s + padding, gap-free."""
+    parts = []
+    files = sorted(AUDIO.glob("0*.wav"))
+    for path in files + files[:4]:
+        samples = read_wav(path)
+        loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > 200)
+        parts.append(samples[loud[0] : loud[-1] + 1])  # trim espeak's leading/trailing silence
+    pcm = np.concatenate(parts).tobytes()
+    assert len(pcm) // 2 > 40 * SAMPLE_RATE
+
+    utts = run(Segmenter(silero), pcm, frame=1600)
+    assert len(utts) >= 3
+    assert sum(u.forced for u in utts) >= 2
+    check_invariants(utts, pcm)
+    for u in utts:
+        assert u.end - u.start <= MAX_LEN + PAD
+    for a, b in pairwise(utts):
+        assert a.end == b.start  # no speech left out between pieces
+    assert utts[0].start <= SAMPLE_RATE // 10 and utts[-1].end >= len(pcm) // 2 - SAMPLE_RATE // 2

@@ -1,0 +1,94 @@
+"""Make the Spanish speech fixtures of the tests with espeak-ng (run from the repository root).
+
+    python tools/make_speech_fixtures.py
+
+Writes ``tests/fixtures/audio/``: one 16 kHz mono PCM16 WAV per utterance of a scripted council
+session, ``sesion.wav`` (all of them with silences between, as a recording console would send),
+and ``sesion.json`` describing each utterance (text, expected zone, key words, start/end in
+``sesion.wav``). espeak-ng speaks at 22,050 Hz; PyAV resamples to 16 kHz.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+import wave
+from pathlib import Path
+
+import av
+import numpy as np
+
+OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "audio"
+RATE = 16_000
+GAP_SECONDS = 1.2
+LEAD_SECONDS = 0.6
+
+SCRIPT = [
+    ("apertura", "HEADER_ZONE", ["sesión"],
+     "Siendo las nueve de la mañana, se abre la sesión ordinaria del concejo."),
+    ("llamado", "ZONE_ROLLCALL", ["lista"], "Señor secretario, sírvase llamar a lista."),
+    ("quorum", "ZONE_ROLLCALL", ["quórum"], "Contestaron a lista quince concejales. Hay quórum decisorio."),
+    ("orden_dia", "ZONE_AGENDA", ["orden del día"],
+     "Lectura del orden del día. Primero, llamado a lista. Segundo, proposiciones."),
+    ("intervencion", "ZONE_DEBATE", ["palabra"], "Tiene la palabra el concejal Pedro Gómez."),
+    ("proposicion", "ZONE_PROPOSICIONES", ["proposición"],
+     "Proposición presentada por la concejala Ana Ruiz."),
+    ("votacion", "ZONE_PROPOSICIONES", ["votaron"], "Votaron sí quince, no dos. Aprobada la proposición."),
+    ("cierre", "ZONE_CIERRE", ["levanta"], "Se levanta la sesión y se convoca para mañana."),
+]  # fmt: skip
+
+
+def speak(text: str) -> np.ndarray:
+    """espeak-ng's Spanish voice, resampled to 16 kHz mono int16."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "u.wav"
+        subprocess.run(["espeak-ng", "-v", "es", "-s", "150", "-w", str(path), text], check=True)
+        with av.open(str(path)) as container:
+            resampler = av.AudioResampler(format="s16", layout="mono", rate=RATE)
+            chunks = [
+                out.to_ndarray().reshape(-1)
+                for frame in container.decode(audio=0)
+                for out in resampler.resample(frame)
+            ]
+            chunks += [out.to_ndarray().reshape(-1) for out in resampler.resample(None)]
+    return np.concatenate(chunks).astype(np.int16)
+
+
+def write_wav(path: Path, pcm: np.ndarray) -> None:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes(pcm.astype("<i2").tobytes())
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    session = [np.zeros(int(LEAD_SECONDS * RATE), dtype=np.int16)]
+    position = len(session[0])
+    described = []
+    for index, (name, zone, keywords, text) in enumerate(SCRIPT, start=1):
+        pcm = speak(text)
+        write_wav(OUT / f"{index:02d}_{name}.wav", pcm)
+        described.append(
+            {
+                "file": f"{index:02d}_{name}.wav",
+                "text": text,
+                "zone": zone,
+                "keywords": keywords,
+                "start": round(position / RATE, 3),
+                "end": round((position + len(pcm)) / RATE, 3),
+            }
+        )
+        gap = np.zeros(int(GAP_SECONDS * RATE), dtype=np.int16)
+        session += [pcm, gap]
+        position += len(pcm) + len(gap)
+    write_wav(OUT / "sesion.wav", np.concatenate(session))
+    (OUT / "sesion.json").write_text(
+        json.dumps(described, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+
+
+if __name__ == "__main__":
+    main()
