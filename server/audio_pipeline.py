@@ -87,7 +87,8 @@ class AudioSettings:
     """How often an owner looks for audio appended through another instance."""
     idle_release: float = 30.0
     """An owner with nothing to do for this long releases the session."""
-    segmenter: SegmenterConfig = field(default_factory=SegmenterConfig)
+    segmenter: SegmenterConfig = field(default_factory=lambda: SegmenterConfig(speech_pad_ms=300))
+    """300 ms of padding, so quiet word endings ("decisorio") are not clipped."""
 
 
 class SessionAudio:

@@ -69,6 +69,18 @@ class Client:
             if done(message):
                 return message
 
+    def wait_for(self, condition: Callable[[], bool], timeout: float = WAIT) -> None:
+        """Receive until ``condition()`` holds on what has been received (checked first)."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("condition not reached")
+            self.recv(remaining)
+
+    def added(self) -> list[dict[str, Any]]:
+        return [e for e in self.events if e["kind"] == "block.added"]
+
     def text(self, seq: int, text: str) -> None:
         self.send({"type": "text", "seq": seq, "text": text})
 

@@ -43,7 +43,7 @@ def speak(text: str) -> np.ndarray:
     """espeak-ng's Spanish voice, resampled to 16 kHz mono int16."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "u.wav"
-        subprocess.run(["espeak-ng", "-v", "es", "-s", "150", "-w", str(path), text], check=True)
+        subprocess.run(["espeak-ng", "-v", "es", "-s", "135", "-w", str(path), text], check=True)
         with av.open(str(path)) as container:
             resampler = av.AudioResampler(format="s16", layout="mono", rate=RATE)
             chunks = [

@@ -1,0 +1,275 @@
+"""Live audio end to end: real servers, real Redis, real Spanish speech through the recognizer."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import io
+import json
+import time
+import wave
+from pathlib import Path
+from typing import Any
+
+import docx
+import httpx
+import pytest
+
+from .conftest import ROOT, TENANT, ServerProcess, wait_until
+from .wsclient import Client
+
+pytestmark = pytest.mark.e2e
+
+AUDIO = ROOT / "tests" / "fixtures" / "audio"
+SCRIPT: list[dict[str, Any]] = json.loads((AUDIO / "sesion.json").read_text(encoding="utf-8"))
+FRAME = 3200  # bytes: 100 ms of 16 kHz PCM16
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def session_pcm() -> bytes:
+    with wave.open(str(AUDIO / "sesion.wav")) as w:
+        return w.readframes(w.getnframes())
+
+
+def frames(pcm: bytes) -> list[bytes]:
+    return [pcm[i : i + FRAME] for i in range(0, len(pcm), FRAME)]
+
+
+def start(server: ServerProcess, token: str) -> str:
+    response = httpx.post(
+        f"{server.url}/v1/orchestrator/session/start",
+        json={"tenant_id": TENANT, "metadata": {"title": "Sesión con audio"}},
+        headers={"authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 201, response.text
+    session_id: str = response.json()["session_id"]
+    return session_id
+
+
+def blocks_of(server: ServerProcess, token: str, session_id: str) -> list[dict[str, Any]]:
+    response = httpx.get(
+        f"{server.url}/v1/orchestrator/session/{session_id}/blocks",
+        headers={"authorization": f"Bearer {token}"},
+    )
+    blocks: list[dict[str, Any]] = response.json()["blocks"]
+    return blocks
+
+
+def finalize(server: ServerProcess, token: str, session_id: str) -> dict[str, Any]:
+    response = httpx.post(
+        f"{server.url}/v1/orchestrator/session/{session_id}/finalize",
+        headers={"authorization": f"Bearer {token}"},
+        timeout=300,
+    )
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def assert_script_in(blocks: list[dict[str, Any]]) -> None:
+    """One block per scripted utterance, in audio order, with its key words, in its zone."""
+    audio_blocks = [b for b in blocks if b["source"]["kind"] == "audio"]
+    assert len(audio_blocks) == len(SCRIPT), [b["text"] for b in audio_blocks]
+    for block, item in zip(audio_blocks, SCRIPT, strict=True):
+        assert block["type"] == "TEMPLATE", block
+        for word in item["keywords"]:
+            assert word in block["text"].lower(), (item["text"], block["text"])
+        assert block["target_placeholder"] == item["zone"], (item["text"], block["text"])
+        meta = block["audio_metadata"]
+        assert abs(meta["time_start"] - item["start"]) < 0.6 and abs(meta["time_end"] - item["end"]) < 0.9
+        assert meta["audio_ref"].startswith(f"tenants/{TENANT}/sessions/")
+    starts = [b["audio_metadata"]["time_start"] for b in audio_blocks]
+    assert starts == sorted(starts)
+
+
+@pytest.mark.timeout(300)
+def test_speech_streamed_in_real_time_becomes_blocks_and_acta(spawn: Any) -> None:
+    """The scripted session streamed at real-time pace in 100 ms PCM16 frames: every frame is
+    acked while transcription runs, each utterance becomes a block with its key words in its
+    zone, the evidence audio is playable, and the DOCX holds the blocks."""
+    server = spawn("serve", env={"ASTRA_ASR_WARMUP": "1"})
+    token = server.token()
+    session_id = start(server, token)
+    client = Client(server.ws_url, session_id)
+    client.hello(token, client_id="mic")
+    pcm = session_pcm()
+    began = time.monotonic()
+    for seq, frame in enumerate(frames(pcm), start=1):
+        client.audio(seq, frame)
+        pause = began + seq * 0.1 - time.monotonic()
+        if pause > 0:
+            # Real-time pacing; meanwhile read what the server sends (acks, events).
+            with contextlib.suppress(TimeoutError):
+                client.until(lambda m: False, timeout=pause)
+    last = len(frames(pcm))
+    client.audio_end(last + 1)
+    client.wait_for(lambda: len(client.acks) == last + 1, timeout=30)
+    assert not client.errors
+    client.wait_for(lambda: len(client.added()) == len(SCRIPT), timeout=120)
+    detected = [e for e in client.events if e["kind"] == "utterance.detected"]
+    assert len(detected) == len(SCRIPT)
+
+    blocks = blocks_of(server, token, session_id)
+    assert_script_in(blocks)
+    result = finalize(server, token, session_id)
+    body = docx.Document(io.BytesIO(httpx.get(result["download_url"]).content)).element.body
+    text = "".join(t.text or "" for t in body.iter(f"{W}t"))
+    for block in blocks:
+        assert block["text"] in text
+
+
+def test_webm_stream_and_http_audio_chunk(spawn: Any) -> None:
+    """MediaRecorder-style WebM/Opus chunks over the WebSocket and a WAV file over HTTP both
+    become transcribed blocks on the same timeline."""
+    import av
+
+    server = spawn("serve")
+    token = server.token()
+    session_id = start(server, token)
+    out = io.BytesIO()
+    with wave.open(str(AUDIO / "02_llamado.wav")) as w:
+        pcm = w.readframes(w.getnframes())
+    with av.open(out, "w", format="webm") as container:
+        stream = container.add_stream("libopus", rate=48000, layout="mono")
+        frame = av.AudioFrame.from_ndarray(
+            __import__("numpy").frombuffer(pcm, "<i2").reshape(1, -1), format="s16", layout="mono"
+        )
+        frame.sample_rate = 16000
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=48000)
+        for resampled in resampler.resample(frame):
+            for packet in stream.encode(resampled):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    webm = out.getvalue()
+    client = Client(server.ws_url, session_id)
+    client.hello(token, client_id="browser")
+    chunks = [webm[i : i + 4000] for i in range(0, len(webm), 4000)]
+    for seq, chunk in enumerate(chunks, start=1):
+        client.audio(seq, chunk, "webm", start=seq == 1)
+    client.audio_end(len(chunks) + 1)
+    client.wait_for(lambda: len(client.acks) == len(chunks) + 1)
+    client.wait_for(lambda: len(client.added()) == 1, timeout=120)
+
+    wav = (AUDIO / "08_cierre.wav").read_bytes()
+    response = httpx.post(
+        f"{server.url}/v1/orchestrator/session/{session_id}/append",
+        json={"audio_chunk": base64.b64encode(wav).decode()},
+        headers={"authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 202 and response.json()["accepted"] is True
+    bad = httpx.post(
+        f"{server.url}/v1/orchestrator/session/{session_id}/append",
+        json={"audio_chunk": base64.b64encode(b"ID3\x04 not audio").decode()},
+        headers={"authorization": f"Bearer {token}"},
+    )
+    assert bad.status_code == 422 and "WebM" in bad.json()["error"]["message"]
+    wait_until(lambda: len(blocks_of(server, token, session_id)) == 2, 120, "two audio blocks")
+    first, second = blocks_of(server, token, session_id)
+    assert "lista" in first["text"].lower() and first["target_placeholder"] == "ZONE_ROLLCALL"
+    assert "levanta" in second["text"].lower() and second["target_placeholder"] == "ZONE_CIERRE"
+    assert second["audio_metadata"]["time_start"] >= first["audio_metadata"]["time_end"]
+
+
+def test_dead_core_keeps_audio_for_review_and_reprocess_recovers(spawn: Any, tmp_path: Path) -> None:
+    """With CORE unreachable, each utterance becomes an ERROR_PENDING_REVIEW block holding its
+    audio reference (nothing is lost, the session is not stalled); once CORE is back, the
+    re-process endpoint turns it into a transcribed block."""
+    from .conftest import free_port
+
+    core_port = free_port()
+    server = spawn(
+        "serve",
+        env={
+            "ASTRA_CORE_URL": f"http://127.0.0.1:{core_port}",
+            "ASTRA_RETRY_ATTEMPTS": "2",
+            "ASTRA_RETRY_BASE_DELAY": "0.01",
+        },
+    )
+    token = server.token()
+    auth = {"authorization": f"Bearer {token}"}
+    session_id = start(server, token)
+    client = Client(server.ws_url, session_id)
+    client.hello(token, client_id="mic")
+    with wave.open(str(AUDIO / "05_intervencion.wav")) as w:
+        pcm = w.readframes(w.getnframes())
+    for seq, frame in enumerate(frames(pcm), start=1):
+        client.audio(seq, frame)
+    client.audio_end(len(frames(pcm)) + 1)
+    client.wait_for(lambda: len(client.added()) == 1, timeout=60)
+    block = client.added()[0]["data"]["block"]
+    assert block["type"] == "ERROR_PENDING_REVIEW" and block["error"]["code"] == "SERVICE_UNAVAILABLE"
+    audio_ref = block["audio_metadata"]["audio_ref"]
+    assert audio_ref.endswith(".wav")
+
+    spawn("core", port=core_port)
+    api = f"{server.url}/v1/orchestrator/session/{session_id}"
+    fixed = httpx.post(f"{api}/blocks/{block['block_id']}/reprocess", headers=auth, timeout=120)
+    assert fixed.status_code == 200, fixed.text
+    assert fixed.json()["block"]["type"] == "TEMPLATE" and "palabra" in fixed.json()["block"]["text"].lower()
+    updated = client.until(lambda m: m["type"] == "event" and m["kind"] == "block.updated", timeout=30)
+    assert updated["data"]["block"]["version"] == 2
+    assert httpx.post(f"{api}/blocks/{block['block_id']}/reprocess", headers=auth).status_code == 422
+
+
+def test_dropped_socket_mid_utterance_resumes_without_loss(spawn: Any) -> None:
+    """The socket dies in the middle of an utterance with frames unacked; the client reconnects,
+    resends from the server's last applied seq, and every utterance appears exactly once."""
+    server = spawn("serve")
+    token = server.token()
+    session_id = start(server, token)
+    pcm = session_pcm()
+    all_frames = frames(pcm)
+    cut = int((SCRIPT[2]["start"] + 1.0) * 10)  # inside the third utterance
+    first = Client(server.ws_url, session_id)
+    first.hello(token, client_id="mic")
+    for seq in range(1, cut + 1):
+        first.audio(seq, all_frames[seq - 1])
+    first.ws.close()  # gone without waiting for the acks
+
+    second = Client(server.ws_url, session_id)
+    welcome = second.hello(token, client_id="mic")
+    resume_from = welcome["last_seq"] + 1
+    assert 1 <= resume_from <= cut + 1
+    for seq in range(resume_from, len(all_frames) + 1):
+        second.audio(seq, all_frames[seq - 1])
+    second.audio_end(len(all_frames) + 1)
+    second.wait_for(lambda: len(all_frames) + 1 in second.acks, timeout=60)
+    finalize(server, token, session_id)
+    assert_script_in(blocks_of(server, token, session_id))
+
+
+def test_owner_killed_mid_session_another_instance_takes_over(
+    spawn: Any, redis_url: str, tmp_path: Path
+) -> None:
+    """Two instances on one Redis; the instance transcribing the session is SIGKILLed halfway;
+    the client reconnects to the other, which takes the lease and resumes from the durable audio:
+    every utterance once, in order, none lost."""
+    shared = tmp_path / "shared"
+    env = {"REDIS_URL": redis_url, "ASTRA_AUDIO_LEASE_TTL": "2"}
+    a = spawn("serve", data_dir=shared, env=env)
+    b = spawn("serve", data_dir=shared, env=env)
+    token = a.token()
+    session_id = start(a, token)
+    all_frames = frames(session_pcm())
+    half = int(SCRIPT[4]["start"] * 10) + 5  # inside the fifth utterance
+    on_a = Client(a.ws_url, session_id)
+    on_a.hello(token, client_id="mic")
+    for seq in range(1, half + 1):
+        on_a.audio(seq, all_frames[seq - 1])
+    on_a.wait_for(lambda: len(on_a.acks) == half, timeout=30)
+    on_a.wait_for(lambda: len(on_a.added()) >= 1, timeout=60)
+    a.kill()
+
+    on_b = Client(b.ws_url, session_id)
+    welcome = on_b.hello(token, client_id="mic")
+    assert welcome["last_seq"] == half
+    for seq in range(half + 1, len(all_frames) + 1):
+        on_b.audio(seq, all_frames[seq - 1])
+    on_b.audio_end(len(all_frames) + 1)
+    on_b.wait_for(lambda: len(all_frames) + 1 in on_b.acks, timeout=60)
+    finalize(b, token, session_id)
+    blocks = blocks_of(b, token, session_id)
+    assert_script_in(blocks)
+    ids = [b["audio_metadata"]["utterance_id"] for b in blocks]
+    assert len(ids) == len(set(ids))
