@@ -195,6 +195,19 @@ async def reprocess(request: Request) -> Response:
     return JSONResponse({"block": block})
 
 
+async def block_audio(request: Request) -> Response:
+    """A signed, expiring link to a block's utterance audio (for playback beside the text)."""
+    state = _state(request)
+    orch = state.orchestrator
+    meta = await orch.session(await _principal(request), request.path_params["session_id"])
+    block = await orch.buffer.block(meta.session_id, request.path_params["block_id"])
+    audio_ref = ((block or {}).get("audio_metadata") or {}).get("audio_ref")
+    if not audio_ref:
+        raise NotFound("this block has no audio")
+    url = await state.store.download_url(audio_ref, state.settings.download_url_ttl)
+    return JSONResponse({"url": url, "audio_ref": audio_ref})
+
+
 async def upload_asset(request: Request) -> Response:
     principal = await _principal(request)
     state = _state(request)
@@ -274,6 +287,7 @@ routes = [
     Route(f"{PREFIX}/{{session_id}}/upload-asset", upload_asset, methods=["POST"]),
     Route(f"{PREFIX}/{{session_id}}/finalize", finalize, methods=["POST"]),
     Route(f"{PREFIX}/{{session_id}}/blocks/{{block_id}}/reprocess", reprocess, methods=["POST"]),
+    Route(f"{PREFIX}/{{session_id}}/blocks/{{block_id}}/audio", block_audio, methods=["GET"]),
     Route("/v1/objects/{key:path}", get_object, methods=["GET"]),
     Route("/healthz", healthz, methods=["GET"]),
     Route("/metrics", metrics, methods=["GET"]),
