@@ -119,6 +119,8 @@ class ServiceError(AstraError):
 class ServiceUnavailable(ServiceError):
     code = "SERVICE_UNAVAILABLE"
     http_status = 503
+    retryable = True
+    """Transient: worth another try after a backoff (unless a circuit breaker says otherwise)."""
 
 
 class BuildFailed(ServiceError):

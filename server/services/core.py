@@ -148,6 +148,7 @@ class CircuitOpen(ServiceUnavailable):
     """CORE failed repeatedly; calls fail fast until the cool-down ends (not worth retrying)."""
 
     code = "CORE_CIRCUIT_OPEN"
+    retryable = False
 
 
 class CircuitBreaker:

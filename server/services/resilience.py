@@ -1,7 +1,8 @@
 """Retries with exponential backoff and full jitter, for transient collaborator failures only.
 
-Only :class:`~server.errors.ServiceUnavailable` is retried: a 4xx answer or a bad payload will
-not get better by asking again, so it fails at once.
+Only a retryable :class:`~server.errors.ServiceUnavailable` is retried: a 4xx answer or a bad
+payload will not get better by asking again, and an open circuit breaker means "not now", so
+those fail at once.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from ..errors import ServiceUnavailable
 from ..settings import Retry
@@ -23,7 +24,7 @@ async def with_retries(call: Callable[[], Awaitable[T]], policy: Retry) -> T:
     retrying = AsyncRetrying(
         stop=stop_after_attempt(policy.attempts),
         wait=wait_random_exponential(multiplier=policy.base_delay, max=policy.max_delay),
-        retry=retry_if_exception_type(ServiceUnavailable),
+        retry=retry_if_exception(lambda exc: isinstance(exc, ServiceUnavailable) and exc.retryable),
         reraise=True,
     )
     async for attempt in retrying:

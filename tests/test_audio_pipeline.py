@@ -1,0 +1,143 @@
+"""The audio pipeline in process, with CORE made slow, out of order and unreliable."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import wave
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+import httpx
+import msgpack
+import pytest
+from starlette.testclient import TestClient
+
+from server.app import create_app
+from server.errors import ServiceUnavailable
+from server.services.core import AudioRequest, CircuitBreaker, CircuitOpen, CoreResult, HttpCore, TextRequest
+from server.settings import Retry, Settings
+
+from .conftest import ROOT, TENANT, with_settings
+
+AUDIO = ROOT / "tests" / "fixtures" / "audio"
+SCRIPT = json.loads((AUDIO / "sesion.json").read_text(encoding="utf-8"))
+
+
+class UnreliableCore:
+    """Wraps the real CORE: every other audio call fails transiently, and the earliest
+    utterances answer last (so answers come back out of audio order)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.calls = 0
+        self.answered: list[float] = []
+
+    async def process_text(self, req: TextRequest) -> CoreResult:
+        result: CoreResult = await self.inner.process_text(req)
+        return result
+
+    async def process_audio(self, req: AudioRequest) -> CoreResult:
+        self.calls += 1
+        if self.calls % 2 == 1:
+            raise ServiceUnavailable("flaky CORE", service="core")
+        seconds = len(req.pcm16) / 32_000
+        await asyncio.sleep(max(0.0, 6.0 - seconds) * 0.3)  # shorter utterances wait longer
+        result: CoreResult = await self.inner.process_audio(req)
+        self.answered.append(seconds)
+        return result
+
+
+@pytest.mark.timeout(300)
+def test_flaky_slow_core_still_gives_every_block_in_audio_order(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """Half the CORE calls fail and answers arrive out of order: every utterance still becomes
+    one transcribed block, and blocks are ordered by audio time, not by answer time."""
+    fast_retry = Retry(attempts=4, base_delay=0.01, max_delay=0.05, timeout=60)
+    token = make_token()
+    auth = {"authorization": f"Bearer {token}"}
+    with TestClient(create_app(with_settings(settings, retry=fast_retry))) as client:
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        flaky = UnreliableCore(orch.core)
+        orch.core = flaky
+        session_id = client.post(
+            "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth
+        ).json()["session_id"]
+        with wave.open(str(AUDIO / "sesion.wav")) as w:
+            pcm = w.readframes(w.getnframes())
+        with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
+            ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "mic", "token": token}))
+            seq = 0
+            for i in range(0, len(pcm), 3200):
+                seq += 1
+                ws.send_bytes(
+                    msgpack.packb({"type": "audio", "seq": seq, "format": "pcm16", "data": pcm[i : i + 3200]})
+                )
+            ws.send_bytes(msgpack.packb({"type": "audio_end", "seq": seq + 1}))
+            added: list[dict[str, Any]] = []
+            deadline = time.monotonic() + 240
+            while len(added) < len(SCRIPT) and time.monotonic() < deadline:
+                message = msgpack.unpackb(ws.receive_bytes())
+                if message["type"] == "event" and message["kind"] == "block.added":
+                    added.append(message["data"]["block"])
+        blocks = client.get(f"/v1/orchestrator/session/{session_id}/blocks", headers=auth).json()["blocks"]
+    assert len(added) == len(SCRIPT) == len(blocks)
+    arrival = [b["audio_metadata"]["time_start"] for b in added]
+    assert arrival != sorted(arrival), "the test meant CORE to answer out of order"
+    starts = [b["audio_metadata"]["time_start"] for b in blocks]
+    assert starts == sorted(starts)
+    assert [b["position"] for b in blocks] == sorted(b["position"] for b in blocks)
+    for block, item in zip(blocks, SCRIPT, strict=True):
+        assert block["type"] == "TEMPLATE"
+        assert all(word in block["text"].lower() for word in item["keywords"]), block["text"]
+
+
+def test_circuit_breaker_fails_fast_then_recovers() -> None:
+    """After repeated transient failures the client stops calling CORE (fast CircuitOpen, not
+    retried); after the cool-down one trial call goes through and success closes the circuit."""
+    requests: list[int] = []
+    healthy = False
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(1)
+        if healthy:
+            return httpx.Response(
+                200,
+                json={
+                    "text": "t",
+                    "intent": "DEBATE",
+                    "label": "l",
+                    "template_id": "TPL_DEBATE",
+                    "confidence": 1,
+                },
+            )
+        return httpx.Response(503)
+
+    breaker = CircuitBreaker(threshold=3, cooldown=0.2)
+    req = TextRequest(TENANT, "a", "hola", {})
+
+    async def scenario() -> None:
+        nonlocal healthy
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+            core = HttpCore(http, "http://core", breaker)
+            for _ in range(3):
+                with pytest.raises(ServiceUnavailable):
+                    await core.process_text(req)
+            with pytest.raises(CircuitOpen):
+                await core.process_text(req)
+            assert len(requests) == 3  # the open circuit made no request
+            healthy = True
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    assert (await core.process_text(req)).template_id == "TPL_DEBATE"
+                    break
+                except CircuitOpen:
+                    assert time.monotonic() < deadline
+                    await anyio.sleep(0.05)
+            assert breaker.opened_at is None and len(requests) == 4
+
+    anyio.run(scenario)
