@@ -22,7 +22,7 @@ run: $(STAMP)
 	$(BIN)/astra serve --host $(HOST) --port $(PORT) --data-dir $(DATA)
 
 test: $(STAMP)
-	$(BIN)/ruff check server tests tools
+	$(BIN)/ruff check server tests tools bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -32,6 +32,9 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_audio.py
 
 clean:
 	rm -rf $(VENV) $(DATA) .pytest_cache build *.egg-info
