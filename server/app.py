@@ -116,6 +116,7 @@ def create_app(settings: Settings) -> Starlette:
                 settings=AudioSettings(lease_ttl=settings.audio_lease_ttl),
                 record=orchestrator.record_utterance,
                 transcribe=orchestrator.transcribe_utterance,
+                rejected=orchestrator.audio_rejected,
             )
             app.state.astra = AppState(
                 settings=settings,

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from .audio import StreamDecoder
+from .audio import AudioFormatError, StreamDecoder
 from .buffer import OPEN, SessionBuffer
 from .segmenter import SAMPLE_RATE, Segmenter, SegmenterConfig, Utterance, VadFunction
 
@@ -118,6 +118,7 @@ class SessionAudio:
             # Where a successor must resume: the last entry boundary with nothing in progress.
             resume_at: tuple[str, int] = (cursor, sample)
             stream_resume = resume_at
+            broken = False  # the current container stream could not be decoded
             for record in await buffer.pending_utterances(sid):  # left over by a previous owner
                 self._spawn(record, None)
             idle_since = time.monotonic()
@@ -126,7 +127,7 @@ class SessionAudio:
                 if not entries:
                     status = (await buffer.audio_state(sid)).get("status", OPEN)
                     if status != OPEN:  # finalize: cut what is left, finish every transcription
-                        tail = await asyncio.to_thread(self._close_stream, decoder, segmenter)
+                        tail = await asyncio.to_thread(self._close_stream, decoder, segmenter, flush=True)
                         decoder = None
                         await self._record(tail, segmenter)
                         await self._finish_transcriptions()
@@ -145,24 +146,42 @@ class SessionAudio:
                     data = fields.get(b"d", b"")
                     if fmt == "pcm16":
                         if decoder is not None:  # a PCM frame ends any container stream
-                            utterances = await asyncio.to_thread(self._close_stream, decoder, None)
-                            decoder = None
-                            await self._record(utterances, segmenter)
-                        utterances = await asyncio.to_thread(segmenter.feed, data)
-                    elif fmt == "end":
-                        utterances = await asyncio.to_thread(self._close_stream, decoder, segmenter)
-                        decoder = None
-                    else:  # webm / ogg
-                        if decoder is not None and fields.get(b"s") == b"1":
-                            await self._record(
-                                await asyncio.to_thread(self._close_stream, decoder, None), segmenter
+                            tail = await asyncio.to_thread(
+                                self._close_stream, decoder, segmenter, flush=False
                             )
                             decoder = None
-                        if decoder is None:
-                            decoder = StreamDecoder(fmt)
-                            stream_resume = resume_at
-                        pcm = await asyncio.to_thread(decoder.feed, data)
-                        utterances = await asyncio.to_thread(segmenter.feed, pcm)
+                            await self._record(tail, segmenter)
+                        broken = False
+                        utterances = await asyncio.to_thread(segmenter.feed, data)
+                    elif fmt == "end":
+                        utterances = await asyncio.to_thread(
+                            self._close_stream, decoder, segmenter, flush=True
+                        )
+                        decoder, broken = None, False
+                    else:  # webm / ogg
+                        new_stream = fields.get(b"s") == b"1"
+                        if decoder is not None and new_stream:
+                            tail = await asyncio.to_thread(
+                                self._close_stream, decoder, segmenter, flush=False
+                            )
+                            decoder = None
+                            await self._record(tail, segmenter)
+                        if new_stream:
+                            broken = False
+                        utterances = []
+                        if not broken:
+                            if decoder is None:
+                                decoder = StreamDecoder(fmt)
+                                stream_resume = resume_at
+                            try:
+                                pcm = await asyncio.to_thread(decoder.feed, data)
+                                utterances = await asyncio.to_thread(segmenter.feed, pcm)
+                            except AudioFormatError as exc:
+                                # Undecodable: skip the rest of this stream (until a new one
+                                # starts) instead of failing the session's audio forever.
+                                log.warning("session %s: undecodable %s stream: %s", sid, fmt, exc)
+                                await svc.rejected(sid, entry_id, str(exc))
+                                decoder, broken = None, True
                     await self._record(utterances, segmenter)
                     cursor = entry_id
                     if decoder is None and segmenter.idle:
@@ -181,14 +200,16 @@ class SessionAudio:
                 await asyncio.shield(buffer.release_lease(sid, self.owner))
 
     @staticmethod
-    def _close_stream(decoder: StreamDecoder | None, segmenter: Segmenter | None) -> list[Utterance]:
-        """End a container stream (and, with a segmenter, flush the utterance in progress)."""
+    def _close_stream(decoder: StreamDecoder | None, segmenter: Segmenter, *, flush: bool) -> list[Utterance]:
+        """End a container stream, feeding its last samples; ``flush`` also closes the utterance
+        in progress (the recording stopped)."""
         utterances: list[Utterance] = []
-        if decoder is not None and segmenter is not None:
-            utterances += segmenter.feed(decoder.close())
-        elif decoder is not None:
-            decoder.close()
-        if segmenter is not None:
+        if decoder is not None:
+            try:
+                utterances += segmenter.feed(decoder.close())
+            except AudioFormatError as exc:
+                log.warning("audio stream ended badly: %s", exc)
+        if flush:
             utterances += segmenter.flush()
         return utterances
 
@@ -229,12 +250,14 @@ class AudioService:
         settings: AudioSettings,
         record: Callable[[str, Utterance], Coroutine[Any, Any, dict[str, Any] | None]],
         transcribe: Callable[[str, dict[str, Any], bytes | None], Coroutine[Any, Any, None]],
+        rejected: Callable[[str, str, str], Coroutine[Any, Any, None]],
     ) -> None:
         self.buffer = buffer
         self.vad = vad
         self.settings = settings
         self.record = record
         self.transcribe = transcribe
+        self.rejected = rejected
         self.instance = uuid.uuid4().hex
         self._running: dict[str, tuple[SessionAudio, asyncio.Task[None]]] = {}
         self._last_try: dict[str, float] = {}

@@ -466,8 +466,17 @@ class Orchestrator:
         self.metrics.blocks.labels(block["type"]).inc()
 
     async def _retire_silent(self, meta: SessionMeta, record: dict[str, Any]) -> None:
-        """Whisper heard no words (noise the VAD let through): no block, but the record goes."""
+        """Whisper heard no words (noise the VAD let through): no block, but the log says so and
+        keeps the audio reference, so the audit can still point to it."""
+        payload = self._event("utterance.discarded", _SYSTEM, {**record, "reason": "no speech recognized"})
+        await self.buffer.emit(meta.session_id, payload)
         await self.buffer.retire_utterance(meta.session_id, record["utterance_id"])
+
+    async def audio_rejected(self, session_id: str, entry_id: str, reason: str) -> None:
+        """A WebM/Ogg stream could not be decoded: say so in the log (the client can resend it)."""
+        self.metrics.errors.labels("UNDECODABLE_AUDIO").inc()
+        payload = self._event("audio.rejected", _SYSTEM, {"entry_id": entry_id, "reason": reason})
+        await self.buffer.emit(session_id, payload)
 
     async def reprocess(self, principal: Principal, meta: SessionMeta, block_id: str) -> dict[str, Any]:
         """Run CORE again on a block pending review (its stored audio, or its kept text)."""

@@ -141,3 +141,42 @@ def test_circuit_breaker_fails_fast_then_recovers() -> None:
             assert breaker.opened_at is None and len(requests) == 4
 
     anyio.run(scenario)
+
+
+@pytest.mark.timeout(120)
+def test_undecodable_stream_is_rejected_and_the_session_goes_on(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """A WebM stream of garbage gets an audio.rejected event instead of wedging the session's
+    audio: PCM sent afterwards is still transcribed and finalize completes."""
+    token = make_token()
+    auth = {"authorization": f"Bearer {token}"}
+    with TestClient(create_app(settings)) as client:
+        session_id = client.post(
+            "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth
+        ).json()["session_id"]
+        with wave.open(str(AUDIO / "02_llamado.wav")) as w:
+            pcm = w.readframes(w.getnframes())
+        garbage = b"\x1a\x45\xdf\xa3" + bytes(range(256)) * 600
+        with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
+            ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "mic", "token": token}))
+            frames = [
+                {"type": "audio", "format": "webm", "data": garbage[:50_000], "start": True},
+                {"type": "audio", "format": "webm", "data": garbage[50_000:]},
+                *(
+                    {"type": "audio", "format": "pcm16", "data": pcm[i : i + 3200]}
+                    for i in range(0, len(pcm), 3200)
+                ),
+                {"type": "audio_end"},
+            ]
+            for seq, frame in enumerate(frames, start=1):
+                ws.send_bytes(msgpack.packb({**frame, "seq": seq}))
+            kinds: list[str] = []
+            deadline = time.monotonic() + 90
+            while "block.added" not in kinds and time.monotonic() < deadline:
+                message = msgpack.unpackb(ws.receive_bytes())
+                if message["type"] == "event":
+                    kinds.append(message["kind"])
+        assert "audio.rejected" in kinds and "block.added" in kinds
+        result = client.post(f"/v1/orchestrator/session/{session_id}/finalize", headers=auth).json()
+        assert result["block_count"] == 1
