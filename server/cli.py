@@ -79,6 +79,53 @@ def token(args: argparse.Namespace) -> int:
     return 0
 
 
+def verify(args: argparse.Namespace) -> int:
+    """Recompute a finalized session's hashes from what is stored and compare."""
+    import asyncio
+    import contextlib
+
+    from .app import make_object_store, make_redis
+    from .auth import load_or_create_secret
+    from .buffer import SessionBuffer
+    from .errors import NotFound
+    from .redis_server import EmbeddedRedis, redis_alive
+    from .verify import verify_session
+
+    settings = _settings(args)
+    embedded: EmbeddedRedis | None = None
+    if not settings.redis_url:
+        socket_path = settings.data_dir.resolve() / "redis" / "redis.sock"
+        if redis_alive(socket_path):  # a running server's Redis: read it, leave it running
+            settings = dataclasses.replace(settings, redis_url=f"unix://{socket_path}")
+        else:
+            embedded = EmbeddedRedis(settings.data_dir, appendfsync=settings.redis_appendfsync)
+            embedded.start()
+            settings = dataclasses.replace(settings, redis_url=embedded.url)
+
+    async def run() -> int:
+        redis = make_redis(settings)
+        try:
+            store = make_object_store(settings, load_or_create_secret(settings.secret_path))
+            try:
+                checks = await verify_session(SessionBuffer(redis), store, args.session)
+            except NotFound as exc:
+                print(f"cannot verify {args.session}: {exc.message}", file=sys.stderr)
+                return 2
+        finally:
+            with contextlib.suppress(Exception):
+                await redis.aclose()
+        for check in checks:
+            mark = "OK" if check.ok else "MISMATCH"
+            print(f"{mark}: {check.name}: expected {check.expected}, recomputed {check.actual}")
+        return 0 if all(c.ok for c in checks) else 1
+
+    try:
+        return asyncio.run(run())
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
 def service(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -106,6 +153,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--sub", default="dev")
     p.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
     p.set_defaults(func=token)
+
+    p = sub.add_parser("verify", help="recompute a finalized session's hashes and compare them")
+    p.add_argument("--session", required=True)
+    p.add_argument("--data-dir", type=Path, default=None, help="data directory (default ./data)")
+    p.add_argument("--host", default=None, help=argparse.SUPPRESS)
+    p.set_defaults(func=verify, port=8000)
 
     for kind, port in (
         ("core", 8101),

@@ -60,6 +60,11 @@ def _ping(path: Path) -> bool:
         return False
 
 
+def redis_alive(path: Path) -> bool:
+    """True if a Redis answers on this Unix socket (e.g. the one of a running server)."""
+    return _ping(path)
+
+
 def _shutdown(path: Path) -> None:
     with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(5)
