@@ -32,6 +32,7 @@ from .services.asr import Transcriber
 from .services.builder import Builder, EmbeddedBuilder, HttpBuilder
 from .services.core import Core, EmbeddedCore, HttpCore
 from .services.guard import EmbeddedGuard, Guard, HttpGuard
+from .services.learn import HttpLearn, StoreLearn
 from .services.objectstore import LocalObjectStore, ObjectStore, S3ObjectStore
 from .services.tenants import DirectoryTenants, FileRegistry, HttpRegistry, HttpTenants, Registry, Tenants
 from .settings import Settings
@@ -109,6 +110,9 @@ def create_app(settings: Settings) -> Starlette:
                 registry=registry,
                 store=store,
                 metrics=metrics,
+            )
+            orchestrator.learn = (
+                HttpLearn(http, settings.learn_url) if settings.learn_url else StoreLearn(store)
             )
             orchestrator.audio = AudioService(
                 buffer=orchestrator.buffer,

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import dataclasses
 import hashlib
+import logging
 import secrets
 import time
 import uuid
@@ -40,10 +41,13 @@ from .services import docx_builder
 from .services.builder import Builder, BuildRequest
 from .services.core import AudioRequest, Core, CoreResult, TextRequest
 from .services.guard import Guard, SealRequest
+from .services.learn import Learn, correction_records
 from .services.objectstore import ObjectStore, session_key, tenant_key
 from .services.resilience import with_retries
 from .services.tenants import Registry, Tenants
 from .settings import Settings
+
+log = logging.getLogger("astra.orchestrator")
 
 DEFAULT_ZONE = "ZONE_DEBATE"
 MAX_METADATA_BYTES = 16_384
@@ -92,6 +96,8 @@ class Orchestrator:
         self._checked_skeletons: dict[str, list[str]] = {}
         self.audio: AudioService | None = None
         """Set by the app once built (it calls back into this object)."""
+        self.learn: Learn | None = None
+        self._background: set[asyncio.Task[None]] = set()
         retry = settings.retry
         # How long an admitted input may take before finalize stops waiting for it.
         self.ingest_ttl = retry.attempts * (retry.timeout + retry.max_delay) + 5.0
@@ -634,7 +640,31 @@ class Orchestrator:
         self.metrics.finalize_seconds.labels("ok").observe(time.perf_counter() - started)
         if not stored:  # our lock expired and another instance took over: its result stands
             return await self._wait_for_result(meta.session_id)
+        self._export_corrections(meta)
         return await self._public_result(result)
+
+    def _export_corrections(self, meta: SessionMeta) -> None:
+        """Hand the human corrections to LEARN in the background (never delays the acta)."""
+        if self.learn is None:
+            return
+        learn = self.learn
+
+        async def run() -> None:
+            blocks = await self.buffer.blocks(meta.session_id)
+            records = correction_records(meta.tenant_id, meta.session_id, meta.pinned, blocks)
+            try:
+                where = await with_retries(
+                    lambda: learn.export(meta.tenant_id, meta.session_id, records), self.settings.retry
+                )
+            except Exception as exc:
+                log.warning("LEARN export of %s failed: %s", meta.session_id, exc)
+                return
+            payload = self._event("learn.exported", _SYSTEM, {"records": len(records), "location": where})
+            await self.buffer.emit(meta.session_id, payload)
+
+        task = asyncio.create_task(run())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _keep_lock(self, session_id: str, owner: str) -> None:
         while True:

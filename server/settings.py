@@ -101,6 +101,7 @@ class Settings:
     guard_url: str | None = None
     tenants_url: str | None = None
     registry_url: str | None = None
+    learn_url: str | None = None
     """Each collaborator runs embedded unless its URL is set."""
     s3_bucket: str | None = None
     s3_prefix: str = ""
@@ -148,6 +149,7 @@ class Settings:
             guard_url=env.get("ASTRA_GUARD_URL") or None,
             tenants_url=env.get("ASTRA_TENANTS_URL") or None,
             registry_url=env.get("ASTRA_REGISTRY_URL") or None,
+            learn_url=env.get("ASTRA_LEARN_URL") or None,
             s3_bucket=env.get("ASTRA_S3_BUCKET") or None,
             s3_prefix=env.get("ASTRA_S3_PREFIX", ""),
             s3_endpoint_url=env.get("ASTRA_S3_ENDPOINT_URL") or None,
