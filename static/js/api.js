@@ -77,4 +77,16 @@ export class Api {
   finalize(sessionId) {
     return this.request("POST", `${PREFIX}/${encodeURIComponent(sessionId)}/finalize`);
   }
+
+  /** Run CORE again on a block pending review; the new version also arrives as block.updated. */
+  reprocess(sessionId, blockId) {
+    const sid = encodeURIComponent(sessionId);
+    return this.request("POST", `${PREFIX}/${sid}/blocks/${encodeURIComponent(blockId)}/reprocess`);
+  }
+
+  /** A signed, expiring link to a block's utterance audio: {url, audio_ref}. */
+  blockAudio(sessionId, blockId) {
+    const sid = encodeURIComponent(sessionId);
+    return this.request("GET", `${PREFIX}/${sid}/blocks/${encodeURIComponent(blockId)}/audio`);
+  }
 }

@@ -1,11 +1,13 @@
 // One session's WebSocket (protocol.md): hello/welcome, resume from the last applied event,
-// numbered text frames with acks and resends (outbox.js), and automatic reconnection with
-// exponential backoff and jitter. It knows nothing about the page: it reports through callbacks.
+// numbered text, audio and audio_end frames with acks and resends (outbox.js), and automatic
+// reconnection with exponential backoff and jitter. It knows nothing about the page: it reports
+// through callbacks.
 //
 //   state: "connecting" (first attempt) | "online" (welcome received) | "reconnecting" |
 //          "offline" (stopped, or a close code that must not be retried)
 
 import { decode, encode } from "./msgpack.js";
+import { wireFrame } from "./outbox.js";
 
 const SUBPROTOCOL = "astra.v1";
 const BACKOFF_START = 500;
@@ -57,6 +59,14 @@ export class SessionConnection {
     this.onOnline = () => {
       if (this.state === "reconnecting" && this.timer !== null) this.reconnectNow();
     };
+    // The browser lost its network: a socket may look open for a long while (until the ping
+    // silence limit) while nothing gets through. Drop it now so frames wait in the outbox and
+    // the page shows the truth; reconnecting follows the usual backoff (and `online`).
+    this.onOffline = () => {
+      if (this.stopped || !this.ws) return;
+      this.drop(CLIENT_RESTART, "offline");
+      this.closed(1006, "offline");
+    };
   }
 
   setState(state, info = {}) {
@@ -68,6 +78,7 @@ export class SessionConnection {
     this.stopped = false;
     this.attempt = 0;
     window.addEventListener("online", this.onOnline);
+    window.addEventListener("offline", this.onOffline);
     this.open();
   }
 
@@ -75,6 +86,7 @@ export class SessionConnection {
   stop() {
     this.stopped = true;
     window.removeEventListener("online", this.onOnline);
+    window.removeEventListener("offline", this.onOffline);
     this.clearTimers();
     this.drop(1000, "client leaving");
     this.setState("offline", { reason: "stopped" });
@@ -179,6 +191,7 @@ export class SessionConnection {
     if (final) {
       this.stopped = true;
       window.removeEventListener("online", this.onOnline);
+      window.removeEventListener("offline", this.onOffline);
       this.setState("offline", { code, reason });
       return;
     }
@@ -210,9 +223,30 @@ export class SessionConnection {
     return frame;
   }
 
+  /** Queue a chunk of audio (Uint8Array; pcm16 unless said otherwise), same sequence as text. */
+  sendAudio(data, format = "pcm16") {
+    const frame = this.outbox.addAudio(data, format);
+    this.resend([frame]);
+    this.on.outbox();
+    return frame;
+  }
+
+  /** The recording paused or stopped: the server closes the utterance in progress. */
+  sendAudioEnd() {
+    const frame = this.outbox.addAudioEnd();
+    this.resend([frame]);
+    this.on.outbox();
+    return frame;
+  }
+
   resend(frames) {
     if (!this.welcomed || !frames.length) return;
-    const sent = frames.filter((frame) => this.sendFrame({ type: "text", seq: frame.seq, text: frame.text }));
+    const sent = [];
+    for (const frame of frames) {
+      // Frames go out in order: once one cannot be sent, the rest wait for the next welcome.
+      if (!this.sendFrame(wireFrame(frame))) break;
+      sent.push(frame);
+    }
     this.outbox.markSent(sent);
   }
 

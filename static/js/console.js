@@ -1,5 +1,6 @@
-// The recording console: wires the token, the HTTP API, the session's WebSocket and the live
-// draft to the page. Each concern lives in its own module; this one only connects them.
+// The recording console: wires the token, the HTTP API, the session's WebSocket, the microphone
+// and the live draft to the page. Each concern lives in its own module; this one only connects
+// them.
 
 import { Api } from "./api.js";
 import {
@@ -21,6 +22,7 @@ import { renderAudit, safeUrl } from "./final.js";
 import { claimClientId, outboxStore } from "./identity.js";
 import { STATUS_NAMES, describeClose, describeError } from "./messages.js";
 import { Outbox } from "./outbox.js";
+import { OUT_RATE, Recorder, captureSupported } from "./recorder.js";
 
 const $ = (id) => {
   const node = document.getElementById(id);
@@ -53,6 +55,18 @@ const app = {
   auditRequested: false,
   finalizing: false,
   entering: 0,
+  recorder: null,
+  recSamples: 0, // 16 kHz samples captured in the current recording (pauses included)
+  recError: "",
+};
+
+const REC_TEXT = {
+  idle: "Micrófono inactivo.",
+  starting: "Abriendo el micrófono…",
+  recording: "Grabando.",
+  pausing: "Pausando…",
+  paused: "En pausa. Pulse «Grabar» para continuar.",
+  stopping: "Deteniendo…",
 };
 
 // -- small helpers -------------------------------------------------------------------------------
@@ -244,13 +258,16 @@ async function joinSession(id) {
 // -- the session ---------------------------------------------------------------------------------
 
 async function enterSession(sessionId, info) {
+  await stopRecording();
   leaveSession({ keepFragment: true });
   const ticket = ++app.entering;
   app.sessionId = sessionId;
   setFragment(new URLSearchParams({ session: sessionId }));
 
   app.model = DraftModel.restore(sessionId);
-  app.view.renderAll(app.model.blocks);
+  app.view.renderAll(app.model.blocks, app.model.utterances);
+  app.recSamples = 0;
+  showElapsed();
   app.audit = null;
   app.auditRequested = false;
   $("session-id").textContent = sessionId;
@@ -303,17 +320,20 @@ function leaveSession({ keepFragment = false } = {}) {
   if (!keepFragment) setFragment(new URLSearchParams());
 }
 
-function onLeave() {
-  const pending = app.conn ? app.conn.outbox.pending : 0;
-  if (
-    pending &&
-    !window.confirm(
+async function onLeave() {
+  const pending = app.conn ? app.conn.outbox.pendingText : 0;
+  const audio = app.conn ? app.conn.outbox.pendingAudioSeconds : 0;
+  const recording = app.recorder.active;
+  let question = "";
+  if (recording) question += "La grabación se detendrá. ";
+  if (pending) {
+    question +=
       `Hay ${pending} intervención(es) sin confirmar. Quedarán guardadas en este navegador ` +
-        "y se enviarán al volver a esta sesión. ¿Cambiar de sesión?",
-    )
-  ) {
-    return;
+      "y se enviarán al volver a esta sesión. ";
   }
+  if (audio >= 0.05) question += `Hay ${seconds(audio)} s de audio sin confirmar que se perderán. `;
+  if (question && !window.confirm(`${question}¿Cambiar de sesión?`)) return;
+  await stopRecording();
   leaveSession();
   setConnState("offline", {});
   showPicker();
@@ -358,13 +378,132 @@ function updatePermissions() {
   const canUpload = CAN.upload.has(app.role) && open;
   for (const id of ["file-input", "zone-select", "caption-input", "upload-button"]) $(id).disabled = !canUpload;
   $("finalize").disabled = !CAN.finalize.has(app.role) || !retryable || app.finalizing;
+  if (!canSend && app.recorder && app.recorder.active) stopRecording();
+  renderRecorder();
+  if (app.view) app.view.refreshActions();
+}
+
+function canReprocess() {
+  return CAN.upload.has(app.role) && (app.status === null || app.status === "OPEN");
+}
+
+// -- the microphone ------------------------------------------------------------------------------
+
+/** Seconds with one decimal and a decimal comma (es-CO). */
+function seconds(value) {
+  return (Math.round(value * 10) / 10).toLocaleString("es-CO", {
+    minimumFractionDigits: 1,
+    maximumFractionDigits: 1,
+  });
+}
+
+function elapsedText(totalSeconds) {
+  const total = Math.floor(totalSeconds);
+  const h = Math.floor(total / 3600);
+  const mm = String(Math.floor((total % 3600) / 60)).padStart(2, "0");
+  const ss = String(total % 60).padStart(2, "0");
+  return h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+function showElapsed() {
+  const node = $("rec-elapsed");
+  const text = elapsedText(app.recSamples / OUT_RATE);
+  if (node.textContent !== text) node.textContent = text;
+}
+
+/** Level meter: the chunk's peak on a 60 dB scale (0 = -60 dBFS or less, 1 = full scale). */
+function showLevel(peak) {
+  const db = peak > 0 ? 20 * Math.log10(peak) : -Infinity;
+  const value = Math.max(0, Math.min(1, (db + 60) / 60));
+  const meter = $("rec-level");
+  meter.value = value;
+  meter.textContent = `${Math.round(value * 100)} %`;
+}
+
+function renderRecorder() {
+  const state = app.recorder ? app.recorder.state : "idle";
+  const active = state !== "idle";
+  const open = app.status === null || app.status === "OPEN";
+  const allowed = CAN.send.has(app.role) && open && Boolean(app.sessionId);
+  const supported = captureSupported();
+  const busy = state === "starting" || state === "pausing" || state === "stopping";
+  const record = $("rec-record");
+  record.setAttribute("aria-pressed", state === "recording" ? "true" : "false");
+  record.disabled = busy || (!active && (!allowed || !supported));
+  $("rec-pause").disabled = state !== "recording";
+  $("rec-stop").disabled = !(state === "recording" || state === "paused");
+  $("recorder").dataset.state = state;
+  let text = REC_TEXT[state] || state;
+  if (state === "idle") {
+    if (!CAN.send.has(app.role)) text = "Su rol no permite grabar.";
+    else if (!open) text = "La sesión está cerrada: no admite más audio.";
+    else if (!supported) text = "Este navegador no puede grabar aquí (se necesita HTTPS y AudioWorklet).";
+    else if (app.recSamples > 0) text = `Grabación detenida (${elapsedText(app.recSamples / OUT_RATE)}).`;
+  }
+  if (state === "recording" && app.conn && app.conn.state !== "online") {
+    text = "Grabando sin conexión: el audio queda en espera y se enviará al reconectar.";
+  }
+  const node = $("rec-state");
+  if (node.textContent !== text) node.textContent = text;
+  say("rec-error", app.recError, app.recError ? "error" : "");
+}
+
+function recorderHandlers() {
+  return {
+    chunk: (bytes, samples) => {
+      if (!app.conn) return;
+      app.conn.sendAudio(bytes);
+      app.recSamples += samples;
+      showElapsed();
+    },
+    level: (peak) => showLevel(peak),
+    state: () => renderRecorder(),
+    ended: (reason) => {
+      if (app.conn) app.conn.sendAudioEnd();
+      if (reason === "lost") {
+        app.recError = "El micrófono dejó de estar disponible: la grabación se detuvo.";
+        renderRecorder();
+      }
+    },
+  };
+}
+
+async function onRecord() {
+  const recorder = app.recorder;
+  if (recorder.state === "recording") {
+    await recorder.pause(); // the record button is a toggle
+    return;
+  }
+  if (!app.conn) return;
+  if (recorder.state === "idle") app.recSamples = 0;
+  app.recError = "";
+  showElapsed();
+  try {
+    await recorder.record();
+  } catch (exc) {
+    app.recError = exc.message;
+  }
+  renderRecorder();
+}
+
+async function stopRecording() {
+  if (app.recorder && app.recorder.active) await app.recorder.stop();
 }
 
 function updatePending() {
-  const n = app.conn ? app.conn.outbox.pending : 0;
+  const outbox = app.conn ? app.conn.outbox : null;
+  const n = outbox ? outbox.pendingText : 0;
   const node = $("pending");
-  node.textContent = `Pendientes de confirmar: ${n}`;
+  const text = `Pendientes de confirmar: ${n}`;
+  if (node.textContent !== text) node.textContent = text;
   node.dataset.pending = String(n);
+  const audio = outbox ? outbox.pendingAudioSeconds : 0;
+  const dropped = outbox ? outbox.droppedAudioSeconds : 0;
+  let backlog = `Audio sin confirmar: ${seconds(audio)} s`;
+  if (dropped > 0) backlog += ` · descartado por la espera: ${seconds(dropped)} s`;
+  const line = $("rec-backlog");
+  if (line.textContent !== backlog) line.textContent = backlog;
+  line.dataset.pending = audio >= 1 || dropped > 0 ? "1" : "0";
 }
 
 function setConnState(state, info) {
@@ -374,7 +513,9 @@ function setConnState(state, info) {
   let detail = "";
   if (state === "reconnecting" && info.delay) detail = `nuevo intento en ${Math.ceil(info.delay / 1000)} s`;
   if (state === "offline" && info.code) detail = describeClose(info.code);
+  if (state === "reconnecting" && navigator.onLine === false) detail = "sin red";
   $("conn-detail").textContent = detail;
+  if (app.recorder) renderRecorder();
 }
 
 // -- the stream ----------------------------------------------------------------------------------
@@ -400,7 +541,7 @@ function connectionHandlers() {
         // The saved draft is ahead of the server's log: it cannot be this session's; start over.
         DraftModel.forget(app.sessionId);
         app.model = new DraftModel(app.sessionId);
-        app.view.renderAll([]);
+        app.view.renderAll([], []);
         app.conn.reconnectNow();
         return;
       }
@@ -442,6 +583,12 @@ function applyEvent(msg) {
     case "block.added":
       if (change.block) app.view.addBlock(change.block);
       break;
+    case "block.updated":
+      if (change.block) app.view.updateBlock(change.block);
+      break;
+    case "utterance.detected":
+      if (change.utterance) app.view.addPlaceholder(change.utterance);
+      break;
     case "session.closing":
       setStatus("CLOSING");
       if (!app.finalizing) say("final-status", "La sesión se está cerrando: se genera el acta…");
@@ -467,9 +614,19 @@ function applyEvent(msg) {
 function onStreamError(msg, dropped) {
   const code = typeof msg.code === "string" ? msg.code : "ERROR";
   if (code === "SEQ_GAP") return; // handled by the outbox: frames are renumbered and resent
-  if (dropped) addRejected(dropped, code);
   if (code === "SESSION_CLOSED") setStatus(app.status === "OPEN" || !app.status ? "CLOSING" : app.status);
   if (code === "UNAUTHORIZED") return; // the close (4401) that follows asks for a token
+  if (dropped && dropped.kind !== "text") {
+    if (code === "SESSION_CLOSED") return; // the status already says so; recording stops
+    // Audio the server refused: say so once per code (chunks arrive ten a second).
+    const text = `El servidor rechazó audio: ${describeError(code, msg.message)}`;
+    if (app.recError !== text) {
+      app.recError = text;
+      renderRecorder();
+    }
+    return;
+  }
+  if (dropped) addRejected(dropped, code);
   say("text-error", describeError(code, msg.message), "error");
 }
 
@@ -560,13 +717,15 @@ async function onUpload(event) {
 
 async function onFinalize() {
   if (!app.sessionId || app.finalizing) return;
-  const pending = app.conn ? app.conn.outbox.pending : 0;
-  const warning = pending
-    ? `Hay ${pending} intervención(es) sin confirmar que no entrarán en el acta. `
-    : "";
+  const pending = app.conn ? app.conn.outbox.pendingText : 0;
+  const audio = app.conn ? app.conn.outbox.pendingAudioSeconds : 0;
+  let warning = pending ? `Hay ${pending} intervención(es) sin confirmar que no entrarán en el acta. ` : "";
+  if (app.recorder.active) warning += "La grabación se detendrá. ";
+  if (audio >= 0.05) warning += `Hay ${seconds(audio)} s de audio sin confirmar que no entrarán en el acta. `;
   if (!window.confirm(`${warning}¿Finalizar la sesión y generar el acta? Después no se admite más contenido.`)) {
     return;
   }
+  await stopRecording();
   app.finalizing = true;
   updatePermissions();
   const status = $("final-status");
@@ -681,7 +840,25 @@ function onHashChange() {
 
 function init() {
   app.api = new Api(() => app.token);
-  app.view = new DraftView($("draft"));
+  app.recorder = new Recorder(recorderHandlers());
+  app.view = new DraftView($("draft"), {
+    canReprocess,
+    reprocess: async (block) => {
+      try {
+        await app.api.reprocess(app.sessionId, block.block_id);
+      } catch (exc) {
+        handleAuthFailure(exc);
+        throw exc;
+      }
+    },
+    audioUrl: async (block) => {
+      const answer = await app.api.blockAudio(app.sessionId, block.block_id);
+      const url = safeUrl(answer && answer.url);
+      if (!url) throw new Error("el servidor no dio un enlace válido");
+      return url;
+    },
+    describe: (exc) => errorText(exc),
+  });
   const select = $("zone-select");
   for (const [zone, heading] of ZONES) {
     const option = document.createElement("option");
@@ -698,6 +875,17 @@ function init() {
   $("text-form").addEventListener("submit", onSend);
   $("text-input").addEventListener("keydown", onTextKey);
   $("upload-form").addEventListener("submit", onUpload);
+  $("rec-record").addEventListener("click", onRecord);
+  $("rec-pause").addEventListener("click", () => app.recorder.pause());
+  $("rec-stop").addEventListener("click", () => stopRecording());
+  window.addEventListener("beforeunload", (event) => {
+    // Unacked audio lives in memory only: warn before it is lost with the page.
+    const audio = app.conn ? app.conn.outbox.pendingAudioSeconds : 0;
+    if (app.recorder.active || audio >= 0.05) {
+      event.preventDefault();
+      event.returnValue = "";
+    }
+  });
   $("finalize").addEventListener("click", onFinalize);
   $("refresh-link").addEventListener("click", refreshLink);
   $("audit-json").addEventListener("click", downloadAudit);

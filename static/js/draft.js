@@ -1,6 +1,10 @@
 // The live draft of the acta: a model fed by the session's events (applied once, in id order)
-// and a view that lays its blocks out in the skeleton's zones. Server data only ever reaches
-// the page through textContent and attributes, never as HTML.
+// and a view that lays its blocks out in the skeleton's zones, ordered by each block's
+// `position` (its place in the acta) rather than by arrival: audio blocks get their position
+// when their utterance is cut, so a transcription that finishes late still lands in order.
+// An utterance being transcribed (`utterance.detected`) shows as a placeholder at its position
+// until the block carrying its `utterance_id` arrives. Server data only ever reaches the page
+// through textContent and attributes, never as HTML.
 
 import { session } from "./storage.js";
 
@@ -20,7 +24,23 @@ export const ZONES = [
   ["SIGNATURE_BLOCK", "Firmas"],
 ];
 
-const SNAPSHOT_VERSION = 1;
+// 2: utterances in transcription and block.updated are applied (a v1 snapshot skipped them).
+const SNAPSHOT_VERSION = 2;
+
+/** The utterance id an audio block carries (audio_metadata, or its source). */
+export function utteranceOf(block) {
+  const meta = block && block.audio_metadata;
+  if (meta && typeof meta === "object" && typeof meta.utterance_id === "string") return meta.utterance_id;
+  const source = block && block.source;
+  if (source && typeof source === "object" && typeof source.utterance_id === "string") return source.utterance_id;
+  return null;
+}
+
+/** A block's position as a number, or null when it has none. */
+function positionOf(item) {
+  const p = item && item.position;
+  return typeof p === "number" && Number.isFinite(p) ? p : null;
+}
 
 // -- model ---------------------------------------------------------------------------------------
 
@@ -38,6 +58,7 @@ export class DraftModel {
     this.blocks = [];
     this.final = null; // data of session.finalized
     this.failure = null; // data of session.finalize_failed
+    this.utterances = []; // utterance.detected data still waiting for their block
     if (saved && saved.v === SNAPSHOT_VERSION && Number.isSafeInteger(saved.lastEventId)) {
       this.lastEventId = saved.lastEventId;
       this.status = saved.status || null;
@@ -45,8 +66,10 @@ export class DraftModel {
       this.blocks = Array.isArray(saved.blocks) ? saved.blocks : [];
       this.final = saved.final || null;
       this.failure = saved.failure || null;
+      this.utterances = Array.isArray(saved.utterances) ? saved.utterances : [];
     }
     this.blockIds = new Set(this.blocks.map((b) => b.block_id));
+    this.transcribed = new Set(this.blocks.map(utteranceOf).filter(Boolean));
   }
 
   static restore(sessionId) {
@@ -62,6 +85,7 @@ export class DraftModel {
       blocks: this.blocks,
       final: this.final,
       failure: this.failure,
+      utterances: this.utterances,
     });
     // Without a complete snapshot a reload must replay from the start, not from lastEventId.
     if (!ok) session.remove(`draft.${this.sessionId}`);
@@ -73,8 +97,8 @@ export class DraftModel {
 
   /**
    * Apply one event frame. Returns null for an event already applied (id <= lastEventId),
-   * false when ids skip (the caller resumes from the log), else the change:
-   * {kind, block?} for the view.
+   * false when ids skip (the caller resumes from the log), else the change for the view:
+   * {kind, block?, utterance?} (block.updated: the new version of the block).
    */
   apply(event) {
     const id = event.id;
@@ -94,7 +118,34 @@ export class DraftModel {
         if (block && typeof block === "object" && !this.blockIds.has(block.block_id)) {
           this.blocks.push(block);
           this.blockIds.add(block.block_id);
+          this.settle(block);
           change.block = block;
+        }
+        break;
+      }
+      case "block.updated": {
+        const block = data.block;
+        if (block && typeof block === "object" && typeof block.block_id === "string") {
+          const index = this.blocks.findIndex((b) => b.block_id === block.block_id);
+          if (index >= 0) this.blocks[index] = block;
+          else this.blocks.push(block);
+          this.blockIds.add(block.block_id);
+          this.settle(block);
+          change.block = block;
+        }
+        break;
+      }
+      case "utterance.detected": {
+        const id = data.utterance_id;
+        if (typeof id === "string" && !this.transcribed.has(id) && !this.utterances.some((u) => u.utterance_id === id)) {
+          const utterance = {
+            utterance_id: id,
+            position: positionOf(data),
+            time_start: typeof data.time_start === "number" ? data.time_start : null,
+            time_end: typeof data.time_end === "number" ? data.time_end : null,
+          };
+          this.utterances.push(utterance);
+          change.utterance = utterance;
         }
         break;
       }
@@ -114,6 +165,14 @@ export class DraftModel {
         break; // a kind this console does not know yet: skipped, but its id counts
     }
     return change;
+  }
+
+  /** A block arrived for an utterance: it is no longer waiting for its transcription. */
+  settle(block) {
+    const id = utteranceOf(block);
+    if (!id) return;
+    this.transcribed.add(id);
+    this.utterances = this.utterances.filter((u) => u.utterance_id !== id);
   }
 }
 
@@ -145,12 +204,47 @@ function timeOf(seconds) {
   });
 }
 
-/** One block as an <li>; exported so later features (editing) can re-render a block. */
-export function renderBlock(block) {
+/** Seconds on the session's audio timeline as m:ss (h:mm:ss past an hour). */
+export function clock(seconds) {
+  if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0) return "";
+  const total = Math.floor(seconds);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = String(total % 60).padStart(2, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
+}
+
+function audioSpan(start, end) {
+  const a = clock(start);
+  const b = clock(end);
+  if (a && b) return `${a}–${b}`;
+  return a || b;
+}
+
+function setPosition(item, position) {
+  if (typeof position === "number" && Number.isFinite(position)) item.dataset.position = String(position);
+}
+
+/** Where an item goes in a list ordered by position; items without one stay at the end. */
+function orderOf(item) {
+  return item.dataset.position === undefined ? Infinity : Number(item.dataset.position);
+}
+
+/**
+ * One block as an <li>; exported so later features (editing) can re-render a block.
+ * actions (optional): {canReprocess(): bool, reprocess(block): Promise, audioUrl(block):
+ * Promise<string>, describe(error): string, played(audioElement)}.
+ */
+export function renderBlock(block, actions = null) {
   const item = el("li", "block");
   const type = typeof block.type === "string" ? block.type : "TEMPLATE";
   item.classList.add(`block--${type.toLowerCase().replace(/_/g, "-")}`);
+  item.tabIndex = -1; // focus can return here when the block is replaced by a new version
   if (typeof block.block_id === "string") item.dataset.blockId = block.block_id;
+  setPosition(item, block.position);
+  const utterance = utteranceOf(block);
+  if (utterance) item.dataset.utteranceId = utterance;
+  const audio = block.audio_metadata && typeof block.audio_metadata === "object" ? block.audio_metadata : null;
 
   const pending = type === "ERROR_PENDING_REVIEW";
   const meta = el("p", "block__meta");
@@ -159,6 +253,13 @@ export function renderBlock(block) {
   const when = timeOf(block.created_at);
   if (when) meta.append(el("span", "block__time", when));
   if (block.created_by) meta.append(el("span", "block__author", block.created_by));
+  if (audio) {
+    const span = audioSpan(audio.time_start, audio.time_end);
+    meta.append(el("span", "block__audio", span ? `audio ${span}` : "audio"));
+  }
+  if (Number.isInteger(block.version) && block.version > 1) {
+    meta.append(el("span", "block__version", `versión ${block.version}`));
+  }
   item.append(meta);
 
   if (pending) {
@@ -182,25 +283,135 @@ export function renderBlock(block) {
       figure.append(" ", el("span", "block__filename", `(${asset.filename})`));
     }
     item.append(figure);
-    return item;
+  } else {
+    const text = el("p", "block__text");
+    const data = block.structured_data && typeof block.structured_data === "object" ? block.structured_data : {};
+    const speaker = speakerName(data.orador);
+    if (speaker) {
+      text.append(el("strong", "block__speaker", `${speaker.replace(/:\s*$/, "")}:`), " ");
+    }
+    text.append(typeof block.text === "string" ? block.text : "");
+    item.append(text);
   }
 
-  const text = el("p", "block__text");
-  const data = block.structured_data && typeof block.structured_data === "object" ? block.structured_data : {};
-  const speaker = speakerName(data.orador);
-  if (speaker) {
-    text.append(el("strong", "block__speaker", `${speaker.replace(/:\s*$/, "")}:`), " ");
+  if (actions) appendActions(item, block, audio, pending, actions);
+  return item;
+}
+
+function excerpt(block) {
+  const text = typeof block.text === "string" ? block.text.trim() : "";
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
+function appendActions(item, block, audio, pending, actions) {
+  const canPlay = Boolean(audio && audio.audio_ref && actions.audioUrl);
+  const canReprocess = Boolean(pending && actions.reprocess);
+  if (!canPlay && !canReprocess) return;
+  const bar = el("div", "block__actions");
+  const status = el("span", "block__status");
+  status.setAttribute("role", "status");
+  const what = excerpt(block);
+
+  if (canPlay) {
+    const play = el("button", "small block__play", "Escuchar");
+    play.type = "button";
+    const span = audioSpan(audio.time_start, audio.time_end);
+    play.setAttribute("aria-label", `Escuchar el audio${span ? ` (${span})` : ""}${what ? `: ${what}` : ""}`);
+    play.addEventListener("click", async () => {
+      play.disabled = true;
+      status.dataset.kind = "";
+      status.textContent = "Cargando el audio…";
+      try {
+        const url = await actions.audioUrl(block);
+        let player = item.querySelector("audio.block__player");
+        if (!player) {
+          player = el("audio", "block__player");
+          player.controls = true;
+          player.preload = "auto";
+          player.setAttribute("aria-label", `Audio del bloque${what ? `: ${what}` : ""}`);
+          item.append(player);
+        }
+        player.src = url;
+        status.textContent = "";
+        if (actions.played) actions.played(player);
+        try {
+          await player.play();
+        } catch {
+          // Autoplay refused or no output device: the controls are there to start it by hand.
+        }
+      } catch (exc) {
+        status.dataset.kind = "error";
+        status.textContent = `No se pudo obtener el audio: ${actions.describe ? actions.describe(exc) : exc}`;
+      } finally {
+        play.disabled = false;
+      }
+    });
+    bar.append(play);
   }
-  text.append(typeof block.text === "string" ? block.text : "");
-  item.append(text);
+
+  if (canReprocess) {
+    const again = el("button", "small block__reprocess", "Reprocesar");
+    again.type = "button";
+    again.setAttribute("aria-label", `Reprocesar el bloque pendiente de revisión${what ? `: ${what}` : ""}`);
+    again.hidden = actions.canReprocess ? !actions.canReprocess() : false;
+    again.addEventListener("click", async () => {
+      again.disabled = true;
+      item.setAttribute("aria-busy", "true");
+      status.dataset.kind = "";
+      status.textContent = "Reprocesando…";
+      try {
+        await actions.reprocess(block);
+        // The new version arrives as block.updated and replaces this item.
+        status.dataset.kind = "ok";
+        status.textContent = "Reprocesado.";
+      } catch (exc) {
+        status.dataset.kind = "error";
+        status.textContent = `No se pudo reprocesar: ${actions.describe ? actions.describe(exc) : exc}`;
+      } finally {
+        again.disabled = false;
+        item.removeAttribute("aria-busy");
+      }
+    });
+    bar.append(again);
+  }
+  bar.append(status);
+  item.append(bar);
+}
+
+/** An utterance being transcribed: a greyed placeholder where its block will appear. */
+export function renderPlaceholder(utterance) {
+  const item = el("li", "block block--transcribing");
+  item.dataset.utteranceId = utterance.utterance_id;
+  setPosition(item, utterance.position);
+  item.setAttribute("aria-busy", "true");
+  const meta = el("p", "block__meta");
+  const span = audioSpan(utterance.time_start, utterance.time_end);
+  meta.append(el("span", "block__label", "Audio"));
+  if (span) meta.append(el("span", "block__audio", span));
+  item.append(meta, el("p", "block__text block__placeholder", "Transcribiendo…"));
   return item;
 }
 
 export class DraftView {
-  /** root: the element that holds the zones (an aria-live region). */
-  constructor(root) {
+  /**
+   * root: the element that holds the zones (an aria-live region).
+   * actions: what the blocks' buttons do (see renderBlock); none without it.
+   */
+  constructor(root, actions = null) {
     this.root = root;
     this.lists = new Map();
+    this.player = null; // the <audio> in use, so only one block plays at a time
+    this.actions = actions && {
+      ...actions,
+      played: (player) => {
+        if (this.player && this.player !== player) {
+          this.player.pause();
+          this.player.remove();
+        }
+        this.player = player;
+        if (actions.played) actions.played(player);
+      },
+    };
     this.build();
   }
 
@@ -231,15 +442,92 @@ export class DraftView {
     return this.lists.get(zone) || this.addZone(zone, zone);
   }
 
-  addBlock(block) {
-    const { section, list, empty } = this.zoneFor(block.target_placeholder);
-    list.append(renderBlock(block));
-    empty.hidden = true;
-    section.classList.add("zone--filled");
+  /** Put an item in a zone's list at its position (after items of equal position). */
+  place(entry, item) {
+    const order = orderOf(item);
+    const next = [...entry.list.children].find((child) => orderOf(child) > order);
+    entry.list.insertBefore(item, next || null);
+    this.refreshZone(entry);
   }
 
-  renderAll(blocks) {
+  refreshZone(entry) {
+    entry.empty.hidden = entry.list.children.length > 0;
+    entry.section.classList.toggle("zone--filled", entry.list.querySelector(".block:not(.block--transcribing)") !== null);
+  }
+
+  refreshAll() {
+    for (const entry of this.lists.values()) this.refreshZone(entry);
+  }
+
+  find(selector, value) {
+    return this.root.querySelector(`li[${selector}="${CSS.escape(value)}"]`);
+  }
+
+  /** Add a block, or replace the item of a block with the same id (a new version). */
+  addBlock(block) {
+    const utterance = utteranceOf(block);
+    if (utterance) this.removePlaceholder(utterance);
+    let refocus = false;
+    if (typeof block.block_id === "string") {
+      const old = this.find("data-block-id", block.block_id);
+      if (old) {
+        refocus = old.contains(document.activeElement);
+        if (this.player && old.contains(this.player)) this.player = null;
+        old.remove();
+        this.refreshAll();
+      }
+    }
+    const item = renderBlock(block, this.actions);
+    this.place(this.zoneFor(block.target_placeholder), item);
+    if (refocus) item.focus();
+  }
+
+  updateBlock(block) {
+    this.addBlock(block);
+  }
+
+  /** The zone an utterance most likely continues: that of the block just before it. */
+  zoneOfPosition(position) {
+    let best = null;
+    let bestPosition = -Infinity;
+    if (typeof position === "number") {
+      for (const item of this.root.querySelectorAll("li.block[data-block-id][data-position]")) {
+        const p = Number(item.dataset.position);
+        if (p < position && p > bestPosition) {
+          bestPosition = p;
+          best = item.closest("section.zone");
+        }
+      }
+    }
+    const zone = best ? best.dataset.zone : ZONES[0][0];
+    return this.zoneFor(zone);
+  }
+
+  addPlaceholder(utterance) {
+    if (!utterance || typeof utterance.utterance_id !== "string") return;
+    if (this.find("data-utterance-id", utterance.utterance_id)) return;
+    this.place(this.zoneOfPosition(utterance.position), renderPlaceholder(utterance));
+  }
+
+  removePlaceholder(utteranceId) {
+    const item = this.root.querySelector(
+      `li.block--transcribing[data-utterance-id="${CSS.escape(utteranceId)}"]`,
+    );
+    if (!item) return;
+    item.remove();
+    this.refreshAll();
+  }
+
+  renderAll(blocks, utterances = []) {
     this.build();
+    this.player = null;
     for (const block of blocks) this.addBlock(block);
+    for (const utterance of utterances) this.addPlaceholder(utterance);
+  }
+
+  /** Permissions changed: show or hide the actions the role may take. */
+  refreshActions() {
+    const allowed = !this.actions || !this.actions.canReprocess || this.actions.canReprocess();
+    for (const button of this.root.querySelectorAll(".block__reprocess")) button.hidden = !allowed;
   }
 }

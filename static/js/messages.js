@@ -22,6 +22,8 @@ const ERRORS = {
   HELLO_TIMEOUT: "La conexión tardó demasiado en identificarse.",
   TOO_MANY_ERRORS: "Demasiados mensajes erróneos en la conexión.",
   NETWORK: "No se pudo contactar el servidor.",
+  NOT_PENDING: "Solo se reprocesan bloques pendientes de revisión.",
+  AUDIO_NOT_SUPPORTED: "El servidor no acepta audio por esta vía.",
   INTERNAL: "Error interno del servidor.",
 };
 

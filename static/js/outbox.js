@@ -1,4 +1,5 @@
-// The client's numbered text frames (protocol.md, `text` and "Resume, in short").
+// The client's numbered frames (protocol.md, `text`, `audio`, `audio_end` and "Resume, in
+// short"): one sequence per client id for all of them.
 //
 // Every frame gets the next sequence number and stays queued until the server acks it. The
 // server applies one client's frames strictly in order (1, 2, 3, …, no gaps) and answers each
@@ -9,24 +10,57 @@
 // queued ones that have not been acked. So when the server tells us where it stands
 // (`welcome.last_seq`, or `SEQ_GAP` with `details.expected`), the queue can be renumbered from
 // there without ever giving a second meaning to a number the server already applied.
+//
+// Persistence: text and audio_end frames (small) are saved with the counter at every change, so
+// a reload resends them. Audio chunks are large (3,200 bytes per 100 ms): they are kept in
+// memory only, at most MAX_AUDIO_BYTES of them; past that the oldest never-sent chunks are
+// dropped (and counted) so a long outage cannot exhaust the page. A reload loses unacked audio;
+// the frames saved around it are renumbered at the next welcome like any unapplied frame.
 
 /** Errors after which a frame can never be applied: it leaves the queue (and is reported). */
 export const TERMINAL_CODES = new Set(["SESSION_CLOSED", "FORBIDDEN", "INVALID_INPUT", "INVALID_FIELD"]);
+
+export const AUDIO_BYTES_PER_SECOND = 32000; // 16 kHz × 2 bytes
+/** Unacked audio kept in memory: 5 minutes of 16 kHz PCM16 (9.6 MB). */
+export const MAX_AUDIO_BYTES = 5 * 60 * AUDIO_BYTES_PER_SECOND;
+const AUDIO_SAVE_DELAY = 1000; // ms: the counter after audio frames is saved lazily
+
+const PERSISTED = new Set(["text", "audio_end"]);
+
+/** The wire message of a queued frame. */
+export function wireFrame(frame) {
+  switch (frame.kind) {
+    case "audio":
+      return { type: "audio", seq: frame.seq, format: frame.format, data: frame.data };
+    case "audio_end":
+      return { type: "audio_end", seq: frame.seq };
+    default:
+      return { type: "text", seq: frame.seq, text: frame.text };
+  }
+}
 
 export class Outbox {
   /**
    * store: {load(): {next, frames} | null, save({next, frames}): void} — persistence per
    * session and client id (the counter must survive reloads: seq is per client id, forever).
+   * options.maxAudioBytes: the memory bound for unacked audio.
    */
-  constructor(store) {
+  constructor(store, { maxAudioBytes = MAX_AUDIO_BYTES } = {}) {
     this.store = store;
+    this.maxAudioBytes = maxAudioBytes;
+    this.audioBytes = 0; // bytes of audio frames queued
+    this.droppedAudioBytes = 0; // audio discarded by the memory bound since this page loaded
+    this.saveTimer = null;
     const saved = store.load();
     this.next = saved && Number.isSafeInteger(saved.next) && saved.next >= 1 ? saved.next : 1;
     this.frames = [];
     if (saved && Array.isArray(saved.frames)) {
       for (const f of saved.frames) {
-        if (f && Number.isSafeInteger(f.seq) && f.seq >= 1 && typeof f.text === "string") {
-          this.frames.push({ seq: f.seq, text: f.text, sent: f.sent === true });
+        if (!f || !Number.isSafeInteger(f.seq) || f.seq < 1) continue;
+        const sent = f.sent === true;
+        if (f.kind === "audio_end") this.frames.push({ seq: f.seq, kind: "audio_end", sent });
+        else if ((f.kind === undefined || f.kind === "text") && typeof f.text === "string") {
+          this.frames.push({ seq: f.seq, kind: "text", text: f.text, sent });
         }
       }
       this.frames.sort((a, b) => a.seq - b.seq);
@@ -35,33 +69,119 @@ export class Outbox {
     this.gapHandledAt = null; // `expected` of the SEQ_GAP already answered by a resend
   }
 
+  /** Every queued frame. */
   get pending() {
     return this.frames.length;
   }
 
+  /** Queued text frames (utterances typed by the user). */
+  get pendingText() {
+    let n = 0;
+    for (const f of this.frames) if (f.kind === "text") n += 1;
+    return n;
+  }
+
+  /** Seconds of audio not yet acknowledged. */
+  get pendingAudioSeconds() {
+    return this.audioBytes / AUDIO_BYTES_PER_SECOND;
+  }
+
+  get droppedAudioSeconds() {
+    return this.droppedAudioBytes / AUDIO_BYTES_PER_SECOND;
+  }
+
   save() {
-    this.store.save({ next: this.next, frames: this.frames });
+    if (this.saveTimer !== null) clearTimeout(this.saveTimer);
+    this.saveTimer = null;
+    const frames = [];
+    for (const f of this.frames) {
+      if (!PERSISTED.has(f.kind)) continue;
+      frames.push(f.kind === "text" ? { seq: f.seq, kind: "text", text: f.text, sent: f.sent } : { seq: f.seq, kind: f.kind, sent: f.sent });
+    }
+    this.store.save({ next: this.next, frames });
+  }
+
+  /** Save soon: only the counter changed (audio), and a stale counter is corrected at welcome. */
+  saveSoon() {
+    if (this.saveTimer !== null) return;
+    this.saveTimer = setTimeout(() => this.save(), AUDIO_SAVE_DELAY);
+  }
+
+  recount() {
+    let bytes = 0;
+    for (const f of this.frames) if (f.kind === "audio") bytes += f.data.length;
+    this.audioBytes = bytes;
+  }
+
+  push(frame) {
+    this.next += 1;
+    this.frames.push(frame);
+    return frame;
   }
 
   /** Queue one utterance; returns its frame ({seq, text}) to send now if connected. */
   add(text) {
-    const frame = { seq: this.next, text, sent: false };
-    this.next += 1;
-    this.frames.push(frame);
+    const frame = this.push({ seq: this.next, kind: "text", text, sent: false });
     this.save();
     return frame;
   }
 
+  /** Queue a chunk of audio (bytes: Uint8Array). Returns its frame. */
+  addAudio(data, format = "pcm16") {
+    const frame = this.push({ seq: this.next, kind: "audio", format, data, sent: false });
+    this.audioBytes += data.length;
+    this.enforceBudget();
+    this.saveSoon();
+    return frame;
+  }
+
+  /** Queue the end of a recording (pause or stop). */
+  addAudioEnd() {
+    const frame = this.push({ seq: this.next, kind: "audio_end", sent: false });
+    this.save();
+    return frame;
+  }
+
+  /**
+   * Keep unacked audio under the bound: drop the oldest chunks never sent (the server cannot
+   * have them) and renumber the unsent frames after them. Frames go out in order, so the sent
+   * ones are a prefix; the renumbered tail holds only unsent frames.
+   */
+  enforceBudget() {
+    if (this.audioBytes <= this.maxAudioBytes) return;
+    const firstUnsent = this.frames.findIndex((f) => !f.sent);
+    if (firstUnsent < 0) return;
+    for (let i = firstUnsent; i < this.frames.length; i++) if (this.frames[i].sent) return;
+    const base = this.frames[firstUnsent].seq;
+    const kept = [];
+    const tail = this.frames.length - 1;
+    for (let i = firstUnsent; i < this.frames.length; i++) {
+      const f = this.frames[i];
+      if (this.audioBytes > this.maxAudioBytes && f.kind === "audio" && i < tail) {
+        this.audioBytes -= f.data.length;
+        this.droppedAudioBytes += f.data.length;
+        continue;
+      }
+      kept.push(f);
+    }
+    kept.forEach((f, i) => {
+      f.seq = base + i;
+    });
+    this.frames = this.frames.slice(0, firstUnsent).concat(kept);
+    this.next = base + kept.length;
+    this.save();
+  }
+
   /** Record that frames went out on a connection (only those can have been applied). */
   markSent(frames) {
-    let changed = false;
+    let persist = false;
     for (const f of frames) {
       if (!f.sent) {
         f.sent = true;
-        changed = true;
+        if (PERSISTED.has(f.kind)) persist = true;
       }
     }
-    if (changed) this.save();
+    if (persist) this.save();
   }
 
   /**
@@ -75,6 +195,7 @@ export class Outbox {
       f.seq = lastApplied + 1 + i;
     });
     this.next = lastApplied + 1 + this.frames.length;
+    this.recount();
     this.save();
   }
 
@@ -88,9 +209,17 @@ export class Outbox {
   /** An ack for `seq`: it and everything before it are durable. */
   ack(seq) {
     this.gapHandledAt = null;
-    const before = this.frames.length;
-    this.frames = this.frames.filter((f) => f.seq > seq);
-    if (this.frames.length !== before) this.save();
+    let n = 0;
+    let persist = false;
+    while (n < this.frames.length && this.frames[n].seq <= seq) {
+      const f = this.frames[n];
+      if (f.kind === "audio") this.audioBytes -= f.data.length;
+      else persist = true;
+      n += 1;
+    }
+    if (!n) return;
+    this.frames.splice(0, n);
+    if (persist) this.save();
   }
 
   /**
@@ -113,6 +242,7 @@ export class Outbox {
     const index = this.frames.findIndex((f) => f.seq === seq);
     if (index < 0) return { dropped: null, resend: [] };
     const [dropped] = this.frames.splice(index, 1);
+    if (dropped.kind === "audio") this.audioBytes -= dropped.data.length;
     this.save();
     return { dropped, resend: [] };
   }
@@ -121,6 +251,7 @@ export class Outbox {
   drain() {
     const frames = this.frames;
     this.frames = [];
+    this.audioBytes = 0;
     this.save();
     return frames;
   }

@@ -1,0 +1,505 @@
+"""The recording console (static/) in a real browser: headless Chromium driven by Playwright
+against a real server process. Chromium's fake microphone plays the scripted Spanish session
+(tests/fixtures/audio/sesion.wav, looping), so the whole path runs for real: getUserMedia, the
+AudioWorklet downsampler, numbered audio frames through the outbox, VAD, Whisper, CORE, the
+live draft; and, besides, a second viewer, a network loss, CORE down with Reprocesar."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgpack
+import numpy as np
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from .conftest import ROOT, TIME_UNIT, ServerProcess, free_port, require
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path("/usr/bin/chromium")
+AUDIO = ROOT / "tests" / "fixtures" / "audio"
+SCRIPT: list[dict[str, Any]] = json.loads((AUDIO / "sesion.json").read_text(encoding="utf-8"))
+SCREENSHOT = Path("/tmp/console-recording.png")
+CHUNK_BYTES = 3200  # 100 ms of 16 kHz PCM16
+
+
+def ms(seconds: float) -> int:
+    """A Playwright timeout (milliseconds), scaled like every other wait of the suite."""
+    return int(seconds * 1000 * TIME_UNIT)
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    """A fresh Chromium per test, so the fake microphone starts at the top of the session."""
+    require(CHROMIUM.exists(), "chromium (apt-get install chromium)")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-audio-capture={AUDIO / 'sesion.wav'}",
+            ],
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+class Console:
+    """One console page, with the JavaScript errors and the WebSocket frames it sent."""
+
+    def __init__(self, browser: Browser, server: ServerProcess, token: str, session_id: str | None = None):
+        self.context: BrowserContext = browser.new_context(viewport={"width": 1400, "height": 1000})
+        self.context.set_default_timeout(ms(30))
+        self.page: Page = self.context.new_page()
+        self.errors: list[str] = []
+        self.sent: list[dict[str, Any]] = []
+        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        self.page.on("websocket", self._watch)
+        fragment = f"token={token}" + (f"&session={session_id}" if session_id else "")
+        self.page.goto(f"{server.url}/#{fragment}")
+
+    def _watch(self, ws: Any) -> None:
+        def sent(payload: str | bytes) -> None:
+            if isinstance(payload, bytes):
+                self.sent.append(msgpack.unpackb(payload, raw=False))
+
+        ws.on("framesent", sent)
+
+    def start_session(self, title: str) -> str:
+        self.page.get_by_label("Título de la sesión").fill(title)
+        self.page.get_by_role("button", name="Iniciar sesión").click()
+        self.wait_online()
+        session_id = self.page.locator("#session-id").inner_text()
+        assert session_id.startswith("ses_"), session_id
+        return session_id
+
+    def wait_online(self, timeout: float = 30) -> None:
+        expect(self.page.locator("#conn-text")).to_have_text("en línea", timeout=ms(timeout))
+
+    def blocks(self) -> Any:
+        """The draft's blocks (placeholders of utterances in transcription excluded)."""
+        return self.page.locator("#draft li.block[data-block-id]")
+
+    def send_text(self, text: str) -> None:
+        self.page.get_by_label("Texto de la intervención").fill(text)
+        self.page.get_by_role("button", name="Enviar").click()
+
+    def positions_in_order(self) -> bool:
+        result: bool = self.page.evaluate(
+            """() => [...document.querySelectorAll('#draft ol.zone__blocks')].every((list) => {
+                 const p = [...list.children].map((li) => Number(li.dataset.position));
+                 return p.every((v, i) => Number.isFinite(v) && (i === 0 || p[i - 1] <= v));
+               })"""
+        )
+        return result
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+def api_blocks(server: ServerProcess, token: str, session_id: str) -> list[dict[str, Any]]:
+    response = httpx.get(f"{server.url}/v1/orchestrator/session/{session_id}/blocks", headers=auth(token))
+    assert response.status_code == 200, response.text
+    blocks: list[dict[str, Any]] = response.json()["blocks"]
+    return blocks
+
+
+# -- 1. recording from the microphone ------------------------------------------------------------
+
+
+@pytest.mark.timeout(300)
+def test_recording_from_the_microphone_fills_the_draft(spawn: Any, browser: Browser) -> None:
+    """Grabar captures the fake microphone through the AudioWorklet as 100 ms PCM16 frames on the
+    outbox's sequence; utterances show as «Transcribiendo…» placeholders, then as blocks in
+    position order; Pausar and Detener each send audio_end; an audio block plays its evidence."""
+    server = spawn("serve", env={"ASTRA_ASR_WARMUP": "1"})
+    token = server.token()
+    console = Console(browser, server, token)
+    page = console.page
+    session_id = console.start_session("Sesión grabada desde el navegador")
+    # Count placeholders as they appear, and the loudest meter reading.
+    page.evaluate(
+        """() => {
+             window.__placeholders = 0;
+             window.__maxLevel = 0;
+             new MutationObserver((records) => {
+               for (const r of records) for (const n of r.addedNodes) {
+                 if (n.classList && n.classList.contains('block--transcribing')) window.__placeholders += 1;
+               }
+             }).observe(document.getElementById('draft'), {childList: true, subtree: true});
+             const meter = document.getElementById('rec-level');
+             setInterval(() => { window.__maxLevel = Math.max(window.__maxLevel, meter.value); }, 50);
+           }"""
+    )
+
+    record = page.get_by_role("button", name="Grabar")
+    expect(record).to_have_attribute("aria-pressed", "false")
+    record.click()
+    expect(record).to_have_attribute("aria-pressed", "true", timeout=ms(10))
+    expect(page.locator("#rec-state")).to_have_text("Grabando.")
+
+    # The first utterances: "…se abre la sesión…", "…llamar a lista.", "Contestaron a lista…".
+    page.wait_for_function(
+        """() => {
+             const texts = [...document.querySelectorAll('#draft li.block[data-block-id] .block__text')]
+               .map((p) => p.textContent.toLowerCase());
+             return texts.length >= 3 && texts.some((t) => t.includes('sesión'))
+               && texts.some((t) => t.includes('lista'));
+           }""",
+        timeout=ms(120),
+    )
+    assert page.evaluate("window.__placeholders") >= 3
+    assert page.evaluate("window.__maxLevel") > 0.3
+    assert console.positions_in_order()
+    # A block that arrived replaced its placeholder.
+    assert page.evaluate(
+        """() => [...document.querySelectorAll('#draft li.block[data-block-id][data-utterance-id]')]
+             .every((li) => !document.querySelector(
+               `li.block--transcribing[data-utterance-id="${li.dataset.utteranceId}"]`))"""
+    )
+
+    # Pause, then resume: the elapsed time stands still, then runs again.
+    page.get_by_role("button", name="Pausar").click()
+    expect(page.locator("#rec-state")).to_contain_text("En pausa", timeout=ms(10))
+    expect(record).to_have_attribute("aria-pressed", "false")
+    paused_at = page.locator("#rec-elapsed").inner_text()
+    record.click()
+    expect(record).to_have_attribute("aria-pressed", "true", timeout=ms(10))
+    expect(page.locator("#rec-elapsed")).not_to_have_text(paused_at, timeout=ms(10))
+
+    # The evidence audio of a block plays from its signed link.
+    first = console.blocks().filter(has=page.locator(".block__text", has_text="sesión")).first
+    first.get_by_role("button", name=re.compile("^Escuchar el audio")).click()
+    player = first.locator("audio.block__player")
+    expect(player).to_have_attribute("src", re.compile(r"/v1/objects/.+\.wav\?"), timeout=ms(15))
+    player.evaluate(
+        "(audio) => new Promise((ok, fail) => { if (audio.readyState >= 1) ok(); "
+        "audio.onloadedmetadata = ok; audio.onerror = () => fail(new Error('audio failed')); })"
+    )
+
+    page.get_by_role("button", name="Detener").click()
+    expect(record).to_have_attribute("aria-pressed", "false", timeout=ms(10))
+    expect(page.locator("#rec-state")).to_contain_text("Grabación detenida")
+    expect(page.locator("#rec-backlog")).to_have_text("Audio sin confirmar: 0,0 s", timeout=ms(30))
+    expect(page.locator("#conn-text")).to_have_text("en línea")
+    elapsed = page.locator("#rec-elapsed").inner_text()
+    assert re.fullmatch(r"\d\d:\d\d", elapsed) and elapsed >= "00:10", elapsed
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+    # On the wire: one sequence, PCM16 frames of 3,200 bytes (a shorter one may close a
+    # recording), an audio_end for the pause and one for the stop.
+    numbered = [m for m in console.sent if m["type"] in ("text", "audio", "audio_end")]
+    seqs = [m["seq"] for m in numbered]
+    assert seqs == list(range(1, len(seqs) + 1))
+    ends = [i for i, m in enumerate(numbered) if m["type"] == "audio_end"]
+    assert len(ends) == 2 and ends[-1] == len(numbered) - 1 and 0 < ends[0] < ends[1] - 1
+    audio = [m for m in numbered if m["type"] == "audio"]
+    assert len(audio) >= 100 and all(m["format"] == "pcm16" and len(m["data"]) % 2 == 0 for m in audio)
+    closing = {ends[0] - 1, ends[1] - 1}
+    assert all(
+        len(m["data"]) == CHUNK_BYTES
+        for i, m in enumerate(numbered)
+        if m["type"] == "audio" and i not in closing
+    )
+    # Audio never goes to localStorage: the saved outbox holds the counter (and text) only.
+    saved = page.evaluate(
+        "() => Object.keys(localStorage).filter((k) => k.startsWith('astra.outbox.'))"
+        ".map((k) => localStorage.getItem(k))"
+    )
+    assert len(saved) == 1 and len(saved[0]) < 200 and json.loads(saved[0])["next"] >= len(seqs) - 20, saved
+
+    blocks = api_blocks(server, token, session_id)
+    spoken = [b for b in blocks if b["source"]["kind"] == "audio"]
+    assert len(spoken) >= 3, [b["text"] for b in blocks]
+    assert any("sesión" in b["text"].lower() for b in spoken)
+    assert any("lista" in b["text"].lower() for b in spoken)
+    for block in spoken:
+        item = page.locator(f'#draft li[data-block-id="{block["block_id"]}"]')
+        expect(item).to_have_count(1)
+        assert block["audio_metadata"]["audio_ref"].endswith(".wav")
+    assert not console.errors
+
+
+# -- 2. a viewer follows live ----------------------------------------------------------------------
+
+
+@pytest.mark.timeout(300)
+def test_a_viewer_sees_the_recorders_blocks_live(spawn: Any, browser: Browser) -> None:
+    server = spawn("serve")
+    token = server.token()
+    recorder = Console(browser, server, token)
+    session_id = recorder.start_session("Sesión con público")
+    viewer = Console(browser, server, server.token(role="viewer", sub="ana"), session_id)
+    viewer.wait_online()
+    expect(viewer.page.locator("#who")).to_contain_text("consulta")
+    # A viewer can neither record nor send.
+    expect(viewer.page.get_by_role("button", name="Grabar")).to_be_disabled()
+    expect(viewer.page.locator("#rec-state")).to_have_text("Su rol no permite grabar.")
+    expect(viewer.page.get_by_role("button", name="Enviar")).to_be_disabled()
+
+    texts = [
+        "Siendo las nueve de la mañana, se abre la sesión ordinaria del concejo.",
+        "Señor secretario, sírvase llamar a lista.",
+    ]
+    for text in texts:
+        recorder.send_text(text)
+    for console in (recorder, viewer):
+        expect(console.blocks()).to_have_count(2, timeout=ms(30))
+        for text in texts:
+            expect(console.blocks().filter(has_text=text)).to_have_count(1)
+    ids = recorder.page.eval_on_selector_all(
+        "#draft li[data-block-id]", "(l) => l.map((li) => li.dataset.blockId)"
+    )
+    seen = viewer.page.eval_on_selector_all(
+        "#draft li[data-block-id]", "(l) => l.map((li) => li.dataset.blockId)"
+    )
+    assert ids == seen and len(set(ids)) == 2
+    assert viewer.positions_in_order()
+    assert not recorder.errors and not viewer.errors
+
+
+# -- 3. a network loss -----------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(300)
+def test_text_sent_offline_is_delivered_once_after_reconnect(spawn: Any, browser: Browser) -> None:
+    server = spawn("serve")
+    token = server.token()
+    console = Console(browser, server, token)
+    page = console.page
+    session_id = console.start_session("Sesión con cortes de red")
+    console.send_text("Se abre la sesión.")
+    console.send_text("Señor secretario, sírvase llamar a lista.")
+    expect(console.blocks()).to_have_count(2, timeout=ms(30))
+    expect(page.locator("#pending")).to_have_text("Pendientes de confirmar: 0")
+
+    console.context.set_offline(True)
+    expect(page.locator("#conn-text")).to_have_text("reconectando…", timeout=ms(10))
+    late = "Contestaron a lista quince concejales. Hay quórum decisorio."
+    console.send_text(late)
+    expect(page.locator("#pending")).to_have_text("Pendientes de confirmar: 1")
+    expect(console.blocks()).to_have_count(2)
+
+    console.context.set_offline(False)
+    console.wait_online()
+    expect(page.locator("#pending")).to_have_text("Pendientes de confirmar: 0", timeout=ms(30))
+    expect(console.blocks().filter(has_text=late)).to_have_count(1, timeout=ms(30))
+    expect(console.blocks()).to_have_count(3)
+    blocks = api_blocks(server, token, session_id)
+    assert [b["text"] for b in blocks].count(late) == 1 and len(blocks) == 3
+
+    # A reload resumes from the saved draft: still each block once.
+    page.reload()
+    console.wait_online()
+    expect(console.blocks()).to_have_count(3)
+    expect(console.blocks().filter(has_text=late)).to_have_count(1)
+    assert not console.errors
+
+
+@pytest.mark.timeout(300)
+def test_audio_recorded_offline_is_resent_and_transcribed_once(spawn: Any, browser: Browser) -> None:
+    """Audio captured while the network is down waits in the outbox (shown as seconds of
+    unconfirmed audio), goes out after the reconnect and becomes blocks exactly once."""
+    server = spawn("serve", env={"ASTRA_ASR_WARMUP": "1"})
+    token = server.token()
+    console = Console(browser, server, token)
+    page = console.page
+    session_id = console.start_session("Sesión grabada con un corte")
+    page.get_by_role("button", name="Grabar").click()
+    expect(page.locator("#draft .block__text", has_text="sesión")).not_to_have_count(0, timeout=ms(120))
+
+    console.context.set_offline(True)
+    expect(page.locator("#conn-text")).to_have_text("reconectando…", timeout=ms(10))
+    # Let the microphone play on (bounded): at least 4 s of audio waiting for its ack.
+    page.wait_for_function(
+        """() => parseFloat(document.getElementById('rec-backlog').textContent
+                   .replace(/^[^0-9]*/, '').replace(',', '.')) >= 4""",
+        timeout=ms(30),
+    )
+    expect(page.locator("#rec-state")).to_contain_text("sin conexión")
+    console.context.set_offline(False)
+    console.wait_online()
+    expect(page.locator("#rec-backlog")).to_have_text(
+        re.compile(r"^Audio sin confirmar: 0,\d s$"), timeout=ms(30)
+    )
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('#draft li.block[data-block-id] .block__text')]
+                   .some((p) => p.textContent.toLowerCase().includes('quórum'))""",
+        timeout=ms(120),
+    )
+    page.get_by_role("button", name="Detener").click()
+    expect(page.locator("#rec-backlog")).to_have_text("Audio sin confirmar: 0,0 s", timeout=ms(30))
+    # It reconnected once, and every number of the one sequence went out.
+    assert sum(m["type"] == "hello" for m in console.sent) == 2
+    seqs = {m["seq"] for m in console.sent if m["type"] in ("audio", "audio_end")}
+    assert seqs == set(range(1, max(seqs) + 1))
+
+    spoken = [b for b in api_blocks(server, token, session_id) if b["source"]["kind"] == "audio"]
+    spans = [(b["audio_metadata"]["time_start"], b["audio_metadata"]["time_end"]) for b in spoken]
+    spans.sort()
+    assert all(end <= spans[i + 1][0] for i, (_, end) in enumerate(spans[:-1])), spans
+    assert len({b["audio_metadata"]["utterance_id"] for b in spoken}) == len(spoken)
+    assert console.positions_in_order()
+    assert not console.errors
+
+
+# -- 4. CORE down: the block waits for review and Reprocesar recovers it -------------------------
+
+
+@pytest.mark.timeout(300)
+def test_reprocess_button_recovers_a_block_pending_review(spawn: Any, browser: Browser) -> None:
+    core_port = free_port()
+    server = spawn(
+        "serve",
+        env={
+            "ASTRA_CORE_URL": f"http://127.0.0.1:{core_port}",
+            "ASTRA_RETRY_ATTEMPTS": "2",
+            "ASTRA_RETRY_BASE_DELAY": "0.01",
+        },
+    )
+    token = server.token()
+    console = Console(browser, server, token)
+    page = console.page
+    session_id = console.start_session("Sesión sin CORE")
+    console.send_text("Tiene la palabra el concejal Pedro Gómez.")
+    item = page.locator("#draft li.block--error-pending-review")
+    expect(item).to_have_count(1, timeout=ms(60))
+    block_id = item.get_attribute("data-block-id")
+    again = item.get_by_role("button", name=re.compile("^Reprocesar"))
+    again.click()  # CORE is still down: the error is shown, the block stays
+    expect(item.locator(".block__status")).to_contain_text("No se pudo reprocesar", timeout=ms(60))
+
+    spawn("core", port=core_port)
+    again.click()
+    fixed = page.locator(f'#draft li[data-block-id="{block_id}"]')
+    expect(fixed).to_have_class(re.compile(r"\bblock--template\b"), timeout=ms(120))
+    expect(fixed).to_contain_text("versión 2")
+    expect(fixed.get_by_role("button", name=re.compile("^Reprocesar"))).to_have_count(0)
+    expect(console.blocks()).to_have_count(1)
+    (block,) = api_blocks(server, token, session_id)
+    assert block["type"] == "TEMPLATE" and block["version"] == 2 and block["block_id"] == block_id
+    assert not console.errors
+
+
+# -- 5. the downsampler on its own -----------------------------------------------------------------
+
+
+@pytest.mark.timeout(120)
+def test_worklet_downsamples_to_16khz_pcm16_without_aliasing(spawn: Any, browser: Browser) -> None:
+    """pcm-worklet.js in an OfflineAudioContext at 44.1 and 48 kHz: a 1 kHz tone keeps its
+    amplitude, a 12 kHz tone (which would fold onto 4 kHz) is removed, chunks are 3,200 bytes."""
+    server = spawn("serve")
+    page = browser.new_page()
+    page.goto(f"{server.url}/static/index.html")
+    for rate in (44100, 48000):
+        result = page.evaluate(
+            """async (rate) => {
+                 const seconds = 2;
+                 const ctx = new OfflineAudioContext(1, rate * seconds, rate);
+                 await ctx.audioWorklet.addModule('/static/js/pcm-worklet.js');
+                 const node = new AudioWorkletNode(ctx, 'pcm16-downsampler', {
+                   numberOfInputs: 1, numberOfOutputs: 0, channelCount: 1,
+                   channelCountMode: 'explicit', processorOptions: {active: true}});
+                 const chunks = [];
+                 let flushed;
+                 const done = new Promise((ok) => { flushed = ok; });
+                 node.port.onmessage = (e) => {
+                   if (e.data.type === 'chunk') chunks.push(new Uint8Array(e.data.pcm));
+                   else if (e.data.type === 'flushed') flushed();
+                 };
+                 const buffer = ctx.createBuffer(1, rate * seconds, rate);
+                 const x = buffer.getChannelData(0);
+                 for (let i = 0; i < x.length; i++) {
+                   x[i] = 0.4 * Math.sin(2 * Math.PI * 1000 * i / rate)
+                        + 0.4 * Math.sin(2 * Math.PI * 12000 * i / rate);
+                 }
+                 const source = ctx.createBufferSource();
+                 source.buffer = buffer;
+                 source.connect(node);
+                 source.start();
+                 await ctx.startRendering();
+                 node.port.postMessage({type: 'flush'});
+                 await done;
+                 return chunks.map((c) => Array.from(c));
+               }""",
+            rate,
+        )
+        sizes = [len(c) for c in result]
+        assert set(sizes[:-1]) == {CHUNK_BYTES}, sizes
+        pcm = np.frombuffer(bytes(b for c in result for b in c), dtype="<i2").astype(float) / 32768
+        assert abs(len(pcm) - 32000) < 200, len(pcm)
+        middle = pcm[4000:28000]  # whole periods of both tones, away from the edges
+        spectrum = np.abs(np.fft.rfft(middle * np.hanning(len(middle)))) / (len(middle) / 4)
+        freqs = np.fft.rfftfreq(len(middle), 1 / 16000)
+        tone = spectrum[np.argmin(abs(freqs - 1000))]
+        alias = spectrum[np.argmin(abs(freqs - 4000))]
+        assert 0.38 < tone < 0.42, (rate, tone)
+        assert 20 * np.log10(alias / tone) < -60, (rate, alias, tone)
+    page.close()
+
+
+@pytest.mark.timeout(120)
+def test_outbox_bounds_unacked_audio_and_persists_only_text(spawn: Any, browser: Browser) -> None:
+    """outbox.js in the page: audio shares the text sequence, stays in memory only, and past the
+    bound the oldest unsent chunks are dropped and the rest renumbered without a gap."""
+    server = spawn("serve")
+    page = browser.new_page()
+    page.goto(f"{server.url}/static/index.html")
+    result = page.evaluate(
+        """async () => {
+             const { Outbox, wireFrame } = await import('/static/js/outbox.js');
+             let saved = null;
+             const store = {
+               load: () => saved && JSON.parse(saved),
+               save: (state) => { saved = JSON.stringify(state); },
+             };
+             const box = new Outbox(store, { maxAudioBytes: 3 * 3200 });
+             const chunk = () => new Uint8Array(3200);
+             box.add('primero');                          // 1
+             box.addAudio(chunk());                      // 2
+             box.markSent(box.welcome(0));               // 1 and 2 sent
+             for (let i = 0; i < 5; i++) box.addAudio(chunk());  // 3..7, unsent
+             box.add('segundo');
+             box.addAudioEnd();
+             const queued = box.frames.map((f) => [f.seq, f.kind]);
+             const wire = wireFrame(box.frames[1]);
+             const persisted = JSON.parse(saved);
+             box.ack(2);
+             return { queued, persisted, dropped: box.droppedAudioSeconds, next: box.next,
+                      pendingText: box.pendingText, audio: box.pendingAudioSeconds,
+                      wire: [wire.type, wire.seq, wire.format, wire.data.length] };
+           }"""
+    )
+    # Three of the five unsent chunks were dropped (the bound is 3 chunks, one sent chunk counts).
+    assert result["dropped"] == pytest.approx(0.3)
+    assert result["queued"] == [
+        [1, "text"],
+        [2, "audio"],
+        [3, "audio"],
+        [4, "audio"],
+        [5, "text"],
+        [6, "audio_end"],
+    ]
+    assert result["next"] == 7
+    assert result["wire"] == ["audio", 2, "pcm16", CHUNK_BYTES]
+    assert result["persisted"]["next"] == 7
+    assert [f["kind"] for f in result["persisted"]["frames"]] == ["text", "text", "audio_end"]
+    assert result["pendingText"] == 1 and result["audio"] == pytest.approx(0.2)
+    page.close()
