@@ -586,8 +586,17 @@ function applyEvent(msg) {
     case "block.updated":
       if (change.block) app.view.updateBlock(change.block);
       break;
+    case "block.inserted":
+      if (change.block) app.view.addBlock(change.block);
+      break;
+    case "block.deleted":
+      if (change.blockId) app.view.removeBlock(change.blockId);
+      break;
     case "utterance.detected":
       if (change.utterance) app.view.addPlaceholder(change.utterance);
+      break;
+    case "utterance.discarded":
+      if (change.utteranceId) app.view.removePlaceholder(change.utteranceId);
       break;
     case "session.closing":
       setStatus("CLOSING");

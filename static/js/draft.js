@@ -98,7 +98,8 @@ export class DraftModel {
   /**
    * Apply one event frame. Returns null for an event already applied (id <= lastEventId),
    * false when ids skip (the caller resumes from the log), else the change for the view:
-   * {kind, block?, utterance?} (block.updated: the new version of the block).
+   * {kind, block?, utterance?, blockId?, utteranceId?} (block.updated: the new version of the block;
+ * block.deleted: blockId; utterance.discarded: utteranceId).
    */
   apply(event) {
     const id = event.id;
@@ -132,6 +133,34 @@ export class DraftModel {
           this.blockIds.add(block.block_id);
           this.settle(block);
           change.block = block;
+        }
+        break;
+      }
+      case "block.inserted": {
+        const block = data.block;
+        if (block && typeof block === "object" && !this.blockIds.has(block.block_id)) {
+          this.blocks.push(block);
+          this.blockIds.add(block.block_id);
+          change.block = block;
+        }
+        break;
+      }
+      case "block.deleted": {
+        // A tombstone: the block leaves the draft (the acta skips it too).
+        const id = data.block_id;
+        if (typeof id === "string") {
+          this.blocks = this.blocks.filter((b) => b.block_id !== id);
+          change.blockId = id;
+        }
+        break;
+      }
+      case "utterance.discarded": {
+        // The recognizer heard no words: no block will come for this utterance.
+        const id = data.utterance_id;
+        if (typeof id === "string") {
+          this.transcribed.add(id);
+          this.utterances = this.utterances.filter((u) => u.utterance_id !== id);
+          change.utteranceId = id;
         }
         break;
       }
@@ -484,6 +513,14 @@ export class DraftView {
 
   updateBlock(block) {
     this.addBlock(block);
+  }
+
+  removeBlock(blockId) {
+    const item = this.find("data-block-id", blockId);
+    if (!item) return;
+    if (this.player && item.contains(this.player)) this.player = null;
+    item.remove();
+    this.refreshAll();
   }
 
   /** The zone an utterance most likely continues: that of the block just before it. */
