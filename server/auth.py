@@ -24,6 +24,7 @@ ROLES = ("recorder", "stenographer", "viewer", "admin")
 CAN_START = frozenset({"recorder", "admin"})
 CAN_SEND = frozenset({"recorder", "admin"})
 CAN_UPLOAD = frozenset({"recorder", "stenographer", "admin"})
+CAN_EDIT = frozenset({"recorder", "stenographer", "admin"})
 CAN_FINALIZE = frozenset({"recorder", "stenographer", "admin"})
 CAN_READ = frozenset(ROLES)
 

@@ -167,6 +167,41 @@ return emit(KEYS[1], KEYS[3], ARGV[5], ARGV[4])
 """
 )
 
+# KEYS: meta, blocks, order, events, producers, idem
+# ARGV: mode, producer, seq-or-key, op ('edit'|'delete'|'insert'), block_id, base_version,
+#       new block, event_payload, channel, position (insert)
+# A human change: applied only to the version it was based on, never merged silently.
+_CHANGE_BLOCK = (
+    _EMIT
+    + """
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return {'missing', ''} end
+if status ~= 'OPEN' then return {'closed', status} end
+if ARGV[1] == 'seq' then
+  local last = tonumber(redis.call('HGET', KEYS[5], ARGV[2]) or '0')
+  local seq = tonumber(ARGV[3])
+  if seq <= last then return {'dup', ''} end
+  if seq > last + 1 then return {'gap', tostring(last)} end
+elseif ARGV[1] == 'key' then
+  local existing = redis.call('HGET', KEYS[6], ARGV[3])
+  if existing then return {'dup', existing} end
+end
+if ARGV[4] == 'insert' then
+  if redis.call('HEXISTS', KEYS[2], ARGV[5]) == 1 then return {'dup', ARGV[5]} end
+  redis.call('ZADD', KEYS[3], ARGV[10], ARGV[5])
+else
+  local current = redis.call('HGET', KEYS[2], ARGV[5])
+  if not current then return {'no_block', ''} end
+  local block = cmsgpack.unpack(current)
+  if block['deleted'] or tostring(block['version']) ~= ARGV[6] then return {'stale', current} end
+end
+if ARGV[1] == 'seq' then redis.call('HSET', KEYS[5], ARGV[2], ARGV[3]) end
+if ARGV[1] == 'key' then redis.call('HSET', KEYS[6], ARGV[3], ARGV[5]) end
+redis.call('HSET', KEYS[2], ARGV[5], ARGV[7])
+return {'ok', tostring(emit(KEYS[1], KEYS[4], ARGV[9], ARGV[8]))}
+"""
+)
+
 # KEYS: lease   ARGV: owner
 _RELEASE_LEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -317,6 +352,7 @@ class SessionBuffer:
         self._record_utterance = redis.register_script(_RECORD_UTTERANCE)
         self._release = redis.register_script(_RELEASE_LEASE)
         self._replace_block = redis.register_script(_REPLACE_BLOCK)
+        self._change_block = redis.register_script(_CHANGE_BLOCK)
 
     # -- sessions --
 
@@ -582,3 +618,46 @@ class SessionBuffer:
 
     async def retire_utterance(self, session_id: str, utterance_id: str) -> None:
         await self._r.hdel(SessionKeys(session_id).utterances, utterance_id)
+
+    async def change_block(
+        self,
+        session_id: str,
+        dedupe: Dedupe,
+        op: Literal["edit", "delete", "insert"],
+        block: dict[str, Any],
+        base_version: int,
+        event_payload: bytes,
+    ) -> tuple[str, bytes | str]:
+        """Apply a human change atomically; ('stale', current block bytes) if it was based on an
+        older version, ('ok', event id) when applied."""
+        k = SessionKeys(session_id)
+        outcome, detail = await self._change_block(
+            keys=[k.meta, k.blocks, k.order, k.events, k.producers, k.idem],
+            args=[
+                dedupe.mode,
+                dedupe.producer,
+                dedupe.token,
+                op,
+                block["block_id"],
+                base_version,
+                pack(block),
+                event_payload,
+                k.channel,
+                block.get("position", 0),
+            ],
+        )
+        return _text(outcome), detail
+
+    async def position_after(self, session_id: str, block_id: str | None) -> float:
+        """A position between ``block_id`` (None: the start) and the block that follows it."""
+        k = SessionKeys(session_id)
+        if block_id is None:
+            low = 0.0
+        else:
+            score = await self._r.zscore(k.order, block_id)
+            if score is None:
+                raise KeyError(block_id)
+            low = float(score)
+        following = await self._r.zrangebyscore(k.order, f"({low}", "+inf", start=0, num=1, withscores=True)
+        high = float(following[0][1]) if following else low + 2.0
+        return (low + high) / 2

@@ -22,7 +22,7 @@ from typing import assert_never
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from . import protocol
-from .auth import CAN_SEND, Principal
+from .auth import CAN_EDIT, CAN_SEND, Principal
 from .buffer import Dedupe, SessionMeta
 from .errors import (
     CLOSE_BAD_FRAME,
@@ -33,7 +33,7 @@ from .errors import (
     ProtocolError,
 )
 from .fanout import RESYNC, Subscription
-from .protocol import Audio, AudioEnd, Hello, Ping, Text
+from .protocol import Audio, AudioEnd, Delete, Edit, Hello, Insert, Numbered, Ping, Text
 from .state import AppState
 
 log = logging.getLogger("astra.ws")
@@ -51,7 +51,7 @@ class Connection:
         self.session_id = session_id
         self.limits = state.settings.limits
         self._send_lock = asyncio.Lock()
-        self._inputs: asyncio.Queue[Text | Audio | AudioEnd] = asyncio.Queue(INGEST_WINDOW)
+        self._inputs: asyncio.Queue[Numbered] = asyncio.Queue(INGEST_WINDOW)
         self._errors = 0
 
     async def send(self, data: bytes) -> None:
@@ -175,6 +175,11 @@ class Connection:
                 continue
             self.state.metrics.frames.labels(type(message).__name__.lower()).inc()
             match message:
+                case Edit() | Insert() | Delete():
+                    if principal.role not in CAN_EDIT:
+                        await self.fail(Forbidden(f"role '{principal.role}' may not edit"), seq=message.seq)
+                        continue
+                    await self._inputs.put(message)
                 case Text() | Audio() | AudioEnd():
                     if principal.role not in CAN_SEND:
                         await self.fail(
@@ -204,6 +209,18 @@ class Connection:
                         result = await orch.ingest_audio(principal, meta, dedupe, chunks)
                     case AudioEnd():
                         result = await orch.ingest_audio(principal, meta, dedupe, [("end", b"", False)])
+                    case Edit():
+                        result = await orch.edit_block(
+                            principal, meta, dedupe, frame.block_id, frame.base_version, frame.changes
+                        )
+                    case Insert():
+                        result = await orch.insert_block(
+                            principal, meta, dedupe, frame.after_block_id, frame.block
+                        )
+                    case Delete():
+                        result = await orch.delete_block(
+                            principal, meta, dedupe, frame.block_id, frame.base_version
+                        )
                     case _:
                         assert_never(frame)
             except AstraError as exc:

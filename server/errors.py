@@ -15,6 +15,7 @@ maps in one place to an HTTP status and, for errors that end a WebSocket, a clos
     │   ├── MalformedBody      an HTTP body that is not the JSON object expected (400)
     │   └── PayloadTooLarge    an HTTP body or upload over its limit           (413)
     ├── SessionClosed          input after finalize began              (409, close 4409)
+    ├── StaleVersion           an edit based on an old block version     (409)
     ├── SequenceGap            a frame skipped a client sequence number
     ├── NotSupported           understood, but not offered by this server yet  (501)
     ├── ConfigError            tenant / skeleton / style map problem   (422)
@@ -99,6 +100,13 @@ class SessionClosed(AstraError):
     code = "SESSION_CLOSED"
     http_status = 409
     close_code = 4409
+
+
+class StaleVersion(AstraError):
+    """A change based on an older version of a block; ``details.current`` is the block now."""
+
+    code = "STALE_VERSION"
+    http_status = 409
 
 
 class SequenceGap(AstraError):

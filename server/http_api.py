@@ -21,8 +21,9 @@ from starlette.routing import Route
 from .audio import ACCEPTED, SAMPLE_RATE, AudioFormatError, decode_file
 from .auth import Principal, bearer
 from .buffer import Dedupe, SessionMeta
-from .errors import AstraError, InvalidInput, MalformedBody, NotFound, PayloadTooLarge
+from .errors import AstraError, InvalidInput, MalformedBody, NotFound, PayloadTooLarge, ProtocolError
 from .orchestrator import IngestResult
+from .protocol import validate_changes
 from .state import AppState
 
 log = logging.getLogger("astra.http")
@@ -186,6 +187,64 @@ async def _append_audio(
     )
 
 
+def _base_version(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise InvalidInput("'base_version' must be a positive integer", field="base_version")
+    return value
+
+
+async def edit_block(request: Request) -> Response:
+    """PATCH a block: ``{"base_version", "changes": {...}}`` (409 STALE_VERSION with the current
+    block when someone changed it first)."""
+    principal = await _principal(request)
+    orch = _state(request).orchestrator
+    meta = await orch.session(principal, request.path_params["session_id"])
+    body = await _json(request)
+    changes = body.get("changes")
+    if not isinstance(changes, dict) or not changes:
+        raise InvalidInput("'changes' must be a non-empty object", field="changes")
+    limit = _state(request).settings.limits.max_text_chars
+    try:
+        changes = validate_changes(changes, limit)
+    except ProtocolError as exc:
+        raise InvalidInput(exc.message, **exc.details) from exc
+    block_id, version = request.path_params["block_id"], _base_version(body.get("base_version"))
+    result = await orch.edit_block(principal, meta, _dedupe(request), block_id, version, changes)
+    return JSONResponse(_ingested(result))
+
+
+async def delete_block(request: Request) -> Response:
+    """DELETE a block at ``?base_version=N``: a tombstone the acta skips."""
+    principal = await _principal(request)
+    orch = _state(request).orchestrator
+    meta = await orch.session(principal, request.path_params["session_id"])
+    raw = request.query_params.get("base_version", "")
+    version = _base_version(int(raw) if raw.isdigit() else None)
+    result = await orch.delete_block(
+        principal, meta, _dedupe(request), request.path_params["block_id"], version
+    )
+    return JSONResponse(_ingested(result))
+
+
+async def insert_block(request: Request) -> Response:
+    """POST a block written by a person: ``{"after_block_id": id|null, "block": {"text", ...}}``."""
+    principal = await _principal(request)
+    orch = _state(request).orchestrator
+    meta = await orch.session(principal, request.path_params["session_id"])
+    body = await _json(request)
+    fields, after = body.get("block"), body.get("after_block_id")
+    if not isinstance(fields, dict) or not isinstance(fields.get("text"), str) or not fields["text"].strip():
+        raise InvalidInput("'block.text' is required", field="block.text")
+    if after is not None and not isinstance(after, str):
+        raise InvalidInput("'after_block_id' must be a block id or null", field="after_block_id")
+    try:
+        fields = validate_changes(fields, _state(request).settings.limits.max_text_chars)
+    except ProtocolError as exc:
+        raise InvalidInput(exc.message, **exc.details) from exc
+    result = await orch.insert_block(principal, meta, _dedupe(request), after, fields)
+    return JSONResponse(_ingested(result), status_code=201)
+
+
 async def reprocess(request: Request) -> Response:
     """Run CORE again on a block pending review (its stored audio or its kept text)."""
     principal = await _principal(request)
@@ -286,6 +345,9 @@ routes = [
     Route(f"{PREFIX}/{{session_id}}/append", append, methods=["POST"]),
     Route(f"{PREFIX}/{{session_id}}/upload-asset", upload_asset, methods=["POST"]),
     Route(f"{PREFIX}/{{session_id}}/finalize", finalize, methods=["POST"]),
+    Route(f"{PREFIX}/{{session_id}}/blocks", insert_block, methods=["POST"]),
+    Route(f"{PREFIX}/{{session_id}}/blocks/{{block_id}}", edit_block, methods=["PATCH"]),
+    Route(f"{PREFIX}/{{session_id}}/blocks/{{block_id}}", delete_block, methods=["DELETE"]),
     Route(f"{PREFIX}/{{session_id}}/blocks/{{block_id}}/reprocess", reprocess, methods=["POST"]),
     Route(f"{PREFIX}/{{session_id}}/blocks/{{block_id}}/audio", block_audio, methods=["GET"]),
     Route("/v1/objects/{key:path}", get_object, methods=["GET"]),

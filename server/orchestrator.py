@@ -17,12 +17,12 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal
 
 from . import protocol
 from .audio_pipeline import AudioService, utterance_id, wav_bytes
-from .auth import CAN_FINALIZE, CAN_READ, CAN_SEND, CAN_START, CAN_UPLOAD, Principal
-from .buffer import FINALIZE_FAILED, FINALIZED, Dedupe, SessionBuffer, SessionMeta
+from .auth import CAN_EDIT, CAN_FINALIZE, CAN_READ, CAN_SEND, CAN_START, CAN_UPLOAD, Principal
+from .buffer import FINALIZE_FAILED, FINALIZED, Dedupe, SessionBuffer, SessionMeta, unpack
 from .errors import (
     AstraError,
     BuildFailed,
@@ -34,13 +34,14 @@ from .errors import (
     ServiceError,
     ServiceUnavailable,
     SessionClosed,
+    StaleVersion,
 )
 from .metrics import Metrics
 from .segmenter import SAMPLE_RATE, Utterance
 from .services import docx_builder
 from .services.builder import Builder, BuildRequest
 from .services.core import AudioRequest, Core, CoreResult, TextRequest
-from .services.guard import Guard, SealRequest
+from .services.guard import Guard, SealRequest, canonical_json
 from .services.learn import Learn, correction_records
 from .services.objectstore import ObjectStore, session_key, tenant_key
 from .services.resilience import with_retries
@@ -146,7 +147,7 @@ class Orchestrator:
         )
         skeleton = await self.tenants.skeleton(tenant_id, skeleton_id or config.default_skeleton)
         await self._check_skeleton(
-            skeleton.sha256, skeleton.content, config.style_map, config.placeholder_map
+            skeleton.sha256, skeleton.content, config.style_map, config.placeholder_map, config.templates
         )
         # The skeleton bytes are pinned too: a later edit of the tenant's file cannot reach us.
         skeleton_key = tenant_key(tenant_id, "skeletons", f"{skeleton.skeleton_id}-{skeleton.sha256}.docx")
@@ -164,6 +165,8 @@ class Orchestrator:
             "style_map": config.style_map,
             "placeholder_map": config.placeholder_map,
             "entities_dictionary": config.entities_dictionary,
+            "templates": config.templates,
+            "mark_human_edits": config.mark_human_edits,
         }
         session_id = new_id("ses")
         payload = self._event("session.started", principal, {"tenant_id": tenant_id, "metadata": metadata})
@@ -178,17 +181,28 @@ class Orchestrator:
         return session_id
 
     async def _check_skeleton(
-        self, sha: str, content: bytes, style_map: dict[str, str], placeholder_map: dict[str, str]
+        self,
+        sha: str,
+        content: bytes,
+        style_map: dict[str, str],
+        placeholder_map: dict[str, str],
+        templates: dict[str, Any],
     ) -> None:
-        """Reject a skeleton that lacks a zone or style the maps name, once per configuration."""
+        """Reject a skeleton that lacks a zone or style the maps name, or templates with problems
+        (unknown role or table kind, Jinja2 errors), once per configuration."""
         cache_key = hashlib.sha256(
             sha.encode()
-            + protocol.encode({"s": sorted(style_map.items()), "p": sorted(placeholder_map.items())})
+            + protocol.encode(
+                {"s": sorted(style_map.items()), "p": sorted(placeholder_map.items()), "t": templates}
+            )
         ).hexdigest()
         problems = self._checked_skeletons.get(cache_key)
         if problems is None:
             problems = await asyncio.to_thread(
-                docx_builder.check_skeleton, content, style_map, placeholder_map
+                lambda: (
+                    docx_builder.check_skeleton(content, style_map, placeholder_map)
+                    + docx_builder.check_templates(templates)
+                )
             )
             self._checked_skeletons[cache_key] = problems
         if problems:
@@ -537,6 +551,181 @@ class Orchestrator:
             raise SessionClosed("the block changed meanwhile or the session is closed")
         return fresh
 
+    # -- human corrections -----------------------------------------------------------------------
+
+    async def edit_block(
+        self,
+        principal: Principal,
+        meta: SessionMeta,
+        dedupe: Dedupe,
+        block_id: str,
+        base_version: int,
+        changes: dict[str, Any],
+    ) -> IngestResult:
+        """A person changes a block. Applied only to ``base_version`` (else STALE_VERSION with the
+        current block); the first human change keeps the machine's output for LEARN."""
+        principal.require(CAN_EDIT, "edit blocks")
+        current = await self._current_block(meta, block_id)
+        self._check_changes(meta, changes)
+        block = {**current, **changes}
+        if "template_id" in changes and "target_placeholder" not in changes:
+            block["target_placeholder"] = self._zone(meta.pinned, changes["template_id"])
+        if current["type"] == "ERROR_PENDING_REVIEW" and "text" in changes:
+            block["type"] = "TEMPLATE"  # a person wrote what CORE could not: resolved
+            block["resolved_error"] = current.get("error")
+            block.pop("error", None)
+        block.update(self._human_stamp(principal, current))
+        data = {
+            "block": block,
+            "base_version": base_version,
+            "changes": sorted(changes),
+            "before_hash": _block_hash(current),
+            "after_hash": _block_hash(block),
+        }
+        return await self._apply_change(
+            meta, principal, dedupe, "edit", block, base_version, "block.updated", data
+        )
+
+    async def delete_block(
+        self, principal: Principal, meta: SessionMeta, dedupe: Dedupe, block_id: str, base_version: int
+    ) -> IngestResult:
+        """A person removes a block: a tombstone (kept, with who and when) that the acta skips."""
+        principal.require(CAN_EDIT, "delete blocks")
+        current = await self._current_block(meta, block_id)
+        block = {**current, "deleted": True, **self._human_stamp(principal, current)}
+        data = {
+            "block_id": block_id,
+            "base_version": base_version,
+            "before_hash": _block_hash(current),
+            "after_hash": None,
+            "version": block["version"],
+        }
+        return await self._apply_change(
+            meta, principal, dedupe, "delete", block, base_version, "block.deleted", data
+        )
+
+    async def insert_block(
+        self,
+        principal: Principal,
+        meta: SessionMeta,
+        dedupe: Dedupe,
+        after_block_id: str | None,
+        fields: dict[str, Any],
+    ) -> IngestResult:
+        """A person adds a block right after another one (or first)."""
+        principal.require(CAN_EDIT, "insert blocks")
+        self._check_changes(meta, fields)
+        try:
+            position = await self.buffer.position_after(meta.session_id, after_block_id)
+        except KeyError as exc:
+            raise NotFound("no such block to insert after") from exc
+        after = await self.buffer.block(meta.session_id, after_block_id) if after_block_id else None
+        template_id = fields.get("template_id")
+        zone = (
+            fields.get("target_placeholder")
+            or (
+                self._zone(meta.pinned, template_id)
+                if template_id
+                else (after or {}).get("target_placeholder")
+            )
+            or DEFAULT_ZONE
+        )
+        now = time.time()
+        block = {
+            "block_id": new_id("blk"),
+            "type": "TEMPLATE",
+            "intent": "HUMAN",
+            "label": fields.get("label") or "Texto",
+            "template_id": template_id,
+            "target_placeholder": zone,
+            "text": fields["text"].strip(),
+            "structured_data": fields.get("structured_data") or {},
+            "confidence": 1.0,
+            "audio_metadata": None,
+            "version": 1,
+            "created_at": now,
+            "created_by": principal.sub,
+            "source": {"kind": "human"},
+            "human_edited": True,
+            "edited_by": principal.sub,
+            "edited_at": now,
+            "position": position,
+        }
+        data = {
+            "block": block,
+            "after_block_id": after_block_id,
+            "before_hash": None,
+            "after_hash": _block_hash(block),
+        }
+        return await self._apply_change(meta, principal, dedupe, "insert", block, 0, "block.inserted", data)
+
+    async def _current_block(self, meta: SessionMeta, block_id: str) -> dict[str, Any]:
+        block = await self.buffer.block(meta.session_id, block_id)
+        if block is None or block.get("deleted"):
+            raise NotFound("no such block")
+        return block
+
+    def _check_changes(self, meta: SessionMeta, changes: dict[str, Any]) -> None:
+        placeholder_map: dict[str, str] = meta.pinned["placeholder_map"]
+        zones = set(placeholder_map.values())
+        if "template_id" in changes and changes["template_id"] not in placeholder_map:
+            raise InvalidInput("unknown template_id", field="template_id", accepted=sorted(placeholder_map))
+        if "target_placeholder" in changes and changes["target_placeholder"] not in zones:
+            raise InvalidInput("unknown zone", field="target_placeholder", accepted=sorted(zones))
+        if "text" in changes and not str(changes["text"]).strip():
+            raise InvalidInput("text is empty; delete the block instead", field="text")
+
+    @staticmethod
+    def _human_stamp(principal: Principal, current: dict[str, Any]) -> dict[str, Any]:
+        stamp: dict[str, Any] = {
+            "version": int(current.get("version", 1)) + 1,
+            "human_edited": True,
+            "edited_by": principal.sub,
+            "edited_at": time.time(),
+        }
+        if not current.get("human_edited"):  # what the machine said, kept once for LEARN and audit
+            stamp["machine"] = {
+                k: current.get(k)
+                for k in ("text", "label", "template_id", "structured_data", "target_placeholder")
+            }
+        return stamp
+
+    async def _apply_change(
+        self,
+        meta: SessionMeta,
+        principal: Principal,
+        dedupe: Dedupe,
+        op: Literal["edit", "delete", "insert"],
+        block: dict[str, Any],
+        base_version: int,
+        kind: str,
+        data: dict[str, Any],
+    ) -> IngestResult:
+        payload = self._event(kind, principal, data)
+        outcome, raw = await self.buffer.change_block(
+            meta.session_id, dedupe, op, block, base_version, payload
+        )
+        detail = raw.decode() if isinstance(raw, bytes) and outcome != "stale" else raw
+        match outcome:
+            case "ok":
+                return IngestResult(False, block["block_id"], int(detail), block)
+            case "dup":
+                self.metrics.duplicates.inc()
+                return IngestResult(True, None, None, None)
+            case "stale":
+                current = unpack(detail) if isinstance(detail, bytes) else None
+                raise StaleVersion(
+                    "the block changed since your version; rebase on the current one", current=current
+                )
+            case "gap":
+                raise SequenceGap(f"expected seq {int(detail) + 1}", expected=int(detail) + 1)
+            case "closed":
+                raise SessionClosed(f"session is {detail!s}; it takes no more changes", status=detail)
+            case "no_block":
+                raise NotFound("no such block")
+            case _:
+                raise NotFound("no such session")
+
     # -- assets ----------------------------------------------------------------------------------
 
     async def upload_asset(
@@ -702,6 +891,8 @@ class Orchestrator:
             blocks=blocks,
             images=images,
             metadata=meta.metadata,
+            templates=pinned.get("templates", {}),
+            mark_human_edits=bool(pinned.get("mark_human_edits", False)),
         )
         try:
             document = await with_retries(lambda: self.builder.build(request), self.settings.retry)
@@ -789,6 +980,11 @@ class _Duplicate(Exception):
 
 _SYSTEM = Principal(tenant_id="", role="admin", sub="astra")
 """The actor of machine events (utterances cut, blocks transcribed)."""
+
+
+def _block_hash(block: dict[str, Any]) -> str:
+    """SHA-256 of a block's canonical JSON: the before/after of a human edit in the audit."""
+    return hashlib.sha256(canonical_json(block)).hexdigest()
 
 
 def pcm16_of_wav(data: bytes) -> bytes:

@@ -60,6 +60,37 @@ class AudioEnd:
     seq: int
 
 
+EDITABLE_FIELDS = ("text", "label", "template_id", "structured_data", "target_placeholder")
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """Change fields of a block that is still at ``base_version`` (else STALE_VERSION)."""
+
+    seq: int
+    block_id: str
+    base_version: int
+    changes: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Insert:
+    """A new block written by a person, placed right after ``after_block_id`` (None: first)."""
+
+    seq: int
+    after_block_id: str | None
+    block: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    """Remove a block that is still at ``base_version``; it stays in the log as a tombstone."""
+
+    seq: int
+    block_id: str
+    base_version: int
+
+
 @dataclass(frozen=True, slots=True)
 class Ping:
     """Application-level ping; answered with a pong carrying the same ``ref``."""
@@ -67,7 +98,9 @@ class Ping:
     ref: Any
 
 
-ClientMessage = Hello | Text | Audio | AudioEnd | Ping
+ClientMessage = Hello | Text | Audio | AudioEnd | Edit | Insert | Delete | Ping
+Numbered = Text | Audio | AudioEnd | Edit | Insert | Delete
+"""Frames that carry a client sequence number and get exactly one ack or error."""
 
 AUDIO_FORMATS = ("pcm16", "webm", "ogg")
 
@@ -94,6 +127,35 @@ def _seq(frame: dict[str, Any]) -> int:
     if not 1 <= seq < 2**63:
         raise InvalidField("'seq' must be a positive integer", field="seq")
     return seq
+
+
+def _block_id(frame: dict[str, Any], name: str) -> str:
+    value: str = _field(frame, name, str)
+    if not 1 <= len(value) <= 64:
+        raise InvalidField(f"'{name}' is not a block id", field=name)
+    return value
+
+
+def _version(frame: dict[str, Any]) -> int:
+    version: int = _field(frame, "base_version", int)
+    if version < 1:
+        raise InvalidField("'base_version' must be >= 1", field="base_version")
+    return version
+
+
+def validate_changes(changes: dict[str, Any], max_text_chars: int) -> dict[str, Any]:
+    """Only the editable fields, each with its type; unknown fields are refused."""
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise InvalidField(f"fields not editable: {', '.join(sorted(map(str, unknown)))}", field="changes")
+    for name in ("text", "label", "template_id", "target_placeholder"):
+        if name in changes and not isinstance(changes[name], str):
+            raise InvalidField(f"'{name}' must be a string", field=name)
+    if "structured_data" in changes and not isinstance(changes["structured_data"], dict):
+        raise InvalidField("'structured_data' must be a map", field="structured_data")
+    if len(changes.get("text", "")) > max_text_chars:
+        raise InvalidField(f"'text' exceeds {max_text_chars} characters", field="text")
+    return changes
 
 
 def decode_client(data: bytes, *, max_frame_bytes: int, max_text_chars: int) -> ClientMessage:
@@ -144,6 +206,19 @@ def decode_client(data: bytes, *, max_frame_bytes: int, max_text_chars: int) -> 
             return Audio(seq=seq, format=fmt, data=chunk, start=start)
         case "audio_end":
             return AudioEnd(seq=_seq(frame))
+        case "edit":
+            changes = validate_changes(_field(frame, "changes", dict), max_text_chars)
+            if not changes:
+                raise InvalidField("'changes' must change at least one field", field="changes")
+            return Edit(_seq(frame), _block_id(frame, "block_id"), _version(frame), changes)
+        case "insert":
+            after = _field(frame, "after_block_id", str, required=False)
+            block = validate_changes(_field(frame, "block", dict), max_text_chars)
+            if not isinstance(block.get("text"), str) or not block["text"].strip():
+                raise InvalidField("'block.text' is required", field="block.text")
+            return Insert(_seq(frame), after, block)
+        case "delete":
+            return Delete(_seq(frame), _block_id(frame, "block_id"), _version(frame))
         case "ping":
             return Ping(ref=frame.get("ref"))
         case str():

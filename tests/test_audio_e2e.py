@@ -15,6 +15,8 @@ import docx
 import httpx
 import pytest
 
+from server.services.docx_builder import build_docx
+
 from .conftest import ROOT, TENANT, ServerProcess, wait_until
 from .wsclient import Client
 
@@ -114,8 +116,13 @@ def test_speech_streamed_in_real_time_becomes_blocks_and_acta(spawn: Any) -> Non
     result = finalize(server, token, session_id)
     body = docx.Document(io.BytesIO(httpx.get(result["download_url"]).content)).element.body
     text = "".join(t.text or "" for t in body.iter(f"{W}t"))
-    for block in blocks:
-        assert block["text"] in text
+    # every block as the tenant's pinned templates write it
+    tenant = ROOT / "server" / "tenants_data" / TENANT
+    config = json.loads((tenant / "tenant.json").read_text(encoding="utf-8"))
+    templates = json.loads((tenant / config["templates"]).read_text(encoding="utf-8"))
+    skeleton = (tenant / "skeletons" / "SKEL_STD_V1.docx").read_bytes()
+    built = build_docx(skeleton, style_map=config["style_map"], blocks=blocks, images={}, templates=templates)
+    assert text == "".join(t.text or "" for t in docx.Document(io.BytesIO(built)).element.body.iter(f"{W}t"))
 
 
 def test_webm_stream_and_http_audio_chunk(spawn: Any) -> None:

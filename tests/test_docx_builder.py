@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import json
 import struct
 import zipfile
 import zlib
@@ -730,3 +731,146 @@ def test_five_thousand_blocks_in_order() -> None:
             assert text == f"CONCEJAL {i % 21}: intervención {i}"
         else:
             assert text == f"párrafo {i}"
+
+
+# ---------------------------------------------------------------------------------------------
+# templates and human edits
+
+
+CALI_TEMPLATES = json.loads(
+    (ROOT / "server" / "tenants_data" / "CONCEJO_CALI" / "templates.json").read_text(encoding="utf-8")
+)
+
+
+def _mixed_blocks() -> list[dict[str, Any]]:
+    return [
+        _block("a", "HEADER_ZONE", "Se abre la sesión.", template_id="TPL_APERTURA"),
+        _block(
+            "r",
+            "ZONE_ROLLCALL",
+            "Contestaron a lista:",
+            template_id="TPL_LLAMADO_LISTA",
+            structured_data={"presentes": ["Ana"], "ausentes": [{"nombre": "Luis"}], "quorum": True},
+        ),
+        _block(
+            "o",
+            "ZONE_AGENDA",
+            "Orden del día:",
+            template_id="TPL_ORDEN_DIA",
+            structured_data={"puntos": ["Llamado a lista", "5. Varios"]},
+        ),
+        _block("d", "ZONE_DEBATE", "crudo", template_id="TPL_DEBATE", structured_data={"orador": "Ana:"}),
+        _block(
+            "v",
+            "ZONE_PROYECTOS",
+            "",
+            template_id="TPL_PROYECTO_ACUERDO",
+            structured_data={"votacion": {"votos": [{"nombre": "Ana", "voto": "si"}], "resultado": "negado"}},
+        ),
+        _block(
+            "s", "SIGNATURE_BLOCK", "FIRMA", template_id="TPL_FIRMAS", structured_data={"presentes": ["X"]}
+        ),
+        _block("x", "ZONE_VARIOS", "sin plantilla", template_id="TPL_QUE_NO_EXISTE"),
+    ]
+
+
+def test_no_templates_means_the_built_in_rendering() -> None:
+    """``templates`` None, {} and DEFAULT_TEMPLATES give the same document."""
+    from server.services.docx_builder import DEFAULT_TEMPLATES
+
+    docs = [_build(_mixed_blocks(), templates=t) for t in (None, {}, dict(DEFAULT_TEMPLATES))]
+    xml = [etree.tostring(_part(d, "word/document.xml")) for d in docs]
+    assert xml[0] == xml[1] == xml[2]
+    out = docs[0]
+    assert [_text(p) for p in _zone(out, "ZONE_ROLLCALL")] == [
+        "Contestaron a lista:",
+        "ConcejalEstadoAnaPresenteLuisAusente",
+        "Quórum: hay quórum",
+    ]
+    assert [_text(p) for p in _zone(out, "ZONE_AGENDA")] == [
+        "Orden del día:",
+        "1. Llamado a lista",
+        "5. Varios",
+    ]
+    assert _text(_zone(out, "ZONE_DEBATE")[0]) == "ANA: crudo"
+    assert [_text(p) for p in _zone(out, "ZONE_PROYECTOS")] == [
+        "ConcejalVotoAnaSí",
+        "Votos por el sí: 1. Votos por el no: 0. Abstenciones: 0. Resultado: NEGADO.",
+    ]
+    signature = _zone(out, "SIGNATURE_BLOCK")
+    assert [_style(p) for p in signature if p.tag == f"{{{W}}}p"] == ["Firma_Presidente"]
+
+
+def test_tenant_catch_all_template() -> None:
+    """A tenant's "*" applies to template ids it does not list (before the built-in lists)."""
+    templates = {"*": [{"paragraph": "[{{ label }}] {{ text }}", "role": "HEADING_2"}]}
+    out = _build(_mixed_blocks()[:1], templates=templates)
+    (p,) = _paragraphs(_zone(out, "HEADER_ZONE"))
+    assert _text(p) == "[a] Se abre la sesión." and _style(p) == "Subtitulo_Acta"
+
+
+def test_human_edits_get_a_comment_when_the_tenant_asks() -> None:
+    """mark_human_edits: "Editado por <edited_by> (<edited_at>)" over the block's paragraphs;
+    created_by when there is no edited_by; nothing for machine blocks or when off."""
+    edited = _block(
+        "e",
+        "ZONE_DEBATE",
+        "Texto corregido.",
+        template_id="TPL_DEBATE",
+        human_edited=True,
+        edited_by="ana.secretaria",
+        edited_at=1773500700.0,  # 2026-03-14 15:05 UTC
+        created_by="asr",
+    )
+    legacy = _block("l", "ZONE_DEBATE", "Otro.", human_edited=True, created_by="luis")
+    machine = _block("m", "ZONE_DEBATE", "Máquina.", human_edited=False, created_by="asr")
+    vote = _block(
+        "v",
+        "ZONE_PROYECTOS",
+        "Votación.",
+        human_edited=True,
+        edited_by="eva",
+        structured_data={"votacion": {"votos": [{"nombre": "Ana", "voto": "no"}]}},
+    )
+    blocks = [edited, legacy, machine, vote]
+    assert not list(Document(io.BytesIO(_build(blocks))).comments)
+
+    out = _build(blocks, mark_human_edits=True, comment_author="ASTRA")
+    comments = list(Document(io.BytesIO(out)).comments)
+    assert [c.text for c in comments] == [
+        "Editado por ana.secretaria (2026-03-14 15:05 UTC).",
+        "Editado por luis.",
+        "Editado por eva.",
+    ]
+    assert {c.author for c in comments} == {"ASTRA"}
+    first, _, third = _paragraphs(_zone(out, "ZONE_DEBATE"))
+    assert first.xpath("./w:commentRangeStart", namespaces=NS) and first.xpath(
+        "./w:r/w:commentReference", namespaces=NS
+    )
+    assert not third.xpath(".//w:commentRangeStart", namespaces=NS)
+    # a block with a table: the range runs from its first paragraph to its last
+    content = _zone(out, "ZONE_PROYECTOS")
+    assert [etree.QName(c).localname for c in content] == ["p", "tbl", "p"]
+    assert content[0].xpath("./w:commentRangeStart", namespaces=NS)
+    assert content[2].xpath("./w:commentRangeEnd", namespaces=NS)
+
+
+def test_five_thousand_blocks_with_tenant_templates() -> None:
+    """5,000 debate blocks through the Cali templates: all written, in order, speaker runs styled."""
+    blocks = [
+        _block(
+            f"b{i}",
+            "ZONE_DEBATE",
+            f"intervención {i}",
+            template_id="TPL_DEBATE",
+            structured_data={"orador": f"Concejal {i % 21}", "rol": "concejal", "texto": f"dijo {i}"}
+            if i % 2
+            else {"texto": f"dijo {i}"},
+        )
+        for i in range(5000)
+    ]
+    paragraphs = _paragraphs(_zone(_build(blocks, templates=CALI_TEMPLATES), "ZONE_DEBATE"))
+    assert len(paragraphs) == 5000
+    for i, p in enumerate(paragraphs):
+        expected = f"CONCEJAL {i % 21} (concejal): dijo {i}" if i % 2 else f"intervención {i}"
+        assert _text(p) == expected

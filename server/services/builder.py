@@ -1,13 +1,20 @@
-"""BUILDER: blocks + pinned skeleton + style map → the acta as DOCX bytes.
+"""BUILDER: blocks + pinned skeleton + style map + templates → the acta as DOCX bytes.
 
 The embedded implementation runs :func:`server.services.docx_builder.build_docx` in a worker
 thread (it is CPU work); the HTTP client talks to ``astra builder``. HTTP contract::
 
     POST /v1/builder/build   (application/msgpack)
       {"skeleton": bin, "style_map": {..}, "blocks": [..], "images": {asset_id: bin},
-       "metadata": {..}, "comment_author": str}
+       "metadata": {..}, "comment_author": str,
+       "templates": {template_id: [element, ..]},   optional; {} = the built-in templates
+       "mark_human_edits": bool}                     optional; default false
     200 the DOCX bytes (application/vnd.openxmlformats-officedocument.wordprocessingml.document)
-    422 {"code": "BUILD_FAILED", "message": ...}   the skeleton, style map or blocks are unusable
+    422 {"code": "BUILD_FAILED", "message": ...}   the skeleton, style map, templates or blocks
+                                                   are unusable
+
+``templates`` is the tenant's templates object pinned at session start (the element format is
+documented in :mod:`server.services.docx_builder`); ``mark_human_edits`` adds a Word comment
+"Editado por …" to every block with ``human_edited: true``.
 """
 
 from __future__ import annotations
@@ -34,6 +41,8 @@ class BuildRequest:
     images: dict[str, bytes] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
     comment_author: str = "ASTRA"
+    templates: dict[str, Any] = field(default_factory=dict)
+    mark_human_edits: bool = False
 
 
 class Builder(Protocol):
@@ -49,6 +58,8 @@ def build_sync(req: BuildRequest) -> bytes:
             images=req.images,
             metadata=req.metadata,
             comment_author=req.comment_author,
+            templates=req.templates,
+            mark_human_edits=req.mark_human_edits,
         )
     except docx_builder.BuildError as exc:
         raise BuildFailed(str(exc)) from exc

@@ -11,15 +11,106 @@ The tenant's ``style_map`` maps style *names* to roles (see :data:`ROLES`). Each
 resolved to its style id once per build, and paragraphs, runs and tables are built directly
 with lxml: python-docx's lookup by style name costs about a millisecond per paragraph, which
 matters for sessions with thousands of blocks.
+
+Templates: how a TEMPLATE block is written
+------------------------------------------
+
+What a block of each ``template_id`` becomes is tenant data (``templates.json``, pinned at
+session start and passed in as ``templates``): a JSON object mapping a template id to a list
+of *elements*, rendered in order::
+
+    {
+      "TPL_CIERRE": [
+        {"paragraph": "Siendo {{ hora|hora(articulo=true) }}, se levanta la sesión.",
+         "role": "BODY", "requires": ["hora"]}
+      ],
+      "TPL_LLAMADO_LISTA": [
+        {"paragraph": "{{ text }}"},
+        {"table": "roll_call", "headers": ["Concejal", "Asistencia"]},
+        {"paragraph": "Quórum: {{ quorum }}.", "requires": ["quorum"]}
+      ],
+      "*": [ ... ]
+    }
+
+A block uses the list of its ``template_id``; else the tenant's ``"*"`` list; else the built-in
+list of that id; else the built-in ``"*"`` (:data:`DEFAULT_TEMPLATES`, which is the generic
+rendering: speaker line, text, roll-call table, quorum, agenda for TPL_ORDEN_DIA, vote). An
+empty ``templates`` means the built-in defaults for everything.
+
+Every element may have
+  ``"when"``      a Jinja2 *expression*; the element is skipped unless it is true;
+  ``"requires"``  variable names; the element is skipped if any is missing, None, or an empty
+                  string, list or object (``0`` and ``false`` count as present).
+
+``{"paragraph": "<Jinja2 text>", "role": "<role>"}`` writes one paragraph in the style of
+``role`` (a paragraph role of :data:`ROLES`; default: SIGNATURE_BLOCK in the signature zone,
+BODY elsewhere). The text is rendered in a sandbox (``jinja2.sandbox.SandboxedEnvironment``)
+with these variables: every field of the block's ``structured_data`` (None values left out),
+then ``text`` (the block text), ``label`` and ``metadata`` (the session metadata: ``title``…),
+which win over same-named fields. Outside the ``{{ }}``/``{% %}`` tags:
+
+* ``**…**`` marks a run written in the SPEAKER character style (bold when the tenant maps no
+  SPEAKER style). Only literal template text is markup: asterisks that come from variables
+  are written as they are, so what was said cannot inject formatting. An unpaired ``**`` is
+  written literally. A newline in the text is a line break.
+
+A missing variable never reaches the document: using one in output (``{{ hora }}``,
+``{{ hora|upper }}``, ``{{ 'x' ~ hora }}``), outputting None, iterating a missing list, or a
+filter that cannot read its value (an unparseable date) makes the *element* fail, and it is
+skipped like an unmet ``requires``. A missing variable is false in tests, so
+``{{ ', ' ~ partido if partido }}`` and ``{{ lugar or 'el recinto' }}`` are fine. A rendered
+paragraph is stripped; a blank one counts as not written. **Fallback**: when no paragraph
+element of the list was written, the block text is written (zone role) where the block
+begins, before its tables, so nothing said is lost; an empty text is only written when the
+block produced nothing at all.
+
+Filters besides Jinja2's: ``fecha_larga`` ("2026-03-14" → "14 de marzo de 2026"), ``hora``
+("09:10" → "9:10 a. m.", "12:00" → "12:00 m.", "13:05" → "1:05 p. m.";
+``hora(articulo=true)`` → "las 9:10 a. m." / "la 1:05 p. m."), ``nombre`` (a person given as
+a string or as ``{"nombre": …}``), ``lista`` (["A", "B", "C"] → "A, B y C"; a list output
+directly is written this way too), ``capfirst`` (first letter upper-case, the rest kept),
+``oracion`` (capfirst and a final period if it has no final punctuation), ``sin_punto``
+(drops one final period, for a sentence the template closes itself) and ``quorum`` (true,
+false or a mapping → Spanish words). True/false are written "sí"/"no".
+
+``{"table": "<kind>", ...}`` runs one of the built-in writers over ``structured_data``:
+  ``roll_call``  a table member | state from ``presentes``, ``ausentes``, ``excusados`` and
+                 ``tarde``; ``"headers"`` (2 strings, default ["Concejal", "Estado"]) and
+                 ``"labels"`` ({"presentes": "Presente", "ausentes": "Ausente",
+                 "excusados": "Excusado", "tarde": "Llegó tarde"}) are configurable.
+  ``votes``      the nominal vote of ``votacion``: a table Concejal | Voto from ``votos`` and a
+                 summary paragraph. ``"headers"``, ``"labels"`` ({"si": "Sí", "no": "No",
+                 "abstencion": "Abstención"}) and ``"summary"`` (Jinja2 text, or null for none)
+                 are configurable; the summary sees ``si``, ``no``, ``abstencion`` (totals: the
+                 counts said, else the votes listed), ``total``, ``resultado`` (the result said,
+                 upper-case, else APROBADO when sí > no, else NEGADO), ``declarado`` (the result
+                 said, or missing), ``votacion``, ``text`` and ``metadata``. Default summary:
+                 "Votos por el sí: {{ si }}. Votos por el no: {{ no }}. Abstenciones:
+                 {{ abstencion }}. Resultado: {{ resultado }}."
+  ``agenda``     the items of ``puntos`` as paragraphs numbered as text ("1. …"; items already
+                 numbered as announced keep their number).
+Their paragraphs (summary, agenda items) take the element's ``"role"`` (default as above).
+
+:func:`check_templates` lists the problems of a templates object (unknown keys, roles or
+table kinds, Jinja2 syntax errors, unknown filters, private attributes such as
+``__class__``); :func:`build_docx` refuses templates with problems. Compiled templates are
+cached by content, so a build compiles them at most once and most builds not at all.
+
+Tenant option ``mark_human_edits``: blocks with ``human_edited: true`` get a Word comment
+"Editado por <edited_by>" (``created_by`` when the block has no ``edited_by``), with
+``edited_at`` when present.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
+import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 
 from docx import Document
@@ -28,14 +119,21 @@ from docx.oxml.shape import CT_Inline
 from docx.shared import Emu
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
+from jinja2 import TemplateError, Undefined, UndefinedError, nodes
+from jinja2.environment import Template
+from jinja2.parser import Parser
+from jinja2.sandbox import SandboxedEnvironment
 from lxml import etree
 
 __all__ = [
+    "DEFAULT_TEMPLATES",
     "ROLES",
+    "TABLE_KINDS",
     "BuildError",
     "SkeletonInfo",
     "build_docx",
     "check_skeleton",
+    "check_templates",
     "inspect_skeleton",
 ]
 
@@ -394,6 +492,19 @@ def _append_text(r: Any, text: str) -> None:
                 t.text = part
 
 
+def _last_child(el: Any) -> Any:
+    """The last child or None (``len()`` of an lxml element walks all its children)."""
+    try:
+        return el[-1]
+    except IndexError:
+        return None
+
+
+def _children_after(container: Any, before: Any) -> Any:
+    """The children added after ``before`` (the last child at some point, or None)."""
+    return container.iterchildren() if before is None else before.itersiblings()
+
+
 def _add_run(p: Any, text: str, *, style_id: str | None = None, bold: bool = False) -> Any:
     r = etree.SubElement(p, W_R)
     if style_id is not None or bold:
@@ -452,7 +563,8 @@ def _add_table(
     geometry: _Geometry,
 ) -> Any:
     # Two tables in a row would merge into one in Word: keep them apart.
-    if len(container) and container[-1].tag == W_TBL:
+    last = _last_child(container)
+    if last is not None and last.tag == W_TBL:
         etree.SubElement(container, W_P)
     tbl = etree.SubElement(container, W_TBL)
     tbl_pr = etree.SubElement(tbl, W_TBLPR)
@@ -594,9 +706,581 @@ def _format_seconds(value: Any) -> str:
     return f"{hours:02d}:{minutes:02d}:{seconds:02d}"
 
 
+def _format_instant(value: Any) -> str:
+    """An edit time: epoch seconds as UTC "2026-03-14 15:05 UTC"; a string as it is."""
+    if isinstance(value, bool) or value is None:
+        return ""
+    if isinstance(value, int | float):
+        try:
+            return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        except (OverflowError, OSError, ValueError):
+            return ""
+    return _as_text(value).strip()
+
+
 def _initials(author: str) -> str:
     letters = [word[0] for word in re.split(r"[\s._-]+", author) if word]
     return "".join(letters[:3]).upper()
+
+
+# ---------------------------------------------------------------------------------------------
+# Templates: tenant data that says how each template_id is written (see the module docstring)
+
+TABLE_KINDS = ("roll_call", "votes", "agenda")
+PARAGRAPH_ROLES = tuple(role for role in ROLES if role not in _ROLE_STYLE_TYPE)
+DEFAULT_TEMPLATE = "*"
+
+_ELEMENT_KEYS = {
+    "paragraph": frozenset({"paragraph", "role", "when", "requires"}),
+    "roll_call": frozenset({"table", "role", "when", "requires", "headers", "labels"}),
+    "votes": frozenset({"table", "role", "when", "requires", "headers", "labels", "summary"}),
+    "agenda": frozenset({"table", "role", "when", "requires"}),
+}
+_ROLL_CALL_LABELS = {
+    "presentes": "Presente",
+    "ausentes": "Ausente",
+    "excusados": "Excusado",
+    "tarde": "Llegó tarde",
+}
+_VOTE_LABELS = {"si": "Sí", "no": "No", "abstencion": "Abstención"}
+_DEFAULT_HEADERS = {"roll_call": ("Concejal", "Estado"), "votes": ("Concejal", "Voto")}
+_DEFAULT_SUMMARY = (
+    "Votos por el sí: {{ si }}. Votos por el no: {{ no }}. Abstenciones: {{ abstencion }}. "
+    "Resultado: {{ resultado }}."
+)
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+_SPEAKER_LINE: dict[str, Any] = {
+    "paragraph": "**{{ orador|nombre|upper }}:** {{ (texto or '')|trim or text }}",
+    "requires": ["orador"],
+}
+_TEXT_LINE: dict[str, Any] = {"paragraph": "{{ text }}", "when": "not orador"}
+_ROLL_CALL: dict[str, Any] = {"table": "roll_call"}
+_QUORUM_LINE: dict[str, Any] = {
+    "paragraph": "Quórum: {{ quorum|quorum }}",
+    "role": "BODY",
+    "requires": ["quorum"],
+}
+_ROLL_CALL_WHEN = "presentes or ausentes or excusados or tarde"
+_VOTES: dict[str, Any] = {"table": "votes", "role": "BODY"}
+
+DEFAULT_TEMPLATES: Mapping[str, list[dict[str, Any]]] = {
+    DEFAULT_TEMPLATE: [
+        _SPEAKER_LINE,
+        _TEXT_LINE,
+        _ROLL_CALL,
+        {**_QUORUM_LINE, "when": _ROLL_CALL_WHEN},
+        _VOTES,
+    ],
+    "TPL_LLAMADO_LISTA": [_SPEAKER_LINE, _TEXT_LINE, _ROLL_CALL, _QUORUM_LINE, _VOTES],
+    "TPL_ORDEN_DIA": [
+        _SPEAKER_LINE,
+        _TEXT_LINE,
+        _ROLL_CALL,
+        {**_QUORUM_LINE, "when": _ROLL_CALL_WHEN},
+        {"table": "agenda"},
+        _VOTES,
+    ],
+}
+"""The built-in templates: the generic rendering, used for what a tenant does not define."""
+
+
+class _Missing(Undefined):
+    """A variable the block lacks: false in tests and empty for ``length``/``default``, but
+    writing it, iterating it or reading an attribute of it makes the element fail."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        self._fail_with_undefined_error()
+
+    def __iter__(self) -> Any:
+        self._fail_with_undefined_error()
+
+    def __contains__(self, item: Any) -> bool:
+        self._fail_with_undefined_error()
+
+
+_STAR_SENTINEL = "\x00"  # stands for "*" from variables while the markup is parsed
+
+
+def _finalize(value: Any) -> str:
+    """Every ``{{ }}`` output: missing/None fail the element; lists are enumerated; asterisks
+    from data are protected from the ``**`` markup."""
+    if isinstance(value, _Missing):
+        value._fail_with_undefined_error()
+    if value is None:
+        raise UndefinedError("a value is None")
+    if isinstance(value, Undefined):  # ``x if cond`` without else: Jinja's plain Undefined
+        return ""
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, bool):
+        text = "sí" if value else "no"
+    elif isinstance(value, list | tuple):
+        text = _f_lista(value)
+    else:
+        text = str(value)
+    return text.replace(_STAR_SENTINEL, "").replace("*", _STAR_SENTINEL)
+
+
+_MONTHS_ES = (
+    "enero", "febrero", "marzo", "abril", "mayo", "junio",
+    "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre",
+)  # fmt: skip
+_HHMM = re.compile(r"(\d{1,2}):(\d{2})(?::\d{2})?\Z")
+
+
+def _f_fecha_larga(value: Any) -> Any:
+    if isinstance(value, Undefined):
+        return value
+    if isinstance(value, datetime):
+        day = value.date()
+    elif isinstance(value, date):
+        day = value
+    else:
+        day = date.fromisoformat(str(value).strip()[:10])  # ValueError: the element fails
+    return f"{day.day} de {_MONTHS_ES[day.month - 1]} de {day.year}"
+
+
+def _f_hora(value: Any, articulo: bool = False) -> Any:
+    if isinstance(value, Undefined):
+        return value
+    m = _HHMM.match(str(value).strip())
+    if m is None:
+        raise ValueError(f"not a time of day: {value!r}")
+    hour, minute = int(m.group(1)), int(m.group(2))
+    if hour > 23 or minute > 59:
+        raise ValueError(f"not a time of day: {value!r}")
+    if hour == 12 and minute == 0:
+        shown, suffix = 12, "m."
+    elif hour < 12:
+        shown, suffix = hour or 12, "a. m."
+    else:
+        shown, suffix = hour - 12 or 12, "p. m."
+    said = f"{shown}:{minute:02d} {suffix}"
+    if articulo:
+        said = ("la " if shown == 1 else "las ") + said
+    return said
+
+
+def _f_nombre(value: Any) -> Any:
+    if isinstance(value, Undefined):
+        return value
+    name = _person_name(value).rstrip(":").strip()
+    if not name:
+        raise ValueError("no name")
+    return name
+
+
+def _f_lista(value: Any, conjuncion: str = "y") -> Any:
+    if isinstance(value, Undefined | str):
+        return value
+    if isinstance(value, Mapping):
+        return _f_nombre(value)
+    items = [name for item in value if (name := _person_name(item))]
+    if not items:
+        raise ValueError("empty list")
+    if len(items) == 1:
+        return items[0]
+    last = items[-1]
+    if conjuncion == "y" and re.match(r"(?i)h?i(?!e)", last):  # "Ana e Inés"
+        conjuncion = "e"
+    return f"{', '.join(items[:-1])} {conjuncion} {last}"
+
+
+def _f_capfirst(value: Any) -> Any:
+    if isinstance(value, Undefined):
+        return value
+    text = _as_text(value)
+    return text[:1].upper() + text[1:]
+
+
+def _f_oracion(value: Any) -> Any:
+    if isinstance(value, Undefined):
+        return value
+    text = _f_capfirst(value).rstrip()
+    return text if not text or text[-1] in ".!?…" else text + "."
+
+
+def _f_sin_punto(value: Any) -> Any:
+    if isinstance(value, Undefined):
+        return value
+    text = _as_text(value).rstrip()
+    return text[:-1] if text.endswith(".") and not text.endswith("...") else text
+
+
+def _f_quorum(value: Any) -> Any:
+    if isinstance(value, Undefined):
+        return value
+    if isinstance(value, bool):
+        return "hay quórum" if value else "no hay quórum"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}: {_as_text(v)}" for k, v in value.items())
+    return _as_text(value)
+
+
+def _make_environment() -> SandboxedEnvironment:
+    env = SandboxedEnvironment(
+        undefined=_Missing,
+        finalize=_finalize,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        fecha_larga=_f_fecha_larga,
+        hora=_f_hora,
+        nombre=_f_nombre,
+        lista=_f_lista,
+        capfirst=_f_capfirst,
+        oracion=_f_oracion,
+        sin_punto=_f_sin_punto,
+        quorum=_f_quorum,
+    )
+    return env
+
+
+_ENV = _make_environment()
+
+_Test = Callable[[Mapping[str, Any]], bool]
+
+
+def _private_names(node: nodes.Node) -> list[str]:
+    """Attributes/items starting with ``_`` (``__class__``…): refused at validation time."""
+    found: list[str] = []
+    for sub in itertools.chain((node,), node.find_all((nodes.Getattr, nodes.Getitem))):
+        if isinstance(sub, nodes.Getattr) and sub.attr.startswith("_"):
+            found.append(sub.attr)
+        elif (
+            isinstance(sub, nodes.Getitem)
+            and isinstance(sub.arg, nodes.Const)
+            and isinstance(sub.arg.value, str)
+            and sub.arg.value.startswith("_")
+        ):
+            found.append(sub.arg.value)
+    return found
+
+
+def _unknown_callables(node: nodes.Node) -> list[str]:
+    """Filters and tests the environment lacks (Jinja2 only notices some when they run)."""
+    found: list[str] = []
+    for sub in itertools.chain((node,), node.find_all((nodes.Filter, nodes.Test))):
+        if isinstance(sub, nodes.Filter) and sub.name not in _ENV.filters:
+            found.append(f"filter {sub.name!r}")
+        elif isinstance(sub, nodes.Test) and sub.name not in _ENV.tests:
+            found.append(f"test {sub.name!r}")
+    return found
+
+
+def _fast_test(node: nodes.Node) -> _Test | None:
+    """A plain-Python equivalent of simple ``when`` expressions (names, not, and, or)."""
+    if isinstance(node, nodes.Name) and node.name not in _ENV.globals:
+        name = node.name
+        return lambda ctx: bool(ctx.get(name))
+    if isinstance(node, nodes.Not):
+        inner = _fast_test(node.node)
+        return None if inner is None else (lambda ctx: not inner(ctx))
+    if isinstance(node, nodes.And | nodes.Or):
+        left, right = _fast_test(node.left), _fast_test(node.right)
+        if left is None or right is None:
+            return None
+        if isinstance(node, nodes.And):
+            return lambda ctx: left(ctx) and right(ctx)
+        return lambda ctx: left(ctx) or right(ctx)
+    return None
+
+
+def _evaluate(template: Template, ctx: Mapping[str, Any]) -> bool:
+    """A compiled ``{% set result = <expr> %}``: is the expression true for ``ctx``?"""
+    context = template.new_context(dict(ctx) if not isinstance(ctx, dict) else ctx, shared=True)
+    for _ in template.root_render_func(context):
+        pass
+    return bool(context.vars["result"])
+
+
+def _is_empty(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, list | tuple | Mapping):
+        return not value
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class _Element:
+    kind: str  # "paragraph" or a table kind
+    role: str | None
+    requires: tuple[str, ...]
+    when: _Test | None
+    template: Template | None  # the paragraph text, or the votes summary
+    fast_name: str | None  # the paragraph is exactly ``{{ name }}``
+    headers: tuple[str, str]
+    labels: Mapping[str, str]
+
+    def applies(self, ctx: Mapping[str, Any]) -> bool:
+        for name in self.requires:
+            if _is_empty(ctx.get(name)):
+                return False
+        if self.when is None:
+            return True
+        try:
+            return bool(self.when(ctx))
+        except Exception:  # a failing condition (missing value, odd data) is not met
+            return False
+
+    def render(self, ctx: Mapping[str, Any]) -> str | None:
+        """The paragraph's text, or None when it failed or is blank."""
+        try:
+            if self.fast_name is not None:
+                text = _finalize(ctx[self.fast_name]) if self.fast_name in ctx else ""
+            elif self.template is not None:
+                # ctx already holds the environment's globals (see _context): share it, no copies
+                context = self.template.new_context(
+                    dict(ctx) if not isinstance(ctx, dict) else ctx, shared=True
+                )
+                text = "".join(self.template.root_render_func(context))
+            else:
+                return None
+        except Exception:  # missing variable, unreadable value, sandbox refusal: skip it
+            return None
+        text = text.strip()
+        return text or None
+
+
+@dataclass(frozen=True, slots=True)
+class _TemplateSet:
+    by_id: Mapping[str, tuple[_Element, ...]]
+    star: tuple[_Element, ...]
+
+    def elements(self, template_id: Any) -> tuple[_Element, ...]:
+        if isinstance(template_id, str):
+            found = self.by_id.get(template_id)
+            if found is not None:
+                return found
+        return self.star
+
+
+class _Compiler:
+    """Validates a templates object and compiles it; collects every problem."""
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+        self.problems: list[str] = []
+
+    def problem(self, where: str, message: str) -> None:
+        self.problems.append(f"{self.origin}: {where}: {message}")
+
+    def jinja_problem(self, where: str, what: str, exc: Exception) -> None:
+        line = getattr(exc, "lineno", None)
+        at = f" (line {line})" if isinstance(line, int) and line > 1 else ""
+        message = getattr(exc, "message", None) or str(exc)
+        self.problem(where, f"{what}{at}: {message}")
+
+    def safe(self, where: str, what: str, tree: nodes.Node) -> bool:
+        private = sorted(set(_private_names(tree)))
+        if private:
+            self.problem(where, f"{what} uses private attribute(s) {', '.join(private)}: not allowed")
+        unknown = sorted(set(_unknown_callables(tree)))
+        if unknown:
+            self.problem(where, f"{what} uses unknown {', '.join(unknown)}")
+        return not private and not unknown
+
+    def text(self, where: str, source: Any, what: str) -> tuple[Template | None, str | None]:
+        """Compile a Jinja2 text; returns (template, name when it is exactly ``{{ name }}``)."""
+        if not isinstance(source, str):
+            self.problem(where, f"{what} must be a string")
+            return None, None
+        try:
+            tree = _ENV.parse(source)
+            if not self.safe(where, what, tree):
+                return None, None
+            template = _ENV.from_string(tree)
+        except TemplateError as exc:
+            self.jinja_problem(where, f"{what} is not valid Jinja2", exc)
+            return None, None
+        except Exception as exc:  # the compiler can fail in other ways on odd input
+            self.problem(where, f"{what} cannot be compiled: {exc!r}")
+            return None, None
+        fast = None
+        if (
+            len(tree.body) == 1
+            and isinstance(tree.body[0], nodes.Output)
+            and len(tree.body[0].nodes) == 1
+            and isinstance(tree.body[0].nodes[0], nodes.Name)
+            and tree.body[0].nodes[0].name not in _ENV.globals
+        ):
+            fast = tree.body[0].nodes[0].name
+        return template, fast
+
+    def when(self, where: str, source: Any) -> _Test | None:
+        if source is None:
+            return None
+        if not isinstance(source, str) or not source.strip():
+            self.problem(where, '"when" must be a non-empty Jinja2 expression string')
+            return None
+        try:
+            parser = Parser(_ENV, source, state="variable")
+            expr = parser.parse_expression()
+            if not parser.stream.eos:
+                self.problem(where, f'"when" {source!r} has text after the expression')
+                return None
+            if not self.safe(where, '"when"', expr):
+                return None
+            fast = _fast_test(expr)
+            if fast is not None:
+                return fast
+            expr.set_environment(_ENV)
+            compiled = _ENV.from_string(
+                nodes.Template([nodes.Assign(nodes.Name("result", "store"), expr, lineno=1)], lineno=1)
+            )
+        except TemplateError as exc:
+            self.jinja_problem(where, f'"when" {source!r} is not a valid Jinja2 expression', exc)
+            return None
+        except Exception as exc:
+            self.problem(where, f'"when" {source!r} cannot be compiled: {exc!r}')
+            return None
+        return functools.partial(_evaluate, compiled)
+
+    def requires(self, where: str, value: Any) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) and _IDENTIFIER.match(v) for v in value):
+            self.problem(where, '"requires" must be a list of variable names')
+            return ()
+        return tuple(value)
+
+    def role(self, where: str, value: Any) -> str | None:
+        if value is None:
+            return None
+        if value not in PARAGRAPH_ROLES:
+            self.problem(
+                where, f"unknown paragraph role {value!r} (paragraph roles: {', '.join(PARAGRAPH_ROLES)})"
+            )
+            return None
+        return str(value)
+
+    def headers(self, where: str, kind: str, value: Any) -> tuple[str, str]:
+        default = _DEFAULT_HEADERS[kind]
+        if value is None:
+            return default
+        if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
+            self.problem(where, '"headers" must be a list of two strings')
+            return default
+        return (value[0], value[1])
+
+    def labels(self, where: str, defaults: Mapping[str, str], value: Any) -> Mapping[str, str]:
+        if value is None:
+            return defaults
+        if not isinstance(value, Mapping):
+            self.problem(where, '"labels" must be an object')
+            return defaults
+        unknown = [k for k in value if k not in defaults]
+        if unknown:
+            self.problem(
+                where,
+                f'"labels" has unknown key(s) {", ".join(map(repr, unknown))} (known: {", ".join(defaults)})',
+            )
+        if not all(isinstance(v, str) for v in value.values()):
+            self.problem(where, '"labels" values must be strings')
+            return defaults
+        return {**defaults, **{k: v for k, v in value.items() if k in defaults}}
+
+    def element(self, where: str, raw: Any) -> _Element | None:
+        if not isinstance(raw, Mapping):
+            self.problem(where, 'an element must be an object with "paragraph" or "table"')
+            return None
+        if ("paragraph" in raw) == ("table" in raw):
+            self.problem(where, 'an element needs exactly one of "paragraph" and "table"')
+            return None
+        kind = "paragraph" if "paragraph" in raw else raw["table"]
+        if kind != "paragraph" and (not isinstance(kind, str) or kind not in TABLE_KINDS):
+            self.problem(where, f"unknown table kind {kind!r} (known: {', '.join(TABLE_KINDS)})")
+            return None
+        unknown = sorted(str(k) for k in raw if k not in _ELEMENT_KEYS[kind])
+        if unknown:
+            self.problem(where, f"unknown key(s) {', '.join(map(repr, unknown))} for a {kind} element")
+        before = len(self.problems)
+        role = self.role(where, raw.get("role"))
+        requires = self.requires(where, raw.get("requires"))
+        when = self.when(where, raw.get("when"))
+        template: Template | None = None
+        fast: str | None = None
+        headers: tuple[str, str] = ("", "")
+        labels: Mapping[str, str] = {}
+        if kind == "paragraph":
+            template, fast = self.text(where, raw["paragraph"], '"paragraph"')
+        elif kind == "roll_call":
+            headers = self.headers(where, kind, raw.get("headers"))
+            labels = self.labels(where, _ROLL_CALL_LABELS, raw.get("labels"))
+        elif kind == "votes":
+            headers = self.headers(where, kind, raw.get("headers"))
+            labels = self.labels(where, _VOTE_LABELS, raw.get("labels"))
+            summary = raw.get("summary", _DEFAULT_SUMMARY)
+            if summary is not None:
+                template, _ = self.text(where, summary, '"summary"')
+        if len(self.problems) != before:
+            return None
+        return _Element(kind, role, requires, when, template, fast, headers, labels)
+
+    def compile(self, templates: Any) -> dict[str, tuple[_Element, ...]]:
+        if not isinstance(templates, Mapping):
+            self.problem("templates", "must be an object mapping template ids to lists of elements")
+            return {}
+        compiled: dict[str, tuple[_Element, ...]] = {}
+        for template_id, raw in templates.items():
+            if not isinstance(template_id, str) or not template_id:
+                self.problem("templates", f"template id {template_id!r} must be a non-empty string")
+                continue
+            if not isinstance(raw, list):
+                self.problem(template_id, "must be a list of elements")
+                continue
+            elements = [self.element(f"{template_id} element {i + 1}", el) for i, el in enumerate(raw)]
+            compiled[template_id] = tuple(el for el in elements if el is not None)
+        return compiled
+
+
+def _compile(templates: Any) -> tuple[_TemplateSet | None, tuple[str, ...]]:
+    builtin = _Compiler("built-in templates").compile(DEFAULT_TEMPLATES)
+    compiler = _Compiler("templates")
+    tenant = compiler.compile(templates)
+    if compiler.problems:
+        return None, tuple(compiler.problems)
+    if DEFAULT_TEMPLATE in tenant:  # the tenant's catch-all wins over built-in specific lists
+        return _TemplateSet(tenant, tenant[DEFAULT_TEMPLATE]), ()
+    return _TemplateSet({**builtin, **tenant}, builtin[DEFAULT_TEMPLATE]), ()
+
+
+@functools.lru_cache(maxsize=32)
+def _compile_cached(canonical: str) -> tuple[_TemplateSet | None, tuple[str, ...]]:
+    return _compile(json.loads(canonical))
+
+
+def _template_set(templates: Any) -> tuple[_TemplateSet | None, tuple[str, ...]]:
+    """Compile (or reuse the compilation of) a templates object."""
+    try:
+        canonical = json.dumps(templates or {}, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError):  # not JSON data: compile without the cache
+        return _compile(templates)
+    return _compile_cached(canonical)
+
+
+def check_templates(templates: Any) -> list[str]:
+    """Human-readable problems of a tenant's templates object; ``[]`` when all fine."""
+    return list(_template_set(templates)[1])
+
+
+def _context(data: Mapping[str, Any], text: str, label: Any, metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """The variables of a block's templates; it includes the environment's globals (range,
+    dict…) so that templates render with a shared context, without copying it."""
+    ctx = dict(_ENV.globals)
+    ctx.update((k, v) for k, v in data.items() if isinstance(k, str) and v is not None)
+    ctx["text"] = text
+    ctx["label"] = _as_text(label)
+    ctx["metadata"] = metadata
+    return ctx
 
 
 # ---------------------------------------------------------------------------------------------
@@ -605,7 +1289,6 @@ def _initials(author: str) -> str:
 
 @dataclass(slots=True)
 class _PendingComment:
-    paragraph: Any
     runs: list[Any]
     text: str
 
@@ -616,6 +1299,9 @@ class _Renderer:
     roles: Mapping[str, str]
     images: Mapping[str, bytes]
     next_shape_id: int
+    templates: _TemplateSet
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    mark_human_edits: bool = False
     image_count: int = 0
     comments: list[_PendingComment] = field(default_factory=list)
 
@@ -623,6 +1309,7 @@ class _Renderer:
         return self.roles.get(role) or self.roles["BODY"]
 
     def render(self, container: Any, block: Mapping[str, Any], zone: str, geo: _Geometry) -> None:
+        before = _last_child(container)
         kind = block.get("type")
         if kind == "IMAGE":
             self.image(container, block, geo)
@@ -630,6 +1317,8 @@ class _Renderer:
             self.pending(container, block)
         else:
             self.template(container, block, zone, geo)
+        if self.mark_human_edits and block.get("human_edited") is True:
+            self.mark_edit(container, before, block)
 
     # -- TEMPLATE -------------------------------------------------------------------------
 
@@ -637,74 +1326,88 @@ class _Renderer:
         data = block.get("structured_data") or {}
         if not isinstance(data, Mapping):
             data = {}
-        template_id = block.get("template_id")
         text = _as_text(block.get("text"))
-        para_style = self.style("SIGNATURE_BLOCK" if zone == SIGNATURE_ZONE else "BODY")
+        zone_role = "SIGNATURE_BLOCK" if zone == SIGNATURE_ZONE else "BODY"
+        ctx = _context(data, text, block.get("label"), self.metadata)
+        before = _last_child(container)
+        wrote_paragraph = wrote_any = False
+        for element in self.templates.elements(block.get("template_id")):
+            if not element.applies(ctx):
+                continue
+            role = element.role or zone_role
+            if element.kind == "paragraph":
+                rendered = element.render(ctx)
+                if rendered is not None:
+                    self.marked_paragraph(container, self.style(role), rendered)
+                    wrote_paragraph = wrote_any = True
+            elif element.kind == "roll_call":
+                wrote_any = self.roll_call(container, data, geo, element) or wrote_any
+            elif element.kind == "votes":
+                wrote_any = self.vote(container, data.get("votacion"), geo, element, ctx) or wrote_any
+            elif element.kind == "agenda":
+                wrote_any = self.agenda(container, data, self.style(role)) or wrote_any
+        if not wrote_paragraph and (text or not wrote_any):
+            # the fallback: what was said is kept, where the block begins
+            p = _add_paragraph(container, self.style(zone_role), text)
+            if before is None:
+                container.insert(0, p)
+            else:
+                before.addnext(p)
+            spacer = p.getnext()
+            if spacer is not None and spacer.tag == W_P and len(spacer) == 0:
+                container.remove(spacer)  # it kept two tables apart; p does that now
 
-        roll_call = any(isinstance(data.get(key), list) for key in _ROLL_CALL_KEYS) or (
-            template_id == "TPL_LLAMADO_LISTA" and _quorum(data) is not None
-        )
-        agenda = template_id == "TPL_ORDEN_DIA" and isinstance(data.get("puntos"), list)
-        votacion = data.get("votacion")
-        has_vote = isinstance(votacion, Mapping) and (
-            isinstance(votacion.get("votos"), list)
-            or any(_count(votacion, kind) is not None for kind in _COUNT_KEYS)
-        )
-        composite = roll_call or agenda or has_vote
+    def marked_paragraph(self, container: Any, style_id: str, text: str) -> None:
+        """A paragraph whose ``**…**`` parts are SPEAKER runs (bold without a SPEAKER style)."""
+        p = _add_paragraph(container, style_id)
+        if "**" not in text:
+            _add_run(p, text.replace(_STAR_SENTINEL, "*"))
+            return
+        parts = text.split("**")
+        if len(parts) % 2 == 0:  # an unpaired marker is literal text
+            parts[-2:] = [parts[-2] + "**" + parts[-1]]
+        speaker = self.roles.get("SPEAKER")
+        for i, part in enumerate(parts):
+            if part:
+                part = part.replace(_STAR_SENTINEL, "*")
+                if i % 2:
+                    _add_run(p, part, style_id=speaker, bold=speaker is None)
+                else:
+                    _add_run(p, part)
 
-        orador = _person_name(data.get("orador"))
-        if orador:
-            speech = data.get("texto")
-            body = speech if isinstance(speech, str) and speech.strip() else text
-            p = _add_paragraph(container, para_style)
-            name = orador.rstrip(":").strip().upper()
-            speaker_style = self.roles.get("SPEAKER")
-            _add_run(p, f"{name}:", style_id=speaker_style, bold=speaker_style is None)
-            if body:
-                _add_run(p, f" {body}")
-        elif text or not composite:
-            _add_paragraph(container, para_style, text)
-
-        if roll_call:
-            self.roll_call(container, data, geo)
-        if agenda:
-            for number, item in enumerate(data["puntos"], start=1):
-                text = _item_text(item)
-                # Items may carry the number as announced ("5. …" when a reading goes on in a
-                # second block); number the others by position.
-                _add_paragraph(container, para_style, text if _NUMBERED.match(text) else f"{number}. {text}")
-        if has_vote and isinstance(votacion, Mapping):
-            self.vote(container, votacion, geo)
-
-    def roll_call(self, container: Any, data: Mapping[str, Any], geo: _Geometry) -> None:
+    def roll_call(self, container: Any, data: Mapping[str, Any], geo: _Geometry, element: _Element) -> bool:
         rows: list[tuple[str, str]] = []
-        for key, label in _ROLL_CALL_KEYS.items():
+        for key, label in element.labels.items():
             members = data.get(key)
             if isinstance(members, list):
                 rows.extend((_person_name(m), label) for m in members)
-        if rows:
-            _add_table(
-                container,
-                self.roles.get("TABLE"),
-                ("Concejal", "Estado"),
-                rows,
-                (0.7, 0.3),
-                geo,
-            )
-        quorum = _quorum(data)
-        if quorum is not None:
-            if isinstance(quorum, bool):
-                described = "hay quórum" if quorum else "no hay quórum"
-            elif isinstance(quorum, Mapping):
-                described = ", ".join(f"{k}: {_as_text(v)}" for k, v in quorum.items())
-            else:
-                described = _as_text(quorum)
-            _add_paragraph(container, self.style("BODY"), f"Quórum: {described}")
+        if not rows:
+            return False
+        _add_table(container, self.roles.get("TABLE"), element.headers, rows, (0.7, 0.3), geo)
+        return True
 
-    def vote(self, container: Any, votacion: Mapping[str, Any], geo: _Geometry) -> None:
+    def agenda(self, container: Any, data: Mapping[str, Any], style_id: str) -> bool:
+        items = data.get("puntos")
+        if not isinstance(items, list) or not items:
+            return False
+        for number, item in enumerate(items, start=1):
+            text = _item_text(item)
+            # Items may carry the number as announced ("5. …" when a reading goes on in a
+            # second block); number the others by position.
+            _add_paragraph(container, style_id, text if _NUMBERED.match(text) else f"{number}. {text}")
+        return True
+
+    def vote(
+        self, container: Any, votacion: Any, geo: _Geometry, element: _Element, ctx: Mapping[str, Any]
+    ) -> bool:
+        if not isinstance(votacion, Mapping):
+            return False
         votos = votacion.get("votos")
-        counted = {"si": 0, "no": 0, "abstencion": 0}
         has_list = isinstance(votos, list)
+        given = {kind: _count(votacion, kind) for kind in _VOTE_LABELS}
+        if not has_list and all(v is None for v in given.values()):
+            return False
+        counted = dict.fromkeys(_VOTE_LABELS, 0)
         if isinstance(votos, list):
             rows: list[tuple[str, str]] = []
             for entry in votos:
@@ -713,34 +1416,44 @@ class _Renderer:
                     kind = _vote_kind(raw_vote)
                     if kind is not None:
                         counted[kind] += 1
-                    label = _VOTE_LABEL[kind] if kind is not None else _as_text(raw_vote)
+                    label = element.labels[kind] if kind is not None else _as_text(raw_vote)
                     rows.append((_person_name(entry), label))
                 else:
                     rows.append((_person_name(entry), ""))
-            _add_table(
-                container,
-                self.roles.get("TABLE"),
-                ("Concejal", "Voto"),
-                rows,
-                (0.7, 0.3),
-                geo,
-            )
-        given = {kind: _count(votacion, kind) for kind in counted}
-        if not has_list and all(v is None for v in given.values()):
+            _add_table(container, self.roles.get("TABLE"), element.headers, rows, (0.7, 0.3), geo)
+        totals = {kind: counted[kind] if (said := given[kind]) is None else said for kind in counted}
+        declared = _as_text(votacion.get("resultado")).strip().upper()
+        result = declared or ("APROBADO" if totals["si"] > totals["no"] else "NEGADO")
+        if element.template is not None:
+            summary_ctx: dict[str, Any] = {
+                **_ENV.globals,
+                "text": ctx.get("text", ""),
+                "metadata": ctx.get("metadata", {}),
+                "votacion": votacion,
+                **totals,
+                "total": sum(totals.values()),
+                "resultado": result,
+            }
+            if declared:
+                summary_ctx["declarado"] = declared
+            summary = element.render(summary_ctx)
+            if summary is not None:
+                self.marked_paragraph(container, self.style(element.role or "BODY"), summary)
+        return True
+
+    # -- human edits ----------------------------------------------------------------------
+
+    def mark_edit(self, container: Any, before: Any, block: Mapping[str, Any]) -> None:
+        """A comment over the block's paragraphs saying who edited it."""
+        runs = [r for p in _children_after(container, before) if p.tag == W_P for r in p.iterchildren(W_R)]
+        if not runs:
             return
-        totals: dict[str, int] = {}
-        for kind, computed in counted.items():
-            explicit = given[kind]
-            totals[kind] = explicit if explicit is not None else computed
-        result = _as_text(votacion.get("resultado")).strip().upper()
-        if not result:
-            result = "APROBADO" if totals["si"] > totals["no"] else "NEGADO"
-        _add_paragraph(
-            container,
-            self.style("BODY"),
-            f"Votos por el sí: {totals['si']}. Votos por el no: {totals['no']}. "
-            f"Abstenciones: {totals['abstencion']}. Resultado: {result}.",
-        )
+        who = _as_text(block.get("edited_by")).strip() or _as_text(block.get("created_by")).strip()
+        text = f"Editado por {who or 'un usuario'}"
+        when = _format_instant(block.get("edited_at"))
+        if when:
+            text += f" ({when})"
+        self.comments.append(_PendingComment([runs[0], runs[-1]], _clean(text) + "."))
 
     # -- IMAGE ----------------------------------------------------------------------------
 
@@ -795,7 +1508,7 @@ class _Renderer:
         text = _as_text(block.get("text")).strip()
         if text:
             runs.append(_add_run(p, f" {text}"))
-        self.comments.append(_PendingComment(p, runs, _pending_comment_text(block)))
+        self.comments.append(_PendingComment([runs[0], runs[-1]], _pending_comment_text(block)))
 
 
 def _pending_comment_text(block: Mapping[str, Any]) -> str:
@@ -900,15 +1613,23 @@ def build_docx(
     images: Mapping[str, bytes],
     metadata: Mapping[str, Any] | None = None,
     comment_author: str = "ASTRA",
+    templates: Mapping[str, Any] | None = None,
+    mark_human_edits: bool = False,
 ) -> bytes:
     """Fill ``skeleton`` with ``blocks`` and return the acta as DOCX bytes.
 
     Blocks (already in final order) go into their ``target_placeholder`` zone; zones are
     filled in document order, so images are numbered as they appear. Content outside the
     zones (letterhead, headings, header, footer, section properties) is left untouched. An
-    empty zone is left with one empty BODY paragraph. Raises :class:`BuildError` for a
-    skeleton or configuration problem, a block aimed at a missing zone, or a missing image.
+    empty zone is left with one empty BODY paragraph. TEMPLATE blocks are written by the
+    tenant's ``templates`` (empty or None: the built-in :data:`DEFAULT_TEMPLATES`; see the
+    module docstring). With ``mark_human_edits``, blocks edited by a person get a comment.
+    Raises :class:`BuildError` for a skeleton, style map or templates problem, a block aimed
+    at a missing zone, or a missing image.
     """
+    template_set, template_problems = _template_set(templates)
+    if template_set is None:
+        raise BuildError("; ".join(template_problems))
     doc = _open(skeleton)
     roles, problems = _resolve_roles(style_map, _read_styles(doc))
     if problems:
@@ -921,7 +1642,16 @@ def build_docx(
         raise BuildError(f"skeleton: zone(s) {', '.join(dupes)} appear more than once")
     by_zone = _validate_blocks(blocks, {zone.name for zone in zones})
 
-    renderer = _Renderer(doc=doc, roles=roles, images=images, next_shape_id=_max_shape_id(doc))
+    meta = metadata or {}
+    renderer = _Renderer(
+        doc=doc,
+        roles=roles,
+        images=images,
+        next_shape_id=_max_shape_id(doc),
+        templates=template_set,
+        metadata=meta,
+        mark_human_edits=mark_human_edits,
+    )
     for zone in zones:
         geometry = _zone_geometry(body, zone.element)
         container = _zone_container(zone)
@@ -931,13 +1661,11 @@ def build_docx(
 
     initials = _initials(comment_author)
     for pending in renderer.comments:
-        paragraph = Paragraph(pending.paragraph, doc)
-        runs = [Run(r, paragraph) for r in pending.runs]
+        runs = [Run(r, Paragraph(r.getparent(), doc)) for r in pending.runs]
         comment = doc.add_comment(runs, text=pending.text, author=comment_author, initials=initials)
         # python-docx stamps the wall clock; drop it so the content depends on the inputs only
         comment._comment_elm.attrib.pop(W_DATE, None)
 
-    meta = metadata or {}
     props = doc.core_properties
     props.title = _clean(_as_text(meta.get("title")).strip() or "Acta")[:255]
     subject = _as_text(meta.get("subject")).strip()

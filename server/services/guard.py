@@ -103,7 +103,8 @@ def audit_report(
             "event_id": e["id"],
             "at": _iso(e["at"]),
             "who": e["actor"],
-            "block_id": e["data"].get("block_id"),
+            "block_id": e["data"].get("block_id") or (e["data"].get("block") or {}).get("block_id"),
+            "kind": e["kind"],
             "before_hash": e["data"].get("before_hash"),
             "after_hash": e["data"].get("after_hash"),
         }

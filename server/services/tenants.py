@@ -4,13 +4,21 @@ Tenants are data, not code: a folder per tenant under the tenants directory::
 
     <tenants_dir>/registry.json                 tenant -> adapter id/version, model
     <tenants_dir>/<TENANT_ID>/tenant.json       name, skeletons, style_map, placeholder_map,
-                                                entities_dictionary
+                                                entities_dictionary, templates, mark_human_edits
     <tenants_dir>/<TENANT_ID>/skeletons/*.docx  the skeleton documents
+    <tenants_dir>/<TENANT_ID>/templates.json    optional: how each template_id is written
+                                                (format: ``server.services.docx_builder``)
+
+``"templates"`` in tenant.json names the templates file (``"templates.json"``) or holds the
+templates object itself; without it the builder's built-in templates apply. Its content is
+validated at session start (``docx_builder.check_templates``). ``"mark_human_edits": true``
+makes the acta carry a Word comment on every block a person edited (default false).
 
 Both services have an embedded implementation that reads that directory and an HTTP client.
 HTTP contract (served by ``astra tenants`` / ``astra registry``)::
 
-    GET /v1/tenants/{tenant_id}                          -> tenant.json (skeleton files omitted)
+    GET /v1/tenants/{tenant_id}                          -> tenant.json (skeleton files omitted,
+                                                            templates inlined)
     GET /v1/tenants/{tenant_id}/skeletons/{skeleton_id}  -> the DOCX bytes;
         headers X-Skeleton-Version, X-Skeleton-Sha256
     GET /v1/registry/{tenant_id}                         -> {"adapter_id", "adapter_version", "model"}
@@ -22,7 +30,7 @@ import asyncio
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -49,9 +57,21 @@ class TenantConfig:
     style_map: dict[str, str]
     placeholder_map: dict[str, str]
     entities_dictionary: dict[str, str]
+    templates: dict[str, Any] = field(default_factory=dict)
+    mark_human_edits: bool = False
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TenantConfig:
+        """The configuration from tenant.json's content, with ``templates`` already inlined."""
+        templates = data.get("templates") or {}
+        if not isinstance(templates, dict):
+            raise ConfigError(
+                "tenant configuration: templates must be an object (a templates file name is "
+                "resolved by the tenants directory)"
+            )
+        mark_human_edits = data.get("mark_human_edits", False)
+        if not isinstance(mark_human_edits, bool):
+            raise ConfigError("tenant configuration: mark_human_edits must be true or false")
         try:
             return cls(
                 tenant_id=str(data["tenant_id"]),
@@ -61,6 +81,8 @@ class TenantConfig:
                 style_map={str(k): str(v) for k, v in data["style_map"].items()},
                 placeholder_map={str(k): str(v) for k, v in data["placeholder_map"].items()},
                 entities_dictionary={str(k): str(v) for k, v in data.get("entities_dictionary", {}).items()},
+                templates=templates,
+                mark_human_edits=mark_human_edits,
             )
         except (KeyError, TypeError, AttributeError, StopIteration) as exc:
             raise ConfigError(f"tenant configuration is incomplete: {exc!r}") from exc
@@ -74,6 +96,8 @@ class TenantConfig:
             "style_map": self.style_map,
             "placeholder_map": self.placeholder_map,
             "entities_dictionary": self.entities_dictionary,
+            "templates": self.templates,
+            "mark_human_edits": self.mark_human_edits,
         }
 
 
@@ -115,20 +139,40 @@ class DirectoryTenants:
             raise NotFound("unknown tenant") from exc
         except json.JSONDecodeError as exc:
             raise ConfigError(f"{path.name} of {tenant_id} is not valid JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path.name} of {tenant_id} is not a JSON object")
+        if isinstance(data.get("templates"), str):
+            data["templates"] = self._templates_sync(tenant_id, data["templates"])
         config = TenantConfig.from_dict(data)
         if config.tenant_id != tenant_id:
             raise ConfigError(f"tenant.json in {tenant_id}/ names tenant {config.tenant_id}")
         return config
+
+    def _tenant_file(self, tenant_id: str, name: str, what: str) -> Path:
+        tenant_dir = (self.root / tenant_id).resolve()
+        path = (tenant_dir / name).resolve()
+        if tenant_dir not in path.parents:
+            raise ConfigError(f"{what} of {tenant_id} points outside the tenant's folder")
+        return path
+
+    def _templates_sync(self, tenant_id: str, name: str) -> Any:
+        path = self._tenant_file(tenant_id, name, "templates file")
+        try:
+            templates = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"templates file {name} of {tenant_id} is missing") from exc
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"templates file {name} of {tenant_id} is not valid JSON: {exc}") from exc
+        if not isinstance(templates, dict):
+            raise ConfigError(f"templates file {name} of {tenant_id} is not a JSON object")
+        return templates
 
     def _skeleton_sync(self, tenant_id: str, skeleton_id: str) -> Skeleton:
         config = self._config_sync(tenant_id)
         entry = config.skeletons.get(_check_id("skeleton", skeleton_id))
         if entry is None:
             raise NotFound("unknown skeleton")
-        tenant_dir = (self.root / tenant_id).resolve()
-        path = (tenant_dir / str(entry["file"])).resolve()
-        if tenant_dir not in path.parents:
-            raise ConfigError(f"skeleton {skeleton_id} points outside the tenant's folder")
+        path = self._tenant_file(tenant_id, str(entry["file"]), f"skeleton {skeleton_id}")
         try:
             content = path.read_bytes()
         except FileNotFoundError as exc:

@@ -1,0 +1,194 @@
+"""Human corrections: versioned edits, inserts and tombstone deletes, over HTTP and WebSocket."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import docx
+import msgpack
+import pytest
+from starlette.testclient import TestClient
+
+from server.app import create_app
+from server.settings import Settings
+
+from .conftest import TENANT
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def session_with(client: TestClient, auth: dict[str, str], *texts: str) -> tuple[str, list[dict[str, Any]]]:
+    sid = client.post("/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth).json()[
+        "session_id"
+    ]
+    blocks = [
+        client.post(f"/v1/orchestrator/session/{sid}/append", json={"text": t}, headers=auth).json()["block"]
+        for t in texts
+    ]
+    return f"/v1/orchestrator/session/{sid}", blocks
+
+
+def test_edit_applies_to_its_version_and_refuses_stale_ones(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """An edit based on the current version applies (version+1, machine output kept, event with
+    before/after hashes); a second edit based on the old version gets STALE_VERSION with the
+    current block, and nothing is merged."""
+    auth = {"authorization": f"Bearer {make_token()}"}
+    steno = {"authorization": f"Bearer {make_token(role='stenographer', sub='ana')}"}
+    api, (block,) = session_with(client, auth, "Tiene la palabra el concejal Pedro Gomes.")
+    url = f"{api}/blocks/{block['block_id']}"
+    edited = client.patch(
+        url,
+        json={"base_version": 1, "changes": {"text": "Tiene la palabra el concejal Pedro Gómez."}},
+        headers=steno,
+    )
+    assert edited.status_code == 200, edited.text
+    new = edited.json()["block"]
+    assert new["version"] == 2 and new["human_edited"] and new["edited_by"] == "ana"
+    assert new["machine"]["text"] == "Tiene la palabra el concejal Pedro Gomes."
+    stale = client.patch(url, json={"base_version": 1, "changes": {"text": "Otra cosa."}}, headers=auth)
+    assert stale.status_code == 409 and stale.json()["error"]["code"] == "STALE_VERSION"
+    assert stale.json()["error"]["details"]["current"]["text"] == "Tiene la palabra el concejal Pedro Gómez."
+    events = client.get(f"{api}/events", headers=auth).json()["events"]
+    update = [e for e in events if e["kind"] == "block.updated"]
+    assert len(update) == 1 and update[0]["actor"] == "ana"
+    assert update[0]["data"]["before_hash"] != update[0]["data"]["after_hash"]
+    bad = client.patch(url, json={"base_version": 2, "changes": {"template_id": "TPL_NOPE"}}, headers=auth)
+    assert bad.status_code == 422
+    unknown = client.patch(url, json={"base_version": 2, "changes": {"version": 9}}, headers=auth)
+    assert unknown.status_code == 422
+    viewer = {"authorization": f"Bearer {make_token(role='viewer')}"}
+    assert (
+        client.patch(url, json={"base_version": 2, "changes": {"text": "x"}}, headers=viewer).status_code
+        == 403
+    )
+
+
+def test_insert_delete_and_the_acta_and_audit_follow(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """A block inserted between two lands between them; a deleted block is a tombstone the acta
+    skips; the audit report lists every human change with who and the before/after hashes."""
+    auth = {"authorization": f"Bearer {make_token(sub='secretaria')}"}
+    api, (first, second) = session_with(
+        client, auth, "Tiene la palabra el concejal Pedro Gómez.", "Tiene la palabra la concejala Ana Ruiz."
+    )
+    inserted = client.post(
+        f"{api}/blocks",
+        json={
+            "after_block_id": first["block_id"],
+            "block": {"text": "Intervención añadida por la secretaría."},
+        },
+        headers=auth,
+    )
+    assert inserted.status_code == 201, inserted.text
+    new = inserted.json()["block"]
+    assert (
+        first["position"] < new["position"] < second["position"]
+        and new["target_placeholder"] == "ZONE_DEBATE"
+    )
+    deleted = client.delete(f"{api}/blocks/{second['block_id']}?base_version=1", headers=auth)
+    assert deleted.status_code == 200 and deleted.json()["block"]["deleted"] is True
+    again = client.delete(f"{api}/blocks/{second['block_id']}?base_version=2", headers=auth)
+    assert again.status_code == 404
+    blocks = client.get(f"{api}/blocks", headers=auth).json()["blocks"]
+    assert [b["block_id"] for b in blocks] == [first["block_id"], new["block_id"], second["block_id"]]
+    result = client.post(f"{api}/finalize", headers=auth).json()
+    body = docx.Document(io.BytesIO(client.get(result["download_url"]).content)).element.body
+    text = "".join(t.text or "" for t in body.iter(f"{W}t"))
+    assert "Intervención añadida por la secretaría." in text and "Ana Ruiz" not in text
+    assert text.index("Pedro Gómez") < text.index("añadida por la secretaría")
+    edits = result["audit_report"]["human_edits"]
+    assert [(e["who"], e["block_id"]) for e in edits] == [
+        ("secretaria", new["block_id"]),
+        ("secretaria", second["block_id"]),
+    ]
+    assert edits[1]["before_hash"] and edits[1]["after_hash"] is None
+    late = client.patch(
+        f"{api}/blocks/{first['block_id']}", json={"base_version": 1, "changes": {"text": "x"}}, headers=auth
+    )
+    assert late.status_code == 409 and late.json()["error"]["code"] == "SESSION_CLOSED"
+
+
+def test_a_human_edit_wins_over_machine_output(client: TestClient, make_token: Callable[..., str]) -> None:
+    """A block pending review that a person wrote becomes a normal block, and CORE can no longer
+    re-process it: machine output never overwrites a human's text."""
+    from server.errors import ServiceUnavailable
+
+    class DeadCore:
+        async def process_text(self, req: Any) -> Any:
+            raise ServiceUnavailable("down", service="core")
+
+    auth = {"authorization": f"Bearer {make_token()}"}
+    orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+    real = orch.core
+    orch.core = DeadCore()
+    api, (pending,) = session_with(client, auth, "Texto que nadie entendió.")
+    orch.core = real
+    assert pending["type"] == "ERROR_PENDING_REVIEW"
+    fixed = client.patch(
+        f"{api}/blocks/{pending['block_id']}",
+        json={"base_version": 1, "changes": {"text": "Texto corregido por la relatoría."}},
+        headers=auth,
+    ).json()["block"]
+    assert fixed["type"] == "TEMPLATE" and fixed["resolved_error"]["code"] == "SERVICE_UNAVAILABLE"
+    refused = client.post(f"{api}/blocks/{pending['block_id']}/reprocess", headers=auth)
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "NOT_PENDING"
+    blocks = client.get(f"{api}/blocks", headers=auth).json()["blocks"]
+    assert blocks[0]["text"] == "Texto corregido por la relatoría."
+
+
+def test_edits_over_the_websocket_are_numbered_acked_and_rebased(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """Edit frames share the client's sequence: acked once, a resend is a duplicate, a stale one
+    gets STALE_VERSION carrying the current block so the client can rebase."""
+    token = make_token(role="stenographer", sub="ana")
+    auth = {"authorization": f"Bearer {make_token()}"}
+    api, (block,) = session_with(client, auth, "Se abre la sesión.")
+    sid = api.rsplit("/", 1)[-1]
+
+    seen: list[dict[str, Any]] = []
+
+    def recv(ws: Any, kind: str) -> dict[str, Any]:
+        while True:
+            message: dict[str, Any] = msgpack.unpackb(ws.receive_bytes())
+            seen.append(message)
+            if message["type"] == kind:
+                return message
+
+    with client.websocket_connect(f"{api}/stream") as ws:
+        ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "steno", "token": token}))
+        edit = {"type": "edit", "seq": 1, "block_id": block["block_id"], "base_version": 1,
+                "changes": {"text": "Siendo las nueve se abre la sesión."}}  # fmt: skip
+        ws.send_bytes(msgpack.packb(edit))
+        assert recv(ws, "ack") == {"type": "ack", "seq": 1, "block_id": block["block_id"],
+                                   "event_id": 3, "duplicate": False}  # fmt: skip
+        ws.send_bytes(msgpack.packb(edit))
+        assert recv(ws, "ack")["duplicate"] is True
+        ws.send_bytes(msgpack.packb({**edit, "seq": 2, "changes": {"text": "otra"}}))
+        error = recv(ws, "error")
+        assert error["code"] == "STALE_VERSION" and error["seq"] == 2
+        assert error["details"]["current"]["version"] == 2
+        ws.send_bytes(
+            msgpack.packb({"type": "delete", "seq": 2, "block_id": block["block_id"], "base_version": 2})
+        )
+        assert recv(ws, "ack")["seq"] == 2  # the refused frame did not use up seq 2
+        ws.send_bytes(
+            msgpack.packb({"type": "insert", "seq": 3, "after_block_id": None, "block": {"text": "Primero."}})
+        )
+        assert recv(ws, "ack")["seq"] == 3
+        while sum(1 for m in seen if m["type"] == "event") < 5:
+            recv(ws, "event")
+    kinds = [m["kind"] for m in seen if m["type"] == "event"]
+    assert kinds == ["session.started", "block.added", "block.updated", "block.deleted", "block.inserted"]
+    assert sid

@@ -1,0 +1,692 @@
+"""Tenant templates as data: what each Cali template writes, fallbacks, validation, sandbox, pinning."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import docx
+import pytest
+from lxml import etree
+from starlette.testclient import TestClient
+
+from server.app import create_app
+from server.errors import ConfigError
+from server.services import docx_builder
+from server.services.classifier import DEFAULT_PLACEHOLDER_MAP, classify
+from server.services.docx_builder import (
+    DEFAULT_TEMPLATES,
+    BuildError,
+    build_docx,
+    check_templates,
+)
+from server.services.tenants import DirectoryTenants, TenantConfig
+from server.settings import PACKAGE_TENANTS_DIR, Settings
+
+from .conftest import TENANT, with_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+CALI = ROOT / "server" / "tenants_data" / TENANT
+TEMPLATES: dict[str, Any] = json.loads((CALI / "templates.json").read_text(encoding="utf-8"))
+STYLE_MAP: dict[str, str] = json.loads((CALI / "tenant.json").read_text(encoding="utf-8"))["style_map"]
+SKELETON = (CALI / "skeletons" / "SKEL_STD_V1.docx").read_bytes()
+
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+NS = {"w": W}
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+
+def block_of(phrase: str, previous: str | None = None, block_id: str = "b1", **extra: Any) -> dict[str, Any]:
+    """A TEMPLATE block as the orchestrator stores it, from the classifier's real output."""
+    c = classify(phrase, None, previous)
+    return {
+        "block_id": block_id,
+        "type": "TEMPLATE",
+        "template_id": c.template_id,
+        "target_placeholder": DEFAULT_PLACEHOLDER_MAP[c.template_id],
+        "text": c.text,
+        "label": c.label,
+        "structured_data": c.structured_data,
+        **extra,
+    }
+
+
+def build(blocks: list[dict[str, Any]], templates: Any = None, **kwargs: Any) -> bytes:
+    return build_docx(
+        SKELETON,
+        style_map=STYLE_MAP,
+        blocks=blocks,
+        images={},
+        templates=TEMPLATES if templates is None else templates,
+        **kwargs,
+    )
+
+
+def text_of(el: Any) -> str:
+    """Text of an element, line breaks as newlines."""
+    out = []
+    for node in el.iter(f"{{{W}}}t", f"{{{W}}}br"):
+        out.append("\n" if node.tag == f"{{{W}}}br" else node.text or "")
+    return "".join(out)
+
+
+def zone(document: bytes, name: str) -> list[Any]:
+    with zipfile.ZipFile(io.BytesIO(document)) as zf:
+        root = etree.fromstring(zf.read("word/document.xml"))
+    found = root.xpath("//w:sdt[w:sdtPr/w:tag/@w:val=$n]/w:sdtContent", namespaces=NS, n=name)
+    assert len(found) == 1
+    return list(found[0])
+
+
+def items(document: bytes, name: str) -> list[Any]:
+    """A zone's content: paragraph texts, and tables as lists of rows."""
+    out: list[Any] = []
+    for child in zone(document, name):
+        if child.tag == f"{{{W}}}tbl":
+            out.append(
+                [
+                    [text_of(tc) for tc in tr.xpath("./w:tc", namespaces=NS)]
+                    for tr in child.xpath("./w:tr", namespaces=NS)
+                ]
+            )
+        else:
+            out.append(text_of(child))
+    return out
+
+
+def style(p: Any) -> str | None:
+    values = p.xpath("./w:pPr/w:pStyle/@w:val", namespaces=NS)
+    return str(values[0]) if values else None
+
+
+def said(phrase: str, previous: str | None = None) -> list[Any]:
+    """What the Cali templates write, in its zone, for one utterance."""
+    block = block_of(phrase, previous)
+    return items(build([block]), block["target_placeholder"])
+
+
+# ---------------------------------------------------------------------------------------------
+# the Cali templates, from real classifier output
+
+
+def test_apertura_full_sentence() -> None:
+    """The opening phrase of domain.md becomes the acta's opening sentence: long date, a. m."""
+    phrase = (
+        "Siendo las nueve y diez de la mañana del catorce de marzo de dos mil veintiséis se abre la "
+        "sesión ordinaria, preside el concejal Juan Pérez"
+    )
+    assert classify(phrase).template_id == "TPL_APERTURA"
+    assert said(phrase) == [
+        "Siendo las 9:10 a. m. del 14 de marzo de 2026, en el recinto del Concejo, se dio inicio a la "
+        "sesión ordinaria del Concejo Distrital de Santiago de Cali, presidida por el concejal Juan Pérez."
+    ]
+
+
+def test_apertura_with_number_place_and_secretary() -> None:
+    phrase = (
+        "Siendo las nueve y diez de la mañana del catorce de marzo de dos mil veintiséis se abre la "
+        "sesión ordinaria número doce en el recinto del Concejo, preside el concejal Juan Pérez, "
+        "secretario general Carlos Ruiz"
+    )
+    assert said(phrase) == [
+        "Siendo las 9:10 a. m. del 14 de marzo de 2026, en el recinto del Concejo, se dio inicio a la "
+        "sesión ordinaria No. 12 del Concejo Distrital de Santiago de Cali, presidida por el concejal "
+        "Juan Pérez.",
+        "Actuó como secretario general Carlos Ruiz.",
+    ]
+
+
+def test_apertura_partial_data() -> None:
+    """Only the time, only the date (virtual), one o'clock and a concejala: still good Spanish."""
+    assert said("Siendo las diez de la mañana se abre la sesión extraordinaria.") == [
+        "Siendo las 10:00 a. m., en el recinto del Concejo, se dio inicio a la sesión extraordinaria "
+        "del Concejo Distrital de Santiago de Cali."
+    ]
+    assert said("El día catorce de marzo de dos mil veintiséis se abre la sesión plenaria virtual.") == [
+        "El 14 de marzo de 2026, de manera virtual, se dio inicio a la sesión plenaria del Concejo "
+        "Distrital de Santiago de Cali."
+    ]
+    one_pm = (
+        "Siendo la una y cinco de la tarde se abre la sesión extraordinaria, preside la concejala "
+        "María Ospina."
+    )
+    assert said(one_pm) == [
+        "Siendo la 1:05 p. m., en el recinto del Concejo, se dio inicio a la sesión extraordinaria del "
+        "Concejo Distrital de Santiago de Cali, presidida por la concejala María Ospina."
+    ]
+
+
+def test_apertura_without_time_or_date_falls_back_to_the_text() -> None:
+    assert classify("Se abre la sesión.").structured_data == {}
+    assert said("Se abre la sesión.") == ["Se abre la sesión."]
+
+
+def test_llamado_lista_text_table_and_quorum() -> None:
+    phrase = (
+        "Señor secretario, sírvase llamar a lista. Contestaron a lista los honorables concejales Ana "
+        "Gómez, Luis Díaz y Pedro Ruiz. Se excusó el concejal Eva Mora. Hay quórum decisorio."
+    )
+    block = block_of(phrase)
+    assert block["template_id"] == "TPL_LLAMADO_LISTA"
+    out = build([block])
+    assert items(out, "ZONE_ROLLCALL") == [
+        phrase,
+        [
+            ["Concejal", "Asistencia"],
+            ["Ana Gómez", "Presente"],
+            ["Luis Díaz", "Presente"],
+            ["Pedro Ruiz", "Presente"],
+            ["Eva Mora", "Excusado"],
+        ],
+        "Quórum: decisorio, con 3 concejales presentes.",
+    ]
+    table = zone(out, "ZONE_ROLLCALL")[1]
+    assert table.xpath("./w:tblPr/w:tblStyle/@w:val", namespaces=NS) == ["Tabla_Acta"]
+
+
+def test_llamado_lista_without_quorum_word() -> None:
+    """No quorum said: no quorum sentence (never "Quórum: None.")."""
+    phrase = "Contestaron a lista los honorables concejales Ana Gómez y Luis Díaz."
+    out = said(phrase, "TPL_APERTURA")
+    assert out[0] == phrase and out[1][0] == ["Concejal", "Asistencia"]
+    assert len(out) == 2
+
+
+def test_orden_dia_text_then_numbered_items() -> None:
+    phrase = (
+        "Lectura del orden del día: primero, llamado a lista y verificación del quórum; segundo, "
+        "aprobación del orden del día; tercero, proposiciones y varios."
+    )
+    assert said(phrase) == [
+        phrase,
+        "1. Llamado a lista y verificación del quórum",
+        "2. Aprobación del orden del día",
+        "3. Proposiciones y varios",
+    ]
+
+
+def test_agenda_approval_vote() -> None:
+    phrase = (
+        "Se somete a consideración el orden del día, ¿lo aprueba la plenaria? Aprobado por unanimidad, "
+        "votaron sí quince, no cero."
+    )
+    assert said(phrase, "TPL_ORDEN_DIA") == [
+        phrase,
+        "Votos por el sí: 15. Votos por el no: 0. Abstenciones: 0. Resultado: APROBADO.",
+    ]
+
+
+def test_prior_actas_vote() -> None:
+    phrase = (
+        "Se somete a consideración el acta número cuarenta y cuatro. Votaron sí dieciséis, no uno. Aprobada."
+    )
+    assert said(phrase) == [
+        phrase,
+        "Votos por el sí: 16. Votos por el no: 1. Abstenciones: 0. Resultado: APROBADO.",
+    ]
+
+
+def test_debate_speaker_role_and_party() -> None:
+    phrase = "Tiene la palabra el concejal Juan Pérez del partido Liberal: gracias señor presidente."
+    block = block_of(phrase)
+    out = build([block])
+    (p,) = zone(out, "ZONE_DEBATE")
+    assert text_of(p) == f"JUAN PÉREZ (concejal, Liberal): {phrase}"
+    runs = p.xpath("./w:r", namespaces=NS)
+    assert text_of(runs[0]) == "JUAN PÉREZ"
+    assert runs[0].xpath("./w:rPr/w:rStyle/@w:val", namespaces=NS) == ["Orador_Acta"]
+    assert not runs[1].xpath("./w:rPr", namespaces=NS)
+    assert style(p) == "Texto_Acta"
+
+
+def test_debate_official_missing_role_and_no_speaker() -> None:
+    """An official shows the office; no role: name and party; no speaker at all: the text."""
+    official = "Tiene la palabra la doctora Ana Ruiz, secretaria de Movilidad: buenos días a todos."
+    assert said(official) == [f"ANA RUIZ (secretaria de Movilidad): {official}"]
+    no_role = "Tiene la palabra Juan Pérez, de la bancada del partido Liberal."
+    assert "rol" not in classify(no_role).structured_data
+    assert said(no_role) == [f"JUAN PÉREZ (Liberal): {no_role}"]
+    bare = "Tiene la palabra Juan Pérez."
+    assert said(bare) == [f"JUAN PÉREZ: {bare}"]
+    nobody = "gracias presidente, quiero referirme al tema."
+    assert said(nobody, "TPL_DEBATE") == [nobody]
+
+
+def test_varios_uses_the_intervention_line() -> None:
+    phrase = "Asuntos varios: tiene la palabra el concejal Pedro Ruiz: pido que se revise el alumbrado."
+    block = block_of(phrase)
+    assert block["template_id"] == "TPL_VARIOS"
+    assert items(build([block]), "ZONE_VARIOS") == [f"PEDRO RUIZ (concejal): {phrase}"]
+
+
+def test_proyecto_de_acuerdo_sentence_and_vote() -> None:
+    presented = (
+        "Proyecto de acuerdo número 045 de 2026 por medio del cual se adopta la política de movilidad "
+        "sostenible, en segundo debate."
+    )
+    assert said(presented) == [
+        "Proyecto de Acuerdo No. 045 de 2026 «por medio del cual se adopta la política de movilidad "
+        "sostenible», segundo debate."
+    ]
+    voted = (
+        "Se abre la votación nominal del proyecto de acuerdo 045: Ana Gómez: sí; Luis Díaz: no; "
+        "Pedro Ruiz: sí; Eva Mora: abstención. Aprobado."
+    )
+    assert said(voted, "TPL_PROYECTO_ACUERDO") == [
+        "Proyecto de Acuerdo No. 045.",
+        [
+            ["Concejal", "Voto"],
+            ["Ana Gómez", "Sí"],
+            ["Luis Díaz", "No"],
+            ["Pedro Ruiz", "Sí"],
+            ["Eva Mora", "Abstención"],
+        ],
+        "Votos por el sí: 2. Votos por el no: 1. Abstenciones: 1. Resultado: APROBADO.",
+    ]
+
+
+def test_proyecto_first_debate_and_vote_without_number() -> None:
+    """ "primero" reads "primer debate"; a vote that names no project keeps its text first."""
+    first = (
+        "Proyecto de acuerdo número 12 de 2026 por medio del cual se crea el festival, para primer debate."
+    )
+    assert said(first)[0].endswith("«por medio del cual se crea el festival», primer debate.")
+    vote = "Se abre la votación nominal. Ana Gómez vota sí, Luis Díaz vota no, Pedro Ruiz vota sí. Aprobado."
+    block = block_of(vote, "TPL_PROYECTO_ACUERDO")
+    assert block["template_id"] == "TPL_PROYECTO_ACUERDO" and "numero" not in block["structured_data"]
+    out = items(build([block]), "ZONE_PROYECTOS")
+    assert out[0] == vote
+    assert out[1][0] == ["Concejal", "Voto"] and len(out[1]) == 4
+    assert out[2] == "Votos por el sí: 2. Votos por el no: 1. Abstenciones: 0. Resultado: APROBADO."
+
+
+def test_vote_without_counts_says_only_the_declared_result() -> None:
+    """0/0/0 counts (none said) are not written as a tally; a said result still is."""
+    phrase = "Se somete a consideración el acta número 44 de la sesión anterior. Aprobada."
+    assert classify(phrase).structured_data["votacion"]["si"] == 0
+    assert said(phrase) == [phrase, "Resultado: APROBADO."]
+
+
+def test_proposicion_authors_text_and_vote() -> None:
+    phrase = (
+        "Proposición presentada por los concejales Ana Gómez y Luis Díaz: citar al secretario de "
+        "Movilidad a debate de control político."
+    )
+    assert said(phrase) == [
+        "Proposición presentada por Ana Gómez y Luis Díaz: Citar al secretario de Movilidad a debate "
+        "de control político."
+    ]
+    vote = "Se somete a votación la proposición. Votaron sí quince, no dos. Aprobada."
+    assert said(vote, "TPL_PROPOSICION") == [
+        vote,
+        "Votos por el sí: 15. Votos por el no: 2. Abstenciones: 0. Resultado: APROBADO.",
+    ]
+
+
+def test_comunicacion() -> None:
+    phrase = (
+        "Se da lectura a la comunicación enviada por la Personería Distrital sobre el informe de "
+        "gestión, radicado número 2026-0145."
+    )
+    assert said(phrase) == [
+        "Se dio lectura a la comunicación remitida por Personería Distrital (radicado No. 2026-0145), "
+        "con asunto: el informe de gestión."
+    ]
+
+
+def test_cierre_with_and_without_time() -> None:
+    phrase = (
+        "Siendo las doce y cuarenta del día se levanta la sesión y se convoca para el martes diecisiete "
+        "de marzo a las nueve de la mañana."
+    )
+    assert classify(phrase).structured_data["convocatoria"].startswith("se convoca para")
+    assert said(phrase) == [
+        "Siendo las 12:40 p. m., se levanta la sesión y se convoca para el martes diecisiete de marzo a "
+        "las nueve de la mañana."
+    ]
+    no_time = "Se levanta la sesión y se convoca para mañana a las nueve."
+    assert said(no_time) == [no_time]
+
+
+def test_firmas_signature_lines() -> None:
+    phrase = (
+        "Para constancia firman el presidente del Concejo Juan Pérez y el secretario general Carlos Ruiz."
+    )
+    block = block_of(phrase)
+    assert block["template_id"] == "TPL_FIRMAS"
+    paragraphs = zone(build([block]), "SIGNATURE_BLOCK")
+    line = "_" * 30
+    assert [text_of(p) for p in paragraphs] == [
+        f"{line}\nJUAN PÉREZ\nPresidente",
+        f"{line}\nCARLOS RUIZ\nSecretario General",
+    ]
+    assert {style(p) for p in paragraphs} == {"Firma_Presidente"}
+
+
+# ---------------------------------------------------------------------------------------------
+# filters and markup
+
+
+def test_filters() -> None:
+    env = docx_builder._ENV
+
+    def render(source: str, **values: Any) -> str:
+        return env.from_string(source).render(**values)
+
+    assert render("{{ d|fecha_larga }}", d="2026-03-14") == "14 de marzo de 2026"
+    assert render("{{ d|fecha_larga }}", d="2026-01-01") == "1 de enero de 2026"
+    assert [render("{{ h|hora }}", h=h) for h in ("09:10", "12:00", "12:40", "13:05", "00:30", "23:59")] == [
+        "9:10 a. m.",
+        "12:00 m.",
+        "12:40 p. m.",
+        "1:05 p. m.",
+        "12:30 a. m.",
+        "11:59 p. m.",
+    ]
+    assert render("{{ h|hora(articulo=true) }}", h="13:05") == "la 1:05 p. m."
+    assert render("{{ h|hora(articulo=true) }}", h="09:10") == "las 9:10 a. m."
+    assert render("{{ x|lista }}", x=["Ana", "Luis", "Eva"]) == "Ana, Luis y Eva"
+    assert render("{{ x|lista }}", x=["Ana", "Inés"]) == "Ana e Inés"
+    assert render("{{ x }}", x=[{"nombre": "Ana"}, "Luis"]) == "Ana y Luis"
+    assert render("{{ x|capfirst }}", x="iPhone y más") == "IPhone y más"
+    assert render("{{ x|oracion }}", x="citar al secretario") == "Citar al secretario."
+    assert render("{{ x|oracion }}", x="¿Sí?") == "¿Sí?"
+    assert render("{{ x|sin_punto }}.", x="a las 9 a.m.") == "a las 9 a.m."
+    assert render("{{ q|quorum }}", q=True) == "hay quórum"
+
+
+def test_speaker_markup_is_literal_template_text_only() -> None:
+    """``**`` in the template marks SPEAKER runs; asterisks in what was said stay text."""
+    templates = {"TPL_DEBATE": [{"paragraph": "**{{ orador }}** dijo: {{ texto }} **sin cerrar"}]}
+    block = {
+        "block_id": "d",
+        "type": "TEMPLATE",
+        "template_id": "TPL_DEBATE",
+        "target_placeholder": "ZONE_DEBATE",
+        "text": "x",
+        "structured_data": {"orador": "**Ana**", "texto": "2 ** 3 = 8 *nota*"},
+    }
+    (p,) = zone(build([block], templates), "ZONE_DEBATE")
+    runs = p.xpath("./w:r", namespaces=NS)
+    assert [text_of(r) for r in runs] == ["**Ana**", " dijo: 2 ** 3 = 8 *nota* **sin cerrar"]
+    assert runs[0].xpath("./w:rPr/w:rStyle/@w:val", namespaces=NS) == ["Orador_Acta"]
+    assert not runs[1].xpath("./w:rPr", namespaces=NS)
+
+
+# ---------------------------------------------------------------------------------------------
+# missing variables
+
+
+def _one(template: list[dict[str, Any]], data: dict[str, Any], text: str = "lo que se dijo") -> list[Any]:
+    block = {
+        "block_id": "m",
+        "type": "TEMPLATE",
+        "template_id": "TPL_CIERRE",
+        "target_placeholder": "ZONE_CIERRE",
+        "text": text,
+        "structured_data": data,
+    }
+    return items(build([block], {"TPL_CIERRE": template}), "ZONE_CIERRE")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"hora": None},
+        {"hora": ""},
+        {"hora": "   "},
+        {"hora": "mediodía"},  # the filter cannot read it
+    ],
+)
+def test_missing_variable_falls_back_to_the_text(data: dict[str, Any]) -> None:
+    template = [
+        {"paragraph": "Siendo {{ hora|hora(articulo=true) }}, se levanta la sesión.", "requires": ["hora"]}
+    ]
+    assert _one(template, data) == ["lo que se dijo"]
+    unguarded = [{"paragraph": "Siendo {{ hora|hora }}, se levanta la sesión."}]
+    assert _one(unguarded, data) == ["lo que se dijo"]
+
+
+def test_missing_variables_never_render_none_or_blanks() -> None:
+    """A bare missing or None variable fails its element; optional parts test fine; a blank
+    rendering is not a paragraph; other elements still render."""
+    template = [
+        {"paragraph": "Hora: {{ hora }}."},
+        {"paragraph": "Resultado: {{ votacion.resultado }}."},
+        {"paragraph": "{{ '' }}   "},
+        {"paragraph": "Sesión{{ ' ' ~ tipo if tipo }}{{ lugar or '' }}."},
+        {"paragraph": "Antes de {{ nada|default('nada') }}."},
+    ]
+    assert _one(template, {"votacion": {"resultado": None}}) == ["Sesión.", "Antes de nada."]
+    assert _one(template, {"hora": "9", "tipo": "ordinaria"}) == [
+        "Hora: 9.",
+        "Sesión ordinaria.",
+        "Antes de nada.",
+    ]
+    iterating = [{"paragraph": "{% for p in puntos %}{{ p }} {% endfor %}"}]
+    assert _one(iterating, {}) == ["lo que se dijo"]
+    assert _one(iterating, {"puntos": ["a", "b"]}) == ["a b"]
+
+
+def test_when_and_requires() -> None:
+    template: list[dict[str, Any]] = [
+        {"paragraph": "A {{ x }}", "when": "x > 2"},
+        {"paragraph": "B", "when": "not x"},
+        {"paragraph": "C {{ y }}", "requires": ["x", "y"]},
+        {"paragraph": "D", "when": "missing.attribute"},  # failing condition: not met
+    ]
+    assert _one(template, {"x": 3, "y": 0}) == ["A 3", "C 0"]
+    assert _one(template, {"x": 1}) == ["lo que se dijo"]
+    assert _one(template, {"x": []}) == ["B"]
+
+
+def test_fallback_text_goes_before_the_tables() -> None:
+    """A template with only a table still keeps the text, first; an empty text is not written."""
+    template = [{"table": "votes", "summary": None}]
+    data = {"votacion": {"votos": [{"nombre": "Ana", "voto": "sí"}]}}
+    assert _one(template, data) == ["lo que se dijo", [["Concejal", "Voto"], ["Ana", "Sí"]]]
+    assert _one(template, data, text="") == [[["Concejal", "Voto"], ["Ana", "Sí"]]]
+    assert _one([], {}, text="") == [""]  # nothing at all: an empty paragraph, as before
+
+
+# ---------------------------------------------------------------------------------------------
+# validation
+
+
+def test_cali_and_builtin_templates_are_valid() -> None:
+    assert check_templates(TEMPLATES) == []
+    assert check_templates(DEFAULT_TEMPLATES) == []
+    assert check_templates({}) == [] and check_templates(None) == []
+    assert set(TEMPLATES) == set(DEFAULT_PLACEHOLDER_MAP)
+
+
+def test_validation_names_each_problem() -> None:
+    bad = {
+        "TPL_APERTURA": [
+            {"paragraph": "Hola {{ hora", "role": "BODY"},
+            {"paragraph": "x", "role": "TITULO_GRANDE"},
+            {"paragraph": "x", "role": "SPEAKER"},
+            {"table": "firmas"},
+            {"table": "votes", "headers": ["solo uno"]},
+            {"paragraph": "{{ hora|hora_militar }}"},
+            {"paragraph": "x", "when": "hora ==", "requires": "hora"},
+            {"paragraph": "x", "tabla": "votes"},
+            {"paragraph": "x", "table": "votes"},
+            {"table": "roll_call", "labels": {"presentes": "Sí", "fantasmas": "?"}},
+            "texto suelto",
+        ],
+        "TPL_CIERRE": {"paragraph": "no es una lista"},
+    }
+    problems = check_templates(bad)
+    joined = "\n".join(problems)
+    for expected in (
+        "TPL_APERTURA element 1",
+        "not valid Jinja2",
+        "'TITULO_GRANDE'",
+        "unknown paragraph role 'SPEAKER'",
+        "unknown table kind 'firmas'",
+        '"headers" must be a list of two strings',
+        "unknown filter 'hora_militar'",
+        "\"when\" 'hora =='",
+        '"requires" must be a list',
+        "unknown key(s) 'tabla'",
+        'exactly one of "paragraph" and "table"',
+        "'fantasmas'",
+        "TPL_APERTURA element 11",
+        "TPL_CIERRE: must be a list",
+    ):
+        assert expected in joined, (expected, problems)
+    with pytest.raises(BuildError, match="TITULO_GRANDE"):
+        build([], bad)
+
+
+# ---------------------------------------------------------------------------------------------
+# sandbox
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ ''.__class__ }}",
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ text['__class__'] }}",
+        "{{ cycler.__init__.__globals__ }}",
+    ],
+)
+def test_private_attributes_are_refused_at_validation(source: str) -> None:
+    problems = check_templates({"TPL_DEBATE": [{"paragraph": source}]})
+    assert len(problems) == 1 and "private attribute" in problems[0] and "not allowed" in problems[0]
+    assert check_templates({"TPL_DEBATE": [{"paragraph": "x", "when": "text.__class__"}]})
+
+
+def test_sandbox_refuses_what_validation_cannot_see() -> None:
+    """``attr('__class__')`` passes validation but the sandbox makes it undefined: the element
+    fails and the text is written instead; nothing of Python leaks into the acta."""
+    template = [
+        {"paragraph": "{{ text|attr('__class__') }}"},
+        {"paragraph": "{{ (text|attr('__class__')).mro() }}"},
+    ]
+    assert check_templates({"TPL_CIERRE": template}) == []
+    assert _one(template, {}) == ["lo que se dijo"]
+    safe_call = [{"paragraph": "{{ text.upper() }} {{ '%s'|format(text) }}"}]
+    assert _one(safe_call, {}) == ["LO QUE SE DIJO lo que se dijo"]
+
+
+def test_templates_compile_once_per_content() -> None:
+    """Compiling is cached by content: a build of many blocks compiles at most once."""
+    docx_builder._compile_cached.cache_clear()
+    blocks = [
+        block_of("Tiene la palabra el concejal Juan Pérez: gracias.", block_id=f"b{i}") for i in range(300)
+    ]
+    build(blocks)
+    build(blocks)
+    info = docx_builder._compile_cached.cache_info()
+    assert info.misses == 1 and info.hits == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# tenant configuration and pinning
+
+
+def test_tenant_loads_templates_file(tmp_path: Path) -> None:
+    tenants = tmp_path / "tenants"
+    shutil.copytree(PACKAGE_TENANTS_DIR, tenants)
+    config = DirectoryTenants(tenants)._config_sync(TENANT)
+    assert config.templates == TEMPLATES
+    assert config.mark_human_edits is False
+    # the HTTP form inlines the templates and round-trips
+    over_http = TenantConfig.from_dict(config.to_dict())
+    assert (over_http.templates, over_http.mark_human_edits) == (TEMPLATES, False)
+
+    path = tenants / TENANT / "tenant.json"
+    data = json.loads(path.read_text())
+    (tenants / TENANT / "templates.json").write_text("{not json")
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        DirectoryTenants(tenants)._config_sync(TENANT)
+    path.write_text(json.dumps({**data, "templates": "../../registry.json"}))
+    with pytest.raises(ConfigError, match="outside"):
+        DirectoryTenants(tenants)._config_sync(TENANT)
+    path.write_text(json.dumps({**data, "templates": "nada.json"}))
+    with pytest.raises(ConfigError, match="missing"):
+        DirectoryTenants(tenants)._config_sync(TENANT)
+    path.write_text(json.dumps({**data, "templates": TEMPLATES, "mark_human_edits": "yes"}))
+    with pytest.raises(ConfigError, match="mark_human_edits"):
+        DirectoryTenants(tenants)._config_sync(TENANT)
+    path.write_text(json.dumps({**data, "templates": TEMPLATES, "mark_human_edits": True}))
+    inline = DirectoryTenants(tenants)._config_sync(TENANT)  # the object itself, inline
+    assert (inline.templates, inline.mark_human_edits) == (TEMPLATES, True)
+    without = {k: v for k, v in data.items() if k != "templates"}
+    path.write_text(json.dumps(without))
+    assert DirectoryTenants(tenants)._config_sync(TENANT).templates == {}
+
+
+def _start(client: TestClient, token: str) -> str:
+    response = client.post(
+        "/v1/orchestrator/session/start",
+        json={"tenant_id": TENANT, "metadata": {"title": "Sesión 12"}},
+        headers={"authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 201, response.text
+    session_id: str = response.json()["session_id"]
+    return session_id
+
+
+def _acta_of(client: TestClient, token: str, session_id: str, text: str) -> list[str]:
+    headers = {"authorization": f"Bearer {token}"}
+    api = f"/v1/orchestrator/session/{session_id}"
+    block = client.post(f"{api}/append", json={"text": text}, headers=headers).json()["block"]
+    assert block["template_id"] == "TPL_DEBATE"
+    result = client.post(f"{api}/finalize", headers=headers).json()
+    assert "integrity_hash" in result, result
+    document = client.get(result["download_url"]).content
+    assert docx.Document(io.BytesIO(document)).core_properties.title == "Sesión 12"
+    return [text for text in items(document, "ZONE_DEBATE") if text]
+
+
+def test_changing_templates_does_not_change_an_open_session(
+    tmp_path: Path, settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """Templates are pinned at start: editing templates.json afterwards changes only new sessions;
+    a broken templates file is refused at start with the problems listed."""
+    tenants = tmp_path / "tenants"
+    shutil.copytree(PACKAGE_TENANTS_DIR, tenants)
+    token = make_token()
+    speech = "Tiene la palabra el concejal Juan Pérez: gracias, presidente."
+    with TestClient(create_app(with_settings(settings, tenants_dir=tenants))) as client:
+        pinned_session = _start(client, token)
+        described = client.get(
+            f"/v1/orchestrator/session/{pinned_session}", headers={"authorization": f"Bearer {token}"}
+        ).json()
+        assert described["pinned"]["templates"] == TEMPLATES
+        assert described["pinned"]["mark_human_edits"] is False
+
+        path = tenants / TENANT / "templates.json"
+        changed = json.loads(path.read_text())
+        changed["TPL_DEBATE"] = [{"paragraph": "CAMBIADO: {{ text }}"}]
+        path.write_text(json.dumps(changed))
+
+        assert f"JUAN PÉREZ (concejal): {speech}" in _acta_of(client, token, pinned_session, speech)
+        fresh = _start(client, token)
+        assert f"CAMBIADO: {speech}" in _acta_of(client, token, fresh, speech)
+
+        changed["TPL_DEBATE"] = [{"paragraph": "{{ orador", "role": "NEGRITA"}]
+        path.write_text(json.dumps(changed))
+        refused = client.post(
+            "/v1/orchestrator/session/start",
+            json={"tenant_id": TENANT},
+            headers={"authorization": f"Bearer {token}"},
+        )
+        assert refused.status_code == 422
+        error = refused.json()["error"]
+        assert error["code"] == "CONFIG_ERROR"
+        problems = "\n".join(error["details"]["problems"]) if "details" in error else json.dumps(error)
+        assert "TPL_DEBATE element 1" in problems and "NEGRITA" in problems
