@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 DATA   ?= data
 
-.PHONY: run test lint typecheck bench clean
+.PHONY: run test lint typecheck bench bench-finalize clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_audio.py
+	$(BIN)/python bench/bench_finalize.py
+
+bench-finalize: $(STAMP)
+	$(BIN)/python bench/bench_finalize.py
 
 clean:
 	rm -rf $(VENV) $(DATA) .pytest_cache build *.egg-info

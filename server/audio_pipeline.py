@@ -136,8 +136,11 @@ class SessionAudio:
                         return
                     if not self._transcriptions and time.monotonic() - idle_since > svc.settings.idle_release:
                         return
+                    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+                    # that races its timeout, and this loop would outlive its owner.
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self.wake.wait(), svc.settings.poll_interval)
+                        async with asyncio.timeout(svc.settings.poll_interval):
+                            await self.wake.wait()
                     self.wake.clear()
                     continue
                 idle_since = time.monotonic()
@@ -308,11 +311,21 @@ class AudioService:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.5)
 
+    async def resume_orphans(self, session_id: str) -> None:
+        """A client (re)connected: if the session has audio or utterances nobody is working on
+        (its owner died), take them over; a session with nothing pending costs nothing."""
+        state = await self.buffer.audio_state(session_id)
+        if state.get("last", "0-0") != state.get("cursor", "0-0") or await self.buffer.pending_utterances(
+            session_id
+        ):
+            await self.notify(session_id)
+
     async def stop(self) -> None:
         tasks = [task for _, task in self._running.values()]
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:  # bounded: shutdown must not hang on a pipeline (its lease expires anyway)
+            await asyncio.wait(tasks, timeout=5)
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:

@@ -202,6 +202,45 @@ return {'ok', tostring(emit(KEYS[1], KEYS[4], ARGV[9], ARGV[8]))}
 """
 )
 
+# KEYS: presence   ARGV: op ('set'|'del'|'touch'|'get'), connection id, entry, ttl_ms, channel
+# Presence changes publish the whole (small) snapshot on the live channel as "p:<frame>", built
+# atomically with the change, so every instance relays the same, latest list.
+_PRESENCE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[4])
+if ARGV[1] == 'touch' then
+  local raw = redis.call('HGET', KEYS[1], ARGV[2])
+  if raw then
+    local entry = cmsgpack.unpack(raw)
+    entry['expires'] = now + ttl
+    redis.call('HSET', KEYS[1], ARGV[2], cmsgpack.pack(entry))
+  end
+  return ''
+elseif ARGV[1] == 'del' then
+  redis.call('HDEL', KEYS[1], ARGV[2])
+elseif ARGV[1] == 'set' then
+  local entry = cmsgpack.unpack(ARGV[3])
+  entry['expires'] = now + ttl
+  redis.call('HSET', KEYS[1], ARGV[2], cmsgpack.pack(entry))
+end
+local all = redis.call('HGETALL', KEYS[1])
+local clients = {}
+for i = 1, #all, 2 do
+  local entry = cmsgpack.unpack(all[i + 1])
+  if entry['expires'] < now then
+    redis.call('HDEL', KEYS[1], all[i])
+  else
+    entry['expires'] = nil
+    table.insert(clients, entry)
+  end
+end
+redis.call('PEXPIRE', KEYS[1], ttl * 4)
+local frame = cmsgpack.pack({type = 'presence', clients = clients})
+if ARGV[1] ~= 'get' then redis.call('PUBLISH', ARGV[5], 'p:' .. frame) end
+return frame
+"""
+
 # KEYS: lease   ARGV: owner
 _RELEASE_LEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -353,6 +392,7 @@ class SessionBuffer:
         self._release = redis.register_script(_RELEASE_LEASE)
         self._replace_block = redis.register_script(_REPLACE_BLOCK)
         self._change_block = redis.register_script(_CHANGE_BLOCK)
+        self._presence = redis.register_script(_PRESENCE)
 
     # -- sessions --
 
@@ -661,3 +701,19 @@ class SessionBuffer:
         following = await self._r.zrangebyscore(k.order, f"({low}", "+inf", start=0, num=1, withscores=True)
         high = float(following[0][1]) if following else low + 2.0
         return (low + high) / 2
+
+    async def presence(
+        self,
+        session_id: str,
+        op: Literal["set", "del", "touch", "get"],
+        connection_id: str,
+        entry: dict[str, Any] | None = None,
+        ttl: float = 45.0,
+    ) -> bytes:
+        """Change this connection's presence entry; returns the session's snapshot frame (and,
+        except for 'touch'/'get', publishes it to every instance)."""
+        k = SessionKeys(session_id)
+        frame = await self._presence(
+            keys=[k.presence], args=[op, connection_id, pack(entry or {}), int(ttl * 1000), k.channel]
+        )
+        return bytes(frame)

@@ -17,7 +17,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import assert_never
+import time
+import uuid
+from typing import Any, Literal, assert_never
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
@@ -32,8 +34,8 @@ from .errors import (
     Forbidden,
     ProtocolError,
 )
-from .fanout import RESYNC, Subscription
-from .protocol import Audio, AudioEnd, Delete, Edit, Hello, Insert, Numbered, Ping, Text
+from .fanout import PRESENCE, RESYNC, Subscription
+from .protocol import Audio, AudioEnd, Delete, Edit, Hello, Insert, Numbered, Ping, Presence, Text
 from .state import AppState
 
 log = logging.getLogger("astra.ws")
@@ -53,6 +55,8 @@ class Connection:
         self._send_lock = asyncio.Lock()
         self._inputs: asyncio.Queue[Numbered] = asyncio.Queue(INGEST_WINDOW)
         self._errors = 0
+        self.connection_id = uuid.uuid4().hex
+        self._presence: dict[str, Any] = {}
 
     async def send(self, data: bytes) -> None:
         async with self._send_lock:
@@ -137,7 +141,15 @@ class Connection:
                 )
             )
             if orch.audio is not None:  # a reconnecting recorder: resume any orphaned audio work
-                await orch.audio.notify(self.session_id)
+                await orch.audio.resume_orphans(self.session_id)
+            self._presence = {
+                "client_id": hello.client_id,
+                "sub": principal.sub,
+                "role": principal.role,
+                "block_id": None,
+                "since": time.time(),
+            }
+            await self._set_presence("set")
             tasks = [
                 asyncio.create_task(self._read(principal), name="ws-read"),
                 asyncio.create_task(self._ingest(principal, hello.client_id, meta), name="ws-ingest"),
@@ -149,6 +161,9 @@ class Connection:
                     if not task.cancelled() and (exc := task.exception()) is not None:
                         raise exc
             finally:
+                # Gone: leave the presence list (and release any soft lock) first, in a task of
+                # its own, so nothing below (or a cancellation) can skip it; the TTL is the backstop.
+                self.state.spawn(self._set_presence("del"))
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
@@ -187,8 +202,15 @@ class Connection:
                         )
                         continue
                     await self._inputs.put(message)
+                case Presence(block_id=block_id):
+                    if block_id != self._presence.get("block_id"):
+                        self._presence.update(block_id=block_id, since=time.time())
+                        await self._set_presence("set")
+                    else:
+                        await self._set_presence("touch")
                 case Ping(ref=ref):
                     await self.send(protocol.pong(ref))
+                    await self._set_presence("touch")
                 case Hello():
                     await self.fail(ProtocolError("hello was already received", code="DUPLICATE_HELLO"))
                 case _:
@@ -232,17 +254,29 @@ class Connection:
                 )
             )
 
+    async def _set_presence(self, op: Literal["set", "del", "touch", "get"]) -> bytes:
+        buffer = self.state.orchestrator.buffer
+        return await buffer.presence(
+            self.session_id, op, self.connection_id, self._presence, self.limits.presence_ttl
+        )
+
     async def _deliver(self, sub: Subscription, last_event_id: int) -> None:
         delivered = await self._catch_up(last_event_id, "resume")
         await self.send(protocol.synced(delivered))
+        quiet = min(self.limits.idle_resync, self.limits.presence_ttl / 3)
         while True:
             try:
-                event_id, payload = await asyncio.wait_for(sub.get(), self.limits.idle_resync)
-            except TimeoutError:  # quiet for a while: make sure no doorbell was lost
+                event_id, payload = await asyncio.wait_for(sub.get(), quiet)
+            except TimeoutError:
+                # Quiet for a while: make sure no doorbell was lost, and keep our presence alive.
                 delivered = await self._catch_up(delivered, "idle")
+                await self._set_presence("touch")
                 continue
-            if (event_id, payload) == RESYNC:
+            if event_id == PRESENCE:
+                await self.send(payload)
+            elif (event_id, payload) == RESYNC:
                 delivered = await self._catch_up(delivered, "resync")
+                await self.send(await self._set_presence("get"))  # presence updates may be lost too
             elif event_id == delivered + 1:
                 await self.send(protocol.event_frame(event_id, payload))
                 self.state.metrics.events_sent.inc()

@@ -26,6 +26,9 @@ log = logging.getLogger("astra.fanout")
 
 HUB_CHANNEL = "astra:hub"
 RESYNC = (0, b"")
+PRESENCE = -1
+"""Queue items with this id carry a presence snapshot frame (not an event of the log)."""
+PRESENCE_PREFIX = b"p:"
 """Queue marker: the subscriber must re-read the log from its last delivered event."""
 
 
@@ -146,6 +149,10 @@ class LiveHub:
         session_id = channel[start + 1 : end].decode()
         subs = self._subs.get(session_id)
         if not subs:
+            return
+        if data.startswith(PRESENCE_PREFIX):  # a presence snapshot, relayed as is
+            for sub in subs:
+                sub.offer((PRESENCE, data[len(PRESENCE_PREFIX) :]))
             return
         try:
             item = split_live(data)

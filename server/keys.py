@@ -14,6 +14,7 @@ several of them run in one hash slot (Redis Cluster) and one round trip.
     astra:{sid}:audio      stream  durable audio not yet segmented: f (pcm16|webm|ogg|end), d, s (new stream)
     astra:{sid}:utterances hash    utterance id -> record (msgpack), until its block is stored
     astra:{sid}:owner      string  lease of the instance that segments and transcribes the audio
+    astra:{sid}:presence   hash    connection id -> who is connected and what they edit (expiring)
     astra:{sid}:live       channel pub/sub doorbell carrying "<event_id>:<event payload>"
     astra:tenant:{tid}:sessions  set  session ids of a tenant (listing; never read across tenants)
 """
@@ -77,6 +78,10 @@ class SessionKeys:
     @property
     def owner(self) -> str:
         return self._key("owner")
+
+    @property
+    def presence(self) -> str:
+        return self._key("presence")
 
     @property
     def channel(self) -> str:

@@ -92,13 +92,20 @@ class Delete:
 
 
 @dataclass(frozen=True, slots=True)
+class Presence:
+    """Which block this connection is editing (a soft lock others see), or None."""
+
+    block_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Ping:
     """Application-level ping; answered with a pong carrying the same ``ref``."""
 
     ref: Any
 
 
-ClientMessage = Hello | Text | Audio | AudioEnd | Edit | Insert | Delete | Ping
+ClientMessage = Hello | Text | Audio | AudioEnd | Edit | Insert | Delete | Presence | Ping
 Numbered = Text | Audio | AudioEnd | Edit | Insert | Delete
 """Frames that carry a client sequence number and get exactly one ack or error."""
 
@@ -219,6 +226,11 @@ def decode_client(data: bytes, *, max_frame_bytes: int, max_text_chars: int) -> 
             return Insert(_seq(frame), after, block)
         case "delete":
             return Delete(_seq(frame), _block_id(frame, "block_id"), _version(frame))
+        case "presence":
+            block_id = frame.get("block_id")
+            if block_id is not None and (not isinstance(block_id, str) or not 1 <= len(block_id) <= 64):
+                raise InvalidField("'block_id' must be a block id or null", field="block_id")
+            return Presence(block_id)
         case "ping":
             return Ping(ref=frame.get("ref"))
         case str():

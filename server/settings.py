@@ -51,6 +51,8 @@ class Limits:
     idle_resync: float = 15.0
     """Seconds without live events after which a client's sender re-reads the log tail, so an
     event whose pub/sub doorbell was lost is delivered anyway."""
+    presence_ttl: float = 45.0
+    """Seconds a silent connection stays in the presence list (its soft lock with it)."""
     max_asset_bytes: int = 20 << 20
     """Largest upload accepted by upload-asset."""
     finalize_wait: float = 120.0
@@ -170,6 +172,7 @@ class Settings:
                 send_queue_events=_int(env, "ASTRA_SEND_QUEUE_EVENTS", 2_000),
                 max_json_bytes=_int(env, "ASTRA_MAX_JSON_BYTES", 8 << 20),
                 idle_resync=_float(env, "ASTRA_IDLE_RESYNC", 15.0),
+                presence_ttl=_float(env, "ASTRA_PRESENCE_TTL", 45.0),
                 max_asset_bytes=_int(env, "ASTRA_MAX_ASSET_BYTES", 20 << 20),
                 finalize_wait=_float(env, "ASTRA_FINALIZE_WAIT", 120.0),
             ),

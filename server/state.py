@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import logging
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
@@ -24,6 +28,18 @@ class AppState:
     metrics: Metrics
     store: ObjectStore
     orchestrator: Orchestrator
+    background: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Run ``work`` detached from the caller (kept referenced until done; errors logged)."""
+        task = asyncio.get_running_loop().create_task(work)
+        self.background.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self.background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logging.getLogger("astra").warning("background task failed: %r", task.exception())
 
     @property
     def local_store(self) -> LocalObjectStore | None:

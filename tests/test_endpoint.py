@@ -29,9 +29,12 @@ def start(client: TestClient, token: str) -> str:
     return session_id
 
 
-def recv(ws: Any) -> dict[str, Any]:
-    message: dict[str, Any] = msgpack.unpackb(ws.receive_bytes())
-    return message
+def recv(ws: Any, *, presence: bool = False) -> dict[str, Any]:
+    """The next message; presence snapshots are skipped unless asked for."""
+    while True:
+        message: dict[str, Any] = msgpack.unpackb(ws.receive_bytes())
+        if presence or message["type"] != "presence":
+            return message
 
 
 def hello(ws: Any, token: str, client_id: str = "c", last_event_id: int = 0) -> dict[str, Any]:
@@ -150,3 +153,44 @@ def test_hello_timeout_closes_with_4408(settings: Settings) -> None:
     ):
         assert recv(ws)["code"] == "HELLO_TIMEOUT"
         assert ws.receive()["code"] == 4408
+
+
+def test_presence_shows_who_is_here_and_what_they_edit(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """Every client gets the session's presence list on connect and on each change: who is
+    connected with which role, who edits which block; leaving (or going silent past the TTL)
+    removes the entry and its soft lock."""
+    quick = with_settings(settings, limits=Limits(presence_ttl=1.0))
+    token = make_token()
+    with TestClient(create_app(quick)) as client:
+        session_id = start(client, token)
+        url = f"/v1/orchestrator/session/{session_id}/stream"
+
+        def presence(ws: Any, condition: Callable[[list[dict[str, Any]]], bool]) -> list[dict[str, Any]]:
+            while True:
+                message = recv(ws, presence=True)
+                if message["type"] == "presence" and condition(message["clients"]):
+                    clients: list[dict[str, Any]] = message["clients"]
+                    return clients
+
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        ghost = {"client_id": "ghost", "sub": "crashed", "role": "viewer", "block_id": "b0", "since": 0.0}
+        client.portal.call(orch.buffer.presence, session_id, "set", "ghost-conn", ghost, 0.001)  # type: ignore[union-attr]
+        with client.websocket_connect(url) as a:
+            hello(a, token, client_id="a")
+            presence(a, lambda c: any(x["client_id"] == "a" for x in c))
+            with client.websocket_connect(url) as b:
+                hello(b, make_token(role="stenographer", sub="ana"), client_id="b")
+                seen = presence(a, lambda c: {x["client_id"] for x in c} >= {"a", "b"})
+                assert {(x["sub"], x["role"]) for x in seen} >= {
+                    ("tester", "recorder"),
+                    ("ana", "stenographer"),
+                }
+                b.send_bytes(msgpack.packb({"type": "presence", "block_id": "blk_1"}))
+                editing = presence(a, lambda c: any(x.get("block_id") == "blk_1" for x in c))
+                assert [x["sub"] for x in editing if x.get("block_id") == "blk_1"] == ["ana"]
+                b.send_bytes(msgpack.packb({"type": "presence", "block_id": None}))
+                presence(a, lambda c: all(x.get("block_id") != "blk_1" for x in c))
+            left = presence(a, lambda c: all(x["client_id"] != "b" for x in c))
+            assert all(x["client_id"] != "ghost" for x in left)  # expired past its TTL

@@ -98,4 +98,5 @@ export const CAN = {
   send: new Set(["recorder", "admin"]),
   upload: new Set(["recorder", "stenographer", "admin"]),
   finalize: new Set(["recorder", "stenographer", "admin"]),
+  edit: new Set(["recorder", "stenographer", "admin"]),
 };

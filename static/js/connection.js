@@ -1,7 +1,7 @@
 // One session's WebSocket (protocol.md): hello/welcome, resume from the last applied event,
-// numbered text, audio and audio_end frames with acks and resends (outbox.js), and automatic
-// reconnection with exponential backoff and jitter. It knows nothing about the page: it reports
-// through callbacks.
+// numbered text, audio, audio_end and correction (edit/insert/delete) frames with acks and
+// resends (outbox.js), presence frames (not numbered), and automatic reconnection with
+// exponential backoff and jitter. It knows nothing about the page: it reports through callbacks.
 //
 //   state: "connecting" (first attempt) | "online" (welcome received) | "reconnecting" |
 //          "offline" (stopped, or a close code that must not be retried)
@@ -34,7 +34,10 @@ export class SessionConnection {
   /**
    * options: {sessionId, clientId, token, outbox, lastEventId: () => number,
    *           on: {state(state, info), welcome(msg), event(msg) -> bool, synced(msg),
-   *                ack(msg), error(msg, dropped), outbox(), closed(code, reason, final)}}
+   *                ack(msg, frames), settled(frames), error(msg, dropped), outbox(),
+   *                presence(msg), closed(code, reason, final)}}
+   * `ack` gets the queued frames the ack covers; `settled` (optional) gets frames a welcome or a
+   * SEQ_GAP showed were applied although their ack never arrived (a dropped connection).
    * `on.event` returns false when the event does not follow the last applied one: the
    * connection is then restarted to resume from the right place.
    */
@@ -231,6 +234,23 @@ export class SessionConnection {
     return frame;
   }
 
+  /**
+   * Queue a human correction ("edit", "insert" or "delete", protocol.md) on the same sequence;
+   * sent at once when online. Returns its frame (with a stable `ref`).
+   */
+  sendCorrection(kind, fields) {
+    const frame = this.outbox.addCorrection(kind, fields);
+    this.resend([frame]);
+    this.on.outbox();
+    return frame;
+  }
+
+  /** Say which block this connection is editing (null: none). Not queued: false when offline. */
+  sendPresence(blockId) {
+    if (!this.welcomed) return false;
+    return this.sendFrame({ type: "presence", block_id: blockId === undefined ? null : blockId });
+  }
+
   /** The recording paused or stopped: the server closes the utterance in progress. */
   sendAudioEnd() {
     const frame = this.outbox.addAudioEnd();
@@ -271,6 +291,7 @@ export class SessionConnection {
         this.on.welcome(msg);
         if (!this.welcomed) break; // the handler restarted the connection
         this.resend(this.outbox.welcome(msg.last_seq));
+        this.reportSettled();
         this.on.outbox();
         this.startPinger();
         break;
@@ -284,26 +305,36 @@ export class SessionConnection {
         this.attempt = 0; // a complete resume: the next failure starts the backoff again
         this.on.synced(msg);
         break;
-      case "ack":
-        this.outbox.ack(msg.seq);
-        this.on.ack(msg);
+      case "ack": {
+        const acked = this.outbox.ack(msg.seq);
+        this.on.ack(msg, acked || []);
         this.on.outbox();
         break;
+      }
       case "error": {
         let dropped = null;
         if (typeof msg.seq === "number") {
           const result = this.outbox.error(msg.seq, msg.code, msg.details);
           dropped = result.dropped;
           this.resend(result.resend);
+          this.reportSettled();
           this.on.outbox();
         }
         this.on.error(msg, dropped);
         break;
       }
+      case "presence":
+        if (this.on.presence) this.on.presence(msg);
+        break;
       case "pong":
       default:
         break;
     }
+  }
+
+  reportSettled() {
+    const settled = this.outbox.takeSettled();
+    if (settled.length && this.on.settled) this.on.settled(settled);
   }
 
   startPinger() {

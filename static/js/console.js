@@ -18,10 +18,11 @@ import {
 } from "./auth.js";
 import { SessionConnection } from "./connection.js";
 import { DraftModel, DraftView, ZONES } from "./draft.js";
+import { Editing } from "./editing.js";
 import { renderAudit, safeUrl } from "./final.js";
 import { claimClientId, outboxStore } from "./identity.js";
 import { STATUS_NAMES, describeClose, describeError } from "./messages.js";
-import { Outbox } from "./outbox.js";
+import { CORRECTIONS, Outbox } from "./outbox.js";
 import { OUT_RATE, Recorder, captureSupported } from "./recorder.js";
 
 const $ = (id) => {
@@ -46,6 +47,8 @@ const app = {
   sessionId: null,
   model: null,
   view: null,
+  editing: null, // corrections, conflicts, presence and the keyboard (editing.js)
+  placeholderMapFor: null, // the session whose pinned placeholder_map the editor holds
   conn: null,
   lease: null,
   status: null,
@@ -265,6 +268,9 @@ async function enterSession(sessionId, info) {
   setFragment(new URLSearchParams({ session: sessionId }));
 
   app.model = DraftModel.restore(sessionId);
+  app.editing.reset();
+  app.placeholderMapFor = null;
+  app.editing.setPlaceholderMap(null);
   app.view.renderAll(app.model.blocks, app.model.utterances);
   app.recSamples = 0;
   showElapsed();
@@ -317,6 +323,10 @@ function leaveSession({ keepFragment = false } = {}) {
   app.status = null;
   app.limits = null;
   app.role = app.claims ? app.claims.role : null;
+  if (app.editing) {
+    app.editing.reset();
+    app.editing.setAllowed(false);
+  }
   if (!keepFragment) setFragment(new URLSearchParams());
 }
 
@@ -345,6 +355,11 @@ function renderTitle() {
 }
 
 function applySessionInfo(info) {
+  const pinned = info.pinned && typeof info.pinned === "object" ? info.pinned : null;
+  if (pinned && pinned.placeholder_map && typeof pinned.placeholder_map === "object") {
+    app.editing.setPlaceholderMap(pinned.placeholder_map);
+    app.placeholderMapFor = info.session_id || app.sessionId;
+  }
   if (info.metadata && typeof info.metadata === "object" && !app.model.metadata.title) {
     app.model.metadata = info.metadata;
     renderTitle();
@@ -381,6 +396,25 @@ function updatePermissions() {
   if (!canSend && app.recorder && app.recorder.active) stopRecording();
   renderRecorder();
   if (app.view) app.view.refreshActions();
+  if (app.editing) app.editing.setAllowed(canEdit());
+}
+
+function canEdit() {
+  const open = app.status === null || app.status === "OPEN";
+  return Boolean(app.sessionId && app.conn) && CAN.edit.has(app.role) && open;
+}
+
+/** The pinned template map, when the session info could not be read on entering (offline). */
+async function loadPlaceholderMap() {
+  const sessionId = app.sessionId;
+  if (!sessionId || app.placeholderMapFor === sessionId) return;
+  app.placeholderMapFor = sessionId;
+  try {
+    const info = await app.api.getSession(sessionId);
+    if (sessionId === app.sessionId) applySessionInfo(info);
+  } catch {
+    if (sessionId === app.sessionId) app.placeholderMapFor = null; // try again at the next welcome
+  }
 }
 
 function canReprocess() {
@@ -533,7 +567,10 @@ function saveNow() {
 
 function connectionHandlers() {
   return {
-    state: (state, info) => setConnState(state, info),
+    state: (state, info) => {
+      setConnState(state, info);
+      if (state !== "online") app.editing.presenceOffline();
+    },
     welcome: (msg) => {
       app.role = typeof msg.role === "string" ? msg.role : app.role;
       app.limits = msg.limits || null;
@@ -546,6 +583,9 @@ function connectionHandlers() {
         return;
       }
       if (msg.status) setStatus(msg.status);
+      app.editing.setSelf(typeof msg.client_id === "string" ? msg.client_id : app.lease && app.lease.clientId);
+      app.editing.resendPresence();
+      loadPlaceholderMap();
       const behind = typeof msg.head_event_id === "number" && msg.head_event_id > app.model.lastEventId;
       $("draft").setAttribute("aria-busy", behind ? "true" : "false");
       $("sync-note").textContent = behind ? "Sincronizando…" : "";
@@ -557,9 +597,14 @@ function connectionHandlers() {
       $("sync-note").textContent = "";
       saveNow();
     },
-    ack: () => {
-      if ($("text-error").dataset.kind === "error") say("text-error", "");
+    ack: (msg, frames) => {
+      if ($("text-error").dataset.kind === "error" && !frames.some((f) => CORRECTIONS.has(f.kind))) {
+        say("text-error", "");
+      }
+      app.editing.acked(frames, msg);
     },
+    settled: (frames) => app.editing.acked(frames),
+    presence: (msg) => app.editing.setPresence(msg),
     error: (msg, dropped) => onStreamError(msg, dropped),
     outbox: () => updatePending(),
     closed: (code, reason, final) => {
@@ -584,13 +629,19 @@ function applyEvent(msg) {
       if (change.block) app.view.addBlock(change.block);
       break;
     case "block.updated":
-      if (change.block) app.view.updateBlock(change.block);
+      if (change.block) {
+        app.editing.blockUpdated(change.block, change.actor);
+        app.view.updateBlock(change.block);
+      }
       break;
     case "block.inserted":
       if (change.block) app.view.addBlock(change.block);
       break;
     case "block.deleted":
-      if (change.blockId) app.view.removeBlock(change.blockId);
+      if (change.blockId) {
+        const id = change.blockId;
+        app.editing.blockDeleted(id, change.actor, () => app.view.removeBlock(id));
+      }
       break;
     case "utterance.detected":
       if (change.utterance) app.view.addPlaceholder(change.utterance);
@@ -625,6 +676,11 @@ function onStreamError(msg, dropped) {
   if (code === "SEQ_GAP") return; // handled by the outbox: frames are renumbered and resent
   if (code === "SESSION_CLOSED") setStatus(app.status === "OPEN" || !app.status ? "CLOSING" : app.status);
   if (code === "UNAUTHORIZED") return; // the close (4401) that follows asks for a token
+  if (dropped && CORRECTIONS.has(dropped.kind)) {
+    app.editing.failed(dropped, msg); // shown on the block: a conflict panel, or the reason
+    return;
+  }
+  if (code === "UNKNOWN_TYPE" && typeof msg.seq !== "number") return; // e.g. presence on an older server
   if (dropped && dropped.kind !== "text") {
     if (code === "SESSION_CLOSED") return; // the status already says so; recording stops
     // Audio the server refused: say so once per code (chunks arrive ten a second).
@@ -729,6 +785,8 @@ async function onFinalize() {
   const pending = app.conn ? app.conn.outbox.pendingText : 0;
   const audio = app.conn ? app.conn.outbox.pendingAudioSeconds : 0;
   let warning = pending ? `Hay ${pending} intervención(es) sin confirmar que no entrarán en el acta. ` : "";
+  const corrections = app.conn ? app.conn.outbox.pendingCorrections : 0;
+  if (corrections) warning += `Hay ${corrections} corrección(es) sin confirmar que no entrarán en el acta. `;
   if (app.recorder.active) warning += "La grabación se detendrá. ";
   if (audio >= 0.05) warning += `Hay ${seconds(audio)} s de audio sin confirmar que no entrarán en el acta. `;
   if (!window.confirm(`${warning}¿Finalizar la sesión y generar el acta? Después no se admite más contenido.`)) {
@@ -850,7 +908,32 @@ function onHashChange() {
 function init() {
   app.api = new Api(() => app.token);
   app.recorder = new Recorder(recorderHandlers());
+  app.editing = new Editing(
+    $("draft"),
+    {
+      startSlot: $("draft-start"),
+      startButton: $("insert-first"),
+      help: $("shortcuts"),
+      helpButton: $("shortcuts-toggle"),
+      presenceBox: $("presence"),
+      presenceList: $("presence-list"),
+    },
+    {
+      canEdit,
+      send: (kind, fields) => app.conn.sendCorrection(kind, fields),
+      sendPresence: (blockId) => {
+        if (app.conn) app.conn.sendPresence(blockId);
+      },
+      online: () => Boolean(app.conn && app.conn.state === "online"),
+      block: (blockId) => (app.model ? app.model.blocks.find((b) => b.block_id === blockId) || null : null),
+      limits: () => app.limits,
+      announce,
+      describe: (code, message) => describeError(code, message),
+      rejected: (text, code) => addRejected({ text }, code),
+    },
+  );
   app.view = new DraftView($("draft"), {
+    decorate: (item, block) => app.editing.decorate(item, block),
     canReprocess,
     reprocess: async (block) => {
       try {

@@ -262,7 +262,8 @@ function orderOf(item) {
 /**
  * One block as an <li>; exported so later features (editing) can re-render a block.
  * actions (optional): {canReprocess(): bool, reprocess(block): Promise, audioUrl(block):
- * Promise<string>, describe(error): string, played(audioElement)}.
+ * Promise<string>, describe(error): string, played(audioElement), decorate(item, block)}.
+ * `decorate` is called by DraftView on every rendered block (editing tools, open editors).
  */
 export function renderBlock(block, actions = null) {
   const item = el("li", "block");
@@ -286,8 +287,17 @@ export function renderBlock(block, actions = null) {
     const span = audioSpan(audio.time_start, audio.time_end);
     meta.append(el("span", "block__audio", span ? `audio ${span}` : "audio"));
   }
-  if (Number.isInteger(block.version) && block.version > 1) {
-    meta.append(el("span", "block__version", `versión ${block.version}`));
+  if (block.human_edited && typeof block.edited_by === "string" && block.edited_by) {
+    const kind = block.source && block.source.kind === "human" && block.version === 1 ? "añadido" : "editado";
+    const marker = el("span", "block__edited", `${kind} por ${block.edited_by}`);
+    const at = timeOf(block.edited_at);
+    if (at) marker.title = `${kind} a las ${at}`;
+    meta.append(marker);
+  }
+  if (Number.isInteger(block.version)) {
+    const version = el("span", "block__version", `versión ${block.version}`);
+    version.dataset.version = String(block.version);
+    meta.append(version);
   }
   item.append(meta);
 
@@ -497,18 +507,39 @@ export class DraftView {
     const utterance = utteranceOf(block);
     if (utterance) this.removePlaceholder(utterance);
     let refocus = false;
+    let active = null; // the focused element inside the old item (an editor's textarea)
+    let selection = null;
     if (typeof block.block_id === "string") {
       const old = this.find("data-block-id", block.block_id);
       if (old) {
         refocus = old.contains(document.activeElement);
+        if (refocus && document.activeElement !== old) {
+          active = document.activeElement;
+          if (typeof active.selectionStart === "number") {
+            selection = [active.selectionStart, active.selectionEnd, active.selectionDirection];
+          }
+        }
         if (this.player && old.contains(this.player)) this.player = null;
         old.remove();
         this.refreshAll();
       }
     }
     const item = renderBlock(block, this.actions);
+    if (this.actions && this.actions.decorate) this.actions.decorate(item, block);
     this.place(this.zoneFor(block.target_placeholder), item);
-    if (refocus) item.focus();
+    if (active && item.contains(active)) {
+      // An open editor moved into the new version of its block: keep the caret where it was.
+      active.focus({ preventScroll: true });
+      if (selection) {
+        try {
+          active.setSelectionRange(...selection);
+        } catch {
+          // not a text field after all
+        }
+      }
+    } else if (refocus) {
+      item.focus({ preventScroll: true });
+    }
   }
 
   updateBlock(block) {

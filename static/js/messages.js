@@ -11,6 +11,7 @@ const ERRORS = {
   TOO_LARGE: "El archivo es demasiado grande.",
   SESSION_CLOSED: "La sesión ya está cerrada y no admite más contenido.",
   SEQ_GAP: "Faltan fragmentos anteriores; se reenviarán.",
+  STALE_VERSION: "Otra persona cambió el bloque antes; compare las dos versiones.",
   CONFIG_ERROR: "La configuración del concejo (esqueleto o estilos) tiene un problema.",
   SERVICE_ERROR: "Un servicio interno falló.",
   SERVICE_UNAVAILABLE: "Un servicio interno no está disponible; intente de nuevo.",

@@ -17,15 +17,36 @@
 // dropped (and counted) so a long outage cannot exhaust the page. A reload loses unacked audio;
 // the frames saved around it are renumbered at the next welcome like any unapplied frame.
 
-/** Errors after which a frame can never be applied: it leaves the queue (and is reported). */
-export const TERMINAL_CODES = new Set(["SESSION_CLOSED", "FORBIDDEN", "INVALID_INPUT", "INVALID_FIELD"]);
+/**
+ * Errors after which a frame can never be applied: it leaves the queue (and is reported).
+ * STALE_VERSION and NOT_FOUND answer human corrections (edit/insert/delete) made on a version
+ * that is gone: resending the same frame could never succeed, the user has to decide again.
+ */
+export const TERMINAL_CODES = new Set([
+  "SESSION_CLOSED",
+  "FORBIDDEN",
+  "INVALID_INPUT",
+  "INVALID_FIELD",
+  "STALE_VERSION",
+  "NOT_FOUND",
+]);
+
+/** Human corrections of the draft (protocol.md, `edit`, `insert`, `delete`). */
+export const CORRECTIONS = new Set(["edit", "insert", "delete"]);
 
 export const AUDIO_BYTES_PER_SECOND = 32000; // 16 kHz × 2 bytes
 /** Unacked audio kept in memory: 5 minutes of 16 kHz PCM16 (9.6 MB). */
 export const MAX_AUDIO_BYTES = 5 * 60 * AUDIO_BYTES_PER_SECOND;
 const AUDIO_SAVE_DELAY = 1000; // ms: the counter after audio frames is saved lazily
 
-const PERSISTED = new Set(["text", "audio_end"]);
+const PERSISTED = new Set(["text", "audio_end", "edit", "insert", "delete"]);
+
+let refCounter = 0;
+/** A stable reference for a correction frame (its seq may be renumbered before it is applied). */
+function newRef() {
+  refCounter += 1;
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}-${refCounter}`;
+}
 
 /** The wire message of a queued frame. */
 export function wireFrame(frame) {
@@ -34,9 +55,55 @@ export function wireFrame(frame) {
       return { type: "audio", seq: frame.seq, format: frame.format, data: frame.data };
     case "audio_end":
       return { type: "audio_end", seq: frame.seq };
+    case "edit":
+      return {
+        type: "edit",
+        seq: frame.seq,
+        block_id: frame.block_id,
+        base_version: frame.base_version,
+        changes: frame.changes,
+      };
+    case "insert":
+      return { type: "insert", seq: frame.seq, after_block_id: frame.after_block_id, block: frame.block };
+    case "delete":
+      return { type: "delete", seq: frame.seq, block_id: frame.block_id, base_version: frame.base_version };
     default:
       return { type: "text", seq: frame.seq, text: frame.text };
   }
+}
+
+/** A saved correction frame read back (from storage: checked field by field), or null. */
+function restoreCorrection(f, sent) {
+  const ref = typeof f.ref === "string" ? f.ref : newRef();
+  const isMap = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+  const version = Number.isSafeInteger(f.base_version) && f.base_version >= 1;
+  switch (f.kind) {
+    case "edit":
+      if (typeof f.block_id !== "string" || !version || !isMap(f.changes)) return null;
+      return { seq: f.seq, kind: "edit", block_id: f.block_id, base_version: f.base_version, changes: f.changes, ref, sent };
+    case "insert":
+      if ((f.after_block_id !== null && typeof f.after_block_id !== "string") || !isMap(f.block)) return null;
+      return { seq: f.seq, kind: "insert", after_block_id: f.after_block_id, block: f.block, ref, sent };
+    case "delete":
+      if (typeof f.block_id !== "string" || !version) return null;
+      return { seq: f.seq, kind: "delete", block_id: f.block_id, base_version: f.base_version, ref, sent };
+    default:
+      return null;
+  }
+}
+
+/** What is saved of a frame (audio is never saved). */
+function persisted(f) {
+  if (f.kind === "text") return { seq: f.seq, kind: "text", text: f.text, sent: f.sent };
+  if (CORRECTIONS.has(f.kind)) {
+    const { seq, kind, ref, sent } = f;
+    const saved = { seq, kind, ref, sent };
+    for (const key of ["block_id", "base_version", "changes", "after_block_id", "block"]) {
+      if (key in f) saved[key] = f[key];
+    }
+    return saved;
+  }
+  return { seq: f.seq, kind: f.kind, sent: f.sent };
 }
 
 export class Outbox {
@@ -61,12 +128,16 @@ export class Outbox {
         if (f.kind === "audio_end") this.frames.push({ seq: f.seq, kind: "audio_end", sent });
         else if ((f.kind === undefined || f.kind === "text") && typeof f.text === "string") {
           this.frames.push({ seq: f.seq, kind: "text", text: f.text, sent });
+        } else if (CORRECTIONS.has(f.kind)) {
+          const frame = restoreCorrection(f, sent);
+          if (frame) this.frames.push(frame);
         }
       }
       this.frames.sort((a, b) => a.seq - b.seq);
     }
     if (this.frames.length) this.next = Math.max(this.next, this.frames[this.frames.length - 1].seq + 1);
     this.gapHandledAt = null; // `expected` of the SEQ_GAP already answered by a resend
+    this.settled = []; // frames found applied by a welcome or a SEQ_GAP (their ack was lost)
   }
 
   /** Every queued frame. */
@@ -78,6 +149,13 @@ export class Outbox {
   get pendingText() {
     let n = 0;
     for (const f of this.frames) if (f.kind === "text") n += 1;
+    return n;
+  }
+
+  /** Queued corrections (edits, inserts, deletes) not yet acknowledged. */
+  get pendingCorrections() {
+    let n = 0;
+    for (const f of this.frames) if (CORRECTIONS.has(f.kind)) n += 1;
     return n;
   }
 
@@ -95,8 +173,7 @@ export class Outbox {
     this.saveTimer = null;
     const frames = [];
     for (const f of this.frames) {
-      if (!PERSISTED.has(f.kind)) continue;
-      frames.push(f.kind === "text" ? { seq: f.seq, kind: "text", text: f.text, sent: f.sent } : { seq: f.seq, kind: f.kind, sent: f.sent });
+      if (PERSISTED.has(f.kind)) frames.push(persisted(f));
     }
     this.store.save({ next: this.next, frames });
   }
@@ -122,6 +199,18 @@ export class Outbox {
   /** Queue one utterance; returns its frame ({seq, text}) to send now if connected. */
   add(text) {
     const frame = this.push({ seq: this.next, kind: "text", text, sent: false });
+    this.save();
+    return frame;
+  }
+
+  /**
+   * Queue a human correction: kind "edit" ({block_id, base_version, changes}), "insert"
+   * ({after_block_id, block}) or "delete" ({block_id, base_version}). Returns its frame, which
+   * carries a stable `ref` (its seq may change before it is applied).
+   */
+  addCorrection(kind, fields) {
+    if (!CORRECTIONS.has(kind)) throw new Error(`not a correction: ${kind}`);
+    const frame = this.push({ ...fields, seq: this.next, kind, ref: newRef(), sent: false });
     this.save();
     return frame;
   }
@@ -190,6 +279,7 @@ export class Outbox {
    * counter was behind, e.g. storage was lost): it is kept and renumbered, not dropped.
    */
   resyncFrom(lastApplied) {
+    for (const f of this.frames) if (f.seq <= lastApplied && f.sent) this.settled.push(f);
     this.frames = this.frames.filter((f) => f.seq > lastApplied || !f.sent);
     this.frames.forEach((f, i) => {
       f.seq = lastApplied + 1 + i;
@@ -199,6 +289,13 @@ export class Outbox {
     this.save();
   }
 
+  /** The frames found applied without an ack of their own since the last call (then forgotten). */
+  takeSettled() {
+    const settled = this.settled;
+    this.settled = [];
+    return settled;
+  }
+
   /** After `welcome`: drop what the server has, return the rest to resend in order. */
   welcome(lastSeq) {
     this.gapHandledAt = null;
@@ -206,7 +303,7 @@ export class Outbox {
     return this.frames.slice();
   }
 
-  /** An ack for `seq`: it and everything before it are durable. */
+  /** An ack for `seq`: it and everything before it are durable. Returns the frames acked. */
   ack(seq) {
     this.gapHandledAt = null;
     let n = 0;
@@ -217,9 +314,10 @@ export class Outbox {
       else persist = true;
       n += 1;
     }
-    if (!n) return;
-    this.frames.splice(0, n);
+    if (!n) return [];
+    const acked = this.frames.splice(0, n);
     if (persist) this.save();
+    return acked;
   }
 
   /**
@@ -243,6 +341,15 @@ export class Outbox {
     if (index < 0) return { dropped: null, resend: [] };
     const [dropped] = this.frames.splice(index, 1);
     if (dropped.kind === "audio") this.audioBytes -= dropped.data.length;
+    // The refused frame did not use up its seq: the frames after it, if none has gone out yet,
+    // take the numbers down by one (frames already sent are answered SEQ_GAP and renumbered).
+    const rest = this.frames.slice(index);
+    if (rest.every((f) => !f.sent)) {
+      rest.forEach((f, i) => {
+        f.seq = dropped.seq + i;
+      });
+      this.next = dropped.seq + rest.length;
+    }
     this.save();
     return { dropped, resend: [] };
   }

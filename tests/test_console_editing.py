@@ -1,0 +1,606 @@
+"""Correcting the draft in the console (static/js/editing.js) in a real browser: headless Chromium
+driven by Playwright against real server processes. Two people on one session edit blocks live,
+see each other in the presence list and as "editando: …" badges (a soft lock), resolve a
+conflict (STALE_VERSION) by keeping their text or taking the other's, insert and delete blocks,
+move with the keyboard, and do it across two server instances sharing one Redis."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgpack
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
+
+from .conftest import TENANT, TIME_UNIT, ServerProcess, require
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path("/usr/bin/chromium")
+CONFLICT_SCREENSHOT = Path("/tmp/console-conflict.png")
+PREFIX = "/v1/orchestrator/session"
+
+
+def ms(seconds: float) -> int:
+    """A Playwright timeout (milliseconds), scaled like every other wait of the suite."""
+    return int(seconds * 1000 * TIME_UNIT)
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    require(CHROMIUM.exists(), "chromium (apt-get install chromium)")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+# -- the HTTP API --------------------------------------------------------------------------------
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+def start_session(server: ServerProcess, token: str, title: str) -> str:
+    response = httpx.post(
+        f"{server.url}{PREFIX}/start",
+        json={"tenant_id": TENANT, "skeleton_id": "SKEL_STD_V1", "metadata": {"title": title}},
+        headers=auth(token),
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+    session_id: str = response.json()["session_id"]
+    return session_id
+
+
+def append(server: ServerProcess, token: str, session_id: str, text: str) -> str:
+    response = httpx.post(
+        f"{server.url}{PREFIX}/{session_id}/append", json={"text": text}, headers=auth(token), timeout=60
+    )
+    assert response.status_code == 200, response.text
+    block_id: str = response.json()["block_id"]
+    return block_id
+
+
+def api_blocks(server: ServerProcess, token: str, session_id: str) -> list[dict[str, Any]]:
+    response = httpx.get(f"{server.url}{PREFIX}/{session_id}/blocks", headers=auth(token), timeout=30)
+    assert response.status_code == 200, response.text
+    blocks: list[dict[str, Any]] = response.json()["blocks"]
+    return blocks
+
+
+def api_block(server: ServerProcess, token: str, session_id: str, block_id: str) -> dict[str, Any]:
+    (block,) = [b for b in api_blocks(server, token, session_id) if b["block_id"] == block_id]
+    return block
+
+
+# -- one console page ----------------------------------------------------------------------------
+
+
+class Console:
+    """One console page (its own browser context: own storage, own client id), with the
+    JavaScript errors it raised and the WebSocket frames it sent, decoded."""
+
+    def __init__(self, browser: Browser, server: ServerProcess, token: str, session_id: str | None = None):
+        self.context: BrowserContext = browser.new_context(viewport={"width": 1400, "height": 1000})
+        self.context.set_default_timeout(ms(30))
+        self.page: Page = self.context.new_page()
+        self.errors: list[str] = []
+        self.sent: list[dict[str, Any]] = []
+        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        self.page.on("websocket", self._watch)
+        fragment = f"token={token}" + (f"&session={session_id}" if session_id else "")
+        self.page.goto(f"{server.url}/#{fragment}")
+
+    def _watch(self, ws: Any) -> None:
+        def sent(payload: str | bytes) -> None:
+            if isinstance(payload, bytes):
+                self.sent.append(msgpack.unpackb(payload, raw=False))
+
+        ws.on("framesent", sent)
+
+    def wait_online(self, timeout: float = 30) -> None:
+        expect(self.page.locator("#conn-text")).to_have_text("en línea", timeout=ms(timeout))
+
+    def start_session(self, title: str) -> str:
+        self.page.get_by_label("Título de la sesión").fill(title)
+        self.page.get_by_role("button", name="Iniciar sesión").click()
+        self.wait_online()
+        session_id = self.page.locator("#session-id").inner_text()
+        assert session_id.startswith("ses_"), session_id
+        return session_id
+
+    def block(self, block_id: str) -> Locator:
+        return self.page.locator(f'#draft li.block[data-block-id="{block_id}"]')
+
+    def block_ids(self) -> list[str]:
+        ids: list[str] = self.page.eval_on_selector_all(
+            "#draft li.block[data-block-id]", "(l) => l.map((li) => li.dataset.blockId)"
+        )
+        return ids
+
+    def text_of(self, block_id: str) -> Locator:
+        return self.block(block_id).locator(".block__text")
+
+    def editor(self, block_id: str) -> Locator:
+        return self.block(block_id).locator(".editor")
+
+    def open_editor(self, block_id: str) -> Locator:
+        self.block(block_id).get_by_role("button", name="Editar").click()
+        editor = self.editor(block_id)
+        expect(editor.get_by_label("Texto del bloque")).to_be_focused()
+        return editor
+
+    def presence_subs(self) -> Locator:
+        return self.page.locator("#presence-list li.presence__item")
+
+    def frames(self, kind: str) -> list[dict[str, Any]]:
+        return [m for m in self.sent if m.get("type") == kind]
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def until(console: Console, check: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll a condition on what the page reported, letting Playwright deliver its events."""
+    deadline = time.monotonic() + timeout * TIME_UNIT
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        console.page.wait_for_timeout(50)
+
+
+def badge(console: Console, block_id: str) -> Locator:
+    return console.block(block_id).locator(".block__presence")
+
+
+def numbered_in_order(console: Console) -> bool:
+    """Every numbered frame went out as 1, 2, 3, … (a refused frame does not use up its seq)."""
+    seqs: list[int] = []
+    for m in console.sent:
+        if "seq" in m and m.get("type") in ("text", "audio", "audio_end", "edit", "insert", "delete"):
+            if seqs and m["seq"] <= seqs[-1]:
+                continue  # a resend after a reconnect
+            seqs.append(m["seq"])
+    return seqs == list(range(1, len(seqs) + 1))
+
+
+# -- 1. two people, live --------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(300)
+def test_an_edit_shows_live_with_presence_and_the_editing_badge(spawn: Any, browser: Browser) -> None:
+    server = spawn("serve")
+    api = server.token()
+    session_id = start_session(server, api, "Sesión corregida entre dos")
+    block_id = append(server, api, session_id, "Siendo las nueve de la mañana se abre la sesion ordinaria.")
+
+    ana = Console(browser, server, server.token(role="stenographer", sub="ana"), session_id)
+    luis = Console(browser, server, server.token(role="stenographer", sub="luis"), session_id)
+    for console in (ana, luis):
+        console.wait_online()
+        expect(console.block(block_id)).to_have_count(1, timeout=ms(30))
+        # Both see each other (and themselves) in the presence list, with their roles.
+        expect(console.presence_subs()).to_have_count(2, timeout=ms(15))
+    for console, other in ((ana, "luis"), (luis, "ana")):
+        item = console.presence_subs().filter(has_text=other)
+        expect(item).to_contain_text("relatoría")
+        expect(console.page.locator("#presence-list .presence__item--self")).to_have_count(1)
+
+    # ana opens the editor: luis sees the soft lock on that block, and a warning on Editar.
+    editor = ana.open_editor(block_id)
+    expect(badge(luis, block_id)).to_have_text("editando: ana", timeout=ms(15))
+    expect(luis.block(block_id).get_by_role("button", name="Editar")).to_have_class(
+        re.compile(r"\bblock__edit--warn\b")
+    )
+    expect(luis.presence_subs().filter(has_text="ana")).to_contain_text("editando")
+    expect(badge(ana, block_id)).to_have_count(0)  # not for oneself
+
+    # A reconnect: the page says again which block it is editing.
+    ana.context.set_offline(True)
+    expect(ana.page.locator("#conn-text")).to_have_text("reconectando…", timeout=ms(10))
+    ana.context.set_offline(False)
+    ana.wait_online()
+    hellos = [i for i, m in enumerate(ana.sent) if m["type"] == "hello"]
+    assert len(hellos) >= 2
+    until(ana, lambda: any(m["type"] == "presence" for m in ana.sent[hellos[-1] :]), 10, "presence resent")
+    after = [m for m in ana.sent[hellos[-1] :] if m["type"] == "presence"]
+    assert after[0]["block_id"] == block_id, ana.sent[hellos[-1] :]
+    expect(badge(luis, block_id)).to_have_text("editando: ana", timeout=ms(15))
+
+    fixed = "Siendo las nueve de la mañana, se abre la sesión ordinaria."
+    editor.get_by_label("Texto del bloque").fill(fixed)
+    editor.get_by_role("button", name="Guardar").click()
+
+    # luis sees the new text live, and the badge goes away with ana's presence.
+    expect(luis.text_of(block_id)).to_have_text(fixed, timeout=ms(15))
+    expect(badge(luis, block_id)).to_have_count(0, timeout=ms(15))
+    expect(luis.block(block_id).get_by_role("button", name="Editar")).not_to_have_class(
+        re.compile(r"\bblock__edit--warn\b")
+    )
+    for console in (ana, luis):
+        expect(console.block(block_id).locator(".block__edited")).to_have_text("editado por ana")
+        expect(console.block(block_id).locator(".block__version")).to_have_text("versión 2")
+    expect(ana.editor(block_id)).to_have_count(0)
+
+    block = api_block(server, api, session_id, block_id)
+    assert block["text"] == fixed and block["version"] == 2 and block["edited_by"] == "ana"
+    # Only the changed field, on the version that was edited; presence claimed then released.
+    (edit,) = ana.frames("edit")
+    assert edit["block_id"] == block_id and edit["base_version"] == 1 and edit["changes"] == {"text": fixed}
+    presence = [m["block_id"] for m in ana.frames("presence")]
+    assert presence[0] == block_id and presence[-1] is None, presence
+    assert not luis.frames("edit") and numbered_in_order(ana)
+    assert not ana.errors and not luis.errors
+
+
+# -- 2. conflicts ----------------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(300)
+def test_a_conflict_is_shown_and_resolved_by_keeping_mine_or_using_theirs(
+    spawn: Any, browser: Browser
+) -> None:
+    server = spawn("serve")
+    api = server.token()
+    session_id = start_session(server, api, "Sesión con conflictos")
+    first = append(server, api, session_id, "Tiene la palabra el concejal Pedro Gomez.")
+    second = append(server, api, session_id, "Se somete a votacion la proposicion.")
+    third = append(server, api, session_id, "Se levanta la sesion.")
+
+    ana = Console(browser, server, server.token(role="recorder", sub="ana"), session_id)
+    luis = Console(browser, server, server.token(role="stenographer", sub="luis"), session_id)
+    for console in (ana, luis):
+        console.wait_online()
+        expect(console.block(third)).to_have_count(1, timeout=ms(30))
+
+    def conflict(choice: str, block_id: str, theirs: str, mine: str) -> None:
+        ana_editor = ana.open_editor(block_id)
+        luis_editor = luis.open_editor(block_id)
+        # Each sees the other on the block.
+        expect(badge(ana, block_id)).to_have_text("editando: luis", timeout=ms(15))
+        expect(badge(luis, block_id)).to_have_text("editando: ana", timeout=ms(15))
+        expect(luis_editor.locator(".editor__notice")).to_contain_text("ana también está editando")
+
+        ana_editor.get_by_label("Texto del bloque").fill(theirs)
+        ana_editor.get_by_role("button", name="Guardar").click()
+        expect(ana.editor(block_id)).to_have_count(0, timeout=ms(15))
+        # luis is warned at once, while still editing.
+        expect(luis_editor.locator(".editor__notice")).to_contain_text(
+            "Cambiado por ana mientras editaba", timeout=ms(15)
+        )
+        luis_editor.get_by_label("Texto del bloque").fill(mine)
+        luis_editor.get_by_role("button", name="Guardar").click()
+
+        panel = luis.editor(block_id)
+        expect(panel.get_by_role("heading", name="Otra persona cambió este bloque")).to_be_visible(
+            timeout=ms(15)
+        )
+        expect(panel.locator(".conflict__side--theirs")).to_contain_text("ana")
+        expect(panel.locator(".conflict__side--theirs .conflict__text")).to_have_text(theirs)
+        expect(panel.locator(".conflict__side--yours .conflict__text")).to_have_text(mine)
+        # Nothing was merged: the server still has ana's text.
+        assert api_block(server, api, session_id, block_id)["text"] == theirs
+        if choice == "mine":
+            luis.page.screenshot(path=str(CONFLICT_SCREENSHOT), full_page=False)
+        panel.get_by_role("button", name=choice_names[choice]).click()
+        if choice == "merge":
+            merged = panel.get_by_label("Texto combinado")
+            expect(merged).to_be_focused()
+            expect(merged).to_have_value(f"{theirs}\n\n{mine}")
+            merged.fill(f"{theirs} {mine}")
+            merged.press("Control+Enter")
+        expect(luis.editor(block_id)).to_have_count(0, timeout=ms(15))
+
+    choice_names = {"mine": "Mantener la mía", "theirs": "Usar la suya", "merge": "Combinar a mano"}
+
+    mine = "Tiene la palabra el honorable concejal Pedro Gómez Ospina."
+    conflict("mine", first, "Tiene la palabra el concejal Pedro Gómez.", mine)
+    for console in (ana, luis):
+        expect(console.text_of(first)).to_contain_text(mine, timeout=ms(15))
+        expect(console.block(first).locator(".block__version")).to_have_text("versión 3")
+    block = api_block(server, api, session_id, first)
+    assert block["text"] == mine and block["version"] == 3 and block["edited_by"] == "luis"
+    # The first try was refused (STALE_VERSION) and did not use up its seq: the retry reused it.
+    tries = [m for m in luis.frames("edit") if m["block_id"] == first]
+    assert [m["base_version"] for m in tries] == [1, 2] and tries[0]["seq"] == tries[1]["seq"] == 1
+
+    theirs = "Se somete a votación la proposición."
+    conflict("theirs", second, theirs, "Se somete a votación la proposición presentada.")
+    for console in (ana, luis):
+        expect(console.text_of(second)).to_contain_text(theirs, timeout=ms(15))
+    block = api_block(server, api, session_id, second)
+    assert block["text"] == theirs and block["version"] == 2 and block["edited_by"] == "ana"
+    assert [m["base_version"] for m in luis.frames("edit") if m["block_id"] == second] == [1]
+
+    # Combinar a mano: both texts in one field, saved on the current version.
+    conflict("merge", third, "Se levanta la sesión.", "Se levanta la sesión a las doce.")
+    merged = "Se levanta la sesión. Se levanta la sesión a las doce."
+    for console in (ana, luis):
+        expect(console.text_of(third)).to_contain_text(merged, timeout=ms(15))
+    block = api_block(server, api, session_id, third)
+    assert block["text"] == merged and block["version"] == 3 and block["edited_by"] == "luis"
+    assert numbered_in_order(luis) and numbered_in_order(ana)
+    assert not ana.errors and not luis.errors
+
+
+# -- 3. insert and delete --------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(300)
+def test_insert_and_delete_from_the_console(spawn: Any, browser: Browser) -> None:
+    server = spawn("serve")
+    api = server.token()
+    session_id = start_session(server, api, "Sesión con bloques insertados")
+    b1 = append(server, api, session_id, "Se abre la sesión.")
+    b2 = append(server, api, session_id, "Señor secretario, sírvase llamar a lista.")
+    b3 = append(server, api, session_id, "Esto se dijo por error y no va en el acta.")
+
+    ana = Console(browser, server, server.token(role="stenographer", sub="ana"), session_id)
+    viewer = Console(browser, server, server.token(role="viewer", sub="publico"), session_id)
+    for console in (ana, viewer):
+        console.wait_online()
+        expect(console.block(b3)).to_have_count(1, timeout=ms(30))
+    # A viewer never sees editing controls.
+    expect(viewer.page.get_by_role("button", name="Editar")).to_have_count(0)
+    expect(viewer.page.get_by_role("button", name="Eliminar")).to_have_count(0)
+    expect(viewer.page.get_by_role("button", name="Insertar")).to_have_count(0)
+
+    ana.block(b1).get_by_role("button", name="Insertar después").click()
+    form = ana.block(b1).locator("form.inserter")
+    text = "Preside la sesión el concejal Juan Pérez."
+    form.get_by_label("Texto del bloque nuevo").fill(text)
+    form.get_by_role("button", name="Insertar").click()
+    expect(form).to_have_count(0, timeout=ms(15))
+
+    inserted = ana.page.locator("#draft li.block[data-block-id]").filter(has_text=text)
+    expect(inserted).to_have_count(1, timeout=ms(15))
+    new_id = inserted.get_attribute("data-block-id")
+    assert new_id
+    expect(inserted.locator(".block__edited")).to_have_text("añadido por ana")
+    expect(inserted).to_be_focused()
+    for console in (ana, viewer):
+        expect(console.block(new_id)).to_have_count(1, timeout=ms(15))
+        ids = console.block_ids()
+        assert ids.index(b1) < ids.index(new_id) < ids.index(b2), ids
+
+    ana.block(b3).get_by_role("button", name="Eliminar").click()
+    confirm = ana.block(b3).locator(".confirm")
+    expect(confirm).to_contain_text("¿Eliminar este bloque del acta?")
+    expect(confirm.get_by_role("button", name="No, conservar")).to_be_focused()
+    confirm.get_by_role("button", name="Sí, eliminar").click()
+    for console in (ana, viewer):
+        expect(console.block(b3)).to_have_count(0, timeout=ms(15))
+
+    # Someone deletes the block ana is editing: her text stays on the page, and can go back in.
+    editor = ana.open_editor(b2)
+    rewritten = "Señor secretario, sírvase llamar a lista, por favor."
+    editor.get_by_label("Texto del bloque").fill(rewritten)
+    response = httpx.delete(
+        f"{server.url}{PREFIX}/{session_id}/blocks/{b2}", params={"base_version": 1}, headers=auth(api)
+    )
+    assert response.status_code == 200, response.text
+    expect(ana.block(b2)).to_have_count(0, timeout=ms(15))
+    gone = ana.page.locator("#draft li.block-gone")
+    expect(gone).to_contain_text("tester eliminó este bloque mientras usted lo editaba")
+    expect(gone.get_by_label("Su texto")).to_have_value(rewritten)
+    gone.get_by_role("button", name="Insertar mi texto como bloque nuevo").click()
+    expect(gone).to_have_count(0, timeout=ms(15))
+    again = ana.page.locator("#draft li.block[data-block-id]").filter(has_text=rewritten)
+    expect(again).to_have_count(1, timeout=ms(15))
+    again_id = again.get_attribute("data-block-id")
+    assert again_id and ana.block_ids() == [b1, new_id, again_id]
+
+    blocks = api_blocks(server, api, session_id)
+    by_id = {b["block_id"]: b for b in blocks}
+    order = [b["block_id"] for b in blocks]
+    assert order.index(b1) < order.index(new_id) < order.index(b2), order
+    assert by_id[b1]["position"] < by_id[new_id]["position"] < by_id[b2]["position"]
+    assert by_id[new_id]["text"] == text and by_id[new_id]["created_by"] == "ana"
+    assert by_id[b3]["deleted"] is True and by_id[b3]["edited_by"] == "ana"
+    assert not by_id[b1].get("deleted") and not by_id[new_id].get("deleted")
+    (delete,) = ana.frames("delete")
+    assert delete["block_id"] == b3 and delete["base_version"] == 1
+    insert, reinsert = ana.frames("insert")
+    assert insert["after_block_id"] == b1 and insert["block"] == {"text": text}
+    assert reinsert["after_block_id"] == new_id and reinsert["block"]["text"] == rewritten
+    assert by_id[b2]["deleted"] is True and by_id[again_id]["text"] == rewritten
+    assert not ana.frames("edit")
+    assert not ana.errors and not viewer.errors
+
+
+# -- 4. the keyboard -----------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(300)
+def test_keyboard_moves_between_blocks_edits_and_saves(spawn: Any, browser: Browser) -> None:
+    server = spawn("serve")
+    api = server.token()
+    session_id = start_session(server, api, "Sesión a teclado")
+    ids = [
+        append(server, api, session_id, text)
+        for text in ("Primer bloque.", "Segundo bloque con un eror.", "Tercer bloque.")
+    ]
+    ana = Console(browser, server, server.token(role="stenographer", sub="ana"), session_id)
+    ana.wait_online()
+    expect(ana.block(ids[2])).to_have_count(1, timeout=ms(30))
+    page = ana.page
+    keyboard = page.keyboard
+
+    def focused() -> Any:
+        return page.evaluate("() => document.activeElement && document.activeElement.dataset.blockId")
+
+    keyboard.press("j")
+    expect(ana.block(ids[0])).to_be_focused()
+    keyboard.press("j")
+    expect(ana.block(ids[1])).to_be_focused()
+    keyboard.press("j")
+    keyboard.press("k")
+    expect(ana.block(ids[1])).to_be_focused()
+    keyboard.press("Alt+ArrowUp")
+    expect(ana.block(ids[0])).to_be_focused()
+    keyboard.press("Alt+ArrowDown")
+    expect(ana.block(ids[1])).to_be_focused()
+    assert focused() == ids[1]
+    # The focus ring is visible, and the focused block is the one Tab reaches.
+    outline = ana.block(ids[1]).evaluate("(li) => getComputedStyle(li).outlineStyle")
+    assert outline not in ("none", ""), outline
+    expect(ana.block(ids[1])).to_have_attribute("tabindex", "0")
+    expect(ana.block(ids[0])).to_have_attribute("tabindex", "-1")
+
+    # "?" shows the shortcuts, Esc hides them.
+    help_box = page.locator("#shortcuts")
+    expect(help_box).to_be_hidden()
+    keyboard.press("?")
+    expect(help_box).to_be_visible()
+    expect(help_box).to_contain_text("Ctrl")
+    keyboard.press("Escape")
+    expect(help_box).to_be_hidden()
+
+    # Enter opens the editor, Esc cancels (nothing sent).
+    keyboard.press("Enter")
+    area = ana.editor(ids[1]).get_by_label("Texto del bloque")
+    expect(area).to_be_focused()
+    keyboard.press("Escape")
+    expect(ana.editor(ids[1])).to_have_count(0)
+    expect(ana.block(ids[1])).to_be_focused()
+    assert not ana.frames("edit")
+
+    # Enter again, type, Ctrl+Enter saves.
+    keyboard.press("Enter")
+    expect(area).to_be_focused()
+    keyboard.press("Control+a")
+    keyboard.type("Segundo bloque con un error.")
+    keyboard.press("Control+Enter")
+    expect(ana.editor(ids[1])).to_have_count(0, timeout=ms(15))
+    expect(ana.text_of(ids[1])).to_have_text("Segundo bloque con un error.", timeout=ms(15))
+    expect(ana.block(ids[1])).to_be_focused()
+    block = api_block(server, api, session_id, ids[1])
+    assert block["text"] == "Segundo bloque con un error." and block["version"] == 2
+    # j keeps working from the saved block.
+    keyboard.press("j")
+    expect(ana.block(ids[2])).to_be_focused()
+    assert not ana.errors
+
+
+# -- 5. two server instances -----------------------------------------------------------------------
+
+
+@pytest.mark.timeout(300)
+def test_an_edit_on_another_instance_reaches_the_recorder_live(
+    spawn: Any, browser: Browser, redis_url: str, tmp_path: Path
+) -> None:
+    shared = tmp_path / "shared"
+    env = {"REDIS_URL": redis_url}
+    first = spawn("serve", data_dir=shared, env=env)
+    second = spawn("serve", data_dir=shared, env=env)
+
+    recorder = Console(browser, first, first.token(sub="grabacion"))
+    session_id = recorder.start_session("Sesión en dos instancias")
+    recorder.page.get_by_label("Texto de la intervención").fill("Se abre la sesion del concejo.")
+    recorder.page.get_by_role("button", name="Enviar").click()
+    expect(recorder.page.locator("#draft li.block[data-block-id]")).to_have_count(1, timeout=ms(30))
+    (block_id,) = recorder.block_ids()
+
+    maria = Console(browser, second, second.token(role="stenographer", sub="maria"), session_id)
+    maria.wait_online()
+    expect(maria.block(block_id)).to_have_count(1, timeout=ms(30))
+    # Presence spans instances.
+    expect(recorder.presence_subs().filter(has_text="maria")).to_have_count(1, timeout=ms(15))
+    expect(maria.presence_subs().filter(has_text="grabacion")).to_have_count(1, timeout=ms(15))
+
+    editor = maria.open_editor(block_id)
+    expect(badge(recorder, block_id)).to_have_text("editando: maria", timeout=ms(15))
+    fixed = "Se abre la sesión del Concejo."
+    editor.get_by_label("Texto del bloque").fill(fixed)
+    editor.get_by_role("button", name="Guardar").click()
+
+    expect(recorder.text_of(block_id)).to_have_text(fixed, timeout=ms(15))
+    expect(recorder.block(block_id).locator(".block__edited")).to_have_text("editado por maria")
+    expect(badge(recorder, block_id)).to_have_count(0, timeout=ms(15))
+    block = api_block(second, first.token(), session_id, block_id)
+    assert block["text"] == fixed and block["version"] == 2
+    assert not recorder.errors and not maria.errors
+
+
+# -- 6. the outbox's corrections on their own ------------------------------------------------------
+
+
+@pytest.mark.timeout(120)
+def test_outbox_numbers_corrections_and_reuses_a_refused_seq(spawn: Any, browser: Browser) -> None:
+    """outbox.js in the page: edit/insert/delete share the text sequence, are saved (so a reload
+    resends them) with a stable ref; a refused frame (STALE_VERSION, NOT_FOUND) leaves the queue
+    and its seq is reused; frames already sent after it are renumbered on the SEQ_GAP."""
+    server = spawn("serve")
+    page = browser.new_page()
+    page.goto(f"{server.url}/static/index.html")
+    result = page.evaluate(
+        """async () => {
+             const { Outbox, wireFrame } = await import('/static/js/outbox.js');
+             let saved = null;
+             const store = {
+               load: () => saved && JSON.parse(saved),
+               save: (state) => { saved = JSON.stringify(state); },
+             };
+             const box = new Outbox(store);
+             box.add('uno');                                                          // 1
+             const edit = box.addCorrection('edit', {block_id: 'b1', base_version: 1,
+                                                     changes: {text: 'dos'}});       // 2
+             box.addCorrection('delete', {block_id: 'b2', base_version: 3});         // 3
+             const wire = [wireFrame(box.frames[1]), wireFrame(box.frames[2])];
+             const restored = new Outbox(store).frames.map((f) => [f.seq, f.kind, f.ref]);
+             box.markSent(box.welcome(0));
+             const acked = box.ack(1).map((f) => f.seq);
+             const stale = box.error(2, 'STALE_VERSION', {current: {version: 2}});
+             const gap = box.error(3, 'SEQ_GAP', {expected: 2});
+             const insert = box.addCorrection('insert', {after_block_id: null, block: {text: 'tres'}});
+             const insertSeq = insert.seq;
+             box.markSent(box.welcome(1));
+             box.ack(2);
+             const missing = box.error(3, 'NOT_FOUND', {});
+             const after = box.addCorrection('delete', {block_id: 'b3', base_version: 1});
+             return {
+               wire, restored, acked,
+               stale: [stale.dropped && stale.dropped.ref === edit.ref, stale.resend.length],
+               gap: gap.resend.map((f) => [f.seq, f.kind]),
+               insertSeq,
+               missing: missing.dropped && missing.dropped.kind,
+               afterSeq: after.seq,
+               pending: box.pendingCorrections,
+             };
+           }"""
+    )
+    assert result["wire"] == [
+        {"type": "edit", "seq": 2, "block_id": "b1", "base_version": 1, "changes": {"text": "dos"}},
+        {"type": "delete", "seq": 3, "block_id": "b2", "base_version": 3},
+    ]
+    restored = result["restored"]
+    assert [r[:2] for r in restored] == [[1, "text"], [2, "edit"], [3, "delete"]]
+    assert all(isinstance(r[2], str) and r[2] for r in restored[1:])
+    assert result["acked"] == [1]
+    assert result["stale"] == [True, 0]
+    assert result["gap"] == [[2, "delete"]]  # renumbered into the refused frame's seq
+    assert result["insertSeq"] == 3
+    assert result["missing"] == "insert"
+    assert result["afterSeq"] == 3  # NOT_FOUND did not use up 3 either
+    assert result["pending"] == 1
+    page.close()
