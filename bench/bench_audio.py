@@ -20,23 +20,23 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import wave
 from pathlib import Path
 from typing import Any
 
-import httpx
 import msgpack
 from websockets.sync.client import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import Server, percentile  # noqa: E402
+
 from server.audio_pipeline import LazyVad  # noqa: E402
-from server.auth import issue_token, load_or_create_secret  # noqa: E402
 from server.segmenter import Segmenter, SegmenterConfig  # noqa: E402
 from server.services.asr import Transcriber, build_prompt  # noqa: E402
 
@@ -48,60 +48,6 @@ RUNS = 3
 def read_pcm(name: str) -> bytes:
     with wave.open(str(AUDIO / name)) as w:
         return w.readframes(w.getnframes())
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-class Server:
-    def __init__(self, cache: Path) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="astra-bench-"))
-        self.port = 18765
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ASTRA_") and k != "REDIS_URL"}
-        env |= {"ASTRA_MODEL_CACHE": str(cache), "ASTRA_ASR_WARMUP": "1"}
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "server",
-                "serve",
-                "--port",
-                str(self.port),
-                "--data-dir",
-                str(self.dir / "data"),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                raise RuntimeError("server did not start")
-            time.sleep(0.1)
-        secret = load_or_create_secret(self.dir / "data" / "jwt-secret")
-        self.token = issue_token(secret, tenant_id="CONCEJO_CALI", role="recorder", sub="bench", ttl=3600)
-
-    def session(self) -> str:
-        response = httpx.post(
-            f"http://127.0.0.1:{self.port}/v1/orchestrator/session/start",
-            json={"tenant_id": "CONCEJO_CALI"},
-            headers={"authorization": f"Bearer {self.token}"},
-        )
-        session_id: str = response.json()["session_id"]
-        return session_id
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(30)
 
 
 class Stream:
@@ -212,7 +158,7 @@ def main() -> None:
     script = json.loads((AUDIO / "sesion.json").read_text(encoding="utf-8"))
     transcriber = Transcriber(cache, cpu_threads=os.cpu_count() or 1)
     transcriber.warm_up()
-    server = Server(cache)
+    server = Server({"ASTRA_MODEL_CACHE": str(cache), "ASTRA_ASR_WARMUP": "1"})
     try:
         rows = bench_latency(server, transcriber, script)
         speech = bench_acks(server, read_pcm("sesion.wav"))

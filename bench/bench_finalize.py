@@ -38,8 +38,6 @@ import os
 import pickle
 import platform
 import random
-import shutil
-import socket
 import statistics
 import struct
 import subprocess
@@ -58,13 +56,12 @@ import msgpack
 import numpy as np
 from websockets.sync.client import connect
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from server.auth import issue_token, load_or_create_secret  # noqa: E402
-from server.services.guard import chain_head, content_hash  # noqa: E402
+from common import ROOT, TENANT, Server, percentile
 
-TENANT = "CONCEJO_CALI"
+from server.services.guard import chain_head, content_hash
+
 BLOCKS = 5_000
 IMAGES = 20
 WINDOW = 64  # frames in flight on the loading connection (the server's ingest window)
@@ -75,11 +72,6 @@ RUNS = 3
 TARGET_SECONDS = 2.0
 TARGET_MB = 300.0
 MB = 1024 * 1024
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -133,72 +125,6 @@ class RssSampler:
 
 # ---------------------------------------------------------------------------------------------
 # The server
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class Server:
-    def __init__(self) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="astra-bench-finalize-"))
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ASTRA_") and k != "REDIS_URL"}
-        env |= {"ASTRA_ASR_WARMUP": "0"}
-        self.log = (self.dir / "server.log").open("wb")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "server",
-                "serve",
-                "--port",
-                str(self.port),
-                "--data-dir",
-                str(self.dir / "data"),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                raise RuntimeError(f"server did not start; see {self.dir / 'server.log'}")
-            time.sleep(0.1)
-        secret = load_or_create_secret(self.dir / "data" / "jwt-secret")
-        self.token = issue_token(secret, tenant_id=TENANT, role="recorder", sub="bench", ttl=3600)
-        self.http = httpx.Client(
-            base_url=f"{self.base}/v1/orchestrator/session",
-            headers={"authorization": f"Bearer {self.token}"},
-            timeout=300,
-        )
-
-    def session(self, metadata: dict[str, Any]) -> str:
-        response = self.http.post("/start", json={"tenant_id": TENANT, "metadata": metadata})
-        response.raise_for_status()
-        session_id: str = response.json()["session_id"]
-        return session_id
-
-    def stop(self, *, keep: bool) -> None:
-        self.http.close()
-        self.proc.terminate()
-        self.proc.wait(30)
-        self.log.close()
-        if keep:
-            print(f"server data and log kept in {self.dir}", file=sys.stderr)
-        else:
-            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class Stream:
