@@ -169,7 +169,7 @@ return emit(KEYS[1], KEYS[3], ARGV[5], ARGV[4])
 
 # KEYS: meta, blocks, order, events, producers, idem
 # ARGV: mode, producer, seq-or-key, op ('edit'|'delete'|'insert'), block_id, base_version,
-#       new block, event_payload, channel, position (insert)
+#       new block, event_payload, channel, position (insert; edit: where the block now goes)
 # A human change: applied only to the version it was based on, never merged silently.
 _CHANGE_BLOCK = (
     _EMIT
@@ -194,6 +194,7 @@ else
   if not current then return {'no_block', ''} end
   local block = cmsgpack.unpack(current)
   if block['deleted'] or tostring(block['version']) ~= ARGV[6] then return {'stale', current} end
+  if ARGV[4] == 'edit' then redis.call('ZADD', KEYS[3], ARGV[10], ARGV[5]) end
 end
 if ARGV[1] == 'seq' then redis.call('HSET', KEYS[5], ARGV[2], ARGV[3]) end
 if ARGV[1] == 'key' then redis.call('HSET', KEYS[6], ARGV[3], ARGV[5]) end

@@ -548,7 +548,17 @@ class Orchestrator:
         if not await self.buffer.replace_block(
             meta.session_id, block_id, int(block.get("version", 1)), fresh, payload
         ):
-            raise SessionClosed("the block changed meanwhile or the session is closed")
+            now = await self.buffer.meta(meta.session_id)
+            if now is None or not now.is_open:
+                raise SessionClosed("the session is closed; the block was not re-processed")
+            # A person changed the block meanwhile: the human wins. The machine's late answer is
+            # kept in the log (for the audit and LEARN), not applied.
+            late = self._event("core.answer_discarded", principal, {"block_id": block_id, "answer": fresh})
+            await self.buffer.emit(meta.session_id, late)
+            current = await self.buffer.block(meta.session_id, block_id)
+            raise StaleVersion(
+                "the block was changed by a person meanwhile; CORE's answer was not applied", current=current
+            )
         return fresh
 
     # -- human corrections -----------------------------------------------------------------------
@@ -567,7 +577,23 @@ class Orchestrator:
         principal.require(CAN_EDIT, "edit blocks")
         current = await self._current_block(meta, block_id)
         self._check_changes(meta, changes)
+        changes = dict(changes)
+        moved = "after_block_id" in changes
+        after_block_id = changes.pop("after_block_id", None)
         block = {**current, **changes}
+        if moved:  # a move (e.g. an image to another place): a new position after that block
+            if after_block_id == block_id:
+                raise InvalidInput("a block cannot be moved after itself", field="after_block_id")
+            try:
+                block["position"] = await self.buffer.position_after(meta.session_id, after_block_id)
+            except KeyError as exc:
+                raise NotFound("no such block to move after") from exc
+            if after_block_id and "target_placeholder" not in changes:
+                after = await self.buffer.block(meta.session_id, after_block_id)
+                block["target_placeholder"] = (after or {}).get(
+                    "target_placeholder", block["target_placeholder"]
+                )
+            changes["after_block_id"] = after_block_id
         if "template_id" in changes and "target_placeholder" not in changes:
             block["target_placeholder"] = self._zone(meta.pinned, changes["template_id"])
         if current["type"] == "ERROR_PENDING_REVIEW" and "text" in changes:

@@ -151,8 +151,13 @@ def _version(frame: dict[str, Any]) -> int:
 
 
 def validate_changes(changes: dict[str, Any], max_text_chars: int) -> dict[str, Any]:
-    """Only the editable fields, each with its type; unknown fields are refused."""
-    unknown = set(changes) - set(EDITABLE_FIELDS)
+    """Only the editable fields, each with its type; unknown fields are refused. ``after_block_id``
+    (a block id, or None for the start) moves the block, e.g. an image to another place."""
+    if "after_block_id" in changes:
+        after = changes["after_block_id"]
+        if after is not None and (not isinstance(after, str) or not 1 <= len(after) <= 64):
+            raise InvalidField("'after_block_id' must be a block id or null", field="after_block_id")
+    unknown = set(changes) - set(EDITABLE_FIELDS) - {"after_block_id"}
     if unknown:
         raise InvalidField(f"fields not editable: {', '.join(sorted(map(str, unknown)))}", field="changes")
     for name in ("text", "label", "template_id", "target_placeholder"):

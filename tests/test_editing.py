@@ -192,3 +192,68 @@ def test_edits_over_the_websocket_are_numbered_acked_and_rebased(
     kinds = [m["kind"] for m in seen if m["type"] == "event"]
     assert kinds == ["session.started", "block.added", "block.updated", "block.deleted", "block.inserted"]
     assert sid
+
+
+def test_move_a_block_and_a_late_core_answer_is_logged_not_applied(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """An edit with after_block_id moves a block (here to the start); a re-process whose CORE
+    answer comes back after a person changed the block is refused and kept in the log."""
+    import asyncio
+
+    from server.errors import ServiceUnavailable
+
+    auth = {"authorization": f"Bearer {make_token()}"}
+    api, (first, second) = session_with(
+        client, auth, "Se abre la sesión.", "Tiene la palabra el concejal Pedro Gómez."
+    )
+    moved = client.patch(
+        f"{api}/blocks/{second['block_id']}",
+        json={"base_version": 1, "changes": {"after_block_id": None}},
+        headers=auth,
+    )
+    assert moved.status_code == 200, moved.text
+    order = [b["block_id"] for b in client.get(f"{api}/blocks", headers=auth).json()["blocks"]]
+    assert order == [second["block_id"], first["block_id"]]
+
+    orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+    real = orch.core
+
+    class DeadCore:
+        async def process_text(self, req: Any) -> Any:
+            raise ServiceUnavailable("down", service="core")
+
+    orch.core = DeadCore()
+    pending = client.post(f"{api}/append", json={"text": "Frase pendiente."}, headers=auth).json()["block"]
+
+    import threading
+
+    called = threading.Event()
+
+    class SlowCore:
+        async def process_text(self, req: Any) -> Any:
+            called.set()  # CORE is working on it: now a person edits the block
+            await asyncio.sleep(0.5)
+            return await real.process_text(req)
+
+    orch.core = SlowCore()
+
+    results: list[Any] = []
+    worker = threading.Thread(
+        target=lambda: results.append(
+            client.post(f"{api}/blocks/{pending['block_id']}/reprocess", headers=auth)
+        )
+    )
+    worker.start()
+    assert called.wait(30)
+    edited = client.patch(
+        f"{api}/blocks/{pending['block_id']}",
+        json={"base_version": 1, "changes": {"text": "Frase escrita por la relatoría."}},
+        headers=auth,
+    )
+    worker.join(30)
+    orch.core = real
+    assert edited.status_code == 200 and results[0].status_code == 409
+    assert results[0].json()["error"]["details"]["current"]["text"] == "Frase escrita por la relatoría."
+    kinds = [e["kind"] for e in client.get(f"{api}/events", headers=auth).json()["events"]]
+    assert "core.answer_discarded" in kinds
