@@ -129,7 +129,7 @@ class SessionAudio:
                     if status != OPEN:  # finalize: cut what is left, finish every transcription
                         tail = await asyncio.to_thread(self._close_stream, decoder, segmenter, flush=True)
                         decoder = None
-                        await self._record(tail, segmenter)
+                        await self._record(tail)
                         await self._finish_transcriptions()
                         if segmenter.position > resume_at[1]:
                             await buffer.checkpoint_audio(sid, cursor, segmenter.position)
@@ -153,7 +153,7 @@ class SessionAudio:
                                 self._close_stream, decoder, segmenter, flush=False
                             )
                             decoder = None
-                            await self._record(tail, segmenter)
+                            await self._record(tail)
                         broken = False
                         utterances = await asyncio.to_thread(segmenter.feed, data)
                     elif fmt == "end":
@@ -168,7 +168,7 @@ class SessionAudio:
                                 self._close_stream, decoder, segmenter, flush=False
                             )
                             decoder = None
-                            await self._record(tail, segmenter)
+                            await self._record(tail)
                         if new_stream:
                             broken = False
                         utterances = []
@@ -185,7 +185,7 @@ class SessionAudio:
                                 log.warning("session %s: undecodable %s stream: %s", sid, fmt, exc)
                                 await svc.rejected(sid, entry_id, str(exc))
                                 decoder, broken = None, True
-                    await self._record(utterances, segmenter)
+                    await self._record(utterances)
                     cursor = entry_id
                     if decoder is None and segmenter.idle:
                         resume_at = (cursor, segmenter.position)
@@ -216,7 +216,7 @@ class SessionAudio:
             utterances += segmenter.flush()
         return utterances
 
-    async def _record(self, utterances: list[Utterance], segmenter: Segmenter) -> None:
+    async def _record(self, utterances: list[Utterance]) -> None:
         for utt in utterances:
             record = await self.service.record(self.session_id, utt)
             if record is not None:
