@@ -249,3 +249,43 @@ def s3_env(moto_s3: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 def with_settings(settings: Settings, **changes: object) -> Settings:
     return dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
+
+
+# -- browser screenshots (CI artifacts) ------------------------------------------------------------
+
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+"""Browser tests write ``<test name>-<step>.png`` here; CI uploads the folder as an artifact."""
+
+
+def _shot_path(request: pytest.FixtureRequest, step: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{request.node.name}-{step}")
+    return SCREENSHOTS / f"{name}.png"
+
+
+@pytest.fixture
+def shot(request: pytest.FixtureRequest) -> Callable[[object, str], Path]:
+    """``shot(page, "step")``: a full-page screenshot of a Playwright page at a key moment."""
+
+    def take(page: object, step: str) -> Path:
+        path = _shot_path(request, step)
+        page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+        return path
+
+    return take
+
+
+@pytest.fixture(autouse=True)
+def _final_screenshots(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test using a ``browser`` fixture also leaves ``<test>-end[-N].png`` of each page
+    still open when it ends (passed or failed), taken before the browser closes."""
+    if "browser" not in request.fixturenames:
+        yield
+        return
+    browser = request.getfixturevalue("browser")  # set up first, so torn down after this
+    yield
+    pages = [page for context in browser.contexts for page in context.pages if not page.is_closed()]
+    for i, page in enumerate(pages):
+        with contextlib.suppress(Exception):
+            path = _shot_path(request, "end" if i == 0 else f"end-{i + 1}")
+            page.screenshot(path=str(path), full_page=True, timeout=10_000)

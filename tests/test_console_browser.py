@@ -6,6 +6,8 @@ live draft; and, besides, a second viewer, a network loss, CORE down with Reproc
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import re
 from collections.abc import Iterator
@@ -16,6 +18,7 @@ import httpx
 import msgpack
 import numpy as np
 import pytest
+from docx import Document
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from .conftest import ROOT, TIME_UNIT, ServerProcess, free_port, require
@@ -25,7 +28,6 @@ pytestmark = pytest.mark.e2e
 CHROMIUM = Path("/usr/bin/chromium")
 AUDIO = ROOT / "tests" / "fixtures" / "audio"
 SCRIPT: list[dict[str, Any]] = json.loads((AUDIO / "sesion.json").read_text(encoding="utf-8"))
-SCREENSHOT = Path("/tmp/console-recording.png")
 CHUNK_BYTES = 3200  # 100 ms of 16 kHz PCM16
 
 
@@ -125,7 +127,7 @@ def api_blocks(server: ServerProcess, token: str, session_id: str) -> list[dict[
 
 
 @pytest.mark.timeout(300)
-def test_recording_from_the_microphone_fills_the_draft(spawn: Any, browser: Browser) -> None:
+def test_recording_from_the_microphone_fills_the_draft(spawn: Any, browser: Browser, shot: Any) -> None:
     """Grabar captures the fake microphone through the AudioWorklet as 100 ms PCM16 frames on the
     outbox's sequence; utterances show as «Transcribiendo…» placeholders, then as blocks in
     position order; Pausar and Detener each send audio_end; an audio block plays its evidence."""
@@ -165,6 +167,7 @@ def test_recording_from_the_microphone_fills_the_draft(spawn: Any, browser: Brow
            }""",
         timeout=ms(120),
     )
+    shot(page, "blocks")
     assert page.evaluate("window.__placeholders") >= 3
     assert page.evaluate("window.__maxLevel") > 0.3
     assert console.positions_in_order()
@@ -201,7 +204,7 @@ def test_recording_from_the_microphone_fills_the_draft(spawn: Any, browser: Brow
     expect(page.locator("#conn-text")).to_have_text("en línea")
     elapsed = page.locator("#rec-elapsed").inner_text()
     assert re.fullmatch(r"\d\d:\d\d", elapsed) and elapsed >= "00:10", elapsed
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    shot(page, "stopped")
 
     # On the wire: one sequence, PCM16 frames of 3,200 bytes (a shorter one may close a
     # recording), an audio_end for the pause and one for the stop.
@@ -241,7 +244,7 @@ def test_recording_from_the_microphone_fills_the_draft(spawn: Any, browser: Brow
 
 
 @pytest.mark.timeout(300)
-def test_a_viewer_sees_the_recorders_blocks_live(spawn: Any, browser: Browser) -> None:
+def test_a_viewer_sees_the_recorders_blocks_live(spawn: Any, browser: Browser, shot: Any) -> None:
     server = spawn("serve")
     token = server.token()
     recorder = Console(browser, server, token)
@@ -270,6 +273,8 @@ def test_a_viewer_sees_the_recorders_blocks_live(spawn: Any, browser: Browser) -
     seen = viewer.page.eval_on_selector_all(
         "#draft li[data-block-id]", "(l) => l.map((li) => li.dataset.blockId)"
     )
+    shot(recorder.page, "recorder")
+    shot(viewer.page, "viewer")
     assert ids == seen and len(set(ids)) == 2
     assert viewer.positions_in_order()
     assert not recorder.errors and not viewer.errors
@@ -279,7 +284,7 @@ def test_a_viewer_sees_the_recorders_blocks_live(spawn: Any, browser: Browser) -
 
 
 @pytest.mark.timeout(300)
-def test_text_sent_offline_is_delivered_once_after_reconnect(spawn: Any, browser: Browser) -> None:
+def test_text_sent_offline_is_delivered_once_after_reconnect(spawn: Any, browser: Browser, shot: Any) -> None:
     server = spawn("serve")
     token = server.token()
     console = Console(browser, server, token)
@@ -296,6 +301,7 @@ def test_text_sent_offline_is_delivered_once_after_reconnect(spawn: Any, browser
     console.send_text(late)
     expect(page.locator("#pending")).to_have_text("Pendientes de confirmar: 1")
     expect(console.blocks()).to_have_count(2)
+    shot(page, "offline")
 
     console.context.set_offline(False)
     console.wait_online()
@@ -314,7 +320,9 @@ def test_text_sent_offline_is_delivered_once_after_reconnect(spawn: Any, browser
 
 
 @pytest.mark.timeout(300)
-def test_audio_recorded_offline_is_resent_and_transcribed_once(spawn: Any, browser: Browser) -> None:
+def test_audio_recorded_offline_is_resent_and_transcribed_once(
+    spawn: Any, browser: Browser, shot: Any
+) -> None:
     """Audio captured while the network is down waits in the outbox (shown as seconds of
     unconfirmed audio), goes out after the reconnect and becomes blocks exactly once."""
     server = spawn("serve", env={"ASTRA_ASR_WARMUP": "1"})
@@ -334,6 +342,7 @@ def test_audio_recorded_offline_is_resent_and_transcribed_once(spawn: Any, brows
         timeout=ms(30),
     )
     expect(page.locator("#rec-state")).to_contain_text("sin conexión")
+    shot(page, "offline")
     console.context.set_offline(False)
     console.wait_online()
     expect(page.locator("#rec-backlog")).to_have_text(
@@ -360,11 +369,114 @@ def test_audio_recorded_offline_is_resent_and_transcribed_once(spawn: Any, brows
     assert not console.errors
 
 
+@pytest.mark.timeout(420)
+def test_recording_through_a_network_cut_then_finalize_and_download_the_minute(
+    spawn: Any, browser: Browser, shot: Any
+) -> None:
+    """Record until three blocks show and stop; record again with the network cut for ~3 s after
+    ~2 s of audio, then restored: the resent audio becomes blocks once, without overlapping spans.
+    Finalize from the page: the DOCX behind the page's link has the SHA-256 the page shows."""
+    server = spawn("serve", env={"ASTRA_ASR_WARMUP": "1"})
+    token = server.token()
+    console = Console(browser, server, token)
+    page = console.page
+    session_id = console.start_session("Sesión con corte de red y acta")
+    backlog = page.locator("#rec-backlog")
+
+    def audio_sent() -> int:
+        return sum(m["type"] == "audio" for m in console.sent)
+
+    def wait_audio(frames: int, timeout: float) -> None:
+        """Pump Playwright's events (bounded) until `frames` more 100 ms frames went out."""
+        target = audio_sent() + frames
+        for _ in range(int(timeout * TIME_UNIT / 0.05)):
+            if audio_sent() >= target:
+                return
+            page.wait_for_timeout(50)
+        raise TimeoutError(f"fewer than {frames} audio frames sent in {timeout} s")
+
+    def backlog_at_least(seconds: float) -> None:
+        page.wait_for_function(
+            """(s) => parseFloat(document.getElementById('rec-backlog').textContent
+                       .replace(/^[^0-9]*/, '').replace(',', '.')) >= s""",
+            arg=seconds,
+            timeout=ms(30),
+        )
+
+    # First recording: until at least three blocks are shown.
+    page.get_by_role("button", name="Grabar").click()
+    page.wait_for_function(
+        "() => document.querySelectorAll('#draft li.block[data-block-id]').length >= 3", timeout=ms(120)
+    )
+    page.get_by_role("button", name="Detener").click()
+    expect(backlog).to_have_text("Audio sin confirmar: 0,0 s", timeout=ms(30))
+    shot(page, "first-recording")
+
+    # Second recording: ~2 s of audio, the network cut for ~3 s (of audio held in the outbox), back.
+    page.get_by_role("button", name="Grabar").click()
+    expect(page.locator("#rec-state")).to_have_text("Grabando.", timeout=ms(10))
+    wait_audio(20, 30)
+    console.context.set_offline(True)
+    expect(page.locator("#conn-text")).to_have_text("reconectando…", timeout=ms(10))
+    backlog_at_least(3)
+    shot(page, "offline")
+    console.context.set_offline(False)
+    console.wait_online()
+    expect(backlog).to_have_text(re.compile(r"^Audio sin confirmar: 0,\d s$"), timeout=ms(30))
+    page.get_by_role("button", name="Detener").click()
+    expect(backlog).to_have_text("Audio sin confirmar: 0,0 s", timeout=ms(30))
+    # Every utterance detected has been transcribed (no «Transcribiendo…» placeholder left).
+    expect(page.locator("#draft li.block--transcribing")).to_have_count(0, timeout=ms(120))
+    shot(page, "recovered")
+    assert sum(m["type"] == "hello" for m in console.sent) == 2
+    seqs = [m["seq"] for m in console.sent if m["type"] in ("audio", "audio_end")]
+    assert set(seqs) == set(range(1, max(seqs) + 1))
+
+    blocks = api_blocks(server, token, session_id)
+    spoken = [b for b in blocks if b["source"]["kind"] == "audio"]
+    assert len(spoken) >= 3, [b["text"] for b in blocks]
+    spans = sorted((b["audio_metadata"]["time_start"], b["audio_metadata"]["time_end"]) for b in spoken)
+    assert all(start < end for start, end in spans), spans
+    assert all(end <= spans[i + 1][0] for i, (_, end) in enumerate(spans[:-1])), spans
+    utterances = [b["audio_metadata"]["utterance_id"] for b in spoken]
+    assert len(set(utterances)) == len(utterances), utterances
+    expect(console.blocks()).to_have_count(len(blocks))
+    assert console.positions_in_order()
+
+    # Finalize from the page (accepting its confirmation), then download what the page links.
+    questions: list[str] = []
+
+    def accept(dialog: Any) -> None:
+        questions.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
+    page.get_by_role("button", name="Finalizar y generar el acta").click()
+    link = page.locator("#download")
+    expect(link).to_have_attribute("href", re.compile(r"/v1/objects/"), timeout=ms(120))
+    integrity = page.locator("#integrity")
+    expect(integrity).to_have_text(re.compile(r"^[0-9a-f]{64}$"), timeout=ms(120))
+    expect(page.locator("#final-status")).to_contain_text("Acta generada.")
+    shot(page, "finalized")
+    assert len(questions) == 1 and "sin confirmar" not in questions[0], questions
+    expect(page.get_by_role("button", name="Finalizar y generar el acta")).to_be_disabled()
+
+    url = link.evaluate("(a) => a.href")
+    response = httpx.get(url, timeout=30)
+    assert response.status_code == 200, response.text[:500]
+    document = response.content
+    assert hashlib.sha256(document).hexdigest() == integrity.inner_text().strip()
+    docx = Document(io.BytesIO(document))
+    text = "\n".join(p.text for p in docx.paragraphs).lower()
+    assert text.strip() and "lista" in text, text[:2000]
+    assert not console.errors
+
+
 # -- 4. CORE down: the block waits for review and Reprocesar recovers it -------------------------
 
 
 @pytest.mark.timeout(300)
-def test_reprocess_button_recovers_a_block_pending_review(spawn: Any, browser: Browser) -> None:
+def test_reprocess_button_recovers_a_block_pending_review(spawn: Any, browser: Browser, shot: Any) -> None:
     core_port = free_port()
     server = spawn(
         "serve",
@@ -385,6 +497,7 @@ def test_reprocess_button_recovers_a_block_pending_review(spawn: Any, browser: B
     again = item.get_by_role("button", name=re.compile("^Reprocesar"))
     again.click()  # CORE is still down: the error is shown, the block stays
     expect(item.locator(".block__status")).to_contain_text("No se pudo reprocesar", timeout=ms(60))
+    shot(page, "core-down")
 
     spawn("core", port=core_port)
     again.click()
@@ -392,6 +505,7 @@ def test_reprocess_button_recovers_a_block_pending_review(spawn: Any, browser: B
     expect(fixed).to_have_class(re.compile(r"\bblock--template\b"), timeout=ms(120))
     expect(fixed).to_contain_text("versión 2")
     expect(fixed.get_by_role("button", name=re.compile("^Reprocesar"))).to_have_count(0)
+    shot(page, "reprocessed")
     expect(console.blocks()).to_have_count(1)
     (block,) = api_blocks(server, token, session_id)
     assert block["type"] == "TEMPLATE" and block["version"] == 2 and block["block_id"] == block_id
@@ -402,7 +516,7 @@ def test_reprocess_button_recovers_a_block_pending_review(spawn: Any, browser: B
 
 
 @pytest.mark.timeout(120)
-def test_worklet_downsamples_to_16khz_pcm16_without_aliasing(spawn: Any, browser: Browser) -> None:
+def test_worklet_downsamples_to_16khz_pcm16_without_aliasing(spawn: Any, browser: Browser, shot: Any) -> None:
     """pcm-worklet.js in an OfflineAudioContext at 44.1 and 48 kHz: a 1 kHz tone keeps its
     amplitude, a 12 kHz tone (which would fold onto 4 kHz) is removed, chunks are 3,200 bytes."""
     server = spawn("serve")
@@ -452,11 +566,12 @@ def test_worklet_downsamples_to_16khz_pcm16_without_aliasing(spawn: Any, browser
         alias = spectrum[np.argmin(abs(freqs - 4000))]
         assert 0.38 < tone < 0.42, (rate, tone)
         assert 20 * np.log10(alias / tone) < -60, (rate, alias, tone)
+    shot(page, "page")
     page.close()
 
 
 @pytest.mark.timeout(120)
-def test_outbox_bounds_unacked_audio_and_persists_only_text(spawn: Any, browser: Browser) -> None:
+def test_outbox_bounds_unacked_audio_and_persists_only_text(spawn: Any, browser: Browser, shot: Any) -> None:
     """outbox.js in the page: audio shares the text sequence, stays in memory only, and past the
     bound the oldest unsent chunks are dropped and the rest renumbered without a gap."""
     server = spawn("serve")
@@ -502,4 +617,5 @@ def test_outbox_bounds_unacked_audio_and_persists_only_text(spawn: Any, browser:
     assert result["persisted"]["next"] == 7
     assert [f["kind"] for f in result["persisted"]["frames"]] == ["text", "text", "audio_end"]
     assert result["pendingText"] == 1 and result["audio"] == pytest.approx(0.2)
+    shot(page, "page")
     page.close()
