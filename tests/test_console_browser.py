@@ -11,7 +11,6 @@ import io
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,47 +18,28 @@ import msgpack
 import numpy as np
 import pytest
 from docx import Document
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from .conftest import ROOT, TIME_UNIT, ServerProcess, free_port, require
+from .chromium import chromium, ms
+from .conftest import ROOT, TIME_UNIT, ServerProcess, free_port
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path("/usr/bin/chromium")
 AUDIO = ROOT / "tests" / "fixtures" / "audio"
 SCRIPT: list[dict[str, Any]] = json.loads((AUDIO / "sesion.json").read_text(encoding="utf-8"))
 CHUNK_BYTES = 3200  # 100 ms of 16 kHz PCM16
 
 
-def ms(seconds: float) -> int:
-    """A Playwright timeout (milliseconds), scaled like every other wait of the suite."""
-    return int(seconds * 1000 * TIME_UNIT)
-
-
 @pytest.fixture
 def browser() -> Iterator[Browser]:
     """A fresh Chromium per test, so the fake microphone starts at the top of the session."""
-    require(CHROMIUM.exists(), "chromium (apt-get install chromium)")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-audio-capture={AUDIO / 'sesion.wav'}",
-            ],
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    fake_microphone = (
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={AUDIO / 'sesion.wav'}",
+    )
+    with chromium(fake_microphone) as launched:
+        yield launched
 
 
 class Console:

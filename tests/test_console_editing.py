@@ -15,42 +15,21 @@ from typing import Any
 import httpx
 import msgpack
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
-from .conftest import TENANT, TIME_UNIT, ServerProcess, require
+from .chromium import chromium, ms
+from .conftest import TENANT, TIME_UNIT, ServerProcess
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path("/usr/bin/chromium")
 CONFLICT_SCREENSHOT = Path("/tmp/console-conflict.png")
 PREFIX = "/v1/orchestrator/session"
 
 
-def ms(seconds: float) -> int:
-    """A Playwright timeout (milliseconds), scaled like every other wait of the suite."""
-    return int(seconds * 1000 * TIME_UNIT)
-
-
 @pytest.fixture
 def browser() -> Iterator[Browser]:
-    require(CHROMIUM.exists(), "chromium (apt-get install chromium)")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 # -- the HTTP API --------------------------------------------------------------------------------
