@@ -47,6 +47,18 @@ local function emit(meta, events, channel, payload)
 end
 """
 
+# The per-client sequence rule shared by every numbered input: seq = last + 1 is new, seq <= last
+# is a resend (duplicate), anything higher skipped numbers (gap); nil when the frame may proceed.
+_SEQ = """
+local function check_seq(producers, producer, seq_arg)
+  local last = tonumber(redis.call('HGET', producers, producer) or '0')
+  local seq = tonumber(seq_arg)
+  if seq <= last then return {'dup', tostring(last)} end
+  if seq > last + 1 then return {'gap', tostring(last)} end
+  return nil
+end
+"""
+
 # KEYS: meta, events, tenant_sessions   ARGV: session_started_payload, channel, session_id, field, value, ...
 _CREATE = (
     _EMIT
@@ -60,15 +72,15 @@ return emit(KEYS[1], KEYS[2], ARGV[2], ARGV[1])
 
 # KEYS: meta, producers, idem, inflight
 # ARGV: mode ('seq'|'key'|'none'), producer, seq-or-key, ingest_token, ttl_ms
-_BEGIN_INGEST = """
+_BEGIN_INGEST = (
+    _SEQ
+    + """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing', ''} end
 if status ~= 'OPEN' then return {'closed', status} end
 if ARGV[1] == 'seq' then
-  local last = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')
-  local seq = tonumber(ARGV[3])
-  if seq <= last then return {'dup', tostring(last)} end
-  if seq > last + 1 then return {'gap', tostring(last)} end
+  local refused = check_seq(KEYS[2], ARGV[2], ARGV[3])
+  if refused then return refused end
 elseif ARGV[1] == 'key' then
   local existing = redis.call('HGET', KEYS[3], ARGV[3])
   if existing then return {'dup', existing} end
@@ -79,6 +91,7 @@ redis.call('ZADD', KEYS[4], now_ms + tonumber(ARGV[5]), ARGV[4])
 local pos = redis.call('HINCRBY', KEYS[1], 'positions', 1)
 return {'ok', redis.call('HGET', KEYS[1], 'last_template') or '', tostring(pos)}
 """
+)
 
 # KEYS: meta, blocks, order, events, producers, idem, inflight, utterances
 # ARGV: mode, producer, seq-or-key, ingest_token, block_id, block, event_payload, channel, template,
@@ -86,16 +99,15 @@ return {'ok', redis.call('HGET', KEYS[1], 'last_template') or '', tostring(pos)}
 # An utterance's block (ARGV[11] set) may land while the session is CLOSING: finalize waits for it.
 _COMMIT_BLOCK = (
     _EMIT
+    + _SEQ
     + """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing', ''} end
 local admitted = redis.call('ZREM', KEYS[7], ARGV[4]) == 1 or ARGV[11] ~= ''
 if status ~= 'OPEN' and not (status == 'CLOSING' and admitted) then return {'closed', status} end
 if ARGV[1] == 'seq' then
-  local last = tonumber(redis.call('HGET', KEYS[5], ARGV[2]) or '0')
-  local seq = tonumber(ARGV[3])
-  if seq <= last then return {'dup', ''} end
-  if seq > last + 1 then return {'gap', tostring(last)} end
+  local refused = check_seq(KEYS[5], ARGV[2], ARGV[3])
+  if refused then return refused end
   redis.call('HSET', KEYS[5], ARGV[2], ARGV[3])
 elseif ARGV[1] == 'key' then
   local existing = redis.call('HGET', KEYS[6], ARGV[3])
@@ -118,15 +130,15 @@ return {'ok', tostring(emit(KEYS[1], KEYS[4], ARGV[8], ARGV[7]))}
 # KEYS: meta, producers, audio, idem
 # ARGV: mode ('seq'|'key'), producer, seq-or-key, count, then count x (format, data, start)
 # Audio is acknowledged once it is in this stream; segmentation happens later, by the owner.
-_APPEND_AUDIO = """
+_APPEND_AUDIO = (
+    _SEQ
+    + """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing', ''} end
 if status ~= 'OPEN' then return {'closed', status} end
 if ARGV[1] == 'seq' then
-  local last = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')
-  local seq = tonumber(ARGV[3])
-  if seq <= last then return {'dup', tostring(last)} end
-  if seq > last + 1 then return {'gap', tostring(last)} end
+  local refused = check_seq(KEYS[2], ARGV[2], ARGV[3])
+  if refused then return refused end
   redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
 elseif ARGV[1] == 'key' then
   local existing = redis.call('HGET', KEYS[4], ARGV[3])
@@ -140,6 +152,7 @@ if ARGV[1] == 'key' then redis.call('HSET', KEYS[4], ARGV[3], id) end
 redis.call('HSET', KEYS[1], 'audio_last', id)
 return {'ok', id}
 """
+)
 
 # KEYS: meta, utterances, events   ARGV: utterance id, record, covered_end, event_payload, channel,
 #       then optional checkpoint: cursor entry id, cursor sample
@@ -173,15 +186,14 @@ return emit(KEYS[1], KEYS[3], ARGV[5], ARGV[4])
 # A human change: applied only to the version it was based on, never merged silently.
 _CHANGE_BLOCK = (
     _EMIT
+    + _SEQ
     + """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing', ''} end
 if status ~= 'OPEN' then return {'closed', status} end
 if ARGV[1] == 'seq' then
-  local last = tonumber(redis.call('HGET', KEYS[5], ARGV[2]) or '0')
-  local seq = tonumber(ARGV[3])
-  if seq <= last then return {'dup', ''} end
-  if seq > last + 1 then return {'gap', tostring(last)} end
+  local refused = check_seq(KEYS[5], ARGV[2], ARGV[3])
+  if refused then return refused end
 elseif ARGV[1] == 'key' then
   local existing = redis.call('HGET', KEYS[6], ARGV[3])
   if existing then return {'dup', existing} end
