@@ -98,6 +98,10 @@ class Settings:
     """When set, RS256/ES256 tokens are verified against this JWKS."""
     jwt_audience: str | None = None
     jwt_issuer: str | None = None
+    jwt_leeway: float = 30.0
+    """Seconds a token's ``nbf``/``iat`` may lie in the future (clock skew); ``exp`` gets none."""
+    jwks_cache_ttl: float = 300.0
+    """Seconds the JWKS key set is cached; a key withdrawn from it stops verifying after this."""
     core_url: str | None = None
     builder_url: str | None = None
     guard_url: str | None = None
@@ -146,6 +150,8 @@ class Settings:
             jwks_url=env.get("ASTRA_JWKS_URL") or None,
             jwt_audience=env.get("ASTRA_JWT_AUDIENCE") or None,
             jwt_issuer=env.get("ASTRA_JWT_ISSUER") or None,
+            jwt_leeway=_float(env, "ASTRA_JWT_LEEWAY", 30.0),
+            jwks_cache_ttl=_float(env, "ASTRA_JWKS_CACHE_TTL", 300.0),
             core_url=env.get("ASTRA_CORE_URL") or None,
             builder_url=env.get("ASTRA_BUILDER_URL") or None,
             guard_url=env.get("ASTRA_GUARD_URL") or None,
