@@ -55,6 +55,9 @@ class Limits:
     """Seconds a silent connection stays in the presence list (its soft lock with it)."""
     max_asset_bytes: int = 20 << 20
     """Largest upload accepted by upload-asset."""
+    max_image_pixels: int = 36_000_000
+    """Most pixels (width × height) an uploaded image may declare; more is IMAGE_TOO_LARGE, refused
+    before any pixel is decoded (decoding memory is bounded by this)."""
     finalize_wait: float = 120.0
     """Seconds a finalize call waits for a concurrent finalize of the same session to finish."""
 
@@ -180,6 +183,7 @@ class Settings:
                 idle_resync=_float(env, "ASTRA_IDLE_RESYNC", 15.0),
                 presence_ttl=_float(env, "ASTRA_PRESENCE_TTL", 45.0),
                 max_asset_bytes=_int(env, "ASTRA_MAX_ASSET_BYTES", 20 << 20),
+                max_image_pixels=_int(env, "ASTRA_MAX_IMAGE_PIXELS", 36_000_000),
                 finalize_wait=_float(env, "ASTRA_FINALIZE_WAIT", 120.0),
             ),
             retry=Retry(
