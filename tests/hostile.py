@@ -7,6 +7,7 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import io
 import json
 import os
 import threading
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import jwt
+from PIL import Image
 from websockets.exceptions import ConnectionClosed
 
 from server.protocol import BEARER_PREFIX, SUBPROTOCOL
@@ -35,6 +37,18 @@ def server_process(data_dir: Path, env: dict[str, str] | None = None) -> Iterato
         yield proc.start()
     finally:
         proc.stop()
+
+
+def encoded(image: Image.Image, fmt: str, **options: Any) -> bytes:
+    out = io.BytesIO()
+    image.save(out, fmt, **options)
+    return out.getvalue()
+
+
+def photo(width: int = 64, height: int = 48, mode: str = "RGB") -> Image.Image:
+    """A small picture with some structure (a gradient), so encoders have real work to do."""
+    image = Image.linear_gradient("L").resize((width, height)).convert(mode)
+    return image
 
 
 def public_jwk(kid: str, private_key: Any, alg: str) -> dict[str, Any]:

@@ -32,24 +32,12 @@ from server.services.objectstore import session_key
 from server.settings import Settings
 
 from .conftest import TENANT, ServerProcess
-from .hostile import bearer, server_process
+from .hostile import bearer, encoded, photo, server_process
 
 pytestmark = pytest.mark.e2e
 
 
 # -- files ---------------------------------------------------------------------------------------
-
-
-def encoded(image: Image.Image, fmt: str, **options: Any) -> bytes:
-    out = io.BytesIO()
-    image.save(out, fmt, **options)
-    return out.getvalue()
-
-
-def photo(width: int = 64, height: int = 48, mode: str = "RGB") -> Image.Image:
-    """A small picture with some structure (a gradient), so encoders have real work to do."""
-    image = Image.linear_gradient("L").resize((width, height)).convert(mode)
-    return image
 
 
 def png_chunk(kind: bytes, data: bytes) -> bytes:
