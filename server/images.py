@@ -55,7 +55,9 @@ def inspect_image(fileobj: BinaryIO, *, max_bytes: int, max_pixels: int) -> Imag
     found = "PNG or JPEG"
     try:
         with Image.open(fileobj, formats=list(ACCEPTED)) as image:
-            found = str(image.format)
+            # A multi-picture JPEG (MPO, e.g. from a stereo camera) is a JPEG whose first picture
+            # is what a reader shows.
+            found = "JPEG" if image.format == "MPO" else str(image.format)
             width, height = image.size
             if width < 1 or height < 1 or width * height > max_pixels:
                 raise _too_large(width, height, max_pixels)

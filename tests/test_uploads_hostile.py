@@ -22,12 +22,15 @@ from typing import Any
 import docx
 import httpx
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 from PIL import Image
 from starlette.testclient import TestClient
 
 from server import images
 from server.app import create_app
-from server.errors import InvalidInput
+from server.errors import AstraError, InvalidInput
 from server.services.objectstore import session_key
 from server.settings import Settings
 
@@ -127,6 +130,7 @@ ACCEPTED: dict[str, Callable[[], bytes]] = {
     "jpeg_gray": lambda: encoded(photo(mode="L"), "JPEG"),
     "jpeg_progressive": lambda: encoded(photo(), "JPEG", progressive=True),
     "jpeg_with_exif": lambda: encoded(photo(), "JPEG", exif=Image.Exif()),
+    "jpeg_multi_picture": lambda: encoded(photo(), "MPO", save_all=True, append_images=[photo(32, 24)]),
 }
 
 NAMES: dict[str, tuple[bytes, str]] = {
@@ -343,6 +347,33 @@ def test_object_keys_cannot_leave_the_tenant_prefix() -> None:
         with pytest.raises(InvalidInput) as refused:
             session_key(tenant, session_id, "assets", name)
         assert refused.value.code == "UNSAFE_KEY"
+
+
+SEEDS = [ACCEPTED[name]() for name in sorted(ACCEPTED)]
+
+
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data:UserWarning")
+@examples(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.sampled_from(SEEDS),
+    edits=st.lists(
+        st.tuples(st.floats(0, 1), st.binary(min_size=0, max_size=8), st.integers(0, 8)), max_size=4
+    ),
+    cut=st.floats(0.05, 1.0),
+)
+def test_mangled_images_get_a_coded_error_or_pass(
+    seed: bytes, edits: list[tuple[float, bytes, int]], cut: float
+) -> None:
+    """Valid images with bytes overwritten, inserted, deleted and the tail cut: each one either
+    passes every check or is refused with one of the coded errors, never anything else."""
+    data = bytearray(seed[: max(1, int(len(seed) * cut))])
+    for where, insert, delete in edits:
+        at = int(where * len(data))
+        data[at : at + delete] = insert
+    try:
+        images.inspect_image(io.BytesIO(bytes(data)), max_bytes=1 << 20, max_pixels=1 << 20)
+    except AstraError as exc:
+        assert exc.code in ("UNSUPPORTED_MEDIA", "IMAGE_TOO_LARGE"), exc
 
 
 def test_safe_filename_keeps_ordinary_names() -> None:
