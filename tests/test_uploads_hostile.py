@@ -352,7 +352,7 @@ def test_object_keys_cannot_leave_the_tenant_prefix() -> None:
 SEEDS = [ACCEPTED[name]() for name in sorted(ACCEPTED)]
 
 
-@pytest.mark.filterwarnings("ignore:Corrupt EXIF data:UserWarning")
+@pytest.mark.filterwarnings("ignore::UserWarning:PIL")  # Pillow warns about some mangled headers
 @examples(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.sampled_from(SEEDS),
