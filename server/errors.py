@@ -13,7 +13,8 @@ maps in one place to an HTTP status and, for errors that end a WebSocket, a clos
     ├── NotFound               no such session *for this tenant*       (404, close 4404)
     ├── InvalidInput           a well-formed request with bad content  (422)
     │   ├── MalformedBody      an HTTP body that is not the JSON object expected (400)
-    │   └── PayloadTooLarge    an HTTP body or upload over its limit           (413)
+    │   ├── PayloadTooLarge    an HTTP body or upload over its limit           (413)
+    │   └── UnsupportedMedia   an upload that is not an accepted file type     (415)
     ├── SessionClosed          input after finalize began              (409, close 4409)
     ├── StaleVersion           an edit based on an old block version     (409)
     ├── SequenceGap            a frame skipped a client sequence number
@@ -94,6 +95,11 @@ class MalformedBody(InvalidInput):
 class PayloadTooLarge(InvalidInput):
     code = "TOO_LARGE"
     http_status = 413
+
+
+class UnsupportedMedia(InvalidInput):
+    code = "UNSUPPORTED_MEDIA"
+    http_status = 415
 
 
 class SessionClosed(AstraError):

@@ -10,10 +10,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import json
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -267,6 +271,21 @@ async def block_audio(request: Request) -> Response:
     return JSONResponse({"url": url, "audio_ref": audio_ref})
 
 
+@contextlib.asynccontextmanager
+async def _multipart(request: Request) -> AsyncIterator[FormData]:
+    """The multipart form (one file at most); a body the parser rejects is a coded 400."""
+    try:
+        form = await request.form(max_files=1, max_fields=8)
+    except HTTPException as exc:
+        raise MalformedBody(
+            f"the body is not valid multipart form data: {exc.detail}", code="BAD_MULTIPART"
+        ) from exc
+    try:
+        yield form
+    finally:
+        await form.close()
+
+
 async def upload_asset(request: Request) -> Response:
     principal = await _principal(request)
     state = _state(request)
@@ -276,7 +295,7 @@ async def upload_asset(request: Request) -> Response:
     length = request.headers.get("content-length")
     if length is None or not length.isdigit() or int(length) > limit + _MULTIPART_SLACK:
         raise PayloadTooLarge(f"upload must declare Content-Length and be at most {limit} bytes", limit=limit)
-    async with request.form(max_files=1, max_fields=8) as form:
+    async with _multipart(request) as form:
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
             raise InvalidInput("multipart field 'file' is required", field="file")

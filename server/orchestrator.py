@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Literal
 
-from . import protocol
+from . import images, protocol
 from .audio_pipeline import AudioService, utterance_id, wav_bytes
 from .auth import CAN_EDIT, CAN_FINALIZE, CAN_READ, CAN_SEND, CAN_START, CAN_UPLOAD, Principal
 from .buffer import FINALIZE_FAILED, FINALIZED, Dedupe, SessionBuffer, SessionMeta, unpack
@@ -29,7 +29,6 @@ from .errors import (
     ConfigError,
     InvalidInput,
     NotFound,
-    PayloadTooLarge,
     SequenceGap,
     ServiceError,
     ServiceUnavailable,
@@ -53,7 +52,6 @@ log = logging.getLogger("astra.orchestrator")
 DEFAULT_ZONE = "ZONE_DEBATE"
 MAX_METADATA_BYTES = 16_384
 FINALIZE_LOCK_TTL = 30.0
-IMAGE_TYPES = {b"\x89PNG\r\n\x1a\n": ("image/png", ".png"), b"\xff\xd8\xff": ("image/jpeg", ".jpg")}
 
 
 def new_id(prefix: str) -> str:
@@ -765,11 +763,22 @@ class Orchestrator:
         caption: str | None,
         dedupe: Dedupe,
     ) -> tuple[IngestResult, str]:
-        """Store an image and add its IMAGE block; returns the result and the object's URI."""
+        """Store an image and add its IMAGE block; returns the result and the object's URI.
+
+        The file is checked off the loop (:func:`images.inspect_image`); its name is kept only as
+        a label (:func:`images.safe_filename`), the object key is made of ids."""
         principal.require(CAN_UPLOAD, "upload assets")
-        content_type, ext, size, digest = await asyncio.to_thread(
-            _inspect_image, fileobj, self.settings.limits.max_asset_bytes
+        limits = self.settings.limits
+        if caption is not None and len(caption) > limits.max_text_chars:
+            raise InvalidInput(f"caption exceeds {limits.max_text_chars} characters", field="caption")
+        filename = images.safe_filename(filename)
+        info = await asyncio.to_thread(
+            images.inspect_image,
+            fileobj,
+            max_bytes=limits.max_asset_bytes,
+            max_pixels=limits.max_image_pixels,
         )
+        content_type, ext = info.content_type, info.ext
         pinned_zones = set(meta.pinned["placeholder_map"].values())
         if zone is not None and zone not in pinned_zones:
             raise InvalidInput(f"unknown zone {zone!r}", field="zone", zones=sorted(pinned_zones))
@@ -795,8 +804,10 @@ class Orchestrator:
                         "content_type": content_type,
                         "filename": filename,
                         "caption": caption or filename,
-                        "size": size,
-                        "sha256": digest,
+                        "size": info.size,
+                        "sha256": info.sha256,
+                        "width": info.width,
+                        "height": info.height,
                     },
                     "version": 1,
                     "created_at": time.time(),
@@ -1024,24 +1035,3 @@ def pcm16_of_wav(data: bytes) -> bytes:
 
 def _plausible_id(session_id: str) -> bool:
     return 8 <= len(session_id) <= 64 and all(c.isalnum() or c in "_-" for c in session_id)
-
-
-def _inspect_image(fileobj: BinaryIO, limit: int) -> tuple[str, str, int, str]:
-    """Type by magic bytes, size and SHA-256 of an uploaded file, read in chunks (not in memory)."""
-    head = fileobj.read(16)
-    kind = next((kind for magic, kind in IMAGE_TYPES.items() if head.startswith(magic)), None)
-    if kind is None:
-        raise InvalidInput(
-            "unsupported file type; accepted types: image/png, image/jpeg",
-            field="file",
-            accepted=["image/png", "image/jpeg"],
-        )
-    digest = hashlib.sha256(head)
-    size = len(head)
-    while chunk := fileobj.read(1 << 20):
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"file exceeds the {limit} byte limit", field="file", limit=limit)
-        digest.update(chunk)
-    fileobj.seek(0)
-    return kind[0], kind[1], size, digest.hexdigest()

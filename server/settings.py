@@ -55,6 +55,9 @@ class Limits:
     """Seconds a silent connection stays in the presence list (its soft lock with it)."""
     max_asset_bytes: int = 20 << 20
     """Largest upload accepted by upload-asset."""
+    max_image_pixels: int = 36_000_000
+    """Most pixels (width × height) an uploaded image may declare; more is IMAGE_TOO_LARGE, refused
+    before any pixel is decoded (decoding memory is bounded by this)."""
     finalize_wait: float = 120.0
     """Seconds a finalize call waits for a concurrent finalize of the same session to finish."""
 
@@ -98,6 +101,10 @@ class Settings:
     """When set, RS256/ES256 tokens are verified against this JWKS."""
     jwt_audience: str | None = None
     jwt_issuer: str | None = None
+    jwt_leeway: float = 30.0
+    """Seconds a token's ``nbf``/``iat`` may lie in the future (clock skew); ``exp`` gets none."""
+    jwks_cache_ttl: float = 300.0
+    """Seconds the JWKS key set is cached; a key withdrawn from it stops verifying after this."""
     core_url: str | None = None
     builder_url: str | None = None
     guard_url: str | None = None
@@ -146,6 +153,8 @@ class Settings:
             jwks_url=env.get("ASTRA_JWKS_URL") or None,
             jwt_audience=env.get("ASTRA_JWT_AUDIENCE") or None,
             jwt_issuer=env.get("ASTRA_JWT_ISSUER") or None,
+            jwt_leeway=_float(env, "ASTRA_JWT_LEEWAY", 30.0),
+            jwks_cache_ttl=_float(env, "ASTRA_JWKS_CACHE_TTL", 300.0),
             core_url=env.get("ASTRA_CORE_URL") or None,
             builder_url=env.get("ASTRA_BUILDER_URL") or None,
             guard_url=env.get("ASTRA_GUARD_URL") or None,
@@ -174,6 +183,7 @@ class Settings:
                 idle_resync=_float(env, "ASTRA_IDLE_RESYNC", 15.0),
                 presence_ttl=_float(env, "ASTRA_PRESENCE_TTL", 45.0),
                 max_asset_bytes=_int(env, "ASTRA_MAX_ASSET_BYTES", 20 << 20),
+                max_image_pixels=_int(env, "ASTRA_MAX_IMAGE_PIXELS", 36_000_000),
                 finalize_wait=_float(env, "ASTRA_FINALIZE_WAIT", 120.0),
             ),
             retry=Retry(

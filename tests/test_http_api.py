@@ -228,7 +228,8 @@ def test_upload_asset_stores_image_block_and_refuses_other_types(
         files={"file": ("a.pdf", b"%PDF-1.7 ...", "application/pdf")},
         headers=bearer(token),
     )
-    assert bad.status_code == 422 and "image/png, image/jpeg" in bad.json()["error"]["message"]
+    assert bad.status_code == 415 and bad.json()["error"]["code"] == "UNSUPPORTED_MEDIA"
+    assert bad.json()["error"]["details"]["accepted"] == ["image/png", "image/jpeg"]
     wrong_zone = client.post(
         f"{api}/upload-asset",
         files={"file": ("a.png", image, "image/png")},

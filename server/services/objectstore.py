@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import hmac
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -23,10 +24,18 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 from urllib.parse import quote, urlencode
 
-from ..errors import AuthError, NotFound, ServiceUnavailable
+from ..errors import AuthError, InvalidInput, NotFound, ServiceUnavailable
+
+_KEY_PART = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}")
+"""One segment of an object key: no separator, no NUL, nothing that starts with a dot."""
 
 
 def tenant_key(tenant_id: str, *parts: str) -> str:
+    """``tenants/<tenant_id>/<parts…>``; every part must be a plain segment, so no caller (nor a
+    tenant id or session id from a request) can climb out of the tenant's prefix."""
+    for part in (tenant_id, *parts):
+        if not _KEY_PART.fullmatch(part):
+            raise InvalidInput("unsafe object key part", code="UNSAFE_KEY", part=part[:80])
     return "/".join(("tenants", tenant_id, *parts))
 
 
