@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-from redis.asyncio import BlockingConnectionPool, Redis
 from starlette.applications import Starlette
 from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -28,6 +27,7 @@ from .fanout import LiveHub
 from .http_api import astra_error, routes
 from .metrics import Metrics
 from .orchestrator import Orchestrator
+from .redis_client import make_redis
 from .services.asr import Transcriber
 from .services.builder import Builder, EmbeddedBuilder, HttpBuilder
 from .services.core import Core, EmbeddedCore, HttpCore
@@ -50,15 +50,6 @@ def make_object_store(settings: Settings, secret: bytes) -> ObjectStore:
             client, settings.s3_bucket, settings.s3_prefix, object_lock_days=settings.s3_object_lock_days
         )
     return LocalObjectStore(settings.data_dir / "objects", secret, settings.base_url)
-
-
-def make_redis(settings: Settings) -> Redis:
-    if not settings.redis_url:
-        raise RuntimeError("settings.redis_url is required (astra serve starts an embedded Redis)")
-    pool = BlockingConnectionPool.from_url(
-        settings.redis_url, max_connections=settings.redis_max_connections, timeout=10
-    )
-    return Redis(connection_pool=pool)
 
 
 def create_app(settings: Settings) -> Starlette:

@@ -3,6 +3,8 @@
 Every change that must be atomic (a block stored *and* its sequence number recorded *and* its
 event appended to the log *and* published) is one script, so a crash between steps is
 impossible and each change costs one round trip. Key names come from :mod:`server.keys`.
+A script gets as ``KEYS`` only keys of one session (one hash slot, so it runs on Redis Cluster
+too) and builds no key name itself; the live channel it publishes to is not a key.
 
 Session status: ``OPEN`` → ``CLOSING`` (finalize draining and building) → ``FINALIZED``;
 a failed build leaves ``FINALIZE_FAILED`` (closed to input, finalize may be retried).
@@ -16,10 +18,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import msgpack
-from redis.asyncio import Redis
 
 from . import keys
 from .keys import SessionKeys
+from .redis_client import RedisClient
 
 OPEN = "OPEN"
 CLOSING = "CLOSING"
@@ -59,13 +61,12 @@ local function check_seq(producers, producer, seq_arg)
 end
 """
 
-# KEYS: meta, events, tenant_sessions   ARGV: session_started_payload, channel, session_id, field, value, ...
+# KEYS: meta, events   ARGV: session_started_payload, channel, field, value, ...
 _CREATE = (
     _EMIT
     + """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 4))
-redis.call('SADD', KEYS[3], ARGV[3])
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 return emit(KEYS[1], KEYS[2], ARGV[2], ARGV[1])
 """
 )
@@ -214,6 +215,14 @@ redis.call('HSET', KEYS[2], ARGV[5], ARGV[7])
 return {'ok', tostring(emit(KEYS[1], KEYS[4], ARGV[9], ARGV[8]))}
 """
 )
+
+# KEYS: meta, audio   ARGV: cursor entry id, cursor sample
+# Where a new owner must resume, and the audio before it forgotten, in one step.
+_CHECKPOINT_AUDIO = """
+redis.call('HSET', KEYS[1], 'audio_cursor', ARGV[1], 'audio_cursor_sample', ARGV[2])
+redis.call('XTRIM', KEYS[2], 'MINID', ARGV[1])
+return 1
+"""
 
 # KEYS: presence   ARGV: op ('set'|'del'|'touch'|'get'), connection id, entry, ttl_ms, channel
 # Presence changes publish the whole (small) snapshot on the live channel as "p:<frame>", built
@@ -388,7 +397,7 @@ def _text(value: bytes | str) -> str:
 class SessionBuffer:
     """Reads and atomic writes of sessions in Redis."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self.redis = redis
         # redis-py's stubs type replies as unions of bytes/str/Awaitable; ours are bytes.
         self._r: Any = redis
@@ -406,6 +415,7 @@ class SessionBuffer:
         self._replace_block = redis.register_script(_REPLACE_BLOCK)
         self._change_block = redis.register_script(_CHANGE_BLOCK)
         self._presence = redis.register_script(_PRESENCE)
+        self._checkpoint_audio = redis.register_script(_CHECKPOINT_AUDIO)
 
     # -- sessions --
 
@@ -432,10 +442,11 @@ class SessionBuffer:
         flat: list[bytes | str | float] = []
         for name, value in fields.items():
             flat += [name, value]
-        result = await self._create(
-            keys=[k.meta, k.events, keys.tenant_sessions(tenant_id)],
-            args=[event_payload, k.channel, session_id, *flat],
-        )
+        # The tenant's set is in another hash slot (the tenant's), so it cannot be in the script:
+        # listed first, a crash in between leaves a listed id without meta (readers skip it),
+        # never a session its tenant cannot list.
+        await self._r.sadd(keys.tenant_sessions(tenant_id), session_id)
+        result = await self._create(keys=[k.meta, k.events], args=[event_payload, k.channel, *flat])
         return int(result)
 
     async def meta(self, session_id: str) -> SessionMeta | None:
@@ -456,6 +467,7 @@ class SessionBuffer:
         )
 
     async def tenant_sessions(self, tenant_id: str) -> list[str]:
+        """Ids listed for the tenant (one whose start did not complete has no meta)."""
         members: Iterable[bytes] = await self._r.smembers(keys.tenant_sessions(tenant_id))
         return sorted(m.decode() for m in members)
 
@@ -607,10 +619,7 @@ class SessionBuffer:
     async def checkpoint_audio(self, session_id: str, cursor: str, cursor_sample: int) -> None:
         """Remember where a new owner must resume, and forget the audio before it."""
         k = SessionKeys(session_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(k.meta, mapping={"audio_cursor": cursor, "audio_cursor_sample": cursor_sample})
-            pipe.xtrim(k.audio, minid=cursor)
-            await pipe.execute()
+        await self._checkpoint_audio(keys=[k.meta, k.audio], args=[cursor, cursor_sample])
 
     async def reserve_position(self, session_id: str) -> int:
         return int(await self._r.hincrby(SessionKeys(session_id).meta, "positions", 1))

@@ -84,10 +84,11 @@ def verify(args: argparse.Namespace) -> int:
     import asyncio
     import contextlib
 
-    from .app import make_object_store, make_redis
+    from .app import make_object_store
     from .auth import load_or_create_secret
     from .buffer import SessionBuffer
     from .errors import NotFound
+    from .redis_client import make_redis
     from .redis_server import EmbeddedRedis, redis_alive
     from .verify import verify_session
 

@@ -6,6 +6,10 @@ every session that has local clients. Each client has a bounded queue; when it o
 when the pub/sub connection had to be re-established, the client is told to *resync* and reads
 what it missed from the log. So a slow client or a dropped pub/sub link delays events but never
 loses or reorders them, and no client can make the server's memory grow without bound.
+
+On Redis Cluster the doorbells are classic PUBLISH messages, which every node relays to its own
+subscribers, so the hub subscribes on any one node; when that link fails it moves to the next node
+of the cluster (and everyone resyncs, as on any reconnect).
 """
 
 from __future__ import annotations
@@ -16,11 +20,12 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
+from redis.asyncio.cluster import RedisCluster
 
 from .keys import SessionKeys
 from .protocol import split_live
+from .redis_client import RedisClient
 
 log = logging.getLogger("astra.fanout")
 
@@ -62,8 +67,9 @@ class Subscription:
 class LiveHub:
     """Routes pub/sub doorbells to the local subscriptions of each session."""
 
-    def __init__(self, redis: Redis, queue_size: int) -> None:
+    def __init__(self, redis: RedisClient, queue_size: int) -> None:
         self._redis = redis
+        self._failures = 0
         self._queue_size = queue_size
         self._subs: dict[str, set[Subscription]] = {}
         self._pubsub: PubSub | None = None
@@ -110,8 +116,17 @@ class LiveHub:
     async def _ensure_ready(self) -> None:
         await asyncio.wait_for(self._ready.wait(), timeout=10)
 
+    async def _new_pubsub(self) -> PubSub:
+        if isinstance(self._redis, RedisCluster):
+            await self._redis.initialize()  # no-op unless the client must (re)learn the topology
+            nodes = sorted(self._redis.get_nodes(), key=lambda n: n.name)
+            node = nodes[self._failures % len(nodes)]  # after a failure, the next node
+            log.info("live hub subscribes on cluster node %s", node.name)
+            return self._redis.pubsub(node=node, ignore_subscribe_messages=True)
+        return self._redis.pubsub(ignore_subscribe_messages=True)
+
     async def _connect(self) -> PubSub:
-        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        pubsub = await self._new_pubsub()
         channels = [SessionKeys(sid).channel for sid in self._subs]
         # A standing subscription keeps the connection readable when no session is watched.
         await pubsub.subscribe(HUB_CHANNEL, *channels)
@@ -136,6 +151,7 @@ class LiveHub:
                 raise
             except Exception as exc:
                 self._ready.clear()
+                self._failures += 1
                 log.warning("live hub lost its pub/sub connection (%s); reconnecting", exc)
                 if self._pubsub is not None:
                     with contextlib.suppress(Exception):

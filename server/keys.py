@@ -1,7 +1,8 @@
 """Every Redis key the orchestrator uses, in one place.
 
 All keys of one session share the hash tag ``{<session_id>}`` so that the Lua scripts that touch
-several of them run in one hash slot (Redis Cluster) and one round trip.
+several of them run in one hash slot (Redis Cluster) and one round trip. A tenant's keys live in
+other slots: no script touches a tenant key and a session key together.
 
     astra:{sid}:meta       hash    status, tenant, pinned config (msgpack), counters, finalize result
     astra:{sid}:blocks     hash    block_id -> block (msgpack)

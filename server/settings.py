@@ -84,9 +84,12 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     redis_url: str | None = None
-    """Production Redis; without it ``astra serve`` starts a private one in the data dir."""
+    """Production Redis; without it ``astra serve`` starts a private one in the data dir.
+    ``redis+cluster://host:port[,host:port…]`` (``rediss+cluster://`` with TLS) selects Redis Cluster."""
     redis_max_connections: int = 256
-    """Size of the Redis connection pool; callers wait (bounded) when it is exhausted."""
+    """Size of the Redis connection pool (per node on a cluster); callers wait when it is exhausted."""
+    redis_pool_timeout: float = 10.0
+    """Seconds a Redis call waits for a free pooled connection before it fails."""
     redis_appendfsync: str = "everysec"
     """AOF fsync policy of the embedded Redis: ``always`` trades throughput for power-loss safety."""
     tenants_dir: Path = PACKAGE_TENANTS_DIR
@@ -145,6 +148,7 @@ class Settings:
             port=_int(env, "ASTRA_PORT", 8000),
             redis_url=env.get("REDIS_URL") or None,
             redis_max_connections=_int(env, "ASTRA_REDIS_MAX_CONNECTIONS", 256),
+            redis_pool_timeout=_float(env, "ASTRA_REDIS_POOL_TIMEOUT", 10.0),
             redis_appendfsync=env.get("ASTRA_REDIS_APPENDFSYNC", "everysec"),
             tenants_dir=Path(env.get("ASTRA_TENANTS_DIR") or PACKAGE_TENANTS_DIR),
             public_url=env.get("ASTRA_PUBLIC_URL") or None,

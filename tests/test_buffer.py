@@ -7,17 +7,18 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from redis.asyncio import Redis
 
 from server import protocol
 from server.buffer import CLOSING, FINALIZE_FAILED, FINALIZED, Dedupe, SessionBuffer
+from server.redis_client import make_redis
+from server.settings import Settings
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.cluster]
 
 
 @pytest.fixture
 async def buffer(redis_url: str) -> AsyncIterator[SessionBuffer]:
-    redis = Redis.from_url(redis_url)
+    redis = make_redis(Settings(redis_url=redis_url))
     yield SessionBuffer(redis)
     await redis.aclose()
 

@@ -61,10 +61,11 @@ def _as_built(blocks: list[dict[str, Any]]) -> bytes:
     return build_docx(skeleton, style_map=config["style_map"], blocks=blocks, images={}, templates=templates)
 
 
-def test_whole_session_over_http_and_websocket(spawn: Any) -> None:
+@pytest.mark.cluster
+def test_whole_session_over_http_and_websocket(spawn: Any, redis_url: str) -> None:
     """Utterances sent over HTTP and WebSocket become live events, then a DOCX whose zones hold
     every utterance in order and whose SHA-256 is the integrity hash; finalize is idempotent."""
-    server = spawn("serve")
+    server = spawn("serve", env={"REDIS_URL": redis_url})
     token = server.token()
     auth = {"authorization": f"Bearer {token}"}
     session_id = _start(server, token)
@@ -233,6 +234,7 @@ def test_bad_frames_get_coded_errors_over_a_real_socket(spawn: Any) -> None:
     assert c.until(lambda m: m["type"] == "ack")["seq"] == 1
 
 
+@pytest.mark.cluster
 def test_two_instances_on_one_redis_share_live_sessions(spawn: Any, redis_url: str, tmp_path: Path) -> None:
     """A recorder on one instance and a viewer on another: the viewer sees every block live,
     in order, and the session can be finalized through either instance."""

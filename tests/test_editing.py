@@ -16,6 +16,8 @@ from server.settings import Settings
 
 from .conftest import TENANT
 
+pytestmark = pytest.mark.cluster
+
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 

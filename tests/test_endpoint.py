@@ -13,10 +13,13 @@ from starlette.websockets import WebSocketDisconnect
 
 from server import protocol
 from server.app import create_app
+from server.buffer import _EMIT
 from server.keys import SessionKeys
 from server.settings import Limits, Settings
 
 from .conftest import TENANT, with_settings
+
+pytestmark = pytest.mark.cluster
 
 
 def start(client: TestClient, token: str) -> str:
@@ -94,16 +97,13 @@ def test_slow_consumer_gets_every_event_in_order(settings: Settings, make_token:
             assert recv(ws)["type"] == "synced"
 
             async def burst() -> None:
-                # One transaction: all 60 doorbells reach the hub in one read, faster than any
-                # consumer, so the queue of 2 must overflow.
+                # One script run (works on a cluster too, unlike a transaction of EVALSHAs): all
+                # 60 doorbells reach the hub in one read, faster than any consumer, so the queue
+                # of 2 must overflow.
                 keys = SessionKeys(session_id)
-                async with orch.buffer.redis.pipeline(transaction=True) as pipe:
-                    for n in range(60):
-                        payload = protocol.encode_event_payload("note", 1.0, "t", {"n": n})
-                        await orch.buffer._emit(
-                            keys=[keys.meta, keys.events], args=[payload, keys.channel], client=pipe
-                        )
-                    await pipe.execute()
+                payloads = [protocol.encode_event_payload("note", 1.0, "t", {"n": n}) for n in range(60)]
+                script = _EMIT + "for i = 2, #ARGV do emit(KEYS[1], KEYS[2], ARGV[1], ARGV[i]) end"
+                await orch.buffer.redis.eval(script, 2, keys.meta, keys.events, keys.channel, *payloads)
 
             client.portal.call(burst)  # type: ignore[union-attr]
             assert events_until(ws, 61) == list(range(2, 62))

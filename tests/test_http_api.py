@@ -24,6 +24,8 @@ from server.settings import PACKAGE_TENANTS_DIR, Retry, Settings
 
 from .conftest import TENANT, with_settings
 
+pytestmark = pytest.mark.cluster
+
 FAST_RETRY = Retry(attempts=3, base_delay=0.001, max_delay=0.01, timeout=5)
 
 
