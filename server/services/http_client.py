@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import httpx
+import msgpack
 
 from ..errors import ServiceError, ServiceUnavailable
 
@@ -31,3 +33,15 @@ async def request(
             status=response.status_code,
         )
     return response
+
+
+def pack_body(request_object: Any, *, packed: tuple[str, ...] = ()) -> bytes:
+    """A dataclass as a msgpack map; the fields named in ``packed`` already hold msgpack bytes
+    and are spliced in as they are (a big block list is not decoded just to be encoded again)."""
+    packer = msgpack.Packer(use_bin_type=True)
+    fields = dataclasses.fields(request_object)
+    parts = [packer.pack_map_header(len(fields))]
+    for f in fields:
+        value = getattr(request_object, f.name)
+        parts += [packer.pack(f.name), value if f.name in packed else packer.pack(value)]
+    return b"".join(parts)
