@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from server.services.guard import content_hash
 from server.settings import Retry, Settings
 from server.workers import WorkerError, WorkerPool, index_blocks, warm_up
 
-from .conftest import TENANT, wait_until, with_settings
+from .conftest import ROOT, TENANT, wait_until, with_settings
 
 
 class Unpicklable(Exception):
@@ -136,3 +138,12 @@ def test_settings_name_the_pool_size() -> None:
     assert Settings.from_env({"ASTRA_FINALIZE_WORKERS": "3"}).finalize_workers == 3
     with pytest.raises(ValueError, match="at least 1"):
         WorkerPool(0)
+
+
+def test_worker_side_modules_do_not_load_httpx() -> None:
+    """What a worker imports to run finalize's jobs leaves httpx out (~6 MB per worker)."""
+    check = (
+        "import sys, server.workers, server.services.builder, server.services.guard; "
+        "sys.exit('httpx' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", check], cwd=ROOT).returncode == 0

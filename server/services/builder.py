@@ -22,15 +22,17 @@ documented in :mod:`server.services.docx_builder`); ``mark_human_edits`` adds a 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import httpx
 import msgpack
 
 from ..errors import BuildFailed, ServiceError
 from ..workers import InThread, Offload
 from . import docx_builder
 from .http_client import pack_body, request
+
+if TYPE_CHECKING:  # only the HTTP client uses it; worker processes never import it
+    import httpx
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 

@@ -26,9 +26,8 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import httpx
 import msgpack
 
 from ..protocol import decode_event
@@ -36,6 +35,9 @@ from ..workers import InThread, Offload
 from .builder import DOCX_TYPE
 from .http_client import pack_body, request
 from .objectstore import ObjectStore, session_key
+
+if TYPE_CHECKING:  # only the HTTP client uses it; worker processes never import it
+    import httpx
 
 REPORT_VERSION = 1
 

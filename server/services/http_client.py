@@ -1,14 +1,21 @@
-"""Shared plumbing of the HTTP clients of collaborators: one error translation for all."""
+"""Shared plumbing of the HTTP clients of collaborators: one error translation for all.
+
+httpx is imported on first use, not with this module: the modules of BUILDER, GUARD and LEARN
+import this one, and finalize's worker processes import those for their pure functions; httpx
+(with the command-line tools it loads) would add ~6 MB to every worker for nothing.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import msgpack
 
 from ..errors import ServiceError, ServiceUnavailable
+
+if TYPE_CHECKING:
+    import httpx
 
 
 async def request(
@@ -16,6 +23,8 @@ async def request(
 ) -> httpx.Response:
     """Send a request; transport errors, timeouts, 429 and 5xx become ServiceUnavailable
     (retryable), other non-2xx answers ServiceError (not retryable)."""
+    import httpx
+
     try:
         response = await client.request(method, url, **kwargs)
     except httpx.TimeoutException as exc:
