@@ -37,6 +37,7 @@ from .services.objectstore import LocalObjectStore, ObjectStore, S3ObjectStore
 from .services.tenants import DirectoryTenants, FileRegistry, HttpRegistry, HttpTenants, Registry, Tenants
 from .settings import Settings
 from .state import AppState
+from .workers import WorkerPool
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -62,6 +63,9 @@ def create_app(settings: Settings) -> Starlette:
         store = make_object_store(settings, secret)
         hub = LiveHub(redis, settings.limits.send_queue_events)
         await hub.start()
+        # Finalize's CPU work runs in worker processes (see server.workers); start one now.
+        workers = WorkerPool(settings.finalize_workers)
+        workers.start()
         async with httpx.AsyncClient(timeout=settings.retry.timeout) as http:
             transcriber = Transcriber(
                 settings.model_cache,
@@ -74,12 +78,12 @@ def create_app(settings: Settings) -> Starlette:
                 # Load the model off the loop now, so the first utterance does not pay for it.
                 asyncio.get_running_loop().run_in_executor(None, transcriber.warm_up)
             builder: Builder = (
-                HttpBuilder(http, settings.builder_url) if settings.builder_url else EmbeddedBuilder()
+                HttpBuilder(http, settings.builder_url) if settings.builder_url else EmbeddedBuilder(workers)
             )
             guard: Guard = (
                 HttpGuard(http, settings.guard_url)
                 if settings.guard_url
-                else EmbeddedGuard(store, settings.download_url_ttl)
+                else EmbeddedGuard(store, settings.download_url_ttl, workers)
             )
             tenants: Tenants = (
                 HttpTenants(http, settings.tenants_url)
@@ -101,6 +105,7 @@ def create_app(settings: Settings) -> Starlette:
                 registry=registry,
                 store=store,
                 metrics=metrics,
+                workers=workers,
             )
             orchestrator.learn = (
                 HttpLearn(http, settings.learn_url) if settings.learn_url else StoreLearn(store)
@@ -136,6 +141,7 @@ def create_app(settings: Settings) -> Starlette:
                 await orchestrator.audio.stop()
                 await hub.stop()
                 transcriber.close()
+                await workers.close()
                 await redis.aclose()
 
     async def console(request: object) -> Response:

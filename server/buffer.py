@@ -313,6 +313,14 @@ return emit(KEYS[1], KEYS[3], ARGV[6], ARGV[5])
 """
 )
 
+# KEYS: order, blocks   ARGV: first index, last index (in block order)
+# One page of blocks as stored, in one round trip and without their ids.
+_BLOCKS_PAGE = """
+local ids = redis.call('ZRANGE', KEYS[1], ARGV[1], ARGV[2])
+if #ids == 0 then return {} end
+return redis.call('HMGET', KEYS[2], unpack(ids))
+"""
+
 # KEYS: inflight   ARGV: force ('1' drops what is left)
 _DRAIN = """
 local t = redis.call('TIME')
@@ -416,6 +424,7 @@ class SessionBuffer:
         self._change_block = redis.register_script(_CHANGE_BLOCK)
         self._presence = redis.register_script(_PRESENCE)
         self._checkpoint_audio = redis.register_script(_CHECKPOINT_AUDIO)
+        self._blocks_page = redis.register_script(_BLOCKS_PAGE)
 
     # -- sessions --
 
@@ -536,6 +545,22 @@ class SessionBuffer:
             raw: list[bytes | None] = await self._r.hmget(k.blocks, chunk)
             blocks.extend(unpack(item) for item in raw if item is not None)
         return blocks
+
+    async def raw_blocks(self, session_id: str, page: int = 500) -> list[bytes]:
+        """All blocks in order as stored (msgpack), not decoded: for finalize, which decodes them
+        in a worker process. Read ``page`` at a time, so that no one reply keeps the event loop
+        parsing for long; pages go by index, so the session must no longer change (CLOSING)."""
+        k = SessionKeys(session_id)
+        blocks: list[bytes] = []
+        start = 0
+        while True:
+            raw: list[bytes | None] = await self._blocks_page(
+                keys=[k.order, k.blocks], args=[start, start + page - 1]
+            )
+            blocks.extend(item for item in raw if item is not None)
+            if len(raw) < page:
+                return blocks
+            start += page
 
     async def block_count(self, session_id: str) -> int:
         count: int = await self._r.zcard(SessionKeys(session_id).order)

@@ -41,11 +41,12 @@ from .services import docx_builder
 from .services.builder import Builder, BuildRequest
 from .services.core import AudioRequest, Core, CoreResult, TextRequest
 from .services.guard import Guard, SealRequest, canonical_json
-from .services.learn import Learn, correction_records
+from .services.learn import Learn
 from .services.objectstore import ObjectStore, session_key, tenant_key
 from .services.resilience import with_retries
 from .services.tenants import Registry, Tenants
 from .settings import Settings
+from .workers import BlockIndex, Offload, corrections, index_blocks
 
 log = logging.getLogger("astra.orchestrator")
 
@@ -82,6 +83,7 @@ class Orchestrator:
         registry: Registry,
         store: ObjectStore,
         metrics: Metrics,
+        workers: Offload,
     ) -> None:
         self.settings = settings
         self.buffer = buffer
@@ -92,6 +94,8 @@ class Orchestrator:
         self.registry = registry
         self.store = store
         self.metrics = metrics
+        self.workers = workers
+        """Where finalize decodes blocks and computes LEARN's records (a process pool)."""
         self._checked_skeletons: dict[str, list[str]] = {}
         self.audio: AudioService | None = None
         """Set by the app once built (it calls back into this object)."""
@@ -839,7 +843,7 @@ class Orchestrator:
         started = time.perf_counter()
         renew = asyncio.create_task(self._keep_lock(meta.session_id, owner))
         try:
-            result = await self._build_and_seal(principal, meta)
+            result, edited = await self._build_and_seal(principal, meta)
         except Exception as exc:
             failure = exc if isinstance(exc, AstraError) else AstraError(f"finalize failed: {exc!r}")
             error = failure.to_dict() | {"at": time.time()}
@@ -866,18 +870,24 @@ class Orchestrator:
         self.metrics.finalize_seconds.labels("ok").observe(time.perf_counter() - started)
         if not stored:  # our lock expired and another instance took over: its result stands
             return await self._wait_for_result(meta.session_id)
-        self._export_corrections(meta)
+        self._export_corrections(meta, edited)
         return await self._public_result(result)
 
-    def _export_corrections(self, meta: SessionMeta) -> None:
-        """Hand the human corrections to LEARN in the background (never delays the acta)."""
+    def _export_corrections(self, meta: SessionMeta, edited: list[bytes]) -> None:
+        """Hand the human corrections (``edited``: those blocks as stored) to LEARN in the
+        background (never delays the acta)."""
         if self.learn is None:
             return
         learn = self.learn
 
         async def run() -> None:
-            blocks = await self.buffer.blocks(meta.session_id)
-            records = correction_records(meta.tenant_id, meta.session_id, meta.pinned, blocks)
+            try:
+                records = await self.workers.run(
+                    corrections, edited, meta.tenant_id, meta.session_id, meta.pinned
+                )
+            except Exception as exc:
+                log.warning("LEARN records of %s failed: %s", meta.session_id, exc)
+                return
             try:
                 where = await with_retries(
                     lambda: learn.export(meta.tenant_id, meta.session_id, records), self.settings.retry
@@ -897,7 +907,13 @@ class Orchestrator:
             await asyncio.sleep(FINALIZE_LOCK_TTL / 3)
             await self.buffer.renew_finalize(session_id, owner, FINALIZE_LOCK_TTL)
 
-    async def _build_and_seal(self, principal: Principal, meta: SessionMeta) -> dict[str, Any]:
+    async def _build_and_seal(
+        self, principal: Principal, meta: SessionMeta
+    ) -> tuple[dict[str, Any], list[bytes]]:
+        """Drain, build, seal: the result, and the human-edited blocks as stored (for LEARN).
+
+        The blocks and the event log are read in pages and never decoded here: a worker process
+        does that, and the CPU work of BUILDER and GUARD, so other sessions' acks do not wait."""
         sid = meta.session_id
         # Drain: inputs admitted before the session closed are stored before we read the blocks.
         deadline = time.monotonic() + self.ingest_ttl
@@ -914,30 +930,10 @@ class Orchestrator:
                     "the session's audio is still being transcribed; call again"
                 ) from exc
 
-        blocks = [b for b in await self.buffer.blocks(sid) if not b.get("deleted")]
-        pinned = meta.pinned
-        skeleton = await self.store.get_bytes(pinned["skeleton_key"])
-        images = {
-            b["asset"]["asset_id"]: await self.store.get_bytes(b["asset"]["key"])
-            for b in blocks
-            if b.get("type") == "IMAGE"
-        }
-        request = BuildRequest(
-            skeleton=skeleton,
-            style_map=pinned["style_map"],
-            blocks=blocks,
-            images=images,
-            metadata=meta.metadata,
-            templates=pinned.get("templates", {}),
-            mark_human_edits=bool(pinned.get("mark_human_edits", False)),
-        )
-        try:
-            document = await with_retries(lambda: self.builder.build(request), self.settings.retry)
-        except BuildFailed:
-            raise
-        except AstraError as exc:
-            raise BuildFailed(f"BUILDER failed: {exc.message}") from exc
+        blocks, index, edited = await self._sorted_blocks(sid)
+        document = await self._build(meta, blocks, index.images)
         events = await self._all_events(sid)
+        pinned = meta.pinned
         seal_request = SealRequest(
             tenant_id=meta.tenant_id,
             session_id=sid,
@@ -953,7 +949,7 @@ class Orchestrator:
             },
         )
         seal = await with_retries(lambda: self.guard.seal(seal_request), self.settings.retry)
-        return {
+        result = {
             "integrity_hash": seal.integrity_hash,
             "content_hash": seal.content_hash,
             "chain_head": seal.chain_head,
@@ -961,8 +957,39 @@ class Orchestrator:
             "report_key": seal.report_key,
             "download_url": seal.download_url,
             "audit_report": seal.audit_report,
-            "block_count": len(blocks),
+            "block_count": len(index.live),
         }
+        return result, edited
+
+    async def _sorted_blocks(self, sid: str) -> tuple[bytes, BlockIndex, list[bytes]]:
+        """The session's blocks as stored, sorted out in a worker: the acta's (one msgpack array,
+        for BUILDER and GUARD), their index, and the human-edited ones (for LEARN)."""
+        raw = await self.buffer.raw_blocks(sid)
+        index: BlockIndex = await with_retries(
+            lambda: self.workers.run(index_blocks, raw), self.settings.retry
+        )
+        return index.packed(raw), index, [raw[i] for i in index.edited]
+
+    async def _build(self, meta: SessionMeta, blocks: bytes, image_refs: list[tuple[str, str]]) -> bytes:
+        """BUILDER, with retries. The images are read here, and let go of before GUARD runs."""
+        pinned = meta.pinned
+        skeleton = await self.store.get_bytes(pinned["skeleton_key"])
+        images = {asset_id: await self.store.get_bytes(key) for asset_id, key in image_refs}
+        request = BuildRequest(
+            skeleton=skeleton,
+            style_map=pinned["style_map"],
+            blocks=blocks,
+            images=images,
+            metadata=meta.metadata,
+            templates=pinned.get("templates", {}),
+            mark_human_edits=bool(pinned.get("mark_human_edits", False)),
+        )
+        try:
+            return await with_retries(lambda: self.builder.build(request), self.settings.retry)
+        except BuildFailed:
+            raise
+        except AstraError as exc:
+            raise BuildFailed(f"BUILDER failed: {exc.message}") from exc
 
     async def _all_events(self, session_id: str) -> list[tuple[int, bytes]]:
         events: list[tuple[int, bytes]] = []

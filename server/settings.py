@@ -135,6 +135,9 @@ class Settings:
     """Load the speech model in the background at startup instead of on the first utterance."""
     audio_lease_ttl: float = 10.0
     """Seconds a dead owner instance keeps a session's audio before another takes over."""
+    finalize_workers: int = 1
+    """Worker processes that decode, build and seal at finalize, off the event loop and its GIL;
+    more finalize at once, each holding one session's document in memory while it works."""
     limits: Limits = field(default_factory=Limits)
     retry: Retry = field(default_factory=Retry)
 
@@ -177,6 +180,7 @@ class Settings:
             asr_beam_size=_int(env, "ASTRA_ASR_BEAM_SIZE", 5),
             asr_warmup=env.get("ASTRA_ASR_WARMUP", "1") not in ("0", "false", "no"),
             audio_lease_ttl=_float(env, "ASTRA_AUDIO_LEASE_TTL", 10.0),
+            finalize_workers=_int(env, "ASTRA_FINALIZE_WORKERS", 1),
             limits=Limits(
                 max_frame_bytes=_int(env, "ASTRA_MAX_FRAME_BYTES", 1 << 20),
                 max_text_chars=_int(env, "ASTRA_MAX_TEXT_CHARS", 20_000),
