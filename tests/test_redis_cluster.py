@@ -155,6 +155,7 @@ async def test_every_buffer_script_touches_only_its_own_sessions_slot(redis_clus
         assert (await buffer.begin_finalize(sid, "o", 30, payload()))[0] == "acquired"
         assert await buffer.renew_finalize(sid, "o", 30)
         assert await buffer.drain(sid) == 0
+        assert len(await buffer.raw_blocks(sid)) == 1
         assert await buffer.end_finalize(sid, "o", ok=True, value={}, event_payload=payload()) > 0
     finally:
         await client.aclose()
