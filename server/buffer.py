@@ -254,6 +254,16 @@ if ARGV[1] ~= 'get' then redis.call('PUBLISH', ARGV[5], 'p:' .. frame) end
 return frame
 """
 
+# KEYS: tenant open sessions   ARGV: session id, limit
+# Admission of a new session: counted and reserved in one step, so concurrent starts on any
+# number of instances never exceed the limit.
+_ADMIT_SESSION = """
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+local t = redis.call('TIME')
+redis.call('ZADD', KEYS[1], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), ARGV[1])
+return 1
+"""
+
 # KEYS: lease   ARGV: owner
 _RELEASE_LEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -406,6 +416,7 @@ class SessionBuffer:
         self._replace_block = redis.register_script(_REPLACE_BLOCK)
         self._change_block = redis.register_script(_CHANGE_BLOCK)
         self._presence = redis.register_script(_PRESENCE)
+        self._admit_session = redis.register_script(_ADMIT_SESSION)
 
     # -- sessions --
 
@@ -458,6 +469,37 @@ class SessionBuffer:
     async def tenant_sessions(self, tenant_id: str) -> list[str]:
         members: Iterable[bytes] = await self._r.smembers(keys.tenant_sessions(tenant_id))
         return sorted(m.decode() for m in members)
+
+    async def admit_session(self, tenant_id: str, session_id: str, limit: int) -> bool:
+        """Count ``session_id`` among the tenant's open sessions unless ``limit`` are open."""
+        key = keys.tenant_open_sessions(tenant_id)
+        return bool(await self._admit_session(keys=[key], args=[session_id, limit]))
+
+    async def release_session(self, tenant_id: str, session_id: str) -> None:
+        """The session stopped being open (finalize began, or its start failed)."""
+        await self._r.zrem(keys.tenant_open_sessions(tenant_id), session_id)
+
+    async def prune_open_sessions(self, tenant_id: str, grace: float = 60.0) -> int:
+        """Forget counted sessions that are no longer open: finalizing ones whose release was
+        lost (an instance died between the two steps) and reservations older than ``grace``
+        seconds whose session was never created. Returns how many were dropped."""
+        key = keys.tenant_open_sessions(tenant_id)
+        members: list[tuple[bytes, float]] = await self._r.zrange(key, 0, -1, withscores=True)
+        if not members:
+            return 0
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for member, _ in members:
+                pipe.hget(SessionKeys(_text(member)).meta, "status")
+            statuses: list[bytes | None] = await pipe.execute()
+        cutoff = (time.time() - grace) * 1000
+        stale = [
+            member
+            for (member, reserved), status in zip(members, statuses, strict=True)
+            if (status is not None and status != OPEN.encode()) or (status is None and reserved < cutoff)
+        ]
+        if stale:
+            await self._r.zrem(key, *stale)
+        return len(stale)
 
     async def last_seq(self, session_id: str, client_id: str) -> int:
         raw = await self._r.hget(SessionKeys(session_id).producers, client_id)

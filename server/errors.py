@@ -15,6 +15,9 @@ maps in one place to an HTTP status and, for errors that end a WebSocket, a clos
     │   ├── MalformedBody      an HTTP body that is not the JSON object expected (400)
     │   └── PayloadTooLarge    an HTTP body or upload over its limit           (413)
     ├── SessionClosed          input after finalize began              (409, close 4409)
+    │   └── SessionTooLong     recorded input past max_session_seconds (409)
+    ├── LimitExceeded          a configured bound was reached          (429)
+    │   └── TooManySessions    the tenant has max_open_sessions open   (429)
     ├── StaleVersion           an edit based on an old block version     (409)
     ├── SequenceGap            a frame skipped a client sequence number
     ├── NotSupported           understood, but not offered by this server yet  (501)
@@ -100,6 +103,23 @@ class SessionClosed(AstraError):
     code = "SESSION_CLOSED"
     http_status = 409
     close_code = 4409
+
+
+class SessionTooLong(SessionClosed):
+    """The session is older than ``max_session_seconds``: it takes no more recorded input."""
+
+    code = "SESSION_TOO_LONG"
+
+
+class LimitExceeded(AstraError):
+    """A configured bound (settings.Limits) was reached; ``details`` name the limit."""
+
+    code = "LIMIT_EXCEEDED"
+    http_status = 429
+
+
+class TooManySessions(LimitExceeded):
+    code = "TOO_MANY_SESSIONS"
 
 
 class StaleVersion(AstraError):

@@ -17,6 +17,7 @@ several of them run in one hash slot (Redis Cluster) and one round trip.
     astra:{sid}:presence   hash    connection id -> who is connected and what they edit (expiring)
     astra:{sid}:live       channel pub/sub doorbell carrying "<event_id>:<event payload>"
     astra:tenant:{tid}:sessions  set  session ids of a tenant (listing; never read across tenants)
+    astra:tenant:{tid}:open      zset session ids of a tenant not yet finalizing, scored by start (ms)
 """
 
 from __future__ import annotations
@@ -90,3 +91,8 @@ class SessionKeys:
 
 def tenant_sessions(tenant_id: str) -> str:
     return f"{PREFIX}:tenant:{tenant_id}:sessions"
+
+
+def tenant_open_sessions(tenant_id: str) -> str:
+    """The tenant's open sessions (its own hash slot: the admission script touches only it)."""
+    return f"{PREFIX}:tenant:{{{tenant_id}}}:open"

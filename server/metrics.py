@@ -32,6 +32,13 @@ class Metrics:
         self.finalize_seconds = Histogram(
             "astra_finalize_seconds", "Finalize duration", ["outcome"], registry=r
         )
+        # Limits and backpressure (settings.Limits): what an operator watches to size them.
+        self.limit_refusals = Counter(
+            "astra_limit_refusals_total",
+            "Requests, connections or inputs refused because a limit was reached",
+            ["limit"],
+            registry=r,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -57,6 +57,12 @@ class Limits:
     """Largest upload accepted by upload-asset."""
     finalize_wait: float = 120.0
     """Seconds a finalize call waits for a concurrent finalize of the same session to finish."""
+    max_open_sessions: int = 1_000
+    """Sessions one tenant may have open (started, finalize not begun) at once, over all
+    instances; one more ``session/start`` gets 429 TOO_MANY_SESSIONS."""
+    max_session_seconds: float = 12 * 3600.0
+    """Age after which a session refuses new recorded input (text, audio, uploads) with
+    SESSION_TOO_LONG; corrections, reads and finalize still work."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +181,8 @@ class Settings:
                 presence_ttl=_float(env, "ASTRA_PRESENCE_TTL", 45.0),
                 max_asset_bytes=_int(env, "ASTRA_MAX_ASSET_BYTES", 20 << 20),
                 finalize_wait=_float(env, "ASTRA_FINALIZE_WAIT", 120.0),
+                max_open_sessions=_int(env, "ASTRA_MAX_OPEN_SESSIONS", 1_000),
+                max_session_seconds=_float(env, "ASTRA_MAX_SESSION_SECONDS", 12 * 3600.0),
             ),
             retry=Retry(
                 attempts=_int(env, "ASTRA_RETRY_ATTEMPTS", 4),

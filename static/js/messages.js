@@ -10,6 +10,8 @@ const ERRORS = {
   BAD_JSON: "El servidor no entendió la solicitud.",
   TOO_LARGE: "El archivo es demasiado grande.",
   SESSION_CLOSED: "La sesión ya está cerrada y no admite más contenido.",
+  SESSION_TOO_LONG: "La sesión superó su duración máxima y no admite más grabación; corrija y finalice el acta.",
+  TOO_MANY_SESSIONS: "El concejo tiene demasiadas sesiones abiertas; finalice alguna antes de iniciar otra.",
   SEQ_GAP: "Faltan fragmentos anteriores; se reenviarán.",
   STALE_VERSION: "Otra persona cambió el bloque antes; compare las dos versiones.",
   CONFIG_ERROR: "La configuración del concejo (esqueleto o estilos) tiene un problema.",
