@@ -264,6 +264,23 @@ redis.call('ZADD', KEYS[1], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 
 return 1
 """
 
+# KEYS: connections   ARGV: mode ('join'|'keep'), connection id, limit, ttl_ms
+# A connection's slot expires unless refreshed ('keep'), so a killed instance's connections stop
+# counting after ttl; 'join' is refused when the session already has ``limit`` live slots.
+_CONNECTION_SLOT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if ARGV[1] == 'join' and not redis.call('ZSCORE', KEYS[1], ARGV[2])
+    and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ttl * 2)
+return 1
+"""
+
 # KEYS: lease   ARGV: owner
 _RELEASE_LEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -417,6 +434,7 @@ class SessionBuffer:
         self._change_block = redis.register_script(_CHANGE_BLOCK)
         self._presence = redis.register_script(_PRESENCE)
         self._admit_session = redis.register_script(_ADMIT_SESSION)
+        self._connection_slot = redis.register_script(_CONNECTION_SLOT)
 
     # -- sessions --
 
@@ -500,6 +518,20 @@ class SessionBuffer:
         if stale:
             await self._r.zrem(key, *stale)
         return len(stale)
+
+    async def join_connection(self, session_id: str, connection_id: str, limit: int, ttl: float) -> bool:
+        """Take one of the session's ``limit`` connection slots; False when all are taken."""
+        k = SessionKeys(session_id)
+        args: list[str | int] = ["join", connection_id, limit, int(ttl * 1000)]
+        return bool(await self._connection_slot(keys=[k.connections], args=args))
+
+    async def keep_connection(self, session_id: str, connection_id: str, ttl: float) -> None:
+        """Refresh this connection's slot for another ``ttl`` seconds."""
+        k = SessionKeys(session_id)
+        await self._connection_slot(keys=[k.connections], args=["keep", connection_id, 0, int(ttl * 1000)])
+
+    async def leave_connection(self, session_id: str, connection_id: str) -> None:
+        await self._r.zrem(SessionKeys(session_id).connections, connection_id)
 
     async def last_seq(self, session_id: str, client_id: str) -> int:
         raw = await self._r.hget(SessionKeys(session_id).producers, client_id)

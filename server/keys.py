@@ -15,6 +15,7 @@ several of them run in one hash slot (Redis Cluster) and one round trip.
     astra:{sid}:utterances hash    utterance id -> record (msgpack), until its block is stored
     astra:{sid}:owner      string  lease of the instance that segments and transcribes the audio
     astra:{sid}:presence   hash    connection id -> who is connected and what they edit (expiring)
+    astra:{sid}:connections zset   connection id scored by expiry (ms), refreshed while connected
     astra:{sid}:live       channel pub/sub doorbell carrying "<event_id>:<event payload>"
     astra:tenant:{tid}:sessions  set  session ids of a tenant (listing; never read across tenants)
     astra:tenant:{tid}:open      zset session ids of a tenant not yet finalizing, scored by start (ms)
@@ -83,6 +84,10 @@ class SessionKeys:
     @property
     def presence(self) -> str:
         return self._key("presence")
+
+    @property
+    def connections(self) -> str:
+        return self._key("connections")
 
     @property
     def channel(self) -> str:

@@ -39,6 +39,28 @@ class Metrics:
             ["limit"],
             registry=r,
         )
+        self.ws_closes = Counter(
+            "astra_ws_closes_total",
+            "WebSocket connections closed by the server, by close code",
+            ["code"],
+            registry=r,
+        )
+        self.slow_consumers = Counter(
+            "astra_slow_consumers_total",
+            "Clients closed as slow consumers (send_timeout or max_lag_events)",
+            ["reason"],
+            registry=r,
+        )
+        self.throttled_frames = Counter(
+            "astra_ws_throttled_frames_total",
+            "Client frames that waited for the frame rate limit",
+            registry=r,
+        )
+        self.throttled_connections = Gauge(
+            "astra_ws_throttled_connections",
+            "Connections whose reading waits for the frame rate limit now",
+            registry=r,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
