@@ -61,6 +61,16 @@ class Metrics:
             "Connections whose reading waits for the frame rate limit now",
             registry=r,
         )
+        self.audio_in_flight = Gauge(
+            "astra_audio_in_flight_seconds",
+            "Seconds of utterance audio sent to CORE, not answered yet",
+            registry=r,
+        )
+        self.audio_paused = Gauge(
+            "astra_audio_paused_sessions",
+            "Sessions whose audio reading waits for CORE (max_audio_in_flight reached)",
+            registry=r,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

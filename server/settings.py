@@ -84,6 +84,9 @@ class Limits:
     max_session_seconds: float = 12 * 3600.0
     """Age after which a session refuses new recorded input (text, audio, uploads) with
     SESSION_TOO_LONG; corrections, reads and finalize still work."""
+    max_audio_in_flight: float = 60.0
+    """Seconds of utterance audio of one session sent to CORE and not answered yet; beyond it
+    the session's audio owner pauses reading its durable audio until CORE answers."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +213,7 @@ class Settings:
                 finalize_wait=_float(env, "ASTRA_FINALIZE_WAIT", 120.0),
                 max_open_sessions=_int(env, "ASTRA_MAX_OPEN_SESSIONS", 1_000),
                 max_session_seconds=_float(env, "ASTRA_MAX_SESSION_SECONDS", 12 * 3600.0),
+                max_audio_in_flight=_float(env, "ASTRA_MAX_AUDIO_IN_FLIGHT", 60.0),
             ),
             retry=Retry(
                 attempts=_int(env, "ASTRA_RETRY_ATTEMPTS", 4),
