@@ -113,10 +113,13 @@ def create_app(settings: Settings) -> Starlette:
             orchestrator.audio = AudioService(
                 buffer=orchestrator.buffer,
                 vad=LazyVad(),
-                settings=AudioSettings(lease_ttl=settings.audio_lease_ttl),
+                settings=AudioSettings(
+                    lease_ttl=settings.audio_lease_ttl, max_in_flight=settings.limits.max_audio_in_flight
+                ),
                 record=orchestrator.record_utterance,
                 transcribe=orchestrator.transcribe_utterance,
                 rejected=orchestrator.audio_rejected,
+                metrics=metrics,
             )
             app.state.astra = AppState(
                 settings=settings,

@@ -263,6 +263,33 @@ if ARGV[1] ~= 'get' then redis.call('PUBLISH', ARGV[5], 'p:' .. frame) end
 return frame
 """
 
+# KEYS: tenant open sessions   ARGV: session id, limit
+# Admission of a new session: counted and reserved in one step, so concurrent starts on any
+# number of instances never exceed the limit.
+_ADMIT_SESSION = """
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+local t = redis.call('TIME')
+redis.call('ZADD', KEYS[1], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), ARGV[1])
+return 1
+"""
+
+# KEYS: connections   ARGV: mode ('join'|'keep'), connection id, limit, ttl_ms
+# A connection's slot expires unless refreshed ('keep'), so a killed instance's connections stop
+# counting after ttl; 'join' is refused when the session already has ``limit`` live slots.
+_CONNECTION_SLOT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if ARGV[1] == 'join' and not redis.call('ZSCORE', KEYS[1], ARGV[2])
+    and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ttl * 2)
+return 1
+"""
+
 # KEYS: lease   ARGV: owner
 _RELEASE_LEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -425,6 +452,8 @@ class SessionBuffer:
         self._presence = redis.register_script(_PRESENCE)
         self._checkpoint_audio = redis.register_script(_CHECKPOINT_AUDIO)
         self._blocks_page = redis.register_script(_BLOCKS_PAGE)
+        self._admit_session = redis.register_script(_ADMIT_SESSION)
+        self._connection_slot = redis.register_script(_CONNECTION_SLOT)
 
     # -- sessions --
 
@@ -479,6 +508,51 @@ class SessionBuffer:
         """Ids listed for the tenant (one whose start did not complete has no meta)."""
         members: Iterable[bytes] = await self._r.smembers(keys.tenant_sessions(tenant_id))
         return sorted(m.decode() for m in members)
+
+    async def admit_session(self, tenant_id: str, session_id: str, limit: int) -> bool:
+        """Count ``session_id`` among the tenant's open sessions unless ``limit`` are open."""
+        key = keys.tenant_open_sessions(tenant_id)
+        return bool(await self._admit_session(keys=[key], args=[session_id, limit]))
+
+    async def release_session(self, tenant_id: str, session_id: str) -> None:
+        """The session stopped being open (finalize began, or its start failed)."""
+        await self._r.zrem(keys.tenant_open_sessions(tenant_id), session_id)
+
+    async def prune_open_sessions(self, tenant_id: str, grace: float = 60.0) -> int:
+        """Forget counted sessions that are no longer open: finalizing ones whose release was
+        lost (an instance died between the two steps) and reservations older than ``grace``
+        seconds whose session was never created. Returns how many were dropped."""
+        key = keys.tenant_open_sessions(tenant_id)
+        members: list[tuple[bytes, float]] = await self._r.zrange(key, 0, -1, withscores=True)
+        if not members:
+            return 0
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for member, _ in members:
+                pipe.hget(SessionKeys(_text(member)).meta, "status")
+            statuses: list[bytes | None] = await pipe.execute()
+        cutoff = (time.time() - grace) * 1000
+        stale = [
+            member
+            for (member, reserved), status in zip(members, statuses, strict=True)
+            if (status is not None and status != OPEN.encode()) or (status is None and reserved < cutoff)
+        ]
+        if stale:
+            await self._r.zrem(key, *stale)
+        return len(stale)
+
+    async def join_connection(self, session_id: str, connection_id: str, limit: int, ttl: float) -> bool:
+        """Take one of the session's ``limit`` connection slots; False when all are taken."""
+        k = SessionKeys(session_id)
+        args: list[str | int] = ["join", connection_id, limit, int(ttl * 1000)]
+        return bool(await self._connection_slot(keys=[k.connections], args=args))
+
+    async def keep_connection(self, session_id: str, connection_id: str, ttl: float) -> None:
+        """Refresh this connection's slot for another ``ttl`` seconds."""
+        k = SessionKeys(session_id)
+        await self._connection_slot(keys=[k.connections], args=["keep", connection_id, 0, int(ttl * 1000)])
+
+    async def leave_connection(self, session_id: str, connection_id: str) -> None:
+        await self._r.zrem(SessionKeys(session_id).connections, connection_id)
 
     async def last_seq(self, session_id: str, client_id: str) -> int:
         raw = await self._r.hget(SessionKeys(session_id).producers, client_id)

@@ -35,6 +35,7 @@ def serve(args: argparse.Namespace) -> int:
     from .app import create_app
     from .auth import issue_token, load_or_create_secret
     from .redis_server import EmbeddedRedis
+    from .wsprotocol import KeepaliveProtocol
 
     settings = _settings(args)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -52,9 +53,10 @@ def serve(args: argparse.Namespace) -> int:
             create_app(settings),
             host=settings.host,
             port=settings.port,
+            ws=KeepaliveProtocol,
             ws_max_size=settings.limits.max_frame_bytes * 4,
             ws_ping_interval=settings.limits.ping_interval,
-            ws_ping_timeout=settings.limits.ping_interval,
+            ws_ping_timeout=settings.limits.idle_timeout,
             lifespan="on",
             log_level="info",
             timeout_graceful_shutdown=10,

@@ -1,15 +1,21 @@
 """The WebSocket endpoint: moves frames between one socket and the orchestrator (protocol.md).
 
-Three tasks per connection once the hello is accepted:
+Once the hello is accepted and the connection has one of the session's connection slots:
 
-* the *reader* decodes frames, answers pings and protocol errors at once, and queues inputs;
+* the *reader* decodes frames, answers pings and protocol errors at once, and queues inputs; it
+  reads no faster than the connection's frame rate allows (token bucket: beyond it the socket
+  is simply not read, which is TCP backpressure, nothing is refused);
 * the *ingester* stores queued inputs one at a time (so blocks keep the client's order) and
   acks each only when its effect is in Redis;
 * the *sender* delivers the session's events: first everything after the client's
   ``last_event_id`` read from the log, then live events, falling back to the log whenever it
-  missed any (overflow, pub/sub reconnect), so each event reaches the client once, in order.
+  missed any (overflow, pub/sub reconnect), so each event reaches the client once, in order;
+  it also keeps the connection's presence entry and slot alive (a killed instance's expire).
 
-All writes to the socket go through one lock, so frames never interleave.
+All writes to the socket go through one lock, so frames never interleave, and each may wait at
+most ``send_timeout`` for the client's socket: a client that stops reading, or that falls more
+than ``max_lag_events`` behind, is closed with 4503 SLOW_CONSUMER (it resumes from its last
+event id) instead of holding the server's memory or anyone else back.
 """
 
 from __future__ import annotations
@@ -29,14 +35,19 @@ from .buffer import Dedupe, SessionMeta
 from .errors import (
     CLOSE_BAD_FRAME,
     CLOSE_HELLO_TIMEOUT,
+    CLOSE_IDLE_TIMEOUT,
     CLOSE_INTERNAL,
+    CLOSE_TOO_MANY_CONNECTIONS,
     AstraError,
     Forbidden,
     ProtocolError,
+    SlowConsumer,
+    TooManyConnections,
 )
 from .fanout import PRESENCE, RESYNC, Subscription
 from .protocol import Audio, AudioEnd, Delete, Edit, Hello, Insert, Numbered, Ping, Presence, Text
 from .state import AppState
+from .throttle import TokenBucket
 
 log = logging.getLogger("astra.ws")
 
@@ -57,10 +68,22 @@ class Connection:
         self._errors = 0
         self.connection_id = uuid.uuid4().hex
         self._presence: dict[str, Any] = {}
+        self._bucket = TokenBucket(self.limits.frame_rate, self.limits.frame_burst)
+        self._left = False
 
     async def send(self, data: bytes) -> None:
+        """Write one frame; SlowConsumer when the client's socket does not take it within
+        ``send_timeout`` (it stopped reading: its TCP window and our write buffer are full)."""
         async with self._send_lock:
-            await self.ws.send_bytes(data)
+            try:
+                async with asyncio.timeout(self.limits.send_timeout):
+                    await self.ws.send_bytes(data)
+            except TimeoutError:
+                raise SlowConsumer(
+                    f"the client took no frame for {self.limits.send_timeout:g} s;"
+                    " reconnect and resume from your last event id",
+                    reason="send_timeout",
+                ) from None
 
     async def fail(self, exc: AstraError, *, seq: int | None = None) -> None:
         """Tell the client what was wrong; the connection goes on."""
@@ -68,19 +91,25 @@ class Connection:
         await self.send(protocol.error(exc.code, exc.message, seq=seq, details=exc.details or None))
 
     async def close(self, exc: AstraError, close_code: int) -> None:
-        """Send the error frame, then close with a code (see protocol.md, "Close codes")."""
+        """Send the error frame, then close with a code (see protocol.md, "Close codes"); each
+        step waits at most ``send_timeout`` for a client that is not reading."""
+        self.state.metrics.ws_closes.labels(str(close_code)).inc()
         with contextlib.suppress(Exception):
             await self.fail(exc)
         with contextlib.suppress(Exception):
-            await self.ws.close(close_code, exc.code)
+            async with asyncio.timeout(self.limits.send_timeout):
+                await self.ws.close(close_code, exc.code)
 
     # -- handshake -------------------------------------------------------------------------------
 
     async def _receive_frame(self) -> bytes | None:
-        """The next binary message; None when the client has gone."""
+        """The next binary message, once the frame rate allows it; None when the client has gone."""
         message = await self.ws.receive()
         if message["type"] == "websocket.disconnect":
+            if message.get("code") == CLOSE_IDLE_TIMEOUT:  # closed by the keepalive (wsprotocol.py)
+                self.state.metrics.ws_closes.labels(str(CLOSE_IDLE_TIMEOUT)).inc()
             return None
+        await self._throttle()
         data = message.get("bytes")
         if data is None:
             raise ProtocolError("text messages are not accepted: send msgpack in binary messages")
@@ -111,7 +140,38 @@ class Connection:
         except AstraError as exc:
             await self.close(exc, exc.close_code or CLOSE_INTERNAL)
             return None
+        limit = self.limits.max_connections_per_session
+        if not await self.state.orchestrator.buffer.join_connection(
+            self.session_id, self.connection_id, limit, self.limits.presence_ttl
+        ):
+            self.state.metrics.limit_refusals.labels("max_connections_per_session").inc()
+            refused = TooManyConnections(
+                f"the session already has {limit} connections; try again later",
+                limit="max_connections_per_session",
+                max=limit,
+            )
+            await self.close(refused, CLOSE_TOO_MANY_CONNECTIONS)
+            return None
         return principal, message, meta
+
+    async def _throttle(self) -> None:
+        """Wait until the frame rate allows one more frame; meanwhile the socket is not read."""
+        delay = self._bucket.take(time.monotonic())
+        if delay <= 0:
+            return
+        metrics = self.state.metrics
+        metrics.throttled_frames.inc()
+        metrics.throttled_connections.inc()
+        try:
+            await asyncio.sleep(delay)
+        finally:
+            metrics.throttled_connections.dec()
+
+    async def _keep_alive(self) -> None:
+        """Refresh this connection's presence entry and slot (a killed instance's expire)."""
+        await self._set_presence("touch")
+        ttl = self.limits.presence_ttl
+        await self.state.orchestrator.buffer.keep_connection(self.session_id, self.connection_id, ttl)
 
     # -- main loop -------------------------------------------------------------------------------
 
@@ -119,7 +179,12 @@ class Connection:
         accepted = await self.handshake(subprotocol_token)
         if accepted is None:
             return
-        principal, hello, meta = accepted
+        try:
+            await self._serve(*accepted)
+        finally:
+            self._leave()  # if _serve failed before it could (the slot is taken since the hello)
+
+    async def _serve(self, principal: Principal, hello: Hello, meta: SessionMeta) -> None:
         orch = self.state.orchestrator
         async with self.state.hub.subscribe(self.session_id) as sub:
             # Subscribed before reading the head, so no event can fall between log and live.
@@ -137,6 +202,8 @@ class Connection:
                         "max_frame_bytes": self.limits.max_frame_bytes,
                         "max_text_chars": self.limits.max_text_chars,
                         "ingest_window": INGEST_WINDOW,
+                        "frame_rate": self.limits.frame_rate,
+                        "frame_burst": self.limits.frame_burst,
                     },
                 )
             )
@@ -157,16 +224,23 @@ class Connection:
             ]
             try:
                 done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    if not task.cancelled() and (exc := task.exception()) is not None:
-                        raise exc
             finally:
-                # Gone: leave the presence list (and release any soft lock) first, in a task of
-                # its own, so nothing below (or a cancellation) can skip it; the TTL is the backstop.
-                self.state.spawn(self._set_presence("del"))
+                self._leave()
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
+            reader = tasks[0]
+            if reader in done and not reader.cancelled() and reader.exception() is None:
+                return  # the client has gone (or was closed): nothing more to tell it
+            for task in done:
+                if task.cancelled() or (exc := task.exception()) is None:
+                    continue
+                if isinstance(exc, AstraError) and exc.close_code is not None:  # e.g. a slow consumer
+                    if isinstance(exc, SlowConsumer):
+                        self.state.metrics.slow_consumers.labels(exc.details.get("reason", "")).inc()
+                    await self.close(exc, exc.close_code)
+                    return
+                raise exc
 
     async def _read(self, principal: Principal) -> None:
         while True:
@@ -254,6 +328,20 @@ class Connection:
                 )
             )
 
+    def _leave(self) -> None:
+        """Gone: leave the presence list (releasing any soft lock) and give the connection slot
+        back, once, in a task of its own so that nothing (not even a cancellation) can skip it;
+        their expiry is the backstop."""
+        if self._left:
+            return
+        self._left = True
+
+        async def leave() -> None:
+            await self._set_presence("del")
+            await self.state.orchestrator.buffer.leave_connection(self.session_id, self.connection_id)
+
+        self.state.spawn(leave())
+
     async def _set_presence(self, op: Literal["set", "del", "touch", "get"]) -> bytes:
         buffer = self.state.orchestrator.buffer
         return await buffer.presence(
@@ -264,31 +352,42 @@ class Connection:
         delivered = await self._catch_up(last_event_id, "resume")
         await self.send(protocol.synced(delivered))
         quiet = min(self.limits.idle_resync, self.limits.presence_ttl / 3)
+        keep_at = time.monotonic() + quiet
         while True:
+            if time.monotonic() >= keep_at:  # busy or quiet, our presence and slot stay alive
+                await self._keep_alive()
+                keep_at = time.monotonic() + quiet
             try:
                 event_id, payload = await asyncio.wait_for(sub.get(), quiet)
             except TimeoutError:
-                # Quiet for a while: make sure no doorbell was lost, and keep our presence alive.
-                delivered = await self._catch_up(delivered, "idle")
-                await self._set_presence("touch")
+                # Quiet for a while: make sure no doorbell was lost.
+                delivered = await self._catch_up(delivered, "idle", sub)
                 continue
             if event_id == PRESENCE:
                 await self.send(payload)
             elif (event_id, payload) == RESYNC:
-                delivered = await self._catch_up(delivered, "resync")
+                delivered = await self._catch_up(delivered, "resync", sub)
                 await self.send(await self._set_presence("get"))  # presence updates may be lost too
             elif event_id == delivered + 1:
                 await self.send(protocol.event_frame(event_id, payload))
                 self.state.metrics.events_sent.inc()
                 delivered = event_id
             elif event_id > delivered + 1:  # we missed some: the log has them, in order
-                delivered = await self._catch_up(delivered, "gap")
+                delivered = await self._catch_up(delivered, "gap", sub)
 
-    async def _catch_up(self, after: int, reason: str) -> int:
-        """Send every logged event after ``after``; returns the last id sent."""
+    async def _catch_up(self, after: int, reason: str, live: Subscription | None = None) -> int:
+        """Send every logged event after ``after``; returns the last id sent. A ``live`` client
+        (past its initial replay) that is more than ``max_lag_events`` behind is a slow consumer."""
         self.state.metrics.resyncs.labels(reason).inc()
         page = self.limits.replay_page
         while True:
+            if live is not None and live.head - after > self.limits.max_lag_events:
+                raise SlowConsumer(
+                    f"the client is {live.head - after} events behind;"
+                    " reconnect and resume from your last event id",
+                    reason="lag",
+                    behind=live.head - after,
+                )
             batch = await self.state.orchestrator.buffer.events_after(self.session_id, after, page)
             for event_id, payload in batch:
                 await self.send(protocol.event_frame(event_id, payload))

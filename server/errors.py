@@ -16,6 +16,11 @@ maps in one place to an HTTP status and, for errors that end a WebSocket, a clos
     │   ├── PayloadTooLarge    an HTTP body or upload over its limit           (413)
     │   └── UnsupportedMedia   an upload that is not an accepted file type     (415)
     ├── SessionClosed          input after finalize began              (409, close 4409)
+    │   └── SessionTooLong     recorded input past max_session_seconds (409)
+    ├── LimitExceeded          a configured bound was reached          (429)
+    │   ├── TooManySessions    the tenant has max_open_sessions open   (429)
+    │   ├── TooManyConnections the session has max_connections_per_session (429, close 4429)
+    │   └── SlowConsumer       a client that does not take its events in time (close 4503)
     ├── StaleVersion           an edit based on an old block version     (409)
     ├── SequenceGap            a frame skipped a client sequence number
     ├── NotSupported           understood, but not offered by this server yet  (501)
@@ -108,6 +113,36 @@ class SessionClosed(AstraError):
     close_code = 4409
 
 
+class SessionTooLong(SessionClosed):
+    """The session is older than ``max_session_seconds``: it takes no more recorded input."""
+
+    code = "SESSION_TOO_LONG"
+
+
+class LimitExceeded(AstraError):
+    """A configured bound (settings.Limits) was reached; ``details`` name the limit."""
+
+    code = "LIMIT_EXCEEDED"
+    http_status = 429
+
+
+class TooManySessions(LimitExceeded):
+    code = "TOO_MANY_SESSIONS"
+
+
+class TooManyConnections(LimitExceeded):
+    code = "TOO_MANY_CONNECTIONS"
+    close_code = 4429
+
+
+class SlowConsumer(LimitExceeded):
+    """The client did not take its frames in time (send_timeout) or fell too far behind the
+    session's events (max_lag_events): it is closed, and resumes from its last event id."""
+
+    code = "SLOW_CONSUMER"
+    close_code = 4503
+
+
 class StaleVersion(AstraError):
     """A change based on an older version of a block; ``details.current`` is the block now."""
 
@@ -145,7 +180,11 @@ class BuildFailed(ServiceError):
 # WebSocket close codes used by the server (see protocol.md, "Close codes").
 CLOSE_BAD_FRAME = 4400
 CLOSE_HELLO_TIMEOUT = 4408
+CLOSE_IDLE_TIMEOUT = 4408
+"""Nothing (no frame, no pong) arrived within idle_timeout after a ping: reconnect."""
+CLOSE_TOO_MANY_CONNECTIONS = 4429
 CLOSE_INTERNAL = 4500
+CLOSE_SLOW_CONSUMER = 4503
 
 
 class UnknownType(ProtocolError):

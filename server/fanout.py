@@ -5,7 +5,8 @@ event so that the common case costs no extra read. One pub/sub connection per in
 every session that has local clients. Each client has a bounded queue; when it overflows, or
 when the pub/sub connection had to be re-established, the client is told to *resync* and reads
 what it missed from the log. So a slow client or a dropped pub/sub link delays events but never
-loses or reorders them, and no client can make the server's memory grow without bound.
+loses or reorders them, and no client can make the server's memory grow without bound. (A
+client too slow even for that is closed by the endpoint: see ``Subscription.head``.)
 
 On Redis Cluster the doorbells are classic PUBLISH messages, which every node relays to its own
 subscribers, so the hub subscribes on any one node; when that link fails it moves to the next node
@@ -44,8 +45,12 @@ class Subscription:
     session_id: str
     queue: asyncio.Queue[tuple[int, bytes]]
     overflowed: bool = field(default=False)
+    head: int = field(default=0)
+    """The newest event id announced to this subscription, queued or not: how far the
+    consumer is behind is ``head`` minus what it has delivered."""
 
     def offer(self, item: tuple[int, bytes]) -> None:
+        self.head = max(self.head, item[0])
         if self.overflowed:
             return
         try:

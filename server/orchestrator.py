@@ -33,7 +33,9 @@ from .errors import (
     ServiceError,
     ServiceUnavailable,
     SessionClosed,
+    SessionTooLong,
     StaleVersion,
+    TooManySessions,
 )
 from .metrics import Metrics
 from .segmenter import SAMPLE_RATE, Utterance
@@ -171,16 +173,41 @@ class Orchestrator:
             "mark_human_edits": config.mark_human_edits,
         }
         session_id = new_id("ses")
+        await self._admit(tenant_id, session_id)
         payload = self._event("session.started", principal, {"tenant_id": tenant_id, "metadata": metadata})
-        await self.buffer.create(
-            session_id,
-            tenant_id=tenant_id,
-            pinned=pinned,
-            metadata=metadata,
-            created_by=principal.sub,
-            event_payload=payload,
-        )
+        try:
+            await self.buffer.create(
+                session_id,
+                tenant_id=tenant_id,
+                pinned=pinned,
+                metadata=metadata,
+                created_by=principal.sub,
+                event_payload=payload,
+            )
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self.buffer.release_session(tenant_id, session_id))
+            raise
         return session_id
+
+    async def _admit(self, tenant_id: str, session_id: str) -> None:
+        """Count the new session among the tenant's open ones (atomically, over all instances),
+        or refuse it with TOO_MANY_SESSIONS when ``max_open_sessions`` are open."""
+        limit = self.settings.limits.max_open_sessions
+        if await self.buffer.admit_session(tenant_id, session_id, limit):
+            return
+        # At the limit: drop any counted session that is not open any more (its release was
+        # lost with an instance), then try once more.
+        if await self.buffer.prune_open_sessions(tenant_id) and await self.buffer.admit_session(
+            tenant_id, session_id, limit
+        ):
+            return
+        self.metrics.limit_refusals.labels("max_open_sessions").inc()
+        raise TooManySessions(
+            f"the tenant already has {limit} open sessions; finalize one first",
+            limit="max_open_sessions",
+            max=limit,
+        )
 
     async def _check_skeleton(
         self,
@@ -212,6 +239,18 @@ class Orchestrator:
 
     # -- ingest ----------------------------------------------------------------------------------
 
+    def _check_age(self, meta: SessionMeta) -> None:
+        """Refuse recorded input to a session older than ``max_session_seconds`` (a session left
+        running by mistake cannot grow for ever); corrections and finalize are not affected."""
+        limit = self.settings.limits.max_session_seconds
+        if time.time() - meta.created_at > limit:
+            self.metrics.limit_refusals.labels("max_session_seconds").inc()
+            raise SessionTooLong(
+                f"the session is older than {limit:g} seconds and takes no more recorded input; finalize it",
+                limit="max_session_seconds",
+                max=limit,
+            )
+
     @contextlib.asynccontextmanager
     async def _admitted(self, meta: SessionMeta, dedupe: Dedupe) -> AsyncIterator[tuple[str, str, int]]:
         """Admit one input (closed/duplicate/gap checks) and track it as in flight until stored."""
@@ -238,6 +277,7 @@ class Orchestrator:
     ) -> IngestResult:
         """Classify one utterance through CORE and store it as a block, exactly once."""
         principal.require(CAN_SEND, "send input")
+        self._check_age(meta)
         started = time.perf_counter()
         text = text.strip()
         if not text:
@@ -399,6 +439,7 @@ class Orchestrator:
     ) -> IngestResult:
         """Make audio durable (then it is acked); segmentation and CORE happen in the owner."""
         principal.require(CAN_SEND, "send input")
+        self._check_age(meta)
         started = time.perf_counter()
         check = await self.buffer.append_audio(meta.session_id, dedupe, chunks)
         match check.outcome:
@@ -772,6 +813,7 @@ class Orchestrator:
         The file is checked off the loop (:func:`images.inspect_image`); its name is kept only as
         a label (:func:`images.safe_filename`), the object key is made of ids."""
         principal.require(CAN_UPLOAD, "upload assets")
+        self._check_age(meta)
         limits = self.settings.limits
         if caption is not None and len(caption) > limits.max_text_chars:
             raise InvalidInput(f"caption exceeds {limits.max_text_chars} characters", field="caption")
@@ -840,6 +882,8 @@ class Orchestrator:
                 return await self._stored_result(meta.session_id)
             case "busy":
                 return await self._wait_for_result(meta.session_id)
+        # Finalizing: the session no longer counts against the tenant's open sessions.
+        await self.buffer.release_session(meta.tenant_id, meta.session_id)
         started = time.perf_counter()
         renew = asyncio.create_task(self._keep_lock(meta.session_id, owner))
         try:

@@ -40,7 +40,27 @@ class Limits:
     hello_timeout: float = 10.0
     """Seconds a new WebSocket has to send its hello frame before it is closed (4408)."""
     ping_interval: float = 20.0
-    """Seconds between WebSocket pings from uvicorn; a peer that misses one is dropped."""
+    """Seconds between the server's WebSocket pings (keepalive)."""
+    idle_timeout: float = 20.0
+    """Seconds after a ping within which something (a pong or any frame) must arrive; a silent
+    connection is closed with 4408 IDLE_TIMEOUT, so a dead peer is gone within
+    ``ping_interval + idle_timeout``."""
+    frame_rate: float = 100.0
+    """Frames per second one connection may send on average (token bucket). Beyond it the
+    server stops reading that socket until tokens are available (TCP backpressure): nothing is
+    refused or lost, the client's frames just wait."""
+    frame_burst: int = 500
+    """Frames a connection may send at once above ``frame_rate`` (the bucket's size): enough for
+    a reconnecting console resending its unacked frames without waiting."""
+    max_connections_per_session: int = 100
+    """WebSocket connections one session may have at once, over all instances; one more is
+    refused with 4429 TOO_MANY_CONNECTIONS."""
+    send_timeout: float = 30.0
+    """Seconds one frame may wait to be taken by a client's socket (its TCP window is full: it
+    stopped reading); then the client is closed with 4503 SLOW_CONSUMER and resumes later."""
+    max_lag_events: int = 10_000
+    """Events a live client may fall behind the session's newest one before it is closed with
+    4503 SLOW_CONSUMER (below it, it catches up from the log)."""
     send_queue_events: int = 2_000
     """Live events buffered per client; a slower client is switched to catch-up reads from the
     event log (nothing is lost), never allowed to grow memory without bound."""
@@ -52,7 +72,8 @@ class Limits:
     """Seconds without live events after which a client's sender re-reads the log tail, so an
     event whose pub/sub doorbell was lost is delivered anyway."""
     presence_ttl: float = 45.0
-    """Seconds a silent connection stays in the presence list (its soft lock with it)."""
+    """Seconds a silent connection stays in the presence list (its soft lock with it); also how
+    long the connections of a killed instance still count against ``max_connections_per_session``."""
     max_asset_bytes: int = 20 << 20
     """Largest upload accepted by upload-asset."""
     max_image_pixels: int = 36_000_000
@@ -60,6 +81,15 @@ class Limits:
     before any pixel is decoded (decoding memory is bounded by this)."""
     finalize_wait: float = 120.0
     """Seconds a finalize call waits for a concurrent finalize of the same session to finish."""
+    max_open_sessions: int = 1_000
+    """Sessions one tenant may have open (started, finalize not begun) at once, over all
+    instances; one more ``session/start`` gets 429 TOO_MANY_SESSIONS."""
+    max_session_seconds: float = 12 * 3600.0
+    """Age after which a session refuses new recorded input (text, audio, uploads) with
+    SESSION_TOO_LONG; corrections, reads and finalize still work."""
+    max_audio_in_flight: float = 60.0
+    """Seconds of utterance audio of one session sent to CORE and not answered yet; beyond it
+    the session's audio owner pauses reading its durable audio until CORE answers."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +216,12 @@ class Settings:
                 max_text_chars=_int(env, "ASTRA_MAX_TEXT_CHARS", 20_000),
                 hello_timeout=_float(env, "ASTRA_HELLO_TIMEOUT", 10.0),
                 ping_interval=_float(env, "ASTRA_PING_INTERVAL", 20.0),
+                idle_timeout=_float(env, "ASTRA_IDLE_TIMEOUT", 20.0),
+                frame_rate=_float(env, "ASTRA_FRAME_RATE", 100.0),
+                frame_burst=_int(env, "ASTRA_FRAME_BURST", 500),
+                max_connections_per_session=_int(env, "ASTRA_MAX_CONNECTIONS_PER_SESSION", 100),
+                send_timeout=_float(env, "ASTRA_SEND_TIMEOUT", 30.0),
+                max_lag_events=_int(env, "ASTRA_MAX_LAG_EVENTS", 10_000),
                 send_queue_events=_int(env, "ASTRA_SEND_QUEUE_EVENTS", 2_000),
                 max_json_bytes=_int(env, "ASTRA_MAX_JSON_BYTES", 8 << 20),
                 idle_resync=_float(env, "ASTRA_IDLE_RESYNC", 15.0),
@@ -193,6 +229,9 @@ class Settings:
                 max_asset_bytes=_int(env, "ASTRA_MAX_ASSET_BYTES", 20 << 20),
                 max_image_pixels=_int(env, "ASTRA_MAX_IMAGE_PIXELS", 36_000_000),
                 finalize_wait=_float(env, "ASTRA_FINALIZE_WAIT", 120.0),
+                max_open_sessions=_int(env, "ASTRA_MAX_OPEN_SESSIONS", 1_000),
+                max_session_seconds=_float(env, "ASTRA_MAX_SESSION_SECONDS", 12 * 3600.0),
+                max_audio_in_flight=_float(env, "ASTRA_MAX_AUDIO_IN_FLIGHT", 60.0),
             ),
             retry=Retry(
                 attempts=_int(env, "ASTRA_RETRY_ATTEMPTS", 4),

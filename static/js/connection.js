@@ -15,8 +15,15 @@ const BACKOFF_MAX = 10_000;
 const PING_EVERY = 15_000;
 const CONNECT_TIMEOUT = 15_000; // from opening the socket to welcome
 const SILENCE_LIMIT = 45_000; // no frame at all for this long: the link is dead, reconnect
-/** Close codes after which reconnecting cannot help (protocol.md, "Close codes"). */
+/**
+ * Close codes after which reconnecting cannot help (protocol.md, "Close codes"). Any other code
+ * reconnects with backoff and resumes from the last event id: among them 4408 (idle timeout),
+ * 4503 (slow consumer: the server gave up waiting for us to read) and 4500.
+ */
 const FINAL_CLOSES = new Set([1009, 4400, 4401, 4403, 4404, 4413]);
+/** The session has all the connections it takes (4429): keep trying, but not soon. */
+const BUSY_CLOSE = 4429;
+const BUSY_ATTEMPT = 4; // backoff from 8 s (then the 10 s ceiling)
 const CLIENT_RESTART = 4000; // our own close when we drop a connection to open a new one
 
 export function streamUrl(sessionId, loc = window.location) {
@@ -198,6 +205,7 @@ export class SessionConnection {
       this.setState("offline", { code, reason });
       return;
     }
+    if (code === BUSY_CLOSE) this.attempt = Math.max(this.attempt, BUSY_ATTEMPT);
     this.scheduleReconnect(code, reason);
   }
 

@@ -10,6 +10,11 @@ const ERRORS = {
   BAD_JSON: "El servidor no entendió la solicitud.",
   TOO_LARGE: "El archivo es demasiado grande.",
   SESSION_CLOSED: "La sesión ya está cerrada y no admite más contenido.",
+  SESSION_TOO_LONG: "La sesión superó su duración máxima y no admite más grabación; corrija y finalice el acta.",
+  TOO_MANY_SESSIONS: "El concejo tiene demasiadas sesiones abiertas; finalice alguna antes de iniciar otra.",
+  TOO_MANY_CONNECTIONS: "La sesión tiene demasiadas conexiones abiertas; cierre otras pestañas o ventanas. Se reintentará.",
+  SLOW_CONSUMER: "La conexión no recibía los eventos a tiempo; se reconecta y continúa donde iba.",
+  IDLE_TIMEOUT: "La conexión estuvo inactiva demasiado tiempo; se reconecta.",
   SEQ_GAP: "Faltan fragmentos anteriores; se reenviarán.",
   STALE_VERSION: "Otra persona cambió el bloque antes; compare las dos versiones.",
   CONFIG_ERROR: "La configuración del concejo (esqueleto o estilos) tiene un problema.",
@@ -55,8 +60,10 @@ const CLOSES = {
   4401: "token no válido o vencido",
   4403: "origen no permitido",
   4404: "la sesión no existe",
-  4408: "la conexión no se identificó a tiempo",
+  4408: "la conexión no se identificó o no respondió a tiempo",
+  4429: "la sesión tiene demasiadas conexiones",
   4500: "error interno del servidor",
+  4503: "la conexión no recibía los eventos a tiempo",
 };
 
 export function describeClose(code) {
