@@ -17,7 +17,7 @@ from redis.commands.core import AsyncScript
 from redis.crc import key_slot
 from redis.exceptions import ClusterCrossSlotError, MaxConnectionsError
 
-from server import protocol
+from server import keys, protocol
 from server.buffer import Dedupe, SessionBuffer
 from server.fanout import RESYNC, LiveHub, Subscription
 from server.keys import SessionKeys
@@ -123,7 +123,8 @@ class RecordingCluster(GatedRedisCluster):
 
 async def test_every_buffer_script_touches_only_its_own_sessions_slot(redis_cluster: str) -> None:
     """A whole session's life through every Lua script of the buffer: each call's keys all lie
-    in the session's own hash slot, and no script is left unexercised."""
+    in the session's own hash slot (the tenant's admission script in the tenant's), and no
+    script is left unexercised."""
     first, seeds = cluster_seeds(redis_cluster)
     client = RecordingCluster.from_url(
         first, startup_nodes=[ClusterNode(h, p) for h, p in seeds[1:]], pool_timeout=10 * TIME_UNIT
@@ -156,13 +157,21 @@ async def test_every_buffer_script_touches_only_its_own_sessions_slot(redis_clus
         assert await buffer.renew_finalize(sid, "o", 30)
         assert await buffer.drain(sid) == 0
         assert len(await buffer.raw_blocks(sid)) == 1
+        assert await buffer.join_connection(sid, "conn", 2, 10)
+        await buffer.keep_connection(sid, "conn", 10)
         assert await buffer.end_finalize(sid, "o", ok=True, value={}, event_payload=payload()) > 0
+        tenant_calls = len(client.scripts)
+        assert await buffer.admit_session("TENANT_CLUSTER_TEST", sid, 10)
     finally:
         await client.aclose()
     registered = {s.sha for s in vars(buffer).values() if isinstance(s, AsyncScript)}
     assert registered and registered <= {sha for sha, _ in client.scripts}, "a script was not exercised"
     slot = slot_of(sid)
-    assert all(key_slot(key) == slot for _, keys in client.scripts for key in keys), client.scripts
+    session_calls = client.scripts[:tenant_calls]
+    assert all(key_slot(key) == slot for _, keys in session_calls for key in keys), session_calls
+    # A tenant's script (admission to the open-session count) stays in the tenant's own slot.
+    tenant_slot = key_slot(keys.tenant_open_sessions("TENANT_CLUSTER_TEST").encode())
+    assert all(key_slot(key) == tenant_slot for _, ks in client.scripts[tenant_calls:] for key in ks), client.scripts[tenant_calls:]
 
 
 # -- live events across nodes --------------------------------------------------------------------
