@@ -171,7 +171,8 @@ async def test_every_buffer_script_touches_only_its_own_sessions_slot(redis_clus
     assert all(key_slot(key) == slot for _, keys in session_calls for key in keys), session_calls
     # A tenant's script (admission to the open-session count) stays in the tenant's own slot.
     tenant_slot = key_slot(keys.tenant_open_sessions("TENANT_CLUSTER_TEST").encode())
-    assert all(key_slot(key) == tenant_slot for _, ks in client.scripts[tenant_calls:] for key in ks), client.scripts[tenant_calls:]
+    tenant_calls_made = client.scripts[tenant_calls:]
+    assert all(key_slot(key) == tenant_slot for _, ks in tenant_calls_made for key in ks), tenant_calls_made
 
 
 # -- live events across nodes --------------------------------------------------------------------
