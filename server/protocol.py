@@ -12,6 +12,7 @@ without decoding it again, so fanning an event out to N clients costs one encodi
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -150,6 +151,39 @@ def _version(frame: dict[str, Any]) -> int:
     return version
 
 
+MAX_DATA_DEPTH = 32
+"""How deeply maps and arrays may nest in free-form data (``structured_data``, ``metadata``)."""
+_INT_MIN, _INT_END = -(2**63), 2**64
+"""Integers msgpack can carry (int64 and uint64)."""
+
+
+def check_plain_data(value: Any, field: str, depth: int = 0) -> None:
+    """Free-form data the server stores, hashes and serves as JSON: maps with string keys,
+    arrays, strings, finite numbers msgpack can carry, booleans and null, nested at most
+    MAX_DATA_DEPTH deep. Anything else (bytes, extension types, NaN, huge integers) is refused
+    here, at the edge, instead of breaking a JSON response or a hash later."""
+    if depth > MAX_DATA_DEPTH:
+        raise InvalidField(f"'{field}' nests deeper than {MAX_DATA_DEPTH} levels", field=field)
+    if value is None or isinstance(value, bool | str):
+        return
+    if isinstance(value, int):
+        if not _INT_MIN <= value < _INT_END:
+            raise InvalidField(f"'{field}' holds an integer out of range", field=field)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidField(f"'{field}' holds a number that is not finite", field=field)
+    elif isinstance(value, list):
+        for item in value:
+            check_plain_data(item, field, depth + 1)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InvalidField(f"'{field}' has a key that is not a string", field=field)
+            check_plain_data(item, field, depth + 1)
+    else:
+        raise InvalidField(f"'{field}' holds a value of type {type(value).__name__}", field=field)
+
+
 def validate_changes(changes: dict[str, Any], max_text_chars: int) -> dict[str, Any]:
     """Only the editable fields, each with its type; unknown fields are refused. ``after_block_id``
     (a block id, or None for the start) moves the block, e.g. an image to another place."""
@@ -163,8 +197,10 @@ def validate_changes(changes: dict[str, Any], max_text_chars: int) -> dict[str, 
     for name in ("text", "label", "template_id", "target_placeholder"):
         if name in changes and not isinstance(changes[name], str):
             raise InvalidField(f"'{name}' must be a string", field=name)
-    if "structured_data" in changes and not isinstance(changes["structured_data"], dict):
-        raise InvalidField("'structured_data' must be a map", field="structured_data")
+    if "structured_data" in changes:
+        if not isinstance(changes["structured_data"], dict):
+            raise InvalidField("'structured_data' must be a map", field="structured_data")
+        check_plain_data(changes["structured_data"], "structured_data")
     if len(changes.get("text", "")) > max_text_chars:
         raise InvalidField(f"'text' exceeds {max_text_chars} characters", field="text")
     return changes

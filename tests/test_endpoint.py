@@ -194,3 +194,27 @@ def test_presence_shows_who_is_here_and_what_they_edit(
                 presence(a, lambda c: all(x.get("block_id") != "blk_1" for x in c))
             left = presence(a, lambda c: all(x["client_id"] != "b" for x in c))
             assert all(x["client_id"] != "ghost" for x in left)  # expired past its TTL
+
+
+def test_binary_structured_data_is_refused_and_the_connection_goes_on(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """An insert whose structured_data holds bytes gets INVALID_FIELD (it used to be stored and
+    then crash the connection with 4500); the seq is not used up."""
+    token = make_token()
+    with TestClient(create_app(settings)) as client:
+        session_id = start(client, token)
+        with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
+            hello(ws, token)
+            events_until(ws, 1)
+            assert recv(ws)["type"] == "synced"
+            bad = {"text": "hola", "structured_data": {"raw": b"\x00\x01"}}
+            ws.send_bytes(msgpack.packb({"type": "insert", "seq": 1, "after_block_id": None, "block": bad}))
+            error = recv(ws)
+            assert error["type"] == "error" and error["code"] == "INVALID_FIELD"
+            assert error["details"] == {"field": "structured_data"}
+            good = {"text": "hola", "structured_data": {"raw": [0, 1]}}
+            ws.send_bytes(msgpack.packb({"type": "insert", "seq": 1, "after_block_id": None, "block": good}))
+            while (message := recv(ws))["type"] != "ack":
+                assert message["type"] == "event"
+            assert message["seq"] == 1 and message["duplicate"] is False

@@ -404,3 +404,28 @@ def test_oversized_bodies_get_413(settings: Settings, make_token: Callable[..., 
         )
         assert image.status_code == 413 and image.json()["error"]["code"] == "TOO_LARGE"
         assert client.get(api, headers=bearer(token)).json()["block_count"] == 0
+
+
+def test_structured_data_out_of_msgpack_range_is_refused(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """An insert or edit whose structured_data holds an integer msgpack cannot carry gets 422
+    INVALID_INPUT naming the field (it used to fail storing it, with a 500)."""
+    token = make_token()
+    api = f"/v1/orchestrator/session/{start(client, token)}"
+    huge = {"votes": [1, 10**30]}
+    inserted = client.post(
+        f"{api}/blocks",
+        json={"after_block_id": None, "block": {"text": "x", "structured_data": huge}},
+        headers=bearer(token),
+    )
+    assert inserted.status_code == 422, inserted.text
+    assert inserted.json()["error"]["details"] == {"field": "structured_data"}
+    block = client.post(f"{api}/blocks", json={"block": {"text": "x"}}, headers=bearer(token)).json()
+    edited = client.patch(
+        f"{api}/blocks/{block['block_id']}",
+        json={"base_version": 1, "changes": {"structured_data": huge}},
+        headers=bearer(token),
+    )
+    assert edited.status_code == 422 and edited.json()["error"]["code"] == "INVALID_INPUT"
+    assert client.get(f"{api}/blocks", headers=bearer(token)).json()["blocks"] == [block["block"]]

@@ -106,3 +106,50 @@ def test_live_doorbell_parsing() -> None:
     assert protocol.split_live(b"12:\x84abc") == (12, b"\x84abc")
     with pytest.raises(ValueError):
         protocol.split_live(b"x:1")
+
+
+def _nested(depth: int) -> object:
+    value: object = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"a": b"bytes"},
+        {"a": msgpack.ExtType(5, b"x")},
+        {"a": float("nan")},
+        {"a": [float("inf")]},
+        {"a": {b"key": 1}},
+        {"a": _nested(protocol.MAX_DATA_DEPTH)},
+    ],
+    ids=["bin", "ext", "nan", "inf", "bin-key", "too-deep"],
+)
+def test_structured_data_must_be_plain_data(data: dict[str, object]) -> None:
+    """structured_data that JSON cannot carry (bin, extension types, NaN, binary keys, deep
+    nesting) is refused with INVALID_FIELD in edit and insert, not stored to break later."""
+    frames = [
+        {"type": "edit", "seq": 1, "block_id": "b", "base_version": 1, "changes": {"structured_data": data}},
+        {"type": "insert", "seq": 1, "block": {"text": "hola", "structured_data": data}},
+    ]
+    for frame in frames:
+        with pytest.raises(InvalidField) as info:
+            decode(frame)
+        assert info.value.details == {"field": "structured_data"}
+
+
+def test_plain_structured_data_is_accepted() -> None:
+    """Maps, arrays, strings, 64-bit integers, finite floats, booleans and null nested up to
+    the limit are all fine."""
+    data = {"n": [-(2**63), 2**64 - 1, 1.5, True, None, "x"], "deep": _nested(protocol.MAX_DATA_DEPTH - 1)}
+    frame = {
+        "type": "edit",
+        "seq": 1,
+        "block_id": "b",
+        "base_version": 1,
+        "changes": {"structured_data": data},
+    }
+    message = decode(frame)
+    assert isinstance(message, protocol.Edit) and message.changes["structured_data"] == data
