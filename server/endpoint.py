@@ -186,7 +186,7 @@ class Connection:
                         ProtocolError("too many bad frames", code="TOO_MANY_ERRORS"), CLOSE_BAD_FRAME
                     )
                     return
-                await self.fail(exc)
+                await self.fail(exc, seq=exc.seq)
                 continue
             self.state.metrics.frames.labels(type(message).__name__.lower()).inc()
             match message:

@@ -12,6 +12,7 @@ without decoding it again, so fanning an event out to N clients costs one encodi
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -206,8 +207,14 @@ def validate_changes(changes: dict[str, Any], max_text_chars: int) -> dict[str, 
     return changes
 
 
+NUMBERED_TYPES = ("text", "audio", "audio_end", "edit", "insert", "delete")
+
+
 def decode_client(data: bytes, *, max_frame_bytes: int, max_text_chars: int) -> ClientMessage:
-    """Parse one client frame; raise ProtocolError (or a subclass) with a code when it is bad."""
+    """Parse one client frame; raise ProtocolError (or a subclass) with a code when it is bad.
+
+    A numbered frame refused for a bad field carries its seq in the error (``exc.seq``) when
+    the seq itself is valid, so the client can tell which frame was refused."""
     if len(data) > max_frame_bytes:
         raise FrameTooLarge(f"frame of {len(data)} bytes exceeds {max_frame_bytes}", limit=max_frame_bytes)
     try:
@@ -216,6 +223,16 @@ def decode_client(data: bytes, *, max_frame_bytes: int, max_text_chars: int) -> 
         raise ProtocolError("frame is not valid msgpack") from exc
     if not isinstance(frame, dict):
         raise ProtocolError("frame must be a msgpack map")
+    try:
+        return _decode_map(frame, max_text_chars)
+    except InvalidField as exc:
+        if frame.get("type") in NUMBERED_TYPES and exc.details.get("field") != "seq":
+            with contextlib.suppress(InvalidField):
+                exc.seq = _seq(frame)
+        raise
+
+
+def _decode_map(frame: dict[str, Any], max_text_chars: int) -> ClientMessage:
     kind = frame.get("type")
     match kind:
         case "hello":

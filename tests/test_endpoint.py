@@ -199,8 +199,8 @@ def test_presence_shows_who_is_here_and_what_they_edit(
 def test_binary_structured_data_is_refused_and_the_connection_goes_on(
     settings: Settings, make_token: Callable[..., str]
 ) -> None:
-    """An insert whose structured_data holds bytes gets INVALID_FIELD (it used to be stored and
-    then crash the connection with 4500); the seq is not used up."""
+    """An insert whose structured_data holds bytes gets INVALID_FIELD with its seq (it used to
+    be stored and then crash the connection with 4500); the seq is not used up."""
     token = make_token()
     with TestClient(create_app(settings)) as client:
         session_id = start(client, token)
@@ -212,7 +212,7 @@ def test_binary_structured_data_is_refused_and_the_connection_goes_on(
             ws.send_bytes(msgpack.packb({"type": "insert", "seq": 1, "after_block_id": None, "block": bad}))
             error = recv(ws)
             assert error["type"] == "error" and error["code"] == "INVALID_FIELD"
-            assert error["details"] == {"field": "structured_data"}
+            assert error["seq"] == 1 and error["details"] == {"field": "structured_data"}
             good = {"text": "hola", "structured_data": {"raw": [0, 1]}}
             ws.send_bytes(msgpack.packb({"type": "insert", "seq": 1, "after_block_id": None, "block": good}))
             while (message := recv(ws))["type"] != "ack":

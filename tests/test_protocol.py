@@ -153,3 +153,24 @@ def test_plain_structured_data_is_accepted() -> None:
     }
     message = decode(frame)
     assert isinstance(message, protocol.Edit) and message.changes["structured_data"] == data
+
+
+@pytest.mark.parametrize(
+    ("frame", "seq"),
+    [
+        ({"type": "text", "seq": 7, "text": "x" * 101}, 7),
+        ({"type": "audio", "seq": 8, "format": "pcm16", "data": b"\x00"}, 8),
+        ({"type": "edit", "seq": 9, "block_id": "b", "base_version": 0, "changes": {"text": "a"}}, 9),
+        ({"type": "insert", "seq": 10, "block": {"text": " "}}, 10),
+        ({"type": "delete", "seq": 11, "block_id": ""}, 11),
+        ({"type": "text", "seq": 0, "text": "a"}, None),
+        ({"type": "text", "seq": "1", "text": "a"}, None),
+        ({"type": "presence", "block_id": 5}, None),
+    ],
+)
+def test_invalid_field_of_a_numbered_frame_carries_its_seq(frame: dict[str, object], seq: int | None) -> None:
+    """A numbered frame refused for a bad field names its seq (if that seq is itself valid), so
+    the client knows which frame was refused and does not wait for its ack forever."""
+    with pytest.raises(InvalidField) as info:
+        decode(frame)
+    assert info.value.seq == seq
