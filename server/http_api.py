@@ -23,7 +23,7 @@ from .auth import Principal, bearer
 from .buffer import Dedupe, SessionMeta
 from .errors import AstraError, InvalidInput, MalformedBody, NotFound, PayloadTooLarge, ProtocolError
 from .orchestrator import IngestResult
-from .protocol import validate_changes
+from .protocol import MAX_EVENT_ID, validate_changes
 from .state import AppState
 
 log = logging.getLogger("astra.http")
@@ -122,6 +122,8 @@ async def list_events(request: Request) -> Response:
         limit = min(int(request.query_params.get("limit", "500")), 5000)
     except ValueError as exc:
         raise InvalidInput("'after' and 'limit' must be integers") from exc
+    if after > MAX_EVENT_ID:
+        raise InvalidInput("'after' must be at most 2^63-1", field="after")
     events = await orch.buffer.events_after(meta.session_id, max(after, 0), max(limit, 1))
     return JSONResponse({"events": [decode_event(i, p) for i, p in events]})
 

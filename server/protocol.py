@@ -114,6 +114,8 @@ Numbered = Text | Audio | AudioEnd | Edit | Insert | Delete
 AUDIO_FORMATS = ("pcm16", "webm", "ogg")
 
 _MAX_CLIENT_ID = 128
+MAX_EVENT_ID = 2**63 - 1
+"""Event ids (like seqs) stay below 2^63, so ``id + 1`` is always a valid Redis stream id."""
 _MAX_TOKEN = 8192
 
 
@@ -243,8 +245,8 @@ def _decode_map(frame: dict[str, Any], max_text_chars: int) -> ClientMessage:
             if token is not None and len(token) > _MAX_TOKEN:
                 raise InvalidField("'token' is too long", field="token")
             last: int | None = _field(frame, "last_event_id", int, required=False)
-            if last is not None and last < 0:
-                raise InvalidField("'last_event_id' must be >= 0", field="last_event_id")
+            if last is not None and not 0 <= last <= MAX_EVENT_ID:
+                raise InvalidField("'last_event_id' must be between 0 and 2^63-1", field="last_event_id")
             version = frame.get("v", VERSION)
             if version != VERSION:
                 raise InvalidField(f"protocol version {version!r} is not supported", field="v")

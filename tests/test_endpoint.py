@@ -218,3 +218,17 @@ def test_binary_structured_data_is_refused_and_the_connection_goes_on(
             while (message := recv(ws))["type"] != "ack":
                 assert message["type"] == "event"
             assert message["seq"] == 1 and message["duplicate"] is False
+
+
+def test_hello_with_last_event_id_out_of_range_is_a_protocol_error(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """A hello resuming after event 2^64-1 is refused with INVALID_FIELD and 4400 (the replay
+    used to ask Redis for an impossible stream id and close with 4500)."""
+    token = make_token()
+    with TestClient(create_app(settings)) as client:
+        session_id = start(client, token)
+        with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
+            error = hello(ws, token, last_event_id=2**64 - 1)
+            assert error["code"] == "INVALID_FIELD" and error["details"] == {"field": "last_event_id"}
+            assert ws.receive()["code"] == 4400

@@ -429,3 +429,14 @@ def test_structured_data_out_of_msgpack_range_is_refused(
     )
     assert edited.status_code == 422 and edited.json()["error"]["code"] == "INVALID_INPUT"
     assert client.get(f"{api}/blocks", headers=bearer(token)).json()["blocks"] == [block["block"]]
+
+
+def test_events_after_out_of_range_is_refused(client: TestClient, make_token: Callable[..., str]) -> None:
+    """?after= beyond 2^63-1 gets 422 (it used to reach Redis as an impossible stream id: 500);
+    the largest valid value lists nothing."""
+    token = make_token()
+    api = f"/v1/orchestrator/session/{start(client, token)}"
+    refused = client.get(f"{api}/events", params={"after": 2**64 - 1}, headers=bearer(token))
+    assert refused.status_code == 422 and refused.json()["error"]["details"] == {"field": "after"}
+    empty = client.get(f"{api}/events", params={"after": 2**63 - 1}, headers=bearer(token))
+    assert empty.status_code == 200 and empty.json() == {"events": []}

@@ -174,3 +174,14 @@ def test_invalid_field_of_a_numbered_frame_carries_its_seq(frame: dict[str, obje
     with pytest.raises(InvalidField) as info:
         decode(frame)
     assert info.value.seq == seq
+
+
+@pytest.mark.parametrize("last", [2**63, 2**64 - 1, -1])
+def test_last_event_id_beyond_stream_ids_is_invalid(last: int) -> None:
+    """last_event_id must stay below 2^63 (Redis cannot read a stream after 2^64-1)."""
+    with pytest.raises(InvalidField) as info:
+        decode({"type": "hello", "client_id": "c", "last_event_id": last})
+    assert info.value.details == {"field": "last_event_id"}
+    assert decode({"type": "hello", "client_id": "c", "last_event_id": 2**63 - 1}) == Hello(
+        "c", None, 2**63 - 1
+    )
