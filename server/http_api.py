@@ -40,6 +40,11 @@ async def _principal(request: Request) -> Principal:
     return await _state(request).auth.verify(bearer(request.headers.get("authorization")))
 
 
+def _no_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON (RFC 8259), though Python's parser takes them."""
+    raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
+
+
 async def _json(request: Request) -> dict[str, Any]:
     """The JSON object body, read with a size bound so a huge body cannot exhaust memory."""
     limit = _state(request).settings.limits.max_json_bytes
@@ -52,8 +57,8 @@ async def _json(request: Request) -> dict[str, Any]:
         if len(raw) > limit:
             raise PayloadTooLarge(f"body exceeds {limit} bytes", limit=limit)
     try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        body = json.loads(raw, parse_constant=_no_constant)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise MalformedBody("the body is not valid JSON") from exc
     if not isinstance(body, dict):
         raise MalformedBody("the body must be a JSON object")

@@ -30,6 +30,7 @@ from .errors import (
     InvalidInput,
     NotFound,
     PayloadTooLarge,
+    ProtocolError,
     SequenceGap,
     ServiceError,
     ServiceUnavailable,
@@ -140,6 +141,10 @@ class Orchestrator:
         principal.require(CAN_START, "start sessions")
         if tenant_id != principal.tenant_id:
             raise NotFound("unknown tenant")  # not 403: tenants cannot be probed either
+        try:
+            protocol.check_plain_data(metadata, "metadata")
+        except ProtocolError as exc:
+            raise InvalidInput(exc.message, **exc.details) from exc
         if len(protocol.encode(metadata)) > MAX_METADATA_BYTES:
             raise InvalidInput(f"metadata exceeds {MAX_METADATA_BYTES} bytes")
         config, adapter = await asyncio.gather(

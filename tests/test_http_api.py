@@ -440,3 +440,31 @@ def test_events_after_out_of_range_is_refused(client: TestClient, make_token: Ca
     assert refused.status_code == 422 and refused.json()["error"]["details"] == {"field": "after"}
     empty = client.get(f"{api}/events", params={"after": 2**63 - 1}, headers=bearer(token))
     assert empty.status_code == 200 and empty.json() == {"events": []}
+
+
+def test_bodies_json_cannot_serve_back_are_refused(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """NaN/Infinity (not JSON, though Python parses them) and absurd nesting are BAD_JSON;
+    metadata with a number msgpack or JSON cannot carry is 422. Each used to be a 500, at once or
+    on the next read of the session."""
+    token = make_token()
+    url = "/v1/orchestrator/session/start"
+    cases = [
+        (b'{"tenant_id": "CONCEJO_CALI", "metadata": {"n": NaN}}', 400, "BAD_JSON"),
+        (b'{"tenant_id": "CONCEJO_CALI", "metadata": {"n": -Infinity}}', 400, "BAD_JSON"),
+        (
+            b'{"tenant_id": "CONCEJO_CALI", "metadata": ' + b"[" * 50_000 + b"]" * 50_000 + b"}",
+            400,
+            "BAD_JSON",
+        ),
+        (b'{"tenant_id": "CONCEJO_CALI", "metadata": {"n": 1e400}}', 422, "INVALID_INPUT"),
+        (
+            b'{"tenant_id": "CONCEJO_CALI", "metadata": {"n": 123456789012345678901234567890}}',
+            422,
+            "INVALID_INPUT",
+        ),
+    ]
+    for body, status, code in cases:
+        response = client.post(url, content=body, headers=bearer(token))
+        assert (response.status_code, response.json()["error"]["code"]) == (status, code), body[:80]
