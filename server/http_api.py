@@ -242,10 +242,10 @@ async def insert_block(request: Request) -> Response:
     fields, after = body.get("block"), body.get("after_block_id")
     if not isinstance(fields, dict) or not isinstance(fields.get("text"), str) or not fields["text"].strip():
         raise InvalidInput("'block.text' is required", field="block.text")
-    if after is not None and not isinstance(after, str):
+    if after is not None and (not isinstance(after, str) or not 1 <= len(after) <= 64):
         raise InvalidInput("'after_block_id' must be a block id or null", field="after_block_id")
     try:
-        fields = validate_changes(fields, _state(request).settings.limits.max_text_chars)
+        fields = validate_changes(fields, _state(request).settings.limits.max_text_chars, container="block")
     except ProtocolError as exc:
         raise InvalidInput(exc.message, **exc.details) from exc
     result = await orch.insert_block(principal, meta, _dedupe(request), after, fields)

@@ -147,6 +147,13 @@ def _block_id(frame: dict[str, Any], name: str) -> str:
     return value
 
 
+def _optional_block_id(frame: dict[str, Any], name: str) -> str | None:
+    value = frame.get(name)
+    if value is not None and (not isinstance(value, str) or not 1 <= len(value) <= 64):
+        raise InvalidField(f"'{name}' must be a block id or null", field=name)
+    return value
+
+
 def _version(frame: dict[str, Any]) -> int:
     version: int = _field(frame, "base_version", int)
     if version < 1:
@@ -187,16 +194,18 @@ def check_plain_data(value: Any, field: str, depth: int = 0) -> None:
         raise InvalidField(f"'{field}' holds a value of type {type(value).__name__}", field=field)
 
 
-def validate_changes(changes: dict[str, Any], max_text_chars: int) -> dict[str, Any]:
-    """Only the editable fields, each with its type; unknown fields are refused. ``after_block_id``
-    (a block id, or None for the start) moves the block, e.g. an image to another place."""
-    if "after_block_id" in changes:
-        after = changes["after_block_id"]
-        if after is not None and (not isinstance(after, str) or not 1 <= len(after) <= 64):
-            raise InvalidField("'after_block_id' must be a block id or null", field="after_block_id")
-    unknown = set(changes) - set(EDITABLE_FIELDS) - {"after_block_id"}
+def validate_changes(
+    changes: dict[str, Any], max_text_chars: int, *, container: str = "changes"
+) -> dict[str, Any]:
+    """Only the editable fields, each with its type; unknown fields are refused. In ``changes``,
+    ``after_block_id`` (a block id, or None for the start) moves the block, e.g. an image to
+    another place; the fields of an inserted ``block`` (``container="block"``) do not include it."""
+    movable = container == "changes"
+    if movable and "after_block_id" in changes:
+        _optional_block_id(changes, "after_block_id")
+    unknown = set(changes) - set(EDITABLE_FIELDS) - ({"after_block_id"} if movable else set())
     if unknown:
-        raise InvalidField(f"fields not editable: {', '.join(sorted(map(str, unknown)))}", field="changes")
+        raise InvalidField(f"fields not editable: {', '.join(sorted(map(str, unknown)))}", field=container)
     for name in ("text", "label", "template_id", "target_placeholder"):
         if name in changes and not isinstance(changes[name], str):
             raise InvalidField(f"'{name}' must be a string", field=name)
@@ -247,8 +256,8 @@ def _decode_map(frame: dict[str, Any], max_text_chars: int) -> ClientMessage:
             last: int | None = _field(frame, "last_event_id", int, required=False)
             if last is not None and not 0 <= last <= MAX_EVENT_ID:
                 raise InvalidField("'last_event_id' must be between 0 and 2^63-1", field="last_event_id")
-            version = frame.get("v", VERSION)
-            if version != VERSION:
+            version: int | None = _field(frame, "v", int, required=False)
+            if version not in (None, VERSION):
                 raise InvalidField(f"protocol version {version!r} is not supported", field="v")
             return Hello(client_id=client_id, token=token, last_event_id=last or 0)
         case "text":
@@ -279,18 +288,15 @@ def _decode_map(frame: dict[str, Any], max_text_chars: int) -> ClientMessage:
                 raise InvalidField("'changes' must change at least one field", field="changes")
             return Edit(_seq(frame), _block_id(frame, "block_id"), _version(frame), changes)
         case "insert":
-            after = _field(frame, "after_block_id", str, required=False)
-            block = validate_changes(_field(frame, "block", dict), max_text_chars)
+            after = _optional_block_id(frame, "after_block_id")
+            block = validate_changes(_field(frame, "block", dict), max_text_chars, container="block")
             if not isinstance(block.get("text"), str) or not block["text"].strip():
                 raise InvalidField("'block.text' is required", field="block.text")
             return Insert(_seq(frame), after, block)
         case "delete":
             return Delete(_seq(frame), _block_id(frame, "block_id"), _version(frame))
         case "presence":
-            block_id = frame.get("block_id")
-            if block_id is not None and (not isinstance(block_id, str) or not 1 <= len(block_id) <= 64):
-                raise InvalidField("'block_id' must be a block id or null", field="block_id")
-            return Presence(block_id)
+            return Presence(_optional_block_id(frame, "block_id"))
         case "ping":
             return Ping(ref=frame.get("ref"))
         case str():

@@ -468,3 +468,17 @@ def test_bodies_json_cannot_serve_back_are_refused(
     for body, status, code in cases:
         response = client.post(url, content=body, headers=bearer(token))
         assert (response.status_code, response.json()["error"]["code"]) == (status, code), body[:80]
+
+
+def test_insert_after_block_id_is_a_block_id(client: TestClient, make_token: Callable[..., str]) -> None:
+    """POST .../blocks with an empty after_block_id, or an after_block_id inside the block, is
+    refused (422) like over the WebSocket; nothing is stored."""
+    token = make_token()
+    api = f"/v1/orchestrator/session/{start(client, token)}"
+    for body in (
+        {"after_block_id": "", "block": {"text": "a"}},
+        {"block": {"text": "a", "after_block_id": None}},
+    ):
+        response = client.post(f"{api}/blocks", json=body, headers=bearer(token))
+        assert response.status_code == 422 and response.json()["error"]["code"] == "INVALID_INPUT", body
+    assert client.get(api, headers=bearer(token)).json()["block_count"] == 0

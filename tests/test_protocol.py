@@ -185,3 +185,24 @@ def test_last_event_id_beyond_stream_ids_is_invalid(last: int) -> None:
     assert decode({"type": "hello", "client_id": "c", "last_event_id": 2**63 - 1}) == Hello(
         "c", None, 2**63 - 1
     )
+
+
+@pytest.mark.parametrize(
+    ("frame", "field"),
+    [
+        ({"type": "hello", "client_id": "c", "v": True}, "v"),
+        ({"type": "hello", "client_id": "c", "v": 1.0}, "v"),
+        ({"type": "insert", "seq": 1, "after_block_id": "", "block": {"text": "a"}}, "after_block_id"),
+        ({"type": "insert", "seq": 1, "after_block_id": "b" * 65, "block": {"text": "a"}}, "after_block_id"),
+        ({"type": "insert", "seq": 1, "block": {"text": "a", "after_block_id": "b"}}, "block"),
+        ({"type": "insert", "seq": 1, "block": {"text": "a", "colour": "red"}}, "block"),
+        ({"type": "edit", "seq": 1, "block_id": "b", "base_version": 1, "changes": {"x": 1}}, "changes"),
+    ],
+)
+def test_fields_follow_one_rule_everywhere(frame: dict[str, object], field: str) -> None:
+    """hello.v is an integer (not true, not 1.0); every block id, insert.after_block_id too, is
+    1-64 characters; an unknown key of an inserted block is reported on 'block', not 'changes'."""
+    with pytest.raises(InvalidField) as info:
+        decode(frame)
+    assert info.value.details["field"] == field
+    assert decode({"type": "hello", "client_id": "c", "v": None}) == Hello("c", None, 0)
