@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import json
 import logging
 from typing import Any
@@ -146,7 +145,7 @@ async def append(request: Request) -> Response:
             raise InvalidInput("'audio_chunk' must be base64 text", field="audio_chunk")
         try:
             raw = base64.b64decode(audio, validate=True)
-        except binascii.Error as exc:
+        except ValueError as exc:  # binascii.Error, or non-ASCII characters in the string
             raise InvalidInput("'audio_chunk' is not valid base64", field="audio_chunk") from exc
         return await _append_audio(request, principal, meta, body, raw)
     if not isinstance(text, str):

@@ -136,6 +136,7 @@ def test_append_rejects_bad_bodies_with_codes(client: TestClient, make_token: Ca
         (dict(json={"text": "   "}), 422, "INVALID_INPUT"),
         (dict(json={"text": 5}), 422, "INVALID_INPUT"),
         (dict(json={"audio_chunk": "%%%"}), 422, "INVALID_INPUT"),
+        (dict(json={"audio_chunk": "AAé="}), 422, "INVALID_INPUT"),  # was a 500 (not ASCII)
         (dict(json={"audio_chunk": "UklGRg=="}), 422, "UNSUPPORTED_AUDIO"),
         (dict(json={"audio_chunk": "AAAA", "format": "mp3"}), 422, "INVALID_INPUT"),
     ]
