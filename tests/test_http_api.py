@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import shutil
 import struct
 import zlib
@@ -254,6 +255,10 @@ def test_download_links_are_signed(client: TestClient, make_token: Callable[...,
     assert hashlib.sha256(client.get(url).content).hexdigest() == result["integrity_hash"]
     assert client.get(url.replace("sessions/", "sessions/x")).status_code == 401
     assert client.get(url[:-4] + "0000").status_code == 401
+    # Non-ASCII signatures and odd digits used to escape as 500s (compare_digest, int()).
+    assert client.get(url[:-4] + "ñaña").status_code == 401
+    assert client.get(re.sub(r"expires=\d+", "expires=%C2%B2", url)).status_code == 401
+    assert client.get(re.sub(r"expires=\d+", "expires=" + "9" * 5000, url)).status_code == 401
 
 
 class FlakyCore:
