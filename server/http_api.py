@@ -225,7 +225,8 @@ async def delete_block(request: Request) -> Response:
     orch = _state(request).orchestrator
     meta = await orch.session(principal, request.path_params["session_id"])
     raw = request.query_params.get("base_version", "")
-    version = _base_version(int(raw) if raw.isdigit() else None)
+    # isdigit() alone takes '²', which int() refuses; 20 digits is beyond any real version.
+    version = _base_version(int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 20 else None)
     result = await orch.delete_block(
         principal, meta, _dedupe(request), request.path_params["block_id"], version
     )

@@ -488,3 +488,19 @@ def test_insert_after_block_id_is_a_block_id(client: TestClient, make_token: Cal
         response = client.post(f"{api}/blocks", json=body, headers=bearer(token))
         assert response.status_code == 422 and response.json()["error"]["code"] == "INVALID_INPUT", body
     assert client.get(api, headers=bearer(token)).json()["block_count"] == 0
+
+
+def test_delete_base_version_must_be_plain_digits(client: TestClient, make_token: Callable[..., str]) -> None:
+    """DELETE ?base_version= with a digit int() refuses ('²') or thousands of digits is 422 (both
+    used to be 500s); the block stays."""
+    token = make_token()
+    api = f"/v1/orchestrator/session/{start(client, token)}"
+    block = client.post(f"{api}/blocks", json={"block": {"text": "x"}}, headers=bearer(token)).json()
+    for raw in ("²", "9" * 5000, "-1", ""):
+        response = client.delete(
+            f"{api}/blocks/{block['block_id']}", params={"base_version": raw}, headers=bearer(token)
+        )
+        assert response.status_code == 422 and response.json()["error"]["details"] == {
+            "field": "base_version"
+        }
+    assert client.get(api, headers=bearer(token)).json()["block_count"] == 1
