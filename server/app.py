@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 from redis.asyncio import BlockingConnectionPool, Redis
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
@@ -25,7 +26,7 @@ from .buffer import SessionBuffer
 from .endpoint import stream_endpoint
 from .errors import AstraError
 from .fanout import LiveHub
-from .http_api import astra_error, routes
+from .http_api import astra_error, http_error, routes
 from .metrics import Metrics
 from .orchestrator import Orchestrator
 from .services.asr import Transcriber
@@ -156,5 +157,5 @@ def create_app(settings: Settings) -> Starlette:
     return Starlette(
         routes=all_routes,
         lifespan=lifespan,
-        exception_handlers={AstraError: astra_error},
+        exception_handlers={AstraError: astra_error, HTTPException: http_error},
     )

@@ -13,10 +13,12 @@ import json
 import logging
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from . import openapi
 from .audio import ACCEPTED, SAMPLE_RATE, AudioFormatError, decode_file
 from .auth import Principal, bearer
 from .buffer import Dedupe, SessionMeta
@@ -342,6 +344,22 @@ async def astra_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status)
 
 
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (no such route, method not allowed, a malformed multipart body)
+    in the API's error shape."""
+    assert isinstance(exc, HTTPException)
+    codes = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+    code = codes.get(exc.status_code, "HTTP_ERROR")
+    return JSONResponse(
+        {"error": {"code": code, "message": exc.detail}}, status_code=exc.status_code, headers=exc.headers
+    )
+
+
+async def openapi_document(request: Request) -> Response:
+    """The HTTP API as an OpenAPI 3.1 document (:mod:`server.openapi`)."""
+    return JSONResponse(openapi.build(_state(request).settings.limits.max_text_chars))
+
+
 PREFIX = "/v1/orchestrator/session"
 
 routes = [
@@ -360,4 +378,5 @@ routes = [
     Route("/v1/objects/{key:path}", get_object, methods=["GET"]),
     Route("/healthz", healthz, methods=["GET"]),
     Route("/metrics", metrics, methods=["GET"]),
+    Route("/openapi.json", openapi_document, methods=["GET"]),
 ]
