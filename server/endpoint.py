@@ -60,7 +60,13 @@ class Connection:
 
     async def send(self, data: bytes) -> None:
         async with self._send_lock:
-            await self.ws.send_bytes(data)
+            try:
+                await self.ws.send_bytes(data)
+            except RuntimeError as exc:
+                # The connection was closed under this task: by another task of ours (Starlette's
+                # WebSocketDisconnected) or by the server itself (uvicorn, e.g. 1009 for a frame far
+                # too big). The connection is over, not broken.
+                raise WebSocketDisconnect(1006) from exc
 
     async def fail(self, exc: AstraError, *, seq: int | None = None) -> None:
         """Tell the client what was wrong; the connection goes on."""
