@@ -463,6 +463,11 @@ class SessionBuffer:
         raw = await self._r.hget(SessionKeys(session_id).producers, client_id)
         return int(raw) if raw else 0
 
+    async def idempotent(self, session_id: str, key: str) -> str | None:
+        """What an input with this idempotency key stored (its block id), if it was applied."""
+        raw = await self._r.hget(SessionKeys(session_id).idem, key)
+        return _text(raw) if raw is not None else None
+
     # -- blocks --
 
     async def begin_ingest(

@@ -504,3 +504,24 @@ def test_delete_base_version_must_be_plain_digits(client: TestClient, make_token
             "field": "base_version"
         }
     assert client.get(api, headers=bearer(token)).json()["block_count"] == 1
+
+
+def test_repeated_delete_with_its_idempotency_key_is_a_duplicate(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """DELETE repeated with the same Idempotency-Key answers 200 duplicate (it used to be 404:
+    the block was already gone, so the repeat looked like a failure); a new key gets 404."""
+    token = make_token()
+    api = f"/v1/orchestrator/session/{start(client, token)}"
+    block = client.post(f"{api}/blocks", json={"block": {"text": "x"}}, headers=bearer(token)).json()
+    url = f"{api}/blocks/{block['block_id']}"
+    headers = {**bearer(token), "idempotency-key": "del-1"}
+    first = client.delete(url, params={"base_version": 1}, headers=headers)
+    again = client.delete(url, params={"base_version": 1}, headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert first.json()["duplicate"] is False and again.json()["duplicate"] is True
+    assert again.json()["block_id"] == block["block_id"]
+    other = client.delete(
+        url, params={"base_version": 2}, headers={**bearer(token), "idempotency-key": "del-2"}
+    )
+    assert other.status_code == 404
