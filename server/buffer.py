@@ -10,6 +10,7 @@ a failed build leaves ``FINALIZE_FAILED`` (closed to input, finalize may be retr
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -717,7 +718,12 @@ class SessionBuffer:
                 raise KeyError(block_id)
             low = float(score)
         following = await self._r.zrangebyscore(k.order, f"({low}", "+inf", start=0, num=1, withscores=True)
-        high = float(following[0][1]) if following else low + 2.0
+        # Whole positions belong to texts and utterances, handed out by a counter (maybe to one
+        # not stored yet): stay below the next whole one, or a later block would tie with this
+        # one and their order would be left to chance.
+        high = float(math.floor(low) + 1)
+        if following:
+            high = min(high, float(following[0][1]))
         return (low + high) / 2
 
     async def presence(
