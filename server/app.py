@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
@@ -24,7 +25,7 @@ from .buffer import SessionBuffer
 from .endpoint import stream_endpoint
 from .errors import AstraError
 from .fanout import LiveHub
-from .http_api import astra_error, routes
+from .http_api import astra_error, http_error, routes
 from .metrics import Metrics
 from .orchestrator import Orchestrator
 from .redis_client import make_redis
@@ -159,5 +160,5 @@ def create_app(settings: Settings) -> Starlette:
     return Starlette(
         routes=all_routes,
         lifespan=lifespan,
-        exception_handlers={AstraError: astra_error},
+        exception_handlers={AstraError: astra_error, HTTPException: http_error},
     )

@@ -12,6 +12,7 @@ a failed build leaves ``FINALIZE_FAILED`` (closed to input, finalize may be retr
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -558,6 +559,11 @@ class SessionBuffer:
         raw = await self._r.hget(SessionKeys(session_id).producers, client_id)
         return int(raw) if raw else 0
 
+    async def idempotent(self, session_id: str, key: str) -> str | None:
+        """What an input with this idempotency key stored (its block id), if it was applied."""
+        raw = await self._r.hget(SessionKeys(session_id).idem, key)
+        return _text(raw) if raw is not None else None
+
     # -- blocks --
 
     async def begin_ingest(
@@ -820,7 +826,12 @@ class SessionBuffer:
                 raise KeyError(block_id)
             low = float(score)
         following = await self._r.zrangebyscore(k.order, f"({low}", "+inf", start=0, num=1, withscores=True)
-        high = float(following[0][1]) if following else low + 2.0
+        # Whole positions belong to texts and utterances, handed out by a counter (maybe to one
+        # not stored yet): stay below the next whole one, or a later block would tie with this
+        # one and their order would be left to chance.
+        high = float(math.floor(low) + 1)
+        if following:
+            high = min(high, float(following[0][1]))
         return (low + high) / 2
 
     async def presence(

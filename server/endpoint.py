@@ -84,6 +84,11 @@ class Connection:
                     " reconnect and resume from your last event id",
                     reason="send_timeout",
                 ) from None
+            except RuntimeError as exc:
+                # The connection was closed under this task: by another task of ours (Starlette's
+                # WebSocketDisconnected) or by the server itself (uvicorn, e.g. 1009 for a frame far
+                # too big). The connection is over, not broken.
+                raise WebSocketDisconnect(1006) from exc
 
     async def fail(self, exc: AstraError, *, seq: int | None = None) -> None:
         """Tell the client what was wrong; the connection goes on."""
@@ -260,7 +265,7 @@ class Connection:
                         ProtocolError("too many bad frames", code="TOO_MANY_ERRORS"), CLOSE_BAD_FRAME
                     )
                     return
-                await self.fail(exc)
+                await self.fail(exc, seq=exc.seq)
                 continue
             self.state.metrics.frames.labels(type(message).__name__.lower()).inc()
             match message:

@@ -62,6 +62,8 @@ class AstraError(Exception):
 class ProtocolError(AstraError):
     code = "BAD_FRAME"
     http_status = 400
+    seq: int | None = None
+    """The refused frame's sequence number, when it was numbered and its seq could be read."""
 
 
 class FrameTooLarge(ProtocolError):

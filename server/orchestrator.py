@@ -29,6 +29,7 @@ from .errors import (
     ConfigError,
     InvalidInput,
     NotFound,
+    ProtocolError,
     SequenceGap,
     ServiceError,
     ServiceUnavailable,
@@ -144,6 +145,10 @@ class Orchestrator:
         principal.require(CAN_START, "start sessions")
         if tenant_id != principal.tenant_id:
             raise NotFound("unknown tenant")  # not 403: tenants cannot be probed either
+        try:
+            protocol.check_plain_data(metadata, "metadata")
+        except ProtocolError as exc:
+            raise InvalidInput(exc.message, **exc.details) from exc
         if len(protocol.encode(metadata)) > MAX_METADATA_BYTES:
             raise InvalidInput(f"metadata exceeds {MAX_METADATA_BYTES} bytes")
         config, adapter = await asyncio.gather(
@@ -281,9 +286,12 @@ class Orchestrator:
         started = time.perf_counter()
         text = text.strip()
         if not text:
-            raise InvalidInput("text is empty", field="text")
+            return await self._refused(meta, dedupe, InvalidInput("text is empty", field="text"))
         if len(text) > self.settings.limits.max_text_chars:
-            raise InvalidInput(f"text exceeds {self.settings.limits.max_text_chars} characters", field="text")
+            limit = self.settings.limits.max_text_chars
+            return await self._refused(
+                meta, dedupe, InvalidInput(f"text exceeds {limit} characters", field="text")
+            )
         try:
             async with self._admitted(meta, dedupe) as (token, previous_template, position):
                 block = await self._classify(meta, principal, text, previous_template or None, source)
@@ -426,6 +434,24 @@ class Orchestrator:
                 raise SequenceGap(f"expected seq {int(commit.detail) + 1}", expected=int(commit.detail) + 1)
             case _:
                 raise NotFound("no such session")
+
+    async def _refused(self, meta: SessionMeta, dedupe: Dedupe, exc: AstraError) -> IngestResult:
+        """An input about to be refused for what it holds or names is judged on its number first,
+        as protocol.md orders it: a resend of an input already applied is a duplicate (whatever
+        it holds now), one that skipped numbers is a gap; only the expected input is refused
+        with ``exc``. One read, on this error path only."""
+        match dedupe.mode:
+            case "seq":
+                last, seq = await self.buffer.last_seq(meta.session_id, dedupe.producer), int(dedupe.token)
+                if seq <= last:
+                    return self._duplicate(dedupe, "")
+                if seq > last + 1:
+                    raise SequenceGap(f"expected seq {last + 1}", expected=last + 1) from exc
+            case "key":
+                existing = await self.buffer.idempotent(meta.session_id, dedupe.token)
+                if existing is not None:
+                    return self._duplicate(dedupe, existing)
+        raise exc
 
     def _duplicate(self, dedupe: Dedupe, detail: str) -> IngestResult:
         self.metrics.duplicates.inc()
@@ -618,6 +644,25 @@ class Orchestrator:
         """A person changes a block. Applied only to ``base_version`` (else STALE_VERSION with the
         current block); the first human change keeps the machine's output for LEARN."""
         principal.require(CAN_EDIT, "edit blocks")
+        try:
+            current, block, changes = await self._edited(meta, principal, block_id, changes)
+        except (NotFound, InvalidInput) as exc:
+            return await self._refused(meta, dedupe, exc)
+        data = {
+            "block": block,
+            "base_version": base_version,
+            "changes": sorted(changes),
+            "before_hash": _block_hash(current),
+            "after_hash": _block_hash(block),
+        }
+        return await self._apply_change(
+            meta, principal, dedupe, "edit", block, base_version, "block.updated", data
+        )
+
+    async def _edited(
+        self, meta: SessionMeta, principal: Principal, block_id: str, changes: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        """The block now, the block as the change makes it, and the change as applied."""
         current = await self._current_block(meta, block_id)
         self._check_changes(meta, changes)
         changes = dict(changes)
@@ -644,23 +689,17 @@ class Orchestrator:
             block["resolved_error"] = current.get("error")
             block.pop("error", None)
         block.update(self._human_stamp(principal, current))
-        data = {
-            "block": block,
-            "base_version": base_version,
-            "changes": sorted(changes),
-            "before_hash": _block_hash(current),
-            "after_hash": _block_hash(block),
-        }
-        return await self._apply_change(
-            meta, principal, dedupe, "edit", block, base_version, "block.updated", data
-        )
+        return current, block, changes
 
     async def delete_block(
         self, principal: Principal, meta: SessionMeta, dedupe: Dedupe, block_id: str, base_version: int
     ) -> IngestResult:
         """A person removes a block: a tombstone (kept, with who and when) that the acta skips."""
         principal.require(CAN_EDIT, "delete blocks")
-        current = await self._current_block(meta, block_id)
+        try:
+            current = await self._current_block(meta, block_id)
+        except NotFound as exc:
+            return await self._refused(meta, dedupe, exc)
         block = {**current, "deleted": True, **self._human_stamp(principal, current)}
         data = {
             "block_id": block_id,
@@ -683,11 +722,13 @@ class Orchestrator:
     ) -> IngestResult:
         """A person adds a block right after another one (or first)."""
         principal.require(CAN_EDIT, "insert blocks")
-        self._check_changes(meta, fields)
         try:
+            self._check_changes(meta, fields)
             position = await self.buffer.position_after(meta.session_id, after_block_id)
-        except KeyError as exc:
-            raise NotFound("no such block to insert after") from exc
+        except InvalidInput as exc:
+            return await self._refused(meta, dedupe, exc)
+        except KeyError:
+            return await self._refused(meta, dedupe, NotFound("no such block to insert after"))
         after = await self.buffer.block(meta.session_id, after_block_id) if after_block_id else None
         template_id = fields.get("template_id")
         zone = (

@@ -261,3 +261,34 @@ def test_two_instances_on_one_redis_share_live_sessions(spawn: Any, redis_url: s
     ).json()
     assert hashlib.sha256(httpx.get(result["download_url"]).content).hexdigest() == result["integrity_hash"]
     assert recorder.until(lambda m: m["type"] == "event" and m["kind"] == "session.finalized")
+
+
+def test_a_close_while_events_flow_is_not_an_internal_error(spawn: Any) -> None:
+    """A connection the server closes (4400, too many bad frames) while its sender is busy with a
+    stream of live events ends quietly: the sender's next write used to fail with Starlette's
+    'send once a close message has been sent', logged as an internal error. (Found by
+    tests/test_session_fuzz.py.)"""
+    server = spawn("serve")
+    token = server.token()
+    session_id = _start(server, token)
+    writer = Client(server.ws_url, session_id)
+    writer.hello(token, client_id="writer")
+    seq = 0
+    for attempt in range(8):
+        reader = Client(server.ws_url, session_id)
+        reader.hello(token, client_id=f"flood-{attempt}")
+        reader.until(lambda m: m["type"] == "synced")
+        for _ in range(300):  # a stream of live events for the reader's sender to deliver
+            seq += 1
+            writer.send({"type": "insert", "seq": seq, "after_block_id": None, "block": {"text": "b"}})
+        reader.until(lambda m: m["type"] == "event" and m["kind"] == "block.inserted")
+        for _ in range(17):  # one more bad frame than a connection may send
+            reader.ws.send(b"\xc1")
+        with pytest.raises(ConnectionClosed) as closed:
+            reader.until(lambda m: False)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+        reader.close()
+    writer.until(lambda m: m["type"] == "ack" and m["seq"] == seq)
+    writer.close()
+    log = (server.data_dir.parent / f"server-{server.port}.log").read_text(errors="replace")
+    assert "Traceback" not in log and "ERROR" not in log, log[-3000:]

@@ -106,9 +106,10 @@ class LocalObjectStore:
 
     def verify(self, key: str, expires: str, signature: str) -> None:
         """Raise unless the link is authentic and unexpired."""
-        if not expires.isdigit() or int(expires) < time.time():
+        # isdigit() alone takes '²', which int() refuses; 20 digits is beyond any real expiry.
+        if not (expires.isascii() and expires.isdigit() and len(expires) <= 20) or int(expires) < time.time():
             raise AuthError("download link expired")
-        if not hmac.compare_digest(self.sign(key, int(expires)), signature):
+        if not hmac.compare_digest(self.sign(key, int(expires)).encode(), signature.encode()):
             raise AuthError("download link is not valid")
 
     async def download_url(self, key: str, ttl: int) -> str:
