@@ -55,8 +55,13 @@ _ERROR_WHEN = {
     401: "Missing, invalid or expired bearer token (UNAUTHORIZED).",
     403: "The token's role may not do this (FORBIDDEN).",
     404: "No such session for this tenant, or no such block (NOT_FOUND).",
-    409: "The session takes no more input (SESSION_CLOSED) or the block changed first (STALE_VERSION).",
+    409: (
+        "The session takes no more input (SESSION_CLOSED, SESSION_TOO_LONG) or the block changed"
+        " first (STALE_VERSION)."
+    ),
     413: "The body or upload is over its limit (TOO_LARGE).",
+    415: "The upload is not a whole PNG or JPEG image the acta can hold (UNSUPPORTED_MEDIA).",
+    429: "The tenant has its maximum of open sessions (TOO_MANY_SESSIONS).",
     422: "A well-formed request with bad content (INVALID_INPUT, UNSUPPORTED_AUDIO, CONFIG_ERROR, ...).",
     502: "A collaborator failed (SERVICE_ERROR, BUILD_FAILED).",
     503: "A collaborator is unavailable for now; retry later (SERVICE_UNAVAILABLE).",
@@ -261,7 +266,7 @@ def build(max_text_chars: int) -> dict[str, Any]:
                 "Open a session with the tenant's configuration pinned",
                 {
                     "201": _json_response("The new session", _ref("Session")),
-                    **_errors(400, 404, 413, 422, 502, 503),
+                    **_errors(400, 404, 413, 422, 429, 502, 503),
                 },
                 body=_object(
                     {"tenant_id": {**STRING, "minLength": 1}},
@@ -364,7 +369,7 @@ def build(max_text_chars: int) -> dict[str, Any]:
                             ]
                         },
                     ),
-                    **_errors(400, 404, 409, 413, 422, 502, 503),
+                    **_errors(400, 404, 409, 413, 415, 422, 502, 503),
                 },
                 parameters=(_SESSION_ID, _IDEMPOTENCY_KEY),
                 body=_object(

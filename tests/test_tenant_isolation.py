@@ -267,6 +267,7 @@ OTHER_ROUTES = {
 EXEMPT = {
     ("GET", "/healthz"): "readiness, no tenant data",
     ("GET", "/metrics"): "counters by code and type only, no ids",
+    ("GET", "/openapi.json"): "the API description, the same for every caller",
     ("GET", "/"): "the console page, static",
     ("WS", f"{PREFIX}/{{session_id}}/stream"): "the WebSocket matrix below",
     ("MOUNT", "/static"): "the console's static files",
