@@ -268,7 +268,8 @@ def test_a_close_while_events_flow_is_not_an_internal_error(spawn: Any) -> None:
     stream of live events ends quietly: the sender's next write used to fail with Starlette's
     'send once a close message has been sent', logged as an internal error. (Found by
     tests/test_session_fuzz.py.)"""
-    server = spawn("serve")
+    # 2,400 frames in a few seconds: lift the per-connection frame rate, which is not under test.
+    server = spawn("serve", env={"ASTRA_FRAME_RATE": "100000", "ASTRA_FRAME_BURST": "100000"})
     token = server.token()
     session_id = _start(server, token)
     writer = Client(server.ws_url, session_id)
