@@ -15,15 +15,16 @@ from pathlib import Path
 import httpx
 from redis.asyncio import BlockingConnectionPool, Redis
 from starlette.applications import Starlette
+from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from .audio_pipeline import AudioService, AudioSettings, LazyVad
 from .auth import Authenticator, load_or_create_secret
-from .buffer import SessionBuffer
+from .buffer import STORE_ERRORS, SessionBuffer
 from .endpoint import stream_endpoint
-from .errors import AstraError
+from .errors import AstraError, StoreUnavailable
 from .fanout import LiveHub
 from .http_api import astra_error, routes
 from .metrics import Metrics
@@ -59,6 +60,11 @@ def make_redis(settings: Settings) -> Redis:
         settings.redis_url, max_connections=settings.redis_max_connections, timeout=10
     )
     return Redis(connection_pool=pool)
+
+
+async def store_unavailable(request: Request, exc: Exception) -> Response:
+    """Any HTTP request that found Redis unreachable: 503 STORE_UNAVAILABLE, not a bare 500."""
+    return await astra_error(request, StoreUnavailable(f"the session store is unavailable: {exc}"))
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -156,5 +162,8 @@ def create_app(settings: Settings) -> Starlette:
     return Starlette(
         routes=all_routes,
         lifespan=lifespan,
-        exception_handlers={AstraError: astra_error},
+        exception_handlers={
+            AstraError: astra_error,
+            **dict.fromkeys(STORE_ERRORS, store_unavailable),
+        },
     )

@@ -10,21 +10,38 @@ a failed build leaves ``FINALIZE_FAILED`` (closed to input, finalize may be retr
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import msgpack
+import redis.exceptions
 from redis.asyncio import Redis
 
 from . import keys
+from .errors import StoreUnavailable
 from .keys import SessionKeys
 
 OPEN = "OPEN"
 CLOSING = "CLOSING"
 FINALIZED = "FINALIZED"
 FINALIZE_FAILED = "FINALIZE_FAILED"
+
+
+STORE_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+"""What the Redis client raises when the store is unreachable, or still loading after a restart
+(``BusyLoadingError`` is a ``ConnectionError``)."""
+
+
+@contextlib.contextmanager
+def store_errors() -> Iterator[None]:
+    """Translate an unreachable store into :class:`StoreUnavailable` (a coded, retryable error)."""
+    try:
+        yield
+    except STORE_ERRORS as exc:
+        raise StoreUnavailable(f"the session store is unavailable: {exc}") from exc
 
 
 def pack(value: Any) -> bytes:

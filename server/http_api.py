@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from .audio import ACCEPTED, SAMPLE_RATE, AudioFormatError, decode_file
 from .auth import Principal, bearer
-from .buffer import Dedupe, SessionMeta
+from .buffer import Dedupe, SessionMeta, store_errors
 from .errors import AstraError, InvalidInput, MalformedBody, NotFound, PayloadTooLarge, ProtocolError
 from .orchestrator import IngestResult
 from .protocol import validate_changes
@@ -318,8 +318,10 @@ async def get_object(request: Request) -> Response:
 
 
 async def healthz(request: Request) -> Response:
+    """200 when the store answers; 503 ``STORE_UNAVAILABLE`` while it is unreachable or loading."""
     state = _state(request)
-    await state.redis.ping()
+    with store_errors():
+        await state.redis.ping()
     return JSONResponse({"status": "ok"})
 
 
