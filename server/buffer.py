@@ -110,6 +110,14 @@ return {'ok', redis.call('HGET', KEYS[1], 'last_template') or '', tostring(pos)}
 """
 )
 
+# KEYS: inflight   ARGV: ingest_token, ttl_ms
+# The instance storing an input is alive: push back the expiry of its in-flight mark.
+_RENEW_INGEST = """
+local t = redis.call('TIME')
+local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return redis.call('ZADD', KEYS[1], 'XX', now_ms + tonumber(ARGV[2]), ARGV[1])
+"""
+
 # KEYS: meta, blocks, order, events, producers, idem, inflight, utterances
 # ARGV: mode, producer, seq-or-key, ingest_token, block_id, block, event_payload, channel, template,
 #       position ('' = next), utterance id to retire ('' = none)
@@ -411,6 +419,7 @@ class SessionBuffer:
         self._r: Any = redis
         self._create = redis.register_script(_CREATE)
         self._begin_ingest = redis.register_script(_BEGIN_INGEST)
+        self._renew_ingest = redis.register_script(_RENEW_INGEST)
         self._commit_block = redis.register_script(_COMMIT_BLOCK)
         self._emit = redis.register_script(_EMIT_EVENT)
         self._begin_finalize = redis.register_script(_BEGIN_FINALIZE)
@@ -486,7 +495,7 @@ class SessionBuffer:
         self, session_id: str, dedupe: Dedupe, ingest_token: str, ttl: float
     ) -> IngestCheck:
         """Admit one input: refuse it early if closed, duplicate or out of sequence, and register it
-        as in flight so that finalize waits for it (for at most ``ttl`` seconds)."""
+        as in flight so that finalize waits for it (``ttl`` seconds unless renewed)."""
         k = SessionKeys(session_id)
         outcome, detail, *rest = await self._begin_ingest(
             keys=[k.meta, k.producers, k.idem, k.inflight],
@@ -494,6 +503,11 @@ class SessionBuffer:
         )
         position = int(rest[0]) if rest else 0
         return IngestCheck(_text(outcome), _text(detail), position)  # type: ignore[arg-type]
+
+    async def renew_ingest(self, session_id: str, ingest_token: str, ttl: float) -> None:
+        """Keep an admitted input's in-flight mark alive ``ttl`` more seconds."""
+        k = SessionKeys(session_id)
+        await self._renew_ingest(keys=[k.inflight], args=[ingest_token, int(ttl * 1000)])
 
     async def commit_block(
         self,

@@ -214,7 +214,8 @@ class Orchestrator:
     async def _admitted(self, meta: SessionMeta, dedupe: Dedupe) -> AsyncIterator[tuple[str, str, int]]:
         """Admit one input (closed/duplicate/gap checks) and track it as in flight until stored."""
         token = uuid.uuid4().hex
-        check = await self.buffer.begin_ingest(meta.session_id, dedupe, token, self.ingest_ttl)
+        lease = self.settings.inflight_lease_ttl
+        check = await self.buffer.begin_ingest(meta.session_id, dedupe, token, lease)
         match check.outcome:
             case "missing":
                 raise NotFound("no such session")
@@ -224,12 +225,23 @@ class Orchestrator:
                 raise SequenceGap(f"expected seq {int(check.detail) + 1}", expected=int(check.detail) + 1)
             case "dup":
                 raise _Duplicate(check.detail)
+        # Finalize waits for an admitted input while its mark lives: renewed while we work on
+        # it, so if this instance dies the mark expires after one lease, not the whole budget.
+        renew = asyncio.create_task(self._renew_ingest(meta.session_id, token, lease))
         try:
             yield token, check.detail, check.position
         except BaseException:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self.buffer.abandon_ingest(meta.session_id, token))
             raise
+        finally:
+            renew.cancel()
+
+    async def _renew_ingest(self, session_id: str, token: str, lease: float) -> None:
+        while True:
+            await asyncio.sleep(lease / 3)
+            with contextlib.suppress(Exception):  # a store hiccup: the next renewal may succeed
+                await self.buffer.renew_ingest(session_id, token, lease)
 
     async def ingest_text(
         self, principal: Principal, meta: SessionMeta, text: str, dedupe: Dedupe, source: dict[str, Any]

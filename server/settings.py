@@ -128,6 +128,9 @@ class Settings:
     """Load the speech model in the background at startup instead of on the first utterance."""
     audio_lease_ttl: float = 10.0
     """Seconds a dead owner instance keeps a session's audio before another takes over."""
+    inflight_lease_ttl: float = 10.0
+    """Seconds an input being stored by an instance that died keeps finalize waiting for it (a
+    live instance renews the lease while CORE works on the input)."""
     limits: Limits = field(default_factory=Limits)
     retry: Retry = field(default_factory=Retry)
 
@@ -167,6 +170,7 @@ class Settings:
             asr_beam_size=_int(env, "ASTRA_ASR_BEAM_SIZE", 5),
             asr_warmup=env.get("ASTRA_ASR_WARMUP", "1") not in ("0", "false", "no"),
             audio_lease_ttl=_float(env, "ASTRA_AUDIO_LEASE_TTL", 10.0),
+            inflight_lease_ttl=_float(env, "ASTRA_INFLIGHT_LEASE_TTL", 10.0),
             limits=Limits(
                 max_frame_bytes=_int(env, "ASTRA_MAX_FRAME_BYTES", 1 << 20),
                 max_text_chars=_int(env, "ASTRA_MAX_TEXT_CHARS", 20_000),

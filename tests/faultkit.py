@@ -1,5 +1,6 @@
-"""Tools for fault tests: a fault-injecting TCP proxy, the fake CORE as its own process, and
-the resident memory of a process.
+"""Tools for fault tests: a fault-injecting TCP proxy, the fake CORE as its own process, the
+resident memory of a process, a session's truth over HTTP, and speech-like audio whose every
+utterance can be matched to the samples it came from.
 
 ``FaultProxy`` sits between the server and one HTTP collaborator (CORE, BUILDER, GUARD, S3) and
 can, from one moment to the next:
@@ -18,12 +19,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import io
+import itertools
 import os
+import random
 import socket
 import struct
 import subprocess
 import sys
 import threading
+import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +37,9 @@ from typing import Any, Literal
 
 import httpx
 
-from .conftest import ROOT, free_port, wait_until
+from .conftest import ROOT, TENANT, free_port, wait_until
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 Mode = Literal["pass", "refuse", "delay", "blackhole", "flap"]
 
@@ -238,3 +246,144 @@ def rss_bytes(pid: int) -> int:
 
 def has_proc() -> bool:
     return os.path.exists(f"/proc/{os.getpid()}/status")
+
+
+# -- the session over HTTP ---------------------------------------------------------------------------
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+def start_session(base_url: str, token: str, title: str = "Sesión de prueba de fallos") -> str:
+    response = httpx.post(
+        f"{base_url}/v1/orchestrator/session/start",
+        json={"tenant_id": TENANT, "metadata": {"title": title}},
+        headers=auth(token),
+        timeout=60,
+    )
+    assert response.status_code == 201, response.text
+    session_id: str = response.json()["session_id"]
+    return session_id
+
+
+def session_blocks(base_url: str, token: str, session_id: str) -> list[dict[str, Any]]:
+    response = httpx.get(
+        f"{base_url}/v1/orchestrator/session/{session_id}/blocks", headers=auth(token), timeout=60
+    )
+    assert response.status_code == 200, response.text
+    blocks: list[dict[str, Any]] = response.json()["blocks"]
+    return blocks
+
+
+def session_events(base_url: str, token: str, session_id: str) -> list[dict[str, Any]]:
+    """The whole event log, page by page."""
+    events: list[dict[str, Any]] = []
+    while True:
+        response = httpx.get(
+            f"{base_url}/v1/orchestrator/session/{session_id}/events",
+            params={"after": events[-1]["id"] if events else 0, "limit": 1000},
+            headers=auth(token),
+            timeout=60,
+        )
+        assert response.status_code == 200, response.text
+        page: list[dict[str, Any]] = response.json()["events"]
+        events += page
+        if len(page) < 1000:
+            return events
+
+
+def docx_text(document: bytes) -> str:
+    """Every run of text of a DOCX body, in document order (python-docx)."""
+    import docx
+
+    body = docx.Document(io.BytesIO(document)).element.body
+    return "".join(t.text or "" for t in body.iter(f"{W}t"))
+
+
+# -- speech-like audio -------------------------------------------------------------------------------
+
+FRAME_BYTES = 3200
+"""100 ms of 16 kHz PCM16."""
+SPEECH = sorted((ROOT / "tests" / "fixtures" / "audio").glob("0*.wav"))
+"""Real Spanish speech (espeak-ng), one utterance per file: what Silero VAD must accept."""
+
+
+def speech_pcm(path: Path) -> bytes:
+    with wave.open(str(path)) as w:
+        return w.readframes(w.getnframes())
+
+
+@dataclass
+class Timeline:
+    """A session's audio: speech pieces separated by silence, with faint noise so no two
+    stretches of it are byte-identical (every utterance then has its own fingerprint)."""
+
+    pcm: bytes
+    speech: list[tuple[int, int]]
+    """[start, end) sample ranges of each speech piece."""
+
+    def frames(self) -> list[bytes]:
+        return [self.pcm[i : i + FRAME_BYTES] for i in range(0, len(self.pcm), FRAME_BYTES)]
+
+    @property
+    def seconds(self) -> float:
+        return len(self.pcm) / 2 / 16_000
+
+
+def make_timeline(rng: random.Random, pieces: int, *, lead_silence: float = 0.5) -> Timeline:
+    import numpy as np
+
+    clips = [speech_pcm(path) for path in SPEECH]
+    parts: list[bytes] = []
+    speech: list[tuple[int, int]] = []
+    at = 0
+
+    def silence(seconds: float) -> None:
+        nonlocal at
+        n = int(seconds * 16_000)
+        parts.append(bytes(2 * n))
+        at += n
+
+    silence(lead_silence)
+    for _ in range(pieces):
+        clip = rng.choice(clips)
+        parts.append(clip)
+        speech.append((at, at + len(clip) // 2))
+        at += len(clip) // 2
+        silence(rng.uniform(1.0, 1.6))
+    samples = np.frombuffer(b"".join(parts), dtype="<i2").astype(np.int32)
+    noise = np.random.default_rng(rng.getrandbits(32)).integers(-2, 3, samples.size)
+    pcm = np.clip(samples + noise, -32768, 32767).astype("<i2").tobytes()
+    return Timeline(pcm, speech)
+
+
+def fingerprint(pcm: bytes, start_sample: int, end_sample: int) -> str:
+    """What the fake CORE writes for the utterance [start, end) of a session's audio."""
+    return hashlib.sha256(pcm[2 * start_sample : 2 * end_sample]).hexdigest()[:8]
+
+
+def check_audio_blocks(timeline: Timeline, events: list[dict[str, Any]], blocks: list[dict[str, Any]]) -> int:
+    """The audio the server cut and transcribed is exactly the audio sent: utterances in order,
+    not overlapping, each the fingerprint of the sent samples at its place, one block each, and
+    every speech piece heard. Returns the number of audio blocks."""
+    detected = [e["data"] for e in events if e["kind"] == "utterance.detected"]
+    ids = [u["utterance_id"] for u in detected]
+    assert len(ids) == len(set(ids)), "an utterance was cut twice"
+    for before, after in itertools.pairwise(detected):
+        assert before["end_sample"] <= after["start_sample"], (before, after)
+    audio_blocks = [b for b in blocks if b["source"]["kind"] == "audio"]
+    by_utterance = {b["source"]["utterance_id"]: b for b in audio_blocks}
+    assert len(by_utterance) == len(audio_blocks), "two blocks for one utterance"
+    assert sorted(by_utterance) == sorted(ids), "an utterance without its block, or the reverse"
+    for utt in detected:
+        block = by_utterance[utt["utterance_id"]]
+        expected = fingerprint(timeline.pcm, utt["start_sample"], utt["end_sample"])
+        assert f"[{expected}]" in block["text"], (utt, block["text"], expected)
+    starts = [b["audio_metadata"]["time_start"] for b in audio_blocks]
+    assert starts == sorted(starts), "audio blocks out of audio order"
+    for start, end in timeline.speech:
+        assert any(u["start_sample"] < end and start < u["end_sample"] for u in detected), (
+            f"speech at samples {start}-{end} produced no utterance"
+        )
+    return len(audio_blocks)
