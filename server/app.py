@@ -31,7 +31,7 @@ from .metrics import Metrics
 from .orchestrator import Orchestrator
 from .services.asr import Transcriber
 from .services.builder import Builder, EmbeddedBuilder, HttpBuilder
-from .services.core import Core, EmbeddedCore, HttpCore
+from .services.core import CircuitBreaker, Core, EmbeddedCore, HttpCore
 from .services.guard import EmbeddedGuard, Guard, HttpGuard
 from .services.learn import HttpLearn, StoreLearn
 from .services.objectstore import LocalObjectStore, ObjectStore, S3ObjectStore
@@ -45,8 +45,17 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 def make_object_store(settings: Settings, secret: bytes) -> ObjectStore:
     if settings.s3_bucket:
         import boto3
+        from botocore.config import Config
 
-        client = boto3.client("s3", endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region)
+        # Bounded like every other collaborator call (botocore's own default is 60 s per read).
+        config = Config(
+            connect_timeout=settings.retry.timeout,
+            read_timeout=settings.retry.timeout,
+            retries={"mode": "standard", "max_attempts": settings.retry.attempts},
+        )
+        client = boto3.client(
+            "s3", endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region, config=config
+        )
         return S3ObjectStore(
             client, settings.s3_bucket, settings.s3_prefix, object_lock_days=settings.s3_object_lock_days
         )
@@ -84,7 +93,15 @@ def create_app(settings: Settings) -> Starlette:
                 cpu_threads=settings.asr_cpu_threads,
                 beam_size=settings.asr_beam_size,
             )
-            core: Core = HttpCore(http, settings.core_url) if settings.core_url else EmbeddedCore(transcriber)
+            core: Core = (
+                HttpCore(
+                    http,
+                    settings.core_url,
+                    CircuitBreaker(settings.core_breaker_threshold, settings.core_breaker_cooldown),
+                )
+                if settings.core_url
+                else EmbeddedCore(transcriber)
+            )
             if settings.asr_warmup and not settings.core_url:
                 # Load the model off the loop now, so the first utterance does not pay for it.
                 asyncio.get_running_loop().run_in_executor(None, transcriber.warm_up)

@@ -998,8 +998,11 @@ class Orchestrator:
         raise ServiceUnavailable("finalize is still in progress; call again")
 
     async def _public_result(self, result: dict[str, Any]) -> dict[str, Any]:
-        """The stored result with a fresh download link (links expire; the result does not)."""
-        return {**result, "download_url": await self.guard.download_url(result["document_key"])}
+        """The stored result with a fresh download link (links expire; the result does not). The
+        link is asked of GUARD with retries like the seal: a transient GUARD failure after the acta
+        is sealed must not turn a successful finalize into an error."""
+        url = await with_retries(lambda: self.guard.download_url(result["document_key"]), self.settings.retry)
+        return {**result, "download_url": url}
 
     # -- events ----------------------------------------------------------------------------------
 

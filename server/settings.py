@@ -128,6 +128,10 @@ class Settings:
     """Load the speech model in the background at startup instead of on the first utterance."""
     audio_lease_ttl: float = 10.0
     """Seconds a dead owner instance keeps a session's audio before another takes over."""
+    core_breaker_threshold: int = 5
+    """Consecutive transient CORE failures that open its circuit (calls then fail fast)."""
+    core_breaker_cooldown: float = 30.0
+    """Seconds an open CORE circuit stays open before one trial call is let through."""
     inflight_lease_ttl: float = 10.0
     """Seconds an input being stored by an instance that died keeps finalize waiting for it (a
     live instance renews the lease while CORE works on the input)."""
@@ -171,6 +175,8 @@ class Settings:
             asr_warmup=env.get("ASTRA_ASR_WARMUP", "1") not in ("0", "false", "no"),
             audio_lease_ttl=_float(env, "ASTRA_AUDIO_LEASE_TTL", 10.0),
             inflight_lease_ttl=_float(env, "ASTRA_INFLIGHT_LEASE_TTL", 10.0),
+            core_breaker_threshold=_int(env, "ASTRA_CORE_BREAKER_THRESHOLD", 5),
+            core_breaker_cooldown=_float(env, "ASTRA_CORE_BREAKER_COOLDOWN", 30.0),
             limits=Limits(
                 max_frame_bytes=_int(env, "ASTRA_MAX_FRAME_BYTES", 1 << 20),
                 max_text_chars=_int(env, "ASTRA_MAX_TEXT_CHARS", 20_000),

@@ -9,7 +9,8 @@ can, from one moment to the next:
 * ``refuse``: reset every connection at once (the collaborator is down);
 * ``delay``: hold each answer ``delay`` seconds (slower than the server's timeout, say);
 * ``blackhole``: accept and read, never answer (a hung collaborator);
-* ``flap``: reset one request in ``every`` (a flapping link), forward the others.
+* ``flap``: reset the first request and then one in ``every`` (counted across connections; a
+  request is the client's bytes after the previous answer), forward the others.
 
 Changing the mode also cuts the connections already open, so a pooled keep-alive connection
 cannot carry on in the old mode. The proxy runs its own event loop in a thread of its own.
@@ -84,6 +85,7 @@ class FaultProxy:
 
         async def switch() -> None:
             self.mode, self.delay, self.every = mode, delay, every
+            self._requests = 0
             for writer in list(self._writers):
                 _reset(writer)
             self._writers.clear()
@@ -123,9 +125,11 @@ class FaultProxy:
             _reset(writer)
             return
         self._writers.add(up_writer)
+        turn = _Turn()
         try:
             await asyncio.gather(
-                self._pipe(reader, up_writer, requests=True), self._pipe(up_reader, writer, requests=False)
+                self._pipe(reader, up_writer, turn, requests=True),
+                self._pipe(up_reader, writer, turn, requests=False),
             )
         finally:
             for w in (writer, up_writer):
@@ -133,22 +137,35 @@ class FaultProxy:
                 with contextlib.suppress(Exception):
                     w.close()
 
-    async def _pipe(self, src: asyncio.StreamReader, dst: asyncio.StreamWriter, *, requests: bool) -> None:
+    async def _pipe(
+        self, src: asyncio.StreamReader, dst: asyncio.StreamWriter, turn: _Turn, *, requests: bool
+    ) -> None:
         with contextlib.suppress(Exception):
             while data := await src.read(65536):
                 if requests:
-                    self._requests += 1
-                    if self.mode == "flap" and self._requests % self.every == 0:
-                        self.stats.reset += 1
-                        _reset(dst)
-                        return
-                    self.stats.forwarded_requests += 1
-                elif self.mode == "delay" and self.delay:
-                    await asyncio.sleep(self.delay)
+                    if turn.answered:  # the first bytes of a new request on this connection
+                        turn.answered = False
+                        self._requests += 1
+                        if self.mode == "flap" and (self._requests - 1) % self.every == 0:
+                            self.stats.reset += 1
+                            _reset(dst)
+                            return
+                        self.stats.forwarded_requests += 1
+                else:
+                    turn.answered = True
+                    if self.mode == "delay" and self.delay:
+                        await asyncio.sleep(self.delay)
                 dst.write(data)
                 await dst.drain()
         with contextlib.suppress(Exception):
             dst.write_eof()
+
+
+@dataclass
+class _Turn:
+    """HTTP/1.1 without pipelining: a client chunk after an answer starts a new request."""
+
+    answered: bool = True
 
 
 def _reset(writer: asyncio.StreamWriter) -> None:
