@@ -34,7 +34,7 @@ import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import httpx
 
@@ -343,6 +343,9 @@ class Timeline:
     def frames(self) -> list[bytes]:
         return [self.pcm[i : i + FRAME_BYTES] for i in range(0, len(self.pcm), FRAME_BYTES)]
 
+    def slice(self, start_sample: int, end_sample: int) -> bytes:
+        return self.pcm[2 * start_sample : 2 * end_sample]
+
     @property
     def seconds(self) -> float:
         return len(self.pcm) / 2 / 16_000
@@ -375,12 +378,59 @@ def make_timeline(rng: random.Random, pieces: int, *, lead_silence: float = 0.5)
     return Timeline(pcm, speech)
 
 
-def fingerprint(pcm: bytes, start_sample: int, end_sample: int) -> str:
+class LongTimeline:
+    """Hours of audio without holding them: exact silence, and a speech clip (with its own faint
+    noise) every ``every`` seconds; frames and slices are built on demand."""
+
+    def __init__(self, rng: random.Random, seconds: float, every: float) -> None:
+        import numpy as np
+
+        clips = [np.frombuffer(speech_pcm(path), dtype="<i2") for path in SPEECH]
+        self.samples = int(seconds * 16_000)
+        self.pieces: list[tuple[int, bytes]] = []
+        at = int(rng.uniform(1.0, every / 2) * 16_000)
+        while True:
+            clip = rng.choice(clips)
+            if at + clip.size + 16_000 > self.samples:
+                break
+            noise = np.random.default_rng(rng.getrandbits(32)).integers(-2, 3, clip.size)
+            self.pieces.append((at, np.clip(clip + noise, -32768, 32767).astype("<i2").tobytes()))
+            at += int(every * 16_000)
+        self.speech = [(start, start + len(pcm) // 2) for start, pcm in self.pieces]
+
+    @property
+    def frame_count(self) -> int:
+        return -(-self.samples // (FRAME_BYTES // 2))
+
+    def slice(self, start_sample: int, end_sample: int) -> bytes:
+        out = bytearray(2 * (end_sample - start_sample))
+        for start, pcm in self.pieces:
+            end = start + len(pcm) // 2
+            lo, hi = max(start, start_sample), min(end, end_sample)
+            if lo < hi:
+                out[2 * (lo - start_sample) : 2 * (hi - start_sample)] = pcm[
+                    2 * (lo - start) : 2 * (hi - start)
+                ]
+        return bytes(out)
+
+    def frame(self, n: int) -> bytes:
+        """The n-th 100 ms frame (0-based); the last one may be shorter."""
+        start = n * (FRAME_BYTES // 2)
+        return self.slice(start, min(self.samples, start + FRAME_BYTES // 2))
+
+
+class Audio(Protocol):
+    speech: list[tuple[int, int]]
+
+    def slice(self, start_sample: int, end_sample: int) -> bytes: ...
+
+
+def fingerprint(audio: Audio, start_sample: int, end_sample: int) -> str:
     """What the fake CORE writes for the utterance [start, end) of a session's audio."""
-    return hashlib.sha256(pcm[2 * start_sample : 2 * end_sample]).hexdigest()[:8]
+    return hashlib.sha256(audio.slice(start_sample, end_sample)).hexdigest()[:8]
 
 
-def check_audio_blocks(timeline: Timeline, events: list[dict[str, Any]], blocks: list[dict[str, Any]]) -> int:
+def check_audio_blocks(timeline: Audio, events: list[dict[str, Any]], blocks: list[dict[str, Any]]) -> int:
     """The audio the server cut and transcribed is exactly the audio sent: utterances in order,
     not overlapping, each the fingerprint of the sent samples at its place, one block each, and
     every speech piece heard. Returns the number of audio blocks."""
@@ -395,7 +445,7 @@ def check_audio_blocks(timeline: Timeline, events: list[dict[str, Any]], blocks:
     assert sorted(by_utterance) == sorted(ids), "an utterance without its block, or the reverse"
     for utt in detected:
         block = by_utterance[utt["utterance_id"]]
-        expected = fingerprint(timeline.pcm, utt["start_sample"], utt["end_sample"])
+        expected = fingerprint(timeline, utt["start_sample"], utt["end_sample"])
         assert f"[{expected}]" in block["text"], (utt, block["text"], expected)
     starts = [b["audio_metadata"]["time_start"] for b in audio_blocks]
     assert starts == sorted(starts), "audio blocks out of audio order"
