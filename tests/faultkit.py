@@ -310,6 +310,18 @@ def session_events(base_url: str, token: str, session_id: str) -> list[dict[str,
             return events
 
 
+def exported_log(base_url: str, token: str, session_id: str) -> list[dict[str, Any]]:
+    """A finalized session's log once complete: learn.exported follows session.finalized."""
+    events: list[dict[str, Any]] = []
+
+    def complete() -> bool:
+        events[:] = session_events(base_url, token, session_id)
+        return any(e["kind"] == "learn.exported" for e in events)
+
+    wait_until(complete, 60, "learn.exported")
+    return events
+
+
 def docx_text(document: bytes) -> str:
     """Every run of text of a DOCX body, in document order (python-docx)."""
     import docx

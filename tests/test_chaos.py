@@ -32,6 +32,7 @@ from .faultkit import (
     auth,
     check_audio_blocks,
     docx_text,
+    exported_log,
     fake_core,
     make_timeline,
     session_blocks,
@@ -247,18 +248,6 @@ async def _run(
     for client in clients:
         await client.stop()
     return recorders, stenos, markers
-
-
-def exported_log(api: str, token: str, session_id: str) -> list[dict[str, Any]]:
-    """The session's log once it is complete: learn.exported follows session.finalized."""
-    events: list[dict[str, Any]] = []
-
-    def complete() -> bool:
-        events[:] = session_events(api, token, session_id)
-        return any(e["kind"] == "learn.exported" for e in events)
-
-    wait_until(complete, 60, "learn.exported")
-    return events
 
 
 def _check_session(

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import random
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,40 +25,25 @@ from websockets.exceptions import ConnectionClosed
 from server.protocol import SUBPROTOCOL
 from server.redis_server import EmbeddedRedis
 
+from . import faultkit
 from .chromium import chromium, ms
-from .conftest import TENANT, ServerProcess
-from .faultkit import fake_core
+from .conftest import ServerProcess
+from .faultkit import (
+    Timeline,
+    auth,
+    check_audio_blocks,
+    exported_log,
+    fake_core,
+    make_timeline,
+    session_blocks,
+)
 from .resumable import ResumableClient
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def start_session(server: ServerProcess, token: str) -> str:
-    response = httpx.post(
-        f"{server.url}/v1/orchestrator/session/start",
-        json={"tenant_id": TENANT, "metadata": {"title": "Sesión con Redis reiniciado"}},
-        headers={"authorization": f"Bearer {token}"},
-        timeout=30,
-    )
-    assert response.status_code == 201, response.text
-    session_id: str = response.json()["session_id"]
-    return session_id
-
-
-def all_events(server: ServerProcess, token: str, session_id: str) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    while True:
-        response = httpx.get(
-            f"{server.url}/v1/orchestrator/session/{session_id}/events",
-            params={"after": events[-1]["id"] if events else 0, "limit": 500},
-            headers={"authorization": f"Bearer {token}"},
-            timeout=30,
-        )
-        assert response.status_code == 200, response.text
-        page: list[dict[str, Any]] = response.json()["events"]
-        events += page
-        if len(page) < 500:
-            return events
+    return faultkit.start_session(server.url, token, "Sesión con Redis reiniciado")
 
 
 async def hello_during_outage(
@@ -73,13 +60,14 @@ async def hello_during_outage(
         return error, ws.close_code
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(300)
 def test_redis_restart_mid_session_degrades_then_recovers_losing_nothing(spawn: Any, tmp_path: Path) -> None:
-    """Redis is SIGKILLed mid-session and restarted on the same socket: every client gets
-    ``status degraded STORE_UNAVAILABLE``, /healthz answers 503, a new connection is refused
-    with STORE_UNAVAILABLE and close 1013; frames sent meanwhile stay unacked, then are stored
-    and acked once, in order, after ``status ok``; everything acked before is still there; the
-    live hub resyncs every client (events contiguous, equal to the log); the session goes on."""
+    """Redis is SIGKILLed mid-session (text and speech streaming) and restarted on the same
+    socket: every client gets ``status degraded STORE_UNAVAILABLE``, /healthz answers 503, a new
+    connection is refused with STORE_UNAVAILABLE and close 1013; frames sent meanwhile stay
+    unacked, then are stored and acked once, in order, after ``status ok``; everything acked
+    before is still there; the live hub resyncs every client (events contiguous, equal to the
+    log); the session goes on and its acta holds every text and every utterance."""
     store = EmbeddedRedis(tmp_path / "store", appendfsync="always")
     store.start()
     try:
@@ -88,23 +76,41 @@ def test_redis_restart_mid_session_degrades_then_recovers_losing_nothing(spawn: 
             token = server.token()
             viewer_token = server.token(role="viewer", sub="viewer")
             session_id = start_session(server, token)
-            asyncio.run(_scenario(server, store, session_id, token, viewer_token))
+            timeline = make_timeline(random.Random(3), 3)
+            asyncio.run(_scenario(server, store, session_id, token, viewer_token, timeline))
             assert httpx.get(server.url + "/healthz").status_code == 200
     finally:
         store.stop()
 
 
+def text(phase: str, n: int) -> dict[str, Any]:
+    return {"type": "text", "text": f"{phase}, intervención número {n}."}
+
+
+def audio(frames: list[bytes]) -> list[dict[str, Any]]:
+    return [{"type": "audio", "format": "pcm16", "data": f} for f in frames]
+
+
 async def _scenario(
-    server: ServerProcess, store: EmbeddedRedis, session_id: str, token: str, viewer_token: str
+    server: ServerProcess,
+    store: EmbeddedRedis,
+    session_id: str,
+    token: str,
+    viewer_token: str,
+    timeline: Timeline,
 ) -> None:
+    frames = timeline.frames()
+    # Cut the audio in the silences after the first and the second utterance.
+    first, second = (
+        (end + start) // 2 // 1600 for (_, end), (start, _) in itertools.pairwise(timeline.speech)
+    )
     recorder = ResumableClient([server.ws_url], session_id, token, "rec").start()
     viewer = ResumableClient([server.ws_url], session_id, viewer_token, "viewer").start()
     try:
-        for n in range(1, 11):
-            await recorder.send({"type": "text", "text": f"Antes del corte, intervención número {n}."})
+        for frame in [text("Antes del corte", n) for n in range(1, 11)] + audio(frames[:first]):
+            await recorder.send(frame)
         await recorder.all_acked()
         before = {a["seq"]: a for a in recorder.acks}
-        assert sorted(before) == list(range(1, 11))
 
         assert store.process is not None
         store.process.kill()  # SIGKILL: no shutdown, no final AOF rewrite
@@ -121,41 +127,52 @@ async def _scenario(
         assert refused["type"] == "error" and refused["code"] == "STORE_UNAVAILABLE"
         assert close_code == 1013
 
-        for n in range(11, 21):  # sent while Redis is down: held, not acked, not refused
-            await recorder.send({"type": "text", "text": f"Durante el corte, intervención número {n}."})
-        await recorder.wait_until(lambda: recorder._sent_upto == 20, 30, "frames sent during the outage")
-        assert len(recorder.acks) == 10 and not recorder.errors
+        # Sent while Redis is down (fewer than the window): held, not acked, not refused.
+        during = [text("Durante el corte", n) for n in range(11, 21)] + audio(frames[first : first + 40])
+        for frame in during:
+            await recorder.send(frame)
+        await recorder.wait_until(lambda: recorder._sent_upto == recorder.next_seq - 1, 30, "all sent")
+        assert len(recorder.acks) == len(before) and not recorder.errors
 
         await asyncio.to_thread(store.start)
         for client in (recorder, viewer):
             await client.wait_until(lambda c=client: c.statuses[-1]["state"] == "ok", 60, "status ok")
         await recorder.all_acked(60)
-        for n in range(21, 31):  # the session goes on
-            await recorder.send({"type": "text", "text": f"Después del corte, intervención número {n}."})
+        after = (
+            audio(frames[first + 40 : second])
+            + [text("Después del corte", n) for n in range(21, 31)]
+            + audio(frames[second:])
+            + [{"type": "audio_end"}]
+        )
+        for frame in after:  # the session goes on
+            await recorder.send(frame)
         await recorder.all_acked()
-        head = 1 + 30  # session.started + one block.added per text
+
+        response = await asyncio.to_thread(
+            httpx.post,
+            f"{server.url}/v1/orchestrator/session/{session_id}/finalize",
+            headers=auth(token),
+            timeout=120,
+        )
+        assert response.status_code == 200, response.text
+        log = await asyncio.to_thread(exported_log, server.url, token, session_id)
         for client in (recorder, viewer):
-            await client.wait_until(lambda c=client: c.last_event_id == head, 60, "every event")
+            await client.wait_until(lambda c=client: c.last_event_id == log[-1]["id"], 60, "every event")
     finally:
         await recorder.stop()
         await viewer.stop()
 
-    assert recorder.applied() == list(range(1, 31))
+    assert recorder.applied() == list(range(1, recorder.next_seq))
     assert not recorder.errors and not viewer.errors
     assert [s["state"] for s in recorder.statuses] == ["degraded", "ok"]
-    blocks = await asyncio.to_thread(
-        lambda: httpx.get(
-            f"{server.url}/v1/orchestrator/session/{session_id}/blocks",
-            headers={"authorization": f"Bearer {token}"},
-        ).json()["blocks"]
-    )
-    assert [b["source"]["seq"] for b in blocks] == list(range(1, 31))
-    for block, seq in zip(blocks, range(1, 31), strict=True):
-        assert f"número {seq}." in block["text"]
-    for seq, ack in before.items():  # acked before the kill: the very same block survived
-        assert blocks[seq - 1]["block_id"] == ack["block_id"]
-    log = await asyncio.to_thread(all_events, server, token, session_id)
-    assert [e["id"] for e in log] == list(range(1, head + 1))
+    blocks = await asyncio.to_thread(session_blocks, server.url, token, session_id)
+    text_blocks = [b for b in blocks if b["source"]["kind"] == "text"]
+    assert [b["text"].split("número ")[1] for b in text_blocks] == [f"{n}." for n in range(1, 31)]
+    by_id = {b["block_id"]: b for b in blocks}
+    for ack in before.values():  # acked before the kill: the very same block survived
+        assert ack["block_id"] is None or ack["block_id"] in by_id
+    check_audio_blocks(timeline, log, blocks)
+    assert [e["id"] for e in log] == list(range(1, len(log) + 1))
     for client in (recorder, viewer):
         client.check_events()
         assert [(e["id"], e["kind"], e["data"]) for e in client.events] == [
