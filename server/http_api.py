@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from .audio import ACCEPTED, SAMPLE_RATE, AudioFormatError, decode_file
 from .auth import Principal, bearer
-from .buffer import STORE_ERRORS, Dedupe, SessionMeta, store_errors
+from .buffer import Dedupe, SessionMeta, store_errors
 from .errors import AstraError, InvalidInput, MalformedBody, NotFound, PayloadTooLarge, ProtocolError
 from .orchestrator import IngestResult
 from .protocol import validate_changes
@@ -321,12 +321,7 @@ async def healthz(request: Request) -> Response:
     """200 when the store answers; 503 ``STORE_UNAVAILABLE`` while it is unreachable or loading."""
     state = _state(request)
     with store_errors():
-        try:
-            await state.redis.ping()
-        except STORE_ERRORS:
-            # A pooled connection opened before a Redis restart fails once, then reconnects:
-            # that says nothing about Redis now, so ask again (PING is harmless to repeat).
-            await state.redis.ping()
+        await state.redis.ping()
     return JSONResponse({"status": "ok"})
 
 

@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import ServerProcess, wait_until
+from .conftest import TIME_UNIT, ServerProcess, wait_until
 from .faultkit import (
     Timeline,
     auth,
@@ -53,6 +53,14 @@ EDITS_EACH = 10
 """Edits per stenographer."""
 KILLS = 5
 """SIGKILLs per run, at seeded random points of the streaming."""
+
+
+@dataclass
+class Edits:
+    markers: list[str] = field(default_factory=list)
+    """The marker of every applied edit."""
+    rebases: int = 0
+    """Edits refused with STALE_VERSION and sent again on the current block."""
 
 
 @dataclass
@@ -96,12 +104,16 @@ def known_blocks(client: ResumableClient) -> dict[str, dict[str, Any]]:
     return blocks
 
 
-async def correct(client: ResumableClient, name: str, rng: random.Random, markers: list[str]) -> None:
-    """Append a marker to a random block's text, rebasing on STALE_VERSION until it applies."""
+async def correct(client: ResumableClient, name: str, rng: random.Random, edits: Edits) -> None:
+    """Append a marker to one of the first blocks: read it, think a moment (meanwhile the other
+    stenographer may change it), send the edit on the version read, and on STALE_VERSION
+    rebase on the current block and send again, until it applies."""
     for k in range(EDITS_EACH):
-        await client.wait_until(lambda: bool(known_blocks(client)), 120, "a block to correct")
-        block = known_blocks(client)[rng.choice(sorted(known_blocks(client)))]
+        await client.wait_until(lambda: len(known_blocks(client)) >= 3, 120, "blocks to correct")
+        first = sorted(known_blocks(client).values(), key=lambda b: b["position"])[:3]
+        block = rng.choice(first)
         marker = f"[ed-{name}-{k}]"
+        await asyncio.sleep(rng.uniform(0.05, 0.4))
         for _ in range(50):
             text = f"{block['text']} {marker}"
             outcome = await client.request(
@@ -114,13 +126,13 @@ async def correct(client: ResumableClient, name: str, rng: random.Random, marker
                 within=120,
             )
             if outcome.kind in ("ack", "settled"):
-                markers.append(marker)
+                edits.markers.append(marker)
                 break
             assert outcome.message["code"] == "STALE_VERSION", outcome.message
+            edits.rebases += 1
             block = outcome.message["details"]["current"]
         else:
             raise AssertionError(f"{name}: edit {k} never applied")
-        await asyncio.sleep(rng.uniform(0.05, 0.4))
 
 
 async def chaos(
@@ -133,7 +145,12 @@ async def chaos(
     for point in points:
         while progress() < point:  # noqa: ASYNC110 (progress is a count, not an event)
             await asyncio.sleep(0.01)
-        alive = [s for s in servers if s.port not in restarting or restarting[s.port].done()]
+        while True:  # never kill the last instance standing: wait for a restart first
+            alive = [s for s in servers if s.port not in restarting or restarting[s.port].done()]
+            if len(alive) > 1:
+                break
+            pending = [task for task in restarting.values() if not task.done()]
+            await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
         victim = rng.choice(alive)
         log.append(f"kill :{victim.port} at {progress():.2f}")
         await asyncio.to_thread(victim.kill)
@@ -154,19 +171,23 @@ def test_sigkill_chaos_loses_nothing_doubles_nothing_keeps_order(
     saw every event once in order, equal to the log, and the DOCX holds each of them once."""
     rng = random.Random(seed)
     with fake_core(tmp_path) as core:
-        env = {"REDIS_URL": redis_url, "ASTRA_CORE_URL": core.url, "ASTRA_AUDIO_LEASE_TTL": "2"}
+        # A short audio lease makes takeovers quick; scaled, so a loaded machine's stalls do not
+        # make live owners lose it over and over.
+        lease = str(2 * TIME_UNIT)
+        env = {"REDIS_URL": redis_url, "ASTRA_CORE_URL": core.url, "ASTRA_AUDIO_LEASE_TTL": lease}
         shared = tmp_path / "shared"
         servers = [spawn("serve", data_dir=shared, env=env) for _ in range(INSTANCES)]
         token = servers[0].token()
         sessions = [start_session(servers[i % INSTANCES].url, token) for i in range(SESSIONS)]
         timelines = [make_timeline(rng, SPEECH_PIECES) for _ in sessions]
         kills: list[str] = []
-        recorders, stenos, markers = asyncio.run(_run(servers, token, sessions, timelines, rng, kills))
+        recorders, stenos, edits = asyncio.run(_run(servers, token, sessions, timelines, rng, kills))
         assert len(kills) == KILLS, kills
 
         api = servers[0].url
         for recorder in recorders:
-            _check_session(api, token, recorder, stenos if recorder.index == 0 else [], markers)
+            _check_session(api, token, recorder, stenos if recorder.index == 0 else [], edits.markers)
+        assert len(edits.markers) == 2 * EDITS_EACH and edits.rebases > 0, edits
 
 
 async def _run(
@@ -176,7 +197,7 @@ async def _run(
     timelines: list[Timeline],
     rng: random.Random,
     kills: list[str],
-) -> tuple[list[Recorder], list[ResumableClient], list[str]]:
+) -> tuple[list[Recorder], list[ResumableClient], Edits]:
     urls = [s.ws_url for s in servers]
     recorders = [
         Recorder(
@@ -197,7 +218,7 @@ async def _run(
         )
         for name in ("ana", "luis")
     ]
-    markers: list[str] = []
+    edits = Edits()
     clients = [r.client for r in recorders] + stenos
     for client in clients:
         client.start()
@@ -211,7 +232,7 @@ async def _run(
         await asyncio.gather(
             *(stream(r, random.Random(rng.random())) for r in recorders),
             *(
-                correct(s, name, random.Random(rng.random()), markers)
+                correct(s, name, random.Random(rng.random()), edits)
                 for s, name in zip(stenos, ("ana", "luis"), strict=True)
             ),
         )
@@ -247,7 +268,7 @@ async def _run(
             await client.wait_until(lambda c=client, h=head: c.last_event_id >= h, 60, f"event {head}")
     for client in clients:
         await client.stop()
-    return recorders, stenos, markers
+    return recorders, stenos, edits
 
 
 def _check_session(

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import itertools
 import random
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,9 @@ def test_redis_restart_mid_session_degrades_then_recovers_losing_nothing(spawn: 
             timeline = make_timeline(random.Random(3), 3)
             asyncio.run(_scenario(server, store, session_id, token, viewer_token, timeline))
             assert httpx.get(server.url + "/healthz").status_code == 200
+            # The viewer, which sends nothing, caught up through the live hub's reconnect.
+            metrics = httpx.get(server.url + "/metrics").text
+            assert re.search(r'astra_resyncs_total\{reason="resync"\} [1-9]', metrics), metrics
     finally:
         store.stop()
 
@@ -134,7 +138,9 @@ async def _scenario(
         await recorder.wait_until(lambda: recorder._sent_upto == recorder.next_seq - 1, 30, "all sent")
         assert len(recorder.acks) == len(before) and not recorder.errors
 
-        await asyncio.to_thread(store.start)
+        # From this thread, not a worker: Redis is tied to the thread that started it (its
+        # parent-death signal fires when that thread ends, and asyncio.run ends its workers).
+        store.start()
         for client in (recorder, viewer):
             await client.wait_until(lambda c=client: c.statuses[-1]["state"] == "ok", 60, "status ok")
         await recorder.all_acked(60)
