@@ -291,14 +291,15 @@ class Connection:
         """Run a store operation, retrying it with backoff while the store is unavailable (the
         client is told it is degraded); StoreUnavailable once the outage outlasts the limit."""
         delay = 0.05
+        failing_since: float | None = None  # this operation's own clock: another may recover first
         while True:
             try:
                 with store_errors():
                     result = await operation()
             except StoreUnavailable as exc:
+                failing_since = failing_since or time.monotonic()
                 await self._degraded(exc)
-                assert self._outage_since is not None
-                if time.monotonic() - self._outage_since > self.limits.store_outage:
+                if time.monotonic() - failing_since > self.limits.store_outage:
                     raise
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, STORE_RETRY_MAX)

@@ -186,6 +186,52 @@ async def _scenario(
         ]
 
 
+@pytest.mark.timeout(120)
+def test_outage_longer_than_the_limit_closes_with_1013_and_the_client_resumes(
+    spawn: Any, tmp_path: Path
+) -> None:
+    """Redis down for longer than ASTRA_STORE_OUTAGE: a connection holding an unacked frame is
+    told STORE_UNAVAILABLE and closed with 1013 (not left hanging); the client keeps the frame,
+    reconnects with backoff, and once Redis is back the frame is stored and acked, once."""
+    store = EmbeddedRedis(tmp_path / "store", appendfsync="always")
+    store.start()
+    try:
+        with fake_core(tmp_path) as core:
+            server = spawn(
+                "serve",
+                env={"REDIS_URL": store.url, "ASTRA_CORE_URL": core.url, "ASTRA_STORE_OUTAGE": "1"},
+            )
+            token = server.token()
+            session_id = start_session(server, token)
+
+            async def scenario() -> ResumableClient:
+                client = ResumableClient([server.ws_url], session_id, token, "rec").start()
+                try:
+                    await client.send(text("Antes del corte", 1))
+                    await client.all_acked()
+                    assert store.process is not None
+                    store.process.kill()
+                    store.process.wait(10)
+                    await client.send(text("Durante el corte", 2))
+                    await client.wait_until(lambda: (1013, "STORE_UNAVAILABLE") in client.closes, 30, "1013")
+                    # (each reconnect meanwhile is refused the same way)
+                    assert {e["code"] for e in client.errors} == {"STORE_UNAVAILABLE"}
+                    assert all("seq" not in e for e in client.errors)  # the frame is kept, unanswered
+                    assert client.unacked and client.applied() == [1]
+                    store.start()  # from this thread (see above)
+                    await client.all_acked(60)
+                finally:
+                    await client.stop()
+                return client
+
+            client = asyncio.run(scenario())
+            assert client.applied() == [1, 2] and client.connections >= 2
+            blocks = session_blocks(server.url, token, session_id)
+            assert [b["source"]["seq"] for b in blocks] == [1, 2]
+    finally:
+        store.stop()
+
+
 # -- the console ----------------------------------------------------------------------------------
 
 
