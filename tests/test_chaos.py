@@ -3,7 +3,7 @@ sessions streaming speech and text, two stenographers correcting, and instances 
 SIGKILL and restarted at random moments. Afterwards every client's acked frames and received
 events are compared with Redis and with the sealed DOCX: nothing lost, nothing doubled, order kept.
 
-Time is compressed honestly: each session streams about 30 s of 16 kHz PCM16 audio in 100 ms
+Time is compressed honestly: each session streams about 35 s of 16 kHz PCM16 audio in 100 ms
 frames (real espeak-ng Spanish speech from tests/fixtures/audio, separated by 1-1.6 s of
 silence), sent as fast as the server acks it (a window of 64 unacked frames per client), so a
 session's audio arrives many times faster than it was "spoken". The VAD, the cutting and the
@@ -46,7 +46,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 INSTANCES = 3
 SESSIONS = 20
 SPEECH_PIECES = 6
-"""Utterances per session (about 30 s of audio with the silences)."""
+"""Utterances per session (about 35 s of audio with the silences)."""
 TEXT_EVERY = 45
 """One text frame every this many audio frames, on the same sequence."""
 EDITS_EACH = 10
