@@ -127,6 +127,10 @@ async def _scenario(
             assert degraded["code"] == "STORE_UNAVAILABLE"
         health = await asyncio.to_thread(httpx.get, server.url + "/healthz", timeout=10)
         assert health.status_code == 503 and health.json()["error"]["code"] == "STORE_UNAVAILABLE"
+        listing = await asyncio.to_thread(
+            httpx.get, f"{server.url}/v1/orchestrator/session/{session_id}/blocks", headers=auth(token)
+        )
+        assert listing.status_code == 503 and listing.json()["error"]["code"] == "STORE_UNAVAILABLE"
         refused, close_code = await hello_during_outage(server, session_id, token)
         assert refused["type"] == "error" and refused["code"] == "STORE_UNAVAILABLE"
         assert close_code == 1013
