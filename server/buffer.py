@@ -589,6 +589,10 @@ class SessionBuffer:
         k = SessionKeys(session_id)
         return bool(await self._renew(keys=[k.finalize_lock], args=[owner, int(lock_ttl * 1000)]))
 
+    async def finalize_lock_held(self, session_id: str) -> bool:
+        """Whether a finalize in progress still holds (renews) the session's finalize lock."""
+        return bool(await self._r.exists(SessionKeys(session_id).finalize_lock))
+
     async def drain(self, session_id: str, *, force: bool = False) -> int:
         """Ingests still in flight (expired ones are dropped); ``force`` forgets the rest."""
         k = SessionKeys(session_id)

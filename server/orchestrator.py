@@ -22,7 +22,7 @@ from typing import Any, BinaryIO, Literal
 from . import protocol
 from .audio_pipeline import AudioService, utterance_id, wav_bytes
 from .auth import CAN_EDIT, CAN_FINALIZE, CAN_READ, CAN_SEND, CAN_START, CAN_UPLOAD, Principal
-from .buffer import FINALIZE_FAILED, FINALIZED, Dedupe, SessionBuffer, SessionMeta, unpack
+from .buffer import CLOSING, FINALIZE_FAILED, FINALIZED, Dedupe, SessionBuffer, SessionMeta, unpack
 from .errors import (
     AstraError,
     BuildFailed,
@@ -52,7 +52,6 @@ log = logging.getLogger("astra.orchestrator")
 
 DEFAULT_ZONE = "ZONE_DEBATE"
 MAX_METADATA_BYTES = 16_384
-FINALIZE_LOCK_TTL = 30.0
 IMAGE_TYPES = {b"\x89PNG\r\n\x1a\n": ("image/png", ".png"), b"\xff\xd8\xff": ("image/jpeg", ".jpg")}
 
 
@@ -829,14 +828,22 @@ class Orchestrator:
         principal.require(CAN_FINALIZE, "finalize sessions")
         owner = uuid.uuid4().hex
         closing = self._event("session.closing", principal, {})
-        outcome, _ = await self.buffer.begin_finalize(meta.session_id, owner, FINALIZE_LOCK_TTL, closing)
-        match outcome:
-            case "missing":
-                raise NotFound("no such session")
-            case "done":
-                return await self._stored_result(meta.session_id)
-            case "busy":
-                return await self._wait_for_result(meta.session_id)
+        lock_ttl = self.settings.limits.finalize_lock_ttl
+        while True:
+            outcome, _ = await self.buffer.begin_finalize(meta.session_id, owner, lock_ttl, closing)
+            match outcome:
+                case "missing":
+                    raise NotFound("no such session")
+                case "done":
+                    return await self._stored_result(meta.session_id)
+                case "busy":
+                    # Another call is finalizing: its outcome, or (its instance died and its lock
+                    # expired) None, and this call takes the work over.
+                    outcome_of_other = await self._wait_for_result(meta.session_id, take_over=True)
+                    if outcome_of_other is not None:
+                        return outcome_of_other
+                    continue
+            break
         started = time.perf_counter()
         renew = asyncio.create_task(self._keep_lock(meta.session_id, owner))
         try:
@@ -866,7 +873,9 @@ class Orchestrator:
         )
         self.metrics.finalize_seconds.labels("ok").observe(time.perf_counter() - started)
         if not stored:  # our lock expired and another instance took over: its result stands
-            return await self._wait_for_result(meta.session_id)
+            waited = await self._wait_for_result(meta.session_id)
+            assert waited is not None
+            return waited
         self._export_corrections(meta)
         return await self._public_result(result)
 
@@ -895,8 +904,9 @@ class Orchestrator:
 
     async def _keep_lock(self, session_id: str, owner: str) -> None:
         while True:
-            await asyncio.sleep(FINALIZE_LOCK_TTL / 3)
-            await self.buffer.renew_finalize(session_id, owner, FINALIZE_LOCK_TTL)
+            ttl = self.settings.limits.finalize_lock_ttl
+            await asyncio.sleep(ttl / 3)
+            await self.buffer.renew_finalize(session_id, owner, ttl)
 
     async def _build_and_seal(self, principal: Principal, meta: SessionMeta) -> dict[str, Any]:
         sid = meta.session_id
@@ -980,8 +990,10 @@ class Orchestrator:
             raise NotFound("no such session")
         return await self._public_result(meta.result)
 
-    async def _wait_for_result(self, session_id: str) -> dict[str, Any]:
-        """Another call is finalizing this session: wait (bounded) for its outcome."""
+    async def _wait_for_result(self, session_id: str, *, take_over: bool = False) -> dict[str, Any] | None:
+        """Another call is finalizing this session: wait (bounded) for its outcome. With
+        ``take_over``, None as soon as that call is seen dead (its lock expired, unrenewed, with
+        the session still closing): the caller may then finalize in its place."""
         deadline = time.monotonic() + self.settings.limits.finalize_wait
         delay = 0.05
         while time.monotonic() < deadline:
@@ -993,6 +1005,8 @@ class Orchestrator:
             if meta.status == FINALIZE_FAILED:
                 error = meta.error or {}
                 raise BuildFailed(str(error.get("message", "finalize failed")), cause=error)
+            if take_over and meta.status == CLOSING and not await self.buffer.finalize_lock_held(session_id):
+                return None
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.5)
         raise ServiceUnavailable("finalize is still in progress; call again")

@@ -57,6 +57,9 @@ class Limits:
     """Largest upload accepted by upload-asset."""
     finalize_wait: float = 120.0
     """Seconds a finalize call waits for a concurrent finalize of the same session to finish."""
+    finalize_lock_ttl: float = 30.0
+    """Seconds the lock of a finalize in progress lives unless renewed: a finalize whose
+    instance died is taken over by the next finalize call after this."""
     store_outage: float = 30.0
     """Seconds a connection holds its unacked frames while Redis is unreachable (the client is
     told it is degraded) before it is closed with 1013 so the client reconnects later."""
@@ -188,6 +191,7 @@ class Settings:
                 presence_ttl=_float(env, "ASTRA_PRESENCE_TTL", 45.0),
                 max_asset_bytes=_int(env, "ASTRA_MAX_ASSET_BYTES", 20 << 20),
                 finalize_wait=_float(env, "ASTRA_FINALIZE_WAIT", 120.0),
+                finalize_lock_ttl=_float(env, "ASTRA_FINALIZE_LOCK_TTL", 30.0),
                 store_outage=_float(env, "ASTRA_STORE_OUTAGE", 30.0),
             ),
             retry=Retry(

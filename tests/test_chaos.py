@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import random
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +36,7 @@ from .faultkit import (
     docx_text,
     exported_log,
     fake_core,
+    fault_proxy,
     make_timeline,
     session_blocks,
     session_events,
@@ -362,3 +365,47 @@ def test_instance_killed_while_storing_an_input_does_not_hold_finalize(
         )
         assert response.status_code == 200, response.text
         assert session_blocks(survivor.url, token, session_id) == []  # never acked, never stored
+
+
+@pytest.mark.timeout(300)
+def test_instance_killed_while_finalizing_another_takes_over(
+    spawn: Any, redis_url: str, tmp_path: Path
+) -> None:
+    """The instance finalizing a session is SIGKILLed while BUILDER works; a finalize called on
+    another instance waits for the dead one's lock to expire, takes over, and returns the sealed
+    acta in that one call (instead of waiting out its whole wait and answering 'call again')."""
+    builder = spawn("builder", data_dir=tmp_path / "builder")
+    with fake_core(tmp_path) as core, fault_proxy(builder.url) as proxy:
+        env = {
+            "REDIS_URL": redis_url,
+            "ASTRA_CORE_URL": core.url,
+            "ASTRA_BUILDER_URL": proxy.url,
+            "ASTRA_FINALIZE_LOCK_TTL": "3",
+            "ASTRA_FINALIZE_WAIT": "30",
+        }
+        shared = tmp_path / "shared"
+        doomed, survivor = spawn("serve", data_dir=shared, env=env), spawn("serve", data_dir=shared, env=env)
+        token = doomed.token()
+        session_id = start_session(doomed.url, token)
+        api = f"/v1/orchestrator/session/{session_id}"
+        for n in range(1, 4):
+            text = {"text": f"Tiene la palabra el concejal número {n}."}
+            assert httpx.post(doomed.url + api + "/append", json=text, headers=auth(token)).status_code == 200
+        proxy.set_mode("blackhole")  # BUILDER takes the request and never answers
+
+        def finalize_on_doomed() -> None:
+            with contextlib.suppress(httpx.HTTPError):
+                httpx.post(doomed.url + api + "/finalize", headers=auth(token), timeout=120)
+
+        first = threading.Thread(target=finalize_on_doomed)
+        first.start()
+        wait_until(lambda: proxy.stats.connections >= 1, 30, "BUILDER to be called")
+        doomed.kill()
+        first.join(30)
+        proxy.set_mode("pass")
+        response = httpx.post(survivor.url + api + "/finalize", headers=auth(token), timeout=120)
+        assert response.status_code == 200, response.text
+        result = response.json()
+        assert result["block_count"] == 3
+        document = httpx.get(result["download_url"], timeout=30).content
+        assert hashlib.sha256(document).hexdigest() == result["integrity_hash"]
