@@ -15,15 +15,16 @@ from pathlib import Path
 import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from .audio_pipeline import AudioService, AudioSettings, LazyVad
 from .auth import Authenticator, load_or_create_secret
-from .buffer import SessionBuffer
+from .buffer import STORE_ERRORS, SessionBuffer
 from .endpoint import stream_endpoint
-from .errors import AstraError
+from .errors import AstraError, StoreUnavailable
 from .fanout import LiveHub
 from .http_api import astra_error, http_error, routes
 from .metrics import Metrics
@@ -31,7 +32,7 @@ from .orchestrator import Orchestrator
 from .redis_client import make_redis
 from .services.asr import Transcriber
 from .services.builder import Builder, EmbeddedBuilder, HttpBuilder
-from .services.core import Core, EmbeddedCore, HttpCore
+from .services.core import CircuitBreaker, Core, EmbeddedCore, HttpCore
 from .services.guard import EmbeddedGuard, Guard, HttpGuard
 from .services.learn import HttpLearn, StoreLearn
 from .services.objectstore import LocalObjectStore, ObjectStore, S3ObjectStore
@@ -46,12 +47,26 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 def make_object_store(settings: Settings, secret: bytes) -> ObjectStore:
     if settings.s3_bucket:
         import boto3
+        from botocore.config import Config
 
-        client = boto3.client("s3", endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region)
+        # Bounded like every other collaborator call (botocore's own default is 60 s per read).
+        config = Config(
+            connect_timeout=settings.retry.timeout,
+            read_timeout=settings.retry.timeout,
+            retries={"mode": "standard", "max_attempts": settings.retry.attempts},
+        )
+        client = boto3.client(
+            "s3", endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region, config=config
+        )
         return S3ObjectStore(
             client, settings.s3_bucket, settings.s3_prefix, object_lock_days=settings.s3_object_lock_days
         )
     return LocalObjectStore(settings.data_dir / "objects", secret, settings.base_url)
+
+
+async def store_unavailable(request: Request, exc: Exception) -> Response:
+    """Any HTTP request that found Redis unreachable: 503 STORE_UNAVAILABLE, not a bare 500."""
+    return await astra_error(request, StoreUnavailable(f"the session store is unavailable: {exc}"))
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -74,7 +89,15 @@ def create_app(settings: Settings) -> Starlette:
                 cpu_threads=settings.asr_cpu_threads,
                 beam_size=settings.asr_beam_size,
             )
-            core: Core = HttpCore(http, settings.core_url) if settings.core_url else EmbeddedCore(transcriber)
+            core: Core = (
+                HttpCore(
+                    http,
+                    settings.core_url,
+                    CircuitBreaker(settings.core_breaker_threshold, settings.core_breaker_cooldown),
+                )
+                if settings.core_url
+                else EmbeddedCore(transcriber)
+            )
             if settings.asr_warmup and not settings.core_url:
                 # Load the model off the loop now, so the first utterance does not pay for it.
                 asyncio.get_running_loop().run_in_executor(None, transcriber.warm_up)
@@ -160,5 +183,9 @@ def create_app(settings: Settings) -> Starlette:
     return Starlette(
         routes=all_routes,
         lifespan=lifespan,
-        exception_handlers={AstraError: astra_error, HTTPException: http_error},
+        exception_handlers={
+            AstraError: astra_error,
+            HTTPException: http_error,
+            **dict.fromkeys(STORE_ERRORS, store_unavailable),
+        },
     )

@@ -12,15 +12,18 @@ a failed build leaves ``FINALIZE_FAILED`` (closed to input, finalize may be retr
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import msgpack
+import redis.exceptions
 
 from . import keys
+from .errors import StoreUnavailable
 from .keys import SessionKeys
 from .redis_client import RedisClient
 
@@ -28,6 +31,20 @@ OPEN = "OPEN"
 CLOSING = "CLOSING"
 FINALIZED = "FINALIZED"
 FINALIZE_FAILED = "FINALIZE_FAILED"
+
+
+STORE_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+"""What the Redis client raises when the store is unreachable, or still loading after a restart
+(``BusyLoadingError`` is a ``ConnectionError``)."""
+
+
+@contextlib.contextmanager
+def store_errors() -> Iterator[None]:
+    """Translate an unreachable store into :class:`StoreUnavailable` (a coded, retryable error)."""
+    try:
+        yield
+    except STORE_ERRORS as exc:
+        raise StoreUnavailable(f"the session store is unavailable: {exc}") from exc
 
 
 def pack(value: Any) -> bytes:
@@ -94,6 +111,14 @@ local pos = redis.call('HINCRBY', KEYS[1], 'positions', 1)
 return {'ok', redis.call('HGET', KEYS[1], 'last_template') or '', tostring(pos)}
 """
 )
+
+# KEYS: inflight   ARGV: ingest_token, ttl_ms
+# The instance storing an input is alive: push back the expiry of its in-flight mark.
+_RENEW_INGEST = """
+local t = redis.call('TIME')
+local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return redis.call('ZADD', KEYS[1], 'XX', now_ms + tonumber(ARGV[2]), ARGV[1])
+"""
 
 # KEYS: meta, blocks, order, events, producers, idem, inflight, utterances
 # ARGV: mode, producer, seq-or-key, ingest_token, block_id, block, event_payload, channel, template,
@@ -439,6 +464,7 @@ class SessionBuffer:
         self._r: Any = redis
         self._create = redis.register_script(_CREATE)
         self._begin_ingest = redis.register_script(_BEGIN_INGEST)
+        self._renew_ingest = redis.register_script(_RENEW_INGEST)
         self._commit_block = redis.register_script(_COMMIT_BLOCK)
         self._emit = redis.register_script(_EMIT_EVENT)
         self._begin_finalize = redis.register_script(_BEGIN_FINALIZE)
@@ -570,7 +596,7 @@ class SessionBuffer:
         self, session_id: str, dedupe: Dedupe, ingest_token: str, ttl: float
     ) -> IngestCheck:
         """Admit one input: refuse it early if closed, duplicate or out of sequence, and register it
-        as in flight so that finalize waits for it (for at most ``ttl`` seconds)."""
+        as in flight so that finalize waits for it (``ttl`` seconds unless renewed)."""
         k = SessionKeys(session_id)
         outcome, detail, *rest = await self._begin_ingest(
             keys=[k.meta, k.producers, k.idem, k.inflight],
@@ -578,6 +604,11 @@ class SessionBuffer:
         )
         position = int(rest[0]) if rest else 0
         return IngestCheck(_text(outcome), _text(detail), position)  # type: ignore[arg-type]
+
+    async def renew_ingest(self, session_id: str, ingest_token: str, ttl: float) -> None:
+        """Keep an admitted input's in-flight mark alive ``ttl`` more seconds."""
+        k = SessionKeys(session_id)
+        await self._renew_ingest(keys=[k.inflight], args=[ingest_token, int(ttl * 1000)])
 
     async def commit_block(
         self,
@@ -674,6 +705,10 @@ class SessionBuffer:
     async def renew_finalize(self, session_id: str, owner: str, lock_ttl: float) -> bool:
         k = SessionKeys(session_id)
         return bool(await self._renew(keys=[k.finalize_lock], args=[owner, int(lock_ttl * 1000)]))
+
+    async def finalize_lock_held(self, session_id: str) -> bool:
+        """Whether a finalize in progress still holds (renews) the session's finalize lock."""
+        return bool(await self._r.exists(SessionKeys(session_id).finalize_lock))
 
     async def drain(self, session_id: str, *, force: bool = False) -> int:
         """Ingests still in flight (expired ones are dropped); ``force`` forgets the rest."""

@@ -16,6 +16,12 @@ All writes to the socket go through one lock, so frames never interleave, and ea
 most ``send_timeout`` for the client's socket: a client that stops reading, or that falls more
 than ``max_lag_events`` behind, is closed with 4503 SLOW_CONSUMER (it resumes from its last
 event id) instead of holding the server's memory or anyone else back.
+
+When Redis cannot be reached (or is still loading after a restart) the connection is *degraded*:
+the client gets ``status degraded STORE_UNAVAILABLE`` once, the ingester holds the frame it is
+storing and retries it with backoff (the client keeps it, unacked), the sender retries its log
+reads, and presence is skipped. The first store operation that succeeds again sends
+``status ok``. An outage longer than ``limits.store_outage`` closes the connection with 1013.
 """
 
 from __future__ import annotations
@@ -25,26 +31,31 @@ import contextlib
 import logging
 import time
 import uuid
-from typing import Any, Literal, assert_never
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any, Literal, TypeVar, assert_never
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from . import protocol
 from .auth import CAN_EDIT, CAN_SEND, Principal
-from .buffer import Dedupe, SessionMeta
+from .buffer import Dedupe, SessionMeta, store_errors
 from .errors import (
     CLOSE_BAD_FRAME,
     CLOSE_HELLO_TIMEOUT,
     CLOSE_IDLE_TIMEOUT,
     CLOSE_INTERNAL,
     CLOSE_TOO_MANY_CONNECTIONS,
+    CLOSE_TRY_AGAIN,
     AstraError,
     Forbidden,
     ProtocolError,
     SlowConsumer,
+    StoreUnavailable,
     TooManyConnections,
 )
-from .fanout import PRESENCE, RESYNC, Subscription
+from .fanout import PRESENCE, RESYNC, STORE_DOWN, Subscription
+from .orchestrator import IngestResult
 from .protocol import Audio, AudioEnd, Delete, Edit, Hello, Insert, Numbered, Ping, Presence, Text
 from .state import AppState
 from .throttle import TokenBucket
@@ -55,6 +66,10 @@ MAX_PROTOCOL_ERRORS = 16
 """Protocol errors tolerated on one connection before it is closed with 4400."""
 INGEST_WINDOW = 64
 """Inputs read ahead of the one being stored; beyond it the reader waits (TCP backpressure)."""
+STORE_RETRY_MAX = 2.0
+"""Longest pause between two tries of a store operation while Redis is unavailable."""
+
+T = TypeVar("T")
 
 
 class Connection:
@@ -70,6 +85,8 @@ class Connection:
         self._presence: dict[str, Any] = {}
         self._bucket = TokenBucket(self.limits.frame_rate, self.limits.frame_burst)
         self._left = False
+        self._outage_since: float | None = None
+        """When this connection first found the store unavailable; None while it is fine."""
 
     async def send(self, data: bytes) -> None:
         """Write one frame; SlowConsumer when the client's socket does not take it within
@@ -141,7 +158,8 @@ class Connection:
             return None
         try:
             principal = await self.state.auth.verify(message.token or subprotocol_token)
-            meta = await self.state.orchestrator.session(principal, self.session_id)
+            with store_errors():
+                meta = await self.state.orchestrator.session(principal, self.session_id)
         except AstraError as exc:
             await self.close(exc, exc.close_code or CLOSE_INTERNAL)
             return None
@@ -173,10 +191,15 @@ class Connection:
             metrics.throttled_connections.dec()
 
     async def _keep_alive(self) -> None:
-        """Refresh this connection's presence entry and slot (a killed instance's expire)."""
-        await self._set_presence("touch")
+        """Refresh this connection's presence entry and slot (a killed instance's expire); skipped
+        while the store is unavailable (both expire by themselves)."""
         ttl = self.limits.presence_ttl
-        await self.state.orchestrator.buffer.keep_connection(self.session_id, self.connection_id, ttl)
+        try:
+            with store_errors():
+                await self._set_presence("touch")
+                await self.state.orchestrator.buffer.keep_connection(self.session_id, self.connection_id, ttl)
+        except StoreUnavailable as exc:
+            await self._degraded(exc)
 
     # -- main loop -------------------------------------------------------------------------------
 
@@ -185,7 +208,12 @@ class Connection:
         if accepted is None:
             return
         try:
-            await self._serve(*accepted)
+            with store_errors():
+                await self._serve(*accepted)
+        except StoreUnavailable as exc:
+            # Unavailable for longer than the outage limit (or while setting up): the client
+            # keeps what is unacked and reconnects later.
+            await self.close(exc, CLOSE_TRY_AGAIN)
         finally:
             self._leave()  # if _serve failed before it could (the slot is taken since the hello)
 
@@ -284,46 +312,26 @@ class Connection:
                 case Presence(block_id=block_id):
                     if block_id != self._presence.get("block_id"):
                         self._presence.update(block_id=block_id, since=time.time())
-                        await self._set_presence("set")
+                        await self._best_effort_presence("set")
                     else:
-                        await self._set_presence("touch")
+                        await self._best_effort_presence("touch")
                 case Ping(ref=ref):
                     await self.send(protocol.pong(ref))
-                    await self._set_presence("touch")
+                    await self._best_effort_presence("touch")
                 case Hello():
                     await self.fail(ProtocolError("hello was already received", code="DUPLICATE_HELLO"))
                 case _:
                     assert_never(message)
 
     async def _ingest(self, principal: Principal, client_id: str, meta: SessionMeta) -> None:
-        orch = self.state.orchestrator
         while True:
             frame = await self._inputs.get()
-            dedupe = Dedupe.by_seq(client_id, frame.seq)
             try:
-                match frame:
-                    case Text():
-                        source = {"kind": "text", "producer": client_id, "seq": frame.seq}
-                        result = await orch.ingest_text(principal, meta, frame.text, dedupe, source)
-                    case Audio():
-                        chunks = [(frame.format, frame.data, frame.start)]
-                        result = await orch.ingest_audio(principal, meta, dedupe, chunks)
-                    case AudioEnd():
-                        result = await orch.ingest_audio(principal, meta, dedupe, [("end", b"", False)])
-                    case Edit():
-                        result = await orch.edit_block(
-                            principal, meta, dedupe, frame.block_id, frame.base_version, frame.changes
-                        )
-                    case Insert():
-                        result = await orch.insert_block(
-                            principal, meta, dedupe, frame.after_block_id, frame.block
-                        )
-                    case Delete():
-                        result = await orch.delete_block(
-                            principal, meta, dedupe, frame.block_id, frame.base_version
-                        )
-                    case _:
-                        assert_never(frame)
+                # The same frame again after a store failure: its seq deduplicates it, so a try
+                # whose answer was lost with the connection cannot store it twice.
+                result = await self._with_store(partial(self._store, principal, client_id, meta, frame))
+            except StoreUnavailable:
+                raise
             except AstraError as exc:
                 await self.fail(exc, seq=frame.seq)
                 continue
@@ -346,6 +354,73 @@ class Connection:
             await self.state.orchestrator.buffer.leave_connection(self.session_id, self.connection_id)
 
         self.state.spawn(leave())
+
+    async def _store(
+        self, principal: Principal, client_id: str, meta: SessionMeta, frame: Numbered
+    ) -> IngestResult:
+        orch = self.state.orchestrator
+        dedupe = Dedupe.by_seq(client_id, frame.seq)
+        match frame:
+            case Text():
+                source = {"kind": "text", "producer": client_id, "seq": frame.seq}
+                return await orch.ingest_text(principal, meta, frame.text, dedupe, source)
+            case Audio():
+                chunks = [(frame.format, frame.data, frame.start)]
+                return await orch.ingest_audio(principal, meta, dedupe, chunks)
+            case AudioEnd():
+                return await orch.ingest_audio(principal, meta, dedupe, [("end", b"", False)])
+            case Edit():
+                return await orch.edit_block(
+                    principal, meta, dedupe, frame.block_id, frame.base_version, frame.changes
+                )
+            case Insert():
+                return await orch.insert_block(principal, meta, dedupe, frame.after_block_id, frame.block)
+            case Delete():
+                return await orch.delete_block(principal, meta, dedupe, frame.block_id, frame.base_version)
+            case _:
+                assert_never(frame)
+
+    # -- store outages ---------------------------------------------------------------------------
+
+    async def _with_store(self, operation: Callable[[], Awaitable[T]]) -> T:
+        """Run a store operation, retrying it with backoff while the store is unavailable (the
+        client is told it is degraded); StoreUnavailable once the outage outlasts the limit."""
+        delay = 0.05
+        failing_since: float | None = None  # this operation's own clock: another may recover first
+        while True:
+            try:
+                with store_errors():
+                    result = await operation()
+            except StoreUnavailable as exc:
+                failing_since = failing_since or time.monotonic()
+                await self._degraded(exc)
+                if time.monotonic() - failing_since > self.limits.store_outage:
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, STORE_RETRY_MAX)
+                continue
+            await self._recovered()
+            return result
+
+    async def _degraded(self, exc: AstraError) -> None:
+        if self._outage_since is None:
+            self._outage_since = time.monotonic()
+            log.warning("session %s: store unavailable (%s)", self.session_id, exc.message)
+            self.state.metrics.errors.labels(exc.code).inc()
+            await self.send(protocol.status("degraded", exc.code, "the session store is unavailable"))
+
+    async def _recovered(self) -> None:
+        if self._outage_since is not None:
+            self._outage_since = None
+            await self.send(protocol.status("ok"))
+
+    async def _best_effort_presence(self, op: Literal["set", "touch"]) -> None:
+        """Presence is advisory (it expires by itself): skipped while the store is unavailable."""
+        try:
+            with store_errors():
+                await self._set_presence(op)
+        except StoreUnavailable as exc:
+            await self._degraded(exc)
 
     async def _set_presence(self, op: Literal["set", "del", "touch", "get"]) -> bytes:
         buffer = self.state.orchestrator.buffer
@@ -370,9 +445,12 @@ class Connection:
                 continue
             if event_id == PRESENCE:
                 await self.send(payload)
+            elif (event_id, payload) == STORE_DOWN:
+                await self._degraded(StoreUnavailable("the live event link to the store was lost"))
             elif (event_id, payload) == RESYNC:
                 delivered = await self._catch_up(delivered, "resync", sub)
-                await self.send(await self._set_presence("get"))  # presence updates may be lost too
+                # presence updates may be lost too
+                await self.send(await self._with_store(lambda: self._set_presence("get")))
             elif event_id == delivered + 1:
                 await self.send(protocol.event_frame(event_id, payload))
                 self.state.metrics.events_sent.inc()
@@ -385,6 +463,7 @@ class Connection:
         (past its initial replay) that is more than ``max_lag_events`` behind is a slow consumer."""
         self.state.metrics.resyncs.labels(reason).inc()
         page = self.limits.replay_page
+        buffer = self.state.orchestrator.buffer
         while True:
             if live is not None and live.head - after > self.limits.max_lag_events:
                 raise SlowConsumer(
@@ -393,7 +472,7 @@ class Connection:
                     reason="lag",
                     behind=live.head - after,
                 )
-            batch = await self.state.orchestrator.buffer.events_after(self.session_id, after, page)
+            batch = await self._with_store(partial(buffer.events_after, self.session_id, after, page))
             for event_id, payload in batch:
                 await self.send(protocol.event_frame(event_id, payload))
                 after = event_id

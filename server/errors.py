@@ -27,6 +27,7 @@ maps in one place to an HTTP status and, for errors that end a WebSocket, a clos
     ├── ConfigError            tenant / skeleton / style map problem   (422)
     └── ServiceError           a collaborator (CORE, BUILDER, GUARD, store) failed
         ├── ServiceUnavailable transient: worth retrying
+        │   └── StoreUnavailable  Redis unreachable or loading     (503, close 1013)
         └── BuildFailed        BUILDER could not produce the document  (502)
 
 Collaborator clients translate their transport errors into these at the boundary
@@ -174,6 +175,15 @@ class ServiceUnavailable(ServiceError):
     """Transient: worth another try after a backoff (unless a circuit breaker says otherwise)."""
 
 
+class StoreUnavailable(ServiceUnavailable):
+    """The session store (Redis) cannot be reached or is still loading its data: nothing can be
+    stored or read now. Clients are told the server is *degraded* and keep what is not acked."""
+
+    code = "STORE_UNAVAILABLE"
+    http_status = 503
+    close_code = 1013  # "try again later"
+
+
 class BuildFailed(ServiceError):
     code = "BUILD_FAILED"
     http_status = 502
@@ -187,6 +197,7 @@ CLOSE_IDLE_TIMEOUT = 4408
 CLOSE_TOO_MANY_CONNECTIONS = 4429
 CLOSE_INTERNAL = 4500
 CLOSE_SLOW_CONSUMER = 4503
+CLOSE_TRY_AGAIN = 1013
 
 
 class UnknownType(ProtocolError):

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from redis.asyncio.client import PubSub
 from redis.asyncio.cluster import RedisCluster
 
+from .errors import StoreUnavailable
 from .keys import SessionKeys
 from .protocol import split_live
 from .redis_client import RedisClient
@@ -32,10 +33,13 @@ log = logging.getLogger("astra.fanout")
 
 HUB_CHANNEL = "astra:hub"
 RESYNC = (0, b"")
+"""Queue marker: the subscriber must re-read the log from its last delivered event."""
 PRESENCE = -1
 """Queue items with this id carry a presence snapshot frame (not an event of the log)."""
 PRESENCE_PREFIX = b"p:"
-"""Queue marker: the subscriber must re-read the log from its last delivered event."""
+STORE_DOWN = (-2, b"")
+"""Queue marker: the pub/sub link to Redis was lost (the store is probably down). A RESYNC
+follows once it is back."""
 
 
 @dataclass(eq=False)
@@ -98,14 +102,14 @@ class LiveHub:
         """Receive the session's live events while the context is open."""
         sub = Subscription(session_id, asyncio.Queue(self._queue_size))
         channel = SessionKeys(session_id).channel
-        async with self._lock:
-            first = session_id not in self._subs
-            self._subs.setdefault(session_id, set()).add(sub)
-            if first:
-                await self._ensure_ready()
-                assert self._pubsub is not None
-                await self._pubsub.subscribe(channel)
         try:
+            async with self._lock:
+                first = session_id not in self._subs
+                self._subs.setdefault(session_id, set()).add(sub)
+                if first:
+                    await self._ensure_ready()
+                    assert self._pubsub is not None
+                    await self._pubsub.subscribe(channel)
             yield sub
         finally:
             async with self._lock:
@@ -119,7 +123,10 @@ class LiveHub:
                                 await self._pubsub.unsubscribe(channel)
 
     async def _ensure_ready(self) -> None:
-        await asyncio.wait_for(self._ready.wait(), timeout=10)
+        try:
+            await asyncio.wait_for(self._ready.wait(), timeout=10)
+        except TimeoutError as exc:
+            raise StoreUnavailable("the live event link to the store is down") from exc
 
     async def _new_pubsub(self) -> PubSub:
         if isinstance(self._redis, RedisCluster):
@@ -155,6 +162,10 @@ class LiveHub:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                if self._ready.is_set():  # tell every local client once per outage
+                    for subs in self._subs.values():
+                        for sub in subs:
+                            sub.offer(STORE_DOWN)
                 self._ready.clear()
                 self._failures += 1
                 log.warning("live hub lost its pub/sub connection (%s); reconnecting", exc)

@@ -24,7 +24,7 @@ from starlette.routing import Route
 from . import openapi
 from .audio import ACCEPTED, SAMPLE_RATE, AudioFormatError, decode_file
 from .auth import Principal, bearer
-from .buffer import Dedupe, SessionMeta
+from .buffer import Dedupe, SessionMeta, store_errors
 from .errors import AstraError, InvalidInput, MalformedBody, NotFound, PayloadTooLarge, ProtocolError
 from .orchestrator import IngestResult
 from .protocol import MAX_EVENT_ID, validate_changes
@@ -345,8 +345,10 @@ async def get_object(request: Request) -> Response:
 
 
 async def healthz(request: Request) -> Response:
+    """200 when the store answers; 503 ``STORE_UNAVAILABLE`` while it is unreachable or loading."""
     state = _state(request)
-    await state.redis.ping()
+    with store_errors():
+        await state.redis.ping()
     return JSONResponse({"status": "ok"})
 
 

@@ -22,7 +22,7 @@ from typing import Any, BinaryIO, Literal
 from . import images, protocol
 from .audio_pipeline import AudioService, utterance_id, wav_bytes
 from .auth import CAN_EDIT, CAN_FINALIZE, CAN_READ, CAN_SEND, CAN_START, CAN_UPLOAD, Principal
-from .buffer import FINALIZE_FAILED, FINALIZED, Dedupe, SessionBuffer, SessionMeta, unpack
+from .buffer import CLOSING, FINALIZE_FAILED, FINALIZED, Dedupe, SessionBuffer, SessionMeta, unpack
 from .errors import (
     AstraError,
     BuildFailed,
@@ -55,7 +55,6 @@ log = logging.getLogger("astra.orchestrator")
 
 DEFAULT_ZONE = "ZONE_DEBATE"
 MAX_METADATA_BYTES = 16_384
-FINALIZE_LOCK_TTL = 30.0
 
 
 def new_id(prefix: str) -> str:
@@ -260,7 +259,8 @@ class Orchestrator:
     async def _admitted(self, meta: SessionMeta, dedupe: Dedupe) -> AsyncIterator[tuple[str, str, int]]:
         """Admit one input (closed/duplicate/gap checks) and track it as in flight until stored."""
         token = uuid.uuid4().hex
-        check = await self.buffer.begin_ingest(meta.session_id, dedupe, token, self.ingest_ttl)
+        lease = self.settings.inflight_lease_ttl
+        check = await self.buffer.begin_ingest(meta.session_id, dedupe, token, lease)
         match check.outcome:
             case "missing":
                 raise NotFound("no such session")
@@ -270,12 +270,23 @@ class Orchestrator:
                 raise SequenceGap(f"expected seq {int(check.detail) + 1}", expected=int(check.detail) + 1)
             case "dup":
                 raise _Duplicate(check.detail)
+        # Finalize waits for an admitted input while its mark lives: renewed while we work on
+        # it, so if this instance dies the mark expires after one lease, not the whole budget.
+        renew = asyncio.create_task(self._renew_ingest(meta.session_id, token, lease))
         try:
             yield token, check.detail, check.position
         except BaseException:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self.buffer.abandon_ingest(meta.session_id, token))
             raise
+        finally:
+            renew.cancel()
+
+    async def _renew_ingest(self, session_id: str, token: str, lease: float) -> None:
+        while True:
+            await asyncio.sleep(lease / 3)
+            with contextlib.suppress(Exception):  # a store hiccup: the next renewal may succeed
+                await self.buffer.renew_ingest(session_id, token, lease)
 
     async def ingest_text(
         self, principal: Principal, meta: SessionMeta, text: str, dedupe: Dedupe, source: dict[str, Any]
@@ -915,14 +926,22 @@ class Orchestrator:
         principal.require(CAN_FINALIZE, "finalize sessions")
         owner = uuid.uuid4().hex
         closing = self._event("session.closing", principal, {})
-        outcome, _ = await self.buffer.begin_finalize(meta.session_id, owner, FINALIZE_LOCK_TTL, closing)
-        match outcome:
-            case "missing":
-                raise NotFound("no such session")
-            case "done":
-                return await self._stored_result(meta.session_id)
-            case "busy":
-                return await self._wait_for_result(meta.session_id)
+        lock_ttl = self.settings.limits.finalize_lock_ttl
+        while True:
+            outcome, _ = await self.buffer.begin_finalize(meta.session_id, owner, lock_ttl, closing)
+            match outcome:
+                case "missing":
+                    raise NotFound("no such session")
+                case "done":
+                    return await self._stored_result(meta.session_id)
+                case "busy":
+                    # Another call is finalizing: its outcome, or (its instance died and its lock
+                    # expired) None, and this call takes the work over.
+                    outcome_of_other = await self._wait_for_result(meta.session_id, take_over=True)
+                    if outcome_of_other is not None:
+                        return outcome_of_other
+                    continue
+            break
         # Finalizing: the session no longer counts against the tenant's open sessions.
         await self.buffer.release_session(meta.tenant_id, meta.session_id)
         started = time.perf_counter()
@@ -954,7 +973,9 @@ class Orchestrator:
         )
         self.metrics.finalize_seconds.labels("ok").observe(time.perf_counter() - started)
         if not stored:  # our lock expired and another instance took over: its result stands
-            return await self._wait_for_result(meta.session_id)
+            waited = await self._wait_for_result(meta.session_id)
+            assert waited is not None
+            return waited
         self._export_corrections(meta, edited)
         return await self._public_result(result)
 
@@ -989,8 +1010,9 @@ class Orchestrator:
 
     async def _keep_lock(self, session_id: str, owner: str) -> None:
         while True:
-            await asyncio.sleep(FINALIZE_LOCK_TTL / 3)
-            await self.buffer.renew_finalize(session_id, owner, FINALIZE_LOCK_TTL)
+            ttl = self.settings.limits.finalize_lock_ttl
+            await asyncio.sleep(ttl / 3)
+            await self.buffer.renew_finalize(session_id, owner, ttl)
 
     async def _build_and_seal(
         self, principal: Principal, meta: SessionMeta
@@ -1091,8 +1113,10 @@ class Orchestrator:
             raise NotFound("no such session")
         return await self._public_result(meta.result)
 
-    async def _wait_for_result(self, session_id: str) -> dict[str, Any]:
-        """Another call is finalizing this session: wait (bounded) for its outcome."""
+    async def _wait_for_result(self, session_id: str, *, take_over: bool = False) -> dict[str, Any] | None:
+        """Another call is finalizing this session: wait (bounded) for its outcome. With
+        ``take_over``, None as soon as that call is seen dead (its lock expired, unrenewed, with
+        the session still closing): the caller may then finalize in its place."""
         deadline = time.monotonic() + self.settings.limits.finalize_wait
         delay = 0.05
         while time.monotonic() < deadline:
@@ -1104,13 +1128,18 @@ class Orchestrator:
             if meta.status == FINALIZE_FAILED:
                 error = meta.error or {}
                 raise BuildFailed(str(error.get("message", "finalize failed")), cause=error)
+            if take_over and meta.status == CLOSING and not await self.buffer.finalize_lock_held(session_id):
+                return None
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.5)
         raise ServiceUnavailable("finalize is still in progress; call again")
 
     async def _public_result(self, result: dict[str, Any]) -> dict[str, Any]:
-        """The stored result with a fresh download link (links expire; the result does not)."""
-        return {**result, "download_url": await self.guard.download_url(result["document_key"])}
+        """The stored result with a fresh download link (links expire; the result does not). The
+        link is asked of GUARD with retries like the seal: a transient GUARD failure after the acta
+        is sealed must not turn a successful finalize into an error."""
+        url = await with_retries(lambda: self.guard.download_url(result["document_key"]), self.settings.retry)
+        return {**result, "download_url": url}
 
     # -- events ----------------------------------------------------------------------------------
 

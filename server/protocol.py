@@ -357,6 +357,16 @@ def pong(ref: Any) -> bytes:
     return encode({"type": "pong", "ref": ref})
 
 
+def status(state: str, code: str | None = None, message: str | None = None) -> bytes:
+    """The server's condition for this connection: ``degraded`` (with a code) or ``ok`` again."""
+    body: dict[str, Any] = {"type": "status", "state": state}
+    if code is not None:
+        body["code"] = code
+    if message is not None:
+        body["message"] = message
+    return encode(body)
+
+
 def synced(event_id: int) -> bytes:
     """Sent once a (re)connected client has received every stored event up to ``event_id``."""
     return encode({"type": "synced", "event_id": event_id})

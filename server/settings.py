@@ -90,6 +90,12 @@ class Limits:
     max_audio_in_flight: float = 60.0
     """Seconds of utterance audio of one session sent to CORE and not answered yet; beyond it
     the session's audio owner pauses reading its durable audio until CORE answers."""
+    finalize_lock_ttl: float = 30.0
+    """Seconds the lock of a finalize in progress lives unless renewed: a finalize whose
+    instance died is taken over by the next finalize call after this."""
+    store_outage: float = 30.0
+    """Seconds a connection holds its unacked frames while Redis is unreachable (the client is
+    told it is degraded) before it is closed with 1013 so the client reconnects later."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +174,13 @@ class Settings:
     finalize_workers: int = 1
     """Worker processes that decode, build and seal at finalize, off the event loop and its GIL;
     more finalize at once, each holding one session's document in memory while it works."""
+    core_breaker_threshold: int = 5
+    """Consecutive transient CORE failures that open its circuit (calls then fail fast)."""
+    core_breaker_cooldown: float = 30.0
+    """Seconds an open CORE circuit stays open before one trial call is let through."""
+    inflight_lease_ttl: float = 10.0
+    """Seconds an input being stored by an instance that died keeps finalize waiting for it (a
+    live instance renews the lease while CORE works on the input)."""
     limits: Limits = field(default_factory=Limits)
     retry: Retry = field(default_factory=Retry)
 
@@ -211,6 +224,9 @@ class Settings:
             asr_warmup=env.get("ASTRA_ASR_WARMUP", "1") not in ("0", "false", "no"),
             audio_lease_ttl=_float(env, "ASTRA_AUDIO_LEASE_TTL", 10.0),
             finalize_workers=_int(env, "ASTRA_FINALIZE_WORKERS", 1),
+            inflight_lease_ttl=_float(env, "ASTRA_INFLIGHT_LEASE_TTL", 10.0),
+            core_breaker_threshold=_int(env, "ASTRA_CORE_BREAKER_THRESHOLD", 5),
+            core_breaker_cooldown=_float(env, "ASTRA_CORE_BREAKER_COOLDOWN", 30.0),
             limits=Limits(
                 max_frame_bytes=_int(env, "ASTRA_MAX_FRAME_BYTES", 1 << 20),
                 max_text_chars=_int(env, "ASTRA_MAX_TEXT_CHARS", 20_000),
@@ -232,6 +248,8 @@ class Settings:
                 max_open_sessions=_int(env, "ASTRA_MAX_OPEN_SESSIONS", 1_000),
                 max_session_seconds=_float(env, "ASTRA_MAX_SESSION_SECONDS", 12 * 3600.0),
                 max_audio_in_flight=_float(env, "ASTRA_MAX_AUDIO_IN_FLIGHT", 60.0),
+                finalize_lock_ttl=_float(env, "ASTRA_FINALIZE_LOCK_TTL", 30.0),
+                store_outage=_float(env, "ASTRA_STORE_OUTAGE", 30.0),
             ),
             retry=Retry(
                 attempts=_int(env, "ASTRA_RETRY_ATTEMPTS", 4),

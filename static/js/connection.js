@@ -5,6 +5,9 @@
 //
 //   state: "connecting" (first attempt) | "online" (welcome received) | "reconnecting" |
 //          "offline" (stopped, or a close code that must not be retried)
+//   status: the server's own condition (protocol.md, `status`): `degraded` with a code (e.g.
+//          STORE_UNAVAILABLE: unacked frames simply wait in the outbox) or `ok`; a new
+//          connection starts `ok`.
 
 import { decode, encode } from "./msgpack.js";
 import { wireFrame } from "./outbox.js";
@@ -42,7 +45,7 @@ export class SessionConnection {
    * options: {sessionId, clientId, token, outbox, lastEventId: () => number,
    *           on: {state(state, info), welcome(msg), event(msg) -> bool, synced(msg),
    *                ack(msg, frames), settled(frames), error(msg, dropped), outbox(),
-   *                presence(msg), closed(code, reason, final)}}
+   *                presence(msg), status(msg), closed(code, reason, final)}}
    * `ack` gets the queued frames the ack covers; `settled` (optional) gets frames a welcome or a
    * SEQ_GAP showed were applied although their ack never arrived (a dropped connection).
    * `on.event` returns false when the event does not follow the last applied one: the
@@ -66,6 +69,7 @@ export class SessionConnection {
     this.welcomed = false;
     this.everOnline = false;
     this.limits = null;
+    this.degraded = null; // the last `status degraded` frame, until `status ok` or a new welcome
     this.onOnline = () => {
       if (this.state === "reconnecting" && this.timer !== null) this.reconnectNow();
     };
@@ -295,6 +299,7 @@ export class SessionConnection {
         if (this.connectTimer !== null) clearTimeout(this.connectTimer);
         this.connectTimer = null;
         this.limits = msg.limits || null;
+        if (this.degraded) this.setServerStatus({ type: "status", state: "ok" }); // a new connection starts ok
         this.setState("online");
         this.on.welcome(msg);
         if (!this.welcomed) break; // the handler restarted the connection
@@ -334,10 +339,19 @@ export class SessionConnection {
       case "presence":
         if (this.on.presence) this.on.presence(msg);
         break;
+      case "status":
+        this.setServerStatus(msg);
+        break;
       case "pong":
       default:
         break;
     }
+  }
+
+  /** The server is degraded (its frames wait in the outbox, unacked) or fine again. */
+  setServerStatus(msg) {
+    this.degraded = msg.state === "degraded" ? msg : null;
+    if (this.on.status) this.on.status(msg);
   }
 
   reportSettled() {

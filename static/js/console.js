@@ -317,6 +317,7 @@ async function enterSession(sessionId, info) {
 function leaveSession({ keepFragment = false } = {}) {
   app.entering += 1;
   if (app.conn) app.conn.stop();
+  showServerStatus({ state: "ok" });
   if (app.lease) app.lease.release();
   if (app.model) saveNow();
   app.conn = null;
@@ -558,6 +559,20 @@ function setConnState(state, info) {
   if (app.recorder) renderRecorder();
 }
 
+/** The server's `status` frame: a banner while it is degraded (what is sent waits, unacked). */
+function showServerStatus(msg) {
+  const banner = $("store-banner");
+  if (msg.state === "degraded") {
+    banner.textContent = describeError(msg.code || "SERVICE_UNAVAILABLE", msg.message);
+    banner.dataset.code = msg.code || "";
+    banner.hidden = false;
+  } else {
+    banner.hidden = true;
+    banner.textContent = "";
+    banner.dataset.code = "";
+  }
+}
+
 // -- the stream ----------------------------------------------------------------------------------
 
 function scheduleSave() {
@@ -615,6 +630,7 @@ function connectionHandlers() {
     },
     settled: (frames) => app.editing.acked(frames),
     presence: (msg) => app.editing.setPresence(msg),
+    status: (msg) => showServerStatus(msg),
     error: (msg, dropped) => onStreamError(msg, dropped),
     outbox: () => updatePending(),
     closed: (code, reason, final) => {

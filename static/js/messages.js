@@ -20,6 +20,8 @@ const ERRORS = {
   CONFIG_ERROR: "La configuración del concejo (esqueleto o estilos) tiene un problema.",
   SERVICE_ERROR: "Un servicio interno falló.",
   SERVICE_UNAVAILABLE: "Un servicio interno no está disponible; intente de nuevo.",
+  STORE_UNAVAILABLE:
+    "El servidor no puede guardar por ahora: lo que envíe queda en espera en esta consola y se enviará al restablecerse.",
   BUILD_FAILED: "No se pudo generar el documento del acta.",
   NOT_SUPPORTED: "El servidor todavía no ofrece esta función.",
   BAD_FRAME: "El servidor rechazó un mensaje mal formado.",
@@ -56,6 +58,7 @@ const CLOSES = {
   1001: "el servidor se está reiniciando",
   1006: "conexión interrumpida",
   1009: "mensaje demasiado grande",
+  1013: "el servidor no puede guardar por ahora",
   4400: "error de protocolo",
   4401: "token no válido o vencido",
   4403: "origen no permitido",
