@@ -19,7 +19,7 @@ from redis.exceptions import ClusterCrossSlotError, MaxConnectionsError
 
 from server import keys, protocol
 from server.buffer import Dedupe, SessionBuffer
-from server.fanout import RESYNC, LiveHub, Subscription
+from server.fanout import RESYNC, STORE_DOWN, LiveHub, Subscription
 from server.keys import SessionKeys
 from server.redis_client import GatedRedisCluster, cluster_seeds, is_cluster_url, make_redis
 from server.settings import Settings
@@ -137,6 +137,7 @@ async def test_every_buffer_script_touches_only_its_own_sessions_slot(redis_clus
         assert await create(buffer, sid) == 1
         d = Dedupe.by_seq("c", 1)
         check = await buffer.begin_ingest(sid, d, "tok", 60)
+        await buffer.renew_ingest(sid, "tok", 60)
         block = {"block_id": "b1", "type": "TEMPLATE", "text": "t", "version": 1}
         assert (
             await buffer.commit_block(sid, block, d, "tok", payload(), position=check.position)
@@ -236,7 +237,10 @@ async def test_the_live_hub_moves_to_another_node_when_its_node_dies(tmp_path: P
             assert await create(buffer, sid) == 1
             assert (await next_event(sub))[0] == 1
             local.kill(doomed)
-            assert await next_item(sub, 30) == RESYNC  # reconnected: read what was missed
+            # The link was lost (clients are told the store may be down), then it is back: read
+            # what was missed.
+            assert await next_item(sub, 30) == STORE_DOWN
+            assert await next_item(sub, 30) == RESYNC
             assert await hub_node() != first
             assert await buffer.emit(sid, payload()) == 2
             assert (await next_item(sub))[0] == 2
