@@ -139,7 +139,8 @@ class Connection:
 
     async def handshake(self, subprotocol_token: str | None) -> tuple[Principal, Hello, SessionMeta] | None:
         try:
-            data = await asyncio.wait_for(self._receive_frame(), self.limits.hello_timeout)
+            async with asyncio.timeout(self.limits.hello_timeout):
+                data = await self._receive_frame()
         except TimeoutError:
             await self.close(
                 ProtocolError("no hello frame in time", code="HELLO_TIMEOUT"), CLOSE_HELLO_TIMEOUT
@@ -259,9 +260,7 @@ class Connection:
                 done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 self._leave()
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
+                await _cancel_all(tasks)
             reader = tasks[0]
             if reader in done and not reader.cancelled() and reader.exception() is None:
                 return  # the client has gone (or was closed): nothing more to tell it
@@ -438,7 +437,10 @@ class Connection:
                 await self._keep_alive()
                 keep_at = time.monotonic() + quiet
             try:
-                event_id, payload = await asyncio.wait_for(sub.get(), quiet)
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation
+                # that lands as the awaited item arrives, and this task then outlived its connection.
+                async with asyncio.timeout(quiet):
+                    event_id, payload = await sub.get()
             except TimeoutError:
                 # Quiet for a while: make sure no doorbell was lost.
                 delivered = await self._catch_up(delivered, "idle", sub)
@@ -479,6 +481,19 @@ class Connection:
             self.state.metrics.events_sent.inc(len(batch))
             if len(batch) < page:
                 return after
+
+
+async def _cancel_all(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel ``tasks`` and wait until each has ended. Pending ones are cancelled again every
+    50 ms: a cancellation that lands inside a Redis client call can be swallowed there (seen in
+    a sender's log read), and such a task would outlive its connection, holding its
+    subscription and touching its presence entry for ever."""
+    for task in tasks:
+        task.cancel()
+    while pending := [task for task in tasks if not task.done()]:
+        await asyncio.wait(pending, timeout=0.05)
+        for task in pending:
+            task.cancel()
 
 
 async def stream_endpoint(websocket: WebSocket) -> None:

@@ -124,7 +124,8 @@ class LiveHub:
 
     async def _ensure_ready(self) -> None:
         try:
-            await asyncio.wait_for(self._ready.wait(), timeout=10)
+            async with asyncio.timeout(10):
+                await self._ready.wait()
         except TimeoutError as exc:
             raise StoreUnavailable("the live event link to the store is down") from exc
 

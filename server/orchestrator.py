@@ -358,7 +358,8 @@ class Orchestrator:
             attempts += 1
             with self.metrics.core_seconds.time():
                 try:
-                    return await asyncio.wait_for(call_core(previous_template), self.settings.retry.timeout)
+                    async with asyncio.timeout(self.settings.retry.timeout):
+                        return await call_core(previous_template)
                 except TimeoutError as exc:
                     raise ServiceUnavailable("CORE timed out", service="core") from exc
 

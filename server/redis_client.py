@@ -97,7 +97,8 @@ class GatedRedisCluster(RedisCluster):
 
     async def execute_command(self, *args: EncodableT, **kwargs: Any) -> Any:
         try:
-            await asyncio.wait_for(self._gate.acquire(), self._pool_timeout)
+            async with asyncio.timeout(self._pool_timeout):
+                await self._gate.acquire()
         except TimeoutError:
             raise MaxConnectionsError(f"no Redis connection free within {self._pool_timeout} s") from None
         try:

@@ -17,9 +17,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from starlette.testclient import TestClient, WebSocketTestSession
 
 from server.auth import issue_token, load_or_create_secret
 from server.redis_server import EmbeddedRedis
@@ -317,3 +319,25 @@ def _final_screenshots(request: pytest.FixtureRequest) -> Iterator[None]:
         with contextlib.suppress(Exception):
             path = _shot_path(request, "end" if i == 0 else f"end-{i + 1}")
             page.screenshot(path=str(path), full_page=True, timeout=10_000)
+
+
+# -- in-process app ------------------------------------------------------------------------------
+
+
+class SettledTestClient(TestClient):
+    """Starlette's TestClient, whose WebSocket sessions end settled: leaving a session's ``with``
+    block closes it and waits (bounded) until the app has finished with the connection, before
+    TestClient cancels the app's task. TestClient cancels at once, and a cancellation that lands
+    in the middle of the endpoint's cleanup surfaced as a spurious CancelledError."""
+
+    def _open_connections(self) -> float:
+        value = self.app.state.astra.metrics.registry.get_sample_value("astra_ws_connections")  # type: ignore[attr-defined]
+        return value or 0.0
+
+    @contextlib.contextmanager  # type: ignore[override]
+    def websocket_connect(self, url: str, *args: Any, **kwargs: Any) -> Iterator[WebSocketTestSession]:
+        before = self._open_connections()
+        with super().websocket_connect(url, *args, **kwargs) as session:
+            yield session
+            session.close(1000)
+            wait_until(lambda: self._open_connections() <= before, 10, "the app to finish the connection")

@@ -13,14 +13,13 @@ import anyio
 import httpx
 import msgpack
 import pytest
-from starlette.testclient import TestClient
 
 from server.app import create_app
 from server.errors import ServiceUnavailable
 from server.services.core import AudioRequest, CircuitBreaker, CircuitOpen, CoreResult, HttpCore, TextRequest
 from server.settings import Retry, Settings
 
-from .conftest import ROOT, TENANT, with_settings
+from .conftest import ROOT, TENANT, SettledTestClient, with_settings
 
 pytestmark = pytest.mark.cluster
 
@@ -61,7 +60,7 @@ def test_flaky_slow_core_still_gives_every_block_in_audio_order(
     fast_retry = Retry(attempts=4, base_delay=0.01, max_delay=0.05, timeout=60)
     token = make_token()
     auth = {"authorization": f"Bearer {token}"}
-    with TestClient(create_app(with_settings(settings, retry=fast_retry))) as client:
+    with SettledTestClient(create_app(with_settings(settings, retry=fast_retry))) as client:
         orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
         flaky = UnreliableCore(orch.core)
         orch.core = flaky
@@ -153,7 +152,7 @@ def test_undecodable_stream_is_rejected_and_the_session_goes_on(
     audio: PCM sent afterwards is still transcribed and finalize completes."""
     token = make_token()
     auth = {"authorization": f"Bearer {token}"}
-    with TestClient(create_app(settings)) as client:
+    with SettledTestClient(create_app(settings)) as client:
         session_id = client.post(
             "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth
         ).json()["session_id"]

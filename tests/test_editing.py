@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from server.app import create_app
 from server.settings import Settings
 
-from .conftest import TENANT
+from .conftest import TENANT, SettledTestClient
 
 pytestmark = pytest.mark.cluster
 
@@ -23,7 +23,7 @@ W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as c:
+    with SettledTestClient(create_app(settings)) as c:
         yield c
 
 

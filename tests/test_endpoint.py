@@ -17,7 +17,7 @@ from server.buffer import _EMIT
 from server.keys import SessionKeys
 from server.settings import Limits, Settings
 
-from .conftest import TENANT, with_settings
+from .conftest import TENANT, SettledTestClient, with_settings
 
 pytestmark = pytest.mark.cluster
 
@@ -64,7 +64,7 @@ def test_lost_doorbell_is_recovered_by_idle_resync(
     """An event logged without its pub/sub doorbell still reaches a quiet client."""
     quick = with_settings(settings, limits=Limits(idle_resync=0.2))
     token = make_token()
-    with TestClient(create_app(quick)) as client:
+    with SettledTestClient(create_app(quick)) as client:
         session_id = start(client, token)
         with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
             assert hello(ws, token)["type"] == "welcome"
@@ -88,7 +88,7 @@ def test_slow_consumer_gets_every_event_in_order(settings: Settings, make_token:
     of them, once, in order, from the log."""
     tiny = with_settings(settings, limits=Limits(send_queue_events=2))
     token = make_token()
-    with TestClient(create_app(tiny)) as client:
+    with SettledTestClient(create_app(tiny)) as client:
         session_id = start(client, token)
         orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
         with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
@@ -115,7 +115,7 @@ def test_slow_consumer_gets_every_event_in_order(settings: Settings, make_token:
 def test_viewer_cannot_send_but_still_receives(settings: Settings, make_token: Callable[..., str]) -> None:
     """A viewer's text frame gets FORBIDDEN with its seq; the connection goes on."""
     token = make_token()
-    with TestClient(create_app(settings)) as client:
+    with SettledTestClient(create_app(settings)) as client:
         session_id = start(client, token)
         with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
             hello(ws, make_token(role="viewer"))
@@ -131,7 +131,7 @@ def test_viewer_cannot_send_but_still_receives(settings: Settings, make_token: C
 def test_foreign_origin_is_refused(settings: Settings, make_token: Callable[..., str]) -> None:
     """A browser page of another origin cannot open the stream; the server's own origin can."""
     token = make_token()
-    with TestClient(create_app(settings)) as client:
+    with SettledTestClient(create_app(settings)) as client:
         session_id = start(client, token)
         url = f"/v1/orchestrator/session/{session_id}/stream"
         with (
@@ -148,7 +148,7 @@ def test_hello_timeout_closes_with_4408(settings: Settings) -> None:
     """A connection that never says hello is closed with HELLO_TIMEOUT."""
     quick = with_settings(settings, limits=Limits(hello_timeout=0.2))
     with (
-        TestClient(create_app(quick)) as client,
+        SettledTestClient(create_app(quick)) as client,
         client.websocket_connect("/v1/orchestrator/session/ses_whatever000000/stream") as ws,
     ):
         assert recv(ws)["code"] == "HELLO_TIMEOUT"
@@ -163,7 +163,7 @@ def test_presence_shows_who_is_here_and_what_they_edit(
     removes the entry and its soft lock."""
     quick = with_settings(settings, limits=Limits(presence_ttl=1.0))
     token = make_token()
-    with TestClient(create_app(quick)) as client:
+    with SettledTestClient(create_app(quick)) as client:
         session_id = start(client, token)
         url = f"/v1/orchestrator/session/{session_id}/stream"
 
@@ -202,7 +202,7 @@ def test_binary_structured_data_is_refused_and_the_connection_goes_on(
     """An insert whose structured_data holds bytes gets INVALID_FIELD with its seq (it used to
     be stored and then crash the connection with 4500); the seq is not used up."""
     token = make_token()
-    with TestClient(create_app(settings)) as client:
+    with SettledTestClient(create_app(settings)) as client:
         session_id = start(client, token)
         with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
             hello(ws, token)
@@ -226,7 +226,7 @@ def test_hello_with_last_event_id_out_of_range_is_a_protocol_error(
     """A hello resuming after event 2^64-1 is refused with INVALID_FIELD and 4400 (the replay
     used to ask Redis for an impossible stream id and close with 4500)."""
     token = make_token()
-    with TestClient(create_app(settings)) as client:
+    with SettledTestClient(create_app(settings)) as client:
         session_id = start(client, token)
         with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
             error = hello(ws, token, last_event_id=2**64 - 1)
@@ -241,7 +241,7 @@ def test_seq_is_judged_before_what_the_frame_holds(
     refused for its content or target: a resent delete of a block it already deleted used to get
     NOT_FOUND (so the client thought it failed), a resent blank text INVALID_INPUT."""
     token = make_token()
-    with TestClient(create_app(settings)) as client:
+    with SettledTestClient(create_app(settings)) as client:
         session_id = start(client, token)
         with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
             hello(ws, token)

@@ -23,7 +23,7 @@ from server.services.builder import BuildRequest
 from server.services.core import CoreResult, TextRequest
 from server.settings import PACKAGE_TENANTS_DIR, Retry, Settings
 
-from .conftest import TENANT, with_settings
+from .conftest import TENANT, SettledTestClient, with_settings
 
 pytestmark = pytest.mark.cluster
 
@@ -48,7 +48,7 @@ def png(width: int = 4, height: int = 3) -> bytes:
 
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(with_settings(settings, retry=FAST_RETRY))) as c:
+    with SettledTestClient(create_app(with_settings(settings, retry=FAST_RETRY))) as c:
         yield c
 
 
@@ -402,7 +402,7 @@ def test_oversized_bodies_get_413(settings: Settings, make_token: Callable[..., 
 
     small = with_settings(settings, limits=Limits(max_json_bytes=2048, max_asset_bytes=1024))
     token = make_token()
-    with TestClient(create_app(small)) as client:
+    with SettledTestClient(create_app(small)) as client:
         api = f"/v1/orchestrator/session/{start(client, token)}"
         big = client.post(f"{api}/append", json={"text": "palabra " * 600}, headers=bearer(token))
         assert big.status_code == 413 and big.json()["error"]["code"] == "TOO_LARGE"

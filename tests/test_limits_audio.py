@@ -17,7 +17,7 @@ from server.app import create_app
 from server.services.core import AudioRequest, CoreResult, TextRequest
 from server.settings import Limits, Retry, Settings
 
-from .conftest import ROOT, TENANT, TIME_UNIT, with_settings
+from .conftest import ROOT, TENANT, TIME_UNIT, SettledTestClient, with_settings
 
 AUDIO = ROOT / "tests" / "fixtures" / "audio"
 
@@ -87,7 +87,7 @@ def test_audio_owner_stops_reading_while_core_has_too_much_audio(
     token = make_token()
     with wave.open(str(AUDIO / "sesion.wav")) as w:
         pcm = w.readframes(18 * w.getframerate())  # three utterances: 5.5 s, 3.7 s and 5.2 s
-    with TestClient(create_app(limited)) as client:
+    with SettledTestClient(create_app(limited)) as client:
         orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
         core = GatedCore(orch.core)
         orch.core = core

@@ -22,7 +22,7 @@ from server.app import create_app
 from server.redis_server import EmbeddedRedis
 from server.settings import Limits, Settings
 
-from .conftest import ROOT, TENANT, TIME_UNIT, ServerProcess, require, with_settings
+from .conftest import ROOT, TENANT, TIME_UNIT, ServerProcess, SettledTestClient, require, with_settings
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -58,7 +58,7 @@ def test_sessions_that_stopped_being_open_do_not_count(
     with EmbeddedRedis(tmp_path / "redis") as redis:  # this tenant's count, and nobody else's
         one = with_settings(settings, redis_url=redis.url, limits=Limits(max_open_sessions=1))
         token = make_token()
-        with TestClient(create_app(one)) as client:
+        with SettledTestClient(create_app(one)) as client:
             buffer = client.app.state.astra.orchestrator.buffer  # type: ignore[attr-defined]
             key = keys.tenant_open_sessions(TENANT)
 
@@ -143,7 +143,7 @@ def test_old_session_refuses_recorded_input_but_corrections_reads_and_finalize_w
     limit = 3.0 * TIME_UNIT
     short = with_settings(settings, limits=Limits(max_session_seconds=limit))
     token = make_token()
-    with TestClient(create_app(short)) as client:
+    with SettledTestClient(create_app(short)) as client:
         session = start(client, token)
         api = f"/v1/orchestrator/session/{session['session_id']}"
         with client.websocket_connect(f"{api}/stream") as ws:

@@ -23,7 +23,6 @@ from typing import Any
 import httpx
 import msgpack
 import pytest
-from starlette.testclient import TestClient
 from websockets.client import ClientProtocol
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
@@ -39,7 +38,7 @@ from server.protocol import SUBPROTOCOL
 from server.settings import Limits, Settings
 from server.throttle import TokenBucket
 
-from .conftest import TENANT, TIME_UNIT, ServerProcess, wait_until, with_settings
+from .conftest import TENANT, TIME_UNIT, ServerProcess, SettledTestClient, wait_until, with_settings
 from .wsclient import Client
 
 WAIT = 15 * TIME_UNIT
@@ -205,7 +204,7 @@ def test_client_far_behind_the_head_is_closed_then_resumes_exactly(
     4503; reconnecting with its last event id it gets exactly the events it missed, in order."""
     tight = with_settings(settings, limits=Limits(send_queue_events=2, max_lag_events=2))
     token = make_token()
-    with TestClient(create_app(tight)) as client:
+    with SettledTestClient(create_app(tight)) as client:
         session_id = client.post(
             "/v1/orchestrator/session/start",
             json={"tenant_id": TENANT},
