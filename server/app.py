@@ -88,6 +88,8 @@ def create_app(settings: Settings) -> Starlette:
                 concurrency=settings.asr_concurrency,
                 cpu_threads=settings.asr_cpu_threads,
                 beam_size=settings.asr_beam_size,
+                device=settings.asr_device,
+                compute_type=settings.asr_compute_type,
             )
             core: Core = (
                 HttpCore(

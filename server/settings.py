@@ -167,6 +167,10 @@ class Settings:
     """CTranslate2 threads per transcription; 0 = all cores."""
     asr_beam_size: int = 5
     """Beam width of the decoder (1 = greedy: ~25 % faster, slightly less accurate)."""
+    asr_device: str = "cpu"
+    """Where CTranslate2 runs the recognizer: ``cpu``, or ``cuda`` on a CORE machine with a GPU."""
+    asr_compute_type: str = "int8"
+    """CTranslate2 compute type: ``int8`` on CPU; ``float16`` (or ``int8_float16``) on a GPU."""
     asr_warmup: bool = True
     """Load the speech model in the background at startup instead of on the first utterance."""
     audio_lease_ttl: float = 10.0
@@ -221,6 +225,8 @@ class Settings:
             asr_concurrency=_int(env, "ASTRA_ASR_CONCURRENCY", 1),
             asr_cpu_threads=_int(env, "ASTRA_ASR_CPU_THREADS", 0),
             asr_beam_size=_int(env, "ASTRA_ASR_BEAM_SIZE", 5),
+            asr_device=env.get("ASTRA_ASR_DEVICE") or "cpu",
+            asr_compute_type=env.get("ASTRA_ASR_COMPUTE_TYPE") or "int8",
             asr_warmup=env.get("ASTRA_ASR_WARMUP", "1") not in ("0", "false", "no"),
             audio_lease_ttl=_float(env, "ASTRA_AUDIO_LEASE_TTL", 10.0),
             finalize_workers=_int(env, "ASTRA_FINALIZE_WORKERS", 1),

@@ -108,3 +108,16 @@ def test_transcription_works_with_the_network_off(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "lista" in done.stdout.lower()
+
+
+def test_device_and_compute_type_reach_the_recognizer() -> None:
+    """ASTRA_ASR_DEVICE / ASTRA_ASR_COMPUTE_TYPE (a CORE on a GPU machine) are what CTranslate2
+    is asked for: on this machine, without a GPU, ``cuda`` fails at load, plainly."""
+    from server.settings import Settings
+
+    settings = Settings.from_env({"ASTRA_ASR_DEVICE": "cuda", "ASTRA_ASR_COMPUTE_TYPE": "float16"})
+    assert (settings.asr_device, settings.asr_compute_type) == ("cuda", "float16")
+    assert (Settings.from_env({}).asr_device, Settings.from_env({}).asr_compute_type) == ("cpu", "int8")
+    on_gpu = Transcriber(MODEL_CACHE, device=settings.asr_device, compute_type=settings.asr_compute_type)
+    with pytest.raises(RuntimeError, match="CUDA"):
+        on_gpu.transcribe_sync(b"\0\0" * 16_000)

@@ -102,9 +102,18 @@ class Transcriber:
     """faster-whisper behind a bounded thread pool; the model loads on first use."""
 
     def __init__(
-        self, cache_dir: Path, *, concurrency: int = 1, cpu_threads: int = 0, beam_size: int = 5
+        self,
+        cache_dir: Path,
+        *,
+        concurrency: int = 1,
+        cpu_threads: int = 0,
+        beam_size: int = 5,
+        device: str = "cpu",
+        compute_type: str = "int8",
     ) -> None:
         self._cache_dir = cache_dir
+        self._device = device
+        self._compute_type = compute_type
         self._cpu_threads = cpu_threads or (os.cpu_count() or 1)
         self._beam_size = beam_size
         self._pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="asr")
@@ -119,8 +128,8 @@ class Transcriber:
                 model_dir = ensure_model(self._cache_dir)
                 self._model = WhisperModel(
                     str(model_dir),
-                    device="cpu",
-                    compute_type="int8",
+                    device=self._device,
+                    compute_type=self._compute_type,
                     cpu_threads=self._cpu_threads,
                     local_files_only=True,
                 )

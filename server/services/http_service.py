@@ -60,6 +60,8 @@ def create_service_app(kind: str, settings: Any) -> Starlette:
                 concurrency=settings.asr_concurrency,
                 cpu_threads=settings.asr_cpu_threads,
                 beam_size=settings.asr_beam_size,
+                device=settings.asr_device,
+                compute_type=settings.asr_compute_type,
             )
         )
 
