@@ -58,7 +58,10 @@ def test_three_hour_session_keeps_memory_flat_and_replays_whole_log_to_a_late_jo
         pytest.skip("needs /proc to read a process's memory")
     timeline = LongTimeline(random.Random(42), SECONDS, SPEECH_EVERY)
     with fake_core(tmp_path) as core:
-        server = spawn("serve", env={"REDIS_URL": redis_url, "ASTRA_CORE_URL": core.url})
+        # Hours of frames in about a minute and a half: far above the per-connection frame rate a
+        # live console needs, so that limit (tested in test_limits_ws.py) is lifted here.
+        fast = {"ASTRA_FRAME_RATE": "1000000", "ASTRA_FRAME_BURST": "1000000"}
+        server = spawn("serve", env={"REDIS_URL": redis_url, "ASTRA_CORE_URL": core.url, **fast})
         token = server.token()
         session_id = start_session(server.url, token, "Sesión de tres horas")
         texts, viewer, samples = asyncio.run(_stream(server, session_id, token, timeline))
