@@ -7,6 +7,10 @@ import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .settings import Settings
 
 DEMO_TENANT = "CONCEJO_CALI"
 
@@ -29,6 +33,20 @@ def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
 
 
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How ``astra serve`` runs uvicorn (the load benchmark's echo server uses the same)."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "ws_max_size": settings.limits.max_frame_bytes * 4,
+        "ws_ping_interval": settings.limits.ping_interval,
+        "ws_ping_timeout": settings.limits.ping_interval,
+        "lifespan": "on",
+        "log_level": "info",
+        "timeout_graceful_shutdown": 10,
+    }
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -48,17 +66,7 @@ def serve(args: argparse.Namespace) -> int:
             secret = load_or_create_secret(settings.secret_path)
             token = issue_token(secret, tenant_id=DEMO_TENANT, role="recorder", sub="demo", ttl=12 * 3600)
             print(f"\nASTRA demo console: {settings.base_url}/#token={token}\n", flush=True)
-        uvicorn.run(
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            ws_max_size=settings.limits.max_frame_bytes * 4,
-            ws_ping_interval=settings.limits.ping_interval,
-            ws_ping_timeout=settings.limits.ping_interval,
-            lifespan="on",
-            log_level="info",
-            timeout_graceful_shutdown=10,
-        )
+        uvicorn.run(create_app(settings), **uvicorn_options(settings))
     finally:
         if embedded is not None:
             embedded.stop()
