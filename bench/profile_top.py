@@ -22,13 +22,13 @@ def frame_name(frame: str) -> str:
     return _LINENO.sub(")", frame.strip())
 
 
-def summarize(path: Path) -> tuple[int, Counter[str], Counter[str]]:
+def summarize(path: Path, only: str | None = None) -> tuple[int, Counter[str], Counter[str]]:
     total = 0
     own: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     for line in path.read_text(errors="replace").splitlines():
         stack, _, count_text = line.rpartition(" ")
-        if not stack or not count_text.isdigit():
+        if not stack or not count_text.isdigit() or (only is not None and only not in stack):
             continue
         count = int(count_text)
         frames = [frame_name(f) for f in stack.split(";") if f]
@@ -45,10 +45,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", type=Path, nargs="+")
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--only", help="keep the stacks that contain this text (e.g. 'server/cli.py': the loop)")
     args = parser.parse_args()
     for path in args.paths:
-        total, own, inclusive = summarize(path)
-        print(f"\n## {path} — {total} samples\n")
+        total, own, inclusive = summarize(path, args.only)
+        print(f"\n## {path}{f' ({args.only})' if args.only else ''} — {total} samples\n")
         for title, counter in (("self", own), ("total", inclusive)):
             print(f"| {title} % | function |\n|---:|---|")
             for name, count in counter.most_common(args.top):
