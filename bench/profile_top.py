@@ -45,7 +45,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", type=Path, nargs="+")
     parser.add_argument("--top", type=int, default=25)
-    parser.add_argument("--only", help="keep the stacks that contain this text (e.g. 'server/cli.py': the loop)")
+    parser.add_argument("--only", help="keep stacks containing this (e.g. 'server/cli.py': the event loop)")
     args = parser.parse_args()
     for path in args.paths:
         total, own, inclusive = summarize(path, args.only)
