@@ -208,6 +208,7 @@ def drive(
         usage = Usage(pids)
         time.sleep(max(0.0, start - time.time()))
         usage.start()
+        commands = stack.redis_commands()
         spies = (
             [spy(s.pid, profile / f"{s.name}-{job['mode']}", seconds) for s in stack.servers]
             if profile
@@ -215,6 +216,8 @@ def drive(
         )
         time.sleep(max(0.0, end - time.time()))
         used = usage.stop()
+        if commands is not None:
+            used.setdefault("redis", {})["commands"] = (stack.redis_commands() or 0) - commands
         for proc in spies:
             proc.wait(60)
         raw = gen.results(timeout=60)
@@ -231,6 +234,8 @@ def summarize(raw: dict[str, Any], usage: dict[str, dict[str, float]], seconds: 
 
     servers = [v for k, v in usage.items() if k.startswith(("astra", "echo"))]
     generators = [v for k, v in usage.items() if k.startswith("generator")]
+    server_cpu = sum(s["cpu_percent"] for s in servers)
+    acked = raw.get("acked", 0)
     return {
         "frames_per_s": round(raw.get("acked", 0) / seconds, 1),
         "sent": raw.get("sent", 0),
@@ -249,7 +254,11 @@ def summarize(raw: dict[str, Any], usage: dict[str, dict[str, float]], seconds: 
         "connected": raw.get("connected", 0),
         "failed_to_connect": raw.get("failed_to_connect", 0),
         "dropped": raw.get("dropped", 0),
-        "server_cpu_percent": round(sum(s["cpu_percent"] for s in servers), 1),
+        "server_cpu_percent": round(server_cpu, 1),
+        "server_cpu_ms_per_frame": round(10 * server_cpu * seconds / acked, 3) if acked else None,
+        "redis_commands_per_frame": round(usage.get("redis", {}).get("commands", 0) / acked, 2)
+        if acked
+        else None,
         "server_rss_mb_max": round(sum(s["rss_mb_max"] for s in servers), 1),
         "generator_cpu_percent": round(sum(g["cpu_percent"] for g in generators), 1),
         "usage": usage,
@@ -414,7 +423,8 @@ def _ms(d: dict[str, Any]) -> str:
 def live_table(rows: list[dict[str, Any]]) -> str:
     lines = [
         "| sessions | processes | frames/s acked (expected) | ack p50 / p99 (ms) | text ack p50 / p99 (ms) "
-        "| fan-out p50 / p99 (ms) | edit ack p50 / p99 (ms) | server CPU % | server RSS (MB) | Redis CPU % "
+        "| fan-out p50 / p99 (ms) | edit ack p50 / p99 (ms) | server CPU % (ms/frame) | server RSS (MB) "
+        "| Redis CPU % (commands/frame) "
         "| generator CPU % (late p99 ms) | errors | ok |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
@@ -425,8 +435,9 @@ def live_table(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {r['sessions']} | {r['processes']} | {r['frames_per_s']:.0f} ({r['expected_frames_per_s']}) "
             f"| {_ms(r['ack_audio_ms'])} | {_ms(r['ack_text_ms'])} | {_ms(r['fanout_stenographer_ms'])} "
-            f"| {_ms(r['ack_edit_ms'])} | {r['server_cpu_percent']:.0f} | {r['server_rss_mb_max']:.0f} "
-            f"| {_cpu(r, 'redis')} | {r['generator_cpu_percent']:.0f} ({r['send_late_ms']['p99']}) "
+            f"| {_ms(r['ack_edit_ms'])} | {r['server_cpu_percent']:.0f} ({r['server_cpu_ms_per_frame']}) "
+            f"| {r['server_rss_mb_max']:.0f} | {_cpu(r, 'redis')} ({r['redis_commands_per_frame']}) "
+            f"| {r['generator_cpu_percent']:.0f} ({r['send_late_ms']['p99']}) "
             f"| {errors} | {'yes' if r['ok'] else 'no'} |"
         )
     return "\n".join(lines)
@@ -435,7 +446,7 @@ def live_table(rows: list[dict[str, Any]]) -> str:
 def ingest_table(rows: list[dict[str, Any]], baseline: float | None) -> str:
     lines = [
         "| server | processes | clients | frames/s acked | ratio to echo | ack p50 / p99 (ms) "
-        "| server CPU % | Redis CPU % | generator CPU % |",
+        "| server CPU % (ms/frame) | Redis CPU % (commands/frame) | generator CPU % |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
@@ -443,8 +454,8 @@ def ingest_table(rows: list[dict[str, Any]], baseline: float | None) -> str:
         name = "bare echo (Starlette/uvicorn)" if r["target"] == "echo" else "astra serve"
         lines.append(
             f"| {name} | {r['processes']} | {r['clients']} | {r['frames_per_s']:.0f} | {ratio} "
-            f"| {_ms(r['ack_audio_ms'])} | {r['server_cpu_percent']:.0f} | {_cpu(r, 'redis')} "
-            f"| {r['generator_cpu_percent']:.0f} |"
+            f"| {_ms(r['ack_audio_ms'])} | {r['server_cpu_percent']:.0f} ({r['server_cpu_ms_per_frame']}) "
+            f"| {_cpu(r, 'redis')} ({r['redis_commands_per_frame']}) | {r['generator_cpu_percent']:.0f} |"
         )
     return "\n".join(lines)
 

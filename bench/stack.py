@@ -143,6 +143,18 @@ class Stack:
         secret = load_or_create_secret(self.data_dir / "jwt-secret")
         return issue_token(secret, tenant_id=TENANT, role=role, sub=sub, ttl=3600)
 
+    def redis_commands(self) -> int | None:
+        """Commands Redis has processed so far (INFO stats), or None without our own Redis."""
+        if self.redis is None:
+            return None
+        import redis
+
+        client = redis.Redis.from_url(self.redis.url)
+        try:
+            return int(client.info("stats")["total_commands_processed"])
+        finally:
+            client.close()
+
     @property
     def redis_pid(self) -> int | None:
         return self.redis.process.pid if self.redis and self.redis.process else None
