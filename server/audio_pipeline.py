@@ -136,12 +136,7 @@ class SessionAudio:
                         return
                     if not self._transcriptions and time.monotonic() - idle_since > svc.settings.idle_release:
                         return
-                    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
-                    # that races its timeout, and this loop would outlive its owner.
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(svc.settings.poll_interval):
-                            await self.wake.wait()
-                    self.wake.clear()
+                    await self._await_audio()
                     continue
                 idle_since = time.monotonic()
                 for entry_id, fields in entries:
@@ -194,6 +189,10 @@ class SessionAudio:
                 if resume_at[0] != state.get("cursor"):
                     await buffer.checkpoint_audio(sid, *resume_at)
                     state["cursor"] = resume_at[0]
+                if len(entries) < READ_BATCH:
+                    # We read everything there was: wait for more rather than ask again at once
+                    # (live audio wakes us once per frame; this saves two round trips a frame).
+                    await self._await_audio()
         finally:
             renewer.cancel()
             for task in self._transcriptions:
@@ -201,6 +200,16 @@ class SessionAudio:
             await asyncio.gather(renewer, *self._transcriptions, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await asyncio.shield(buffer.release_lease(sid, self.owner))
+
+    async def _await_audio(self) -> None:
+        """Until new audio is announced (``wake``) or ``poll_interval`` passes (audio appended
+        through another instance, or finalize)."""
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that races
+        # its timeout, and the pipeline would outlive its owner.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.service.settings.poll_interval):
+                await self.wake.wait()
+        self.wake.clear()
 
     @staticmethod
     def _close_stream(decoder: StreamDecoder | None, segmenter: Segmenter, *, flush: bool) -> list[Utterance]:
