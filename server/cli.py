@@ -38,6 +38,10 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     return {
         "host": settings.host,
         "port": settings.port,
+        # What uvicorn's "auto" picks when uvicorn[standard] is installed, named so that a missing
+        # one fails at startup instead of silently running on the slower pure-Python pair.
+        "loop": "uvloop",
+        "http": "httptools",
         "ws_max_size": settings.limits.max_frame_bytes * 4,
         "ws_ping_interval": settings.limits.ping_interval,
         "ws_ping_timeout": settings.limits.ping_interval,
