@@ -24,7 +24,8 @@ backlog cannot slow the next.
   ``--settle`` seconds, a ``--seconds`` window is measured.
 * ``search``: the largest N whose live run keeps ack p99 under ``--target-ms`` (and no errors,
   nothing unanswered): doubling from ``--start`` until a step fails, then bisection.
-* ``scale``: ``live`` at ``--sessions`` and ``ingest`` with 1, 2 and 4 ``astra serve`` processes
+* ``scale``: ``live`` at ``--sessions`` (in ``all``: twice the search's result, to see whether
+  more processes move the limit) and ``ingest`` with 1, 2 and 4 ``astra serve`` processes
   sharing one Redis, the load split evenly; CPU of each process, of Redis and of the generator.
 
 Prints Markdown tables and writes everything (settings, machine, raw percentiles) to ``--json``.
@@ -475,7 +476,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--sessions",
         type=int,
         default=int(_env("BENCH_SESSIONS", 0)) or None,
-        help="live/scale: sessions (default: the search's result, else 200)",
+        help="live/scale: sessions (default 200; in 'all', scale runs at twice the search's result)",
     )
     p.add_argument("--seconds", type=float, default=_env("BENCH_SECONDS", 10), help="live measurement window")
     p.add_argument(
@@ -515,6 +516,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     report: dict[str, Any] = {"machine": machine(), "settings": {k: str(v) for k, v in vars(args).items()}}
     began = time.monotonic()
+    scale_n = args.sessions or 200
     out: list[str] = [
         f"\n## Load benchmark — {report['machine']['host']}, {report['machine']['cpus']} cores "
         f"({report['machine']['cpu_model']}), {report['machine']['date']}\n"
@@ -540,7 +542,8 @@ def main(argv: list[str] | None = None) -> None:
             live_table(found["steps"]),
             "",
         ]
-        args.sessions = args.sessions or found["max_sessions"] or args.start
+        # Scale at twice what one process sustained: does a second process move the limit?
+        scale_n = args.sessions or 2 * (found["max_sessions"] or args.start)
 
     if args.part == "live":
         row = live(args, args.sessions or 200)
@@ -548,11 +551,11 @@ def main(argv: list[str] | None = None) -> None:
         out += ["### Live sessions\n", live_table([row]), ""]
 
     if args.part in ("all", "scale"):
-        n = args.sessions or 200
+        n = scale_n
         rows = [live(args, n, int(p)) for p in args.processes.split(",")]
         report["scale"] = rows
         out += [
-            f"### Scaling: {n} live sessions over 1, 2 and 4 processes, one Redis\n",
+            f"### Scaling: {n} live sessions over {args.processes} processes, one Redis\n",
             live_table(rows),
             "",
         ]
