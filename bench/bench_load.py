@@ -5,6 +5,7 @@
     .venv/bin/python bench/bench_load.py search
     .venv/bin/python bench/bench_load.py ingest
     .venv/bin/python bench/bench_load.py scale --sessions 300
+    .venv/bin/python bench/bench_load.py generator
 
 Everything runs on this machine, each part in its own process: one Redis (AOF, ``everysec``,
 as ``astra serve`` runs its own), the fake CORE (``tools/fake_core.py``), one or more
@@ -24,6 +25,8 @@ backlog cannot slow the next.
   ``--settle`` seconds, a ``--seconds`` window is measured.
 * ``search``: the largest N whose live run keeps ack p99 under ``--target-ms`` (and no errors,
   nothing unanswered): doubling from ``--start`` until a step fails, then bisection.
+* ``generator``: the ``live`` clients of ``--generator-sessions`` (1,000) sessions against the
+  echo server: the generator's own CPU and punctuality (is the generator the bottleneck?).
 * ``scale``: ``live`` at ``--sessions`` (in ``all``: twice the search's result, to see whether
   more processes move the limit) and ``ingest`` with 1, 2 and 4 ``astra serve`` processes
   sharing one Redis, the load split evenly; CPU of each process, of Redis and of the generator.
@@ -284,14 +287,23 @@ def _job(args: argparse.Namespace, mode: str, recorder: str, stenographer: str) 
 # -- the parts -----------------------------------------------------------------------------------
 
 
-def live(args: argparse.Namespace, n: int, processes: int = 1) -> dict[str, Any]:
-    """One live step: fresh processes, n sessions split over ``processes`` servers."""
+def live(args: argparse.Namespace, n: int, processes: int = 1, target: str = "astra") -> dict[str, Any]:
+    """One live step: fresh processes, n sessions split over ``processes`` servers. With
+    ``target="echo"`` the same clients talk to the bare echo server: what the generator itself
+    costs and how punctual it stays at n sessions on this machine."""
     stack = Stack()
     try:
-        stack.start_astra(processes)
-        bases = [f"http://127.0.0.1:{s.port}" for s in stack.servers]
-        recorder = stack.token("recorder", "load-recorder")
-        pairs = create_sessions(bases, recorder, n)
+        if target == "echo":
+            stack.start_echo()
+            base = f"http://127.0.0.1:{stack.servers[0].port}"
+            pairs = [(base, f"ses_echo{i}") for i in range(n)]
+            recorder = stenographer = "none"
+        else:
+            stack.start_astra(processes)
+            bases = [f"http://127.0.0.1:{s.port}" for s in stack.servers]
+            recorder = stack.token("recorder", "load-recorder")
+            stenographer = stack.token("stenographer", "load-stenographer")
+            pairs = create_sessions(bases, recorder, n)
         sessions = [
             {
                 "url": base.replace("http://", "ws://") + f"/v1/orchestrator/session/{sid}/stream",
@@ -301,7 +313,7 @@ def live(args: argparse.Namespace, n: int, processes: int = 1) -> dict[str, Any]
             }
             for i, (base, sid) in enumerate(pairs)
         ]
-        job = _job(args, "live", recorder, stack.token("stenographer", "load-stenographer"))
+        job = _job(args, "live", recorder, stenographer)
         result = drive(
             stack,
             sessions,
@@ -309,11 +321,11 @@ def live(args: argparse.Namespace, n: int, processes: int = 1) -> dict[str, Any]
             workers=args.workers,
             settle=args.settle,
             seconds=args.seconds,
-            profile=args.profile,
+            profile=args.profile if target == "astra" else None,
         )
     finally:
         stack.close(keep=args.keep)
-    result |= {"sessions": n, "processes": processes, "expected_frames_per_s": n * 10}
+    result |= {"sessions": n, "processes": processes, "expected_frames_per_s": n * 10, "target": target}
     result["ok"] = passes(args, result)
     return result
 
@@ -471,7 +483,9 @@ def _env(name: str, default: float) -> float:
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("part", choices=["all", "ingest", "live", "search", "scale"], nargs="?", default="all")
+    p.add_argument(
+        "part", choices=["all", "ingest", "live", "search", "scale", "generator"], nargs="?", default="all"
+    )
     p.add_argument(
         "--sessions",
         type=int,
@@ -500,6 +514,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--processes",
         default=os.environ.get("BENCH_PROCESSES", "1,2,4"),
         help="scale: astra serve process counts",
+    )
+    p.add_argument(
+        "--generator-sessions",
+        type=int,
+        default=int(_env("BENCH_GENERATOR_SESSIONS", 1000)),
+        help="generator check: live sessions against the echo server",
     )
     p.add_argument("--json", type=Path, default=Path(os.environ.get("BENCH_JSON", "bench-load.json")))
     p.add_argument("--keep", action="store_true", help="keep each step's logs and data")
@@ -544,6 +564,18 @@ def main(argv: list[str] | None = None) -> None:
         ]
         # Scale at twice what one process sustained: does a second process move the limit?
         scale_n = args.sessions or 2 * (found["max_sessions"] or args.start)
+
+    if args.part in ("all", "generator"):
+        n = args.sessions if args.part == "generator" and args.sessions else args.generator_sessions
+        row = live(args, n, target="echo")
+        report["generator"] = row
+        out += [
+            f"### The load generator alone: {n} live sessions against the bare echo server\n",
+            "(What the generator costs and how punctual it stays on this machine; a late p99 of "
+            "more than a few ms means the generator, not the server, limits the figures above.)\n",
+            live_table([row]),
+            "",
+        ]
 
     if args.part == "live":
         row = live(args, args.sessions or 200)
