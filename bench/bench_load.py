@@ -199,8 +199,14 @@ def drive(
 ) -> dict[str, Any]:
     """Connect every client, wait ``settle`` s, measure ``seconds`` s; merged results + usage."""
     gen = Workers(job, sessions, workers)
+    began = time.monotonic()
     try:
-        connected, failed = gen.ready(timeout=job["ramp"] + 120)
+        connected, failed = gen.ready(timeout=job["ramp"] + 60)  # a client gives up after 30 s
+        print(
+            f"  {connected} clients connected ({failed} failed) in {time.monotonic() - began:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
         start = time.time() + settle
         end = start + seconds
         gen.go(start, end)
@@ -287,6 +293,42 @@ def _job(args: argparse.Namespace, mode: str, recorder: str, stenographer: str) 
 # -- the parts -----------------------------------------------------------------------------------
 
 
+def failed_step(reason: str) -> dict[str, Any]:
+    """A step that could not be measured (e.g. the clients could not all connect in time)."""
+    empty = {"n": 0, "p50": None, "p99": None, "max": None}
+    row: dict[str, Any] = {
+        key: empty
+        for key in (
+            "ack_audio_ms",
+            "ack_text_ms",
+            "ack_edit_ms",
+            "send_late_ms",
+            "fanout_recorder_ms",
+            "fanout_stenographer_ms",
+        )
+    }
+    return row | {
+        "frames_per_s": 0.0,
+        "sent": 0,
+        "acked": 0,
+        "unanswered": 0,
+        "stalled": 0,
+        "stale_edits": 0,
+        "events_received": 0,
+        "errors": {"not measured": 1},
+        "failure": reason,
+        "connected": 0,
+        "failed_to_connect": 0,
+        "dropped": 0,
+        "server_cpu_percent": 0.0,
+        "server_cpu_ms_per_frame": None,
+        "redis_commands_per_frame": None,
+        "server_rss_mb_max": 0.0,
+        "generator_cpu_percent": 0.0,
+        "usage": {},
+    }
+
+
 def live(args: argparse.Namespace, n: int, processes: int = 1, target: str = "astra") -> dict[str, Any]:
     """One live step: fresh processes, n sessions split over ``processes`` servers. With
     ``target="echo"`` the same clients talk to the bare echo server: what the generator itself
@@ -303,7 +345,9 @@ def live(args: argparse.Namespace, n: int, processes: int = 1, target: str = "as
             bases = [f"http://127.0.0.1:{s.port}" for s in stack.servers]
             recorder = stack.token("recorder", "load-recorder")
             stenographer = stack.token("stenographer", "load-stenographer")
+            began = time.monotonic()
             pairs = create_sessions(bases, recorder, n)
+            print(f"  {n} sessions started in {time.monotonic() - began:.1f} s", file=sys.stderr, flush=True)
         sessions = [
             {
                 "url": base.replace("http://", "ws://") + f"/v1/orchestrator/session/{sid}/stream",
@@ -314,15 +358,18 @@ def live(args: argparse.Namespace, n: int, processes: int = 1, target: str = "as
             for i, (base, sid) in enumerate(pairs)
         ]
         job = _job(args, "live", recorder, stenographer)
-        result = drive(
-            stack,
-            sessions,
-            job,
-            workers=args.workers,
-            settle=args.settle,
-            seconds=args.seconds,
-            profile=args.profile if target == "astra" else None,
-        )
+        try:
+            result = drive(
+                stack,
+                sessions,
+                job,
+                workers=args.workers,
+                settle=args.settle,
+                seconds=args.seconds,
+                profile=args.profile if target == "astra" else None,
+            )
+        except RuntimeError as exc:  # overloaded beyond measuring: a failed step, not a failed run
+            result = failed_step(str(exc))
     finally:
         stack.close(keep=args.keep)
     result |= {"sessions": n, "processes": processes, "expected_frames_per_s": n * 10, "target": target}

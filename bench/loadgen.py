@@ -48,6 +48,8 @@ from websockets.typing import Subprotocol
 
 FRAME_BYTES = 3200
 """100 ms of 16 kHz mono PCM16."""
+CONNECT_TIMEOUT = 30.0
+"""Seconds a client may take to connect and receive its welcome."""
 GRACE = 5.0
 """Seconds after the window for answers to frames sent inside it."""
 TEXTS = (
@@ -134,11 +136,17 @@ class Client:
         self.ws: ClientConnection | None = None
 
     async def open(self, token: str) -> None:
+        """Connect and say hello; bounded by ``CONNECT_TIMEOUT`` (an overloaded server fails the
+        step instead of holding it)."""
+        async with asyncio.timeout(CONNECT_TIMEOUT):
+            await self._open(token)
+
+    async def _open(self, token: str) -> None:
         self.ws = await connect(
             self.url,
             subprotocols=[Subprotocol("astra.v1")],
             max_size=None,
-            open_timeout=60,
+            open_timeout=None,  # bounded as a whole by open()
             ping_interval=None,  # the server pings; a browser does not ping either
         )
         await self.ws.send(
