@@ -47,17 +47,27 @@ INGEST_WINDOW = 64
 """Inputs read and not answered yet; beyond it the reader waits (TCP backpressure)."""
 
 
+INGEST_BATCH_BYTES = 1 << 20
+"""Audio bytes stored in one round trip at most, so one client's burst of large frames cannot
+hold Redis (shared by every session) for long."""
+
+
 def audio_run(
-    first: Audio | AudioEnd, queue: asyncio.Queue[Numbered]
+    first: Audio | AudioEnd, queue: asyncio.Queue[Numbered], max_bytes: int = INGEST_BATCH_BYTES
 ) -> tuple[list[Audio | AudioEnd], Numbered | None]:
-    """``first`` and the audio frames queued right behind it (stored together, in one round
-    trip); the frame that ended the run, if any, is taken off the queue and returned: it must be
-    handled next, before anything still queued."""
+    """``first`` and the audio frames queued right behind it, up to ``max_bytes`` of audio (stored
+    together, in one round trip); the frame that ended the run, if any, is taken off the queue
+    and returned: it must be handled next, before anything still queued."""
     run: list[Audio | AudioEnd] = [first]
+    size = len(first.data) if isinstance(first, Audio) else 0
     while not queue.empty():
         following = queue.get_nowait()
         if not isinstance(following, Audio | AudioEnd):
             return run, following
+        if isinstance(following, Audio):
+            size += len(following.data)
+            if size > max_bytes:
+                return run, following
         run.append(following)
     return run, None
 

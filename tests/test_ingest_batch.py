@@ -158,3 +158,18 @@ def test_audio_run_stops_at_the_first_other_frame() -> None:
     assert held == text
     assert queue.get_nowait() == a[4] and queue.empty()
     assert audio_run(a[4], queue) == ([a[4]], None)
+
+
+def test_audio_run_stops_before_its_byte_limit() -> None:
+    """A run holds at most ``max_bytes`` of audio (the first frame always goes); the frame that
+    would exceed it is handed back to start the next run."""
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    frames = [Audio(seq, "pcm16", bytes(400), False) for seq in range(1, 5)]
+    for frame in frames[1:]:
+        queue.put_nowait(frame)
+    run, held = audio_run(frames[0], queue, max_bytes=1000)
+    assert run == frames[:2] and held == frames[2]
+    assert queue.get_nowait() == frames[3]
+    assert audio_run(Audio(9, "pcm16", bytes(5000), False), queue, max_bytes=1000)[0] == [
+        Audio(9, "pcm16", bytes(5000), False)
+    ]
