@@ -284,7 +284,7 @@ def _job(args: argparse.Namespace, mode: str, recorder: str, stenographer: str) 
         "frame_interval": 0.1,
         "text_every": args.text_every,
         "edit_every": args.edit_every,
-        "ramp": args.ramp,
+        "ramp": args.ramp or 5.0,
         "audio": args.audio,
         "audio_path": str(AUDIO),
     }
@@ -357,7 +357,8 @@ def live(args: argparse.Namespace, n: int, processes: int = 1, target: str = "as
             }
             for i, (base, sid) in enumerate(pairs)
         ]
-        job = _job(args, "live", recorder, stenographer)
+        # Connections are spread over --ramp seconds, by default 1 s per 100 sessions (at least 5).
+        job = _job(args, "live", recorder, stenographer) | {"ramp": args.ramp or max(5.0, n / 100)}
         try:
             result = drive(
                 stack,
@@ -543,7 +544,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--settle", type=float, default=_env("BENCH_SETTLE", 3), help="after connecting, before measuring"
     )
-    p.add_argument("--ramp", type=float, default=_env("BENCH_RAMP", 5), help="connections spread over this")
+    p.add_argument(
+        "--ramp",
+        type=float,
+        default=_env("BENCH_RAMP", 0) or None,
+        help="seconds the connections are spread over (default: 1 per 100 sessions, at least 5)",
+    )
     p.add_argument("--workers", type=int, default=int(_env("BENCH_WORKERS", os.cpu_count() or 2)))
     p.add_argument("--text-every", type=float, default=10.0, help="seconds between a session's text frames")
     p.add_argument("--edit-every", type=float, default=15.0, help="seconds between a stenographer's edits")
