@@ -243,6 +243,7 @@ def summarize(raw: dict[str, Any], usage: dict[str, dict[str, float]], seconds: 
         return {"n": len(values), "p50": pct(values, 0.5), "p99": pct(values, 0.99), "max": pct(values, 1.0)}
 
     servers = [v for k, v in usage.items() if k.startswith(("astra", "echo"))]
+    ours = sum(v["cpu_percent"] for k, v in usage.items() if k != "machine")
     generators = [v for k, v in usage.items() if k.startswith("generator")]
     server_cpu = sum(s["cpu_percent"] for s in servers)
     acked = raw.get("acked", 0)
@@ -265,6 +266,11 @@ def summarize(raw: dict[str, Any], usage: dict[str, dict[str, float]], seconds: 
         "failed_to_connect": raw.get("failed_to_connect", 0),
         "dropped": raw.get("dropped", 0),
         "server_cpu_percent": round(server_cpu, 1),
+        "busiest_loop_cpu_percent": max((s["main_thread_cpu_percent"] for s in servers), default=0.0),
+        "machine_cpu_percent": usage.get("machine", {}).get("cpu_percent"),
+        "others_cpu_percent": round(usage["machine"]["cpu_percent"] - ours, 1)
+        if "machine" in usage
+        else None,
         "server_cpu_ms_per_frame": round(10 * server_cpu * seconds / acked, 3) if acked else None,
         "redis_commands_per_frame": round(usage.get("redis", {}).get("commands", 0) / acked, 2)
         if acked
@@ -321,6 +327,9 @@ def failed_step(reason: str) -> dict[str, Any]:
         "failed_to_connect": 0,
         "dropped": 0,
         "server_cpu_percent": 0.0,
+        "busiest_loop_cpu_percent": 0.0,
+        "machine_cpu_percent": None,
+        "others_cpu_percent": None,
         "server_cpu_ms_per_frame": None,
         "redis_commands_per_frame": None,
         "server_rss_mb_max": 0.0,
@@ -477,6 +486,13 @@ def _cpu(r: dict[str, Any], name: str) -> str:
     return "—" if value is None else f"{value:.0f}"
 
 
+def _machine(r: dict[str, Any]) -> str:
+    """Busy CPU of the whole machine (100 % per core) and how much of it was not ours."""
+    if r.get("machine_cpu_percent") is None:
+        return "—"
+    return f"{r['machine_cpu_percent']:.0f} ({r['others_cpu_percent']:.0f})"
+
+
 def _ms(d: dict[str, Any]) -> str:
     return "—" if d["p50"] is None else f"{d['p50']:.1f} / {d['p99']:.1f}"
 
@@ -484,10 +500,10 @@ def _ms(d: dict[str, Any]) -> str:
 def live_table(rows: list[dict[str, Any]]) -> str:
     lines = [
         "| sessions | processes | frames/s acked (expected) | ack p50 / p99 (ms) | text ack p50 / p99 (ms) "
-        "| fan-out p50 / p99 (ms) | edit ack p50 / p99 (ms) | server CPU % (ms/frame) | server RSS (MB) "
-        "| Redis CPU % (commands/frame) "
-        "| generator CPU % (late p99 ms) | errors | ok |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        "| fan-out p50 / p99 (ms) | edit ack p50 / p99 (ms) | server CPU % (ms/frame) "
+        "| busiest event loop CPU % | server RSS (MB) | Redis CPU % (commands/frame) "
+        "| generator CPU % (late p99 ms) | machine CPU % (others) | errors | ok |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for r in rows:
         errors = ", ".join(f"{k} {v}" for k, v in r["errors"].items()) or "0"
@@ -497,8 +513,9 @@ def live_table(rows: list[dict[str, Any]]) -> str:
             f"| {r['sessions']} | {r['processes']} | {r['frames_per_s']:.0f} ({r['expected_frames_per_s']}) "
             f"| {_ms(r['ack_audio_ms'])} | {_ms(r['ack_text_ms'])} | {_ms(r['fanout_stenographer_ms'])} "
             f"| {_ms(r['ack_edit_ms'])} | {r['server_cpu_percent']:.0f} ({r['server_cpu_ms_per_frame']}) "
-            f"| {r['server_rss_mb_max']:.0f} | {_cpu(r, 'redis')} ({r['redis_commands_per_frame']}) "
-            f"| {r['generator_cpu_percent']:.0f} ({r['send_late_ms']['p99']}) "
+            f"| {r['busiest_loop_cpu_percent']:.0f} | {r['server_rss_mb_max']:.0f} "
+            f"| {_cpu(r, 'redis')} ({r['redis_commands_per_frame']}) "
+            f"| {r['generator_cpu_percent']:.0f} ({r['send_late_ms']['p99']}) | {_machine(r)} "
             f"| {errors} | {'yes' if r['ok'] else 'no'} |"
         )
     return "\n".join(lines)
@@ -507,8 +524,9 @@ def live_table(rows: list[dict[str, Any]]) -> str:
 def ingest_table(rows: list[dict[str, Any]], baseline: float | None) -> str:
     lines = [
         "| server | processes | clients | frames/s acked | ratio to echo | ack p50 / p99 (ms) "
-        "| server CPU % (ms/frame) | Redis CPU % (commands/frame) | generator CPU % |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| server CPU % (ms/frame) | busiest event loop CPU % | Redis CPU % (commands/frame) "
+        "| generator CPU % | machine CPU % (others) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         ratio = f"{r['frames_per_s'] / baseline:.2f}" if baseline else "—"
@@ -516,7 +534,8 @@ def ingest_table(rows: list[dict[str, Any]], baseline: float | None) -> str:
         lines.append(
             f"| {name} | {r['processes']} | {r['clients']} | {r['frames_per_s']:.0f} | {ratio} "
             f"| {_ms(r['ack_audio_ms'])} | {r['server_cpu_percent']:.0f} ({r['server_cpu_ms_per_frame']}) "
-            f"| {_cpu(r, 'redis')} ({r['redis_commands_per_frame']}) | {r['generator_cpu_percent']:.0f} |"
+            f"| {r['busiest_loop_cpu_percent']:.0f} | {_cpu(r, 'redis')} ({r['redis_commands_per_frame']}) "
+            f"| {r['generator_cpu_percent']:.0f} | {_machine(r)} |"
         )
     return "\n".join(lines)
 

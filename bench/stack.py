@@ -177,17 +177,20 @@ class Usage:
 
     def __init__(self, pids: dict[str, int]) -> None:
         self._procs = {name: psutil.Process(pid) for name, pid in pids.items()}
-        self._start: dict[str, float] = {}
+        self._start: dict[str, tuple[float, float]] = {}
         self._rss: dict[str, list[int]] = {name: [] for name in pids}
         self._began = 0.0
+        self._machine_start = (0.0, 0.0)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self.result: dict[str, dict[str, float]] = {}
 
     @staticmethod
-    def _cpu(proc: psutil.Process) -> float:
+    def _cpu(proc: psutil.Process) -> tuple[float, float]:
+        """CPU seconds of the process, and of its main thread (a server's event loop)."""
         times = proc.cpu_times()
-        return float(times.user + times.system)
+        main = next((t for t in proc.threads() if t.id == proc.pid), None)
+        return float(times.user + times.system), float(main.user_time + main.system_time) if main else 0.0
 
     def _sample(self) -> None:
         while not self._stop.wait(self.PERIOD):
@@ -195,7 +198,16 @@ class Usage:
                 with contextlib.suppress(psutil.Error):
                     self._rss[name].append(proc.memory_info().rss)
 
+    @staticmethod
+    def _machine() -> tuple[float, float]:
+        """(busy, total) CPU seconds of the whole machine so far, all cores."""
+        times = psutil.cpu_times()
+        idle = times.idle + getattr(times, "iowait", 0.0)
+        total = sum(times)
+        return total - idle, total
+
     def start(self) -> None:
+        self._machine_start = self._machine()
         self._began = time.monotonic()
         self._start = {name: self._cpu(p) for name, p in self._procs.items()}
         self._thread.start()
@@ -206,15 +218,25 @@ class Usage:
         self._thread.join()
         for name, proc in self._procs.items():
             try:
-                used = self._cpu(proc) - self._start[name]
+                now = self._cpu(proc)
+                used, loop = now[0] - self._start[name][0], now[1] - self._start[name][1]
             except psutil.Error:
-                used = float("nan")
+                used = loop = float("nan")
             rss = self._rss[name] or [0]
             self.result[name] = {
                 "cpu_percent": round(100 * used / elapsed, 1),
+                "main_thread_cpu_percent": round(100 * loop / elapsed, 1),
                 "rss_mb_max": round(max(rss) / 2**20, 1),
                 "rss_mb_mean": round(sum(rss) / len(rss) / 2**20, 1),
             }
+        busy, total = self._machine()
+        cores = psutil.cpu_count() or 1
+        self.result["machine"] = {
+            # Every process of the machine, ours and others': 100 % per core.
+            "cpu_percent": round(
+                100 * cores * (busy - self._machine_start[0]) / max(1e-9, total - self._machine_start[1]), 1
+            ),
+        }
         return self.result
 
 
