@@ -194,6 +194,8 @@ class Client:
                     stats.stale_edits += 1
                 else:
                     stats.errors[code] += 1
+                if "seq" in message:  # a refused frame does not use up its number (protocol.md)
+                    self.seq = min(self.seq, int(message["seq"]) - 1)
             if kind not in ("ack", "error") or "seq" not in message:
                 continue
             sent = self.pending.pop(message["seq"], None)
