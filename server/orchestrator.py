@@ -419,15 +419,20 @@ class Orchestrator:
         (exactly what one ``ingest_audio`` per frame would give)."""
         principal.require(CAN_SEND, "send input")
         started = time.perf_counter()
-        checks = await self.buffer.append_audio_frames(meta.session_id, producer, frames)
+        before, checks = await self.buffer.append_audio_frames(meta.session_id, producer, frames)
         results = [self._audio_outcome(check) for check in checks]
-        stored = sum(1 for r in results if isinstance(r, IngestResult) and not r.duplicate)
-        if stored:
+        # The stored entries as the owner would read them back: (entry id, fields).
+        entries = [
+            (check.detail, {b"f": fmt.encode(), b"d": data, b"s": b"1" if start else b""})
+            for (_, fmt, data, start), check in zip(frames, checks, strict=True)
+            if check.outcome == "ok"
+        ]
+        if entries:
             elapsed = time.perf_counter() - started
-            for _ in range(stored):
+            for _ in entries:
                 self.metrics.ingest_seconds.observe(elapsed)
             if self.audio is not None:
-                await self.audio.notify(meta.session_id)
+                await self.audio.notify(meta.session_id, (before, entries))
         return results
 
     def _audio_outcome(self, check: IngestCheck) -> IngestResult | AstraError:

@@ -49,7 +49,8 @@ async def _compare(redis_url: str, seqs: list[int]) -> None:
         buffer = SessionBuffer(redis)
         together, alone = await _session(buffer), await _session(buffer)
         frames = [_frame(seq) for seq in seqs]
-        batched = await buffer.append_audio_frames(together, "rec", frames)
+        before, batched = await buffer.append_audio_frames(together, "rec", frames)
+        assert before == "0-0"  # nothing was stored before this batch
         one_by_one = [
             await buffer.append_audio(alone, Dedupe.by_seq("rec", seq), [(fmt, data, start)])
             for seq, fmt, data, start in frames
@@ -84,11 +85,32 @@ def test_closed_or_missing_session_refuses_every_frame(redis_url: str) -> None:
             buffer = SessionBuffer(redis)
             sid = await _session(buffer)
             await redis.hset(SessionKeys(sid).meta, "status", CLOSING)
-            closed = await buffer.append_audio_frames(sid, "rec", [_frame(1), _frame(2)])
+            _, closed = await buffer.append_audio_frames(sid, "rec", [_frame(1), _frame(2)])
             assert [(c.outcome, c.detail) for c in closed] == [("closed", CLOSING)] * 2
-            missing = await buffer.append_audio_frames(f"ses_{uuid.uuid4().hex}", "rec", [_frame(1)])
+            _, missing = await buffer.append_audio_frames(f"ses_{uuid.uuid4().hex}", "rec", [_frame(1)])
             assert [c.outcome for c in missing] == ["missing"]
             assert await redis.xlen(SessionKeys(sid).audio) == 0
+        finally:
+            await redis.aclose()
+
+    asyncio.run(run())
+
+
+def test_batch_names_the_entry_stored_just_before_it(redis_url: str) -> None:
+    """A batch reports the last entry the stream held before it, also when that entry came from
+    another way in (HTTP): the owner can tell whether the batch follows what it has read."""
+
+    async def run() -> None:
+        redis = Redis.from_url(redis_url)
+        try:
+            buffer = SessionBuffer(redis)
+            sid = await _session(buffer)
+            _, first = await buffer.append_audio_frames(sid, "rec", [_frame(1), _frame(2)])
+            before, second = await buffer.append_audio_frames(sid, "rec", [_frame(2), _frame(3)])
+            assert before == first[1].detail and [c.outcome for c in second] == ["dup", "ok"]
+            http = await buffer.append_audio(sid, Dedupe.by_key("k1"), [("pcm16", b"\x00\x00", False)])
+            before, _ = await buffer.append_audio_frames(sid, "rec", [_frame(4)])
+            assert before == http.detail
         finally:
             await redis.aclose()
 
