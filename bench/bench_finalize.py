@@ -10,9 +10,12 @@ the same run on the same machine, the baselines. Prints a Markdown table.
   interventions of 2-4 sentences, communications, "varios", closing, signatures), classified by
   the embedded CORE into every zone of the skeleton, plus 20 PNG photos (1000×700 px, 100-300
   KB) uploaded with ``POST …/upload-asset`` along the way.
-* finalize: wall clock of ``POST …/finalize``. Memory of the server process while it runs:
-  VmRSS sampled every 20 ms from ``/proc/<pid>/status``, and VmHWM (peak RSS, reset through
-  ``/proc/<pid>/clear_refs`` just before finalize, so it is the peak *during* finalize). The
+* finalize: wall clock of ``POST …/finalize``. Memory of the server process *and its worker
+  processes* (its children started by ``multiprocessing``: the finalize pool's workers and the
+  resource tracker; not the embedded redis-server) while it runs: the sum of their VmRSS
+  sampled every 20 ms from ``/proc/<pid>/status``, and the sum of their VmHWM (peak RSS, reset
+  through ``/proc/<pid>/clear_refs`` just before finalize, so it is the peak *during* finalize;
+  the sum of each process's own peak, an upper bound of the peak of the sum). The
   document is downloaded and checked: SHA-256 = ``integrity_hash``, python-docx opens it, 20
   inline shapes; the content hash and event chain head are recomputed here from
   ``GET …/blocks`` and ``GET …/events`` and must equal the server's.
@@ -99,18 +102,56 @@ def reset_peak(pid: int) -> bool:
     return True
 
 
+def worker_pids(pid: int) -> list[int]:
+    """Children of ``pid`` started by multiprocessing (pool workers, resource tracker)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+            if ppid != pid:
+                continue
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                command = f.read()
+        except OSError:  # gone meanwhile
+            continue
+        if b"multiprocessing" in command:
+            found.append(int(entry))
+    return found
+
+
+def group_status(pids: list[int]) -> dict[str, int]:
+    """VmRSS and VmHWM summed over the processes still alive."""
+    total = {"VmRSS": 0, "VmHWM": 0}
+    for pid in pids:
+        try:
+            status = proc_status(pid)
+        except OSError:
+            continue
+        for name in total:
+            total[name] += status[name]
+    return total
+
+
 class RssSampler:
-    """Samples a process's VmRSS every ``RSS_PERIOD`` seconds in a thread."""
+    """Samples the VmRSS of a server and its workers every ``RSS_PERIOD`` seconds in a thread."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
+        self.pids = [pid, *worker_pids(pid)]
         self.samples: list[int] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
+        n = 0
         while not self._stop.is_set():
-            self.samples.append(proc_status(self.pid)["VmRSS"])
+            if n % 10 == 9:  # a worker started meanwhile (scanning /proc each time costs CPU)
+                self.pids = [self.pid, *worker_pids(self.pid)]
+            self.samples.append(group_status(self.pids)["VmRSS"])
+            n += 1
             self._stop.wait(RSS_PERIOD)
 
     def __enter__(self) -> RssSampler:
@@ -120,7 +161,8 @@ class RssSampler:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        self.samples.append(proc_status(self.pid)["VmRSS"])
+        self.pids = [self.pid, *worker_pids(self.pid)]
+        self.samples.append(group_status(self.pids)["VmRSS"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -502,13 +544,17 @@ def finalize(server: Server, session_id: str, other: Stream) -> dict[str, Any]:
     ticker = threading.Thread(target=lambda: samples.extend(tick(other, stop, None)), daemon=True)
     ticker.start()
     time.sleep(0.5)
-    hwm_reset = reset_peak(pid)
-    before = proc_status(pid)["VmRSS"]
+    workers = worker_pids(pid)
+    hwm_reset = all([reset_peak(p) for p in [pid, *workers]])
+    before = group_status([pid, *workers])
+    before_by = {p: group_status([p])["VmRSS"] for p in [pid, *workers]}
     with RssSampler(pid) as sampler:
         t0 = time.perf_counter()
         response = server.http.post(f"/{session_id}/finalize")
         t1 = time.perf_counter()
-    hwm = proc_status(pid)["VmHWM"]
+    server_hwm = proc_status(pid)["VmHWM"]
+    hwm = group_status(sampler.pids)["VmHWM"]
+    peaks = {p: group_status([p])["VmHWM"] for p in sampler.pids}
     time.sleep(0.5)
     stop.set()
     ticker.join()
@@ -517,8 +563,13 @@ def finalize(server: Server, session_id: str, other: Stream) -> dict[str, Any]:
     peak = max(sampled_peak, hwm) if hwm_reset else sampled_peak
     return {
         "seconds": t1 - t0,
-        "rss_before": before,
+        "rss_before": before["VmRSS"],
         "rss_peak": peak,
+        "server_peak": server_hwm if hwm_reset else None,
+        "workers": len(sampler.pids) - 1,
+        "by_process": [
+            ("server" if p == pid else f"worker {p}", before_by.get(p, 0), peak) for p, peak in peaks.items()
+        ],
         "rss_sampled_peak": sampled_peak,
         "hwm": hwm if hwm_reset else None,
         "samples": len(sampler.samples),
@@ -791,11 +842,13 @@ def report(
         f"| {check['hashing'] + check['chaining']:.2f} | | | |"
     )
     print(
-        f"| server peak RSS during finalize (MB) | **{fin['rss_peak'] / MB:.0f}** "
-        f"| | | < {TARGET_MB:.0f} {ok(fin['rss_peak'] / MB < TARGET_MB)} |"
+        f"| server + {fin['workers']} worker processes, peak RSS during finalize (MB) "
+        f"| **{fin['rss_peak'] / MB:.0f}** | | | < {TARGET_MB:.0f} {ok(fin['rss_peak'] / MB < TARGET_MB)} |"
     )
+    if fin["server_peak"] is not None:
+        print(f"| ↳ of which the server process (MB) | {fin['server_peak'] / MB:.0f} | | | |")
     print(
-        f"| server RSS increase during finalize (MB; {fin['rss_before'] / MB:.0f} before) "
+        f"| server + workers, RSS increase during finalize (MB; {fin['rss_before'] / MB:.0f} before) "
         f"| **{fin_mb:.0f}** | {bare_mb:.0f} (bare python-docx) | {fin_mb / max(bare_mb, 1):.1f} "
         f"| < {TARGET_MB:.0f} {ok(fin_mb < TARGET_MB)} |"
     )
@@ -804,10 +857,13 @@ def report(
         f"| {builder_mb / max(bare_mb, 1):.1f} | |"
     )
     print(
-        f"\nRSS: VmHWM reset before finalize ({'yes' if fin['hwm'] is not None else 'no, sampled only'}), "
-        f"{fin['samples']} samples at {RSS_PERIOD * 1000:.0f} ms, sampled peak "
+        f"\nRSS of the server and its worker processes: VmHWM of each reset before finalize "
+        f"({'yes' if fin['hwm'] is not None else 'no, sampled only'}), peak = the sum of their peaks; "
+        f"{fin['samples']} samples of the summed VmRSS at {RSS_PERIOD * 1000:.0f} ms, sampled peak "
         f"{fin['rss_sampled_peak'] / MB:.0f} MB. Baselines: RSS increase of a fresh subprocess "
-        "during its first run (VmHWM − VmRSS before).\n"
+        "during its first run (VmHWM − VmRSS before). By process, MB before → peak: "
+        + ", ".join(f"{name} {a / MB:.0f} → {b / MB:.0f}" for name, a, b in fin["by_process"])
+        + ".\n"
     )
     print("| other session, a `text` frame every 50 ms | frames | ack p50 (ms) | ack p99 (ms) | max (ms) |")
     print("|---|---:|---:|---:|---:|")

@@ -13,30 +13,33 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-from redis.asyncio import BlockingConnectionPool, Redis
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from .audio_pipeline import AudioService, AudioSettings, LazyVad
 from .auth import Authenticator, load_or_create_secret
-from .buffer import SessionBuffer
+from .buffer import STORE_ERRORS, SessionBuffer
 from .endpoint import stream_endpoint
-from .errors import AstraError
+from .errors import AstraError, StoreUnavailable
 from .fanout import LiveHub
-from .http_api import astra_error, routes
+from .http_api import astra_error, http_error, routes
 from .metrics import Metrics
 from .orchestrator import Orchestrator
+from .redis_client import make_redis
 from .services.asr import Transcriber
 from .services.builder import Builder, EmbeddedBuilder, HttpBuilder
-from .services.core import Core, EmbeddedCore, HttpCore
+from .services.core import CircuitBreaker, Core, EmbeddedCore, HttpCore
 from .services.guard import EmbeddedGuard, Guard, HttpGuard
 from .services.learn import HttpLearn, StoreLearn
 from .services.objectstore import LocalObjectStore, ObjectStore, S3ObjectStore
 from .services.tenants import DirectoryTenants, FileRegistry, HttpRegistry, HttpTenants, Registry, Tenants
 from .settings import Settings
 from .state import AppState
+from .workers import WorkerPool
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -44,21 +47,26 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 def make_object_store(settings: Settings, secret: bytes) -> ObjectStore:
     if settings.s3_bucket:
         import boto3
+        from botocore.config import Config
 
-        client = boto3.client("s3", endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region)
+        # Bounded like every other collaborator call (botocore's own default is 60 s per read).
+        config = Config(
+            connect_timeout=settings.retry.timeout,
+            read_timeout=settings.retry.timeout,
+            retries={"mode": "standard", "max_attempts": settings.retry.attempts},
+        )
+        client = boto3.client(
+            "s3", endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region, config=config
+        )
         return S3ObjectStore(
             client, settings.s3_bucket, settings.s3_prefix, object_lock_days=settings.s3_object_lock_days
         )
     return LocalObjectStore(settings.data_dir / "objects", secret, settings.base_url)
 
 
-def make_redis(settings: Settings) -> Redis:
-    if not settings.redis_url:
-        raise RuntimeError("settings.redis_url is required (astra serve starts an embedded Redis)")
-    pool = BlockingConnectionPool.from_url(
-        settings.redis_url, max_connections=settings.redis_max_connections, timeout=10
-    )
-    return Redis(connection_pool=pool)
+async def store_unavailable(request: Request, exc: Exception) -> Response:
+    """Any HTTP request that found Redis unreachable: 503 STORE_UNAVAILABLE, not a bare 500."""
+    return await astra_error(request, StoreUnavailable(f"the session store is unavailable: {exc}"))
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -71,6 +79,9 @@ def create_app(settings: Settings) -> Starlette:
         store = make_object_store(settings, secret)
         hub = LiveHub(redis, settings.limits.send_queue_events)
         await hub.start()
+        # Finalize's CPU work runs in worker processes (see server.workers); start one now.
+        workers = WorkerPool(settings.finalize_workers)
+        workers.start()
         async with httpx.AsyncClient(timeout=settings.retry.timeout) as http:
             transcriber = Transcriber(
                 settings.model_cache,
@@ -78,17 +89,25 @@ def create_app(settings: Settings) -> Starlette:
                 cpu_threads=settings.asr_cpu_threads,
                 beam_size=settings.asr_beam_size,
             )
-            core: Core = HttpCore(http, settings.core_url) if settings.core_url else EmbeddedCore(transcriber)
+            core: Core = (
+                HttpCore(
+                    http,
+                    settings.core_url,
+                    CircuitBreaker(settings.core_breaker_threshold, settings.core_breaker_cooldown),
+                )
+                if settings.core_url
+                else EmbeddedCore(transcriber)
+            )
             if settings.asr_warmup and not settings.core_url:
                 # Load the model off the loop now, so the first utterance does not pay for it.
                 asyncio.get_running_loop().run_in_executor(None, transcriber.warm_up)
             builder: Builder = (
-                HttpBuilder(http, settings.builder_url) if settings.builder_url else EmbeddedBuilder()
+                HttpBuilder(http, settings.builder_url) if settings.builder_url else EmbeddedBuilder(workers)
             )
             guard: Guard = (
                 HttpGuard(http, settings.guard_url)
                 if settings.guard_url
-                else EmbeddedGuard(store, settings.download_url_ttl)
+                else EmbeddedGuard(store, settings.download_url_ttl, workers)
             )
             tenants: Tenants = (
                 HttpTenants(http, settings.tenants_url)
@@ -110,6 +129,7 @@ def create_app(settings: Settings) -> Starlette:
                 registry=registry,
                 store=store,
                 metrics=metrics,
+                workers=workers,
             )
             orchestrator.learn = (
                 HttpLearn(http, settings.learn_url) if settings.learn_url else StoreLearn(store)
@@ -117,10 +137,13 @@ def create_app(settings: Settings) -> Starlette:
             orchestrator.audio = AudioService(
                 buffer=orchestrator.buffer,
                 vad=LazyVad(),
-                settings=AudioSettings(lease_ttl=settings.audio_lease_ttl),
+                settings=AudioSettings(
+                    lease_ttl=settings.audio_lease_ttl, max_in_flight=settings.limits.max_audio_in_flight
+                ),
                 record=orchestrator.record_utterance,
                 transcribe=orchestrator.transcribe_utterance,
                 rejected=orchestrator.audio_rejected,
+                metrics=metrics,
             )
             app.state.astra = AppState(
                 settings=settings,
@@ -130,6 +153,9 @@ def create_app(settings: Settings) -> Starlette:
                     jwks_url=settings.jwks_url,
                     audience=settings.jwt_audience,
                     issuer=settings.jwt_issuer,
+                    leeway=settings.jwt_leeway,
+                    jwks_cache_ttl=settings.jwks_cache_ttl,
+                    jwks_timeout=settings.retry.timeout,
                 ),
                 hub=hub,
                 metrics=metrics,
@@ -142,6 +168,7 @@ def create_app(settings: Settings) -> Starlette:
                 await orchestrator.audio.stop()
                 await hub.stop()
                 transcriber.close()
+                await workers.close()
                 await redis.aclose()
 
     async def console(request: object) -> Response:
@@ -156,5 +183,9 @@ def create_app(settings: Settings) -> Starlette:
     return Starlette(
         routes=all_routes,
         lifespan=lifespan,
-        exception_handlers={AstraError: astra_error},
+        exception_handlers={
+            AstraError: astra_error,
+            HTTPException: http_error,
+            **dict.fromkeys(STORE_ERRORS, store_unavailable),
+        },
     )

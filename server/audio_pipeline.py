@@ -10,7 +10,10 @@ it works). The owner:
 3. for each utterance stores its audio in the object store (evidence), reserves its position in
    the block order and records it as pending, all before transcribing it,
 4. transcribes through CORE (bounded concurrency) and stores the block at its reserved
-   position, retiring the pending record in the same step,
+   position, retiring the pending record in the same step; at most ``max_in_flight`` seconds
+   of utterance audio wait for CORE at once: beyond that the owner stops reading the session's
+   audio until CORE answers (the audio waits, durable, in Redis; acks go on, since they only
+   mean "stored"), so a slow CORE cannot make the owner's memory grow,
 5. checkpoints where a successor would resume (an entry boundary where no speech was in
    progress, or the start of the current WebM stream) and trims the audio before it.
 
@@ -39,6 +42,7 @@ import numpy as np
 
 from .audio import AudioFormatError, StreamDecoder
 from .buffer import OPEN, SessionBuffer
+from .metrics import Metrics
 from .segmenter import SAMPLE_RATE, Segmenter, SegmenterConfig, Utterance, VadFunction
 
 log = logging.getLogger("astra.audio")
@@ -120,6 +124,9 @@ class AudioSettings:
     """How often an owner looks for audio appended through another instance."""
     idle_release: float = 30.0
     """An owner with nothing to do for this long releases the session."""
+    max_in_flight: float = 60.0
+    """Seconds of one session's utterance audio sent to CORE and not answered yet, at most; an
+    utterance longer than this still goes, alone."""
     segmenter: SegmenterConfig = field(default_factory=lambda: SegmenterConfig(speech_pad_ms=300))
     """300 ms of padding, so quiet word endings ("decisorio") are not clipped."""
 
@@ -136,6 +143,9 @@ class SessionAudio:
         self._task: asyncio.Task[Any] | None = None
         self._handed: list[tuple[str, list[Entry]]] = []
         self._handed_bytes = 0
+        self._in_flight = 0
+        """Samples of utterance audio handed to CORE and not answered yet."""
+        self._answered = asyncio.Event()
 
     def hand(self, before: str, entries: list[Entry]) -> None:
         """Entries just appended here (``before``: the entry that preceded them): the owner can
@@ -166,7 +176,7 @@ class SessionAudio:
             stream_resume = resume_at
             broken = False  # the current container stream could not be decoded
             for record in await buffer.pending_utterances(sid):  # left over by a previous owner
-                self._spawn(record, None)
+                await self._send(record, None)
             idle_since = time.monotonic()
             while True:
                 entries = take_contiguous(self._handed, cursor)
@@ -278,12 +288,33 @@ class SessionAudio:
         for utt in utterances:
             record = await self.service.record(self.session_id, utt)
             if record is not None:
-                self._spawn(record, utt.pcm)
+                await self._send(record, utt.pcm)
 
-    def _spawn(self, record: dict[str, Any], pcm: bytes | None) -> None:
+    async def _send(self, record: dict[str, Any], pcm: bytes | None) -> None:
+        """Transcribe one utterance once the audio waiting for CORE leaves room for it. Waiting
+        here holds up the reading loop: the session's audio stays in Redis meanwhile."""
+        samples = int(record["end_sample"]) - int(record["start_sample"])
+        limit = int(self.service.settings.max_in_flight * SAMPLE_RATE)
+        if self._in_flight and self._in_flight + samples > limit:
+            metrics = self.service.metrics
+            metrics.audio_paused.inc()
+            try:
+                while self._in_flight and self._in_flight + samples > limit:
+                    self._answered.clear()
+                    await self._answered.wait()
+            finally:
+                metrics.audio_paused.dec()
+        self._in_flight += samples
+        self.service.metrics.audio_in_flight.inc(samples / SAMPLE_RATE)
         task = asyncio.create_task(self.service.transcribe(self.session_id, record, pcm))
         self._transcriptions.add(task)
-        task.add_done_callback(self._transcriptions.discard)
+        task.add_done_callback(lambda done: self._answered_one(done, samples))
+
+    def _answered_one(self, task: asyncio.Task[None], samples: int) -> None:
+        self._transcriptions.discard(task)
+        self._in_flight -= samples
+        self.service.metrics.audio_in_flight.dec(samples / SAMPLE_RATE)
+        self._answered.set()
 
     async def _finish_transcriptions(self) -> None:
         while self._transcriptions:
@@ -312,8 +343,10 @@ class AudioService:
         record: Callable[[str, Utterance], Coroutine[Any, Any, dict[str, Any] | None]],
         transcribe: Callable[[str, dict[str, Any], bytes | None], Coroutine[Any, Any, None]],
         rejected: Callable[[str, str, str], Coroutine[Any, Any, None]],
+        metrics: Metrics,
     ) -> None:
         self.buffer = buffer
+        self.metrics = metrics
         self.vad = vad
         self.settings = settings
         self.record = record

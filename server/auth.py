@@ -8,7 +8,9 @@ off the event loop). Claims: ``tenant_id``, ``role`` and ``sub``. Tokens are nev
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -17,7 +19,9 @@ from typing import Any
 
 import jwt
 
-from .errors import AuthError, Forbidden
+from .errors import AuthError, Forbidden, ServiceUnavailable
+
+log = logging.getLogger("astra.auth")
 
 ROLES = ("recorder", "stenographer", "viewer", "admin")
 
@@ -67,8 +71,23 @@ def issue_token(secret: bytes, *, tenant_id: str, role: str, sub: str, ttl: int)
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
+JWKS_ALGORITHMS = frozenset({"RS256", "ES256"})
+"""Algorithms a JWKS-configured server accepts; each key verifies only its own algorithm."""
+_TENANT_ID = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$")
+"""The form of a tenant id (a folder name and an object key part): no path, no dot first."""
+
+
 class Authenticator:
-    """Verifies bearer tokens and turns them into principals."""
+    """Verifies bearer tokens and turns them into principals.
+
+    Refused (``AuthError``, 401 / close 4401): no token; a bad signature; an algorithm other than
+    HS256 (secret) or the JWKS key's own RS256/ES256 (so ``none`` and HS/RS confusion fail); an
+    unknown key id; ``exp`` past (on our clock, no leeway); ``nbf``/``iat`` more than ``leeway``
+    seconds in the future; a wrong or missing ``aud``/``iss`` when configured; a ``tenant_id``
+    that is missing or not an id; a ``role`` not in :data:`ROLES`; a missing ``sub``. Only
+    ``tenant_id``, ``role`` and ``sub`` are read: any other claim (``roles``, ``scope``, …)
+    grants nothing. A JWKS that cannot be fetched is ``ServiceUnavailable`` (503 / close 4500).
+    """
 
     def __init__(
         self,
@@ -77,48 +96,85 @@ class Authenticator:
         jwks_url: str | None = None,
         audience: str | None = None,
         issuer: str | None = None,
+        leeway: float = 30.0,
+        jwks_cache_ttl: float = 300.0,
+        jwks_timeout: float = 30.0,
     ) -> None:
         self._secret = secret
-        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300) if jwks_url else None
+        # The key set is cached for ``jwks_cache_ttl`` (never per key id without expiry, so a key
+        # the identity provider withdraws stops verifying); an unknown key id refetches at most
+        # once per cooldown, so a flood of forged key ids cannot hammer the provider.
+        self._jwks = (
+            jwt.PyJWKClient(
+                jwks_url,
+                cache_keys=False,
+                cache_jwk_set=True,
+                lifespan=jwks_cache_ttl,
+                timeout=jwks_timeout,
+                cooldown_duration=min(30.0, jwks_cache_ttl),
+            )
+            if jwks_url
+            else None
+        )
         self._audience = audience
         self._issuer = issuer
+        self._leeway = leeway
 
     async def verify(self, token: str | None) -> Principal:
         if not token:
             raise AuthError("a bearer token is required")
-        options: Any = {"require": ["exp", "sub"]}
         try:
-            if self._jwks is not None:
-                # PyJWKClient fetches over blocking urllib: keep it off the loop.
-                key = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
-                claims = jwt.decode(
-                    token,
-                    key.key,
-                    algorithms=["RS256", "ES256"],
-                    audience=self._audience,
-                    issuer=self._issuer,
-                    options=options,
-                )
-            else:
-                assert self._secret is not None
-                claims = jwt.decode(
-                    token,
-                    self._secret,
-                    algorithms=["HS256"],
-                    audience=self._audience,
-                    issuer=self._issuer,
-                    options=options,
-                )
+            claims = await self._decode(token)
         except jwt.ExpiredSignatureError as exc:
-            raise AuthError("token expired") from exc
-        except (jwt.PyJWTError, ValueError) as exc:
-            raise AuthError("invalid token") from exc
+            raise _refused("token expired") from exc
+        except jwt.ImmatureSignatureError as exc:
+            raise _refused("token not yet valid") from exc
+        except jwt.PyJWKClientConnectionError as exc:
+            log.warning("the identity provider's key set could not be fetched: %s", exc)
+            raise ServiceUnavailable("the identity provider's key set is unavailable; retry") from exc
+        except (jwt.PyJWTError, ValueError, TypeError) as exc:
+            raise _refused("invalid token", type(exc).__name__) from exc
         tenant_id, role, sub = claims.get("tenant_id"), claims.get("role"), claims.get("sub")
-        if not isinstance(tenant_id, str) or not tenant_id:
-            raise AuthError("token lacks tenant_id")
-        if role not in ROLES:
-            raise AuthError("token has no valid role")
-        return Principal(tenant_id=tenant_id, role=str(role), sub=str(sub))
+        if not isinstance(tenant_id, str) or not _TENANT_ID.match(tenant_id):
+            raise _refused("token lacks a valid tenant_id")
+        if not isinstance(role, str) or role not in ROLES:
+            raise _refused("token has no valid role")
+        if not isinstance(sub, str) or not sub:
+            raise _refused("token lacks sub")
+        return Principal(tenant_id=tenant_id, role=role, sub=sub)
+
+    async def _decode(self, token: str) -> dict[str, Any]:
+        options: Any = {"require": ["exp", "sub"]}
+        if self._jwks is not None:
+            # PyJWKClient fetches over blocking urllib: keep it off the loop.
+            key = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
+            if key.algorithm_name not in JWKS_ALGORITHMS:
+                raise jwt.InvalidAlgorithmError(f"key {key.key_id!r} is not an RS256/ES256 key")
+            # Only the key's own algorithm: an ES256 token naming an RSA key id (or an HS256 one
+            # "signed" with the public key) is refused before any verification is attempted.
+            verification_key, algorithms = key.key, [key.algorithm_name]
+        else:
+            assert self._secret is not None
+            verification_key, algorithms = self._secret, ["HS256"]
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            verification_key,
+            algorithms=algorithms,
+            audience=self._audience,
+            issuer=self._issuer,
+            leeway=self._leeway,
+            options=options,
+        )
+        # The leeway is for a token minted by a clock slightly ahead of ours; expiry is ours.
+        if int(claims["exp"]) <= time.time():
+            raise jwt.ExpiredSignatureError("Signature has expired")
+        return claims
+
+
+def _refused(reason: str, detail: str = "") -> AuthError:
+    """The 401 for a refused token, logged with its reason (never with the token)."""
+    log.warning("token refused: %s%s", reason, f" ({detail})" if detail else "")
+    return AuthError(reason)
 
 
 def bearer(header: str | None) -> str | None:

@@ -3,6 +3,8 @@
 Every change that must be atomic (a block stored *and* its sequence number recorded *and* its
 event appended to the log *and* published) is one script, so a crash between steps is
 impossible and each change costs one round trip. Key names come from :mod:`server.keys`.
+A script gets as ``KEYS`` only keys of one session (one hash slot, so it runs on Redis Cluster
+too) and builds no key name itself; the live channel it publishes to is not a key.
 
 Session status: ``OPEN`` → ``CLOSING`` (finalize draining and building) → ``FINALIZED``;
 a failed build leaves ``FINALIZE_FAILED`` (closed to input, finalize may be retried).
@@ -10,21 +12,39 @@ a failed build leaves ``FINALIZE_FAILED`` (closed to input, finalize may be retr
 
 from __future__ import annotations
 
+import contextlib
+import math
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import msgpack
-from redis.asyncio import Redis
+import redis.exceptions
 
 from . import keys
+from .errors import StoreUnavailable
 from .keys import SessionKeys
+from .redis_client import RedisClient
 
 OPEN = "OPEN"
 CLOSING = "CLOSING"
 FINALIZED = "FINALIZED"
 FINALIZE_FAILED = "FINALIZE_FAILED"
+
+
+STORE_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+"""What the Redis client raises when the store is unreachable, or still loading after a restart
+(``BusyLoadingError`` is a ``ConnectionError``)."""
+
+
+@contextlib.contextmanager
+def store_errors() -> Iterator[None]:
+    """Translate an unreachable store into :class:`StoreUnavailable` (a coded, retryable error)."""
+    try:
+        yield
+    except STORE_ERRORS as exc:
+        raise StoreUnavailable(f"the session store is unavailable: {exc}") from exc
 
 
 def pack(value: Any) -> bytes:
@@ -59,13 +79,12 @@ local function check_seq(producers, producer, seq_arg)
 end
 """
 
-# KEYS: meta, events, tenant_sessions   ARGV: session_started_payload, channel, session_id, field, value, ...
+# KEYS: meta, events   ARGV: session_started_payload, channel, field, value, ...
 _CREATE = (
     _EMIT
     + """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 4))
-redis.call('SADD', KEYS[3], ARGV[3])
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 return emit(KEYS[1], KEYS[2], ARGV[2], ARGV[1])
 """
 )
@@ -92,6 +111,14 @@ local pos = redis.call('HINCRBY', KEYS[1], 'positions', 1)
 return {'ok', redis.call('HGET', KEYS[1], 'last_template') or '', tostring(pos)}
 """
 )
+
+# KEYS: inflight   ARGV: ingest_token, ttl_ms
+# The instance storing an input is alive: push back the expiry of its in-flight mark.
+_RENEW_INGEST = """
+local t = redis.call('TIME')
+local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return redis.call('ZADD', KEYS[1], 'XX', now_ms + tonumber(ARGV[2]), ARGV[1])
+"""
 
 # KEYS: meta, blocks, order, events, producers, idem, inflight, utterances
 # ARGV: mode, producer, seq-or-key, ingest_token, block_id, block, event_payload, channel, template,
@@ -245,6 +272,14 @@ return {'ok', tostring(emit(KEYS[1], KEYS[4], ARGV[9], ARGV[8]))}
 """
 )
 
+# KEYS: meta, audio   ARGV: cursor entry id, cursor sample
+# Where a new owner must resume, and the audio before it forgotten, in one step.
+_CHECKPOINT_AUDIO = """
+redis.call('HSET', KEYS[1], 'audio_cursor', ARGV[1], 'audio_cursor_sample', ARGV[2])
+redis.call('XTRIM', KEYS[2], 'MINID', ARGV[1])
+return 1
+"""
+
 # KEYS: presence   ARGV: op ('set'|'del'|'touch'|'get'), connection id, entry, ttl_ms, channel
 # Presence changes publish the whole (small) snapshot on the live channel as "p:<frame>", built
 # atomically with the change, so every instance relays the same, latest list.
@@ -282,6 +317,33 @@ redis.call('PEXPIRE', KEYS[1], ttl * 4)
 local frame = cmsgpack.pack({type = 'presence', clients = clients})
 if ARGV[1] ~= 'get' then redis.call('PUBLISH', ARGV[5], 'p:' .. frame) end
 return frame
+"""
+
+# KEYS: tenant open sessions   ARGV: session id, limit
+# Admission of a new session: counted and reserved in one step, so concurrent starts on any
+# number of instances never exceed the limit.
+_ADMIT_SESSION = """
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+local t = redis.call('TIME')
+redis.call('ZADD', KEYS[1], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), ARGV[1])
+return 1
+"""
+
+# KEYS: connections   ARGV: mode ('join'|'keep'), connection id, limit, ttl_ms
+# A connection's slot expires unless refreshed ('keep'), so a killed instance's connections stop
+# counting after ttl; 'join' is refused when the session already has ``limit`` live slots.
+_CONNECTION_SLOT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if ARGV[1] == 'join' and not redis.call('ZSCORE', KEYS[1], ARGV[2])
+    and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ttl * 2)
+return 1
 """
 
 # KEYS: lease   ARGV: owner
@@ -333,6 +395,14 @@ redis.call('HSET', KEYS[1], 'status', ARGV[2], ARGV[3], ARGV[4])
 return emit(KEYS[1], KEYS[3], ARGV[6], ARGV[5])
 """
 )
+
+# KEYS: order, blocks   ARGV: first index, last index (in block order)
+# One page of blocks as stored, in one round trip and without their ids.
+_BLOCKS_PAGE = """
+local ids = redis.call('ZRANGE', KEYS[1], ARGV[1], ARGV[2])
+if #ids == 0 then return {} end
+return redis.call('HMGET', KEYS[2], unpack(ids))
+"""
 
 # KEYS: inflight   ARGV: force ('1' drops what is left)
 _DRAIN = """
@@ -418,12 +488,13 @@ def _text(value: bytes | str) -> str:
 class SessionBuffer:
     """Reads and atomic writes of sessions in Redis."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self.redis = redis
         # redis-py's stubs type replies as unions of bytes/str/Awaitable; ours are bytes.
         self._r: Any = redis
         self._create = redis.register_script(_CREATE)
         self._begin_ingest = redis.register_script(_BEGIN_INGEST)
+        self._renew_ingest = redis.register_script(_RENEW_INGEST)
         self._commit_block = redis.register_script(_COMMIT_BLOCK)
         self._emit = redis.register_script(_EMIT_EVENT)
         self._begin_finalize = redis.register_script(_BEGIN_FINALIZE)
@@ -437,6 +508,10 @@ class SessionBuffer:
         self._replace_block = redis.register_script(_REPLACE_BLOCK)
         self._change_block = redis.register_script(_CHANGE_BLOCK)
         self._presence = redis.register_script(_PRESENCE)
+        self._checkpoint_audio = redis.register_script(_CHECKPOINT_AUDIO)
+        self._blocks_page = redis.register_script(_BLOCKS_PAGE)
+        self._admit_session = redis.register_script(_ADMIT_SESSION)
+        self._connection_slot = redis.register_script(_CONNECTION_SLOT)
 
     # -- sessions --
 
@@ -463,10 +538,11 @@ class SessionBuffer:
         flat: list[bytes | str | float] = []
         for name, value in fields.items():
             flat += [name, value]
-        result = await self._create(
-            keys=[k.meta, k.events, keys.tenant_sessions(tenant_id)],
-            args=[event_payload, k.channel, session_id, *flat],
-        )
+        # The tenant's set is in another hash slot (the tenant's), so it cannot be in the script:
+        # listed first, a crash in between leaves a listed id without meta (readers skip it),
+        # never a session its tenant cannot list.
+        await self._r.sadd(keys.tenant_sessions(tenant_id), session_id)
+        result = await self._create(keys=[k.meta, k.events], args=[event_payload, k.channel, *flat])
         return int(result)
 
     async def meta(self, session_id: str) -> SessionMeta | None:
@@ -487,12 +563,63 @@ class SessionBuffer:
         )
 
     async def tenant_sessions(self, tenant_id: str) -> list[str]:
+        """Ids listed for the tenant (one whose start did not complete has no meta)."""
         members: Iterable[bytes] = await self._r.smembers(keys.tenant_sessions(tenant_id))
         return sorted(m.decode() for m in members)
+
+    async def admit_session(self, tenant_id: str, session_id: str, limit: int) -> bool:
+        """Count ``session_id`` among the tenant's open sessions unless ``limit`` are open."""
+        key = keys.tenant_open_sessions(tenant_id)
+        return bool(await self._admit_session(keys=[key], args=[session_id, limit]))
+
+    async def release_session(self, tenant_id: str, session_id: str) -> None:
+        """The session stopped being open (finalize began, or its start failed)."""
+        await self._r.zrem(keys.tenant_open_sessions(tenant_id), session_id)
+
+    async def prune_open_sessions(self, tenant_id: str, grace: float = 60.0) -> int:
+        """Forget counted sessions that are no longer open: finalizing ones whose release was
+        lost (an instance died between the two steps) and reservations older than ``grace``
+        seconds whose session was never created. Returns how many were dropped."""
+        key = keys.tenant_open_sessions(tenant_id)
+        members: list[tuple[bytes, float]] = await self._r.zrange(key, 0, -1, withscores=True)
+        if not members:
+            return 0
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for member, _ in members:
+                pipe.hget(SessionKeys(_text(member)).meta, "status")
+            statuses: list[bytes | None] = await pipe.execute()
+        cutoff = (time.time() - grace) * 1000
+        stale = [
+            member
+            for (member, reserved), status in zip(members, statuses, strict=True)
+            if (status is not None and status != OPEN.encode()) or (status is None and reserved < cutoff)
+        ]
+        if stale:
+            await self._r.zrem(key, *stale)
+        return len(stale)
+
+    async def join_connection(self, session_id: str, connection_id: str, limit: int, ttl: float) -> bool:
+        """Take one of the session's ``limit`` connection slots; False when all are taken."""
+        k = SessionKeys(session_id)
+        args: list[str | int] = ["join", connection_id, limit, int(ttl * 1000)]
+        return bool(await self._connection_slot(keys=[k.connections], args=args))
+
+    async def keep_connection(self, session_id: str, connection_id: str, ttl: float) -> None:
+        """Refresh this connection's slot for another ``ttl`` seconds."""
+        k = SessionKeys(session_id)
+        await self._connection_slot(keys=[k.connections], args=["keep", connection_id, 0, int(ttl * 1000)])
+
+    async def leave_connection(self, session_id: str, connection_id: str) -> None:
+        await self._r.zrem(SessionKeys(session_id).connections, connection_id)
 
     async def last_seq(self, session_id: str, client_id: str) -> int:
         raw = await self._r.hget(SessionKeys(session_id).producers, client_id)
         return int(raw) if raw else 0
+
+    async def idempotent(self, session_id: str, key: str) -> str | None:
+        """What an input with this idempotency key stored (its block id), if it was applied."""
+        raw = await self._r.hget(SessionKeys(session_id).idem, key)
+        return _text(raw) if raw is not None else None
 
     # -- blocks --
 
@@ -500,7 +627,7 @@ class SessionBuffer:
         self, session_id: str, dedupe: Dedupe, ingest_token: str, ttl: float
     ) -> IngestCheck:
         """Admit one input: refuse it early if closed, duplicate or out of sequence, and register it
-        as in flight so that finalize waits for it (for at most ``ttl`` seconds)."""
+        as in flight so that finalize waits for it (``ttl`` seconds unless renewed)."""
         k = SessionKeys(session_id)
         outcome, detail, *rest = await self._begin_ingest(
             keys=[k.meta, k.producers, k.idem, k.inflight],
@@ -508,6 +635,11 @@ class SessionBuffer:
         )
         position = int(rest[0]) if rest else 0
         return IngestCheck(_text(outcome), _text(detail), position)  # type: ignore[arg-type]
+
+    async def renew_ingest(self, session_id: str, ingest_token: str, ttl: float) -> None:
+        """Keep an admitted input's in-flight mark alive ``ttl`` more seconds."""
+        k = SessionKeys(session_id)
+        await self._renew_ingest(keys=[k.inflight], args=[ingest_token, int(ttl * 1000)])
 
     async def commit_block(
         self,
@@ -556,6 +688,22 @@ class SessionBuffer:
             blocks.extend(unpack(item) for item in raw if item is not None)
         return blocks
 
+    async def raw_blocks(self, session_id: str, page: int = 500) -> list[bytes]:
+        """All blocks in order as stored (msgpack), not decoded: for finalize, which decodes them
+        in a worker process. Read ``page`` at a time, so that no one reply keeps the event loop
+        parsing for long; pages go by index, so the session must no longer change (CLOSING)."""
+        k = SessionKeys(session_id)
+        blocks: list[bytes] = []
+        start = 0
+        while True:
+            raw: list[bytes | None] = await self._blocks_page(
+                keys=[k.order, k.blocks], args=[start, start + page - 1]
+            )
+            blocks.extend(item for item in raw if item is not None)
+            if len(raw) < page:
+                return blocks
+            start += page
+
     async def block_count(self, session_id: str) -> int:
         count: int = await self._r.zcard(SessionKeys(session_id).order)
         return count
@@ -588,6 +736,10 @@ class SessionBuffer:
     async def renew_finalize(self, session_id: str, owner: str, lock_ttl: float) -> bool:
         k = SessionKeys(session_id)
         return bool(await self._renew(keys=[k.finalize_lock], args=[owner, int(lock_ttl * 1000)]))
+
+    async def finalize_lock_held(self, session_id: str) -> bool:
+        """Whether a finalize in progress still holds (renews) the session's finalize lock."""
+        return bool(await self._r.exists(SessionKeys(session_id).finalize_lock))
 
     async def drain(self, session_id: str, *, force: bool = False) -> int:
         """Ingests still in flight (expired ones are dropped); ``force`` forgets the rest."""
@@ -656,10 +808,7 @@ class SessionBuffer:
     async def checkpoint_audio(self, session_id: str, cursor: str, cursor_sample: int) -> None:
         """Remember where a new owner must resume, and forget the audio before it."""
         k = SessionKeys(session_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(k.meta, mapping={"audio_cursor": cursor, "audio_cursor_sample": cursor_sample})
-            pipe.xtrim(k.audio, minid=cursor)
-            await pipe.execute()
+        await self._checkpoint_audio(keys=[k.meta, k.audio], args=[cursor, cursor_sample])
 
     async def reserve_position(self, session_id: str) -> int:
         return int(await self._r.hincrby(SessionKeys(session_id).meta, "positions", 1))
@@ -761,7 +910,12 @@ class SessionBuffer:
                 raise KeyError(block_id)
             low = float(score)
         following = await self._r.zrangebyscore(k.order, f"({low}", "+inf", start=0, num=1, withscores=True)
-        high = float(following[0][1]) if following else low + 2.0
+        # Whole positions belong to texts and utterances, handed out by a counter (maybe to one
+        # not stored yet): stay below the next whole one, or a later block would tie with this
+        # one and their order would be left to chance.
+        high = float(math.floor(low) + 1)
+        if following:
+            high = min(high, float(following[0][1]))
         return (low + high) / 2
 
     async def presence(

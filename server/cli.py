@@ -35,16 +35,20 @@ def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """How ``astra serve`` runs uvicorn (the load benchmark's echo server uses the same)."""
+    from .wsprotocol import KeepaliveProtocol
+
     return {
         "host": settings.host,
         "port": settings.port,
+        # Any bytes after a ping (not only the pong) keep a connection alive; see wsprotocol.py.
+        "ws": KeepaliveProtocol,
         # What uvicorn's "auto" picks when uvicorn[standard] is installed, named so that a missing
         # one fails at startup instead of silently running on the slower pure-Python pair.
         "loop": "uvloop",
         "http": "httptools",
         "ws_max_size": settings.limits.max_frame_bytes * 4,
         "ws_ping_interval": settings.limits.ping_interval,
-        "ws_ping_timeout": settings.limits.ping_interval,
+        "ws_ping_timeout": settings.limits.idle_timeout,
         # No permessage-deflate: PCM audio hardly compresses and acks are a few bytes, while
         # deflating every message in and out was the largest cost on the event loop under load.
         "ws_per_message_deflate": False,
@@ -99,10 +103,11 @@ def verify(args: argparse.Namespace) -> int:
     import asyncio
     import contextlib
 
-    from .app import make_object_store, make_redis
+    from .app import make_object_store
     from .auth import load_or_create_secret
     from .buffer import SessionBuffer
     from .errors import NotFound
+    from .redis_client import make_redis
     from .redis_server import EmbeddedRedis, redis_alive
     from .verify import verify_session
 

@@ -1,15 +1,27 @@
 """The WebSocket endpoint: moves frames between one socket and the orchestrator (protocol.md).
 
-Three tasks per connection once the hello is accepted:
+Once the hello is accepted and the connection has one of the session's connection slots:
 
-* the *reader* decodes frames, answers pings and protocol errors at once, and queues inputs;
+* the *reader* decodes frames, answers pings and protocol errors at once, and queues inputs; it
+  reads no faster than the connection's frame rate allows (token bucket: beyond it the socket
+  is simply not read, which is TCP backpressure, nothing is refused);
 * the *ingester* stores queued inputs in the client's order and acks each only when its effect
   is in Redis; audio frames that arrived together are stored in one round trip, then acked;
 * the *sender* delivers the session's events: first everything after the client's
   ``last_event_id`` read from the log, then live events, falling back to the log whenever it
-  missed any (overflow, pub/sub reconnect), so each event reaches the client once, in order.
+  missed any (overflow, pub/sub reconnect), so each event reaches the client once, in order;
+  it also keeps the connection's presence entry and slot alive (a killed instance's expire).
 
-All writes to the socket go through one lock, so frames never interleave.
+All writes to the socket go through one lock, so frames never interleave, and each may wait at
+most ``send_timeout`` for the client's socket: a client that stops reading, or that falls more
+than ``max_lag_events`` behind, is closed with 4503 SLOW_CONSUMER (it resumes from its last
+event id) instead of holding the server's memory or anyone else back.
+
+When Redis cannot be reached (or is still loading after a restart) the connection is *degraded*:
+the client gets ``status degraded STORE_UNAVAILABLE`` once, the ingester holds the frame it is
+storing and retries it with backoff (the client keeps it, unacked), the sender retries its log
+reads, and presence is skipped. The first store operation that succeeds again sends
+``status ok``. An outage longer than ``limits.store_outage`` closes the connection with 1013.
 """
 
 from __future__ import annotations
@@ -19,25 +31,34 @@ import contextlib
 import logging
 import time
 import uuid
-from typing import Any, Literal, assert_never
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any, Literal, TypeVar, assert_never
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from . import protocol
 from .auth import CAN_EDIT, CAN_SEND, Principal
-from .buffer import Dedupe, SessionMeta
+from .buffer import Dedupe, SessionMeta, store_errors
 from .errors import (
     CLOSE_BAD_FRAME,
     CLOSE_HELLO_TIMEOUT,
+    CLOSE_IDLE_TIMEOUT,
     CLOSE_INTERNAL,
+    CLOSE_TOO_MANY_CONNECTIONS,
+    CLOSE_TRY_AGAIN,
     AstraError,
     Forbidden,
     ProtocolError,
+    SlowConsumer,
+    StoreUnavailable,
+    TooManyConnections,
 )
-from .fanout import PRESENCE, RESYNC, Subscription
+from .fanout import PRESENCE, RESYNC, STORE_DOWN, Subscription
 from .orchestrator import IngestResult
 from .protocol import Audio, AudioEnd, Delete, Edit, Hello, Insert, Numbered, Ping, Presence, Text
 from .state import AppState
+from .throttle import TokenBucket
 
 log = logging.getLogger("astra.ws")
 
@@ -72,6 +93,12 @@ def audio_run(
     return run, None
 
 
+STORE_RETRY_MAX = 2.0
+"""Longest pause between two tries of a store operation while Redis is unavailable."""
+
+T = TypeVar("T")
+
+
 class Connection:
     def __init__(self, websocket: WebSocket, state: AppState, session_id: str) -> None:
         self.ws = websocket
@@ -84,10 +111,29 @@ class Connection:
         self._errors = 0
         self.connection_id = uuid.uuid4().hex
         self._presence: dict[str, Any] = {}
+        self._bucket = TokenBucket(self.limits.frame_rate, self.limits.frame_burst)
+        self._left = False
+        self._outage_since: float | None = None
+        """When this connection first found the store unavailable; None while it is fine."""
 
     async def send(self, data: bytes) -> None:
+        """Write one frame; SlowConsumer when the client's socket does not take it within
+        ``send_timeout`` (it stopped reading: its TCP window and our write buffer are full)."""
         async with self._send_lock:
-            await self.ws.send_bytes(data)
+            try:
+                async with asyncio.timeout(self.limits.send_timeout):
+                    await self.ws.send_bytes(data)
+            except TimeoutError:
+                raise SlowConsumer(
+                    f"the client took no frame for {self.limits.send_timeout:g} s;"
+                    " reconnect and resume from your last event id",
+                    reason="send_timeout",
+                ) from None
+            except RuntimeError as exc:
+                # The connection was closed under this task: by another task of ours (Starlette's
+                # WebSocketDisconnected) or by the server itself (uvicorn, e.g. 1009 for a frame far
+                # too big). The connection is over, not broken.
+                raise WebSocketDisconnect(1006) from exc
 
     async def fail(self, exc: AstraError, *, seq: int | None = None) -> None:
         """Tell the client what was wrong; the connection goes on."""
@@ -95,19 +141,25 @@ class Connection:
         await self.send(protocol.error(exc.code, exc.message, seq=seq, details=exc.details or None))
 
     async def close(self, exc: AstraError, close_code: int) -> None:
-        """Send the error frame, then close with a code (see protocol.md, "Close codes")."""
+        """Send the error frame, then close with a code (see protocol.md, "Close codes"); each
+        step waits at most ``send_timeout`` for a client that is not reading."""
+        self.state.metrics.ws_closes.labels(str(close_code)).inc()
         with contextlib.suppress(Exception):
             await self.fail(exc)
         with contextlib.suppress(Exception):
-            await self.ws.close(close_code, exc.code)
+            async with asyncio.timeout(self.limits.send_timeout):
+                await self.ws.close(close_code, exc.code)
 
     # -- handshake -------------------------------------------------------------------------------
 
     async def _receive_frame(self) -> bytes | None:
-        """The next binary message; None when the client has gone."""
+        """The next binary message, once the frame rate allows it; None when the client has gone."""
         message = await self.ws.receive()
         if message["type"] == "websocket.disconnect":
+            if message.get("code") == CLOSE_IDLE_TIMEOUT:  # closed by the keepalive (wsprotocol.py)
+                self.state.metrics.ws_closes.labels(str(CLOSE_IDLE_TIMEOUT)).inc()
             return None
+        await self._throttle()
         data = message.get("bytes")
         if data is None:
             raise ProtocolError("text messages are not accepted: send msgpack in binary messages")
@@ -134,11 +186,48 @@ class Connection:
             return None
         try:
             principal = await self.state.auth.verify(message.token or subprotocol_token)
-            meta = await self.state.orchestrator.session(principal, self.session_id)
+            with store_errors():
+                meta = await self.state.orchestrator.session(principal, self.session_id)
         except AstraError as exc:
             await self.close(exc, exc.close_code or CLOSE_INTERNAL)
             return None
+        limit = self.limits.max_connections_per_session
+        if not await self.state.orchestrator.buffer.join_connection(
+            self.session_id, self.connection_id, limit, self.limits.presence_ttl
+        ):
+            self.state.metrics.limit_refusals.labels("max_connections_per_session").inc()
+            refused = TooManyConnections(
+                f"the session already has {limit} connections; try again later",
+                limit="max_connections_per_session",
+                max=limit,
+            )
+            await self.close(refused, CLOSE_TOO_MANY_CONNECTIONS)
+            return None
         return principal, message, meta
+
+    async def _throttle(self) -> None:
+        """Wait until the frame rate allows one more frame; meanwhile the socket is not read."""
+        delay = self._bucket.take(time.monotonic())
+        if delay <= 0:
+            return
+        metrics = self.state.metrics
+        metrics.throttled_frames.inc()
+        metrics.throttled_connections.inc()
+        try:
+            await asyncio.sleep(delay)
+        finally:
+            metrics.throttled_connections.dec()
+
+    async def _keep_alive(self) -> None:
+        """Refresh this connection's presence entry and slot (a killed instance's expire); skipped
+        while the store is unavailable (both expire by themselves)."""
+        ttl = self.limits.presence_ttl
+        try:
+            with store_errors():
+                await self._set_presence("touch")
+                await self.state.orchestrator.buffer.keep_connection(self.session_id, self.connection_id, ttl)
+        except StoreUnavailable as exc:
+            await self._degraded(exc)
 
     # -- main loop -------------------------------------------------------------------------------
 
@@ -146,7 +235,17 @@ class Connection:
         accepted = await self.handshake(subprotocol_token)
         if accepted is None:
             return
-        principal, hello, meta = accepted
+        try:
+            with store_errors():
+                await self._serve(*accepted)
+        except StoreUnavailable as exc:
+            # Unavailable for longer than the outage limit (or while setting up): the client
+            # keeps what is unacked and reconnects later.
+            await self.close(exc, CLOSE_TRY_AGAIN)
+        finally:
+            self._leave()  # if _serve failed before it could (the slot is taken since the hello)
+
+    async def _serve(self, principal: Principal, hello: Hello, meta: SessionMeta) -> None:
         orch = self.state.orchestrator
         async with self.state.hub.subscribe(self.session_id) as sub:
             # Subscribed before reading the head, so no event can fall between log and live.
@@ -164,6 +263,8 @@ class Connection:
                         "max_frame_bytes": self.limits.max_frame_bytes,
                         "max_text_chars": self.limits.max_text_chars,
                         "ingest_window": INGEST_WINDOW,
+                        "frame_rate": self.limits.frame_rate,
+                        "frame_burst": self.limits.frame_burst,
                     },
                 )
             )
@@ -184,16 +285,23 @@ class Connection:
             ]
             try:
                 done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    if not task.cancelled() and (exc := task.exception()) is not None:
-                        raise exc
             finally:
-                # Gone: leave the presence list (and release any soft lock) first, in a task of
-                # its own, so nothing below (or a cancellation) can skip it; the TTL is the backstop.
-                self.state.spawn(self._set_presence("del"))
+                self._leave()
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
+            reader = tasks[0]
+            if reader in done and not reader.cancelled() and reader.exception() is None:
+                return  # the client has gone (or was closed): nothing more to tell it
+            for task in done:
+                if task.cancelled() or (exc := task.exception()) is None:
+                    continue
+                if isinstance(exc, AstraError) and exc.close_code is not None:  # e.g. a slow consumer
+                    if isinstance(exc, SlowConsumer):
+                        self.state.metrics.slow_consumers.labels(exc.details.get("reason", "")).inc()
+                    await self.close(exc, exc.close_code)
+                    return
+                raise exc
 
     async def _read(self, principal: Principal) -> None:
         while True:
@@ -213,7 +321,7 @@ class Connection:
                         ProtocolError("too many bad frames", code="TOO_MANY_ERRORS"), CLOSE_BAD_FRAME
                     )
                     return
-                await self.fail(exc)
+                await self.fail(exc, seq=exc.seq)
                 continue
             self.state.metrics.frames.labels(type(message).__name__.lower()).inc()
             match message:
@@ -234,19 +342,18 @@ class Connection:
                 case Presence(block_id=block_id):
                     if block_id != self._presence.get("block_id"):
                         self._presence.update(block_id=block_id, since=time.time())
-                        await self._set_presence("set")
+                        await self._best_effort_presence("set")
                     else:
-                        await self._set_presence("touch")
+                        await self._best_effort_presence("touch")
                 case Ping(ref=ref):
                     await self.send(protocol.pong(ref))
-                    await self._set_presence("touch")
+                    await self._best_effort_presence("touch")
                 case Hello():
                     await self.fail(ProtocolError("hello was already received", code="DUPLICATE_HELLO"))
                 case _:
                     assert_never(message)
 
     async def _ingest(self, principal: Principal, client_id: str, meta: SessionMeta) -> None:
-        orch = self.state.orchestrator
         held: Numbered | None = None
         while True:
             frame = held if held is not None else await self._inputs.get()
@@ -255,26 +362,12 @@ class Connection:
                 batch, held = audio_run(frame, self._inputs)
                 await self._ingest_audio(principal, client_id, meta, batch)
                 continue
-            dedupe = Dedupe.by_seq(client_id, frame.seq)
             try:
-                match frame:
-                    case Text():
-                        source = {"kind": "text", "producer": client_id, "seq": frame.seq}
-                        result = await orch.ingest_text(principal, meta, frame.text, dedupe, source)
-                    case Edit():
-                        result = await orch.edit_block(
-                            principal, meta, dedupe, frame.block_id, frame.base_version, frame.changes
-                        )
-                    case Insert():
-                        result = await orch.insert_block(
-                            principal, meta, dedupe, frame.after_block_id, frame.block
-                        )
-                    case Delete():
-                        result = await orch.delete_block(
-                            principal, meta, dedupe, frame.block_id, frame.base_version
-                        )
-                    case _:
-                        assert_never(frame)
+                # The same frame again after a store failure: its seq deduplicates it, so a try
+                # whose answer was lost with the connection cannot store it twice.
+                result = await self._with_store(partial(self._store, principal, client_id, meta, frame))
+            except StoreUnavailable:
+                raise
             except AstraError as exc:
                 await self.fail(exc, seq=frame.seq)
                 self._window.release()
@@ -295,8 +388,12 @@ class Connection:
             for f in batch
         ]
         results: list[IngestResult | AstraError]
+        store = self.state.orchestrator.ingest_audio_frames
         try:
-            results = await self.state.orchestrator.ingest_audio_frames(principal, meta, client_id, frames)
+            # Retried as a whole after a store failure: each frame's seq deduplicates it.
+            results = await self._with_store(partial(store, principal, meta, client_id, frames))
+        except StoreUnavailable:
+            raise
         except AstraError as exc:
             results = [exc] * len(batch)
         for frame, result in zip(batch, results, strict=True):
@@ -308,6 +405,83 @@ class Connection:
                 )
             self._window.release()
 
+    def _leave(self) -> None:
+        """Gone: leave the presence list (releasing any soft lock) and give the connection slot
+        back, once, in a task of its own so that nothing (not even a cancellation) can skip it;
+        their expiry is the backstop."""
+        if self._left:
+            return
+        self._left = True
+
+        async def leave() -> None:
+            await self._set_presence("del")
+            await self.state.orchestrator.buffer.leave_connection(self.session_id, self.connection_id)
+
+        self.state.spawn(leave())
+
+    async def _store(
+        self, principal: Principal, client_id: str, meta: SessionMeta, frame: Text | Edit | Insert | Delete
+    ) -> IngestResult:
+        """Store one text or correction frame (audio goes by the batch: ``_ingest_audio``)."""
+        orch = self.state.orchestrator
+        dedupe = Dedupe.by_seq(client_id, frame.seq)
+        match frame:
+            case Text():
+                source = {"kind": "text", "producer": client_id, "seq": frame.seq}
+                return await orch.ingest_text(principal, meta, frame.text, dedupe, source)
+            case Edit():
+                return await orch.edit_block(
+                    principal, meta, dedupe, frame.block_id, frame.base_version, frame.changes
+                )
+            case Insert():
+                return await orch.insert_block(principal, meta, dedupe, frame.after_block_id, frame.block)
+            case Delete():
+                return await orch.delete_block(principal, meta, dedupe, frame.block_id, frame.base_version)
+            case _:
+                assert_never(frame)
+
+    # -- store outages ---------------------------------------------------------------------------
+
+    async def _with_store(self, operation: Callable[[], Awaitable[T]]) -> T:
+        """Run a store operation, retrying it with backoff while the store is unavailable (the
+        client is told it is degraded); StoreUnavailable once the outage outlasts the limit."""
+        delay = 0.05
+        failing_since: float | None = None  # this operation's own clock: another may recover first
+        while True:
+            try:
+                with store_errors():
+                    result = await operation()
+            except StoreUnavailable as exc:
+                failing_since = failing_since or time.monotonic()
+                await self._degraded(exc)
+                if time.monotonic() - failing_since > self.limits.store_outage:
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, STORE_RETRY_MAX)
+                continue
+            await self._recovered()
+            return result
+
+    async def _degraded(self, exc: AstraError) -> None:
+        if self._outage_since is None:
+            self._outage_since = time.monotonic()
+            log.warning("session %s: store unavailable (%s)", self.session_id, exc.message)
+            self.state.metrics.errors.labels(exc.code).inc()
+            await self.send(protocol.status("degraded", exc.code, "the session store is unavailable"))
+
+    async def _recovered(self) -> None:
+        if self._outage_since is not None:
+            self._outage_since = None
+            await self.send(protocol.status("ok"))
+
+    async def _best_effort_presence(self, op: Literal["set", "touch"]) -> None:
+        """Presence is advisory (it expires by itself): skipped while the store is unavailable."""
+        try:
+            with store_errors():
+                await self._set_presence(op)
+        except StoreUnavailable as exc:
+            await self._degraded(exc)
+
     async def _set_presence(self, op: Literal["set", "del", "touch", "get"]) -> bytes:
         buffer = self.state.orchestrator.buffer
         return await buffer.presence(
@@ -318,32 +492,47 @@ class Connection:
         delivered = await self._catch_up(last_event_id, "resume")
         await self.send(protocol.synced(delivered))
         quiet = min(self.limits.idle_resync, self.limits.presence_ttl / 3)
+        keep_at = time.monotonic() + quiet
         while True:
+            if time.monotonic() >= keep_at:  # busy or quiet, our presence and slot stay alive
+                await self._keep_alive()
+                keep_at = time.monotonic() + quiet
             try:
                 event_id, payload = await asyncio.wait_for(sub.get(), quiet)
             except TimeoutError:
-                # Quiet for a while: make sure no doorbell was lost, and keep our presence alive.
-                delivered = await self._catch_up(delivered, "idle")
-                await self._set_presence("touch")
+                # Quiet for a while: make sure no doorbell was lost.
+                delivered = await self._catch_up(delivered, "idle", sub)
                 continue
             if event_id == PRESENCE:
                 await self.send(payload)
+            elif (event_id, payload) == STORE_DOWN:
+                await self._degraded(StoreUnavailable("the live event link to the store was lost"))
             elif (event_id, payload) == RESYNC:
-                delivered = await self._catch_up(delivered, "resync")
-                await self.send(await self._set_presence("get"))  # presence updates may be lost too
+                delivered = await self._catch_up(delivered, "resync", sub)
+                # presence updates may be lost too
+                await self.send(await self._with_store(lambda: self._set_presence("get")))
             elif event_id == delivered + 1:
                 await self.send(protocol.event_frame(event_id, payload))
                 self.state.metrics.events_sent.inc()
                 delivered = event_id
             elif event_id > delivered + 1:  # we missed some: the log has them, in order
-                delivered = await self._catch_up(delivered, "gap")
+                delivered = await self._catch_up(delivered, "gap", sub)
 
-    async def _catch_up(self, after: int, reason: str) -> int:
-        """Send every logged event after ``after``; returns the last id sent."""
+    async def _catch_up(self, after: int, reason: str, live: Subscription | None = None) -> int:
+        """Send every logged event after ``after``; returns the last id sent. A ``live`` client
+        (past its initial replay) that is more than ``max_lag_events`` behind is a slow consumer."""
         self.state.metrics.resyncs.labels(reason).inc()
         page = self.limits.replay_page
+        buffer = self.state.orchestrator.buffer
         while True:
-            batch = await self.state.orchestrator.buffer.events_after(self.session_id, after, page)
+            if live is not None and live.head - after > self.limits.max_lag_events:
+                raise SlowConsumer(
+                    f"the client is {live.head - after} events behind;"
+                    " reconnect and resume from your last event id",
+                    reason="lag",
+                    behind=live.head - after,
+                )
+            batch = await self._with_store(partial(buffer.events_after, self.session_id, after, page))
             for event_id, payload in batch:
                 await self.send(protocol.event_frame(event_id, payload))
                 after = event_id

@@ -13,14 +13,21 @@ maps in one place to an HTTP status and, for errors that end a WebSocket, a clos
     ├── NotFound               no such session *for this tenant*       (404, close 4404)
     ├── InvalidInput           a well-formed request with bad content  (422)
     │   ├── MalformedBody      an HTTP body that is not the JSON object expected (400)
-    │   └── PayloadTooLarge    an HTTP body or upload over its limit           (413)
+    │   ├── PayloadTooLarge    an HTTP body or upload over its limit           (413)
+    │   └── UnsupportedMedia   an upload that is not an accepted file type     (415)
     ├── SessionClosed          input after finalize began              (409, close 4409)
+    │   └── SessionTooLong     recorded input past max_session_seconds (409)
+    ├── LimitExceeded          a configured bound was reached          (429)
+    │   ├── TooManySessions    the tenant has max_open_sessions open   (429)
+    │   ├── TooManyConnections the session has max_connections_per_session (429, close 4429)
+    │   └── SlowConsumer       a client that does not take its events in time (close 4503)
     ├── StaleVersion           an edit based on an old block version     (409)
     ├── SequenceGap            a frame skipped a client sequence number
     ├── NotSupported           understood, but not offered by this server yet  (501)
     ├── ConfigError            tenant / skeleton / style map problem   (422)
     └── ServiceError           a collaborator (CORE, BUILDER, GUARD, store) failed
         ├── ServiceUnavailable transient: worth retrying
+        │   └── StoreUnavailable  Redis unreachable or loading     (503, close 1013)
         └── BuildFailed        BUILDER could not produce the document  (502)
 
 Collaborator clients translate their transport errors into these at the boundary
@@ -56,6 +63,8 @@ class AstraError(Exception):
 class ProtocolError(AstraError):
     code = "BAD_FRAME"
     http_status = 400
+    seq: int | None = None
+    """The refused frame's sequence number, when it was numbered and its seq could be read."""
 
 
 class FrameTooLarge(ProtocolError):
@@ -96,10 +105,45 @@ class PayloadTooLarge(InvalidInput):
     http_status = 413
 
 
+class UnsupportedMedia(InvalidInput):
+    code = "UNSUPPORTED_MEDIA"
+    http_status = 415
+
+
 class SessionClosed(AstraError):
     code = "SESSION_CLOSED"
     http_status = 409
     close_code = 4409
+
+
+class SessionTooLong(SessionClosed):
+    """The session is older than ``max_session_seconds``: it takes no more recorded input."""
+
+    code = "SESSION_TOO_LONG"
+
+
+class LimitExceeded(AstraError):
+    """A configured bound (settings.Limits) was reached; ``details`` name the limit."""
+
+    code = "LIMIT_EXCEEDED"
+    http_status = 429
+
+
+class TooManySessions(LimitExceeded):
+    code = "TOO_MANY_SESSIONS"
+
+
+class TooManyConnections(LimitExceeded):
+    code = "TOO_MANY_CONNECTIONS"
+    close_code = 4429
+
+
+class SlowConsumer(LimitExceeded):
+    """The client did not take its frames in time (send_timeout) or fell too far behind the
+    session's events (max_lag_events): it is closed, and resumes from its last event id."""
+
+    code = "SLOW_CONSUMER"
+    close_code = 4503
 
 
 class StaleVersion(AstraError):
@@ -131,6 +175,15 @@ class ServiceUnavailable(ServiceError):
     """Transient: worth another try after a backoff (unless a circuit breaker says otherwise)."""
 
 
+class StoreUnavailable(ServiceUnavailable):
+    """The session store (Redis) cannot be reached or is still loading its data: nothing can be
+    stored or read now. Clients are told the server is *degraded* and keep what is not acked."""
+
+    code = "STORE_UNAVAILABLE"
+    http_status = 503
+    close_code = 1013  # "try again later"
+
+
 class BuildFailed(ServiceError):
     code = "BUILD_FAILED"
     http_status = 502
@@ -139,7 +192,12 @@ class BuildFailed(ServiceError):
 # WebSocket close codes used by the server (see protocol.md, "Close codes").
 CLOSE_BAD_FRAME = 4400
 CLOSE_HELLO_TIMEOUT = 4408
+CLOSE_IDLE_TIMEOUT = 4408
+"""Nothing (no frame, no pong) arrived within idle_timeout after a ping: reconnect."""
+CLOSE_TOO_MANY_CONNECTIONS = 4429
 CLOSE_INTERNAL = 4500
+CLOSE_SLOW_CONSUMER = 4503
+CLOSE_TRY_AGAIN = 1013
 
 
 class UnknownType(ProtocolError):

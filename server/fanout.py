@@ -5,7 +5,12 @@ event so that the common case costs no extra read. One pub/sub connection per in
 every session that has local clients. Each client has a bounded queue; when it overflows, or
 when the pub/sub connection had to be re-established, the client is told to *resync* and reads
 what it missed from the log. So a slow client or a dropped pub/sub link delays events but never
-loses or reorders them, and no client can make the server's memory grow without bound.
+loses or reorders them, and no client can make the server's memory grow without bound. (A
+client too slow even for that is closed by the endpoint: see ``Subscription.head``.)
+
+On Redis Cluster the doorbells are classic PUBLISH messages, which every node relays to its own
+subscribers, so the hub subscribes on any one node; when that link fails it moves to the next node
+of the cluster (and everyone resyncs, as on any reconnect).
 """
 
 from __future__ import annotations
@@ -16,20 +21,25 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
+from redis.asyncio.cluster import RedisCluster
 
+from .errors import StoreUnavailable
 from .keys import SessionKeys
 from .protocol import split_live
+from .redis_client import RedisClient
 
 log = logging.getLogger("astra.fanout")
 
 HUB_CHANNEL = "astra:hub"
 RESYNC = (0, b"")
+"""Queue marker: the subscriber must re-read the log from its last delivered event."""
 PRESENCE = -1
 """Queue items with this id carry a presence snapshot frame (not an event of the log)."""
 PRESENCE_PREFIX = b"p:"
-"""Queue marker: the subscriber must re-read the log from its last delivered event."""
+STORE_DOWN = (-2, b"")
+"""Queue marker: the pub/sub link to Redis was lost (the store is probably down). A RESYNC
+follows once it is back."""
 
 
 @dataclass(eq=False)
@@ -39,8 +49,12 @@ class Subscription:
     session_id: str
     queue: asyncio.Queue[tuple[int, bytes]]
     overflowed: bool = field(default=False)
+    head: int = field(default=0)
+    """The newest event id announced to this subscription, queued or not: how far the
+    consumer is behind is ``head`` minus what it has delivered."""
 
     def offer(self, item: tuple[int, bytes]) -> None:
+        self.head = max(self.head, item[0])
         if self.overflowed:
             return
         try:
@@ -62,8 +76,9 @@ class Subscription:
 class LiveHub:
     """Routes pub/sub doorbells to the local subscriptions of each session."""
 
-    def __init__(self, redis: Redis, queue_size: int) -> None:
+    def __init__(self, redis: RedisClient, queue_size: int) -> None:
         self._redis = redis
+        self._failures = 0
         self._queue_size = queue_size
         self._subs: dict[str, set[Subscription]] = {}
         self._pubsub: PubSub | None = None
@@ -87,14 +102,14 @@ class LiveHub:
         """Receive the session's live events while the context is open."""
         sub = Subscription(session_id, asyncio.Queue(self._queue_size))
         channel = SessionKeys(session_id).channel
-        async with self._lock:
-            first = session_id not in self._subs
-            self._subs.setdefault(session_id, set()).add(sub)
-            if first:
-                await self._ensure_ready()
-                assert self._pubsub is not None
-                await self._pubsub.subscribe(channel)
         try:
+            async with self._lock:
+                first = session_id not in self._subs
+                self._subs.setdefault(session_id, set()).add(sub)
+                if first:
+                    await self._ensure_ready()
+                    assert self._pubsub is not None
+                    await self._pubsub.subscribe(channel)
             yield sub
         finally:
             async with self._lock:
@@ -108,10 +123,22 @@ class LiveHub:
                                 await self._pubsub.unsubscribe(channel)
 
     async def _ensure_ready(self) -> None:
-        await asyncio.wait_for(self._ready.wait(), timeout=10)
+        try:
+            await asyncio.wait_for(self._ready.wait(), timeout=10)
+        except TimeoutError as exc:
+            raise StoreUnavailable("the live event link to the store is down") from exc
+
+    async def _new_pubsub(self) -> PubSub:
+        if isinstance(self._redis, RedisCluster):
+            await self._redis.initialize()  # no-op unless the client must (re)learn the topology
+            nodes = sorted(self._redis.get_nodes(), key=lambda n: n.name)
+            node = nodes[self._failures % len(nodes)]  # after a failure, the next node
+            log.info("live hub subscribes on cluster node %s", node.name)
+            return self._redis.pubsub(node=node, ignore_subscribe_messages=True)
+        return self._redis.pubsub(ignore_subscribe_messages=True)
 
     async def _connect(self) -> PubSub:
-        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        pubsub = await self._new_pubsub()
         channels = [SessionKeys(sid).channel for sid in self._subs]
         # A standing subscription keeps the connection readable when no session is watched.
         await pubsub.subscribe(HUB_CHANNEL, *channels)
@@ -135,7 +162,12 @@ class LiveHub:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                if self._ready.is_set():  # tell every local client once per outage
+                    for subs in self._subs.values():
+                        for sub in subs:
+                            sub.offer(STORE_DOWN)
                 self._ready.clear()
+                self._failures += 1
                 log.warning("live hub lost its pub/sub connection (%s); reconnecting", exc)
                 if self._pubsub is not None:
                     with contextlib.suppress(Exception):

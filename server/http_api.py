@@ -9,21 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
+import contextlib
 import json
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from . import openapi
 from .audio import ACCEPTED, SAMPLE_RATE, AudioFormatError, decode_file
 from .auth import Principal, bearer
-from .buffer import Dedupe, SessionMeta
+from .buffer import Dedupe, SessionMeta, store_errors
 from .errors import AstraError, InvalidInput, MalformedBody, NotFound, PayloadTooLarge, ProtocolError
 from .orchestrator import IngestResult
-from .protocol import validate_changes
+from .protocol import MAX_EVENT_ID, validate_changes
 from .state import AppState
 
 log = logging.getLogger("astra.http")
@@ -40,6 +44,11 @@ async def _principal(request: Request) -> Principal:
     return await _state(request).auth.verify(bearer(request.headers.get("authorization")))
 
 
+def _no_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON (RFC 8259), though Python's parser takes them."""
+    raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
+
+
 async def _json(request: Request) -> dict[str, Any]:
     """The JSON object body, read with a size bound so a huge body cannot exhaust memory."""
     limit = _state(request).settings.limits.max_json_bytes
@@ -52,8 +61,8 @@ async def _json(request: Request) -> dict[str, Any]:
         if len(raw) > limit:
             raise PayloadTooLarge(f"body exceeds {limit} bytes", limit=limit)
     try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        body = json.loads(raw, parse_constant=_no_constant)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise MalformedBody("the body is not valid JSON") from exc
     if not isinstance(body, dict):
         raise MalformedBody("the body must be a JSON object")
@@ -122,6 +131,8 @@ async def list_events(request: Request) -> Response:
         limit = min(int(request.query_params.get("limit", "500")), 5000)
     except ValueError as exc:
         raise InvalidInput("'after' and 'limit' must be integers") from exc
+    if after > MAX_EVENT_ID:
+        raise InvalidInput("'after' must be at most 2^63-1", field="after")
     events = await orch.buffer.events_after(meta.session_id, max(after, 0), max(limit, 1))
     return JSONResponse({"events": [decode_event(i, p) for i, p in events]})
 
@@ -139,7 +150,7 @@ async def append(request: Request) -> Response:
             raise InvalidInput("'audio_chunk' must be base64 text", field="audio_chunk")
         try:
             raw = base64.b64decode(audio, validate=True)
-        except binascii.Error as exc:
+        except ValueError as exc:  # binascii.Error, or non-ASCII characters in the string
             raise InvalidInput("'audio_chunk' is not valid base64", field="audio_chunk") from exc
         return await _append_audio(request, principal, meta, body, raw)
     if not isinstance(text, str):
@@ -219,7 +230,8 @@ async def delete_block(request: Request) -> Response:
     orch = _state(request).orchestrator
     meta = await orch.session(principal, request.path_params["session_id"])
     raw = request.query_params.get("base_version", "")
-    version = _base_version(int(raw) if raw.isdigit() else None)
+    # isdigit() alone takes '²', which int() refuses; 20 digits is beyond any real version.
+    version = _base_version(int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 20 else None)
     result = await orch.delete_block(
         principal, meta, _dedupe(request), request.path_params["block_id"], version
     )
@@ -235,10 +247,10 @@ async def insert_block(request: Request) -> Response:
     fields, after = body.get("block"), body.get("after_block_id")
     if not isinstance(fields, dict) or not isinstance(fields.get("text"), str) or not fields["text"].strip():
         raise InvalidInput("'block.text' is required", field="block.text")
-    if after is not None and not isinstance(after, str):
+    if after is not None and (not isinstance(after, str) or not 1 <= len(after) <= 64):
         raise InvalidInput("'after_block_id' must be a block id or null", field="after_block_id")
     try:
-        fields = validate_changes(fields, _state(request).settings.limits.max_text_chars)
+        fields = validate_changes(fields, _state(request).settings.limits.max_text_chars, container="block")
     except ProtocolError as exc:
         raise InvalidInput(exc.message, **exc.details) from exc
     result = await orch.insert_block(principal, meta, _dedupe(request), after, fields)
@@ -267,6 +279,21 @@ async def block_audio(request: Request) -> Response:
     return JSONResponse({"url": url, "audio_ref": audio_ref})
 
 
+@contextlib.asynccontextmanager
+async def _multipart(request: Request) -> AsyncIterator[FormData]:
+    """The multipart form (one file at most); a body the parser rejects is a coded 400."""
+    try:
+        form = await request.form(max_files=1, max_fields=8)
+    except HTTPException as exc:
+        raise MalformedBody(
+            f"the body is not valid multipart form data: {exc.detail}", code="BAD_MULTIPART"
+        ) from exc
+    try:
+        yield form
+    finally:
+        await form.close()
+
+
 async def upload_asset(request: Request) -> Response:
     principal = await _principal(request)
     state = _state(request)
@@ -276,7 +303,7 @@ async def upload_asset(request: Request) -> Response:
     length = request.headers.get("content-length")
     if length is None or not length.isdigit() or int(length) > limit + _MULTIPART_SLACK:
         raise PayloadTooLarge(f"upload must declare Content-Length and be at most {limit} bytes", limit=limit)
-    async with request.form(max_files=1, max_fields=8) as form:
+    async with _multipart(request) as form:
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
             raise InvalidInput("multipart field 'file' is required", field="file")
@@ -318,8 +345,10 @@ async def get_object(request: Request) -> Response:
 
 
 async def healthz(request: Request) -> Response:
+    """200 when the store answers; 503 ``STORE_UNAVAILABLE`` while it is unreachable or loading."""
     state = _state(request)
-    await state.redis.ping()
+    with store_errors():
+        await state.redis.ping()
     return JSONResponse({"status": "ok"})
 
 
@@ -333,6 +362,22 @@ async def astra_error(request: Request, exc: Exception) -> Response:
     if exc.http_status >= 500:
         log.warning("%s %s -> %s: %s", request.method, request.url.path, exc.code, exc.message)
     return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (no such route, method not allowed, a malformed multipart body)
+    in the API's error shape."""
+    assert isinstance(exc, HTTPException)
+    codes = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+    code = codes.get(exc.status_code, "HTTP_ERROR")
+    return JSONResponse(
+        {"error": {"code": code, "message": exc.detail}}, status_code=exc.status_code, headers=exc.headers
+    )
+
+
+async def openapi_document(request: Request) -> Response:
+    """The HTTP API as an OpenAPI 3.1 document (:mod:`server.openapi`)."""
+    return JSONResponse(openapi.build(_state(request).settings.limits.max_text_chars))
 
 
 PREFIX = "/v1/orchestrator/session"
@@ -353,4 +398,5 @@ routes = [
     Route("/v1/objects/{key:path}", get_object, methods=["GET"]),
     Route("/healthz", healthz, methods=["GET"]),
     Route("/metrics", metrics, methods=["GET"]),
+    Route("/openapi.json", openapi_document, methods=["GET"]),
 ]

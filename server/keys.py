@@ -1,7 +1,8 @@
 """Every Redis key the orchestrator uses, in one place.
 
 All keys of one session share the hash tag ``{<session_id>}`` so that the Lua scripts that touch
-several of them run in one hash slot (Redis Cluster) and one round trip.
+several of them run in one hash slot (Redis Cluster) and one round trip. A tenant's keys live in
+other slots: no script touches a tenant key and a session key together.
 
     astra:{sid}:meta       hash    status, tenant, pinned config (msgpack), counters, finalize result
     astra:{sid}:blocks     hash    block_id -> block (msgpack)
@@ -15,8 +16,10 @@ several of them run in one hash slot (Redis Cluster) and one round trip.
     astra:{sid}:utterances hash    utterance id -> record (msgpack), until its block is stored
     astra:{sid}:owner      string  lease of the instance that segments and transcribes the audio
     astra:{sid}:presence   hash    connection id -> who is connected and what they edit (expiring)
+    astra:{sid}:connections zset   connection id scored by expiry (ms), refreshed while connected
     astra:{sid}:live       channel pub/sub doorbell carrying "<event_id>:<event payload>"
     astra:tenant:{tid}:sessions  set  session ids of a tenant (listing; never read across tenants)
+    astra:tenant:{tid}:open      zset session ids of a tenant not yet finalizing, scored by start (ms)
 """
 
 from __future__ import annotations
@@ -84,9 +87,18 @@ class SessionKeys:
         return self._key("presence")
 
     @property
+    def connections(self) -> str:
+        return self._key("connections")
+
+    @property
     def channel(self) -> str:
         return self._key("live")
 
 
 def tenant_sessions(tenant_id: str) -> str:
     return f"{PREFIX}:tenant:{tenant_id}:sessions"
+
+
+def tenant_open_sessions(tenant_id: str) -> str:
+    """The tenant's open sessions (its own hash slot: the admission script touches only it)."""
+    return f"{PREFIX}:tenant:{{{tenant_id}}}:open"

@@ -32,6 +32,45 @@ class Metrics:
         self.finalize_seconds = Histogram(
             "astra_finalize_seconds", "Finalize duration", ["outcome"], registry=r
         )
+        # Limits and backpressure (settings.Limits): what an operator watches to size them.
+        self.limit_refusals = Counter(
+            "astra_limit_refusals_total",
+            "Requests, connections or inputs refused because a limit was reached",
+            ["limit"],
+            registry=r,
+        )
+        self.ws_closes = Counter(
+            "astra_ws_closes_total",
+            "WebSocket connections closed by the server, by close code",
+            ["code"],
+            registry=r,
+        )
+        self.slow_consumers = Counter(
+            "astra_slow_consumers_total",
+            "Clients closed as slow consumers (send_timeout or max_lag_events)",
+            ["reason"],
+            registry=r,
+        )
+        self.throttled_frames = Counter(
+            "astra_ws_throttled_frames_total",
+            "Client frames that waited for the frame rate limit",
+            registry=r,
+        )
+        self.throttled_connections = Gauge(
+            "astra_ws_throttled_connections",
+            "Connections whose reading waits for the frame rate limit now",
+            registry=r,
+        )
+        self.audio_in_flight = Gauge(
+            "astra_audio_in_flight_seconds",
+            "Seconds of utterance audio sent to CORE, not answered yet",
+            registry=r,
+        )
+        self.audio_paused = Gauge(
+            "astra_audio_paused_sessions",
+            "Sessions whose audio reading waits for CORE (max_audio_in_flight reached)",
+            registry=r,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -19,22 +19,33 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Literal
 
-from . import protocol
+from . import images, protocol
 from .audio_pipeline import AudioService, utterance_id, wav_bytes
 from .auth import CAN_EDIT, CAN_FINALIZE, CAN_READ, CAN_SEND, CAN_START, CAN_UPLOAD, Principal
-from .buffer import FINALIZE_FAILED, FINALIZED, Dedupe, IngestCheck, SessionBuffer, SessionMeta, unpack
+from .buffer import (
+    CLOSING,
+    FINALIZE_FAILED,
+    FINALIZED,
+    Dedupe,
+    IngestCheck,
+    SessionBuffer,
+    SessionMeta,
+    unpack,
+)
 from .errors import (
     AstraError,
     BuildFailed,
     ConfigError,
     InvalidInput,
     NotFound,
-    PayloadTooLarge,
+    ProtocolError,
     SequenceGap,
     ServiceError,
     ServiceUnavailable,
     SessionClosed,
+    SessionTooLong,
     StaleVersion,
+    TooManySessions,
 )
 from .metrics import Metrics
 from .segmenter import SAMPLE_RATE, Utterance
@@ -42,18 +53,17 @@ from .services import docx_builder
 from .services.builder import Builder, BuildRequest
 from .services.core import AudioRequest, Core, CoreResult, TextRequest
 from .services.guard import Guard, SealRequest, canonical_json
-from .services.learn import Learn, correction_records
+from .services.learn import Learn
 from .services.objectstore import ObjectStore, session_key, tenant_key
 from .services.resilience import with_retries
 from .services.tenants import Registry, Tenants
 from .settings import Settings
+from .workers import BlockIndex, Offload, corrections, index_blocks
 
 log = logging.getLogger("astra.orchestrator")
 
 DEFAULT_ZONE = "ZONE_DEBATE"
 MAX_METADATA_BYTES = 16_384
-FINALIZE_LOCK_TTL = 30.0
-IMAGE_TYPES = {b"\x89PNG\r\n\x1a\n": ("image/png", ".png"), b"\xff\xd8\xff": ("image/jpeg", ".jpg")}
 
 
 def new_id(prefix: str) -> str:
@@ -84,6 +94,7 @@ class Orchestrator:
         registry: Registry,
         store: ObjectStore,
         metrics: Metrics,
+        workers: Offload,
     ) -> None:
         self.settings = settings
         self.buffer = buffer
@@ -94,6 +105,8 @@ class Orchestrator:
         self.registry = registry
         self.store = store
         self.metrics = metrics
+        self.workers = workers
+        """Where finalize decodes blocks and computes LEARN's records (a process pool)."""
         self._checked_skeletons: dict[str, list[str]] = {}
         self.audio: AudioService | None = None
         """Set by the app once built (it calls back into this object)."""
@@ -140,6 +153,10 @@ class Orchestrator:
         principal.require(CAN_START, "start sessions")
         if tenant_id != principal.tenant_id:
             raise NotFound("unknown tenant")  # not 403: tenants cannot be probed either
+        try:
+            protocol.check_plain_data(metadata, "metadata")
+        except ProtocolError as exc:
+            raise InvalidInput(exc.message, **exc.details) from exc
         if len(protocol.encode(metadata)) > MAX_METADATA_BYTES:
             raise InvalidInput(f"metadata exceeds {MAX_METADATA_BYTES} bytes")
         config, adapter = await asyncio.gather(
@@ -169,16 +186,41 @@ class Orchestrator:
             "mark_human_edits": config.mark_human_edits,
         }
         session_id = new_id("ses")
+        await self._admit(tenant_id, session_id)
         payload = self._event("session.started", principal, {"tenant_id": tenant_id, "metadata": metadata})
-        await self.buffer.create(
-            session_id,
-            tenant_id=tenant_id,
-            pinned=pinned,
-            metadata=metadata,
-            created_by=principal.sub,
-            event_payload=payload,
-        )
+        try:
+            await self.buffer.create(
+                session_id,
+                tenant_id=tenant_id,
+                pinned=pinned,
+                metadata=metadata,
+                created_by=principal.sub,
+                event_payload=payload,
+            )
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self.buffer.release_session(tenant_id, session_id))
+            raise
         return session_id
+
+    async def _admit(self, tenant_id: str, session_id: str) -> None:
+        """Count the new session among the tenant's open ones (atomically, over all instances),
+        or refuse it with TOO_MANY_SESSIONS when ``max_open_sessions`` are open."""
+        limit = self.settings.limits.max_open_sessions
+        if await self.buffer.admit_session(tenant_id, session_id, limit):
+            return
+        # At the limit: drop any counted session that is not open any more (its release was
+        # lost with an instance), then try once more.
+        if await self.buffer.prune_open_sessions(tenant_id) and await self.buffer.admit_session(
+            tenant_id, session_id, limit
+        ):
+            return
+        self.metrics.limit_refusals.labels("max_open_sessions").inc()
+        raise TooManySessions(
+            f"the tenant already has {limit} open sessions; finalize one first",
+            limit="max_open_sessions",
+            max=limit,
+        )
 
     async def _check_skeleton(
         self,
@@ -210,11 +252,24 @@ class Orchestrator:
 
     # -- ingest ----------------------------------------------------------------------------------
 
+    def _check_age(self, meta: SessionMeta) -> None:
+        """Refuse recorded input to a session older than ``max_session_seconds`` (a session left
+        running by mistake cannot grow for ever); corrections and finalize are not affected."""
+        limit = self.settings.limits.max_session_seconds
+        if time.time() - meta.created_at > limit:
+            self.metrics.limit_refusals.labels("max_session_seconds").inc()
+            raise SessionTooLong(
+                f"the session is older than {limit:g} seconds and takes no more recorded input; finalize it",
+                limit="max_session_seconds",
+                max=limit,
+            )
+
     @contextlib.asynccontextmanager
     async def _admitted(self, meta: SessionMeta, dedupe: Dedupe) -> AsyncIterator[tuple[str, str, int]]:
         """Admit one input (closed/duplicate/gap checks) and track it as in flight until stored."""
         token = uuid.uuid4().hex
-        check = await self.buffer.begin_ingest(meta.session_id, dedupe, token, self.ingest_ttl)
+        lease = self.settings.inflight_lease_ttl
+        check = await self.buffer.begin_ingest(meta.session_id, dedupe, token, lease)
         match check.outcome:
             case "missing":
                 raise NotFound("no such session")
@@ -224,24 +279,39 @@ class Orchestrator:
                 raise SequenceGap(f"expected seq {int(check.detail) + 1}", expected=int(check.detail) + 1)
             case "dup":
                 raise _Duplicate(check.detail)
+        # Finalize waits for an admitted input while its mark lives: renewed while we work on
+        # it, so if this instance dies the mark expires after one lease, not the whole budget.
+        renew = asyncio.create_task(self._renew_ingest(meta.session_id, token, lease))
         try:
             yield token, check.detail, check.position
         except BaseException:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self.buffer.abandon_ingest(meta.session_id, token))
             raise
+        finally:
+            renew.cancel()
+
+    async def _renew_ingest(self, session_id: str, token: str, lease: float) -> None:
+        while True:
+            await asyncio.sleep(lease / 3)
+            with contextlib.suppress(Exception):  # a store hiccup: the next renewal may succeed
+                await self.buffer.renew_ingest(session_id, token, lease)
 
     async def ingest_text(
         self, principal: Principal, meta: SessionMeta, text: str, dedupe: Dedupe, source: dict[str, Any]
     ) -> IngestResult:
         """Classify one utterance through CORE and store it as a block, exactly once."""
         principal.require(CAN_SEND, "send input")
+        self._check_age(meta)
         started = time.perf_counter()
         text = text.strip()
         if not text:
-            raise InvalidInput("text is empty", field="text")
+            return await self._refused(meta, dedupe, InvalidInput("text is empty", field="text"))
         if len(text) > self.settings.limits.max_text_chars:
-            raise InvalidInput(f"text exceeds {self.settings.limits.max_text_chars} characters", field="text")
+            limit = self.settings.limits.max_text_chars
+            return await self._refused(
+                meta, dedupe, InvalidInput(f"text exceeds {limit} characters", field="text")
+            )
         try:
             async with self._admitted(meta, dedupe) as (token, previous_template, position):
                 block = await self._classify(meta, principal, text, previous_template or None, source)
@@ -385,6 +455,24 @@ class Orchestrator:
             case _:
                 raise NotFound("no such session")
 
+    async def _refused(self, meta: SessionMeta, dedupe: Dedupe, exc: AstraError) -> IngestResult:
+        """An input about to be refused for what it holds or names is judged on its number first,
+        as protocol.md orders it: a resend of an input already applied is a duplicate (whatever
+        it holds now), one that skipped numbers is a gap; only the expected input is refused
+        with ``exc``. One read, on this error path only."""
+        match dedupe.mode:
+            case "seq":
+                last, seq = await self.buffer.last_seq(meta.session_id, dedupe.producer), int(dedupe.token)
+                if seq <= last:
+                    return self._duplicate(dedupe, "")
+                if seq > last + 1:
+                    raise SequenceGap(f"expected seq {last + 1}", expected=last + 1) from exc
+            case "key":
+                existing = await self.buffer.idempotent(meta.session_id, dedupe.token)
+                if existing is not None:
+                    return self._duplicate(dedupe, existing)
+        raise exc
+
     def _duplicate(self, dedupe: Dedupe, detail: str) -> IngestResult:
         self.metrics.duplicates.inc()
         block_id = detail if dedupe.mode == "key" else None
@@ -397,6 +485,7 @@ class Orchestrator:
     ) -> IngestResult:
         """Make audio durable (then it is acked); segmentation and CORE happen in the owner."""
         principal.require(CAN_SEND, "send input")
+        self._check_age(meta)
         started = time.perf_counter()
         result = self._audio_outcome(await self.buffer.append_audio(meta.session_id, dedupe, chunks))
         if isinstance(result, AstraError):
@@ -418,6 +507,7 @@ class Orchestrator:
         durable in one round trip; per frame, in order, its result or the error to answer it with
         (exactly what one ``ingest_audio`` per frame would give)."""
         principal.require(CAN_SEND, "send input")
+        self._check_age(meta)
         started = time.perf_counter()
         before, checks = await self.buffer.append_audio_frames(meta.session_id, producer, frames)
         results = [self._audio_outcome(check) for check in checks]
@@ -610,6 +700,25 @@ class Orchestrator:
         """A person changes a block. Applied only to ``base_version`` (else STALE_VERSION with the
         current block); the first human change keeps the machine's output for LEARN."""
         principal.require(CAN_EDIT, "edit blocks")
+        try:
+            current, block, changes = await self._edited(meta, principal, block_id, changes)
+        except (NotFound, InvalidInput) as exc:
+            return await self._refused(meta, dedupe, exc)
+        data = {
+            "block": block,
+            "base_version": base_version,
+            "changes": sorted(changes),
+            "before_hash": _block_hash(current),
+            "after_hash": _block_hash(block),
+        }
+        return await self._apply_change(
+            meta, principal, dedupe, "edit", block, base_version, "block.updated", data
+        )
+
+    async def _edited(
+        self, meta: SessionMeta, principal: Principal, block_id: str, changes: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        """The block now, the block as the change makes it, and the change as applied."""
         current = await self._current_block(meta, block_id)
         self._check_changes(meta, changes)
         changes = dict(changes)
@@ -636,23 +745,17 @@ class Orchestrator:
             block["resolved_error"] = current.get("error")
             block.pop("error", None)
         block.update(self._human_stamp(principal, current))
-        data = {
-            "block": block,
-            "base_version": base_version,
-            "changes": sorted(changes),
-            "before_hash": _block_hash(current),
-            "after_hash": _block_hash(block),
-        }
-        return await self._apply_change(
-            meta, principal, dedupe, "edit", block, base_version, "block.updated", data
-        )
+        return current, block, changes
 
     async def delete_block(
         self, principal: Principal, meta: SessionMeta, dedupe: Dedupe, block_id: str, base_version: int
     ) -> IngestResult:
         """A person removes a block: a tombstone (kept, with who and when) that the acta skips."""
         principal.require(CAN_EDIT, "delete blocks")
-        current = await self._current_block(meta, block_id)
+        try:
+            current = await self._current_block(meta, block_id)
+        except NotFound as exc:
+            return await self._refused(meta, dedupe, exc)
         block = {**current, "deleted": True, **self._human_stamp(principal, current)}
         data = {
             "block_id": block_id,
@@ -675,11 +778,13 @@ class Orchestrator:
     ) -> IngestResult:
         """A person adds a block right after another one (or first)."""
         principal.require(CAN_EDIT, "insert blocks")
-        self._check_changes(meta, fields)
         try:
+            self._check_changes(meta, fields)
             position = await self.buffer.position_after(meta.session_id, after_block_id)
-        except KeyError as exc:
-            raise NotFound("no such block to insert after") from exc
+        except InvalidInput as exc:
+            return await self._refused(meta, dedupe, exc)
+        except KeyError:
+            return await self._refused(meta, dedupe, NotFound("no such block to insert after"))
         after = await self.buffer.block(meta.session_id, after_block_id) if after_block_id else None
         template_id = fields.get("template_id")
         zone = (
@@ -800,11 +905,23 @@ class Orchestrator:
         caption: str | None,
         dedupe: Dedupe,
     ) -> tuple[IngestResult, str]:
-        """Store an image and add its IMAGE block; returns the result and the object's URI."""
+        """Store an image and add its IMAGE block; returns the result and the object's URI.
+
+        The file is checked off the loop (:func:`images.inspect_image`); its name is kept only as
+        a label (:func:`images.safe_filename`), the object key is made of ids."""
         principal.require(CAN_UPLOAD, "upload assets")
-        content_type, ext, size, digest = await asyncio.to_thread(
-            _inspect_image, fileobj, self.settings.limits.max_asset_bytes
+        self._check_age(meta)
+        limits = self.settings.limits
+        if caption is not None and len(caption) > limits.max_text_chars:
+            raise InvalidInput(f"caption exceeds {limits.max_text_chars} characters", field="caption")
+        filename = images.safe_filename(filename)
+        info = await asyncio.to_thread(
+            images.inspect_image,
+            fileobj,
+            max_bytes=limits.max_asset_bytes,
+            max_pixels=limits.max_image_pixels,
         )
+        content_type, ext = info.content_type, info.ext
         pinned_zones = set(meta.pinned["placeholder_map"].values())
         if zone is not None and zone not in pinned_zones:
             raise InvalidInput(f"unknown zone {zone!r}", field="zone", zones=sorted(pinned_zones))
@@ -830,8 +947,10 @@ class Orchestrator:
                         "content_type": content_type,
                         "filename": filename,
                         "caption": caption or filename,
-                        "size": size,
-                        "sha256": digest,
+                        "size": info.size,
+                        "sha256": info.sha256,
+                        "width": info.width,
+                        "height": info.height,
                     },
                     "version": 1,
                     "created_at": time.time(),
@@ -852,18 +971,28 @@ class Orchestrator:
         principal.require(CAN_FINALIZE, "finalize sessions")
         owner = uuid.uuid4().hex
         closing = self._event("session.closing", principal, {})
-        outcome, _ = await self.buffer.begin_finalize(meta.session_id, owner, FINALIZE_LOCK_TTL, closing)
-        match outcome:
-            case "missing":
-                raise NotFound("no such session")
-            case "done":
-                return await self._stored_result(meta.session_id)
-            case "busy":
-                return await self._wait_for_result(meta.session_id)
+        lock_ttl = self.settings.limits.finalize_lock_ttl
+        while True:
+            outcome, _ = await self.buffer.begin_finalize(meta.session_id, owner, lock_ttl, closing)
+            match outcome:
+                case "missing":
+                    raise NotFound("no such session")
+                case "done":
+                    return await self._stored_result(meta.session_id)
+                case "busy":
+                    # Another call is finalizing: its outcome, or (its instance died and its lock
+                    # expired) None, and this call takes the work over.
+                    outcome_of_other = await self._wait_for_result(meta.session_id, take_over=True)
+                    if outcome_of_other is not None:
+                        return outcome_of_other
+                    continue
+            break
+        # Finalizing: the session no longer counts against the tenant's open sessions.
+        await self.buffer.release_session(meta.tenant_id, meta.session_id)
         started = time.perf_counter()
         renew = asyncio.create_task(self._keep_lock(meta.session_id, owner))
         try:
-            result = await self._build_and_seal(principal, meta)
+            result, edited = await self._build_and_seal(principal, meta)
         except Exception as exc:
             failure = exc if isinstance(exc, AstraError) else AstraError(f"finalize failed: {exc!r}")
             error = failure.to_dict() | {"at": time.time()}
@@ -889,19 +1018,27 @@ class Orchestrator:
         )
         self.metrics.finalize_seconds.labels("ok").observe(time.perf_counter() - started)
         if not stored:  # our lock expired and another instance took over: its result stands
-            return await self._wait_for_result(meta.session_id)
-        self._export_corrections(meta)
+            waited = await self._wait_for_result(meta.session_id)
+            assert waited is not None
+            return waited
+        self._export_corrections(meta, edited)
         return await self._public_result(result)
 
-    def _export_corrections(self, meta: SessionMeta) -> None:
-        """Hand the human corrections to LEARN in the background (never delays the acta)."""
+    def _export_corrections(self, meta: SessionMeta, edited: list[bytes]) -> None:
+        """Hand the human corrections (``edited``: those blocks as stored) to LEARN in the
+        background (never delays the acta)."""
         if self.learn is None:
             return
         learn = self.learn
 
         async def run() -> None:
-            blocks = await self.buffer.blocks(meta.session_id)
-            records = correction_records(meta.tenant_id, meta.session_id, meta.pinned, blocks)
+            try:
+                records = await self.workers.run(
+                    corrections, edited, meta.tenant_id, meta.session_id, meta.pinned
+                )
+            except Exception as exc:
+                log.warning("LEARN records of %s failed: %s", meta.session_id, exc)
+                return
             try:
                 where = await with_retries(
                     lambda: learn.export(meta.tenant_id, meta.session_id, records), self.settings.retry
@@ -918,10 +1055,17 @@ class Orchestrator:
 
     async def _keep_lock(self, session_id: str, owner: str) -> None:
         while True:
-            await asyncio.sleep(FINALIZE_LOCK_TTL / 3)
-            await self.buffer.renew_finalize(session_id, owner, FINALIZE_LOCK_TTL)
+            ttl = self.settings.limits.finalize_lock_ttl
+            await asyncio.sleep(ttl / 3)
+            await self.buffer.renew_finalize(session_id, owner, ttl)
 
-    async def _build_and_seal(self, principal: Principal, meta: SessionMeta) -> dict[str, Any]:
+    async def _build_and_seal(
+        self, principal: Principal, meta: SessionMeta
+    ) -> tuple[dict[str, Any], list[bytes]]:
+        """Drain, build, seal: the result, and the human-edited blocks as stored (for LEARN).
+
+        The blocks and the event log are read in pages and never decoded here: a worker process
+        does that, and the CPU work of BUILDER and GUARD, so other sessions' acks do not wait."""
         sid = meta.session_id
         # Drain: inputs admitted before the session closed are stored before we read the blocks.
         deadline = time.monotonic() + self.ingest_ttl
@@ -938,30 +1082,10 @@ class Orchestrator:
                     "the session's audio is still being transcribed; call again"
                 ) from exc
 
-        blocks = [b for b in await self.buffer.blocks(sid) if not b.get("deleted")]
-        pinned = meta.pinned
-        skeleton = await self.store.get_bytes(pinned["skeleton_key"])
-        images = {
-            b["asset"]["asset_id"]: await self.store.get_bytes(b["asset"]["key"])
-            for b in blocks
-            if b.get("type") == "IMAGE"
-        }
-        request = BuildRequest(
-            skeleton=skeleton,
-            style_map=pinned["style_map"],
-            blocks=blocks,
-            images=images,
-            metadata=meta.metadata,
-            templates=pinned.get("templates", {}),
-            mark_human_edits=bool(pinned.get("mark_human_edits", False)),
-        )
-        try:
-            document = await with_retries(lambda: self.builder.build(request), self.settings.retry)
-        except BuildFailed:
-            raise
-        except AstraError as exc:
-            raise BuildFailed(f"BUILDER failed: {exc.message}") from exc
+        blocks, index, edited = await self._sorted_blocks(sid)
+        document = await self._build(meta, blocks, index.images)
         events = await self._all_events(sid)
+        pinned = meta.pinned
         seal_request = SealRequest(
             tenant_id=meta.tenant_id,
             session_id=sid,
@@ -977,7 +1101,7 @@ class Orchestrator:
             },
         )
         seal = await with_retries(lambda: self.guard.seal(seal_request), self.settings.retry)
-        return {
+        result = {
             "integrity_hash": seal.integrity_hash,
             "content_hash": seal.content_hash,
             "chain_head": seal.chain_head,
@@ -985,8 +1109,39 @@ class Orchestrator:
             "report_key": seal.report_key,
             "download_url": seal.download_url,
             "audit_report": seal.audit_report,
-            "block_count": len(blocks),
+            "block_count": len(index.live),
         }
+        return result, edited
+
+    async def _sorted_blocks(self, sid: str) -> tuple[bytes, BlockIndex, list[bytes]]:
+        """The session's blocks as stored, sorted out in a worker: the acta's (one msgpack array,
+        for BUILDER and GUARD), their index, and the human-edited ones (for LEARN)."""
+        raw = await self.buffer.raw_blocks(sid)
+        index: BlockIndex = await with_retries(
+            lambda: self.workers.run(index_blocks, raw), self.settings.retry
+        )
+        return index.packed(raw), index, [raw[i] for i in index.edited]
+
+    async def _build(self, meta: SessionMeta, blocks: bytes, image_refs: list[tuple[str, str]]) -> bytes:
+        """BUILDER, with retries. The images are read here, and let go of before GUARD runs."""
+        pinned = meta.pinned
+        skeleton = await self.store.get_bytes(pinned["skeleton_key"])
+        images = {asset_id: await self.store.get_bytes(key) for asset_id, key in image_refs}
+        request = BuildRequest(
+            skeleton=skeleton,
+            style_map=pinned["style_map"],
+            blocks=blocks,
+            images=images,
+            metadata=meta.metadata,
+            templates=pinned.get("templates", {}),
+            mark_human_edits=bool(pinned.get("mark_human_edits", False)),
+        )
+        try:
+            return await with_retries(lambda: self.builder.build(request), self.settings.retry)
+        except BuildFailed:
+            raise
+        except AstraError as exc:
+            raise BuildFailed(f"BUILDER failed: {exc.message}") from exc
 
     async def _all_events(self, session_id: str) -> list[tuple[int, bytes]]:
         events: list[tuple[int, bytes]] = []
@@ -1003,8 +1158,10 @@ class Orchestrator:
             raise NotFound("no such session")
         return await self._public_result(meta.result)
 
-    async def _wait_for_result(self, session_id: str) -> dict[str, Any]:
-        """Another call is finalizing this session: wait (bounded) for its outcome."""
+    async def _wait_for_result(self, session_id: str, *, take_over: bool = False) -> dict[str, Any] | None:
+        """Another call is finalizing this session: wait (bounded) for its outcome. With
+        ``take_over``, None as soon as that call is seen dead (its lock expired, unrenewed, with
+        the session still closing): the caller may then finalize in its place."""
         deadline = time.monotonic() + self.settings.limits.finalize_wait
         delay = 0.05
         while time.monotonic() < deadline:
@@ -1016,13 +1173,18 @@ class Orchestrator:
             if meta.status == FINALIZE_FAILED:
                 error = meta.error or {}
                 raise BuildFailed(str(error.get("message", "finalize failed")), cause=error)
+            if take_over and meta.status == CLOSING and not await self.buffer.finalize_lock_held(session_id):
+                return None
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.5)
         raise ServiceUnavailable("finalize is still in progress; call again")
 
     async def _public_result(self, result: dict[str, Any]) -> dict[str, Any]:
-        """The stored result with a fresh download link (links expire; the result does not)."""
-        return {**result, "download_url": await self.guard.download_url(result["document_key"])}
+        """The stored result with a fresh download link (links expire; the result does not). The
+        link is asked of GUARD with retries like the seal: a transient GUARD failure after the acta
+        is sealed must not turn a successful finalize into an error."""
+        url = await with_retries(lambda: self.guard.download_url(result["document_key"]), self.settings.retry)
+        return {**result, "download_url": url}
 
     # -- events ----------------------------------------------------------------------------------
 
@@ -1059,24 +1221,3 @@ def pcm16_of_wav(data: bytes) -> bytes:
 
 def _plausible_id(session_id: str) -> bool:
     return 8 <= len(session_id) <= 64 and all(c.isalnum() or c in "_-" for c in session_id)
-
-
-def _inspect_image(fileobj: BinaryIO, limit: int) -> tuple[str, str, int, str]:
-    """Type by magic bytes, size and SHA-256 of an uploaded file, read in chunks (not in memory)."""
-    head = fileobj.read(16)
-    kind = next((kind for magic, kind in IMAGE_TYPES.items() if head.startswith(magic)), None)
-    if kind is None:
-        raise InvalidInput(
-            "unsupported file type; accepted types: image/png, image/jpeg",
-            field="file",
-            accepted=["image/png", "image/jpeg"],
-        )
-    digest = hashlib.sha256(head)
-    size = len(head)
-    while chunk := fileobj.read(1 << 20):
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"file exceeds the {limit} byte limit", field="file", limit=limit)
-        digest.update(chunk)
-    fileobj.seek(0)
-    return kind[0], kind[1], size, digest.hexdigest()

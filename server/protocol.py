@@ -12,6 +12,8 @@ without decoding it again, so fanning an event out to N clients costs one encodi
 
 from __future__ import annotations
 
+import contextlib
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,6 +114,8 @@ Numbered = Text | Audio | AudioEnd | Edit | Insert | Delete
 AUDIO_FORMATS = ("pcm16", "webm", "ogg")
 
 _MAX_CLIENT_ID = 128
+MAX_EVENT_ID = 2**63 - 1
+"""Event ids (like seqs) stay below 2^63, so ``id + 1`` is always a valid Redis stream id."""
 _MAX_TOKEN = 8192
 
 
@@ -143,6 +147,13 @@ def _block_id(frame: dict[str, Any], name: str) -> str:
     return value
 
 
+def _optional_block_id(frame: dict[str, Any], name: str) -> str | None:
+    value = frame.get(name)
+    if value is not None and (not isinstance(value, str) or not 1 <= len(value) <= 64):
+        raise InvalidField(f"'{name}' must be a block id or null", field=name)
+    return value
+
+
 def _version(frame: dict[str, Any]) -> int:
     version: int = _field(frame, "base_version", int)
     if version < 1:
@@ -150,28 +161,71 @@ def _version(frame: dict[str, Any]) -> int:
     return version
 
 
-def validate_changes(changes: dict[str, Any], max_text_chars: int) -> dict[str, Any]:
-    """Only the editable fields, each with its type; unknown fields are refused. ``after_block_id``
-    (a block id, or None for the start) moves the block, e.g. an image to another place."""
-    if "after_block_id" in changes:
-        after = changes["after_block_id"]
-        if after is not None and (not isinstance(after, str) or not 1 <= len(after) <= 64):
-            raise InvalidField("'after_block_id' must be a block id or null", field="after_block_id")
-    unknown = set(changes) - set(EDITABLE_FIELDS) - {"after_block_id"}
+MAX_DATA_DEPTH = 32
+"""How deeply maps and arrays may nest in free-form data (``structured_data``, ``metadata``)."""
+_INT_MIN, _INT_END = -(2**63), 2**64
+"""Integers msgpack can carry (int64 and uint64)."""
+
+
+def check_plain_data(value: Any, field: str, depth: int = 0) -> None:
+    """Free-form data the server stores, hashes and serves as JSON: maps with string keys,
+    arrays, strings, finite numbers msgpack can carry, booleans and null, nested at most
+    MAX_DATA_DEPTH deep. Anything else (bytes, extension types, NaN, huge integers) is refused
+    here, at the edge, instead of breaking a JSON response or a hash later."""
+    if depth > MAX_DATA_DEPTH:
+        raise InvalidField(f"'{field}' nests deeper than {MAX_DATA_DEPTH} levels", field=field)
+    if value is None or isinstance(value, bool | str):
+        return
+    if isinstance(value, int):
+        if not _INT_MIN <= value < _INT_END:
+            raise InvalidField(f"'{field}' holds an integer out of range", field=field)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidField(f"'{field}' holds a number that is not finite", field=field)
+    elif isinstance(value, list):
+        for item in value:
+            check_plain_data(item, field, depth + 1)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InvalidField(f"'{field}' has a key that is not a string", field=field)
+            check_plain_data(item, field, depth + 1)
+    else:
+        raise InvalidField(f"'{field}' holds a value of type {type(value).__name__}", field=field)
+
+
+def validate_changes(
+    changes: dict[str, Any], max_text_chars: int, *, container: str = "changes"
+) -> dict[str, Any]:
+    """Only the editable fields, each with its type; unknown fields are refused. In ``changes``,
+    ``after_block_id`` (a block id, or None for the start) moves the block, e.g. an image to
+    another place; the fields of an inserted ``block`` (``container="block"``) do not include it."""
+    movable = container == "changes"
+    if movable and "after_block_id" in changes:
+        _optional_block_id(changes, "after_block_id")
+    unknown = set(changes) - set(EDITABLE_FIELDS) - ({"after_block_id"} if movable else set())
     if unknown:
-        raise InvalidField(f"fields not editable: {', '.join(sorted(map(str, unknown)))}", field="changes")
+        raise InvalidField(f"fields not editable: {', '.join(sorted(map(str, unknown)))}", field=container)
     for name in ("text", "label", "template_id", "target_placeholder"):
         if name in changes and not isinstance(changes[name], str):
             raise InvalidField(f"'{name}' must be a string", field=name)
-    if "structured_data" in changes and not isinstance(changes["structured_data"], dict):
-        raise InvalidField("'structured_data' must be a map", field="structured_data")
+    if "structured_data" in changes:
+        if not isinstance(changes["structured_data"], dict):
+            raise InvalidField("'structured_data' must be a map", field="structured_data")
+        check_plain_data(changes["structured_data"], "structured_data")
     if len(changes.get("text", "")) > max_text_chars:
         raise InvalidField(f"'text' exceeds {max_text_chars} characters", field="text")
     return changes
 
 
+NUMBERED_TYPES = ("text", "audio", "audio_end", "edit", "insert", "delete")
+
+
 def decode_client(data: bytes, *, max_frame_bytes: int, max_text_chars: int) -> ClientMessage:
-    """Parse one client frame; raise ProtocolError (or a subclass) with a code when it is bad."""
+    """Parse one client frame; raise ProtocolError (or a subclass) with a code when it is bad.
+
+    A numbered frame refused for a bad field carries its seq in the error (``exc.seq``) when
+    the seq itself is valid, so the client can tell which frame was refused."""
     if len(data) > max_frame_bytes:
         raise FrameTooLarge(f"frame of {len(data)} bytes exceeds {max_frame_bytes}", limit=max_frame_bytes)
     try:
@@ -180,6 +234,16 @@ def decode_client(data: bytes, *, max_frame_bytes: int, max_text_chars: int) -> 
         raise ProtocolError("frame is not valid msgpack") from exc
     if not isinstance(frame, dict):
         raise ProtocolError("frame must be a msgpack map")
+    try:
+        return _decode_map(frame, max_text_chars)
+    except InvalidField as exc:
+        if frame.get("type") in NUMBERED_TYPES and exc.details.get("field") != "seq":
+            with contextlib.suppress(InvalidField):
+                exc.seq = _seq(frame)
+        raise
+
+
+def _decode_map(frame: dict[str, Any], max_text_chars: int) -> ClientMessage:
     kind = frame.get("type")
     match kind:
         case "hello":
@@ -190,10 +254,10 @@ def decode_client(data: bytes, *, max_frame_bytes: int, max_text_chars: int) -> 
             if token is not None and len(token) > _MAX_TOKEN:
                 raise InvalidField("'token' is too long", field="token")
             last: int | None = _field(frame, "last_event_id", int, required=False)
-            if last is not None and last < 0:
-                raise InvalidField("'last_event_id' must be >= 0", field="last_event_id")
-            version = frame.get("v", VERSION)
-            if version != VERSION:
+            if last is not None and not 0 <= last <= MAX_EVENT_ID:
+                raise InvalidField("'last_event_id' must be between 0 and 2^63-1", field="last_event_id")
+            version: int | None = _field(frame, "v", int, required=False)
+            if version not in (None, VERSION):
                 raise InvalidField(f"protocol version {version!r} is not supported", field="v")
             return Hello(client_id=client_id, token=token, last_event_id=last or 0)
         case "text":
@@ -224,18 +288,15 @@ def decode_client(data: bytes, *, max_frame_bytes: int, max_text_chars: int) -> 
                 raise InvalidField("'changes' must change at least one field", field="changes")
             return Edit(_seq(frame), _block_id(frame, "block_id"), _version(frame), changes)
         case "insert":
-            after = _field(frame, "after_block_id", str, required=False)
-            block = validate_changes(_field(frame, "block", dict), max_text_chars)
+            after = _optional_block_id(frame, "after_block_id")
+            block = validate_changes(_field(frame, "block", dict), max_text_chars, container="block")
             if not isinstance(block.get("text"), str) or not block["text"].strip():
                 raise InvalidField("'block.text' is required", field="block.text")
             return Insert(_seq(frame), after, block)
         case "delete":
             return Delete(_seq(frame), _block_id(frame, "block_id"), _version(frame))
         case "presence":
-            block_id = frame.get("block_id")
-            if block_id is not None and (not isinstance(block_id, str) or not 1 <= len(block_id) <= 64):
-                raise InvalidField("'block_id' must be a block id or null", field="block_id")
-            return Presence(block_id)
+            return Presence(_optional_block_id(frame, "block_id"))
         case "ping":
             return Ping(ref=frame.get("ref"))
         case str():
@@ -294,6 +355,16 @@ def error(code: str, message: str, *, seq: int | None = None, details: dict[str,
 
 def pong(ref: Any) -> bytes:
     return encode({"type": "pong", "ref": ref})
+
+
+def status(state: str, code: str | None = None, message: str | None = None) -> bytes:
+    """The server's condition for this connection: ``degraded`` (with a code) or ``ok`` again."""
+    body: dict[str, Any] = {"type": "status", "state": state}
+    if code is not None:
+        body["code"] = code
+    if message is not None:
+        body["message"] = message
+    return encode(body)
 
 
 def synced(event_id: int) -> bytes:

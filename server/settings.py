@@ -40,7 +40,27 @@ class Limits:
     hello_timeout: float = 10.0
     """Seconds a new WebSocket has to send its hello frame before it is closed (4408)."""
     ping_interval: float = 20.0
-    """Seconds between WebSocket pings from uvicorn; a peer that misses one is dropped."""
+    """Seconds between the server's WebSocket pings (keepalive)."""
+    idle_timeout: float = 20.0
+    """Seconds after a ping within which something (a pong or any frame) must arrive; a silent
+    connection is closed with 4408 IDLE_TIMEOUT, so a dead peer is gone within
+    ``ping_interval + idle_timeout``."""
+    frame_rate: float = 100.0
+    """Frames per second one connection may send on average (token bucket). Beyond it the
+    server stops reading that socket until tokens are available (TCP backpressure): nothing is
+    refused or lost, the client's frames just wait."""
+    frame_burst: int = 500
+    """Frames a connection may send at once above ``frame_rate`` (the bucket's size): enough for
+    a reconnecting console resending its unacked frames without waiting."""
+    max_connections_per_session: int = 100
+    """WebSocket connections one session may have at once, over all instances; one more is
+    refused with 4429 TOO_MANY_CONNECTIONS."""
+    send_timeout: float = 30.0
+    """Seconds one frame may wait to be taken by a client's socket (its TCP window is full: it
+    stopped reading); then the client is closed with 4503 SLOW_CONSUMER and resumes later."""
+    max_lag_events: int = 10_000
+    """Events a live client may fall behind the session's newest one before it is closed with
+    4503 SLOW_CONSUMER (below it, it catches up from the log)."""
     send_queue_events: int = 2_000
     """Live events buffered per client; a slower client is switched to catch-up reads from the
     event log (nothing is lost), never allowed to grow memory without bound."""
@@ -52,11 +72,30 @@ class Limits:
     """Seconds without live events after which a client's sender re-reads the log tail, so an
     event whose pub/sub doorbell was lost is delivered anyway."""
     presence_ttl: float = 45.0
-    """Seconds a silent connection stays in the presence list (its soft lock with it)."""
+    """Seconds a silent connection stays in the presence list (its soft lock with it); also how
+    long the connections of a killed instance still count against ``max_connections_per_session``."""
     max_asset_bytes: int = 20 << 20
     """Largest upload accepted by upload-asset."""
+    max_image_pixels: int = 36_000_000
+    """Most pixels (width × height) an uploaded image may declare; more is IMAGE_TOO_LARGE, refused
+    before any pixel is decoded (decoding memory is bounded by this)."""
     finalize_wait: float = 120.0
     """Seconds a finalize call waits for a concurrent finalize of the same session to finish."""
+    max_open_sessions: int = 1_000
+    """Sessions one tenant may have open (started, finalize not begun) at once, over all
+    instances; one more ``session/start`` gets 429 TOO_MANY_SESSIONS."""
+    max_session_seconds: float = 12 * 3600.0
+    """Age after which a session refuses new recorded input (text, audio, uploads) with
+    SESSION_TOO_LONG; corrections, reads and finalize still work."""
+    max_audio_in_flight: float = 60.0
+    """Seconds of utterance audio of one session sent to CORE and not answered yet; beyond it
+    the session's audio owner pauses reading its durable audio until CORE answers."""
+    finalize_lock_ttl: float = 30.0
+    """Seconds the lock of a finalize in progress lives unless renewed: a finalize whose
+    instance died is taken over by the next finalize call after this."""
+    store_outage: float = 30.0
+    """Seconds a connection holds its unacked frames while Redis is unreachable (the client is
+    told it is degraded) before it is closed with 1013 so the client reconnects later."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +120,12 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     redis_url: str | None = None
-    """Production Redis; without it ``astra serve`` starts a private one in the data dir."""
+    """Production Redis; without it ``astra serve`` starts a private one in the data dir.
+    ``redis+cluster://host:port[,host:port…]`` (``rediss+cluster://`` with TLS) selects Redis Cluster."""
     redis_max_connections: int = 256
-    """Size of the Redis connection pool; callers wait (bounded) when it is exhausted."""
+    """Size of the Redis connection pool (per node on a cluster); callers wait when it is exhausted."""
+    redis_pool_timeout: float = 10.0
+    """Seconds a Redis call waits for a free pooled connection before it fails."""
     redis_appendfsync: str = "everysec"
     """AOF fsync policy of the embedded Redis: ``always`` trades throughput for power-loss safety."""
     tenants_dir: Path = PACKAGE_TENANTS_DIR
@@ -98,6 +140,10 @@ class Settings:
     """When set, RS256/ES256 tokens are verified against this JWKS."""
     jwt_audience: str | None = None
     jwt_issuer: str | None = None
+    jwt_leeway: float = 30.0
+    """Seconds a token's ``nbf``/``iat`` may lie in the future (clock skew); ``exp`` gets none."""
+    jwks_cache_ttl: float = 300.0
+    """Seconds the JWKS key set is cached; a key withdrawn from it stops verifying after this."""
     core_url: str | None = None
     builder_url: str | None = None
     guard_url: str | None = None
@@ -125,6 +171,16 @@ class Settings:
     """Load the speech model in the background at startup instead of on the first utterance."""
     audio_lease_ttl: float = 10.0
     """Seconds a dead owner instance keeps a session's audio before another takes over."""
+    finalize_workers: int = 1
+    """Worker processes that decode, build and seal at finalize, off the event loop and its GIL;
+    more finalize at once, each holding one session's document in memory while it works."""
+    core_breaker_threshold: int = 5
+    """Consecutive transient CORE failures that open its circuit (calls then fail fast)."""
+    core_breaker_cooldown: float = 30.0
+    """Seconds an open CORE circuit stays open before one trial call is let through."""
+    inflight_lease_ttl: float = 10.0
+    """Seconds an input being stored by an instance that died keeps finalize waiting for it (a
+    live instance renews the lease while CORE works on the input)."""
     limits: Limits = field(default_factory=Limits)
     retry: Retry = field(default_factory=Retry)
 
@@ -138,6 +194,7 @@ class Settings:
             port=_int(env, "ASTRA_PORT", 8000),
             redis_url=env.get("REDIS_URL") or None,
             redis_max_connections=_int(env, "ASTRA_REDIS_MAX_CONNECTIONS", 256),
+            redis_pool_timeout=_float(env, "ASTRA_REDIS_POOL_TIMEOUT", 10.0),
             redis_appendfsync=env.get("ASTRA_REDIS_APPENDFSYNC", "everysec"),
             tenants_dir=Path(env.get("ASTRA_TENANTS_DIR") or PACKAGE_TENANTS_DIR),
             public_url=env.get("ASTRA_PUBLIC_URL") or None,
@@ -146,6 +203,8 @@ class Settings:
             jwks_url=env.get("ASTRA_JWKS_URL") or None,
             jwt_audience=env.get("ASTRA_JWT_AUDIENCE") or None,
             jwt_issuer=env.get("ASTRA_JWT_ISSUER") or None,
+            jwt_leeway=_float(env, "ASTRA_JWT_LEEWAY", 30.0),
+            jwks_cache_ttl=_float(env, "ASTRA_JWKS_CACHE_TTL", 300.0),
             core_url=env.get("ASTRA_CORE_URL") or None,
             builder_url=env.get("ASTRA_BUILDER_URL") or None,
             guard_url=env.get("ASTRA_GUARD_URL") or None,
@@ -164,17 +223,33 @@ class Settings:
             asr_beam_size=_int(env, "ASTRA_ASR_BEAM_SIZE", 5),
             asr_warmup=env.get("ASTRA_ASR_WARMUP", "1") not in ("0", "false", "no"),
             audio_lease_ttl=_float(env, "ASTRA_AUDIO_LEASE_TTL", 10.0),
+            finalize_workers=_int(env, "ASTRA_FINALIZE_WORKERS", 1),
+            inflight_lease_ttl=_float(env, "ASTRA_INFLIGHT_LEASE_TTL", 10.0),
+            core_breaker_threshold=_int(env, "ASTRA_CORE_BREAKER_THRESHOLD", 5),
+            core_breaker_cooldown=_float(env, "ASTRA_CORE_BREAKER_COOLDOWN", 30.0),
             limits=Limits(
                 max_frame_bytes=_int(env, "ASTRA_MAX_FRAME_BYTES", 1 << 20),
                 max_text_chars=_int(env, "ASTRA_MAX_TEXT_CHARS", 20_000),
                 hello_timeout=_float(env, "ASTRA_HELLO_TIMEOUT", 10.0),
                 ping_interval=_float(env, "ASTRA_PING_INTERVAL", 20.0),
+                idle_timeout=_float(env, "ASTRA_IDLE_TIMEOUT", 20.0),
+                frame_rate=_float(env, "ASTRA_FRAME_RATE", 100.0),
+                frame_burst=_int(env, "ASTRA_FRAME_BURST", 500),
+                max_connections_per_session=_int(env, "ASTRA_MAX_CONNECTIONS_PER_SESSION", 100),
+                send_timeout=_float(env, "ASTRA_SEND_TIMEOUT", 30.0),
+                max_lag_events=_int(env, "ASTRA_MAX_LAG_EVENTS", 10_000),
                 send_queue_events=_int(env, "ASTRA_SEND_QUEUE_EVENTS", 2_000),
                 max_json_bytes=_int(env, "ASTRA_MAX_JSON_BYTES", 8 << 20),
                 idle_resync=_float(env, "ASTRA_IDLE_RESYNC", 15.0),
                 presence_ttl=_float(env, "ASTRA_PRESENCE_TTL", 45.0),
                 max_asset_bytes=_int(env, "ASTRA_MAX_ASSET_BYTES", 20 << 20),
+                max_image_pixels=_int(env, "ASTRA_MAX_IMAGE_PIXELS", 36_000_000),
                 finalize_wait=_float(env, "ASTRA_FINALIZE_WAIT", 120.0),
+                max_open_sessions=_int(env, "ASTRA_MAX_OPEN_SESSIONS", 1_000),
+                max_session_seconds=_float(env, "ASTRA_MAX_SESSION_SECONDS", 12 * 3600.0),
+                max_audio_in_flight=_float(env, "ASTRA_MAX_AUDIO_IN_FLIGHT", 60.0),
+                finalize_lock_ttl=_float(env, "ASTRA_FINALIZE_LOCK_TTL", 30.0),
+                store_outage=_float(env, "ASTRA_STORE_OUTAGE", 30.0),
             ),
             retry=Retry(
                 attempts=_int(env, "ASTRA_RETRY_ATTEMPTS", 4),

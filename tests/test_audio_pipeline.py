@@ -23,6 +23,8 @@ from server.settings import Retry, Settings
 
 from .conftest import ROOT, TENANT, with_settings
 
+pytestmark = pytest.mark.cluster
+
 AUDIO = ROOT / "tests" / "fixtures" / "audio"
 SCRIPT = json.loads((AUDIO / "sesion.json").read_text(encoding="utf-8"))
 

@@ -6,18 +6,20 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import msgpack
 import pytest
-from redis.asyncio import Redis
 
 from server import protocol
 from server.buffer import CLOSING, FINALIZE_FAILED, FINALIZED, Dedupe, SessionBuffer
+from server.redis_client import make_redis
+from server.settings import Settings
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.cluster]
 
 
 @pytest.fixture
 async def buffer(redis_url: str) -> AsyncIterator[SessionBuffer]:
-    redis = Redis.from_url(redis_url)
+    redis = make_redis(Settings(redis_url=redis_url))
     yield SessionBuffer(redis)
     await redis.aclose()
 
@@ -87,6 +89,20 @@ async def test_events_have_contiguous_ids_and_page_from_any_point(buffer: Sessio
     assert [i for i, _ in events] == list(range(1, 12))
     assert [i for i, _ in await buffer.events_after(sid, 7, 2)] == [8, 9]
     assert (await buffer.meta(sid)).head_event_id == 11  # type: ignore[union-attr]
+
+
+async def test_raw_blocks_are_every_block_in_order_as_stored_across_pages(buffer: SessionBuffer) -> None:
+    """raw_blocks reads page by page (a page boundary in the middle, one exactly at the end) and
+    returns the stored msgpack of every block in order: decoded, exactly what blocks() returns."""
+    sid = await new_session(buffer)
+    for n in range(1, 8):
+        assert (await add(buffer, sid, n, Dedupe.by_seq("c", n)))[0] == "ok"
+    decoded = await buffer.blocks(sid)
+    assert [b["block_id"] for b in decoded] == [f"b{n}" for n in range(1, 8)]
+    for page in (3, 7, 100):
+        raw = await buffer.raw_blocks(sid, page=page)
+        assert [msgpack.unpackb(item) for item in raw] == decoded
+    assert await buffer.raw_blocks(await new_session(buffer)) == []
 
 
 async def test_closing_admits_in_flight_inputs_only(buffer: SessionBuffer) -> None:

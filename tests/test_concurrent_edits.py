@@ -12,7 +12,7 @@ import pytest
 from .conftest import TENANT, ServerProcess
 from .wsclient import Client
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.cluster]
 
 CLIENTS = 6
 EDITS_EACH = 15
@@ -38,11 +38,11 @@ def latest_version(client: Client, block_id: str) -> int:
 
 
 @pytest.mark.timeout(300)
-def test_concurrent_edits_converge_and_the_log_replays_to_redis(spawn: Any) -> None:
+def test_concurrent_edits_converge_and_the_log_replays_to_redis(spawn: Any, redis_url: str) -> None:
     """Six clients edit the same few blocks and their own blocks at once, rebasing on
     STALE_VERSION; no edit is lost or merged silently, every client's view ends equal to what
     Redis holds, and replaying the log from the start rebuilds exactly that state."""
-    server: ServerProcess = spawn("serve")
+    server: ServerProcess = spawn("serve", env={"REDIS_URL": redis_url})
     auth = {"authorization": f"Bearer {server.token()}"}
     api = f"{server.url}/v1/orchestrator/session"
     sid = httpx.post(f"{api}/start", json={"tenant_id": TENANT}, headers=auth).json()["session_id"]

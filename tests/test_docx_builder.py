@@ -526,6 +526,21 @@ def test_vote_counts_only() -> None:
     ]
 
 
+def test_vote_counts_written_oddly_are_not_counts() -> None:
+    """Counts a person typed as '²' or as thousands of digits are ignored, not a crash: they
+    passed str.isdigit() and int() refused them, so finalize failed for good (500) and left the
+    session closed to the edit that could fix it. Counts as plain digit strings still count."""
+    block = _block(
+        "v3",
+        "ZONE_AGENDA_APPROVAL",
+        "¿Lo aprueba la plenaria?",
+        structured_data={"votacion": {"si": "²", "no": "9" * 5000, "abstenciones": " 2 "}},
+    )
+    content = _zone(_build([block]), "ZONE_AGENDA_APPROVAL")
+    assert _text(content[0]) == "¿Lo aprueba la plenaria?"
+    assert "Abstenciones: 2." in _text(content[-1])
+
+
 def test_agenda_items_numbered_as_text() -> None:
     """Agenda items become BODY paragraphs numbered as text, after the block text."""
     block = _block(

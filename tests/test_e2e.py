@@ -61,10 +61,11 @@ def _as_built(blocks: list[dict[str, Any]]) -> bytes:
     return build_docx(skeleton, style_map=config["style_map"], blocks=blocks, images={}, templates=templates)
 
 
-def test_whole_session_over_http_and_websocket(spawn: Any) -> None:
+@pytest.mark.cluster
+def test_whole_session_over_http_and_websocket(spawn: Any, redis_url: str) -> None:
     """Utterances sent over HTTP and WebSocket become live events, then a DOCX whose zones hold
     every utterance in order and whose SHA-256 is the integrity hash; finalize is idempotent."""
-    server = spawn("serve")
+    server = spawn("serve", env={"REDIS_URL": redis_url})
     token = server.token()
     auth = {"authorization": f"Bearer {token}"}
     session_id = _start(server, token)
@@ -233,6 +234,7 @@ def test_bad_frames_get_coded_errors_over_a_real_socket(spawn: Any) -> None:
     assert c.until(lambda m: m["type"] == "ack")["seq"] == 1
 
 
+@pytest.mark.cluster
 def test_two_instances_on_one_redis_share_live_sessions(spawn: Any, redis_url: str, tmp_path: Path) -> None:
     """A recorder on one instance and a viewer on another: the viewer sees every block live,
     in order, and the session can be finalized through either instance."""
@@ -259,3 +261,35 @@ def test_two_instances_on_one_redis_share_live_sessions(spawn: Any, redis_url: s
     ).json()
     assert hashlib.sha256(httpx.get(result["download_url"]).content).hexdigest() == result["integrity_hash"]
     assert recorder.until(lambda m: m["type"] == "event" and m["kind"] == "session.finalized")
+
+
+def test_a_close_while_events_flow_is_not_an_internal_error(spawn: Any) -> None:
+    """A connection the server closes (4400, too many bad frames) while its sender is busy with a
+    stream of live events ends quietly: the sender's next write used to fail with Starlette's
+    'send once a close message has been sent', logged as an internal error. (Found by
+    tests/test_session_fuzz.py.)"""
+    # 2,400 frames in a few seconds: lift the per-connection frame rate, which is not under test.
+    server = spawn("serve", env={"ASTRA_FRAME_RATE": "100000", "ASTRA_FRAME_BURST": "100000"})
+    token = server.token()
+    session_id = _start(server, token)
+    writer = Client(server.ws_url, session_id)
+    writer.hello(token, client_id="writer")
+    seq = 0
+    for attempt in range(8):
+        reader = Client(server.ws_url, session_id)
+        reader.hello(token, client_id=f"flood-{attempt}")
+        reader.until(lambda m: m["type"] == "synced")
+        for _ in range(300):  # a stream of live events for the reader's sender to deliver
+            seq += 1
+            writer.send({"type": "insert", "seq": seq, "after_block_id": None, "block": {"text": "b"}})
+        reader.until(lambda m: m["type"] == "event" and m["kind"] == "block.inserted")
+        for _ in range(17):  # one more bad frame than a connection may send
+            reader.ws.send(b"\xc1")
+        with pytest.raises(ConnectionClosed) as closed:
+            reader.until(lambda m: False)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+        reader.close()
+    writer.until(lambda m: m["type"] == "ack" and m["seq"] == seq)
+    writer.close()
+    log = (server.data_dir.parent / f"server-{server.port}.log").read_text(errors="replace")
+    assert "Traceback" not in log and "ERROR" not in log, log[-3000:]

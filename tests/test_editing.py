@@ -16,6 +16,8 @@ from server.settings import Settings
 
 from .conftest import TENANT
 
+pytestmark = pytest.mark.cluster
+
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
@@ -257,3 +259,24 @@ def test_move_a_block_and_a_late_core_answer_is_logged_not_applied(
     assert results[0].json()["error"]["details"]["current"]["text"] == "Frase escrita por la relatoría."
     kinds = [e["kind"] for e in client.get(f"{api}/events", headers=auth).json()["events"]]
     assert "core.answer_discarded" in kinds
+
+
+def test_inserted_blocks_never_tie_with_later_ones(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """A block inserted first in an empty session, or after the last block, sits strictly before
+    the text that arrives next (it used to take the very position the next text got, 1.0 or
+    n + 1, so the order of the two was left to chance)."""
+    auth = {"authorization": f"Bearer {make_token()}"}
+    api, _ = session_with(client, auth)
+    first = client.post(f"{api}/blocks", json={"block": {"text": "Primero"}}, headers=auth).json()["block"]
+    text = client.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=auth).json()["block"]
+    last = client.post(
+        f"{api}/blocks", json={"after_block_id": text["block_id"], "block": {"text": "Nota"}}, headers=auth
+    ).json()["block"]
+    later = client.post(f"{api}/append", json={"text": "Interviene el concejal."}, headers=auth).json()[
+        "block"
+    ]
+    assert first["position"] < text["position"] < last["position"] < later["position"]
+    order = [b["block_id"] for b in client.get(f"{api}/blocks", headers=auth).json()["blocks"]]
+    assert order == [first["block_id"], text["block_id"], last["block_id"], later["block_id"]]

@@ -13,10 +13,13 @@ from starlette.websockets import WebSocketDisconnect
 
 from server import protocol
 from server.app import create_app
+from server.buffer import _EMIT
 from server.keys import SessionKeys
 from server.settings import Limits, Settings
 
 from .conftest import TENANT, with_settings
+
+pytestmark = pytest.mark.cluster
 
 
 def start(client: TestClient, token: str) -> str:
@@ -94,16 +97,13 @@ def test_slow_consumer_gets_every_event_in_order(settings: Settings, make_token:
             assert recv(ws)["type"] == "synced"
 
             async def burst() -> None:
-                # One transaction: all 60 doorbells reach the hub in one read, faster than any
-                # consumer, so the queue of 2 must overflow.
+                # One script run (works on a cluster too, unlike a transaction of EVALSHAs): all
+                # 60 doorbells reach the hub in one read, faster than any consumer, so the queue
+                # of 2 must overflow.
                 keys = SessionKeys(session_id)
-                async with orch.buffer.redis.pipeline(transaction=True) as pipe:
-                    for n in range(60):
-                        payload = protocol.encode_event_payload("note", 1.0, "t", {"n": n})
-                        await orch.buffer._emit(
-                            keys=[keys.meta, keys.events], args=[payload, keys.channel], client=pipe
-                        )
-                    await pipe.execute()
+                payloads = [protocol.encode_event_payload("note", 1.0, "t", {"n": n}) for n in range(60)]
+                script = _EMIT + "for i = 2, #ARGV do emit(KEYS[1], KEYS[2], ARGV[1], ARGV[i]) end"
+                await orch.buffer.redis.eval(script, 2, keys.meta, keys.events, keys.channel, *payloads)
 
             client.portal.call(burst)  # type: ignore[union-attr]
             assert events_until(ws, 61) == list(range(2, 62))
@@ -194,3 +194,87 @@ def test_presence_shows_who_is_here_and_what_they_edit(
                 presence(a, lambda c: all(x.get("block_id") != "blk_1" for x in c))
             left = presence(a, lambda c: all(x["client_id"] != "b" for x in c))
             assert all(x["client_id"] != "ghost" for x in left)  # expired past its TTL
+
+
+def test_binary_structured_data_is_refused_and_the_connection_goes_on(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """An insert whose structured_data holds bytes gets INVALID_FIELD with its seq (it used to
+    be stored and then crash the connection with 4500); the seq is not used up."""
+    token = make_token()
+    with TestClient(create_app(settings)) as client:
+        session_id = start(client, token)
+        with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
+            hello(ws, token)
+            events_until(ws, 1)
+            assert recv(ws)["type"] == "synced"
+            bad = {"text": "hola", "structured_data": {"raw": b"\x00\x01"}}
+            ws.send_bytes(msgpack.packb({"type": "insert", "seq": 1, "after_block_id": None, "block": bad}))
+            error = recv(ws)
+            assert error["type"] == "error" and error["code"] == "INVALID_FIELD"
+            assert error["seq"] == 1 and error["details"] == {"field": "structured_data"}
+            good = {"text": "hola", "structured_data": {"raw": [0, 1]}}
+            ws.send_bytes(msgpack.packb({"type": "insert", "seq": 1, "after_block_id": None, "block": good}))
+            while (message := recv(ws))["type"] != "ack":
+                assert message["type"] == "event"
+            assert message["seq"] == 1 and message["duplicate"] is False
+
+
+def test_hello_with_last_event_id_out_of_range_is_a_protocol_error(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """A hello resuming after event 2^64-1 is refused with INVALID_FIELD and 4400 (the replay
+    used to ask Redis for an impossible stream id and close with 4500)."""
+    token = make_token()
+    with TestClient(create_app(settings)) as client:
+        session_id = start(client, token)
+        with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
+            error = hello(ws, token, last_event_id=2**64 - 1)
+            assert error["code"] == "INVALID_FIELD" and error["details"] == {"field": "last_event_id"}
+            assert ws.receive()["code"] == 4400
+
+
+def test_seq_is_judged_before_what_the_frame_holds(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """A resent seq is a duplicate ack and a skipped one SEQ_GAP even when the frame would be
+    refused for its content or target: a resent delete of a block it already deleted used to get
+    NOT_FOUND (so the client thought it failed), a resent blank text INVALID_INPUT."""
+    token = make_token()
+    with TestClient(create_app(settings)) as client:
+        session_id = start(client, token)
+        with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
+            hello(ws, token)
+
+            def answer(frame: dict[str, Any]) -> dict[str, Any]:
+                ws.send_bytes(msgpack.packb(frame))
+                while (message := recv(ws))["type"] not in ("ack", "error"):
+                    pass
+                return message
+
+            insert = {"type": "insert", "seq": 1, "after_block_id": None, "block": {"text": "hola"}}
+            block_id = answer(insert)["block_id"]
+            delete = {"type": "delete", "seq": 2, "block_id": block_id, "base_version": 1}
+            assert answer(delete)["duplicate"] is False
+            assert answer(delete) == {
+                "type": "ack",
+                "seq": 2,
+                "block_id": None,
+                "event_id": None,
+                "duplicate": True,
+            }
+            assert answer({"type": "text", "seq": 1, "text": "  "})["duplicate"] is True
+            edit = {
+                "type": "edit",
+                "seq": 2,
+                "block_id": "blk_none",
+                "base_version": 1,
+                "changes": {"text": "x"},
+            }
+            assert answer(edit)["duplicate"] is True
+            gap = answer({"type": "text", "seq": 5, "text": "  "})
+            assert gap["code"] == "SEQ_GAP" and gap["details"] == {"expected": 3}
+            gap = answer({**delete, "seq": 4})
+            assert gap["code"] == "SEQ_GAP" and gap["details"] == {"expected": 3}
+            refused = answer({**delete, "seq": 3})
+            assert refused["code"] == "NOT_FOUND" and refused["seq"] == 3

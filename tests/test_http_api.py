@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import shutil
 import struct
 import zlib
@@ -23,6 +24,8 @@ from server.services.core import CoreResult, TextRequest
 from server.settings import PACKAGE_TENANTS_DIR, Retry, Settings
 
 from .conftest import TENANT, with_settings
+
+pytestmark = pytest.mark.cluster
 
 FAST_RETRY = Retry(attempts=3, base_delay=0.001, max_delay=0.01, timeout=5)
 
@@ -136,6 +139,7 @@ def test_append_rejects_bad_bodies_with_codes(client: TestClient, make_token: Ca
         (dict(json={"text": "   "}), 422, "INVALID_INPUT"),
         (dict(json={"text": 5}), 422, "INVALID_INPUT"),
         (dict(json={"audio_chunk": "%%%"}), 422, "INVALID_INPUT"),
+        (dict(json={"audio_chunk": "AAé="}), 422, "INVALID_INPUT"),  # was a 500 (not ASCII)
         (dict(json={"audio_chunk": "UklGRg=="}), 422, "UNSUPPORTED_AUDIO"),
         (dict(json={"audio_chunk": "AAAA", "format": "mp3"}), 422, "INVALID_INPUT"),
     ]
@@ -228,7 +232,8 @@ def test_upload_asset_stores_image_block_and_refuses_other_types(
         files={"file": ("a.pdf", b"%PDF-1.7 ...", "application/pdf")},
         headers=bearer(token),
     )
-    assert bad.status_code == 422 and "image/png, image/jpeg" in bad.json()["error"]["message"]
+    assert bad.status_code == 415 and bad.json()["error"]["code"] == "UNSUPPORTED_MEDIA"
+    assert bad.json()["error"]["details"]["accepted"] == ["image/png", "image/jpeg"]
     wrong_zone = client.post(
         f"{api}/upload-asset",
         files={"file": ("a.png", image, "image/png")},
@@ -253,6 +258,10 @@ def test_download_links_are_signed(client: TestClient, make_token: Callable[...,
     assert hashlib.sha256(client.get(url).content).hexdigest() == result["integrity_hash"]
     assert client.get(url.replace("sessions/", "sessions/x")).status_code == 401
     assert client.get(url[:-4] + "0000").status_code == 401
+    # Non-ASCII signatures and odd digits used to escape as 500s (compare_digest, int()).
+    assert client.get(url[:-4] + "ñaña").status_code == 401
+    assert client.get(re.sub(r"expires=\d+", "expires=%C2%B2", url)).status_code == 401
+    assert client.get(re.sub(r"expires=\d+", "expires=" + "9" * 5000, url)).status_code == 401
 
 
 class FlakyCore:
@@ -404,3 +413,118 @@ def test_oversized_bodies_get_413(settings: Settings, make_token: Callable[..., 
         )
         assert image.status_code == 413 and image.json()["error"]["code"] == "TOO_LARGE"
         assert client.get(api, headers=bearer(token)).json()["block_count"] == 0
+
+
+def test_structured_data_out_of_msgpack_range_is_refused(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """An insert or edit whose structured_data holds an integer msgpack cannot carry gets 422
+    INVALID_INPUT naming the field (it used to fail storing it, with a 500)."""
+    token = make_token()
+    api = f"/v1/orchestrator/session/{start(client, token)}"
+    huge = {"votes": [1, 10**30]}
+    inserted = client.post(
+        f"{api}/blocks",
+        json={"after_block_id": None, "block": {"text": "x", "structured_data": huge}},
+        headers=bearer(token),
+    )
+    assert inserted.status_code == 422, inserted.text
+    assert inserted.json()["error"]["details"] == {"field": "structured_data"}
+    block = client.post(f"{api}/blocks", json={"block": {"text": "x"}}, headers=bearer(token)).json()
+    edited = client.patch(
+        f"{api}/blocks/{block['block_id']}",
+        json={"base_version": 1, "changes": {"structured_data": huge}},
+        headers=bearer(token),
+    )
+    assert edited.status_code == 422 and edited.json()["error"]["code"] == "INVALID_INPUT"
+    assert client.get(f"{api}/blocks", headers=bearer(token)).json()["blocks"] == [block["block"]]
+
+
+def test_events_after_out_of_range_is_refused(client: TestClient, make_token: Callable[..., str]) -> None:
+    """?after= beyond 2^63-1 gets 422 (it used to reach Redis as an impossible stream id: 500);
+    the largest valid value lists nothing."""
+    token = make_token()
+    api = f"/v1/orchestrator/session/{start(client, token)}"
+    refused = client.get(f"{api}/events", params={"after": 2**64 - 1}, headers=bearer(token))
+    assert refused.status_code == 422 and refused.json()["error"]["details"] == {"field": "after"}
+    empty = client.get(f"{api}/events", params={"after": 2**63 - 1}, headers=bearer(token))
+    assert empty.status_code == 200 and empty.json() == {"events": []}
+
+
+def test_bodies_json_cannot_serve_back_are_refused(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """NaN/Infinity (not JSON, though Python parses them) and absurd nesting are BAD_JSON;
+    metadata with a number msgpack or JSON cannot carry is 422. Each used to be a 500, at once or
+    on the next read of the session."""
+    token = make_token()
+    url = "/v1/orchestrator/session/start"
+    cases = [
+        (b'{"tenant_id": "CONCEJO_CALI", "metadata": {"n": NaN}}', 400, "BAD_JSON"),
+        (b'{"tenant_id": "CONCEJO_CALI", "metadata": {"n": -Infinity}}', 400, "BAD_JSON"),
+        (
+            b'{"tenant_id": "CONCEJO_CALI", "metadata": ' + b"[" * 50_000 + b"]" * 50_000 + b"}",
+            400,
+            "BAD_JSON",
+        ),
+        (b'{"tenant_id": "CONCEJO_CALI", "metadata": {"n": 1e400}}', 422, "INVALID_INPUT"),
+        (
+            b'{"tenant_id": "CONCEJO_CALI", "metadata": {"n": 123456789012345678901234567890}}',
+            422,
+            "INVALID_INPUT",
+        ),
+    ]
+    for body, status, code in cases:
+        response = client.post(url, content=body, headers=bearer(token))
+        assert (response.status_code, response.json()["error"]["code"]) == (status, code), body[:80]
+
+
+def test_insert_after_block_id_is_a_block_id(client: TestClient, make_token: Callable[..., str]) -> None:
+    """POST .../blocks with an empty after_block_id, or an after_block_id inside the block, is
+    refused (422) like over the WebSocket; nothing is stored."""
+    token = make_token()
+    api = f"/v1/orchestrator/session/{start(client, token)}"
+    for body in (
+        {"after_block_id": "", "block": {"text": "a"}},
+        {"block": {"text": "a", "after_block_id": None}},
+    ):
+        response = client.post(f"{api}/blocks", json=body, headers=bearer(token))
+        assert response.status_code == 422 and response.json()["error"]["code"] == "INVALID_INPUT", body
+    assert client.get(api, headers=bearer(token)).json()["block_count"] == 0
+
+
+def test_delete_base_version_must_be_plain_digits(client: TestClient, make_token: Callable[..., str]) -> None:
+    """DELETE ?base_version= with a digit int() refuses ('²') or thousands of digits is 422 (both
+    used to be 500s); the block stays."""
+    token = make_token()
+    api = f"/v1/orchestrator/session/{start(client, token)}"
+    block = client.post(f"{api}/blocks", json={"block": {"text": "x"}}, headers=bearer(token)).json()
+    for raw in ("²", "9" * 5000, "-1", ""):
+        response = client.delete(
+            f"{api}/blocks/{block['block_id']}", params={"base_version": raw}, headers=bearer(token)
+        )
+        assert response.status_code == 422 and response.json()["error"]["details"] == {
+            "field": "base_version"
+        }
+    assert client.get(api, headers=bearer(token)).json()["block_count"] == 1
+
+
+def test_repeated_delete_with_its_idempotency_key_is_a_duplicate(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """DELETE repeated with the same Idempotency-Key answers 200 duplicate (it used to be 404:
+    the block was already gone, so the repeat looked like a failure); a new key gets 404."""
+    token = make_token()
+    api = f"/v1/orchestrator/session/{start(client, token)}"
+    block = client.post(f"{api}/blocks", json={"block": {"text": "x"}}, headers=bearer(token)).json()
+    url = f"{api}/blocks/{block['block_id']}"
+    headers = {**bearer(token), "idempotency-key": "del-1"}
+    first = client.delete(url, params={"base_version": 1}, headers=headers)
+    again = client.delete(url, params={"base_version": 1}, headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert first.json()["duplicate"] is False and again.json()["duplicate"] is True
+    assert again.json()["block_id"] == block["block_id"]
+    other = client.delete(
+        url, params={"base_version": 2}, headers={**bearer(token), "idempotency-key": "del-2"}
+    )
+    assert other.status_code == 404

@@ -106,3 +106,103 @@ def test_live_doorbell_parsing() -> None:
     assert protocol.split_live(b"12:\x84abc") == (12, b"\x84abc")
     with pytest.raises(ValueError):
         protocol.split_live(b"x:1")
+
+
+def _nested(depth: int) -> object:
+    value: object = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"a": b"bytes"},
+        {"a": msgpack.ExtType(5, b"x")},
+        {"a": float("nan")},
+        {"a": [float("inf")]},
+        {"a": {b"key": 1}},
+        {"a": _nested(protocol.MAX_DATA_DEPTH)},
+    ],
+    ids=["bin", "ext", "nan", "inf", "bin-key", "too-deep"],
+)
+def test_structured_data_must_be_plain_data(data: dict[str, object]) -> None:
+    """structured_data that JSON cannot carry (bin, extension types, NaN, binary keys, deep
+    nesting) is refused with INVALID_FIELD in edit and insert, not stored to break later."""
+    frames = [
+        {"type": "edit", "seq": 1, "block_id": "b", "base_version": 1, "changes": {"structured_data": data}},
+        {"type": "insert", "seq": 1, "block": {"text": "hola", "structured_data": data}},
+    ]
+    for frame in frames:
+        with pytest.raises(InvalidField) as info:
+            decode(frame)
+        assert info.value.details == {"field": "structured_data"}
+
+
+def test_plain_structured_data_is_accepted() -> None:
+    """Maps, arrays, strings, 64-bit integers, finite floats, booleans and null nested up to
+    the limit are all fine."""
+    data = {"n": [-(2**63), 2**64 - 1, 1.5, True, None, "x"], "deep": _nested(protocol.MAX_DATA_DEPTH - 1)}
+    frame = {
+        "type": "edit",
+        "seq": 1,
+        "block_id": "b",
+        "base_version": 1,
+        "changes": {"structured_data": data},
+    }
+    message = decode(frame)
+    assert isinstance(message, protocol.Edit) and message.changes["structured_data"] == data
+
+
+@pytest.mark.parametrize(
+    ("frame", "seq"),
+    [
+        ({"type": "text", "seq": 7, "text": "x" * 101}, 7),
+        ({"type": "audio", "seq": 8, "format": "pcm16", "data": b"\x00"}, 8),
+        ({"type": "edit", "seq": 9, "block_id": "b", "base_version": 0, "changes": {"text": "a"}}, 9),
+        ({"type": "insert", "seq": 10, "block": {"text": " "}}, 10),
+        ({"type": "delete", "seq": 11, "block_id": ""}, 11),
+        ({"type": "text", "seq": 0, "text": "a"}, None),
+        ({"type": "text", "seq": "1", "text": "a"}, None),
+        ({"type": "presence", "block_id": 5}, None),
+    ],
+)
+def test_invalid_field_of_a_numbered_frame_carries_its_seq(frame: dict[str, object], seq: int | None) -> None:
+    """A numbered frame refused for a bad field names its seq (if that seq is itself valid), so
+    the client knows which frame was refused and does not wait for its ack forever."""
+    with pytest.raises(InvalidField) as info:
+        decode(frame)
+    assert info.value.seq == seq
+
+
+@pytest.mark.parametrize("last", [2**63, 2**64 - 1, -1])
+def test_last_event_id_beyond_stream_ids_is_invalid(last: int) -> None:
+    """last_event_id must stay below 2^63 (Redis cannot read a stream after 2^64-1)."""
+    with pytest.raises(InvalidField) as info:
+        decode({"type": "hello", "client_id": "c", "last_event_id": last})
+    assert info.value.details == {"field": "last_event_id"}
+    assert decode({"type": "hello", "client_id": "c", "last_event_id": 2**63 - 1}) == Hello(
+        "c", None, 2**63 - 1
+    )
+
+
+@pytest.mark.parametrize(
+    ("frame", "field"),
+    [
+        ({"type": "hello", "client_id": "c", "v": True}, "v"),
+        ({"type": "hello", "client_id": "c", "v": 1.0}, "v"),
+        ({"type": "insert", "seq": 1, "after_block_id": "", "block": {"text": "a"}}, "after_block_id"),
+        ({"type": "insert", "seq": 1, "after_block_id": "b" * 65, "block": {"text": "a"}}, "after_block_id"),
+        ({"type": "insert", "seq": 1, "block": {"text": "a", "after_block_id": "b"}}, "block"),
+        ({"type": "insert", "seq": 1, "block": {"text": "a", "colour": "red"}}, "block"),
+        ({"type": "edit", "seq": 1, "block_id": "b", "base_version": 1, "changes": {"x": 1}}, "changes"),
+    ],
+)
+def test_fields_follow_one_rule_everywhere(frame: dict[str, object], field: str) -> None:
+    """hello.v is an integer (not true, not 1.0); every block id, insert.after_block_id too, is
+    1-64 characters; an unknown key of an inserted block is reported on 'block', not 'changes'."""
+    with pytest.raises(InvalidField) as info:
+        decode(frame)
+    assert info.value.details["field"] == field
+    assert decode({"type": "hello", "client_id": "c", "v": None}) == Hello("c", None, 0)

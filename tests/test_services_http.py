@@ -11,12 +11,16 @@ from typing import Any
 import anyio
 import docx
 import httpx
+import msgpack
 import pytest
 from starlette.testclient import TestClient
 
 from server.app import create_app
 from server.errors import NotFound, ServiceError, ServiceUnavailable
+from server.services.builder import BuildRequest
 from server.services.core import HttpCore, TextRequest
+from server.services.guard import content_hash
+from server.services.http_client import pack_body
 from server.services.resilience import with_retries
 from server.services.tenants import DirectoryTenants, HttpRegistry, HttpTenants
 from server.settings import PACKAGE_TENANTS_DIR, Retry, Settings
@@ -86,6 +90,9 @@ def test_orchestrator_runs_a_session_on_remote_services(
         for text in texts:
             assert client.post(f"{api}/append", json={"text": text}, headers=auth).status_code == 200
         result = client.post(f"{api}/finalize", headers=auth).json()
+        blocks = client.get(f"{api}/blocks", headers=auth).json()["blocks"]
+    # the block list spliced into the BUILDER and GUARD bodies is the session's, in order
+    assert result["content_hash"] == content_hash(blocks) and result["block_count"] == 3
     assert result["download_url"].startswith(services["guard"].url)
     document = httpx.get(result["download_url"]).content
     assert hashlib.sha256(document).hexdigest() == result["integrity_hash"]
@@ -94,6 +101,16 @@ def test_orchestrator_runs_a_session_on_remote_services(
         t.text or "" for t in body.iter("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}t")
     )
     assert "Pedro Gómez" in text
+
+
+def test_request_bodies_splice_packed_fields() -> None:
+    """A field holding msgpack bytes goes into the body as that value, not as a bin string."""
+    blocks = [{"block_id": "b1", "text": "Se abre la sesión."}, {"block_id": "b2", "n": 2.5}]
+    req = BuildRequest(skeleton=b"\x00docx", style_map={"BODY": "Normal"}, blocks=msgpack.packb(blocks))
+    body = msgpack.unpackb(pack_body(req, packed=("blocks",)))
+    assert body["blocks"] == blocks and body["skeleton"] == b"\x00docx"
+    assert body["style_map"] == {"BODY": "Normal"} and body["mark_human_edits"] is False
+    assert set(body) == set(BuildRequest.__dataclass_fields__)
 
 
 def _mock_client(statuses: list[int], body: dict[str, Any]) -> tuple[httpx.AsyncClient, list[int]]:

@@ -1,7 +1,9 @@
 """BUILDER: blocks + pinned skeleton + style map + templates → the acta as DOCX bytes.
 
-The embedded implementation runs :func:`server.services.docx_builder.build_docx` in a worker
-thread (it is CPU work); the HTTP client talks to ``astra builder``. HTTP contract::
+The embedded implementation runs :func:`build_sync` through an :class:`~server.workers.Offload`
+(in the server: a worker process, see :mod:`server.workers`); the HTTP client talks to
+``astra builder``. The blocks travel as one msgpack array, encoded once and never decoded on the
+orchestrator's event loop. HTTP contract::
 
     POST /v1/builder/build   (application/msgpack)
       {"skeleton": bin, "style_map": {..}, "blocks": [..], "images": {asset_id: bin},
@@ -19,16 +21,18 @@ documented in :mod:`server.services.docx_builder`); ``mark_human_edits`` adds a 
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
-import httpx
 import msgpack
 
 from ..errors import BuildFailed, ServiceError
+from ..workers import InThread, Offload
 from . import docx_builder
-from .http_client import request
+from .http_client import pack_body, request
+
+if TYPE_CHECKING:  # only the HTTP client uses it; worker processes never import it
+    import httpx
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -37,7 +41,8 @@ DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.docu
 class BuildRequest:
     skeleton: bytes
     style_map: dict[str, str]
-    blocks: list[dict[str, Any]]
+    blocks: bytes
+    """The blocks in final order, as one msgpack array of block maps."""
     images: dict[str, bytes] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
     comment_author: str = "ASTRA"
@@ -50,11 +55,15 @@ class Builder(Protocol):
 
 
 def build_sync(req: BuildRequest) -> bytes:
+    """Decode the blocks and build the DOCX (CPU-bound: run it through an Offload)."""
+    blocks = msgpack.unpackb(req.blocks, raw=False)
+    if not isinstance(blocks, list):
+        raise BuildFailed("blocks must be an array")
     try:
         return docx_builder.build_docx(
             req.skeleton,
             style_map=req.style_map,
-            blocks=req.blocks,
+            blocks=blocks,
             images=req.images,
             metadata=req.metadata,
             comment_author=req.comment_author,
@@ -66,8 +75,11 @@ def build_sync(req: BuildRequest) -> bytes:
 
 
 class EmbeddedBuilder:
+    def __init__(self, offload: Offload | None = None) -> None:
+        self._offload = offload or InThread()
+
     async def build(self, req: BuildRequest) -> bytes:
-        return await asyncio.to_thread(build_sync, req)
+        return await self._offload.run(build_sync, req)
 
 
 class HttpBuilder:
@@ -76,7 +88,7 @@ class HttpBuilder:
         self._url = base_url.rstrip("/") + "/v1/builder/build"
 
     async def build(self, req: BuildRequest) -> bytes:
-        body = msgpack.packb(asdict(req), use_bin_type=True)
+        body = pack_body(req, packed=("blocks",))
         try:
             response = await request(
                 self._client,

@@ -173,6 +173,11 @@ class CircuitBreaker:
     def success(self) -> None:
         self.failures, self.opened_at, self._trial = 0, None, False
 
+    def abandon(self) -> None:
+        """The call ended without a verdict (the caller cancelled it, e.g. its own timeout): if it
+        was the trial, the next call may be the trial instead of the circuit staying open."""
+        self._trial = False
+
     def failure(self) -> None:
         self.failures += 1
         self._trial = False
@@ -197,6 +202,12 @@ class HttpCore:
             response = await request(self._client, "POST", self._base + path, service="core", **kwargs)
         except ServiceUnavailable:
             self.breaker.failure()
+            raise
+        except ServiceError:
+            self.breaker.success()  # CORE answered (it refused the request): it is up
+            raise
+        except BaseException:
+            self.breaker.abandon()  # cancelled by the caller: no verdict either way
             raise
         self.breaker.success()
         return CoreResult.from_dict(response.json())

@@ -677,7 +677,8 @@ def _count(votacion: Mapping[str, Any], kind: str) -> int | None:
             continue
         if isinstance(value, int):
             return value
-        if isinstance(value, str) and value.strip().isdigit():
+        # isdigit() alone takes '²' (int() refuses it) and any number of digits (int() has a limit).
+        if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value) < 10:
             return int(value.strip())
     return None
 

@@ -7,7 +7,9 @@
 
 Canonical JSON: UTF-8, keys sorted, no insignificant whitespace (``canonical_json``). The
 document and the audit report are stored under the session's key in the object store, with
-S3 Object Lock when configured. HTTP contract (served by ``astra guard``)::
+S3 Object Lock when configured. The embedded GUARD computes the hashes and the report in
+:func:`compute_seal` through an :class:`~server.workers.Offload` (in the server: a worker
+process), then stores. HTTP contract (served by ``astra guard``)::
 
     POST /v1/guard/seal  (application/msgpack) {"tenant_id", "session_id", "document": bin,
         "blocks": [..], "events": [[id, payload-bin], ..], "session": {..}}
@@ -17,23 +19,25 @@ S3 Object Lock when configured. HTTP contract (served by ``astra guard``)::
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 import json
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
-import httpx
 import msgpack
 
 from ..protocol import decode_event
+from ..workers import InThread, Offload
 from .builder import DOCX_TYPE
-from .http_client import request
+from .http_client import pack_body, request
 from .objectstore import ObjectStore, session_key
+
+if TYPE_CHECKING:  # only the HTTP client uses it; worker processes never import it
+    import httpx
 
 REPORT_VERSION = 1
 
@@ -46,15 +50,68 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _iso(ts: float | None) -> str | None:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat() if ts else None
+
+
 def content_hash(blocks: Sequence[dict[str, Any]]) -> str:
     return sha256_hex(canonical_json(list(blocks)))
+
+
+def chain_step(head: bytes, event: dict[str, Any]) -> bytes:
+    return hashlib.sha256(head + canonical_json(event)).digest()
 
 
 def chain_head(events: Iterable[dict[str, Any]]) -> str:
     head = bytes(32)
     for event in events:
-        head = hashlib.sha256(head + canonical_json(event)).digest()
+        head = chain_step(head, event)
     return head.hex()
+
+
+EDIT_KINDS = ("block.updated", "block.deleted", "block.inserted")
+
+
+@dataclass(slots=True)
+class LogFacts:
+    """What a seal needs from the event log, gathered in one pass over it (a long session's log,
+    decoded, is tens of MB: it is never held whole)."""
+
+    head: bytes = bytes(32)
+    count: int = 0
+    last_id: int = 0
+    first_input: float | None = None
+    last_input: float | None = None
+    human_edits: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, events: Iterable[dict[str, Any]]) -> LogFacts:
+        facts = cls()
+        for event in events:
+            facts.add(event)
+        return facts
+
+    def add(self, e: dict[str, Any]) -> None:
+        self.head = chain_step(self.head, e)
+        self.count += 1
+        self.last_id = e["id"]
+        if e["kind"] == "block.added":
+            at = e["at"]
+            self.first_input = at if self.first_input is None else min(self.first_input, at)
+            self.last_input = at if self.last_input is None else max(self.last_input, at)
+        elif e["kind"] in EDIT_KINDS:
+            data = e["data"]
+            self.human_edits.append(
+                {
+                    "event_id": e["id"],
+                    "at": _iso(e["at"]),
+                    "who": e["actor"],
+                    "block_id": data.get("block_id") or (data.get("block") or {}).get("block_id"),
+                    "kind": e["kind"],
+                    "before_hash": data.get("before_hash"),
+                    "after_hash": data.get("after_hash"),
+                }
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +119,8 @@ class SealRequest:
     tenant_id: str
     session_id: str
     document: bytes
-    blocks: list[dict[str, Any]]
+    blocks: bytes
+    """The blocks of the acta in order, as one msgpack array of block maps."""
     events: list[tuple[int, bytes]]
     session: dict[str, Any] = field(default_factory=dict)
     """status-independent facts: pinned config, metadata, created_at/by, finalized_by."""
@@ -88,31 +146,20 @@ class Guard(Protocol):
     async def download_url(self, key: str) -> str: ...
 
 
-def _iso(ts: float | None) -> str | None:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat() if ts else None
-
-
 def audit_report(
-    req: SealRequest, *, integrity: str, content: str, head: str, document_key: str, sealed_at: float
+    req: SealRequest,
+    blocks: Sequence[dict[str, Any]],
+    log: LogFacts,
+    *,
+    integrity: str,
+    content: str,
+    document_key: str,
+    sealed_at: float,
 ) -> dict[str, Any]:
-    """The audit report (see domain.md): what was pinned, what was produced, who changed what."""
-    events = [decode_event(i, p) for i, p in req.events]
+    """The audit report (see domain.md): what was pinned, what was produced, who changed what.
+    ``blocks`` are the request's, decoded; ``log`` sums up its events."""
     pinned = req.session.get("pinned", {})
-    by_type = Counter(str(b.get("type")) for b in req.blocks)
-    inputs = [e["at"] for e in events if e["kind"] == "block.added"]
-    human_edits = [
-        {
-            "event_id": e["id"],
-            "at": _iso(e["at"]),
-            "who": e["actor"],
-            "block_id": e["data"].get("block_id") or (e["data"].get("block") or {}).get("block_id"),
-            "kind": e["kind"],
-            "before_hash": e["data"].get("before_hash"),
-            "after_hash": e["data"].get("after_hash"),
-        }
-        for e in events
-        if e["kind"] in ("block.updated", "block.deleted", "block.inserted")
-    ]
+    by_type = Counter(str(b.get("type")) for b in blocks)
     return {
         "report_version": REPORT_VERSION,
         "tenant_id": req.tenant_id,
@@ -133,13 +180,9 @@ def audit_report(
             "storage_key": document_key,
         },
         "content_hash": content,
-        "event_chain": {
-            "head": head,
-            "events": len(events),
-            "last_event_id": events[-1]["id"] if events else 0,
-        },
-        "blocks": {"total": len(req.blocks), "by_type": dict(sorted(by_type.items()))},
-        "human_edits": human_edits,
+        "event_chain": {"head": log.head.hex(), "events": log.count, "last_event_id": log.last_id},
+        "blocks": {"total": len(blocks), "by_type": dict(sorted(by_type.items()))},
+        "human_edits": log.human_edits,
         "pending_review": [
             {
                 "block_id": b.get("block_id"),
@@ -147,14 +190,14 @@ def audit_report(
                 "audio_ref": (b.get("audio_metadata") or {}).get("audio_ref"),
                 "input_text": b.get("text"),
             }
-            for b in req.blocks
+            for b in blocks
             if b.get("type") == "ERROR_PENDING_REVIEW"
         ],
         "timeline": {
             "started_at": _iso(req.session.get("created_at")),
             "started_by": req.session.get("created_by"),
-            "first_input_at": _iso(min(inputs)) if inputs else None,
-            "last_input_at": _iso(max(inputs)) if inputs else None,
+            "first_input_at": _iso(log.first_input),
+            "last_input_at": _iso(log.last_input),
             "finalized_at": _iso(sealed_at),
             "finalized_by": req.session.get("finalized_by"),
         },
@@ -167,47 +210,69 @@ def audit_report(
     }
 
 
+@dataclass(frozen=True, slots=True)
+class Sealed:
+    """What :func:`compute_seal` works out; the caller stores the document and the report."""
+
+    integrity_hash: str
+    content_hash: str
+    chain_head: str
+    document_key: str
+    report_key: str
+    audit_report: dict[str, Any]
+    report_json: bytes
+    """The report as stored (canonical JSON)."""
+
+
+def compute_seal(req: SealRequest) -> Sealed:
+    """Hashes, storage keys and audit report of a seal request (CPU-bound: run it through an
+    Offload; hashing a 6-hour session and building its report is ~0.2 s of CPU)."""
+    sealed_at = time.time()
+    blocks = msgpack.unpackb(req.blocks, raw=False)
+    log = LogFacts.of(decode_event(i, p) for i, p in req.events)
+    integrity = sha256_hex(req.document)
+    content = content_hash(blocks)
+    stamp = dt.datetime.fromtimestamp(sealed_at, dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    document_key = session_key(req.tenant_id, req.session_id, f"acta-{stamp}-{integrity[:12]}.docx")
+    report = audit_report(
+        req,
+        blocks,
+        log,
+        integrity=integrity,
+        content=content,
+        document_key=document_key,
+        sealed_at=sealed_at,
+    )
+    return Sealed(
+        integrity_hash=integrity,
+        content_hash=content,
+        chain_head=log.head.hex(),
+        document_key=document_key,
+        report_key=document_key.removesuffix(".docx") + ".audit.json",
+        audit_report=report,
+        report_json=canonical_json(report),
+    )
+
+
 class EmbeddedGuard:
-    def __init__(self, store: ObjectStore, url_ttl: int) -> None:
+    def __init__(self, store: ObjectStore, url_ttl: int, offload: Offload | None = None) -> None:
         self._store = store
         self._ttl = url_ttl
+        self._offload = offload or InThread()
 
     async def seal(self, req: SealRequest) -> SealResult:
-        # Hashing a 6-hour session and building its report is ~0.2 s of CPU: off the loop, so
-        # other sessions' acks do not wait for it.
-        integrity, content, head, document_key, report_key, report = await asyncio.to_thread(
-            self._compute, req
-        )
-        await self._store.put_bytes(document_key, req.document, DOCX_TYPE)
-        await self._store.put_bytes(report_key, canonical_json(report), "application/json")
+        sealed = await self._offload.run(compute_seal, req)
+        await self._store.put_bytes(sealed.document_key, req.document, DOCX_TYPE)
+        await self._store.put_bytes(sealed.report_key, sealed.report_json, "application/json")
         return SealResult(
-            integrity_hash=integrity,
-            content_hash=content,
-            chain_head=head,
-            document_key=document_key,
-            report_key=report_key,
-            download_url=await self._store.download_url(document_key, self._ttl),
-            audit_report=report,
+            integrity_hash=sealed.integrity_hash,
+            content_hash=sealed.content_hash,
+            chain_head=sealed.chain_head,
+            document_key=sealed.document_key,
+            report_key=sealed.report_key,
+            download_url=await self._store.download_url(sealed.document_key, self._ttl),
+            audit_report=sealed.audit_report,
         )
-
-    @staticmethod
-    def _compute(req: SealRequest) -> tuple[str, str, str, str, str, dict[str, Any]]:
-        sealed_at = time.time()
-        integrity = sha256_hex(req.document)
-        content = content_hash(req.blocks)
-        head = chain_head(decode_event(i, p) for i, p in req.events)
-        stamp = dt.datetime.fromtimestamp(sealed_at, dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-        document_key = session_key(req.tenant_id, req.session_id, f"acta-{stamp}-{integrity[:12]}.docx")
-        report_key = document_key.removesuffix(".docx") + ".audit.json"
-        report = audit_report(
-            req,
-            integrity=integrity,
-            content=content,
-            head=head,
-            document_key=document_key,
-            sealed_at=sealed_at,
-        )
-        return integrity, content, head, document_key, report_key, report
 
     async def download_url(self, key: str) -> str:
         return await self._store.download_url(key, self._ttl)
@@ -219,7 +284,7 @@ class HttpGuard:
         self._base = base_url.rstrip("/")
 
     async def seal(self, req: SealRequest) -> SealResult:
-        body = msgpack.packb(asdict(req), use_bin_type=True)
+        body = pack_body(req, packed=("blocks",))
         response = await request(
             self._client,
             "POST",

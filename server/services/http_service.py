@@ -37,6 +37,14 @@ async def _msgpack(request: Request) -> dict[str, Any]:
     return body
 
 
+def _packed_blocks(body: dict[str, Any]) -> dict[str, Any]:
+    """The request with its block list encoded again, as BuildRequest and SealRequest hold it."""
+    blocks = body.get("blocks")
+    if not isinstance(blocks, list) or not all(isinstance(b, dict) for b in blocks):
+        raise InvalidInput("blocks must be an array of maps")
+    return {**body, "blocks": msgpack.packb(blocks, use_bin_type=True)}
+
+
 async def _error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AstraError)
     return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status)
@@ -84,7 +92,7 @@ def create_service_app(kind: str, settings: Any) -> Starlette:
         async def build(request: Request) -> Response:
             body = await _msgpack(request)
             try:
-                req = BuildRequest(**body)
+                req = BuildRequest(**_packed_blocks(body))
             except TypeError as exc:
                 raise InvalidInput(f"bad BUILDER request: {exc}") from exc
             return Response(await asyncio.to_thread(build_sync, req), media_type=DOCX_TYPE)
@@ -99,7 +107,7 @@ def create_service_app(kind: str, settings: Any) -> Starlette:
             body = await _msgpack(request)
             body["events"] = [tuple(e) for e in body.get("events", [])]
             try:
-                req = SealRequest(**body)
+                req = SealRequest(**_packed_blocks(body))
             except TypeError as exc:
                 raise InvalidInput(f"bad GUARD request: {exc}") from exc
             result = await guard.seal(req)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any, Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .http_client import request
 from .objectstore import ObjectStore, session_key
+
+if TYPE_CHECKING:  # only the HTTP client uses it; worker processes never import it
+    import httpx
 
 NDJSON = "application/x-ndjson"
 

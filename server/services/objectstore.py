@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import hmac
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -23,10 +24,18 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 from urllib.parse import quote, urlencode
 
-from ..errors import AuthError, NotFound, ServiceUnavailable
+from ..errors import AuthError, InvalidInput, NotFound, ServiceUnavailable
+
+_KEY_PART = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}")
+"""One segment of an object key: no separator, no NUL, nothing that starts with a dot."""
 
 
 def tenant_key(tenant_id: str, *parts: str) -> str:
+    """``tenants/<tenant_id>/<parts…>``; every part must be a plain segment, so no caller (nor a
+    tenant id or session id from a request) can climb out of the tenant's prefix."""
+    for part in (tenant_id, *parts):
+        if not _KEY_PART.fullmatch(part):
+            raise InvalidInput("unsafe object key part", code="UNSAFE_KEY", part=part[:80])
     return "/".join(("tenants", tenant_id, *parts))
 
 
@@ -97,9 +106,10 @@ class LocalObjectStore:
 
     def verify(self, key: str, expires: str, signature: str) -> None:
         """Raise unless the link is authentic and unexpired."""
-        if not expires.isdigit() or int(expires) < time.time():
+        # isdigit() alone takes '²', which int() refuses; 20 digits is beyond any real expiry.
+        if not (expires.isascii() and expires.isdigit() and len(expires) <= 20) or int(expires) < time.time():
             raise AuthError("download link expired")
-        if not hmac.compare_digest(self.sign(key, int(expires)), signature):
+        if not hmac.compare_digest(self.sign(key, int(expires)).encode(), signature.encode()):
             raise AuthError("download link is not valid")
 
     async def download_url(self, key: str, ttl: int) -> str:

@@ -5,6 +5,9 @@
 //
 //   state: "connecting" (first attempt) | "online" (welcome received) | "reconnecting" |
 //          "offline" (stopped, or a close code that must not be retried)
+//   status: the server's own condition (protocol.md, `status`): `degraded` with a code (e.g.
+//          STORE_UNAVAILABLE: unacked frames simply wait in the outbox) or `ok`; a new
+//          connection starts `ok`.
 
 import { decode, encode } from "./msgpack.js";
 import { wireFrame } from "./outbox.js";
@@ -15,8 +18,15 @@ const BACKOFF_MAX = 10_000;
 const PING_EVERY = 15_000;
 const CONNECT_TIMEOUT = 15_000; // from opening the socket to welcome
 const SILENCE_LIMIT = 45_000; // no frame at all for this long: the link is dead, reconnect
-/** Close codes after which reconnecting cannot help (protocol.md, "Close codes"). */
+/**
+ * Close codes after which reconnecting cannot help (protocol.md, "Close codes"). Any other code
+ * reconnects with backoff and resumes from the last event id: among them 4408 (idle timeout),
+ * 4503 (slow consumer: the server gave up waiting for us to read) and 4500.
+ */
 const FINAL_CLOSES = new Set([1009, 4400, 4401, 4403, 4404, 4413]);
+/** The session has all the connections it takes (4429): keep trying, but not soon. */
+const BUSY_CLOSE = 4429;
+const BUSY_ATTEMPT = 4; // backoff from 8 s (then the 10 s ceiling)
 const CLIENT_RESTART = 4000; // our own close when we drop a connection to open a new one
 
 export function streamUrl(sessionId, loc = window.location) {
@@ -35,7 +45,7 @@ export class SessionConnection {
    * options: {sessionId, clientId, token, outbox, lastEventId: () => number,
    *           on: {state(state, info), welcome(msg), event(msg) -> bool, synced(msg),
    *                ack(msg, frames), settled(frames), error(msg, dropped), outbox(),
-   *                presence(msg), closed(code, reason, final)}}
+   *                presence(msg), status(msg), closed(code, reason, final)}}
    * `ack` gets the queued frames the ack covers; `settled` (optional) gets frames a welcome or a
    * SEQ_GAP showed were applied although their ack never arrived (a dropped connection).
    * `on.event` returns false when the event does not follow the last applied one: the
@@ -59,6 +69,7 @@ export class SessionConnection {
     this.welcomed = false;
     this.everOnline = false;
     this.limits = null;
+    this.degraded = null; // the last `status degraded` frame, until `status ok` or a new welcome
     this.onOnline = () => {
       if (this.state === "reconnecting" && this.timer !== null) this.reconnectNow();
     };
@@ -198,6 +209,7 @@ export class SessionConnection {
       this.setState("offline", { code, reason });
       return;
     }
+    if (code === BUSY_CLOSE) this.attempt = Math.max(this.attempt, BUSY_ATTEMPT);
     this.scheduleReconnect(code, reason);
   }
 
@@ -287,6 +299,7 @@ export class SessionConnection {
         if (this.connectTimer !== null) clearTimeout(this.connectTimer);
         this.connectTimer = null;
         this.limits = msg.limits || null;
+        if (this.degraded) this.setServerStatus({ type: "status", state: "ok" }); // a new connection starts ok
         this.setState("online");
         this.on.welcome(msg);
         if (!this.welcomed) break; // the handler restarted the connection
@@ -326,10 +339,19 @@ export class SessionConnection {
       case "presence":
         if (this.on.presence) this.on.presence(msg);
         break;
+      case "status":
+        this.setServerStatus(msg);
+        break;
       case "pong":
       default:
         break;
     }
+  }
+
+  /** The server is degraded (its frames wait in the outbox, unacked) or fine again. */
+  setServerStatus(msg) {
+    this.degraded = msg.state === "degraded" ? msg : null;
+    if (this.on.status) this.on.status(msg);
   }
 
   reportSettled() {

@@ -31,6 +31,8 @@ const $ = (id) => {
   return node;
 };
 
+/** Closes that reconnect but are worth saying why (protocol.md, "Close codes"). */
+const EXPLAINED_CLOSES = new Set([4408, 4429, 4503]);
 const CONN_TEXT = {
   connecting: "conectando",
   online: "en línea",
@@ -61,6 +63,7 @@ const app = {
   recorder: null,
   recSamples: 0, // 16 kHz samples captured in the current recording (pauses included)
   recError: "",
+  sessionFull: false, // the last connection was refused with 4429 (its message is on screen)
 };
 
 const REC_TEXT = {
@@ -314,6 +317,7 @@ async function enterSession(sessionId, info) {
 function leaveSession({ keepFragment = false } = {}) {
   app.entering += 1;
   if (app.conn) app.conn.stop();
+  showServerStatus({ state: "ok" });
   if (app.lease) app.lease.release();
   if (app.model) saveNow();
   app.conn = null;
@@ -546,10 +550,27 @@ function setConnState(state, info) {
   $("conn-text").textContent = CONN_TEXT[state] || state;
   let detail = "";
   if (state === "reconnecting" && info.delay) detail = `nuevo intento en ${Math.ceil(info.delay / 1000)} s`;
+  if (state === "reconnecting" && EXPLAINED_CLOSES.has(info.code)) {
+    detail = `${describeClose(info.code)}; ${detail}`;
+  }
   if (state === "offline" && info.code) detail = describeClose(info.code);
   if (state === "reconnecting" && navigator.onLine === false) detail = "sin red";
   $("conn-detail").textContent = detail;
   if (app.recorder) renderRecorder();
+}
+
+/** The server's `status` frame: a banner while it is degraded (what is sent waits, unacked). */
+function showServerStatus(msg) {
+  const banner = $("store-banner");
+  if (msg.state === "degraded") {
+    banner.textContent = describeError(msg.code || "SERVICE_UNAVAILABLE", msg.message);
+    banner.dataset.code = msg.code || "";
+    banner.hidden = false;
+  } else {
+    banner.hidden = true;
+    banner.textContent = "";
+    banner.dataset.code = "";
+  }
 }
 
 // -- the stream ----------------------------------------------------------------------------------
@@ -572,6 +593,10 @@ function connectionHandlers() {
       if (state !== "online") app.editing.presenceOffline();
     },
     welcome: (msg) => {
+      if (app.sessionFull) {
+        app.sessionFull = false;
+        say("text-error", "");
+      }
       app.role = typeof msg.role === "string" ? msg.role : app.role;
       app.limits = msg.limits || null;
       if (typeof msg.head_event_id === "number" && app.model.lastEventId > msg.head_event_id) {
@@ -605,9 +630,15 @@ function connectionHandlers() {
     },
     settled: (frames) => app.editing.acked(frames),
     presence: (msg) => app.editing.setPresence(msg),
+    status: (msg) => showServerStatus(msg),
     error: (msg, dropped) => onStreamError(msg, dropped),
     outbox: () => updatePending(),
     closed: (code, reason, final) => {
+      if (code === 4429) {
+        // Kept on screen until a connection is accepted again (see welcome).
+        say("text-error", describeError("TOO_MANY_CONNECTIONS"), "error");
+        app.sessionFull = true;
+      }
       if (!final) return;
       if (code === 4401) showSignIn(describeError("UNAUTHORIZED"));
       else if (code === 4404) say("text-error", describeError("NOT_FOUND"), "error");
@@ -676,6 +707,8 @@ function onStreamError(msg, dropped) {
   if (code === "SEQ_GAP") return; // handled by the outbox: frames are renumbered and resent
   if (code === "SESSION_CLOSED") setStatus(app.status === "OPEN" || !app.status ? "CLOSING" : app.status);
   if (code === "UNAUTHORIZED") return; // the close (4401) that follows asks for a token
+  // A close follows that reconnects; the connection status (and, for 4429, `closed`) says why.
+  if (code === "SLOW_CONSUMER" || code === "IDLE_TIMEOUT" || code === "TOO_MANY_CONNECTIONS") return;
   if (dropped && CORRECTIONS.has(dropped.kind)) {
     app.editing.failed(dropped, msg); // shown on the block: a conflict panel, or the reason
     return;

@@ -24,6 +24,7 @@
  */
 export const TERMINAL_CODES = new Set([
   "SESSION_CLOSED",
+  "SESSION_TOO_LONG",
   "FORBIDDEN",
   "INVALID_INPUT",
   "INVALID_FIELD",

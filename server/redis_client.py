@@ -1,0 +1,128 @@
+"""The Redis client: one Redis server, or a Redis Cluster, chosen by the scheme of ``REDIS_URL``.
+
+* ``redis://``, ``rediss://``, ``unix://`` — one server: :class:`redis.asyncio.Redis` over a
+  ``BlockingConnectionPool``.
+* ``redis+cluster://host:port[,host:port…]`` (``rediss+cluster://`` for TLS) — a Redis Cluster:
+  :class:`redis.asyncio.cluster.RedisCluster`, seeded with every listed node (it discovers the
+  others). User, password and query options apply to every node, as in a ``redis://`` URL.
+
+The cluster works because no operation spans two hash slots: all keys of a session carry the hash
+tag ``{<session_id>}`` (:mod:`server.keys`) and every Lua script gets only keys of one session as
+``KEYS``. Live doorbells use classic PUBLISH/SUBSCRIBE (Redis 6.2, not sharded pub/sub): a message
+published on any node reaches the subscribers of every node, so :mod:`server.fanout` subscribes on
+one node and moves to another when that one fails.
+
+In both modes a caller waits, at most ``redis_pool_timeout`` seconds, for a free connection when
+``redis_max_connections`` are busy. redis-py's cluster client would fail at once instead
+(``MaxConnectionsError``, its pool being per node), so commands pass a gate of that size here.
+A script a cluster node does not know yet is sent in full to that node only (redis-py would load
+it on every primary, which fails while any primary is down, even one without the script's keys).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeAlias
+from urllib.parse import urlsplit, urlunsplit
+
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.commands.core import AsyncScript
+from redis.exceptions import MaxConnectionsError, NoScriptError
+from redis.typing import EncodableT, KeyT, ScriptTextT
+
+from .settings import Settings
+
+RedisClient: TypeAlias = Redis | RedisCluster
+"""What the server's code talks to; both expose the same data commands and ``register_script``."""
+
+CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
+
+
+def is_cluster_url(url: str) -> bool:
+    return urlsplit(url).scheme.lower() in CLUSTER_SCHEMES
+
+
+def cluster_seeds(url: str) -> tuple[str, list[tuple[str, int]]]:
+    """``redis+cluster://u:p@h1:1,h2:2/?opt=v`` → (``redis://u:p@h1:1/?opt=v``, [(h1, 1), (h2, 2)])."""
+    parts = urlsplit(url)
+    scheme = CLUSTER_SCHEMES.get(parts.scheme.lower())
+    if scheme is None:
+        raise ValueError(f"not a Redis Cluster URL: {parts.scheme}://…")
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    seeds: list[tuple[str, int]] = []
+    for item in hosts.split(","):
+        host, colon, port = item.strip().rpartition(":")
+        if not colon or not host or not port.isdigit():
+            raise ValueError(f"Redis Cluster URL: {item!r} is not host:port")
+        seeds.append((host.strip("[]"), int(port)))
+    first = f"{userinfo}{at}{hosts.split(',')[0].strip()}"
+    return urlunsplit((scheme, first, parts.path, parts.query, "")), seeds
+
+
+class ClusterScript(AsyncScript):
+    """A Lua script run on the node that holds its keys: ``EVALSHA``, and on ``NOSCRIPT`` an
+    ``EVAL`` of the full text, which also caches it on that node."""
+
+    async def __call__(
+        self,
+        keys: Sequence[KeyT] | None = None,
+        args: Iterable[EncodableT] | None = None,
+        client: Redis | RedisCluster | None = None,
+    ) -> Any:
+        target = client or self.registered_client
+        key_list = list(keys or ())
+        everything = [*key_list, *(args or ())]
+        try:
+            return await target.evalsha(self.sha, len(key_list), *everything)
+        except NoScriptError:
+            text = self.script if isinstance(self.script, str) else bytes(self.script).decode()
+            return await target.eval(text, len(key_list), *everything)
+
+
+class GatedRedisCluster(RedisCluster):
+    """A RedisCluster whose callers wait (bounded) for a connection instead of failing at once.
+
+    One gate slot per command in flight; a command holds at most one connection per node, so a
+    gate of ``max_connections - 1`` keeps every node's pool (``max_connections``) from running out,
+    with one connection to spare for the live hub's subscription. Everything the server sends goes
+    through :meth:`execute_command` (data commands and ``EVALSHA`` alike; it uses no pipelines).
+    """
+
+    def __init__(self, *, pool_timeout: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._gate = asyncio.Semaphore(max(1, int(kwargs.get("max_connections", 100)) - 1))
+        self._pool_timeout = pool_timeout
+
+    async def execute_command(self, *args: EncodableT, **kwargs: Any) -> Any:
+        try:
+            await asyncio.wait_for(self._gate.acquire(), self._pool_timeout)
+        except TimeoutError:
+            raise MaxConnectionsError(f"no Redis connection free within {self._pool_timeout} s") from None
+        try:
+            return await super().execute_command(*args, **kwargs)
+        finally:
+            self._gate.release()
+
+    def register_script(self, script: ScriptTextT) -> AsyncScript:  # type: ignore[override]  # async one
+        return ClusterScript(self, script)
+
+
+def make_redis(settings: Settings) -> RedisClient:
+    """The client for ``settings.redis_url`` (standalone or cluster, by scheme)."""
+    url = settings.redis_url
+    if not url:
+        raise RuntimeError("settings.redis_url is required (astra serve starts an embedded Redis)")
+    if is_cluster_url(url):
+        first, seeds = cluster_seeds(url)
+        return GatedRedisCluster.from_url(
+            first,
+            startup_nodes=[ClusterNode(host, port) for host, port in seeds[1:]],
+            max_connections=settings.redis_max_connections,
+            pool_timeout=settings.redis_pool_timeout,
+        )
+    pool = BlockingConnectionPool.from_url(
+        url, max_connections=settings.redis_max_connections, timeout=settings.redis_pool_timeout
+    )
+    return Redis(connection_pool=pool)

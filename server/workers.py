@@ -1,0 +1,148 @@
+"""Worker processes for finalize's CPU work: decoding blocks, BUILDER, GUARD's hashes and report.
+
+Worker *threads* keep the event loop free but not the interpreter: building the DOCX of a 6-hour
+session, or hashing its blocks and event log, holds the GIL for most of a second, and every
+other session's acks wait for it (measured: another session's ack p99 went from 4.5 ms to
+128 ms during a 5,000-block finalize). A process has a GIL of its own. What crosses the process
+boundary is bytes (blocks as stored in Redis, msgpack; the DOCX) and small results, so neither
+side spends long pickling; the blocks are decoded only in the worker.
+
+:class:`WorkerPool` is created by the app's lifespan, sized by ``Settings.finalize_workers``, and
+closed with it. Its processes are started with ``spawn`` (a fresh interpreter: nothing of the
+server's threads, sockets or event loop is inherited) and import only what the jobs need.
+A worker that dies (killed, out of memory) breaks a ``ProcessPoolExecutor`` for good: the pool
+then replaces its executor and the call fails with a retryable :class:`ServiceUnavailable`.
+
+The jobs the orchestrator itself sends here are at the end of this module (:func:`index_blocks`,
+:func:`corrections`); BUILDER and GUARD send theirs (``build_sync``, ``compute_seal``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import pickle
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+import msgpack
+
+from .errors import ServiceUnavailable
+from .services.learn import correction_records
+
+T = TypeVar("T")
+
+
+class Offload(Protocol):
+    """Somewhere to run CPU-bound work away from the event loop."""
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T: ...
+
+
+class InThread:
+    """Offload to a thread: for the standalone HTTP services, where no other session waits."""
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.to_thread(fn, *args)
+
+
+class WorkerError(Exception):
+    """An exception raised in a worker that could not be sent back as it was."""
+
+
+def _call(fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    """Runs in the worker. An exception that does not survive pickling would break the whole
+    pool on its way back, so it is sent as a :class:`WorkerError` carrying its repr instead."""
+    try:
+        return fn(*args)
+    except Exception as exc:
+        try:
+            pickle.loads(pickle.dumps(exc))
+        except Exception:
+            raise WorkerError(repr(exc)) from None
+        raise
+
+
+def warm_up() -> int:
+    """A job that does nothing but start a worker; returns its process id."""
+    return os.getpid()
+
+
+class WorkerPool:
+    """A process pool for :class:`Offload` jobs, replaced whole when one of its workers dies."""
+
+    def __init__(self, workers: int) -> None:
+        if workers < 1:
+            raise ValueError("finalize_workers must be at least 1")
+        self._workers = workers
+        self._executor = self._new_executor()
+
+    def _new_executor(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"))
+
+    def start(self) -> None:
+        """Start a worker now (in the background), so the first finalize does not wait for one."""
+        self._executor.submit(warm_up)
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        executor = self._executor
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(executor, _call, fn, args)
+        except BrokenProcessPool as exc:
+            if self._executor is executor:  # the first caller to notice replaces it
+                executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = self._new_executor()
+            raise ServiceUnavailable("a finalize worker process died; try again", service="workers") from exc
+
+    async def close(self) -> None:
+        """Stop the workers (a job still running is waited for; queued ones are cancelled)."""
+        await asyncio.to_thread(self._executor.shutdown, True, cancel_futures=True)
+
+
+# -- the orchestrator's jobs ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BlockIndex:
+    """Where a session's stored blocks go: indices into the list of blocks as stored."""
+
+    live: list[int]
+    """The blocks of the acta (not deleted), in order."""
+    images: list[tuple[str, str]]
+    """``(asset_id, object key)`` of each live IMAGE block, in order."""
+    edited: list[int]
+    """The blocks a person changed (deleted ones included): LEARN's input."""
+
+    def packed(self, raw: list[bytes]) -> bytes:
+        """The live blocks as one msgpack array (as BUILDER and GUARD take them), spliced from
+        the stored bytes without decoding them."""
+        header: bytes = msgpack.Packer().pack_array_header(len(self.live))
+        return header + b"".join(raw[i] for i in self.live)
+
+
+def index_blocks(raw: list[bytes]) -> BlockIndex:
+    """Decode a session's stored blocks (msgpack maps) and sort them out."""
+    index = BlockIndex([], [], [])
+    for i, item in enumerate(raw):
+        block = msgpack.unpackb(item, raw=False)
+        if block.get("human_edited"):
+            index.edited.append(i)
+        if block.get("deleted"):
+            continue
+        index.live.append(i)
+        if block.get("type") == "IMAGE":
+            index.images.append((block["asset"]["asset_id"], block["asset"]["key"]))
+    return index
+
+
+def corrections(
+    raw: list[bytes], tenant_id: str, session_id: str, pinned: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """LEARN's records, from stored blocks."""
+    blocks = [msgpack.unpackb(item, raw=False) for item in raw]
+    return correction_records(tenant_id, session_id, pinned, blocks)

@@ -1,0 +1,59 @@
+"""uvicorn's WebSocket protocol with the keepalive rule of protocol.md (``idle_timeout``, 4408).
+
+uvicorn pings every ``ws_ping_interval`` seconds and, when no pong comes back within
+``ws_ping_timeout``, fails the connection with 1011, whatever else the peer sent meanwhile, and
+even when uvicorn itself had stopped reading: a client held back by the frame rate limit (or the
+ingest window) has its pong queued behind frames the server has not read yet, and would be cut
+off exactly because of the backpressure it is obeying. Here, instead:
+
+* any bytes received since the ping count as a sign of life, and so does a socket the server is
+  not reading (the application is applying backpressure): the next ping follows as usual;
+* a connection from which nothing at all arrived gets an ``IDLE_TIMEOUT`` error frame and the
+  close code 4408, the application sees a disconnect with that code, and the transport is
+  aborted ``close_timeout`` later if the peer never takes the close (a dead host, a full TCP
+  window), so nothing of it lingers.
+
+``astra serve`` passes this class to uvicorn (``ws=``); everything else is uvicorn's.
+"""
+
+from __future__ import annotations
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+from . import protocol
+from .errors import CLOSE_IDLE_TIMEOUT
+
+IDLE_TIMEOUT = "IDLE_TIMEOUT"
+
+
+class KeepaliveProtocol(WebSocketsSansIOProtocol):
+    last_heard: float = 0.0
+    """Loop time of the last bytes received from the peer."""
+
+    def data_received(self, data: bytes) -> None:
+        self.last_heard = self.loop.time()
+        super().data_received(data)
+
+    def keepalive_timeout(self) -> None:
+        if self.close_sent or self.transport.is_closing():
+            super().keepalive_timeout()
+            return
+        self.pong_timer = None
+        self.pending_ping_payload = None  # a late pong for it is ignored
+        if self.last_heard >= self.ping_sent_at or self.read_paused:
+            self.schedule_ping()
+            return
+        message = f"nothing received for {self.ping_timeout:g} s after a ping"
+        self.conn.send_binary(protocol.error(IDLE_TIMEOUT, message))
+        self.conn.send_close(CLOSE_IDLE_TIMEOUT, IDLE_TIMEOUT)
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.close_sent = True
+        self.queue.put_nowait(
+            {"type": "websocket.disconnect", "code": CLOSE_IDLE_TIMEOUT, "reason": IDLE_TIMEOUT}
+        )
+        self.transport.close()
+        self.loop.call_later(self.close_timeout, self._abort)
+
+    def _abort(self) -> None:
+        if not self.disconnected:
+            self.transport.abort()

@@ -1,0 +1,149 @@
+"""Finalize's worker processes: jobs, errors coming back, a dead worker replaced, and a finalize
+that survives one."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import pytest
+from starlette.testclient import TestClient
+
+from server.app import create_app
+from server.errors import BuildFailed, ServiceUnavailable
+from server.services.builder import BuildRequest, build_sync
+from server.services.guard import content_hash
+from server.settings import Retry, Settings
+from server.workers import WorkerError, WorkerPool, index_blocks, warm_up
+
+from .conftest import ROOT, TENANT, wait_until, with_settings
+
+
+class Unpicklable(Exception):
+    """Pickles, but cannot be rebuilt from its args (two are required, one is stored)."""
+
+    def __init__(self, a: str, b: str) -> None:
+        super().__init__(a)
+
+
+def raise_unpicklable() -> None:
+    raise Unpicklable("a", "b")
+
+
+def pack(value: Any) -> bytes:
+    data: bytes = msgpack.packb(value, use_bin_type=True)
+    return data
+
+
+@pytest.fixture
+async def pool() -> AsyncIterator[WorkerPool]:
+    workers = WorkerPool(1)
+    yield workers
+    await workers.close()
+
+
+def gone(pid: int) -> bool:
+    """The process exited (a zombie not yet reaped by its parent counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state in ("Z", "X")
+
+
+@pytest.mark.anyio
+async def test_jobs_run_in_another_process(pool: WorkerPool) -> None:
+    """A job runs in a worker process, not this one, and its result comes back."""
+    pid = await pool.run(warm_up)
+    assert pid != os.getpid()
+    assert await pool.run(warm_up) == pid  # the same worker serves the next job
+
+
+def test_index_blocks_sorts_out_live_images_and_edited() -> None:
+    """Deleted blocks are left out of the acta but kept for LEARN when a person changed them;
+    images are listed with their object keys; the packed array is the live blocks, in order."""
+    blocks = [
+        {"block_id": "b1", "type": "TEMPLATE", "text": "uno"},
+        {"block_id": "b2", "type": "TEMPLATE", "text": "dos", "deleted": True, "human_edited": True},
+        {"block_id": "b3", "type": "IMAGE", "asset": {"asset_id": "ast_1", "key": "k/1.png"}},
+        {"block_id": "b4", "type": "TEMPLATE", "text": "cuatro", "human_edited": True},
+        {"block_id": "b5", "type": "IMAGE", "asset": {"asset_id": "a2", "key": "k/2.png"}, "deleted": True},
+    ]
+    raw = [pack(b) for b in blocks]
+    index = index_blocks(raw)
+    assert index.live == [0, 2, 3]
+    assert index.images == [("ast_1", "k/1.png")]
+    assert index.edited == [1, 3]
+    assert msgpack.unpackb(index.packed(raw)) == [blocks[0], blocks[2], blocks[3]]
+    assert msgpack.unpackb(index_blocks([]).packed([])) == []
+
+
+@pytest.mark.anyio
+async def test_errors_come_back_and_the_pool_keeps_working(pool: WorkerPool) -> None:
+    """An AstraError raised in a worker arrives with its type and message; one that cannot be
+    rebuilt from a pickle arrives as a WorkerError instead of breaking the pool."""
+    bad = BuildRequest(skeleton=b"not a docx", style_map={}, blocks=pack([]))
+    with pytest.raises(BuildFailed) as failed:
+        await pool.run(build_sync, bad)
+    assert failed.value.code == "BUILD_FAILED" and failed.value.message
+    with pytest.raises(WorkerError, match="Unpicklable"):
+        await pool.run(raise_unpicklable)
+    assert await pool.run(warm_up) != os.getpid()
+
+
+@pytest.mark.anyio
+async def test_a_dead_worker_is_replaced(pool: WorkerPool) -> None:
+    """A worker killed (out of memory, say) fails the call with a retryable ServiceUnavailable;
+    the pool starts a new worker for the next one."""
+    pid = await pool.run(warm_up)
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: gone(pid), 10, "the worker to die")
+    with pytest.raises(ServiceUnavailable) as broken:
+        await pool.run(warm_up)
+    assert broken.value.retryable
+    replacement = await pool.run(warm_up)
+    assert replacement not in (pid, os.getpid())
+
+
+def test_finalize_survives_a_killed_worker(settings: Settings, make_token: Callable[..., str]) -> None:
+    """The app's finalize worker is killed before finalize: the call is retried on a new worker,
+    the acta is sealed, and its content hash is over the session's blocks."""
+    fast = Retry(attempts=3, base_delay=0.001, max_delay=0.01, timeout=30)
+    auth = {"authorization": f"Bearer {make_token()}"}
+    with TestClient(create_app(with_settings(settings, retry=fast))) as client:
+        started = client.post("/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth)
+        api = f"/v1/orchestrator/session/{started.json()['session_id']}"
+        for text in ("Se abre la sesión.", "Tiene la palabra el concejal Pedro Gómez."):
+            assert client.post(f"{api}/append", json={"text": text}, headers=auth).status_code == 200
+        workers = client.app.state.astra.orchestrator.workers  # type: ignore[attr-defined]
+        pid = client.portal.call(workers.run, warm_up)  # type: ignore[union-attr]
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: gone(pid), 10, "the worker to die")
+        response = client.post(f"{api}/finalize", headers=auth)
+        assert response.status_code == 200, response.text
+        blocks = client.get(f"{api}/blocks", headers=auth).json()["blocks"]
+    assert response.json()["content_hash"] == content_hash(blocks)
+    assert response.json()["block_count"] == 2
+
+
+def test_settings_name_the_pool_size() -> None:
+    """ASTRA_FINALIZE_WORKERS sizes the pool; the default is one worker."""
+    assert Settings.from_env({}).finalize_workers == 1
+    assert Settings.from_env({"ASTRA_FINALIZE_WORKERS": "3"}).finalize_workers == 3
+    with pytest.raises(ValueError, match="at least 1"):
+        WorkerPool(0)
+
+
+def test_worker_side_modules_do_not_load_httpx() -> None:
+    """What a worker imports to run finalize's jobs leaves httpx out (~6 MB per worker)."""
+    check = (
+        "import sys, server.workers, server.services.builder, server.services.guard; "
+        "sys.exit('httpx' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", check], cwd=ROOT).returncode == 0
