@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 DATA   ?= data
 
-.PHONY: run test lint typecheck bench bench-finalize clean
+.PHONY: run test lint typecheck bench bench-finalize bench-load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(BIN)/python:
 
 # Reinstall whenever pyproject.toml changes.
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -36,6 +36,12 @@ typecheck: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_audio.py
 	$(BIN)/python bench/bench_finalize.py
+	$(BIN)/python bench/bench_load.py all
+
+# Ingest versus a bare echo server, the largest N of live sessions, 1/2/4 processes (bench/bench_load.py
+# --help; BENCH_SESSIONS, BENCH_SECONDS, BENCH_WORKERS, ... override sizes and durations).
+bench-load: $(STAMP)
+	$(BIN)/python bench/bench_load.py $(or $(PART),all)
 
 bench-finalize: $(STAMP)
 	$(BIN)/python bench/bench_finalize.py

@@ -49,6 +49,12 @@ log = logging.getLogger("astra.audio")
 
 READ_BATCH = 200
 """Audio entries read per round trip (20 s of 100 ms frames)."""
+HANDOFF_BYTES = 4 << 20
+"""Audio handed over in memory to a session's owner and not processed yet, at most; past it the
+owner reads the stream instead (it always can)."""
+
+Entry = tuple[str, dict[bytes, bytes]]
+"""An audio stream entry as read from Redis: (entry id, fields f/d/s)."""
 
 
 class LazyVad:
@@ -77,6 +83,33 @@ def wav_bytes(pcm16: bytes) -> bytes:
         w.setframerate(SAMPLE_RATE)
         w.writeframes(pcm16)
     return out.getvalue()
+
+
+def _entry_key(entry_id: str) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def take_contiguous(handed: list[tuple[str, list[Entry]]], cursor: str) -> list[Entry] | None:
+    """From runs of entries handed over in memory, each with the id of the entry that preceded it
+    in the stream, take (off ``handed``) the entries that follow ``cursor`` with no gap; None if
+    the stream may hold entries between ``cursor`` and them (then it must be read)."""
+    last = _entry_key(cursor)
+    while handed and _entry_key(handed[0][1][-1][0]) <= last:  # already read from the stream
+        handed.pop(0)
+    taken: list[Entry] = []
+    after = cursor
+    while handed:
+        before, run = handed[0]
+        if before != after:
+            ids = [entry_id for entry_id, _ in run]
+            if after not in ids:  # a gap: something was appended in between that we did not see
+                break
+            run = run[ids.index(after) + 1 :]  # the start of this run was read from the stream
+        handed.pop(0)
+        taken += run
+        after = taken[-1][0] if taken else after
+    return taken or None
 
 
 def utterance_id(start_sample: int) -> str:
@@ -108,9 +141,22 @@ class SessionAudio:
         self.wake = asyncio.Event()
         self._transcriptions: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[Any] | None = None
+        self._handed: list[tuple[str, list[Entry]]] = []
+        self._handed_bytes = 0
         self._in_flight = 0
         """Samples of utterance audio handed to CORE and not answered yet."""
         self._answered = asyncio.Event()
+
+    def hand(self, before: str, entries: list[Entry]) -> None:
+        """Entries just appended here (``before``: the entry that preceded them): the owner can
+        take them from memory instead of reading the stream back (bounded by HANDOFF_BYTES)."""
+        size = sum(len(fields.get(b"d", b"")) for _, fields in entries)
+        if self._handed_bytes + size > HANDOFF_BYTES:
+            self._handed.clear()  # far behind: reading the stream is as good
+            self._handed_bytes = 0
+            return
+        self._handed.append((before, entries))
+        self._handed_bytes += size
 
     async def run(self) -> None:
         self._task = asyncio.current_task()
@@ -133,7 +179,10 @@ class SessionAudio:
                 await self._send(record, None)
             idle_since = time.monotonic()
             while True:
-                entries = await buffer.audio_after(sid, cursor, READ_BATCH)
+                entries = take_contiguous(self._handed, cursor)
+                self._handed_bytes = sum(len(f.get(b"d", b"")) for _, run in self._handed for _, f in run)
+                if entries is None:
+                    entries = await buffer.audio_after(sid, cursor, READ_BATCH)
                 if not entries:
                     status = (await buffer.audio_state(sid)).get("status", OPEN)
                     if status != OPEN:  # finalize: cut what is left, finish every transcription
@@ -146,12 +195,7 @@ class SessionAudio:
                         return
                     if not self._transcriptions and time.monotonic() - idle_since > svc.settings.idle_release:
                         return
-                    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
-                    # that races its timeout, and this loop would outlive its owner.
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(svc.settings.poll_interval):
-                            await self.wake.wait()
-                    self.wake.clear()
+                    await self._await_audio()
                     continue
                 idle_since = time.monotonic()
                 for entry_id, fields in entries:
@@ -204,6 +248,10 @@ class SessionAudio:
                 if resume_at[0] != state.get("cursor"):
                     await buffer.checkpoint_audio(sid, *resume_at)
                     state["cursor"] = resume_at[0]
+                if len(entries) < READ_BATCH and not self._handed:
+                    # We read everything there was: wait for more rather than ask again at once
+                    # (live audio wakes us once per frame; this saves two round trips a frame).
+                    await self._await_audio()
         finally:
             renewer.cancel()
             for task in self._transcriptions:
@@ -211,6 +259,16 @@ class SessionAudio:
             await asyncio.gather(renewer, *self._transcriptions, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await asyncio.shield(buffer.release_lease(sid, self.owner))
+
+    async def _await_audio(self) -> None:
+        """Until new audio is announced (``wake``) or ``poll_interval`` passes (audio appended
+        through another instance, or finalize)."""
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that races
+        # its timeout, and the pipeline would outlive its owner.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.service.settings.poll_interval):
+                await self.wake.wait()
+        self.wake.clear()
 
     @staticmethod
     def _close_stream(decoder: StreamDecoder | None, segmenter: Segmenter, *, flush: bool) -> list[Utterance]:
@@ -298,10 +356,13 @@ class AudioService:
         self._running: dict[str, tuple[SessionAudio, asyncio.Task[None]]] = {}
         self._last_try: dict[str, float] = {}
 
-    async def notify(self, session_id: str) -> None:
-        """New audio arrived here: wake our pipeline, or try to become the owner."""
+    async def notify(self, session_id: str, handoff: tuple[str, list[Entry]] | None = None) -> None:
+        """New audio arrived here: wake our pipeline (handing it the entries, with the id of the
+        entry before them, so that it need not read them back), or try to become the owner."""
         running = self._running.get(session_id)
         if running is not None:
+            if handoff is not None:
+                running[0].hand(*handoff)
             running[0].wake.set()
             return
         now = time.monotonic()

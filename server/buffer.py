@@ -181,6 +181,36 @@ return {'ok', id}
 """
 )
 
+# KEYS: meta, producers, audio   ARGV: producer, count, then count x (seq, format, data, start)
+# The numbered audio frames of one WebSocket client that arrived together, in one round trip:
+# each is judged and appended exactly as one _APPEND_AUDIO call per frame would, in order.
+# Returns {'frames', last entry id before them ('' if none), outcome, detail, outcome, detail, ...}.
+_APPEND_AUDIO_FRAMES = (
+    _SEQ
+    + """
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return {'missing', ''} end
+if status ~= 'OPEN' then return {'closed', status} end
+local out = {'frames', redis.call('HGET', KEYS[1], 'audio_last') or ''}
+local id = false
+for i = 0, tonumber(ARGV[2]) - 1 do
+  local at = 3 + 4 * i
+  local refused = check_seq(KEYS[2], ARGV[1], ARGV[at])
+  if refused then
+    out[#out + 1] = refused[1]
+    out[#out + 1] = refused[2]
+  else
+    redis.call('HSET', KEYS[2], ARGV[1], ARGV[at])
+    id = redis.call('XADD', KEYS[3], '*', 'f', ARGV[at + 1], 'd', ARGV[at + 2], 's', ARGV[at + 3])
+    out[#out + 1] = 'ok'
+    out[#out + 1] = id
+  end
+end
+if id then redis.call('HSET', KEYS[1], 'audio_last', id) end
+return out
+"""
+)
+
 # KEYS: meta, utterances, events   ARGV: utterance id, record, covered_end, event_payload, channel,
 #       then optional checkpoint: cursor entry id, cursor sample
 _RECORD_UTTERANCE = (
@@ -472,6 +502,7 @@ class SessionBuffer:
         self._end_finalize = redis.register_script(_END_FINALIZE)
         self._drain = redis.register_script(_DRAIN)
         self._append_audio = redis.register_script(_APPEND_AUDIO)
+        self._append_audio_frames = redis.register_script(_APPEND_AUDIO_FRAMES)
         self._record_utterance = redis.register_script(_RECORD_UTTERANCE)
         self._release = redis.register_script(_RELEASE_LEASE)
         self._replace_block = redis.register_script(_REPLACE_BLOCK)
@@ -740,6 +771,24 @@ class SessionBuffer:
             args += [fmt, data, "1" if start else ""]
         outcome, detail = await self._append_audio(keys=[k.meta, k.producers, k.audio, k.idem], args=args)
         return IngestCheck(_text(outcome), _text(detail))  # type: ignore[arg-type]
+
+    async def append_audio_frames(
+        self, session_id: str, producer: str, frames: list[tuple[int, str, bytes, bool]]
+    ) -> tuple[str, list[IngestCheck]]:
+        """Make a client's numbered audio frames (seq, format, data, start) durable in one round
+        trip; one outcome per frame (ok: its entry id), as if each had been appended alone, in
+        order. Also the id of the stream's last entry before them (``0-0`` if none): the stored
+        ones follow it with nothing in between."""
+        k = SessionKeys(session_id)
+        args: list[Any] = [producer, len(frames)]
+        for seq, fmt, data, start in frames:
+            args += [seq, fmt, data, "1" if start else ""]
+        raw = await self._append_audio_frames(keys=[k.meta, k.producers, k.audio], args=args)
+        if _text(raw[0]) != "frames":  # the session refuses them all
+            return "", [IngestCheck(_text(raw[0]), _text(raw[1]))] * len(frames)  # type: ignore[arg-type]
+        pairs = zip(raw[2::2], raw[3::2], strict=True)
+        checks = [IngestCheck(_text(outcome), _text(detail)) for outcome, detail in pairs]  # type: ignore[arg-type]
+        return _text(raw[1]) or "0-0", checks
 
     async def audio_after(
         self, session_id: str, after: str, count: int

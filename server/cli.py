@@ -7,6 +7,10 @@ import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .settings import Settings
 
 DEMO_TENANT = "CONCEJO_CALI"
 
@@ -29,13 +33,37 @@ def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
 
 
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How ``astra serve`` runs uvicorn (the load benchmark's echo server uses the same)."""
+    from .wsprotocol import KeepaliveProtocol
+
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        # Any bytes after a ping (not only the pong) keep a connection alive; see wsprotocol.py.
+        "ws": KeepaliveProtocol,
+        # What uvicorn's "auto" picks when uvicorn[standard] is installed, named so that a missing
+        # one fails at startup instead of silently running on the slower pure-Python pair.
+        "loop": "uvloop",
+        "http": "httptools",
+        "ws_max_size": settings.limits.max_frame_bytes * 4,
+        "ws_ping_interval": settings.limits.ping_interval,
+        "ws_ping_timeout": settings.limits.idle_timeout,
+        # No permessage-deflate: PCM audio hardly compresses and acks are a few bytes, while
+        # deflating every message in and out was the largest cost on the event loop under load.
+        "ws_per_message_deflate": False,
+        "lifespan": "on",
+        "log_level": "info",
+        "timeout_graceful_shutdown": 10,
+    }
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import create_app
     from .auth import issue_token, load_or_create_secret
     from .redis_server import EmbeddedRedis
-    from .wsprotocol import KeepaliveProtocol
 
     settings = _settings(args)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -49,18 +77,7 @@ def serve(args: argparse.Namespace) -> int:
             secret = load_or_create_secret(settings.secret_path)
             token = issue_token(secret, tenant_id=DEMO_TENANT, role="recorder", sub="demo", ttl=12 * 3600)
             print(f"\nASTRA demo console: {settings.base_url}/#token={token}\n", flush=True)
-        uvicorn.run(
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            ws=KeepaliveProtocol,
-            ws_max_size=settings.limits.max_frame_bytes * 4,
-            ws_ping_interval=settings.limits.ping_interval,
-            ws_ping_timeout=settings.limits.idle_timeout,
-            lifespan="on",
-            log_level="info",
-            timeout_graceful_shutdown=10,
-        )
+        uvicorn.run(create_app(settings), **uvicorn_options(settings))
     finally:
         if embedded is not None:
             embedded.stop()

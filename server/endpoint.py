@@ -5,8 +5,8 @@ Once the hello is accepted and the connection has one of the session's connectio
 * the *reader* decodes frames, answers pings and protocol errors at once, and queues inputs; it
   reads no faster than the connection's frame rate allows (token bucket: beyond it the socket
   is simply not read, which is TCP backpressure, nothing is refused);
-* the *ingester* stores queued inputs one at a time (so blocks keep the client's order) and
-  acks each only when its effect is in Redis;
+* the *ingester* stores queued inputs in the client's order and acks each only when its effect
+  is in Redis; audio frames that arrived together are stored in one round trip, then acked;
 * the *sender* delivers the session's events: first everything after the client's
   ``last_event_id`` read from the log, then live events, falling back to the log whenever it
   missed any (overflow, pub/sub reconnect), so each event reaches the client once, in order;
@@ -65,7 +65,34 @@ log = logging.getLogger("astra.ws")
 MAX_PROTOCOL_ERRORS = 16
 """Protocol errors tolerated on one connection before it is closed with 4400."""
 INGEST_WINDOW = 64
-"""Inputs read ahead of the one being stored; beyond it the reader waits (TCP backpressure)."""
+"""Inputs read and not answered yet; beyond it the reader waits (TCP backpressure)."""
+
+
+INGEST_BATCH_BYTES = 1 << 20
+"""Audio bytes stored in one round trip at most, so one client's burst of large frames cannot
+hold Redis (shared by every session) for long."""
+
+
+def audio_run(
+    first: Audio | AudioEnd, queue: asyncio.Queue[Numbered], max_bytes: int = INGEST_BATCH_BYTES
+) -> tuple[list[Audio | AudioEnd], Numbered | None]:
+    """``first`` and the audio frames queued right behind it, up to ``max_bytes`` of audio (stored
+    together, in one round trip); the frame that ended the run, if any, is taken off the queue
+    and returned: it must be handled next, before anything still queued."""
+    run: list[Audio | AudioEnd] = [first]
+    size = len(first.data) if isinstance(first, Audio) else 0
+    while not queue.empty():
+        following = queue.get_nowait()
+        if not isinstance(following, Audio | AudioEnd):
+            return run, following
+        if isinstance(following, Audio):
+            size += len(following.data)
+            if size > max_bytes:
+                return run, following
+        run.append(following)
+    return run, None
+
+
 STORE_RETRY_MAX = 2.0
 """Longest pause between two tries of a store operation while Redis is unavailable."""
 
@@ -79,7 +106,8 @@ class Connection:
         self.session_id = session_id
         self.limits = state.settings.limits
         self._send_lock = asyncio.Lock()
-        self._inputs: asyncio.Queue[Numbered] = asyncio.Queue(INGEST_WINDOW)
+        self._inputs: asyncio.Queue[Numbered] = asyncio.Queue()
+        self._window = asyncio.Semaphore(INGEST_WINDOW)  # released as each input is answered
         self._errors = 0
         self.connection_id = uuid.uuid4().hex
         self._presence: dict[str, Any] = {}
@@ -300,14 +328,16 @@ class Connection:
                     if principal.role not in CAN_EDIT:
                         await self.fail(Forbidden(f"role '{principal.role}' may not edit"), seq=message.seq)
                         continue
-                    await self._inputs.put(message)
+                    await self._window.acquire()
+                    self._inputs.put_nowait(message)
                 case Text() | Audio() | AudioEnd():
                     if principal.role not in CAN_SEND:
                         await self.fail(
                             Forbidden(f"role '{principal.role}' may not send input"), seq=message.seq
                         )
                         continue
-                    await self._inputs.put(message)
+                    await self._window.acquire()
+                    self._inputs.put_nowait(message)
                 case Presence(block_id=block_id):
                     if block_id != self._presence.get("block_id"):
                         self._presence.update(block_id=block_id, since=time.time())
@@ -323,8 +353,14 @@ class Connection:
                     assert_never(message)
 
     async def _ingest(self, principal: Principal, client_id: str, meta: SessionMeta) -> None:
+        held: Numbered | None = None
         while True:
-            frame = await self._inputs.get()
+            frame = held if held is not None else await self._inputs.get()
+            held = None
+            if isinstance(frame, Audio | AudioEnd):
+                batch, held = audio_run(frame, self._inputs)
+                await self._ingest_audio(principal, client_id, meta, batch)
+                continue
             try:
                 # The same frame again after a store failure: its seq deduplicates it, so a try
                 # whose answer was lost with the connection cannot store it twice.
@@ -333,12 +369,40 @@ class Connection:
                 raise
             except AstraError as exc:
                 await self.fail(exc, seq=frame.seq)
+                self._window.release()
                 continue
             await self.send(
                 protocol.ack(
                     frame.seq, block_id=result.block_id, event_id=result.event_id, duplicate=result.duplicate
                 )
             )
+            self._window.release()
+
+    async def _ingest_audio(
+        self, principal: Principal, client_id: str, meta: SessionMeta, batch: list[Audio | AudioEnd]
+    ) -> None:
+        """Store audio frames in one round trip, then answer each, in order."""
+        frames = [
+            (f.seq, f.format, f.data, f.start) if isinstance(f, Audio) else (f.seq, "end", b"", False)
+            for f in batch
+        ]
+        results: list[IngestResult | AstraError]
+        store = self.state.orchestrator.ingest_audio_frames
+        try:
+            # Retried as a whole after a store failure: each frame's seq deduplicates it.
+            results = await self._with_store(partial(store, principal, meta, client_id, frames))
+        except StoreUnavailable:
+            raise
+        except AstraError as exc:
+            results = [exc] * len(batch)
+        for frame, result in zip(batch, results, strict=True):
+            if isinstance(result, AstraError):
+                await self.fail(result, seq=frame.seq)
+            else:
+                await self.send(
+                    protocol.ack(frame.seq, block_id=None, event_id=None, duplicate=result.duplicate)
+                )
+            self._window.release()
 
     def _leave(self) -> None:
         """Gone: leave the presence list (releasing any soft lock) and give the connection slot
@@ -355,19 +419,15 @@ class Connection:
         self.state.spawn(leave())
 
     async def _store(
-        self, principal: Principal, client_id: str, meta: SessionMeta, frame: Numbered
+        self, principal: Principal, client_id: str, meta: SessionMeta, frame: Text | Edit | Insert | Delete
     ) -> IngestResult:
+        """Store one text or correction frame (audio goes by the batch: ``_ingest_audio``)."""
         orch = self.state.orchestrator
         dedupe = Dedupe.by_seq(client_id, frame.seq)
         match frame:
             case Text():
                 source = {"kind": "text", "producer": client_id, "seq": frame.seq}
                 return await orch.ingest_text(principal, meta, frame.text, dedupe, source)
-            case Audio():
-                chunks = [(frame.format, frame.data, frame.start)]
-                return await orch.ingest_audio(principal, meta, dedupe, chunks)
-            case AudioEnd():
-                return await orch.ingest_audio(principal, meta, dedupe, [("end", b"", False)])
             case Edit():
                 return await orch.edit_block(
                     principal, meta, dedupe, frame.block_id, frame.base_version, frame.changes

@@ -22,7 +22,16 @@ from typing import Any, BinaryIO, Literal
 from . import images, protocol
 from .audio_pipeline import AudioService, utterance_id, wav_bytes
 from .auth import CAN_EDIT, CAN_FINALIZE, CAN_READ, CAN_SEND, CAN_START, CAN_UPLOAD, Principal
-from .buffer import CLOSING, FINALIZE_FAILED, FINALIZED, Dedupe, SessionBuffer, SessionMeta, unpack
+from .buffer import (
+    CLOSING,
+    FINALIZE_FAILED,
+    FINALIZED,
+    Dedupe,
+    IngestCheck,
+    SessionBuffer,
+    SessionMeta,
+    unpack,
+)
 from .errors import (
     AstraError,
     BuildFailed,
@@ -479,23 +488,59 @@ class Orchestrator:
         principal.require(CAN_SEND, "send input")
         self._check_age(meta)
         started = time.perf_counter()
-        check = await self.buffer.append_audio(meta.session_id, dedupe, chunks)
+        result = self._audio_outcome(await self.buffer.append_audio(meta.session_id, dedupe, chunks))
+        if isinstance(result, AstraError):
+            raise result
+        if not result.duplicate:
+            self.metrics.ingest_seconds.observe(time.perf_counter() - started)
+            if self.audio is not None:
+                await self.audio.notify(meta.session_id)
+        return result
+
+    async def ingest_audio_frames(
+        self,
+        principal: Principal,
+        meta: SessionMeta,
+        producer: str,
+        frames: list[tuple[int, str, bytes, bool]],
+    ) -> list[IngestResult | AstraError]:
+        """A client's numbered audio frames (seq, format, data, start) that arrived together, made
+        durable in one round trip; per frame, in order, its result or the error to answer it with
+        (exactly what one ``ingest_audio`` per frame would give)."""
+        principal.require(CAN_SEND, "send input")
+        self._check_age(meta)
+        started = time.perf_counter()
+        before, checks = await self.buffer.append_audio_frames(meta.session_id, producer, frames)
+        results = [self._audio_outcome(check) for check in checks]
+        # The stored entries as the owner would read them back: (entry id, fields).
+        entries = [
+            (check.detail, {b"f": fmt.encode(), b"d": data, b"s": b"1" if start else b""})
+            for (_, fmt, data, start), check in zip(frames, checks, strict=True)
+            if check.outcome == "ok"
+        ]
+        if entries:
+            elapsed = time.perf_counter() - started
+            for _ in entries:
+                self.metrics.ingest_seconds.observe(elapsed)
+            if self.audio is not None:
+                await self.audio.notify(meta.session_id, (before, entries))
+        return results
+
+    def _audio_outcome(self, check: IngestCheck) -> IngestResult | AstraError:
         match check.outcome:
             case "ok":
-                pass
+                return IngestResult(False, None, None, None)
             case "dup":
                 self.metrics.duplicates.inc()
                 return IngestResult(True, None, None, None)
             case "gap":
-                raise SequenceGap(f"expected seq {int(check.detail) + 1}", expected=int(check.detail) + 1)
+                return SequenceGap(f"expected seq {int(check.detail) + 1}", expected=int(check.detail) + 1)
             case "closed":
-                raise SessionClosed(f"session is {check.detail}; it takes no more input", status=check.detail)
+                return SessionClosed(
+                    f"session is {check.detail}; it takes no more input", status=check.detail
+                )
             case _:
-                raise NotFound("no such session")
-        self.metrics.ingest_seconds.observe(time.perf_counter() - started)
-        if self.audio is not None:
-            await self.audio.notify(meta.session_id)
-        return IngestResult(False, None, None, None)
+                return NotFound("no such session")
 
     async def record_utterance(self, session_id: str, utt: Utterance) -> dict[str, Any] | None:
         """An utterance was cut: store its audio (evidence), reserve its place, mark it pending."""

@@ -15,6 +15,7 @@ import msgpack
 import pytest
 
 from server.app import create_app
+from server.audio_pipeline import take_contiguous
 from server.errors import ServiceUnavailable
 from server.services.core import AudioRequest, CircuitBreaker, CircuitOpen, CoreResult, HttpCore, TextRequest
 from server.settings import Retry, Settings
@@ -181,3 +182,21 @@ def test_undecodable_stream_is_rejected_and_the_session_goes_on(
         assert "audio.rejected" in kinds and "block.added" in kinds
         result = client.post(f"/v1/orchestrator/session/{session_id}/finalize", headers=auth).json()
         assert result["block_count"] == 1
+
+
+def _run(*ids: str) -> list[tuple[str, dict[bytes, bytes]]]:
+    return [(i, {b"f": b"pcm16", b"d": i.encode()}) for i in ids]
+
+
+def test_owner_takes_handed_audio_only_when_it_follows_what_it_read() -> None:
+    """Audio handed over in memory is used only when it continues the stream exactly where the
+    owner is; a gap (audio appended some other way) or audio already read sends it to Redis."""
+    handed = [("0-0", _run("1-0", "2-0")), ("2-0", _run("3-0"))]
+    assert take_contiguous(handed, "0-0") == _run("1-0", "2-0", "3-0") and handed == []
+
+    handed = [("4-0", _run("5-0"))]  # 4-0 came in over HTTP: not handed, not read yet
+    assert take_contiguous(handed, "3-0") is None and handed == [("4-0", _run("5-0"))]
+    assert take_contiguous(handed, "5-0") is None and handed == []  # read from the stream meanwhile
+
+    handed = [("5-0", _run("6-0", "7-0")), ("7-0", _run("8-0"))]  # the stream read stopped at 6-0
+    assert take_contiguous(handed, "6-0") == _run("7-0", "8-0") and handed == []

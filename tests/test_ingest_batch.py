@@ -1,0 +1,197 @@
+"""Audio frames that arrive together are stored in one round trip and answered exactly as if
+each had come alone: same outcomes, same order, same durable audio."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import hypothesis
+import msgpack
+from hypothesis import HealthCheck, given
+from hypothesis import strategies as st
+from redis.asyncio import Redis
+from starlette.testclient import TestClient
+
+from server import protocol
+from server.app import create_app
+from server.buffer import CLOSING, Dedupe, SessionBuffer
+from server.endpoint import audio_run
+from server.keys import SessionKeys
+from server.protocol import Audio, AudioEnd, Text
+from server.settings import Settings
+
+from .conftest import TENANT
+
+
+async def _session(buffer: SessionBuffer) -> str:
+    sid = f"ses_{uuid.uuid4().hex}"
+    payload = protocol.encode_event_payload("session.started", 1.0, "t", {})
+    await buffer.create(sid, tenant_id="T", pinned={}, metadata={}, created_by="t", event_payload=payload)
+    return sid
+
+
+def _frame(seq: int) -> tuple[int, str, bytes, bool]:
+    return seq, ("end" if seq % 7 == 0 else "pcm16"), bytes([seq % 256]) * 4, seq % 5 == 0
+
+
+async def _stored(redis: Redis, sid: str) -> tuple[list[dict[bytes, bytes]], Any]:
+    k = SessionKeys(sid)
+    entries = await redis.xrange(k.audio)
+    return [fields for _, fields in entries], await redis.hget(k.producers, "rec")
+
+
+async def _compare(redis_url: str, seqs: list[int]) -> None:
+    redis = Redis.from_url(redis_url)
+    try:
+        buffer = SessionBuffer(redis)
+        together, alone = await _session(buffer), await _session(buffer)
+        frames = [_frame(seq) for seq in seqs]
+        before, batched = await buffer.append_audio_frames(together, "rec", frames)
+        assert before == "0-0"  # nothing was stored before this batch
+        one_by_one = [
+            await buffer.append_audio(alone, Dedupe.by_seq("rec", seq), [(fmt, data, start)])
+            for seq, fmt, data, start in frames
+        ]
+        # Entry ids differ between sessions (time-based); outcome and details must not.
+        assert [(c.outcome, c.detail if c.outcome != "ok" else "") for c in batched] == [
+            (c.outcome, c.detail if c.outcome != "ok" else "") for c in one_by_one
+        ]
+        assert await _stored(redis, together) == await _stored(redis, alone)
+        stored_ids = [entry_id.decode() for entry_id, _ in await redis.xrange(SessionKeys(together).audio)]
+        assert [c.detail for c in batched if c.outcome == "ok"] == stored_ids
+    finally:
+        await redis.aclose()
+
+
+@hypothesis.settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(seqs=st.lists(st.integers(min_value=1, max_value=12), min_size=1, max_size=20))
+def test_batch_of_frames_matches_frame_by_frame(redis_url: str, seqs: list[int]) -> None:
+    """Any mix of new, resent and skipped sequence numbers gets, frame by frame, the same outcome
+    and leaves the same audio and sequence mark as appending each frame alone."""
+    asyncio.run(_compare(redis_url, seqs))
+
+
+def test_closed_or_missing_session_refuses_every_frame(redis_url: str) -> None:
+    """A batch for a closing or unknown session stores nothing and refuses every frame."""
+
+    async def run() -> None:
+        redis = Redis.from_url(redis_url)
+        try:
+            buffer = SessionBuffer(redis)
+            sid = await _session(buffer)
+            await redis.hset(SessionKeys(sid).meta, "status", CLOSING)
+            _, closed = await buffer.append_audio_frames(sid, "rec", [_frame(1), _frame(2)])
+            assert [(c.outcome, c.detail) for c in closed] == [("closed", CLOSING)] * 2
+            _, missing = await buffer.append_audio_frames(f"ses_{uuid.uuid4().hex}", "rec", [_frame(1)])
+            assert [c.outcome for c in missing] == ["missing"]
+            assert await redis.xlen(SessionKeys(sid).audio) == 0
+        finally:
+            await redis.aclose()
+
+    asyncio.run(run())
+
+
+def test_batch_names_the_entry_stored_just_before_it(redis_url: str) -> None:
+    """A batch reports the last entry the stream held before it, also when that entry came from
+    another way in (HTTP): the owner can tell whether the batch follows what it has read."""
+
+    async def run() -> None:
+        redis = Redis.from_url(redis_url)
+        try:
+            buffer = SessionBuffer(redis)
+            sid = await _session(buffer)
+            _, first = await buffer.append_audio_frames(sid, "rec", [_frame(1), _frame(2)])
+            before, second = await buffer.append_audio_frames(sid, "rec", [_frame(2), _frame(3)])
+            assert before == first[1].detail and [c.outcome for c in second] == ["dup", "ok"]
+            http = await buffer.append_audio(sid, Dedupe.by_key("k1"), [("pcm16", b"\x00\x00", False)])
+            before, _ = await buffer.append_audio_frames(sid, "rec", [_frame(4)])
+            assert before == http.detail
+        finally:
+            await redis.aclose()
+
+    asyncio.run(run())
+
+
+def test_burst_of_mixed_frames_is_answered_in_order_once_each(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """Audio frames sent in one burst, with a text frame, a resend and a skip among them, are
+    answered once each, in the order sent, as the protocol says for each frame alone."""
+    token = make_token()
+    silence = bytes(3200)
+    with TestClient(create_app(settings)) as client:
+        response = client.post(
+            "/v1/orchestrator/session/start",
+            json={"tenant_id": TENANT},
+            headers={"authorization": f"Bearer {token}"},
+        )
+        session_id = response.json()["session_id"]
+        with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
+            ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "rec", "token": token}))
+            frames: list[dict[str, Any]] = [
+                {"type": "audio", "seq": seq, "format": "pcm16", "data": silence} for seq in range(1, 31)
+            ]
+            frames.append({"type": "text", "seq": 31, "text": "Se abre la sesión."})
+            frames += [
+                {"type": "audio", "seq": seq, "format": "pcm16", "data": silence} for seq in range(32, 41)
+            ]
+            frames.append({"type": "audio", "seq": 5, "format": "pcm16", "data": silence})  # a resend
+            frames.append({"type": "audio_end", "seq": 41})
+            frames.append({"type": "audio", "seq": 50, "format": "pcm16", "data": silence})  # a skip
+            frames.append({"type": "audio", "seq": 42, "format": "pcm16", "data": silence})
+            for frame in frames:
+                ws.send_bytes(msgpack.packb(frame))
+            answers: list[dict[str, Any]] = []
+            while len(answers) < len(frames):
+                message = msgpack.unpackb(ws.receive_bytes())
+                if message["type"] in ("ack", "error"):
+                    answers.append(message)
+            assert [a["seq"] for a in answers] == [f["seq"] for f in frames]
+            assert all(a["type"] == "ack" and not a["duplicate"] for a in answers[:30] + answers[31:40])
+            assert answers[30]["type"] == "ack" and answers[30]["block_id"]  # the text became a block
+            assert answers[40]["type"] == "ack" and answers[40]["duplicate"]
+            assert answers[41]["type"] == "ack" and not answers[41]["duplicate"]
+            assert answers[42]["type"] == "error" and answers[42]["code"] == "SEQ_GAP"
+            assert answers[42]["details"]["expected"] == 42
+            assert answers[43]["type"] == "ack" and not answers[43]["duplicate"]
+        last = client.portal.call(  # type: ignore[union-attr]
+            client.app.state.astra.redis.hget,  # type: ignore[attr-defined]
+            SessionKeys(session_id).producers,
+            "rec",
+        )
+        assert int(last) == 42
+
+
+def test_audio_run_stops_at_the_first_other_frame() -> None:
+    """The ingester takes the audio frames queued behind an audio frame, and hands back the first
+    frame of another kind to be handled next, so inputs keep the order they were sent in."""
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    a = [Audio(seq, "pcm16", b"\x00\x00", False) for seq in range(1, 6)]
+    text = Text(3, "hola")
+    for item in (a[1], AudioEnd(3), text, a[4]):
+        queue.put_nowait(item)
+    run, held = audio_run(a[0], queue)
+    assert run == [a[0], a[1], AudioEnd(3)]
+    assert held == text
+    assert queue.get_nowait() == a[4] and queue.empty()
+    assert audio_run(a[4], queue) == ([a[4]], None)
+
+
+def test_audio_run_stops_before_its_byte_limit() -> None:
+    """A run holds at most ``max_bytes`` of audio (the first frame always goes); the frame that
+    would exceed it is handed back to start the next run."""
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    frames = [Audio(seq, "pcm16", bytes(400), False) for seq in range(1, 5)]
+    for frame in frames[1:]:
+        queue.put_nowait(frame)
+    run, held = audio_run(frames[0], queue, max_bytes=1000)
+    assert run == frames[:2] and held == frames[2]
+    assert queue.get_nowait() == frames[3]
+    assert audio_run(Audio(9, "pcm16", bytes(5000), False), queue, max_bytes=1000)[0] == [
+        Audio(9, "pcm16", bytes(5000), False)
+    ]
