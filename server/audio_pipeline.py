@@ -142,7 +142,6 @@ class SessionAudio:
         self._transcriptions: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[Any] | None = None
         self._handed: list[tuple[str, list[Entry]]] = []
-        self._handed_bytes = 0
         self._in_flight = 0
         """Samples of utterance audio handed to CORE and not answered yet."""
         self._answered = asyncio.Event()
@@ -150,13 +149,13 @@ class SessionAudio:
     def hand(self, before: str, entries: list[Entry]) -> None:
         """Entries just appended here (``before``: the entry that preceded them): the owner can
         take them from memory instead of reading the stream back (bounded by HANDOFF_BYTES)."""
-        size = sum(len(fields.get(b"d", b"")) for _, fields in entries)
-        if self._handed_bytes + size > HANDOFF_BYTES:
+        held = sum(
+            len(fields.get(b"d", b"")) for _, run in [(before, entries), *self._handed] for _, fields in run
+        )
+        if held > HANDOFF_BYTES:
             self._handed.clear()  # far behind: reading the stream is as good
-            self._handed_bytes = 0
             return
         self._handed.append((before, entries))
-        self._handed_bytes += size
 
     async def run(self) -> None:
         self._task = asyncio.current_task()
@@ -180,7 +179,6 @@ class SessionAudio:
             idle_since = time.monotonic()
             while True:
                 entries = take_contiguous(self._handed, cursor)
-                self._handed_bytes = sum(len(f.get(b"d", b"")) for _, run in self._handed for _, f in run)
                 if entries is None:
                     entries = await buffer.audio_after(sid, cursor, READ_BATCH)
                 if not entries:
