@@ -36,9 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import Server, percentile  # noqa: E402
 
-from server.audio_pipeline import LazyVad  # noqa: E402
 from server.segmenter import Segmenter, SegmenterConfig  # noqa: E402
 from server.services.asr import Transcriber, build_prompt  # noqa: E402
+from server.vad import SileroVad  # noqa: E402
 
 AUDIO = ROOT / "tests" / "fixtures" / "audio"
 FRAME = 3200
@@ -97,7 +97,7 @@ def bench_latency(
     for item in script:
         pcm = read_pcm(item["file"])
         # What the server will transcribe: the segmenter's cut of this audio (with padding).
-        segmenter = Segmenter(LazyVad(), SegmenterConfig(speech_pad_ms=300))
+        segmenter = Segmenter(SileroVad(), SegmenterConfig(speech_pad_ms=300))
         cut = segmenter.feed(pcm) + segmenter.flush()
         samples = b"".join(u.pcm for u in cut[:1])
         bare = []

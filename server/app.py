@@ -20,7 +20,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from .audio_pipeline import AudioService, AudioSettings, LazyVad
+from .audio_pipeline import AudioService, AudioSettings
 from .auth import Authenticator, load_or_create_secret
 from .buffer import STORE_ERRORS, SessionBuffer
 from .endpoint import stream_endpoint
@@ -39,6 +39,7 @@ from .services.objectstore import LocalObjectStore, ObjectStore, S3ObjectStore
 from .services.tenants import DirectoryTenants, FileRegistry, HttpRegistry, HttpTenants, Registry, Tenants
 from .settings import Settings
 from .state import AppState
+from .vad import SileroVad
 from .workers import WorkerPool
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -138,7 +139,7 @@ def create_app(settings: Settings) -> Starlette:
             )
             orchestrator.audio = AudioService(
                 buffer=orchestrator.buffer,
-                vad=LazyVad(),
+                vad=SileroVad(),
                 settings=AudioSettings(
                     lease_ttl=settings.audio_lease_ttl, max_in_flight=settings.limits.max_audio_in_flight
                 ),

@@ -30,15 +30,12 @@ import asyncio
 import contextlib
 import io
 import logging
-import threading
 import time
 import uuid
 import wave
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
-
-import numpy as np
 
 from .audio import AudioFormatError, StreamDecoder
 from .buffer import OPEN, SessionBuffer
@@ -55,23 +52,6 @@ owner reads the stream instead (it always can)."""
 
 Entry = tuple[str, dict[bytes, bytes]]
 """An audio stream entry as read from Redis: (entry id, fields f/d/s)."""
-
-
-class LazyVad:
-    """faster-whisper's bundled Silero VAD (ONNX, offline), loaded on first use; one
-    probability per 512-sample window."""
-
-    def __init__(self) -> None:
-        self._model: Any = None
-        self._lock = threading.Lock()
-
-    def __call__(self, audio: np.ndarray) -> np.ndarray:
-        with self._lock:
-            if self._model is None:
-                from faster_whisper.vad import get_vad_model
-
-                self._model = get_vad_model()
-        return np.asarray(self._model(audio), dtype=np.float32).reshape(-1)
 
 
 def wav_bytes(pcm16: bytes) -> bytes:

@@ -14,15 +14,14 @@ VAD bundled with faster-whisper, or a fake in tests) for one speech probability 
   before the limit (``forced=True``), and the next utterance starts exactly there, so consecutive
   pieces of a long speech neither overlap nor lose samples.
 
-Determinism. Silero is a recurrent network and the model object restarts its state (and its 64-sample
-context) at every call, so a window's probability depends on where the call that scored it began.
-Scoring "every whole window available now" would make the result depend on the size of the frames
-the client happens to send. Windows are therefore scored in fixed cells of :data:`BLOCK_WINDOWS`
-windows laid on a grid that starts at ``start_sample``; each cell is scored by one call that also
-carries the :data:`WARMUP_WINDOWS` windows before it (to warm the recurrent state up), and only the
-cell's own probabilities are used. The same audio fed in any frame sizes gives the very same calls,
-hence the same utterances; the price is at most one cell (128 ms) of extra latency and scoring each
-window three times, which is cheap (about 0.2 s of one core per minute of audio with Silero).
+Determinism. Silero is a recurrent network, so a window's probability depends on the audio scored
+before it; scoring "every whole window available now" would make calls depend on the size of the
+frames the client happens to send. Windows are therefore scored in fixed cells of
+:data:`BLOCK_WINDOWS` windows laid on a grid that starts at ``start_sample``, one VAD call per cell,
+and the VAD's recurrent state is carried from each cell to the next (the segmenter keeps it and
+hands it back; it restarts with the grid). The same audio fed in any frame sizes gives the very
+same calls, hence the same utterances, and each window is scored exactly once (with Silero, about
+1.2 ms of one core per second of audio); the price is at most one cell (128 ms) of latency.
 
 Nothing here does I/O or keeps a clock: positions are absolute sample indices in the session's audio.
 """
@@ -43,16 +42,16 @@ WINDOW = 512
 """Samples per VAD window (32 ms at 16 kHz)."""
 BLOCK_WINDOWS = 4
 """Windows scored per VAD call: one grid cell (128 ms)."""
-WARMUP_WINDOWS = 8
-"""Windows already scored that precede each cell in its call, to warm the recurrent state up."""
 CUT_LOOKBACK_S = 2.0
 """How far before the length limit a forced cut looks for the quietest window."""
 
 _CELL = BLOCK_WINDOWS * WINDOW
 _SCALE = np.float32(1.0 / 32768.0)
 
-VadFunction: TypeAlias = Callable[[npt.NDArray[np.float32]], npt.NDArray[Any]]
-"""float32 mono audio whose length is a multiple of :data:`WINDOW` -> one speech probability per window."""
+VadFunction: TypeAlias = Callable[[npt.NDArray[np.float32], Any], tuple[npt.NDArray[Any], Any]]
+"""``vad(audio, state) -> (probabilities, state)``: float32 mono audio whose length is a multiple of
+:data:`WINDOW` gives one speech probability per window. ``state`` is None at the start of a stream,
+else what the previous call of the same stream returned (opaque to the segmenter)."""
 
 
 def _ms(ms: int) -> int:
@@ -129,13 +128,13 @@ class Segmenter:
         )
         self._lookback = min(round(CUT_LOOKBACK_S * SAMPLE_RATE), (self._max_len or 0) // 2)
         # Audio kept behind the scored position while no speech is in progress: the padding of a
-        # speech starting in the next window, and the warm-up of the next cell's VAD call.
-        self._keep = max(self._pad, WARMUP_WINDOWS * WINDOW)
+        # speech starting in the next window.
+        self._keep = self._pad
         self._skip_until = skip_until
 
-        self._grid = start_sample  # window 0 of the current grid starts here
         self._position = start_sample  # one past the last sample fed
         self._scored = start_sample  # one past the last window scored (a cell boundary until flush)
+        self._vad_state: Any = None  # the VAD's recurrent state after the last cell (None: new grid)
         self._floor = max(start_sample, skip_until)  # no utterance may start before this
         self._buf = bytearray()  # PCM16 samples [_buf_start, _position)
         self._buf_start = start_sample
@@ -191,7 +190,8 @@ class Segmenter:
             end = self._silence_start if self._silence_start is not None else self._position
             self._close(end, self._position, out)
         # A later feed starts a new grid (the tail's last window was zero-padded).
-        self._grid = self._scored = self._position
+        self._scored = self._position
+        self._vad_state = None
         self._trim()
         return out
 
@@ -203,18 +203,17 @@ class Segmenter:
     def _score(self, end: int, out: list[Utterance]) -> None:
         """Score the windows of [_scored, end) in one VAD call and run the state machine over them."""
         start = self._scored
-        warm_start = max(self._grid, start - WARMUP_WINDOWS * WINDOW)
-        n_warm = (start - warm_start) // WINDOW
         n_new = -(-(end - start) // WINDOW)
-        audio = np.frombuffer(self._samples(warm_start, end), dtype="<i2").astype(np.float32)
+        audio = np.frombuffer(self._samples(start, end), dtype="<i2").astype(np.float32)
         audio *= _SCALE
-        missing = (n_warm + n_new) * WINDOW - audio.size
+        missing = n_new * WINDOW - audio.size
         if missing:  # only the last window of a flushed stream
             audio = np.concatenate([audio, np.zeros(missing, dtype=np.float32)])
-        probs = np.asarray(self._vad(audio), dtype=np.float64).reshape(-1)
-        if probs.size != n_warm + n_new:
-            raise ValueError(f"VAD returned {probs.size} probabilities for {n_warm + n_new} windows")
-        probs = np.nan_to_num(probs[n_warm:], nan=0.0)
+        scored, self._vad_state = self._vad(audio, self._vad_state)
+        probs = np.asarray(scored, dtype=np.float64).reshape(-1)
+        if probs.size != n_new:
+            raise ValueError(f"VAD returned {probs.size} probabilities for {n_new} windows")
+        probs = np.nan_to_num(probs, nan=0.0)
         for i, p in enumerate(probs.tolist()):
             ws = start + i * WINDOW
             self._step(ws, min(ws + WINDOW, end), p, out)

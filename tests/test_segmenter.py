@@ -18,13 +18,13 @@ from hypothesis import strategies as st
 from server.segmenter import (
     BLOCK_WINDOWS,
     SAMPLE_RATE,
-    WARMUP_WINDOWS,
     WINDOW,
     Segmenter,
     SegmenterConfig,
     Utterance,
     VadFunction,
 )
+from server.vad import SileroVad
 
 AUDIO = Path(__file__).resolve().parent / "fixtures" / "audio"
 W = WINDOW
@@ -40,16 +40,20 @@ SPEECH, QUIET, MID = 0.9, 0.05, 0.4  # above threshold, below neg_threshold, bet
 
 
 class ScriptedVad:
-    """Stateless fake VAD reading each window's probability from its samples; records its calls."""
+    """Fake VAD reading each window's probability from its samples. Its state is the number of
+    windows the stream has scored so far; each call is recorded as (windows, state passed in)."""
 
     def __init__(self) -> None:
-        self.calls: list[int] = []
+        self.calls: list[tuple[int, int | None]] = []
 
-    def __call__(self, audio: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+    def __call__(
+        self, audio: npt.NDArray[np.float32], state: int | None
+    ) -> tuple[npt.NDArray[np.float64], int]:
         assert audio.dtype == np.float32 and audio.ndim == 1 and audio.size % W == 0
-        self.calls.append(audio.size // W)
+        n = audio.size // W
+        self.calls.append((n, state))
         probs: npt.NDArray[np.float64] = audio.astype(np.float64).reshape(-1, W).mean(axis=1) * 32.768
-        return probs
+        return probs, (state or 0) + n
 
 
 def script(*runs: tuple[float, int]) -> list[float]:
@@ -270,7 +274,7 @@ def test_idle_and_position_track_the_stream() -> None:
 
 
 def test_buffer_stays_bounded_in_ten_minutes_of_silence() -> None:
-    """Ten minutes of silence in 100 ms frames keeps only padding, VAD warm-up and one unscored cell."""
+    """Ten minutes of silence in 100 ms frames keeps only the padding and one unscored cell."""
     vad = ScriptedVad()
     seg = Segmenter(vad)
     frame = bytes(3200)
@@ -280,17 +284,22 @@ def test_buffer_stays_bounded_in_ten_minutes_of_silence() -> None:
         peak = max(peak, seg.buffered_samples)
     assert seg.flush() == []
     assert seg.position == 600 * SAMPLE_RATE
-    assert peak <= max(PAD, WARMUP_WINDOWS * W) + CELL + 1600
+    assert peak <= PAD + CELL + 1600
     assert len(vad.calls) == seg.position // CELL + (1 if seg.position % CELL else 0)
 
 
-def test_vad_is_called_once_per_cell_with_warm_up_windows() -> None:
-    """Each VAD call scores one 4-window cell preceded by up to 8 warm-up windows, whatever the frame size."""
+def test_vad_scores_each_cell_once_carrying_its_state() -> None:
+    """One VAD call per 4-window cell, whatever the frame size, each given the state the previous
+    call returned; a flush starts a new stream (state None again)."""
     pcm = pcm_of(script((QUIET, 100), (SPEECH, 100), (QUIET, 100)))
     for frame in (1600, 48000):
         vad = ScriptedVad()
-        run(Segmenter(vad), pcm, frame, flush=False)
-        assert vad.calls == [4, 8, 12] + [12] * 72
+        seg = Segmenter(vad)
+        run(seg, pcm, frame, flush=False)
+        assert vad.calls == [(4, None)] + [(4, 4 * i) for i in range(1, 75)]
+        seg.flush()
+        seg.feed(pcm_of(script((QUIET, 4))))
+        assert vad.calls[-1] == (4, None)
 
 
 def test_flush_closes_the_utterance_in_progress() -> None:
@@ -397,10 +406,7 @@ def test_invalid_input_and_config_are_rejected() -> None:
 
 @pytest.fixture(scope="module")
 def silero() -> VadFunction:
-    from faster_whisper.vad import get_vad_model
-
-    model: VadFunction = get_vad_model()
-    return model
+    return SileroVad()
 
 
 def read_wav(path: Path) -> npt.NDArray[np.int16]:
@@ -427,6 +433,24 @@ def test_session_recording_gives_its_eight_utterances(silero: VadFunction) -> No
         assert not u.forced
 
 
+def test_streamed_silero_scores_match_one_whole_file_call(silero: VadFunction) -> None:
+    """Scoring sesion.wav cell by cell with the carried state gives the probabilities of
+    faster-whisper's own one-call scoring of the whole file (the reference use of the model)."""
+    from faster_whisper.vad import get_vad_model
+
+    pcm, _ = session()
+    audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+    audio = audio[: audio.size // CELL * CELL]
+    reference = np.asarray(get_vad_model()(audio)).reshape(-1)
+    state = None
+    streamed = []
+    for i in range(0, audio.size, CELL):
+        probs, state = silero(audio[i : i + CELL], state)
+        streamed.append(probs)
+    assert np.allclose(np.concatenate(streamed), reference, atol=1e-5)
+    assert (reference > 0.5).sum() > 400  # the comparison covers speech, not only silence
+
+
 def test_real_model_is_frame_size_independent(silero: VadFunction) -> None:
     """With Silero too, frames of 1600, 512, 333 and 48000 samples give identical utterances."""
     pcm, _ = session()
@@ -441,7 +465,7 @@ def test_silence_and_low_noise_give_no_utterance(silero: VadFunction) -> None:
     noise = np.random.default_rng(7).integers(-100, 101, 30 * SAMPLE_RATE).astype("<i2")
     seg = Segmenter(silero)
     assert run(seg, noise.tobytes()) == []
-    assert seg.buffered_samples <= max(PAD, WARMUP_WINDOWS * W) + CELL
+    assert seg.buffered_samples <= PAD + CELL
 
 
 def test_continuous_speech_is_cut_into_bounded_contiguous_pieces(silero: VadFunction) -> None:
