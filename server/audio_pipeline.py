@@ -34,6 +34,7 @@ import time
 import uuid
 import wave
 from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -187,7 +188,7 @@ class SessionAudio:
                             decoder = None
                             await self._record(tail)
                         broken = False
-                        utterances = await asyncio.to_thread(segmenter.feed, data)
+                        utterances = await self._feed(segmenter, data)
                     elif fmt == "end":
                         utterances = await asyncio.to_thread(
                             self._close_stream, decoder, segmenter, flush=True
@@ -210,7 +211,7 @@ class SessionAudio:
                                 stream_resume = resume_at
                             try:
                                 pcm = await asyncio.to_thread(decoder.feed, data)
-                                utterances = await asyncio.to_thread(segmenter.feed, pcm)
+                                utterances = await self._feed(segmenter, pcm)
                             except AudioFormatError as exc:
                                 # Undecodable: skip the rest of this stream (until a new one
                                 # starts) instead of failing the session's audio forever.
@@ -237,6 +238,14 @@ class SessionAudio:
             await asyncio.gather(renewer, *self._transcriptions, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await asyncio.shield(buffer.release_lease(sid, self.owner))
+
+    async def _feed(self, segmenter: Segmenter, pcm: bytes) -> list[Utterance]:
+        """Feed the segmenter; off the event loop, on the VAD thread, only when the VAD runs
+        (most 100 ms frames are just appended: a thread hop for them cost more than the append)."""
+        if segmenter.would_score(len(pcm)):
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self.service.vad_thread, segmenter.feed, pcm)
+        return segmenter.feed(pcm)
 
     async def _await_audio(self) -> None:
         """Until new audio is announced (``wake``) or ``poll_interval`` passes (audio appended
@@ -333,6 +342,9 @@ class AudioService:
         self.instance = uuid.uuid4().hex
         self._running: dict[str, tuple[SessionAudio, asyncio.Task[None]]] = {}
         self._last_try: dict[str, float] = {}
+        # Every session's voice-activity scoring runs on this one thread: the event loop keeps
+        # the GIL to itself between cells, where a pool of threads waking per frame fought it.
+        self.vad_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="astra-vad")
 
     async def notify(self, session_id: str, handoff: tuple[str, list[Entry]] | None = None) -> None:
         """New audio arrived here: wake our pipeline (handing it the entries, with the id of the
@@ -398,6 +410,7 @@ class AudioService:
             task.cancel()
         if tasks:  # bounded: shutdown must not hang on a pipeline (its lease expires anyway)
             await asyncio.wait(tasks, timeout=5)
+        self.vad_thread.shutdown(wait=False, cancel_futures=True)
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:

@@ -168,6 +168,12 @@ class Segmenter:
         """Samples held in memory."""
         return len(self._buf) // 2
 
+    def would_score(self, pcm16_bytes: int) -> bool:
+        """Whether feeding that many bytes completes a cell, i.e. calls the VAD. A feed that does
+        not is a buffer append that cannot return an utterance (callers run it inline and only
+        move scoring feeds to a thread)."""
+        return self._position + pcm16_bytes // 2 - self._scored >= _CELL
+
     def feed(self, pcm16: bytes) -> list[Utterance]:
         """Add PCM16 little-endian mono samples; return the utterances decided by them."""
         if len(pcm16) % 2:

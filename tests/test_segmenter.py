@@ -302,6 +302,23 @@ def test_vad_scores_each_cell_once_carrying_its_state() -> None:
         assert vad.calls[-1] == (4, None)
 
 
+@pytest.mark.parametrize("frame", [1600, 333, 2048, 7000])
+def test_would_score_tells_exactly_which_feeds_call_the_vad(frame: int) -> None:
+    """would_score predicts whether a feed calls the VAD; a feed that does not returns nothing."""
+    pcm = pcm_of(script((QUIET, 30), (SPEECH, 60), (QUIET, 60)))
+    vad = ScriptedVad()
+    seg = Segmenter(vad)
+    utterances = []
+    for chunk in chunks(pcm, frame):
+        predicted = seg.would_score(len(chunk))
+        calls = len(vad.calls)
+        out = seg.feed(chunk)
+        assert (len(vad.calls) > calls) == predicted
+        assert predicted or out == []
+        utterances += out
+    assert len(utterances) == 1
+
+
 def test_flush_closes_the_utterance_in_progress() -> None:
     """flush scores the unaligned tail and closes speech in progress, unless it is shorter than min_speech."""
     probs = script((QUIET, 30), (SPEECH, 30))
