@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import io
 import json
@@ -17,7 +18,7 @@ import docx
 import pytest
 from starlette.testclient import TestClient
 
-from server.app import create_app
+from server.app import GC_YOUNG_THRESHOLD, create_app
 from server.errors import BuildFailed, ServiceUnavailable
 from server.services.builder import BuildRequest
 from server.services.core import CoreResult, TextRequest
@@ -62,6 +63,19 @@ def start(client: TestClient, token: str, **body: Any) -> str:
     assert response.status_code == 201, response.text
     session_id: str = response.json()["session_id"]
     return session_id
+
+
+def test_serving_freezes_startup_objects_and_restores_the_collector(settings: Settings) -> None:
+    """While the app serves, what startup built is out of the garbage collector's reach and young
+    collections are rarer; on shutdown the collector is as it was (objects collectable again)."""
+    before = gc.get_threshold()
+    assert gc.get_freeze_count() == 0
+    with SettledTestClient(create_app(settings)) as c:
+        assert c.get("/healthz").status_code == 200
+        assert gc.get_freeze_count() > 10_000
+        assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, *before[1:])
+    assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == before
 
 
 def test_start_pins_the_tenant_configuration(client: TestClient, make_token: Callable[..., str]) -> None:
