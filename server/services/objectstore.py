@@ -59,12 +59,13 @@ class LocalObjectStore:
 
     def __init__(self, root: Path, secret: bytes, base_url: str) -> None:
         self.root = root
+        self._real_root = root.resolve()  # resolved once: every key is checked against it
         self._secret = hashlib.sha256(b"astra-objects:" + secret).digest()
         self._base = base_url.rstrip("/")
 
     def _path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
-        if self.root.resolve() not in path.parents:
+        path = (self._real_root / key).resolve()
+        if self._real_root not in path.parents:
             raise NotFound("no such object")
         return path
 
