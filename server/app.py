@@ -28,7 +28,7 @@ from .endpoint import stream_endpoint
 from .errors import AstraError, StoreUnavailable
 from .fanout import LiveHub
 from .http_api import astra_error, http_error, routes
-from .metrics import Metrics
+from .metrics import Metrics, watch_loop_lag
 from .orchestrator import Orchestrator
 from .redis_client import make_redis
 from .services.asr import Transcriber
@@ -175,9 +175,11 @@ def create_app(settings: Settings) -> Starlette:
             gc.freeze()
             thresholds = gc.get_threshold()
             gc.set_threshold(GC_YOUNG_THRESHOLD, *thresholds[1:])
+            lag_probe = asyncio.create_task(watch_loop_lag(metrics.loop_lag_seconds.observe), name="loop-lag")
             try:
                 yield
             finally:
+                lag_probe.cancel()
                 gc.set_threshold(*thresholds)
                 gc.unfreeze()
                 await orchestrator.audio.stop()

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Callable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+LOOP_LAG_INTERVAL = 0.25
+"""Seconds between the event-loop lag probe's wake-ups."""
 
 
 class Metrics:
@@ -23,6 +30,12 @@ class Metrics:
             "astra_resyncs_total", "Catch-up reads from the event log", ["reason"], registry=r
         )
         self.core_seconds = Histogram("astra_core_seconds", "CORE call latency", registry=r)
+        self.loop_lag_seconds = Histogram(
+            "astra_event_loop_lag_seconds",
+            "How late the event loop ran a timer: the wait every frame, ack and event also had",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+            registry=r,
+        )
         self.ingest_seconds = Histogram(
             "astra_ingest_seconds",
             "Input received to durable ack",
@@ -74,3 +87,12 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+async def watch_loop_lag(observe: Callable[[float], None], interval: float = LOOP_LAG_INTERVAL) -> None:
+    """Observe, every ``interval``, how much later than asked the loop woke us: the stalls that
+    CPU-bound work, GIL contention or garbage collection put in front of every connection."""
+    while True:
+        asked = time.perf_counter() + interval
+        await asyncio.sleep(interval)
+        observe(max(0.0, time.perf_counter() - asked))

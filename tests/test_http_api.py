@@ -408,6 +408,7 @@ def test_healthz_and_metrics(client: TestClient, make_token: Callable[..., str])
     client.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=bearer(token))
     text = client.get("/metrics").text
     assert 'astra_blocks_total{type="TEMPLATE"} 1.0' in text
+    assert "astra_event_loop_lag_seconds_count" in text
 
 
 def test_oversized_bodies_get_413(settings: Settings, make_token: Callable[..., str]) -> None:
