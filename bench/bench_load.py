@@ -187,6 +187,40 @@ def spy(pid: int, stem: Path, seconds: float) -> subprocess.Popen[bytes]:
     )
 
 
+LAG_BUCKET = "astra_event_loop_lag_seconds_bucket"
+
+
+def lag_buckets(stack: Stack) -> list[dict[float, float]]:
+    """Each astra server's cumulative event-loop lag histogram (upper bound s -> count), from
+    /metrics (an empty dict for a server that does not have one, like the echo server)."""
+    out = []
+    for server in stack.servers:
+        buckets: dict[float, float] = {}
+        try:
+            text = httpx.get(f"http://127.0.0.1:{server.port}/metrics", timeout=10).text
+        except httpx.HTTPError:
+            text = ""
+        for line in text.splitlines():
+            if line.startswith(LAG_BUCKET):
+                bound = line.split('le="', 1)[1].split('"', 1)[0]
+                buckets[float(bound)] = float(line.rsplit(" ", 1)[1])
+        out.append(buckets)
+    return out
+
+
+def lag_p99_ms(before: list[dict[float, float]], after: list[dict[float, float]]) -> float | None:
+    """The worst server's p99 event-loop lag over the window, as the upper bound of its bucket."""
+    worst = None
+    for b, a in zip(before, after, strict=True):
+        counts = {bound: a[bound] - b.get(bound, 0.0) for bound in sorted(a)}
+        total = counts.get(float("inf"), 0.0)
+        if not total:
+            continue
+        p99 = next(bound for bound, n in counts.items() if n >= 0.99 * total)
+        worst = p99 if worst is None else max(worst, p99)
+    return None if worst is None else worst * 1000
+
+
 def drive(
     stack: Stack,
     sessions: list[dict[str, Any]],
@@ -218,6 +252,7 @@ def drive(
         usage = Usage(pids)
         time.sleep(max(0.0, start - time.time()))
         usage.start()
+        lag_before = lag_buckets(stack)
         commands = stack.redis_commands()
         spies = (
             [spy(s.pid, profile / f"{s.name}-{job['mode']}", seconds) for s in stack.servers]
@@ -226,6 +261,7 @@ def drive(
         )
         time.sleep(max(0.0, end - time.time()))
         used = usage.stop()
+        lag = lag_p99_ms(lag_before, lag_buckets(stack))
         if commands is not None:
             used.setdefault("redis", {})["commands"] = (stack.redis_commands() or 0) - commands
         for proc in spies:
@@ -234,7 +270,7 @@ def drive(
     finally:
         gen.kill()
     raw["connected"], raw["failed_to_connect"] = connected, failed
-    return summarize(raw, used, seconds)
+    return summarize(raw, used, seconds) | {"loop_lag_p99_ms": lag}
 
 
 def summarize(raw: dict[str, Any], usage: dict[str, dict[str, float]], seconds: float) -> dict[str, Any]:
@@ -504,6 +540,12 @@ def _machine(r: dict[str, Any]) -> str:
     return f"{r['machine_cpu_percent']:.0f} ({r['others_cpu_percent']:.0f})"
 
 
+def _lag(r: dict[str, Any]) -> str:
+    """The worst server's event-loop lag p99: ``≤ bucket bound`` (the histogram's resolution)."""
+    lag = r.get("loop_lag_p99_ms")
+    return "—" if lag is None else f"≤ {lag:g}"
+
+
 def _ms(d: dict[str, Any]) -> str:
     return "—" if d["p50"] is None else f"{d['p50']:.1f} / {d['p99']:.1f}"
 
@@ -512,7 +554,7 @@ def live_table(rows: list[dict[str, Any]]) -> str:
     lines = [
         "| sessions | processes | frames/s acked (expected) | ack p50 / p99 (ms) | text ack p50 / p99 (ms) "
         "| fan-out p50 / p99 (ms) | edit ack p50 / p99 (ms) | server CPU % (ms/frame) "
-        "| busiest event loop CPU % | server RSS (MB) | Redis CPU % (commands/frame) "
+        "| busiest event loop CPU % (lag p99 ms) | server RSS (MB) | Redis CPU % (commands/frame) "
         "| generator CPU % (late p99 ms) | machine CPU % (others) | errors | ok |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
@@ -524,7 +566,7 @@ def live_table(rows: list[dict[str, Any]]) -> str:
             f"| {r['sessions']} | {r['processes']} | {r['frames_per_s']:.0f} ({r['expected_frames_per_s']}) "
             f"| {_ms(r['ack_audio_ms'])} | {_ms(r['ack_text_ms'])} | {_ms(r['fanout_stenographer_ms'])} "
             f"| {_ms(r['ack_edit_ms'])} | {r['server_cpu_percent']:.0f} ({r['server_cpu_ms_per_frame']}) "
-            f"| {r['busiest_loop_cpu_percent']:.0f} | {r['server_rss_mb_max']:.0f} "
+            f"| {r['busiest_loop_cpu_percent']:.0f} ({_lag(r)}) | {r['server_rss_mb_max']:.0f} "
             f"| {_cpu(r, 'redis')} ({r['redis_commands_per_frame']}) "
             f"| {r['generator_cpu_percent']:.0f} ({r['send_late_ms']['p99']}) | {_machine(r)} "
             f"| {errors} | {'yes' if r['ok'] else 'no'} |"

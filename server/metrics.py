@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-LOOP_LAG_INTERVAL = 0.25
+LOOP_LAG_INTERVAL = 0.1
 """Seconds between the event-loop lag probe's wake-ups."""
 
 
