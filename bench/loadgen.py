@@ -304,13 +304,11 @@ class Stenographer(Client):
 
     async def edit(self) -> None:
         every: float = self.job["edit_every"]
-        if every <= 0:
-            return
-        while True:
-            await asyncio.sleep(every * (0.5 + self.rng.random()))
+        while True:  # with edits off (every <= 0) the client still lives until the window ends
+            await asyncio.sleep(every * (0.5 + self.rng.random()) if every > 0 else 0.5)
             if time.perf_counter() >= self.stats.end:
                 return
-            if not self.blocks:
+            if every <= 0 or not self.blocks:
                 continue
             block_id = self.rng.choice(list(self.blocks))
             version, text = self.blocks[block_id]

@@ -385,6 +385,7 @@ class Orchestrator:
         except AstraError as exc:
             return self._pending_review(base, meta, text, previous_template, exc, attempts, audio_metadata)
         except Exception as exc:  # a bug in CORE must not lose what was said
+            log.exception("session %s: CORE call failed unexpectedly; input kept for review", meta.session_id)
             error = ServiceError(repr(exc))
             return self._pending_review(base, meta, text, previous_template, error, attempts, audio_metadata)
         merged_audio = {**(audio_metadata or {}), **(result.audio_metadata or {})} or None

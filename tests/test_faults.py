@@ -167,7 +167,7 @@ def test_core_down_gives_pending_review_blocks_that_reprocess_fixes(rig: Rig, mo
     assert [b["type"] for b in blocks] == ["ERROR_PENDING_REVIEW"] * len(blocks)
     assert [b["text"] for b in blocks[:3]] == texts  # the input is kept for the reviewer
     first = blocks[0]["error"]
-    assert first["code"] == "SERVICE_UNAVAILABLE" and first["attempts"] == 3  # retried, then given up
+    assert first["code"] == "SERVICE_UNAVAILABLE" and first["attempts"] == 3, first  # retried, then given up
     assert {b["error"]["code"] for b in blocks} <= {"SERVICE_UNAVAILABLE", "CORE_CIRCUIT_OPEN"}
     assert rig.core_proxy.stats.connections >= 3
     audio_block = blocks[-1]
