@@ -59,6 +59,7 @@ from .orchestrator import IngestResult
 from .protocol import Audio, AudioEnd, Delete, Edit, Hello, Insert, Numbered, Ping, Presence, Text
 from .state import AppState
 from .throttle import TokenBucket
+from .wsprotocol import HOLD
 
 log = logging.getLogger("astra.ws")
 
@@ -122,13 +123,16 @@ class Connection:
         await self.send_all((data,))
 
     async def send_all(self, frames: Iterable[bytes]) -> None:
-        """Write frames back to back (e.g. the acks of a batch: one lock, one timer); together
+        """Write frames (at least one) back to back, e.g. the answers of a batch: one lock, one
+        timer and one socket write (each frame but the last is held, see wsprotocol.py); together
         they may take ``send_timeout`` at most, else SlowConsumer."""
+        *held, last = frames
         async with self._send_lock:
             try:
                 async with asyncio.timeout(self.limits.send_timeout):
-                    for data in frames:
-                        await self.ws.send_bytes(data)
+                    for data in held:
+                        await self.ws.send({"type": "websocket.send", "bytes": data, HOLD: True})
+                    await self.ws.send_bytes(last)
             except TimeoutError:
                 raise SlowConsumer(
                     f"the client took no frame for {self.limits.send_timeout:g} s;"
