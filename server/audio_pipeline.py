@@ -123,6 +123,10 @@ class SessionAudio:
         self._transcriptions: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[Any] | None = None
         self._handed: list[tuple[str, list[Entry]]] = []
+        self._handed_bytes = 0
+        """Audio bytes in ``_handed``: added up as runs are handed (once per run, not recounted on
+        each hand: the owner may be thousands of frames behind), recounted after each take over
+        what is left (usually nothing)."""
         self._in_flight = 0
         """Samples of utterance audio handed to CORE and not answered yet."""
         self._answered = asyncio.Event()
@@ -130,13 +134,18 @@ class SessionAudio:
     def hand(self, before: str, entries: list[Entry]) -> None:
         """Entries just appended here (``before``: the entry that preceded them): the owner can
         take them from memory instead of reading the stream back (bounded by HANDOFF_BYTES)."""
-        held = sum(
-            len(fields.get(b"d", b"")) for _, run in [(before, entries), *self._handed] for _, fields in run
-        )
-        if held > HANDOFF_BYTES:
+        self._handed_bytes += sum(len(fields.get(b"d", b"")) for _, fields in entries)
+        if self._handed_bytes > HANDOFF_BYTES:
             self._handed.clear()  # far behind: reading the stream is as good
+            self._handed_bytes = 0
             return
         self._handed.append((before, entries))
+
+    def _take_handed(self, cursor: str) -> list[Entry] | None:
+        """The handed entries that continue the stream right after ``cursor`` (take_contiguous)."""
+        entries = take_contiguous(self._handed, cursor)
+        self._handed_bytes = sum(len(f.get(b"d", b"")) for _, run in self._handed for _, f in run)
+        return entries
 
     async def run(self) -> None:
         self._task = asyncio.current_task()
@@ -159,7 +168,7 @@ class SessionAudio:
                 await self._send(record, None)
             idle_since = time.monotonic()
             while True:
-                entries = take_contiguous(self._handed, cursor)
+                entries = self._take_handed(cursor)
                 if entries is None:
                     entries = await buffer.audio_after(sid, cursor, READ_BATCH)
                 if not entries:

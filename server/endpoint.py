@@ -31,7 +31,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
 from typing import Any, Literal, TypeVar, assert_never
 
@@ -59,6 +59,7 @@ from .orchestrator import IngestResult
 from .protocol import Audio, AudioEnd, Delete, Edit, Hello, Insert, Numbered, Ping, Presence, Text
 from .state import AppState
 from .throttle import TokenBucket
+from .wsprotocol import HOLD
 
 log = logging.getLogger("astra.ws")
 
@@ -119,10 +120,19 @@ class Connection:
     async def send(self, data: bytes) -> None:
         """Write one frame; SlowConsumer when the client's socket does not take it within
         ``send_timeout`` (it stopped reading: its TCP window and our write buffer are full)."""
+        await self.send_all((data,))
+
+    async def send_all(self, frames: Iterable[bytes]) -> None:
+        """Write frames (at least one) back to back, e.g. the answers of a batch: one lock, one
+        timer and one socket write (each frame but the last is held, see wsprotocol.py); together
+        they may take ``send_timeout`` at most, else SlowConsumer."""
+        *held, last = frames
         async with self._send_lock:
             try:
                 async with asyncio.timeout(self.limits.send_timeout):
-                    await self.ws.send_bytes(data)
+                    for data in held:
+                        await self.ws.send({"type": "websocket.send", "bytes": data, HOLD: True})
+                    await self.ws.send_bytes(last)
             except TimeoutError:
                 raise SlowConsumer(
                     f"the client took no frame for {self.limits.send_timeout:g} s;"
@@ -137,8 +147,11 @@ class Connection:
 
     async def fail(self, exc: AstraError, *, seq: int | None = None) -> None:
         """Tell the client what was wrong; the connection goes on."""
+        await self.send(self._error_frame(exc, seq))
+
+    def _error_frame(self, exc: AstraError, seq: int | None) -> bytes:
         self.state.metrics.errors.labels(exc.code).inc()
-        await self.send(protocol.error(exc.code, exc.message, seq=seq, details=exc.details or None))
+        return protocol.error(exc.code, exc.message, seq=seq, details=exc.details or None)
 
     async def close(self, exc: AstraError, close_code: int) -> None:
         """Send the error frame, then close with a code (see protocol.md, "Close codes"); each
@@ -322,7 +335,7 @@ class Connection:
                     return
                 await self.fail(exc, seq=exc.seq)
                 continue
-            self.state.metrics.frames.labels(type(message).__name__.lower()).inc()
+            self.state.metrics.frames_of(type(message).__name__).inc()
             match message:
                 case Edit() | Insert() | Delete():
                     if principal.role not in CAN_EDIT:
@@ -395,13 +408,13 @@ class Connection:
             raise
         except AstraError as exc:
             results = [exc] * len(batch)
-        for frame, result in zip(batch, results, strict=True):
-            if isinstance(result, AstraError):
-                await self.fail(result, seq=frame.seq)
-            else:
-                await self.send(
-                    protocol.ack(frame.seq, block_id=None, event_id=None, duplicate=result.duplicate)
-                )
+        await self.send_all(
+            self._error_frame(result, frame.seq)
+            if isinstance(result, AstraError)
+            else protocol.ack(frame.seq, block_id=None, event_id=None, duplicate=result.duplicate)
+            for frame, result in zip(batch, results, strict=True)
+        )
+        for _ in batch:
             self._window.release()
 
     def _leave(self) -> None:

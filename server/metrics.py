@@ -18,6 +18,7 @@ class Metrics:
         r = self.registry
         self.connections = Gauge("astra_ws_connections", "Open WebSocket connections", registry=r)
         self.frames = Counter("astra_ws_frames_total", "Client frames received", ["type"], registry=r)
+        self._frames_by_type: dict[str, Counter] = {}
         self.errors = Counter("astra_errors_total", "Errors sent to clients", ["code"], registry=r)
         self.blocks = Counter("astra_blocks_total", "Blocks stored", ["type"], registry=r)
         self.duplicates = Counter(
@@ -84,6 +85,14 @@ class Metrics:
             "Sessions whose audio reading waits for CORE (max_audio_in_flight reached)",
             registry=r,
         )
+
+    def frames_of(self, message_class: str) -> Counter:
+        """``frames`` of one message type (by class name: ``AudioEnd`` counts as ``audioend``);
+        counted once per frame, so the labelled child is kept instead of looked up each time."""
+        child = self._frames_by_type.get(message_class)
+        if child is None:
+            child = self._frames_by_type[message_class] = self.frames.labels(message_class.lower())
+        return child
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

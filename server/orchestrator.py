@@ -81,6 +81,11 @@ class IngestResult:
     block: dict[str, Any] | None
 
 
+_STORED = IngestResult(False, None, None, None)
+_DUPLICATE = IngestResult(True, None, None, None)
+"""The results of an audio frame (one per frame: shared, they are frozen)."""
+
+
 class Orchestrator:
     def __init__(
         self,
@@ -530,10 +535,10 @@ class Orchestrator:
     def _audio_outcome(self, check: IngestCheck) -> IngestResult | AstraError:
         match check.outcome:
             case "ok":
-                return IngestResult(False, None, None, None)
+                return _STORED
             case "dup":
                 self.metrics.duplicates.inc()
-                return IngestResult(True, None, None, None)
+                return _DUPLICATE
             case "gap":
                 return SequenceGap(f"expected seq {int(check.detail) + 1}", expected=int(check.detail) + 1)
             case "closed":

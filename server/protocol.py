@@ -339,9 +339,19 @@ def welcome(
 
 
 def ack(seq: int, *, block_id: str | None, event_id: int | None, duplicate: bool) -> bytes:
+    if block_id is None and event_id is None:  # audio: the same bytes, spliced (one per frame)
+        number: bytes = msgpack.packb(seq)
+        return _ACK_HEAD + number + (_ACK_TAIL_DUPLICATE if duplicate else _ACK_TAIL)
     return encode(
         {"type": "ack", "seq": seq, "block_id": block_id, "event_id": event_id, "duplicate": duplicate}
     )
+
+
+_ACK_HEAD: bytes = bytes((0x85,)) + msgpack.packb("type") + msgpack.packb("ack") + msgpack.packb("seq")
+_ACK_TAIL: bytes = b"".join(
+    msgpack.packb(item) for item in ("block_id", None, "event_id", None, "duplicate", False)
+)
+_ACK_TAIL_DUPLICATE: bytes = _ACK_TAIL[:-1] + msgpack.packb(True)
 
 
 def error(code: str, message: str, *, seq: int | None = None, details: dict[str, Any] | None = None) -> bytes:

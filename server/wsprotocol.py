@@ -13,17 +13,28 @@ off exactly because of the backpressure it is obeying. Here, instead:
   aborted ``close_timeout`` later if the peer never takes the close (a dead host, a full TCP
   window), so nothing of it lingers.
 
+A ``websocket.send`` message that carries ``HOLD`` (true) is framed but not written yet: it goes
+out with the next message written (the application's next send, a ping, a close), in order. The
+endpoint sends a batch of acks that way, so that they cost the socket one write, not one each;
+they stay separate WebSocket messages. Other ASGI servers ignore the key and write each at once.
+
 ``astra serve`` passes this class to uvicorn (``ws=``); everything else is uvicorn's.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.exceptions import InvalidState
 
 from . import protocol
 from .errors import CLOSE_IDLE_TIMEOUT
 
 IDLE_TIMEOUT = "IDLE_TIMEOUT"
+HOLD = "astra.hold"
+"""Key of a ``websocket.send`` message: frame it now, write it with the next message written."""
 
 
 class KeepaliveProtocol(WebSocketsSansIOProtocol):
@@ -33,6 +44,24 @@ class KeepaliveProtocol(WebSocketsSansIOProtocol):
     def data_received(self, data: bytes) -> None:
         self.last_heard = self.loop.time()
         super().data_received(data)
+
+    async def send(self, message: Any) -> None:
+        if (
+            message.get(HOLD)
+            and message["type"] == "websocket.send"
+            and self.handshake_complete
+            and not self.close_sent
+            and self.initial_response is None
+        ):
+            await self.writable.wait()
+            if self.disconnected:
+                raise ClientDisconnected()
+            try:
+                self.conn.send_binary(message["bytes"])  # kept in conn's output until the next write
+            except InvalidState:
+                raise ClientDisconnected() from None
+            return
+        await super().send(message)
 
     def keepalive_timeout(self) -> None:
         if self.close_sent or self.transport.is_closing():

@@ -15,7 +15,7 @@ import msgpack
 import pytest
 
 from server.app import create_app
-from server.audio_pipeline import take_contiguous
+from server.audio_pipeline import HANDOFF_BYTES, SessionAudio, take_contiguous
 from server.errors import ServiceUnavailable
 from server.services.core import AudioRequest, CircuitBreaker, CircuitOpen, CoreResult, HttpCore, TextRequest
 from server.settings import Retry, Settings
@@ -200,3 +200,22 @@ def test_owner_takes_handed_audio_only_when_it_follows_what_it_read() -> None:
 
     handed = [("5-0", _run("6-0", "7-0")), ("7-0", _run("8-0"))]  # the stream read stopped at 6-0
     assert take_contiguous(handed, "6-0") == _run("7-0", "8-0") and handed == []
+
+
+def test_owner_holds_at_most_handoff_bytes_in_memory_counting_what_it_took() -> None:
+    """Handed audio beyond HANDOFF_BYTES is dropped (the owner reads the stream instead); what the
+    owner took no longer counts, so a keeping-up owner keeps getting audio from memory."""
+    third = b"\0" * (HANDOFF_BYTES // 3 + 2)
+    owner = SessionAudio(None, "ses_x", "me")  # type: ignore[arg-type]
+    owner.hand("0-0", [("1-0", {b"f": b"pcm16", b"d": third})])
+    owner.hand("1-0", [("2-0", {b"f": b"pcm16", b"d": third})])
+    assert [run[-1][0] for _, run in owner._handed] == ["1-0", "2-0"]
+    taken = owner._take_handed("0-0")
+    assert taken is not None and [entry_id for entry_id, _ in taken] == ["1-0", "2-0"]
+    owner.hand("2-0", [("3-0", {b"f": b"pcm16", b"d": third})])
+    owner.hand("3-0", [("4-0", {b"f": b"pcm16", b"d": third})])
+    assert [run[-1][0] for _, run in owner._handed] == ["3-0", "4-0"]  # the taken ones did not count
+    owner.hand("4-0", [("5-0", {b"f": b"pcm16", b"d": third})])
+    assert owner._handed == []  # over the bound: dropped, the stream has them
+    owner.hand("5-0", [("6-0", {b"f": b"pcm16", b"d": third})])
+    assert [run[-1][0] for _, run in owner._handed] == ["6-0"]

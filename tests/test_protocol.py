@@ -101,6 +101,13 @@ def test_spliced_event_frame_equals_plain_encoding(event_id: int, actor: str, at
     assert protocol.decode_event(event_id, payload) == {k: v for k, v in frame.items() if k != "type"}
 
 
+@given(st.integers(min_value=1, max_value=2**63 - 1), st.booleans())
+def test_spliced_audio_ack_equals_plain_encoding(seq: int, duplicate: bool) -> None:
+    """An ack without block or event (audio) is spliced: the very bytes of encoding the map."""
+    plain = {"type": "ack", "seq": seq, "block_id": None, "event_id": None, "duplicate": duplicate}
+    assert protocol.ack(seq, block_id=None, event_id=None, duplicate=duplicate) == msgpack.packb(plain)
+
+
 def test_live_doorbell_parsing() -> None:
     """Pub/sub messages carry '<id>:<payload>'; anything else is refused."""
     assert protocol.split_live(b"12:\x84abc") == (12, b"\x84abc")

@@ -1,0 +1,106 @@
+"""uvicorn's WebSocket protocol as astra serve runs it (server/wsprotocol.py), on a recording transport."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from typing import Any
+
+import pytest
+from uvicorn.config import Config
+from uvicorn.server import ServerState
+
+from server.wsprotocol import HOLD, KeepaliveProtocol
+
+pytestmark = pytest.mark.anyio
+
+
+class RecordingTransport(asyncio.Transport):
+    """Keeps every ``write`` apart, so a test can tell how many socket writes a send cost."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 50000)}.get(name, default)
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.writes.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+def _binary_frame(data: bytes) -> bytes:
+    """A server's (unmasked) binary WebSocket frame of under 126 bytes."""
+    return bytes((0x82, len(data))) + data
+
+
+async def _serve_one(app: Any) -> tuple[RecordingTransport, KeepaliveProtocol]:
+    config = Config(app=app, ws=KeepaliveProtocol, ws_ping_interval=None, lifespan="off")
+    config.load()
+    protocol = KeepaliveProtocol(config=config, server_state=ServerState(), app_state={})
+    transport = RecordingTransport()
+    protocol.connection_made(transport)
+    key = base64.b64encode(b"0123456789abcdef").decode()
+    protocol.data_received(
+        (
+            "GET /stream HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    return transport, protocol
+
+
+async def test_held_messages_go_out_in_order_with_the_next_write() -> None:
+    """Messages sent with HOLD are framed at once but written with the next message: three
+    messages, one socket write, each its own WebSocket frame, in order."""
+    sent = asyncio.Event()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        assert (await receive())["type"] == "websocket.connect"
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.send", "bytes": b"first", HOLD: True})
+        await send({"type": "websocket.send", "bytes": b"second", HOLD: True})
+        await send({"type": "websocket.send", "bytes": b"third"})
+        sent.set()
+        await receive()  # until the test disconnects
+
+    transport, protocol = await _serve_one(app)
+    async with asyncio.timeout(10):
+        await sent.wait()
+    assert transport.writes[0].startswith(b"HTTP/1.1 101")
+    assert transport.writes[1:] == [
+        _binary_frame(b"first") + _binary_frame(b"second") + _binary_frame(b"third")
+    ]
+    protocol.connection_lost(None)
+
+
+async def test_a_held_message_goes_out_with_a_close() -> None:
+    """A held message is never lost behind the connection's end: the close frame flushes it."""
+    done = asyncio.Event()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        assert (await receive())["type"] == "websocket.connect"
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.send", "bytes": b"last words", HOLD: True})
+        await send({"type": "websocket.close", "code": 1000})
+        done.set()
+
+    transport, protocol = await _serve_one(app)
+    async with asyncio.timeout(10):
+        await done.wait()
+    assert len(transport.writes) == 2
+    assert transport.writes[1].startswith(_binary_frame(b"last words") + b"\x88")  # then the close frame
+    protocol.connection_lost(None)
