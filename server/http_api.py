@@ -27,7 +27,7 @@ from .auth import Principal, bearer
 from .buffer import Dedupe, SessionMeta, store_errors
 from .errors import AstraError, InvalidInput, MalformedBody, NotFound, PayloadTooLarge, ProtocolError
 from .orchestrator import IngestResult
-from .protocol import MAX_EVENT_ID, validate_changes
+from .protocol import MAX_EVENT_ID, MAX_VERSION, validate_changes
 from .state import AppState
 
 log = logging.getLogger("astra.http")
@@ -199,8 +199,11 @@ async def _append_audio(
 
 
 def _base_version(value: object) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise InvalidInput("'base_version' must be a positive integer", field="base_version")
+    # JSON carries integers of any size; one past MAX_VERSION could not even be stored (a 500).
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_VERSION:
+        raise InvalidInput(
+            f"'base_version' must be an integer between 1 and {MAX_VERSION}", field="base_version"
+        )
     return value
 
 

@@ -154,10 +154,14 @@ def _optional_block_id(frame: dict[str, Any], name: str) -> str | None:
     return value
 
 
+MAX_VERSION = 2**63 - 1
+"""The largest ``base_version`` accepted (versions count edits: none gets near it)."""
+
+
 def _version(frame: dict[str, Any]) -> int:
     version: int = _field(frame, "base_version", int)
-    if version < 1:
-        raise InvalidField("'base_version' must be >= 1", field="base_version")
+    if not 1 <= version <= MAX_VERSION:
+        raise InvalidField(f"'base_version' must be between 1 and {MAX_VERSION}", field="base_version")
     return version
 
 

@@ -455,6 +455,25 @@ def test_structured_data_out_of_msgpack_range_is_refused(
     assert client.get(f"{api}/blocks", headers=bearer(token)).json()["blocks"] == [block["block"]]
 
 
+def test_base_version_out_of_range_is_refused(client: TestClient, make_token: Callable[..., str]) -> None:
+    """A PATCH or DELETE whose base_version no version can reach (2^63 and beyond: JSON carries any
+    integer) gets 422 INVALID_INPUT naming the field, and the block is untouched (the PATCH was a 500)."""
+    token = make_token()
+    api = f"/v1/orchestrator/session/{start(client, token)}"
+    block = client.post(f"{api}/blocks", json={"block": {"text": "x"}}, headers=bearer(token)).json()
+    for version in (2**63, 10**21):
+        edited = client.patch(
+            f"{api}/blocks/{block['block_id']}",
+            json={"base_version": version, "changes": {"text": "y"}},
+            headers=bearer(token),
+        )
+        assert edited.status_code == 422, edited.text
+        assert edited.json()["error"]["details"] == {"field": "base_version"}
+    deleted = client.delete(f"{api}/blocks/{block['block_id']}?base_version={2**63}", headers=bearer(token))
+    assert deleted.status_code == 422 and deleted.json()["error"]["details"] == {"field": "base_version"}
+    assert client.get(f"{api}/blocks", headers=bearer(token)).json()["blocks"] == [block["block"]]
+
+
 def test_events_after_out_of_range_is_refused(client: TestClient, make_token: Callable[..., str]) -> None:
     """?after= beyond 2^63-1 gets 422 (it used to reach Redis as an impossible stream id: 500);
     the largest valid value lists nothing."""

@@ -204,6 +204,11 @@ def test_last_event_id_beyond_stream_ids_is_invalid(last: int) -> None:
         ({"type": "insert", "seq": 1, "block": {"text": "a", "after_block_id": "b"}}, "block"),
         ({"type": "insert", "seq": 1, "block": {"text": "a", "colour": "red"}}, "block"),
         ({"type": "edit", "seq": 1, "block_id": "b", "base_version": 1, "changes": {"x": 1}}, "changes"),
+        (
+            {"type": "edit", "seq": 1, "block_id": "b", "base_version": 2**63, "changes": {"text": "a"}},
+            "base_version",
+        ),
+        ({"type": "delete", "seq": 1, "block_id": "b", "base_version": 2**64 - 1}, "base_version"),
     ],
 )
 def test_fields_follow_one_rule_everywhere(frame: dict[str, object], field: str) -> None:
