@@ -144,7 +144,7 @@ def bad_fields(frame: dict[str, Any]) -> set[str]:
             checks = {
                 "seq": is_seq(get("seq")),
                 "block_id": is_block_id(get("block_id")),
-                "base_version": is_int(get("base_version")) and get("base_version") >= 1,
+                "base_version": is_seq(get("base_version")),  # the same range: 1 .. 2^63 - 1
             }
             if get("type") == "edit":
                 return {name for name, ok in checks.items() if not ok} | bad_block_fields(
@@ -329,7 +329,7 @@ VALID_FIELDS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
     "edit": {
         "seq": st.integers(1, 2**63 - 1),
         "block_id": block_ids,
-        "base_version": st.integers(1, 2**64 - 1),
+        "base_version": st.integers(1, 2**63 - 1),
         "changes": fields_strategy("changes"),
     },
     "insert": {
@@ -340,7 +340,7 @@ VALID_FIELDS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
     "delete": {
         "seq": st.integers(1, 2**63 - 1),
         "block_id": block_ids,
-        "base_version": st.integers(1, 2**64 - 1),
+        "base_version": st.integers(1, 2**63 - 1),
     },
     "presence": {"block_id": st.none() | block_ids},
     "ping": {"ref": values},

@@ -173,3 +173,54 @@ def test_unreachable_service_is_a_retryable_error() -> None:
                 await core.process_text(REQUEST)
 
     anyio.run(scenario)
+
+
+class _SocketlessStream(anyio.abc.SocketStream):
+    """What anyio's stream looks like once uvloop's transport has lost its socket (None)."""
+
+    _raw_socket = None  # type: ignore[assignment]
+
+    async def receive(self, max_bytes: int = 65536) -> bytes:
+        raise NotImplementedError
+
+    async def send(self, item: bytes) -> None:
+        raise NotImplementedError
+
+    async def send_eof(self) -> None:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        pass
+
+
+def test_a_connection_reset_during_setup_is_a_retryable_error() -> None:
+    """An AttributeError raised inside the socket layer (uvloop's transport losing its socket to a
+    reset while connecting: anyio then fails on None) is ServiceUnavailable, retried; one raised
+    anywhere else is a bug and is not disguised."""
+
+    def in_transport(request: httpx.Request) -> httpx.Response:
+        _SocketlessStream().extra_attributes  # noqa: B018 -- raises inside anyio, as in the failure seen
+        raise AssertionError("unreachable")
+
+    def elsewhere(request: httpx.Request) -> httpx.Response:
+        return None.status_code  # type: ignore[attr-defined, no-any-return]
+
+    async def scenario() -> None:
+        calls = 0
+
+        def counting(request: httpx.Request) -> httpx.Response:
+            nonlocal calls
+            calls += 1
+            return in_transport(request)
+
+        async with httpx.AsyncClient(transport=httpx.MockTransport(counting)) as http:
+            core = HttpCore(http, "http://core")
+            with pytest.raises(ServiceUnavailable):
+                await with_retries(lambda: core.process_text(REQUEST), FAST)
+        assert calls == FAST.attempts
+        async with httpx.AsyncClient(transport=httpx.MockTransport(elsewhere)) as http:
+            core = HttpCore(http, "http://core")
+            with pytest.raises(AttributeError):
+                await core.process_text(REQUEST)
+
+    anyio.run(scenario)

@@ -18,6 +18,20 @@ if TYPE_CHECKING:
     import httpx
 
 
+_TRANSPORT_PACKAGES = ("anyio", "httpcore")
+
+
+def raised_in_transport(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised inside the socket layer under httpx (anyio, httpcore)."""
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    parts = tb.tb_frame.f_code.co_filename.replace("\\", "/").split("/")
+    return any(package in parts for package in _TRANSPORT_PACKAGES)
+
+
 async def request(
     client: httpx.AsyncClient, method: str, url: str, *, service: str, **kwargs: Any
 ) -> httpx.Response:
@@ -30,6 +44,13 @@ async def request(
     except httpx.TimeoutException as exc:
         raise ServiceUnavailable(f"{service} timed out", service=service) from exc
     except httpx.TransportError as exc:
+        raise ServiceUnavailable(f"{service} unreachable: {exc}", service=service) from exc
+    except AttributeError as exc:
+        if not raised_in_transport(exc):
+            raise
+        # A connection reset while it is being set up can leave uvloop's transport without its
+        # socket, and anyio then fails on None (seen against a collaborator refusing connections):
+        # the collaborator is unreachable, and the call is retried like any other such failure.
         raise ServiceUnavailable(f"{service} unreachable: {exc}", service=service) from exc
     if response.status_code == 429 or response.status_code >= 500:
         raise ServiceUnavailable(
