@@ -1149,6 +1149,14 @@ class Orchestrator:
             raise
         except AstraError as exc:
             raise BuildFailed(f"BUILDER failed: {exc.message}") from exc
+        except Exception as exc:
+            # The embedded BUILDER failing in a way it did not anticipate (python-docx choking on
+            # the pinned skeleton, say): a failed build like any other, as a remote BUILDER's 500
+            # is, not an internal error. Its traceback (a worker's comes as the cause) is logged
+            # here, once; the client gets the reason.
+            log.error("BUILDER failed on session %s", meta.session_id, exc_info=exc)
+            reason = f"{type(exc).__name__}: {exc}"[:300]
+            raise BuildFailed(f"BUILDER failed: {reason}") from exc
 
     async def _all_events(self, session_id: str) -> list[tuple[int, bytes]]:
         events: list[tuple[int, bytes]] = []

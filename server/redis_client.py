@@ -12,6 +12,16 @@ tag ``{<session_id>}`` (:mod:`server.keys`) and every Lua script gets only keys 
 published on any node reaches the subscribers of every node, so :mod:`server.fanout` subscribes on
 one node and moves to another when that one fails.
 
+In both modes a command fails (``redis.exceptions.TimeoutError``, which the server reports as
+``STORE_UNAVAILABLE``) when Redis has not answered within ``redis_socket_timeout`` seconds: a hung
+primary or a partition without a reset keeps the socket open, so only a timeout ends the wait
+(redis-py 8 happens to default to 5 s; the setting names it rather than relying on that). On a
+cluster the bound covers the command's whole attempt: redis-py retries a timed-out command up to
+ten times, each waiting the full timeout again (55 s measured with a SIGSTOPped primary). Nothing
+the server sends blocks in Redis on purpose; the one long wait, the live hub's pub/sub
+``listen()``, reads with no deadline (redis-py exempts it from the socket timeout), so a quiet hub
+is not cut.
+
 In both modes a caller waits, at most ``redis_pool_timeout`` seconds, for a free connection when
 ``redis_max_connections`` are busy. redis-py's cluster client would fail at once instead
 (``MaxConnectionsError``, its pool being per node), so commands pass a gate of that size here.
@@ -30,6 +40,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.commands.core import AsyncScript
 from redis.exceptions import MaxConnectionsError, NoScriptError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.typing import EncodableT, KeyT, ScriptTextT
 
 from .settings import Settings
@@ -90,10 +101,11 @@ class GatedRedisCluster(RedisCluster):
     through :meth:`execute_command` (data commands and ``EVALSHA`` alike; it uses no pipelines).
     """
 
-    def __init__(self, *, pool_timeout: float, **kwargs: Any) -> None:
+    def __init__(self, *, pool_timeout: float, command_timeout: float | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._gate = asyncio.Semaphore(max(1, int(kwargs.get("max_connections", 100)) - 1))
         self._pool_timeout = pool_timeout
+        self._command_timeout = command_timeout
 
     async def execute_command(self, *args: EncodableT, **kwargs: Any) -> Any:
         try:
@@ -102,7 +114,13 @@ class GatedRedisCluster(RedisCluster):
         except TimeoutError:
             raise MaxConnectionsError(f"no Redis connection free within {self._pool_timeout} s") from None
         try:
-            return await super().execute_command(*args, **kwargs)
+            # One deadline for the attempt with its redirects and retries: a cancelled read
+            # disconnects its connection (redis-py), so no reply can be taken for a later command.
+            async with asyncio.timeout(self._command_timeout):
+                return await super().execute_command(*args, **kwargs)
+        except TimeoutError:  # the deadline (redis-py raises its own TimeoutError, not this one)
+            message = f"no answer from the Redis Cluster within {self._command_timeout} s"
+            raise RedisTimeoutError(message) from None
         finally:
             self._gate.release()
 
@@ -115,6 +133,7 @@ def make_redis(settings: Settings) -> RedisClient:
     url = settings.redis_url
     if not url:
         raise RuntimeError("settings.redis_url is required (astra serve starts an embedded Redis)")
+    timeout = settings.redis_socket_timeout
     if is_cluster_url(url):
         first, seeds = cluster_seeds(url)
         return GatedRedisCluster.from_url(
@@ -122,8 +141,15 @@ def make_redis(settings: Settings) -> RedisClient:
             startup_nodes=[ClusterNode(host, port) for host, port in seeds[1:]],
             max_connections=settings.redis_max_connections,
             pool_timeout=settings.redis_pool_timeout,
+            command_timeout=timeout,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
         )
     pool = BlockingConnectionPool.from_url(
-        url, max_connections=settings.redis_max_connections, timeout=settings.redis_pool_timeout
+        url,
+        max_connections=settings.redis_max_connections,
+        timeout=settings.redis_pool_timeout,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
     )
     return Redis(connection_pool=pool)

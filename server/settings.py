@@ -126,6 +126,11 @@ class Settings:
     """Size of the Redis connection pool (per node on a cluster); callers wait when it is exhausted."""
     redis_pool_timeout: float = 10.0
     """Seconds a Redis call waits for a free pooled connection before it fails."""
+    redis_socket_timeout: float = 5.0
+    """Seconds Redis may take to accept a connection or to answer a command before the call fails
+    with STORE_UNAVAILABLE (a hung or partitioned Redis that keeps its sockets open); on a cluster
+    it bounds a command's whole attempt, redirects and retries included. The live hub's pub/sub
+    connection waits for messages without it."""
     redis_appendfsync: str = "everysec"
     """AOF fsync policy of the embedded Redis: ``always`` trades throughput for power-loss safety."""
     tenants_dir: Path = PACKAGE_TENANTS_DIR
@@ -199,6 +204,7 @@ class Settings:
             redis_url=env.get("REDIS_URL") or None,
             redis_max_connections=_int(env, "ASTRA_REDIS_MAX_CONNECTIONS", 256),
             redis_pool_timeout=_float(env, "ASTRA_REDIS_POOL_TIMEOUT", 10.0),
+            redis_socket_timeout=_float(env, "ASTRA_REDIS_SOCKET_TIMEOUT", 5.0),
             redis_appendfsync=env.get("ASTRA_REDIS_APPENDFSYNC", "everysec"),
             tenants_dir=Path(env.get("ASTRA_TENANTS_DIR") or PACKAGE_TENANTS_DIR),
             public_url=env.get("ASTRA_PUBLIC_URL") or None,

@@ -9,12 +9,14 @@ import json
 import re
 import shutil
 import struct
+import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import docx
+import msgpack
 import pytest
 from starlette.testclient import TestClient
 
@@ -361,6 +363,87 @@ def test_builder_failure_skips_guard_and_finalize_can_be_retried(
     ok = client.post(f"{api}/finalize", headers=bearer(token))
     assert ok.status_code == 200 and orch.guard.seals == 1
     assert client.get(api, headers=bearer(token)).json()["status"] == "FINALIZED"
+
+
+def without_core_properties_type(skeleton: bytes) -> bytes:
+    """The DOCX with no content type declared for ``docProps/core.xml``: python-docx opens it,
+    finds its zones and styles (session start accepts it), but takes the core-properties part for
+    an opaque one, and writing the acta's title then fails inside python-docx."""
+    source = zipfile.ZipFile(io.BytesIO(skeleton))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "[Content_Types].xml":
+                data, found = re.subn(rb'<Override PartName="/docProps/core\.xml"[^>]*/>', b"", data)
+                assert found == 1
+            target.writestr(item, data)
+    return out.getvalue()
+
+
+def test_a_skeleton_the_builder_cannot_build_from_fails_finalize_with_build_failed(
+    settings: Settings, make_token: Callable[..., str], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Embedded BUILDER (in the worker process) failing on the session's pinned skeleton with an
+    error of python-docx's own, not one the builder anticipated: finalize answers 502
+    BUILD_FAILED naming the cause (not a bare 500), a connected client gets
+    ``session.finalize_failed`` with that code, GUARD is not called, the session is
+    FINALIZE_FAILED with every accepted block as it was, the traceback is logged once; with the
+    stored skeleton repaired, finalize succeeds and the acta holds every block."""
+    tenants = tmp_path / "tenants"
+    shutil.copytree(PACKAGE_TENANTS_DIR, tenants)
+    skeleton_path = tenants / TENANT / "skeletons" / "SKEL_STD_V1.docx"
+    good = skeleton_path.read_bytes()
+    bad = without_core_properties_type(good)
+    skeleton_path.write_bytes(bad)
+    app = create_app(with_settings(settings, tenants_dir=tenants, retry=FAST_RETRY))
+    token = make_token()
+    with SettledTestClient(app, raise_server_exceptions=False) as client:
+        session_id = start(client, token)
+        api = f"/v1/orchestrator/session/{session_id}"
+        for text in ("Se abre la sesión.", "Tiene la palabra el concejal Pedro Gómez."):
+            assert client.post(f"{api}/append", json={"text": text}, headers=bearer(token)).status_code == 200
+        upload = client.post(
+            f"{api}/upload-asset",
+            files={"file": ("plano.png", png(40, 20), "image/png")},
+            data={"zone": "ZONE_DEBATE", "caption": "Plano"},
+            headers=bearer(token),
+        )
+        assert upload.status_code == 200, upload.text
+        before = client.get(f"{api}/blocks", headers=bearer(token)).json()["blocks"]
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        orch.guard = CountingGuard(orch.guard)
+
+        with client.websocket_connect(f"{api}/stream") as ws:
+            ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "viewer", "token": token}))
+            caplog.clear()
+            failed = client.post(f"{api}/finalize", headers=bearer(token))
+            assert failed.status_code == 502, failed.text
+            error = failed.json()["error"]
+            assert error["code"] == "BUILD_FAILED" and "core_properties" in error["message"]
+            while True:
+                frame = msgpack.unpackb(ws.receive_bytes())
+                if frame["type"] == "event" and frame["kind"] == "session.finalize_failed":
+                    break
+            assert frame["data"]["code"] == "BUILD_FAILED"
+        tracebacks = [r for r in caplog.records if r.exc_info is not None]
+        assert len(tracebacks) == 1 and "core_properties" in caplog.text, caplog.text
+        assert orch.guard.seals == 0
+        status = client.get(api, headers=bearer(token)).json()
+        assert status["status"] == "FINALIZE_FAILED" and status["finalize_error"]["code"] == "BUILD_FAILED"
+        assert client.get(f"{api}/blocks", headers=bearer(token)).json()["blocks"] == before
+
+        # The operator repairs the session's pinned copy of the skeleton; finalize again.
+        pinned = client.portal.call(orch.buffer.meta, session_id).pinned  # type: ignore[union-attr]
+        client.portal.call(orch.store.put_bytes, pinned["skeleton_key"], good, "application/octet-stream")  # type: ignore[union-attr]
+        ok = client.post(f"{api}/finalize", headers=bearer(token))
+        assert ok.status_code == 200, ok.text
+        assert orch.guard.seals == 1
+        document = docx.Document(io.BytesIO(client.get(ok.json()["download_url"]).content))
+        text = "".join(document.element.body.itertext())
+        assert "Se abre la sesión." in text and "Pedro Gómez" in text
+        assert len(document.inline_shapes) == 1
+        assert ok.json()["block_count"] == len(before) == 3
 
 
 def test_concurrent_finalize_builds_once(settings: Settings, make_token: Callable[..., str]) -> None:

@@ -1,5 +1,6 @@
-"""Redis killed and restarted under a live session: clients are told the server is degraded,
-nothing acked is lost, frames sent meanwhile are stored once Redis is back, the session goes on.
+"""Redis killed and restarted, or hung (SIGSTOPped), under a live session: clients are told the
+server is degraded, nothing acked is lost, frames sent meanwhile are stored once Redis is back,
+the session goes on.
 
 The test owns its Redis (AOF with ``appendfsync always``, so an acked write is on disk before
 the ack leaves) and restarts it on the same Unix socket; the server under test reconnects.
@@ -10,8 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
 import random
 import re
+import signal
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,15 +24,17 @@ import httpx
 import msgpack
 import pytest
 from playwright.sync_api import Browser, expect
+from redis.crc import key_slot
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from server.keys import SessionKeys
 from server.protocol import SUBPROTOCOL
 from server.redis_server import EmbeddedRedis
 
 from . import faultkit
 from .chromium import chromium, ms
-from .conftest import ServerProcess
+from .conftest import TIME_UNIT, ServerProcess
 from .faultkit import (
     Timeline,
     auth,
@@ -38,6 +44,7 @@ from .faultkit import (
     make_timeline,
     session_blocks,
 )
+from .redis_cluster import LocalCluster
 from .resumable import ResumableClient
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -304,3 +311,103 @@ def test_console_shows_degraded_banner_and_keeps_its_queue(
             context.close()
     finally:
         store.stop()
+
+
+# -- a Redis that accepts connections but stops answering ------------------------------------------
+
+HUNG_TIMEOUT = 2.0
+"""ASTRA_REDIS_SOCKET_TIMEOUT of the hung-Redis test: each call it makes must fail well within
+ten times this (the bound it polls with), where a server without it waits for ever (or, on a
+cluster, through every retry of the client)."""
+
+
+@contextlib.contextmanager
+def frozen(process: subprocess.Popen[bytes] | None) -> Iterator[None]:
+    """SIGSTOP a redis-server (a hung primary: its sockets stay open, nothing answers) for the
+    duration of the block; SIGCONT it on the way out, whatever happened."""
+    assert process is not None and process.poll() is None
+    os.kill(process.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(process.pid, signal.SIGCONT)
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("kind", ["standalone", "cluster"])
+def test_hung_redis_fails_calls_with_store_unavailable_then_recovers_losing_nothing(
+    spawn: Any, tmp_path: Path, kind: str
+) -> None:
+    """The Redis holding the session is SIGSTOPped (it keeps its connections open and answers
+    nothing; on a cluster, the primary of the session's slot): an HTTP read gets 503
+    STORE_UNAVAILABLE, a new WebSocket's hello gets STORE_UNAVAILABLE and close 1013, and a
+    text frame on an open connection gets ``status degraded STORE_UNAVAILABLE`` and waits
+    unacked, each within a bound instead of hanging; after SIGCONT the server serves again, the
+    held frame is stored and acked once, and every block accepted before is still there."""
+    with contextlib.ExitStack() as stack:
+        if kind == "standalone":
+            store = EmbeddedRedis(tmp_path / "store", appendfsync="always")
+            store.start()
+            stack.callback(store.stop)
+            url = store.url
+        else:
+            cluster = LocalCluster(tmp_path / "cluster", full_coverage=False)
+            stack.callback(cluster.stop)
+            url = cluster.start(timeout=30 * TIME_UNIT).url
+        core = stack.enter_context(fake_core(tmp_path))
+        server = spawn(
+            "serve",
+            env={
+                "REDIS_URL": url,
+                "ASTRA_CORE_URL": core.url,
+                "ASTRA_REDIS_SOCKET_TIMEOUT": str(HUNG_TIMEOUT),
+            },
+        )
+        token = server.token()
+        session_id = start_session(server, token)
+        if kind == "standalone":
+            holder = store.process
+        else:
+            holder = cluster.node_of_slot(key_slot(SessionKeys(session_id).meta.encode())).process
+        bound = 10 * HUNG_TIMEOUT * TIME_UNIT
+        blocks_url = f"{server.url}/v1/orchestrator/session/{session_id}/blocks"
+
+        async def scenario() -> ResumableClient:
+            client = ResumableClient([server.ws_url], session_id, token, "rec").start()
+            try:
+                for n in range(1, 6):
+                    await client.send(text("Antes del bloqueo", n))
+                await client.all_acked()
+                with frozen(holder):
+                    # Bounded by the client's own timeout: a server that hangs fails here.
+                    listing = await asyncio.to_thread(
+                        httpx.get, blocks_url, headers=auth(token), timeout=bound
+                    )
+                    assert listing.status_code == 503, listing.text
+                    assert listing.json()["error"]["code"] == "STORE_UNAVAILABLE"
+                    refused, close_code = await asyncio.wait_for(
+                        hello_during_outage(server, session_id, token), bound
+                    )
+                    assert refused["type"] == "error" and refused["code"] == "STORE_UNAVAILABLE"
+                    assert close_code == 1013
+                    await client.send(text("Durante el bloqueo", 6))
+                    await client.wait_until(
+                        lambda: any(s["state"] == "degraded" for s in client.statuses),
+                        bound / TIME_UNIT,
+                        "degraded status",
+                    )
+                    degraded = next(s for s in client.statuses if s["state"] == "degraded")
+                    assert degraded["code"] == "STORE_UNAVAILABLE"
+                    assert client.applied() == [1, 2, 3, 4, 5]  # the new frame waits, unacked
+                await client.all_acked(60)
+                await client.wait_until(lambda: client.statuses[-1]["state"] == "ok", 60, "status ok")
+            finally:
+                await client.stop()
+            return client
+
+        client = asyncio.run(scenario())
+        assert client.applied() == [1, 2, 3, 4, 5, 6] and not client.errors
+        blocks = session_blocks(server.url, token, session_id)
+        assert [b["source"]["seq"] for b in blocks] == [1, 2, 3, 4, 5, 6]
+        assert [b["text"].split("número ")[1] for b in blocks] == [f"{n}." for n in range(1, 7)]
+        assert httpx.get(server.url + "/healthz", timeout=10).status_code == 200

@@ -1,0 +1,78 @@
+"""The Redis client's socket timeout (``redis_socket_timeout``) bounds calls, not listening: the
+live hub's pub/sub link, quiet for many times the timeout, still carries the next doorbell.
+
+How a hung Redis fails calls within the timeout is pinned end to end, on a real server with its
+Redis SIGSTOPped, in ``tests/test_redis_restart.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+import redis.asyncio
+
+from server import protocol
+from server.buffer import SessionBuffer
+from server.fanout import RESYNC, STORE_DOWN, LiveHub
+from server.redis_client import cluster_seeds, is_cluster_url, make_redis
+from server.settings import Settings
+
+from .conftest import TIME_UNIT
+
+pytestmark = pytest.mark.anyio
+
+SOCKET_TIMEOUT = 0.5
+QUIET = 2
+"""Seconds (CLIENT LIST counts whole ones) the hub's link must stay quiet: four timeouts."""
+
+
+def payload(kind: str) -> bytes:
+    return protocol.encode_event_payload(kind, 1.0, "tester", {})
+
+
+async def quietest_subscriber(url: str) -> int | None:
+    """The smallest ``idle`` (seconds since its last command) of the pub/sub connections on the
+    Redis (every node of a cluster); None while there is none."""
+    urls = [f"redis://{h}:{p}" for h, p in cluster_seeds(url)[1]] if is_cluster_url(url) else [url]
+    idle: list[int] = []
+    for node_url in urls:
+        async with redis.asyncio.Redis.from_url(node_url) as node:
+            idle += [int(c["idle"]) for c in await node.client_list() if int(c.get("sub", 0)) > 0]
+    return min(idle) if idle else None
+
+
+@pytest.mark.cluster
+async def test_a_quiet_hub_outlives_the_socket_timeout(redis_url: str) -> None:
+    """A hub whose pub/sub connection has read nothing for four socket timeouts is still
+    subscribed on that same connection (no STORE_DOWN, no reconnect and RESYNC): the next event
+    arrives as its doorbell."""
+    client = make_redis(Settings(redis_url=redis_url, redis_socket_timeout=SOCKET_TIMEOUT))
+    hub = LiveHub(client, queue_size=100)
+    buffer = SessionBuffer(client)
+    sid = f"ses_{uuid.uuid4().hex}"
+    try:
+        await hub.start()
+        async with hub.subscribe(sid) as sub:
+            await buffer.create(
+                sid, tenant_id="T", pinned={}, metadata={}, created_by="t", event_payload=payload("s")
+            )
+            first = await asyncio.wait_for(sub.get(), 10 * TIME_UNIT)
+            if first == RESYNC:  # the hub's first connection
+                first = await asyncio.wait_for(sub.get(), 10 * TIME_UNIT)
+            assert first[0] == 1
+            # Only now can the link be quiet: every subscriber's last command is this long ago
+            # (a hub cut by the timeout would reconnect, subscribing anew, again and again).
+            deadline = asyncio.get_running_loop().time() + 30 * TIME_UNIT
+            while (await quietest_subscriber(redis_url) or 0) < QUIET:
+                assert asyncio.get_running_loop().time() < deadline, "the hub's link never stayed quiet"
+                await asyncio.sleep(0.1)
+            assert sub.queue.empty()  # nothing meanwhile: no STORE_DOWN, no RESYNC
+            assert await buffer.emit(sid, payload("block.added")) == 2
+            item = await asyncio.wait_for(sub.get(), 10 * TIME_UNIT)
+            assert item not in (STORE_DOWN, RESYNC)
+            assert item == (2, payload("block.added"))
+    finally:
+        await hub.stop()
+        await client.aclose()
