@@ -13,9 +13,10 @@ a failed build leaves ``FINALIZE_FAILED`` (closed to input, finalize may be retr
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import math
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -223,8 +224,10 @@ return emit(KEYS[1], KEYS[3], ARGV[5], ARGV[4])
 """
 )
 
-# KEYS: meta, blocks, events   ARGV: block_id, base_version, block, event_payload, channel
-# Replace a block only if it is still at the version the change was based on (no silent merge).
+# KEYS: meta, blocks, events, order
+# ARGV: block_id, base_version, block, event_payload, channel, position the block carries ('' = none)
+# Replace a block only if it is still at the version the change was based on (no silent merge),
+# and still at its position (-1 if a renumbering moved it: the caller takes the new one).
 _REPLACE_BLOCK = (
     _EMIT
     + """
@@ -232,6 +235,7 @@ if redis.call('HGET', KEYS[1], 'status') ~= 'OPEN' then return 0 end
 local current = redis.call('HGET', KEYS[2], ARGV[1])
 if not current then return 0 end
 if tostring(cmsgpack.unpack(current)['version']) ~= ARGV[2] then return 0 end
+if ARGV[6] ~= '' and tonumber(redis.call('ZSCORE', KEYS[4], ARGV[1])) ~= tonumber(ARGV[6]) then return -1 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 return emit(KEYS[1], KEYS[3], ARGV[5], ARGV[4])
 """
@@ -239,12 +243,32 @@ return emit(KEYS[1], KEYS[3], ARGV[5], ARGV[4])
 
 # KEYS: meta, blocks, order, events, producers, idem
 # ARGV: mode, producer, seq-or-key, op ('edit'|'delete'|'insert'), block_id, base_version,
-#       new block, event_payload, channel, position (insert; edit: where the block now goes)
+#       new block, event_payload, channel, position ('' = none), placement ('after'|'stay'),
+#       after block id ('' = the start; 'after' only)
 # A human change: applied only to the version it was based on, never merged silently.
+# Placement 'after' (an insert, a move): the position, chosen by the caller from what it read, is
+# taken only if it still lies strictly between the block it goes after (0 at the start) and the
+# next block (the moved one aside), below the next whole position; 'stay' (any other change):
+# only if the block is still at the position the new version carries (a renumbering may have
+# moved it since it was read). Otherwise {'moved'}: the caller reads again and retries.
 _CHANGE_BLOCK = (
     _EMIT
     + _SEQ
     + """
+local function fits(order, block_id, pos_arg, after)
+  local low_arg = '0'
+  if after ~= '' then
+    low_arg = redis.call('ZSCORE', order, after)
+    if not low_arg then return false end
+  end
+  local low, pos = tonumber(low_arg), tonumber(pos_arg)
+  if not (low < pos and pos < math.floor(low) + 1) then return false end
+  local following = redis.call('ZRANGEBYSCORE', order, '(' .. low_arg, '+inf', 'WITHSCORES', 'LIMIT', 0, 2)
+  for i = 1, #following, 2 do
+    if following[i] ~= block_id then return pos < tonumber(following[i + 1]) end
+  end
+  return true
+end
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing', ''} end
 if status ~= 'OPEN' then return {'closed', status} end
@@ -257,18 +281,53 @@ elseif ARGV[1] == 'key' then
 end
 if ARGV[4] == 'insert' then
   if redis.call('HEXISTS', KEYS[2], ARGV[5]) == 1 then return {'dup', ARGV[5]} end
-  redis.call('ZADD', KEYS[3], ARGV[10], ARGV[5])
 else
   local current = redis.call('HGET', KEYS[2], ARGV[5])
   if not current then return {'no_block', ''} end
   local block = cmsgpack.unpack(current)
   if block['deleted'] or tostring(block['version']) ~= ARGV[6] then return {'stale', current} end
-  if ARGV[4] == 'edit' then redis.call('ZADD', KEYS[3], ARGV[10], ARGV[5]) end
+end
+if ARGV[11] == 'after' then
+  if not fits(KEYS[3], ARGV[5], ARGV[10], ARGV[12]) then return {'moved', ''} end
+  redis.call('ZADD', KEYS[3], ARGV[10], ARGV[5])
+elseif ARGV[10] ~= '' then
+  local score = redis.call('ZSCORE', KEYS[3], ARGV[5])
+  if not score or tonumber(score) ~= tonumber(ARGV[10]) then return {'moved', ''} end
 end
 if ARGV[1] == 'seq' then redis.call('HSET', KEYS[5], ARGV[2], ARGV[3]) end
 if ARGV[1] == 'key' then redis.call('HSET', KEYS[6], ARGV[3], ARGV[5]) end
 redis.call('HSET', KEYS[2], ARGV[5], ARGV[7])
 return {'ok', tostring(emit(KEYS[1], KEYS[4], ARGV[9], ARGV[8]))}
+"""
+)
+
+# KEYS: meta, blocks, order, events
+# ARGV: channel, min, max (the unit's exclusive score range), count,
+#       then count x (block_id, score, new score, sha1 of the stored block, new block, event_payload)
+# Spread the blocks of one whole-number unit evenly over it, as read by the caller: applied only
+# if the unit still holds exactly those blocks at those scores, each stored as read (else 0, and
+# the caller reads again). A block with an empty new block (a tombstone) only gets its new score.
+_RENUMBER = (
+    _EMIT
+    + """
+if redis.call('HGET', KEYS[1], 'status') ~= 'OPEN' then return -1 end
+local n = tonumber(ARGV[4])
+local now = redis.call('ZRANGEBYSCORE', KEYS[3], ARGV[2], ARGV[3], 'WITHSCORES')
+if #now ~= 2 * n then return 0 end
+for i = 0, n - 1 do
+  local at = 5 + 6 * i
+  if now[2 * i + 1] ~= ARGV[at] or tonumber(now[2 * i + 2]) ~= tonumber(ARGV[at + 1]) then return 0 end
+  if redis.sha1hex(redis.call('HGET', KEYS[2], ARGV[at]) or '') ~= ARGV[at + 3] then return 0 end
+end
+for i = 0, n - 1 do
+  local at = 5 + 6 * i
+  redis.call('ZADD', KEYS[3], ARGV[at + 2], ARGV[at])
+  if ARGV[at + 4] ~= '' then
+    redis.call('HSET', KEYS[2], ARGV[at], ARGV[at + 4])
+    emit(KEYS[1], KEYS[4], ARGV[1], ARGV[at + 5])
+  end
+end
+return n
 """
 )
 
@@ -485,6 +544,27 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+def _score_arg(position: Any) -> str:
+    """A position as a script argument that reads back as the very same float ('' for none)."""
+    return repr(float(position)) if isinstance(position, int | float) else ""
+
+
+POSITION_STEP = 2.0**-20
+"""How far past the block it follows a block inserted (or moved) after it goes, when the gap to
+the next block allows (else half the gap): a passage typed paragraph by paragraph, each after the
+one before, places about a million paragraphs at one spot before the gap is used up (halving
+the gap each time, as before, tied two blocks after about 50)."""
+
+
+class NoRoom(Exception):
+    """No position is left between a block and the next one: the blocks placed between the
+    whole positions ``unit`` and ``unit + 1`` must be renumbered (:meth:`SessionBuffer.renumber`)."""
+
+    def __init__(self, unit: int) -> None:
+        super().__init__(unit)
+        self.unit = unit
+
+
 class SessionBuffer:
     """Reads and atomic writes of sessions in Redis."""
 
@@ -507,6 +587,7 @@ class SessionBuffer:
         self._release = redis.register_script(_RELEASE_LEASE)
         self._replace_block = redis.register_script(_REPLACE_BLOCK)
         self._change_block = redis.register_script(_CHANGE_BLOCK)
+        self._renumber = redis.register_script(_RENUMBER)
         self._presence = redis.register_script(_PRESENCE)
         self._checkpoint_audio = redis.register_script(_CHECKPOINT_AUDIO)
         self._blocks_page = redis.register_script(_BLOCKS_PAGE)
@@ -854,12 +935,14 @@ class SessionBuffer:
     async def replace_block(
         self, session_id: str, block_id: str, base_version: int, block: dict[str, Any], event_payload: bytes
     ) -> int:
-        """Swap a block for a new version if it is still at ``base_version``; the event id or 0."""
+        """Swap a block for a new version if it is still at ``base_version``; the event id, 0 if
+        not, -1 if the block is no longer at the position the new version carries (renumbered)."""
         k = SessionKeys(session_id)
+        position = block.get("position")
         return int(
             await self._replace_block(
-                keys=[k.meta, k.blocks, k.events],
-                args=[block_id, base_version, pack(block), event_payload, k.channel],
+                keys=[k.meta, k.blocks, k.events, k.order],
+                args=[block_id, base_version, pack(block), event_payload, k.channel, _score_arg(position)],
             )
         )
 
@@ -878,10 +961,16 @@ class SessionBuffer:
         block: dict[str, Any],
         base_version: int,
         event_payload: bytes,
+        *,
+        placed_after: str | Literal[False] | None = False,
     ) -> tuple[str, bytes | str]:
         """Apply a human change atomically; ('stale', current block bytes) if it was based on an
-        older version, ('ok', event id) when applied."""
+        older version, ('ok', event id) when applied, ('moved', '') when the block's place changed
+        since it was read (read again and retry). ``placed_after`` (an insert, a move: the block it
+        goes after, None for the start) takes ``block["position"]`` only if that still lies
+        between that block and the next; otherwise (False) the block must still be at it."""
         k = SessionKeys(session_id)
+        placement = "stay" if placed_after is False else "after"
         outcome, detail = await self._change_block(
             keys=[k.meta, k.blocks, k.order, k.events, k.producers, k.idem],
             args=[
@@ -894,13 +983,20 @@ class SessionBuffer:
                 pack(block),
                 event_payload,
                 k.channel,
-                block.get("position", 0),
+                _score_arg(block.get("position")),
+                placement,
+                placed_after or "",
             ],
         )
         return _text(outcome), detail
 
-    async def position_after(self, session_id: str, block_id: str | None) -> float:
-        """A position between ``block_id`` (None: the start) and the block that follows it."""
+    async def position_after(
+        self, session_id: str, block_id: str | None, *, moving: str | None = None
+    ) -> float:
+        """A position between ``block_id`` (None: the start) and the block that follows it
+        (``moving``, the block being moved, aside): :data:`POSITION_STEP` past ``block_id``, or
+        half the gap when that is less. KeyError if there is no such block, :class:`NoRoom` if no
+        float lies strictly between the two (see :meth:`renumber`)."""
         k = SessionKeys(session_id)
         if block_id is None:
             low = 0.0
@@ -909,14 +1005,48 @@ class SessionBuffer:
             if score is None:
                 raise KeyError(block_id)
             low = float(score)
-        following = await self._r.zrangebyscore(k.order, f"({low}", "+inf", start=0, num=1, withscores=True)
+        following = await self._r.zrangebyscore(k.order, f"({low!r}", "+inf", start=0, num=2, withscores=True)
         # Whole positions belong to texts and utterances, handed out by a counter (maybe to one
         # not stored yet): stay below the next whole one, or a later block would tie with this
         # one and their order would be left to chance.
         high = float(math.floor(low) + 1)
-        if following:
-            high = min(high, float(following[0][1]))
-        return (low + high) / 2
+        for member, score in following:
+            if _text(member) != moving:
+                high = min(high, float(score))
+                break
+        position = low + min(POSITION_STEP, (high - low) / 2)
+        if not low < position < high:
+            raise NoRoom(math.floor(low))
+        return position
+
+    async def renumber(
+        self, session_id: str, unit: int, event_for: Callable[[dict[str, Any]], bytes]
+    ) -> Literal["ok", "changed", "empty", "closed"]:
+        """Spread the blocks placed between the whole positions ``unit`` and ``unit + 1`` evenly
+        over that gap, in their order, atomically; each live one gets a new copy of its block
+        (same ``version``, new ``position``) logged with ``event_for(block)``; a tombstone only
+        moves in the order. 'changed' if the unit changed while this was prepared (call again),
+        'empty' if there is nothing to spread, 'closed' if the session is not open."""
+        k = SessionKeys(session_id)
+        low, high = f"({unit}", f"({unit + 1}"
+        members: list[tuple[bytes, float]] = await self._r.zrangebyscore(k.order, low, high, withscores=True)
+        if not members:
+            return "empty"
+        stored: list[bytes | None] = await self._r.hmget(k.blocks, [member for member, _ in members])
+        count = len(members)
+        args: list[Any] = [k.channel, low, high, count]
+        for i, ((member, score), raw) in enumerate(zip(members, stored, strict=True)):
+            position = unit + (i + 1) / (count + 1)
+            new, payload = b"", b""
+            if raw is not None:
+                block = unpack(raw)
+                if not block.get("deleted"):
+                    block["position"] = position
+                    new, payload = pack(block), event_for(block)
+            sha1 = hashlib.sha1(raw or b"", usedforsecurity=False).hexdigest()  # a change check
+            args += [member, repr(float(score)), repr(position), sha1, new, payload]
+        moved = int(await self._renumber(keys=[k.meta, k.blocks, k.order, k.events], args=args))
+        return "ok" if moved > 0 else "closed" if moved < 0 else "changed"
 
     async def presence(
         self,

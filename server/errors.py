@@ -20,7 +20,9 @@ maps in one place to an HTTP status and, for errors that end a WebSocket, a clos
     ├── LimitExceeded          a configured bound was reached          (429)
     │   ├── TooManySessions    the tenant has max_open_sessions open   (429)
     │   ├── TooManyConnections the session has max_connections_per_session (429, close 4429)
-    │   └── SlowConsumer       a client that does not take its events in time (close 4503)
+    │   ├── SlowConsumer       a client that does not take its events in time (close 4503)
+    │   ├── PlaceContended     a block's place kept changing under concurrent changes (429)
+    │   └── PositionsExhausted no position left at the place asked for    (429)
     ├── StaleVersion           an edit based on an old block version     (409)
     ├── SequenceGap            a frame skipped a client sequence number
     ├── NotSupported           understood, but not offered by this server yet  (501)
@@ -144,6 +146,21 @@ class SlowConsumer(LimitExceeded):
 
     code = "SLOW_CONSUMER"
     close_code = 4503
+
+
+class PlaceContended(LimitExceeded):
+    """The place a change reads for a block (the block it goes after, the block's own position)
+    changed before the change was applied, ``placement_attempts`` times in a row; nothing was
+    changed, the same change may be sent again."""
+
+    code = "PLACE_CONTENDED"
+
+
+class PositionsExhausted(LimitExceeded):
+    """No position is left at the place asked for, even after renumbering the blocks around it
+    (a whole-number unit of positions holds billions of blocks); nothing was changed."""
+
+    code = "POSITIONS_EXHAUSTED"
 
 
 class StaleVersion(AstraError):

@@ -24,6 +24,11 @@ class Metrics:
         self.duplicates = Counter(
             "astra_duplicates_total", "Resent inputs acked without a new block", registry=r
         )
+        self.renumbers = Counter(
+            "astra_renumbers_total",
+            "Gaps between two whole positions whose inserted blocks were spread out again",
+            registry=r,
+        )
         self.events_sent = Counter(
             "astra_events_sent_total", "Events delivered to WebSocket clients", registry=r
         )

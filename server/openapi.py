@@ -61,7 +61,11 @@ _ERROR_WHEN = {
     ),
     413: "The body or upload is over its limit (TOO_LARGE).",
     415: "The upload is not a whole PNG or JPEG image the acta can hold (UNSUPPORTED_MEDIA).",
-    429: "The tenant has its maximum of open sessions (TOO_MANY_SESSIONS).",
+    429: (
+        "A limit was reached: the tenant's open sessions (TOO_MANY_SESSIONS), or the place of a"
+        " block kept changing under other changes (PLACE_CONTENDED: send it again) or has no"
+        " position left (POSITIONS_EXHAUSTED)."
+    ),
     422: "A well-formed request with bad content (INVALID_INPUT, UNSUPPORTED_AUDIO, CONFIG_ERROR, ...).",
     502: "A collaborator failed (SERVICE_ERROR, BUILD_FAILED).",
     503: "A collaborator is unavailable for now; retry later (SERVICE_UNAVAILABLE).",
@@ -304,7 +308,10 @@ def build(max_text_chars: int) -> dict[str, Any]:
             "post": _operation(
                 "insertBlock",
                 "Insert a block written by a person right after another one (null: first)",
-                {"201": _json_response("The block", _ref("Ingested")), **_errors(400, 404, 409, 413, 422)},
+                {
+                    "201": _json_response("The block", _ref("Ingested")),
+                    **_errors(400, 404, 409, 413, 422, 429),
+                },
                 parameters=(_SESSION_ID, _IDEMPOTENCY_KEY),
                 body=_object(
                     {"block": new_block},
@@ -396,7 +403,7 @@ def build(max_text_chars: int) -> dict[str, Any]:
                 "A human edit, applied only if the block is still at base_version",
                 {
                     "200": _json_response("The edited block", _ref("Ingested")),
-                    **_errors(400, 404, 409, 413, 422),
+                    **_errors(400, 404, 409, 413, 422, 429),
                 },
                 parameters=(_SESSION_ID, _BLOCK_ID, _IDEMPOTENCY_KEY),
                 body=_object(
@@ -409,7 +416,7 @@ def build(max_text_chars: int) -> dict[str, Any]:
             "delete": _operation(
                 "deleteBlock",
                 "Delete a block that is still at base_version (a tombstone the acta skips)",
-                {"200": _json_response("The tombstone", _ref("Ingested")), **_errors(404, 409, 422)},
+                {"200": _json_response("The tombstone", _ref("Ingested")), **_errors(404, 409, 422, 429)},
                 parameters=(
                     _SESSION_ID,
                     _BLOCK_ID,
@@ -424,7 +431,7 @@ def build(max_text_chars: int) -> dict[str, Any]:
                 "Run CORE again on a block pending review (its stored audio or kept text)",
                 {
                     "200": _json_response("The block now", _object({"block": _ref("Block")})),
-                    **_errors(404, 409, 422, 502, 503),
+                    **_errors(404, 409, 422, 429, 502, 503),
                 },
                 parameters=(_SESSION_ID, _BLOCK_ID),
             )

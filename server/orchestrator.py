@@ -28,6 +28,7 @@ from .buffer import (
     FINALIZED,
     Dedupe,
     IngestCheck,
+    NoRoom,
     SessionBuffer,
     SessionMeta,
     unpack,
@@ -38,6 +39,8 @@ from .errors import (
     ConfigError,
     InvalidInput,
     NotFound,
+    PlaceContended,
+    PositionsExhausted,
     ProtocolError,
     SequenceGap,
     ServiceError,
@@ -63,6 +66,10 @@ from .workers import BlockIndex, Offload, corrections, index_blocks
 log = logging.getLogger("astra.orchestrator")
 
 DEFAULT_ZONE = "ZONE_DEBATE"
+PLACEMENT_ATTEMPTS = 32
+"""How many times one change is prepared again when the place it read for its block changed
+before it was applied (another insert at the same spot, a renumbering): then PLACE_CONTENDED.
+A try is a few round trips, and every try lets one of the competing changes through."""
 MAX_METADATA_BYTES = 16_384
 
 
@@ -672,14 +679,23 @@ class Orchestrator:
         fresh.update(
             block_id=block_id, version=int(block.get("version", 1)) + 1, position=block.get("position")
         )
-        payload = self._event(
-            "block.updated",
-            principal,
-            {"block": fresh, "reason": "reprocessed", "base_version": block.get("version", 1)},
-        )
-        if not await self.buffer.replace_block(
-            meta.session_id, block_id, int(block.get("version", 1)), fresh, payload
-        ):
+        for _ in range(PLACEMENT_ATTEMPTS):
+            payload = self._event(
+                "block.updated",
+                principal,
+                {"block": fresh, "reason": "reprocessed", "base_version": block.get("version", 1)},
+            )
+            applied = await self.buffer.replace_block(
+                meta.session_id, block_id, int(block.get("version", 1)), fresh, payload
+            )
+            if applied >= 0:
+                break
+            # Renumbered while CORE worked: the new version goes where the block is now.
+            now_block = await self.buffer.block(meta.session_id, block_id)
+            fresh["position"] = (now_block or {}).get("position")
+        else:
+            raise self._contended()
+        if not applied:
             now = await self.buffer.meta(meta.session_id)
             if now is None or not now.is_open:
                 raise SessionClosed("the session is closed; the block was not re-processed")
@@ -707,20 +723,27 @@ class Orchestrator:
         """A person changes a block. Applied only to ``base_version`` (else STALE_VERSION with the
         current block); the first human change keeps the machine's output for LEARN."""
         principal.require(CAN_EDIT, "edit blocks")
-        try:
-            current, block, changes = await self._edited(meta, principal, block_id, changes)
-        except (NotFound, InvalidInput) as exc:
-            return await self._refused(meta, dedupe, exc)
-        data = {
-            "block": block,
-            "base_version": base_version,
-            "changes": sorted(changes),
-            "before_hash": _block_hash(current),
-            "after_hash": _block_hash(block),
-        }
-        return await self._apply_change(
-            meta, principal, dedupe, "edit", block, base_version, "block.updated", data
-        )
+        for _ in range(PLACEMENT_ATTEMPTS):
+            try:
+                current, block, applied = await self._edited(meta, principal, block_id, changes)
+            except (NotFound, InvalidInput, PositionsExhausted, PlaceContended) as exc:
+                return await self._refused(meta, dedupe, exc)
+            data = {
+                "block": block,
+                "base_version": base_version,
+                "changes": sorted(applied),
+                "before_hash": _block_hash(current),
+                "after_hash": _block_hash(block),
+            }
+            moved = "after_block_id" in applied  # a move: placed after that block, else kept in place
+            placed_after: str | Literal[False] | None = applied["after_block_id"] if moved else False
+            try:
+                return await self._apply_change(
+                    meta, principal, dedupe, "edit", block, base_version, "block.updated", data, placed_after
+                )
+            except _Moved:
+                continue  # renumbered, or another block took the place: read it again
+        return await self._refused(meta, dedupe, self._contended())
 
     async def _edited(
         self, meta: SessionMeta, principal: Principal, block_id: str, changes: dict[str, Any]
@@ -736,7 +759,7 @@ class Orchestrator:
             if after_block_id == block_id:
                 raise InvalidInput("a block cannot be moved after itself", field="after_block_id")
             try:
-                block["position"] = await self.buffer.position_after(meta.session_id, after_block_id)
+                block["position"] = await self._place(meta, after_block_id, moving=block_id)
             except KeyError as exc:
                 raise NotFound("no such block to move after") from exc
             if after_block_id and "target_placeholder" not in changes:
@@ -759,21 +782,26 @@ class Orchestrator:
     ) -> IngestResult:
         """A person removes a block: a tombstone (kept, with who and when) that the acta skips."""
         principal.require(CAN_EDIT, "delete blocks")
-        try:
-            current = await self._current_block(meta, block_id)
-        except NotFound as exc:
-            return await self._refused(meta, dedupe, exc)
-        block = {**current, "deleted": True, **self._human_stamp(principal, current)}
-        data = {
-            "block_id": block_id,
-            "base_version": base_version,
-            "before_hash": _block_hash(current),
-            "after_hash": None,
-            "version": block["version"],
-        }
-        return await self._apply_change(
-            meta, principal, dedupe, "delete", block, base_version, "block.deleted", data
-        )
+        for _ in range(PLACEMENT_ATTEMPTS):
+            try:
+                current = await self._current_block(meta, block_id)
+            except NotFound as exc:
+                return await self._refused(meta, dedupe, exc)
+            block = {**current, "deleted": True, **self._human_stamp(principal, current)}
+            data = {
+                "block_id": block_id,
+                "base_version": base_version,
+                "before_hash": _block_hash(current),
+                "after_hash": None,
+                "version": block["version"],
+            }
+            try:
+                return await self._apply_change(
+                    meta, principal, dedupe, "delete", block, base_version, "block.deleted", data
+                )
+            except _Moved:
+                continue  # renumbered since it was read: read it again
+        return await self._refused(meta, dedupe, self._contended())
 
     async def insert_block(
         self,
@@ -787,11 +815,8 @@ class Orchestrator:
         principal.require(CAN_EDIT, "insert blocks")
         try:
             self._check_changes(meta, fields)
-            position = await self.buffer.position_after(meta.session_id, after_block_id)
         except InvalidInput as exc:
             return await self._refused(meta, dedupe, exc)
-        except KeyError:
-            return await self._refused(meta, dedupe, NotFound("no such block to insert after"))
         after = await self.buffer.block(meta.session_id, after_block_id) if after_block_id else None
         template_id = fields.get("template_id")
         zone = (
@@ -822,15 +847,70 @@ class Orchestrator:
             "human_edited": True,
             "edited_by": principal.sub,
             "edited_at": now,
-            "position": position,
+            "position": 0.0,
         }
         data = {
             "block": block,
             "after_block_id": after_block_id,
             "before_hash": None,
-            "after_hash": _block_hash(block),
+            "after_hash": None,
         }
-        return await self._apply_change(meta, principal, dedupe, "insert", block, 0, "block.inserted", data)
+        for _ in range(PLACEMENT_ATTEMPTS):
+            try:
+                block["position"] = await self._place(meta, after_block_id)
+            except KeyError:
+                return await self._refused(meta, dedupe, NotFound("no such block to insert after"))
+            except (PositionsExhausted, PlaceContended) as exc:
+                return await self._refused(meta, dedupe, exc)
+            data["after_hash"] = _block_hash(block)
+            try:
+                return await self._apply_change(
+                    meta, principal, dedupe, "insert", block, 0, "block.inserted", data, after_block_id
+                )
+            except _Moved:
+                continue  # another block took the place meanwhile: place it again
+        return await self._refused(meta, dedupe, self._contended())
+
+    async def _place(
+        self, meta: SessionMeta, after_block_id: str | None, *, moving: str | None = None
+    ) -> float:
+        """A position right after ``after_block_id`` (None: the start), ``moving`` aside. When
+        the gap there is used up, the blocks between the same two whole positions are renumbered
+        first (spread evenly; every client is told by a ``block.updated`` per block)."""
+        renumbered = False
+        for _ in range(PLACEMENT_ATTEMPTS):
+            try:
+                return await self.buffer.position_after(meta.session_id, after_block_id, moving=moving)
+            except NoRoom as full:
+                if renumbered:
+                    raise PositionsExhausted(
+                        "no position is left at this place in the acta", unit=full.unit
+                    ) from full
+                outcome = await self.buffer.renumber(meta.session_id, full.unit, self._renumbered)
+                match outcome:
+                    case "ok":
+                        renumbered = True
+                        self.metrics.renumbers.inc()
+                    case "empty":
+                        raise PositionsExhausted(
+                            "no position is left at this place in the acta", unit=full.unit
+                        ) from full
+                    case "closed":
+                        raise SessionClosed("the session is closed; it takes no more changes") from full
+                    case "changed":
+                        pass  # a change landed there meanwhile: look again
+        raise self._contended()
+
+    @staticmethod
+    def _renumbered(block: dict[str, Any]) -> bytes:
+        return Orchestrator._event("block.updated", _SYSTEM, {"block": block, "reason": "renumbered"})
+
+    @staticmethod
+    def _contended() -> PlaceContended:
+        return PlaceContended(
+            "the place of the block kept changing under other changes; send the change again",
+            attempts=PLACEMENT_ATTEMPTS,
+        )
 
     async def _current_block(self, meta: SessionMeta, block_id: str) -> dict[str, Any]:
         block = await self.buffer.block(meta.session_id, block_id)
@@ -873,10 +953,11 @@ class Orchestrator:
         base_version: int,
         kind: str,
         data: dict[str, Any],
+        placed_after: str | Literal[False] | None = False,
     ) -> IngestResult:
         payload = self._event(kind, principal, data)
         outcome, raw = await self.buffer.change_block(
-            meta.session_id, dedupe, op, block, base_version, payload
+            meta.session_id, dedupe, op, block, base_version, payload, placed_after=placed_after
         )
         detail = raw.decode() if isinstance(raw, bytes) and outcome != "stale" else raw
         match outcome:
@@ -896,6 +977,8 @@ class Orchestrator:
                 raise SessionClosed(f"session is {detail!s}; it takes no more changes", status=detail)
             case "no_block":
                 raise NotFound("no such block")
+            case "moved":
+                raise _Moved
             case _:
                 raise NotFound("no such session")
 
@@ -1214,6 +1297,10 @@ class _Duplicate(Exception):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+
+
+class _Moved(Exception):
+    """Internal: the place a change read for its block changed before it applied; read again."""
 
 
 _SYSTEM = Principal(tenant_id="", role="admin", sub="astra")

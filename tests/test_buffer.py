@@ -10,7 +10,7 @@ import msgpack
 import pytest
 
 from server import protocol
-from server.buffer import CLOSING, FINALIZE_FAILED, FINALIZED, Dedupe, SessionBuffer
+from server.buffer import CLOSING, FINALIZE_FAILED, FINALIZED, POSITION_STEP, Dedupe, NoRoom, SessionBuffer
 from server.redis_client import make_redis
 from server.settings import Settings
 
@@ -158,3 +158,115 @@ async def test_missing_session_is_reported(buffer: SessionBuffer) -> None:
     assert (await buffer.begin_finalize("ses_nope", "o", 30, payload()))[0] == "missing"
     assert await buffer.emit("ses_nope", payload()) == 0
     assert await buffer.meta("ses_nope") is None
+
+
+async def insert_after(buffer: SessionBuffer, sid: str, name: str, after: str | None) -> tuple[str, Any]:
+    """A human insert of block ``name`` right after ``after``, placed as the orchestrator does."""
+    position = await buffer.position_after(sid, after)
+    new = {"block_id": name, "type": "TEMPLATE", "text": name, "version": 1, "position": position}
+    return await buffer.change_block(sid, Dedupe("none"), "insert", new, 0, payload(), placed_after=after)
+
+
+async def order(buffer: SessionBuffer, sid: str) -> list[tuple[str, float]]:
+    raw = await buffer.redis.zrange(f"astra:{{{sid}}}:order", 0, -1, withscores=True)
+    return [(member.decode(), score) for member, score in raw]
+
+
+async def test_inserts_step_past_the_block_they_follow_and_stay_below_the_next(buffer: SessionBuffer) -> None:
+    """A block inserted after another goes POSITION_STEP past it when the gap allows, else half
+    way to the next block; each lands strictly between its neighbours."""
+    sid = await new_session(buffer)
+    await add(buffer, sid, 1, Dedupe("none"))
+    await add(buffer, sid, 2, Dedupe("none"))
+    assert (await insert_after(buffer, sid, "x", "b1"))[0] == "ok"
+    assert (await insert_after(buffer, sid, "y", "x"))[0] == "ok"
+    assert (await insert_after(buffer, sid, "z", "b1"))[0] == "ok"
+    (_, one), *_, (_, two) = await order(buffer, sid)  # whole positions from the counter
+    assert await order(buffer, sid) == [
+        ("b1", one),
+        ("z", one + POSITION_STEP / 2),
+        ("x", one + POSITION_STEP),
+        ("y", one + 2 * POSITION_STEP),
+        ("b2", two),
+    ]
+
+
+async def test_a_place_taken_meanwhile_is_refused_not_tied(buffer: SessionBuffer) -> None:
+    """Two inserts that read the same place before either is stored: the second is refused as
+    'moved' (the caller places it again) instead of tying with the first."""
+    sid = await new_session(buffer)
+    await add(buffer, sid, 1, Dedupe("none"))
+    position = await buffer.position_after(sid, "b1")
+    first = {"block_id": "p", "text": "p", "version": 1, "position": position}
+    second = {"block_id": "q", "text": "q", "version": 1, "position": position}
+    assert (await buffer.change_block(sid, Dedupe("none"), "insert", first, 0, payload(), placed_after="b1"))[
+        0
+    ] == "ok"
+    assert (
+        await buffer.change_block(
+            sid, Dedupe.by_seq("c", 1), "insert", second, 0, payload(), placed_after="b1"
+        )
+    ) == ("moved", b"")
+    assert await buffer.last_seq(sid, "c") == 0  # a refused change does not use up its number
+    assert await buffer.block(sid, "q") is None
+    assert (await insert_after(buffer, sid, "q", "b1"))[0] == "ok"
+    assert [name for name, _ in await order(buffer, sid)] == ["b1", "q", "p"]
+
+
+async def test_a_used_up_gap_is_renumbered_evenly_and_stale_places_are_refused(buffer: SessionBuffer) -> None:
+    """When no float is left between a block and the next, position_after says which unit is
+    full; renumber spreads that unit's inserted blocks evenly (whole positions untouched, order
+    kept, tombstones only re-scored), logs a block.updated per live block, and refuses to run on
+    a unit that changed since it was read; a change prepared before it is refused as 'moved' (a
+    machine replacement with -1)."""
+    sid = await new_session(buffer)
+    await add(buffer, sid, 1, Dedupe("none"))
+    await add(buffer, sid, 2, Dedupe("none"))
+    assert (await insert_after(buffer, sid, "last", "b1"))[0] == "ok"
+    stacked = []
+    with pytest.raises(NoRoom) as full:
+        for n in range(200):  # each right after b1: halves the gap to the one inserted before
+            assert (await insert_after(buffer, sid, f"s{n}", "b1"))[0] == "ok"
+            stacked.append(f"s{n}")
+    (_, one), *_, (_, two) = await order(buffer, sid)
+    assert full.value.unit == one and 30 < len(stacked) < 60
+    gone = {"block_id": stacked[0], "text": "x", "version": 1, "deleted": True}
+    gone["position"] = (await buffer.block(sid, stacked[0]))["position"]  # type: ignore[index]
+    assert (await buffer.change_block(sid, Dedupe("none"), "delete", gone, 1, payload()))[0] == "ok"
+    before = await order(buffer, sid)
+    read = await buffer.block(sid, stacked[1])  # an edit read before the renumbering
+    assert read is not None
+    head = (await buffer.meta(sid)).head_event_id  # type: ignore[union-attr]
+    assert await buffer.renumber(sid, int(one), lambda b: payload("block.updated")) == "ok"
+    after = await order(buffer, sid)
+    assert [name for name, _ in after] == [name for name, _ in before]
+    count = len(after) - 2
+    assert after[0] == ("b1", one) and after[-1] == ("b2", two)
+    assert [score for _, score in after[1:-1]] == [one + (i + 1) / (count + 1) for i in range(count)]
+    for name, score in after[1:-1]:
+        stored = await buffer.block(sid, name)
+        assert stored is not None
+        assert stored["position"] == score or (name == stacked[0] and stored["deleted"])
+    assert (await buffer.meta(sid)).head_event_id == head + count - 1  # type: ignore[union-attr]
+    machine = {**read, "text": "reprocessed", "version": 2}  # CORE's answer, read before too
+    assert await buffer.replace_block(sid, stacked[1], 1, machine, payload()) == -1
+    edit = {**read, "text": "edited", "version": 2}
+    assert await buffer.change_block(sid, Dedupe("none"), "edit", edit, 1, payload()) == ("moved", b"")
+    assert (await buffer.block(sid, stacked[1]))["text"] == stacked[1]  # type: ignore[index]
+    assert (await insert_after(buffer, sid, "fits", "b1"))[0] == "ok"
+    # Prepared on the unit as it was, then a change lands there before it runs: nothing applies.
+    spread = dict(await order(buffer, sid))
+    real = buffer._renumber
+    raced: list[tuple[str, Any]] = []
+
+    async def raced_by_an_insert(**kwargs: Any) -> Any:
+        raced.append(await insert_after(buffer, sid, "racer", "last"))
+        return await real(**kwargs)
+
+    buffer._renumber = raced_by_an_insert  # type: ignore[method-assign]
+    assert await buffer.renumber(sid, int(one), lambda b: payload("block.updated")) == "changed"
+    buffer._renumber = real  # type: ignore[method-assign]
+    assert raced[0][0] == "ok"
+    assert {k: v for k, v in (await order(buffer, sid)) if k != "racer"} == spread
+    await buffer.begin_finalize(sid, "owner", 30, payload("session.closing"))
+    assert await buffer.renumber(sid, int(one), lambda b: payload("block.updated")) == "closed"

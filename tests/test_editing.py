@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -11,7 +12,9 @@ import msgpack
 import pytest
 from starlette.testclient import TestClient
 
+from server import protocol
 from server.app import create_app
+from server.buffer import Dedupe
 from server.settings import Settings
 
 from .conftest import TENANT, SettledTestClient
@@ -280,3 +283,223 @@ def test_inserted_blocks_never_tie_with_later_ones(
     assert first["position"] < text["position"] < last["position"] < later["position"]
     order = [b["block_id"] for b in client.get(f"{api}/blocks", headers=auth).json()["blocks"]]
     assert order == [first["block_id"], text["block_id"], last["block_id"], later["block_id"]]
+
+
+def all_events(client: TestClient, api: str, auth: dict[str, str]) -> list[dict[str, Any]]:
+    """The whole event log, page by page."""
+    events: list[dict[str, Any]] = []
+    while True:
+        page = client.get(f"{api}/events?after={len(events)}&limit=5000", headers=auth).json()["events"]
+        if not page:
+            return events
+        events += page
+
+
+def view_of(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The live blocks a client builds from the events (the console's draft model, in short)."""
+    view: dict[str, dict[str, Any]] = {}
+    for event in events:
+        data = event["data"]
+        if event["kind"] in ("block.added", "block.inserted", "block.updated"):
+            view[data["block"]["block_id"]] = data["block"]
+        elif event["kind"] == "block.deleted":
+            view.pop(data["block_id"], None)
+    return view
+
+
+def assert_order(client: TestClient, api: str, auth: dict[str, str], expected: list[str]) -> None:
+    """The session's blocks come back in ``expected`` order, no two at one position, and a client
+    that orders the blocks its events carry by position (as the console does) sees that order."""
+    blocks = client.get(f"{api}/blocks", headers=auth).json()["blocks"]
+    assert [b["block_id"] for b in blocks] == expected
+    positions = [b["position"] for b in blocks]
+    assert all(a < b for a, b in itertools.pairwise(positions)), "tied or misordered"
+    view = view_of(all_events(client, api, auth))
+    assert {b["block_id"]: b for b in blocks} == view
+    assert sorted(view, key=lambda i: view[i]["position"]) == expected
+
+
+def test_paragraphs_typed_one_after_another_keep_their_order(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """A stenographer types a missed passage paragraph by paragraph, each inserted after the one
+    before: 200 of them stay in typing order, between the two blocks they were typed between,
+    in the blocks, in what clients see and in the acta (halving the gap for each used to make
+    the 50-odd-th tie with its neighbour, leaving the order to chance)."""
+    auth = {"authorization": f"Bearer {make_token()}"}
+    api, (first, second) = session_with(client, auth, "Se abre la sesión.", "Se levanta la sesión.")
+    typed: list[str] = []
+    after = first["block_id"]
+    for n in range(200):
+        answer = client.post(
+            f"{api}/blocks",
+            json={"after_block_id": after, "block": {"text": f"Párrafo {n:03d}."}},
+            headers=auth,
+        )
+        assert answer.status_code == 201, answer.text
+        after = answer.json()["block"]["block_id"]
+        typed.append(after)
+    assert_order(client, api, auth, [first["block_id"], *typed, second["block_id"]])
+    result = client.post(f"{api}/finalize", headers=auth).json()
+    body = docx.Document(io.BytesIO(client.get(result["download_url"]).content)).element.body
+    text = "".join(t.text or "" for t in body.iter(f"{W}t"))
+    at = [text.index(f"Párrafo {n:03d}.") for n in range(200)]
+    assert text.index("Se abre") < at[0] and at == sorted(at) and at[-1] < text.index("Se levanta")
+
+
+def test_inserts_again_and_again_between_two_adjacent_blocks_keep_their_order(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """Inserting over and over right after one block (each new one lands before the ones inserted
+    there earlier), and typing paragraph after paragraph between two adjacent inserted blocks,
+    never ties two blocks: 200 of each come back in the order asked for, and every client is
+    told where blocks went."""
+    auth = {"authorization": f"Bearer {make_token()}"}
+    api, (first, second) = session_with(client, auth, "Se abre la sesión.", "Se levanta la sesión.")
+
+    def insert(after: str, text: str) -> str:
+        answer = client.post(
+            f"{api}/blocks", json={"after_block_id": after, "block": {"text": text}}, headers=auth
+        )
+        assert answer.status_code == 201, answer.text
+        block_id: str = answer.json()["block"]["block_id"]
+        return block_id
+
+    upper = insert(first["block_id"], "Arriba.")
+    lower = insert(upper, "Abajo.")
+    nested: list[str] = []
+    after = upper
+    for n in range(200):  # each after the previous one, between `upper` and `lower`
+        after = insert(after, f"Entre {n}.")
+        nested.append(after)
+    stacked = [insert(first["block_id"], f"Primero {n}.") for n in range(200)]  # each right after `first`
+    expected = [first["block_id"], *reversed(stacked), upper, *nested, lower, second["block_id"]]
+    assert_order(client, api, auth, expected)
+    renumbered = [e for e in all_events(client, api, auth) if e["data"].get("reason") == "renumbered"]
+    assert renumbered and all(e["kind"] == "block.updated" and e["actor"] == "astra" for e in renumbered)
+    edits = client.post(f"{api}/finalize", headers=auth).json()["audit_report"]["human_edits"]
+    assert len(edits) == 402  # the inserts; a system renumbering is not a human edit
+
+
+def test_changes_prepared_before_a_renumbering_or_a_rival_insert_are_placed_again(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """An edit or a delete read before a renumbering moved its block, and an insert whose place
+    another insert took first, are each prepared again and applied once: the edit keeps the
+    block's new position (its version is still current), the insert lands right after the block
+    it names (before the rival), and every block is stored at the position its order says."""
+    auth = {"authorization": f"Bearer {make_token()}"}
+    api, (first, second) = session_with(client, auth, "Se abre la sesión.", "Se levanta la sesión.")
+    start = first["block_id"]
+
+    def insert(text: str) -> str:
+        answer = client.post(
+            f"{api}/blocks", json={"after_block_id": start, "block": {"text": text}}, headers=auth
+        )
+        assert answer.status_code == 201, answer.text
+        block_id: str = answer.json()["block"]["block_id"]
+        return block_id
+
+    three, two, one = insert("Tres."), insert("Dos."), insert("Uno.")
+    orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+    buffer = orch.buffer
+    real = buffer.change_block
+    raced: list[str] = []
+
+    async def rival_insert(sid: str, text: str) -> None:
+        fields = {"block_id": f"blk_{text}", "text": text, "version": 1}
+        fields["position"] = await buffer.position_after(sid, start)
+        event = protocol.encode_event_payload("block.inserted", 0.0, "rival", {"block": fields})
+        assert (await real(sid, Dedupe("none"), "insert", fields, 0, event, placed_after=start))[0] == "ok"
+
+    async def racing(sid: str, dedupe: Dedupe, op: str, block: dict[str, Any], *args: Any, **kw: Any) -> Any:
+        if len(raced) < 3 and op not in raced:  # the first try of each change meets a rival
+            raced.append(op)
+            await rival_insert(sid, f"Rival-{op}")
+            if op != "insert":  # ... and a renumbering that moves the block it read
+                assert await buffer.renumber(sid, int(first["position"]), orch._renumbered) == "ok"
+        return await real(sid, dedupe, op, block, *args, **kw)
+
+    buffer.change_block = racing
+    try:
+        edited = client.patch(
+            f"{api}/blocks/{one}",
+            json={"base_version": 1, "changes": {"text": "Uno, corregido."}},
+            headers=auth,
+        )
+        deleted = client.delete(f"{api}/blocks/{two}?base_version=1", headers=auth)
+        zero = insert("Cero.")
+    finally:
+        buffer.change_block = real
+    assert raced == ["edit", "delete", "insert"]
+    assert edited.status_code == 200 and deleted.status_code == 200, (edited.text, deleted.text)
+    blocks = client.get(f"{api}/blocks", headers=auth).json()["blocks"]
+    assert [b["block_id"] for b in blocks] == [
+        start,
+        zero,
+        "blk_Rival-insert",
+        "blk_Rival-delete",
+        "blk_Rival-edit",
+        one,
+        two,
+        three,
+        second["block_id"],
+    ]
+    assert all(a["position"] < b["position"] for a, b in itertools.pairwise(blocks))
+    stored = {b["block_id"]: b for b in blocks}
+    # Stored where the renumbering before it put the block (second of four spread over the gap),
+    # not where it was read; a later renumbering moved it on.
+    assert edited.json()["block"]["position"] == first["position"] + 2 / 5
+    assert {**edited.json()["block"], "position": 0} == {**stored[one], "position": 0}
+    assert stored[one]["version"] == 2 and stored[one]["text"] == "Uno, corregido."
+    assert stored[two]["deleted"] and deleted.json()["block"] == stored[two]
+    assert view_of(all_events(client, api, auth)) == {k: b for k, b in stored.items() if not b.get("deleted")}
+
+
+def test_a_place_that_cannot_be_had_is_a_coded_refusal_and_changes_nothing(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """A change whose place keeps being taken gets 429 PLACE_CONTENDED after its tries, and one
+    with no position left even after renumbering gets 429 POSITIONS_EXHAUSTED: never a tie,
+    never a 500, and nothing stored or logged for either."""
+    from server.buffer import NoRoom
+
+    auth = {"authorization": f"Bearer {make_token()}"}
+    api, (first, _) = session_with(client, auth, "Se abre la sesión.", "Se levanta la sesión.")
+    note = client.post(
+        f"{api}/blocks", json={"after_block_id": first["block_id"], "block": {"text": "Nota."}}, headers=auth
+    )
+    buffer = client.app.state.astra.orchestrator.buffer  # type: ignore[attr-defined]
+    head = client.get(api, headers=auth).json()["head_event_id"]
+    body = {"after_block_id": first["block_id"], "block": {"text": "Otra."}}
+
+    async def always_taken(*args: Any, **kwargs: Any) -> tuple[str, bytes]:
+        return "moved", b""
+
+    real_change, real_place = buffer.change_block, buffer.position_after
+    buffer.change_block = always_taken
+    try:
+        contended = client.post(f"{api}/blocks", json=body, headers=auth)
+        moved = client.patch(
+            f"{api}/blocks/{note.json()['block']['block_id']}",
+            json={"base_version": 1, "changes": {"after_block_id": None}},
+            headers=auth,
+        )
+    finally:
+        buffer.change_block = real_change
+    assert contended.status_code == moved.status_code == 429, (contended.text, moved.text)
+    assert contended.json()["error"]["code"] == moved.json()["error"]["code"] == "PLACE_CONTENDED"
+
+    async def no_room(session_id: str, block_id: str | None, **kwargs: Any) -> float:
+        raise NoRoom(int(first["position"]))
+
+    buffer.position_after = no_room
+    try:
+        full = client.post(f"{api}/blocks", json=body, headers=auth)
+    finally:
+        buffer.position_after = real_place
+    assert full.status_code == 429 and full.json()["error"]["code"] == "POSITIONS_EXHAUSTED", full.text
+    blocks = client.get(f"{api}/blocks", headers=auth).json()["blocks"]
+    assert [b["text"] for b in blocks] == ["Se abre la sesión.", "Nota.", "Se levanta la sesión."]
+    events = all_events(client, api, auth)[head:]
+    assert [e["data"].get("reason") for e in events] == ["renumbered"]  # the one try to make room

@@ -145,6 +145,13 @@ async def test_every_buffer_script_touches_only_its_own_sessions_slot(redis_clus
         assert await buffer.replace_block(sid, "b1", 1, {**block, "version": 2}, payload()) > 0
         edit = {**block, "version": 3, "text": "t2", "position": 1}
         assert (await buffer.change_block(sid, Dedupe.by_key("k"), "edit", edit, 2, payload()))[0] == "ok"
+        inserted = {**block, "block_id": "b2", "position": await buffer.position_after(sid, "b1")}
+        assert (
+            await buffer.change_block(
+                sid, Dedupe("none"), "insert", inserted, 0, payload(), placed_after="b1"
+            )
+        )[0] == "ok"
+        assert await buffer.renumber(sid, 1, lambda _: payload()) == "ok"
         assert await buffer.emit(sid, payload()) > 0
         await buffer.presence(sid, "set", "conn", {"sub": "ana"})
         audio = await buffer.append_audio(sid, Dedupe.by_seq("mic", 1), [("pcm16", b"\0\0", True)])
@@ -159,7 +166,7 @@ async def test_every_buffer_script_touches_only_its_own_sessions_slot(redis_clus
         assert (await buffer.begin_finalize(sid, "o", 30, payload()))[0] == "acquired"
         assert await buffer.renew_finalize(sid, "o", 30)
         assert await buffer.drain(sid) == 0
-        assert len(await buffer.raw_blocks(sid)) == 1
+        assert len(await buffer.raw_blocks(sid)) == 2
         assert await buffer.join_connection(sid, "conn", 2, 10)
         await buffer.keep_connection(sid, "conn", 10)
         assert await buffer.end_finalize(sid, "o", ok=True, value={}, event_payload=payload()) > 0

@@ -99,7 +99,8 @@ class LogFacts:
             at = e["at"]
             self.first_input = at if self.first_input is None else min(self.first_input, at)
             self.last_input = at if self.last_input is None else max(self.last_input, at)
-        elif e["kind"] in EDIT_KINDS:
+        elif e["kind"] in EDIT_KINDS and e["data"].get("reason") != "renumbered":
+            # A renumbering only spreads inserted blocks out again: no one changed them.
             data = e["data"]
             self.human_edits.append(
                 {

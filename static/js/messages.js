@@ -17,6 +17,8 @@ const ERRORS = {
   IDLE_TIMEOUT: "La conexión estuvo inactiva demasiado tiempo; se reconecta.",
   SEQ_GAP: "Faltan fragmentos anteriores; se reenviarán.",
   STALE_VERSION: "Otra persona cambió el bloque antes; compare las dos versiones.",
+  PLACE_CONTENDED: "Otras personas estaban cambiando ese mismo lugar del acta; intente de nuevo.",
+  POSITIONS_EXHAUSTED: "No queda lugar para un bloque nuevo en ese punto del acta; insértelo en otro punto.",
   CONFIG_ERROR: "La configuración del concejo (esqueleto o estilos) tiene un problema.",
   SERVICE_ERROR: "Un servicio interno falló.",
   SERVICE_UNAVAILABLE: "Un servicio interno no está disponible; intente de nuevo.",
