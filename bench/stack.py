@@ -171,7 +171,8 @@ class Stack:
 
 
 class Usage:
-    """CPU (percent of one core, averaged over a window) and RSS (sampled) of some processes."""
+    """CPU (percent of one core, averaged over a window) and RSS (sampled) of some processes, each
+    counted with its children (a server's VAD and finalize worker processes)."""
 
     PERIOD = 0.25
 
@@ -187,16 +188,28 @@ class Usage:
 
     @staticmethod
     def _cpu(proc: psutil.Process) -> tuple[float, float]:
-        """CPU seconds of the process, and of its main thread (a server's event loop)."""
-        times = proc.cpu_times()
+        """CPU seconds of the process and its children, and of its main thread (a server's event loop)."""
+        used = 0.0
+        for one in [proc, *proc.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                times = one.cpu_times()
+                used += times.user + times.system
         main = next((t for t in proc.threads() if t.id == proc.pid), None)
-        return float(times.user + times.system), float(main.user_time + main.system_time) if main else 0.0
+        return used, float(main.user_time + main.system_time) if main else 0.0
+
+    @staticmethod
+    def _rss_of(proc: psutil.Process) -> int:
+        rss = proc.memory_info().rss
+        for child in proc.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                rss += child.memory_info().rss
+        return int(rss)
 
     def _sample(self) -> None:
         while not self._stop.wait(self.PERIOD):
             for name, proc in self._procs.items():
                 with contextlib.suppress(psutil.Error):
-                    self._rss[name].append(proc.memory_info().rss)
+                    self._rss[name].append(self._rss_of(proc))
 
     @staticmethod
     def _machine() -> tuple[float, float]:

@@ -40,7 +40,7 @@ from .services.objectstore import LocalObjectStore, ObjectStore, S3ObjectStore
 from .services.tenants import DirectoryTenants, FileRegistry, HttpRegistry, HttpTenants, Registry, Tenants
 from .settings import Settings
 from .state import AppState
-from .vad import SileroVad
+from .vad_process import VadProcess
 from .workers import WorkerPool
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -142,7 +142,7 @@ def create_app(settings: Settings) -> Starlette:
             )
             orchestrator.audio = AudioService(
                 buffer=orchestrator.buffer,
-                vad=SileroVad(),
+                vad=VadProcess(),
                 settings=AudioSettings(
                     lease_ttl=settings.audio_lease_ttl, max_in_flight=settings.limits.max_audio_in_flight
                 ),

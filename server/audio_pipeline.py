@@ -34,19 +34,23 @@ import time
 import uuid
 import wave
 from collections.abc import Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from .audio import AudioFormatError, StreamDecoder
 from .buffer import OPEN, SessionBuffer
 from .metrics import Metrics
-from .segmenter import SAMPLE_RATE, Segmenter, SegmenterConfig, Utterance, VadFunction
+from .segmenter import CELL, SAMPLE_RATE, Segmenter, SegmenterConfig, Utterance
+from .vad_process import VadProcess
 
 log = logging.getLogger("astra.audio")
 
 READ_BATCH = 200
 """Audio entries read per round trip (20 s of 100 ms frames)."""
+MAX_RUN_SAMPLES = 30 * SAMPLE_RATE
+"""Most audio of consecutive PCM entries scored in one VAD request (a backlog's runs)."""
 HANDOFF_BYTES = 4 << 20
 """Audio handed over in memory to a session's owner and not processed yet, at most; past it the
 owner reads the stream instead (it always can)."""
@@ -158,7 +162,7 @@ class SessionAudio:
             cursor = state.get("cursor", "0-0")
             sample = int(state.get("cursor_sample", "0"))
             covered = int(state.get("covered", "0"))
-            segmenter = Segmenter(svc.vad, svc.settings.segmenter, start_sample=sample, skip_until=covered)
+            segmenter = Segmenter(None, svc.settings.segmenter, start_sample=sample, skip_until=covered)
             decoder: StreamDecoder | None = None
             # Where a successor must resume: the last entry boundary with nothing in progress.
             resume_at: tuple[str, int] = (cursor, sample)
@@ -174,7 +178,7 @@ class SessionAudio:
                 if not entries:
                     status = (await buffer.audio_state(sid)).get("status", OPEN)
                     if status != OPEN:  # finalize: cut what is left, finish every transcription
-                        tail = await asyncio.to_thread(self._close_stream, decoder, segmenter, flush=True)
+                        tail = await self._close_stream(decoder, segmenter, flush=True)
                         decoder = None
                         await self._record(tail)
                         await self._finish_transcriptions()
@@ -186,29 +190,30 @@ class SessionAudio:
                     await self._await_audio()
                     continue
                 idle_since = time.monotonic()
-                for entry_id, fields in entries:
+                for i, (entry_id, fields) in enumerate(entries):
                     fmt = fields[b"f"].decode()
                     data = fields.get(b"d", b"")
                     if fmt == "pcm16":
                         if decoder is not None:  # a PCM frame ends any container stream
-                            tail = await asyncio.to_thread(
-                                self._close_stream, decoder, segmenter, flush=False
-                            )
+                            tail = await self._close_stream(decoder, segmenter, flush=False)
                             decoder = None
                             await self._record(tail)
                         broken = False
-                        utterances = await self._feed(segmenter, data)
+                        segmenter.append(data)
+                        # A backlog (a successor resuming, a finalize catching up) is scored in
+                        # runs of PCM entries, one VAD request each, not one request per frame.
+                        run_goes_on = i + 1 < len(entries) and entries[i + 1][1][b"f"] == b"pcm16"
+                        if run_goes_on and segmenter.unscored_samples < MAX_RUN_SAMPLES:
+                            utterances = []
+                        else:
+                            utterances = await self._score(segmenter)
                     elif fmt == "end":
-                        utterances = await asyncio.to_thread(
-                            self._close_stream, decoder, segmenter, flush=True
-                        )
+                        utterances = await self._close_stream(decoder, segmenter, flush=True)
                         decoder, broken = None, False
                     else:  # webm / ogg
                         new_stream = fields.get(b"s") == b"1"
                         if decoder is not None and new_stream:
-                            tail = await asyncio.to_thread(
-                                self._close_stream, decoder, segmenter, flush=False
-                            )
+                            tail = await self._close_stream(decoder, segmenter, flush=False)
                             decoder = None
                             await self._record(tail)
                         if new_stream:
@@ -249,12 +254,17 @@ class SessionAudio:
                 await asyncio.shield(buffer.release_lease(sid, self.owner))
 
     async def _feed(self, segmenter: Segmenter, pcm: bytes) -> list[Utterance]:
-        """Feed the segmenter; off the event loop, on the VAD thread, only when the VAD runs
-        (most 100 ms frames are just appended: a thread hop for them cost more than the append)."""
-        if segmenter.would_score(len(pcm)):
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self.service.vad_thread, segmenter.feed, pcm)
-        return segmenter.feed(pcm)
+        """Feed the segmenter; the whole cells it then holds are scored by the VAD process (most
+        100 ms frames complete none and cost a buffer append)."""
+        segmenter.append(pcm)
+        return await self._score(segmenter)
+
+    async def _score(self, segmenter: Segmenter, *, final: bool = False) -> list[Utterance]:
+        pcm = segmenter.unscored(final=final)
+        if not pcm:
+            return segmenter.apply(np.zeros(0, dtype=np.float32), None, final=True) if final else []
+        probs, state = await self.service.vad.score(pcm, segmenter.vad_state, CELL)
+        return segmenter.apply(probs, state, final=final)
 
     async def _await_audio(self) -> None:
         """Until new audio is announced (``wake``) or ``poll_interval`` passes (audio appended
@@ -266,18 +276,19 @@ class SessionAudio:
                 await self.wake.wait()
         self.wake.clear()
 
-    @staticmethod
-    def _close_stream(decoder: StreamDecoder | None, segmenter: Segmenter, *, flush: bool) -> list[Utterance]:
+    async def _close_stream(
+        self, decoder: StreamDecoder | None, segmenter: Segmenter, *, flush: bool
+    ) -> list[Utterance]:
         """End a container stream, feeding its last samples; ``flush`` also closes the utterance
         in progress (the recording stopped)."""
         utterances: list[Utterance] = []
         if decoder is not None:
             try:
-                utterances += segmenter.feed(decoder.close())
+                utterances += await self._feed(segmenter, await asyncio.to_thread(decoder.close))
             except AudioFormatError as exc:
                 log.warning("audio stream ended badly: %s", exc)
         if flush:
-            utterances += segmenter.flush()
+            utterances += await self._score(segmenter, final=True)
         return utterances
 
     async def _record(self, utterances: list[Utterance]) -> None:
@@ -334,7 +345,7 @@ class AudioService:
         self,
         *,
         buffer: SessionBuffer,
-        vad: VadFunction,
+        vad: VadProcess,
         settings: AudioSettings,
         record: Callable[[str, Utterance], Coroutine[Any, Any, dict[str, Any] | None]],
         transcribe: Callable[[str, dict[str, Any], bytes | None], Coroutine[Any, Any, None]],
@@ -351,9 +362,6 @@ class AudioService:
         self.instance = uuid.uuid4().hex
         self._running: dict[str, tuple[SessionAudio, asyncio.Task[None]]] = {}
         self._last_try: dict[str, float] = {}
-        # Every session's voice-activity scoring runs on this one thread: the event loop keeps
-        # the GIL to itself between cells, where a pool of threads waking per frame fought it.
-        self.vad_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="astra-vad")
 
     async def notify(self, session_id: str, handoff: tuple[str, list[Entry]] | None = None) -> None:
         """New audio arrived here: wake our pipeline (handing it the entries, with the id of the
@@ -419,7 +427,7 @@ class AudioService:
             task.cancel()
         if tasks:  # bounded: shutdown must not hang on a pipeline (its lease expires anyway)
             await asyncio.wait(tasks, timeout=5)
-        self.vad_thread.shutdown(wait=False, cancel_futures=True)
+        await self.vad.aclose()
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:

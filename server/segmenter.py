@@ -45,7 +45,8 @@ BLOCK_WINDOWS = 4
 CUT_LOOKBACK_S = 2.0
 """How far before the length limit a forced cut looks for the quietest window."""
 
-_CELL = BLOCK_WINDOWS * WINDOW
+CELL = BLOCK_WINDOWS * WINDOW
+"""Samples per grid cell."""
 _SCALE = np.float32(1.0 / 32768.0)
 
 VadFunction: TypeAlias = Callable[[npt.NDArray[np.float32], Any], tuple[npt.NDArray[Any], Any]]
@@ -110,7 +111,7 @@ class Segmenter:
 
     def __init__(
         self,
-        vad: VadFunction,
+        vad: VadFunction | None,
         config: SegmenterConfig = SegmenterConfig(),
         *,
         start_sample: int = 0,
@@ -168,23 +169,12 @@ class Segmenter:
         """Samples held in memory."""
         return len(self._buf) // 2
 
-    def would_score(self, pcm16_bytes: int) -> bool:
-        """Whether feeding that many bytes completes a cell, i.e. calls the VAD. A feed that does
-        not is a buffer append that cannot return an utterance (callers run it inline and only
-        move scoring feeds to a thread)."""
-        return self._position + pcm16_bytes // 2 - self._scored >= _CELL
-
     def feed(self, pcm16: bytes) -> list[Utterance]:
         """Add PCM16 little-endian mono samples; return the utterances decided by them."""
-        if len(pcm16) % 2:
-            raise ValueError(f"PCM16 frames hold whole samples; got {len(pcm16)} bytes")
-        if not pcm16:
-            return []
-        self._buf += pcm16
-        self._position += len(pcm16) // 2
+        self.append(pcm16)
         out: list[Utterance] = []
-        while self._position - self._scored >= _CELL:
-            self._score(self._scored + _CELL, out)
+        while self._position - self._scored >= CELL:
+            self._score(self._scored + CELL, out)
         return out
 
     def flush(self) -> list[Utterance]:
@@ -192,6 +182,49 @@ class Segmenter:
         out: list[Utterance] = []
         if self._position > self._scored:
             self._score(self._position, out)
+        self._end_stream(out)
+        return out
+
+    # -- scoring elsewhere -----------------------------------------------------------------------
+    # The same steps as feed/flush with the VAD call left to the caller (the server scores in a
+    # process of its own, awaited): append, score what ``unscored`` returns one cell at a time
+    # (the tail last, zero-padded to whole windows), then ``apply`` the probabilities.
+
+    def append(self, pcm16: bytes) -> None:
+        """Add PCM16 little-endian mono samples without scoring them."""
+        if len(pcm16) % 2:
+            raise ValueError(f"PCM16 frames hold whole samples; got {len(pcm16)} bytes")
+        self._buf += pcm16
+        self._position += len(pcm16) // 2
+
+    @property
+    def unscored_samples(self) -> int:
+        """Samples fed and not scored yet."""
+        return self._position - self._scored
+
+    @property
+    def vad_state(self) -> Any:
+        """The VAD's recurrent state after the last cell scored (None: a new grid)."""
+        return self._vad_state
+
+    def unscored(self, *, final: bool = False) -> bytes:
+        """PCM16 of the whole cells fed and not scored yet (``final``: and the tail after them)."""
+        end = self._position if final else self._scored + (self._position - self._scored) // CELL * CELL
+        return self._samples(self._scored, end)
+
+    def apply(self, probs: npt.NDArray[Any], state: Any, *, final: bool = False) -> list[Utterance]:
+        """The VAD's probabilities for what ``unscored(final=final)`` returned, and its state
+        after them: run the state machine (``final``: then end the stream, as flush does)."""
+        end = self._position if final else self._scored + (self._position - self._scored) // CELL * CELL
+        out: list[Utterance] = []
+        if end > self._scored:
+            self._run(self._scored, end, probs, out)
+            self._vad_state = state
+        if final:
+            self._end_stream(out)
+        return out
+
+    def _end_stream(self, out: list[Utterance]) -> None:
         if self._in_speech:
             end = self._silence_start if self._silence_start is not None else self._position
             self._close(end, self._position, out)
@@ -199,7 +232,6 @@ class Segmenter:
         self._scored = self._position
         self._vad_state = None
         self._trim()
-        return out
 
     # -- scoring ---------------------------------------------------------------------------------
 
@@ -215,7 +247,14 @@ class Segmenter:
         missing = n_new * WINDOW - audio.size
         if missing:  # only the last window of a flushed stream
             audio = np.concatenate([audio, np.zeros(missing, dtype=np.float32)])
+        if self._vad is None:
+            raise RuntimeError("this segmenter has no VAD of its own: use unscored/apply")
         scored, self._vad_state = self._vad(audio, self._vad_state)
+        self._run(start, end, scored, out)
+
+    def _run(self, start: int, end: int, scored: npt.NDArray[Any], out: list[Utterance]) -> None:
+        """The state machine over the scored windows of [start, end)."""
+        n_new = -(-(end - start) // WINDOW)
         probs = np.asarray(scored, dtype=np.float64).reshape(-1)
         if probs.size != n_new:
             raise ValueError(f"VAD returned {probs.size} probabilities for {n_new} windows")

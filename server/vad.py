@@ -27,6 +27,26 @@ VadState = tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[n
 """(h, c, context): the recurrent state after a call and the last CONTEXT samples it scored."""
 
 
+_STATE_FLOATS = 128 + 128 + CONTEXT
+
+
+def pack_state(state: VadState | None) -> bytes | None:
+    """A stream's state as bytes (to cross a process boundary)."""
+    if state is None:
+        return None
+    h, c, context = state
+    return np.concatenate([h.reshape(-1), c.reshape(-1), context]).astype(np.float32).tobytes()
+
+
+def unpack_state(data: bytes | None) -> VadState | None:
+    if data is None:
+        return None
+    flat = np.frombuffer(data, dtype=np.float32)
+    if flat.size != _STATE_FLOATS:
+        raise ValueError(f"a VAD state holds {_STATE_FLOATS} floats, got {flat.size}")
+    return flat[:128].reshape(1, 1, 128).copy(), flat[128:256].reshape(1, 1, 128).copy(), flat[256:].copy()
+
+
 class SileroVad:
     """Streaming Silero VAD: ``vad(audio, state) -> (one probability per window, state)``.
 

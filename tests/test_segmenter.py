@@ -302,21 +302,43 @@ def test_vad_scores_each_cell_once_carrying_its_state() -> None:
         assert vad.calls[-1] == (4, None)
 
 
-@pytest.mark.parametrize("frame", [1600, 333, 2048, 7000])
-def test_would_score_tells_exactly_which_feeds_call_the_vad(frame: int) -> None:
-    """would_score predicts whether a feed calls the VAD; a feed that does not returns nothing."""
-    pcm = pcm_of(script((QUIET, 30), (SPEECH, 60), (QUIET, 60)))
-    vad = ScriptedVad()
-    seg = Segmenter(vad)
-    utterances = []
+def score_elsewhere(vad: ScriptedVad, pcm16: bytes, state: int | None) -> tuple[npt.NDArray[Any], int | None]:
+    """What the VAD process does with a request: one call per cell, the tail zero-padded."""
+    audio = np.frombuffer(pcm16, dtype="<i2").astype(np.float32) / np.float32(32768.0)
+    probs = []
+    for i in range(0, audio.size, CELL):
+        piece = audio[i : i + CELL]
+        piece = np.concatenate([piece, np.zeros(-piece.size % W, dtype=np.float32)])
+        p, state = vad(piece, state)
+        probs.append(p)
+    return (np.concatenate(probs) if probs else np.zeros(0)), state
+
+
+@pytest.mark.parametrize("frame", [1600, 333, 2048, 7000, 48000])
+def test_scoring_elsewhere_gives_what_feed_and_flush_give(frame: int) -> None:
+    """append / unscored / apply (the VAD awaited in another process) make the same VAD calls
+    and the same utterances as feed / flush, for any framing; a frame completing no cell leaves
+    nothing to score."""
+    pcm = pcm_of(script((QUIET, 30), (SPEECH, 60), (QUIET, 60), (SPEECH, 40)))[: -301 * 2]
+    inline_vad, remote_vad = ScriptedVad(), ScriptedVad()
+    expected = run(Segmenter(inline_vad), pcm, frame)
+    seg = Segmenter(None)
+    got: list[Utterance] = []
     for chunk in chunks(pcm, frame):
-        predicted = seg.would_score(len(chunk))
-        calls = len(vad.calls)
-        out = seg.feed(chunk)
-        assert (len(vad.calls) > calls) == predicted
-        assert predicted or out == []
-        utterances += out
-    assert len(utterances) == 1
+        completes = seg.position + len(chunk) // 2 - (seg.position // CELL * CELL) >= CELL
+        seg.append(chunk)
+        todo = seg.unscored()
+        assert bool(todo) == completes and len(todo) % (CELL * 2) == 0
+        if todo:
+            got += seg.apply(*score_elsewhere(remote_vad, todo, seg.vad_state))
+    tail = seg.unscored(final=True)
+    assert 0 < len(tail) < CELL * 2
+    got += seg.apply(*score_elsewhere(remote_vad, tail, seg.vad_state), final=True)
+    assert spans(got) == spans(expected) and len(expected) == 2
+    assert remote_vad.calls == inline_vad.calls
+    check_invariants(got, pcm)
+    with pytest.raises(RuntimeError):
+        Segmenter(None).feed(pcm[: CELL * 2])
 
 
 def test_flush_closes_the_utterance_in_progress() -> None:

@@ -1,0 +1,272 @@
+"""Voice-activity scoring in a process of its own, awaited by the audio owners of this instance.
+
+Silero costs ~30 µs per 32 ms window, and the numpy around each call a little more; run on a
+thread of the server that work still needs the GIL between calls, and at a couple of hundred
+live sessions the event loop waited for it (acks of every connection late by tens of ms). A child
+process has an interpreter of its own: the loop only slices PCM16 bytes out, writes them to a
+socket and reads the probabilities back.
+
+The child is stateless: each request carries the stream's recurrent state and gets the new one
+back, so a child that dies (killed, out of memory) is replaced and the requests it had are sent
+again, with the same results. Requests that arrive while others are being scored go together in
+one message (one socket write and one wake-up of the loop for all of them).
+
+Wire format, both ways over a Unix socket pair: a 4-byte little-endian length, then msgpack.
+Request: a list of ``[id, pcm16, state, cell]``; the child scores ``pcm16`` in calls of ``cell``
+samples (the last one zero-padded to whole windows). Answer: a list of ``[id, probabilities
+(float32 bytes), state, error]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import multiprocessing
+import signal
+import socket
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgpack
+import numpy as np
+import numpy.typing as npt
+
+from .vad import WINDOW, SileroVad, pack_state, unpack_state
+
+log = logging.getLogger("astra.vad")
+
+_LENGTH = struct.Struct("<I")
+_SCALE = np.float32(1.0 / 32768.0)
+SEND_INTERVAL = 0.01
+"""Least time between two messages to the child: requests arriving meanwhile wait and go together
+(at 175 live sessions, ~14 per message instead of one socket write and one wake-up each)."""
+MAX_ATTEMPTS = 3
+"""Children a request may see die under it before it fails (a request that kills every child)."""
+
+
+class VadError(Exception):
+    """The VAD could not score a request."""
+
+
+# -- the child -------------------------------------------------------------------------------------
+
+
+def _recv_exactly(sock: socket.socket, size: int) -> bytes | None:
+    data = bytearray()
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return bytes(data)
+
+
+def score(vad: SileroVad, pcm16: bytes, state: bytes | None, cell: int) -> tuple[bytes, bytes | None]:
+    """Score PCM16 in calls of ``cell`` samples from ``state``; the probabilities and the state."""
+    audio = np.frombuffer(pcm16, dtype="<i2").astype(np.float32)
+    audio *= _SCALE
+    vad_state = unpack_state(state)
+    probs: list[npt.NDArray[np.float32]] = []
+    for start in range(0, audio.size, cell):
+        piece = audio[start : start + cell]
+        if piece.size % WINDOW:
+            piece = np.concatenate([piece, np.zeros(WINDOW - piece.size % WINDOW, dtype=np.float32)])
+        p, vad_state = vad(piece, vad_state)
+        probs.append(p)
+    out = np.concatenate(probs) if probs else np.zeros(0, dtype=np.float32)
+    return out.astype(np.float32).tobytes(), pack_state(vad_state)
+
+
+def serve(sock: socket.socket) -> None:
+    """The child's loop: answer request messages until the server closes its end."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the server, which then closes us
+    vad = SileroVad()
+    with sock:
+        while (header := _recv_exactly(sock, _LENGTH.size)) is not None:
+            body = _recv_exactly(sock, _LENGTH.unpack(header)[0])
+            if body is None:
+                return
+            answers = []
+            for rid, pcm16, state, cell in msgpack.unpackb(body):
+                try:
+                    probs, new_state = score(vad, pcm16, state, cell)
+                    answers.append([rid, probs, new_state, None])
+                except Exception as exc:  # one bad request must not take the others down
+                    answers.append([rid, None, None, f"{type(exc).__name__}: {exc}"])
+            payload = msgpack.packb(answers)
+            sock.sendall(_LENGTH.pack(len(payload)) + payload)
+
+
+# -- the server's side -----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Request:
+    message: list[Any]
+    future: asyncio.Future[tuple[npt.NDArray[np.float32], bytes | None]]
+    attempts: int = 0
+
+
+@dataclass(slots=True)
+class _Child:
+    process: Any  # multiprocessing.context.SpawnProcess
+    writer: asyncio.StreamWriter
+    reader: asyncio.Task[None]
+    sent: dict[int, _Request] = field(default_factory=dict)
+
+
+class VadProcess:
+    """Scores PCM16 for the audio owners in a child process, started on first use.
+
+    ``await vad.score(pcm16, state, cell)`` returns (one probability per window, the new state);
+    ``state`` is None at the start of a stream and otherwise what the previous call returned.
+    """
+
+    def __init__(self) -> None:
+        self._ids = itertools.count()
+        self._child: _Child | None = None
+        self._starting: asyncio.Lock | None = None
+        self._unsent: dict[int, _Request] = {}
+        self._flush_pending = False
+        self._last_send = 0.0
+        self._closed = False
+        self.restarts = 0
+
+    async def score(
+        self, pcm16: bytes, state: bytes | None, cell: int
+    ) -> tuple[npt.NDArray[np.float32], bytes | None]:
+        if self._closed:
+            raise VadError("the VAD process is closed")
+        rid = next(self._ids)
+        future: asyncio.Future[tuple[npt.NDArray[np.float32], bytes | None]] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._unsent[rid] = _Request([rid, pcm16, state, cell], future)
+        if self._child is None:
+            await self._start()
+        elif not self._flush_pending:
+            self._flush_pending = True
+            loop = asyncio.get_running_loop()
+            loop.call_at(max(loop.time(), self._last_send + SEND_INTERVAL), self._flush)
+        return await future
+
+    @property
+    def pid(self) -> int | None:
+        return self._child.process.pid if self._child is not None else None
+
+    async def _start(self) -> None:
+        """Start a child (once, however many callers ask) and send it what is waiting."""
+        if self._starting is None:
+            self._starting = asyncio.Lock()
+        async with self._starting:
+            if self._child is None and not self._closed:
+                try:
+                    self._child = await self._spawn()
+                except BaseException as exc:
+                    waiting, self._unsent = self._unsent, {}
+                    for request in waiting.values():
+                        if not request.future.done():
+                            reason = f"the VAD process could not start: {exc!r}"
+                            request.future.set_exception(VadError(reason))
+                    raise
+        self._flush()
+
+    async def _spawn(self) -> _Child:
+        ours, theirs = socket.socketpair()
+        process = multiprocessing.get_context("spawn").Process(
+            target=serve, args=(theirs,), name="astra-vad", daemon=True
+        )
+        try:
+            await asyncio.to_thread(process.start)
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        reader, writer = await asyncio.open_unix_connection(sock=ours)
+        child = _Child(process, writer, asyncio.create_task(self._read(reader)))
+        child.reader.add_done_callback(lambda _: self._lost(child))
+        log.info("VAD process %s started", process.pid)
+        return child
+
+    def _flush(self) -> None:
+        self._flush_pending = False
+        child = self._child
+        if child is None or not self._unsent:
+            return
+        batch, self._unsent = self._unsent, {}
+        self._last_send = asyncio.get_running_loop().time()
+        child.sent.update(batch)
+        payload = msgpack.packb([request.message for request in batch.values()])
+        child.writer.write(_LENGTH.pack(len(payload)) + payload)
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        while True:
+            try:
+                header = await reader.readexactly(_LENGTH.size)
+                body = await reader.readexactly(_LENGTH.unpack(header)[0])
+            except (asyncio.IncompleteReadError, ConnectionError):
+                return
+            child = self._child
+            for rid, probs, state, error in msgpack.unpackb(body):
+                request = child.sent.pop(rid, None) if child is not None else None
+                if request is None or request.future.done():
+                    continue
+                if error is not None:
+                    request.future.set_exception(VadError(error))
+                else:
+                    request.future.set_result((np.frombuffer(probs, dtype=np.float32), state))
+
+    def _lost(self, child: _Child) -> None:
+        """The child's socket closed: unless we are closing, replace it and send its requests again."""
+        if self._child is child:
+            self._child = None
+        child.writer.close()
+        with contextlib.suppress(Exception):
+            child.process.join(timeout=0)
+        if self._closed:
+            for request in child.sent.values():
+                if not request.future.done():
+                    request.future.set_exception(VadError("the VAD process is closed"))
+            return
+        process = child.process
+        log.error("VAD process %s died (exit code %s); restarting it", process.pid, process.exitcode)
+        self.restarts += 1
+        again: dict[int, _Request] = {}
+        for rid, request in child.sent.items():
+            if request.future.done():
+                continue
+            request.attempts += 1
+            if request.attempts >= MAX_ATTEMPTS:
+                request.future.set_exception(VadError(f"the VAD process died {request.attempts} times on it"))
+            else:
+                again[rid] = request
+        self._unsent = again | self._unsent
+        if self._unsent:
+            task = asyncio.get_running_loop().create_task(self._start())
+            task.add_done_callback(_log_start_failure)
+
+    async def aclose(self) -> None:
+        """Stop the child (bounded: it is killed if it does not leave)."""
+        self._closed = True
+        child, self._child = self._child, None
+        for request in self._unsent.values():
+            if not request.future.done():
+                request.future.set_exception(VadError("the VAD process is closed"))
+        self._unsent = {}
+        if child is None:
+            return
+        child.writer.close()  # the child sees the end of its socket and returns
+        await asyncio.wait({child.reader}, timeout=5)
+        await asyncio.to_thread(child.process.join, 5)
+        if child.process.is_alive():
+            child.process.kill()
+            await asyncio.to_thread(child.process.join, 5)
+
+
+def _log_start_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.error("the VAD process could not be restarted", exc_info=exc)

@@ -1,0 +1,122 @@
+"""The VAD process: real Silero in a child process, awaited by the server's audio owners."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import wave
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import psutil
+import pytest
+
+from server.segmenter import CELL
+from server.vad import SileroVad
+from server.vad_process import VadError, VadProcess
+
+AUDIO = Path(__file__).resolve().parent / "fixtures" / "audio"
+
+pytestmark = pytest.mark.anyio
+
+
+def speech(seconds: float) -> bytes:
+    with wave.open(str(AUDIO / "sesion.wav"), "rb") as w:
+        return w.readframes(int(seconds * w.getframerate()))
+
+
+def reference(pcm16: bytes) -> npt.NDArray[np.float32]:
+    """The same audio scored in this process, cell by cell with the state carried."""
+    vad = SileroVad()
+    audio = np.frombuffer(pcm16, dtype="<i2").astype(np.float32) / np.float32(32768.0)
+    state = None
+    out = []
+    for i in range(0, audio.size // CELL * CELL, CELL):
+        probs, state = vad(audio[i : i + CELL], state)
+        out.append(probs)
+    return np.concatenate(out)
+
+
+async def stream(vad: VadProcess, pcm16: bytes, cells_per_call: int = 1) -> npt.NDArray[np.float32]:
+    """Score a stream the way an audio owner does: a few cells per request, the state carried."""
+    state: bytes | None = None
+    out = []
+    step = CELL * 2 * cells_per_call
+    whole = len(pcm16) // (CELL * 2) * CELL * 2
+    for i in range(0, whole, step):
+        probs, state = await vad.score(pcm16[i : min(i + step, whole)], state, CELL)
+        out.append(probs)
+    return np.concatenate(out)
+
+
+async def until(condition: object, what: str) -> None:
+    for _ in range(2000):
+        if callable(condition) and condition():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_scores_equal_silero_in_this_process() -> None:
+    """Many streams at once (their requests share messages) each get their own stream's scores,
+    the very ones Silero gives in-process; the child is one process, started on first use."""
+    pcm = speech(12.0)
+    expected = reference(pcm)
+    assert (expected > 0.5).sum() > 50  # speech, not only silence
+    vad = VadProcess()
+    try:
+        assert vad.pid is None
+        results = await asyncio.gather(*(stream(vad, pcm, n) for n in (1, 1, 2, 3, 7)))
+        for got in results:
+            assert got.shape == expected.shape
+            assert np.allclose(got, expected, atol=1e-6)
+        assert vad.pid is not None and vad.restarts == 0
+    finally:
+        await vad.aclose()
+
+
+async def test_a_killed_child_is_replaced_and_its_requests_sent_again() -> None:
+    """Requests the child had when it died are scored by its successor, with the same results."""
+    pcm = speech(6.0)
+    expected = reference(pcm)
+    vad = VadProcess()
+    try:
+        await vad.score(pcm[: CELL * 2], None, CELL)  # started
+        first = vad.pid
+        assert first is not None
+        os.kill(first, signal.SIGSTOP)  # holds the requests below unanswered
+        pending = asyncio.gather(*(stream(vad, pcm, 2) for _ in range(3)))
+        await until(lambda: vad._child is not None and vad._child.sent, "requests sent to the child")
+        os.kill(first, signal.SIGKILL)
+        results = await asyncio.wait_for(pending, 60)
+        for got in results:
+            assert np.allclose(got, expected, atol=1e-6)
+        assert vad.restarts == 1 and vad.pid not in (None, first)
+    finally:
+        await vad.aclose()
+
+
+async def test_a_bad_request_fails_alone() -> None:
+    pcm = speech(2.0)[: CELL * 2 * 4]
+    vad = VadProcess()
+    try:
+        good = asyncio.ensure_future(vad.score(pcm, None, CELL))
+        with pytest.raises(VadError, match="state"):
+            await vad.score(pcm, b"\0" * 12, CELL)  # not a Silero state
+        probs, state = await good
+        assert probs.size == 16 and state is not None and len(state) == (128 + 128 + 64) * 4
+    finally:
+        await vad.aclose()
+
+
+async def test_close_stops_the_child() -> None:
+    vad = VadProcess()
+    await vad.score(speech(1.0)[: CELL * 2], None, CELL)
+    pid = vad.pid
+    assert pid is not None and psutil.pid_exists(pid)
+    await vad.aclose()
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    with pytest.raises(VadError):
+        await vad.score(speech(1.0)[: CELL * 2], None, CELL)
