@@ -38,6 +38,24 @@ def latest_version(client: Client, block_id: str) -> int:
 
 
 @pytest.mark.timeout(300)
+def views_agree_then_replay(
+    server: ServerProcess, sid: str, clients: list[Client], final: dict[str, dict[str, Any]], head: int
+) -> Client:
+    """Every client's view, rebuilt from the events it received up to ``head``, equals ``final``;
+    then a viewer replaying the log from event 0 (returned, still open, its events up to head)."""
+    for client in clients:
+        client.wait_for(lambda c=client: bool(c.events) and c.events[-1]["id"] >= head, timeout=60)
+        view: dict[str, dict[str, Any]] = {}
+        for event in client.events:
+            apply(view, event)
+        assert view == final
+        client.close()
+    replay = Client(server.ws_url, sid)
+    replay.hello(server.token(role="viewer"), client_id="auditor", last_event_id=0)
+    replay.wait_for(lambda: bool(replay.events) and replay.events[-1]["id"] >= head, timeout=60)
+    return replay
+
+
 def test_concurrent_edits_converge_and_the_log_replays_to_redis(spawn: Any, redis_url: str) -> None:
     """Six clients edit the same few blocks and their own blocks at once, rebasing on
     STALE_VERSION; no edit is lost or merged silently, every client's view ends equal to what
@@ -104,16 +122,7 @@ def test_concurrent_edits_converge_and_the_log_replays_to_redis(spawn: Any, redi
     final = {b["block_id"]: b for b in httpx.get(f"{api}/{sid}/blocks", headers=auth).json()["blocks"]}
     head = httpx.get(f"{api}/{sid}", headers=auth).json()["head_event_id"]
     edits_logged = 0
-    for client in clients:
-        client.wait_for(lambda c=client: bool(c.events) and c.events[-1]["id"] >= head, timeout=60)
-        view: dict[str, dict[str, Any]] = {}
-        for event in client.events:
-            apply(view, event)
-        assert view == final
-        client.close()
-    replay = Client(server.ws_url, sid)
-    replay.hello(server.token(role="viewer"), client_id="auditor", last_event_id=0)
-    replay.wait_for(lambda: bool(replay.events) and replay.events[-1]["id"] >= head, timeout=60)
+    replay = views_agree_then_replay(server, sid, clients, final, head)
     rebuilt: dict[str, dict[str, Any]] = {}
     for event in replay.events:
         apply(rebuilt, event)
@@ -224,16 +233,7 @@ def test_concurrent_inserts_at_one_spot_never_tie_and_every_view_agrees(spawn: A
     assert len(set(positions)) == len(positions) == len(start) + INSERTERS * INSERTS_EACH
     assert positions == sorted(positions)
     head = httpx.get(f"{api}/{sid}", headers=auth).json()["head_event_id"]
-    for client in clients:
-        client.wait_for(lambda c=client: bool(c.events) and c.events[-1]["id"] >= head, timeout=60)
-        view: dict[str, dict[str, Any]] = {}
-        for event in client.events:
-            apply(view, event)
-        assert view == final
-        client.close()
-    replay = Client(server.ws_url, sid)
-    replay.hello(server.token(role="viewer"), client_id="auditor", last_event_id=0)
-    replay.wait_for(lambda: bool(replay.events) and replay.events[-1]["id"] >= head, timeout=60)
+    replay = views_agree_then_replay(server, sid, clients, final, head)
     replay.close()
     assert [b["block_id"] for b in blocks] == order_by_log(start, replay.events)
     renumbered = [e for e in replay.events if e["data"].get("reason") == "renumbered"]
