@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import multiprocessing.connection
 import os
 import pickle
+import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -67,6 +69,21 @@ def _call(fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         raise
 
 
+def _exit_with_parent() -> None:
+    """Runs in each worker as it starts: a thread that ends the worker when the server is gone.
+    A worker holds both ends of its own job queue's pipe, so a server killed outright (SIGKILL,
+    the OOM killer) would otherwise leave it, and the resource tracker it keeps open, for ever."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="astra-exit-with-parent", daemon=True).start()
+
+
 def warm_up() -> int:
     """A job that does nothing but start a worker; returns its process id."""
     return os.getpid()
@@ -82,7 +99,9 @@ class WorkerPool:
         self._executor = self._new_executor()
 
     def _new_executor(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"))
+        return ProcessPoolExecutor(
+            self._workers, mp_context=multiprocessing.get_context("spawn"), initializer=_exit_with_parent
+        )
 
     def start(self) -> None:
         """Start a worker now (in the background), so the first finalize does not wait for one."""

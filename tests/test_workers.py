@@ -97,6 +97,33 @@ async def test_errors_come_back_and_the_pool_keeps_working(pool: WorkerPool) -> 
     assert await pool.run(warm_up) != os.getpid()
 
 
+ORPHAN_SCRIPT = """
+import asyncio, sys
+from server.workers import WorkerPool, warm_up
+async def main():
+    pool = WorkerPool(1)
+    print(await pool.run(warm_up), flush=True)
+    await asyncio.Event().wait()  # until killed
+asyncio.run(main())
+"""
+
+
+def test_workers_leave_with_a_killed_server() -> None:
+    """A server killed outright (SIGKILL, the OOM killer) takes its finalize worker with it;
+    without the watch on the parent the worker, holding both ends of its job queue, stayed."""
+    server = subprocess.Popen(
+        [sys.executable, "-c", ORPHAN_SCRIPT], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stdout is not None
+        worker = int(server.stdout.readline())
+        assert not gone(worker)
+    finally:
+        server.kill()
+        server.wait(10)
+    wait_until(lambda: gone(worker), 30, "the orphaned worker to exit")
+
+
 @pytest.mark.anyio
 async def test_a_dead_worker_is_replaced(pool: WorkerPool) -> None:
     """A worker killed (out of memory, say) fails the call with a retryable ServiceUnavailable;
