@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 import wave
 from pathlib import Path
 
@@ -16,6 +18,8 @@ import pytest
 from server.segmenter import CELL
 from server.vad import SileroVad
 from server.vad_process import VadError, VadProcess
+
+from .conftest import ROOT, wait_until
 
 AUDIO = Path(__file__).resolve().parent / "fixtures" / "audio"
 
@@ -120,3 +124,35 @@ async def test_close_stops_the_child() -> None:
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     with pytest.raises(VadError):
         await vad.score(speech(1.0)[: CELL * 2], None, CELL)
+
+
+ORPHAN_SCRIPT = """
+import asyncio
+from server.vad_process import VadProcess
+async def main():
+    vad = VadProcess()
+    await vad.score(bytes(4096), None, 2048)
+    print(vad.pid, flush=True)
+    await asyncio.Event().wait()  # until killed
+asyncio.run(main())
+"""
+
+
+def test_the_child_leaves_with_a_killed_server() -> None:
+    """A server killed outright (SIGKILL) takes its VAD child with it: the child sees the end
+    of its socket."""
+    server = subprocess.Popen(
+        [sys.executable, "-c", ORPHAN_SCRIPT], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stdout is not None
+        child = int(server.stdout.readline())
+        assert psutil.pid_exists(child)
+    finally:
+        server.kill()
+        server.wait(10)
+    wait_until(
+        lambda: not psutil.pid_exists(child) or psutil.Process(child).status() == psutil.STATUS_ZOMBIE,
+        30,
+        "the VAD child to exit",
+    )
