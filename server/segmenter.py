@@ -55,6 +55,16 @@ VadFunction: TypeAlias = Callable[[npt.NDArray[np.float32], Any], tuple[npt.NDAr
 else what the previous call of the same stream returned (opaque to the segmenter)."""
 
 
+def windows_of(pcm16: bytes) -> npt.NDArray[np.float32]:
+    """PCM16 samples as the VAD's float32 input, zero-padded to whole windows."""
+    audio = np.frombuffer(pcm16, dtype="<i2").astype(np.float32)
+    audio *= _SCALE
+    missing = -audio.size % WINDOW
+    if missing:  # only the last window of a flushed stream
+        audio = np.concatenate([audio, np.zeros(missing, dtype=np.float32)])
+    return audio
+
+
 def _ms(ms: int) -> int:
     return ms * SAMPLE_RATE // 1000
 
@@ -209,13 +219,15 @@ class Segmenter:
 
     def unscored(self, *, final: bool = False) -> bytes:
         """PCM16 of the whole cells fed and not scored yet (``final``: and the tail after them)."""
-        end = self._position if final else self._scored + (self._position - self._scored) // CELL * CELL
-        return self._samples(self._scored, end)
+        return self._samples(self._scored, self._unscored_end(final))
+
+    def _unscored_end(self, final: bool) -> int:
+        return self._position if final else self._scored + (self._position - self._scored) // CELL * CELL
 
     def apply(self, probs: npt.NDArray[Any], state: Any, *, final: bool = False) -> list[Utterance]:
         """The VAD's probabilities for what ``unscored(final=final)`` returned, and its state
         after them: run the state machine (``final``: then end the stream, as flush does)."""
-        end = self._position if final else self._scored + (self._position - self._scored) // CELL * CELL
+        end = self._unscored_end(final)
         out: list[Utterance] = []
         if end > self._scored:
             self._run(self._scored, end, probs, out)
@@ -241,12 +253,7 @@ class Segmenter:
     def _score(self, end: int, out: list[Utterance]) -> None:
         """Score the windows of [_scored, end) in one VAD call and run the state machine over them."""
         start = self._scored
-        n_new = -(-(end - start) // WINDOW)
-        audio = np.frombuffer(self._samples(start, end), dtype="<i2").astype(np.float32)
-        audio *= _SCALE
-        missing = n_new * WINDOW - audio.size
-        if missing:  # only the last window of a flushed stream
-            audio = np.concatenate([audio, np.zeros(missing, dtype=np.float32)])
+        audio = windows_of(self._samples(start, end))
         if self._vad is None:
             raise RuntimeError("this segmenter has no VAD of its own: use unscored/apply")
         scored, self._vad_state = self._vad(audio, self._vad_state)

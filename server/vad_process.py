@@ -35,12 +35,12 @@ import msgpack
 import numpy as np
 import numpy.typing as npt
 
-from .vad import WINDOW, SileroVad, pack_state, unpack_state
+from .segmenter import windows_of
+from .vad import SileroVad, pack_state, unpack_state
 
 log = logging.getLogger("astra.vad")
 
 _LENGTH = struct.Struct("<I")
-_SCALE = np.float32(1.0 / 32768.0)
 SEND_INTERVAL = 0.01
 """Least time between two messages to the child: requests arriving meanwhile wait and go together
 (at 175 live sessions, ~14 per message instead of one socket write and one wake-up each)."""
@@ -69,15 +69,10 @@ def _recv_exactly(sock: socket.socket, size: int) -> bytes | None:
 
 def score(vad: SileroVad, pcm16: bytes, state: bytes | None, cell: int) -> tuple[bytes, bytes | None]:
     """Score PCM16 in calls of ``cell`` samples from ``state``; the probabilities and the state."""
-    audio = np.frombuffer(pcm16, dtype="<i2").astype(np.float32)
-    audio *= _SCALE
     vad_state = unpack_state(state)
     probs: list[npt.NDArray[np.float32]] = []
-    for start in range(0, audio.size, cell):
-        piece = audio[start : start + cell]
-        if piece.size % WINDOW:
-            piece = np.concatenate([piece, np.zeros(WINDOW - piece.size % WINDOW, dtype=np.float32)])
-        p, vad_state = vad(piece, vad_state)
+    for start in range(0, len(pcm16), cell * 2):  # the segmenter's calls, one per cell
+        p, vad_state = vad(windows_of(pcm16[start : start + cell * 2]), vad_state)
         probs.append(p)
     out = np.concatenate(probs) if probs else np.zeros(0, dtype=np.float32)
     return out.astype(np.float32).tobytes(), pack_state(vad_state)
