@@ -723,7 +723,8 @@ class Orchestrator:
         """A person changes a block. Applied only to ``base_version`` (else STALE_VERSION with the
         current block); the first human change keeps the machine's output for LEARN."""
         principal.require(CAN_EDIT, "edit blocks")
-        for _ in range(PLACEMENT_ATTEMPTS):
+
+        async def attempt() -> IngestResult:
             try:
                 current, block, applied = await self._edited(meta, principal, block_id, changes)
             except (NotFound, InvalidInput, PositionsExhausted, PlaceContended) as exc:
@@ -737,12 +738,23 @@ class Orchestrator:
             }
             moved = "after_block_id" in applied  # a move: placed after that block, else kept in place
             placed_after: str | Literal[False] | None = applied["after_block_id"] if moved else False
+            return await self._apply_change(
+                meta, principal, dedupe, "edit", block, base_version, "block.updated", data, placed_after
+            )
+
+        return await self._until_placed(meta, dedupe, attempt)
+
+    async def _until_placed(
+        self, meta: SessionMeta, dedupe: Dedupe, attempt: Callable[[], Awaitable[IngestResult]]
+    ) -> IngestResult:
+        """Run a human change's ``attempt`` (read, prepare, apply) again while the place it read
+        for its block changed before it applied (a renumbering, another block taking the spot);
+        PLACE_CONTENDED after PLACEMENT_ATTEMPTS tries."""
+        for _ in range(PLACEMENT_ATTEMPTS):
             try:
-                return await self._apply_change(
-                    meta, principal, dedupe, "edit", block, base_version, "block.updated", data, placed_after
-                )
+                return await attempt()
             except _Moved:
-                continue  # renumbered, or another block took the place: read it again
+                continue
         return await self._refused(meta, dedupe, self._contended())
 
     async def _edited(
@@ -782,7 +794,8 @@ class Orchestrator:
     ) -> IngestResult:
         """A person removes a block: a tombstone (kept, with who and when) that the acta skips."""
         principal.require(CAN_EDIT, "delete blocks")
-        for _ in range(PLACEMENT_ATTEMPTS):
+
+        async def attempt() -> IngestResult:
             try:
                 current = await self._current_block(meta, block_id)
             except NotFound as exc:
@@ -795,13 +808,11 @@ class Orchestrator:
                 "after_hash": None,
                 "version": block["version"],
             }
-            try:
-                return await self._apply_change(
-                    meta, principal, dedupe, "delete", block, base_version, "block.deleted", data
-                )
-            except _Moved:
-                continue  # renumbered since it was read: read it again
-        return await self._refused(meta, dedupe, self._contended())
+            return await self._apply_change(
+                meta, principal, dedupe, "delete", block, base_version, "block.deleted", data
+            )
+
+        return await self._until_placed(meta, dedupe, attempt)
 
     async def insert_block(
         self,
@@ -855,7 +866,8 @@ class Orchestrator:
             "before_hash": None,
             "after_hash": None,
         }
-        for _ in range(PLACEMENT_ATTEMPTS):
+
+        async def attempt() -> IngestResult:
             try:
                 block["position"] = await self._place(meta, after_block_id)
             except KeyError:
@@ -863,13 +875,11 @@ class Orchestrator:
             except (PositionsExhausted, PlaceContended) as exc:
                 return await self._refused(meta, dedupe, exc)
             data["after_hash"] = _block_hash(block)
-            try:
-                return await self._apply_change(
-                    meta, principal, dedupe, "insert", block, 0, "block.inserted", data, after_block_id
-                )
-            except _Moved:
-                continue  # another block took the place meanwhile: place it again
-        return await self._refused(meta, dedupe, self._contended())
+            return await self._apply_change(
+                meta, principal, dedupe, "insert", block, 0, "block.inserted", data, after_block_id
+            )
+
+        return await self._until_placed(meta, dedupe, attempt)
 
     async def _place(
         self, meta: SessionMeta, after_block_id: str | None, *, moving: str | None = None
@@ -882,16 +892,17 @@ class Orchestrator:
             try:
                 return await self.buffer.position_after(meta.session_id, after_block_id, moving=moving)
             except NoRoom as full:
-                if renumbered:
-                    raise PositionsExhausted(
-                        "no position is left at this place in the acta", unit=full.unit
-                    ) from full
-                outcome = await self.buffer.renumber(meta.session_id, full.unit, self._renumbered)
+                # Full again after a renumbering (or nothing there to spread): no room at all.
+                outcome = (
+                    "exhausted"
+                    if renumbered
+                    else await self.buffer.renumber(meta.session_id, full.unit, self._renumbered)
+                )
                 match outcome:
                     case "ok":
                         renumbered = True
                         self.metrics.renumbers.inc()
-                    case "empty":
+                    case "exhausted" | "empty":
                         raise PositionsExhausted(
                             "no position is left at this place in the acta", unit=full.unit
                         ) from full
