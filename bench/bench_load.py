@@ -24,7 +24,9 @@ backlog cannot slow the next.
   ``--edit-every`` seconds or so; CORE answered by the fake. After all clients connected and
   ``--settle`` seconds, a ``--seconds`` window is measured.
 * ``search``: the largest N whose live run keeps ack p99 under ``--target-ms`` (and no errors,
-  nothing unanswered): doubling from ``--start`` until a step fails, then bisection.
+  nothing unanswered, segmentation never more than ``--max-audio-lag`` seconds behind the acked
+  audio, sampled from ``astra_audio_lag_seconds``): doubling from ``--start`` until a step
+  fails, then bisection.
 * ``generator``: the ``live`` clients of ``--generator-sessions`` (1,000) sessions against the
   echo server: the generator's own CPU and punctuality (is the generator the bottleneck?).
 * ``scale``: ``live`` at ``--sessions`` (in ``all``: twice the search's result, to see whether
@@ -43,6 +45,7 @@ import os
 import select
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -208,6 +211,43 @@ def lag_buckets(stack: Stack) -> list[dict[float, float]]:
     return out
 
 
+AUDIO_LAG = "astra_audio_lag_seconds"
+
+
+class AudioLagProbe(threading.Thread):
+    """Samples every astra server's ``astra_audio_lag_seconds`` twice a second over the window:
+    how far segmentation (the VAD) runs behind the audio it acks. Acks can look fine while it
+    falls further behind each second, so a live step passes only if this stays small."""
+
+    def __init__(self, stack: Stack, end: float) -> None:
+        super().__init__(daemon=True)
+        self.ports = [s.port for s in stack.servers]
+        self.end = end
+        self.samples: list[float] = []
+
+    def run(self) -> None:
+        while time.time() < self.end:
+            worst = None
+            for port in self.ports:
+                try:
+                    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+                except httpx.HTTPError:
+                    continue
+                for line in text.splitlines():
+                    if line.startswith(AUDIO_LAG + " "):
+                        value = float(line.rsplit(" ", 1)[1])
+                        worst = value if worst is None else max(worst, value)
+            if worst is not None:
+                self.samples.append(worst)
+            time.sleep(min(0.5, max(0.0, self.end - time.time())))
+
+    def result(self) -> dict[str, float | None]:
+        """The worst sample and the last one (seconds); None without samples (the echo server)."""
+        if not self.samples:
+            return {"max": None, "last": None}
+        return {"max": round(max(self.samples), 3), "last": round(self.samples[-1], 3)}
+
+
 def lag_p99_ms(before: list[dict[float, float]], after: list[dict[float, float]]) -> float | None:
     """The worst server's p99 event-loop lag over the window, as the upper bound of its bucket."""
     worst = None
@@ -253,6 +293,8 @@ def drive(
         time.sleep(max(0.0, start - time.time()))
         usage.start()
         lag_before = lag_buckets(stack)
+        audio_lag = AudioLagProbe(stack, end)
+        audio_lag.start()
         commands = stack.redis_commands()
         spies = (
             [spy(s.pid, profile / f"{s.name}-{job['mode']}", seconds) for s in stack.servers]
@@ -262,6 +304,7 @@ def drive(
         time.sleep(max(0.0, end - time.time()))
         used = usage.stop()
         lag = lag_p99_ms(lag_before, lag_buckets(stack))
+        audio_lag.join(10)
         if commands is not None:
             used.setdefault("redis", {})["commands"] = (stack.redis_commands() or 0) - commands
         for proc in spies:
@@ -270,7 +313,7 @@ def drive(
     finally:
         gen.kill()
     raw["connected"], raw["failed_to_connect"] = connected, failed
-    return summarize(raw, used, seconds) | {"loop_lag_p99_ms": lag}
+    return summarize(raw, used, seconds) | {"loop_lag_p99_ms": lag, "audio_lag_s": audio_lag.result()}
 
 
 def summarize(raw: dict[str, Any], usage: dict[str, dict[str, float]], seconds: float) -> dict[str, Any]:
@@ -376,6 +419,8 @@ def failed_step(reason: str) -> dict[str, Any]:
         "server_rss_mb_max": 0.0,
         "generator_cpu_percent": 0.0,
         "usage": {},
+        "loop_lag_p99_ms": None,
+        "audio_lag_s": {"max": None, "last": None},
     }
 
 
@@ -433,6 +478,7 @@ def passes(args: argparse.Namespace, r: dict[str, Any]) -> bool:
     return (
         p99 is not None
         and p99 < args.target_ms
+        and (r["audio_lag_s"]["max"] or 0.0) < args.max_audio_lag
         and not r["errors"]
         and r["unanswered"] == 0
         and r["failed_to_connect"] == 0
@@ -523,6 +569,7 @@ def _live_line(r: dict[str, Any]) -> str:
         f"N={r['sessions']} x{r['processes']}: "
         f"{r['frames_per_s']:.0f}/{r['expected_frames_per_s']} frames/s, "
         f"ack p50/p99 {r['ack_audio_ms']['p50']}/{r['ack_audio_ms']['p99']} ms, "
+        f"audio lag max {r['audio_lag_s']['max']} s, "
         f"server CPU {r['server_cpu_percent']}%, generator CPU {r['generator_cpu_percent']}%, "
         f"errors {r['errors'] or 0}, {'ok' if r['ok'] else 'FAIL'}"
     )
@@ -546,6 +593,12 @@ def _lag(r: dict[str, Any]) -> str:
     return "—" if lag is None else f"≤ {lag:g}"
 
 
+def _audio_lag(r: dict[str, Any]) -> str:
+    """Segmentation behind the acked audio: the worst sample of the window and the last one (s)."""
+    lag = r.get("audio_lag_s") or {}
+    return "—" if lag.get("max") is None else f"{lag['max']:.2f} / {lag['last']:.2f}"
+
+
 def _ms(d: dict[str, Any]) -> str:
     return "—" if d["p50"] is None else f"{d['p50']:.1f} / {d['p99']:.1f}"
 
@@ -554,9 +607,10 @@ def live_table(rows: list[dict[str, Any]]) -> str:
     lines = [
         "| sessions | processes | frames/s acked (expected) | ack p50 / p99 (ms) | text ack p50 / p99 (ms) "
         "| fan-out p50 / p99 (ms) | edit ack p50 / p99 (ms) | server CPU % (ms/frame) "
-        "| busiest event loop CPU % (lag p99 ms) | server RSS (MB) | Redis CPU % (commands/frame) "
+        "| busiest event loop CPU % (lag p99 ms) | audio lag max / last (s) | server RSS (MB) "
+        "| Redis CPU % (commands/frame) "
         "| generator CPU % (late p99 ms) | machine CPU % (others) | errors | ok |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for r in rows:
         errors = ", ".join(f"{k} {v}" for k, v in r["errors"].items()) or "0"
@@ -566,7 +620,8 @@ def live_table(rows: list[dict[str, Any]]) -> str:
             f"| {r['sessions']} | {r['processes']} | {r['frames_per_s']:.0f} ({r['expected_frames_per_s']}) "
             f"| {_ms(r['ack_audio_ms'])} | {_ms(r['ack_text_ms'])} | {_ms(r['fanout_stenographer_ms'])} "
             f"| {_ms(r['ack_edit_ms'])} | {r['server_cpu_percent']:.0f} ({r['server_cpu_ms_per_frame']}) "
-            f"| {r['busiest_loop_cpu_percent']:.0f} ({_lag(r)}) | {r['server_rss_mb_max']:.0f} "
+            f"| {r['busiest_loop_cpu_percent']:.0f} ({_lag(r)}) | {_audio_lag(r)} "
+            f"| {r['server_rss_mb_max']:.0f} "
             f"| {_cpu(r, 'redis')} ({r['redis_commands_per_frame']}) "
             f"| {r['generator_cpu_percent']:.0f} ({r['send_late_ms']['p99']}) | {_machine(r)} "
             f"| {errors} | {'yes' if r['ok'] else 'no'} |"
@@ -634,6 +689,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--edit-every", type=float, default=15.0, help="seconds between a stenographer's edits")
     p.add_argument("--audio", choices=["speech", "silence"], default="speech")
     p.add_argument("--target-ms", type=float, default=100.0, help="ack p99 a passing live step stays under")
+    p.add_argument(
+        "--max-audio-lag",
+        type=float,
+        default=1.0,
+        help="seconds segmentation may run behind the acked audio in a passing live step",
+    )
     p.add_argument("--start", type=int, default=int(_env("BENCH_SEARCH_START", 100)))
     p.add_argument("--max", type=int, default=int(_env("BENCH_SEARCH_MAX", 1600)))
     p.add_argument("--max-steps", type=int, default=int(_env("BENCH_SEARCH_STEPS", 7)))

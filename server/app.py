@@ -151,6 +151,7 @@ def create_app(settings: Settings) -> Starlette:
                 rejected=orchestrator.audio_rejected,
                 metrics=metrics,
             )
+            metrics.audio_lag.set_function(orchestrator.audio.lag)
             app.state.astra = AppState(
                 settings=settings,
                 redis=redis,

@@ -134,6 +134,15 @@ class SessionAudio:
         self._in_flight = 0
         """Samples of utterance audio handed to CORE and not answered yet."""
         self._answered = asyncio.Event()
+        self._working_on: str | None = None
+        """The entry being segmented (None while waiting for audio): its id is the time Redis
+        stored it, so its age is how far behind the live audio this owner is."""
+
+    def lag(self, now: float) -> float:
+        """Seconds since the audio this owner is segmenting now was stored (0 when caught up)."""
+        if self._working_on is None:
+            return 0.0
+        return max(0.0, now - _entry_key(self._working_on)[0] / 1000)
 
     def hand(self, before: str, entries: list[Entry]) -> None:
         """Entries just appended here (``before``: the entry that preceded them): the owner can
@@ -191,6 +200,7 @@ class SessionAudio:
                     continue
                 idle_since = time.monotonic()
                 for i, (entry_id, fields) in enumerate(entries):
+                    self._working_on = entry_id
                     fmt = fields[b"f"].decode()
                     data = fields.get(b"d", b"")
                     if fmt == "pcm16":
@@ -269,6 +279,7 @@ class SessionAudio:
     async def _await_audio(self) -> None:
         """Until new audio is announced (``wake``) or ``poll_interval`` passes (audio appended
         through another instance, or finalize)."""
+        self._working_on = None
         # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that races
         # its timeout, and the pipeline would outlive its owner.
         with contextlib.suppress(TimeoutError):
@@ -362,6 +373,12 @@ class AudioService:
         self.instance = uuid.uuid4().hex
         self._running: dict[str, tuple[SessionAudio, asyncio.Task[None]]] = {}
         self._last_try: dict[str, float] = {}
+
+    def lag(self) -> float:
+        """How far behind the live audio this instance's segmentation is: the largest
+        ``SessionAudio.lag`` of the sessions it owns (``astra_audio_lag_seconds``)."""
+        now = time.time()
+        return max((pipeline.lag(now) for pipeline, _ in self._running.values()), default=0.0)
 
     async def notify(self, session_id: str, handoff: tuple[str, list[Entry]] | None = None) -> None:
         """New audio arrived here: wake our pipeline (handing it the entries, with the id of the

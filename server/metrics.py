@@ -85,6 +85,12 @@ class Metrics:
             "Seconds of utterance audio sent to CORE, not answered yet",
             registry=r,
         )
+        self.audio_lag = Gauge(
+            "astra_audio_lag_seconds",
+            "Age of the stored audio that this instance's session owners are segmenting now,"
+            " the oldest of them (0 when all have caught up with what was sent)",
+            registry=r,
+        )
         self.audio_paused = Gauge(
             "astra_audio_paused_sessions",
             "Sessions whose audio reading waits for CORE (max_audio_in_flight reached)",

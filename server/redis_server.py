@@ -108,6 +108,8 @@ class EmbeddedRedis:
             "yes",
             "--appendfsync",
             self.appendfsync,
+            "--rdbcompression",
+            "no",
             "--save",
             "",
             "--daemonize",

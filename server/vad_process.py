@@ -45,7 +45,7 @@ SEND_INTERVAL = 0.01
 """Least time between two messages to the child: requests arriving meanwhile wait and go together
 (at 175 live sessions, ~14 per message instead of one socket write and one wake-up each)."""
 NICE = 10
-"""The child's niceness, added to the server's."""
+"""The child's niceness, added to the server's, where SCHED_IDLE is not available."""
 MAX_ATTEMPTS = 3
 """Children a request may see die under it before it fails (a request that kills every child)."""
 
@@ -78,12 +78,21 @@ def score(vad: SileroVad, pcm16: bytes, state: bytes | None, cell: int) -> tuple
     return out.astype(np.float32).tobytes(), pack_state(vad_state)
 
 
+def _yield_cpu() -> None:
+    """Below the server and Redis when the CPU is short: an ack (the audio is safe) comes before
+    its segmentation, which a backlog only delays (``astra_audio_lag_seconds`` shows how much).
+    SCHED_IDLE runs the child only on CPU time nothing else wants; niceness +10 still took a
+    fifth of the machine from a saturated ingest."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):  # not Linux, or not permitted
+        os.nice(NICE)
+
+
 def serve(sock: socket.socket) -> None:
     """The child's loop: answer request messages until the server closes its end."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the server, which then closes us
-    # Below the server and Redis when the CPU is short: an ack (the audio is safe) comes before
-    # its segmentation, which a backlog only delays.
-    os.nice(NICE)
+    _yield_cpu()
     vad = SileroVad()
     with sock:
         while (header := _recv_exactly(sock, _LENGTH.size)) is not None:

@@ -77,8 +77,9 @@ def test_audio_owner_stops_reading_while_core_has_too_much_audio(
     settings: Settings, make_token: Callable[..., str]
 ) -> None:
     """With CORE stuck, the audio owner hands it no more than max_audio_in_flight seconds and
-    stops cutting: the rest of the audio waits in Redis, yet every frame is acked. Once CORE
-    answers, every utterance becomes its block, in order."""
+    stops cutting: the rest of the audio waits in Redis, yet every frame is acked, and
+    ``astra_audio_lag_seconds`` says how far behind it is. Once CORE answers, every utterance
+    becomes its block, in order, and the lag is back to 0."""
     limited = with_settings(
         settings,
         limits=Limits(max_audio_in_flight=4.0),
@@ -112,6 +113,8 @@ def test_audio_owner_stops_reading_while_core_has_too_much_audio(
             first = detected[0]["data"]
             in_flight = metric(client, "astra_audio_in_flight_seconds")
             assert in_flight == pytest.approx(first["time_end"] - first["time_start"], abs=0.01)
+            # The owner is stuck on audio stored a while ago: the lag shows it, and grows.
+            wait_for_metric(client, "astra_audio_lag_seconds", lambda v: v > 0.5, 60)
 
             client.portal.call(core.gate.set)  # type: ignore[union-attr]
             added: list[dict[str, Any]] = []
@@ -125,3 +128,4 @@ def test_audio_owner_stops_reading_while_core_has_too_much_audio(
         assert starts == sorted(starts)
         wait_for_metric(client, "astra_audio_in_flight_seconds", lambda v: v == 0, 30)
         assert metric(client, "astra_audio_paused_sessions") == 0
+        wait_for_metric(client, "astra_audio_lag_seconds", lambda v: v == 0, 30)  # caught up

@@ -81,6 +81,19 @@ async def test_scores_equal_silero_in_this_process() -> None:
         await vad.aclose()
 
 
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux's")
+async def test_the_child_runs_only_on_cpu_time_nothing_else_wants() -> None:
+    """Scoring yields to acks: the child runs under SCHED_IDLE (niceness +10 still took a fifth
+    of the machine from a saturated ingest)."""
+    vad = VadProcess()
+    try:
+        await vad.score(speech(1.0), None, CELL)
+        assert vad.pid is not None
+        assert os.sched_getscheduler(vad.pid) == os.SCHED_IDLE
+    finally:
+        await vad.aclose()
+
+
 async def test_a_killed_child_is_replaced_and_its_requests_sent_again() -> None:
     """Requests the child had when it died are scored by its successor, with the same results."""
     pcm = speech(6.0)
