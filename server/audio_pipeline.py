@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from .audio import AudioFormatError, StreamDecoder
-from .buffer import OPEN, SessionBuffer
+from .buffer import OPEN, Entry, SessionBuffer
 from .metrics import Metrics
 from .segmenter import CELL, SAMPLE_RATE, Segmenter, SegmenterConfig, Utterance
 from .vad_process import VadProcess
@@ -54,9 +54,6 @@ MAX_RUN_SAMPLES = 30 * SAMPLE_RATE
 HANDOFF_BYTES = 4 << 20
 """Audio handed over in memory to a session's owner and not processed yet, at most; past it the
 owner reads the stream instead (it always can)."""
-
-Entry = tuple[str, dict[bytes, bytes]]
-"""An audio stream entry as read from Redis: (entry id, fields f/d/s)."""
 
 
 def wav_bytes(pcm16: bytes) -> bytes:

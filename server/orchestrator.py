@@ -523,14 +523,8 @@ class Orchestrator:
         principal.require(CAN_SEND, "send input")
         self._check_age(meta)
         started = time.perf_counter()
-        before, checks = await self.buffer.append_audio_frames(meta.session_id, producer, frames)
+        before, checks, entries = await self.buffer.append_audio_frames(meta.session_id, producer, frames)
         results = [self._audio_outcome(check) for check in checks]
-        # The stored entries as the owner would read them back: (entry id, fields).
-        entries = [
-            (check.detail, {b"f": fmt.encode(), b"d": data, b"s": b"1" if start else b""})
-            for (_, fmt, data, start), check in zip(frames, checks, strict=True)
-            if check.outcome == "ok"
-        ]
         if entries:
             elapsed = time.perf_counter() - started
             for _ in entries:

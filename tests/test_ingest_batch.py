@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from redis.asyncio import Redis
 from starlette.testclient import TestClient
 
+from server import buffer as buffer_module
 from server import protocol
 from server.app import create_app
 from server.buffer import CLOSING, Dedupe, SessionBuffer
@@ -34,22 +35,32 @@ async def _session(buffer: SessionBuffer) -> str:
 
 
 def _frame(seq: int) -> tuple[int, str, bytes, bool]:
-    return seq, ("end" if seq % 7 == 0 else "pcm16"), bytes([seq % 256]) * 4, seq % 5 == 0
+    return seq, ("end" if seq % 7 == 0 else "pcm16"), bytes([seq % 256]) * (seq % 4 + 1), seq % 5 == 0
 
 
-async def _stored(redis: Redis, sid: str) -> tuple[list[dict[bytes, bytes]], Any]:
+async def _stored(redis: Redis, sid: str) -> tuple[list[tuple[bytes, bytes, bytes]], Any]:
+    """The session's audio as a byte stream: (format, data, start) with entries that continue one
+    another (same format, not a new stream's start, not 'end') joined, and the sequence mark."""
     k = SessionKeys(sid)
-    entries = await redis.xrange(k.audio)
-    return [fields for _, fields in entries], await redis.hget(k.producers, "rec")
+    stream: list[tuple[bytes, bytes, bytes]] = []
+    for _, fields in await redis.xrange(k.audio):
+        fmt, data, start = fields[b"f"], fields[b"d"], fields[b"s"]
+        if stream and stream[-1][0] == fmt != b"end" and start != b"1":
+            stream[-1] = (fmt, stream[-1][1] + data, stream[-1][2])
+        else:
+            stream.append((fmt, data, start))
+    return stream, await redis.hget(k.producers, "rec")
 
 
-async def _compare(redis_url: str, seqs: list[int]) -> None:
+async def _compare(redis_url: str, seqs: list[int], merge: int) -> None:
     redis = Redis.from_url(redis_url)
+    kept = buffer_module.MERGE_BYTES
+    buffer_module.MERGE_BYTES = merge
     try:
         buffer = SessionBuffer(redis)
         together, alone = await _session(buffer), await _session(buffer)
         frames = [_frame(seq) for seq in seqs]
-        before, batched = await buffer.append_audio_frames(together, "rec", frames)
+        before, batched, handed = await buffer.append_audio_frames(together, "rec", frames)
         assert before == "0-0"  # nothing was stored before this batch
         one_by_one = [
             await buffer.append_audio(alone, Dedupe.by_seq("rec", seq), [(fmt, data, start)])
@@ -60,20 +71,72 @@ async def _compare(redis_url: str, seqs: list[int]) -> None:
             (c.outcome, c.detail if c.outcome != "ok" else "") for c in one_by_one
         ]
         assert await _stored(redis, together) == await _stored(redis, alone)
-        stored_ids = [entry_id.decode() for entry_id, _ in await redis.xrange(SessionKeys(together).audio)]
-        assert [c.detail for c in batched if c.outcome == "ok"] == stored_ids
+        # Each accepted frame names the entry holding it; the entries are what the owner is handed.
+        stored = [
+            (entry_id.decode(), fields)
+            for entry_id, fields in await redis.xrange(SessionKeys(together).audio)
+        ]
+        assert handed == stored
+        ids = [c.detail for c in batched if c.outcome == "ok"]
+        assert [d for i, d in enumerate(ids) if i == 0 or ids[i - 1] != d] == [e for e, _ in stored]
+        for _, fields in stored:  # merged up to the limit (a frame over it alone)
+            assert len(fields[b"d"]) <= max(merge, 4)
     finally:
+        buffer_module.MERGE_BYTES = kept
         await redis.aclose()
 
 
 @hypothesis.settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(seqs=st.lists(st.integers(min_value=1, max_value=12), min_size=1, max_size=20))
-def test_batch_of_frames_matches_frame_by_frame(redis_url: str, seqs: list[int]) -> None:
-    """Any mix of new, resent and skipped sequence numbers gets, frame by frame, the same outcome
-    and leaves the same audio and sequence mark as appending each frame alone."""
-    asyncio.run(_compare(redis_url, seqs))
+@given(
+    runs=st.lists(
+        st.tuples(st.integers(min_value=1, max_value=12), st.integers(min_value=1, max_value=6)),
+        min_size=1,
+        max_size=6,
+    ),
+    merge=st.sampled_from([1, 8, 10, 1 << 18]),
+)
+@hypothesis.example(runs=[(1, 2), (1, 3)], merge=1 << 18)  # a resent prefix, then new frames
+@hypothesis.example(runs=[(1, 5), (5, 3)], merge=1 << 18)  # ... whose first frame started a stream
+def test_batch_of_frames_matches_frame_by_frame(
+    redis_url: str, runs: list[tuple[int, int]], merge: int
+) -> None:
+    """Any mix of new, resent and skipped sequence numbers (as runs of consecutive ones, as a
+    client sends them) gets, frame by frame, the same outcome and leaves the same audio (frames
+    that follow each other share entries up to the merge limit) and sequence mark as appending
+    each frame alone."""
+    seqs = [first + i for first, length in runs for i in range(length)]
+    asyncio.run(_compare(redis_url, seqs, merge))
+
+
+def test_frames_stored_together_share_entries(redis_url: str) -> None:
+    """A burst of 100 ms frames costs the stream one entry per MERGE_BYTES (8 s), not one each:
+    100 frames (10 s) are two entries, the same bytes in the same order; a new stream's first
+    frame and audio_end start entries of their own."""
+
+    async def run() -> None:
+        redis = Redis.from_url(redis_url)
+        try:
+            buffer = SessionBuffer(redis)
+            sid = await _session(buffer)
+            frames = [(seq, "pcm16", bytes([seq]) * 3200, False) for seq in range(1, 101)]
+            frames += [(101, "end", b"", False), (102, "pcm16", b"ab", True), (103, "pcm16", b"cd", False)]
+            _, checks, _ = await buffer.append_audio_frames(sid, "rec", frames)
+            assert [c.outcome for c in checks] == ["ok"] * 103
+            stored = await redis.xrange(SessionKeys(sid).audio)
+            assert [(f[b"f"], len(f[b"d"])) for _, f in stored] == [
+                (b"pcm16", 81 * 3200),  # up to 256 KiB
+                (b"pcm16", 19 * 3200),
+                (b"end", 0),
+                (b"pcm16", 4),
+            ]
+            assert stored[0][1][b"d"] + stored[1][1][b"d"] == b"".join(f[2] for f in frames[:100])
+            assert stored[3][1][b"d"] == b"abcd" and stored[3][1][b"s"] == b"1"
+        finally:
+            await redis.aclose()
+
+    asyncio.run(run())
 
 
 def test_closed_or_missing_session_refuses_every_frame(redis_url: str) -> None:
@@ -85,9 +148,9 @@ def test_closed_or_missing_session_refuses_every_frame(redis_url: str) -> None:
             buffer = SessionBuffer(redis)
             sid = await _session(buffer)
             await redis.hset(SessionKeys(sid).meta, "status", CLOSING)
-            _, closed = await buffer.append_audio_frames(sid, "rec", [_frame(1), _frame(2)])
+            _, closed, _ = await buffer.append_audio_frames(sid, "rec", [_frame(1), _frame(2)])
             assert [(c.outcome, c.detail) for c in closed] == [("closed", CLOSING)] * 2
-            _, missing = await buffer.append_audio_frames(f"ses_{uuid.uuid4().hex}", "rec", [_frame(1)])
+            _, missing, _ = await buffer.append_audio_frames(f"ses_{uuid.uuid4().hex}", "rec", [_frame(1)])
             assert [c.outcome for c in missing] == ["missing"]
             assert await redis.xlen(SessionKeys(sid).audio) == 0
         finally:
@@ -105,11 +168,11 @@ def test_batch_names_the_entry_stored_just_before_it(redis_url: str) -> None:
         try:
             buffer = SessionBuffer(redis)
             sid = await _session(buffer)
-            _, first = await buffer.append_audio_frames(sid, "rec", [_frame(1), _frame(2)])
-            before, second = await buffer.append_audio_frames(sid, "rec", [_frame(2), _frame(3)])
+            _, first, _ = await buffer.append_audio_frames(sid, "rec", [_frame(1), _frame(2)])
+            before, second, _ = await buffer.append_audio_frames(sid, "rec", [_frame(2), _frame(3)])
             assert before == first[1].detail and [c.outcome for c in second] == ["dup", "ok"]
             http = await buffer.append_audio(sid, Dedupe.by_key("k1"), [("pcm16", b"\x00\x00", False)])
-            before, _ = await buffer.append_audio_frames(sid, "rec", [_frame(4)])
+            before, _, _ = await buffer.append_audio_frames(sid, "rec", [_frame(4)])
             assert before == http.detail
         finally:
             await redis.aclose()

@@ -156,7 +156,7 @@ async def test_every_buffer_script_touches_only_its_own_sessions_slot(redis_clus
         await buffer.presence(sid, "set", "conn", {"sub": "ana"})
         audio = await buffer.append_audio(sid, Dedupe.by_seq("mic", 1), [("pcm16", b"\0\0", True)])
         assert audio.outcome == "ok"
-        _, checks = await buffer.append_audio_frames(sid, "mic", [(2, "pcm16", b"\0\0", False)])
+        _, checks, _ = await buffer.append_audio_frames(sid, "mic", [(2, "pcm16", b"\0\0", False)])
         assert [c.outcome for c in checks] == ["ok"]
         assert await buffer.record_utterance(sid, "u1", {"position": 2}, 1, payload())
         await buffer.checkpoint_audio(sid, audio.detail, 1)
