@@ -490,3 +490,44 @@ def test_a_cluster_down_for_the_session_is_store_unavailable(spawn: Any, tmp_pat
         assert session_blocks(server.url, token, session_id) == []
     finally:
         cluster.stop()
+
+
+async def hello_welcomed(server: ServerProcess, session_id: str, token: str) -> dict[str, Any]:
+    """The first frame a client connecting now gets (a ``welcome`` when all is well)."""
+    url = f"{server.ws_url}/v1/orchestrator/session/{session_id}/stream"
+    async with connect(url, subprotocols=[SUBPROTOCOL], open_timeout=10) as ws:  # type: ignore[list-item]
+        await ws.send(msgpack.packb({"type": "hello", "v": 1, "token": token, "client_id": "later"}))
+        frame: dict[str, Any] = msgpack.unpackb(await asyncio.wait_for(ws.recv(), 30 * TIME_UNIT))
+        return frame
+
+
+@pytest.mark.timeout(120)
+def test_a_store_failing_between_the_hellos_redis_calls_closes_with_1013(spawn: Any, tmp_path: Path) -> None:
+    """Redis answers reads but holds writes (CLIENT PAUSE WRITE, what it does during a failover):
+    a hello's read of the session succeeds and its first write, taking a connection slot, gets
+    no answer within ASTRA_REDIS_SOCKET_TIMEOUT. The client is told STORE_UNAVAILABLE and closed
+    with 1013 (try again later), not 4500 (internal error); writes resumed, it is welcomed."""
+    store = EmbeddedRedis(tmp_path / "store")
+    store.start()
+    admin = redis.Redis.from_url(store.url)
+    try:
+        server = spawn("serve", env={"REDIS_URL": store.url, "ASTRA_REDIS_SOCKET_TIMEOUT": "0.5"})
+        token = server.token()
+        session_id = start_session(server, token)
+        admin.execute_command("CLIENT", "PAUSE", int(120_000 * TIME_UNIT), "WRITE")
+        try:
+            # The session is there to read: what refuses the hello is the slot's write.
+            assert (
+                httpx.get(
+                    f"{server.url}/v1/orchestrator/session/{session_id}", headers=auth(token)
+                ).status_code
+                == 200
+            )
+            error, close_code = hello_during(server, session_id, token)
+        finally:
+            admin.execute_command("CLIENT", "UNPAUSE")
+        assert (error["type"], error["code"], close_code) == ("error", "STORE_UNAVAILABLE", 1013)
+        assert asyncio.run(hello_welcomed(server, session_id, token))["type"] == "welcome"
+    finally:
+        admin.close()
+        store.stop()
