@@ -72,9 +72,21 @@ def _piece(first: int, fmt: str, start: bool, datas: list[bytes]) -> Piece:
     return first, len(datas), fmt, b"".join(datas), start, ",".join([str(len(d)) for d in datas])
 
 
-STORE_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+STORE_ERRORS = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    redis.exceptions.ClusterError,
+    redis.exceptions.TryAgainError,
+    redis.exceptions.ReadOnlyError,
+    redis.exceptions.SlotNotCoveredError,
+)
 """What the Redis client raises when the store is unreachable, or still loading after a restart
-(``BusyLoadingError`` is a ``ConnectionError``)."""
+(``BusyLoadingError`` is a ``ConnectionError``), or cannot serve the session's keys for now:
+a cluster that is down or whose slot has no primary (``ClusterDownError``, ``MasterDownError``
+from a replica cut off from its primary; both are ``ClusterError``), a slot being migrated
+(``TRYAGAIN``; redis-py's cluster client retries it, then raises ``ClusterError("TTL
+exhausted.")``), a slot the client knows no node for (``SlotNotCoveredError``), or a primary
+demoted to a replica under our connection by a failover (``ReadOnlyError``)."""
 
 
 @contextlib.contextmanager

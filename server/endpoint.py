@@ -198,17 +198,19 @@ class Connection:
         except ProtocolError as exc:
             await self.close(exc, CLOSE_BAD_FRAME)
             return None
+        limit = self.limits.max_connections_per_session
         try:
             principal = await self.state.auth.verify(message.token or subprotocol_token)
             with store_errors():
                 meta = await self.state.orchestrator.session(principal, self.session_id)
+                # A slot taken by a join whose answer was lost expires after presence_ttl.
+                joined = await self.state.orchestrator.buffer.join_connection(
+                    self.session_id, self.connection_id, limit, self.limits.presence_ttl
+                )
         except AstraError as exc:
             await self.close(exc, exc.close_code or CLOSE_INTERNAL)
             return None
-        limit = self.limits.max_connections_per_session
-        if not await self.state.orchestrator.buffer.join_connection(
-            self.session_id, self.connection_id, limit, self.limits.presence_ttl
-        ):
+        if not joined:
             self.state.metrics.limit_refusals.labels("max_connections_per_session").inc()
             refused = TooManyConnections(
                 f"the session already has {limit} connections; try again later",

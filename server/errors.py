@@ -29,7 +29,7 @@ maps in one place to an HTTP status and, for errors that end a WebSocket, a clos
     ├── ConfigError            tenant / skeleton / style map problem   (422)
     └── ServiceError           a collaborator (CORE, BUILDER, GUARD, store) failed
         ├── ServiceUnavailable transient: worth retrying
-        │   └── StoreUnavailable  Redis unreachable or loading     (503, close 1013)
+        │   └── StoreUnavailable  Redis unreachable, loading or down (503, close 1013)
         └── BuildFailed        BUILDER could not produce the document  (502)
 
 Collaborator clients translate their transport errors into these at the boundary
@@ -193,8 +193,10 @@ class ServiceUnavailable(ServiceError):
 
 
 class StoreUnavailable(ServiceUnavailable):
-    """The session store (Redis) cannot be reached or is still loading its data: nothing can be
-    stored or read now. Clients are told the server is *degraded* and keep what is not acked."""
+    """The session store (Redis) cannot be reached, is still loading its data, or cannot serve
+    the session's keys now (a cluster down or reconfiguring, a primary demoted by a failover):
+    nothing can be stored or read now. Clients are told the server is *degraded* and keep what
+    is not acked."""
 
     code = "STORE_UNAVAILABLE"
     http_status = 503

@@ -348,7 +348,7 @@ async def get_object(request: Request) -> Response:
 
 
 async def healthz(request: Request) -> Response:
-    """200 when the store answers; 503 ``STORE_UNAVAILABLE`` while it is unreachable or loading."""
+    """200 when the store answers; 503 ``STORE_UNAVAILABLE`` while it is unreachable, loading or down."""
     state = _state(request)
     with store_errors():
         await state.redis.ping()

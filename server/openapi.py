@@ -68,7 +68,10 @@ _ERROR_WHEN = {
     ),
     422: "A well-formed request with bad content (INVALID_INPUT, UNSUPPORTED_AUDIO, CONFIG_ERROR, ...).",
     502: "A collaborator failed (SERVICE_ERROR, BUILD_FAILED).",
-    503: "A collaborator is unavailable for now; retry later (SERVICE_UNAVAILABLE).",
+    503: (
+        "A collaborator or the session store is unavailable for now; retry later"
+        " (SERVICE_UNAVAILABLE, STORE_UNAVAILABLE)."
+    ),
 }
 
 

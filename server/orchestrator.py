@@ -673,11 +673,18 @@ class Orchestrator:
         fresh.update(
             block_id=block_id, version=int(block.get("version", 1)) + 1, position=block.get("position")
         )
+        replaced = block
         for _ in range(PLACEMENT_ATTEMPTS):
             payload = self._event(
                 "block.updated",
                 principal,
-                {"block": fresh, "reason": "reprocessed", "base_version": block.get("version", 1)},
+                {
+                    "block": fresh,
+                    "reason": "reprocessed",
+                    "base_version": block.get("version", 1),
+                    "before_hash": _block_hash(replaced),
+                    "after_hash": _block_hash(fresh),
+                },
             )
             applied = await self.buffer.replace_block(
                 meta.session_id, block_id, int(block.get("version", 1)), fresh, payload
@@ -686,6 +693,7 @@ class Orchestrator:
                 break
             # Renumbered while CORE worked: the new version goes where the block is now.
             now_block = await self.buffer.block(meta.session_id, block_id)
+            replaced = now_block or replaced
             fresh["position"] = (now_block or {}).get("position")
         else:
             raise self._contended()
@@ -1313,7 +1321,7 @@ _SYSTEM = Principal(tenant_id="", role="admin", sub="astra")
 
 
 def _block_hash(block: dict[str, Any]) -> str:
-    """SHA-256 of a block's canonical JSON: the before/after of a human edit in the audit."""
+    """SHA-256 of a block's canonical JSON: the before/after of a change in the audit."""
     return hashlib.sha256(canonical_json(block)).hexdigest()
 
 

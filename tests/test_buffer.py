@@ -8,9 +8,20 @@ from typing import Any
 
 import msgpack
 import pytest
+import redis.exceptions
 
 from server import protocol
-from server.buffer import CLOSING, FINALIZE_FAILED, FINALIZED, POSITION_STEP, Dedupe, NoRoom, SessionBuffer
+from server.buffer import (
+    CLOSING,
+    FINALIZE_FAILED,
+    FINALIZED,
+    POSITION_STEP,
+    Dedupe,
+    NoRoom,
+    SessionBuffer,
+    store_errors,
+)
+from server.errors import StoreUnavailable
 from server.redis_client import make_redis
 from server.settings import Settings
 
@@ -22,6 +33,41 @@ async def buffer(redis_url: str) -> AsyncIterator[SessionBuffer]:
     redis = make_redis(Settings(redis_url=redis_url))
     yield SessionBuffer(redis)
     await redis.aclose()
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        redis.exceptions.ConnectionError("Connection refused"),
+        redis.exceptions.TimeoutError("Timeout reading from socket"),
+        redis.exceptions.BusyLoadingError("Redis is loading the dataset in memory"),
+        redis.exceptions.ClusterDownError("The cluster is down"),
+        redis.exceptions.MasterDownError("Link with MASTER is down"),
+        redis.exceptions.ClusterError("TTL exhausted."),
+        redis.exceptions.TryAgainError("Multiple keys request during rehashing of slot"),
+        redis.exceptions.ReadOnlyError("You can't write against a read only replica."),
+        redis.exceptions.SlotNotCoveredError('Slot "1234" is not covered by the cluster.'),
+    ],
+    ids=lambda error: type(error).__name__,
+)
+def test_store_errors_maps_a_store_that_cannot_serve_now_to_store_unavailable(error: Exception) -> None:
+    """Redis unreachable, loading, its cluster down or reconfiguring (CLUSTERDOWN, MASTERDOWN,
+    TRYAGAIN and its exhausted retries, an uncovered slot) or a primary demoted under us
+    (READONLY): STORE_UNAVAILABLE (503, close 1013, retryable), caused by the Redis error."""
+    with pytest.raises(StoreUnavailable) as info, store_errors():
+        raise error
+    assert info.value.code == "STORE_UNAVAILABLE" and info.value.http_status == 503
+    assert info.value.close_code == 1013 and info.value.retryable and info.value.__cause__ is error
+
+
+def test_store_errors_leaves_other_redis_errors_alone() -> None:
+    """A Redis error that says something is wrong with the command itself is not an outage."""
+    error = redis.exceptions.ResponseError(
+        "WRONGTYPE Operation against a key holding the wrong kind of value"
+    )
+    with pytest.raises(redis.exceptions.ResponseError) as info, store_errors():
+        raise error
+    assert info.value is error
 
 
 def payload(kind: str = "block.added") -> bytes:

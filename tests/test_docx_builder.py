@@ -5,9 +5,11 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import re
 import struct
 import zipfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -177,6 +179,19 @@ def _outside_zones(docx: bytes) -> list[bytes]:
     return [etree.tostring(child, method="c14n") for child in _body(docx) if child.tag != f"{{{W}}}sdt"]
 
 
+def _with_part(docx: bytes, name: str, change: Callable[[bytes], bytes]) -> bytes:
+    """The package with its part ``name`` replaced by ``change(part)``."""
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(docx)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for item in source.infolist():
+            data = source.read(item.filename)
+            target.writestr(item, change(data) if item.filename == name else data)
+    return out.getvalue()
+
+
 def _load_make_skeleton() -> ModuleType:
     spec = importlib.util.spec_from_file_location("make_skeleton", ROOT / "tools" / "make_skeleton.py")
     assert spec is not None and spec.loader is not None
@@ -278,6 +293,39 @@ def test_check_skeleton_and_inspect_on_garbage() -> None:
         inspect_skeleton(b"not a zip")
     with pytest.raises(BuildError):
         build_docx(b"not a zip", style_map=STYLE_MAP, blocks=[], images={})
+
+
+def test_check_skeleton_reports_parts_python_docx_opens_but_cannot_read() -> None:
+    """A package python-docx opens but then fails to read (no content type, or the wrong one,
+    declared for its styles part; a main part without a body, or with another root) gives one
+    problem naming the part, never python-docx's exception."""
+    styles_type = rb'<Override PartName="/word/styles.xml" ContentType="[^"]*"/>'
+
+    def content_types(replacement: bytes) -> Callable[[bytes], bytes]:
+        def change(data: bytes) -> bytes:
+            changed, found = re.subn(styles_type, replacement, data)
+            assert found == 1
+            return changed
+
+        return change
+
+    no_styles_type = _with_part(SKELETON, "[Content_Types].xml", content_types(b""))
+    other_styles_type = _with_part(
+        SKELETON,
+        "[Content_Types].xml",
+        content_types(b'<Override PartName="/word/styles.xml" ContentType="application/xml"/>'),
+    )
+    document = f'<w:document xmlns:w="{W}"/>'.encode()
+    no_body = _with_part(SKELETON, "word/document.xml", lambda _: document)
+    other_root = _with_part(SKELETON, "word/document.xml", lambda _: b'<other xmlns="urn:x"/>')
+    for skeleton, part in (
+        (no_styles_type, "styles part"),
+        (other_styles_type, "styles part"),
+        (no_body, "main document part"),
+        (other_root, "main document part"),
+    ):
+        problems = check_skeleton(skeleton, STYLE_MAP, PLACEHOLDER_MAP)
+        assert len(problems) == 1 and f"its {part} cannot be read" in problems[0], problems
 
 
 def test_roles_constant() -> None:

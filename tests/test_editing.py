@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import itertools
 from collections.abc import Callable, Iterator
+from hashlib import sha256
 from typing import Any
 
 import docx
@@ -15,6 +16,7 @@ from starlette.testclient import TestClient
 from server import protocol
 from server.app import create_app
 from server.buffer import Dedupe
+from server.services.guard import canonical_json
 from server.settings import Settings
 
 from .conftest import TENANT, SettledTestClient
@@ -150,6 +152,54 @@ def test_a_human_edit_wins_over_machine_output(client: TestClient, make_token: C
     assert refused.status_code == 422 and refused.json()["error"]["code"] == "NOT_PENDING"
     blocks = client.get(f"{api}/blocks", headers=auth).json()["blocks"]
     assert blocks[0]["text"] == "Texto corregido por la relatoría."
+
+
+def test_a_reprocessed_block_is_not_a_human_edit_in_the_audit(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """A block pending review that CORE transcribes again at a person's request is machine output:
+    the sealed audit report lists it under ``reprocessed`` (who asked, when, the block, the
+    before/after hashes of the stored block), not under ``human_edits``, which still lists the
+    person's own edit of another block."""
+    from server.errors import ServiceUnavailable
+
+    class DeadCore:
+        async def process_text(self, req: Any) -> Any:
+            raise ServiceUnavailable("down", service="core")
+
+    auth = {"authorization": f"Bearer {make_token(sub='relatora')}"}
+    orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+    real = orch.core
+    api, (spoken,) = session_with(client, auth, "Se abre la sesión.")
+    orch.core = DeadCore()
+    pending = client.post(
+        f"{api}/append", json={"text": "Tiene la palabra el concejal Pedro Gómez."}, headers=auth
+    )
+    orch.core = real
+    assert pending.json()["block"]["type"] == "ERROR_PENDING_REVIEW"
+    pending_id = pending.json()["block"]["block_id"]
+    fixed = client.post(f"{api}/blocks/{pending_id}/reprocess", headers=auth)
+    assert fixed.status_code == 200 and fixed.json()["block"]["type"] == "TEMPLATE", fixed.text
+    edited = client.patch(
+        f"{api}/blocks/{spoken['block_id']}",
+        json={"base_version": 1, "changes": {"text": "Se abre la sesión plenaria."}},
+        headers=auth,
+    )
+    assert edited.status_code == 200, edited.text
+    report = client.post(f"{api}/finalize", headers=auth).json()["audit_report"]
+    assert [(e["who"], e["block_id"], e["kind"]) for e in report["human_edits"]] == [
+        ("relatora", spoken["block_id"], "block.updated")
+    ]
+    (reprocessed,) = report["reprocessed"]
+    assert (reprocessed["who"], reprocessed["block_id"], reprocessed["kind"]) == (
+        "relatora",
+        pending_id,
+        "block.updated",
+    )
+    assert reprocessed["at"] and reprocessed["event_id"] < report["human_edits"][0]["event_id"]
+    assert reprocessed["before_hash"] == sha256(canonical_json(pending.json()["block"])).hexdigest()
+    assert reprocessed["after_hash"] == sha256(canonical_json(fixed.json()["block"])).hexdigest()
+    assert report["pending_review"] == []
 
 
 def test_edits_over_the_websocket_are_numbered_acked_and_rebased(

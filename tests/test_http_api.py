@@ -365,20 +365,52 @@ def test_builder_failure_skips_guard_and_finalize_can_be_retried(
     assert client.get(api, headers=bearer(token)).json()["status"] == "FINALIZED"
 
 
-def without_core_properties_type(skeleton: bytes) -> bytes:
-    """The DOCX with no content type declared for ``docProps/core.xml``: python-docx opens it,
-    finds its zones and styles (session start accepts it), but takes the core-properties part for
-    an opaque one, and writing the acta's title then fails inside python-docx."""
+def without_content_type(skeleton: bytes, part: str) -> bytes:
+    """The DOCX with no content type declared for ``part`` (e.g. ``/docProps/core.xml``)."""
     source = zipfile.ZipFile(io.BytesIO(skeleton))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for item in source.infolist():
             data = source.read(item.filename)
             if item.filename == "[Content_Types].xml":
-                data, found = re.subn(rb'<Override PartName="/docProps/core\.xml"[^>]*/>', b"", data)
+                override = rb'<Override PartName="' + re.escape(part.encode()) + rb'"[^>]*/>'
+                data, found = re.subn(override, b"", data)
                 assert found == 1
             target.writestr(item, data)
     return out.getvalue()
+
+
+def without_core_properties_type(skeleton: bytes) -> bytes:
+    """The DOCX with no content type declared for ``docProps/core.xml``: python-docx opens it,
+    finds its zones and styles (session start accepts it), but takes the core-properties part for
+    an opaque one, and writing the acta's title then fails inside python-docx."""
+    return without_content_type(skeleton, "/docProps/core.xml")
+
+
+def test_a_skeleton_python_docx_cannot_read_refuses_start_with_config_error(
+    settings: Settings, make_token: Callable[..., str], tmp_path: Path
+) -> None:
+    """A tenant skeleton with no content type declared for its styles part (python-docx opens it,
+    then fails reading the styles with an error of its own): session start answers 422
+    CONFIG_ERROR naming the part, not a bare 500; the tenant's skeleton repaired, start succeeds."""
+    tenants = tmp_path / "tenants"
+    shutil.copytree(PACKAGE_TENANTS_DIR, tenants)
+    skeleton_path = tenants / TENANT / "skeletons" / "SKEL_STD_V1.docx"
+    good = skeleton_path.read_bytes()
+    skeleton_path.write_bytes(without_content_type(good, "/word/styles.xml"))
+    token = make_token()
+    with SettledTestClient(
+        create_app(with_settings(settings, tenants_dir=tenants)), raise_server_exceptions=False
+    ) as client:
+        refused = client.post(
+            "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=bearer(token)
+        )
+        assert refused.status_code == 422, refused.text
+        error = refused.json()["error"]
+        assert error["code"] == "CONFIG_ERROR"
+        assert len(error["details"]["problems"]) == 1 and "styles part" in error["details"]["problems"][0]
+        skeleton_path.write_bytes(good)
+        start(client, token)
 
 
 def test_a_skeleton_the_builder_cannot_build_from_fails_finalize_with_build_failed(

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import msgpack
 import pytest
+import redis
 from playwright.sync_api import Browser, expect
 from redis.crc import key_slot
 from websockets.asyncio.client import connect
@@ -34,7 +35,7 @@ from server.redis_server import EmbeddedRedis
 
 from . import faultkit
 from .chromium import chromium, ms
-from .conftest import TIME_UNIT, ServerProcess
+from .conftest import TIME_UNIT, ServerProcess, free_port
 from .faultkit import (
     Timeline,
     auth,
@@ -411,3 +412,122 @@ def test_hung_redis_fails_calls_with_store_unavailable_then_recovers_losing_noth
         assert [b["source"]["seq"] for b in blocks] == [1, 2, 3, 4, 5, 6]
         assert [b["text"].split("número ")[1] for b in blocks] == [f"{n}." for n in range(1, 7)]
         assert httpx.get(server.url + "/healthz", timeout=10).status_code == 200
+
+
+# -- a Redis that answers, but cannot serve the session now ----------------------------------------
+
+
+def hello_during(server: ServerProcess, session_id: str, token: str) -> tuple[dict[str, Any], int]:
+    return asyncio.run(asyncio.wait_for(hello_during_outage(server, session_id, token), 60 * TIME_UNIT))
+
+
+@pytest.mark.timeout(120)
+def test_a_primary_demoted_under_the_server_is_store_unavailable(spawn: Any, tmp_path: Path) -> None:
+    """The server's Redis made the replica of a primary it cannot reach (what a failover does to
+    a demoted primary): a write refused with READONLY, then (told not to serve stale data) a
+    read refused with MASTERDOWN, each 503 STORE_UNAVAILABLE over HTTP, and a WebSocket hello
+    error STORE_UNAVAILABLE with close 1013, not a bare 500 / 4500. Made a primary again, the
+    session goes on with nothing lost."""
+    store = EmbeddedRedis(tmp_path / "store")
+    store.start()
+    admin = redis.Redis.from_url(store.url)
+    try:
+        server = spawn("serve", env={"REDIS_URL": store.url})
+        token = server.token()
+        session_id = start_session(server, token)
+        api = f"{server.url}/v1/orchestrator/session/{session_id}"
+
+        def append(text: str) -> httpx.Response:
+            return httpx.post(f"{api}/append", json={"text": text}, headers=auth(token), timeout=30)
+
+        assert append("Antes.").status_code == 200
+        admin.execute_command("REPLICAOF", "127.0.0.1", str(free_port()))  # nothing listens there
+        refused = append("Durante.")
+        assert refused.status_code == 503, refused.text
+        assert refused.json()["error"]["code"] == "STORE_UNAVAILABLE" and "read only" in refused.text
+        admin.config_set("replica-serve-stale-data", "no")
+        listing = httpx.get(f"{api}/blocks", headers=auth(token), timeout=30)
+        assert listing.status_code == 503, listing.text
+        assert listing.json()["error"]["code"] == "STORE_UNAVAILABLE" and "MASTER" in listing.text
+        error, close_code = hello_during(server, session_id, token)
+        assert (error["type"], error["code"], close_code) == ("error", "STORE_UNAVAILABLE", 1013)
+
+        admin.execute_command("REPLICAOF", "NO", "ONE")
+        assert append("Después.").status_code == 200
+        assert [b["text"] for b in session_blocks(server.url, token, session_id)] == ["Antes.", "Después."]
+    finally:
+        admin.close()
+        store.stop()
+
+
+@pytest.mark.timeout(120)
+def test_a_cluster_down_for_the_session_is_store_unavailable(spawn: Any, tmp_path: Path) -> None:
+    """The Redis Cluster node holding the session reports the cluster down (CLUSTERDOWN: here a
+    slot of its own left unassigned, with full coverage required); redis-py retries, then raises
+    ClusterDownError: an HTTP read is 503 STORE_UNAVAILABLE and a WebSocket hello gets error
+    STORE_UNAVAILABLE with close 1013, not a bare 500 / 4500. The slot assigned again, the
+    session is served again."""
+    cluster = LocalCluster(tmp_path / "cluster", full_coverage=True)
+    try:
+        url = cluster.start(timeout=30 * TIME_UNIT).url
+        server = spawn("serve", env={"REDIS_URL": url})
+        token = server.token()
+        session_id = start_session(server, token)
+        blocks_url = f"{server.url}/v1/orchestrator/session/{session_id}/blocks"
+        slot = key_slot(SessionKeys(session_id).meta.encode())
+        holder = cluster.node_of_slot(slot)
+        other_slot = slot + 1 if cluster.node_of_slot(slot + 1) is holder else slot - 1
+        with holder.client() as node:
+            node.execute_command("CLUSTER", "DELSLOTS", other_slot)
+            try:
+                listing = httpx.get(blocks_url, headers=auth(token), timeout=60)
+                assert listing.status_code == 503, listing.text
+                assert listing.json()["error"]["code"] == "STORE_UNAVAILABLE" and "down" in listing.text
+                error, close_code = hello_during(server, session_id, token)
+                assert (error["type"], error["code"], close_code) == ("error", "STORE_UNAVAILABLE", 1013)
+            finally:
+                node.execute_command("CLUSTER", "ADDSLOTS", other_slot)
+        assert session_blocks(server.url, token, session_id) == []
+    finally:
+        cluster.stop()
+
+
+async def hello_welcomed(server: ServerProcess, session_id: str, token: str) -> dict[str, Any]:
+    """The first frame a client connecting now gets (a ``welcome`` when all is well)."""
+    url = f"{server.ws_url}/v1/orchestrator/session/{session_id}/stream"
+    async with connect(url, subprotocols=[SUBPROTOCOL], open_timeout=10) as ws:  # type: ignore[list-item]
+        await ws.send(msgpack.packb({"type": "hello", "v": 1, "token": token, "client_id": "later"}))
+        frame: dict[str, Any] = msgpack.unpackb(await asyncio.wait_for(ws.recv(), 30 * TIME_UNIT))
+        return frame
+
+
+@pytest.mark.timeout(120)
+def test_a_store_failing_between_the_hellos_redis_calls_closes_with_1013(spawn: Any, tmp_path: Path) -> None:
+    """Redis answers reads but holds writes (CLIENT PAUSE WRITE, what it does during a failover):
+    a hello's read of the session succeeds and its first write, taking a connection slot, gets
+    no answer within ASTRA_REDIS_SOCKET_TIMEOUT. The client is told STORE_UNAVAILABLE and closed
+    with 1013 (try again later), not 4500 (internal error); writes resumed, it is welcomed."""
+    store = EmbeddedRedis(tmp_path / "store")
+    store.start()
+    admin = redis.Redis.from_url(store.url)
+    try:
+        server = spawn("serve", env={"REDIS_URL": store.url, "ASTRA_REDIS_SOCKET_TIMEOUT": "0.5"})
+        token = server.token()
+        session_id = start_session(server, token)
+        admin.execute_command("CLIENT", "PAUSE", int(120_000 * TIME_UNIT), "WRITE")
+        try:
+            # The session is there to read: what refuses the hello is the slot's write.
+            assert (
+                httpx.get(
+                    f"{server.url}/v1/orchestrator/session/{session_id}", headers=auth(token)
+                ).status_code
+                == 200
+            )
+            error, close_code = hello_during(server, session_id, token)
+        finally:
+            admin.execute_command("CLIENT", "UNPAUSE")
+        assert (error["type"], error["code"], close_code) == ("error", "STORE_UNAVAILABLE", 1013)
+        assert asyncio.run(hello_welcomed(server, session_id, token))["type"] == "welcome"
+    finally:
+        admin.close()
+        store.stop()

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -26,6 +28,8 @@ from server.services.tenants import DirectoryTenants, HttpRegistry, HttpTenants
 from server.settings import PACKAGE_TENANTS_DIR, Retry, Settings
 
 from .conftest import TENANT, ServerProcess, with_settings
+from .faultkit import fault_proxy
+from .test_http_api import without_core_properties_type
 
 pytestmark = pytest.mark.e2e
 
@@ -101,6 +105,62 @@ def test_orchestrator_runs_a_session_on_remote_services(
         t.text or "" for t in body.iter("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}t")
     )
     assert "Pedro Gómez" in text
+
+
+def test_a_build_that_cannot_succeed_is_refused_with_422_and_sent_once(
+    spawn: Callable[..., ServerProcess], settings: Settings, make_token: Callable[..., str], tmp_path: Path
+) -> None:
+    """``astra builder`` given inputs it cannot build from (bytes that are not a DOCX; a skeleton
+    python-docx opens but fails on while writing the acta) answers 422 BUILD_FAILED with the
+    reason, not a 5xx. The orchestrator's client sends such a build once, no retry (counted by a
+    proxy in front of the service); finalize answers 502 BUILD_FAILED with the reason, as with
+    the embedded builder, and the session is FINALIZE_FAILED with its blocks as they were."""
+    builder = spawn("builder", data_dir=tmp_path / "builder")
+    good = (PACKAGE_TENANTS_DIR / TENANT / "skeletons" / "SKEL_STD_V1.docx").read_bytes()
+    unbuildable = without_core_properties_type(good)
+    for skeleton, reason in ((b"not a docx", "not a readable DOCX"), (unbuildable, "core_properties")):
+        req = BuildRequest(
+            skeleton=skeleton,
+            style_map={"Texto_Acta": "BODY"},
+            blocks=msgpack.packb([]),
+            metadata={"title": "Acta"},
+        )
+        answer = httpx.post(
+            f"{builder.url}/v1/builder/build",
+            content=pack_body(req, packed=("blocks",)),
+            headers={"content-type": "application/msgpack"},
+            timeout=60,
+        )
+        assert answer.status_code == 422, answer.text
+        error = answer.json()["error"]
+        assert error["code"] == "BUILD_FAILED" and reason in error["message"], error
+
+    tenants = tmp_path / "tenants"
+    shutil.copytree(PACKAGE_TENANTS_DIR, tenants)
+    (tenants / TENANT / "skeletons" / "SKEL_STD_V1.docx").write_bytes(unbuildable)
+    token = make_token()
+    auth = {"authorization": f"Bearer {token}"}
+    with fault_proxy(builder.url) as proxy:
+        remote = with_settings(
+            settings, builder_url=proxy.url, tenants_dir=tenants, retry=Retry(3, 0.001, 0.01, 30)
+        )
+        with TestClient(create_app(remote)) as client:
+            started = client.post("/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth)
+            assert started.status_code == 201, started.text
+            api = f"/v1/orchestrator/session/{started.json()['session_id']}"
+            for text in ("Se abre la sesión.", "Tiene la palabra el concejal Pedro Gómez."):
+                assert client.post(f"{api}/append", json={"text": text}, headers=auth).status_code == 200
+            before = client.get(f"{api}/blocks", headers=auth).json()["blocks"]
+            failed = client.post(f"{api}/finalize", headers=auth)
+            assert failed.status_code == 502, failed.text
+            error = failed.json()["error"]
+            assert error["code"] == "BUILD_FAILED" and "core_properties" in error["message"], error
+            assert proxy.stats.forwarded_requests == 1
+            status = client.get(api, headers=auth).json()
+            assert (
+                status["status"] == "FINALIZE_FAILED" and status["finalize_error"]["code"] == "BUILD_FAILED"
+            )
+            assert client.get(f"{api}/blocks", headers=auth).json()["blocks"] == before
 
 
 def test_request_bodies_splice_packed_fields() -> None:

@@ -11,8 +11,12 @@ orchestrator's event loop. HTTP contract::
        "templates": {template_id: [element, ..]},   optional; {} = the built-in templates
        "mark_human_edits": bool}                     optional; default false
     200 the DOCX bytes (application/vnd.openxmlformats-officedocument.wordprocessingml.document)
-    422 {"code": "BUILD_FAILED", "message": ...}   the skeleton, style map, templates or blocks
-                                                   are unusable
+    422 {"error": {"code": "BUILD_FAILED", "message": ...}}   the skeleton, style map, templates,
+        images or blocks cannot be built from (the message says why); not worth retrying
+    5xx, or no answer: worth retrying
+
+The client retries only the latter; a 422 is :class:`~server.errors.BuildFailed` at once, as the
+embedded builder's failure is.
 
 ``templates`` is the tenant's templates object pinned at session start (the element format is
 documented in :mod:`server.services.docx_builder`); ``mark_human_edits`` adds a Word comment

@@ -383,12 +383,23 @@ def check_skeleton(
     ``placeholder_map`` maps a template/intent to the zone its blocks go to; every zone it
     targets must exist in the skeleton. Every style named in ``style_map`` must exist with the
     kind its role needs, every role must be known, and the required role BODY must be mapped.
+    A skeleton python-docx cannot read is one problem, whatever python-docx raises.
     """
     try:
         doc = _open(skeleton)
     except BuildError as exc:
         return [str(exc)]
-    zones = _find_zones(doc.element.body)
+    # python-docx opens some broken packages and fails only when a part is read (a styles part
+    # with no content type declared is an opaque Part; a main part without a body): whatever it
+    # raises then is one problem naming the part.
+    try:
+        zones = _find_zones(doc.element.body)
+    except Exception as exc:
+        return [f"skeleton: its main document part cannot be read: {type(exc).__name__}: {exc}"]
+    try:
+        styles = _read_styles(doc)
+    except Exception as exc:
+        return [f"skeleton: its styles part cannot be read: {type(exc).__name__}: {exc}"]
     zone_names = {zone.name for zone in zones}
     problems: list[str] = []
     missing: list[str] = []
@@ -401,7 +412,7 @@ def check_skeleton(
             )
     for name in _duplicate_zones(zones):
         problems.append(f"skeleton: zone {name!r} appears more than once")
-    _, style_problems = _resolve_roles(style_map, _read_styles(doc))
+    _, style_problems = _resolve_roles(style_map, styles)
     problems.extend(style_problems)
     return problems
 

@@ -83,6 +83,9 @@ class LogFacts:
     first_input: float | None = None
     last_input: float | None = None
     human_edits: list[dict[str, Any]] = field(default_factory=list)
+    reprocessed: list[dict[str, Any]] = field(default_factory=list)
+    """Blocks pending review that CORE transcribed again (``…/reprocess``): machine output, not
+    a human edit; ``who`` asked for it."""
 
     @classmethod
     def of(cls, events: Iterable[dict[str, Any]]) -> LogFacts:
@@ -102,7 +105,8 @@ class LogFacts:
         elif e["kind"] in EDIT_KINDS and e["data"].get("reason") != "renumbered":
             # A renumbering only spreads inserted blocks out again: no one changed them.
             data = e["data"]
-            self.human_edits.append(
+            changes = self.reprocessed if data.get("reason") == "reprocessed" else self.human_edits
+            changes.append(
                 {
                     "event_id": e["id"],
                     "at": _iso(e["at"]),
@@ -157,8 +161,9 @@ def audit_report(
     document_key: str,
     sealed_at: float,
 ) -> dict[str, Any]:
-    """The audit report (see domain.md): what was pinned, what was produced, who changed what.
-    ``blocks`` are the request's, decoded; ``log`` sums up its events."""
+    """The audit report (see domain.md): what was pinned, what was produced, who changed what
+    (``human_edits``; ``reprocessed``: blocks pending review that CORE transcribed again, at
+    whose request). ``blocks`` are the request's, decoded; ``log`` sums up its events."""
     pinned = req.session.get("pinned", {})
     by_type = Counter(str(b.get("type")) for b in blocks)
     return {
@@ -184,6 +189,7 @@ def audit_report(
         "event_chain": {"head": log.head.hex(), "events": log.count, "last_event_id": log.last_id},
         "blocks": {"total": len(blocks), "by_type": dict(sorted(by_type.items()))},
         "human_edits": log.human_edits,
+        "reprocessed": log.reprocessed,
         "pending_review": [
             {
                 "block_id": b.get("block_id"),

@@ -58,11 +58,21 @@ async def request(
         )
     if response.status_code >= 400:
         raise ServiceError(
-            f"{service} refused the request ({response.status_code}): {response.text[:200]}",
+            f"{service} refused the request ({response.status_code}): {_reason(response)}",
             service=service,
             status=response.status_code,
         )
     return response
+
+
+def _reason(response: httpx.Response) -> str:
+    """Why a collaborator refused: the code and message of its coded error (the ``astra``
+    services answer ``{"error": {"code", "message"}}``), else the start of its answer."""
+    try:
+        error = response.json()["error"]
+        return f"{error['code']}: {error['message']}"[:300]
+    except Exception:
+        return response.text[:200]
 
 
 def pack_body(request_object: Any, *, packed: tuple[str, ...] = ()) -> bytes:

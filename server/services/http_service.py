@@ -7,6 +7,7 @@ over real sockets, so both implementations of every interface run the same logic
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import msgpack
@@ -16,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..auth import load_or_create_secret
-from ..errors import AstraError, InvalidInput
+from ..errors import AstraError, BuildFailed, InvalidInput
 from .asr import Transcriber
 from .builder import DOCX_TYPE, BuildRequest, build_sync
 from .core import AudioRequest, EmbeddedCore, TextRequest
@@ -25,6 +26,8 @@ from .objectstore import LocalObjectStore
 from .tenants import DirectoryTenants, FileRegistry
 
 KINDS = ("core", "builder", "guard", "tenants", "registry")
+
+log = logging.getLogger("astra.service")
 
 
 async def _msgpack(request: Request) -> dict[str, Any]:
@@ -97,7 +100,19 @@ def create_service_app(kind: str, settings: Any) -> Starlette:
                 req = BuildRequest(**_packed_blocks(body))
             except TypeError as exc:
                 raise InvalidInput(f"bad BUILDER request: {exc}") from exc
-            return Response(await asyncio.to_thread(build_sync, req), media_type=DOCX_TYPE)
+            try:
+                document = await asyncio.to_thread(build_sync, req)
+            except BuildFailed as exc:
+                # These inputs cannot be built from: 422, which the client does not retry (a
+                # 5xx would be retried, each try failing the same way).
+                raise InvalidInput(exc.message, code=exc.code) from exc
+            except Exception as exc:
+                # python-docx failing on these inputs in a way build_docx did not anticipate
+                # fails every try the same way too: the same refusal, with the reason.
+                log.error("build failed", exc_info=exc)
+                reason = f"{type(exc).__name__}: {exc}"[:300]
+                raise InvalidInput(reason, code=BuildFailed.code) from exc
+            return Response(document, media_type=DOCX_TYPE)
 
         routes.append(Route("/v1/builder/build", build, methods=["POST"]))
     elif kind == "guard":
