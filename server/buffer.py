@@ -26,7 +26,7 @@ import redis.exceptions
 from . import keys
 from .errors import StoreUnavailable
 from .keys import SessionKeys
-from .redis_client import RedisClient
+from .redis_client import RedisClient, TurnBatchedScript
 
 OPEN = "OPEN"
 CLOSING = "CLOSING"
@@ -657,7 +657,7 @@ class SessionBuffer:
         self._end_finalize = redis.register_script(_END_FINALIZE)
         self._drain = redis.register_script(_DRAIN)
         self._append_audio = redis.register_script(_APPEND_AUDIO)
-        self._append_audio_frames = redis.register_script(_APPEND_AUDIO_FRAMES)
+        self._append_audio_frames = TurnBatchedScript(redis, _APPEND_AUDIO_FRAMES)
         self._record_utterance = redis.register_script(_RECORD_UTTERANCE)
         self._release = redis.register_script(_RELEASE_LEASE)
         self._replace_block = redis.register_script(_REPLACE_BLOCK)
