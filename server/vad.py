@@ -11,6 +11,7 @@ sessions are safe to run from several threads, and ``run`` releases the GIL).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import threading
 from typing import Any
@@ -47,6 +48,15 @@ def unpack_state(data: bytes | None) -> VadState | None:
     return flat[:128].reshape(1, 1, 128).copy(), flat[128:256].reshape(1, 1, 128).copy(), flat[256:].copy()
 
 
+def bundled_model() -> str:
+    """The Silero model file faster-whisper ships, found without importing faster-whisper: that
+    would load CTranslate2, PyAV and tokenizers too (~57 MB more RSS in the VAD child)."""
+    spec = importlib.util.find_spec("faster_whisper")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("faster-whisper is not installed: it ships the Silero VAD model")
+    return os.path.join(next(iter(spec.submodule_search_locations)), "assets", "silero_vad_v6.onnx")
+
+
 class SileroVad:
     """Streaming Silero VAD: ``vad(audio, state) -> (one probability per window, state)``.
 
@@ -63,13 +73,12 @@ class SileroVad:
         with self._lock:
             if self._session is None:
                 import onnxruntime
-                from faster_whisper.utils import get_assets_path
 
                 options = onnxruntime.SessionOptions()
                 options.inter_op_num_threads = 1  # one small recurrent model: threads only add waits
                 options.intra_op_num_threads = 1
                 options.log_severity_level = 4
-                path = self._path or os.path.join(get_assets_path(), "silero_vad_v6.onnx")
+                path = self._path or bundled_model()
                 self._session = onnxruntime.InferenceSession(
                     path, sess_options=options, providers=["CPUExecutionProvider"]
                 )

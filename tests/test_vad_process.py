@@ -81,6 +81,21 @@ async def test_scores_equal_silero_in_this_process() -> None:
         await vad.aclose()
 
 
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc")
+async def test_the_child_loads_silero_and_not_the_recognizer() -> None:
+    """The child finds faster-whisper's Silero file without importing faster-whisper, which would
+    load CTranslate2, PyAV and tokenizers into it (~29 MB more RSS for nothing)."""
+    vad = VadProcess()
+    try:
+        await vad.score(speech(1.0), None, CELL)
+        assert vad.pid is not None
+        maps = Path(f"/proc/{vad.pid}/maps").read_text()
+        assert "onnxruntime" in maps
+        assert not [lib for lib in ("ctranslate2", "/av/", "tokenizers") if lib in maps]
+    finally:
+        await vad.aclose()
+
+
 @pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux's")
 async def test_the_child_runs_only_on_cpu_time_nothing_else_wants() -> None:
     """Scoring yields to acks: the child runs under SCHED_IDLE (niceness +10 still took a fifth
