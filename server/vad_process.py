@@ -11,6 +11,9 @@ back, so a child that dies (killed, out of memory) is replaced and the requests 
 again, with the same results. Requests that arrive while others are being scored go together in
 one message (one socket write and one wake-up of the loop for all of them).
 
+The child runs under ``SCHED_IDLE``: when the CPU is short the acks (the audio is safe) come
+first and segmentation falls behind, as ``astra_audio_lag_seconds`` shows.
+
 Wire format, both ways over a Unix socket pair: a 4-byte little-endian length, then msgpack.
 Request: a list of ``[id, pcm16, state, cell]``; the child scores ``pcm16`` in calls of ``cell``
 samples (the last one zero-padded to whole windows). Answer: a list of ``[id, probabilities
