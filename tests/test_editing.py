@@ -16,12 +16,21 @@ from starlette.testclient import TestClient
 from server import protocol
 from server.app import create_app
 from server.buffer import Dedupe
+from server.errors import ServiceUnavailable
 from server.services.guard import canonical_json
 from server.settings import Settings
 
 from .conftest import TENANT, SettledTestClient
 
 pytestmark = pytest.mark.cluster
+
+
+class DeadCore:
+    """A CORE that is down: text becomes a block pending review."""
+
+    async def process_text(self, req: Any) -> Any:
+        raise ServiceUnavailable("down", service="core")
+
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
@@ -129,12 +138,6 @@ def test_insert_delete_and_the_acta_and_audit_follow(
 def test_a_human_edit_wins_over_machine_output(client: TestClient, make_token: Callable[..., str]) -> None:
     """A block pending review that a person wrote becomes a normal block, and CORE can no longer
     re-process it: machine output never overwrites a human's text."""
-    from server.errors import ServiceUnavailable
-
-    class DeadCore:
-        async def process_text(self, req: Any) -> Any:
-            raise ServiceUnavailable("down", service="core")
-
     auth = {"authorization": f"Bearer {make_token()}"}
     orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
     real = orch.core
@@ -161,12 +164,6 @@ def test_a_reprocessed_block_is_not_a_human_edit_in_the_audit(
     the sealed audit report lists it under ``reprocessed`` (who asked, when, the block, the
     before/after hashes of the stored block), not under ``human_edits``, which still lists the
     person's own edit of another block."""
-    from server.errors import ServiceUnavailable
-
-    class DeadCore:
-        async def process_text(self, req: Any) -> Any:
-            raise ServiceUnavailable("down", service="core")
-
     auth = {"authorization": f"Bearer {make_token(sub='relatora')}"}
     orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
     real = orch.core
@@ -256,8 +253,6 @@ def test_move_a_block_and_a_late_core_answer_is_logged_not_applied(
     answer comes back after a person changed the block is refused and kept in the log."""
     import asyncio
 
-    from server.errors import ServiceUnavailable
-
     auth = {"authorization": f"Bearer {make_token()}"}
     api, (first, second) = session_with(
         client, auth, "Se abre la sesión.", "Tiene la palabra el concejal Pedro Gómez."
@@ -273,10 +268,6 @@ def test_move_a_block_and_a_late_core_answer_is_logged_not_applied(
 
     orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
     real = orch.core
-
-    class DeadCore:
-        async def process_text(self, req: Any) -> Any:
-            raise ServiceUnavailable("down", service="core")
 
     orch.core = DeadCore()
     pending = client.post(f"{api}/append", json={"text": "Frase pendiente."}, headers=auth).json()["block"]

@@ -89,7 +89,7 @@ async def test_the_child_loads_silero_and_not_the_recognizer() -> None:
     try:
         await vad.score(speech(1.0), None, CELL)
         assert vad.pid is not None
-        maps = Path(f"/proc/{vad.pid}/maps").read_text()
+        maps = await asyncio.to_thread(Path(f"/proc/{vad.pid}/maps").read_text)
         assert "onnxruntime" in maps
         assert not [lib for lib in ("ctranslate2", "/av/", "tokenizers") if lib in maps]
     finally:
