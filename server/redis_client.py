@@ -198,18 +198,20 @@ class TurnBatchedScript:
                 for keys, args, _ in batch:
                     pipe.evalsha(self._script.sha, len(keys), *keys, *args)
                 replies = await pipe.execute(raise_on_error=False)
-        except BaseException as exc:  # the connection failed: every call fails with it
+        except Exception as exc:  # the connection failed: every call fails with it
             for _, _, future in batch:
                 if not future.done():
-                    future.set_exception(exc if isinstance(exc, Exception) else asyncio.CancelledError())
-            if not isinstance(exc, Exception):
-                raise
+                    future.set_exception(exc)
             return
+        except BaseException:  # cancelled (shutdown): so are the calls
+            for _, _, future in batch:
+                future.cancel()
+            raise
         for (keys, args, future), reply in zip(batch, replies, strict=True):
+            if future.done():  # its caller was cancelled meanwhile
+                continue
             if isinstance(reply, NoScriptError):
                 await self._settle(future, self._script(keys=keys, args=args))
-            elif future.done():
-                continue
             elif isinstance(reply, Exception):
                 future.set_exception(reply)
             else:
@@ -223,5 +225,8 @@ class TurnBatchedScript:
             if not future.done():
                 future.set_exception(exc)
             return
+        except BaseException:  # cancelled (shutdown): so is the call
+            future.cancel()
+            raise
         if not future.done():
             future.set_result(reply)
