@@ -50,7 +50,7 @@ def unpack_state(data: bytes | None) -> VadState | None:
 
 def bundled_model() -> str:
     """The Silero model file faster-whisper ships, found without importing faster-whisper: that
-    would load CTranslate2, PyAV and tokenizers too (~57 MB more RSS in the VAD child)."""
+    would load CTranslate2, PyAV and tokenizers too (~29 MB more RSS in the VAD child)."""
     spec = importlib.util.find_spec("faster_whisper")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("faster-whisper is not installed: it ships the Silero VAD model")
