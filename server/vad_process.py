@@ -11,8 +11,8 @@ back, so a child that dies (killed, out of memory) is replaced and the requests 
 again, with the same results. Requests that arrive while others are being scored go together in
 one message (one socket write and one wake-up of the loop for all of them).
 
-The child runs under ``SCHED_IDLE``: when the CPU is short the acks (the audio is safe) come
-first and segmentation falls behind, as ``astra_audio_lag_seconds`` shows.
+The child runs at the lowest priority (niceness 19): when the CPU is short the acks (the audio is
+safe) come first and segmentation falls behind, as ``astra_audio_lag_seconds`` shows.
 
 Wire format, both ways over a Unix socket pair: a 4-byte little-endian length, then msgpack.
 Request: a list of ``[id, pcm16, state, cell]``; the child scores ``pcm16`` in calls of ``cell``
@@ -47,8 +47,8 @@ _LENGTH = struct.Struct("<I")
 SEND_INTERVAL = 0.01
 """Least time between two messages to the child: requests arriving meanwhile wait and go together
 (at 175 live sessions, ~14 per message instead of one socket write and one wake-up each)."""
-NICE = 10
-"""The child's niceness, added to the server's, where SCHED_IDLE is not available."""
+NICE = 19
+"""Added to the server's niceness (the kernel caps the sum at 19)."""
 MAX_ATTEMPTS = 3
 """Children a request may see die under it before it fails (a request that kills every child)."""
 
@@ -84,12 +84,12 @@ def score(vad: SileroVad, pcm16: bytes, state: bytes | None, cell: int) -> tuple
 def _yield_cpu() -> None:
     """Below the server and Redis when the CPU is short: an ack (the audio is safe) comes before
     its segmentation, which a backlog only delays (``astra_audio_lag_seconds`` shows how much).
-    SCHED_IDLE runs the child only on CPU time nothing else wants; niceness +10 still took a
-    fifth of the machine from a saturated ingest."""
-    try:
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-    except (AttributeError, OSError):  # not Linux, or not permitted
-        os.nice(NICE)
+    Niceness 19, the lowest: at +10 the child still took a fifth of the machine from a saturated
+    ingest. Not SCHED_IDLE, which measured better there (ingest 0.43 of echo against 0.37) but
+    starves the child outright while anything else keeps the CPU busy: two busy loops beside the
+    chaos test kept a finalize waiting for its audio past its deadline; niceness 19 still gets
+    the child a sliver of each core."""
+    os.nice(NICE)
 
 
 def serve(sock: socket.socket) -> None:
@@ -110,7 +110,10 @@ def serve(sock: socket.socket) -> None:
                 except Exception as exc:  # one bad request must not take the others down
                     answers.append([rid, None, None, f"{type(exc).__name__}: {exc}"])
             payload = msgpack.packb(answers)
-            sock.sendall(_LENGTH.pack(len(payload)) + payload)
+            try:
+                sock.sendall(_LENGTH.pack(len(payload)) + payload)
+            except OSError:  # the server is gone (killed): nobody waits for these answers
+                return
 
 
 # -- the server's side -----------------------------------------------------------------------------

@@ -437,6 +437,9 @@ def test_recording_through_a_network_cut_then_finalize_and_download_the_minute(
     integrity = page.locator("#integrity")
     expect(integrity).to_have_text(re.compile(r"^[0-9a-f]{64}$"), timeout=ms(120))
     expect(page.locator("#final-status")).to_contain_text("Acta generada.")
+    # The audit summary tells people's edits from blocks CORE transcribed again (none here).
+    expect(page.locator("#audit")).to_contain_text("Ediciones humanas")
+    expect(page.locator("#audit")).to_contain_text(re.compile(r"Retranscritos por el sistema\s*0"))
     shot(page, "finalized")
     assert len(questions) == 1 and "sin confirmar" not in questions[0], questions
     expect(page.get_by_role("button", name="Finalizar y generar el acta")).to_be_disabled()

@@ -96,15 +96,15 @@ async def test_the_child_loads_silero_and_not_the_recognizer() -> None:
         await vad.aclose()
 
 
-@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux's")
-async def test_the_child_runs_only_on_cpu_time_nothing_else_wants() -> None:
-    """Scoring yields to acks: the child runs under SCHED_IDLE (niceness +10 still took a fifth
-    of the machine from a saturated ingest)."""
+async def test_the_child_runs_at_the_lowest_priority() -> None:
+    """Scoring yields to acks: the child runs at niceness 19 (at +10 it still took a fifth of
+    the machine from a saturated ingest)."""
     vad = VadProcess()
     try:
         await vad.score(speech(1.0), None, CELL)
         assert vad.pid is not None
-        assert os.sched_getscheduler(vad.pid) == os.SCHED_IDLE
+        assert os.getpriority(os.PRIO_PROCESS, vad.pid) == 19
+        assert os.sched_getscheduler(vad.pid) == os.SCHED_OTHER  # not SCHED_IDLE: never starved
     finally:
         await vad.aclose()
 

@@ -64,6 +64,9 @@ export function renderAudit(report) {
   const pendingDd = row(dl, "Pendientes de revisión", String(pending));
   if (pending) pendingDd.classList.add("audit__warn");
   if (Array.isArray(report.human_edits)) row(dl, "Ediciones humanas", String(report.human_edits.length));
+  if (Array.isArray(report.reprocessed)) {
+    row(dl, "Retranscritos por el sistema", String(report.reprocessed.length));
+  }
 
   const chain = report.event_chain || {};
   row(dl, "Cabeza de la cadena de eventos", mono(chain.head));
