@@ -193,17 +193,21 @@ def spy(pid: int, stem: Path, seconds: float) -> subprocess.Popen[bytes]:
 LAG_BUCKET = "astra_event_loop_lag_seconds_bucket"
 
 
+def metrics_text(port: int, timeout: float = 10) -> str:
+    """A server's /metrics page ('' when it has none, like the echo server, or does not answer)."""
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=timeout).text
+    except httpx.HTTPError:
+        return ""
+
+
 def lag_buckets(stack: Stack) -> list[dict[float, float]]:
     """Each astra server's cumulative event-loop lag histogram (upper bound s -> count), from
     /metrics (an empty dict for a server that does not have one, like the echo server)."""
     out = []
     for server in stack.servers:
         buckets: dict[float, float] = {}
-        try:
-            text = httpx.get(f"http://127.0.0.1:{server.port}/metrics", timeout=10).text
-        except httpx.HTTPError:
-            text = ""
-        for line in text.splitlines():
+        for line in metrics_text(server.port).splitlines():
             if line.startswith(LAG_BUCKET):
                 bound = line.split('le="', 1)[1].split('"', 1)[0]
                 buckets[float(bound)] = float(line.rsplit(" ", 1)[1])
@@ -229,11 +233,7 @@ class AudioLagProbe(threading.Thread):
         while time.time() < self.end:
             worst = None
             for port in self.ports:
-                try:
-                    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-                except httpx.HTTPError:
-                    continue
-                for line in text.splitlines():
+                for line in metrics_text(port, timeout=5).splitlines():
                     if line.startswith(AUDIO_LAG + " "):
                         value = float(line.rsplit(" ", 1)[1])
                         worst = value if worst is None else max(worst, value)

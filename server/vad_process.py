@@ -48,7 +48,8 @@ SEND_INTERVAL = 0.01
 """Least time between two messages to the child: requests arriving meanwhile wait and go together
 (at 175 live sessions, ~14 per message instead of one socket write and one wake-up each)."""
 NICE = 19
-"""Added to the server's niceness (the kernel caps the sum at 19)."""
+"""Added to the server's niceness (the kernel caps the sum at 19): the lowest priority; at +10
+the child still took a fifth of the machine from a saturated ingest."""
 MAX_ATTEMPTS = 3
 """Children a request may see die under it before it fails (a request that kills every child)."""
 
@@ -81,21 +82,14 @@ def score(vad: SileroVad, pcm16: bytes, state: bytes | None, cell: int) -> tuple
     return out.astype(np.float32).tobytes(), pack_state(vad_state)
 
 
-def _yield_cpu() -> None:
-    """Below the server and Redis when the CPU is short: an ack (the audio is safe) comes before
-    its segmentation, which a backlog only delays (``astra_audio_lag_seconds`` shows how much).
-    Niceness 19, the lowest: at +10 the child still took a fifth of the machine from a saturated
-    ingest. Not SCHED_IDLE, which measured better there (ingest 0.43 of echo against 0.37) but
-    starves the child outright while anything else keeps the CPU busy: two busy loops beside the
-    chaos test kept a finalize waiting for its audio past its deadline; niceness 19 still gets
-    the child a sliver of each core."""
-    os.nice(NICE)
-
-
 def serve(sock: socket.socket) -> None:
     """The child's loop: answer request messages until the server closes its end."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the server, which then closes us
-    _yield_cpu()
+    # Below the server and Redis when the CPU is short: an ack (the audio is safe) comes before
+    # its segmentation, which a backlog only delays (astra_audio_lag_seconds shows how much).
+    # SCHED_IDLE measured better in the ingest part but starves the child outright while anything
+    # else keeps the CPU busy (a finalize then waits past its deadline); niceness 19 does not.
+    os.nice(NICE)
     vad = SileroVad()
     with sock:
         while (header := _recv_exactly(sock, _LENGTH.size)) is not None:
