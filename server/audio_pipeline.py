@@ -327,6 +327,9 @@ class SessionAudio:
 
     def _answered_one(self, task: asyncio.Task[None], samples: int) -> None:
         self._transcriptions.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            # The utterance stays pending in Redis: finalize's drain sees it and goes round again.
+            log.error("session %s: an utterance's transcription failed", self.session_id, exc_info=exc)
         self._in_flight -= samples
         self.service.metrics.audio_in_flight.dec(samples / SAMPLE_RATE)
         self._answered.set()
@@ -410,7 +413,9 @@ class AudioService:
 
     async def drain(self, session_id: str, deadline: float) -> None:
         """Finalize: make sure every acked audio frame of the (closing) session has become a
-        block. Runs the pipeline here, taking over the lease when its holder lets go or dies."""
+        block. Runs the pipeline here, taking over the lease when its holder lets go or dies.
+        A pipeline that ended well can still leave utterances pending (a transcription that
+        failed): then another one runs, and transcribes them from the stored audio."""
         delay = 0.05
         while True:
             running = self._running.get(session_id)
@@ -419,7 +424,8 @@ class AudioService:
                 if running is not None:
                     running[0].wake.set()
                 await asyncio.wait({task}, timeout=max(0.1, deadline - time.monotonic()))
-                if task.done() and not task.cancelled() and task.exception() is None:
+                ended_well = task.done() and not task.cancelled() and task.exception() is None
+                if ended_well and not await self.buffer.pending_utterances(session_id):
                     return
             if time.monotonic() > deadline:
                 raise TimeoutError("audio of the session is still being processed")

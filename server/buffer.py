@@ -174,15 +174,20 @@ return redis.call('ZADD', KEYS[1], 'XX', now_ms + tonumber(ARGV[2]), ARGV[1])
 # KEYS: meta, blocks, order, events, producers, idem, inflight, utterances
 # ARGV: mode, producer, seq-or-key, ingest_token, block_id, block, event_payload, channel, template,
 #       position ('' = next), utterance id to retire ('' = none)
-# An utterance's block (ARGV[11] set) may land while the session is CLOSING: finalize waits for it.
+# An input admitted before the session closed may land while it is CLOSING: finalize waits for it.
+# An utterance's block (ARGV[11] set) may also land after a finalize failed (FINALIZE_FAILED): its
+# audio was acked, and the retried finalize seals it; only a sealed acta (FINALIZED) refuses it,
+# and the utterance then stays pending.
 _COMMIT_BLOCK = (
     _EMIT
     + _SEQ
     + """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing', ''} end
-local admitted = redis.call('ZREM', KEYS[7], ARGV[4]) == 1 or ARGV[11] ~= ''
-if status ~= 'OPEN' and not (status == 'CLOSING' and admitted) then return {'closed', status} end
+local utterance = ARGV[11] ~= ''
+local admitted = redis.call('ZREM', KEYS[7], ARGV[4]) == 1 or utterance
+local late = status == 'CLOSING' or (utterance and status == 'FINALIZE_FAILED')
+if status ~= 'OPEN' and not (admitted and late) then return {'closed', status} end
 if ARGV[1] == 'seq' then
   local refused = check_seq(KEYS[5], ARGV[2], ARGV[3])
   if refused then return refused end

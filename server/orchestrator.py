@@ -579,8 +579,12 @@ class Orchestrator:
         meta = await self.buffer.meta(session_id)
         if meta is None:
             return
+        gone: NotFound | None = None
         if pcm is None:  # resumed after a takeover: the audio is in the object store
-            pcm = pcm16_of_wav(await self.store.get_bytes(record["audio_ref"]))
+            try:
+                pcm = pcm16_of_wav(await self.store.get_bytes(record["audio_ref"]))
+            except NotFound:  # removed behind our back: a human must review the gap (not wait forever)
+                gone = NotFound("the utterance's stored audio is missing", code="AUDIO_MISSING")
         audio_metadata = {
             "time_start": record["time_start"],
             "time_end": record["time_end"],
@@ -590,14 +594,20 @@ class Orchestrator:
         req = AudioRequest(
             tenant_id=meta.tenant_id,
             adapter_id=meta.pinned["adapter_id"],
-            pcm16=pcm,
+            pcm16=pcm or b"",
             entities_dictionary=meta.pinned["entities_dictionary"],
             previous_template_id=None,
         )
+
+        async def call_core(previous: str | None) -> CoreResult:
+            if gone is not None:
+                raise gone
+            return await self.core.process_audio(dataclasses.replace(req, previous_template_id=previous))
+
         block = await self._core_block(
             meta,
             _SYSTEM,
-            lambda previous: self.core.process_audio(dataclasses.replace(req, previous_template_id=previous)),
+            call_core,
             text="",
             previous_template=await self.buffer.last_template(session_id),
             source={"kind": "audio", "utterance_id": record["utterance_id"]},
@@ -607,7 +617,7 @@ class Orchestrator:
             return await self._retire_silent(meta, record)
         block["position"] = record["position"]
         payload = self._event("block.added", _SYSTEM, {"block": block})
-        await self.buffer.commit_block(
+        commit = await self.buffer.commit_block(
             session_id,
             block,
             Dedupe.by_key(record["utterance_id"]),
@@ -616,7 +626,16 @@ class Orchestrator:
             position=record["position"],
             utterance_id=record["utterance_id"],
         )
-        self.metrics.blocks.labels(block["type"]).inc()
+        if commit.outcome in ("closed", "missing"):  # the utterance stays pending, never dropped
+            log.error(
+                "session %s: the block of utterance %s was refused (%s %s)",
+                session_id,
+                record["utterance_id"],
+                commit.outcome,
+                commit.detail,
+            )
+        elif commit.outcome == "ok":  # not "dup": another owner's answer landed first
+            self.metrics.blocks.labels(block["type"]).inc()
 
     async def _retire_silent(self, meta: SessionMeta, record: dict[str, Any]) -> None:
         """Whisper heard no words (noise the VAD let through): no block, but the log says so and

@@ -454,7 +454,11 @@ def check_audio_blocks(timeline: Audio, events: list[dict[str, Any]], blocks: li
     audio_blocks = [b for b in blocks if b["source"]["kind"] == "audio"]
     by_utterance = {b["source"]["utterance_id"]: b for b in audio_blocks}
     assert len(by_utterance) == len(audio_blocks), "two blocks for one utterance"
-    assert sorted(by_utterance) == sorted(ids), "an utterance without its block, or the reverse"
+    assert sorted(by_utterance) == sorted(ids), (
+        "an utterance without its block, or the reverse",
+        [(e["id"], e["kind"], e["actor"], e["data"].get("utterance_id")) for e in events],
+        [b["source"]["utterance_id"] for b in audio_blocks],
+    )
     for utt in detected:
         block = by_utterance[utt["utterance_id"]]
         expected = fingerprint(timeline, utt["start_sample"], utt["end_sample"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 import wave
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from server.services.core import AudioRequest, CircuitBreaker, CircuitOpen, Core
 from server.settings import Retry, Settings
 
 from .conftest import ROOT, TENANT, SettledTestClient, with_settings
+from .faultkit import make_timeline
 
 pytestmark = pytest.mark.cluster
 
@@ -96,6 +98,73 @@ def test_flaky_slow_core_still_gives_every_block_in_audio_order(
     for block, item in zip(blocks, SCRIPT, strict=True):
         assert block["type"] == "TEMPLATE"
         assert all(word in block["text"].lower() for word in item["keywords"]), block["text"]
+
+
+class InstantCore:
+    """CORE answering at once with the utterance's length (speech recognition is not under test)."""
+
+    async def process_audio(self, req: AudioRequest) -> CoreResult:
+        return CoreResult(f"{len(req.pcm16)} bytes", "DEBATE", "Debate", "TPL_DEBATE", {}, 1.0)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("audio_kept", [True, False], ids=["audio-kept", "audio-gone"])
+def test_finalize_waits_for_an_utterance_whose_transcription_failed(
+    settings: Settings, make_token: Callable[..., str], audio_kept: bool
+) -> None:
+    """A transcription that fails outright (not a CORE answer: an error before CORE) leaves its
+    utterance pending; finalize must not seal without it, but go round again: the stored audio is
+    transcribed, or, if the stored WAV is gone, the utterance becomes a block pending review
+    (AUDIO_MISSING) rather than holding finalize forever. Every utterance has its block."""
+    token = make_token()
+    auth = {"authorization": f"Bearer {token}"}
+    timeline = make_timeline(random.Random(11), pieces=3)
+    with SettledTestClient(create_app(settings)) as client:
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        orch.core = InstantCore()
+        transcribe = orch.audio.transcribe
+        failed: list[str] = []
+
+        async def fails_once(session_id: str, record: dict[str, Any], pcm: bytes | None) -> None:
+            if not failed:
+                failed.append(record["utterance_id"])
+                if not audio_kept:
+                    (orch.store.root / record["audio_ref"]).unlink()
+                raise RuntimeError("the utterance's audio could not be read")
+            await transcribe(session_id, record, pcm)
+
+        orch.audio.transcribe = fails_once
+        session_id = client.post(
+            "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth
+        ).json()["session_id"]
+        with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
+            ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "mic", "token": token}))
+            frames = list(timeline.frames())
+            for seq, frame in enumerate(frames, 1):
+                ws.send_bytes(msgpack.packb({"type": "audio", "seq": seq, "format": "pcm16", "data": frame}))
+            ws.send_bytes(msgpack.packb({"type": "audio_end", "seq": len(frames) + 1}))
+            acked = 0
+            while acked < len(frames) + 1:
+                message = msgpack.unpackb(ws.receive_bytes())
+                assert message["type"] != "error", message
+                acked += message["type"] == "ack"
+        response = client.post(f"/v1/orchestrator/session/{session_id}/finalize", headers=auth)
+        assert response.status_code == 200, response.text
+        blocks = client.get(f"/v1/orchestrator/session/{session_id}/blocks", headers=auth).json()["blocks"]
+        events = client.get(
+            f"/v1/orchestrator/session/{session_id}/events", params={"limit": 1000}, headers=auth
+        ).json()["events"]
+    detected = [e["data"]["utterance_id"] for e in events if e["kind"] == "utterance.detected"]
+    assert len(detected) == 3 and failed and failed[0] in detected
+    assert sorted(b["source"]["utterance_id"] for b in blocks) == sorted(detected)
+    assert response.json()["block_count"] == 3
+    pending = [b for b in blocks if b["type"] == "ERROR_PENDING_REVIEW"]
+    if audio_kept:
+        assert pending == []
+    else:
+        assert [(b["source"]["utterance_id"], b["error"]["code"]) for b in pending] == [
+            (failed[0], "AUDIO_MISSING")
+        ]
 
 
 def test_circuit_breaker_fails_fast_then_recovers() -> None:

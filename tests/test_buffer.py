@@ -168,6 +168,40 @@ async def test_closing_admits_in_flight_inputs_only(buffer: SessionBuffer) -> No
     ).outcome == "closed"
 
 
+async def test_an_utterance_block_is_stored_after_a_failed_finalize_but_not_once_sealed(
+    buffer: SessionBuffer,
+) -> None:
+    """Acked audio cut into an utterance must become a block: CORE's answer is stored while the
+    session is closing and also after a finalize failed (its audio is still being transcribed,
+    and the retried finalize will seal it), and it leaves the pending set; once the acta is sealed
+    it is refused and the utterance stays pending (never dropped in silence)."""
+    sid = await new_session(buffer)
+    records = {}
+    for uid in ("utt_1", "utt_2", "utt_3"):
+        records[uid] = {"utterance_id": uid, "position": await buffer.reserve_position(sid)}
+        assert await buffer.record_utterance(sid, uid, records[uid], 100, payload("utterance.detected"))
+
+    async def commit(uid: str) -> str:
+        position = records[uid]["position"]
+        return (
+            await buffer.commit_block(
+                sid, block(position), Dedupe.by_key(uid), "", payload(), position=position, utterance_id=uid
+            )
+        ).outcome
+
+    assert (await buffer.begin_finalize(sid, "a", 30, payload("session.closing")))[0] == "acquired"
+    await buffer.drain(sid, force=True)
+    assert await commit("utt_1") == "ok"
+    assert await buffer.end_finalize(sid, "a", ok=False, value={"code": "X"}, event_payload=payload()) > 0
+    assert await commit("utt_2") == "ok"
+    assert [r["utterance_id"] for r in await buffer.pending_utterances(sid)] == ["utt_3"]
+    assert (await buffer.begin_finalize(sid, "b", 30, payload("session.closing")))[0] == "acquired"
+    assert await buffer.end_finalize(sid, "b", ok=True, value={}, event_payload=payload()) > 0
+    assert await commit("utt_3") == "closed"
+    assert [r["utterance_id"] for r in await buffer.pending_utterances(sid)] == ["utt_3"]
+    assert len(await buffer.blocks(sid)) == 2
+
+
 async def test_forced_drain_refuses_stragglers(buffer: SessionBuffer) -> None:
     """An input still in flight when finalize stops waiting can no longer be stored."""
     sid = await new_session(buffer)
