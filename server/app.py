@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+import redis.exceptions
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -23,7 +24,7 @@ from starlette.staticfiles import StaticFiles
 
 from .audio_pipeline import AudioService, AudioSettings
 from .auth import Authenticator, load_or_create_secret
-from .buffer import STORE_ERRORS, SessionBuffer
+from .buffer import STORE_ERRORS, SessionBuffer, refused, refuses_writes
 from .endpoint import stream_endpoint
 from .errors import AstraError, StoreUnavailable
 from .fanout import LiveHub
@@ -71,6 +72,14 @@ def make_object_store(settings: Settings, secret: bytes) -> ObjectStore:
 async def store_unavailable(request: Request, exc: Exception) -> Response:
     """Any HTTP request that found Redis unreachable: 503 STORE_UNAVAILABLE, not a bare 500."""
     return await astra_error(request, StoreUnavailable(f"the session store is unavailable: {exc}"))
+
+
+async def store_refusing(request: Request, exc: Exception) -> Response:
+    """Redis refusing writes (OOM, MISCONF, NOREPLICAS): 503 STORE_UNAVAILABLE; any other Redis
+    error reply is a bug of ours and stays a 500."""
+    if not isinstance(exc, redis.exceptions.ResponseError) or not refuses_writes(exc):
+        raise exc
+    return await astra_error(request, refused(exc))
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -205,5 +214,6 @@ def create_app(settings: Settings) -> Starlette:
             AstraError: astra_error,
             HTTPException: http_error,
             **dict.fromkeys(STORE_ERRORS, store_unavailable),
+            redis.exceptions.ResponseError: store_refusing,
         },
     )

@@ -89,13 +89,31 @@ exhausted.")``), a slot the client knows no node for (``SlotNotCoveredError``), 
 demoted to a replica under our connection by a failover (``ReadOnlyError``)."""
 
 
+def refuses_writes(exc: redis.exceptions.ResponseError) -> bool:
+    """Redis up but refusing writes until an operator acts: out of memory under a ``noeviction``
+    policy (``OOM``), its last RDB snapshot or AOF write failed (``MISCONF``), or fewer replicas
+    than ``min-replicas-to-write`` (``NOREPLICAS``). Nothing was written (Redis refuses a script
+    at its first write), so the input is not acked and the client sends it again later."""
+    out_of_memory = isinstance(exc, redis.exceptions.OutOfMemoryError)
+    return out_of_memory or str(exc).startswith(("MISCONF", "NOREPLICAS"))
+
+
+def refused(exc: redis.exceptions.ResponseError) -> StoreUnavailable:
+    return StoreUnavailable(f"the session store refuses writes: {exc}")
+
+
 @contextlib.contextmanager
 def store_errors() -> Iterator[None]:
-    """Translate an unreachable store into :class:`StoreUnavailable` (a coded, retryable error)."""
+    """Translate an unreachable store, or one refusing writes, into :class:`StoreUnavailable` (a
+    coded, retryable error)."""
     try:
         yield
     except STORE_ERRORS as exc:
         raise StoreUnavailable(f"the session store is unavailable: {exc}") from exc
+    except redis.exceptions.ResponseError as exc:
+        if not refuses_writes(exc):
+            raise
+        raise refused(exc) from exc
 
 
 def pack(value: Any) -> bytes:

@@ -19,12 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
+import redis
 from starlette.testclient import TestClient, WebSocketTestSession
 
 from server.auth import issue_token, load_or_create_secret
-from server.redis_server import EmbeddedRedis
+from server.redis_server import EmbeddedRedis, find_redis_server
 from server.settings import Settings
 
 from .redis_cluster import LocalCluster
@@ -76,6 +78,70 @@ def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield cluster.start(timeout=30 * TIME_UNIT).url
     finally:
         cluster.stop()
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A Redis of this test's own (it gets misconfigured), with RDB snapshots on (a save point)."""
+    rdb_dir = tmp_path / "rdb"
+    rdb_dir.mkdir()
+    sock = tmp_path / "redis.sock"
+    args = ["--port", "0", "--unixsocket", str(sock), "--dir", str(rdb_dir), "--save", "900 1"]
+    args += ["--appendonly", "no", "--logfile", str(tmp_path / "redis.log")]
+    process = subprocess.Popen([find_redis_server(), *args], stdout=subprocess.DEVNULL)
+    client = redis.Redis(unix_socket_path=str(sock))
+
+    def ready() -> bool:
+        try:
+            return bool(client.ping())
+        except redis.exceptions.ConnectionError:
+            return False
+
+    try:
+        wait_until(ready, 20, "the test's own Redis")
+        yield f"unix://{sock}", rdb_dir
+    finally:
+        client.close()
+        process.kill()  # a throwaway store; SIGTERM would try (and maybe fail) to save first
+        process.wait(20)
+
+
+async def refuse_writes(r: Any, how: str, rdb_dir: Path) -> None:
+    """Make ``own_redis`` refuse writes: out of memory (noeviction), a snapshot it cannot put in
+    place (MISCONF), or too few replicas (NOREPLICAS)."""
+    match how:
+        case "oom":
+            await r.config_set("maxmemory-policy", "noeviction")
+            await r.config_set("maxmemory", 1)
+        case "noreplicas":
+            await r.config_set("min-replicas-to-write", 1)
+        case "misconf":  # the snapshot cannot be renamed into place: Redis stops taking writes
+            snapshot = anyio.Path(rdb_dir / "dump.rdb")
+            await snapshot.unlink(missing_ok=True)  # a snapshot taken since the last time
+            await snapshot.mkdir()
+            await _bgsave_until(r, "err")
+
+
+async def take_writes(r: Any, how: str, rdb_dir: Path) -> None:
+    match how:
+        case "oom":
+            await r.config_set("maxmemory", 0)
+        case "noreplicas":
+            await r.config_set("min-replicas-to-write", 0)
+        case "misconf":
+            await anyio.Path(rdb_dir / "dump.rdb").rmdir()
+            await _bgsave_until(r, "ok")
+
+
+async def _bgsave_until(r: Any, status: str) -> None:
+    for _ in range(200):  # bounded: 200 x (a BGSAVE of a tiny data set + 50 ms)
+        info = await r.info("persistence")
+        if info["rdb_last_bgsave_status"] == status and not info["rdb_bgsave_in_progress"]:
+            return
+        if not info["rdb_bgsave_in_progress"]:
+            await r.bgsave()
+        await anyio.sleep(0.05)
+    raise AssertionError(f"BGSAVE never ended {status!r}")
 
 
 @pytest.fixture

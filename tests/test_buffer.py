@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import msgpack
 import pytest
+import redis
 import redis.exceptions
 
 from server import protocol
@@ -22,8 +24,11 @@ from server.buffer import (
     store_errors,
 )
 from server.errors import StoreUnavailable
+from server.keys import SessionKeys
 from server.redis_client import make_redis
 from server.settings import Settings
+
+from .conftest import refuse_writes, take_writes
 
 pytestmark = [pytest.mark.anyio, pytest.mark.cluster]
 
@@ -149,6 +154,37 @@ async def test_raw_blocks_are_every_block_in_order_as_stored_across_pages(buffer
         raw = await buffer.raw_blocks(sid, page=page)
         assert [msgpack.unpackb(item) for item in raw] == decoded
     assert await buffer.raw_blocks(await new_session(buffer)) == []
+
+
+@pytest.mark.parametrize("how", ["oom", "misconf", "noreplicas"])
+async def test_a_store_refusing_writes_is_store_unavailable_and_loses_nothing(
+    own_redis: tuple[str, Path], how: str
+) -> None:
+    """Redis up but refusing writes (out of memory with noeviction, a snapshot it cannot write,
+    too few replicas): STORE_UNAVAILABLE (503 / close 1013, retryable), not an internal error;
+    the frames stored before stay, and the refused ones are stored once Redis takes writes."""
+    url, rdb_dir = own_redis
+    r = make_redis(Settings(redis_url=url))
+    try:
+        buffer = SessionBuffer(r)
+        sid = await new_session(buffer)
+        frames = [(seq, "pcm16", bytes([seq]) * 320, seq == 1) for seq in range(1, 7)]
+        _, checks, _ = await buffer.append_audio_frames(sid, "mic", frames[:3])
+        assert [c.outcome for c in checks] == ["ok"] * 3
+        await refuse_writes(r, how, rdb_dir)
+        with pytest.raises(StoreUnavailable) as info, store_errors():
+            await buffer.append_audio_frames(sid, "mic", frames[3:])
+        assert info.value.code == "STORE_UNAVAILABLE" and info.value.close_code == 1013
+        assert "refuses writes" in info.value.message
+        with pytest.raises(redis.exceptions.ResponseError), store_errors():  # not every reply is one
+            await r.execute_command("NOSUCHCOMMAND")
+        await take_writes(r, how, rdb_dir)
+        _, checks, _ = await buffer.append_audio_frames(sid, "mic", frames[1:])
+        assert [c.outcome for c in checks] == ["dup", "dup", "ok", "ok", "ok"]
+        stored = await r.xrange(SessionKeys(sid).audio)
+        assert b"".join(fields[b"d"] for _, fields in stored) == b"".join(f[2] for f in frames)
+    finally:
+        await r.aclose()
 
 
 async def test_closing_admits_in_flight_inputs_only(buffer: SessionBuffer) -> None:

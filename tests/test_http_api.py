@@ -18,15 +18,17 @@ from typing import Any
 import docx
 import msgpack
 import pytest
+import redis.exceptions as redis_exceptions
 from starlette.testclient import TestClient
 
 from server.app import GC_YOUNG_THRESHOLD, create_app
+from server.auth import issue_token, load_or_create_secret
 from server.errors import BuildFailed, ServiceUnavailable
 from server.services.builder import BuildRequest
 from server.services.core import CoreResult, TextRequest
 from server.settings import PACKAGE_TENANTS_DIR, Retry, Settings
 
-from .conftest import TENANT, SettledTestClient, with_settings
+from .conftest import MODEL_CACHE, TENANT, SettledTestClient, refuse_writes, take_writes, with_settings
 
 pytestmark = pytest.mark.cluster
 
@@ -677,3 +679,68 @@ def test_repeated_delete_with_its_idempotency_key_is_a_duplicate(
         url, params={"base_version": 2}, headers={**bearer(token), "idempotency-key": "del-2"}
     )
     assert other.status_code == 404
+
+
+@pytest.mark.parametrize("how", ["oom", "misconf", "noreplicas"])
+def test_a_store_refusing_writes_answers_503_and_the_append_lands_later(
+    tmp_path: Path, own_redis: tuple[str, Path], how: str
+) -> None:
+    """Redis refusing writes (out of memory, a snapshot it cannot write, too few replicas): a
+    connection's frame is held (status degraded STORE_UNAVAILABLE) and acked once Redis takes
+    writes; HTTP appends and new sessions get 503 STORE_UNAVAILABLE, not a 500, and the same
+    append sent again later is stored once. A Redis error reply that is our bug (an unknown
+    command) stays a 500."""
+    url, rdb_dir = own_redis  # its own Redis (not the shared ones), so it runs once
+    settings = Settings(
+        data_dir=tmp_path / "data", redis_url=url, public_url="http://testserver", model_cache_dir=MODEL_CACHE
+    )
+    secret = load_or_create_secret(settings.secret_path)
+    token = issue_token(secret, tenant_id=TENANT, role="recorder", sub="t", ttl=600)
+    with SettledTestClient(create_app(with_settings(settings, asr_warmup=False, retry=FAST_RETRY))) as client:
+        api = f"/v1/orchestrator/session/{start(client, token)}"
+        headers = {**bearer(token), "idempotency-key": "utt-1"}
+        redis = client.app.state.astra.redis  # type: ignore[attr-defined]
+        with client.websocket_connect(f"{api}/stream") as ws:
+            ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "mic", "token": token}))
+            assert msgpack.unpackb(ws.receive_bytes())["type"] == "welcome"
+            client.portal.call(refuse_writes, redis, how, rdb_dir)  # type: ignore[union-attr]
+            ws.send_bytes(msgpack.packb({"type": "text", "seq": 1, "text": "Tiene la palabra la concejala."}))
+            status = _next_of(ws, "status")
+            assert (status["type"], status["state"]) == ("status", "degraded")
+            assert status["code"] == "STORE_UNAVAILABLE"
+            client.portal.call(take_writes, redis, how, rdb_dir)  # type: ignore[union-attr]
+            assert _next_of(ws, "status")["state"] == "ok"
+            assert _next_of(ws, "ack")["seq"] == 1  # the frame was held, not refused
+            client.portal.call(refuse_writes, redis, how, rdb_dir)  # type: ignore[union-attr]
+        refused_calls = [
+            (f"{api}/append", {"text": "Se abre la sesión."}),
+            ("/v1/orchestrator/session/start", {"tenant_id": TENANT}),
+        ]
+        for path, body in refused_calls:
+            response = client.post(path, json=body, headers=headers)
+            assert response.status_code == 503, response.text
+            assert response.json()["error"]["code"] == "STORE_UNAVAILABLE"
+            assert "refuses writes" in response.json()["error"]["message"]
+        client.portal.call(take_writes, redis, how, rdb_dir)  # type: ignore[union-attr]
+        first = client.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=headers)
+        again = client.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=headers)
+        assert first.status_code == again.status_code == 200, first.text
+        assert first.json()["block_id"] == again.json()["block_id"]
+        assert client.get(api, headers=bearer(token)).json()["block_count"] == 2
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+
+        async def our_bug(*args: Any) -> Any:
+            return await redis.execute_command("NOSUCHCOMMAND")
+
+        orch.describe = our_bug
+        with pytest.raises(redis_exceptions.ResponseError, match="unknown command"):
+            client.get(api, headers=bearer(token))  # TestClient re-raises what would be a 500
+
+
+def _next_of(ws: Any, kind: str, most: int = 20) -> dict[str, Any]:
+    """The next server frame of a type (events and others before it skipped; bounded)."""
+    for _ in range(most):
+        message: dict[str, Any] = msgpack.unpackb(ws.receive_bytes())
+        if message["type"] == kind:
+            return message
+    raise AssertionError(f"no {kind!r} frame among the next {most}")
