@@ -21,14 +21,15 @@ import io
 import threading
 from collections.abc import Generator
 from types import TracebackType
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
-import av
-import av.error
 import numpy as np
-from av.audio.frame import AudioFrame
-from av.audio.resampler import AudioResampler
-from av.container import InputContainer
+
+if TYPE_CHECKING:  # PyAV (~20 MB of RSS) is imported on first use: a server that only ever gets
+    # PCM16 (the console's microphone) never loads it
+    from av.audio.frame import AudioFrame
+    from av.audio.resampler import AudioResampler
+    from av.container import InputContainer
 
 __all__ = [
     "ACCEPTED",
@@ -57,9 +58,9 @@ _OVERHEAD_PER_PACKET: Final = 32
 _IN_FLIGHT: Final = {"webm": 16 * 1024, "ogg": 64 * 1024}
 # Size of the raw-PCM frames handed to the resampler (keeps memory per step small).
 _PCM_CHUNK_SAMPLES: Final = 1 << 16
-# Errors PyAV/FFmpeg raise on bad input (av.error.FFmpegError subclasses OSError/ValueError/EOFError
-# but is listed for clarity).
-_AV_ERRORS: Final = (av.error.FFmpegError, OSError, ValueError, EOFError)
+# Errors PyAV/FFmpeg raise on bad input (each av.error.FFmpegError is an OSError, ValueError or
+# EOFError too, so PyAV need not be imported to catch them).
+_AV_ERRORS: Final = (OSError, ValueError, EOFError)
 
 
 class AudioFormatError(ValueError):
@@ -100,6 +101,8 @@ class _ToPcm16:
         parts: list[bytes] = []
         if self._resampler is None or key != self._key:
             parts.append(self.flush())
+            from av.audio.resampler import AudioResampler
+
             self._resampler = AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
             self._key = key
         parts.extend(_frame_bytes(f) for f in self._resampler.resample(frame))
@@ -160,6 +163,8 @@ def _decode_container(source: _Readable, fmt: str, tally: _Tally) -> Generator[b
 
     Counts packets in ``tally``. Raises the raw PyAV errors; callers translate them.
     """
+    import av
+
     container: InputContainer = av.open(source, mode="r", format=_DEMUXER[fmt])
     try:
         if not container.streams.audio:
@@ -250,8 +255,9 @@ def _too_long(max_seconds: float) -> AudioFormatError:
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, av.error.FFmpegError) and exc.strerror:
-        return str(exc.strerror)
+    strerror = getattr(exc, "strerror", None)  # FFmpeg's own words, on an av.error.FFmpegError
+    if strerror:
+        return str(strerror)
     return str(exc) or type(exc).__name__
 
 
@@ -263,6 +269,8 @@ def resample_pcm16(pcm16: bytes, rate: int) -> bytes:
         raise _error(f"invalid sample rate {rate!r}")
     if rate == SAMPLE_RATE:
         return bytes(pcm16)
+    from av.audio.frame import AudioFrame
+
     samples = np.frombuffer(pcm16, dtype="<i2").astype(np.int16, copy=False)
     converter = _ToPcm16()
     parts: list[bytes] = []

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import io
 import random
+import subprocess
+import sys
 import threading
 import wave
 from collections.abc import Iterator
@@ -366,3 +368,22 @@ def test_stream_rejects_misuse() -> None:
     decoder.close()
     with pytest.raises(AudioFormatError, match="closed"):
         decoder.feed(b"OggS")
+
+
+def test_the_server_loads_pyav_only_when_it_decodes_a_container() -> None:
+    """PyAV costs a server ~16 MB of RSS: importing the app (a server whose clients send PCM16
+    only) must not load it; decoding a WAV does."""
+    code = (
+        "import sys, server.app, server.audio as a; loaded = 'av' in sys.modules; "
+        "a.decode_file(sys.stdin.buffer.read()); print(loaded, 'av' in sys.modules)"
+    )
+    one_second = io.BytesIO()
+    with wave.open(one_second, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16_000)
+        w.writeframes(bytes(32_000))
+    done = subprocess.run(
+        [sys.executable, "-c", code], input=one_second.getvalue(), capture_output=True, timeout=60
+    )
+    assert done.stdout.split() == [b"False", b"True"], done.stderr
