@@ -25,7 +25,8 @@ from .conftest import TENANT, with_settings
 
 def test_local_links_are_signed_expiring_and_bound_to_the_key(tmp_path: Path) -> None:
     """A link verifies only for its key and before its expiry; keys cannot escape the root."""
-    store = LocalObjectStore(tmp_path, b"secret", "http://x")
+    root = tmp_path / "objects"
+    store = LocalObjectStore(root, b"secret", "http://x")
     key = session_key("T", "ses_1", "acta.docx")
     expires = int(time.time()) + 60
     signature = store.sign(key, expires)
@@ -36,8 +37,27 @@ def test_local_links_are_signed_expiring_and_bound_to_the_key(tmp_path: Path) ->
         store.verify(key, str(int(time.time()) - 1), store.sign(key, int(time.time()) - 1))
     with pytest.raises(AuthError):
         store.verify(key, "soon", signature)
-    with pytest.raises(NotFound):
-        anyio.run(store.get_bytes, "../../etc/passwd")
+    (tmp_path / "outside").write_bytes(b"secret")
+    hostile = [
+        "../../etc/passwd",
+        "../outside",
+        "/etc/passwd",
+        "T/../../outside",
+        "a//b",
+        "a/./b",
+        "a\\..\\b",
+        "a\0b",
+        "",
+    ]
+    for bad in hostile:
+        with pytest.raises(NotFound):
+            anyio.run(store.get_bytes, bad)
+        with pytest.raises(NotFound):
+            anyio.run(store.put_bytes, bad, b"x", "text/plain")
+    assert not root.exists()  # nothing written anywhere
+    anyio.run(store.put_bytes, key, b"acta", "application/octet-stream")
+    assert anyio.run(store.get_bytes, key) == b"acta" and (root / key).read_bytes() == b"acta"
+    assert [p.name for p in (root / key).parent.iterdir()] == ["acta.docx"]  # no temporary left
 
 
 def test_s3_store_puts_gets_and_presigns_with_object_lock(s3_env: dict[str, str]) -> None:
