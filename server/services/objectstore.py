@@ -74,8 +74,11 @@ class LocalObjectStore:
         return self._real_root.joinpath(*names)
 
     def _write(self, key: str, source: BinaryIO) -> None:
-        """Write through a temporary file, fsync it, rename it into place and fsync the directory:
-        once this returns the object survives a crash (the rename too)."""
+        """Write through a temporary file, fsync it and rename it into place: a crash of the
+        server never leaves a partial object. The directory is not fsynced after the rename, so
+        an OS crash or power loss may lose the last seconds of new names, the same order as
+        Redis's own ``appendfsync everysec``: fsyncing it too forced a journal commit per object
+        that stalled Redis's AOF writes (ingest 0.34 -> 0.25 of the echo server, one process)."""
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
@@ -88,11 +91,6 @@ class LocalObjectStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        directory = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
 
     async def put_bytes(
         self, key: str, data: bytes, content_type: str, *, retain_until: dt.datetime | None = None
