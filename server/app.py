@@ -24,7 +24,7 @@ from starlette.staticfiles import StaticFiles
 
 from .audio_pipeline import AudioService, AudioSettings
 from .auth import Authenticator, load_or_create_secret
-from .buffer import STORE_ERRORS, SessionBuffer, refused, refuses_writes
+from .buffer import STORE_ERRORS, SessionBuffer, refusal_error, refuses_writes
 from .endpoint import stream_endpoint
 from .errors import AstraError, StoreUnavailable
 from .fanout import LiveHub
@@ -79,7 +79,7 @@ async def store_refusing(request: Request, exc: Exception) -> Response:
     error reply is a bug of ours and stays a 500."""
     if not isinstance(exc, redis.exceptions.ResponseError) or not refuses_writes(exc):
         raise exc
-    return await astra_error(request, refused(exc))
+    return await astra_error(request, refusal_error(exc))
 
 
 def create_app(settings: Settings) -> Starlette:

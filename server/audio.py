@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Final, Protocol
 
 import numpy as np
 
-if TYPE_CHECKING:  # PyAV (~20 MB of RSS) is imported on first use: a server that only ever gets
-    # PCM16 (the console's microphone) never loads it
+if TYPE_CHECKING:  # PyAV (~16 MB of RSS) is imported on first use: a server that only ever gets
+    # PCM16 (the console's microphone) and whose CORE is remote (or not warmed up) never loads it;
+    # an embedded CORE's faster-whisper imports it with the model
     from av.audio.frame import AudioFrame
     from av.audio.resampler import AudioResampler
     from av.container import InputContainer
@@ -58,9 +59,15 @@ _OVERHEAD_PER_PACKET: Final = 32
 _IN_FLIGHT: Final = {"webm": 16 * 1024, "ogg": 64 * 1024}
 # Size of the raw-PCM frames handed to the resampler (keeps memory per step small).
 _PCM_CHUNK_SAMPLES: Final = 1 << 16
-# Errors PyAV/FFmpeg raise on bad input (each av.error.FFmpegError is an OSError, ValueError or
-# EOFError too, so PyAV need not be imported to catch them).
-_AV_ERRORS: Final = (OSError, ValueError, EOFError)
+
+
+def _av_errors() -> tuple[type[BaseException], ...]:
+    """Errors PyAV/FFmpeg raise on bad input. Some ``av.error.FFmpegError`` subclasses are
+    RuntimeErrors or LookupErrors, so PyAV's own class is named; an ``except`` evaluates this only
+    while an error is being matched, and by then PyAV is loaded anyway."""
+    import av.error
+
+    return (av.error.FFmpegError, OSError, ValueError, EOFError)
 
 
 class AudioFormatError(ValueError):
@@ -243,7 +250,7 @@ def decode_file(
         tally.check(len(data), in_flight=False)
     except AudioFormatError:
         raise
-    except _AV_ERRORS as exc:
+    except _av_errors() as exc:
         raise _error(f"corrupt or truncated {fmt} audio ({_describe(exc)})") from exc
     if not samples:
         raise _error(f"no audio could be decoded from the {fmt} data (corrupt or truncated?)")
@@ -469,7 +476,7 @@ class StreamDecoder:
             if isinstance(error, AudioFormatError):
                 self._failure = error
                 raise error
-            if isinstance(error, _AV_ERRORS):
+            if isinstance(error, _av_errors()):
                 self._failure = _error(f"corrupt {self._fmt} stream ({_describe(error)})")
             else:
                 self._failure = AudioFormatError(f"{self._fmt} stream decoder failed: {error!r}")

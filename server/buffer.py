@@ -98,7 +98,7 @@ def refuses_writes(exc: redis.exceptions.ResponseError) -> bool:
     return out_of_memory or str(exc).startswith(("MISCONF", "NOREPLICAS"))
 
 
-def refused(exc: redis.exceptions.ResponseError) -> StoreUnavailable:
+def refusal_error(exc: redis.exceptions.ResponseError) -> StoreUnavailable:
     return StoreUnavailable(f"the session store refuses writes: {exc}")
 
 
@@ -113,7 +113,7 @@ def store_errors() -> Iterator[None]:
     except redis.exceptions.ResponseError as exc:
         if not refuses_writes(exc):
             raise
-        raise refused(exc) from exc
+        raise refusal_error(exc) from exc
 
 
 def pack(value: Any) -> bytes:

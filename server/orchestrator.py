@@ -15,6 +15,7 @@ import logging
 import secrets
 import time
 import uuid
+import wave
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Literal
@@ -579,12 +580,18 @@ class Orchestrator:
         meta = await self.buffer.meta(session_id)
         if meta is None:
             return
-        gone: NotFound | None = None
+        gone: AstraError | None = None
         if pcm is None:  # resumed after a takeover: the audio is in the object store
+            # Removed or damaged behind our back: a human must review the gap; every later try
+            # would fail the same way, and finalize would wait for it forever.
             try:
                 pcm = pcm16_of_wav(await self.store.get_bytes(record["audio_ref"]))
-            except NotFound:  # removed behind our back: a human must review the gap (not wait forever)
+            except NotFound:
                 gone = NotFound("the utterance's stored audio is missing", code="AUDIO_MISSING")
+            except (wave.Error, EOFError) as exc:
+                gone = InvalidInput(
+                    f"the utterance's stored audio is unreadable: {exc}", code="AUDIO_UNREADABLE"
+                )
         audio_metadata = {
             "time_start": record["time_start"],
             "time_end": record["time_end"],
@@ -1346,7 +1353,6 @@ def _block_hash(block: dict[str, Any]) -> str:
 
 def pcm16_of_wav(data: bytes) -> bytes:
     import io
-    import wave
 
     with wave.open(io.BytesIO(data)) as w:
         frames: bytes = w.readframes(w.getnframes())

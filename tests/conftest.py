@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ import redis
 from starlette.testclient import TestClient, WebSocketTestSession
 
 from server.auth import issue_token, load_or_create_secret
-from server.redis_server import EmbeddedRedis, find_redis_server
+from server.redis_server import EmbeddedRedis, _die_with_parent, find_redis_server
 from server.settings import Settings
 
 from .redis_cluster import LocalCluster
@@ -85,10 +86,16 @@ def own_redis(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A Redis of this test's own (it gets misconfigured), with RDB snapshots on (a save point)."""
     rdb_dir = tmp_path / "rdb"
     rdb_dir.mkdir()
-    sock = tmp_path / "redis.sock"
+    sock_dir = Path(tempfile.mkdtemp(prefix="astra-redis-"))  # short: a socket path has ~107 bytes
+    sock = sock_dir / "redis.sock"
     args = ["--port", "0", "--unixsocket", str(sock), "--dir", str(rdb_dir), "--save", "900 1"]
     args += ["--appendonly", "no", "--logfile", str(tmp_path / "redis.log")]
-    process = subprocess.Popen([find_redis_server(), *args], stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [find_redis_server(), *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent,  # a test run killed outright takes it along
+    )
     client = redis.Redis(unix_socket_path=str(sock))
 
     def ready() -> bool:
@@ -104,6 +111,7 @@ def own_redis(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         client.close()
         process.kill()  # a throwaway store; SIGTERM would try (and maybe fail) to save first
         process.wait(20)
+        shutil.rmtree(sock_dir, ignore_errors=True)
 
 
 async def refuse_writes(r: Any, how: str, rdb_dir: Path) -> None:

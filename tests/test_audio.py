@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import av
+import av.error
 import numpy as np
 import pytest
 from av.audio.frame import AudioFrame
@@ -387,3 +388,24 @@ def test_the_server_loads_pyav_only_when_it_decodes_a_container() -> None:
         [sys.executable, "-c", code], input=one_second.getvalue(), capture_output=True, timeout=60
     )
     assert done.stdout.split() == [b"False", b"True"], done.stderr
+
+
+@pytest.mark.parametrize("error", [av.error.UnknownError(-1, "boom"), av.error.BugError(-1, "bug")])
+def test_an_ffmpeg_error_of_any_kind_is_an_audio_format_error(
+    monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    """FFmpeg errors that are neither OSError, ValueError nor EOFError (UnknownError, BugError)
+    still come out as AudioFormatError (a coded 4xx), never as a raw PyAV exception (a 500)."""
+
+    def failing_open(*args: object, **kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr(av, "open", failing_open)
+    wav = io.BytesIO()
+    with wave.open(wav, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8_000)
+        w.writeframes(bytes(1600))
+    with pytest.raises(AudioFormatError, match="corrupt or truncated wav"):
+        decode_file(wav.getvalue())

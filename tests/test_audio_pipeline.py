@@ -108,14 +108,17 @@ class InstantCore:
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("audio_kept", [True, False], ids=["audio-kept", "audio-gone"])
+@pytest.mark.parametrize(
+    ("stored_audio", "code"), [("kept", None), ("gone", "AUDIO_MISSING"), ("damaged", "AUDIO_UNREADABLE")]
+)
 def test_finalize_waits_for_an_utterance_whose_transcription_failed(
-    settings: Settings, make_token: Callable[..., str], audio_kept: bool
+    settings: Settings, make_token: Callable[..., str], stored_audio: str, code: str | None
 ) -> None:
     """A transcription that fails outright (not a CORE answer: an error before CORE) leaves its
     utterance pending; finalize must not seal without it, but go round again: the stored audio is
-    transcribed, or, if the stored WAV is gone, the utterance becomes a block pending review
-    (AUDIO_MISSING) rather than holding finalize forever. Every utterance has its block."""
+    transcribed, or, if the stored WAV is gone or damaged, the utterance becomes a block pending
+    review (AUDIO_MISSING, AUDIO_UNREADABLE) rather than holding finalize forever. Every utterance
+    has its block."""
     token = make_token()
     auth = {"authorization": f"Bearer {token}"}
     timeline = make_timeline(random.Random(11), pieces=3)
@@ -128,8 +131,11 @@ def test_finalize_waits_for_an_utterance_whose_transcription_failed(
         async def fails_once(session_id: str, record: dict[str, Any], pcm: bytes | None) -> None:
             if not failed:
                 failed.append(record["utterance_id"])
-                if not audio_kept:
-                    (orch.store.root / record["audio_ref"]).unlink()
+                wav = orch.store.root / record["audio_ref"]
+                if stored_audio == "gone":
+                    wav.unlink()
+                elif stored_audio == "damaged":
+                    wav.write_bytes(wav.read_bytes()[:30])  # a header cut short
                 raise RuntimeError("the utterance's audio could not be read")
             await transcribe(session_id, record, pcm)
 
@@ -159,12 +165,10 @@ def test_finalize_waits_for_an_utterance_whose_transcription_failed(
     assert sorted(b["source"]["utterance_id"] for b in blocks) == sorted(detected)
     assert response.json()["block_count"] == 3
     pending = [b for b in blocks if b["type"] == "ERROR_PENDING_REVIEW"]
-    if audio_kept:
+    if code is None:
         assert pending == []
     else:
-        assert [(b["source"]["utterance_id"], b["error"]["code"]) for b in pending] == [
-            (failed[0], "AUDIO_MISSING")
-        ]
+        assert [(b["source"]["utterance_id"], b["error"]["code"]) for b in pending] == [(failed[0], code)]
 
 
 def test_circuit_breaker_fails_fast_then_recovers() -> None:

@@ -230,6 +230,8 @@ async def test_an_utterance_block_is_stored_after_a_failed_finalize_but_not_once
     assert await commit("utt_1") == "ok"
     assert await buffer.end_finalize(sid, "a", ok=False, value={"code": "X"}, event_payload=payload()) > 0
     assert await commit("utt_2") == "ok"
+    text = await buffer.commit_block(sid, block(9), Dedupe.by_seq("steno", 1), "late-text", payload())
+    assert text.outcome == "closed"  # only acked audio's blocks land after a failed finalize
     assert [r["utterance_id"] for r in await buffer.pending_utterances(sid)] == ["utt_3"]
     assert (await buffer.begin_finalize(sid, "b", 30, payload("session.closing")))[0] == "acquired"
     assert await buffer.end_finalize(sid, "b", ok=True, value={}, event_payload=payload()) > 0
