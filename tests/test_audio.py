@@ -378,14 +378,8 @@ def test_the_server_loads_pyav_only_when_it_decodes_a_container() -> None:
         "import sys, server.app, server.audio as a; loaded = 'av' in sys.modules; "
         "a.decode_file(sys.stdin.buffer.read()); print(loaded, 'av' in sys.modules)"
     )
-    one_second = io.BytesIO()
-    with wave.open(one_second, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16_000)
-        w.writeframes(bytes(32_000))
     done = subprocess.run(
-        [sys.executable, "-c", code], input=one_second.getvalue(), capture_output=True, timeout=60
+        [sys.executable, "-c", code], input=_silent_wav(16_000, 16_000), capture_output=True, timeout=60
     )
     assert done.stdout.split() == [b"False", b"True"], done.stderr
 
@@ -401,11 +395,16 @@ def test_an_ffmpeg_error_of_any_kind_is_an_audio_format_error(
         raise error
 
     monkeypatch.setattr(av, "open", failing_open)
-    wav = io.BytesIO()
-    with wave.open(wav, "wb") as w:
+    with pytest.raises(AudioFormatError, match="corrupt or truncated wav"):
+        decode_file(_silent_wav(8_000, 800))
+
+
+def _silent_wav(rate: int, samples: int) -> bytes:
+    """A mono PCM16 WAV of silence, written with the standard library (not PyAV)."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
-        w.setframerate(8_000)
-        w.writeframes(bytes(1600))
-    with pytest.raises(AudioFormatError, match="corrupt or truncated wav"):
-        decode_file(wav.getvalue())
+        w.setframerate(rate)
+        w.writeframes(bytes(2 * samples))
+    return out.getvalue()
