@@ -52,7 +52,7 @@ def gone(pid: int) -> bool:
     """The process exited (a zombie not yet reaped by its parent counts as gone)."""
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # reaped before, or between open and read
         return True
     return state in ("Z", "X")
 
