@@ -22,6 +22,7 @@ from typing import Any
 
 import anyio
 import httpx
+import msgpack
 import pytest
 import redis
 from starlette.testclient import TestClient, WebSocketTestSession
@@ -349,6 +350,14 @@ def s3_env(moto_s3: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
         "ASTRA_S3_ENDPOINT_URL": moto_s3,
         "ASTRA_S3_REGION": "us-east-1",
     }
+
+
+def ws_until(ws: WebSocketTestSession, done: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """The next message of a TestClient WebSocket that satisfies ``done`` (the others skipped)."""
+    while not done(message := msgpack.unpackb(ws.receive_bytes())):
+        pass
+    result: dict[str, Any] = message
+    return result
 
 
 def with_settings(settings: Settings, **changes: object) -> Settings:

@@ -28,7 +28,15 @@ from server.services.builder import BuildRequest
 from server.services.core import CoreResult, TextRequest
 from server.settings import PACKAGE_TENANTS_DIR, Retry, Settings
 
-from .conftest import MODEL_CACHE, TENANT, SettledTestClient, refuse_writes, take_writes, with_settings
+from .conftest import (
+    MODEL_CACHE,
+    TENANT,
+    SettledTestClient,
+    refuse_writes,
+    take_writes,
+    with_settings,
+    ws_until,
+)
 
 pytestmark = pytest.mark.cluster
 
@@ -705,12 +713,12 @@ def test_a_store_refusing_writes_answers_503_and_the_append_lands_later(
             assert msgpack.unpackb(ws.receive_bytes())["type"] == "welcome"
             client.portal.call(refuse_writes, redis, how, rdb_dir)  # type: ignore[union-attr]
             ws.send_bytes(msgpack.packb({"type": "text", "seq": 1, "text": "Tiene la palabra la concejala."}))
-            status = _next_of(ws, "status")
+            status = ws_until(ws, lambda m: m["type"] == "status")
             assert (status["type"], status["state"]) == ("status", "degraded")
             assert status["code"] == "STORE_UNAVAILABLE"
             client.portal.call(take_writes, redis, how, rdb_dir)  # type: ignore[union-attr]
-            assert _next_of(ws, "status")["state"] == "ok"
-            assert _next_of(ws, "ack")["seq"] == 1  # the frame was held, not refused
+            assert ws_until(ws, lambda m: m["type"] == "status")["state"] == "ok"
+            assert ws_until(ws, lambda m: m["type"] == "ack")["seq"] == 1  # held, not refused
             client.portal.call(refuse_writes, redis, how, rdb_dir)  # type: ignore[union-attr]
         refused_calls = [
             (f"{api}/append", {"text": "Se abre la sesión."}),
@@ -735,12 +743,3 @@ def test_a_store_refusing_writes_answers_503_and_the_append_lands_later(
         orch.describe = our_bug
         with pytest.raises(redis_exceptions.ResponseError, match="unknown command"):
             client.get(api, headers=bearer(token))  # TestClient re-raises what would be a 500
-
-
-def _next_of(ws: Any, kind: str, most: int = 20) -> dict[str, Any]:
-    """The next server frame of a type (events and others before it skipped; bounded)."""
-    for _ in range(most):
-        message: dict[str, Any] = msgpack.unpackb(ws.receive_bytes())
-        if message["type"] == kind:
-            return message
-    raise AssertionError(f"no {kind!r} frame among the next {most}")

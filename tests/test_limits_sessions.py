@@ -22,7 +22,16 @@ from server.app import create_app
 from server.redis_server import EmbeddedRedis
 from server.settings import Limits, Settings
 
-from .conftest import ROOT, TENANT, TIME_UNIT, ServerProcess, SettledTestClient, require, with_settings
+from .conftest import (
+    ROOT,
+    TENANT,
+    TIME_UNIT,
+    ServerProcess,
+    SettledTestClient,
+    require,
+    with_settings,
+    ws_until,
+)
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -36,14 +45,6 @@ def start(client: TestClient, token: str) -> dict[str, Any]:
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
-
-
-def until(ws: Any, done: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
-    """The next message that satisfies ``done``."""
-    while not done(message := msgpack.unpackb(ws.receive_bytes())):
-        pass
-    result: dict[str, Any] = message
-    return result
 
 
 # -- open sessions per tenant --------------------------------------------------------------------
@@ -148,9 +149,9 @@ def test_old_session_refuses_recorded_input_but_corrections_reads_and_finalize_w
         api = f"/v1/orchestrator/session/{session['session_id']}"
         with client.websocket_connect(f"{api}/stream") as ws:
             ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "c", "token": token}))
-            until(ws, lambda m: m["type"] == "synced")
+            ws_until(ws, lambda m: m["type"] == "synced")
             ws.send_bytes(msgpack.packb({"type": "text", "seq": 1, "text": "Se abre la sesión."}))
-            block_id = until(ws, lambda m: m["type"] == "ack")["block_id"]
+            block_id = ws_until(ws, lambda m: m["type"] == "ack")["block_id"]
             assert block_id is not None, "the limit is too small for this machine: raise the time unit"
 
             deadline = session["created_at"] + limit
@@ -158,13 +159,13 @@ def test_old_session_refuses_recorded_input_but_corrections_reads_and_finalize_w
                 time.sleep(min(0.1, max(0.0, deadline - time.time()) + 0.01))
 
             ws.send_bytes(msgpack.packb({"type": "text", "seq": 2, "text": "Tiene la palabra."}))
-            refused = until(ws, lambda m: m["type"] in ("ack", "error"))
+            refused = ws_until(ws, lambda m: m["type"] in ("ack", "error"))
             assert (refused["type"], refused["code"], refused["seq"]) == ("error", "SESSION_TOO_LONG", 2)
             ws.send_bytes(msgpack.packb({"type": "audio", "seq": 2, "format": "pcm16", "data": b"\0" * 3200}))
-            assert until(ws, lambda m: m["type"] in ("ack", "error"))["code"] == "SESSION_TOO_LONG"
+            assert ws_until(ws, lambda m: m["type"] in ("ack", "error"))["code"] == "SESSION_TOO_LONG"
             edit = {"type": "edit", "seq": 2, "block_id": block_id, "base_version": 1}
             ws.send_bytes(msgpack.packb({**edit, "changes": {"text": "Se abre la sesión plenaria."}}))
-            acked = until(ws, lambda m: m["type"] in ("ack", "error"))
+            acked = ws_until(ws, lambda m: m["type"] in ("ack", "error"))
             assert (acked["type"], acked["seq"]) == ("ack", 2)
 
         appended = client.post(f"{api}/append", json={"text": "Otra intervención."}, headers=bearer(token))
