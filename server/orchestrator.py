@@ -182,7 +182,9 @@ class Orchestrator:
         # The skeleton bytes are pinned too: a later edit of the tenant's file cannot reach us.
         skeleton_key = tenant_key(tenant_id, "skeletons", f"{skeleton.skeleton_id}-{skeleton.sha256}.docx")
         if not await self.store.exists(skeleton_key):
-            await self.store.put_bytes(skeleton_key, skeleton.content, "application/octet-stream")
+            await self.store.put_bytes(
+                skeleton_key, skeleton.content, "application/octet-stream", durable=True
+            )
         pinned = {
             "tenant_id": tenant_id,
             "skeleton_id": skeleton.skeleton_id,

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import anyio
 import boto3
 import httpx
+import msgpack
 import pytest
 from starlette.testclient import TestClient
 
 from server.app import create_app
 from server.errors import AuthError, NotFound
+from server.services import objectstore
+from server.services.guard import DOCX_TYPE as DOCX
+from server.services.guard import EmbeddedGuard, SealRequest
 from server.services.objectstore import LocalObjectStore, S3ObjectStore, session_key
 from server.settings import Settings
 
@@ -58,6 +64,58 @@ def test_local_links_are_signed_expiring_and_bound_to_the_key(tmp_path: Path) ->
     anyio.run(store.put_bytes, key, b"acta", "application/octet-stream")
     assert anyio.run(store.get_bytes, key) == b"acta" and (root / key).read_bytes() == b"acta"
     assert [p.name for p in (root / key).parent.iterdir()] == ["acta.docx"]  # no temporary left
+
+
+def test_local_durable_objects_fsync_the_directories_that_name_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A durable object (a sealed acta, its report) has its new name fsynced, with every
+    directory made for it; evidence audio and other objects do not pay for a journal commit."""
+    synced: list[Path] = []
+    real = objectstore._fsync_directory
+
+    def spy(directory: Path) -> None:
+        synced.append(directory)
+        real(directory)
+
+    monkeypatch.setattr(objectstore, "_fsync_directory", spy)
+    root = tmp_path / "objects"
+    store = LocalObjectStore(root, b"secret", "http://x")
+    real_root = root.resolve()
+    anyio.run(store.put_bytes, session_key("T", "ses_1", "audio", "u1.wav"), b"RIFF", "audio/wav")
+    assert synced == []
+    put = functools.partial(store.put_bytes, durable=True)
+    anyio.run(put, session_key("T", "ses_1", "acta.docx"), b"acta", DOCX)
+    assert synced == [real_root / "tenants/T/sessions/ses_1"]  # it existed: its name is durable
+    synced.clear()
+    anyio.run(put, session_key("T", "ses_2", "acta.docx"), b"acta", DOCX)
+    assert synced == [real_root / "tenants/T/sessions/ses_2", real_root / "tenants/T/sessions"]
+    synced.clear()
+    anyio.run(put, session_key("U", "ses_3", "acta.docx"), b"acta", DOCX)
+    assert synced == [
+        real_root / p for p in ("tenants/U/sessions/ses_3", "tenants/U/sessions", "tenants/U", "tenants")
+    ]
+    assert anyio.run(store.get_bytes, session_key("U", "ses_3", "acta.docx")) == b"acta"
+
+
+def test_guard_stores_the_acta_and_its_report_durably(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GUARD's two objects are written durable (before Redis records the session FINALIZED)."""
+    durable: dict[str, bool] = {}
+    store = LocalObjectStore(tmp_path / "objects", b"secret", "http://x")
+    real_put = store.put_bytes
+
+    async def put_bytes(key: str, data: bytes, content_type: str, **kwargs: Any) -> None:
+        durable[key] = kwargs.get("durable", False)
+        await real_put(key, data, content_type, **kwargs)
+
+    monkeypatch.setattr(store, "put_bytes", put_bytes)
+    request = SealRequest(
+        tenant_id="T", session_id="ses_1", document=b"PK docx", blocks=msgpack.packb([]), events=[]
+    )
+    sealed = anyio.run(EmbeddedGuard(store, 60).seal, request)
+    assert durable == {sealed.document_key: True, sealed.report_key: True}
 
 
 def test_s3_store_puts_gets_and_presigns_with_object_lock(s3_env: dict[str, str]) -> None:

@@ -269,8 +269,10 @@ class EmbeddedGuard:
 
     async def seal(self, req: SealRequest) -> SealResult:
         sealed = await self._offload.run(compute_seal, req)
-        await self._store.put_bytes(sealed.document_key, req.document, DOCX_TYPE)
-        await self._store.put_bytes(sealed.report_key, sealed.report_json, "application/json")
+        # Durable before the session is marked FINALIZED: Redis must not name an acta a power
+        # loss could take back.
+        await self._store.put_bytes(sealed.document_key, req.document, DOCX_TYPE, durable=True)
+        await self._store.put_bytes(sealed.report_key, sealed.report_json, "application/json", durable=True)
         return SealResult(
             integrity_hash=sealed.integrity_hash,
             content_hash=sealed.content_hash,

@@ -45,13 +45,33 @@ def session_key(tenant_id: str, session_id: str, *parts: str) -> str:
 
 class ObjectStore(Protocol):
     async def put_bytes(
-        self, key: str, data: bytes, content_type: str, *, retain_until: dt.datetime | None = None
-    ) -> None: ...
+        self,
+        key: str,
+        data: bytes,
+        content_type: str,
+        *,
+        retain_until: dt.datetime | None = None,
+        durable: bool = False,
+    ) -> None:
+        """Store ``data`` under ``key``. ``durable``: the object must outlive an OS crash or power
+        loss as soon as this returns (a sealed acta, its report, a pinned skeleton), not only a
+        crash of the server."""
+        ...
+
     async def put_file(self, key: str, fileobj: BinaryIO, content_type: str) -> None: ...
     async def get_bytes(self, key: str) -> bytes: ...
     async def exists(self, key: str) -> bool: ...
     async def download_url(self, key: str, ttl: int) -> str: ...
     def uri(self, key: str) -> str: ...
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the names in ``directory`` durable (a renamed file's new name above all)."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class LocalObjectStore:
@@ -73,13 +93,20 @@ class LocalObjectStore:
             raise NotFound("no such object")
         return self._real_root.joinpath(*names)
 
-    def _write(self, key: str, source: BinaryIO) -> None:
+    def _write(self, key: str, source: BinaryIO, durable: bool = False) -> None:
         """Write through a temporary file, fsync it and rename it into place: a crash of the
-        server never leaves a partial object. The directory is not fsynced after the rename, so
-        an OS crash or power loss may lose the last seconds of new names, the same order as
-        Redis's own ``appendfsync everysec``: fsyncing it too forced a journal commit per object
-        that stalled Redis's AOF writes (ingest 0.34 -> 0.25 of the echo server, one process)."""
+        server never leaves a partial object.
+
+        Only a ``durable`` object has its directory fsynced after the rename (and any directory
+        made for it, up to one that existed): otherwise an OS crash or power loss may lose the
+        last seconds of new names, the same order as Redis's own ``appendfsync everysec``.
+        Fsyncing the directory of every object (evidence audio above all) forced a journal commit
+        per object that stalled Redis's AOF writes (ingest 0.34 -> 0.25 of the echo server, one
+        process); a sealed acta is one object per session."""
         path = self._path(key)
+        existing = path.parent
+        while durable and not existing.is_dir() and existing != self._real_root:
+            existing = existing.parent
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
         try:
@@ -91,13 +118,26 @@ class LocalObjectStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        if durable:
+            directory = path.parent
+            while True:
+                _fsync_directory(directory)
+                if directory == existing:
+                    break
+                directory = directory.parent
 
     async def put_bytes(
-        self, key: str, data: bytes, content_type: str, *, retain_until: dt.datetime | None = None
+        self,
+        key: str,
+        data: bytes,
+        content_type: str,
+        *,
+        retain_until: dt.datetime | None = None,
+        durable: bool = False,
     ) -> None:
         import io
 
-        await asyncio.to_thread(self._write, key, io.BytesIO(data))
+        await asyncio.to_thread(self._write, key, io.BytesIO(data), durable)
 
     async def put_file(self, key: str, fileobj: BinaryIO, content_type: str) -> None:
         await asyncio.to_thread(self._write, key, fileobj)
@@ -157,7 +197,13 @@ class S3ObjectStore:
             raise ServiceUnavailable(f"object store: {exc}", service="s3") from exc
 
     async def put_bytes(
-        self, key: str, data: bytes, content_type: str, *, retain_until: dt.datetime | None = None
+        self,
+        key: str,
+        data: bytes,
+        content_type: str,
+        *,
+        retain_until: dt.datetime | None = None,
+        durable: bool = False,  # S3 answers a PUT once the object is stored durably
     ) -> None:
         extra: dict[str, Any] = {}
         if retain_until is None and self._lock_days > 0:
