@@ -75,7 +75,7 @@ async def store_unavailable(request: Request, exc: Exception) -> Response:
 
 
 async def store_refusing(request: Request, exc: Exception) -> Response:
-    """Redis refusing writes (OOM, MISCONF, NOREPLICAS): 503 STORE_UNAVAILABLE; any other Redis
+    """Redis refusing writes (OOM, MISCONF, NOREPLICAS, BUSY): 503 STORE_UNAVAILABLE; any other Redis
     error reply is a bug of ours and stays a 500."""
     if not isinstance(exc, redis.exceptions.ResponseError) or not refuses_writes(exc):
         raise exc

@@ -92,10 +92,12 @@ demoted to a replica under our connection by a failover (``ReadOnlyError``)."""
 def refuses_writes(exc: redis.exceptions.ResponseError) -> bool:
     """Redis up but refusing writes until an operator acts: out of memory under a ``noeviction``
     policy (``OOM``), its last RDB snapshot or AOF write failed (``MISCONF``), or fewer replicas
-    than ``min-replicas-to-write`` (``NOREPLICAS``). Nothing was written (Redis refuses a script
-    at its first write), so the input is not acked and the client sends it again later."""
+    than ``min-replicas-to-write`` (``NOREPLICAS``); or refusing every command while a script runs
+    past ``lua-time-limit`` (``BUSY``, until it ends or is killed). Nothing of the call was written
+    (Redis refuses a script at its first write), so the input is not acked and the client sends
+    it again later."""
     out_of_memory = isinstance(exc, redis.exceptions.OutOfMemoryError)
-    return out_of_memory or str(exc).startswith(("MISCONF", "NOREPLICAS"))
+    return out_of_memory or str(exc).startswith(("MISCONF", "NOREPLICAS", "BUSY "))
 
 
 def refusal_error(exc: redis.exceptions.ResponseError) -> StoreUnavailable:

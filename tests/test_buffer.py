@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -184,6 +185,45 @@ async def test_a_store_refusing_writes_is_store_unavailable_and_loses_nothing(
         stored = await r.xrange(SessionKeys(sid).audio)
         assert b"".join(fields[b"d"] for _, fields in stored) == b"".join(f[2] for f in frames)
     finally:
+        await r.aclose()
+
+
+async def test_a_store_busy_with_a_long_script_is_store_unavailable_and_loses_nothing(
+    own_redis: tuple[str, Path],
+) -> None:
+    """A script (someone's) running past lua-time-limit makes Redis answer BUSY to everything
+    else: STORE_UNAVAILABLE, retryable; once it is killed the same frames are stored once."""
+    url, _ = own_redis
+    r = make_redis(Settings(redis_url=url))
+    other = redis.asyncio.Redis.from_url(url)
+    try:
+        buffer = SessionBuffer(r)
+        sid = await new_session(buffer)
+        frames = [(seq, "pcm16", bytes([seq]) * 320, seq == 1) for seq in range(1, 5)]
+        _, checks, _ = await buffer.append_audio_frames(sid, "mic", frames[:2])
+        await r.config_set("lua-time-limit", 10)
+        endless = asyncio.create_task(other.eval("while true do end", 0))
+        for _ in range(200):  # bounded: until Redis runs the script past its limit
+            try:
+                await r.ping()
+            except redis.exceptions.ResponseError as exc:
+                assert str(exc).startswith("BUSY ")
+                break
+            await asyncio.sleep(0.02)
+        else:
+            pytest.fail("Redis never answered BUSY")
+        with pytest.raises(StoreUnavailable) as info, store_errors():
+            await buffer.append_audio_frames(sid, "mic", frames[2:])
+        assert info.value.code == "STORE_UNAVAILABLE" and "BUSY" in info.value.message
+        await r.script_kill()
+        with pytest.raises(redis.exceptions.ResponseError, match="killed"):
+            await endless
+        _, checks, _ = await buffer.append_audio_frames(sid, "mic", frames[1:])
+        assert [c.outcome for c in checks] == ["dup", "ok", "ok"]
+        stored = await r.xrange(SessionKeys(sid).audio)
+        assert b"".join(fields[b"d"] for _, fields in stored) == b"".join(f[2] for f in frames)
+    finally:
+        await other.aclose()
         await r.aclose()
 
 
