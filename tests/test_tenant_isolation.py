@@ -37,6 +37,7 @@ from websockets.sync.client import connect
 from server.app import create_app
 from server.protocol import BEARER_PREFIX, SUBPROTOCOL, ClientMessage
 from server.settings import PACKAGE_TENANTS_DIR, Settings
+from server.state import origin_allowed
 
 from .conftest import ROOT, TENANT, TIME_UNIT, ServerProcess, free_port, wait_until
 from .hostile import bearer, encoded, photo, server_process, ws_attempt
@@ -561,8 +562,27 @@ def test_a_foreign_origin_is_refused_at_the_handshake_even_with_a_valid_token(wo
         "null",
         f"http://127.0.0.1:{port}.evil.test",
         f"http://localhost:{port + 1}",
+        "http://[::1",  # not a URL at all
     ):
         assert _handshake(world, origin) == 403, origin
+
+
+def test_the_public_url_origin_is_accepted_whatever_host_the_balancer_passes() -> None:
+    """Behind a balancer that rewrites ``Host``, the console's page has ASTRA_PUBLIC_URL's
+    origin, not the request's host: it is ours. Look-alikes of it are not."""
+    settings = Settings(public_url="https://actas.example.gov/concejo/")
+    for origin in ("https://actas.example.gov", "https://ACTAS.example.gov:443"):
+        assert origin_allowed(settings, origin, "10.0.0.5:8000"), origin
+    for origin in (
+        "http://actas.example.gov",
+        "https://actas.example.gov:8443",
+        "https://actas.example.gov.evil.test",
+        "https://evil.test",
+        "null",
+        "https://[::1",
+    ):
+        assert not origin_allowed(settings, origin, "10.0.0.5:8000"), origin
+    assert not origin_allowed(Settings(), "https://actas.example.gov", "10.0.0.5:8000")
 
 
 def test_own_and_allowed_origins_are_accepted(world: World) -> None:
