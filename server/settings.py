@@ -161,7 +161,8 @@ class Settings:
     s3_endpoint_url: str | None = None
     s3_region: str = "us-east-1"
     s3_object_lock_days: int = 0
-    """When > 0, documents are stored with S3 Object Lock in compliance mode for this many days."""
+    """When > 0, sealed actas and their audit reports are stored with S3 Object Lock in
+    compliance mode for this many days."""
     download_url_ttl: int = 3600
     """Seconds a signed download URL stays valid."""
     model_cache_dir: Path | None = None

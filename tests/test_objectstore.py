@@ -91,7 +91,9 @@ def test_local_durable_objects_fsync_the_directories_that_name_them(
     anyio.run(put, session_key("T", "ses_2", "acta.docx"), b"acta", DOCX)
     assert synced == [real_root / "tenants/T/sessions/ses_2", real_root / "tenants/T/sessions"]
     synced.clear()
-    anyio.run(put, session_key("U", "ses_3", "acta.docx"), b"acta", DOCX)
+    anyio.run(
+        functools.partial(store.put_bytes, sealed=True), session_key("U", "ses_3", "acta.docx"), b"acta", DOCX
+    )
     assert synced == [
         real_root / p for p in ("tenants/U/sessions/ses_3", "tenants/U/sessions", "tenants/U", "tenants")
     ]
@@ -101,13 +103,14 @@ def test_local_durable_objects_fsync_the_directories_that_name_them(
 def test_guard_stores_the_acta_and_its_report_durably(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """GUARD's two objects are written durable (before Redis records the session FINALIZED)."""
-    durable: dict[str, bool] = {}
+    """GUARD's two objects are written sealed: durable (before Redis records the session
+    FINALIZED), and locked where the store has Object Lock."""
+    sealed_keys: dict[str, bool] = {}
     store = LocalObjectStore(tmp_path / "objects", b"secret", "http://x")
     real_put = store.put_bytes
 
     async def put_bytes(key: str, data: bytes, content_type: str, **kwargs: Any) -> None:
-        durable[key] = kwargs.get("durable", False)
+        sealed_keys[key] = kwargs.get("sealed", False)
         await real_put(key, data, content_type, **kwargs)
 
     monkeypatch.setattr(store, "put_bytes", put_bytes)
@@ -115,19 +118,21 @@ def test_guard_stores_the_acta_and_its_report_durably(
         tenant_id="T", session_id="ses_1", document=b"PK docx", blocks=msgpack.packb([]), events=[]
     )
     sealed = anyio.run(EmbeddedGuard(store, 60).seal, request)
-    assert durable == {sealed.document_key: True, sealed.report_key: True}
+    assert sealed_keys == {sealed.document_key: True, sealed.report_key: True}
 
 
 def test_s3_store_puts_gets_and_presigns_with_object_lock(s3_env: dict[str, str]) -> None:
     """Bytes and streamed files round-trip through S3; presigned URLs fetch the exact bytes;
-    with Object Lock configured, documents are stored in compliance mode."""
+    with Object Lock configured, sealed objects (an acta, its report) are stored in compliance
+    mode and the others (evidence audio, skeletons) are not."""
     client = boto3.client("s3", endpoint_url=s3_env["ASTRA_S3_ENDPOINT_URL"], region_name="us-east-1")
     store = S3ObjectStore(client, s3_env["ASTRA_S3_BUCKET"], "astra", object_lock_days=30)
     key = session_key(TENANT, "ses_x", "acta.docx")
     data = b"PK\x03\x04 acta" * 1000
 
     async def scenario() -> None:
-        await store.put_bytes(key, data, "application/octet-stream")
+        await store.put_bytes(key, data, "application/octet-stream", sealed=True)
+        await store.put_bytes(key + ".wav", b"RIFF", "audio/wav", durable=True)
         assert await store.get_bytes(key) == data
         assert await store.exists(key) and not await store.exists(key + ".nope")
         await store.put_file(key + ".img", io.BytesIO(b"\x89PNG data"), "image/png")
@@ -140,6 +145,10 @@ def test_s3_store_puts_gets_and_presigns_with_object_lock(s3_env: dict[str, str]
     anyio.run(scenario)
     head = client.head_object(Bucket=s3_env["ASTRA_S3_BUCKET"], Key="astra/" + key)
     assert head["ObjectLockMode"] == "COMPLIANCE"
+    for unsealed in (key + ".wav", key + ".img"):
+        assert "ObjectLockMode" not in client.head_object(
+            Bucket=s3_env["ASTRA_S3_BUCKET"], Key="astra/" + unsealed
+        )
     assert store.uri(key) == f"s3://{s3_env['ASTRA_S3_BUCKET']}/astra/{key}"
 
 

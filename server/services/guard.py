@@ -269,10 +269,10 @@ class EmbeddedGuard:
 
     async def seal(self, req: SealRequest) -> SealResult:
         sealed = await self._offload.run(compute_seal, req)
-        # Durable before the session is marked FINALIZED: Redis must not name an acta a power
-        # loss could take back.
-        await self._store.put_bytes(sealed.document_key, req.document, DOCX_TYPE, durable=True)
-        await self._store.put_bytes(sealed.report_key, sealed.report_json, "application/json", durable=True)
+        # Sealed (durable, and locked where the store has Object Lock) before the session is
+        # marked FINALIZED: Redis must not name an acta a power loss could take back.
+        await self._store.put_bytes(sealed.document_key, req.document, DOCX_TYPE, sealed=True)
+        await self._store.put_bytes(sealed.report_key, sealed.report_json, "application/json", sealed=True)
         return SealResult(
             integrity_hash=sealed.integrity_hash,
             content_hash=sealed.content_hash,

@@ -50,12 +50,13 @@ class ObjectStore(Protocol):
         data: bytes,
         content_type: str,
         *,
-        retain_until: dt.datetime | None = None,
         durable: bool = False,
+        sealed: bool = False,
     ) -> None:
         """Store ``data`` under ``key``. ``durable``: the object must outlive an OS crash or power
-        loss as soon as this returns (a sealed acta, its report, a pinned skeleton), not only a
-        crash of the server."""
+        loss as soon as this returns (a pinned skeleton), not only a crash of the server.
+        ``sealed``: part of a sealed acta (the document, its audit report): durable, and where
+        the store has Object Lock, locked in compliance mode."""
         ...
 
     async def put_file(self, key: str, fileobj: BinaryIO, content_type: str) -> None: ...
@@ -132,12 +133,12 @@ class LocalObjectStore:
         data: bytes,
         content_type: str,
         *,
-        retain_until: dt.datetime | None = None,
         durable: bool = False,
+        sealed: bool = False,
     ) -> None:
         import io
 
-        await asyncio.to_thread(self._write, key, io.BytesIO(data), durable)
+        await asyncio.to_thread(self._write, key, io.BytesIO(data), durable or sealed)
 
     async def put_file(self, key: str, fileobj: BinaryIO, content_type: str) -> None:
         await asyncio.to_thread(self._write, key, fileobj)
@@ -202,13 +203,13 @@ class S3ObjectStore:
         data: bytes,
         content_type: str,
         *,
-        retain_until: dt.datetime | None = None,
         durable: bool = False,  # S3 answers a PUT once the object is stored durably
+        sealed: bool = False,
     ) -> None:
         extra: dict[str, Any] = {}
-        if retain_until is None and self._lock_days > 0:
+        if sealed and self._lock_days > 0:  # only the acta and its report: evidence audio of
+            # a session never finalized, skeletons and LEARN records stay deletable
             retain_until = dt.datetime.now(dt.UTC) + dt.timedelta(days=self._lock_days)
-        if retain_until is not None:
             extra = {"ObjectLockMode": "COMPLIANCE", "ObjectLockRetainUntilDate": retain_until}
         await self._call(
             "put_object",
