@@ -97,6 +97,17 @@ class Metrics:
             registry=r,
         )
 
+        # The labelled series the README's alerts name exist from the start at 0: an
+        # increase() or rate() over a series that appears with its first event misses that event.
+        self.errors.labels("STORE_UNAVAILABLE")
+        self.blocks.labels("ERROR_PENDING_REVIEW")
+        for outcome in ("ok", "failed"):
+            self.finalize_seconds.labels(outcome)
+        for reason in ("resume", "idle", "resync", "gap"):
+            self.resyncs.labels(reason)
+        for code in ("1013", "4408", "4503"):
+            self.ws_closes.labels(code)
+
     def frames_of(self, message_class: str) -> Counter:
         """``frames`` of one message type (by class name: ``AudioEnd`` counts as ``audioend``);
         counted once per frame, so the labelled child is kept instead of looked up each time."""

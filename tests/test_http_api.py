@@ -526,8 +526,18 @@ def test_concurrent_finalize_builds_once(settings: Settings, make_token: Callabl
 
 
 def test_healthz_and_metrics(client: TestClient, make_token: Callable[..., str]) -> None:
-    """/healthz answers once Redis answers; /metrics exposes Prometheus counters."""
+    """/healthz answers once Redis answers; /metrics exposes Prometheus counters, and the series
+    the README's alerts watch exist at 0 before their first event (else increase() misses it)."""
     assert client.get("/healthz").json() == {"status": "ok"}
+    text = client.get("/metrics").text
+    for series in (
+        'astra_errors_total{code="STORE_UNAVAILABLE"} 0.0',
+        'astra_blocks_total{type="ERROR_PENDING_REVIEW"} 0.0',
+        'astra_finalize_seconds_count{outcome="failed"} 0.0',
+        'astra_resyncs_total{reason="gap"} 0.0',
+        'astra_ws_closes_total{code="1013"} 0.0',
+    ):
+        assert series in text, series
     token = make_token()
     api = f"/v1/orchestrator/session/{start(client, token)}"
     client.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=bearer(token))
