@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -182,6 +183,32 @@ def test_resume_replays_exactly_what_was_missed(spawn: Any) -> None:
     producer.text(41, "Se levanta la sesión.")
     reader.until(lambda m: m["type"] == "event" and m["id"] == 42)
     assert [e["id"] for e in reader.events] == list(range(18, 43))
+
+
+def test_a_stopping_server_closes_with_1012_and_clients_resume(spawn: Any, tmp_path: Path) -> None:
+    """SIGTERM closes every connection with 1012 (protocol.md: reconnect and resume); a client
+    resuming on the restarted server finds what was acked and goes on."""
+    data = tmp_path / "shared"
+    server = spawn("serve", data_dir=data)
+    token = server.token()
+    session_id = _start(server, token)
+    client = Client(server.ws_url, session_id)
+    client.hello(token)
+    client.text(1, "Se abre la sesión antes del reinicio.")
+    client.until(lambda m: m["type"] == "event")
+    assert server.process is not None
+    server.process.send_signal(signal.SIGTERM)
+    with pytest.raises(ConnectionClosed) as info:
+        client.until(lambda m: False)
+    assert info.value.rcvd is not None and info.value.rcvd.code == 1012
+    server.process.wait(30)
+    restarted = spawn("serve", data_dir=data)
+    again = Client(restarted.ws_url, session_id)
+    again.hello(token, last_event_id=client.events[-1]["id"])
+    again.until(lambda m: m["type"] == "synced")
+    again.text(2, "Se reanuda la sesión.")
+    assert again.until(lambda m: m["type"] == "ack")["seq"] == 2
+    again.close()
 
 
 def test_bad_frames_get_coded_errors_over_a_real_socket(spawn: Any) -> None:

@@ -57,7 +57,8 @@ export function describeError(code, message) {
 
 const CLOSES = {
   1000: "conexión cerrada",
-  1001: "el servidor se está reiniciando",
+  1001: "la conexión se cerró en el camino al servidor",
+  1012: "el servidor se está reiniciando",
   1006: "conexión interrumpida",
   1009: "mensaje demasiado grande",
   1013: "el servidor no puede guardar por ahora",
