@@ -15,17 +15,26 @@ if TYPE_CHECKING:
 DEMO_TENANT = "CONCEJO_CALI"
 
 
-def _common(parser: argparse.ArgumentParser, port: int) -> None:
-    parser.add_argument("--host", default=None, help="interface to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=port)
-    parser.add_argument("--data-dir", type=Path, default=None, help="data directory (default ./data)")
+def _common(parser: argparse.ArgumentParser, port: int | None) -> None:
+    """``--host``, ``--port`` and ``--data-dir``; each overrides its ``ASTRA_*`` variable. A
+    ``port`` of None leaves the port to ``ASTRA_PORT`` (the orchestrator's; default 8000)."""
+    parser.add_argument(
+        "--host", default=None, help="interface to listen on (default $ASTRA_HOST or 127.0.0.1)"
+    )
+    help_port = f"default {port}" if port is not None else "default $ASTRA_PORT or 8000"
+    parser.add_argument("--port", type=int, default=port, help=help_port)
+    parser.add_argument(
+        "--data-dir", type=Path, default=None, help="data directory (default $ASTRA_DATA_DIR or ./data)"
+    )
 
 
 def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from .settings import Settings
 
     settings = Settings.from_env()
-    changes: dict[str, object] = {"port": args.port}
+    changes: dict[str, object] = {}
+    if args.port is not None:
+        changes["port"] = args.port
     if args.host:
         changes["host"] = args.host
     if args.data_dir:
@@ -92,7 +101,7 @@ def token(args: argparse.Namespace) -> int:
         print(f"--role must be one of: {', '.join(ROLES)}", file=sys.stderr)
         return 2
     settings = Settings.from_env()
-    path = settings.jwt_secret_file or args.data_dir / "jwt-secret"
+    path = settings.jwt_secret_file or (args.data_dir or settings.data_dir) / "jwt-secret"
     secret = load_or_create_secret(path)
     print(issue_token(secret, tenant_id=args.tenant, role=args.role, sub=args.sub, ttl=args.ttl))
     return 0
@@ -158,16 +167,18 @@ def service(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="astra", description="ASTRA Orchestrator")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("serve", help="run the orchestrator (embedded Redis and services by default)")
-    _common(p, 8000)
+    _common(p, None)
     p.set_defaults(func=serve)
 
     p = sub.add_parser("token", help="print a development JWT signed with the data dir's secret")
-    p.add_argument("--data-dir", type=Path, default=Path("data"))
+    p.add_argument(
+        "--data-dir", type=Path, default=None, help="data directory (default $ASTRA_DATA_DIR or ./data)"
+    )
     p.add_argument("--tenant", required=True)
     p.add_argument("--role", required=True)
     p.add_argument("--sub", default="dev")
@@ -178,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--session", required=True)
     p.add_argument("--data-dir", type=Path, default=None, help="data directory (default ./data)")
     p.add_argument("--host", default=None, help=argparse.SUPPRESS)
-    p.set_defaults(func=verify, port=8000)
+    p.set_defaults(func=verify, port=None)
 
     for kind, port in (
         ("core", 8101),
@@ -190,8 +201,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         p = sub.add_parser(kind, help=f"serve the embedded {kind.upper()} over HTTP")
         _common(p, port)
         p.set_defaults(func=service)
+    return parser
 
-    args = parser.parse_args(argv)
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     result: int = args.func(args)
     return result
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -13,7 +14,9 @@ import anyio
 import httpx
 import pytest
 
+from server import cli
 from server.auth import Authenticator, Principal, load_or_create_secret
+from server.settings import Settings
 
 from .conftest import ROOT, TENANT, ServerProcess
 
@@ -33,6 +36,45 @@ def test_token_command_prints_a_token_of_the_data_dir(tmp_path: Path) -> None:
     assert principal == Principal(TENANT, "viewer", "ana")
     refused = astra("token", "--data-dir", str(tmp_path), "--tenant", TENANT, "--role", "king")
     assert refused.returncode == 2 and "recorder" in refused.stderr
+
+
+def test_token_command_uses_astra_data_dir(tmp_path: Path) -> None:
+    """Without --data-dir, `astra token` signs with the secret of $ASTRA_DATA_DIR, the one the
+    server started with that variable verifies (not a new ./data/jwt-secret)."""
+    env = {**os.environ, "ASTRA_DATA_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "server", "token", "--tenant", TENANT, "--role", "viewer"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    secret = load_or_create_secret(tmp_path / "jwt-secret")
+    assert anyio.run(Authenticator(secret=secret).verify, done.stdout.strip()).role == "viewer"
+
+
+def test_serve_listens_where_the_environment_says_unless_a_flag_says_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ASTRA_PORT / ASTRA_HOST / ASTRA_DATA_DIR reach `astra serve`; its flags override them; a
+    collaborator keeps its own port (ASTRA_PORT is the orchestrator's)."""
+    monkeypatch.setenv("ASTRA_PORT", "8399")
+    monkeypatch.setenv("ASTRA_HOST", "0.0.0.0")
+    monkeypatch.setenv("ASTRA_DATA_DIR", "/srv/astra")
+
+    def settings(*argv: str) -> Settings:
+        result: Settings = cli._settings(cli.build_parser().parse_args(argv))
+        return result
+
+    served = settings("serve")
+    assert (served.port, served.host, served.data_dir) == (8399, "0.0.0.0", Path("/srv/astra"))
+    flagged = settings("serve", "--port", "9001", "--host", "127.0.0.1", "--data-dir", "here")
+    assert (flagged.port, flagged.host, flagged.data_dir) == (9001, "127.0.0.1", Path("here"))
+    assert settings("core").port == 8101
+    monkeypatch.delenv("ASTRA_PORT")
+    assert settings("serve").port == 8000
 
 
 @pytest.mark.e2e
