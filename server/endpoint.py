@@ -187,6 +187,9 @@ class Connection:
                 ProtocolError("no hello frame in time", code="HELLO_TIMEOUT"), CLOSE_HELLO_TIMEOUT
             )
             return None
+        except ProtocolError as exc:  # a text message first: BAD_FRAME, close 4400
+            await self.close(exc, CLOSE_BAD_FRAME)
+            return None
         if data is None:
             return None
         try:

@@ -233,7 +233,9 @@ def decode_client(data: bytes, *, max_frame_bytes: int, max_text_chars: int) -> 
     if len(data) > max_frame_bytes:
         raise FrameTooLarge(f"frame of {len(data)} bytes exceeds {max_frame_bytes}", limit=max_frame_bytes)
     try:
-        frame = msgpack.unpackb(data, raw=False, strict_map_key=True)
+        # Any scalar may be a map key here: a frame whose nested map has an int key is refused
+        # by its field check, with its seq (INVALID_FIELD), not as an unreadable frame.
+        frame = msgpack.unpackb(data, raw=False, strict_map_key=False)
     except Exception as exc:  # msgpack raises several unrelated types on bad input
         raise ProtocolError("frame is not valid msgpack") from exc
     if not isinstance(frame, dict):

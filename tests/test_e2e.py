@@ -229,6 +229,10 @@ def test_bad_frames_get_coded_errors_over_a_real_socket(spawn: Any) -> None:
     assert c.recv()["code"] == "BAD_FRAME" and closed_with(c) == 4400
 
     c = Client(server.ws_url, session_id)
+    c.ws.send("un mensaje de texto primero")
+    assert c.recv()["code"] == "BAD_FRAME" and closed_with(c) == 4400
+
+    c = Client(server.ws_url, session_id)
     c.text(1, "antes del saludo")
     assert c.recv()["code"] == "HELLO_REQUIRED" and closed_with(c) == 4400
 

@@ -33,7 +33,7 @@ def test_hello_text_and_ping_decode_to_typed_messages() -> None:
     [
         (b"\xc1", ProtocolError, "BAD_FRAME"),
         (msgpack.packb([1, 2]), ProtocolError, "BAD_FRAME"),
-        (msgpack.packb({1: 2}), ProtocolError, "BAD_FRAME"),
+        (msgpack.packb({1: 2}), InvalidField, "INVALID_FIELD"),  # a map without "type"
         (msgpack.packb({"type": "dance"}), UnknownType, "UNKNOWN_TYPE"),
         (msgpack.packb({"no": "type"}), InvalidField, "INVALID_FIELD"),
         (msgpack.packb({"type": "text", "seq": 0, "text": "a"}), InvalidField, "INVALID_FIELD"),
@@ -130,13 +130,17 @@ def _nested(depth: int) -> object:
         {"a": float("nan")},
         {"a": [float("inf")]},
         {"a": {b"key": 1}},
+        {1: "x"},
+        {"a": {None: 1}},
+        {"a": [{1.5: 1}]},
         {"a": _nested(protocol.MAX_DATA_DEPTH)},
     ],
-    ids=["bin", "ext", "nan", "inf", "bin-key", "too-deep"],
+    ids=["bin", "ext", "nan", "inf", "bin-key", "int-key", "nil-key", "float-key", "too-deep"],
 )
 def test_structured_data_must_be_plain_data(data: dict[str, object]) -> None:
-    """structured_data that JSON cannot carry (bin, extension types, NaN, binary keys, deep
-    nesting) is refused with INVALID_FIELD in edit and insert, not stored to break later."""
+    """structured_data that JSON cannot carry (bin, extension types, NaN, keys other than
+    strings, deep nesting) is refused with INVALID_FIELD and the frame's seq in edit and insert,
+    not stored to break later."""
     frames = [
         {"type": "edit", "seq": 1, "block_id": "b", "base_version": 1, "changes": {"structured_data": data}},
         {"type": "insert", "seq": 1, "block": {"text": "hola", "structured_data": data}},
@@ -144,7 +148,7 @@ def test_structured_data_must_be_plain_data(data: dict[str, object]) -> None:
     for frame in frames:
         with pytest.raises(InvalidField) as info:
             decode(frame)
-        assert info.value.details == {"field": "structured_data"}
+        assert info.value.details == {"field": "structured_data"} and info.value.seq == 1
 
 
 def test_plain_structured_data_is_accepted() -> None:
