@@ -71,6 +71,8 @@ PLACEMENT_ATTEMPTS = 32
 """How many times one change is prepared again when the place it read for its block changed
 before it was applied (another insert at the same spot, a renumbering): then PLACE_CONTENDED.
 A try is a few round trips, and every try lets one of the competing changes through."""
+EDIT_EXTRACTION_TIMEOUT = 2.0
+"""Seconds an edit of a block's text waits for CORE to extract the corrected text's fields."""
 MAX_METADATA_BYTES = 16_384
 
 
@@ -816,8 +818,28 @@ class Orchestrator:
             block["type"] = "TEMPLATE"  # a person wrote what CORE could not: resolved
             block["resolved_error"] = current.get("error")
             block.pop("error", None)
+        if "text" in changes and "structured_data" not in changes and block["text"] != current.get("text"):
+            block["structured_data"] = await self._fields_of(meta, block["text"], block["template_id"])
         block.update(self._human_stamp(principal, current))
         return current, block, changes
+
+    async def _fields_of(self, meta: SessionMeta, text: str, template_id: str) -> dict[str, Any]:
+        """The structured data of a corrected text, for the acta's templates: what CORE extracts
+        from it when CORE puts it in the block's section, else none (the acta then writes the
+        text as corrected). The machine's data came from the old text: kept, it would print the
+        speaker, time or vote the correction fixed. Bounded: an edit never waits long on CORE,
+        and a CORE that fails or is slow leaves no data rather than refusing the edit."""
+        pinned = meta.pinned
+        req = TextRequest(
+            meta.tenant_id, pinned["adapter_id"], text, pinned["entities_dictionary"], template_id
+        )
+        try:
+            async with asyncio.timeout(EDIT_EXTRACTION_TIMEOUT):
+                result = await self.core.process_text(req)
+        except Exception as exc:  # CORE down, slow or broken: the text alone still reaches the acta
+            log.warning("session %s: fields of a corrected text not extracted: %r", meta.session_id, exc)
+            return {}
+        return dict(result.structured_data) if result.template_id == template_id else {}
 
     async def delete_block(
         self, principal: Principal, meta: SessionMeta, dedupe: Dedupe, block_id: str, base_version: int

@@ -157,6 +157,56 @@ def test_a_human_edit_wins_over_machine_output(client: TestClient, make_token: C
     assert blocks[0]["text"] == "Texto corregido por la relatoría."
 
 
+def test_a_corrected_text_is_what_the_acta_says(client: TestClient, make_token: Callable[..., str]) -> None:
+    """The acta's templates print fields CORE extracted (speaker, time, votes): a correction of
+    the text has them extracted again from the corrected text, so the acta follows the person,
+    not the machine's mishearing (kept for LEARN and audit). A correction CORE would put in
+    another section keeps no machine fields: the acta writes the corrected text as it is."""
+    auth = {"authorization": f"Bearer {make_token(sub='ana')}"}
+    api, (opening, speech, vote, late) = session_with(
+        client,
+        auth,
+        "Siendo las nueve de la mañana se abre la sesión ordinaria.",
+        "Tiene la palabra el concejo Altezo Lómez.",
+        "Votaron sí quince, no mos. Aprobado.",
+        "Siendo las once se reanuda la sesión ordinaria.",
+    )
+
+    def correct(block: dict[str, Any], text: str) -> dict[str, Any]:
+        answer = client.patch(
+            f"{api}/blocks/{block['block_id']}",
+            json={"base_version": 1, "changes": {"text": text}},
+            headers=auth,
+        )
+        assert answer.status_code == 200, answer.text
+        fixed: dict[str, Any] = answer.json()["block"]
+        return fixed
+
+    fixed = correct(speech, "Tiene la palabra el concejal Pedro Gómez.")
+    assert fixed["structured_data"]["orador"] == "Pedro Gómez"
+    assert fixed["machine"]["structured_data"]["orador"] == "concejo Altezo Lómez"
+    fixed = correct(opening, "Siendo las diez y media de la mañana se abre la sesión extraordinaria.")
+    assert fixed["structured_data"] == {"hora": "10:30", "tipo_sesion": "extraordinaria"}
+    fixed = correct(vote, "Votaron sí doce, no cinco. Aprobado.")
+    assert (fixed["structured_data"]["votacion"]["si"], fixed["structured_data"]["votacion"]["no"]) == (12, 5)
+    fixed = correct(late, "Se levanta la sesión y se convoca para mañana.")
+    assert fixed["template_id"] == late["template_id"] and fixed["structured_data"] == {}
+    result = client.post(f"{api}/finalize", headers=auth).json()
+    body = docx.Document(io.BytesIO(client.get(result["download_url"]).content)).element.body
+    text = "".join(t.text or "" for t in body.iter(f"{W}t"))
+    for said in (
+        "PEDRO GÓMEZ",
+        "10:30",
+        "extraordinaria",
+        "sí: 12",
+        "no: 5",
+        "Se levanta la sesión y se convoca",
+    ):
+        assert said in text, said
+    for misheard in ("ALTEZO", "9:00", "sesión ordinaria", "sí: 15", "las 11"):
+        assert misheard not in text, misheard
+
+
 def test_a_reprocessed_block_is_not_a_human_edit_in_the_audit(
     client: TestClient, make_token: Callable[..., str]
 ) -> None:
@@ -278,7 +328,9 @@ def test_move_a_block_and_a_late_core_answer_is_logged_not_applied(
 
     class SlowCore:
         async def process_text(self, req: Any) -> Any:
-            called.set()  # CORE is working on it: now a person edits the block
+            if called.is_set():  # the edit's own extraction of the corrected text's fields
+                return await real.process_text(req)
+            called.set()  # CORE is working on the reprocess: now a person edits the block
             await asyncio.sleep(0.5)
             return await real.process_text(req)
 
