@@ -116,7 +116,9 @@ def _operation(
         operation["requestBody"] = {"required": True, "content": {body_type: {"schema": body}}}
     if public:
         operation["security"] = []
-    operation["responses"] = responses if public else {**responses, **_errors(401, 403)}
+    # Every authenticated route reads or writes the session store: 503 STORE_UNAVAILABLE while
+    # Redis is unreachable or refuses writes.
+    operation["responses"] = responses if public else {**responses, **_errors(401, 403, 503)}
     return operation
 
 
@@ -473,8 +475,8 @@ def build(max_text_chars: int) -> dict[str, Any]:
         "/healthz": {
             "get": _operation(
                 "healthz",
-                "Readiness: 200 once Redis answers",
-                {"200": _json_response("Ready", _object({"status": {"const": "ok"}}))},
+                "Readiness: 200 once Redis answers, 503 STORE_UNAVAILABLE while it does not",
+                {"200": _json_response("Ready", _object({"status": {"const": "ok"}})), **_errors(503)},
                 public=True,
                 tag="operations",
             )

@@ -61,6 +61,11 @@ def test_every_route_is_documented_and_every_operation_is_a_route(settings: Sett
     assert document["openapi"].startswith("3.1")
     ids = [op["operationId"] for item in document["paths"].values() for op in item.values()]
     assert len(ids) == len(set(ids))
+    # What every route answers while Redis is unreachable is documented: 503 STORE_UNAVAILABLE.
+    for path, item in document["paths"].items():
+        for method, op in item.items():
+            if op.get("security") != [] or path == "/healthz":
+                assert "503" in op["responses"], (method, path)
 
 
 def test_document_is_a_valid_openapi_schema(settings: Settings) -> None:
