@@ -112,6 +112,11 @@ class Connection:
         self._errors = 0
         self.connection_id = uuid.uuid4().hex
         self._presence: dict[str, Any] = {}
+        self._presence_heard = 0.0
+        """When the client last sent hello, presence or ping (monotonic): its presence entry lasts
+        presence_ttl after that, whether or not its socket stays open (a frozen tab)."""
+        self._presence_listed = False
+        self._presence_lock = asyncio.Lock()  # the listed flag and the store change together
         self._bucket = TokenBucket(self.limits.frame_rate, self.limits.frame_burst)
         self._left = False
         self._outage_since: float | None = None
@@ -238,15 +243,32 @@ class Connection:
             metrics.throttled_connections.dec()
 
     async def _keep_alive(self) -> None:
-        """Refresh this connection's presence entry and slot (a killed instance's expire); skipped
-        while the store is unavailable (both expire by themselves)."""
+        """Refresh this connection's slot and, while its client is heard from, its presence entry
+        (a killed instance's expire); skipped while the store is unavailable (both expire by
+        themselves). A client silent for presence_ttl leaves the presence list, and everyone is
+        told, though its socket is still open: a frozen tab's soft lock does not stay."""
         ttl = self.limits.presence_ttl
         try:
             with store_errors():
-                await self._set_presence("touch")
+                async with self._presence_lock:
+                    if self._presence_listed and time.monotonic() - self._presence_heard >= ttl:
+                        await self._set_presence("del")
+                        self._presence_listed = False
+                    elif self._presence_listed:
+                        await self._set_presence("touch")
                 await self.state.orchestrator.buffer.keep_connection(self.session_id, self.connection_id, ttl)
         except StoreUnavailable as exc:
             await self._degraded(exc)
+
+    async def _heard(self, changed: bool) -> None:
+        """The client sent presence or ping: its entry lasts presence_ttl more (listed again, and
+        everyone told, after it had gone silent; ``changed``: its block changed)."""
+        self._presence_heard = time.monotonic()
+        async with self._presence_lock:
+            if changed or not self._presence_listed:
+                self._presence_listed = await self._best_effort_presence("set") or self._presence_listed
+            else:
+                await self._best_effort_presence("touch")
 
     # -- main loop -------------------------------------------------------------------------------
 
@@ -296,7 +318,9 @@ class Connection:
                 "block_id": None,
                 "since": time.time(),
             }
+            self._presence_heard = time.monotonic()
             await self._set_presence("set")
+            self._presence_listed = True
             tasks = [
                 asyncio.create_task(self._read(principal), name="ws-read"),
                 asyncio.create_task(self._ingest(principal, hello.client_id, meta), name="ws-ingest"),
@@ -357,14 +381,13 @@ class Connection:
                     await self._window.acquire()
                     self._inputs.put_nowait(message)
                 case Presence(block_id=block_id):
-                    if block_id != self._presence.get("block_id"):
+                    changed = block_id != self._presence.get("block_id")
+                    if changed:
                         self._presence.update(block_id=block_id, since=time.time())
-                        await self._best_effort_presence("set")
-                    else:
-                        await self._best_effort_presence("touch")
+                    await self._heard(changed)
                 case Ping(ref=ref):
                     await self.send(protocol.pong(ref))
-                    await self._best_effort_presence("touch")
+                    await self._heard(False)
                 case Hello():
                     await self.fail(ProtocolError("hello was already received", code="DUPLICATE_HELLO"))
                 case _:
@@ -491,13 +514,16 @@ class Connection:
             self._outage_since = None
             await self.send(protocol.status("ok"))
 
-    async def _best_effort_presence(self, op: Literal["set", "touch"]) -> None:
-        """Presence is advisory (it expires by itself): skipped while the store is unavailable."""
+    async def _best_effort_presence(self, op: Literal["set", "touch"]) -> bool:
+        """Presence is advisory (it expires by itself): skipped while the store is unavailable.
+        Whether the store took it."""
         try:
             with store_errors():
                 await self._set_presence(op)
         except StoreUnavailable as exc:
             await self._degraded(exc)
+            return False
+        return True
 
     async def _set_presence(self, op: Literal["set", "del", "touch", "get"]) -> bytes:
         buffer = self.state.orchestrator.buffer

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -194,6 +195,40 @@ def test_presence_shows_who_is_here_and_what_they_edit(
                 presence(a, lambda c: all(x.get("block_id") != "blk_1" for x in c))
             left = presence(a, lambda c: all(x["client_id"] != "b" for x in c))
             assert all(x["client_id"] != "ghost" for x in left)  # expired past its TTL
+
+
+def test_a_silent_client_leaves_the_presence_list_though_its_socket_stays_open(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """protocol.md: an entry ends presence_ttl after the client's last presence or ping frame. A
+    frozen tab keeps its socket (and answers WebSocket pings) but sends nothing: its soft lock
+    goes, everyone is told; its next ping lists it again."""
+    quick = with_settings(settings, limits=Limits(presence_ttl=1.0))
+    token = make_token()
+    with SettledTestClient(create_app(quick)) as client:
+        session_id = start(client, token)
+        url = f"/v1/orchestrator/session/{session_id}/stream"
+
+        def presence(ws: Any, condition: Callable[[list[dict[str, Any]]], bool]) -> list[dict[str, Any]]:
+            while True:
+                message = recv(ws, presence=True)
+                if message["type"] == "presence" and condition(message["clients"]):
+                    clients: list[dict[str, Any]] = message["clients"]
+                    return clients
+
+        with client.websocket_connect(url) as a, client.websocket_connect(url) as b:
+            hello(a, token, client_id="a")
+            hello(b, make_token(role="stenographer", sub="ana"), client_id="b")
+            b.send_bytes(msgpack.packb({"type": "presence", "block_id": "blk_1"}))
+            presence(a, lambda c: any(x.get("block_id") == "blk_1" for x in c))
+            for _ in range(3):  # a keeps talking; b is silent
+                a.send_bytes(msgpack.packb({"type": "ping", "ref": 1}))
+                time.sleep(0.5)
+            gone = presence(a, lambda c: all(x["client_id"] != "b" for x in c))
+            assert any(x["client_id"] == "a" for x in gone)
+            b.send_bytes(msgpack.packb({"type": "ping", "ref": 2}))
+            back = presence(a, lambda c: any(x["client_id"] == "b" for x in c))
+            assert [x["block_id"] for x in back if x["client_id"] == "b"] == ["blk_1"]
 
 
 def test_binary_structured_data_is_refused_and_the_connection_goes_on(
