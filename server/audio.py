@@ -71,7 +71,14 @@ def _av_errors() -> tuple[type[BaseException], ...]:
 
 
 class AudioFormatError(ValueError):
-    """The audio could not be turned into PCM16: unknown format, corrupt/truncated data, too long."""
+    """The audio could not be turned into PCM16: unknown format, corrupt/truncated data, too long.
+
+    ``pcm``: what the failing :class:`StreamDecoder` call decoded before the failure (empty
+    otherwise), so that a caller can keep that audio."""
+
+    def __init__(self, message: str, *, pcm: bytes = b"") -> None:
+        super().__init__(message)
+        self.pcm = pcm
 
 
 def _error(problem: str) -> AudioFormatError:
@@ -397,7 +404,8 @@ class StreamDecoder:
     Errors: a decoding error in the stream, corrupt data (see :class:`_Tally`: FFmpeg skips
     garbage silently, so the bytes it consumed without yielding packets are counted), or bytes fed
     after the container's end are raised from ``feed``/``close`` as :class:`AudioFormatError`
-    (PCM decoded in that same call is dropped), and again on any later call.
+    (carrying, as ``pcm``, the PCM decoded in that same call before the failure), and again on any
+    later call (without PCM).
     """
 
     feed_timeout: float = 2.0
@@ -475,12 +483,13 @@ class StreamDecoder:
             self._closed = True
             if isinstance(error, AudioFormatError):
                 self._failure = error
-                raise error
-            if isinstance(error, _av_errors()):
+            elif isinstance(error, _av_errors()):
                 self._failure = _error(f"corrupt {self._fmt} stream ({_describe(error)})")
             else:
                 self._failure = AudioFormatError(f"{self._fmt} stream decoder failed: {error!r}")
-            raise self._failure from error
+            # Only this raise hands over the PCM decoded before the failure: a later call raises
+            # the stored failure, which has none (the PCM must not be delivered twice).
+            raise AudioFormatError(str(self._failure), pcm=out) from error
         self._samples_out += len(out) // 2
         return out
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import io
 import logging
 import time
@@ -184,7 +185,7 @@ class SessionAudio:
                 if not entries:
                     status = (await buffer.audio_state(sid)).get("status", OPEN)
                     if status != OPEN:  # finalize: cut what is left, finish every transcription
-                        tail = await self._close_stream(decoder, segmenter, flush=True)
+                        tail = await self._close_stream(decoder, segmenter, cursor, flush=True)
                         decoder = None
                         await self._record(tail)
                         await self._finish_transcriptions()
@@ -202,7 +203,7 @@ class SessionAudio:
                     data = fields.get(b"d", b"")
                     if fmt == "pcm16":
                         if decoder is not None:  # a PCM frame ends any container stream
-                            tail = await self._close_stream(decoder, segmenter, flush=False)
+                            tail = await self._close_stream(decoder, segmenter, cursor, flush=False)
                             decoder = None
                             await self._record(tail)
                         broken = False
@@ -215,12 +216,12 @@ class SessionAudio:
                         else:
                             utterances = await self._score(segmenter)
                     elif fmt == "end":
-                        utterances = await self._close_stream(decoder, segmenter, flush=True)
+                        utterances = await self._close_stream(decoder, segmenter, cursor, flush=True)
                         decoder, broken = None, False
                     else:  # webm / ogg
                         new_stream = fields.get(b"s") == b"1"
                         if decoder is not None and new_stream:
-                            tail = await self._close_stream(decoder, segmenter, flush=False)
+                            tail = await self._close_stream(decoder, segmenter, cursor, flush=False)
                             decoder = None
                             await self._record(tail)
                         if new_stream:
@@ -230,14 +231,12 @@ class SessionAudio:
                             if decoder is None:
                                 decoder = StreamDecoder(fmt)
                                 stream_resume = resume_at
-                            try:
-                                pcm = await asyncio.to_thread(decoder.feed, data)
-                                utterances = await self._feed(segmenter, pcm)
-                            except AudioFormatError as exc:
+                            utterances, decoded = await self._decode(
+                                functools.partial(decoder.feed, data), segmenter, entry_id
+                            )
+                            if not decoded:
                                 # Undecodable: skip the rest of this stream (until a new one
                                 # starts) instead of failing the session's audio forever.
-                                log.warning("session %s: undecodable %s stream: %s", sid, fmt, exc)
-                                await svc.rejected(sid, entry_id, str(exc))
                                 decoder, broken = None, True
                     await self._record(utterances)
                     cursor = entry_id
@@ -284,17 +283,29 @@ class SessionAudio:
                 await self.wake.wait()
         self.wake.clear()
 
+    async def _decode(
+        self, step: Callable[[], bytes], segmenter: Segmenter, entry_id: str
+    ) -> tuple[list[Utterance], bool]:
+        """Run one decoder step (feed or close) and segment its PCM; False if the stream turned
+        out undecodable: then ``audio.rejected`` names ``entry_id``, and the PCM decoded before
+        the failure is segmented all the same (it was acked)."""
+        try:
+            pcm, decoded = await asyncio.to_thread(step), True
+        except AudioFormatError as exc:
+            log.warning("session %s: undecodable audio stream at %s: %s", self.session_id, entry_id, exc)
+            await self.service.rejected(self.session_id, entry_id, str(exc))
+            pcm, decoded = exc.pcm, False
+        return await self._feed(segmenter, pcm), decoded
+
     async def _close_stream(
-        self, decoder: StreamDecoder | None, segmenter: Segmenter, *, flush: bool
+        self, decoder: StreamDecoder | None, segmenter: Segmenter, last_entry: str, *, flush: bool
     ) -> list[Utterance]:
-        """End a container stream, feeding its last samples; ``flush`` also closes the utterance
-        in progress (the recording stopped)."""
+        """End a container stream (``last_entry``: its last entry), feeding its last samples;
+        ``flush`` also closes the utterance in progress (the recording stopped). A stream whose
+        damage shows only at its end is rejected like one found undecodable mid-stream."""
         utterances: list[Utterance] = []
         if decoder is not None:
-            try:
-                utterances += await self._feed(segmenter, await asyncio.to_thread(decoder.close))
-            except AudioFormatError as exc:
-                log.warning("audio stream ended badly: %s", exc)
+            utterances += (await self._decode(decoder.close, segmenter, last_entry))[0]
         if flush:
             utterances += await self._score(segmenter, final=True)
         return utterances

@@ -329,6 +329,24 @@ def test_stream_with_garbage_later_raises(name: str, inputs: dict[str, bytes]) -
     assert threading.active_count() == before
 
 
+def test_stream_failing_at_close_hands_over_the_pcm_decoded_before(inputs: dict[str, bytes]) -> None:
+    """Garbage after a valid stream, too little to tell while chunks arrive, fails close; the error
+    carries the PCM close decoded before the failure, so nothing of the valid audio is lost; a
+    later call raises again, without PCM (it is delivered once)."""
+    data = inputs["webm"]
+    decoder = StreamDecoder("webm")
+    # More than the ~70 kB of container overhead the tally allows a finished stream of this
+    # length, less than the extra 16 kB it allows while chunks still arrive.
+    stream = data + random.Random(11).randbytes(76_000)
+    fed = b"".join(decoder.feed(chunk) for chunk in _chunks(stream, 4000))
+    with pytest.raises(AudioFormatError, match="not audio packets") as failed:
+        decoder.close()
+    assert failed.value.pcm and len(fed) + len(failed.value.pcm) == len(decode_file(data))
+    with pytest.raises(AudioFormatError) as again:
+        decoder.close()
+    assert again.value.pcm == b""
+
+
 def test_stream_with_garbage_header_raises() -> None:
     """A stream that is garbage from the start raises AudioFormatError by close at the latest."""
     decoder = StreamDecoder("webm")

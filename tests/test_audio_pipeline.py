@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import random
 import time
@@ -13,6 +14,7 @@ from typing import Any
 import anyio
 import httpx
 import msgpack
+import numpy as np
 import pytest
 
 from server.app import create_app
@@ -256,6 +258,75 @@ def test_undecodable_stream_is_rejected_and_the_session_goes_on(
         assert "audio.rejected" in kinds and "block.added" in kinds
         result = client.post(f"/v1/orchestrator/session/{session_id}/finalize", headers=auth).json()
         assert result["block_count"] == 1
+
+
+def _encoded(pcm: bytes, fmt: str) -> bytes:
+    """PCM16 16 kHz as a WebM/Ogg Opus stream, as a browser's MediaRecorder sends it."""
+    import av
+
+    out = io.BytesIO()
+    with av.open(out, "w", format=fmt) as container:
+        stream = container.add_stream("libopus", rate=48000, layout="mono")
+        frame = av.AudioFrame.from_ndarray(
+            np.frombuffer(pcm, "<i2").reshape(1, -1), format="s16", layout="mono"
+        )
+        frame.sample_rate = 16000
+        for resampled in av.AudioResampler(format="s16", layout="mono", rate=48000).resample(frame):
+            for packet in stream.encode(resampled):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return out.getvalue()
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("fmt", ["webm", "ogg"])
+def test_stream_found_undecodable_only_at_its_end_is_rejected_too(
+    settings: Settings, make_token: Callable[..., str], fmt: str
+) -> None:
+    """A short stream whose damage the decoder can only tell at its end (``audio_end`` closes it:
+    a WebM cut inside its header, Ogg garbage) gets the same audio.rejected event as one found
+    undecodable mid-stream, not just a log line; a valid stream after it is decoded as usual."""
+    token = make_token()
+    auth = {"authorization": f"Bearer {token}"}
+    with wave.open(str(AUDIO / "02_llamado.wav")) as w:
+        valid = _encoded(w.readframes(w.getnframes()), fmt)
+    head = valid[:300] if fmt == "webm" else b"OggS"
+    corrupt = head + random.Random(7).randbytes(700 - len(head))
+    with SettledTestClient(create_app(settings)) as client:
+        client.app.state.astra.orchestrator.core = InstantCore()  # type: ignore[attr-defined]
+        session_id = client.post(
+            "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth
+        ).json()["session_id"]
+        with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
+            ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "mic", "token": token}))
+            frames = [
+                {"type": "audio", "format": fmt, "data": corrupt[:350], "start": True},
+                {"type": "audio", "format": fmt, "data": corrupt[350:]},
+                {"type": "audio_end"},
+                *(
+                    {"type": "audio", "format": fmt, "data": valid[i : i + 4000], "start": i == 0}
+                    for i in range(0, len(valid), 4000)
+                ),
+                {"type": "audio_end"},
+            ]
+            for seq, frame in enumerate(frames, start=1):
+                ws.send_bytes(msgpack.packb({**frame, "seq": seq}))
+            kinds: list[str] = []
+            deadline = time.monotonic() + 90
+            while "block.added" not in kinds and time.monotonic() < deadline:
+                message = msgpack.unpackb(ws.receive_bytes())
+                assert message["type"] != "error", message
+                if message["type"] == "event":
+                    kinds.append(message["kind"])
+        result = client.post(f"/v1/orchestrator/session/{session_id}/finalize", headers=auth).json()
+        events = client.get(
+            f"/v1/orchestrator/session/{session_id}/events", params={"limit": 1000}, headers=auth
+        ).json()["events"]
+    rejected = [e["data"] for e in events if e["kind"] == "audio.rejected"]
+    assert len(rejected) == 1, rejected  # the corrupt stream, once; the valid one is not rejected
+    assert set(rejected[0]) == {"entry_id", "reason"} and f"corrupt {fmt}" in rejected[0]["reason"]
+    assert result["block_count"] == 1  # the valid stream's speech
 
 
 def _run(*ids: str) -> list[tuple[str, dict[bytes, bytes]]]:
