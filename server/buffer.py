@@ -18,7 +18,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import msgpack
 import redis.exceptions
@@ -140,6 +140,8 @@ end
 
 # The per-client sequence rule shared by every numbered input: seq = last + 1 is new, seq <= last
 # is a resend (duplicate), anything higher skipped numbers (gap); nil when the frame may proceed.
+# Judged before the session's status (protocol.md: the seq first): a resend after finalize began
+# is still acked as a duplicate and a gap is still a gap; only a new input is refused as closed.
 _SEQ = """
 local function check_seq(producers, producer, seq_arg)
   local last = tonumber(redis.call('HGET', producers, producer) or '0')
@@ -167,7 +169,6 @@ _BEGIN_INGEST = (
     + """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing', ''} end
-if status ~= 'OPEN' then return {'closed', status} end
 if ARGV[1] == 'seq' then
   local refused = check_seq(KEYS[2], ARGV[2], ARGV[3])
   if refused then return refused end
@@ -175,6 +176,7 @@ elseif ARGV[1] == 'key' then
   local existing = redis.call('HGET', KEYS[3], ARGV[3])
   if existing then return {'dup', existing} end
 end
+if status ~= 'OPEN' then return {'closed', status} end
 local t = redis.call('TIME')
 local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZADD', KEYS[4], now_ms + tonumber(ARGV[5]), ARGV[4])
@@ -206,20 +208,20 @@ local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing', ''} end
 local utterance = ARGV[11] ~= ''
 local admitted = redis.call('ZREM', KEYS[7], ARGV[4]) == 1 or utterance
-local late = status == 'CLOSING' or (utterance and status == 'FINALIZE_FAILED')
-if status ~= 'OPEN' and not (admitted and late) then return {'closed', status} end
 if ARGV[1] == 'seq' then
   local refused = check_seq(KEYS[5], ARGV[2], ARGV[3])
   if refused then return refused end
-  redis.call('HSET', KEYS[5], ARGV[2], ARGV[3])
 elseif ARGV[1] == 'key' then
   local existing = redis.call('HGET', KEYS[6], ARGV[3])
   if existing then
     if ARGV[11] ~= '' then redis.call('HDEL', KEYS[8], ARGV[11]) end
     return {'dup', existing}
   end
-  redis.call('HSET', KEYS[6], ARGV[3], ARGV[5])
 end
+local late = status == 'CLOSING' or (utterance and status == 'FINALIZE_FAILED')
+if status ~= 'OPEN' and not (admitted and late) then return {'closed', status} end
+if ARGV[1] == 'seq' then redis.call('HSET', KEYS[5], ARGV[2], ARGV[3]) end
+if ARGV[1] == 'key' then redis.call('HSET', KEYS[6], ARGV[3], ARGV[5]) end
 local pos = ARGV[10]
 if pos == '' then pos = redis.call('HINCRBY', KEYS[1], 'positions', 1) end
 if ARGV[11] ~= '' then redis.call('HDEL', KEYS[8], ARGV[11]) end
@@ -238,15 +240,15 @@ _APPEND_AUDIO = (
     + """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing', ''} end
-if status ~= 'OPEN' then return {'closed', status} end
 if ARGV[1] == 'seq' then
   local refused = check_seq(KEYS[2], ARGV[2], ARGV[3])
   if refused then return refused end
-  redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
 elseif ARGV[1] == 'key' then
   local existing = redis.call('HGET', KEYS[4], ARGV[3])
   if existing then return {'dup', existing} end
 end
+if status ~= 'OPEN' then return {'closed', status} end
+if ARGV[1] == 'seq' then redis.call('HSET', KEYS[2], ARGV[2], ARGV[3]) end
 local id = ''
 for i = 0, tonumber(ARGV[4]) - 1 do
   id = redis.call('XADD', KEYS[3], '*', 'f', ARGV[5 + 3 * i], 'd', ARGV[6 + 3 * i], 's', ARGV[7 + 3 * i])
@@ -267,13 +269,14 @@ return {'ok', id}
 # copies byte by byte). Frame sizes ('3200,3200,...') are read only to cut off a resent prefix.
 # Returns {'frames', last entry id before them ('' if none), then per piece: outcome, detail,
 # resent frames ahead of the accepted ones}; ok: detail = the new entry's id; dup/gap: the last
-# accepted seq before the piece.
+# accepted seq before the piece. A session no longer open stores none of them: {'closed', status,
+# last accepted seq}, from which the caller judges each frame's seq (see seq_verdicts).
 _APPEND_AUDIO_FRAMES = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing', ''} end
-if status ~= 'OPEN' then return {'closed', status} end
-local out = {'frames', redis.call('HGET', KEYS[1], 'audio_last') or ''}
 local last = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+if status ~= 'OPEN' then return {'closed', status, tostring(last)} end
+local out = {'frames', redis.call('HGET', KEYS[1], 'audio_last') or ''}
 local id = false
 for i = 0, tonumber(ARGV[2]) - 1 do
   local at = 3 + 6 * i
@@ -371,7 +374,6 @@ local function fits(order, block_id, pos_arg, after)
 end
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing', ''} end
-if status ~= 'OPEN' then return {'closed', status} end
 if ARGV[1] == 'seq' then
   local refused = check_seq(KEYS[5], ARGV[2], ARGV[3])
   if refused then return refused end
@@ -379,6 +381,7 @@ elseif ARGV[1] == 'key' then
   local existing = redis.call('HGET', KEYS[6], ARGV[3])
   if existing then return {'dup', existing} end
 end
+if status ~= 'OPEN' then return {'closed', status} end
 if ARGV[4] == 'insert' then
   if redis.call('HEXISTS', KEYS[2], ARGV[5]) == 1 then return {'dup', ARGV[5]} end
 else
@@ -627,6 +630,17 @@ class IngestCheck:
     closed: the session status."""
     position: int = 0
     """ok: the place reserved for the block in the session's order."""
+
+
+Refusal = TypeVar("Refusal")
+
+
+def seq_verdicts(seqs: Iterable[int], last: int, refusal: Refusal) -> list[IngestCheck | Refusal]:
+    """How numbered frames of which none is stored are answered, each judged on its seq first as
+    protocol.md orders it: a resend (up to ``last``, the last applied) is a duplicate and a skipped
+    number a gap, as while the session is open; only the expected frame gets ``refusal``."""
+    dup, gap = IngestCheck("dup", str(last)), IngestCheck("gap", str(last))
+    return [dup if seq <= last else refusal if seq == last + 1 else gap for seq in seqs]
 
 
 @dataclass(frozen=True, slots=True)
@@ -968,7 +982,10 @@ class SessionBuffer:
         for first, count, fmt, data, start, sizes in pieces:
             args += [first, count, fmt, data, "1" if start else "", sizes]
         raw = await self._append_audio_frames(keys=[k.meta, k.producers, k.audio], args=args)
-        if _text(raw[0]) != "frames":  # the session refuses them all
+        if _text(raw[0]) == "closed":  # none stored; resends still duplicates, gaps still gaps
+            refusal = IngestCheck("closed", _text(raw[1]))
+            return "", seq_verdicts((seq for seq, *_ in frames), int(raw[2]), refusal), []
+        if _text(raw[0]) != "frames":  # no such session
             return "", [IngestCheck(_text(raw[0]), _text(raw[1]))] * len(frames), []  # type: ignore[arg-type]
         checks: list[IngestCheck] = []
         entries: list[Entry] = []

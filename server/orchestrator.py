@@ -32,6 +32,7 @@ from .buffer import (
     NoRoom,
     SessionBuffer,
     SessionMeta,
+    seq_verdicts,
     unpack,
 )
 from .errors import (
@@ -269,17 +270,31 @@ class Orchestrator:
 
     # -- ingest ----------------------------------------------------------------------------------
 
-    def _check_age(self, meta: SessionMeta) -> None:
-        """Refuse recorded input to a session older than ``max_session_seconds`` (a session left
-        running by mistake cannot grow for ever); corrections and finalize are not affected."""
+    def _age_refusal(self, meta: SessionMeta) -> SessionTooLong | None:
+        """The refusal of recorded input to a session older than ``max_session_seconds`` (a session
+        left running by mistake cannot grow for ever), None while it is younger; corrections and
+        finalize are not affected."""
         limit = self.settings.limits.max_session_seconds
-        if time.time() - meta.created_at > limit:
+        if time.time() - meta.created_at <= limit:
+            return None
+        return SessionTooLong(
+            f"the session is older than {limit:g} seconds and takes no more recorded input; finalize it",
+            limit="max_session_seconds",
+            max=limit,
+        )
+
+    async def _check_age(self, meta: SessionMeta, dedupe: Dedupe) -> IngestResult | None:
+        """Refuse recorded input to a session too old for it, judged on its number first
+        (:meth:`_refused`): a resend of an input already applied is still a duplicate (returned),
+        one that skipped numbers still a gap. None if the session is young enough."""
+        refusal = self._age_refusal(meta)
+        if refusal is None:
+            return None
+        try:
+            return await self._refused(meta, dedupe, refusal)
+        except SessionTooLong:
             self.metrics.limit_refusals.labels("max_session_seconds").inc()
-            raise SessionTooLong(
-                f"the session is older than {limit:g} seconds and takes no more recorded input; finalize it",
-                limit="max_session_seconds",
-                max=limit,
-            )
+            raise
 
     @contextlib.asynccontextmanager
     async def _admitted(self, meta: SessionMeta, dedupe: Dedupe) -> AsyncIterator[tuple[str, str, int]]:
@@ -319,7 +334,8 @@ class Orchestrator:
     ) -> IngestResult:
         """Classify one utterance through CORE and store it as a block, exactly once."""
         principal.require(CAN_SEND, "send input")
-        self._check_age(meta)
+        if (duplicate := await self._check_age(meta, dedupe)) is not None:
+            return duplicate
         started = time.perf_counter()
         text = text.strip()
         if not text:
@@ -504,7 +520,8 @@ class Orchestrator:
     ) -> IngestResult:
         """Make audio durable (then it is acked); segmentation and CORE happen in the owner."""
         principal.require(CAN_SEND, "send input")
-        self._check_age(meta)
+        if (duplicate := await self._check_age(meta, dedupe)) is not None:
+            return duplicate
         started = time.perf_counter()
         result = self._audio_outcome(await self.buffer.append_audio(meta.session_id, dedupe, chunks))
         if isinstance(result, AstraError):
@@ -526,7 +543,12 @@ class Orchestrator:
         durable in one round trip; per frame, in order, its result or the error to answer it with
         (exactly what one ``ingest_audio`` per frame would give)."""
         principal.require(CAN_SEND, "send input")
-        self._check_age(meta)
+        refusal = self._age_refusal(meta)
+        if refusal is not None:  # none is stored, but each frame is judged on its seq first
+            last = await self.buffer.last_seq(meta.session_id, producer)
+            verdicts = seq_verdicts((seq for seq, *_ in frames), last, refusal)
+            self.metrics.limit_refusals.labels("max_session_seconds").inc(verdicts.count(refusal))
+            return [v if isinstance(v, SessionTooLong) else self._audio_outcome(v) for v in verdicts]
         started = time.perf_counter()
         before, checks, entries = await self.buffer.append_audio_frames(meta.session_id, producer, frames)
         results = [self._audio_outcome(check) for check in checks]
@@ -759,7 +781,7 @@ class Orchestrator:
         async def attempt() -> IngestResult:
             try:
                 current, block, applied = await self._edited(meta, principal, block_id, changes)
-            except (NotFound, InvalidInput, PositionsExhausted, PlaceContended) as exc:
+            except (NotFound, InvalidInput, PositionsExhausted, PlaceContended, SessionClosed) as exc:
                 return await self._refused(meta, dedupe, exc)
             data = {
                 "block": block,
@@ -924,7 +946,7 @@ class Orchestrator:
                 block["position"] = await self._place(meta, after_block_id)
             except KeyError:
                 return await self._refused(meta, dedupe, NotFound("no such block to insert after"))
-            except (PositionsExhausted, PlaceContended) as exc:
+            except (PositionsExhausted, PlaceContended, SessionClosed) as exc:
                 return await self._refused(meta, dedupe, exc)
             data["after_hash"] = _block_hash(block)
             return await self._apply_change(
@@ -1063,7 +1085,8 @@ class Orchestrator:
         The file is checked off the loop (:func:`images.inspect_image`); its name is kept only as
         a label (:func:`images.safe_filename`), the object key is made of ids."""
         principal.require(CAN_UPLOAD, "upload assets")
-        self._check_age(meta)
+        if (duplicate := await self._check_age(meta, dedupe)) is not None:
+            return duplicate, ""
         limits = self.settings.limits
         if caption is not None and len(caption) > limits.max_text_chars:
             raise InvalidInput(f"caption exceeds {limits.max_text_chars} characters", field="caption")

@@ -235,13 +235,75 @@ async def test_closing_admits_in_flight_inputs_only(buffer: SessionBuffer) -> No
     assert (await buffer.begin_ingest(sid, d, "inflight", 60)).outcome == "ok"
     assert (await buffer.begin_finalize(sid, "owner", 30, payload("session.closing")))[0] == "acquired"
     assert (await buffer.meta(sid)).status == CLOSING  # type: ignore[union-attr]
-    assert (await buffer.begin_ingest(sid, Dedupe.by_seq("c", 2), "late", 60)).outcome == "closed"
+    assert (await buffer.begin_ingest(sid, Dedupe.by_seq("other", 1), "late", 60)).outcome == "closed"
     assert await buffer.drain(sid) == 1
     assert (await buffer.commit_block(sid, block(1), d, "inflight", payload())).outcome == "ok"
     assert await buffer.drain(sid) == 0
     assert (
         await buffer.commit_block(sid, block(2), Dedupe("none"), "never-admitted", payload())
     ).outcome == "closed"
+
+
+async def test_after_close_the_seq_is_still_judged_first(buffer: SessionBuffer) -> None:
+    """protocol.md judges a numbered input's seq first: once finalize began, and once the acta is
+    sealed, a resend of an applied input is a duplicate (text, its commit, audio alone or in a
+    batch, a human change), one that skipped numbers a gap naming the last applied seq, exactly
+    as while open; only the expected new input is refused as closed. They all used to get
+    'closed': a client was told an input it had stored was refused. Idempotency keys likewise."""
+    sid = await new_session(buffer)
+    assert (await add(buffer, sid, 1, Dedupe.by_seq("c", 1)))[0] == "ok"
+    assert (await buffer.append_audio(sid, Dedupe.by_seq("c", 2), [("pcm16", b"\0\0", True)])).outcome == "ok"
+    _, framed, _ = await buffer.append_audio_frames(sid, "c", [(3, "pcm16", b"\0\0", False)])
+    assert [c.outcome for c in framed] == ["ok"]
+    human = {"block_id": "h1", "type": "TEMPLATE", "text": "h", "version": 1}
+    human["position"] = await buffer.position_after(sid, "b1")
+
+    async def insert(dedupe: Dedupe) -> tuple[str, str]:
+        outcome, detail = await buffer.change_block(
+            sid, dedupe, "insert", human, 0, payload(), placed_after="b1"
+        )
+        return outcome, detail.decode() if isinstance(detail, bytes) else detail
+
+    assert (await insert(Dedupe.by_seq("c", 4)))[0] == "ok"
+    assert (await add(buffer, sid, 2, Dedupe.by_key("k-text")))[0] == "ok"
+    http_audio = await buffer.append_audio(sid, Dedupe.by_key("k-audio"), [("end", b"", False)])
+    blocks, entries = await buffer.block_count(sid), await buffer.redis.xlen(SessionKeys(sid).audio)
+
+    async def text(dedupe: Dedupe) -> tuple[tuple[str, str], tuple[str, str]]:
+        """How the text is admitted, and how its commit would be answered had it been admitted."""
+        commit = await buffer.commit_block(sid, block(9), dedupe, "never-admitted", payload())
+        return await add(buffer, sid, 9, dedupe), (commit.outcome, commit.detail)
+
+    async def audio(dedupe: Dedupe) -> tuple[str, str]:
+        check = await buffer.append_audio(sid, dedupe, [("pcm16", b"\1\1", False)])
+        return check.outcome, check.detail
+
+    async def frames(*seqs: int) -> list[tuple[str, str]]:
+        _, checks, _ = await buffer.append_audio_frames(
+            sid, "c", [(s, "pcm16", b"\1\1", False) for s in seqs]
+        )
+        return [(c.outcome, c.detail) for c in checks]
+
+    assert (await buffer.begin_finalize(sid, "a", 30, payload("session.closing")))[0] == "acquired"
+    for status in (CLOSING, FINALIZED):
+        dup, gap, closed = ("dup", "4"), ("gap", "4"), ("closed", status)
+        for seq, answer in ((1, dup), (4, dup), (5, closed), (6, gap)):
+            begun, committed = await text(Dedupe.by_seq("c", seq))
+            assert begun == answer and committed == answer, (status, seq)
+            assert await audio(Dedupe.by_seq("c", seq)) == answer, (status, seq)
+            assert await insert(Dedupe.by_seq("c", seq)) == answer, (status, seq)
+        assert await frames(2, 3, 4, 5, 6, 8) == [dup, dup, dup, closed, gap, gap]
+        assert await frames(5, 6) == [closed, gap]
+        assert await add(buffer, sid, 9, Dedupe.by_key("k-text")) == ("dup", "b2")
+        assert await audio(Dedupe.by_key("k-audio")) == ("dup", http_audio.detail)
+        assert await insert(Dedupe.by_key("k-text")) == ("dup", "b2")
+        assert await add(buffer, sid, 9, Dedupe.by_key("k-new")) == closed
+        assert await audio(Dedupe.by_key("k-new")) == closed
+        if status == CLOSING:
+            assert await buffer.end_finalize(sid, "a", ok=True, value={}, event_payload=payload()) > 0
+    assert await buffer.last_seq(sid, "c") == 4
+    assert await buffer.block_count(sid) == blocks
+    assert await buffer.redis.xlen(SessionKeys(sid).audio) == entries
 
 
 async def test_an_utterance_block_is_stored_after_a_failed_finalize_but_not_once_sealed(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Callable
@@ -313,3 +314,79 @@ def test_seq_is_judged_before_what_the_frame_holds(
             assert gap["code"] == "SEQ_GAP" and gap["details"] == {"expected": 3}
             refused = answer({**delete, "seq": 3})
             assert refused["code"] == "NOT_FOUND" and refused["seq"] == 3
+
+
+def answers(ws: Any, *frames: dict[str, Any]) -> list[dict[str, Any]]:
+    """Send the frames at once, then take their answers (an ack or an error each), in order."""
+    for frame in frames:
+        ws.send_bytes(msgpack.packb(frame))
+    return [until_answer(ws) for _ in frames]
+
+
+def until_answer(ws: Any) -> dict[str, Any]:
+    while (message := recv(ws))["type"] not in ("ack", "error"):
+        pass
+    return message
+
+
+def test_seq_is_judged_before_the_session_is_closed(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """After finalize, a frame already applied and sent again (text, audio alone or in a burst, a
+    correction) is acked as a duplicate and a skipped seq is SEQ_GAP, as while the session was
+    open; only the next new frame gets SESSION_CLOSED. Resends used to get SESSION_CLOSED too,
+    though welcome.last_seq counts them applied; so did a resent insert whose place needs a
+    renumbering, which a closed session refuses. Over HTTP, an Idempotency-Key already applied
+    is a duplicate and only a new one is refused."""
+    token = make_token()
+    with SettledTestClient(create_app(settings)) as client:
+        session_id = start(client, token)
+        api = f"/v1/orchestrator/session/{session_id}"
+        auth = {"authorization": f"Bearer {token}"}
+        text = {"type": "text", "seq": 1, "text": "Se abre la sesión."}
+        audio = {"type": "audio", "seq": 2, "format": "pcm16", "data": bytes(3200)}
+        insert = {"type": "insert", "seq": 3, "after_block_id": None, "block": {"text": "hola"}}
+        with client.websocket_connect(f"{api}/stream") as ws:
+            hello(ws, token)
+            acks = answers(ws, text, audio, insert)
+            assert [a["duplicate"] for a in acks] == [False] * 3
+        # No room is left at the start any more: placing the insert again needs a renumbering.
+        buffer = client.app.state.astra.orchestrator.buffer  # type: ignore[attr-defined]
+        squeezed = {acks[2]["block_id"]: math.nextafter(0.0, 1.0)}
+        client.portal.call(buffer.redis.zadd, SessionKeys(session_id).order, squeezed)  # type: ignore[union-attr]
+        keyed = {**auth, "idempotency-key": "utt-1"}
+        appended = client.post(f"{api}/append", json={"text": "Tiene la palabra."}, headers=keyed)
+        assert appended.json()["duplicate"] is False
+        assert client.post(f"{api}/finalize", headers=auth).status_code == 200
+
+        with client.websocket_connect(f"{api}/stream") as ws:
+            assert hello(ws, token)["last_seq"] == 3
+            for frame in (text, audio, insert):
+                assert answers(ws, frame) == [
+                    {
+                        "type": "ack",
+                        "seq": frame["seq"],
+                        "block_id": None,
+                        "event_id": None,
+                        "duplicate": True,
+                    }
+                ]
+            burst = answers(ws, audio, {**audio, "seq": 4}, {**audio, "seq": 5})
+            assert [(a["type"], a["seq"], a.get("code")) for a in burst] == [
+                ("ack", 2, None),
+                ("error", 4, "SESSION_CLOSED"),
+                ("error", 5, "SEQ_GAP"),
+            ]
+            assert burst[0]["duplicate"] is True and burst[2]["details"] == {"expected": 4}
+            (gap,) = answers(ws, {**text, "seq": 9})
+            assert gap["code"] == "SEQ_GAP" and gap["details"] == {"expected": 4}
+            (closed,) = answers(ws, {**text, "seq": 4})
+            assert closed["code"] == "SESSION_CLOSED" and closed["seq"] == 4
+
+        again = client.post(f"{api}/append", json={"text": "Tiene la palabra."}, headers=keyed)
+        assert again.status_code == 200 and again.json()["duplicate"] is True
+        assert again.json()["block_id"] == appended.json()["block_id"]
+        new = client.post(
+            f"{api}/append", json={"text": "Otra."}, headers={**auth, "idempotency-key": "utt-2"}
+        )
+        assert new.status_code == 409 and new.json()["error"]["code"] == "SESSION_CLOSED"

@@ -139,20 +139,32 @@ def test_frames_stored_together_share_entries(redis_url: str) -> None:
     asyncio.run(run())
 
 
-def test_closed_or_missing_session_refuses_every_frame(redis_url: str) -> None:
-    """A batch for a closing or unknown session stores nothing and refuses every frame."""
+def test_closed_or_missing_session_stores_no_frame(redis_url: str) -> None:
+    """A batch for a closing or unknown session stores nothing. Closing, each frame is still
+    judged on its seq first, as if appended alone: a resend is a duplicate, a skipped number a
+    gap, and only the expected frame is refused as closed (resends used to be refused too)."""
 
     async def run() -> None:
         redis = Redis.from_url(redis_url)
         try:
             buffer = SessionBuffer(redis)
             sid = await _session(buffer)
+            await buffer.append_audio_frames(sid, "rec", [_frame(1), _frame(2)])
+            entries = await redis.xlen(SessionKeys(sid).audio)
             await redis.hset(SessionKeys(sid).meta, "status", CLOSING)
-            _, closed, _ = await buffer.append_audio_frames(sid, "rec", [_frame(1), _frame(2)])
-            assert [(c.outcome, c.detail) for c in closed] == [("closed", CLOSING)] * 2
+            frames = [_frame(seq) for seq in (1, 2, 3, 4)]
+            _, closed, _ = await buffer.append_audio_frames(sid, "rec", frames)
+            alone = [
+                await buffer.append_audio(sid, Dedupe.by_seq("rec", seq), [(fmt, data, start)])
+                for seq, fmt, data, start in frames
+            ]
+            expected = [("dup", "2"), ("dup", "2"), ("closed", CLOSING), ("gap", "2")]
+            assert (
+                [(c.outcome, c.detail) for c in closed] == [(c.outcome, c.detail) for c in alone] == expected
+            )
             _, missing, _ = await buffer.append_audio_frames(f"ses_{uuid.uuid4().hex}", "rec", [_frame(1)])
             assert [c.outcome for c in missing] == ["missing"]
-            assert await redis.xlen(SessionKeys(sid).audio) == 0
+            assert await redis.xlen(SessionKeys(sid).audio) == entries
         finally:
             await redis.aclose()
 

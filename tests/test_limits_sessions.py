@@ -3,6 +3,7 @@ over two real server instances, and in the console's outbox."""
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import subprocess
@@ -32,6 +33,7 @@ from .conftest import (
     with_settings,
     ws_until,
 )
+from .test_http_api import png
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -177,6 +179,89 @@ def test_old_session_refuses_recorded_input_but_corrections_reads_and_finalize_w
         assert [b["text"] for b in blocks] == ["Se abre la sesión plenaria."]
         finalized = client.post(f"{api}/finalize", headers=bearer(token))
         assert finalized.status_code == 200 and finalized.json()["block_count"] == 1
+
+
+def test_old_session_still_acks_resends_as_duplicates(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """Past max_session_seconds the seq is still judged first (protocol.md): text and audio
+    frames already applied, sent again alone or in a burst, are acked as duplicates and a
+    skipped seq is SEQ_GAP; only the next new frame gets SESSION_TOO_LONG. They all used to get
+    SESSION_TOO_LONG although welcome.last_seq counts them applied. HTTP appends and uploads
+    with an Idempotency-Key already applied are duplicates; only the refusals are counted."""
+    token = make_token()
+    with SettledTestClient(create_app(settings)) as client:
+        session = start(client, token)
+        api = f"/v1/orchestrator/session/{session['session_id']}"
+        auth = bearer(token)
+        text = {"type": "text", "seq": 1, "text": "Se abre la sesión."}
+        audio = {"type": "audio", "seq": 2, "format": "pcm16", "data": b"\0" * 3200}
+
+        def answers(ws: Any, *frames: dict[str, Any]) -> list[dict[str, Any]]:
+            for frame in frames:
+                ws.send_bytes(msgpack.packb(frame))
+            return [ws_until(ws, lambda m: m["type"] in ("ack", "error")) for _ in frames]
+
+        def hello(ws: Any) -> dict[str, Any]:
+            ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "c", "token": token}))
+            return ws_until(ws, lambda m: m["type"] == "welcome")
+
+        http_audio = {"audio_chunk": base64.b64encode(b"\0" * 3200).decode(), "sample_rate": 16000}
+        inputs = [
+            ("append", {"json": {"text": "Tiene la palabra."}}),
+            ("append", {"json": http_audio}),
+            ("upload-asset", {"files": {"file": ("plano.png", png(), "image/png")}}),
+        ]
+
+        def send_http(key: str) -> list[httpx.Response]:
+            return [
+                client.post(f"{api}/{path}", headers={**auth, "idempotency-key": f"{key}-{i}"}, **kwargs)
+                for i, (path, kwargs) in enumerate(inputs)
+            ]
+
+        with client.websocket_connect(f"{api}/stream") as ws:
+            hello(ws)
+            assert [a["duplicate"] for a in answers(ws, text, audio)] == [False, False]
+        assert [r.json()["duplicate"] for r in send_http("first")] == [False, False, False]
+
+        # The session is now older than the limit: its start moved back (what the limit judges).
+        redis = client.app.state.astra.orchestrator.buffer.redis  # type: ignore[attr-defined]
+        meta = keys.SessionKeys(session["session_id"]).meta
+        started = time.time() - settings.limits.max_session_seconds - 1
+        client.portal.call(redis.hset, meta, "created_at", started)  # type: ignore[union-attr]
+        metrics = client.app.state.astra.metrics.registry  # type: ignore[attr-defined]
+        labels = {"limit": "max_session_seconds"}
+
+        def refusals() -> float:
+            value: float | None = metrics.get_sample_value("astra_limit_refusals_total", labels)
+            return value or 0.0
+
+        counted = refusals()
+        with client.websocket_connect(f"{api}/stream") as ws:
+            assert hello(ws)["last_seq"] == 2
+            for frame in (text, audio):
+                (again,) = answers(ws, frame)
+                assert (again["type"], again["seq"], again["duplicate"]) == ("ack", frame["seq"], True)
+            burst = answers(ws, audio, {**audio, "seq": 3}, {**audio, "seq": 4})
+            assert [(a["type"], a["seq"], a.get("code")) for a in burst] == [
+                ("ack", 2, None),
+                ("error", 3, "SESSION_TOO_LONG"),
+                ("error", 4, "SEQ_GAP"),
+            ]
+            assert burst[0]["duplicate"] is True and burst[2]["details"] == {"expected": 3}
+            (gap,) = answers(ws, {**text, "seq": 9})
+            assert gap["code"] == "SEQ_GAP" and gap["details"] == {"expected": 3}
+            (refused,) = answers(ws, {**text, "seq": 3})
+            assert refused["code"] == "SESSION_TOO_LONG" and refused["seq"] == 3
+        resent = send_http("first")
+        assert [(r.status_code, r.json()["duplicate"]) for r in resent] == [
+            (200, True),
+            (202, True),
+            (200, True),
+        ]
+        new = send_http("second")
+        assert [(r.status_code, r.json()["error"]["code"]) for r in new] == [(409, "SESSION_TOO_LONG")] * 3
+        assert refusals() == counted + 5
 
 
 # -- the console facing SESSION_TOO_LONG ---------------------------------------------------------
