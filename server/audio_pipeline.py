@@ -107,6 +107,11 @@ class AudioSettings:
     """How often an owner looks for audio appended through another instance."""
     idle_release: float = 30.0
     """An owner with nothing to do for this long releases the session."""
+    quiet_flush: float = 10.0
+    """Seconds without new PCM audio after which an utterance in progress is cut and transcribed:
+    the recording stopped without ``audio_end`` (the console reloaded or crashed, its network is
+    gone for longer than this). A console streams frames continuously while it records, silence
+    included, and resends what a shorter network cut held back, so this does not cut live speech."""
     max_in_flight: float = 60.0
     """Seconds of one session's utterance audio sent to CORE and not answered yet, at most; an
     utterance longer than this still goes, alone."""
@@ -192,7 +197,16 @@ class SessionAudio:
                         if segmenter.position > resume_at[1]:
                             await buffer.checkpoint_audio(sid, cursor, segmenter.position)
                         return
-                    if not self._transcriptions and time.monotonic() - idle_since > svc.settings.idle_release:
+                    quiet = time.monotonic() - idle_since
+                    if decoder is None and segmenter.in_speech and quiet > svc.settings.quiet_flush:
+                        # Speech in progress and no audio for a while: the last words said before
+                        # the recording stopped become a block now, not when (if) it resumes.
+                        await self._record(await self._score(segmenter, final=True))
+                        resume_at = (cursor, segmenter.position)
+                        await buffer.checkpoint_audio(sid, *resume_at)
+                        state["cursor"] = cursor
+                        continue
+                    if not self._transcriptions and quiet > svc.settings.idle_release:
                         return
                     await self._await_audio()
                     continue

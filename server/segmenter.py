@@ -175,6 +175,11 @@ class Segmenter:
         return not self._in_speech and self._scored == self._position
 
     @property
+    def in_speech(self) -> bool:
+        """An utterance is being built: speech was scored and its end not yet found."""
+        return self._in_speech
+
+    @property
     def buffered_samples(self) -> int:
         """Samples held in memory."""
         return len(self._buf) // 2

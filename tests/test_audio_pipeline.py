@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import json
 import random
@@ -171,6 +172,41 @@ def test_finalize_waits_for_an_utterance_whose_transcription_failed(
         assert pending == []
     else:
         assert [(b["source"]["utterance_id"], b["error"]["code"]) for b in pending] == [(failed[0], code)]
+
+
+@pytest.mark.timeout(120)
+def test_speech_cut_off_by_a_recording_that_stops_becomes_a_block_without_waiting(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """A console that stops sending in the middle of an utterance (reloaded, crashed, offline)
+    sends no audio_end: after quiet_flush seconds without audio the words said so far are cut
+    and transcribed, not held until recording resumes or finalize."""
+    token = make_token()
+    auth = {"authorization": f"Bearer {token}"}
+    timeline = make_timeline(random.Random(5), pieces=2)
+    (_, _), (start, end) = timeline.speech
+    frame = 1600  # samples in 100 ms
+    cut_at = (start + (end - start) // 2) // frame  # the frame in the middle of the second piece
+    with SettledTestClient(create_app(settings)) as client:
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        orch.core = InstantCore()
+        orch.audio.settings = dataclasses.replace(orch.audio.settings, quiet_flush=1.0)
+        session_id = client.post(
+            "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth
+        ).json()["session_id"]
+        with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
+            ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "mic", "token": token}))
+            frames = list(timeline.frames())[:cut_at]
+            for seq, data in enumerate(frames, 1):
+                ws.send_bytes(msgpack.packb({"type": "audio", "seq": seq, "format": "pcm16", "data": data}))
+            blocks = 0
+            while blocks < 2:  # bounded by the test's timeout; the second needs the quiet flush
+                message = msgpack.unpackb(ws.receive_bytes())
+                assert message["type"] != "error", message
+                blocks += message["type"] == "event" and message["kind"] == "block.added"
+        audio = client.get(f"/v1/orchestrator/session/{session_id}/blocks", headers=auth).json()
+    second = audio["blocks"][1]["audio_metadata"]
+    assert start / 16_000 - 0.5 < second["time_start"] < second["time_end"] <= cut_at * frame / 16_000 + 0.01
 
 
 def test_circuit_breaker_fails_fast_then_recovers() -> None:
