@@ -324,7 +324,12 @@ class Connection:
             tasks = [
                 asyncio.create_task(self._read(principal), name="ws-read"),
                 asyncio.create_task(self._ingest(principal, hello.client_id, meta), name="ws-ingest"),
-                asyncio.create_task(self._deliver(sub, hello.last_event_id), name="ws-deliver"),
+                # A client ahead of the log (a draft of another session, or a store restored
+                # from an older backup) gets the events from the head on, rather than none: the
+                # welcome's head_event_id tells it its view is not this log's.
+                asyncio.create_task(
+                    self._deliver(sub, min(hello.last_event_id, meta.head_event_id)), name="ws-deliver"
+                ),
             ]
             try:
                 done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)

@@ -232,6 +232,24 @@ def test_a_silent_client_leaves_the_presence_list_though_its_socket_stays_open(
             assert [x["block_id"] for x in back if x["client_id"] == "b"] == ["blk_1"]
 
 
+def test_a_client_ahead_of_the_log_still_gets_the_live_events(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """A last_event_id beyond the log's head (a store restored from an older backup): the server
+    goes on from the head, so the events that follow reach the client instead of being taken for
+    ones it already has."""
+    token = make_token()
+    with SettledTestClient(create_app(settings)) as client:
+        session_id = start(client, token)
+        with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
+            welcome = hello(ws, token, client_id="ahead", last_event_id=1000)
+            head = welcome["head_event_id"]
+            assert head < 1000 and recv(ws) == {"type": "synced", "event_id": head}
+            ws.send_bytes(msgpack.packb({"type": "text", "seq": 1, "text": "Se abre la sesión."}))
+            event = next(m for m in iter(lambda: recv(ws), None) if m["type"] == "event")
+            assert event["id"] == head + 1 and event["kind"] == "block.added"
+
+
 def test_binary_structured_data_is_refused_and_the_connection_goes_on(
     settings: Settings, make_token: Callable[..., str]
 ) -> None:
