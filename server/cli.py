@@ -123,6 +123,13 @@ def verify(args: argparse.Namespace) -> int:
     settings = _settings(args)
     embedded: EmbeddedRedis | None = None
     if not settings.redis_url:
+        if not (settings.data_dir / "redis").is_dir():  # not a server's data dir: say so, make none
+            print(
+                f"cannot verify {args.session}: {settings.data_dir} is not a data directory of "
+                "astra serve (no redis/ in it); give --data-dir, or REDIS_URL for an external Redis",
+                file=sys.stderr,
+            )
+            return 2
         socket_path = settings.data_dir.resolve() / "redis" / "redis.sock"
         if redis_alive(socket_path):  # a running server's Redis: read it, leave it running
             settings = dataclasses.replace(settings, redis_url=f"unix://{socket_path}")

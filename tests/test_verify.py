@@ -59,3 +59,6 @@ def test_verify_recomputes_hashes_and_detects_tampering(spawn: Callable[..., Ser
     assert (
         astra("verify", "--session", "ses_nope00000000", "--data-dir", str(server.data_dir)).returncode == 2
     )
+    elsewhere = server.data_dir.parent / "not-a-data-dir"  # a wrong --data-dir: said, nothing made
+    wrong = astra("verify", "--session", session_id, "--data-dir", str(elsewhere))
+    assert wrong.returncode == 2 and "not a data directory" in wrong.stderr and not elsewhere.exists()
