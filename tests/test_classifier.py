@@ -346,6 +346,9 @@ def test_proposicion_extracts_authors_and_text() -> None:
         "autores": ["Ana Ruiz", "Luis Mora"],
         "texto": "citar al secretario de Salud para debate de control político",
     }
+    # Only the announcement: no texto, so the acta writes the utterance once, not "por Ana Ruiz:
+    # Proposición presentada por la concejala Ana Ruiz."
+    assert data("Proposición presentada por la concejala Ana Ruiz.") == {"autores": ["Ana Ruiz"]}
 
 
 def test_proposicion_by_a_party_caucus() -> None:

@@ -1089,13 +1089,16 @@ def _authors(t: _Text) -> tuple[list[str], int]:
 
 def _proposicion_data(t: _Text) -> dict[str, Any]:
     authors, end = _authors(t)
-    text = t.raw
+    text: str | None = t.raw
     if authors:
         lead = _PROPOSAL_LEAD_RE.match(t.low, end)
         rest = _slice(t, lead.end() if lead else end, len(t.raw))
-        if len(rest.split()) >= 2:
-            text = rest
-    data: dict[str, Any] = {"autores": authors, "texto": text}
+        # Only the announcement ("Proposición presentada por la concejala Ana Ruiz."): no texto,
+        # or the acta would write it twice ("… por Ana Ruiz: Proposición presentada por …").
+        text = rest if len(rest.split()) >= 2 else None
+    data: dict[str, Any] = {"autores": authors}
+    if text is not None:
+        data["texto"] = text
     if _SPEAKER_TRIGGER_RE.search(t.low):
         data.update({k: v for k, v in _speaker(t).items() if k not in data})
     return data
