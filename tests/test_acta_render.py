@@ -280,10 +280,15 @@ def test_acta_golden_structure() -> None:
 
     debate = got["ZONE_DEBATE"]
     assert d["ZONE_DEBATE"] == [
-        ("p", BODY, f"JUAN PÉREZ (concejal, Liberal): {SCRIPT[5]}"),
+        # the speaker's own words after the chair's grant of the floor
+        (
+            "p",
+            BODY,
+            "JUAN PÉREZ (concejal, Liberal): gracias señor presidente, quiero referirme a la movilidad.",
+        ),
         ("p", BODY, ""),  # the picture
         ("p", CAPTION_STYLE, f"Imagen 1. {CAPTION}"),
-        ("p", BODY, f"ANA RUIZ (secretaria de Movilidad): {SCRIPT[7]}"),
+        ("p", BODY, "ANA RUIZ (secretaria de Movilidad): buenos días a todos."),
         ("p", PENDING_STYLE, f"[Fragmento pendiente de revisión] {PENDING_TEXT}"),
     ]
     for p, name in ((debate[0], "JUAN PÉREZ"), (debate[3], "ANA RUIZ")):

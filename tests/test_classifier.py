@@ -266,14 +266,23 @@ def test_aprobacion_actas_extracts_acta_numbers() -> None:
 
 
 def test_debate_extracts_speaker_role_and_party() -> None:
-    """A floor grant names the speaker, their role and party; texto is the utterance."""
+    """A floor grant names the speaker, their role and party. Alone it is the chair's
+    announcement (anuncio; texto is the utterance); what follows it is the speaker's (texto)."""
     text = "Tiene la palabra el concejal Juan Pérez del Partido Liberal."
     assert data(text) == {
         "orador": "Juan Pérez",
         "rol": "concejal",
         "partido": "Liberal",
         "texto": text,
+        "anuncio": True,
     }
+    assert data(text + " Gracias, presidente; pido la palabra para el presupuesto.") == {
+        "orador": "Juan Pérez",
+        "rol": "concejal",
+        "partido": "Liberal",
+        "texto": "Gracias, presidente; pido la palabra para el presupuesto.",
+    }
+    assert data("Concejal Juan Pérez: buenas tardes a todos.")["texto"] == "buenas tardes a todos."
 
 
 @pytest.mark.parametrize(

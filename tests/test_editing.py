@@ -195,7 +195,7 @@ def test_a_corrected_text_is_what_the_acta_says(client: TestClient, make_token: 
     body = docx.Document(io.BytesIO(client.get(result["download_url"]).content)).element.body
     text = "".join(t.text or "" for t in body.iter(f"{W}t"))
     for said in (
-        "PEDRO GÓMEZ",
+        "Tiene la palabra el concejal Pedro Gómez.",  # the chair's announcement, as corrected
         "10:30",
         "extraordinaria",
         "sí: 12",
@@ -203,7 +203,7 @@ def test_a_corrected_text_is_what_the_acta_says(client: TestClient, make_token: 
         "Se levanta la sesión y se convoca",
     ):
         assert said in text, said
-    for misheard in ("ALTEZO", "9:00", "sesión ordinaria", "sí: 15", "las 11"):
+    for misheard in ("ALTEZO", "Altezo", "9:00", "sesión ordinaria", "sí: 15", "las 11"):
         assert misheard not in text, misheard
 
 

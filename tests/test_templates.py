@@ -235,11 +235,12 @@ def test_prior_actas_vote() -> None:
 
 
 def test_debate_speaker_role_and_party() -> None:
+    """The speaker line carries what the speaker said, after the chair's grant of the floor."""
     phrase = "Tiene la palabra el concejal Juan Pérez del partido Liberal: gracias señor presidente."
     block = block_of(phrase)
     out = build([block])
     (p,) = zone(out, "ZONE_DEBATE")
-    assert text_of(p) == f"JUAN PÉREZ (concejal, Liberal): {phrase}"
+    assert text_of(p) == "JUAN PÉREZ (concejal, Liberal): gracias señor presidente."
     runs = p.xpath("./w:r", namespaces=NS)
     assert text_of(runs[0]) == "JUAN PÉREZ"
     assert runs[0].xpath("./w:rPr/w:rStyle/@w:val", namespaces=NS) == ["Orador_Acta"]
@@ -248,14 +249,16 @@ def test_debate_speaker_role_and_party() -> None:
 
 
 def test_debate_official_missing_role_and_no_speaker() -> None:
-    """An official shows the office; no role: name and party; no speaker at all: the text."""
+    """An official shows the office; no role: name and party; no speaker at all: the text. A grant
+    of the floor with nothing after it is the chair's announcement: written as said, not under
+    the named speaker (who has said nothing yet)."""
     official = "Tiene la palabra la doctora Ana Ruiz, secretaria de Movilidad: buenos días a todos."
-    assert said(official) == [f"ANA RUIZ (secretaria de Movilidad): {official}"]
-    no_role = "Tiene la palabra Juan Pérez, de la bancada del partido Liberal."
+    assert said(official) == ["ANA RUIZ (secretaria de Movilidad): buenos días a todos."]
+    no_role = "Tiene la palabra Juan Pérez, de la bancada del partido Liberal. Gracias, presidente."
     assert "rol" not in classify(no_role).structured_data
-    assert said(no_role) == [f"JUAN PÉREZ (Liberal): {no_role}"]
-    bare = "Tiene la palabra Juan Pérez."
-    assert said(bare) == [f"JUAN PÉREZ: {bare}"]
+    assert said(no_role) == ["JUAN PÉREZ (Liberal): Gracias, presidente."]
+    for announcement in ("Tiene la palabra Juan Pérez.", "Tiene la palabra el concejal Pedro Gómez."):
+        assert said(announcement) == [announcement]
     nobody = "gracias presidente, quiero referirme al tema."
     assert said(nobody, "TPL_DEBATE") == [nobody]
 
@@ -674,7 +677,9 @@ def test_changing_templates_does_not_change_an_open_session(
         changed["TPL_DEBATE"] = [{"paragraph": "CAMBIADO: {{ text }}"}]
         path.write_text(json.dumps(changed))
 
-        assert f"JUAN PÉREZ (concejal): {speech}" in _acta_of(client, token, pinned_session, speech)
+        assert "JUAN PÉREZ (concejal): gracias, presidente." in _acta_of(
+            client, token, pinned_session, speech
+        )
         fresh = _start(client, token)
         assert f"CAMBIADO: {speech}" in _acta_of(client, token, fresh, speech)
 

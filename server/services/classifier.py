@@ -1004,8 +1004,27 @@ def _actas_data(t: _Text) -> dict[str, Any]:
     return {"actas": numbers}
 
 
+_ANNOUNCEMENT_END_RE: Final = re.compile(r"[.!?;:]\s")
+
+
 def _intervention_data(t: _Text) -> dict[str, Any]:
-    return {**_speaker(t), "texto": t.raw}
+    data: dict[str, Any] = {**_speaker(t), "texto": t.raw}
+    trigger = _SPEAKER_TRIGGER_RE.search(t.low)
+    if trigger is not None and not t.low[: trigger.start()].strip(" ,;:.-¡¿"):
+        # It opens by announcing who speaks ("Tiene la palabra el concejal Pedro Gómez."): the
+        # chair's or the secretary's words, not the speaker's. The speaker's own are what
+        # follows that sentence (texto); with nothing after it the utterance is an announcement,
+        # which the acta writes as said rather than under the speaker's name.
+        stop = _ANNOUNCEMENT_END_RE.search(t.raw, trigger.end())
+        rest = t.raw[stop.end() :].strip() if stop else ""
+        if len(rest.split()) >= 2:
+            data["texto"] = rest
+        else:
+            data["anuncio"] = True
+    elif trigger is None and "orador" in data and ":" in t.raw:
+        # "Concejal Juan Pérez: buenas tardes…": the name is the acta's speaker line already.
+        data["texto"] = t.raw.split(":", 1)[1].strip() or t.raw
+    return data
 
 
 _PROJECT_NUMBER_RE: Final = re.compile(

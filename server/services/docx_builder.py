@@ -765,8 +765,9 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _SPEAKER_LINE: dict[str, Any] = {
     "paragraph": "**{{ orador|nombre|upper }}:** {{ (texto or '')|trim or text }}",
     "requires": ["orador"],
+    "when": "not anuncio",  # "Tiene la palabra el concejal X.": the chair's words, not X's
 }
-_TEXT_LINE: dict[str, Any] = {"paragraph": "{{ text }}", "when": "not orador"}
+_TEXT_LINE: dict[str, Any] = {"paragraph": "{{ text }}", "when": "not orador or anuncio"}
 _ROLL_CALL: dict[str, Any] = {"table": "roll_call"}
 _QUORUM_LINE: dict[str, Any] = {
     "paragraph": "Quórum: {{ quorum|quorum }}",

@@ -325,7 +325,9 @@ export function renderBlock(block, actions = null) {
   } else {
     const text = el("p", "block__text");
     const data = block.structured_data && typeof block.structured_data === "object" ? block.structured_data : {};
-    const speaker = speakerName(data.orador);
+    // An announcement ("Tiene la palabra el concejal…") is the chair's words: no speaker label,
+    // as in the acta.
+    const speaker = data.anuncio === true ? null : speakerName(data.orador);
     if (speaker) {
       text.append(el("strong", "block__speaker", `${speaker.replace(/:\s*$/, "")}:`), " ");
     }
