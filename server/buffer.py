@@ -33,6 +33,11 @@ CLOSING = "CLOSING"
 FINALIZED = "FINALIZED"
 FINALIZE_FAILED = "FINALIZE_FAILED"
 
+RECORDING_HOLD = 10.0
+"""Seconds the console whose audio was stored last keeps the session's recording after its last
+frame (renewed as it sends, released by its audio_end): another console's audio meanwhile is
+refused (RECORDING_ELSEWHERE) instead of being woven into the same timeline. As long as the audio
+owner's quiet_flush: the one that stopped has had its last words cut by then."""
 MERGE_BYTES = 256 << 10
 """Most audio bytes (8 s of PCM16) one stream entry gathers from frames stored together; a
 single bigger frame is one entry of its own size."""
@@ -248,6 +253,10 @@ elseif ARGV[1] == 'key' then
   if existing then return {'dup', existing} end
 end
 if status ~= 'OPEN' then return {'closed', status} end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local hold = redis.call('HMGET', KEYS[1], 'recorder', 'recorder_until')
+if hold[1] and hold[1] ~= ARGV[2] and now < tonumber(hold[2] or '0') then return {'recording', hold[1]} end
 if ARGV[1] == 'seq' then redis.call('HSET', KEYS[2], ARGV[2], ARGV[3]) end
 local id = ''
 for i = 0, tonumber(ARGV[4]) - 1 do
@@ -260,7 +269,11 @@ return {'ok', id}
 )
 
 # KEYS: meta, producers, audio
-# ARGV: producer, count, then count x (first seq, frames, format, data, start, frame sizes)
+# ARGV: producer, count, then count x (first seq, frames, format, data, start, frame sizes), then
+#       the recording hold in ms
+# One console records a session at a time: the producer whose frames were stored last holds the
+# session's recording for the hold (renewed as it sends; released by its audio_end); another
+# producer's frames meanwhile are refused, none stored: {'recording', holder, last accepted seq}.
 # The numbered audio frames of one WebSocket client that arrived together, in one round trip, as
 # pieces: frames with consecutive seqs in one format, their data joined (see
 # SessionBuffer.append_audio_frames). Each frame is judged exactly as one _APPEND_AUDIO call per
@@ -276,8 +289,14 @@ local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing', ''} end
 local last = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 if status ~= 'OPEN' then return {'closed', status, tostring(last)} end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local hold = redis.call('HMGET', KEYS[1], 'recorder', 'recorder_until')
+local holder, held_until = hold[1], tonumber(hold[2] or '0')
+if holder and holder ~= ARGV[1] and now < held_until then return {'recording', holder, tostring(last)} end
 local out = {'frames', redis.call('HGET', KEYS[1], 'audio_last') or ''}
 local id = false
+local ended = false
 for i = 0, tonumber(ARGV[2]) - 1 do
   local at = 3 + 6 * i
   local first, frames = tonumber(ARGV[at]), tonumber(ARGV[at + 1])
@@ -306,11 +325,18 @@ for i = 0, tonumber(ARGV[2]) - 1 do
     out[#out + 1] = id
     out[#out + 1] = resent
     last = first + frames - 1
+    ended = ARGV[at + 2] == 'end'
   end
 end
 if id then
   redis.call('HSET', KEYS[2], ARGV[1], last)
   redis.call('HSET', KEYS[1], 'audio_last', id)
+  local hold_ms = tonumber(ARGV[#ARGV])
+  if ended then  -- audio_end: another console may record now
+    redis.call('HDEL', KEYS[1], 'recorder', 'recorder_until')
+  elseif holder ~= ARGV[1] or held_until - now < hold_ms / 2 then  -- renewed every hold/2
+    redis.call('HSET', KEYS[1], 'recorder', ARGV[1], 'recorder_until', now + hold_ms)
+  end
 end
 return out
 """
@@ -619,7 +645,7 @@ class Dedupe:
         return cls("key", "", key)
 
 
-IngestOutcome = Literal["ok", "dup", "gap", "closed", "missing"]
+IngestOutcome = Literal["ok", "dup", "gap", "closed", "missing", "recording"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -684,6 +710,7 @@ class SessionBuffer:
 
     def __init__(self, redis: RedisClient) -> None:
         self.redis = redis
+        self.recording_hold = RECORDING_HOLD
         # redis-py's stubs type replies as unions of bytes/str/Awaitable; ours are bytes.
         self._r: Any = redis
         self._create = redis.register_script(_CREATE)
@@ -981,9 +1008,10 @@ class SessionBuffer:
         args: list[Any] = [producer, len(pieces)]
         for first, count, fmt, data, start, sizes in pieces:
             args += [first, count, fmt, data, "1" if start else "", sizes]
+        args.append(int(self.recording_hold * 1000))
         raw = await self._append_audio_frames(keys=[k.meta, k.producers, k.audio], args=args)
-        if _text(raw[0]) == "closed":  # none stored; resends still duplicates, gaps still gaps
-            refusal = IngestCheck("closed", _text(raw[1]))
+        if _text(raw[0]) in ("closed", "recording"):  # none stored; resends still duplicates, gaps gaps
+            refusal = IngestCheck(_text(raw[0]), _text(raw[1]))  # type: ignore[arg-type]
             return "", seq_verdicts((seq for seq, *_ in frames), int(raw[2]), refusal), []
         if _text(raw[0]) != "frames":  # no such session
             return "", [IngestCheck(_text(raw[0]), _text(raw[1]))] * len(frames), []  # type: ignore[arg-type]

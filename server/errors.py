@@ -170,6 +170,14 @@ class StaleVersion(AstraError):
     http_status = 409
 
 
+class RecordingElsewhere(AstraError):
+    """Another console is recording the session: its audio and this one's would be woven into one
+    timeline. Nothing of the refused audio was stored."""
+
+    code = "RECORDING_ELSEWHERE"
+    http_status = 409
+
+
 class SequenceGap(AstraError):
     code = "SEQ_GAP"
     http_status = 409

@@ -44,6 +44,7 @@ from .errors import (
     PlaceContended,
     PositionsExhausted,
     ProtocolError,
+    RecordingElsewhere,
     SequenceGap,
     ServiceError,
     ServiceUnavailable,
@@ -572,6 +573,11 @@ class Orchestrator:
             case "closed":
                 return SessionClosed(
                     f"session is {check.detail}; it takes no more input", status=check.detail
+                )
+            case "recording":
+                return RecordingElsewhere(
+                    "another console is recording this session; stop one of them (this audio was not stored)",
+                    client_id=check.detail,
                 )
             case _:
                 return NotFound("no such session")

@@ -253,6 +253,8 @@ async def test_after_close_the_seq_is_still_judged_first(buffer: SessionBuffer) 
     sid = await new_session(buffer)
     assert (await add(buffer, sid, 1, Dedupe.by_seq("c", 1)))[0] == "ok"
     assert (await buffer.append_audio(sid, Dedupe.by_seq("c", 2), [("pcm16", b"\0\0", True)])).outcome == "ok"
+    # HTTP audio before the console's frames, which then hold the session's recording.
+    http_audio = await buffer.append_audio(sid, Dedupe.by_key("k-audio"), [("end", b"", False)])
     _, framed, _ = await buffer.append_audio_frames(sid, "c", [(3, "pcm16", b"\0\0", False)])
     assert [c.outcome for c in framed] == ["ok"]
     human = {"block_id": "h1", "type": "TEMPLATE", "text": "h", "version": 1}
@@ -266,7 +268,6 @@ async def test_after_close_the_seq_is_still_judged_first(buffer: SessionBuffer) 
 
     assert (await insert(Dedupe.by_seq("c", 4)))[0] == "ok"
     assert (await add(buffer, sid, 2, Dedupe.by_key("k-text")))[0] == "ok"
-    http_audio = await buffer.append_audio(sid, Dedupe.by_key("k-audio"), [("end", b"", False)])
     blocks, entries = await buffer.block_count(sid), await buffer.redis.xlen(SessionKeys(sid).audio)
 
     async def text(dedupe: Dedupe) -> tuple[tuple[str, str], tuple[str, str]]:

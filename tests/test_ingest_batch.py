@@ -139,6 +139,45 @@ def test_frames_stored_together_share_entries(redis_url: str) -> None:
     asyncio.run(run())
 
 
+def test_one_console_records_a_session_at_a_time(redis_url: str) -> None:
+    """The client whose audio was stored last holds the session's recording: another client's
+    frames (and HTTP audio) are refused, none stored, each still judged on its seq first; the
+    hold ends with the holder's audio_end, or lapses after the hold without its frames."""
+
+    async def run() -> None:
+        redis = Redis.from_url(redis_url)
+        try:
+            buffer = SessionBuffer(redis)
+            buffer.recording_hold = 0.5
+            sid = await _session(buffer)
+            _, first, _ = await buffer.append_audio_frames(sid, "console-a", [_frame(1), _frame(2)])
+            assert [c.outcome for c in first] == ["ok", "ok"]
+            entries = await redis.xlen(SessionKeys(sid).audio)
+            _, other, _ = await buffer.append_audio_frames(sid, "console-b", [_frame(1), _frame(3)])
+            assert [(c.outcome, c.detail) for c in other] == [("recording", "console-a"), ("gap", "0")]
+            http = await buffer.append_audio(sid, Dedupe.by_key("k1"), [("pcm16", b"\0" * 320, False)])
+            assert (http.outcome, http.detail) == ("recording", "console-a")
+            assert await redis.xlen(SessionKeys(sid).audio) == entries  # nothing of theirs stored
+            _, again, _ = await buffer.append_audio_frames(sid, "console-a", [_frame(2), _frame(3)])
+            assert [c.outcome for c in again] == ["dup", "ok"]  # the holder goes on
+            _, ended, _ = await buffer.append_audio_frames(sid, "console-a", [(4, "end", b"", False)])
+            assert [c.outcome for c in ended] == ["ok"]
+            _, taken, _ = await buffer.append_audio_frames(sid, "console-b", [_frame(1)])
+            assert [c.outcome for c in taken] == ["ok"]  # released by audio_end: b records now
+            _, lapsed, _ = await buffer.append_audio_frames(sid, "console-a", [_frame(5)])
+            assert [c.outcome for c in lapsed] == ["recording"]
+            for _ in range(100):  # bounded: b sends nothing more; its hold lapses after 0.5 s
+                await asyncio.sleep(0.05)
+                _, lapsed, _ = await buffer.append_audio_frames(sid, "console-a", [_frame(5)])
+                if lapsed[0].outcome == "ok":
+                    break
+            assert lapsed[0].outcome == "ok"
+        finally:
+            await redis.aclose()
+
+    asyncio.run(run())
+
+
 def test_closed_or_missing_session_stores_no_frame(redis_url: str) -> None:
     """A batch for a closing or unknown session stores nothing. Closing, each frame is still
     judged on its seq first, as if appended alone: a resend is a duplicate, a skipped number a
@@ -183,8 +222,10 @@ def test_batch_names_the_entry_stored_just_before_it(redis_url: str) -> None:
             _, first, _ = await buffer.append_audio_frames(sid, "rec", [_frame(1), _frame(2)])
             before, second, _ = await buffer.append_audio_frames(sid, "rec", [_frame(2), _frame(3)])
             assert before == first[1].detail and [c.outcome for c in second] == ["dup", "ok"]
+            await buffer.append_audio_frames(sid, "rec", [(4, "end", b"", False)])  # lets HTTP in
             http = await buffer.append_audio(sid, Dedupe.by_key("k1"), [("pcm16", b"\x00\x00", False)])
-            before, _, _ = await buffer.append_audio_frames(sid, "rec", [_frame(4)])
+            assert http.outcome == "ok"
+            before, _, _ = await buffer.append_audio_frames(sid, "rec", [_frame(5)])
             assert before == http.detail
         finally:
             await redis.aclose()

@@ -716,6 +716,9 @@ function onStreamError(msg, dropped) {
   if (code === "UNKNOWN_TYPE" && typeof msg.seq !== "number") return; // e.g. presence on an older server
   if (dropped && dropped.kind !== "text") {
     if (code === "SESSION_CLOSED") return; // the status already says so; recording stops
+    // Another console holds the session's recording: two microphones on one timeline would be
+    // nonsense, so this one stops (the user can start again once the other stops).
+    if (code === "RECORDING_ELSEWHERE") stopRecording();
     // Audio the server refused: say so once per code (chunks arrive ten a second).
     const text = `El servidor rechazó audio: ${describeError(code, msg.message)}`;
     if (app.recError !== text) {

@@ -11,6 +11,8 @@ const ERRORS = {
   TOO_LARGE: "El archivo es demasiado grande.",
   SESSION_CLOSED: "La sesión ya está cerrada y no admite más contenido.",
   SESSION_TOO_LONG: "La sesión superó su duración máxima y no admite más grabación; corrija y finalice el acta.",
+  RECORDING_ELSEWHERE:
+    "Otra consola está grabando esta sesión; este audio no se guardó y la grabación aquí se detuvo. Grabe desde una sola consola.",
   TOO_MANY_SESSIONS: "El concejo tiene demasiadas sesiones abiertas; finalice alguna antes de iniciar otra.",
   TOO_MANY_CONNECTIONS: "La sesión tiene demasiadas conexiones abiertas; cierre otras pestañas o ventanas. Se reintentará.",
   SLOW_CONSUMER: "La conexión no recibía los eventos a tiempo; se reconecta y continúa donde iba.",
