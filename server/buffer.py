@@ -994,6 +994,14 @@ class SessionBuffer:
         outcome, detail = await self._append_audio(keys=[k.meta, k.producers, k.audio, k.idem], args=args)
         return IngestCheck(_text(outcome), _text(detail))  # type: ignore[arg-type]
 
+    async def recording(self, session_id: str) -> tuple[str, float] | None:
+        """Who holds the session's recording (see RECORDING_HOLD) and until when (epoch seconds),
+        or None when nobody does."""
+        holder, until = await self._r.hmget(SessionKeys(session_id).meta, "recorder", "recorder_until")
+        if holder is None or until is None or int(until) / 1000 <= time.time():
+            return None
+        return holder.decode(), int(until) / 1000
+
     async def append_audio_frames(
         self, session_id: str, producer: str, frames: list[tuple[int, str, bytes, bool]]
     ) -> tuple[str, list[IngestCheck], list[Entry]]:

@@ -190,7 +190,14 @@ _SCHEMAS: dict[str, Schema] = {
             "created_at": NUMBER,
             "created_by": STRING,
         },
-        {"result": _ref("FinalizeResult"), "finalize_error": _ref("ErrorBody")},
+        {
+            "result": _ref("FinalizeResult"),
+            "finalize_error": _ref("ErrorBody"),
+            "recording": {
+                **_object({"client_id": STRING, "until": NUMBER}),
+                "description": "the client recording the open session now, and until when its hold lasts",
+            },
+        },
     ),
     "ErrorBody": _object({"code": STRING, "message": STRING}, {"details": OBJECT, "at": NUMBER}),
     "FinalizeResult": _object(

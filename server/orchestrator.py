@@ -155,6 +155,9 @@ class Orchestrator:
             "created_at": meta.created_at,
             "created_by": meta.created_by,
         }
+        if meta.is_open and (recording := await self.buffer.recording(meta.session_id)) is not None:
+            # A console is recording now: who finalizes would cut it off (the console warns).
+            body["recording"] = {"client_id": recording[0], "until": recording[1]}
         if meta.result is not None:
             body["result"] = await self._public_result(meta.result)
         if meta.error is not None:

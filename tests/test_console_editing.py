@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from .chromium import chromium, ms
 from .conftest import TENANT, TIME_UNIT, ServerProcess
+from .wsclient import Client
 
 pytestmark = pytest.mark.e2e
 
@@ -230,6 +231,46 @@ def test_an_edit_shows_live_with_presence_and_the_editing_badge(spawn: Any, brow
     assert presence[0] == block_id and presence[-1] is None, presence
     assert not luis.frames("edit") and numbered_in_order(ana)
     assert not ana.errors and not luis.errors
+
+
+@pytest.mark.timeout(300)
+def test_finalize_warns_that_another_console_records_and_who_edits(spawn: Any, browser: Browser) -> None:
+    """About to finalize, a stenographer is told that another console is recording now (the
+    server says who holds the session's recording) and who is editing a block: finalizing would
+    cut them off. Declining changes nothing."""
+    server = spawn("serve")
+    api = server.token()
+    session_id = start_session(server, api, "Sesión en curso")
+    block_id = append(server, api, session_id, "Se abre la sesión.")
+    recorder = Client(server.ws_url, session_id)
+    editor = Client(server.ws_url, session_id)
+    ana = Console(browser, server, server.token(role="stenographer", sub="ana"), session_id)
+    try:
+        recorder.hello(server.token(sub="mic"), client_id="mic")
+        editor.hello(server.token(role="stenographer", sub="luis"), client_id="luis")
+        editor.send({"type": "presence", "block_id": block_id})
+        ana.wait_online()
+        expect(badge(ana, block_id)).to_have_text("editando: luis", timeout=ms(15))
+        recorder.audio(1, b"\0" * 3200, start=True)  # holds the recording for 10 s from now
+        recorder.until(lambda m: m["type"] == "ack" and m["seq"] == 1)
+        questions: list[str] = []
+
+        def decline(dialog: Any) -> None:
+            questions.append(dialog.message)
+            dialog.dismiss()
+
+        ana.page.once("dialog", decline)
+        ana.page.get_by_role("button", name="Finalizar y generar el acta").click()
+        until(ana, lambda: bool(questions), 15, "the confirmation")
+        assert "Otra consola está grabando" in questions[0], questions
+        assert "luis está editando bloques" in questions[0], questions
+        described = httpx.get(f"{server.url}/v1/orchestrator/session/{session_id}", headers=auth(api)).json()
+        assert described["status"] == "OPEN" and described["recording"]["client_id"] == "mic"
+        assert not ana.errors
+    finally:
+        recorder.close()
+        editor.close()
+        ana.close()
 
 
 # -- 2. conflicts ----------------------------------------------------------------------------------

@@ -816,6 +816,28 @@ async function onUpload(event) {
 
 // -- finalize ------------------------------------------------------------------------------------
 
+/** What others are doing that finalizing would cut off: another console recording (the server
+ * says who holds the session's recording), people editing blocks (the presence list). */
+async function othersAtWork() {
+  let warning = "";
+  const self = app.lease && app.lease.clientId;
+  try {
+    const described = await app.api.getSession(app.sessionId);
+    const recording = described && described.recording;
+    if (recording && recording.client_id !== self) {
+      warning += "Otra consola está grabando en este momento: lo que se diga desde ahora no entrará en el acta. ";
+    }
+  } catch {
+    // Not known: the other warnings still stand, and finalize itself will answer.
+  }
+  const editors = new Set();
+  for (const subs of app.editing.others.values()) for (const sub of subs) editors.add(sub);
+  if (editors.size) {
+    warning += `${[...editors].join(", ")} ${editors.size === 1 ? "está" : "están"} editando bloques; lo que no hayan guardado no entrará en el acta. `;
+  }
+  return warning;
+}
+
 async function onFinalize() {
   if (!app.sessionId || app.finalizing) return;
   const pending = app.conn ? app.conn.outbox.pendingText : 0;
@@ -825,6 +847,7 @@ async function onFinalize() {
   if (corrections) warning += `Hay ${corrections} corrección(es) sin confirmar que no entrarán en el acta. `;
   if (app.recorder.active) warning += "La grabación se detendrá. ";
   if (audio >= 0.05) warning += `Hay ${seconds(audio)} s de audio sin confirmar que no entrarán en el acta. `;
+  warning += await othersAtWork();
   if (!window.confirm(`${warning}¿Finalizar la sesión y generar el acta? Después no se admite más contenido.`)) {
     return;
   }
