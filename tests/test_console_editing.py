@@ -273,6 +273,34 @@ def test_finalize_warns_that_another_console_records_and_who_edits(spawn: Any, b
         ana.close()
 
 
+@pytest.mark.timeout(300)
+def test_an_editor_open_when_the_session_is_finalized_keeps_its_text_and_cannot_save(
+    spawn: Any, browser: Browser
+) -> None:
+    """Someone finalizes while luis has an editor open: his text stays (to copy), Guardar is
+    disabled and he is told why, instead of a save that could only fail with SESSION_CLOSED."""
+    server = spawn("serve")
+    api = server.token()
+    session_id = start_session(server, api, "Sesión que se cierra")
+    block_id = append(server, api, session_id, "Se abre la sesión.")
+    luis = Console(browser, server, server.token(role="stenographer", sub="luis"), session_id)
+    try:
+        luis.wait_online()
+        expect(luis.block(block_id)).to_have_count(1, timeout=ms(30))
+        editor = luis.open_editor(block_id)
+        editor.get_by_label("Texto del bloque").fill("Se abre la sesión ordinaria.")
+        finalized = httpx.post(
+            f"{server.url}/v1/orchestrator/session/{session_id}/finalize", headers=auth(api), timeout=120
+        )
+        assert finalized.status_code == 200, finalized.text
+        expect(editor.get_by_role("button", name="Guardar")).to_be_disabled(timeout=ms(30))
+        expect(editor.locator(".editor__status")).to_contain_text("ya no admite cambios")
+        expect(editor.get_by_label("Texto del bloque")).to_have_value("Se abre la sesión ordinaria.")
+        assert not luis.frames("edit") and not luis.errors
+    finally:
+        luis.close()
+
+
 # -- 2. conflicts ----------------------------------------------------------------------------------
 
 

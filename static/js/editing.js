@@ -148,6 +148,14 @@ export class Editing {
     this.allowed = Boolean(allowed);
     for (const tools of this.root.querySelectorAll(".block__tools")) tools.hidden = !this.allowed;
     this.ui.startButton.hidden = !this.allowed;
+    // Editors open when the session closed (someone finalized): their text stays to be copied,
+    // but saving could only fail.
+    for (const ed of this.editors.values()) {
+      if (ed.saveButton) ed.saveButton.disabled = !this.allowed;
+      if (!this.allowed && ed.mode === "editing") {
+        this.say(ed.status, "La sesión se cerró y ya no admite cambios: copie su texto si lo necesita.", "error");
+      }
+    }
   }
 
   // -- the draft view's hook -------------------------------------------------------------------
@@ -397,7 +405,7 @@ export class Editing {
   }
 
   saveEditor(ed) {
-    if (ed.mode !== "editing") return;
+    if (ed.mode !== "editing" || !this.allowed) return;
     const changes = this.changesOf(ed);
     if ("text" in changes && !changes.text) {
       this.say(ed.status, "El texto no puede quedar vacío. Para quitar el bloque use «Eliminar».", "error");
