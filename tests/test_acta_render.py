@@ -328,7 +328,7 @@ def test_acta_golden_structure() -> None:
         ("p", BODY, "Votos por el sí: 15. Votos por el no: 2. Abstenciones: 0. Resultado: APROBADO."),
     ]
     assert d["ZONE_COMUNICACIONES"] == [("p", BODY, COMUNICACION)]
-    assert d["ZONE_VARIOS"] == [("p", BODY, f"PEDRO RUIZ (concejal): {SCRIPT[14]}")]
+    assert d["ZONE_VARIOS"] == [("p", BODY, "PEDRO RUIZ (concejal): pido que se revise el alumbrado.")]
     assert d["ZONE_CIERRE"] == [("p", BODY, CIERRE)]
     line = "_" * 30
     assert d["SIGNATURE_BLOCK"] == [

@@ -267,7 +267,8 @@ def test_varios_uses_the_intervention_line() -> None:
     phrase = "Asuntos varios: tiene la palabra el concejal Pedro Ruiz: pido que se revise el alumbrado."
     block = block_of(phrase)
     assert block["template_id"] == "TPL_VARIOS"
-    assert items(build([block]), "ZONE_VARIOS") == [f"PEDRO RUIZ (concejal): {phrase}"]
+    # The speaker line carries his words, not the point's announcement and the chair's grant.
+    assert items(build([block]), "ZONE_VARIOS") == ["PEDRO RUIZ (concejal): pido que se revise el alumbrado."]
 
 
 def test_proyecto_de_acuerdo_sentence_and_vote() -> None:
@@ -653,6 +654,45 @@ def _acta_of(client: TestClient, token: str, session_id: str, text: str) -> list
     document = client.get(result["download_url"]).content
     assert docx.Document(io.BytesIO(document)).core_properties.title == "Sesión 12"
     return [text for text in items(document, "ZONE_DEBATE") if text]
+
+
+def test_the_speaker_given_the_floor_is_named_on_his_first_words(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """The chair gives the floor ("Tiene la palabra el concejal X."), then X speaks without naming
+    himself: the acta names X on those words (art. 26: who spoke), written once as the chair's
+    announcement and once under X's name. Only the first block after the grant: what follows
+    may be the chair's again, so it is not guessed; nor across another section."""
+    token = make_token()
+    headers = {"authorization": f"Bearer {token}"}
+    said = [
+        "Tiene la palabra el concejal Carlos Rodríguez del partido Liberal.",
+        "Gracias presidente. Quiero referirme a la movilidad de la ciudad.",
+        "Además, la malla vial está muy deteriorada.",
+        "Tiene la palabra la concejala Ana Ruiz.",
+        "Votaron sí quince, no dos. Aprobado.",
+    ]
+    with TestClient(create_app(settings)) as client:
+        session_id = _start(client, token)
+        api = f"/v1/orchestrator/session/{session_id}"
+        blocks = [
+            client.post(f"{api}/append", json={"text": t}, headers=headers).json()["block"] for t in said
+        ]
+        result = client.post(f"{api}/finalize", headers=headers).json()
+        document = client.get(result["download_url"]).content
+    first_words = blocks[1]["structured_data"]
+    assert (first_words["orador"], first_words["rol"], first_words["orador_por_anuncio"]) == (
+        "Carlos Rodríguez",
+        "concejal",
+        True,
+    )
+    assert "orador" not in blocks[2]["structured_data"]  # not guessed past the first words
+    assert "orador" not in blocks[4]["structured_data"]  # another section: the vote
+    assert [text for text in items(document, "ZONE_DEBATE") if text][:3] == [
+        said[0],
+        f"CARLOS RODRÍGUEZ (concejal, Liberal): {said[1]}",
+        said[2],
+    ]
 
 
 def test_changing_templates_does_not_change_an_open_session(

@@ -1010,11 +1010,13 @@ _ANNOUNCEMENT_END_RE: Final = re.compile(r"[.!?;:]\s")
 def _intervention_data(t: _Text) -> dict[str, Any]:
     data: dict[str, Any] = {**_speaker(t), "texto": t.raw}
     trigger = _SPEAKER_TRIGGER_RE.search(t.low)
-    if trigger is not None and not t.low[: trigger.start()].strip(" ,;:.-¡¿"):
-        # It opens by announcing who speaks ("Tiene la palabra el concejal Pedro Gómez."): the
-        # chair's or the secretary's words, not the speaker's. The speaker's own are what
-        # follows that sentence (texto); with nothing after it the utterance is an announcement,
-        # which the acta writes as said rather than under the speaker's name.
+    ends = [m.end() for m in _ANNOUNCEMENT_END_RE.finditer(t.raw, 0, trigger.start())] if trigger else []
+    opening = ends[-1] if ends else 0  # where the sentence holding the trigger starts
+    if trigger is not None and not t.low[opening : trigger.start()].strip(" ,;:.-¡¿"):
+        # A sentence announcing who speaks ("[Siguiente punto.] Tiene la palabra el concejal
+        # Pedro Gómez."): the chair's or the secretary's words, not the speaker's. The speaker's
+        # own are what follows that sentence (texto); with nothing after it the utterance is an
+        # announcement, which the acta writes as said rather than under the speaker's name.
         stop = _ANNOUNCEMENT_END_RE.search(t.raw, trigger.end())
         rest = t.raw[stop.end() :].strip() if stop else ""
         if len(rest.split()) >= 2:
