@@ -263,6 +263,28 @@ def test_debate_official_missing_role_and_no_speaker() -> None:
     assert said(nobody, "TPL_DEBATE") == [nobody]
 
 
+def test_the_acta_is_signed_by_the_president_and_secretary_the_opening_named() -> None:
+    """Nobody reads the signatures aloud: without a block for them, the signature zone names the
+    president and secretary of the opening (built-in and Cali templates alike); a block said for
+    them wins, and a deleted opening names nobody."""
+    opening = block_of(
+        "Siendo las nueve de la mañana se abre la sesión ordinaria, presidida por el concejal "
+        "Andrés Cárdenas, actuando como secretario general Héctor Londoño."
+    )
+    assert opening["structured_data"]["preside"] == "Andrés Cárdenas"
+    expected = [
+        "______________________________ ANDRÉS CÁRDENAS Presidente",
+        "______________________________ HÉCTOR LONDOÑO Secretario General",
+    ]
+    for templates in (None, {}):
+        signed = [" ".join(t.split()) for t in items(build([opening], templates), "SIGNATURE_BLOCK")]
+        assert signed == expected, templates
+    said_ones = block_of("Firman el presidente Luis Mora y el secretario general Ana Paz.", block_id="b2")
+    assert "LUIS MORA" in " ".join(items(build([opening, said_ones]), "SIGNATURE_BLOCK"))
+    gone = {**opening, "deleted": True}
+    assert [t for t in items(build([gone]), "SIGNATURE_BLOCK") if t.strip()] == []
+
+
 def test_varios_uses_the_intervention_line() -> None:
     phrase = "Asuntos varios: tiene la palabra el concejal Pedro Ruiz: pido que se revise el alumbrado."
     block = block_of(phrase)

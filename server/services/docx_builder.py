@@ -786,6 +786,16 @@ DEFAULT_TEMPLATES: Mapping[str, list[dict[str, Any]]] = {
         _VOTES,
     ],
     "TPL_LLAMADO_LISTA": [_SPEAKER_LINE, _TEXT_LINE, _ROLL_CALL, _QUORUM_LINE, _VOTES],
+    "TPL_FIRMAS": [
+        {
+            "paragraph": "______________________________\n{{ presidente|nombre|upper }}\nPresidente",
+            "requires": ["presidente"],
+        },
+        {
+            "paragraph": "______________________________\n{{ secretario|nombre|upper }}\nSecretario General",
+            "requires": ["secretario"],
+        },
+    ],
     "TPL_ORDEN_DIA": [
         _SPEAKER_LINE,
         _TEXT_LINE,
@@ -1597,6 +1607,30 @@ def _max_shape_id(doc: Any) -> int:
     return max(ids, default=0)
 
 
+def _signatures_of_opening(blocks: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The acta is signed by its president and secretary: when no block was said for the
+    signatures, the ones the opening named (``preside``, ``secretario``), written by the
+    tenant's TPL_FIRMAS. Derived when the document is built, not stored: the blocks (and the
+    content hash over them) stay what was said and corrected."""
+    for block in blocks:
+        if block.get("deleted") or block.get("template_id") != "TPL_APERTURA":
+            continue
+        data = block.get("structured_data")
+        if not isinstance(data, Mapping):
+            continue
+        signers = {"presidente": data.get("preside"), "secretario": data.get("secretario")}
+        if any(signers.values()):
+            return {
+                "block_id": "signatures-of-the-opening",
+                "type": "TEMPLATE",
+                "template_id": "TPL_FIRMAS",
+                "target_placeholder": SIGNATURE_ZONE,
+                "text": "",
+                "structured_data": {k: v for k, v in signers.items() if v},
+            }
+    return None
+
+
 def _validate_blocks(
     blocks: Sequence[Mapping[str, Any]], zone_names: set[str]
 ) -> dict[str, list[Mapping[str, Any]]]:
@@ -1654,6 +1688,8 @@ def build_docx(
     if dupes:
         raise BuildError(f"skeleton: zone(s) {', '.join(dupes)} appear more than once")
     by_zone = _validate_blocks(blocks, {zone.name for zone in zones})
+    if not by_zone.get(SIGNATURE_ZONE) and (signatures := _signatures_of_opening(blocks)) is not None:
+        by_zone[SIGNATURE_ZONE] = [signatures]
 
     meta = metadata or {}
     renderer = _Renderer(
