@@ -280,7 +280,8 @@ def test_acta_golden_structure() -> None:
 
     debate = got["ZONE_DEBATE"]
     assert d["ZONE_DEBATE"] == [
-        # the speaker's own words after the chair's grant of the floor
+        # the chair's grant of the floor as said, then the speaker's own words under his name
+        ("p", BODY, "Tiene la palabra el concejal Juan Pérez del partido Liberal:"),
         (
             "p",
             BODY,
@@ -288,22 +289,23 @@ def test_acta_golden_structure() -> None:
         ),
         ("p", BODY, ""),  # the picture
         ("p", CAPTION_STYLE, f"Imagen 1. {CAPTION}"),
+        ("p", BODY, "Tiene la palabra la doctora Ana Ruiz, secretaria de Movilidad:"),
         ("p", BODY, "ANA RUIZ (secretaria de Movilidad): buenos días a todos."),
         ("p", PENDING_STYLE, f"[Fragmento pendiente de revisión] {PENDING_TEXT}"),
     ]
-    for p, name in ((debate[0], "JUAN PÉREZ"), (debate[3], "ANA RUIZ")):
+    for p, name in ((debate[1], "JUAN PÉREZ"), (debate[5], "ANA RUIZ")):
         first_run = p.xpath("./w:r", namespaces=NS)[0]
         assert text_of(first_run) == name
         assert first_run.xpath("./w:rPr/w:rStyle/@w:val", namespaces=NS) == [SPEAKER]
-    picture = debate[1]
+    picture = debate[2]
     assert picture.xpath("./w:pPr/w:jc/@w:val", namespaces=NS) == ["center"]
     inline = picture.xpath("./w:r/w:drawing/wp:inline", namespaces=NS)
     assert len(inline) == 1 and inline[0].xpath("./wp:docPr/@descr", namespaces=NS) == [CAPTION]
     assert inline[0].xpath(".//pic:pic", namespaces=NS)
-    assert "SEQ Imagen" in "".join(debate[2].xpath(".//w:instrText/text()", namespaces=NS))
-    # comments: the human edit over the official's paragraph, the pending block over its own
-    assert debate[3].xpath("./w:commentRangeStart", namespaces=NS)
+    assert "SEQ Imagen" in "".join(debate[3].xpath(".//w:instrText/text()", namespaces=NS))
+    # comments: the human edit over the official's paragraphs, the pending block over its own
     assert debate[4].xpath("./w:commentRangeStart", namespaces=NS)
+    assert debate[6].xpath("./w:commentRangeStart", namespaces=NS)
     assert not debate[0].xpath(".//w:commentRangeStart", namespaces=NS)
 
     assert d["ZONE_PROYECTOS"] == [
@@ -328,7 +330,10 @@ def test_acta_golden_structure() -> None:
         ("p", BODY, "Votos por el sí: 15. Votos por el no: 2. Abstenciones: 0. Resultado: APROBADO."),
     ]
     assert d["ZONE_COMUNICACIONES"] == [("p", BODY, COMUNICACION)]
-    assert d["ZONE_VARIOS"] == [("p", BODY, "PEDRO RUIZ (concejal): pido que se revise el alumbrado.")]
+    assert d["ZONE_VARIOS"] == [
+        ("p", BODY, "Asuntos varios: tiene la palabra el concejal Pedro Ruiz:"),
+        ("p", BODY, "PEDRO RUIZ (concejal): pido que se revise el alumbrado."),
+    ]
     assert d["ZONE_CIERRE"] == [("p", BODY, CIERRE)]
     line = "_" * 30
     assert d["SIGNATURE_BLOCK"] == [

@@ -281,6 +281,7 @@ def test_debate_extracts_speaker_role_and_party() -> None:
         "rol": "concejal",
         "partido": "Liberal",
         "texto": "Gracias, presidente; pido la palabra para el presupuesto.",
+        "anuncio_texto": text,
     }
     assert data("Concejal Juan Pérez: buenas tardes a todos.")["texto"] == "buenas tardes a todos."
 

@@ -235,11 +235,13 @@ def test_prior_actas_vote() -> None:
 
 
 def test_debate_speaker_role_and_party() -> None:
-    """The speaker line carries what the speaker said, after the chair's grant of the floor."""
+    """The chair's grant of the floor is written as said, then the speaker line carries what the
+    speaker said: every word is there, each under who said it."""
     phrase = "Tiene la palabra el concejal Juan Pérez del partido Liberal: gracias señor presidente."
     block = block_of(phrase)
     out = build([block])
-    (p,) = zone(out, "ZONE_DEBATE")
+    grant, p = zone(out, "ZONE_DEBATE")
+    assert text_of(grant) == "Tiene la palabra el concejal Juan Pérez del partido Liberal:"
     assert text_of(p) == "JUAN PÉREZ (concejal, Liberal): gracias señor presidente."
     runs = p.xpath("./w:r", namespaces=NS)
     assert text_of(runs[0]) == "JUAN PÉREZ"
@@ -253,14 +255,41 @@ def test_debate_official_missing_role_and_no_speaker() -> None:
     of the floor with nothing after it is the chair's announcement: written as said, not under
     the named speaker (who has said nothing yet)."""
     official = "Tiene la palabra la doctora Ana Ruiz, secretaria de Movilidad: buenos días a todos."
-    assert said(official) == ["ANA RUIZ (secretaria de Movilidad): buenos días a todos."]
+    assert said(official) == [
+        "Tiene la palabra la doctora Ana Ruiz, secretaria de Movilidad:",
+        "ANA RUIZ (secretaria de Movilidad): buenos días a todos.",
+    ]
     no_role = "Tiene la palabra Juan Pérez, de la bancada del partido Liberal. Gracias, presidente."
     assert "rol" not in classify(no_role).structured_data
-    assert said(no_role) == ["JUAN PÉREZ (Liberal): Gracias, presidente."]
+    assert said(no_role) == [
+        "Tiene la palabra Juan Pérez, de la bancada del partido Liberal.",
+        "JUAN PÉREZ (Liberal): Gracias, presidente.",
+    ]
     for announcement in ("Tiene la palabra Juan Pérez.", "Tiene la palabra el concejal Pedro Gómez."):
         assert said(announcement) == [announcement]
     nobody = "gracias presidente, quiero referirme al tema."
     assert said(nobody, "TPL_DEBATE") == [nobody]
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        "Tiene la palabra el concejal Juan Pérez gracias presidente. Quiero referirme a la movilidad.",
+        "Gracias, presidente, termino aquí. Tiene la palabra el concejal Pedro Gómez. Buenas tardes a todos.",
+        "Tiene la palabra el concejal Juan Pérez, gracias señor presidente quiero hablar del presupuesto",
+        "Siguiente punto, asuntos varios. Tiene la palabra la concejala Ana Ruiz.",
+        "Concejal Juan Pérez: buenas tardes a todos.",
+        "Interviene el personero Carlos Ruiz: pido que conste en el acta.",
+    ],
+)
+def test_no_word_said_is_left_out_of_an_intervention(phrase: str) -> None:
+    """However the grant of the floor and the speaker's words are split between the chair's line
+    and the speaker's, every word said is in the acta (a speaker's name may move into the
+    speaker line, in capitals)."""
+    block = block_of(phrase, "TPL_DEBATE")
+    written = " ".join(items(build([block]), block["target_placeholder"])).lower()
+    words = {w.strip(".,:;¿?¡!").lower() for w in phrase.split()} - {""}
+    assert {w for w in words if w not in written} == set(), written
 
 
 def test_the_acta_is_signed_by_the_president_and_secretary_the_opening_named() -> None:
@@ -289,8 +318,11 @@ def test_varios_uses_the_intervention_line() -> None:
     phrase = "Asuntos varios: tiene la palabra el concejal Pedro Ruiz: pido que se revise el alumbrado."
     block = block_of(phrase)
     assert block["template_id"] == "TPL_VARIOS"
-    # The speaker line carries his words, not the point's announcement and the chair's grant.
-    assert items(build([block]), "ZONE_VARIOS") == ["PEDRO RUIZ (concejal): pido que se revise el alumbrado."]
+    # The point's announcement and the chair's grant as said, then his words under his name.
+    assert items(build([block]), "ZONE_VARIOS") == [
+        "Asuntos varios: tiene la palabra el concejal Pedro Ruiz:",
+        "PEDRO RUIZ (concejal): pido que se revise el alumbrado.",
+    ]
 
 
 def test_proyecto_de_acuerdo_sentence_and_vote() -> None:

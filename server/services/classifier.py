@@ -1015,12 +1015,15 @@ def _intervention_data(t: _Text) -> dict[str, Any]:
     if trigger is not None and not t.low[opening : trigger.start()].strip(" ,;:.-¡¿"):
         # A sentence announcing who speaks ("[Siguiente punto.] Tiene la palabra el concejal
         # Pedro Gómez."): the chair's or the secretary's words, not the speaker's. The speaker's
-        # own are what follows that sentence (texto); with nothing after it the utterance is an
-        # announcement, which the acta writes as said rather than under the speaker's name.
+        # own are what follows that sentence (texto), and the words up to it are kept apart
+        # (anuncio_texto: the acta writes them as said, before the speaker's line, so no word is
+        # lost); with nothing after it the utterance is an announcement (anuncio), which the acta
+        # writes as said rather than under the speaker's name.
         stop = _ANNOUNCEMENT_END_RE.search(t.raw, trigger.end())
         rest = t.raw[stop.end() :].strip() if stop else ""
-        if len(rest.split()) >= 2:
+        if len(rest.split()) >= 2 and stop is not None:
             data["texto"] = rest
+            data["anuncio_texto"] = t.raw[: stop.end()].strip()
         else:
             data["anuncio"] = True
     elif trigger is None and "orador" in data and ":" in t.raw:

@@ -762,6 +762,12 @@ _DEFAULT_SUMMARY = (
 )
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
+_ANNOUNCEMENT_LINE: dict[str, Any] = {
+    # "Siguiente punto. Tiene la palabra el concejal X." before X's words: written as said
+    "paragraph": "{{ anuncio_texto }}",
+    "requires": ["anuncio_texto"],
+    "when": "not anuncio",
+}
 _SPEAKER_LINE: dict[str, Any] = {
     "paragraph": "**{{ orador|nombre|upper }}:** {{ (texto or '')|trim or text }}",
     "requires": ["orador"],
@@ -779,6 +785,7 @@ _VOTES: dict[str, Any] = {"table": "votes", "role": "BODY"}
 
 DEFAULT_TEMPLATES: Mapping[str, list[dict[str, Any]]] = {
     DEFAULT_TEMPLATE: [
+        _ANNOUNCEMENT_LINE,
         _SPEAKER_LINE,
         _TEXT_LINE,
         _ROLL_CALL,
