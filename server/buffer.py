@@ -33,11 +33,12 @@ CLOSING = "CLOSING"
 FINALIZED = "FINALIZED"
 FINALIZE_FAILED = "FINALIZE_FAILED"
 
-RECORDING_HOLD = 10.0
+RECORDING_HOLD = 12.0
 """Seconds the console whose audio was stored last keeps the session's recording after its last
 frame (renewed as it sends, released by its audio_end): another console's audio meanwhile is
-refused (RECORDING_ELSEWHERE) instead of being woven into the same timeline. As long as the audio
-owner's quiet_flush: the one that stopped has had its last words cut by then."""
+refused (RECORDING_ELSEWHERE) instead of being woven into the same timeline. Longer than the
+audio owner's quiet_flush (10 s, plus its poll interval): by the time another console's audio
+can follow, the utterance the first one left open has been cut."""
 MERGE_BYTES = 256 << 10
 """Most audio bytes (8 s of PCM16) one stream entry gathers from frames stored together; a
 single bigger frame is one entry of its own size."""
@@ -334,7 +335,7 @@ if id then
   local hold_ms = tonumber(ARGV[#ARGV])
   if ended then  -- audio_end: another console may record now
     redis.call('HDEL', KEYS[1], 'recorder', 'recorder_until')
-  elseif holder ~= ARGV[1] or held_until - now < hold_ms / 2 then  -- renewed every hold/2
+  else  -- renewed by every batch: the hold lasts its whole length after the last frame
     redis.call('HSET', KEYS[1], 'recorder', ARGV[1], 'recorder_until', now + hold_ms)
   end
 end

@@ -251,7 +251,7 @@ def test_finalize_warns_that_another_console_records_and_who_edits(spawn: Any, b
         editor.send({"type": "presence", "block_id": block_id})
         ana.wait_online()
         expect(badge(ana, block_id)).to_have_text("editando: luis", timeout=ms(15))
-        recorder.audio(1, b"\0" * 3200, start=True)  # holds the recording for 10 s from now
+        recorder.audio(1, b"\0" * 3200, start=True)  # holds the recording for 12 s from now
         recorder.until(lambda m: m["type"] == "ack" and m["seq"] == 1)
         questions: list[str] = []
 

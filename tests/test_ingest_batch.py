@@ -178,6 +178,31 @@ def test_one_console_records_a_session_at_a_time(redis_url: str) -> None:
     asyncio.run(run())
 
 
+def test_the_recording_hold_lasts_its_whole_length_after_the_last_frame(redis_url: str) -> None:
+    """Each batch renews the hold: another console is refused until the hold has passed since the
+    holder's last frame (it used to be renewed only past half its length, leaving as little as
+    half). Generous margins: only a stall of more than 1.4 s here could make it pass early."""
+
+    async def run() -> None:
+        redis = Redis.from_url(redis_url)
+        try:
+            buffer = SessionBuffer(redis)
+            buffer.recording_hold = 4.0
+            sid = await _session(buffer)
+            await buffer.append_audio_frames(sid, "console-a", [_frame(1)])
+            await asyncio.sleep(1.8)
+            await buffer.append_audio_frames(sid, "console-a", [_frame(2)])
+            await asyncio.sleep(2.6)  # 4.4 s after the first frame, 2.6 s after the last
+            _, other, _ = await buffer.append_audio_frames(sid, "console-b", [_frame(1)])
+            assert [c.outcome for c in other] == ["recording"]
+            held = await buffer.recording(sid)
+            assert held is not None and held[0] == "console-a"
+        finally:
+            await redis.aclose()
+
+    asyncio.run(run())
+
+
 def test_closed_or_missing_session_stores_no_frame(redis_url: str) -> None:
     """A batch for a closing or unknown session stores nothing. Closing, each frame is still
     judged on its seq first, as if appended alone: a resend is a duplicate, a skipped number a
