@@ -283,6 +283,62 @@ process.exit(0);
 """
 
 
+# A minute of audio queued (600 frames) and a text among them, all sent; the server refuses the
+# first audio frame for a reason every audio frame shares and answers the others SEQ_GAP.
+OUTBOX_REFUSED_AUDIO = """
+import { pathToFileURL } from "node:url";
+const { Outbox } = await import(pathToFileURL(process.argv[1]).href);
+const outbox = new Outbox({ load: () => null, save: () => {} });
+const frames = [];
+for (let i = 0; i < 300; i++) frames.push(outbox.addAudio(new Uint8Array(3200)));
+frames.push(outbox.add("Tiene la palabra."));
+for (let i = 0; i < 300; i++) frames.push(outbox.addAudio(new Uint8Array(3200)));
+outbox.markSent(frames);
+const first = outbox.error(1, process.argv[2]);
+const gaps = [2, 3, 301, 600].map((seq) => outbox.error(seq, "SEQ_GAP", { expected: 1 }).resend.length);
+console.log(JSON.stringify({
+  dropped: first.dropped.kind,
+  resent: first.resend.map((f) => [f.kind, f.seq]),
+  gaps,
+  left: outbox.frames.map((f) => [f.kind, f.seq]),
+  audioBytes: outbox.audioBytes,
+}));
+process.exit(0);
+"""
+
+
+@pytest.mark.parametrize("code", ["SESSION_CLOSED", "SESSION_TOO_LONG", "RECORDING_ELSEWHERE"])
+def test_console_outbox_drops_all_queued_audio_on_a_refusal_they_all_share(code: str) -> None:
+    """Closed, too old, or recorded by another console: every queued audio frame would be refused
+    alike, so all leave the queue at once and the text among them is renumbered and sent again,
+    instead of one refused frame per round and the rest renumbered and resent each time (600
+    frames: 600 rounds, some 180,000 frames sent)."""
+    node = shutil.which("node")
+    require(node is not None, "node")
+    assert node is not None
+    out = subprocess.run(
+        [
+            node,
+            "--input-type=module",
+            "-e",
+            OUTBOX_REFUSED_AUDIO,
+            str(ROOT / "static" / "js" / "outbox.js"),
+            code,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30 * TIME_UNIT,
+        check=True,
+    ).stdout
+    assert json.loads(out) == {
+        "dropped": "audio",
+        "resent": [["text", 1]],
+        "gaps": [0, 0, 0, 0],
+        "left": [["text", 1]],
+        "audioBytes": 0,
+    }
+
+
 def test_console_outbox_drops_frames_refused_as_session_too_long() -> None:
     """A frame refused with SESSION_TOO_LONG can never be applied: the console's outbox drops it
     (and reports it) instead of resending it for ever."""

@@ -33,6 +33,14 @@ export const TERMINAL_CODES = new Set([
   "NOT_FOUND",
 ]);
 
+/**
+ * Refusals of audio that every queued audio frame would get too (the session is closed or too
+ * old, or another console is recording it): they all leave the queue at once. One at a time,
+ * each round would refuse one frame and renumber the rest (SEQ_GAP): a minute of queued audio
+ * would be sent again hundreds of times.
+ */
+export const AUDIO_REFUSED_FOR_ALL = new Set(["SESSION_CLOSED", "SESSION_TOO_LONG", "RECORDING_ELSEWHERE"]);
+
 /** Human corrections of the draft (protocol.md, `edit`, `insert`, `delete`). */
 export const CORRECTIONS = new Set(["edit", "insert", "delete"]);
 
@@ -118,6 +126,7 @@ export class Outbox {
     this.store = store;
     this.maxAudioBytes = maxAudioBytes;
     this.audioBytes = 0; // bytes of audio frames queued
+    this.refusedAudio = 0; // audio frames dropped with a refusal that covers all queued audio
     this.droppedAudioBytes = 0; // audio discarded by the memory bound since this page loaded
     this.saveTimer = null;
     const saved = store.load();
@@ -343,6 +352,25 @@ export class Outbox {
     if (index < 0) return { dropped: null, resend: [] };
     const [dropped] = this.frames.splice(index, 1);
     if (dropped.kind === "audio") this.audioBytes -= dropped.data.length;
+    const isAudio = (f) => f.kind === "audio" || f.kind === "audio_end";
+    let resend = [];
+    if (isAudio(dropped) && AUDIO_REFUSED_FOR_ALL.has(code)) {
+      // The queued audio after it would be refused alike: it goes too, and what is left (text,
+      // corrections) takes the numbers from the refused frame's on and is sent again.
+      const refusedToo = this.frames.slice(index).filter(isAudio);
+      for (const f of refusedToo) if (f.kind === "audio") this.audioBytes -= f.data.length;
+      this.refusedAudio += refusedToo.length;
+      const kept = this.frames.slice(index).filter((f) => !isAudio(f));
+      kept.forEach((f, i) => {
+        f.seq = dropped.seq + i;
+      });
+      this.frames = this.frames.slice(0, index).concat(kept);
+      this.next = dropped.seq + kept.length;
+      this.gapHandledAt = dropped.seq; // the gaps the dropped frames are answered with: handled
+      resend = kept.filter((f) => f.sent);
+      this.save();
+      return { dropped, resend };
+    }
     // The refused frame did not use up its seq: the frames after it, if none has gone out yet,
     // take the numbers down by one (frames already sent are answered SEQ_GAP and renumbered).
     const rest = this.frames.slice(index);
@@ -353,7 +381,7 @@ export class Outbox {
       this.next = dropped.seq + rest.length;
     }
     this.save();
-    return { dropped, resend: [] };
+    return { dropped, resend };
   }
 
   /** Remove every queued frame (e.g. the session closed); returns them. */
