@@ -76,6 +76,7 @@ A try is a few round trips, and every try lets one of the competing changes thro
 SPEECH_TEMPLATES = ("TPL_DEBATE", "TPL_VARIOS")
 """Sections made of interventions: a speaker named by the chair's grant of the floor carries to
 the next one (see Orchestrator._given_the_floor)."""
+_SPEAKER_FIELDS = ("orador", "rol", "cargo", "partido")
 EDIT_EXTRACTION_TIMEOUT = 2.0
 """Seconds an edit of a block's text waits for CORE to extract the corrected text's fields."""
 MAX_METADATA_BYTES = 16_384
@@ -464,7 +465,7 @@ class Orchestrator:
         announced = before.get("structured_data") or {}
         if not (announced.get("anuncio") and announced.get("orador")):
             return block
-        speaker = {k: announced[k] for k in ("orador", "rol", "cargo", "partido") if announced.get(k)}
+        speaker = {k: announced[k] for k in _SPEAKER_FIELDS if announced.get(k)}
         return {**block, "structured_data": {**data, **speaker, "orador_por_anuncio": True}}
 
     def _pending_review(
@@ -879,13 +880,19 @@ class Orchestrator:
             block["resolved_error"] = current.get("error")
             block.pop("error", None)
         if "text" in changes and "structured_data" not in changes and block["text"] != current.get("text"):
-            block["structured_data"] = await self._fields_of(meta, block["text"], block["template_id"])
+            fields = await self._fields_of(meta, block["text"], block["template_id"])
+            before = current.get("structured_data") or {}
+            if before.get("orador_por_anuncio") and not fields.get("orador"):
+                # the speaker the chair's grant named stays with the corrected words
+                fields |= {k: before[k] for k in (*_SPEAKER_FIELDS, "orador_por_anuncio") if k in before}
+            block["structured_data"] = fields
         block.update(self._human_stamp(principal, current))
         return current, block, changes
 
     async def _fields_of(self, meta: SessionMeta, text: str, template_id: str) -> dict[str, Any]:
         """The structured data of a corrected text, for the acta's templates: what CORE extracts
-        from it when CORE puts it in the block's section, else none (the acta then writes the
+        from it when CORE puts it in the block's section (or both are sections of interventions,
+        debate and "varios", whose fields are the same), else none (the acta then writes the
         text as corrected). The machine's data came from the old text: kept, it would print the
         speaker, time or vote the correction fixed. Bounded: an edit never waits long on CORE,
         and a CORE that fails or is slow leaves no data rather than refusing the edit."""
@@ -899,7 +906,9 @@ class Orchestrator:
         except Exception as exc:  # CORE down, slow or broken: the text alone still reaches the acta
             log.warning("session %s: fields of a corrected text not extracted: %r", meta.session_id, exc)
             return {}
-        return dict(result.structured_data) if result.template_id == template_id else {}
+        same = result.template_id == template_id
+        both_speech = result.template_id in SPEECH_TEMPLATES and template_id in SPEECH_TEMPLATES
+        return dict(result.structured_data) if same or both_speech else {}
 
     async def delete_block(
         self, principal: Principal, meta: SessionMeta, dedupe: Dedupe, block_id: str, base_version: int

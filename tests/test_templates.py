@@ -741,6 +741,25 @@ def test_the_speaker_given_the_floor_is_named_on_his_first_words(
         True,
     )
     assert "orador" not in blocks[2]["structured_data"]  # not guessed past the first words
+    # a typo fixed in his words keeps the speaker the grant named
+    with TestClient(create_app(settings)) as client:
+        session_id = _start(client, token)
+        api = f"/v1/orchestrator/session/{session_id}"
+        for t in said[:2]:
+            client.post(f"{api}/append", json={"text": t}, headers=headers)
+        words = client.get(f"{api}/blocks", headers=headers).json()["blocks"][1]
+        fixed = client.patch(
+            f"{api}/blocks/{words['block_id']}",
+            json={
+                "base_version": 1,
+                "changes": {"text": "Gracias presidente. Quiero referirme a la movilidad."},
+            },
+            headers=headers,
+        ).json()["block"]
+    assert (fixed["structured_data"]["orador"], fixed["structured_data"]["orador_por_anuncio"]) == (
+        "Carlos Rodríguez",
+        True,
+    )
     assert "orador" not in blocks[4]["structured_data"]  # another section: the vote
     assert [text for text in items(document, "ZONE_DEBATE") if text][:3] == [
         said[0],

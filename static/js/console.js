@@ -839,7 +839,16 @@ async function othersAtWork() {
 }
 
 async function onFinalize() {
-  if (!app.sessionId || app.finalizing) return;
+  if (!app.sessionId || app.finalizing || app.confirmingFinalize) return;
+  app.confirmingFinalize = true; // a second click while the warnings are gathered opens nothing
+  try {
+    await confirmAndFinalize();
+  } finally {
+    app.confirmingFinalize = false;
+  }
+}
+
+async function confirmAndFinalize() {
   const pending = app.conn ? app.conn.outbox.pendingText : 0;
   const audio = app.conn ? app.conn.outbox.pendingAudioSeconds : 0;
   let warning = pending ? `Hay ${pending} intervención(es) sin confirmar que no entrarán en el acta. ` : "";
