@@ -261,6 +261,10 @@ class SessionAudio:
                 if resume_at[0] != state.get("cursor"):
                     await buffer.checkpoint_audio(sid, *resume_at)
                     state["cursor"] = resume_at[0]
+                # Quiet is counted from when we were done with what came, not from when we read
+                # it: scoring a backlog (the CPU short, the VAD child at low priority) can take
+                # longer than quiet_flush, and is not a recording that stopped.
+                idle_since = time.monotonic()
                 if len(entries) < READ_BATCH and not self._handed:
                     # We read everything there was: wait for more rather than ask again at once
                     # (live audio wakes us once per frame; this saves two round trips a frame).
