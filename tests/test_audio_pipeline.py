@@ -283,17 +283,25 @@ def test_undecodable_stream_is_rejected_and_the_session_goes_on(
                 ),
                 {"type": "audio_end"},
             ]
-            for seq, frame in enumerate(frames, start=1):
-                ws.send_bytes(msgpack.packb({**frame, "seq": seq}))
-            kinds: list[str] = []
-            deadline = time.monotonic() + 90
-            while "block.added" not in kinds and time.monotonic() < deadline:
-                message = msgpack.unpackb(ws.receive_bytes())
-                if message["type"] == "event":
-                    kinds.append(message["kind"])
+            kinds = _send_until_a_block(ws, frames)
         assert "audio.rejected" in kinds and "block.added" in kinds
         result = client.post(f"/v1/orchestrator/session/{session_id}/finalize", headers=auth).json()
         assert result["block_count"] == 1
+
+
+def _send_until_a_block(ws: Any, frames: list[dict[str, Any]], *, errors_allowed: bool = True) -> list[str]:
+    """Send ``frames`` numbered from 1, then the kinds of the events that come, up to the first
+    block.added (at most 90 s)."""
+    for seq, frame in enumerate(frames, start=1):
+        ws.send_bytes(msgpack.packb({**frame, "seq": seq}))
+    kinds: list[str] = []
+    deadline = time.monotonic() + 90
+    while "block.added" not in kinds and time.monotonic() < deadline:
+        message = msgpack.unpackb(ws.receive_bytes())
+        assert errors_allowed or message["type"] != "error", message
+        if message["type"] == "event":
+            kinds.append(message["kind"])
+    return kinds
 
 
 def _encoded(pcm: bytes, fmt: str) -> bytes:
@@ -346,15 +354,7 @@ def test_stream_found_undecodable_only_at_its_end_is_rejected_too(
                 ),
                 {"type": "audio_end"},
             ]
-            for seq, frame in enumerate(frames, start=1):
-                ws.send_bytes(msgpack.packb({**frame, "seq": seq}))
-            kinds: list[str] = []
-            deadline = time.monotonic() + 90
-            while "block.added" not in kinds and time.monotonic() < deadline:
-                message = msgpack.unpackb(ws.receive_bytes())
-                assert message["type"] != "error", message
-                if message["type"] == "event":
-                    kinds.append(message["kind"])
+            _send_until_a_block(ws, frames, errors_allowed=False)
         result = client.post(f"/v1/orchestrator/session/{session_id}/finalize", headers=auth).json()
         events = client.get(
             f"/v1/orchestrator/session/{session_id}/events", params={"limit": 1000}, headers=auth

@@ -42,6 +42,15 @@ def recv(ws: Any, *, presence: bool = False) -> dict[str, Any]:
             return message
 
 
+def presence(ws: Any, condition: Callable[[list[dict[str, Any]]], bool]) -> list[dict[str, Any]]:
+    """The clients of the next presence snapshot that satisfies ``condition``."""
+    while True:
+        message = recv(ws, presence=True)
+        if message["type"] == "presence" and condition(message["clients"]):
+            clients: list[dict[str, Any]] = message["clients"]
+            return clients
+
+
 def hello(ws: Any, token: str, client_id: str = "c", last_event_id: int = 0) -> dict[str, Any]:
     ws.send_bytes(
         msgpack.packb(
@@ -169,13 +178,6 @@ def test_presence_shows_who_is_here_and_what_they_edit(
         session_id = start(client, token)
         url = f"/v1/orchestrator/session/{session_id}/stream"
 
-        def presence(ws: Any, condition: Callable[[list[dict[str, Any]]], bool]) -> list[dict[str, Any]]:
-            while True:
-                message = recv(ws, presence=True)
-                if message["type"] == "presence" and condition(message["clients"]):
-                    clients: list[dict[str, Any]] = message["clients"]
-                    return clients
-
         orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
         ghost = {"client_id": "ghost", "sub": "crashed", "role": "viewer", "block_id": "b0", "since": 0.0}
         client.portal.call(orch.buffer.presence, session_id, "set", "ghost-conn", ghost, 0.001)  # type: ignore[union-attr]
@@ -209,13 +211,6 @@ def test_a_silent_client_leaves_the_presence_list_though_its_socket_stays_open(
     with SettledTestClient(create_app(quick)) as client:
         session_id = start(client, token)
         url = f"/v1/orchestrator/session/{session_id}/stream"
-
-        def presence(ws: Any, condition: Callable[[list[dict[str, Any]]], bool]) -> list[dict[str, Any]]:
-            while True:
-                message = recv(ws, presence=True)
-                if message["type"] == "presence" and condition(message["clients"]):
-                    clients: list[dict[str, Any]] = message["clients"]
-                    return clients
 
         with client.websocket_connect(url) as a, client.websocket_connect(url) as b:
             hello(a, token, client_id="a")
