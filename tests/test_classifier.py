@@ -492,6 +492,17 @@ def test_vote_tally_and_result(text: str, si: int, no: int, abstencion: int, res
     )
 
 
+def test_an_earlier_step_reported_is_not_a_vote_held_now() -> None:
+    """A ponencia saying the bill "fue aprobado en primer debate en la Comisión" reports an
+    earlier vote: the bill gets no result from it (the acta showed "Resultado: APROBADO" before
+    the plenary had voted); the plenary's own vote still counts."""
+    report = "El proyecto fue aprobado en primer debate en la Comisión del Plan, con ponencia positiva."
+    assert "votacion" not in data(report, "TPL_PROYECTO_ACUERDO")
+    held = data("Votaron sí quince, no dos. Aprobado en segundo debate.", "TPL_PROYECTO_ACUERDO")
+    assert (held["votacion"]["si"], held["votacion"]["resultado"]) == (15, "aprobado")
+    assert data("El acta número 44 fue aprobada.")["votacion"]["resultado"] == "aprobado"
+
+
 def test_nominal_vote_lists_each_member() -> None:
     """Individual votes are listed by name and counted when no totals are said."""
     vote = data("Juan Pérez: sí; María Gómez: no; Luis Mora se abstiene", TPL_PROPOSICION)["votacion"]

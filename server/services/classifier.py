@@ -763,17 +763,26 @@ def _statements(low: str) -> str:
     return " ".join(s for s in kept if not s.rstrip().endswith("?"))
 
 
+_EARLIER_STEP_RE: Final = re.compile(
+    r"\b(?:fue|ha sido|habia sido|fueron|han sido)\s+aprobad[oa]s?\s+en\s+"
+    r"(?:(?:el\s+)?(?:primer|primero|segundo)\s+debate|(?:la\s+)?comision|(?:la\s+)?sesion anterior)[^.;!?]*"
+)
+"""A step already taken ("el proyecto fue aprobado en primer debate en la Comisión"): a report of
+an earlier vote, not the result of one held now."""
+
+
 def _vote(t: _Text) -> dict[str, Any] | None:
     """The vote said in the utterance, or None when there is none."""
     votes = _vote_items(t)
     counts = _tally(t.low)
-    if not (_VOTE_RE.search(t.low) or votes or any(counts.values())):
+    now = _EARLIER_STEP_RE.sub(" ", t.low)
+    if not (_VOTE_RE.search(now) or votes or any(counts.values())):
         return None
     if not any(counts.values()) and votes:
         for item in votes:
             key = {"sí": "si", "no": "no"}.get(item["voto"], "abstencion")
             counts[key] += 1
-    said = _statements(t.low)
+    said = _statements(now)
     result = "negado" if _NEGATED_RE.search(said) else None
     if result is None and (_APPROVED_RE.search(said) or "por unanimidad" in said):
         result = "aprobado"
