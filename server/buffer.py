@@ -241,8 +241,21 @@ return {'ok', tostring(emit(KEYS[1], KEYS[4], ARGV[8], ARGV[7]))}
 # KEYS: meta, producers, audio, idem
 # ARGV: mode ('seq'|'key'), producer, seq-or-key, count, then count x (format, data, start)
 # Audio is acknowledged once it is in this stream; segmentation happens later, by the owner.
+# The session's recording hold (see RECORDING_HOLD): the client other than ``producer`` that
+# holds it now, or nil; and the time now, in ms.
+_RECORDER = """
+local function other_recorder(meta, producer)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local hold = redis.call('HMGET', meta, 'recorder', 'recorder_until')
+  if hold[1] and hold[1] ~= producer and now < tonumber(hold[2] or '0') then return hold[1], now end
+  return nil, now
+end
+"""
+
 _APPEND_AUDIO = (
     _SEQ
+    + _RECORDER
     + """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing', ''} end
@@ -254,10 +267,8 @@ elseif ARGV[1] == 'key' then
   if existing then return {'dup', existing} end
 end
 if status ~= 'OPEN' then return {'closed', status} end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local hold = redis.call('HMGET', KEYS[1], 'recorder', 'recorder_until')
-if hold[1] and hold[1] ~= ARGV[2] and now < tonumber(hold[2] or '0') then return {'recording', hold[1]} end
+local recorder = other_recorder(KEYS[1], ARGV[2])
+if recorder then return {'recording', recorder} end
 if ARGV[1] == 'seq' then redis.call('HSET', KEYS[2], ARGV[2], ARGV[3]) end
 local id = ''
 for i = 0, tonumber(ARGV[4]) - 1 do
@@ -285,16 +296,15 @@ return {'ok', id}
 # resent frames ahead of the accepted ones}; ok: detail = the new entry's id; dup/gap: the last
 # accepted seq before the piece. A session no longer open stores none of them: {'closed', status,
 # last accepted seq}, from which the caller judges each frame's seq (see seq_verdicts).
-_APPEND_AUDIO_FRAMES = """
+_APPEND_AUDIO_FRAMES = (
+    _RECORDER
+    + """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing', ''} end
 local last = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 if status ~= 'OPEN' then return {'closed', status, tostring(last)} end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local hold = redis.call('HMGET', KEYS[1], 'recorder', 'recorder_until')
-local holder, held_until = hold[1], tonumber(hold[2] or '0')
-if holder and holder ~= ARGV[1] and now < held_until then return {'recording', holder, tostring(last)} end
+local recorder, now = other_recorder(KEYS[1], ARGV[1])
+if recorder then return {'recording', recorder, tostring(last)} end
 local out = {'frames', redis.call('HGET', KEYS[1], 'audio_last') or ''}
 local id = false
 local ended = false
@@ -341,6 +351,7 @@ if id then
 end
 return out
 """
+)
 
 # KEYS: meta, utterances, events   ARGV: utterance id, record, covered_end, event_payload, channel,
 #       then optional checkpoint: cursor entry id, cursor sample
