@@ -239,8 +239,11 @@ return {'ok', tostring(emit(KEYS[1], KEYS[4], ARGV[8], ARGV[7]))}
 )
 
 # KEYS: meta, producers, audio, idem
-# ARGV: mode ('seq'|'key'), producer, seq-or-key, count, then count x (format, data, start)
-# Audio is acknowledged once it is in this stream; segmentation happens later, by the owner.
+# ARGV: mode ('seq'|'key'), producer, seq-or-key, count, then count x (format, data, start), then
+#       the recording holder, the recording hold in ms
+# Audio is acknowledged once it is in this stream; segmentation happens later, by the owner. The
+# holder takes the session's recording as a console does (see _APPEND_AUDIO_FRAMES): renewed by
+# audio that leaves an utterance open, released by audio that ends with 'end'.
 # The session's recording hold (see RECORDING_HOLD): the client other than ``producer`` that
 # holds it now, or nil; and the time now, in ms.
 _RECORDER = """
@@ -267,15 +270,23 @@ elseif ARGV[1] == 'key' then
   if existing then return {'dup', existing} end
 end
 if status ~= 'OPEN' then return {'closed', status} end
-local recorder = other_recorder(KEYS[1], ARGV[2])
+local holder = ARGV[#ARGV - 1]
+local recorder, now = other_recorder(KEYS[1], holder)
 if recorder then return {'recording', recorder} end
 if ARGV[1] == 'seq' then redis.call('HSET', KEYS[2], ARGV[2], ARGV[3]) end
 local id = ''
+local fmt = ''
 for i = 0, tonumber(ARGV[4]) - 1 do
-  id = redis.call('XADD', KEYS[3], '*', 'f', ARGV[5 + 3 * i], 'd', ARGV[6 + 3 * i], 's', ARGV[7 + 3 * i])
+  fmt = ARGV[5 + 3 * i]
+  id = redis.call('XADD', KEYS[3], '*', 'f', fmt, 'd', ARGV[6 + 3 * i], 's', ARGV[7 + 3 * i])
 end
 if ARGV[1] == 'key' then redis.call('HSET', KEYS[4], ARGV[3], id) end
 redis.call('HSET', KEYS[1], 'audio_last', id)
+if fmt == 'end' then
+  redis.call('HDEL', KEYS[1], 'recorder', 'recorder_until')
+else
+  redis.call('HSET', KEYS[1], 'recorder', holder, 'recorder_until', now + tonumber(ARGV[#ARGV]))
+end
 return {'ok', id}
 """
 )
@@ -996,13 +1007,21 @@ class SessionBuffer:
     # -- audio -----------------------------------------------------------------------------------
 
     async def append_audio(
-        self, session_id: str, dedupe: Dedupe, chunks: list[tuple[str, bytes, bool]]
+        self,
+        session_id: str,
+        dedupe: Dedupe,
+        chunks: list[tuple[str, bytes, bool]],
+        holder: str | None = None,
     ) -> IngestCheck:
-        """Make audio durable (one or more entries, atomically, deduplicated); ok -> last entry id."""
+        """Make audio durable (one or more entries, atomically, deduplicated); ok -> last entry id.
+        ``holder`` (default: the producer) takes the session's recording as a console's frames
+        do: held for the hold after audio that leaves the utterance open, released by audio whose
+        last chunk is ``end``."""
         k = SessionKeys(session_id)
         args: list[Any] = [dedupe.mode, dedupe.producer, dedupe.token, len(chunks)]
         for fmt, data, start in chunks:
             args += [fmt, data, "1" if start else ""]
+        args += [holder or dedupe.producer or "http", int(self.recording_hold * 1000)]
         outcome, detail = await self._append_audio(keys=[k.meta, k.producers, k.audio, k.idem], args=args)
         return IngestCheck(_text(outcome), _text(detail))  # type: ignore[arg-type]
 

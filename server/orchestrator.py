@@ -556,7 +556,8 @@ class Orchestrator:
         if (duplicate := await self._check_age(meta, dedupe)) is not None:
             return duplicate
         started = time.perf_counter()
-        result = self._audio_outcome(await self.buffer.append_audio(meta.session_id, dedupe, chunks))
+        holder = f"http:{principal.sub}"  # takes the recording as a console would
+        result = self._audio_outcome(await self.buffer.append_audio(meta.session_id, dedupe, chunks, holder))
         if isinstance(result, AstraError):
             raise result
         if not result.duplicate:

@@ -252,7 +252,8 @@ async def test_after_close_the_seq_is_still_judged_first(buffer: SessionBuffer) 
     'closed': a client was told an input it had stored was refused. Idempotency keys likewise."""
     sid = await new_session(buffer)
     assert (await add(buffer, sid, 1, Dedupe.by_seq("c", 1)))[0] == "ok"
-    assert (await buffer.append_audio(sid, Dedupe.by_seq("c", 2), [("pcm16", b"\0\0", True)])).outcome == "ok"
+    spoken = [("pcm16", b"\0\0", True), ("end", b"", False)]  # ends its utterance: no hold left
+    assert (await buffer.append_audio(sid, Dedupe.by_seq("c", 2), spoken)).outcome == "ok"
     # HTTP audio before the console's frames, which then hold the session's recording.
     http_audio = await buffer.append_audio(sid, Dedupe.by_key("k-audio"), [("end", b"", False)])
     _, framed, _ = await buffer.append_audio_frames(sid, "c", [(3, "pcm16", b"\0\0", False)])

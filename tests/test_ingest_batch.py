@@ -178,6 +178,36 @@ def test_one_console_records_a_session_at_a_time(redis_url: str) -> None:
     asyncio.run(run())
 
 
+def test_http_audio_holds_the_recording_while_its_utterance_is_open(redis_url: str) -> None:
+    """HTTP audio that leaves its utterance open (``continues``) takes the session's recording as
+    a console's frames do: a console starting between the HTTP client's chunks is refused, where
+    it used to be let in and its audio woven into the open utterance. The chunk that ends the
+    utterance releases it; another HTTP client is refused meanwhile too."""
+
+    async def run() -> None:
+        redis = Redis.from_url(redis_url)
+        try:
+            buffer = SessionBuffer(redis)
+            sid = await _session(buffer)
+            pcm = ("pcm16", b"\0" * 320, False)
+            opened = await buffer.append_audio(sid, Dedupe.by_key("k1"), [pcm], holder="http:op")
+            assert opened.outcome == "ok"
+            _, console, _ = await buffer.append_audio_frames(sid, "console-a", [_frame(1)])
+            assert [(c.outcome, c.detail) for c in console] == [("recording", "http:op")]
+            other = await buffer.append_audio(sid, Dedupe.by_key("k2"), [pcm], holder="http:other")
+            assert (other.outcome, other.detail) == ("recording", "http:op")
+            ended = await buffer.append_audio(
+                sid, Dedupe.by_key("k3"), [pcm, ("end", b"", False)], holder="http:op"
+            )
+            assert ended.outcome == "ok"
+            _, console, _ = await buffer.append_audio_frames(sid, "console-a", [_frame(1)])
+            assert [c.outcome for c in console] == ["ok"]
+        finally:
+            await redis.aclose()
+
+    asyncio.run(run())
+
+
 def test_the_recording_hold_lasts_its_whole_length_after_the_last_frame(redis_url: str) -> None:
     """Each batch renews the hold: another console is refused until the hold has passed since the
     holder's last frame (it used to be renewed only past half its length, leaving as little as
@@ -248,7 +278,8 @@ def test_batch_names_the_entry_stored_just_before_it(redis_url: str) -> None:
             before, second, _ = await buffer.append_audio_frames(sid, "rec", [_frame(2), _frame(3)])
             assert before == first[1].detail and [c.outcome for c in second] == ["dup", "ok"]
             await buffer.append_audio_frames(sid, "rec", [(4, "end", b"", False)])  # lets HTTP in
-            http = await buffer.append_audio(sid, Dedupe.by_key("k1"), [("pcm16", b"\x00\x00", False)])
+            chunk = [("pcm16", b"\x00\x00", False), ("end", b"", False)]  # ends: lets "rec" in again
+            http = await buffer.append_audio(sid, Dedupe.by_key("k1"), chunk)
             assert http.outcome == "ok"
             before, _, _ = await buffer.append_audio_frames(sid, "rec", [_frame(5)])
             assert before == http.detail
