@@ -1029,7 +1029,10 @@ class SessionBuffer:
         """Who holds the session's recording (see RECORDING_HOLD) and until when (epoch seconds),
         or None when nobody does."""
         holder, until = await self._r.hmget(SessionKeys(session_id).meta, "recorder", "recorder_until")
-        if holder is None or until is None or int(until) / 1000 <= time.time():
+        if holder is None or until is None:
+            return None
+        seconds, micros = await self._r.time()  # the clock the hold is kept by, not this host's
+        if int(until) <= seconds * 1000 + micros // 1000:
             return None
         return holder.decode(), int(until) / 1000
 

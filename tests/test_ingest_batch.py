@@ -4,12 +4,14 @@ each had come alone: same outcomes, same order, same durable audio."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 import hypothesis
 import msgpack
+import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 from redis.asyncio import Redis
@@ -172,6 +174,35 @@ def test_one_console_records_a_session_at_a_time(redis_url: str) -> None:
                 if lapsed[0].outcome == "ok":
                     break
             assert lapsed[0].outcome == "ok"
+        finally:
+            await redis.aclose()
+
+    asyncio.run(run())
+
+
+def test_who_holds_the_recording_is_judged_by_redis_clock(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GET session's ``recording`` compares the hold's end with Redis's clock, the one the hold is
+    kept by: a host whose clock runs an hour ahead used to report nobody recording (so finalize
+    gave no warning) while Redis still refused other consoles."""
+
+    class HourAhead:
+        @staticmethod
+        def time() -> float:
+            return time.time() + 3600
+
+    async def run() -> None:
+        redis = Redis.from_url(redis_url)
+        try:
+            buffer = SessionBuffer(redis)
+            sid = await _session(buffer)
+            await buffer.append_audio_frames(sid, "console-a", [_frame(1)])
+            monkeypatch.setattr(buffer_module, "time", HourAhead)
+            held = await buffer.recording(sid)
+            assert held is not None and held[0] == "console-a"
+            _, other, _ = await buffer.append_audio_frames(sid, "console-b", [_frame(1)])
+            assert [c.outcome for c in other] == ["recording"]
         finally:
             await redis.aclose()
 

@@ -158,6 +158,8 @@ async def test_every_buffer_script_touches_only_its_own_sessions_slot(redis_clus
         assert audio.outcome == "ok"
         _, checks, _ = await buffer.append_audio_frames(sid, "mic", [(2, "pcm16", b"\0\0", False)])
         assert [c.outcome for c in checks] == ["ok"]
+        held = await buffer.recording(sid)  # also reads the cluster's clock
+        assert held is not None and held[0] == "mic"
         assert await buffer.record_utterance(sid, "u1", {"position": 2}, 1, payload())
         await buffer.checkpoint_audio(sid, audio.detail, 1)
         assert await buffer.acquire_lease(sid, "me", 10)
