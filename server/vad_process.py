@@ -12,7 +12,9 @@ again, with the same results. Requests that arrive while others are being scored
 one message (one socket write and one wake-up of the loop for all of them).
 
 The child runs at the lowest priority (niceness 19): when the CPU is short the acks (the audio is
-safe) come first and segmentation falls behind, as ``astra_audio_lag_seconds`` shows.
+safe) come first and segmentation falls behind, as ``astra_audio_lag_seconds`` shows. A child
+with nothing to score for ``IDLE_STOP`` seconds is stopped (its ~70 MB of RSS given back once the
+instance's sessions stop recording) and the next request starts another, as the first one did.
 
 Wire format, both ways over a Unix socket pair: a 4-byte little-endian length, then msgpack.
 Request: a list of ``[id, pcm16, state, cell]``; the child scores ``pcm16`` in calls of ``cell``
@@ -52,6 +54,9 @@ NICE = 19
 the child still took a fifth of the machine from a saturated ingest."""
 MAX_ATTEMPTS = 3
 """Children a request may see die under it before it fails (a request that kills every child)."""
+IDLE_STOP = 300.0
+"""Seconds without a request after which the child is stopped; live audio asks every ~128 ms a
+stream, and a new child is ready in about a second, well inside the next utterance."""
 
 
 class VadError(Exception):
@@ -126,6 +131,8 @@ class _Child:
     writer: asyncio.StreamWriter
     reader: asyncio.Task[None]
     sent: dict[int, _Request] = field(default_factory=dict)
+    retired: bool = False
+    """Stopped on purpose (idle): its end is not a death to recover from."""
 
 
 class VadProcess:
@@ -135,7 +142,10 @@ class VadProcess:
     ``state`` is None at the start of a stream and otherwise what the previous call returned.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, idle_stop: float = IDLE_STOP) -> None:
+        self.idle_stop = idle_stop
+        self._last_request = 0.0
+        self._idle_watch: asyncio.Task[None] | None = None
         self._ids = itertools.count()
         self._child: _Child | None = None
         self._starting: asyncio.Lock | None = None
@@ -151,15 +161,14 @@ class VadProcess:
         if self._closed:
             raise VadError("the VAD process is closed")
         rid = next(self._ids)
-        future: asyncio.Future[tuple[npt.NDArray[np.float32], bytes | None]] = (
-            asyncio.get_running_loop().create_future()
-        )
+        loop = asyncio.get_running_loop()
+        self._last_request = loop.time()
+        future: asyncio.Future[tuple[npt.NDArray[np.float32], bytes | None]] = loop.create_future()
         self._unsent[rid] = _Request([rid, pcm16, state, cell], future)
         if self._child is None:
             await self._start()
         elif not self._flush_pending:
             self._flush_pending = True
-            loop = asyncio.get_running_loop()
             loop.call_at(max(loop.time(), self._last_send + SEND_INTERVAL), self._flush)
         return await future
 
@@ -200,7 +209,25 @@ class VadProcess:
         child = _Child(process, writer, asyncio.create_task(self._read(reader)))
         child.reader.add_done_callback(lambda _: self._lost(child))
         log.info("VAD process %s started", process.pid)
+        if self._idle_watch is None or self._idle_watch.done():
+            self._idle_watch = asyncio.create_task(self._stop_when_idle())
         return child
+
+    async def _stop_when_idle(self) -> None:
+        """Stop the child once nothing was asked of it for ``idle_stop`` seconds (checked a few
+        times per period); returns when there is no child left to watch."""
+        loop = asyncio.get_running_loop()
+        while (child := self._child) is not None:
+            idle_for = loop.time() - self._last_request
+            if idle_for < self.idle_stop or child.sent or self._unsent:
+                await asyncio.sleep(max(self.idle_stop - idle_for, 0) + self.idle_stop / 8)
+                continue
+            child.retired = True
+            self._child = None
+            log.info(
+                "VAD process %s stopped after %.0f s without audio to score", child.process.pid, idle_for
+            )
+            await self._stop(child)
 
     def _flush(self) -> None:
         self._flush_pending = False
@@ -237,6 +264,8 @@ class VadProcess:
         child.writer.close()
         with contextlib.suppress(Exception):
             child.process.join(timeout=0)
+        if child.retired:
+            return
         if self._closed:
             for request in child.sent.values():
                 if not request.future.done():
@@ -267,8 +296,14 @@ class VadProcess:
             if not request.future.done():
                 request.future.set_exception(VadError("the VAD process is closed"))
         self._unsent = {}
-        if child is None:
-            return
+        if self._idle_watch is not None:
+            self._idle_watch.cancel()
+        if child is not None:
+            await self._stop(child)
+
+    @staticmethod
+    async def _stop(child: _Child) -> None:
+        """Close the child's socket and wait for it to leave (bounded: killed if it does not)."""
         child.writer.close()  # the child sees the end of its socket and returns
         await asyncio.wait({child.reader}, timeout=5)
         await asyncio.to_thread(child.process.join, 5)

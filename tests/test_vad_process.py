@@ -154,6 +154,40 @@ async def test_close_stops_the_child() -> None:
         await vad.score(speech(1.0)[: CELL * 2], None, CELL)
 
 
+async def test_an_idle_child_is_stopped_and_the_next_request_starts_another() -> None:
+    """A child with nothing to score for ``idle_stop`` leaves (its memory given back) without
+    counting as a death; the next request starts a new one and scores as before."""
+    pcm = speech(2.0)[: CELL * 2 * 4]
+    expected = reference(pcm)
+    vad = VadProcess(idle_stop=0.3)
+    try:
+        assert np.allclose((await vad.score(pcm, None, CELL))[0], expected, atol=1e-6)
+        first = vad.pid
+        assert first is not None
+        await until(lambda: vad.pid is None, "the idle child to be stopped")
+        await until(lambda: not psutil.pid_exists(first), "the idle child to leave")
+        assert vad.restarts == 0
+        assert np.allclose((await vad.score(pcm, None, CELL))[0], expected, atol=1e-6)
+        assert vad.pid not in (None, first)
+    finally:
+        await vad.aclose()
+
+
+async def test_a_busy_child_is_not_stopped_as_idle() -> None:
+    """Requests keep the child: it is stopped only after a whole idle period without any."""
+    pcm = speech(1.0)[: CELL * 2]
+    vad = VadProcess(idle_stop=2.0)
+    try:
+        await vad.score(pcm, None, CELL)
+        first = vad.pid
+        for _ in range(50):  # 5 s of requests every 0.1 s: two and a half idle periods long
+            await vad.score(pcm, None, CELL)
+            await asyncio.sleep(0.1)
+            assert vad.pid == first
+    finally:
+        await vad.aclose()
+
+
 ORPHAN_SCRIPT = """
 import asyncio
 from server.vad_process import VadProcess
