@@ -312,6 +312,100 @@ def test_debate_official_keeps_the_office() -> None:
     assert got["cargo"] == "secretaria de Hacienda"
 
 
+@pytest.mark.parametrize(
+    ("text", "orador", "rol", "cargo"),
+    [
+        (
+            "Tiene la palabra la secretaria de Movilidad, doctora Claudia Patricia Benítez Ruiz.",
+            "Claudia Patricia Benítez Ruiz",
+            "funcionario",
+            "secretaria de Movilidad",
+        ),
+        (
+            "Tiene la palabra el director del DAGMA, ingeniero Julián Andrés Mejía Tascón.",
+            "Julián Andrés Mejía Tascón",
+            "funcionario",
+            "director del DAGMA",
+        ),
+        (
+            "Siguiente punto. Tiene la palabra el gerente de Emcali, arquitecto Luis Mora.",
+            "Luis Mora",
+            "funcionario",
+            "gerente de Emcali",
+        ),
+        (
+            "tiene la palabra la secretaria de educacion, abogada ana maria ruiz",
+            "ana maria ruiz",
+            "funcionario",
+            "secretaria de educacion",
+        ),
+        ("Tiene la palabra la personera distrital, doctora Eva Paz.", "Eva Paz", "personero", None),
+    ],
+)
+def test_official_given_the_floor_after_the_office_is_named(
+    text: str, orador: str, rol: str, cargo: str | None
+) -> None:
+    """The office first, then the name after a comma ("la secretaria de Movilidad, doctora Ana
+    Ruiz"): the name, without the title, is the orador, so the next utterance can carry it."""
+    got = data(text, TPL_DEBATE)
+    assert (got.get("orador"), got.get("rol"), got.get("cargo"), got.get("anuncio")) == (
+        orador,
+        rol,
+        cargo,
+        True,
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "tiene la palabra la secretaria de salud, ella nos presenta el informe",
+        "tiene la palabra la secretaria de salud, luego el personero",
+    ],
+)
+def test_words_after_the_office_that_are_not_a_name_name_nobody(text: str) -> None:
+    """After the office and a comma, only a titled or capitalised name is taken as the orador."""
+    got = data(text, TPL_DEBATE)
+    assert "orador" not in got
+    assert (got["rol"], got["cargo"]) == ("funcionario", "secretaria de salud")
+
+
+@pytest.mark.parametrize(
+    ("text", "orador", "rol", "cargo", "texto"),
+    [
+        (
+            "Secretaria de Salud, doctora Ana Ruiz: buenas tardes a todos.",
+            "Ana Ruiz",
+            "funcionario",
+            "Secretaria de Salud",
+            "buenas tardes a todos.",
+        ),
+        (
+            "Habla la secretaria de Hacienda, doctora María Gómez: el recaudo creció un ocho por ciento.",
+            "María Gómez",
+            "funcionario",
+            "secretaria de Hacienda",
+            "el recaudo creció un ocho por ciento.",
+        ),
+        (
+            "Habla el concejal Juan Pérez: pido que se revise el contrato.",
+            "Juan Pérez",
+            "concejal",
+            None,
+            "pido que se revise el contrato.",
+        ),
+    ],
+)
+def test_intervention_labelled_with_its_speaker(
+    text: str, orador: str, rol: str, cargo: str | None, texto: str
+) -> None:
+    """ "[Habla] <role>, <name>: words" names its speaker as "Concejal Juan Pérez: …" does: an
+    official the same as a councillor, and texto is what was said after the colon."""
+    got = data(text)
+    assert (got.get("orador"), got.get("rol"), got.get("cargo"), got["texto"]) == (orador, rol, cargo, texto)
+    assert "anuncio" not in got
+
+
 def test_debate_party_known_by_name() -> None:
     """Parties said without the word "partido" are recognised by name."""
     got = data("Tiene la palabra la concejala Ana Ruiz, de la bancada del Pacto Histórico.")
@@ -344,6 +438,85 @@ def test_proyecto_with_a_speaker_keeps_the_speaker() -> None:
     assert result.template_id == TPL_PROYECTO_ACUERDO
     assert result.structured_data["orador"] == "Juan Pérez"
     assert result.structured_data["numero"] == "012"
+
+
+@pytest.mark.parametrize(
+    ("text", "orador", "rol"),
+    [
+        (
+            "Tiene la palabra la concejala ponente Isabel Cristina Lozano Arango.",
+            "Isabel Cristina Lozano Arango",
+            "concejala",
+        ),
+        (
+            "Tiene la palabra el concejal ponente, Fernando Tamayo Rivera.",
+            "Fernando Tamayo Rivera",
+            "concejal",
+        ),
+        ("Tiene la palabra la ponente, concejala Ana Ruiz.", "Ana Ruiz", "concejala"),
+        ("tiene la palabra la ponente coordinadora eva paz", "eva paz", "concejala"),
+        ("Tiene la palabra el concejal Luis Mora, ponente del proyecto.", "Luis Mora", "concejal"),
+    ],
+)
+def test_rapporteur_given_the_floor_in_the_bill(text: str, orador: str, rol: str) -> None:
+    """The ponente given the floor stays in the bill's section as a grant of the floor (anuncio,
+    as in a debate); "ponente" is marked apart and is not part of the name."""
+    result = classify(text, previous_template_id=TPL_PROYECTO_ACUERDO)
+    assert result.template_id == TPL_PROYECTO_ACUERDO
+    assert result.structured_data == {
+        "orador": orador,
+        "rol": rol,
+        "ponente": True,
+        "texto": text,
+        "anuncio": True,
+    }
+
+
+def test_rapporteur_given_the_floor_then_speaking() -> None:
+    """A grant followed by the ponente's words in the same utterance keeps them apart, as in a
+    debate: anuncio_texto is the chair's sentence, texto the ponente's words."""
+    text = (
+        "Siguiente punto. Tiene la palabra el concejal ponente Fernando Tamayo Rivera. Gracias, "
+        "presidente; la ponencia es positiva."
+    )
+    got = data(text, TPL_PROYECTO_ACUERDO)
+    assert got["orador"] == "Fernando Tamayo Rivera"
+    assert got["ponente"] is True
+    assert (
+        got["anuncio_texto"]
+        == "Siguiente punto. Tiene la palabra el concejal ponente Fernando Tamayo Rivera."
+    )
+    assert got["texto"] == "Gracias, presidente; la ponencia es positiva."
+    assert "anuncio" not in got
+
+
+def test_citing_councillor_given_the_floor() -> None:
+    """ "citante" (who called the debate) is marked apart, before or after the name."""
+    assert data("Tiene la palabra el concejal citante, Juan Pérez.", TPL_DEBATE) | {"texto": ""} == {
+        "orador": "Juan Pérez",
+        "rol": "concejal",
+        "citante": True,
+        "texto": "",
+        "anuncio": True,
+    }
+    got = data(
+        "Tiene la palabra el concejal Carlos Hernán Rodríguez Peña, del Centro Democrático, "
+        "citante del debate."
+    )
+    assert (got["orador"], got["partido"], got["citante"]) == (
+        "Carlos Hernán Rodríguez Peña",
+        "Centro Democrático",
+        True,
+    )
+
+
+def test_a_rapporteur_mentioned_is_not_the_speaker_s_part() -> None:
+    """A ponente spoken of later in the sentence is not the speaker being given the floor."""
+    got = data(
+        "Tiene la palabra el concejal Juan Pérez para preguntarle a la ponente, Ana Ruiz, por el artículo."
+    )
+    assert got["orador"] == "Juan Pérez"
+    assert "ponente" not in got
 
 
 def test_proposicion_extracts_authors_and_text() -> None:

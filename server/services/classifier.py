@@ -455,12 +455,18 @@ _STOPWORD_TEXT: Final = """
 _NAME_STOPWORDS: Final = frozenset(_STOPWORD_TEXT.split()) | _NUMBER_WORDS
 _MAX_NAME_WORDS: Final = 6
 _NAME_TOKEN_RE: Final = re.compile(r"\s*([^\W\d_][\w'’\-]*)")
+# Academic and courtesy titles said before a name: not part of it.
+_TITLES: Final = (
+    r"doctor|doctora|doctores|dr|dra|ingeniero|ingeniera|ing|licenciado|licenciada|lic"
+    r"|arquitecto|arquitecta|arq|abogado|abogada|economista|contador|contadora|magister"
+    r"|profesor|profesora|don|dona|coronel|teniente|capitan"
+)
+_TITLE_RE: Final = re.compile(rf"\b(?:{_TITLES})\b")
 _PERSON_FILLER_RE: Final = re.compile(
     r"\s*(?:(?:a la|a los|a las|al|a|de la|de los|del|el|la|los|las)\s+)?"
     r"(?:(?:senor|senora|senores|senoras|honorable|honorables|h\.)\s+)?"
     r"(?:(?:concejal|concejala|concejales|concejalas|presidente|presidenta|vicepresidente"
-    r"|vicepresidenta|secretario|secretaria|general|doctor|doctora|doctores|dr|dra"
-    r"|ingeniero|ingeniera|ing|licenciado|licenciada|don|dona|profesor|profesora)\b\.?\s*)*"
+    rf"|vicepresidenta|secretario|secretaria|general|{_TITLES})\b\.?\s*)*"
     r"(?:(?:del|de la)\s+(?:honorable\s+)?(?:concejo|corporacion)(?:\s+(?:municipal|distrital))?"
     r"(?:\s+de\s+[^\W\d_]+)?\s*,?\s*)?"
 )
@@ -539,7 +545,8 @@ _SPEAKER_TRIGGER_RE: Final = re.compile(
     r"|doy|le doy|damos|otorgo|se otorga|hace uso de|en uso de|con)\s+(?:el\s+uso\s+de\s+)?"
     r"la\s+palabra|interviene|intervino|intervencion\s+(?:de|del|de la))\b\s*,?"
 )
-_SPEAKER_PREFIX_RE: Final = re.compile(r"^(?:(?:el|la)\s+)?(?:honorable\s+)?(?=\w+)")
+# "[Habla] [el] concejal Juan Pérez: …", a transcript's speaker label.
+_SPEAKER_PREFIX_RE: Final = re.compile(r"^(?:habla\s+)?(?:(?:el|la)\s+)?(?:honorable\s+)?(?=\w+)")
 _ROLE_RE: Final = re.compile(
     r"\s*(?:(?:el|la|al|a la|a|del|de la)\s+)?(?:(?:senor|senora|honorable)\s+)?"
     r"(?P<role>concejala|concejal|subsecretari[oa]|secretari[oa]|personer[oa]|alcaldesa|alcalde"
@@ -548,6 +555,12 @@ _ROLE_RE: Final = re.compile(
     r"|comandante|inspectora?)\b(?:\s+(?:municipal|distrital|delegad[oa]))?"
 )
 _COMMA_RE: Final = re.compile(r"\s*,\s*")
+# The speaker's part in the item, said before or after the name: "la concejala ponente Eva
+# Paz", "el concejal citante, Luis Mora", "Eva Paz, del Partido Verde, ponente del proyecto".
+_PART: Final = r"(?:coordinador[a]?\s+)?(?P<part>ponente|citante)s?\b(?:\s+coordinador[a]?\b)?"
+_PART_BEFORE_NAME_RE: Final = re.compile(rf"\s*(?:(?P<art>el|la)\s+)?{_PART}\s*,?")
+_PART_AFTER_NAME_RE: Final = re.compile(rf",\s*(?:(?:el|la)\s+)?(?:concejala?\s+)?{_PART}")
+_CLAUSE_END_RE: Final = re.compile(r"[.;:!?](?:\s|$)")
 _ROLE_SCOPE_RE: Final = re.compile(r"\s+(?:de|del|de la|de los)\s+")
 _COUNCIL_RE: Final = re.compile(r"\s+(?:general\b|(?:del|de la)\s+(?:honorable\s+)?(?:concejo|corp))")
 _ROLE_NAMES: Final[tuple[tuple[str, str], ...]] = (
@@ -627,11 +640,32 @@ def _party(t: _Text) -> str | None:
     return None
 
 
+def _person_after_role(t: _Text, pos: int) -> tuple[str, int] | None:
+    """Person named right after a role, or after the office and a comma ("la secretaria de
+    Salud, doctora Ana Ruiz"). After the comma it must look like a name, titled or capitalised,
+    so "la secretaria de Salud, ella nos dirá" names nobody."""
+    if (person := _take_person(t, pos)) is not None:
+        return person
+    comma = _COMMA_RE.match(t.low, pos)
+    if comma is None or (person := _take_person(t, comma.end())) is None:
+        return None
+    name_at = person[1] - len(person[0])
+    titled = _TITLE_RE.search(t.low, comma.end(), name_at) is not None
+    return person if titled or person[0][0].isupper() else None
+
+
 def _speaker_at(t: _Text, pos: int) -> dict[str, Any]:
-    """Speaker introduced at pos: "el concejal Juan Pérez", "la doctora Ana Ruiz, secretaria..."."""
+    """Speaker introduced at pos: "el concejal Juan Pérez", "la doctora Ana Ruiz, secretaria...",
+    "el director del DAGMA, ingeniero Luis Mora", "la concejala ponente Eva Paz"."""
     out: dict[str, Any] = {}
-    role = _role(t, pos)
-    person = _take_person(t, role[2] if role else pos)
+    part_before = _PART_BEFORE_NAME_RE.match(t.low, pos)
+    role = _role(t, part_before.end() if part_before else pos)
+    part_after_role = _PART_BEFORE_NAME_RE.match(t.low, role[2]) if role else None
+    part = part_before or part_after_role
+    if role is not None:
+        person = _person_after_role(t, part_after_role.end() if part_after_role else role[2])
+    else:
+        person = _take_person(t, part.end() if part else pos)
     if person is not None:
         out["orador"] = person[0]
         if role is None and (comma := _COMMA_RE.match(t.low, person[1])):
@@ -640,11 +674,26 @@ def _speaker_at(t: _Text, pos: int) -> dict[str, Any]:
         out["rol"] = role[0]
         if role[1]:
             out["cargo"] = role[1]
+    elif part is not None and person is not None:
+        # A ponente or citante is a councillor; the article says which ("la ponente Eva Paz").
+        out["rol"] = "concejala" if part["art"] == "la" else "concejal"
+    parts = {part["part"]} if part else set()
+    if person is not None:
+        stop = _CLAUSE_END_RE.search(t.low, person[1])
+        end = stop.start() if stop else len(t.low)
+        parts |= {m["part"] for m in _PART_AFTER_NAME_RE.finditer(t.low, person[1], end)}
+    out |= {p: True for p in sorted(parts)}
     return out
 
 
 def _speaker(t: _Text) -> dict[str, Any]:
-    """Who speaks in the utterance, when it says so."""
+    """Who speaks in the utterance, when it says so.
+
+    Fields: orador (the name, without role or titles), rol (concejal, concejala, funcionario,
+    personero, ciudadano…), cargo (an official's office as said: "secretaria de Movilidad"),
+    partido, and ponente / citante (true when the speaker is the bill's rapporteur or the
+    councillor who called the debate: "la concejala ponente Eva Paz").
+    """
     out: dict[str, Any] = {}
     trigger = _SPEAKER_TRIGGER_RE.search(t.low)
     if trigger is not None:
@@ -653,7 +702,7 @@ def _speaker(t: _Text) -> dict[str, Any]:
         prefix = _SPEAKER_PREFIX_RE.match(t.low)
         role = _role(t, prefix.end()) if prefix else None
         if role is not None:
-            person = _take_person(t, role[2])
+            person = _person_after_role(t, role[2])
             if person and t.raw[person[1] :].lstrip().startswith(":"):
                 out = _speaker_at(t, prefix.end() if prefix else 0)
     party = _party(t)
@@ -1016,26 +1065,35 @@ def _actas_data(t: _Text) -> dict[str, Any]:
 _ANNOUNCEMENT_END_RE: Final = re.compile(r"[.!?;:]\s")
 
 
+def _grant_of_the_floor(t: _Text) -> dict[str, Any]:
+    """texto and anuncio / anuncio_texto of an utterance whose sentence gives the floor, or {}.
+
+    A sentence announcing who speaks ("[Siguiente punto.] Tiene la palabra el concejal Pedro
+    Gómez.") holds the chair's or the secretary's words, not the speaker's. The speaker's own
+    are what follows that sentence (texto), and the words up to it are kept apart (anuncio_texto:
+    the acta writes them as said, before the speaker's line, so no word is lost); with nothing
+    after it the utterance is an announcement (anuncio), which the acta writes as said rather
+    than under the speaker's name.
+    """
+    trigger = _SPEAKER_TRIGGER_RE.search(t.low)
+    if trigger is None:
+        return {}
+    ends = [m.end() for m in _ANNOUNCEMENT_END_RE.finditer(t.raw, 0, trigger.start())]
+    opening = ends[-1] if ends else 0  # where the sentence holding the trigger starts
+    if t.low[opening : trigger.start()].strip(" ,;:.-¡¿"):
+        return {}  # "…como dijo el concejal que tiene la palabra…": not a grant
+    stop = _ANNOUNCEMENT_END_RE.search(t.raw, trigger.end())
+    rest = t.raw[stop.end() :].strip() if stop else ""
+    if len(rest.split()) >= 2 and stop is not None:
+        return {"texto": rest, "anuncio_texto": t.raw[: stop.end()].strip()}
+    return {"texto": t.raw, "anuncio": True}
+
+
 def _intervention_data(t: _Text) -> dict[str, Any]:
     data: dict[str, Any] = {**_speaker(t), "texto": t.raw}
-    trigger = _SPEAKER_TRIGGER_RE.search(t.low)
-    ends = [m.end() for m in _ANNOUNCEMENT_END_RE.finditer(t.raw, 0, trigger.start())] if trigger else []
-    opening = ends[-1] if ends else 0  # where the sentence holding the trigger starts
-    if trigger is not None and not t.low[opening : trigger.start()].strip(" ,;:.-¡¿"):
-        # A sentence announcing who speaks ("[Siguiente punto.] Tiene la palabra el concejal
-        # Pedro Gómez."): the chair's or the secretary's words, not the speaker's. The speaker's
-        # own are what follows that sentence (texto), and the words up to it are kept apart
-        # (anuncio_texto: the acta writes them as said, before the speaker's line, so no word is
-        # lost); with nothing after it the utterance is an announcement (anuncio), which the acta
-        # writes as said rather than under the speaker's name.
-        stop = _ANNOUNCEMENT_END_RE.search(t.raw, trigger.end())
-        rest = t.raw[stop.end() :].strip() if stop else ""
-        if len(rest.split()) >= 2 and stop is not None:
-            data["texto"] = rest
-            data["anuncio_texto"] = t.raw[: stop.end()].strip()
-        else:
-            data["anuncio"] = True
-    elif trigger is None and "orador" in data and ":" in t.raw:
+    if grant := _grant_of_the_floor(t):
+        data |= grant
+    elif "orador" in data and ":" in t.raw and not _SPEAKER_TRIGGER_RE.search(t.low):
         # "Concejal Juan Pérez: buenas tardes…": the name is the acta's speaker line already.
         data["texto"] = t.raw.split(":", 1)[1].strip() or t.raw
     return data
@@ -1081,6 +1139,7 @@ def _proyecto_data(t: _Text) -> dict[str, Any]:
         data["debate"] = "primero" if debate["first"] else "segundo"
     if _SPEAKER_TRIGGER_RE.search(t.low):
         data.update({k: v for k, v in _speaker(t).items() if k != "partido"})
+        data.update(_grant_of_the_floor(t))  # the ponente given the floor, as in a debate
     return data
 
 
