@@ -751,6 +751,97 @@ def test_empty_text_is_a_debate_with_zero_confidence(text: str) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# Routing in context: what opens a section and what continues it
+# --------------------------------------------------------------------------------------------
+
+
+def sections(utterances: list[str], previous: str | None = None) -> list[str]:
+    """Templates of utterances classified in order, each with the previous one's as context."""
+    out: list[str] = []
+    for text in utterances:
+        previous = classify(text, previous_template_id=previous).template_id
+        out.append(previous)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("text", "previous"),
+    [
+        (
+            "Gracias, presidente. Solicito que en el punto de asuntos varios se incluya un informe "
+            "sobre la emergencia invernal en la zona de ladera.",
+            TPL_APROBACION_ORDEN_DIA,
+        ),
+        (
+            "Señor presidente, propongo que se aplace el punto del proyecto de acuerdo para la "
+            "próxima sesión.",
+            TPL_APROBACION_ORDEN_DIA,
+        ),
+        (
+            "Solicito que se incluya como nuevo punto la lectura de una comunicación de la Personería.",
+            TPL_ORDEN_DIA,
+        ),
+        (
+            "Pido que se retire del orden del día la proposición número ciento veinte.",
+            TPL_APROBACION_ORDEN_DIA,
+        ),
+        (
+            "presidente, que el punto de proposiciones se traslade antes del debate de control politico",
+            TPL_APROBACION_ORDEN_DIA,
+        ),
+    ],
+)
+def test_agenda_change_asked_while_the_agenda_is_approved(text: str, previous: str) -> None:
+    """A change to the agenda asked for while it is read or approved is part of its approval;
+    the items it names (varios, the bill, a proposición, a communication) are not taken up."""
+    assert classify(text, previous_template_id=previous).template_id == TPL_APROBACION_ORDEN_DIA
+
+
+def test_agenda_approval_with_a_change_stays_together() -> None:
+    """The agenda put to consideration, a change asked for, the question and the result: all in
+    the agenda approval (the question used to follow the change into the wrong section)."""
+    assert (
+        sections(
+            [
+                "Se somete a consideración el orden del día leído. Se abre la discusión.",
+                "Gracias, presidente. Solicito que en el punto de varios se incluya el informe de la "
+                "Personería sobre los habitantes de calle.",
+                "Con la modificación propuesta por la concejala Ana Ruiz, se cierra la discusión. "
+                "¿Lo aprueba la plenaria?",
+                "Ha sido aprobado el orden del día con la modificación, con quince votos por el sí.",
+            ],
+            previous=TPL_ORDEN_DIA,
+        )
+        == [TPL_APROBACION_ORDEN_DIA] * 4
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "previous", "expected"),
+    [
+        # The agenda's section names keep their meaning outside its approval.
+        ("Solicito que en el punto de asuntos varios se incluya un informe.", TPL_DEBATE, TPL_VARIOS),
+        # A bill announced with "se modifica" in its title is the bill, not a change to the agenda.
+        (
+            "Siguiente punto. Segundo debate del proyecto de acuerdo por medio del cual se modifica "
+            "el punto de recaudo.",
+            TPL_APROBACION_ORDEN_DIA,
+            TPL_PROYECTO_ACUERDO,
+        ),
+        # "punto de vista" is not an agenda item.
+        (
+            "Desde mi punto de vista hay que cambiar la proposición de la bancada.",
+            TPL_APROBACION_ORDEN_DIA,
+            TPL_PROPOSICION,
+        ),
+    ],
+)
+def test_not_an_agenda_change(text: str, previous: str, expected: str) -> None:
+    """The agenda-change rule needs the agenda in context, no announcement and an agenda item."""
+    assert classify(text, previous_template_id=previous).template_id == expected
+
+
+# --------------------------------------------------------------------------------------------
 # Time, date and number parsing
 # --------------------------------------------------------------------------------------------
 

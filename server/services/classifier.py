@@ -1388,6 +1388,20 @@ _SPEECH_RE: Final = re.compile(
     r"|\breplica\b|\bpor alusion|\bhonorables? concejal\w*|\bcompaneros? concejal\w*"
 )
 
+# A change to the agenda asked for while it is being approved: "Solicito que en el punto de
+# asuntos varios se incluya…", "Propongo aplazar el punto del proyecto de acuerdo". The items it
+# names (varios, proyecto, proposición…) are the agenda's, not a section taken up.
+_AGENDA_CHANGE_VERB: Final = (
+    r"(?:inclu|adicion|agreg|retir|aplaz|aplac|pospon|modific|cambi|alter|traslad|exclu|suprim"
+    r"|elimin|adelant|antepon|sustitu|reemplaz)\w*"
+)
+_AGENDA_ITEM: Final = r"(?:(?<!\ben )punto(?!\s+de\s+vista)|orden del dia|agenda)"
+_AGENDA_CHANGE_RE: Final = re.compile(
+    rf"\b{_AGENDA_CHANGE_VERB}\b[^.?!]{{0,60}}?\b{_AGENDA_ITEM}\b"
+    rf"|\b{_AGENDA_ITEM}\b[^.?!]{{0,80}}?\b(?:se\s+)?{_AGENDA_CHANGE_VERB}\b"
+)
+_AGENDA_BEING_APPROVED: Final = frozenset({TPL_ORDEN_DIA, TPL_APROBACION_ORDEN_DIA})
+
 _Rule = Callable[[_Text], "int | None"]
 
 
@@ -1449,6 +1463,8 @@ def _choose(t: _Text, previous: str | None, next_point: bool) -> tuple[str, floa
         return TPL_CIERRE, _CONF_STRONG
     if _VOTE_RE.search(t.low) or len(_vote_items(t)) >= 2:
         return _vote_template(t, previous)
+    if previous in _AGENDA_BEING_APPROVED and not next_point and _AGENDA_CHANGE_RE.search(t.low):
+        return TPL_APROBACION_ORDEN_DIA, _CONF_SECTION
     hits = [(pos, i, tpl) for i, (tpl, rule) in enumerate(_SECTION_RULES) if (pos := rule(t)) is not None]
     if hits:
         return min(hits)[2], _CONF_SECTION
@@ -1508,8 +1524,9 @@ def classify(
 
     `entities` is the tenant's dictionary of canonical spellings, applied before anything else;
     `previous_template_id` is the section of the previous block, used for votes (which belong
-    to what is being voted) and for "siguiente punto". Never raises: anything that no rule
-    recognises is an intervention (DEBATE) with low confidence.
+    to what is being voted), for "siguiente punto", for changes to the agenda asked for while it
+    is approved. Never raises: anything that no rule recognises is an intervention (DEBATE)
+    with low confidence.
     """
     try:
         return _classify(text, entities, previous_template_id)
