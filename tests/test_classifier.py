@@ -841,6 +841,40 @@ def test_not_an_agenda_change(text: str, previous: str, expected: str) -> None:
     assert classify(text, previous_template_id=previous).template_id == expected
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Gracias, presidente. Informo sobre la emergencia invernal en la ladera: en los "
+        "corregimientos de Los Andes y La Buitrera hay cuarenta familias damnificadas.",
+        "Señor presidente, quiero denunciar el estado de la malla vial en la comuna dieciocho.",
+        "Tiene la palabra la concejala Paola Andrea Castillo Sinisterra.",
+        "Concejal Luis Mora: pido que la Secretaría de Salud nos visite.",
+        "bueno, la verdad es que el tema del agua es muy importante",
+    ],
+)
+def test_intervention_in_other_business_stays_there(text: str) -> None:
+    """Once the session is in "asuntos varios", an intervention (or a grant of the floor) that
+    names no other section stays there, next to where it was said; elsewhere it is a debate."""
+    in_varios = classify(text, previous_template_id=TPL_VARIOS)
+    assert in_varios.template_id == TPL_VARIOS
+    assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_DEBATE
+    assert in_varios.structured_data == classify(text, previous_template_id=TPL_DEBATE).structured_data
+
+
+def test_other_business_then_the_rest_of_the_session() -> None:
+    """From "asuntos varios" a proposición, a communication or the closing still go to theirs."""
+    assert sections(
+        [
+            "Siguiente punto, asuntos varios. Tiene la palabra el concejal Jorge Iván Ramírez Salcedo.",
+            "Gracias, presidente. Pido a la Unidad de Gestión del Riesgo un informe escrito.",
+            "Proposición presentada por el concejal Jorge Iván Ramírez Salcedo: solicitar a la "
+            "Unidad de Gestión del Riesgo un informe.",
+            "Siendo las doce y veinticinco, se levanta la sesión.",
+        ],
+        previous=TPL_COMUNICACION,
+    ) == [TPL_VARIOS, TPL_VARIOS, TPL_PROPOSICION, TPL_CIERRE]
+
+
 # --------------------------------------------------------------------------------------------
 # Time, date and number parsing
 # --------------------------------------------------------------------------------------------

@@ -1453,6 +1453,12 @@ def _is_apertura_weak(t: _Text) -> bool:
     return not m.group(0).startswith("siendo") or _find_time(t.low[m.start() :]) is not None
 
 
+def _intervention_section(previous: str | None) -> str:
+    """Where an intervention that names no section goes: once the session is in "asuntos
+    varios" what members raise there stays there; otherwise it is part of the debate."""
+    return TPL_VARIOS if previous == TPL_VARIOS else TPL_DEBATE
+
+
 def _choose(t: _Text, previous: str | None, next_point: bool) -> tuple[str, float]:
     """Template and confidence for the utterance, by rule priority."""
     if _is_agenda_listing(t, previous):
@@ -1471,7 +1477,7 @@ def _choose(t: _Text, previous: str | None, next_point: bool) -> tuple[str, floa
     if _is_apertura_weak(t):
         return TPL_APERTURA, _CONF_WEAK
     if _has_speaker(t):
-        return TPL_DEBATE, _CONF_SPEAKER
+        return _intervention_section(previous), _CONF_SPEAKER
     if _APPROVAL_QUESTION_RE.search(t.low):
         return _vote_template(t, previous)[0], _CONF_WEAK
     if _ORDEN_DIA_RE.search(t.low):
@@ -1481,8 +1487,8 @@ def _choose(t: _Text, previous: str | None, next_point: bool) -> tuple[str, floa
             return previous, _CONF_NEXT_POINT
         return TPL_DEBATE, _CONF_NEXT_POINT_NO_CONTEXT
     if _SPEECH_RE.search(t.low):
-        return TPL_DEBATE, _CONF_SPEECH
-    return TPL_DEBATE, _CONF_FALLBACK
+        return _intervention_section(previous), _CONF_SPEECH
+    return _intervention_section(previous), _CONF_FALLBACK
 
 
 def _result(text: str, template: str, data: dict[str, Any], confidence: float) -> Classification:
@@ -1525,8 +1531,9 @@ def classify(
     `entities` is the tenant's dictionary of canonical spellings, applied before anything else;
     `previous_template_id` is the section of the previous block, used for votes (which belong
     to what is being voted), for "siguiente punto", for changes to the agenda asked for while it
-    is approved. Never raises: anything that no rule recognises is an intervention (DEBATE)
-    with low confidence.
+    is approved, and for interventions in "asuntos varios" (which stay there). Never raises:
+    anything that no rule recognises is an intervention (DEBATE, or VARIOS after VARIOS) with
+    low confidence.
     """
     try:
         return _classify(text, entities, previous_template_id)
