@@ -844,6 +844,51 @@ def test_not_an_agenda_change(text: str, previous: str, expected: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
+        "Siguiente punto. Debate de control político a la Secretaría de Movilidad sobre la "
+        "operación del MIO y la seguridad vial, citado por el concejal Carlos Hernán Rodríguez Peña.",
+        "Siguiente punto: control político a la Secretaría de Salud, citado por la concejala Ana Ruiz.",
+        "Continuamos con el siguiente punto, que es el debate de control político a Emcali.",
+        "Cuarto punto: citación al gerente de Metrocali.",
+        "debate de control politico a la secretaria de educacion sobre el PAE",
+    ],
+)
+def test_debate_item_announced_opens_the_debate(text: str) -> None:
+    """An agenda item of political control announced opens the debate, written as said: it is
+    the chair's or the secretary's words, not an intervention of the one who called it. It is
+    recognised as such (section confidence), not reached as speech nothing else claims."""
+    for previous in (TPL_APROBACION_ACTAS, TPL_PROYECTO_ACUERDO, TPL_VARIOS, None):
+        result = classify(text, previous_template_id=previous)
+        assert result.template_id == TPL_DEBATE
+        assert result.confidence >= 0.85
+        assert result.structured_data == {"texto": text}
+
+
+@pytest.mark.parametrize(
+    ("text", "previous", "expected"),
+    [
+        (
+            "Proposición presentada por la concejala Ana Ruiz: citar a debate de control político al "
+            "gerente de Emcali.",
+            TPL_PROYECTO_ACUERDO,
+            TPL_PROPOSICION,
+        ),
+        (
+            "Comunicación de la Secretaría de Salud con asunto: excusa para el debate de control "
+            "político del jueves.",
+            TPL_COMUNICACION,
+            TPL_COMUNICACION,
+        ),
+        ("Informo que el debate de control político a Emcali será el jueves.", TPL_VARIOS, TPL_VARIOS),
+    ],
+)
+def test_debate_spoken_of_is_not_the_debate_item(text: str, previous: str, expected: str) -> None:
+    """A political-control debate mentioned, not announced at the start, opens nothing."""
+    assert classify(text, previous_template_id=previous).template_id == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "Gracias, presidente. Informo sobre la emergencia invernal en la ladera: en los "
         "corregimientos de Los Andes y La Buitrera hay cuarenta familias damnificadas.",
         "Señor presidente, quiero denunciar el estado de la malla vial en la comuna dieciocho.",

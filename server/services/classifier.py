@@ -1388,6 +1388,16 @@ _SPEECH_RE: Final = re.compile(
     r"|\breplica\b|\bpor alusion|\bhonorables? concejal\w*|\bcompaneros? concejal\w*"
 )
 
+# An agenda item of political control announced: "[Siguiente punto.] Debate de control político
+# a la Secretaría de Movilidad…", "Cuarto punto: citación al gerente de Emcali". Only at the
+# start (after "siguiente punto", masked, or the item's number), where it names the item taken
+# up, not a debate merely spoken of.
+_DEBATE_ITEM_RE: Final = re.compile(
+    rf"^\W*(?:(?:punto\s+)?(?:{_alt(_ORDINALS)}|primer|tercer|[0-9]{{1,2}})(?:\s+punto)?\W+)?"
+    r"(?:(?:que\s+)?es\s+)?(?:(?:el|la|un|una)\s+)?"
+    r"(?:debate\s+de\s+control(?:\s+politico)?|control\s+politico|debate\s+(?:citado|programado)"
+    r"|citacion\s+(?:a|al|de|del)\b)"
+)
 # A change to the agenda asked for while it is being approved: "Solicito que en el punto de
 # asuntos varios se incluya…", "Propongo aplazar el punto del proyecto de acuerdo". The items it
 # names (varios, proyecto, proposición…) are the agenda's, not a section taken up.
@@ -1432,6 +1442,7 @@ _SECTION_RULES: Final[tuple[tuple[str, _Rule], ...]] = (
     (TPL_CIERRE, _first(_CONVOCATION_RE)),
     (TPL_PROYECTO_ACUERDO, _first(_PROYECTO_RE)),
     (TPL_PROPOSICION, _first(_PROPOSICION_RE)),
+    (TPL_DEBATE, _first(_DEBATE_ITEM_RE)),
 )
 
 
