@@ -406,6 +406,24 @@ def test_intervention_labelled_with_its_speaker(
     assert "anuncio" not in got
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Siguiente punto: intervención de la comunidad.",
+        "Tiene la palabra la comunidad del barrio El Vallado.",
+        "Interviene la ciudadanía.",
+        "tiene la palabra la administracion",
+        "Intervención del público asistente.",
+    ],
+)
+def test_floor_given_to_a_collective_names_no_speaker(text: str) -> None:
+    """The community, the public or the administration given the floor is an announcement with
+    no orador: "comunidad" is not a name to write the next speaker's words under."""
+    got = data(text, TPL_DEBATE)
+    assert "orador" not in got
+    assert got["anuncio"] is True
+
+
 def test_debate_party_known_by_name() -> None:
     """Parties said without the word "partido" are recognised by name."""
     got = data("Tiene la palabra la concejala Ana Ruiz, de la bancada del Pacto Histórico.")

@@ -451,6 +451,7 @@ _STOPWORD_TEXT: Final = """
     abstencion excuso excusa excusado excusados ausente ausentes presente presentes quorum
     decisorio deliberativo contestaron respondieron asistieron sesion acta proyecto proposicion
     comunicacion oficio punto orden dia siguiente hace uso quiere quisiera desea va voy vamos
+    comunidad comunidades ciudadania publico administracion plenaria corporacion
     """
 _NAME_STOPWORDS: Final = frozenset(_STOPWORD_TEXT.split()) | _NUMBER_WORDS
 _MAX_NAME_WORDS: Final = 6
