@@ -312,6 +312,118 @@ def test_debate_official_keeps_the_office() -> None:
     assert got["cargo"] == "secretaria de Hacienda"
 
 
+@pytest.mark.parametrize(
+    ("text", "orador", "rol", "cargo"),
+    [
+        (
+            "Tiene la palabra la secretaria de Movilidad, doctora Claudia Patricia Benítez Ruiz.",
+            "Claudia Patricia Benítez Ruiz",
+            "funcionario",
+            "secretaria de Movilidad",
+        ),
+        (
+            "Tiene la palabra el director del DAGMA, ingeniero Julián Andrés Mejía Tascón.",
+            "Julián Andrés Mejía Tascón",
+            "funcionario",
+            "director del DAGMA",
+        ),
+        (
+            "Siguiente punto. Tiene la palabra el gerente de Emcali, arquitecto Luis Mora.",
+            "Luis Mora",
+            "funcionario",
+            "gerente de Emcali",
+        ),
+        (
+            "tiene la palabra la secretaria de educacion, abogada ana maria ruiz",
+            "ana maria ruiz",
+            "funcionario",
+            "secretaria de educacion",
+        ),
+        ("Tiene la palabra la personera distrital, doctora Eva Paz.", "Eva Paz", "personero", None),
+    ],
+)
+def test_official_given_the_floor_after_the_office_is_named(
+    text: str, orador: str, rol: str, cargo: str | None
+) -> None:
+    """The office first, then the name after a comma ("la secretaria de Movilidad, doctora Ana
+    Ruiz"): the name, without the title, is the orador, so the next utterance can carry it."""
+    got = data(text, TPL_DEBATE)
+    assert (got.get("orador"), got.get("rol"), got.get("cargo"), got.get("anuncio")) == (
+        orador,
+        rol,
+        cargo,
+        True,
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "tiene la palabra la secretaria de salud, ella nos presenta el informe",
+        "tiene la palabra la secretaria de salud, luego el personero",
+    ],
+)
+def test_words_after_the_office_that_are_not_a_name_name_nobody(text: str) -> None:
+    """After the office and a comma, only a titled or capitalised name is taken as the orador."""
+    got = data(text, TPL_DEBATE)
+    assert "orador" not in got
+    assert (got["rol"], got["cargo"]) == ("funcionario", "secretaria de salud")
+
+
+@pytest.mark.parametrize(
+    ("text", "orador", "rol", "cargo", "texto"),
+    [
+        (
+            "Secretaria de Salud, doctora Ana Ruiz: buenas tardes a todos.",
+            "Ana Ruiz",
+            "funcionario",
+            "Secretaria de Salud",
+            "buenas tardes a todos.",
+        ),
+        (
+            "Habla la secretaria de Hacienda, doctora María Gómez: el recaudo creció un ocho por ciento.",
+            "María Gómez",
+            "funcionario",
+            "secretaria de Hacienda",
+            "el recaudo creció un ocho por ciento.",
+        ),
+        (
+            "Habla el concejal Juan Pérez: pido que se revise el contrato.",
+            "Juan Pérez",
+            "concejal",
+            None,
+            "pido que se revise el contrato.",
+        ),
+    ],
+)
+def test_intervention_labelled_with_its_speaker(
+    text: str, orador: str, rol: str, cargo: str | None, texto: str
+) -> None:
+    """ "[Habla] <role>, <name>: words" names its speaker as "Concejal Juan Pérez: …" does: an
+    official the same as a councillor, and texto is what was said after the colon."""
+    got = data(text)
+    assert (got.get("orador"), got.get("rol"), got.get("cargo"), got["texto"]) == (orador, rol, cargo, texto)
+    assert "anuncio" not in got
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Siguiente punto: intervención de la comunidad.",
+        "Tiene la palabra la comunidad del barrio El Vallado.",
+        "Interviene la ciudadanía.",
+        "tiene la palabra la administracion",
+        "Intervención del público asistente.",
+    ],
+)
+def test_floor_given_to_a_collective_names_no_speaker(text: str) -> None:
+    """The community, the public or the administration given the floor is an announcement with
+    no orador: "comunidad" is not a name to write the next speaker's words under."""
+    got = data(text, TPL_DEBATE)
+    assert "orador" not in got
+    assert got["anuncio"] is True
+
+
 def test_debate_party_known_by_name() -> None:
     """Parties said without the word "partido" are recognised by name."""
     got = data("Tiene la palabra la concejala Ana Ruiz, de la bancada del Pacto Histórico.")
@@ -344,6 +456,85 @@ def test_proyecto_with_a_speaker_keeps_the_speaker() -> None:
     assert result.template_id == TPL_PROYECTO_ACUERDO
     assert result.structured_data["orador"] == "Juan Pérez"
     assert result.structured_data["numero"] == "012"
+
+
+@pytest.mark.parametrize(
+    ("text", "orador", "rol"),
+    [
+        (
+            "Tiene la palabra la concejala ponente Isabel Cristina Lozano Arango.",
+            "Isabel Cristina Lozano Arango",
+            "concejala",
+        ),
+        (
+            "Tiene la palabra el concejal ponente, Fernando Tamayo Rivera.",
+            "Fernando Tamayo Rivera",
+            "concejal",
+        ),
+        ("Tiene la palabra la ponente, concejala Ana Ruiz.", "Ana Ruiz", "concejala"),
+        ("tiene la palabra la ponente coordinadora eva paz", "eva paz", "concejala"),
+        ("Tiene la palabra el concejal Luis Mora, ponente del proyecto.", "Luis Mora", "concejal"),
+    ],
+)
+def test_rapporteur_given_the_floor_in_the_bill(text: str, orador: str, rol: str) -> None:
+    """The ponente given the floor stays in the bill's section as a grant of the floor (anuncio,
+    as in a debate); "ponente" is marked apart and is not part of the name."""
+    result = classify(text, previous_template_id=TPL_PROYECTO_ACUERDO)
+    assert result.template_id == TPL_PROYECTO_ACUERDO
+    assert result.structured_data == {
+        "orador": orador,
+        "rol": rol,
+        "ponente": True,
+        "texto": text,
+        "anuncio": True,
+    }
+
+
+def test_rapporteur_given_the_floor_then_speaking() -> None:
+    """A grant followed by the ponente's words in the same utterance keeps them apart, as in a
+    debate: anuncio_texto is the chair's sentence, texto the ponente's words."""
+    text = (
+        "Siguiente punto. Tiene la palabra el concejal ponente Fernando Tamayo Rivera. Gracias, "
+        "presidente; la ponencia es positiva."
+    )
+    got = data(text, TPL_PROYECTO_ACUERDO)
+    assert got["orador"] == "Fernando Tamayo Rivera"
+    assert got["ponente"] is True
+    assert (
+        got["anuncio_texto"]
+        == "Siguiente punto. Tiene la palabra el concejal ponente Fernando Tamayo Rivera."
+    )
+    assert got["texto"] == "Gracias, presidente; la ponencia es positiva."
+    assert "anuncio" not in got
+
+
+def test_citing_councillor_given_the_floor() -> None:
+    """ "citante" (who called the debate) is marked apart, before or after the name."""
+    assert data("Tiene la palabra el concejal citante, Juan Pérez.", TPL_DEBATE) | {"texto": ""} == {
+        "orador": "Juan Pérez",
+        "rol": "concejal",
+        "citante": True,
+        "texto": "",
+        "anuncio": True,
+    }
+    got = data(
+        "Tiene la palabra el concejal Carlos Hernán Rodríguez Peña, del Centro Democrático, "
+        "citante del debate."
+    )
+    assert (got["orador"], got["partido"], got["citante"]) == (
+        "Carlos Hernán Rodríguez Peña",
+        "Centro Democrático",
+        True,
+    )
+
+
+def test_a_rapporteur_mentioned_is_not_the_speaker_s_part() -> None:
+    """A ponente spoken of later in the sentence is not the speaker being given the floor."""
+    got = data(
+        "Tiene la palabra el concejal Juan Pérez para preguntarle a la ponente, Ana Ruiz, por el artículo."
+    )
+    assert got["orador"] == "Juan Pérez"
+    assert "ponente" not in got
 
 
 def test_proposicion_extracts_authors_and_text() -> None:
@@ -575,6 +766,176 @@ def test_empty_text_is_a_debate_with_zero_confidence(text: str) -> None:
     """Empty or blank text is a debate block with confidence 0 and no data."""
     result = classify(text)
     assert (result.template_id, result.confidence, result.text) == (TPL_DEBATE, 0.0, "")
+
+
+# --------------------------------------------------------------------------------------------
+# Routing in context: what opens a section and what continues it
+# --------------------------------------------------------------------------------------------
+
+
+def sections(utterances: list[str], previous: str | None = None) -> list[str]:
+    """Templates of utterances classified in order, each with the previous one's as context."""
+    out: list[str] = []
+    for text in utterances:
+        previous = classify(text, previous_template_id=previous).template_id
+        out.append(previous)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("text", "previous"),
+    [
+        (
+            "Gracias, presidente. Solicito que en el punto de asuntos varios se incluya un informe "
+            "sobre la emergencia invernal en la zona de ladera.",
+            TPL_APROBACION_ORDEN_DIA,
+        ),
+        (
+            "Señor presidente, propongo que se aplace el punto del proyecto de acuerdo para la "
+            "próxima sesión.",
+            TPL_APROBACION_ORDEN_DIA,
+        ),
+        (
+            "Solicito que se incluya como nuevo punto la lectura de una comunicación de la Personería.",
+            TPL_ORDEN_DIA,
+        ),
+        (
+            "Pido que se retire del orden del día la proposición número ciento veinte.",
+            TPL_APROBACION_ORDEN_DIA,
+        ),
+        (
+            "presidente, que el punto de proposiciones se traslade antes del debate de control politico",
+            TPL_APROBACION_ORDEN_DIA,
+        ),
+    ],
+)
+def test_agenda_change_asked_while_the_agenda_is_approved(text: str, previous: str) -> None:
+    """A change to the agenda asked for while it is read or approved is part of its approval;
+    the items it names (varios, the bill, a proposición, a communication) are not taken up."""
+    assert classify(text, previous_template_id=previous).template_id == TPL_APROBACION_ORDEN_DIA
+
+
+def test_agenda_approval_with_a_change_stays_together() -> None:
+    """The agenda put to consideration, a change asked for, the question and the result: all in
+    the agenda approval (the question used to follow the change into the wrong section)."""
+    assert (
+        sections(
+            [
+                "Se somete a consideración el orden del día leído. Se abre la discusión.",
+                "Gracias, presidente. Solicito que en el punto de varios se incluya el informe de la "
+                "Personería sobre los habitantes de calle.",
+                "Con la modificación propuesta por la concejala Ana Ruiz, se cierra la discusión. "
+                "¿Lo aprueba la plenaria?",
+                "Ha sido aprobado el orden del día con la modificación, con quince votos por el sí.",
+            ],
+            previous=TPL_ORDEN_DIA,
+        )
+        == [TPL_APROBACION_ORDEN_DIA] * 4
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "previous", "expected"),
+    [
+        # The agenda's section names keep their meaning outside its approval.
+        ("Solicito que en el punto de asuntos varios se incluya un informe.", TPL_DEBATE, TPL_VARIOS),
+        # A bill announced with "se modifica" in its title is the bill, not a change to the agenda.
+        (
+            "Siguiente punto. Segundo debate del proyecto de acuerdo por medio del cual se modifica "
+            "el punto de recaudo.",
+            TPL_APROBACION_ORDEN_DIA,
+            TPL_PROYECTO_ACUERDO,
+        ),
+        # "punto de vista" is not an agenda item.
+        (
+            "Desde mi punto de vista hay que cambiar la proposición de la bancada.",
+            TPL_APROBACION_ORDEN_DIA,
+            TPL_PROPOSICION,
+        ),
+    ],
+)
+def test_not_an_agenda_change(text: str, previous: str, expected: str) -> None:
+    """The agenda-change rule needs the agenda in context, no announcement and an agenda item."""
+    assert classify(text, previous_template_id=previous).template_id == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Siguiente punto. Debate de control político a la Secretaría de Movilidad sobre la "
+        "operación del MIO y la seguridad vial, citado por el concejal Carlos Hernán Rodríguez Peña.",
+        "Siguiente punto: control político a la Secretaría de Salud, citado por la concejala Ana Ruiz.",
+        "Continuamos con el siguiente punto, que es el debate de control político a Emcali.",
+        "Cuarto punto: citación al gerente de Metrocali.",
+        "debate de control politico a la secretaria de educacion sobre el PAE",
+    ],
+)
+def test_debate_item_announced_opens_the_debate(text: str) -> None:
+    """An agenda item of political control announced opens the debate, written as said: it is
+    the chair's or the secretary's words, not an intervention of the one who called it. It is
+    recognised as such (section confidence), not reached as speech nothing else claims."""
+    for previous in (TPL_APROBACION_ACTAS, TPL_PROYECTO_ACUERDO, TPL_VARIOS, None):
+        result = classify(text, previous_template_id=previous)
+        assert result.template_id == TPL_DEBATE
+        assert result.confidence >= 0.85
+        assert result.structured_data == {"texto": text}
+
+
+@pytest.mark.parametrize(
+    ("text", "previous", "expected"),
+    [
+        (
+            "Proposición presentada por la concejala Ana Ruiz: citar a debate de control político al "
+            "gerente de Emcali.",
+            TPL_PROYECTO_ACUERDO,
+            TPL_PROPOSICION,
+        ),
+        (
+            "Comunicación de la Secretaría de Salud con asunto: excusa para el debate de control "
+            "político del jueves.",
+            TPL_COMUNICACION,
+            TPL_COMUNICACION,
+        ),
+        ("Informo que el debate de control político a Emcali será el jueves.", TPL_VARIOS, TPL_VARIOS),
+    ],
+)
+def test_debate_spoken_of_is_not_the_debate_item(text: str, previous: str, expected: str) -> None:
+    """A political-control debate mentioned, not announced at the start, opens nothing."""
+    assert classify(text, previous_template_id=previous).template_id == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Gracias, presidente. Informo sobre la emergencia invernal en la ladera: en los "
+        "corregimientos de Los Andes y La Buitrera hay cuarenta familias damnificadas.",
+        "Señor presidente, quiero denunciar el estado de la malla vial en la comuna dieciocho.",
+        "Tiene la palabra la concejala Paola Andrea Castillo Sinisterra.",
+        "Concejal Luis Mora: pido que la Secretaría de Salud nos visite.",
+        "bueno, la verdad es que el tema del agua es muy importante",
+    ],
+)
+def test_intervention_in_other_business_stays_there(text: str) -> None:
+    """Once the session is in "asuntos varios", an intervention (or a grant of the floor) that
+    names no other section stays there, next to where it was said; elsewhere it is a debate."""
+    in_varios = classify(text, previous_template_id=TPL_VARIOS)
+    assert in_varios.template_id == TPL_VARIOS
+    assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_DEBATE
+    assert in_varios.structured_data == classify(text, previous_template_id=TPL_DEBATE).structured_data
+
+
+def test_other_business_then_the_rest_of_the_session() -> None:
+    """From "asuntos varios" a proposición, a communication or the closing still go to theirs."""
+    assert sections(
+        [
+            "Siguiente punto, asuntos varios. Tiene la palabra el concejal Jorge Iván Ramírez Salcedo.",
+            "Gracias, presidente. Pido a la Unidad de Gestión del Riesgo un informe escrito.",
+            "Proposición presentada por el concejal Jorge Iván Ramírez Salcedo: solicitar a la "
+            "Unidad de Gestión del Riesgo un informe.",
+            "Siendo las doce y veinticinco, se levanta la sesión.",
+        ],
+        previous=TPL_COMUNICACION,
+    ) == [TPL_VARIOS, TPL_VARIOS, TPL_PROPOSICION, TPL_CIERRE]
 
 
 # --------------------------------------------------------------------------------------------

@@ -451,16 +451,23 @@ _STOPWORD_TEXT: Final = """
     abstencion excuso excusa excusado excusados ausente ausentes presente presentes quorum
     decisorio deliberativo contestaron respondieron asistieron sesion acta proyecto proposicion
     comunicacion oficio punto orden dia siguiente hace uso quiere quisiera desea va voy vamos
+    comunidad comunidades ciudadania publico administracion plenaria corporacion
     """
 _NAME_STOPWORDS: Final = frozenset(_STOPWORD_TEXT.split()) | _NUMBER_WORDS
 _MAX_NAME_WORDS: Final = 6
 _NAME_TOKEN_RE: Final = re.compile(r"\s*([^\W\d_][\w'’\-]*)")
+# Academic and courtesy titles said before a name: not part of it.
+_TITLES: Final = (
+    r"doctor|doctora|doctores|dr|dra|ingeniero|ingeniera|ing|licenciado|licenciada|lic"
+    r"|arquitecto|arquitecta|arq|abogado|abogada|economista|contador|contadora|magister"
+    r"|profesor|profesora|don|dona|coronel|teniente|capitan"
+)
+_TITLE_RE: Final = re.compile(rf"\b(?:{_TITLES})\b")
 _PERSON_FILLER_RE: Final = re.compile(
     r"\s*(?:(?:a la|a los|a las|al|a|de la|de los|del|el|la|los|las)\s+)?"
     r"(?:(?:senor|senora|senores|senoras|honorable|honorables|h\.)\s+)?"
     r"(?:(?:concejal|concejala|concejales|concejalas|presidente|presidenta|vicepresidente"
-    r"|vicepresidenta|secretario|secretaria|general|doctor|doctora|doctores|dr|dra"
-    r"|ingeniero|ingeniera|ing|licenciado|licenciada|don|dona|profesor|profesora)\b\.?\s*)*"
+    rf"|vicepresidenta|secretario|secretaria|general|{_TITLES})\b\.?\s*)*"
     r"(?:(?:del|de la)\s+(?:honorable\s+)?(?:concejo|corporacion)(?:\s+(?:municipal|distrital))?"
     r"(?:\s+de\s+[^\W\d_]+)?\s*,?\s*)?"
 )
@@ -539,7 +546,8 @@ _SPEAKER_TRIGGER_RE: Final = re.compile(
     r"|doy|le doy|damos|otorgo|se otorga|hace uso de|en uso de|con)\s+(?:el\s+uso\s+de\s+)?"
     r"la\s+palabra|interviene|intervino|intervencion\s+(?:de|del|de la))\b\s*,?"
 )
-_SPEAKER_PREFIX_RE: Final = re.compile(r"^(?:(?:el|la)\s+)?(?:honorable\s+)?(?=\w+)")
+# "[Habla] [el] concejal Juan Pérez: …", a transcript's speaker label.
+_SPEAKER_PREFIX_RE: Final = re.compile(r"^(?:habla\s+)?(?:(?:el|la)\s+)?(?:honorable\s+)?(?=\w+)")
 _ROLE_RE: Final = re.compile(
     r"\s*(?:(?:el|la|al|a la|a|del|de la)\s+)?(?:(?:senor|senora|honorable)\s+)?"
     r"(?P<role>concejala|concejal|subsecretari[oa]|secretari[oa]|personer[oa]|alcaldesa|alcalde"
@@ -548,6 +556,12 @@ _ROLE_RE: Final = re.compile(
     r"|comandante|inspectora?)\b(?:\s+(?:municipal|distrital|delegad[oa]))?"
 )
 _COMMA_RE: Final = re.compile(r"\s*,\s*")
+# The speaker's part in the item, said before or after the name: "la concejala ponente Eva
+# Paz", "el concejal citante, Luis Mora", "Eva Paz, del Partido Verde, ponente del proyecto".
+_PART: Final = r"(?:coordinador[a]?\s+)?(?P<part>ponente|citante)s?\b(?:\s+coordinador[a]?\b)?"
+_PART_BEFORE_NAME_RE: Final = re.compile(rf"\s*(?:(?P<art>el|la)\s+)?{_PART}\s*,?")
+_PART_AFTER_NAME_RE: Final = re.compile(rf",\s*(?:(?:el|la)\s+)?(?:concejala?\s+)?{_PART}")
+_CLAUSE_END_RE: Final = re.compile(r"[.;:!?](?:\s|$)")
 _ROLE_SCOPE_RE: Final = re.compile(r"\s+(?:de|del|de la|de los)\s+")
 _COUNCIL_RE: Final = re.compile(r"\s+(?:general\b|(?:del|de la)\s+(?:honorable\s+)?(?:concejo|corp))")
 _ROLE_NAMES: Final[tuple[tuple[str, str], ...]] = (
@@ -627,11 +641,32 @@ def _party(t: _Text) -> str | None:
     return None
 
 
+def _person_after_role(t: _Text, pos: int) -> tuple[str, int] | None:
+    """Person named right after a role, or after the office and a comma ("la secretaria de
+    Salud, doctora Ana Ruiz"). After the comma it must look like a name, titled or capitalised,
+    so "la secretaria de Salud, ella nos dirá" names nobody."""
+    if (person := _take_person(t, pos)) is not None:
+        return person
+    comma = _COMMA_RE.match(t.low, pos)
+    if comma is None or (person := _take_person(t, comma.end())) is None:
+        return None
+    name_at = person[1] - len(person[0])
+    titled = _TITLE_RE.search(t.low, comma.end(), name_at) is not None
+    return person if titled or person[0][0].isupper() else None
+
+
 def _speaker_at(t: _Text, pos: int) -> dict[str, Any]:
-    """Speaker introduced at pos: "el concejal Juan Pérez", "la doctora Ana Ruiz, secretaria..."."""
+    """Speaker introduced at pos: "el concejal Juan Pérez", "la doctora Ana Ruiz, secretaria...",
+    "el director del DAGMA, ingeniero Luis Mora", "la concejala ponente Eva Paz"."""
     out: dict[str, Any] = {}
-    role = _role(t, pos)
-    person = _take_person(t, role[2] if role else pos)
+    part_before = _PART_BEFORE_NAME_RE.match(t.low, pos)
+    role = _role(t, part_before.end() if part_before else pos)
+    part_after_role = _PART_BEFORE_NAME_RE.match(t.low, role[2]) if role else None
+    part = part_before or part_after_role
+    if role is not None:
+        person = _person_after_role(t, part_after_role.end() if part_after_role else role[2])
+    else:
+        person = _take_person(t, part.end() if part else pos)
     if person is not None:
         out["orador"] = person[0]
         if role is None and (comma := _COMMA_RE.match(t.low, person[1])):
@@ -640,11 +675,26 @@ def _speaker_at(t: _Text, pos: int) -> dict[str, Any]:
         out["rol"] = role[0]
         if role[1]:
             out["cargo"] = role[1]
+    elif part is not None and person is not None:
+        # A ponente or citante is a councillor; the article says which ("la ponente Eva Paz").
+        out["rol"] = "concejala" if part["art"] == "la" else "concejal"
+    parts = {part["part"]} if part else set()
+    if person is not None:
+        stop = _CLAUSE_END_RE.search(t.low, person[1])
+        end = stop.start() if stop else len(t.low)
+        parts |= {m["part"] for m in _PART_AFTER_NAME_RE.finditer(t.low, person[1], end)}
+    out |= {p: True for p in sorted(parts)}
     return out
 
 
 def _speaker(t: _Text) -> dict[str, Any]:
-    """Who speaks in the utterance, when it says so."""
+    """Who speaks in the utterance, when it says so.
+
+    Fields: orador (the name, without role or titles), rol (concejal, concejala, funcionario,
+    personero, ciudadano…), cargo (an official's office as said: "secretaria de Movilidad"),
+    partido, and ponente / citante (true when the speaker is the bill's rapporteur or the
+    councillor who called the debate: "la concejala ponente Eva Paz").
+    """
     out: dict[str, Any] = {}
     trigger = _SPEAKER_TRIGGER_RE.search(t.low)
     if trigger is not None:
@@ -653,7 +703,7 @@ def _speaker(t: _Text) -> dict[str, Any]:
         prefix = _SPEAKER_PREFIX_RE.match(t.low)
         role = _role(t, prefix.end()) if prefix else None
         if role is not None:
-            person = _take_person(t, role[2])
+            person = _person_after_role(t, role[2])
             if person and t.raw[person[1] :].lstrip().startswith(":"):
                 out = _speaker_at(t, prefix.end() if prefix else 0)
     party = _party(t)
@@ -1016,26 +1066,35 @@ def _actas_data(t: _Text) -> dict[str, Any]:
 _ANNOUNCEMENT_END_RE: Final = re.compile(r"[.!?;:]\s")
 
 
+def _grant_of_the_floor(t: _Text) -> dict[str, Any]:
+    """texto and anuncio / anuncio_texto of an utterance whose sentence gives the floor, or {}.
+
+    A sentence announcing who speaks ("[Siguiente punto.] Tiene la palabra el concejal Pedro
+    Gómez.") holds the chair's or the secretary's words, not the speaker's. The speaker's own
+    are what follows that sentence (texto), and the words up to it are kept apart (anuncio_texto:
+    the acta writes them as said, before the speaker's line, so no word is lost); with nothing
+    after it the utterance is an announcement (anuncio), which the acta writes as said rather
+    than under the speaker's name.
+    """
+    trigger = _SPEAKER_TRIGGER_RE.search(t.low)
+    if trigger is None:
+        return {}
+    ends = [m.end() for m in _ANNOUNCEMENT_END_RE.finditer(t.raw, 0, trigger.start())]
+    opening = ends[-1] if ends else 0  # where the sentence holding the trigger starts
+    if t.low[opening : trigger.start()].strip(" ,;:.-¡¿"):
+        return {}  # "…como dijo el concejal que tiene la palabra…": not a grant
+    stop = _ANNOUNCEMENT_END_RE.search(t.raw, trigger.end())
+    rest = t.raw[stop.end() :].strip() if stop else ""
+    if len(rest.split()) >= 2 and stop is not None:
+        return {"texto": rest, "anuncio_texto": t.raw[: stop.end()].strip()}
+    return {"texto": t.raw, "anuncio": True}
+
+
 def _intervention_data(t: _Text) -> dict[str, Any]:
     data: dict[str, Any] = {**_speaker(t), "texto": t.raw}
-    trigger = _SPEAKER_TRIGGER_RE.search(t.low)
-    ends = [m.end() for m in _ANNOUNCEMENT_END_RE.finditer(t.raw, 0, trigger.start())] if trigger else []
-    opening = ends[-1] if ends else 0  # where the sentence holding the trigger starts
-    if trigger is not None and not t.low[opening : trigger.start()].strip(" ,;:.-¡¿"):
-        # A sentence announcing who speaks ("[Siguiente punto.] Tiene la palabra el concejal
-        # Pedro Gómez."): the chair's or the secretary's words, not the speaker's. The speaker's
-        # own are what follows that sentence (texto), and the words up to it are kept apart
-        # (anuncio_texto: the acta writes them as said, before the speaker's line, so no word is
-        # lost); with nothing after it the utterance is an announcement (anuncio), which the acta
-        # writes as said rather than under the speaker's name.
-        stop = _ANNOUNCEMENT_END_RE.search(t.raw, trigger.end())
-        rest = t.raw[stop.end() :].strip() if stop else ""
-        if len(rest.split()) >= 2 and stop is not None:
-            data["texto"] = rest
-            data["anuncio_texto"] = t.raw[: stop.end()].strip()
-        else:
-            data["anuncio"] = True
-    elif trigger is None and "orador" in data and ":" in t.raw:
+    if grant := _grant_of_the_floor(t):
+        data |= grant
+    elif "orador" in data and ":" in t.raw and not _SPEAKER_TRIGGER_RE.search(t.low):
         # "Concejal Juan Pérez: buenas tardes…": the name is the acta's speaker line already.
         data["texto"] = t.raw.split(":", 1)[1].strip() or t.raw
     return data
@@ -1081,6 +1140,7 @@ def _proyecto_data(t: _Text) -> dict[str, Any]:
         data["debate"] = "primero" if debate["first"] else "segundo"
     if _SPEAKER_TRIGGER_RE.search(t.low):
         data.update({k: v for k, v in _speaker(t).items() if k != "partido"})
+        data.update(_grant_of_the_floor(t))  # the ponente given the floor, as in a debate
     return data
 
 
@@ -1329,6 +1389,30 @@ _SPEECH_RE: Final = re.compile(
     r"|\breplica\b|\bpor alusion|\bhonorables? concejal\w*|\bcompaneros? concejal\w*"
 )
 
+# An agenda item of political control announced: "[Siguiente punto.] Debate de control político
+# a la Secretaría de Movilidad…", "Cuarto punto: citación al gerente de Emcali". Only at the
+# start (after "siguiente punto", masked, or the item's number), where it names the item taken
+# up, not a debate merely spoken of.
+_DEBATE_ITEM_RE: Final = re.compile(
+    rf"^\W*(?:(?:punto\s+)?(?:{_alt(_ORDINALS)}|primer|tercer|[0-9]{{1,2}})(?:\s+punto)?\W+)?"
+    r"(?:(?:que\s+)?es\s+)?(?:(?:el|la|un|una)\s+)?"
+    r"(?:debate\s+de\s+control(?:\s+politico)?|control\s+politico|debate\s+(?:citado|programado)"
+    r"|citacion\s+(?:a|al|de|del)\b)"
+)
+# A change to the agenda asked for while it is being approved: "Solicito que en el punto de
+# asuntos varios se incluya…", "Propongo aplazar el punto del proyecto de acuerdo". The items it
+# names (varios, proyecto, proposición…) are the agenda's, not a section taken up.
+_AGENDA_CHANGE_VERB: Final = (
+    r"(?:inclu|adicion|agreg|retir|aplaz|aplac|pospon|modific|cambi|alter|traslad|exclu|suprim"
+    r"|elimin|adelant|antepon|sustitu|reemplaz)\w*"
+)
+_AGENDA_ITEM: Final = r"(?:(?<!\ben )punto(?!\s+de\s+vista)|orden del dia|agenda)"
+_AGENDA_CHANGE_RE: Final = re.compile(
+    rf"\b{_AGENDA_CHANGE_VERB}\b[^.?!]{{0,60}}?\b{_AGENDA_ITEM}\b"
+    rf"|\b{_AGENDA_ITEM}\b[^.?!]{{0,80}}?\b(?:se\s+)?{_AGENDA_CHANGE_VERB}\b"
+)
+_AGENDA_BEING_APPROVED: Final = frozenset({TPL_ORDEN_DIA, TPL_APROBACION_ORDEN_DIA})
+
 _Rule = Callable[[_Text], "int | None"]
 
 
@@ -1359,6 +1443,7 @@ _SECTION_RULES: Final[tuple[tuple[str, _Rule], ...]] = (
     (TPL_CIERRE, _first(_CONVOCATION_RE)),
     (TPL_PROYECTO_ACUERDO, _first(_PROYECTO_RE)),
     (TPL_PROPOSICION, _first(_PROPOSICION_RE)),
+    (TPL_DEBATE, _first(_DEBATE_ITEM_RE)),
 )
 
 
@@ -1380,6 +1465,12 @@ def _is_apertura_weak(t: _Text) -> bool:
     return not m.group(0).startswith("siendo") or _find_time(t.low[m.start() :]) is not None
 
 
+def _intervention_section(previous: str | None) -> str:
+    """Where an intervention that names no section goes: once the session is in "asuntos
+    varios" what members raise there stays there; otherwise it is part of the debate."""
+    return TPL_VARIOS if previous == TPL_VARIOS else TPL_DEBATE
+
+
 def _choose(t: _Text, previous: str | None, next_point: bool) -> tuple[str, float]:
     """Template and confidence for the utterance, by rule priority."""
     if _is_agenda_listing(t, previous):
@@ -1390,13 +1481,15 @@ def _choose(t: _Text, previous: str | None, next_point: bool) -> tuple[str, floa
         return TPL_CIERRE, _CONF_STRONG
     if _VOTE_RE.search(t.low) or len(_vote_items(t)) >= 2:
         return _vote_template(t, previous)
+    if previous in _AGENDA_BEING_APPROVED and not next_point and _AGENDA_CHANGE_RE.search(t.low):
+        return TPL_APROBACION_ORDEN_DIA, _CONF_SECTION
     hits = [(pos, i, tpl) for i, (tpl, rule) in enumerate(_SECTION_RULES) if (pos := rule(t)) is not None]
     if hits:
         return min(hits)[2], _CONF_SECTION
     if _is_apertura_weak(t):
         return TPL_APERTURA, _CONF_WEAK
     if _has_speaker(t):
-        return TPL_DEBATE, _CONF_SPEAKER
+        return _intervention_section(previous), _CONF_SPEAKER
     if _APPROVAL_QUESTION_RE.search(t.low):
         return _vote_template(t, previous)[0], _CONF_WEAK
     if _ORDEN_DIA_RE.search(t.low):
@@ -1406,8 +1499,8 @@ def _choose(t: _Text, previous: str | None, next_point: bool) -> tuple[str, floa
             return previous, _CONF_NEXT_POINT
         return TPL_DEBATE, _CONF_NEXT_POINT_NO_CONTEXT
     if _SPEECH_RE.search(t.low):
-        return TPL_DEBATE, _CONF_SPEECH
-    return TPL_DEBATE, _CONF_FALLBACK
+        return _intervention_section(previous), _CONF_SPEECH
+    return _intervention_section(previous), _CONF_FALLBACK
 
 
 def _result(text: str, template: str, data: dict[str, Any], confidence: float) -> Classification:
@@ -1449,8 +1542,10 @@ def classify(
 
     `entities` is the tenant's dictionary of canonical spellings, applied before anything else;
     `previous_template_id` is the section of the previous block, used for votes (which belong
-    to what is being voted) and for "siguiente punto". Never raises: anything that no rule
-    recognises is an intervention (DEBATE) with low confidence.
+    to what is being voted), for "siguiente punto", for changes to the agenda asked for while it
+    is approved, and for interventions in "asuntos varios" (which stay there). Never raises:
+    anything that no rule recognises is an intervention (DEBATE, or VARIOS after VARIOS) with
+    low confidence.
     """
     try:
         return _classify(text, entities, previous_template_id)
