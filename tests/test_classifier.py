@@ -1147,3 +1147,29 @@ def test_rules_themselves_never_raise(text: str, previous: str | None) -> None:
     """The rules do not rely on classify's last-resort guard to stay exception-free."""
     result = classifier._classify(text, None, previous)
     assert result.template_id in TEMPLATE_IDS
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Gracias, presidente. Hay problemas de alumbrado en varios barrios de la comuna seis.",
+        "Varios concejales han pedido que se revise el alumbrado.",
+        "Señor presidente, en varios sectores del oriente no hay agua desde el lunes.",
+    ],
+)
+def test_several_things_are_not_the_varios_point(text: str) -> None:
+    """ "En varios barrios", "Varios concejales…" are not the point "varios": a speech saying so
+    is not moved to varios (and, since speeches stay in varios, would take the next ones along)."""
+    assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_DEBATE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "En varios, tiene la palabra el concejal Luis Díaz.",
+        "Varios. Tiene la palabra la concejala Ana Ruiz.",
+        "Pasamos a proposiciones y varios.",
+    ],
+)
+def test_the_varios_point_is_still_named(text: str) -> None:
+    assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_VARIOS

@@ -1359,7 +1359,10 @@ _LLAMADO_RE: Final = re.compile(
 )
 _VARIOS_RE: Final = re.compile(
     r"\bproposiciones,? y (?:asuntos )?varios\b|\b(?:asuntos|puntos|temas) varios\b"
-    r"|\bpunto de varios\b|\ben varios\b|\blo que propongan\b|^\W*varios\b"
+    r"|\bpunto de varios\b|\blo que propongan\b"
+    # "En varios, tiene la palabra…" / "Varios." name the point; "en varios barrios" does not.
+    r"|(?:\ben|^\W*)\s*varios\b(?=\s*(?:[,.:;!?]|$)|\s+(?:tiene|tendra|le|se|damos|doy|concedo"
+    r"|cedo|interviene|pasamos|continuamos)\b)"
 )
 _COMUNICACION_RE: Final = re.compile(
     r"\b(?:comunicacion|oficio|carta|misiva|correspondencia|circular|derecho de peticion)(?:es|s)?"
