@@ -74,9 +74,7 @@ PLACEMENT_ATTEMPTS = 32
 before it was applied (another insert at the same spot, a renumbering): then PLACE_CONTENDED.
 A try is a few round trips, and every try lets one of the competing changes through."""
 SPEECH_TEMPLATES = ("TPL_DEBATE", "TPL_VARIOS")
-"""Sections made of interventions: a speaker named by the chair's grant of the floor carries to
-the next one (see Orchestrator._given_the_floor)."""
-_SPEAKER_FIELDS = ("orador", "rol", "cargo", "partido")
+"""Sections made of interventions, whose fields are the same (see Orchestrator._fields_of)."""
 EDIT_EXTRACTION_TIMEOUT = 2.0
 """Seconds an edit of a block's text waits for CORE to extract the corrected text's fields."""
 MAX_METADATA_BYTES = 16_384
@@ -356,7 +354,6 @@ class Orchestrator:
         try:
             async with self._admitted(meta, dedupe) as (token, previous_template, position):
                 block = await self._classify(meta, principal, text, previous_template or None, source)
-                block = await self._given_the_floor(meta.session_id, block, position)
                 block["position"] = position
                 result = await self._commit(meta, principal, block, dedupe, token)
         except _Duplicate as dup:
@@ -443,30 +440,6 @@ class Orchestrator:
             "confidence": result.confidence,
             "audio_metadata": merged_audio,
         }
-
-    async def _given_the_floor(
-        self, session_id: str, block: dict[str, Any], position: float
-    ) -> dict[str, Any]:
-        """An intervention that does not say who speaks, right after the chair gave someone the
-        floor ("Tiene la palabra el concejal X."), is X's first words: it carries X as its
-        speaker (``orador_por_anuncio``), as the acta must say who spoke. Only the block right
-        after the announcement: later ones may be the chair's again, so they are not guessed."""
-        data = block.get("structured_data") or {}
-        if (
-            block.get("type") != "TEMPLATE"
-            or block.get("template_id") not in SPEECH_TEMPLATES
-            or data.get("orador")
-            or data.get("anuncio")
-        ):
-            return block
-        before = await self.buffer.block_before(session_id, position)
-        if before is None or before.get("deleted") or before.get("template_id") not in SPEECH_TEMPLATES:
-            return block
-        announced = before.get("structured_data") or {}
-        if not (announced.get("anuncio") and announced.get("orador")):
-            return block
-        speaker = {k: announced[k] for k in _SPEAKER_FIELDS if announced.get(k)}
-        return {**block, "structured_data": {**data, **speaker, "orador_por_anuncio": True}}
 
     def _pending_review(
         self,
@@ -686,7 +659,6 @@ class Orchestrator:
         )
         if block["type"] == "TEMPLATE" and not block["text"].strip():
             return await self._retire_silent(meta, record)
-        block = await self._given_the_floor(session_id, block, record["position"])
         block["position"] = record["position"]
         payload = self._event("block.added", _SYSTEM, {"block": block})
         commit = await self.buffer.commit_block(
@@ -880,12 +852,9 @@ class Orchestrator:
             block["resolved_error"] = current.get("error")
             block.pop("error", None)
         if "text" in changes and "structured_data" not in changes and block["text"] != current.get("text"):
-            fields = await self._fields_of(meta, block["text"], block["template_id"])
-            before = current.get("structured_data") or {}
-            if before.get("orador_por_anuncio") and not fields.get("orador"):
-                # the speaker the chair's grant named stays with the corrected words
-                fields |= {k: before[k] for k in (*_SPEAKER_FIELDS, "orador_por_anuncio") if k in before}
-            block["structured_data"] = fields
+            # The speaker the chair's grant named is not stored: BUILDER and the draft derive it
+            # from the grant before the block, so it stays with the corrected words.
+            block["structured_data"] = await self._fields_of(meta, block["text"], block["template_id"])
         block.update(self._human_stamp(principal, current))
         return current, block, changes
 
