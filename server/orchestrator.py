@@ -788,12 +788,25 @@ class Orchestrator:
         """A person changes a block. Applied only to ``base_version`` (else STALE_VERSION with the
         current block); the first human change keeps the machine's output for LEARN."""
         principal.require(CAN_EDIT, "edit blocks")
+        extracted: dict[tuple[str, str | None], dict[str, Any]] = {}
+
+        async def fields_of(text: str, template_id: str | None) -> dict[str, Any]:
+            """CORE's fields of the corrected text, asked once per edit (a try again after a
+            renumbering reuses them) and not at all for a resend of an edit already applied."""
+            if (text, template_id) not in extracted:
+                if await self._applied_before(meta, dedupe):
+                    raise _Duplicate("")
+                extracted[text, template_id] = await self._fields_of(meta, text, template_id)
+            return dict(extracted[text, template_id])
 
         async def attempt() -> IngestResult:
             try:
-                current, block, applied = await self._edited(meta, principal, block_id, changes)
+                current, block, applied = await self._edited(meta, principal, block_id, changes, fields_of)
             except (NotFound, InvalidInput, PositionsExhausted, PlaceContended, SessionClosed) as exc:
                 return await self._refused(meta, dedupe, exc)
+            except _Duplicate:
+                self.metrics.duplicates.inc()
+                return IngestResult(True, None, None, None)  # what the change's script says of it
             data = {
                 "block": block,
                 "base_version": base_version,
@@ -823,9 +836,15 @@ class Orchestrator:
         return await self._refused(meta, dedupe, self._contended())
 
     async def _edited(
-        self, meta: SessionMeta, principal: Principal, block_id: str, changes: dict[str, Any]
+        self,
+        meta: SessionMeta,
+        principal: Principal,
+        block_id: str,
+        changes: dict[str, Any],
+        fields_of: Callable[[str, str | None], Awaitable[dict[str, Any]]],
     ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-        """The block now, the block as the change makes it, and the change as applied."""
+        """The block now, the block as the change makes it, and the change as applied;
+        ``fields_of`` gives the structured data of a corrected text."""
         current = await self._current_block(meta, block_id)
         self._check_changes(meta, changes)
         changes = dict(changes)
@@ -854,11 +873,21 @@ class Orchestrator:
         if "text" in changes and "structured_data" not in changes and block["text"] != current.get("text"):
             # The speaker the chair's grant named is not stored: BUILDER and the draft derive it
             # from the grant before the block, so it stays with the corrected words.
-            block["structured_data"] = await self._fields_of(meta, block["text"], block["template_id"])
+            block["structured_data"] = await fields_of(block["text"], block["template_id"])
         block.update(self._human_stamp(principal, current))
         return current, block, changes
 
-    async def _fields_of(self, meta: SessionMeta, text: str, template_id: str) -> dict[str, Any]:
+    async def _applied_before(self, meta: SessionMeta, dedupe: Dedupe) -> bool:
+        """Whether a change with this number or key was applied already (a resend): read before
+        asking CORE anything for it. Only a shortcut: the change's own script still decides."""
+        match dedupe.mode:
+            case "seq":
+                return int(dedupe.token) <= await self.buffer.last_seq(meta.session_id, dedupe.producer)
+            case "key":
+                return await self.buffer.idempotent(meta.session_id, dedupe.token) is not None
+        return False
+
+    async def _fields_of(self, meta: SessionMeta, text: str, template_id: str | None) -> dict[str, Any]:
         """The structured data of a corrected text, for the acta's templates: what CORE extracts
         from it when CORE puts it in the block's section (or both are sections of interventions,
         debate and "varios", whose fields are the same), else none (the acta then writes the
