@@ -1129,12 +1129,6 @@ class SessionBuffer:
         raw = await self._r.get(SessionKeys(session_id).owner)
         return _text(raw) if raw is not None else None
 
-    async def block_before(self, session_id: str, position: float) -> dict[str, Any] | None:
-        """The block whose position comes right before ``position`` in the acta, if any."""
-        k = SessionKeys(session_id)
-        ids = await self._r.zrevrangebyscore(k.order, f"({position}", "-inf", start=0, num=1)
-        return await self.block(session_id, _text(ids[0])) if ids else None
-
     async def block(self, session_id: str, block_id: str) -> dict[str, Any] | None:
         raw = await self._r.hget(SessionKeys(session_id).blocks, block_id)
         return unpack(raw) if raw is not None else None

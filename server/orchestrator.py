@@ -74,9 +74,7 @@ PLACEMENT_ATTEMPTS = 32
 before it was applied (another insert at the same spot, a renumbering): then PLACE_CONTENDED.
 A try is a few round trips, and every try lets one of the competing changes through."""
 SPEECH_TEMPLATES = ("TPL_DEBATE", "TPL_VARIOS")
-"""Sections made of interventions: a speaker named by the chair's grant of the floor carries to
-the next one (see Orchestrator._given_the_floor)."""
-_SPEAKER_FIELDS = ("orador", "rol", "cargo", "partido")
+"""Sections made of interventions, whose fields are the same (see Orchestrator._fields_of)."""
 EDIT_EXTRACTION_TIMEOUT = 2.0
 """Seconds an edit of a block's text waits for CORE to extract the corrected text's fields."""
 MAX_METADATA_BYTES = 16_384
@@ -356,7 +354,6 @@ class Orchestrator:
         try:
             async with self._admitted(meta, dedupe) as (token, previous_template, position):
                 block = await self._classify(meta, principal, text, previous_template or None, source)
-                block = await self._given_the_floor(meta.session_id, block, position)
                 block["position"] = position
                 result = await self._commit(meta, principal, block, dedupe, token)
         except _Duplicate as dup:
@@ -443,30 +440,6 @@ class Orchestrator:
             "confidence": result.confidence,
             "audio_metadata": merged_audio,
         }
-
-    async def _given_the_floor(
-        self, session_id: str, block: dict[str, Any], position: float
-    ) -> dict[str, Any]:
-        """An intervention that does not say who speaks, right after the chair gave someone the
-        floor ("Tiene la palabra el concejal X."), is X's first words: it carries X as its
-        speaker (``orador_por_anuncio``), as the acta must say who spoke. Only the block right
-        after the announcement: later ones may be the chair's again, so they are not guessed."""
-        data = block.get("structured_data") or {}
-        if (
-            block.get("type") != "TEMPLATE"
-            or block.get("template_id") not in SPEECH_TEMPLATES
-            or data.get("orador")
-            or data.get("anuncio")
-        ):
-            return block
-        before = await self.buffer.block_before(session_id, position)
-        if before is None or before.get("deleted") or before.get("template_id") not in SPEECH_TEMPLATES:
-            return block
-        announced = before.get("structured_data") or {}
-        if not (announced.get("anuncio") and announced.get("orador")):
-            return block
-        speaker = {k: announced[k] for k in _SPEAKER_FIELDS if announced.get(k)}
-        return {**block, "structured_data": {**data, **speaker, "orador_por_anuncio": True}}
 
     def _pending_review(
         self,
@@ -687,7 +660,6 @@ class Orchestrator:
         )
         if block["type"] == "TEMPLATE" and not block["text"].strip():
             return await self._retire_silent(meta, record)
-        block = await self._given_the_floor(session_id, block, record["position"])
         block["position"] = record["position"]
         payload = self._event("block.added", _SYSTEM, {"block": block})
         commit = await self.buffer.commit_block(
@@ -817,12 +789,25 @@ class Orchestrator:
         """A person changes a block. Applied only to ``base_version`` (else STALE_VERSION with the
         current block); the first human change keeps the machine's output for LEARN."""
         principal.require(CAN_EDIT, "edit blocks")
+        extracted: dict[tuple[str, str | None], dict[str, Any]] = {}
+
+        async def fields_of(text: str, template_id: str | None) -> dict[str, Any]:
+            """CORE's fields of the corrected text, asked once per edit (a try again after a
+            renumbering reuses them) and not at all for a resend of an edit already applied."""
+            if (text, template_id) not in extracted:
+                if await self._applied_before(meta, dedupe):
+                    raise _Duplicate("")
+                extracted[text, template_id] = await self._fields_of(meta, text, template_id)
+            return dict(extracted[text, template_id])
 
         async def attempt() -> IngestResult:
             try:
-                current, block, applied = await self._edited(meta, principal, block_id, changes)
+                current, block, applied = await self._edited(meta, principal, block_id, changes, fields_of)
             except (NotFound, InvalidInput, PositionsExhausted, PlaceContended, SessionClosed) as exc:
                 return await self._refused(meta, dedupe, exc)
+            except _Duplicate:
+                self.metrics.duplicates.inc()
+                return IngestResult(True, None, None, None)  # what the change's script says of it
             data = {
                 "block": block,
                 "base_version": base_version,
@@ -852,9 +837,15 @@ class Orchestrator:
         return await self._refused(meta, dedupe, self._contended())
 
     async def _edited(
-        self, meta: SessionMeta, principal: Principal, block_id: str, changes: dict[str, Any]
+        self,
+        meta: SessionMeta,
+        principal: Principal,
+        block_id: str,
+        changes: dict[str, Any],
+        fields_of: Callable[[str, str | None], Awaitable[dict[str, Any]]],
     ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-        """The block now, the block as the change makes it, and the change as applied."""
+        """The block now, the block as the change makes it, and the change as applied;
+        ``fields_of`` gives the structured data of a corrected text."""
         current = await self._current_block(meta, block_id)
         self._check_changes(meta, changes)
         changes = dict(changes)
@@ -881,16 +872,23 @@ class Orchestrator:
             block["resolved_error"] = current.get("error")
             block.pop("error", None)
         if "text" in changes and "structured_data" not in changes and block["text"] != current.get("text"):
-            fields = await self._fields_of(meta, block["text"], block["template_id"])
-            before = current.get("structured_data") or {}
-            if before.get("orador_por_anuncio") and not fields.get("orador"):
-                # the speaker the chair's grant named stays with the corrected words
-                fields |= {k: before[k] for k in (*_SPEAKER_FIELDS, "orador_por_anuncio") if k in before}
-            block["structured_data"] = fields
+            # The speaker the chair's grant named is not stored: BUILDER and the draft derive it
+            # from the grant before the block, so it stays with the corrected words.
+            block["structured_data"] = await fields_of(block["text"], block["template_id"])
         block.update(self._human_stamp(principal, current))
         return current, block, changes
 
-    async def _fields_of(self, meta: SessionMeta, text: str, template_id: str) -> dict[str, Any]:
+    async def _applied_before(self, meta: SessionMeta, dedupe: Dedupe) -> bool:
+        """Whether a change with this number or key was applied already (a resend): read before
+        asking CORE anything for it. Only a shortcut: the change's own script still decides."""
+        match dedupe.mode:
+            case "seq":
+                return int(dedupe.token) <= await self.buffer.last_seq(meta.session_id, dedupe.producer)
+            case "key":
+                return await self.buffer.idempotent(meta.session_id, dedupe.token) is not None
+        return False
+
+    async def _fields_of(self, meta: SessionMeta, text: str, template_id: str | None) -> dict[str, Any]:
         """The structured data of a corrected text, for the acta's templates: what CORE extracts
         from it when CORE puts it in the block's section (or both are sections of interventions,
         debate and "varios", whose fields are the same), else none (the acta then writes the

@@ -652,3 +652,54 @@ def test_outbox_numbers_corrections_and_reuses_a_refused_seq(spawn: Any, browser
     assert result["afterSeq"] == 3  # NOT_FOUND did not use up 3 either
     assert result["pending"] == 1
     page.close()
+
+
+@pytest.mark.timeout(300)
+def test_the_draft_names_the_speaker_the_grant_before_the_words_names(spawn: Any, browser: Browser) -> None:
+    """The draft shows who speaks as the acta will: the words right after the chair's grant of
+    the floor under the speaker the grant names, even when the grant arrives after the words
+    (here a stenographer adds it before them), following the grant as corrected, and without a
+    name once the grant is deleted; a reload (the draft rebuilt at once) shows the same."""
+    server = spawn("serve")
+    api = server.token()
+    session_id = start_session(server, api, "Sesión con la palabra")
+    opening = append(server, api, session_id, "Se abre la sesión.")
+    url = f"{server.url}{PREFIX}/{session_id}/blocks"
+
+    def insert(after: str, text: str, data: dict[str, Any]) -> str:
+        block = {"text": text, "template_id": "TPL_DEBATE", "structured_data": data}
+        response = httpx.post(url, json={"after_block_id": after, "block": block}, headers=auth(api))
+        assert response.status_code == 201, response.text
+        block_id: str = response.json()["block_id"]
+        return block_id
+
+    words = insert(opening, "Gracias, presidente. Quiero referirme a la movilidad.", {})
+    viewer = Console(browser, server, server.token(role="viewer", sub="publico"), session_id)
+    viewer.wait_online()
+    speaker = viewer.text_of(words).locator(".block__speaker")
+    expect(viewer.block(words)).to_have_count(1)
+    expect(speaker).to_have_count(0)
+
+    granted = {"orador": "Carlos Rodríguez", "rol": "concejal", "anuncio": True}
+    grant = insert(opening, "Tiene la palabra el concejal Carlos Rodríguez.", granted)
+    expect(speaker).to_have_text("Carlos Rodríguez:")
+    expect(viewer.text_of(grant).locator(".block__speaker")).to_have_count(0)  # the chair's words
+
+    corrected = httpx.patch(
+        f"{url}/{grant}",
+        json={"base_version": 1, "changes": {"structured_data": {**granted, "orador": "Ana Ruiz"}}},
+        headers=auth(api),
+    )
+    assert corrected.status_code == 200, corrected.text
+    expect(speaker).to_have_text("Ana Ruiz:")
+    viewer.page.reload()
+    viewer.wait_online()
+    expect(speaker).to_have_text("Ana Ruiz:")
+
+    deleted = httpx.delete(f"{url}/{grant}?base_version=2", headers=auth(api))
+    assert deleted.status_code == 200, deleted.text
+    expect(viewer.block(grant)).to_have_count(0)
+    expect(speaker).to_have_count(0)
+    assert api_block(server, api, session_id, words)["structured_data"] == {}  # derived, not stored
+    assert viewer.errors == []
+    viewer.close()

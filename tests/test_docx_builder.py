@@ -24,6 +24,7 @@ from server.services.docx_builder import (
     BuildError,
     build_docx,
     check_skeleton,
+    given_the_floor,
     inspect_skeleton,
 )
 
@@ -937,3 +938,55 @@ def test_five_thousand_blocks_with_tenant_templates() -> None:
     for i, p in enumerate(paragraphs):
         expected = f"CONCEJAL {i % 21} (concejal): dijo {i}" if i % 2 else f"intervención {i}"
         assert _text(p) == expected
+
+
+def _said(block_id: str, template_id: str = "TPL_DEBATE", **data: Any) -> dict[str, Any]:
+    return _block(block_id, "ZONE_DEBATE", block_id, template_id=template_id, structured_data=data)
+
+
+GRANT = {"orador": "Carlos Rodríguez", "rol": "concejal", "partido": "Liberal", "anuncio": True}
+CARRIED = {"orador": "Carlos Rodríguez", "rol": "concejal", "partido": "Liberal", "orador_por_anuncio": True}
+
+
+def _speakers(*blocks: dict[str, Any]) -> dict[str, Any]:
+    """The speaker fields each block is written with (by block id), given the blocks before it."""
+    out = given_the_floor(list(blocks))
+    return {b["block_id"]: {k: v for k, v in b["structured_data"].items() if k in CARRIED} for b in out}
+
+
+def test_the_words_right_after_a_grant_of_the_floor_are_the_named_speakers() -> None:
+    """The chair's grant ("Tiene la palabra el concejal X.") names X on the block said right after
+    it, whatever was deleted or shown (an image) in between, and only there: not on the block
+    after that, not past anything else said (a block pending review, another section), never
+    on a vote, never over a speaker the words name themselves. The blocks given are unchanged."""
+    grant, words, more = _said("grant", **GRANT), _said("words", texto="Gracias."), _said("more")
+    speakers = _speakers(grant, words, more)
+    assert (speakers["words"], speakers["more"]) == (CARRIED, {})
+    assert given_the_floor([grant, words])[1]["structured_data"] == {"texto": "Gracias."} | CARRIED
+    assert words["structured_data"] == {"texto": "Gracias."}  # derived, not written into the block
+    deleted = _said("deleted") | {"deleted": True}
+    image = _block("image", "ZONE_DEBATE", block_type="IMAGE", asset={"asset_id": "a"})
+    assert _speakers(grant, deleted, image, words)["words"] == CARRIED
+    pending = _block("pending", "ZONE_DEBATE", "…", block_type="ERROR_PENDING_REVIEW")
+    actas = _said("actas", "TPL_APROBACION_ACTAS", actas=[44])
+    for between in (pending, actas, more):
+        assert _speakers(grant, between, words)["words"] == {}
+    vote = _said("vote", "TPL_PROYECTO_ACUERDO", votacion={"si": 15, "no": 2})
+    assert _speakers(grant, vote)["vote"] == {}
+    own = _said("own", orador="Ana Ruiz", rol="concejala")
+    assert _speakers(grant, own)["own"] == {"orador": "Ana Ruiz", "rol": "concejala"}
+    # a grant in "varios" names the words the classifier put in the debate, as before
+    assert _speakers(_said("grant", "TPL_VARIOS", **GRANT), words)["words"] == CARRIED
+
+
+def test_a_speaker_stored_by_the_old_carry_is_derived_again() -> None:
+    """Blocks of sessions opened before the speaker was derived carry it in their data
+    (``orador_por_anuncio``): it follows the grant before them now, and without one it is gone."""
+    stored = _said("words", texto="Gracias.", **CARRIED)
+    assert _speakers(stored)["words"] == {}
+    other = _said("grant", orador="Ana Ruiz", rol="concejala", anuncio=True)
+    assert _speakers(other, stored)["words"] == {
+        "orador": "Ana Ruiz",
+        "rol": "concejala",
+        "orador_por_anuncio": True,
+    }

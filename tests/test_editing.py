@@ -596,3 +596,72 @@ def test_a_place_that_cannot_be_had_is_a_coded_refusal_and_changes_nothing(
     assert [b["text"] for b in blocks] == ["Se abre la sesión.", "Nota.", "Se levanta la sesión."]
     events = all_events(client, api, auth)[head:]
     assert [e["data"].get("reason") for e in events] == ["renumbered"]  # the one try to make room
+
+
+def test_an_edit_asks_core_once_and_a_resent_edit_not_at_all(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """An edit that changes a block's text asks CORE for the corrected text's fields once, even
+    when a renumbering under it makes it prepare itself again; a resend of an edit already
+    applied (same Idempotency-Key), after someone changed the text again, does not ask CORE at
+    all (each used to ask again, up to EDIT_EXTRACTION_TIMEOUT each). What is stored is the same."""
+    auth = {"authorization": f"Bearer {make_token()}"}
+    api, (first, _) = session_with(client, auth, "Se abre la sesión.", "Se levanta la sesión.")
+
+    def insert(text: str) -> str:
+        block = {"text": text, "template_id": "TPL_DEBATE"}
+        answer = client.post(
+            f"{api}/blocks", json={"after_block_id": first["block_id"], "block": block}, headers=auth
+        )
+        assert answer.status_code == 201, answer.text
+        block_id: str = answer.json()["block"]["block_id"]
+        return block_id
+
+    two, one = insert("Dos."), insert("Uno.")
+    orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+    buffer, real_core, real_change = orch.buffer, orch.core, orch.buffer.change_block
+    asked: list[str] = []
+    outcomes: list[str] = []
+
+    class CountingCore:
+        async def process_text(self, req: Any) -> Any:
+            asked.append(req.text)
+            return await real_core.process_text(req)
+
+    async def renumbered_once(
+        sid: str, dedupe: Dedupe, op: str, block: dict[str, Any], *a: Any, **kw: Any
+    ) -> Any:
+        if not outcomes:  # the first try meets a renumbering that moves the block it read
+            assert await buffer.renumber(sid, int(first["position"]), orch._renumbered) == "ok"
+        outcome = await real_change(sid, dedupe, op, block, *a, **kw)
+        outcomes.append(outcome[0])
+        return outcome
+
+    def edit(key: str, version: int, text: str) -> dict[str, Any]:
+        answer = client.patch(
+            f"{api}/blocks/{one}",
+            json={"base_version": version, "changes": {"text": text}},
+            headers={**auth, "idempotency-key": key},
+        )
+        assert answer.status_code == 200, answer.text
+        result: dict[str, Any] = answer.json()
+        return result
+
+    orch.core, buffer.change_block = CountingCore(), renumbered_once
+    try:
+        applied = edit("k1", 1, "Uno, corregido.")
+        assert outcomes == ["moved", "ok"], "the test meant the edit to be prepared twice"
+        assert asked == ["Uno, corregido."]
+        again = edit("k2", 2, "Uno, corregido otra vez.")
+        resent = edit("k1", 1, "Uno, corregido.")
+    finally:
+        orch.core, buffer.change_block = real_core, real_change
+    assert asked == ["Uno, corregido.", "Uno, corregido otra vez."]
+    assert (applied["duplicate"], again["duplicate"], resent) == (
+        False,
+        False,
+        {"block_id": None, "event_id": None, "duplicate": True, "block": None},
+    )
+    stored = {b["block_id"]: b for b in client.get(f"{api}/blocks", headers=auth).json()["blocks"]}
+    assert stored[one] == again["block"] and stored[one]["version"] == 3
+    assert stored[two]["text"] == "Dos."

@@ -128,12 +128,14 @@ from lxml import etree
 __all__ = [
     "DEFAULT_TEMPLATES",
     "ROLES",
+    "SPEECH_TEMPLATES",
     "TABLE_KINDS",
     "BuildError",
     "SkeletonInfo",
     "build_docx",
     "check_skeleton",
     "check_templates",
+    "given_the_floor",
     "inspect_skeleton",
 ]
 
@@ -1638,6 +1640,50 @@ def _signatures_of_opening(blocks: Sequence[Mapping[str, Any]]) -> dict[str, Any
     return None
 
 
+SPEECH_TEMPLATES = ("TPL_DEBATE", "TPL_VARIOS", "TPL_PROYECTO_ACUERDO")
+"""Sections where the chair gives the floor (a debate, "varios", a bill's debate): a speaker
+the grant names carries to the next block (:func:`given_the_floor`)."""
+SPEAKER_FIELDS = ("orador", "rol", "cargo", "partido", "ponente")
+"""What a grant of the floor says of the speaker, and a carried speaker brings along."""
+CARRIED = "orador_por_anuncio"
+
+
+def given_the_floor(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The blocks (in acta order), each intervention that does not say who speaks right after
+    the chair's grant of the floor ("Tiene la palabra el concejal X.") under the speaker the
+    grant named: X's fields (:data:`SPEAKER_FIELDS`) and ``orador_por_anuncio: true`` in its
+    data, as the acta must say who spoke (Law 136 art. 26).
+
+    Derived when the document is built (and likewise by the console's draft), not stored: it
+    holds whatever order the blocks were committed in (two utterances answered by CORE out of
+    order, a grant retried after a timeout, a block re-processed after review), a grant
+    corrected or deleted later is followed, a correction of the words keeps the speaker, and
+    the blocks (and the content hash over them) stay what was said and corrected. Deleted
+    blocks and images between the two are passed over; anything else said in between (a block
+    pending review too) ends the grant, and only the block right after it is named: later ones
+    may be the chair's again. A vote is never put in the speaker's mouth. Speaker fields a
+    block carries with ``orador_por_anuncio`` (stored by earlier versions) are derived again."""
+    carried: list[Mapping[str, Any]] = []
+    grant: dict[str, Any] | None = None
+    for block in blocks:
+        if block.get("deleted") or block.get("type") == "IMAGE":
+            carried.append(block)
+            continue
+        data = block.get("structured_data")
+        data = data if isinstance(data, Mapping) else {}
+        speech = block.get("type") == "TEMPLATE" and block.get("template_id") in SPEECH_TEMPLATES
+        if data.get(CARRIED):
+            data = {k: v for k, v in data.items() if k not in (*SPEAKER_FIELDS, CARRIED)}
+            block = {**block, "structured_data": data}
+        if speech and grant and not (data.get("orador") or data.get("anuncio") or data.get("votacion")):
+            block = {**block, "structured_data": {**data, **grant, CARRIED: True}}
+        grant = None
+        if speech and data.get("anuncio") and data.get("orador"):
+            grant = {k: data[k] for k in SPEAKER_FIELDS if data.get(k)}
+        carried.append(block)
+    return carried
+
+
 def _validate_blocks(
     blocks: Sequence[Mapping[str, Any]], zone_names: set[str]
 ) -> dict[str, list[Mapping[str, Any]]]:
@@ -1677,9 +1723,10 @@ def build_docx(
     zones (letterhead, headings, header, footer, section properties) is left untouched. An
     empty zone is left with one empty BODY paragraph. TEMPLATE blocks are written by the
     tenant's ``templates`` (empty or None: the built-in :data:`DEFAULT_TEMPLATES`; see the
-    module docstring). With ``mark_human_edits``, blocks edited by a person get a comment.
-    Raises :class:`BuildError` for a skeleton, style map or templates problem, a block aimed
-    at a missing zone, or a missing image.
+    module docstring); an intervention right after the chair's grant of the floor is written
+    under the speaker the grant named (:func:`given_the_floor`). With ``mark_human_edits``,
+    blocks edited by a person get a comment. Raises :class:`BuildError` for a skeleton, style
+    map or templates problem, a block aimed at a missing zone, or a missing image.
     """
     template_set, template_problems = _template_set(templates)
     if template_set is None:
@@ -1694,6 +1741,7 @@ def build_docx(
     dupes = _duplicate_zones(zones)
     if dupes:
         raise BuildError(f"skeleton: zone(s) {', '.join(dupes)} appear more than once")
+    blocks = given_the_floor(blocks)
     by_zone = _validate_blocks(blocks, {zone.name for zone in zones})
     if not by_zone.get(SIGNATURE_ZONE) and (signatures := _signatures_of_opening(blocks)) is not None:
         by_zone[SIGNATURE_ZONE] = [signatures]

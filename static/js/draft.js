@@ -42,6 +42,63 @@ function positionOf(item) {
   return typeof p === "number" && Number.isFinite(p) ? p : null;
 }
 
+// -- who speaks ----------------------------------------------------------------------------------
+
+/** Sections where the chair gives the floor: SPEECH_TEMPLATES of server/services/docx_builder.py. */
+const SPEECH_TEMPLATES = new Set(["TPL_DEBATE", "TPL_VARIOS", "TPL_PROYECTO_ACUERDO"]);
+/** What a grant of the floor says of the speaker (SPEAKER_FIELDS there). */
+const SPEAKER_FIELDS = ["orador", "rol", "cargo", "partido", "ponente"];
+const CARRIED = "orador_por_anuncio";
+
+/** Python's truth of a field (the server's rule is written in Python): empty lists and objects are false. */
+function truthy(value) {
+  if (Array.isArray(value)) return value.length > 0;
+  if (value && typeof value === "object") return Object.keys(value).length > 0;
+  return Boolean(value);
+}
+
+function dataOf(block) {
+  const data = block && block.structured_data;
+  return data && typeof data === "object" && !Array.isArray(data) ? data : {};
+}
+
+/** Whether a block counts for the grant of the floor: deleted blocks and images are passed over. */
+function spoken(block) {
+  return Boolean(block) && !block.deleted && block.type !== "IMAGE";
+}
+
+function isSpeech(block) {
+  return block.type === "TEMPLATE" && SPEECH_TEMPLATES.has(block.template_id);
+}
+
+/**
+ * The data the acta writes `block` with, `previous` being the block said right before it (or
+ * null): an intervention that does not say who speaks, right after the chair's grant of the
+ * floor, under the speaker the grant named (and `orador_por_anuncio: true`). The rule BUILDER
+ * applies (given_the_floor in server/services/docx_builder.py), derived from the blocks as they
+ * stand rather than stored, so the draft shows what the acta will say whatever order the blocks
+ * arrived in, and follows a grant corrected or deleted later.
+ */
+export function givenTheFloor(previous, block) {
+  let data = dataOf(block);
+  if (truthy(data[CARRIED])) {
+    // speaker fields stored by earlier versions: derived again
+    data = Object.fromEntries(Object.entries(data).filter(([k]) => k !== CARRIED && !SPEAKER_FIELDS.includes(k)));
+  }
+  if (!spoken(block) || !isSpeech(block) || !previous || !spoken(previous) || !isSpeech(previous)) return data;
+  if (truthy(data.orador) || truthy(data.anuncio) || truthy(data.votacion)) return data;
+  const said = dataOf(previous);
+  if (!truthy(said.anuncio) || !truthy(said.orador)) return data;
+  const speaker = {};
+  for (const key of SPEAKER_FIELDS) if (truthy(said[key])) speaker[key] = said[key];
+  return { ...data, ...speaker, [CARRIED]: true };
+}
+
+/** What of a block's data depends on the block before it (to redraw it only when that changed). */
+function carriedKey(data) {
+  return truthy(data[CARRIED]) ? JSON.stringify(SPEAKER_FIELDS.map((key) => data[key] ?? null)) : "";
+}
+
 // -- model ---------------------------------------------------------------------------------------
 
 /**
@@ -264,8 +321,9 @@ function orderOf(item) {
  * actions (optional): {canReprocess(): bool, reprocess(block): Promise, audioUrl(block):
  * Promise<string>, describe(error): string, played(audioElement), decorate(item, block)}.
  * `decorate` is called by DraftView on every rendered block (editing tools, open editors).
+ * data (optional): the data to show the block with (givenTheFloor), else its own.
  */
-export function renderBlock(block, actions = null) {
+export function renderBlock(block, actions = null, data = null) {
   const item = el("li", "block");
   const type = typeof block.type === "string" ? block.type : "TEMPLATE";
   item.classList.add(`block--${type.toLowerCase().replace(/_/g, "-")}`);
@@ -324,12 +382,17 @@ export function renderBlock(block, actions = null) {
     item.append(figure);
   } else {
     const text = el("p", "block__text");
-    const data = block.structured_data && typeof block.structured_data === "object" ? block.structured_data : {};
+    const shown = data || dataOf(block);
     // An announcement ("Tiene la palabra el concejal…") is the chair's words: no speaker label,
     // as in the acta.
-    const speaker = data.anuncio === true ? null : speakerName(data.orador);
+    const speaker = shown.anuncio === true ? null : speakerName(shown.orador);
     if (speaker) {
-      text.append(el("strong", "block__speaker", `${speaker.replace(/:\s*$/, "")}:`), " ");
+      const label = el("strong", "block__speaker", `${speaker.replace(/:\s*$/, "")}:`);
+      if (truthy(shown[CARRIED])) {
+        label.classList.add("block__speaker--given");
+        label.title = "Nombrado por la presidencia al darle la palabra";
+      }
+      text.append(label, " ");
     }
     text.append(typeof block.text === "string" ? block.text : "");
     item.append(text);
@@ -441,6 +504,7 @@ export class DraftView {
   constructor(root, actions = null) {
     this.root = root;
     this.lists = new Map();
+    this.shown = new Map(); // block_id → the block drawn, to find the one said before another
     this.player = null; // the <audio> in use, so only one block plays at a time
     this.actions = actions && {
       ...actions,
@@ -504,8 +568,46 @@ export class DraftView {
     return this.root.querySelector(`li[${selector}="${CSS.escape(value)}"]`);
   }
 
-  /** Add a block, or replace the item of a block with the same id (a new version). */
+  /**
+   * Add a block, or replace the item of a block with the same id (a new version); the block
+   * after it (and after where it was, if it moved) is redrawn if the speaker it is given
+   * changed (a grant of the floor that arrived after the words, was corrected, or moved).
+   */
   addBlock(block) {
+    const id = typeof block.block_id === "string" ? block.block_id : null;
+    const old = id ? this.shown.get(id) : undefined;
+    if (id) this.shown.set(id, block);
+    this.draw(block, this.dataFor(block));
+    this.redrawAfter(positionOf(block));
+    if (old && positionOf(old) !== positionOf(block)) this.redrawAfter(positionOf(old));
+  }
+
+  /** The block said right before (`step` -1) or after (+1) a position: images passed over. */
+  neighbour(position, step) {
+    if (position === null) return null;
+    let best = null;
+    for (const block of this.shown.values()) {
+      const p = positionOf(block);
+      if (p === null || !spoken(block) || (step < 0 ? p >= position : p <= position)) continue;
+      if (best === null || (step < 0 ? p > positionOf(best) : p < positionOf(best))) best = block;
+    }
+    return best;
+  }
+
+  dataFor(block) {
+    return givenTheFloor(this.neighbour(positionOf(block), -1), block);
+  }
+
+  /** Redraw the block said after `position` if what it is given by the one before changed. */
+  redrawAfter(position) {
+    const next = this.neighbour(position, 1);
+    if (!next) return;
+    const data = this.dataFor(next);
+    const item = this.find("data-block-id", next.block_id);
+    if (item && item.dataset.carried !== carriedKey(data)) this.draw(next, data);
+  }
+
+  draw(block, data) {
     const utterance = utteranceOf(block);
     if (utterance) this.removePlaceholder(utterance);
     let refocus = false;
@@ -526,7 +628,8 @@ export class DraftView {
         this.refreshAll();
       }
     }
-    const item = renderBlock(block, this.actions);
+    const item = renderBlock(block, this.actions, data);
+    item.dataset.carried = carriedKey(data);
     if (this.actions && this.actions.decorate) this.actions.decorate(item, block);
     this.place(this.zoneFor(block.target_placeholder), item);
     if (active && item.contains(active)) {
@@ -549,11 +652,15 @@ export class DraftView {
   }
 
   removeBlock(blockId) {
+    const old = this.shown.get(blockId);
+    this.shown.delete(blockId);
     const item = this.find("data-block-id", blockId);
-    if (!item) return;
-    if (this.player && item.contains(this.player)) this.player = null;
-    item.remove();
-    this.refreshAll();
+    if (item) {
+      if (this.player && item.contains(this.player)) this.player = null;
+      item.remove();
+      this.refreshAll();
+    }
+    if (old) this.redrawAfter(positionOf(old));
   }
 
   /** The zone an utterance most likely continues: that of the block just before it. */
@@ -591,7 +698,13 @@ export class DraftView {
   renderAll(blocks, utterances = []) {
     this.build();
     this.player = null;
-    for (const block of blocks) this.addBlock(block);
+    this.shown = new Map(blocks.filter((b) => typeof b.block_id === "string").map((b) => [b.block_id, b]));
+    // Each block's predecessor in one pass over the blocks in order (not a search per block).
+    const previous = new Map();
+    const ordered = [...this.shown.values()].filter((b) => spoken(b) && positionOf(b) !== null);
+    ordered.sort((a, b) => positionOf(a) - positionOf(b));
+    ordered.forEach((block, i) => previous.set(block.block_id, i > 0 ? ordered[i - 1] : null));
+    for (const block of blocks) this.draw(block, givenTheFloor(previous.get(block.block_id) || null, block));
     for (const utterance of utterances) this.addPlaceholder(utterance);
   }
 
