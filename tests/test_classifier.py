@@ -503,6 +503,36 @@ def test_an_earlier_step_reported_is_not_a_vote_held_now() -> None:
     assert data("El acta número 44 fue aprobada.")["votacion"]["resultado"] == "aprobado"
 
 
+@pytest.mark.parametrize(
+    ("text", "counts", "result"),
+    [
+        (
+            "Señor presidente, votaron sí quince, no dos, una abstención. Ha sido aprobado en segundo "
+            "debate el Proyecto de Acuerdo ciento veintitrés de dos mil veinticinco.",
+            (15, 2, 1),
+            "aprobado",
+        ),
+        (
+            "Con once votos por el sí y cuatro por el no, fue aprobado en primer debate el proyecto.",
+            (11, 4, 0),
+            "aprobado",
+        ),
+        (
+            "Votaron sí doce, no cero. Fue aprobado en segundo debate, señor presidente.",
+            (12, 0, 0),
+            "aprobado",
+        ),
+    ],
+)
+def test_the_declaration_of_a_vote_held_now_keeps_its_result(
+    text: str, counts: tuple[int, int, int], result: str
+) -> None:
+    """The secretary's count followed by "ha sido aprobado en segundo debate…" declares the vote
+    just held: its result is kept (it was taken for a report of an earlier step and lost)."""
+    vote = data(text, TPL_PROYECTO_ACUERDO)["votacion"]
+    assert (vote["si"], vote["no"], vote["abstencion"], vote["resultado"]) == (*counts, result)
+
+
 def test_nominal_vote_lists_each_member() -> None:
     """Individual votes are listed by name and counted when no totals are said."""
     vote = data("Juan Pérez: sí; María Gómez: no; Luis Mora se abstiene", TPL_PROPOSICION)["votacion"]

@@ -937,3 +937,167 @@ def test_five_thousand_blocks_with_tenant_templates() -> None:
     for i, p in enumerate(paragraphs):
         expected = f"CONCEJAL {i % 21} (concejal): dijo {i}" if i % 2 else f"intervención {i}"
         assert _text(p) == expected
+
+
+# ---------------------------------------------------------------------------------------------
+# a vote said over several blocks
+
+_LIST = [
+    {"nombre": "Ana Gómez", "voto": "sí"},
+    {"nombre": "Luis Díaz", "voto": "sí"},
+    {"nombre": "Eva Mora", "voto": "no"},
+    {"nombre": "Pedro Ruiz", "voto": "abstención"},
+]
+
+
+def _vote_block(
+    block_id: str, text: str, template_id: str = "TPL_PROYECTO_ACUERDO", **data: Any
+) -> dict[str, Any]:
+    zone = "ZONE_PROPOSICIONES" if template_id == "TPL_PROPOSICION" else "ZONE_PROYECTOS"
+    return _block(block_id, zone, text, template_id=template_id, structured_data=data)
+
+
+def _vote(si: int, no: int, abstencion: int, resultado: str | None = None, **more: Any) -> dict[str, Any]:
+    return {"si": si, "no": no, "abstencion": abstencion, "resultado": resultado, "nominal": False, **more}
+
+
+def _summaries(content: Any) -> list[str]:
+    return [_text(p) for p in _paragraphs(content) if "Resultado:" in _text(p)]
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+@pytest.mark.parametrize(
+    "declared",
+    [
+        _vote(2, 1, 1, "aprobado"),  # "votaron sí dos, no uno, una abstención. Ha sido aprobado."
+        _vote(0, 0, 0, "aprobado"),  # "Aprobado, señor presidente."
+        _vote(2, 1, 1),  # "votaron sí dos, no uno, una abstención."
+    ],
+    ids=["count-and-result", "result-only", "count-only"],
+)
+def test_a_vote_said_over_several_blocks_gets_one_summary(
+    templates: dict[str, Any] | None, declared: dict[str, Any]
+) -> None:
+    """The call, the members' list and the secretary's declaration are one vote: its table where
+    the list was said and one summary, after the declaration, with the result declared (the
+    acta wrote "Votos por el sí: 15…" twice, once for the list and once for the declaration)."""
+    blocks = [
+        _vote_block("call", "Se abre la votación nominal.", votacion=_vote(0, 0, 0, nominal=True)),
+        _vote_block(
+            "list", "Ana Gómez, sí. Luis Díaz, sí…", votacion=_vote(2, 1, 1, nominal=True, votos=_LIST)
+        ),
+        _vote_block("said", "Señor presidente, votaron…", votacion=declared),
+    ]
+    content = _zone(_build(blocks, templates=templates), "ZONE_PROYECTOS")
+    kinds = [etree.QName(c).localname for c in content]
+    assert kinds == ["p", "p", "tbl", "p", "p"]
+    assert [_text(p) for p in _paragraphs(content)][:3] == [
+        "Se abre la votación nominal.",
+        "Ana Gómez, sí. Luis Díaz, sí…",
+        "Señor presidente, votaron…",
+    ]
+    assert _summaries(content) == [
+        "Votos por el sí: 2. Votos por el no: 1. Abstenciones: 1. Resultado: APROBADO."
+    ]
+    assert not list(Document(io.BytesIO(_build(blocks, templates=templates))).comments)
+
+
+def test_the_declared_result_wins_over_the_count() -> None:
+    """A result declared after the list ("Ha sido negado") is the one written, once."""
+    blocks = [
+        _vote_block("list", "Lista.", votacion=_vote(2, 1, 1, nominal=True, votos=_LIST)),
+        _vote_block("said", "Ha sido negado.", votacion=_vote(0, 0, 0, "negado")),
+    ]
+    content = _zone(_build(blocks, templates=CALI_TEMPLATES), "ZONE_PROYECTOS")
+    assert _summaries(content) == [
+        "Votos por el sí: 2. Votos por el no: 1. Abstenciones: 1. Resultado: NEGADO."
+    ]
+
+
+def test_a_vote_only_called_writes_no_summary() -> None:
+    """ "Se abre la votación nominal" alone counts nothing: no "Votos por el sí: 0 … NEGADO" (the
+    built-in summary wrote one)."""
+    block = _vote_block("call", "Se abre la votación nominal.", votacion=_vote(0, 0, 0, nominal=True))
+    for templates in (None, CALI_TEMPLATES):
+        content = _zone(_build([block], templates=templates), "ZONE_PROYECTOS")
+        assert [_text(p) for p in content] == ["Se abre la votación nominal."]
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_two_items_voted_one_after_the_other_keep_both_summaries(templates: dict[str, Any] | None) -> None:
+    """A proposal approved, then another presented and voted in one utterance; then two numbered
+    proposals approved in a row with the same count: four votes, four summaries."""
+    tpl = "TPL_PROPOSICION"
+    blocks = [
+        _vote_block(
+            "a",
+            "Aprobada la proposición 118, con 18 votos.",
+            tpl,
+            numero="118",
+            votacion=_vote(18, 0, 0, "aprobado"),
+        ),
+        _vote_block(
+            "b",
+            "Proposición presentada por la concejala Paola Castillo: exaltar… Aprobada.",
+            tpl,
+            autores=["Paola Castillo"],
+            texto="exaltar…",
+            votacion=_vote(16, 0, 2, "aprobado"),
+        ),
+        _vote_block(
+            "c",
+            "Aprobada la proposición 120 con 17 votos.",
+            tpl,
+            numero="120",
+            votacion=_vote(17, 0, 0, "aprobado"),
+        ),
+        _vote_block(
+            "d",
+            "Aprobada la proposición 121 con 17 votos.",
+            tpl,
+            numero="121",
+            votacion=_vote(17, 0, 0, "aprobado"),
+        ),
+    ]
+    content = _zone(_build(blocks, templates=templates), "ZONE_PROPOSICIONES")
+    assert _summaries(content) == [
+        "Votos por el sí: 18. Votos por el no: 0. Abstenciones: 0. Resultado: APROBADO.",
+        "Votos por el sí: 16. Votos por el no: 0. Abstenciones: 2. Resultado: APROBADO.",
+        "Votos por el sí: 17. Votos por el no: 0. Abstenciones: 0. Resultado: APROBADO.",
+        "Votos por el sí: 17. Votos por el no: 0. Abstenciones: 0. Resultado: APROBADO.",
+    ]
+
+
+def test_two_lists_or_two_different_counts_are_two_votes() -> None:
+    """A count that differs from the one before with no list between them (a vote taken
+    again), a list after a declared result, and a second list each start another vote: each
+    keeps its summary."""
+    blocks = [
+        _vote_block("c1", "Votaron sí diez, no cinco.", votacion=_vote(10, 5, 0)),
+        _vote_block("c2", "Votaron sí once, no cuatro. Aprobado.", votacion=_vote(11, 4, 0, "aprobado")),
+        _vote_block("l1", "Lista.", votacion=_vote(2, 1, 1, nominal=True, votos=_LIST)),
+        _vote_block("l2", "Lista otra vez.", votacion=_vote(2, 1, 1, nominal=True, votos=_LIST)),
+    ]
+    content = _zone(_build(blocks, templates=CALI_TEMPLATES), "ZONE_PROYECTOS")
+    assert len(_summaries(content)) == 4
+
+
+def test_declared_totals_that_disagree_with_the_list_are_flagged() -> None:
+    """The list counts 2-1-1 and the secretary declares 3-1-0: the summary carries the declared
+    totals (what the plenary heard) and a Word comment over it asks the reviewer to settle it."""
+    blocks = [
+        _vote_block("list", "Lista.", votacion=_vote(2, 1, 1, nominal=True, votos=_LIST)),
+        _vote_block("said", "Votaron sí tres, no uno. Aprobado.", votacion=_vote(3, 1, 0, "aprobado")),
+    ]
+    out = _build(blocks, templates=CALI_TEMPLATES)
+    content = _zone(out, "ZONE_PROYECTOS")
+    assert _summaries(content) == [
+        "Votos por el sí: 3. Votos por el no: 1. Abstenciones: 0. Resultado: APROBADO."
+    ]
+    summary = _paragraphs(content)[-1]
+    assert summary.xpath("./w:commentRangeStart", namespaces=NS)
+    (comment,) = Document(io.BytesIO(out)).comments
+    assert comment.text == (
+        "Los totales declarados (sí: 3, no: 1, abstenciones: 0) no coinciden con la votación nominal "
+        "registrada (sí: 2, no: 1, abstenciones: 1); revíselos antes de firmar el acta."
+    )

@@ -778,6 +778,10 @@ def _vote(t: _Text) -> dict[str, Any] | None:
     now = _EARLIER_STEP_RE.sub(" ", t.low)
     if not (_VOTE_RE.search(now) or votes or any(counts.values())):
         return None
+    if now != t.low and (votes or any(_tally(now).values())):
+        # The utterance tallies a vote held now ("votaron sí quince, no dos. Ha sido aprobado en
+        # segundo debate el proyecto…"): the step it names is this vote's result, not a report.
+        now = t.low
     if not any(counts.values()) and votes:
         for item in votes:
             key = {"sí": "si", "no": "no"}.get(item["voto"], "abstencion")

@@ -86,7 +86,15 @@ false or a mapping → Spanish words). True/false are written "sí"/"no".
                  upper-case, else APROBADO when sí > no, else NEGADO), ``declarado`` (the result
                  said, or missing), ``votacion``, ``text`` and ``metadata``. Default summary:
                  "Votos por el sí: {{ si }}. Votos por el no: {{ no }}. Abstenciones:
-                 {{ abstencion }}. Resultado: {{ resultado }}."
+                 {{ abstencion }}. Resultado: {{ resultado }}." when anything was counted, else
+                 "Resultado: {{ declarado }}." when a result was said, else nothing (a vote
+                 only called, "se abre la votación nominal", has nothing to sum up).
+                 One vote is often said over several blocks of a zone (the call, the members'
+                 list, the secretary's count and result): it gets one summary, after its last
+                 block, with the totals and result declared (the list's count when none were
+                 declared); each block keeps its own list table. Declared totals that differ
+                 from the list's get a Word comment for the reviewer. How blocks are grouped
+                 into votes: :func:`_vote_plans`.
   ``agenda``     the items of ``puntos`` as paragraphs numbered as text ("1. …"; items already
                  numbered as announced keep their number).
 Their paragraphs (summary, agenda items) take the element's ``"role"`` (default as above).
@@ -757,8 +765,9 @@ _ROLL_CALL_LABELS = {
 _VOTE_LABELS = {"si": "Sí", "no": "No", "abstencion": "Abstención"}
 _DEFAULT_HEADERS = {"roll_call": ("Concejal", "Estado"), "votes": ("Concejal", "Voto")}
 _DEFAULT_SUMMARY = (
-    "Votos por el sí: {{ si }}. Votos por el no: {{ no }}. Abstenciones: {{ abstencion }}. "
-    "Resultado: {{ resultado }}."
+    "{% if si or no or abstencion %}Votos por el sí: {{ si }}. Votos por el no: {{ no }}. "
+    "Abstenciones: {{ abstencion }}. Resultado: {{ resultado }}.{% elif declarado %}"
+    "Resultado: {{ declarado }}.{% endif %}"
 )
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
@@ -1332,6 +1341,7 @@ class _Renderer:
     templates: _TemplateSet
     metadata: Mapping[str, Any] = field(default_factory=dict)
     mark_human_edits: bool = False
+    vote_plans: Mapping[int, _VotePlan] = field(default_factory=dict)
     image_count: int = 0
     comments: list[_PendingComment] = field(default_factory=list)
 
@@ -1373,7 +1383,8 @@ class _Renderer:
             elif element.kind == "roll_call":
                 wrote_any = self.roll_call(container, data, geo, element) or wrote_any
             elif element.kind == "votes":
-                wrote_any = self.vote(container, data.get("votacion"), geo, element, ctx) or wrote_any
+                plan = self.vote_plans.get(id(block))
+                wrote_any = self.vote(container, data.get("votacion"), geo, element, ctx, plan) or wrote_any
             elif element.kind == "agenda":
                 wrote_any = self.agenda(container, data, self.style(role)) or wrote_any
         if not wrote_paragraph and (text or not wrote_any):
@@ -1428,14 +1439,21 @@ class _Renderer:
         return True
 
     def vote(
-        self, container: Any, votacion: Any, geo: _Geometry, element: _Element, ctx: Mapping[str, Any]
+        self,
+        container: Any,
+        votacion: Any,
+        geo: _Geometry,
+        element: _Element,
+        ctx: Mapping[str, Any],
+        plan: _VotePlan | None,
     ) -> bool:
+        """The block's nominal list, then the summary of the vote when the plan puts it here
+        (without a plan: the block's own vote)."""
         if not isinstance(votacion, Mapping):
             return False
         votos = votacion.get("votos")
-        has_list = isinstance(votos, list)
         given = {kind: _count(votacion, kind) for kind in _VOTE_LABELS}
-        if not has_list and all(v is None for v in given.values()):
+        if not isinstance(votos, list) and all(v is None for v in given.values()):
             return False
         counted = dict.fromkeys(_VOTE_LABELS, 0)
         if isinstance(votos, list):
@@ -1451,6 +1469,11 @@ class _Renderer:
                 else:
                     rows.append((_person_name(entry), ""))
             _add_table(container, self.roles.get("TABLE"), element.headers, rows, (0.7, 0.3), geo)
+        if plan is not None:
+            if plan.summary is None:
+                return True
+            votacion = plan.summary
+            given = {kind: _count(votacion, kind) for kind in _VOTE_LABELS}
         totals = {kind: counted[kind] if (said := given[kind]) is None else said for kind in counted}
         declared = _as_text(votacion.get("resultado")).strip().upper()
         result = declared or ("APROBADO" if totals["si"] > totals["no"] else "NEGADO")
@@ -1469,6 +1492,9 @@ class _Renderer:
             summary = element.render(summary_ctx)
             if summary is not None:
                 self.marked_paragraph(container, self.style(element.role or "BODY"), summary)
+                if plan is not None and plan.check is not None:
+                    runs = list(_last_child(container).iterchildren(W_R))
+                    self.comments.append(_PendingComment([runs[0], runs[-1]], _clean(plan.check)))
         return True
 
     # -- human edits ----------------------------------------------------------------------
@@ -1638,6 +1664,144 @@ def _signatures_of_opening(blocks: Sequence[Mapping[str, Any]]) -> dict[str, Any
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class _VotePlan:
+    """How a block's vote is written once the vote is seen whole (see :func:`_vote_plans`)."""
+
+    summary: Mapping[str, Any] | None  # the whole vote, summed up after this block; None: not here
+    check: str | None = None  # a disagreement the reviewer must settle (a Word comment)
+
+
+_Totals = tuple[int, int, int]  # sí, no, abstención
+
+
+def _vote_numbers(votacion: Mapping[str, Any]) -> tuple[_Totals | None, _Totals | None]:
+    """(totals said or stored, totals of the nominal list); each None when there are none."""
+    si, no, abstencion = (_count(votacion, kind) or 0 for kind in _VOTE_LABELS)
+    votos = votacion.get("votos")
+    listed: _Totals | None = None
+    if isinstance(votos, list):
+        kinds = [_vote_kind(v.get("voto")) if isinstance(v, Mapping) else None for v in votos]
+        listed = (kinds.count("si"), kinds.count("no"), kinds.count("abstencion"))
+    return ((si, no, abstencion) if si or no or abstencion else None), listed
+
+
+@dataclass(slots=True)
+class _OpenVote:
+    """A vote being followed across the blocks of one zone."""
+
+    blocks: list[Mapping[str, Any]]
+    item: Any  # what is voted (a bill's or proposal's number, the actas), when said
+    listed: _Totals | None = None  # counted from the nominal list
+    declared: _Totals | None = None  # totals said apart from the list
+    list_totals: _Totals | None = None  # totals stored with the list itself
+    result: str = ""
+    nominal: bool = False
+
+    def accepts(self, votacion: Mapping[str, Any]) -> bool:
+        """Does this vote go on in ``votacion``? A second list, a list after the result, another
+        result, or other totals with no list between them (a count taken again) start a new
+        vote; so does a call with nothing counted ("se abre la votación"), which begins one."""
+        said, listed = _vote_numbers(votacion)
+        result = _as_text(votacion.get("resultado")).strip().upper()
+        if said is None and listed is None and not result:
+            return False
+        if listed is not None and (self.listed is not None or self.result):
+            return False  # a second list, or a list after the result was declared
+        if result and self.result and result != self.result:
+            return False
+        if listed is None and said is not None:
+            earlier = self.declared
+            if earlier is None and self.listed is None:
+                earlier = self.list_totals
+            if earlier is not None and earlier != said:
+                return False
+        return True
+
+    def add(self, block: Mapping[str, Any], votacion: Mapping[str, Any]) -> None:
+        said, listed = _vote_numbers(votacion)
+        if listed is not None:
+            self.listed, self.list_totals = listed, said
+        elif said is not None:
+            self.declared = said
+        self.result = _as_text(votacion.get("resultado")).strip().upper() or self.result
+        self.nominal = self.nominal or votacion.get("nominal") is True
+        self.blocks.append(block)
+
+    def plans(self) -> dict[int, _VotePlan]:
+        """The summary goes after the vote's last block; the others keep their list only."""
+        totals = self.declared or self.list_totals or self.listed
+        whole: dict[str, Any] = (
+            {"si": 0, "no": 0, "abstencion": 0}
+            if totals is None
+            else {"si": totals[0], "no": totals[1], "abstencion": totals[2]}
+        )
+        whole.update(resultado=self.result.lower() or None, nominal=self.nominal)
+        check = None
+        said = self.declared or self.list_totals
+        if self.listed is not None and said is not None and said != self.listed:
+            check = (
+                "Los totales declarados ({}) no coinciden con la votación nominal registrada ({}); "
+                "revíselos antes de firmar el acta."
+            ).format(*(_said_totals(t) for t in (said, self.listed)))
+        plans = {id(block): _VotePlan(None) for block in self.blocks[:-1]}
+        plans[id(self.blocks[-1])] = _VotePlan(whole, check)
+        return plans
+
+
+def _said_totals(totals: _Totals) -> str:
+    return f"sí: {totals[0]}, no: {totals[1]}, abstenciones: {totals[2]}"
+
+
+def _voted_item(data: Mapping[str, Any]) -> Any:
+    """What a block names as voted: a number (bill, proposal) or the actas; None if nothing."""
+    numero = data.get("numero")
+    if isinstance(numero, str | int) and not isinstance(numero, bool) and str(numero).strip():
+        return str(numero).strip().lstrip("0") or "0"
+    actas = data.get("actas")
+    if isinstance(actas, list) and actas:
+        return tuple(str(a) for a in actas)
+    return None
+
+
+def _vote_plans(by_zone: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[int, _VotePlan]:
+    """One vote of one item gets one summary, even when it is said over several blocks: the
+    call ("se abre la votación nominal…"), the members' list, then the secretary's count and
+    result. Within a zone, a vote block goes on with the vote before it unless an item was
+    presented in between (a proposal's authors, a bill's title, another number) or the block
+    cannot belong to the same vote (see :meth:`_OpenVote.accepts`). The summary is written
+    after the vote's last block, with the totals and the result the secretary declared (the
+    list's count when none were declared); when the declared totals and the list disagree, the
+    summary carries the declared ones and a Word comment asks the reviewer to settle it. Derived
+    when the document is built: the stored blocks stay as said."""
+    plans: dict[int, _VotePlan] = {}
+    for blocks in by_zone.values():
+        current: _OpenVote | None = None
+        for block in blocks:
+            data = block.get("structured_data")
+            if block.get("type") != "TEMPLATE" or not isinstance(data, Mapping):
+                continue
+            item = _voted_item(data)
+            presents = bool(data.get("autores") or data.get("titulo"))
+            if current is not None and (
+                presents or (item is not None and current.item is not None and item != current.item)
+            ):
+                plans.update(current.plans())
+                current = None
+            votacion = data.get("votacion")
+            if not isinstance(votacion, Mapping):
+                continue
+            if current is None or not current.accepts(votacion):
+                if current is not None:
+                    plans.update(current.plans())
+                current = _OpenVote([], item)
+            current.add(block, votacion)
+            current.item = current.item if current.item is not None else item
+        if current is not None:
+            plans.update(current.plans())
+    return plans
+
+
 def _validate_blocks(
     blocks: Sequence[Mapping[str, Any]], zone_names: set[str]
 ) -> dict[str, list[Mapping[str, Any]]]:
@@ -1707,6 +1871,7 @@ def build_docx(
         templates=template_set,
         metadata=meta,
         mark_human_edits=mark_human_edits,
+        vote_plans=_vote_plans(by_zone),
     )
     for zone in zones:
         geometry = _zone_geometry(body, zone.element)
