@@ -252,6 +252,87 @@ def test_llamado_lista_quorum_and_count(text: str, quorum: str, total: int | Non
     assert got.get("total_presentes") == total
 
 
+@pytest.mark.parametrize(
+    ("text", "excused"),
+    [
+        (
+            "Contestaron a lista los concejales Ana Gómez y Luis Díaz. Presentaron excusa los concejales "
+            "Natalia Henao Cifuentes, por incapacidad médica, y Wilson Aristizábal Duque, por comisión "
+            "oficial. Hay quórum decisorio.",
+            [
+                {"nombre": "Natalia Henao Cifuentes", "motivo": "incapacidad médica"},
+                {"nombre": "Wilson Aristizábal Duque", "motivo": "comisión oficial"},
+            ],
+        ),
+        (
+            "Se excusaron la concejala Eva Mora por calamidad doméstica y el concejal Luis Díaz.",
+            [{"nombre": "Eva Mora", "motivo": "calamidad doméstica", "rol": "concejala"}, "Luis Díaz"],
+        ),
+        (
+            "Contestaron a lista los concejales Juan Pérez y Luis Gil; con excusa las concejalas Ana Ruiz, "
+            "debido a una cita médica, y Paula Gil; y el concejal Mario Paz, por licencia de paternidad.",
+            [
+                {"nombre": "Ana Ruiz", "motivo": "una cita médica", "rol": "concejala"},
+                {"nombre": "Paula Gil", "rol": "concejala"},
+                {"nombre": "Mario Paz", "motivo": "licencia de paternidad"},
+            ],
+        ),
+    ],
+)
+def test_llamado_lista_every_excused_member_with_the_reason(text: str, excused: list[Any]) -> None:
+    """Each excused member is listed (the second of "Natalia …, por incapacidad médica, y Wilson
+    …, por comisión oficial" was lost), with the reason when said; "concejala(s)" before the
+    names marks them as women, names alone say nothing."""
+    assert data(text)["excusados"] == excused
+
+
+@pytest.mark.parametrize(
+    ("text", "arrivals"),
+    [
+        (
+            "Señor presidente, se deja constancia de que el concejal Harold Cuero Valencia se hizo presente "
+            "en el recinto a las nueve y cuarenta de la mañana.",
+            [{"nombre": "Harold Cuero Valencia", "hora": "09:40"}],
+        ),
+        (
+            "Dejamos constancia de la llegada de los concejales Luis Díaz y Pedro Gil a las 10:05 a. m.",
+            [{"nombre": "Luis Díaz", "hora": "10:05"}, {"nombre": "Pedro Gil", "hora": "10:05"}],
+        ),
+        (
+            "Presidente, la concejala María Gómez, del Partido Liberal, se incorporó a la sesión.",
+            [{"nombre": "María Gómez"}],
+        ),
+        (
+            "Gracias. Se hizo presente en el recinto la concejala Ana Ruiz, bienvenida.",
+            [{"nombre": "Ana Ruiz"}],
+        ),
+    ],
+)
+def test_a_late_arrival_is_read_where_it_is_said(text: str, arrivals: list[dict[str, str]]) -> None:
+    """A member said to arrive after the roll call (a constancia in the debate) is a ``llegadas``
+    entry with the time when said, so the acta's attendance can show it."""
+    assert data(text, TPL_DEBATE)["llegadas"] == arrivals
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tiene la palabra la secretaria de Movilidad, doctora Claudia Benítez, que se hizo presente.",
+        "Con la presencia de la secretaria de Salud, doctora Ana Paz, continuamos.",
+        "Gracias. Lo que dice la secretaria no llegó al concejal Juan Pérez.",
+    ],
+)
+def test_no_late_arrival_without_a_member_arriving(text: str) -> None:
+    """Officials and guests arriving, or a member named near "llegó", are not attendance."""
+    assert "llegadas" not in data(text, TPL_DEBATE)
+
+
+def test_the_roll_call_present_list_is_not_a_late_arrival() -> None:
+    """ "Se hicieron presentes los concejales …" in the roll call lists who is present."""
+    got = data("Se hicieron presentes los concejales Ana Gómez y Luis Díaz. Hay quórum.")
+    assert got["presentes"] == ["Ana Gómez", "Luis Díaz"] and "llegadas" not in got
+
+
 def test_llamado_lista_absent_members() -> None:
     """Members who did not answer are listed as absent."""
     got = data("Secretario: no contestaron a lista los concejales Luis Mora y Ana Paz.")

@@ -1101,3 +1101,106 @@ def test_declared_totals_that_disagree_with_the_list_are_flagged() -> None:
         "Los totales declarados (sí: 3, no: 1, abstenciones: 0) no coinciden con la votación nominal "
         "registrada (sí: 2, no: 1, abstenciones: 1); revíselos antes de firmar el acta."
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# attendance: reasons, the feminine, late arrivals said later
+
+
+def _roll_call_block(**data: Any) -> dict[str, Any]:
+    return _block(
+        "r", "ZONE_ROLLCALL", "Contestaron a lista…", template_id="TPL_LLAMADO_LISTA", structured_data=data
+    )
+
+
+def _roll_call_rows(out: bytes) -> list[list[str]]:
+    (tbl,) = _zone(out, "ZONE_ROLLCALL").iterchildren(f"{{{W}}}tbl")
+    return _table_rows(tbl)[1:]
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_excused_members_with_reason_and_feminine(templates: dict[str, Any] | None) -> None:
+    """Each excused member with the reason said ("Excusado (incapacidad médica)"), "Excusada" for
+    one said to be a concejala, plain "Excusado" for a bare name."""
+    block = _roll_call_block(
+        presentes=["Ana Gómez"],
+        excusados=[
+            {"nombre": "Natalia Henao", "motivo": "incapacidad médica", "rol": "concejala"},
+            {"nombre": "Wilson Aristizábal", "motivo": "comisión oficial"},
+            {"nombre": "Paula Gil", "rol": "concejala"},
+            "Luis Mora",
+        ],
+    )
+    assert _roll_call_rows(_build([block], templates=templates)) == [
+        ["Ana Gómez", "Presente"],
+        ["Natalia Henao", "Excusada (incapacidad médica)"],
+        ["Wilson Aristizábal", "Excusado (comisión oficial)"],
+        ["Paula Gil", "Excusada"],
+        ["Luis Mora", "Excusado"],
+    ]
+
+
+def test_a_tenant_word_for_excused_is_kept_for_women() -> None:
+    """A tenant labelling excused "Con excusa" gets that for women too; "Excusado" → "Excusada"."""
+    block = _roll_call_block(excusados=[{"nombre": "Paula Gil", "rol": "concejala"}, "Luis Mora"])
+    for word, feminine in (("Con excusa", "Con excusa"), ("Excusado", "Excusada")):
+        templates = {"TPL_LLAMADO_LISTA": [{"table": "roll_call", "labels": {"excusados": word}}]}
+        assert _roll_call_rows(_build([block], templates=templates)) == [
+            ["Paula Gil", feminine],
+            ["Luis Mora", word],
+        ]
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_a_late_arrival_said_later_shows_in_the_roll_call(templates: dict[str, Any] | None) -> None:
+    """The roll call had Harold Cuero absent; a constancia during the debate says he arrived at
+    9:40: the acta's roll call shows him "Llegó tarde (9:40 a. m.)" (it kept "Ausente" while
+    he voted); an excused member who arrives and one the roll call did not name are shown late
+    too. The constancia stays in the debate, and the stored blocks are not changed."""
+    constancia = "Se deja constancia de que el concejal Harold Cuero se hizo presente a las nueve y cuarenta."
+    blocks = [
+        _roll_call_block(
+            presentes=["Ana Gómez"],
+            ausentes=["Harold Cuero", "Tulio Gaviria"],
+            excusados=[{"nombre": "Eva Mora", "motivo": "cita médica"}],
+        ),
+        _block(
+            "c",
+            "ZONE_DEBATE",
+            constancia,
+            template_id="TPL_DEBATE",
+            structured_data={"texto": constancia, "llegadas": [{"nombre": "Harold Cuero", "hora": "09:40"}]},
+        ),
+        _block(
+            "d",
+            "ZONE_DEBATE",
+            "Llegaron la concejala Eva Mora y el concejal Juan Paz.",
+            template_id="TPL_DEBATE",
+            structured_data={"llegadas": [{"nombre": "Eva Mora"}, {"nombre": "Juan Paz", "hora": "10:05"}]},
+        ),
+    ]
+    stored = json.dumps(blocks, sort_keys=True)
+    out = _build(blocks, templates=templates)
+    assert _roll_call_rows(out) == [
+        ["Ana Gómez", "Presente"],
+        ["Tulio Gaviria", "Ausente"],
+        ["Harold Cuero", "Llegó tarde (9:40 a. m.)"],
+        ["Eva Mora", "Llegó tarde"],
+        ["Juan Paz", "Llegó tarde (10:05 a. m.)"],
+    ]
+    assert _text(_paragraphs(_zone(out, "ZONE_DEBATE"))[0]) == constancia
+    assert json.dumps(blocks, sort_keys=True) == stored
+
+
+def test_an_arrival_before_any_roll_call_changes_nothing() -> None:
+    """An arrival said before the roll call has no roll call to amend; a later roll call is as said."""
+    blocks = [
+        _block(
+            "c",
+            "ZONE_DEBATE",
+            "Llegó el concejal Juan Paz.",
+            structured_data={"llegadas": [{"nombre": "Juan Paz"}]},
+        ),
+        _roll_call_block(ausentes=["Juan Paz"]),
+    ]
+    assert _roll_call_rows(_build(blocks)) == [["Juan Paz", "Ausente"]]

@@ -983,12 +983,108 @@ def _people_after(regex: re.Pattern[str], t: _Text) -> list[str]:
     return names
 
 
+_REASON_RE: Final = re.compile(r"\s*,?\s*(?:por|debido a|a causa de|con motivo de)\s+")
+_REASON_END_RE: Final = re.compile(
+    r"[,;:.!?()]|\s(?:y|e)\s+(?=(?:el|la|los|las)\s|(?:honorables?|senor\w*|concejal\w*)\b)"
+)
+_FEMININE_CUE_RE: Final = re.compile(r"\b(?:concejala|concejalas)\b")
+_MASCULINE_CUE_RE: Final = re.compile(r"\b(?:concejal|concejales)\b")
+
+
+def _excused(t: _Text) -> list[Any]:
+    """Members excused, each with the reason when one is said ("la concejala Ana Ruiz, por
+    incapacidad médica, y el concejal Luis Mora, por comisión oficial"): a name, or
+    ``{"nombre", "motivo"?, "rol"?}`` where ``rol`` is "concejala" only when the speech says so
+    (names alone say nothing about who is a woman)."""
+    found: list[Any] = []
+    for m in _EXCUSED_RE.finditer(t.low):
+        pos, feminine = m.end(), False
+        while len(found) < 80:
+            filler = _PERSON_FILLER_RE.match(t.low, pos)
+            said = t.low[pos : filler.end()] if filler else ""
+            if _FEMININE_CUE_RE.search(said):
+                feminine = True
+            elif _MASCULINE_CUE_RE.search(said):
+                feminine = False
+            got = _take_person(t, pos)
+            if got is None:
+                break
+            entry: dict[str, str] = {"nombre": got[0]}
+            end = got[1]
+            if reason := _REASON_RE.match(t.low, end):
+                stop = _REASON_END_RE.search(t.low, reason.end())
+                capital = re.search(r"\s(?:y|e)\s+(?=[A-ZÁÉÍÓÚÑ])", t.raw[reason.end() :])
+                stops = [len(t.raw), stop.start() if stop else len(t.raw)]
+                if capital is not None:
+                    stops.append(reason.end() + capital.start())
+                if motivo := _slice(t, reason.end(), min(stops)):
+                    entry["motivo"] = motivo
+                    end = min(stops)
+            if feminine:
+                entry["rol"] = "concejala"
+            if all(_entry_name(e) != got[0] for e in found):
+                found.append(entry if len(entry) > 1 else got[0])
+            sep = _LIST_SEP_RE.match(t.low, end)
+            if sep is None:
+                break
+            pos = sep.end()
+    return found
+
+
+def _entry_name(entry: Any) -> str:
+    return str(entry["nombre"]) if isinstance(entry, dict) else str(entry)
+
+
+_MEMBER_RE: Final = r"(?:(?:el|la|los|las)\s+)?(?:(?:honorables?|senor|senora)\s+)?concejal(?:a|es|as)?\s+"
+_ARRIVED_RE: Final = re.compile(
+    r"\s*(?:,[^,.;]{1,60},)?\s*(?:ya\s+)?(?:se\s+(?:hizo|hace|ha\s+hecho|hicieron|hacen|han\s+hecho)"
+    r"\s+presentes?|se\s+(?:incorporo|incorpora|ha\s+incorporado|incorporaron|han\s+incorporado)"
+    r"|(?:llego|llegaron|ha\s+llegado|han\s+llegado|ingreso|ingresaron|ha\s+ingresado|han\s+ingresado))\b"
+)
+_ARRIVAL_BEFORE_RE: Final = re.compile(
+    r"\b(?:(?:se\s+(?:hizo|hace|ha\s+hecho|hicieron|han\s+hecho)\s+presentes?|se\s+(?:incorporo"
+    r"|ha\s+incorporado|incorporaron|han\s+incorporado))(?:\s+(?:en|a)\s+(?:el|la)\s+(?:recinto|sesion"
+    r"|plenaria|salon))?|(?:llegada|incorporacion|presencia|ingreso)\s+(?:de|del))\s+$"
+)
+_MEMBER_AT_RE: Final = re.compile(rf"\b{_MEMBER_RE}")
+
+
+def _sentence_of(t: _Text, pos: int) -> str:
+    """The folded sentence holding position pos (a. m. does not end one)."""
+    start = 0
+    for m in _SENTENCE_END_RE.finditer(t.raw, 0, pos):
+        start = m.end()
+    stop = _SENTENCE_END_RE.search(t.raw, pos)
+    return t.low[start : stop.start() if stop else len(t.raw)]
+
+
+def _arrivals(t: _Text) -> list[dict[str, str]]:
+    """Members who arrived after the roll call, with the time when said: "se deja constancia de
+    que el concejal Harold Cuero se hizo presente a las nueve y cuarenta", "se hizo presente en
+    el recinto la concejala Ana Ruiz", "la llegada del concejal Luis Mora". Only members named
+    as concejal/concejala: an official or a guest arriving is not attendance."""
+    found: list[dict[str, str]] = []
+    starts = [m.start() for m in _MEMBER_AT_RE.finditer(t.low)]
+    for start in starts:
+        names, end = _take_people(t, start)
+        names = [n for n in names if n[:1].isupper()]
+        arrived = _ARRIVED_RE.match(t.low, end)
+        said_before = _ARRIVAL_BEFORE_RE.search(t.low, max(0, start - 80), start)
+        if not names or (arrived is None and said_before is None):
+            continue
+        hora = _find_time(_sentence_of(t, start))
+        for name in names:
+            if all(a["nombre"] != name for a in found):
+                found.append({"nombre": name, **({"hora": hora} if hora else {})})
+    return found
+
+
 def _llamado_data(t: _Text) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for key, regex in (("presentes", _PRESENT_RE), ("ausentes", _ABSENT_RE)):
         if names := _people_after(regex, t):
             data[key] = names
-    if excused := _people_after(_EXCUSED_RE, t):
+    if excused := _excused(t):
         data["excusados"] = excused
     if _NO_QUORUM_RE.search(t.low):
         data["quorum"] = "no hay quórum"
@@ -1441,6 +1537,11 @@ def _classify(
     data = _EXTRACTORS[template](t)
     if template in _VOTING_TEMPLATES and (vote := _vote(t)) is not None:
         data["votacion"] = vote
+    if template != TPL_LLAMADO_LISTA and (arrivals := _arrivals(t)):
+        # said in any section (often a constancia during the debate); the acta's roll call
+        # shows it, the block stays where it was said. The roll call's own "se hicieron
+        # presentes los concejales…" lists who is present, not who arrived late.
+        data["llegadas"] = arrivals
     return _result(raw, template, data, confidence)
 
 

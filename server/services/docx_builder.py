@@ -77,7 +77,14 @@ false or a mapping → Spanish words). True/false are written "sí"/"no".
   ``roll_call``  a table member | state from ``presentes``, ``ausentes``, ``excusados`` and
                  ``tarde``; ``"headers"`` (2 strings, default ["Concejal", "Estado"]) and
                  ``"labels"`` ({"presentes": "Presente", "ausentes": "Ausente",
-                 "excusados": "Excusado", "tarde": "Llegó tarde"}) are configurable.
+                 "excusados": "Excusado", "excusada": "Excusada", "tarde": "Llegó tarde"}) are
+                 configurable. A member given as ``{"nombre", "motivo"?, "hora"?, "rol"?}``
+                 gets the reason or the time after the label ("Excusado (incapacidad
+                 médica)", "Llegó tarde (9:40 a. m.)"); an excused one whose ``rol`` is
+                 "concejala" gets ``excusada`` (a tenant that sets only ``excusados`` gets its
+                 word, "-ado" made "-ada"). Members said to arrive later in the session (any
+                 block's ``llegadas``) are shown under ``tarde`` in the roll call before them,
+                 no longer absent or excused (:func:`_with_arrivals`, at build time).
   ``votes``      the nominal vote of ``votacion``: a table Concejal | Voto from ``votos`` and a
                  summary paragraph. ``"headers"``, ``"labels"`` ({"si": "Sí", "no": "No",
                  "abstencion": "Abstención"}) and ``"summary"`` (Jinja2 text, or null for none)
@@ -702,12 +709,24 @@ def _count(votacion: Mapping[str, Any], kind: str) -> int | None:
     return None
 
 
-_ROLL_CALL_KEYS = {
-    "presentes": "Presente",
-    "ausentes": "Ausente",
-    "excusados": "Excusado",
-    "tarde": "Llegó tarde",
-}
+_ROLL_CALL_KEYS = ("presentes", "ausentes", "excusados", "tarde")
+
+
+def _attendance(key: str, member: Any, labels: Mapping[str, str]) -> str:
+    """A member's cell in the roll call: the label of the list, in the feminine for an excused
+    member said to be a concejala, with the reason or the arrival time when said."""
+    label = labels[key]
+    if not isinstance(member, Mapping):
+        return label
+    if key == "excusados" and _as_text(member.get("rol")).strip().lower() == "concejala":
+        label = labels["excusada"]
+    detail = _as_text(member.get("motivo")).strip()
+    if not detail and member.get("hora") is not None:
+        try:
+            detail = _f_hora(member["hora"])
+        except ValueError:
+            detail = _as_text(member["hora"]).strip()
+    return f"{label} ({detail})" if detail else label
 
 
 def _quorum(data: Mapping[str, Any]) -> Any:
@@ -760,6 +779,7 @@ _ROLL_CALL_LABELS = {
     "presentes": "Presente",
     "ausentes": "Ausente",
     "excusados": "Excusado",
+    "excusada": "Excusada",
     "tarde": "Llegó tarde",
 }
 _VOTE_LABELS = {"si": "Sí", "no": "No", "abstencion": "Abstención"}
@@ -1254,6 +1274,11 @@ class _Compiler:
         elif kind == "roll_call":
             headers = self.headers(where, kind, raw.get("headers"))
             labels = self.labels(where, _ROLL_CALL_LABELS, raw.get("labels"))
+            said = raw.get("labels")
+            if isinstance(said, Mapping) and "excusados" in said and "excusada" not in said:
+                # the tenant's word for excused, in the feminine when it is a participle
+                word = labels["excusados"]
+                labels = {**labels, "excusada": word[:-1] + "a" if word.endswith("ado") else word}
         elif kind == "votes":
             headers = self.headers(where, kind, raw.get("headers"))
             labels = self.labels(where, _VOTE_LABELS, raw.get("labels"))
@@ -1418,10 +1443,10 @@ class _Renderer:
 
     def roll_call(self, container: Any, data: Mapping[str, Any], geo: _Geometry, element: _Element) -> bool:
         rows: list[tuple[str, str]] = []
-        for key, label in element.labels.items():
+        for key in _ROLL_CALL_KEYS:
             members = data.get(key)
             if isinstance(members, list):
-                rows.extend((_person_name(m), label) for m in members)
+                rows.extend((_person_name(m), _attendance(key, m, element.labels)) for m in members)
         if not rows:
             return False
         _add_table(container, self.roles.get("TABLE"), element.headers, rows, (0.7, 0.3), geo)
@@ -1664,6 +1689,43 @@ def _signatures_of_opening(blocks: Sequence[Mapping[str, Any]]) -> dict[str, Any
     return None
 
 
+def _with_arrivals(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """A member who arrives after the roll call is said so later ("se deja constancia de que
+    el concejal X se hizo presente a las 9:40", a block's ``llegadas``): the roll call before
+    it shows the member as arrived late (``tarde``, with the time), no longer absent or
+    excused; a member it did not list is added. Derived when the document is built, on copies:
+    the stored blocks stay as said, and the constancia stays where it was said."""
+    out = list(blocks)
+    roll_call: int | None = None
+    for index, block in enumerate(blocks):
+        if block.get("deleted"):
+            continue
+        data = block.get("structured_data")
+        if not isinstance(data, Mapping):
+            continue
+        if block.get("template_id") == "TPL_LLAMADO_LISTA" and any(data.get(k) for k in _ROLL_CALL_KEYS):
+            roll_call = index
+            continue
+        arrivals = data.get("llegadas")
+        if roll_call is None or not isinstance(arrivals, list):
+            continue
+        target = out[roll_call]
+        said = target["structured_data"]
+        lists = {k: list(v) for k, v in said.items() if k in _ROLL_CALL_KEYS and isinstance(v, list)}
+        for arrival in arrivals:
+            name = _person_name(arrival)
+            if not name or any(_person_name(m) == name for m in lists.get("presentes", [])):
+                continue
+            for key in ("ausentes", "excusados", "tarde"):
+                lists[key] = [m for m in lists.get(key, []) if _person_name(m) != name]
+            late = {"nombre": name}
+            if isinstance(arrival, Mapping) and arrival.get("hora"):
+                late["hora"] = arrival["hora"]
+            lists.setdefault("tarde", []).append(late)
+        out[roll_call] = {**target, "structured_data": {**said, **lists}}
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class _VotePlan:
     """How a block's vote is written once the vote is seen whole (see :func:`_vote_plans`)."""
@@ -1858,7 +1920,7 @@ def build_docx(
     dupes = _duplicate_zones(zones)
     if dupes:
         raise BuildError(f"skeleton: zone(s) {', '.join(dupes)} appear more than once")
-    by_zone = _validate_blocks(blocks, {zone.name for zone in zones})
+    by_zone = _validate_blocks(_with_arrivals(blocks), {zone.name for zone in zones})
     if not by_zone.get(SIGNATURE_ZONE) and (signatures := _signatures_of_opening(blocks)) is not None:
         by_zone[SIGNATURE_ZONE] = [signatures]
 
