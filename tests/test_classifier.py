@@ -897,3 +897,157 @@ def test_rules_themselves_never_raise(text: str, previous: str | None) -> None:
     """The rules do not rely on classify's last-resort guard to stay exception-free."""
     result = classifier._classify(text, None, previous)
     assert result.template_id in TEMPLATE_IDS
+
+
+# --------------------------------------------------------------------------------------------
+# Facts a summarising template writes: guests, proposal numbers, filing numbers, ponentes
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "guests"),
+    [
+        (
+            "Siendo las nueve y diez se abre la sesión ordinaria. Nos acompañan como invitados la secretaria "
+            "de Movilidad, doctora Claudia Patricia Benítez Ruiz, y el director del DAGMA, ingeniero Julián "
+            "Andrés Mejía Tascón.",
+            [
+                {"nombre": "Claudia Patricia Benítez Ruiz", "cargo": "secretaria de Movilidad"},
+                {"nombre": "Julián Andrés Mejía Tascón", "cargo": "director del DAGMA"},
+            ],
+        ),
+        (
+            "Siendo las nueve se abre la sesión ordinaria. Asisten como invitados el personero distrital, "
+            "doctor Mario Paz; la gerente de EMCALI, Ana Ruiz, y el comandante de la Policía Metropolitana.",
+            [
+                {"nombre": "Mario Paz", "cargo": "personero distrital"},
+                {"nombre": "Ana Ruiz", "cargo": "gerente de EMCALI"},
+                "el comandante de la Policía Metropolitana",
+            ],
+        ),
+        (
+            "Se abre la sesión plenaria, siendo las diez. Contamos con la presencia de la doctora Luisa "
+            "Fernanda Gil, contralora distrital.",
+            [{"nombre": "Luisa Fernanda Gil", "cargo": "contralora distrital"}],
+        ),
+    ],
+)
+def test_opening_names_its_guests(text: str, guests: list[Any]) -> None:
+    """Guests are part of the opening (domain.md): each with the office said, or as said."""
+    result = classify(text)
+    assert result.template_id == TPL_APERTURA
+    assert result.structured_data["invitados"] == guests
+
+
+@pytest.mark.parametrize(
+    ("text", "numero"),
+    [
+        (
+            "Siguiente punto. Proposición número ciento dieciocho, presentada por los concejales Sandra "
+            "Quiñónez y Luis Caicedo: citar a debate de control político al gerente de EMCALI.",
+            "118",
+        ),
+        ("Aprobada la proposición ciento dieciocho, con dieciocho votos por el sí.", "118"),
+        ("Proposición No. 7, presentada por la concejala Ana Paz: solicitar un informe.", "7"),
+        ("Se lee la proposición 25 de la bancada liberal.", "25"),
+    ],
+)
+def test_a_proposal_keeps_its_number(text: str, numero: str) -> None:
+    """ "Proposición número ciento dieciocho" carries its number (the acta wrote "Proposición
+    presentada por…" without it)."""
+    assert data(text, TPL_PROPOSICION)["numero"] == numero
+
+
+def test_a_proposal_says_no_number_when_none_is_said() -> None:
+    """ "Una proposición", "la proposición leída": no number."""
+    for text in (
+        "Proposición presentada por la concejala Ana Paz: exaltar a la Fundación.",
+        "En consideración la proposición leída. ¿La aprueba la plenaria?",
+    ):
+        assert "numero" not in data(text, TPL_PROPOSICION)
+
+
+@pytest.mark.parametrize(
+    ("text", "texto"),
+    [
+        (
+            "Proposición presentada por la concejala Paola Castillo: exaltar con la Medalla Santiago de "
+            "Cali a la Fundación Delirio. Se abre la votación: votaron sí dieciséis, no cero, dos "
+            "abstenciones. Aprobada.",
+            "exaltar con la Medalla Santiago de Cali a la Fundación Delirio",
+        ),
+        (
+            "Proposición presentada por el concejal Luis Gil: solicitar un informe sobre la votación del "
+            "presupuesto. Votaron sí doce. Aprobada.",
+            "solicitar un informe sobre la votación del presupuesto",
+        ),
+        (
+            "Proposición presentada por el concejal Luis Gil: declarar hijo ilustre al maestro Jairo Varela. "
+            "¿La aprueba la plenaria? Aprobada por unanimidad.",
+            "declarar hijo ilustre al maestro Jairo Varela",
+        ),
+    ],
+)
+def test_a_proposal_voted_as_it_is_read_ends_where_its_vote_begins(text: str, texto: str) -> None:
+    """The proposal's text stops at its vote, which is written once, as the vote's summary."""
+    got = data(text)
+    assert got["texto"] == texto and got["votacion"]["resultado"] == "aprobado"
+
+
+@pytest.mark.parametrize(
+    ("text", "radicado"),
+    [
+        (
+            "Comunicación de la Contraloría General de Santiago de Cali, radicado número dos mil veinticinco "
+            "cuarenta y uno cero cero ochenta y siete, con asunto: informe de auditoría.",
+            "2025-41-0087",
+        ),
+        ("Oficio de la Personería Distrital, radicado número cuatrocientos doce, sobre el informe.", "412"),
+        (
+            "Se da lectura al oficio radicado bajo el número dos mil veintiséis cero ciento cuarenta y "
+            "cinco, enviado por la Personería.",
+            "2026-0145",
+        ),
+        (
+            "Comunicación de la Secretaría de Salud, radicado 2025-41-0101, con asunto: excusa.",
+            "2025-41-0101",
+        ),
+    ],
+)
+def test_a_filing_number_read_out_in_words_is_kept(text: str, radicado: str) -> None:
+    """A filing number read in words is written in digits, its groups as said (it was dropped;
+    one written in digits was kept)."""
+    assert data(text, TPL_COMUNICACION)["radicado"] == radicado
+
+
+def test_radicado_without_a_number_is_no_filing_number() -> None:
+    assert "radicado" not in data("Comunicación de la Personería, radicado un oficio sobre el informe.")
+
+
+@pytest.mark.parametrize(
+    ("text", "ponentes"),
+    [
+        (
+            "Segundo debate del Proyecto de Acuerdo número ciento veintitrés de dos mil veinticinco, por "
+            "medio del cual se adopta la política de movilidad. Ponentes, los concejales Isabel Lozano "
+            "Arango y Fernando Tamayo Rivera.",
+            ["Isabel Lozano Arango", "Fernando Tamayo Rivera"],
+        ),
+        (
+            "Proyecto de acuerdo 045 de 2026, por el cual se crea el programa, con ponencia de la concejala "
+            "Ana Gómez, en primer debate.",
+            ["Ana Gómez"],
+        ),
+        ("Proyecto de acuerdo número doce de 2026. Ponente: el concejal Luis Díaz.", ["Luis Díaz"]),
+    ],
+)
+def test_a_bill_heading_names_its_ponentes(text: str, ponentes: list[str]) -> None:
+    """The ponentes read with the bill are kept with its number and title."""
+    assert data(text)["ponentes"] == ponentes
+
+
+def test_a_ponente_given_the_floor_is_not_a_heading() -> None:
+    """ "Tiene la palabra la concejala ponente …" names no bill: no ponentes list."""
+    assert "ponentes" not in data(
+        "Tiene la palabra la concejala ponente Isabel Lozano.", TPL_PROYECTO_ACUERDO
+    )

@@ -841,6 +841,61 @@ _MODALITY_RE: Final = re.compile(
 )
 
 
+_GUESTS_RE: Final = re.compile(
+    r"\b(?:(?:nos\s+)?acompanan?|contamos\s+con\s+la\s+(?:grata\s+)?presencia\s+de"
+    r"|asisten?|se\s+encuentran?\s+presentes?|(?:esta|estan)\s+presentes?)"
+    r"(?:\s+(?:hoy|en\s+(?:esta|la)\s+sesion))?\s+(?:(?:como|en\s+calidad\s+de)\s+invitad[oa]s?"
+    r"(?:\s+especiales)?)\s*[:,]?\s*"
+    r"|\b(?:nos\s+acompanan?|contamos\s+con\s+la\s+(?:grata\s+)?presencia\s+de)\s*[:,]?\s*"
+    r"|\binvitad[oa]s?(?:\s+especiales)?\s*:\s*"
+)
+_GUEST_SEP_RE: Final = re.compile(
+    r"\s*(?:[,;]\s*)?\b(?:y|e)\s+(?=(?:el|la|los|las)\s)|\s*;\s*|\s*,\s*(?=(?:el|la)\s)"
+)
+
+
+def _guest_at(t: _Text, start: int, stop: int) -> Any:
+    """One guest as ``{"nombre", "cargo"?}`` ("la secretaria de Movilidad, doctora Ana Ruiz",
+    "Ana Ruiz, gerente de EMCALI"), or the words as said when no name can be told apart."""
+    t = _Text(t.raw[:stop], t.low[:stop])
+    said = _slice(t, start, stop)
+    role, cargo = _role(t, start), ""
+    if role is not None and (m := _ROLE_RE.match(t.low, start)) is not None:
+        cargo = _slice(t, m.start("role"), role[2])
+        comma = _COMMA_RE.match(t.low, role[2])  # "el director del DAGMA, ingeniero Julián Mejía"
+        person = _take_person(t, comma.end()) if comma else _take_name(t, role[2])
+    else:
+        person = _take_person(t, start)
+        if person is not None and (comma := _COMMA_RE.match(t.low, person[1])):
+            after = _role(t, comma.end())
+            if after is not None and (m := _ROLE_RE.match(t.low, comma.end())) is not None:
+                cargo = _slice(t, m.start("role"), after[2])
+    if person is None or not person[0][:1].isupper():
+        return said
+    return {"nombre": person[0], "cargo": cargo} if cargo else {"nombre": person[0]}
+
+
+def _guests(t: _Text) -> list[Any]:
+    """Guests of the opening ("nos acompañan como invitados la secretaria de Movilidad, doctora
+    Claudia Benítez, y el director del DAGMA, ingeniero Julián Mejía"), up to the sentence end."""
+    for m in _GUESTS_RE.finditer(t.low):
+        end = len(t.raw)
+        for stop in _SENTENCE_END_RE.finditer(t.raw, m.end()):
+            if t.raw[stop.start()] != ";":  # a list of guests may be split by semicolons
+                end = stop.start()
+                break
+        bounds = [m.end()]
+        for sep in _GUEST_SEP_RE.finditer(t.low, m.end(), end):
+            bounds += [sep.start(), sep.end()]
+        bounds.append(end)
+        found = [
+            _guest_at(t, a, b) for a, b in zip(bounds[::2], bounds[1::2], strict=True) if _slice(t, a, b)
+        ]
+        if found:
+            return found
+    return []
+
+
 def _apertura_data(t: _Text) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if hora := _find_time(t.low):
@@ -864,6 +919,8 @@ def _apertura_data(t: _Text) -> dict[str, Any]:
     if place := _PLACE_RE.search(t.low):
         stop = _PLACE_STOP_RE.search(t.low, place.start() + 3, place.end())
         data["lugar"] = _slice(t, place.start() + 3, stop.start() if stop else place.end())
+    if guests := _guests(t):
+        data["invitados"] = guests
     modes = {k for m in _MODALITY_RE.finditer(t.low) for k, v in m.groupdict().items() if v}
     if modes:
         both = {"virtual", "presencial"} <= modes
@@ -1160,6 +1217,12 @@ _DEBATE_RE: Final = re.compile(
 )
 
 
+_REPORTERS_RE: Final = re.compile(
+    r"\b(?:ponentes?|(?:con\s+)?ponencia\s+(?:de|del|de la|de los|a cargo de(?:l)?))\s*[:,]?\s*"
+    r"(?:(?:son|es|fueron|fue)\s+)?"
+)
+
+
 def _proyecto_data(t: _Text) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if m := _PROJECT_NUMBER_RE.search(t.low):
@@ -1179,6 +1242,8 @@ def _proyecto_data(t: _Text) -> dict[str, Any]:
             data["titulo"] = title
     if debate := _DEBATE_RE.search(t.low):
         data["debate"] = "primero" if debate["first"] else "segundo"
+    if ("numero" in data or "titulo" in data) and (reporters := _people_after(_REPORTERS_RE, t)):
+        data["ponentes"] = [name for name in reporters if name[:1].isupper()]
     if _SPEAKER_TRIGGER_RE.search(t.low):
         data.update({k: v for k, v in _speaker(t).items() if k != "partido"})
     return data
@@ -1220,16 +1285,36 @@ def _authors(t: _Text) -> tuple[list[str], int]:
     return [], 0
 
 
+_PROPOSAL_NUMBER_RE: Final = re.compile(
+    rf"\bproposicion\s+(?:(?:numero|no\.?|n[°o]\.?|#)\s*(?P<n>{_NUM_PHRASE})|(?P<d>[0-9]{{1,5}})\b"
+    rf"|(?!(?:un|una|uno)\b)(?P<w>{_NUM_PHRASE}))"
+)
+
+
+_PROPOSAL_VOTE_RE: Final = re.compile(
+    r"(?<=[.;:]\s)\s*(?:se\s+(?:abre|somete|pone)\s+(?:a\s+)?(?:la\s+)?(?:votacion|consideracion)|votaron"
+    r"|en\s+consideracion|aprobad[oa]|negad[oa]|¿\s*la\s+aprueba)\b"
+)
+
+
 def _proposicion_data(t: _Text) -> dict[str, Any]:
     authors, end = _authors(t)
     text: str | None = t.raw
     if authors:
         lead = _PROPOSAL_LEAD_RE.match(t.low, end)
-        rest = _slice(t, lead.end() if lead else end, len(t.raw))
+        # The proposal ends where its vote begins ("… trayectoria. Se abre la votación: votaron
+        # sí dieciséis… Aprobada."): the vote is written as the vote's summary, not as its text.
+        vote = _PROPOSAL_VOTE_RE.search(t.low, end)
+        rest = _slice(t, lead.end() if lead else end, vote.start() if vote else len(t.raw))
         # Only the announcement ("Proposición presentada por la concejala Ana Ruiz."): no texto,
         # or the acta would write it twice ("… por Ana Ruiz: Proposición presentada por …").
         text = rest if len(rest.split()) >= 2 else None
     data: dict[str, Any] = {"autores": authors}
+    if number := _PROPOSAL_NUMBER_RE.search(t.low):
+        said = number["d"] or number["n"] or number["w"]
+        value = said if said[0].isdigit() else _parse_number(said)
+        if value is not None:
+            data["numero"] = str(value)
     if text is not None:
         data["texto"] = text
     if _SPEAKER_TRIGGER_RE.search(t.low):
@@ -1279,7 +1364,39 @@ def _comunicacion_data(t: _Text) -> dict[str, Any]:
             data["asunto"] = subject
     if filing := _FILING_RE.search(t.low):
         data["radicado"] = t.raw[filing.start("r") : filing.end("r")].rstrip(".-/")
+    elif said := _filing_in_words(t.low):
+        data["radicado"] = said
     return data
+
+
+_FILING_WORDS_RE: Final = re.compile(
+    r"\b(?:radicad[oa]|radicacion|numero de radicado)\s*(?:(?:bajo\s+)?(?:el\s+)?"
+    r"(?:numero|no\.?|n[°o]\.?|#)\s*)?:?\s*"
+)
+
+
+def _filing_in_words(low: str) -> str | None:
+    """A filing number read out ("radicado número dos mil veinticinco cuarenta y uno cero cero
+    ochenta y siete"): the groups as said, joined by hyphens, a "cero" said alone being a
+    leading zero of the group after it: "2025-41-0087"."""
+    for m in _FILING_WORDS_RE.finditer(low):
+        toks = _tokens(low, m.end())
+        if toks[:1] in (["un"], ["una"], ["uno"]):
+            continue  # "radicado un oficio" names no number
+        groups: list[str] = []
+        zeros, i = "", 0
+        while (parsed := _number_at(toks, i)) is not None:
+            value, i = parsed
+            if value == 0 and not toks[i - 1].isdigit():
+                zeros += "0"
+                continue
+            groups.append(zeros + str(value))
+            zeros = ""
+        if zeros:
+            groups.append(zeros)
+        if groups:
+            return "-".join(groups)
+    return None
 
 
 _CONVOCATION_RE: Final = re.compile(

@@ -64,11 +64,22 @@ element of the list was written, the block text is written (zone role) where the
 begins, before its tables, so nothing said is lost; an empty text is only written when the
 block produced nothing at all.
 
+**Summaries** (a rule for tenant templates, kept by the Cali ones): a template that sums an
+utterance up instead of writing it as said (TPL_APERTURA, TPL_COMUNICACION, TPL_CIERRE,
+TPL_PROPOSICION, the TPL_PROYECTO_ACUERDO heading) gives the brief account Law 136 art. 26 asks
+for, so it may leave out procedural words ("siguiente punto", greetings), but it writes every
+fact the classifier extracts for that section as domain.md lists it: the opening's date, time,
+place, type, number, who presides, secretary and guests (``invitados``); a proposal's number,
+authors and text; a communication's sender, subject and filing number; a bill's number, year,
+title, debate and ``ponentes``; the closing's time and summons. What the summary cannot write
+(its ``requires`` unmet) falls back to the text as said.
+
 Filters besides Jinja2's: ``fecha_larga`` ("2026-03-14" → "14 de marzo de 2026"), ``hora``
 ("09:10" → "9:10 a. m.", "12:00" → "12:00 m.", "13:05" → "1:05 p. m.";
 ``hora(articulo=true)`` → "las 9:10 a. m." / "la 1:05 p. m."), ``nombre`` (a person given as
-a string or as ``{"nombre": …}``), ``lista`` (["A", "B", "C"] → "A, B y C"; a list output
-directly is written this way too), ``capfirst`` (first letter upper-case, the rest kept),
+a string or as ``{"nombre": …}``), ``lista`` (["A", "B", "C"] → "A, B y C"; a person given
+as ``{"nombre", "cargo"}`` is written "Nombre (cargo)"; a list output directly is written this
+way too), ``capfirst`` (first letter upper-case, the rest kept),
 ``oracion`` (capfirst and a final period if it has no final punctuation), ``sin_punto``
 (drops one final period, for a sentence the template closes itself) and ``quorum`` (true,
 false or a mapping → Spanish words). True/false are written "sí"/"no".
@@ -937,7 +948,7 @@ def _f_lista(value: Any, conjuncion: str = "y") -> Any:
         return value
     if isinstance(value, Mapping):
         return _f_nombre(value)
-    items = [name for item in value if (name := _person_name(item))]
+    items = [name for item in value if (name := _listed_person(item))]
     if not items:
         raise ValueError("empty list")
     if len(items) == 1:
@@ -946,6 +957,13 @@ def _f_lista(value: Any, conjuncion: str = "y") -> Any:
     if conjuncion == "y" and re.match(r"(?i)h?i(?!e)", last):  # "Ana e Inés"
         conjuncion = "e"
     return f"{', '.join(items[:-1])} {conjuncion} {last}"
+
+
+def _listed_person(item: Any) -> str:
+    """A person in a list: "Nombre (cargo)" when the item carries a cargo."""
+    name = _person_name(item)
+    cargo = _as_text(item.get("cargo")).strip() if isinstance(item, Mapping) else ""
+    return f"{name} ({cargo})" if name and cargo else name
 
 
 def _f_capfirst(value: Any) -> Any:
