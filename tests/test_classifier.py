@@ -252,6 +252,87 @@ def test_llamado_lista_quorum_and_count(text: str, quorum: str, total: int | Non
     assert got.get("total_presentes") == total
 
 
+@pytest.mark.parametrize(
+    ("text", "excused"),
+    [
+        (
+            "Contestaron a lista los concejales Ana Gómez y Luis Díaz. Presentaron excusa los concejales "
+            "Natalia Henao Cifuentes, por incapacidad médica, y Wilson Aristizábal Duque, por comisión "
+            "oficial. Hay quórum decisorio.",
+            [
+                {"nombre": "Natalia Henao Cifuentes", "motivo": "incapacidad médica"},
+                {"nombre": "Wilson Aristizábal Duque", "motivo": "comisión oficial"},
+            ],
+        ),
+        (
+            "Se excusaron la concejala Eva Mora por calamidad doméstica y el concejal Luis Díaz.",
+            [{"nombre": "Eva Mora", "motivo": "calamidad doméstica", "rol": "concejala"}, "Luis Díaz"],
+        ),
+        (
+            "Contestaron a lista los concejales Juan Pérez y Luis Gil; con excusa las concejalas Ana Ruiz, "
+            "debido a una cita médica, y Paula Gil; y el concejal Mario Paz, por licencia de paternidad.",
+            [
+                {"nombre": "Ana Ruiz", "motivo": "una cita médica", "rol": "concejala"},
+                {"nombre": "Paula Gil", "rol": "concejala"},
+                {"nombre": "Mario Paz", "motivo": "licencia de paternidad"},
+            ],
+        ),
+    ],
+)
+def test_llamado_lista_every_excused_member_with_the_reason(text: str, excused: list[Any]) -> None:
+    """Each excused member is listed (the second of "Natalia …, por incapacidad médica, y Wilson
+    …, por comisión oficial" was lost), with the reason when said; "concejala(s)" before the
+    names marks them as women, names alone say nothing."""
+    assert data(text)["excusados"] == excused
+
+
+@pytest.mark.parametrize(
+    ("text", "arrivals"),
+    [
+        (
+            "Señor presidente, se deja constancia de que el concejal Harold Cuero Valencia se hizo presente "
+            "en el recinto a las nueve y cuarenta de la mañana.",
+            [{"nombre": "Harold Cuero Valencia", "hora": "09:40"}],
+        ),
+        (
+            "Dejamos constancia de la llegada de los concejales Luis Díaz y Pedro Gil a las 10:05 a. m.",
+            [{"nombre": "Luis Díaz", "hora": "10:05"}, {"nombre": "Pedro Gil", "hora": "10:05"}],
+        ),
+        (
+            "Presidente, la concejala María Gómez, del Partido Liberal, se incorporó a la sesión.",
+            [{"nombre": "María Gómez"}],
+        ),
+        (
+            "Gracias. Se hizo presente en el recinto la concejala Ana Ruiz, bienvenida.",
+            [{"nombre": "Ana Ruiz"}],
+        ),
+    ],
+)
+def test_a_late_arrival_is_read_where_it_is_said(text: str, arrivals: list[dict[str, str]]) -> None:
+    """A member said to arrive after the roll call (a constancia in the debate) is a ``llegadas``
+    entry with the time when said, so the acta's attendance can show it."""
+    assert data(text, TPL_DEBATE)["llegadas"] == arrivals
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tiene la palabra la secretaria de Movilidad, doctora Claudia Benítez, que se hizo presente.",
+        "Con la presencia de la secretaria de Salud, doctora Ana Paz, continuamos.",
+        "Gracias. Lo que dice la secretaria no llegó al concejal Juan Pérez.",
+    ],
+)
+def test_no_late_arrival_without_a_member_arriving(text: str) -> None:
+    """Officials and guests arriving, or a member named near "llegó", are not attendance."""
+    assert "llegadas" not in data(text, TPL_DEBATE)
+
+
+def test_the_roll_call_present_list_is_not_a_late_arrival() -> None:
+    """ "Se hicieron presentes los concejales …" in the roll call lists who is present."""
+    got = data("Se hicieron presentes los concejales Ana Gómez y Luis Díaz. Hay quórum.")
+    assert got["presentes"] == ["Ana Gómez", "Luis Díaz"] and "llegadas" not in got
+
+
 def test_llamado_lista_absent_members() -> None:
     """Members who did not answer are listed as absent."""
     got = data("Secretario: no contestaron a lista los concejales Luis Mora y Ana Paz.")
@@ -692,6 +773,36 @@ def test_an_earlier_step_reported_is_not_a_vote_held_now() -> None:
     held = data("Votaron sí quince, no dos. Aprobado en segundo debate.", "TPL_PROYECTO_ACUERDO")
     assert (held["votacion"]["si"], held["votacion"]["resultado"]) == (15, "aprobado")
     assert data("El acta número 44 fue aprobada.")["votacion"]["resultado"] == "aprobado"
+
+
+@pytest.mark.parametrize(
+    ("text", "counts", "result"),
+    [
+        (
+            "Señor presidente, votaron sí quince, no dos, una abstención. Ha sido aprobado en segundo "
+            "debate el Proyecto de Acuerdo ciento veintitrés de dos mil veinticinco.",
+            (15, 2, 1),
+            "aprobado",
+        ),
+        (
+            "Con once votos por el sí y cuatro por el no, fue aprobado en primer debate el proyecto.",
+            (11, 4, 0),
+            "aprobado",
+        ),
+        (
+            "Votaron sí doce, no cero. Fue aprobado en segundo debate, señor presidente.",
+            (12, 0, 0),
+            "aprobado",
+        ),
+    ],
+)
+def test_the_declaration_of_a_vote_held_now_keeps_its_result(
+    text: str, counts: tuple[int, int, int], result: str
+) -> None:
+    """The secretary's count followed by "ha sido aprobado en segundo debate…" declares the vote
+    just held: its result is kept (it was taken for a report of an earlier step and lost)."""
+    vote = data(text, TPL_PROYECTO_ACUERDO)["votacion"]
+    assert (vote["si"], vote["no"], vote["abstencion"], vote["resultado"]) == (*counts, result)
 
 
 def test_nominal_vote_lists_each_member() -> None:
@@ -1173,3 +1284,157 @@ def test_several_things_are_not_the_varios_point(text: str) -> None:
 )
 def test_the_varios_point_is_still_named(text: str) -> None:
     assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_VARIOS
+
+
+# --------------------------------------------------------------------------------------------
+# Facts a summarising template writes: guests, proposal numbers, filing numbers, ponentes
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "guests"),
+    [
+        (
+            "Siendo las nueve y diez se abre la sesión ordinaria. Nos acompañan como invitados la secretaria "
+            "de Movilidad, doctora Claudia Patricia Benítez Ruiz, y el director del DAGMA, ingeniero Julián "
+            "Andrés Mejía Tascón.",
+            [
+                {"nombre": "Claudia Patricia Benítez Ruiz", "cargo": "secretaria de Movilidad"},
+                {"nombre": "Julián Andrés Mejía Tascón", "cargo": "director del DAGMA"},
+            ],
+        ),
+        (
+            "Siendo las nueve se abre la sesión ordinaria. Asisten como invitados el personero distrital, "
+            "doctor Mario Paz; la gerente de EMCALI, Ana Ruiz, y el comandante de la Policía Metropolitana.",
+            [
+                {"nombre": "Mario Paz", "cargo": "personero distrital"},
+                {"nombre": "Ana Ruiz", "cargo": "gerente de EMCALI"},
+                "el comandante de la Policía Metropolitana",
+            ],
+        ),
+        (
+            "Se abre la sesión plenaria, siendo las diez. Contamos con la presencia de la doctora Luisa "
+            "Fernanda Gil, contralora distrital.",
+            [{"nombre": "Luisa Fernanda Gil", "cargo": "contralora distrital"}],
+        ),
+    ],
+)
+def test_opening_names_its_guests(text: str, guests: list[Any]) -> None:
+    """Guests are part of the opening (domain.md): each with the office said, or as said."""
+    result = classify(text)
+    assert result.template_id == TPL_APERTURA
+    assert result.structured_data["invitados"] == guests
+
+
+@pytest.mark.parametrize(
+    ("text", "numero"),
+    [
+        (
+            "Siguiente punto. Proposición número ciento dieciocho, presentada por los concejales Sandra "
+            "Quiñónez y Luis Caicedo: citar a debate de control político al gerente de EMCALI.",
+            "118",
+        ),
+        ("Aprobada la proposición ciento dieciocho, con dieciocho votos por el sí.", "118"),
+        ("Proposición No. 7, presentada por la concejala Ana Paz: solicitar un informe.", "7"),
+        ("Se lee la proposición 25 de la bancada liberal.", "25"),
+    ],
+)
+def test_a_proposal_keeps_its_number(text: str, numero: str) -> None:
+    """ "Proposición número ciento dieciocho" carries its number (the acta wrote "Proposición
+    presentada por…" without it)."""
+    assert data(text, TPL_PROPOSICION)["numero"] == numero
+
+
+def test_a_proposal_says_no_number_when_none_is_said() -> None:
+    """ "Una proposición", "la proposición leída": no number."""
+    for text in (
+        "Proposición presentada por la concejala Ana Paz: exaltar a la Fundación.",
+        "En consideración la proposición leída. ¿La aprueba la plenaria?",
+    ):
+        assert "numero" not in data(text, TPL_PROPOSICION)
+
+
+@pytest.mark.parametrize(
+    ("text", "texto"),
+    [
+        (
+            "Proposición presentada por la concejala Paola Castillo: exaltar con la Medalla Santiago de "
+            "Cali a la Fundación Delirio. Se abre la votación: votaron sí dieciséis, no cero, dos "
+            "abstenciones. Aprobada.",
+            "exaltar con la Medalla Santiago de Cali a la Fundación Delirio",
+        ),
+        (
+            "Proposición presentada por el concejal Luis Gil: solicitar un informe sobre la votación del "
+            "presupuesto. Votaron sí doce. Aprobada.",
+            "solicitar un informe sobre la votación del presupuesto",
+        ),
+        (
+            "Proposición presentada por el concejal Luis Gil: declarar hijo ilustre al maestro Jairo Varela. "
+            "¿La aprueba la plenaria? Aprobada por unanimidad.",
+            "declarar hijo ilustre al maestro Jairo Varela",
+        ),
+    ],
+)
+def test_a_proposal_voted_as_it_is_read_ends_where_its_vote_begins(text: str, texto: str) -> None:
+    """The proposal's text stops at its vote, which is written once, as the vote's summary."""
+    got = data(text)
+    assert got["texto"] == texto and got["votacion"]["resultado"] == "aprobado"
+
+
+@pytest.mark.parametrize(
+    ("text", "radicado"),
+    [
+        (
+            "Comunicación de la Contraloría General de Santiago de Cali, radicado número dos mil veinticinco "
+            "cuarenta y uno cero cero ochenta y siete, con asunto: informe de auditoría.",
+            "2025-41-0087",
+        ),
+        ("Oficio de la Personería Distrital, radicado número cuatrocientos doce, sobre el informe.", "412"),
+        (
+            "Se da lectura al oficio radicado bajo el número dos mil veintiséis cero ciento cuarenta y "
+            "cinco, enviado por la Personería.",
+            "2026-0145",
+        ),
+        (
+            "Comunicación de la Secretaría de Salud, radicado 2025-41-0101, con asunto: excusa.",
+            "2025-41-0101",
+        ),
+    ],
+)
+def test_a_filing_number_read_out_in_words_is_kept(text: str, radicado: str) -> None:
+    """A filing number read in words is written in digits, its groups as said (it was dropped;
+    one written in digits was kept)."""
+    assert data(text, TPL_COMUNICACION)["radicado"] == radicado
+
+
+def test_radicado_without_a_number_is_no_filing_number() -> None:
+    assert "radicado" not in data("Comunicación de la Personería, radicado un oficio sobre el informe.")
+
+
+@pytest.mark.parametrize(
+    ("text", "ponentes"),
+    [
+        (
+            "Segundo debate del Proyecto de Acuerdo número ciento veintitrés de dos mil veinticinco, por "
+            "medio del cual se adopta la política de movilidad. Ponentes, los concejales Isabel Lozano "
+            "Arango y Fernando Tamayo Rivera.",
+            ["Isabel Lozano Arango", "Fernando Tamayo Rivera"],
+        ),
+        (
+            "Proyecto de acuerdo 045 de 2026, por el cual se crea el programa, con ponencia de la concejala "
+            "Ana Gómez, en primer debate.",
+            ["Ana Gómez"],
+        ),
+        ("Proyecto de acuerdo número doce de 2026. Ponente: el concejal Luis Díaz.", ["Luis Díaz"]),
+    ],
+)
+def test_a_bill_heading_names_its_ponentes(text: str, ponentes: list[str]) -> None:
+    """The ponentes read with the bill are kept with its number and title."""
+    assert data(text)["ponentes"] == ponentes
+
+
+def test_a_ponente_given_the_floor_is_not_a_heading() -> None:
+    """ "Tiene la palabra la concejala ponente …" names no bill: no ponentes list."""
+    assert "ponentes" not in data(
+        "Tiene la palabra la concejala ponente Isabel Lozano.", TPL_PROYECTO_ACUERDO
+    )

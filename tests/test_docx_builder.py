@@ -990,3 +990,270 @@ def test_a_speaker_stored_by_the_old_carry_is_derived_again() -> None:
         "rol": "concejala",
         "orador_por_anuncio": True,
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# a vote said over several blocks
+
+_LIST = [
+    {"nombre": "Ana Gómez", "voto": "sí"},
+    {"nombre": "Luis Díaz", "voto": "sí"},
+    {"nombre": "Eva Mora", "voto": "no"},
+    {"nombre": "Pedro Ruiz", "voto": "abstención"},
+]
+
+
+def _vote_block(
+    block_id: str, text: str, template_id: str = "TPL_PROYECTO_ACUERDO", **data: Any
+) -> dict[str, Any]:
+    zone = "ZONE_PROPOSICIONES" if template_id == "TPL_PROPOSICION" else "ZONE_PROYECTOS"
+    return _block(block_id, zone, text, template_id=template_id, structured_data=data)
+
+
+def _vote(si: int, no: int, abstencion: int, resultado: str | None = None, **more: Any) -> dict[str, Any]:
+    return {"si": si, "no": no, "abstencion": abstencion, "resultado": resultado, "nominal": False, **more}
+
+
+def _summaries(content: Any) -> list[str]:
+    return [_text(p) for p in _paragraphs(content) if "Resultado:" in _text(p)]
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+@pytest.mark.parametrize(
+    "declared",
+    [
+        _vote(2, 1, 1, "aprobado"),  # "votaron sí dos, no uno, una abstención. Ha sido aprobado."
+        _vote(0, 0, 0, "aprobado"),  # "Aprobado, señor presidente."
+        _vote(2, 1, 1),  # "votaron sí dos, no uno, una abstención."
+    ],
+    ids=["count-and-result", "result-only", "count-only"],
+)
+def test_a_vote_said_over_several_blocks_gets_one_summary(
+    templates: dict[str, Any] | None, declared: dict[str, Any]
+) -> None:
+    """The call, the members' list and the secretary's declaration are one vote: its table where
+    the list was said and one summary, after the declaration, with the result declared (the
+    acta wrote "Votos por el sí: 15…" twice, once for the list and once for the declaration)."""
+    blocks = [
+        _vote_block("call", "Se abre la votación nominal.", votacion=_vote(0, 0, 0, nominal=True)),
+        _vote_block(
+            "list", "Ana Gómez, sí. Luis Díaz, sí…", votacion=_vote(2, 1, 1, nominal=True, votos=_LIST)
+        ),
+        _vote_block("said", "Señor presidente, votaron…", votacion=declared),
+    ]
+    content = _zone(_build(blocks, templates=templates), "ZONE_PROYECTOS")
+    kinds = [etree.QName(c).localname for c in content]
+    assert kinds == ["p", "p", "tbl", "p", "p"]
+    assert [_text(p) for p in _paragraphs(content)][:3] == [
+        "Se abre la votación nominal.",
+        "Ana Gómez, sí. Luis Díaz, sí…",
+        "Señor presidente, votaron…",
+    ]
+    assert _summaries(content) == [
+        "Votos por el sí: 2. Votos por el no: 1. Abstenciones: 1. Resultado: APROBADO."
+    ]
+    assert not list(Document(io.BytesIO(_build(blocks, templates=templates))).comments)
+
+
+def test_the_declared_result_wins_over_the_count() -> None:
+    """A result declared after the list ("Ha sido negado") is the one written, once."""
+    blocks = [
+        _vote_block("list", "Lista.", votacion=_vote(2, 1, 1, nominal=True, votos=_LIST)),
+        _vote_block("said", "Ha sido negado.", votacion=_vote(0, 0, 0, "negado")),
+    ]
+    content = _zone(_build(blocks, templates=CALI_TEMPLATES), "ZONE_PROYECTOS")
+    assert _summaries(content) == [
+        "Votos por el sí: 2. Votos por el no: 1. Abstenciones: 1. Resultado: NEGADO."
+    ]
+
+
+def test_a_vote_only_called_writes_no_summary() -> None:
+    """ "Se abre la votación nominal" alone counts nothing: no "Votos por el sí: 0 … NEGADO" (the
+    built-in summary wrote one)."""
+    block = _vote_block("call", "Se abre la votación nominal.", votacion=_vote(0, 0, 0, nominal=True))
+    for templates in (None, CALI_TEMPLATES):
+        content = _zone(_build([block], templates=templates), "ZONE_PROYECTOS")
+        assert [_text(p) for p in content] == ["Se abre la votación nominal."]
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_two_items_voted_one_after_the_other_keep_both_summaries(templates: dict[str, Any] | None) -> None:
+    """A proposal approved, then another presented and voted in one utterance; then two numbered
+    proposals approved in a row with the same count: four votes, four summaries."""
+    tpl = "TPL_PROPOSICION"
+    blocks = [
+        _vote_block(
+            "a",
+            "Aprobada la proposición 118, con 18 votos.",
+            tpl,
+            numero="118",
+            votacion=_vote(18, 0, 0, "aprobado"),
+        ),
+        _vote_block(
+            "b",
+            "Proposición presentada por la concejala Paola Castillo: exaltar… Aprobada.",
+            tpl,
+            autores=["Paola Castillo"],
+            texto="exaltar…",
+            votacion=_vote(16, 0, 2, "aprobado"),
+        ),
+        _vote_block(
+            "c",
+            "Aprobada la proposición 120 con 17 votos.",
+            tpl,
+            numero="120",
+            votacion=_vote(17, 0, 0, "aprobado"),
+        ),
+        _vote_block(
+            "d",
+            "Aprobada la proposición 121 con 17 votos.",
+            tpl,
+            numero="121",
+            votacion=_vote(17, 0, 0, "aprobado"),
+        ),
+    ]
+    content = _zone(_build(blocks, templates=templates), "ZONE_PROPOSICIONES")
+    assert _summaries(content) == [
+        "Votos por el sí: 18. Votos por el no: 0. Abstenciones: 0. Resultado: APROBADO.",
+        "Votos por el sí: 16. Votos por el no: 0. Abstenciones: 2. Resultado: APROBADO.",
+        "Votos por el sí: 17. Votos por el no: 0. Abstenciones: 0. Resultado: APROBADO.",
+        "Votos por el sí: 17. Votos por el no: 0. Abstenciones: 0. Resultado: APROBADO.",
+    ]
+
+
+def test_two_lists_or_two_different_counts_are_two_votes() -> None:
+    """A count that differs from the one before with no list between them (a vote taken
+    again), a list after a declared result, and a second list each start another vote: each
+    keeps its summary."""
+    blocks = [
+        _vote_block("c1", "Votaron sí diez, no cinco.", votacion=_vote(10, 5, 0)),
+        _vote_block("c2", "Votaron sí once, no cuatro. Aprobado.", votacion=_vote(11, 4, 0, "aprobado")),
+        _vote_block("l1", "Lista.", votacion=_vote(2, 1, 1, nominal=True, votos=_LIST)),
+        _vote_block("l2", "Lista otra vez.", votacion=_vote(2, 1, 1, nominal=True, votos=_LIST)),
+    ]
+    content = _zone(_build(blocks, templates=CALI_TEMPLATES), "ZONE_PROYECTOS")
+    assert len(_summaries(content)) == 4
+
+
+def test_declared_totals_that_disagree_with_the_list_are_flagged() -> None:
+    """The list counts 2-1-1 and the secretary declares 3-1-0: the summary carries the declared
+    totals (what the plenary heard) and a Word comment over it asks the reviewer to settle it."""
+    blocks = [
+        _vote_block("list", "Lista.", votacion=_vote(2, 1, 1, nominal=True, votos=_LIST)),
+        _vote_block("said", "Votaron sí tres, no uno. Aprobado.", votacion=_vote(3, 1, 0, "aprobado")),
+    ]
+    out = _build(blocks, templates=CALI_TEMPLATES)
+    content = _zone(out, "ZONE_PROYECTOS")
+    assert _summaries(content) == [
+        "Votos por el sí: 3. Votos por el no: 1. Abstenciones: 0. Resultado: APROBADO."
+    ]
+    summary = _paragraphs(content)[-1]
+    assert summary.xpath("./w:commentRangeStart", namespaces=NS)
+    (comment,) = Document(io.BytesIO(out)).comments
+    assert comment.text == (
+        "Los totales declarados (sí: 3, no: 1, abstenciones: 0) no coinciden con la votación nominal "
+        "registrada (sí: 2, no: 1, abstenciones: 1); revíselos antes de firmar el acta."
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# attendance: reasons, the feminine, late arrivals said later
+
+
+def _roll_call_block(**data: Any) -> dict[str, Any]:
+    return _block(
+        "r", "ZONE_ROLLCALL", "Contestaron a lista…", template_id="TPL_LLAMADO_LISTA", structured_data=data
+    )
+
+
+def _roll_call_rows(out: bytes) -> list[list[str]]:
+    (tbl,) = _zone(out, "ZONE_ROLLCALL").iterchildren(f"{{{W}}}tbl")
+    return _table_rows(tbl)[1:]
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_excused_members_with_reason_and_feminine(templates: dict[str, Any] | None) -> None:
+    """Each excused member with the reason said ("Excusado (incapacidad médica)"), "Excusada" for
+    one said to be a concejala, plain "Excusado" for a bare name."""
+    block = _roll_call_block(
+        presentes=["Ana Gómez"],
+        excusados=[
+            {"nombre": "Natalia Henao", "motivo": "incapacidad médica", "rol": "concejala"},
+            {"nombre": "Wilson Aristizábal", "motivo": "comisión oficial"},
+            {"nombre": "Paula Gil", "rol": "concejala"},
+            "Luis Mora",
+        ],
+    )
+    assert _roll_call_rows(_build([block], templates=templates)) == [
+        ["Ana Gómez", "Presente"],
+        ["Natalia Henao", "Excusada (incapacidad médica)"],
+        ["Wilson Aristizábal", "Excusado (comisión oficial)"],
+        ["Paula Gil", "Excusada"],
+        ["Luis Mora", "Excusado"],
+    ]
+
+
+def test_a_tenant_word_for_excused_is_kept_for_women() -> None:
+    """A tenant labelling excused "Con excusa" gets that for women too; "Excusado" → "Excusada"."""
+    block = _roll_call_block(excusados=[{"nombre": "Paula Gil", "rol": "concejala"}, "Luis Mora"])
+    for word, feminine in (("Con excusa", "Con excusa"), ("Excusado", "Excusada")):
+        templates = {"TPL_LLAMADO_LISTA": [{"table": "roll_call", "labels": {"excusados": word}}]}
+        assert _roll_call_rows(_build([block], templates=templates)) == [
+            ["Paula Gil", feminine],
+            ["Luis Mora", word],
+        ]
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_a_late_arrival_said_later_shows_in_the_roll_call(templates: dict[str, Any] | None) -> None:
+    """The roll call had Harold Cuero absent; a constancia during the debate says he arrived at
+    9:40: the acta's roll call shows him "Llegó tarde (9:40 a. m.)" (it kept "Ausente" while
+    he voted); an excused member who arrives and one the roll call did not name are shown late
+    too. The constancia stays in the debate, and the stored blocks are not changed."""
+    constancia = "Se deja constancia de que el concejal Harold Cuero se hizo presente a las nueve y cuarenta."
+    blocks = [
+        _roll_call_block(
+            presentes=["Ana Gómez"],
+            ausentes=["Harold Cuero", "Tulio Gaviria"],
+            excusados=[{"nombre": "Eva Mora", "motivo": "cita médica"}],
+        ),
+        _block(
+            "c",
+            "ZONE_DEBATE",
+            constancia,
+            template_id="TPL_DEBATE",
+            structured_data={"texto": constancia, "llegadas": [{"nombre": "Harold Cuero", "hora": "09:40"}]},
+        ),
+        _block(
+            "d",
+            "ZONE_DEBATE",
+            "Llegaron la concejala Eva Mora y el concejal Juan Paz.",
+            template_id="TPL_DEBATE",
+            structured_data={"llegadas": [{"nombre": "Eva Mora"}, {"nombre": "Juan Paz", "hora": "10:05"}]},
+        ),
+    ]
+    stored = json.dumps(blocks, sort_keys=True)
+    out = _build(blocks, templates=templates)
+    assert _roll_call_rows(out) == [
+        ["Ana Gómez", "Presente"],
+        ["Tulio Gaviria", "Ausente"],
+        ["Harold Cuero", "Llegó tarde (9:40 a. m.)"],
+        ["Eva Mora", "Llegó tarde"],
+        ["Juan Paz", "Llegó tarde (10:05 a. m.)"],
+    ]
+    assert _text(_paragraphs(_zone(out, "ZONE_DEBATE"))[0]) == constancia
+    assert json.dumps(blocks, sort_keys=True) == stored
+
+
+def test_an_arrival_before_any_roll_call_changes_nothing() -> None:
+    """An arrival said before the roll call has no roll call to amend; a later roll call is as said."""
+    blocks = [
+        _block(
+            "c",
+            "ZONE_DEBATE",
+            "Llegó el concejal Juan Paz.",
+            structured_data={"llegadas": [{"nombre": "Juan Paz"}]},
+        ),
+        _roll_call_block(ausentes=["Juan Paz"]),
+    ]
+    assert _roll_call_rows(_build(blocks)) == [["Juan Paz", "Ausente"]]

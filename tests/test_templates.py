@@ -451,6 +451,76 @@ def test_comunicacion() -> None:
     ]
 
 
+OPENING_WITH_GUESTS = (
+    "Buenos días. Siendo las nueve y diez de la mañana del martes tres de junio de dos mil veinticinco, "
+    "en el Salón de Plenarias del Concejo Distrital, se abre la sesión ordinaria número cuarenta y cinco, "
+    "presidida por el concejal Andrés Felipe Cárdenas Millán. Actúa como secretario general el doctor "
+    "Héctor Fabio Londoño Rivas. Nos acompañan como invitados la secretaria de Movilidad, doctora Claudia "
+    "Patricia Benítez Ruiz, y el director del DAGMA, ingeniero Julián Andrés Mejía Tascón."
+)
+
+
+def test_what_a_summary_writes_keeps_the_facts_of_its_section() -> None:
+    """The summarising templates write every fact domain.md lists for the section that was said:
+    the opening's guests, a proposal's number, a filing number read in words, a bill's ponentes
+    (each was dropped)."""
+    assert said(OPENING_WITH_GUESTS)[-1] == (
+        "Invitados: Claudia Patricia Benítez Ruiz (secretaria de Movilidad) y Julián Andrés Mejía Tascón "
+        "(director del DAGMA)."
+    )
+    proposal = (
+        "Siguiente punto. Proposición número ciento dieciocho, presentada por los concejales Sandra Milena "
+        "Quiñónez Riascos y Luis Eduardo Caicedo Angulo: citar a debate de control político al gerente de "
+        "EMCALI para que informe sobre los cortes de agua."
+    )
+    assert said(proposal) == [
+        "Proposición No. 118, presentada por Sandra Milena Quiñónez Riascos y Luis Eduardo Caicedo Angulo: "
+        "Citar a debate de control político al gerente de EMCALI para que informe sobre los cortes de agua."
+    ]
+    letter = (
+        "Siguiente punto, lectura de comunicaciones. Comunicación de la Contraloría General de Santiago de "
+        "Cali, radicado número dos mil veinticinco cuarenta y uno cero cero ochenta y siete, con asunto: "
+        "informe de auditoría al Fondo Especial de Vivienda."
+    )
+    assert said(letter) == [
+        "Se dio lectura a la comunicación remitida por Contraloría General de Santiago de Cali (radicado "
+        "No. 2025-41-0087), con asunto: informe de auditoría al Fondo Especial de Vivienda."
+    ]
+    bill = (
+        "Siguiente punto. Segundo debate del Proyecto de Acuerdo número ciento veintitrés de dos mil "
+        "veinticinco, por medio del cual se adopta la política pública de movilidad sostenible. Ponentes, "
+        "los concejales Isabel Cristina Lozano Arango y Fernando Tamayo Rivera."
+    )
+    assert said(bill) == [
+        "Proyecto de Acuerdo No. 123 de 2025 «por medio del cual se adopta la política pública de "
+        "movilidad sostenible», segundo debate. Ponentes: Isabel Cristina Lozano Arango y Fernando Tamayo "
+        "Rivera."
+    ]
+    one = "Proyecto de acuerdo número doce de 2026. Ponente: el concejal Luis Díaz."
+    assert said(one) == ["Proyecto de Acuerdo No. 12 de 2026. Ponente: Luis Díaz."]
+
+
+def test_a_proposal_voted_as_read_is_written_once_with_its_vote() -> None:
+    """A proposal read and voted in one utterance: its text, then the vote's summary (the vote's
+    words were also written inside the proposal's text)."""
+    phrase = (
+        "Proposición presentada por la concejala Paola Andrea Castillo Sinisterra: exaltar con la Medalla "
+        "Santiago de Cali a la Fundación Delirio por sus veinte años de trayectoria. Se abre la votación: "
+        "votaron sí dieciséis, no cero, dos abstenciones. Aprobada."
+    )
+    assert said(phrase) == [
+        "Proposición presentada por Paola Andrea Castillo Sinisterra: Exaltar con la Medalla Santiago de "
+        "Cali a la Fundación Delirio por sus veinte años de trayectoria.",
+        "Votos por el sí: 16. Votos por el no: 0. Abstenciones: 2. Resultado: APROBADO.",
+    ]
+
+
+def test_the_built_in_templates_keep_the_guests_as_said() -> None:
+    """A tenant without templates.json gets the opening as said, guests included."""
+    block = block_of(OPENING_WITH_GUESTS)
+    assert items(build([block], templates={}), "HEADER_ZONE") == [OPENING_WITH_GUESTS]
+
+
 def test_cierre_with_and_without_time() -> None:
     phrase = (
         "Siendo las doce y cuarenta del día se levanta la sesión y se convoca para el martes diecisiete "
@@ -505,6 +575,9 @@ def test_filters() -> None:
     assert render("{{ x|lista }}", x=["Ana", "Luis", "Eva"]) == "Ana, Luis y Eva"
     assert render("{{ x|lista }}", x=["Ana", "Inés"]) == "Ana e Inés"
     assert render("{{ x }}", x=[{"nombre": "Ana"}, "Luis"]) == "Ana y Luis"
+    assert render("{{ x|lista }}", x=[{"nombre": "Ana", "cargo": "personera"}, "el alcalde"]) == (
+        "Ana (personera) y el alcalde"
+    )
     assert render("{{ x|capfirst }}", x="iPhone y más") == "IPhone y más"
     assert render("{{ x|oracion }}", x="citar al secretario") == "Citar al secretario."
     assert render("{{ x|oracion }}", x="¿Sí?") == "¿Sí?"

@@ -828,6 +828,10 @@ def _vote(t: _Text) -> dict[str, Any] | None:
     now = _EARLIER_STEP_RE.sub(" ", t.low)
     if not (_VOTE_RE.search(now) or votes or any(counts.values())):
         return None
+    if now != t.low and (votes or any(_tally(now).values())):
+        # The utterance tallies a vote held now ("votaron sí quince, no dos. Ha sido aprobado en
+        # segundo debate el proyecto…"): the step it names is this vote's result, not a report.
+        now = t.low
     if not any(counts.values()) and votes:
         for item in votes:
             key = {"sí": "si", "no": "no"}.get(item["voto"], "abstencion")
@@ -887,6 +891,61 @@ _MODALITY_RE: Final = re.compile(
 )
 
 
+_GUESTS_RE: Final = re.compile(
+    r"\b(?:(?:nos\s+)?acompanan?|contamos\s+con\s+la\s+(?:grata\s+)?presencia\s+de"
+    r"|asisten?|se\s+encuentran?\s+presentes?|(?:esta|estan)\s+presentes?)"
+    r"(?:\s+(?:hoy|en\s+(?:esta|la)\s+sesion))?\s+(?:(?:como|en\s+calidad\s+de)\s+invitad[oa]s?"
+    r"(?:\s+especiales)?)\s*[:,]?\s*"
+    r"|\b(?:nos\s+acompanan?|contamos\s+con\s+la\s+(?:grata\s+)?presencia\s+de)\s*[:,]?\s*"
+    r"|\binvitad[oa]s?(?:\s+especiales)?\s*:\s*"
+)
+_GUEST_SEP_RE: Final = re.compile(
+    r"\s*(?:[,;]\s*)?\b(?:y|e)\s+(?=(?:el|la|los|las)\s)|\s*;\s*|\s*,\s*(?=(?:el|la)\s)"
+)
+
+
+def _guest_at(t: _Text, start: int, stop: int) -> Any:
+    """One guest as ``{"nombre", "cargo"?}`` ("la secretaria de Movilidad, doctora Ana Ruiz",
+    "Ana Ruiz, gerente de EMCALI"), or the words as said when no name can be told apart."""
+    t = _Text(t.raw[:stop], t.low[:stop])
+    said = _slice(t, start, stop)
+    role, cargo = _role(t, start), ""
+    if role is not None and (m := _ROLE_RE.match(t.low, start)) is not None:
+        cargo = _slice(t, m.start("role"), role[2])
+        comma = _COMMA_RE.match(t.low, role[2])  # "el director del DAGMA, ingeniero Julián Mejía"
+        person = _take_person(t, comma.end()) if comma else _take_name(t, role[2])
+    else:
+        person = _take_person(t, start)
+        if person is not None and (comma := _COMMA_RE.match(t.low, person[1])):
+            after = _role(t, comma.end())
+            if after is not None and (m := _ROLE_RE.match(t.low, comma.end())) is not None:
+                cargo = _slice(t, m.start("role"), after[2])
+    if person is None or not person[0][:1].isupper():
+        return said
+    return {"nombre": person[0], "cargo": cargo} if cargo else {"nombre": person[0]}
+
+
+def _guests(t: _Text) -> list[Any]:
+    """Guests of the opening ("nos acompañan como invitados la secretaria de Movilidad, doctora
+    Claudia Benítez, y el director del DAGMA, ingeniero Julián Mejía"), up to the sentence end."""
+    for m in _GUESTS_RE.finditer(t.low):
+        end = len(t.raw)
+        for stop in _SENTENCE_END_RE.finditer(t.raw, m.end()):
+            if t.raw[stop.start()] != ";":  # a list of guests may be split by semicolons
+                end = stop.start()
+                break
+        bounds = [m.end()]
+        for sep in _GUEST_SEP_RE.finditer(t.low, m.end(), end):
+            bounds += [sep.start(), sep.end()]
+        bounds.append(end)
+        found = [
+            _guest_at(t, a, b) for a, b in zip(bounds[::2], bounds[1::2], strict=True) if _slice(t, a, b)
+        ]
+        if found:
+            return found
+    return []
+
+
 def _apertura_data(t: _Text) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if hora := _find_time(t.low):
@@ -910,6 +969,8 @@ def _apertura_data(t: _Text) -> dict[str, Any]:
     if place := _PLACE_RE.search(t.low):
         stop = _PLACE_STOP_RE.search(t.low, place.start() + 3, place.end())
         data["lugar"] = _slice(t, place.start() + 3, stop.start() if stop else place.end())
+    if guests := _guests(t):
+        data["invitados"] = guests
     modes = {k for m in _MODALITY_RE.finditer(t.low) for k, v in m.groupdict().items() if v}
     if modes:
         both = {"virtual", "presencial"} <= modes
@@ -1029,12 +1090,108 @@ def _people_after(regex: re.Pattern[str], t: _Text) -> list[str]:
     return names
 
 
+_REASON_RE: Final = re.compile(r"\s*,?\s*(?:por|debido a|a causa de|con motivo de)\s+")
+_REASON_END_RE: Final = re.compile(
+    r"[,;:.!?()]|\s(?:y|e)\s+(?=(?:el|la|los|las)\s|(?:honorables?|senor\w*|concejal\w*)\b)"
+)
+_FEMININE_CUE_RE: Final = re.compile(r"\b(?:concejala|concejalas)\b")
+_MASCULINE_CUE_RE: Final = re.compile(r"\b(?:concejal|concejales)\b")
+
+
+def _excused(t: _Text) -> list[Any]:
+    """Members excused, each with the reason when one is said ("la concejala Ana Ruiz, por
+    incapacidad médica, y el concejal Luis Mora, por comisión oficial"): a name, or
+    ``{"nombre", "motivo"?, "rol"?}`` where ``rol`` is "concejala" only when the speech says so
+    (names alone say nothing about who is a woman)."""
+    found: list[Any] = []
+    for m in _EXCUSED_RE.finditer(t.low):
+        pos, feminine = m.end(), False
+        while len(found) < 80:
+            filler = _PERSON_FILLER_RE.match(t.low, pos)
+            said = t.low[pos : filler.end()] if filler else ""
+            if _FEMININE_CUE_RE.search(said):
+                feminine = True
+            elif _MASCULINE_CUE_RE.search(said):
+                feminine = False
+            got = _take_person(t, pos)
+            if got is None:
+                break
+            entry: dict[str, str] = {"nombre": got[0]}
+            end = got[1]
+            if reason := _REASON_RE.match(t.low, end):
+                stop = _REASON_END_RE.search(t.low, reason.end())
+                capital = re.search(r"\s(?:y|e)\s+(?=[A-ZÁÉÍÓÚÑ])", t.raw[reason.end() :])
+                stops = [len(t.raw), stop.start() if stop else len(t.raw)]
+                if capital is not None:
+                    stops.append(reason.end() + capital.start())
+                if motivo := _slice(t, reason.end(), min(stops)):
+                    entry["motivo"] = motivo
+                    end = min(stops)
+            if feminine:
+                entry["rol"] = "concejala"
+            if all(_entry_name(e) != got[0] for e in found):
+                found.append(entry if len(entry) > 1 else got[0])
+            sep = _LIST_SEP_RE.match(t.low, end)
+            if sep is None:
+                break
+            pos = sep.end()
+    return found
+
+
+def _entry_name(entry: Any) -> str:
+    return str(entry["nombre"]) if isinstance(entry, dict) else str(entry)
+
+
+_MEMBER_RE: Final = r"(?:(?:el|la|los|las)\s+)?(?:(?:honorables?|senor|senora)\s+)?concejal(?:a|es|as)?\s+"
+_ARRIVED_RE: Final = re.compile(
+    r"\s*(?:,[^,.;]{1,60},)?\s*(?:ya\s+)?(?:se\s+(?:hizo|hace|ha\s+hecho|hicieron|hacen|han\s+hecho)"
+    r"\s+presentes?|se\s+(?:incorporo|incorpora|ha\s+incorporado|incorporaron|han\s+incorporado)"
+    r"|(?:llego|llegaron|ha\s+llegado|han\s+llegado|ingreso|ingresaron|ha\s+ingresado|han\s+ingresado))\b"
+)
+_ARRIVAL_BEFORE_RE: Final = re.compile(
+    r"\b(?:(?:se\s+(?:hizo|hace|ha\s+hecho|hicieron|han\s+hecho)\s+presentes?|se\s+(?:incorporo"
+    r"|ha\s+incorporado|incorporaron|han\s+incorporado))(?:\s+(?:en|a)\s+(?:el|la)\s+(?:recinto|sesion"
+    r"|plenaria|salon))?|(?:llegada|incorporacion|presencia|ingreso)\s+(?:de|del))\s+$"
+)
+_MEMBER_AT_RE: Final = re.compile(rf"\b{_MEMBER_RE}")
+
+
+def _sentence_of(t: _Text, pos: int) -> str:
+    """The folded sentence holding position pos (a. m. does not end one)."""
+    start = 0
+    for m in _SENTENCE_END_RE.finditer(t.raw, 0, pos):
+        start = m.end()
+    stop = _SENTENCE_END_RE.search(t.raw, pos)
+    return t.low[start : stop.start() if stop else len(t.raw)]
+
+
+def _arrivals(t: _Text) -> list[dict[str, str]]:
+    """Members who arrived after the roll call, with the time when said: "se deja constancia de
+    que el concejal Harold Cuero se hizo presente a las nueve y cuarenta", "se hizo presente en
+    el recinto la concejala Ana Ruiz", "la llegada del concejal Luis Mora". Only members named
+    as concejal/concejala: an official or a guest arriving is not attendance."""
+    found: list[dict[str, str]] = []
+    starts = [m.start() for m in _MEMBER_AT_RE.finditer(t.low)]
+    for start in starts:
+        names, end = _take_people(t, start)
+        names = [n for n in names if n[:1].isupper()]
+        arrived = _ARRIVED_RE.match(t.low, end)
+        said_before = _ARRIVAL_BEFORE_RE.search(t.low, max(0, start - 80), start)
+        if not names or (arrived is None and said_before is None):
+            continue
+        hora = _find_time(_sentence_of(t, start))
+        for name in names:
+            if all(a["nombre"] != name for a in found):
+                found.append({"nombre": name, **({"hora": hora} if hora else {})})
+    return found
+
+
 def _llamado_data(t: _Text) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for key, regex in (("presentes", _PRESENT_RE), ("ausentes", _ABSENT_RE)):
         if names := _people_after(regex, t):
             data[key] = names
-    if excused := _people_after(_EXCUSED_RE, t):
+    if excused := _excused(t):
         data["excusados"] = excused
     if _NO_QUORUM_RE.search(t.low):
         data["quorum"] = "no hay quórum"
@@ -1119,6 +1276,12 @@ _DEBATE_RE: Final = re.compile(
 )
 
 
+_REPORTERS_RE: Final = re.compile(
+    r"\b(?:ponentes?|(?:con\s+)?ponencia\s+(?:de|del|de la|de los|a cargo de(?:l)?))\s*[:,]?\s*"
+    r"(?:(?:son|es|fueron|fue)\s+)?"
+)
+
+
 def _proyecto_data(t: _Text) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if m := _PROJECT_NUMBER_RE.search(t.low):
@@ -1138,6 +1301,8 @@ def _proyecto_data(t: _Text) -> dict[str, Any]:
             data["titulo"] = title
     if debate := _DEBATE_RE.search(t.low):
         data["debate"] = "primero" if debate["first"] else "segundo"
+    if ("numero" in data or "titulo" in data) and (reporters := _people_after(_REPORTERS_RE, t)):
+        data["ponentes"] = [name for name in reporters if name[:1].isupper()]
     if _SPEAKER_TRIGGER_RE.search(t.low):
         data.update({k: v for k, v in _speaker(t).items() if k != "partido"})
         data.update(_grant_of_the_floor(t))  # the ponente given the floor, as in a debate
@@ -1180,16 +1345,36 @@ def _authors(t: _Text) -> tuple[list[str], int]:
     return [], 0
 
 
+_PROPOSAL_NUMBER_RE: Final = re.compile(
+    rf"\bproposicion\s+(?:(?:numero|no\.?|n[°o]\.?|#)\s*(?P<n>{_NUM_PHRASE})|(?P<d>[0-9]{{1,5}})\b"
+    rf"|(?!(?:un|una|uno)\b)(?P<w>{_NUM_PHRASE}))"
+)
+
+
+_PROPOSAL_VOTE_RE: Final = re.compile(
+    r"(?<=[.;:]\s)\s*(?:se\s+(?:abre|somete|pone)\s+(?:a\s+)?(?:la\s+)?(?:votacion|consideracion)|votaron"
+    r"|en\s+consideracion|aprobad[oa]|negad[oa]|¿\s*la\s+aprueba)\b"
+)
+
+
 def _proposicion_data(t: _Text) -> dict[str, Any]:
     authors, end = _authors(t)
     text: str | None = t.raw
     if authors:
         lead = _PROPOSAL_LEAD_RE.match(t.low, end)
-        rest = _slice(t, lead.end() if lead else end, len(t.raw))
+        # The proposal ends where its vote begins ("… trayectoria. Se abre la votación: votaron
+        # sí dieciséis… Aprobada."): the vote is written as the vote's summary, not as its text.
+        vote = _PROPOSAL_VOTE_RE.search(t.low, end)
+        rest = _slice(t, lead.end() if lead else end, vote.start() if vote else len(t.raw))
         # Only the announcement ("Proposición presentada por la concejala Ana Ruiz."): no texto,
         # or the acta would write it twice ("… por Ana Ruiz: Proposición presentada por …").
         text = rest if len(rest.split()) >= 2 else None
     data: dict[str, Any] = {"autores": authors}
+    if number := _PROPOSAL_NUMBER_RE.search(t.low):
+        said = number["d"] or number["n"] or number["w"]
+        value = said if said[0].isdigit() else _parse_number(said)
+        if value is not None:
+            data["numero"] = str(value)
     if text is not None:
         data["texto"] = text
     if _SPEAKER_TRIGGER_RE.search(t.low):
@@ -1239,7 +1424,39 @@ def _comunicacion_data(t: _Text) -> dict[str, Any]:
             data["asunto"] = subject
     if filing := _FILING_RE.search(t.low):
         data["radicado"] = t.raw[filing.start("r") : filing.end("r")].rstrip(".-/")
+    elif said := _filing_in_words(t.low):
+        data["radicado"] = said
     return data
+
+
+_FILING_WORDS_RE: Final = re.compile(
+    r"\b(?:radicad[oa]|radicacion|numero de radicado)\s*(?:(?:bajo\s+)?(?:el\s+)?"
+    r"(?:numero|no\.?|n[°o]\.?|#)\s*)?:?\s*"
+)
+
+
+def _filing_in_words(low: str) -> str | None:
+    """A filing number read out ("radicado número dos mil veinticinco cuarenta y uno cero cero
+    ochenta y siete"): the groups as said, joined by hyphens, a "cero" said alone being a
+    leading zero of the group after it: "2025-41-0087"."""
+    for m in _FILING_WORDS_RE.finditer(low):
+        toks = _tokens(low, m.end())
+        if toks[:1] in (["un"], ["una"], ["uno"]):
+            continue  # "radicado un oficio" names no number
+        groups: list[str] = []
+        zeros, i = "", 0
+        while (parsed := _number_at(toks, i)) is not None:
+            value, i = parsed
+            if value == 0 and not toks[i - 1].isdigit():
+                zeros += "0"
+                continue
+            groups.append(zeros + str(value))
+            zeros = ""
+        if zeros:
+            groups.append(zeros)
+        if groups:
+            return "-".join(groups)
+    return None
 
 
 _CONVOCATION_RE: Final = re.compile(
@@ -1533,6 +1750,11 @@ def _classify(
     data = _EXTRACTORS[template](t)
     if template in _VOTING_TEMPLATES and (vote := _vote(t)) is not None:
         data["votacion"] = vote
+    if template != TPL_LLAMADO_LISTA and (arrivals := _arrivals(t)):
+        # said in any section (often a constancia during the debate); the acta's roll call
+        # shows it, the block stays where it was said. The roll call's own "se hicieron
+        # presentes los concejales…" lists who is present, not who arrived late.
+        data["llegadas"] = arrivals
     return _result(raw, template, data, confidence)
 
 

@@ -64,11 +64,22 @@ element of the list was written, the block text is written (zone role) where the
 begins, before its tables, so nothing said is lost; an empty text is only written when the
 block produced nothing at all.
 
+**Summaries** (a rule for tenant templates, kept by the Cali ones): a template that sums an
+utterance up instead of writing it as said (TPL_APERTURA, TPL_COMUNICACION, TPL_CIERRE,
+TPL_PROPOSICION, the TPL_PROYECTO_ACUERDO heading) gives the brief account Law 136 art. 26 asks
+for, so it may leave out procedural words ("siguiente punto", greetings), but it writes every
+fact the classifier extracts for that section as domain.md lists it: the opening's date, time,
+place, type, number, who presides, secretary and guests (``invitados``); a proposal's number,
+authors and text; a communication's sender, subject and filing number; a bill's number, year,
+title, debate and ``ponentes``; the closing's time and summons. What the summary cannot write
+(its ``requires`` unmet) falls back to the text as said.
+
 Filters besides Jinja2's: ``fecha_larga`` ("2026-03-14" → "14 de marzo de 2026"), ``hora``
 ("09:10" → "9:10 a. m.", "12:00" → "12:00 m.", "13:05" → "1:05 p. m.";
 ``hora(articulo=true)`` → "las 9:10 a. m." / "la 1:05 p. m."), ``nombre`` (a person given as
-a string or as ``{"nombre": …}``), ``lista`` (["A", "B", "C"] → "A, B y C"; a list output
-directly is written this way too), ``capfirst`` (first letter upper-case, the rest kept),
+a string or as ``{"nombre": …}``), ``lista`` (["A", "B", "C"] → "A, B y C"; a person given
+as ``{"nombre", "cargo"}`` is written "Nombre (cargo)"; a list output directly is written this
+way too), ``capfirst`` (first letter upper-case, the rest kept),
 ``oracion`` (capfirst and a final period if it has no final punctuation), ``sin_punto``
 (drops one final period, for a sentence the template closes itself) and ``quorum`` (true,
 false or a mapping → Spanish words). True/false are written "sí"/"no".
@@ -77,7 +88,14 @@ false or a mapping → Spanish words). True/false are written "sí"/"no".
   ``roll_call``  a table member | state from ``presentes``, ``ausentes``, ``excusados`` and
                  ``tarde``; ``"headers"`` (2 strings, default ["Concejal", "Estado"]) and
                  ``"labels"`` ({"presentes": "Presente", "ausentes": "Ausente",
-                 "excusados": "Excusado", "tarde": "Llegó tarde"}) are configurable.
+                 "excusados": "Excusado", "excusada": "Excusada", "tarde": "Llegó tarde"}) are
+                 configurable. A member given as ``{"nombre", "motivo"?, "hora"?, "rol"?}``
+                 gets the reason or the time after the label ("Excusado (incapacidad
+                 médica)", "Llegó tarde (9:40 a. m.)"); an excused one whose ``rol`` is
+                 "concejala" gets ``excusada`` (a tenant that sets only ``excusados`` gets its
+                 word, "-ado" made "-ada"). Members said to arrive later in the session (any
+                 block's ``llegadas``) are shown under ``tarde`` in the roll call before them,
+                 no longer absent or excused (:func:`_with_arrivals`, at build time).
   ``votes``      the nominal vote of ``votacion``: a table Concejal | Voto from ``votos`` and a
                  summary paragraph. ``"headers"``, ``"labels"`` ({"si": "Sí", "no": "No",
                  "abstencion": "Abstención"}) and ``"summary"`` (Jinja2 text, or null for none)
@@ -86,7 +104,15 @@ false or a mapping → Spanish words). True/false are written "sí"/"no".
                  upper-case, else APROBADO when sí > no, else NEGADO), ``declarado`` (the result
                  said, or missing), ``votacion``, ``text`` and ``metadata``. Default summary:
                  "Votos por el sí: {{ si }}. Votos por el no: {{ no }}. Abstenciones:
-                 {{ abstencion }}. Resultado: {{ resultado }}."
+                 {{ abstencion }}. Resultado: {{ resultado }}." when anything was counted, else
+                 "Resultado: {{ declarado }}." when a result was said, else nothing (a vote
+                 only called, "se abre la votación nominal", has nothing to sum up).
+                 One vote is often said over several blocks of a zone (the call, the members'
+                 list, the secretary's count and result): it gets one summary, after its last
+                 block, with the totals and result declared (the list's count when none were
+                 declared); each block keeps its own list table. Declared totals that differ
+                 from the list's get a Word comment for the reviewer. How blocks are grouped
+                 into votes: :func:`_vote_plans`.
   ``agenda``     the items of ``puntos`` as paragraphs numbered as text ("1. …"; items already
                  numbered as announced keep their number).
 Their paragraphs (summary, agenda items) take the element's ``"role"`` (default as above).
@@ -696,12 +722,24 @@ def _count(votacion: Mapping[str, Any], kind: str) -> int | None:
     return None
 
 
-_ROLL_CALL_KEYS = {
-    "presentes": "Presente",
-    "ausentes": "Ausente",
-    "excusados": "Excusado",
-    "tarde": "Llegó tarde",
-}
+_ROLL_CALL_KEYS = ("presentes", "ausentes", "excusados", "tarde")
+
+
+def _attendance(key: str, member: Any, labels: Mapping[str, str]) -> str:
+    """A member's cell in the roll call: the label of the list, in the feminine for an excused
+    member said to be a concejala, with the reason or the arrival time when said."""
+    label = labels[key]
+    if not isinstance(member, Mapping):
+        return label
+    if key == "excusados" and _as_text(member.get("rol")).strip().lower() == "concejala":
+        label = labels["excusada"]
+    detail = _as_text(member.get("motivo")).strip()
+    if not detail and member.get("hora") is not None:
+        try:
+            detail = _f_hora(member["hora"])
+        except ValueError:
+            detail = _as_text(member["hora"]).strip()
+    return f"{label} ({detail})" if detail else label
 
 
 def _quorum(data: Mapping[str, Any]) -> Any:
@@ -754,13 +792,15 @@ _ROLL_CALL_LABELS = {
     "presentes": "Presente",
     "ausentes": "Ausente",
     "excusados": "Excusado",
+    "excusada": "Excusada",
     "tarde": "Llegó tarde",
 }
 _VOTE_LABELS = {"si": "Sí", "no": "No", "abstencion": "Abstención"}
 _DEFAULT_HEADERS = {"roll_call": ("Concejal", "Estado"), "votes": ("Concejal", "Voto")}
 _DEFAULT_SUMMARY = (
-    "Votos por el sí: {{ si }}. Votos por el no: {{ no }}. Abstenciones: {{ abstencion }}. "
-    "Resultado: {{ resultado }}."
+    "{% if si or no or abstencion %}Votos por el sí: {{ si }}. Votos por el no: {{ no }}. "
+    "Abstenciones: {{ abstencion }}. Resultado: {{ resultado }}.{% elif declarado %}"
+    "Resultado: {{ declarado }}.{% endif %}"
 )
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
@@ -910,7 +950,7 @@ def _f_lista(value: Any, conjuncion: str = "y") -> Any:
         return value
     if isinstance(value, Mapping):
         return _f_nombre(value)
-    items = [name for item in value if (name := _person_name(item))]
+    items = [name for item in value if (name := _listed_person(item))]
     if not items:
         raise ValueError("empty list")
     if len(items) == 1:
@@ -919,6 +959,13 @@ def _f_lista(value: Any, conjuncion: str = "y") -> Any:
     if conjuncion == "y" and re.match(r"(?i)h?i(?!e)", last):  # "Ana e Inés"
         conjuncion = "e"
     return f"{', '.join(items[:-1])} {conjuncion} {last}"
+
+
+def _listed_person(item: Any) -> str:
+    """A person in a list: "Nombre (cargo)" when the item carries a cargo."""
+    name = _person_name(item)
+    cargo = _as_text(item.get("cargo")).strip() if isinstance(item, Mapping) else ""
+    return f"{name} ({cargo})" if name and cargo else name
 
 
 def _f_capfirst(value: Any) -> Any:
@@ -1247,6 +1294,11 @@ class _Compiler:
         elif kind == "roll_call":
             headers = self.headers(where, kind, raw.get("headers"))
             labels = self.labels(where, _ROLL_CALL_LABELS, raw.get("labels"))
+            said = raw.get("labels")
+            if isinstance(said, Mapping) and "excusados" in said and "excusada" not in said:
+                # the tenant's word for excused, in the feminine when it is a participle
+                word = labels["excusados"]
+                labels = {**labels, "excusada": word[:-1] + "a" if word.endswith("ado") else word}
         elif kind == "votes":
             headers = self.headers(where, kind, raw.get("headers"))
             labels = self.labels(where, _VOTE_LABELS, raw.get("labels"))
@@ -1334,6 +1386,7 @@ class _Renderer:
     templates: _TemplateSet
     metadata: Mapping[str, Any] = field(default_factory=dict)
     mark_human_edits: bool = False
+    vote_plans: Mapping[int, _VotePlan] = field(default_factory=dict)
     image_count: int = 0
     comments: list[_PendingComment] = field(default_factory=list)
 
@@ -1375,7 +1428,8 @@ class _Renderer:
             elif element.kind == "roll_call":
                 wrote_any = self.roll_call(container, data, geo, element) or wrote_any
             elif element.kind == "votes":
-                wrote_any = self.vote(container, data.get("votacion"), geo, element, ctx) or wrote_any
+                plan = self.vote_plans.get(id(block))
+                wrote_any = self.vote(container, data.get("votacion"), geo, element, ctx, plan) or wrote_any
             elif element.kind == "agenda":
                 wrote_any = self.agenda(container, data, self.style(role)) or wrote_any
         if not wrote_paragraph and (text or not wrote_any):
@@ -1409,10 +1463,10 @@ class _Renderer:
 
     def roll_call(self, container: Any, data: Mapping[str, Any], geo: _Geometry, element: _Element) -> bool:
         rows: list[tuple[str, str]] = []
-        for key, label in element.labels.items():
+        for key in _ROLL_CALL_KEYS:
             members = data.get(key)
             if isinstance(members, list):
-                rows.extend((_person_name(m), label) for m in members)
+                rows.extend((_person_name(m), _attendance(key, m, element.labels)) for m in members)
         if not rows:
             return False
         _add_table(container, self.roles.get("TABLE"), element.headers, rows, (0.7, 0.3), geo)
@@ -1430,14 +1484,21 @@ class _Renderer:
         return True
 
     def vote(
-        self, container: Any, votacion: Any, geo: _Geometry, element: _Element, ctx: Mapping[str, Any]
+        self,
+        container: Any,
+        votacion: Any,
+        geo: _Geometry,
+        element: _Element,
+        ctx: Mapping[str, Any],
+        plan: _VotePlan | None,
     ) -> bool:
+        """The block's nominal list, then the summary of the vote when the plan puts it here
+        (without a plan: the block's own vote)."""
         if not isinstance(votacion, Mapping):
             return False
         votos = votacion.get("votos")
-        has_list = isinstance(votos, list)
         given = {kind: _count(votacion, kind) for kind in _VOTE_LABELS}
-        if not has_list and all(v is None for v in given.values()):
+        if not isinstance(votos, list) and all(v is None for v in given.values()):
             return False
         counted = dict.fromkeys(_VOTE_LABELS, 0)
         if isinstance(votos, list):
@@ -1453,6 +1514,11 @@ class _Renderer:
                 else:
                     rows.append((_person_name(entry), ""))
             _add_table(container, self.roles.get("TABLE"), element.headers, rows, (0.7, 0.3), geo)
+        if plan is not None:
+            if plan.summary is None:
+                return True
+            votacion = plan.summary
+            given = {kind: _count(votacion, kind) for kind in _VOTE_LABELS}
         totals = {kind: counted[kind] if (said := given[kind]) is None else said for kind in counted}
         declared = _as_text(votacion.get("resultado")).strip().upper()
         result = declared or ("APROBADO" if totals["si"] > totals["no"] else "NEGADO")
@@ -1471,6 +1537,9 @@ class _Renderer:
             summary = element.render(summary_ctx)
             if summary is not None:
                 self.marked_paragraph(container, self.style(element.role or "BODY"), summary)
+                if plan is not None and plan.check is not None:
+                    runs = list(_last_child(container).iterchildren(W_R))
+                    self.comments.append(_PendingComment([runs[0], runs[-1]], _clean(plan.check)))
         return True
 
     # -- human edits ----------------------------------------------------------------------
@@ -1684,6 +1753,181 @@ def given_the_floor(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, An
     return carried
 
 
+def _with_arrivals(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """A member who arrives after the roll call is said so later ("se deja constancia de que
+    el concejal X se hizo presente a las 9:40", a block's ``llegadas``): the roll call before
+    it shows the member as arrived late (``tarde``, with the time), no longer absent or
+    excused; a member it did not list is added. Derived when the document is built, on copies:
+    the stored blocks stay as said, and the constancia stays where it was said."""
+    out = list(blocks)
+    roll_call: int | None = None
+    for index, block in enumerate(blocks):
+        if block.get("deleted"):
+            continue
+        data = block.get("structured_data")
+        if not isinstance(data, Mapping):
+            continue
+        if block.get("template_id") == "TPL_LLAMADO_LISTA" and any(data.get(k) for k in _ROLL_CALL_KEYS):
+            roll_call = index
+            continue
+        arrivals = data.get("llegadas")
+        if roll_call is None or not isinstance(arrivals, list):
+            continue
+        target = out[roll_call]
+        said = target["structured_data"]
+        lists = {k: list(v) for k, v in said.items() if k in _ROLL_CALL_KEYS and isinstance(v, list)}
+        for arrival in arrivals:
+            name = _person_name(arrival)
+            if not name or any(_person_name(m) == name for m in lists.get("presentes", [])):
+                continue
+            for key in ("ausentes", "excusados", "tarde"):
+                lists[key] = [m for m in lists.get(key, []) if _person_name(m) != name]
+            late = {"nombre": name}
+            if isinstance(arrival, Mapping) and arrival.get("hora"):
+                late["hora"] = arrival["hora"]
+            lists.setdefault("tarde", []).append(late)
+        out[roll_call] = {**target, "structured_data": {**said, **lists}}
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _VotePlan:
+    """How a block's vote is written once the vote is seen whole (see :func:`_vote_plans`)."""
+
+    summary: Mapping[str, Any] | None  # the whole vote, summed up after this block; None: not here
+    check: str | None = None  # a disagreement the reviewer must settle (a Word comment)
+
+
+_Totals = tuple[int, int, int]  # sí, no, abstención
+
+
+def _vote_numbers(votacion: Mapping[str, Any]) -> tuple[_Totals | None, _Totals | None]:
+    """(totals said or stored, totals of the nominal list); each None when there are none."""
+    si, no, abstencion = (_count(votacion, kind) or 0 for kind in _VOTE_LABELS)
+    votos = votacion.get("votos")
+    listed: _Totals | None = None
+    if isinstance(votos, list):
+        kinds = [_vote_kind(v.get("voto")) if isinstance(v, Mapping) else None for v in votos]
+        listed = (kinds.count("si"), kinds.count("no"), kinds.count("abstencion"))
+    return ((si, no, abstencion) if si or no or abstencion else None), listed
+
+
+@dataclass(slots=True)
+class _OpenVote:
+    """A vote being followed across the blocks of one zone."""
+
+    blocks: list[Mapping[str, Any]]
+    item: Any  # what is voted (a bill's or proposal's number, the actas), when said
+    listed: _Totals | None = None  # counted from the nominal list
+    declared: _Totals | None = None  # totals said apart from the list
+    list_totals: _Totals | None = None  # totals stored with the list itself
+    result: str = ""
+    nominal: bool = False
+
+    def accepts(self, votacion: Mapping[str, Any]) -> bool:
+        """Does this vote go on in ``votacion``? A second list, a list after the result, another
+        result, or other totals with no list between them (a count taken again) start a new
+        vote; so does a call with nothing counted ("se abre la votación"), which begins one."""
+        said, listed = _vote_numbers(votacion)
+        result = _as_text(votacion.get("resultado")).strip().upper()
+        if said is None and listed is None and not result:
+            return False
+        if listed is not None and (self.listed is not None or self.result):
+            return False  # a second list, or a list after the result was declared
+        if result and self.result and result != self.result:
+            return False
+        if listed is None and said is not None:
+            earlier = self.declared
+            if earlier is None and self.listed is None:
+                earlier = self.list_totals
+            if earlier is not None and earlier != said:
+                return False
+        return True
+
+    def add(self, block: Mapping[str, Any], votacion: Mapping[str, Any]) -> None:
+        said, listed = _vote_numbers(votacion)
+        if listed is not None:
+            self.listed, self.list_totals = listed, said
+        elif said is not None:
+            self.declared = said
+        self.result = _as_text(votacion.get("resultado")).strip().upper() or self.result
+        self.nominal = self.nominal or votacion.get("nominal") is True
+        self.blocks.append(block)
+
+    def plans(self) -> dict[int, _VotePlan]:
+        """The summary goes after the vote's last block; the others keep their list only."""
+        totals = self.declared or self.list_totals or self.listed
+        whole: dict[str, Any] = (
+            {"si": 0, "no": 0, "abstencion": 0}
+            if totals is None
+            else {"si": totals[0], "no": totals[1], "abstencion": totals[2]}
+        )
+        whole.update(resultado=self.result.lower() or None, nominal=self.nominal)
+        check = None
+        said = self.declared or self.list_totals
+        if self.listed is not None and said is not None and said != self.listed:
+            check = (
+                "Los totales declarados ({}) no coinciden con la votación nominal registrada ({}); "
+                "revíselos antes de firmar el acta."
+            ).format(*(_said_totals(t) for t in (said, self.listed)))
+        plans = {id(block): _VotePlan(None) for block in self.blocks[:-1]}
+        plans[id(self.blocks[-1])] = _VotePlan(whole, check)
+        return plans
+
+
+def _said_totals(totals: _Totals) -> str:
+    return f"sí: {totals[0]}, no: {totals[1]}, abstenciones: {totals[2]}"
+
+
+def _voted_item(data: Mapping[str, Any]) -> Any:
+    """What a block names as voted: a number (bill, proposal) or the actas; None if nothing."""
+    numero = data.get("numero")
+    if isinstance(numero, str | int) and not isinstance(numero, bool) and str(numero).strip():
+        return str(numero).strip().lstrip("0") or "0"
+    actas = data.get("actas")
+    if isinstance(actas, list) and actas:
+        return tuple(str(a) for a in actas)
+    return None
+
+
+def _vote_plans(by_zone: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[int, _VotePlan]:
+    """One vote of one item gets one summary, even when it is said over several blocks: the
+    call ("se abre la votación nominal…"), the members' list, then the secretary's count and
+    result. Within a zone, a vote block goes on with the vote before it unless an item was
+    presented in between (a proposal's authors, a bill's title, another number) or the block
+    cannot belong to the same vote (see :meth:`_OpenVote.accepts`). The summary is written
+    after the vote's last block, with the totals and the result the secretary declared (the
+    list's count when none were declared); when the declared totals and the list disagree, the
+    summary carries the declared ones and a Word comment asks the reviewer to settle it. Derived
+    when the document is built: the stored blocks stay as said."""
+    plans: dict[int, _VotePlan] = {}
+    for blocks in by_zone.values():
+        current: _OpenVote | None = None
+        for block in blocks:
+            data = block.get("structured_data")
+            if block.get("type") != "TEMPLATE" or not isinstance(data, Mapping):
+                continue
+            item = _voted_item(data)
+            presents = bool(data.get("autores") or data.get("titulo"))
+            if current is not None and (
+                presents or (item is not None and current.item is not None and item != current.item)
+            ):
+                plans.update(current.plans())
+                current = None
+            votacion = data.get("votacion")
+            if not isinstance(votacion, Mapping):
+                continue
+            if current is None or not current.accepts(votacion):
+                if current is not None:
+                    plans.update(current.plans())
+                current = _OpenVote([], item)
+            current.add(block, votacion)
+            current.item = current.item if current.item is not None else item
+        if current is not None:
+            plans.update(current.plans())
+    return plans
+
+
 def _validate_blocks(
     blocks: Sequence[Mapping[str, Any]], zone_names: set[str]
 ) -> dict[str, list[Mapping[str, Any]]]:
@@ -1742,7 +1986,7 @@ def build_docx(
     if dupes:
         raise BuildError(f"skeleton: zone(s) {', '.join(dupes)} appear more than once")
     blocks = given_the_floor(blocks)
-    by_zone = _validate_blocks(blocks, {zone.name for zone in zones})
+    by_zone = _validate_blocks(_with_arrivals(blocks), {zone.name for zone in zones})
     if not by_zone.get(SIGNATURE_ZONE) and (signatures := _signatures_of_opening(blocks)) is not None:
         by_zone[SIGNATURE_ZONE] = [signatures]
 
@@ -1755,6 +1999,7 @@ def build_docx(
         templates=template_set,
         metadata=meta,
         mark_human_edits=mark_human_edits,
+        vote_plans=_vote_plans(by_zone),
     )
     for zone in zones:
         geometry = _zone_geometry(body, zone.element)
