@@ -73,8 +73,9 @@ PLACEMENT_ATTEMPTS = 32
 """How many times one change is prepared again when the place it read for its block changed
 before it was applied (another insert at the same spot, a renumbering): then PLACE_CONTENDED.
 A try is a few round trips, and every try lets one of the competing changes through."""
-SPEECH_TEMPLATES = ("TPL_DEBATE", "TPL_VARIOS")
-"""Sections made of interventions, whose fields are the same (see Orchestrator._fields_of)."""
+INTERVENTION_TEMPLATES = ("TPL_DEBATE", "TPL_VARIOS")
+"""Sections made of interventions alone, whose fields are the same (see Orchestrator._fields_of);
+not the carry of a speaker, which is docx_builder.SPEECH_TEMPLATES."""
 EDIT_EXTRACTION_TIMEOUT = 2.0
 """Seconds an edit of a block's text waits for CORE to extract the corrected text's fields."""
 MAX_METADATA_BYTES = 16_384
@@ -906,7 +907,7 @@ class Orchestrator:
             log.warning("session %s: fields of a corrected text not extracted: %r", meta.session_id, exc)
             return {}
         same = result.template_id == template_id
-        both_speech = result.template_id in SPEECH_TEMPLATES and template_id in SPEECH_TEMPLATES
+        both_speech = result.template_id in INTERVENTION_TEMPLATES and template_id in INTERVENTION_TEMPLATES
         return dict(result.structured_data) if same or both_speech else {}
 
     async def delete_block(
