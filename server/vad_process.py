@@ -146,6 +146,7 @@ class VadProcess:
         self.idle_stop = idle_stop
         self._last_request = 0.0
         self._idle_watch: asyncio.Task[None] | None = None
+        self._retiring: set[asyncio.Task[None]] = set()
         self._ids = itertools.count()
         self._child: _Child | None = None
         self._starting: asyncio.Lock | None = None
@@ -227,7 +228,9 @@ class VadProcess:
             log.info(
                 "VAD process %s stopped after %.0f s without audio to score", child.process.pid, idle_for
             )
-            await self._stop(child)
+            stop = asyncio.create_task(self._stop(child))  # its own task: aclose waits for it
+            self._retiring.add(stop)
+            stop.add_done_callback(self._retiring.discard)
 
     def _flush(self) -> None:
         self._flush_pending = False
@@ -300,6 +303,8 @@ class VadProcess:
             self._idle_watch.cancel()
         if child is not None:
             await self._stop(child)
+        if self._retiring:
+            await asyncio.wait(self._retiring)
 
     @staticmethod
     async def _stop(child: _Child) -> None:

@@ -173,6 +173,18 @@ async def test_an_idle_child_is_stopped_and_the_next_request_starts_another() ->
         await vad.aclose()
 
 
+async def test_close_waits_for_a_child_being_stopped_as_idle() -> None:
+    """Closing while an idle child is being stopped waits for it to leave, so the server's
+    shutdown leaves no VAD process behind."""
+    vad = VadProcess(idle_stop=0.2)
+    await vad.score(speech(1.0)[: CELL * 2], None, CELL)
+    first = vad.pid
+    assert first is not None
+    await until(lambda: vad.pid is None, "the idle child to be retired")
+    await vad.aclose()
+    assert not psutil.pid_exists(first) or psutil.Process(first).status() == psutil.STATUS_ZOMBIE
+
+
 async def test_a_busy_child_is_not_stopped_as_idle() -> None:
     """Requests keep the child: it is stopped only after a whole idle period without any."""
     pcm = speech(1.0)[: CELL * 2]
