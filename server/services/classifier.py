@@ -1217,7 +1217,7 @@ def _actas_data(t: _Text) -> dict[str, Any]:
     numbers: list[int] = []
     for m in _ACTA_NUMBERS_RE.finditer(t.low):
         numbers += [n for n in _number_list(t.low, m.end()) if n not in numbers]
-    return {"actas": numbers}
+    return {"actas": numbers, **_spoken(t)}
 
 
 _ANNOUNCEMENT_END_RE: Final = re.compile(r"[.!?;:]\s")
@@ -1255,6 +1255,13 @@ def _intervention_data(t: _Text) -> dict[str, Any]:
         # "Concejal Juan Pérez: buenas tardes…": the name is the acta's speaker line already.
         data["texto"] = t.raw.split(":", 1)[1].strip() or t.raw
     return data
+
+
+def _spoken(t: _Text) -> dict[str, Any]:
+    """An intervention said while an item is considered (the floor given during an acta's or
+    the agenda's approval, a speaker's label): its speaker and words as in a debate, so the acta
+    writes them the same way; {} when it names no speaker."""
+    return _intervention_data(t) if _has_speaker(t) else {}
 
 
 _PROJECT_NUMBER_RE: Final = re.compile(
@@ -1377,7 +1384,9 @@ def _proposicion_data(t: _Text) -> dict[str, Any]:
             data["numero"] = str(value)
     if text is not None:
         data["texto"] = text
-    if _SPEAKER_TRIGGER_RE.search(t.low):
+    if not authors:
+        data |= _spoken(t)  # the floor given while the proposal is considered, as in a debate
+    elif _SPEAKER_TRIGGER_RE.search(t.low):
         data.update({k: v for k, v in _speaker(t).items() if k not in data})
     return data
 
@@ -1509,7 +1518,7 @@ _EXTRACTORS: Final[dict[str, Callable[[_Text], dict[str, Any]]]] = {
     TPL_APERTURA: _apertura_data,
     TPL_ORDEN_DIA: _orden_dia_data,
     TPL_LLAMADO_LISTA: _llamado_data,
-    TPL_APROBACION_ORDEN_DIA: lambda _t: {},
+    TPL_APROBACION_ORDEN_DIA: _spoken,
     TPL_APROBACION_ACTAS: _actas_data,
     TPL_DEBATE: _intervention_data,
     TPL_PROYECTO_ACUERDO: _proyecto_data,
@@ -1633,6 +1642,28 @@ _AGENDA_CHANGE_RE: Final = re.compile(
 )
 _AGENDA_BEING_APPROVED: Final = frozenset({TPL_ORDEN_DIA, TPL_APROBACION_ORDEN_DIA})
 
+# Items put to the plenary's consideration: what is said while one is considered (a grant of
+# the floor, an objection, a ponencia) belongs to it. Interventions stay in these sections and
+# in "asuntos varios" (see _intervention_section).
+_ITEM_SECTIONS: Final = frozenset(
+    {TPL_APROBACION_ORDEN_DIA, TPL_APROBACION_ACTAS, TPL_PROYECTO_ACUERDO, TPL_PROPOSICION}
+)
+_STAYING: Final = _ITEM_SECTIONS | {TPL_VARIOS}
+# Speech, not an item read: first person, or the chair addressed ("Presidente, …").
+_SPOKEN_RE: Final = re.compile(
+    r"\b(?:yo|mi|mis|me|nosotros|nosotras|nuestr[oa]s?|solicito|pido|propongo|quiero|quisiera"
+    r"|considero|creo|pienso|pregunto|manifiesto|insisto|apoyo|acompano|voto|presento|informo"
+    r"|agradezco|saludo|estoy|tengo|hago|dejo|reitero|solicitamos|pedimos|queremos|proponemos"
+    r"|consideramos|estamos|tenemos)\b|^\W*(?:senor[a]?\s+)?president[ea]\b"
+)
+# "Señor secretario, sírvase leer el siguiente punto.", with "siguiente punto" masked.
+_NEXT_POINT_FILLER_RE: Final = re.compile(
+    r"(?:[\W_]|\b(?:senor|senora|secretario|secretaria|presidente|presidenta|general|sirvase"
+    r"|por|favor|leer|lea|leemos|dar|de|lectura|anunciar|anuncie|continuar|continuamos|pasamos"
+    r"|pasar|con|el|al|a|la|del|y|entonces|bien|bueno|muy|gracias|muchas|listo|ok|okay"
+    r"|hoy)\b)*"
+)
+
 _Rule = Callable[[_Text], "int | None"]
 
 
@@ -1685,10 +1716,18 @@ def _is_apertura_weak(t: _Text) -> bool:
     return not m.group(0).startswith("siendo") or _find_time(t.low[m.start() :]) is not None
 
 
-def _intervention_section(previous: str | None) -> str:
-    """Where an intervention that names no section goes: once the session is in "asuntos
-    varios" what members raise there stays there; otherwise it is part of the debate."""
-    return TPL_VARIOS if previous == TPL_VARIOS else TPL_DEBATE
+def _intervention_section(previous: str | None, next_point: bool = False) -> str:
+    """Where an intervention that names no section goes: one said while an item is under
+    consideration (an acta, the agenda, a bill, a proposal) or in "asuntos varios" stays in
+    that section, next to what it is about, until another section is named or "siguiente
+    punto" leaves it; otherwise it is part of the debate."""
+    return previous if previous in _STAYING and not next_point else TPL_DEBATE
+
+
+def _next_point_only(t: _Text) -> bool:
+    """Whether the utterance says no more than "siguiente punto" (to the secretary, politely):
+    the item taken up is named in the next one."""
+    return _NEXT_POINT_FILLER_RE.fullmatch(t.low) is not None
 
 
 def _choose(t: _Text, previous: str | None, next_point: bool) -> tuple[str, float]:
@@ -1709,17 +1748,25 @@ def _choose(t: _Text, previous: str | None, next_point: bool) -> tuple[str, floa
     if _is_apertura_weak(t):
         return TPL_APERTURA, _CONF_WEAK
     if _has_speaker(t):
-        return _intervention_section(previous), _CONF_SPEAKER
+        return _intervention_section(previous, next_point), _CONF_SPEAKER
     if _APPROVAL_QUESTION_RE.search(t.low):
         return _vote_template(t, previous)[0], _CONF_WEAK
     if _ORDEN_DIA_RE.search(t.low):
         return TPL_ORDEN_DIA, _CONF_SPEECH
     if next_point:
+        if previous in _STAYING and not _next_point_only(t):
+            # "Siguiente punto. Elección del contralor.": an item the rules do not know; the
+            # one before is over, and what is said next must not stay in it.
+            return TPL_DEBATE, _CONF_NEXT_POINT
         if previous is not None:
             return previous, _CONF_NEXT_POINT
         return TPL_DEBATE, _CONF_NEXT_POINT_NO_CONTEXT
     if _SPEECH_RE.search(t.low):
         return _intervention_section(previous), _CONF_SPEECH
+    if previous in _ITEM_SECTIONS and not _SPOKEN_RE.search(t.low):
+        # Nothing in it says someone is speaking ("Elección del contralor distrital."): likely
+        # an item the rules do not know being read, which must not stay in the item before.
+        return TPL_DEBATE, _CONF_FALLBACK
     return _intervention_section(previous), _CONF_FALLBACK
 
 

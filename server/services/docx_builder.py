@@ -1709,9 +1709,23 @@ def _signatures_of_opening(blocks: Sequence[Mapping[str, Any]]) -> dict[str, Any
     return None
 
 
-SPEECH_TEMPLATES = ("TPL_DEBATE", "TPL_VARIOS", "TPL_PROYECTO_ACUERDO")
-"""Sections where the chair gives the floor (a debate, "varios", a bill's debate): a speaker
-the grant names carries to the next block (:func:`given_the_floor`)."""
+SPEECH_TEMPLATES = (
+    "TPL_DEBATE",
+    "TPL_VARIOS",
+    "TPL_PROYECTO_ACUERDO",
+    "TPL_PROPOSICION",
+    "TPL_APROBACION_ACTAS",
+    "TPL_APROBACION_ORDEN_DIA",
+)
+"""Sections where the chair gives the floor (a debate, "varios", an item under consideration:
+a bill, a proposal, an acta, the agenda): a speaker the grant names carries to the next block
+(:func:`given_the_floor`)."""
+INTERVENTION_TEMPLATES = ("TPL_DEBATE", "TPL_VARIOS")
+"""Sections of interventions alone: they take the words after a grant said in any section of
+:data:`SPEECH_TEMPLATES`; an item's section takes only those after a grant said in it."""
+OWN_FIELDS = ("orador", "anuncio", "votacion", "autores", "titulo")
+"""What a block says of its own that the carried speaker does not go over: who speaks, a vote,
+an item presented (a proposal's authors, a bill's title, which the acta sums up as the item)."""
 SPEAKER_FIELDS = ("orador", "rol", "cargo", "partido", "ponente")
 """What a grant of the floor says of the speaker, and a carried speaker brings along."""
 CARRIED = "orador_por_anuncio"
@@ -1730,10 +1744,14 @@ def given_the_floor(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, An
     the blocks (and the content hash over them) stay what was said and corrected. Deleted
     blocks and images between the two are passed over; anything else said in between (a block
     pending review too) ends the grant, and only the block right after it is named: later ones
-    may be the chair's again. A vote is never put in the speaker's mouth. Speaker fields a
-    block carries with ``orador_por_anuncio`` (stored by earlier versions) are derived again."""
+    may be the chair's again. A vote is never put in the speaker's mouth, nor an item presented
+    (:data:`OWN_FIELDS`), nor the first block of another item (a grant in the debate, then
+    "Siguiente punto. Aprobación del acta…": see :data:`INTERVENTION_TEMPLATES`). Speaker
+    fields a block carries with ``orador_por_anuncio`` (stored by earlier versions) are derived
+    again."""
     carried: list[Mapping[str, Any]] = []
     grant: dict[str, Any] | None = None
+    granted_in: Any = None
     for block in blocks:
         if block.get("deleted") or block.get("type") == "IMAGE":
             carried.append(block)
@@ -1744,11 +1762,13 @@ def given_the_floor(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, An
         if data.get(CARRIED):
             data = {k: v for k, v in data.items() if k not in (*SPEAKER_FIELDS, CARRIED)}
             block = {**block, "structured_data": data}
-        if speech and grant and not (data.get("orador") or data.get("anuncio") or data.get("votacion")):
+        section = block.get("template_id")
+        same_item = section == granted_in or section in INTERVENTION_TEMPLATES
+        if speech and grant and same_item and not any(data.get(k) for k in OWN_FIELDS):
             block = {**block, "structured_data": {**data, **grant, CARRIED: True}}
         grant = None
         if speech and data.get("anuncio") and data.get("orador"):
-            grant = {k: data[k] for k in SPEAKER_FIELDS if data.get(k)}
+            grant, granted_in = {k: data[k] for k in SPEAKER_FIELDS if data.get(k)}, section
         carried.append(block)
     return carried
 
