@@ -1571,3 +1571,59 @@ def test_an_item_read_after_another_is_not_kept_in_it(item: str, text: str) -> N
 def test_the_next_point_alone_after_an_item_stays_in_it(text: str) -> None:
     """The chair's bare "siguiente punto" closes the item it is said in; the next one is named next."""
     assert classify(text, previous_template_id=TPL_APROBACION_ACTAS).template_id == TPL_APROBACION_ACTAS
+
+
+# --------------------------------------------------------------------------------------------
+# A time said mid-session is not the opening; excuses said alone are the roll call's
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "nombre", "hora"),
+    [
+        (
+            "Siendo las diez y cuarto, se hizo presente la concejala Natalia Henao Cifuentes.",
+            "Natalia Henao Cifuentes",
+            "10:15",
+        ),
+        (
+            "siendo las once y veinte se hizo presente el concejal harold cuero valencia",
+            "harold cuero valencia",
+            "11:20",
+        ),
+        ("Siendo las diez de la mañana llegó la concejala Ana Ruiz.", "Ana Ruiz", "10:00"),
+        ("A las diez y media se incorporó a la sesión el concejal Luis Mora.", "Luis Mora", "10:30"),
+    ],
+)
+@pytest.mark.parametrize("previous", [TPL_DEBATE, TPL_VARIOS, TPL_PROYECTO_ACUERDO, TPL_LLAMADO_LISTA])
+def test_a_late_arrival_with_a_time_is_not_the_opening(
+    text: str, nombre: str, hora: str, previous: str
+) -> None:
+    """A member arriving mid-session, with the time said, stays in the section it interrupts with
+    its arrival (the roll call shows it): it was the opening, and the acta printed a second "se dio
+    inicio a la sesión" at that time."""
+    result = classify(text, previous_template_id=previous)
+    assert result.template_id == previous
+    assert result.structured_data["llegadas"] == [{"nombre": nombre, "hora": hora}]
+
+
+def test_a_late_arrival_right_after_the_opening_is_the_debate() -> None:
+    """After the opening (whose summary would drop it) an arrival is written as said, in the debate."""
+    text = "Siendo las nueve y veinte se hizo presente el concejal Luis Mora."
+    assert classify(text, previous_template_id=TPL_APERTURA).template_id == TPL_DEBATE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "siendo las once se decreta un receso de quince minutos",
+        "Siendo las once y media se reanuda la sesión.",
+        "Se suspende la sesión por diez minutos, siendo las diez y cinco.",
+        "reanudamos la sesión siendo las doce del mediodía",
+    ],
+)
+@pytest.mark.parametrize("previous", [TPL_DEBATE, TPL_PROYECTO_ACUERDO, TPL_VARIOS])
+def test_a_recess_is_not_the_opening(text: str, previous: str) -> None:
+    """A recess and the resumption, with their time, are said in the item they interrupt: they
+    stay there (written as said), not a new "se dio inicio a la sesión"."""
+    assert classify(text, previous_template_id=previous).template_id == previous

@@ -1150,8 +1150,9 @@ _ARRIVED_RE: Final = re.compile(
 )
 _ARRIVAL_BEFORE_RE: Final = re.compile(
     r"\b(?:(?:se\s+(?:hizo|hace|ha\s+hecho|hicieron|han\s+hecho)\s+presentes?|se\s+(?:incorporo"
-    r"|ha\s+incorporado|incorporaron|han\s+incorporado))(?:\s+(?:en|a)\s+(?:el|la)\s+(?:recinto|sesion"
-    r"|plenaria|salon))?|(?:llegada|incorporacion|presencia|ingreso)\s+(?:de|del))\s+$"
+    r"|ha\s+incorporado|incorporaron|han\s+incorporado)|llego|llegaron|ha\s+llegado|han\s+llegado"
+    r"|ingresaron|ha\s+ingresado|han\s+ingresado)(?:\s+(?:en|a|al)\s+(?:(?:el|la)\s+)?(?:recinto"
+    r"|sesion|plenaria|salon))?|(?:llegada|incorporacion|presencia|ingreso)\s+(?:de|del))\s+$"
 )
 _MEMBER_AT_RE: Final = re.compile(rf"\b{_MEMBER_RE}")
 
@@ -1171,10 +1172,11 @@ def _arrivals(t: _Text) -> list[dict[str, str]]:
     el recinto la concejala Ana Ruiz", "la llegada del concejal Luis Mora". Only members named
     as concejal/concejala: an official or a guest arriving is not attendance."""
     found: list[dict[str, str]] = []
+    lowercase = t.raw == t.raw.lower()  # speech to text without capitals: names are not marked
     starts = [m.start() for m in _MEMBER_AT_RE.finditer(t.low)]
     for start in starts:
         names, end = _take_people(t, start)
-        names = [n for n in names if n[:1].isupper()]
+        names = [n for n in names if n[:1].isupper() or lowercase]
         arrived = _ARRIVED_RE.match(t.low, end)
         said_before = _ARRIVAL_BEFORE_RE.search(t.low, max(0, start - 80), start)
         if not names or (arrived is None and said_before is None):
@@ -1184,6 +1186,9 @@ def _arrivals(t: _Text) -> list[dict[str, str]]:
             if all(a["nombre"] != name for a in found):
                 found.append({"nombre": name, **({"hora": hora} if hora else {})})
     return found
+
+
+_ROLL_CALL_KEYS: Final = ("presentes", "ausentes", "excusados")
 
 
 def _llamado_data(t: _Text) -> dict[str, Any]:
@@ -1663,6 +1668,12 @@ _NEXT_POINT_FILLER_RE: Final = re.compile(
     r"|pasar|con|el|al|a|la|del|y|entonces|bien|bueno|muy|gracias|muchas|listo|ok|okay"
     r"|hoy)\b)*"
 )
+# A recess and the resumption: "se decreta un receso de quince minutos", "se reanuda la sesión".
+_RECESS_RE: Final = re.compile(
+    r"\brecesos?\b|\b(?:suspende|suspendemos|suspendio|reanuda|reanudamos|reanudo|reinicia"
+    r"|reiniciamos|retoma|retomamos)\b(?:\s+[^\W\d_]+){0,2}?\s+(?:sesion|plenaria)\b"
+)
+_NOT_IN_PLACE: Final = frozenset({TPL_APERTURA, TPL_CIERRE, TPL_FIRMAS})
 
 _Rule = Callable[[_Text], "int | None"]
 
@@ -1724,6 +1735,12 @@ def _intervention_section(previous: str | None, next_point: bool = False) -> str
     return previous if previous in _STAYING and not next_point else TPL_DEBATE
 
 
+def _in_place(previous: str | None) -> str:
+    """Section of a procedural note said mid-session (a member arriving, a recess): the one it
+    interrupts; after the opening or the closing, whose summaries would drop it, the debate."""
+    return previous if previous is not None and previous not in _NOT_IN_PLACE else TPL_DEBATE
+
+
 def _next_point_only(t: _Text) -> bool:
     """Whether the utterance says no more than "siguiente punto" (to the secretary, politely):
     the item taken up is named in the next one."""
@@ -1745,6 +1762,10 @@ def _choose(t: _Text, previous: str | None, next_point: bool) -> tuple[str, floa
     hits = [(pos, i, tpl) for i, (tpl, rule) in enumerate(_SECTION_RULES) if (pos := rule(t)) is not None]
     if hits:
         return min(hits)[2], _CONF_SECTION
+    if _RECESS_RE.search(t.low) or _arrivals(t):
+        # "Siendo las diez y cuarto, se hizo presente la concejala…", "siendo las once se
+        # decreta un receso": a time said mid-session, not the opening.
+        return _in_place(previous), _CONF_WEAK
     if _is_apertura_weak(t):
         return TPL_APERTURA, _CONF_WEAK
     if _has_speaker(t):
@@ -1797,7 +1818,8 @@ def _classify(
     data = _EXTRACTORS[template](t)
     if template in _VOTING_TEMPLATES and (vote := _vote(t)) is not None:
         data["votacion"] = vote
-    if template != TPL_LLAMADO_LISTA and (arrivals := _arrivals(t)):
+    roll_call = template == TPL_LLAMADO_LISTA and any(k in data for k in _ROLL_CALL_KEYS)
+    if not roll_call and (arrivals := _arrivals(t)):
         # said in any section (often a constancia during the debate); the acta's roll call
         # shows it, the block stays where it was said. The roll call's own "se hicieron
         # presentes los concejales…" lists who is present, not who arrived late.
