@@ -1627,3 +1627,34 @@ def test_a_recess_is_not_the_opening(text: str, previous: str) -> None:
     """A recess and the resumption, with their time, are said in the item they interrupt: they
     stay there (written as said), not a new "se dio inicio a la sesión"."""
     assert classify(text, previous_template_id=previous).template_id == previous
+
+
+@pytest.mark.parametrize(
+    ("text", "excusados"),
+    [
+        (
+            "Presentaron excusa las concejalas Ana Ruiz y Paula Díaz.",
+            [{"nombre": "Ana Ruiz", "rol": "concejala"}, {"nombre": "Paula Díaz", "rol": "concejala"}],
+        ),
+        (
+            "Se excusa el concejal Luis Gómez por calamidad doméstica.",
+            [{"nombre": "Luis Gómez", "motivo": "calamidad doméstica"}],
+        ),
+        (
+            "la concejala ana ruiz presentó excusa por incapacidad médica",
+            [{"nombre": "ana ruiz", "motivo": "incapacidad médica", "rol": "concejala"}],
+        ),
+        (
+            "El concejal Luis Gómez se excusó por calamidad doméstica.",
+            [{"nombre": "Luis Gómez", "motivo": "calamidad doméstica"}],
+        ),
+        ("presentaron excusas los concejales pedro mora y luis gómez", ["pedro mora", "luis gómez"]),
+    ],
+)
+@pytest.mark.parametrize("previous", [TPL_LLAMADO_LISTA, TPL_ORDEN_DIA])
+def test_excuses_said_on_their_own_are_the_roll_call(text: str, excusados: list[Any], previous: str) -> None:
+    """Excuses said apart from the roll call go to it, with the members excused (and the reason):
+    "presentaron excusa…" went to the debate, and a member named before "se excusó" was lost."""
+    result = classify(text, previous_template_id=previous)
+    assert result.template_id == TPL_LLAMADO_LISTA
+    assert result.structured_data["excusados"] == excusados

@@ -1269,6 +1269,33 @@ def test_a_late_arrival_said_later_shows_in_the_roll_call(templates: dict[str, A
     assert json.dumps(blocks, sort_keys=True) == stored
 
 
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_excuses_said_after_the_roll_call_go_into_its_table(templates: dict[str, Any] | None) -> None:
+    """ "Presentaron excusa las concejalas Ana Ruiz y Paula Díaz." said after the roll call: they
+    are shown excused in the roll call's table (no longer absent), not in a table of their own;
+    the sentence is written as said."""
+    said = "Presentaron excusa las concejalas Ana Ruiz y Paula Díaz."
+    excuses = [{"nombre": "Ana Ruiz", "rol": "concejala"}, {"nombre": "Paula Díaz", "rol": "concejala"}]
+    blocks = [
+        _roll_call_block(presentes=["Ana Gómez"], ausentes=["Ana Ruiz", "Tulio Gaviria"]),
+        _block(
+            "e",
+            "ZONE_ROLLCALL",
+            said,
+            template_id="TPL_LLAMADO_LISTA",
+            structured_data={"excusados": excuses},
+        ),
+    ]
+    out = _build(blocks, templates=templates)
+    assert _roll_call_rows(out) == [
+        ["Ana Gómez", "Presente"],
+        ["Tulio Gaviria", "Ausente"],
+        ["Ana Ruiz", "Excusada"],
+        ["Paula Díaz", "Excusada"],
+    ]
+    assert _text(_paragraphs(_zone(out, "ZONE_ROLLCALL"))[-1]) == said
+
+
 def test_an_arrival_before_any_roll_call_changes_nothing() -> None:
     """An arrival said before the roll call has no roll call to amend; a later roll call is as said."""
     blocks = [

@@ -1098,14 +1098,45 @@ _FEMININE_CUE_RE: Final = re.compile(r"\b(?:concejala|concejalas)\b")
 _MASCULINE_CUE_RE: Final = re.compile(r"\b(?:concejal|concejales)\b")
 
 
+def _reason(t: _Text, end: int) -> tuple[str, int] | None:
+    """The reason of an excuse said at end (", por incapacidad médica"), and where it ends."""
+    reason = _REASON_RE.match(t.low, end)
+    if reason is None:
+        return None
+    stop = _REASON_END_RE.search(t.low, reason.end())
+    capital = re.search(r"\s(?:y|e)\s+(?=[A-ZÁÉÍÓÚÑ])", t.raw[reason.end() :])
+    stops = [len(t.raw), stop.start() if stop else len(t.raw)]
+    if capital is not None:
+        stops.append(reason.end() + capital.start())
+    motivo = _slice(t, reason.end(), min(stops))
+    return (motivo, min(stops)) if motivo else None
+
+
+def _excused_before(t: _Text, m: re.Match[str]) -> list[Any]:
+    """Members named right before the excuse: "La concejala Ana Ruiz presentó excusa por
+    incapacidad médica", "el concejal Luis Gómez se excusó"."""
+    before = _Text(t.raw[: m.start()], t.low[: m.start()])  # "ana ruiz presentó": not a name
+    for member in _MEMBER_AT_RE.finditer(before.low, max(0, m.start() - 240)):
+        names, end = _take_people(before, member.start())
+        if names and not before.low[end:].strip(" ,"):
+            reason = _reason(t, m.end())
+            feminine = _FEMININE_CUE_RE.search(member.group(0)) is not None
+            extra = {"motivo": reason[0]} if reason else {}
+            extra |= {"rol": "concejala"} if feminine else {}
+            return [{"nombre": n, **extra} if extra else n for n in names]
+    return []
+
+
 def _excused(t: _Text) -> list[Any]:
     """Members excused, each with the reason when one is said ("la concejala Ana Ruiz, por
-    incapacidad médica, y el concejal Luis Mora, por comisión oficial"): a name, or
-    ``{"nombre", "motivo"?, "rol"?}`` where ``rol`` is "concejala" only when the speech says so
-    (names alone say nothing about who is a woman)."""
+    incapacidad médica, y el concejal Luis Mora, por comisión oficial"; "el concejal Luis Gómez
+    se excusó por calamidad doméstica"): a name, or ``{"nombre", "motivo"?, "rol"?}`` where
+    ``rol`` is "concejala" only when the speech says so (names alone say nothing about who is a
+    woman)."""
     found: list[Any] = []
     for m in _EXCUSED_RE.finditer(t.low):
         pos, feminine = m.end(), False
+        named = len(found)
         while len(found) < 80:
             filler = _PERSON_FILLER_RE.match(t.low, pos)
             said = t.low[pos : filler.end()] if filler else ""
@@ -1118,15 +1149,8 @@ def _excused(t: _Text) -> list[Any]:
                 break
             entry: dict[str, str] = {"nombre": got[0]}
             end = got[1]
-            if reason := _REASON_RE.match(t.low, end):
-                stop = _REASON_END_RE.search(t.low, reason.end())
-                capital = re.search(r"\s(?:y|e)\s+(?=[A-ZÁÉÍÓÚÑ])", t.raw[reason.end() :])
-                stops = [len(t.raw), stop.start() if stop else len(t.raw)]
-                if capital is not None:
-                    stops.append(reason.end() + capital.start())
-                if motivo := _slice(t, reason.end(), min(stops)):
-                    entry["motivo"] = motivo
-                    end = min(stops)
+            if reason := _reason(t, end):
+                entry["motivo"], end = reason
             if feminine:
                 entry["rol"] = "concejala"
             if all(_entry_name(e) != got[0] for e in found):
@@ -1135,6 +1159,10 @@ def _excused(t: _Text) -> list[Any]:
             if sep is None:
                 break
             pos = sep.end()
+        if len(found) == named:
+            found += [
+                e for e in _excused_before(t, m) if all(_entry_name(f) != _entry_name(e) for f in found)
+            ]
     return found
 
 
@@ -1586,7 +1614,8 @@ _LLAMADO_RE: Final = re.compile(
     r"\bllamad[oa] a lista|\bllam\w* (?:a )?lista\b|\blista de asistencia|\bverific\w* (?:el |del )?"
     r"quorum|\b(?:contest|respond)\w* (?:a |al )?(?:lista|llamado)|\bse excus\w*"
     r"|(?<!habiendo )(?<!existiendo )(?<!con )(?<!verificado el )\bquorum\b"
-    r"|\bcon excusa\b|\bno contest\w*"
+    r"|\bcon excusa\b|\bno contest\w*|\bpresent(?:aron|o|a|an)\s+(?:su\s+|sus\s+)?excusas?\b"
+    r"|\bexcusad[oa]s?\b"
 )
 _VARIOS_RE: Final = re.compile(
     r"\bproposiciones,? y (?:asuntos )?varios\b|\b(?:asuntos|puntos|temas) varios\b"

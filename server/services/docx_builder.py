@@ -95,7 +95,8 @@ false or a mapping → Spanish words). True/false are written "sí"/"no".
                  "concejala" gets ``excusada`` (a tenant that sets only ``excusados`` gets its
                  word, "-ado" made "-ada"). Members said to arrive later in the session (any
                  block's ``llegadas``) are shown under ``tarde`` in the roll call before them,
-                 no longer absent or excused (:func:`_with_arrivals`, at build time).
+                 no longer absent or excused, and members excused in a roll-call block of
+                 their own after it under ``excusados`` (:func:`_with_arrivals`, at build time).
   ``votes``      the nominal vote of ``votacion``: a table Concejal | Voto from ``votos`` and a
                  summary paragraph. ``"headers"``, ``"labels"`` ({"si": "Sí", "no": "No",
                  "abstencion": "Abstención"}) and ``"summary"`` (Jinja2 text, or null for none)
@@ -1777,8 +1778,11 @@ def _with_arrivals(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any
     """A member who arrives after the roll call is said so later ("se deja constancia de que
     el concejal X se hizo presente a las 9:40", a block's ``llegadas``): the roll call before
     it shows the member as arrived late (``tarde``, with the time), no longer absent or
-    excused; a member it did not list is added. Derived when the document is built, on copies:
-    the stored blocks stay as said, and the constancia stays where it was said."""
+    excused; a member it did not list is added. Excuses said on their own after the roll call
+    ("Presentaron excusa las concejalas Ana Ruiz y Paula Díaz.", a roll-call block with only
+    ``excusados``) go into that roll call's table too, instead of a table of their own, and no
+    longer show those members absent. Derived when the document is built, on copies: the
+    stored blocks stay as said, and the constancia stays where it was said."""
     out = list(blocks)
     roll_call: int | None = None
     for index, block in enumerate(blocks):
@@ -1788,7 +1792,13 @@ def _with_arrivals(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any
         if not isinstance(data, Mapping):
             continue
         if block.get("template_id") == "TPL_LLAMADO_LISTA" and any(data.get(k) for k in _ROLL_CALL_KEYS):
-            roll_call = index
+            excuses = data.get("excusados")
+            others = any(data.get(k) for k in _ROLL_CALL_KEYS if k != "excusados")
+            if roll_call is not None and isinstance(excuses, list) and not others:
+                out[roll_call] = _with_excuses(out[roll_call], excuses)
+                out[index] = {**block, "structured_data": {k: v for k, v in data.items() if k != "excusados"}}
+            else:
+                roll_call = index
             continue
         arrivals = data.get("llegadas")
         if roll_call is None or not isinstance(arrivals, list):
@@ -1808,6 +1818,21 @@ def _with_arrivals(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any
             lists.setdefault("tarde", []).append(late)
         out[roll_call] = {**target, "structured_data": {**said, **lists}}
     return out
+
+
+def _with_excuses(roll_call: Mapping[str, Any], excuses: Sequence[Any]) -> Mapping[str, Any]:
+    """The roll call with members excused later: no longer absent; present or late ones kept."""
+    said = roll_call["structured_data"]
+    lists = {k: list(v) for k, v in said.items() if k in _ROLL_CALL_KEYS and isinstance(v, list)}
+    for excuse in excuses:
+        name = _person_name(excuse)
+        if not name or any(
+            _person_name(m) == name for k in ("presentes", "tarde", "excusados") for m in lists.get(k, [])
+        ):
+            continue
+        lists["ausentes"] = [m for m in lists.get("ausentes", []) if _person_name(m) != name]
+        lists.setdefault("excusados", []).append(excuse)
+    return {**roll_call, "structured_data": {**said, **lists}}
 
 
 @dataclass(frozen=True, slots=True)
