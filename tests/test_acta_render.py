@@ -53,8 +53,10 @@ SCRIPT = [
     "Se somete a consideración el orden del día, ¿lo aprueba la plenaria? Aprobado por unanimidad, "
     "votaron sí quince, no cero.",
     "Se somete a consideración el acta número cuarenta y cuatro. Votaron sí dieciséis, no uno. Aprobada.",
-    "Tiene la palabra el concejal Juan Pérez del partido Liberal: gracias señor presidente, quiero "
-    "referirme a la movilidad.",
+    # "Siguiente punto" ends the approval of the acta: what is said while an item is considered
+    # stays in its section, and a grant said right after its vote would be the acta's
+    "Siguiente punto. Tiene la palabra el concejal Juan Pérez del partido Liberal: gracias señor "
+    "presidente, quiero referirme a la movilidad.",
     "IMAGE",
     "Tiene la palabra la doctora Ana Ruiz, secretaria de Movilidad: buenos días a todos.",
     "PENDING",
@@ -281,7 +283,7 @@ def test_acta_golden_structure() -> None:
     debate = got["ZONE_DEBATE"]
     assert d["ZONE_DEBATE"] == [
         # the chair's grant of the floor as said, then the speaker's own words under his name
-        ("p", BODY, "Tiene la palabra el concejal Juan Pérez del partido Liberal:"),
+        ("p", BODY, "Siguiente punto. Tiene la palabra el concejal Juan Pérez del partido Liberal:"),
         (
             "p",
             BODY,

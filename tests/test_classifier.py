@@ -1438,3 +1438,223 @@ def test_a_ponente_given_the_floor_is_not_a_heading() -> None:
     assert "ponentes" not in data(
         "Tiene la palabra la concejala ponente Isabel Lozano.", TPL_PROYECTO_ACUERDO
     )
+
+
+# --------------------------------------------------------------------------------------------
+# What is said while an item is considered stays in its section
+# --------------------------------------------------------------------------------------------
+
+_ITEMS = [TPL_APROBACION_ACTAS, TPL_APROBACION_ORDEN_DIA, TPL_PROYECTO_ACUERDO, TPL_PROPOSICION]
+
+
+@pytest.mark.parametrize("item", _ITEMS)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tiene la palabra la concejala María Fernanda Vélez Restrepo.",
+        "tiene la palabra el concejal luis mora",
+        "Le concedo el uso de la palabra al concejal Pedro Gómez Ríos.",
+        "Gracias, presidente. En la página doce mi intervención quedó incompleta. Solicito que se corrija "
+        "con base en la grabación.",
+        "presidente, pido que se deje constancia de mi observación",
+        "Concejal Luis Mora: solicito que se revise la página tres.",
+    ],
+)
+def test_an_intervention_while_an_item_is_considered_stays_in_it(item: str, text: str) -> None:
+    """The floor given and the words said while an acta, the agenda, a bill or a proposal is
+    considered stay in that item's section (they went to the debate, printed far from the item
+    they are about); after the debate they are the debate's, as before."""
+    assert classify(text, previous_template_id=item).template_id == item
+    assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_DEBATE
+
+
+@pytest.mark.parametrize("item", [TPL_APROBACION_ACTAS, TPL_APROBACION_ORDEN_DIA, TPL_PROPOSICION])
+@pytest.mark.parametrize(
+    ("text", "speaker"),
+    [
+        ("Tiene la palabra la concejala María Fernanda Vélez Restrepo.", "María Fernanda Vélez Restrepo"),
+        ("tiene la palabra el concejal luis mora", "luis mora"),
+    ],
+)
+def test_the_floor_given_during_an_item_names_the_speaker(item: str, text: str, speaker: str) -> None:
+    """A grant of the floor kept in an item's section says who speaks and is an announcement, as
+    in a debate, so the acta names the speaker on the words after it."""
+    result = classify(text, previous_template_id=item)
+    got = result.structured_data
+    assert result.template_id == item
+    assert (got["orador"], got["anuncio"], got["texto"]) == (speaker, True, text)
+
+
+@pytest.mark.parametrize("item", [TPL_APROBACION_ACTAS, TPL_APROBACION_ORDEN_DIA, TPL_PROPOSICION])
+def test_the_floor_given_then_words_during_an_item(item: str) -> None:
+    """Grant and words in one utterance: the chair's sentence apart, the speaker's words as texto."""
+    result = classify(
+        "Tiene la palabra la concejala Ana Ruiz. Gracias, presidente; pido una corrección.",
+        previous_template_id=item,
+    )
+    got = result.structured_data
+    assert result.template_id == item
+    assert got["orador"] == "Ana Ruiz"
+    assert got["anuncio_texto"] == "Tiene la palabra la concejala Ana Ruiz."
+    assert got["texto"] == "Gracias, presidente; pido una corrección."
+
+
+def test_an_objection_to_the_acta_stays_with_the_acta() -> None:
+    """The session of acta8: the acta announced, the floor given, the objection, the vote and its
+    result are all the acta's approval; the debate announced next opens the debate."""
+    assert (
+        sections(
+            [
+                "Siguiente punto. Aprobación del acta número cuarenta y cuatro, correspondiente a la sesión "
+                "ordinaria del treinta de mayo de dos mil veinticinco.",
+                "Tiene la palabra la concejala María Fernanda Vélez Restrepo.",
+                "Gracias, presidente. En el acta cuarenta y cuatro, en la página doce, mi intervención "
+                "sobre el Programa de Alimentación Escolar quedó incompleta. Solicito que se corrija.",
+                "Con la observación de la concejala Vélez Restrepo, ¿aprueba la plenaria el acta número "
+                "cuarenta y cuatro?",
+                "Ha sido aprobada el acta número cuarenta y cuatro con la observación presentada, con "
+                "diecisiete votos por el sí.",
+                "Siguiente punto. Debate de control político a la Secretaría de Movilidad.",
+                "Tiene la palabra el concejal Carlos Hernán Rodríguez Peña.",
+            ],
+            previous=TPL_APROBACION_ORDEN_DIA,
+        )
+        == [TPL_APROBACION_ACTAS] * 5 + [TPL_DEBATE] * 2
+    )
+
+
+@pytest.mark.parametrize("item", [*_ITEMS, TPL_VARIOS])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Siguiente punto. Tiene la palabra el concejal Luis Mora.",
+        "siguiente punto, tiene la palabra la concejala ana ruiz",
+        "Siguiente punto. Elección del contralor distrital para el periodo dos mil veintiséis.",
+        "Pasamos al siguiente punto: informe de la comisión accidental de servicios públicos.",
+    ],
+)
+def test_the_next_point_leaves_the_item(item: str, text: str) -> None:
+    """ "Siguiente punto" with an item the rules do not know, or the floor given at once: the item
+    before is over, so this goes to the debate, and what is said after it does not stay in the
+    item before (it would take the whole next item along)."""
+    assert sections([text, "Tiene la palabra el personero, doctor Luis Díaz."], previous=item) == [
+        TPL_DEBATE,
+        TPL_DEBATE,
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Elección del contralor distrital para el periodo dos mil veintiséis.",
+        "informe de la comisión accidental de servicios públicos",
+        "Posesión de la nueva secretaria general de la corporación.",
+    ],
+)
+@pytest.mark.parametrize("item", _ITEMS)
+def test_an_item_read_after_another_is_not_kept_in_it(item: str, text: str) -> None:
+    """A line that nobody is heard saying (no first person, no "presidente", no grant) after an
+    item is most likely the next item read, one the rules do not know: the debate, not the
+    item before. In "varios" anything said stays, as before."""
+    assert classify(text, previous_template_id=item).template_id == TPL_DEBATE
+    assert classify(text, previous_template_id=TPL_VARIOS).template_id == TPL_VARIOS
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Señor secretario, siguiente punto.",
+        "siguiente punto por favor",
+        "Continuamos con el siguiente punto.",
+    ],
+)
+def test_the_next_point_alone_after_an_item_stays_in_it(text: str) -> None:
+    """The chair's bare "siguiente punto" closes the item it is said in; the next one is named next."""
+    assert classify(text, previous_template_id=TPL_APROBACION_ACTAS).template_id == TPL_APROBACION_ACTAS
+
+
+# --------------------------------------------------------------------------------------------
+# A time said mid-session is not the opening; excuses said alone are the roll call's
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "nombre", "hora"),
+    [
+        (
+            "Siendo las diez y cuarto, se hizo presente la concejala Natalia Henao Cifuentes.",
+            "Natalia Henao Cifuentes",
+            "10:15",
+        ),
+        (
+            "siendo las once y veinte se hizo presente el concejal harold cuero valencia",
+            "harold cuero valencia",
+            "11:20",
+        ),
+        ("Siendo las diez de la mañana llegó la concejala Ana Ruiz.", "Ana Ruiz", "10:00"),
+        ("A las diez y media se incorporó a la sesión el concejal Luis Mora.", "Luis Mora", "10:30"),
+    ],
+)
+@pytest.mark.parametrize("previous", [TPL_DEBATE, TPL_VARIOS, TPL_PROYECTO_ACUERDO, TPL_LLAMADO_LISTA])
+def test_a_late_arrival_with_a_time_is_not_the_opening(
+    text: str, nombre: str, hora: str, previous: str
+) -> None:
+    """A member arriving mid-session, with the time said, stays in the section it interrupts with
+    its arrival (the roll call shows it): it was the opening, and the acta printed a second "se dio
+    inicio a la sesión" at that time."""
+    result = classify(text, previous_template_id=previous)
+    assert result.template_id == previous
+    assert result.structured_data["llegadas"] == [{"nombre": nombre, "hora": hora}]
+
+
+def test_a_late_arrival_right_after_the_opening_is_the_debate() -> None:
+    """After the opening (whose summary would drop it) an arrival is written as said, in the debate."""
+    text = "Siendo las nueve y veinte se hizo presente el concejal Luis Mora."
+    assert classify(text, previous_template_id=TPL_APERTURA).template_id == TPL_DEBATE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "siendo las once se decreta un receso de quince minutos",
+        "Siendo las once y media se reanuda la sesión.",
+        "Se suspende la sesión por diez minutos, siendo las diez y cinco.",
+        "reanudamos la sesión siendo las doce del mediodía",
+    ],
+)
+@pytest.mark.parametrize("previous", [TPL_DEBATE, TPL_PROYECTO_ACUERDO, TPL_VARIOS])
+def test_a_recess_is_not_the_opening(text: str, previous: str) -> None:
+    """A recess and the resumption, with their time, are said in the item they interrupt: they
+    stay there (written as said), not a new "se dio inicio a la sesión"."""
+    assert classify(text, previous_template_id=previous).template_id == previous
+
+
+@pytest.mark.parametrize(
+    ("text", "excusados"),
+    [
+        (
+            "Presentaron excusa las concejalas Ana Ruiz y Paula Díaz.",
+            [{"nombre": "Ana Ruiz", "rol": "concejala"}, {"nombre": "Paula Díaz", "rol": "concejala"}],
+        ),
+        (
+            "Se excusa el concejal Luis Gómez por calamidad doméstica.",
+            [{"nombre": "Luis Gómez", "motivo": "calamidad doméstica"}],
+        ),
+        (
+            "la concejala ana ruiz presentó excusa por incapacidad médica",
+            [{"nombre": "ana ruiz", "motivo": "incapacidad médica", "rol": "concejala"}],
+        ),
+        (
+            "El concejal Luis Gómez se excusó por calamidad doméstica.",
+            [{"nombre": "Luis Gómez", "motivo": "calamidad doméstica"}],
+        ),
+        ("presentaron excusas los concejales pedro mora y luis gómez", ["pedro mora", "luis gómez"]),
+    ],
+)
+@pytest.mark.parametrize("previous", [TPL_LLAMADO_LISTA, TPL_ORDEN_DIA])
+def test_excuses_said_on_their_own_are_the_roll_call(text: str, excusados: list[Any], previous: str) -> None:
+    """Excuses said apart from the roll call go to it, with the members excused (and the reason):
+    "presentaron excusa…" went to the debate, and a member named before "se excusó" was lost."""
+    result = classify(text, previous_template_id=previous)
+    assert result.template_id == TPL_LLAMADO_LISTA
+    assert result.structured_data["excusados"] == excusados

@@ -703,3 +703,46 @@ def test_the_draft_names_the_speaker_the_grant_before_the_words_names(spawn: Any
     assert api_block(server, api, session_id, words)["structured_data"] == {}  # derived, not stored
     assert viewer.errors == []
     viewer.close()
+
+
+@pytest.mark.timeout(300)
+def test_the_draft_names_the_speaker_in_an_item_and_not_on_the_next_item(
+    spawn: Any, browser: Browser
+) -> None:
+    """As the acta does: the words after a grant of the floor said during an acta's approval are
+    shown under the speaker it named; a grant in the debate does not name the announcement of
+    the next item right after it ("Siguiente punto. Aprobación del acta…")."""
+    server = spawn("serve")
+    api = server.token()
+    session_id = start_session(server, api, "Sesión con un acta")
+    opening = append(server, api, session_id, "Se abre la sesión.")
+    url = f"{server.url}{PREFIX}/{session_id}/blocks"
+
+    def insert(after: str, text: str, template_id: str, data: dict[str, Any]) -> str:
+        block = {"text": text, "template_id": template_id, "structured_data": data}
+        response = httpx.post(url, json={"after_block_id": after, "block": block}, headers=auth(api))
+        assert response.status_code == 201, response.text
+        block_id: str = response.json()["block_id"]
+        return block_id
+
+    granted = {"orador": "María Vélez", "rol": "concejala", "anuncio": True}
+    grant = insert(opening, "Tiene la palabra la concejala María Vélez.", "TPL_APROBACION_ACTAS", granted)
+    words = insert(
+        grant, "Gracias, presidente. Solicito corregir la página doce.", "TPL_APROBACION_ACTAS", {}
+    )
+    debate = insert(
+        words, "Tiene la palabra el concejal Luis Mora.", "TPL_DEBATE", {**granted, "orador": "Luis Mora"}
+    )
+    item = insert(
+        debate,
+        "Siguiente punto. Aprobación del acta número cuarenta.",
+        "TPL_APROBACION_ACTAS",
+        {"actas": [40]},
+    )
+    viewer = Console(browser, server, server.token(role="viewer", sub="publico"), session_id)
+    viewer.wait_online()
+    expect(viewer.block(item)).to_have_count(1)
+    expect(viewer.text_of(words).locator(".block__speaker")).to_have_text("María Vélez:")
+    expect(viewer.text_of(item).locator(".block__speaker")).to_have_count(0)
+    assert viewer.errors == []
+    viewer.close()

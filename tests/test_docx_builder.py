@@ -979,6 +979,30 @@ def test_the_words_right_after_a_grant_of_the_floor_are_the_named_speakers() -> 
     assert _speakers(_said("grant", "TPL_VARIOS", **GRANT), words)["words"] == CARRIED
 
 
+@pytest.mark.parametrize("item", ["TPL_APROBACION_ACTAS", "TPL_APROBACION_ORDEN_DIA", "TPL_PROPOSICION"])
+def test_a_grant_while_an_item_is_considered_names_the_words_after_it(item: str) -> None:
+    """The floor given during an acta's, the agenda's or a proposal's consideration names the
+    words right after it in that section, as in a debate (they were written without a speaker)."""
+    grant, words = _said("grant", item, **GRANT), _said("words", item, texto="Gracias.")
+    assert _speakers(grant, words)["words"] == CARRIED
+    # the words a former classifier put in the debate still take it
+    assert _speakers(grant, _said("words"))["words"] == CARRIED
+
+
+def test_a_grant_does_not_name_the_next_item() -> None:
+    """What comes right after a grant in another item's section is that item taken up ("Siguiente
+    punto. Aprobación del acta…"), and a proposal read or a bill's heading is the item itself:
+    none is put in the speaker's mouth."""
+    grant = _said("grant", **GRANT)
+    actas = _said("actas", "TPL_APROBACION_ACTAS", actas=[44])
+    proposal = _said("proposal", "TPL_PROPOSICION", autores=["Ana Ruiz"], texto="exaltar…")
+    bill = _said("bill", "TPL_PROYECTO_ACUERDO", numero="12", titulo="por el cual…")
+    for after in (actas, proposal, bill):
+        assert _speakers(grant, after)[after["block_id"]] == {}
+    in_item = _said("grant", "TPL_PROPOSICION", **GRANT)
+    assert _speakers(in_item, proposal)["proposal"] == {}
+
+
 def test_a_speaker_stored_by_the_old_carry_is_derived_again() -> None:
     """Blocks of sessions opened before the speaker was derived carry it in their data
     (``orador_por_anuncio``): it follows the grant before them now, and without one it is gone."""
@@ -1243,6 +1267,33 @@ def test_a_late_arrival_said_later_shows_in_the_roll_call(templates: dict[str, A
     ]
     assert _text(_paragraphs(_zone(out, "ZONE_DEBATE"))[0]) == constancia
     assert json.dumps(blocks, sort_keys=True) == stored
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_excuses_said_after_the_roll_call_go_into_its_table(templates: dict[str, Any] | None) -> None:
+    """ "Presentaron excusa las concejalas Ana Ruiz y Paula Díaz." said after the roll call: they
+    are shown excused in the roll call's table (no longer absent), not in a table of their own;
+    the sentence is written as said."""
+    said = "Presentaron excusa las concejalas Ana Ruiz y Paula Díaz."
+    excuses = [{"nombre": "Ana Ruiz", "rol": "concejala"}, {"nombre": "Paula Díaz", "rol": "concejala"}]
+    blocks = [
+        _roll_call_block(presentes=["Ana Gómez"], ausentes=["Ana Ruiz", "Tulio Gaviria"]),
+        _block(
+            "e",
+            "ZONE_ROLLCALL",
+            said,
+            template_id="TPL_LLAMADO_LISTA",
+            structured_data={"excusados": excuses},
+        ),
+    ]
+    out = _build(blocks, templates=templates)
+    assert _roll_call_rows(out) == [
+        ["Ana Gómez", "Presente"],
+        ["Tulio Gaviria", "Ausente"],
+        ["Ana Ruiz", "Excusada"],
+        ["Paula Díaz", "Excusada"],
+    ]
+    assert _text(_paragraphs(_zone(out, "ZONE_ROLLCALL"))[-1]) == said
 
 
 def test_an_arrival_before_any_roll_call_changes_nothing() -> None:

@@ -402,6 +402,90 @@ def test_a_bill_grant_is_written_as_said_and_the_ponencia_under_the_ponente() ->
     assert items(build([blocks[1], blocks[3]]), "ZONE_PROYECTOS")[:2] == [grant, vote]
 
 
+def session_of(phrases: list[str], previous: str | None = None) -> list[dict[str, Any]]:
+    """Blocks of utterances classified in order, each with the previous one's section."""
+    blocks = []
+    for i, phrase in enumerate(phrases):
+        blocks.append(block_of(phrase, previous, block_id=f"b{i}"))
+        previous = blocks[-1]["template_id"]
+    return blocks
+
+
+ACTA_OBJECTION = [
+    "Siguiente punto. Aprobación del acta número cuarenta y cuatro.",
+    "Tiene la palabra la concejala María Fernanda Vélez Restrepo.",
+    "Gracias, presidente. En el acta cuarenta y cuatro, en la página doce, mi intervención quedó "
+    "incompleta. Solicito que se corrija con base en la grabación.",
+    "Con la observación de la concejala Vélez Restrepo, ¿aprueba la plenaria el acta número cuarenta "
+    "y cuatro?",
+    "Ha sido aprobada el acta número cuarenta y cuatro, con diecisiete votos por el sí.",
+]
+
+
+@pytest.mark.parametrize(
+    ("templates", "speaker"),
+    [(None, "MARÍA FERNANDA VÉLEZ RESTREPO (concejala): "), ({}, "MARÍA FERNANDA VÉLEZ RESTREPO: ")],
+    ids=["cali", "built-in"],
+)
+def test_an_objection_to_the_acta_is_written_with_the_acta_under_its_speaker(
+    templates: Any, speaker: str
+) -> None:
+    """The floor given during the approval of the acta and the objection after it are written in
+    the acta's approval (they were in the debate's section, before the debate's announcement),
+    the grant as said and the objection under the speaker it named; the vote as before."""
+    document = build(session_of(ACTA_OBJECTION, "TPL_APROBACION_ORDEN_DIA"), templates)
+    assert items(document, "ZONE_PRIOR_ACTAS") == [
+        ACTA_OBJECTION[0],
+        ACTA_OBJECTION[1],
+        speaker + ACTA_OBJECTION[2],
+        ACTA_OBJECTION[3],
+        ACTA_OBJECTION[4],
+        "Votos por el sí: 17. Votos por el no: 0. Abstenciones: 0. Resultado: APROBADO.",
+    ]
+    assert not [text for text in items(document, "ZONE_DEBATE") if text]
+
+
+@pytest.mark.parametrize(
+    ("templates", "speaker"),
+    [(None, "ÓSCAR PEREA LASSO (concejal): "), ({}, "ÓSCAR PEREA LASSO: ")],
+    ids=["cali", "built-in"],
+)
+def test_interventions_on_the_agenda_and_a_proposal_are_written_under_their_speaker(
+    templates: Any, speaker: str
+) -> None:
+    """While the agenda or a proposal is considered, the floor given is written as said and the
+    words after it under the speaker; a proposal keeps its summary and its vote, and is not
+    put in the mouth of a speaker given the floor just before it."""
+    grant = "Tiene la palabra el concejal Óscar Perea Lasso."
+    words = "Presidente, apoyo la modificación propuesta."
+    agenda = session_of(
+        ["Se somete a consideración el orden del día leído.", grant, words, "¿Lo aprueba la plenaria?"]
+    )
+    assert [b["template_id"] for b in agenda] == ["TPL_APROBACION_ORDEN_DIA"] * 4
+    assert items(build(agenda, templates), "ZONE_AGENDA_APPROVAL") == [
+        "Se somete a consideración el orden del día leído.",
+        grant,
+        speaker + words,
+        "¿Lo aprueba la plenaria?",
+    ]
+    proposal = "Proposición presentada por la concejala Ana Ruiz: exaltar a la Fundación Delirio."
+    vote = "Aprobada la proposición, con dieciocho votos por el sí."
+    blocks = session_of(
+        [grant, proposal, grant, "Gracias, presidente. Acompaño la proposición.", vote], "TPL_PROPOSICION"
+    )
+    summary = "Proposición presentada por Ana Ruiz: Exaltar a la Fundación Delirio."
+    if templates == {}:
+        summary = proposal  # the built-in templates write it as said
+    assert items(build(blocks, templates), "ZONE_PROPOSICIONES") == [
+        grant,
+        summary,
+        grant,
+        speaker + "Gracias, presidente. Acompaño la proposición.",
+        vote,
+        "Votos por el sí: 18. Votos por el no: 0. Abstenciones: 0. Resultado: APROBADO.",
+    ]
+
+
 def test_proyecto_first_debate_and_vote_without_number() -> None:
     """ "primero" reads "primer debate"; a vote that names no project keeps its text first."""
     first = (

@@ -1098,14 +1098,45 @@ _FEMININE_CUE_RE: Final = re.compile(r"\b(?:concejala|concejalas)\b")
 _MASCULINE_CUE_RE: Final = re.compile(r"\b(?:concejal|concejales)\b")
 
 
+def _reason(t: _Text, end: int) -> tuple[str, int] | None:
+    """The reason of an excuse said at end (", por incapacidad médica"), and where it ends."""
+    reason = _REASON_RE.match(t.low, end)
+    if reason is None:
+        return None
+    stop = _REASON_END_RE.search(t.low, reason.end())
+    capital = re.search(r"\s(?:y|e)\s+(?=[A-ZÁÉÍÓÚÑ])", t.raw[reason.end() :])
+    stops = [len(t.raw), stop.start() if stop else len(t.raw)]
+    if capital is not None:
+        stops.append(reason.end() + capital.start())
+    motivo = _slice(t, reason.end(), min(stops))
+    return (motivo, min(stops)) if motivo else None
+
+
+def _excused_before(t: _Text, m: re.Match[str]) -> list[Any]:
+    """Members named right before the excuse: "La concejala Ana Ruiz presentó excusa por
+    incapacidad médica", "el concejal Luis Gómez se excusó"."""
+    before = _Text(t.raw[: m.start()], t.low[: m.start()])  # "ana ruiz presentó": not a name
+    for member in _MEMBER_AT_RE.finditer(before.low, max(0, m.start() - 240)):
+        names, end = _take_people(before, member.start())
+        if names and not before.low[end:].strip(" ,"):
+            reason = _reason(t, m.end())
+            feminine = _FEMININE_CUE_RE.search(member.group(0)) is not None
+            extra = {"motivo": reason[0]} if reason else {}
+            extra |= {"rol": "concejala"} if feminine else {}
+            return [{"nombre": n, **extra} if extra else n for n in names]
+    return []
+
+
 def _excused(t: _Text) -> list[Any]:
     """Members excused, each with the reason when one is said ("la concejala Ana Ruiz, por
-    incapacidad médica, y el concejal Luis Mora, por comisión oficial"): a name, or
-    ``{"nombre", "motivo"?, "rol"?}`` where ``rol`` is "concejala" only when the speech says so
-    (names alone say nothing about who is a woman)."""
+    incapacidad médica, y el concejal Luis Mora, por comisión oficial"; "el concejal Luis Gómez
+    se excusó por calamidad doméstica"): a name, or ``{"nombre", "motivo"?, "rol"?}`` where
+    ``rol`` is "concejala" only when the speech says so (names alone say nothing about who is a
+    woman)."""
     found: list[Any] = []
     for m in _EXCUSED_RE.finditer(t.low):
         pos, feminine = m.end(), False
+        named = len(found)
         while len(found) < 80:
             filler = _PERSON_FILLER_RE.match(t.low, pos)
             said = t.low[pos : filler.end()] if filler else ""
@@ -1118,15 +1149,8 @@ def _excused(t: _Text) -> list[Any]:
                 break
             entry: dict[str, str] = {"nombre": got[0]}
             end = got[1]
-            if reason := _REASON_RE.match(t.low, end):
-                stop = _REASON_END_RE.search(t.low, reason.end())
-                capital = re.search(r"\s(?:y|e)\s+(?=[A-ZÁÉÍÓÚÑ])", t.raw[reason.end() :])
-                stops = [len(t.raw), stop.start() if stop else len(t.raw)]
-                if capital is not None:
-                    stops.append(reason.end() + capital.start())
-                if motivo := _slice(t, reason.end(), min(stops)):
-                    entry["motivo"] = motivo
-                    end = min(stops)
+            if reason := _reason(t, end):
+                entry["motivo"], end = reason
             if feminine:
                 entry["rol"] = "concejala"
             if all(_entry_name(e) != got[0] for e in found):
@@ -1135,6 +1159,10 @@ def _excused(t: _Text) -> list[Any]:
             if sep is None:
                 break
             pos = sep.end()
+        if len(found) == named:
+            found += [
+                e for e in _excused_before(t, m) if all(_entry_name(f) != _entry_name(e) for f in found)
+            ]
     return found
 
 
@@ -1150,8 +1178,9 @@ _ARRIVED_RE: Final = re.compile(
 )
 _ARRIVAL_BEFORE_RE: Final = re.compile(
     r"\b(?:(?:se\s+(?:hizo|hace|ha\s+hecho|hicieron|han\s+hecho)\s+presentes?|se\s+(?:incorporo"
-    r"|ha\s+incorporado|incorporaron|han\s+incorporado))(?:\s+(?:en|a)\s+(?:el|la)\s+(?:recinto|sesion"
-    r"|plenaria|salon))?|(?:llegada|incorporacion|presencia|ingreso)\s+(?:de|del))\s+$"
+    r"|ha\s+incorporado|incorporaron|han\s+incorporado)|llego|llegaron|ha\s+llegado|han\s+llegado"
+    r"|ingresaron|ha\s+ingresado|han\s+ingresado)(?:\s+(?:en|a|al)\s+(?:(?:el|la)\s+)?(?:recinto"
+    r"|sesion|plenaria|salon))?|(?:llegada|incorporacion|presencia|ingreso)\s+(?:de|del))\s+$"
 )
 _MEMBER_AT_RE: Final = re.compile(rf"\b{_MEMBER_RE}")
 
@@ -1171,10 +1200,11 @@ def _arrivals(t: _Text) -> list[dict[str, str]]:
     el recinto la concejala Ana Ruiz", "la llegada del concejal Luis Mora". Only members named
     as concejal/concejala: an official or a guest arriving is not attendance."""
     found: list[dict[str, str]] = []
+    lowercase = t.raw == t.raw.lower()  # speech to text without capitals: names are not marked
     starts = [m.start() for m in _MEMBER_AT_RE.finditer(t.low)]
     for start in starts:
         names, end = _take_people(t, start)
-        names = [n for n in names if n[:1].isupper()]
+        names = [n for n in names if n[:1].isupper() or lowercase]
         arrived = _ARRIVED_RE.match(t.low, end)
         said_before = _ARRIVAL_BEFORE_RE.search(t.low, max(0, start - 80), start)
         if not names or (arrived is None and said_before is None):
@@ -1184,6 +1214,9 @@ def _arrivals(t: _Text) -> list[dict[str, str]]:
             if all(a["nombre"] != name for a in found):
                 found.append({"nombre": name, **({"hora": hora} if hora else {})})
     return found
+
+
+_ROLL_CALL_KEYS: Final = ("presentes", "ausentes", "excusados")
 
 
 def _llamado_data(t: _Text) -> dict[str, Any]:
@@ -1217,7 +1250,7 @@ def _actas_data(t: _Text) -> dict[str, Any]:
     numbers: list[int] = []
     for m in _ACTA_NUMBERS_RE.finditer(t.low):
         numbers += [n for n in _number_list(t.low, m.end()) if n not in numbers]
-    return {"actas": numbers}
+    return {"actas": numbers, **_spoken(t)}
 
 
 _ANNOUNCEMENT_END_RE: Final = re.compile(r"[.!?;:]\s")
@@ -1255,6 +1288,13 @@ def _intervention_data(t: _Text) -> dict[str, Any]:
         # "Concejal Juan Pérez: buenas tardes…": the name is the acta's speaker line already.
         data["texto"] = t.raw.split(":", 1)[1].strip() or t.raw
     return data
+
+
+def _spoken(t: _Text) -> dict[str, Any]:
+    """An intervention said while an item is considered (the floor given during an acta's or
+    the agenda's approval, a speaker's label): its speaker and words as in a debate, so the acta
+    writes them the same way; {} when it names no speaker."""
+    return _intervention_data(t) if _has_speaker(t) else {}
 
 
 _PROJECT_NUMBER_RE: Final = re.compile(
@@ -1377,7 +1417,9 @@ def _proposicion_data(t: _Text) -> dict[str, Any]:
             data["numero"] = str(value)
     if text is not None:
         data["texto"] = text
-    if _SPEAKER_TRIGGER_RE.search(t.low):
+    if not authors:
+        data |= _spoken(t)  # the floor given while the proposal is considered, as in a debate
+    elif _SPEAKER_TRIGGER_RE.search(t.low):
         data.update({k: v for k, v in _speaker(t).items() if k not in data})
     return data
 
@@ -1509,7 +1551,7 @@ _EXTRACTORS: Final[dict[str, Callable[[_Text], dict[str, Any]]]] = {
     TPL_APERTURA: _apertura_data,
     TPL_ORDEN_DIA: _orden_dia_data,
     TPL_LLAMADO_LISTA: _llamado_data,
-    TPL_APROBACION_ORDEN_DIA: lambda _t: {},
+    TPL_APROBACION_ORDEN_DIA: _spoken,
     TPL_APROBACION_ACTAS: _actas_data,
     TPL_DEBATE: _intervention_data,
     TPL_PROYECTO_ACUERDO: _proyecto_data,
@@ -1572,7 +1614,8 @@ _LLAMADO_RE: Final = re.compile(
     r"\bllamad[oa] a lista|\bllam\w* (?:a )?lista\b|\blista de asistencia|\bverific\w* (?:el |del )?"
     r"quorum|\b(?:contest|respond)\w* (?:a |al )?(?:lista|llamado)|\bse excus\w*"
     r"|(?<!habiendo )(?<!existiendo )(?<!con )(?<!verificado el )\bquorum\b"
-    r"|\bcon excusa\b|\bno contest\w*"
+    r"|\bcon excusa\b|\bno contest\w*|\bpresent(?:aron|o|a|an)\s+(?:su\s+|sus\s+)?excusas?\b"
+    r"|\bexcusad[oa]s?\b"
 )
 _VARIOS_RE: Final = re.compile(
     r"\bproposiciones,? y (?:asuntos )?varios\b|\b(?:asuntos|puntos|temas) varios\b"
@@ -1633,6 +1676,34 @@ _AGENDA_CHANGE_RE: Final = re.compile(
 )
 _AGENDA_BEING_APPROVED: Final = frozenset({TPL_ORDEN_DIA, TPL_APROBACION_ORDEN_DIA})
 
+# Items put to the plenary's consideration: what is said while one is considered (a grant of
+# the floor, an objection, a ponencia) belongs to it. Interventions stay in these sections and
+# in "asuntos varios" (see _intervention_section).
+_ITEM_SECTIONS: Final = frozenset(
+    {TPL_APROBACION_ORDEN_DIA, TPL_APROBACION_ACTAS, TPL_PROYECTO_ACUERDO, TPL_PROPOSICION}
+)
+_STAYING: Final = _ITEM_SECTIONS | {TPL_VARIOS}
+# Speech, not an item read: first person, or the chair addressed ("Presidente, …").
+_SPOKEN_RE: Final = re.compile(
+    r"\b(?:yo|mi|mis|me|nosotros|nosotras|nuestr[oa]s?|solicito|pido|propongo|quiero|quisiera"
+    r"|considero|creo|pienso|pregunto|manifiesto|insisto|apoyo|acompano|voto|presento|informo"
+    r"|agradezco|saludo|estoy|tengo|hago|dejo|reitero|solicitamos|pedimos|queremos|proponemos"
+    r"|consideramos|estamos|tenemos)\b|^\W*(?:senor[a]?\s+)?president[ea]\b"
+)
+# "Señor secretario, sírvase leer el siguiente punto.", with "siguiente punto" masked.
+_NEXT_POINT_FILLER_RE: Final = re.compile(
+    r"(?:[\W_]|\b(?:senor|senora|secretario|secretaria|presidente|presidenta|general|sirvase"
+    r"|por|favor|leer|lea|leemos|dar|de|lectura|anunciar|anuncie|continuar|continuamos|pasamos"
+    r"|pasar|con|el|al|a|la|del|y|entonces|bien|bueno|muy|gracias|muchas|listo|ok|okay"
+    r"|hoy)\b)*"
+)
+# A recess and the resumption: "se decreta un receso de quince minutos", "se reanuda la sesión".
+_RECESS_RE: Final = re.compile(
+    r"\brecesos?\b|\b(?:suspende|suspendemos|suspendio|reanuda|reanudamos|reanudo|reinicia"
+    r"|reiniciamos|retoma|retomamos)\b(?:\s+[^\W\d_]+){0,2}?\s+(?:sesion|plenaria)\b"
+)
+_NOT_IN_PLACE: Final = frozenset({TPL_APERTURA, TPL_CIERRE, TPL_FIRMAS})
+
 _Rule = Callable[[_Text], "int | None"]
 
 
@@ -1685,10 +1756,24 @@ def _is_apertura_weak(t: _Text) -> bool:
     return not m.group(0).startswith("siendo") or _find_time(t.low[m.start() :]) is not None
 
 
-def _intervention_section(previous: str | None) -> str:
-    """Where an intervention that names no section goes: once the session is in "asuntos
-    varios" what members raise there stays there; otherwise it is part of the debate."""
-    return TPL_VARIOS if previous == TPL_VARIOS else TPL_DEBATE
+def _intervention_section(previous: str | None, next_point: bool = False) -> str:
+    """Where an intervention that names no section goes: one said while an item is under
+    consideration (an acta, the agenda, a bill, a proposal) or in "asuntos varios" stays in
+    that section, next to what it is about, until another section is named or "siguiente
+    punto" leaves it; otherwise it is part of the debate."""
+    return previous if previous in _STAYING and not next_point else TPL_DEBATE
+
+
+def _in_place(previous: str | None) -> str:
+    """Section of a procedural note said mid-session (a member arriving, a recess): the one it
+    interrupts; after the opening or the closing, whose summaries would drop it, the debate."""
+    return previous if previous is not None and previous not in _NOT_IN_PLACE else TPL_DEBATE
+
+
+def _next_point_only(t: _Text) -> bool:
+    """Whether the utterance says no more than "siguiente punto" (to the secretary, politely):
+    the item taken up is named in the next one."""
+    return _NEXT_POINT_FILLER_RE.fullmatch(t.low) is not None
 
 
 def _choose(t: _Text, previous: str | None, next_point: bool) -> tuple[str, float]:
@@ -1706,20 +1791,32 @@ def _choose(t: _Text, previous: str | None, next_point: bool) -> tuple[str, floa
     hits = [(pos, i, tpl) for i, (tpl, rule) in enumerate(_SECTION_RULES) if (pos := rule(t)) is not None]
     if hits:
         return min(hits)[2], _CONF_SECTION
+    if _RECESS_RE.search(t.low) or _arrivals(t):
+        # "Siendo las diez y cuarto, se hizo presente la concejala…", "siendo las once se
+        # decreta un receso": a time said mid-session, not the opening.
+        return _in_place(previous), _CONF_WEAK
     if _is_apertura_weak(t):
         return TPL_APERTURA, _CONF_WEAK
     if _has_speaker(t):
-        return _intervention_section(previous), _CONF_SPEAKER
+        return _intervention_section(previous, next_point), _CONF_SPEAKER
     if _APPROVAL_QUESTION_RE.search(t.low):
         return _vote_template(t, previous)[0], _CONF_WEAK
     if _ORDEN_DIA_RE.search(t.low):
         return TPL_ORDEN_DIA, _CONF_SPEECH
     if next_point:
+        if previous in _STAYING and not _next_point_only(t):
+            # "Siguiente punto. Elección del contralor.": an item the rules do not know; the
+            # one before is over, and what is said next must not stay in it.
+            return TPL_DEBATE, _CONF_NEXT_POINT
         if previous is not None:
             return previous, _CONF_NEXT_POINT
         return TPL_DEBATE, _CONF_NEXT_POINT_NO_CONTEXT
     if _SPEECH_RE.search(t.low):
         return _intervention_section(previous), _CONF_SPEECH
+    if previous in _ITEM_SECTIONS and not _SPOKEN_RE.search(t.low):
+        # Nothing in it says someone is speaking ("Elección del contralor distrital."): likely
+        # an item the rules do not know being read, which must not stay in the item before.
+        return TPL_DEBATE, _CONF_FALLBACK
     return _intervention_section(previous), _CONF_FALLBACK
 
 
@@ -1750,7 +1847,8 @@ def _classify(
     data = _EXTRACTORS[template](t)
     if template in _VOTING_TEMPLATES and (vote := _vote(t)) is not None:
         data["votacion"] = vote
-    if template != TPL_LLAMADO_LISTA and (arrivals := _arrivals(t)):
+    roll_call = template == TPL_LLAMADO_LISTA and any(k in data for k in _ROLL_CALL_KEYS)
+    if not roll_call and (arrivals := _arrivals(t)):
         # said in any section (often a constancia during the debate); the acta's roll call
         # shows it, the block stays where it was said. The roll call's own "se hicieron
         # presentes los concejales…" lists who is present, not who arrived late.

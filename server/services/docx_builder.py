@@ -95,7 +95,8 @@ false or a mapping → Spanish words). True/false are written "sí"/"no".
                  "concejala" gets ``excusada`` (a tenant that sets only ``excusados`` gets its
                  word, "-ado" made "-ada"). Members said to arrive later in the session (any
                  block's ``llegadas``) are shown under ``tarde`` in the roll call before them,
-                 no longer absent or excused (:func:`_with_arrivals`, at build time).
+                 no longer absent or excused, and members excused in a roll-call block of
+                 their own after it under ``excusados`` (:func:`_with_arrivals`, at build time).
   ``votes``      the nominal vote of ``votacion``: a table Concejal | Voto from ``votos`` and a
                  summary paragraph. ``"headers"``, ``"labels"`` ({"si": "Sí", "no": "No",
                  "abstencion": "Abstención"}) and ``"summary"`` (Jinja2 text, or null for none)
@@ -1709,9 +1710,23 @@ def _signatures_of_opening(blocks: Sequence[Mapping[str, Any]]) -> dict[str, Any
     return None
 
 
-SPEECH_TEMPLATES = ("TPL_DEBATE", "TPL_VARIOS", "TPL_PROYECTO_ACUERDO")
-"""Sections where the chair gives the floor (a debate, "varios", a bill's debate): a speaker
-the grant names carries to the next block (:func:`given_the_floor`)."""
+SPEECH_TEMPLATES = (
+    "TPL_DEBATE",
+    "TPL_VARIOS",
+    "TPL_PROYECTO_ACUERDO",
+    "TPL_PROPOSICION",
+    "TPL_APROBACION_ACTAS",
+    "TPL_APROBACION_ORDEN_DIA",
+)
+"""Sections where the chair gives the floor (a debate, "varios", an item under consideration:
+a bill, a proposal, an acta, the agenda): a speaker the grant names carries to the next block
+(:func:`given_the_floor`)."""
+INTERVENTION_TEMPLATES = ("TPL_DEBATE", "TPL_VARIOS")
+"""Sections of interventions alone: they take the words after a grant said in any section of
+:data:`SPEECH_TEMPLATES`; an item's section takes only those after a grant said in it."""
+OWN_FIELDS = ("orador", "anuncio", "votacion", "autores", "titulo")
+"""What a block says of its own that the carried speaker does not go over: who speaks, a vote,
+an item presented (a proposal's authors, a bill's title, which the acta sums up as the item)."""
 SPEAKER_FIELDS = ("orador", "rol", "cargo", "partido", "ponente")
 """What a grant of the floor says of the speaker, and a carried speaker brings along."""
 CARRIED = "orador_por_anuncio"
@@ -1730,10 +1745,14 @@ def given_the_floor(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, An
     the blocks (and the content hash over them) stay what was said and corrected. Deleted
     blocks and images between the two are passed over; anything else said in between (a block
     pending review too) ends the grant, and only the block right after it is named: later ones
-    may be the chair's again. A vote is never put in the speaker's mouth. Speaker fields a
-    block carries with ``orador_por_anuncio`` (stored by earlier versions) are derived again."""
+    may be the chair's again. A vote is never put in the speaker's mouth, nor an item presented
+    (:data:`OWN_FIELDS`), nor the first block of another item (a grant in the debate, then
+    "Siguiente punto. Aprobación del acta…": see :data:`INTERVENTION_TEMPLATES`). Speaker
+    fields a block carries with ``orador_por_anuncio`` (stored by earlier versions) are derived
+    again."""
     carried: list[Mapping[str, Any]] = []
     grant: dict[str, Any] | None = None
+    granted_in: Any = None
     for block in blocks:
         if block.get("deleted") or block.get("type") == "IMAGE":
             carried.append(block)
@@ -1744,11 +1763,13 @@ def given_the_floor(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, An
         if data.get(CARRIED):
             data = {k: v for k, v in data.items() if k not in (*SPEAKER_FIELDS, CARRIED)}
             block = {**block, "structured_data": data}
-        if speech and grant and not (data.get("orador") or data.get("anuncio") or data.get("votacion")):
+        section = block.get("template_id")
+        same_item = section == granted_in or section in INTERVENTION_TEMPLATES
+        if speech and grant and same_item and not any(data.get(k) for k in OWN_FIELDS):
             block = {**block, "structured_data": {**data, **grant, CARRIED: True}}
         grant = None
         if speech and data.get("anuncio") and data.get("orador"):
-            grant = {k: data[k] for k in SPEAKER_FIELDS if data.get(k)}
+            grant, granted_in = {k: data[k] for k in SPEAKER_FIELDS if data.get(k)}, section
         carried.append(block)
     return carried
 
@@ -1757,8 +1778,11 @@ def _with_arrivals(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any
     """A member who arrives after the roll call is said so later ("se deja constancia de que
     el concejal X se hizo presente a las 9:40", a block's ``llegadas``): the roll call before
     it shows the member as arrived late (``tarde``, with the time), no longer absent or
-    excused; a member it did not list is added. Derived when the document is built, on copies:
-    the stored blocks stay as said, and the constancia stays where it was said."""
+    excused; a member it did not list is added. Excuses said on their own after the roll call
+    ("Presentaron excusa las concejalas Ana Ruiz y Paula Díaz.", a roll-call block with only
+    ``excusados``) go into that roll call's table too, instead of a table of their own, and no
+    longer show those members absent. Derived when the document is built, on copies: the
+    stored blocks stay as said, and the constancia stays where it was said."""
     out = list(blocks)
     roll_call: int | None = None
     for index, block in enumerate(blocks):
@@ -1768,7 +1792,13 @@ def _with_arrivals(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any
         if not isinstance(data, Mapping):
             continue
         if block.get("template_id") == "TPL_LLAMADO_LISTA" and any(data.get(k) for k in _ROLL_CALL_KEYS):
-            roll_call = index
+            excuses = data.get("excusados")
+            others = any(data.get(k) for k in _ROLL_CALL_KEYS if k != "excusados")
+            if roll_call is not None and isinstance(excuses, list) and not others:
+                out[roll_call] = _with_excuses(out[roll_call], excuses)
+                out[index] = {**block, "structured_data": {k: v for k, v in data.items() if k != "excusados"}}
+            else:
+                roll_call = index
             continue
         arrivals = data.get("llegadas")
         if roll_call is None or not isinstance(arrivals, list):
@@ -1788,6 +1818,21 @@ def _with_arrivals(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any
             lists.setdefault("tarde", []).append(late)
         out[roll_call] = {**target, "structured_data": {**said, **lists}}
     return out
+
+
+def _with_excuses(roll_call: Mapping[str, Any], excuses: Sequence[Any]) -> Mapping[str, Any]:
+    """The roll call with members excused later: no longer absent; present or late ones kept."""
+    said = roll_call["structured_data"]
+    lists = {k: list(v) for k, v in said.items() if k in _ROLL_CALL_KEYS and isinstance(v, list)}
+    for excuse in excuses:
+        name = _person_name(excuse)
+        if not name or any(
+            _person_name(m) == name for k in ("presentes", "tarde", "excusados") for m in lists.get(k, [])
+        ):
+            continue
+        lists["ausentes"] = [m for m in lists.get("ausentes", []) if _person_name(m) != name]
+        lists.setdefault("excusados", []).append(excuse)
+    return {**roll_call, "structured_data": {**said, **lists}}
 
 
 @dataclass(frozen=True, slots=True)

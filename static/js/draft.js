@@ -45,7 +45,18 @@ function positionOf(item) {
 // -- who speaks ----------------------------------------------------------------------------------
 
 /** Sections where the chair gives the floor: SPEECH_TEMPLATES of server/services/docx_builder.py. */
-const SPEECH_TEMPLATES = new Set(["TPL_DEBATE", "TPL_VARIOS", "TPL_PROYECTO_ACUERDO"]);
+const SPEECH_TEMPLATES = new Set([
+  "TPL_DEBATE",
+  "TPL_VARIOS",
+  "TPL_PROYECTO_ACUERDO",
+  "TPL_PROPOSICION",
+  "TPL_APROBACION_ACTAS",
+  "TPL_APROBACION_ORDEN_DIA",
+]);
+/** Sections of interventions alone, which take the words after a grant in any of SPEECH_TEMPLATES (INTERVENTION_TEMPLATES there). */
+const INTERVENTION_TEMPLATES = new Set(["TPL_DEBATE", "TPL_VARIOS"]);
+/** What a block says of its own that the carried speaker does not go over (OWN_FIELDS there). */
+const OWN_FIELDS = ["orador", "anuncio", "votacion", "autores", "titulo"];
 /** What a grant of the floor says of the speaker (SPEAKER_FIELDS there). */
 const SPEAKER_FIELDS = ["orador", "rol", "cargo", "partido", "ponente"];
 const CARRIED = "orador_por_anuncio";
@@ -86,7 +97,9 @@ export function givenTheFloor(previous, block) {
     data = Object.fromEntries(Object.entries(data).filter(([k]) => k !== CARRIED && !SPEAKER_FIELDS.includes(k)));
   }
   if (!spoken(block) || !isSpeech(block) || !previous || !spoken(previous) || !isSpeech(previous)) return data;
-  if (truthy(data.orador) || truthy(data.anuncio) || truthy(data.votacion)) return data;
+  // an item's section takes only the words after a grant said in it, not the next item's announcement
+  if (block.template_id !== previous.template_id && !INTERVENTION_TEMPLATES.has(block.template_id)) return data;
+  if (OWN_FIELDS.some((key) => truthy(data[key]))) return data;
   const said = dataOf(previous);
   if (!truthy(said.anuncio) || !truthy(said.orador)) return data;
   const speaker = {};
