@@ -1,0 +1,228 @@
+"""A whole plenary of the Cali council, read against domain.md: the acta says what was said.
+
+``fixtures/plenaria_completa.json`` is 39 utterances in the order a session says them (opening
+with guests, roll call with absences, excuses and their reasons, the agenda and a change to it,
+the previous acta with an objection, a political-control debate with officials, a bill with its
+ponente and a nominal vote, two proposals, two communications, other business, the closing),
+each with the zone it belongs to. They are classified by the embedded CORE in order, each with
+the previous block's section as the orchestrator passes it, and built with the Cali skeleton,
+style map and templates. The acta is then read back: every utterance in its zone; every
+intervention under the name of who spoke; attendance, votes and the facts of each summarised
+section as said; and every word of the other utterances in the document.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import docx
+import pytest
+
+from server.services.classifier import classify
+from server.services.docx_builder import build_docx
+
+from .conftest import TENANT
+
+ROOT = Path(__file__).resolve().parent.parent
+CALI = ROOT / "server" / "tenants_data" / TENANT
+CONFIG: dict[str, Any] = json.loads((CALI / "tenant.json").read_text(encoding="utf-8"))
+TEMPLATES: dict[str, Any] = json.loads((CALI / "templates.json").read_text(encoding="utf-8"))
+SKELETON = (CALI / "skeletons" / "SKEL_STD_V1.docx").read_bytes()
+SESSION: list[dict[str, str]] = json.loads(
+    (Path(__file__).parent / "fixtures" / "plenaria_completa.json").read_text(encoding="utf-8")
+)
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+SUMMARISED = {0, 24, 30, 33, 34, 35, 38}
+"""Utterances a Cali template writes as a summary of their facts (the opening, the bill's and
+the proposals' headings, the communications, the closing): their facts are checked one by one.
+Every other utterance is written word for word."""
+
+
+def _blocks() -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = []
+    previous: str | None = None
+    for i, said in enumerate(SESSION):
+        c = classify(said["text"], CONFIG["entities_dictionary"], previous)
+        previous = c.template_id
+        blocks.append(
+            {
+                "block_id": f"blk_{i:02d}",
+                "version": 1,
+                "type": "TEMPLATE",
+                "intent": c.intent,
+                "template_id": c.template_id,
+                "target_placeholder": CONFIG["placeholder_map"][c.template_id],
+                "text": c.text,
+                "structured_data": c.structured_data,
+                "position": i + 1,
+            }
+        )
+    return blocks
+
+
+@pytest.fixture(scope="module")
+def blocks() -> list[dict[str, Any]]:
+    return _blocks()
+
+
+@pytest.fixture(scope="module")
+def zones(blocks: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """The built acta: each zone's paragraphs (text) and tables (rows of cell texts), in order."""
+    built = build_docx(SKELETON, style_map=CONFIG["style_map"], blocks=blocks, images={}, templates=TEMPLATES)
+    body = docx.Document(io.BytesIO(built)).element.body
+    out: dict[str, list[Any]] = {}
+    for sdt in body.iter(f"{W}sdt"):
+        tag = sdt.find(f"{W}sdtPr/{W}tag")
+        content = sdt.find(f"{W}sdtContent")
+        if tag is None or content is None:
+            continue
+        items: list[Any] = []
+        for el in content:
+            if el.tag == f"{W}p":
+                items.append(
+                    "".join("\n" if n.tag == f"{W}br" else n.text or "" for n in el.iter(f"{W}t", f"{W}br"))
+                )
+            elif el.tag == f"{W}tbl":
+                rows = [
+                    ["".join(t.text or "" for t in tc.iter(f"{W}t")) for tc in tr.iter(f"{W}tc")]
+                    for tr in el.iter(f"{W}tr")
+                ]
+                items.append(rows)
+        out[tag.get(f"{W}val")] = items
+    return out
+
+
+def _paragraphs(zones: dict[str, list[Any]], zone: str) -> list[str]:
+    return [item for item in zones[zone] if isinstance(item, str) and item]
+
+
+def test_every_utterance_lands_in_its_zone(blocks: list[dict[str, Any]]) -> None:
+    got = [(i, b["target_placeholder"]) for i, b in enumerate(blocks)]
+    assert got == [(i, said["zone"]) for i, said in enumerate(SESSION)]
+
+
+def test_every_word_of_what_is_not_summarised_is_in_the_acta(zones: dict[str, list[Any]]) -> None:
+    document = "\n".join(p for zone in zones for p in _paragraphs(zones, zone))
+    missing = [i for i, said in enumerate(SESSION) if i not in SUMMARISED and said["text"] not in document]
+    assert missing == []
+
+
+def test_every_intervention_is_written_under_who_spoke(zones: dict[str, list[Any]]) -> None:
+    """Words that follow the chair's grant of the floor carry the speaker the grant named: a
+    councillor, an official named after the office, a bill's ponente, in the debate, the bill,
+    the previous acta's approval and other business. No intervention is left without a name."""
+    speeches = {
+        "ZONE_PRIOR_ACTAS": "MARÍA FERNANDA VÉLEZ RESTREPO (concejala): Gracias, presidente. En el acta",
+        "ZONE_DEBATE": "CARLOS HERNÁN RODRÍGUEZ PEÑA (concejal, Centro Democrático): Gracias, señor",
+        "ZONE_PROYECTOS": "ISABEL CRISTINA LOZANO ARANGO (concejala ponente): Gracias, presidente. La",
+        "ZONE_VARIOS": "JORGE IVÁN RAMÍREZ SALCEDO (concejal): Gracias, presidente. Informo",
+    }
+    for zone, start in speeches.items():
+        assert any(p.startswith(start) for p in _paragraphs(zones, zone)), zone
+    debate = _paragraphs(zones, "ZONE_DEBATE")
+    for official in (
+        "CLAUDIA PATRICIA BENÍTEZ RUIZ (secretaria de Movilidad): Muchas gracias",
+        "JULIÁN ANDRÉS MEJÍA TASCÓN (director del DAGMA): Gracias, presidente. Sobre",
+        "SANDRA MILENA QUIÑÓNEZ RIASCOS (concejala, Pacto Histórico): Gracias, presidente.",
+    ):
+        assert any(p.startswith(official) for p in debate), official
+    unnamed = [
+        p
+        for zone in ("ZONE_PRIOR_ACTAS", "ZONE_DEBATE", "ZONE_PROYECTOS", "ZONE_VARIOS")
+        for p in _paragraphs(zones, zone)
+        if re.match(r"(?:Muchas )?gracias", p, re.IGNORECASE)
+    ]
+    assert unnamed == []
+
+
+def test_attendance_says_who_was_absent_excused_or_late(zones: dict[str, list[Any]]) -> None:
+    """Every member as the roll call left them, excused members with their reasons, and the
+    member who arrived later (said during the debate) as arrived, with the time."""
+    tables = [item for item in zones["ZONE_ROLLCALL"] if isinstance(item, list)]
+    assert len(tables) == 1
+    rows = dict((row[0], row[1]) for row in tables[0][1:])
+    assert len(rows) == 21 and list(rows.values()).count("Presente") == 17
+    assert {name: state for name, state in rows.items() if state != "Presente"} == {
+        "Tulio Enrique Gaviria Mejía": "Ausente",
+        "Natalia Henao Cifuentes": "Excusado (incapacidad médica)",
+        "Wilson Aristizábal Duque": "Excusado (comisión oficial)",
+        "Harold Cuero Valencia": "Llegó tarde (9:40 a. m.)",
+    }
+    assert "Quórum: decisorio, con 17 concejales presentes." in _paragraphs(zones, "ZONE_ROLLCALL")
+
+
+def test_each_vote_has_one_result(zones: dict[str, list[Any]]) -> None:
+    """Five votes (the agenda, the previous acta, the bill, two proposals): one result line each,
+    the bill's after the secretary declares it, though its nominal list came first."""
+    results = {
+        zone: [p for p in _paragraphs(zones, zone) if "Resultado:" in p]
+        for zone in ("ZONE_AGENDA_APPROVAL", "ZONE_PRIOR_ACTAS", "ZONE_PROYECTOS", "ZONE_PROPOSICIONES")
+    }
+    assert results == {
+        "ZONE_AGENDA_APPROVAL": [
+            "Votos por el sí: 17. Votos por el no: 0. Abstenciones: 0. Resultado: APROBADO."
+        ],
+        "ZONE_PRIOR_ACTAS": [
+            "Votos por el sí: 17. Votos por el no: 0. Abstenciones: 0. Resultado: APROBADO."
+        ],
+        "ZONE_PROYECTOS": ["Votos por el sí: 15. Votos por el no: 2. Abstenciones: 1. Resultado: APROBADO."],
+        "ZONE_PROPOSICIONES": [
+            "Votos por el sí: 18. Votos por el no: 0. Abstenciones: 0. Resultado: APROBADO.",
+            "Votos por el sí: 16. Votos por el no: 0. Abstenciones: 2. Resultado: APROBADO.",
+        ],
+    }
+    bill = _paragraphs(zones, "ZONE_PROYECTOS")
+    assert bill[-1] == results["ZONE_PROYECTOS"][0] and bill[-2].startswith(
+        "Señor presidente, votaron sí quince"
+    )
+    votes = [item for item in zones["ZONE_PROYECTOS"] if isinstance(item, list)]
+    assert len(votes) == 1 and len(votes[0]) == 19  # header + 18 members, one table
+
+
+def test_summarised_sections_keep_their_facts(zones: dict[str, list[Any]]) -> None:
+    """The opening (time, date, place, session, who presides, the secretary, the guests), the
+    bill (number, year, title, debate, ponentes), the proposals (number, authors, text), the
+    communications (sender, filing number read in words or in figures, subject), the closing
+    (time, summons), and the signatures from the opening."""
+    assert _paragraphs(zones, "HEADER_ZONE") == [
+        "Siendo las 9:10 a. m. del 3 de junio de 2025, en el Salón de Plenarias del Concejo Distrital, se "
+        "dio inicio a la sesión ordinaria No. 45 del Concejo Distrital de Santiago de Cali, presidida por el "
+        "concejal Andrés Felipe Cárdenas Millán.",
+        "Actuó como secretario general Héctor Fabio Londoño Rivas.",
+        "Invitados: Claudia Patricia Benítez Ruiz (secretaria de Movilidad) y Julián Andrés Mejía Tascón "
+        "(director del DAGMA).",
+    ]
+    assert _paragraphs(zones, "ZONE_PROYECTOS")[0] == (
+        "Proyecto de Acuerdo No. 123 de 2025 «por medio del cual se adopta la política pública de movilidad "
+        "sostenible y se dictan otras disposiciones», segundo debate. Ponentes: Isabel Cristina Lozano "
+        "Arango y Fernando Tamayo Rivera."
+    )
+    proposals = _paragraphs(zones, "ZONE_PROPOSICIONES")
+    assert proposals[0].startswith(
+        "Proposición No. 118, presentada por Sandra Milena Quiñónez Riascos y Luis Eduardo Caicedo Angulo: "
+        "Citar a debate de control político al gerente de EMCALI"
+    )
+    assert any(
+        p.startswith("Proposición presentada por Paola Andrea Castillo Sinisterra: Exaltar con la Medalla")
+        for p in proposals
+    )
+    assert _paragraphs(zones, "ZONE_COMUNICACIONES") == [
+        "Se dio lectura a la comunicación remitida por Contraloría General de Santiago de Cali (radicado No. "
+        "2025-41-0087), con asunto: informe de auditoría al Fondo Especial de Vivienda.",
+        "Se dio lectura a la comunicación remitida por Secretaría de Salud Distrital (radicado No. "
+        "2025-41-0101), con asunto: excusa del secretario de Salud para el debate del próximo jueves.",
+    ]
+    assert _paragraphs(zones, "ZONE_CIERRE") == [
+        "Siendo las 12:25 p. m., se levanta la sesión y se convoca para el jueves cinco de junio a las "
+        "nueve de la mañana."
+    ]
+    signatures = _paragraphs(zones, "SIGNATURE_BLOCK")
+    assert [s.split("\n")[1:] for s in signatures] == [
+        ["ANDRÉS FELIPE CÁRDENAS MILLÁN", "Presidente"],
+        ["HÉCTOR FABIO LONDOÑO RIVAS", "Secretario General"],
+    ]
