@@ -1257,3 +1257,57 @@ def test_an_arrival_before_any_roll_call_changes_nothing() -> None:
         _roll_call_block(ausentes=["Juan Paz"]),
     ]
     assert _roll_call_rows(_build(blocks)) == [["Juan Paz", "Ausente"]]
+
+
+def _all_roll_call_rows(out: bytes) -> list[list[list[str]]]:
+    return [_table_rows(tbl)[1:] for tbl in _zone(out, "ZONE_ROLLCALL").iterchildren(f"{{{W}}}tbl")]
+
+
+def _arrival(block_id: str, name: str, hora: str) -> dict[str, Any]:
+    text = f"Se deja constancia de que el concejal {name} se hizo presente."
+    return _block(
+        block_id,
+        "ZONE_DEBATE",
+        text,
+        template_id="TPL_DEBATE",
+        structured_data={"texto": text, "llegadas": [{"nombre": name, "hora": hora}]},
+    )
+
+
+def test_a_roll_call_said_over_several_blocks_shows_an_arrival_once() -> None:
+    """Who is present in one block, who did not answer in the next, the quorum and who is
+    excused in a third: a
+    member said absent who arrives later is shown late where she was listed, not "Ausente" in
+    one table and "Llegó tarde" in another; a member present in an earlier block who is said
+    to arrive again gets no second row."""
+    blocks = [
+        {**_roll_call_block(presentes=["Luis Mora", "Eva Paz"]), "block_id": "r1"},
+        {**_roll_call_block(ausentes=["Ana Ruiz", "Pedro Gómez"]), "block_id": "r2"},
+        {**_roll_call_block(quorum="hay quórum", excusados=["Marta Lía"]), "block_id": "r3"},
+        _arrival("c1", "Ana Ruiz", "09:40"),
+        _arrival("c2", "Luis Mora", "09:45"),
+    ]
+    assert _all_roll_call_rows(_build(blocks, templates=CALI_TEMPLATES)) == [
+        [["Luis Mora", "Presente"], ["Eva Paz", "Presente"]],
+        [["Pedro Gómez", "Ausente"], ["Ana Ruiz", "Llegó tarde (9:40 a. m.)"]],
+        [["Marta Lía", "Excusado"]],
+    ]
+
+
+def test_an_arrival_does_not_override_a_roll_call_a_person_edited() -> None:
+    """A stenographer corrected the roll call (Harold Cuero absent): a later constancia of his
+    arrival leaves it as the person left it (a human edit wins); an unedited roll call after
+    it still takes a member it did not list."""
+    edited = {**_roll_call_block(presentes=["Ana Gómez"], ausentes=["Harold Cuero"]), "human_edited": True}
+    assert _all_roll_call_rows(_build([edited, _arrival("c", "Harold Cuero", "09:40")])) == [
+        [["Ana Gómez", "Presente"], ["Harold Cuero", "Ausente"]]
+    ]
+    blocks = [
+        edited,
+        {**_roll_call_block(ausentes=["Tulio Gaviria"]), "block_id": "r2"},
+        _arrival("c", "Juan Paz", "10:05"),
+    ]
+    assert _all_roll_call_rows(_build(blocks)) == [
+        [["Ana Gómez", "Presente"], ["Harold Cuero", "Ausente"]],
+        [["Tulio Gaviria", "Ausente"], ["Juan Paz", "Llegó tarde (10:05 a. m.)"]],
+    ]

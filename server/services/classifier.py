@@ -16,6 +16,7 @@ match on the folded copy while names and titles are cut, by position, from the o
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 import unicodedata
@@ -1143,43 +1144,80 @@ def _entry_name(entry: Any) -> str:
 
 
 _MEMBER_RE: Final = r"(?:(?:el|la|los|las)\s+)?(?:(?:honorables?|senor|senora)\s+)?concejal(?:a|es|as)?\s+"
+_PRESENT_VERB: Final = r"se\s+(?:hizo|hace|ha\s+hecho|hicieron|hacen|han\s+hecho)\s+presentes?"
+_ARRIVE_VERB: Final = (
+    r"se\s+(?:incorporo|incorpora|ha\s+incorporado|incorporaron|han\s+incorporado)"
+    r"|llego|llegaron|ha\s+llegado|han\s+llegado|ingreso|ingresaron|ha\s+ingresado|han\s+ingresado"
+)
+_ROOM: Final = r"(?:al|a\s+la|en\s+el|en\s+la)\s+(?:recinto|sesion|plenaria|salon|hemiciclo|sala)\b"
 _ARRIVED_RE: Final = re.compile(
-    r"\s*(?:,[^,.;]{1,60},)?\s*(?:ya\s+)?(?:se\s+(?:hizo|hace|ha\s+hecho|hicieron|hacen|han\s+hecho)"
-    r"\s+presentes?|se\s+(?:incorporo|incorpora|ha\s+incorporado|incorporaron|han\s+incorporado)"
-    r"|(?:llego|llegaron|ha\s+llegado|han\s+llegado|ingreso|ingresaron|ha\s+ingresado|han\s+ingresado))\b"
+    rf"\s*(?:,[^,.;]{{1,60}},)?\s*(?:ya\s+)?(?:(?P<present>{_PRESENT_VERB})|(?P<verb>{_ARRIVE_VERB}))\b"
+)
+# After "llegó", "ingresó", "se incorporó": what makes it an arrival to the session ("llegó al
+# recinto", "ya llegó.", "llegó tarde", "se incorporó a las 9:40") and not "llegó a la
+# conclusión", "ingresó una proposición", "se incorporó a la comisión accidental".
+_ARRIVED_WHERE_RE: Final = re.compile(
+    rf"\s*(?:{_ROOM}|tarde\b|(?:[.,;:!?)]|$)|a\s+las?\s+(?:[0-9]{{1,2}}|{_HOUR_ALT})\b"
+    rf"(?:\s*[:.h]\s*[0-5][0-9]|\s+(?:y|con|menos)\s|\s+en punto|\s+de la|\s*[ap]\.?\s?m\b|\s+horas))"
 )
 _ARRIVAL_BEFORE_RE: Final = re.compile(
-    r"\b(?:(?:se\s+(?:hizo|hace|ha\s+hecho|hicieron|han\s+hecho)\s+presentes?|se\s+(?:incorporo"
-    r"|ha\s+incorporado|incorporaron|han\s+incorporado))(?:\s+(?:en|a)\s+(?:el|la)\s+(?:recinto|sesion"
-    r"|plenaria|salon))?|(?:llegada|incorporacion|presencia|ingreso)\s+(?:de|del))\s+$"
+    rf"\b(?:(?P<present>{_PRESENT_VERB})(?:\s+{_ROOM})?|(?:{_ARRIVE_VERB})\s+{_ROOM}"
+    rf"|(?P<came>{_ARRIVE_VERB})|(?P<noun>(?:llegada|incorporacion|presencia|ingreso)\s+(?:de|del)))\s+$"
 )
+_CLAUSE_ENDS_RE: Final = re.compile(r"\s*(?:[.,;:!?)]|$)")
+# A presence put on record: with it, "llegó", "la llegada de…" need no more ("se deja constancia
+# de que el concejal Luis Mora llegó a las diez", "registramos la llegada del concejal…").
+_ON_RECORD_RE: Final = re.compile(r"\bconstancia\b|\bque conste\b|\bregistr(?:a|amos|o|e)\b")
 _MEMBER_AT_RE: Final = re.compile(rf"\b{_MEMBER_RE}")
 
 
-def _sentence_of(t: _Text, pos: int) -> str:
-    """The folded sentence holding position pos (a. m. does not end one)."""
-    start = 0
-    for m in _SENTENCE_END_RE.finditer(t.raw, 0, pos):
-        start = m.end()
-    stop = _SENTENCE_END_RE.search(t.raw, pos)
-    return t.low[start : stop.start() if stop else len(t.raw)]
+def _sentence_starts(t: _Text) -> list[int]:
+    """Where each sentence of the text starts (a. m. does not end one), found once."""
+    return [0, *(m.end() for m in _SENTENCE_END_RE.finditer(t.raw))]
+
+
+def _said_arriving(t: _Text, start: int, end: int, on_record: bool) -> bool:
+    """Do the members named between start and end arrive to the session, as said around them?"""
+    before = _ARRIVAL_BEFORE_RE.search(t.low, max(0, start - 80), start)
+    if before is not None and (on_record or not (before["noun"] or before["came"])):
+        return True
+    if before is not None and before["came"] and _CLAUSE_ENDS_RE.match(t.low, end):
+        return True  # "Ya llegó la concejala Eva Paz."
+    arrived = _ARRIVED_RE.match(t.low, end)
+    if arrived is None:
+        return False
+    return bool(arrived["present"] or on_record or _ARRIVED_WHERE_RE.match(t.low, arrived.end()))
 
 
 def _arrivals(t: _Text) -> list[dict[str, str]]:
     """Members who arrived after the roll call, with the time when said: "se deja constancia de
     que el concejal Harold Cuero se hizo presente a las nueve y cuarenta", "se hizo presente en
     el recinto la concejala Ana Ruiz", "la llegada del concejal Luis Mora". Only members named
-    as concejal/concejala: an official or a guest arriving is not attendance."""
+    as concejal/concejala (an official or a guest arriving is not attendance), and only in a
+    presence context: "llegó a la conclusión", "ingresó una proposición", "agradezco la
+    presencia del concejal…" are speech. Linear in the text (it runs on the event loop): the
+    sentences are found once, and a time is looked for once per sentence."""
     found: list[dict[str, str]] = []
-    starts = [m.start() for m in _MEMBER_AT_RE.finditer(t.low)]
-    for start in starts:
+    starts = _sentence_starts(t)
+    records = [m.start() for m in _ON_RECORD_RE.finditer(t.low)]
+    times: dict[int, str | None] = {}
+    listed_to = -1
+    for member in _MEMBER_AT_RE.finditer(t.low):
+        start = member.start()
+        if start < listed_to:
+            continue  # named in the list taken before ("los concejales X y la concejala Y")
         names, end = _take_people(t, start)
+        listed_to = end
         names = [n for n in names if n[:1].isupper()]
-        arrived = _ARRIVED_RE.match(t.low, end)
-        said_before = _ARRIVAL_BEFORE_RE.search(t.low, max(0, start - 80), start)
-        if not names or (arrived is None and said_before is None):
+        sentence = bisect.bisect_right(starts, start) - 1
+        record = bisect.bisect_left(records, starts[sentence])
+        on_record = record < len(records) and records[record] < start
+        if not names or not _said_arriving(t, start, end, on_record):
             continue
-        hora = _find_time(_sentence_of(t, start))
+        if sentence not in times:
+            stop = starts[sentence + 1] if sentence + 1 < len(starts) else len(t.raw)
+            times[sentence] = _find_time(t.low[starts[sentence] : stop])
+        hora = times[sentence]
         for name in names:
             if all(a["nombre"] != name for a in found):
                 found.append({"nombre": name, **({"hora": hora} if hora else {})})

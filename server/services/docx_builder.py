@@ -1757,10 +1757,13 @@ def _with_arrivals(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any
     """A member who arrives after the roll call is said so later ("se deja constancia de que
     el concejal X se hizo presente a las 9:40", a block's ``llegadas``): the roll call before
     it shows the member as arrived late (``tarde``, with the time), no longer absent or
-    excused; a member it did not list is added. Derived when the document is built, on copies:
-    the stored blocks stay as said, and the constancia stays where it was said."""
+    excused, in the block that listed the member (a roll call may be said over several blocks);
+    a member none listed is added to the last one. A member any of them has present is left
+    alone, and a roll-call block a person edited (``human_edited``) is never changed: a human
+    edit wins, so a member it lists keeps what it says. Derived when the document is built, on
+    copies: the stored blocks stay as said, and the constancia stays where it was said."""
     out = list(blocks)
-    roll_call: int | None = None
+    roll_calls: list[int] = []
     for index, block in enumerate(blocks):
         if block.get("deleted"):
             continue
@@ -1768,26 +1771,44 @@ def _with_arrivals(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any
         if not isinstance(data, Mapping):
             continue
         if block.get("template_id") == "TPL_LLAMADO_LISTA" and any(data.get(k) for k in _ROLL_CALL_KEYS):
-            roll_call = index
+            roll_calls.append(index)
             continue
         arrivals = data.get("llegadas")
-        if roll_call is None or not isinstance(arrivals, list):
-            continue
-        target = out[roll_call]
-        said = target["structured_data"]
-        lists = {k: list(v) for k, v in said.items() if k in _ROLL_CALL_KEYS and isinstance(v, list)}
-        for arrival in arrivals:
-            name = _person_name(arrival)
-            if not name or any(_person_name(m) == name for m in lists.get("presentes", [])):
-                continue
-            for key in ("ausentes", "excusados", "tarde"):
-                lists[key] = [m for m in lists.get(key, []) if _person_name(m) != name]
-            late = {"nombre": name}
-            if isinstance(arrival, Mapping) and arrival.get("hora"):
-                late["hora"] = arrival["hora"]
-            lists.setdefault("tarde", []).append(late)
-        out[roll_call] = {**target, "structured_data": {**said, **lists}}
+        if roll_calls and isinstance(arrivals, list):
+            for arrival in arrivals:
+                _arrived(out, roll_calls, arrival)
     return out
+
+
+def _roll_call_lists(block: Mapping[str, Any]) -> dict[str, list[Any]]:
+    said = block["structured_data"]
+    return {k: list(v) for k, v in said.items() if k in _ROLL_CALL_KEYS and isinstance(v, list)}
+
+
+def _arrived(out: list[Mapping[str, Any]], roll_calls: Sequence[int], arrival: Any) -> None:
+    """Show one arrival in the roll-call blocks ``out[i]`` for i in roll_calls (see
+    :func:`_with_arrivals`)."""
+    name = _person_name(arrival)
+    if not name:
+        return
+    lists = {i: _roll_call_lists(out[i]) for i in roll_calls}
+    listing = [i for i in roll_calls if any(_person_name(m) == name for v in lists[i].values() for m in v)]
+    if any(_person_name(m) == name for i in roll_calls for m in lists[i].get("presentes", [])):
+        return
+    if any(out[i].get("human_edited") is True for i in listing):
+        return
+    editable = [i for i in roll_calls if out[i].get("human_edited") is not True]
+    if not editable:
+        return
+    late = {"nombre": name}
+    if isinstance(arrival, Mapping) and arrival.get("hora"):
+        late["hora"] = arrival["hora"]
+    home = listing[0] if listing else editable[-1]
+    for i in {*listing, home}:
+        changed = {k: [m for m in v if _person_name(m) != name] for k, v in lists[i].items()}
+        if i == home:
+            changed.setdefault("tarde", []).append(late)
+        out[i] = {**out[i], "structured_data": {**out[i]["structured_data"], **changed}}
 
 
 @dataclass(frozen=True, slots=True)
