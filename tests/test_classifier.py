@@ -842,6 +842,23 @@ def test_the_declaration_of_a_vote_held_now_keeps_its_result(
     assert (vote["si"], vote["no"], vote["abstencion"], vote["resultado"]) == (*counts, result)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Votaron sí diez, no doce. El proyecto fue aprobado en primer debate en la comisión, pero hoy "
+        "no pasa.",
+        "Con nueve votos por el sí y once por el no; el proyecto, que fue aprobado en la comisión, no pasa.",
+        "Votaron sí ocho, no trece. Este proyecto había sido aprobado en primer debate el año pasado.",
+    ],
+)
+def test_an_earlier_step_that_disagrees_with_the_count_is_not_this_result(text: str) -> None:
+    """After a count the plenary lost, "fue aprobado en primer debate en la comisión" reports an
+    earlier vote (it became this vote's result and the acta printed "Resultado: APROBADO"): no
+    result is declared, the acta's summary then goes by the count."""
+    vote = data(text, TPL_PROYECTO_ACUERDO)["votacion"]
+    assert vote["resultado"] is None and vote["si"] < vote["no"]
+
+
 def test_nominal_vote_lists_each_member() -> None:
     """Individual votes are listed by name and counted when no totals are said."""
     vote = data("Juan Pérez: sí; María Gómez: no; Luis Mora se abstiene", TPL_PROPOSICION)["votacion"]
@@ -1416,6 +1433,47 @@ def test_a_proposal_voted_as_it_is_read_ends_where_its_vote_begins(text: str, te
     """The proposal's text stops at its vote, which is written once, as the vote's summary."""
     got = data(text)
     assert got["texto"] == texto and got["votacion"]["resultado"] == "aprobado"
+
+
+@pytest.mark.parametrize(
+    ("text", "texto"),
+    [
+        (
+            "Proposición presentada por Ana Ruiz: que se informe. En consideración de la plenaria este tema "
+            "tan grave, pedimos celeridad.",
+            "que se informe. En consideración de la plenaria este tema tan grave, pedimos celeridad",
+        ),
+        (
+            "Proposición presentada por el concejal Luis Gil: citar al gerente; aprobada la semana pasada "
+            "una similar, insistimos.",
+            "citar al gerente; aprobada la semana pasada una similar, insistimos",
+        ),
+        (
+            "Proposición presentada por la concejala Eva Paz: solicitar un informe. Negada hace dos meses "
+            "una igual, la presentamos otra vez.",
+            "solicitar un informe. Negada hace dos meses una igual, la presentamos otra vez",
+        ),
+    ],
+)
+def test_a_proposal_is_not_cut_at_a_word_that_is_no_vote(text: str, texto: str) -> None:
+    """A vote-like word inside the proposal ("en consideración de la plenaria este tema…",
+    "aprobada la semana pasada una similar") is not its vote: the whole text is kept (the rest
+    was lost) and no result is made up from it (the acta printed "Resultado: APROBADO")."""
+    got = data(text, TPL_PROPOSICION)
+    assert got["texto"] == texto and "votacion" not in got
+
+
+def test_a_proposal_voted_after_more_words_keeps_them() -> None:
+    """The text goes on past a call that is part of it; the vote is the run of call, count and
+    result at the end."""
+    got = data(
+        "Proposición presentada por Ana Ruiz: exaltar a la Fundación. En consideración de la plenaria "
+        "esta causa tan noble, pedimos apoyo. Se abre la votación: votaron sí dieciséis, no cero. Aprobada."
+    )
+    assert got["texto"] == (
+        "exaltar a la Fundación. En consideración de la plenaria esta causa tan noble, pedimos apoyo"
+    )
+    assert (got["votacion"]["si"], got["votacion"]["resultado"]) == (16, "aprobado")
 
 
 @pytest.mark.parametrize(

@@ -815,11 +815,14 @@ def _statements(low: str) -> str:
 
 
 _EARLIER_STEP_RE: Final = re.compile(
-    r"\b(?:fue|ha sido|habia sido|fueron|han sido)\s+aprobad[oa]s?\s+en\s+"
+    r"\b(?:(?P<perfect>ha sido|han sido)|fue|habia sido|fueron)\s+(?P<r>aprobad|negad)[oa]s?\s+en\s+"
     r"(?:(?:el\s+)?(?:primer|primero|segundo)\s+debate|(?:la\s+)?comision|(?:la\s+)?sesion anterior)[^.;!?]*"
+    r"|\b(?:aprobad|negad|rechazad|improbad)[oa]s?\s+(?:[^\W\d_]+\s+){0,3}?(?:la semana pasada"
+    r"|el (?:ano|mes|periodo) pasado|ayer|anteriormente|hace\s+(?:[^\W\d_]+\s+)?(?:dias|semanas|meses"
+    r"|anos)|en (?:la|una) sesion anterior)\b[^.;!?]*"
 )
-"""A step already taken ("el proyecto fue aprobado en primer debate en la Comisión"): a report of
-an earlier vote, not the result of one held now."""
+"""A step already taken ("el proyecto fue aprobado en primer debate en la Comisión", "aprobada la
+semana pasada una similar"): a report of an earlier vote, not the result of one held now."""
 
 
 def _vote(t: _Text) -> dict[str, Any] | None:
@@ -831,12 +834,18 @@ def _vote(t: _Text) -> dict[str, Any] | None:
         return None
     if now != t.low and (votes or any(_tally(now).values())):
         # The utterance tallies a vote held now ("votaron sí quince, no dos. Ha sido aprobado en
-        # segundo debate el proyecto…"): the step it names is this vote's result, not a report.
-        now = t.low
+        # segundo debate el proyecto…"): a step it names in the present perfect, or one that
+        # agrees with the count, is this vote's result; "fue aprobado en primer debate en la
+        # comisión" after "sí diez, no doce" stays a report.
+        tally = counts if any(counts.values()) else _items_tally(votes)
+
+        def this_vote(m: re.Match[str]) -> str:
+            agrees = m["r"] is not None and (tally["si"] > tally["no"]) == (m["r"] == "aprobad")
+            return m.group(0) if m["r"] is not None and (m["perfect"] or agrees) else " "
+
+        now = _EARLIER_STEP_RE.sub(this_vote, t.low)
     if not any(counts.values()) and votes:
-        for item in votes:
-            key = {"sí": "si", "no": "no"}.get(item["voto"], "abstencion")
-            counts[key] += 1
+        counts = _items_tally(votes)
     said = _statements(now)
     result = "negado" if _NEGATED_RE.search(said) else None
     if result is None and (_APPROVED_RE.search(said) or "por unanimidad" in said):
@@ -849,6 +858,14 @@ def _vote(t: _Text) -> dict[str, Any] | None:
     if votes:  # only when members are named: an empty list would render an empty table
         vote["votos"] = votes
     return vote
+
+
+def _items_tally(votes: list[dict[str, str]]) -> dict[str, int]:
+    """Totals counted from the members' individual votes."""
+    counts = {"si": 0, "no": 0, "abstencion": 0}
+    for item in votes:
+        counts[{"sí": "si", "no": "no"}.get(item["voto"], "abstencion")] += 1
+    return counts
 
 
 def _vote_template(t: _Text, previous: str | None) -> tuple[str, float]:
@@ -1389,10 +1406,43 @@ _PROPOSAL_NUMBER_RE: Final = re.compile(
 )
 
 
-_PROPOSAL_VOTE_RE: Final = re.compile(
-    r"(?<=[.;:]\s)\s*(?:se\s+(?:abre|somete|pone)\s+(?:a\s+)?(?:la\s+)?(?:votacion|consideracion)|votaron"
-    r"|en\s+consideracion|aprobad[oa]|negad[oa]|¿\s*la\s+aprueba)\b"
+# The sentences of a vote said right after a proposal is read: its call ("Se abre la votación.",
+# "¿La aprueba la plenaria?", short), its count ("Votaron sí dieciséis…"), its result said on
+# its own ("Aprobada por unanimidad."). "En consideración de la plenaria este tema tan grave,
+# pedimos celeridad" and "aprobada la semana pasada una similar" are the proposal's words.
+_VOTE_CALL_RE: Final = re.compile(
+    r"\s*(?:¿\s*)?(?:se\s+(?:abre|somete|pone)\s+(?:a\s+)?(?:la\s+)?(?:votacion|consideracion)"
+    r"|(?:someto|sometemos|pongo|ponemos)\s+a\s+(?:consideracion|votacion)|en\s+consideracion"
+    r"|(?:la\s+)?aprueba(?:n)?\b|votaron)\b"
 )
+_VOTE_CALL_MAX_WORDS: Final = 8
+_RESULT_SAID_RE: Final = re.compile(
+    r"\s*(?:(?:la\s+proposicion|esta\s+proposicion)\s+)?(?:(?:ha\s+sido|fue|queda|ha\s+quedado"
+    r"|resulta)\s+)?(?:aprobad|negad|rechazad|improbad)[oa]s?(?:\s+la\s+proposicion)?"
+    r"(?:\s+por\s+(?:unanimidad|mayoria(?:\s+absoluta)?))?(?:\s*,?\s*(?:senor|senora)\s+president[ea])?"
+    r"\s*[.!;]?\s*"
+)
+
+
+def _vote_after_proposal(t: _Text, start: int) -> int | None:
+    """Where the vote said after a proposal's text begins, or None: the run of vote sentences
+    (call, count, result) that ends the utterance, when it holds a count or a result. Anything
+    else said after the text keeps it going, so no word of the proposal is cut."""
+    cut: int | None = None
+    decided = False
+    for m in _SENTENCE_RE.finditer(t.low, start):
+        said = m.group(0)
+        if not said.strip():
+            continue
+        counted = any(_tally(said).values())
+        result = _RESULT_SAID_RE.fullmatch(said) is not None
+        call = _VOTE_CALL_RE.match(said) is not None and len(said.split()) <= _VOTE_CALL_MAX_WORDS
+        if counted or result or call:
+            cut = m.start() + len(said) - len(said.lstrip()) if cut is None else cut
+            decided = decided or counted or result
+        else:
+            cut, decided = None, False
+    return cut if decided else None
 
 
 def _proposicion_data(t: _Text) -> dict[str, Any]:
@@ -1402,8 +1452,9 @@ def _proposicion_data(t: _Text) -> dict[str, Any]:
         lead = _PROPOSAL_LEAD_RE.match(t.low, end)
         # The proposal ends where its vote begins ("… trayectoria. Se abre la votación: votaron
         # sí dieciséis… Aprobada."): the vote is written as the vote's summary, not as its text.
-        vote = _PROPOSAL_VOTE_RE.search(t.low, end)
-        rest = _slice(t, lead.end() if lead else end, vote.start() if vote else len(t.raw))
+        begin = lead.end() if lead else end
+        vote = _vote_after_proposal(t, begin)
+        rest = _slice(t, begin, len(t.raw) if vote is None else vote)
         # Only the announcement ("Proposición presentada por la concejala Ana Ruiz."): no texto,
         # or the acta would write it twice ("… por Ana Ruiz: Proposición presentada por …").
         text = rest if len(rest.split()) >= 2 else None
