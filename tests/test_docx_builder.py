@@ -1311,3 +1311,72 @@ def test_an_arrival_does_not_override_a_roll_call_a_person_edited() -> None:
         [["Ana Gómez", "Presente"], ["Harold Cuero", "Ausente"]],
         [["Tulio Gaviria", "Ausente"], ["Juan Paz", "Llegó tarde (10:05 a. m.)"]],
     ]
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+@pytest.mark.parametrize("first_result", ["aprobado", None], ids=["declared", "counted-only"])
+def test_two_proposals_voted_with_the_same_count_keep_both_summaries(
+    templates: dict[str, Any] | None, first_result: str | None
+) -> None:
+    """A proposal presented and voted (15-2, approved), the next one read (no authors said, no
+    vote), then voted with the same count: two votes, two summaries (they were merged into one
+    and the first proposal's vote disappeared). The same after a count with no result said."""
+    tpl = "TPL_PROPOSICION"
+    blocks = [
+        _vote_block("p1", "Proposición presentada por Ana Ruiz: …", tpl, autores=["Ana Ruiz"], texto="…"),
+        _vote_block(
+            "v1",
+            "Se somete a votación… votaron sí quince, no dos.",
+            tpl,
+            votacion=_vote(15, 2, 0, first_result),
+        ),
+        _vote_block(
+            "p2", "Siguiente proposición, que se cite al director del DAGMA…", tpl, texto="que se cite…"
+        ),
+        _vote_block(
+            "v2",
+            "Se somete a votación. Votaron sí quince, no dos. Aprobada.",
+            tpl,
+            votacion=_vote(15, 2, 0, "aprobado"),
+        ),
+    ]
+    content = _zone(_build(blocks, templates=templates), "ZONE_PROPOSICIONES")
+    assert _summaries(content) == [
+        "Votos por el sí: 15. Votos por el no: 2. Abstenciones: 0. Resultado: APROBADO.",
+        "Votos por el sí: 15. Votos por el no: 2. Abstenciones: 0. Resultado: APROBADO.",
+    ]
+
+
+def test_a_question_between_the_list_and_the_declaration_keeps_one_vote() -> None:
+    """The members' list, a question about the vote, then the secretary's count and result are
+    still one vote: one summary."""
+    blocks = [
+        _vote_block(
+            "list", "Ana Gómez, sí. Luis Díaz, sí…", votacion=_vote(2, 1, 1, nominal=True, votos=_LIST)
+        ),
+        _vote_block("ask", "¿Cómo vota el concejal Pedro Ruiz?"),
+        _vote_block(
+            "said", "Votaron sí dos, no uno, una abstención. Aprobado.", votacion=_vote(2, 1, 1, "aprobado")
+        ),
+    ]
+    content = _zone(_build(blocks, templates=CALI_TEMPLATES), "ZONE_PROYECTOS")
+    assert _summaries(content) == [
+        "Votos por el sí: 2. Votos por el no: 1. Abstenciones: 1. Resultado: APROBADO."
+    ]
+
+
+def test_a_count_after_a_declared_result_is_another_vote() -> None:
+    """Once a result was declared, a block with its own count is the next vote, even with the
+    same count and nothing said between them (it was merged into the first); the chair echoing
+    the result ("Aprobada.") is not."""
+    said = "Votaron sí quince, no dos. Aprobada."
+    blocks = [
+        _vote_block("v1", said, votacion=_vote(15, 2, 0, "aprobado")),
+        _vote_block("v2", said, votacion=_vote(15, 2, 0, "aprobado")),
+        _vote_block("v3", "Aprobada.", votacion=_vote(0, 0, 0, "aprobado")),
+    ]
+    content = _zone(_build(blocks, templates=CALI_TEMPLATES), "ZONE_PROYECTOS")
+    assert _summaries(content) == [
+        "Votos por el sí: 15. Votos por el no: 2. Abstenciones: 0. Resultado: APROBADO.",
+        "Votos por el sí: 15. Votos por el no: 2. Abstenciones: 0. Resultado: APROBADO.",
+    ]

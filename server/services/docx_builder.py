@@ -1846,17 +1846,19 @@ class _OpenVote:
     nominal: bool = False
 
     def accepts(self, votacion: Mapping[str, Any]) -> bool:
-        """Does this vote go on in ``votacion``? A second list, a list after the result, another
-        result, or other totals with no list between them (a count taken again) start a new
-        vote; so does a call with nothing counted ("se abre la votación"), which begins one."""
+        """Does this vote go on in ``votacion``? A second list, any list or totals after the
+        result was declared (the next item's vote, even with the same count), another result,
+        or other totals with no list between them (a count taken again) start a new vote; so
+        does a call with nothing counted ("se abre la votación"), which begins one. The same
+        result said again with no count (the chair echoing "Aprobada.") is the same vote."""
         said, listed = _vote_numbers(votacion)
         result = _as_text(votacion.get("resultado")).strip().upper()
         if said is None and listed is None and not result:
             return False
         if listed is not None and (self.listed is not None or self.result):
             return False  # a second list, or a list after the result was declared
-        if result and self.result and result != self.result:
-            return False
+        if self.result and (said is not None or listed is not None or (result and result != self.result)):
+            return False  # the vote was over: this is another one ("Aprobada." alone echoes it)
         if listed is None and said is not None:
             earlier = self.declared
             if earlier is None and self.listed is None:
@@ -1864,6 +1866,18 @@ class _OpenVote:
             if earlier is not None and earlier != said:
                 return False
         return True
+
+    def ended_by(self, block: Mapping[str, Any]) -> bool:
+        """Does a block with no vote, said after this one was counted or declared, end it? Words
+        other than a question (another item read: "Siguiente proposición, que se cite…") do;
+        a question about the vote ("¿Cómo vota el concejal…?") and a vote only called or only
+        listed so far (the secretary's declaration is still to come) do not."""
+        if not (self.result or self.declared):
+            return False
+        data = block.get("structured_data")
+        said = _as_text(data.get("texto") if isinstance(data, Mapping) else None).strip()
+        said = said or _as_text(block.get("text")).strip()
+        return bool(said) and not said.endswith("?")
 
     def add(self, block: Mapping[str, Any], votacion: Mapping[str, Any]) -> None:
         said, listed = _vote_numbers(votacion)
@@ -1916,11 +1930,12 @@ def _vote_plans(by_zone: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[int,
     call ("se abre la votación nominal…"), the members' list, then the secretary's count and
     result. Within a zone, a vote block goes on with the vote before it unless an item was
     presented in between (a proposal's authors, a bill's title, another number) or the block
-    cannot belong to the same vote (see :meth:`_OpenVote.accepts`). The summary is written
-    after the vote's last block, with the totals and the result the secretary declared (the
-    list's count when none were declared); when the declared totals and the list disagree, the
-    summary carries the declared ones and a Word comment asks the reviewer to settle it. Derived
-    when the document is built: the stored blocks stay as said."""
+    cannot belong to the same vote (see :meth:`_OpenVote.accepts`), and a block said after the
+    vote was counted or declared, with words and no vote, ends it (:meth:`_OpenVote.ended_by`).
+    The summary is written after the vote's last block, with the totals and the result the
+    secretary declared (the list's count when none were declared); when the declared totals and
+    the list disagree, the summary carries the declared ones and a Word comment asks the
+    reviewer to settle it. Derived when the document is built: the stored blocks stay as said."""
     plans: dict[int, _VotePlan] = {}
     for blocks in by_zone.values():
         current: _OpenVote | None = None
@@ -1937,6 +1952,9 @@ def _vote_plans(by_zone: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[int,
                 current = None
             votacion = data.get("votacion")
             if not isinstance(votacion, Mapping):
+                if current is not None and current.ended_by(block):
+                    plans.update(current.plans())
+                    current = None
                 continue
             if current is None or not current.accepts(votacion):
                 if current is not None:
