@@ -1381,6 +1381,44 @@ def test_opening_names_its_guests(text: str, guests: list[Any]) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "guests"),
+    [
+        (
+            "Siendo las nueve se abre la sesión ordinaria. Nos acompañan desde las barras muchos "
+            "ciudadanos; gracias por venir, hoy discutimos el plan de movilidad.",
+            ["desde las barras muchos ciudadanos"],
+        ),
+        (
+            "Siendo las nueve se abre la sesión ordinaria. Nos acompañan la Junta de Acción Comunal del "
+            "barrio El Retiro y el personero distrital, doctor Mario Paz.",
+            [
+                "la Junta de Acción Comunal del barrio El Retiro",
+                {"nombre": "Mario Paz", "cargo": "personero distrital"},
+            ],
+        ),
+        (
+            "Se abre la sesión plenaria, siendo las diez. Contamos con la presencia de la doctora Luisa "
+            "Gil, contralora distrital, quien presentará el informe.",
+            ["la doctora Luisa Gil, contralora distrital, quien presentará el informe"],
+        ),
+        (
+            "Siendo las nueve se abre la sesión ordinaria. Asisten como invitados el personero distrital, "
+            "doctor Mario Paz; doctora Ana Ruiz, gerente de EMCALI.",
+            [
+                {"nombre": "Mario Paz", "cargo": "personero distrital"},
+                {"nombre": "Ana Ruiz", "cargo": "gerente de EMCALI"},
+            ],
+        ),
+    ],
+)
+def test_guests_keep_what_their_names_do_not_cover(text: str, guests: list[Any]) -> None:
+    """A guest whose name and office do not cover the words said is kept as said ("Junta de
+    Acción Comunal" lost "del barrio El Retiro"), and the list ends at a semicolon unless a
+    guest follows (an article or a title): "; gracias por venir, hoy discutimos…" was a guest."""
+    assert classify(text).structured_data["invitados"] == guests
+
+
+@pytest.mark.parametrize(
     ("text", "numero"),
     [
         (

@@ -922,9 +922,18 @@ _GUEST_SEP_RE: Final = re.compile(
 )
 
 
+# What starts a guest after a semicolon: an article or a title ("; la gerente de EMCALI", "; doctor
+# Mario Paz"); "; gracias por venir" ends the list.
+_GUEST_NEXT_RE: Final = re.compile(
+    rf"\s*(?:(?:y|e)\s+)?(?:el|la|los|las|senor|senora|senores|honorable|{_TITLES})\b"
+)
+
+
 def _guest_at(t: _Text, start: int, stop: int) -> Any:
     """One guest as ``{"nombre", "cargo"?}`` ("la secretaria de Movilidad, doctora Ana Ruiz",
-    "Ana Ruiz, gerente de EMCALI"), or the words as said when no name can be told apart."""
+    "Ana Ruiz, gerente de EMCALI"), or the words as said when no name can be told apart or the
+    name and office do not cover them ("la Junta de Acción Comunal del barrio El Retiro"): the
+    opening's summary writes the guests instead of the words, so none may be dropped."""
     t = _Text(t.raw[:stop], t.low[:stop])
     said = _slice(t, start, stop)
     role, cargo = _role(t, start), ""
@@ -932,13 +941,16 @@ def _guest_at(t: _Text, start: int, stop: int) -> Any:
         cargo = _slice(t, m.start("role"), role[2])
         comma = _COMMA_RE.match(t.low, role[2])  # "el director del DAGMA, ingeniero Julián Mejía"
         person = _take_person(t, comma.end()) if comma else _take_name(t, role[2])
+        covered = person[1] if person else stop
     else:
         person = _take_person(t, start)
+        covered = person[1] if person else stop
         if person is not None and (comma := _COMMA_RE.match(t.low, person[1])):
             after = _role(t, comma.end())
             if after is not None and (m := _ROLE_RE.match(t.low, comma.end())) is not None:
                 cargo = _slice(t, m.start("role"), after[2])
-    if person is None or not person[0][:1].isupper():
+                covered = after[2]
+    if person is None or not person[0][:1].isupper() or _slice(t, covered, stop):
         return said
     return {"nombre": person[0], "cargo": cargo} if cargo else {"nombre": person[0]}
 
@@ -949,7 +961,8 @@ def _guests(t: _Text) -> list[Any]:
     for m in _GUESTS_RE.finditer(t.low):
         end = len(t.raw)
         for stop in _SENTENCE_END_RE.finditer(t.raw, m.end()):
-            if t.raw[stop.start()] != ";":  # a list of guests may be split by semicolons
+            # A list of guests may be split by semicolons: "…, doctor Mario Paz; la gerente…".
+            if t.raw[stop.start()] != ";" or not _GUEST_NEXT_RE.match(t.low, stop.end()):
                 end = stop.start()
                 break
         bounds = [m.end()]
