@@ -287,6 +287,44 @@ def test_llamado_lista_every_excused_member_with_the_reason(text: str, excused: 
 
 
 @pytest.mark.parametrize(
+    ("text", "excused"),
+    [
+        (
+            "Se excusaron el concejal Juan Paz, por encontrarse en comisión oficial en Bogotá y Medellín, "
+            "y la concejala Ana Ruiz.",
+            [
+                {"nombre": "Juan Paz", "motivo": "encontrarse en comisión oficial en Bogotá y Medellín"},
+                {"nombre": "Ana Ruiz", "rol": "concejala"},
+            ],
+        ),
+        (
+            "Se excusó la concejala Ana Ruiz por una cita con el Alcalde Eder y Luis Mora por viaje.",
+            [
+                {"nombre": "Ana Ruiz", "motivo": "una cita con el Alcalde Eder", "rol": "concejala"},
+                {"nombre": "Luis Mora", "motivo": "viaje"},
+            ],
+        ),
+        (
+            "Con excusa la concejala Eva Paz, por incapacidad, y Mario Gil Rey.",
+            [{"nombre": "Eva Paz", "motivo": "incapacidad", "rol": "concejala"}, "Mario Gil Rey"],
+        ),
+        (
+            "Se excusaron las concejalas Ana Ruiz, por un viaje a Cali y Pasto, y Paula Gil Mora.",
+            [
+                {"nombre": "Ana Ruiz", "motivo": "un viaje a Cali y Pasto", "rol": "concejala"},
+                {"nombre": "Paula Gil Mora", "rol": "concejala"},
+            ],
+        ),
+    ],
+)
+def test_excused_members_take_no_place_and_no_one_elses_cue(text: str, excused: list[Any]) -> None:
+    """A reason naming places ("en Bogotá y Medellín") is not split into a member ("Medellín"
+    was excused), and "la concejala" marks only the member it names: a man named after her
+    without a cue got rol "concejala" ("Excusada"); "las concejalas" marks the whole list."""
+    assert data(text)["excusados"] == excused
+
+
+@pytest.mark.parametrize(
     ("text", "arrivals"),
     [
         (

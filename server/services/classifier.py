@@ -1127,6 +1127,8 @@ _REASON_END_RE: Final = re.compile(
 )
 _FEMININE_CUE_RE: Final = re.compile(r"\b(?:concejala|concejalas)\b")
 _MASCULINE_CUE_RE: Final = re.compile(r"\b(?:concejal|concejales)\b")
+_FEMININE_PLURAL_RE: Final = re.compile(r"\bconcejalas\b")
+_AND_CAPITAL_RE: Final = re.compile(r"\s(?:y|e)\s+(?=[A-ZÁÉÍÓÚÑ])")
 
 
 def _excused(t: _Text) -> list[Any]:
@@ -1136,14 +1138,19 @@ def _excused(t: _Text) -> list[Any]:
     (names alone say nothing about who is a woman)."""
     found: list[Any] = []
     for m in _EXCUSED_RE.finditer(t.low):
-        pos, feminine = m.end(), False
+        # "las concejalas Ana Ruiz … y Paula Gil": both; "la concejala Ana Ruiz … y Luis Mora": one.
+        pos, all_women = m.end(), False
         while len(found) < 80:
             filler = _PERSON_FILLER_RE.match(t.low, pos)
             said = t.low[pos : filler.end()] if filler else ""
-            if _FEMININE_CUE_RE.search(said):
+            if _FEMININE_PLURAL_RE.search(said):
+                feminine = all_women = True
+            elif _FEMININE_CUE_RE.search(said):
                 feminine = True
             elif _MASCULINE_CUE_RE.search(said):
-                feminine = False
+                feminine = all_women = False
+            else:
+                feminine = all_women
             got = _take_person(t, pos)
             if got is None:
                 break
@@ -1151,10 +1158,9 @@ def _excused(t: _Text) -> list[Any]:
             end = got[1]
             if reason := _REASON_RE.match(t.low, end):
                 stop = _REASON_END_RE.search(t.low, reason.end())
-                capital = re.search(r"\s(?:y|e)\s+(?=[A-ZÁÉÍÓÚÑ])", t.raw[reason.end() :])
                 stops = [len(t.raw), stop.start() if stop else len(t.raw)]
-                if capital is not None:
-                    stops.append(reason.end() + capital.start())
+                if (person := _person_in_reason(t, reason.end(), min(stops))) is not None:
+                    stops.append(person)
                 if motivo := _slice(t, reason.end(), min(stops)):
                     entry["motivo"] = motivo
                     end = min(stops)
@@ -1167,6 +1173,16 @@ def _excused(t: _Text) -> list[Any]:
                 break
             pos = sep.end()
     return found
+
+
+def _person_in_reason(t: _Text, start: int, stop: int) -> int | None:
+    """Where a reason said from start is followed by the next excused person (" y Luis Mora",
+    " y Luis, por viaje"), or None: "en Bogotá y Medellín" goes on with the reason."""
+    for m in _AND_CAPITAL_RE.finditer(t.raw, start, stop):
+        got = _take_person(t, m.end())
+        if got is not None and (len(got[0].split()) >= 2 or _REASON_RE.match(t.low, got[1])):
+            return m.start()
+    return None
 
 
 def _entry_name(entry: Any) -> str:
