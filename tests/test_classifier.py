@@ -1512,6 +1512,28 @@ def test_a_proposal_voted_as_it_is_read_ends_where_its_vote_begins(text: str, te
 
 
 @pytest.mark.parametrize(
+    ("text", "numero"),
+    [
+        (
+            "Esta proposición tres veces fue aplazada, presentada por el concejal Luis Gil: citar al "
+            "gerente.",
+            None,
+        ),
+        ("Sobre la proposición cinco concejales votaron en contra.", None),
+        ("La proposición dos de la bancada liberal pide un informe.", None),
+        ("Proposición ciento veinte presentada por la concejala Ana Paz: solicitar un informe.", "120"),
+        ("Se lee la proposición doce de dos mil veintiséis, de la bancada liberal.", "12"),
+    ],
+)
+def test_a_number_in_words_after_proposicion_is_its_number_only_where_a_number_ends(
+    text: str, numero: str | None
+) -> None:
+    """ "Esta proposición tres veces fue aplazada" gave numero "3": a number in words counts
+    only before "presentada", "de <year>" or a clause end (or after "número", "No.")."""
+    assert data(text, TPL_PROPOSICION).get("numero") == numero
+
+
+@pytest.mark.parametrize(
     ("text", "texto"),
     [
         (

@@ -1429,9 +1429,13 @@ def _authors(t: _Text) -> tuple[list[str], int]:
     return [], 0
 
 
+# A number said in words right after "proposición" is its number only where a number ends: before
+# "presentada", "de <year>" or a clause end ("la proposición ciento dieciocho, con…"); "esta
+# proposición tres veces fue aplazada" names none.
 _PROPOSAL_NUMBER_RE: Final = re.compile(
     rf"\bproposicion\s+(?:(?:numero|no\.?|n[°o]\.?|#)\s*(?P<n>{_NUM_PHRASE})|(?P<d>[0-9]{{1,5}})\b"
-    rf"|(?!(?:un|una|uno)\b)(?P<w>{_NUM_PHRASE}))"
+    rf"|(?!(?:un|una|uno)\b)(?P<w>{_NUM_PHRASE})(?=\s*(?:[,.;:!?]|$)"
+    r"|\s+(?:presentad|radicad|suscrit|firmad)[oa]s?\b|\s+del?\s+(?:ano\s+)?(?:[0-9]{4}\b|dos\s+mil\b)))"
 )
 
 
