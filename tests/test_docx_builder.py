@@ -1380,3 +1380,41 @@ def test_a_count_after_a_declared_result_is_another_vote() -> None:
         "Votos por el sí: 15. Votos por el no: 2. Abstenciones: 0. Resultado: APROBADO.",
         "Votos por el sí: 15. Votos por el no: 2. Abstenciones: 0. Resultado: APROBADO.",
     ]
+
+
+_DISAGREEING = [
+    _vote_block("list", "Lista.", votacion=_vote(2, 1, 1, nominal=True, votos=_LIST)),
+    _vote_block("said", "Votaron sí tres, no uno. Aprobado.", votacion=_vote(3, 1, 0, "aprobado")),
+]
+
+
+@pytest.mark.parametrize(
+    "summary", ["****", None, "{% if false %}x{% endif %}"], ids=["markup-only", "null", "empty"]
+)
+def test_a_vote_summary_that_writes_nothing_still_carries_the_reviewers_comment(summary: str | None) -> None:
+    """A tenant's summary that renders only markup ("****") raised IndexError, and with a null or
+    empty summary the "totals disagree" comment was dropped: the build succeeds, writes no empty
+    summary, and the comment sits on a paragraph of its own."""
+    templates = {
+        "TPL_PROYECTO_ACUERDO": [
+            {"paragraph": "{{ text }}"},
+            {"table": "votes", "headers": ["Concejal", "Voto"], "summary": summary},
+        ]
+    }
+    out = _build(_DISAGREEING, templates=templates)
+    (comment,) = Document(io.BytesIO(out)).comments
+    assert comment.text.startswith("Los totales declarados (sí: 3, no: 1, abstenciones: 0)")
+    anchored = [
+        p
+        for p in _paragraphs(_zone(out, "ZONE_PROYECTOS"))
+        if p.xpath("./w:commentRangeStart", namespaces=NS)
+    ]
+    assert [_text(p) for p in anchored] == [""]
+
+
+def test_a_vote_summary_of_markup_only_writes_nothing() -> None:
+    """A summary rendering to "****" with nothing to flag writes no paragraph (it raised)."""
+    templates = {"TPL_PROYECTO_ACUERDO": [{"table": "votes", "summary": "****"}]}
+    block = _vote_block("said", "Votaron sí tres, no uno.", votacion=_vote(3, 1, 0, "aprobado"))
+    content = _zone(_build([block], templates=templates), "ZONE_PROYECTOS")
+    assert [_text(p) for p in _paragraphs(content)] == ["Votaron sí tres, no uno."]

@@ -1522,6 +1522,8 @@ class _Renderer:
         totals = {kind: counted[kind] if (said := given[kind]) is None else said for kind in counted}
         declared = _as_text(votacion.get("resultado")).strip().upper()
         result = declared or ("APROBADO" if totals["si"] > totals["no"] else "NEGADO")
+        style = self.style(element.role or "BODY")
+        runs: list[Any] = []
         if element.template is not None:
             summary_ctx: dict[str, Any] = {
                 **_ENV.globals,
@@ -1536,10 +1538,17 @@ class _Renderer:
                 summary_ctx["declarado"] = declared
             summary = element.render(summary_ctx)
             if summary is not None:
-                self.marked_paragraph(container, self.style(element.role or "BODY"), summary)
-                if plan is not None and plan.check is not None:
-                    runs = list(_last_child(container).iterchildren(W_R))
-                    self.comments.append(_PendingComment([runs[0], runs[-1]], _clean(plan.check)))
+                self.marked_paragraph(container, style, summary)
+                paragraph = _last_child(container)
+                runs = list(paragraph.iterchildren(W_R))
+                if not runs:  # only markup ("****"): nothing to write
+                    container.remove(paragraph)
+        if plan is not None and plan.check is not None:
+            # The reviewer's note goes over the summary; with none written (the tenant has no
+            # summary, or it came out empty), on a paragraph of its own, so it is never lost.
+            if not runs:
+                runs = [_add_run(_add_paragraph(container, style), "")]
+            self.comments.append(_PendingComment([runs[0], runs[-1]], _clean(plan.check)))
         return True
 
     # -- human edits ----------------------------------------------------------------------
