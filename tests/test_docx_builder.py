@@ -1308,3 +1308,164 @@ def test_an_arrival_before_any_roll_call_changes_nothing() -> None:
         _roll_call_block(ausentes=["Juan Paz"]),
     ]
     assert _roll_call_rows(_build(blocks)) == [["Juan Paz", "Ausente"]]
+
+
+def _all_roll_call_rows(out: bytes) -> list[list[list[str]]]:
+    return [_table_rows(tbl)[1:] for tbl in _zone(out, "ZONE_ROLLCALL").iterchildren(f"{{{W}}}tbl")]
+
+
+def _arrival(block_id: str, name: str, hora: str) -> dict[str, Any]:
+    text = f"Se deja constancia de que el concejal {name} se hizo presente."
+    return _block(
+        block_id,
+        "ZONE_DEBATE",
+        text,
+        template_id="TPL_DEBATE",
+        structured_data={"texto": text, "llegadas": [{"nombre": name, "hora": hora}]},
+    )
+
+
+def test_a_roll_call_said_over_several_blocks_shows_an_arrival_once() -> None:
+    """Who is present in one block, who did not answer in the next, the quorum and who is
+    excused in a third: a
+    member said absent who arrives later is shown late where she was listed, not "Ausente" in
+    one table and "Llegó tarde" in another; a member present in an earlier block who is said
+    to arrive again gets no second row."""
+    blocks = [
+        {**_roll_call_block(presentes=["Luis Mora", "Eva Paz"]), "block_id": "r1"},
+        {**_roll_call_block(ausentes=["Ana Ruiz", "Pedro Gómez"]), "block_id": "r2"},
+        {**_roll_call_block(quorum="hay quórum", excusados=["Marta Lía"]), "block_id": "r3"},
+        _arrival("c1", "Ana Ruiz", "09:40"),
+        _arrival("c2", "Luis Mora", "09:45"),
+    ]
+    assert _all_roll_call_rows(_build(blocks, templates=CALI_TEMPLATES)) == [
+        [["Luis Mora", "Presente"], ["Eva Paz", "Presente"]],
+        [["Pedro Gómez", "Ausente"], ["Ana Ruiz", "Llegó tarde (9:40 a. m.)"]],
+        [["Marta Lía", "Excusado"]],
+    ]
+
+
+def test_an_arrival_does_not_override_a_roll_call_a_person_edited() -> None:
+    """A stenographer corrected the roll call (Harold Cuero absent): a later constancia of his
+    arrival leaves it as the person left it (a human edit wins); an unedited roll call after
+    it still takes a member it did not list."""
+    edited = {**_roll_call_block(presentes=["Ana Gómez"], ausentes=["Harold Cuero"]), "human_edited": True}
+    assert _all_roll_call_rows(_build([edited, _arrival("c", "Harold Cuero", "09:40")])) == [
+        [["Ana Gómez", "Presente"], ["Harold Cuero", "Ausente"]]
+    ]
+    blocks = [
+        edited,
+        {**_roll_call_block(ausentes=["Tulio Gaviria"]), "block_id": "r2"},
+        _arrival("c", "Juan Paz", "10:05"),
+    ]
+    assert _all_roll_call_rows(_build(blocks)) == [
+        [["Ana Gómez", "Presente"], ["Harold Cuero", "Ausente"]],
+        [["Tulio Gaviria", "Ausente"], ["Juan Paz", "Llegó tarde (10:05 a. m.)"]],
+    ]
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+@pytest.mark.parametrize("first_result", ["aprobado", None], ids=["declared", "counted-only"])
+def test_two_proposals_voted_with_the_same_count_keep_both_summaries(
+    templates: dict[str, Any] | None, first_result: str | None
+) -> None:
+    """A proposal presented and voted (15-2, approved), the next one read (no authors said, no
+    vote), then voted with the same count: two votes, two summaries (they were merged into one
+    and the first proposal's vote disappeared). The same after a count with no result said."""
+    tpl = "TPL_PROPOSICION"
+    blocks = [
+        _vote_block("p1", "Proposición presentada por Ana Ruiz: …", tpl, autores=["Ana Ruiz"], texto="…"),
+        _vote_block(
+            "v1",
+            "Se somete a votación… votaron sí quince, no dos.",
+            tpl,
+            votacion=_vote(15, 2, 0, first_result),
+        ),
+        _vote_block(
+            "p2", "Siguiente proposición, que se cite al director del DAGMA…", tpl, texto="que se cite…"
+        ),
+        _vote_block(
+            "v2",
+            "Se somete a votación. Votaron sí quince, no dos. Aprobada.",
+            tpl,
+            votacion=_vote(15, 2, 0, "aprobado"),
+        ),
+    ]
+    content = _zone(_build(blocks, templates=templates), "ZONE_PROPOSICIONES")
+    assert _summaries(content) == [
+        "Votos por el sí: 15. Votos por el no: 2. Abstenciones: 0. Resultado: APROBADO.",
+        "Votos por el sí: 15. Votos por el no: 2. Abstenciones: 0. Resultado: APROBADO.",
+    ]
+
+
+def test_a_question_between_the_list_and_the_declaration_keeps_one_vote() -> None:
+    """The members' list, a question about the vote, then the secretary's count and result are
+    still one vote: one summary."""
+    blocks = [
+        _vote_block(
+            "list", "Ana Gómez, sí. Luis Díaz, sí…", votacion=_vote(2, 1, 1, nominal=True, votos=_LIST)
+        ),
+        _vote_block("ask", "¿Cómo vota el concejal Pedro Ruiz?"),
+        _vote_block(
+            "said", "Votaron sí dos, no uno, una abstención. Aprobado.", votacion=_vote(2, 1, 1, "aprobado")
+        ),
+    ]
+    content = _zone(_build(blocks, templates=CALI_TEMPLATES), "ZONE_PROYECTOS")
+    assert _summaries(content) == [
+        "Votos por el sí: 2. Votos por el no: 1. Abstenciones: 1. Resultado: APROBADO."
+    ]
+
+
+def test_a_count_after_a_declared_result_is_another_vote() -> None:
+    """Once a result was declared, a block with its own count is the next vote, even with the
+    same count and nothing said between them (it was merged into the first); the chair echoing
+    the result ("Aprobada.") is not."""
+    said = "Votaron sí quince, no dos. Aprobada."
+    blocks = [
+        _vote_block("v1", said, votacion=_vote(15, 2, 0, "aprobado")),
+        _vote_block("v2", said, votacion=_vote(15, 2, 0, "aprobado")),
+        _vote_block("v3", "Aprobada.", votacion=_vote(0, 0, 0, "aprobado")),
+    ]
+    content = _zone(_build(blocks, templates=CALI_TEMPLATES), "ZONE_PROYECTOS")
+    assert _summaries(content) == [
+        "Votos por el sí: 15. Votos por el no: 2. Abstenciones: 0. Resultado: APROBADO.",
+        "Votos por el sí: 15. Votos por el no: 2. Abstenciones: 0. Resultado: APROBADO.",
+    ]
+
+
+_DISAGREEING = [
+    _vote_block("list", "Lista.", votacion=_vote(2, 1, 1, nominal=True, votos=_LIST)),
+    _vote_block("said", "Votaron sí tres, no uno. Aprobado.", votacion=_vote(3, 1, 0, "aprobado")),
+]
+
+
+@pytest.mark.parametrize(
+    "summary", ["****", None, "{% if false %}x{% endif %}"], ids=["markup-only", "null", "empty"]
+)
+def test_a_vote_summary_that_writes_nothing_still_carries_the_reviewers_comment(summary: str | None) -> None:
+    """A tenant's summary that renders only markup ("****") raised IndexError, and with a null or
+    empty summary the "totals disagree" comment was dropped: the build succeeds, writes no empty
+    summary, and the comment sits on a paragraph of its own."""
+    templates = {
+        "TPL_PROYECTO_ACUERDO": [
+            {"paragraph": "{{ text }}"},
+            {"table": "votes", "headers": ["Concejal", "Voto"], "summary": summary},
+        ]
+    }
+    out = _build(_DISAGREEING, templates=templates)
+    (comment,) = Document(io.BytesIO(out)).comments
+    assert comment.text.startswith("Los totales declarados (sí: 3, no: 1, abstenciones: 0)")
+    anchored = [
+        p
+        for p in _paragraphs(_zone(out, "ZONE_PROYECTOS"))
+        if p.xpath("./w:commentRangeStart", namespaces=NS)
+    ]
+    assert [_text(p) for p in anchored] == [""]
+
+
+def test_a_vote_summary_of_markup_only_writes_nothing() -> None:
+    """A summary rendering to "****" with nothing to flag writes no paragraph (it raised)."""
+    templates = {"TPL_PROYECTO_ACUERDO": [{"table": "votes", "summary": "****"}]}
+    block = _vote_block("said", "Votaron sí tres, no uno.", votacion=_vote(3, 1, 0, "aprobado"))
+    content = _zone(_build([block], templates=templates), "ZONE_PROYECTOS")
+    assert [_text(p) for p in _paragraphs(content)] == ["Votaron sí tres, no uno."]

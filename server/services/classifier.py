@@ -16,6 +16,7 @@ match on the folded copy while names and titles are cut, by position, from the o
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 import unicodedata
@@ -814,11 +815,14 @@ def _statements(low: str) -> str:
 
 
 _EARLIER_STEP_RE: Final = re.compile(
-    r"\b(?:fue|ha sido|habia sido|fueron|han sido)\s+aprobad[oa]s?\s+en\s+"
+    r"\b(?:(?P<perfect>ha sido|han sido)|fue|habia sido|fueron)\s+(?P<r>aprobad|negad)[oa]s?\s+en\s+"
     r"(?:(?:el\s+)?(?:primer|primero|segundo)\s+debate|(?:la\s+)?comision|(?:la\s+)?sesion anterior)[^.;!?]*"
+    r"|\b(?:aprobad|negad|rechazad|improbad)[oa]s?\s+(?:[^\W\d_]+\s+){0,3}?(?:la semana pasada"
+    r"|el (?:ano|mes|periodo) pasado|ayer|anteriormente|hace\s+(?:[^\W\d_]+\s+)?(?:dias|semanas|meses"
+    r"|anos)|en (?:la|una) sesion anterior)\b[^.;!?]*"
 )
-"""A step already taken ("el proyecto fue aprobado en primer debate en la Comisión"): a report of
-an earlier vote, not the result of one held now."""
+"""A step already taken ("el proyecto fue aprobado en primer debate en la Comisión", "aprobada la
+semana pasada una similar"): a report of an earlier vote, not the result of one held now."""
 
 
 def _vote(t: _Text) -> dict[str, Any] | None:
@@ -830,12 +834,18 @@ def _vote(t: _Text) -> dict[str, Any] | None:
         return None
     if now != t.low and (votes or any(_tally(now).values())):
         # The utterance tallies a vote held now ("votaron sí quince, no dos. Ha sido aprobado en
-        # segundo debate el proyecto…"): the step it names is this vote's result, not a report.
-        now = t.low
+        # segundo debate el proyecto…"): a step it names in the present perfect, or one that
+        # agrees with the count, is this vote's result; "fue aprobado en primer debate en la
+        # comisión" after "sí diez, no doce" stays a report.
+        tally = counts if any(counts.values()) else _items_tally(votes)
+
+        def this_vote(m: re.Match[str]) -> str:
+            agrees = m["r"] is not None and (tally["si"] > tally["no"]) == (m["r"] == "aprobad")
+            return m.group(0) if m["r"] is not None and (m["perfect"] or agrees) else " "
+
+        now = _EARLIER_STEP_RE.sub(this_vote, t.low)
     if not any(counts.values()) and votes:
-        for item in votes:
-            key = {"sí": "si", "no": "no"}.get(item["voto"], "abstencion")
-            counts[key] += 1
+        counts = _items_tally(votes)
     said = _statements(now)
     result = "negado" if _NEGATED_RE.search(said) else None
     if result is None and (_APPROVED_RE.search(said) or "por unanimidad" in said):
@@ -848,6 +858,14 @@ def _vote(t: _Text) -> dict[str, Any] | None:
     if votes:  # only when members are named: an empty list would render an empty table
         vote["votos"] = votes
     return vote
+
+
+def _items_tally(votes: list[dict[str, str]]) -> dict[str, int]:
+    """Totals counted from the members' individual votes."""
+    counts = {"si": 0, "no": 0, "abstencion": 0}
+    for item in votes:
+        counts[{"sí": "si", "no": "no"}.get(item["voto"], "abstencion")] += 1
+    return counts
 
 
 def _vote_template(t: _Text, previous: str | None) -> tuple[str, float]:
@@ -904,9 +922,18 @@ _GUEST_SEP_RE: Final = re.compile(
 )
 
 
+# What starts a guest after a semicolon: an article or a title ("; la gerente de EMCALI", "; doctor
+# Mario Paz"); "; gracias por venir" ends the list.
+_GUEST_NEXT_RE: Final = re.compile(
+    rf"\s*(?:(?:y|e)\s+)?(?:el|la|los|las|senor|senora|senores|honorable|{_TITLES})\b"
+)
+
+
 def _guest_at(t: _Text, start: int, stop: int) -> Any:
     """One guest as ``{"nombre", "cargo"?}`` ("la secretaria de Movilidad, doctora Ana Ruiz",
-    "Ana Ruiz, gerente de EMCALI"), or the words as said when no name can be told apart."""
+    "Ana Ruiz, gerente de EMCALI"), or the words as said when no name can be told apart or the
+    name and office do not cover them ("la Junta de Acción Comunal del barrio El Retiro"): the
+    opening's summary writes the guests instead of the words, so none may be dropped."""
     t = _Text(t.raw[:stop], t.low[:stop])
     said = _slice(t, start, stop)
     role, cargo = _role(t, start), ""
@@ -914,13 +941,16 @@ def _guest_at(t: _Text, start: int, stop: int) -> Any:
         cargo = _slice(t, m.start("role"), role[2])
         comma = _COMMA_RE.match(t.low, role[2])  # "el director del DAGMA, ingeniero Julián Mejía"
         person = _take_person(t, comma.end()) if comma else _take_name(t, role[2])
+        covered = person[1] if person else stop
     else:
         person = _take_person(t, start)
+        covered = person[1] if person else stop
         if person is not None and (comma := _COMMA_RE.match(t.low, person[1])):
             after = _role(t, comma.end())
             if after is not None and (m := _ROLE_RE.match(t.low, comma.end())) is not None:
                 cargo = _slice(t, m.start("role"), after[2])
-    if person is None or not person[0][:1].isupper():
+                covered = after[2]
+    if person is None or not person[0][:1].isupper() or _slice(t, covered, stop):
         return said
     return {"nombre": person[0], "cargo": cargo} if cargo else {"nombre": person[0]}
 
@@ -931,7 +961,8 @@ def _guests(t: _Text) -> list[Any]:
     for m in _GUESTS_RE.finditer(t.low):
         end = len(t.raw)
         for stop in _SENTENCE_END_RE.finditer(t.raw, m.end()):
-            if t.raw[stop.start()] != ";":  # a list of guests may be split by semicolons
+            # A list of guests may be split by semicolons: "…, doctor Mario Paz; la gerente…".
+            if t.raw[stop.start()] != ";" or not _GUEST_NEXT_RE.match(t.low, stop.end()):
                 end = stop.start()
                 break
         bounds = [m.end()]
@@ -1096,6 +1127,8 @@ _REASON_END_RE: Final = re.compile(
 )
 _FEMININE_CUE_RE: Final = re.compile(r"\b(?:concejala|concejalas)\b")
 _MASCULINE_CUE_RE: Final = re.compile(r"\b(?:concejal|concejales)\b")
+_FEMININE_PLURAL_RE: Final = re.compile(r"\bconcejalas\b")
+_AND_CAPITAL_RE: Final = re.compile(r"\s(?:y|e)\s+(?=[A-ZÁÉÍÓÚÑ])")
 
 
 def _reason(t: _Text, end: int) -> tuple[str, int] | None:
@@ -1104,10 +1137,9 @@ def _reason(t: _Text, end: int) -> tuple[str, int] | None:
     if reason is None:
         return None
     stop = _REASON_END_RE.search(t.low, reason.end())
-    capital = re.search(r"\s(?:y|e)\s+(?=[A-ZÁÉÍÓÚÑ])", t.raw[reason.end() :])
     stops = [len(t.raw), stop.start() if stop else len(t.raw)]
-    if capital is not None:
-        stops.append(reason.end() + capital.start())
+    if (person := _person_in_reason(t, reason.end(), min(stops))) is not None:
+        stops.append(person)  # " y Luis Mora": the next excused member; "en Bogotá y Medellín": not
     motivo = _slice(t, reason.end(), min(stops))
     return (motivo, min(stops)) if motivo else None
 
@@ -1135,15 +1167,20 @@ def _excused(t: _Text) -> list[Any]:
     woman)."""
     found: list[Any] = []
     for m in _EXCUSED_RE.finditer(t.low):
-        pos, feminine = m.end(), False
+        # "las concejalas Ana Ruiz … y Paula Gil": both; "la concejala Ana Ruiz … y Luis Mora": one.
+        pos, all_women = m.end(), False
         named = len(found)
         while len(found) < 80:
             filler = _PERSON_FILLER_RE.match(t.low, pos)
             said = t.low[pos : filler.end()] if filler else ""
-            if _FEMININE_CUE_RE.search(said):
+            if _FEMININE_PLURAL_RE.search(said):
+                feminine = all_women = True
+            elif _FEMININE_CUE_RE.search(said):
                 feminine = True
             elif _MASCULINE_CUE_RE.search(said):
-                feminine = False
+                feminine = all_women = False
+            else:
+                feminine = all_women
             got = _take_person(t, pos)
             if got is None:
                 break
@@ -1166,50 +1203,96 @@ def _excused(t: _Text) -> list[Any]:
     return found
 
 
+def _person_in_reason(t: _Text, start: int, stop: int) -> int | None:
+    """Where a reason said from start is followed by the next excused person (" y Luis Mora",
+    " y Luis, por viaje"), or None: "en Bogotá y Medellín" goes on with the reason."""
+    for m in _AND_CAPITAL_RE.finditer(t.raw, start, stop):
+        got = _take_person(t, m.end())
+        if got is not None and (len(got[0].split()) >= 2 or _REASON_RE.match(t.low, got[1])):
+            return m.start()
+    return None
+
+
 def _entry_name(entry: Any) -> str:
     return str(entry["nombre"]) if isinstance(entry, dict) else str(entry)
 
 
 _MEMBER_RE: Final = r"(?:(?:el|la|los|las)\s+)?(?:(?:honorables?|senor|senora)\s+)?concejal(?:a|es|as)?\s+"
+_PRESENT_VERB: Final = r"se\s+(?:hizo|hace|ha\s+hecho|hicieron|hacen|han\s+hecho)\s+presentes?"
+_ARRIVE_VERB: Final = (
+    r"se\s+(?:incorporo|incorpora|ha\s+incorporado|incorporaron|han\s+incorporado)"
+    r"|llego|llegaron|ha\s+llegado|han\s+llegado|ingreso|ingresaron|ha\s+ingresado|han\s+ingresado"
+)
+_ROOM: Final = r"(?:al|a\s+la|en\s+el|en\s+la)\s+(?:recinto|sesion|plenaria|salon|hemiciclo|sala)\b"
 _ARRIVED_RE: Final = re.compile(
-    r"\s*(?:,[^,.;]{1,60},)?\s*(?:ya\s+)?(?:se\s+(?:hizo|hace|ha\s+hecho|hicieron|hacen|han\s+hecho)"
-    r"\s+presentes?|se\s+(?:incorporo|incorpora|ha\s+incorporado|incorporaron|han\s+incorporado)"
-    r"|(?:llego|llegaron|ha\s+llegado|han\s+llegado|ingreso|ingresaron|ha\s+ingresado|han\s+ingresado))\b"
+    rf"\s*(?:,[^,.;]{{1,60}},)?\s*(?:ya\s+)?(?:(?P<present>{_PRESENT_VERB})|(?P<verb>{_ARRIVE_VERB}))\b"
+)
+# After "llegó", "ingresó", "se incorporó": what makes it an arrival to the session ("llegó al
+# recinto", "ya llegó.", "llegó tarde", "se incorporó a las 9:40") and not "llegó a la
+# conclusión", "ingresó una proposición", "se incorporó a la comisión accidental".
+_ARRIVED_WHERE_RE: Final = re.compile(
+    rf"\s*(?:{_ROOM}|tarde\b|(?:[.,;:!?)]|$)|a\s+las?\s+(?:[0-9]{{1,2}}|{_HOUR_ALT})\b"
+    rf"(?:\s*[:.h]\s*[0-5][0-9]|\s+(?:y|con|menos)\s|\s+en punto|\s+de la|\s*[ap]\.?\s?m\b|\s+horas))"
 )
 _ARRIVAL_BEFORE_RE: Final = re.compile(
-    r"\b(?:(?:se\s+(?:hizo|hace|ha\s+hecho|hicieron|han\s+hecho)\s+presentes?|se\s+(?:incorporo"
-    r"|ha\s+incorporado|incorporaron|han\s+incorporado)|llego|llegaron|ha\s+llegado|han\s+llegado"
-    r"|ingresaron|ha\s+ingresado|han\s+ingresado)(?:\s+(?:en|a|al)\s+(?:(?:el|la)\s+)?(?:recinto"
-    r"|sesion|plenaria|salon))?|(?:llegada|incorporacion|presencia|ingreso)\s+(?:de|del))\s+$"
+    rf"\b(?:(?P<present>{_PRESENT_VERB})(?:\s+{_ROOM})?|(?:{_ARRIVE_VERB})\s+{_ROOM}"
+    rf"|(?P<came>{_ARRIVE_VERB})|(?P<noun>(?:llegada|incorporacion|presencia|ingreso)\s+(?:de|del)))\s+$"
 )
+_CLAUSE_ENDS_RE: Final = re.compile(r"\s*(?:[.,;:!?)]|$)")
+# A presence put on record: with it, "llegó", "la llegada de…" need no more ("se deja constancia
+# de que el concejal Luis Mora llegó a las diez", "registramos la llegada del concejal…").
+_ON_RECORD_RE: Final = re.compile(r"\bconstancia\b|\bque conste\b|\bregistr(?:a|amos|o|e)\b")
 _MEMBER_AT_RE: Final = re.compile(rf"\b{_MEMBER_RE}")
 
 
-def _sentence_of(t: _Text, pos: int) -> str:
-    """The folded sentence holding position pos (a. m. does not end one)."""
-    start = 0
-    for m in _SENTENCE_END_RE.finditer(t.raw, 0, pos):
-        start = m.end()
-    stop = _SENTENCE_END_RE.search(t.raw, pos)
-    return t.low[start : stop.start() if stop else len(t.raw)]
+def _sentence_starts(t: _Text) -> list[int]:
+    """Where each sentence of the text starts (a. m. does not end one), found once."""
+    return [0, *(m.end() for m in _SENTENCE_END_RE.finditer(t.raw))]
+
+
+def _said_arriving(t: _Text, start: int, end: int, on_record: bool) -> bool:
+    """Do the members named between start and end arrive to the session, as said around them?"""
+    before = _ARRIVAL_BEFORE_RE.search(t.low, max(0, start - 80), start)
+    if before is not None and (on_record or not (before["noun"] or before["came"])):
+        return True
+    if before is not None and before["came"] and _CLAUSE_ENDS_RE.match(t.low, end):
+        return True  # "Ya llegó la concejala Eva Paz."
+    arrived = _ARRIVED_RE.match(t.low, end)
+    if arrived is None:
+        return False
+    return bool(arrived["present"] or on_record or _ARRIVED_WHERE_RE.match(t.low, arrived.end()))
 
 
 def _arrivals(t: _Text) -> list[dict[str, str]]:
     """Members who arrived after the roll call, with the time when said: "se deja constancia de
     que el concejal Harold Cuero se hizo presente a las nueve y cuarenta", "se hizo presente en
     el recinto la concejala Ana Ruiz", "la llegada del concejal Luis Mora". Only members named
-    as concejal/concejala: an official or a guest arriving is not attendance."""
+    as concejal/concejala (an official or a guest arriving is not attendance), and only in a
+    presence context: "llegó a la conclusión", "ingresó una proposición", "agradezco la
+    presencia del concejal…" are speech. Linear in the text (it runs on the event loop): the
+    sentences are found once, and a time is looked for once per sentence."""
     found: list[dict[str, str]] = []
     lowercase = t.raw == t.raw.lower()  # speech to text without capitals: names are not marked
-    starts = [m.start() for m in _MEMBER_AT_RE.finditer(t.low)]
-    for start in starts:
+    starts = _sentence_starts(t)
+    records = [m.start() for m in _ON_RECORD_RE.finditer(t.low)]
+    times: dict[int, str | None] = {}
+    listed_to = -1
+    for member in _MEMBER_AT_RE.finditer(t.low):
+        start = member.start()
+        if start < listed_to:
+            continue  # named in the list taken before ("los concejales X y la concejala Y")
         names, end = _take_people(t, start)
+        listed_to = end
         names = [n for n in names if n[:1].isupper() or lowercase]
-        arrived = _ARRIVED_RE.match(t.low, end)
-        said_before = _ARRIVAL_BEFORE_RE.search(t.low, max(0, start - 80), start)
-        if not names or (arrived is None and said_before is None):
+        sentence = bisect.bisect_right(starts, start) - 1
+        record = bisect.bisect_left(records, starts[sentence])
+        on_record = record < len(records) and records[record] < start
+        if not names or not _said_arriving(t, start, end, on_record):
             continue
-        hora = _find_time(_sentence_of(t, start))
+        if sentence not in times:
+            stop = starts[sentence + 1] if sentence + 1 < len(starts) else len(t.raw)
+            times[sentence] = _find_time(t.low[starts[sentence] : stop])
+        hora = times[sentence]
         for name in names:
             if all(a["nombre"] != name for a in found):
                 found.append({"nombre": name, **({"hora": hora} if hora else {})})
@@ -1385,16 +1468,53 @@ def _authors(t: _Text) -> tuple[list[str], int]:
     return [], 0
 
 
+# A number said in words right after "proposición" is its number only where a number ends: before
+# "presentada", "de <year>" or a clause end ("la proposición ciento dieciocho, con…"); "esta
+# proposición tres veces fue aplazada" names none.
 _PROPOSAL_NUMBER_RE: Final = re.compile(
     rf"\bproposicion\s+(?:(?:numero|no\.?|n[°o]\.?|#)\s*(?P<n>{_NUM_PHRASE})|(?P<d>[0-9]{{1,5}})\b"
-    rf"|(?!(?:un|una|uno)\b)(?P<w>{_NUM_PHRASE}))"
+    rf"|(?!(?:un|una|uno)\b)(?P<w>{_NUM_PHRASE})(?=\s*(?:[,.;:!?]|$)"
+    r"|\s+(?:presentad|radicad|suscrit|firmad)[oa]s?\b|\s+del?\s+(?:ano\s+)?(?:[0-9]{4}\b|dos\s+mil\b)))"
 )
 
 
-_PROPOSAL_VOTE_RE: Final = re.compile(
-    r"(?<=[.;:]\s)\s*(?:se\s+(?:abre|somete|pone)\s+(?:a\s+)?(?:la\s+)?(?:votacion|consideracion)|votaron"
-    r"|en\s+consideracion|aprobad[oa]|negad[oa]|¿\s*la\s+aprueba)\b"
+# The sentences of a vote said right after a proposal is read: its call ("Se abre la votación.",
+# "¿La aprueba la plenaria?", short), its count ("Votaron sí dieciséis…"), its result said on
+# its own ("Aprobada por unanimidad."). "En consideración de la plenaria este tema tan grave,
+# pedimos celeridad" and "aprobada la semana pasada una similar" are the proposal's words.
+_VOTE_CALL_RE: Final = re.compile(
+    r"\s*(?:¿\s*)?(?:se\s+(?:abre|somete|pone)\s+(?:a\s+)?(?:la\s+)?(?:votacion|consideracion)"
+    r"|(?:someto|sometemos|pongo|ponemos)\s+a\s+(?:consideracion|votacion)|en\s+consideracion"
+    r"|(?:la\s+)?aprueba(?:n)?\b|votaron)\b"
 )
+_VOTE_CALL_MAX_WORDS: Final = 8
+_RESULT_SAID_RE: Final = re.compile(
+    r"\s*(?:(?:la\s+proposicion|esta\s+proposicion)\s+)?(?:(?:ha\s+sido|fue|queda|ha\s+quedado"
+    r"|resulta)\s+)?(?:aprobad|negad|rechazad|improbad)[oa]s?(?:\s+la\s+proposicion)?"
+    r"(?:\s+por\s+(?:unanimidad|mayoria(?:\s+absoluta)?))?(?:\s*,?\s*(?:senor|senora)\s+president[ea])?"
+    r"\s*[.!;]?\s*"
+)
+
+
+def _vote_after_proposal(t: _Text, start: int) -> int | None:
+    """Where the vote said after a proposal's text begins, or None: the run of vote sentences
+    (call, count, result) that ends the utterance, when it holds a count or a result. Anything
+    else said after the text keeps it going, so no word of the proposal is cut."""
+    cut: int | None = None
+    decided = False
+    for m in _SENTENCE_RE.finditer(t.low, start):
+        said = m.group(0)
+        if not said.strip():
+            continue
+        counted = any(_tally(said).values())
+        result = _RESULT_SAID_RE.fullmatch(said) is not None
+        call = _VOTE_CALL_RE.match(said) is not None and len(said.split()) <= _VOTE_CALL_MAX_WORDS
+        if counted or result or call:
+            cut = m.start() + len(said) - len(said.lstrip()) if cut is None else cut
+            decided = decided or counted or result
+        else:
+            cut, decided = None, False
+    return cut if decided else None
 
 
 def _proposicion_data(t: _Text) -> dict[str, Any]:
@@ -1404,8 +1524,9 @@ def _proposicion_data(t: _Text) -> dict[str, Any]:
         lead = _PROPOSAL_LEAD_RE.match(t.low, end)
         # The proposal ends where its vote begins ("… trayectoria. Se abre la votación: votaron
         # sí dieciséis… Aprobada."): the vote is written as the vote's summary, not as its text.
-        vote = _PROPOSAL_VOTE_RE.search(t.low, end)
-        rest = _slice(t, lead.end() if lead else end, vote.start() if vote else len(t.raw))
+        begin = lead.end() if lead else end
+        vote = _vote_after_proposal(t, begin)
+        rest = _slice(t, begin, len(t.raw) if vote is None else vote)
         # Only the announcement ("Proposición presentada por la concejala Ana Ruiz."): no texto,
         # or the acta would write it twice ("… por Ana Ruiz: Proposición presentada por …").
         text = rest if len(rest.split()) >= 2 else None

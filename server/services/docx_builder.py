@@ -1523,6 +1523,8 @@ class _Renderer:
         totals = {kind: counted[kind] if (said := given[kind]) is None else said for kind in counted}
         declared = _as_text(votacion.get("resultado")).strip().upper()
         result = declared or ("APROBADO" if totals["si"] > totals["no"] else "NEGADO")
+        style = self.style(element.role or "BODY")
+        runs: list[Any] = []
         if element.template is not None:
             summary_ctx: dict[str, Any] = {
                 **_ENV.globals,
@@ -1537,10 +1539,17 @@ class _Renderer:
                 summary_ctx["declarado"] = declared
             summary = element.render(summary_ctx)
             if summary is not None:
-                self.marked_paragraph(container, self.style(element.role or "BODY"), summary)
-                if plan is not None and plan.check is not None:
-                    runs = list(_last_child(container).iterchildren(W_R))
-                    self.comments.append(_PendingComment([runs[0], runs[-1]], _clean(plan.check)))
+                self.marked_paragraph(container, style, summary)
+                paragraph = _last_child(container)
+                runs = list(paragraph.iterchildren(W_R))
+                if not runs:  # only markup ("****"): nothing to write
+                    container.remove(paragraph)
+        if plan is not None and plan.check is not None:
+            # The reviewer's note goes over the summary; with none written (the tenant has no
+            # summary, or it came out empty), on a paragraph of its own, so it is never lost.
+            if not runs:
+                runs = [_add_run(_add_paragraph(container, style), "")]
+            self.comments.append(_PendingComment([runs[0], runs[-1]], _clean(plan.check)))
         return True
 
     # -- human edits ----------------------------------------------------------------------
@@ -1778,13 +1787,16 @@ def _with_arrivals(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any
     """A member who arrives after the roll call is said so later ("se deja constancia de que
     el concejal X se hizo presente a las 9:40", a block's ``llegadas``): the roll call before
     it shows the member as arrived late (``tarde``, with the time), no longer absent or
-    excused; a member it did not list is added. Excuses said on their own after the roll call
-    ("Presentaron excusa las concejalas Ana Ruiz y Paula Díaz.", a roll-call block with only
-    ``excusados``) go into that roll call's table too, instead of a table of their own, and no
+    excused, in the block that listed the member (a roll call may be said over several blocks);
+    a member none listed is added to the last one. A member any of them has present is left
+    alone, and a roll-call block a person edited (``human_edited``) is never changed: a human
+    edit wins, so a member it lists keeps what it says. Excuses said on their own after the roll
+    call ("Presentaron excusa las concejalas Ana Ruiz y Paula Díaz.", a roll-call block with only
+    ``excusados``) go into the roll call's table too, instead of a table of their own, and no
     longer show those members absent. Derived when the document is built, on copies: the
     stored blocks stay as said, and the constancia stays where it was said."""
     out = list(blocks)
-    roll_call: int | None = None
+    roll_calls: list[int] = []
     for index, block in enumerate(blocks):
         if block.get("deleted"):
             continue
@@ -1793,46 +1805,78 @@ def _with_arrivals(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any
             continue
         if block.get("template_id") == "TPL_LLAMADO_LISTA" and any(data.get(k) for k in _ROLL_CALL_KEYS):
             excuses = data.get("excusados")
-            others = any(data.get(k) for k in _ROLL_CALL_KEYS if k != "excusados")
-            if roll_call is not None and isinstance(excuses, list) and not others:
-                out[roll_call] = _with_excuses(out[roll_call], excuses)
+            others = any(
+                data.get(k) for k in (*_ROLL_CALL_KEYS, "quorum", "total_presentes") if k != "excusados"
+            )
+            if isinstance(excuses, list) and not others and _with_excuses(out, roll_calls, excuses):
                 out[index] = {**block, "structured_data": {k: v for k, v in data.items() if k != "excusados"}}
             else:
-                roll_call = index
+                roll_calls.append(index)
             continue
         arrivals = data.get("llegadas")
-        if roll_call is None or not isinstance(arrivals, list):
-            continue
-        target = out[roll_call]
-        said = target["structured_data"]
-        lists = {k: list(v) for k, v in said.items() if k in _ROLL_CALL_KEYS and isinstance(v, list)}
-        for arrival in arrivals:
-            name = _person_name(arrival)
-            if not name or any(_person_name(m) == name for m in lists.get("presentes", [])):
-                continue
-            for key in ("ausentes", "excusados", "tarde"):
-                lists[key] = [m for m in lists.get(key, []) if _person_name(m) != name]
-            late = {"nombre": name}
-            if isinstance(arrival, Mapping) and arrival.get("hora"):
-                late["hora"] = arrival["hora"]
-            lists.setdefault("tarde", []).append(late)
-        out[roll_call] = {**target, "structured_data": {**said, **lists}}
+        if roll_calls and isinstance(arrivals, list):
+            for arrival in arrivals:
+                _arrived(out, roll_calls, arrival)
     return out
 
 
-def _with_excuses(roll_call: Mapping[str, Any], excuses: Sequence[Any]) -> Mapping[str, Any]:
-    """The roll call with members excused later: no longer absent; present or late ones kept."""
-    said = roll_call["structured_data"]
-    lists = {k: list(v) for k, v in said.items() if k in _ROLL_CALL_KEYS and isinstance(v, list)}
+def _with_excuses(out: list[Mapping[str, Any]], roll_calls: Sequence[int], excuses: Sequence[Any]) -> bool:
+    """Put excuses said on their own into the last roll-call block ``out[i]`` (see
+    :func:`_with_arrivals`): each member no longer absent in any of them, and excused in the
+    last; a member one of them has present, late or excused already is left as it is. False
+    (nothing changed) when there is no roll call before, or the last one was edited by a person."""
+    if not roll_calls or out[roll_calls[-1]].get("human_edited") is True:
+        return False
+    lists = {i: _roll_call_lists(out[i]) for i in roll_calls}
+    last = roll_calls[-1]
     for excuse in excuses:
         name = _person_name(excuse)
         if not name or any(
-            _person_name(m) == name for k in ("presentes", "tarde", "excusados") for m in lists.get(k, [])
+            _person_name(m) == name
+            for i in roll_calls
+            for k in ("presentes", "tarde", "excusados")
+            for m in lists[i].get(k, [])
         ):
             continue
-        lists["ausentes"] = [m for m in lists.get("ausentes", []) if _person_name(m) != name]
-        lists.setdefault("excusados", []).append(excuse)
-    return {**roll_call, "structured_data": {**said, **lists}}
+        for i in roll_calls:
+            if out[i].get("human_edited") is not True:
+                lists[i]["ausentes"] = [m for m in lists[i].get("ausentes", []) if _person_name(m) != name]
+        lists[last].setdefault("excusados", []).append(excuse)
+    for i in roll_calls:
+        if out[i].get("human_edited") is not True:
+            out[i] = {**out[i], "structured_data": {**out[i]["structured_data"], **lists[i]}}
+    return True
+
+
+def _roll_call_lists(block: Mapping[str, Any]) -> dict[str, list[Any]]:
+    said = block["structured_data"]
+    return {k: list(v) for k, v in said.items() if k in _ROLL_CALL_KEYS and isinstance(v, list)}
+
+
+def _arrived(out: list[Mapping[str, Any]], roll_calls: Sequence[int], arrival: Any) -> None:
+    """Show one arrival in the roll-call blocks ``out[i]`` for i in roll_calls (see
+    :func:`_with_arrivals`)."""
+    name = _person_name(arrival)
+    if not name:
+        return
+    lists = {i: _roll_call_lists(out[i]) for i in roll_calls}
+    listing = [i for i in roll_calls if any(_person_name(m) == name for v in lists[i].values() for m in v)]
+    if any(_person_name(m) == name for i in roll_calls for m in lists[i].get("presentes", [])):
+        return
+    if any(out[i].get("human_edited") is True for i in listing):
+        return
+    editable = [i for i in roll_calls if out[i].get("human_edited") is not True]
+    if not editable:
+        return
+    late = {"nombre": name}
+    if isinstance(arrival, Mapping) and arrival.get("hora"):
+        late["hora"] = arrival["hora"]
+    home = listing[0] if listing else editable[-1]
+    for i in {*listing, home}:
+        changed = {k: [m for m in v if _person_name(m) != name] for k, v in lists[i].items()}
+        if i == home:
+            changed.setdefault("tarde", []).append(late)
+        out[i] = {**out[i], "structured_data": {**out[i]["structured_data"], **changed}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -1870,17 +1914,19 @@ class _OpenVote:
     nominal: bool = False
 
     def accepts(self, votacion: Mapping[str, Any]) -> bool:
-        """Does this vote go on in ``votacion``? A second list, a list after the result, another
-        result, or other totals with no list between them (a count taken again) start a new
-        vote; so does a call with nothing counted ("se abre la votación"), which begins one."""
+        """Does this vote go on in ``votacion``? A second list, any list or totals after the
+        result was declared (the next item's vote, even with the same count), another result,
+        or other totals with no list between them (a count taken again) start a new vote; so
+        does a call with nothing counted ("se abre la votación"), which begins one. The same
+        result said again with no count (the chair echoing "Aprobada.") is the same vote."""
         said, listed = _vote_numbers(votacion)
         result = _as_text(votacion.get("resultado")).strip().upper()
         if said is None and listed is None and not result:
             return False
         if listed is not None and (self.listed is not None or self.result):
             return False  # a second list, or a list after the result was declared
-        if result and self.result and result != self.result:
-            return False
+        if self.result and (said is not None or listed is not None or (result and result != self.result)):
+            return False  # the vote was over: this is another one ("Aprobada." alone echoes it)
         if listed is None and said is not None:
             earlier = self.declared
             if earlier is None and self.listed is None:
@@ -1888,6 +1934,18 @@ class _OpenVote:
             if earlier is not None and earlier != said:
                 return False
         return True
+
+    def ended_by(self, block: Mapping[str, Any]) -> bool:
+        """Does a block with no vote, said after this one was counted or declared, end it? Words
+        other than a question (another item read: "Siguiente proposición, que se cite…") do;
+        a question about the vote ("¿Cómo vota el concejal…?") and a vote only called or only
+        listed so far (the secretary's declaration is still to come) do not."""
+        if not (self.result or self.declared):
+            return False
+        data = block.get("structured_data")
+        said = _as_text(data.get("texto") if isinstance(data, Mapping) else None).strip()
+        said = said or _as_text(block.get("text")).strip()
+        return bool(said) and not said.endswith("?")
 
     def add(self, block: Mapping[str, Any], votacion: Mapping[str, Any]) -> None:
         said, listed = _vote_numbers(votacion)
@@ -1940,11 +1998,12 @@ def _vote_plans(by_zone: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[int,
     call ("se abre la votación nominal…"), the members' list, then the secretary's count and
     result. Within a zone, a vote block goes on with the vote before it unless an item was
     presented in between (a proposal's authors, a bill's title, another number) or the block
-    cannot belong to the same vote (see :meth:`_OpenVote.accepts`). The summary is written
-    after the vote's last block, with the totals and the result the secretary declared (the
-    list's count when none were declared); when the declared totals and the list disagree, the
-    summary carries the declared ones and a Word comment asks the reviewer to settle it. Derived
-    when the document is built: the stored blocks stay as said."""
+    cannot belong to the same vote (see :meth:`_OpenVote.accepts`), and a block said after the
+    vote was counted or declared, with words and no vote, ends it (:meth:`_OpenVote.ended_by`).
+    The summary is written after the vote's last block, with the totals and the result the
+    secretary declared (the list's count when none were declared); when the declared totals and
+    the list disagree, the summary carries the declared ones and a Word comment asks the
+    reviewer to settle it. Derived when the document is built: the stored blocks stay as said."""
     plans: dict[int, _VotePlan] = {}
     for blocks in by_zone.values():
         current: _OpenVote | None = None
@@ -1961,6 +2020,9 @@ def _vote_plans(by_zone: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[int,
                 current = None
             votacion = data.get("votacion")
             if not isinstance(votacion, Mapping):
+                if current is not None and current.ended_by(block):
+                    plans.update(current.plans())
+                    current = None
                 continue
             if current is None or not current.accepts(votacion):
                 if current is not None:
