@@ -101,7 +101,7 @@ def test_start_pins_the_tenant_configuration(client: TestClient, make_token: Cal
     assert pinned["skeleton_id"] == "SKEL_STD_V1" and len(pinned["skeleton_sha256"]) == 64
     assert pinned["style_map"]["Estilo_Cali"] == "HEADING_1"
     assert pinned["placeholder_map"]["TPL_DEBATE"] == "ZONE_DEBATE"
-    assert pinned["entities_dictionary"]["Jhon"] == "John"
+    assert pinned["entities_dictionary"]["Santiago de Kali"] == "Santiago de Cali"
 
 
 def test_changing_tenant_files_does_not_change_an_open_session(
@@ -118,7 +118,7 @@ def test_changing_tenant_files_does_not_change_an_open_session(
         config_path = tenants / TENANT / "tenant.json"
         config = json.loads(config_path.read_text())
         config["placeholder_map"]["TPL_DEBATE"] = "ZONE_VARIOS"
-        config["entities_dictionary"]["Jhon"] = "Yon"
+        config["entities_dictionary"]["Santiago de Kali"] = "Santiago de Kaly"
         config_path.write_text(json.dumps(config))
         skeleton = tenants / TENANT / "skeletons" / "SKEL_STD_V1.docx"
         skeleton.write_bytes(b"not a docx any more")
@@ -138,10 +138,12 @@ def test_changing_tenant_files_does_not_change_an_open_session(
 
         api = f"/v1/orchestrator/session/{session_id}"
         block = client.post(
-            f"{api}/append", json={"text": "Tiene la palabra el concejal Jhon Pérez."}, headers=bearer(token)
+            f"{api}/append",
+            json={"text": "Tiene la palabra el concejal Pérez: en Santiago de Kali falta agua."},
+            headers=bearer(token),
         ).json()["block"]
         assert block["target_placeholder"] == "ZONE_DEBATE"
-        assert "John" in block["text"]
+        assert "Santiago de Cali" in block["text"]
         assert client.get(api, headers=bearer(token)).json()["pinned"]["adapter_id"] == "adapter_cali_v2"
         result = client.post(f"{api}/finalize", headers=bearer(token)).json()
         assert "integrity_hash" in result, result
