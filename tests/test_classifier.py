@@ -1286,6 +1286,56 @@ def test_the_varios_point_is_still_named(text: str) -> None:
     assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_VARIOS
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Y es que ocurre en varios.",
+        "Hemos hecho debates en varios.",
+        "Presidente, en varios se ha presentado el mismo problema con la alimentación escolar.",
+        "De los colegios que visité, en varios le faltan docentes.",
+        "Los barrios de ladera siguen igual; en varios, la gente no tiene agua.",
+        "en varios le faltan docentes desde febrero",
+        "En varios, la gente no tiene agua.",
+    ],
+)
+def test_varios_said_in_a_speech_is_not_the_point(text: str) -> None:
+    """ "en varios" said mid-speech, or at the start of a sentence that goes on, means "in
+    several": the speech stays in the debate (it went to varios, and the debate after it too)."""
+    assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_DEBATE
+
+
+def test_one_varios_in_a_speech_does_not_take_the_debate_along() -> None:
+    """A speech saying "en varios" used to open varios, and every intervention after it stayed there."""
+    assert (
+        sections(
+            [
+                "Gracias, presidente. De los colegios que visité, en varios le faltan docentes.",
+                "Tiene la palabra el concejal Luis Díaz.",
+                "Gracias, presidente. Coincido con la concejala.",
+            ],
+            previous=TPL_DEBATE,
+        )
+        == [TPL_DEBATE] * 3
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Siguiente punto, varios.",
+        "Pasamos a varios.",
+        "continuamos con varios",
+        "Sexto punto: varios.",
+        "siguiente punto varios tiene la palabra el concejal luis diaz",
+        "en varios le damos la palabra a la concejala ana ruiz",
+    ],
+)
+def test_varios_announced_at_the_start_is_the_point(text: str) -> None:
+    """The point "varios" announced at the start (after "siguiente punto", "pasamos a", its
+    number) ending the sentence or followed by the grant of the floor opens varios."""
+    assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_VARIOS
+
+
 # --------------------------------------------------------------------------------------------
 # Facts a summarising template writes: guests, proposal numbers, filing numbers, ponentes
 # --------------------------------------------------------------------------------------------

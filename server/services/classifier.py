@@ -1620,9 +1620,14 @@ _LLAMADO_RE: Final = re.compile(
 _VARIOS_RE: Final = re.compile(
     r"\bproposiciones,? y (?:asuntos )?varios\b|\b(?:asuntos|puntos|temas) varios\b"
     r"|\bpunto de varios\b|\blo que propongan\b"
-    # "En varios, tiene la palabra…" / "Varios." name the point; "en varios barrios" does not.
-    r"|(?:\ben|^\W*)\s*varios\b(?=\s*(?:[,.:;!?]|$)|\s+(?:tiene|tendra|le|se|damos|doy|concedo"
-    r"|cedo|interviene|pasamos|continuamos)\b)"
+    # "varios" alone names the point only where it is announced: at the start ("[Siguiente
+    # punto,] varios.", "Pasamos a varios.", "En varios, tiene la palabra…"), ending the sentence
+    # or followed by the grant of the floor. Said mid-speech ("ocurre en varios", "en varios le
+    # faltan docentes") it means "several", and would take the speeches after it to varios.
+    rf"|^\W*(?:(?:punto\s+)?(?:{_alt(_ORDINALS)}|primer|tercer|[0-9]{{1,2}})(?:\s+punto)?\W+)?"
+    r"(?:(?:pasamos|continuamos|seguimos|vamos|avanzamos|procedemos)\s+(?:a|al|con)\s+)?"
+    r"(?:(?:en\s+)?(?:el\s+)?punto\s+(?:de\s+)?|en\s+)?varios\b"
+    rf"(?=\s*(?:[.:;!?]|$)|\s*,?\s*(?:se\s+)?(?:le\s+)?(?:{_SPEAKER_TRIGGER_RE.pattern}))"
 )
 _COMUNICACION_RE: Final = re.compile(
     r"\b(?:comunicacion|oficio|carta|misiva|correspondencia|circular|derecho de peticion)(?:es|s)?"
