@@ -973,6 +973,54 @@ def test_not_an_agenda_change(text: str, previous: str, expected: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
+        "Gracias presidente, este punto es clave y hay que cambiar la forma en que se contrata.",
+        "Con la venia de la presidencia, en este punto quiero modificar mi posición sobre el tema.",
+        "Presidente, la agenda del alcalde incluye obras en la ladera que se retiraron del plan.",
+        "gracias presidenta en este punto hay que cambiar el enfoque de la discusion",
+    ],
+)
+def test_a_point_spoken_of_is_not_an_agenda_change(text: str) -> None:
+    """A change to the agenda is asked for ("solicito que…", "propongo…"): a speech that says
+    "este punto", "cambiar" or "agenda" is not one. After the agenda read it is the debate, and
+    during its approval it stays there as speech, not as a change recognised (both were taken
+    for a change to the agenda, with a section's confidence)."""
+    assert classify(text, previous_template_id=TPL_ORDEN_DIA).template_id == TPL_DEBATE
+    during = classify(text, previous_template_id=TPL_APROBACION_ORDEN_DIA)
+    assert during.template_id == TPL_APROBACION_ORDEN_DIA
+    assert during.confidence < 0.85
+
+
+@pytest.mark.parametrize("previous", [TPL_ORDEN_DIA, TPL_APROBACION_ORDEN_DIA])
+def test_a_proposal_about_an_agenda_stays_a_proposal(previous: str) -> None:
+    """A proposición read while the agenda is approved, asking to change another session's
+    agenda, is the proposición with its authors (it was the agenda approval, authors lost)."""
+    text = (
+        "Proposición presentada por Ana Ruiz: que se incluya en el orden del día de mañana el "
+        "informe de Emcali."
+    )
+    result = classify(text, previous_template_id=previous)
+    assert result.template_id == TPL_PROPOSICION
+    assert result.structured_data["autores"] == ["Ana Ruiz"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "la concejala ana ruiz pide que se aplace el punto del proyecto de acuerdo",
+        "Propongo que el punto de comunicaciones se traslade al final.",
+        "sugiero que se retire de la agenda el debate de control político",
+        "Presidente, solicitamos que se adicione un punto sobre la emergencia invernal.",
+    ],
+)
+def test_more_agenda_changes_asked_for(text: str) -> None:
+    """Requests in the first and third person, lowercase too, whose object is the agenda or a
+    point of it, are still the agenda approval after the agenda is read."""
+    assert classify(text, previous_template_id=TPL_ORDEN_DIA).template_id == TPL_APROBACION_ORDEN_DIA
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "Siguiente punto. Debate de control político a la Secretaría de Movilidad sobre la "
         "operación del MIO y la seguridad vial, citado por el concejal Carlos Hernán Rodríguez Peña.",
         "Siguiente punto: control político a la Secretaría de Salud, citado por la concejala Ana Ruiz.",

@@ -1674,11 +1674,23 @@ _AGENDA_CHANGE_VERB: Final = (
     r"(?:inclu|adicion|agreg|retir|aplaz|aplac|pospon|modific|cambi|alter|traslad|exclu|suprim"
     r"|elimin|adelant|antepon|sustitu|reemplaz)\w*"
 )
-_AGENDA_ITEM: Final = r"(?:(?<!\ben )punto(?!\s+de\s+vista)|orden del dia|agenda)"
+# "en este punto" is "at this point", "punto de vista" a view: neither is an agenda item.
+_AGENDA_ITEM: Final = (
+    r"(?:(?<!\ben )(?<!\ben este )(?<!\ben ese )punto(?!\s+de\s+vista)|orden del dia|agenda)"
+)
 _AGENDA_CHANGE_RE: Final = re.compile(
     rf"\b{_AGENDA_CHANGE_VERB}\b[^.?!]{{0,60}}?\b{_AGENDA_ITEM}\b"
     rf"|\b{_AGENDA_ITEM}\b[^.?!]{{0,80}}?\b(?:se\s+)?{_AGENDA_CHANGE_VERB}\b"
 )
+# The change must be asked for: a request ("solicito que", "propongo aplazar", "la concejala
+# pide que") or, addressing the chair, a bare "que" ("Presidente, que el punto… se traslade").
+_REQUEST_RE: Final = re.compile(
+    r"\b(?:solicit(?:o|a|an|amos|ar|aria)|propon(?:go|e|en|emos|er|dria)|pid(?:o|e|en)"
+    r"|ped(?:imos|ir|iria)|sugier(?:o|e|en)|suger(?:imos|ir|iria))\b"
+    r"|^\W*(?:(?:(?:senor|senora)\s+)?(?:president[ea]|secretari[oa])\b\W*)?(?=que\b)"
+)
+_CLAUSE_STOP_RE: Final = re.compile(r"[.;:?!]")
+_MAX_REQUEST_CHARS: Final = 240  # a request's clause looked at (bounds the work on long text)
 _AGENDA_BEING_APPROVED: Final = frozenset({TPL_ORDEN_DIA, TPL_APROBACION_ORDEN_DIA})
 
 # Items put to the plenary's consideration: what is said while one is considered (a grant of
@@ -1781,6 +1793,22 @@ def _next_point_only(t: _Text) -> bool:
     return _NEXT_POINT_FILLER_RE.fullmatch(t.low) is not None
 
 
+def _asks_agenda_change(t: _Text) -> bool:
+    """Whether a request in the utterance changes the agenda or one of its points in its own
+    clause. A point spoken of ("este punto es clave y hay que cambiar la forma…", "la agenda
+    del alcalde… se retiraron") is not a change asked for, nor is a proposición read
+    ("Proposición…: que se incluya en el orden del día de mañana…"), whose authors it keeps."""
+    searched = 0
+    for m in _REQUEST_RE.finditer(t.low):
+        limit = min(len(t.low), m.end() + _MAX_REQUEST_CHARS)
+        stop = _CLAUSE_STOP_RE.search(t.low, m.end(), limit)
+        start, end = max(m.start(), searched), (stop.start() if stop else limit)
+        if start < end and _AGENDA_CHANGE_RE.search(t.low, start, end):
+            return True
+        searched = max(searched, end)
+    return False
+
+
 def _choose(t: _Text, previous: str | None, next_point: bool) -> tuple[str, float]:
     """Template and confidence for the utterance, by rule priority."""
     if _is_agenda_listing(t, previous):
@@ -1791,7 +1819,7 @@ def _choose(t: _Text, previous: str | None, next_point: bool) -> tuple[str, floa
         return TPL_CIERRE, _CONF_STRONG
     if _VOTE_RE.search(t.low) or len(_vote_items(t)) >= 2:
         return _vote_template(t, previous)
-    if previous in _AGENDA_BEING_APPROVED and not next_point and _AGENDA_CHANGE_RE.search(t.low):
+    if previous in _AGENDA_BEING_APPROVED and not next_point and _asks_agenda_change(t):
         return TPL_APROBACION_ORDEN_DIA, _CONF_SECTION
     hits = [(pos, i, tpl) for i, (tpl, rule) in enumerate(_SECTION_RULES) if (pos := rule(t)) is not None]
     if hits:
