@@ -452,6 +452,39 @@ def test_words_after_the_office_that_are_not_a_name_name_nobody(text: str) -> No
 
 
 @pytest.mark.parametrize(
+    ("text", "rol"),
+    [
+        ("Tiene la palabra la secretaria de Movilidad, Cali necesita soluciones.", "funcionario"),
+        ("Tiene la palabra el secretario general, Bogotá le escribió al concejo.", "secretario"),
+        ("tiene la palabra el director del dagma, Cali tiene un problema de arbolado", "funcionario"),
+        ("Tiene la palabra la personera, Colombia entera nos mira.", "personero"),
+    ],
+)
+def test_a_capitalised_word_the_sentence_goes_on_from_is_not_the_speaker(text: str, rol: str) -> None:
+    """After the office and a comma, a capitalised word followed by the rest of its sentence
+    (a place and its verb) is not a name: it was the orador ("CALI"), and the next block was
+    written under it."""
+    got = data(text, TPL_DEBATE)
+    assert "orador" not in got
+    assert got["rol"] == rol
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tiene la palabra la secretaria de Movilidad, Claudia Benítez.",
+        "Tiene la palabra la secretaria de Movilidad, Claudia Benítez, quien presenta el informe.",
+        "Tiene la palabra el gerente de Emcali, Luis Mora",
+        "Tiene la palabra el secretario de Salud, Luis Mora: gracias presidente.",
+    ],
+)
+def test_an_untitled_name_ending_its_clause_after_the_office_is_the_speaker(text: str) -> None:
+    """A capitalised name after the office and a comma, ending the clause or the sentence, is
+    still the orador without a title (passed before the fix too: it checks it is not too strict)."""
+    assert data(text, TPL_DEBATE)["orador"] in {"Claudia Benítez", "Luis Mora"}
+
+
+@pytest.mark.parametrize(
     ("text", "orador", "rol", "cargo", "texto"),
     [
         (

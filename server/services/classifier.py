@@ -556,6 +556,7 @@ _ROLE_RE: Final = re.compile(
     r"|comandante|inspectora?)\b(?:\s+(?:municipal|distrital|delegad[oa]))?"
 )
 _COMMA_RE: Final = re.compile(r"\s*,\s*")
+_NAME_END_RE: Final = re.compile(r"\s*(?:[,.;:!?)]|$)")
 # The speaker's part in the item, said before or after the name: "la concejala ponente Eva
 # Paz", "el concejal citante, Luis Mora", "Eva Paz, del Partido Verde, ponente del proyecto".
 _PART: Final = r"(?:coordinador[a]?\s+)?(?P<part>ponente|citante)s?\b(?:\s+coordinador[a]?\b)?"
@@ -643,16 +644,20 @@ def _party(t: _Text) -> str | None:
 
 def _person_after_role(t: _Text, pos: int) -> tuple[str, int] | None:
     """Person named right after a role, or after the office and a comma ("la secretaria de
-    Salud, doctora Ana Ruiz"). After the comma it must look like a name, titled or capitalised,
-    so "la secretaria de Salud, ella nos dirá" names nobody."""
+    Salud, doctora Ana Ruiz"). After the comma it must look like a name: titled, or capitalised
+    and ending the clause ("…de Salud, Ana Ruiz.", "…, Ana Ruiz, quien…"). "…de Salud, ella nos
+    dirá" names nobody, nor does a capitalised word the sentence goes on from ("…de Movilidad,
+    Cali necesita soluciones": a place, followed by its verb)."""
     if (person := _take_person(t, pos)) is not None:
         return person
     comma = _COMMA_RE.match(t.low, pos)
     if comma is None or (person := _take_person(t, comma.end())) is None:
         return None
     name_at = person[1] - len(person[0])
-    titled = _TITLE_RE.search(t.low, comma.end(), name_at) is not None
-    return person if titled or person[0][0].isupper() else None
+    if _TITLE_RE.search(t.low, comma.end(), name_at) is not None:
+        return person
+    ends_clause = _NAME_END_RE.match(t.low, person[1]) is not None
+    return person if person[0][0].isupper() and ends_clause else None
 
 
 def _speaker_at(t: _Text, pos: int) -> dict[str, Any]:
