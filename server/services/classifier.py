@@ -1261,6 +1261,12 @@ def _actas_data(t: _Text) -> dict[str, Any]:
 _ANNOUNCEMENT_END_RE: Final = re.compile(r"[.!?;:]\s")
 
 
+def _sentence_start(t: _Text, pos: int) -> int:
+    """Where the sentence holding pos starts."""
+    ends = [m.end() for m in _ANNOUNCEMENT_END_RE.finditer(t.raw, 0, pos)]
+    return ends[-1] if ends else 0
+
+
 def _grant_of_the_floor(t: _Text) -> dict[str, Any]:
     """texto and anuncio / anuncio_texto of an utterance whose sentence gives the floor, or {}.
 
@@ -1274,8 +1280,7 @@ def _grant_of_the_floor(t: _Text) -> dict[str, Any]:
     trigger = _SPEAKER_TRIGGER_RE.search(t.low)
     if trigger is None:
         return {}
-    ends = [m.end() for m in _ANNOUNCEMENT_END_RE.finditer(t.raw, 0, trigger.start())]
-    opening = ends[-1] if ends else 0  # where the sentence holding the trigger starts
+    opening = _sentence_start(t, trigger.start())
     if t.low[opening : trigger.start()].strip(" ,;:.-¡¿"):
         return {}  # "…como dijo el concejal que tiene la palabra…": not a grant
     stop = _ANNOUNCEMENT_END_RE.search(t.raw, trigger.end())
@@ -1348,9 +1353,13 @@ def _proyecto_data(t: _Text) -> dict[str, Any]:
         data["debate"] = "primero" if debate["first"] else "segundo"
     if ("numero" in data or "titulo" in data) and (reporters := _people_after(_REPORTERS_RE, t)):
         data["ponentes"] = [name for name in reporters if name[:1].isupper()]
-    if _SPEAKER_TRIGGER_RE.search(t.low):
+    if trigger := _SPEAKER_TRIGGER_RE.search(t.low):
         data.update({k: v for k, v in _speaker(t).items() if k != "partido"})
         data.update(_grant_of_the_floor(t))  # the ponente given the floor, as in a debate
+        if data.get("anuncio") and ("numero" in data or "titulo" in data):
+            # The bill announced and the floor given in one breath: the heading sums the bill
+            # up, and the grant, the chair's words, is written as said after it.
+            data["anuncio_texto"] = t.raw[_sentence_start(t, trigger.start()) :].strip()
     return data
 
 
