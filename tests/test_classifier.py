@@ -1789,3 +1789,45 @@ def test_excuses_said_on_their_own_are_the_roll_call(text: str, excusados: list[
     result = classify(text, previous_template_id=previous)
     assert result.template_id == TPL_LLAMADO_LISTA
     assert result.structured_data["excusados"] == excusados
+
+
+# --------------------------------------------------------------------------------------------
+# The chair conducting a vote is marked, so a speaker given the floor is not said to say it
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "previous"),
+    [
+        ("¿Lo aprueba la plenaria?", TPL_PROPOSICION),
+        ("Se somete a consideración la proposición leída.", TPL_PROPOSICION),
+        ("En consideración la proposición leída.", TPL_PROPOSICION),
+        ("en consideracion el articulado, se abre la discusion", TPL_PROYECTO_ACUERDO),
+        (
+            "Gracias, concejala. Se cierra la discusión. ¿Aprueban los honorables concejales?",
+            TPL_APROBACION_ACTAS,
+        ),
+    ],
+)
+def test_the_chairs_conduct_of_a_vote_is_marked(text: str, previous: str) -> None:
+    """The chair putting an item to consideration, opening or closing its discussion or asking
+    whether it is approved is marked ``tramite`` (the acta wrote it under the speaker given the
+    floor just before)."""
+    result = classify(text, previous_template_id=previous)
+    assert result.template_id == previous
+    assert result.structured_data["tramite"] is True
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Gracias, presidente. La proposición que se somete a consideración es muy importante.",
+        "Señor presidente, ¿se abre la discusión o no?",
+        "Con la venia de la presidencia, quiero saber si la plenaria aprueba esto sin discusión.",
+        "El concejo aprueba cada año el presupuesto y nadie lo revisa.",
+    ],
+)
+def test_a_speaker_speaking_of_the_vote_is_not_the_chairs_conduct(text: str) -> None:
+    """Words addressing the chair, or "aprueba" said of something else, are not the chair's
+    conduct of the vote (passes before the fix too, by design: the mark did not exist)."""
+    assert "tramite" not in data(text, TPL_PROPOSICION)

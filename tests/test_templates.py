@@ -448,6 +448,49 @@ def test_a_bill_announced_with_its_grant_writes_the_grant_as_said(
     assert items(build(blocks), "ZONE_PROYECTOS") == [heading, grant, f"{speaker}: {ponencia}"]
 
 
+@pytest.mark.parametrize(
+    ("item", "zone_name", "chair"),
+    [
+        ("TPL_PROPOSICION", "ZONE_PROPOSICIONES", "¿Lo aprueba la plenaria?"),
+        ("TPL_PROPOSICION", "ZONE_PROPOSICIONES", "Se somete a consideración la proposición leída."),
+        ("TPL_PROPOSICION", "ZONE_PROPOSICIONES", "En consideración la proposición leída."),
+        (
+            "TPL_PROYECTO_ACUERDO",
+            "ZONE_PROYECTOS",
+            "¿Aprueba la plenaria el proyecto de acuerdo en segundo debate?",
+        ),
+        (
+            "TPL_APROBACION_ACTAS",
+            "ZONE_PRIOR_ACTAS",
+            "se cierra la discusion, lo aprueban los honorables concejales",
+        ),
+    ],
+)
+def test_the_chairs_conduct_of_the_vote_after_a_grant_is_not_the_speakers(
+    item: str, zone_name: str, chair: str
+) -> None:
+    """The floor given, then the chair putting the item to the vote (the one given the floor
+    said nothing, or the transcript missed it): the chair's words are written as said, not as
+    the speaker's ("ANA RUIZ (concejala): ¿Lo aprueba la plenaria?"); CORE marks them."""
+    blocks = session_of(["Tiene la palabra la concejala Ana Ruiz.", chair], previous=item)
+    assert [b["template_id"] for b in blocks] == [item, item]
+    assert items(build(blocks), zone_name) == ["Tiene la palabra la concejala Ana Ruiz.", chair]
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "Gracias, presidente. La proposición que se somete a consideración es muy importante.",
+        "Gracias presidenta, quiero saber si la plenaria aprueba esto sin discusión.",
+    ],
+)
+def test_a_speaker_speaking_of_the_vote_is_still_named(words: str) -> None:
+    """Words that address the chair are the speaker's even when they mention the vote (passed
+    before the fix too: it checks the chair's conduct is not read too broadly)."""
+    blocks = session_of(["Tiene la palabra la concejala Ana Ruiz.", words], previous="TPL_PROPOSICION")
+    assert items(build(blocks), "ZONE_PROPOSICIONES")[1] == f"ANA RUIZ (concejala): {words}"
+
+
 def test_a_bill_titled_without_a_number_with_its_grant_is_written_as_said() -> None:
     """Without a number the heading is not written, and the whole utterance is, as said (passed
     before the fix too: it checks the grant is not written twice or the title lost)."""

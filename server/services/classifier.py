@@ -737,6 +737,24 @@ _APPROVAL_QUESTION_RE: Final = re.compile(
     r"\baprueba(?:n)?\b|\b(?:se somete|someto|sometemos|pongo|ponemos)\s+a\s+"
     r"(?:consideracion|votacion|aprobacion)\b"
 )
+# The chair conducting an item's vote: putting it to consideration, opening or closing its
+# discussion or vote, asking whether the plenary approves it. Said at a sentence's start (or as
+# a question) by the chair, who nobody addresses as "presidente".
+_SENTENCE_START: Final = r"(?:^|(?<=[.,;:!?¡¿])|(?<=[.,;:!?¡¿]\s))"
+_CHAIR_CONDUCT_RE: Final = re.compile(
+    rf"{_SENTENCE_START}(?:(?:se|lo|la|los|las)\s+)?(?:somete|someto|sometemos|pone|pongo|ponemos)"
+    r"\s+(?:a\s+)?(?:la\s+)?(?:consideracion|votacion|aprobacion|discusion)\b"
+    rf"|{_SENTENCE_START}(?:en|a)\s+consideracion\b"
+    r"|\b(?:se\s+(?:abre|cierra|reabre)|abrimos|cerramos|abro|cierro|queda\s+(?:abierta|cerrada))\s+"
+    r"(?:la\s+)?(?:discusion|votacion)\b"
+    r"|¿[^?¿]{0,60}?\baprueba(?:n)?\b"
+    r"|\baprueba(?:n)?\s+(?:la\s+)?(?:plenaria|corporacion|(?:los\s+)?honorables\s+concejales"
+    r"|el\s+concejo)\b"
+)
+_ADDRESSES_CHAIR_RE: Final = re.compile(
+    r"\b(?:senor(?:a)?\s+|gracias,?\s+(?:senor(?:a)?\s+)?)president[ea]\b|\bcon la venia\b"
+    r"|^\W*president[ea]\b"
+)
 _VOTE_SUBJECTS: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
     (re.compile(r"\borden del dia\b"), TPL_APROBACION_ORDEN_DIA),
     (re.compile(r"\bactas?\b"), TPL_APROBACION_ACTAS),
@@ -853,6 +871,13 @@ def _vote(t: _Text) -> dict[str, Any] | None:
     if votes:  # only when members are named: an empty list would render an empty table
         vote["votos"] = votes
     return vote
+
+
+def _is_chair_conduct(t: _Text) -> bool:
+    """Whether the utterance is the chair conducting an item's vote ("¿Lo aprueba la
+    plenaria?", "Se somete a consideración…", "En consideración la proposición leída.", "se
+    cierra la discusión"), not a speaker addressing the chair."""
+    return bool(_CHAIR_CONDUCT_RE.search(t.low)) and not _ADDRESSES_CHAIR_RE.search(t.low)
 
 
 def _vote_template(t: _Text, previous: str | None) -> tuple[str, float]:
@@ -1894,6 +1919,10 @@ def _classify(
     data = _EXTRACTORS[template](t)
     if template in _VOTING_TEMPLATES and (vote := _vote(t)) is not None:
         data["votacion"] = vote
+    if _is_chair_conduct(t):
+        # the chair's words, like a vote: never written in the mouth of a speaker given the
+        # floor just before ("Tiene la palabra la concejala X." then "¿Lo aprueba la plenaria?")
+        data["tramite"] = True
     roll_call = template == TPL_LLAMADO_LISTA and any(k in data for k in _ROLL_CALL_KEYS)
     if not roll_call and (arrivals := _arrivals(t)):
         # said in any section (often a constancia during the debate); the acta's roll call
