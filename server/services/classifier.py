@@ -755,6 +755,15 @@ _ADDRESSES_CHAIR_RE: Final = re.compile(
     r"\b(?:senor(?:a)?\s+|gracias,?\s+(?:senor(?:a)?\s+)?)president[ea]\b|\bcon la venia\b"
     r"|^\W*president[ea]\b"
 )
+
+
+def _is_chair_conduct(t: _Text) -> bool:
+    """Whether the utterance is the chair conducting an item's vote ("¿Lo aprueba la
+    plenaria?", "Se somete a consideración…", "En consideración la proposición leída.", "se
+    cierra la discusión"), not a speaker addressing the chair."""
+    return bool(_CHAIR_CONDUCT_RE.search(t.low)) and not _ADDRESSES_CHAIR_RE.search(t.low)
+
+
 _VOTE_SUBJECTS: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
     (re.compile(r"\borden del dia\b"), TPL_APROBACION_ORDEN_DIA),
     (re.compile(r"\bactas?\b"), TPL_APROBACION_ACTAS),
@@ -871,13 +880,6 @@ def _vote(t: _Text) -> dict[str, Any] | None:
     if votes:  # only when members are named: an empty list would render an empty table
         vote["votos"] = votes
     return vote
-
-
-def _is_chair_conduct(t: _Text) -> bool:
-    """Whether the utterance is the chair conducting an item's vote ("¿Lo aprueba la
-    plenaria?", "Se somete a consideración…", "En consideración la proposición leída.", "se
-    cierra la discusión"), not a speaker addressing the chair."""
-    return bool(_CHAIR_CONDUCT_RE.search(t.low)) and not _ADDRESSES_CHAIR_RE.search(t.low)
 
 
 def _vote_template(t: _Text, previous: str | None) -> tuple[str, float]:
