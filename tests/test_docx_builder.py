@@ -6,7 +6,9 @@ import importlib.util
 import io
 import json
 import re
+import shutil
 import struct
+import subprocess
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -27,6 +29,8 @@ from server.services.docx_builder import (
     given_the_floor,
     inspect_skeleton,
 )
+
+from .conftest import TIME_UNIT, require
 
 ROOT = Path(__file__).resolve().parent.parent
 SKELETON_PATH = ROOT / "server" / "tenants_data" / "CONCEJO_CALI" / "skeletons" / "SKEL_STD_V1.docx"
@@ -1001,6 +1005,60 @@ def test_a_grant_does_not_name_the_next_item() -> None:
         assert _speakers(grant, after)[after["block_id"]] == {}
     in_item = _said("grant", "TPL_PROPOSICION", **GRANT)
     assert _speakers(in_item, proposal)["proposal"] == {}
+
+
+def test_the_chairs_conduct_of_a_vote_is_not_put_in_the_speakers_mouth() -> None:
+    """After a grant, the chair putting the item to the vote ("¿Lo aprueba la plenaria?", which
+    CORE marks ``tramite``) is not written under the speaker, like a vote; words without the
+    mark still are."""
+    for item in ("TPL_PROPOSICION", "TPL_DEBATE", "TPL_APROBACION_ACTAS"):
+        grant = _said("grant", item, **GRANT)
+        question = _said("question", item, texto="¿Lo aprueba la plenaria?", tramite=True)
+        assert _speakers(grant, question)["question"] == {}
+        assert _speakers(grant, _said("words", item, texto="Gracias."))["words"] == CARRIED
+
+
+# The console's copy of the rule (static/js/draft.js), called once per pair of blocks.
+_DRAFT_HARNESS = r"""
+import { pathToFileURL } from "node:url";
+const chunks = [];
+for await (const chunk of process.stdin) chunks.push(chunk);
+const request = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+const { givenTheFloor } = await import(pathToFileURL(request.draft).href);
+const named = request.pairs.map(([previous, block]) => givenTheFloor(previous, block));
+process.stdout.write(JSON.stringify(named));
+"""
+
+
+def test_the_drafts_copy_of_the_carry_agrees_with_the_acta() -> None:
+    """draft.js's givenTheFloor names the same speaker as given_the_floor on the same two blocks:
+    a grant then words, a vote, the chair's conduct of the vote (``tramite``), a proposal read, a
+    deleted block, words naming their own speaker, another item."""
+    node = shutil.which("node")
+    require(node is not None, "node")
+    assert node is not None
+    grant = _said("grant", "TPL_PROPOSICION", **GRANT)
+    nexts = [
+        _said("words", "TPL_PROPOSICION", texto="Gracias."),
+        _said("debate", texto="Gracias."),
+        _said("question", "TPL_PROPOSICION", texto="¿Lo aprueba la plenaria?", tramite=True),
+        _said("vote", "TPL_PROPOSICION", votacion={"si": 15, "no": 2}),
+        _said("proposal", "TPL_PROPOSICION", autores=["Ana Ruiz"], texto="exaltar…"),
+        _said("own", "TPL_PROPOSICION", orador="Ana Ruiz", rol="concejala"),
+        _said("actas", "TPL_APROBACION_ACTAS", actas=[44]),
+    ]
+    proc = subprocess.run(
+        [node, "--input-type=module", "-e", _DRAFT_HARNESS],
+        input=json.dumps(
+            {"draft": str(ROOT / "static" / "js" / "draft.js"), "pairs": [[grant, b] for b in nexts]}
+        ).encode(),
+        capture_output=True,
+        timeout=60 * TIME_UNIT,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    expected = [dict(given_the_floor([grant, b])[1]["structured_data"]) for b in nexts]
+    assert json.loads(proc.stdout) == expected
 
 
 def test_a_speaker_stored_by_the_old_carry_is_derived_again() -> None:

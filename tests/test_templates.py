@@ -411,6 +411,96 @@ def session_of(phrases: list[str], previous: str | None = None) -> list[dict[str
     return blocks
 
 
+@pytest.mark.parametrize(
+    ("announced", "heading", "grant", "ponencia", "speaker"),
+    [
+        (
+            "Siguiente punto, proyecto de acuerdo número 12 de 2025. ",
+            "Proyecto de Acuerdo No. 12 de 2025. Ponente: Isabel Lozano.",
+            "Tiene la palabra la concejala ponente Isabel Lozano.",
+            "Gracias presidente, este proyecto busca mejorar la movilidad.",
+            "ISABEL LOZANO (concejala ponente)",
+        ),
+        (
+            "Pasamos al proyecto de acuerdo 045 de 2026, en segundo debate. ",
+            "Proyecto de Acuerdo No. 045 de 2026, segundo debate. Ponente: Luis Mora.",
+            "Le concedo la palabra al concejal ponente Luis Mora.",
+            "Muchas gracias, presidente. La ponencia es positiva.",
+            "LUIS MORA (concejal ponente)",
+        ),
+        (
+            "siguiente punto proyecto de acuerdo numero doce de 2025. ",
+            "Proyecto de Acuerdo No. 12 de 2025.",
+            "tiene la palabra la concejala ponente isabel lozano",
+            "gracias presidente este proyecto busca mejorar la movilidad",
+            "ISABEL LOZANO (concejala ponente)",
+        ),
+    ],
+)
+def test_a_bill_announced_with_its_grant_writes_the_grant_as_said(
+    announced: str, heading: str, grant: str, ponencia: str, speaker: str
+) -> None:
+    """A bill announced and the floor given in one utterance: the heading sums the bill up and
+    the grant is written as said after it (it was left out: only the heading was written); the
+    ponente's words right after stay in the bill's section, under the ponente."""
+    blocks = session_of([announced + grant, ponencia], previous="TPL_DEBATE")
+    assert [b["template_id"] for b in blocks] == ["TPL_PROYECTO_ACUERDO"] * 2
+    assert items(build(blocks), "ZONE_PROYECTOS") == [heading, grant, f"{speaker}: {ponencia}"]
+
+
+@pytest.mark.parametrize(
+    ("item", "zone_name", "chair"),
+    [
+        ("TPL_PROPOSICION", "ZONE_PROPOSICIONES", "¿Lo aprueba la plenaria?"),
+        ("TPL_PROPOSICION", "ZONE_PROPOSICIONES", "Se somete a consideración la proposición leída."),
+        ("TPL_PROPOSICION", "ZONE_PROPOSICIONES", "En consideración la proposición leída."),
+        (
+            "TPL_PROYECTO_ACUERDO",
+            "ZONE_PROYECTOS",
+            "¿Aprueba la plenaria el proyecto de acuerdo en segundo debate?",
+        ),
+        (
+            "TPL_APROBACION_ACTAS",
+            "ZONE_PRIOR_ACTAS",
+            "se cierra la discusion, lo aprueban los honorables concejales",
+        ),
+    ],
+)
+def test_the_chairs_conduct_of_the_vote_after_a_grant_is_not_the_speakers(
+    item: str, zone_name: str, chair: str
+) -> None:
+    """The floor given, then the chair putting the item to the vote (the one given the floor
+    said nothing, or the transcript missed it): the chair's words are written as said, not as
+    the speaker's ("ANA RUIZ (concejala): ¿Lo aprueba la plenaria?"); CORE marks them."""
+    blocks = session_of(["Tiene la palabra la concejala Ana Ruiz.", chair], previous=item)
+    assert [b["template_id"] for b in blocks] == [item, item]
+    assert items(build(blocks), zone_name) == ["Tiene la palabra la concejala Ana Ruiz.", chair]
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "Gracias, presidente. La proposición que se somete a consideración es muy importante.",
+        "Gracias presidenta, quiero saber si la plenaria aprueba esto sin discusión.",
+    ],
+)
+def test_a_speaker_speaking_of_the_vote_is_still_named(words: str) -> None:
+    """Words that address the chair are the speaker's even when they mention the vote (passed
+    before the fix too: it checks the chair's conduct is not read too broadly)."""
+    blocks = session_of(["Tiene la palabra la concejala Ana Ruiz.", words], previous="TPL_PROPOSICION")
+    assert items(build(blocks), "ZONE_PROPOSICIONES")[1] == f"ANA RUIZ (concejala): {words}"
+
+
+def test_a_bill_titled_without_a_number_with_its_grant_is_written_as_said() -> None:
+    """Without a number the heading is not written, and the whole utterance is, as said (passed
+    before the fix too: it checks the grant is not written twice or the title lost)."""
+    said_ = (
+        "Siguiente punto, proyecto de acuerdo por medio del cual se adopta el plan de movilidad. "
+        "Tiene la palabra la concejala ponente Isabel Lozano."
+    )
+    assert items(build(session_of([said_], previous="TPL_DEBATE")), "ZONE_PROYECTOS") == [said_]
+
+
 ACTA_OBJECTION = [
     "Siguiente punto. Aprobación del acta número cuarenta y cuatro.",
     "Tiene la palabra la concejala María Fernanda Vélez Restrepo.",

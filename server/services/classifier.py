@@ -557,6 +557,7 @@ _ROLE_RE: Final = re.compile(
     r"|comandante|inspectora?)\b(?:\s+(?:municipal|distrital|delegad[oa]))?"
 )
 _COMMA_RE: Final = re.compile(r"\s*,\s*")
+_NAME_END_RE: Final = re.compile(r"\s*(?:[,.;:!?)]|$)")
 # The speaker's part in the item, said before or after the name: "la concejala ponente Eva
 # Paz", "el concejal citante, Luis Mora", "Eva Paz, del Partido Verde, ponente del proyecto".
 _PART: Final = r"(?:coordinador[a]?\s+)?(?P<part>ponente|citante)s?\b(?:\s+coordinador[a]?\b)?"
@@ -644,16 +645,20 @@ def _party(t: _Text) -> str | None:
 
 def _person_after_role(t: _Text, pos: int) -> tuple[str, int] | None:
     """Person named right after a role, or after the office and a comma ("la secretaria de
-    Salud, doctora Ana Ruiz"). After the comma it must look like a name, titled or capitalised,
-    so "la secretaria de Salud, ella nos dirá" names nobody."""
+    Salud, doctora Ana Ruiz"). After the comma it must look like a name: titled, or capitalised
+    and ending the clause ("…de Salud, Ana Ruiz.", "…, Ana Ruiz, quien…"). "…de Salud, ella nos
+    dirá" names nobody, nor does a capitalised word the sentence goes on from ("…de Movilidad,
+    Cali necesita soluciones": a place, followed by its verb)."""
     if (person := _take_person(t, pos)) is not None:
         return person
     comma = _COMMA_RE.match(t.low, pos)
     if comma is None or (person := _take_person(t, comma.end())) is None:
         return None
     name_at = person[1] - len(person[0])
-    titled = _TITLE_RE.search(t.low, comma.end(), name_at) is not None
-    return person if titled or person[0][0].isupper() else None
+    if _TITLE_RE.search(t.low, comma.end(), name_at) is not None:
+        return person
+    ends_clause = _NAME_END_RE.match(t.low, person[1]) is not None
+    return person if person[0][0].isupper() and ends_clause else None
 
 
 def _speaker_at(t: _Text, pos: int) -> dict[str, Any]:
@@ -733,6 +738,33 @@ _APPROVAL_QUESTION_RE: Final = re.compile(
     r"\baprueba(?:n)?\b|\b(?:se somete|someto|sometemos|pongo|ponemos)\s+a\s+"
     r"(?:consideracion|votacion|aprobacion)\b"
 )
+# The chair conducting an item's vote: putting it to consideration, opening or closing its
+# discussion or vote, asking whether the plenary approves it. Said at a sentence's start (or as
+# a question) by the chair, who nobody addresses as "presidente".
+_SENTENCE_START: Final = r"(?:^|(?<=[.,;:!?¡¿])|(?<=[.,;:!?¡¿]\s))"
+_CHAIR_CONDUCT_RE: Final = re.compile(
+    rf"{_SENTENCE_START}(?:(?:se|lo|la|los|las)\s+)?(?:somete|someto|sometemos|pone|pongo|ponemos)"
+    r"\s+(?:a\s+)?(?:la\s+)?(?:consideracion|votacion|aprobacion|discusion)\b"
+    rf"|{_SENTENCE_START}(?:en|a)\s+consideracion\b"
+    r"|\b(?:se\s+(?:abre|cierra|reabre)|abrimos|cerramos|abro|cierro|queda\s+(?:abierta|cerrada))\s+"
+    r"(?:la\s+)?(?:discusion|votacion)\b"
+    r"|¿[^?¿]{0,60}?\baprueba(?:n)?\b"
+    r"|\baprueba(?:n)?\s+(?:la\s+)?(?:plenaria|corporacion|(?:los\s+)?honorables\s+concejales"
+    r"|el\s+concejo)\b"
+)
+_ADDRESSES_CHAIR_RE: Final = re.compile(
+    r"\b(?:senor(?:a)?\s+|gracias,?\s+(?:senor(?:a)?\s+)?)president[ea]\b|\bcon la venia\b"
+    r"|^\W*president[ea]\b"
+)
+
+
+def _is_chair_conduct(t: _Text) -> bool:
+    """Whether the utterance is the chair conducting an item's vote ("¿Lo aprueba la
+    plenaria?", "Se somete a consideración…", "En consideración la proposición leída.", "se
+    cierra la discusión"), not a speaker addressing the chair."""
+    return bool(_CHAIR_CONDUCT_RE.search(t.low)) and not _ADDRESSES_CHAIR_RE.search(t.low)
+
+
 _VOTE_SUBJECTS: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
     (re.compile(r"\borden del dia\b"), TPL_APROBACION_ORDEN_DIA),
     (re.compile(r"\bactas?\b"), TPL_APROBACION_ACTAS),
@@ -1339,6 +1371,12 @@ def _actas_data(t: _Text) -> dict[str, Any]:
 _ANNOUNCEMENT_END_RE: Final = re.compile(r"[.!?;:]\s")
 
 
+def _sentence_start(t: _Text, pos: int) -> int:
+    """Where the sentence holding pos starts."""
+    ends = [m.end() for m in _ANNOUNCEMENT_END_RE.finditer(t.raw, 0, pos)]
+    return ends[-1] if ends else 0
+
+
 def _grant_of_the_floor(t: _Text) -> dict[str, Any]:
     """texto and anuncio / anuncio_texto of an utterance whose sentence gives the floor, or {}.
 
@@ -1352,8 +1390,7 @@ def _grant_of_the_floor(t: _Text) -> dict[str, Any]:
     trigger = _SPEAKER_TRIGGER_RE.search(t.low)
     if trigger is None:
         return {}
-    ends = [m.end() for m in _ANNOUNCEMENT_END_RE.finditer(t.raw, 0, trigger.start())]
-    opening = ends[-1] if ends else 0  # where the sentence holding the trigger starts
+    opening = _sentence_start(t, trigger.start())
     if t.low[opening : trigger.start()].strip(" ,;:.-¡¿"):
         return {}  # "…como dijo el concejal que tiene la palabra…": not a grant
     stop = _ANNOUNCEMENT_END_RE.search(t.raw, trigger.end())
@@ -1426,9 +1463,13 @@ def _proyecto_data(t: _Text) -> dict[str, Any]:
         data["debate"] = "primero" if debate["first"] else "segundo"
     if ("numero" in data or "titulo" in data) and (reporters := _people_after(_REPORTERS_RE, t)):
         data["ponentes"] = [name for name in reporters if name[:1].isupper()]
-    if _SPEAKER_TRIGGER_RE.search(t.low):
+    if trigger := _SPEAKER_TRIGGER_RE.search(t.low):
         data.update({k: v for k, v in _speaker(t).items() if k != "partido"})
         data.update(_grant_of_the_floor(t))  # the ponente given the floor, as in a debate
+        if data.get("anuncio") and ("numero" in data or "titulo" in data):
+            # The bill announced and the floor given in one breath: the heading sums the bill
+            # up, and the grant, the chair's words, is written as said after it.
+            data["anuncio_texto"] = t.raw[_sentence_start(t, trigger.start()) :].strip()
     return data
 
 
@@ -1741,9 +1782,14 @@ _LLAMADO_RE: Final = re.compile(
 _VARIOS_RE: Final = re.compile(
     r"\bproposiciones,? y (?:asuntos )?varios\b|\b(?:asuntos|puntos|temas) varios\b"
     r"|\bpunto de varios\b|\blo que propongan\b"
-    # "En varios, tiene la palabra…" / "Varios." name the point; "en varios barrios" does not.
-    r"|(?:\ben|^\W*)\s*varios\b(?=\s*(?:[,.:;!?]|$)|\s+(?:tiene|tendra|le|se|damos|doy|concedo"
-    r"|cedo|interviene|pasamos|continuamos)\b)"
+    # "varios" alone names the point only where it is announced: at the start ("[Siguiente
+    # punto,] varios.", "Pasamos a varios.", "En varios, tiene la palabra…"), ending the sentence
+    # or followed by the grant of the floor. Said mid-speech ("ocurre en varios", "en varios le
+    # faltan docentes") it means "several", and would take the speeches after it to varios.
+    rf"|^\W*(?:(?:punto\s+)?(?:{_alt(_ORDINALS)}|primer|tercer|[0-9]{{1,2}})(?:\s+punto)?\W+)?"
+    r"(?:(?:pasamos|continuamos|seguimos|vamos|avanzamos|procedemos)\s+(?:a|al|con)\s+)?"
+    r"(?:(?:en\s+)?(?:el\s+)?punto\s+(?:de\s+)?|en\s+)?varios\b"
+    rf"(?=\s*(?:[.:;!?]|$)|\s*,?\s*(?:se\s+)?(?:le\s+)?(?:{_SPEAKER_TRIGGER_RE.pattern}))"
 )
 _COMUNICACION_RE: Final = re.compile(
     r"\b(?:comunicacion|oficio|carta|misiva|correspondencia|circular|derecho de peticion)(?:es|s)?"
@@ -1790,11 +1836,23 @@ _AGENDA_CHANGE_VERB: Final = (
     r"(?:inclu|adicion|agreg|retir|aplaz|aplac|pospon|modific|cambi|alter|traslad|exclu|suprim"
     r"|elimin|adelant|antepon|sustitu|reemplaz)\w*"
 )
-_AGENDA_ITEM: Final = r"(?:(?<!\ben )punto(?!\s+de\s+vista)|orden del dia|agenda)"
+# "en este punto" is "at this point", "punto de vista" a view: neither is an agenda item.
+_AGENDA_ITEM: Final = (
+    r"(?:(?<!\ben )(?<!\ben este )(?<!\ben ese )punto(?!\s+de\s+vista)|orden del dia|agenda)"
+)
 _AGENDA_CHANGE_RE: Final = re.compile(
     rf"\b{_AGENDA_CHANGE_VERB}\b[^.?!]{{0,60}}?\b{_AGENDA_ITEM}\b"
     rf"|\b{_AGENDA_ITEM}\b[^.?!]{{0,80}}?\b(?:se\s+)?{_AGENDA_CHANGE_VERB}\b"
 )
+# The change must be asked for: a request ("solicito que", "propongo aplazar", "la concejala
+# pide que") or, addressing the chair, a bare "que" ("Presidente, que el punto… se traslade").
+_REQUEST_RE: Final = re.compile(
+    r"\b(?:solicit(?:o|a|an|amos|ar|aria)|propon(?:go|e|en|emos|er|dria)|pid(?:o|e|en)"
+    r"|ped(?:imos|ir|iria)|sugier(?:o|e|en)|suger(?:imos|ir|iria))\b"
+    r"|^\W*(?:(?:(?:senor|senora)\s+)?(?:president[ea]|secretari[oa])\b\W*)?(?=que\b)"
+)
+_CLAUSE_STOP_RE: Final = re.compile(r"[.;:?!]")
+_MAX_REQUEST_CHARS: Final = 240  # a request's clause looked at (bounds the work on long text)
 _AGENDA_BEING_APPROVED: Final = frozenset({TPL_ORDEN_DIA, TPL_APROBACION_ORDEN_DIA})
 
 # Items put to the plenary's consideration: what is said while one is considered (a grant of
@@ -1897,6 +1955,22 @@ def _next_point_only(t: _Text) -> bool:
     return _NEXT_POINT_FILLER_RE.fullmatch(t.low) is not None
 
 
+def _asks_agenda_change(t: _Text) -> bool:
+    """Whether a request in the utterance changes the agenda or one of its points in its own
+    clause. A point spoken of ("este punto es clave y hay que cambiar la forma…", "la agenda
+    del alcalde… se retiraron") is not a change asked for, nor is a proposición read
+    ("Proposición…: que se incluya en el orden del día de mañana…"), whose authors it keeps."""
+    searched = 0
+    for m in _REQUEST_RE.finditer(t.low):
+        limit = min(len(t.low), m.end() + _MAX_REQUEST_CHARS)
+        stop = _CLAUSE_STOP_RE.search(t.low, m.end(), limit)
+        start, end = max(m.start(), searched), (stop.start() if stop else limit)
+        if start < end and _AGENDA_CHANGE_RE.search(t.low, start, end):
+            return True
+        searched = max(searched, end)
+    return False
+
+
 def _choose(t: _Text, previous: str | None, next_point: bool) -> tuple[str, float]:
     """Template and confidence for the utterance, by rule priority."""
     if _is_agenda_listing(t, previous):
@@ -1907,7 +1981,7 @@ def _choose(t: _Text, previous: str | None, next_point: bool) -> tuple[str, floa
         return TPL_CIERRE, _CONF_STRONG
     if _VOTE_RE.search(t.low) or len(_vote_items(t)) >= 2:
         return _vote_template(t, previous)
-    if previous in _AGENDA_BEING_APPROVED and not next_point and _AGENDA_CHANGE_RE.search(t.low):
+    if previous in _AGENDA_BEING_APPROVED and not next_point and _asks_agenda_change(t):
         return TPL_APROBACION_ORDEN_DIA, _CONF_SECTION
     hits = [(pos, i, tpl) for i, (tpl, rule) in enumerate(_SECTION_RULES) if (pos := rule(t)) is not None]
     if hits:
@@ -1968,6 +2042,10 @@ def _classify(
     data = _EXTRACTORS[template](t)
     if template in _VOTING_TEMPLATES and (vote := _vote(t)) is not None:
         data["votacion"] = vote
+    if _is_chair_conduct(t):
+        # the chair's words, like a vote: never written in the mouth of a speaker given the
+        # floor just before ("Tiene la palabra la concejala X." then "¿Lo aprueba la plenaria?")
+        data["tramite"] = True
     roll_call = template == TPL_LLAMADO_LISTA and any(k in data for k in _ROLL_CALL_KEYS)
     if not roll_call and (arrivals := _arrivals(t)):
         # said in any section (often a constancia during the debate); the acta's roll call

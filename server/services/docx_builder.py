@@ -1733,9 +1733,11 @@ a bill, a proposal, an acta, the agenda): a speaker the grant names carries to t
 INTERVENTION_TEMPLATES = ("TPL_DEBATE", "TPL_VARIOS")
 """Sections of interventions alone: they take the words after a grant said in any section of
 :data:`SPEECH_TEMPLATES`; an item's section takes only those after a grant said in it."""
-OWN_FIELDS = ("orador", "anuncio", "votacion", "autores", "titulo")
-"""What a block says of its own that the carried speaker does not go over: who speaks, a vote,
-an item presented (a proposal's authors, a bill's title, which the acta sums up as the item)."""
+OWN_FIELDS = ("orador", "anuncio", "votacion", "tramite", "autores", "titulo")
+"""What a block says of its own that the carried speaker does not go over: who speaks, a vote
+or the chair conducting one (``tramite``: "¿Lo aprueba la plenaria?", "Se somete a
+consideración…", which CORE marks), an item presented (a proposal's authors, a bill's title,
+which the acta sums up as the item)."""
 SPEAKER_FIELDS = ("orador", "rol", "cargo", "partido", "ponente")
 """What a grant of the floor says of the speaker, and a carried speaker brings along."""
 CARRIED = "orador_por_anuncio"
@@ -1754,8 +1756,9 @@ def given_the_floor(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, An
     the blocks (and the content hash over them) stay what was said and corrected. Deleted
     blocks and images between the two are passed over; anything else said in between (a block
     pending review too) ends the grant, and only the block right after it is named: later ones
-    may be the chair's again. A vote is never put in the speaker's mouth, nor an item presented
-    (:data:`OWN_FIELDS`), nor the first block of another item (a grant in the debate, then
+    may be the chair's again. A vote is never put in the speaker's mouth, nor the chair's
+    conduct of one (putting the item to consideration, asking for its approval), nor an item
+    presented (:data:`OWN_FIELDS`), nor the first block of another item (a grant in the debate, then
     "Siguiente punto. Aprobación del acta…": see :data:`INTERVENTION_TEMPLATES`). Speaker
     fields a block carries with ``orador_por_anuncio`` (stored by earlier versions) are derived
     again."""
