@@ -2024,3 +2024,284 @@ def test_a_speaker_speaking_of_the_vote_is_not_the_chairs_conduct(text: str) -> 
     """Words addressing the chair, or "aprueba" said of something else, are not the chair's
     conduct of the vote (passes before the fix too, by design: the mark did not exist)."""
     assert "tramite" not in data(text, TPL_PROPOSICION)
+
+
+# --------------------------------------------------------------------------------------------
+# Attendance: members called by name, lists said in other words, members leaving
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Sí, señor presidente. Álvaro José Benavides Ortiz, presente. Diego Fernando Lasso Muñoz, no "
+            "se encuentra. Esperanza Ramírez Toro, presente, conectada por Zoom. Jhon Fredy Montaño "
+            "Rentería, no se encuentra. Presidente, han contestado dos concejales, no hay quórum ni "
+            "siquiera para deliberar.",
+            {
+                "presentes": ["Álvaro José Benavides Ortiz", "Esperanza Ramírez Toro"],
+                "ausentes": ["Diego Fernando Lasso Muñoz", "Jhon Fredy Montaño Rentería"],
+                "quorum": "no hay quórum",
+                "total_presentes": 2,
+            },
+        ),
+        (
+            "ana maría ruiz presente luis mora no se encuentra eva paz presente pedro gómez ausente "
+            "no hay quórum",
+            {
+                "presentes": ["ana maría ruiz", "eva paz"],
+                "ausentes": ["luis mora", "pedro gómez"],
+                "quorum": "no hay quórum",
+                "total_presentes": 2,
+            },
+        ),
+        (
+            "Concejal Pedro Gómez: presente. Concejala Marta Lía Cardona: no está. La concejala Sandra "
+            "Patiño, excusada por incapacidad médica. Concejal Tulio Gaviria: presente. Hay quórum "
+            "deliberatorio.",
+            {
+                "presentes": ["Pedro Gómez", "Tulio Gaviria"],
+                "ausentes": ["Marta Lía Cardona"],
+                "excusados": [
+                    {"nombre": "Sandra Patiño", "motivo": "incapacidad médica", "rol": "concejala"}
+                ],
+                "quorum": "deliberativo",
+                "total_presentes": 2,
+            },
+        ),
+        (
+            "Harold Cuero Valencia, no contesta. Natalia Henao Cifuentes, presente. Juan Pablo Ríos, no "
+            "contesta. Señor presidente, no hay quórum.",
+            {
+                "presentes": ["Natalia Henao Cifuentes"],
+                "ausentes": ["Harold Cuero Valencia", "Juan Pablo Ríos"],
+                "quorum": "no hay quórum",
+                "total_presentes": 1,
+            },
+        ),
+    ],
+)
+@pytest.mark.parametrize("previous", [TPL_LLAMADO_LISTA, None, TPL_APERTURA])
+def test_members_answering_by_name_are_a_roll_call_not_a_vote(
+    text: str, expected: dict[str, Any], previous: str | None
+) -> None:
+    """Members called by name answering "presente" / "no se encuentra" / "ausente" / "excusada":
+    the roll call, with who is present, absent and excused. "Luis Mora, no se encuentra" was
+    read as a "no" vote, and the roll call without quorum became a vote NEGADO under the bills."""
+    result = classify(text, previous_template_id=previous)
+    assert result.template_id == TPL_LLAMADO_LISTA
+    assert result.structured_data == expected
+
+
+def test_one_member_answering_right_after_the_roll_call_is_still_the_roll_call() -> None:
+    """A roll call said over several utterances: one answer right after the roll call belongs to it."""
+    result = classify("Rodrigo Antonio Paz Saavedra, presente.", previous_template_id=TPL_LLAMADO_LISTA)
+    assert result.template_id == TPL_LLAMADO_LISTA
+    assert result.structured_data["presentes"] == ["Rodrigo Antonio Paz Saavedra"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ana Ruiz, sí. Luis Mora, ausente. Eva Paz, sí. Pedro Gómez, no. Votaron sí dos, no uno.",
+        "Álvaro José Benavides Ortiz, no. Diego Fernando Lasso Muñoz, sí. Esperanza Ramírez Toro, sí.",
+    ],
+)
+def test_a_nominal_vote_with_an_absent_member_stays_a_vote(text: str) -> None:
+    """Guard (passes before by design): a nominal vote naming one member absent is still a vote."""
+    result = classify(text, previous_template_id=TPL_PROYECTO_ACUERDO)
+    assert result.template_id == TPL_PROYECTO_ACUERDO
+    assert result.structured_data["votacion"]["votos"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Segundo llamado a lista. Álvaro José Benavides Ortiz, presente. Diego Fernando Lasso Muñoz, "
+            "presente de manera virtual. La concejala Viviana Marcela Hurtado Caicedo envió excusa por "
+            "calamidad doméstica. Señor presidente, contestaron dos honorables concejales, hay quórum "
+            "decisorio.",
+            {
+                "presentes": ["Álvaro José Benavides Ortiz", "Diego Fernando Lasso Muñoz"],
+                "excusados": [
+                    {
+                        "nombre": "Viviana Marcela Hurtado Caicedo",
+                        "motivo": "calamidad doméstica",
+                        "rol": "concejala",
+                    }
+                ],
+                "quorum": "decisorio",
+                "total_presentes": 2,
+            },
+        ),
+        (
+            "Con mucho gusto, presidente. Se encuentran conectados los honorables concejales Adriana "
+            "Lucía Mosquera Valencia, Camilo Ernesto Yepes Varela y Teresa de Jesús Arango Muriel. No se "
+            "han conectado los concejales Olga Lucía Bermúdez Cifuentes y Pedro Pablo Carvajal Montoya. "
+            "Presidente, tres concejales, tenemos quórum para decidir.",
+            {
+                "presentes": [
+                    "Adriana Lucía Mosquera Valencia",
+                    "Camilo Ernesto Yepes Varela",
+                    "Teresa de Jesús Arango Muriel",
+                ],
+                "ausentes": ["Olga Lucía Bermúdez Cifuentes", "Pedro Pablo Carvajal Montoya"],
+                "quorum": "decisorio",
+                "total_presentes": 3,
+            },
+        ),
+        (
+            "están conectados los concejales ana ruiz y luis mora. no se ha conectado la concejala eva "
+            "paz. el concejal pedro gómez presentó su excusa por viaje. hay quórum para deliberar",
+            {
+                "presentes": ["ana ruiz", "luis mora"],
+                "ausentes": ["eva paz"],
+                "excusados": [{"nombre": "pedro gómez", "motivo": "viaje"}],
+                "quorum": "deliberativo",
+                "total_presentes": 2,
+            },
+        ),
+        (
+            "Verificado el quórum, se encuentran presentes los concejales Ana Ruiz y Luis Mora. No se "
+            "encuentran presentes los concejales Eva Paz y Tulio Gaviria. Hay quórum deliberatorio.",
+            {
+                "presentes": ["Ana Ruiz", "Luis Mora"],
+                "ausentes": ["Eva Paz", "Tulio Gaviria"],
+                "quorum": "deliberativo",
+                "total_presentes": 2,
+            },
+        ),
+    ],
+)
+def test_attendance_said_in_other_words(text: str, expected: dict[str, Any]) -> None:
+    """Who is present, absent and excused in other common wordings: members answering by name,
+    "envió/presentó su excusa", "se encuentran/están conectados", "no se han conectado", "no se
+    encuentran presentes" (their names went to the present too). Only the quorum and the count
+    were kept, or nobody absent."""
+    result = classify(text, previous_template_id=TPL_LLAMADO_LISTA)
+    assert result.template_id == TPL_LLAMADO_LISTA
+    assert result.structured_data == expected
+
+
+def test_members_who_did_not_answer_are_not_present() -> None:
+    """ "No contestaron a lista los concejales…": absent, and not present as well."""
+    got = data("Secretario: no contestaron a lista los concejales Luis Mora y Ana Paz.")
+    assert got["ausentes"] == ["Luis Mora", "Ana Paz"]
+    assert "presentes" not in got
+
+
+DEPARTURES = [
+    (
+        "Presidente, se deja constancia de que el concejal Jhon Fredy Montaño Rentería se retira del "
+        "recinto siendo las nueve y cuarenta, con permiso de la presidencia, por una cita médica.",
+        [{"nombre": "Jhon Fredy Montaño Rentería", "hora": "09:40"}],
+    ),
+    (
+        "Siendo las once y cuarto se retiró de la sesión la concejala Ana Ruiz.",
+        [{"nombre": "Ana Ruiz", "hora": "11:15"}],
+    ),
+    (
+        "siendo las diez y media el concejal luis mora abandona el recinto",
+        [{"nombre": "luis mora", "hora": "10:30"}],
+    ),
+    (
+        "Se deja constancia de que la concejala Teresa de Jesús Arango Muriel se desconecta de la sesión "
+        "a las tres y cincuenta por una cita médica.",
+        [{"nombre": "Teresa de Jesús Arango Muriel", "hora": "15:50"}],
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "salidas"), DEPARTURES)
+@pytest.mark.parametrize("previous", [TPL_DEBATE, TPL_PROPOSICION, TPL_PROYECTO_ACUERDO, TPL_VARIOS])
+def test_a_member_leaving_is_not_the_opening(text: str, salidas: list[Any], previous: str) -> None:
+    """A member leaving mid-session, with the time said, stays where it was said, with the
+    departure (``salidas``) for the roll call: it was a second opening ("se dio inicio a la
+    sesión" at 9:40) and the departure was lost. "a las tres y cincuenta" with no period is p. m."""
+    result = classify(text, previous_template_id=previous)
+    assert result.template_id == previous
+    assert result.structured_data["salidas"] == salidas
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "El concejal Luis Mora se retira del partido y anuncia que votará en contra.",
+        "La concejala Ana Ruiz retira la proposición.",
+        "Gracias, presidente. Me retiro satisfecha de la respuesta del secretario.",
+    ],
+)
+def test_leaving_something_else_is_not_a_departure(text: str) -> None:
+    """Guard: leaving a party, withdrawing a proposal, "me retiro satisfecha" are no departure."""
+    assert "salidas" not in data(text, TPL_DEBATE)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Siendo las diez y veinte de la mañana, preside el primer vicepresidente, concejal Luis Mora.",
+        "siendo las once y cinco asume la presidencia la concejala ana ruiz",
+        "Que conste en el acta que siendo las once la plenaria guardó un minuto de silencio.",
+    ],
+)
+@pytest.mark.parametrize("previous", [TPL_PROYECTO_ACUERDO, TPL_PROPOSICION, TPL_VARIOS, TPL_ORDEN_DIA])
+def test_a_time_said_once_the_session_is_under_way_is_not_the_opening(text: str, previous: str) -> None:
+    """After the agenda or an item, a time or who presides does not open the session again (it
+    printed a second "se dio inicio a la sesión"): an opening then says so."""
+    assert classify(text, previous_template_id=previous).template_id != TPL_APERTURA
+
+
+def test_a_constancia_with_a_time_in_the_debate_is_not_the_opening() -> None:
+    """A constancia with a time, said in the debate, is not the opening."""
+    text = "Que conste en el acta que siendo las once la plenaria guardó un minuto de silencio."
+    assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_DEBATE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Siendo las nueve y diez de la mañana, preside el concejal Juan Pérez.",
+        "siendo las ocho y cuarenta y cinco de la mañana del diecisiete de septiembre de dos mil veinticinco",
+    ],
+)
+@pytest.mark.parametrize("previous", [None, TPL_APERTURA, TPL_DEBATE, TPL_LLAMADO_LISTA])
+def test_a_time_said_before_the_session_is_under_way_is_the_opening(text: str, previous: str | None) -> None:
+    """Guard (passes before by design): before the agenda (after a greeting, the roll call or the
+    opening's first words) a time or who presides is still the opening."""
+    assert classify(text, previous_template_id=previous).template_id == TPL_APERTURA
+
+
+@pytest.mark.parametrize(
+    ("text", "llegadas"),
+    [
+        (
+            "Presidente, le informo que el concejal Pedro Pablo Carvajal Montoya acaba de conectarse a la "
+            "sesión, son las dos y cuarenta.",
+            [{"nombre": "Pedro Pablo Carvajal Montoya", "hora": "14:40"}],
+        ),
+        (
+            "se conectó la concejala ana ruiz a las tres y diez",
+            [{"nombre": "ana ruiz", "hora": "15:10"}],
+        ),
+        (
+            "Siendo las nueve y cuarenta de la mañana se ha conectado el concejal Luis Mora.",
+            [{"nombre": "Luis Mora", "hora": "09:40"}],
+        ),
+    ],
+)
+@pytest.mark.parametrize("previous", [TPL_DEBATE, TPL_APROBACION_ORDEN_DIA])
+def test_a_member_joining_a_virtual_session_is_an_arrival(
+    text: str, llegadas: list[Any], previous: str
+) -> None:
+    """Joining a virtual session ("acaba de conectarse", "se conectó") is an arrival, with the time
+    (with no period, "las dos y cuarenta" in a session is 14:40), said where it was said."""
+    result = classify(text, previous_template_id=previous)
+    assert result.template_id == previous
+    assert result.structured_data["llegadas"] == llegadas
+
+
+def test_a_member_not_connected_is_no_arrival() -> None:
+    """Guard: "no se ha conectado el concejal…" is no arrival."""
+    assert "llegadas" not in data("Presidente, todavía no se ha conectado el concejal Luis Mora.", TPL_DEBATE)

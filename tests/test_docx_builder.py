@@ -1527,3 +1527,72 @@ def test_a_vote_summary_of_markup_only_writes_nothing() -> None:
     block = _vote_block("said", "Votaron sí tres, no uno.", votacion=_vote(3, 1, 0, "aprobado"))
     content = _zone(_build([block], templates=templates), "ZONE_PROYECTOS")
     assert [_text(p) for p in _paragraphs(content)] == ["Votaron sí tres, no uno."]
+
+
+def _departure(block_id: str, name: str, hora: str | None) -> dict[str, Any]:
+    text = f"Se deja constancia de que el concejal {name} se retira del recinto."
+    left = {"nombre": name, **({"hora": hora} if hora else {})}
+    return _block(
+        block_id,
+        "ZONE_DEBATE",
+        text,
+        template_id="TPL_DEBATE",
+        structured_data={"texto": text, "salidas": [left]},
+    )
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_a_member_leaving_shows_in_the_roll_call(templates: dict[str, Any] | None) -> None:
+    """A constancia during the debate says Jhon Montaño left at 9:40: the roll call shows him
+    "Se retiró (9:40 a. m.)" (it kept "Presente" for the whole session); one leaving with no
+    time said "Se retiró". The constancia stays in the debate, the stored blocks unchanged."""
+    blocks = [
+        _roll_call_block(presentes=["Ana Gómez", "Jhon Montaño", "Eva Mora"], ausentes=["Tulio Gaviria"]),
+        _departure("c", "Jhon Montaño", "09:40"),
+        _departure("d", "Eva Mora", None),
+    ]
+    stored = json.dumps(blocks, sort_keys=True)
+    out = _build(blocks, templates=templates)
+    assert _roll_call_rows(out) == [
+        ["Ana Gómez", "Presente"],
+        ["Tulio Gaviria", "Ausente"],
+        ["Jhon Montaño", "Se retiró (9:40 a. m.)"],
+        ["Eva Mora", "Se retiró"],
+    ]
+    assert _text(_paragraphs(_zone(out, "ZONE_DEBATE"))[0]) == blocks[1]["text"]
+    assert json.dumps(blocks, sort_keys=True) == stored
+
+
+def test_a_member_leaving_after_a_second_call_changes_only_that_call() -> None:
+    """A first call without quorum had Jhon Montaño absent, the second present; he leaves at
+    9:40: the second call shows him left, the first keeps him absent (as said then)."""
+    blocks = [
+        {**_roll_call_block(presentes=["Ana Gómez"], ausentes=["Jhon Montaño"]), "block_id": "r1"},
+        {**_roll_call_block(presentes=["Ana Gómez", "Jhon Montaño"]), "block_id": "r2"},
+        _departure("c", "Jhon Montaño", "09:40"),
+    ]
+    assert _all_roll_call_rows(_build(blocks, templates=CALI_TEMPLATES)) == [
+        [["Ana Gómez", "Presente"], ["Jhon Montaño", "Ausente"]],
+        [["Ana Gómez", "Presente"], ["Jhon Montaño", "Se retiró (9:40 a. m.)"]],
+    ]
+
+
+def test_a_member_arriving_late_and_leaving_is_shown_left() -> None:
+    """Absent at the roll call, arrived at 10:05, left at 11:00: shown left, once."""
+    blocks = [
+        _roll_call_block(presentes=["Ana Gómez"], ausentes=["Luis Mora"]),
+        _arrival("a", "Luis Mora", "10:05"),
+        _departure("c", "Luis Mora", "11:00"),
+    ]
+    assert _roll_call_rows(_build(blocks)) == [
+        ["Ana Gómez", "Presente"],
+        ["Luis Mora", "Se retiró (11:00 a. m.)"],
+    ]
+
+
+def test_a_member_leaving_does_not_override_a_roll_call_a_person_edited() -> None:
+    """A human edit wins: a roll call a person edited keeps the member present."""
+    edited = {**_roll_call_block(presentes=["Ana Gómez", "Jhon Montaño"]), "human_edited": True}
+    assert _all_roll_call_rows(_build([edited, _departure("c", "Jhon Montaño", "09:40")])) == [
+        [["Ana Gómez", "Presente"], ["Jhon Montaño", "Presente"]]
+    ]

@@ -449,10 +449,11 @@ _STOPWORD_TEXT: Final = """
     ciudadano ciudadana funcionario funcionaria director directora gerente jefe jefa contralor
     contralora partido bancada tiene tienen palabra interviene dice manifiesta expresa solicita
     propone presenta presentan sirvase favor minutos minuto hora horas vota voto votos votaron
-    abstencion excuso excusa excusado excusados ausente ausentes presente presentes quorum
+    abstencion excuso excusa excusado excusados excusada excusadas ausente ausentes presente presentes quorum
     decisorio deliberativo contestaron respondieron asistieron sesion acta proyecto proposicion
     comunicacion oficio punto orden dia siguiente hace uso quiere quisiera desea va voy vamos
     comunidad comunidades ciudadania publico administracion plenaria corporacion
+    sale salen salio salieron abandona abandonan abandono abandonaron
     """
 _NAME_STOPWORDS: Final = frozenset(_STOPWORD_TEXT.split()) | _NUMBER_WORDS
 _MAX_NAME_WORDS: Final = 6
@@ -1118,18 +1119,30 @@ def _orden_dia_data(t: _Text) -> dict[str, Any]:
     return {"puntos": points}
 
 
+# "No se encuentran presentes los concejales…" names the absent: "presentes" there is not a list.
+_NOT_THERE: Final = r"(?<!no )(?<!no se encuentran )(?<!no se encuentra )(?<!no estan )(?<!no esta )"
 _PRESENT_RE: Final = re.compile(
-    r"\b(?:contest\w*|respond\w*)\s+(?:a\s+|al\s+)?(?:lista|llamado)\s*,?"
-    r"|\b(?:se encuentran presentes|se hicieron presentes|presentes|asistentes|asistieron)\b\s*[:,]?"
+    r"\b(?<!no )(?:contest\w*|respond\w*)\s+(?:a\s+|al\s+)?(?:lista|llamado)\s*,?"
+    r"|\b(?<!no )(?:se\s+encuentran|estan)\s+conectad[oa]s\b\s*[:,]?"
+    rf"|\b{_NOT_THERE}(?:se encuentran presentes|se hicieron presentes|presentes|asistentes|asistieron)\b"
+    r"\s*[:,]?"
 )
 _ABSENT_RE: Final = re.compile(
     r"\b(?:ausentes?|no\s+contest\w*(?:\s+(?:a|al)\s+(?:lista|llamado))?|no\s+asisti\w*"
-    r"|no\s+se\s+hicieron\s+presentes|faltaron)\b\s*[:,]?"
+    r"|no\s+se\s+hicieron\s+presentes|faltaron|no\s+se\s+(?:ha\s+|han\s+|habia\s+|habian\s+)?conectad[oa]\w*"
+    r"|no\s+(?:se\s+encuentran?|estan?)\s+(?:presentes?|conectad[oa]s?))\b\s*[:,]?"
 )
-_EXCUSED_RE: Final = re.compile(
-    r"\b(?:con\s+excusa|se\s+excus\w*|excusad[oa]s?|presentaron\s+excusas?|presento\s+excusas?)"
-    r"\b\s*[:,]?"
+_EXCUSE_VERB: Final = r"(?:present|envi|allego|allegaron|radic|remiti)\w*\s+(?:(?:su|sus|una|la)\s+)?excusas?"
+_EXCUSED_RE: Final = re.compile(rf"\b(?:con\s+excusa|se\s+excus\w*|excusad[oa]s?|{_EXCUSE_VERB})\b\s*[:,]?")
+# A member's answer when called by name: "Ana Ruiz, presente.", "Luis Mora: no se encuentra.",
+# "eva paz excusada por incapacidad" (see _roll_call_items).
+_ANSWER_RE: Final = re.compile(
+    r"\b(?:(?P<presentes>presente)|(?P<ausentes>ausente|no\s+(?:se\s+)?(?:encuentra|esta)"
+    r"(?:\s+(?:presente|conectad[oa]))?|no\s+(?:contesta|contesto|responde|respondio|asistio)"
+    r"|no\s+se\s+ha\s+conectado)"
+    r"|(?P<excusados>excusad[oa]|se\s+excuso|con\s+excusa))\b"
 )
+_CLAUSE_MARKS: Final = ".;!?¿¡"
 _HEADCOUNT_RE: Final = re.compile(
     rf"\b(?P<n>{_NUM_PHRASE})\s+(?:honorables\s+)?(?:concejales|concejalas|miembros|cabildantes"
     r"|corporados)\b"
@@ -1249,11 +1262,54 @@ def _entry_name(entry: Any) -> str:
     return str(entry["nombre"]) if isinstance(entry, dict) else str(entry)
 
 
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    key: str  # presentes, ausentes or excusados
+    entry: Any  # the name, or {"nombre", "motivo"?, "rol"?} for an excused member
+    start: int  # where the name starts
+
+
+def _roll_call_items(t: _Text) -> list[_Answer]:
+    """Members called by name and their answers: "Ana Ruiz, presente. Luis Mora, no se
+    encuentra. La concejala Eva Paz, excusada por incapacidad médica." The name is what comes
+    right before the answer, from the clause's start (or the previous answer's end, for speech
+    to text without punctuation: "ana ruiz presente luis mora ausente"), and must be all of it:
+    "Presidente, hay seis presentes" names nobody. Linear: each answer looks back only to the
+    one before it."""
+    found: list[_Answer] = []
+    lowercase = t.raw == t.raw.lower()
+    previous_end = 0
+    for m in _ANSWER_RE.finditer(t.low):
+        end = len(t.raw[: m.start()].rstrip(" ,:-–"))
+        start = max(previous_end, *(t.raw.rfind(ch, previous_end, end) + 1 for ch in _CLAUSE_MARKS))
+        previous_end = m.end()
+        filler = _PERSON_FILLER_RE.match(t.low, start)
+        got = _take_person(t, start)
+        if got is None or got[1] > end or t.raw[got[1] : end].strip():
+            continue  # not a name, or not all of what comes before the answer
+        if not (got[0][:1].isupper() or lowercase):
+            continue
+        key = next(k for k, v in m.groupdict().items() if v)
+        entry: Any = got[0]
+        if key == "excusados":
+            said = t.low[start : filler.end()] if filler else ""
+            extra = {"motivo": reason[0]} if (reason := _reason(t, m.end())) else {}
+            extra |= {"rol": "concejala"} if _FEMININE_CUE_RE.search(said) else {}
+            entry = {"nombre": got[0], **extra} if extra else got[0]
+        found.append(_Answer(key, entry, got[1] - len(got[0])))
+        if len(found) >= 200:
+            break
+    return found
+
+
 _MEMBER_RE: Final = r"(?:(?:el|la|los|las)\s+)?(?:(?:honorables?|senor|senora)\s+)?concejal(?:a|es|as)?\s+"
 _PRESENT_VERB: Final = r"se\s+(?:hizo|hace|ha\s+hecho|hicieron|hacen|han\s+hecho)\s+presentes?"
 _ARRIVE_VERB: Final = (
     r"se\s+(?:incorporo|incorpora|ha\s+incorporado|incorporaron|han\s+incorporado)"
     r"|llego|llegaron|ha\s+llegado|han\s+llegado|ingreso|ingresaron|ha\s+ingresado|han\s+ingresado"
+    # virtual sessions: "se conectó", "acaba de conectarse"; "no se ha conectado" is absent
+    r"|(?<!no )se\s+(?:conecto|conectaron|ha\s+conectado|han\s+conectado)"
+    r"|acaban?\s+de\s+(?:conectarse|llegar|ingresar|incorporarse|unirse)"
 )
 _ROOM: Final = r"(?:al|a\s+la|en\s+el|en\s+la)\s+(?:recinto|sesion|plenaria|salon|hemiciclo|sala)\b"
 _ARRIVED_RE: Final = re.compile(
@@ -1270,7 +1326,6 @@ _ARRIVAL_BEFORE_RE: Final = re.compile(
     rf"\b(?:(?P<present>{_PRESENT_VERB})(?:\s+{_ROOM})?|(?:{_ARRIVE_VERB})\s+{_ROOM}"
     rf"|(?P<came>{_ARRIVE_VERB})|(?P<noun>(?:llegada|incorporacion|presencia|ingreso)\s+(?:de|del)))\s+$"
 )
-_CLAUSE_ENDS_RE: Final = re.compile(r"\s*(?:[.,;:!?)]|$)")
 # A presence put on record: with it, "llegó", "la llegada de…" need no more ("se deja constancia
 # de que el concejal Luis Mora llegó a las diez", "registramos la llegada del concejal…").
 _ON_RECORD_RE: Final = re.compile(r"\bconstancia\b|\bque conste\b|\bregistr(?:a|amos|o|e)\b")
@@ -1287,22 +1342,70 @@ def _said_arriving(t: _Text, start: int, end: int, on_record: bool) -> bool:
     before = _ARRIVAL_BEFORE_RE.search(t.low, max(0, start - 80), start)
     if before is not None and (on_record or not (before["noun"] or before["came"])):
         return True
-    if before is not None and before["came"] and _CLAUSE_ENDS_RE.match(t.low, end):
-        return True  # "Ya llegó la concejala Eva Paz."
+    if before is not None and before["came"] and _ARRIVED_WHERE_RE.match(t.low, end):
+        return True  # "Ya llegó la concejala Eva Paz.", "se conectó la concejala Eva Paz a las 3:10"
     arrived = _ARRIVED_RE.match(t.low, end)
     if arrived is None:
         return False
     return bool(arrived["present"] or on_record or _ARRIVED_WHERE_RE.match(t.low, arrived.end()))
 
 
-def _arrivals(t: _Text) -> list[dict[str, str]]:
-    """Members who arrived after the roll call, with the time when said: "se deja constancia de
-    que el concejal Harold Cuero se hizo presente a las nueve y cuarenta", "se hizo presente en
-    el recinto la concejala Ana Ruiz", "la llegada del concejal Luis Mora". Only members named
-    as concejal/concejala (an official or a guest arriving is not attendance), and only in a
-    presence context: "llegó a la conclusión", "ingresó una proposición", "agradezco la
-    presencia del concejal…" are speech. Linear in the text (it runs on the event loop): the
-    sentences are found once, and a time is looked for once per sentence."""
+# Leaving the session: "se retira del recinto", "se retiró de la sesión", "se desconecta",
+# "abandonó el recinto"; "se retira la proposición", "se retira del partido" are not.
+_LEAVE_VERB: Final = (
+    r"se\s+(?:retira|retiro|ha\s+retirado|retiran|retiraron|han\s+retirado|desconecta|desconecto"
+    r"|ha\s+desconectado|desconectan|desconectaron|han\s+desconectado)"
+    r"|abandona|abandono|ha\s+abandonado|abandonan|abandonaron|sale|salio|ha\s+salido|salen|salieron"
+)
+_FROM_ROOM: Final = (
+    r"(?:de\s+la|del|el|la|de)\s+(?:recinto|sesion|plenaria|salon|hemiciclo|sala|reunion|audiencia"
+    r"|plataforma|conexion)\b"
+)
+_LEFT_RE: Final = re.compile(
+    rf"\s*(?:,[^,.;]{{1,60}},)?\s*(?:(?P<off>se\s+(?:desconect\w*|ha\s+desconectado|han\s+desconectado))"
+    rf"|(?P<verb>{_LEAVE_VERB}))\b"
+)
+# After "se retira", "salió": what makes it leaving the session ("se retira del recinto", "se
+# retira siendo las…", "se retiró con permiso de la presidencia", "se retira.").
+_LEFT_WHERE_RE: Final = re.compile(
+    rf"\s*(?:{_FROM_ROOM}|siendo\s+las?\b|a\s+las?\s|con\s+(?:el\s+)?(?:permiso|autorizacion|excusa)\b"
+    r"|(?:[.,;:!?)]|$))"
+)
+_DEPARTURE_BEFORE_RE: Final = re.compile(
+    rf"\b(?:(?:{_LEAVE_VERB})\s+{_FROM_ROOM}[^.;:,]{{0,40}}?"
+    r"|(?P<noun>(?:salida|retiro|desconexion)\s+(?:de|del)))\s+$"
+)
+# A period said with the time: without one, "a las tres y cincuenta" in a session is p. m.
+_PERIOD_SAID_RE: Final = re.compile(
+    r"\b(?:manana|madrugada|tarde|noche|mediodia|medio dia|horas|hrs|[ap]\.?\s?m)\b"
+)
+_AFTERNOON_HOURS: Final = range(1, 7)
+
+
+def _said_leaving(t: _Text, start: int, end: int, on_record: bool) -> bool:
+    """Do the members named between start and end leave the session, as said around them?"""
+    before = _DEPARTURE_BEFORE_RE.search(t.low, max(0, start - 120), start)
+    if before is not None and (on_record or not before["noun"]):
+        return True
+    left = _LEFT_RE.match(t.low, end)
+    if left is None:
+        return False
+    return bool(left["off"] or on_record or _LEFT_WHERE_RE.match(t.low, left.end()))
+
+
+def _session_time(low: str) -> str | None:
+    """A time said during the session: "a las tres y cincuenta" with no period is 15:50 (a
+    council does not sit at 3 a. m.); said with one ("de la mañana", "a. m.") it is as said."""
+    hora = _find_time(low)
+    if hora is None or int(hora[:2]) not in _AFTERNOON_HOURS or _PERIOD_SAID_RE.search(low):
+        return hora
+    return f"{int(hora[:2]) + 12:02d}{hora[2:]}"
+
+
+def _members_said(t: _Text, said: Callable[[_Text, int, int, bool], bool]) -> list[dict[str, str]]:
+    """Members named as concejal/concejala for whom `said` holds, with the time of the sentence
+    when one is said. Linear in the text (it runs on the event loop): the sentences are found
+    once, and a time is looked for once per sentence."""
     found: list[dict[str, str]] = []
     lowercase = t.raw == t.raw.lower()  # speech to text without capitals: names are not marked
     starts = _sentence_starts(t)
@@ -1319,11 +1422,11 @@ def _arrivals(t: _Text) -> list[dict[str, str]]:
         sentence = bisect.bisect_right(starts, start) - 1
         record = bisect.bisect_left(records, starts[sentence])
         on_record = record < len(records) and records[record] < start
-        if not names or not _said_arriving(t, start, end, on_record):
+        if not names or not said(t, start, end, on_record):
             continue
         if sentence not in times:
             stop = starts[sentence + 1] if sentence + 1 < len(starts) else len(t.raw)
-            times[sentence] = _find_time(t.low[starts[sentence] : stop])
+            times[sentence] = _session_time(t.low[starts[sentence] : stop])
         hora = times[sentence]
         for name in names:
             if all(a["nombre"] != name for a in found):
@@ -1331,16 +1434,51 @@ def _arrivals(t: _Text) -> list[dict[str, str]]:
     return found
 
 
+def _arrivals(t: _Text) -> list[dict[str, str]]:
+    """Members who arrived after the roll call, with the time when said: "se deja constancia de
+    que el concejal Harold Cuero se hizo presente a las nueve y cuarenta", "se hizo presente en
+    el recinto la concejala Ana Ruiz", "la llegada del concejal Luis Mora", "el concejal Luis
+    Mora acaba de conectarse a la sesión". Only members named as concejal/concejala (an
+    official or a guest arriving is not attendance), and only in a presence context: "llegó a
+    la conclusión", "ingresó una proposición", "agradezco la presencia del concejal…" are
+    speech."""
+    return _members_said(t, _said_arriving)
+
+
+def _departures(t: _Text) -> list[dict[str, str]]:
+    """Members who left the session, with the time when said: "se deja constancia de que el
+    concejal Jhon Montaño se retira del recinto siendo las nueve y cuarenta", "la concejala
+    Teresa Arango se desconecta de la sesión a las tres y cincuenta", "se retiró de la sesión
+    el concejal Luis Mora". Only members named as concejal/concejala, and only leaving the
+    session: "el concejal Luis Mora se retira del partido", "retira la proposición" are not."""
+    return _members_said(t, _said_leaving)
+
+
 _ROLL_CALL_KEYS: Final = ("presentes", "ausentes", "excusados")
 
 
 def _llamado_data(t: _Text) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    for key, regex in (("presentes", _PRESENT_RE), ("ausentes", _ABSENT_RE)):
-        if names := _people_after(regex, t):
-            data[key] = names
-    if excused := _excused(t):
-        data["excusados"] = excused
+    """The roll call: who is present, absent or excused, the quorum and the count said.
+
+    Members answering by name ("Ana Ruiz, presente. Luis Mora, no se encuentra.") come first;
+    then the lists said ("se encuentran conectados los concejales…", "no se han conectado…",
+    "la concejala Eva Paz envió excusa por…"), each member once: a member said absent and
+    excused is excused."""
+    lists: dict[str, list[Any]] = {key: [] for key in _ROLL_CALL_KEYS}
+    for answer in _roll_call_items(t):
+        lists[answer.key].append(answer.entry)
+    excused = _excused(t)
+    excused_names = {_entry_name(e) for e in excused}
+    lists["ausentes"] = [e for e in lists["ausentes"] if _entry_name(e) not in excused_names]
+    lists_said = [
+        ("excusados", excused),
+        ("presentes", _people_after(_PRESENT_RE, t)),
+        ("ausentes", _people_after(_ABSENT_RE, t)),
+    ]
+    for key, entries in lists_said:
+        named = {_entry_name(e) for v in lists.values() for e in v}
+        lists[key] += [e for e in entries if _entry_name(e) not in named]
+    data: dict[str, Any] = {key: entries for key, entries in lists.items() if entries}
     if _NO_QUORUM_RE.search(t.low):
         data["quorum"] = "no hay quórum"
     elif _QUORUM_DECIDE_RE.search(t.low):
@@ -1813,6 +1951,9 @@ _PROPOSICION_RE: Final = re.compile(r"\bproposici(?:on|ones)\b")
 _APERTURA_WEAK_RE: Final = re.compile(
     r"\b(?:preside|presidida por|presidido por|bajo la presidencia)\b|\bsiendo las?\b"
 )
+# Sections said only once the session is under way (see _is_apertura_weak).
+_UNDER_WAY: Final = frozenset(TEMPLATE_IDS) - {TPL_APERTURA, TPL_LLAMADO_LISTA, TPL_DEBATE}
+_CONSTANCIA_RE: Final = re.compile(r"\bconstancia\b|\bque conste\b")
 _SPEECH_RE: Final = re.compile(
     r"\bcon la venia\b|\bgracias\b[^.]{0,20}\bpresident|\bsenor(?:a)? president[ea]\b"
     r"|\bbuen(?:os|as) (?:dias|tardes|noches)\b|\bmocion de (?:orden|procedimiento)"
@@ -1928,11 +2069,30 @@ def _is_firmas(t: _Text) -> bool:
     )
 
 
-def _is_apertura_weak(t: _Text) -> bool:
+def _is_apertura_weak(t: _Text, previous: str | None) -> bool:
+    """A time ("siendo las nueve y diez…") or who presides, said before the session is under
+    way: the opening. After a section said only once it is (the agenda, an item, a vote…), or
+    in a constancia ("se deja constancia de que… siendo las nueve y cuarenta"), it does not
+    open the session again: an opening then says so ("se abre la sesión", _APERTURA_RE). The
+    debate and the roll call may come before the opening (a greeting, the quorum), so after
+    them the weak rule still holds."""
     m = _APERTURA_WEAK_RE.search(t.low)
-    if m is None:
+    if m is None or previous in _UNDER_WAY or _CONSTANCIA_RE.search(t.low):
         return False
     return not m.group(0).startswith("siendo") or _find_time(t.low[m.start() :]) is not None
+
+
+def _is_roll_call(t: _Text, previous: str | None) -> bool:
+    """Members called by name answering "presente", "no se encuentra", "excusada": a roll call,
+    not a vote ("Luis Mora, no se encuentra" is no "no"). Two answers at least, or one right
+    after the roll call was asked for; and more of them than votes ("Ana Ruiz, sí. Luis Mora,
+    ausente. Eva Paz, sí." is a vote)."""
+    answers = _roll_call_items(t)
+    if len(answers) < (1 if previous == TPL_LLAMADO_LISTA else 2):
+        return False
+    called = {_entry_name(a.entry) for a in answers}
+    votes = [v for v in _vote_items(t) if v["nombre"] not in called]
+    return len(answers) > len(votes)
 
 
 def _intervention_section(previous: str | None, next_point: bool = False) -> str:
@@ -1979,6 +2139,8 @@ def _choose(t: _Text, previous: str | None, next_point: bool) -> tuple[str, floa
         return TPL_FIRMAS, _CONF_STRONG
     if _CIERRE_RE.search(t.low):
         return TPL_CIERRE, _CONF_STRONG
+    if _is_roll_call(t, previous):
+        return TPL_LLAMADO_LISTA, _CONF_STRONG
     if _VOTE_RE.search(t.low) or len(_vote_items(t)) >= 2:
         return _vote_template(t, previous)
     if previous in _AGENDA_BEING_APPROVED and not next_point and _asks_agenda_change(t):
@@ -1986,11 +2148,11 @@ def _choose(t: _Text, previous: str | None, next_point: bool) -> tuple[str, floa
     hits = [(pos, i, tpl) for i, (tpl, rule) in enumerate(_SECTION_RULES) if (pos := rule(t)) is not None]
     if hits:
         return min(hits)[2], _CONF_SECTION
-    if _RECESS_RE.search(t.low) or _arrivals(t):
+    if _RECESS_RE.search(t.low) or _arrivals(t) or _departures(t):
         # "Siendo las diez y cuarto, se hizo presente la concejala…", "siendo las once se
         # decreta un receso": a time said mid-session, not the opening.
         return _in_place(previous), _CONF_WEAK
-    if _is_apertura_weak(t):
+    if _is_apertura_weak(t, previous):
         return TPL_APERTURA, _CONF_WEAK
     if _has_speaker(t):
         return _intervention_section(previous, next_point), _CONF_SPEAKER
@@ -2052,6 +2214,8 @@ def _classify(
         # shows it, the block stays where it was said. The roll call's own "se hicieron
         # presentes los concejales…" lists who is present, not who arrived late.
         data["llegadas"] = arrivals
+    if not roll_call and (departures := _departures(t)):
+        data["salidas"] = departures  # likewise: the roll call shows who left, and when
     return _result(raw, template, data, confidence)
 
 

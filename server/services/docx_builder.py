@@ -85,18 +85,20 @@ way too), ``capfirst`` (first letter upper-case, the rest kept),
 false or a mapping → Spanish words). True/false are written "sí"/"no".
 
 ``{"table": "<kind>", ...}`` runs one of the built-in writers over ``structured_data``:
-  ``roll_call``  a table member | state from ``presentes``, ``ausentes``, ``excusados`` and
-                 ``tarde``; ``"headers"`` (2 strings, default ["Concejal", "Estado"]) and
-                 ``"labels"`` ({"presentes": "Presente", "ausentes": "Ausente",
-                 "excusados": "Excusado", "excusada": "Excusada", "tarde": "Llegó tarde"}) are
-                 configurable. A member given as ``{"nombre", "motivo"?, "hora"?, "rol"?}``
-                 gets the reason or the time after the label ("Excusado (incapacidad
-                 médica)", "Llegó tarde (9:40 a. m.)"); an excused one whose ``rol`` is
+  ``roll_call``  a table member | state from ``presentes``, ``ausentes``, ``excusados``,
+                 ``tarde`` and ``retirados``; ``"headers"`` (2 strings, default ["Concejal",
+                 "Estado"]) and ``"labels"`` ({"presentes": "Presente", "ausentes": "Ausente",
+                 "excusados": "Excusado", "excusada": "Excusada", "tarde": "Llegó tarde",
+                 "retirados": "Se retiró"}) are configurable. A member given as ``{"nombre",
+                 "motivo"?, "hora"?, "rol"?}`` gets the reason or the time after the label
+                 ("Excusado (incapacidad médica)", "Llegó tarde (9:40 a. m.)", "Se retiró
+                 (9:40 a. m.)"); an excused one whose ``rol`` is
                  "concejala" gets ``excusada`` (a tenant that sets only ``excusados`` gets its
                  word, "-ado" made "-ada"). Members said to arrive later in the session (any
                  block's ``llegadas``) are shown under ``tarde`` in the roll call before them,
-                 no longer absent or excused, and members excused in a roll-call block of
-                 their own after it under ``excusados`` (:func:`_with_arrivals`, at build time).
+                 no longer absent or excused, members said to leave (``salidas``) under
+                 ``retirados``, and members excused in a roll-call block of their own after it
+                 under ``excusados`` (:func:`_with_arrivals`, at build time).
   ``votes``      the nominal vote of ``votacion``: a table Concejal | Voto from ``votos`` and a
                  summary paragraph. ``"headers"``, ``"labels"`` ({"si": "Sí", "no": "No",
                  "abstencion": "Abstención"}) and ``"summary"`` (Jinja2 text, or null for none)
@@ -723,7 +725,7 @@ def _count(votacion: Mapping[str, Any], kind: str) -> int | None:
     return None
 
 
-_ROLL_CALL_KEYS = ("presentes", "ausentes", "excusados", "tarde")
+_ROLL_CALL_KEYS = ("presentes", "ausentes", "excusados", "tarde", "retirados")
 
 
 def _attendance(key: str, member: Any, labels: Mapping[str, str]) -> str:
@@ -795,6 +797,7 @@ _ROLL_CALL_LABELS = {
     "excusados": "Excusado",
     "excusada": "Excusada",
     "tarde": "Llegó tarde",
+    "retirados": "Se retiró",
 }
 _VOTE_LABELS = {"si": "Sí", "no": "No", "abstencion": "Abstención"}
 _DEFAULT_HEADERS = {"roll_call": ("Concejal", "Estado"), "votes": ("Concejal", "Voto")}
@@ -823,7 +826,7 @@ _QUORUM_LINE: dict[str, Any] = {
     "role": "BODY",
     "requires": ["quorum"],
 }
-_ROLL_CALL_WHEN = "presentes or ausentes or excusados or tarde"
+_ROLL_CALL_WHEN = "presentes or ausentes or excusados or tarde or retirados"
 _VOTES: dict[str, Any] = {"table": "votes", "role": "BODY"}
 
 DEFAULT_TEMPLATES: Mapping[str, list[dict[str, Any]]] = {
@@ -1791,8 +1794,12 @@ def _with_arrivals(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any
     el concejal X se hizo presente a las 9:40", a block's ``llegadas``): the roll call before
     it shows the member as arrived late (``tarde``, with the time), no longer absent or
     excused, in the block that listed the member (a roll call may be said over several blocks);
-    a member none listed is added to the last one. A member any of them has present is left
-    alone, and a roll-call block a person edited (``human_edited``) is never changed: a human
+    a member none listed is added to the last one. A member any of them has present (or
+    leaving, below) is left alone. A member said to leave ("se retira del recinto siendo las
+    9:40", a block's ``salidas``) is shown as left (``retirados``, with the time) in the last
+    roll call that has the member present or late (a first call without quorum keeps the
+    member absent, as said then), else in the last that lists the member, else in the last
+    one. A roll-call block a person edited (``human_edited``) is never changed: a human
     edit wins, so a member it lists keeps what it says. Excuses said on their own after the roll
     call ("Presentaron excusa las concejalas Ana Ruiz y Paula Díaz.", a roll-call block with only
     ``excusados``) go into the roll call's table too, instead of a table of their own, and no
@@ -1820,6 +1827,10 @@ def _with_arrivals(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any
         if roll_calls and isinstance(arrivals, list):
             for arrival in arrivals:
                 _arrived(out, roll_calls, arrival)
+        departures = data.get("salidas")
+        if roll_calls and isinstance(departures, list):
+            for departure in departures:
+                _departed(out, roll_calls, departure)
     return out
 
 
@@ -1864,7 +1875,12 @@ def _arrived(out: list[Mapping[str, Any]], roll_calls: Sequence[int], arrival: A
         return
     lists = {i: _roll_call_lists(out[i]) for i in roll_calls}
     listing = [i for i in roll_calls if any(_person_name(m) == name for v in lists[i].values() for m in v)]
-    if any(_person_name(m) == name for i in roll_calls for m in lists[i].get("presentes", [])):
+    if any(
+        _person_name(m) == name
+        for i in roll_calls
+        for k in ("presentes", "retirados")
+        for m in lists[i].get(k, [])
+    ):
         return
     if any(out[i].get("human_edited") is True for i in listing):
         return
@@ -1880,6 +1896,32 @@ def _arrived(out: list[Mapping[str, Any]], roll_calls: Sequence[int], arrival: A
         if i == home:
             changed.setdefault("tarde", []).append(late)
         out[i] = {**out[i], "structured_data": {**out[i]["structured_data"], **changed}}
+
+
+def _departed(out: list[Mapping[str, Any]], roll_calls: Sequence[int], departure: Any) -> None:
+    """Show one member leaving in the roll-call blocks ``out[i]`` for i in roll_calls (see
+    :func:`_with_arrivals`)."""
+    name = _person_name(departure)
+    if not name:
+        return
+    lists = {i: _roll_call_lists(out[i]) for i in roll_calls}
+
+    def listing(*keys: str) -> list[int]:
+        return [
+            i for i in roll_calls if any(_person_name(m) == name for k in keys for m in lists[i].get(k, []))
+        ]
+
+    homes = listing("presentes", "tarde") or listing(*_ROLL_CALL_KEYS)
+    editable = [i for i in roll_calls if out[i].get("human_edited") is not True]
+    home = homes[-1] if homes else editable[-1] if editable else None
+    if home is None or out[home].get("human_edited") is True:
+        return
+    left = {"nombre": name}
+    if isinstance(departure, Mapping) and departure.get("hora"):
+        left["hora"] = departure["hora"]
+    changed = {k: [m for m in v if _person_name(m) != name] for k, v in lists[home].items()}
+    changed.setdefault("retirados", []).append(left)
+    out[home] = {**out[home], "structured_data": {**out[home]["structured_data"], **changed}}
 
 
 @dataclass(frozen=True, slots=True)
