@@ -1146,6 +1146,99 @@ def test_more_agenda_changes_asked_for(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
+        "Está en consideración el orden del día. Tiene la palabra la concejala Francia Elena Cuero "
+        "Angulo, del Pacto Histórico.",
+        "en consideracion el orden del dia leido tiene la palabra el concejal luis mora",
+        "Queda a consideración de la plenaria el orden del día.",
+        "Se abre la discusión del orden del día. Tiene la palabra la concejala Ana Ruiz.",
+    ],
+)
+def test_the_agenda_put_to_consideration_is_its_approval(text: str) -> None:
+    """The agenda put to consideration or discussion opens its approval, with the floor given in
+    it (it was the debate, and the change asked for next lost the agenda as its context)."""
+    assert classify(text, previous_template_id=TPL_ORDEN_DIA).template_id == TPL_APROBACION_ORDEN_DIA
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Gracias, presidente. Con todo respeto, propongo que el punto de comunicaciones se lea antes "
+        "de la elección, porque hay una carta de la Procuraduría que tiene que ver con la elección.",
+        "solicito que el punto de varios vaya de primero porque hay un oficio de la personeria",
+        "Presidente, que el punto del proyecto de acuerdo se trate después de las proposiciones.",
+        "Pido que movamos el punto de comunicaciones para el final de la sesión.",
+    ],
+)
+def test_a_point_put_in_another_place_is_an_agenda_change(text: str) -> None:
+    """A request to take a point before or after another, first or last, is a change to the
+    agenda; the communication it speaks of is not one read (it was "Se dio lectura a la
+    comunicación remitida por Procuraduría", and the request was lost)."""
+    for previous in (TPL_ORDEN_DIA, TPL_APROBACION_ORDEN_DIA):
+        result = classify(text, previous_template_id=previous)
+        assert result.template_id == TPL_APROBACION_ORDEN_DIA
+        assert "remitente" not in result.structured_data
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Gracias, presidente. Con todo respeto, propongo que el punto de comunicaciones se lea antes "
+        "de la elección, porque hay una carta de la Procuraduría que tiene que ver con la elección.",
+        "presidente solicito que se lea el oficio de la contraloria antes de votar",
+        "Presidente, que se dé lectura a la carta de la Personería sobre el alumbrado.",
+        "Quiero pedir que se tenga en cuenta la comunicación enviada por la Personería.",
+    ],
+)
+def test_a_communication_named_in_a_request_is_not_read(text: str) -> None:
+    """A communication named in the speaker's own request is spoken of, not read: the words stay
+    an intervention, as said, instead of "Se dio lectura a la comunicación remitida por…"."""
+    for previous in (TPL_DEBATE, TPL_VARIOS):
+        result = classify(text, previous_template_id=previous)
+        assert result.template_id == previous
+        assert result.structured_data["texto"] == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Comunicación de la Personería Distrital, en la que solicita que se cite al secretario de Salud.",
+        "Me permito leer el oficio remitido por la Contraloría, que solicita información.",
+        "Oficio número 245 remitido por la Secretaría de Hacienda, en el que propone un ajuste.",
+        "se da lectura a la carta de la junta de accion comunal que pide alumbrado",
+    ],
+)
+def test_a_communication_read_that_asks_for_something_is_still_read(text: str) -> None:
+    """Guard (passes before the change): a communication read whose sender asks or proposes
+    something is a communication; only the speaker's own request speaks of one."""
+    assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_COMUNICACION
+
+
+def test_a_failed_change_to_the_agenda_stays_in_its_approval() -> None:
+    """The agenda put to consideration, a change asked for, its vote and result (negated), then
+    the agenda approved: all in the agenda approval (audit9, session 2, utterances 6–11: the
+    change went to COMUNICACIONES and its negated vote to PROYECTOS DE ACUERDO)."""
+    said = [
+        "Está en consideración el orden del día. Tiene la palabra la concejala Francia Elena Cuero "
+        "Angulo, del Pacto Histórico.",
+        "Gracias, presidente. Con todo respeto, propongo que el punto de comunicaciones se lea antes "
+        "de la elección, porque hay una carta de la Procuraduría que tiene que ver directamente con "
+        "la elección del vicepresidente.",
+        "Votemos la propuesta de la concejala Cuero. Los que estén de acuerdo con mover las "
+        "comunicaciones antes de la elección, votan sí. Secretaria, abra la votación.",
+        "Presidente, la propuesta de modificación obtuvo ocho votos por el sí y diez por el no. Ha "
+        "sido negada.",
+        "Entonces se somete el orden del día tal como fue leído. ¿Lo aprueba la plenaria? Secretaria, "
+        "registre.",
+        "Aprobado el orden del día sin modificaciones, presidente, con dieciocho votos.",
+    ]
+    assert sections(said, previous=TPL_ORDEN_DIA) == [TPL_APROBACION_ORDEN_DIA] * 6
+    negated = classify(said[3], previous_template_id=TPL_APROBACION_ORDEN_DIA).structured_data
+    assert negated["votacion"]["resultado"] == "negado"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "Siguiente punto. Debate de control político a la Secretaría de Movilidad sobre la "
         "operación del MIO y la seguridad vial, citado por el concejal Carlos Hernán Rodríguez Peña.",
         "Siguiente punto: control político a la Secretaría de Salud, citado por la concejala Ana Ruiz.",

@@ -1760,6 +1760,9 @@ _APROBACION_OD_RE: Final = re.compile(
     r"|\borden del dia\b[^.?!]{0,40}?\b(?:somet\w*|aprueba\w*|aprobad\w*)"
     r"|\b(?:aprueba\w*|aprobar|aprobo|aprobacion|modific\w+|ajust\w+|alter\w+|adicion\w+|variar"
     r"|variacion|cambi\w+)\b[^.?!]{0,40}?\borden del dia\b"
+    # "Está en consideración el orden del día.", "queda a consideración de la plenaria el orden
+    # del día leído", "se abre la discusión del orden del día"
+    r"|(?:\b(?:en|a)\s+(?:la\s+)?consideracion|\bdiscusion)\b[^.?!]{0,40}?\borden del dia\b"
 )
 _ACTAS_RE: Final = re.compile(
     r"\b(?:aprobacion|aprobar|aprueba\w*|consideracion|lectura|somet\w*)\s+"
@@ -1834,7 +1837,13 @@ _DEBATE_ITEM_RE: Final = re.compile(
 # names (varios, proyecto, proposición…) are the agenda's, not a section taken up.
 _AGENDA_CHANGE_VERB: Final = (
     r"(?:inclu|adicion|agreg|retir|aplaz|aplac|pospon|modific|cambi|alter|traslad|exclu|suprim"
-    r"|elimin|adelant|antepon|sustitu|reemplaz)\w*"
+    r"|elimin|adelant|antepon|sustitu|reemplaz|mov|muev|reorden|invert|intercambi|anticip|posterg)\w*"
+)
+# A point put in another place of the agenda: "que el punto de comunicaciones se lea antes de la
+# elección", "que el punto de varios vaya de primero", "el punto del proyecto al final".
+_AGENDA_PLACE: Final = (
+    r"(?:antes|despues|luego)\s+(?:de|del)|de\s+(?:primero|ultimo|primeras|ultimas)"
+    r"|al\s+(?:final|principio|inicio|comienzo)|en\s+(?:primer|ultimo)\s+lugar"
 )
 # "en este punto" is "at this point", "punto de vista" a view: neither is an agenda item.
 _AGENDA_ITEM: Final = (
@@ -1842,7 +1851,7 @@ _AGENDA_ITEM: Final = (
 )
 _AGENDA_CHANGE_RE: Final = re.compile(
     rf"\b{_AGENDA_CHANGE_VERB}\b[^.?!]{{0,60}}?\b{_AGENDA_ITEM}\b"
-    rf"|\b{_AGENDA_ITEM}\b[^.?!]{{0,80}}?\b(?:se\s+)?{_AGENDA_CHANGE_VERB}\b"
+    rf"|\b{_AGENDA_ITEM}\b[^.?!]{{0,80}}?\b(?:(?:se\s+)?{_AGENDA_CHANGE_VERB}|{_AGENDA_PLACE})\b"
 )
 # The change must be asked for: a request ("solicito que", "propongo aplazar", "la concejala
 # pide que") or, addressing the chair, a bare "que" ("Presidente, que el punto… se traslade").
@@ -1850,6 +1859,12 @@ _REQUEST_RE: Final = re.compile(
     r"\b(?:solicit(?:o|a|an|amos|ar|aria)|propon(?:go|e|en|emos|er|dria)|pid(?:o|e|en)"
     r"|ped(?:imos|ir|iria)|sugier(?:o|e|en)|suger(?:imos|ir|iria))\b"
     r"|^\W*(?:(?:(?:senor|senora)\s+)?(?:president[ea]|secretari[oa])\b\W*)?(?=que\b)"
+)
+# The speaker's own request (first person, or the chair addressed with a bare "que").
+_OWN_REQUEST_RE: Final = re.compile(
+    r"\b(?:solicit(?:o|amos|ar|aria)|propon(?:go|emos|er|dria)|pid(?:o)|ped(?:imos|ir|iria)"
+    r"|sugier(?:o)|suger(?:imos|ir|iria))\b"
+    r"|^\W*(?:(?:senor|senora)\s+)?president[ea]\b\W*(?=que\b)"
 )
 _CLAUSE_STOP_RE: Final = re.compile(r"[.;:?!]")
 _MAX_REQUEST_CHARS: Final = 240  # a request's clause looked at (bounds the work on long text)
@@ -1894,9 +1909,35 @@ def _first(regex: re.Pattern[str]) -> _Rule:
     return rule
 
 
+def _own_requests(t: _Text) -> tuple[list[int], list[int]]:
+    """Starts and ends of the clauses of the speaker's own requests ("propongo que…", "solicito
+    que se lea…", "Presidente, que…"), merged and in order, each up to its clause's end."""
+    starts: list[int] = []
+    ends: list[int] = []
+    for m in _OWN_REQUEST_RE.finditer(t.low):
+        if ends and m.start() < ends[-1]:
+            continue  # inside the clause of the request before
+        limit = min(len(t.low), m.end() + _MAX_REQUEST_CHARS)
+        stop = _CLAUSE_STOP_RE.search(t.low, m.end(), limit)
+        starts.append(m.start())
+        ends.append(stop.start() if stop else limit)
+    return starts, ends
+
+
 def _comunicacion_at(t: _Text) -> int | None:
+    """Where a communication read or presented is first named ("Se da lectura a la comunicación
+    de…", "Oficio No. 12 remitido por…", "Me permito leer la carta…"), or None. One named in the
+    speaker's own request ("propongo que el punto de comunicaciones se lea antes, porque hay una
+    carta de la Procuraduría…", "solicito que se lea el oficio…") is spoken of, not read."""
+    requests: tuple[list[int], list[int]] | None = None
     for m in _COMUNICACION_RE.finditer(t.low):
-        if not _NOT_COMUNICACION_RE.search(t.low, max(0, m.start() - 30), m.start()):
+        if _NOT_COMUNICACION_RE.search(t.low, max(0, m.start() - 30), m.start()):
+            continue
+        if requests is None:
+            requests = _own_requests(t)
+        starts, ends = requests
+        clause = bisect.bisect_right(starts, m.start()) - 1
+        if clause < 0 or ends[clause] <= m.start():
             return m.start()
     return None
 
