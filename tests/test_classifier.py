@@ -850,6 +850,75 @@ def test_vote_naming_its_subject_goes_there(text: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "Votemos la propuesta de la concejala Cuero. Los que estén de acuerdo con mover las "
+        "comunicaciones antes de la elección, votan sí. Secretaria, abra la votación.",
+        "Presidente, la propuesta de modificación obtuvo ocho votos por el sí y diez por el no. Ha "
+        "sido negada.",
+        "se somete a votacion la propuesta del concejal luis mora",
+        "Aprobada la propuesta de la bancada con doce votos por el sí.",
+    ],
+)
+def test_a_vote_on_a_proposal_goes_where_it_was_made(text: str) -> None:
+    """A vote on "la propuesta…" belongs to the item where it was made (the agenda's approval, a
+    proposición), and with none under consideration to the proposiciones: never to the bills,
+    where a negated change to the agenda read as a second bill negated (audit9, session 2)."""
+    for previous in (TPL_ORDEN_DIA, TPL_APROBACION_ORDEN_DIA, TPL_APROBACION_ACTAS, TPL_PROPOSICION):
+        expected = TPL_APROBACION_ORDEN_DIA if previous == TPL_ORDEN_DIA else previous
+        assert classify(text, previous_template_id=previous).template_id == expected
+    for previous in (TPL_DEBATE, TPL_COMUNICACION, None):
+        assert classify(text, previous_template_id=previous).template_id == TPL_PROPOSICION
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Se cierra la discusión. Se vota la proposición con que termina el informe de ponencia. "
+        "Secretaria, llame a lista para la votación nominal.",
+        "Álvaro José Benavides Ortiz, sí. Diego Fernando Lasso Muñoz, sí. Esperanza Ramírez Toro, sí. "
+        "Liliana Andrea Cuéllar Vidal, no. Rodrigo Antonio Paz Saavedra, sí. Presidente, cuatro votos "
+        "por el sí y uno por el no. Ha sido aprobada la proposición con que termina el informe de "
+        "ponencia.",
+        "se somete a votacion la proposicion final del informe de ponencia",
+        "Aprobada la proposición con la que concluye la ponencia positiva, por unanimidad.",
+    ],
+)
+def test_the_vote_on_the_proposition_ending_the_ponencia_is_the_bills(text: str) -> None:
+    """The proposition with which the ponencia ends is the bill's first vote: it stays with the
+    bill, with its count, not among the proposiciones (audit9, session 1, utterances 30–31)."""
+    for previous in (TPL_PROYECTO_ACUERDO, TPL_PROPOSICION, TPL_DEBATE):
+        result = classify(text, previous_template_id=previous)
+        assert result.template_id == TPL_PROYECTO_ACUERDO
+        assert "votacion" in result.structured_data
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Se cierran las postulaciones. Secretaria, abra la votación nominal y pública para elegir "
+        "segundo vicepresidente.",
+        "Resultado de la votación, presidente: por la concejala Karina Patricia Escobar Lenis, doce "
+        "votos; por la concejala Marcela Inés Gutiérrez Obando, seis votos; y un voto en blanco. Ha "
+        "sido elegida segunda vicepresidenta de la corporación la concejala Karina Patricia Escobar "
+        "Lenis.",
+        "se abre la votacion para la eleccion del contralor distrital",
+        "Por el doctor Mario Paz votaron quince concejales y por la doctora Eva Gil tres. Queda "
+        "elegido personero el doctor Mario Paz.",
+    ],
+)
+def test_an_election_is_written_in_the_debate_without_sí_no_totals(text: str) -> None:
+    """An election has no zone of its own: its vote, for candidates, is written as said in the
+    debate zone ("desarrollo de la sesión"), with no sí/no totals made up for it. Before, it
+    followed the section before it (the agenda's approval) or went to the bills."""
+    for previous in (TPL_DEBATE, TPL_APROBACION_ORDEN_DIA, TPL_LLAMADO_LISTA):
+        result = classify(text, previous_template_id=previous)
+        assert result.template_id == TPL_DEBATE
+        assert "votacion" not in result.structured_data
+        assert result.structured_data["texto"] == text
+
+
+@pytest.mark.parametrize(
     ("text", "si", "no", "abstencion", "resultado"),
     [
         ("Votaron sí quince, no dos.", 15, 2, 0, None),

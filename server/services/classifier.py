@@ -765,11 +765,27 @@ def _is_chair_conduct(t: _Text) -> bool:
     return bool(_CHAIR_CONDUCT_RE.search(t.low)) and not _ADDRESSES_CHAIR_RE.search(t.low)
 
 
-_VOTE_SUBJECTS: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
+# What a vote is on, when it says so: the first one named wins (ties: list order). None is "the
+# proposal" ("la propuesta de la concejala…", "la propuesta de modificación"): the one made in the
+# item under consideration, else a proposición. An election (a dignitary of the board, the
+# contralor) has no zone of its own in the acta: it is an item of the session, written in the
+# debate zone ("desarrollo de la sesión") as said, for its vote is for candidates ("por la
+# concejala X, doce votos; …; un voto en blanco"), not a sí/no vote with totals to sum up.
+_VOTE_SUBJECTS: Final[tuple[tuple[re.Pattern[str], str | None], ...]] = (
     (re.compile(r"\borden del dia\b"), TPL_APROBACION_ORDEN_DIA),
     (re.compile(r"\bactas?\b"), TPL_APROBACION_ACTAS),
-    (re.compile(r"\bproyectos?\b"), TPL_PROYECTO_ACUERDO),
+    # "la proposición con que termina el informe de ponencia" opens the bill's vote: the bill's
+    (
+        re.compile(
+            r"\bproposicion\s+(?:final\b|con\s+(?:la\s+)?que\s+(?:termina|finaliza|concluye|culmina|cierra)\b)"
+            r"[^.?!]{0,40}?\bponencia\b"
+        ),
+        TPL_PROYECTO_ACUERDO,
+    ),
+    (re.compile(r"\bproyectos?\b|\bponencia\b|\barticulado\b"), TPL_PROYECTO_ACUERDO),
     (re.compile(r"\bproposici(?:on|ones)\b"), TPL_PROPOSICION),
+    (re.compile(r"\bpropuestas?\b"), None),
+    (re.compile(r"\belecci(?:on|ones)\b|\belegir\b|\belegid[oa]s?\b|\bpostulaci"), TPL_DEBATE),
 )
 _SIDE_WORDS: Final = r"si|no|a favor|en contra|afirmativos?|positivos?|negativos?"
 _FILL_WORDS: Final = r"(?:\s+(?:votos?|honorables|concejales|concejal|miembros|votaron|sufragios))*"
@@ -902,9 +918,10 @@ def _items_tally(votes: list[dict[str, str]]) -> dict[str, int]:
 
 def _vote_template(t: _Text, previous: str | None) -> tuple[str, float]:
     """Section a vote belongs to: what the text names, else the previous block."""
-    subjects = [(m.start(), tpl) for rx, tpl in _VOTE_SUBJECTS if (m := rx.search(t.low))]
+    subjects = [(m.start(), i) for i, (rx, _) in enumerate(_VOTE_SUBJECTS) if (m := rx.search(t.low))]
     if subjects:
-        return min(subjects)[1], _CONF_STRONG
+        named = _VOTE_SUBJECTS[min(subjects)[1]][1]
+        return named or _VOTE_FOLLOWS.get(previous or "", TPL_PROPOSICION), _CONF_STRONG
     if previous in _VOTE_FOLLOWS:
         return _VOTE_FOLLOWS[previous], _CONF_VOTE_CONTEXT
     return TPL_PROYECTO_ACUERDO, _CONF_WEAK
