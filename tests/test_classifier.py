@@ -2029,6 +2029,66 @@ def test_the_next_point_leaves_the_item(item: str, text: str) -> None:
     ]
 
 
+@pytest.mark.parametrize("item", [*_ITEMS, TPL_VARIOS])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tercer punto, elección del segundo vicepresidente de la mesa directiva. Se abren las "
+        "postulaciones. Tiene la palabra el concejal Ulises Fernando Lozada Potes.",
+        "punto cuarto eleccion del contralor tiene la palabra el concejal luis mora",
+        "Punto número cinco: informe de la comisión accidental. Tiene la palabra la concejala Ana Ruiz.",
+        "Sexto punto. Posesión del personero. Tiene la palabra el concejal Luis Mora.",
+    ],
+)
+def test_a_point_announced_by_its_number_leaves_the_item(item: str, text: str) -> None:
+    """A point announced by its number ("Tercer punto, …", "Punto cuarto.") ends the item before,
+    like "siguiente punto": an election announced after the agenda's approval, its nominations
+    and the floor given in it went to the agenda's approval (audit9, session 2, 13–18)."""
+    assert sections([text, "Tiene la palabra el personero, doctor Luis Díaz."], previous=item) == [
+        TPL_DEBATE,
+        TPL_DEBATE,
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Primer punto que quiero tocar, presidente: el alumbrado de la comuna 18.",
+        "tercer punto que nos preocupa es la seguridad, tiene la palabra el concejal luis mora",
+    ],
+)
+def test_a_speakers_own_point_is_not_an_agenda_point(text: str) -> None:
+    """Guard (passes before the change): "Primer punto que quiero tocar…" is a speaker's own
+    point, not an agenda point announced, and stays in varios."""
+    assert classify(text, previous_template_id=TPL_VARIOS).template_id == TPL_VARIOS
+
+
+def test_an_election_after_the_agenda_approval_is_the_debate() -> None:
+    """The election announced after the agenda is approved, its nominations, its vote and its
+    result: in the debate zone, as said (audit9, session 2, utterances 12–19)."""
+    said = [
+        "Presidente, le informo que el concejal Pedro Pablo Carvajal Montoya acaba de conectarse a la "
+        "sesión, son las dos y cuarenta.",
+        "Tercer punto, elección del segundo vicepresidente de la mesa directiva. Se abren las "
+        "postulaciones. Tiene la palabra el concejal Ulises Fernando Lozada Potes.",
+        "Presidente, la bancada del Partido de la U postula a la concejala Karina Patricia Escobar "
+        "Lenis, que ha sido una concejala juiciosa y conoce el reglamento.",
+        "Tiene la palabra la concejala Daniela Alejandra Ocampo Ríos, de Alianza Verde.",
+        "Gracias, presidente. Nosotros postulamos a la concejala Marcela Inés Gutiérrez Obando, para "
+        "que la mesa directiva tenga representación de las bancadas independientes.",
+        "Se cierran las postulaciones. Secretaria, abra la votación nominal y pública para elegir "
+        "segundo vicepresidente.",
+        "Resultado de la votación, presidente: por la concejala Karina Patricia Escobar Lenis, doce "
+        "votos; por la concejala Marcela Inés Gutiérrez Obando, seis votos; y un voto en blanco. Ha "
+        "sido elegida segunda vicepresidenta de la corporación la concejala Karina Patricia Escobar "
+        "Lenis.",
+        "Felicitaciones a la concejala Escobar. Concejala, ¿jura usted cumplir la Constitución, las "
+        "leyes y el reglamento del Concejo? Sí, juro. Queda posesionada.",
+    ]
+    got = sections(said, previous=TPL_APROBACION_ORDEN_DIA)
+    assert got == [TPL_APROBACION_ORDEN_DIA] + [TPL_DEBATE] * 7
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -1750,6 +1750,14 @@ _NEXT_POINT_RE: Final = re.compile(
     r"(?:con|al|a)\s+(?:el\s+)?)?(?:siguiente|proximo)\s+punto(?:\s+del\s+orden\s+del\s+dia)?\b"
     r"|\bpunto siguiente\b"
 )
+# An agenda point announced by its number at the start: "Tercer punto, elección del segundo
+# vicepresidente…", "Punto cuarto. Respuesta al cuestionario…", "punto numero seis lectura de
+# comunicaciones". Like "siguiente punto", the item before is over; "Primer punto que quiero
+# tocar…" is a speaker's own point.
+_POINT_ANNOUNCED_RE: Final = re.compile(
+    rf"^\W*(?:punto\s+(?:numero\s+)?(?:{_alt(_ORDINALS)}|{_NUM59_ALT}|[0-9]{{1,2}})"
+    rf"|(?:{_alt(_ORDINALS)}|primer|tercer)\s+punto)\b(?!\s+(?:que|de\s+vista)\b)"
+)
 _FIRMAS_RE: Final = re.compile(
     r"\b(?:firman|firmamos|suscriben|se firma|firma|firmad[oa]|(?:en|para) constancia)\b"
 )
@@ -1996,8 +2004,9 @@ def _is_apertura_weak(t: _Text) -> bool:
 def _intervention_section(previous: str | None, next_point: bool = False) -> str:
     """Where an intervention that names no section goes: one said while an item is under
     consideration (an acta, the agenda, a bill, a proposal) or in "asuntos varios" stays in
-    that section, next to what it is about, until another section is named or "siguiente
-    punto" leaves it; otherwise it is part of the debate."""
+    that section, next to what it is about, until another section is named or a point
+    announced ("siguiente punto", "Tercer punto, …") leaves it; otherwise it is part of the
+    debate."""
     return previous if previous in _STAYING and not next_point else TPL_DEBATE
 
 
@@ -2096,7 +2105,8 @@ def _classify(
     masked = _NEXT_POINT_RE.sub(lambda m: " " * len(m.group(0)), low)
     t = _Text(raw, masked)
     previous = previous_template_id if previous_template_id in TEMPLATE_LABELS else None
-    template, confidence = _choose(t, previous, next_point=masked != low)
+    next_point = masked != low or _POINT_ANNOUNCED_RE.match(low) is not None
+    template, confidence = _choose(t, previous, next_point)
     data = _EXTRACTORS[template](t)
     if template in _VOTING_TEMPLATES and (vote := _vote(t)) is not None:
         data["votacion"] = vote
