@@ -770,6 +770,73 @@ def test_comunicacion_filed_letter_without_accents() -> None:
     }
 
 
+PROCURADURIA_READ = (
+    "Presidente, hay dos comunicaciones. La primera es de la Procuraduría Provincial de Instrucción de "
+    "Cali, radicado 2025-41-0002117, y por solicitud de la concejala Cuero la leo en su totalidad: "
+    "Señores Concejo Distrital de Santiago de Cali. Asunto: vigilancia preventiva a la elección de "
+    "dignatarios. Respetados concejales, esta Procuraduría recuerda que la elección de los miembros "
+    "de la mesa directiva debe hacerse mediante votación nominal y pública, conforme a la Ley 1431 de "
+    "2011. Atentamente, Claudia Marcela Ortiz Paredes, Procuradora Provincial."
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        PROCURADURIA_READ,
+        "se recibio un oficio de la contraloria en el que informa que el plan fue aprobado por el "
+        "consejo de gobierno",
+        "Tenemos una carta de la junta de acción comunal que pide que la votación del proyecto se aplace.",
+        "Llegó una comunicación del Ministerio del Interior: la elección de dignatarios debe ser por "
+        "votación nominal.",
+    ],
+)
+def test_a_vote_read_in_a_communication_is_the_letters(text: str) -> None:
+    """A communication read or presented before any vote is said is a communication: the vote,
+    election or bill its words speak of is the letter's (the Procuraduría's letter went to
+    PROYECTOS DE ACUERDO with an empty nominal vote, audit9, session 2, utterance 33)."""
+    for previous in (TPL_COMUNICACION, TPL_PROYECTO_ACUERDO, TPL_DEBATE):
+        result = classify(text, previous_template_id=previous)
+        assert result.template_id == TPL_COMUNICACION
+        assert "votacion" not in result.structured_data
+
+
+@pytest.mark.parametrize(
+    ("text", "remitente"),
+    [
+        (
+            "La segunda comunicación es de la Personería Distrital, radicado 2025-41-0002140, mediante "
+            "la cual remite el informe de quejas sobre el servicio de alumbrado público.",
+            "Personería Distrital",
+        ),
+        (
+            "la primera comunicacion es de la contraloria distrital sobre el plan de auditoria",
+            "contraloria distrital",
+        ),
+        (
+            "El oficio es del Ministerio de Hacienda, con asunto: giros del sistema general.",
+            "Ministerio de Hacienda",
+        ),
+    ],
+)
+def test_a_communication_said_to_be_from_someone_is_read(text: str, remitente: str) -> None:
+    """ "La segunda comunicación es de la Personería…" presents a communication, with its sender
+    (it went to the debate, after the bill the letter before was taken for)."""
+    for previous in (TPL_COMUNICACION, TPL_PROYECTO_ACUERDO, TPL_DEBATE):
+        result = classify(text, previous_template_id=previous)
+        assert result.template_id == TPL_COMUNICACION
+        assert result.structured_data["remitente"] == remitente
+
+
+def test_a_vote_counted_after_a_communication_named_is_still_the_vote() -> None:
+    """Guard (passes before the change): a count said is a vote held now, even after a
+    communication is named."""
+    text = "Conforme al oficio de la Personería, votaron sí quince, no dos. Aprobada la proposición."
+    result = classify(text, previous_template_id=TPL_COMUNICACION)
+    assert result.template_id == TPL_PROPOSICION
+    assert result.structured_data["votacion"]["si"] == 15
+
+
 def test_media_talk_is_not_a_communication() -> None:
     """ "Medios de comunicación" in a speech does not make it a communication read."""
     assert classify("los medios de comunicación del municipio").template_id == TPL_DEBATE

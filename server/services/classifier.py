@@ -1609,7 +1609,8 @@ _SENDER_RE: Final = re.compile(
     r"|\bradicad[oa]\s+(?:(?:numero|no\.?|n[°o]\.?|#)\s*)?[^\W_]*[0-9][\w./\-]*\s+(?:de|del|de la)\s+"
     r"(?![0-9]|fecha\b)"
     r"|\b(?:comunicacion|oficio|carta|correspondencia|misiva|nota|circular)(?:es)?\s+"
-    r"(?:(?:enviad[oa]|remitid[oa])\s+)?(?:proveniente |procedente )?(?:de|del|de la|de los)\s+"
+    r"(?:(?:es|son|viene|proviene)\s+)?(?:(?:enviad[oa]|remitid[oa])\s+)?(?:proveniente |procedente )?"
+    r"(?:de|del|de la|de los)\s+"
     r"(?!fecha\b)"
 )
 _SENDER_STOP_RE: Final = re.compile(
@@ -1823,11 +1824,14 @@ _COMUNICACION_RE: Final = re.compile(
     r"\b(?:comunicacion|oficio|carta|misiva|correspondencia|circular|derecho de peticion)(?:es|s)?"
     r"\b\s+(?:(?:numero|no\.?|n[°o]\.?)\s+)?(?:[0-9]+\s+)?(?:enviad|remitid|suscrit|firmad|recibid"
     r"|allegad|radicad|dirigid|proveniente|procedente|de\b|del\b|que\b|en la que|mediante|con\b"
-    r"|numero|de fecha)"
+    r"|numero|de fecha|es de\b|es del\b)"
     r"|\b(?:lectura|leer|lee|leemos|leo)\b[^.]{0,30}?\b(?:comunicacion|oficio|carta|correspondencia"
     r"|misiva)"
-    r"|\bradicad[oa]\s+(?:bajo\s+)?(?:el\s+)?(?:numero|no\.?|n[°o])"
+    r"|\bradicad[oa]\s+(?:bajo\s+)?(?:el\s+)?(?:numero|no\.?|n[°o]|[0-9])"
     r"|^\W*(?:comunicaciones|correspondencia)\b"
+    # presented: "hay dos comunicaciones", "se recibió un oficio", "llegó una carta"
+    r"|\b(?:hay|tenemos|se\s+recibi\w*|lleg(?:o|aron)|ha(?:n)?\s+llegado)\s+(?:[^\W\d_]+\s+)?"
+    r"(?:comunicacion|oficio|carta|misiva|correspondencia)"
 )
 _NOT_COMUNICACION_RE: Final = re.compile(
     r"(?:medios|secretaria|oficina|asesora?|jefe|jefa|plan|estrategia|canales|politica|area"
@@ -1983,6 +1987,16 @@ _SECTION_RULES: Final[tuple[tuple[str, _Rule], ...]] = (
 )
 
 
+def _reads_a_communication(t: _Text) -> bool:
+    """Whether a communication is read or presented before any vote is said ("Hay dos
+    comunicaciones. La primera es de la Procuraduría…: …debe hacerse mediante votación nominal
+    y pública…"): the vote's words after it are the letter's, not a vote held now. A count said
+    ("votaron sí quince, no dos") is one held now."""
+    vote = _VOTE_RE.search(t.low)
+    at = _comunicacion_at(t) if vote is not None else None
+    return at is not None and vote is not None and at < vote.start() and not any(_tally(t.low).values())
+
+
 def _is_agenda_listing(t: _Text, previous: str | None) -> bool:
     said_agenda = _ORDEN_DIA_RE.search(t.low) is not None or previous == TPL_ORDEN_DIA
     return said_agenda and len(_agenda_marks(t.low)) >= 2
@@ -2046,6 +2060,8 @@ def _choose(t: _Text, previous: str | None, next_point: bool) -> tuple[str, floa
         return TPL_FIRMAS, _CONF_STRONG
     if _CIERRE_RE.search(t.low):
         return TPL_CIERRE, _CONF_STRONG
+    if _reads_a_communication(t):
+        return TPL_COMUNICACION, _CONF_SECTION
     if _VOTE_RE.search(t.low) or len(_vote_items(t)) >= 2:
         return _vote_template(t, previous)
     if previous in _AGENDA_BEING_APPROVED and not next_point and _asks_agenda_change(t):
