@@ -941,6 +941,61 @@ def test_a_vote_on_a_proposal_goes_where_it_was_made(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
+        "Punto cuarto. Respuesta al cuestionario de la proposición cuarenta y siete. Tiene la palabra "
+        "el secretario de Hacienda, doctor Mauricio Alberto Giraldo Osorio.",
+        "cuestionario de la proposicion numero 112 aprobada por la comision tiene la palabra la "
+        "secretaria de salud",
+        "Respuestas al cuestionario de la proposición 85 de 2025, citada por el concejal Luis Mora.",
+    ],
+)
+def test_a_debate_on_a_propositions_questionnaire_is_the_debate(text: str) -> None:
+    """The answers to a proposition's questionnaire are a debate of political control: the
+    proposition is cited, not presented (it went to PROPOSICIONES, and the official's answers
+    with it, far from the debate: audit9, session 1, utterances 15–16)."""
+    for previous in (TPL_APROBACION_ACTAS, TPL_PROYECTO_ACUERDO, TPL_VARIOS, TPL_DEBATE):
+        assert classify(text, previous_template_id=previous).template_id == TPL_DEBATE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Secretario, en la pregunta tres del cuestionario de la proposición 47 usted no respondió lo "
+        "de la cartera morosa.",
+        "gracias presidente segun la proposicion que origino este debate la secretaria debia traer "
+        "las cifras",
+        "Con base en la proposición ochenta y cinco, le pregunto al secretario por el recaudo.",
+    ],
+)
+def test_a_proposition_cited_in_the_debate_keeps_it_there(text: str) -> None:
+    """A speech in the debate citing the proposition it is based on stays in the debate."""
+    assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_DEBATE
+
+
+def test_the_proposition_ending_the_ponencia_considered_is_the_bills() -> None:
+    """ "En consideración la proposición con que termina el informe de ponencia" is the bill's,
+    not a proposition presented."""
+    text = "En consideración la proposición con que termina el informe de ponencia. Se abre la discusión."
+    assert classify(text, previous_template_id=TPL_PROYECTO_ACUERDO).template_id == TPL_PROYECTO_ACUERDO
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Proposición número ciento veintisiete, presentada por la concejala Rosa Quintero: solicitar "
+        "un informe sobre la deserción escolar.",
+        "Presidente, presento una proposición para que la comisión solicite un informe mensual.",
+        "proposicion de la bancada liberal para citar al gerente de emcali a debate",
+    ],
+)
+def test_a_proposition_presented_is_still_one(text: str) -> None:
+    """Guard (passes before the change): a proposition presented, even one that calls a debate,
+    is a proposition."""
+    assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_PROPOSICION
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "Se cierra la discusión. Se vota la proposición con que termina el informe de ponencia. "
         "Secretaria, llame a lista para la votación nominal.",
         "Álvaro José Benavides Ortiz, sí. Diego Fernando Lasso Muñoz, sí. Esperanza Ramírez Toro, sí. "

@@ -765,6 +765,11 @@ def _is_chair_conduct(t: _Text) -> bool:
     return bool(_CHAIR_CONDUCT_RE.search(t.low)) and not _ADDRESSES_CHAIR_RE.search(t.low)
 
 
+# "La proposición con que termina el informe de ponencia" opens a bill's vote: it is the bill's.
+_PONENCIA_PROPOSAL_RE: Final = re.compile(
+    r"\bproposicion\s+(?:final\b|con\s+(?:la\s+)?que\s+(?:termina|finaliza|concluye|culmina|cierra)\b)"
+    r"[^.?!]{0,40}?\bponencia\b"
+)
 # What a vote is on, when it says so: the first one named wins (ties: list order). None is "the
 # proposal" ("la propuesta de la concejala…", "la propuesta de modificación"): the one made in the
 # item under consideration, else a proposición. An election (a dignitary of the board, the
@@ -774,14 +779,7 @@ def _is_chair_conduct(t: _Text) -> bool:
 _VOTE_SUBJECTS: Final[tuple[tuple[re.Pattern[str], str | None], ...]] = (
     (re.compile(r"\borden del dia\b"), TPL_APROBACION_ORDEN_DIA),
     (re.compile(r"\bactas?\b"), TPL_APROBACION_ACTAS),
-    # "la proposición con que termina el informe de ponencia" opens the bill's vote: the bill's
-    (
-        re.compile(
-            r"\bproposicion\s+(?:final\b|con\s+(?:la\s+)?que\s+(?:termina|finaliza|concluye|culmina|cierra)\b)"
-            r"[^.?!]{0,40}?\bponencia\b"
-        ),
-        TPL_PROYECTO_ACUERDO,
-    ),
+    (_PONENCIA_PROPOSAL_RE, TPL_PROYECTO_ACUERDO),
     (re.compile(r"\bproyectos?\b|\bponencia\b|\barticulado\b"), TPL_PROYECTO_ACUERDO),
     (re.compile(r"\bproposici(?:on|ones)\b"), TPL_PROPOSICION),
     (re.compile(r"\bpropuestas?\b"), None),
@@ -1859,7 +1857,13 @@ _DEBATE_ITEM_RE: Final = re.compile(
     rf"^\W*(?:(?:punto\s+)?(?:{_alt(_ORDINALS)}|primer|tercer|[0-9]{{1,2}})(?:\s+punto)?\W+)?"
     r"(?:(?:que\s+)?es\s+)?(?:(?:el|la|un|una)\s+)?"
     r"(?:debate\s+de\s+control(?:\s+politico)?|control\s+politico|debate\s+(?:citado|programado)"
-    r"|citacion\s+(?:a|al|de|del)\b)"
+    r"|citacion\s+(?:a|al|de|del)\b|(?:respuestas?\s+(?:al|a\s+la|a\s+las)\s+)?cuestionario\b)"
+)
+# A proposición named as what a debate is based on ("respuesta al cuestionario de la proposición
+# 47", "citado mediante la proposición 85"): cited, not a proposition presented.
+_PROPOSAL_CITED_RE: Final = re.compile(
+    r"\b(?:cuestionario|citacion|preguntas?|respuestas?|debate|base en|virtud de|desarrollo de|segun"
+    r"|acuerdo con|conforme a|mediante)\s+(?:(?:de|del|a|al)\s+)?(?:(?:la|las)\s+)?$"
 )
 # A change to the agenda asked for while it is being approved: "Solicito que en el punto de
 # asuntos varios se incluya…", "Propongo aplazar el punto del proyecto de acuerdo". The items it
@@ -1953,6 +1957,17 @@ def _own_requests(t: _Text) -> tuple[list[int], list[int]]:
     return starts, ends
 
 
+def _proposicion_at(t: _Text) -> int | None:
+    """Where a proposición presented or considered is first named, or None. One cited as the
+    basis of a debate ("el cuestionario de la proposición 47") or the one ending a bill's
+    ponencia ("la proposición con que termina el informe de ponencia") is not one."""
+    for m in _PROPOSICION_RE.finditer(t.low):
+        cited = _PROPOSAL_CITED_RE.search(t.low, max(0, m.start() - 40), m.start())
+        if cited is None and _PONENCIA_PROPOSAL_RE.match(t.low, m.start()) is None:
+            return m.start()
+    return None
+
+
 def _comunicacion_at(t: _Text) -> int | None:
     """Where a communication read or presented is first named ("Se da lectura a la comunicación
     de…", "Oficio No. 12 remitido por…", "Me permito leer la carta…"), or None. One named in the
@@ -1982,7 +1997,7 @@ _SECTION_RULES: Final[tuple[tuple[str, _Rule], ...]] = (
     (TPL_COMUNICACION, _comunicacion_at),
     (TPL_CIERRE, _first(_CONVOCATION_RE)),
     (TPL_PROYECTO_ACUERDO, _first(_PROYECTO_RE)),
-    (TPL_PROPOSICION, _first(_PROPOSICION_RE)),
+    (TPL_PROPOSICION, _proposicion_at),
     (TPL_DEBATE, _first(_DEBATE_ITEM_RE)),
 )
 
