@@ -770,6 +770,73 @@ def test_comunicacion_filed_letter_without_accents() -> None:
     }
 
 
+PROCURADURIA_READ = (
+    "Presidente, hay dos comunicaciones. La primera es de la Procuraduría Provincial de Instrucción de "
+    "Cali, radicado 2025-41-0002117, y por solicitud de la concejala Cuero la leo en su totalidad: "
+    "Señores Concejo Distrital de Santiago de Cali. Asunto: vigilancia preventiva a la elección de "
+    "dignatarios. Respetados concejales, esta Procuraduría recuerda que la elección de los miembros "
+    "de la mesa directiva debe hacerse mediante votación nominal y pública, conforme a la Ley 1431 de "
+    "2011. Atentamente, Claudia Marcela Ortiz Paredes, Procuradora Provincial."
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        PROCURADURIA_READ,
+        "se recibio un oficio de la contraloria en el que informa que el plan fue aprobado por el "
+        "consejo de gobierno",
+        "Tenemos una carta de la junta de acción comunal que pide que la votación del proyecto se aplace.",
+        "Llegó una comunicación del Ministerio del Interior: la elección de dignatarios debe ser por "
+        "votación nominal.",
+    ],
+)
+def test_a_vote_read_in_a_communication_is_the_letters(text: str) -> None:
+    """A communication read or presented before any vote is said is a communication: the vote,
+    election or bill its words speak of is the letter's (the Procuraduría's letter went to
+    PROYECTOS DE ACUERDO with an empty nominal vote, audit9, session 2, utterance 33)."""
+    for previous in (TPL_COMUNICACION, TPL_PROYECTO_ACUERDO, TPL_DEBATE):
+        result = classify(text, previous_template_id=previous)
+        assert result.template_id == TPL_COMUNICACION
+        assert "votacion" not in result.structured_data
+
+
+@pytest.mark.parametrize(
+    ("text", "remitente"),
+    [
+        (
+            "La segunda comunicación es de la Personería Distrital, radicado 2025-41-0002140, mediante "
+            "la cual remite el informe de quejas sobre el servicio de alumbrado público.",
+            "Personería Distrital",
+        ),
+        (
+            "la primera comunicacion es de la contraloria distrital sobre el plan de auditoria",
+            "contraloria distrital",
+        ),
+        (
+            "El oficio es del Ministerio de Hacienda, con asunto: giros del sistema general.",
+            "Ministerio de Hacienda",
+        ),
+    ],
+)
+def test_a_communication_said_to_be_from_someone_is_read(text: str, remitente: str) -> None:
+    """ "La segunda comunicación es de la Personería…" presents a communication, with its sender
+    (it went to the debate, after the bill the letter before was taken for)."""
+    for previous in (TPL_COMUNICACION, TPL_PROYECTO_ACUERDO, TPL_DEBATE):
+        result = classify(text, previous_template_id=previous)
+        assert result.template_id == TPL_COMUNICACION
+        assert result.structured_data["remitente"] == remitente
+
+
+def test_a_vote_counted_after_a_communication_named_is_still_the_vote() -> None:
+    """Guard (passes before the change): a count said is a vote held now, even after a
+    communication is named."""
+    text = "Conforme al oficio de la Personería, votaron sí quince, no dos. Aprobada la proposición."
+    result = classify(text, previous_template_id=TPL_COMUNICACION)
+    assert result.template_id == TPL_PROPOSICION
+    assert result.structured_data["votacion"]["si"] == 15
+
+
 def test_media_talk_is_not_a_communication() -> None:
     """ "Medios de comunicación" in a speech does not make it a communication read."""
     assert classify("los medios de comunicación del municipio").template_id == TPL_DEBATE
@@ -847,6 +914,130 @@ def test_vote_belongs_to_the_previous_block(previous: str | None, expected: str)
 def test_vote_naming_its_subject_goes_there(text: str, expected: str) -> None:
     """A vote that names what was voted goes to that section whatever came before."""
     assert classify(text, previous_template_id=TPL_DEBATE).template_id == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Votemos la propuesta de la concejala Cuero. Los que estén de acuerdo con mover las "
+        "comunicaciones antes de la elección, votan sí. Secretaria, abra la votación.",
+        "Presidente, la propuesta de modificación obtuvo ocho votos por el sí y diez por el no. Ha "
+        "sido negada.",
+        "se somete a votacion la propuesta del concejal luis mora",
+        "Aprobada la propuesta de la bancada con doce votos por el sí.",
+    ],
+)
+def test_a_vote_on_a_proposal_goes_where_it_was_made(text: str) -> None:
+    """A vote on "la propuesta…" belongs to the item where it was made (the agenda's approval, a
+    proposición), and with none under consideration to the proposiciones: never to the bills,
+    where a negated change to the agenda read as a second bill negated (audit9, session 2)."""
+    for previous in (TPL_ORDEN_DIA, TPL_APROBACION_ORDEN_DIA, TPL_APROBACION_ACTAS, TPL_PROPOSICION):
+        expected = TPL_APROBACION_ORDEN_DIA if previous == TPL_ORDEN_DIA else previous
+        assert classify(text, previous_template_id=previous).template_id == expected
+    for previous in (TPL_DEBATE, TPL_COMUNICACION, None):
+        assert classify(text, previous_template_id=previous).template_id == TPL_PROPOSICION
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Punto cuarto. Respuesta al cuestionario de la proposición cuarenta y siete. Tiene la palabra "
+        "el secretario de Hacienda, doctor Mauricio Alberto Giraldo Osorio.",
+        "cuestionario de la proposicion numero 112 aprobada por la comision tiene la palabra la "
+        "secretaria de salud",
+        "Respuestas al cuestionario de la proposición 85 de 2025, citada por el concejal Luis Mora.",
+    ],
+)
+def test_a_debate_on_a_propositions_questionnaire_is_the_debate(text: str) -> None:
+    """The answers to a proposition's questionnaire are a debate of political control: the
+    proposition is cited, not presented (it went to PROPOSICIONES, and the official's answers
+    with it, far from the debate: audit9, session 1, utterances 15–16)."""
+    for previous in (TPL_APROBACION_ACTAS, TPL_PROYECTO_ACUERDO, TPL_VARIOS, TPL_DEBATE):
+        assert classify(text, previous_template_id=previous).template_id == TPL_DEBATE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Secretario, en la pregunta tres del cuestionario de la proposición 47 usted no respondió lo "
+        "de la cartera morosa.",
+        "gracias presidente segun la proposicion que origino este debate la secretaria debia traer "
+        "las cifras",
+        "Con base en la proposición ochenta y cinco, le pregunto al secretario por el recaudo.",
+    ],
+)
+def test_a_proposition_cited_in_the_debate_keeps_it_there(text: str) -> None:
+    """A speech in the debate citing the proposition it is based on stays in the debate."""
+    assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_DEBATE
+
+
+def test_the_proposition_ending_the_ponencia_considered_is_the_bills() -> None:
+    """ "En consideración la proposición con que termina el informe de ponencia" is the bill's,
+    not a proposition presented."""
+    text = "En consideración la proposición con que termina el informe de ponencia. Se abre la discusión."
+    assert classify(text, previous_template_id=TPL_PROYECTO_ACUERDO).template_id == TPL_PROYECTO_ACUERDO
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Proposición número ciento veintisiete, presentada por la concejala Rosa Quintero: solicitar "
+        "un informe sobre la deserción escolar.",
+        "Presidente, presento una proposición para que la comisión solicite un informe mensual.",
+        "proposicion de la bancada liberal para citar al gerente de emcali a debate",
+    ],
+)
+def test_a_proposition_presented_is_still_one(text: str) -> None:
+    """Guard (passes before the change): a proposition presented, even one that calls a debate,
+    is a proposition."""
+    assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_PROPOSICION
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Se cierra la discusión. Se vota la proposición con que termina el informe de ponencia. "
+        "Secretaria, llame a lista para la votación nominal.",
+        "Álvaro José Benavides Ortiz, sí. Diego Fernando Lasso Muñoz, sí. Esperanza Ramírez Toro, sí. "
+        "Liliana Andrea Cuéllar Vidal, no. Rodrigo Antonio Paz Saavedra, sí. Presidente, cuatro votos "
+        "por el sí y uno por el no. Ha sido aprobada la proposición con que termina el informe de "
+        "ponencia.",
+        "se somete a votacion la proposicion final del informe de ponencia",
+        "Aprobada la proposición con la que concluye la ponencia positiva, por unanimidad.",
+    ],
+)
+def test_the_vote_on_the_proposition_ending_the_ponencia_is_the_bills(text: str) -> None:
+    """The proposition with which the ponencia ends is the bill's first vote: it stays with the
+    bill, with its count, not among the proposiciones (audit9, session 1, utterances 30–31)."""
+    for previous in (TPL_PROYECTO_ACUERDO, TPL_PROPOSICION, TPL_DEBATE):
+        result = classify(text, previous_template_id=previous)
+        assert result.template_id == TPL_PROYECTO_ACUERDO
+        assert "votacion" in result.structured_data
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Se cierran las postulaciones. Secretaria, abra la votación nominal y pública para elegir "
+        "segundo vicepresidente.",
+        "Resultado de la votación, presidente: por la concejala Karina Patricia Escobar Lenis, doce "
+        "votos; por la concejala Marcela Inés Gutiérrez Obando, seis votos; y un voto en blanco. Ha "
+        "sido elegida segunda vicepresidenta de la corporación la concejala Karina Patricia Escobar "
+        "Lenis.",
+        "se abre la votacion para la eleccion del contralor distrital",
+        "Por el doctor Mario Paz votaron quince concejales y por la doctora Eva Gil tres. Queda "
+        "elegido personero el doctor Mario Paz.",
+    ],
+)
+def test_an_election_is_written_in_the_debate_without_sí_no_totals(text: str) -> None:
+    """An election has no zone of its own: its vote, for candidates, is written as said in the
+    debate zone ("desarrollo de la sesión"), with no sí/no totals made up for it. Before, it
+    followed the section before it (the agenda's approval) or went to the bills."""
+    for previous in (TPL_DEBATE, TPL_APROBACION_ORDEN_DIA, TPL_LLAMADO_LISTA):
+        result = classify(text, previous_template_id=previous)
+        assert result.template_id == TPL_DEBATE
+        assert "votacion" not in result.structured_data
+        assert result.structured_data["texto"] == text
 
 
 @pytest.mark.parametrize(
@@ -1141,6 +1332,99 @@ def test_more_agenda_changes_asked_for(text: str) -> None:
     """Requests in the first and third person, lowercase too, whose object is the agenda or a
     point of it, are still the agenda approval after the agenda is read."""
     assert classify(text, previous_template_id=TPL_ORDEN_DIA).template_id == TPL_APROBACION_ORDEN_DIA
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Está en consideración el orden del día. Tiene la palabra la concejala Francia Elena Cuero "
+        "Angulo, del Pacto Histórico.",
+        "en consideracion el orden del dia leido tiene la palabra el concejal luis mora",
+        "Queda a consideración de la plenaria el orden del día.",
+        "Se abre la discusión del orden del día. Tiene la palabra la concejala Ana Ruiz.",
+    ],
+)
+def test_the_agenda_put_to_consideration_is_its_approval(text: str) -> None:
+    """The agenda put to consideration or discussion opens its approval, with the floor given in
+    it (it was the debate, and the change asked for next lost the agenda as its context)."""
+    assert classify(text, previous_template_id=TPL_ORDEN_DIA).template_id == TPL_APROBACION_ORDEN_DIA
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Gracias, presidente. Con todo respeto, propongo que el punto de comunicaciones se lea antes "
+        "de la elección, porque hay una carta de la Procuraduría que tiene que ver con la elección.",
+        "solicito que el punto de varios vaya de primero porque hay un oficio de la personeria",
+        "Presidente, que el punto del proyecto de acuerdo se trate después de las proposiciones.",
+        "Pido que movamos el punto de comunicaciones para el final de la sesión.",
+    ],
+)
+def test_a_point_put_in_another_place_is_an_agenda_change(text: str) -> None:
+    """A request to take a point before or after another, first or last, is a change to the
+    agenda; the communication it speaks of is not one read (it was "Se dio lectura a la
+    comunicación remitida por Procuraduría", and the request was lost)."""
+    for previous in (TPL_ORDEN_DIA, TPL_APROBACION_ORDEN_DIA):
+        result = classify(text, previous_template_id=previous)
+        assert result.template_id == TPL_APROBACION_ORDEN_DIA
+        assert "remitente" not in result.structured_data
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Gracias, presidente. Con todo respeto, propongo que el punto de comunicaciones se lea antes "
+        "de la elección, porque hay una carta de la Procuraduría que tiene que ver con la elección.",
+        "presidente solicito que se lea el oficio de la contraloria antes de votar",
+        "Presidente, que se dé lectura a la carta de la Personería sobre el alumbrado.",
+        "Quiero pedir que se tenga en cuenta la comunicación enviada por la Personería.",
+    ],
+)
+def test_a_communication_named_in_a_request_is_not_read(text: str) -> None:
+    """A communication named in the speaker's own request is spoken of, not read: the words stay
+    an intervention, as said, instead of "Se dio lectura a la comunicación remitida por…"."""
+    for previous in (TPL_DEBATE, TPL_VARIOS):
+        result = classify(text, previous_template_id=previous)
+        assert result.template_id == previous
+        assert result.structured_data["texto"] == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Comunicación de la Personería Distrital, en la que solicita que se cite al secretario de Salud.",
+        "Me permito leer el oficio remitido por la Contraloría, que solicita información.",
+        "Oficio número 245 remitido por la Secretaría de Hacienda, en el que propone un ajuste.",
+        "se da lectura a la carta de la junta de accion comunal que pide alumbrado",
+    ],
+)
+def test_a_communication_read_that_asks_for_something_is_still_read(text: str) -> None:
+    """Guard (passes before the change): a communication read whose sender asks or proposes
+    something is a communication; only the speaker's own request speaks of one."""
+    assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_COMUNICACION
+
+
+def test_a_failed_change_to_the_agenda_stays_in_its_approval() -> None:
+    """The agenda put to consideration, a change asked for, its vote and result (negated), then
+    the agenda approved: all in the agenda approval (audit9, session 2, utterances 6–11: the
+    change went to COMUNICACIONES and its negated vote to PROYECTOS DE ACUERDO)."""
+    said = [
+        "Está en consideración el orden del día. Tiene la palabra la concejala Francia Elena Cuero "
+        "Angulo, del Pacto Histórico.",
+        "Gracias, presidente. Con todo respeto, propongo que el punto de comunicaciones se lea antes "
+        "de la elección, porque hay una carta de la Procuraduría que tiene que ver directamente con "
+        "la elección del vicepresidente.",
+        "Votemos la propuesta de la concejala Cuero. Los que estén de acuerdo con mover las "
+        "comunicaciones antes de la elección, votan sí. Secretaria, abra la votación.",
+        "Presidente, la propuesta de modificación obtuvo ocho votos por el sí y diez por el no. Ha "
+        "sido negada.",
+        "Entonces se somete el orden del día tal como fue leído. ¿Lo aprueba la plenaria? Secretaria, "
+        "registre.",
+        "Aprobado el orden del día sin modificaciones, presidente, con dieciocho votos.",
+    ]
+    assert sections(said, previous=TPL_ORDEN_DIA) == [TPL_APROBACION_ORDEN_DIA] * 6
+    negated = classify(said[3], previous_template_id=TPL_APROBACION_ORDEN_DIA).structured_data
+    assert negated["votacion"]["resultado"] == "negado"
 
 
 @pytest.mark.parametrize(
@@ -1865,6 +2149,66 @@ def test_the_next_point_leaves_the_item(item: str, text: str) -> None:
         TPL_DEBATE,
         TPL_DEBATE,
     ]
+
+
+@pytest.mark.parametrize("item", [*_ITEMS, TPL_VARIOS])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tercer punto, elección del segundo vicepresidente de la mesa directiva. Se abren las "
+        "postulaciones. Tiene la palabra el concejal Ulises Fernando Lozada Potes.",
+        "punto cuarto eleccion del contralor tiene la palabra el concejal luis mora",
+        "Punto número cinco: informe de la comisión accidental. Tiene la palabra la concejala Ana Ruiz.",
+        "Sexto punto. Posesión del personero. Tiene la palabra el concejal Luis Mora.",
+    ],
+)
+def test_a_point_announced_by_its_number_leaves_the_item(item: str, text: str) -> None:
+    """A point announced by its number ("Tercer punto, …", "Punto cuarto.") ends the item before,
+    like "siguiente punto": an election announced after the agenda's approval, its nominations
+    and the floor given in it went to the agenda's approval (audit9, session 2, 13–18)."""
+    assert sections([text, "Tiene la palabra el personero, doctor Luis Díaz."], previous=item) == [
+        TPL_DEBATE,
+        TPL_DEBATE,
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Primer punto que quiero tocar, presidente: el alumbrado de la comuna 18.",
+        "tercer punto que nos preocupa es la seguridad, tiene la palabra el concejal luis mora",
+    ],
+)
+def test_a_speakers_own_point_is_not_an_agenda_point(text: str) -> None:
+    """Guard (passes before the change): "Primer punto que quiero tocar…" is a speaker's own
+    point, not an agenda point announced, and stays in varios."""
+    assert classify(text, previous_template_id=TPL_VARIOS).template_id == TPL_VARIOS
+
+
+def test_an_election_after_the_agenda_approval_is_the_debate() -> None:
+    """The election announced after the agenda is approved, its nominations, its vote and its
+    result: in the debate zone, as said (audit9, session 2, utterances 12–19)."""
+    said = [
+        "Presidente, le informo que el concejal Pedro Pablo Carvajal Montoya acaba de conectarse a la "
+        "sesión, son las dos y cuarenta.",
+        "Tercer punto, elección del segundo vicepresidente de la mesa directiva. Se abren las "
+        "postulaciones. Tiene la palabra el concejal Ulises Fernando Lozada Potes.",
+        "Presidente, la bancada del Partido de la U postula a la concejala Karina Patricia Escobar "
+        "Lenis, que ha sido una concejala juiciosa y conoce el reglamento.",
+        "Tiene la palabra la concejala Daniela Alejandra Ocampo Ríos, de Alianza Verde.",
+        "Gracias, presidente. Nosotros postulamos a la concejala Marcela Inés Gutiérrez Obando, para "
+        "que la mesa directiva tenga representación de las bancadas independientes.",
+        "Se cierran las postulaciones. Secretaria, abra la votación nominal y pública para elegir "
+        "segundo vicepresidente.",
+        "Resultado de la votación, presidente: por la concejala Karina Patricia Escobar Lenis, doce "
+        "votos; por la concejala Marcela Inés Gutiérrez Obando, seis votos; y un voto en blanco. Ha "
+        "sido elegida segunda vicepresidenta de la corporación la concejala Karina Patricia Escobar "
+        "Lenis.",
+        "Felicitaciones a la concejala Escobar. Concejala, ¿jura usted cumplir la Constitución, las "
+        "leyes y el reglamento del Concejo? Sí, juro. Queda posesionada.",
+    ]
+    got = sections(said, previous=TPL_APROBACION_ORDEN_DIA)
+    assert got == [TPL_APROBACION_ORDEN_DIA] + [TPL_DEBATE] * 7
 
 
 @pytest.mark.parametrize(

@@ -625,6 +625,21 @@ def test_comunicacion() -> None:
     ]
 
 
+def test_a_communication_without_a_sender_is_written_as_said() -> None:
+    """A letter read in full whose sender is not extracted is a communication written as said,
+    every word kept (the Cali summary requires the sender); its "votación nominal" took it to
+    the bills before."""
+    phrase = (
+        "Presidente, hay dos comunicaciones. La primera es de la Procuraduría Provincial, radicado "
+        "2025-41-0002117, y la leo en su totalidad: la elección de la mesa directiva debe hacerse "
+        "mediante votación nominal y pública. Atentamente, Claudia Marcela Ortiz Paredes."
+    )
+    block = block_of(phrase, "TPL_COMUNICACION")
+    assert block["template_id"] == "TPL_COMUNICACION"
+    assert "remitente" not in block["structured_data"]
+    assert items(build([block]), "ZONE_COMUNICACIONES") == [phrase]
+
+
 OPENING_WITH_GUESTS = (
     "Buenos días. Siendo las nueve y diez de la mañana del martes tres de junio de dos mil veinticinco, "
     "en el Salón de Plenarias del Concejo Distrital, se abre la sesión ordinaria número cuarenta y cinco, "

@@ -766,11 +766,25 @@ def _is_chair_conduct(t: _Text) -> bool:
     return bool(_CHAIR_CONDUCT_RE.search(t.low)) and not _ADDRESSES_CHAIR_RE.search(t.low)
 
 
-_VOTE_SUBJECTS: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
+# "La proposición con que termina el informe de ponencia" opens a bill's vote: it is the bill's.
+_PONENCIA_PROPOSAL_RE: Final = re.compile(
+    r"\bproposicion\s+(?:final\b|con\s+(?:la\s+)?que\s+(?:termina|finaliza|concluye|culmina|cierra)\b)"
+    r"[^.?!]{0,40}?\bponencia\b"
+)
+# What a vote is on, when it says so: the first one named wins (ties: list order). None is "the
+# proposal" ("la propuesta de la concejala…", "la propuesta de modificación"): the one made in the
+# item under consideration, else a proposición. An election (a dignitary of the board, the
+# contralor) has no zone of its own in the acta: it is an item of the session, written in the
+# debate zone ("desarrollo de la sesión") as said, for its vote is for candidates ("por la
+# concejala X, doce votos; …; un voto en blanco"), not a sí/no vote with totals to sum up.
+_VOTE_SUBJECTS: Final[tuple[tuple[re.Pattern[str], str | None], ...]] = (
     (re.compile(r"\borden del dia\b"), TPL_APROBACION_ORDEN_DIA),
     (re.compile(r"\bactas?\b"), TPL_APROBACION_ACTAS),
-    (re.compile(r"\bproyectos?\b"), TPL_PROYECTO_ACUERDO),
+    (_PONENCIA_PROPOSAL_RE, TPL_PROYECTO_ACUERDO),
+    (re.compile(r"\bproyectos?\b|\bponencia\b|\barticulado\b"), TPL_PROYECTO_ACUERDO),
     (re.compile(r"\bproposici(?:on|ones)\b"), TPL_PROPOSICION),
+    (re.compile(r"\bpropuestas?\b"), None),
+    (re.compile(r"\belecci(?:on|ones)\b|\belegir\b|\belegid[oa]s?\b|\bpostulaci"), TPL_DEBATE),
 )
 _SIDE_WORDS: Final = r"si|no|a favor|en contra|afirmativos?|positivos?|negativos?"
 _FILL_WORDS: Final = r"(?:\s+(?:votos?|honorables|concejales|concejal|miembros|votaron|sufragios))*"
@@ -903,9 +917,10 @@ def _items_tally(votes: list[dict[str, str]]) -> dict[str, int]:
 
 def _vote_template(t: _Text, previous: str | None) -> tuple[str, float]:
     """Section a vote belongs to: what the text names, else the previous block."""
-    subjects = [(m.start(), tpl) for rx, tpl in _VOTE_SUBJECTS if (m := rx.search(t.low))]
+    subjects = [(m.start(), i) for i, (rx, _) in enumerate(_VOTE_SUBJECTS) if (m := rx.search(t.low))]
     if subjects:
-        return min(subjects)[1], _CONF_STRONG
+        named = _VOTE_SUBJECTS[min(subjects)[1]][1]
+        return named or _VOTE_FOLLOWS.get(previous or "", TPL_PROPOSICION), _CONF_STRONG
     if previous in _VOTE_FOLLOWS:
         return _VOTE_FOLLOWS[previous], _CONF_VOTE_CONTEXT
     return TPL_PROYECTO_ACUERDO, _CONF_WEAK
@@ -1730,7 +1745,8 @@ _SENDER_RE: Final = re.compile(
     r"|\bradicad[oa]\s+(?:(?:numero|no\.?|n[°o]\.?|#)\s*)?[^\W_]*[0-9][\w./\-]*\s+(?:de|del|de la)\s+"
     r"(?![0-9]|fecha\b)"
     r"|\b(?:comunicacion|oficio|carta|correspondencia|misiva|nota|circular)(?:es)?\s+"
-    r"(?:(?:enviad[oa]|remitid[oa])\s+)?(?:proveniente |procedente )?(?:de|del|de la|de los)\s+"
+    r"(?:(?:es|son|viene|proviene)\s+)?(?:(?:enviad[oa]|remitid[oa])\s+)?(?:proveniente |procedente )?"
+    r"(?:de|del|de la|de los)\s+"
     r"(?!fecha\b)"
 )
 _SENDER_STOP_RE: Final = re.compile(
@@ -1871,6 +1887,14 @@ _NEXT_POINT_RE: Final = re.compile(
     r"(?:con|al|a)\s+(?:el\s+)?)?(?:siguiente|proximo)\s+punto(?:\s+del\s+orden\s+del\s+dia)?\b"
     r"|\bpunto siguiente\b"
 )
+# An agenda point announced by its number at the start: "Tercer punto, elección del segundo
+# vicepresidente…", "Punto cuarto. Respuesta al cuestionario…", "punto numero seis lectura de
+# comunicaciones". Like "siguiente punto", the item before is over; "Primer punto que quiero
+# tocar…" is a speaker's own point.
+_POINT_ANNOUNCED_RE: Final = re.compile(
+    rf"^\W*(?:punto\s+(?:numero\s+)?(?:{_alt(_ORDINALS)}|{_NUM59_ALT}|[0-9]{{1,2}})"
+    rf"|(?:{_alt(_ORDINALS)}|primer|tercer)\s+punto)\b(?!\s+(?:que|de\s+vista)\b)"
+)
 _FIRMAS_RE: Final = re.compile(
     r"\b(?:firman|firmamos|suscriben|se firma|firma|firmad[oa]|(?:en|para) constancia)\b"
 )
@@ -1898,6 +1922,9 @@ _APROBACION_OD_RE: Final = re.compile(
     r"|\borden del dia\b[^.?!]{0,40}?\b(?:somet\w*|aprueba\w*|aprobad\w*)"
     r"|\b(?:aprueba\w*|aprobar|aprobo|aprobacion|modific\w+|ajust\w+|alter\w+|adicion\w+|variar"
     r"|variacion|cambi\w+)\b[^.?!]{0,40}?\borden del dia\b"
+    # "Está en consideración el orden del día.", "queda a consideración de la plenaria el orden
+    # del día leído", "se abre la discusión del orden del día"
+    r"|(?:\b(?:en|a)\s+(?:la\s+)?consideracion|\bdiscusion)\b[^.?!]{0,40}?\borden del dia\b"
 )
 _ACTAS_RE: Final = re.compile(
     r"\b(?:aprobacion|aprobar|aprueba\w*|consideracion|lectura|somet\w*)\s+"
@@ -1933,11 +1960,14 @@ _COMUNICACION_RE: Final = re.compile(
     r"\b(?:comunicacion|oficio|carta|misiva|correspondencia|circular|derecho de peticion)(?:es|s)?"
     r"\b\s+(?:(?:numero|no\.?|n[°o]\.?)\s+)?(?:[0-9]+\s+)?(?:enviad|remitid|suscrit|firmad|recibid"
     r"|allegad|radicad|dirigid|proveniente|procedente|de\b|del\b|que\b|en la que|mediante|con\b"
-    r"|numero|de fecha)"
+    r"|numero|de fecha|es de\b|es del\b)"
     r"|\b(?:lectura|leer|lee|leemos|leo)\b[^.]{0,30}?\b(?:comunicacion|oficio|carta|correspondencia"
     r"|misiva)"
-    r"|\bradicad[oa]\s+(?:bajo\s+)?(?:el\s+)?(?:numero|no\.?|n[°o])"
+    r"|\bradicad[oa]\s+(?:bajo\s+)?(?:el\s+)?(?:numero|no\.?|n[°o]|[0-9])"
     r"|^\W*(?:comunicaciones|correspondencia)\b"
+    # presented: "hay dos comunicaciones", "se recibió un oficio", "llegó una carta"
+    r"|\b(?:hay|tenemos|se\s+recibi\w*|lleg(?:o|aron)|ha(?:n)?\s+llegado)\s+(?:[^\W\d_]+\s+)?"
+    r"(?:comunicacion|oficio|carta|misiva|correspondencia)"
 )
 _NOT_COMUNICACION_RE: Final = re.compile(
     r"(?:medios|secretaria|oficina|asesora?|jefe|jefa|plan|estrategia|canales|politica|area"
@@ -1968,14 +1998,26 @@ _DEBATE_ITEM_RE: Final = re.compile(
     rf"^\W*(?:(?:punto\s+)?(?:{_alt(_ORDINALS)}|primer|tercer|[0-9]{{1,2}})(?:\s+punto)?\W+)?"
     r"(?:(?:que\s+)?es\s+)?(?:(?:el|la|un|una)\s+)?"
     r"(?:debate\s+de\s+control(?:\s+politico)?|control\s+politico|debate\s+(?:citado|programado)"
-    r"|citacion\s+(?:a|al|de|del)\b)"
+    r"|citacion\s+(?:a|al|de|del)\b|(?:respuestas?\s+(?:al|a\s+la|a\s+las)\s+)?cuestionario\b)"
+)
+# A proposición named as what a debate is based on ("respuesta al cuestionario de la proposición
+# 47", "citado mediante la proposición 85"): cited, not a proposition presented.
+_PROPOSAL_CITED_RE: Final = re.compile(
+    r"\b(?:cuestionario|citacion|preguntas?|respuestas?|debate|base en|virtud de|desarrollo de|segun"
+    r"|acuerdo con|conforme a|mediante)\s+(?:(?:de|del|a|al)\s+)?(?:(?:la|las)\s+)?$"
 )
 # A change to the agenda asked for while it is being approved: "Solicito que en el punto de
 # asuntos varios se incluya…", "Propongo aplazar el punto del proyecto de acuerdo". The items it
 # names (varios, proyecto, proposición…) are the agenda's, not a section taken up.
 _AGENDA_CHANGE_VERB: Final = (
     r"(?:inclu|adicion|agreg|retir|aplaz|aplac|pospon|modific|cambi|alter|traslad|exclu|suprim"
-    r"|elimin|adelant|antepon|sustitu|reemplaz)\w*"
+    r"|elimin|adelant|antepon|sustitu|reemplaz|mov|muev|reorden|invert|intercambi|anticip|posterg)\w*"
+)
+# A point put in another place of the agenda: "que el punto de comunicaciones se lea antes de la
+# elección", "que el punto de varios vaya de primero", "el punto del proyecto al final".
+_AGENDA_PLACE: Final = (
+    r"(?:antes|despues|luego)\s+(?:de|del)|de\s+(?:primero|ultimo|primeras|ultimas)"
+    r"|al\s+(?:final|principio|inicio|comienzo)|en\s+(?:primer|ultimo)\s+lugar"
 )
 # "en este punto" is "at this point", "punto de vista" a view: neither is an agenda item.
 _AGENDA_ITEM: Final = (
@@ -1983,7 +2025,7 @@ _AGENDA_ITEM: Final = (
 )
 _AGENDA_CHANGE_RE: Final = re.compile(
     rf"\b{_AGENDA_CHANGE_VERB}\b[^.?!]{{0,60}}?\b{_AGENDA_ITEM}\b"
-    rf"|\b{_AGENDA_ITEM}\b[^.?!]{{0,80}}?\b(?:se\s+)?{_AGENDA_CHANGE_VERB}\b"
+    rf"|\b{_AGENDA_ITEM}\b[^.?!]{{0,80}}?\b(?:(?:se\s+)?{_AGENDA_CHANGE_VERB}|{_AGENDA_PLACE})\b"
 )
 # The change must be asked for: a request ("solicito que", "propongo aplazar", "la concejala
 # pide que") or, addressing the chair, a bare "que" ("Presidente, que el punto… se traslade").
@@ -1991,6 +2033,12 @@ _REQUEST_RE: Final = re.compile(
     r"\b(?:solicit(?:o|a|an|amos|ar|aria)|propon(?:go|e|en|emos|er|dria)|pid(?:o|e|en)"
     r"|ped(?:imos|ir|iria)|sugier(?:o|e|en)|suger(?:imos|ir|iria))\b"
     r"|^\W*(?:(?:(?:senor|senora)\s+)?(?:president[ea]|secretari[oa])\b\W*)?(?=que\b)"
+)
+# The speaker's own request (first person, or the chair addressed with a bare "que").
+_OWN_REQUEST_RE: Final = re.compile(
+    r"\b(?:solicit(?:o|amos|ar|aria)|propon(?:go|emos|er|dria)|pid(?:o)|ped(?:imos|ir|iria)"
+    r"|sugier(?:o)|suger(?:imos|ir|iria))\b"
+    r"|^\W*(?:(?:senor|senora)\s+)?president[ea]\b\W*(?=que\b)"
 )
 _CLAUSE_STOP_RE: Final = re.compile(r"[.;:?!]")
 _MAX_REQUEST_CHARS: Final = 240  # a request's clause looked at (bounds the work on long text)
@@ -2035,9 +2083,46 @@ def _first(regex: re.Pattern[str]) -> _Rule:
     return rule
 
 
+def _own_requests(t: _Text) -> tuple[list[int], list[int]]:
+    """Starts and ends of the clauses of the speaker's own requests ("propongo que…", "solicito
+    que se lea…", "Presidente, que…"), merged and in order, each up to its clause's end."""
+    starts: list[int] = []
+    ends: list[int] = []
+    for m in _OWN_REQUEST_RE.finditer(t.low):
+        if ends and m.start() < ends[-1]:
+            continue  # inside the clause of the request before
+        limit = min(len(t.low), m.end() + _MAX_REQUEST_CHARS)
+        stop = _CLAUSE_STOP_RE.search(t.low, m.end(), limit)
+        starts.append(m.start())
+        ends.append(stop.start() if stop else limit)
+    return starts, ends
+
+
+def _proposicion_at(t: _Text) -> int | None:
+    """Where a proposición presented or considered is first named, or None. One cited as the
+    basis of a debate ("el cuestionario de la proposición 47") or the one ending a bill's
+    ponencia ("la proposición con que termina el informe de ponencia") is not one."""
+    for m in _PROPOSICION_RE.finditer(t.low):
+        cited = _PROPOSAL_CITED_RE.search(t.low, max(0, m.start() - 40), m.start())
+        if cited is None and _PONENCIA_PROPOSAL_RE.match(t.low, m.start()) is None:
+            return m.start()
+    return None
+
+
 def _comunicacion_at(t: _Text) -> int | None:
+    """Where a communication read or presented is first named ("Se da lectura a la comunicación
+    de…", "Oficio No. 12 remitido por…", "Me permito leer la carta…"), or None. One named in the
+    speaker's own request ("propongo que el punto de comunicaciones se lea antes, porque hay una
+    carta de la Procuraduría…", "solicito que se lea el oficio…") is spoken of, not read."""
+    requests: tuple[list[int], list[int]] | None = None
     for m in _COMUNICACION_RE.finditer(t.low):
-        if not _NOT_COMUNICACION_RE.search(t.low, max(0, m.start() - 30), m.start()):
+        if _NOT_COMUNICACION_RE.search(t.low, max(0, m.start() - 30), m.start()):
+            continue
+        if requests is None:
+            requests = _own_requests(t)
+        starts, ends = requests
+        clause = bisect.bisect_right(starts, m.start()) - 1
+        if clause < 0 or ends[clause] <= m.start():
             return m.start()
     return None
 
@@ -2053,9 +2138,19 @@ _SECTION_RULES: Final[tuple[tuple[str, _Rule], ...]] = (
     (TPL_COMUNICACION, _comunicacion_at),
     (TPL_CIERRE, _first(_CONVOCATION_RE)),
     (TPL_PROYECTO_ACUERDO, _first(_PROYECTO_RE)),
-    (TPL_PROPOSICION, _first(_PROPOSICION_RE)),
+    (TPL_PROPOSICION, _proposicion_at),
     (TPL_DEBATE, _first(_DEBATE_ITEM_RE)),
 )
+
+
+def _reads_a_communication(t: _Text) -> bool:
+    """Whether a communication is read or presented before any vote is said ("Hay dos
+    comunicaciones. La primera es de la Procuraduría…: …debe hacerse mediante votación nominal
+    y pública…"): the vote's words after it are the letter's, not a vote held now. A count said
+    ("votaron sí quince, no dos") is one held now."""
+    vote = _VOTE_RE.search(t.low)
+    at = _comunicacion_at(t) if vote is not None else None
+    return at is not None and vote is not None and at < vote.start() and not any(_tally(t.low).values())
 
 
 def _is_agenda_listing(t: _Text, previous: str | None) -> bool:
@@ -2098,8 +2193,9 @@ def _is_roll_call(t: _Text, previous: str | None) -> bool:
 def _intervention_section(previous: str | None, next_point: bool = False) -> str:
     """Where an intervention that names no section goes: one said while an item is under
     consideration (an acta, the agenda, a bill, a proposal) or in "asuntos varios" stays in
-    that section, next to what it is about, until another section is named or "siguiente
-    punto" leaves it; otherwise it is part of the debate."""
+    that section, next to what it is about, until another section is named or a point
+    announced ("siguiente punto", "Tercer punto, …") leaves it; otherwise it is part of the
+    debate."""
     return previous if previous in _STAYING and not next_point else TPL_DEBATE
 
 
@@ -2141,6 +2237,8 @@ def _choose(t: _Text, previous: str | None, next_point: bool) -> tuple[str, floa
         return TPL_CIERRE, _CONF_STRONG
     if _is_roll_call(t, previous):
         return TPL_LLAMADO_LISTA, _CONF_STRONG
+    if _reads_a_communication(t):
+        return TPL_COMUNICACION, _CONF_SECTION
     if _VOTE_RE.search(t.low) or len(_vote_items(t)) >= 2:
         return _vote_template(t, previous)
     if previous in _AGENDA_BEING_APPROVED and not next_point and _asks_agenda_change(t):
@@ -2200,7 +2298,8 @@ def _classify(
     masked = _NEXT_POINT_RE.sub(lambda m: " " * len(m.group(0)), low)
     t = _Text(raw, masked)
     previous = previous_template_id if previous_template_id in TEMPLATE_LABELS else None
-    template, confidence = _choose(t, previous, next_point=masked != low)
+    next_point = masked != low or _POINT_ANNOUNCED_RE.match(low) is not None
+    template, confidence = _choose(t, previous, next_point)
     data = _EXTRACTORS[template](t)
     if template in _VOTING_TEMPLATES and (vote := _vote(t)) is not None:
         data["votacion"] = vote
