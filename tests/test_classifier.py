@@ -872,6 +872,42 @@ def test_vote_tally_and_result(text: str, si: int, no: int, abstencion: int, res
     )
 
 
+@pytest.mark.parametrize(
+    ("text", "si", "no", "repetir"),
+    [
+        (
+            "Presidente, se presenta un empate: dos votos por el sí, dos por el no y una abstención. "
+            "El artículo segundo no fue aprobado; conforme al reglamento, la votación se repetirá "
+            "en la próxima sesión.",
+            2,
+            2,
+            True,
+        ),
+        (
+            "presidente, nueve votos por el sí y nueve por el no. hay empate; la proposición no es "
+            "aprobada y se volverá a votar en la próxima sesión.",
+            9,
+            9,
+            True,
+        ),
+        ("La votación quedó empatada: diez votos por el sí y diez por el no.", 10, 10, False),
+        ("votaron si once no once, se repite la votacion por empate", 11, 11, True),
+    ],
+)
+def test_a_tie_is_its_own_result(text: str, si: int, no: int, repetir: bool) -> None:
+    """A tie is said "empate", whatever else is said with it ("no fue aprobado"): its result is
+    "empate", not "negado", and "repetir" says the vote is to be taken again when it is said."""
+    vote = data(text, TPL_PROYECTO_ACUERDO)["votacion"]
+    assert (vote["si"], vote["no"], vote["resultado"]) == (si, no, "empate")
+    assert vote.get("repetir", False) is repetir
+
+
+def test_a_tie_broken_is_no_tie() -> None:
+    """ "El presidente rompe el empate" ends the tie: the result is the one said after it."""
+    vote = data("Hubo diez y diez; el presidente rompe el empate y queda aprobado.", TPL_PROYECTO_ACUERDO)
+    assert vote["votacion"]["resultado"] == "aprobado"
+
+
 def test_an_earlier_step_reported_is_not_a_vote_held_now() -> None:
     """A ponencia saying the bill "fue aprobado en primer debate en la Comisión" reports an
     earlier vote: the bill gets no result from it (the acta showed "Resultado: APROBADO" before

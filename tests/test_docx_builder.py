@@ -1149,6 +1149,26 @@ def test_the_declared_result_wins_over_the_count() -> None:
     ]
 
 
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_a_tie_is_written_as_a_tie(templates: dict[str, Any] | None) -> None:
+    """A tie is its own result: "EMPATE" when declared (with "se repetirá la votación" when the
+    vote is to be repeated) and when none was declared and sí and no are even (it was written
+    "NEGADO")."""
+    declared = [
+        _vote_block("list", "Lista.", votacion=_vote(1, 1, 0, nominal=True, votos=_LIST[1:3])),
+        _vote_block("said", "Hay empate…", votacion=_vote(1, 1, 0, "empate", repetir=True)),
+    ]
+    content = _zone(_build(declared, templates=templates), "ZONE_PROYECTOS")
+    assert _summaries(content) == [
+        "Votos por el sí: 1. Votos por el no: 1. Abstenciones: 0. Resultado: EMPATE; se repetirá la votación."
+    ]
+    counted = [_vote_block("said", "Nueve y nueve.", votacion=_vote(9, 9, 1))]
+    content = _zone(_build(counted, templates=templates), "ZONE_PROYECTOS")
+    assert _summaries(content) == [
+        "Votos por el sí: 9. Votos por el no: 9. Abstenciones: 1. Resultado: EMPATE."
+    ]
+
+
 def test_a_vote_only_called_writes_no_summary() -> None:
     """ "Se abre la votación nominal" alone counts nothing: no "Votos por el sí: 0 … NEGADO" (the
     built-in summary wrote one)."""

@@ -236,6 +236,29 @@ def test_prior_actas_vote() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("phrase", "summary"),
+    [
+        (
+            "Álvaro Benavides, no. Diego Lasso, sí. Esperanza Ramírez, sí. Liliana Cuéllar, no. Rodrigo "
+            "Paz, me abstengo. Presidente, se presenta un empate: dos votos por el sí, dos por el no y "
+            "una abstención. El artículo segundo no fue aprobado; conforme al reglamento, la votación "
+            "se repetirá en la próxima sesión.",
+            "Votos por el sí: 2. Votos por el no: 2. Abstenciones: 1. "
+            "Resultado: EMPATE; se repetirá la votación.",
+        ),
+        (
+            "En votación la proposición. Presidente, nueve votos por el sí y nueve por el no. Hay "
+            "empate; la proposición no es aprobada.",
+            "Votos por el sí: 9. Votos por el no: 9. Abstenciones: 0. Resultado: EMPATE.",
+        ),
+    ],
+)
+def test_a_tie_is_not_written_as_refused(phrase: str, summary: str) -> None:
+    """A tie said ("se presenta un empate… no fue aprobado") is summed up as a tie, not NEGADO."""
+    assert said(phrase, "TPL_PROYECTO_ACUERDO")[-1] == summary
+
+
 def test_debate_speaker_role_and_party() -> None:
     """The chair's grant of the floor is written as said, then the speaker line carries what the
     speaker said: every word is there, each under who said it."""

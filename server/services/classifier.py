@@ -795,6 +795,17 @@ _NEGATED_RE: Final = re.compile(
     r"quedo |resulta )?aprobad[oa]s?|no se aprueba|se niegan?|no alcanz\w* (?:la )?mayoria)\b"
 )
 _APPROVED_RE: Final = re.compile(r"\baprobad[oa]s?\b|\bse aprueban? por\b")
+# A tie is its own result, whatever else is said of it ("hay empate; la proposición no es
+# aprobada"): the rules call for the vote to be taken again, and the acta says so.
+_TIE_RE: Final = re.compile(
+    r"(?<!rompe el )(?<!rompio el )(?<!romper el )\b(?:empate|empatad[oa]s?|empataron|empata)\b"
+)
+_REPEAT_RE: Final = re.compile(
+    r"\b(?:se\s+(?:repetira|repite|repetiria)\s+(?:la\s+)?votacion"
+    r"|(?:la\s+)?votacion\s+se\s+(?:repetira|repite)"
+    r"|se\s+(?:volvera|vuelve)\s+a\s+votar|(?:se\s+)?(?:repetir|repetimos)\s+la\s+votacion"
+    r"|se\s+votara\s+(?:nuevamente|de\s+nuevo))\b"
+)
 _SENTENCE_RE: Final = re.compile(r"[^.!?;¿]*[.!?;]?|¿[^?]*\??")
 
 
@@ -879,7 +890,7 @@ def _vote(t: _Text) -> dict[str, Any] | None:
     if not any(counts.values()) and votes:
         counts = _items_tally(votes)
     said = _statements(now)
-    result = "negado" if _NEGATED_RE.search(said) else None
+    result = "empate" if _TIE_RE.search(said) else "negado" if _NEGATED_RE.search(said) else None
     if result is None and (_APPROVED_RE.search(said) or "por unanimidad" in said):
         result = "aprobado"
     vote: dict[str, Any] = {
@@ -887,6 +898,8 @@ def _vote(t: _Text) -> dict[str, Any] | None:
         "resultado": result,
         "nominal": bool(votes) or "nominal" in t.low,
     }
+    if result == "empate" and _REPEAT_RE.search(said):
+        vote["repetir"] = True  # "…la votación se repetirá en la próxima sesión"
     if votes:  # only when members are named: an empty list would render an empty table
         vote["votos"] = votes
     return vote

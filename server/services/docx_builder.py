@@ -102,10 +102,13 @@ false or a mapping → Spanish words). True/false are written "sí"/"no".
                  "abstencion": "Abstención"}) and ``"summary"`` (Jinja2 text, or null for none)
                  are configurable; the summary sees ``si``, ``no``, ``abstencion`` (totals: the
                  counts said, else the votes listed), ``total``, ``resultado`` (the result said,
-                 upper-case, else APROBADO when sí > no, else NEGADO), ``declarado`` (the result
-                 said, or missing), ``votacion``, ``text`` and ``metadata``. Default summary:
+                 upper-case: APROBADO, NEGADO, EMPATE…; else APROBADO when sí > no, EMPATE when
+                 they are even, else NEGADO), ``declarado`` (the result said, or missing),
+                 ``repetir`` (true when the vote is said to be taken again: "se repetirá la
+                 votación"), ``votacion``, ``text`` and ``metadata``. Default summary:
                  "Votos por el sí: {{ si }}. Votos por el no: {{ no }}. Abstenciones:
-                 {{ abstencion }}. Resultado: {{ resultado }}." when anything was counted, else
+                 {{ abstencion }}. Resultado: {{ resultado }}." (with "; se repetirá la
+                 votación" before the period when ``repetir``) when anything was counted, else
                  "Resultado: {{ declarado }}." when a result was said, else nothing (a vote
                  only called, "se abre la votación nominal", has nothing to sum up).
                  One vote is often said over several blocks of a zone (the call, the members'
@@ -800,8 +803,8 @@ _VOTE_LABELS = {"si": "Sí", "no": "No", "abstencion": "Abstención"}
 _DEFAULT_HEADERS = {"roll_call": ("Concejal", "Estado"), "votes": ("Concejal", "Voto")}
 _DEFAULT_SUMMARY = (
     "{% if si or no or abstencion %}Votos por el sí: {{ si }}. Votos por el no: {{ no }}. "
-    "Abstenciones: {{ abstencion }}. Resultado: {{ resultado }}.{% elif declarado %}"
-    "Resultado: {{ declarado }}.{% endif %}"
+    "Abstenciones: {{ abstencion }}. Resultado: {{ resultado }}{{ '; se repetirá la votación' if repetir }}."
+    "{% elif declarado %}Resultado: {{ declarado }}{{ '; se repetirá la votación' if repetir }}.{% endif %}"
 )
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
@@ -1522,7 +1525,7 @@ class _Renderer:
             given = {kind: _count(votacion, kind) for kind in _VOTE_LABELS}
         totals = {kind: counted[kind] if (said := given[kind]) is None else said for kind in counted}
         declared = _as_text(votacion.get("resultado")).strip().upper()
-        result = declared or ("APROBADO" if totals["si"] > totals["no"] else "NEGADO")
+        result = declared or _counted_result(totals)
         style = self.style(element.role or "BODY")
         runs: list[Any] = []
         if element.template is not None:
@@ -1534,6 +1537,7 @@ class _Renderer:
                 **totals,
                 "total": sum(totals.values()),
                 "resultado": result,
+                "repetir": votacion.get("repetir") is True,
             }
             if declared:
                 summary_ctx["declarado"] = declared
@@ -1693,6 +1697,14 @@ def _finish_zone(zone: _Zone, container: Any, empty_style: str) -> None:
 def _max_shape_id(doc: Any) -> int:
     ids = [int(v) for v in doc.element.xpath("//@id") if str(v).isdigit()]
     return max(ids, default=0)
+
+
+def _counted_result(totals: Mapping[str, int]) -> str:
+    """The result of a vote none was said for: the side with more votes, a tie when sí and no
+    are even (the rules call for the vote to be repeated: it is not a refusal)."""
+    if totals["si"] == totals["no"] and totals["si"]:
+        return "EMPATE"
+    return "APROBADO" if totals["si"] > totals["no"] else "NEGADO"
 
 
 def _signatures_of_opening(blocks: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
@@ -1915,6 +1927,7 @@ class _OpenVote:
     list_totals: _Totals | None = None  # totals stored with the list itself
     result: str = ""
     nominal: bool = False
+    repeat: bool = False  # the vote is to be taken again ("se repetirá la votación")
 
     def accepts(self, votacion: Mapping[str, Any]) -> bool:
         """Does this vote go on in ``votacion``? A second list, any list or totals after the
@@ -1958,6 +1971,7 @@ class _OpenVote:
             self.declared = said
         self.result = _as_text(votacion.get("resultado")).strip().upper() or self.result
         self.nominal = self.nominal or votacion.get("nominal") is True
+        self.repeat = self.repeat or votacion.get("repetir") is True
         self.blocks.append(block)
 
     def plans(self) -> dict[int, _VotePlan]:
@@ -1969,6 +1983,8 @@ class _OpenVote:
             else {"si": totals[0], "no": totals[1], "abstencion": totals[2]}
         )
         whole.update(resultado=self.result.lower() or None, nominal=self.nominal)
+        if self.repeat:
+            whole["repetir"] = True
         check = None
         said = self.declared or self.list_totals
         if self.listed is not None and said is not None and said != self.listed:
