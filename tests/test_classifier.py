@@ -795,6 +795,41 @@ def test_cierre_extracts_end_time() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "convocatoria"),
+    [
+        (
+            "Siendo las cinco y cuarenta de la tarde, y agotado el orden del día, se levanta la sesión "
+            "extraordinaria. Se cita a la plenaria para el miércoles quince de octubre a las nueve de "
+            "la mañana, también por la plataforma Teams.",
+            "Se cita a la plenaria para el miércoles quince de octubre a las nueve de la mañana, "
+            "también por la plataforma Teams",
+        ),
+        (
+            "siendo las doce del día se levanta la sesión. se convoca a la comisión para el jueves a "
+            "las ocho de la mañana.",
+            "se convoca a la comisión para el jueves a las ocho de la mañana",
+        ),
+        (
+            "Se levanta la sesión siendo las once y diez de la mañana. Queda convocada la plenaria para "
+            "mañana a las nueve.",
+            "Queda convocada la plenaria para mañana a las nueve",
+        ),
+        (
+            "No siendo más, se levanta la sesión a las seis de la tarde; citamos a los concejales para "
+            "el lunes a las dos de la tarde.",
+            "citamos a los concejales para el lunes a las dos de la tarde",
+        ),
+    ],
+)
+def test_cierre_keeps_the_summons_however_it_is_said(text: str, convocatoria: str) -> None:
+    """ "Se cita a la plenaria para…", "queda convocada…", "citamos a…": the summons is kept (only
+    "se cita para / el / mañana" was, and the acta closed "se levanta la sesión." without it)."""
+    got = data(text, TPL_VARIOS)
+    assert got["convocatoria"] == convocatoria
+    assert "hora" in got
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "Firman el presidente Juan Pérez y el secretario general Pedro Gómez.",

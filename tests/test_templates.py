@@ -732,6 +732,20 @@ def test_cierre_with_and_without_time() -> None:
     assert said(no_time) == [no_time]
 
 
+def test_cierre_with_a_summons_said_in_its_own_sentence() -> None:
+    """A summons said as a sentence of its own ("Se cita a la plenaria para…") follows the end
+    time in the summary, its capital made lower-case (the acta ended at "se levanta la sesión.")."""
+    phrase = (
+        "Siendo las cinco y cuarenta de la tarde, y agotado el orden del día, se levanta la sesión "
+        "extraordinaria. Se cita a la plenaria para el miércoles quince de octubre a las nueve de la "
+        "mañana, también por la plataforma Teams."
+    )
+    assert said(phrase, "TPL_VARIOS") == [
+        "Siendo las 5:40 p. m., se levanta la sesión y se cita a la plenaria para el miércoles quince "
+        "de octubre a las nueve de la mañana, también por la plataforma Teams."
+    ]
+
+
 def test_firmas_signature_lines() -> None:
     phrase = (
         "Para constancia firman el presidente del Concejo Juan Pérez y el secretario general Carlos Ruiz."

@@ -1687,10 +1687,20 @@ _SENTENCE_END_RE: Final = re.compile(
 )
 
 
+# The summons in a closing, however it is said: "se convoca para…", "se cita a la plenaria para
+# el miércoles…", "queda convocada la comisión para…", "convocamos a los concejales para…".
+# Wider than _CONVOCATION_RE, which routes an utterance to the closing: in a proposal "se cita
+# al secretario de Salud" is a debate called, not the next session.
+_SUMMONS_RE: Final = re.compile(
+    r"\b(?:se (?:les |los |las )?(?:convoca|cita)|convocamos|citamos|los cito|las cito"
+    r"|quedan? (?:citad|convocad)[oa]s?)\b"
+)
+
+
 def _cierre_data(t: _Text) -> dict[str, Any]:
     data: dict[str, Any] = {}
     before, after = t.low, ""
-    if summons := _CONVOCATION_RE.search(t.low):
+    if summons := _SUMMONS_RE.search(t.low):
         stop = _SENTENCE_END_RE.search(t.raw, summons.end())
         end = stop.start() + (1 if stop["abbr"] else 0) if stop else len(t.raw)
         data["convocatoria"] = _slice(t, summons.start(), end)
