@@ -182,6 +182,70 @@ def test_apertura_extracts_time_date_type_number_people_place_and_mode() -> None
     }
 
 
+@pytest.mark.parametrize(
+    ("text", "secretary"),
+    [
+        (
+            "Preside el concejal Álvaro José Benavides Ortiz y actúa como secretaria de la comisión la "
+            "doctora Luz Adriana Perlaza Cundumí.",
+            {"secretario": "Luz Adriana Perlaza Cundumí", "secretario_cargo": "secretaria de la comisión"},
+        ),
+        (
+            "Preside el concejal Camilo Ernesto Yepes Varela; actúa como secretaria general la doctora "
+            "Gloria Amparo Salcedo Lemos.",
+            {"secretario": "Gloria Amparo Salcedo Lemos", "secretario_cargo": "secretaria general"},
+        ),
+        (
+            "se abre la sesión, preside la concejala ana ruiz, secretario ad hoc el concejal luis mora.",
+            {"secretario": "luis mora", "secretario_cargo": "secretario ad hoc"},
+        ),
+        (
+            "Se abre la sesión ordinaria. Preside Ana Ruiz; la secretaria, doctora Marta Lucía Cano.",
+            {"secretario": "Marta Lucía Cano", "secretario_cargo": "secretaria general"},
+        ),
+        (
+            "Se abre la sesión. Preside Ana Ruiz y el secretario general del Concejo, Héctor Londoño Rivas.",
+            {"secretario": "Héctor Londoño Rivas"},
+        ),
+    ],
+)
+def test_apertura_extracts_the_secretary_and_the_office_said(text: str, secretary: dict[str, str]) -> None:
+    """The secretary's name and office as said (the secretary "de la comisión" was taken for a
+    name, "comisión"); a woman secretary is "secretaria general"; the masculine general secretary
+    is the acta's default office, so it is not stored."""
+    got = data(text)
+    assert {k: v for k, v in got.items() if k.startswith("secretario")} == secretary
+
+
+@pytest.mark.parametrize(
+    ("text", "comision"),
+    [
+        (
+            "damos inicio a la sesión número veintidós de la Comisión Segunda Permanente de "
+            "Presupuesto, en modalidad mixta.",
+            "Comisión Segunda Permanente de Presupuesto",
+        ),
+        (
+            "siendo las nueve se abre la sesión de la comision primera del plan y tierras, preside la "
+            "concejala ana ruiz",
+            "comision primera del plan y tierras",
+        ),
+        (
+            "Se instala la sesión de la Comisión Tercera Permanente de Gobierno y Administración, "
+            "presidida por el concejal Luis Mora.",
+            "Comisión Tercera Permanente de Gobierno y Administración",
+        ),
+    ],
+)
+def test_apertura_extracts_the_commission_as_said(text: str, comision: str) -> None:
+    """A commission's session names the commission ("de la Comisión Segunda Permanente de
+    Presupuesto"); the acta wrote "la sesión comisión No. 22 del Concejo"."""
+    got = data(text)
+    assert (got["tipo_sesion"], got["comision"]) == ("comisión", comision)
+    bare = data("Preside Ana Ruiz y actúa como secretaria de la comisión la doctora Eva Paz.")
+    assert "comision" not in bare
+
+
 def test_apertura_without_accents_or_capitals() -> None:
     """Lower-case text without accents still yields type, mode and the president's name."""
     got = data("se instala la sesion extraordinaria virtual presidida por la concejala ana ruiz")

@@ -339,6 +339,60 @@ def test_the_acta_is_signed_by_the_president_and_secretary_the_opening_named() -
     assert [t for t in items(build([gone]), "SIGNATURE_BLOCK") if t.strip()] == []
 
 
+@pytest.mark.parametrize(
+    ("phrase", "opening", "office"),
+    [
+        (
+            "Siendo las ocho y cuarenta y cinco de la mañana damos inicio a la sesión número veintidós "
+            "de la Comisión Segunda Permanente de Presupuesto. Preside el concejal Álvaro Benavides y "
+            "actúa como secretaria de la comisión la doctora Luz Adriana Perlaza Cundumí.",
+            [
+                "Siendo las 8:45 a. m., en el recinto del Concejo, se dio inicio a la sesión No. 22 de la "
+                "Comisión Segunda Permanente de Presupuesto del Concejo Distrital de Santiago de Cali, "
+                "presidida por el concejal Álvaro Benavides.",
+                "Actuó como secretaria de la comisión Luz Adriana Perlaza Cundumí.",
+            ],
+            "Secretaria de la Comisión",
+        ),
+        (
+            "Siendo las dos y quince de la tarde se instala la sesión extraordinaria número tres. "
+            "Preside el concejal Camilo Yepes; actúa como secretaria general la doctora Gloria Amparo "
+            "Salcedo Lemos.",
+            [
+                "Siendo las 2:15 p. m., en el recinto del Concejo, se dio inicio a la sesión "
+                "extraordinaria No. 3 del Concejo Distrital de Santiago de Cali, presidida por el "
+                "concejal Camilo Yepes.",
+                "Actuó como secretaria general Gloria Amparo Salcedo Lemos.",
+            ],
+            "Secretaria General",
+        ),
+        (
+            "siendo las nueve de la mañana se abre la sesión de comisión número cinco, preside el "
+            "concejal luis mora, secretario ad hoc el concejal pedro díaz.",
+            [
+                "Siendo las 9:00 a. m., en el recinto del Concejo, se dio inicio a la sesión de comisión "
+                "No. 5 del Concejo Distrital de Santiago de Cali, presidida por el concejal luis mora.",
+                "Actuó como secretario ad hoc pedro díaz.",
+            ],
+            "Secretario Ad Hoc",
+        ),
+    ],
+)
+def test_the_opening_and_signatures_write_the_secretary_s_office_as_said(
+    phrase: str, opening: list[str], office: str
+) -> None:
+    """The opening writes the commission's session as such and the secretary's office and gender
+    as said; the signature is titled with that office, by the Cali and the built-in templates
+    (the acta wrote "Actuó como secretario general comisión." and signed "COMISIÓN / Secretario
+    General")."""
+    block = block_of(phrase)
+    assert items(build([block]), "HEADER_ZONE") == opening
+    name = block["structured_data"]["secretario"].upper()
+    for templates in (None, {}):
+        signed = [" ".join(t.split()) for t in items(build([block], templates), "SIGNATURE_BLOCK")]
+        assert signed[-1] == f"______________________________ {name} {office}", templates
+
+
 def test_varios_uses_the_intervention_line() -> None:
     phrase = "Asuntos varios: tiene la palabra el concejal Pedro Ruiz: pido que se revise el alumbrado."
     block = block_of(phrase)

@@ -939,9 +939,14 @@ _PRESIDE_RE: Final = re.compile(
     r"\b(?:preside|presidira|presidida por|presidido por|bajo la presidencia de(?:l)?"
     r"|presidiendo)\b\s*"
 )
+# The session's secretary and the office as said: "actúa como secretaria de la comisión la
+# doctora Luz Perlaza", "la secretaria general, doctora Gloria Salcedo", "secretario ad hoc el
+# concejal Luis Mora", "el secretario general del Concejo, Héctor Londoño".
 _SECRETARY_RE: Final = re.compile(
-    r"\bsecretari[oa](?:\s+general)?(?:\s+(?:del|de la)\s+(?:honorable\s+)?(?:concejo|corporacion)"
-    r"(?:\s+(?:municipal|distrital))?)?\s*[,:]?\s*(?:(?:es|sera|actua)\s+)?"
+    r"\b(?P<office>secretari[oa](?:\s+general|\s+ad[\s-]?hoc)?"
+    r"(?:\s+de\s+la\s+comision(?:\s+(?:primera|segunda|tercera|cuarta|quinta|sexta|septima))?)?)"
+    r"(?:\s+(?:del|de la)\s+(?:honorable\s+)?(?:concejo|corporacion)(?:\s+(?:municipal|distrital))?)?"
+    r"\s*[,:]?\s*(?:(?:es|sera|actua)\s+)?"
 )
 _PLACE_RE: Final = re.compile(
     r"\ben\s+(?:el|la|las|los)\s+(?:recinto|salon|sala|sede|instalaciones|auditorio|hemiciclo"
@@ -1022,6 +1027,59 @@ def _guests(t: _Text) -> list[Any]:
     return []
 
 
+def _secretary(t: _Text) -> dict[str, str]:
+    """The session's secretary (``secretario``) and the office as said (``secretario_cargo``:
+    "secretaria de la comisión", "secretario ad hoc", "secretaria general"). The acta's default
+    office is the general secretary's: "actúa como secretario el doctor…" gives no office, and
+    "actúa como secretaria la doctora…" the general secretary's in the gender said."""
+    for m in _SECRETARY_RE.finditer(t.low):
+        got = _take_person(t, m.end())
+        if got is None:
+            continue
+        office = _slice(t, m.start("office"), m.end("office"))
+        if _fold(office) == "secretaria":
+            office += " general"
+        found = {"secretario": got[0]}
+        if _fold(office) not in {"secretario", "secretario general"}:
+            found["secretario_cargo"] = office
+        return found
+    return {}
+
+
+_COMMISSION_RE: Final = re.compile(r"\bcomision\b(?!\s+(?:numero|no\b|n[°o]?\.))")
+_AND_RE: Final = re.compile(r"\s+(?:y|e)\s+")
+_COMMISSION_LINKS: Final = _NAME_PARTICLES | {"y", "e"}
+_MAX_COMMISSION_WORDS: Final = 10
+
+
+def _commission(t: _Text) -> str | None:
+    """The commission whose session it is, as said: "la sesión número veintidós de la Comisión
+    Segunda Permanente de Presupuesto" (the word alone, "secretaria de la comisión", is none)."""
+    for m in _COMMISSION_RE.finditer(t.low):
+        if t.raw[m.start()].isupper():  # a proper name: its capitalised words and particles
+            words, end, pos = 0, m.start(), m.start()
+            while words < _MAX_COMMISSION_WORDS and (w := _NAME_TOKEN_RE.match(t.raw, pos)):
+                if w.group(1)[0].isupper():
+                    words, end = words + 1, w.end()
+                elif t.low[w.start(1) : w.end(1)] not in _COMMISSION_LINKS:
+                    break
+                pos = w.end()
+            if words > 1:
+                return _slice(t, m.start(), end)
+            continue
+        got = _take_name(t, m.start())
+        if got is None or len(got[0].split()) < 2:
+            continue
+        end = got[1]
+        for _ in range(3):  # "comision primera del plan y tierras"
+            more = _AND_RE.match(t.low, end)
+            if more is None or (rest := _take_name(t, more.end())) is None:
+                break
+            end = rest[1]
+        return _slice(t, m.start(), end)
+    return None
+
+
 def _apertura_data(t: _Text) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if hora := _find_time(t.low):
@@ -1040,8 +1098,9 @@ def _apertura_data(t: _Text) -> dict[str, Any]:
         data["numero_sesion"] = value
     if preside := _person_after(_PRESIDE_RE, t):
         data["preside"] = preside
-    if secretario := _person_after(_SECRETARY_RE, t):
-        data["secretario"] = secretario
+    data |= _secretary(t)
+    if comision := _commission(t):
+        data["comision"] = comision
     if place := _PLACE_RE.search(t.low):
         stop = _PLACE_STOP_RE.search(t.low, place.start() + 3, place.end())
         data["lugar"] = _slice(t, place.start() + 3, stop.start() if stop else place.end())
@@ -1724,8 +1783,7 @@ def _firmas_data(t: _Text) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if presidente := _person_after(_PRESIDENT_RE, t):
         data["presidente"] = presidente
-    if secretario := _person_after(_SECRETARY_RE, t):
-        data["secretario"] = secretario
+    data |= _secretary(t)
     for m in _ROLE_AFTER_NAME_RE.finditer(t.raw):
         key = "presidente" if _fold(m["r"]).startswith("pres") else "secretario"
         data.setdefault(key, m["n"])

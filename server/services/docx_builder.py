@@ -69,7 +69,8 @@ utterance up instead of writing it as said (TPL_APERTURA, TPL_COMUNICACION, TPL_
 TPL_PROPOSICION, the TPL_PROYECTO_ACUERDO heading) gives the brief account Law 136 art. 26 asks
 for, so it may leave out procedural words ("siguiente punto", greetings), but it writes every
 fact the classifier extracts for that section as domain.md lists it: the opening's date, time,
-place, type, number, who presides, secretary and guests (``invitados``); a proposal's number,
+place, type, number, commission (``comision``), who presides, secretary (with ``secretario_cargo``,
+the office as said) and guests (``invitados``); a proposal's number,
 authors and text; a communication's sender, subject and filing number; a bill's number, year,
 title, debate and ``ponentes``; the closing's time and summons. What the summary cannot write
 (its ``requires`` unmet) falls back to the text as said.
@@ -79,7 +80,8 @@ Filters besides Jinja2's: ``fecha_larga`` ("2026-03-14" → "14 de marzo de 2026
 ``hora(articulo=true)`` → "las 9:10 a. m." / "la 1:05 p. m."), ``nombre`` (a person given as
 a string or as ``{"nombre": …}``), ``lista`` (["A", "B", "C"] → "A, B y C"; a person given
 as ``{"nombre", "cargo"}`` is written "Nombre (cargo)"; a list output directly is written this
-way too), ``capfirst`` (first letter upper-case, the rest kept),
+way too), ``capfirst`` (first letter upper-case, the rest kept), ``titulo_cargo`` (an office
+as a title: "secretaria de la comisión" → "Secretaria de la Comisión"),
 ``oracion`` (capfirst and a final period if it has no final punctuation), ``sin_punto``
 (drops one final period, for a sentence the template closes itself) and ``quorum`` (true,
 false or a mapping → Spanish words). True/false are written "sí"/"no".
@@ -845,7 +847,10 @@ DEFAULT_TEMPLATES: Mapping[str, list[dict[str, Any]]] = {
             "requires": ["presidente"],
         },
         {
-            "paragraph": "______________________________\n{{ secretario|nombre|upper }}\nSecretario General",
+            "paragraph": (
+                "______________________________\n{{ secretario|nombre|upper }}\n"
+                "{{ (secretario_cargo or 'secretario general')|titulo_cargo }}"
+            ),
             "requires": ["secretario"],
         },
     ],
@@ -979,6 +984,19 @@ def _f_capfirst(value: Any) -> Any:
     return text[:1].upper() + text[1:]
 
 
+_LOWER_IN_TITLES = frozenset({"de", "del", "la", "las", "los", "el", "y", "e", "para"})
+
+
+def _f_titulo_cargo(value: Any) -> Any:
+    """An office as a signature's title: "secretaria de la comisión" → "Secretaria de la Comisión"."""
+    if isinstance(value, Undefined):
+        return value
+    words = _as_text(value).split()
+    return " ".join(
+        w if i and w.lower() in _LOWER_IN_TITLES else w[:1].upper() + w[1:] for i, w in enumerate(words)
+    )
+
+
 def _f_oracion(value: Any) -> Any:
     if isinstance(value, Undefined):
         return value
@@ -1017,6 +1035,7 @@ def _make_environment() -> SandboxedEnvironment:
         nombre=_f_nombre,
         lista=_f_lista,
         capfirst=_f_capfirst,
+        titulo_cargo=_f_titulo_cargo,
         oracion=_f_oracion,
         sin_punto=_f_sin_punto,
         quorum=_f_quorum,
@@ -1710,8 +1729,9 @@ def _counted_result(totals: Mapping[str, int]) -> str:
 def _signatures_of_opening(blocks: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
     """The acta is signed by its president and secretary: when no block was said for the
     signatures, the ones the opening named (``preside``, ``secretario``), written by the
-    tenant's TPL_FIRMAS. Derived when the document is built, not stored: the blocks (and the
-    content hash over them) stay what was said and corrected."""
+    tenant's TPL_FIRMAS, the secretary's with the office the opening said (``secretario_cargo``).
+    Derived when the document is built, not stored: the blocks (and the content hash over them)
+    stay what was said and corrected."""
     for block in blocks:
         if block.get("deleted") or block.get("template_id") != "TPL_APERTURA":
             continue
@@ -1720,6 +1740,8 @@ def _signatures_of_opening(blocks: Sequence[Mapping[str, Any]]) -> dict[str, Any
             continue
         signers = {"presidente": data.get("preside"), "secretario": data.get("secretario")}
         if any(signers.values()):
+            if signers["secretario"]:  # the office as said: "secretaria de la comisión"
+                signers["secretario_cargo"] = data.get("secretario_cargo")
             return {
                 "block_id": "signatures-of-the-opening",
                 "type": "TEMPLATE",
