@@ -492,14 +492,14 @@ def test_debate_extracts_speaker_role_and_party() -> None:
     assert data(text) == {
         "orador": "Juan Pérez",
         "rol": "concejal",
-        "partido": "Liberal",
+        "partido": "Partido Liberal",
         "texto": text,
         "anuncio": True,
     }
     assert data(text + " Gracias, presidente; pido la palabra para el presupuesto.") == {
         "orador": "Juan Pérez",
         "rol": "concejal",
-        "partido": "Liberal",
+        "partido": "Partido Liberal",
         "texto": "Gracias, presidente; pido la palabra para el presupuesto.",
         "anuncio_texto": text,
     }
@@ -675,6 +675,144 @@ def test_floor_given_to_a_collective_names_no_speaker(text: str) -> None:
     got = data(text, TPL_DEBATE)
     assert "orador" not in got
     assert got["anuncio"] is True
+
+
+@pytest.mark.parametrize(
+    ("text", "cargo"),
+    [
+        ("Para responder, tiene la palabra nuevamente el secretario de Hacienda.", "secretario de Hacienda"),
+        ("tiene la palabra de nuevo la secretaria de salud hasta por cinco minutos.", "secretaria de salud"),
+        ("Tiene la palabra, hasta por diez minutos, la directora del DAGMA.", "directora del DAGMA"),
+        ("Tiene la palabra ahora el gerente de Emcali.", "gerente de Emcali"),
+    ],
+)
+def test_a_grant_s_adverbs_are_not_the_speaker(text: str, cargo: str) -> None:
+    """ "nuevamente", "de nuevo", "hasta por cinco minutos" said with the grant are no name (the
+    acta wrote "NUEVAMENTE: …"); an official named by office alone has the office and no name,
+    and a lead-in before the grant ("Para responder,") still makes it one."""
+    got = data(text, TPL_DEBATE)
+    assert "orador" not in got
+    assert (got["rol"], got["cargo"], got["anuncio"]) == ("funcionario", cargo, True)
+
+
+@pytest.mark.parametrize(
+    ("text", "orador", "rol", "partido"),
+    [
+        (
+            "Tiene la palabra el coponente, concejal Diego Fernando Lasso Muñoz, del Partido Conservador.",
+            "Diego Fernando Lasso Muñoz",
+            "concejal",
+            "Partido Conservador",
+        ),
+        (
+            "tiene la palabra la coponente concejala ana maría ruiz, de alianza verde.",
+            "ana maría ruiz",
+            "concejala",
+            "Alianza Verde",
+        ),
+        ("Tiene la palabra el co-ponente Luis Mora.", "Luis Mora", "concejal", None),
+    ],
+)
+def test_a_co_rapporteur_given_the_floor_is_a_ponente(
+    text: str, orador: str, rol: str, partido: str | None
+) -> None:
+    """ "el coponente, concejal Diego Lasso" names Diego Lasso, a ponente, with the party said
+    with the grant (the acta wrote "COPONENTE (concejal): …")."""
+    got = data(text, TPL_PROYECTO_ACUERDO)
+    assert (got["orador"], got["rol"], got.get("ponente"), got.get("partido")) == (orador, rol, True, partido)
+
+
+@pytest.mark.parametrize(
+    ("text", "orador"),
+    [
+        (
+            "En varios, tiene la palabra el concejal Nelson Enrique Rivas Hinestroza, del Partido Liberal.",
+            "Nelson Enrique Rivas Hinestroza",
+        ),
+        (
+            "en varios tiene la palabra la concejala Adriana Lucía Mosquera Valencia",
+            "Adriana Lucía Mosquera Valencia",
+        ),
+        ("Para una réplica, le concedo la palabra a la concejala Ana Ruiz.", "Ana Ruiz"),
+        ("Muy bien, concejal, tiene la palabra el concejal Pedro Gómez.", "Pedro Gómez"),
+    ],
+)
+def test_a_grant_after_a_short_lead_in_is_a_grant(text: str, orador: str) -> None:
+    """ "En varios, tiene la palabra el concejal X." is the chair's grant, an announcement (it was
+    taken for X's words: "X (concejal): En varios, tiene la palabra el concejal X…")."""
+    got = data(text, TPL_VARIOS)
+    assert (got["orador"], got["anuncio"]) == (orador, True)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "como dijo el concejal que tiene la palabra, esto no es así.",
+        "Presidente, en uso de la palabra quiero decir que el concejal Pedro Gómez tiene razón.",
+        "Si nadie más tiene la palabra el concejal Juan Pérez cierra.",
+    ],
+)
+def test_what_only_speaks_of_the_floor_is_no_grant(text: str) -> None:
+    """Guard: "tiene la palabra" spoken of, or a speaker's "en uso de la palabra" after a lead-in,
+    is not the chair's grant."""
+    assert "anuncio" not in data(text, TPL_DEBATE)
+
+
+@pytest.mark.parametrize(
+    ("text", "orador", "cargo"),
+    [
+        (
+            "Cuarto punto, intervención de la comunidad. Se inscribieron dos ciudadanos, cada uno tiene "
+            "cinco minutos. Tiene la palabra el señor Wilmer Andrés Caicedo Riascos, presidente de la "
+            "Junta de Acción Comunal del barrio El Retiro.",
+            "Wilmer Andrés Caicedo Riascos",
+            "presidente de la Junta de Acción Comunal del barrio El Retiro",
+        ),
+        (
+            "Gracias, señor Caicedo. Tiene la palabra la señora María del Carmen Angulo Ibargüen, "
+            "veedora ciudadana.",
+            "María del Carmen Angulo Ibargüen",
+            "veedora ciudadana",
+        ),
+        (
+            "tiene la palabra la señora rosa elena díaz, presidenta de la asociación de usuarios del "
+            "hospital",
+            "rosa elena díaz",
+            "presidenta de la asociación de usuarios del hospital",
+        ),
+        (
+            "Tiene la palabra el señor Jairo Mina, líder social de Potrero Grande, hasta por cinco minutos.",
+            "Jairo Mina",
+            "líder social de Potrero Grande",
+        ),
+    ],
+)
+def test_a_citizen_given_the_floor_is_a_citizen(text: str, orador: str, cargo: str) -> None:
+    """A citizen given the floor is named, as a citizen with what was said of them (the grant
+    after "intervención de la comunidad" named nobody; a community board's president was taken
+    for the council's)."""
+    got = data(text, TPL_DEBATE)
+    assert (got["orador"], got["rol"], got["cargo"], got["anuncio"]) == (orador, "ciudadano", cargo, True)
+
+
+def test_the_council_s_president_is_no_citizen() -> None:
+    """Guard: a councillor presiding a commission keeps her role."""
+    got = data("Tiene la palabra la concejala Ana Ruiz, presidenta de la Comisión Primera.", TPL_DEBATE)
+    assert (got["orador"], got["rol"]) == ("Ana Ruiz", "concejala")
+
+
+@pytest.mark.parametrize(
+    ("text", "partido"),
+    [
+        ("Tiene la palabra el concejal Juan Pérez, del Partido Liberal.", "Partido Liberal"),
+        ("tiene la palabra la concejala ana ruiz del partido de la u", "Partido de la U"),
+        ("Tiene la palabra la concejala Eva Paz, del Pacto Histórico.", "Pacto Histórico"),
+    ],
+)
+def test_the_party_is_written_as_said(text: str, partido: str) -> None:
+    """ "del Partido Liberal" is "Partido Liberal" (it was written "Liberal"); a party said without
+    the word keeps its name alone."""
+    assert data(text, TPL_DEBATE)["partido"] == partido
 
 
 def test_debate_party_known_by_name() -> None:

@@ -1047,18 +1047,41 @@ def test_the_drafts_copy_of_the_carry_agrees_with_the_acta() -> None:
         _said("own", "TPL_PROPOSICION", orador="Ana Ruiz", rol="concejala"),
         _said("actas", "TPL_APROBACION_ACTAS", actas=[44]),
     ]
+    office = _said("office", "TPL_PROPOSICION", **OFFICE_GRANT)
+    pairs = [[grant, b] for b in nexts] + [[office, b] for b in nexts]
     proc = subprocess.run(
         [node, "--input-type=module", "-e", _DRAFT_HARNESS],
-        input=json.dumps(
-            {"draft": str(ROOT / "static" / "js" / "draft.js"), "pairs": [[grant, b] for b in nexts]}
-        ).encode(),
+        input=json.dumps({"draft": str(ROOT / "static" / "js" / "draft.js"), "pairs": pairs}).encode(),
         capture_output=True,
         timeout=60 * TIME_UNIT,
         check=False,
     )
     assert proc.returncode == 0, proc.stderr.decode(errors="replace")
-    expected = [dict(given_the_floor([grant, b])[1]["structured_data"]) for b in nexts]
+    expected = [dict(given_the_floor([a, b])[1]["structured_data"]) for a, b in pairs]
     assert json.loads(proc.stdout) == expected
+
+
+OFFICE_GRANT = {"rol": "funcionario", "cargo": "secretario de Hacienda", "anuncio": True}
+
+
+def test_a_grant_naming_an_office_alone_carries_the_office() -> None:
+    """ "Para responder, tiene la palabra nuevamente el secretario de Hacienda.": the official is
+    named by office alone, and the answer after it is written under the office ("SECRETARIO DE
+    HACIENDA: …"; it had no speaker, or the grant's adverb, "NUEVAMENTE"), by the Cali and the
+    built-in templates alike."""
+    grant, words = _said("grant", **OFFICE_GRANT), _said("words", texto="Concejala, vamos en el 76 %.")
+    assert _speakers(grant, words)["words"] == {
+        "orador": "secretario de Hacienda",
+        "orador_por_anuncio": True,
+    }
+    for templates, line in (
+        (CALI_TEMPLATES, "SECRETARIO DE HACIENDA: Concejala, vamos en el 76 %."),
+        (None, "SECRETARIO DE HACIENDA: Concejala, vamos en el 76 %."),
+    ):
+        paragraphs = [
+            _text(p) for p in _paragraphs(_zone(_build([grant, words], templates=templates), "ZONE_DEBATE"))
+        ]
+        assert paragraphs[-1] == line, templates
 
 
 def test_a_speaker_stored_by_the_old_carry_is_derived_again() -> None:

@@ -267,7 +267,7 @@ def test_debate_speaker_role_and_party() -> None:
     out = build([block])
     grant, p = zone(out, "ZONE_DEBATE")
     assert text_of(grant) == "Tiene la palabra el concejal Juan Pérez del partido Liberal:"
-    assert text_of(p) == "JUAN PÉREZ (concejal, Liberal): gracias señor presidente."
+    assert text_of(p) == "JUAN PÉREZ (concejal, Partido Liberal): gracias señor presidente."
     runs = p.xpath("./w:r", namespaces=NS)
     assert text_of(runs[0]) == "JUAN PÉREZ"
     assert runs[0].xpath("./w:rPr/w:rStyle/@w:val", namespaces=NS) == ["Orador_Acta"]
@@ -288,7 +288,7 @@ def test_debate_official_missing_role_and_no_speaker() -> None:
     assert "rol" not in classify(no_role).structured_data
     assert said(no_role) == [
         "Tiene la palabra Juan Pérez, de la bancada del partido Liberal.",
-        "JUAN PÉREZ (Liberal): Gracias, presidente.",
+        "JUAN PÉREZ (Partido Liberal): Gracias, presidente.",
     ]
     for announcement in ("Tiene la palabra Juan Pérez.", "Tiene la palabra el concejal Pedro Gómez."):
         assert said(announcement) == [announcement]
@@ -391,6 +391,47 @@ def test_the_opening_and_signatures_write_the_secretary_s_office_as_said(
     for templates in (None, {}):
         signed = [" ".join(t.split()) for t in items(build([block], templates), "SIGNATURE_BLOCK")]
         assert signed[-1] == f"______________________________ {name} {office}", templates
+
+
+@pytest.mark.parametrize(
+    ("grant", "previous", "zone_name", "speaker"),
+    [
+        (
+            "En varios, tiene la palabra el concejal Nelson Enrique Rivas Hinestroza, del Partido Liberal.",
+            "TPL_VARIOS",
+            "ZONE_VARIOS",
+            "NELSON ENRIQUE RIVAS HINESTROZA (concejal, Partido Liberal):",
+        ),
+        (
+            "Cuarto punto, intervención de la comunidad. Tiene la palabra el señor Wilmer Andrés Caicedo "
+            "Riascos, presidente de la Junta de Acción Comunal del barrio El Retiro.",
+            "TPL_DEBATE",
+            "ZONE_DEBATE",
+            "WILMER ANDRÉS CAICEDO RIASCOS (presidente de la Junta de Acción Comunal del barrio El Retiro):",
+        ),
+        (
+            "Para responder, tiene la palabra nuevamente el secretario de Hacienda.",
+            "TPL_DEBATE",
+            "ZONE_DEBATE",
+            "SECRETARIO DE HACIENDA:",
+        ),
+        (
+            "Tiene la palabra el coponente, concejal Diego Fernando Lasso Muñoz, del Partido Conservador.",
+            "TPL_PROYECTO_ACUERDO",
+            "ZONE_PROYECTOS",
+            "DIEGO FERNANDO LASSO MUÑOZ (concejal ponente, Partido Conservador):",
+        ),
+    ],
+)
+def test_the_words_after_a_grant_are_under_the_speaker_it_names(
+    grant: str, previous: str, zone_name: str, speaker: str
+) -> None:
+    """The chair's grant is written as said, and the words after it under the speaker it names
+    (the acta put the chair's words under the councillor's name and his speech under none, wrote
+    "NUEVAMENTE:" and "COPONENTE (concejal):", and left a citizen's words unnamed)."""
+    words = "Gracias, presidente. Quiero llamar la atención sobre las inundaciones."
+    blocks = [block_of(grant, previous), block_of(words, previous, block_id="b2")]
+    assert items(build(blocks), zone_name)[-2:] == [grant, f"{speaker} {words}"]
 
 
 def test_varios_uses_the_intervention_line() -> None:
@@ -1147,13 +1188,13 @@ def test_the_speaker_given_the_floor_is_named_on_his_first_words(
     assert "orador" not in blocks[1]["structured_data"]  # stored as CORE said it
     assert [text for text in items(document, "ZONE_DEBATE") if text][:3] == [
         said[0],
-        f"CARLOS RODRÍGUEZ (concejal, Liberal): {said[1]}",  # named on his first words
+        f"CARLOS RODRÍGUEZ (concejal, Partido Liberal): {said[1]}",  # named on his first words
         said[2],  # not guessed past them
     ]
     assert said[4] in items(document, blocks[4]["target_placeholder"])  # another section: the vote
     assert [text for text in items(corrected, "ZONE_DEBATE") if text] == [
         said[0],
-        f"CARLOS RODRÍGUEZ (concejal, Liberal): {fixed}",
+        f"CARLOS RODRÍGUEZ (concejal, Partido Liberal): {fixed}",
     ]
 
 
@@ -1205,7 +1246,7 @@ def test_the_speaker_is_named_whatever_order_the_blocks_were_stored_in(
     assert granted["position"] < second["position"]
     assert [text for text in items(document, "ZONE_DEBATE") if text] == [
         grant,
-        f"CARLOS RODRÍGUEZ (concejal, Liberal): {words}",
+        f"CARLOS RODRÍGUEZ (concejal, Partido Liberal): {words}",
     ]
 
 
@@ -1221,7 +1262,7 @@ def test_the_speaker_is_named_whatever_order_the_blocks_were_stored_in(
             ("delete", 1, None),
             [
                 "Tiene la palabra el concejal Carlos Rodríguez del partido Liberal.",
-                "CARLOS RODRÍGUEZ (concejal, Liberal): Gracias presidente. Quiero referirme a la "
+                "CARLOS RODRÍGUEZ (concejal, Partido Liberal): Gracias presidente. Quiero referirme a la "
                 "movilidad de la ciudad.",
             ],
         ),

@@ -557,10 +557,24 @@ _ROLE_RE: Final = re.compile(
     r"|comandante|inspectora?)\b(?:\s+(?:municipal|distrital|delegad[oa]))?"
 )
 _COMMA_RE: Final = re.compile(r"\s*,\s*")
+_PHRASE_END_RE: Final = re.compile(r"[,.;:!?]")
+# What a president presides in the council: anything else (a community board, an association)
+# makes the president a citizen.
+_COUNCIL_BODY_RE: Final = re.compile(
+    r"(?:la\s+|el\s+)?(?:comision|mesa|concejo|corporacion|plenaria|sesion)\b"
+)
+# Said between the grant and the speaker: "tiene la palabra nuevamente / de nuevo / hasta por
+# cinco minutos / para responder el secretario de Hacienda".
+_FLOOR_ADVERB_RE: Final = re.compile(
+    r"\s*,?\s*(?:nuevamente|de nuevo|otra vez|ahora|brevemente|enseguida|inmediatamente"
+    r"|a continuacion|en su orden|por favor|(?:hasta\s+)?por\s+(?:espacio\s+de\s+)?"
+    r"(?:[0-9]{1,2}|[^\W\d_]+(?:\s+y\s+[^\W\d_]+)?)\s+minutos"
+    r"|para\s+(?:responder|replicar|contestar|aclarar|cerrar|concluir|una\s+replica))\b\s*,?"
+)
 _NAME_END_RE: Final = re.compile(r"\s*(?:[,.;:!?)]|$)")
 # The speaker's part in the item, said before or after the name: "la concejala ponente Eva
 # Paz", "el concejal citante, Luis Mora", "Eva Paz, del Partido Verde, ponente del proyecto".
-_PART: Final = r"(?:coordinador[a]?\s+)?(?P<part>ponente|citante)s?\b(?:\s+coordinador[a]?\b)?"
+_PART: Final = r"(?:coordinador[a]?\s+)?(?:co-?)?(?P<part>ponente|citante)s?\b(?:\s+coordinador[a]?\b)?"
 _PART_BEFORE_NAME_RE: Final = re.compile(rf"\s*(?:(?P<art>el|la)\s+)?{_PART}\s*,?")
 _PART_AFTER_NAME_RE: Final = re.compile(rf",\s*(?:(?:el|la)\s+)?(?:concejala?\s+)?{_PART}")
 _CLAUSE_END_RE: Final = re.compile(r"[.;:!?](?:\s|$)")
@@ -610,8 +624,16 @@ _PARTY_UNNAMED_RE: Final = re.compile(
 )
 
 
+def _clause_end(t: _Text, pos: int) -> int:
+    """Where the clause holding pos ends (a comma, a sentence's end, the text's end)."""
+    stop = _PHRASE_END_RE.search(t.low, pos)
+    return stop.start() if stop else len(t.low)
+
+
 def _role(t: _Text, pos: int) -> tuple[str, str | None, int] | None:
-    """Role said at pos: (rol, cargo for officials, end position)."""
+    """Role said at pos: (rol, cargo for officials and citizens who hold an office, end
+    position). The president of a body other than the council ("presidente de la Junta de
+    Acción Comunal del barrio El Retiro") is a citizen, with that office as said."""
     m = _ROLE_RE.match(t.low, pos)
     if m is None:
         return None
@@ -620,6 +642,10 @@ def _role(t: _Text, pos: int) -> tuple[str, str | None, int] | None:
     council = _COUNCIL_RE.match(t.low, end)
     if word.startswith("secretari") and (scope is None or council is not None):
         return "secretario", None, (council.end() if council else end)
+    civic = scope is not None and council is None and _COUNCIL_BODY_RE.match(t.low, scope.end()) is None
+    if "president" in word and civic:
+        cargo_end = _clause_end(t, end)
+        return "ciudadano", _slice(t, m.start("role"), cargo_end), cargo_end
     for prefix, rol in _ROLE_NAMES:
         if word.startswith(prefix):
             return rol, None, end
@@ -630,13 +656,15 @@ def _role(t: _Text, pos: int) -> tuple[str, str | None, int] | None:
 
 
 def _party(t: _Text) -> str | None:
+    """The speaker's party as said: "del Partido Liberal" is "Partido Liberal", "de Alianza
+    Verde" is "Alianza Verde" (a known party's name in its usual spelling)."""
     for m in _PARTY_RE.finditer(t.low):
         known = _PARTY_NAME_RE.match(t.low, m.end())
         if known:
-            return _KNOWN_PARTIES[" ".join(known.group(0).split())]
+            return "Partido " + _KNOWN_PARTIES[" ".join(known.group(0).split())]
         named = _take_name(t, m.end())
         if named:
-            return named[0]
+            return "Partido " + named[0]
     m2 = _PARTY_UNNAMED_RE.search(t.low)
     if m2:
         return _KNOWN_PARTIES[" ".join((m2["p"] or m2["q"]).split())]
@@ -665,6 +693,11 @@ def _speaker_at(t: _Text, pos: int) -> dict[str, Any]:
     """Speaker introduced at pos: "el concejal Juan Pérez", "la doctora Ana Ruiz, secretaria...",
     "el director del DAGMA, ingeniero Luis Mora", "la concejala ponente Eva Paz"."""
     out: dict[str, Any] = {}
+    for _ in range(3):  # "tiene la palabra nuevamente, hasta por cinco minutos, el secretario…"
+        adverb = _FLOOR_ADVERB_RE.match(t.low, pos)
+        if adverb is None:
+            break
+        pos = adverb.end()
     part_before = _PART_BEFORE_NAME_RE.match(t.low, pos)
     role = _role(t, part_before.end() if part_before else pos)
     part_after_role = _PART_BEFORE_NAME_RE.match(t.low, role[2]) if role else None
@@ -677,6 +710,11 @@ def _speaker_at(t: _Text, pos: int) -> dict[str, Any]:
         out["orador"] = person[0]
         if role is None and (comma := _COMMA_RE.match(t.low, person[1])):
             role = _role(t, comma.end())
+            if role is not None and role[0] == "ciudadano" and role[1] is None:
+                # "la señora María Angulo, veedora ciudadana": what she is, as said
+                said = _ROLE_RE.match(t.low, comma.end())
+                start = said.start("role") if said else comma.end()
+                role = ("ciudadano", _slice(t, start, _clause_end(t, role[2])), role[2])
     if role is not None:
         out["rol"] = role[0]
         if role[1]:
@@ -702,9 +740,18 @@ def _speaker(t: _Text) -> dict[str, Any]:
     councillor who called the debate: "la concejala ponente Eva Paz").
     """
     out: dict[str, Any] = {}
-    trigger = _SPEAKER_TRIGGER_RE.search(t.low)
-    if trigger is not None:
-        out = _speaker_at(t, trigger.end())
+    grant = _floor_grant(t)
+    triggers = [] if grant is None else [grant]
+    for trigger in _SPEAKER_TRIGGER_RE.finditer(t.low):
+        if len(triggers) >= _MAX_TRIGGERS:
+            break
+        if grant is None or trigger.start() != grant.start():
+            triggers.append(trigger)
+    if triggers:
+        # the grant of the floor, else the first mention that names someone ("intervención de
+        # la comunidad. … Tiene la palabra el señor Wilmer Caicedo")
+        found = [_speaker_at(t, trigger.end()) for trigger in triggers]
+        out = next((f for f in found if "orador" in f), found[0])
     else:
         prefix = _SPEAKER_PREFIX_RE.match(t.low)
         role = _role(t, prefix.end()) if prefix else None
@@ -716,6 +763,48 @@ def _speaker(t: _Text) -> dict[str, Any]:
     if party:
         out["partido"] = party
     return out
+
+
+_MAX_TRIGGERS: Final = 8
+# The chair's words giving the floor, which may follow a few words of their own ("En varios,
+# tiene la palabra…", "Para responder, tiene la palabra…").
+_GRANT_VERB_RE: Final = re.compile(
+    r"(?:tiene|tendra|concedo|concede|le concedo|se le concede|cedo|le cedo|doy|le doy|damos"
+    r"|otorgo|se otorga)\b"
+)
+_MAX_LEAD_IN_WORDS: Final = 4
+_LEAD_IN_WINDOW: Final = 60
+# Words that make what comes before "tiene la palabra" something other than a lead-in: "el
+# concejal que tiene la palabra", "si nadie más tiene la palabra", "presidente, le doy…".
+_NOT_A_LEAD_IN: Final = frozenset(
+    {"que", "quien", "quienes", "cuando", "si", "no", "nadie", "como", "porque", "mientras", "donde"}
+    | {"presidente", "presidenta"}
+)
+
+
+def _floor_grant(t: _Text) -> re.Match[str] | None:
+    """The mention that gives the floor: one that starts its sentence ("Tiene la palabra…",
+    "Interviene el concejal…"), or the chair's grant after a short lead-in ("En varios, tiene la
+    palabra…", "para responder tiene la palabra…"). Only a short window before each mention is
+    looked at, so a long text is read once."""
+    for count, trigger in enumerate(_SPEAKER_TRIGGER_RE.finditer(t.low)):
+        if count >= _MAX_TRIGGERS:
+            break
+        window = max(0, trigger.start() - _LEAD_IN_WINDOW)
+        ends = [m.end() for m in _ANNOUNCEMENT_END_RE.finditer(t.raw, window, trigger.start())]
+        if not ends and window > 0:
+            continue  # a long sentence before it: spoken of, not given
+        lead = t.low[ends[-1] if ends else 0 : trigger.start()].strip(" ,;:.-¡¿")
+        if not lead:
+            return trigger
+        words = lead.replace(",", " ").split()
+        if (
+            len(words) <= _MAX_LEAD_IN_WORDS
+            and _GRANT_VERB_RE.match(t.low, trigger.start())
+            and not _NOT_A_LEAD_IN.intersection(words)
+        ):
+            return trigger
+    return None
 
 
 def _has_speaker(t: _Text) -> bool:
@@ -1032,7 +1121,9 @@ def _secretary(t: _Text) -> dict[str, str]:
     "secretaria de la comisión", "secretario ad hoc", "secretaria general"). The acta's default
     office is the general secretary's: "actúa como secretario el doctor…" gives no office, and
     "actúa como secretaria la doctora…" the general secretary's in the gender said."""
-    for m in _SECRETARY_RE.finditer(t.low):
+    for count, m in enumerate(_SECRETARY_RE.finditer(t.low)):
+        if count >= _MAX_TRIGGERS:  # each look may read on far: a few, not one per word said
+            break
         got = _take_person(t, m.end())
         if got is None:
             continue
@@ -1459,11 +1550,8 @@ def _grant_of_the_floor(t: _Text) -> dict[str, Any]:
     after it the utterance is an announcement (anuncio), which the acta writes as said rather
     than under the speaker's name.
     """
-    trigger = _SPEAKER_TRIGGER_RE.search(t.low)
+    trigger = _floor_grant(t)
     if trigger is None:
-        return {}
-    opening = _sentence_start(t, trigger.start())
-    if t.low[opening : trigger.start()].strip(" ,;:.-¡¿"):
         return {}  # "…como dijo el concejal que tiene la palabra…": not a grant
     stop = _ANNOUNCEMENT_END_RE.search(t.raw, trigger.end())
     rest = t.raw[stop.end() :].strip() if stop else ""
@@ -1535,9 +1623,18 @@ def _proyecto_data(t: _Text) -> dict[str, Any]:
         data["debate"] = "primero" if debate["first"] else "segundo"
     if ("numero" in data or "titulo" in data) and (reporters := _people_after(_REPORTERS_RE, t)):
         data["ponentes"] = [name for name in reporters if name[:1].isupper()]
-    if trigger := _SPEAKER_TRIGGER_RE.search(t.low):
+    if trigger := _floor_grant(t) or _SPEAKER_TRIGGER_RE.search(t.low):
         data.update({k: v for k, v in _speaker(t).items() if k != "partido"})
         data.update(_grant_of_the_floor(t))  # the ponente given the floor, as in a debate
+        stop = _ANNOUNCEMENT_END_RE.search(t.raw, trigger.end())
+        grant = _Text(
+            t.raw[trigger.start() : stop.end() if stop else None],
+            t.low[trigger.start() : stop.end() if stop else None],
+        )
+        if "orador" in data and (party := _party(grant)):
+            # the party said with the grant is the speaker's ("el coponente, concejal Diego
+            # Lasso, del Partido Conservador"); one said of the bill elsewhere is not
+            data["partido"] = party
         if data.get("anuncio") and ("numero" in data or "titulo" in data):
             # The bill announced and the floor given in one breath: the heading sums the bill
             # up, and the grant, the chair's words, is written as said after it.

@@ -1793,7 +1793,10 @@ def given_the_floor(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, An
     may be the chair's again. A vote is never put in the speaker's mouth, nor the chair's
     conduct of one (putting the item to consideration, asking for its approval), nor an item
     presented (:data:`OWN_FIELDS`), nor the first block of another item (a grant in the debate, then
-    "Siguiente punto. Aprobación del acta…": see :data:`INTERVENTION_TEMPLATES`). Speaker
+    "Siguiente punto. Aprobación del acta…": see :data:`INTERVENTION_TEMPLATES`). A grant that
+    names an official by office alone, with no name ("Tiene la palabra el secretario de
+    Hacienda.": ``cargo`` and no ``orador``), carries the office as the speaker: ``orador`` is
+    the office as said, written "SECRETARIO DE HACIENDA: …". Speaker
     fields a block carries with ``orador_por_anuncio`` (stored by earlier versions) are derived
     again."""
     carried: list[Mapping[str, Any]] = []
@@ -1816,6 +1819,10 @@ def given_the_floor(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, An
         grant = None
         if speech and data.get("anuncio") and data.get("orador"):
             grant, granted_in = {k: data[k] for k in SPEAKER_FIELDS if data.get(k)}, section
+        elif speech and data.get("anuncio") and data.get("cargo"):
+            # an official named by office alone ("tiene la palabra el secretario de Hacienda"):
+            # the office is the speaker line ("SECRETARIO DE HACIENDA: …")
+            grant, granted_in = {"orador": data["cargo"]}, section
         carried.append(block)
     return carried
 
