@@ -287,7 +287,8 @@ def test_acta_golden_structure() -> None:
         (
             "p",
             BODY,
-            "JUAN PÉREZ (concejal, Liberal): gracias señor presidente, quiero referirme a la movilidad.",
+            "JUAN PÉREZ (concejal, Partido Liberal): gracias señor presidente, quiero referirme a la "
+            "movilidad.",
         ),
         ("p", BODY, ""),  # the picture
         ("p", CAPTION_STYLE, f"Imagen 1. {CAPTION}"),
@@ -362,7 +363,7 @@ KEY_SENTENCES = (
     "1. Llamado a lista y verificación del quórum",
     QUORUM,
     AGENDA_VOTE,
-    "JUAN PÉREZ (concejal, Liberal):",
+    "JUAN PÉREZ (concejal, Partido Liberal):",
     f"Imagen 1. {CAPTION}",
     "[Fragmento pendiente de revisión]",
     PROYECTO,

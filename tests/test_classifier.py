@@ -182,6 +182,70 @@ def test_apertura_extracts_time_date_type_number_people_place_and_mode() -> None
     }
 
 
+@pytest.mark.parametrize(
+    ("text", "secretary"),
+    [
+        (
+            "Preside el concejal Álvaro José Benavides Ortiz y actúa como secretaria de la comisión la "
+            "doctora Luz Adriana Perlaza Cundumí.",
+            {"secretario": "Luz Adriana Perlaza Cundumí", "secretario_cargo": "secretaria de la comisión"},
+        ),
+        (
+            "Preside el concejal Camilo Ernesto Yepes Varela; actúa como secretaria general la doctora "
+            "Gloria Amparo Salcedo Lemos.",
+            {"secretario": "Gloria Amparo Salcedo Lemos", "secretario_cargo": "secretaria general"},
+        ),
+        (
+            "se abre la sesión, preside la concejala ana ruiz, secretario ad hoc el concejal luis mora.",
+            {"secretario": "luis mora", "secretario_cargo": "secretario ad hoc"},
+        ),
+        (
+            "Se abre la sesión ordinaria. Preside Ana Ruiz; la secretaria, doctora Marta Lucía Cano.",
+            {"secretario": "Marta Lucía Cano", "secretario_cargo": "secretaria general"},
+        ),
+        (
+            "Se abre la sesión. Preside Ana Ruiz y el secretario general del Concejo, Héctor Londoño Rivas.",
+            {"secretario": "Héctor Londoño Rivas"},
+        ),
+    ],
+)
+def test_apertura_extracts_the_secretary_and_the_office_said(text: str, secretary: dict[str, str]) -> None:
+    """The secretary's name and office as said (the secretary "de la comisión" was taken for a
+    name, "comisión"); a woman secretary is "secretaria general"; the masculine general secretary
+    is the acta's default office, so it is not stored."""
+    got = data(text)
+    assert {k: v for k, v in got.items() if k.startswith("secretario")} == secretary
+
+
+@pytest.mark.parametrize(
+    ("text", "comision"),
+    [
+        (
+            "damos inicio a la sesión número veintidós de la Comisión Segunda Permanente de "
+            "Presupuesto, en modalidad mixta.",
+            "Comisión Segunda Permanente de Presupuesto",
+        ),
+        (
+            "siendo las nueve se abre la sesión de la comision primera del plan y tierras, preside la "
+            "concejala ana ruiz",
+            "comision primera del plan y tierras",
+        ),
+        (
+            "Se instala la sesión de la Comisión Tercera Permanente de Gobierno y Administración, "
+            "presidida por el concejal Luis Mora.",
+            "Comisión Tercera Permanente de Gobierno y Administración",
+        ),
+    ],
+)
+def test_apertura_extracts_the_commission_as_said(text: str, comision: str) -> None:
+    """A commission's session names the commission ("de la Comisión Segunda Permanente de
+    Presupuesto"); the acta wrote "la sesión comisión No. 22 del Concejo"."""
+    got = data(text)
+    assert (got["tipo_sesion"], got["comision"]) == ("comisión", comision)
+    bare = data("Preside Ana Ruiz y actúa como secretaria de la comisión la doctora Eva Paz.")
+    assert "comision" not in bare
+
+
 def test_apertura_without_accents_or_capitals() -> None:
     """Lower-case text without accents still yields type, mode and the president's name."""
     got = data("se instala la sesion extraordinaria virtual presidida por la concejala ana ruiz")
@@ -428,14 +492,14 @@ def test_debate_extracts_speaker_role_and_party() -> None:
     assert data(text) == {
         "orador": "Juan Pérez",
         "rol": "concejal",
-        "partido": "Liberal",
+        "partido": "Partido Liberal",
         "texto": text,
         "anuncio": True,
     }
     assert data(text + " Gracias, presidente; pido la palabra para el presupuesto.") == {
         "orador": "Juan Pérez",
         "rol": "concejal",
-        "partido": "Liberal",
+        "partido": "Partido Liberal",
         "texto": "Gracias, presidente; pido la palabra para el presupuesto.",
         "anuncio_texto": text,
     }
@@ -611,6 +675,144 @@ def test_floor_given_to_a_collective_names_no_speaker(text: str) -> None:
     got = data(text, TPL_DEBATE)
     assert "orador" not in got
     assert got["anuncio"] is True
+
+
+@pytest.mark.parametrize(
+    ("text", "cargo"),
+    [
+        ("Para responder, tiene la palabra nuevamente el secretario de Hacienda.", "secretario de Hacienda"),
+        ("tiene la palabra de nuevo la secretaria de salud hasta por cinco minutos.", "secretaria de salud"),
+        ("Tiene la palabra, hasta por diez minutos, la directora del DAGMA.", "directora del DAGMA"),
+        ("Tiene la palabra ahora el gerente de Emcali.", "gerente de Emcali"),
+    ],
+)
+def test_a_grant_s_adverbs_are_not_the_speaker(text: str, cargo: str) -> None:
+    """ "nuevamente", "de nuevo", "hasta por cinco minutos" said with the grant are no name (the
+    acta wrote "NUEVAMENTE: …"); an official named by office alone has the office and no name,
+    and a lead-in before the grant ("Para responder,") still makes it one."""
+    got = data(text, TPL_DEBATE)
+    assert "orador" not in got
+    assert (got["rol"], got["cargo"], got["anuncio"]) == ("funcionario", cargo, True)
+
+
+@pytest.mark.parametrize(
+    ("text", "orador", "rol", "partido"),
+    [
+        (
+            "Tiene la palabra el coponente, concejal Diego Fernando Lasso Muñoz, del Partido Conservador.",
+            "Diego Fernando Lasso Muñoz",
+            "concejal",
+            "Partido Conservador",
+        ),
+        (
+            "tiene la palabra la coponente concejala ana maría ruiz, de alianza verde.",
+            "ana maría ruiz",
+            "concejala",
+            "Alianza Verde",
+        ),
+        ("Tiene la palabra el co-ponente Luis Mora.", "Luis Mora", "concejal", None),
+    ],
+)
+def test_a_co_rapporteur_given_the_floor_is_a_ponente(
+    text: str, orador: str, rol: str, partido: str | None
+) -> None:
+    """ "el coponente, concejal Diego Lasso" names Diego Lasso, a ponente, with the party said
+    with the grant (the acta wrote "COPONENTE (concejal): …")."""
+    got = data(text, TPL_PROYECTO_ACUERDO)
+    assert (got["orador"], got["rol"], got.get("ponente"), got.get("partido")) == (orador, rol, True, partido)
+
+
+@pytest.mark.parametrize(
+    ("text", "orador"),
+    [
+        (
+            "En varios, tiene la palabra el concejal Nelson Enrique Rivas Hinestroza, del Partido Liberal.",
+            "Nelson Enrique Rivas Hinestroza",
+        ),
+        (
+            "en varios tiene la palabra la concejala Adriana Lucía Mosquera Valencia",
+            "Adriana Lucía Mosquera Valencia",
+        ),
+        ("Para una réplica, le concedo la palabra a la concejala Ana Ruiz.", "Ana Ruiz"),
+        ("Muy bien, concejal, tiene la palabra el concejal Pedro Gómez.", "Pedro Gómez"),
+    ],
+)
+def test_a_grant_after_a_short_lead_in_is_a_grant(text: str, orador: str) -> None:
+    """ "En varios, tiene la palabra el concejal X." is the chair's grant, an announcement (it was
+    taken for X's words: "X (concejal): En varios, tiene la palabra el concejal X…")."""
+    got = data(text, TPL_VARIOS)
+    assert (got["orador"], got["anuncio"]) == (orador, True)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "como dijo el concejal que tiene la palabra, esto no es así.",
+        "Presidente, en uso de la palabra quiero decir que el concejal Pedro Gómez tiene razón.",
+        "Si nadie más tiene la palabra el concejal Juan Pérez cierra.",
+    ],
+)
+def test_what_only_speaks_of_the_floor_is_no_grant(text: str) -> None:
+    """Guard: "tiene la palabra" spoken of, or a speaker's "en uso de la palabra" after a lead-in,
+    is not the chair's grant."""
+    assert "anuncio" not in data(text, TPL_DEBATE)
+
+
+@pytest.mark.parametrize(
+    ("text", "orador", "cargo"),
+    [
+        (
+            "Cuarto punto, intervención de la comunidad. Se inscribieron dos ciudadanos, cada uno tiene "
+            "cinco minutos. Tiene la palabra el señor Wilmer Andrés Caicedo Riascos, presidente de la "
+            "Junta de Acción Comunal del barrio El Retiro.",
+            "Wilmer Andrés Caicedo Riascos",
+            "presidente de la Junta de Acción Comunal del barrio El Retiro",
+        ),
+        (
+            "Gracias, señor Caicedo. Tiene la palabra la señora María del Carmen Angulo Ibargüen, "
+            "veedora ciudadana.",
+            "María del Carmen Angulo Ibargüen",
+            "veedora ciudadana",
+        ),
+        (
+            "tiene la palabra la señora rosa elena díaz, presidenta de la asociación de usuarios del "
+            "hospital",
+            "rosa elena díaz",
+            "presidenta de la asociación de usuarios del hospital",
+        ),
+        (
+            "Tiene la palabra el señor Jairo Mina, líder social de Potrero Grande, hasta por cinco minutos.",
+            "Jairo Mina",
+            "líder social de Potrero Grande",
+        ),
+    ],
+)
+def test_a_citizen_given_the_floor_is_a_citizen(text: str, orador: str, cargo: str) -> None:
+    """A citizen given the floor is named, as a citizen with what was said of them (the grant
+    after "intervención de la comunidad" named nobody; a community board's president was taken
+    for the council's)."""
+    got = data(text, TPL_DEBATE)
+    assert (got["orador"], got["rol"], got["cargo"], got["anuncio"]) == (orador, "ciudadano", cargo, True)
+
+
+def test_the_council_s_president_is_no_citizen() -> None:
+    """Guard: a councillor presiding a commission keeps her role."""
+    got = data("Tiene la palabra la concejala Ana Ruiz, presidenta de la Comisión Primera.", TPL_DEBATE)
+    assert (got["orador"], got["rol"]) == ("Ana Ruiz", "concejala")
+
+
+@pytest.mark.parametrize(
+    ("text", "partido"),
+    [
+        ("Tiene la palabra el concejal Juan Pérez, del Partido Liberal.", "Partido Liberal"),
+        ("tiene la palabra la concejala ana ruiz del partido de la u", "Partido de la U"),
+        ("Tiene la palabra la concejala Eva Paz, del Pacto Histórico.", "Pacto Histórico"),
+    ],
+)
+def test_the_party_is_written_as_said(text: str, partido: str) -> None:
+    """ "del Partido Liberal" is "Partido Liberal" (it was written "Liberal"); a party said without
+    the word keeps its name alone."""
+    assert data(text, TPL_DEBATE)["partido"] == partido
 
 
 def test_debate_party_known_by_name() -> None:
@@ -862,6 +1064,41 @@ def test_cierre_extracts_end_time() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "convocatoria"),
+    [
+        (
+            "Siendo las cinco y cuarenta de la tarde, y agotado el orden del día, se levanta la sesión "
+            "extraordinaria. Se cita a la plenaria para el miércoles quince de octubre a las nueve de "
+            "la mañana, también por la plataforma Teams.",
+            "Se cita a la plenaria para el miércoles quince de octubre a las nueve de la mañana, "
+            "también por la plataforma Teams",
+        ),
+        (
+            "siendo las doce del día se levanta la sesión. se convoca a la comisión para el jueves a "
+            "las ocho de la mañana.",
+            "se convoca a la comisión para el jueves a las ocho de la mañana",
+        ),
+        (
+            "Se levanta la sesión siendo las once y diez de la mañana. Queda convocada la plenaria para "
+            "mañana a las nueve.",
+            "Queda convocada la plenaria para mañana a las nueve",
+        ),
+        (
+            "No siendo más, se levanta la sesión a las seis de la tarde; citamos a los concejales para "
+            "el lunes a las dos de la tarde.",
+            "citamos a los concejales para el lunes a las dos de la tarde",
+        ),
+    ],
+)
+def test_cierre_keeps_the_summons_however_it_is_said(text: str, convocatoria: str) -> None:
+    """ "Se cita a la plenaria para…", "queda convocada…", "citamos a…": the summons is kept (only
+    "se cita para / el / mañana" was, and the acta closed "se levanta la sesión." without it)."""
+    got = data(text, TPL_VARIOS)
+    assert got["convocatoria"] == convocatoria
+    assert "hora" in got
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "Firman el presidente Juan Pérez y el secretario general Pedro Gómez.",
@@ -1061,6 +1298,42 @@ def test_vote_tally_and_result(text: str, si: int, no: int, abstencion: int, res
         abstencion,
         resultado,
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "si", "no", "repetir"),
+    [
+        (
+            "Presidente, se presenta un empate: dos votos por el sí, dos por el no y una abstención. "
+            "El artículo segundo no fue aprobado; conforme al reglamento, la votación se repetirá "
+            "en la próxima sesión.",
+            2,
+            2,
+            True,
+        ),
+        (
+            "presidente, nueve votos por el sí y nueve por el no. hay empate; la proposición no es "
+            "aprobada y se volverá a votar en la próxima sesión.",
+            9,
+            9,
+            True,
+        ),
+        ("La votación quedó empatada: diez votos por el sí y diez por el no.", 10, 10, False),
+        ("votaron si once no once, se repite la votacion por empate", 11, 11, True),
+    ],
+)
+def test_a_tie_is_its_own_result(text: str, si: int, no: int, repetir: bool) -> None:
+    """A tie is said "empate", whatever else is said with it ("no fue aprobado"): its result is
+    "empate", not "negado", and "repetir" says the vote is to be taken again when it is said."""
+    vote = data(text, TPL_PROYECTO_ACUERDO)["votacion"]
+    assert (vote["si"], vote["no"], vote["resultado"]) == (si, no, "empate")
+    assert vote.get("repetir", False) is repetir
+
+
+def test_a_tie_broken_is_no_tie() -> None:
+    """ "El presidente rompe el empate" ends the tie: the result is the one said after it."""
+    vote = data("Hubo diez y diez; el presidente rompe el empate y queda aprobado.", TPL_PROYECTO_ACUERDO)
+    assert vote["votacion"]["resultado"] == "aprobado"
 
 
 def test_an_earlier_step_reported_is_not_a_vote_held_now() -> None:

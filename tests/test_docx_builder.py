@@ -1047,18 +1047,41 @@ def test_the_drafts_copy_of_the_carry_agrees_with_the_acta() -> None:
         _said("own", "TPL_PROPOSICION", orador="Ana Ruiz", rol="concejala"),
         _said("actas", "TPL_APROBACION_ACTAS", actas=[44]),
     ]
+    office = _said("office", "TPL_PROPOSICION", **OFFICE_GRANT)
+    pairs = [[grant, b] for b in nexts] + [[office, b] for b in nexts]
     proc = subprocess.run(
         [node, "--input-type=module", "-e", _DRAFT_HARNESS],
-        input=json.dumps(
-            {"draft": str(ROOT / "static" / "js" / "draft.js"), "pairs": [[grant, b] for b in nexts]}
-        ).encode(),
+        input=json.dumps({"draft": str(ROOT / "static" / "js" / "draft.js"), "pairs": pairs}).encode(),
         capture_output=True,
         timeout=60 * TIME_UNIT,
         check=False,
     )
     assert proc.returncode == 0, proc.stderr.decode(errors="replace")
-    expected = [dict(given_the_floor([grant, b])[1]["structured_data"]) for b in nexts]
+    expected = [dict(given_the_floor([a, b])[1]["structured_data"]) for a, b in pairs]
     assert json.loads(proc.stdout) == expected
+
+
+OFFICE_GRANT = {"rol": "funcionario", "cargo": "secretario de Hacienda", "anuncio": True}
+
+
+def test_a_grant_naming_an_office_alone_carries_the_office() -> None:
+    """ "Para responder, tiene la palabra nuevamente el secretario de Hacienda.": the official is
+    named by office alone, and the answer after it is written under the office ("SECRETARIO DE
+    HACIENDA: …"; it had no speaker, or the grant's adverb, "NUEVAMENTE"), by the Cali and the
+    built-in templates alike."""
+    grant, words = _said("grant", **OFFICE_GRANT), _said("words", texto="Concejala, vamos en el 76 %.")
+    assert _speakers(grant, words)["words"] == {
+        "orador": "secretario de Hacienda",
+        "orador_por_anuncio": True,
+    }
+    for templates, line in (
+        (CALI_TEMPLATES, "SECRETARIO DE HACIENDA: Concejala, vamos en el 76 %."),
+        (None, "SECRETARIO DE HACIENDA: Concejala, vamos en el 76 %."),
+    ):
+        paragraphs = [
+            _text(p) for p in _paragraphs(_zone(_build([grant, words], templates=templates), "ZONE_DEBATE"))
+        ]
+        assert paragraphs[-1] == line, templates
 
 
 def test_a_speaker_stored_by_the_old_carry_is_derived_again() -> None:
@@ -1146,6 +1169,26 @@ def test_the_declared_result_wins_over_the_count() -> None:
     content = _zone(_build(blocks, templates=CALI_TEMPLATES), "ZONE_PROYECTOS")
     assert _summaries(content) == [
         "Votos por el sí: 2. Votos por el no: 1. Abstenciones: 1. Resultado: NEGADO."
+    ]
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_a_tie_is_written_as_a_tie(templates: dict[str, Any] | None) -> None:
+    """A tie is its own result: "EMPATE" when declared (with "se repetirá la votación" when the
+    vote is to be repeated) and when none was declared and sí and no are even (it was written
+    "NEGADO")."""
+    declared = [
+        _vote_block("list", "Lista.", votacion=_vote(1, 1, 0, nominal=True, votos=_LIST[1:3])),
+        _vote_block("said", "Hay empate…", votacion=_vote(1, 1, 0, "empate", repetir=True)),
+    ]
+    content = _zone(_build(declared, templates=templates), "ZONE_PROYECTOS")
+    assert _summaries(content) == [
+        "Votos por el sí: 1. Votos por el no: 1. Abstenciones: 0. Resultado: EMPATE; se repetirá la votación."
+    ]
+    counted = [_vote_block("said", "Nueve y nueve.", votacion=_vote(9, 9, 1))]
+    content = _zone(_build(counted, templates=templates), "ZONE_PROYECTOS")
+    assert _summaries(content) == [
+        "Votos por el sí: 9. Votos por el no: 9. Abstenciones: 1. Resultado: EMPATE."
     ]
 
 

@@ -236,6 +236,29 @@ def test_prior_actas_vote() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("phrase", "summary"),
+    [
+        (
+            "Álvaro Benavides, no. Diego Lasso, sí. Esperanza Ramírez, sí. Liliana Cuéllar, no. Rodrigo "
+            "Paz, me abstengo. Presidente, se presenta un empate: dos votos por el sí, dos por el no y "
+            "una abstención. El artículo segundo no fue aprobado; conforme al reglamento, la votación "
+            "se repetirá en la próxima sesión.",
+            "Votos por el sí: 2. Votos por el no: 2. Abstenciones: 1. "
+            "Resultado: EMPATE; se repetirá la votación.",
+        ),
+        (
+            "En votación la proposición. Presidente, nueve votos por el sí y nueve por el no. Hay "
+            "empate; la proposición no es aprobada.",
+            "Votos por el sí: 9. Votos por el no: 9. Abstenciones: 0. Resultado: EMPATE.",
+        ),
+    ],
+)
+def test_a_tie_is_not_written_as_refused(phrase: str, summary: str) -> None:
+    """A tie said ("se presenta un empate… no fue aprobado") is summed up as a tie, not NEGADO."""
+    assert said(phrase, "TPL_PROYECTO_ACUERDO")[-1] == summary
+
+
 def test_debate_speaker_role_and_party() -> None:
     """The chair's grant of the floor is written as said, then the speaker line carries what the
     speaker said: every word is there, each under who said it."""
@@ -244,7 +267,7 @@ def test_debate_speaker_role_and_party() -> None:
     out = build([block])
     grant, p = zone(out, "ZONE_DEBATE")
     assert text_of(grant) == "Tiene la palabra el concejal Juan Pérez del partido Liberal:"
-    assert text_of(p) == "JUAN PÉREZ (concejal, Liberal): gracias señor presidente."
+    assert text_of(p) == "JUAN PÉREZ (concejal, Partido Liberal): gracias señor presidente."
     runs = p.xpath("./w:r", namespaces=NS)
     assert text_of(runs[0]) == "JUAN PÉREZ"
     assert runs[0].xpath("./w:rPr/w:rStyle/@w:val", namespaces=NS) == ["Orador_Acta"]
@@ -265,7 +288,7 @@ def test_debate_official_missing_role_and_no_speaker() -> None:
     assert "rol" not in classify(no_role).structured_data
     assert said(no_role) == [
         "Tiene la palabra Juan Pérez, de la bancada del partido Liberal.",
-        "JUAN PÉREZ (Liberal): Gracias, presidente.",
+        "JUAN PÉREZ (Partido Liberal): Gracias, presidente.",
     ]
     for announcement in ("Tiene la palabra Juan Pérez.", "Tiene la palabra el concejal Pedro Gómez."):
         assert said(announcement) == [announcement]
@@ -314,6 +337,101 @@ def test_the_acta_is_signed_by_the_president_and_secretary_the_opening_named() -
     assert "LUIS MORA" in " ".join(items(build([opening, said_ones]), "SIGNATURE_BLOCK"))
     gone = {**opening, "deleted": True}
     assert [t for t in items(build([gone]), "SIGNATURE_BLOCK") if t.strip()] == []
+
+
+@pytest.mark.parametrize(
+    ("phrase", "opening", "office"),
+    [
+        (
+            "Siendo las ocho y cuarenta y cinco de la mañana damos inicio a la sesión número veintidós "
+            "de la Comisión Segunda Permanente de Presupuesto. Preside el concejal Álvaro Benavides y "
+            "actúa como secretaria de la comisión la doctora Luz Adriana Perlaza Cundumí.",
+            [
+                "Siendo las 8:45 a. m., en el recinto del Concejo, se dio inicio a la sesión No. 22 de la "
+                "Comisión Segunda Permanente de Presupuesto del Concejo Distrital de Santiago de Cali, "
+                "presidida por el concejal Álvaro Benavides.",
+                "Actuó como secretaria de la comisión Luz Adriana Perlaza Cundumí.",
+            ],
+            "Secretaria de la Comisión",
+        ),
+        (
+            "Siendo las dos y quince de la tarde se instala la sesión extraordinaria número tres. "
+            "Preside el concejal Camilo Yepes; actúa como secretaria general la doctora Gloria Amparo "
+            "Salcedo Lemos.",
+            [
+                "Siendo las 2:15 p. m., en el recinto del Concejo, se dio inicio a la sesión "
+                "extraordinaria No. 3 del Concejo Distrital de Santiago de Cali, presidida por el "
+                "concejal Camilo Yepes.",
+                "Actuó como secretaria general Gloria Amparo Salcedo Lemos.",
+            ],
+            "Secretaria General",
+        ),
+        (
+            "siendo las nueve de la mañana se abre la sesión de comisión número cinco, preside el "
+            "concejal luis mora, secretario ad hoc el concejal pedro díaz.",
+            [
+                "Siendo las 9:00 a. m., en el recinto del Concejo, se dio inicio a la sesión de comisión "
+                "No. 5 del Concejo Distrital de Santiago de Cali, presidida por el concejal luis mora.",
+                "Actuó como secretario ad hoc pedro díaz.",
+            ],
+            "Secretario Ad Hoc",
+        ),
+    ],
+)
+def test_the_opening_and_signatures_write_the_secretary_s_office_as_said(
+    phrase: str, opening: list[str], office: str
+) -> None:
+    """The opening writes the commission's session as such and the secretary's office and gender
+    as said; the signature is titled with that office, by the Cali and the built-in templates
+    (the acta wrote "Actuó como secretario general comisión." and signed "COMISIÓN / Secretario
+    General")."""
+    block = block_of(phrase)
+    assert items(build([block]), "HEADER_ZONE") == opening
+    name = block["structured_data"]["secretario"].upper()
+    for templates in (None, {}):
+        signed = [" ".join(t.split()) for t in items(build([block], templates), "SIGNATURE_BLOCK")]
+        assert signed[-1] == f"______________________________ {name} {office}", templates
+
+
+@pytest.mark.parametrize(
+    ("grant", "previous", "zone_name", "speaker"),
+    [
+        (
+            "En varios, tiene la palabra el concejal Nelson Enrique Rivas Hinestroza, del Partido Liberal.",
+            "TPL_VARIOS",
+            "ZONE_VARIOS",
+            "NELSON ENRIQUE RIVAS HINESTROZA (concejal, Partido Liberal):",
+        ),
+        (
+            "Cuarto punto, intervención de la comunidad. Tiene la palabra el señor Wilmer Andrés Caicedo "
+            "Riascos, presidente de la Junta de Acción Comunal del barrio El Retiro.",
+            "TPL_DEBATE",
+            "ZONE_DEBATE",
+            "WILMER ANDRÉS CAICEDO RIASCOS (presidente de la Junta de Acción Comunal del barrio El Retiro):",
+        ),
+        (
+            "Para responder, tiene la palabra nuevamente el secretario de Hacienda.",
+            "TPL_DEBATE",
+            "ZONE_DEBATE",
+            "SECRETARIO DE HACIENDA:",
+        ),
+        (
+            "Tiene la palabra el coponente, concejal Diego Fernando Lasso Muñoz, del Partido Conservador.",
+            "TPL_PROYECTO_ACUERDO",
+            "ZONE_PROYECTOS",
+            "DIEGO FERNANDO LASSO MUÑOZ (concejal ponente, Partido Conservador):",
+        ),
+    ],
+)
+def test_the_words_after_a_grant_are_under_the_speaker_it_names(
+    grant: str, previous: str, zone_name: str, speaker: str
+) -> None:
+    """The chair's grant is written as said, and the words after it under the speaker it names
+    (the acta put the chair's words under the councillor's name and his speech under none, wrote
+    "NUEVAMENTE:" and "COPONENTE (concejal):", and left a citizen's words unnamed)."""
+    words = "Gracias, presidente. Quiero llamar la atención sobre las inundaciones."
+    blocks = [block_of(grant, previous), block_of(words, previous, block_id="b2")]
+    assert items(build(blocks), zone_name)[-2:] == [grant, f"{speaker} {words}"]
 
 
 def test_varios_uses_the_intervention_line() -> None:
@@ -724,6 +842,20 @@ def test_cierre_with_and_without_time() -> None:
     assert said(no_time) == [no_time]
 
 
+def test_cierre_with_a_summons_said_in_its_own_sentence() -> None:
+    """A summons said as a sentence of its own ("Se cita a la plenaria para…") follows the end
+    time in the summary, its capital made lower-case (the acta ended at "se levanta la sesión.")."""
+    phrase = (
+        "Siendo las cinco y cuarenta de la tarde, y agotado el orden del día, se levanta la sesión "
+        "extraordinaria. Se cita a la plenaria para el miércoles quince de octubre a las nueve de la "
+        "mañana, también por la plataforma Teams."
+    )
+    assert said(phrase, "TPL_VARIOS") == [
+        "Siendo las 5:40 p. m., se levanta la sesión y se cita a la plenaria para el miércoles quince "
+        "de octubre a las nueve de la mañana, también por la plataforma Teams."
+    ]
+
+
 def test_firmas_signature_lines() -> None:
     phrase = (
         "Para constancia firman el presidente del Concejo Juan Pérez y el secretario general Carlos Ruiz."
@@ -1071,13 +1203,13 @@ def test_the_speaker_given_the_floor_is_named_on_his_first_words(
     assert "orador" not in blocks[1]["structured_data"]  # stored as CORE said it
     assert [text for text in items(document, "ZONE_DEBATE") if text][:3] == [
         said[0],
-        f"CARLOS RODRÍGUEZ (concejal, Liberal): {said[1]}",  # named on his first words
+        f"CARLOS RODRÍGUEZ (concejal, Partido Liberal): {said[1]}",  # named on his first words
         said[2],  # not guessed past them
     ]
     assert said[4] in items(document, blocks[4]["target_placeholder"])  # another section: the vote
     assert [text for text in items(corrected, "ZONE_DEBATE") if text] == [
         said[0],
-        f"CARLOS RODRÍGUEZ (concejal, Liberal): {fixed}",
+        f"CARLOS RODRÍGUEZ (concejal, Partido Liberal): {fixed}",
     ]
 
 
@@ -1129,7 +1261,7 @@ def test_the_speaker_is_named_whatever_order_the_blocks_were_stored_in(
     assert granted["position"] < second["position"]
     assert [text for text in items(document, "ZONE_DEBATE") if text] == [
         grant,
-        f"CARLOS RODRÍGUEZ (concejal, Liberal): {words}",
+        f"CARLOS RODRÍGUEZ (concejal, Partido Liberal): {words}",
     ]
 
 
@@ -1145,7 +1277,7 @@ def test_the_speaker_is_named_whatever_order_the_blocks_were_stored_in(
             ("delete", 1, None),
             [
                 "Tiene la palabra el concejal Carlos Rodríguez del partido Liberal.",
-                "CARLOS RODRÍGUEZ (concejal, Liberal): Gracias presidente. Quiero referirme a la "
+                "CARLOS RODRÍGUEZ (concejal, Partido Liberal): Gracias presidente. Quiero referirme a la "
                 "movilidad de la ciudad.",
             ],
         ),

@@ -558,10 +558,24 @@ _ROLE_RE: Final = re.compile(
     r"|comandante|inspectora?)\b(?:\s+(?:municipal|distrital|delegad[oa]))?"
 )
 _COMMA_RE: Final = re.compile(r"\s*,\s*")
+_PHRASE_END_RE: Final = re.compile(r"[,.;:!?]")
+# What a president presides in the council: anything else (a community board, an association)
+# makes the president a citizen.
+_COUNCIL_BODY_RE: Final = re.compile(
+    r"(?:la\s+|el\s+)?(?:comision|mesa|concejo|corporacion|plenaria|sesion)\b"
+)
+# Said between the grant and the speaker: "tiene la palabra nuevamente / de nuevo / hasta por
+# cinco minutos / para responder el secretario de Hacienda".
+_FLOOR_ADVERB_RE: Final = re.compile(
+    r"\s*,?\s*(?:nuevamente|de nuevo|otra vez|ahora|brevemente|enseguida|inmediatamente"
+    r"|a continuacion|en su orden|por favor|(?:hasta\s+)?por\s+(?:espacio\s+de\s+)?"
+    r"(?:[0-9]{1,2}|[^\W\d_]+(?:\s+y\s+[^\W\d_]+)?)\s+minutos"
+    r"|para\s+(?:responder|replicar|contestar|aclarar|cerrar|concluir|una\s+replica))\b\s*,?"
+)
 _NAME_END_RE: Final = re.compile(r"\s*(?:[,.;:!?)]|$)")
 # The speaker's part in the item, said before or after the name: "la concejala ponente Eva
 # Paz", "el concejal citante, Luis Mora", "Eva Paz, del Partido Verde, ponente del proyecto".
-_PART: Final = r"(?:coordinador[a]?\s+)?(?P<part>ponente|citante)s?\b(?:\s+coordinador[a]?\b)?"
+_PART: Final = r"(?:coordinador[a]?\s+)?(?:co-?)?(?P<part>ponente|citante)s?\b(?:\s+coordinador[a]?\b)?"
 _PART_BEFORE_NAME_RE: Final = re.compile(rf"\s*(?:(?P<art>el|la)\s+)?{_PART}\s*,?")
 _PART_AFTER_NAME_RE: Final = re.compile(rf",\s*(?:(?:el|la)\s+)?(?:concejala?\s+)?{_PART}")
 _CLAUSE_END_RE: Final = re.compile(r"[.;:!?](?:\s|$)")
@@ -611,8 +625,16 @@ _PARTY_UNNAMED_RE: Final = re.compile(
 )
 
 
+def _clause_end(t: _Text, pos: int) -> int:
+    """Where the clause holding pos ends (a comma, a sentence's end, the text's end)."""
+    stop = _PHRASE_END_RE.search(t.low, pos)
+    return stop.start() if stop else len(t.low)
+
+
 def _role(t: _Text, pos: int) -> tuple[str, str | None, int] | None:
-    """Role said at pos: (rol, cargo for officials, end position)."""
+    """Role said at pos: (rol, cargo for officials and citizens who hold an office, end
+    position). The president of a body other than the council ("presidente de la Junta de
+    Acción Comunal del barrio El Retiro") is a citizen, with that office as said."""
     m = _ROLE_RE.match(t.low, pos)
     if m is None:
         return None
@@ -621,6 +643,10 @@ def _role(t: _Text, pos: int) -> tuple[str, str | None, int] | None:
     council = _COUNCIL_RE.match(t.low, end)
     if word.startswith("secretari") and (scope is None or council is not None):
         return "secretario", None, (council.end() if council else end)
+    civic = scope is not None and council is None and _COUNCIL_BODY_RE.match(t.low, scope.end()) is None
+    if "president" in word and civic:
+        cargo_end = _clause_end(t, end)
+        return "ciudadano", _slice(t, m.start("role"), cargo_end), cargo_end
     for prefix, rol in _ROLE_NAMES:
         if word.startswith(prefix):
             return rol, None, end
@@ -631,13 +657,15 @@ def _role(t: _Text, pos: int) -> tuple[str, str | None, int] | None:
 
 
 def _party(t: _Text) -> str | None:
+    """The speaker's party as said: "del Partido Liberal" is "Partido Liberal", "de Alianza
+    Verde" is "Alianza Verde" (a known party's name in its usual spelling)."""
     for m in _PARTY_RE.finditer(t.low):
         known = _PARTY_NAME_RE.match(t.low, m.end())
         if known:
-            return _KNOWN_PARTIES[" ".join(known.group(0).split())]
+            return "Partido " + _KNOWN_PARTIES[" ".join(known.group(0).split())]
         named = _take_name(t, m.end())
         if named:
-            return named[0]
+            return "Partido " + named[0]
     m2 = _PARTY_UNNAMED_RE.search(t.low)
     if m2:
         return _KNOWN_PARTIES[" ".join((m2["p"] or m2["q"]).split())]
@@ -666,6 +694,11 @@ def _speaker_at(t: _Text, pos: int) -> dict[str, Any]:
     """Speaker introduced at pos: "el concejal Juan Pérez", "la doctora Ana Ruiz, secretaria...",
     "el director del DAGMA, ingeniero Luis Mora", "la concejala ponente Eva Paz"."""
     out: dict[str, Any] = {}
+    for _ in range(3):  # "tiene la palabra nuevamente, hasta por cinco minutos, el secretario…"
+        adverb = _FLOOR_ADVERB_RE.match(t.low, pos)
+        if adverb is None:
+            break
+        pos = adverb.end()
     part_before = _PART_BEFORE_NAME_RE.match(t.low, pos)
     role = _role(t, part_before.end() if part_before else pos)
     part_after_role = _PART_BEFORE_NAME_RE.match(t.low, role[2]) if role else None
@@ -678,6 +711,11 @@ def _speaker_at(t: _Text, pos: int) -> dict[str, Any]:
         out["orador"] = person[0]
         if role is None and (comma := _COMMA_RE.match(t.low, person[1])):
             role = _role(t, comma.end())
+            if role is not None and role[0] == "ciudadano" and role[1] is None:
+                # "la señora María Angulo, veedora ciudadana": what she is, as said
+                said = _ROLE_RE.match(t.low, comma.end())
+                start = said.start("role") if said else comma.end()
+                role = ("ciudadano", _slice(t, start, _clause_end(t, role[2])), role[2])
     if role is not None:
         out["rol"] = role[0]
         if role[1]:
@@ -703,9 +741,18 @@ def _speaker(t: _Text) -> dict[str, Any]:
     councillor who called the debate: "la concejala ponente Eva Paz").
     """
     out: dict[str, Any] = {}
-    trigger = _SPEAKER_TRIGGER_RE.search(t.low)
-    if trigger is not None:
-        out = _speaker_at(t, trigger.end())
+    grant = _floor_grant(t)
+    triggers = [] if grant is None else [grant]
+    for trigger in _SPEAKER_TRIGGER_RE.finditer(t.low):
+        if len(triggers) >= _MAX_TRIGGERS:
+            break
+        if grant is None or trigger.start() != grant.start():
+            triggers.append(trigger)
+    if triggers:
+        # the grant of the floor, else the first mention that names someone ("intervención de
+        # la comunidad. … Tiene la palabra el señor Wilmer Caicedo")
+        found = [_speaker_at(t, trigger.end()) for trigger in triggers]
+        out = next((f for f in found if "orador" in f), found[0])
     else:
         prefix = _SPEAKER_PREFIX_RE.match(t.low)
         role = _role(t, prefix.end()) if prefix else None
@@ -717,6 +764,48 @@ def _speaker(t: _Text) -> dict[str, Any]:
     if party:
         out["partido"] = party
     return out
+
+
+_MAX_TRIGGERS: Final = 8
+# The chair's words giving the floor, which may follow a few words of their own ("En varios,
+# tiene la palabra…", "Para responder, tiene la palabra…").
+_GRANT_VERB_RE: Final = re.compile(
+    r"(?:tiene|tendra|concedo|concede|le concedo|se le concede|cedo|le cedo|doy|le doy|damos"
+    r"|otorgo|se otorga)\b"
+)
+_MAX_LEAD_IN_WORDS: Final = 4
+_LEAD_IN_WINDOW: Final = 60
+# Words that make what comes before "tiene la palabra" something other than a lead-in: "el
+# concejal que tiene la palabra", "si nadie más tiene la palabra", "presidente, le doy…".
+_NOT_A_LEAD_IN: Final = frozenset(
+    {"que", "quien", "quienes", "cuando", "si", "no", "nadie", "como", "porque", "mientras", "donde"}
+    | {"presidente", "presidenta"}
+)
+
+
+def _floor_grant(t: _Text) -> re.Match[str] | None:
+    """The mention that gives the floor: one that starts its sentence ("Tiene la palabra…",
+    "Interviene el concejal…"), or the chair's grant after a short lead-in ("En varios, tiene la
+    palabra…", "para responder tiene la palabra…"). Only a short window before each mention is
+    looked at, so a long text is read once."""
+    for count, trigger in enumerate(_SPEAKER_TRIGGER_RE.finditer(t.low)):
+        if count >= _MAX_TRIGGERS:
+            break
+        window = max(0, trigger.start() - _LEAD_IN_WINDOW)
+        ends = [m.end() for m in _ANNOUNCEMENT_END_RE.finditer(t.raw, window, trigger.start())]
+        if not ends and window > 0:
+            continue  # a long sentence before it: spoken of, not given
+        lead = t.low[ends[-1] if ends else 0 : trigger.start()].strip(" ,;:.-¡¿")
+        if not lead:
+            return trigger
+        words = lead.replace(",", " ").split()
+        if (
+            len(words) <= _MAX_LEAD_IN_WORDS
+            and _GRANT_VERB_RE.match(t.low, trigger.start())
+            and not _NOT_A_LEAD_IN.intersection(words)
+        ):
+            return trigger
+    return None
 
 
 def _has_speaker(t: _Text) -> bool:
@@ -810,6 +899,17 @@ _NEGATED_RE: Final = re.compile(
     r"quedo |resulta )?aprobad[oa]s?|no se aprueba|se niegan?|no alcanz\w* (?:la )?mayoria)\b"
 )
 _APPROVED_RE: Final = re.compile(r"\baprobad[oa]s?\b|\bse aprueban? por\b")
+# A tie is its own result, whatever else is said of it ("hay empate; la proposición no es
+# aprobada"): the rules call for the vote to be taken again, and the acta says so.
+_TIE_RE: Final = re.compile(
+    r"(?<!rompe el )(?<!rompio el )(?<!romper el )\b(?:empate|empatad[oa]s?|empataron|empata)\b"
+)
+_REPEAT_RE: Final = re.compile(
+    r"\b(?:se\s+(?:repetira|repite|repetiria)\s+(?:la\s+)?votacion"
+    r"|(?:la\s+)?votacion\s+se\s+(?:repetira|repite)"
+    r"|se\s+(?:volvera|vuelve)\s+a\s+votar|(?:se\s+)?(?:repetir|repetimos)\s+la\s+votacion"
+    r"|se\s+votara\s+(?:nuevamente|de\s+nuevo))\b"
+)
 _SENTENCE_RE: Final = re.compile(r"[^.!?;¿]*[.!?;]?|¿[^?]*\??")
 
 
@@ -894,7 +994,7 @@ def _vote(t: _Text) -> dict[str, Any] | None:
     if not any(counts.values()) and votes:
         counts = _items_tally(votes)
     said = _statements(now)
-    result = "negado" if _NEGATED_RE.search(said) else None
+    result = "empate" if _TIE_RE.search(said) else "negado" if _NEGATED_RE.search(said) else None
     if result is None and (_APPROVED_RE.search(said) or "por unanimidad" in said):
         result = "aprobado"
     vote: dict[str, Any] = {
@@ -902,6 +1002,8 @@ def _vote(t: _Text) -> dict[str, Any] | None:
         "resultado": result,
         "nominal": bool(votes) or "nominal" in t.low,
     }
+    if result == "empate" and _REPEAT_RE.search(said):
+        vote["repetir"] = True  # "…la votación se repetirá en la próxima sesión"
     if votes:  # only when members are named: an empty list would render an empty table
         vote["votos"] = votes
     return vote
@@ -942,9 +1044,14 @@ _PRESIDE_RE: Final = re.compile(
     r"\b(?:preside|presidira|presidida por|presidido por|bajo la presidencia de(?:l)?"
     r"|presidiendo)\b\s*"
 )
+# The session's secretary and the office as said: "actúa como secretaria de la comisión la
+# doctora Luz Perlaza", "la secretaria general, doctora Gloria Salcedo", "secretario ad hoc el
+# concejal Luis Mora", "el secretario general del Concejo, Héctor Londoño".
 _SECRETARY_RE: Final = re.compile(
-    r"\bsecretari[oa](?:\s+general)?(?:\s+(?:del|de la)\s+(?:honorable\s+)?(?:concejo|corporacion)"
-    r"(?:\s+(?:municipal|distrital))?)?\s*[,:]?\s*(?:(?:es|sera|actua)\s+)?"
+    r"\b(?P<office>secretari[oa](?:\s+general|\s+ad[\s-]?hoc)?"
+    r"(?:\s+de\s+la\s+comision(?:\s+(?:primera|segunda|tercera|cuarta|quinta|sexta|septima))?)?)"
+    r"(?:\s+(?:del|de la)\s+(?:honorable\s+)?(?:concejo|corporacion)(?:\s+(?:municipal|distrital))?)?"
+    r"\s*[,:]?\s*(?:(?:es|sera|actua)\s+)?"
 )
 _PLACE_RE: Final = re.compile(
     r"\ben\s+(?:el|la|las|los)\s+(?:recinto|salon|sala|sede|instalaciones|auditorio|hemiciclo"
@@ -1025,6 +1132,61 @@ def _guests(t: _Text) -> list[Any]:
     return []
 
 
+def _secretary(t: _Text) -> dict[str, str]:
+    """The session's secretary (``secretario``) and the office as said (``secretario_cargo``:
+    "secretaria de la comisión", "secretario ad hoc", "secretaria general"). The acta's default
+    office is the general secretary's: "actúa como secretario el doctor…" gives no office, and
+    "actúa como secretaria la doctora…" the general secretary's in the gender said."""
+    for count, m in enumerate(_SECRETARY_RE.finditer(t.low)):
+        if count >= _MAX_TRIGGERS:  # each look may read on far: a few, not one per word said
+            break
+        got = _take_person(t, m.end())
+        if got is None:
+            continue
+        office = _slice(t, m.start("office"), m.end("office"))
+        if _fold(office) == "secretaria":
+            office += " general"
+        found = {"secretario": got[0]}
+        if _fold(office) not in {"secretario", "secretario general"}:
+            found["secretario_cargo"] = office
+        return found
+    return {}
+
+
+_COMMISSION_RE: Final = re.compile(r"\bcomision\b(?!\s+(?:numero|no\b|n[°o]?\.))")
+_AND_RE: Final = re.compile(r"\s+(?:y|e)\s+")
+_COMMISSION_LINKS: Final = _NAME_PARTICLES | {"y", "e"}
+_MAX_COMMISSION_WORDS: Final = 10
+
+
+def _commission(t: _Text) -> str | None:
+    """The commission whose session it is, as said: "la sesión número veintidós de la Comisión
+    Segunda Permanente de Presupuesto" (the word alone, "secretaria de la comisión", is none)."""
+    for m in _COMMISSION_RE.finditer(t.low):
+        if t.raw[m.start()].isupper():  # a proper name: its capitalised words and particles
+            words, end, pos = 0, m.start(), m.start()
+            while words < _MAX_COMMISSION_WORDS and (w := _NAME_TOKEN_RE.match(t.raw, pos)):
+                if w.group(1)[0].isupper():
+                    words, end = words + 1, w.end()
+                elif t.low[w.start(1) : w.end(1)] not in _COMMISSION_LINKS:
+                    break
+                pos = w.end()
+            if words > 1:
+                return _slice(t, m.start(), end)
+            continue
+        got = _take_name(t, m.start())
+        if got is None or len(got[0].split()) < 2:
+            continue
+        end = got[1]
+        for _ in range(3):  # "comision primera del plan y tierras"
+            more = _AND_RE.match(t.low, end)
+            if more is None or (rest := _take_name(t, more.end())) is None:
+                break
+            end = rest[1]
+        return _slice(t, m.start(), end)
+    return None
+
+
 def _apertura_data(t: _Text) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if hora := _find_time(t.low):
@@ -1043,8 +1205,9 @@ def _apertura_data(t: _Text) -> dict[str, Any]:
         data["numero_sesion"] = value
     if preside := _person_after(_PRESIDE_RE, t):
         data["preside"] = preside
-    if secretario := _person_after(_SECRETARY_RE, t):
-        data["secretario"] = secretario
+    data |= _secretary(t)
+    if comision := _commission(t):
+        data["comision"] = comision
     if place := _PLACE_RE.search(t.low):
         stop = _PLACE_STOP_RE.search(t.low, place.start() + 3, place.end())
         data["lugar"] = _slice(t, place.start() + 3, stop.start() if stop else place.end())
@@ -1540,11 +1703,8 @@ def _grant_of_the_floor(t: _Text) -> dict[str, Any]:
     after it the utterance is an announcement (anuncio), which the acta writes as said rather
     than under the speaker's name.
     """
-    trigger = _SPEAKER_TRIGGER_RE.search(t.low)
+    trigger = _floor_grant(t)
     if trigger is None:
-        return {}
-    opening = _sentence_start(t, trigger.start())
-    if t.low[opening : trigger.start()].strip(" ,;:.-¡¿"):
         return {}  # "…como dijo el concejal que tiene la palabra…": not a grant
     stop = _ANNOUNCEMENT_END_RE.search(t.raw, trigger.end())
     rest = t.raw[stop.end() :].strip() if stop else ""
@@ -1616,9 +1776,18 @@ def _proyecto_data(t: _Text) -> dict[str, Any]:
         data["debate"] = "primero" if debate["first"] else "segundo"
     if ("numero" in data or "titulo" in data) and (reporters := _people_after(_REPORTERS_RE, t)):
         data["ponentes"] = [name for name in reporters if name[:1].isupper()]
-    if trigger := _SPEAKER_TRIGGER_RE.search(t.low):
+    if trigger := _floor_grant(t) or _SPEAKER_TRIGGER_RE.search(t.low):
         data.update({k: v for k, v in _speaker(t).items() if k != "partido"})
         data.update(_grant_of_the_floor(t))  # the ponente given the floor, as in a debate
+        stop = _ANNOUNCEMENT_END_RE.search(t.raw, trigger.end())
+        grant = _Text(
+            t.raw[trigger.start() : stop.end() if stop else None],
+            t.low[trigger.start() : stop.end() if stop else None],
+        )
+        if "orador" in data and (party := _party(grant)):
+            # the party said with the grant is the speaker's ("el coponente, concejal Diego
+            # Lasso, del Partido Conservador"); one said of the bill elsewhere is not
+            data["partido"] = party
         if data.get("anuncio") and ("numero" in data or "titulo" in data):
             # The bill announced and the floor given in one breath: the heading sums the bill
             # up, and the grant, the chair's words, is written as said after it.
@@ -1828,10 +1997,20 @@ _SENTENCE_END_RE: Final = re.compile(
 )
 
 
+# The summons in a closing, however it is said: "se convoca para…", "se cita a la plenaria para
+# el miércoles…", "queda convocada la comisión para…", "convocamos a los concejales para…".
+# Wider than _CONVOCATION_RE, which routes an utterance to the closing: in a proposal "se cita
+# al secretario de Salud" is a debate called, not the next session.
+_SUMMONS_RE: Final = re.compile(
+    r"\b(?:se (?:les |los |las )?(?:convoca|cita)|convocamos|citamos|los cito|las cito"
+    r"|quedan? (?:citad|convocad)[oa]s?)\b"
+)
+
+
 def _cierre_data(t: _Text) -> dict[str, Any]:
     data: dict[str, Any] = {}
     before, after = t.low, ""
-    if summons := _CONVOCATION_RE.search(t.low):
+    if summons := _SUMMONS_RE.search(t.low):
         stop = _SENTENCE_END_RE.search(t.raw, summons.end())
         end = stop.start() + (1 if stop["abbr"] else 0) if stop else len(t.raw)
         data["convocatoria"] = _slice(t, summons.start(), end)
@@ -1855,8 +2034,7 @@ def _firmas_data(t: _Text) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if presidente := _person_after(_PRESIDENT_RE, t):
         data["presidente"] = presidente
-    if secretario := _person_after(_SECRETARY_RE, t):
-        data["secretario"] = secretario
+    data |= _secretary(t)
     for m in _ROLE_AFTER_NAME_RE.finditer(t.raw):
         key = "presidente" if _fold(m["r"]).startswith("pres") else "secretario"
         data.setdefault(key, m["n"])

@@ -69,7 +69,8 @@ utterance up instead of writing it as said (TPL_APERTURA, TPL_COMUNICACION, TPL_
 TPL_PROPOSICION, the TPL_PROYECTO_ACUERDO heading) gives the brief account Law 136 art. 26 asks
 for, so it may leave out procedural words ("siguiente punto", greetings), but it writes every
 fact the classifier extracts for that section as domain.md lists it: the opening's date, time,
-place, type, number, who presides, secretary and guests (``invitados``); a proposal's number,
+place, type, number, commission (``comision``), who presides, secretary (with ``secretario_cargo``,
+the office as said) and guests (``invitados``); a proposal's number,
 authors and text; a communication's sender, subject and filing number; a bill's number, year,
 title, debate and ``ponentes``; the closing's time and summons. What the summary cannot write
 (its ``requires`` unmet) falls back to the text as said.
@@ -79,7 +80,8 @@ Filters besides Jinja2's: ``fecha_larga`` ("2026-03-14" → "14 de marzo de 2026
 ``hora(articulo=true)`` → "las 9:10 a. m." / "la 1:05 p. m."), ``nombre`` (a person given as
 a string or as ``{"nombre": …}``), ``lista`` (["A", "B", "C"] → "A, B y C"; a person given
 as ``{"nombre", "cargo"}`` is written "Nombre (cargo)"; a list output directly is written this
-way too), ``capfirst`` (first letter upper-case, the rest kept),
+way too), ``capfirst`` (first letter upper-case, the rest kept), ``titulo_cargo`` (an office
+as a title: "secretaria de la comisión" → "Secretaria de la Comisión"),
 ``oracion`` (capfirst and a final period if it has no final punctuation), ``sin_punto``
 (drops one final period, for a sentence the template closes itself) and ``quorum`` (true,
 false or a mapping → Spanish words). True/false are written "sí"/"no".
@@ -104,10 +106,13 @@ false or a mapping → Spanish words). True/false are written "sí"/"no".
                  "abstencion": "Abstención"}) and ``"summary"`` (Jinja2 text, or null for none)
                  are configurable; the summary sees ``si``, ``no``, ``abstencion`` (totals: the
                  counts said, else the votes listed), ``total``, ``resultado`` (the result said,
-                 upper-case, else APROBADO when sí > no, else NEGADO), ``declarado`` (the result
-                 said, or missing), ``votacion``, ``text`` and ``metadata``. Default summary:
+                 upper-case: APROBADO, NEGADO, EMPATE…; else APROBADO when sí > no, EMPATE when
+                 they are even, else NEGADO), ``declarado`` (the result said, or missing),
+                 ``repetir`` (true when the vote is said to be taken again: "se repetirá la
+                 votación"), ``votacion``, ``text`` and ``metadata``. Default summary:
                  "Votos por el sí: {{ si }}. Votos por el no: {{ no }}. Abstenciones:
-                 {{ abstencion }}. Resultado: {{ resultado }}." when anything was counted, else
+                 {{ abstencion }}. Resultado: {{ resultado }}." (with "; se repetirá la
+                 votación" before the period when ``repetir``) when anything was counted, else
                  "Resultado: {{ declarado }}." when a result was said, else nothing (a vote
                  only called, "se abre la votación nominal", has nothing to sum up).
                  One vote is often said over several blocks of a zone (the call, the members'
@@ -803,8 +808,8 @@ _VOTE_LABELS = {"si": "Sí", "no": "No", "abstencion": "Abstención"}
 _DEFAULT_HEADERS = {"roll_call": ("Concejal", "Estado"), "votes": ("Concejal", "Voto")}
 _DEFAULT_SUMMARY = (
     "{% if si or no or abstencion %}Votos por el sí: {{ si }}. Votos por el no: {{ no }}. "
-    "Abstenciones: {{ abstencion }}. Resultado: {{ resultado }}.{% elif declarado %}"
-    "Resultado: {{ declarado }}.{% endif %}"
+    "Abstenciones: {{ abstencion }}. Resultado: {{ resultado }}{{ '; se repetirá la votación' if repetir }}."
+    "{% elif declarado %}Resultado: {{ declarado }}{{ '; se repetirá la votación' if repetir }}.{% endif %}"
 )
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
@@ -845,7 +850,10 @@ DEFAULT_TEMPLATES: Mapping[str, list[dict[str, Any]]] = {
             "requires": ["presidente"],
         },
         {
-            "paragraph": "______________________________\n{{ secretario|nombre|upper }}\nSecretario General",
+            "paragraph": (
+                "______________________________\n{{ secretario|nombre|upper }}\n"
+                "{{ (secretario_cargo or 'secretario general')|titulo_cargo }}"
+            ),
             "requires": ["secretario"],
         },
     ],
@@ -979,6 +987,19 @@ def _f_capfirst(value: Any) -> Any:
     return text[:1].upper() + text[1:]
 
 
+_LOWER_IN_TITLES = frozenset({"de", "del", "la", "las", "los", "el", "y", "e", "para"})
+
+
+def _f_titulo_cargo(value: Any) -> Any:
+    """An office as a signature's title: "secretaria de la comisión" → "Secretaria de la Comisión"."""
+    if isinstance(value, Undefined):
+        return value
+    words = _as_text(value).split()
+    return " ".join(
+        w if i and w.lower() in _LOWER_IN_TITLES else w[:1].upper() + w[1:] for i, w in enumerate(words)
+    )
+
+
 def _f_oracion(value: Any) -> Any:
     if isinstance(value, Undefined):
         return value
@@ -1017,6 +1038,7 @@ def _make_environment() -> SandboxedEnvironment:
         nombre=_f_nombre,
         lista=_f_lista,
         capfirst=_f_capfirst,
+        titulo_cargo=_f_titulo_cargo,
         oracion=_f_oracion,
         sin_punto=_f_sin_punto,
         quorum=_f_quorum,
@@ -1525,7 +1547,7 @@ class _Renderer:
             given = {kind: _count(votacion, kind) for kind in _VOTE_LABELS}
         totals = {kind: counted[kind] if (said := given[kind]) is None else said for kind in counted}
         declared = _as_text(votacion.get("resultado")).strip().upper()
-        result = declared or ("APROBADO" if totals["si"] > totals["no"] else "NEGADO")
+        result = declared or _counted_result(totals)
         style = self.style(element.role or "BODY")
         runs: list[Any] = []
         if element.template is not None:
@@ -1537,6 +1559,7 @@ class _Renderer:
                 **totals,
                 "total": sum(totals.values()),
                 "resultado": result,
+                "repetir": votacion.get("repetir") is True,
             }
             if declared:
                 summary_ctx["declarado"] = declared
@@ -1698,11 +1721,20 @@ def _max_shape_id(doc: Any) -> int:
     return max(ids, default=0)
 
 
+def _counted_result(totals: Mapping[str, int]) -> str:
+    """The result of a vote none was said for: the side with more votes, a tie when sí and no
+    are even (the rules call for the vote to be repeated: it is not a refusal)."""
+    if totals["si"] == totals["no"] and totals["si"]:
+        return "EMPATE"
+    return "APROBADO" if totals["si"] > totals["no"] else "NEGADO"
+
+
 def _signatures_of_opening(blocks: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
     """The acta is signed by its president and secretary: when no block was said for the
     signatures, the ones the opening named (``preside``, ``secretario``), written by the
-    tenant's TPL_FIRMAS. Derived when the document is built, not stored: the blocks (and the
-    content hash over them) stay what was said and corrected."""
+    tenant's TPL_FIRMAS, the secretary's with the office the opening said (``secretario_cargo``).
+    Derived when the document is built, not stored: the blocks (and the content hash over them)
+    stay what was said and corrected."""
     for block in blocks:
         if block.get("deleted") or block.get("template_id") != "TPL_APERTURA":
             continue
@@ -1711,6 +1743,8 @@ def _signatures_of_opening(blocks: Sequence[Mapping[str, Any]]) -> dict[str, Any
             continue
         signers = {"presidente": data.get("preside"), "secretario": data.get("secretario")}
         if any(signers.values()):
+            if signers["secretario"]:  # the office as said: "secretaria de la comisión"
+                signers["secretario_cargo"] = data.get("secretario_cargo")
             return {
                 "block_id": "signatures-of-the-opening",
                 "type": "TEMPLATE",
@@ -1762,7 +1796,10 @@ def given_the_floor(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, An
     may be the chair's again. A vote is never put in the speaker's mouth, nor the chair's
     conduct of one (putting the item to consideration, asking for its approval), nor an item
     presented (:data:`OWN_FIELDS`), nor the first block of another item (a grant in the debate, then
-    "Siguiente punto. Aprobación del acta…": see :data:`INTERVENTION_TEMPLATES`). Speaker
+    "Siguiente punto. Aprobación del acta…": see :data:`INTERVENTION_TEMPLATES`). A grant that
+    names an official by office alone, with no name ("Tiene la palabra el secretario de
+    Hacienda.": ``cargo`` and no ``orador``), carries the office as the speaker: ``orador`` is
+    the office as said, written "SECRETARIO DE HACIENDA: …". Speaker
     fields a block carries with ``orador_por_anuncio`` (stored by earlier versions) are derived
     again."""
     carried: list[Mapping[str, Any]] = []
@@ -1785,6 +1822,10 @@ def given_the_floor(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, An
         grant = None
         if speech and data.get("anuncio") and data.get("orador"):
             grant, granted_in = {k: data[k] for k in SPEAKER_FIELDS if data.get(k)}, section
+        elif speech and data.get("anuncio") and data.get("cargo"):
+            # an official named by office alone ("tiene la palabra el secretario de Hacienda"):
+            # the office is the speaker line ("SECRETARIO DE HACIENDA: …")
+            grant, granted_in = {"orador": data["cargo"]}, section
         carried.append(block)
     return carried
 
@@ -1957,6 +1998,7 @@ class _OpenVote:
     list_totals: _Totals | None = None  # totals stored with the list itself
     result: str = ""
     nominal: bool = False
+    repeat: bool = False  # the vote is to be taken again ("se repetirá la votación")
 
     def accepts(self, votacion: Mapping[str, Any]) -> bool:
         """Does this vote go on in ``votacion``? A second list, any list or totals after the
@@ -2000,6 +2042,7 @@ class _OpenVote:
             self.declared = said
         self.result = _as_text(votacion.get("resultado")).strip().upper() or self.result
         self.nominal = self.nominal or votacion.get("nominal") is True
+        self.repeat = self.repeat or votacion.get("repetir") is True
         self.blocks.append(block)
 
     def plans(self) -> dict[int, _VotePlan]:
@@ -2011,6 +2054,8 @@ class _OpenVote:
             else {"si": totals[0], "no": totals[1], "abstencion": totals[2]}
         )
         whole.update(resultado=self.result.lower() or None, nominal=self.nominal)
+        if self.repeat:
+            whole["repetir"] = True
         check = None
         said = self.declared or self.list_totals
         if self.listed is not None and said is not None and said != self.listed:

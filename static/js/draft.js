@@ -101,7 +101,11 @@ export function givenTheFloor(previous, block) {
   if (block.template_id !== previous.template_id && !INTERVENTION_TEMPLATES.has(block.template_id)) return data;
   if (OWN_FIELDS.some((key) => truthy(data[key]))) return data;
   const said = dataOf(previous);
-  if (!truthy(said.anuncio) || !truthy(said.orador)) return data;
+  if (!truthy(said.anuncio)) return data;
+  if (!truthy(said.orador)) {
+    // an official named by office alone ("tiene la palabra el secretario de Hacienda"): the office is the speaker
+    return truthy(said.cargo) ? { ...data, orador: said.cargo, [CARRIED]: true } : data;
+  }
   const speaker = {};
   for (const key of SPEAKER_FIELDS) if (truthy(said[key])) speaker[key] = said[key];
   return { ...data, ...speaker, [CARRIED]: true };
