@@ -248,7 +248,7 @@ return {'ok', tostring(emit(KEYS[1], KEYS[4], ARGV[8], ARGV[7]))}
 # holds it now, or nil; and the time now, in ms.
 _RECORDER = """
 local function other_recorder(meta, producer)
-  local t = redis.call('TIME')  -- the clock of the session's own node (its slot's primary)
+  local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   local hold = redis.call('HMGET', meta, 'recorder', 'recorder_until')
   if hold[1] and hold[1] ~= producer and now < tonumber(hold[2] or '0') then return hold[1], now end
@@ -361,18 +361,6 @@ if id then
   end
 end
 return out
-"""
-)
-
-# KEYS: meta
-# Who holds the session's recording now, and until when (ms), judged by the same clock the audio
-# scripts keep the hold by; false when nobody does.
-_RECORDING = (
-    _RECORDER
-    + """
-local holder = other_recorder(KEYS[1], '')
-if not holder then return false end
-return {holder, redis.call('HGET', KEYS[1], 'recorder_until')}
 """
 )
 
@@ -759,7 +747,6 @@ class SessionBuffer:
         self._drain = redis.register_script(_DRAIN)
         self._append_audio = redis.register_script(_APPEND_AUDIO)
         self._append_audio_frames = TurnBatchedScript(redis, _APPEND_AUDIO_FRAMES)
-        self._recording = redis.register_script(_RECORDING)
         self._record_utterance = redis.register_script(_RECORD_UTTERANCE)
         self._release = redis.register_script(_RELEASE_LEASE)
         self._replace_block = redis.register_script(_REPLACE_BLOCK)
@@ -1041,10 +1028,16 @@ class SessionBuffer:
     async def recording(self, session_id: str) -> tuple[str, float] | None:
         """Who holds the session's recording (see RECORDING_HOLD) and until when (epoch seconds),
         or None when nobody does."""
-        held = await self._recording(keys=[SessionKeys(session_id).meta])  # Redis's clock, not ours
-        if not held:
+        holder, until = await self._r.hmget(SessionKeys(session_id).meta, "recorder", "recorder_until")
+        if holder is None or until is None:
             return None
-        holder, until = held
+        # Redis's clock, the one the hold is kept by, not this host's. Reads only (a script would
+        # count as a write and wait out a CLIENT PAUSE WRITE, as during a failover); on a cluster
+        # TIME comes from one node, whose clock is NTP-close to the session's node: a 12 s hold
+        # does not hinge on that.
+        seconds, micros = await self._r.time()
+        if int(until) <= seconds * 1000 + micros // 1000:
+            return None
         return _text(holder), int(until) / 1000
 
     async def append_audio_frames(
