@@ -841,6 +841,44 @@ def test_proyecto_number_and_year_in_words() -> None:
     assert got == {"numero": "12", "anio": 2026, "debate": "segundo"}
 
 
+@pytest.mark.parametrize(
+    ("text", "numero", "anio"),
+    [
+        (
+            "Quinto punto: estudio en segundo debate del proyecto de acuerdo número cero cuarenta y "
+            "cinco de dos mil veinticinco, por medio del cual se institucionaliza la Semana de la Juventud.",
+            "045",
+            2025,
+        ),
+        ("siguiente punto proyecto de acuerdo numero cero cero siete de dos mil veinticinco", "007", 2025),
+        (
+            "Proyecto de acuerdo número ciento veintitrés de dos mil veinticuatro, en primer debate.",
+            "123",
+            2024,
+        ),
+        ("proyecto de acuerdo número doce de dos mil veintiséis en segundo debate", "12", 2026),
+        ("Se lee el proyecto de acuerdo No. cero doce de 2026.", "012", 2026),
+    ],
+)
+def test_a_bill_number_read_with_a_leading_zero_keeps_it(text: str, numero: str, anio: int) -> None:
+    """A bill number read group by group with a leading "cero" ("cero cuarenta y cinco") is
+    045: the zero and what follows it (the acta wrote "Proyecto de Acuerdo No. 0 de 2025")."""
+    got = data(text)
+    assert (got["numero"], got["anio"]) == (numero, anio)
+
+
+@pytest.mark.parametrize(
+    ("text", "numero"),
+    [
+        ("Proposición número cero treinta y ocho, presentada por la concejala Ana Paz: citar.", "038"),
+        ("aprobada la proposicion cero cero nueve presentada por el concejal luis mora", "009"),
+    ],
+)
+def test_a_proposal_number_read_with_a_leading_zero_keeps_it(text: str, numero: str) -> None:
+    """ "Proposición cero treinta y ocho" is 038 (it was 0)."""
+    assert data(text, TPL_PROPOSICION)["numero"] == numero
+
+
 def test_proyecto_with_a_speaker_keeps_the_speaker() -> None:
     """An intervention about a bill goes to the bill, with who is speaking."""
     result = classify("tiene la palabra el concejal Juan Pérez para referirse al proyecto de acuerdo 012")
@@ -2280,6 +2318,18 @@ def test_a_proposal_voted_after_more_words_keeps_them() -> None:
             "Comunicación de la Secretaría de Salud, radicado 2025-41-0101, con asunto: excusa.",
             "2025-41-0101",
         ),
+        (
+            "Séptimo punto, comunicaciones. Se recibió oficio de la Contraloría General de Santiago de "
+            "Cali, radicado número dos mil veinticinco guion cuatro mil ciento ochenta y siete, del diez "
+            "de octubre.",
+            "2025-4187",
+        ),
+        (
+            "oficio de la personeria radicado numero dos mil veinticinco guión cuarenta y uno guión "
+            "cero cero noventa y dos sobre la queja",
+            "2025-41-0092",
+        ),
+        ("Se recibió el oficio radicado bajo el número ciento doce guion dos mil veinticinco.", "112-2025"),
     ],
 )
 def test_a_filing_number_read_out_in_words_is_kept(text: str, radicado: str) -> None:

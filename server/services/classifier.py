@@ -319,6 +319,42 @@ def _parse_number(phrase: str) -> int | None:
     return parsed[0] if parsed else None
 
 
+# Said between the groups of a number read out group by group ("dos mil veinticinco guion cuatro
+# mil ciento ochenta y siete": 2025-4187).
+_GROUP_JOINERS: Final = frozenset({"guion", "raya"})
+
+
+def _groups_at(toks: list[str], i: int, limit: int) -> tuple[list[str], int]:
+    """Up to limit groups of a number read out group by group from toks[i], as written: a "cero"
+    said in words is a leading zero of the group after it ("cero cuarenta y cinco" is "045",
+    "cero cero siete" "007"), and "guion" joins two groups. Returns the groups and the index
+    after them."""
+    groups: list[str] = []
+    zeros = ""
+    while len(groups) < limit and (parsed := _number_at(toks, i)) is not None:
+        value, i = parsed
+        if value == 0 and not toks[i - 1].isdigit():
+            zeros += "0"
+            continue
+        groups.append(zeros + str(value))
+        zeros = ""
+        if i + 1 < len(toks) and toks[i] in _GROUP_JOINERS and _number_at(toks, i + 1) is not None:
+            i += 1
+    if zeros and len(groups) < limit:
+        groups.append(zeros)
+    return groups, i
+
+
+def _number_said(phrase: str) -> str | None:
+    """A number as said, for the record: digits as written ("012"), words in digits keeping a
+    leading "cero" ("cero cuarenta y cinco" is "045", "doce" is "12"); None if it is none."""
+    toks = _tokens(_fold(phrase))
+    if toks[:1] and toks[0][0].isdigit():
+        return toks[0]
+    groups, _ = _groups_at(toks, 0, 1)
+    return groups[0] if groups else None
+
+
 def _number_list(low: str, start: int) -> list[int]:
     """Numbers listed from position start: "44, 45 y cuarenta y seis" -> [44, 45, 46]."""
     toks = _tokens(low, start)
@@ -1759,11 +1795,8 @@ def _proyecto_data(t: _Text) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if m := _PROJECT_NUMBER_RE.search(t.low):
         group = "d" if m["d"] else "n"
-        said = m[group]
-        if said[0].isdigit():
-            data["numero"] = said  # as written, keeping leading zeros: "012"
-        elif (value := _parse_number(said)) is not None:
-            data["numero"] = str(value)
+        if (said := _number_said(m[group])) is not None:
+            data["numero"] = said  # as written, keeping leading zeros: "012", "cero doce"
         year = _parse_number(m["y"]) if m["y"] else None
         if year is not None and 1900 <= year <= 2200:
             data["anio"] = year
@@ -1894,11 +1927,9 @@ def _proposicion_data(t: _Text) -> dict[str, Any]:
         # or the acta would write it twice ("… por Ana Ruiz: Proposición presentada por …").
         text = rest if len(rest.split()) >= 2 else None
     data: dict[str, Any] = {"autores": authors}
-    if number := _PROPOSAL_NUMBER_RE.search(t.low):
-        said = number["d"] or number["n"] or number["w"]
-        value = said if said[0].isdigit() else _parse_number(said)
-        if value is not None:
-            data["numero"] = str(value)
+    number = _PROPOSAL_NUMBER_RE.search(t.low)
+    if number and (said := _number_said(number["d"] or number["n"] or number["w"])) is not None:
+        data["numero"] = said
     if text is not None:
         data["texto"] = text
     if not authors:
@@ -1970,17 +2001,7 @@ def _filing_in_words(low: str) -> str | None:
         toks = _tokens(low, m.end())
         if toks[:1] in (["un"], ["una"], ["uno"]):
             continue  # "radicado un oficio" names no number
-        groups: list[str] = []
-        zeros, i = "", 0
-        while (parsed := _number_at(toks, i)) is not None:
-            value, i = parsed
-            if value == 0 and not toks[i - 1].isdigit():
-                zeros += "0"
-                continue
-            groups.append(zeros + str(value))
-            zeros = ""
-        if zeros:
-            groups.append(zeros)
+        groups, _ = _groups_at(toks, 0, len(toks))
         if groups:
             return "-".join(groups)
     return None
