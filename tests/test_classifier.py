@@ -2769,6 +2769,60 @@ def test_one_member_answering_right_after_the_roll_call_is_still_the_roll_call()
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Con gusto, señor presidente. Honorables concejales: Fabio Andrés Arboleda Muñoz, presente. "
+            "Camilo Andrés Betancourt, presente. Harold Caicedo Mina, no contesta. Lucero Valencia Ortiz, "
+            "se encuentra excusada por incapacidad médica. Rodrigo Zapata Lenis, presente.",
+            {
+                "presentes": [
+                    "Fabio Andrés Arboleda Muñoz",
+                    "Camilo Andrés Betancourt",
+                    "Rodrigo Zapata Lenis",
+                ],
+                "ausentes": ["Harold Caicedo Mina"],
+                "excusados": [{"nombre": "Lucero Valencia Ortiz", "motivo": "incapacidad médica"}],
+                "total_presentes": 3,
+            },
+        ),
+        (
+            "Llamado a lista: Ana María Ruiz, presente; Luis Mora, está excusado por calamidad doméstica; "
+            "Eva Paz, se encuentra presente.",
+            {
+                "presentes": ["Ana María Ruiz", "Eva Paz"],
+                "excusados": [{"nombre": "Luis Mora", "motivo": "calamidad doméstica"}],
+                "total_presentes": 2,
+            },
+        ),
+        (
+            "Concejales: Pedro Gómez Ríos, presente. Tulio Gaviria, está presente. Marta Lía Cardona, "
+            "excusada.",
+            {
+                "presentes": ["Pedro Gómez Ríos", "Tulio Gaviria"],
+                "excusados": ["Marta Lía Cardona"],
+                "total_presentes": 2,
+            },
+        ),
+        (
+            "honorables concejales ana ruiz presente luis mora está presente eva paz se encuentra excusada",
+            {"presentes": ["ana ruiz", "luis mora"], "excusados": ["eva paz"], "total_presentes": 2},
+        ),
+    ],
+)
+def test_the_first_member_after_the_calls_heading_and_one_said_excused_are_in_the_roll_call(
+    text: str, expected: dict[str, Any]
+) -> None:
+    """The member named right after the call's heading and a colon ("Honorables concejales: Fabio
+    Andrés Arboleda Muñoz, presente.") and one who "se encuentra excusada" / "está presente" are
+    in the roll call: both were dropped, and the table had 8 present rows under "9 concejales
+    presentes"."""
+    result = classify(text, previous_template_id=TPL_APERTURA)
+    assert result.template_id == TPL_LLAMADO_LISTA
+    assert result.structured_data == expected
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "Ana Ruiz, sí. Luis Mora, ausente. Eva Paz, sí. Pedro Gómez, no. Votaron sí dos, no uno.",

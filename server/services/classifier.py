@@ -1351,12 +1351,15 @@ _EXCUSED_RE: Final = re.compile(rf"\b(?:con\s+excusa|se\s+excus\w*|excusad[oa]s?
 # A member's answer when called by name: "Ana Ruiz, presente.", "Luis Mora: no se encuentra.",
 # "eva paz excusada por incapacidad" (see _roll_call_items).
 _ANSWER_RE: Final = re.compile(
-    r"\b(?:(?P<presentes>presente)|(?P<ausentes>ausente|no\s+(?:se\s+)?(?:encuentra|esta)"
+    r"\b(?:(?P<presentes>(?:(?:se\s+encuentra|esta)\s+)?presente)"
+    r"|(?P<ausentes>ausente|no\s+(?:se\s+)?(?:encuentra|esta)"
     r"(?:\s+(?:presente|conectad[oa]))?|no\s+(?:contesta|contesto|responde|respondio|asistio)"
     r"|no\s+se\s+ha\s+conectado)"
-    r"|(?P<excusados>excusad[oa]|se\s+excuso|con\s+excusa))\b"
+    r"|(?P<excusados>(?:(?:se\s+encuentra|esta)\s+)?excusad[oa]|se\s+excuso|con\s+excusa))\b"
 )
-_CLAUSE_MARKS: Final = ".;!?¿¡"
+# Where a member's name called in a roll call can start: after a clause, or after the heading
+# of the call ("Honorables concejales: Ana Ruiz, presente.").
+_CLAUSE_MARKS: Final = ".;:!?¿¡"
 _HEADCOUNT_RE: Final = re.compile(
     rf"\b(?P<n>{_NUM_PHRASE})\s+(?:honorables\s+)?(?:concejales|concejalas|miembros|cabildantes"
     r"|corporados)\b"
