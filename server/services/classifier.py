@@ -799,7 +799,19 @@ def _speaker(t: _Text) -> dict[str, Any]:
     party = _party(t)
     if party:
         out["partido"] = party
+    if isinstance(name := out.get("orador"), str) and name == name.lower():
+        out["orador"] = _capitalised(name)
     return out
+
+
+def _capitalised(name: str) -> str:
+    """A name heard in lowercase (speech to text), written as a name for the acta's speaker
+    line: "alba nelly rentería" is "Alba Nelly Rentería", "luis de la torre" "Luis de la Torre"."""
+    words = name.split()
+    return " ".join(
+        w if i and w in _NAME_PARTICLES else "-".join(p[:1].upper() + p[1:] for p in w.split("-"))
+        for i, w in enumerate(words)
+    )
 
 
 _MAX_TRIGGERS: Final = 8
@@ -822,26 +834,45 @@ _NOT_A_LEAD_IN: Final = frozenset(
 def _floor_grant(t: _Text) -> re.Match[str] | None:
     """The mention that gives the floor: one that starts its sentence ("Tiene la palabra…",
     "Interviene el concejal…"), or the chair's grant after a short lead-in ("En varios, tiene la
-    palabra…", "para responder tiene la palabra…"). Only a short window before each mention is
-    looked at, so a long text is read once."""
+    palabra…", "para responder tiene la palabra…"), or the chair's grant that ends the utterance
+    after more words of the chair (see _grant_ends_utterance). Only a short window before each
+    mention is looked at, and the grant's own sentence after it, so a long text is read a bounded
+    number of times."""
     for count, trigger in enumerate(_SPEAKER_TRIGGER_RE.finditer(t.low)):
         if count >= _MAX_TRIGGERS:
             break
         window = max(0, trigger.start() - _LEAD_IN_WINDOW)
         ends = [m.end() for m in _ANNOUNCEMENT_END_RE.finditer(t.raw, window, trigger.start())]
-        if not ends and window > 0:
-            continue  # a long sentence before it: spoken of, not given
-        lead = t.low[ends[-1] if ends else 0 : trigger.start()].strip(" ,;:.-¡¿")
-        if not lead:
-            return trigger
-        words = lead.replace(",", " ").split()
-        if (
-            len(words) <= _MAX_LEAD_IN_WORDS
-            and _GRANT_VERB_RE.match(t.low, trigger.start())
-            and not _NOT_A_LEAD_IN.intersection(words)
-        ):
+        granting = _GRANT_VERB_RE.match(t.low, trigger.start()) is not None
+        if ends or window == 0:  # else a long sentence before it: spoken of, unless it ends it all
+            lead = t.low[ends[-1] if ends else 0 : trigger.start()].strip(" ,;:.-¡¿")
+            if not lead:
+                return trigger
+            words = lead.replace(",", " ").split()
+            if granting and len(words) <= _MAX_LEAD_IN_WORDS and not _NOT_A_LEAD_IN.intersection(words):
+                return trigger
+        if granting and _grant_ends_utterance(t, trigger):
             return trigger
     return None
+
+
+def _grant_ends_utterance(t: _Text, trigger: re.Match[str]) -> bool:
+    """Whether a grant said after other words of the chair ("queda constancia bienvenido concejal
+    caicedo tiene la palabra la concejala alba nelly rentería", "Gracias, concejal. Bienvenido
+    el concejal Caicedo, queda constancia de su llegada, tiene la palabra…") gives the floor: it
+    names the speaker, by role or a capitalised name, and ends the utterance (the speaker's words
+    come in the next one), and the words right before it do not make it something said of the
+    floor ("el concejal que tiene la palabra", "presidente, le doy la palabra…"). Reads the
+    grant's sentence and two words before it."""
+    before = t.low[max(0, trigger.start() - 40) : trigger.start()].replace(",", " ").split()
+    if _NOT_A_LEAD_IN.intersection(before[-2:]):
+        return False
+    stop = _ANNOUNCEMENT_END_RE.search(t.raw, trigger.end())
+    if stop is not None and len(t.raw[stop.end() :].split()) >= 2:
+        return False  # the speaker's words follow in this utterance: not this case
+    named = _speaker_at(t, trigger.end())
+    orador = named.get("orador")
+    return isinstance(orador, str) and ("rol" in named or orador[:1].isupper())
 
 
 def _has_speaker(t: _Text) -> bool:
