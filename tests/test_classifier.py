@@ -2846,7 +2846,9 @@ def test_one_member_answering_right_after_the_roll_call_is_still_the_roll_call()
                     "Rodrigo Zapata Lenis",
                 ],
                 "ausentes": ["Harold Caicedo Mina"],
-                "excusados": [{"nombre": "Lucero Valencia Ortiz", "motivo": "incapacidad médica"}],
+                "excusados": [
+                    {"nombre": "Lucero Valencia Ortiz", "motivo": "incapacidad médica", "rol": "concejala"}
+                ],
                 "total_presentes": 3,
             },
         ),
@@ -2864,13 +2866,17 @@ def test_one_member_answering_right_after_the_roll_call_is_still_the_roll_call()
             "excusada.",
             {
                 "presentes": ["Pedro Gómez Ríos", "Tulio Gaviria"],
-                "excusados": ["Marta Lía Cardona"],
+                "excusados": [{"nombre": "Marta Lía Cardona", "rol": "concejala"}],
                 "total_presentes": 2,
             },
         ),
         (
             "honorables concejales ana ruiz presente luis mora está presente eva paz se encuentra excusada",
-            {"presentes": ["ana ruiz", "luis mora"], "excusados": ["eva paz"], "total_presentes": 2},
+            {
+                "presentes": ["ana ruiz", "luis mora"],
+                "excusados": [{"nombre": "eva paz", "rol": "concejala"}],
+                "total_presentes": 2,
+            },
         ),
     ],
 )
@@ -2880,7 +2886,7 @@ def test_the_first_member_after_the_calls_heading_and_one_said_excused_are_in_th
     """The member named right after the call's heading and a colon ("Honorables concejales: Fabio
     Andrés Arboleda Muñoz, presente.") and one who "se encuentra excusada" / "está presente" are
     in the roll call: both were dropped, and the table had 8 present rows under "9 concejales
-    presentes"."""
+    presentes". "Excusada" says she is a woman: the table writes "Excusada"."""
     result = classify(text, previous_template_id=TPL_APERTURA)
     assert result.template_id == TPL_LLAMADO_LISTA
     assert result.structured_data == expected

@@ -1542,7 +1542,9 @@ def _roll_call_items(t: _Text) -> list[_Answer]:
         if key == "excusados":
             said = t.low[start : filler.end()] if filler else ""
             extra = {"motivo": reason[0]} if (reason := _reason(t, m.end())) else {}
-            extra |= {"rol": "concejala"} if _FEMININE_CUE_RE.search(said) else {}
+            # "la concejala Eva Paz, excusada" / "Eva Paz, se encuentra excusada": a woman, as said
+            feminine = _FEMININE_CUE_RE.search(said) or m["excusados"].endswith("excusada")
+            extra |= {"rol": "concejala"} if feminine else {}
             entry = {"nombre": got[0], **extra} if extra else got[0]
         found.append(_Answer(key, entry, got[1] - len(got[0])))
         if len(found) >= 200:
