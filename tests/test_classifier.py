@@ -809,6 +809,60 @@ def test_a_long_sentence_speaking_of_the_floor_is_no_grant(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "previous", "expected"),
+    [
+        (
+            "Presidente, Rodrigo Zapata, de Cambio Radical. No estoy en contra de la juventud afro, pero el "
+            "proyecto no trae concepto de la Secretaría de Hacienda.",
+            TPL_PROYECTO_ACUERDO,
+            {"orador": "Rodrigo Zapata", "partido": "Cambio Radical"},
+        ),
+        (
+            "Presidente, Sandra Mejía. Para solicitar que la Secretaría General envíe copia digital del "
+            "informe de la Contraloría a todos los despachos.",
+            TPL_VARIOS,
+            {"orador": "Sandra Mejía"},
+        ),
+        (
+            "Gracias, señora presidenta. Luis Fernando Mora, del Partido Liberal. Quiero dejar una "
+            "constancia sobre el informe de la Contraloría.",
+            TPL_DEBATE,
+            {"orador": "Luis Fernando Mora", "partido": "Partido Liberal"},
+        ),
+        (
+            "Señor presidente, concejala Ana María Ruiz, de Alianza Verde: para una moción de orden.",
+            TPL_DEBATE,
+            {"orador": "Ana María Ruiz", "rol": "concejala", "partido": "Alianza Verde"},
+        ),
+    ],
+)
+def test_a_speaker_who_names_themselves_is_the_speaker(
+    text: str, previous: str, expected: dict[str, Any]
+) -> None:
+    """A councillor who addresses the chair and says their own name, often with the party, is
+    the speaker, the words under their name, as said (they were written with no name)."""
+    result = classify(text, previous_template_id=previous)
+    assert result.template_id == previous
+    got = result.structured_data
+    assert {k: got.get(k) for k in ("orador", "rol", "partido") if k in got} == expected
+    assert got["texto"] == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Presidente, Juan Pérez tiene razón en lo que dijo sobre el MIO.",
+        "Presidente, Cali necesita soluciones de movilidad.",
+        "Presidente, Santiago de Cali merece respeto.",
+        "gracias presidente yo quiero decir que el sistema no funciona",
+    ],
+)
+def test_addressing_the_chair_without_ones_name_names_nobody(text: str) -> None:
+    """Guard: a name that goes on into the sentence, a place, lowercase speech: no speaker."""
+    assert "orador" not in data(text, TPL_DEBATE)
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "como dijo el concejal que tiene la palabra, esto no es así.",

@@ -796,12 +796,48 @@ def _speaker(t: _Text) -> dict[str, Any]:
             person = _person_after_role(t, role[2])
             if person and t.raw[person[1] :].lstrip().startswith(":"):
                 out = _speaker_at(t, prefix.end() if prefix else 0)
+        if not out:
+            out = _self_named(t)
     party = _party(t)
     if party:
         out["partido"] = party
     if isinstance(name := out.get("orador"), str) and name == name.lower():
         out["orador"] = _capitalised(name)
     return out
+
+
+# A speaker who starts by addressing the chair and saying their own name, often with the party:
+# "Presidente, Rodrigo Zapata, de Cambio Radical. …", "Gracias, señora presidenta. Sandra Mejía."
+_SELF_NAMED_RE: Final = re.compile(
+    r"[\s¡¿]*(?:(?:muchas\s+)?gracias\s*,?\s*)?(?:(?:senor|senora)\s+)?president[ea]\s*[,.:]\s*"
+)
+_SELF_NAME_END_RE: Final = re.compile(
+    rf"\s*(?:[.;:](?:\s|$)|$|,\s*(?:(?:del|de la|de)\s+)?(?:(?:partido|bancada|movimiento)\s+"
+    rf"(?:(?:del|de la|de)\s+)?)?(?:{_alt(_KNOWN_PARTIES)})\b)"
+)
+
+
+def _self_named(t: _Text) -> dict[str, Any]:
+    """The speaker who names themselves right after addressing the chair, {} if none: the name
+    is capitalised, of two words or more, and ends its clause or is followed by the party
+    ("Presidente, Sandra Mejía. Para solicitar…", "Presidente, Rodrigo Zapata, de Cambio
+    Radical."); "Presidente, Juan Pérez tiene razón" and "Presidente, Cali necesita…" name no
+    speaker."""
+    lead = _SELF_NAMED_RE.match(t.low)
+    if lead is None:
+        return {}
+    filler = _PERSON_FILLER_RE.match(t.low, lead.end())
+    said = t.low[lead.end() : filler.end()] if filler else ""
+    got = _take_name(t, filler.end() if filler else lead.end())
+    if got is None or not got[0][:1].isupper() or len(got[0].split()) < 2:
+        return {}
+    if not _SELF_NAME_END_RE.match(t.low, got[1]):
+        return {}
+    if _FEMININE_CUE_RE.search(said):  # "Presidente, la concejala Ana Ruiz, del Partido Verde."
+        return {"orador": got[0], "rol": "concejala"}
+    if _MASCULINE_CUE_RE.search(said):
+        return {"orador": got[0], "rol": "concejal"}
+    return {"orador": got[0]}
 
 
 def _capitalised(name: str) -> str:
@@ -1789,7 +1825,12 @@ def _intervention_data(t: _Text) -> dict[str, Any]:
     data: dict[str, Any] = {**_speaker(t), "texto": t.raw}
     if grant := _grant_of_the_floor(t):
         data |= grant
-    elif "orador" in data and ":" in t.raw and not _SPEAKER_TRIGGER_RE.search(t.low):
+    elif (
+        "orador" in data
+        and ":" in t.raw
+        and not _SPEAKER_TRIGGER_RE.search(t.low)
+        and not _SELF_NAMED_RE.match(t.low)
+    ):
         # "Concejal Juan Pérez: buenas tardes…": the name is the acta's speaker line already.
         data["texto"] = t.raw.split(":", 1)[1].strip() or t.raw
     return data
@@ -1861,6 +1902,11 @@ def _proyecto_data(t: _Text) -> dict[str, Any]:
             # The bill announced and the floor given in one breath: the heading sums the bill
             # up, and the grant, the chair's words, is written as said after it.
             data["anuncio_texto"] = t.raw[_sentence_start(t, trigger.start()) :].strip()
+    elif not data and (named := _self_named(t)):
+        # "Presidente, Rodrigo Zapata, de Cambio Radical. No estoy en contra…": under his name
+        data.update(named, texto=t.raw)
+        if party := _party(t):
+            data["partido"] = party
     return data
 
 
