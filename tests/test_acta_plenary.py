@@ -18,9 +18,8 @@ a failed agenda change, a bill negated, a communication read in full and a withd
 are checked utterance by utterance for their zone (where two zones are defensible, either), and
 for the facts that were once written false. So is a third, a plenary run blind
 (``plenaria_ciega.json``: a roll call with a heading and an excuse, a grant ending the chair's
-words in lowercase speech, numbers read group by group, councillors naming themselves); its last
-utterance, the secretary's "Así quedó convocada la plenaria…" after the closing, still lands in
-the debate and is accepted there for now.
+words in lowercase speech, numbers read group by group, councillors naming themselves, and the
+secretary's "Así quedó convocada la plenaria…" after the closing, which stays in it).
 """
 
 from __future__ import annotations
@@ -372,3 +371,6 @@ def test_a_blind_plenary_is_written_as_said() -> None:
     assert any(
         p.startswith("SANDRA MEJÍA: Presidente, Sandra Mejía.") for p in _paragraphs(zones, "ZONE_VARIOS")
     )
+    closing = _paragraphs(zones, "ZONE_CIERRE")
+    assert closing[-1] == "Así quedó convocada la plenaria, presidente. Buenas tardes a todos."
+    assert not any(p.startswith("Así quedó convocada") for p in _paragraphs(zones, "ZONE_DEBATE"))

@@ -1257,6 +1257,35 @@ def test_cierre_keeps_the_summons_however_it_is_said(text: str, convocatoria: st
 @pytest.mark.parametrize(
     "text",
     [
+        "Así quedó convocada la plenaria, presidente. Buenas tardes a todos.",
+        "así quedó convocada la plenaria presidente buenas tardes a todos",
+        "Muchas gracias, señor presidente. Buenas noches.",
+    ],
+)
+def test_a_short_line_after_the_closing_stays_in_it(text: str) -> None:
+    """The secretary's last words after the closing are part of it (written as said, with no
+    time of its own), not a speech at the end of the debate, where they landed."""
+    got = classify(text, previous_template_id=TPL_CIERRE)
+    assert got.template_id == TPL_CIERRE
+    assert got.structured_data == {}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tiene la palabra el concejal Fabio Arboleda.",
+        "Presidente, Sandra Mejía. Para dejar una constancia.",
+        "Siendo la una, se hizo presente la concejala Ana Ruiz.",
+    ],
+)
+def test_a_speaker_or_a_note_after_the_closing_is_not_part_of_it(text: str) -> None:
+    """A grant, a speaker or an arrival after the closing is said mid-session: the debate."""
+    assert classify(text, previous_template_id=TPL_CIERRE).template_id == TPL_DEBATE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "Firman el presidente Juan Pérez y el secretario general Pedro Gómez.",
         "en constancia firman: el presidente del Concejo, Juan Pérez, y el secretario, Pedro Gómez",
         "Firma: Juan Pérez, presidente; Pedro Gómez, secretario general",

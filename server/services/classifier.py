@@ -2352,6 +2352,9 @@ _RECESS_RE: Final = re.compile(
     r"|reiniciamos|retoma|retomamos)\b(?:\s+[^\W\d_]+){0,2}?\s+(?:sesion|plenaria)\b"
 )
 _NOT_IN_PLACE: Final = frozenset({TPL_APERTURA, TPL_CIERRE, TPL_FIRMAS})
+# Words of a line after the closing that stays in it ("Así quedó convocada la plenaria, presidente.
+# Buenas tardes a todos."); a longer one, said after it, is a speech of its own.
+_MAX_AFTER_CLOSING_WORDS: Final = 20
 
 _Rule = Callable[[_Text], "int | None"]
 
@@ -2547,6 +2550,11 @@ def _choose(t: _Text, previous: str | None, next_point: bool) -> tuple[str, floa
         if previous is not None:
             return previous, _CONF_NEXT_POINT
         return TPL_DEBATE, _CONF_NEXT_POINT_NO_CONTEXT
+    if previous == TPL_CIERRE and len(t.low.split()) <= _MAX_AFTER_CLOSING_WORDS:
+        # "Así quedó convocada la plenaria, presidente. Buenas tardes a todos.": a short line
+        # after the closing that names no section is part of it (written as said, the closing
+        # summary needing its time), not a speech at the end of the debate.
+        return TPL_CIERRE, _CONF_SPEECH
     if _SPEECH_RE.search(t.low):
         return _intervention_section(previous), _CONF_SPEECH
     if previous in _ITEM_SECTIONS and not _SPOKEN_RE.search(t.low):
