@@ -1255,6 +1255,76 @@ def test_cierre_keeps_the_summons_however_it_is_said(text: str, convocatoria: st
 
 
 @pytest.mark.parametrize(
+    ("text", "ponentes"),
+    [
+        (
+            "proyecto de acuerdo número cuarenta y cinco de dos mil veinticinco ponentes los concejales "
+            "ana ruiz y luis mora",
+            ["Ana Ruiz", "Luis Mora"],
+        ),
+        (
+            "proyecto de acuerdo 045 de 2025 por medio del cual se adopta el plan de movilidad, ponente "
+            "el concejal camilo andrés betancourt",
+            ["Camilo Andrés Betancourt"],
+        ),
+        (
+            "Proyecto de Acuerdo 045 de 2025, ponentes los concejales Ana Ruiz y Luis Mora.",
+            ["Ana Ruiz", "Luis Mora"],
+        ),
+    ],
+)
+def test_bill_reporters_heard_in_lowercase_are_kept_as_names(text: str, ponentes: list[str]) -> None:
+    """Speech to text without capitals: the ponentes are kept, written as names (they were
+    dropped, only capitalised names being taken)."""
+    assert data(text)["ponentes"] == ponentes
+
+
+@pytest.mark.parametrize(
+    ("text", "previous", "key", "expected"),
+    [
+        (
+            "llamado a lista. ana ruiz, presente. luis de la torre, presente. eva paz, no se encuentra.",
+            TPL_LLAMADO_LISTA,
+            "presentes",
+            ["Ana Ruiz", "Luis de la Torre"],
+        ),
+        (
+            "proposición presentada por la concejala ana maría de la torre: que se cite al secretario.",
+            None,
+            "autores",
+            ["Ana María de la Torre"],
+        ),
+        (
+            "Proposición presentada por el concejal camilo betancourt: que se cite al secretario de Salud.",
+            None,
+            "autores",
+            ["Camilo Betancourt"],
+        ),
+        (
+            "Proposición presentada por la concejala Ana María De la Torre: que se cite al secretario.",
+            None,
+            "autores",
+            ["Ana María De la Torre"],
+        ),
+        (
+            "siendo las nueve de la mañana se abre la sesión nos acompañan como invitados la secretaria "
+            "de movilidad doctora ana ruiz",
+            None,
+            "invitados",
+            ["la secretaria de movilidad doctora ana ruiz"],
+        ),
+    ],
+)
+def test_people_heard_in_lowercase_are_written_as_names(
+    text: str, previous: str | None, key: str, expected: list[str]
+) -> None:
+    """A name in lowercase is capitalised like a speaker's ("de la" kept); one said with any
+    capital stays as said, and a guest not split into office and name stays as said (its
+    office is no name)."""
+    assert data(text, previous)[key] == expected
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "Así quedó convocada la plenaria, presidente. Buenas tardes a todos.",
@@ -2726,7 +2796,7 @@ def test_the_next_point_alone_after_an_item_stays_in_it(text: str) -> None:
         ),
         (
             "siendo las once y veinte se hizo presente el concejal harold cuero valencia",
-            "harold cuero valencia",
+            "Harold Cuero Valencia",
             "11:20",
         ),
         ("Siendo las diez de la mañana llegó la concejala Ana Ruiz.", "Ana Ruiz", "10:00"),
@@ -2780,13 +2850,13 @@ def test_a_recess_is_not_the_opening(text: str, previous: str) -> None:
         ),
         (
             "la concejala ana ruiz presentó excusa por incapacidad médica",
-            [{"nombre": "ana ruiz", "motivo": "incapacidad médica", "rol": "concejala"}],
+            [{"nombre": "Ana Ruiz", "motivo": "incapacidad médica", "rol": "concejala"}],
         ),
         (
             "El concejal Luis Gómez se excusó por calamidad doméstica.",
             [{"nombre": "Luis Gómez", "motivo": "calamidad doméstica"}],
         ),
-        ("presentaron excusas los concejales pedro mora y luis gómez", ["pedro mora", "luis gómez"]),
+        ("presentaron excusas los concejales pedro mora y luis gómez", ["Pedro Mora", "Luis Gómez"]),
     ],
 )
 @pytest.mark.parametrize("previous", [TPL_LLAMADO_LISTA, TPL_ORDEN_DIA])
@@ -2864,8 +2934,8 @@ def test_a_speaker_speaking_of_the_vote_is_not_the_chairs_conduct(text: str) -> 
             "ana maría ruiz presente luis mora no se encuentra eva paz presente pedro gómez ausente "
             "no hay quórum",
             {
-                "presentes": ["ana maría ruiz", "eva paz"],
-                "ausentes": ["luis mora", "pedro gómez"],
+                "presentes": ["Ana María Ruiz", "Eva Paz"],
+                "ausentes": ["Luis Mora", "Pedro Gómez"],
                 "quorum": "no hay quórum",
                 "total_presentes": 2,
             },
@@ -2956,8 +3026,8 @@ def test_one_member_answering_right_after_the_roll_call_is_still_the_roll_call()
         (
             "honorables concejales ana ruiz presente luis mora está presente eva paz se encuentra excusada",
             {
-                "presentes": ["ana ruiz", "luis mora"],
-                "excusados": [{"nombre": "eva paz", "rol": "concejala"}],
+                "presentes": ["Ana Ruiz", "Luis Mora"],
+                "excusados": [{"nombre": "Eva Paz", "rol": "concejala"}],
                 "total_presentes": 2,
             },
         ),
@@ -3030,9 +3100,9 @@ def test_a_nominal_vote_with_an_absent_member_stays_a_vote(text: str) -> None:
             "están conectados los concejales ana ruiz y luis mora. no se ha conectado la concejala eva "
             "paz. el concejal pedro gómez presentó su excusa por viaje. hay quórum para deliberar",
             {
-                "presentes": ["ana ruiz", "luis mora"],
-                "ausentes": ["eva paz"],
-                "excusados": [{"nombre": "pedro gómez", "motivo": "viaje"}],
+                "presentes": ["Ana Ruiz", "Luis Mora"],
+                "ausentes": ["Eva Paz"],
+                "excusados": [{"nombre": "Pedro Gómez", "motivo": "viaje"}],
                 "quorum": "deliberativo",
                 "total_presentes": 2,
             },
@@ -3078,7 +3148,7 @@ DEPARTURES = [
     ),
     (
         "siendo las diez y media el concejal luis mora abandona el recinto",
-        [{"nombre": "luis mora", "hora": "10:30"}],
+        [{"nombre": "Luis Mora", "hora": "10:30"}],
     ),
     (
         "Se deja constancia de que la concejala Teresa de Jesús Arango Muriel se desconecta de la sesión "
@@ -3157,7 +3227,7 @@ def test_a_time_said_before_the_session_is_under_way_is_the_opening(text: str, p
         ),
         (
             "se conectó la concejala ana ruiz a las tres y diez",
-            [{"nombre": "ana ruiz", "hora": "15:10"}],
+            [{"nombre": "Ana Ruiz", "hora": "15:10"}],
         ),
         (
             "Siendo las nueve y cuarenta de la mañana se ha conectado el concejal Luis Mora.",

@@ -548,7 +548,7 @@ def session_of(phrases: list[str], previous: str | None = None) -> list[dict[str
         ),
         (
             "siguiente punto proyecto de acuerdo numero doce de 2025. ",
-            "Proyecto de Acuerdo No. 12 de 2025.",
+            "Proyecto de Acuerdo No. 12 de 2025. Ponente: Isabel Lozano.",
             "tiene la palabra la concejala ponente isabel lozano",
             "gracias presidente este proyecto busca mejorar la movilidad",
             "ISABEL LOZANO (concejala ponente)",
@@ -730,6 +730,32 @@ def test_proposicion_authors_text_and_vote() -> None:
         vote,
         "Votos por el sí: 15. Votos por el no: 2. Abstenciones: 0. Resultado: APROBADO.",
     ]
+
+
+@pytest.mark.parametrize(
+    ("phrase", "summary"),
+    [
+        (
+            "proposición presentada por el concejal camilo andrés betancourt: que se cite al secretario "
+            "de salud.",
+            "Proposición presentada por Camilo Andrés Betancourt: Que se cite al secretario de salud.",
+        ),
+        (
+            "proposición presentada por los concejales camilo andrés betancourt y ana maría de la torre "
+            "para que se cite al secretario de salud",
+            "Proposición presentada por Camilo Andrés Betancourt y Ana María de la Torre: Para que se "
+            "cite al secretario de salud.",
+        ),
+        (
+            "Proposición presentada por la concejala luisa fernanda gómez: exaltar a la Fundación Delirio.",
+            "Proposición presentada por Luisa Fernanda Gómez: Exaltar a la Fundación Delirio.",
+        ),
+    ],
+)
+def test_proposal_authors_heard_in_lowercase_are_written_as_names(phrase: str, summary: str) -> None:
+    """Speech to text without capitals: the authors are written as names, like a speaker's
+    ("por camilo andrés betancourt" before); the proposal's words stay as said."""
+    assert said(phrase) == [summary]
 
 
 def test_comunicacion() -> None:

@@ -1885,7 +1885,8 @@ def _proyecto_data(t: _Text) -> dict[str, Any]:
     if debate := _DEBATE_RE.search(t.low):
         data["debate"] = "primero" if debate["first"] else "segundo"
     if ("numero" in data or "titulo" in data) and (reporters := _people_after(_REPORTERS_RE, t)):
-        data["ponentes"] = [name for name in reporters if name[:1].isupper()]
+        lowercase = t.raw == t.raw.lower()  # speech to text without capitals: names are not marked
+        data["ponentes"] = [name for name in reporters if name[:1].isupper() or lowercase]
     if trigger := _floor_grant(t) or _SPEAKER_TRIGGER_RE.search(t.low):
         data.update({k: v for k, v in _speaker(t).items() if k != "partido"})
         data.update(_grant_of_the_floor(t))  # the ponente given the floor, as in a debate
@@ -2564,6 +2565,40 @@ def _choose(t: _Text, previous: str | None, next_point: bool) -> tuple[str, floa
     return _intervention_section(previous), _CONF_FALLBACK
 
 
+# Fields that list people, each a name or {"nombre", …}: a name heard in lowercase is written
+# as a name, like the speaker's (the roll call's names and the arrivals and departures matched
+# against them alike). A guest given as a string is the office and name unparsed ("la
+# secretaria de movilidad doctora ana ruiz"): only a guest's "nombre" is a name.
+_PEOPLE_FIELDS: Final = (
+    "autores",
+    "ponentes",
+    "presentes",
+    "ausentes",
+    "excusados",
+    "invitados",
+    "llegadas",
+    "salidas",
+)
+
+
+def _capitalise_people(data: dict[str, Any]) -> None:
+    """Capitalise the names in lowercase of the person fields ("proposición presentada por el
+    concejal camilo andrés betancourt" → autores ["Camilo Andrés Betancourt"]); a name said
+    with capitals, and the rest of each entry (the office, the reason), stay as said."""
+    for key in _PEOPLE_FIELDS:
+        people = data.get(key)
+        if not isinstance(people, list):
+            continue
+        for i, person in enumerate(people):
+            name = person.get("nombre") if isinstance(person, dict) else person
+            if not isinstance(name, str) or name != name.lower():
+                continue
+            if isinstance(person, dict):
+                person["nombre"] = _capitalised(name)
+            elif key != "invitados":
+                people[i] = _capitalised(name)
+
+
 def _result(text: str, template: str, data: dict[str, Any], confidence: float) -> Classification:
     return Classification(
         text=text,
@@ -2604,6 +2639,7 @@ def _classify(
         data["llegadas"] = arrivals
     if not roll_call and (departures := _departures(t)):
         data["salidas"] = departures  # likewise: the roll call shows who left, and when
+    _capitalise_people(data)
     return _result(raw, template, data, confidence)
 
 
