@@ -3249,3 +3249,83 @@ def test_a_member_joining_a_virtual_session_is_an_arrival(
 def test_a_member_not_connected_is_no_arrival() -> None:
     """Guard: "no se ha conectado el concejal…" is no arrival."""
     assert "llegadas" not in data("Presidente, todavía no se ha conectado el concejal Luis Mora.", TPL_DEBATE)
+
+
+# --------------------------------------------------------------------------------------------
+# Said of something, not done now (from the last review): ties, departures, excuses, the floor
+
+
+@pytest.mark.parametrize(
+    ("text", "resultado"),
+    [
+        ("No hubo empate, el proyecto fue aprobado con doce votos.", "aprobado"),
+        (
+            "la votación fue empatada el año pasado y por eso hoy el proyecto fue aprobado con 12 votos "
+            "a favor y 3 en contra",
+            "aprobado",
+        ),
+        ("En caso de empate, se repetirá la votación, como dice el reglamento.", None),
+    ],
+)
+def test_a_tie_spoken_of_is_not_this_votes_result(text: str, resultado: str | None) -> None:
+    """ "No hubo empate", "en caso de empate", a tie of last year beside today's 12 to 3: the
+    acta wrote "Resultado: EMPATE" for a bill that passed."""
+    assert data(text, TPL_PROYECTO_ACUERDO)["votacion"]["resultado"] == resultado
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "porque el concejal Juan Pérez Gómez salió, no pudimos votar la semana pasada",
+        "la concejala Eva Paz Díaz sale a las calles con la gente",
+        "Cuando el concejal Juan Pérez se retiró de la plenaria el año pasado, nadie dijo nada.",
+        "El concejal Juan Pérez se retira, según dice, de la política.",
+        "La concejala Ana Ruiz abandonó, al igual que yo, esa propuesta.",
+    ],
+)
+def test_a_departure_spoken_of_is_not_one(text: str) -> None:
+    """A member who left some other time, or left something else: the roll call used to show
+    "Se retiró" for each."""
+    assert "salidas" not in data(text, TPL_DEBATE)
+
+
+@pytest.mark.parametrize(
+    ("text", "previous"),
+    [
+        (
+            "El concejal Juan Pérez se encuentra excusado de votar por conflicto de interés.",
+            TPL_PROYECTO_ACUERDO,
+        ),
+        ("La concejala Ana Ruiz se encuentra excusada de responder eso.", TPL_DEBATE),
+    ],
+)
+def test_excused_from_voting_is_not_an_excuse_from_the_session(text: str, previous: str) -> None:
+    """Excused from a vote (a conflict of interest) is not absent: it used to go to the roll call
+    and show a member present all along as excused."""
+    result = classify(text, previous_template_id=previous)
+    assert result.template_id != TPL_LLAMADO_LISTA and "excusados" not in result.structured_data
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Para eso el alcalde tiene la palabra, concejal Pedro Gómez.",
+        "En este debate la comunidad tiene la palabra la señora María López",
+    ],
+)
+def test_the_floor_said_of_someone_is_no_grant(text: str) -> None:
+    """ "El alcalde tiene la palabra": a noun that is the subject of "tiene la palabra" says who
+    has the floor, not the chair giving it; the next speech was written under the name after it."""
+    assert data(text, TPL_DEBATE).get("anuncio") is not True
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Presidente, Centro Democrático: votamos no.",
+        "Presidente, Alianza Verde.",
+        "Presidente, Santiago de Cali.",
+    ],
+)
+def test_a_party_or_a_place_is_not_a_speaker_naming_themselves(text: str) -> None:
+    assert "orador" not in data(text, TPL_DEBATE)

@@ -505,7 +505,7 @@ _PERSON_FILLER_RE: Final = re.compile(
     r"\s*(?:(?:a la|a los|a las|al|a|de la|de los|del|el|la|los|las)\s+)?"
     r"(?:(?:senor|senora|senores|senoras|honorable|honorables|h\.)\s+)?"
     r"(?:(?:concejal|concejala|concejales|concejalas|presidente|presidenta|vicepresidente"
-    rf"|vicepresidenta|secretario|secretaria|general|{_TITLES})\b\.?\s*)*"
+    rf"|vicepresidenta|secretario|secretaria|general|{_TITLES})\b\.?\s*){{0,6}}"
     r"(?:(?:del|de la)\s+(?:honorable\s+)?(?:concejo|corporacion)(?:\s+(?:municipal|distrital))?"
     r"(?:\s+de\s+[^\W\d_]+)?\s*,?\s*)?"
 )
@@ -808,6 +808,10 @@ def _speaker(t: _Text) -> dict[str, Any]:
 
 # A speaker who starts by addressing the chair and saying their own name, often with the party:
 # "Presidente, Rodrigo Zapata, de Cambio Radical. …", "Gracias, señora presidenta. Sandra Mejía."
+_NOT_A_SPEAKER_RE: Final = re.compile(
+    r"\b(?:cali|bogota|santiago|colombia|valle|medellin|distrito|navidad|feliz|buenas|buenos)\b"
+)
+"""Capitalised words after "Presidente," that are a place or a greeting, not a speaker's name."""
 _SELF_NAMED_RE: Final = re.compile(
     r"[\s¡¿]*(?:(?:muchas\s+)?gracias\s*,?\s*)?(?:(?:senor|senora)\s+)?president[ea]\s*[,.:]\s*"
 )
@@ -833,6 +837,8 @@ def _self_named(t: _Text) -> dict[str, Any]:
         return {}
     if not _SELF_NAME_END_RE.match(t.low, got[1]):
         return {}
+    if _PARTY_NAME_RE.fullmatch(_fold(got[0])) or _NOT_A_SPEAKER_RE.search(_fold(got[0])):
+        return {}  # "Presidente, Centro Democrático: votamos no.", "Presidente, Santiago de Cali…"
     if _FEMININE_CUE_RE.search(said):  # "Presidente, la concejala Ana Ruiz, del Partido Verde."
         return {"orador": got[0], "rol": "concejala"}
     if _MASCULINE_CUE_RE.search(said):
@@ -861,6 +867,8 @@ _MAX_LEAD_IN_WORDS: Final = 4
 _LEAD_IN_WINDOW: Final = 60
 # Words that make what comes before "tiene la palabra" something other than a lead-in: "el
 # concejal que tiene la palabra", "si nadie más tiene la palabra", "presidente, le doy…".
+_SUBJECT_ARTICLES: Final = frozenset({"el", "la", "los", "las", "su", "nuestra", "nuestro"})
+"""An article right before the noun before "tiene la palabra" makes the noun its subject."""
 _NOT_A_LEAD_IN: Final = frozenset(
     {"que", "quien", "quienes", "cuando", "si", "no", "nadie", "como", "porque", "mientras", "donde"}
     | {"presidente", "presidenta"}
@@ -885,8 +893,13 @@ def _floor_grant(t: _Text) -> re.Match[str] | None:
             if not lead:
                 return trigger
             words = lead.replace(",", " ").split()
+            # "el alcalde tiene la palabra": the noun is its subject (not so after a comma)
+            comma = t.low[: trigger.start()].rstrip().endswith(",")
+            subject = not comma and len(words) >= 2 and words[-2] in _SUBJECT_ARTICLES
             if granting and len(words) <= _MAX_LEAD_IN_WORDS and not _NOT_A_LEAD_IN.intersection(words):
-                return trigger
+                if not subject:
+                    return trigger
+                continue
         if granting and _grant_ends_utterance(t, trigger):
             return trigger
     return None
@@ -903,6 +916,9 @@ def _grant_ends_utterance(t: _Text, trigger: re.Match[str]) -> bool:
     before = t.low[max(0, trigger.start() - 40) : trigger.start()].replace(",", " ").split()
     if _NOT_A_LEAD_IN.intersection(before[-2:]):
         return False
+    clause_ends = t.low[: trigger.start()].rstrip().endswith((",", ";", ":", "."))
+    if not clause_ends and len(before) >= 2 and before[-2] in _SUBJECT_ARTICLES:
+        return False  # "el alcalde tiene la palabra", "la comunidad tiene la palabra": said of it
     stop = _ANNOUNCEMENT_END_RE.search(t.raw, trigger.end())
     if stop is not None and len(t.raw[stop.end() :].split()) >= 2:
         return False  # the speaker's words follow in this utterance: not this case
@@ -1007,6 +1023,11 @@ _APPROVED_RE: Final = re.compile(r"\baprobad[oa]s?\b|\bse aprueban? por\b")
 _TIE_RE: Final = re.compile(
     r"(?<!rompe el )(?<!rompio el )(?<!romper el )\b(?:empate|empatad[oa]s?|empataron|empata)\b"
 )
+_NOT_A_TIE_RE: Final = re.compile(
+    r"\b(?:no\s+(?:hubo|hay|habra|hubiera)|sin|en\s+caso\s+de|si\s+(?:hay|hubiera)|de\s+haber"
+    r"|evitar|para\s+que\s+no\s+haya)\s+(?:un\s+)?empate\b"
+)
+"""A tie spoken of, not had: "no hubo empate", "en caso de empate se repetirá"."""
 _REPEAT_RE: Final = re.compile(
     r"\b(?:se\s+(?:repetira|repite|repetiria)\s+(?:la\s+)?votacion"
     r"|(?:la\s+)?votacion\s+se\s+(?:repetira|repite)"
@@ -1097,7 +1118,10 @@ def _vote(t: _Text) -> dict[str, Any] | None:
     if not any(counts.values()) and votes:
         counts = _items_tally(votes)
     said = _statements(now)
-    result = "empate" if _TIE_RE.search(said) else "negado" if _NEGATED_RE.search(said) else None
+    tie = _TIE_RE.search(_NOT_A_TIE_RE.sub(" ", said)) is not None
+    if tie and any(counts.values()) and counts.get("si") != counts.get("no"):
+        tie = False  # "…empatada el año pasado…; hoy doce votos contra tres": the count says
+    result = "empate" if tie else "negado" if _NEGATED_RE.search(said) else None
     if result is None and (_APPROVED_RE.search(said) or "por unanimidad" in said):
         result = "aprobado"
     vote: dict[str, Any] = {
@@ -1414,7 +1438,9 @@ _ABSENT_RE: Final = re.compile(
     r"|no\s+(?:se\s+encuentran?|estan?)\s+(?:presentes?|conectad[oa]s?))\b\s*[:,]?"
 )
 _EXCUSE_VERB: Final = r"(?:present|envi|allego|allegaron|radic|remiti)\w*\s+(?:(?:su|sus|una|la)\s+)?excusas?"
-_EXCUSED_RE: Final = re.compile(rf"\b(?:con\s+excusa|se\s+excus\w*|excusad[oa]s?|{_EXCUSE_VERB})\b\s*[:,]?")
+_EXCUSED_RE: Final = re.compile(
+    rf"\b(?:con\s+excusa|se\s+excus\w*|excusad[oa]s?(?!\s+(?:de|del|para)\s)|{_EXCUSE_VERB})\b\s*[:,]?"
+)
 # A member's answer when called by name: "Ana Ruiz, presente.", "Luis Mora: no se encuentra.",
 # "eva paz excusada por incapacidad" (see _roll_call_items).
 _ANSWER_RE: Final = re.compile(
@@ -1422,7 +1448,8 @@ _ANSWER_RE: Final = re.compile(
     r"|(?P<ausentes>ausente|no\s+(?:se\s+)?(?:encuentra|esta)"
     r"(?:\s+(?:presente|conectad[oa]))?|no\s+(?:contesta|contesto|responde|respondio|asistio)"
     r"|no\s+se\s+ha\s+conectado)"
-    r"|(?P<excusados>(?:(?:se\s+encuentra|esta)\s+)?excusad[oa]|se\s+excuso|con\s+excusa))\b"
+    r"|(?P<excusados>(?:(?:se\s+encuentra|esta)\s+)?excusad[oa](?!\s+(?:de|del|para)\s)|se\s+excuso"
+    r"|con\s+excusa))\b"
 )
 # Where a member's name called in a roll call can start: after a clause, or after the heading
 # of the call ("Honorables concejales: Ana Ruiz, presente.").
@@ -1654,8 +1681,14 @@ _LEFT_RE: Final = re.compile(
 # After "se retira", "salió": what makes it leaving the session ("se retira del recinto", "se
 # retira siendo las…", "se retiró con permiso de la presidencia", "se retira.").
 _LEFT_WHERE_RE: Final = re.compile(
-    rf"\s*(?:{_FROM_ROOM}|siendo\s+las?\b|a\s+las?\s|con\s+(?:el\s+)?(?:permiso|autorizacion|excusa)\b"
-    r"|(?:[.,;:!?)]|$))"
+    rf"\s*,?\s*(?:{_FROM_ROOM}|siendo\s+las?\b|a\s+las?\s+(?:[0-9]{{1,2}}|{_HOUR_ALT})\b"
+    r"|con\s+(?:el\s+)?(?:permiso|autorizacion|excusa)\b)"
+)
+_LEFT_SENTENCE_END_RE: Final = re.compile(r"\s*(?:[.;!?)]|$)")
+"""A departure said alone ("se retira.", "se desconecta;"): only "se retira" / "se desconecta"."""
+_PAST_TIME_RE: Final = re.compile(
+    r"\b(?:el\s+ano\s+pasado|la\s+semana\s+pasada|el\s+mes\s+pasado|ayer|anteayer|hace\s+(?:un|una|unos"
+    r"|unas|dos|tres|varios|varias|mucho)\b|anteriormente|en\s+aquella\s+ocasion)"
 )
 _DEPARTURE_BEFORE_RE: Final = re.compile(
     rf"\b(?:(?:{_LEAVE_VERB})\s+{_FROM_ROOM}[^.;:,]{{0,40}}?"
@@ -1676,7 +1709,14 @@ def _said_leaving(t: _Text, start: int, end: int, on_record: bool) -> bool:
     left = _LEFT_RE.match(t.low, end)
     if left is None:
         return False
-    return bool(left["off"] or on_record or _LEFT_WHERE_RE.match(t.low, left.end()))
+    if on_record:
+        return True
+    if _PAST_TIME_RE.search(t.low, max(0, start - 80), min(len(t.low), left.end() + 120)):
+        return False  # "cuando el concejal X se retiró de la plenaria el año pasado": a story
+    if _LEFT_WHERE_RE.match(t.low, left.end()):
+        return True
+    said_alone = left["off"] or left.group(0).lstrip(" ,").startswith(("se retir", "se desconect"))
+    return bool(said_alone and _LEFT_SENTENCE_END_RE.match(t.low, left.end()))
 
 
 def _session_time(low: str) -> str | None:
@@ -2224,7 +2264,7 @@ _LLAMADO_RE: Final = re.compile(
     r"quorum|\b(?:contest|respond)\w* (?:a |al )?(?:lista|llamado)|\bse excus\w*"
     r"|(?<!habiendo )(?<!existiendo )(?<!con )(?<!verificado el )\bquorum\b"
     r"|\bcon excusa\b|\bno contest\w*|\bpresent(?:aron|o|a|an)\s+(?:su\s+|sus\s+)?excusas?\b"
-    r"|\bexcusad[oa]s?\b"
+    r"|\bexcusad[oa]s?\b(?!\s+(?:de|del|para)\s)"  # not "excusado de votar"
 )
 _VARIOS_RE: Final = re.compile(
     r"\bproposiciones,? y (?:asuntos )?varios\b|\b(?:asuntos|puntos|temas) varios\b"
