@@ -2552,8 +2552,9 @@ def _asks_agenda_change(t: _Text) -> bool:
     return False
 
 
-def _choose(t: _Text, previous: str | None, next_point: bool) -> tuple[str, float]:
-    """Template and confidence for the utterance, by rule priority."""
+def _choose(t: _Text, previous: str | None, next_point: bool, attendance: bool) -> tuple[str, float]:
+    """Template and confidence for the utterance, by rule priority; ``attendance``: a member is
+    said to arrive or leave (read once by the caller, which keeps what it found)."""
     if _is_agenda_listing(t, previous):
         return TPL_ORDEN_DIA, _CONF_STRONG
     if _is_firmas(t):
@@ -2571,7 +2572,7 @@ def _choose(t: _Text, previous: str | None, next_point: bool) -> tuple[str, floa
     hits = [(pos, i, tpl) for i, (tpl, rule) in enumerate(_SECTION_RULES) if (pos := rule(t)) is not None]
     if hits:
         return min(hits)[2], _CONF_SECTION
-    if _RECESS_RE.search(t.low) or _arrivals(t) or _departures(t):
+    if _RECESS_RE.search(t.low) or attendance:
         # "Siendo las diez y cuarto, se hizo presente la concejala…", "siendo las once se
         # decreta un receso": a time said mid-session, not the opening.
         return _in_place(previous), _CONF_WEAK
@@ -2663,7 +2664,8 @@ def _classify(
     t = _Text(raw, masked)
     previous = previous_template_id if previous_template_id in TEMPLATE_LABELS else None
     next_point = masked != low or _POINT_ANNOUNCED_RE.match(low) is not None
-    template, confidence = _choose(t, previous, next_point)
+    arrivals, departures = _arrivals(t), _departures(t)
+    template, confidence = _choose(t, previous, next_point, bool(arrivals or departures))
     data = _EXTRACTORS[template](t)
     if template in _VOTING_TEMPLATES and (vote := _vote(t)) is not None:
         data["votacion"] = vote
@@ -2672,12 +2674,12 @@ def _classify(
         # floor just before ("Tiene la palabra la concejala X." then "¿Lo aprueba la plenaria?")
         data["tramite"] = True
     roll_call = template == TPL_LLAMADO_LISTA and any(k in data for k in _ROLL_CALL_KEYS)
-    if not roll_call and (arrivals := _arrivals(t)):
+    if not roll_call and arrivals:
         # said in any section (often a constancia during the debate); the acta's roll call
         # shows it, the block stays where it was said. The roll call's own "se hicieron
         # presentes los concejales…" lists who is present, not who arrived late.
         data["llegadas"] = arrivals
-    if not roll_call and (departures := _departures(t)):
+    if not roll_call and departures:
         data["salidas"] = departures  # likewise: the roll call shows who left, and when
     _capitalise_people(data)
     return _result(raw, template, data, confidence)
