@@ -54,11 +54,12 @@ the proposals' headings, the communications, the closing): their facts are check
 Every other utterance is written word for word."""
 
 
-def _blocks() -> list[dict[str, Any]]:
+def _classified(said: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The utterances as stored blocks, each classified with the previous block's section."""
     blocks: list[dict[str, Any]] = []
     previous: str | None = None
-    for i, said in enumerate(SESSION):
-        c = classify(said["text"], CONFIG["entities_dictionary"], previous)
+    for i, utterance in enumerate(said):
+        c = classify(utterance["text"], CONFIG["entities_dictionary"], previous)
         previous = c.template_id
         blocks.append(
             {
@@ -76,13 +77,7 @@ def _blocks() -> list[dict[str, Any]]:
     return blocks
 
 
-@pytest.fixture(scope="module")
-def blocks() -> list[dict[str, Any]]:
-    return _blocks()
-
-
-@pytest.fixture(scope="module")
-def zones(blocks: list[dict[str, Any]]) -> dict[str, list[Any]]:
+def _zones_of(blocks: list[dict[str, Any]]) -> dict[str, list[Any]]:
     """The built acta: each zone's paragraphs (text) and tables (rows of cell texts), in order."""
     built = build_docx(SKELETON, style_map=CONFIG["style_map"], blocks=blocks, images={}, templates=TEMPLATES)
     body = docx.Document(io.BytesIO(built)).element.body
@@ -106,6 +101,16 @@ def zones(blocks: list[dict[str, Any]]) -> dict[str, list[Any]]:
                 items.append(rows)
         out[tag.get(f"{W}val")] = items
     return out
+
+
+@pytest.fixture(scope="module")
+def blocks() -> list[dict[str, Any]]:
+    return _classified(SESSION)
+
+
+@pytest.fixture(scope="module")
+def zones(blocks: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    return _zones_of(blocks)
 
 
 def _paragraphs(zones: dict[str, list[Any]], zone: str) -> list[str]:
@@ -242,46 +247,14 @@ def test_summarised_sections_keep_their_facts(zones: dict[str, list[Any]]) -> No
 def _build_session(name: str) -> tuple[list[dict[str, Any]], dict[str, list[Any]], list[dict[str, Any]]]:
     """A session fixture as (utterances, built acta zones, blocks)."""
     said: list[dict[str, Any]] = json.loads((Path(__file__).parent / "fixtures" / name).read_text("utf-8"))
-    blocks: list[dict[str, Any]] = []
-    previous: str | None = None
-    for i, utterance in enumerate(said):
-        c = classify(utterance["text"], CONFIG["entities_dictionary"], previous)
-        previous = c.template_id
-        blocks.append(
-            {
-                "block_id": f"blk_{i:02d}",
-                "version": 1,
-                "type": "TEMPLATE",
-                "template_id": c.template_id,
-                "target_placeholder": CONFIG["placeholder_map"][c.template_id],
-                "text": c.text,
-                "structured_data": c.structured_data,
-                "position": i + 1,
-            }
-        )
-    built = build_docx(SKELETON, style_map=CONFIG["style_map"], blocks=blocks, images={}, templates=TEMPLATES)
-    body = docx.Document(io.BytesIO(built)).element.body
-    zones: dict[str, list[Any]] = {}
-    for sdt in body.iter(f"{W}sdt"):
-        tag, content = sdt.find(f"{W}sdtPr/{W}tag"), sdt.find(f"{W}sdtContent")
-        if tag is None or content is None:
-            continue
-        zones[tag.get(f"{W}val")] = [
-            "".join("\n" if n.tag == f"{W}br" else n.text or "" for n in el.iter(f"{W}t", f"{W}br"))
-            if el.tag == f"{W}p"
-            else [
-                ["".join(t.text or "" for t in tc.iter(f"{W}t")) for tc in tr.iter(f"{W}tc")]
-                for tr in el.iter(f"{W}tr")
-            ]
-            for el in content
-        ]
-    return said, zones, blocks
+    blocks = _classified(said)
+    return said, _zones_of(blocks), blocks
 
 
 @pytest.mark.parametrize(
     "name", ["comision_presupuesto.json", "plenaria_extraordinaria.json", "plenaria_ciega.json"]
 )
-def test_two_audited_sessions_land_in_their_zones(name: str) -> None:
+def test_audited_sessions_land_in_their_zones(name: str) -> None:
     said, _, blocks = _build_session(name)
     wrong = [
         (i, block["target_placeholder"], utterance["text"][:60])
