@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
@@ -1487,27 +1488,29 @@ _FEMININE_PLURAL_RE: Final = re.compile(r"\bconcejalas\b")
 _AND_CAPITAL_RE: Final = re.compile(r"\s(?:y|e)\s+(?=[A-ZÁÉÍÓÚÑ])")
 
 
-def _reason(t: _Text, end: int) -> tuple[str, int] | None:
-    """The reason of an excuse said at end (", por incapacidad médica"), and where it ends."""
+def _reason(t: _Text, end: int, limit: int | None = None) -> tuple[str, int] | None:
+    """The reason of an excuse said at end (", por incapacidad médica"), and where it ends (by
+    limit at the latest)."""
     reason = _REASON_RE.match(t.low, end)
-    if reason is None:
+    limit = len(t.raw) if limit is None else limit
+    if reason is None or reason.end() > limit:
         return None
-    stop = _REASON_END_RE.search(t.low, reason.end())
-    stops = [len(t.raw), stop.start() if stop else len(t.raw)]
+    stop = _REASON_END_RE.search(t.low, reason.end(), limit)
+    stops = [limit, stop.start() if stop else limit]
     if (person := _person_in_reason(t, reason.end(), min(stops))) is not None:
         stops.append(person)  # " y Luis Mora": the next excused member; "en Bogotá y Medellín": not
     motivo = _slice(t, reason.end(), min(stops))
     return (motivo, min(stops)) if motivo else None
 
 
-def _excused_before(t: _Text, m: re.Match[str]) -> list[Any]:
+def _excused_before(t: _Text, m: re.Match[str], limit: int) -> list[Any]:
     """Members named right before the excuse: "La concejala Ana Ruiz presentó excusa por
-    incapacidad médica", "el concejal Luis Gómez se excusó"."""
+    incapacidad médica", "el concejal Luis Gómez se excusó" (the reason said by limit)."""
     before = _Text(t.raw[: m.start()], t.low[: m.start()])  # "ana ruiz presentó": not a name
     for member in _MEMBER_AT_RE.finditer(before.low, max(0, m.start() - 240)):
         names, end = _take_people(before, member.start())
         if names and not before.low[end:].strip(" ,"):
-            reason = _reason(t, m.end())
+            reason = _reason(t, m.end(), limit)
             feminine = _FEMININE_CUE_RE.search(member.group(0)) is not None
             extra = {"motivo": reason[0]} if reason else {}
             extra |= {"rol": "concejala"} if feminine else {}
@@ -1522,10 +1525,13 @@ def _excused(t: _Text) -> list[Any]:
     ``rol`` is "concejala" only when the speech says so (names alone say nothing about who is a
     woman)."""
     found: list[Any] = []
-    for m in _EXCUSED_RE.finditer(t.low):
+    excuses = list(_EXCUSED_RE.finditer(t.low))
+    for m, after in itertools.zip_longest(excuses, excuses[1:]):
         # "las concejalas Ana Ruiz … y Paula Gil": both; "la concejala Ana Ruiz … y Luis Mora": one.
         pos, all_women = m.end(), False
+        limit = after.start() if after else len(t.raw)  # a reason ends where the next excuse is said
         named = len(found)
+        unreasoned: list[int] = []  # members listed since the last reason said (by place in found)
         while len(found) < 80:
             filler = _PERSON_FILLER_RE.match(t.low, pos)
             said = t.low[pos : filler.end()] if filler else ""
@@ -1542,21 +1548,33 @@ def _excused(t: _Text) -> list[Any]:
                 break
             entry: dict[str, str] = {"nombre": got[0]}
             end = got[1]
-            if reason := _reason(t, end):
+            if reason := _reason(t, end, limit):
                 entry["motivo"], end = reason
+                # "los concejales Ana Ruiz y Luis Mora por comisión oficial": the reason said
+                # once is each one's
+                for i in unreasoned:
+                    found[i] = {**_as_entry(found[i]), "motivo": reason[0]}
+                unreasoned.clear()
             if feminine:
                 entry["rol"] = "concejala"
             if all(_entry_name(e) != got[0] for e in found):
+                if "motivo" not in entry:
+                    unreasoned.append(len(found))
                 found.append(entry if len(entry) > 1 else got[0])
             sep = _LIST_SEP_RE.match(t.low, end)
             if sep is None:
                 break
+            if ";" in sep.group(0):
+                unreasoned.clear()  # "Ana Ruiz; Luis Mora, por viaje": a list of its own each
             pos = sep.end()
         if len(found) == named:
-            found += [
-                e for e in _excused_before(t, m) if all(_entry_name(f) != _entry_name(e) for f in found)
-            ]
+            before = _excused_before(t, m, limit)
+            found += [e for e in before if all(_entry_name(f) != _entry_name(e) for f in found)]
     return found
+
+
+def _as_entry(entry: Any) -> dict[str, str]:
+    return dict(entry) if isinstance(entry, dict) else {"nombre": str(entry)}
 
 
 def _person_in_reason(t: _Text, start: int, stop: int) -> int | None:
