@@ -3252,6 +3252,66 @@ def test_a_member_not_connected_is_no_arrival() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "juan pérez presente, ana gómez excusada por enfermedad, pedro ruiz presente",
+            {
+                "presentes": ["Juan Pérez", "Pedro Ruiz"],
+                "excusados": [{"nombre": "Ana Gómez", "motivo": "enfermedad", "rol": "concejala"}],
+                "total_presentes": 2,
+            },
+        ),
+        (
+            "juan pérez presente ana gómez excusada por incapacidad médica jhon fredy montaño rentería "
+            "presente",
+            {
+                "presentes": ["Juan Pérez", "Jhon Fredy Montaño Rentería"],
+                "excusados": [{"nombre": "Ana Gómez", "motivo": "incapacidad médica", "rol": "concejala"}],
+                "total_presentes": 2,
+            },
+        ),
+        (
+            "Juan Pérez presente Ana Gómez excusada por un viaje a Bogotá Pedro Ruiz presente",
+            {
+                "presentes": ["Juan Pérez", "Pedro Ruiz"],
+                "excusados": [{"nombre": "Ana Gómez", "motivo": "un viaje a Bogotá", "rol": "concejala"}],
+                "total_presentes": 2,
+            },
+        ),
+        (
+            "juan pérez presente, ana gómez presente y pedro ruiz no se encuentra",
+            {"presentes": ["Juan Pérez", "Ana Gómez"], "ausentes": ["Pedro Ruiz"], "total_presentes": 2},
+        ),
+        (
+            "Juan Pérez presente, Ana Gómez excusada por encontrarse en comisión oficial, Pedro Ruiz "
+            "presente",
+            {
+                "presentes": ["Juan Pérez", "Pedro Ruiz"],
+                "excusados": [
+                    {"nombre": "Ana Gómez", "motivo": "encontrarse en comisión oficial", "rol": "concejala"}
+                ],
+                "total_presentes": 2,
+            },
+        ),
+    ],
+)
+@pytest.mark.parametrize("previous", [TPL_LLAMADO_LISTA, None])
+def test_a_reason_in_a_roll_call_without_full_stops_ends_before_the_next_member(
+    text: str, expected: dict[str, Any], previous: str | None
+) -> None:
+    """Answers said one after the other with commas or nothing between them (speech to text in
+    lowercase): a reason ends before the next member called, by the comma or, said without
+    one, after the words that end a reason ("médica"), or with capitals at the name that is not
+    a place ("a Bogotá"). The member after an excused one was
+    lost (its name was looked for after "excusada", inside the reason), as was every member
+    after a comma; the reason became "incapacidad médica jhon fredy montaño rentería presente"."""
+    result = classify(text, previous_template_id=previous)
+    assert result.template_id == TPL_LLAMADO_LISTA
+    assert result.structured_data == expected
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "Se excusan los concejales Pedro Gil y Eva Paz por encontrarse en comisión oficial.",

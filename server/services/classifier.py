@@ -1601,36 +1601,91 @@ class _Answer:
 def _roll_call_items(t: _Text) -> list[_Answer]:
     """Members called by name and their answers: "Ana Ruiz, presente. Luis Mora, no se
     encuentra. La concejala Eva Paz, excusada por incapacidad médica." The name is what comes
-    right before the answer, from the clause's start (or the previous answer's end, for speech
-    to text without punctuation: "ana ruiz presente luis mora ausente"), and must be all of it:
-    "Presidente, hay seis presentes" names nobody. Linear: each answer looks back only to the
-    one before it."""
+    right before the answer, from the clause's start (or the previous answer's end, and its
+    reason's, for speech to text without full stops: "ana ruiz presente, luis mora ausente"),
+    and must be all of it: "Presidente, hay seis presentes" names nobody. Linear: each answer
+    looks back only to the one before it."""
     found: list[_Answer] = []
     lowercase = t.raw == t.raw.lower()
+    answers = list(itertools.islice(_ANSWER_RE.finditer(t.low), _MAX_ANSWERS))
     previous_end = 0
-    for m in _ANSWER_RE.finditer(t.low):
-        end = len(t.raw[: m.start()].rstrip(" ,:-–"))
+    for m, after in itertools.zip_longest(answers, answers[1:]):
+        end = _trimmed_end(t, previous_end, m.start())
         start = max(previous_end, *(t.raw.rfind(ch, previous_end, end) + 1 for ch in _CLAUSE_MARKS))
+        if sep := _LIST_SEP_RE.match(t.low, start):
+            start = sep.end()  # ", y luis mora presente": the name is after the list mark
         previous_end = m.end()
         filler = _PERSON_FILLER_RE.match(t.low, start)
         got = _take_person(t, start)
+        key = next(k for k, v in m.groupdict().items() if v)
+        reason = None
+        if key == "excusados":
+            reason = _answer_reason(t, m.end(), after.start() if after else None, lowercase)
+            previous_end = reason[1] if reason else previous_end  # the next member is named after it
         if got is None or got[1] > end or t.raw[got[1] : end].strip():
             continue  # not a name, or not all of what comes before the answer
         if not (got[0][:1].isupper() or lowercase):
             continue
-        key = next(k for k, v in m.groupdict().items() if v)
         entry: Any = got[0]
         if key == "excusados":
             said = t.low[start : filler.end()] if filler else ""
-            extra = {"motivo": reason[0]} if (reason := _reason(t, m.end())) else {}
+            extra = {"motivo": reason[0]} if reason else {}
             # "la concejala Eva Paz, excusada" / "Eva Paz, se encuentra excusada": a woman, as said
             feminine = _FEMININE_CUE_RE.search(said) or m["excusados"].endswith("excusada")
             extra |= {"rol": "concejala"} if feminine else {}
             entry = {"nombre": got[0], **extra} if extra else got[0]
         found.append(_Answer(key, entry, got[1] - len(got[0])))
-        if len(found) >= 200:
-            break
     return found
+
+
+_MAX_ANSWERS: Final = 200
+# The last word of a reason, to tell it from the next member's name in speech to text without
+# punctuation nor capitals ("ana gómez excusada por enfermedad pedro ruiz presente").
+_REASON_LAST_TEXT: Final = """
+    medica medico medicas medicos enfermedad salud domestica familiar familiares personal
+    personales oficial oficiales viaje licencia incapacidad calamidad duelo luto vacaciones
+    mayor exterior pais ciudad trabajo laboral laborales compromiso compromisos cita maternidad
+    paternidad academica academicas academico academicos quirurgica quirurgico cirugia
+    hospitalizacion urgencia emergencia
+    """
+_REASON_LAST_WORDS: Final = frozenset(_REASON_LAST_TEXT.split())
+_WORD_RE: Final = re.compile(r"[^\W\d_][\w'’\-]*")
+
+
+def _answer_reason(t: _Text, end: int, next_answer: int | None, lowercase: bool) -> tuple[str, int] | None:
+    """The reason said after an answer at end ("excusada por incapacidad médica"), and where it
+    ends: before the next member called, whose answer starts at next_answer. Said without
+    punctuation, the reason ends at the first capitalised word (not after an article or a
+    preposition) that names all the rest up to the next answer, or, all in lower case, after
+    the last word that ends a reason (_REASON_LAST_WORDS); else it runs to the next answer."""
+    if next_answer is None:
+        return _reason(t, end)
+    stop = _trimmed_end(t, end, next_answer)
+    said, reason = _REASON_RE.match(t.low, end), _reason(t, end, stop)
+    if said is None or reason is None or reason[1] < stop:
+        return reason  # ended by punctuation, or by " y la concejala…", before the next name
+    words = list(_WORD_RE.finditer(t.low, said.end(), stop))[-_MAX_NAME_WORDS - 1 :]
+    if lowercase:
+        splits = [b.start() for a, b in itertools.pairwise(words) if a.group(0) in _REASON_LAST_WORDS][::-1]
+    else:  # "por cita en el Hospital Valle Eva Paz": not after "el"
+        splits = [
+            b.start()
+            for a, b in itertools.pairwise(words)
+            if t.raw[b.start()].isupper() and a.group(0) not in _NAME_STOPWORDS | _NAME_PARTICLES
+        ]
+    for split in splits:
+        got = _take_person(t, split)
+        if got is not None and got[1] == stop and (motivo := _slice(t, said.end(), split)):
+            return motivo, split
+    return reason
+
+
+def _trimmed_end(t: _Text, start: int, end: int) -> int:
+    """end, before the spaces and marks that precede it (not before start): where the words
+    said before an answer end."""
+    while end > start and t.raw[end - 1] in " ,:-–":
+        end -= 1
+    return end
 
 
 _MEMBER_RE: Final = r"(?:(?:el|la|los|las)\s+)?(?:(?:honorables?|senor|senora)\s+)?concejal(?:a|es|as)?\s+"
