@@ -3137,6 +3137,12 @@ def test_members_who_did_not_answer_are_not_present() -> None:
 
 
 DEPARTURES = [
+    ("Se retiró el concejal Luis Mora.", [{"nombre": "Luis Mora"}]),
+    ("Se retira el concejal Luis Mora, con permiso de la presidencia.", [{"nombre": "Luis Mora"}]),
+    (
+        "siendo las diez y cuarenta se retira el honorable concejal luis mora del recinto",
+        [{"nombre": "Luis Mora", "hora": "10:40"}],
+    ),
     (
         "Presidente, se deja constancia de que el concejal Jhon Fredy Montaño Rentería se retira del "
         "recinto siendo las nueve y cuarenta, con permiso de la presidencia, por una cita médica.",
@@ -3390,6 +3396,100 @@ def test_each_members_own_reason_stays_theirs(text: str, excusados: list[Any]) -
     assert data(text)["excusados"] == excusados
 
 
+@pytest.mark.parametrize(
+    ("text", "llegadas"),
+    [
+        ("Presidente, se registra la llegada al recinto de la concejala Ana Ruiz.", [{"nombre": "Ana Ruiz"}]),
+        (
+            "Siendo las diez y quince llega al recinto el concejal Pedro Gil.",
+            [{"nombre": "Pedro Gil", "hora": "10:15"}],
+        ),
+        ("Ingresa a la sesión la concejala Ana Ruiz.", [{"nombre": "Ana Ruiz"}]),
+        # back after leaving: the acta's roll call shows the return after the departure
+        ("Se reintegra a la sesión el concejal Luis Mora.", [{"nombre": "Luis Mora"}]),
+        ("El concejal Luis Mora regresa al recinto.", [{"nombre": "Luis Mora"}]),
+        ("Presidente, se reincorporó a la plenaria la concejala Ana Ruiz.", [{"nombre": "Ana Ruiz"}]),
+        (
+            "Se deja constancia de que el concejal Luis Mora se reintegró a la sesión a las diez y cuarto.",
+            [{"nombre": "Luis Mora", "hora": "10:15"}],
+        ),
+        ("siendo las once vuelve al recinto la concejala eva paz", [{"nombre": "Eva Paz", "hora": "11:00"}]),
+    ],
+)
+@pytest.mark.parametrize("previous", [TPL_DEBATE, TPL_PROYECTO_ACUERDO])
+def test_a_member_arriving_or_coming_back_in_other_words_is_an_arrival(
+    text: str, llegadas: list[Any], previous: str
+) -> None:
+    """ "llega al recinto", "la llegada al recinto de…", "se reintegra a la sesión", "regresa al
+    recinto": an arrival (``llegadas``), said where it was said (none was read; with the time,
+    "siendo las diez y quince llega…" was a second opening)."""
+    result = classify(text, previous_template_id=previous)
+    assert result.template_id == previous
+    assert result.structured_data["llegadas"] == llegadas
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "El concejal Luis Mora regresó a su barrio a hablar con la comunidad.",
+        "La concejala Ana Ruiz vuelve al tema de la movilidad.",
+        "Cuando el concejal Luis Mora regresa al recinto, todos aplauden.",
+        "Cuando llega al recinto el concejal Pedro Gil siempre pide la palabra.",
+        "El concejal Luis Mora volvió a la sesión anterior con el mismo discurso.",
+        "El año pasado el concejal Luis Mora regresó a la plenaria tras su licencia.",
+        "El concejal Luis Mora se reintegra a la comisión de presupuesto.",
+        "La llegada del concejal al barrio fue una fiesta.",
+        "Hablamos de la llegada del concejal Pedro Gil al concejo hace dos años.",
+    ],
+)
+def test_a_return_spoken_of_is_no_arrival(text: str) -> None:
+    """Guard: coming back somewhere else, to a subject, as a habit, to another session, last
+    year, or to a commission is no arrival to this session."""
+    assert "llegadas" not in data(text, TPL_DEBATE)
+
+
+@pytest.mark.parametrize(
+    ("text", "llegadas", "quorum"),
+    [
+        (
+            "Con la llegada del concejal Pedro Gil se completa el quórum, presidente.",
+            ["Pedro Gil"],
+            "hay quórum",
+        ),
+        ("Con la llegada de la concejala Ana Ruiz ya tenemos quórum decisorio.", ["Ana Ruiz"], "decisorio"),
+        (
+            "Con el ingreso de los concejales Pedro Gil y Eva Paz, siendo las nueve y cuarenta, se conforma "
+            "el quórum.",
+            ["Pedro Gil", "Eva Paz"],
+            "hay quórum",
+        ),
+    ],
+)
+def test_a_member_whose_arrival_completes_the_quorum_arrived(
+    text: str, llegadas: list[str], quorum: str
+) -> None:
+    """ "Con la llegada del concejal X se completa el quórum": X arrived (no arrival was read, and
+    the roll call kept X absent), and there is quorum."""
+    got = data(text, TPL_LLAMADO_LISTA)
+    assert [arrival["nombre"] for arrival in got["llegadas"]] == llegadas
+    assert got["quorum"] == quorum
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Esperamos la llegada del concejal Pedro Gil para completar el quórum.",
+        "Con la llegada del concejal Pedro Gil se completaría el quórum.",
+        "Con la llegada del concejal Pedro Gil al concejo en 2020 se completó la bancada.",
+        "Presidente, con la presencia de los concejales Ana Ruiz y Luis Mora hay quórum decisorio.",
+    ],
+)
+def test_an_arrival_awaited_for_the_quorum_is_not_one(text: str) -> None:
+    """Guard: an arrival awaited, or one that would complete the quorum, or of another time; the
+    members whose presence makes the quorum are there, not arriving."""
+    assert "llegadas" not in data(text, TPL_LLAMADO_LISTA)
+
+
 # --------------------------------------------------------------------------------------------
 # Said of something, not done now (from the last review): ties, departures, excuses, the floor
 
@@ -3420,6 +3520,9 @@ def test_a_tie_spoken_of_is_not_this_votes_result(text: str, resultado: str | No
         "Cuando el concejal Juan Pérez se retiró de la plenaria el año pasado, nadie dijo nada.",
         "El concejal Juan Pérez se retira, según dice, de la política.",
         "La concejala Ana Ruiz abandonó, al igual que yo, esa propuesta.",
+        "El año pasado se retiró el concejal Luis Mora.",
+        "Se retira el concejal Luis Mora de la bancada.",
+        "Cuando se retira el concejal Luis Mora, la bancada se queda sin voz.",
     ],
 )
 def test_a_departure_spoken_of_is_not_one(text: str) -> None:

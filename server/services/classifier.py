@@ -489,8 +489,8 @@ _STOPWORD_TEXT: Final = """
     abstencion excuso excusa excusado excusados excusada excusadas ausente ausentes presente presentes quorum
     decisorio deliberativo contestaron respondieron asistieron sesion acta proyecto proposicion
     comunicacion oficio punto orden dia siguiente hace uso quiere quisiera desea va voy vamos
-    comunidad comunidades ciudadania publico administracion plenaria corporacion
-    sale salen salio salieron abandona abandonan abandono abandonaron
+    comunidad comunidades ciudadania publico administracion plenaria corporacion recinto hemiciclo
+    sale salen salio salieron abandona abandonan abandono abandonaron siendo
     """
 _NAME_STOPWORDS: Final = frozenset(_STOPWORD_TEXT.split()) | _NUMBER_WORDS
 _MAX_NAME_WORDS: Final = 6
@@ -1466,7 +1466,7 @@ _NO_QUORUM_RE: Final = re.compile(
 _QUORUM_DECIDE_RE: Final = re.compile(r"\bquorum\s+(?:decisorio|para decidir)\b")
 _QUORUM_DELIBERATE_RE: Final = re.compile(r"\bquorum\s+(?:deliberatori\w*|deliberativo|para deliberar)\b")
 _QUORUM_RE: Final = re.compile(
-    r"\b(?:hay|existe|tenemos|se conforma|se configura|se registra|con|habiendo)\s+(?:el\s+)?"
+    r"\b(?:hay|existe|tenemos|se conforma|se configura|se completa|se registra|con|habiendo)\s+(?:el\s+)?"
     r"quorum\b|\bquorum reglamentario\b"
 )
 
@@ -1692,14 +1692,26 @@ _MEMBER_RE: Final = r"(?:(?:el|la|los|las)\s+)?(?:(?:honorables?|senor|senora)\s
 _PRESENT_VERB: Final = r"se\s+(?:hizo|hace|ha\s+hecho|hicieron|hacen|han\s+hecho)\s+presentes?"
 _ARRIVE_VERB: Final = (
     r"se\s+(?:incorporo|incorpora|ha\s+incorporado|incorporaron|han\s+incorporado)"
+    # back after leaving: "se reintegra a la sesión", "se reincorporó al recinto"
+    r"|se\s+(?:re(?:integr|incorpor)(?:a|o|an|aron)|ha(?:n)?\s+re(?:integr|incorpor)ado)"
     r"|llego|llegaron|ha\s+llegado|han\s+llegado|ingreso|ingresaron|ha\s+ingresado|han\s+ingresado"
     # virtual sessions: "se conectó", "acaba de conectarse"; "no se ha conectado" is absent
     r"|(?<!no )se\s+(?:conecto|conectaron|ha\s+conectado|han\s+conectado)"
     r"|acaban?\s+de\s+(?:conectarse|llegar|ingresar|incorporarse|unirse)"
 )
-_ROOM: Final = r"(?:al|a\s+la|en\s+el|en\s+la)\s+(?:recinto|sesion|plenaria|salon|hemiciclo|sala)\b"
+_ROOM: Final = (
+    r"(?:al|a\s+la|en\s+el|en\s+la)\s+(?:recinto|sesion|plenaria|salon|hemiciclo|sala)\b"
+    r"(?!\s+(?:anterior|pasada|de\s+ayer))"  # "volvió a la sesión anterior": another session
+)
+# Arriving or coming back, said with the room only ("llega al recinto", "regresa a la sesión"):
+# bare, "llega tarde", "regresa de Bogotá", "vuelve al tema" are not attendance.
+_TO_ROOM_VERB: Final = (
+    r"llega|llegan|ingresa|ingresan|regresa|regreso|regresan|regresaron|ha\s+regresado|han\s+regresado"
+    r"|vuelve|volvio|vuelven|volvieron|ha\s+vuelto|han\s+vuelto|retorna|retorno|retornan|retornaron"
+)
 _ARRIVED_RE: Final = re.compile(
-    rf"\s*(?:,[^,.;]{{1,60}},)?\s*(?:ya\s+)?(?:(?P<present>{_PRESENT_VERB})|(?P<verb>{_ARRIVE_VERB}))\b"
+    rf"\s*(?:,[^,.;]{{1,60}},)?\s*(?:ya\s+)?(?:(?P<present>{_PRESENT_VERB})|(?P<verb>{_ARRIVE_VERB})"
+    rf"|(?P<to_room>(?:{_TO_ROOM_VERB})\s+{_ROOM}))\b"
 )
 # After "llegó", "ingresó", "se incorporó": what makes it an arrival to the session ("llegó al
 # recinto", "ya llegó.", "llegó tarde", "se incorporó a las 9:40") and not "llegó a la
@@ -1708,9 +1720,18 @@ _ARRIVED_WHERE_RE: Final = re.compile(
     rf"\s*(?:{_ROOM}|tarde\b|(?:[.,;:!?)]|$)|a\s+las?\s+(?:[0-9]{{1,2}}|{_HOUR_ALT})\b"
     rf"(?:\s*[:.h]\s*[0-5][0-9]|\s+(?:y|con|menos)\s|\s+en punto|\s+de la|\s*[ap]\.?\s?m\b|\s+horas))"
 )
+_ARRIVAL_NOUN: Final = r"(?:llegada|incorporacion|reincorporacion|ingreso|regreso)"
 _ARRIVAL_BEFORE_RE: Final = re.compile(
     rf"\b(?:(?P<present>{_PRESENT_VERB})(?:\s+{_ROOM})?|(?:{_ARRIVE_VERB})\s+{_ROOM}"
-    rf"|(?P<came>{_ARRIVE_VERB})|(?P<noun>(?:llegada|incorporacion|presencia|ingreso)\s+(?:de|del)))\s+$"
+    rf"|(?P<to_room>{_TO_ROOM_VERB})\s+{_ROOM}|(?P<came>{_ARRIVE_VERB})"
+    rf"|(?P<with>con\s+(?:la|el)\s+{_ARRIVAL_NOUN}\s+(?:de|del))"
+    rf"|(?P<noun>(?:{_ARRIVAL_NOUN}|presencia)(?:\s+{_ROOM})?\s+(?:de|del)))\s+$"
+)
+# "Con la llegada del concejal X se completa el quórum": the quorum made now by who arrived
+# ("se completaría", "para completar el quórum" are not yet).
+_QUORUM_NOW_RE: Final = re.compile(
+    r"\s*(?:,[^,.;]{1,60},)?\s*,?\s*(?:ya\s+)?(?:se\s+(?:completa|conforma|configura|integra|establece)"
+    r"|hay|tenemos|contamos\s+con|existe)\s+(?:el\s+)?quorum\b"
 )
 # A presence put on record: with it, "llegó", "la llegada de…" need no more ("se deja constancia
 # de que el concejal Luis Mora llegó a las diez", "registramos la llegada del concejal…").
@@ -1726,6 +1747,12 @@ def _sentence_starts(t: _Text) -> list[int]:
 def _said_arriving(t: _Text, start: int, end: int, on_record: bool) -> bool:
     """Do the members named between start and end arrive to the session, as said around them?"""
     before = _ARRIVAL_BEFORE_RE.search(t.low, max(0, start - 80), start)
+    if before is not None and before["to_room"] and not on_record:
+        return not _another_time(t, before.start(), start, end)
+    if before is not None and before["with"]:
+        # "Con la llegada del concejal X se completa el quórum." ("con la presencia de los
+        # concejales … hay quórum" is who is there, said by the roll call)
+        return on_record or _QUORUM_NOW_RE.match(t.low, end) is not None
     if before is not None and (on_record or not (before["noun"] or before["came"])):
         return True
     if before is not None and before["came"] and _ARRIVED_WHERE_RE.match(t.low, end):
@@ -1733,7 +1760,24 @@ def _said_arriving(t: _Text, start: int, end: int, on_record: bool) -> bool:
     arrived = _ARRIVED_RE.match(t.low, end)
     if arrived is None:
         return False
+    if arrived["to_room"] and not on_record:
+        return not _another_time(t, start, start, arrived.end())
     return bool(arrived["present"] or on_record or _ARRIVED_WHERE_RE.match(t.low, arrived.end()))
+
+
+# What may be, or is usual, not done now: "cuando el concejal X regresa al recinto…".
+_HYPOTHESIS_RE: Final = re.compile(
+    r"\b(?:cuando|si|cada\s+vez\s+que|apenas|en\s+cuanto|hasta\s+que|antes\s+de\s+que|para\s+que)\s+$"
+)
+
+
+def _another_time(t: _Text, said_at: int, start: int, end: int) -> bool:
+    """A move of the members named between start and end (said from said_at) told of another
+    time: a past time around it ("regresó al recinto el concejal X el año pasado"), or what may
+    be or is usual ("cuando llega al recinto el concejal X…")."""
+    if _HYPOTHESIS_RE.search(t.low, max(0, said_at - 40), said_at):
+        return True
+    return _PAST_TIME_RE.search(t.low, max(0, start - 80), min(len(t.low), end + 120)) is not None
 
 
 # Leaving the session: "se retira del recinto", "se retiró de la sesión", "se desconecta",
@@ -1763,9 +1807,13 @@ _PAST_TIME_RE: Final = re.compile(
     r"\b(?:el\s+ano\s+pasado|la\s+semana\s+pasada|el\s+mes\s+pasado|ayer|anteayer|hace\s+(?:un|una|unos"
     r"|unas|dos|tres|varios|varias|mucho)\b|anteriormente|en\s+aquella\s+ocasion)"
 )
+_LEAVE_ALONE_VERB: Final = (
+    r"se\s+(?:retira|retiro|retiran|retiraron|ha\s+retirado|han\s+retirado"
+    r"|desconecta|desconecto|desconectan|desconectaron|ha\s+desconectado|han\s+desconectado)"
+)
 _DEPARTURE_BEFORE_RE: Final = re.compile(
     rf"\b(?:(?:{_LEAVE_VERB})\s+{_FROM_ROOM}[^.;:,]{{0,40}}?"
-    r"|(?P<noun>(?:salida|retiro|desconexion)\s+(?:de|del)))\s+$"
+    rf"|(?P<noun>(?:salida|retiro|desconexion)\s+(?:de|del))|(?P<alone>{_LEAVE_ALONE_VERB}))\s+$"
 )
 # A period said with the time: without one, "a las tres y cincuenta" in a session is p. m.
 _PERIOD_SAID_RE: Final = re.compile(
@@ -1777,6 +1825,11 @@ _AFTERNOON_HOURS: Final = range(1, 7)
 def _said_leaving(t: _Text, start: int, end: int, on_record: bool) -> bool:
     """Do the members named between start and end leave the session, as said around them?"""
     before = _DEPARTURE_BEFORE_RE.search(t.low, max(0, start - 120), start)
+    if before is not None and before["alone"]:
+        # "Se retiró el concejal X." / "… del recinto", "… siendo las…"; not "se retira el
+        # concejal X de la bancada", nor a story ("el año pasado se retiró el concejal X.")
+        said = _LEFT_WHERE_RE.match(t.low, end) or _LEFT_SENTENCE_END_RE.match(t.low, end)
+        return bool(said) and (on_record or not _another_time(t, before.start(), start, end))
     if before is not None and (on_record or not before["noun"]):
         return True
     left = _LEFT_RE.match(t.low, end)
