@@ -347,3 +347,48 @@ def test_a_blind_plenary_is_written_as_said() -> None:
     closing = _paragraphs(zones, "ZONE_CIERRE")
     assert closing[-1] == "Así quedó convocada la plenaria, presidente. Buenas tardes a todos."
     assert not any(p.startswith("Así quedó convocada") for p in _paragraphs(zones, "ZONE_DEBATE"))
+
+
+ATTENDANCE_SAID = [
+    "Buenos días. Secretaria, sírvase llamar a lista para verificar el quórum.",
+    "juan pérez presente, ana gómez excusada por enfermedad, pedro gil no contesta, eva paz no contesta, "
+    "luis mora presente",
+    "No hay quórum, presidente.",
+    "Con la llegada de la concejala Eva Paz se completa el quórum, presidente.",
+    "Presidente, para mayor claridad hacemos un segundo llamado a lista. Juan Pérez, presente. Luis Mora, "
+    "presente. Eva Paz, presente. Pedro Gil, no contesta. Hay quórum decisorio.",
+    "Se excusan los concejales Marta Díaz y Raúl Soto por encontrarse en comisión oficial.",
+    "Tiene la palabra el concejal Luis Mora.",
+    "Gracias, presidente. Quiero hablar de la movilidad en el oriente de la ciudad.",
+    "Se retiró el concejal Luis Mora.",
+    "Se registra la llegada del concejal Pedro Gil.",
+    "Se reintegra a la sesión el concejal Luis Mora.",
+    "Cuando la concejala Ana Gómez vuelve al recinto después de una incapacidad siempre trae propuestas, "
+    "presidente.",
+]
+
+
+def test_attendance_said_in_other_words_is_written_as_it_happened() -> None:
+    """A lowercase first call (a reason no longer swallows the member after it), a member whose
+    arrival completes the quorum, a second call, two members excused for one reason, a member
+    who leaves and comes back, one absent at both calls who arrives later, and an excused
+    member's return spoken of as a habit: each call's table says what happened (the lowercase call
+    lost Pedro Gil, Eva Paz and Luis Mora; the reason went to Raúl Soto only; Pedro Gil was
+    shown late in the first call and missing from the second; Luis Mora never left)."""
+    zones = _zones_of(_classified([{"text": text} for text in ATTENDANCE_SAID]))
+    first, second = ({row[0]: row[1] for row in t[1:]} for t in zones["ZONE_ROLLCALL"] if isinstance(t, list))
+    assert first == {
+        "Juan Pérez": "Presente",
+        "Luis Mora": "Presente",
+        "Pedro Gil": "Ausente",
+        "Ana Gómez": "Excusada (enfermedad)",
+        "Eva Paz": "Llegó tarde",
+    }
+    assert second == {
+        "Juan Pérez": "Presente",
+        "Eva Paz": "Presente",
+        "Marta Díaz": "Excusado (encontrarse en comisión oficial)",
+        "Raúl Soto": "Excusado (encontrarse en comisión oficial)",
+        "Pedro Gil": "Llegó tarde",
+        "Luis Mora": "Se retiró y regresó",
+    }

@@ -3137,6 +3137,12 @@ def test_members_who_did_not_answer_are_not_present() -> None:
 
 
 DEPARTURES = [
+    ("Se retiró el concejal Luis Mora.", [{"nombre": "Luis Mora"}]),
+    ("Se retira el concejal Luis Mora, con permiso de la presidencia.", [{"nombre": "Luis Mora"}]),
+    (
+        "siendo las diez y cuarenta se retira el honorable concejal luis mora del recinto",
+        [{"nombre": "Luis Mora", "hora": "10:40"}],
+    ),
     (
         "Presidente, se deja constancia de que el concejal Jhon Fredy Montaño Rentería se retira del "
         "recinto siendo las nueve y cuarenta, con permiso de la presidencia, por una cita médica.",
@@ -3251,6 +3257,239 @@ def test_a_member_not_connected_is_no_arrival() -> None:
     assert "llegadas" not in data("Presidente, todavía no se ha conectado el concejal Luis Mora.", TPL_DEBATE)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "juan pérez presente, ana gómez excusada por enfermedad, pedro ruiz presente",
+            {
+                "presentes": ["Juan Pérez", "Pedro Ruiz"],
+                "excusados": [{"nombre": "Ana Gómez", "motivo": "enfermedad", "rol": "concejala"}],
+                "total_presentes": 2,
+            },
+        ),
+        (
+            "juan pérez presente ana gómez excusada por incapacidad médica jhon fredy montaño rentería "
+            "presente",
+            {
+                "presentes": ["Juan Pérez", "Jhon Fredy Montaño Rentería"],
+                "excusados": [{"nombre": "Ana Gómez", "motivo": "incapacidad médica", "rol": "concejala"}],
+                "total_presentes": 2,
+            },
+        ),
+        (
+            "Juan Pérez presente Ana Gómez excusada por un viaje a Bogotá Pedro Ruiz presente",
+            {
+                "presentes": ["Juan Pérez", "Pedro Ruiz"],
+                "excusados": [{"nombre": "Ana Gómez", "motivo": "un viaje a Bogotá", "rol": "concejala"}],
+                "total_presentes": 2,
+            },
+        ),
+        (
+            "juan pérez presente, ana gómez presente y pedro ruiz no se encuentra",
+            {"presentes": ["Juan Pérez", "Ana Gómez"], "ausentes": ["Pedro Ruiz"], "total_presentes": 2},
+        ),
+        (
+            "Juan Pérez presente, Ana Gómez excusada por encontrarse en comisión oficial, Pedro Ruiz "
+            "presente",
+            {
+                "presentes": ["Juan Pérez", "Pedro Ruiz"],
+                "excusados": [
+                    {"nombre": "Ana Gómez", "motivo": "encontrarse en comisión oficial", "rol": "concejala"}
+                ],
+                "total_presentes": 2,
+            },
+        ),
+    ],
+)
+@pytest.mark.parametrize("previous", [TPL_LLAMADO_LISTA, None])
+def test_a_reason_in_a_roll_call_without_full_stops_ends_before_the_next_member(
+    text: str, expected: dict[str, Any], previous: str | None
+) -> None:
+    """Answers said one after the other with commas or nothing between them (speech to text in
+    lowercase): a reason ends before the next member called, by the comma or, said without
+    one, after the words that end a reason ("médica"), or with capitals at the name that is not
+    a place ("a Bogotá"). The member after an excused one was
+    lost (its name was looked for after "excusada", inside the reason), as was every member
+    after a comma; the reason became "incapacidad médica jhon fredy montaño rentería presente"."""
+    result = classify(text, previous_template_id=previous)
+    assert result.template_id == TPL_LLAMADO_LISTA
+    assert result.structured_data == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Se excusan los concejales Pedro Gil y Eva Paz por encontrarse en comisión oficial.",
+        "Presidente, se excusaron los honorables concejales Pedro Gil y Eva Paz, por encontrarse en comisión "
+        "oficial.",
+        "Presentaron excusa los concejales Pedro Gil y Eva Paz por encontrarse en comisión oficial.",
+    ],
+)
+def test_a_reason_said_once_for_several_members_is_each_ones(text: str) -> None:
+    """One reason said after two names is both members' (it was the last one's only: the acta
+    showed Pedro Gil "Excusado" with no reason)."""
+    reason = "encontrarse en comisión oficial"
+    assert data(text)["excusados"] == [
+        {"nombre": "Pedro Gil", "motivo": reason},
+        {"nombre": "Eva Paz", "motivo": reason},
+    ]
+
+
+def test_a_reason_ends_where_the_next_excuse_is_said() -> None:
+    """Speech to text without full stops: a reason ends where the next excuse is said (it ran on
+    to the end: "calamidad doméstica se excusó la concejala ana ruiz por viaje")."""
+    text = (
+        "se excusó el concejal luis gómez por calamidad doméstica se excusó la concejala ana ruiz por viaje"
+    )
+    assert data(text)["excusados"] == [
+        {"nombre": "Luis Gómez", "motivo": "calamidad doméstica"},
+        {"nombre": "Ana Ruiz", "motivo": "viaje", "rol": "concejala"},
+    ]
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "se excusan los concejales pedro gil y eva paz por encontrarse en comision oficial ",
+        "la concejala ana ruiz presento excusa por enfermedad ",
+    ],
+)
+def test_excuse_reasons_read_a_long_utterance_in_linear_time(
+    monkeypatch: pytest.MonkeyPatch, said: str
+) -> None:
+    """20,000 characters of excuses with no punctuation are read on the event loop: each reason
+    is looked for up to the next excuse, not to the end of the text (0.25 s before, 0.02 s
+    after, on the 20,000 characters)."""
+    text = (said * 400)[:20_000]
+    read: list[int] = []
+    reason = classifier._reason
+
+    def counting(t: Any, end: int, limit: int | None = None) -> tuple[str, int] | None:
+        read.append((len(t.raw) if limit is None else limit) - end)
+        return reason(t, end, limit)
+
+    monkeypatch.setattr(classifier, "_reason", counting)
+    assert data(text)["excusados"]
+    assert sum(read) <= 2 * len(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "excusados"),
+    [
+        (
+            "Se excusó la concejala Ana Ruiz por calamidad doméstica y el concejal Luis Mora por comisión "
+            "oficial.",
+            [
+                {"nombre": "Ana Ruiz", "motivo": "calamidad doméstica", "rol": "concejala"},
+                {"nombre": "Luis Mora", "motivo": "comisión oficial"},
+            ],
+        ),
+        (
+            "Se excusaron: Ana Ruiz; Luis Mora, por viaje.",
+            ["Ana Ruiz", {"nombre": "Luis Mora", "motivo": "viaje"}],
+        ),
+    ],
+)
+def test_each_members_own_reason_stays_theirs(text: str, excusados: list[Any]) -> None:
+    """Guard: a reason said for each member, or a list split by semicolons, is not shared."""
+    assert data(text)["excusados"] == excusados
+
+
+@pytest.mark.parametrize(
+    ("text", "llegadas"),
+    [
+        ("Presidente, se registra la llegada al recinto de la concejala Ana Ruiz.", [{"nombre": "Ana Ruiz"}]),
+        (
+            "Siendo las diez y quince llega al recinto el concejal Pedro Gil.",
+            [{"nombre": "Pedro Gil", "hora": "10:15"}],
+        ),
+        ("Ingresa a la sesión la concejala Ana Ruiz.", [{"nombre": "Ana Ruiz"}]),
+        # back after leaving: the acta's roll call shows the return after the departure
+        ("Se reintegra a la sesión el concejal Luis Mora.", [{"nombre": "Luis Mora"}]),
+        ("El concejal Luis Mora regresa al recinto.", [{"nombre": "Luis Mora"}]),
+        ("Presidente, se reincorporó a la plenaria la concejala Ana Ruiz.", [{"nombre": "Ana Ruiz"}]),
+        (
+            "Se deja constancia de que el concejal Luis Mora se reintegró a la sesión a las diez y cuarto.",
+            [{"nombre": "Luis Mora", "hora": "10:15"}],
+        ),
+        ("siendo las once vuelve al recinto la concejala eva paz", [{"nombre": "Eva Paz", "hora": "11:00"}]),
+    ],
+)
+@pytest.mark.parametrize("previous", [TPL_DEBATE, TPL_PROYECTO_ACUERDO])
+def test_a_member_arriving_or_coming_back_in_other_words_is_an_arrival(
+    text: str, llegadas: list[Any], previous: str
+) -> None:
+    """ "llega al recinto", "la llegada al recinto de…", "se reintegra a la sesión", "regresa al
+    recinto": an arrival (``llegadas``), said where it was said (none was read; with the time,
+    "siendo las diez y quince llega…" was a second opening)."""
+    result = classify(text, previous_template_id=previous)
+    assert result.template_id == previous
+    assert result.structured_data["llegadas"] == llegadas
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "El concejal Luis Mora regresó a su barrio a hablar con la comunidad.",
+        "La concejala Ana Ruiz vuelve al tema de la movilidad.",
+        "Cuando el concejal Luis Mora regresa al recinto, todos aplauden.",
+        "Cuando llega al recinto el concejal Pedro Gil siempre pide la palabra.",
+        "El concejal Luis Mora volvió a la sesión anterior con el mismo discurso.",
+        "El año pasado el concejal Luis Mora regresó a la plenaria tras su licencia.",
+        "El concejal Luis Mora se reintegra a la comisión de presupuesto.",
+        "La llegada del concejal al barrio fue una fiesta.",
+        "Hablamos de la llegada del concejal Pedro Gil al concejo hace dos años.",
+    ],
+)
+def test_a_return_spoken_of_is_no_arrival(text: str) -> None:
+    """Guard: coming back somewhere else, to a subject, as a habit, to another session, last
+    year, or to a commission is no arrival to this session."""
+    assert "llegadas" not in data(text, TPL_DEBATE)
+
+
+@pytest.mark.parametrize(
+    ("text", "llegadas", "quorum"),
+    [
+        (
+            "Con la llegada del concejal Pedro Gil se completa el quórum, presidente.",
+            ["Pedro Gil"],
+            "hay quórum",
+        ),
+        ("Con la llegada de la concejala Ana Ruiz ya tenemos quórum decisorio.", ["Ana Ruiz"], "decisorio"),
+        (
+            "Con el ingreso de los concejales Pedro Gil y Eva Paz, siendo las nueve y cuarenta, se conforma "
+            "el quórum.",
+            ["Pedro Gil", "Eva Paz"],
+            "hay quórum",
+        ),
+    ],
+)
+def test_a_member_whose_arrival_completes_the_quorum_arrived(
+    text: str, llegadas: list[str], quorum: str
+) -> None:
+    """ "Con la llegada del concejal X se completa el quórum": X arrived (no arrival was read, and
+    the roll call kept X absent), and there is quorum."""
+    got = data(text, TPL_LLAMADO_LISTA)
+    assert [arrival["nombre"] for arrival in got["llegadas"]] == llegadas
+    assert got["quorum"] == quorum
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Esperamos la llegada del concejal Pedro Gil para completar el quórum.",
+        "Con la llegada del concejal Pedro Gil se completaría el quórum.",
+        "Con la llegada del concejal Pedro Gil al concejo en 2020 se completó la bancada.",
+        "Presidente, con la presencia de los concejales Ana Ruiz y Luis Mora hay quórum decisorio.",
+    ],
+)
+def test_an_arrival_awaited_for_the_quorum_is_not_one(text: str) -> None:
+    """Guard: an arrival awaited, or one that would complete the quorum, or of another time; the
+    members whose presence makes the quorum are there, not arriving."""
+    assert "llegadas" not in data(text, TPL_LLAMADO_LISTA)
+
+
 # --------------------------------------------------------------------------------------------
 # Said of something, not done now (from the last review): ties, departures, excuses, the floor
 
@@ -3281,6 +3520,9 @@ def test_a_tie_spoken_of_is_not_this_votes_result(text: str, resultado: str | No
         "Cuando el concejal Juan Pérez se retiró de la plenaria el año pasado, nadie dijo nada.",
         "El concejal Juan Pérez se retira, según dice, de la política.",
         "La concejala Ana Ruiz abandonó, al igual que yo, esa propuesta.",
+        "El año pasado se retiró el concejal Luis Mora.",
+        "Se retira el concejal Luis Mora de la bancada.",
+        "Cuando se retira el concejal Luis Mora, la bancada se queda sin voz.",
     ],
 )
 def test_a_departure_spoken_of_is_not_one(text: str) -> None:

@@ -1633,6 +1633,61 @@ def test_a_member_arriving_late_and_leaving_is_shown_left() -> None:
     ]
 
 
+def test_an_arrival_after_two_calls_shows_in_the_last_that_listed_the_member() -> None:
+    """Pedro Gil did not answer the first call (no quorum) nor the second; he arrives at 9:40:
+    the second call shows him "Llegó tarde (9:40 a. m.)" and the first keeps him absent, as
+    said then (he was shown late in the first call and was missing from the second)."""
+    blocks = [
+        {**_roll_call_block(presentes=["Ana Gómez"], ausentes=["Pedro Gil"]), "block_id": "r1"},
+        {**_roll_call_block(presentes=["Ana Gómez", "Luis Mora"], ausentes=["Pedro Gil"]), "block_id": "r2"},
+        _arrival("c", "Pedro Gil", "09:40"),
+    ]
+    assert _all_roll_call_rows(_build(blocks, templates=CALI_TEMPLATES)) == [
+        [["Ana Gómez", "Presente"], ["Pedro Gil", "Ausente"]],
+        [["Ana Gómez", "Presente"], ["Luis Mora", "Presente"], ["Pedro Gil", "Llegó tarde (9:40 a. m.)"]],
+    ]
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_a_member_who_leaves_and_comes_back_is_shown_both(templates: dict[str, Any] | None) -> None:
+    """Luis Mora leaves at 9:40 and comes back at 10:15; Eva Mora leaves at 10:00, comes back
+    (no time said, then said again at 10:30) and leaves again at 11:00: the roll call shows each
+    step (it showed only "Se retiró", as if they never came back)."""
+    blocks = [
+        _roll_call_block(presentes=["Ana Gómez", "Luis Mora", "Eva Mora"]),
+        _departure("a", "Luis Mora", "09:40"),
+        _departure("b", "Eva Mora", "10:00"),
+        _arrival("c", "Luis Mora", "10:15"),
+        _block(
+            "d", "ZONE_DEBATE", "Regresa la concejala Eva Mora.", structured_data={"llegadas": ["Eva Mora"]}
+        ),
+        _arrival("e", "Eva Mora", "10:30"),
+        _departure("f", "Eva Mora", "11:00"),
+    ]
+    assert _roll_call_rows(_build(blocks, templates=templates)) == [
+        ["Ana Gómez", "Presente"],
+        ["Luis Mora", "Se retiró (9:40 a. m.) y regresó (10:15 a. m.)"],
+        ["Eva Mora", "Se retiró (10:00 a. m.), regresó (10:30 a. m.) y se retiró (11:00 a. m.)"],
+    ]
+
+
+def test_a_tenant_word_for_coming_back_is_used() -> None:
+    """A tenant's labels for leaving and coming back are used, the later one in lower case."""
+    templates = {
+        "TPL_LLAMADO_LISTA": [
+            {"table": "roll_call", "labels": {"retirados": "Retirado", "regreso": "Reintegrado"}}
+        ]
+    }
+    blocks = [
+        _roll_call_block(presentes=["Luis Mora"]),
+        _departure("a", "Luis Mora", None),
+        _arrival("b", "Luis Mora", "10:15"),
+    ]
+    assert _roll_call_rows(_build(blocks, templates=templates)) == [
+        ["Luis Mora", "Retirado y reintegrado (10:15 a. m.)"]
+    ]
+
+
 def test_a_member_leaving_does_not_override_a_roll_call_a_person_edited() -> None:
     """A human edit wins: a roll call a person edited keeps the member present."""
     edited = {**_roll_call_block(presentes=["Ana Gómez", "Jhon Montaño"]), "human_edited": True}

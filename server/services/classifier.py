@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
@@ -488,8 +489,8 @@ _STOPWORD_TEXT: Final = """
     abstencion excuso excusa excusado excusados excusada excusadas ausente ausentes presente presentes quorum
     decisorio deliberativo contestaron respondieron asistieron sesion acta proyecto proposicion
     comunicacion oficio punto orden dia siguiente hace uso quiere quisiera desea va voy vamos
-    comunidad comunidades ciudadania publico administracion plenaria corporacion
-    sale salen salio salieron abandona abandonan abandono abandonaron
+    comunidad comunidades ciudadania publico administracion plenaria corporacion recinto hemiciclo
+    sale salen salio salieron abandona abandonan abandono abandonaron siendo
     """
 _NAME_STOPWORDS: Final = frozenset(_STOPWORD_TEXT.split()) | _NUMBER_WORDS
 _MAX_NAME_WORDS: Final = 6
@@ -1465,7 +1466,7 @@ _NO_QUORUM_RE: Final = re.compile(
 _QUORUM_DECIDE_RE: Final = re.compile(r"\bquorum\s+(?:decisorio|para decidir)\b")
 _QUORUM_DELIBERATE_RE: Final = re.compile(r"\bquorum\s+(?:deliberatori\w*|deliberativo|para deliberar)\b")
 _QUORUM_RE: Final = re.compile(
-    r"\b(?:hay|existe|tenemos|se conforma|se configura|se registra|con|habiendo)\s+(?:el\s+)?"
+    r"\b(?:hay|existe|tenemos|se conforma|se configura|se completa|se registra|con|habiendo)\s+(?:el\s+)?"
     r"quorum\b|\bquorum reglamentario\b"
 )
 
@@ -1487,27 +1488,29 @@ _FEMININE_PLURAL_RE: Final = re.compile(r"\bconcejalas\b")
 _AND_CAPITAL_RE: Final = re.compile(r"\s(?:y|e)\s+(?=[A-ZÁÉÍÓÚÑ])")
 
 
-def _reason(t: _Text, end: int) -> tuple[str, int] | None:
-    """The reason of an excuse said at end (", por incapacidad médica"), and where it ends."""
+def _reason(t: _Text, end: int, limit: int | None = None) -> tuple[str, int] | None:
+    """The reason of an excuse said at end (", por incapacidad médica"), and where it ends (by
+    limit at the latest)."""
     reason = _REASON_RE.match(t.low, end)
-    if reason is None:
+    limit = len(t.raw) if limit is None else limit
+    if reason is None or reason.end() > limit:
         return None
-    stop = _REASON_END_RE.search(t.low, reason.end())
-    stops = [len(t.raw), stop.start() if stop else len(t.raw)]
+    stop = _REASON_END_RE.search(t.low, reason.end(), limit)
+    stops = [limit, stop.start() if stop else limit]
     if (person := _person_in_reason(t, reason.end(), min(stops))) is not None:
         stops.append(person)  # " y Luis Mora": the next excused member; "en Bogotá y Medellín": not
     motivo = _slice(t, reason.end(), min(stops))
     return (motivo, min(stops)) if motivo else None
 
 
-def _excused_before(t: _Text, m: re.Match[str]) -> list[Any]:
+def _excused_before(t: _Text, m: re.Match[str], limit: int) -> list[Any]:
     """Members named right before the excuse: "La concejala Ana Ruiz presentó excusa por
-    incapacidad médica", "el concejal Luis Gómez se excusó"."""
+    incapacidad médica", "el concejal Luis Gómez se excusó" (the reason said by limit)."""
     before = _Text(t.raw[: m.start()], t.low[: m.start()])  # "ana ruiz presentó": not a name
     for member in _MEMBER_AT_RE.finditer(before.low, max(0, m.start() - 240)):
         names, end = _take_people(before, member.start())
         if names and not before.low[end:].strip(" ,"):
-            reason = _reason(t, m.end())
+            reason = _reason(t, m.end(), limit)
             feminine = _FEMININE_CUE_RE.search(member.group(0)) is not None
             extra = {"motivo": reason[0]} if reason else {}
             extra |= {"rol": "concejala"} if feminine else {}
@@ -1522,10 +1525,13 @@ def _excused(t: _Text) -> list[Any]:
     ``rol`` is "concejala" only when the speech says so (names alone say nothing about who is a
     woman)."""
     found: list[Any] = []
-    for m in _EXCUSED_RE.finditer(t.low):
+    excuses = list(_EXCUSED_RE.finditer(t.low))
+    for m, after in itertools.zip_longest(excuses, excuses[1:]):
         # "las concejalas Ana Ruiz … y Paula Gil": both; "la concejala Ana Ruiz … y Luis Mora": one.
         pos, all_women = m.end(), False
+        limit = after.start() if after else len(t.raw)  # a reason ends where the next excuse is said
         named = len(found)
+        unreasoned: list[int] = []  # members listed since the last reason said (by place in found)
         while len(found) < 80:
             filler = _PERSON_FILLER_RE.match(t.low, pos)
             said = t.low[pos : filler.end()] if filler else ""
@@ -1542,21 +1548,33 @@ def _excused(t: _Text) -> list[Any]:
                 break
             entry: dict[str, str] = {"nombre": got[0]}
             end = got[1]
-            if reason := _reason(t, end):
+            if reason := _reason(t, end, limit):
                 entry["motivo"], end = reason
+                # "los concejales Ana Ruiz y Luis Mora por comisión oficial": the reason said
+                # once is each one's
+                for i in unreasoned:
+                    found[i] = {**_as_entry(found[i]), "motivo": reason[0]}
+                unreasoned.clear()
             if feminine:
                 entry["rol"] = "concejala"
             if all(_entry_name(e) != got[0] for e in found):
+                if "motivo" not in entry:
+                    unreasoned.append(len(found))
                 found.append(entry if len(entry) > 1 else got[0])
             sep = _LIST_SEP_RE.match(t.low, end)
             if sep is None:
                 break
+            if ";" in sep.group(0):
+                unreasoned.clear()  # "Ana Ruiz; Luis Mora, por viaje": a list of its own each
             pos = sep.end()
         if len(found) == named:
-            found += [
-                e for e in _excused_before(t, m) if all(_entry_name(f) != _entry_name(e) for f in found)
-            ]
+            before = _excused_before(t, m, limit)
+            found += [e for e in before if all(_entry_name(f) != _entry_name(e) for f in found)]
     return found
+
+
+def _as_entry(entry: Any) -> dict[str, str]:
+    return dict(entry) if isinstance(entry, dict) else {"nombre": str(entry)}
 
 
 def _person_in_reason(t: _Text, start: int, stop: int) -> int | None:
@@ -1583,50 +1601,117 @@ class _Answer:
 def _roll_call_items(t: _Text) -> list[_Answer]:
     """Members called by name and their answers: "Ana Ruiz, presente. Luis Mora, no se
     encuentra. La concejala Eva Paz, excusada por incapacidad médica." The name is what comes
-    right before the answer, from the clause's start (or the previous answer's end, for speech
-    to text without punctuation: "ana ruiz presente luis mora ausente"), and must be all of it:
-    "Presidente, hay seis presentes" names nobody. Linear: each answer looks back only to the
-    one before it."""
+    right before the answer, from the clause's start (or the previous answer's end, and its
+    reason's, for speech to text without full stops: "ana ruiz presente, luis mora ausente"),
+    and must be all of it: "Presidente, hay seis presentes" names nobody. Linear: each answer
+    looks back only to the one before it."""
     found: list[_Answer] = []
     lowercase = t.raw == t.raw.lower()
+    answers = list(itertools.islice(_ANSWER_RE.finditer(t.low), _MAX_ANSWERS))
     previous_end = 0
-    for m in _ANSWER_RE.finditer(t.low):
-        end = len(t.raw[: m.start()].rstrip(" ,:-–"))
+    for m, after in itertools.zip_longest(answers, answers[1:]):
+        end = _trimmed_end(t, previous_end, m.start())
         start = max(previous_end, *(t.raw.rfind(ch, previous_end, end) + 1 for ch in _CLAUSE_MARKS))
+        if sep := _LIST_SEP_RE.match(t.low, start):
+            start = sep.end()  # ", y luis mora presente": the name is after the list mark
         previous_end = m.end()
         filler = _PERSON_FILLER_RE.match(t.low, start)
         got = _take_person(t, start)
+        key = next(k for k, v in m.groupdict().items() if v)
+        reason = None
+        if key == "excusados":
+            reason = _answer_reason(t, m.end(), after.start() if after else None, lowercase)
+            previous_end = reason[1] if reason else previous_end  # the next member is named after it
         if got is None or got[1] > end or t.raw[got[1] : end].strip():
             continue  # not a name, or not all of what comes before the answer
         if not (got[0][:1].isupper() or lowercase):
             continue
-        key = next(k for k, v in m.groupdict().items() if v)
         entry: Any = got[0]
         if key == "excusados":
             said = t.low[start : filler.end()] if filler else ""
-            extra = {"motivo": reason[0]} if (reason := _reason(t, m.end())) else {}
+            extra = {"motivo": reason[0]} if reason else {}
             # "la concejala Eva Paz, excusada" / "Eva Paz, se encuentra excusada": a woman, as said
             feminine = _FEMININE_CUE_RE.search(said) or m["excusados"].endswith("excusada")
             extra |= {"rol": "concejala"} if feminine else {}
             entry = {"nombre": got[0], **extra} if extra else got[0]
         found.append(_Answer(key, entry, got[1] - len(got[0])))
-        if len(found) >= 200:
-            break
     return found
+
+
+_MAX_ANSWERS: Final = 200
+# The last word of a reason, to tell it from the next member's name in speech to text without
+# punctuation nor capitals ("ana gómez excusada por enfermedad pedro ruiz presente").
+_REASON_LAST_TEXT: Final = """
+    medica medico medicas medicos enfermedad salud domestica familiar familiares personal
+    personales oficial oficiales viaje licencia incapacidad calamidad duelo luto vacaciones
+    mayor exterior pais ciudad trabajo laboral laborales compromiso compromisos cita maternidad
+    paternidad academica academicas academico academicos quirurgica quirurgico cirugia
+    hospitalizacion urgencia emergencia
+    """
+_REASON_LAST_WORDS: Final = frozenset(_REASON_LAST_TEXT.split())
+_WORD_RE: Final = re.compile(r"[^\W\d_][\w'’\-]*")
+
+
+def _answer_reason(t: _Text, end: int, next_answer: int | None, lowercase: bool) -> tuple[str, int] | None:
+    """The reason said after an answer at end ("excusada por incapacidad médica"), and where it
+    ends: before the next member called, whose answer starts at next_answer. Said without
+    punctuation, the reason ends at the first capitalised word (not after an article or a
+    preposition) that names all the rest up to the next answer, or, all in lower case, after
+    the last word that ends a reason (_REASON_LAST_WORDS); else it runs to the next answer."""
+    if next_answer is None:
+        return _reason(t, end)
+    stop = _trimmed_end(t, end, next_answer)
+    said, reason = _REASON_RE.match(t.low, end), _reason(t, end, stop)
+    if said is None or reason is None or reason[1] < stop:
+        return reason  # ended by punctuation, or by " y la concejala…", before the next name
+    words = list(_WORD_RE.finditer(t.low, said.end(), stop))[-_MAX_NAME_WORDS - 1 :]
+    if lowercase:
+        splits = [b.start() for a, b in itertools.pairwise(words) if a.group(0) in _REASON_LAST_WORDS][::-1]
+    else:  # "por cita en el Hospital Valle Eva Paz": not after "el"
+        splits = [
+            b.start()
+            for a, b in itertools.pairwise(words)
+            if t.raw[b.start()].isupper() and a.group(0) not in _NAME_STOPWORDS | _NAME_PARTICLES
+        ]
+    for split in splits:
+        got = _take_person(t, split)
+        if got is not None and got[1] == stop and (motivo := _slice(t, said.end(), split)):
+            return motivo, split
+    return reason
+
+
+def _trimmed_end(t: _Text, start: int, end: int) -> int:
+    """end, before the spaces and marks that precede it (not before start): where the words
+    said before an answer end."""
+    while end > start and t.raw[end - 1] in " ,:-–":
+        end -= 1
+    return end
 
 
 _MEMBER_RE: Final = r"(?:(?:el|la|los|las)\s+)?(?:(?:honorables?|senor|senora)\s+)?concejal(?:a|es|as)?\s+"
 _PRESENT_VERB: Final = r"se\s+(?:hizo|hace|ha\s+hecho|hicieron|hacen|han\s+hecho)\s+presentes?"
 _ARRIVE_VERB: Final = (
     r"se\s+(?:incorporo|incorpora|ha\s+incorporado|incorporaron|han\s+incorporado)"
+    # back after leaving: "se reintegra a la sesión", "se reincorporó al recinto"
+    r"|se\s+(?:re(?:integr|incorpor)(?:a|o|an|aron)|ha(?:n)?\s+re(?:integr|incorpor)ado)"
     r"|llego|llegaron|ha\s+llegado|han\s+llegado|ingreso|ingresaron|ha\s+ingresado|han\s+ingresado"
     # virtual sessions: "se conectó", "acaba de conectarse"; "no se ha conectado" is absent
     r"|(?<!no )se\s+(?:conecto|conectaron|ha\s+conectado|han\s+conectado)"
     r"|acaban?\s+de\s+(?:conectarse|llegar|ingresar|incorporarse|unirse)"
 )
-_ROOM: Final = r"(?:al|a\s+la|en\s+el|en\s+la)\s+(?:recinto|sesion|plenaria|salon|hemiciclo|sala)\b"
+_ROOM: Final = (
+    r"(?:al|a\s+la|en\s+el|en\s+la)\s+(?:recinto|sesion|plenaria|salon|hemiciclo|sala)\b"
+    r"(?!\s+(?:anterior|pasada|de\s+ayer))"  # "volvió a la sesión anterior": another session
+)
+# Arriving or coming back, said with the room only ("llega al recinto", "regresa a la sesión"):
+# bare, "llega tarde", "regresa de Bogotá", "vuelve al tema" are not attendance.
+_TO_ROOM_VERB: Final = (
+    r"llega|llegan|ingresa|ingresan|regresa|regreso|regresan|regresaron|ha\s+regresado|han\s+regresado"
+    r"|vuelve|volvio|vuelven|volvieron|ha\s+vuelto|han\s+vuelto|retorna|retorno|retornan|retornaron"
+)
 _ARRIVED_RE: Final = re.compile(
-    rf"\s*(?:,[^,.;]{{1,60}},)?\s*(?:ya\s+)?(?:(?P<present>{_PRESENT_VERB})|(?P<verb>{_ARRIVE_VERB}))\b"
+    rf"\s*(?:,[^,.;]{{1,60}},)?\s*(?:ya\s+)?(?:(?P<present>{_PRESENT_VERB})|(?P<verb>{_ARRIVE_VERB})"
+    rf"|(?P<to_room>(?:{_TO_ROOM_VERB})\s+{_ROOM}))\b"
 )
 # After "llegó", "ingresó", "se incorporó": what makes it an arrival to the session ("llegó al
 # recinto", "ya llegó.", "llegó tarde", "se incorporó a las 9:40") and not "llegó a la
@@ -1635,9 +1720,18 @@ _ARRIVED_WHERE_RE: Final = re.compile(
     rf"\s*(?:{_ROOM}|tarde\b|(?:[.,;:!?)]|$)|a\s+las?\s+(?:[0-9]{{1,2}}|{_HOUR_ALT})\b"
     rf"(?:\s*[:.h]\s*[0-5][0-9]|\s+(?:y|con|menos)\s|\s+en punto|\s+de la|\s*[ap]\.?\s?m\b|\s+horas))"
 )
+_ARRIVAL_NOUN: Final = r"(?:llegada|incorporacion|reincorporacion|ingreso|regreso)"
 _ARRIVAL_BEFORE_RE: Final = re.compile(
     rf"\b(?:(?P<present>{_PRESENT_VERB})(?:\s+{_ROOM})?|(?:{_ARRIVE_VERB})\s+{_ROOM}"
-    rf"|(?P<came>{_ARRIVE_VERB})|(?P<noun>(?:llegada|incorporacion|presencia|ingreso)\s+(?:de|del)))\s+$"
+    rf"|(?P<to_room>{_TO_ROOM_VERB})\s+{_ROOM}|(?P<came>{_ARRIVE_VERB})"
+    rf"|(?P<with>con\s+(?:la|el)\s+{_ARRIVAL_NOUN}\s+(?:de|del))"
+    rf"|(?P<noun>(?:{_ARRIVAL_NOUN}|presencia)(?:\s+{_ROOM})?\s+(?:de|del)))\s+$"
+)
+# "Con la llegada del concejal X se completa el quórum": the quorum made now by who arrived
+# ("se completaría", "para completar el quórum" are not yet).
+_QUORUM_NOW_RE: Final = re.compile(
+    r"\s*(?:,[^,.;]{1,60},)?\s*,?\s*(?:ya\s+)?(?:se\s+(?:completa|conforma|configura|integra|establece)"
+    r"|hay|tenemos|contamos\s+con|existe)\s+(?:el\s+)?quorum\b"
 )
 # A presence put on record: with it, "llegó", "la llegada de…" need no more ("se deja constancia
 # de que el concejal Luis Mora llegó a las diez", "registramos la llegada del concejal…").
@@ -1653,6 +1747,12 @@ def _sentence_starts(t: _Text) -> list[int]:
 def _said_arriving(t: _Text, start: int, end: int, on_record: bool) -> bool:
     """Do the members named between start and end arrive to the session, as said around them?"""
     before = _ARRIVAL_BEFORE_RE.search(t.low, max(0, start - 80), start)
+    if before is not None and before["to_room"] and not on_record:
+        return not _another_time(t, before.start(), start, end)
+    if before is not None and before["with"]:
+        # "Con la llegada del concejal X se completa el quórum." ("con la presencia de los
+        # concejales … hay quórum" is who is there, said by the roll call)
+        return on_record or _QUORUM_NOW_RE.match(t.low, end) is not None
     if before is not None and (on_record or not (before["noun"] or before["came"])):
         return True
     if before is not None and before["came"] and _ARRIVED_WHERE_RE.match(t.low, end):
@@ -1660,7 +1760,24 @@ def _said_arriving(t: _Text, start: int, end: int, on_record: bool) -> bool:
     arrived = _ARRIVED_RE.match(t.low, end)
     if arrived is None:
         return False
+    if arrived["to_room"] and not on_record:
+        return not _another_time(t, start, start, arrived.end())
     return bool(arrived["present"] or on_record or _ARRIVED_WHERE_RE.match(t.low, arrived.end()))
+
+
+# What may be, or is usual, not done now: "cuando el concejal X regresa al recinto…".
+_HYPOTHESIS_RE: Final = re.compile(
+    r"\b(?:cuando|si|cada\s+vez\s+que|apenas|en\s+cuanto|hasta\s+que|antes\s+de\s+que|para\s+que)\s+$"
+)
+
+
+def _another_time(t: _Text, said_at: int, start: int, end: int) -> bool:
+    """A move of the members named between start and end (said from said_at) told of another
+    time: a past time around it ("regresó al recinto el concejal X el año pasado"), or what may
+    be or is usual ("cuando llega al recinto el concejal X…")."""
+    if _HYPOTHESIS_RE.search(t.low, max(0, said_at - 40), said_at):
+        return True
+    return _PAST_TIME_RE.search(t.low, max(0, start - 80), min(len(t.low), end + 120)) is not None
 
 
 # Leaving the session: "se retira del recinto", "se retiró de la sesión", "se desconecta",
@@ -1690,9 +1807,13 @@ _PAST_TIME_RE: Final = re.compile(
     r"\b(?:el\s+ano\s+pasado|la\s+semana\s+pasada|el\s+mes\s+pasado|ayer|anteayer|hace\s+(?:un|una|unos"
     r"|unas|dos|tres|varios|varias|mucho)\b|anteriormente|en\s+aquella\s+ocasion)"
 )
+_LEAVE_ALONE_VERB: Final = (
+    r"se\s+(?:retira|retiro|retiran|retiraron|ha\s+retirado|han\s+retirado"
+    r"|desconecta|desconecto|desconectan|desconectaron|ha\s+desconectado|han\s+desconectado)"
+)
 _DEPARTURE_BEFORE_RE: Final = re.compile(
     rf"\b(?:(?:{_LEAVE_VERB})\s+{_FROM_ROOM}[^.;:,]{{0,40}}?"
-    r"|(?P<noun>(?:salida|retiro|desconexion)\s+(?:de|del)))\s+$"
+    rf"|(?P<noun>(?:salida|retiro|desconexion)\s+(?:de|del))|(?P<alone>{_LEAVE_ALONE_VERB}))\s+$"
 )
 # A period said with the time: without one, "a las tres y cincuenta" in a session is p. m.
 _PERIOD_SAID_RE: Final = re.compile(
@@ -1704,6 +1825,11 @@ _AFTERNOON_HOURS: Final = range(1, 7)
 def _said_leaving(t: _Text, start: int, end: int, on_record: bool) -> bool:
     """Do the members named between start and end leave the session, as said around them?"""
     before = _DEPARTURE_BEFORE_RE.search(t.low, max(0, start - 120), start)
+    if before is not None and before["alone"]:
+        # "Se retiró el concejal X." / "… del recinto", "… siendo las…"; not "se retira el
+        # concejal X de la bancada", nor a story ("el año pasado se retiró el concejal X.")
+        said = _LEFT_WHERE_RE.match(t.low, end) or _LEFT_SENTENCE_END_RE.match(t.low, end)
+        return bool(said) and (on_record or not _another_time(t, before.start(), start, end))
     if before is not None and (on_record or not before["noun"]):
         return True
     left = _LEFT_RE.match(t.low, end)

@@ -91,16 +91,17 @@ false or a mapping → Spanish words). True/false are written "sí"/"no".
                  ``tarde`` and ``retirados``; ``"headers"`` (2 strings, default ["Concejal",
                  "Estado"]) and ``"labels"`` ({"presentes": "Presente", "ausentes": "Ausente",
                  "excusados": "Excusado", "excusada": "Excusada", "tarde": "Llegó tarde",
-                 "retirados": "Se retiró"}) are configurable. A member given as ``{"nombre",
-                 "motivo"?, "hora"?, "rol"?}`` gets the reason or the time after the label
-                 ("Excusado (incapacidad médica)", "Llegó tarde (9:40 a. m.)", "Se retiró
-                 (9:40 a. m.)"); an excused one whose ``rol`` is
+                 "retirados": "Se retiró", "regreso": "regresó"}) are configurable. A member
+                 given as ``{"nombre", "motivo"?, "hora"?, "rol"?}`` gets the reason or the
+                 time after the label ("Excusado (incapacidad médica)", "Llegó tarde (9:40
+                 a. m.)", "Se retiró (9:40 a. m.)"); an excused one whose ``rol`` is
                  "concejala" gets ``excusada`` (a tenant that sets only ``excusados`` gets its
                  word, "-ado" made "-ada"). Members said to arrive later in the session (any
                  block's ``llegadas``) are shown under ``tarde`` in the roll call before them,
                  no longer absent or excused, members said to leave (``salidas``) under
-                 ``retirados``, and members excused in a roll-call block of their own after it
-                 under ``excusados`` (:func:`_with_arrivals`, at build time).
+                 ``retirados`` (one who comes back: "Se retiró (9:40 a. m.) y regresó (10:15
+                 a. m.)", the label ``regreso``), and members excused in a roll-call block of
+                 their own after it under ``excusados`` (:func:`_with_arrivals`, at build time).
   ``votes``      the nominal vote of ``votacion``: a table Concejal | Voto from ``votos`` and a
                  summary paragraph. ``"headers"``, ``"labels"`` ({"si": "Sí", "no": "No",
                  "abstencion": "Abstención"}) and ``"summary"`` (Jinja2 text, or null for none)
@@ -735,12 +736,28 @@ _ROLL_CALL_KEYS = ("presentes", "ausentes", "excusados", "tarde", "retirados")
 
 def _attendance(key: str, member: Any, labels: Mapping[str, str]) -> str:
     """A member's cell in the roll call: the label of the list, in the feminine for an excused
-    member said to be a concejala, with the reason or the arrival time when said."""
+    member said to be a concejala, with the reason or the arrival time when said; then what
+    the member did after leaving (``luego``, see :func:`_arrived`): "Se retiró (9:40 a. m.) y
+    regresó (10:15 a. m.)"."""
     label = labels[key]
     if not isinstance(member, Mapping):
         return label
     if key == "excusados" and _as_text(member.get("rol")).strip().lower() == "concejala":
         label = labels["excusada"]
+    steps = [_with_detail(label, member)]
+    later = member.get("luego")
+    for step in later if isinstance(later, list) else []:
+        if isinstance(step, Mapping) and step.get("estado") in _LATER_STEPS:
+            word = labels[step["estado"]]
+            steps.append(_with_detail(word[:1].lower() + word[1:], step))
+    return steps[0] if len(steps) == 1 else f"{', '.join(steps[:-1])} y {steps[-1]}"
+
+
+_LATER_STEPS = ("regreso", "retirados")  # what a member who left may do next, in ``luego``
+
+
+def _with_detail(label: str, member: Mapping[str, Any]) -> str:
+    """The label with the reason or the time said in brackets: "Se retiró (9:40 a. m.)"."""
     detail = _as_text(member.get("motivo")).strip()
     if not detail and member.get("hora") is not None:
         try:
@@ -803,6 +820,7 @@ _ROLL_CALL_LABELS = {
     "excusada": "Excusada",
     "tarde": "Llegó tarde",
     "retirados": "Se retiró",
+    "regreso": "regresó",
 }
 _VOTE_LABELS = {"si": "Sí", "no": "No", "abstencion": "Abstención"}
 _DEFAULT_HEADERS = {"roll_call": ("Concejal", "Estado"), "votes": ("Concejal", "Voto")}
@@ -1834,13 +1852,16 @@ def _with_arrivals(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any
     """A member who arrives after the roll call is said so later ("se deja constancia de que
     el concejal X se hizo presente a las 9:40", a block's ``llegadas``): the roll call before
     it shows the member as arrived late (``tarde``, with the time), no longer absent or
-    excused, in the block that listed the member (a roll call may be said over several blocks);
-    a member none listed is added to the last one. A member any of them has present (or
-    leaving, below) is left alone. A member said to leave ("se retira del recinto siendo las
-    9:40", a block's ``salidas``) is shown as left (``retirados``, with the time) in the last
-    roll call that has the member present or late (a first call without quorum keeps the
-    member absent, as said then), else in the last that lists the member, else in the last
-    one. A roll-call block a person edited (``human_edited``) is never changed: a human
+    excused, in the last block that listed the member (a roll call may be said over several
+    blocks; a first call without quorum keeps the member absent, as said then); a member none
+    listed is added to the last one. A member any of them has present is left alone. A member
+    said to leave ("se retira del recinto siendo las 9:40", a block's ``salidas``) is shown as
+    left (``retirados``, with the time) in the last roll call that has the member present or
+    late (a first call without quorum keeps the member absent, as said then), else in the
+    last that lists the member, else in the last one. A member shown left who arrives again
+    ("se reintegra a la sesión") is shown back, and leaving again after that too, each step
+    with its time (``luego`` of the entry: "Se retiró (9:40 a. m.) y regresó (10:15 a. m.)").
+    A roll-call block a person edited (``human_edited``) is never changed: a human
     edit wins, so a member it lists keeps what it says. Excuses said on their own after the roll
     call ("Presentaron excusa las concejalas Ana Ruiz y Paula Díaz.", a roll-call block with only
     ``excusados``) go into the roll call's table too, instead of a table of their own, and no
@@ -1916,27 +1937,63 @@ def _arrived(out: list[Mapping[str, Any]], roll_calls: Sequence[int], arrival: A
         return
     lists = {i: _roll_call_lists(out[i]) for i in roll_calls}
     listing = [i for i in roll_calls if any(_person_name(m) == name for v in lists[i].values() for m in v)]
-    if any(
-        _person_name(m) == name
-        for i in roll_calls
-        for k in ("presentes", "retirados")
-        for m in lists[i].get(k, [])
-    ):
-        return
     if any(out[i].get("human_edited") is True for i in listing):
+        return
+    gone = [i for i in listing if any(_person_name(m) == name for m in lists[i].get("retirados", []))]
+    if gone:
+        _moved(out, gone[-1], name, _step("regreso", arrival))  # back after leaving
+        return
+    if any(_person_name(m) == name for i in roll_calls for m in lists[i].get("presentes", [])):
         return
     editable = [i for i in roll_calls if out[i].get("human_edited") is not True]
     if not editable:
         return
+    # the last call that listed the member (a first call without quorum keeps the member
+    # absent, as said then), else the last one
+    home = listing[-1] if listing else editable[-1]
     late = {"nombre": name}
     if isinstance(arrival, Mapping) and arrival.get("hora"):
         late["hora"] = arrival["hora"]
-    home = listing[0] if listing else editable[-1]
-    for i in {*listing, home}:
-        changed = {k: [m for m in v if _person_name(m) != name] for k, v in lists[i].items()}
-        if i == home:
-            changed.setdefault("tarde", []).append(late)
-        out[i] = {**out[i], "structured_data": {**out[i]["structured_data"], **changed}}
+    changed = {k: [m for m in v if _person_name(m) != name] for k, v in lists[home].items()}
+    changed.setdefault("tarde", []).append(late)
+    out[home] = {**out[home], "structured_data": {**out[home]["structured_data"], **changed}}
+
+
+def _step(estado: str, said: Any) -> dict[str, Any]:
+    """A step of a member after the roll call (``estado``: a key of the roll-call labels), with
+    the time when said."""
+    step: dict[str, Any] = {"estado": estado}
+    if isinstance(said, Mapping) and said.get("hora"):
+        step["hora"] = said["hora"]
+    return step
+
+
+def _moved(out: list[Mapping[str, Any]], home: int, name: str, step: dict[str, Any]) -> None:
+    """Add a step (``regreso``: back; ``retirados``: gone again) to the member shown left in
+    ``out[home]``: the entry keeps the first departure, and ``luego`` the steps after it.
+    The same step said twice in a row ("se reintegra…", then a constancia of it with the time)
+    is one, with the time when either says it."""
+    gone: list[Any] = []
+    for member in _roll_call_lists(out[home])["retirados"]:
+        if _person_name(member) != name:
+            gone.append(member)
+            continue
+        entry = dict(member) if isinstance(member, Mapping) else {"nombre": name}
+        said = entry.get("luego")
+        later = [dict(s) for s in said if isinstance(s, Mapping)] if isinstance(said, list) else []
+        last = (
+            later[-1]
+            if later
+            else {"estado": "retirados", **({"hora": entry["hora"]} if "hora" in entry else {})}
+        )
+        if last.get("estado") != step["estado"]:
+            later.append(step)
+        elif step.get("hora"):
+            (later[-1] if later else entry)["hora"] = step["hora"]
+        if later:
+            entry["luego"] = later
+        gone.append(entry)
+    out[home] = {**out[home], "structured_data": {**out[home]["structured_data"], "retirados": gone}}
 
 
 def _departed(out: list[Mapping[str, Any]], roll_calls: Sequence[int], departure: Any) -> None:
@@ -1952,6 +2009,11 @@ def _departed(out: list[Mapping[str, Any]], roll_calls: Sequence[int], departure
             i for i in roll_calls if any(_person_name(m) == name for k in keys for m in lists[i].get(k, []))
         ]
 
+    gone = listing("retirados")
+    if gone:
+        if out[gone[-1]].get("human_edited") is not True:
+            _moved(out, gone[-1], name, _step("retirados", departure))  # left again, or said again
+        return
     homes = listing("presentes", "tarde") or listing(*_ROLL_CALL_KEYS)
     editable = [i for i in roll_calls if out[i].get("human_edited") is not True]
     home = homes[-1] if homes else editable[-1] if editable else None
