@@ -307,10 +307,20 @@ def test_llamado_lista_extracts_present_excused_and_quorum() -> None:
         ("Contestaron a lista 15 concejales. Hay quórum para decidir.", "decisorio", 15),
         ("no hay quórum", "no hay quórum", None),
         ("Se registran veintiún concejales presentes, quórum deliberativo", "deliberativo", 21),
+        (
+            "Señor presidente, contestaron a lista diecinueve de los veintiún concejales electos, hay "
+            "quórum decisorio.",
+            "decisorio",
+            19,
+        ),
+        ("respondieron diecinueve de veintiún, hay quórum decisorio", "decisorio", 19),
+        ("Se encuentran presentes 19 de los 21 concejales. Hay quórum decisorio.", "decisorio", 19),
+        ("De los veintiún concejales, contestaron diecinueve. Hay quórum decisorio.", "decisorio", None),
     ],
 )
 def test_llamado_lista_quorum_and_count(text: str, quorum: str, total: int | None) -> None:
-    """The quorum kind and the number of members said are read from the roll call."""
+    """The quorum kind and the number of members said are read from the roll call: the number who
+    answered, not the corporation's ("diecinueve de los veintiún concejales" is 19; it was 21)."""
     got = data(text)
     assert got["quorum"] == quorum
     assert got.get("total_presentes") == total
@@ -1541,7 +1551,7 @@ def test_an_election_is_written_in_the_debate_without_sí_no_totals(text: str) -
         ("15 votos a favor, 2 en contra y 1 abstención; negado", 15, 2, 1, "negado"),
         ("Por el sí votaron diecisiete concejales, por el no ninguno.", 17, 0, 0, None),
         ("no fue aprobado: votaron 5 por el sí y 12 por el no", 5, 12, 0, "negado"),
-        ("¿Aprueba la plenaria? Aprobado por unanimidad.", 0, 0, 0, "aprobado"),
+        ("Aprobado por unanimidad de los diecisiete concejales presentes.", 17, 0, 0, "aprobado"),
     ],
 )
 def test_vote_tally_and_result(text: str, si: int, no: int, abstencion: int, resultado: str | None) -> None:
@@ -1553,6 +1563,45 @@ def test_vote_tally_and_result(text: str, si: int, no: int, abstencion: int, res
         abstencion,
         resultado,
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "previous", "counts"),
+    [
+        (
+            "ha sido aprobado el orden del dia señor presidente por los diecinueve concejales presentes",
+            TPL_APROBACION_ORDEN_DIA,
+            (19, 0, 0),
+        ),
+        (
+            "En consideración la proposición leída. ¿La aprueba la plenaria? Señora secretaria: ha sido "
+            "aprobada la proposición por los veinte concejales presentes.",
+            TPL_PROPOSICION,
+            (20, 0, 0),
+        ),
+        ("Aprobada por unanimidad, con quince votos.", TPL_PROPOSICION, (15, 0, 0)),
+        ("Negada la proposición por los doce concejales presentes.", TPL_PROPOSICION, (0, 12, 0)),
+    ],
+)
+def test_a_result_said_with_the_count_of_all_present_keeps_the_count(
+    text: str, previous: str, counts: tuple[int, int, int]
+) -> None:
+    """ "Aprobado por los diecinueve concejales presentes" is 19 votes for and none against: the
+    vote was stored as sí 0, no 0 (a figure nobody said) and the acta lost the count."""
+    vote = data(text, previous)["votacion"]
+    assert (vote["si"], vote["no"], vote["abstencion"]) == counts
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["¿Aprueba la plenaria? Aprobado por unanimidad.", "Aprobada por diez concejales.", "Aprobada."],
+)
+def test_a_result_said_without_a_count_stores_no_count(text: str) -> None:
+    """A result said with no count (or a count that does not say how the others voted) stores
+    the result alone: no sí/no/abstención figures, which before were zeros nobody said."""
+    vote = data(text, TPL_PROPOSICION)["votacion"]
+    assert vote["resultado"] == "aprobado"
+    assert not {"si", "no", "abstencion"} & set(vote)
 
 
 @pytest.mark.parametrize(

@@ -1202,6 +1202,21 @@ def test_a_vote_only_called_writes_no_summary() -> None:
 
 
 @pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_a_result_declared_with_no_count_is_written(templates: dict[str, Any] | None) -> None:
+    """A result said with no count is stored without sí/no figures (CORE stored zeros nobody
+    said): its "Resultado: APROBADO." is still written, alone and after a call."""
+    alone = [_vote_block("said", "Aprobada.", votacion={"resultado": "aprobado", "nominal": False})]
+    content = _zone(_build(alone, templates=templates), "ZONE_PROYECTOS")
+    assert _summaries(content) == ["Resultado: APROBADO."]
+    called = [
+        _vote_block("call", "Se abre la votación.", votacion=_vote(0, 0, 0)),
+        _vote_block("said", "Negado.", votacion={"resultado": "negado", "nominal": False}),
+    ]
+    content = _zone(_build(called, templates=templates), "ZONE_PROYECTOS")
+    assert _summaries(content) == ["Resultado: NEGADO."]
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
 def test_two_items_voted_one_after_the_other_keep_both_summaries(templates: dict[str, Any] | None) -> None:
     """A proposal approved, then another presented and voted in one utterance; then two numbered
     proposals approved in a row with the same count: four votes, four summaries."""

@@ -1124,6 +1124,10 @@ def _vote(t: _Text) -> dict[str, Any] | None:
     result = "empate" if tie else "negado" if _NEGATED_RE.search(said) else None
     if result is None and (_APPROVED_RE.search(said) or "por unanimidad" in said):
         result = "aprobado"
+    if not any(counts.values()) and not votes:
+        # Nothing counted: the count the result is said with ("aprobado por los diecinueve
+        # concejales presentes"), else none at all; a zero would be a figure nobody said.
+        counts = _unanimous_count(said, result)
     vote: dict[str, Any] = {
         **counts,
         "resultado": result,
@@ -1134,6 +1138,28 @@ def _vote(t: _Text) -> dict[str, Any] | None:
     if votes:  # only when members are named: an empty list would render an empty table
         vote["votos"] = votes
     return vote
+
+
+_MEMBERS: Final = r"(?:honorables\s+)?(?:concejales|concejalas|miembros|cabildantes|corporados)\b"
+# The count a result is said with when all present voted alike: "aprobado por los diecinueve
+# concejales presentes", "por unanimidad de los veinte concejales", "por unanimidad, con quince
+# votos". The article or "unanimidad" says it was all of them; "por diez concejales" does not
+# say how the others voted.
+_UNANIMOUS_RE: Final = re.compile(
+    rf"\bpor\s+(?:(?:la\s+)?unanimidad\s*,?\s+(?:de|con)\s+(?:los\s+|las\s+)?|los\s+|las\s+)"
+    rf"(?P<n>{_NUM_PHRASE})\s+(?:{_MEMBERS}|votos\b)"
+)
+
+
+def _unanimous_count(said: str, result: str | None) -> dict[str, int]:
+    """sí (approved) or no (negated) as the count said with a unanimous result, the other
+    sides none; {} when no count is said with it."""
+    side = {"aprobado": "si", "negado": "no"}.get(result or "")
+    m = _UNANIMOUS_RE.search(said) if side else None
+    value = _parse_number(m["n"]) if m else None
+    if side is None or value is None or not 0 < value <= 10_000:
+        return {}
+    return {"si": 0, "no": 0, "abstencion": 0, side: value}
 
 
 def _items_tally(votes: list[dict[str, str]]) -> dict[str, int]:
@@ -1454,9 +1480,14 @@ _ANSWER_RE: Final = re.compile(
 # Where a member's name called in a roll call can start: after a clause, or after the heading
 # of the call ("Honorables concejales: Ana Ruiz, presente.").
 _CLAUSE_MARKS: Final = ".;:!?¿¡"
+# The members counted present: "diecinueve concejales", "diecinueve de los veintiún concejales",
+# "respondieron diecinueve de veintiún". The number after "de (los)" is the whole corporation,
+# out of which they answered ("de los veintiún concejales electos"), not the count.
 _HEADCOUNT_RE: Final = re.compile(
-    rf"\b(?P<n>{_NUM_PHRASE})\s+(?:honorables\s+)?(?:concejales|concejalas|miembros|cabildantes"
-    r"|corporados)\b"
+    rf"(?<!\bde )(?<!\bde los )(?<!\bde las )\b(?P<n>{_NUM_PHRASE})\s+"
+    rf"(?:{_MEMBERS}|de\s+(?:los\s+|las\s+)?(?:{_NUM_PHRASE})\s+{_MEMBERS})"
+    rf"|\b(?:contest|respond)\w*(?:\s+(?:a|al)\s+(?:lista|llamado))?\s+(?P<m>{_NUM_PHRASE})\s+de\s+"
+    rf"(?:los\s+|las\s+)?(?:{_NUM_PHRASE})\b"
 )
 _NO_QUORUM_RE: Final = re.compile(
     r"\b(?:no hay|no existe|no tenemos|no hubo|sin|falta de|no se (?:conforma|configura|completa"
@@ -1814,7 +1845,7 @@ def _llamado_data(t: _Text) -> dict[str, Any]:
     elif _QUORUM_RE.search(t.low):
         data["quorum"] = "hay quórum"
     headcount = _HEADCOUNT_RE.search(t.low)
-    said = _parse_number(headcount["n"]) if headcount else None
+    said = _parse_number(headcount["n"] or headcount["m"]) if headcount else None
     if said is not None and said <= 10_000:
         data["total_presentes"] = said
     elif "presentes" in data:

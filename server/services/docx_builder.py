@@ -1524,7 +1524,8 @@ class _Renderer:
             return False
         votos = votacion.get("votos")
         given = {kind: _count(votacion, kind) for kind in _VOTE_LABELS}
-        if not isinstance(votos, list) and all(v is None for v in given.values()):
+        result_said = bool(_as_text(votacion.get("resultado")).strip())  # "Aprobado.": no count said
+        if not isinstance(votos, list) and all(v is None for v in given.values()) and not result_said:
             return False
         counted = dict.fromkeys(_VOTE_LABELS, 0)
         if isinstance(votos, list):
