@@ -182,6 +182,52 @@ def test_apertura_extracts_time_date_type_number_people_place_and_mode() -> None
     }
 
 
+def test_an_installation_opening_keeps_its_type_period_and_the_mayor_s_delegate() -> None:
+    """An installation session opened by the mayor's delegate: the type, the constitutional
+    period and the delegate (name, office, in whose name) were all dropped (only time and date
+    were kept)."""
+    text = (
+        "Muy buenos días a todos. Mi nombre es Álvaro José Benítez, secretario de gobierno distrital, y "
+        "asisto como delegado del señor alcalde para instalar el Concejo Distrital de Santiago de Cali. "
+        "Siendo las nueve y cuarenta y cinco de la mañana de hoy martes dos de enero de dos mil "
+        "veinticuatro, declaro abierta la sesión de instalación para el período constitucional dos mil "
+        "veinticuatro dos mil veintisiete."
+    )
+    assert data(text) == {
+        "hora": "09:45",
+        "fecha": "2024-01-02",
+        "tipo_sesion": "instalación",
+        "periodo": "2024-2027",
+        "delegacion": "delegado del señor alcalde",
+        "delegado": "Álvaro José Benítez",
+        "delegado_cargo": "secretario de gobierno distrital",
+    }
+    named_after = data("Siendo las nueve se instala la sesión con el delegado del alcalde, doctor Luis Mora.")
+    assert (named_after["delegacion"], named_after["delegado"]) == ("delegado del alcalde", "Luis Mora")
+
+
+def test_who_presides_provisionally_is_said_in_the_opening() -> None:
+    """ "Presidirá provisionalmente esta sesión el concejal de mayor edad, el honorable concejal
+    X, y actuará como secretario provisional el doctor Y" right after the opening is the
+    opening's (it went to the debate): X presides provisionally, Y is the provisional secretary."""
+    text = (
+        "De acuerdo con el reglamento interno, presidirá provisionalmente esta sesión el concejal de "
+        "mayor edad, el honorable concejal Jorge Eliécer Lozano, y actuará como secretario provisional "
+        "el doctor Hernán Darío Quintero, funcionario de planta de la corporación."
+    )
+    result = classify(text, previous_template_id=TPL_APERTURA)
+    assert result.template_id == TPL_APERTURA
+    assert result.structured_data == {
+        "preside": "Jorge Eliécer Lozano",
+        "preside_provisional": True,
+        "secretario": "Hernán Darío Quintero",
+        "secretario_cargo": "secretario provisional",
+    }
+    assert "preside" not in data(
+        "Siendo las nueve se abre la sesión presidida hoy por el concejal Luis Mora."
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "secretary"),
     [
@@ -1126,6 +1172,29 @@ def test_comunicacion_extracts_sender_subject_and_filing_number() -> None:
         "asunto": "solicita prórroga del plazo",
         "radicado": "2026-00123",
     }
+
+
+def test_comunicacion_keeps_the_subject_sent_and_the_letter_s_date() -> None:
+    """ "…del veintinueve de diciembre de dos mil veintitrés, mediante el cual remite la relación
+    de…": the subject is what is sent and the date is the letter's (both were dropped); a date the
+    subject speaks of is not the letter's."""
+    text = (
+        "Se recibió oficio de la Registraduría Especial del Estado Civil de Santiago de Cali, radicado "
+        "número dos mil veinticuatro cero cero cero ocho, del veintinueve de diciembre de dos mil "
+        "veintitrés, mediante el cual remite la relación de los veintiún concejales electos y copia de "
+        "las credenciales expedidas por la comisión escrutadora distrital. Es todo, presidenta."
+    )
+    assert data(text, TPL_COMUNICACION) == {
+        "remitente": "Registraduría Especial del Estado Civil de Santiago de Cali",
+        "asunto": "la relación de los veintiún concejales electos y copia de las credenciales expedidas por "
+        "la comisión escrutadora distrital",
+        "fecha": "2023-12-29",
+        "radicado": "2024-0008",
+    }
+    about = data(
+        "Se recibió oficio de la Personería sobre la sesión del dos de enero de dos mil veinticuatro."
+    )
+    assert "fecha" not in about
 
 
 def test_comunicacion_filed_letter_without_accents() -> None:

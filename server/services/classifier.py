@@ -1187,21 +1187,37 @@ def _vote_template(t: _Text, previous: str | None) -> tuple[str, float]:
 
 _SESSION_TYPE_RE: Final = re.compile(
     r"\bsesion(?:es)?\s+(?:[^\W\d_]+\s+){0,2}?(?P<t>extraordinaria|ordinaria|plenaria|especial"
-    r"|solemne)\b|\b(?P<c>comision)\b|\b(?P<p>plenaria)\b"
+    r"|solemne|(?P<i>instalacion))\b|\b(?P<c>comision)\b|\b(?P<p>plenaria)\b"
 )
-_SESSION_TYPE_ORDER: Final = ("extraordinaria", "ordinaria", "especial", "solemne", "comisión")
+_SESSION_TYPE_ORDER: Final = ("instalación", "extraordinaria", "ordinaria", "especial", "solemne", "comisión")
 _SESSION_NUMBER_RE: Final = re.compile(
     rf"\bsesion\s+(?:[^\W\d_]+\s+){{0,2}}?(?:numero|no\.?|n[°o]\.?|#)\s*(?P<n>{_NUM_PHRASE})"
 )
+# Who presides, and whether provisionally (an installation session is presided by the oldest
+# member until the board is elected: "presidirá provisionalmente esta sesión el concejal de mayor
+# edad, el honorable concejal Jorge Eliécer Lozano").
+_PROVISIONALLY: Final = r"provisionalmente|transitoriamente|interinamente"
 _PRESIDE_RE: Final = re.compile(
-    r"\b(?:preside|presidira|presidida por|presidido por|bajo la presidencia de(?:l)?"
-    r"|presidiendo)\b\s*"
+    rf"\b(?:preside|presidira|presidiendo|bajo la presidencia de(?:l)?"
+    rf"|presidid[oa](?=\s+(?:(?:{_PROVISIONALLY})\s+)?por\b))\b\s*"
+    rf"(?:(?P<prov>{_PROVISIONALLY})\s+)?(?:por\s+)?"
+    r"(?:(?:esta|la)\s+sesion\s+)?(?:(?:el|la)\s+concejala?\s+de\s+mayor\s+edad\s*,?\s*)?"
 )
+_PERIOD_RE: Final = re.compile(r"\bperiodo\s+(?:constitucional\s+)?(?:(?:de|del)\s+)?(?:ano\s+)?")
+_PERIOD_JOINERS: Final = frozenset({"a", "al", "y", "guion", "hasta"})
+# Who installs the council for the mayor: "asisto como delegado del señor alcalde", "en calidad
+# de delegada de la alcaldesa".
+_DELEGATE_RE: Final = re.compile(
+    r"\bdelegad[oa]\s+(?:del|de\s+la)\s+(?:(?:senor|senora)\s+)?(?:alcalde|alcaldesa|gobernador"
+    r"|gobernadora)\b(?:\s+(?:distrital|municipal|departamental))?"
+)
+_SELF_INTRO_RE: Final = re.compile(r"\b(?:mi nombre es|me llamo|les habla)\s+")
+_MAX_OFFICE_CHARS: Final = 80
 # The session's secretary and the office as said: "actúa como secretaria de la comisión la
 # doctora Luz Perlaza", "la secretaria general, doctora Gloria Salcedo", "secretario ad hoc el
 # concejal Luis Mora", "el secretario general del Concejo, Héctor Londoño".
 _SECRETARY_RE: Final = re.compile(
-    r"\b(?P<office>secretari[oa](?:\s+general|\s+ad[\s-]?hoc)?"
+    r"\b(?P<office>secretari[oa](?:\s+general|\s+ad[\s-]?hoc|\s+provisional)?"
     r"(?:\s+de\s+la\s+comision(?:\s+(?:primera|segunda|tercera|cuarta|quinta|sexta|septima))?)?)"
     r"(?:\s+(?:del|de la)\s+(?:honorable\s+)?(?:concejo|corporacion)(?:\s+(?:municipal|distrital))?)?"
     r"\s*[,:]?\s*(?:(?:es|sera|actua)\s+)?"
@@ -1340,6 +1356,54 @@ def _commission(t: _Text) -> str | None:
     return None
 
 
+def _preside(t: _Text) -> dict[str, Any]:
+    """Who presides (``preside``), and ``preside_provisional`` when said to preside provisionally."""
+    for count, m in enumerate(_PRESIDE_RE.finditer(t.low)):
+        if count >= _MAX_TRIGGERS:
+            break
+        if (got := _take_person(t, m.end())) is not None:
+            return {"preside": got[0], **({"preside_provisional": True} if m["prov"] else {})}
+    return {}
+
+
+def _period(low: str) -> str | None:
+    """The constitutional period said ("para el período constitucional dos mil veinticuatro dos
+    mil veintisiete"), as "2024-2027"; None unless two years in order are said."""
+    for count, m in enumerate(_PERIOD_RE.finditer(low)):
+        if count >= _MAX_TRIGGERS:
+            break
+        toks = _tokens(low, m.end(), 12)
+        first = _number_at(toks, 0)
+        if first is None:
+            continue
+        i = first[1] + (first[1] < len(toks) and toks[first[1]] in _PERIOD_JOINERS)
+        second = _number_at(toks, i)
+        if second is not None and 1900 <= first[0] < second[0] <= 2200:
+            return f"{first[0]}-{second[0]}"
+    return None
+
+
+def _delegate(t: _Text) -> dict[str, str]:
+    """The mayor's delegate who installs the council: ``delegacion`` as said ("delegado del
+    señor alcalde"), ``delegado`` (the name, introduced by the speaker, "mi nombre es…", or
+    named right after: "el delegado del alcalde, doctor Álvaro Benítez") and ``delegado_cargo``
+    (the office said after the name: "…Benítez, secretario de gobierno distrital, y asisto…")."""
+    phrase = _DELEGATE_RE.search(t.low)
+    if phrase is None:
+        return {}
+    found = {"delegacion": _slice(t, phrase.start(), phrase.end())}
+    intro = _SELF_INTRO_RE.search(t.low)
+    got = _take_person(t, intro.end()) if intro else _person_after_role(t, phrase.end())
+    if got is None or not (got[0][:1].isupper() or t.raw == t.raw.lower()):
+        return found
+    found["delegado"] = got[0]
+    comma = _COMMA_RE.match(t.low, got[1])
+    if intro and comma and (role := _ROLE_RE.match(t.low, comma.end())) is not None:
+        end = min(_clause_end(t, role.end()), role.end() + _MAX_OFFICE_CHARS)
+        found["delegado_cargo"] = _slice(t, role.start("role"), end)
+    return found
+
+
 def _apertura_data(t: _Text) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if hora := _find_time(t.low):
@@ -1348,7 +1412,7 @@ def _apertura_data(t: _Text) -> dict[str, Any]:
         data["fecha"] = fecha
     kinds = set()
     for m in _SESSION_TYPE_RE.finditer(t.low):
-        kinds.add(m["t"] or ("comisión" if m["c"] else "plenaria"))
+        kinds.add("instalación" if m["i"] else m["t"] or ("comisión" if m["c"] else "plenaria"))
     for kind in (*_SESSION_TYPE_ORDER, "plenaria"):
         if kind in kinds:
             data["tipo_sesion"] = kind
@@ -1356,9 +1420,9 @@ def _apertura_data(t: _Text) -> dict[str, Any]:
     number = _SESSION_NUMBER_RE.search(t.low)
     if number and (value := _parse_number(number["n"])) is not None:
         data["numero_sesion"] = value
-    if preside := _person_after(_PRESIDE_RE, t):
-        data["preside"] = preside
-    data |= _secretary(t)
+    if periodo := _period(t.low):
+        data["periodo"] = periodo
+    data |= _preside(t) | _secretary(t) | _delegate(t)
     if comision := _commission(t):
         data["comision"] = comision
     if place := _PLACE_RE.search(t.low):
@@ -2109,9 +2173,13 @@ _SENDER_STOP_RE: Final = re.compile(
     r"|solicitando|informando|que|y radicad|de fecha|con fecha|el dia|el pasado|dirigid[oa])\b"
 )
 _SUBJECT_RE: Final = re.compile(
-    r"\b(?:asunto|referencia)\s*:?\s*|\b(?:en la (?:que|cual)|en el (?:que|cual)|mediante la cual"
-    r"|por medio de la cual|sobre|referente a|relacionad[oa] con|acerca de)\s+"
+    r"\b(?:asunto|referencia)\s*:?\s*|\b(?:en la (?:que|cual)|en el (?:que|cual)"
+    r"|mediante (?:el|la|los|las) (?:cual|cuales)|por medio (?:del|de la|de los|de las) (?:cual|cuales)"
+    r"|sobre|referente a|relacionad[oa] con|acerca de)\s+"
 )
+# "mediante el cual remite la relación de…": the sending is said by "remitida por"; the subject is
+# what is sent.
+_SENDING_VERB_RE: Final = re.compile(r"(?:remiten?|envian?|allegan?|adjuntan?|trasladan?)\s+(?=\w)")
 _SUBJECT_STOP_RE: Final = re.compile(r"[.;?!](?:\s|$)|,?\s+(?:con\s+)?(?:numero de\s+)?radicad")
 _FILING_RE: Final = re.compile(
     r"\b(?:radicad[oa]|radicacion|numero de radicado)\s*(?:(?:bajo\s+)?(?:el\s+)?"
@@ -2129,11 +2197,20 @@ def _comunicacion_data(t: _Text) -> dict[str, Any]:
         if name:
             data["remitente"] = name
     subject_at = _SUBJECT_RE.search(t.low, sender.end() if sender else 0) or _SUBJECT_RE.search(t.low)
+    said_from = said_to = 0
     if subject_at:
         stop = _SUBJECT_STOP_RE.search(t.low, subject_at.end())
         end = min(stop.start() if stop else len(t.raw), subject_at.end() + 240)
-        if subject := _slice(t, subject_at.end(), end):
+        begin = subject_at.end()
+        if (verb := _SENDING_VERB_RE.match(t.low, begin)) is not None and verb.end() < end:
+            begin = verb.end()
+        if subject := _slice(t, begin, end):
             data["asunto"] = subject
+            said_from, said_to = subject_at.start(), end
+    # the letter's date: one said outside its subject ("radicado…, del veintinueve de diciembre de
+    # dos mil veintitrés, mediante el cual…"), not a date the subject speaks of
+    if fecha := _find_date(t.low[:said_from]) or _find_date(t.low[said_to:]):
+        data["fecha"] = fecha
     if filing := _FILING_RE.search(t.low):
         data["radicado"] = t.raw[filing.start("r") : filing.end("r")].rstrip(".-/")
     elif said := _filing_in_words(t.low):
@@ -2332,7 +2409,8 @@ _PROYECTO_RE: Final = re.compile(
 )
 _PROPOSICION_RE: Final = re.compile(r"\bproposici(?:on|ones)\b")
 _APERTURA_WEAK_RE: Final = re.compile(
-    r"\b(?:preside|presidida por|presidido por|bajo la presidencia)\b|\bsiendo las?\b"
+    r"\b(?:preside|presidira|presidida por|presidido por|bajo la presidencia)\b|\bsiendo las?\b"
+    r"|\bactua(?:ra)?\s+como\s+secretari[oa]\b"
 )
 # Sections said only once the session is under way (see _is_apertura_weak).
 _UNDER_WAY: Final = frozenset(TEMPLATE_IDS) - {TPL_APERTURA, TPL_LLAMADO_LISTA, TPL_DEBATE}

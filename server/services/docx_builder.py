@@ -69,9 +69,12 @@ utterance up instead of writing it as said (TPL_APERTURA, TPL_COMUNICACION, TPL_
 TPL_PROPOSICION, the TPL_PROYECTO_ACUERDO heading) gives the brief account Law 136 art. 26 asks
 for, so it may leave out procedural words ("siguiente punto", greetings), but it writes every
 fact the classifier extracts for that section as domain.md lists it: the opening's date, time,
-place, type, number, commission (``comision``), who presides, secretary (with ``secretario_cargo``,
-the office as said) and guests (``invitados``); a proposal's number,
-authors and text; a communication's sender, subject and filing number; a bill's number, year,
+place (none when none was said: no seat is assumed), type (``instalación`` too), number,
+commission (``comision``), constitutional period (``periodo``), the mayor's delegate
+(``delegado``, ``delegado_cargo``, ``delegacion`` as said), who presides (and
+``preside_provisional``), secretary (with ``secretario_cargo``, the office as said) and guests
+(``invitados``); a proposal's number,
+authors and text; a communication's sender, date, subject and filing number; a bill's number, year,
 title, debate and ``ponentes``; the closing's time and summons. What the summary cannot write
 (its ``requires`` unmet) falls back to the text as said.
 
