@@ -288,13 +288,19 @@ def test_a_commissions_session_is_written_as_said() -> None:
 
 
 def test_an_extraordinary_virtual_plenary_is_written_as_said() -> None:
-    """The election is written as said, with no sí/no result made up; the failed agenda change
-    and the bill negated each keep their own result; the communication read in full is written
-    whole; the councillor's request to move a point is hers, not a communication read."""
+    """The election is written as said, with no sí/no result made up, and its result recorded
+    as declared, with the count said; the failed agenda change and the bill negated each keep
+    their own result; the communication read in full is written whole; the councillor's request
+    to move a point is hers, not a communication read."""
     _, zones, _ = _build_session("plenaria_extraordinaria.json")
     debate = _paragraphs(zones, "ZONE_DEBATE")
     assert any(p.startswith("Resultado de la votación, presidente: por la concejala Karina") for p in debate)
-    assert not any("Resultado:" in p for p in debate)
+    assert not any("Votos por el sí" in p for p in debate)
+    assert [p for p in debate if p.startswith("Resultado:")] == [
+        "Resultado: Karina Patricia Escobar Lenis, elegida segunda vicepresidenta de la corporación. "
+        "Votación: Karina Patricia Escobar Lenis, 12 votos; Marcela Inés Gutiérrez Obando, 6 votos; en "
+        "blanco, 1."
+    ]
     approval = _paragraphs(zones, "ZONE_AGENDA_APPROVAL")
     assert "Votos por el sí: 8. Votos por el no: 10. Abstenciones: 0. Resultado: NEGADO." in approval
     assert any(

@@ -1598,6 +1598,8 @@ def test_the_vote_on_the_proposition_ending_the_ponencia_is_the_bills(text: str)
         "se abre la votacion para la eleccion del contralor distrital",
         "Por el doctor Mario Paz votaron quince concejales y por la doctora Eva Gil tres. Queda "
         "elegido personero el doctor Mario Paz.",
+        "Resultado de la votación, presidente: por la concejala Karina Patricia Escobar Lenis, doce "
+        "votos; por la concejala Marcela Inés Gutiérrez Obando, seis votos; y un voto en blanco.",
     ],
 )
 def test_an_election_is_written_in_the_debate_without_sí_no_totals(text: str) -> None:
@@ -1609,6 +1611,175 @@ def test_an_election_is_written_in_the_debate_without_sí_no_totals(text: str) -
         assert result.template_id == TPL_DEBATE
         assert "votacion" not in result.structured_data
         assert result.structured_data["texto"] == text
+
+
+@pytest.mark.parametrize(
+    ("text", "election"),
+    [
+        (
+            "En consecuencia, ha sido elegida presidenta del Concejo Distrital de Santiago de Cali para el "
+            "año dos mil veinticuatro la honorable concejala Ana María Velasco. Continuamos con la elección "
+            "del primer vicepresidente.",
+            {
+                "elegido": "Ana María Velasco",
+                "participio": "elegida",
+                "cargo": "presidenta del Concejo Distrital de Santiago de Cali para el año dos mil "
+                "veinticuatro",
+            },
+        ),
+        (
+            "Queda elegido primer vicepresidente el concejal Julián Restrepo Arboleda. Para la segunda "
+            "vicepresidencia se ha postulado la concejala Diana Carolina Mosquera.",
+            {
+                "elegido": "Julián Restrepo Arboleda",
+                "participio": "elegido",
+                "cargo": "primer vicepresidente",
+            },
+        ),
+        (
+            "queda elegida presidenta la concejala ana maría velasco con diecisiete votos",
+            {"elegido": "Ana María Velasco", "participio": "elegida", "cargo": "presidenta", "votos": 17},
+        ),
+        (
+            "La concejala Ana Ruiz ha sido elegida presidenta del Concejo, con quince votos.",
+            {"elegido": "Ana Ruiz", "participio": "elegida", "cargo": "presidenta del Concejo", "votos": 15},
+        ),
+        (
+            "Ha sido elegida secretaria general del Concejo para el año dos mil veinticuatro la doctora "
+            "Martha Lucía Cárdenas Orozco. Se expide la resolución número cero cero uno del dos de enero "
+            "de dos mil veinticuatro.",
+            {
+                "elegido": "Martha Lucía Cárdenas Orozco",
+                "participio": "elegida",
+                "cargo": "secretaria general del Concejo para el año dos mil veinticuatro",
+                "resolucion": "001",
+                "resolucion_fecha": "2024-01-02",
+            },
+        ),
+        ("Queda elegida la concejala Ana Ruiz.", {"elegido": "Ana Ruiz", "participio": "elegida"}),
+    ],
+)
+def test_an_election_declared_says_who_to_what_office_and_with_what_votes(
+    text: str, election: dict[str, Any]
+) -> None:
+    """The chair's declaration of an election is a decision of the session: who was elected, to
+    the office as said, with the votes and the resolution when said (it was only words in the
+    debate)."""
+    assert data(text, TPL_DEBATE)["eleccion"] == election
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Cuando fue elegido presidente el concejal Luis Mora el año pasado, nadie protestó.",
+        "el concejal que fue elegido presidente dijo que no",
+        "Se abren las postulaciones para presidente de la corporación.",
+    ],
+)
+def test_an_election_spoken_of_is_no_result(text: str) -> None:
+    """An election told of, in the past or by a subordinate clause, or only opened, declares no
+    one elected."""
+    assert "eleccion" not in data(text, TPL_DEBATE)
+
+
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [
+        (
+            "Se procede al escrutinio. Ana María Velasco. En blanco. Señor presidente, el resultado es: Ana "
+            "María Velasco, dieciocho votos; Luisa Fernanda Caicedo, dos votos; en blanco, un voto.",
+            {
+                "candidatos": [
+                    {"nombre": "Ana María Velasco", "votos": 18},
+                    {"nombre": "Luisa Fernanda Caicedo", "votos": 2},
+                ],
+                "en_blanco": 1,
+            },
+        ),
+        (
+            "resultado para segunda vicepresidencia diana carolina mosquera diecinueve votos en blanco uno "
+            "total veinte votos",
+            {"candidatos": [{"nombre": "Diana Carolina Mosquera", "votos": 19}], "en_blanco": 1, "total": 20},
+        ),
+        (
+            "Resultado de la votación, presidente: por la concejala Karina Patricia Escobar Lenis, doce "
+            "votos; por la concejala Marcela Inés Gutiérrez Obando, seis votos; y un voto en blanco y dos "
+            "votos nulos.",
+            {
+                "candidatos": [
+                    {"nombre": "Karina Patricia Escobar Lenis", "votos": 12},
+                    {"nombre": "Marcela Inés Gutiérrez Obando", "votos": 6},
+                ],
+                "en_blanco": 1,
+                "nulos": 2,
+            },
+        ),
+        (
+            "Escrutinio para secretario general: Martha Lucía Cárdenas Orozco, quince votos; Germán Alonso "
+            "Tenorio, cuatro votos; en blanco, uno. Total, veinte votos.",
+            {
+                "candidatos": [
+                    {"nombre": "Martha Lucía Cárdenas Orozco", "votos": 15},
+                    {"nombre": "Germán Alonso Tenorio", "votos": 4},
+                ],
+                "en_blanco": 1,
+                "total": 20,
+            },
+        ),
+    ],
+)
+def test_the_count_of_an_election_is_read_as_said(text: str, count: dict[str, Any]) -> None:
+    """Each candidate's votes, the blank and null votes and the total, as the secretary reads
+    them (with or without punctuation); the count is kept with the words, for the result line."""
+    assert data(text, TPL_DEBATE)["escrutinio"] == count
+
+
+def test_votes_not_for_a_named_candidate_are_no_count() -> None:
+    """Votes said of no one by name ("son diecisiete votos para la concejala Velasco", a bill's
+    "quince votos por el sí") are not a candidate's count."""
+    assert "escrutinio" not in data("Son diecisiete votos para la concejala Velasco.", TPL_DEBATE)
+    assert "escrutinio" not in data("Con quince votos por el sí, el proyecto pasa.", TPL_DEBATE)
+
+
+@pytest.mark.parametrize(
+    ("text", "oath"),
+    [
+        (
+            "Si así lo hicieren, que Dios y la patria os lo premien. Quedan debidamente posesionados los "
+            "diecinueve concejales presentes. Señor secretario, deje constancia.",
+            "Quedan debidamente posesionados los diecinueve concejales presentes.",
+        ),
+        (
+            "Queda posesionado el concejal Andrés Felipe Zúñiga. Con él son veinte los concejales "
+            "posesionados y presentes en el recinto.",
+            "Queda posesionado el concejal Andrés Felipe Zúñiga.",
+        ),
+        (
+            "La doctora Cárdenas toma posesión ante la presidencia y asume desde este momento sus funciones.",
+            "La doctora Cárdenas toma posesión ante la presidencia y asume desde este momento sus funciones.",
+        ),
+        ("se posesionó el concejal luis mora", "se posesionó el concejal luis mora"),
+    ],
+)
+def test_the_oath_declared_is_kept_as_said(text: str, oath: str) -> None:
+    """The oath declared ("quedan posesionados…", "se posesionó…", "toma posesión…") is a fact
+    the acta records, in the words said (it was only part of the debate's text)."""
+    assert data(text, TPL_DEBATE)["posesion"] == oath
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tercer punto, posesión de los concejales electos. Solicito a los concejales ponerse de pie.",
+        "presidente, pido excusas. solicito que se me tome el juramento para posesionarme",
+        "Invito a la nueva mesa directiva a tomar posesión y a asumir la dirección de la sesión.",
+        "¿Queda posesionado el concejal?",
+    ],
+)
+def test_an_oath_asked_for_or_announced_is_not_declared(text: str) -> None:
+    """The point announced, an oath asked for, an invitation to take office or a question are
+    no oath taken."""
+    assert "posesion" not in data(text, TPL_DEBATE)
 
 
 @pytest.mark.parametrize(

@@ -992,7 +992,15 @@ _VOTE_SUBJECTS: Final[tuple[tuple[re.Pattern[str], str | None], ...]] = (
     (re.compile(r"\bproyectos?\b|\bponencia\b|\barticulado\b"), TPL_PROYECTO_ACUERDO),
     (re.compile(r"\bproposici(?:on|ones)\b"), TPL_PROPOSICION),
     (re.compile(r"\bpropuestas?\b"), None),
-    (re.compile(r"\belecci(?:on|ones)\b|\belegir\b|\belegid[oa]s?\b|\bpostulaci"), TPL_DEBATE),
+    # a count for candidates is an election's too: blank votes, the scrutiny ("por la concejala
+    # Karina Escobar, doce votos; …; y un voto en blanco"); a sí/no vote has neither
+    (
+        re.compile(
+            r"\belecci(?:on|ones)\b|\belegir\b|\belegid[oa]s?\b|\bpostulaci|\bescrutinio\b"
+            r"|\bvotos?\s+en\s+blanco\b|\ben\s+blanco\s*[,:]?\s+(?:un\s+voto|uno)\b"
+        ),
+        TPL_DEBATE,
+    ),
 )
 _SIDE_WORDS: Final = r"si|no|a favor|en contra|afirmativos?|positivos?|negativos?"
 _FILL_WORDS: Final = r"(?:\s+(?:votos?|honorables|concejales|concejal|miembros|votaron|sufragios))*"
@@ -2293,6 +2301,216 @@ def _firmas_data(t: _Text) -> dict[str, Any]:
     return data
 
 
+# --------------------------------------------------------------------------------------------
+# Elections and oaths: decisions declared in the session's development
+# --------------------------------------------------------------------------------------------
+
+# "ha sido elegida presidenta …", "queda elegido primer vicepresidente …", "se declara electo …".
+_ELECTED_RE: Final = re.compile(
+    r"\b(?:(?:ha|habia)\s+sido|fue|queda|quedo|ha\s+quedado|resulta|resulto|se\s+declara|declaro)\s+"
+    r"(?:(?:legalmente|debidamente|democraticamente)\s+)?(?P<p>elegid[oa]|elect[oa])\b\s*(?:como\s+)?"
+)
+# Where the person elected is named after the office: an article and a member's role or a title.
+_ELECTED_PERSON_RE: Final = re.compile(
+    rf"\b(?:el|la|al|a\s+la)\s+(?:(?:senor|senora|honorable)\s+)?(?:concejala|concejal|{_TITLES})\b"
+)
+# A person elected named first: "la concejala Ana Ruiz ha sido elegida…", with the office after.
+_PERSON_BEFORE_RE: Final = re.compile(rf"(?:{_ELECTED_PERSON_RE.pattern})[^.;:!?]*$")
+_MAX_ELECTION_CHARS: Final = 160
+_RESOLUTION_RE: Final = re.compile(r"\bresolucion\s+(?:(?:numero|no\.?|n[°o]\.?|#)\s*)?")
+_VOTES_AFTER_RE: Final = re.compile(rf"\s*,?\s*(?:con\s+)?(?P<n>{_NUM_PHRASE})\s+votos?\b")
+_CANDIDATE_VOTES_RE: Final = re.compile(rf"\b(?P<n>{_NUM_PHRASE})\s+votos?\b")
+_BLANK_AFTER_RE: Final = re.compile(rf"\ben\s+blanco\s*[,:]?\s*(?P<n>{_NUM_PHRASE})\b")
+_BLANK_BEFORE_RE: Final = re.compile(rf"\b(?P<n>{_NUM_PHRASE})\s+(?:votos?\s+)?en\s+blanco\b")
+_NULL_AFTER_RE: Final = re.compile(rf"\b(?:votos?\s+)?nul[oa]s?\s*[,:]?\s*(?P<n>{_NUM_PHRASE})\b")
+_NULL_BEFORE_RE: Final = re.compile(rf"\b(?P<n>{_NUM_PHRASE})\s+(?:votos?\s+)?nul[oa]s?\b")
+_TOTAL_RE: Final = re.compile(
+    rf"\btotal\s*(?:de\s+)?[,:]?\s*(?P<n>{_NUM_PHRASE})\s+(?:votos|papeletas|sufragios|tarjetones)\b"
+    rf"|\btotal\s*[,:]\s*(?P<m>{_NUM_PHRASE})\b"
+)
+# Words a candidate's name is not made of, when it is read back from the votes said after it.
+_COUNT_WORD_TEXT: Final = """
+    blanco blancos nulo nulos nula nulas total resultado escrutinio presidencia vicepresidencia
+    primer primera segunda segundo tercera tercer votacion papeleta papeletas candidato candidata
+    candidatos postulado postulada
+    """
+_COUNT_WORDS: Final = frozenset(_COUNT_WORD_TEXT.split())
+_MAX_COUNTS: Final = 40
+_NAME_BEFORE_CHARS: Final = 80
+_COUNT_GAP_RE: Final = re.compile(r"\s*[,:]?\s*(?:con\s+)?$")
+_WORD_RE: Final = re.compile(r"[^\W\d_][\w'’\-]*")
+# The oath declared: "quedan debidamente posesionados…", "se posesionó el concejal…", "toma
+# posesión ante la presidencia". "solicito… para posesionarme", "a tomar posesión", "posesión de
+# los concejales electos" (the agenda's point) are not.
+_OATH_RE: Final = re.compile(
+    r"\b(?:queda|quedan|quedo|quedaron|ha\s+quedado|han\s+quedado|declaro|declaramos)\s+"
+    r"(?:(?:debidamente|legalmente|formalmente)\s+)?posesionad[oa]s?\b"
+    r"|\bse\s+(?:posesiono|posesionaron|posesiona|posesionan|ha\s+posesionado|han\s+posesionado)\b"
+    r"|\b(?:toma|toman|tomo|tomaron|ha\s+tomado|han\s+tomado)\s+posesion\b"
+)
+
+
+def _number_of(said: str | None) -> int | None:
+    value = _parse_number(said) if said else None
+    return value if value is not None and value <= 10_000 else None
+
+
+def _name_before(t: _Text, end: int) -> str | None:
+    """The candidate's name said right before end ("Ana María Velasco, dieciocho votos"; "…
+    vicepresidencia diana carolina mosquera diecinueve votos"): the words of a name back to
+    punctuation, a function word or a word of the count; two words at least, capitalised unless
+    the text is all in lowercase (speech to text), then written as a name."""
+    start = max(0, end - _NAME_BEFORE_CHARS)
+    gap = _COUNT_GAP_RE.search(t.low, start, end)
+    if gap is None:
+        return None
+    words = list(_WORD_RE.finditer(t.raw, start, gap.start()))
+    taken: list[re.Match[str]] = []
+    for word in reversed(words):
+        key = t.low[word.start() : word.end()]
+        after = taken[-1].start() if taken else gap.start()
+        if t.raw[word.end() : after].strip() or (key in _NAME_STOPWORDS and key not in _NAME_PARTICLES):
+            break
+        if key in _COUNT_WORDS or len(taken) >= _MAX_NAME_WORDS:
+            break
+        taken.append(word)
+    while taken and t.low[taken[-1].start() : taken[-1].end()] in _NAME_PARTICLES:
+        taken.pop()  # "… de la Torre": a name does not start with its particles
+    names = [w.group(0) for w in reversed(taken)]
+    lowercase = t.raw == t.raw.lower()
+    if len(names) < 2 or not (lowercase or all(n[0].isupper() or _fold(n) in _NAME_PARTICLES for n in names)):
+        return None
+    name = " ".join(names)
+    return _capitalised(name) if lowercase else name
+
+
+def _count_said(t: _Text, after: re.Pattern[str], before: re.Pattern[str]) -> int | None:
+    """A count said as "en blanco, uno" or as "un voto en blanco" (the first way first: in "…
+    diecinueve votos en blanco uno" the nineteen are the candidate's)."""
+    m = after.search(t.low) or before.search(t.low)
+    return _number_of(m["n"]) if m else None
+
+
+def _scrutiny(t: _Text) -> dict[str, Any]:
+    """The count of an election as said: each candidate's votes, the blank and null votes and the
+    total ("Ana María Velasco, diecisiete votos; Luisa Fernanda Caicedo, dos votos; en blanco,
+    uno. Total, veinte votos."); {} when no candidate's votes are said."""
+    candidates: list[dict[str, Any]] = []
+    for count, m in enumerate(_CANDIDATE_VOTES_RE.finditer(t.low)):
+        if count >= _MAX_COUNTS:
+            break
+        name, votes = _name_before(t, m.start()), _number_of(m["n"])
+        if name is not None and votes is not None and all(c["nombre"] != name for c in candidates):
+            candidates.append({"nombre": name, "votos": votes})
+    if not candidates:
+        return {}
+    found: dict[str, Any] = {"candidatos": candidates}
+    if (blank := _count_said(t, _BLANK_AFTER_RE, _BLANK_BEFORE_RE)) is not None:
+        found["en_blanco"] = blank
+    if (null := _count_said(t, _NULL_AFTER_RE, _NULL_BEFORE_RE)) is not None:
+        found["nulos"] = null
+    if (total := _TOTAL_RE.search(t.low)) and (value := _number_of(total["n"] or total["m"])) is not None:
+        found["total"] = value
+    return found
+
+
+def _election(t: _Text) -> dict[str, Any]:
+    """The result of an election declared ("En consecuencia, ha sido elegida presidenta del
+    Concejo … la honorable concejala Ana María Velasco", "Queda elegido primer vicepresidente el
+    concejal Julián Restrepo Arboleda", "la concejala Ana Ruiz ha sido elegida presidenta"): who
+    (``elegido``), the office as said (``cargo``, when said), the participle as said
+    (``participio``: "elegida"), the votes when said with it ("… con diecisiete votos") and the
+    resolution issued; {} if none is. One said of the past ("…el año pasado") is none."""
+    for count, m in enumerate(_ELECTED_RE.finditer(t.low)):
+        if count >= _MAX_TRIGGERS:
+            break
+        stop = _SENTENCE_END_RE.search(t.raw, m.end())
+        limit = min(stop.start() if stop else len(t.raw), m.end() + _MAX_ELECTION_CHARS)
+        sentence = _sentence_start(t, m.start())
+        if _PAST_TIME_RE.search(t.low, sentence, limit):
+            continue  # "cuando fue elegido presidente el año pasado…": a story, not a result
+        person = _ELECTED_PERSON_RE.search(t.low, m.end(), limit)
+        got: tuple[str, int] | None = None
+        if person is not None:
+            office = _slice(t, m.end(), person.start())
+            got = _take_person(t, person.start())
+            said_to = got[1] if got else m.end()
+        else:  # named before: "la concejala Ana Ruiz ha sido elegida presidenta"
+            before = _PERSON_BEFORE_RE.search(
+                t.low, max(sentence, m.start() - _MAX_ELECTION_CHARS), m.start()
+            )
+            got = _take_person(t, before.start()) if before else None
+            if got is not None and t.low[got[1] : m.start()].strip(" ,"):
+                got = None
+            said_to = min(_clause_end(t, m.end()), limit)
+            office = _slice(t, m.end(), said_to)
+        if got is None or not (got[0][:1].isupper() or t.raw == t.raw.lower()):
+            continue
+        name = _capitalised(got[0]) if t.raw == t.raw.lower() else got[0]
+        found: dict[str, Any] = {"elegido": name, "participio": _fold(m["p"])}
+        if office:  # "Queda elegida la concejala Ana Ruiz.": the office is the item's, unsaid
+            found["cargo"] = office
+        if (votes := _VOTES_AFTER_RE.match(t.low, said_to)) and (value := _number_of(votes["n"])) is not None:
+            found["votos"] = value
+        return found | _resolution(t, m.end())
+    return {}
+
+
+def _resolution(t: _Text, start: int) -> dict[str, str]:
+    """The resolution issued for the election, as said after it ("Se expide la resolución
+    número cero cero uno del dos de enero de dos mil veinticuatro"): ``resolucion`` as written
+    ("001") and its ``resolucion_fecha``."""
+    m = _RESOLUTION_RE.search(t.low, start)
+    if m is None:
+        return {}
+    groups, _ = _groups_at(_tokens(t.low, m.end(), 12), 0, 2)
+    if not groups:
+        return {}
+    found = {"resolucion": "-".join(groups)}
+    stop = _SENTENCE_END_RE.search(t.raw, m.end())
+    if fecha := _find_date(t.low[m.end() : stop.start() if stop else len(t.low)]):
+        found["resolucion_fecha"] = fecha
+    return found
+
+
+def _oath(t: _Text) -> str | None:
+    """The sentences that declare the oath taken, as said ("Quedan debidamente posesionados los
+    diecinueve concejales presentes."), or None; a question ("¿Queda posesionado?") declares
+    nothing."""
+    said: list[str] = []
+    starts: list[int] | None = None
+    last_end = -1
+    for count, m in enumerate(_OATH_RE.finditer(t.low)):
+        if count >= _MAX_TRIGGERS:
+            break
+        if m.start() < last_end:
+            continue  # in the sentence taken before
+        if starts is None:
+            starts = _sentence_starts(t)
+        start = starts[bisect.bisect_right(starts, m.start()) - 1]
+        stop = _SENTENCE_END_RE.search(t.raw, m.end())
+        end = stop.end() if stop else len(t.raw)
+        last_end = end
+        sentence = t.raw[start:end].strip()
+        if not sentence.endswith("?") and "¿" not in sentence:
+            said.append(sentence)
+    return " ".join(said) or None
+
+
+def _decisions(t: _Text) -> dict[str, Any]:
+    """What an intervention declares besides its words (the acta records it on a line of its
+    own): an election's count (``escrutinio``) and result (``eleccion``), the oath taken
+    (``posesion``). Read only when the utterance names one of them."""
+    found: dict[str, Any] = {}
+    if "voto" in t.low and (scrutiny := _scrutiny(t)):
+        found["escrutinio"] = scrutiny
+    if ("elegid" in t.low or "elect" in t.low) and (election := _election(t)):
+        found["eleccion"] = election
+    if "posesi" in t.low and (oath := _oath(t)):
+        found["posesion"] = oath
+    return found
+
+
 _EXTRACTORS: Final[dict[str, Callable[[_Text], dict[str, Any]]]] = {
     TPL_APERTURA: _apertura_data,
     TPL_ORDEN_DIA: _orden_dia_data,
@@ -2502,6 +2720,8 @@ _RECESS_RE: Final = re.compile(
     r"|reiniciamos|retoma|retomamos)\b(?:\s+[^\W\d_]+){0,2}?\s+(?:sesion|plenaria)\b"
 )
 _NOT_IN_PLACE: Final = frozenset({TPL_APERTURA, TPL_CIERRE, TPL_FIRMAS})
+# Sections of interventions, where an election or an oath is declared (see _decisions).
+_DECIDING_TEMPLATES: Final = frozenset({TPL_DEBATE, TPL_VARIOS})
 # Words of a line after the closing that stays in it ("Así quedó convocada la plenaria, presidente.
 # Buenas tardes a todos."); a longer one, said after it, is a speech of its own.
 _MAX_AFTER_CLOSING_WORDS: Final = 20
@@ -2776,6 +2996,8 @@ def _classify(
     arrivals, departures = _arrivals(t), _departures(t)
     template, confidence = _choose(t, previous, next_point, bool(arrivals or departures))
     data = _EXTRACTORS[template](t)
+    if template in _DECIDING_TEMPLATES:
+        data |= _decisions(t)
     if template in _VOTING_TEMPLATES and (vote := _vote(t)) is not None:
         data["votacion"] = vote
     if _is_chair_conduct(t):
