@@ -1672,7 +1672,9 @@ def test_an_election_declared_says_who_to_what_office_and_with_what_votes(
     "text",
     [
         "Cuando fue elegido presidente el concejal Luis Mora el año pasado, nadie protestó.",
+        "Recuerdo que cuando fue elegida presidenta la concejala Eva Gil hubo protestas.",
         "el concejal que fue elegido presidente dijo que no",
+        "El concejal Luis Mora fue elegido por voto popular en dos mil diecinueve.",
         "Se abren las postulaciones para presidente de la corporación.",
     ],
 )
@@ -1736,9 +1738,12 @@ def test_the_count_of_an_election_is_read_as_said(text: str, count: dict[str, An
 
 def test_votes_not_for_a_named_candidate_are_no_count() -> None:
     """Votes said of no one by name ("son diecisiete votos para la concejala Velasco", a bill's
-    "quince votos por el sí") are not a candidate's count."""
+    "quince votos por el sí"), or said of someone with nothing that makes them a count, are no
+    candidate's count."""
     assert "escrutinio" not in data("Son diecisiete votos para la concejala Velasco.", TPL_DEBATE)
     assert "escrutinio" not in data("Con quince votos por el sí, el proyecto pasa.", TPL_DEBATE)
+    told = "el concejal luis mora obtuvo cuarenta mil votos en las elecciones"
+    assert "escrutinio" not in data(told, TPL_DEBATE)
 
 
 @pytest.mark.parametrize(
@@ -1774,6 +1779,7 @@ def test_the_oath_declared_is_kept_as_said(text: str, oath: str) -> None:
         "presidente, pido excusas. solicito que se me tome el juramento para posesionarme",
         "Invito a la nueva mesa directiva a tomar posesión y a asumir la dirección de la sesión.",
         "¿Queda posesionado el concejal?",
+        "Cuando se posesionó el alcalde prometió arreglar las vías.",
     ],
 )
 def test_an_oath_asked_for_or_announced_is_not_declared(text: str) -> None:

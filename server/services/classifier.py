@@ -2307,7 +2307,7 @@ def _firmas_data(t: _Text) -> dict[str, Any]:
 
 # "ha sido elegida presidenta …", "queda elegido primer vicepresidente …", "se declara electo …".
 _ELECTED_RE: Final = re.compile(
-    r"\b(?:(?:ha|habia)\s+sido|fue|queda|quedo|ha\s+quedado|resulta|resulto|se\s+declara|declaro)\s+"
+    r"\b(?P<v>ha\s+sido|fue|queda|quedo|ha\s+quedado|resulta|resulto|se\s+declara|declaro)\s+"
     r"(?:(?:legalmente|debidamente|democraticamente)\s+)?(?P<p>elegid[oa]|elect[oa])\b\s*(?:como\s+)?"
 )
 # Where the person elected is named after the office: an article and a member's role or a title.
@@ -2317,6 +2317,15 @@ _ELECTED_PERSON_RE: Final = re.compile(
 # A person elected named first: "la concejala Ana Ruiz ha sido elegida…", with the office after.
 _PERSON_BEFORE_RE: Final = re.compile(rf"(?:{_ELECTED_PERSON_RE.pattern})[^.;:!?]*$")
 _MAX_ELECTION_CHARS: Final = 160
+# A clause that tells of the election or the oath instead of declaring it: "cuando fue elegido…",
+# "desde que se posesionó…".
+_TOLD_RE: Final = re.compile(
+    r"\b(?:cuando|desde\s+que|mientras|si|una\s+vez|antes\s+de\s+que|despues\s+de\s+que)\s+$"
+)
+_TOLD_CHARS: Final = 24
+# What makes votes said after names a count: "el resultado es: …", "escrutinio", blank or null
+# votes, a total ("el concejal luis mora obtuvo cuarenta mil votos" is not one).
+_COUNT_CONTEXT_RE: Final = re.compile(r"\b(?:escrutinio|resultado|en\s+blanco|nul[oa]s?|total)\b")
 _RESOLUTION_RE: Final = re.compile(r"\bresolucion\s+(?:(?:numero|no\.?|n[°o]\.?|#)\s*)?")
 _VOTES_AFTER_RE: Final = re.compile(rf"\s*,?\s*(?:con\s+)?(?P<n>{_NUM_PHRASE})\s+votos?\b")
 _CANDIDATE_VOTES_RE: Final = re.compile(rf"\b(?P<n>{_NUM_PHRASE})\s+votos?\b")
@@ -2394,7 +2403,10 @@ def _count_said(t: _Text, after: re.Pattern[str], before: re.Pattern[str]) -> in
 def _scrutiny(t: _Text) -> dict[str, Any]:
     """The count of an election as said: each candidate's votes, the blank and null votes and the
     total ("Ana María Velasco, diecisiete votos; Luisa Fernanda Caicedo, dos votos; en blanco,
-    uno. Total, veinte votos."); {} when no candidate's votes are said."""
+    uno. Total, veinte votos."); {} when no candidate's votes are said, or nothing says it is a
+    count (a result, the scrutiny, blank or null votes, a total)."""
+    if _COUNT_CONTEXT_RE.search(t.low) is None:
+        return {}
     candidates: list[dict[str, Any]] = []
     for count, m in enumerate(_CANDIDATE_VOTES_RE.finditer(t.low)):
         if count >= _MAX_COUNTS:
@@ -2424,10 +2436,14 @@ def _election(t: _Text) -> dict[str, Any]:
     for count, m in enumerate(_ELECTED_RE.finditer(t.low)):
         if count >= _MAX_TRIGGERS:
             break
-        stop = _SENTENCE_END_RE.search(t.raw, m.end())
-        limit = min(stop.start() if stop else len(t.raw), m.end() + _MAX_ELECTION_CHARS)
-        sentence = _sentence_start(t, m.start())
-        if _PAST_TIME_RE.search(t.low, sentence, limit):
+        limit = min(len(t.raw), m.end() + _MAX_ELECTION_CHARS)
+        if stop := _SENTENCE_END_RE.search(t.raw, m.end(), limit):
+            limit = stop.start()
+        window = max(0, m.start() - _MAX_ELECTION_CHARS)  # the sentence's start, looked for nearby
+        sentence = max([window, *(e.end() for e in _ANNOUNCEMENT_END_RE.finditer(t.raw, window, m.start()))])
+        if _PAST_TIME_RE.search(t.low, sentence, limit) or _TOLD_RE.search(
+            t.low, max(0, m.start() - _TOLD_CHARS), m.start()
+        ):
             continue  # "cuando fue elegido presidente el año pasado…": a story, not a result
         person = _ELECTED_PERSON_RE.search(t.low, m.end(), limit)
         got: tuple[str, int] | None = None
@@ -2436,12 +2452,10 @@ def _election(t: _Text) -> dict[str, Any]:
             got = _take_person(t, person.start())
             said_to = got[1] if got else m.end()
         else:  # named before: "la concejala Ana Ruiz ha sido elegida presidenta"
-            before = _PERSON_BEFORE_RE.search(
-                t.low, max(sentence, m.start() - _MAX_ELECTION_CHARS), m.start()
-            )
+            before = _PERSON_BEFORE_RE.search(t.low, sentence, m.start())
             got = _take_person(t, before.start()) if before else None
-            if got is not None and t.low[got[1] : m.start()].strip(" ,"):
-                got = None
+            if got is not None and (t.low[got[1] : m.start()].strip(" ,") or m["v"] == "fue"):
+                got = None  # "el concejal Luis Mora fue elegido por voto popular…": his story
             said_to = min(_clause_end(t, m.end()), limit)
             office = _slice(t, m.end(), said_to)
         if got is None or not (got[0][:1].isupper() or t.raw == t.raw.lower()):
@@ -2475,16 +2489,16 @@ def _resolution(t: _Text, start: int) -> dict[str, str]:
 
 def _oath(t: _Text) -> str | None:
     """The sentences that declare the oath taken, as said ("Quedan debidamente posesionados los
-    diecinueve concejales presentes."), or None; a question ("¿Queda posesionado?") declares
-    nothing."""
+    diecinueve concejales presentes."), or None; a question ("¿Queda posesionado?") or a clause
+    telling of it ("cuando se posesionó el alcalde…") declares nothing."""
     said: list[str] = []
     starts: list[int] | None = None
     last_end = -1
     for count, m in enumerate(_OATH_RE.finditer(t.low)):
         if count >= _MAX_TRIGGERS:
             break
-        if m.start() < last_end:
-            continue  # in the sentence taken before
+        if m.start() < last_end or _TOLD_RE.search(t.low, max(0, m.start() - _TOLD_CHARS), m.start()):
+            continue  # in the sentence taken before, or told of ("cuando se posesionó…")
         if starts is None:
             starts = _sentence_starts(t)
         start = starts[bisect.bisect_right(starts, m.start()) - 1]
