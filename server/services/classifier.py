@@ -993,7 +993,15 @@ _VOTE_SUBJECTS: Final[tuple[tuple[re.Pattern[str], str | None], ...]] = (
     (re.compile(r"\bproyectos?\b|\bponencia\b|\barticulado\b"), TPL_PROYECTO_ACUERDO),
     (re.compile(r"\bproposici(?:on|ones)\b"), TPL_PROPOSICION),
     (re.compile(r"\bpropuestas?\b"), None),
-    (re.compile(r"\belecci(?:on|ones)\b|\belegir\b|\belegid[oa]s?\b|\bpostulaci"), TPL_DEBATE),
+    # a count for candidates is an election's too: blank votes, the scrutiny ("por la concejala
+    # Karina Escobar, doce votos; …; y un voto en blanco"); a sí/no vote has neither
+    (
+        re.compile(
+            r"\belecci(?:on|ones)\b|\belegir\b|\belegid[oa]s?\b|\bpostulaci|\bescrutinio\b"
+            r"|\bvotos?\s+en\s+blanco\b|\ben\s+blanco\s*[,:]?\s+(?:un\s+voto|uno)\b"
+        ),
+        TPL_DEBATE,
+    ),
 )
 _SIDE_WORDS: Final = r"si|no|a favor|en contra|afirmativos?|positivos?|negativos?"
 _FILL_WORDS: Final = r"(?:\s+(?:votos?|honorables|concejales|concejal|miembros|votaron|sufragios))*"
@@ -1125,6 +1133,10 @@ def _vote(t: _Text) -> dict[str, Any] | None:
     result = "empate" if tie else "negado" if _NEGATED_RE.search(said) else None
     if result is None and (_APPROVED_RE.search(said) or "por unanimidad" in said):
         result = "aprobado"
+    if not any(counts.values()) and not votes:
+        # Nothing counted: the count the result is said with ("aprobado por los diecinueve
+        # concejales presentes"), else none at all; a zero would be a figure nobody said.
+        counts = _unanimous_count(said, result)
     vote: dict[str, Any] = {
         **counts,
         "resultado": result,
@@ -1135,6 +1147,28 @@ def _vote(t: _Text) -> dict[str, Any] | None:
     if votes:  # only when members are named: an empty list would render an empty table
         vote["votos"] = votes
     return vote
+
+
+_MEMBERS: Final = r"(?:honorables\s+)?(?:concejales|concejalas|miembros|cabildantes|corporados)\b"
+# The count a result is said with when all present voted alike: "aprobado por los diecinueve
+# concejales presentes", "por unanimidad de los veinte concejales", "por unanimidad, con quince
+# votos". The article or "unanimidad" says it was all of them; "por diez concejales" does not
+# say how the others voted.
+_UNANIMOUS_RE: Final = re.compile(
+    rf"\bpor\s+(?:(?:la\s+)?unanimidad\s*,?\s+(?:de|con)\s+(?:los\s+|las\s+)?|los\s+|las\s+)"
+    rf"(?P<n>{_NUM_PHRASE})\s+(?:{_MEMBERS}|votos\b)"
+)
+
+
+def _unanimous_count(said: str, result: str | None) -> dict[str, int]:
+    """sí (approved) or no (negated) as the count said with a unanimous result, the other
+    sides none; {} when no count is said with it."""
+    side = {"aprobado": "si", "negado": "no"}.get(result or "")
+    m = _UNANIMOUS_RE.search(said) if side else None
+    value = _parse_number(m["n"]) if m else None
+    if side is None or value is None or not 0 < value <= 10_000:
+        return {}
+    return {"si": 0, "no": 0, "abstencion": 0, side: value}
 
 
 def _items_tally(votes: list[dict[str, str]]) -> dict[str, int]:
@@ -1162,21 +1196,37 @@ def _vote_template(t: _Text, previous: str | None) -> tuple[str, float]:
 
 _SESSION_TYPE_RE: Final = re.compile(
     r"\bsesion(?:es)?\s+(?:[^\W\d_]+\s+){0,2}?(?P<t>extraordinaria|ordinaria|plenaria|especial"
-    r"|solemne)\b|\b(?P<c>comision)\b|\b(?P<p>plenaria)\b"
+    r"|solemne|(?P<i>instalacion))\b|\b(?P<c>comision)\b|\b(?P<p>plenaria)\b"
 )
-_SESSION_TYPE_ORDER: Final = ("extraordinaria", "ordinaria", "especial", "solemne", "comisión")
+_SESSION_TYPE_ORDER: Final = ("instalación", "extraordinaria", "ordinaria", "especial", "solemne", "comisión")
 _SESSION_NUMBER_RE: Final = re.compile(
     rf"\bsesion\s+(?:[^\W\d_]+\s+){{0,2}}?(?:numero|no\.?|n[°o]\.?|#)\s*(?P<n>{_NUM_PHRASE})"
 )
+# Who presides, and whether provisionally (an installation session is presided by the oldest
+# member until the board is elected: "presidirá provisionalmente esta sesión el concejal de mayor
+# edad, el honorable concejal Jorge Eliécer Lozano").
+_PROVISIONALLY: Final = r"provisionalmente|transitoriamente|interinamente"
 _PRESIDE_RE: Final = re.compile(
-    r"\b(?:preside|presidira|presidida por|presidido por|bajo la presidencia de(?:l)?"
-    r"|presidiendo)\b\s*"
+    rf"\b(?:preside|presidira|presidiendo|bajo la presidencia de(?:l)?"
+    rf"|presidid[oa](?=\s+(?:(?:{_PROVISIONALLY})\s+)?por\b))\b\s*"
+    rf"(?:(?P<prov>{_PROVISIONALLY})\s+)?(?:por\s+)?"
+    r"(?:(?:esta|la)\s+sesion\s+)?(?:(?:el|la)\s+concejala?\s+de\s+mayor\s+edad\s*,?\s*)?"
 )
+_PERIOD_RE: Final = re.compile(r"\bperiodo\s+(?:constitucional\s+)?(?:(?:de|del)\s+)?(?:ano\s+)?")
+_PERIOD_JOINERS: Final = frozenset({"a", "al", "y", "guion", "hasta"})
+# Who installs the council for the mayor: "asisto como delegado del señor alcalde", "en calidad
+# de delegada de la alcaldesa".
+_DELEGATE_RE: Final = re.compile(
+    r"\bdelegad[oa]\s+(?:del|de\s+la)\s+(?:(?:senor|senora)\s+)?(?:alcalde|alcaldesa|gobernador"
+    r"|gobernadora)\b(?:\s+(?:distrital|municipal|departamental))?"
+)
+_SELF_INTRO_RE: Final = re.compile(r"\b(?:mi nombre es|me llamo|les habla)\s+")
+_MAX_OFFICE_CHARS: Final = 80
 # The session's secretary and the office as said: "actúa como secretaria de la comisión la
 # doctora Luz Perlaza", "la secretaria general, doctora Gloria Salcedo", "secretario ad hoc el
 # concejal Luis Mora", "el secretario general del Concejo, Héctor Londoño".
 _SECRETARY_RE: Final = re.compile(
-    r"\b(?P<office>secretari[oa](?:\s+general|\s+ad[\s-]?hoc)?"
+    r"\b(?P<office>secretari[oa](?:\s+general|\s+ad[\s-]?hoc|\s+provisional)?"
     r"(?:\s+de\s+la\s+comision(?:\s+(?:primera|segunda|tercera|cuarta|quinta|sexta|septima))?)?)"
     r"(?:\s+(?:del|de la)\s+(?:honorable\s+)?(?:concejo|corporacion)(?:\s+(?:municipal|distrital))?)?"
     r"\s*[,:]?\s*(?:(?:es|sera|actua)\s+)?"
@@ -1315,6 +1365,54 @@ def _commission(t: _Text) -> str | None:
     return None
 
 
+def _preside(t: _Text) -> dict[str, Any]:
+    """Who presides (``preside``), and ``preside_provisional`` when said to preside provisionally."""
+    for count, m in enumerate(_PRESIDE_RE.finditer(t.low)):
+        if count >= _MAX_TRIGGERS:
+            break
+        if (got := _take_person(t, m.end())) is not None:
+            return {"preside": got[0], **({"preside_provisional": True} if m["prov"] else {})}
+    return {}
+
+
+def _period(low: str) -> str | None:
+    """The constitutional period said ("para el período constitucional dos mil veinticuatro dos
+    mil veintisiete"), as "2024-2027"; None unless two years in order are said."""
+    for count, m in enumerate(_PERIOD_RE.finditer(low)):
+        if count >= _MAX_TRIGGERS:
+            break
+        toks = _tokens(low, m.end(), 12)
+        first = _number_at(toks, 0)
+        if first is None:
+            continue
+        i = first[1] + (first[1] < len(toks) and toks[first[1]] in _PERIOD_JOINERS)
+        second = _number_at(toks, i)
+        if second is not None and 1900 <= first[0] < second[0] <= 2200:
+            return f"{first[0]}-{second[0]}"
+    return None
+
+
+def _delegate(t: _Text) -> dict[str, str]:
+    """The mayor's delegate who installs the council: ``delegacion`` as said ("delegado del
+    señor alcalde"), ``delegado`` (the name, introduced by the speaker, "mi nombre es…", or
+    named right after: "el delegado del alcalde, doctor Álvaro Benítez") and ``delegado_cargo``
+    (the office said after the name: "…Benítez, secretario de gobierno distrital, y asisto…")."""
+    phrase = _DELEGATE_RE.search(t.low)
+    if phrase is None:
+        return {}
+    found = {"delegacion": _slice(t, phrase.start(), phrase.end())}
+    intro = _SELF_INTRO_RE.search(t.low)
+    got = _take_person(t, intro.end()) if intro else _person_after_role(t, phrase.end())
+    if got is None or not (got[0][:1].isupper() or t.raw == t.raw.lower()):
+        return found
+    found["delegado"] = got[0]
+    comma = _COMMA_RE.match(t.low, got[1])
+    if intro and comma and (role := _ROLE_RE.match(t.low, comma.end())) is not None:
+        end = min(_clause_end(t, role.end()), role.end() + _MAX_OFFICE_CHARS)
+        found["delegado_cargo"] = _slice(t, role.start("role"), end)
+    return found
+
+
 def _apertura_data(t: _Text) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if hora := _find_time(t.low):
@@ -1323,7 +1421,7 @@ def _apertura_data(t: _Text) -> dict[str, Any]:
         data["fecha"] = fecha
     kinds = set()
     for m in _SESSION_TYPE_RE.finditer(t.low):
-        kinds.add(m["t"] or ("comisión" if m["c"] else "plenaria"))
+        kinds.add("instalación" if m["i"] else m["t"] or ("comisión" if m["c"] else "plenaria"))
     for kind in (*_SESSION_TYPE_ORDER, "plenaria"):
         if kind in kinds:
             data["tipo_sesion"] = kind
@@ -1331,9 +1429,9 @@ def _apertura_data(t: _Text) -> dict[str, Any]:
     number = _SESSION_NUMBER_RE.search(t.low)
     if number and (value := _parse_number(number["n"])) is not None:
         data["numero_sesion"] = value
-    if preside := _person_after(_PRESIDE_RE, t):
-        data["preside"] = preside
-    data |= _secretary(t)
+    if periodo := _period(t.low):
+        data["periodo"] = periodo
+    data |= _preside(t) | _secretary(t) | _delegate(t)
     if comision := _commission(t):
         data["comision"] = comision
     if place := _PLACE_RE.search(t.low):
@@ -1455,9 +1553,14 @@ _ANSWER_RE: Final = re.compile(
 # Where a member's name called in a roll call can start: after a clause, or after the heading
 # of the call ("Honorables concejales: Ana Ruiz, presente.").
 _CLAUSE_MARKS: Final = ".;:!?¿¡"
+# The members counted present: "diecinueve concejales", "diecinueve de los veintiún concejales",
+# "respondieron diecinueve de veintiún". The number after "de (los)" is the whole corporation,
+# out of which they answered ("de los veintiún concejales electos"), not the count.
 _HEADCOUNT_RE: Final = re.compile(
-    rf"\b(?P<n>{_NUM_PHRASE})\s+(?:honorables\s+)?(?:concejales|concejalas|miembros|cabildantes"
-    r"|corporados)\b"
+    rf"(?<!\bde )(?<!\bde los )(?<!\bde las )\b(?P<n>{_NUM_PHRASE})\s+"
+    rf"(?:{_MEMBERS}|de\s+(?:los\s+|las\s+)?(?:{_NUM_PHRASE})\s+{_MEMBERS})"
+    rf"|\b(?:contest|respond)\w*(?:\s+(?:a|al)\s+(?:lista|llamado))?\s+(?P<m>{_NUM_PHRASE})\s+de\s+"
+    rf"(?:los\s+|las\s+)?(?:{_NUM_PHRASE})\b"
 )
 _NO_QUORUM_RE: Final = re.compile(
     r"\b(?:no hay|no existe|no tenemos|no hubo|sin|falta de|no se (?:conforma|configura|completa"
@@ -1940,7 +2043,7 @@ def _llamado_data(t: _Text) -> dict[str, Any]:
     elif _QUORUM_RE.search(t.low):
         data["quorum"] = "hay quórum"
     headcount = _HEADCOUNT_RE.search(t.low)
-    said = _parse_number(headcount["n"]) if headcount else None
+    said = _parse_number(headcount["n"] or headcount["m"]) if headcount else None
     if said is not None and said <= 10_000:
         data["total_presentes"] = said
     elif "presentes" in data:
@@ -2204,9 +2307,13 @@ _SENDER_STOP_RE: Final = re.compile(
     r"|solicitando|informando|que|y radicad|de fecha|con fecha|el dia|el pasado|dirigid[oa])\b"
 )
 _SUBJECT_RE: Final = re.compile(
-    r"\b(?:asunto|referencia)\s*:?\s*|\b(?:en la (?:que|cual)|en el (?:que|cual)|mediante la cual"
-    r"|por medio de la cual|sobre|referente a|relacionad[oa] con|acerca de)\s+"
+    r"\b(?:asunto|referencia)\s*:?\s*|\b(?:en la (?:que|cual)|en el (?:que|cual)"
+    r"|mediante (?:el|la|los|las) (?:cual|cuales)|por medio (?:del|de la|de los|de las) (?:cual|cuales)"
+    r"|sobre|referente a|relacionad[oa] con|acerca de)\s+"
 )
+# "mediante el cual remite la relación de…": the sending is said by "remitida por"; the subject is
+# what is sent.
+_SENDING_VERB_RE: Final = re.compile(r"(?:remiten?|envian?|allegan?|adjuntan?|trasladan?)\s+(?=\w)")
 _SUBJECT_STOP_RE: Final = re.compile(r"[.;?!](?:\s|$)|,?\s+(?:con\s+)?(?:numero de\s+)?radicad")
 _FILING_RE: Final = re.compile(
     r"\b(?:radicad[oa]|radicacion|numero de radicado)\s*(?:(?:bajo\s+)?(?:el\s+)?"
@@ -2224,11 +2331,20 @@ def _comunicacion_data(t: _Text) -> dict[str, Any]:
         if name:
             data["remitente"] = name
     subject_at = _SUBJECT_RE.search(t.low, sender.end() if sender else 0) or _SUBJECT_RE.search(t.low)
+    said_from = said_to = 0
     if subject_at:
         stop = _SUBJECT_STOP_RE.search(t.low, subject_at.end())
         end = min(stop.start() if stop else len(t.raw), subject_at.end() + 240)
-        if subject := _slice(t, subject_at.end(), end):
+        begin = subject_at.end()
+        if (verb := _SENDING_VERB_RE.match(t.low, begin)) is not None and verb.end() < end:
+            begin = verb.end()
+        if subject := _slice(t, begin, end):
             data["asunto"] = subject
+            said_from, said_to = subject_at.start(), end
+    # the letter's date: one said outside its subject ("radicado…, del veintinueve de diciembre de
+    # dos mil veintitrés, mediante el cual…"), not a date the subject speaks of
+    if fecha := _find_date(t.low[:said_from]) or _find_date(t.low[said_to:]):
+        data["fecha"] = fecha
     if filing := _FILING_RE.search(t.low):
         data["radicado"] = t.raw[filing.start("r") : filing.end("r")].rstrip(".-/")
     elif said := _filing_in_words(t.low):
@@ -2309,6 +2425,230 @@ def _firmas_data(t: _Text) -> dict[str, Any]:
         key = "presidente" if _fold(m["r"]).startswith("pres") else "secretario"
         data.setdefault(key, m["n"])
     return data
+
+
+# --------------------------------------------------------------------------------------------
+# Elections and oaths: decisions declared in the session's development
+# --------------------------------------------------------------------------------------------
+
+# "ha sido elegida presidenta …", "queda elegido primer vicepresidente …", "se declara electo …".
+_ELECTED_RE: Final = re.compile(
+    r"\b(?P<v>ha\s+sido|fue|queda|quedo|ha\s+quedado|resulta|resulto|se\s+declara|declaro)\s+"
+    r"(?:(?:legalmente|debidamente|democraticamente)\s+)?(?P<p>elegid[oa]|elect[oa])\b\s*(?:como\s+)?"
+)
+# Where the person elected is named after the office: an article and a member's role or a title.
+_ELECTED_PERSON_RE: Final = re.compile(
+    rf"\b(?:el|la|al|a\s+la)\s+(?:(?:senor|senora|honorable)\s+)?(?:concejala|concejal|{_TITLES})\b"
+)
+# A person elected named first: "la concejala Ana Ruiz ha sido elegida…", with the office after.
+_PERSON_BEFORE_RE: Final = re.compile(rf"(?:{_ELECTED_PERSON_RE.pattern})[^.;:!?]*$")
+_MAX_ELECTION_CHARS: Final = 160
+# A clause that tells of the election or the oath instead of declaring it: "cuando fue elegido…",
+# "desde que se posesionó…".
+_TOLD_RE: Final = re.compile(
+    r"\b(?:cuando|desde\s+que|mientras|si|una\s+vez|antes\s+de\s+que|despues\s+de\s+que)\s+$"
+)
+_TOLD_CHARS: Final = 24
+# What makes votes said after names a count: "el resultado es: …", "escrutinio", blank or null
+# votes, a total ("el concejal luis mora obtuvo cuarenta mil votos" is not one).
+_COUNT_CONTEXT_RE: Final = re.compile(r"\b(?:escrutinio|resultado|en\s+blanco|nul[oa]s?|total)\b")
+_RESOLUTION_RE: Final = re.compile(r"\bresolucion\s+(?:(?:numero|no\.?|n[°o]\.?|#)\s*)?")
+_VOTES_AFTER_RE: Final = re.compile(rf"\s*,?\s*(?:con\s+)?(?P<n>{_NUM_PHRASE})\s+votos?\b")
+_CANDIDATE_VOTES_RE: Final = re.compile(rf"\b(?P<n>{_NUM_PHRASE})\s+votos?\b")
+_BLANK_AFTER_RE: Final = re.compile(rf"\ben\s+blanco\s*[,:]?\s*(?P<n>{_NUM_PHRASE})\b")
+_BLANK_BEFORE_RE: Final = re.compile(rf"\b(?P<n>{_NUM_PHRASE})\s+(?:votos?\s+)?en\s+blanco\b")
+_NULL_AFTER_RE: Final = re.compile(rf"\b(?:votos?\s+)?nul[oa]s?\s*[,:]?\s*(?P<n>{_NUM_PHRASE})\b")
+_NULL_BEFORE_RE: Final = re.compile(rf"\b(?P<n>{_NUM_PHRASE})\s+(?:votos?\s+)?nul[oa]s?\b")
+_TOTAL_RE: Final = re.compile(
+    rf"\btotal\s*(?:de\s+)?[,:]?\s*(?P<n>{_NUM_PHRASE})\s+(?:votos|papeletas|sufragios|tarjetones)\b"
+    rf"|\btotal\s*[,:]\s*(?P<m>{_NUM_PHRASE})\b"
+)
+# Words a candidate's name is not made of, when it is read back from the votes said after it.
+_COUNT_WORD_TEXT: Final = """
+    blanco blancos nulo nulos nula nulas total resultado escrutinio presidencia vicepresidencia
+    primer primera segunda segundo tercera tercer votacion papeleta papeletas candidato candidata
+    candidatos postulado postulada
+    """
+_COUNT_WORDS: Final = frozenset(_COUNT_WORD_TEXT.split())
+_MAX_COUNTS: Final = 40
+_NAME_BEFORE_CHARS: Final = 80
+_COUNT_GAP_RE: Final = re.compile(r"\s*[,:]?\s*(?:con\s+)?$")
+_WORD_RE: Final = re.compile(r"[^\W\d_][\w'’\-]*")
+# The oath declared: "quedan debidamente posesionados…", "se posesionó el concejal…", "toma
+# posesión ante la presidencia". "solicito… para posesionarme", "a tomar posesión", "posesión de
+# los concejales electos" (the agenda's point) are not.
+_OATH_RE: Final = re.compile(
+    r"\b(?:queda|quedan|quedo|quedaron|ha\s+quedado|han\s+quedado|declaro|declaramos)\s+"
+    r"(?:(?:debidamente|legalmente|formalmente)\s+)?posesionad[oa]s?\b"
+    r"|\bse\s+(?:posesiono|posesionaron|posesiona|posesionan|ha\s+posesionado|han\s+posesionado)\b"
+    r"|\b(?:toma|toman|tomo|tomaron|ha\s+tomado|han\s+tomado)\s+posesion\b"
+)
+
+
+def _number_of(said: str | None) -> int | None:
+    value = _parse_number(said) if said else None
+    return value if value is not None and value <= 10_000 else None
+
+
+def _name_before(t: _Text, end: int) -> str | None:
+    """The candidate's name said right before end ("Ana María Velasco, dieciocho votos"; "…
+    vicepresidencia diana carolina mosquera diecinueve votos"): the words of a name back to
+    punctuation, a function word or a word of the count; two words at least, capitalised unless
+    the text is all in lowercase (speech to text), then written as a name."""
+    start = max(0, end - _NAME_BEFORE_CHARS)
+    gap = _COUNT_GAP_RE.search(t.low, start, end)
+    if gap is None:
+        return None
+    words = list(_WORD_RE.finditer(t.raw, start, gap.start()))
+    taken: list[re.Match[str]] = []
+    for word in reversed(words):
+        key = t.low[word.start() : word.end()]
+        after = taken[-1].start() if taken else gap.start()
+        if t.raw[word.end() : after].strip() or (key in _NAME_STOPWORDS and key not in _NAME_PARTICLES):
+            break
+        if key in _COUNT_WORDS or len(taken) >= _MAX_NAME_WORDS:
+            break
+        taken.append(word)
+    while taken and t.low[taken[-1].start() : taken[-1].end()] in _NAME_PARTICLES:
+        taken.pop()  # "… de la Torre": a name does not start with its particles
+    names = [w.group(0) for w in reversed(taken)]
+    lowercase = t.raw == t.raw.lower()
+    if len(names) < 2 or not (lowercase or all(n[0].isupper() or _fold(n) in _NAME_PARTICLES for n in names)):
+        return None
+    name = " ".join(names)
+    return _capitalised(name) if lowercase else name
+
+
+def _count_said(t: _Text, after: re.Pattern[str], before: re.Pattern[str]) -> int | None:
+    """A count said as "en blanco, uno" or as "un voto en blanco" (the first way first: in "…
+    diecinueve votos en blanco uno" the nineteen are the candidate's)."""
+    m = after.search(t.low) or before.search(t.low)
+    return _number_of(m["n"]) if m else None
+
+
+def _scrutiny(t: _Text) -> dict[str, Any]:
+    """The count of an election as said: each candidate's votes, the blank and null votes and the
+    total ("Ana María Velasco, diecisiete votos; Luisa Fernanda Caicedo, dos votos; en blanco,
+    uno. Total, veinte votos."); {} when no candidate's votes are said, or nothing says it is a
+    count (a result, the scrutiny, blank or null votes, a total)."""
+    if _COUNT_CONTEXT_RE.search(t.low) is None:
+        return {}
+    candidates: list[dict[str, Any]] = []
+    for count, m in enumerate(_CANDIDATE_VOTES_RE.finditer(t.low)):
+        if count >= _MAX_COUNTS:
+            break
+        name, votes = _name_before(t, m.start()), _number_of(m["n"])
+        if name is not None and votes is not None and all(c["nombre"] != name for c in candidates):
+            candidates.append({"nombre": name, "votos": votes})
+    if not candidates:
+        return {}
+    found: dict[str, Any] = {"candidatos": candidates}
+    if (blank := _count_said(t, _BLANK_AFTER_RE, _BLANK_BEFORE_RE)) is not None:
+        found["en_blanco"] = blank
+    if (null := _count_said(t, _NULL_AFTER_RE, _NULL_BEFORE_RE)) is not None:
+        found["nulos"] = null
+    if (total := _TOTAL_RE.search(t.low)) and (value := _number_of(total["n"] or total["m"])) is not None:
+        found["total"] = value
+    return found
+
+
+def _election(t: _Text) -> dict[str, Any]:
+    """The result of an election declared ("En consecuencia, ha sido elegida presidenta del
+    Concejo … la honorable concejala Ana María Velasco", "Queda elegido primer vicepresidente el
+    concejal Julián Restrepo Arboleda", "la concejala Ana Ruiz ha sido elegida presidenta"): who
+    (``elegido``), the office as said (``cargo``, when said), the participle as said
+    (``participio``: "elegida"), the votes when said with it ("… con diecisiete votos") and the
+    resolution issued; {} if none is. One said of the past ("…el año pasado") is none."""
+    for count, m in enumerate(_ELECTED_RE.finditer(t.low)):
+        if count >= _MAX_TRIGGERS:
+            break
+        limit = min(len(t.raw), m.end() + _MAX_ELECTION_CHARS)
+        if stop := _SENTENCE_END_RE.search(t.raw, m.end(), limit):
+            limit = stop.start()
+        window = max(0, m.start() - _MAX_ELECTION_CHARS)  # the sentence's start, looked for nearby
+        sentence = max([window, *(e.end() for e in _ANNOUNCEMENT_END_RE.finditer(t.raw, window, m.start()))])
+        if _PAST_TIME_RE.search(t.low, sentence, limit) or _TOLD_RE.search(
+            t.low, max(0, m.start() - _TOLD_CHARS), m.start()
+        ):
+            continue  # "cuando fue elegido presidente el año pasado…": a story, not a result
+        person = _ELECTED_PERSON_RE.search(t.low, m.end(), limit)
+        got: tuple[str, int] | None = None
+        if person is not None:
+            office = _slice(t, m.end(), person.start())
+            got = _take_person(t, person.start())
+            said_to = got[1] if got else m.end()
+        else:  # named before: "la concejala Ana Ruiz ha sido elegida presidenta"
+            before = _PERSON_BEFORE_RE.search(t.low, sentence, m.start())
+            got = _take_person(t, before.start()) if before else None
+            if got is not None and (t.low[got[1] : m.start()].strip(" ,") or m["v"] == "fue"):
+                got = None  # "el concejal Luis Mora fue elegido por voto popular…": his story
+            said_to = min(_clause_end(t, m.end()), limit)
+            office = _slice(t, m.end(), said_to)
+        if got is None or not (got[0][:1].isupper() or t.raw == t.raw.lower()):
+            continue
+        name = _capitalised(got[0]) if t.raw == t.raw.lower() else got[0]
+        found: dict[str, Any] = {"elegido": name, "participio": _fold(m["p"])}
+        if office:  # "Queda elegida la concejala Ana Ruiz.": the office is the item's, unsaid
+            found["cargo"] = office
+        if (votes := _VOTES_AFTER_RE.match(t.low, said_to)) and (value := _number_of(votes["n"])) is not None:
+            found["votos"] = value
+        return found | _resolution(t, m.end())
+    return {}
+
+
+def _resolution(t: _Text, start: int) -> dict[str, str]:
+    """The resolution issued for the election, as said after it ("Se expide la resolución
+    número cero cero uno del dos de enero de dos mil veinticuatro"): ``resolucion`` as written
+    ("001") and its ``resolucion_fecha``."""
+    m = _RESOLUTION_RE.search(t.low, start)
+    if m is None:
+        return {}
+    groups, _ = _groups_at(_tokens(t.low, m.end(), 12), 0, 2)
+    if not groups:
+        return {}
+    found = {"resolucion": "-".join(groups)}
+    stop = _SENTENCE_END_RE.search(t.raw, m.end())
+    if fecha := _find_date(t.low[m.end() : stop.start() if stop else len(t.low)]):
+        found["resolucion_fecha"] = fecha
+    return found
+
+
+def _oath(t: _Text) -> str | None:
+    """The sentences that declare the oath taken, as said ("Quedan debidamente posesionados los
+    diecinueve concejales presentes."), or None; a question ("¿Queda posesionado?") or a clause
+    telling of it ("cuando se posesionó el alcalde…") declares nothing."""
+    said: list[str] = []
+    starts: list[int] | None = None
+    last_end = -1
+    for count, m in enumerate(_OATH_RE.finditer(t.low)):
+        if count >= _MAX_TRIGGERS:
+            break
+        if m.start() < last_end or _TOLD_RE.search(t.low, max(0, m.start() - _TOLD_CHARS), m.start()):
+            continue  # in the sentence taken before, or told of ("cuando se posesionó…")
+        if starts is None:
+            starts = _sentence_starts(t)
+        start = starts[bisect.bisect_right(starts, m.start()) - 1]
+        stop = _SENTENCE_END_RE.search(t.raw, m.end())
+        end = stop.end() if stop else len(t.raw)
+        last_end = end
+        sentence = t.raw[start:end].strip()
+        if not sentence.endswith("?") and "¿" not in sentence:
+            said.append(sentence)
+    return " ".join(said) or None
+
+
+def _decisions(t: _Text) -> dict[str, Any]:
+    """What an intervention declares besides its words (the acta records it on a line of its
+    own): an election's count (``escrutinio``) and result (``eleccion``), the oath taken
+    (``posesion``). Read only when the utterance names one of them."""
+    found: dict[str, Any] = {}
+    if "voto" in t.low and (scrutiny := _scrutiny(t)):
+        found["escrutinio"] = scrutiny
+    if ("elegid" in t.low or "elect" in t.low) and (election := _election(t)):
+        found["eleccion"] = election
+    if "posesi" in t.low and (oath := _oath(t)):
+        found["posesion"] = oath
+    return found
 
 
 _EXTRACTORS: Final[dict[str, Callable[[_Text], dict[str, Any]]]] = {
@@ -2427,7 +2767,8 @@ _PROYECTO_RE: Final = re.compile(
 )
 _PROPOSICION_RE: Final = re.compile(r"\bproposici(?:on|ones)\b")
 _APERTURA_WEAK_RE: Final = re.compile(
-    r"\b(?:preside|presidida por|presidido por|bajo la presidencia)\b|\bsiendo las?\b"
+    r"\b(?:preside|presidira|presidida por|presidido por|bajo la presidencia)\b|\bsiendo las?\b"
+    r"|\bactua(?:ra)?\s+como\s+secretari[oa]\b"
 )
 # Sections said only once the session is under way (see _is_apertura_weak).
 _UNDER_WAY: Final = frozenset(TEMPLATE_IDS) - {TPL_APERTURA, TPL_LLAMADO_LISTA, TPL_DEBATE}
@@ -2519,6 +2860,8 @@ _RECESS_RE: Final = re.compile(
     r"|reiniciamos|retoma|retomamos)\b(?:\s+[^\W\d_]+){0,2}?\s+(?:sesion|plenaria)\b"
 )
 _NOT_IN_PLACE: Final = frozenset({TPL_APERTURA, TPL_CIERRE, TPL_FIRMAS})
+# Sections of interventions, where an election or an oath is declared (see _decisions).
+_DECIDING_TEMPLATES: Final = frozenset({TPL_DEBATE, TPL_VARIOS})
 # Words of a line after the closing that stays in it ("Así quedó convocada la plenaria, presidente.
 # Buenas tardes a todos."); a longer one, said after it, is a speech of its own.
 _MAX_AFTER_CLOSING_WORDS: Final = 20
@@ -2793,6 +3136,8 @@ def _classify(
     arrivals, departures = _arrivals(t), _departures(t)
     template, confidence = _choose(t, previous, next_point, bool(arrivals or departures))
     data = _EXTRACTORS[template](t)
+    if template in _DECIDING_TEMPLATES:
+        data |= _decisions(t)
     if template in _VOTING_TEMPLATES and (vote := _vote(t)) is not None:
         data["votacion"] = vote
     if _is_chair_conduct(t):
