@@ -412,14 +412,7 @@ class Orchestrator:
                 except TimeoutError as exc:
                     raise ServiceUnavailable("CORE timed out", service="core") from exc
 
-        base = {
-            "block_id": new_id("blk"),
-            "version": 1,
-            "created_at": time.time(),
-            "created_by": principal.sub,
-            "source": source,
-            "human_edited": False,
-        }
+        base = self._block_base(principal, source)
         try:
             result = await with_retries(call, self.settings.retry)
         except AstraError as exc:
@@ -440,6 +433,18 @@ class Orchestrator:
             "structured_data": result.structured_data,
             "confidence": result.confidence,
             "audio_metadata": merged_audio,
+        }
+
+    @staticmethod
+    def _block_base(principal: Principal, source: dict[str, Any]) -> dict[str, Any]:
+        """The fields every new block starts with, whatever CORE answers (or not)."""
+        return {
+            "block_id": new_id("blk"),
+            "version": 1,
+            "created_at": time.time(),
+            "created_by": principal.sub,
+            "source": source,
+            "human_edited": False,
         }
 
     def _pending_review(
@@ -646,19 +651,23 @@ class Orchestrator:
         )
 
         async def call_core(previous: str | None) -> CoreResult:
-            if gone is not None:
-                raise gone
             return await self.core.process_audio(dataclasses.replace(req, previous_template_id=previous))
 
-        block = await self._core_block(
-            meta,
-            _SYSTEM,
-            call_core,
-            text="",
-            previous_template=await self.buffer.last_template(session_id),
-            source={"kind": "audio", "utterance_id": record["utterance_id"]},
-            audio_metadata=audio_metadata,
-        )
+        previous_template = await self.buffer.last_template(session_id)
+        source = {"kind": "audio", "utterance_id": record["utterance_id"]}
+        if gone is not None:  # CORE is not called (nor timed as a CORE call): 0 attempts
+            base = self._block_base(_SYSTEM, source)
+            block = self._pending_review(base, meta, "", previous_template, gone, 0, audio_metadata)
+        else:
+            block = await self._core_block(
+                meta,
+                _SYSTEM,
+                call_core,
+                text="",
+                previous_template=previous_template,
+                source=source,
+                audio_metadata=audio_metadata,
+            )
         if block["type"] == "TEMPLATE" and not block["text"].strip():
             return await self._retire_silent(meta, record)
         block["position"] = record["position"]
