@@ -629,13 +629,9 @@ class Orchestrator:
             # Removed or damaged behind our back: a human must review the gap; every later try
             # would fail the same way, and finalize would wait for it forever.
             try:
-                pcm = pcm16_of_wav(await self.store.get_bytes(record["audio_ref"]))
-            except NotFound:
-                gone = NotFound("the utterance's stored audio is missing", code="AUDIO_MISSING")
-            except (wave.Error, EOFError) as exc:
-                gone = InvalidInput(
-                    f"the utterance's stored audio is unreadable: {exc}", code="AUDIO_UNREADABLE"
-                )
+                pcm = await self._stored_pcm(record["audio_ref"])
+            except (NotFound, InvalidInput) as exc:
+                gone = exc
         audio_metadata = {
             "time_start": record["time_start"],
             "time_end": record["time_end"],
@@ -692,6 +688,20 @@ class Orchestrator:
         elif commit.outcome == "ok":  # not "dup": another owner's answer landed first
             self.metrics.blocks.labels(block["type"]).inc()
 
+    async def _stored_pcm(self, audio_ref: str) -> bytes:
+        """The PCM16 of an utterance's stored WAV; AUDIO_MISSING (the store has it no more, or will
+        not let us read it) or AUDIO_UNREADABLE (not a WAV any more) otherwise."""
+        try:
+            return pcm16_of_wav(await self.store.get_bytes(audio_ref))
+        except NotFound as exc:
+            raise NotFound(
+                f"the utterance's stored audio is missing ({exc.message})", code="AUDIO_MISSING"
+            ) from exc
+        except (wave.Error, EOFError) as exc:
+            raise InvalidInput(
+                f"the utterance's stored audio is unreadable: {exc}", code="AUDIO_UNREADABLE"
+            ) from exc
+
     async def _retire_silent(self, meta: SessionMeta, record: dict[str, Any]) -> None:
         """Whisper heard no words (noise the VAD let through): no block, but the log says so and
         keeps the audio reference, so the audit can still point to it."""
@@ -716,7 +726,7 @@ class Orchestrator:
         audio_ref = (block.get("audio_metadata") or {}).get("audio_ref")
         previous = None
         if audio_ref:
-            pcm = pcm16_of_wav(await self.store.get_bytes(audio_ref))
+            pcm = await self._stored_pcm(audio_ref)
             req = AudioRequest(
                 meta.tenant_id, meta.pinned["adapter_id"], pcm, meta.pinned["entities_dictionary"]
             )
