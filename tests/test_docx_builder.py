@@ -67,7 +67,7 @@ HEADINGS = {
     "ZONE_PROYECTOS": "PROYECTOS DE ACUERDO",
     "ZONE_PROPOSICIONES": "PROPOSICIONES",
     "ZONE_COMUNICACIONES": "COMUNICACIONES",
-    "ZONE_VARIOS": "PROPOSICIONES Y VARIOS",
+    "ZONE_VARIOS": "VARIOS",
     "ZONE_CIERRE": "CIERRE DE LA SESIÓN",
 }
 STYLE_MAP = {
@@ -229,6 +229,15 @@ def test_skeleton_headings_precede_zones() -> None:
         assert _style(previous) == "Estilo_Cali"
     letterhead = [_text(p) for p in _paragraphs(body)[:2]]
     assert letterhead == ["CONCEJO DISTRITAL DE SANTIAGO DE CALI", "ACTA DE SESIÓN PLENARIA"]
+
+
+def test_no_section_heading_of_the_skeleton_repeats_another() -> None:
+    """Each heading names its own zone: "PROPOSICIONES Y VARIOS" over the varios zone repeated the
+    proposals' heading, and a session with both printed two headings for proposiciones."""
+    body = _body(SKELETON)
+    headings = [_text(p) for p in _paragraphs(body) if _style(p) == "Estilo_Cali"]
+    assert len(headings) == len(HEADINGS)
+    assert [(a, b) for a in headings for b in headings if b.startswith(f"{a} ")] == []
 
 
 def test_skeleton_defines_styles_with_their_kinds() -> None:
