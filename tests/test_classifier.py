@@ -2321,6 +2321,39 @@ def test_varios_announced_at_the_start_is_the_point(text: str) -> None:
     assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_VARIOS
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Presidenta, en varios, solicito un minuto de silencio por el fallecimiento del exconcejal Luis "
+        "Eduardo Vásquez, ocurrido el pasado treinta de diciembre.",
+        "Señor presidente, en varios quiero informar que el puente de la carrera quinta sigue cerrado.",
+        "En varios, pido que se oficie a la Secretaría de Salud.",
+    ],
+)
+def test_a_request_made_in_varios_is_other_business(text: str) -> None:
+    """A member saying the request is made "en varios" (after addressing the chair or not) speaks
+    in other business, even right after a proposal was approved (it stayed with the proposal)."""
+    assert classify(text, previous_template_id=TPL_PROPOSICION).template_id == TPL_VARIOS
+
+
+def test_proposiciones_y_varios_announced_with_the_proposals_is_the_proposals_section() -> None:
+    """The point "proposiciones y varios" announced and the secretary asked for the proposals
+    takes the proposals up: the proposals' section (it went to varios, after the proposals read
+    under it). Announced alone, it is still varios."""
+    assert sections(
+        [
+            "octavo punto proposiciones y varios. señora secretaria hay proposiciones sobre la mesa",
+            "Sí, presidenta. Proposición presentada por los concejales Diana Carolina Mosquera y Harold "
+            "Mauricio Cuero: citar al secretario de seguridad a debate de control político.",
+            "Presidenta, en varios, solicito un minuto de silencio por el fallecimiento del exconcejal.",
+        ],
+        previous=TPL_COMUNICACION,
+    ) == [TPL_PROPOSICION, TPL_PROPOSICION, TPL_VARIOS]
+    assert classify(
+        "Octavo punto, proposiciones y varios.", previous_template_id=TPL_COMUNICACION
+    ).template_id == (TPL_VARIOS)
+
+
 # --------------------------------------------------------------------------------------------
 # Facts a summarising template writes: guests, proposal numbers, filing numbers, ponentes
 # --------------------------------------------------------------------------------------------

@@ -2277,6 +2277,10 @@ _VARIOS_RE: Final = re.compile(
     r"(?:(?:pasamos|continuamos|seguimos|vamos|avanzamos|procedemos)\s+(?:a|al|con)\s+)?"
     r"(?:(?:en\s+)?(?:el\s+)?punto\s+(?:de\s+)?|en\s+)?varios\b"
     rf"(?=\s*(?:[.:;!?]|$)|\s*,?\s*(?:se\s+)?(?:le\s+)?(?:{_SPEAKER_TRIGGER_RE.pattern}))"
+    # A member's own request made in the point, at the start, after addressing the chair or not:
+    # "Presidenta, en varios, solicito un minuto de silencio…", "En varios quiero informar…".
+    r"|^\W*+(?:(?:senor|senora)\s+)?(?:president[ea]\W++)?en\s+(?:el\s+punto\s+de\s+)?varios\s*,?\s*"
+    r"(?=(?:yo\s+)?(?:solicito|pido|propongo|quiero|quisiera|deseo|me\s+permito|presento|informo)\b)"
 )
 _COMUNICACION_RE: Final = re.compile(
     r"\b(?:comunicacion|oficio|carta|misiva|correspondencia|circular|derecho de peticion)(?:es|s)?"
@@ -2423,15 +2427,27 @@ def _own_requests(t: _Text) -> tuple[list[int], list[int]]:
     return starts, ends
 
 
-def _proposicion_at(t: _Text) -> int | None:
-    """Where a proposición presented or considered is first named, or None. One cited as the
-    basis of a debate ("el cuestionario de la proposición 47") or the one ending a bill's
-    ponencia ("la proposición con que termina el informe de ponencia") is not one."""
-    for m in _PROPOSICION_RE.finditer(t.low):
+def _proposicion_at(t: _Text, start: int = 0) -> int | None:
+    """Where a proposición presented or considered is first named (from ``start``), or None. One
+    cited as the basis of a debate ("el cuestionario de la proposición 47") or the one ending a
+    bill's ponencia ("la proposición con que termina el informe de ponencia") is not one."""
+    for m in _PROPOSICION_RE.finditer(t.low, start):
         cited = _PROPOSAL_CITED_RE.search(t.low, max(0, m.start() - 40), m.start())
         if cited is None and _PONENCIA_PROPOSAL_RE.match(t.low, m.start()) is None:
             return m.start()
     return None
+
+
+def _varios_at(t: _Text) -> int | None:
+    """Where the point "varios" is named, or None. The point "proposiciones y varios" announced
+    and a proposición then named ("Octavo punto, proposiciones y varios. Señora secretaria, ¿hay
+    proposiciones sobre la mesa?") takes the proposals up first: that is the proposals' section."""
+    m = _VARIOS_RE.search(t.low)
+    if m is None:
+        return None
+    if m.group(0).startswith("proposiciones") and _proposicion_at(t, m.end()) is not None:
+        return None
+    return m.start()
 
 
 def _comunicacion_at(t: _Text) -> int | None:
@@ -2459,7 +2475,7 @@ _SECTION_RULES: Final[tuple[tuple[str, _Rule], ...]] = (
     (TPL_APROBACION_ACTAS, _first(_ACTAS_RE)),
     (TPL_APERTURA, _first(_APERTURA_RE)),
     (TPL_LLAMADO_LISTA, _first(_LLAMADO_RE)),
-    (TPL_VARIOS, _first(_VARIOS_RE)),
+    (TPL_VARIOS, _varios_at),
     (TPL_COMUNICACION, _comunicacion_at),
     (TPL_CIERRE, _first(_CONVOCATION_RE)),
     (TPL_PROYECTO_ACUERDO, _first(_PROYECTO_RE)),
