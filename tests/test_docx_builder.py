@@ -1438,9 +1438,9 @@ def _arrival(block_id: str, name: str, hora: str) -> dict[str, Any]:
 def test_a_roll_call_said_over_several_blocks_shows_an_arrival_once() -> None:
     """Who is present in one block, who did not answer in the next, the quorum and who is
     excused in a third: a
-    member said absent who arrives later is shown late where she was listed, not "Ausente" in
-    one table and "Llegó tarde" in another; a member present in an earlier block who is said
-    to arrive again gets no second row."""
+    member said absent who arrives later is shown late where she was listed, not "Ausente" and
+    "Llegó tarde" in two rows; a member present in an earlier block who is said
+    to arrive again gets no second row. The call is one table."""
     blocks = [
         {**_roll_call_block(presentes=["Luis Mora", "Eva Paz"]), "block_id": "r1"},
         {**_roll_call_block(ausentes=["Ana Ruiz", "Pedro Gómez"]), "block_id": "r2"},
@@ -1449,9 +1449,13 @@ def test_a_roll_call_said_over_several_blocks_shows_an_arrival_once() -> None:
         _arrival("c2", "Luis Mora", "09:45"),
     ]
     assert _all_roll_call_rows(_build(blocks, templates=CALI_TEMPLATES)) == [
-        [["Luis Mora", "Presente"], ["Eva Paz", "Presente"]],
-        [["Pedro Gómez", "Ausente"], ["Ana Ruiz", "Llegó tarde (9:40 a. m.)"]],
-        [["Marta Lía", "Excusado"]],
+        [
+            ["Luis Mora", "Presente"],
+            ["Eva Paz", "Presente"],
+            ["Pedro Gómez", "Ausente"],
+            ["Marta Lía", "Excusado"],
+            ["Ana Ruiz", "Llegó tarde (9:40 a. m.)"],
+        ]
     ]
 
 
@@ -1459,7 +1463,10 @@ def test_an_arrival_does_not_override_a_roll_call_a_person_edited() -> None:
     """A stenographer corrected the roll call (Harold Cuero absent): a later constancia of his
     arrival leaves it as the person left it (a human edit wins); an unedited roll call after
     it still takes a member it did not list."""
-    edited = {**_roll_call_block(presentes=["Ana Gómez"], ausentes=["Harold Cuero"]), "human_edited": True}
+    edited = {
+        **_roll_call_block(presentes=["Ana Gómez"], ausentes=["Harold Cuero"], quorum="no hay quórum"),
+        "human_edited": True,
+    }
     assert _all_roll_call_rows(_build([edited, _arrival("c", "Harold Cuero", "09:40")])) == [
         [["Ana Gómez", "Presente"], ["Harold Cuero", "Ausente"]]
     ]
@@ -1471,6 +1478,72 @@ def test_an_arrival_does_not_override_a_roll_call_a_person_edited() -> None:
     assert _all_roll_call_rows(_build(blocks)) == [
         [["Ana Gómez", "Presente"], ["Harold Cuero", "Ausente"]],
         [["Tulio Gaviria", "Ausente"], ["Juan Paz", "Llegó tarde (10:05 a. m.)"]],
+    ]
+
+
+def _called(block_id: str, text: str, **data: Any) -> dict[str, Any]:
+    """A roll-call block said as ``text``."""
+    return {**_roll_call_block(**data), "block_id": block_id, "text": text}
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_a_roll_call_said_over_several_blocks_gets_one_table(templates: dict[str, Any] | None) -> None:
+    """The secretary calls half the members in one utterance and the rest, with the quorum, in
+    the next: each is written as said, then one table with every member and the quorum (it was
+    a table after each, the second with a header row of its own). A verification of the quorum
+    later in the session keeps its own table."""
+    blocks = [
+        _called("r0", "Señor secretario, sírvase llamar a lista."),
+        _called(
+            "r1",
+            "Ana Gómez, presente. Luis Mora, no contesta.",
+            presentes=["Ana Gómez"],
+            ausentes=["Luis Mora"],
+        ),
+        _called("r2", "Eva Paz, presente. Hay quórum decisorio.", presentes=["Eva Paz"], quorum="decisorio"),
+        _block("d", "ZONE_DEBATE", "Tiene la palabra el concejal Juan Paz.", template_id="TPL_DEBATE"),
+        _called("r3", "Verificación del quórum. Ana Gómez, presente.", presentes=["Ana Gómez"]),
+    ]
+    content = [
+        ("p", _text(el)) if el.tag == f"{{{W}}}p" else ("tbl", _table_rows(el)[1:])
+        for el in _zone(_build(blocks, templates=templates), "ZONE_ROLLCALL")
+    ]
+    assert content == [
+        ("p", "Señor secretario, sírvase llamar a lista."),
+        ("p", "Ana Gómez, presente. Luis Mora, no contesta."),
+        ("p", "Eva Paz, presente. Hay quórum decisorio."),
+        ("tbl", [["Ana Gómez", "Presente"], ["Eva Paz", "Presente"], ["Luis Mora", "Ausente"]]),
+        ("p", "Quórum: decisorio." if templates else "Quórum: decisorio"),
+        ("p", "Verificación del quórum. Ana Gómez, presente."),
+        ("tbl", [["Ana Gómez", "Presente"]]),
+    ]
+
+
+def test_a_member_called_again_starts_another_roll_call() -> None:
+    """A second call right after the first (a member called again, no quorum said in between) is
+    another roll call, with its own table; a block of another section between two lists ends the
+    call too."""
+    again = [
+        _called(
+            "r1",
+            "Ana Gómez, presente. Luis Mora, no contesta.",
+            presentes=["Ana Gómez"],
+            ausentes=["Luis Mora"],
+        ),
+        _called("r2", "Segundo llamado. Luis Mora, presente.", presentes=["Luis Mora"]),
+    ]
+    assert _all_roll_call_rows(_build(again)) == [
+        [["Ana Gómez", "Presente"], ["Luis Mora", "Ausente"]],
+        [["Luis Mora", "Presente"]],
+    ]
+    apart = [
+        again[0],
+        _block("d", "ZONE_DEBATE", "Buenos días."),
+        {**again[1], "structured_data": {"presentes": ["Eva Paz"]}},
+    ]
+    assert _all_roll_call_rows(_build(apart)) == [
+        [["Ana Gómez", "Presente"], ["Luis Mora", "Ausente"]],
+        [["Eva Paz", "Presente"]],
     ]
 
 

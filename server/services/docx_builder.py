@@ -100,7 +100,9 @@ false or a mapping → Spanish words). True/false are written "sí"/"no".
                  block's ``llegadas``) are shown under ``tarde`` in the roll call before them,
                  no longer absent or excused, members said to leave (``salidas``) under
                  ``retirados``, and members excused in a roll-call block of their own after it
-                 under ``excusados`` (:func:`_with_arrivals`, at build time).
+                 under ``excusados`` (:func:`_with_arrivals`, at build time). One roll call
+                 said over several blocks gets one table, after its last block that lists
+                 members (:func:`_roll_call_tables`).
   ``votes``      the nominal vote of ``votacion``: a table Concejal | Voto from ``votos`` and a
                  summary paragraph. ``"headers"``, ``"labels"`` ({"si": "Sí", "no": "No",
                  "abstencion": "Abstención"}) and ``"summary"`` (Jinja2 text, or null for none)
@@ -1413,6 +1415,7 @@ class _Renderer:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     mark_human_edits: bool = False
     vote_plans: Mapping[int, _VotePlan] = field(default_factory=dict)
+    roll_calls: Mapping[int, Mapping[str, list[Any]] | None] = field(default_factory=dict)
     image_count: int = 0
     comments: list[_PendingComment] = field(default_factory=list)
 
@@ -1442,7 +1445,15 @@ class _Renderer:
         ctx = _context(data, text, block.get("label"), self.metadata)
         before = _last_child(container)
         wrote_paragraph = wrote_any = False
+        in_a_call = id(block) in self.roll_calls
+        whole_call = self.roll_calls.get(id(block))
         for element in self.templates.elements(block.get("template_id")):
+            if element.kind == "roll_call" and in_a_call:
+                # one roll call said over several blocks: its one table, after its last block
+                if whole_call is None or not element.applies({**ctx, **whole_call}):
+                    continue
+                wrote_any = self.roll_call(container, whole_call, geo, element) or wrote_any
+                continue
             if not element.applies(ctx):
                 continue
             role = element.role or zone_role
@@ -1965,6 +1976,58 @@ def _departed(out: list[Mapping[str, Any]], roll_calls: Sequence[int], departure
     out[home] = {**out[home], "structured_data": {**out[home]["structured_data"], **changed}}
 
 
+def _roll_call_tables(blocks: Sequence[Mapping[str, Any]]) -> dict[int, dict[str, list[Any]] | None]:
+    """One roll call said over several blocks (the secretary calls half the members in one
+    utterance and the rest in the next) gets one attendance table, after the last block that
+    lists members, with every member of the call: ``{id(block): the lists of the whole call}``
+    for that block, ``None`` (no table) for the blocks before it; a roll call said in one block
+    is not in the plan. The blocks of one call follow each other in the session (deleted blocks
+    and images passed over; a roll-call block that lists no one, such as the chair's "sírvase
+    llamar a lista", does not end it). Another block said in between, the quorum or the count
+    declared (the call is over), or a member called again (a second call, a verification of the
+    quorum) starts another roll call, which keeps a table of its own. Derived when the document
+    is built, like :func:`_with_arrivals` (whose result it reads): the stored blocks stay as said."""
+    plans: dict[int, dict[str, list[Any]] | None] = {}
+    call: list[Mapping[str, Any]] = []
+    called: set[str] = set()
+
+    def close() -> None:
+        if len(call) > 1:
+            whole: dict[str, list[Any]] = {}
+            for block in call:
+                for key, members in _roll_call_lists(block).items():
+                    whole.setdefault(key, []).extend(members)
+                plans[id(block)] = None
+            plans[id(call[-1])] = whole
+        call.clear()
+        called.clear()
+
+    for block in blocks:
+        if block.get("deleted") or block.get("type") == "IMAGE":
+            continue
+        data = block.get("structured_data")
+        if (
+            block.get("type") != "TEMPLATE"
+            or block.get("template_id") != "TPL_LLAMADO_LISTA"
+            or not isinstance(data, Mapping)
+        ):
+            close()
+            continue
+        if call and block.get("target_placeholder") != call[-1].get("target_placeholder"):
+            close()
+        lists = _roll_call_lists(block)
+        if any(lists.values()):
+            names = {name for members in lists.values() for m in members if (name := _person_name(m))}
+            if names & called:
+                close()  # the same member called again: a second roll call
+            call.append(block)
+            called.update(names)
+        if _quorum(data) is not None or not _is_empty(data.get("total_presentes")):
+            close()
+    close()
+    return plans
+
+
 @dataclass(frozen=True, slots=True)
 class _VotePlan:
     """How a block's vote is written once the vote is seen whole (see :func:`_vote_plans`)."""
@@ -2183,7 +2246,8 @@ def build_docx(
     if dupes:
         raise BuildError(f"skeleton: zone(s) {', '.join(dupes)} appear more than once")
     blocks = given_the_floor(blocks)
-    by_zone = _validate_blocks(_with_arrivals(blocks), {zone.name for zone in zones})
+    attended = _with_arrivals(blocks)
+    by_zone = _validate_blocks(attended, {zone.name for zone in zones})
     if not by_zone.get(SIGNATURE_ZONE) and (signatures := _signatures_of_opening(blocks)) is not None:
         by_zone[SIGNATURE_ZONE] = [signatures]
 
@@ -2197,6 +2261,7 @@ def build_docx(
         metadata=meta,
         mark_human_edits=mark_human_edits,
         vote_plans=_vote_plans(by_zone),
+        roll_calls=_roll_call_tables(attended),
     )
     for zone in zones:
         geometry = _zone_geometry(body, zone.element)
