@@ -279,6 +279,30 @@ def test_orden_dia_splits_items_on_digit_numbering() -> None:
     assert got["puntos"] == ["1. Llamado a lista", "2. Lectura del acta número 45", "3. Varios"]
 
 
+@pytest.mark.parametrize(
+    ("text", "last"),
+    [
+        ("Orden del día. Primero, llamado a lista. Segundo, varios. ¿Lo aprueba la plenaria?", "2. Varios"),
+        (
+            "Orden del día: primero, llamado a lista; segundo, varios. Está leído, señor presidente.",
+            "2. Varios",
+        ),
+        ("Orden del día: llamado a lista; lectura del acta; varios. Es todo, presidente.", "3. Varios"),
+        (
+            "Orden del día. Primero, llamado a lista. Segundo, intervención del Sr. Alcalde.",
+            "2. Intervención del Sr. Alcalde",
+        ),
+        ("Orden del día. Primero, llamado a lista. Segundo, proyecto No. 12. Tercero, varios", "3. Varios"),
+    ],
+)
+def test_what_is_said_after_the_agenda_is_not_its_last_item(text: str, last: str) -> None:
+    """The last item ends with its sentence: the chair's "¿Lo aprueba la plenaria?" or the
+    secretary's "Está leído" after the reading was part of it ("2. Varios. ¿Lo aprueba la
+    plenaria?"), and the acta's numbered agenda printed it as an item. A period after an
+    abbreviation does not end the item."""
+    assert data(text, TPL_ORDEN_DIA)["puntos"][-1] == last
+
+
 def test_orden_dia_continues_after_a_previous_agenda_block() -> None:
     """A continued reading ("quinto..., sexto...") after the agenda stays in the agenda."""
     result = classify("quinto, informe de comisiones; sexto, varios", previous_template_id=TPL_ORDEN_DIA)

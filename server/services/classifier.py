@@ -1409,16 +1409,37 @@ def _item_text(t: _Text, start: int, end: int) -> str:
     return text[:1].upper() + text[1:]
 
 
+# A new sentence after the last item: "…Octavo, proposiciones y varios. ¿Lo aprueba la plenaria?"
+_SENTENCE_START_RE: Final = re.compile(r"(?<=[.!?…])\s++(?=[¿¡]?[A-ZÁÉÍÓÚÑ])|[¿¡]")
+_ABBREVIATIONS: Final = frozenset({"sr", "sra", "srta", "dr", "dra", "no", "nro", "num", "art", "ing", "lic"})
+
+
+def _last_item_end(t: _Text, start: int) -> int:
+    """Where the last item of an agenda read aloud ends: with its sentence, so that what is said
+    after the items ("¿Lo aprueba la plenaria?", "Está leído, señor presidente.") is not taken
+    for part of the last one; the text's end when no other sentence follows. A period after an
+    abbreviation ("Sr. Alcalde", "No. 12") does not end it."""
+    for m in _SENTENCE_START_RE.finditer(t.raw, start):
+        if m.group(0) in "¿¡":
+            return m.start()
+        before = t.low[max(start, m.start() - 9) : m.start() - 1].split()
+        if not before or before[-1] not in _ABBREVIATIONS:
+            return m.start()
+    return len(t.raw)
+
+
 def _orden_dia_data(t: _Text) -> dict[str, Any]:
     marks = _agenda_marks(t.low)
     points: list[str] = []
     for i, mark in enumerate(marks):
-        item = _item_text(t, mark.end, marks[i + 1].start if i + 1 < len(marks) else len(t.raw))
+        end = marks[i + 1].start if i + 1 < len(marks) else _last_item_end(t, mark.end)
+        item = _item_text(t, mark.end, end)
         if item:
             points.append(f"{mark.value}. {item}")
     if not points and (intro := _AGENDA_INTRO_RE.search(t.low)):
         bounds = [intro.end(), *(m.end() for m in _SEMICOLON_RE.finditer(t.low, intro.end()))]
-        items = [_item_text(t, a, b) for a, b in zip(bounds, [*bounds[1:], len(t.raw)], strict=True)]
+        ends = [*bounds[1:], _last_item_end(t, bounds[-1])]
+        items = [_item_text(t, a, b) for a, b in zip(bounds, ends, strict=True)]
         if len([i for i in items if i]) >= 2:
             points = [f"{n}. {item}" for n, item in enumerate(filter(None, items), 1)]
     return {"puntos": points}
