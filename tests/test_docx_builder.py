@@ -26,6 +26,7 @@ from server.services.docx_builder import (
     BuildError,
     build_docx,
     check_skeleton,
+    check_templates,
     given_the_floor,
     inspect_skeleton,
 )
@@ -625,7 +626,7 @@ def test_agenda_items_numbered_as_text() -> None:
 
 def test_agenda_items_keep_the_numbers_the_classifier_announced() -> None:
     """Items the classifier numbered as said ("5. …" in a continued reading) are not renumbered,
-    so the acta never reads "1. 5. …"."""
+    so the acta never reads "1. 5. …"; the reading is the items alone, written once."""
     from server.services.classifier import classify
 
     said = classify("Quinto, informe de la Personería. Sexto, proposiciones y varios.", {}, "TPL_ORDEN_DIA")
@@ -634,7 +635,7 @@ def test_agenda_items_keep_the_numbers_the_classifier_announced() -> None:
         "o2", "ZONE_AGENDA", said.text, template_id="TPL_ORDEN_DIA", structured_data=said.structured_data
     )
     texts = [_text(p) for p in _paragraphs(_zone(_build([block]), "ZONE_AGENDA"))]
-    assert texts[1:] == ["5. Informe de la Personería", "6. Proposiciones y varios"]
+    assert texts == ["5. Informe de la Personería", "6. Proposiciones y varios"]
 
 
 def test_signature_zone_uses_signature_style() -> None:
@@ -951,6 +952,73 @@ def test_five_thousand_blocks_with_tenant_templates() -> None:
     for i, p in enumerate(paragraphs):
         expected = f"CONCEJAL {i % 21} (concejal): dijo {i}" if i % 2 else f"intervención {i}"
         assert _text(p) == expected
+
+
+AGENDA_READ = (
+    "Orden del día. Primero, llamado a lista y verificación del quórum. Segundo, instalación del Concejo "
+    "por parte del delegado del señor alcalde. Tercero, posesión de los concejales electos. Cuarto, "
+    "proposiciones y varios. ¿Lo aprueba la plenaria?"
+)
+AGENDA_ITEMS = [
+    "1. Llamado a lista y verificación del quórum",
+    "2. Instalación del Concejo por parte del delegado del señor alcalde",
+    "3. Posesión de los concejales electos",
+    "4. Proposiciones y varios",
+]
+
+
+def _agenda_zone(*blocks: dict[str, Any], templates: dict[str, Any] | None = None) -> list[str]:
+    return [_text(p) for p in _paragraphs(_zone(_build(list(blocks), templates=templates), "ZONE_AGENDA"))]
+
+
+def _agenda_block(text: str, puntos: list[Any]) -> dict[str, Any]:
+    return _block("o", "ZONE_AGENDA", text, template_id="TPL_ORDEN_DIA", structured_data={"puntos": puntos})
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_the_agenda_read_aloud_is_written_once(templates: dict[str, Any] | None) -> None:
+    """The chair's "sírvase dar lectura al orden del día", then the agenda read: it was written as
+    read and then again as a numbered list. The generic rendering writes the words before the
+    items, the numbered items, the words after them (the approval asked for); Cali's the
+    reading as said. The chair's request, which has no items, is written as said."""
+    from server.services.classifier import classify
+
+    said = classify(AGENDA_READ, {}, "TPL_ORDEN_DIA")
+    assert said.structured_data["puntos"] == AGENDA_ITEMS
+    asked = "señor secretario sirvase dar lectura al orden del dia"
+    blocks = [_agenda_block(asked, []), _agenda_block(said.text, said.structured_data["puntos"])]
+    if templates is None:
+        assert _agenda_zone(*blocks) == [asked, "Orden del día.", *AGENDA_ITEMS, "¿Lo aprueba la plenaria?"]
+    else:
+        assert _agenda_zone(*blocks, templates=templates) == [asked, AGENDA_READ]
+
+
+@pytest.mark.parametrize("mode", ["around", "whole"])
+def test_an_agenda_whose_items_are_not_in_its_text_keeps_both(mode: str) -> None:
+    """Items that cannot be matched to the text as read (one corrected apart, words said between
+    two items that are not a marker) leave the text as said and the numbered items: what is left
+    out is only ever the items printed as the list. Items found print once, in either mode."""
+    templates = {"TPL_ORDEN_DIA": [{"table": "agenda", "text": mode}]}
+    said = "Orden del día: primero, llamado a lista; segundo, varios."
+    found = _agenda_zone(_agenda_block(said, ["1. Llamado a lista", "2. Varios"]), templates=templates)
+    assert found == (["Orden del día:", "1. Llamado a lista", "2. Varios"] if mode == "around" else [said])
+    for text, puntos in (
+        (said, ["1. Llamado a lista", "2. Asuntos varios"]),
+        (
+            "Orden del día: primero, llamado a lista; hay quórum; segundo, varios.",
+            ["Llamado a lista", "Varios"],
+        ),
+        ("Segundo, varios. Primero, llamado a lista.", ["Llamado a lista", "Varios"]),
+    ):
+        written = _agenda_zone(_agenda_block(text, puntos), templates=templates)
+        assert written[0] == text and len(written) == 3
+
+
+def test_the_agenda_text_mode_is_checked() -> None:
+    """ "text" of an agenda is "around" or "whole"; anything else is a configuration problem."""
+    assert check_templates({"TPL_ORDEN_DIA": [{"table": "agenda", "text": "around"}]}) == []
+    (problem,) = check_templates({"TPL_ORDEN_DIA": [{"table": "agenda", "text": "todo"}]})
+    assert '"text" must be one of' in problem
 
 
 def _said(block_id: str, template_id: str = "TPL_DEBATE", **data: Any) -> dict[str, Any]:

@@ -124,7 +124,17 @@ false or a mapping → Spanish words). True/false are written "sí"/"no".
                  from the list's get a Word comment for the reviewer. How blocks are grouped
                  into votes: :func:`_vote_plans`.
   ``agenda``     the items of ``puntos`` as paragraphs numbered as text ("1. …"; items already
-                 numbered as announced keep their number).
+                 numbered as announced keep their number). ``"text"`` says how the block's text
+                 (the agenda as read: "Orden del día. Primero, llamado a lista. Segundo, …") is
+                 written with them, so the agenda is stated once: ``"around"`` writes the words
+                 before the first item, the numbered items in place of the items as said, then
+                 the words after the last (what is left out is exactly the items and their
+                 markers: "Segundo,", "punto tres:"); ``"whole"`` writes the text as said and no
+                 list. When the items are not all found in the text, in order, with only their
+                 markers between them (the text or the items corrected apart), both write the
+                 text, then the numbered items, so nothing said is lost; a block without items
+                 writes nothing (the fallback writes its text). Without ``"text"``, the items
+                 alone (the template writes the text if it wants it).
 Their paragraphs (summary, agenda items) take the element's ``"role"`` (default as above).
 
 :func:`check_templates` lists the problems of a templates object (unknown keys, roles or
@@ -696,6 +706,53 @@ def _item_text(value: Any) -> str:
     return _as_text(value).strip()
 
 
+# An agenda item's marker as said: "primero", "punto número dos", "tercer punto", "4.", "cinco".
+_ITEM_ORDINAL = (
+    r"(?:decim[oa]\s*)?(?:primer[oa]?|segund[oa]|tercer[oa]?|cuart[oa]|quint[oa]|sext[oa]|sep?tim[oa]"
+    r"|octav[oa]|noven[oa])|decim[oa]|undecim[oa]|duodecim[oa]|uno|dos|tres|cuatro|cinco|seis|siete"
+    r"|ocho|nueve|diez|once|doce|trece|catorce|quince|[0-9]{1,2}"
+)
+_ITEM_MARKER = rf"(?:punto\s+(?:numero\s+)?)?(?:{_ITEM_ORDINAL})\b(?:\s+punto\b)?"
+_ITEM_SEPARATORS = r"[\s,;:.\-–()]*"
+# What may come between two items read one after the other: separators and the next marker.
+_BETWEEN_ITEMS_RE = re.compile(rf"{_ITEM_SEPARATORS}(?:(?:y\s+)?{_ITEM_MARKER}{_ITEM_SEPARATORS})?")
+# The first item's marker, at the end of the words before it.
+_FIRST_MARKER_RE = re.compile(rf"(?<![^\W\d_]){_ITEM_MARKER}{_ITEM_SEPARATORS}\Z")
+_FOLD_ACCENTS = str.maketrans("áéíóúü", "aeiouu")
+
+
+def _fold_same_length(text: str) -> str:
+    """Lower case without accents, one character for each (so positions match the text)."""
+    low = text.lower()
+    if len(low) != len(text):
+        low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    return low.translate(_FOLD_ACCENTS)
+
+
+def _read_items(text: str, items: Sequence[str]) -> tuple[str, str] | None:
+    """The words of an agenda read aloud that are not its items: (before the first item, after
+    the last), when every item ("1. Llamado a lista", its number left out) is found in ``text``
+    in order, with nothing but separators and the next item's marker ("Segundo,", "punto
+    tres:") between two of them; else None. What is left out of the two is then exactly the
+    items, as numbered, and their markers as said."""
+    low = _fold_same_length(text)
+    spans: list[tuple[int, int]] = []
+    at = 0
+    for item in items:
+        said = _fold_same_length(_NUMBERED.sub("", item, count=1).strip())
+        start = low.find(said, at) if said else -1
+        if start < 0:
+            return None
+        if spans and _BETWEEN_ITEMS_RE.fullmatch(low, spans[-1][1], start) is None:
+            return None
+        spans.append((start, start + len(said)))
+        at = start + len(said)
+    marker = _FIRST_MARKER_RE.search(low, 0, spans[0][0])
+    before = text[: marker.start() if marker else spans[0][0]].strip()
+    after = text[spans[-1][1] :].lstrip(" \t\n,;:.-–)").strip()
+    return before, after
+
+
 def _fold(value: str) -> str:
     return value.strip().lower().translate(str.maketrans("áéíóú", "aeiou")).replace(".", "").replace(" ", "_")
 
@@ -796,8 +853,9 @@ _ELEMENT_KEYS = {
     "paragraph": frozenset({"paragraph", "role", "when", "requires"}),
     "roll_call": frozenset({"table", "role", "when", "requires", "headers", "labels"}),
     "votes": frozenset({"table", "role", "when", "requires", "headers", "labels", "summary"}),
-    "agenda": frozenset({"table", "role", "when", "requires"}),
+    "agenda": frozenset({"table", "role", "when", "requires", "text"}),
 }
+AGENDA_TEXT_MODES = ("around", "whole")
 _ROLL_CALL_LABELS = {
     "presentes": "Presente",
     "ausentes": "Ausente",
@@ -861,10 +919,12 @@ DEFAULT_TEMPLATES: Mapping[str, list[dict[str, Any]]] = {
     ],
     "TPL_ORDEN_DIA": [
         _SPEAKER_LINE,
-        _TEXT_LINE,
+        {**_TEXT_LINE, "when": "(not orador or anuncio) and not puntos"},
         _ROLL_CALL,
         {**_QUORUM_LINE, "when": _ROLL_CALL_WHEN},
-        {"table": "agenda"},
+        # the agenda read aloud: its items once, numbered, with the words around them
+        {"table": "agenda", "text": "around", "when": "not orador or anuncio"},
+        {"table": "agenda", "when": "orador and not anuncio"},
         _VOTES,
     ],
 }
@@ -1126,6 +1186,7 @@ class _Element:
     fast_name: str | None  # the paragraph is exactly ``{{ name }}``
     headers: tuple[str, str]
     labels: Mapping[str, str]
+    text: str | None = None  # agenda: how the block's text is written with the items
 
     def applies(self, ctx: Mapping[str, Any]) -> bool:
         for name in self.requires:
@@ -1317,6 +1378,7 @@ class _Compiler:
         fast: str | None = None
         headers: tuple[str, str] = ("", "")
         labels: Mapping[str, str] = {}
+        text_mode: str | None = None
         if kind == "paragraph":
             template, fast = self.text(where, raw["paragraph"], '"paragraph"')
         elif kind == "roll_call":
@@ -1333,9 +1395,13 @@ class _Compiler:
             summary = raw.get("summary", _DEFAULT_SUMMARY)
             if summary is not None:
                 template, _ = self.text(where, summary, '"summary"')
+        elif kind == "agenda" and "text" in raw:
+            text_mode = raw["text"]
+            if text_mode not in AGENDA_TEXT_MODES:
+                self.problem(where, f'"text" must be one of {", ".join(map(repr, AGENDA_TEXT_MODES))}')
         if len(self.problems) != before:
             return None
-        return _Element(kind, role, requires, when, template, fast, headers, labels)
+        return _Element(kind, role, requires, when, template, fast, headers, labels, text_mode)
 
     def compile(self, templates: Any) -> dict[str, tuple[_Element, ...]]:
         if not isinstance(templates, Mapping):
@@ -1468,7 +1534,9 @@ class _Renderer:
                 plan = self.vote_plans.get(id(block))
                 wrote_any = self.vote(container, data.get("votacion"), geo, element, ctx, plan) or wrote_any
             elif element.kind == "agenda":
-                wrote_any = self.agenda(container, data, self.style(role)) or wrote_any
+                wrote_items, wrote_text = self.agenda(container, data, text, self.style(role), element.text)
+                wrote_any = wrote_items or wrote_any
+                wrote_paragraph = wrote_text or wrote_paragraph
         if not wrote_paragraph and (text or not wrote_any):
             # the fallback: what was said is kept, where the block begins
             p = _add_paragraph(container, self.style(zone_role), text)
@@ -1509,16 +1577,32 @@ class _Renderer:
         _add_table(container, self.roles.get("TABLE"), element.headers, rows, (0.7, 0.3), geo)
         return True
 
-    def agenda(self, container: Any, data: Mapping[str, Any], style_id: str) -> bool:
+    def agenda(
+        self, container: Any, data: Mapping[str, Any], text: str, style_id: str, mode: str | None
+    ) -> tuple[bool, bool]:
+        """The items as numbered paragraphs, with the block's text as ``mode`` says (see the
+        module docstring); returns (anything written, the text written)."""
         items = data.get("puntos")
         if not isinstance(items, list) or not items:
-            return False
-        for number, item in enumerate(items, start=1):
-            text = _item_text(item)
+            return False, False
+        texts = [_item_text(item) for item in items]
+        read = _read_items(text, texts) if mode is not None else None
+        if mode == "whole" and read is not None:
+            _add_paragraph(container, style_id, text)  # the items are in it, as read
+            return True, True
+        if mode is not None and read is None and text.strip():
+            _add_paragraph(container, style_id, text)  # the items are not found in it: keep both
+        if read is not None and read[0]:
+            _add_paragraph(container, style_id, read[0])
+        for number, item_text in enumerate(texts, start=1):
             # Items may carry the number as announced ("5. …" when a reading goes on in a
             # second block); number the others by position.
-            _add_paragraph(container, style_id, text if _NUMBERED.match(text) else f"{number}. {text}")
-        return True
+            _add_paragraph(
+                container, style_id, item_text if _NUMBERED.match(item_text) else f"{number}. {item_text}"
+            )
+        if read is not None and read[1]:
+            _add_paragraph(container, style_id, read[1])
+        return True, mode is not None and bool(text.strip())
 
     def vote(
         self,
