@@ -390,6 +390,82 @@ def test_empty_zones_keep_one_empty_body_paragraph() -> None:
         assert _style(content[0]) == "Texto_Acta"
 
 
+def _headings(out: bytes) -> list[str]:
+    return [_text(p) for p in _paragraphs(_body(out)) if _style(p) == "Estilo_Cali"]
+
+
+def test_a_tenant_leaves_out_or_names_the_sections_a_session_did_not_have() -> None:
+    """An installation session has no previous acta nor bills: the acta printed their headings
+    over an empty paragraph. Zones the tenant maps to null are left out with their heading; a
+    sentence is written in its zone; a zone with blocks, or one not named, is as before."""
+    empty_zones = {
+        "ZONE_PRIOR_ACTAS": None,
+        "ZONE_PROYECTOS": None,
+        "ZONE_VARIOS": "No se presentaron asuntos varios.",
+        "ZONE_DEBATE": None,
+    }
+    out = _build([_block("b1", "ZONE_DEBATE", "Hola.")], empty_zones=empty_zones)
+    assert inspect_skeleton(out).zones == tuple(
+        z for z in ZONES if z not in ("ZONE_PRIOR_ACTAS", "ZONE_PROYECTOS")
+    )
+    assert _headings(out) == [
+        h for z, h in HEADINGS.items() if z not in ("ZONE_PRIOR_ACTAS", "ZONE_PROYECTOS")
+    ]
+    assert [_text(p) for p in _paragraphs(_zone(out, "ZONE_VARIOS"))] == ["No se presentaron asuntos varios."]
+    assert _style(_paragraphs(_zone(out, "ZONE_VARIOS"))[0]) == "Texto_Acta"
+    assert [_text(p) for p in _paragraphs(_zone(out, "ZONE_DEBATE"))] == ["Hola."]
+    assert [_text(p) for p in _paragraphs(_zone(out, "ZONE_COMUNICACIONES"))] == [""]
+
+
+def test_a_heading_over_a_zone_still_there_stays() -> None:
+    """A skeleton with one heading over two marker zones and a subheading over a third: the
+    heading goes only when nothing is left under it (a subheading over a zone still there keeps
+    it), and marker paragraphs are left out too."""
+    doc = Document()
+    for name in ("Texto_Acta", "Estilo_Cali", "Subtitulo_Acta"):
+        doc.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+    for text, style in (
+        ("PROPOSICIONES Y VARIOS", "Estilo_Cali"),
+        ("[[ZONE_A]]", "Texto_Acta"),
+        ("[[ZONE_B]]", "Texto_Acta"),
+        ("CIERRE", "Estilo_Cali"),
+        ("Convocatoria", "Subtitulo_Acta"),
+        ("[[ZONE_C]]", "Texto_Acta"),
+        ("Anexos", "Subtitulo_Acta"),
+        ("[[ZONE_D]]", "Texto_Acta"),
+    ):
+        doc.add_paragraph(text, style=style)
+    raw = io.BytesIO()
+    doc.save(raw)
+    style_map = {"Texto_Acta": "BODY", "Estilo_Cali": "HEADING_1", "Subtitulo_Acta": "HEADING_2"}
+
+    def built(blocks: list[dict[str, Any]]) -> list[str]:
+        out = build_docx(
+            raw.getvalue(),
+            style_map=style_map,
+            blocks=blocks,
+            images={},
+            empty_zones=dict.fromkeys(("ZONE_A", "ZONE_B", "ZONE_C", "ZONE_D")),
+        )
+        return [_text(p) for p in _paragraphs(_body(out))]
+
+    one = [_block("b", "ZONE_B", "varios"), _block("c", "ZONE_C", "mañana")]
+    assert built(one) == ["PROPOSICIONES Y VARIOS", "varios", "CIERRE", "Convocatoria", "mañana"]
+    assert built([_block("a", "ZONE_A", "proposición")]) == ["PROPOSICIONES Y VARIOS", "proposición"]
+    assert built([]) == []
+
+
+def test_empty_zones_are_checked_against_the_skeleton() -> None:
+    """A zone the skeleton lacks, or a value that is neither a sentence nor null, is a
+    configuration problem at session start (check_skeleton) and a build error."""
+    bad = {"ZONE_INEXISTENTE": None, "ZONE_VARIOS": "  ", "ZONE_PROYECTOS": 3}
+    problems = check_skeleton(SKELETON, STYLE_MAP, PLACEHOLDER_MAP, bad)
+    assert len(problems) == 3 and all(p.startswith("empty_zones:") for p in problems)
+    assert check_skeleton(SKELETON, STYLE_MAP, PLACEHOLDER_MAP, {"ZONE_VARIOS": None}) == []
+    with pytest.raises(BuildError, match="ZONE_INEXISTENTE"):
+        _build([], empty_zones=bad)
+
+
 def test_content_outside_zones_is_unchanged() -> None:
     """Letterhead, headings, section properties, header and footer are left untouched."""
     blocks = [_block(f"b{i}", zone, f"texto {i}") for i, zone in enumerate(ZONES)]

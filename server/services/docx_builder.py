@@ -413,6 +413,24 @@ def _duplicate_zones(zones: Sequence[_Zone]) -> list[str]:
     return dupes
 
 
+def _empty_zones_problems(empty_zones: Any, zone_names: set[str]) -> list[str]:
+    """Problems of a tenant's ``empty_zones`` (zone name -> a sentence, or null) for a skeleton."""
+    if not isinstance(empty_zones, Mapping):
+        return ["empty_zones: must be an object mapping zone names to a sentence or null"]
+    problems: list[str] = []
+    for name, sentence in empty_zones.items():
+        if name not in zone_names:
+            problems.append(
+                f"empty_zones: zone {name!r} is not in the skeleton "
+                f"(zones: {', '.join(sorted(zone_names)) or 'none'})"
+            )
+        if sentence is not None and (not isinstance(sentence, str) or not sentence.strip()):
+            problems.append(
+                f"empty_zones: {name!r} must be a sentence to write, or null to leave the section out"
+            )
+    return problems
+
+
 def inspect_skeleton(skeleton: bytes) -> SkeletonInfo:
     """List a skeleton's zones (in document order) and the names of the styles it defines."""
     doc = _open(skeleton)
@@ -424,14 +442,19 @@ def inspect_skeleton(skeleton: bytes) -> SkeletonInfo:
 
 
 def check_skeleton(
-    skeleton: bytes, style_map: Mapping[str, str], placeholder_map: Mapping[str, str]
+    skeleton: bytes,
+    style_map: Mapping[str, str],
+    placeholder_map: Mapping[str, str],
+    empty_zones: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """Human-readable problems between a skeleton and a tenant's maps; ``[]`` when all fine.
 
     ``placeholder_map`` maps a template/intent to the zone its blocks go to; every zone it
     targets must exist in the skeleton. Every style named in ``style_map`` must exist with the
     kind its role needs, every role must be known, and the required role BODY must be mapped.
-    A skeleton python-docx cannot read is one problem, whatever python-docx raises.
+    Every zone ``empty_zones`` names must exist, with a sentence or null (see
+    :func:`build_docx`). A skeleton python-docx cannot read is one problem, whatever
+    python-docx raises.
     """
     try:
         doc = _open(skeleton)
@@ -460,6 +483,7 @@ def check_skeleton(
             )
     for name in _duplicate_zones(zones):
         problems.append(f"skeleton: zone {name!r} appears more than once")
+    problems.extend(_empty_zones_problems(empty_zones or {}, zone_names))
     _, style_problems = _resolve_roles(style_map, styles)
     problems.extend(style_problems)
     return problems
@@ -1811,6 +1835,43 @@ def _finish_zone(zone: _Zone, container: Any, empty_style: str) -> None:
         marker.getparent().remove(marker)
 
 
+def _heading_level(el: Any, levels: Mapping[str, int]) -> int | None:
+    """1 or 2 for a paragraph in the tenant's HEADING_1 or HEADING_2 style, else None."""
+    if el.tag != W_P:
+        return None
+    style = el.find(f"{W_PPR}/{W_PSTYLE}")
+    return levels.get(style.get(W_VAL) or "") if style is not None else None
+
+
+def _leave_out(zone: _Zone, container: Any, levels: Mapping[str, int]) -> None:
+    """Take an empty zone out of the document, and the section heading right before it when
+    nothing is left under that heading (it is followed by a heading of its level or above, or
+    by the end of the body), and so on up (a heading whose last subheading went). A heading over
+    another zone still there stays, and so does a paragraph that ends a section (its
+    ``sectPr``), emptied."""
+    element = zone.element
+    heading = element.getprevious()
+    if not zone.is_sdt:
+        container.getparent().remove(container)
+    if not zone.is_sdt and element.find(f"{W_PPR}/{W_SECTPR}") is not None:
+        for child in list(element):
+            if child.tag != W_PPR:
+                element.remove(child)
+    else:
+        element.getparent().remove(element)
+    while heading is not None:
+        level = _heading_level(heading, levels)
+        if level is None or heading.find(f"{W_PPR}/{W_SECTPR}") is not None:
+            return
+        after = heading.getnext()
+        below = _heading_level(after, levels) if after is not None else None
+        if not (after is None or after.tag == W_SECTPR or (below is not None and below <= level)):
+            return
+        above = heading.getprevious()
+        heading.getparent().remove(heading)
+        heading = above
+
+
 def _max_shape_id(doc: Any) -> int:
     ids = [int(v) for v in doc.element.xpath("//@id") if str(v).isdigit()]
     return max(ids, default=0)
@@ -2303,18 +2364,25 @@ def build_docx(
     comment_author: str = "ASTRA",
     templates: Mapping[str, Any] | None = None,
     mark_human_edits: bool = False,
+    empty_zones: Mapping[str, str | None] | None = None,
 ) -> bytes:
     """Fill ``skeleton`` with ``blocks`` and return the acta as DOCX bytes.
 
     Blocks (already in final order) go into their ``target_placeholder`` zone; zones are
     filled in document order, so images are numbered as they appear. Content outside the
-    zones (letterhead, headings, header, footer, section properties) is left untouched. An
-    empty zone is left with one empty BODY paragraph. TEMPLATE blocks are written by the
+    zones (letterhead, headings, header, footer, section properties) is left untouched, but for
+    the headings of sections left out. A zone no block went to is left with one empty BODY
+    paragraph, unless the tenant's ``empty_zones`` names it: with a sentence ("No se
+    presentaron proposiciones."), the zone says that, in BODY; with None, the section is left
+    out, the zone and its heading (the HEADING_1/HEADING_2 paragraph right before it, when
+    nothing else is left under it), as an acta does not list sections the session did not
+    have. TEMPLATE blocks are written by the
     tenant's ``templates`` (empty or None: the built-in :data:`DEFAULT_TEMPLATES`; see the
     module docstring); an intervention right after the chair's grant of the floor is written
     under the speaker the grant named (:func:`given_the_floor`). With ``mark_human_edits``,
     blocks edited by a person get a comment. Raises :class:`BuildError` for a skeleton, style
-    map or templates problem, a block aimed at a missing zone, or a missing image.
+    map, templates or ``empty_zones`` problem, a block aimed at a missing zone, or a missing
+    image.
     """
     template_set, template_problems = _template_set(templates)
     if template_set is None:
@@ -2329,12 +2397,16 @@ def build_docx(
     dupes = _duplicate_zones(zones)
     if dupes:
         raise BuildError(f"skeleton: zone(s) {', '.join(dupes)} appear more than once")
+    empty_zones = empty_zones or {}
+    if problems := _empty_zones_problems(empty_zones, {zone.name for zone in zones}):
+        raise BuildError("; ".join(problems))
     blocks = given_the_floor(blocks)
     attended = _with_arrivals(blocks)
     by_zone = _validate_blocks(attended, {zone.name for zone in zones})
     if not by_zone.get(SIGNATURE_ZONE) and (signatures := _signatures_of_opening(blocks)) is not None:
         by_zone[SIGNATURE_ZONE] = [signatures]
 
+    levels = {roles[role]: level for level, role in ((2, "HEADING_2"), (1, "HEADING_1")) if role in roles}
     meta = metadata or {}
     renderer = _Renderer(
         doc=doc,
@@ -2352,6 +2424,12 @@ def build_docx(
         container = _zone_container(zone)
         for block in by_zone.get(zone.name, ()):
             renderer.render(container, block, zone.name, geometry)
+        if not by_zone.get(zone.name) and zone.name in empty_zones:
+            sentence = empty_zones[zone.name]
+            if sentence is None:
+                _leave_out(zone, container, levels)
+                continue
+            _add_paragraph(container, renderer.style("BODY"), sentence.strip())
         _finish_zone(zone, container, renderer.style("BODY"))
 
     initials = _initials(comment_author)
