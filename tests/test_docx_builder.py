@@ -1643,6 +1643,7 @@ def test_a_roll_call_said_over_several_blocks_gets_one_table(templates: dict[str
             "Ana Gómez, presente. Luis Mora, no contesta.",
             presentes=["Ana Gómez"],
             ausentes=["Luis Mora"],
+            total_presentes=1,  # CORE counts each half: not the end of the call
         ),
         _called("r2", "Eva Paz, presente. Hay quórum decisorio.", presentes=["Eva Paz"], quorum="decisorio"),
         _block("d", "ZONE_DEBATE", "Tiene la palabra el concejal Juan Paz.", template_id="TPL_DEBATE"),

@@ -2128,9 +2128,10 @@ def _roll_call_tables(blocks: Sequence[Mapping[str, Any]]) -> dict[int, dict[str
     for that block, ``None`` (no table) for the blocks before it; a roll call said in one block
     is not in the plan. The blocks of one call follow each other in the session (deleted blocks
     and images passed over; a roll-call block that lists no one, such as the chair's "sírvase
-    llamar a lista", does not end it). Another block said in between, the quorum or the count
-    declared (the call is over), or a member called again (a second call, a verification of the
-    quorum) starts another roll call, which keeps a table of its own. Derived when the document
+    llamar a lista", does not end it, nor does a count of those present, which CORE also gives
+    for each half). Another block said in between, the quorum declared (the call is over), or a
+    member called again (a second call, a verification of the quorum) starts another roll call,
+    which keeps a table of its own. Derived when the document
     is built, like :func:`_with_arrivals` (whose result it reads): the stored blocks stay as said."""
     plans: dict[int, dict[str, list[Any]] | None] = {}
     call: list[Mapping[str, Any]] = []
@@ -2167,7 +2168,7 @@ def _roll_call_tables(blocks: Sequence[Mapping[str, Any]]) -> dict[int, dict[str
                 close()  # the same member called again: a second roll call
             call.append(block)
             called.update(names)
-        if _quorum(data) is not None or not _is_empty(data.get("total_presentes")):
+        if _quorum(data) is not None:
             close()
     close()
     return plans
