@@ -656,6 +656,7 @@ def worker(kind: str, inputs_path: str) -> None:
             metadata=inputs["metadata"],
             templates=inputs["templates"],
             mark_human_edits=inputs["mark_human_edits"],
+            empty_zones=inputs["empty_zones"],
         )
 
     run = bare if kind == "bare" else builder
@@ -750,6 +751,7 @@ def main() -> None:
                     "style_map": pinned["style_map"],
                     "templates": pinned["templates"],
                     "mark_human_edits": pinned["mark_human_edits"],
+                    "empty_zones": pinned.get("empty_zones") or {},
                     "metadata": metadata,
                     "blocks": live,
                     "images": assets,

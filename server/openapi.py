@@ -183,7 +183,7 @@ _SCHEMAS: dict[str, Schema] = {
                     "placeholder_map": OBJECT,
                     "entities_dictionary": OBJECT,
                 },
-                {"model": STRING, "templates": OBJECT, "mark_human_edits": BOOLEAN},
+                {"model": STRING, "templates": OBJECT, "mark_human_edits": BOOLEAN, "empty_zones": OBJECT},
             ),
             "block_count": INTEGER,
             "head_event_id": INTEGER,

@@ -187,7 +187,12 @@ class Orchestrator:
         )
         skeleton = await self.tenants.skeleton(tenant_id, skeleton_id or config.default_skeleton)
         await self._check_skeleton(
-            skeleton.sha256, skeleton.content, config.style_map, config.placeholder_map, config.templates
+            skeleton.sha256,
+            skeleton.content,
+            config.style_map,
+            config.placeholder_map,
+            config.templates,
+            config.empty_zones,
         )
         # The skeleton bytes are pinned too: a later edit of the tenant's file cannot reach us.
         skeleton_key = tenant_key(tenant_id, "skeletons", f"{skeleton.skeleton_id}-{skeleton.sha256}.docx")
@@ -209,6 +214,7 @@ class Orchestrator:
             "entities_dictionary": config.entities_dictionary,
             "templates": config.templates,
             "mark_human_edits": config.mark_human_edits,
+            "empty_zones": config.empty_zones,
         }
         session_id = new_id("ses")
         await self._admit(tenant_id, session_id)
@@ -254,20 +260,27 @@ class Orchestrator:
         style_map: dict[str, str],
         placeholder_map: dict[str, str],
         templates: dict[str, Any],
+        empty_zones: dict[str, str | None],
     ) -> None:
-        """Reject a skeleton that lacks a zone or style the maps name, or templates with problems
-        (unknown role or table kind, Jinja2 errors), once per configuration."""
+        """Reject a skeleton that lacks a zone or style the maps name (``empty_zones`` too), or
+        templates with problems (unknown role or table kind, Jinja2 errors), once per
+        configuration."""
         cache_key = hashlib.sha256(
             sha.encode()
             + protocol.encode(
-                {"s": sorted(style_map.items()), "p": sorted(placeholder_map.items()), "t": templates}
+                {
+                    "s": sorted(style_map.items()),
+                    "p": sorted(placeholder_map.items()),
+                    "t": templates,
+                    "e": sorted(empty_zones.items()),
+                }
             )
         ).hexdigest()
         problems = self._checked_skeletons.get(cache_key)
         if problems is None:
             problems = await asyncio.to_thread(
                 lambda: (
-                    docx_builder.check_skeleton(content, style_map, placeholder_map)
+                    docx_builder.check_skeleton(content, style_map, placeholder_map, empty_zones)
                     + docx_builder.check_templates(templates)
                 )
             )
@@ -1377,6 +1390,7 @@ class Orchestrator:
             metadata=meta.metadata,
             templates=pinned.get("templates", {}),
             mark_human_edits=bool(pinned.get("mark_human_edits", False)),
+            empty_zones=pinned.get("empty_zones") or {},
         )
         try:
             return await with_retries(lambda: self.builder.build(request), self.settings.retry)

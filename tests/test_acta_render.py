@@ -15,17 +15,24 @@ import struct
 import subprocess
 import zipfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import docx
 import pytest
 from lxml import etree
+from starlette.testclient import TestClient
 
+from server.app import create_app
+from server.errors import ConfigError
 from server.services.classifier import DEFAULT_PLACEHOLDER_MAP, classify
 from server.services.docx_builder import build_docx, inspect_skeleton
+from server.services.tenants import TenantConfig
+from server.settings import Settings
 
 from .conftest import TENANT, require
+from .test_templates import _finalized, _start
 
 ROOT = Path(__file__).resolve().parent.parent
 CALI = ROOT / "server" / "tenants_data" / TENANT
@@ -189,6 +196,7 @@ def build_acta() -> bytes:
         comment_author="ASTRA",
         templates=TEMPLATES,
         mark_human_edits=True,
+        empty_zones=CONFIG["empty_zones"],
     )
 
 
@@ -250,13 +258,7 @@ def test_acta_golden_structure() -> None:
         ("p", BODY, APERTURA),
         ("p", BODY, "Actuó como secretario general Carlos Ruiz."),
     ]
-    assert d["ZONE_AGENDA"] == [
-        ("p", BODY, SCRIPT[1]),
-        ("p", BODY, "1. Llamado a lista y verificación del quórum"),
-        ("p", BODY, "2. Aprobación del orden del día"),
-        ("p", BODY, "3. Proyectos de acuerdo"),
-        ("p", BODY, "4. Proposiciones y varios"),
-    ]
+    assert d["ZONE_AGENDA"] == [("p", BODY, SCRIPT[1])]  # as read, once
     assert d["ZONE_ROLLCALL"] == [
         ("p", BODY, SCRIPT[2]),
         (
@@ -357,10 +359,47 @@ def test_acta_golden_structure() -> None:
     assert "None" not in "".join(text_of(el) for content in got.values() for el in content)
 
 
+def test_the_sections_a_session_did_not_have_are_left_out(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """A session with no previous acta, bill, proposal, communication nor other business (an
+    installation session): the Cali acta printed each of those headings over an empty paragraph.
+    The tenant's ``empty_zones``, pinned at session start, leaves them out at finalize; the
+    sections the session had keep their headings."""
+    token = make_token()
+    headers = {"authorization": f"Bearer {token}"}
+    with TestClient(create_app(settings)) as client:
+        session_id = _start(client, token)
+        api = f"/v1/orchestrator/session/{session_id}"
+        pinned = client.get(api, headers=headers).json()["pinned"]
+        assert pinned["empty_zones"] == CONFIG["empty_zones"] and pinned["empty_zones"]
+        for text in (*SCRIPT[:4], SCRIPT[5], SCRIPT[15]):
+            assert client.post(f"{api}/append", json={"text": text}, headers=headers).status_code == 200
+        document = _finalized(client, api, headers)
+    body = docx.Document(io.BytesIO(document)).paragraphs
+    assert [p.text for p in body if p.style is not None and p.style.name == "Estilo_Cali"] == [
+        "ORDEN DEL DÍA",
+        "LLAMADO A LISTA Y VERIFICACIÓN DEL QUÓRUM",
+        "APROBACIÓN DEL ORDEN DEL DÍA",
+        "DESARROLLO DE LA SESIÓN",
+        "CIERRE DE LA SESIÓN",
+    ]
+    assert set(zones(document)) == set(inspect_skeleton(SKELETON).zones) - set(CONFIG["empty_zones"])
+
+
+def test_empty_zones_in_the_tenant_configuration() -> None:
+    """``empty_zones`` survives the tenant configuration's HTTP form; a value that is neither a
+    sentence nor null is refused when the configuration is read."""
+    config = TenantConfig.from_dict({**CONFIG, "templates": TEMPLATES})
+    assert TenantConfig.from_dict(config.to_dict()).empty_zones == CONFIG["empty_zones"]
+    with pytest.raises(ConfigError, match="empty_zones"):
+        TenantConfig.from_dict({**CONFIG, "templates": TEMPLATES, "empty_zones": {"ZONE_VARIOS": 3}})
+
+
 KEY_SENTENCES = (
     APERTURA,
     "Actuó como secretario general Carlos Ruiz.",
-    "1. Llamado a lista y verificación del quórum",
+    "Lectura del orden del día: primero, llamado a lista",
     QUORUM,
     AGENDA_VOTE,
     "JUAN PÉREZ (concejal, Partido Liberal):",

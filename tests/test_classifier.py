@@ -325,6 +325,30 @@ def test_orden_dia_splits_items_on_digit_numbering() -> None:
     assert got["puntos"] == ["1. Llamado a lista", "2. Lectura del acta número 45", "3. Varios"]
 
 
+@pytest.mark.parametrize(
+    ("text", "last"),
+    [
+        ("Orden del día. Primero, llamado a lista. Segundo, varios. ¿Lo aprueba la plenaria?", "2. Varios"),
+        (
+            "Orden del día: primero, llamado a lista; segundo, varios. Está leído, señor presidente.",
+            "2. Varios",
+        ),
+        ("Orden del día: llamado a lista; lectura del acta; varios. Es todo, presidente.", "3. Varios"),
+        (
+            "Orden del día. Primero, llamado a lista. Segundo, intervención del Sr. Alcalde.",
+            "2. Intervención del Sr. Alcalde",
+        ),
+        ("Orden del día. Primero, llamado a lista. Segundo, proyecto No. 12. Tercero, varios", "3. Varios"),
+    ],
+)
+def test_what_is_said_after_the_agenda_is_not_its_last_item(text: str, last: str) -> None:
+    """The last item ends with its sentence: the chair's "¿Lo aprueba la plenaria?" or the
+    secretary's "Está leído" after the reading was part of it ("2. Varios. ¿Lo aprueba la
+    plenaria?"), and the acta's numbered agenda printed it as an item. A period after an
+    abbreviation does not end the item."""
+    assert data(text, TPL_ORDEN_DIA)["puntos"][-1] == last
+
+
 def test_orden_dia_continues_after_a_previous_agenda_block() -> None:
     """A continued reading ("quinto..., sexto...") after the agenda stays in the agenda."""
     result = classify("quinto, informe de comisiones; sexto, varios", previous_template_id=TPL_ORDEN_DIA)
@@ -2614,6 +2638,39 @@ def test_varios_announced_at_the_start_is_the_point(text: str) -> None:
     """The point "varios" announced at the start (after "siguiente punto", "pasamos a", its
     number) ending the sentence or followed by the grant of the floor opens varios."""
     assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_VARIOS
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Presidenta, en varios, solicito un minuto de silencio por el fallecimiento del exconcejal Luis "
+        "Eduardo Vásquez, ocurrido el pasado treinta de diciembre.",
+        "Señor presidente, en varios quiero informar que el puente de la carrera quinta sigue cerrado.",
+        "En varios, pido que se oficie a la Secretaría de Salud.",
+    ],
+)
+def test_a_request_made_in_varios_is_other_business(text: str) -> None:
+    """A member saying the request is made "en varios" (after addressing the chair or not) speaks
+    in other business, even right after a proposal was approved (it stayed with the proposal)."""
+    assert classify(text, previous_template_id=TPL_PROPOSICION).template_id == TPL_VARIOS
+
+
+def test_proposiciones_y_varios_announced_with_the_proposals_is_the_proposals_section() -> None:
+    """The point "proposiciones y varios" announced and the secretary asked for the proposals
+    takes the proposals up: the proposals' section (it went to varios, after the proposals read
+    under it). Announced alone, it is still varios."""
+    assert sections(
+        [
+            "octavo punto proposiciones y varios. señora secretaria hay proposiciones sobre la mesa",
+            "Sí, presidenta. Proposición presentada por los concejales Diana Carolina Mosquera y Harold "
+            "Mauricio Cuero: citar al secretario de seguridad a debate de control político.",
+            "Presidenta, en varios, solicito un minuto de silencio por el fallecimiento del exconcejal.",
+        ],
+        previous=TPL_COMUNICACION,
+    ) == [TPL_PROPOSICION, TPL_PROPOSICION, TPL_VARIOS]
+    assert classify(
+        "Octavo punto, proposiciones y varios.", previous_template_id=TPL_COMUNICACION
+    ).template_id == (TPL_VARIOS)
 
 
 # --------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from server.services.docx_builder import (
     BuildError,
     build_docx,
     check_skeleton,
+    check_templates,
     given_the_floor,
     inspect_skeleton,
 )
@@ -67,7 +68,7 @@ HEADINGS = {
     "ZONE_PROYECTOS": "PROYECTOS DE ACUERDO",
     "ZONE_PROPOSICIONES": "PROPOSICIONES",
     "ZONE_COMUNICACIONES": "COMUNICACIONES",
-    "ZONE_VARIOS": "PROPOSICIONES Y VARIOS",
+    "ZONE_VARIOS": "VARIOS",
     "ZONE_CIERRE": "CIERRE DE LA SESIÓN",
 }
 STYLE_MAP = {
@@ -231,6 +232,15 @@ def test_skeleton_headings_precede_zones() -> None:
     assert letterhead == ["CONCEJO DISTRITAL DE SANTIAGO DE CALI", "ACTA DE SESIÓN PLENARIA"]
 
 
+def test_no_section_heading_of_the_skeleton_repeats_another() -> None:
+    """Each heading names its own zone: "PROPOSICIONES Y VARIOS" over the varios zone repeated the
+    proposals' heading, and a session with both printed two headings for proposiciones."""
+    body = _body(SKELETON)
+    headings = [_text(p) for p in _paragraphs(body) if _style(p) == "Estilo_Cali"]
+    assert len(headings) == len(HEADINGS)
+    assert [(a, b) for a in headings for b in headings if b.startswith(f"{a} ")] == []
+
+
 def test_skeleton_defines_styles_with_their_kinds() -> None:
     """All styles of the demo style map exist, with the kind each role needs."""
     assert set(STYLE_MAP) <= inspect_skeleton(SKELETON).styles
@@ -378,6 +388,82 @@ def test_empty_zones_keep_one_empty_body_paragraph() -> None:
         assert len(content) == 1
         assert _text(content[0]) == ""
         assert _style(content[0]) == "Texto_Acta"
+
+
+def _headings(out: bytes) -> list[str]:
+    return [_text(p) for p in _paragraphs(_body(out)) if _style(p) == "Estilo_Cali"]
+
+
+def test_a_tenant_leaves_out_or_names_the_sections_a_session_did_not_have() -> None:
+    """An installation session has no previous acta nor bills: the acta printed their headings
+    over an empty paragraph. Zones the tenant maps to null are left out with their heading; a
+    sentence is written in its zone; a zone with blocks, or one not named, is as before."""
+    empty_zones = {
+        "ZONE_PRIOR_ACTAS": None,
+        "ZONE_PROYECTOS": None,
+        "ZONE_VARIOS": "No se presentaron asuntos varios.",
+        "ZONE_DEBATE": None,
+    }
+    out = _build([_block("b1", "ZONE_DEBATE", "Hola.")], empty_zones=empty_zones)
+    assert inspect_skeleton(out).zones == tuple(
+        z for z in ZONES if z not in ("ZONE_PRIOR_ACTAS", "ZONE_PROYECTOS")
+    )
+    assert _headings(out) == [
+        h for z, h in HEADINGS.items() if z not in ("ZONE_PRIOR_ACTAS", "ZONE_PROYECTOS")
+    ]
+    assert [_text(p) for p in _paragraphs(_zone(out, "ZONE_VARIOS"))] == ["No se presentaron asuntos varios."]
+    assert _style(_paragraphs(_zone(out, "ZONE_VARIOS"))[0]) == "Texto_Acta"
+    assert [_text(p) for p in _paragraphs(_zone(out, "ZONE_DEBATE"))] == ["Hola."]
+    assert [_text(p) for p in _paragraphs(_zone(out, "ZONE_COMUNICACIONES"))] == [""]
+
+
+def test_a_heading_over_a_zone_still_there_stays() -> None:
+    """A skeleton with one heading over two marker zones and a subheading over a third: the
+    heading goes only when nothing is left under it (a subheading over a zone still there keeps
+    it), and marker paragraphs are left out too."""
+    doc = Document()
+    for name in ("Texto_Acta", "Estilo_Cali", "Subtitulo_Acta"):
+        doc.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+    for text, style in (
+        ("PROPOSICIONES Y VARIOS", "Estilo_Cali"),
+        ("[[ZONE_A]]", "Texto_Acta"),
+        ("[[ZONE_B]]", "Texto_Acta"),
+        ("CIERRE", "Estilo_Cali"),
+        ("Convocatoria", "Subtitulo_Acta"),
+        ("[[ZONE_C]]", "Texto_Acta"),
+        ("Anexos", "Subtitulo_Acta"),
+        ("[[ZONE_D]]", "Texto_Acta"),
+    ):
+        doc.add_paragraph(text, style=style)
+    raw = io.BytesIO()
+    doc.save(raw)
+    style_map = {"Texto_Acta": "BODY", "Estilo_Cali": "HEADING_1", "Subtitulo_Acta": "HEADING_2"}
+
+    def built(blocks: list[dict[str, Any]]) -> list[str]:
+        out = build_docx(
+            raw.getvalue(),
+            style_map=style_map,
+            blocks=blocks,
+            images={},
+            empty_zones=dict.fromkeys(("ZONE_A", "ZONE_B", "ZONE_C", "ZONE_D")),
+        )
+        return [_text(p) for p in _paragraphs(_body(out))]
+
+    one = [_block("b", "ZONE_B", "varios"), _block("c", "ZONE_C", "mañana")]
+    assert built(one) == ["PROPOSICIONES Y VARIOS", "varios", "CIERRE", "Convocatoria", "mañana"]
+    assert built([_block("a", "ZONE_A", "proposición")]) == ["PROPOSICIONES Y VARIOS", "proposición"]
+    assert built([]) == []
+
+
+def test_empty_zones_are_checked_against_the_skeleton() -> None:
+    """A zone the skeleton lacks, or a value that is neither a sentence nor null, is a
+    configuration problem at session start (check_skeleton) and a build error."""
+    bad = {"ZONE_INEXISTENTE": None, "ZONE_VARIOS": "  ", "ZONE_PROYECTOS": 3}
+    problems = check_skeleton(SKELETON, STYLE_MAP, PLACEHOLDER_MAP, bad)
+    assert len(problems) == 3 and all(p.startswith("empty_zones:") for p in problems)
+    assert check_skeleton(SKELETON, STYLE_MAP, PLACEHOLDER_MAP, {"ZONE_VARIOS": None}) == []
+    with pytest.raises(BuildError, match="ZONE_INEXISTENTE"):
+        _build([], empty_zones=bad)
 
 
 def test_content_outside_zones_is_unchanged() -> None:
@@ -616,7 +702,7 @@ def test_agenda_items_numbered_as_text() -> None:
 
 def test_agenda_items_keep_the_numbers_the_classifier_announced() -> None:
     """Items the classifier numbered as said ("5. …" in a continued reading) are not renumbered,
-    so the acta never reads "1. 5. …"."""
+    so the acta never reads "1. 5. …"; the reading is the items alone, written once."""
     from server.services.classifier import classify
 
     said = classify("Quinto, informe de la Personería. Sexto, proposiciones y varios.", {}, "TPL_ORDEN_DIA")
@@ -625,7 +711,7 @@ def test_agenda_items_keep_the_numbers_the_classifier_announced() -> None:
         "o2", "ZONE_AGENDA", said.text, template_id="TPL_ORDEN_DIA", structured_data=said.structured_data
     )
     texts = [_text(p) for p in _paragraphs(_zone(_build([block]), "ZONE_AGENDA"))]
-    assert texts[1:] == ["5. Informe de la Personería", "6. Proposiciones y varios"]
+    assert texts == ["5. Informe de la Personería", "6. Proposiciones y varios"]
 
 
 def test_signature_zone_uses_signature_style() -> None:
@@ -942,6 +1028,73 @@ def test_five_thousand_blocks_with_tenant_templates() -> None:
     for i, p in enumerate(paragraphs):
         expected = f"CONCEJAL {i % 21} (concejal): dijo {i}" if i % 2 else f"intervención {i}"
         assert _text(p) == expected
+
+
+AGENDA_READ = (
+    "Orden del día. Primero, llamado a lista y verificación del quórum. Segundo, instalación del Concejo "
+    "por parte del delegado del señor alcalde. Tercero, posesión de los concejales electos. Cuarto, "
+    "proposiciones y varios. ¿Lo aprueba la plenaria?"
+)
+AGENDA_ITEMS = [
+    "1. Llamado a lista y verificación del quórum",
+    "2. Instalación del Concejo por parte del delegado del señor alcalde",
+    "3. Posesión de los concejales electos",
+    "4. Proposiciones y varios",
+]
+
+
+def _agenda_zone(*blocks: dict[str, Any], templates: dict[str, Any] | None = None) -> list[str]:
+    return [_text(p) for p in _paragraphs(_zone(_build(list(blocks), templates=templates), "ZONE_AGENDA"))]
+
+
+def _agenda_block(text: str, puntos: list[Any]) -> dict[str, Any]:
+    return _block("o", "ZONE_AGENDA", text, template_id="TPL_ORDEN_DIA", structured_data={"puntos": puntos})
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_the_agenda_read_aloud_is_written_once(templates: dict[str, Any] | None) -> None:
+    """The chair's "sírvase dar lectura al orden del día", then the agenda read: it was written as
+    read and then again as a numbered list. The generic rendering writes the words before the
+    items, the numbered items, the words after them (the approval asked for); Cali's the
+    reading as said. The chair's request, which has no items, is written as said."""
+    from server.services.classifier import classify
+
+    said = classify(AGENDA_READ, {}, "TPL_ORDEN_DIA")
+    assert said.structured_data["puntos"] == AGENDA_ITEMS
+    asked = "señor secretario sirvase dar lectura al orden del dia"
+    blocks = [_agenda_block(asked, []), _agenda_block(said.text, said.structured_data["puntos"])]
+    if templates is None:
+        assert _agenda_zone(*blocks) == [asked, "Orden del día.", *AGENDA_ITEMS, "¿Lo aprueba la plenaria?"]
+    else:
+        assert _agenda_zone(*blocks, templates=templates) == [asked, AGENDA_READ]
+
+
+@pytest.mark.parametrize("mode", ["around", "whole"])
+def test_an_agenda_whose_items_are_not_in_its_text_keeps_both(mode: str) -> None:
+    """Items that cannot be matched to the text as read (one corrected apart, words said between
+    two items that are not a marker) leave the text as said and the numbered items: what is left
+    out is only ever the items printed as the list. Items found print once, in either mode."""
+    templates = {"TPL_ORDEN_DIA": [{"table": "agenda", "text": mode}]}
+    said = "Orden del día: primero, llamado a lista; segundo, varios."
+    found = _agenda_zone(_agenda_block(said, ["1. Llamado a lista", "2. Varios"]), templates=templates)
+    assert found == (["Orden del día:", "1. Llamado a lista", "2. Varios"] if mode == "around" else [said])
+    for text, puntos in (
+        (said, ["1. Llamado a lista", "2. Asuntos varios"]),
+        (
+            "Orden del día: primero, llamado a lista; hay quórum; segundo, varios.",
+            ["Llamado a lista", "Varios"],
+        ),
+        ("Segundo, varios. Primero, llamado a lista.", ["Llamado a lista", "Varios"]),
+    ):
+        written = _agenda_zone(_agenda_block(text, puntos), templates=templates)
+        assert written[0] == text and len(written) == 3
+
+
+def test_the_agenda_text_mode_is_checked() -> None:
+    """ "text" of an agenda is "around" or "whole"; anything else is a configuration problem."""
+    assert check_templates({"TPL_ORDEN_DIA": [{"table": "agenda", "text": "around"}]}) == []
+    (problem,) = check_templates({"TPL_ORDEN_DIA": [{"table": "agenda", "text": "todo"}]})
+    assert '"text" must be one of' in problem
 
 
 def _said(block_id: str, template_id: str = "TPL_DEBATE", **data: Any) -> dict[str, Any]:
@@ -1592,9 +1745,9 @@ def _arrival(block_id: str, name: str, hora: str) -> dict[str, Any]:
 def test_a_roll_call_said_over_several_blocks_shows_an_arrival_once() -> None:
     """Who is present in one block, who did not answer in the next, the quorum and who is
     excused in a third: a
-    member said absent who arrives later is shown late where she was listed, not "Ausente" in
-    one table and "Llegó tarde" in another; a member present in an earlier block who is said
-    to arrive again gets no second row."""
+    member said absent who arrives later is shown late where she was listed, not "Ausente" and
+    "Llegó tarde" in two rows; a member present in an earlier block who is said
+    to arrive again gets no second row. The call is one table."""
     blocks = [
         {**_roll_call_block(presentes=["Luis Mora", "Eva Paz"]), "block_id": "r1"},
         {**_roll_call_block(ausentes=["Ana Ruiz", "Pedro Gómez"]), "block_id": "r2"},
@@ -1603,9 +1756,13 @@ def test_a_roll_call_said_over_several_blocks_shows_an_arrival_once() -> None:
         _arrival("c2", "Luis Mora", "09:45"),
     ]
     assert _all_roll_call_rows(_build(blocks, templates=CALI_TEMPLATES)) == [
-        [["Luis Mora", "Presente"], ["Eva Paz", "Presente"]],
-        [["Pedro Gómez", "Ausente"], ["Ana Ruiz", "Llegó tarde (9:40 a. m.)"]],
-        [["Marta Lía", "Excusado"]],
+        [
+            ["Luis Mora", "Presente"],
+            ["Eva Paz", "Presente"],
+            ["Pedro Gómez", "Ausente"],
+            ["Marta Lía", "Excusado"],
+            ["Ana Ruiz", "Llegó tarde (9:40 a. m.)"],
+        ]
     ]
 
 
@@ -1613,7 +1770,10 @@ def test_an_arrival_does_not_override_a_roll_call_a_person_edited() -> None:
     """A stenographer corrected the roll call (Harold Cuero absent): a later constancia of his
     arrival leaves it as the person left it (a human edit wins); an unedited roll call after
     it still takes a member it did not list."""
-    edited = {**_roll_call_block(presentes=["Ana Gómez"], ausentes=["Harold Cuero"]), "human_edited": True}
+    edited = {
+        **_roll_call_block(presentes=["Ana Gómez"], ausentes=["Harold Cuero"], quorum="no hay quórum"),
+        "human_edited": True,
+    }
     assert _all_roll_call_rows(_build([edited, _arrival("c", "Harold Cuero", "09:40")])) == [
         [["Ana Gómez", "Presente"], ["Harold Cuero", "Ausente"]]
     ]
@@ -1625,6 +1785,73 @@ def test_an_arrival_does_not_override_a_roll_call_a_person_edited() -> None:
     assert _all_roll_call_rows(_build(blocks)) == [
         [["Ana Gómez", "Presente"], ["Harold Cuero", "Ausente"]],
         [["Tulio Gaviria", "Ausente"], ["Juan Paz", "Llegó tarde (10:05 a. m.)"]],
+    ]
+
+
+def _called(block_id: str, text: str, **data: Any) -> dict[str, Any]:
+    """A roll-call block said as ``text``."""
+    return {**_roll_call_block(**data), "block_id": block_id, "text": text}
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_a_roll_call_said_over_several_blocks_gets_one_table(templates: dict[str, Any] | None) -> None:
+    """The secretary calls half the members in one utterance and the rest, with the quorum, in
+    the next: each is written as said, then one table with every member and the quorum (it was
+    a table after each, the second with a header row of its own). A verification of the quorum
+    later in the session keeps its own table."""
+    blocks = [
+        _called("r0", "Señor secretario, sírvase llamar a lista."),
+        _called(
+            "r1",
+            "Ana Gómez, presente. Luis Mora, no contesta.",
+            presentes=["Ana Gómez"],
+            ausentes=["Luis Mora"],
+            total_presentes=1,  # CORE counts each half: not the end of the call
+        ),
+        _called("r2", "Eva Paz, presente. Hay quórum decisorio.", presentes=["Eva Paz"], quorum="decisorio"),
+        _block("d", "ZONE_DEBATE", "Tiene la palabra el concejal Juan Paz.", template_id="TPL_DEBATE"),
+        _called("r3", "Verificación del quórum. Ana Gómez, presente.", presentes=["Ana Gómez"]),
+    ]
+    content = [
+        ("p", _text(el)) if el.tag == f"{{{W}}}p" else ("tbl", _table_rows(el)[1:])
+        for el in _zone(_build(blocks, templates=templates), "ZONE_ROLLCALL")
+    ]
+    assert content == [
+        ("p", "Señor secretario, sírvase llamar a lista."),
+        ("p", "Ana Gómez, presente. Luis Mora, no contesta."),
+        ("p", "Eva Paz, presente. Hay quórum decisorio."),
+        ("tbl", [["Ana Gómez", "Presente"], ["Eva Paz", "Presente"], ["Luis Mora", "Ausente"]]),
+        ("p", "Quórum: decisorio." if templates else "Quórum: decisorio"),
+        ("p", "Verificación del quórum. Ana Gómez, presente."),
+        ("tbl", [["Ana Gómez", "Presente"]]),
+    ]
+
+
+def test_a_member_called_again_starts_another_roll_call() -> None:
+    """A second call right after the first (a member called again, no quorum said in between) is
+    another roll call, with its own table; a block of another section between two lists ends the
+    call too."""
+    again = [
+        _called(
+            "r1",
+            "Ana Gómez, presente. Luis Mora, no contesta.",
+            presentes=["Ana Gómez"],
+            ausentes=["Luis Mora"],
+        ),
+        _called("r2", "Segundo llamado. Luis Mora, presente.", presentes=["Luis Mora"]),
+    ]
+    assert _all_roll_call_rows(_build(again)) == [
+        [["Ana Gómez", "Presente"], ["Luis Mora", "Ausente"]],
+        [["Luis Mora", "Presente"]],
+    ]
+    apart = [
+        again[0],
+        _block("d", "ZONE_DEBATE", "Buenos días."),
+        {**again[1], "structured_data": {"presentes": ["Eva Paz"]}},
+    ]
+    assert _all_roll_call_rows(_build(apart)) == [
+        [["Ana Gómez", "Presente"], ["Luis Mora", "Ausente"]],
+        [["Eva Paz", "Presente"]],
     ]
 
 

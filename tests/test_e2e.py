@@ -54,12 +54,20 @@ def _zone_texts(document: bytes) -> dict[str, str]:
 
 
 def _as_built(blocks: list[dict[str, Any]]) -> bytes:
-    """The oracle: the same blocks through BUILDER with the tenant's skeleton, styles and templates."""
+    """The oracle: the same blocks through BUILDER with the tenant's skeleton, styles, templates and
+    empty zones."""
     tenant = ROOT / "server" / "tenants_data" / TENANT
     config = json.loads((tenant / "tenant.json").read_text(encoding="utf-8"))
     templates = json.loads((tenant / config["templates"]).read_text(encoding="utf-8"))
     skeleton = (tenant / "skeletons" / "SKEL_STD_V1.docx").read_bytes()
-    return build_docx(skeleton, style_map=config["style_map"], blocks=blocks, images={}, templates=templates)
+    return build_docx(
+        skeleton,
+        style_map=config["style_map"],
+        blocks=blocks,
+        images={},
+        templates=templates,
+        empty_zones=config.get("empty_zones"),
+    )
 
 
 @pytest.mark.cluster

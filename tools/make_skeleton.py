@@ -55,7 +55,7 @@ ZONES: tuple[tuple[str, str, str | None], ...] = (
     ("ZONE_PROYECTOS", "Proyectos de acuerdo", "PROYECTOS DE ACUERDO"),
     ("ZONE_PROPOSICIONES", "Proposiciones", "PROPOSICIONES"),
     ("ZONE_COMUNICACIONES", "Comunicaciones", "COMUNICACIONES"),
-    ("ZONE_VARIOS", "Proposiciones y varios", "PROPOSICIONES Y VARIOS"),
+    ("ZONE_VARIOS", "Varios", "VARIOS"),
     ("ZONE_CIERRE", "Cierre de la sesión", "CIERRE DE LA SESIÓN"),
     ("SIGNATURE_BLOCK", "Firmas", None),
 )

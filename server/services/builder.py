@@ -9,7 +9,8 @@ orchestrator's event loop. HTTP contract::
       {"skeleton": bin, "style_map": {..}, "blocks": [..], "images": {asset_id: bin},
        "metadata": {..}, "comment_author": str,
        "templates": {template_id: [element, ..]},   optional; {} = the built-in templates
-       "mark_human_edits": bool}                     optional; default false
+       "mark_human_edits": bool,                     optional; default false
+       "empty_zones": {zone: str | null}}            optional; {} = empty zones left empty
     200 the DOCX bytes (application/vnd.openxmlformats-officedocument.wordprocessingml.document)
     422 {"error": {"code": "BUILD_FAILED", "message": ...}}   the skeleton, style map, templates,
         images or blocks cannot be built from (the message says why); not worth retrying
@@ -20,7 +21,8 @@ embedded builder's failure is.
 
 ``templates`` is the tenant's templates object pinned at session start (the element format is
 documented in :mod:`server.services.docx_builder`); ``mark_human_edits`` adds a Word comment
-"Editado por …" to every block with ``human_edited: true``.
+"Editado por …" to every block with ``human_edited: true``; ``empty_zones`` writes a sentence in, or
+leaves out, each zone it names that no block went to (see ``docx_builder.build_docx``).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class BuildRequest:
     comment_author: str = "ASTRA"
     templates: dict[str, Any] = field(default_factory=dict)
     mark_human_edits: bool = False
+    empty_zones: dict[str, str | None] = field(default_factory=dict)
 
 
 class Builder(Protocol):
@@ -73,6 +76,7 @@ def build_sync(req: BuildRequest) -> bytes:
             comment_author=req.comment_author,
             templates=req.templates,
             mark_human_edits=req.mark_human_edits,
+            empty_zones=req.empty_zones,
         )
     except docx_builder.BuildError as exc:
         raise BuildFailed(str(exc)) from exc

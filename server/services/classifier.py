@@ -1508,16 +1508,37 @@ def _item_text(t: _Text, start: int, end: int) -> str:
     return text[:1].upper() + text[1:]
 
 
+# A new sentence after the last item: "…Octavo, proposiciones y varios. ¿Lo aprueba la plenaria?"
+_SENTENCE_START_RE: Final = re.compile(r"(?<=[.!?…])\s++(?=[¿¡]?[A-ZÁÉÍÓÚÑ])|[¿¡]")
+_ABBREVIATIONS: Final = frozenset({"sr", "sra", "srta", "dr", "dra", "no", "nro", "num", "art", "ing", "lic"})
+
+
+def _last_item_end(t: _Text, start: int) -> int:
+    """Where the last item of an agenda read aloud ends: with its sentence, so that what is said
+    after the items ("¿Lo aprueba la plenaria?", "Está leído, señor presidente.") is not taken
+    for part of the last one; the text's end when no other sentence follows. A period after an
+    abbreviation ("Sr. Alcalde", "No. 12") does not end it."""
+    for m in _SENTENCE_START_RE.finditer(t.raw, start):
+        if m.group(0) in "¿¡":
+            return m.start()
+        before = t.low[max(start, m.start() - 9) : m.start() - 1].split()
+        if not before or before[-1] not in _ABBREVIATIONS:
+            return m.start()
+    return len(t.raw)
+
+
 def _orden_dia_data(t: _Text) -> dict[str, Any]:
     marks = _agenda_marks(t.low)
     points: list[str] = []
     for i, mark in enumerate(marks):
-        item = _item_text(t, mark.end, marks[i + 1].start if i + 1 < len(marks) else len(t.raw))
+        end = marks[i + 1].start if i + 1 < len(marks) else _last_item_end(t, mark.end)
+        item = _item_text(t, mark.end, end)
         if item:
             points.append(f"{mark.value}. {item}")
     if not points and (intro := _AGENDA_INTRO_RE.search(t.low)):
         bounds = [intro.end(), *(m.end() for m in _SEMICOLON_RE.finditer(t.low, intro.end()))]
-        items = [_item_text(t, a, b) for a, b in zip(bounds, [*bounds[1:], len(t.raw)], strict=True)]
+        ends = [*bounds[1:], _last_item_end(t, bounds[-1])]
+        items = [_item_text(t, a, b) for a, b in zip(bounds, ends, strict=True)]
         if len([i for i in items if i]) >= 2:
             points = [f"{n}. {item}" for n, item in enumerate(filter(None, items), 1)]
     return {"puntos": points}
@@ -2473,7 +2494,6 @@ _COUNT_WORDS: Final = frozenset(_COUNT_WORD_TEXT.split())
 _MAX_COUNTS: Final = 40
 _NAME_BEFORE_CHARS: Final = 80
 _COUNT_GAP_RE: Final = re.compile(r"\s*[,:]?\s*(?:con\s+)?$")
-_WORD_RE: Final = re.compile(r"[^\W\d_][\w'’\-]*")
 # The oath declared: "quedan debidamente posesionados…", "se posesionó el concejal…", "toma
 # posesión ante la presidencia". "solicito… para posesionarme", "a tomar posesión", "posesión de
 # los concejales electos" (the agenda's point) are not.
@@ -2743,6 +2763,10 @@ _VARIOS_RE: Final = re.compile(
     r"(?:(?:pasamos|continuamos|seguimos|vamos|avanzamos|procedemos)\s+(?:a|al|con)\s+)?"
     r"(?:(?:en\s+)?(?:el\s+)?punto\s+(?:de\s+)?|en\s+)?varios\b"
     rf"(?=\s*(?:[.:;!?]|$)|\s*,?\s*(?:se\s+)?(?:le\s+)?(?:{_SPEAKER_TRIGGER_RE.pattern}))"
+    # A member's own request made in the point, at the start, after addressing the chair or not:
+    # "Presidenta, en varios, solicito un minuto de silencio…", "En varios quiero informar…".
+    r"|^\W*+(?:(?:senor|senora)\s+)?(?:president[ea]\W++)?en\s+(?:el\s+punto\s+de\s+)?varios\s*,?\s*"
+    r"(?=(?:yo\s+)?(?:solicito|pido|propongo|quiero|quisiera|deseo|me\s+permito|presento|informo)\b)"
 )
 _COMUNICACION_RE: Final = re.compile(
     r"\b(?:comunicacion|oficio|carta|misiva|correspondencia|circular|derecho de peticion)(?:es|s)?"
@@ -2892,15 +2916,27 @@ def _own_requests(t: _Text) -> tuple[list[int], list[int]]:
     return starts, ends
 
 
-def _proposicion_at(t: _Text) -> int | None:
-    """Where a proposición presented or considered is first named, or None. One cited as the
-    basis of a debate ("el cuestionario de la proposición 47") or the one ending a bill's
-    ponencia ("la proposición con que termina el informe de ponencia") is not one."""
-    for m in _PROPOSICION_RE.finditer(t.low):
+def _proposicion_at(t: _Text, start: int = 0) -> int | None:
+    """Where a proposición presented or considered is first named (from ``start``), or None. One
+    cited as the basis of a debate ("el cuestionario de la proposición 47") or the one ending a
+    bill's ponencia ("la proposición con que termina el informe de ponencia") is not one."""
+    for m in _PROPOSICION_RE.finditer(t.low, start):
         cited = _PROPOSAL_CITED_RE.search(t.low, max(0, m.start() - 40), m.start())
         if cited is None and _PONENCIA_PROPOSAL_RE.match(t.low, m.start()) is None:
             return m.start()
     return None
+
+
+def _varios_at(t: _Text) -> int | None:
+    """Where the point "varios" is named, or None. The point "proposiciones y varios" announced
+    and a proposición then named ("Octavo punto, proposiciones y varios. Señora secretaria, ¿hay
+    proposiciones sobre la mesa?") takes the proposals up first: that is the proposals' section."""
+    m = _VARIOS_RE.search(t.low)
+    if m is None:
+        return None
+    if m.group(0).startswith("proposiciones") and _proposicion_at(t, m.end()) is not None:
+        return None
+    return m.start()
 
 
 def _comunicacion_at(t: _Text) -> int | None:
@@ -2928,7 +2964,7 @@ _SECTION_RULES: Final[tuple[tuple[str, _Rule], ...]] = (
     (TPL_APROBACION_ACTAS, _first(_ACTAS_RE)),
     (TPL_APERTURA, _first(_APERTURA_RE)),
     (TPL_LLAMADO_LISTA, _first(_LLAMADO_RE)),
-    (TPL_VARIOS, _first(_VARIOS_RE)),
+    (TPL_VARIOS, _varios_at),
     (TPL_COMUNICACION, _comunicacion_at),
     (TPL_CIERRE, _first(_CONVOCATION_RE)),
     (TPL_PROYECTO_ACUERDO, _first(_PROYECTO_RE)),

@@ -105,6 +105,8 @@ false or a mapping → Spanish words). True/false are written "sí"/"no".
                  ``retirados`` (one who comes back: "Se retiró (9:40 a. m.) y regresó (10:15
                  a. m.)", the label ``regreso``), and members excused in a roll-call block of
                  their own after it under ``excusados`` (:func:`_with_arrivals`, at build time).
+                 One roll call said over several blocks gets one table, after its last block
+                 that lists members (:func:`_roll_call_tables`).
   ``votes``      the nominal vote of ``votacion``: a table Concejal | Voto from ``votos`` and a
                  summary paragraph. ``"headers"``, ``"labels"`` ({"si": "Sí", "no": "No",
                  "abstencion": "Abstención"}) and ``"summary"`` (Jinja2 text, or null for none)
@@ -126,7 +128,17 @@ false or a mapping → Spanish words). True/false are written "sí"/"no".
                  from the list's get a Word comment for the reviewer. How blocks are grouped
                  into votes: :func:`_vote_plans`.
   ``agenda``     the items of ``puntos`` as paragraphs numbered as text ("1. …"; items already
-                 numbered as announced keep their number).
+                 numbered as announced keep their number). ``"text"`` says how the block's text
+                 (the agenda as read: "Orden del día. Primero, llamado a lista. Segundo, …") is
+                 written with them, so the agenda is stated once: ``"around"`` writes the words
+                 before the first item, the numbered items in place of the items as said, then
+                 the words after the last (what is left out is exactly the items and their
+                 markers: "Segundo,", "punto tres:"); ``"whole"`` writes the text as said and no
+                 list. When the items are not all found in the text, in order, with only their
+                 markers between them (the text or the items corrected apart), both write the
+                 text, then the numbered items, so nothing said is lost; a block without items
+                 writes nothing (the fallback writes its text). Without ``"text"``, the items
+                 alone (the template writes the text if it wants it).
   ``election``   the result line of an election declared in the block (``eleccion``), with the
                  count said for it (the ``escrutinio`` of blocks of the zone since the previous
                  election that name the person elected; the last one, a count corrected later
@@ -420,6 +432,24 @@ def _duplicate_zones(zones: Sequence[_Zone]) -> list[str]:
     return dupes
 
 
+def _empty_zones_problems(empty_zones: Any, zone_names: set[str]) -> list[str]:
+    """Problems of a tenant's ``empty_zones`` (zone name -> a sentence, or null) for a skeleton."""
+    if not isinstance(empty_zones, Mapping):
+        return ["empty_zones: must be an object mapping zone names to a sentence or null"]
+    problems: list[str] = []
+    for name, sentence in empty_zones.items():
+        if name not in zone_names:
+            problems.append(
+                f"empty_zones: zone {name!r} is not in the skeleton "
+                f"(zones: {', '.join(sorted(zone_names)) or 'none'})"
+            )
+        if sentence is not None and (not isinstance(sentence, str) or not sentence.strip()):
+            problems.append(
+                f"empty_zones: {name!r} must be a sentence to write, or null to leave the section out"
+            )
+    return problems
+
+
 def inspect_skeleton(skeleton: bytes) -> SkeletonInfo:
     """List a skeleton's zones (in document order) and the names of the styles it defines."""
     doc = _open(skeleton)
@@ -431,14 +461,19 @@ def inspect_skeleton(skeleton: bytes) -> SkeletonInfo:
 
 
 def check_skeleton(
-    skeleton: bytes, style_map: Mapping[str, str], placeholder_map: Mapping[str, str]
+    skeleton: bytes,
+    style_map: Mapping[str, str],
+    placeholder_map: Mapping[str, str],
+    empty_zones: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """Human-readable problems between a skeleton and a tenant's maps; ``[]`` when all fine.
 
     ``placeholder_map`` maps a template/intent to the zone its blocks go to; every zone it
     targets must exist in the skeleton. Every style named in ``style_map`` must exist with the
     kind its role needs, every role must be known, and the required role BODY must be mapped.
-    A skeleton python-docx cannot read is one problem, whatever python-docx raises.
+    Every zone ``empty_zones`` names must exist, with a sentence or null (see
+    :func:`build_docx`). A skeleton python-docx cannot read is one problem, whatever
+    python-docx raises.
     """
     try:
         doc = _open(skeleton)
@@ -467,6 +502,7 @@ def check_skeleton(
             )
     for name in _duplicate_zones(zones):
         problems.append(f"skeleton: zone {name!r} appears more than once")
+    problems.extend(_empty_zones_problems(empty_zones or {}, zone_names))
     _, style_problems = _resolve_roles(style_map, styles)
     problems.extend(style_problems)
     return problems
@@ -713,6 +749,53 @@ def _item_text(value: Any) -> str:
     return _as_text(value).strip()
 
 
+# An agenda item's marker as said: "primero", "punto número dos", "tercer punto", "4.", "cinco".
+_ITEM_ORDINAL = (
+    r"(?:decim[oa]\s*)?(?:primer[oa]?|segund[oa]|tercer[oa]?|cuart[oa]|quint[oa]|sext[oa]|sep?tim[oa]"
+    r"|octav[oa]|noven[oa])|decim[oa]|undecim[oa]|duodecim[oa]|uno|dos|tres|cuatro|cinco|seis|siete"
+    r"|ocho|nueve|diez|once|doce|trece|catorce|quince|[0-9]{1,2}"
+)
+_ITEM_MARKER = rf"(?:punto\s+(?:numero\s+)?)?(?:{_ITEM_ORDINAL})\b(?:\s+punto\b)?"
+_ITEM_SEPARATORS = r"[\s,;:.\-–()]*"
+# What may come between two items read one after the other: separators and the next marker.
+_BETWEEN_ITEMS_RE = re.compile(rf"{_ITEM_SEPARATORS}(?:(?:y\s+)?{_ITEM_MARKER}{_ITEM_SEPARATORS})?")
+# The first item's marker, at the end of the words before it.
+_FIRST_MARKER_RE = re.compile(rf"(?<![^\W\d_]){_ITEM_MARKER}{_ITEM_SEPARATORS}\Z")
+_FOLD_ACCENTS = str.maketrans("áéíóúü", "aeiouu")
+
+
+def _fold_same_length(text: str) -> str:
+    """Lower case without accents, one character for each (so positions match the text)."""
+    low = text.lower()
+    if len(low) != len(text):
+        low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    return low.translate(_FOLD_ACCENTS)
+
+
+def _read_items(text: str, items: Sequence[str]) -> tuple[str, str] | None:
+    """The words of an agenda read aloud that are not its items: (before the first item, after
+    the last), when every item ("1. Llamado a lista", its number left out) is found in ``text``
+    in order, with nothing but separators and the next item's marker ("Segundo,", "punto
+    tres:") between two of them; else None. What is left out of the two is then exactly the
+    items, as numbered, and their markers as said."""
+    low = _fold_same_length(text)
+    spans: list[tuple[int, int]] = []
+    at = 0
+    for item in items:
+        said = _fold_same_length(_NUMBERED.sub("", item, count=1).strip())
+        start = low.find(said, at) if said else -1
+        if start < 0:
+            return None
+        if spans and _BETWEEN_ITEMS_RE.fullmatch(low, spans[-1][1], start) is None:
+            return None
+        spans.append((start, start + len(said)))
+        at = start + len(said)
+    marker = _FIRST_MARKER_RE.search(low, 0, spans[0][0])
+    before = text[: marker.start() if marker else spans[0][0]].strip()
+    after = text[spans[-1][1] :].lstrip(" \t\n,;:.-–)").strip()
+    return before, after
+
+
 def _fold(value: str) -> str:
     return value.strip().lower().translate(str.maketrans("áéíóú", "aeiou")).replace(".", "").replace(" ", "_")
 
@@ -843,10 +926,11 @@ _ELEMENT_KEYS = {
     "paragraph": frozenset({"paragraph", "role", "when", "requires"}),
     "roll_call": frozenset({"table", "role", "when", "requires", "headers", "labels"}),
     "votes": frozenset({"table", "role", "when", "requires", "headers", "labels", "summary"}),
-    "agenda": frozenset({"table", "role", "when", "requires"}),
+    "agenda": frozenset({"table", "role", "when", "requires", "text"}),
     "election": frozenset({"table", "role", "when", "requires", "summary"}),
     "oath": frozenset({"table", "role", "when", "requires", "summary"}),
 }
+AGENDA_TEXT_MODES = ("around", "whole")
 _ROLL_CALL_LABELS = {
     "presentes": "Presente",
     "ausentes": "Ausente",
@@ -925,10 +1009,12 @@ DEFAULT_TEMPLATES: Mapping[str, list[dict[str, Any]]] = {
     ],
     "TPL_ORDEN_DIA": [
         _SPEAKER_LINE,
-        _TEXT_LINE,
+        {**_TEXT_LINE, "when": "(not orador or anuncio) and not puntos"},
         _ROLL_CALL,
         {**_QUORUM_LINE, "when": _ROLL_CALL_WHEN},
-        {"table": "agenda"},
+        # the agenda read aloud: its items once, numbered, with the words around them
+        {"table": "agenda", "text": "around", "when": "not orador or anuncio"},
+        {"table": "agenda", "when": "orador and not anuncio"},
         _VOTES,
     ],
 }
@@ -1190,6 +1276,7 @@ class _Element:
     fast_name: str | None  # the paragraph is exactly ``{{ name }}``
     headers: tuple[str, str]
     labels: Mapping[str, str]
+    text: str | None = None  # agenda: how the block's text is written with the items
 
     def applies(self, ctx: Mapping[str, Any]) -> bool:
         for name in self.requires:
@@ -1381,6 +1468,7 @@ class _Compiler:
         fast: str | None = None
         headers: tuple[str, str] = ("", "")
         labels: Mapping[str, str] = {}
+        text_mode: str | None = None
         if kind == "paragraph":
             template, fast = self.text(where, raw["paragraph"], '"paragraph"')
         elif kind == "roll_call":
@@ -1399,9 +1487,13 @@ class _Compiler:
                 template, _ = self.text(where, summary, '"summary"')
         elif kind in _RECORD_SUMMARIES:
             template, _ = self.text(where, raw.get("summary", _RECORD_SUMMARIES[kind]), '"summary"')
+        elif kind == "agenda" and "text" in raw:
+            text_mode = raw["text"]
+            if text_mode not in AGENDA_TEXT_MODES:
+                self.problem(where, f'"text" must be one of {", ".join(map(repr, AGENDA_TEXT_MODES))}')
         if len(self.problems) != before:
             return None
-        return _Element(kind, role, requires, when, template, fast, headers, labels)
+        return _Element(kind, role, requires, when, template, fast, headers, labels, text_mode)
 
     def compile(self, templates: Any) -> dict[str, tuple[_Element, ...]]:
         if not isinstance(templates, Mapping):
@@ -1482,6 +1574,7 @@ class _Renderer:
     mark_human_edits: bool = False
     vote_plans: Mapping[int, _VotePlan] = field(default_factory=dict)
     election_plans: Mapping[int, _ElectionPlan] = field(default_factory=dict)
+    roll_calls: Mapping[int, Mapping[str, list[Any]] | None] = field(default_factory=dict)
     image_count: int = 0
     comments: list[_PendingComment] = field(default_factory=list)
 
@@ -1511,7 +1604,15 @@ class _Renderer:
         ctx = _context(data, text, block.get("label"), self.metadata)
         before = _last_child(container)
         wrote_paragraph = wrote_any = False
+        in_a_call = id(block) in self.roll_calls
+        whole_call = self.roll_calls.get(id(block))
         for element in self.templates.elements(block.get("template_id")):
+            if element.kind == "roll_call" and in_a_call:
+                # one roll call said over several blocks: its one table, after its last block
+                if whole_call is None or not element.applies({**ctx, **whole_call}):
+                    continue
+                wrote_any = self.roll_call(container, whole_call, geo, element) or wrote_any
+                continue
             if not element.applies(ctx):
                 continue
             role = element.role or zone_role
@@ -1526,7 +1627,9 @@ class _Renderer:
                 plan = self.vote_plans.get(id(block))
                 wrote_any = self.vote(container, data.get("votacion"), geo, element, ctx, plan) or wrote_any
             elif element.kind == "agenda":
-                wrote_any = self.agenda(container, data, self.style(role)) or wrote_any
+                wrote_items, wrote_text = self.agenda(container, data, text, self.style(role), element.text)
+                wrote_any = wrote_items or wrote_any
+                wrote_paragraph = wrote_text or wrote_paragraph
             elif element.kind == "election":
                 if (election := self.election_plans.get(id(block))) is not None:
                     summary_ctx = {**ctx, **election.summary}
@@ -1573,16 +1676,32 @@ class _Renderer:
         _add_table(container, self.roles.get("TABLE"), element.headers, rows, (0.7, 0.3), geo)
         return True
 
-    def agenda(self, container: Any, data: Mapping[str, Any], style_id: str) -> bool:
+    def agenda(
+        self, container: Any, data: Mapping[str, Any], text: str, style_id: str, mode: str | None
+    ) -> tuple[bool, bool]:
+        """The items as numbered paragraphs, with the block's text as ``mode`` says (see the
+        module docstring); returns (anything written, the text written)."""
         items = data.get("puntos")
         if not isinstance(items, list) or not items:
-            return False
-        for number, item in enumerate(items, start=1):
-            text = _item_text(item)
+            return False, False
+        texts = [_item_text(item) for item in items]
+        read = _read_items(text, texts) if mode is not None else None
+        if mode == "whole" and read is not None:
+            _add_paragraph(container, style_id, text)  # the items are in it, as read
+            return True, True
+        if mode is not None and read is None and text.strip():
+            _add_paragraph(container, style_id, text)  # the items are not found in it: keep both
+        if read is not None and read[0]:
+            _add_paragraph(container, style_id, read[0])
+        for number, item_text in enumerate(texts, start=1):
             # Items may carry the number as announced ("5. …" when a reading goes on in a
             # second block); number the others by position.
-            _add_paragraph(container, style_id, text if _NUMBERED.match(text) else f"{number}. {text}")
-        return True
+            _add_paragraph(
+                container, style_id, item_text if _NUMBERED.match(item_text) else f"{number}. {item_text}"
+            )
+        if read is not None and read[1]:
+            _add_paragraph(container, style_id, read[1])
+        return True, mode is not None and bool(text.strip())
 
     def vote(
         self,
@@ -1805,6 +1924,43 @@ def _finish_zone(zone: _Zone, container: Any, empty_style: str) -> None:
                 marker.remove(child)
     else:
         marker.getparent().remove(marker)
+
+
+def _heading_level(el: Any, levels: Mapping[str, int]) -> int | None:
+    """1 or 2 for a paragraph in the tenant's HEADING_1 or HEADING_2 style, else None."""
+    if el.tag != W_P:
+        return None
+    style = el.find(f"{W_PPR}/{W_PSTYLE}")
+    return levels.get(style.get(W_VAL) or "") if style is not None else None
+
+
+def _leave_out(zone: _Zone, container: Any, levels: Mapping[str, int]) -> None:
+    """Take an empty zone out of the document, and the section heading right before it when
+    nothing is left under that heading (it is followed by a heading of its level or above, or
+    by the end of the body), and so on up (a heading whose last subheading went). A heading over
+    another zone still there stays, and so does a paragraph that ends a section (its
+    ``sectPr``), emptied."""
+    element = zone.element
+    heading = element.getprevious()
+    if not zone.is_sdt:
+        container.getparent().remove(container)
+    if not zone.is_sdt and element.find(f"{W_PPR}/{W_SECTPR}") is not None:
+        for child in list(element):
+            if child.tag != W_PPR:
+                element.remove(child)
+    else:
+        element.getparent().remove(element)
+    while heading is not None:
+        level = _heading_level(heading, levels)
+        if level is None or heading.find(f"{W_PPR}/{W_SECTPR}") is not None:
+            return
+        after = heading.getnext()
+        below = _heading_level(after, levels) if after is not None else None
+        if not (after is None or after.tag == W_SECTPR or (below is not None and below <= level)):
+            return
+        above = heading.getprevious()
+        heading.getparent().remove(heading)
+        heading = above
 
 
 def _max_shape_id(doc: Any) -> int:
@@ -2129,6 +2285,59 @@ def _departed(out: list[Mapping[str, Any]], roll_calls: Sequence[int], departure
     out[home] = {**out[home], "structured_data": {**out[home]["structured_data"], **changed}}
 
 
+def _roll_call_tables(blocks: Sequence[Mapping[str, Any]]) -> dict[int, dict[str, list[Any]] | None]:
+    """One roll call said over several blocks (the secretary calls half the members in one
+    utterance and the rest in the next) gets one attendance table, after the last block that
+    lists members, with every member of the call: ``{id(block): the lists of the whole call}``
+    for that block, ``None`` (no table) for the blocks before it; a roll call said in one block
+    is not in the plan. The blocks of one call follow each other in the session (deleted blocks
+    and images passed over; a roll-call block that lists no one, such as the chair's "sírvase
+    llamar a lista", does not end it, nor does a count of those present, which CORE also gives
+    for each half). Another block said in between, the quorum declared (the call is over), or a
+    member called again (a second call, a verification of the quorum) starts another roll call,
+    which keeps a table of its own. Derived when the document
+    is built, like :func:`_with_arrivals` (whose result it reads): the stored blocks stay as said."""
+    plans: dict[int, dict[str, list[Any]] | None] = {}
+    call: list[Mapping[str, Any]] = []
+    called: set[str] = set()
+
+    def close() -> None:
+        if len(call) > 1:
+            whole: dict[str, list[Any]] = {}
+            for block in call:
+                for key, members in _roll_call_lists(block).items():
+                    whole.setdefault(key, []).extend(members)
+                plans[id(block)] = None
+            plans[id(call[-1])] = whole
+        call.clear()
+        called.clear()
+
+    for block in blocks:
+        if block.get("deleted") or block.get("type") == "IMAGE":
+            continue
+        data = block.get("structured_data")
+        if (
+            block.get("type") != "TEMPLATE"
+            or block.get("template_id") != "TPL_LLAMADO_LISTA"
+            or not isinstance(data, Mapping)
+        ):
+            close()
+            continue
+        if call and block.get("target_placeholder") != call[-1].get("target_placeholder"):
+            close()
+        lists = _roll_call_lists(block)
+        if any(lists.values()):
+            names = {name for members in lists.values() for m in members if (name := _person_name(m))}
+            if names & called:
+                close()  # the same member called again: a second roll call
+            call.append(block)
+            called.update(names)
+        if _quorum(data) is not None:
+            close()
+    close()
+    return plans
+
+
 @dataclass(frozen=True, slots=True)
 class _VotePlan:
     """How a block's vote is written once the vote is seen whole (see :func:`_vote_plans`)."""
@@ -2429,18 +2638,25 @@ def build_docx(
     comment_author: str = "ASTRA",
     templates: Mapping[str, Any] | None = None,
     mark_human_edits: bool = False,
+    empty_zones: Mapping[str, str | None] | None = None,
 ) -> bytes:
     """Fill ``skeleton`` with ``blocks`` and return the acta as DOCX bytes.
 
     Blocks (already in final order) go into their ``target_placeholder`` zone; zones are
     filled in document order, so images are numbered as they appear. Content outside the
-    zones (letterhead, headings, header, footer, section properties) is left untouched. An
-    empty zone is left with one empty BODY paragraph. TEMPLATE blocks are written by the
+    zones (letterhead, headings, header, footer, section properties) is left untouched, but for
+    the headings of sections left out. A zone no block went to is left with one empty BODY
+    paragraph, unless the tenant's ``empty_zones`` names it: with a sentence ("No se
+    presentaron proposiciones."), the zone says that, in BODY; with None, the section is left
+    out, the zone and its heading (the HEADING_1/HEADING_2 paragraph right before it, when
+    nothing else is left under it), as an acta does not list sections the session did not
+    have. TEMPLATE blocks are written by the
     tenant's ``templates`` (empty or None: the built-in :data:`DEFAULT_TEMPLATES`; see the
     module docstring); an intervention right after the chair's grant of the floor is written
     under the speaker the grant named (:func:`given_the_floor`). With ``mark_human_edits``,
     blocks edited by a person get a comment. Raises :class:`BuildError` for a skeleton, style
-    map or templates problem, a block aimed at a missing zone, or a missing image.
+    map, templates or ``empty_zones`` problem, a block aimed at a missing zone, or a missing
+    image.
     """
     template_set, template_problems = _template_set(templates)
     if template_set is None:
@@ -2455,11 +2671,16 @@ def build_docx(
     dupes = _duplicate_zones(zones)
     if dupes:
         raise BuildError(f"skeleton: zone(s) {', '.join(dupes)} appear more than once")
+    empty_zones = empty_zones or {}
+    if problems := _empty_zones_problems(empty_zones, {zone.name for zone in zones}):
+        raise BuildError("; ".join(problems))
     blocks = given_the_floor(blocks)
-    by_zone = _validate_blocks(_with_arrivals(blocks), {zone.name for zone in zones})
+    attended = _with_arrivals(blocks)
+    by_zone = _validate_blocks(attended, {zone.name for zone in zones})
     if not by_zone.get(SIGNATURE_ZONE) and (signatures := _signatures_of_the_session(blocks)) is not None:
         by_zone[SIGNATURE_ZONE] = [signatures]
 
+    levels = {roles[role]: level for level, role in ((2, "HEADING_2"), (1, "HEADING_1")) if role in roles}
     meta = metadata or {}
     renderer = _Renderer(
         doc=doc,
@@ -2471,12 +2692,19 @@ def build_docx(
         mark_human_edits=mark_human_edits,
         vote_plans=_vote_plans(by_zone),
         election_plans=_election_plans(by_zone),
+        roll_calls=_roll_call_tables(attended),
     )
     for zone in zones:
         geometry = _zone_geometry(body, zone.element)
         container = _zone_container(zone)
         for block in by_zone.get(zone.name, ()):
             renderer.render(container, block, zone.name, geometry)
+        if not by_zone.get(zone.name) and zone.name in empty_zones:
+            sentence = empty_zones[zone.name]
+            if sentence is None:
+                _leave_out(zone, container, levels)
+                continue
+            _add_paragraph(container, renderer.style("BODY"), sentence.strip())
         _finish_zone(zone, container, renderer.style("BODY"))
 
     initials = _initials(comment_author)

@@ -4,7 +4,8 @@ Tenants are data, not code: a folder per tenant under the tenants directory::
 
     <tenants_dir>/registry.json                 tenant -> adapter id/version, model
     <tenants_dir>/<TENANT_ID>/tenant.json       name, skeletons, style_map, placeholder_map,
-                                                entities_dictionary, templates, mark_human_edits
+                                                entities_dictionary, templates, mark_human_edits,
+                                                empty_zones
     <tenants_dir>/<TENANT_ID>/skeletons/*.docx  the skeleton documents
     <tenants_dir>/<TENANT_ID>/templates.json    optional: how each template_id is written
                                                 (format: ``server.services.docx_builder``)
@@ -13,6 +14,10 @@ Tenants are data, not code: a folder per tenant under the tenants directory::
 templates object itself; without it the builder's built-in templates apply. Its content is
 validated at session start (``docx_builder.check_templates``). ``"mark_human_edits": true``
 makes the acta carry a Word comment on every block a person edited (default false).
+``"empty_zones"`` says what the acta does with a section the session did not have: a zone name
+mapped to a sentence writes it there ("No se presentaron proposiciones."), mapped to null leaves
+the section out, zone and heading (default: the zone left empty under its heading); its zones are
+checked against the skeleton at session start (``docx_builder.check_skeleton``).
 
 Both services have an embedded implementation that reads that directory and an HTTP client.
 HTTP contract (served by ``astra tenants`` / ``astra registry``)::
@@ -59,6 +64,7 @@ class TenantConfig:
     entities_dictionary: dict[str, str]
     templates: dict[str, Any] = field(default_factory=dict)
     mark_human_edits: bool = False
+    empty_zones: dict[str, str | None] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TenantConfig:
@@ -72,6 +78,13 @@ class TenantConfig:
         mark_human_edits = data.get("mark_human_edits", False)
         if not isinstance(mark_human_edits, bool):
             raise ConfigError("tenant configuration: mark_human_edits must be true or false")
+        empty_zones = data.get("empty_zones") or {}
+        if not isinstance(empty_zones, dict) or not all(
+            v is None or isinstance(v, str) for v in empty_zones.values()
+        ):
+            raise ConfigError(
+                "tenant configuration: empty_zones must be an object mapping zone names to a sentence or null"
+            )
         try:
             return cls(
                 tenant_id=str(data["tenant_id"]),
@@ -83,6 +96,7 @@ class TenantConfig:
                 entities_dictionary={str(k): str(v) for k, v in data.get("entities_dictionary", {}).items()},
                 templates=templates,
                 mark_human_edits=mark_human_edits,
+                empty_zones={str(k): v for k, v in empty_zones.items()},
             )
         except (KeyError, TypeError, AttributeError, StopIteration) as exc:
             raise ConfigError(f"tenant configuration is incomplete: {exc!r}") from exc
@@ -98,6 +112,7 @@ class TenantConfig:
             "entities_dictionary": self.entities_dictionary,
             "templates": self.templates,
             "mark_human_edits": self.mark_human_edits,
+            "empty_zones": self.empty_zones,
         }
 
 
