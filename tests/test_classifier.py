@@ -218,6 +218,53 @@ def test_apertura_extracts_the_secretary_and_the_office_said(text: str, secretar
 
 
 @pytest.mark.parametrize(
+    ("text", "secretary"),
+    [
+        (
+            "Preside el concejal Juan Carlos Ospina. Actúa como secretaria la doctora Ana María Ruiz, "
+            "secretaria de la comisión.",
+            {"secretario": "Ana María Ruiz", "secretario_cargo": "secretaria de la comisión"},
+        ),
+        (
+            "Preside la concejala Ana Ruiz y actúa como secretario el doctor Luis Mora, secretario de la "
+            "Comisión de Presupuesto.",
+            {"secretario": "Luis Mora", "secretario_cargo": "secretario de la Comisión"},
+        ),
+        (
+            "Preside Ana Ruiz y actúa como secretaria la doctora Marta Cano, quien es la secretaria de "
+            "la comisión primera.",
+            {"secretario": "Marta Cano", "secretario_cargo": "secretaria de la comisión primera"},
+        ),
+        (
+            "preside la concejala ana ruiz actúa como secretaria la doctora marta cano secretaria ad hoc",
+            {"secretario": "marta cano", "secretario_cargo": "secretaria ad hoc"},
+        ),
+        # the office said before the name stands; another office after it is not the secretary's
+        (
+            "Preside Ana Ruiz y actúa como secretaria general la doctora Marta Cano, secretaria de la "
+            "comisión.",
+            {"secretario": "Marta Cano", "secretario_cargo": "secretaria general"},
+        ),
+        (
+            "Preside Ana Ruiz y actúa como secretaria la doctora Marta Cano, secretaria de Salud en "
+            "el periodo anterior.",
+            {"secretario": "Marta Cano", "secretario_cargo": "secretaria general"},
+        ),
+        (
+            "Se abre la sesión. Preside Ana Ruiz y actúa como secretario el doctor Luis Mora. Saludamos "
+            "a la secretaria de la comisión accidental.",
+            {"secretario": "Luis Mora"},
+        ),
+    ],
+)
+def test_the_secretary_s_office_said_after_the_name_is_hers(text: str, secretary: dict[str, str]) -> None:
+    """ "Actúa como secretaria la doctora X, secretaria de la comisión": the office after the name
+    says which secretary she is (she was written, and signed, as the general secretary)."""
+    got = data(text)
+    assert {k: v for k, v in got.items() if k.startswith("secretario")} == secretary
+
+
+@pytest.mark.parametrize(
     ("text", "comision"),
     [
         (

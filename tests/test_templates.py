@@ -376,6 +376,18 @@ def test_the_acta_is_signed_by_the_president_and_secretary_the_opening_named() -
             ],
             "Secretario Ad Hoc",
         ),
+        (
+            "Siendo las nueve de la mañana se abre la sesión de la Comisión Primera de Plan y Tierras. "
+            "Preside el concejal Juan Carlos Ospina y actúa como secretaria la doctora Ana María Ruiz "
+            "Caicedo, secretaria de la comisión.",
+            [
+                "Siendo las 9:00 a. m., en el recinto del Concejo, se dio inicio a la sesión de la "
+                "Comisión Primera de Plan y Tierras del Concejo Distrital de Santiago de Cali, presidida "
+                "por el concejal Juan Carlos Ospina.",
+                "Actuó como secretaria de la comisión Ana María Ruiz Caicedo.",
+            ],
+            "Secretaria de la Comisión",
+        ),
     ],
 )
 def test_the_opening_and_signatures_write_the_secretary_s_office_as_said(

@@ -1174,11 +1174,20 @@ _PRESIDE_RE: Final = re.compile(
 # The session's secretary and the office as said: "actúa como secretaria de la comisión la
 # doctora Luz Perlaza", "la secretaria general, doctora Gloria Salcedo", "secretario ad hoc el
 # concejal Luis Mora", "el secretario general del Concejo, Héctor Londoño".
+_SECRETARY_OFFICE: Final = (
+    r"secretari[oa](?:\s+general|\s+ad[\s-]?hoc)?"
+    r"(?:\s+de\s+la\s+comision(?:\s+(?:primera|segunda|tercera|cuarta|quinta|sexta|septima))?)?"
+)
 _SECRETARY_RE: Final = re.compile(
-    r"\b(?P<office>secretari[oa](?:\s+general|\s+ad[\s-]?hoc)?"
-    r"(?:\s+de\s+la\s+comision(?:\s+(?:primera|segunda|tercera|cuarta|quinta|sexta|septima))?)?)"
+    rf"\b(?P<office>{_SECRETARY_OFFICE})"
     r"(?:\s+(?:del|de la)\s+(?:honorable\s+)?(?:concejo|corporacion)(?:\s+(?:municipal|distrital))?)?"
     r"\s*[,:]?\s*(?:(?:es|sera|actua)\s+)?"
+)
+# The office said again after the secretary's name, the one that tells which: "actúa como
+# secretaria la doctora Ana Ruiz, secretaria de la comisión", "…, quien es la secretaria ad hoc".
+_SECRETARY_OFFICE_AFTER_RE: Final = re.compile(
+    r"\s*,?\s*(?:(?:quien\s+es|en\s+su\s+calidad\s+de|como)\s+)?(?:(?:la|el)\s+)?"
+    rf"(?P<office>{_SECRETARY_OFFICE})\b"
 )
 _PLACE_RE: Final = re.compile(
     r"\ben\s+(?:el|la|las|los)\s+(?:recinto|salon|sala|sede|instalaciones|auditorio|hemiciclo"
@@ -1263,7 +1272,8 @@ def _secretary(t: _Text) -> dict[str, str]:
     """The session's secretary (``secretario``) and the office as said (``secretario_cargo``:
     "secretaria de la comisión", "secretario ad hoc", "secretaria general"). The acta's default
     office is the general secretary's: "actúa como secretario el doctor…" gives no office, and
-    "actúa como secretaria la doctora…" the general secretary's in the gender said."""
+    "actúa como secretaria la doctora…" the general secretary's in the gender said, unless the
+    office is said after the name ("…la doctora Ana Ruiz, secretaria de la comisión")."""
     for count, m in enumerate(_SECRETARY_RE.finditer(t.low)):
         if count >= _MAX_TRIGGERS:  # each look may read on far: a few, not one per word said
             break
@@ -1271,6 +1281,10 @@ def _secretary(t: _Text) -> dict[str, str]:
         if got is None:
             continue
         office = _slice(t, m.start("office"), m.end("office"))
+        if _fold(office) in {"secretario", "secretaria"} and (
+            after := _SECRETARY_OFFICE_AFTER_RE.match(t.low, got[1])
+        ):
+            office = _slice(t, after.start("office"), after.end("office"))
         if _fold(office) == "secretaria":
             office += " general"
         found = {"secretario": got[0]}
