@@ -856,6 +856,51 @@ def test_a_long_sentence_speaking_of_the_floor_is_no_grant(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "Le respondo con toda claridad, con la palabra del alcalde, concejal Pedro Gómez.",
+        "Así es, y aquí la comunidad tiene la palabra, honorable concejala Ana Ruiz.",
+        "Señor secretario, usted dice que el alcalde interviene mañana, concejal Pedro Gómez.",
+        "Gracias, presidente. Como bien lo dijo el concejal que tiene la palabra, concejal Pedro Gómez.",
+        "Eso es todo. Gracias, concejal Pedro Gómez",  # guard: a thanks alone named nobody on main
+        "Gracias, presidente. Me sumo a la intervención del concejal Pedro Gómez y pido que se vote hoy.",
+        "En mi intervención de la semana pasada le pregunté al secretario por los buses, concejala Ana Ruiz.",
+        "Eso lo dijo usted en su intervención de la mañana, concejal Pedro Gómez.",
+        "Gracias, presidente. Aquí nadie tiene la palabra final.",
+        "gracias presidente aquí nadie tiene la palabra final eso lo decide la gente",
+        "El Concejo tiene la palabra final sobre el presupuesto, concejal Pedro Gómez.",
+        "Gracias, presidente. La palabra final la tiene el pueblo caleño.",  # guard: no "Final" on main
+    ],
+)
+def test_a_councillor_addressed_or_the_floor_spoken_of_is_not_the_speaker(text: str) -> None:
+    """A councillor addressed at the end of the words ("…, concejal Pedro Gómez.", "Gracias,
+    concejal Pedro Gómez"), the floor or an intervention spoken of ("nadie tiene la palabra
+    final", "la comunidad tiene la palabra", "me sumo a la intervención del concejal…") name no
+    speaker: the block was written under "PEDRO GÓMEZ (alcalde)", "FINAL", "AYER DIJE"…, and a
+    grant just before could not name its words."""
+    got = data(text, TPL_DEBATE)
+    assert "orador" not in got, got
+
+
+@pytest.mark.parametrize(
+    ("text", "orador"),
+    [
+        ("Tiene la palabra final el concejal citante Pedro Gómez.", "Pedro Gómez"),
+        ("Para cerrar, tiene la palabra final la concejala Ana Ruiz.", "Ana Ruiz"),
+        ("Tiene la palabra el presidente de la Comisión de Presupuesto, concejal Luis Mora.", "Luis Mora"),
+        ("Usted tiene la palabra, concejal Pedro Gómez.", "Pedro Gómez"),
+        ("Acto seguido interviene el concejal Juan Pérez, quien manifiesta su apoyo.", "Juan Pérez"),
+        ("Gracias. Intervención de la concejala Ana Ruiz, del Partido Verde.", "Ana Ruiz"),
+    ],
+)
+def test_a_grant_of_the_final_word_or_to_a_council_seat_names_its_speaker(text: str, orador: str) -> None:
+    """Counterpart: the floor given for the final word, or to the commission's president named
+    after the office, and a secretary's "acto seguido interviene…", still name the speaker
+    (the grant named "Final" and "Comisión de Presupuesto")."""
+    assert data(text, TPL_DEBATE)["orador"] == orador
+
+
+@pytest.mark.parametrize(
     ("text", "previous", "expected"),
     [
         (

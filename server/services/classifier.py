@@ -594,6 +594,13 @@ _ROLE_RE: Final = re.compile(
     r"|comandante|inspectora?)\b(?:\s+(?:municipal|distrital|delegad[oa]))?"
 )
 _COMMA_RE: Final = re.compile(r"\s*,\s*")
+_ARTICLE_RE: Final = re.compile(r"(?:el|la|los|las)\s+")
+# A councillor addressed or named: "concejal Pedro Gómez", "honorable concejala Ana Ruiz".
+_COUNCILLOR_TITLE_RE: Final = re.compile(
+    r"(?:(?:el|la|senor|senora|honorable|querido|querida|apreciado|apreciada)\s+){0,3}concejala?\b"
+)
+_COUNCIL_SEATS: Final = frozenset({"concejal", "concejala", "presidente", "vicepresidente"})
+"""Roles of the council's own members: a councillor named after them is who holds them."""
 _PHRASE_END_RE: Final = re.compile(r"[,.;:!?]")
 # What a president presides in the council: anything else (a community board, an association)
 # makes the president a citizen.
@@ -601,9 +608,9 @@ _COUNCIL_BODY_RE: Final = re.compile(
     r"(?:la\s+|el\s+)?(?:comision|mesa|concejo|corporacion|plenaria|sesion)\b"
 )
 # Said between the grant and the speaker: "tiene la palabra nuevamente / de nuevo / hasta por
-# cinco minutos / para responder el secretario de Hacienda".
+# cinco minutos / para responder / final el secretario de Hacienda".
 _FLOOR_ADVERB_RE: Final = re.compile(
-    r"\s*,?\s*(?:nuevamente|de nuevo|otra vez|ahora|brevemente|enseguida|inmediatamente"
+    r"\s*,?\s*(?:nuevamente|de nuevo|otra vez|ahora|brevemente|enseguida|inmediatamente|final"
     r"|a continuacion|en su orden|por favor|(?:hasta\s+)?por\s+(?:espacio\s+de\s+)?"
     r"(?:[0-9]{1,2}|[^\W\d_]+(?:\s+y\s+[^\W\d_]+)?)\s+minutos"
     r"|para\s+(?:responder|replicar|contestar|aclarar|cerrar|concluir|una\s+replica))\b\s*,?"
@@ -683,6 +690,10 @@ def _role(t: _Text, pos: int) -> tuple[str, str | None, int] | None:
     if "president" in word and civic:
         cargo_end = _clause_end(t, end)
         return "ciudadano", _slice(t, m.start("role"), cargo_end), cargo_end
+    if "president" in word and scope is not None:
+        article = _ARTICLE_RE.match(t.low, scope.end())
+        if body := _take_name(t, article.end() if article else scope.end()):
+            end = body[1]  # "presidente de la Comisión de Presupuesto, concejal Luis Mora": no name
     for prefix, rol in _ROLE_NAMES:
         if word.startswith(prefix):
             return rol, None, end
@@ -708,16 +719,20 @@ def _party(t: _Text) -> str | None:
     return None
 
 
-def _person_after_role(t: _Text, pos: int) -> tuple[str, int] | None:
+def _person_after_role(t: _Text, pos: int, rol: str) -> tuple[str, int] | None:
     """Person named right after a role, or after the office and a comma ("la secretaria de
     Salud, doctora Ana Ruiz"). After the comma it must look like a name: titled, or capitalised
     and ending the clause ("…de Salud, Ana Ruiz.", "…, Ana Ruiz, quien…"). "…de Salud, ella nos
     dirá" names nobody, nor does a capitalised word the sentence goes on from ("…de Movilidad,
-    Cali necesita soluciones": a place, followed by its verb)."""
+    Cali necesita soluciones": a place, followed by its verb), nor a councillor after an office
+    that is not a seat of the council ("…la palabra del alcalde, concejal Pedro Gómez": said to
+    him; "el presidente de la comisión, concejal Luis Mora" is him)."""
     if (person := _take_person(t, pos)) is not None:
         return person
     comma = _COMMA_RE.match(t.low, pos)
     if comma is None or (person := _take_person(t, comma.end())) is None:
+        return None
+    if rol not in _COUNCIL_SEATS and _COUNCILLOR_TITLE_RE.match(t.low, comma.end()):
         return None
     name_at = person[1] - len(person[0])
     if _TITLE_RE.search(t.low, comma.end(), name_at) is not None:
@@ -740,7 +755,7 @@ def _speaker_at(t: _Text, pos: int) -> dict[str, Any]:
     part_after_role = _PART_BEFORE_NAME_RE.match(t.low, role[2]) if role else None
     part = part_before or part_after_role
     if role is not None:
-        person = _person_after_role(t, part_after_role.end() if part_after_role else role[2])
+        person = _person_after_role(t, part_after_role.end() if part_after_role else role[2], role[0])
     else:
         person = _take_person(t, part.end() if part else pos)
     if person is not None:
@@ -779,10 +794,12 @@ def _speaker(t: _Text) -> dict[str, Any]:
     out: dict[str, Any] = {}
     grant = _floor_grant(t)
     triggers = [] if grant is None else [grant]
-    for trigger in _SPEAKER_TRIGGER_RE.finditer(t.low):
-        if len(triggers) >= _MAX_TRIGGERS:
+    for count, trigger in enumerate(_SPEAKER_TRIGGER_RE.finditer(t.low)):
+        if count >= _MAX_TRIGGERS:
             break
-        if grant is None or trigger.start() != grant.start():
+        if grant is not None and trigger.start() == grant.start():
+            continue
+        if not _said_of_the_floor(t, trigger):  # "nadie tiene la palabra final", "su intervención de…"
             triggers.append(trigger)
     if triggers:
         # the grant of the floor, else the first mention that names someone ("intervención de
@@ -793,7 +810,7 @@ def _speaker(t: _Text) -> dict[str, Any]:
         prefix = _SPEAKER_PREFIX_RE.match(t.low)
         role = _role(t, prefix.end()) if prefix else None
         if role is not None:
-            person = _person_after_role(t, role[2])
+            person = _person_after_role(t, role[2], role[0])
             if person and t.raw[person[1] :].lstrip().startswith(":"):
                 out = _speaker_at(t, prefix.end() if prefix else 0)
         if not out:
@@ -913,18 +930,37 @@ def _grant_ends_utterance(t: _Text, trigger: re.Match[str]) -> bool:
     come in the next one), and the words right before it do not make it something said of the
     floor ("el concejal que tiene la palabra", "presidente, le doy la palabra…"). Reads the
     grant's sentence and two words before it."""
-    before = t.low[max(0, trigger.start() - 40) : trigger.start()].replace(",", " ").split()
-    if _NOT_A_LEAD_IN.intersection(before[-2:]):
+    if _said_of_the_floor(t, trigger):
         return False
-    clause_ends = t.low[: trigger.start()].rstrip().endswith((",", ";", ":", "."))
-    if not clause_ends and len(before) >= 2 and before[-2] in _SUBJECT_ARTICLES:
-        return False  # "el alcalde tiene la palabra", "la comunidad tiene la palabra": said of it
     stop = _ANNOUNCEMENT_END_RE.search(t.raw, trigger.end())
     if stop is not None and len(t.raw[stop.end() :].split()) >= 2:
         return False  # the speaker's words follow in this utterance: not this case
     named = _speaker_at(t, trigger.end())
     orador = named.get("orador")
     return isinstance(orador, str) and ("rol" in named or orador[:1].isupper())
+
+
+# Said right before "intervención de…", they make it the noun of something said of it: "en mi
+# intervención de ayer", "me sumo a la intervención del concejal…".
+_INTERVENTION_DETERMINERS: Final = frozenset(
+    {"la", "una", "su", "sus", "mi", "mis", "tu", "esta", "esa", "nuestra", "aquella"}
+)
+
+
+def _said_of_the_floor(t: _Text, trigger: re.Match[str]) -> bool:
+    """Whether the two words before a mention of the floor make it something said of the floor
+    or of an intervention, which gives it to nobody: "si nadie más tiene la palabra", "el
+    concejal que tiene la palabra", "presidente, le doy…", "la comunidad tiene la palabra", "el
+    secretario interviene mañana" (not so after a comma: "Gracias, concejal, tiene la palabra…"),
+    "en su intervención de la mañana"."""
+    before = t.low[max(0, trigger.start() - 40) : trigger.start()].replace(",", " ").split()
+    if _NOT_A_LEAD_IN.intersection(before[-2:]):
+        return True
+    clause_ends = t.low[: trigger.start()].rstrip().endswith((",", ";", ":", "."))
+    if not clause_ends and len(before) >= 2 and before[-2] in _SUBJECT_ARTICLES:
+        return True  # "el alcalde tiene la palabra", "la comunidad tiene la palabra": said of it
+    noun = t.low.startswith("intervencion", trigger.start())
+    return noun and bool(before) and before[-1] in _INTERVENTION_DETERMINERS
 
 
 def _has_speaker(t: _Text) -> bool:
