@@ -770,6 +770,63 @@ def test_a_co_rapporteur_given_the_floor_is_a_ponente(
 
 
 @pytest.mark.parametrize(
+    ("text", "orador", "rol", "partido"),
+    [
+        (
+            "Tiene la palabra la vocera del Partido Verde, concejala Eva Paz.",
+            "Eva Paz",
+            "concejala",
+            "Partido Verde",
+        ),
+        (
+            "Tiene la palabra el vocero de la bancada liberal, concejal Luis Mora.",
+            "Luis Mora",
+            "concejal",
+            "Liberal",
+        ),
+        ("Tiene la palabra la vocera de Alianza Verde, Eva Paz.", "Eva Paz", "concejala", "Alianza Verde"),
+        (
+            "tiene la palabra la vocera del pacto histórico concejala ana ruiz",
+            "Ana Ruiz",
+            "concejala",
+            "Pacto Histórico",
+        ),
+        ("Tiene la palabra la vocera.", None, None, None),
+    ],
+)
+def test_a_party_s_spokesperson_given_the_floor_is_named(
+    text: str, orador: str | None, rol: str | None, partido: str | None
+) -> None:
+    """ "la vocera del Partido Verde, concejala Eva Paz" names Eva Paz, a councillor of that party
+    (the acta wrote "VOCERA: …"); "la vocera" alone names nobody."""
+    got = data(text, TPL_DEBATE)
+    assert (got.get("orador"), got.get("rol"), got.get("partido"), got["anuncio"]) == (
+        orador,
+        rol,
+        partido,
+        True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "rol"),
+    [
+        ("Tiene la palabra la concejala ponente.", "concejala"),
+        ("Tiene la palabra la ponente.", "concejala"),
+        ("Tiene la palabra el coponente.", "concejal"),
+    ],
+)
+def test_a_ponente_given_the_floor_without_a_name_is_a_councillor_of_the_gender_said(
+    text: str, rol: str
+) -> None:
+    """ "Tiene la palabra la ponente.": no name, but a councillor, a woman, whom the bill's
+    heading may name when the acta is built."""
+    got = data(text, TPL_PROYECTO_ACUERDO)
+    assert "orador" not in got
+    assert (got["rol"], got["ponente"], got["anuncio"]) == (rol, True, True)
+
+
+@pytest.mark.parametrize(
     ("text", "orador"),
     [
         (
@@ -876,10 +933,11 @@ def test_a_councillor_addressed_or_the_floor_spoken_of_is_not_the_speaker(text: 
     """A councillor addressed at the end of the words ("…, concejal Pedro Gómez.", "Gracias,
     concejal Pedro Gómez"), the floor or an intervention spoken of ("nadie tiene la palabra
     final", "la comunidad tiene la palabra", "me sumo a la intervención del concejal…") name no
-    speaker: the block was written under "PEDRO GÓMEZ (alcalde)", "FINAL", "AYER DIJE"…, and a
-    grant just before could not name its words."""
+    speaker, nor a role: the block was written under "PEDRO GÓMEZ (alcalde)", "FINAL", "AYER
+    DIJE"…, and a grant just before could not name its words (or named them with the role
+    "alcalde": "LA SECRETARIA DE CULTURA (alcalde): …")."""
     got = data(text, TPL_DEBATE)
-    assert "orador" not in got, got
+    assert not {"orador", "rol", "cargo"} & got.keys(), got
 
 
 @pytest.mark.parametrize(
@@ -926,6 +984,18 @@ def test_a_grant_of_the_final_word_or_to_a_council_seat_names_its_speaker(text: 
             TPL_DEBATE,
             {"orador": "Ana María Ruiz", "rol": "concejala", "partido": "Alianza Verde"},
         ),
+        (
+            "Gracias, presidente, habla Ana Ruiz, del Partido Verde. Quiero referirme al tema de la "
+            "movilidad en la ladera.",
+            TPL_DEBATE,
+            {"orador": "Ana Ruiz", "partido": "Partido Verde"},
+        ),
+        (
+            "Muchas gracias, señora presidenta, les habla la concejala Sandra Mejía. Como ponente "
+            "presento ponencia positiva.",
+            TPL_PROYECTO_ACUERDO,
+            {"orador": "Sandra Mejía", "rol": "concejala"},
+        ),
     ],
 )
 def test_a_speaker_who_names_themselves_is_the_speaker(
@@ -947,6 +1017,8 @@ def test_a_speaker_who_names_themselves_is_the_speaker(
         "Presidente, Cali necesita soluciones de movilidad.",
         "Presidente, Santiago de Cali merece respeto.",
         "gracias presidente yo quiero decir que el sistema no funciona",
+        "Presidente, habla muy bien el secretario, pero no responde nada.",
+        "Presidente, habla Juan Pérez de cosas que no conoce.",
     ],
 )
 def test_addressing_the_chair_without_ones_name_names_nobody(text: str) -> None:
@@ -1357,7 +1429,7 @@ def test_cierre_keeps_the_summons_however_it_is_said(text: str, convocatoria: st
         (
             "proyecto de acuerdo 045 de 2025 por medio del cual se adopta el plan de movilidad, ponente "
             "el concejal camilo andrés betancourt",
-            ["Camilo Andrés Betancourt"],
+            [{"nombre": "Camilo Andrés Betancourt", "rol": "concejal"}],
         ),
         (
             "Proyecto de Acuerdo 045 de 2025, ponentes los concejales Ana Ruiz y Luis Mora.",
@@ -1365,7 +1437,7 @@ def test_cierre_keeps_the_summons_however_it_is_said(text: str, convocatoria: st
         ),
     ],
 )
-def test_bill_reporters_heard_in_lowercase_are_kept_as_names(text: str, ponentes: list[str]) -> None:
+def test_bill_reporters_heard_in_lowercase_are_kept_as_names(text: str, ponentes: list[Any]) -> None:
     """Speech to text without capitals: the ponentes are kept, written as names (they were
     dropped, only capitalised names being taken)."""
     assert data(text)["ponentes"] == ponentes
@@ -2663,13 +2735,28 @@ def test_radicado_without_a_number_is_no_filing_number() -> None:
         (
             "Proyecto de acuerdo 045 de 2026, por el cual se crea el programa, con ponencia de la concejala "
             "Ana Gómez, en primer debate.",
-            ["Ana Gómez"],
+            [{"nombre": "Ana Gómez", "rol": "concejala"}],
         ),
-        ("Proyecto de acuerdo número doce de 2026. Ponente: el concejal Luis Díaz.", ["Luis Díaz"]),
+        (
+            "Proyecto de acuerdo número doce de 2026. Ponente: el concejal Luis Díaz.",
+            [{"nombre": "Luis Díaz", "rol": "concejal"}],
+        ),
+        (
+            "Proyecto de acuerdo 045 de 2025, por el cual se crea el programa. Ponentes, las concejalas Ana "
+            "Ruiz y Paula Gil, y el concejal Luis Mora, y Eva Paz.",
+            [
+                {"nombre": "Ana Ruiz", "rol": "concejala"},
+                {"nombre": "Paula Gil", "rol": "concejala"},
+                {"nombre": "Luis Mora", "rol": "concejal"},
+                "Eva Paz",
+            ],
+        ),
     ],
 )
-def test_a_bill_heading_names_its_ponentes(text: str, ponentes: list[str]) -> None:
-    """The ponentes read with the bill are kept with its number and title."""
+def test_a_bill_heading_names_its_ponentes(text: str, ponentes: list[Any]) -> None:
+    """The ponentes read with the bill are kept with its number and title, each with the
+    councillor the words before the name say ("la concejala", "el concejal"; "los concejales" says
+    neither), so that the acta can tell which one "la concejala ponente" is."""
     assert data(text)["ponentes"] == ponentes
 
 

@@ -489,7 +489,7 @@ _STOPWORD_TEXT: Final = """
     decisorio deliberativo contestaron respondieron asistieron sesion acta proyecto proposicion
     comunicacion oficio punto orden dia siguiente hace uso quiere quisiera desea va voy vamos
     comunidad comunidades ciudadania publico administracion plenaria corporacion
-    sale salen salio salieron abandona abandonan abandono abandonaron
+    sale salen salio salieron abandona abandonan abandono abandonaron vocero vocera voceros voceras
     """
 _NAME_STOPWORDS: Final = frozenset(_STOPWORD_TEXT.split()) | _NUMBER_WORDS
 _MAX_NAME_WORDS: Final = 6
@@ -619,6 +619,12 @@ _NAME_END_RE: Final = re.compile(r"\s*(?:[,.;:!?)]|$)")
 # The speaker's part in the item, said before or after the name: "la concejala ponente Eva
 # Paz", "el concejal citante, Luis Mora", "Eva Paz, del Partido Verde, ponente del proyecto".
 _PART: Final = r"(?:coordinador[a]?\s+)?(?:co-?)?(?P<part>ponente|citante)s?\b(?:\s+coordinador[a]?\b)?"
+# A party's spokesperson, said before the name: "la vocera del Partido Verde, concejala Eva Paz",
+# "el vocero de la bancada liberal, Luis Mora".
+_SPOKESPERSON_RE: Final = re.compile(
+    r"\s*(?:(?:el|la)\s+)?vocer(?P<g>[oa])\s+(?:de\s+(?:la\s+)?bancada\s+)?(?:(?:del|de la|de)\s+)?"
+    r"(?:(?:partido|bancada|movimiento)\s+)?"
+)
 _PART_BEFORE_NAME_RE: Final = re.compile(rf"\s*(?:(?P<art>el|la)\s+)?{_PART}\s*,?")
 _PART_AFTER_NAME_RE: Final = re.compile(rf",\s*(?:(?:el|la)\s+)?(?:concejala?\s+)?{_PART}")
 _CLAUSE_END_RE: Final = re.compile(r"[.;:!?](?:\s|$)")
@@ -743,13 +749,20 @@ def _person_after_role(t: _Text, pos: int, rol: str) -> tuple[str, int] | None:
 
 def _speaker_at(t: _Text, pos: int) -> dict[str, Any]:
     """Speaker introduced at pos: "el concejal Juan Pérez", "la doctora Ana Ruiz, secretaria...",
-    "el director del DAGMA, ingeniero Luis Mora", "la concejala ponente Eva Paz"."""
+    "el director del DAGMA, ingeniero Luis Mora", "la concejala ponente Eva Paz", "la vocera del
+    Partido Verde, concejala Eva Paz"."""
     out: dict[str, Any] = {}
     for _ in range(3):  # "tiene la palabra nuevamente, hasta por cinco minutos, el secretario…"
         adverb = _FLOOR_ADVERB_RE.match(t.low, pos)
         if adverb is None:
             break
         pos = adverb.end()
+    spokesperson = _SPOKESPERSON_RE.match(t.low, pos)
+    if spokesperson and (party_end := _party_end(t, spokesperson.end())) is not None:
+        comma = _COMMA_RE.match(t.low, party_end)  # the party is _party's to read
+        pos = comma.end() if comma else party_end
+    else:
+        spokesperson = None
     part_before = _PART_BEFORE_NAME_RE.match(t.low, pos)
     role = _role(t, part_before.end() if part_before else pos)
     part_after_role = _PART_BEFORE_NAME_RE.match(t.low, role[2]) if role else None
@@ -771,9 +784,12 @@ def _speaker_at(t: _Text, pos: int) -> dict[str, Any]:
         out["rol"] = role[0]
         if role[1]:
             out["cargo"] = role[1]
-    elif part is not None and person is not None:
-        # A ponente or citante is a councillor; the article says which ("la ponente Eva Paz").
+    elif part is not None:
+        # A ponente or citante is a councillor; the article says which ("la ponente Eva Paz", "la
+        # ponente", whom the bill's heading may name).
         out["rol"] = "concejala" if part["art"] == "la" else "concejal"
+    elif spokesperson is not None and person is not None:
+        out["rol"] = "concejala" if spokesperson["g"] == "a" else "concejal"  # a party's, in the council
     parts = {part["part"]} if part else set()
     if person is not None:
         stop = _CLAUSE_END_RE.search(t.low, person[1])
@@ -803,9 +819,10 @@ def _speaker(t: _Text) -> dict[str, Any]:
             triggers.append(trigger)
     if triggers:
         # the grant of the floor, else the first mention that names someone ("intervención de
-        # la comunidad. … Tiene la palabra el señor Wilmer Caicedo")
+        # la comunidad. … Tiene la palabra el señor Wilmer Caicedo"); a mention that names nobody
+        # is not the speaker's role ("…con la palabra del alcalde", said by the secretary)
         found = [_speaker_at(t, trigger.end()) for trigger in triggers]
-        out = next((f for f in found if "orador" in f), found[0])
+        out = next((f for f in found if "orador" in f), found[0] if grant is not None else {})
     else:
         prefix = _SPEAKER_PREFIX_RE.match(t.low)
         role = _role(t, prefix.end()) if prefix else None
@@ -824,13 +841,15 @@ def _speaker(t: _Text) -> dict[str, Any]:
 
 
 # A speaker who starts by addressing the chair and saying their own name, often with the party:
-# "Presidente, Rodrigo Zapata, de Cambio Radical. …", "Gracias, señora presidenta. Sandra Mejía."
+# "Presidente, Rodrigo Zapata, de Cambio Radical. …", "Gracias, señora presidenta. Sandra Mejía.",
+# "Gracias, presidente, les habla Ana Ruiz, del Partido Verde."
 _NOT_A_SPEAKER_RE: Final = re.compile(
     r"\b(?:cali|bogota|santiago|colombia|valle|medellin|distrito|navidad|feliz|buenas|buenos)\b"
 )
 """Capitalised words after "Presidente," that are a place or a greeting, not a speaker's name."""
 _SELF_NAMED_RE: Final = re.compile(
     r"[\s¡¿]*(?:(?:muchas\s+)?gracias\s*,?\s*)?(?:(?:senor|senora)\s+)?president[ea]\s*[,.:]\s*"
+    r"(?:(?:le\s+|les\s+)?habla\s+)?"
 )
 _SELF_NAME_END_RE: Final = re.compile(
     rf"\s*(?:[.;:](?:\s|$)|$|,\s*(?:(?:del|de la|de)\s+)?(?:(?:partido|bancada|movimiento)\s+"
@@ -1534,7 +1553,23 @@ _REASON_END_RE: Final = re.compile(
 _FEMININE_CUE_RE: Final = re.compile(r"\b(?:concejala|concejalas)\b")
 _MASCULINE_CUE_RE: Final = re.compile(r"\b(?:concejal|concejales)\b")
 _FEMININE_PLURAL_RE: Final = re.compile(r"\bconcejalas\b")
+_MASCULINE_SINGULAR_RE: Final = re.compile(r"\bconcejal\b")
 _AND_CAPITAL_RE: Final = re.compile(r"\s(?:y|e)\s+(?=[A-ZÁÉÍÓÚÑ])")
+
+
+def _councillor_said(t: _Text, pos: int, all_women: bool) -> tuple[str | None, bool]:
+    """The role the words before a listed name at pos say ("la concejala" concejala, "el concejal"
+    concejal, "los concejales" neither: it includes women), and whether "las concejalas …" goes on
+    to the names after it ("las concejalas Ana Ruiz y Paula Gil": both)."""
+    filler = _PERSON_FILLER_RE.match(t.low, pos)
+    said = t.low[pos : filler.end()] if filler else ""
+    if _FEMININE_PLURAL_RE.search(said):
+        return "concejala", True
+    if _FEMININE_CUE_RE.search(said):
+        return "concejala", all_women
+    if _MASCULINE_CUE_RE.search(said):
+        return ("concejal" if _MASCULINE_SINGULAR_RE.search(said) else None), False
+    return ("concejala" if all_women else None), all_women
 
 
 def _reason(t: _Text, end: int) -> tuple[str, int] | None:
@@ -1577,16 +1612,8 @@ def _excused(t: _Text) -> list[Any]:
         pos, all_women = m.end(), False
         named = len(found)
         while len(found) < 80:
-            filler = _PERSON_FILLER_RE.match(t.low, pos)
-            said = t.low[pos : filler.end()] if filler else ""
-            if _FEMININE_PLURAL_RE.search(said):
-                feminine = all_women = True
-            elif _FEMININE_CUE_RE.search(said):
-                feminine = True
-            elif _MASCULINE_CUE_RE.search(said):
-                feminine = all_women = False
-            else:
-                feminine = all_women
+            rol, all_women = _councillor_said(t, pos, all_women)
+            feminine = rol == "concejala"
             got = _take_person(t, pos)
             if got is None:
                 break
@@ -1958,6 +1985,31 @@ _REPORTERS_RE: Final = re.compile(
 )
 
 
+def _reporters(t: _Text) -> list[Any]:
+    """The bill's ponentes as the heading names them ("Ponentes, la concejala Ana Ruiz y el
+    concejal Luis Mora"): a name, or ``{"nombre", "rol"}`` when the words before it say which
+    councillor ("concejala" or "concejal"; "los concejales" says neither), so that "Tiene la
+    palabra la concejala ponente." can be told to be hers when the acta is built."""
+    found: list[Any] = []
+    seen: set[str] = set()
+    lowercase = t.raw == t.raw.lower()  # speech to text without capitals: names are not marked
+    for m in _REPORTERS_RE.finditer(t.low):
+        pos, all_women = m.end(), False
+        for _ in range(80):  # a bounded list after each mention, as _take_people reads
+            rol, all_women = _councillor_said(t, pos, all_women)
+            got = _take_person(t, pos)
+            if got is None:
+                break
+            if (got[0][:1].isupper() or lowercase) and got[0] not in seen:
+                seen.add(got[0])
+                found.append({"nombre": got[0], "rol": rol} if rol else got[0])
+            sep = _LIST_SEP_RE.match(t.low, got[1])
+            if sep is None:
+                break
+            pos = sep.end()
+    return found
+
+
 def _proyecto_data(t: _Text) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if m := _PROJECT_NUMBER_RE.search(t.low):
@@ -1974,9 +2026,8 @@ def _proyecto_data(t: _Text) -> dict[str, Any]:
             data["titulo"] = title
     if debate := _DEBATE_RE.search(t.low):
         data["debate"] = "primero" if debate["first"] else "segundo"
-    if ("numero" in data or "titulo" in data) and (reporters := _people_after(_REPORTERS_RE, t)):
-        lowercase = t.raw == t.raw.lower()  # speech to text without capitals: names are not marked
-        data["ponentes"] = [name for name in reporters if name[:1].isupper() or lowercase]
+    if ("numero" in data or "titulo" in data) and (reporters := _reporters(t)):
+        data["ponentes"] = reporters
     if trigger := _floor_grant(t) or _SPEAKER_TRIGGER_RE.search(t.low):
         data.update({k: v for k, v in _speaker(t).items() if k != "partido"})
         data.update(_grant_of_the_floor(t))  # the ponente given the floor, as in a debate
