@@ -839,11 +839,18 @@ def test_a_ponente_given_the_floor_without_a_name_is_a_councillor_of_the_gender_
         ),
         ("Para una réplica, le concedo la palabra a la concejala Ana Ruiz.", "Ana Ruiz"),
         ("Muy bien, concejal, tiene la palabra el concejal Pedro Gómez.", "Pedro Gómez"),
+        (
+            "Gracias, concejala. La Presidencia concede el uso de la palabra, por tres minutos, a la "
+            "señora Gloria Esperanza Mosquera, líder comunal del barrio El Vallado.",
+            "Gloria Esperanza Mosquera",
+        ),
     ],
 )
 def test_a_grant_after_a_short_lead_in_is_a_grant(text: str, orador: str) -> None:
     """ "En varios, tiene la palabra el concejal X." is the chair's grant, an announcement (it was
-    taken for X's words: "X (concejal): En varios, tiene la palabra el concejal X…")."""
+    taken for X's words: "X (concejal): En varios, tiene la palabra el concejal X…"); so is the
+    chair's own "La Presidencia concede el uso de la palabra a…", not said of the floor like "la
+    comunidad tiene la palabra"."""
     got = data(text, TPL_VARIOS)
     assert (got["orador"], got["anuncio"]) == (orador, True)
 

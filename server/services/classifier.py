@@ -905,6 +905,8 @@ _LEAD_IN_WINDOW: Final = 60
 # concejal que tiene la palabra", "si nadie más tiene la palabra", "presidente, le doy…".
 _SUBJECT_ARTICLES: Final = frozenset({"el", "la", "los", "las", "su", "nuestra", "nuestro"})
 """An article right before the noun before "tiene la palabra" makes the noun its subject."""
+_THE_CHAIR: Final = frozenset({"presidencia"})
+"""A subject that is the chair itself, granting: "La Presidencia concede el uso de la palabra…"."""
 _NOT_A_LEAD_IN: Final = frozenset(
     {"que", "quien", "quienes", "cuando", "si", "no", "nadie", "como", "porque", "mientras", "donde"}
     | {"presidente", "presidenta"}
@@ -929,9 +931,11 @@ def _floor_grant(t: _Text) -> re.Match[str] | None:
             if not lead:
                 return trigger
             words = lead.replace(",", " ").split()
-            # "el alcalde tiene la palabra": the noun is its subject (not so after a comma)
+            # "el alcalde tiene la palabra": the noun is its subject (not so after a comma, nor
+            # the chair's own: "La Presidencia concede el uso de la palabra a…")
             comma = t.low[: trigger.start()].rstrip().endswith(",")
             subject = not comma and len(words) >= 2 and words[-2] in _SUBJECT_ARTICLES
+            subject = subject and words[-1] not in _THE_CHAIR
             if granting and len(words) <= _MAX_LEAD_IN_WORDS and not _NOT_A_LEAD_IN.intersection(words):
                 if not subject:
                     return trigger
@@ -976,7 +980,12 @@ def _said_of_the_floor(t: _Text, trigger: re.Match[str]) -> bool:
     if _NOT_A_LEAD_IN.intersection(before[-2:]):
         return True
     clause_ends = t.low[: trigger.start()].rstrip().endswith((",", ";", ":", "."))
-    if not clause_ends and len(before) >= 2 and before[-2] in _SUBJECT_ARTICLES:
+    if (
+        not clause_ends
+        and len(before) >= 2
+        and before[-2] in _SUBJECT_ARTICLES
+        and before[-1] not in _THE_CHAIR
+    ):
         return True  # "el alcalde tiene la palabra", "la comunidad tiene la palabra": said of it
     noun = t.low.startswith("intervencion", trigger.start())
     return noun and bool(before) and before[-1] in _INTERVENTION_DETERMINERS
