@@ -412,14 +412,7 @@ class Orchestrator:
                 except TimeoutError as exc:
                     raise ServiceUnavailable("CORE timed out", service="core") from exc
 
-        base = {
-            "block_id": new_id("blk"),
-            "version": 1,
-            "created_at": time.time(),
-            "created_by": principal.sub,
-            "source": source,
-            "human_edited": False,
-        }
+        base = self._block_base(principal, source)
         try:
             result = await with_retries(call, self.settings.retry)
         except AstraError as exc:
@@ -440,6 +433,18 @@ class Orchestrator:
             "structured_data": result.structured_data,
             "confidence": result.confidence,
             "audio_metadata": merged_audio,
+        }
+
+    @staticmethod
+    def _block_base(principal: Principal, source: dict[str, Any]) -> dict[str, Any]:
+        """The fields every new block starts with, whatever CORE answers (or not)."""
+        return {
+            "block_id": new_id("blk"),
+            "version": 1,
+            "created_at": time.time(),
+            "created_by": principal.sub,
+            "source": source,
+            "human_edited": False,
         }
 
     def _pending_review(
@@ -624,13 +629,9 @@ class Orchestrator:
             # Removed or damaged behind our back: a human must review the gap; every later try
             # would fail the same way, and finalize would wait for it forever.
             try:
-                pcm = pcm16_of_wav(await self.store.get_bytes(record["audio_ref"]))
-            except NotFound:
-                gone = NotFound("the utterance's stored audio is missing", code="AUDIO_MISSING")
-            except (wave.Error, EOFError) as exc:
-                gone = InvalidInput(
-                    f"the utterance's stored audio is unreadable: {exc}", code="AUDIO_UNREADABLE"
-                )
+                pcm = await self._stored_pcm(record["audio_ref"])
+            except (NotFound, InvalidInput) as exc:
+                gone = exc
         audio_metadata = {
             "time_start": record["time_start"],
             "time_end": record["time_end"],
@@ -646,19 +647,23 @@ class Orchestrator:
         )
 
         async def call_core(previous: str | None) -> CoreResult:
-            if gone is not None:
-                raise gone
             return await self.core.process_audio(dataclasses.replace(req, previous_template_id=previous))
 
-        block = await self._core_block(
-            meta,
-            _SYSTEM,
-            call_core,
-            text="",
-            previous_template=await self.buffer.last_template(session_id),
-            source={"kind": "audio", "utterance_id": record["utterance_id"]},
-            audio_metadata=audio_metadata,
-        )
+        previous_template = await self.buffer.last_template(session_id)
+        source = {"kind": "audio", "utterance_id": record["utterance_id"]}
+        if gone is not None:  # CORE is not called (nor timed as a CORE call): 0 attempts
+            base = self._block_base(_SYSTEM, source)
+            block = self._pending_review(base, meta, "", previous_template, gone, 0, audio_metadata)
+        else:
+            block = await self._core_block(
+                meta,
+                _SYSTEM,
+                call_core,
+                text="",
+                previous_template=previous_template,
+                source=source,
+                audio_metadata=audio_metadata,
+            )
         if block["type"] == "TEMPLATE" and not block["text"].strip():
             return await self._retire_silent(meta, record)
         block["position"] = record["position"]
@@ -682,6 +687,20 @@ class Orchestrator:
             )
         elif commit.outcome == "ok":  # not "dup": another owner's answer landed first
             self.metrics.blocks.labels(block["type"]).inc()
+
+    async def _stored_pcm(self, audio_ref: str) -> bytes:
+        """The PCM16 of an utterance's stored WAV; AUDIO_MISSING (the store has it no more, or will
+        not let us read it) or AUDIO_UNREADABLE (not a WAV any more) otherwise."""
+        try:
+            return pcm16_of_wav(await self.store.get_bytes(audio_ref))
+        except NotFound as exc:
+            raise NotFound(
+                f"the utterance's stored audio is missing ({exc.message})", code="AUDIO_MISSING"
+            ) from exc
+        except (wave.Error, EOFError) as exc:
+            raise InvalidInput(
+                f"the utterance's stored audio is unreadable: {exc}", code="AUDIO_UNREADABLE"
+            ) from exc
 
     async def _retire_silent(self, meta: SessionMeta, record: dict[str, Any]) -> None:
         """Whisper heard no words (noise the VAD let through): no block, but the log says so and
@@ -707,7 +726,7 @@ class Orchestrator:
         audio_ref = (block.get("audio_metadata") or {}).get("audio_ref")
         previous = None
         if audio_ref:
-            pcm = pcm16_of_wav(await self.store.get_bytes(audio_ref))
+            pcm = await self._stored_pcm(audio_ref)
             req = AudioRequest(
                 meta.tenant_id, meta.pinned["adapter_id"], pcm, meta.pinned["entities_dictionary"]
             )

@@ -6,6 +6,7 @@ Every wait is bounded and polls for readiness; nothing sleeps a fixed time. ``AS
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import dataclasses
 import os
@@ -49,10 +50,44 @@ def require(condition: bool, what: str) -> None:
     pytest.skip(f"missing: {what}")
 
 
+_SPAWNER = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="astra-test-spawner")
+"""The one thread that starts the test run's server processes, alive for the whole run."""
+
+
+def _tied_to(parent: int) -> Callable[[], None]:
+    def preexec() -> None:  # in the child, between fork and exec
+        _die_with_parent()
+        if os.getppid() != parent:  # the run died before the signal was asked for
+            os._exit(1)
+
+    return preexec
+
+
+def popen_tied(args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+    """``subprocess.Popen`` of a process that dies with the test run (SIGTERM), even when the run
+    is killed outright: a server, fake CORE or moto left running would hold ports and memory.
+
+    The parent-death signal fires when the *thread* that forked the child ends, not the
+    process: every such child is forked by one thread kept for the whole run (a server restarted
+    from a worker thread, as test_chaos does, must not die when that worker ends)."""
+    tied = _SPAWNER.submit(subprocess.Popen, args, preexec_fn=_tied_to(os.getpid()), **kwargs)
+    process: subprocess.Popen[bytes] = tied.result()
+    return process
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def gone(pid: int) -> bool:
+    """The process exited (a zombie not yet reaped by its parent counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):  # reaped before, or between open and read
+        return True
+    return state in ("Z", "X")
 
 
 def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
@@ -221,7 +256,7 @@ class ServerProcess:
 
     def start(self, timeout: float = 30.0) -> ServerProcess:
         log = open(self.data_dir.parent / f"server-{self.port}.log", "ab")  # noqa: SIM115
-        self.process = subprocess.Popen(
+        self.process = popen_tied(
             [
                 sys.executable,
                 "-m",
@@ -296,7 +331,8 @@ def spawn(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     for proc in started:
         with contextlib.suppress(Exception):
             proc.stop()
-    # Stray embedded Redis processes die with their parent (PDEATHSIG); nothing else to reap.
+    # Stray embedded Redis processes die with their server, and the servers with the run
+    # (PDEATHSIG, see popen_tied); nothing else to reap.
 
 
 @pytest.fixture(scope="session")
@@ -306,9 +342,7 @@ def moto_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     require(Path(binary).exists(), "moto_server (pip install 'moto[server]')")
     port = free_port()
     log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")  # noqa: SIM115
-    process = subprocess.Popen(
-        [binary, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT
-    )
+    process = popen_tied([binary, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
 
     def ready() -> bool:

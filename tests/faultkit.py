@@ -38,7 +38,7 @@ from typing import Any, Literal, Protocol
 
 import httpx
 
-from .conftest import ROOT, TENANT, free_port, wait_until
+from .conftest import ROOT, TENANT, free_port, popen_tied, wait_until
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
@@ -213,7 +213,7 @@ class FakeCore:
 
     def start(self) -> FakeCore:
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
+            self.process = popen_tied(
                 [sys.executable, str(ROOT / "tools" / "fake_core.py"), "--port", str(self.port)],
                 cwd=ROOT,
                 stdout=log,

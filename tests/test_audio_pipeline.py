@@ -104,9 +104,14 @@ def test_flaky_slow_core_still_gives_every_block_in_audio_order(
 
 
 class InstantCore:
-    """CORE answering at once with the utterance's length (speech recognition is not under test)."""
+    """CORE answering at once with the utterance's length (speech recognition is not under test);
+    ``calls`` counts what it was asked."""
+
+    def __init__(self) -> None:
+        self.calls = 0
 
     async def process_audio(self, req: AudioRequest) -> CoreResult:
+        self.calls += 1
         return CoreResult(f"{len(req.pcm16)} bytes", "DEBATE", "Debate", "TPL_DEBATE", {}, 1.0)
 
 
@@ -121,13 +126,14 @@ def test_finalize_waits_for_an_utterance_whose_transcription_failed(
     utterance pending; finalize must not seal without it, but go round again: the stored audio is
     transcribed, or, if the stored WAV is gone or damaged, the utterance becomes a block pending
     review (AUDIO_MISSING, AUDIO_UNREADABLE) rather than holding finalize forever. Every utterance
-    has its block."""
+    has its block. Such a block had no CORE call: astra_core_seconds counts only CORE's calls."""
     token = make_token()
     auth = {"authorization": f"Bearer {token}"}
     timeline = make_timeline(random.Random(11), pieces=3)
+    core = InstantCore()
     with SettledTestClient(create_app(settings)) as client:
         orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
-        orch.core = InstantCore()
+        orch.core = core
         transcribe = orch.audio.transcribe
         failed: list[str] = []
 
@@ -163,8 +169,10 @@ def test_finalize_waits_for_an_utterance_whose_transcription_failed(
         events = client.get(
             f"/v1/orchestrator/session/{session_id}/events", params={"limit": 1000}, headers=auth
         ).json()["events"]
+        timed = orch.metrics.registry.get_sample_value("astra_core_seconds_count")
     detected = [e["data"]["utterance_id"] for e in events if e["kind"] == "utterance.detected"]
     assert len(detected) == 3 and failed and failed[0] in detected
+    assert timed == core.calls == (3 if code is None else 2)
     assert sorted(b["source"]["utterance_id"] for b in blocks) == sorted(detected)
     assert response.json()["block_count"] == 3
     pending = [b for b in blocks if b["type"] == "ERROR_PENDING_REVIEW"]
@@ -172,6 +180,7 @@ def test_finalize_waits_for_an_utterance_whose_transcription_failed(
         assert pending == []
     else:
         assert [(b["source"]["utterance_id"], b["error"]["code"]) for b in pending] == [(failed[0], code)]
+        assert pending[0]["error"]["attempts"] == 0
 
 
 @pytest.mark.timeout(120)

@@ -1305,6 +1305,21 @@ def test_a_vote_only_called_writes_no_summary() -> None:
 
 
 @pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_a_result_declared_with_no_count_is_written(templates: dict[str, Any] | None) -> None:
+    """A result said with no count is stored without sí/no figures (CORE stored zeros nobody
+    said): its "Resultado: APROBADO." is still written, alone and after a call."""
+    alone = [_vote_block("said", "Aprobada.", votacion={"resultado": "aprobado", "nominal": False})]
+    content = _zone(_build(alone, templates=templates), "ZONE_PROYECTOS")
+    assert _summaries(content) == ["Resultado: APROBADO."]
+    called = [
+        _vote_block("call", "Se abre la votación.", votacion=_vote(0, 0, 0)),
+        _vote_block("said", "Negado.", votacion={"resultado": "negado", "nominal": False}),
+    ]
+    content = _zone(_build(called, templates=templates), "ZONE_PROYECTOS")
+    assert _summaries(content) == ["Resultado: NEGADO."]
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
 def test_two_items_voted_one_after_the_other_keep_both_summaries(templates: dict[str, Any] | None) -> None:
     """A proposal approved, then another presented and voted in one utterance; then two numbered
     proposals approved in a row with the same count: four votes, four summaries."""
@@ -1382,6 +1397,154 @@ def test_declared_totals_that_disagree_with_the_list_are_flagged() -> None:
         "Los totales declarados (sí: 3, no: 1, abstenciones: 0) no coinciden con la votación nominal "
         "registrada (sí: 2, no: 1, abstenciones: 1); revíselos antes de firmar el acta."
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# an election and an oath declared
+
+
+def _debate(block_id: str, text: str, **data: Any) -> dict[str, Any]:
+    return _block(block_id, "ZONE_DEBATE", text, template_id="TPL_DEBATE", structured_data=data)
+
+
+def _count_of(velasco: int, blank: int, **more: Any) -> dict[str, Any]:
+    candidates = [{"nombre": "Ana María Velasco", "votos": velasco}, {"nombre": "Luisa Caicedo", "votos": 2}]
+    return {"candidatos": candidates, "en_blanco": blank, **more}
+
+
+_ELECTED = {"elegido": "Ana María Velasco", "participio": "elegida", "cargo": "presidenta del Concejo"}
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_an_election_declared_gets_its_result_line_with_the_count_said(
+    templates: dict[str, Any] | None,
+) -> None:
+    """The count said before the declaration and the declaration are one election: its result
+    line follows the declaration's words (kept as said), with the count; a count corrected later
+    is taken as corrected and a Word comment asks the reviewer to settle the two (the acta had
+    only the words, two conflicting counts among them)."""
+    blocks = [
+        _debate(
+            "first", "…el resultado es: Ana María Velasco, dieciocho votos…", escrutinio=_count_of(18, 1)
+        ),
+        _debate("other", "Señor secretario, una corrección."),
+        _debate(
+            "fixed", "Corrijo: Ana María Velasco, diecisiete votos…", escrutinio=_count_of(17, 1, total=20)
+        ),
+        _debate(
+            "said",
+            "Ha sido elegida presidenta del Concejo la concejala Ana María Velasco.",
+            eleccion=_ELECTED,
+        ),
+    ]
+    out = _build(blocks, templates=templates)
+    texts = [_text(p) for p in _paragraphs(_zone(out, "ZONE_DEBATE"))]
+    result = (
+        "Resultado: Ana María Velasco, elegida presidenta del Concejo. Votación: Ana María Velasco, 17 "
+        "votos; Luisa Caicedo, 2 votos; en blanco, 1; total, 20."
+    )
+    assert texts[-2:] == ["Ha sido elegida presidenta del Concejo la concejala Ana María Velasco.", result]
+    assert sum(t.startswith("Resultado:") for t in texts) == 1
+    (comment,) = Document(io.BytesIO(out)).comments
+    assert comment.text == (
+        "El escrutinio de esta elección se dijo con cifras distintas (Ana María Velasco, 18 votos; Luisa "
+        "Caicedo, 2 votos; en blanco, 1) y luego (Ana María Velasco, 17 votos; Luisa Caicedo, 2 votos; en "
+        "blanco, 1; total, 20); el acta registra las últimas. Revíselas antes de firmar el acta."
+    )
+    assert _paragraphs(_zone(out, "ZONE_DEBATE"))[-1].xpath("./w:commentRangeStart", namespaces=NS)
+
+
+def test_each_election_takes_only_its_own_count() -> None:
+    """Two elections in a row: the second declaration takes the count said after the first,
+    not the first's; an election with no count said writes its result alone, or with the votes
+    said in the declaration; the same count said twice needs no comment."""
+    second = {"elegido": "Julián Restrepo", "participio": "elegido", "cargo": "primer vicepresidente"}
+    blocks = [
+        _debate("c1", "…", escrutinio=_count_of(17, 1)),
+        _debate("c1-again", "…", escrutinio=_count_of(17, 1)),
+        _debate("d1", "Queda elegida…", eleccion=_ELECTED),
+        _debate(
+            "c2", "…", escrutinio={"candidatos": [{"nombre": "Julián Restrepo", "votos": 16}], "en_blanco": 4}
+        ),
+        _debate("d2", "Queda elegido…", eleccion=second),
+        _debate(
+            "d3", "Queda elegido…", eleccion={"elegido": "Mario Paz", "participio": "elegido", "votos": 15}
+        ),
+        _debate(
+            "d4",
+            "Queda elegida…",
+            eleccion={"elegido": "Eva Gil", "participio": "elegida", "cargo": "personera"},
+        ),
+    ]
+    out = _build(blocks, templates=CALI_TEMPLATES)
+    results = [t for p in _paragraphs(_zone(out, "ZONE_DEBATE")) if (t := _text(p)).startswith("Resultado:")]
+    assert results == [
+        "Resultado: Ana María Velasco, elegida presidenta del Concejo. Votación: Ana María Velasco, 17 "
+        "votos; Luisa Caicedo, 2 votos; en blanco, 1.",
+        "Resultado: Julián Restrepo, elegido primer vicepresidente. Votación: Julián Restrepo, 16 votos; en "
+        "blanco, 4.",
+        "Resultado: Mario Paz, elegido. Votación: Mario Paz, 15 votos.",
+        "Resultado: Eva Gil, elegida personera.",
+    ]
+    assert not list(Document(io.BytesIO(out)).comments)
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_the_oath_declared_gets_a_line_after_the_words(templates: dict[str, Any] | None) -> None:
+    """ "Quedan debidamente posesionados…": the words as said, then the oath recorded in them."""
+    said = "Si así lo hicieren… Quedan debidamente posesionados los diecinueve concejales presentes."
+    block = _debate(
+        "o", said, posesion="Quedan debidamente posesionados los diecinueve concejales presentes."
+    )
+    texts = [_text(p) for p in _paragraphs(_zone(_build([block], templates=templates), "ZONE_DEBATE"))]
+    assert texts == [said, "Posesión: Quedan debidamente posesionados los diecinueve concejales presentes."]
+
+
+def _signed(blocks: list[dict[str, Any]], templates: Any) -> list[str]:
+    """The signature lines, each line break written as a newline."""
+    br, t = f"{{{W}}}br", f"{{{W}}}t"
+    paragraphs = _paragraphs(_zone(_build(blocks, templates=templates), "SIGNATURE_BLOCK"))
+    return ["".join("\n" if n.tag == br else n.text or "" for n in p.iter(t, br)) for p in paragraphs]
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_the_president_and_secretary_elected_in_the_session_sign_it(templates: dict[str, Any] | None) -> None:
+    """An installation session presided provisionally elects its president and its general
+    secretary: they sign, with the office as said (the signature block was empty); with no
+    election, the provisional president signs as such."""
+    opening = _block(
+        "a",
+        "HEADER_ZONE",
+        "Presidirá provisionalmente el concejal Jorge Lozano; secretario provisional Hernán Quintero.",
+        template_id="TPL_APERTURA",
+        structured_data={
+            "preside": "Jorge Lozano",
+            "preside_provisional": True,
+            "secretario": "Hernán Quintero",
+            "secretario_cargo": "secretario provisional",
+        },
+    )
+    line = "_" * 30
+    assert _signed([opening], templates) == [
+        f"{line}\nJORGE LOZANO\nPresidente Provisional",
+        f"{line}\nHERNÁN QUINTERO\nSecretario Provisional",
+    ]
+    vice = {"elegido": "Julián Restrepo", "participio": "elegido", "cargo": "primer vicepresidente"}
+    secretary = {
+        "elegido": "Martha Cárdenas",
+        "participio": "elegida",
+        "cargo": "secretaria general del Concejo",
+    }
+    blocks = [
+        opening,
+        _debate("d1", "…", eleccion=_ELECTED),
+        _debate("d2", "…", eleccion=vice),
+        _debate("d3", "…", eleccion=secretary),
+    ]
+    assert _signed(blocks, templates) == [
+        f"{line}\nANA MARÍA VELASCO\nPresidenta",
+        f"{line}\nMARTHA CÁRDENAS\nSecretaria General",
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1733,6 +1896,61 @@ def test_a_member_arriving_late_and_leaving_is_shown_left() -> None:
     assert _roll_call_rows(_build(blocks)) == [
         ["Ana Gómez", "Presente"],
         ["Luis Mora", "Se retiró (11:00 a. m.)"],
+    ]
+
+
+def test_an_arrival_after_two_calls_shows_in_the_last_that_listed_the_member() -> None:
+    """Pedro Gil did not answer the first call (no quorum) nor the second; he arrives at 9:40:
+    the second call shows him "Llegó tarde (9:40 a. m.)" and the first keeps him absent, as
+    said then (he was shown late in the first call and was missing from the second)."""
+    blocks = [
+        {**_roll_call_block(presentes=["Ana Gómez"], ausentes=["Pedro Gil"]), "block_id": "r1"},
+        {**_roll_call_block(presentes=["Ana Gómez", "Luis Mora"], ausentes=["Pedro Gil"]), "block_id": "r2"},
+        _arrival("c", "Pedro Gil", "09:40"),
+    ]
+    assert _all_roll_call_rows(_build(blocks, templates=CALI_TEMPLATES)) == [
+        [["Ana Gómez", "Presente"], ["Pedro Gil", "Ausente"]],
+        [["Ana Gómez", "Presente"], ["Luis Mora", "Presente"], ["Pedro Gil", "Llegó tarde (9:40 a. m.)"]],
+    ]
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_a_member_who_leaves_and_comes_back_is_shown_both(templates: dict[str, Any] | None) -> None:
+    """Luis Mora leaves at 9:40 and comes back at 10:15; Eva Mora leaves at 10:00, comes back
+    (no time said, then said again at 10:30) and leaves again at 11:00: the roll call shows each
+    step (it showed only "Se retiró", as if they never came back)."""
+    blocks = [
+        _roll_call_block(presentes=["Ana Gómez", "Luis Mora", "Eva Mora"]),
+        _departure("a", "Luis Mora", "09:40"),
+        _departure("b", "Eva Mora", "10:00"),
+        _arrival("c", "Luis Mora", "10:15"),
+        _block(
+            "d", "ZONE_DEBATE", "Regresa la concejala Eva Mora.", structured_data={"llegadas": ["Eva Mora"]}
+        ),
+        _arrival("e", "Eva Mora", "10:30"),
+        _departure("f", "Eva Mora", "11:00"),
+    ]
+    assert _roll_call_rows(_build(blocks, templates=templates)) == [
+        ["Ana Gómez", "Presente"],
+        ["Luis Mora", "Se retiró (9:40 a. m.) y regresó (10:15 a. m.)"],
+        ["Eva Mora", "Se retiró (10:00 a. m.), regresó (10:30 a. m.) y se retiró (11:00 a. m.)"],
+    ]
+
+
+def test_a_tenant_word_for_coming_back_is_used() -> None:
+    """A tenant's labels for leaving and coming back are used, the later one in lower case."""
+    templates = {
+        "TPL_LLAMADO_LISTA": [
+            {"table": "roll_call", "labels": {"retirados": "Retirado", "regreso": "Reintegrado"}}
+        ]
+    }
+    blocks = [
+        _roll_call_block(presentes=["Luis Mora"]),
+        _departure("a", "Luis Mora", None),
+        _arrival("b", "Luis Mora", "10:15"),
+    ]
+    assert _roll_call_rows(_build(blocks, templates=templates)) == [
+        ["Luis Mora", "Retirado y reintegrado (10:15 a. m.)"]
     ]
 
 

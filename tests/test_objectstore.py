@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import io
 import json
+import logging
+import random
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +23,16 @@ import pytest
 from starlette.testclient import TestClient
 
 from server.app import create_app
-from server.errors import AuthError, NotFound
+from server.errors import AuthError, NotFound, ServiceError, ServiceUnavailable
 from server.services import objectstore
+from server.services.core import AudioRequest, CoreResult
 from server.services.guard import DOCX_TYPE as DOCX
 from server.services.guard import EmbeddedGuard, SealRequest
 from server.services.objectstore import LocalObjectStore, S3ObjectStore, session_key
 from server.settings import Settings
 
-from .conftest import TENANT, with_settings
+from .conftest import TENANT, SettledTestClient, with_settings, ws_until
+from .faultkit import make_timeline
 
 
 def test_local_links_are_signed_expiring_and_bound_to_the_key(tmp_path: Path) -> None:
@@ -179,3 +185,150 @@ def test_finalize_on_s3_stores_document_and_report(
         "Body"
     ].read()
     assert json.loads(report)["document"]["integrity_hash"] == result["integrity_hash"]
+
+
+@contextlib.contextmanager
+def s3_user(endpoint: str, *statements: dict[str, Any]) -> Iterator[dict[str, str]]:
+    """Credentials of a new IAM user of moto's server with ``statements`` as its policy, while
+    the server enforces IAM (moto then checks every request's signature and permissions, as S3
+    does). Enforcement is server-wide: it is turned off again on leaving."""
+    admin = {"endpoint_url": endpoint, "region_name": "us-east-1"}
+    iam = boto3.client("iam", **admin)
+    name = f"astra-{uuid.uuid4().hex[:12]}"
+    iam.create_user(UserName=name)
+    policy = {"Version": "2012-10-17", "Statement": list(statements)}
+    iam.put_user_policy(UserName=name, PolicyName="astra", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    httpx.post(f"{endpoint}/moto-api/reset-auth", content=b"0").raise_for_status()
+    try:
+        yield {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+    finally:
+        httpx.post(f"{endpoint}/moto-api/reset-auth", content=b"inf").raise_for_status()
+
+
+def _s3_client(endpoint: str, credentials: dict[str, str]) -> Any:
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+def test_s3_reads_answered_403_are_missing_or_not_readable(
+    s3_env: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """S3 answers a read of a missing key 403 AccessDenied, not 404, to credentials without
+    s3:ListBucket. A read (GET, HEAD) answered 403 is taken as missing or not readable (NotFound,
+    logged), so the callers' coded paths (AUDIO_MISSING, a skeleton written again) run instead of
+    an outage retried in vain. A refused write and bad credentials stay an outage.
+
+    moto's server does not answer a missing key 403 for want of s3:ListBucket (it checks the
+    permission first); it is made to answer 403 AccessDenied to the same requests by a policy
+    that lets the user write under ``astra/`` and read nothing: the same answer on the wire."""
+    endpoint, bucket = s3_env["ASTRA_S3_ENDPOINT_URL"], s3_env["ASTRA_S3_BUCKET"]
+    writes = {"Effect": "Allow", "Action": ["s3:PutObject"], "Resource": f"arn:aws:s3:::{bucket}/astra/*"}
+    key = session_key(TENANT, "ses_x", "audio", "u1.wav")
+    with s3_user(endpoint, writes) as credentials:
+        client = _s3_client(endpoint, credentials)
+        store = S3ObjectStore(client, bucket, "astra")
+        wrong_secret = S3ObjectStore(
+            _s3_client(endpoint, {**credentials, "AWS_SECRET_ACCESS_KEY": "wrong"}), bucket, "astra"
+        )
+
+        async def scenario() -> None:
+            await store.put_bytes(key, b"RIFF", "audio/wav")
+            for unreadable in (key + ".missing", key):  # gone, or there but not ours to read
+                with pytest.raises(NotFound, match="missing or not readable"):
+                    await store.get_bytes(unreadable)
+            assert not await store.exists(key + ".missing")
+            with pytest.raises(ServiceUnavailable, match="AccessDenied"):
+                await S3ObjectStore(client, bucket, "elsewhere").put_bytes(key, b"RIFF", "audio/wav")
+            with pytest.raises(ServiceUnavailable, match="SignatureDoesNotMatch"):
+                await wrong_secret.get_bytes(key)
+
+        with caplog.at_level(logging.WARNING, logger="astra.objectstore"):
+            anyio.run(scenario)
+    warned = [r.getMessage() for r in caplog.records if r.name == "astra.objectstore"]
+    assert len(warned) == 3 and f"get_object astra/{key}.missing answered 403 AccessDenied" in warned[0]
+
+
+class DownCore:
+    """CORE refusing every utterance at once (not worth retrying): each becomes a block pending
+    review that keeps its audio reference."""
+
+    async def process_audio(self, req: AudioRequest) -> CoreResult:
+        raise ServiceError("CORE is down", service="core")
+
+
+def reprocess_lost_audio(client: TestClient, token: str, lose: Callable[[str], None]) -> httpx.Response:
+    """Record one utterance while CORE is down (a block pending review that keeps its audio),
+    ``lose(audio_ref)``, then ask for the block to be re-processed: the answer."""
+    auth = {"authorization": f"Bearer {token}"}
+    client.app.state.astra.orchestrator.core = DownCore()  # type: ignore[attr-defined]
+    started = client.post("/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth)
+    api = f"/v1/orchestrator/session/{started.json()['session_id']}"
+    frames = [*make_timeline(random.Random(3), pieces=1).frames()]
+    with client.websocket_connect(f"{api}/stream") as ws:
+        ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "mic", "token": token}))
+        for seq, frame in enumerate(frames, 1):
+            ws.send_bytes(msgpack.packb({"type": "audio", "seq": seq, "format": "pcm16", "data": frame}))
+        ws.send_bytes(msgpack.packb({"type": "audio_end", "seq": len(frames) + 1}))
+        block = ws_until(ws, lambda m: m["type"] == "event" and m["kind"] == "block.added")["data"]["block"]
+    assert block["type"] == "ERROR_PENDING_REVIEW" and block["audio_metadata"]["audio_ref"]
+    lose(block["audio_metadata"]["audio_ref"])
+    return client.post(f"{api}/blocks/{block['block_id']}/reprocess", headers=auth)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(
+    ("lost", "status", "code"), [("gone", 404, "AUDIO_MISSING"), ("damaged", 422, "AUDIO_UNREADABLE")]
+)
+def test_reprocess_of_audio_gone_or_damaged_is_coded(
+    settings: Settings, make_token: Callable[..., str], lost: str, status: int, code: str
+) -> None:
+    """Re-processing a block pending review whose stored WAV is gone or damaged answers the same
+    codes as the transcription that found it so (404 AUDIO_MISSING, 422 AUDIO_UNREADABLE), not
+    a bare NOT_FOUND as if the block did not exist, nor a 500."""
+    with SettledTestClient(create_app(settings), raise_server_exceptions=False) as client:
+        root = client.app.state.astra.orchestrator.store.root  # type: ignore[attr-defined]
+
+        def lose(audio_ref: str) -> None:
+            wav = root / audio_ref
+            if lost == "gone":
+                wav.unlink()
+            else:
+                wav.write_bytes(wav.read_bytes()[:30])  # a header cut short
+
+        refused = reprocess_lost_audio(client, make_token(), lose)
+    assert refused.status_code == status, refused.text
+    assert refused.json()["error"]["code"] == code
+
+
+@pytest.mark.timeout(120)
+def test_reprocess_on_s3_of_audio_that_cannot_be_read_is_audio_missing(
+    s3_env: dict[str, str],
+    settings: Settings,
+    make_token: Callable[..., str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On S3 with credentials that may not read the evidence audio back (as a missing key is
+    answered without s3:ListBucket: 403), re-processing a block pending review whose audio is
+    gone answers 404 AUDIO_MISSING saying it is missing or not readable, not 503 (an outage the
+    client would retry for ever)."""
+    endpoint, bucket = s3_env["ASTRA_S3_ENDPOINT_URL"], s3_env["ASTRA_S3_BUCKET"]
+    objects = f"arn:aws:s3:::{bucket}/astra/*"
+    allow = {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"], "Resource": objects}
+    audio = f"arn:aws:s3:::{bucket}/astra/tenants/*/sessions/*/audio/*"
+    deny = {"Effect": "Deny", "Action": ["s3:GetObject"], "Resource": audio}
+    s3_settings = with_settings(settings, s3_bucket=bucket, s3_endpoint_url=endpoint, s3_prefix="astra")
+    with s3_user(endpoint, allow, deny) as credentials:
+        for name, value in credentials.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # it keeps the credentials it first read
+        with SettledTestClient(create_app(s3_settings)) as client:
+            refused = reprocess_lost_audio(client, make_token(), lambda audio_ref: None)
+    assert refused.status_code == 404, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "AUDIO_MISSING" and "missing or not readable" in error["message"]

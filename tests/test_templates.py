@@ -127,7 +127,7 @@ def test_apertura_full_sentence() -> None:
     )
     assert classify(phrase).template_id == "TPL_APERTURA"
     assert said(phrase) == [
-        "Siendo las 9:10 a. m. del 14 de marzo de 2026, en el recinto del Concejo, se dio inicio a la "
+        "Siendo las 9:10 a. m. del 14 de marzo de 2026, se dio inicio a la "
         "sesión ordinaria del Concejo Distrital de Santiago de Cali, presidida por el concejal Juan Pérez."
     ]
 
@@ -147,9 +147,11 @@ def test_apertura_with_number_place_and_secretary() -> None:
 
 
 def test_apertura_partial_data() -> None:
-    """Only the time, only the date (virtual), one o'clock and a concejala: still good Spanish."""
+    """Only the time, only the date (virtual), one o'clock and a concejala: still good Spanish.
+    No place said, none written (it wrote "en el recinto del Concejo", a place nobody said; the
+    tenant configures no seat)."""
     assert said("Siendo las diez de la mañana se abre la sesión extraordinaria.") == [
-        "Siendo las 10:00 a. m., en el recinto del Concejo, se dio inicio a la sesión extraordinaria "
+        "Siendo las 10:00 a. m., se dio inicio a la sesión extraordinaria "
         "del Concejo Distrital de Santiago de Cali."
     ]
     assert said("El día catorce de marzo de dos mil veintiséis se abre la sesión plenaria virtual.") == [
@@ -161,8 +163,33 @@ def test_apertura_partial_data() -> None:
         "María Ospina."
     )
     assert said(one_pm) == [
-        "Siendo la 1:05 p. m., en el recinto del Concejo, se dio inicio a la sesión extraordinaria del "
+        "Siendo la 1:05 p. m., se dio inicio a la sesión extraordinaria del "
         "Concejo Distrital de Santiago de Cali, presidida por la concejala María Ospina."
+    ]
+
+
+def test_an_installation_opening_writes_its_type_period_delegate_and_provisional_board() -> None:
+    """The installation session, its period, the mayor's delegate, who presides provisionally
+    and the provisional secretary, said over two utterances, are each written (the acta said
+    only "se dio inicio a la sesión" and wrote the provisional president's words in the debate)."""
+    opening = block_of(
+        "Mi nombre es Álvaro José Benítez, secretario de gobierno distrital, y asisto como delegado del "
+        "señor alcalde. Siendo las nueve y cuarenta y cinco de la mañana del dos de enero de dos mil "
+        "veinticuatro, declaro abierta la sesión de instalación para el período constitucional dos mil "
+        "veinticuatro dos mil veintisiete."
+    )
+    board = block_of(
+        "Presidirá provisionalmente esta sesión el concejal de mayor edad, el honorable concejal Jorge "
+        "Eliécer Lozano, y actuará como secretario provisional el doctor Hernán Darío Quintero.",
+        "TPL_APERTURA",
+        block_id="b2",
+    )
+    assert items(build([opening, board]), "HEADER_ZONE") == [
+        "Siendo las 9:45 a. m. del 2 de enero de 2024, se dio inicio a la sesión de instalación del Concejo "
+        "Distrital de Santiago de Cali para el período 2024-2027.",
+        "Asistió como delegado del señor alcalde Álvaro José Benítez, secretario de gobierno distrital.",
+        "Presidió la sesión provisionalmente el concejal Jorge Eliécer Lozano.",
+        "Actuó como secretario provisional Hernán Darío Quintero.",
     ]
 
 
@@ -347,7 +374,7 @@ def test_the_acta_is_signed_by_the_president_and_secretary_the_opening_named() -
             "de la Comisión Segunda Permanente de Presupuesto. Preside el concejal Álvaro Benavides y "
             "actúa como secretaria de la comisión la doctora Luz Adriana Perlaza Cundumí.",
             [
-                "Siendo las 8:45 a. m., en el recinto del Concejo, se dio inicio a la sesión No. 22 de la "
+                "Siendo las 8:45 a. m., se dio inicio a la sesión No. 22 de la "
                 "Comisión Segunda Permanente de Presupuesto del Concejo Distrital de Santiago de Cali, "
                 "presidida por el concejal Álvaro Benavides.",
                 "Actuó como secretaria de la comisión Luz Adriana Perlaza Cundumí.",
@@ -359,7 +386,7 @@ def test_the_acta_is_signed_by_the_president_and_secretary_the_opening_named() -
             "Preside el concejal Camilo Yepes; actúa como secretaria general la doctora Gloria Amparo "
             "Salcedo Lemos.",
             [
-                "Siendo las 2:15 p. m., en el recinto del Concejo, se dio inicio a la sesión "
+                "Siendo las 2:15 p. m., se dio inicio a la sesión "
                 "extraordinaria No. 3 del Concejo Distrital de Santiago de Cali, presidida por el "
                 "concejal Camilo Yepes.",
                 "Actuó como secretaria general Gloria Amparo Salcedo Lemos.",
@@ -370,7 +397,7 @@ def test_the_acta_is_signed_by_the_president_and_secretary_the_opening_named() -
             "siendo las nueve de la mañana se abre la sesión de comisión número cinco, preside el "
             "concejal luis mora, secretario ad hoc el concejal pedro díaz.",
             [
-                "Siendo las 9:00 a. m., en el recinto del Concejo, se dio inicio a la sesión de comisión "
+                "Siendo las 9:00 a. m., se dio inicio a la sesión de comisión "
                 "No. 5 del Concejo Distrital de Santiago de Cali, presidida por el concejal luis mora.",
                 "Actuó como secretario ad hoc pedro díaz.",
             ],
@@ -381,9 +408,8 @@ def test_the_acta_is_signed_by_the_president_and_secretary_the_opening_named() -
             "Preside el concejal Juan Carlos Ospina y actúa como secretaria la doctora Ana María Ruiz "
             "Caicedo, secretaria de la comisión.",
             [
-                "Siendo las 9:00 a. m., en el recinto del Concejo, se dio inicio a la sesión de la "
-                "Comisión Primera de Plan y Tierras del Concejo Distrital de Santiago de Cali, presidida "
-                "por el concejal Juan Carlos Ospina.",
+                "Siendo las 9:00 a. m., se dio inicio a la sesión de la Comisión Primera de Plan y Tierras "
+                "del Concejo Distrital de Santiago de Cali, presidida por el concejal Juan Carlos Ospina.",
                 "Actuó como secretaria de la comisión Ana María Ruiz Caicedo.",
             ],
             "Secretaria de la Comisión",
@@ -768,9 +794,9 @@ def test_proyecto_first_debate_and_vote_without_number() -> None:
 
 
 def test_vote_without_counts_says_only_the_declared_result() -> None:
-    """0/0/0 counts (none said) are not written as a tally; a said result still is."""
+    """No count said, none stored (it was stored 0/0/0) nor written; a said result still is."""
     phrase = "Se somete a consideración el acta número 44 de la sesión anterior. Aprobada."
-    assert classify(phrase).structured_data["votacion"]["si"] == 0
+    assert "si" not in classify(phrase).structured_data["votacion"]
     assert said(phrase) == [phrase, "Resultado: APROBADO."]
 
 
@@ -824,6 +850,20 @@ def test_comunicacion() -> None:
     assert said(phrase) == [
         "Se dio lectura a la comunicación remitida por Personería Distrital (radicado No. 2026-0145), "
         "con asunto: el informe de gestión."
+    ]
+
+
+def test_comunicacion_with_its_date_and_what_it_sends() -> None:
+    """The letter's date and what it sends are written (both were dropped)."""
+    phrase = (
+        "Se recibió oficio de la Registraduría Especial del Estado Civil de Santiago de Cali, radicado "
+        "número dos mil veinticuatro cero cero cero ocho, del veintinueve de diciembre de dos mil "
+        "veintitrés, mediante el cual remite la relación de los veintiún concejales electos. Es todo."
+    )
+    assert said(phrase, "TPL_COMUNICACION") == [
+        "Se dio lectura a la comunicación remitida por Registraduría Especial del Estado Civil de Santiago "
+        "de Cali (radicado No. 2024-0008), del 29 de diciembre de 2023, con asunto: la relación de los "
+        "veintiún concejales electos."
     ]
 
 

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import msgpack
@@ -22,7 +21,7 @@ from server.services.guard import content_hash
 from server.settings import Retry, Settings
 from server.workers import WorkerError, WorkerPool, index_blocks, warm_up
 
-from .conftest import ROOT, TENANT, wait_until, with_settings
+from .conftest import ROOT, TENANT, gone, wait_until, with_settings
 
 
 class Unpicklable(Exception):
@@ -46,15 +45,6 @@ async def pool() -> AsyncIterator[WorkerPool]:
     workers = WorkerPool(1)
     yield workers
     await workers.close()
-
-
-def gone(pid: int) -> bool:
-    """The process exited (a zombie not yet reaped by its parent counts as gone)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):  # reaped before, or between open and read
-        return True
-    return state in ("Z", "X")
 
 
 @pytest.mark.anyio

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
@@ -488,8 +489,9 @@ _STOPWORD_TEXT: Final = """
     abstencion excuso excusa excusado excusados excusada excusadas ausente ausentes presente presentes quorum
     decisorio deliberativo contestaron respondieron asistieron sesion acta proyecto proposicion
     comunicacion oficio punto orden dia siguiente hace uso quiere quisiera desea va voy vamos
-    comunidad comunidades ciudadania publico administracion plenaria corporacion
-    sale salen salio salieron abandona abandonan abandono abandonaron vocero vocera voceros voceras
+    comunidad comunidades ciudadania publico administracion plenaria corporacion recinto hemiciclo
+    sale salen salio salieron abandona abandonan abandono abandonaron siendo
+    vocero vocera voceros voceras
     """
 _NAME_STOPWORDS: Final = frozenset(_STOPWORD_TEXT.split()) | _NUMBER_WORDS
 _MAX_NAME_WORDS: Final = 6
@@ -1056,7 +1058,15 @@ _VOTE_SUBJECTS: Final[tuple[tuple[re.Pattern[str], str | None], ...]] = (
     (re.compile(r"\bproyectos?\b|\bponencia\b|\barticulado\b"), TPL_PROYECTO_ACUERDO),
     (re.compile(r"\bproposici(?:on|ones)\b"), TPL_PROPOSICION),
     (re.compile(r"\bpropuestas?\b"), None),
-    (re.compile(r"\belecci(?:on|ones)\b|\belegir\b|\belegid[oa]s?\b|\bpostulaci"), TPL_DEBATE),
+    # a count for candidates is an election's too: blank votes, the scrutiny ("por la concejala
+    # Karina Escobar, doce votos; …; y un voto en blanco"); a sí/no vote has neither
+    (
+        re.compile(
+            r"\belecci(?:on|ones)\b|\belegir\b|\belegid[oa]s?\b|\bpostulaci|\bescrutinio\b"
+            r"|\bvotos?\s+en\s+blanco\b|\ben\s+blanco\s*[,:]?\s+(?:un\s+voto|uno)\b"
+        ),
+        TPL_DEBATE,
+    ),
 )
 _SIDE_WORDS: Final = r"si|no|a favor|en contra|afirmativos?|positivos?|negativos?"
 _FILL_WORDS: Final = r"(?:\s+(?:votos?|honorables|concejales|concejal|miembros|votaron|sufragios))*"
@@ -1188,6 +1198,10 @@ def _vote(t: _Text) -> dict[str, Any] | None:
     result = "empate" if tie else "negado" if _NEGATED_RE.search(said) else None
     if result is None and (_APPROVED_RE.search(said) or "por unanimidad" in said):
         result = "aprobado"
+    if not any(counts.values()) and not votes:
+        # Nothing counted: the count the result is said with ("aprobado por los diecinueve
+        # concejales presentes"), else none at all; a zero would be a figure nobody said.
+        counts = _unanimous_count(said, result)
     vote: dict[str, Any] = {
         **counts,
         "resultado": result,
@@ -1198,6 +1212,28 @@ def _vote(t: _Text) -> dict[str, Any] | None:
     if votes:  # only when members are named: an empty list would render an empty table
         vote["votos"] = votes
     return vote
+
+
+_MEMBERS: Final = r"(?:honorables\s+)?(?:concejales|concejalas|miembros|cabildantes|corporados)\b"
+# The count a result is said with when all present voted alike: "aprobado por los diecinueve
+# concejales presentes", "por unanimidad de los veinte concejales", "por unanimidad, con quince
+# votos". The article or "unanimidad" says it was all of them; "por diez concejales" does not
+# say how the others voted.
+_UNANIMOUS_RE: Final = re.compile(
+    rf"\bpor\s+(?:(?:la\s+)?unanimidad\s*,?\s+(?:de|con)\s+(?:los\s+|las\s+)?|los\s+|las\s+)"
+    rf"(?P<n>{_NUM_PHRASE})\s+(?:{_MEMBERS}|votos\b)"
+)
+
+
+def _unanimous_count(said: str, result: str | None) -> dict[str, int]:
+    """sí (approved) or no (negated) as the count said with a unanimous result, the other
+    sides none; {} when no count is said with it."""
+    side = {"aprobado": "si", "negado": "no"}.get(result or "")
+    m = _UNANIMOUS_RE.search(said) if side else None
+    value = _parse_number(m["n"]) if m else None
+    if side is None or value is None or not 0 < value <= 10_000:
+        return {}
+    return {"si": 0, "no": 0, "abstencion": 0, side: value}
 
 
 def _items_tally(votes: list[dict[str, str]]) -> dict[str, int]:
@@ -1225,21 +1261,37 @@ def _vote_template(t: _Text, previous: str | None) -> tuple[str, float]:
 
 _SESSION_TYPE_RE: Final = re.compile(
     r"\bsesion(?:es)?\s+(?:[^\W\d_]+\s+){0,2}?(?P<t>extraordinaria|ordinaria|plenaria|especial"
-    r"|solemne)\b|\b(?P<c>comision)\b|\b(?P<p>plenaria)\b"
+    r"|solemne|(?P<i>instalacion))\b|\b(?P<c>comision)\b|\b(?P<p>plenaria)\b"
 )
-_SESSION_TYPE_ORDER: Final = ("extraordinaria", "ordinaria", "especial", "solemne", "comisión")
+_SESSION_TYPE_ORDER: Final = ("instalación", "extraordinaria", "ordinaria", "especial", "solemne", "comisión")
 _SESSION_NUMBER_RE: Final = re.compile(
     rf"\bsesion\s+(?:[^\W\d_]+\s+){{0,2}}?(?:numero|no\.?|n[°o]\.?|#)\s*(?P<n>{_NUM_PHRASE})"
 )
+# Who presides, and whether provisionally (an installation session is presided by the oldest
+# member until the board is elected: "presidirá provisionalmente esta sesión el concejal de mayor
+# edad, el honorable concejal Jorge Eliécer Lozano").
+_PROVISIONALLY: Final = r"provisionalmente|transitoriamente|interinamente"
 _PRESIDE_RE: Final = re.compile(
-    r"\b(?:preside|presidira|presidida por|presidido por|bajo la presidencia de(?:l)?"
-    r"|presidiendo)\b\s*"
+    rf"\b(?:preside|presidira|presidiendo|bajo la presidencia de(?:l)?"
+    rf"|presidid[oa](?=\s+(?:(?:{_PROVISIONALLY})\s+)?por\b))\b\s*"
+    rf"(?:(?P<prov>{_PROVISIONALLY})\s+)?(?:por\s+)?"
+    r"(?:(?:esta|la)\s+sesion\s+)?(?:(?:el|la)\s+concejala?\s+de\s+mayor\s+edad\s*,?\s*)?"
 )
+_PERIOD_RE: Final = re.compile(r"\bperiodo\s+(?:constitucional\s+)?(?:(?:de|del)\s+)?(?:ano\s+)?")
+_PERIOD_JOINERS: Final = frozenset({"a", "al", "y", "guion", "hasta"})
+# Who installs the council for the mayor: "asisto como delegado del señor alcalde", "en calidad
+# de delegada de la alcaldesa".
+_DELEGATE_RE: Final = re.compile(
+    r"\bdelegad[oa]\s+(?:del|de\s+la)\s+(?:(?:senor|senora)\s+)?(?:alcalde|alcaldesa|gobernador"
+    r"|gobernadora)\b(?:\s+(?:distrital|municipal|departamental))?"
+)
+_SELF_INTRO_RE: Final = re.compile(r"\b(?:mi nombre es|me llamo|les habla)\s+")
+_MAX_OFFICE_CHARS: Final = 80
 # The session's secretary and the office as said: "actúa como secretaria de la comisión la
 # doctora Luz Perlaza", "la secretaria general, doctora Gloria Salcedo", "secretario ad hoc el
 # concejal Luis Mora", "el secretario general del Concejo, Héctor Londoño".
 _SECRETARY_OFFICE: Final = (
-    r"secretari[oa](?:\s+general|\s+ad[\s-]?hoc)?"
+    r"secretari[oa](?:\s+general|\s+ad[\s-]?hoc|\s+provisional)?"
     r"(?:\s+de\s+la\s+comision(?:\s+(?:primera|segunda|tercera|cuarta|quinta|sexta|septima))?)?"
 )
 _SECRETARY_RE: Final = re.compile(
@@ -1392,6 +1444,54 @@ def _commission(t: _Text) -> str | None:
     return None
 
 
+def _preside(t: _Text) -> dict[str, Any]:
+    """Who presides (``preside``), and ``preside_provisional`` when said to preside provisionally."""
+    for count, m in enumerate(_PRESIDE_RE.finditer(t.low)):
+        if count >= _MAX_TRIGGERS:
+            break
+        if (got := _take_person(t, m.end())) is not None:
+            return {"preside": got[0], **({"preside_provisional": True} if m["prov"] else {})}
+    return {}
+
+
+def _period(low: str) -> str | None:
+    """The constitutional period said ("para el período constitucional dos mil veinticuatro dos
+    mil veintisiete"), as "2024-2027"; None unless two years in order are said."""
+    for count, m in enumerate(_PERIOD_RE.finditer(low)):
+        if count >= _MAX_TRIGGERS:
+            break
+        toks = _tokens(low, m.end(), 12)
+        first = _number_at(toks, 0)
+        if first is None:
+            continue
+        i = first[1] + (first[1] < len(toks) and toks[first[1]] in _PERIOD_JOINERS)
+        second = _number_at(toks, i)
+        if second is not None and 1900 <= first[0] < second[0] <= 2200:
+            return f"{first[0]}-{second[0]}"
+    return None
+
+
+def _delegate(t: _Text) -> dict[str, str]:
+    """The mayor's delegate who installs the council: ``delegacion`` as said ("delegado del
+    señor alcalde"), ``delegado`` (the name, introduced by the speaker, "mi nombre es…", or
+    named right after: "el delegado del alcalde, doctor Álvaro Benítez") and ``delegado_cargo``
+    (the office said after the name: "…Benítez, secretario de gobierno distrital, y asisto…")."""
+    phrase = _DELEGATE_RE.search(t.low)
+    if phrase is None:
+        return {}
+    found = {"delegacion": _slice(t, phrase.start(), phrase.end())}
+    intro = _SELF_INTRO_RE.search(t.low)
+    got = _take_person(t, intro.end()) if intro else _person_after_role(t, phrase.end(), "funcionario")
+    if got is None or not (got[0][:1].isupper() or t.raw == t.raw.lower()):
+        return found
+    found["delegado"] = got[0]
+    comma = _COMMA_RE.match(t.low, got[1])
+    if intro and comma and (role := _ROLE_RE.match(t.low, comma.end())) is not None:
+        end = min(_clause_end(t, role.end()), role.end() + _MAX_OFFICE_CHARS)
+        found["delegado_cargo"] = _slice(t, role.start("role"), end)
+    return found
+
+
 def _apertura_data(t: _Text) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if hora := _find_time(t.low):
@@ -1400,7 +1500,7 @@ def _apertura_data(t: _Text) -> dict[str, Any]:
         data["fecha"] = fecha
     kinds = set()
     for m in _SESSION_TYPE_RE.finditer(t.low):
-        kinds.add(m["t"] or ("comisión" if m["c"] else "plenaria"))
+        kinds.add("instalación" if m["i"] else m["t"] or ("comisión" if m["c"] else "plenaria"))
     for kind in (*_SESSION_TYPE_ORDER, "plenaria"):
         if kind in kinds:
             data["tipo_sesion"] = kind
@@ -1408,9 +1508,9 @@ def _apertura_data(t: _Text) -> dict[str, Any]:
     number = _SESSION_NUMBER_RE.search(t.low)
     if number and (value := _parse_number(number["n"])) is not None:
         data["numero_sesion"] = value
-    if preside := _person_after(_PRESIDE_RE, t):
-        data["preside"] = preside
-    data |= _secretary(t)
+    if periodo := _period(t.low):
+        data["periodo"] = periodo
+    data |= _preside(t) | _secretary(t) | _delegate(t)
     if comision := _commission(t):
         data["comision"] = comision
     if place := _PLACE_RE.search(t.low):
@@ -1532,9 +1632,14 @@ _ANSWER_RE: Final = re.compile(
 # Where a member's name called in a roll call can start: after a clause, or after the heading
 # of the call ("Honorables concejales: Ana Ruiz, presente.").
 _CLAUSE_MARKS: Final = ".;:!?¿¡"
+# The members counted present: "diecinueve concejales", "diecinueve de los veintiún concejales",
+# "respondieron diecinueve de veintiún". The number after "de (los)" is the whole corporation,
+# out of which they answered ("de los veintiún concejales electos"), not the count.
 _HEADCOUNT_RE: Final = re.compile(
-    rf"\b(?P<n>{_NUM_PHRASE})\s+(?:honorables\s+)?(?:concejales|concejalas|miembros|cabildantes"
-    r"|corporados)\b"
+    rf"(?<!\bde )(?<!\bde los )(?<!\bde las )\b(?P<n>{_NUM_PHRASE})\s+"
+    rf"(?:{_MEMBERS}|de\s+(?:los\s+|las\s+)?(?:{_NUM_PHRASE})\s+{_MEMBERS})"
+    rf"|\b(?:contest|respond)\w*(?:\s+(?:a|al)\s+(?:lista|llamado))?\s+(?P<m>{_NUM_PHRASE})\s+de\s+"
+    rf"(?:los\s+|las\s+)?(?:{_NUM_PHRASE})\b"
 )
 _NO_QUORUM_RE: Final = re.compile(
     r"\b(?:no hay|no existe|no tenemos|no hubo|sin|falta de|no se (?:conforma|configura|completa"
@@ -1543,7 +1648,7 @@ _NO_QUORUM_RE: Final = re.compile(
 _QUORUM_DECIDE_RE: Final = re.compile(r"\bquorum\s+(?:decisorio|para decidir)\b")
 _QUORUM_DELIBERATE_RE: Final = re.compile(r"\bquorum\s+(?:deliberatori\w*|deliberativo|para deliberar)\b")
 _QUORUM_RE: Final = re.compile(
-    r"\b(?:hay|existe|tenemos|se conforma|se configura|se registra|con|habiendo)\s+(?:el\s+)?"
+    r"\b(?:hay|existe|tenemos|se conforma|se configura|se completa|se registra|con|habiendo)\s+(?:el\s+)?"
     r"quorum\b|\bquorum reglamentario\b"
 )
 
@@ -1581,27 +1686,29 @@ def _councillor_said(t: _Text, pos: int, all_women: bool) -> tuple[str | None, b
     return ("concejala" if all_women else None), all_women
 
 
-def _reason(t: _Text, end: int) -> tuple[str, int] | None:
-    """The reason of an excuse said at end (", por incapacidad médica"), and where it ends."""
+def _reason(t: _Text, end: int, limit: int | None = None) -> tuple[str, int] | None:
+    """The reason of an excuse said at end (", por incapacidad médica"), and where it ends (by
+    limit at the latest)."""
     reason = _REASON_RE.match(t.low, end)
-    if reason is None:
+    limit = len(t.raw) if limit is None else limit
+    if reason is None or reason.end() > limit:
         return None
-    stop = _REASON_END_RE.search(t.low, reason.end())
-    stops = [len(t.raw), stop.start() if stop else len(t.raw)]
+    stop = _REASON_END_RE.search(t.low, reason.end(), limit)
+    stops = [limit, stop.start() if stop else limit]
     if (person := _person_in_reason(t, reason.end(), min(stops))) is not None:
         stops.append(person)  # " y Luis Mora": the next excused member; "en Bogotá y Medellín": not
     motivo = _slice(t, reason.end(), min(stops))
     return (motivo, min(stops)) if motivo else None
 
 
-def _excused_before(t: _Text, m: re.Match[str]) -> list[Any]:
+def _excused_before(t: _Text, m: re.Match[str], limit: int) -> list[Any]:
     """Members named right before the excuse: "La concejala Ana Ruiz presentó excusa por
-    incapacidad médica", "el concejal Luis Gómez se excusó"."""
+    incapacidad médica", "el concejal Luis Gómez se excusó" (the reason said by limit)."""
     before = _Text(t.raw[: m.start()], t.low[: m.start()])  # "ana ruiz presentó": not a name
     for member in _MEMBER_AT_RE.finditer(before.low, max(0, m.start() - 240)):
         names, end = _take_people(before, member.start())
         if names and not before.low[end:].strip(" ,"):
-            reason = _reason(t, m.end())
+            reason = _reason(t, m.end(), limit)
             feminine = _FEMININE_CUE_RE.search(member.group(0)) is not None
             extra = {"motivo": reason[0]} if reason else {}
             extra |= {"rol": "concejala"} if feminine else {}
@@ -1616,10 +1723,13 @@ def _excused(t: _Text) -> list[Any]:
     ``rol`` is "concejala" only when the speech says so (names alone say nothing about who is a
     woman)."""
     found: list[Any] = []
-    for m in _EXCUSED_RE.finditer(t.low):
+    excuses = list(_EXCUSED_RE.finditer(t.low))
+    for m, after in itertools.zip_longest(excuses, excuses[1:]):
         # "las concejalas Ana Ruiz … y Paula Gil": both; "la concejala Ana Ruiz … y Luis Mora": one.
         pos, all_women = m.end(), False
+        limit = after.start() if after else len(t.raw)  # a reason ends where the next excuse is said
         named = len(found)
+        unreasoned: list[int] = []  # members listed since the last reason said (by place in found)
         while len(found) < 80:
             rol, all_women = _councillor_said(t, pos, all_women)
             feminine = rol == "concejala"
@@ -1628,21 +1738,33 @@ def _excused(t: _Text) -> list[Any]:
                 break
             entry: dict[str, str] = {"nombre": got[0]}
             end = got[1]
-            if reason := _reason(t, end):
+            if reason := _reason(t, end, limit):
                 entry["motivo"], end = reason
+                # "los concejales Ana Ruiz y Luis Mora por comisión oficial": the reason said
+                # once is each one's
+                for i in unreasoned:
+                    found[i] = {**_as_entry(found[i]), "motivo": reason[0]}
+                unreasoned.clear()
             if feminine:
                 entry["rol"] = "concejala"
             if all(_entry_name(e) != got[0] for e in found):
+                if "motivo" not in entry:
+                    unreasoned.append(len(found))
                 found.append(entry if len(entry) > 1 else got[0])
             sep = _LIST_SEP_RE.match(t.low, end)
             if sep is None:
                 break
+            if ";" in sep.group(0):
+                unreasoned.clear()  # "Ana Ruiz; Luis Mora, por viaje": a list of its own each
             pos = sep.end()
         if len(found) == named:
-            found += [
-                e for e in _excused_before(t, m) if all(_entry_name(f) != _entry_name(e) for f in found)
-            ]
+            before = _excused_before(t, m, limit)
+            found += [e for e in before if all(_entry_name(f) != _entry_name(e) for f in found)]
     return found
+
+
+def _as_entry(entry: Any) -> dict[str, str]:
+    return dict(entry) if isinstance(entry, dict) else {"nombre": str(entry)}
 
 
 def _person_in_reason(t: _Text, start: int, stop: int) -> int | None:
@@ -1669,50 +1791,117 @@ class _Answer:
 def _roll_call_items(t: _Text) -> list[_Answer]:
     """Members called by name and their answers: "Ana Ruiz, presente. Luis Mora, no se
     encuentra. La concejala Eva Paz, excusada por incapacidad médica." The name is what comes
-    right before the answer, from the clause's start (or the previous answer's end, for speech
-    to text without punctuation: "ana ruiz presente luis mora ausente"), and must be all of it:
-    "Presidente, hay seis presentes" names nobody. Linear: each answer looks back only to the
-    one before it."""
+    right before the answer, from the clause's start (or the previous answer's end, and its
+    reason's, for speech to text without full stops: "ana ruiz presente, luis mora ausente"),
+    and must be all of it: "Presidente, hay seis presentes" names nobody. Linear: each answer
+    looks back only to the one before it."""
     found: list[_Answer] = []
     lowercase = t.raw == t.raw.lower()
+    answers = list(itertools.islice(_ANSWER_RE.finditer(t.low), _MAX_ANSWERS))
     previous_end = 0
-    for m in _ANSWER_RE.finditer(t.low):
-        end = len(t.raw[: m.start()].rstrip(" ,:-–"))
+    for m, after in itertools.zip_longest(answers, answers[1:]):
+        end = _trimmed_end(t, previous_end, m.start())
         start = max(previous_end, *(t.raw.rfind(ch, previous_end, end) + 1 for ch in _CLAUSE_MARKS))
+        if sep := _LIST_SEP_RE.match(t.low, start):
+            start = sep.end()  # ", y luis mora presente": the name is after the list mark
         previous_end = m.end()
         filler = _PERSON_FILLER_RE.match(t.low, start)
         got = _take_person(t, start)
+        key = next(k for k, v in m.groupdict().items() if v)
+        reason = None
+        if key == "excusados":
+            reason = _answer_reason(t, m.end(), after.start() if after else None, lowercase)
+            previous_end = reason[1] if reason else previous_end  # the next member is named after it
         if got is None or got[1] > end or t.raw[got[1] : end].strip():
             continue  # not a name, or not all of what comes before the answer
         if not (got[0][:1].isupper() or lowercase):
             continue
-        key = next(k for k, v in m.groupdict().items() if v)
         entry: Any = got[0]
         if key == "excusados":
             said = t.low[start : filler.end()] if filler else ""
-            extra = {"motivo": reason[0]} if (reason := _reason(t, m.end())) else {}
+            extra = {"motivo": reason[0]} if reason else {}
             # "la concejala Eva Paz, excusada" / "Eva Paz, se encuentra excusada": a woman, as said
             feminine = _FEMININE_CUE_RE.search(said) or m["excusados"].endswith("excusada")
             extra |= {"rol": "concejala"} if feminine else {}
             entry = {"nombre": got[0], **extra} if extra else got[0]
         found.append(_Answer(key, entry, got[1] - len(got[0])))
-        if len(found) >= 200:
-            break
     return found
+
+
+_MAX_ANSWERS: Final = 200
+# The last word of a reason, to tell it from the next member's name in speech to text without
+# punctuation nor capitals ("ana gómez excusada por enfermedad pedro ruiz presente").
+_REASON_LAST_TEXT: Final = """
+    medica medico medicas medicos enfermedad salud domestica familiar familiares personal
+    personales oficial oficiales viaje licencia incapacidad calamidad duelo luto vacaciones
+    mayor exterior pais ciudad trabajo laboral laborales compromiso compromisos cita maternidad
+    paternidad academica academicas academico academicos quirurgica quirurgico cirugia
+    hospitalizacion urgencia emergencia
+    """
+_REASON_LAST_WORDS: Final = frozenset(_REASON_LAST_TEXT.split())
+_WORD_RE: Final = re.compile(r"[^\W\d_][\w'’\-]*")
+
+
+def _answer_reason(t: _Text, end: int, next_answer: int | None, lowercase: bool) -> tuple[str, int] | None:
+    """The reason said after an answer at end ("excusada por incapacidad médica"), and where it
+    ends: before the next member called, whose answer starts at next_answer. Said without
+    punctuation, the reason ends at the first capitalised word (not after an article or a
+    preposition) that names all the rest up to the next answer, or, all in lower case, after
+    the last word that ends a reason (_REASON_LAST_WORDS); else it runs to the next answer."""
+    if next_answer is None:
+        return _reason(t, end)
+    stop = _trimmed_end(t, end, next_answer)
+    said, reason = _REASON_RE.match(t.low, end), _reason(t, end, stop)
+    if said is None or reason is None or reason[1] < stop:
+        return reason  # ended by punctuation, or by " y la concejala…", before the next name
+    words = list(_WORD_RE.finditer(t.low, said.end(), stop))[-_MAX_NAME_WORDS - 1 :]
+    if lowercase:
+        splits = [b.start() for a, b in itertools.pairwise(words) if a.group(0) in _REASON_LAST_WORDS][::-1]
+    else:  # "por cita en el Hospital Valle Eva Paz": not after "el"
+        splits = [
+            b.start()
+            for a, b in itertools.pairwise(words)
+            if t.raw[b.start()].isupper() and a.group(0) not in _NAME_STOPWORDS | _NAME_PARTICLES
+        ]
+    for split in splits:
+        got = _take_person(t, split)
+        if got is not None and got[1] == stop and (motivo := _slice(t, said.end(), split)):
+            return motivo, split
+    return reason
+
+
+def _trimmed_end(t: _Text, start: int, end: int) -> int:
+    """end, before the spaces and marks that precede it (not before start): where the words
+    said before an answer end."""
+    while end > start and t.raw[end - 1] in " ,:-–":
+        end -= 1
+    return end
 
 
 _MEMBER_RE: Final = r"(?:(?:el|la|los|las)\s+)?(?:(?:honorables?|senor|senora)\s+)?concejal(?:a|es|as)?\s+"
 _PRESENT_VERB: Final = r"se\s+(?:hizo|hace|ha\s+hecho|hicieron|hacen|han\s+hecho)\s+presentes?"
 _ARRIVE_VERB: Final = (
     r"se\s+(?:incorporo|incorpora|ha\s+incorporado|incorporaron|han\s+incorporado)"
+    # back after leaving: "se reintegra a la sesión", "se reincorporó al recinto"
+    r"|se\s+(?:re(?:integr|incorpor)(?:a|o|an|aron)|ha(?:n)?\s+re(?:integr|incorpor)ado)"
     r"|llego|llegaron|ha\s+llegado|han\s+llegado|ingreso|ingresaron|ha\s+ingresado|han\s+ingresado"
     # virtual sessions: "se conectó", "acaba de conectarse"; "no se ha conectado" is absent
     r"|(?<!no )se\s+(?:conecto|conectaron|ha\s+conectado|han\s+conectado)"
     r"|acaban?\s+de\s+(?:conectarse|llegar|ingresar|incorporarse|unirse)"
 )
-_ROOM: Final = r"(?:al|a\s+la|en\s+el|en\s+la)\s+(?:recinto|sesion|plenaria|salon|hemiciclo|sala)\b"
+_ROOM: Final = (
+    r"(?:al|a\s+la|en\s+el|en\s+la)\s+(?:recinto|sesion|plenaria|salon|hemiciclo|sala)\b"
+    r"(?!\s+(?:anterior|pasada|de\s+ayer))"  # "volvió a la sesión anterior": another session
+)
+# Arriving or coming back, said with the room only ("llega al recinto", "regresa a la sesión"):
+# bare, "llega tarde", "regresa de Bogotá", "vuelve al tema" are not attendance.
+_TO_ROOM_VERB: Final = (
+    r"llega|llegan|ingresa|ingresan|regresa|regreso|regresan|regresaron|ha\s+regresado|han\s+regresado"
+    r"|vuelve|volvio|vuelven|volvieron|ha\s+vuelto|han\s+vuelto|retorna|retorno|retornan|retornaron"
+)
 _ARRIVED_RE: Final = re.compile(
-    rf"\s*(?:,[^,.;]{{1,60}},)?\s*(?:ya\s+)?(?:(?P<present>{_PRESENT_VERB})|(?P<verb>{_ARRIVE_VERB}))\b"
+    rf"\s*(?:,[^,.;]{{1,60}},)?\s*(?:ya\s+)?(?:(?P<present>{_PRESENT_VERB})|(?P<verb>{_ARRIVE_VERB})"
+    rf"|(?P<to_room>(?:{_TO_ROOM_VERB})\s+{_ROOM}))\b"
 )
 # After "llegó", "ingresó", "se incorporó": what makes it an arrival to the session ("llegó al
 # recinto", "ya llegó.", "llegó tarde", "se incorporó a las 9:40") and not "llegó a la
@@ -1721,9 +1910,18 @@ _ARRIVED_WHERE_RE: Final = re.compile(
     rf"\s*(?:{_ROOM}|tarde\b|(?:[.,;:!?)]|$)|a\s+las?\s+(?:[0-9]{{1,2}}|{_HOUR_ALT})\b"
     rf"(?:\s*[:.h]\s*[0-5][0-9]|\s+(?:y|con|menos)\s|\s+en punto|\s+de la|\s*[ap]\.?\s?m\b|\s+horas))"
 )
+_ARRIVAL_NOUN: Final = r"(?:llegada|incorporacion|reincorporacion|ingreso|regreso)"
 _ARRIVAL_BEFORE_RE: Final = re.compile(
     rf"\b(?:(?P<present>{_PRESENT_VERB})(?:\s+{_ROOM})?|(?:{_ARRIVE_VERB})\s+{_ROOM}"
-    rf"|(?P<came>{_ARRIVE_VERB})|(?P<noun>(?:llegada|incorporacion|presencia|ingreso)\s+(?:de|del)))\s+$"
+    rf"|(?P<to_room>{_TO_ROOM_VERB})\s+{_ROOM}|(?P<came>{_ARRIVE_VERB})"
+    rf"|(?P<with>con\s+(?:la|el)\s+{_ARRIVAL_NOUN}\s+(?:de|del))"
+    rf"|(?P<noun>(?:{_ARRIVAL_NOUN}|presencia)(?:\s+{_ROOM})?\s+(?:de|del)))\s+$"
+)
+# "Con la llegada del concejal X se completa el quórum": the quorum made now by who arrived
+# ("se completaría", "para completar el quórum" are not yet).
+_QUORUM_NOW_RE: Final = re.compile(
+    r"\s*(?:,[^,.;]{1,60},)?\s*,?\s*(?:ya\s+)?(?:se\s+(?:completa|conforma|configura|integra|establece)"
+    r"|hay|tenemos|contamos\s+con|existe)\s+(?:el\s+)?quorum\b"
 )
 # A presence put on record: with it, "llegó", "la llegada de…" need no more ("se deja constancia
 # de que el concejal Luis Mora llegó a las diez", "registramos la llegada del concejal…").
@@ -1739,6 +1937,12 @@ def _sentence_starts(t: _Text) -> list[int]:
 def _said_arriving(t: _Text, start: int, end: int, on_record: bool) -> bool:
     """Do the members named between start and end arrive to the session, as said around them?"""
     before = _ARRIVAL_BEFORE_RE.search(t.low, max(0, start - 80), start)
+    if before is not None and before["to_room"] and not on_record:
+        return not _another_time(t, before.start(), start, end)
+    if before is not None and before["with"]:
+        # "Con la llegada del concejal X se completa el quórum." ("con la presencia de los
+        # concejales … hay quórum" is who is there, said by the roll call)
+        return on_record or _QUORUM_NOW_RE.match(t.low, end) is not None
     if before is not None and (on_record or not (before["noun"] or before["came"])):
         return True
     if before is not None and before["came"] and _ARRIVED_WHERE_RE.match(t.low, end):
@@ -1746,7 +1950,24 @@ def _said_arriving(t: _Text, start: int, end: int, on_record: bool) -> bool:
     arrived = _ARRIVED_RE.match(t.low, end)
     if arrived is None:
         return False
+    if arrived["to_room"] and not on_record:
+        return not _another_time(t, start, start, arrived.end())
     return bool(arrived["present"] or on_record or _ARRIVED_WHERE_RE.match(t.low, arrived.end()))
+
+
+# What may be, or is usual, not done now: "cuando el concejal X regresa al recinto…".
+_HYPOTHESIS_RE: Final = re.compile(
+    r"\b(?:cuando|si|cada\s+vez\s+que|apenas|en\s+cuanto|hasta\s+que|antes\s+de\s+que|para\s+que)\s+$"
+)
+
+
+def _another_time(t: _Text, said_at: int, start: int, end: int) -> bool:
+    """A move of the members named between start and end (said from said_at) told of another
+    time: a past time around it ("regresó al recinto el concejal X el año pasado"), or what may
+    be or is usual ("cuando llega al recinto el concejal X…")."""
+    if _HYPOTHESIS_RE.search(t.low, max(0, said_at - 40), said_at):
+        return True
+    return _PAST_TIME_RE.search(t.low, max(0, start - 80), min(len(t.low), end + 120)) is not None
 
 
 # Leaving the session: "se retira del recinto", "se retiró de la sesión", "se desconecta",
@@ -1776,9 +1997,13 @@ _PAST_TIME_RE: Final = re.compile(
     r"\b(?:el\s+ano\s+pasado|la\s+semana\s+pasada|el\s+mes\s+pasado|ayer|anteayer|hace\s+(?:un|una|unos"
     r"|unas|dos|tres|varios|varias|mucho)\b|anteriormente|en\s+aquella\s+ocasion)"
 )
+_LEAVE_ALONE_VERB: Final = (
+    r"se\s+(?:retira|retiro|retiran|retiraron|ha\s+retirado|han\s+retirado"
+    r"|desconecta|desconecto|desconectan|desconectaron|ha\s+desconectado|han\s+desconectado)"
+)
 _DEPARTURE_BEFORE_RE: Final = re.compile(
     rf"\b(?:(?:{_LEAVE_VERB})\s+{_FROM_ROOM}[^.;:,]{{0,40}}?"
-    r"|(?P<noun>(?:salida|retiro|desconexion)\s+(?:de|del)))\s+$"
+    rf"|(?P<noun>(?:salida|retiro|desconexion)\s+(?:de|del))|(?P<alone>{_LEAVE_ALONE_VERB}))\s+$"
 )
 # A period said with the time: without one, "a las tres y cincuenta" in a session is p. m.
 _PERIOD_SAID_RE: Final = re.compile(
@@ -1790,6 +2015,11 @@ _AFTERNOON_HOURS: Final = range(1, 7)
 def _said_leaving(t: _Text, start: int, end: int, on_record: bool) -> bool:
     """Do the members named between start and end leave the session, as said around them?"""
     before = _DEPARTURE_BEFORE_RE.search(t.low, max(0, start - 120), start)
+    if before is not None and before["alone"]:
+        # "Se retiró el concejal X." / "… del recinto", "… siendo las…"; not "se retira el
+        # concejal X de la bancada", nor a story ("el año pasado se retiró el concejal X.")
+        said = _LEFT_WHERE_RE.match(t.low, end) or _LEFT_SENTENCE_END_RE.match(t.low, end)
+        return bool(said) and (on_record or not _another_time(t, before.start(), start, end))
     if before is not None and (on_record or not before["noun"]):
         return True
     left = _LEFT_RE.match(t.low, end)
@@ -1900,7 +2130,7 @@ def _llamado_data(t: _Text) -> dict[str, Any]:
     elif _QUORUM_RE.search(t.low):
         data["quorum"] = "hay quórum"
     headcount = _HEADCOUNT_RE.search(t.low)
-    said = _parse_number(headcount["n"]) if headcount else None
+    said = _parse_number(headcount["n"] or headcount["m"]) if headcount else None
     if said is not None and said <= 10_000:
         data["total_presentes"] = said
     elif "presentes" in data:
@@ -2188,9 +2418,13 @@ _SENDER_STOP_RE: Final = re.compile(
     r"|solicitando|informando|que|y radicad|de fecha|con fecha|el dia|el pasado|dirigid[oa])\b"
 )
 _SUBJECT_RE: Final = re.compile(
-    r"\b(?:asunto|referencia)\s*:?\s*|\b(?:en la (?:que|cual)|en el (?:que|cual)|mediante la cual"
-    r"|por medio de la cual|sobre|referente a|relacionad[oa] con|acerca de)\s+"
+    r"\b(?:asunto|referencia)\s*:?\s*|\b(?:en la (?:que|cual)|en el (?:que|cual)"
+    r"|mediante (?:el|la|los|las) (?:cual|cuales)|por medio (?:del|de la|de los|de las) (?:cual|cuales)"
+    r"|sobre|referente a|relacionad[oa] con|acerca de)\s+"
 )
+# "mediante el cual remite la relación de…": the sending is said by "remitida por"; the subject is
+# what is sent.
+_SENDING_VERB_RE: Final = re.compile(r"(?:remiten?|envian?|allegan?|adjuntan?|trasladan?)\s+(?=\w)")
 _SUBJECT_STOP_RE: Final = re.compile(r"[.;?!](?:\s|$)|,?\s+(?:con\s+)?(?:numero de\s+)?radicad")
 _FILING_RE: Final = re.compile(
     r"\b(?:radicad[oa]|radicacion|numero de radicado)\s*(?:(?:bajo\s+)?(?:el\s+)?"
@@ -2208,11 +2442,20 @@ def _comunicacion_data(t: _Text) -> dict[str, Any]:
         if name:
             data["remitente"] = name
     subject_at = _SUBJECT_RE.search(t.low, sender.end() if sender else 0) or _SUBJECT_RE.search(t.low)
+    said_from = said_to = 0
     if subject_at:
         stop = _SUBJECT_STOP_RE.search(t.low, subject_at.end())
         end = min(stop.start() if stop else len(t.raw), subject_at.end() + 240)
-        if subject := _slice(t, subject_at.end(), end):
+        begin = subject_at.end()
+        if (verb := _SENDING_VERB_RE.match(t.low, begin)) is not None and verb.end() < end:
+            begin = verb.end()
+        if subject := _slice(t, begin, end):
             data["asunto"] = subject
+            said_from, said_to = subject_at.start(), end
+    # the letter's date: one said outside its subject ("radicado…, del veintinueve de diciembre de
+    # dos mil veintitrés, mediante el cual…"), not a date the subject speaks of
+    if fecha := _find_date(t.low[:said_from]) or _find_date(t.low[said_to:]):
+        data["fecha"] = fecha
     if filing := _FILING_RE.search(t.low):
         data["radicado"] = t.raw[filing.start("r") : filing.end("r")].rstrip(".-/")
     elif said := _filing_in_words(t.low):
@@ -2293,6 +2536,229 @@ def _firmas_data(t: _Text) -> dict[str, Any]:
         key = "presidente" if _fold(m["r"]).startswith("pres") else "secretario"
         data.setdefault(key, m["n"])
     return data
+
+
+# --------------------------------------------------------------------------------------------
+# Elections and oaths: decisions declared in the session's development
+# --------------------------------------------------------------------------------------------
+
+# "ha sido elegida presidenta …", "queda elegido primer vicepresidente …", "se declara electo …".
+_ELECTED_RE: Final = re.compile(
+    r"\b(?P<v>ha\s+sido|fue|queda|quedo|ha\s+quedado|resulta|resulto|se\s+declara|declaro)\s+"
+    r"(?:(?:legalmente|debidamente|democraticamente)\s+)?(?P<p>elegid[oa]|elect[oa])\b\s*(?:como\s+)?"
+)
+# Where the person elected is named after the office: an article and a member's role or a title.
+_ELECTED_PERSON_RE: Final = re.compile(
+    rf"\b(?:el|la|al|a\s+la)\s+(?:(?:senor|senora|honorable)\s+)?(?:concejala|concejal|{_TITLES})\b"
+)
+# A person elected named first: "la concejala Ana Ruiz ha sido elegida…", with the office after.
+_PERSON_BEFORE_RE: Final = re.compile(rf"(?:{_ELECTED_PERSON_RE.pattern})[^.;:!?]*$")
+_MAX_ELECTION_CHARS: Final = 160
+# A clause that tells of the election or the oath instead of declaring it: "cuando fue elegido…",
+# "desde que se posesionó…".
+_TOLD_RE: Final = re.compile(
+    r"\b(?:cuando|desde\s+que|mientras|si|una\s+vez|antes\s+de\s+que|despues\s+de\s+que)\s+$"
+)
+_TOLD_CHARS: Final = 24
+# What makes votes said after names a count: "el resultado es: …", "escrutinio", blank or null
+# votes, a total ("el concejal luis mora obtuvo cuarenta mil votos" is not one).
+_COUNT_CONTEXT_RE: Final = re.compile(r"\b(?:escrutinio|resultado|en\s+blanco|nul[oa]s?|total)\b")
+_RESOLUTION_RE: Final = re.compile(r"\bresolucion\s+(?:(?:numero|no\.?|n[°o]\.?|#)\s*)?")
+_VOTES_AFTER_RE: Final = re.compile(rf"\s*,?\s*(?:con\s+)?(?P<n>{_NUM_PHRASE})\s+votos?\b")
+_CANDIDATE_VOTES_RE: Final = re.compile(rf"\b(?P<n>{_NUM_PHRASE})\s+votos?\b")
+_BLANK_AFTER_RE: Final = re.compile(rf"\ben\s+blanco\s*[,:]?\s*(?P<n>{_NUM_PHRASE})\b")
+_BLANK_BEFORE_RE: Final = re.compile(rf"\b(?P<n>{_NUM_PHRASE})\s+(?:votos?\s+)?en\s+blanco\b")
+_NULL_AFTER_RE: Final = re.compile(rf"\b(?:votos?\s+)?nul[oa]s?\s*[,:]?\s*(?P<n>{_NUM_PHRASE})\b")
+_NULL_BEFORE_RE: Final = re.compile(rf"\b(?P<n>{_NUM_PHRASE})\s+(?:votos?\s+)?nul[oa]s?\b")
+_TOTAL_RE: Final = re.compile(
+    rf"\btotal\s*(?:de\s+)?[,:]?\s*(?P<n>{_NUM_PHRASE})\s+(?:votos|papeletas|sufragios|tarjetones)\b"
+    rf"|\btotal\s*[,:]\s*(?P<m>{_NUM_PHRASE})\b"
+)
+# Words a candidate's name is not made of, when it is read back from the votes said after it.
+_COUNT_WORD_TEXT: Final = """
+    blanco blancos nulo nulos nula nulas total resultado escrutinio presidencia vicepresidencia
+    primer primera segunda segundo tercera tercer votacion papeleta papeletas candidato candidata
+    candidatos postulado postulada
+    """
+_COUNT_WORDS: Final = frozenset(_COUNT_WORD_TEXT.split())
+_MAX_COUNTS: Final = 40
+_NAME_BEFORE_CHARS: Final = 80
+_COUNT_GAP_RE: Final = re.compile(r"\s*[,:]?\s*(?:con\s+)?$")
+# The oath declared: "quedan debidamente posesionados…", "se posesionó el concejal…", "toma
+# posesión ante la presidencia". "solicito… para posesionarme", "a tomar posesión", "posesión de
+# los concejales electos" (the agenda's point) are not.
+_OATH_RE: Final = re.compile(
+    r"\b(?:queda|quedan|quedo|quedaron|ha\s+quedado|han\s+quedado|declaro|declaramos)\s+"
+    r"(?:(?:debidamente|legalmente|formalmente)\s+)?posesionad[oa]s?\b"
+    r"|\bse\s+(?:posesiono|posesionaron|posesiona|posesionan|ha\s+posesionado|han\s+posesionado)\b"
+    r"|\b(?:toma|toman|tomo|tomaron|ha\s+tomado|han\s+tomado)\s+posesion\b"
+)
+
+
+def _number_of(said: str | None) -> int | None:
+    value = _parse_number(said) if said else None
+    return value if value is not None and value <= 10_000 else None
+
+
+def _name_before(t: _Text, end: int) -> str | None:
+    """The candidate's name said right before end ("Ana María Velasco, dieciocho votos"; "…
+    vicepresidencia diana carolina mosquera diecinueve votos"): the words of a name back to
+    punctuation, a function word or a word of the count; two words at least, capitalised unless
+    the text is all in lowercase (speech to text), then written as a name."""
+    start = max(0, end - _NAME_BEFORE_CHARS)
+    gap = _COUNT_GAP_RE.search(t.low, start, end)
+    if gap is None:
+        return None
+    words = list(_WORD_RE.finditer(t.raw, start, gap.start()))
+    taken: list[re.Match[str]] = []
+    for word in reversed(words):
+        key = t.low[word.start() : word.end()]
+        after = taken[-1].start() if taken else gap.start()
+        if t.raw[word.end() : after].strip() or (key in _NAME_STOPWORDS and key not in _NAME_PARTICLES):
+            break
+        if key in _COUNT_WORDS or len(taken) >= _MAX_NAME_WORDS:
+            break
+        taken.append(word)
+    while taken and t.low[taken[-1].start() : taken[-1].end()] in _NAME_PARTICLES:
+        taken.pop()  # "… de la Torre": a name does not start with its particles
+    names = [w.group(0) for w in reversed(taken)]
+    lowercase = t.raw == t.raw.lower()
+    if len(names) < 2 or not (lowercase or all(n[0].isupper() or _fold(n) in _NAME_PARTICLES for n in names)):
+        return None
+    name = " ".join(names)
+    return _capitalised(name) if lowercase else name
+
+
+def _count_said(t: _Text, after: re.Pattern[str], before: re.Pattern[str]) -> int | None:
+    """A count said as "en blanco, uno" or as "un voto en blanco" (the first way first: in "…
+    diecinueve votos en blanco uno" the nineteen are the candidate's)."""
+    m = after.search(t.low) or before.search(t.low)
+    return _number_of(m["n"]) if m else None
+
+
+def _scrutiny(t: _Text) -> dict[str, Any]:
+    """The count of an election as said: each candidate's votes, the blank and null votes and the
+    total ("Ana María Velasco, diecisiete votos; Luisa Fernanda Caicedo, dos votos; en blanco,
+    uno. Total, veinte votos."); {} when no candidate's votes are said, or nothing says it is a
+    count (a result, the scrutiny, blank or null votes, a total)."""
+    if _COUNT_CONTEXT_RE.search(t.low) is None:
+        return {}
+    candidates: list[dict[str, Any]] = []
+    for count, m in enumerate(_CANDIDATE_VOTES_RE.finditer(t.low)):
+        if count >= _MAX_COUNTS:
+            break
+        name, votes = _name_before(t, m.start()), _number_of(m["n"])
+        if name is not None and votes is not None and all(c["nombre"] != name for c in candidates):
+            candidates.append({"nombre": name, "votos": votes})
+    if not candidates:
+        return {}
+    found: dict[str, Any] = {"candidatos": candidates}
+    if (blank := _count_said(t, _BLANK_AFTER_RE, _BLANK_BEFORE_RE)) is not None:
+        found["en_blanco"] = blank
+    if (null := _count_said(t, _NULL_AFTER_RE, _NULL_BEFORE_RE)) is not None:
+        found["nulos"] = null
+    if (total := _TOTAL_RE.search(t.low)) and (value := _number_of(total["n"] or total["m"])) is not None:
+        found["total"] = value
+    return found
+
+
+def _election(t: _Text) -> dict[str, Any]:
+    """The result of an election declared ("En consecuencia, ha sido elegida presidenta del
+    Concejo … la honorable concejala Ana María Velasco", "Queda elegido primer vicepresidente el
+    concejal Julián Restrepo Arboleda", "la concejala Ana Ruiz ha sido elegida presidenta"): who
+    (``elegido``), the office as said (``cargo``, when said), the participle as said
+    (``participio``: "elegida"), the votes when said with it ("… con diecisiete votos") and the
+    resolution issued; {} if none is. One said of the past ("…el año pasado") is none."""
+    for count, m in enumerate(_ELECTED_RE.finditer(t.low)):
+        if count >= _MAX_TRIGGERS:
+            break
+        limit = min(len(t.raw), m.end() + _MAX_ELECTION_CHARS)
+        if stop := _SENTENCE_END_RE.search(t.raw, m.end(), limit):
+            limit = stop.start()
+        window = max(0, m.start() - _MAX_ELECTION_CHARS)  # the sentence's start, looked for nearby
+        sentence = max([window, *(e.end() for e in _ANNOUNCEMENT_END_RE.finditer(t.raw, window, m.start()))])
+        if _PAST_TIME_RE.search(t.low, sentence, limit) or _TOLD_RE.search(
+            t.low, max(0, m.start() - _TOLD_CHARS), m.start()
+        ):
+            continue  # "cuando fue elegido presidente el año pasado…": a story, not a result
+        person = _ELECTED_PERSON_RE.search(t.low, m.end(), limit)
+        got: tuple[str, int] | None = None
+        if person is not None:
+            office = _slice(t, m.end(), person.start())
+            got = _take_person(t, person.start())
+            said_to = got[1] if got else m.end()
+        else:  # named before: "la concejala Ana Ruiz ha sido elegida presidenta"
+            before = _PERSON_BEFORE_RE.search(t.low, sentence, m.start())
+            got = _take_person(t, before.start()) if before else None
+            if got is not None and (t.low[got[1] : m.start()].strip(" ,") or m["v"] == "fue"):
+                got = None  # "el concejal Luis Mora fue elegido por voto popular…": his story
+            said_to = min(_clause_end(t, m.end()), limit)
+            office = _slice(t, m.end(), said_to)
+        if got is None or not (got[0][:1].isupper() or t.raw == t.raw.lower()):
+            continue
+        name = _capitalised(got[0]) if t.raw == t.raw.lower() else got[0]
+        found: dict[str, Any] = {"elegido": name, "participio": _fold(m["p"])}
+        if office:  # "Queda elegida la concejala Ana Ruiz.": the office is the item's, unsaid
+            found["cargo"] = office
+        if (votes := _VOTES_AFTER_RE.match(t.low, said_to)) and (value := _number_of(votes["n"])) is not None:
+            found["votos"] = value
+        return found | _resolution(t, m.end())
+    return {}
+
+
+def _resolution(t: _Text, start: int) -> dict[str, str]:
+    """The resolution issued for the election, as said after it ("Se expide la resolución
+    número cero cero uno del dos de enero de dos mil veinticuatro"): ``resolucion`` as written
+    ("001") and its ``resolucion_fecha``."""
+    m = _RESOLUTION_RE.search(t.low, start)
+    if m is None:
+        return {}
+    groups, _ = _groups_at(_tokens(t.low, m.end(), 12), 0, 2)
+    if not groups:
+        return {}
+    found = {"resolucion": "-".join(groups)}
+    stop = _SENTENCE_END_RE.search(t.raw, m.end())
+    if fecha := _find_date(t.low[m.end() : stop.start() if stop else len(t.low)]):
+        found["resolucion_fecha"] = fecha
+    return found
+
+
+def _oath(t: _Text) -> str | None:
+    """The sentences that declare the oath taken, as said ("Quedan debidamente posesionados los
+    diecinueve concejales presentes."), or None; a question ("¿Queda posesionado?") or a clause
+    telling of it ("cuando se posesionó el alcalde…") declares nothing."""
+    said: list[str] = []
+    starts: list[int] | None = None
+    last_end = -1
+    for count, m in enumerate(_OATH_RE.finditer(t.low)):
+        if count >= _MAX_TRIGGERS:
+            break
+        if m.start() < last_end or _TOLD_RE.search(t.low, max(0, m.start() - _TOLD_CHARS), m.start()):
+            continue  # in the sentence taken before, or told of ("cuando se posesionó…")
+        if starts is None:
+            starts = _sentence_starts(t)
+        start = starts[bisect.bisect_right(starts, m.start()) - 1]
+        stop = _SENTENCE_END_RE.search(t.raw, m.end())
+        end = stop.end() if stop else len(t.raw)
+        last_end = end
+        sentence = t.raw[start:end].strip()
+        if not sentence.endswith("?") and "¿" not in sentence:
+            said.append(sentence)
+    return " ".join(said) or None
+
+
+def _decisions(t: _Text) -> dict[str, Any]:
+    """What an intervention declares besides its words (the acta records it on a line of its
+    own): an election's count (``escrutinio``) and result (``eleccion``), the oath taken
+    (``posesion``). Read only when the utterance names one of them."""
+    found: dict[str, Any] = {}
+    if "voto" in t.low and (scrutiny := _scrutiny(t)):
+        found["escrutinio"] = scrutiny
+    if ("elegid" in t.low or "elect" in t.low) and (election := _election(t)):
+        found["eleccion"] = election
+    if "posesi" in t.low and (oath := _oath(t)):
+        found["posesion"] = oath
+    return found
 
 
 _EXTRACTORS: Final[dict[str, Callable[[_Text], dict[str, Any]]]] = {
@@ -2411,7 +2877,8 @@ _PROYECTO_RE: Final = re.compile(
 )
 _PROPOSICION_RE: Final = re.compile(r"\bproposici(?:on|ones)\b")
 _APERTURA_WEAK_RE: Final = re.compile(
-    r"\b(?:preside|presidida por|presidido por|bajo la presidencia)\b|\bsiendo las?\b"
+    r"\b(?:preside|presidira|presidida por|presidido por|bajo la presidencia)\b|\bsiendo las?\b"
+    r"|\bactua(?:ra)?\s+como\s+secretari[oa]\b"
 )
 # Sections said only once the session is under way (see _is_apertura_weak).
 _UNDER_WAY: Final = frozenset(TEMPLATE_IDS) - {TPL_APERTURA, TPL_LLAMADO_LISTA, TPL_DEBATE}
@@ -2503,6 +2970,8 @@ _RECESS_RE: Final = re.compile(
     r"|reiniciamos|retoma|retomamos)\b(?:\s+[^\W\d_]+){0,2}?\s+(?:sesion|plenaria)\b"
 )
 _NOT_IN_PLACE: Final = frozenset({TPL_APERTURA, TPL_CIERRE, TPL_FIRMAS})
+# Sections of interventions, where an election or an oath is declared (see _decisions).
+_DECIDING_TEMPLATES: Final = frozenset({TPL_DEBATE, TPL_VARIOS})
 # Words of a line after the closing that stays in it ("Así quedó convocada la plenaria, presidente.
 # Buenas tardes a todos."); a longer one, said after it, is a speech of its own.
 _MAX_AFTER_CLOSING_WORDS: Final = 20
@@ -2777,6 +3246,8 @@ def _classify(
     arrivals, departures = _arrivals(t), _departures(t)
     template, confidence = _choose(t, previous, next_point, bool(arrivals or departures))
     data = _EXTRACTORS[template](t)
+    if template in _DECIDING_TEMPLATES:
+        data |= _decisions(t)
     if template in _VOTING_TEMPLATES and (vote := _vote(t)) is not None:
         data["votacion"] = vote
     if _is_chair_conduct(t):

@@ -69,9 +69,12 @@ utterance up instead of writing it as said (TPL_APERTURA, TPL_COMUNICACION, TPL_
 TPL_PROPOSICION, the TPL_PROYECTO_ACUERDO heading) gives the brief account Law 136 art. 26 asks
 for, so it may leave out procedural words ("siguiente punto", greetings), but it writes every
 fact the classifier extracts for that section as domain.md lists it: the opening's date, time,
-place, type, number, commission (``comision``), who presides, secretary (with ``secretario_cargo``,
-the office as said) and guests (``invitados``); a proposal's number,
-authors and text; a communication's sender, subject and filing number; a bill's number, year,
+place (none when none was said: no seat is assumed), type (``instalación`` too), number,
+commission (``comision``), constitutional period (``periodo``), the mayor's delegate
+(``delegado``, ``delegado_cargo``, ``delegacion`` as said), who presides (and
+``preside_provisional``), secretary (with ``secretario_cargo``, the office as said) and guests
+(``invitados``); a proposal's number,
+authors and text; a communication's sender, date, subject and filing number; a bill's number, year,
 title, debate and ``ponentes``; the closing's time and summons. What the summary cannot write
 (its ``requires`` unmet) falls back to the text as said.
 
@@ -91,16 +94,17 @@ false or a mapping → Spanish words). True/false are written "sí"/"no".
                  ``tarde`` and ``retirados``; ``"headers"`` (2 strings, default ["Concejal",
                  "Estado"]) and ``"labels"`` ({"presentes": "Presente", "ausentes": "Ausente",
                  "excusados": "Excusado", "excusada": "Excusada", "tarde": "Llegó tarde",
-                 "retirados": "Se retiró"}) are configurable. A member given as ``{"nombre",
-                 "motivo"?, "hora"?, "rol"?}`` gets the reason or the time after the label
-                 ("Excusado (incapacidad médica)", "Llegó tarde (9:40 a. m.)", "Se retiró
-                 (9:40 a. m.)"); an excused one whose ``rol`` is
+                 "retirados": "Se retiró", "regreso": "regresó"}) are configurable. A member
+                 given as ``{"nombre", "motivo"?, "hora"?, "rol"?}`` gets the reason or the
+                 time after the label ("Excusado (incapacidad médica)", "Llegó tarde (9:40
+                 a. m.)", "Se retiró (9:40 a. m.)"); an excused one whose ``rol`` is
                  "concejala" gets ``excusada`` (a tenant that sets only ``excusados`` gets its
                  word, "-ado" made "-ada"). Members said to arrive later in the session (any
                  block's ``llegadas``) are shown under ``tarde`` in the roll call before them,
                  no longer absent or excused, members said to leave (``salidas``) under
-                 ``retirados``, and members excused in a roll-call block of their own after it
-                 under ``excusados`` (:func:`_with_arrivals`, at build time).
+                 ``retirados`` (one who comes back: "Se retiró (9:40 a. m.) y regresó (10:15
+                 a. m.)", the label ``regreso``), and members excused in a roll-call block of
+                 their own after it under ``excusados`` (:func:`_with_arrivals`, at build time).
   ``votes``      the nominal vote of ``votacion``: a table Concejal | Voto from ``votos`` and a
                  summary paragraph. ``"headers"``, ``"labels"`` ({"si": "Sí", "no": "No",
                  "abstencion": "Abstención"}) and ``"summary"`` (Jinja2 text, or null for none)
@@ -123,7 +127,22 @@ false or a mapping → Spanish words). True/false are written "sí"/"no".
                  into votes: :func:`_vote_plans`.
   ``agenda``     the items of ``puntos`` as paragraphs numbered as text ("1. …"; items already
                  numbered as announced keep their number).
-Their paragraphs (summary, agenda items) take the element's ``"role"`` (default as above).
+  ``election``   the result line of an election declared in the block (``eleccion``), with the
+                 count said for it (the ``escrutinio`` of blocks of the zone since the previous
+                 election that name the person elected; the last one, a count corrected later
+                 taken as corrected, with a Word comment when the counts said differ:
+                 :func:`_election_plans`). ``"summary"`` (Jinja2) sees the block's variables and
+                 ``elegido``, ``participio``, ``cargo``, ``resolucion``, ``resolucion_fecha``,
+                 ``votos``, ``candidatos``, ``en_blanco``, ``nulos``, ``total`` and ``escrutinio``
+                 (the count as a phrase: "Ana Ruiz, 17 votos; Luis Mora, 2 votos; en blanco,
+                 1"); default: "Resultado: {{ elegido }}, {{ participio }} {{ cargo }}. Votación:
+                 {{ escrutinio }}." (each part when said).
+  ``oath``       the oath declared in the block (``posesion``, its sentences as said);
+                 ``"summary"`` default: "Posesión: {{ posesion }}".
+Their paragraphs (summary, agenda items, result lines) take the element's ``"role"`` (default as
+above). Like a vote's summary, an election's or an oath's line is written after the block's
+words and does not replace them (it is not a paragraph element, so the fallback still writes
+the text).
 
 :func:`check_templates` lists the problems of a templates object (unknown keys, roles or
 table kinds, Jinja2 syntax errors, unknown filters, private attributes such as
@@ -142,7 +161,6 @@ import io
 import itertools
 import json
 import re
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -699,6 +717,14 @@ def _fold(value: str) -> str:
     return value.strip().lower().translate(str.maketrans("áéíóú", "aeiou")).replace(".", "").replace(" ", "_")
 
 
+_ACCENTS = str.maketrans("áéíóúüñ", "aeiouun")
+
+
+def _words(value: str) -> list[str]:
+    """The words of a name or an office, lower-case and without accents, to compare them."""
+    return value.lower().translate(_ACCENTS).split()
+
+
 def _vote_kind(value: Any) -> str | None:
     folded = _fold(_as_text(value))
     if folded in ("si", "s", "yes", "a_favor", "afirmativo"):
@@ -720,14 +746,20 @@ _COUNT_KEYS = {
 
 def _count(votacion: Mapping[str, Any], kind: str) -> int | None:
     for key in _COUNT_KEYS[kind]:
-        value = votacion.get(key)
-        if isinstance(value, bool):
-            continue
-        if isinstance(value, int):
+        if (value := _as_count(votacion.get(key))) is not None:
             return value
-        # isdigit() alone takes '²' (int() refuses it) and any number of digits (int() has a limit).
-        if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value) < 10:
-            return int(value.strip())
+    return None
+
+
+def _as_count(value: Any) -> int | None:
+    """A count as stored (an int, or digits a person typed), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    # isdigit() alone takes '²' (int() refuses it) and any number of digits (int() has a limit).
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value) < 10:
+        return int(value.strip())
     return None
 
 
@@ -736,12 +768,28 @@ _ROLL_CALL_KEYS = ("presentes", "ausentes", "excusados", "tarde", "retirados")
 
 def _attendance(key: str, member: Any, labels: Mapping[str, str]) -> str:
     """A member's cell in the roll call: the label of the list, in the feminine for an excused
-    member said to be a concejala, with the reason or the arrival time when said."""
+    member said to be a concejala, with the reason or the arrival time when said; then what
+    the member did after leaving (``luego``, see :func:`_arrived`): "Se retiró (9:40 a. m.) y
+    regresó (10:15 a. m.)"."""
     label = labels[key]
     if not isinstance(member, Mapping):
         return label
     if key == "excusados" and _as_text(member.get("rol")).strip().lower() == "concejala":
         label = labels["excusada"]
+    steps = [_with_detail(label, member)]
+    later = member.get("luego")
+    for step in later if isinstance(later, list) else []:
+        if isinstance(step, Mapping) and step.get("estado") in _LATER_STEPS:
+            word = labels[step["estado"]]
+            steps.append(_with_detail(word[:1].lower() + word[1:], step))
+    return steps[0] if len(steps) == 1 else f"{', '.join(steps[:-1])} y {steps[-1]}"
+
+
+_LATER_STEPS = ("regreso", "retirados")  # what a member who left may do next, in ``luego``
+
+
+def _with_detail(label: str, member: Mapping[str, Any]) -> str:
+    """The label with the reason or the time said in brackets: "Se retiró (9:40 a. m.)"."""
     detail = _as_text(member.get("motivo")).strip()
     if not detail and member.get("hora") is not None:
         try:
@@ -787,7 +835,7 @@ def _initials(author: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # Templates: tenant data that says how each template_id is written (see the module docstring)
 
-TABLE_KINDS = ("roll_call", "votes", "agenda")
+TABLE_KINDS = ("roll_call", "votes", "agenda", "election", "oath")
 PARAGRAPH_ROLES = tuple(role for role in ROLES if role not in _ROLE_STYLE_TYPE)
 DEFAULT_TEMPLATE = "*"
 
@@ -796,6 +844,8 @@ _ELEMENT_KEYS = {
     "roll_call": frozenset({"table", "role", "when", "requires", "headers", "labels"}),
     "votes": frozenset({"table", "role", "when", "requires", "headers", "labels", "summary"}),
     "agenda": frozenset({"table", "role", "when", "requires"}),
+    "election": frozenset({"table", "role", "when", "requires", "summary"}),
+    "oath": frozenset({"table", "role", "when", "requires", "summary"}),
 }
 _ROLL_CALL_LABELS = {
     "presentes": "Presente",
@@ -804,6 +854,7 @@ _ROLL_CALL_LABELS = {
     "excusada": "Excusada",
     "tarde": "Llegó tarde",
     "retirados": "Se retiró",
+    "regreso": "regresó",
 }
 _VOTE_LABELS = {"si": "Sí", "no": "No", "abstencion": "Abstención"}
 _DEFAULT_HEADERS = {"roll_call": ("Concejal", "Estado"), "votes": ("Concejal", "Voto")}
@@ -812,6 +863,13 @@ _DEFAULT_SUMMARY = (
     "Abstenciones: {{ abstencion }}. Resultado: {{ resultado }}{{ '; se repetirá la votación' if repetir }}."
     "{% elif declarado %}Resultado: {{ declarado }}{{ '; se repetirá la votación' if repetir }}.{% endif %}"
 )
+_DEFAULT_ELECTION = (
+    "Resultado: {{ elegido }}, {{ participio }}{{ ' ' ~ cargo if cargo }}{{ ' (resolución No. ' ~ resolucion"
+    " ~ (' del ' ~ resolucion_fecha|fecha_larga if resolucion_fecha else '') ~ ')' if resolucion }}."
+    "{{ ' Votación: ' ~ escrutinio ~ '.' if escrutinio }}"
+)
+_DEFAULT_OATH = "Posesión: {{ posesion }}"
+_RECORD_SUMMARIES = {"election": _DEFAULT_ELECTION, "oath": _DEFAULT_OATH}
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 _ANNOUNCEMENT_LINE: dict[str, Any] = {
@@ -834,6 +892,8 @@ _QUORUM_LINE: dict[str, Any] = {
 }
 _ROLL_CALL_WHEN = "presentes or ausentes or excusados or tarde or retirados"
 _VOTES: dict[str, Any] = {"table": "votes", "role": "BODY"}
+_ELECTION: dict[str, Any] = {"table": "election", "role": "BODY"}
+_OATH: dict[str, Any] = {"table": "oath", "role": "BODY"}
 
 DEFAULT_TEMPLATES: Mapping[str, list[dict[str, Any]]] = {
     DEFAULT_TEMPLATE: [
@@ -843,11 +903,16 @@ DEFAULT_TEMPLATES: Mapping[str, list[dict[str, Any]]] = {
         _ROLL_CALL,
         {**_QUORUM_LINE, "when": _ROLL_CALL_WHEN},
         _VOTES,
+        _ELECTION,
+        _OATH,
     ],
     "TPL_LLAMADO_LISTA": [_SPEAKER_LINE, _TEXT_LINE, _ROLL_CALL, _QUORUM_LINE, _VOTES],
     "TPL_FIRMAS": [
         {
-            "paragraph": "______________________________\n{{ presidente|nombre|upper }}\nPresidente",
+            "paragraph": (
+                "______________________________\n{{ presidente|nombre|upper }}\n"
+                "{{ (presidente_cargo or 'presidente')|titulo_cargo }}"
+            ),
             "requires": ["presidente"],
         },
         {
@@ -1332,6 +1397,8 @@ class _Compiler:
             summary = raw.get("summary", _DEFAULT_SUMMARY)
             if summary is not None:
                 template, _ = self.text(where, summary, '"summary"')
+        elif kind in _RECORD_SUMMARIES:
+            template, _ = self.text(where, raw.get("summary", _RECORD_SUMMARIES[kind]), '"summary"')
         if len(self.problems) != before:
             return None
         return _Element(kind, role, requires, when, template, fast, headers, labels)
@@ -1414,6 +1481,7 @@ class _Renderer:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     mark_human_edits: bool = False
     vote_plans: Mapping[int, _VotePlan] = field(default_factory=dict)
+    election_plans: Mapping[int, _ElectionPlan] = field(default_factory=dict)
     image_count: int = 0
     comments: list[_PendingComment] = field(default_factory=list)
 
@@ -1459,6 +1527,12 @@ class _Renderer:
                 wrote_any = self.vote(container, data.get("votacion"), geo, element, ctx, plan) or wrote_any
             elif element.kind == "agenda":
                 wrote_any = self.agenda(container, data, self.style(role)) or wrote_any
+            elif element.kind == "election":
+                if (election := self.election_plans.get(id(block))) is not None:
+                    summary_ctx = {**ctx, **election.summary}
+                    wrote_any = self.record(container, element, summary_ctx, election.check) or wrote_any
+            elif element.kind == "oath" and isinstance(data.get("posesion"), str):
+                wrote_any = self.record(container, element, ctx, None) or wrote_any
         if not wrote_paragraph and (text or not wrote_any):
             # the fallback: what was said is kept, where the block begins
             p = _add_paragraph(container, self.style(zone_role), text)
@@ -1525,7 +1599,8 @@ class _Renderer:
             return False
         votos = votacion.get("votos")
         given = {kind: _count(votacion, kind) for kind in _VOTE_LABELS}
-        if not isinstance(votos, list) and all(v is None for v in given.values()):
+        result_said = bool(_as_text(votacion.get("resultado")).strip())  # "Aprobado.": no count said
+        if not isinstance(votos, list) and all(v is None for v in given.values()) and not result_said:
             return False
         counted = dict.fromkeys(_VOTE_LABELS, 0)
         if isinstance(votos, list):
@@ -1577,6 +1652,21 @@ class _Renderer:
             if not runs:
                 runs = [_add_run(_add_paragraph(container, style), "")]
             self.comments.append(_PendingComment([runs[0], runs[-1]], _clean(plan.check)))
+        return True
+
+    def record(self, container: Any, element: _Element, ctx: Mapping[str, Any], check: str | None) -> bool:
+        """A line recording what the block declares (an election's result, the oath), written
+        after its words, which it does not replace; ``check``: a Word comment over it."""
+        rendered = element.render(ctx)
+        if rendered is None:
+            return False
+        self.marked_paragraph(container, self.style(element.role or "BODY"), rendered)
+        runs = list(_last_child(container).iterchildren(W_R))
+        if not runs:  # only markup ("****"): nothing to write
+            container.remove(_last_child(container))
+            return False
+        if check is not None:
+            self.comments.append(_PendingComment([runs[0], runs[-1]], _clean(check)))
         return True
 
     # -- human edits ----------------------------------------------------------------------
@@ -1730,31 +1820,60 @@ def _counted_result(totals: Mapping[str, int]) -> str:
     return "APROBADO" if totals["si"] > totals["no"] else "NEGADO"
 
 
-def _signatures_of_opening(blocks: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+def _signatures_of_the_session(blocks: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
     """The acta is signed by its president and secretary: when no block was said for the
-    signatures, the ones the opening named (``preside``, ``secretario``), written by the
-    tenant's TPL_FIRMAS, the secretary's with the office the opening said (``secretario_cargo``).
+    signatures, the ones the session named, written by the tenant's TPL_FIRMAS. The ones the
+    opening named (``preside``, ``secretario``, the secretary with the office as said,
+    ``secretario_cargo``; a president presiding provisionally as "presidente provisional"),
+    unless the session elected its president or its general secretary (an election declared,
+    ``eleccion``: "ha sido elegida presidenta… la concejala X"): then the one elected, with the
+    office as said ("presidenta", "secretaria general"), who holds it when the acta is signed.
     Derived when the document is built, not stored: the blocks (and the content hash over them)
     stay what was said and corrected."""
+    signers: dict[str, Any] = {}
+    opened = False
     for block in blocks:
-        if block.get("deleted") or block.get("template_id") != "TPL_APERTURA":
-            continue
         data = block.get("structured_data")
-        if not isinstance(data, Mapping):
+        if block.get("deleted") or not isinstance(data, Mapping):
             continue
-        signers = {"presidente": data.get("preside"), "secretario": data.get("secretario")}
-        if any(signers.values()):
-            if signers["secretario"]:  # the office as said: "secretaria de la comisión"
-                signers["secretario_cargo"] = data.get("secretario_cargo")
-            return {
-                "block_id": "signatures-of-the-opening",
-                "type": "TEMPLATE",
-                "template_id": "TPL_FIRMAS",
-                "target_placeholder": SIGNATURE_ZONE,
-                "text": "",
-                "structured_data": {k: v for k, v in signers.items() if v},
-            }
-    return None
+        if (
+            block.get("template_id") == "TPL_APERTURA"
+            and not opened
+            and (data.get("preside") or data.get("secretario"))
+        ):
+            opened = True
+            signers |= _opening_signers(data, _as_text(block.get("text")))
+        election = data.get("eleccion")
+        if isinstance(election, Mapping) and (elected := _as_text(election.get("elegido")).strip()):
+            office = _words(_as_text(election.get("cargo")))
+            words = _as_text(election.get("cargo")).split()
+            if office[:1] and office[0].startswith("president"):
+                signers |= {"presidente": elected, "presidente_cargo": words[0]}
+            elif len(office) > 1 and office[0].startswith("secretari") and office[1] == "general":
+                signers |= {"secretario": elected, "secretario_cargo": " ".join(words[:2])}
+    if not signers:
+        return None
+    return {
+        "block_id": "signatures-of-the-session",
+        "type": "TEMPLATE",
+        "template_id": "TPL_FIRMAS",
+        "target_placeholder": SIGNATURE_ZONE,
+        "text": "",
+        "structured_data": {k: v for k, v in signers.items() if v},
+    }
+
+
+def _opening_signers(data: Mapping[str, Any], text: str) -> dict[str, Any]:
+    """The president and secretary an opening named, each with the office as said."""
+    signers: dict[str, Any] = {}
+    if data.get("preside"):
+        signers["presidente"] = data["preside"]
+        if data.get("preside_provisional") is True:
+            feminine = "concejala" in _words(text)
+            signers["presidente_cargo"] = ("presidenta" if feminine else "presidente") + " provisional"
+    if data.get("secretario"):  # the office as said: "secretaria de la comisión"
+        signers |= {"secretario": data["secretario"], "secretario_cargo": data.get("secretario_cargo")}
+    return signers
 
 
 SPEECH_TEMPLATES = (
@@ -1812,19 +1931,6 @@ def _office_as_speaker(cargo: str, said: str) -> str:
     return ("La " if feminine else "El ") + cargo
 
 
-def _fold_words(name: Any) -> set[str]:
-    """The words of a name, lower-cased and without accents ("Mejía" and "mejia" are one)."""
-    text = unicodedata.normalize("NFD", name.lower() if isinstance(name, str) else "")
-    return set("".join(c for c in text if not unicodedata.combining(c)).split())
-
-
-def _same_person(name: Any, other: Any) -> bool:
-    """Whether two names are said of one person: all the words of one in the other ("Sandra
-    Mejía", "Sandra Patricia Mejía"; the chair's "Zapata", "Rodrigo Zapata")."""
-    words, other_words = _fold_words(name), _fold_words(other)
-    return bool(words and other_words) and (words <= other_words or other_words <= words)
-
-
 def given_the_floor(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The blocks (in acta order), each intervention that does not say who speaks right after
     the chair's grant of the floor ("Tiene la palabra el concejal X.") under the speaker the
@@ -1878,6 +1984,8 @@ def given_the_floor(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, An
             and grant
             and same_item
             and own == ["orador"]
+            and isinstance(data["orador"], str)
+            and isinstance(grant["orador"], str)
             and _same_person(data["orador"], grant["orador"])
         ):
             block = {**block, "structured_data": {**grant, **data, CARRIED: True}}
@@ -1909,13 +2017,16 @@ def _with_arrivals(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any
     """A member who arrives after the roll call is said so later ("se deja constancia de que
     el concejal X se hizo presente a las 9:40", a block's ``llegadas``): the roll call before
     it shows the member as arrived late (``tarde``, with the time), no longer absent or
-    excused, in the block that listed the member (a roll call may be said over several blocks);
-    a member none listed is added to the last one. A member any of them has present (or
-    leaving, below) is left alone. A member said to leave ("se retira del recinto siendo las
-    9:40", a block's ``salidas``) is shown as left (``retirados``, with the time) in the last
-    roll call that has the member present or late (a first call without quorum keeps the
-    member absent, as said then), else in the last that lists the member, else in the last
-    one. A roll-call block a person edited (``human_edited``) is never changed: a human
+    excused, in the last block that listed the member (a roll call may be said over several
+    blocks; a first call without quorum keeps the member absent, as said then); a member none
+    listed is added to the last one. A member any of them has present is left alone. A member
+    said to leave ("se retira del recinto siendo las 9:40", a block's ``salidas``) is shown as
+    left (``retirados``, with the time) in the last roll call that has the member present or
+    late (a first call without quorum keeps the member absent, as said then), else in the
+    last that lists the member, else in the last one. A member shown left who arrives again
+    ("se reintegra a la sesión") is shown back, and leaving again after that too, each step
+    with its time (``luego`` of the entry: "Se retiró (9:40 a. m.) y regresó (10:15 a. m.)").
+    A roll-call block a person edited (``human_edited``) is never changed: a human
     edit wins, so a member it lists keeps what it says. Excuses said on their own after the roll
     call ("Presentaron excusa las concejalas Ana Ruiz y Paula Díaz.", a roll-call block with only
     ``excusados``) go into the roll call's table too, instead of a table of their own, and no
@@ -1991,27 +2102,63 @@ def _arrived(out: list[Mapping[str, Any]], roll_calls: Sequence[int], arrival: A
         return
     lists = {i: _roll_call_lists(out[i]) for i in roll_calls}
     listing = [i for i in roll_calls if any(_person_name(m) == name for v in lists[i].values() for m in v)]
-    if any(
-        _person_name(m) == name
-        for i in roll_calls
-        for k in ("presentes", "retirados")
-        for m in lists[i].get(k, [])
-    ):
-        return
     if any(out[i].get("human_edited") is True for i in listing):
+        return
+    gone = [i for i in listing if any(_person_name(m) == name for m in lists[i].get("retirados", []))]
+    if gone:
+        _moved(out, gone[-1], name, _step("regreso", arrival))  # back after leaving
+        return
+    if any(_person_name(m) == name for i in roll_calls for m in lists[i].get("presentes", [])):
         return
     editable = [i for i in roll_calls if out[i].get("human_edited") is not True]
     if not editable:
         return
+    # the last call that listed the member (a first call without quorum keeps the member
+    # absent, as said then), else the last one
+    home = listing[-1] if listing else editable[-1]
     late = {"nombre": name}
     if isinstance(arrival, Mapping) and arrival.get("hora"):
         late["hora"] = arrival["hora"]
-    home = listing[0] if listing else editable[-1]
-    for i in {*listing, home}:
-        changed = {k: [m for m in v if _person_name(m) != name] for k, v in lists[i].items()}
-        if i == home:
-            changed.setdefault("tarde", []).append(late)
-        out[i] = {**out[i], "structured_data": {**out[i]["structured_data"], **changed}}
+    changed = {k: [m for m in v if _person_name(m) != name] for k, v in lists[home].items()}
+    changed.setdefault("tarde", []).append(late)
+    out[home] = {**out[home], "structured_data": {**out[home]["structured_data"], **changed}}
+
+
+def _step(estado: str, said: Any) -> dict[str, Any]:
+    """A step of a member after the roll call (``estado``: a key of the roll-call labels), with
+    the time when said."""
+    step: dict[str, Any] = {"estado": estado}
+    if isinstance(said, Mapping) and said.get("hora"):
+        step["hora"] = said["hora"]
+    return step
+
+
+def _moved(out: list[Mapping[str, Any]], home: int, name: str, step: dict[str, Any]) -> None:
+    """Add a step (``regreso``: back; ``retirados``: gone again) to the member shown left in
+    ``out[home]``: the entry keeps the first departure, and ``luego`` the steps after it.
+    The same step said twice in a row ("se reintegra…", then a constancia of it with the time)
+    is one, with the time when either says it."""
+    gone: list[Any] = []
+    for member in _roll_call_lists(out[home])["retirados"]:
+        if _person_name(member) != name:
+            gone.append(member)
+            continue
+        entry = dict(member) if isinstance(member, Mapping) else {"nombre": name}
+        said = entry.get("luego")
+        later = [dict(s) for s in said if isinstance(s, Mapping)] if isinstance(said, list) else []
+        last = (
+            later[-1]
+            if later
+            else {"estado": "retirados", **({"hora": entry["hora"]} if "hora" in entry else {})}
+        )
+        if last.get("estado") != step["estado"]:
+            later.append(step)
+        elif step.get("hora"):
+            (later[-1] if later else entry)["hora"] = step["hora"]
+        if later:
+            entry["luego"] = later
+        gone.append(entry)
+    out[home] = {**out[home], "structured_data": {**out[home]["structured_data"], "retirados": gone}}
 
 
 def _departed(out: list[Mapping[str, Any]], roll_calls: Sequence[int], departure: Any) -> None:
@@ -2027,6 +2174,11 @@ def _departed(out: list[Mapping[str, Any]], roll_calls: Sequence[int], departure
             i for i in roll_calls if any(_person_name(m) == name for k in keys for m in lists[i].get(k, []))
         ]
 
+    gone = listing("retirados")
+    if gone:
+        if out[gone[-1]].get("human_edited") is not True:
+            _moved(out, gone[-1], name, _step("retirados", departure))  # left again, or said again
+        return
     homes = listing("presentes", "tarde") or listing(*_ROLL_CALL_KEYS)
     editable = [i for i in roll_calls if out[i].get("human_edited") is not True]
     home = homes[-1] if homes else editable[-1] if editable else None
@@ -2200,6 +2352,115 @@ def _vote_plans(by_zone: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[int,
     return plans
 
 
+@dataclass(frozen=True, slots=True)
+class _ElectionPlan:
+    """An election's result line, once the count said before its declaration is known."""
+
+    summary: Mapping[str, Any]  # the variables of the election's summary
+    check: str | None = None  # counts said differently: a Word comment for the reviewer
+
+
+def _candidates(count: Any) -> list[tuple[str, int]]:
+    """(name, votes) of each candidate of a count (``escrutinio``), as stored."""
+    listed = count.get("candidatos") if isinstance(count, Mapping) else None
+    out: list[tuple[str, int]] = []
+    for entry in listed if isinstance(listed, list) else []:
+        votes = _as_count(entry.get("votos")) if isinstance(entry, Mapping) else None
+        if votes is not None and (name := _person_name(entry).strip()):
+            out.append((name, votes))
+    return out
+
+
+def _same_person(a: str, b: str) -> bool:
+    """Whether two names said are one person ("Velasco" and "Ana María Velasco" too)."""
+    words_a, words_b = _words(a), _words(b)
+    shorter, longer = sorted((words_a, words_b), key=len)
+    return bool(shorter) and all(w in longer for w in shorter)
+
+
+_COUNT_EXTRAS = (("en_blanco", "en blanco"), ("nulos", "nulos"), ("total", "total"))
+
+
+def _count_phrase(count: Mapping[str, Any]) -> str:
+    """A count as the acta writes it: "Ana Ruiz, 17 votos; Luis Mora, 2 votos; en blanco, 1"."""
+    parts = [f"{name}, {votes} {'voto' if votes == 1 else 'votos'}" for name, votes in _candidates(count)]
+    parts += [
+        f"{label}, {value}"
+        for key, label in _COUNT_EXTRAS
+        if (value := _as_count(count.get(key))) is not None
+    ]
+    return "; ".join(parts)
+
+
+def _counts_disagree(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Two counts of one election that give one candidate, the blank, null or total votes
+    different figures (a figure said in one only is no disagreement)."""
+    for name, votes in _candidates(a):
+        if any(_same_person(name, other) and votes != said for other, said in _candidates(b)):
+            return True
+    for key, _ in _COUNT_EXTRAS:
+        x, y = _as_count(a.get(key)), _as_count(b.get(key))
+        if x is not None and y is not None and x != y:
+            return True
+    return False
+
+
+def _election_plan(election: Mapping[str, Any], counts: Sequence[Mapping[str, Any]]) -> _ElectionPlan:
+    """The result line of one election declared: the person elected, the office and the
+    resolution as said, and the last count said for it since the previous election (a count
+    corrected later is taken as corrected, with a comment for the reviewer)."""
+    elected = _as_text(election.get("elegido")).strip()
+    own = [c for c in counts if any(_same_person(name, elected) for name, _ in _candidates(c))]
+    summary: dict[str, Any] = {
+        k: v
+        for k, v in election.items()
+        if k in ("elegido", "participio", "cargo", "resolucion", "resolucion_fecha")
+    }
+    summary.setdefault("participio", "elegido")
+    check = None
+    if own:
+        last = own[-1]
+        summary.update(
+            escrutinio=_count_phrase(last),
+            candidatos=[{"nombre": n, "votos": v} for n, v in _candidates(last)],
+            votos=next(v for n, v in _candidates(last) if _same_person(n, elected)),
+            **{key: value for key, _ in _COUNT_EXTRAS if (value := _as_count(last.get(key))) is not None},
+        )
+        differing = [c for c in own[:-1] if _counts_disagree(c, last)]
+        if differing:
+            before, after = _count_phrase(differing[-1]), _count_phrase(last)
+            check = (
+                f"El escrutinio de esta elección se dijo con cifras distintas ({before}) y luego ({after}); "
+                "el acta registra las últimas. Revíselas antes de firmar el acta."
+            )
+    elif (votes := _as_count(election.get("votos"))) is not None:
+        summary.update(votos=votes, escrutinio=f"{elected}, {votes} {'voto' if votes == 1 else 'votos'}")
+    return _ElectionPlan(summary, check)
+
+
+def _election_plans(by_zone: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[int, _ElectionPlan]:
+    """An election is said over several blocks: the count ("Ana María Velasco, diecisiete votos;
+    …; en blanco, uno"), perhaps corrected, then the declaration ("ha sido elegida presidenta…
+    la concejala Ana María Velasco"). The declaration's block gets the result line, with the
+    counts said in its zone since the previous declaration that name the person elected.
+    Derived when the document is built: the stored blocks stay as said."""
+    plans: dict[int, _ElectionPlan] = {}
+    for blocks in by_zone.values():
+        counts: list[Mapping[str, Any]] = []
+        for block in blocks:
+            data = block.get("structured_data")
+            if block.get("type") != "TEMPLATE" or not isinstance(data, Mapping):
+                continue
+            count = data.get("escrutinio")
+            if isinstance(count, Mapping) and _candidates(count):
+                counts.append(count)
+            election = data.get("eleccion")
+            if isinstance(election, Mapping) and _as_text(election.get("elegido")).strip():
+                plans[id(block)] = _election_plan(election, counts)
+                counts = []
+    return plans
+
+
 def _validate_blocks(
     blocks: Sequence[Mapping[str, Any]], zone_names: set[str]
 ) -> dict[str, list[Mapping[str, Any]]]:
@@ -2259,7 +2520,7 @@ def build_docx(
         raise BuildError(f"skeleton: zone(s) {', '.join(dupes)} appear more than once")
     blocks = given_the_floor(blocks)
     by_zone = _validate_blocks(_with_arrivals(blocks), {zone.name for zone in zones})
-    if not by_zone.get(SIGNATURE_ZONE) and (signatures := _signatures_of_opening(blocks)) is not None:
+    if not by_zone.get(SIGNATURE_ZONE) and (signatures := _signatures_of_the_session(blocks)) is not None:
         by_zone[SIGNATURE_ZONE] = [signatures]
 
     meta = metadata or {}
@@ -2272,6 +2533,7 @@ def build_docx(
         metadata=meta,
         mark_human_edits=mark_human_edits,
         vote_plans=_vote_plans(by_zone),
+        election_plans=_election_plans(by_zone),
     )
     for zone in zones:
         geometry = _zone_geometry(body, zone.element)

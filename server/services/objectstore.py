@@ -15,6 +15,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import os
 import re
 import shutil
@@ -25,6 +26,8 @@ from typing import Any, BinaryIO, Protocol
 from urllib.parse import quote, urlencode
 
 from ..errors import AuthError, InvalidInput, NotFound, ServiceUnavailable
+
+log = logging.getLogger("astra.objectstore")
 
 _KEY_PART = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}")
 """One segment of an object key: no separator, no NUL, nothing that starts with a dot."""
@@ -172,6 +175,13 @@ class LocalObjectStore:
         return f"file://{self._path(key)}"
 
 
+_READS = frozenset({"get_object", "head_object"})
+_READ_FORBIDDEN = frozenset({"AccessDenied", "403"})
+"""A read refused by policy: GET says AccessDenied, HEAD has no body and only its status. Bad
+credentials (InvalidAccessKeyId, SignatureDoesNotMatch, ExpiredToken…) stay an outage; a HEAD
+cannot tell them apart, but its caller's next write can."""
+
+
 class S3ObjectStore:
     """Any S3 API endpoint through boto3, every call in a worker thread."""
 
@@ -193,6 +203,17 @@ class S3ObjectStore:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in ("NoSuchKey", "404", "NotFound"):
                 raise NotFound("no such object") from exc
+            if name in _READS and code in _READ_FORBIDDEN:
+                # S3 answers a missing key 403, not 404, to credentials without s3:ListBucket; we
+                # only read keys we wrote, so it is most likely gone (or its reading not allowed).
+                answer = "403" if code == "403" else f"403 {code}"
+                log.warning(
+                    "object store: %s %s answered %s: missing or not readable",
+                    name,
+                    kwargs.get("Key"),
+                    answer,
+                )
+                raise NotFound(f"no such object: missing or not readable (S3 answered {answer})") from exc
             raise ServiceUnavailable(f"object store: {code or exc}", service="s3") from exc
         except BotoCoreError as exc:
             raise ServiceUnavailable(f"object store: {exc}", service="s3") from exc

@@ -114,17 +114,23 @@ function officeAsSpeaker(cargo, said) {
   return (feminine ? "La " : "El ") + cargo;
 }
 
-/** The words of a name, lower-cased and without accents: _fold_words there. */
-function foldWords(name) {
-  const text = (typeof name === "string" ? name : "").toLowerCase().normalize("NFD").replace(/\p{M}/gu, "");
-  return new Set(text.split(/\s+/).filter(Boolean));
+const ACCENTS = { á: "a", é: "e", í: "i", ó: "o", ú: "u", ü: "u", ñ: "n" };
+
+/** The words of a name, lower-case and without accents: _words there. */
+function nameWords(value) {
+  return value
+    .toLowerCase()
+    .replace(/[áéíóúüñ]/g, (c) => ACCENTS[c])
+    .split(/\s+/)
+    .filter(Boolean);
 }
 
-/** Whether two names are said of one person (one's words all in the other's): _same_person there. */
+/** Whether two names said are one person (the shorter's words all in the other's): _same_person there. */
 function samePerson(name, other) {
-  const [a, b] = [foldWords(name), foldWords(other)];
-  const within = (x, y) => [...x].every((w) => y.has(w));
-  return a.size > 0 && b.size > 0 && (within(a, b) || within(b, a));
+  if (typeof name !== "string" || typeof other !== "string") return false;
+  const [a, b] = [nameWords(name), nameWords(other)];
+  const [shorter, longer] = a.length <= b.length ? [a, b] : [b, a];
+  return shorter.length > 0 && shorter.every((w) => longer.includes(w));
 }
 
 /**
