@@ -340,7 +340,9 @@ def test_an_extraordinary_virtual_plenary_is_written_as_said() -> None:
 def test_a_blind_plenary_is_written_as_said() -> None:
     """A session the rules had never seen: the member named right after the call's heading and
     the one excused are in the table, the chair's grant ending an utterance of his words is his
-    and its speaker carried to her speech, a bill number and a filing number read group by
+    and its speaker carried to her speech, as is the citizen's "La Presidencia" gives the floor
+    to, the ponente given the floor by part alone speaks
+    under the name the bill's heading gave her, a bill number and a filing number read group by
     group keep their groups, councillors who name themselves speak under their names."""
     _, zones, _ = _build_session("plenaria_ciega.json")
     table = next(item for item in zones["ZONE_ROLLCALL"] if isinstance(item, list))
@@ -356,8 +358,18 @@ def test_a_blind_plenary_is_written_as_said() -> None:
     assert any(
         p.startswith("ALBA NELLY RENTERÍA (concejala, Pacto Histórico): gracias presidente") for p in debate
     )
+    # "La Presidencia concede el uso de la palabra… a la señora Gloria…": the chair's, then hers
+    assert any(p.startswith("Gracias, concejala. La Presidencia concede el uso") for p in debate)
+    assert any(
+        p.startswith("GLORIA ESPERANZA MOSQUERA (líder comunal del barrio El Vallado): Buenos días")
+        for p in debate
+    )
     assert _paragraphs(zones, "ZONE_PROYECTOS")[0].startswith(
         "Proyecto de Acuerdo No. 045 de 2025 «por medio"
+    )
+    # "Tiene la palabra la concejala ponente.": the heading named her
+    assert _paragraphs(zones, "ZONE_PROYECTOS")[2].startswith(
+        "ANA MARÍA QUINTERO SALCEDO (concejala ponente): Gracias, presidente. Este proyecto"
     )
     assert any(
         p.startswith("RODRIGO ZAPATA (Cambio Radical): Presidente, Rodrigo Zapata")

@@ -264,6 +264,53 @@ def test_apertura_extracts_the_secretary_and_the_office_said(text: str, secretar
 
 
 @pytest.mark.parametrize(
+    ("text", "secretary"),
+    [
+        (
+            "Preside el concejal Juan Carlos Ospina. Actúa como secretaria la doctora Ana María Ruiz, "
+            "secretaria de la comisión.",
+            {"secretario": "Ana María Ruiz", "secretario_cargo": "secretaria de la comisión"},
+        ),
+        (
+            "Preside la concejala Ana Ruiz y actúa como secretario el doctor Luis Mora, secretario de la "
+            "Comisión de Presupuesto.",
+            {"secretario": "Luis Mora", "secretario_cargo": "secretario de la Comisión"},
+        ),
+        (
+            "Preside Ana Ruiz y actúa como secretaria la doctora Marta Cano, quien es la secretaria de "
+            "la comisión primera.",
+            {"secretario": "Marta Cano", "secretario_cargo": "secretaria de la comisión primera"},
+        ),
+        (
+            "preside la concejala ana ruiz actúa como secretaria la doctora marta cano secretaria ad hoc",
+            {"secretario": "marta cano", "secretario_cargo": "secretaria ad hoc"},
+        ),
+        # the office said before the name stands; another office after it is not the secretary's
+        (
+            "Preside Ana Ruiz y actúa como secretaria general la doctora Marta Cano, secretaria de la "
+            "comisión.",
+            {"secretario": "Marta Cano", "secretario_cargo": "secretaria general"},
+        ),
+        (
+            "Preside Ana Ruiz y actúa como secretaria la doctora Marta Cano, secretaria de Salud en "
+            "el periodo anterior.",
+            {"secretario": "Marta Cano", "secretario_cargo": "secretaria general"},
+        ),
+        (
+            "Se abre la sesión. Preside Ana Ruiz y actúa como secretario el doctor Luis Mora. Saludamos "
+            "a la secretaria de la comisión accidental.",
+            {"secretario": "Luis Mora"},
+        ),
+    ],
+)
+def test_the_secretary_s_office_said_after_the_name_is_hers(text: str, secretary: dict[str, str]) -> None:
+    """ "Actúa como secretaria la doctora X, secretaria de la comisión": the office after the name
+    says which secretary she is (she was written, and signed, as the general secretary)."""
+    got = data(text)
+    assert {k: v for k, v in got.items() if k.startswith("secretario")} == secretary
+
+
+@pytest.mark.parametrize(
     ("text", "comision"),
     [
         (
@@ -803,6 +850,63 @@ def test_a_co_rapporteur_given_the_floor_is_a_ponente(
 
 
 @pytest.mark.parametrize(
+    ("text", "orador", "rol", "partido"),
+    [
+        (
+            "Tiene la palabra la vocera del Partido Verde, concejala Eva Paz.",
+            "Eva Paz",
+            "concejala",
+            "Partido Verde",
+        ),
+        (
+            "Tiene la palabra el vocero de la bancada liberal, concejal Luis Mora.",
+            "Luis Mora",
+            "concejal",
+            "Liberal",
+        ),
+        ("Tiene la palabra la vocera de Alianza Verde, Eva Paz.", "Eva Paz", "concejala", "Alianza Verde"),
+        (
+            "tiene la palabra la vocera del pacto histórico concejala ana ruiz",
+            "Ana Ruiz",
+            "concejala",
+            "Pacto Histórico",
+        ),
+        ("Tiene la palabra la vocera.", None, None, None),
+    ],
+)
+def test_a_party_s_spokesperson_given_the_floor_is_named(
+    text: str, orador: str | None, rol: str | None, partido: str | None
+) -> None:
+    """ "la vocera del Partido Verde, concejala Eva Paz" names Eva Paz, a councillor of that party
+    (the acta wrote "VOCERA: …"); "la vocera" alone names nobody."""
+    got = data(text, TPL_DEBATE)
+    assert (got.get("orador"), got.get("rol"), got.get("partido"), got["anuncio"]) == (
+        orador,
+        rol,
+        partido,
+        True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "rol"),
+    [
+        ("Tiene la palabra la concejala ponente.", "concejala"),
+        ("Tiene la palabra la ponente.", "concejala"),
+        ("Tiene la palabra el coponente.", "concejal"),
+    ],
+)
+def test_a_ponente_given_the_floor_without_a_name_is_a_councillor_of_the_gender_said(
+    text: str, rol: str
+) -> None:
+    """ "Tiene la palabra la ponente.": no name, but a councillor, a woman, whom the bill's
+    heading may name when the acta is built."""
+    got = data(text, TPL_PROYECTO_ACUERDO)
+    assert "orador" not in got
+    assert (got["rol"], got["ponente"], got["anuncio"]) == (rol, True, True)
+
+
+@pytest.mark.parametrize(
     ("text", "orador"),
     [
         (
@@ -815,11 +919,18 @@ def test_a_co_rapporteur_given_the_floor_is_a_ponente(
         ),
         ("Para una réplica, le concedo la palabra a la concejala Ana Ruiz.", "Ana Ruiz"),
         ("Muy bien, concejal, tiene la palabra el concejal Pedro Gómez.", "Pedro Gómez"),
+        (
+            "Gracias, concejala. La Presidencia concede el uso de la palabra, por tres minutos, a la "
+            "señora Gloria Esperanza Mosquera, líder comunal del barrio El Vallado.",
+            "Gloria Esperanza Mosquera",
+        ),
     ],
 )
 def test_a_grant_after_a_short_lead_in_is_a_grant(text: str, orador: str) -> None:
     """ "En varios, tiene la palabra el concejal X." is the chair's grant, an announcement (it was
-    taken for X's words: "X (concejal): En varios, tiene la palabra el concejal X…")."""
+    taken for X's words: "X (concejal): En varios, tiene la palabra el concejal X…"); so is the
+    chair's own "La Presidencia concede el uso de la palabra a…", not said of the floor like "la
+    comunidad tiene la palabra"."""
     got = data(text, TPL_VARIOS)
     assert (got["orador"], got["anuncio"]) == (orador, True)
 
@@ -889,6 +1000,52 @@ def test_a_long_sentence_speaking_of_the_floor_is_no_grant(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "Le respondo con toda claridad, con la palabra del alcalde, concejal Pedro Gómez.",
+        "Así es, y aquí la comunidad tiene la palabra, honorable concejala Ana Ruiz.",
+        "Señor secretario, usted dice que el alcalde interviene mañana, concejal Pedro Gómez.",
+        "Gracias, presidente. Como bien lo dijo el concejal que tiene la palabra, concejal Pedro Gómez.",
+        "Eso es todo. Gracias, concejal Pedro Gómez",  # guard: a thanks alone named nobody on main
+        "Gracias, presidente. Me sumo a la intervención del concejal Pedro Gómez y pido que se vote hoy.",
+        "En mi intervención de la semana pasada le pregunté al secretario por los buses, concejala Ana Ruiz.",
+        "Eso lo dijo usted en su intervención de la mañana, concejal Pedro Gómez.",
+        "Gracias, presidente. Aquí nadie tiene la palabra final.",
+        "gracias presidente aquí nadie tiene la palabra final eso lo decide la gente",
+        "El Concejo tiene la palabra final sobre el presupuesto, concejal Pedro Gómez.",
+        "Gracias, presidente. La palabra final la tiene el pueblo caleño.",  # guard: no "Final" on main
+    ],
+)
+def test_a_councillor_addressed_or_the_floor_spoken_of_is_not_the_speaker(text: str) -> None:
+    """A councillor addressed at the end of the words ("…, concejal Pedro Gómez.", "Gracias,
+    concejal Pedro Gómez"), the floor or an intervention spoken of ("nadie tiene la palabra
+    final", "la comunidad tiene la palabra", "me sumo a la intervención del concejal…") name no
+    speaker, nor a role: the block was written under "PEDRO GÓMEZ (alcalde)", "FINAL", "AYER
+    DIJE"…, and a grant just before could not name its words (or named them with the role
+    "alcalde": "LA SECRETARIA DE CULTURA (alcalde): …")."""
+    got = data(text, TPL_DEBATE)
+    assert not {"orador", "rol", "cargo"} & got.keys(), got
+
+
+@pytest.mark.parametrize(
+    ("text", "orador"),
+    [
+        ("Tiene la palabra final el concejal citante Pedro Gómez.", "Pedro Gómez"),
+        ("Para cerrar, tiene la palabra final la concejala Ana Ruiz.", "Ana Ruiz"),
+        ("Tiene la palabra el presidente de la Comisión de Presupuesto, concejal Luis Mora.", "Luis Mora"),
+        ("Usted tiene la palabra, concejal Pedro Gómez.", "Pedro Gómez"),
+        ("Acto seguido interviene el concejal Juan Pérez, quien manifiesta su apoyo.", "Juan Pérez"),
+        ("Gracias. Intervención de la concejala Ana Ruiz, del Partido Verde.", "Ana Ruiz"),
+    ],
+)
+def test_a_grant_of_the_final_word_or_to_a_council_seat_names_its_speaker(text: str, orador: str) -> None:
+    """Counterpart: the floor given for the final word, or to the commission's president named
+    after the office, and a secretary's "acto seguido interviene…", still name the speaker
+    (the grant named "Final" and "Comisión de Presupuesto")."""
+    assert data(text, TPL_DEBATE)["orador"] == orador
+
+
+@pytest.mark.parametrize(
     ("text", "previous", "expected"),
     [
         (
@@ -914,6 +1071,18 @@ def test_a_long_sentence_speaking_of_the_floor_is_no_grant(text: str) -> None:
             TPL_DEBATE,
             {"orador": "Ana María Ruiz", "rol": "concejala", "partido": "Alianza Verde"},
         ),
+        (
+            "Gracias, presidente, habla Ana Ruiz, del Partido Verde. Quiero referirme al tema de la "
+            "movilidad en la ladera.",
+            TPL_DEBATE,
+            {"orador": "Ana Ruiz", "partido": "Partido Verde"},
+        ),
+        (
+            "Muchas gracias, señora presidenta, les habla la concejala Sandra Mejía. Como ponente "
+            "presento ponencia positiva.",
+            TPL_PROYECTO_ACUERDO,
+            {"orador": "Sandra Mejía", "rol": "concejala"},
+        ),
     ],
 )
 def test_a_speaker_who_names_themselves_is_the_speaker(
@@ -935,6 +1104,8 @@ def test_a_speaker_who_names_themselves_is_the_speaker(
         "Presidente, Cali necesita soluciones de movilidad.",
         "Presidente, Santiago de Cali merece respeto.",
         "gracias presidente yo quiero decir que el sistema no funciona",
+        "Presidente, habla muy bien el secretario, pero no responde nada.",
+        "Presidente, habla Juan Pérez de cosas que no conoce.",
     ],
 )
 def test_addressing_the_chair_without_ones_name_names_nobody(text: str) -> None:
@@ -1368,7 +1539,7 @@ def test_cierre_keeps_the_summons_however_it_is_said(text: str, convocatoria: st
         (
             "proyecto de acuerdo 045 de 2025 por medio del cual se adopta el plan de movilidad, ponente "
             "el concejal camilo andrés betancourt",
-            ["Camilo Andrés Betancourt"],
+            [{"nombre": "Camilo Andrés Betancourt", "rol": "concejal"}],
         ),
         (
             "Proyecto de Acuerdo 045 de 2025, ponentes los concejales Ana Ruiz y Luis Mora.",
@@ -1376,7 +1547,7 @@ def test_cierre_keeps_the_summons_however_it_is_said(text: str, convocatoria: st
         ),
     ],
 )
-def test_bill_reporters_heard_in_lowercase_are_kept_as_names(text: str, ponentes: list[str]) -> None:
+def test_bill_reporters_heard_in_lowercase_are_kept_as_names(text: str, ponentes: list[Any]) -> None:
     """Speech to text without capitals: the ponentes are kept, written as names (they were
     dropped, only capitalised names being taken)."""
     assert data(text)["ponentes"] == ponentes
@@ -2923,13 +3094,28 @@ def test_radicado_without_a_number_is_no_filing_number() -> None:
         (
             "Proyecto de acuerdo 045 de 2026, por el cual se crea el programa, con ponencia de la concejala "
             "Ana Gómez, en primer debate.",
-            ["Ana Gómez"],
+            [{"nombre": "Ana Gómez", "rol": "concejala"}],
         ),
-        ("Proyecto de acuerdo número doce de 2026. Ponente: el concejal Luis Díaz.", ["Luis Díaz"]),
+        (
+            "Proyecto de acuerdo número doce de 2026. Ponente: el concejal Luis Díaz.",
+            [{"nombre": "Luis Díaz", "rol": "concejal"}],
+        ),
+        (
+            "Proyecto de acuerdo 045 de 2025, por el cual se crea el programa. Ponentes, las concejalas Ana "
+            "Ruiz y Paula Gil, y el concejal Luis Mora, y Eva Paz.",
+            [
+                {"nombre": "Ana Ruiz", "rol": "concejala"},
+                {"nombre": "Paula Gil", "rol": "concejala"},
+                {"nombre": "Luis Mora", "rol": "concejal"},
+                "Eva Paz",
+            ],
+        ),
     ],
 )
-def test_a_bill_heading_names_its_ponentes(text: str, ponentes: list[str]) -> None:
-    """The ponentes read with the bill are kept with its number and title."""
+def test_a_bill_heading_names_its_ponentes(text: str, ponentes: list[Any]) -> None:
+    """The ponentes read with the bill are kept with its number and title, each with the
+    councillor the words before the name say ("la concejala", "el concejal"; "los concejales" says
+    neither), so that the acta can tell which one "la concejala ponente" is."""
     assert data(text)["ponentes"] == ponentes
 
 

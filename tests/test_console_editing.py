@@ -706,6 +706,53 @@ def test_the_draft_names_the_speaker_the_grant_before_the_words_names(spawn: Any
 
 
 @pytest.mark.timeout(300)
+def test_the_draft_names_the_ponente_the_bill_s_heading_gives(spawn: Any, browser: Browser) -> None:
+    """As the acta does: after "Tiene la palabra la concejala ponente." the words are shown under
+    the ponente the bill's heading names, also when the heading arrives after them (a
+    stenographer adds it), following the heading as corrected; a reload shows the same."""
+    server = spawn("serve")
+    api = server.token()
+    session_id = start_session(server, api, "Sesión con un proyecto")
+    opening = append(server, api, session_id, "Se abre la sesión.")
+    url = f"{server.url}{PREFIX}/{session_id}/blocks"
+
+    def insert(after: str, text: str, data: dict[str, Any]) -> str:
+        block = {"text": text, "template_id": "TPL_PROYECTO_ACUERDO", "structured_data": data}
+        response = httpx.post(url, json={"after_block_id": after, "block": block}, headers=auth(api))
+        assert response.status_code == 201, response.text
+        block_id: str = response.json()["block_id"]
+        return block_id
+
+    grant = insert(
+        opening,
+        "Tiene la palabra la concejala ponente.",
+        {"rol": "concejala", "ponente": True, "anuncio": True},
+    )
+    words = insert(grant, "Gracias, presidente. Rindo ponencia positiva.", {})
+    viewer = Console(browser, server, server.token(role="viewer", sub="publico"), session_id)
+    viewer.wait_online()
+    speaker = viewer.text_of(words).locator(".block__speaker")
+    expect(viewer.block(words)).to_have_count(1)
+    expect(speaker).to_have_count(0)
+
+    said = {"numero": "045", "ponentes": [{"nombre": "Ana Ruiz", "rol": "concejala"}, "Luis Mora"]}
+    heading = insert(opening, "Proyecto de Acuerdo 045 de 2025. Ponentes…", said)
+    expect(speaker).to_have_count(0)  # two ponentes, and nothing says Luis Mora is a man
+    corrected = httpx.patch(
+        f"{url}/{heading}",
+        json={"base_version": 1, "changes": {"structured_data": {**said, "ponentes": [said["ponentes"][0]]}}},
+        headers=auth(api),
+    )
+    assert corrected.status_code == 200, corrected.text
+    expect(speaker).to_have_text("Ana Ruiz:")
+    viewer.page.reload()
+    viewer.wait_online()
+    expect(speaker).to_have_text("Ana Ruiz:")
+    assert viewer.errors == []
+    viewer.close()
+
+
+@pytest.mark.timeout(300)
 def test_the_draft_names_the_speaker_in_an_item_and_not_on_the_next_item(
     spawn: Any, browser: Browser
 ) -> None:

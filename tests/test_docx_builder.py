@@ -1177,16 +1177,21 @@ import { pathToFileURL } from "node:url";
 const chunks = [];
 for await (const chunk of process.stdin) chunks.push(chunk);
 const request = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-const { givenTheFloor } = await import(pathToFileURL(request.draft).href);
-const named = request.pairs.map(([previous, block]) => givenTheFloor(previous, block));
+const { givenTheFloor, ponentesAfter } = await import(pathToFileURL(request.draft).href);
+const named = request.sequences.map((blocks) => {
+  const [previous, block] = blocks.slice(-2);
+  return givenTheFloor(previous, block, blocks.slice(0, -1).reduce(ponentesAfter, []));
+});
 process.stdout.write(JSON.stringify(named));
 """
 
 
 def test_the_drafts_copy_of_the_carry_agrees_with_the_acta() -> None:
-    """draft.js's givenTheFloor names the same speaker as given_the_floor on the same two blocks:
-    a grant then words, a vote, the chair's conduct of the vote (``tramite``), a proposal read, a
-    deleted block, words naming their own speaker, another item."""
+    """draft.js's givenTheFloor names the same speaker as given_the_floor on the same blocks: a
+    grant then words, a vote, the chair's conduct of the vote (``tramite``), a proposal read, a
+    deleted block, words naming their own speaker (the grant's or another), another item; an
+    office named alone, with its article; a ponente named by part alone after a bill's heading
+    (draft.js's ponentesAfter reads the blocks before)."""
     node = shutil.which("node")
     require(node is not None, "node")
     assert node is not None
@@ -1200,17 +1205,31 @@ def test_the_drafts_copy_of_the_carry_agrees_with_the_acta() -> None:
         _said("own", "TPL_PROPOSICION", orador="Ana Ruiz", rol="concejala"),
         _said("actas", "TPL_APROBACION_ACTAS", actas=[44]),
     ]
+    nexts += [
+        _said("self", "TPL_PROPOSICION", orador="carlos rodriguez", partido="Verde"),
+        _said("office-own", "TPL_PROPOSICION", orador="secretario de Hacienda"),
+    ]
     office = _said("office", "TPL_PROPOSICION", **OFFICE_GRANT)
-    pairs = [[grant, b] for b in nexts] + [[office, b] for b in nexts]
+    gerente = _said("gerente", **OFFICE_GRANT) | {"text": "Le concedo la palabra a la gerente de Emcali."}
+    gerente["structured_data"]["cargo"] = "gerente de Emcali"
+    sequences = [[grant, b] for b in nexts] + [[office, b] for b in nexts] + [[gerente, _said("words")]]
+    words = _said("words", BILL, texto="Gracias, presidente.")
+    for ponentes, grant_rol in _PONENTE_CASES:
+        heading = _said("heading", BILL, numero="045", ponentes=ponentes)
+        by_part = _said("grant", BILL, rol=grant_rol, ponente=True, anuncio=True)
+        sequences += [[heading, by_part, words], [heading, _said("debate"), by_part, words]]
+        sequences.append([heading, by_part, _said("self", BILL, orador="Ana Ruiz", partido="Verde")])
     proc = subprocess.run(
         [node, "--input-type=module", "-e", _DRAFT_HARNESS],
-        input=json.dumps({"draft": str(ROOT / "static" / "js" / "draft.js"), "pairs": pairs}).encode(),
+        input=json.dumps(
+            {"draft": str(ROOT / "static" / "js" / "draft.js"), "sequences": sequences}
+        ).encode(),
         capture_output=True,
         timeout=60 * TIME_UNIT,
         check=False,
     )
     assert proc.returncode == 0, proc.stderr.decode(errors="replace")
-    expected = [dict(given_the_floor([a, b])[1]["structured_data"]) for a, b in pairs]
+    expected = [dict(given_the_floor(blocks)[-1]["structured_data"]) for blocks in sequences]
     assert json.loads(proc.stdout) == expected
 
 
@@ -1219,22 +1238,106 @@ OFFICE_GRANT = {"rol": "funcionario", "cargo": "secretario de Hacienda", "anunci
 
 def test_a_grant_naming_an_office_alone_carries_the_office() -> None:
     """ "Para responder, tiene la palabra nuevamente el secretario de Hacienda.": the official is
-    named by office alone, and the answer after it is written under the office ("SECRETARIO DE
-    HACIENDA: …"; it had no speaker, or the grant's adverb, "NUEVAMENTE"), by the Cali and the
-    built-in templates alike."""
+    named by office alone, and the answer after it is written under the office with its article,
+    as the acta writes "EL PRESIDENTE:" ("EL SECRETARIO DE HACIENDA: …"; it had no speaker, or the
+    grant's adverb, "NUEVAMENTE", then the office without its article), by the Cali and the
+    built-in templates alike; the article is the one the grant said ("a la gerente" is "LA
+    GERENTE"), else the office's word's ("secretaria" is "LA SECRETARIA")."""
     grant, words = _said("grant", **OFFICE_GRANT), _said("words", texto="Concejala, vamos en el 76 %.")
     assert _speakers(grant, words)["words"] == {
-        "orador": "secretario de Hacienda",
+        "orador": "El secretario de Hacienda",
         "orador_por_anuncio": True,
     }
+    for text, cargo, orador in (
+        ("Le concedo la palabra a la gerente de Emcali.", "gerente de Emcali", "La gerente de Emcali"),
+        ("Tiene la palabra el señor gerente de Emcali.", "gerente de Emcali", "El gerente de Emcali"),
+        ("Tiene la palabra al secretario de Salud.", "secretario de Salud", "El secretario de Salud"),
+        ("", "secretaria de Movilidad", "La secretaria de Movilidad"),
+        ("", "directora del DAGMA", "La directora del DAGMA"),
+    ):
+        said = _said("grant", **OFFICE_GRANT) | {"text": text}
+        said["structured_data"]["cargo"] = cargo
+        assert _speakers(said, words)["words"]["orador"] == orador, text
     for templates, line in (
-        (CALI_TEMPLATES, "SECRETARIO DE HACIENDA: Concejala, vamos en el 76 %."),
-        (None, "SECRETARIO DE HACIENDA: Concejala, vamos en el 76 %."),
+        (CALI_TEMPLATES, "EL SECRETARIO DE HACIENDA: Concejala, vamos en el 76 %."),
+        (None, "EL SECRETARIO DE HACIENDA: Concejala, vamos en el 76 %."),
     ):
         paragraphs = [
             _text(p) for p in _paragraphs(_zone(_build([grant, words], templates=templates), "ZONE_DEBATE"))
         ]
         assert paragraphs[-1] == line, templates
+
+
+BILL = "TPL_PROYECTO_ACUERDO"
+ANA = {"nombre": "Ana Ruiz", "rol": "concejala"}
+LUIS = {"nombre": "Luis Mora", "rol": "concejal"}
+# (the bill's ponentes as its heading said them, the rol of "Tiene la palabra la concejala
+# ponente." / "el coponente."), and whom the words after the grant are given to
+_PONENTE_CASES = [
+    ([ANA], "concejala"),
+    (["Ana Ruiz"], "concejala"),
+    ([ANA, LUIS], "concejala"),
+    ([ANA, LUIS], "concejal"),
+    ([ANA, "Eva Paz"], "concejal"),
+    (["Ana Ruiz", "Luis Mora"], "concejala"),
+    ([LUIS], "concejala"),
+    ([], "concejala"),
+]
+_PONENTE_NAMED = ["Ana Ruiz", "Ana Ruiz", "Ana Ruiz", "Luis Mora", "Eva Paz", None, None, None]
+
+
+@pytest.mark.parametrize(
+    ("ponentes", "rol", "named"), [(*c, n) for c, n in zip(_PONENTE_CASES, _PONENTE_NAMED, strict=True)]
+)
+def test_a_ponente_given_the_floor_by_part_alone_is_the_one_the_bill_names(
+    ponentes: list[Any], rol: str, named: str | None
+) -> None:
+    """ "Tiene la palabra la concejala ponente." names no one; the bill's heading does: its only
+    ponente, or its only one the heading does not say is of the other gender, takes the words after
+    the grant ("ANA RUIZ (concejala ponente): …"; they had no speaker). Two left open, one of the
+    other gender, or no bill under consideration (something said in another section in between):
+    nobody, as before."""
+    heading = _said("heading", BILL, numero="045", titulo="por el cual…", ponentes=ponentes)
+    grant = _said("grant", BILL, rol=rol, ponente=True, anuncio=True)
+    words = _said("words", BILL, texto="Gracias, presidente.")
+    expected = {"orador": named, "rol": rol, "orador_por_anuncio": True} if named else {}
+    assert _speakers(heading, grant, words)["words"] == expected
+    assert given_the_floor([heading, grant, words])[-1]["structured_data"].get("ponente") is (
+        True if named else None
+    )
+    assert _speakers(heading, _said("debate", texto="…"), grant, words)["words"] == {}
+    assert _speakers(grant, words)["words"] == {}
+    if named:
+        paragraphs = _paragraphs(
+            _zone(_build([heading, grant, words], templates=CALI_TEMPLATES), "ZONE_DEBATE")
+        )
+        assert _text(paragraphs[-1]) == f"{named.upper()} ({rol} ponente): Gracias, presidente."
+
+
+def test_words_naming_the_speaker_the_grant_named_keep_what_it_said_of_her() -> None:
+    """ "Tiene la palabra la concejala ponente Ana Ruiz." then "Gracias, presidente, habla Ana
+    Ruiz, del Partido Verde…": her words keep her name and party as she said them, and the role
+    the grant gave her ("ANA RUIZ (concejala ponente, Partido Verde): …"; it was "ANA RUIZ
+    (Partido Verde)"); the same person however her name is said (accents, case, the chair's
+    surname alone). Someone else naming himself keeps only his own."""
+    grant = _said("grant", BILL, orador="Ana María Ruiz", rol="concejala", ponente=True, anuncio=True)
+    for said in ("Ana María Ruiz", "ana maria ruiz", "Ana Ruiz"):
+        own = _said("own", BILL, orador=said, partido="Partido Verde", texto="Gracias, presidente.")
+        assert _speakers(grant, own)["own"] == {
+            "orador": said,
+            "rol": "concejala",
+            "partido": "Partido Verde",
+            "orador_por_anuncio": True,
+        }
+    paragraphs = _paragraphs(_zone(_build([grant, own], templates=CALI_TEMPLATES), "ZONE_DEBATE"))
+    assert _text(paragraphs[-1]) == "ANA RUIZ (concejala ponente, Partido Verde): Gracias, presidente."
+    surname = _said("grant", orador="Zapata", rol="concejal", anuncio=True)
+    own = _said("own", orador="Rodrigo Zapata", partido="Cambio Radical")
+    assert _speakers(surname, own)["own"]["rol"] == "concejal"
+    other = _said("own", BILL, orador="Luis Mora", partido="Partido Liberal")
+    assert _speakers(grant, other)["own"] == {"orador": "Luis Mora", "partido": "Partido Liberal"}
+    vote = _said("vote", BILL, orador="Ana María Ruiz", votacion={"si": 15, "no": 2})
+    assert _speakers(grant, vote)["vote"] == {"orador": "Ana María Ruiz"}
 
 
 def test_a_speaker_stored_by_the_old_carry_is_derived_again() -> None:

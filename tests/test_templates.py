@@ -399,6 +399,17 @@ def test_the_acta_is_signed_by_the_president_and_secretary_the_opening_named() -
             ],
             "Secretario Ad Hoc",
         ),
+        (
+            "Siendo las nueve de la mañana se abre la sesión de la Comisión Primera de Plan y Tierras. "
+            "Preside el concejal Juan Carlos Ospina y actúa como secretaria la doctora Ana María Ruiz "
+            "Caicedo, secretaria de la comisión.",
+            [
+                "Siendo las 9:00 a. m., se dio inicio a la sesión de la Comisión Primera de Plan y Tierras "
+                "del Concejo Distrital de Santiago de Cali, presidida por el concejal Juan Carlos Ospina.",
+                "Actuó como secretaria de la comisión Ana María Ruiz Caicedo.",
+            ],
+            "Secretaria de la Comisión",
+        ),
     ],
 )
 def test_the_opening_and_signatures_write_the_secretary_s_office_as_said(
@@ -436,7 +447,13 @@ def test_the_opening_and_signatures_write_the_secretary_s_office_as_said(
             "Para responder, tiene la palabra nuevamente el secretario de Hacienda.",
             "TPL_DEBATE",
             "ZONE_DEBATE",
-            "SECRETARIO DE HACIENDA:",
+            "EL SECRETARIO DE HACIENDA:",
+        ),
+        (
+            "Gracias, concejal. Le concedo la palabra a la gerente de Emcali.",
+            "TPL_DEBATE",
+            "ZONE_DEBATE",
+            "LA GERENTE DE EMCALI:",
         ),
         (
             "Tiene la palabra el coponente, concejal Diego Fernando Lasso Muñoz, del Partido Conservador.",
@@ -451,10 +468,50 @@ def test_the_words_after_a_grant_are_under_the_speaker_it_names(
 ) -> None:
     """The chair's grant is written as said, and the words after it under the speaker it names
     (the acta put the chair's words under the councillor's name and his speech under none, wrote
-    "NUEVAMENTE:" and "COPONENTE (concejal):", and left a citizen's words unnamed)."""
+    "NUEVAMENTE:" and "COPONENTE (concejal):", and left a citizen's words unnamed; an office
+    named alone is written with its article, "EL SECRETARIO DE HACIENDA:")."""
     words = "Gracias, presidente. Quiero llamar la atención sobre las inundaciones."
     blocks = [block_of(grant, previous), block_of(words, previous, block_id="b2")]
     assert items(build(blocks), zone_name)[-2:] == [grant, f"{speaker} {words}"]
+
+
+@pytest.mark.parametrize(
+    ("heading", "grant", "speaker"),
+    [
+        (
+            "Siguiente punto. Segundo debate del Proyecto de Acuerdo número cero cuarenta y cinco de dos "
+            "mil veinticinco, por medio del cual se institucionaliza la Semana de la Juventud. Ponente, la "
+            "concejala Ana María Quintero Salcedo.",
+            "Tiene la palabra la concejala ponente.",
+            "ANA MARÍA QUINTERO SALCEDO (concejala ponente):",
+        ),
+        (
+            "Primer debate del Proyecto de Acuerdo 141 de 2025, por medio del cual se autorizan vigencias "
+            "futuras. Son ponentes la concejala Esperanza Ramírez Toro y el concejal Diego Fernando Lasso.",
+            "Tiene la palabra el coponente.",
+            "DIEGO FERNANDO LASSO (concejal ponente):",
+        ),
+        (
+            "Primer debate del Proyecto de Acuerdo 141 de 2025, por medio del cual se autorizan vigencias "
+            "futuras. Son ponentes los concejales Esperanza Ramírez Toro y Diego Fernando Lasso.",
+            "Tiene la palabra la concejala ponente.",
+            None,
+        ),
+    ],
+)
+def test_a_ponente_given_the_floor_by_part_alone_speaks_under_the_name_the_bill_gave(
+    heading: str, grant: str, speaker: str | None
+) -> None:
+    """The bill's heading names its ponentes; "Tiene la palabra la concejala ponente." names her
+    when the heading says which one she is, and her words are written under her name (they had
+    none); when it leaves it open ("los concejales…"), as said."""
+    words = "Gracias, presidente. Rindo ponencia positiva y solicito aprobarlo."
+    blocks = [block_of(heading, "TPL_DEBATE")]
+    blocks.append(block_of(grant, blocks[-1]["template_id"], block_id="b2"))
+    blocks.append(block_of(words, blocks[-1]["template_id"], block_id="b3"))
+    assert [b["template_id"] for b in blocks] == ["TPL_PROYECTO_ACUERDO"] * 3
+    written = items(build(blocks), "ZONE_PROYECTOS")
+    assert written[-1] == (f"{speaker} {words}" if speaker else words)
 
 
 def test_varios_uses_the_intervention_line() -> None:

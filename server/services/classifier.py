@@ -491,6 +491,7 @@ _STOPWORD_TEXT: Final = """
     comunicacion oficio punto orden dia siguiente hace uso quiere quisiera desea va voy vamos
     comunidad comunidades ciudadania publico administracion plenaria corporacion recinto hemiciclo
     sale salen salio salieron abandona abandonan abandono abandonaron siendo
+    vocero vocera voceros voceras
     """
 _NAME_STOPWORDS: Final = frozenset(_STOPWORD_TEXT.split()) | _NUMBER_WORDS
 _MAX_NAME_WORDS: Final = 6
@@ -595,6 +596,13 @@ _ROLE_RE: Final = re.compile(
     r"|comandante|inspectora?)\b(?:\s+(?:municipal|distrital|delegad[oa]))?"
 )
 _COMMA_RE: Final = re.compile(r"\s*,\s*")
+_ARTICLE_RE: Final = re.compile(r"(?:el|la|los|las)\s+")
+# A councillor addressed or named: "concejal Pedro Gómez", "honorable concejala Ana Ruiz".
+_COUNCILLOR_TITLE_RE: Final = re.compile(
+    r"(?:(?:el|la|senor|senora|honorable|querido|querida|apreciado|apreciada)\s+){0,3}concejala?\b"
+)
+_COUNCIL_SEATS: Final = frozenset({"concejal", "concejala", "presidente", "vicepresidente"})
+"""Roles of the council's own members: a councillor named after them is who holds them."""
 _PHRASE_END_RE: Final = re.compile(r"[,.;:!?]")
 # What a president presides in the council: anything else (a community board, an association)
 # makes the president a citizen.
@@ -602,9 +610,9 @@ _COUNCIL_BODY_RE: Final = re.compile(
     r"(?:la\s+|el\s+)?(?:comision|mesa|concejo|corporacion|plenaria|sesion)\b"
 )
 # Said between the grant and the speaker: "tiene la palabra nuevamente / de nuevo / hasta por
-# cinco minutos / para responder el secretario de Hacienda".
+# cinco minutos / para responder / final el secretario de Hacienda".
 _FLOOR_ADVERB_RE: Final = re.compile(
-    r"\s*,?\s*(?:nuevamente|de nuevo|otra vez|ahora|brevemente|enseguida|inmediatamente"
+    r"\s*,?\s*(?:nuevamente|de nuevo|otra vez|ahora|brevemente|enseguida|inmediatamente|final"
     r"|a continuacion|en su orden|por favor|(?:hasta\s+)?por\s+(?:espacio\s+de\s+)?"
     r"(?:[0-9]{1,2}|[^\W\d_]+(?:\s+y\s+[^\W\d_]+)?)\s+minutos"
     r"|para\s+(?:responder|replicar|contestar|aclarar|cerrar|concluir|una\s+replica))\b\s*,?"
@@ -613,6 +621,12 @@ _NAME_END_RE: Final = re.compile(r"\s*(?:[,.;:!?)]|$)")
 # The speaker's part in the item, said before or after the name: "la concejala ponente Eva
 # Paz", "el concejal citante, Luis Mora", "Eva Paz, del Partido Verde, ponente del proyecto".
 _PART: Final = r"(?:coordinador[a]?\s+)?(?:co-?)?(?P<part>ponente|citante)s?\b(?:\s+coordinador[a]?\b)?"
+# A party's spokesperson, said before the name: "la vocera del Partido Verde, concejala Eva Paz",
+# "el vocero de la bancada liberal, Luis Mora".
+_SPOKESPERSON_RE: Final = re.compile(
+    r"\s*(?:(?:el|la)\s+)?vocer(?P<g>[oa])\s+(?:de\s+(?:la\s+)?bancada\s+)?(?:(?:del|de la|de)\s+)?"
+    r"(?:(?:partido|bancada|movimiento)\s+)?"
+)
 _PART_BEFORE_NAME_RE: Final = re.compile(rf"\s*(?:(?P<art>el|la)\s+)?{_PART}\s*,?")
 _PART_AFTER_NAME_RE: Final = re.compile(rf",\s*(?:(?:el|la)\s+)?(?:concejala?\s+)?{_PART}")
 _CLAUSE_END_RE: Final = re.compile(r"[.;:!?](?:\s|$)")
@@ -684,6 +698,10 @@ def _role(t: _Text, pos: int) -> tuple[str, str | None, int] | None:
     if "president" in word and civic:
         cargo_end = _clause_end(t, end)
         return "ciudadano", _slice(t, m.start("role"), cargo_end), cargo_end
+    if "president" in word and scope is not None:
+        article = _ARTICLE_RE.match(t.low, scope.end())
+        if body := _take_name(t, article.end() if article else scope.end()):
+            end = body[1]  # "presidente de la Comisión de Presupuesto, concejal Luis Mora": no name
     for prefix, rol in _ROLE_NAMES:
         if word.startswith(prefix):
             return rol, None, end
@@ -709,16 +727,20 @@ def _party(t: _Text) -> str | None:
     return None
 
 
-def _person_after_role(t: _Text, pos: int) -> tuple[str, int] | None:
+def _person_after_role(t: _Text, pos: int, rol: str) -> tuple[str, int] | None:
     """Person named right after a role, or after the office and a comma ("la secretaria de
     Salud, doctora Ana Ruiz"). After the comma it must look like a name: titled, or capitalised
     and ending the clause ("…de Salud, Ana Ruiz.", "…, Ana Ruiz, quien…"). "…de Salud, ella nos
     dirá" names nobody, nor does a capitalised word the sentence goes on from ("…de Movilidad,
-    Cali necesita soluciones": a place, followed by its verb)."""
+    Cali necesita soluciones": a place, followed by its verb), nor a councillor after an office
+    that is not a seat of the council ("…la palabra del alcalde, concejal Pedro Gómez": said to
+    him; "el presidente de la comisión, concejal Luis Mora" is him)."""
     if (person := _take_person(t, pos)) is not None:
         return person
     comma = _COMMA_RE.match(t.low, pos)
     if comma is None or (person := _take_person(t, comma.end())) is None:
+        return None
+    if rol not in _COUNCIL_SEATS and _COUNCILLOR_TITLE_RE.match(t.low, comma.end()):
         return None
     name_at = person[1] - len(person[0])
     if _TITLE_RE.search(t.low, comma.end(), name_at) is not None:
@@ -729,19 +751,26 @@ def _person_after_role(t: _Text, pos: int) -> tuple[str, int] | None:
 
 def _speaker_at(t: _Text, pos: int) -> dict[str, Any]:
     """Speaker introduced at pos: "el concejal Juan Pérez", "la doctora Ana Ruiz, secretaria...",
-    "el director del DAGMA, ingeniero Luis Mora", "la concejala ponente Eva Paz"."""
+    "el director del DAGMA, ingeniero Luis Mora", "la concejala ponente Eva Paz", "la vocera del
+    Partido Verde, concejala Eva Paz"."""
     out: dict[str, Any] = {}
     for _ in range(3):  # "tiene la palabra nuevamente, hasta por cinco minutos, el secretario…"
         adverb = _FLOOR_ADVERB_RE.match(t.low, pos)
         if adverb is None:
             break
         pos = adverb.end()
+    spokesperson = _SPOKESPERSON_RE.match(t.low, pos)
+    if spokesperson and (party_end := _party_end(t, spokesperson.end())) is not None:
+        comma = _COMMA_RE.match(t.low, party_end)  # the party is _party's to read
+        pos = comma.end() if comma else party_end
+    else:
+        spokesperson = None
     part_before = _PART_BEFORE_NAME_RE.match(t.low, pos)
     role = _role(t, part_before.end() if part_before else pos)
     part_after_role = _PART_BEFORE_NAME_RE.match(t.low, role[2]) if role else None
     part = part_before or part_after_role
     if role is not None:
-        person = _person_after_role(t, part_after_role.end() if part_after_role else role[2])
+        person = _person_after_role(t, part_after_role.end() if part_after_role else role[2], role[0])
     else:
         person = _take_person(t, part.end() if part else pos)
     if person is not None:
@@ -757,9 +786,12 @@ def _speaker_at(t: _Text, pos: int) -> dict[str, Any]:
         out["rol"] = role[0]
         if role[1]:
             out["cargo"] = role[1]
-    elif part is not None and person is not None:
-        # A ponente or citante is a councillor; the article says which ("la ponente Eva Paz").
+    elif part is not None:
+        # A ponente or citante is a councillor; the article says which ("la ponente Eva Paz", "la
+        # ponente", whom the bill's heading may name).
         out["rol"] = "concejala" if part["art"] == "la" else "concejal"
+    elif spokesperson is not None and person is not None:
+        out["rol"] = "concejala" if spokesperson["g"] == "a" else "concejal"  # a party's, in the council
     parts = {part["part"]} if part else set()
     if person is not None:
         stop = _CLAUSE_END_RE.search(t.low, person[1])
@@ -780,21 +812,24 @@ def _speaker(t: _Text) -> dict[str, Any]:
     out: dict[str, Any] = {}
     grant = _floor_grant(t)
     triggers = [] if grant is None else [grant]
-    for trigger in _SPEAKER_TRIGGER_RE.finditer(t.low):
-        if len(triggers) >= _MAX_TRIGGERS:
+    for count, trigger in enumerate(_SPEAKER_TRIGGER_RE.finditer(t.low)):
+        if count >= _MAX_TRIGGERS:
             break
-        if grant is None or trigger.start() != grant.start():
+        if grant is not None and trigger.start() == grant.start():
+            continue
+        if not _said_of_the_floor(t, trigger):  # "nadie tiene la palabra final", "su intervención de…"
             triggers.append(trigger)
     if triggers:
         # the grant of the floor, else the first mention that names someone ("intervención de
-        # la comunidad. … Tiene la palabra el señor Wilmer Caicedo")
+        # la comunidad. … Tiene la palabra el señor Wilmer Caicedo"); a mention that names nobody
+        # is not the speaker's role ("…con la palabra del alcalde", said by the secretary)
         found = [_speaker_at(t, trigger.end()) for trigger in triggers]
-        out = next((f for f in found if "orador" in f), found[0])
+        out = next((f for f in found if "orador" in f), found[0] if grant is not None else {})
     else:
         prefix = _SPEAKER_PREFIX_RE.match(t.low)
         role = _role(t, prefix.end()) if prefix else None
         if role is not None:
-            person = _person_after_role(t, role[2])
+            person = _person_after_role(t, role[2], role[0])
             if person and t.raw[person[1] :].lstrip().startswith(":"):
                 out = _speaker_at(t, prefix.end() if prefix else 0)
         if not out:
@@ -808,13 +843,15 @@ def _speaker(t: _Text) -> dict[str, Any]:
 
 
 # A speaker who starts by addressing the chair and saying their own name, often with the party:
-# "Presidente, Rodrigo Zapata, de Cambio Radical. …", "Gracias, señora presidenta. Sandra Mejía."
+# "Presidente, Rodrigo Zapata, de Cambio Radical. …", "Gracias, señora presidenta. Sandra Mejía.",
+# "Gracias, presidente, les habla Ana Ruiz, del Partido Verde."
 _NOT_A_SPEAKER_RE: Final = re.compile(
     r"\b(?:cali|bogota|santiago|colombia|valle|medellin|distrito|navidad|feliz|buenas|buenos)\b"
 )
 """Capitalised words after "Presidente," that are a place or a greeting, not a speaker's name."""
 _SELF_NAMED_RE: Final = re.compile(
     r"[\s¡¿]*(?:(?:muchas\s+)?gracias\s*,?\s*)?(?:(?:senor|senora)\s+)?president[ea]\s*[,.:]\s*"
+    r"(?:(?:le\s+|les\s+)?habla\s+)?"
 )
 _SELF_NAME_END_RE: Final = re.compile(
     rf"\s*(?:[.;:](?:\s|$)|$|,\s*(?:(?:del|de la|de)\s+)?(?:(?:partido|bancada|movimiento)\s+"
@@ -870,6 +907,8 @@ _LEAD_IN_WINDOW: Final = 60
 # concejal que tiene la palabra", "si nadie más tiene la palabra", "presidente, le doy…".
 _SUBJECT_ARTICLES: Final = frozenset({"el", "la", "los", "las", "su", "nuestra", "nuestro"})
 """An article right before the noun before "tiene la palabra" makes the noun its subject."""
+_THE_CHAIR: Final = frozenset({"presidencia"})
+"""A subject that is the chair itself, granting: "La Presidencia concede el uso de la palabra…"."""
 _NOT_A_LEAD_IN: Final = frozenset(
     {"que", "quien", "quienes", "cuando", "si", "no", "nadie", "como", "porque", "mientras", "donde"}
     | {"presidente", "presidenta"}
@@ -894,9 +933,11 @@ def _floor_grant(t: _Text) -> re.Match[str] | None:
             if not lead:
                 return trigger
             words = lead.replace(",", " ").split()
-            # "el alcalde tiene la palabra": the noun is its subject (not so after a comma)
+            # "el alcalde tiene la palabra": the noun is its subject (not so after a comma, nor
+            # the chair's own: "La Presidencia concede el uso de la palabra a…")
             comma = t.low[: trigger.start()].rstrip().endswith(",")
             subject = not comma and len(words) >= 2 and words[-2] in _SUBJECT_ARTICLES
+            subject = subject and words[-1] not in _THE_CHAIR
             if granting and len(words) <= _MAX_LEAD_IN_WORDS and not _NOT_A_LEAD_IN.intersection(words):
                 if not subject:
                     return trigger
@@ -914,18 +955,42 @@ def _grant_ends_utterance(t: _Text, trigger: re.Match[str]) -> bool:
     come in the next one), and the words right before it do not make it something said of the
     floor ("el concejal que tiene la palabra", "presidente, le doy la palabra…"). Reads the
     grant's sentence and two words before it."""
-    before = t.low[max(0, trigger.start() - 40) : trigger.start()].replace(",", " ").split()
-    if _NOT_A_LEAD_IN.intersection(before[-2:]):
+    if _said_of_the_floor(t, trigger):
         return False
-    clause_ends = t.low[: trigger.start()].rstrip().endswith((",", ";", ":", "."))
-    if not clause_ends and len(before) >= 2 and before[-2] in _SUBJECT_ARTICLES:
-        return False  # "el alcalde tiene la palabra", "la comunidad tiene la palabra": said of it
     stop = _ANNOUNCEMENT_END_RE.search(t.raw, trigger.end())
     if stop is not None and len(t.raw[stop.end() :].split()) >= 2:
         return False  # the speaker's words follow in this utterance: not this case
     named = _speaker_at(t, trigger.end())
     orador = named.get("orador")
     return isinstance(orador, str) and ("rol" in named or orador[:1].isupper())
+
+
+# Said right before "intervención de…", they make it the noun of something said of it: "en mi
+# intervención de ayer", "me sumo a la intervención del concejal…".
+_INTERVENTION_DETERMINERS: Final = frozenset(
+    {"la", "una", "su", "sus", "mi", "mis", "tu", "esta", "esa", "nuestra", "aquella"}
+)
+
+
+def _said_of_the_floor(t: _Text, trigger: re.Match[str]) -> bool:
+    """Whether the two words before a mention of the floor make it something said of the floor
+    or of an intervention, which gives it to nobody: "si nadie más tiene la palabra", "el
+    concejal que tiene la palabra", "presidente, le doy…", "la comunidad tiene la palabra", "el
+    secretario interviene mañana" (not so after a comma: "Gracias, concejal, tiene la palabra…"),
+    "en su intervención de la mañana"."""
+    before = t.low[max(0, trigger.start() - 40) : trigger.start()].replace(",", " ").split()
+    if _NOT_A_LEAD_IN.intersection(before[-2:]):
+        return True
+    clause_ends = t.low[: trigger.start()].rstrip().endswith((",", ";", ":", "."))
+    if (
+        not clause_ends
+        and len(before) >= 2
+        and before[-2] in _SUBJECT_ARTICLES
+        and before[-1] not in _THE_CHAIR
+    ):
+        return True  # "el alcalde tiene la palabra", "la comunidad tiene la palabra": said of it
+    noun = t.low.startswith("intervencion", trigger.start())
+    return noun and bool(before) and before[-1] in _INTERVENTION_DETERMINERS
 
 
 def _has_speaker(t: _Text) -> bool:
@@ -1225,11 +1290,20 @@ _MAX_OFFICE_CHARS: Final = 80
 # The session's secretary and the office as said: "actúa como secretaria de la comisión la
 # doctora Luz Perlaza", "la secretaria general, doctora Gloria Salcedo", "secretario ad hoc el
 # concejal Luis Mora", "el secretario general del Concejo, Héctor Londoño".
+_SECRETARY_OFFICE: Final = (
+    r"secretari[oa](?:\s+general|\s+ad[\s-]?hoc|\s+provisional)?"
+    r"(?:\s+de\s+la\s+comision(?:\s+(?:primera|segunda|tercera|cuarta|quinta|sexta|septima))?)?"
+)
 _SECRETARY_RE: Final = re.compile(
-    r"\b(?P<office>secretari[oa](?:\s+general|\s+ad[\s-]?hoc|\s+provisional)?"
-    r"(?:\s+de\s+la\s+comision(?:\s+(?:primera|segunda|tercera|cuarta|quinta|sexta|septima))?)?)"
+    rf"\b(?P<office>{_SECRETARY_OFFICE})"
     r"(?:\s+(?:del|de la)\s+(?:honorable\s+)?(?:concejo|corporacion)(?:\s+(?:municipal|distrital))?)?"
     r"\s*[,:]?\s*(?:(?:es|sera|actua)\s+)?"
+)
+# The office said again after the secretary's name, the one that tells which: "actúa como
+# secretaria la doctora Ana Ruiz, secretaria de la comisión", "…, quien es la secretaria ad hoc".
+_SECRETARY_OFFICE_AFTER_RE: Final = re.compile(
+    r"\s*,?\s*(?:(?:quien\s+es|en\s+su\s+calidad\s+de|como)\s+)?(?:(?:la|el)\s+)?"
+    rf"(?P<office>{_SECRETARY_OFFICE})\b"
 )
 _PLACE_RE: Final = re.compile(
     r"\ben\s+(?:el|la|las|los)\s+(?:recinto|salon|sala|sede|instalaciones|auditorio|hemiciclo"
@@ -1314,7 +1388,8 @@ def _secretary(t: _Text) -> dict[str, str]:
     """The session's secretary (``secretario``) and the office as said (``secretario_cargo``:
     "secretaria de la comisión", "secretario ad hoc", "secretaria general"). The acta's default
     office is the general secretary's: "actúa como secretario el doctor…" gives no office, and
-    "actúa como secretaria la doctora…" the general secretary's in the gender said."""
+    "actúa como secretaria la doctora…" the general secretary's in the gender said, unless the
+    office is said after the name ("…la doctora Ana Ruiz, secretaria de la comisión")."""
     for count, m in enumerate(_SECRETARY_RE.finditer(t.low)):
         if count >= _MAX_TRIGGERS:  # each look may read on far: a few, not one per word said
             break
@@ -1322,6 +1397,10 @@ def _secretary(t: _Text) -> dict[str, str]:
         if got is None:
             continue
         office = _slice(t, m.start("office"), m.end("office"))
+        if _fold(office) in {"secretario", "secretaria"} and (
+            after := _SECRETARY_OFFICE_AFTER_RE.match(t.low, got[1])
+        ):
+            office = _slice(t, after.start("office"), after.end("office"))
         if _fold(office) == "secretaria":
             office += " general"
         found = {"secretario": got[0]}
@@ -1402,7 +1481,7 @@ def _delegate(t: _Text) -> dict[str, str]:
         return {}
     found = {"delegacion": _slice(t, phrase.start(), phrase.end())}
     intro = _SELF_INTRO_RE.search(t.low)
-    got = _take_person(t, intro.end()) if intro else _person_after_role(t, phrase.end())
+    got = _take_person(t, intro.end()) if intro else _person_after_role(t, phrase.end(), "funcionario")
     if got is None or not (got[0][:1].isupper() or t.raw == t.raw.lower()):
         return found
     found["delegado"] = got[0]
@@ -1609,7 +1688,23 @@ _REASON_END_RE: Final = re.compile(
 _FEMININE_CUE_RE: Final = re.compile(r"\b(?:concejala|concejalas)\b")
 _MASCULINE_CUE_RE: Final = re.compile(r"\b(?:concejal|concejales)\b")
 _FEMININE_PLURAL_RE: Final = re.compile(r"\bconcejalas\b")
+_MASCULINE_SINGULAR_RE: Final = re.compile(r"\bconcejal\b")
 _AND_CAPITAL_RE: Final = re.compile(r"\s(?:y|e)\s+(?=[A-ZÁÉÍÓÚÑ])")
+
+
+def _councillor_said(t: _Text, pos: int, all_women: bool) -> tuple[str | None, bool]:
+    """The role the words before a listed name at pos say ("la concejala" concejala, "el concejal"
+    concejal, "los concejales" neither: it includes women), and whether "las concejalas …" goes on
+    to the names after it ("las concejalas Ana Ruiz y Paula Gil": both)."""
+    filler = _PERSON_FILLER_RE.match(t.low, pos)
+    said = t.low[pos : filler.end()] if filler else ""
+    if _FEMININE_PLURAL_RE.search(said):
+        return "concejala", True
+    if _FEMININE_CUE_RE.search(said):
+        return "concejala", all_women
+    if _MASCULINE_CUE_RE.search(said):
+        return ("concejal" if _MASCULINE_SINGULAR_RE.search(said) else None), False
+    return ("concejala" if all_women else None), all_women
 
 
 def _reason(t: _Text, end: int, limit: int | None = None) -> tuple[str, int] | None:
@@ -1657,16 +1752,8 @@ def _excused(t: _Text) -> list[Any]:
         named = len(found)
         unreasoned: list[int] = []  # members listed since the last reason said (by place in found)
         while len(found) < 80:
-            filler = _PERSON_FILLER_RE.match(t.low, pos)
-            said = t.low[pos : filler.end()] if filler else ""
-            if _FEMININE_PLURAL_RE.search(said):
-                feminine = all_women = True
-            elif _FEMININE_CUE_RE.search(said):
-                feminine = True
-            elif _MASCULINE_CUE_RE.search(said):
-                feminine = all_women = False
-            else:
-                feminine = all_women
+            rol, all_women = _councillor_said(t, pos, all_women)
+            feminine = rol == "concejala"
             got = _take_person(t, pos)
             if got is None:
                 break
@@ -2158,6 +2245,31 @@ _REPORTERS_RE: Final = re.compile(
 )
 
 
+def _reporters(t: _Text) -> list[Any]:
+    """The bill's ponentes as the heading names them ("Ponentes, la concejala Ana Ruiz y el
+    concejal Luis Mora"): a name, or ``{"nombre", "rol"}`` when the words before it say which
+    councillor ("concejala" or "concejal"; "los concejales" says neither), so that "Tiene la
+    palabra la concejala ponente." can be told to be hers when the acta is built."""
+    found: list[Any] = []
+    seen: set[str] = set()
+    lowercase = t.raw == t.raw.lower()  # speech to text without capitals: names are not marked
+    for m in _REPORTERS_RE.finditer(t.low):
+        pos, all_women = m.end(), False
+        for _ in range(80):  # a bounded list after each mention, as _take_people reads
+            rol, all_women = _councillor_said(t, pos, all_women)
+            got = _take_person(t, pos)
+            if got is None:
+                break
+            if (got[0][:1].isupper() or lowercase) and got[0] not in seen:
+                seen.add(got[0])
+                found.append({"nombre": got[0], "rol": rol} if rol else got[0])
+            sep = _LIST_SEP_RE.match(t.low, got[1])
+            if sep is None:
+                break
+            pos = sep.end()
+    return found
+
+
 def _proyecto_data(t: _Text) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if m := _PROJECT_NUMBER_RE.search(t.low):
@@ -2174,9 +2286,8 @@ def _proyecto_data(t: _Text) -> dict[str, Any]:
             data["titulo"] = title
     if debate := _DEBATE_RE.search(t.low):
         data["debate"] = "primero" if debate["first"] else "segundo"
-    if ("numero" in data or "titulo" in data) and (reporters := _people_after(_REPORTERS_RE, t)):
-        lowercase = t.raw == t.raw.lower()  # speech to text without capitals: names are not marked
-        data["ponentes"] = [name for name in reporters if name[:1].isupper() or lowercase]
+    if ("numero" in data or "titulo" in data) and (reporters := _reporters(t)):
+        data["ponentes"] = reporters
     if trigger := _floor_grant(t) or _SPEAKER_TRIGGER_RE.search(t.low):
         data.update({k: v for k, v in _speaker(t).items() if k != "partido"})
         data.update(_grant_of_the_floor(t))  # the ponente given the floor, as in a debate

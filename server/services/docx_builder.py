@@ -2054,6 +2054,37 @@ which the acta sums up as the item)."""
 SPEAKER_FIELDS = ("orador", "rol", "cargo", "partido", "ponente")
 """What a grant of the floor says of the speaker, and a carried speaker brings along."""
 CARRIED = "orador_por_anuncio"
+BILL_TEMPLATE = "TPL_PROYECTO_ACUERDO"
+"""The section of a bill, whose heading (``numero`` or ``titulo``) names its ``ponentes``."""
+_OTHER_COUNCILLOR = {"concejala": "concejal", "concejal": "concejala"}
+_ARTICLE_BEFORE_OFFICE = re.compile(r"(?:^|\s)(el|la|al|del)\s+(?:(?:señor|señora)\s+)?$")
+
+
+def _ponente_named(grant: Mapping[str, Any], ponentes: Sequence[Any]) -> str | None:
+    """The ponente a grant by part alone gives the floor to ("Tiene la palabra la concejala
+    ponente."): the bill's only ponente, or its only one the heading does not say is a
+    councillor of the other gender (each ponente's ``rol``, "concejala" or "concejal", as the
+    heading said it); None when the heading leaves it open."""
+    other = _OTHER_COUNCILLOR.get(_as_text(grant.get("rol")))
+    names = [
+        _person_name(p) for p in ponentes if not (other and isinstance(p, Mapping) and p.get("rol") == other)
+    ]
+    names = [n for n in names if n]
+    return names[0] if len(names) == 1 else None
+
+
+def _office_as_speaker(cargo: str, said: str) -> str:
+    """An office named alone, as the speaker line: with the article the grant said before it
+    ("…tiene la palabra la gerente de Emcali", "le concedo la palabra al secretario…"), else the
+    one its first word asks for ("secretaria" la, "secretario" el): "El secretario de Hacienda",
+    written "EL SECRETARIO DE HACIENDA: …" like the acta's "EL PRESIDENTE:"."""
+    at = said.lower().find(cargo.lower())
+    article = _ARTICLE_BEFORE_OFFICE.search(said[:at].lower()) if at >= 0 else None
+    if article is not None:
+        feminine = article.group(1) == "la"
+    else:
+        feminine = cargo.split()[0].lower().endswith("a") if cargo.split() else False
+    return ("La " if feminine else "El ") + cargo
 
 
 def given_the_floor(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -2072,15 +2103,23 @@ def given_the_floor(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, An
     may be the chair's again. A vote is never put in the speaker's mouth, nor the chair's
     conduct of one (putting the item to consideration, asking for its approval), nor an item
     presented (:data:`OWN_FIELDS`), nor the first block of another item (a grant in the debate, then
-    "Siguiente punto. Aprobación del acta…": see :data:`INTERVENTION_TEMPLATES`). A grant that
-    names an official by office alone, with no name ("Tiene la palabra el secretario de
-    Hacienda.": ``cargo`` and no ``orador``), carries the office as the speaker: ``orador`` is
-    the office as said, written "SECRETARIO DE HACIENDA: …". Speaker
-    fields a block carries with ``orador_por_anuncio`` (stored by earlier versions) are derived
-    again."""
+    "Siguiente punto. Aprobación del acta…": see :data:`INTERVENTION_TEMPLATES`). Words that name
+    their own speaker keep their name, and take what the grant said of that same person (the
+    role, the office, "ponente") where they say nothing of it ("Tiene la palabra la concejala
+    ponente Ana Ruiz." then "Gracias, presidente, habla Ana Ruiz, del Partido Verde…").
+
+    A grant that names a ponente by part alone ("Tiene la palabra la concejala ponente.": no
+    ``orador``) names the one the heading of the bill under consideration does
+    (:func:`_ponente_named`); the bill is the last heading said in :data:`BILL_TEMPLATE`, until
+    something is said in another section. A grant that names an official by office alone ("Tiene
+    la palabra el secretario de Hacienda.": ``cargo`` and no ``orador``) carries the office as the
+    speaker, with its article (:func:`_office_as_speaker`): written "EL SECRETARIO DE HACIENDA:
+    …". Speaker fields a block carries with ``orador_por_anuncio`` (stored by earlier versions)
+    are derived again."""
     carried: list[Mapping[str, Any]] = []
     grant: dict[str, Any] | None = None
     granted_in: Any = None
+    ponentes: Sequence[Any] = ()
     for block in blocks:
         if block.get("deleted") or block.get("type") == "IMAGE":
             carried.append(block)
@@ -2093,15 +2132,39 @@ def given_the_floor(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, An
             block = {**block, "structured_data": data}
         section = block.get("template_id")
         same_item = section == granted_in or section in INTERVENTION_TEMPLATES
-        if speech and grant and same_item and not any(data.get(k) for k in OWN_FIELDS):
+        own = [k for k in OWN_FIELDS if data.get(k)]
+        if speech and grant and same_item and not own:
             block = {**block, "structured_data": {**data, **grant, CARRIED: True}}
+        elif (
+            speech
+            and grant
+            and same_item
+            and own == ["orador"]
+            and isinstance(data["orador"], str)
+            and isinstance(grant["orador"], str)
+            and _same_person(data["orador"], grant["orador"])
+        ):
+            block = {**block, "structured_data": {**grant, **data, CARRIED: True}}
+        if block.get("type") == "TEMPLATE" and section != BILL_TEMPLATE:
+            ponentes = ()  # another item is under consideration
+        elif block.get("type") == "TEMPLATE" and (data.get("numero") or data.get("titulo")):
+            ponentes = data["ponentes"] if isinstance(data.get("ponentes"), list) else ()
         grant = None
+        named = {k: data[k] for k in SPEAKER_FIELDS if data.get(k)}
         if speech and data.get("anuncio") and data.get("orador"):
-            grant, granted_in = {k: data[k] for k in SPEAKER_FIELDS if data.get(k)}, section
+            grant, granted_in = named, section
+        elif (
+            speech
+            and data.get("anuncio")
+            and data.get("ponente")
+            and (name := _ponente_named(data, ponentes))
+        ):
+            grant, granted_in = {**named, "orador": name}, section
         elif speech and data.get("anuncio") and data.get("cargo"):
             # an official named by office alone ("tiene la palabra el secretario de Hacienda"):
-            # the office is the speaker line ("SECRETARIO DE HACIENDA: …")
-            grant, granted_in = {"orador": data["cargo"]}, section
+            # the office is the speaker line ("EL SECRETARIO DE HACIENDA: …")
+            office = _office_as_speaker(_as_text(data["cargo"]), _as_text(block.get("text")))
+            grant, granted_in = {"orador": office}, section
         carried.append(block)
     return carried
 

@@ -60,6 +60,10 @@ const OWN_FIELDS = ["orador", "anuncio", "votacion", "tramite", "autores", "titu
 /** What a grant of the floor says of the speaker (SPEAKER_FIELDS there). */
 const SPEAKER_FIELDS = ["orador", "rol", "cargo", "partido", "ponente"];
 const CARRIED = "orador_por_anuncio";
+/** The section of a bill, whose heading names its ponentes (BILL_TEMPLATE there). */
+const BILL_TEMPLATE = "TPL_PROYECTO_ACUERDO";
+const OTHER_COUNCILLOR = { concejala: "concejal", concejal: "concejala" };
+const ARTICLE_BEFORE_OFFICE = /(?:^|\s)(el|la|al|del)\s+(?:(?:señor|señora)\s+)?$/;
 
 /** Python's truth of a field (the server's rule is written in Python): empty lists and objects are false. */
 function truthy(value) {
@@ -82,15 +86,77 @@ function isSpeech(block) {
   return block.type === "TEMPLATE" && SPEECH_TEMPLATES.has(block.template_id);
 }
 
+/** A person's name, given as a string or as {nombre} (_person_name there). */
+function personName(value) {
+  if (value && typeof value === "object") {
+    for (const key of ["nombre", "name", "concejal"]) if (truthy(value[key])) return String(value[key]).trim();
+    return "";
+  }
+  return value === null || value === undefined ? "" : String(value).trim();
+}
+
+/** The ponente a grant by part alone names ("la concejala ponente."): _ponente_named there. */
+function ponenteNamed(grant, ponentes) {
+  const other = OTHER_COUNCILLOR[typeof grant.rol === "string" ? grant.rol : ""];
+  const names = ponentes
+    .filter((p) => !(other && p && typeof p === "object" && p.rol === other))
+    .map(personName)
+    .filter(Boolean);
+  return names.length === 1 ? names[0] : null;
+}
+
+/** An office named alone as the speaker line, with its article: _office_as_speaker there. */
+function officeAsSpeaker(cargo, said) {
+  const at = said.toLowerCase().indexOf(cargo.toLowerCase());
+  const article = at >= 0 ? ARTICLE_BEFORE_OFFICE.exec(said.slice(0, at).toLowerCase()) : null;
+  const first = cargo.split(/\s+/).filter(Boolean)[0] || "";
+  const feminine = article ? article[1] === "la" : first.toLowerCase().endsWith("a");
+  return (feminine ? "La " : "El ") + cargo;
+}
+
+const ACCENTS = { á: "a", é: "e", í: "i", ó: "o", ú: "u", ü: "u", ñ: "n" };
+
+/** The words of a name, lower-case and without accents: _words there. */
+function nameWords(value) {
+  return value
+    .toLowerCase()
+    .replace(/[áéíóúüñ]/g, (c) => ACCENTS[c])
+    .split(/\s+/)
+    .filter(Boolean);
+}
+
+/** Whether two names said are one person (the shorter's words all in the other's): _same_person there. */
+function samePerson(name, other) {
+  if (typeof name !== "string" || typeof other !== "string") return false;
+  const [a, b] = [nameWords(name), nameWords(other)];
+  const [shorter, longer] = a.length <= b.length ? [a, b] : [b, a];
+  return shorter.length > 0 && shorter.every((w) => longer.includes(w));
+}
+
+/**
+ * The ponentes of the bill under consideration when `block` is said, given those before it
+ * (`ponentes`): a bill's heading names them, anything said in another section ends the bill.
+ * given_the_floor's running `ponentes` there.
+ */
+export function ponentesAfter(ponentes, block) {
+  if (!spoken(block) || block.type !== "TEMPLATE") return ponentes;
+  if (block.template_id !== BILL_TEMPLATE) return [];
+  const data = dataOf(block);
+  if (!truthy(data.numero) && !truthy(data.titulo)) return ponentes;
+  return Array.isArray(data.ponentes) ? data.ponentes : [];
+}
+
 /**
  * The data the acta writes `block` with, `previous` being the block said right before it (or
- * null): an intervention that does not say who speaks, right after the chair's grant of the
- * floor, under the speaker the grant named (and `orador_por_anuncio: true`). The rule BUILDER
- * applies (given_the_floor in server/services/docx_builder.py), derived from the blocks as they
- * stand rather than stored, so the draft shows what the acta will say whatever order the blocks
- * arrived in, and follows a grant corrected or deleted later.
+ * null) and `ponentes` those of the bill under consideration when it was said (ponentesAfter):
+ * an intervention that does not say who speaks, right after the chair's grant of the floor,
+ * under the speaker the grant named (and `orador_por_anuncio: true`); words naming the same
+ * speaker take what the grant said of them. The rule BUILDER applies (given_the_floor in
+ * server/services/docx_builder.py), derived from the blocks as they stand rather than stored,
+ * so the draft shows what the acta will say whatever order the blocks arrived in, and follows
+ * a grant corrected or deleted later.
  */
-export function givenTheFloor(previous, block) {
+export function givenTheFloor(previous, block, ponentes = []) {
   let data = dataOf(block);
   if (truthy(data[CARRIED])) {
     // speaker fields stored by earlier versions: derived again
@@ -99,16 +165,28 @@ export function givenTheFloor(previous, block) {
   if (!spoken(block) || !isSpeech(block) || !previous || !spoken(previous) || !isSpeech(previous)) return data;
   // an item's section takes only the words after a grant said in it, not the next item's announcement
   if (block.template_id !== previous.template_id && !INTERVENTION_TEMPLATES.has(block.template_id)) return data;
-  if (OWN_FIELDS.some((key) => truthy(data[key]))) return data;
+  const own = OWN_FIELDS.filter((key) => truthy(data[key]));
+  if (own.length > 1 || (own.length === 1 && own[0] !== "orador")) return data;
   const said = dataOf(previous);
   if (!truthy(said.anuncio)) return data;
-  if (!truthy(said.orador)) {
-    // an official named by office alone ("tiene la palabra el secretario de Hacienda"): the office is the speaker
-    return truthy(said.cargo) ? { ...data, orador: said.cargo, [CARRIED]: true } : data;
-  }
   const speaker = {};
   for (const key of SPEAKER_FIELDS) if (truthy(said[key])) speaker[key] = said[key];
-  return { ...data, ...speaker, [CARRIED]: true };
+  let grant = speaker;
+  if (!truthy(said.orador)) {
+    const ponente = truthy(said.ponente) ? ponenteNamed(said, Array.isArray(ponentes) ? ponentes : []) : null;
+    if (ponente) {
+      grant = { ...speaker, orador: ponente }; // "la concejala ponente": the bill's heading names her
+    } else if (truthy(said.cargo)) {
+      // an official named by office alone ("tiene la palabra el secretario de Hacienda"): the office is the speaker
+      const saidText = typeof previous.text === "string" ? previous.text : "";
+      grant = { orador: officeAsSpeaker(String(said.cargo), saidText) };
+    } else {
+      return data;
+    }
+  }
+  if (!own.length) return { ...data, ...grant, [CARRIED]: true };
+  // words naming their own speaker: the same person keeps what the grant said of them
+  return samePerson(data.orador, grant.orador) ? { ...grant, ...data, [CARRIED]: true } : data;
 }
 
 /** What of a block's data depends on the block before it (to redraw it only when that changed). */
@@ -597,6 +675,9 @@ export class DraftView {
     this.draw(block, this.dataFor(block));
     this.redrawAfter(positionOf(block));
     if (old && positionOf(old) !== positionOf(block)) this.redrawAfter(positionOf(old));
+    if (block.template_id === BILL_TEMPLATE || (old && old.template_id === BILL_TEMPLATE)) {
+      this.redrawBill(Math.min(...[block, old].map(positionOf).filter((p) => p !== null)));
+    }
   }
 
   /** The block said right before (`step` -1) or after (+1) a position: images passed over. */
@@ -612,7 +693,42 @@ export class DraftView {
   }
 
   dataFor(block) {
-    return givenTheFloor(this.neighbour(positionOf(block), -1), block);
+    const previous = this.neighbour(positionOf(block), -1);
+    const said = dataOf(previous);
+    // only a ponente given the floor by part alone needs the bill's heading ("la concejala ponente")
+    const ponentes = truthy(said.ponente) && !truthy(said.orador) ? this.ponentesThrough(previous) : [];
+    return givenTheFloor(previous, block, ponentes);
+  }
+
+  /** The blocks said after `position` (images and deleted blocks passed over), in order. */
+  spokenAfter(position) {
+    return [...this.shown.values()]
+      .filter((b) => spoken(b) && positionOf(b) !== null && (position === null || positionOf(b) > position))
+      .sort((a, b) => positionOf(a) - positionOf(b));
+  }
+
+  /** The ponentes of the bill under consideration once `block` is said (ponentesAfter up to it). */
+  ponentesThrough(block) {
+    const position = positionOf(block);
+    const upTo = this.spokenAfter(null).filter((b) => positionOf(b) <= position);
+    return upTo.reduce(ponentesAfter, []);
+  }
+
+  /**
+   * A bill's heading at `position` added, changed or removed: redraw the blocks after it whose
+   * speaker it names (words after "Tiene la palabra la concejala ponente."), up to the first
+   * block of another section, which ends the bill, and the one right after it.
+   */
+  redrawBill(position) {
+    if (!Number.isFinite(position)) return;
+    let ended = false;
+    for (const block of this.spokenAfter(position)) {
+      const data = this.dataFor(block);
+      const item = this.find("data-block-id", block.block_id);
+      if (item && item.dataset.carried !== carriedKey(data)) this.draw(block, data);
+      if (ended) break;
+      ended = block.type === "TEMPLATE" && block.template_id !== BILL_TEMPLATE;
+    }
   }
 
   /** Redraw the block said after `position` if what it is given by the one before changed. */
@@ -678,6 +794,7 @@ export class DraftView {
       this.refreshAll();
     }
     if (old) this.redrawAfter(positionOf(old));
+    if (old && old.template_id === BILL_TEMPLATE) this.redrawBill(positionOf(old));
   }
 
   /** The zone an utterance most likely continues: that of the block just before it. */
@@ -716,12 +833,21 @@ export class DraftView {
     this.build();
     this.player = null;
     this.shown = new Map(blocks.filter((b) => typeof b.block_id === "string").map((b) => [b.block_id, b]));
-    // Each block's predecessor in one pass over the blocks in order (not a search per block).
+    // Each block's predecessor, and the bill's ponentes once it is said, in one pass over the
+    // blocks in order (not a search per block).
     const previous = new Map();
-    const ordered = [...this.shown.values()].filter((b) => spoken(b) && positionOf(b) !== null);
-    ordered.sort((a, b) => positionOf(a) - positionOf(b));
-    ordered.forEach((block, i) => previous.set(block.block_id, i > 0 ? ordered[i - 1] : null));
-    for (const block of blocks) this.draw(block, givenTheFloor(previous.get(block.block_id) || null, block));
+    const ponentes = new Map();
+    let running = [];
+    const ordered = this.spokenAfter(null);
+    ordered.forEach((block, i) => {
+      previous.set(block.block_id, i > 0 ? ordered[i - 1] : null);
+      running = ponentesAfter(running, block);
+      ponentes.set(block.block_id, running);
+    });
+    for (const block of blocks) {
+      const before = previous.get(block.block_id) || null;
+      this.draw(block, givenTheFloor(before, block, before ? ponentes.get(before.block_id) : []));
+    }
     for (const utterance of utterances) this.addPlaceholder(utterance);
   }
 
