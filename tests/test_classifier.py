@@ -433,11 +433,19 @@ def test_llamado_lista_extracts_present_excused_and_quorum() -> None:
         ("respondieron diecinueve de veintiún, hay quórum decisorio", "decisorio", 19),
         ("Se encuentran presentes 19 de los 21 concejales. Hay quórum decisorio.", "decisorio", 19),
         ("De los veintiún concejales, contestaron diecinueve. Hay quórum decisorio.", "decisorio", None),
+        (
+            "Señor presidente, han respondido al llamado diecinueve de los veintiún concejales que integran "
+            "la corporación, en consecuencia hay quórum para deliberar y decidir.",
+            "decisorio",
+            19,
+        ),
+        ("hay quorum deliberatorio y decisorio", "decisorio", None),
     ],
 )
 def test_llamado_lista_quorum_and_count(text: str, quorum: str, total: int | None) -> None:
     """The quorum kind and the number of members said are read from the roll call: the number who
-    answered, not the corporation's ("diecinueve de los veintiún concejales" is 19; it was 21)."""
+    answered, not the corporation's ("diecinueve de los veintiún concejales" is 19; it was 21).
+    A quorum "para deliberar y decidir" is the quorum to decide (it was deliberativo)."""
     got = data(text)
     assert got["quorum"] == quorum
     assert got.get("total_presentes") == total
@@ -506,12 +514,25 @@ def test_llamado_lista_every_excused_member_with_the_reason(text: str, excused: 
                 {"nombre": "Paula Gil Mora", "rol": "concejala"},
             ],
         ),
+        (
+            "Tomás Eduardo Henao, presente. Yesid Alberto Cuero Angulo, excusado, allegó incapacidad médica.",
+            [{"nombre": "Yesid Alberto Cuero Angulo", "motivo": "incapacidad médica"}],
+        ),
+        (
+            "Se excusó el concejal Luis Mora, presentó una licencia de paternidad, y Ana Ruiz, por viaje.",
+            [
+                {"nombre": "Luis Mora", "motivo": "licencia de paternidad"},
+                {"nombre": "Ana Ruiz", "motivo": "viaje"},
+            ],
+        ),
     ],
 )
 def test_excused_members_take_no_place_and_no_one_elses_cue(text: str, excused: list[Any]) -> None:
     """A reason naming places ("en Bogotá y Medellín") is not split into a member ("Medellín"
     was excused), and "la concejala" marks only the member it names: a man named after her
-    without a cue got rol "concejala" ("Excusada"); "las concejalas" marks the whole list."""
+    without a cue got rol "concejala" ("Excusada"); "las concejalas" marks the whole list. The
+    document a member filed, said after the answer ("excusado, allegó incapacidad médica"), is the
+    reason, not a member ("Allegó Incapacidad Médica" was excused)."""
     assert data(text)["excusados"] == excused
 
 
@@ -3724,6 +3745,30 @@ def test_a_member_leaving_is_not_the_opening(text: str, salidas: list[Any], prev
 def test_leaving_something_else_is_not_a_departure(text: str) -> None:
     """Guard: leaving a party, withdrawing a proposal, "me retiro satisfecha" are no departure."""
     assert "salidas" not in data(text, TPL_DEBATE)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Señor presidente, el impedimento del concejal Mauricio Tenorio ha sido aceptado con dieciocho "
+        "votos a favor y uno en contra. El concejal Tenorio se retira del recinto.",
+        "Aceptado el impedimento, se retira del recinto el concejal Luis Mora.",
+        "Se retira del recinto el concejal Luis Mora, por estar impedido para votar este proyecto.",
+    ],
+)
+def test_a_member_withdrawing_for_an_impediment_does_not_leave_the_session(text: str) -> None:
+    """A member whose impediment was accepted withdraws from the bill's discussion and vote, not
+    from the session: the acta writes it in the bill, as said, and the attendance keeps the
+    member present (the roll call showed "Tenorio | Se retiró", a member of its own)."""
+    result = classify(text, previous_template_id=TPL_PROYECTO_ACUERDO)
+    assert result.template_id == TPL_PROYECTO_ACUERDO
+    assert "salidas" not in result.structured_data
+
+
+def test_a_member_leaving_beside_another_s_impediment_leaves() -> None:
+    """Guard: the impediment of one member does not keep another, who leaves, in the session."""
+    text = "El impedimento de la concejala Ana Ruiz fue negado. Se retira del recinto el concejal Luis Mora."
+    assert data(text, TPL_PROYECTO_ACUERDO)["salidas"] == [{"nombre": "Luis Mora"}]
 
 
 @pytest.mark.parametrize(

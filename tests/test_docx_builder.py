@@ -2099,6 +2099,29 @@ def test_a_member_leaving_shows_in_the_roll_call(templates: dict[str, Any] | Non
     assert json.dumps(blocks, sort_keys=True) == stored
 
 
+def test_a_member_said_by_the_surname_is_the_one_the_roll_call_lists() -> None:
+    """ "El concejal Tenorio se retira del recinto" after the call listed Mauricio Alberto Tenorio
+    present: his row shows him left (the table had "Tenorio | Se retiró", a member of its own,
+    and him present); "la concejala Duque" arriving is Valentina Duque Franco, shown late. A
+    surname two members share moves neither and adds no row."""
+    blocks = [
+        _roll_call_block(
+            presentes=["Ana Gómez", "Mauricio Alberto Tenorio", "Luis Mora", "Eva Mora"],
+            ausentes=["Valentina Duque Franco"],
+        ),
+        _departure("a", "Tenorio", None),
+        _arrival("b", "Duque", "09:32"),
+        _departure("c", "Mora", "10:00"),
+    ]
+    assert _roll_call_rows(_build(blocks, templates=CALI_TEMPLATES)) == [
+        ["Ana Gómez", "Presente"],
+        ["Luis Mora", "Presente"],
+        ["Eva Mora", "Presente"],
+        ["Valentina Duque Franco", "Llegó tarde (9:32 a. m.)"],
+        ["Mauricio Alberto Tenorio", "Se retiró"],
+    ]
+
+
 def test_a_member_leaving_after_a_second_call_changes_only_that_call() -> None:
     """A first call without quorum had Jhon Montaño absent, the second present; he leaves at
     9:40: the second call shows him left, the first keeps him absent (as said then)."""

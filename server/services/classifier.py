@@ -1666,7 +1666,11 @@ _NO_QUORUM_RE: Final = re.compile(
     r"\b(?:no hay|no existe|no tenemos|no hubo|sin|falta de|no se (?:conforma|configura|completa"
     r"|registra|tiene))\s+(?:el\s+)?quorum\b"
 )
-_QUORUM_DECIDE_RE: Final = re.compile(r"\bquorum\s+(?:decisorio|para decidir)\b")
+# "Quórum para deliberar y decidir" is the quorum to decide (deciding needs deliberating too).
+_QUORUM_DECIDE_RE: Final = re.compile(
+    r"\bquorum\s+(?:decisorio|para\s+(?:deliberar\s+y\s+(?:para\s+)?)?decidir"
+    r"|(?:deliberatorio|deliberativo)\s+y\s+decisorio)\b"
+)
 _QUORUM_DELIBERATE_RE: Final = re.compile(r"\bquorum\s+(?:deliberatori\w*|deliberativo|para deliberar)\b")
 _QUORUM_RE: Final = re.compile(
     r"\b(?:hay|existe|tenemos|se conforma|se configura|se completa|se registra|con|habiendo)\s+(?:el\s+)?"
@@ -1681,7 +1685,13 @@ def _people_after(regex: re.Pattern[str], t: _Text) -> list[str]:
     return names
 
 
-_REASON_RE: Final = re.compile(r"\s*,?\s*(?:por|debido a|a causa de|con motivo de)\s+")
+# The reason of an excuse: "por…", "debido a…", or the document the member filed ("excusado,
+# allegó incapacidad médica": the reason is the incapacidad, not a member named after it).
+_REASON_RE: Final = re.compile(
+    r"\s*,?\s*(?:por|debido a|a causa de|con motivo de)\s+"
+    r"|\s*,?\s*(?:allego|allegaron|presento|presentaron|radico|radicaron|aporto|aportaron|envio|enviaron)"
+    r"\s+(?:(?:una|la|su)\s+)?(?=(?:incapacidad|licencia|certificado|constancia)\b)"
+)
 _REASON_END_RE: Final = re.compile(
     r"[,;:.!?()]|\s(?:y|e)\s+(?=(?:el|la|los|las)\s|(?:honorables?|senor\w*|concejal\w*)\b)"
 )
@@ -1752,6 +1762,8 @@ def _excused(t: _Text) -> list[Any]:
         named = len(found)
         unreasoned: list[int] = []  # members listed since the last reason said (by place in found)
         while len(found) < 80:
+            if _REASON_RE.match(t.low, pos):
+                break  # "Yesid Cuero, excusado, allegó incapacidad médica": the answer's reason
             rol, all_women = _councillor_said(t, pos, all_women)
             feminine = rol == "concejala"
             got = _take_person(t, pos)
@@ -2115,6 +2127,31 @@ def _departures(t: _Text) -> list[dict[str, str]]:
     el concejal Luis Mora". Only members named as concejal/concejala, and only leaving the
     session: "el concejal Luis Mora se retira del partido", "retira la proposición" are not."""
     return _members_said(t, _said_leaving)
+
+
+_IMPEDIMENT_RE: Final = re.compile(r"\bimpedid[oa]s?\b|\bimpedimentos?\b")
+_WORDS_RE: Final = re.compile(r"\w+")
+
+
+def _session_departures(t: _Text, departures: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The departures that leave the session: a member whose impediment the utterance speaks of
+    ("el impedimento del concejal Mauricio Tenorio ha sido aceptado… El concejal Tenorio se
+    retira del recinto") withdraws from that item's discussion and vote, not from the session;
+    the acta says so where it was said, and the attendance keeps the member present. A member is
+    the impediment's when a sentence that speaks of one names the member's last name."""
+    if not departures or _IMPEDIMENT_RE.search(t.low) is None:
+        return departures
+    starts = _sentence_starts(t)
+    named: set[str] = set()
+    read: set[int] = set()  # each sentence once: linear in the text
+    for m in itertools.islice(_IMPEDIMENT_RE.finditer(t.low), _MAX_TRIGGERS):
+        at = bisect.bisect_right(starts, m.start())
+        if at not in read:
+            read.add(at)
+            named.update(
+                _WORDS_RE.findall(t.low, starts[at - 1], starts[at] if at < len(starts) else len(t.low))
+            )
+    return [d for d in departures if not named.intersection(_fold(d["nombre"]).split()[-1:])]
 
 
 _ROLL_CALL_KEYS: Final = ("presentes", "ausentes", "excusados")
@@ -3297,7 +3334,7 @@ def _classify(
         # shows it, the block stays where it was said. The roll call's own "se hicieron
         # presentes los concejales…" lists who is present, not who arrived late.
         data["llegadas"] = arrivals
-    if not roll_call and departures:
+    if not roll_call and (departures := _session_departures(t, departures)):
         data["salidas"] = departures  # likewise: the roll call shows who left, and when
     _capitalise_people(data)
     return _result(raw, template, data, confidence)

@@ -2182,6 +2182,8 @@ def _with_arrivals(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any
     last that lists the member, else in the last one. A member shown left who arrives again
     ("se reintegra a la sesión") is shown back, and leaving again after that too, each step
     with its time (``luego`` of the entry: "Se retiró (9:40 a. m.) y regresó (10:15 a. m.)").
+    A member said by part of the name ("el concejal Tenorio") is the one listed with it
+    (:func:`_as_listed`).
     A roll-call block a person edited (``human_edited``) is never changed: a human
     edit wins, so a member it lists keeps what it says. Excuses said on their own after the roll
     call ("Presentaron excusa las concejalas Ana Ruiz y Paula Díaz.", a roll-call block with only
@@ -2250,10 +2252,22 @@ def _roll_call_lists(block: Mapping[str, Any]) -> dict[str, list[Any]]:
     return {k: list(v) for k, v in said.items() if k in _ROLL_CALL_KEYS and isinstance(v, list)}
 
 
+def _as_listed(out: list[Mapping[str, Any]], roll_calls: Sequence[int], name: str) -> str:
+    """The name of a member said by part of it ("El concejal Tenorio se retira…") as the roll
+    calls list the member ("Mauricio Alberto Tenorio"), not a member of its own; the name as
+    said when no listed member has it; "" when several do (two members named Mora: neither is
+    guessed, and no row is made up)."""
+    listed = {_person_name(m) for i in roll_calls for v in _roll_call_lists(out[i]).values() for m in v}
+    if not name or name in listed:
+        return name
+    same = {member for member in listed if member and _same_person(name, member)}
+    return same.pop() if len(same) == 1 else "" if same else name
+
+
 def _arrived(out: list[Mapping[str, Any]], roll_calls: Sequence[int], arrival: Any) -> None:
     """Show one arrival in the roll-call blocks ``out[i]`` for i in roll_calls (see
     :func:`_with_arrivals`)."""
-    name = _person_name(arrival)
+    name = _as_listed(out, roll_calls, _person_name(arrival))
     if not name:
         return
     lists = {i: _roll_call_lists(out[i]) for i in roll_calls}
@@ -2320,7 +2334,7 @@ def _moved(out: list[Mapping[str, Any]], home: int, name: str, step: dict[str, A
 def _departed(out: list[Mapping[str, Any]], roll_calls: Sequence[int], departure: Any) -> None:
     """Show one member leaving in the roll-call blocks ``out[i]`` for i in roll_calls (see
     :func:`_with_arrivals`)."""
-    name = _person_name(departure)
+    name = _as_listed(out, roll_calls, _person_name(departure))
     if not name:
         return
     lists = {i: _roll_call_lists(out[i]) for i in roll_calls}
