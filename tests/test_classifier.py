@@ -345,6 +345,34 @@ def test_apertura_without_accents_or_capitals() -> None:
     assert got == {"tipo_sesion": "extraordinaria", "modalidad": "virtual", "preside": "ana ruiz"}
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Buenos días honorables concejales, funcionarios de la administración distrital, ciudadanos que "
+            "nos acompañan en el recinto y por las redes sociales del Concejo. Siendo las nueve y quince "
+            "minutos de la mañana del martes dieciocho de noviembre de dos mil veinticinco, damos inicio a "
+            "la sesión plenaria ordinaria del Concejo Distrital de Santiago de Cali.",
+            {"hora": "09:15", "fecha": "2025-11-18", "tipo_sesion": "plenaria ordinaria"},
+        ),
+        (
+            "Buenos días a quienes nos siguen en la sala de prensa. Siendo las nueve, en el Salón de "
+            "Plenarias, se abre la sesión extraordinaria.",
+            {"hora": "09:00", "tipo_sesion": "extraordinaria", "lugar": "el Salón de Plenarias"},
+        ),
+    ],
+)
+def test_a_greeting_is_no_place_nor_guests_and_the_type_is_as_said(
+    text: str, expected: dict[str, Any]
+) -> None:
+    """Those greeted "que nos acompañan en el recinto y por las redes sociales" are neither where
+    the session is held nor its guests (the acta wrote "en el recinto y por las redes sociales
+    del Concejo, se dio inicio…" and "Invitados: en el recinto…"); a place said after the
+    greeting is the session's. "Sesión plenaria ordinaria" keeps both words (it was
+    "plenaria")."""
+    assert data(text) == expected
+
+
 def test_apertura_leaves_out_what_is_not_said() -> None:
     """Keys are only present when said; a bare opening has no data."""
     assert data("Se abre la sesión") == {}

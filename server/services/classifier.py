@@ -1259,9 +1259,11 @@ def _vote_template(t: _Text, previous: str | None) -> tuple[str, float]:
 # Extractors, one per section
 # --------------------------------------------------------------------------------------------
 
+# "sesión plenaria ordinaria" is said whole: the plenary's ordinary session (its type is both).
 _SESSION_TYPE_RE: Final = re.compile(
-    r"\bsesion(?:es)?\s+(?:[^\W\d_]+\s+){0,2}?(?P<t>extraordinaria|ordinaria|plenaria|especial"
-    r"|solemne|(?P<i>instalacion))\b|\b(?P<c>comision)\b|\b(?P<p>plenaria)\b"
+    r"\bsesion(?:es)?\s+(?:[^\W\d_]+\s+){0,2}?(?P<t>plenaria\s+(?:extraordinaria|ordinaria|especial"
+    r"|solemne)|extraordinaria|ordinaria|plenaria|especial|solemne|(?P<i>instalacion))\b"
+    r"|\b(?P<c>comision)\b|\b(?P<p>plenaria)\b"
 )
 _SESSION_TYPE_ORDER: Final = ("instalación", "extraordinaria", "ordinaria", "especial", "solemne", "comisión")
 _SESSION_NUMBER_RE: Final = re.compile(
@@ -1308,6 +1310,11 @@ _SECRETARY_OFFICE_AFTER_RE: Final = re.compile(
 _PLACE_RE: Final = re.compile(
     r"\ben\s+(?:el|la|las|los)\s+(?:recinto|salon|sala|sede|instalaciones|auditorio|hemiciclo"
     r"|edificio|casa|teatro|biblioteca|coliseo|plaza|centro)\b[^,.;:]*"
+)
+# A place said of those greeted ("…ciudadanos que nos acompañan en el recinto y por las redes
+# sociales del Concejo") is where they follow the session, not where it is held.
+_GREETED_RE: Final = re.compile(
+    r"\b(?:acompanan?|acompanandonos|siguen|sigue|ven|escuchan|observan|presentes)\s+$"
 )
 _PLACE_STOP_RE: Final = re.compile(r"\s(?:siendo|a las|se|con|bajo|presidid\w*|y se|el dia)\b")
 _MODALITY_RE: Final = re.compile(
@@ -1362,10 +1369,20 @@ def _guest_at(t: _Text, start: int, stop: int) -> Any:
     return {"nombre": person[0], "cargo": cargo} if cargo else {"nombre": person[0]}
 
 
+# "…ciudadanos que nos acompañan…": those greeted, described; the guests are announced as such.
+_GREETED_CLAUSE_RE: Final = re.compile(r"\b(?:que|quienes)\s+$")
+
+
 def _guests(t: _Text) -> list[Any]:
     """Guests of the opening ("nos acompañan como invitados la secretaria de Movilidad, doctora
-    Claudia Benítez, y el director del DAGMA, ingeniero Julián Mejía"), up to the sentence end."""
+    Claudia Benítez, y el director del DAGMA, ingeniero Julián Mejía"), up to the sentence end.
+    A greeting ("…ciudadanos que nos acompañan en el recinto y por las redes sociales") names
+    none: who "nos acompañan" there describes those greeted, unless they are said to be guests
+    ("…que nos acompañan como invitados: …")."""
     for m in _GUESTS_RE.finditer(t.low):
+        greeted = _GREETED_CLAUSE_RE.search(t.low, max(0, m.start() - 10), m.start())
+        if greeted is not None and "invitad" not in m.group(0):
+            continue
         end = len(t.raw)
         for stop in _SENTENCE_END_RE.finditer(t.raw, m.end()):
             # A list of guests may be split by semicolons: "…, doctor Mario Paz; la gerente…".
@@ -1502,8 +1519,8 @@ def _apertura_data(t: _Text) -> dict[str, Any]:
     for m in _SESSION_TYPE_RE.finditer(t.low):
         kinds.add("instalación" if m["i"] else m["t"] or ("comisión" if m["c"] else "plenaria"))
     for kind in (*_SESSION_TYPE_ORDER, "plenaria"):
-        if kind in kinds:
-            data["tipo_sesion"] = kind
+        if said := [k for k in kinds if k.split()[-1] == kind]:
+            data["tipo_sesion"] = max(said, key=len)  # "plenaria ordinaria" over "ordinaria"
             break
     number = _SESSION_NUMBER_RE.search(t.low)
     if number and (value := _parse_number(number["n"])) is not None:
@@ -1513,9 +1530,12 @@ def _apertura_data(t: _Text) -> dict[str, Any]:
     data |= _preside(t) | _secretary(t) | _delegate(t)
     if comision := _commission(t):
         data["comision"] = comision
-    if place := _PLACE_RE.search(t.low):
+    for place in itertools.islice(_PLACE_RE.finditer(t.low), _MAX_TRIGGERS):
+        if _GREETED_RE.search(t.low, max(0, place.start() - 24), place.start()):
+            continue
         stop = _PLACE_STOP_RE.search(t.low, place.start() + 3, place.end())
         data["lugar"] = _slice(t, place.start() + 3, stop.start() if stop else place.end())
+        break
     if guests := _guests(t):
         data["invitados"] = guests
     modes = {k for m in _MODALITY_RE.finditer(t.low) for k, v in m.groupdict().items() if v}
