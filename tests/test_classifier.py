@@ -4126,6 +4126,31 @@ def test_a_tie_spoken_of_is_not_this_votes_result(text: str, resultado: str | No
 @pytest.mark.parametrize(
     "text",
     [
+        "Presidente, solicito que quede en el acta una constancia escrita de mi voto negativo, que radico "
+        "en la secretaría, en la que explico que el proyecto no resuelve el problema de fondo de la "
+        "actualización catastral.",
+        "Que conste mi voto en contra, presidente, porque no tiene sustento fiscal.",
+    ],
+)
+@pytest.mark.parametrize("previous", [TPL_PROYECTO_ACUERDO, TPL_PROPOSICION])
+def test_a_constancia_of_ones_own_vote_stays_in_the_item(text: str, previous: str) -> None:
+    """A member putting her own vote on record is a constancia said in the item voted, not a vote
+    held nor an acta approved: "quede en el acta una constancia… de mi voto negativo" went to
+    APROBACIÓN DE ACTAS ANTERIORES (``actas: [1]``), the heading claiming actas were approved."""
+    result = classify(text, previous_template_id=previous)
+    assert result.template_id == previous
+    assert "votacion" not in result.structured_data
+
+
+def test_a_count_said_with_a_constancia_is_a_vote() -> None:
+    """Guard: the votes counted beside the constancia are still the vote's."""
+    text = "Que conste mi voto negativo. Votaron por el sí quince concejales y por el no tres."
+    assert data(text, TPL_PROYECTO_ACUERDO)["votacion"]["si"] == 15
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "porque el concejal Juan Pérez Gómez salió, no pudimos votar la semana pasada",
         "la concejala Eva Paz Díaz sale a las calles con la gente",
         "Cuando el concejal Juan Pérez se retiró de la plenaria el año pasado, nadie dijo nada.",

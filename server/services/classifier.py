@@ -3203,6 +3203,21 @@ def _in_place(previous: str | None) -> str:
     return previous if previous is not None and previous not in _NOT_IN_PLACE else TPL_DEBATE
 
 
+# "mi voto negativo", "nuestro voto en contra": the speaker's own vote, spoken of.
+_OWN_VOTE_RE: Final = re.compile(r"\b(?:mi|nuestro|nuestra)\s+voto\b")
+
+
+def _records_own_vote(t: _Text) -> bool:
+    """Whether the utterance puts the speaker's own vote on record ("solicito que quede en el acta
+    una constancia escrita de mi voto negativo…", "que conste mi voto en contra"): a constancia,
+    said where the item is, not a vote held nor an acta approved (it went to APROBACIÓN DE ACTAS
+    ANTERIORES for "el acta", with a vote that was none). A count or members' votes said with it
+    are a vote."""
+    if _CONSTANCIA_RE.search(t.low) is None or _OWN_VOTE_RE.search(t.low) is None:
+        return False
+    return not any(_tally(t.low).values()) and not _vote_items(t)
+
+
 def _next_point_only(t: _Text) -> bool:
     """Whether the utterance says no more than "siguiente punto" (to the secretary, politely):
     the item taken up is named in the next one."""
@@ -3238,7 +3253,7 @@ def _choose(t: _Text, previous: str | None, next_point: bool, attendance: bool) 
         return TPL_LLAMADO_LISTA, _CONF_STRONG
     if _reads_a_communication(t):
         return TPL_COMUNICACION, _CONF_SECTION
-    if _VOTE_RE.search(t.low) or len(_vote_items(t)) >= 2:
+    if (_VOTE_RE.search(t.low) or len(_vote_items(t)) >= 2) and not _records_own_vote(t):
         return _vote_template(t, previous)
     if previous in _AGENDA_BEING_APPROVED and not next_point and _asks_agenda_change(t):
         return TPL_APROBACION_ORDEN_DIA, _CONF_SECTION
@@ -3342,7 +3357,7 @@ def _classify(
     data = _EXTRACTORS[template](t)
     if template in _DECIDING_TEMPLATES:
         data |= _decisions(t)
-    if template in _VOTING_TEMPLATES and (vote := _vote(t)) is not None:
+    if template in _VOTING_TEMPLATES and not _records_own_vote(t) and (vote := _vote(t)) is not None:
         data["votacion"] = vote
     if _is_chair_conduct(t):
         # the chair's words, like a vote: never written in the mouth of a speaker given the
