@@ -3425,6 +3425,79 @@ def test_a_recess_is_not_the_opening(text: str, previous: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "receso"),
+    [
+        (
+            "Atendiendo la solicitud, se decreta un receso de quince minutos. Siendo las diez y cuarenta de "
+            "la mañana se suspende la sesión.",
+            {"inicio": "10:40"},
+        ),
+        (
+            "Siendo las diez y cincuenta y ocho de la mañana se reanuda la sesión. Señor secretario, sírvase "
+            "verificar nuevamente el quórum.",
+            {"fin": "10:58"},
+        ),
+        (
+            "Siendo las tres y diez se suspende la sesión. Siendo las tres y media se reanuda la sesión.",
+            {"inicio": "15:10", "fin": "15:30"},
+        ),
+        ("Siendo las diez se suspende la sesión hasta las once.", {"inicio": "10:00"}),
+        ("Se decreta un receso hasta las once.", None),
+        ("Se suspende la sesión y se reanudará a las once.", None),
+        ("Se decreta un receso de diez minutos.", None),
+    ],
+)
+def test_a_recess_keeps_the_times_said(text: str, receso: dict[str, str] | None) -> None:
+    """The time the session was suspended (``inicio``) and resumed (``fin``), each as said in
+    its sentence, so the acta records the recess; a time planned ("hasta las once", "se
+    reanudará a las once") is not when it happened."""
+    assert data(text, TPL_PROYECTO_ACUERDO).get("receso") == receso
+
+
+@pytest.mark.parametrize("previous", [TPL_PROYECTO_ACUERDO, TPL_PROPOSICION, TPL_VARIOS])
+def test_a_quorum_verified_again_mid_session_stays_where_it_happened(previous: str) -> None:
+    """The resumption after a recess with the quorum asked for again, and the secretary's count,
+    said while a bill is debated, stay in it: they went to the roll call at the top of the acta,
+    which then read as resumed before its agenda was approved. A member said to leave in them
+    still reaches the attendance."""
+    resumed = classify(
+        "Siendo las diez y cincuenta y ocho de la mañana se reanuda la sesión. Señor secretario, sírvase "
+        "verificar nuevamente el quórum.",
+        previous_template_id=previous,
+    )
+    assert (resumed.template_id, resumed.structured_data["receso"]) == (previous, {"fin": "10:58"})
+    checked = classify(
+        "Señor presidente, se encuentran en el recinto dieciocho honorables concejales, hay quórum "
+        "decisorio. Informo que el concejal Ricardo Andrés Palacios se retiró de la sesión y presentó "
+        "excusa por escrito por una cita médica.",
+        previous_template_id=previous,
+    )
+    assert checked.template_id == previous
+    assert checked.structured_data["salidas"] == [{"nombre": "Ricardo Andrés Palacios"}]
+
+
+@pytest.mark.parametrize(
+    ("text", "previous"),
+    [
+        ("Señor secretario, sírvase verificar el quórum.", None),
+        ("Señor secretario, sírvase verificar el quórum.", TPL_APERTURA),
+        ("Señor secretario, sírvase verificar el quórum.", TPL_DEBATE),
+        ("Señor secretario, sírvase verificar el quórum.", TPL_APROBACION_ORDEN_DIA),
+        ("Presidente, se encuentran cinco concejales, hay quórum decisorio.", TPL_DEBATE),
+        ("Primer punto, verificación del quórum.", TPL_PROYECTO_ACUERDO),
+        ("Ana Ruiz, presente. Luis Mora, presente. Hay quórum decisorio.", TPL_PROYECTO_ACUERDO),
+        ("Presentaron excusa las concejalas Ana Ruiz y Paula Díaz.", TPL_PROYECTO_ACUERDO),
+    ],
+)
+def test_the_quorum_verified_before_the_session_is_under_way_is_the_roll_call(
+    text: str, previous: str | None
+) -> None:
+    """Guard: the first verification (before the opening, after a greeting or the agenda), a
+    point announced, members called by name or excused stay in the roll call."""
+    assert classify(text, previous_template_id=previous).template_id == TPL_LLAMADO_LISTA
+
+
+@pytest.mark.parametrize(
     ("text", "excusados"),
     [
         (

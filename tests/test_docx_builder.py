@@ -2210,3 +2210,48 @@ def test_a_member_leaving_does_not_override_a_roll_call_a_person_edited() -> Non
     assert _all_roll_call_rows(_build([edited, _departure("c", "Jhon Montaño", "09:40")])) == [
         [["Ana Gómez", "Presente"], ["Jhon Montaño", "Presente"]]
     ]
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_a_recess_is_recorded_with_its_times_where_it_happened(templates: dict[str, Any] | None) -> None:
+    """The session suspended at 10:40 during a bill and resumed at 10:58: the words as said, in
+    the bill, then "Receso: de 10:40 a. m. a 10:58 a. m." after the resumption; a suspension no
+    resumption follows is recorded with its own time. The stored blocks are not changed."""
+    suspended = "Siendo las diez y cuarenta de la mañana se suspende la sesión."
+    resumed = "Siendo las diez y cincuenta y ocho de la mañana se reanuda la sesión."
+    again = "Siendo las cuatro y diez se decreta un receso."
+    blocks = [
+        _block(
+            "s",
+            "ZONE_PROYECTOS",
+            suspended,
+            template_id="TPL_PROYECTO_ACUERDO",
+            structured_data={"receso": {"inicio": "10:40"}},
+        ),
+        _block(
+            "r",
+            "ZONE_PROYECTOS",
+            resumed,
+            template_id="TPL_PROYECTO_ACUERDO",
+            structured_data={"receso": {"fin": "10:58"}},
+        ),
+        _block(
+            "v",
+            "ZONE_VARIOS",
+            again,
+            template_id="TPL_VARIOS",
+            structured_data={"receso": {"inicio": "16:10"}},
+        ),
+    ]
+    stored = json.dumps(blocks, sort_keys=True)
+    out = _build(blocks, templates=templates)
+    assert [_text(p) for p in _paragraphs(_zone(out, "ZONE_PROYECTOS"))] == [
+        suspended,
+        resumed,
+        "Receso: de 10:40 a. m. a 10:58 a. m.",
+    ]
+    assert [_text(p) for p in _paragraphs(_zone(out, "ZONE_VARIOS"))] == [
+        again,
+        "Receso: desde las 4:10 p. m.",
+    ]
+    assert json.dumps(blocks, sort_keys=True) == stored

@@ -2825,6 +2825,29 @@ def _oath(t: _Text) -> str | None:
     return " ".join(said) or None
 
 
+def _recess(t: _Text) -> dict[str, str]:
+    """The times of a recess said in the utterance: when the session was suspended (``inicio``:
+    "Siendo las diez y cuarenta de la mañana se suspende la sesión.") and when it was resumed
+    (``fin``: "Siendo las diez y cincuenta y ocho se reanuda la sesión."), each the time said in
+    its sentence before anything planned ("…un receso hasta las once": no time); {} if none."""
+    found: dict[str, str] = {}
+    starts: list[int] | None = None
+    for count, m in enumerate(_RECESS_RE.finditer(t.low)):
+        if count >= _MAX_TRIGGERS or len(found) == 2:
+            break
+        key = "fin" if m["fin"] else "inicio"
+        if key in found:
+            continue
+        if starts is None:
+            starts = _sentence_starts(t)
+        at = bisect.bisect_right(starts, m.start())
+        sentence = t.low[starts[at - 1] : starts[at] if at < len(starts) else len(t.low)]
+        planned = _PLANNED_RE.search(sentence)
+        if hora := _session_time(sentence[: planned.start() if planned else len(sentence)]):
+            found[key] = hora
+    return found
+
+
 def _decisions(t: _Text) -> dict[str, Any]:
     """What an intervention declares besides its words (the acta records it on a line of its
     own): an election's count (``escrutinio``) and result (``eleccion``), the oath taken
@@ -3046,12 +3069,25 @@ _NEXT_POINT_FILLER_RE: Final = re.compile(
     r"|pasar|con|el|al|a|la|del|y|entonces|bien|bueno|muy|gracias|muchas|listo|ok|okay"
     r"|hoy)\b)*"
 )
-# A recess and the resumption: "se decreta un receso de quince minutos", "se reanuda la sesión".
+# A recess and the resumption (``fin``): "se decreta un receso de quince minutos", "se reanuda
+# la sesión".
 _RECESS_RE: Final = re.compile(
-    r"\brecesos?\b|\b(?:suspende|suspendemos|suspendio|reanuda|reanudamos|reanudo|reinicia"
-    r"|reiniciamos|retoma|retomamos)\b(?:\s+[^\W\d_]+){0,2}?\s+(?:sesion|plenaria)\b"
+    r"\brecesos?\b|\b(?:suspende|suspendemos|suspendio|(?P<fin>reanuda|reanudamos|reanudo|reinicia"
+    r"|reiniciamos|retoma|retomamos))\b(?:\s+[^\W\d_]+){0,2}?\s+(?:sesion|plenaria)\b"
+)
+# A time said after these in a recess's sentence is planned, not when it happened: "se decreta un
+# receso hasta las once", "se suspende la sesión y se reanudará a las once".
+_PLANNED_RE: Final = re.compile(
+    r"\b(?:(?:hasta|para)\s+(?:las?|el|manana|dentro)\b|reanudara|reanudaremos|retomaremos|volveremos"
+    r"|continuaremos|regresaremos)"
 )
 _NOT_IN_PLACE: Final = frozenset({TPL_APERTURA, TPL_CIERRE, TPL_FIRMAS})
+# Items taken up once the roll call and the agenda are over: the quorum verified while one is
+# under way is verified again (see _quorum_again).
+_MID_SESSION: Final = frozenset(
+    {TPL_APROBACION_ACTAS, TPL_PROYECTO_ACUERDO, TPL_PROPOSICION, TPL_COMUNICACION, TPL_VARIOS}
+)
+_AGAIN_RE: Final = re.compile(r"\b(?:nuevamente|de nuevo|otra vez)\b")
 # Sections of interventions, where an election or an oath is declared (see _decisions).
 _DECIDING_TEMPLATES: Final = frozenset({TPL_DEBATE, TPL_VARIOS})
 # Words of a line after the closing that stays in it ("Así quedó convocada la plenaria, presidente.
@@ -3203,6 +3239,21 @@ def _in_place(previous: str | None) -> str:
     return previous if previous is not None and previous not in _NOT_IN_PLACE else TPL_DEBATE
 
 
+def _quorum_again(t: _Text, previous: str | None, next_point: bool) -> bool:
+    """Whether the quorum spoken of is verified again once the session is under way ("Siendo
+    las diez y cincuenta y ocho se reanuda la sesión. Señor secretario, sírvase verificar
+    nuevamente el quórum.", then "se encuentran en el recinto dieciocho honorables concejales,
+    hay quórum decisorio"): said while an item is considered, or said to be again (a recess
+    ended, "nuevamente") after the opening, with no member called by name nor a point
+    announced. It belongs where it happened, in the section it interrupts (_in_place): in the
+    roll call's zone, near the top of the acta, the session read as resumed before its agenda
+    was approved."""
+    if next_point or previous in {None, TPL_APERTURA, TPL_LLAMADO_LISTA}:
+        return False
+    again = previous in _MID_SESSION or _RECESS_RE.search(t.low) or _AGAIN_RE.search(t.low)
+    return bool(again) and not any(key in _llamado_data(t) for key in _ROLL_CALL_KEYS)
+
+
 # "mi voto negativo", "nuestro voto en contra": the speaker's own vote, spoken of.
 _OWN_VOTE_RE: Final = re.compile(r"\b(?:mi|nuestro|nuestra)\s+voto\b")
 
@@ -3258,6 +3309,8 @@ def _choose(t: _Text, previous: str | None, next_point: bool, attendance: bool) 
     if previous in _AGENDA_BEING_APPROVED and not next_point and _asks_agenda_change(t):
         return TPL_APROBACION_ORDEN_DIA, _CONF_SECTION
     hits = [(pos, i, tpl) for i, (tpl, rule) in enumerate(_SECTION_RULES) if (pos := rule(t)) is not None]
+    if hits and min(hits)[2] == TPL_LLAMADO_LISTA and _quorum_again(t, previous, next_point):
+        return _in_place(previous), _CONF_WEAK
     if hits:
         return min(hits)[2], _CONF_SECTION
     if _RECESS_RE.search(t.low) or attendance:
@@ -3359,6 +3412,8 @@ def _classify(
         data |= _decisions(t)
     if template in _VOTING_TEMPLATES and not _records_own_vote(t) and (vote := _vote(t)) is not None:
         data["votacion"] = vote
+    if _RECESS_RE.search(t.low) and (recess := _recess(t)):
+        data["receso"] = recess  # the times, as facts: the acta sums the recess up with them
     if _is_chair_conduct(t):
         # the chair's words, like a vote: never written in the mouth of a speaker given the
         # floor just before ("Tiene la palabra la concejala X." then "¿Lo aprueba la plenaria?")

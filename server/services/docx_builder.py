@@ -151,10 +151,15 @@ false or a mapping → Spanish words). True/false are written "sí"/"no".
                  {{ escrutinio }}." (each part when said).
   ``oath``       the oath declared in the block (``posesion``, its sentences as said);
                  ``"summary"`` default: "Posesión: {{ posesion }}".
+  ``recess``     the times of a recess (``receso``: ``inicio`` when the session was suspended,
+                 ``fin`` when it was resumed, each said in its own block), after the resumption
+                 (:func:`_recesses`); ``"summary"`` sees ``inicio`` and ``fin`` (each when
+                 said); default: "Receso: de 10:40 a. m. a 10:58 a. m." ("desde las…", "hasta
+                 las…" when one time alone was said).
 Their paragraphs (summary, agenda items, result lines) take the element's ``"role"`` (default as
-above). Like a vote's summary, an election's or an oath's line is written after the block's
-words and does not replace them (it is not a paragraph element, so the fallback still writes
-the text).
+above). Like a vote's summary, an election's, an oath's or a recess's line is written after the
+block's words and does not replace them (it is not a paragraph element, so the fallback still
+writes the text).
 
 :func:`check_templates` lists the problems of a templates object (unknown keys, roles or
 table kinds, Jinja2 syntax errors, unknown filters, private attributes such as
@@ -918,7 +923,7 @@ def _initials(author: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # Templates: tenant data that says how each template_id is written (see the module docstring)
 
-TABLE_KINDS = ("roll_call", "votes", "agenda", "election", "oath")
+TABLE_KINDS = ("roll_call", "votes", "agenda", "election", "oath", "recess")
 PARAGRAPH_ROLES = tuple(role for role in ROLES if role not in _ROLE_STYLE_TYPE)
 DEFAULT_TEMPLATE = "*"
 
@@ -929,6 +934,7 @@ _ELEMENT_KEYS = {
     "agenda": frozenset({"table", "role", "when", "requires", "text"}),
     "election": frozenset({"table", "role", "when", "requires", "summary"}),
     "oath": frozenset({"table", "role", "when", "requires", "summary"}),
+    "recess": frozenset({"table", "role", "when", "requires", "summary"}),
 }
 AGENDA_TEXT_MODES = ("around", "whole")
 _ROLL_CALL_LABELS = {
@@ -953,7 +959,12 @@ _DEFAULT_ELECTION = (
     "{{ ' Votación: ' ~ escrutinio ~ '.' if escrutinio }}"
 )
 _DEFAULT_OATH = "Posesión: {{ posesion }}"
-_RECORD_SUMMARIES = {"election": _DEFAULT_ELECTION, "oath": _DEFAULT_OATH}
+_DEFAULT_RECESS = (  # a time ends with its period ("10:58 a. m."): the line needs none of its own
+    "Receso: {% if inicio and fin %}de {{ inicio|hora }} a {{ fin|hora }}"
+    "{% elif inicio %}desde {{ inicio|hora(articulo=true) }}"
+    "{% else %}hasta {{ fin|hora(articulo=true) }}{% endif %}"
+)
+_RECORD_SUMMARIES = {"election": _DEFAULT_ELECTION, "oath": _DEFAULT_OATH, "recess": _DEFAULT_RECESS}
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 _ANNOUNCEMENT_LINE: dict[str, Any] = {
@@ -978,6 +989,7 @@ _ROLL_CALL_WHEN = "presentes or ausentes or excusados or tarde or retirados"
 _VOTES: dict[str, Any] = {"table": "votes", "role": "BODY"}
 _ELECTION: dict[str, Any] = {"table": "election", "role": "BODY"}
 _OATH: dict[str, Any] = {"table": "oath", "role": "BODY"}
+_RECESS: dict[str, Any] = {"table": "recess", "role": "BODY"}
 
 DEFAULT_TEMPLATES: Mapping[str, list[dict[str, Any]]] = {
     DEFAULT_TEMPLATE: [
@@ -989,8 +1001,9 @@ DEFAULT_TEMPLATES: Mapping[str, list[dict[str, Any]]] = {
         _VOTES,
         _ELECTION,
         _OATH,
+        _RECESS,
     ],
-    "TPL_LLAMADO_LISTA": [_SPEAKER_LINE, _TEXT_LINE, _ROLL_CALL, _QUORUM_LINE, _VOTES],
+    "TPL_LLAMADO_LISTA": [_SPEAKER_LINE, _TEXT_LINE, _ROLL_CALL, _QUORUM_LINE, _VOTES, _RECESS],
     "TPL_FIRMAS": [
         {
             "paragraph": (
@@ -1016,6 +1029,7 @@ DEFAULT_TEMPLATES: Mapping[str, list[dict[str, Any]]] = {
         {"table": "agenda", "text": "around", "when": "not orador or anuncio"},
         {"table": "agenda", "when": "orador and not anuncio"},
         _VOTES,
+        _RECESS,
     ],
 }
 """The built-in templates: the generic rendering, used for what a tenant does not define."""
@@ -1575,6 +1589,7 @@ class _Renderer:
     vote_plans: Mapping[int, _VotePlan] = field(default_factory=dict)
     election_plans: Mapping[int, _ElectionPlan] = field(default_factory=dict)
     roll_calls: Mapping[int, Mapping[str, list[Any]] | None] = field(default_factory=dict)
+    recesses: Mapping[int, Mapping[str, str]] = field(default_factory=dict)
     image_count: int = 0
     comments: list[_PendingComment] = field(default_factory=list)
 
@@ -1636,6 +1651,8 @@ class _Renderer:
                     wrote_any = self.record(container, element, summary_ctx, election.check) or wrote_any
             elif element.kind == "oath" and isinstance(data.get("posesion"), str):
                 wrote_any = self.record(container, element, ctx, None) or wrote_any
+            elif element.kind == "recess" and (recess := self.recesses.get(id(block))) is not None:
+                wrote_any = self.record(container, element, {**ctx, **recess}, None) or wrote_any
         if not wrote_paragraph and (text or not wrote_any):
             # the fallback: what was said is kept, where the block begins
             p = _add_paragraph(container, self.style(zone_role), text)
@@ -2684,6 +2701,33 @@ def _election_plans(by_zone: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[
     return plans
 
 
+def _recesses(blocks: Sequence[Mapping[str, Any]]) -> dict[int, dict[str, str]]:
+    """A recess is said over two blocks: the session suspended ("Siendo las diez y cuarenta…
+    se suspende la sesión.", ``receso.inicio``), then resumed ("…se reanuda la sesión.",
+    ``receso.fin``). The resumption's block gets the recess line with both times; a suspension
+    no resumption with a time follows gets it with its own ("Receso: desde las 10:40 a. m."),
+    as does a resumption none with a time came before. Paired in the session's order, across
+    zones: ``{id(block): {"inicio"?, "fin"?}}``. Derived when the document is built."""
+    plans: dict[int, dict[str, str]] = {}
+    pending: tuple[int, str] | None = None  # the suspension waiting for its resumption
+    for block in blocks:
+        data = block.get("structured_data")
+        recess = data.get("receso") if block.get("type") == "TEMPLATE" and isinstance(data, Mapping) else None
+        if block.get("deleted") or not isinstance(recess, Mapping):
+            continue
+        inicio, fin = (_as_text(recess.get(k)).strip() for k in ("inicio", "fin"))
+        if inicio and pending is not None:
+            plans[pending[0]] = {"inicio": pending[1]}  # suspended again: the first one stands alone
+        if inicio:
+            pending = (id(block), inicio)
+        if fin:
+            plans[id(block)] = {"fin": fin, **({"inicio": pending[1]} if pending else {})}
+            pending = None
+    if pending is not None:
+        plans[pending[0]] = {"inicio": pending[1]}
+    return plans
+
+
 def _validate_blocks(
     blocks: Sequence[Mapping[str, Any]], zone_names: set[str]
 ) -> dict[str, list[Mapping[str, Any]]]:
@@ -2770,6 +2814,7 @@ def build_docx(
         vote_plans=_vote_plans(by_zone),
         election_plans=_election_plans(by_zone),
         roll_calls=_roll_call_tables(attended),
+        recesses=_recesses(attended),
     )
     for zone in zones:
         geometry = _zone_geometry(body, zone.element)
