@@ -990,6 +990,16 @@ _VOTES: dict[str, Any] = {"table": "votes", "role": "BODY"}
 _ELECTION: dict[str, Any] = {"table": "election", "role": "BODY"}
 _OATH: dict[str, Any] = {"table": "oath", "role": "BODY"}
 _RECESS: dict[str, Any] = {"table": "recess", "role": "BODY"}
+# The signature line of a signer the session did not name: the office, and a blank for the name,
+# in the signatures the builder derives (they have no text: :func:`_signatures_of_the_session`).
+_UNNAMED_PRESIDENT: dict[str, Any] = {
+    "paragraph": "______________________________\nNombre: ____________________\nPresidente",
+    "when": "not presidente and not text",
+}
+_UNNAMED_SECRETARY: dict[str, Any] = {
+    "paragraph": "______________________________\nNombre: ____________________\nSecretario General",
+    "when": "not secretario and not text",
+}
 
 DEFAULT_TEMPLATES: Mapping[str, list[dict[str, Any]]] = {
     DEFAULT_TEMPLATE: [
@@ -1012,6 +1022,7 @@ DEFAULT_TEMPLATES: Mapping[str, list[dict[str, Any]]] = {
             ),
             "requires": ["presidente"],
         },
+        _UNNAMED_PRESIDENT,
         {
             "paragraph": (
                 "______________________________\n{{ secretario|nombre|upper }}\n"
@@ -1019,6 +1030,7 @@ DEFAULT_TEMPLATES: Mapping[str, list[dict[str, Any]]] = {
             ),
             "requires": ["secretario"],
         },
+        _UNNAMED_SECRETARY,
     ],
     "TPL_ORDEN_DIA": [
         _SPEAKER_LINE,
@@ -1993,7 +2005,7 @@ def _counted_result(totals: Mapping[str, int]) -> str:
     return "APROBADO" if totals["si"] > totals["no"] else "NEGADO"
 
 
-def _signatures_of_the_session(blocks: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+def _signatures_of_the_session(blocks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The acta is signed by its president and secretary: when no block was said for the
     signatures, the ones the session named, written by the tenant's TPL_FIRMAS. The ones the
     opening named (``preside``, ``secretario``, the secretary with the office as said,
@@ -2002,7 +2014,9 @@ def _signatures_of_the_session(blocks: Sequence[Mapping[str, Any]]) -> dict[str,
     ``eleccion``: "ha sido elegida presidenta… la concejala X"): then the one elected, with the
     office as said ("presidenta", "secretaria general"), who holds it when the acta is signed.
     Derived when the document is built, not stored: the blocks (and the content hash over them)
-    stay what was said and corrected."""
+    stay what was said and corrected. Signers it does not name are not made up: the block names
+    only the ones said, and its templates write the others' signature lines with the office and
+    a blank for the name (the block has no text, unlike a block said for the signatures)."""
     signers: dict[str, Any] = {}
     opened = False
     for block in blocks:
@@ -2024,8 +2038,6 @@ def _signatures_of_the_session(blocks: Sequence[Mapping[str, Any]]) -> dict[str,
                 signers |= {"presidente": elected, "presidente_cargo": words[0]}
             elif len(office) > 1 and office[0].startswith("secretari") and office[1] == "general":
                 signers |= {"secretario": elected, "secretario_cargo": " ".join(words[:2])}
-    if not signers:
-        return None
     return {
         "block_id": "signatures-of-the-session",
         "type": "TEMPLATE",
@@ -2798,8 +2810,8 @@ def build_docx(
     blocks = given_the_floor(blocks)
     attended = _with_arrivals(blocks)
     by_zone = _validate_blocks(attended, {zone.name for zone in zones})
-    if not by_zone.get(SIGNATURE_ZONE) and (signatures := _signatures_of_the_session(blocks)) is not None:
-        by_zone[SIGNATURE_ZONE] = [signatures]
+    if not by_zone.get(SIGNATURE_ZONE):
+        by_zone[SIGNATURE_ZONE] = [_signatures_of_the_session(blocks)]
 
     levels = {roles[role]: level for level, role in ((2, "HEADING_2"), (1, "HEADING_1")) if role in roles}
     meta = metadata or {}
