@@ -1083,17 +1083,30 @@ def test_a_grant_of_the_final_word_or_to_a_council_seat_names_its_speaker(text: 
             TPL_PROYECTO_ACUERDO,
             {"orador": "Sandra Mejía", "rol": "concejala"},
         ),
+        (
+            "Presidente, Harold Mosquera, como ponente. Acojo la inquietud de la concejala Ceballos y "
+            "radico en este momento una proposición modificatoria al artículo cuarto.",
+            TPL_PROYECTO_ACUERDO,
+            {"orador": "Harold Mosquera", "ponente": True},
+        ),
+        (
+            "Presidente, Luis Mora, citante del debate. Quiero empezar por las cifras.",
+            TPL_DEBATE,
+            {"orador": "Luis Mora", "citante": True},
+        ),
     ],
 )
 def test_a_speaker_who_names_themselves_is_the_speaker(
     text: str, previous: str, expected: dict[str, Any]
 ) -> None:
-    """A councillor who addresses the chair and says their own name, often with the party, is
-    the speaker, the words under their name, as said (they were written with no name)."""
+    """A councillor who addresses the chair and says their own name, often with the party or
+    the part they speak in ("como ponente"), is the speaker, the words under their name, as
+    said (they were written with no name)."""
     result = classify(text, previous_template_id=previous)
     assert result.template_id == previous
     got = result.structured_data
-    assert {k: got.get(k) for k in ("orador", "rol", "partido") if k in got} == expected
+    keys = ("orador", "rol", "partido", "ponente", "citante")
+    assert {k: got.get(k) for k in keys if k in got} == expected
     assert got["texto"] == text
 
 

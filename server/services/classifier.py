@@ -858,6 +858,12 @@ _SELF_NAME_END_RE: Final = re.compile(
     rf"(?:(?:del|de la|de)\s+)?)?(?:{_alt(_KNOWN_PARTIES)})\b)"
 )
 
+# The part the speaker says they speak in, after their name: "Presidente, Harold Mosquera, como
+# ponente. Acojo…", "…, Luis Mora, citante del debate."
+_SELF_NAMED_PART_RE: Final = re.compile(
+    rf",\s*(?:como\s+)?(?:(?:el|la)\s+)?(?:concejala?\s+)?{_PART}(?=\s*(?:[.;:,]|$)|\s+(?:del|de la)\s)"
+)
+
 
 def _self_named(t: _Text) -> dict[str, Any]:
     """The speaker who names themselves right after addressing the chair, {} if none: the name
@@ -873,15 +879,19 @@ def _self_named(t: _Text) -> dict[str, Any]:
     got = _take_name(t, filler.end() if filler else lead.end())
     if got is None or not got[0][:1].isupper() or len(got[0].split()) < 2:
         return {}
-    if not _SELF_NAME_END_RE.match(t.low, got[1]):
+    part = _SELF_NAMED_PART_RE.match(t.low, got[1])
+    if part is None and not _SELF_NAME_END_RE.match(t.low, got[1]):
         return {}
     if _PARTY_NAME_RE.fullmatch(_fold(got[0])) or _NOT_A_SPEAKER_RE.search(_fold(got[0])):
         return {}  # "Presidente, Centro Democrático: votamos no.", "Presidente, Santiago de Cali…"
+    named: dict[str, Any] = {"orador": got[0]}
     if _FEMININE_CUE_RE.search(said):  # "Presidente, la concejala Ana Ruiz, del Partido Verde."
-        return {"orador": got[0], "rol": "concejala"}
-    if _MASCULINE_CUE_RE.search(said):
-        return {"orador": got[0], "rol": "concejal"}
-    return {"orador": got[0]}
+        named["rol"] = "concejala"
+    elif _MASCULINE_CUE_RE.search(said):
+        named["rol"] = "concejal"
+    if part is not None:
+        named[part["part"]] = True  # "Presidente, Harold Mosquera, como ponente."
+    return named
 
 
 def _capitalised(name: str) -> str:
