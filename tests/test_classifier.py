@@ -1240,6 +1240,12 @@ def test_proyecto_number_and_year_in_words() -> None:
         ),
         ("proyecto de acuerdo número doce de dos mil veintiséis en segundo debate", "12", 2026),
         ("Se lee el proyecto de acuerdo No. cero doce de 2026.", "012", 2026),
+        (
+            "Segundo debate del proyecto de acuerdo ciento veintitrés de dos mil veinticinco, por medio del "
+            "cual se adopta la política de movilidad.",
+            "123",
+            2025,
+        ),
     ],
 )
 def test_a_bill_number_read_with_a_leading_zero_keeps_it(text: str, numero: str, anio: int) -> None:

@@ -539,7 +539,7 @@ def test_proyecto_de_acuerdo_sentence_and_vote() -> None:
         "Pedro Ruiz: sí; Eva Mora: abstención. Aprobado."
     )
     assert said(voted, "TPL_PROYECTO_ACUERDO") == [
-        "Proyecto de Acuerdo No. 045.",
+        voted,  # the bill under consideration named again: its words, not a second heading
         [
             ["Concejal", "Voto"],
             ["Ana Gómez", "Sí"],

@@ -2230,10 +2230,15 @@ def _spoken(t: _Text) -> dict[str, Any]:
     return _intervention_data(t) if _has_speaker(t) else {}
 
 
+# A bill's number: after "número", in digits, or in words where a number ends: read group by
+# group from a leading "cero" ("proyecto de acuerdo cero cuarenta y siete") or before the year ("…
+# ciento veintitrés de dos mil veinticinco"); "el proyecto dos veces aplazado" names none.
 _PROJECT_NUMBER_RE: Final = re.compile(
     r"\bproyecto(?:\s+de\s+acuerdo)?\s+(?:"
     rf"(?:numero|no\.?|n[°o]\.?|#)\s*(?P<n>{_NUM_PHRASE})"
-    r"|(?P<d>[0-9]{1,6}))\b"
+    r"|(?P<d>[0-9]{1,6})"
+    rf"|(?P<w>(?=cero\b){_NUM_PHRASE}|(?!(?:un|una|uno)\b){_NUM_PHRASE}"
+    r"(?=\s+de\s+(?:ano\s+)?(?:[0-9]{4}\b|dos\s+mil\b|mil\s+novecientos\b))))\b"
     rf"(?:\s*(?:de|del|-|/)\s*(?:ano\s+)?(?P<y>[0-9]{{4}}|{_NUM_PHRASE}))?"
 )
 _TITLE_START_RE: Final = re.compile(
@@ -2280,20 +2285,25 @@ def _reporters(t: _Text) -> list[Any]:
     return found
 
 
-def _proyecto_data(t: _Text) -> dict[str, Any]:
+def _proyecto_data(t: _Text, under_consideration: bool = False) -> dict[str, Any]:
+    """A bill's heading (number, year, title, debate, ponentes), who speaks, the part of it read.
+    ``under_consideration``: said while the bill is considered (after a block of its own, no new
+    point announced): its number without a title is the bill named again (the ponencia's
+    reference, its vote, "Aprobado en segundo debate el proyecto de acuerdo cero cuarenta y
+    siete…"), written as said, not a heading that would sum the words up."""
     data: dict[str, Any] = {}
-    if m := _PROJECT_NUMBER_RE.search(t.low):
-        group = "d" if m["d"] else "n"
-        if (said := _number_said(m[group])) is not None:
-            data["numero"] = said  # as written, keeping leading zeros: "012", "cero doce"
-        year = _parse_number(m["y"]) if m["y"] else None
-        if year is not None and 1900 <= year <= 2200:
-            data["anio"] = year
     if start := _TITLE_START_RE.search(t.low):
         begin = start.start() if start["por"] else start.end()
         end = _TITLE_END_RE.search(t.low, begin)
         if title := _slice(t, begin, end.start() if end else len(t.raw)):
             data["titulo"] = title
+    if (not under_consideration or "titulo" in data) and (m := _PROJECT_NUMBER_RE.search(t.low)):
+        group = "d" if m["d"] else "n" if m["n"] else "w"
+        if (said := _number_said(m[group])) is not None:
+            data["numero"] = said  # as written, keeping leading zeros: "012", "cero doce"
+        year = _parse_number(m["y"]) if m["y"] else None
+        if year is not None and 1900 <= year <= 2200:
+            data["anio"] = year
     if debate := _DEBATE_RE.search(t.low):
         data["debate"] = "primero" if debate["first"] else "segundo"
     if ("numero" in data or "titulo" in data) and (reporters := _reporters(t)):
@@ -3292,7 +3302,10 @@ def _classify(
     next_point = masked != low or _POINT_ANNOUNCED_RE.match(low) is not None
     arrivals, departures = _arrivals(t), _departures(t)
     template, confidence = _choose(t, previous, next_point, bool(arrivals or departures))
-    data = _EXTRACTORS[template](t)
+    if template == TPL_PROYECTO_ACUERDO:
+        data = _proyecto_data(t, under_consideration=previous == TPL_PROYECTO_ACUERDO and not next_point)
+    else:
+        data = _EXTRACTORS[template](t)
     if template in _DECIDING_TEMPLATES:
         data |= _decisions(t)
     if template in _VOTING_TEMPLATES and (vote := _vote(t)) is not None:
