@@ -1017,7 +1017,7 @@ _VOTE_RE: Final = re.compile(
     r"|\bse abstuv|\bse abstien|\bpor unanimidad\b|\bse (?:aprueba|aprueban|niega|niegan)\b"
     r"|\b(?:queda|quedo|ha sido|han sido|fue|fueron|ha quedado|resulta|resulto|es|son)\s+"
     r"(?:\w+\s+)?(?:aprobad|negad|rechazad|improbad)\w*"
-    r"|(?:^|[.!;:¡¿]\s*)(?:aprobad|negad|rechazad)[oa]s?\b"
+    r"|(?:^|[.!?;:¡¿]\s*)(?:aprobad|negad|rechazad)[oa]s?\b"  # "¿Lo aprueba la plenaria? Aprobado."
 )
 _APPROVAL_QUESTION_RE: Final = re.compile(
     r"\baprueba(?:n)?\b|\b(?:se somete|someto|sometemos|pongo|ponemos)\s+a\s+"
@@ -1055,6 +1055,12 @@ _PONENCIA_PROPOSAL_RE: Final = re.compile(
     r"\bproposicion\s+(?:final\b|con\s+(?:la\s+)?que\s+(?:termina|finaliza|concluye|culmina|cierra)\b)"
     r"[^.?!]{0,40}?\bponencia\b"
 )
+# A proposal amending the bill's text ("proposición modificatoria al artículo cuarto", "proposición
+# aditiva", "proposición de modificación"): the bill's, voted in it, not a proposición of its own.
+_AMENDMENT_RE: Final = re.compile(
+    r"\bproposici(?:on|ones)\s+(?:(?P<kind>modificatori|aditiv|sustitutiv|supresiv)[oa]s?\b"
+    r"|de\s+(?P<of>modificacion|adicion|sustitucion|supresion)\b|(?:al|del)\s+articulo\b)"
+)
 # What a vote is on, when it says so: the first one named wins (ties: list order). None is "the
 # proposal" ("la propuesta de la concejala…", "la propuesta de modificación"): the one made in the
 # item under consideration, else a proposición. An election (a dignitary of the board, the
@@ -1066,6 +1072,7 @@ _VOTE_SUBJECTS: Final[tuple[tuple[re.Pattern[str], str | None], ...]] = (
     (re.compile(r"\bactas?\b"), TPL_APROBACION_ACTAS),
     (_PONENCIA_PROPOSAL_RE, TPL_PROYECTO_ACUERDO),
     (re.compile(r"\bproyectos?\b|\bponencia\b|\barticulado\b"), TPL_PROYECTO_ACUERDO),
+    (_AMENDMENT_RE, TPL_PROYECTO_ACUERDO),
     (re.compile(r"\bproposici(?:on|ones)\b"), TPL_PROPOSICION),
     (re.compile(r"\bpropuestas?\b"), None),
     # a count for candidates is an election's too: blank votes, the scrutiny ("por la concejala
@@ -1211,7 +1218,7 @@ def _vote(t: _Text) -> dict[str, Any] | None:
     if not any(counts.values()) and not votes:
         # Nothing counted: the count the result is said with ("aprobado por los diecinueve
         # concejales presentes"), else none at all; a zero would be a figure nobody said.
-        counts = _unanimous_count(said, result)
+        counts = _unanimous_count(said, result) or _approved_with(said, result)
     vote: dict[str, Any] = {
         **counts,
         "resultado": result,
@@ -1219,6 +1226,12 @@ def _vote(t: _Text) -> dict[str, Any] | None:
     }
     if result == "empate" and _REPEAT_RE.search(said):
         vote["repetir"] = True  # "…la votación se repetirá en la próxima sesión"
+    if articles := _voted_articles(said):
+        vote["articulos"] = articles  # "Han sido aprobados los artículos primero, segundo…"
+    if result in ("aprobado", "negado") and (stage := _STAGE_RESULT_RE.search(said)):
+        vote["debate"] = "primero" if stage["first"] else "segundo"  # "Aprobado en segundo debate…"
+    if result == "aprobado" and _SANCTION_RE.search(said):
+        vote["sancion"] = True  # "…Pase a sanción del señor alcalde."
     if votes:  # only when members are named: an empty list would render an empty table
         vote["votos"] = votes
     return vote
@@ -1244,6 +1257,89 @@ def _unanimous_count(said: str, result: str | None) -> dict[str, int]:
     if side is None or value is None or not 0 < value <= 10_000:
         return {}
     return {"si": 0, "no": 0, "abstencion": 0, side: value}
+
+
+# An approval said with its votes and no side: "Aprobado el artículo cuarto…, con dieciocho
+# votos" (the votes it was approved with are the sí; a side said is _tally's).
+_APPROVED_WITH_RE: Final = re.compile(rf"\bcon\s+(?P<n>{_NUM_PHRASE})\s+votos\b")
+
+
+def _approved_with(said: str, result: str | None) -> dict[str, int]:
+    """sí as the votes an approval is said with ("aprobado…, con dieciocho votos"), the other
+    sides none; {} for another result ("negado con cinco votos" does not say whose) or none."""
+    m = _APPROVED_WITH_RE.search(said) if result == "aprobado" else None
+    value = _parse_number(m["n"]) if m else None
+    if value is None or not 0 < value <= 10_000:
+        return {}
+    return {"si": value, "no": 0, "abstencion": 0}
+
+
+# The stage a bill's vote decides ("Aprobado en segundo debate el proyecto…") and the bill sent on
+# to the mayor ("Pase a sanción del señor alcalde."): the bill's final result, with its vote.
+_STAGE_RESULT_RE: Final = re.compile(
+    r"\b(?:aprobad|negad|rechazad|improbad)[oa]s?\s+en\s+(?:el\s+)?"
+    r"(?:(?P<first>primer|primero|1er)|segundo|2do)\s+debate\b"
+)
+_SANCTION_RE: Final = re.compile(
+    r"\b(?:pase|pasa|pasara|pasar|remitase|remite|enviese|envia|enviara)\s+(?:a|para)\s+(?:la\s+)?sancion\b"
+)
+
+# The bill's articles named: "los artículos primero, segundo y octavo", "el artículo cuarto",
+# "artículos 1, 2 y 3". One of another norm ("el artículo trescientos trece de la Constitución",
+# "el artículo 23 del reglamento") is not the bill's.
+_ARTICLES_RE: Final = re.compile(r"\barticulos?\s+")
+_OTHER_NORM_RE: Final = re.compile(
+    r"\s*,?\s*(?:de|del)\s+(?:la\s+|el\s+)?(?:constitucion|ley|reglamento|decreto|codigo|resolucion"
+    r"|acuerdo|estatuto|carta)\b"
+)
+_ARTICLE_JOINERS: Final = frozenset({",", "y", "e"})
+_MAX_ARTICLE_TOKENS: Final = 60  # a list's words looked at (bounds the work on long text)
+_MAX_ARTICLE_MENTIONS: Final = 8
+
+
+def _articles_listed(low: str, start: int) -> tuple[list[int], int]:
+    """The articles listed from start, as ordinals or as numbers, never mixed ("primero,
+    segundo y octavo" [1, 2, 8], "1, 2 y 3", "décimo primero" [11]), and where the list ends;
+    a number of votes ("…cuarto, dieciocho votos") ends it."""
+    found = list(itertools.islice(_NUM_TOKEN_RE.finditer(low, start), _MAX_ARTICLE_TOKENS))
+    words = [m.group(0) for m in found]
+    out: list[int] = []
+    i, end, ordinals = 0, start, None
+    while i < len(words):
+        pair = " ".join(words[i : i + 2]) if i + 1 < len(words) else ""
+        if ordinals is not False and (pair in _ORDINALS or words[i] in _ORDINALS):
+            value, j = (_ORDINALS[pair], i + 2) if pair in _ORDINALS else (_ORDINALS[words[i]], i + 1)
+            ordinals = True
+        elif ordinals is not True and (parsed := _number_at(words, i)) is not None and parsed[0] > 0:
+            value, j = parsed
+            if j < len(words) and words[j] in ("voto", "votos"):
+                break
+            ordinals = False
+        else:
+            break
+        out.append(value)
+        end, i = found[j - 1].end(), j
+        if i < len(words) and words[i] in _ARTICLE_JOINERS:
+            i += 1
+            continue
+        break
+    return out, end
+
+
+def _voted_articles(said: str) -> list[int]:
+    """The bill's articles a vote is on, as its statements name them ("Han sido aprobados los
+    artículos primero, segundo…", "el artículo séptimo ha sido negado"); [] when none, when
+    they name different ones, or when some are approved and some negated ("aprobados los
+    artículos primero y segundo; el artículo tercero fue negado"): one result cannot sum them up."""
+    lists: list[list[int]] = []
+    for m in itertools.islice(_ARTICLES_RE.finditer(said), _MAX_ARTICLE_MENTIONS):
+        if listed := _bills_articles(said, m.end()):
+            lists.append(listed)
+    if not lists or any(other != lists[0] for other in lists):
+        return []
+    if _NEGATED_RE.search(said) and _APPROVED_RE.search(_NEGATED_RE.sub(" ", said)):
+        return []
+    return lists[0]
 
 
 def _items_tally(votes: list[dict[str, str]]) -> dict[str, int]:
@@ -2329,7 +2425,50 @@ def _proyecto_data(t: _Text, under_consideration: bool = False) -> dict[str, Any
         data.update(named, texto=t.raw)
         if party := _party(t):
             data["partido"] = party
+    if "orador" not in data:
+        data |= _bill_part(t)
     return data
+
+
+# A part of the bill read out at the start of an utterance: an article ("Artículo séptimo.
+# Facúltese al alcalde…", "Artículo noveno, vigencia."), the title or the preamble ("Título del
+# proyecto: por medio del cual…").
+_BILL_PART_RE: Final = re.compile(
+    r"^\W*(?:(?:el|la)\s+)?(?:(?P<art>articulos?\s+)(?=(?:unico|[0-9]|"
+    rf"{_alt(_ORDINALS)}|{_NUM_WORD_ALT})\b)|titulo\b|preambulo\b)"
+)
+_AMENDMENT_KINDS: Final[dict[str, str]] = {
+    "modificatori": "modificatoria", "modificacion": "modificatoria", "aditiv": "aditiva",
+    "adicion": "aditiva", "sustitutiv": "sustitutiva", "sustitucion": "sustitutiva",
+    "supresiv": "supresiva", "supresion": "supresiva",
+}  # fmt: skip
+
+
+def _bill_part(t: _Text) -> dict[str, Any]:
+    """The part of the bill the utterance reads or amends: the articles read at its start
+    (``articulos``: "Artículo séptimo. Facúltese…" [7]), and a proposal amending them presented
+    ("Artículo cuarto. Tiene proposición modificatoria presentada por el concejal Harold
+    Mosquera…": ``proposicion`` "modificatoria", its ``autores``, the article it amends); {}
+    when it reads none."""
+    out: dict[str, Any] = {}
+    read = _BILL_PART_RE.match(t.low)
+    articles = _bills_articles(t.low, read.end()) if read and read["art"] else []
+    amendment = _AMENDMENT_RE.search(t.low)
+    if amendment is not None and (authors := _authors(t)[0]):
+        if kind := amendment["kind"] or amendment["of"]:
+            out["proposicion"] = _AMENDMENT_KINDS[kind]
+        out["autores"] = authors
+        if not articles and (named := _ARTICLES_RE.search(t.low, amendment.start())):
+            articles = _bills_articles(t.low, named.end())
+    if articles:
+        out["articulos"] = articles
+    return out
+
+
+def _bills_articles(low: str, start: int) -> list[int]:
+    """The articles listed from start, [] when they are another norm's."""
+    listed, end = _articles_listed(low, start)
+    return [] if _OTHER_NORM_RE.match(low, end) else listed
 
 
 _AUTHORS_RE: Final = re.compile(
@@ -3166,6 +3305,14 @@ def _in_place(previous: str | None) -> str:
     return previous if previous is not None and previous not in _NOT_IN_PLACE else TPL_DEBATE
 
 
+def _reads_the_bill(t: _Text) -> bool:
+    """Whether the utterance reads the bill's text (an article, the title, the preamble: "Artículo
+    séptimo. Facúltese al alcalde…", "Título del proyecto: …") or a proposal amending it ("Artículo
+    cuarto. Tiene proposición modificatoria presentada por…"): said while the bill is considered,
+    it is the bill's, with the votes on it, not a proposición of its own nor an item unknown."""
+    return _BILL_PART_RE.match(t.low) is not None or _AMENDMENT_RE.search(t.low) is not None
+
+
 def _next_point_only(t: _Text) -> bool:
     """Whether the utterance says no more than "siguiente punto" (to the secretary, politely):
     the item taken up is named in the next one."""
@@ -3205,6 +3352,8 @@ def _choose(t: _Text, previous: str | None, next_point: bool, attendance: bool) 
         return _vote_template(t, previous)
     if previous in _AGENDA_BEING_APPROVED and not next_point and _asks_agenda_change(t):
         return TPL_APROBACION_ORDEN_DIA, _CONF_SECTION
+    if previous == TPL_PROYECTO_ACUERDO and not next_point and _reads_the_bill(t):
+        return TPL_PROYECTO_ACUERDO, _CONF_SECTION
     hits = [(pos, i, tpl) for i, (tpl, rule) in enumerate(_SECTION_RULES) if (pos := rule(t)) is not None]
     if hits:
         return min(hits)[2], _CONF_SECTION

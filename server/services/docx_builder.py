@@ -943,9 +943,13 @@ _ROLL_CALL_LABELS = {
 _VOTE_LABELS = {"si": "Sí", "no": "No", "abstencion": "Abstención"}
 _DEFAULT_HEADERS = {"roll_call": ("Concejal", "Estado"), "votes": ("Concejal", "Voto")}
 _DEFAULT_SUMMARY = (
+    "{% if si or no or abstencion or declarado %}"
+    "{{ ('Artículos ' if articulos|length > 1 else 'Artículo ') ~ articulos|lista ~ '. ' if articulos }}"
     "{% if si or no or abstencion %}Votos por el sí: {{ si }}. Votos por el no: {{ no }}. "
-    "Abstenciones: {{ abstencion }}. Resultado: {{ resultado }}{{ '; se repetirá la votación' if repetir }}."
-    "{% elif declarado %}Resultado: {{ declarado }}{{ '; se repetirá la votación' if repetir }}.{% endif %}"
+    "Abstenciones: {{ abstencion }}. Resultado: {{ resultado }}"
+    "{% else %}Resultado: {{ declarado }}{% endif %}"
+    "{{ (' en ' ~ ('primer' if debate == 'primero' else debate) ~ ' debate' if debate)"
+    " ~ '; pasa a sanción del alcalde' if sancion }}{{ '; se repetirá la votación' if repetir }}.{% endif %}"
 )
 _DEFAULT_ELECTION = (
     "Resultado: {{ elegido }}, {{ participio }}{{ ' ' ~ cargo if cargo }}{{ ' (resolución No. ' ~ resolucion"
@@ -1755,6 +1759,7 @@ class _Renderer:
                 "total": sum(totals.values()),
                 "resultado": result,
                 "repetir": votacion.get("repetir") is True,
+                **{key: votacion[key] for key in VOTE_FACTS if votacion.get(key)},
             }
             if declared:
                 summary_ctx["declarado"] = declared
@@ -2435,6 +2440,7 @@ class _OpenVote:
     result: str = ""
     nominal: bool = False
     repeat: bool = False  # the vote is to be taken again ("se repetirá la votación")
+    said_of: dict[str, Any] = field(default_factory=dict)  # what it decides (:data:`VOTE_FACTS`)
 
     def accepts(self, votacion: Mapping[str, Any]) -> bool:
         """Does this vote go on in ``votacion``? A second list, any list or totals after the
@@ -2450,6 +2456,9 @@ class _OpenVote:
             return False  # a second list, or a list after the result was declared
         if self.result and (said is not None or listed is not None or (result and result != self.result)):
             return False  # the vote was over: this is another one ("Aprobada." alone echoes it)
+        articles = votacion.get("articulos")
+        if articles and self.said_of.get("articulos") and articles != self.said_of["articulos"]:
+            return False  # another article's vote ("Aprobado el artículo noveno." after the eighth's)
         if listed is None and said is not None:
             earlier = self.declared
             if earlier is None and self.listed is None:
@@ -2479,6 +2488,9 @@ class _OpenVote:
         self.result = _as_text(votacion.get("resultado")).strip().upper() or self.result
         self.nominal = self.nominal or votacion.get("nominal") is True
         self.repeat = self.repeat or votacion.get("repetir") is True
+        for key in VOTE_FACTS:
+            if votacion.get(key) and key not in self.said_of:
+                self.said_of[key] = votacion[key]
         self.blocks.append(block)
 
     def plans(self) -> dict[int, _VotePlan]:
@@ -2492,6 +2504,7 @@ class _OpenVote:
         whole.update(resultado=self.result.lower() or None, nominal=self.nominal)
         if self.repeat:
             whole["repetir"] = True
+        whole.update(self.said_of)
         check = None
         said = self.declared or self.list_totals
         if self.listed is not None and said is not None and said != self.listed:
@@ -2502,6 +2515,12 @@ class _OpenVote:
         plans = {id(block): _VotePlan(None) for block in self.blocks[:-1]}
         plans[id(self.blocks[-1])] = _VotePlan(whole, check)
         return plans
+
+
+VOTE_FACTS = ("articulos", "debate", "sancion")
+"""What a vote's blocks say it decides, which its summary writes (first said wins): the bill's
+articles voted (``articulos``), the debate its result closes and the bill sent to the mayor
+for sanction (``debate``, ``sancion``: "Aprobado en segundo debate… Pase a sanción…")."""
 
 
 def _said_totals(totals: _Totals) -> str:
