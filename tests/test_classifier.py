@@ -516,8 +516,57 @@ def test_excused_members_take_no_place_and_no_one_elses_cue(text: str, excused: 
 
 
 @pytest.mark.parametrize(
+    ("text", "excused"),
+    [
+        (
+            "Informo a la plenaria que la concejala electa Rosa Elvira Perea envió excusa por escrito por "
+            "incapacidad médica de cinco días, por una cirugía programada. Del concejal Andrés Felipe Zúñiga "
+            "no se ha recibido excusa.",
+            [
+                {
+                    "nombre": "Rosa Elvira Perea",
+                    "motivo": "incapacidad médica de cinco días",
+                    "rol": "concejala",
+                }
+            ],
+        ),
+        (
+            "El concejal electo Luis Mora allegó excusa por calamidad doméstica.",
+            [{"nombre": "Luis Mora", "motivo": "calamidad doméstica"}],
+        ),
+        ("Han enviado su excusa los concejales Ana Ruiz y Luis Mora.", ["Ana Ruiz", "Luis Mora"]),
+    ],
+)
+def test_an_excuse_sent_after_the_roll_call_is_the_roll_call_s(text: str, excused: list[Any]) -> None:
+    """An excuse said sent ("envió excusa por escrito por…") after the roll call goes to the
+    roll call, so the acta's table shows the member excused, with the reason (it went to the
+    debate, and the table kept her absent); "electa" between the role and the name is not part
+    of the name, nor is "por escrito" the reason."""
+    result = classify(text, previous_template_id=TPL_LLAMADO_LISTA)
+    assert result.template_id == TPL_LLAMADO_LISTA
+    assert result.structured_data["excusados"] == excused
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "No presentó excusa el concejal Luis Mora, presidente.",
+        "Secretario, no han enviado excusa los concejales Ana Ruiz y Luis Mora.",
+    ],
+)
+def test_an_excuse_not_sent_excuses_nobody(text: str) -> None:
+    """Guard: "no presentó excusa el concejal X" says X is not excused (X was listed excused)."""
+    assert "excusados" not in data(text, TPL_LLAMADO_LISTA)
+
+
+@pytest.mark.parametrize(
     ("text", "arrivals"),
     [
+        (
+            "Dejo constancia, señor presidente, de que siendo las diez y doce de la mañana ingresó al "
+            "recinto el concejal electo Andrés Felipe Zúñiga.",
+            [{"nombre": "Andrés Felipe Zúñiga", "hora": "10:12"}],
+        ),
         (
             "Señor presidente, se deja constancia de que el concejal Harold Cuero Valencia se hizo presente "
             "en el recinto a las nueve y cuarenta de la mañana.",

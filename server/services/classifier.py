@@ -507,7 +507,8 @@ _PERSON_FILLER_RE: Final = re.compile(
     r"\s*(?:(?:a la|a los|a las|al|a|de la|de los|del|el|la|los|las)\s+)?"
     r"(?:(?:senor|senora|senores|senoras|honorable|honorables|h\.)\s+)?"
     r"(?:(?:concejal|concejala|concejales|concejalas|presidente|presidenta|vicepresidente"
-    rf"|vicepresidenta|secretario|secretaria|general|{_TITLES})\b\.?\s*){{0,6}}"
+    rf"|vicepresidenta|secretario|secretaria|general|electo|electa|electos|electas|{_TITLES})\b\.?\s*)"
+    r"{0,6}"
     r"(?:(?:del|de la)\s+(?:honorable\s+)?(?:concejo|corporacion)(?:\s+(?:municipal|distrital))?"
     r"(?:\s+de\s+[^\W\d_]+)?\s*,?\s*)?"
 )
@@ -1636,7 +1637,11 @@ _ABSENT_RE: Final = re.compile(
     r"|no\s+se\s+hicieron\s+presentes|faltaron|no\s+se\s+(?:ha\s+|han\s+|habia\s+|habian\s+)?conectad[oa]\w*"
     r"|no\s+(?:se\s+encuentran?|estan?)\s+(?:presentes?|conectad[oa]s?))\b\s*[:,]?"
 )
-_EXCUSE_VERB: Final = r"(?:present|envi|allego|allegaron|radic|remiti)\w*\s+(?:(?:su|sus|una|la)\s+)?excusas?"
+# An excuse sent ("envió excusa por escrito", "presentaron su excusa"); "no envió excusa" is none.
+_EXCUSE_VERB: Final = (
+    r"(?<!\bno )(?<!\bno ha )(?<!\bno han )(?:present|envi|allego|allegaron|radic|remiti)\w*\s+"
+    r"(?:(?:su|sus|una|la)\s+)?excusas?"
+)
 _EXCUSED_RE: Final = re.compile(
     rf"\b(?:con\s+excusa|se\s+excus\w*|excusad[oa]s?(?!\s+(?:de|del|para)\s)|{_EXCUSE_VERB})\b\s*[:,]?"
 )
@@ -1681,7 +1686,10 @@ def _people_after(regex: re.Pattern[str], t: _Text) -> list[str]:
     return names
 
 
-_REASON_RE: Final = re.compile(r"\s*,?\s*(?:por|debido a|a causa de|con motivo de)\s+")
+# "excusa por escrito por incapacidad médica": "por escrito" is how it was sent, not the reason.
+_REASON_RE: Final = re.compile(
+    r"\s*,?\s*(?:por\s+escrito\s*,?\s*)?(?:por|debido a|a causa de|con motivo de)\s+(?!escrito\b)"
+)
 _REASON_END_RE: Final = re.compile(
     r"[,;:.!?()]|\s(?:y|e)\s+(?=(?:el|la|los|las)\s|(?:honorables?|senor\w*|concejal\w*)\b)"
 )
@@ -2860,7 +2868,7 @@ _LLAMADO_RE: Final = re.compile(
     r"\bllamad[oa] a lista|\bllam\w* (?:a )?lista\b|\blista de asistencia|\bverific\w* (?:el |del )?"
     r"quorum|\b(?:contest|respond)\w* (?:a |al )?(?:lista|llamado)|\bse excus\w*"
     r"|(?<!habiendo )(?<!existiendo )(?<!con )(?<!verificado el )\bquorum\b"
-    r"|\bcon excusa\b|\bno contest\w*|\bpresent(?:aron|o|a|an)\s+(?:su\s+|sus\s+)?excusas?\b"
+    rf"|\bcon excusa\b|\bno contest\w*|\b{_EXCUSE_VERB}\b"
     r"|\bexcusad[oa]s?\b(?!\s+(?:de|del|para)\s)"  # not "excusado de votar"
 )
 _VARIOS_RE: Final = re.compile(
