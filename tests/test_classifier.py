@@ -516,8 +516,57 @@ def test_excused_members_take_no_place_and_no_one_elses_cue(text: str, excused: 
 
 
 @pytest.mark.parametrize(
+    ("text", "excused"),
+    [
+        (
+            "Informo a la plenaria que la concejala electa Rosa Elvira Perea envió excusa por escrito por "
+            "incapacidad médica de cinco días, por una cirugía programada. Del concejal Andrés Felipe Zúñiga "
+            "no se ha recibido excusa.",
+            [
+                {
+                    "nombre": "Rosa Elvira Perea",
+                    "motivo": "incapacidad médica de cinco días",
+                    "rol": "concejala",
+                }
+            ],
+        ),
+        (
+            "El concejal electo Luis Mora allegó excusa por calamidad doméstica.",
+            [{"nombre": "Luis Mora", "motivo": "calamidad doméstica"}],
+        ),
+        ("Han enviado su excusa los concejales Ana Ruiz y Luis Mora.", ["Ana Ruiz", "Luis Mora"]),
+    ],
+)
+def test_an_excuse_sent_after_the_roll_call_is_the_roll_call_s(text: str, excused: list[Any]) -> None:
+    """An excuse said sent ("envió excusa por escrito por…") after the roll call goes to the
+    roll call, so the acta's table shows the member excused, with the reason (it went to the
+    debate, and the table kept her absent); "electa" between the role and the name is not part
+    of the name, nor is "por escrito" the reason."""
+    result = classify(text, previous_template_id=TPL_LLAMADO_LISTA)
+    assert result.template_id == TPL_LLAMADO_LISTA
+    assert result.structured_data["excusados"] == excused
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "No presentó excusa el concejal Luis Mora, presidente.",
+        "Secretario, no han enviado excusa los concejales Ana Ruiz y Luis Mora.",
+    ],
+)
+def test_an_excuse_not_sent_excuses_nobody(text: str) -> None:
+    """Guard: "no presentó excusa el concejal X" says X is not excused (X was listed excused)."""
+    assert "excusados" not in data(text, TPL_LLAMADO_LISTA)
+
+
+@pytest.mark.parametrize(
     ("text", "arrivals"),
     [
+        (
+            "Dejo constancia, señor presidente, de que siendo las diez y doce de la mañana ingresó al "
+            "recinto el concejal electo Andrés Felipe Zúñiga.",
+            [{"nombre": "Andrés Felipe Zúñiga", "hora": "10:12"}],
+        ),
         (
             "Señor presidente, se deja constancia de que el concejal Harold Cuero Valencia se hizo presente "
             "en el recinto a las nueve y cuarenta de la mañana.",
@@ -687,13 +736,28 @@ def test_debate_official_keeps_the_office() -> None:
             "secretaria de educacion",
         ),
         ("Tiene la palabra la personera distrital, doctora Eva Paz.", "Eva Paz", "personero", None),
+        (
+            "segundo punto instalacion del concejo. tiene la palabra el señor delegado del alcalde doctor "
+            "alvaro jose benitez",
+            "Alvaro Jose Benitez",
+            "funcionario",
+            "delegado del alcalde",
+        ),
+        (
+            "Tiene la palabra la directora de la Personería, doctora Ana Ruiz.",
+            "Ana Ruiz",
+            "funcionario",
+            "directora de la Personería",
+        ),
     ],
 )
 def test_official_given_the_floor_after_the_office_is_named(
     text: str, orador: str, rol: str, cargo: str | None
 ) -> None:
     """The office first, then the name after a comma ("la secretaria de Movilidad, doctora Ana
-    Ruiz"): the name, without the title, is the orador, so the next utterance can carry it."""
+    Ruiz"): the name, without the title, is the orador, so the next utterance can carry it. The
+    mayor's delegate is an office said whole, the name after it (the orador was "Delegado"), and
+    an office's article is the office's ("Personería" was the directora's name)."""
     got = data(text, TPL_DEBATE)
     assert (got.get("orador"), got.get("rol"), got.get("cargo"), got.get("anuncio")) == (
         orador,
@@ -1083,13 +1147,39 @@ def test_a_grant_of_the_final_word_or_to_a_council_seat_names_its_speaker(text: 
             TPL_PROYECTO_ACUERDO,
             {"orador": "Sandra Mejía", "rol": "concejala"},
         ),
+        (
+            "Presidente, Carlos Andrés Mejía, Centro Democrático. Las bancadas del Centro Democrático, "
+            "el Partido Liberal, el Partido Conservador y el Partido de la U postulamos a la honorable "
+            "concejala Ana María Velasco, del Partido Liberal.",
+            TPL_DEBATE,
+            {"orador": "Carlos Andrés Mejía", "partido": "Centro Democrático"},
+        ),
+        (
+            "Presidente, Rodrigo Zapata, de Cambio Radical. No estoy de acuerdo con el Partido Liberal.",
+            TPL_PROYECTO_ACUERDO,
+            {"orador": "Rodrigo Zapata", "partido": "Cambio Radical"},
+        ),
+        (
+            "Gracias, presidenta. Habla Carlos Andrés Mejía, vocero del Centro Democrático. Nuestra "
+            "bancada acompañará a la administración en seguridad, pero exigiremos resultados medibles.",
+            TPL_DEBATE,
+            {"orador": "Carlos Andrés Mejía", "rol": "concejal", "partido": "Centro Democrático"},
+        ),
+        (
+            "Gracias, presidente. Eva Paz, vocera de la bancada del Partido Verde. Votaremos el proyecto.",
+            TPL_PROYECTO_ACUERDO,
+            {"orador": "Eva Paz", "rol": "concejala", "partido": "Partido Verde"},
+        ),
     ],
 )
 def test_a_speaker_who_names_themselves_is_the_speaker(
     text: str, previous: str, expected: dict[str, Any]
 ) -> None:
     """A councillor who addresses the chair and says their own name, often with the party, is
-    the speaker, the words under their name, as said (they were written with no name)."""
+    the speaker, the words under their name, as said (they were written with no name). The
+    party said right after the name is theirs, not one the speech names later (the nominee's
+    "del Partido Liberal" was written as the speaker's), and a party's spokesperson
+    ("vocero del Centro Democrático") is a councillor (was no speaker)."""
     result = classify(text, previous_template_id=previous)
     assert result.template_id == previous
     got = result.structured_data

@@ -1340,6 +1340,46 @@ def test_words_naming_the_speaker_the_grant_named_keep_what_it_said_of_her() -> 
     assert _speakers(grant, vote)["vote"] == {"orador": "Ana María Ruiz"}
 
 
+def test_a_speaker_heard_without_accents_is_spelled_as_the_session_said_the_name() -> None:
+    """The mayor's delegate introduces himself ("Mi nombre es Álvaro José Benítez…") and is later
+    given the floor in speech without accents ("…doctor alvaro jose benitez"): his words are
+    written under the name as the session spelled it (they were "ALVARO JOSE BENITEZ (delegado
+    del alcalde)"), as is a member heard so who was called in the roll call. Accents are never
+    made up: a name said nowhere else, said with accents of its own, or matching two spellings
+    stays as heard; the stored blocks stay as said."""
+    opening = _block(
+        "open", "HEADER_ZONE", template_id="TPL_APERTURA", structured_data={"delegado": "Álvaro José Benítez"}
+    )
+    grant = _said("grant", orador="Alvaro Jose Benitez", rol="funcionario", cargo="delegado del alcalde")
+    grant["structured_data"]["anuncio"] = True
+    words = _said("words", texto="Gracias, presidente.")
+    out = _build([opening, grant, words], templates=CALI_TEMPLATES)
+    assert _text(_paragraphs(_zone(out, "ZONE_DEBATE"))[-1]) == (
+        "ÁLVARO JOSÉ BENÍTEZ (delegado del alcalde): Gracias, presidente."
+    )
+    assert grant["structured_data"]["orador"] == "Alvaro Jose Benitez"
+    roll = _block(
+        "roll",
+        "ZONE_ROLLCALL",
+        template_id="TPL_LLAMADO_LISTA",
+        structured_data={"presentes": ["Julián Peña"]},
+    )
+    member = _said("member", orador="Julian Pena", texto="Gracias.")
+    assert _text(_paragraphs(_zone(_build([roll, member]), "ZONE_DEBATE"))[-1]) == "JULIÁN PEÑA: Gracias."
+    twice = _block(
+        "roll",
+        "ZONE_ROLLCALL",
+        template_id="TPL_LLAMADO_LISTA",
+        structured_data={"presentes": ["Julián Peña", "Julian Peña"]},
+    )
+    for blocks, said in (
+        ([member], "JULIAN PENA"),
+        ([twice, member], "JULIAN PENA"),
+        ([roll, _said("member", orador="Julián Pena", texto="Gracias.")], "JULIÁN PENA"),
+    ):
+        assert _text(_paragraphs(_zone(_build(blocks), "ZONE_DEBATE"))[-1]) == f"{said}: Gracias."
+
+
 def test_a_speaker_stored_by_the_old_carry_is_derived_again() -> None:
     """Blocks of sessions opened before the speaker was derived carry it in their data
     (``orador_por_anuncio``): it follows the grant before them now, and without one it is gone."""

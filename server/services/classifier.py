@@ -507,7 +507,8 @@ _PERSON_FILLER_RE: Final = re.compile(
     r"\s*(?:(?:a la|a los|a las|al|a|de la|de los|del|el|la|los|las)\s+)?"
     r"(?:(?:senor|senora|senores|senoras|honorable|honorables|h\.)\s+)?"
     r"(?:(?:concejal|concejala|concejales|concejalas|presidente|presidenta|vicepresidente"
-    rf"|vicepresidenta|secretario|secretaria|general|{_TITLES})\b\.?\s*){{0,6}}"
+    rf"|vicepresidenta|secretario|secretaria|general|electo|electa|electos|electas|{_TITLES})\b\.?\s*)"
+    r"{0,6}"
     r"(?:(?:del|de la)\s+(?:honorable\s+)?(?:concejo|corporacion)(?:\s+(?:municipal|distrital))?"
     r"(?:\s+de\s+[^\W\d_]+)?\s*,?\s*)?"
 )
@@ -593,8 +594,15 @@ _ROLE_RE: Final = re.compile(
     r"(?P<role>concejala|concejal|subsecretari[oa]|secretari[oa]|personer[oa]|alcaldesa|alcalde"
     r"|ciudadan[oa]|funcionari[oa]|vicepresident[ea]|president[ea]|contralora?|directora?"
     r"|gerente|jef[ea]|veedora?|lideresa|lider|representante|edil(?:esa)?|asesora?"
-    r"|comandante|inspectora?)\b(?:\s+(?:municipal|distrital|delegad[oa]))?"
+    r"|comandante|inspectora?|delegad[oa])\b(?:\s+(?:municipal|distrital|delegad[oa]))?"
 )
+# The mayor's (or the governor's) delegate, an office said whole: "el señor delegado del alcalde
+# doctor Álvaro Benítez", "la delegada de la señora gobernadora".
+_DELEGATE_OFFICE: Final = (
+    r"delegad[oa]\s+(?:del|de\s+la)\s+(?:(?:senor|senora)\s+)?(?:alcalde|alcaldesa|gobernador"
+    r"|gobernadora)\b(?:\s+(?:distrital|municipal|departamental))?"
+)
+_DELEGATE_OFFICE_RE: Final = re.compile(_DELEGATE_OFFICE)
 _COMMA_RE: Final = re.compile(r"\s*,\s*")
 _ARTICLE_RE: Final = re.compile(r"(?:el|la|los|las)\s+")
 # A councillor addressed or named: "concejal Pedro Gómez", "honorable concejala Ana Ruiz".
@@ -685,11 +693,14 @@ def _clause_end(t: _Text, pos: int) -> int:
 def _role(t: _Text, pos: int) -> tuple[str, str | None, int] | None:
     """Role said at pos: (rol, cargo for officials and citizens who hold an office, end
     position). The president of a body other than the council ("presidente de la Junta de
-    Acción Comunal del barrio El Retiro") is a citizen, with that office as said."""
+    Acción Comunal del barrio El Retiro") is a citizen, with that office as said; the mayor's
+    delegate is an official whose office is "delegado del alcalde" as said."""
     m = _ROLE_RE.match(t.low, pos)
     if m is None:
         return None
     word, end = m["role"], m.end()
+    if word.startswith("delegad") and (delegate := _DELEGATE_OFFICE_RE.match(t.low, m.start("role"))):
+        return "funcionario", _slice(t, delegate.start(), delegate.end()), delegate.end()
     scope = _ROLE_SCOPE_RE.match(t.low, end)
     council = _COUNCIL_RE.match(t.low, end)
     if word.startswith("secretari") and (scope is None or council is not None):
@@ -706,8 +717,10 @@ def _role(t: _Text, pos: int) -> tuple[str, str | None, int] | None:
         if word.startswith(prefix):
             return rol, None, end
     cargo_end = end
-    if scope is not None and (office := _take_name(t, scope.end())) is not None:
-        cargo_end = office[1]
+    if scope is not None:  # "la directora de la Personería": the office's article is the office's
+        article = _ARTICLE_RE.match(t.low, scope.end())
+        if (office := _take_name(t, article.end() if article else scope.end())) is not None:
+            cargo_end = office[1]
     return "funcionario", _slice(t, m.start("role"), cargo_end), cargo_end
 
 
@@ -834,8 +847,7 @@ def _speaker(t: _Text) -> dict[str, Any]:
                 out = _speaker_at(t, prefix.end() if prefix else 0)
         if not out:
             out = _self_named(t)
-    party = _party(t)
-    if party:
+    if "partido" not in out and (party := _party(t)):
         out["partido"] = party
     if isinstance(name := out.get("orador"), str) and name == name.lower():
         out["orador"] = _capitalised(name)
@@ -853,9 +865,12 @@ _SELF_NAMED_RE: Final = re.compile(
     r"[\s¡¿]*(?:(?:muchas\s+)?gracias\s*,?\s*)?(?:(?:senor|senora)\s+)?president[ea]\s*[,.:]\s*"
     r"(?:(?:le\s+|les\s+)?habla\s+)?"
 )
+# After the name: its clause's end, or the party, said alone or as its spokesperson ("…, vocero
+# del Centro Democrático").
 _SELF_NAME_END_RE: Final = re.compile(
-    rf"\s*(?:[.;:](?:\s|$)|$|,\s*(?:(?:del|de la|de)\s+)?(?:(?:partido|bancada|movimiento)\s+"
-    rf"(?:(?:del|de la|de)\s+)?)?(?:{_alt(_KNOWN_PARTIES)})\b)"
+    r"\s*(?:[.;:](?:\s|$)|$|,\s*(?:(?:el|la)\s+)?(?:vocer(?P<g>[oa])\s+(?:de\s+(?:la\s+)?bancada\s+)?)?"
+    rf"(?:(?:del|de la|de)\s+)?(?:(?:partido|bancada|movimiento)\s+(?:(?:del|de la|de)\s+)?)?"
+    rf"(?P<party>{_alt(_KNOWN_PARTIES)})\b)"
 )
 
 
@@ -863,8 +878,11 @@ def _self_named(t: _Text) -> dict[str, Any]:
     """The speaker who names themselves right after addressing the chair, {} if none: the name
     is capitalised, of two words or more, and ends its clause or is followed by the party
     ("Presidente, Sandra Mejía. Para solicitar…", "Presidente, Rodrigo Zapata, de Cambio
-    Radical."); "Presidente, Juan Pérez tiene razón" and "Presidente, Cali necesita…" name no
-    speaker."""
+    Radical.", "Gracias, presidenta. Habla Carlos Mejía, vocero del Centro Democrático.");
+    "Presidente, Juan Pérez tiene razón" and "Presidente, Cali necesita…" name no speaker. The
+    party said right after the name is the speaker's (``partido``), whatever other parties the
+    speech names ("…postulamos a la concejala Ana Velasco, del Partido Liberal"); a party's
+    spokesperson is a councillor of the gender said."""
     lead = _SELF_NAMED_RE.match(t.low)
     if lead is None:
         return {}
@@ -873,15 +891,19 @@ def _self_named(t: _Text) -> dict[str, Any]:
     got = _take_name(t, filler.end() if filler else lead.end())
     if got is None or not got[0][:1].isupper() or len(got[0].split()) < 2:
         return {}
-    if not _SELF_NAME_END_RE.match(t.low, got[1]):
+    end = _SELF_NAME_END_RE.match(t.low, got[1])
+    if end is None:
         return {}
     if _PARTY_NAME_RE.fullmatch(_fold(got[0])) or _NOT_A_SPEAKER_RE.search(_fold(got[0])):
         return {}  # "Presidente, Centro Democrático: votamos no.", "Presidente, Santiago de Cali…"
-    if _FEMININE_CUE_RE.search(said):  # "Presidente, la concejala Ana Ruiz, del Partido Verde."
-        return {"orador": got[0], "rol": "concejala"}
-    if _MASCULINE_CUE_RE.search(said):
-        return {"orador": got[0], "rol": "concejal"}
-    return {"orador": got[0]}
+    found: dict[str, Any] = {"orador": got[0]}
+    if _FEMININE_CUE_RE.search(said) or end["g"] == "a":  # "Presidente, la concejala Ana Ruiz, …"
+        found["rol"] = "concejala"
+    elif _MASCULINE_CUE_RE.search(said) or end["g"] == "o":
+        found["rol"] = "concejal"
+    if end["party"] and (party := _party(_Text(t.raw[got[1] : end.end()], t.low[got[1] : end.end()]))):
+        found["partido"] = party
+    return found
 
 
 def _capitalised(name: str) -> str:
@@ -1281,10 +1303,7 @@ _PERIOD_RE: Final = re.compile(r"\bperiodo\s+(?:constitucional\s+)?(?:(?:de|del)
 _PERIOD_JOINERS: Final = frozenset({"a", "al", "y", "guion", "hasta"})
 # Who installs the council for the mayor: "asisto como delegado del señor alcalde", "en calidad
 # de delegada de la alcaldesa".
-_DELEGATE_RE: Final = re.compile(
-    r"\bdelegad[oa]\s+(?:del|de\s+la)\s+(?:(?:senor|senora)\s+)?(?:alcalde|alcaldesa|gobernador"
-    r"|gobernadora)\b(?:\s+(?:distrital|municipal|departamental))?"
-)
+_DELEGATE_RE: Final = re.compile(rf"\b{_DELEGATE_OFFICE}")
 _SELF_INTRO_RE: Final = re.compile(r"\b(?:mi nombre es|me llamo|les habla)\s+")
 _MAX_OFFICE_CHARS: Final = 80
 # The session's secretary and the office as said: "actúa como secretaria de la comisión la
@@ -1636,7 +1655,11 @@ _ABSENT_RE: Final = re.compile(
     r"|no\s+se\s+hicieron\s+presentes|faltaron|no\s+se\s+(?:ha\s+|han\s+|habia\s+|habian\s+)?conectad[oa]\w*"
     r"|no\s+(?:se\s+encuentran?|estan?)\s+(?:presentes?|conectad[oa]s?))\b\s*[:,]?"
 )
-_EXCUSE_VERB: Final = r"(?:present|envi|allego|allegaron|radic|remiti)\w*\s+(?:(?:su|sus|una|la)\s+)?excusas?"
+# An excuse sent ("envió excusa por escrito", "presentaron su excusa"); "no envió excusa" is none.
+_EXCUSE_VERB: Final = (
+    r"(?<!\bno )(?<!\bno ha )(?<!\bno han )(?:present|envi|allego|allegaron|radic|remiti)\w*\s+"
+    r"(?:(?:su|sus|una|la)\s+)?excusas?"
+)
 _EXCUSED_RE: Final = re.compile(
     rf"\b(?:con\s+excusa|se\s+excus\w*|excusad[oa]s?(?!\s+(?:de|del|para)\s)|{_EXCUSE_VERB})\b\s*[:,]?"
 )
@@ -1681,7 +1704,10 @@ def _people_after(regex: re.Pattern[str], t: _Text) -> list[str]:
     return names
 
 
-_REASON_RE: Final = re.compile(r"\s*,?\s*(?:por|debido a|a causa de|con motivo de)\s+")
+# "excusa por escrito por incapacidad médica": "por escrito" is how it was sent, not the reason.
+_REASON_RE: Final = re.compile(
+    r"\s*,?\s*(?:por\s+escrito\s*,?\s*)?(?:por|debido a|a causa de|con motivo de)\s+(?!escrito\b)"
+)
 _REASON_END_RE: Final = re.compile(
     r"[,;:.!?()]|\s(?:y|e)\s+(?=(?:el|la|los|las)\s|(?:honorables?|senor\w*|concejal\w*)\b)"
 )
@@ -2307,7 +2333,7 @@ def _proyecto_data(t: _Text) -> dict[str, Any]:
     elif not data and (named := _self_named(t)):
         # "Presidente, Rodrigo Zapata, de Cambio Radical. No estoy en contra…": under his name
         data.update(named, texto=t.raw)
-        if party := _party(t):
+        if "partido" not in data and (party := _party(t)):
             data["partido"] = party
     return data
 
@@ -2860,7 +2886,7 @@ _LLAMADO_RE: Final = re.compile(
     r"\bllamad[oa] a lista|\bllam\w* (?:a )?lista\b|\blista de asistencia|\bverific\w* (?:el |del )?"
     r"quorum|\b(?:contest|respond)\w* (?:a |al )?(?:lista|llamado)|\bse excus\w*"
     r"|(?<!habiendo )(?<!existiendo )(?<!con )(?<!verificado el )\bquorum\b"
-    r"|\bcon excusa\b|\bno contest\w*|\bpresent(?:aron|o|a|an)\s+(?:su\s+|sus\s+)?excusas?\b"
+    rf"|\bcon excusa\b|\bno contest\w*|\b{_EXCUSE_VERB}\b"
     r"|\bexcusad[oa]s?\b(?!\s+(?:de|del|para)\s)"  # not "excusado de votar"
 )
 _VARIOS_RE: Final = re.compile(

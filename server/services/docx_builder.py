@@ -2169,6 +2169,54 @@ def given_the_floor(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, An
     return carried
 
 
+_NAMED_ONE = ("orador", "preside", "secretario", "delegado", "presidente", "elegido")
+"""Fields of a block's data that name one person (a ``{"elegido"}`` election's too)."""
+_NAMED_MANY = (*_ROLL_CALL_KEYS, "autores", "ponentes", "invitados", "llegadas", "salidas")
+"""Fields of a block's data that list people, each a name or ``{"nombre", …}``."""
+
+
+def _names_said(data: Mapping[str, Any]) -> list[str]:
+    """The people a block's data names (see :data:`_NAMED_ONE`, :data:`_NAMED_MANY`)."""
+    said = [data.get(k) for k in _NAMED_ONE]
+    if isinstance(election := data.get("eleccion"), Mapping):
+        said.append(election.get("elegido"))
+    for key in _NAMED_MANY:
+        listed = data.get(key)
+        said += [_person_name(m) for m in listed] if isinstance(listed, list) else []
+    return [name.strip() for name in said if isinstance(name, str) and name.strip()]
+
+
+def _as_spelled(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The blocks, each speaker heard without a single accent ("tiene la palabra el señor
+    delegado del alcalde doctor alvaro jose benitez": ``orador`` "Alvaro Jose Benitez") written
+    as the session said the same name with its accents elsewhere ("Mi nombre es Álvaro José
+    Benítez…": the opening's ``delegado``; a member called in the roll call; an author): one
+    person, one spelling in the acta. Accents are never made up: only a spelling the session's
+    blocks hold is used, when it is the same words but for accents and the only such spelling.
+    Derived when the document is built, like :func:`given_the_floor`: the blocks stay as said."""
+    spellings: dict[tuple[str, ...], set[str]] = {}
+    for block in blocks:
+        data = block.get("structured_data")
+        if block.get("deleted") or not isinstance(data, Mapping):
+            continue
+        for said in _names_said(data):
+            if not said.isascii():
+                spellings.setdefault(tuple(_words(said)), set()).add(said)
+    out: list[Mapping[str, Any]] = []
+    for block in blocks:
+        data = block.get("structured_data")
+        heard = data.get("orador") if isinstance(data, Mapping) else None
+        known = (
+            spellings.get(tuple(_words(heard)), set())
+            if isinstance(heard, str) and heard.isascii()
+            else set()
+        )
+        if isinstance(data, Mapping) and len(known) == 1:
+            block = {**block, "structured_data": {**data, "orador": next(iter(known))}}
+        out.append(block)
+    return out
+
+
 def _with_arrivals(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """A member who arrives after the roll call is said so later ("se deja constancia de que
     el concejal X se hizo presente a las 9:40", a block's ``llegadas``): the roll call before
@@ -2716,10 +2764,11 @@ def build_docx(
     have. TEMPLATE blocks are written by the
     tenant's ``templates`` (empty or None: the built-in :data:`DEFAULT_TEMPLATES`; see the
     module docstring); an intervention right after the chair's grant of the floor is written
-    under the speaker the grant named (:func:`given_the_floor`). With ``mark_human_edits``,
-    blocks edited by a person get a comment. Raises :class:`BuildError` for a skeleton, style
-    map, templates or ``empty_zones`` problem, a block aimed at a missing zone, or a missing
-    image.
+    under the speaker the grant named (:func:`given_the_floor`), a speaker heard without
+    accents spelled as the session said the name elsewhere (:func:`_as_spelled`). With
+    ``mark_human_edits``, blocks edited by a person get a comment. Raises :class:`BuildError`
+    for a skeleton, style map, templates or ``empty_zones`` problem, a block aimed at a missing
+    zone, or a missing image.
     """
     template_set, template_problems = _template_set(templates)
     if template_set is None:
@@ -2737,7 +2786,7 @@ def build_docx(
     empty_zones = empty_zones or {}
     if problems := _empty_zones_problems(empty_zones, {zone.name for zone in zones}):
         raise BuildError("; ".join(problems))
-    blocks = given_the_floor(blocks)
+    blocks = _as_spelled(given_the_floor(blocks))
     attended = _with_arrivals(blocks)
     by_zone = _validate_blocks(attended, {zone.name for zone in zones})
     if not by_zone.get(SIGNATURE_ZONE) and (signatures := _signatures_of_the_session(blocks)) is not None:
