@@ -1717,6 +1717,8 @@ class _Renderer:
         if not isinstance(votacion, Mapping):
             return False
         votos = votacion.get("votos")
+        if plan is not None and plan.votos is not None:  # one list read over several blocks
+            votos = list(plan.votos) or None
         given = {kind: _count(votacion, kind) for kind in _VOTE_LABELS}
         result_said = bool(_as_text(votacion.get("resultado")).strip())  # "Aprobado.": no count said
         if not isinstance(votos, list) and all(v is None for v in given.values()) and not result_said:
@@ -2407,6 +2409,9 @@ class _VotePlan:
 
     summary: Mapping[str, Any] | None  # the whole vote, summed up after this block; None: not here
     check: str | None = None  # a disagreement the reviewer must settle (a Word comment)
+    # the members' votes tabled after this block: None, its own list; the whole list of a vote
+    # read over several blocks after the last of them, and () (no table) after the others
+    votos: tuple[Any, ...] | None = None
 
 
 _Totals = tuple[int, int, int]  # sí, no, abstención
@@ -2432,6 +2437,8 @@ class _OpenVote:
     listed: _Totals | None = None  # counted from the nominal list
     declared: _Totals | None = None  # totals said apart from the list
     list_totals: _Totals | None = None  # totals stored with the list itself
+    lists: list[Mapping[str, Any]] = field(default_factory=list)  # the blocks the list was read in
+    members: set[str] = field(default_factory=set)  # who is on the list so far (folded)
     result: str = ""
     nominal: bool = False
     repeat: bool = False  # the vote is to be taken again ("se repetirá la votación")
@@ -2441,12 +2448,13 @@ class _OpenVote:
         result was declared (the next item's vote, even with the same count), another result,
         or other totals with no list between them (a count taken again) start a new vote; so
         does a call with nothing counted ("se abre la votación"), which begins one. The same
-        result said again with no count (the chair echoing "Aprobada.") is the same vote."""
+        result said again with no count (the chair echoing "Aprobada.") is the same vote, and so
+        is the rest of a list read over several utterances (:meth:`goes_on`)."""
         said, listed = _vote_numbers(votacion)
         result = _as_text(votacion.get("resultado")).strip().upper()
         if said is None and listed is None and not result:
             return False
-        if listed is not None and (self.listed is not None or self.result):
+        if listed is not None and (self.result or (self.listed is not None and not self.goes_on(votacion))):
             return False  # a second list, or a list after the result was declared
         if self.result and (said is not None or listed is not None or (result and result != self.result)):
             return False  # the vote was over: this is another one ("Aprobada." alone echoes it)
@@ -2457,6 +2465,15 @@ class _OpenVote:
             if earlier is not None and earlier != said:
                 return False
         return True
+
+    def goes_on(self, votacion: Mapping[str, Any]) -> bool:
+        """Is the list in ``votacion`` the rest of the one read so far ("…Isabel Sarria, sí." then
+        "Jaime Orozco, no. … votaron dieciocho, quince por el sí y tres por el no")? Only while
+        nothing was declared of the vote (no totals but the list's own count) and when it calls
+        none of the members already called: one called again is a second vote."""
+        if self.declared is not None or self.list_totals not in (None, self.listed):
+            return False
+        return not (_listed_members(votacion) & self.members)
 
     def ended_by(self, block: Mapping[str, Any]) -> bool:
         """Does a block with no vote, said after this one was counted or declared, end it? Words
@@ -2472,13 +2489,25 @@ class _OpenVote:
 
     def add(self, block: Mapping[str, Any], votacion: Mapping[str, Any]) -> None:
         said, listed = _vote_numbers(votacion)
-        if listed is not None:
+        if listed is not None and self.listed is not None:
+            # the rest of the list (:meth:`goes_on`): counted with the part read before; totals
+            # stored with it that are not its own count were declared of the whole vote
+            self.listed = (
+                self.listed[0] + listed[0],
+                self.listed[1] + listed[1],
+                self.listed[2] + listed[2],
+            )
+            self.list_totals = said if said != listed else None
+        elif listed is not None:
             self.listed, self.list_totals = listed, said
         elif said is not None:
             self.declared = said
         self.result = _as_text(votacion.get("resultado")).strip().upper() or self.result
         self.nominal = self.nominal or votacion.get("nominal") is True
         self.repeat = self.repeat or votacion.get("repetir") is True
+        if listed is not None:
+            self.lists.append(block)
+            self.members |= _listed_members(votacion)
         self.blocks.append(block)
 
     def plans(self) -> dict[int, _VotePlan]:
@@ -2499,9 +2528,23 @@ class _OpenVote:
                 "Los totales declarados ({}) no coinciden con la votación nominal registrada ({}); "
                 "revíselos antes de firmar el acta."
             ).format(*(_said_totals(t) for t in (said, self.listed)))
-        plans = {id(block): _VotePlan(None) for block in self.blocks[:-1]}
-        plans[id(self.blocks[-1])] = _VotePlan(whole, check)
+        tables: dict[int, tuple[Any, ...] | None] = {}
+        if len(self.lists) > 1:  # one table of the whole list, after the last part read
+            tables = dict.fromkeys((id(block) for block in self.lists[:-1]), ())
+            tables[id(self.lists[-1])] = tuple(
+                vote for block in self.lists for vote in block["structured_data"]["votacion"]["votos"]
+            )
+        plans = {id(block): _VotePlan(None, votos=tables.get(id(block))) for block in self.blocks[:-1]}
+        last = id(self.blocks[-1])
+        plans[last] = _VotePlan(whole, check, tables.get(last))
         return plans
+
+
+def _listed_members(votacion: Mapping[str, Any]) -> set[str]:
+    """The members named in a vote's list (folded), to tell a list read on from one taken again."""
+    votos = votacion.get("votos")
+    names = (_fold(_person_name(v)) for v in votos) if isinstance(votos, list) else ()
+    return {name for name in names if name}
 
 
 def _said_totals(totals: _Totals) -> str:
@@ -2526,7 +2569,8 @@ def _vote_plans(by_zone: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[int,
     presented in between (a proposal's authors, a bill's title, another number) or the block
     cannot belong to the same vote (see :meth:`_OpenVote.accepts`), and a block said after the
     vote was counted or declared, with words and no vote, ends it (:meth:`_OpenVote.ended_by`).
-    The summary is written after the vote's last block, with the totals and the result the
+    A list read over several blocks is one table, after its last part, counted whole. The
+    summary is written after the vote's last block, with the totals and the result the
     secretary declared (the list's count when none were declared); when the declared totals and
     the list disagree, the summary carries the declared ones and a Word comment asks the
     reviewer to settle it. Derived when the document is built: the stored blocks stay as said."""
