@@ -2093,6 +2093,24 @@ def test_an_earlier_step_reported_is_not_a_vote_held_now() -> None:
 
 
 @pytest.mark.parametrize(
+    "report",
+    [
+        "Referencia, ponencia positiva. El proyecto fue aprobado en primer debate por la Comisión Segunda "
+        "de Presupuesto el seis de noviembre con nueve votos a favor y dos en contra. Busca otorgar un "
+        "descuento del treinta por ciento.",
+        "La comisión aprobó en primer debate el seis de noviembre el proyecto, con nueve votos a favor y "
+        "dos en contra.",
+        "La Comisión Segunda de Presupuesto lo aprobó con nueve votos por el sí y dos por el no.",
+    ],
+)
+def test_the_count_of_an_earlier_step_reported_is_not_a_vote_held_now(report: str) -> None:
+    """The ponencia read in the plenary reports the commission's first debate with its count:
+    no vote of this session (the acta printed "Votos por el sí: 9. Votos por el no: 2 …
+    Resultado: APROBADO." as if the plenary had voted); the words stay as said."""
+    assert "votacion" not in data(report, TPL_PROYECTO_ACUERDO)
+
+
+@pytest.mark.parametrize(
     ("text", "counts", "result"),
     [
         (

@@ -1165,19 +1165,24 @@ _EARLIER_STEP_RE: Final = re.compile(
     r"|\b(?:aprobad|negad|rechazad|improbad)[oa]s?\s+(?:[^\W\d_]+\s+){0,3}?(?:la semana pasada"
     r"|el (?:ano|mes|periodo) pasado|ayer|anteriormente|hace\s+(?:[^\W\d_]+\s+)?(?:dias|semanas|meses"
     r"|anos)|en (?:la|una) sesion anterior)\b[^.;!?]*"
+    r"|\bcomision\s+(?:[^\W\d_]+\s+){0,5}?(?:(?:lo|la|los|las)\s+)?(?:aprobo|nego|rechazo|improbo)\b[^.;!?]*"
 )
 """A step already taken ("el proyecto fue aprobado en primer debate en la Comisión", "aprobada la
-semana pasada una similar"): a report of an earlier vote, not the result of one held now."""
+semana pasada una similar", "la Comisión Segunda lo aprobó con nueve votos"): a report of an
+earlier vote, not the result of one held now."""
 
 
 def _vote(t: _Text) -> dict[str, Any] | None:
     """The vote said in the utterance, or None when there is none."""
     votes = _vote_items(t)
-    counts = _tally(t.low)
     now = _EARLIER_STEP_RE.sub(" ", t.low)
+    # The count said with a step reported is that step's ("fue aprobado en primer debate por la
+    # Comisión … con nueve votos a favor y dos en contra"), not this vote's; one said in the
+    # present perfect may be this vote's declaration (below).
+    counts = _tally(_EARLIER_STEP_RE.sub(lambda m: m.group(0) if m["perfect"] else " ", t.low))
     if not (_VOTE_RE.search(now) or votes or any(counts.values())):
         return None
-    if now != t.low and (votes or any(_tally(now).values())):
+    if now != t.low and (votes or any(counts.values())):
         # The utterance tallies a vote held now ("votaron sí quince, no dos. Ha sido aprobado en
         # segundo debate el proyecto…"): a step it names in the present perfect, or one that
         # agrees with the count, is this vote's result; "fue aprobado en primer debate en la
@@ -1189,6 +1194,7 @@ def _vote(t: _Text) -> dict[str, Any] | None:
             return m.group(0) if m["r"] is not None and (m["perfect"] or agrees) else " "
 
         now = _EARLIER_STEP_RE.sub(this_vote, t.low)
+        counts = _tally(now)
     if not any(counts.values()) and votes:
         counts = _items_tally(votes)
     said = _statements(now)
