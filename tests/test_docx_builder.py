@@ -1473,6 +1473,22 @@ def test_a_result_declared_with_no_count_is_written(templates: dict[str, Any] | 
 
 
 @pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_the_result_says_what_the_vote_decided(templates: dict[str, Any] | None) -> None:
+    """A vote on an impediment ("el impedimento … ha sido aceptado con dieciocho votos…") writes
+    "Resultado: impedimento ACEPTADO.", counted or not, after the call it follows."""
+    impediment = {"objeto": "impedimento"}
+    blocks = [
+        _vote_block("call", "Se abre la votación.", votacion=_vote(0, 0, 0)),
+        _vote_block("a", "…ha sido aceptado…", votacion=_vote(18, 1, 0, "aceptado", **impediment)),
+        _vote_block("n", "…fue negado.", votacion={"resultado": "negado", "nominal": False, **impediment}),
+    ]
+    assert _summaries(_zone(_build(blocks, templates=templates), "ZONE_PROYECTOS")) == [
+        "Votos por el sí: 18. Votos por el no: 1. Abstenciones: 0. Resultado: impedimento ACEPTADO.",
+        "Resultado: impedimento NEGADO.",
+    ]
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
 def test_two_items_voted_one_after_the_other_keep_both_summaries(templates: dict[str, Any] | None) -> None:
     """A proposal approved, then another presented and voted in one utterance; then two numbered
     proposals approved in a row with the same count: four votes, four summaries."""

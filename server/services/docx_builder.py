@@ -115,16 +115,20 @@ false or a mapping → Spanish words). True/false are written "sí"/"no".
                  upper-case: APROBADO, NEGADO, EMPATE…; else APROBADO when sí > no, EMPATE when
                  they are even, else NEGADO), ``declarado`` (the result said, or missing),
                  ``repetir`` (true when the vote is said to be taken again: "se repetirá la
-                 votación"), ``votacion``, ``text`` and ``metadata``. Default summary:
-                 "Votos por el sí: {{ si }}. Votos por el no: {{ no }}. Abstenciones:
-                 {{ abstencion }}. Resultado: {{ resultado }}." (with "; se repetirá la
-                 votación" before the period when ``repetir``) when anything was counted, else
-                 "Resultado: {{ declarado }}." when a result was said, else nothing (a vote
-                 only called, "se abre la votación nominal", has nothing to sum up).
+                 votación"), ``objeto`` (what the vote decides when CORE says, such as
+                 "impedimento" for a member's impediment, or missing), ``votacion``, ``text``
+                 and ``metadata``. Default summary: "Votos por el sí: {{ si }}. Votos por el
+                 no: {{ no }}. Abstenciones: {{ abstencion }}. Resultado: {{ resultado }}."
+                 (the result after ``objeto`` when there is one: "Resultado: impedimento
+                 ACEPTADO."; "; se repetirá la votación" before the period when ``repetir``)
+                 when anything was counted, else "Resultado: {{ declarado }}." when a result
+                 was said, else nothing (a vote only called, "se abre la votación nominal",
+                 has nothing to sum up).
                  One vote is often said over several blocks of a zone (the call, the members'
                  list, the secretary's count and result): it gets one summary, after its last
                  block, with the totals and result declared (the list's count when none were
-                 declared); each block keeps its own list table. Declared totals that differ
+                 declared); each block keeps its own list table, and a list read over several
+                 blocks is one table after its last part. Declared totals that differ
                  from the list's get a Word comment for the reviewer. How blocks are grouped
                  into votes: :func:`_vote_plans`.
   ``agenda``     the items of ``puntos`` as paragraphs numbered as text ("1. …"; items already
@@ -944,8 +948,9 @@ _VOTE_LABELS = {"si": "Sí", "no": "No", "abstencion": "Abstención"}
 _DEFAULT_HEADERS = {"roll_call": ("Concejal", "Estado"), "votes": ("Concejal", "Voto")}
 _DEFAULT_SUMMARY = (
     "{% if si or no or abstencion %}Votos por el sí: {{ si }}. Votos por el no: {{ no }}. "
-    "Abstenciones: {{ abstencion }}. Resultado: {{ resultado }}{{ '; se repetirá la votación' if repetir }}."
-    "{% elif declarado %}Resultado: {{ declarado }}{{ '; se repetirá la votación' if repetir }}.{% endif %}"
+    "Abstenciones: {{ abstencion }}. Resultado: {{ objeto ~ ' ' if objeto }}{{ resultado }}"
+    "{{ '; se repetirá la votación' if repetir }}.{% elif declarado %}Resultado: {{ objeto ~ ' ' if objeto }}"
+    "{{ declarado }}{{ '; se repetirá la votación' if repetir }}.{% endif %}"
 )
 _DEFAULT_ELECTION = (
     "Resultado: {{ elegido }}, {{ participio }}{{ ' ' ~ cargo if cargo }}{{ ' (resolución No. ' ~ resolucion"
@@ -1760,6 +1765,8 @@ class _Renderer:
             }
             if declared:
                 summary_ctx["declarado"] = declared
+            if objeto := _as_text(votacion.get("objeto")).strip():
+                summary_ctx["objeto"] = objeto  # what was decided: "impedimento"
             summary = element.render(summary_ctx)
             if summary is not None:
                 self.marked_paragraph(container, style, summary)
@@ -2442,6 +2449,7 @@ class _OpenVote:
     result: str = ""
     nominal: bool = False
     repeat: bool = False  # the vote is to be taken again ("se repetirá la votación")
+    subject: str = ""  # what the vote decides, when CORE says ("impedimento")
 
     def accepts(self, votacion: Mapping[str, Any]) -> bool:
         """Does this vote go on in ``votacion``? A second list, any list or totals after the
@@ -2505,6 +2513,7 @@ class _OpenVote:
         self.result = _as_text(votacion.get("resultado")).strip().upper() or self.result
         self.nominal = self.nominal or votacion.get("nominal") is True
         self.repeat = self.repeat or votacion.get("repetir") is True
+        self.subject = _as_text(votacion.get("objeto")).strip() or self.subject
         if listed is not None:
             self.lists.append(block)
             self.members |= _listed_members(votacion)
@@ -2521,6 +2530,8 @@ class _OpenVote:
         whole.update(resultado=self.result.lower() or None, nominal=self.nominal)
         if self.repeat:
             whole["repetir"] = True
+        if self.subject:
+            whole["objeto"] = self.subject
         check = None
         said = self.declared or self.list_totals
         if self.listed is not None and said is not None and said != self.listed:
