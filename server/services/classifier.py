@@ -1187,19 +1187,24 @@ _EARLIER_STEP_RE: Final = re.compile(
     r"|\b(?:aprobad|negad|rechazad|improbad)[oa]s?\s+(?:[^\W\d_]+\s+){0,3}?(?:la semana pasada"
     r"|el (?:ano|mes|periodo) pasado|ayer|anteriormente|hace\s+(?:[^\W\d_]+\s+)?(?:dias|semanas|meses"
     r"|anos)|en (?:la|una) sesion anterior)\b[^.;!?]*"
+    r"|\bcomision\s+(?:[^\W\d_]+\s+){0,5}?(?:(?:lo|la|los|las)\s+)?(?:aprobo|nego|rechazo|improbo)\b[^.;!?]*"
 )
 """A step already taken ("el proyecto fue aprobado en primer debate en la Comisión", "aprobada la
-semana pasada una similar"): a report of an earlier vote, not the result of one held now."""
+semana pasada una similar", "la Comisión Segunda lo aprobó con nueve votos"): a report of an
+earlier vote, not the result of one held now."""
 
 
 def _vote(t: _Text) -> dict[str, Any] | None:
     """The vote said in the utterance, or None when there is none."""
     votes = _vote_items(t)
-    counts = _tally(t.low)
     now = _EARLIER_STEP_RE.sub(" ", t.low)
+    # The count said with a step reported is that step's ("fue aprobado en primer debate por la
+    # Comisión … con nueve votos a favor y dos en contra"), not this vote's; one said in the
+    # present perfect may be this vote's declaration (below).
+    counts = _tally(_EARLIER_STEP_RE.sub(lambda m: m.group(0) if m["perfect"] else " ", t.low))
     if not (_VOTE_RE.search(now) or votes or any(counts.values())):
         return None
-    if now != t.low and (votes or any(_tally(now).values())):
+    if now != t.low and (votes or any(counts.values())):
         # The utterance tallies a vote held now ("votaron sí quince, no dos. Ha sido aprobado en
         # segundo debate el proyecto…"): a step it names in the present perfect, or one that
         # agrees with the count, is this vote's result; "fue aprobado en primer debate en la
@@ -1211,6 +1216,7 @@ def _vote(t: _Text) -> dict[str, Any] | None:
             return m.group(0) if m["r"] is not None and (m["perfect"] or agrees) else " "
 
         now = _EARLIER_STEP_RE.sub(this_vote, t.low)
+        counts = _tally(now)
     if not any(counts.values()) and votes:
         counts = _items_tally(votes)
     said = _statements(now)
@@ -1275,6 +1281,106 @@ def _vote_template(t: _Text, previous: str | None) -> tuple[str, float]:
     if previous in _VOTE_FOLLOWS:
         return _VOTE_FOLLOWS[previous], _CONF_VOTE_CONTEXT
     return TPL_PROYECTO_ACUERDO, _CONF_WEAK
+
+
+# A member declaring an impediment (conflict of interest) to take part in an item: "me declaro
+# impedido para participar en la discusión y votación…", "pongo a consideración de la plenaria un
+# impedimento, porque…". Said in the first person: the chair's "si algún concejal tiene
+# impedimento" or "en consideración el impedimento manifestado por…" declares none.
+_IMPEDIMENT_DECLARED_RE: Final = re.compile(
+    r"\b(?:me\s+declaro|me\s+declare|declararme)\s+impedid[oa]\b"
+    r"|\b(?:(?:quiero|deseo|debo|necesito|voy\s+a|me\s+permito)\s+(?:manifestar|presentar|radicar"
+    r"|plantear|declarar|poner)|manifiesto|presento|radico|declaro|planteo|tengo|pongo)"
+    r"(?:\s+a\s+consideracion(?:\s+de\s+(?:la\s+)?(?:plenaria|corporacion|comision))?)?"
+    r"\s+(?:un|mi)\s+impedimento\b"
+)
+_IMPEDIMENT_REASON_RE: Final = re.compile(
+    r"\b(?:por\s+cuanto|porque|ya\s+que|puesto\s+que|debido\s+a\s+que|dado\s+que|toda\s+vez\s+que"
+    r"|en\s+razon\s+(?:a|de)\s+que)\s+"
+)
+# The plenary's decision on one, said after it ("el impedimento del concejal X ha sido aceptado",
+# "…de la concejala Y, fue negado") or before it ("fue negado el impedimento de…", "se acepta el
+# impedimento"); a question ("¿se acepta el impedimento?") decides nothing.
+_IMPEDIMENT_WORD_RE: Final = re.compile(r"\bimpedimento\b")
+_IMPEDIMENT_OF_RE: Final = re.compile(
+    r"\s+(?:(?:manifestado|presentado|declarado|propuesto|radicado|planteado)\s+)?"
+    r"(?:por\s+(?:el|la)|del|de\s+la)\s+(?:honorable\s+)?(?:concejal|concejala)\s+"
+)
+_DECIDED: Final = r"(?P<d>aceptad|negad|rechazad|aprobad|improbad|denegad)[oa]s?"
+_DECIDED_AFTER_RE: Final = re.compile(
+    rf"\s*,?\s*(?P<neg>no\s+)?(?:ha\s+sido|fue|queda|quedo|ha\s+quedado|resulto)\s+{_DECIDED}\b"
+)
+_DECIDED_BEFORE_RE: Final = re.compile(
+    rf"\b(?P<neg>no\s+)?(?:(?:ha\s+sido|fue|queda|quedo)\s+)?{_DECIDED}\s+(?:el\s+)?impedimento\b"
+    r"|\b(?P<neg2>no\s+)?(?:se\s+)?(?P<d2>acept|nieg|neg|rechaz|aprueb|aprob)[ao]\s+(?:el\s+)?impedimento\b"
+)
+_DECIDED_WORD: Final = {
+    "aceptad": "aceptado",
+    "negad": "negado",
+    "rechazad": "rechazado",
+    "aprobad": "aprobado",
+    "improbad": "improbado",
+    "denegad": "denegado",
+    "acept": "aceptado",
+    "nieg": "negado",
+    "neg": "negado",
+    "rechaz": "rechazado",
+    "aprueb": "aprobado",
+    "aprob": "aprobado",
+}
+
+
+def _questions(low: str) -> list[tuple[int, int]]:
+    """Where the questions are ("¿…?"), as :func:`_statements` reads them."""
+    spans = (m.span() for m in _SENTENCE_RE.finditer(low) if m.group(0))
+    return [(a, b) for a, b in spans if low[a:b].strip().startswith("¿") or low[a:b].rstrip().endswith("?")]
+
+
+def _impediment_decided(t: _Text) -> dict[str, Any] | None:
+    """The plenary's decision on an impediment (see :func:`_impediment`), or None."""
+    questions: list[tuple[int, int]] | None = None
+
+    def asked(pos: int) -> bool:
+        nonlocal questions
+        questions = _questions(t.low) if questions is None else questions
+        i = bisect.bisect_right(questions, (pos, len(t.low))) - 1
+        return i >= 0 and questions[i][0] <= pos < questions[i][1]
+
+    for word in _IMPEDIMENT_WORD_RE.finditer(t.low):
+        name, pos = None, word.end()
+        if (of := _IMPEDIMENT_OF_RE.match(t.low, pos)) and (got := _take_name(t, of.end())):
+            name, pos = got
+        if (said := _DECIDED_AFTER_RE.match(t.low, pos)) and not asked(word.start()):
+            return _decision(said["d"], said["neg"], name)
+    for said in _DECIDED_BEFORE_RE.finditer(t.low):
+        if not asked(said.start()):
+            of = _IMPEDIMENT_OF_RE.match(t.low, said.end())
+            got = _take_name(t, of.end()) if of else None
+            return _decision(said["d"] or said["d2"], said["neg"] or said["neg2"], got[0] if got else None)
+    return None
+
+
+def _decision(word: str, negated: str | None, name: str | None) -> dict[str, Any]:
+    decided = _DECIDED_WORD[word]
+    impediment: dict[str, Any] = {"estado": f"no {decided}" if negated else decided}
+    if name:
+        impediment["nombre"] = _capitalised(name) if name == name.lower() else name
+    return impediment
+
+
+def _impediment(t: _Text) -> dict[str, Any] | None:
+    """An impediment declared by the one speaking (``estado`` "manifestado", with the reason
+    said: ``motivo``) or the plenary's decision on one (``estado`` as said: "aceptado",
+    "negado"…, with the member whose it is, ``nombre``, when named); None when neither."""
+    if declared := _IMPEDIMENT_DECLARED_RE.search(t.low):
+        impediment: dict[str, Any] = {"estado": "manifestado"}
+        end = _SENTENCE_END_RE.search(t.raw, declared.end())
+        stop = end.start() if end else len(t.low)
+        reason = _IMPEDIMENT_REASON_RE.search(t.low, declared.end(), stop)
+        if reason and (motivo := _slice(t, reason.end(), stop)):
+            impediment["motivo"] = motivo
+        return impediment
+    return _impediment_decided(t)
 
 
 # --------------------------------------------------------------------------------------------
@@ -3207,7 +3313,7 @@ def _choose(t: _Text, previous: str | None, next_point: bool, attendance: bool) 
         return TPL_LLAMADO_LISTA, _CONF_STRONG
     if _reads_a_communication(t):
         return TPL_COMUNICACION, _CONF_SECTION
-    if _VOTE_RE.search(t.low) or len(_vote_items(t)) >= 2:
+    if _VOTE_RE.search(t.low) or len(_vote_items(t)) >= 2 or _impediment_decided(t):
         return _vote_template(t, previous)
     if previous in _AGENDA_BEING_APPROVED and not next_point and _asks_agenda_change(t):
         return TPL_APROBACION_ORDEN_DIA, _CONF_SECTION
@@ -3313,6 +3419,15 @@ def _classify(
         data |= _decisions(t)
     if template in _VOTING_TEMPLATES and (vote := _vote(t)) is not None:
         data["votacion"] = vote
+    if impediment := _impediment(t):
+        data["impedimento"] = impediment
+        if impediment["estado"] == "manifestado":
+            # "…para participar en la discusión y votación de este proyecto": no vote is held
+            data.pop("votacion", None)
+        elif template in _VOTING_TEMPLATES:
+            # the plenary's decision is the vote's result, in the words said ("aceptado")
+            vote = data.get("votacion") or {"resultado": None, "nominal": False}
+            data["votacion"] = {**vote, "resultado": impediment["estado"], "objeto": "impedimento"}
     if _is_chair_conduct(t):
         # the chair's words, like a vote: never written in the mouth of a speaker given the
         # floor just before ("Tiene la palabra la concejala X." then "¿Lo aprueba la plenaria?")
