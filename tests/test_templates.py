@@ -885,6 +885,38 @@ def test_vote_without_counts_says_only_the_declared_result() -> None:
     assert said(phrase) == [phrase, "Resultado: APROBADO."]
 
 
+def test_impediments_declared_and_decided() -> None:
+    """A member given the floor declares an impediment "para participar en la discusión y
+    votación": the words are the member's (read as a vote, they were written with no speaker);
+    the plenary's decision is written as said, "Resultado: impedimento ACEPTADO." (it was
+    "Resultado: APROBADO.": no one said approved)."""
+    grant = (
+        "Antes de abrir la discusión pregunto si algún concejal tiene impedimento. Tiene la palabra el "
+        "concejal Mauricio Tenorio."
+    )
+    declared = (
+        "Gracias, presidente. Me declaro impedido para participar en la discusión y votación de este "
+        "proyecto, por cuanto mi esposa es propietaria de tres predios de estrato tres."
+    )
+    decided = (
+        "Señor presidente, el impedimento del concejal Mauricio Tenorio ha sido aceptado con dieciocho "
+        "votos a favor y uno en contra."
+    )
+    denied = (
+        "el impedimento de la concejala sandra escobar fue negado con cuatro votos por el si y catorce "
+        "por el no"
+    )
+    blocks = session_of([grant, declared, decided, denied], previous="TPL_PROYECTO_ACUERDO")
+    assert items(build(blocks), "ZONE_PROYECTOS") == [
+        grant,
+        f"MAURICIO TENORIO (concejal): {declared}",
+        decided,
+        "Votos por el sí: 18. Votos por el no: 1. Abstenciones: 0. Resultado: impedimento ACEPTADO.",
+        denied,
+        "Votos por el sí: 4. Votos por el no: 14. Abstenciones: 0. Resultado: impedimento NEGADO.",
+    ]
+
+
 def test_proposicion_authors_text_and_vote() -> None:
     phrase = (
         "Proposición presentada por los concejales Ana Gómez y Luis Díaz: citar al secretario de "

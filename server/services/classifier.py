@@ -507,7 +507,8 @@ _PERSON_FILLER_RE: Final = re.compile(
     r"\s*(?:(?:a la|a los|a las|al|a|de la|de los|del|el|la|los|las)\s+)?"
     r"(?:(?:senor|senora|senores|senoras|honorable|honorables|h\.)\s+)?"
     r"(?:(?:concejal|concejala|concejales|concejalas|presidente|presidenta|vicepresidente"
-    rf"|vicepresidenta|secretario|secretaria|general|{_TITLES})\b\.?\s*){{0,6}}"
+    rf"|vicepresidenta|secretario|secretaria|general|electo|electa|electos|electas|{_TITLES})\b\.?\s*)"
+    r"{0,6}"
     r"(?:(?:del|de la)\s+(?:honorable\s+)?(?:concejo|corporacion)(?:\s+(?:municipal|distrital))?"
     r"(?:\s+de\s+[^\W\d_]+)?\s*,?\s*)?"
 )
@@ -593,8 +594,15 @@ _ROLE_RE: Final = re.compile(
     r"(?P<role>concejala|concejal|subsecretari[oa]|secretari[oa]|personer[oa]|alcaldesa|alcalde"
     r"|ciudadan[oa]|funcionari[oa]|vicepresident[ea]|president[ea]|contralora?|directora?"
     r"|gerente|jef[ea]|veedora?|lideresa|lider|representante|edil(?:esa)?|asesora?"
-    r"|comandante|inspectora?)\b(?:\s+(?:municipal|distrital|delegad[oa]))?"
+    r"|comandante|inspectora?|delegad[oa])\b(?:\s+(?:municipal|distrital|delegad[oa]))?"
 )
+# The mayor's (or the governor's) delegate, an office said whole: "el señor delegado del alcalde
+# doctor Álvaro Benítez", "la delegada de la señora gobernadora".
+_DELEGATE_OFFICE: Final = (
+    r"delegad[oa]\s+(?:del|de\s+la)\s+(?:(?:senor|senora)\s+)?(?:alcalde|alcaldesa|gobernador"
+    r"|gobernadora)\b(?:\s+(?:distrital|municipal|departamental))?"
+)
+_DELEGATE_OFFICE_RE: Final = re.compile(_DELEGATE_OFFICE)
 _COMMA_RE: Final = re.compile(r"\s*,\s*")
 _ARTICLE_RE: Final = re.compile(r"(?:el|la|los|las)\s+")
 # A councillor addressed or named: "concejal Pedro Gómez", "honorable concejala Ana Ruiz".
@@ -685,11 +693,14 @@ def _clause_end(t: _Text, pos: int) -> int:
 def _role(t: _Text, pos: int) -> tuple[str, str | None, int] | None:
     """Role said at pos: (rol, cargo for officials and citizens who hold an office, end
     position). The president of a body other than the council ("presidente de la Junta de
-    Acción Comunal del barrio El Retiro") is a citizen, with that office as said."""
+    Acción Comunal del barrio El Retiro") is a citizen, with that office as said; the mayor's
+    delegate is an official whose office is "delegado del alcalde" as said."""
     m = _ROLE_RE.match(t.low, pos)
     if m is None:
         return None
     word, end = m["role"], m.end()
+    if word.startswith("delegad") and (delegate := _DELEGATE_OFFICE_RE.match(t.low, m.start("role"))):
+        return "funcionario", _slice(t, delegate.start(), delegate.end()), delegate.end()
     scope = _ROLE_SCOPE_RE.match(t.low, end)
     council = _COUNCIL_RE.match(t.low, end)
     if word.startswith("secretari") and (scope is None or council is not None):
@@ -706,8 +717,10 @@ def _role(t: _Text, pos: int) -> tuple[str, str | None, int] | None:
         if word.startswith(prefix):
             return rol, None, end
     cargo_end = end
-    if scope is not None and (office := _take_name(t, scope.end())) is not None:
-        cargo_end = office[1]
+    if scope is not None:  # "la directora de la Personería": the office's article is the office's
+        article = _ARTICLE_RE.match(t.low, scope.end())
+        if (office := _take_name(t, article.end() if article else scope.end())) is not None:
+            cargo_end = office[1]
     return "funcionario", _slice(t, m.start("role"), cargo_end), cargo_end
 
 
@@ -834,8 +847,7 @@ def _speaker(t: _Text) -> dict[str, Any]:
                 out = _speaker_at(t, prefix.end() if prefix else 0)
         if not out:
             out = _self_named(t)
-    party = _party(t)
-    if party:
+    if "partido" not in out and (party := _party(t)):
         out["partido"] = party
     if isinstance(name := out.get("orador"), str) and name == name.lower():
         out["orador"] = _capitalised(name)
@@ -853,9 +865,12 @@ _SELF_NAMED_RE: Final = re.compile(
     r"[\s¡¿]*(?:(?:muchas\s+)?gracias\s*,?\s*)?(?:(?:senor|senora)\s+)?president[ea]\s*[,.:]\s*"
     r"(?:(?:le\s+|les\s+)?habla\s+)?"
 )
+# After the name: its clause's end, or the party, said alone or as its spokesperson ("…, vocero
+# del Centro Democrático").
 _SELF_NAME_END_RE: Final = re.compile(
-    rf"\s*(?:[.;:](?:\s|$)|$|,\s*(?:(?:del|de la|de)\s+)?(?:(?:partido|bancada|movimiento)\s+"
-    rf"(?:(?:del|de la|de)\s+)?)?(?:{_alt(_KNOWN_PARTIES)})\b)"
+    r"\s*(?:[.;:](?:\s|$)|$|,\s*(?:(?:el|la)\s+)?(?:vocer(?P<g>[oa])\s+(?:de\s+(?:la\s+)?bancada\s+)?)?"
+    rf"(?:(?:del|de la|de)\s+)?(?:(?:partido|bancada|movimiento)\s+(?:(?:del|de la|de)\s+)?)?"
+    rf"(?P<party>{_alt(_KNOWN_PARTIES)})\b)"
 )
 
 # The part the speaker says they speak in, after their name: "Presidente, Harold Mosquera, como
@@ -869,8 +884,11 @@ def _self_named(t: _Text) -> dict[str, Any]:
     """The speaker who names themselves right after addressing the chair, {} if none: the name
     is capitalised, of two words or more, and ends its clause or is followed by the party
     ("Presidente, Sandra Mejía. Para solicitar…", "Presidente, Rodrigo Zapata, de Cambio
-    Radical."); "Presidente, Juan Pérez tiene razón" and "Presidente, Cali necesita…" name no
-    speaker."""
+    Radical.", "Gracias, presidenta. Habla Carlos Mejía, vocero del Centro Democrático.");
+    "Presidente, Juan Pérez tiene razón" and "Presidente, Cali necesita…" name no speaker. The
+    party said right after the name is the speaker's (``partido``), whatever other parties the
+    speech names ("…postulamos a la concejala Ana Velasco, del Partido Liberal"); a party's
+    spokesperson is a councillor of the gender said."""
     lead = _SELF_NAMED_RE.match(t.low)
     if lead is None:
         return {}
@@ -880,18 +898,26 @@ def _self_named(t: _Text) -> dict[str, Any]:
     if got is None or not got[0][:1].isupper() or len(got[0].split()) < 2:
         return {}
     part = _SELF_NAMED_PART_RE.match(t.low, got[1])
-    if part is None and not _SELF_NAME_END_RE.match(t.low, got[1]):
+    end = _SELF_NAME_END_RE.match(t.low, got[1])
+    if part is None and end is None:
         return {}
     if _PARTY_NAME_RE.fullmatch(_fold(got[0])) or _NOT_A_SPEAKER_RE.search(_fold(got[0])):
         return {}  # "Presidente, Centro Democrático: votamos no.", "Presidente, Santiago de Cali…"
-    named: dict[str, Any] = {"orador": got[0]}
-    if _FEMININE_CUE_RE.search(said):  # "Presidente, la concejala Ana Ruiz, del Partido Verde."
-        named["rol"] = "concejala"
-    elif _MASCULINE_CUE_RE.search(said):
-        named["rol"] = "concejal"
+    found: dict[str, Any] = {"orador": got[0]}
+    g = end["g"] if end is not None else None
+    if _FEMININE_CUE_RE.search(said) or g == "a":  # "Presidente, la concejala Ana Ruiz, …"
+        found["rol"] = "concejala"
+    elif _MASCULINE_CUE_RE.search(said) or g == "o":
+        found["rol"] = "concejal"
+    if (
+        end is not None
+        and end["party"]
+        and (party := _party(_Text(t.raw[got[1] : end.end()], t.low[got[1] : end.end()])))
+    ):
+        found["partido"] = party
     if part is not None:
-        named[part["part"]] = True  # "Presidente, Harold Mosquera, como ponente."
-    return named
+        found[part["part"]] = True  # "Presidente, Harold Mosquera, como ponente."
+    return found
 
 
 def _capitalised(name: str) -> str:
@@ -1182,19 +1208,24 @@ _EARLIER_STEP_RE: Final = re.compile(
     r"|\b(?:aprobad|negad|rechazad|improbad)[oa]s?\s+(?:[^\W\d_]+\s+){0,3}?(?:la semana pasada"
     r"|el (?:ano|mes|periodo) pasado|ayer|anteriormente|hace\s+(?:[^\W\d_]+\s+)?(?:dias|semanas|meses"
     r"|anos)|en (?:la|una) sesion anterior)\b[^.;!?]*"
+    r"|\bcomision\s+(?:[^\W\d_]+\s+){0,5}?(?:(?:lo|la|los|las)\s+)?(?:aprobo|nego|rechazo|improbo)\b[^.;!?]*"
 )
 """A step already taken ("el proyecto fue aprobado en primer debate en la Comisión", "aprobada la
-semana pasada una similar"): a report of an earlier vote, not the result of one held now."""
+semana pasada una similar", "la Comisión Segunda lo aprobó con nueve votos"): a report of an
+earlier vote, not the result of one held now."""
 
 
 def _vote(t: _Text) -> dict[str, Any] | None:
     """The vote said in the utterance, or None when there is none."""
     votes = _vote_items(t)
-    counts = _tally(t.low)
     now = _EARLIER_STEP_RE.sub(" ", t.low)
+    # The count said with a step reported is that step's ("fue aprobado en primer debate por la
+    # Comisión … con nueve votos a favor y dos en contra"), not this vote's; one said in the
+    # present perfect may be this vote's declaration (below).
+    counts = _tally(_EARLIER_STEP_RE.sub(lambda m: m.group(0) if m["perfect"] else " ", t.low))
     if not (_VOTE_RE.search(now) or votes or any(counts.values())):
         return None
-    if now != t.low and (votes or any(_tally(now).values())):
+    if now != t.low and (votes or any(counts.values())):
         # The utterance tallies a vote held now ("votaron sí quince, no dos. Ha sido aprobado en
         # segundo debate el proyecto…"): a step it names in the present perfect, or one that
         # agrees with the count, is this vote's result; "fue aprobado en primer debate en la
@@ -1206,6 +1237,7 @@ def _vote(t: _Text) -> dict[str, Any] | None:
             return m.group(0) if m["r"] is not None and (m["perfect"] or agrees) else " "
 
         now = _EARLIER_STEP_RE.sub(this_vote, t.low)
+        counts = _tally(now)
     if not any(counts.values()) and votes:
         counts = _items_tally(votes)
     said = _statements(now)
@@ -1361,6 +1393,106 @@ def _vote_template(t: _Text, previous: str | None) -> tuple[str, float]:
     return TPL_PROYECTO_ACUERDO, _CONF_WEAK
 
 
+# A member declaring an impediment (conflict of interest) to take part in an item: "me declaro
+# impedido para participar en la discusión y votación…", "pongo a consideración de la plenaria un
+# impedimento, porque…". Said in the first person: the chair's "si algún concejal tiene
+# impedimento" or "en consideración el impedimento manifestado por…" declares none.
+_IMPEDIMENT_DECLARED_RE: Final = re.compile(
+    r"\b(?:me\s+declaro|me\s+declare|declararme)\s+impedid[oa]\b"
+    r"|\b(?:(?:quiero|deseo|debo|necesito|voy\s+a|me\s+permito)\s+(?:manifestar|presentar|radicar"
+    r"|plantear|declarar|poner)|manifiesto|presento|radico|declaro|planteo|tengo|pongo)"
+    r"(?:\s+a\s+consideracion(?:\s+de\s+(?:la\s+)?(?:plenaria|corporacion|comision))?)?"
+    r"\s+(?:un|mi)\s+impedimento\b"
+)
+_IMPEDIMENT_REASON_RE: Final = re.compile(
+    r"\b(?:por\s+cuanto|porque|ya\s+que|puesto\s+que|debido\s+a\s+que|dado\s+que|toda\s+vez\s+que"
+    r"|en\s+razon\s+(?:a|de)\s+que)\s+"
+)
+# The plenary's decision on one, said after it ("el impedimento del concejal X ha sido aceptado",
+# "…de la concejala Y, fue negado") or before it ("fue negado el impedimento de…", "se acepta el
+# impedimento"); a question ("¿se acepta el impedimento?") decides nothing.
+_IMPEDIMENT_WORD_RE: Final = re.compile(r"\bimpedimento\b")
+_IMPEDIMENT_OF_RE: Final = re.compile(
+    r"\s+(?:(?:manifestado|presentado|declarado|propuesto|radicado|planteado)\s+)?"
+    r"(?:por\s+(?:el|la)|del|de\s+la)\s+(?:honorable\s+)?(?:concejal|concejala)\s+"
+)
+_DECIDED: Final = r"(?P<d>aceptad|negad|rechazad|aprobad|improbad|denegad)[oa]s?"
+_DECIDED_AFTER_RE: Final = re.compile(
+    rf"\s*,?\s*(?P<neg>no\s+)?(?:ha\s+sido|fue|queda|quedo|ha\s+quedado|resulto)\s+{_DECIDED}\b"
+)
+_DECIDED_BEFORE_RE: Final = re.compile(
+    rf"\b(?P<neg>no\s+)?(?:(?:ha\s+sido|fue|queda|quedo)\s+)?{_DECIDED}\s+(?:el\s+)?impedimento\b"
+    r"|\b(?P<neg2>no\s+)?(?:se\s+)?(?P<d2>acept|nieg|neg|rechaz|aprueb|aprob)[ao]\s+(?:el\s+)?impedimento\b"
+)
+_DECIDED_WORD: Final = {
+    "aceptad": "aceptado",
+    "negad": "negado",
+    "rechazad": "rechazado",
+    "aprobad": "aprobado",
+    "improbad": "improbado",
+    "denegad": "denegado",
+    "acept": "aceptado",
+    "nieg": "negado",
+    "neg": "negado",
+    "rechaz": "rechazado",
+    "aprueb": "aprobado",
+    "aprob": "aprobado",
+}
+
+
+def _questions(low: str) -> list[tuple[int, int]]:
+    """Where the questions are ("¿…?"), as :func:`_statements` reads them."""
+    spans = (m.span() for m in _SENTENCE_RE.finditer(low) if m.group(0))
+    return [(a, b) for a, b in spans if low[a:b].strip().startswith("¿") or low[a:b].rstrip().endswith("?")]
+
+
+def _impediment_decided(t: _Text) -> dict[str, Any] | None:
+    """The plenary's decision on an impediment (see :func:`_impediment`), or None."""
+    questions: list[tuple[int, int]] | None = None
+
+    def asked(pos: int) -> bool:
+        nonlocal questions
+        questions = _questions(t.low) if questions is None else questions
+        i = bisect.bisect_right(questions, (pos, len(t.low))) - 1
+        return i >= 0 and questions[i][0] <= pos < questions[i][1]
+
+    for word in _IMPEDIMENT_WORD_RE.finditer(t.low):
+        name, pos = None, word.end()
+        if (of := _IMPEDIMENT_OF_RE.match(t.low, pos)) and (got := _take_name(t, of.end())):
+            name, pos = got
+        if (said := _DECIDED_AFTER_RE.match(t.low, pos)) and not asked(word.start()):
+            return _decision(said["d"], said["neg"], name)
+    for said in _DECIDED_BEFORE_RE.finditer(t.low):
+        if not asked(said.start()):
+            of = _IMPEDIMENT_OF_RE.match(t.low, said.end())
+            got = _take_name(t, of.end()) if of else None
+            return _decision(said["d"] or said["d2"], said["neg"] or said["neg2"], got[0] if got else None)
+    return None
+
+
+def _decision(word: str, negated: str | None, name: str | None) -> dict[str, Any]:
+    decided = _DECIDED_WORD[word]
+    impediment: dict[str, Any] = {"estado": f"no {decided}" if negated else decided}
+    if name:
+        impediment["nombre"] = _capitalised(name) if name == name.lower() else name
+    return impediment
+
+
+def _impediment(t: _Text) -> dict[str, Any] | None:
+    """An impediment declared by the one speaking (``estado`` "manifestado", with the reason
+    said: ``motivo``) or the plenary's decision on one (``estado`` as said: "aceptado",
+    "negado"…, with the member whose it is, ``nombre``, when named); None when neither."""
+    if declared := _IMPEDIMENT_DECLARED_RE.search(t.low):
+        impediment: dict[str, Any] = {"estado": "manifestado"}
+        end = _SENTENCE_END_RE.search(t.raw, declared.end())
+        stop = end.start() if end else len(t.low)
+        reason = _IMPEDIMENT_REASON_RE.search(t.low, declared.end(), stop)
+        if reason and (motivo := _slice(t, reason.end(), stop)):
+            impediment["motivo"] = motivo
+        return impediment
+    return _impediment_decided(t)
+
+
 # --------------------------------------------------------------------------------------------
 # Extractors, one per section
 # --------------------------------------------------------------------------------------------
@@ -1387,10 +1519,7 @@ _PERIOD_RE: Final = re.compile(r"\bperiodo\s+(?:constitucional\s+)?(?:(?:de|del)
 _PERIOD_JOINERS: Final = frozenset({"a", "al", "y", "guion", "hasta"})
 # Who installs the council for the mayor: "asisto como delegado del señor alcalde", "en calidad
 # de delegada de la alcaldesa".
-_DELEGATE_RE: Final = re.compile(
-    r"\bdelegad[oa]\s+(?:del|de\s+la)\s+(?:(?:senor|senora)\s+)?(?:alcalde|alcaldesa|gobernador"
-    r"|gobernadora)\b(?:\s+(?:distrital|municipal|departamental))?"
-)
+_DELEGATE_RE: Final = re.compile(rf"\b{_DELEGATE_OFFICE}")
 _SELF_INTRO_RE: Final = re.compile(r"\b(?:mi nombre es|me llamo|les habla)\s+")
 _MAX_OFFICE_CHARS: Final = 80
 # The session's secretary and the office as said: "actúa como secretaria de la comisión la
@@ -1742,7 +1871,11 @@ _ABSENT_RE: Final = re.compile(
     r"|no\s+se\s+hicieron\s+presentes|faltaron|no\s+se\s+(?:ha\s+|han\s+|habia\s+|habian\s+)?conectad[oa]\w*"
     r"|no\s+(?:se\s+encuentran?|estan?)\s+(?:presentes?|conectad[oa]s?))\b\s*[:,]?"
 )
-_EXCUSE_VERB: Final = r"(?:present|envi|allego|allegaron|radic|remiti)\w*\s+(?:(?:su|sus|una|la)\s+)?excusas?"
+# An excuse sent ("envió excusa por escrito", "presentaron su excusa"); "no envió excusa" is none.
+_EXCUSE_VERB: Final = (
+    r"(?<!\bno )(?<!\bno ha )(?<!\bno han )(?:present|envi|allego|allegaron|radic|remiti)\w*\s+"
+    r"(?:(?:su|sus|una|la)\s+)?excusas?"
+)
 _EXCUSED_RE: Final = re.compile(
     rf"\b(?:con\s+excusa|se\s+excus\w*|excusad[oa]s?(?!\s+(?:de|del|para)\s)|{_EXCUSE_VERB})\b\s*[:,]?"
 )
@@ -1787,7 +1920,10 @@ def _people_after(regex: re.Pattern[str], t: _Text) -> list[str]:
     return names
 
 
-_REASON_RE: Final = re.compile(r"\s*,?\s*(?:por|debido a|a causa de|con motivo de)\s+")
+# "excusa por escrito por incapacidad médica": "por escrito" is how it was sent, not the reason.
+_REASON_RE: Final = re.compile(
+    r"\s*,?\s*(?:por\s+escrito\s*,?\s*)?(?:por|debido a|a causa de|con motivo de)\s+(?!escrito\b)"
+)
 _REASON_END_RE: Final = re.compile(
     r"[,;:.!?()]|\s(?:y|e)\s+(?=(?:el|la|los|las)\s|(?:honorables?|senor\w*|concejal\w*)\b)"
 )
@@ -2423,7 +2559,7 @@ def _proyecto_data(t: _Text, under_consideration: bool = False) -> dict[str, Any
     elif not data and (named := _self_named(t)):
         # "Presidente, Rodrigo Zapata, de Cambio Radical. No estoy en contra…": under his name
         data.update(named, texto=t.raw)
-        if party := _party(t):
+        if "partido" not in data and (party := _party(t)):
             data["partido"] = party
     if "orador" not in data:
         data |= _bill_part(t)
@@ -3019,7 +3155,7 @@ _LLAMADO_RE: Final = re.compile(
     r"\bllamad[oa] a lista|\bllam\w* (?:a )?lista\b|\blista de asistencia|\bverific\w* (?:el |del )?"
     r"quorum|\b(?:contest|respond)\w* (?:a |al )?(?:lista|llamado)|\bse excus\w*"
     r"|(?<!habiendo )(?<!existiendo )(?<!con )(?<!verificado el )\bquorum\b"
-    r"|\bcon excusa\b|\bno contest\w*|\bpresent(?:aron|o|a|an)\s+(?:su\s+|sus\s+)?excusas?\b"
+    rf"|\bcon excusa\b|\bno contest\w*|\b{_EXCUSE_VERB}\b"
     r"|\bexcusad[oa]s?\b(?!\s+(?:de|del|para)\s)"  # not "excusado de votar"
 )
 _VARIOS_RE: Final = re.compile(
@@ -3348,7 +3484,7 @@ def _choose(t: _Text, previous: str | None, next_point: bool, attendance: bool) 
         return TPL_LLAMADO_LISTA, _CONF_STRONG
     if _reads_a_communication(t):
         return TPL_COMUNICACION, _CONF_SECTION
-    if _VOTE_RE.search(t.low) or len(_vote_items(t)) >= 2:
+    if _VOTE_RE.search(t.low) or len(_vote_items(t)) >= 2 or _impediment_decided(t):
         return _vote_template(t, previous)
     if previous in _AGENDA_BEING_APPROVED and not next_point and _asks_agenda_change(t):
         return TPL_APROBACION_ORDEN_DIA, _CONF_SECTION
@@ -3459,6 +3595,15 @@ def _classify(
         data |= _decisions(t)
     if template in _VOTING_TEMPLATES and (vote := _vote(t)) is not None:
         data["votacion"] = vote
+    if impediment := _impediment(t):
+        data["impedimento"] = impediment
+        if impediment["estado"] == "manifestado":
+            # "…para participar en la discusión y votación de este proyecto": no vote is held
+            data.pop("votacion", None)
+        elif template in _VOTING_TEMPLATES:
+            # the plenary's decision is the vote's result, in the words said ("aceptado")
+            vote = data.get("votacion") or {"resultado": None, "nominal": False}
+            data["votacion"] = {**vote, "resultado": impediment["estado"], "objeto": "impedimento"}
     if _is_chair_conduct(t):
         # the chair's words, like a vote: never written in the mouth of a speaker given the
         # floor just before ("Tiene la palabra la concejala X." then "¿Lo aprueba la plenaria?")
