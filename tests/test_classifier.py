@@ -1170,20 +1170,33 @@ def test_a_grant_of_the_final_word_or_to_a_council_seat_names_its_speaker(text: 
             TPL_PROYECTO_ACUERDO,
             {"orador": "Eva Paz", "rol": "concejala", "partido": "Partido Verde"},
         ),
+        (
+            "Presidente, Harold Mosquera, como ponente. Acojo la inquietud de la concejala Ceballos y "
+            "radico en este momento una proposición modificatoria al artículo cuarto.",
+            TPL_PROYECTO_ACUERDO,
+            {"orador": "Harold Mosquera", "ponente": True},
+        ),
+        (
+            "Presidente, Luis Mora, citante del debate. Quiero empezar por las cifras.",
+            TPL_DEBATE,
+            {"orador": "Luis Mora", "citante": True},
+        ),
     ],
 )
 def test_a_speaker_who_names_themselves_is_the_speaker(
     text: str, previous: str, expected: dict[str, Any]
 ) -> None:
-    """A councillor who addresses the chair and says their own name, often with the party, is
-    the speaker, the words under their name, as said (they were written with no name). The
-    party said right after the name is theirs, not one the speech names later (the nominee's
-    "del Partido Liberal" was written as the speaker's), and a party's spokesperson
-    ("vocero del Centro Democrático") is a councillor (was no speaker)."""
+    """A councillor who addresses the chair and says their own name, often with the party or
+    the part they speak in ("como ponente"), is the speaker, the words under their name, as
+    said (they were written with no name). The party said right after the name is theirs, not
+    one the speech names later (the nominee's "del Partido Liberal" was written as the
+    speaker's), and a party's spokesperson ("vocero del Centro Democrático") is a councillor
+    (was no speaker)."""
     result = classify(text, previous_template_id=previous)
     assert result.template_id == previous
     got = result.structured_data
-    assert {k: got.get(k) for k in ("orador", "rol", "partido") if k in got} == expected
+    keys = ("orador", "rol", "partido", "ponente", "citante")
+    assert {k: got.get(k) for k in keys if k in got} == expected
     assert got["texto"] == text
 
 
@@ -1317,6 +1330,12 @@ def test_proyecto_number_and_year_in_words() -> None:
         ),
         ("proyecto de acuerdo número doce de dos mil veintiséis en segundo debate", "12", 2026),
         ("Se lee el proyecto de acuerdo No. cero doce de 2026.", "012", 2026),
+        (
+            "Segundo debate del proyecto de acuerdo ciento veintitrés de dos mil veinticinco, por medio del "
+            "cual se adopta la política de movilidad.",
+            "123",
+            2025,
+        ),
     ],
 )
 def test_a_bill_number_read_with_a_leading_zero_keeps_it(text: str, numero: str, anio: int) -> None:
@@ -2372,6 +2391,174 @@ def test_vote_on_a_bill_keeps_the_bill_data() -> None:
     assert got["debate"] == "segundo"
     assert got["votacion"]["si"] == 15
     assert got["votacion"]["resultado"] == "aprobado"
+
+
+# The second debate of a bill as a blind audit wrote it (the Cali plenary of 18 November 2025).
+BILL_HEADING = (
+    "Cuarto punto. Estudio y aprobación en segundo debate del proyecto de acuerdo cero cuarenta y siete de "
+    "dos mil veinticinco, por medio del cual se adopta un programa de alivio tributario del impuesto "
+    "predial unificado. Señor presidente, me permito dar lectura al informe de ponencia para segundo debate."
+)
+AMENDMENT_READ = (
+    "Artículo cuarto. Tiene proposición modificatoria presentada por el concejal Harold Mosquera Riascos, "
+    "que dice así: el descuento del treinta por ciento se aplicará a los contribuyentes que paguen la "
+    "totalidad del impuesto predial de la vigencia dos mil veintiséis a más tardar el treinta de junio de "
+    "dos mil veintiséis."
+)
+ARTICLE_READ = (
+    "Artículo séptimo. Facúltese al alcalde distrital por el término de seis meses para ampliar el "
+    "descuento a otros estratos y modificar los plazos de pago mediante decreto."
+)
+TITLE_READ = (
+    "Título del proyecto: por medio del cual se adopta un programa de alivio tributario del impuesto "
+    "predial unificado. Preámbulo: el Concejo Distrital de Santiago de Cali, en uso de sus atribuciones "
+    "constitucionales y legales, en especial las conferidas por el artículo trescientos trece de la "
+    "Constitución Política, acuerda."
+)
+FINAL_APPROVAL = (
+    "Aprobado en segundo debate el proyecto de acuerdo cero cuarenta y siete de dos mil veinticinco. Pase a "
+    "sanción del señor alcalde."
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            AMENDMENT_READ,
+            {"proposicion": "modificatoria", "autores": ["Harold Mosquera Riascos"], "articulos": [4]},
+        ),
+        (ARTICLE_READ, {"articulos": [7]}),
+        (
+            TITLE_READ,
+            {"titulo": TITLE_READ[len("Título del proyecto: ") : TITLE_READ.index(". Preámbulo")]},
+        ),
+        (
+            "Hay una proposición aditiva al artículo segundo, presentada por la concejala Ana Ruiz, que "
+            "dice: parágrafo, el descuento aplica también a los predios rurales.",
+            {"proposicion": "aditiva", "autores": ["Ana Ruiz"], "articulos": [2]},
+        ),
+    ],
+)
+def test_the_bill_s_text_read_while_it_is_considered_is_the_bill_s(
+    text: str, expected: dict[str, Any]
+) -> None:
+    """An article, the title and preamble, or a proposal amending an article, read while the bill
+    is considered, stay in the bill with the part they read (the amendment went to the
+    proposiciones as a new proposal, the article and the title to the debate)."""
+    result = classify(text, previous_template_id=TPL_PROYECTO_ACUERDO)
+    assert result.template_id == TPL_PROYECTO_ACUERDO
+    assert result.structured_data == expected
+
+
+def test_the_bill_s_text_read_after_a_new_point_is_not_the_bill_s() -> None:
+    """Counterpart: once another point is announced, a proposal read is a proposal of its own."""
+    text = "Siguiente punto. Proposición presentada por la concejala Ana Ruiz: citar al gerente de Emcali."
+    assert classify(text, previous_template_id=TPL_PROYECTO_ACUERDO).template_id == TPL_PROPOSICION
+
+
+def test_the_vote_on_an_amendment_is_the_bill_s() -> None:
+    """ "Aprobada la proposición modificatoria al artículo cuarto" decides the bill's text."""
+    got = classify(
+        "Aprobada la proposición modificatoria al artículo cuarto.", previous_template_id=TPL_PROPOSICION
+    )
+    assert got.template_id == TPL_PROYECTO_ACUERDO
+    assert got.structured_data["votacion"]["articulos"] == [4]
+
+
+@pytest.mark.parametrize(
+    ("text", "articulos", "resultado"),
+    [
+        (
+            "Han sido aprobados los artículos primero, segundo, tercero, quinto, sexto y octavo, con "
+            "diecisiete votos a favor y uno en contra, señor presidente.",
+            [1, 2, 3, 5, 6, 8],
+            "aprobado",
+        ),
+        (
+            "Señor presidente, el artículo séptimo ha sido negado. Votaron por el sí cinco concejales y por "
+            "el no trece concejales.",
+            [7],
+            "negado",
+        ),
+        (
+            "Artículo noveno, vigencia. En consideración. Se abre la discusión, queda cerrada. ¿Lo aprueba "
+            "la plenaria? Aprobado el artículo noveno.",
+            [9],
+            "aprobado",
+        ),
+        ("Aprobados los artículos 1, 2 y 3 con quince votos por el sí.", [1, 2, 3], "aprobado"),
+        ("Aprobado el artículo décimo primero.", [11], "aprobado"),
+    ],
+)
+def test_a_vote_on_the_bill_s_articles_says_which(text: str, articulos: list[int], resultado: str) -> None:
+    """The articles a vote is on are recorded with it; "¿Lo aprueba la plenaria? Aprobado el
+    artículo noveno." is a result (it recorded none)."""
+    vote = data(text, TPL_PROYECTO_ACUERDO)["votacion"]
+    assert (vote.get("articulos"), vote["resultado"]) == (articulos, resultado)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Aprobado el proyecto conforme al artículo trescientos trece de la Constitución, con quince votos "
+        "por el sí.",
+        "Aprobados los artículos primero y segundo; el artículo tercero fue negado.",
+    ],
+)
+def test_articles_another_norm_s_or_with_different_results_are_not_recorded(text: str) -> None:
+    """An article of the Constitution, or articles approved and negated in one breath, are not
+    what one result is on: none recorded (a wrong article is worse than none)."""
+    assert "articulos" not in data(text, TPL_PROYECTO_ACUERDO)["votacion"]
+
+
+@pytest.mark.parametrize(
+    ("text", "si"),
+    [
+        (
+            "Aprobado el artículo cuarto con la modificación propuesta, con dieciocho votos, señor "
+            "presidente.",
+            18,
+        ),
+        ("Negado el artículo cuarto con cinco votos.", None),
+    ],
+)
+def test_an_approval_said_with_its_votes_counts_them_for_it(text: str, si: int | None) -> None:
+    """ "Aprobado…, con dieciocho votos" was approved by eighteen (it recorded no count);
+    "negado con cinco votos" does not say whose votes they were."""
+    assert data(text, TPL_PROYECTO_ACUERDO)["votacion"].get("si") == si
+
+
+def test_the_bill_s_final_result_says_its_debate_and_the_sanction() -> None:
+    """ "Aprobado en segundo debate… Pase a sanción del señor alcalde.": the vote's result with its
+    debate and the bill sent to the mayor (neither was recorded)."""
+    vote = data(FINAL_APPROVAL, TPL_PROYECTO_ACUERDO)["votacion"]
+    assert (vote["resultado"], vote["debate"], vote["sancion"]) == ("aprobado", "segundo", True)
+
+
+def test_a_bill_heading_read_in_words_carries_its_number() -> None:
+    """ "proyecto de acuerdo cero cuarenta y siete de dos mil veinticinco", said without "número",
+    is bill 047 of 2025 (its heading had the title only); a number of something else after
+    "proyecto" is none."""
+    got = data(BILL_HEADING, TPL_DEBATE)
+    assert (got["numero"], got["anio"], got["debate"]) == ("047", 2025, "segundo")
+    assert "numero" not in data("El proyecto de acuerdo dos veces aplazado vuelve a primer debate.")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Informe de ponencia para segundo debate. Referencia, ponencia positiva para segundo debate al "
+        "proyecto de acuerdo cero cuarenta y siete de dos mil veinticinco.",
+        FINAL_APPROVAL,
+        "Ha sido aprobado en segundo debate el proyecto de acuerdo número 045 de 2025.",
+    ],
+)
+def test_the_bill_named_again_while_it_is_considered_is_no_new_heading(text: str) -> None:
+    """Its ponencia's reference and its vote name the bill under consideration: no number, so the
+    acta writes their words, not a second heading in their place."""
+    got = data(text, TPL_PROYECTO_ACUERDO)
+    assert "numero" not in got and "anio" not in got
 
 
 def test_approval_question_after_the_agenda_is_the_agenda_approval() -> None:

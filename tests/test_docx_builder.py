@@ -1456,6 +1456,65 @@ def test_a_vote_said_over_several_blocks_gets_one_summary(
     assert not list(Document(io.BytesIO(_build(blocks, templates=templates))).comments)
 
 
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_a_vote_on_articles_names_them_and_each_article_keeps_its_result(
+    templates: dict[str, Any] | None,
+) -> None:
+    """A bill voted article by article: each summary says which articles it decides (they were
+    not named), the call's article carried to the result said after it; two articles approved
+    one after the other with no count are two votes (the second was taken for an echo of the
+    first and lost its result line)."""
+    blocks = [
+        _vote_block(
+            "call", "En consideración el artículo séptimo.", votacion={"resultado": None, "articulos": [7]}
+        ),
+        _vote_block(
+            "said", "Ha sido negado. Cinco por el sí, trece por el no.", votacion=_vote(5, 13, 0, "negado")
+        ),
+        _vote_block(
+            "block", "Aprobados en bloque…", votacion=_vote(17, 1, 0, "aprobado", articulos=[1, 2, 3])
+        ),
+        _vote_block(
+            "eighth", "Aprobado el artículo octavo.", votacion={"resultado": "aprobado", "articulos": [8]}
+        ),
+        _vote_block(
+            "ninth", "Aprobado el artículo noveno.", votacion={"resultado": "aprobado", "articulos": [9]}
+        ),
+    ]
+    content = _zone(_build(blocks, templates=templates), "ZONE_PROYECTOS")
+    assert _summaries(content) == [
+        "Artículo 7. Votos por el sí: 5. Votos por el no: 13. Abstenciones: 0. Resultado: NEGADO.",
+        "Artículos 1, 2 y 3. Votos por el sí: 17. Votos por el no: 1. Abstenciones: 0. Resultado: APROBADO.",
+        "Artículo 8. Resultado: APROBADO.",
+        "Artículo 9. Resultado: APROBADO.",
+    ]
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_the_bill_sent_to_sanction_says_so_in_its_result(templates: dict[str, Any] | None) -> None:
+    """ "Aprobado en segundo debate… Pase a sanción del señor alcalde." after the count: one
+    result line with the debate and the sanction (it said "Resultado: APROBADO." only); the
+    debate of a result alone is the heading's, and the line stays as it was."""
+    blocks = [
+        _vote_block("list", "Lista.", votacion=_vote(2, 1, 1, nominal=True, votos=_LIST)),
+        _vote_block(
+            "said",
+            "Aprobado en segundo debate… Pase a sanción del señor alcalde.",
+            votacion={"resultado": "aprobado", "debate": "segundo", "sancion": True},
+        ),
+    ]
+    content = _zone(_build(blocks, templates=templates), "ZONE_PROYECTOS")
+    assert _summaries(content) == [
+        "Votos por el sí: 2. Votos por el no: 1. Abstenciones: 1. "
+        "Resultado: APROBADO en segundo debate; pasa a sanción del alcalde."
+    ]
+    blocks[1]["structured_data"]["votacion"].pop("sancion")
+    content = _zone(_build(blocks, templates=templates), "ZONE_PROYECTOS")
+    assert _summaries(content) == [
+        "Votos por el sí: 2. Votos por el no: 1. Abstenciones: 1. Resultado: APROBADO."
+    ]
+
+
 def test_the_declared_result_wins_over_the_count() -> None:
     """A result declared after the list ("Ha sido negado") is the one written, once."""
     blocks = [

@@ -873,6 +873,12 @@ _SELF_NAME_END_RE: Final = re.compile(
     rf"(?P<party>{_alt(_KNOWN_PARTIES)})\b)"
 )
 
+# The part the speaker says they speak in, after their name: "Presidente, Harold Mosquera, como
+# ponente. Acojo…", "…, Luis Mora, citante del debate."
+_SELF_NAMED_PART_RE: Final = re.compile(
+    rf",\s*(?:como\s+)?(?:(?:el|la)\s+)?(?:concejala?\s+)?{_PART}(?=\s*(?:[.;:,]|$)|\s+(?:del|de la)\s)"
+)
+
 
 def _self_named(t: _Text) -> dict[str, Any]:
     """The speaker who names themselves right after addressing the chair, {} if none: the name
@@ -891,18 +897,26 @@ def _self_named(t: _Text) -> dict[str, Any]:
     got = _take_name(t, filler.end() if filler else lead.end())
     if got is None or not got[0][:1].isupper() or len(got[0].split()) < 2:
         return {}
+    part = _SELF_NAMED_PART_RE.match(t.low, got[1])
     end = _SELF_NAME_END_RE.match(t.low, got[1])
-    if end is None:
+    if part is None and end is None:
         return {}
     if _PARTY_NAME_RE.fullmatch(_fold(got[0])) or _NOT_A_SPEAKER_RE.search(_fold(got[0])):
         return {}  # "Presidente, Centro Democrático: votamos no.", "Presidente, Santiago de Cali…"
     found: dict[str, Any] = {"orador": got[0]}
-    if _FEMININE_CUE_RE.search(said) or end["g"] == "a":  # "Presidente, la concejala Ana Ruiz, …"
+    g = end["g"] if end is not None else None
+    if _FEMININE_CUE_RE.search(said) or g == "a":  # "Presidente, la concejala Ana Ruiz, …"
         found["rol"] = "concejala"
-    elif _MASCULINE_CUE_RE.search(said) or end["g"] == "o":
+    elif _MASCULINE_CUE_RE.search(said) or g == "o":
         found["rol"] = "concejal"
-    if end["party"] and (party := _party(_Text(t.raw[got[1] : end.end()], t.low[got[1] : end.end()]))):
+    if (
+        end is not None
+        and end["party"]
+        and (party := _party(_Text(t.raw[got[1] : end.end()], t.low[got[1] : end.end()])))
+    ):
         found["partido"] = party
+    if part is not None:
+        found[part["part"]] = True  # "Presidente, Harold Mosquera, como ponente."
     return found
 
 
@@ -1029,7 +1043,7 @@ _VOTE_RE: Final = re.compile(
     r"|\bse abstuv|\bse abstien|\bpor unanimidad\b|\bse (?:aprueba|aprueban|niega|niegan)\b"
     r"|\b(?:queda|quedo|ha sido|han sido|fue|fueron|ha quedado|resulta|resulto|es|son)\s+"
     r"(?:\w+\s+)?(?:aprobad|negad|rechazad|improbad)\w*"
-    r"|(?:^|[.!;:¡¿]\s*)(?:aprobad|negad|rechazad)[oa]s?\b"
+    r"|(?:^|[.!?;:¡¿]\s*)(?:aprobad|negad|rechazad)[oa]s?\b"  # "¿Lo aprueba la plenaria? Aprobado."
 )
 _APPROVAL_QUESTION_RE: Final = re.compile(
     r"\baprueba(?:n)?\b|\b(?:se somete|someto|sometemos|pongo|ponemos)\s+a\s+"
@@ -1067,6 +1081,12 @@ _PONENCIA_PROPOSAL_RE: Final = re.compile(
     r"\bproposicion\s+(?:final\b|con\s+(?:la\s+)?que\s+(?:termina|finaliza|concluye|culmina|cierra)\b)"
     r"[^.?!]{0,40}?\bponencia\b"
 )
+# A proposal amending the bill's text ("proposición modificatoria al artículo cuarto", "proposición
+# aditiva", "proposición de modificación"): the bill's, voted in it, not a proposición of its own.
+_AMENDMENT_RE: Final = re.compile(
+    r"\bproposici(?:on|ones)\s+(?:(?P<kind>modificatori|aditiv|sustitutiv|supresiv)[oa]s?\b"
+    r"|de\s+(?P<of>modificacion|adicion|sustitucion|supresion)\b|(?:al|del)\s+articulo\b)"
+)
 # What a vote is on, when it says so: the first one named wins (ties: list order). None is "the
 # proposal" ("la propuesta de la concejala…", "la propuesta de modificación"): the one made in the
 # item under consideration, else a proposición. An election (a dignitary of the board, the
@@ -1078,6 +1098,7 @@ _VOTE_SUBJECTS: Final[tuple[tuple[re.Pattern[str], str | None], ...]] = (
     (re.compile(r"\bactas?\b"), TPL_APROBACION_ACTAS),
     (_PONENCIA_PROPOSAL_RE, TPL_PROYECTO_ACUERDO),
     (re.compile(r"\bproyectos?\b|\bponencia\b|\barticulado\b"), TPL_PROYECTO_ACUERDO),
+    (_AMENDMENT_RE, TPL_PROYECTO_ACUERDO),
     (re.compile(r"\bproposici(?:on|ones)\b"), TPL_PROPOSICION),
     (re.compile(r"\bpropuestas?\b"), None),
     # a count for candidates is an election's too: blank votes, the scrutiny ("por la concejala
@@ -1229,7 +1250,7 @@ def _vote(t: _Text) -> dict[str, Any] | None:
     if not any(counts.values()) and not votes:
         # Nothing counted: the count the result is said with ("aprobado por los diecinueve
         # concejales presentes"), else none at all; a zero would be a figure nobody said.
-        counts = _unanimous_count(said, result)
+        counts = _unanimous_count(said, result) or _approved_with(said, result)
     vote: dict[str, Any] = {
         **counts,
         "resultado": result,
@@ -1237,6 +1258,12 @@ def _vote(t: _Text) -> dict[str, Any] | None:
     }
     if result == "empate" and _REPEAT_RE.search(said):
         vote["repetir"] = True  # "…la votación se repetirá en la próxima sesión"
+    if articles := _voted_articles(said):
+        vote["articulos"] = articles  # "Han sido aprobados los artículos primero, segundo…"
+    if result in ("aprobado", "negado") and (stage := _STAGE_RESULT_RE.search(said)):
+        vote["debate"] = "primero" if stage["first"] else "segundo"  # "Aprobado en segundo debate…"
+    if result == "aprobado" and _SANCTION_RE.search(said):
+        vote["sancion"] = True  # "…Pase a sanción del señor alcalde."
     if votes:  # only when members are named: an empty list would render an empty table
         vote["votos"] = votes
     return vote
@@ -1262,6 +1289,89 @@ def _unanimous_count(said: str, result: str | None) -> dict[str, int]:
     if side is None or value is None or not 0 < value <= 10_000:
         return {}
     return {"si": 0, "no": 0, "abstencion": 0, side: value}
+
+
+# An approval said with its votes and no side: "Aprobado el artículo cuarto…, con dieciocho
+# votos" (the votes it was approved with are the sí; a side said is _tally's).
+_APPROVED_WITH_RE: Final = re.compile(rf"\bcon\s+(?P<n>{_NUM_PHRASE})\s+votos\b")
+
+
+def _approved_with(said: str, result: str | None) -> dict[str, int]:
+    """sí as the votes an approval is said with ("aprobado…, con dieciocho votos"), the other
+    sides none; {} for another result ("negado con cinco votos" does not say whose) or none."""
+    m = _APPROVED_WITH_RE.search(said) if result == "aprobado" else None
+    value = _parse_number(m["n"]) if m else None
+    if value is None or not 0 < value <= 10_000:
+        return {}
+    return {"si": value, "no": 0, "abstencion": 0}
+
+
+# The stage a bill's vote decides ("Aprobado en segundo debate el proyecto…") and the bill sent on
+# to the mayor ("Pase a sanción del señor alcalde."): the bill's final result, with its vote.
+_STAGE_RESULT_RE: Final = re.compile(
+    r"\b(?:aprobad|negad|rechazad|improbad)[oa]s?\s+en\s+(?:el\s+)?"
+    r"(?:(?P<first>primer|primero|1er)|segundo|2do)\s+debate\b"
+)
+_SANCTION_RE: Final = re.compile(
+    r"\b(?:pase|pasa|pasara|pasar|remitase|remite|enviese|envia|enviara)\s+(?:a|para)\s+(?:la\s+)?sancion\b"
+)
+
+# The bill's articles named: "los artículos primero, segundo y octavo", "el artículo cuarto",
+# "artículos 1, 2 y 3". One of another norm ("el artículo trescientos trece de la Constitución",
+# "el artículo 23 del reglamento") is not the bill's.
+_ARTICLES_RE: Final = re.compile(r"\barticulos?\s+")
+_OTHER_NORM_RE: Final = re.compile(
+    r"\s*,?\s*(?:de|del)\s+(?:la\s+|el\s+)?(?:constitucion|ley|reglamento|decreto|codigo|resolucion"
+    r"|acuerdo|estatuto|carta)\b"
+)
+_ARTICLE_JOINERS: Final = frozenset({",", "y", "e"})
+_MAX_ARTICLE_TOKENS: Final = 60  # a list's words looked at (bounds the work on long text)
+_MAX_ARTICLE_MENTIONS: Final = 8
+
+
+def _articles_listed(low: str, start: int) -> tuple[list[int], int]:
+    """The articles listed from start, as ordinals or as numbers, never mixed ("primero,
+    segundo y octavo" [1, 2, 8], "1, 2 y 3", "décimo primero" [11]), and where the list ends;
+    a number of votes ("…cuarto, dieciocho votos") ends it."""
+    found = list(itertools.islice(_NUM_TOKEN_RE.finditer(low, start), _MAX_ARTICLE_TOKENS))
+    words = [m.group(0) for m in found]
+    out: list[int] = []
+    i, end, ordinals = 0, start, None
+    while i < len(words):
+        pair = " ".join(words[i : i + 2]) if i + 1 < len(words) else ""
+        if ordinals is not False and (pair in _ORDINALS or words[i] in _ORDINALS):
+            value, j = (_ORDINALS[pair], i + 2) if pair in _ORDINALS else (_ORDINALS[words[i]], i + 1)
+            ordinals = True
+        elif ordinals is not True and (parsed := _number_at(words, i)) is not None and parsed[0] > 0:
+            value, j = parsed
+            if j < len(words) and words[j] in ("voto", "votos"):
+                break
+            ordinals = False
+        else:
+            break
+        out.append(value)
+        end, i = found[j - 1].end(), j
+        if i < len(words) and words[i] in _ARTICLE_JOINERS:
+            i += 1
+            continue
+        break
+    return out, end
+
+
+def _voted_articles(said: str) -> list[int]:
+    """The bill's articles a vote is on, as its statements name them ("Han sido aprobados los
+    artículos primero, segundo…", "el artículo séptimo ha sido negado"); [] when none, when
+    they name different ones, or when some are approved and some negated ("aprobados los
+    artículos primero y segundo; el artículo tercero fue negado"): one result cannot sum them up."""
+    lists: list[list[int]] = []
+    for m in itertools.islice(_ARTICLES_RE.finditer(said), _MAX_ARTICLE_MENTIONS):
+        if listed := _bills_articles(said, m.end()):
+            lists.append(listed)
+    if not lists or any(other != lists[0] for other in lists):
+        return []
+    if _NEGATED_RE.search(said) and _APPROVED_RE.search(_NEGATED_RE.sub(" ", said)):
+        return []
+    return lists[0]
 
 
 def _items_tally(votes: list[dict[str, str]]) -> dict[str, int]:
@@ -2352,10 +2462,15 @@ def _spoken(t: _Text) -> dict[str, Any]:
     return _intervention_data(t) if _has_speaker(t) else {}
 
 
+# A bill's number: after "número", in digits, or in words where a number ends: read group by
+# group from a leading "cero" ("proyecto de acuerdo cero cuarenta y siete") or before the year ("…
+# ciento veintitrés de dos mil veinticinco"); "el proyecto dos veces aplazado" names none.
 _PROJECT_NUMBER_RE: Final = re.compile(
     r"\bproyecto(?:\s+de\s+acuerdo)?\s+(?:"
     rf"(?:numero|no\.?|n[°o]\.?|#)\s*(?P<n>{_NUM_PHRASE})"
-    r"|(?P<d>[0-9]{1,6}))\b"
+    r"|(?P<d>[0-9]{1,6})"
+    rf"|(?P<w>(?=cero\b){_NUM_PHRASE}|(?!(?:un|una|uno)\b){_NUM_PHRASE}"
+    r"(?=\s+de\s+(?:ano\s+)?(?:[0-9]{4}\b|dos\s+mil\b|mil\s+novecientos\b))))\b"
     rf"(?:\s*(?:de|del|-|/)\s*(?:ano\s+)?(?P<y>[0-9]{{4}}|{_NUM_PHRASE}))?"
 )
 _TITLE_START_RE: Final = re.compile(
@@ -2402,20 +2517,25 @@ def _reporters(t: _Text) -> list[Any]:
     return found
 
 
-def _proyecto_data(t: _Text) -> dict[str, Any]:
+def _proyecto_data(t: _Text, under_consideration: bool = False) -> dict[str, Any]:
+    """A bill's heading (number, year, title, debate, ponentes), who speaks, the part of it read.
+    ``under_consideration``: said while the bill is considered (after a block of its own, no new
+    point announced): its number without a title is the bill named again (the ponencia's
+    reference, its vote, "Aprobado en segundo debate el proyecto de acuerdo cero cuarenta y
+    siete…"), written as said, not a heading that would sum the words up."""
     data: dict[str, Any] = {}
-    if m := _PROJECT_NUMBER_RE.search(t.low):
-        group = "d" if m["d"] else "n"
-        if (said := _number_said(m[group])) is not None:
-            data["numero"] = said  # as written, keeping leading zeros: "012", "cero doce"
-        year = _parse_number(m["y"]) if m["y"] else None
-        if year is not None and 1900 <= year <= 2200:
-            data["anio"] = year
     if start := _TITLE_START_RE.search(t.low):
         begin = start.start() if start["por"] else start.end()
         end = _TITLE_END_RE.search(t.low, begin)
         if title := _slice(t, begin, end.start() if end else len(t.raw)):
             data["titulo"] = title
+    if (not under_consideration or "titulo" in data) and (m := _PROJECT_NUMBER_RE.search(t.low)):
+        group = "d" if m["d"] else "n" if m["n"] else "w"
+        if (said := _number_said(m[group])) is not None:
+            data["numero"] = said  # as written, keeping leading zeros: "012", "cero doce"
+        year = _parse_number(m["y"]) if m["y"] else None
+        if year is not None and 1900 <= year <= 2200:
+            data["anio"] = year
     if debate := _DEBATE_RE.search(t.low):
         data["debate"] = "primero" if debate["first"] else "segundo"
     if ("numero" in data or "titulo" in data) and (reporters := _reporters(t)):
@@ -2441,7 +2561,50 @@ def _proyecto_data(t: _Text) -> dict[str, Any]:
         data.update(named, texto=t.raw)
         if "partido" not in data and (party := _party(t)):
             data["partido"] = party
+    if "orador" not in data:
+        data |= _bill_part(t)
     return data
+
+
+# A part of the bill read out at the start of an utterance: an article ("Artículo séptimo.
+# Facúltese al alcalde…", "Artículo noveno, vigencia."), the title or the preamble ("Título del
+# proyecto: por medio del cual…").
+_BILL_PART_RE: Final = re.compile(
+    r"^\W*(?:(?:el|la)\s+)?(?:(?P<art>articulos?\s+)(?=(?:unico|[0-9]|"
+    rf"{_alt(_ORDINALS)}|{_NUM_WORD_ALT})\b)|titulo\b|preambulo\b)"
+)
+_AMENDMENT_KINDS: Final[dict[str, str]] = {
+    "modificatori": "modificatoria", "modificacion": "modificatoria", "aditiv": "aditiva",
+    "adicion": "aditiva", "sustitutiv": "sustitutiva", "sustitucion": "sustitutiva",
+    "supresiv": "supresiva", "supresion": "supresiva",
+}  # fmt: skip
+
+
+def _bill_part(t: _Text) -> dict[str, Any]:
+    """The part of the bill the utterance reads or amends: the articles read at its start
+    (``articulos``: "Artículo séptimo. Facúltese…" [7]), and a proposal amending them presented
+    ("Artículo cuarto. Tiene proposición modificatoria presentada por el concejal Harold
+    Mosquera…": ``proposicion`` "modificatoria", its ``autores``, the article it amends); {}
+    when it reads none."""
+    out: dict[str, Any] = {}
+    read = _BILL_PART_RE.match(t.low)
+    articles = _bills_articles(t.low, read.end()) if read and read["art"] else []
+    amendment = _AMENDMENT_RE.search(t.low)
+    if amendment is not None and (authors := _authors(t)[0]):
+        if kind := amendment["kind"] or amendment["of"]:
+            out["proposicion"] = _AMENDMENT_KINDS[kind]
+        out["autores"] = authors
+        if not articles and (named := _ARTICLES_RE.search(t.low, amendment.start())):
+            articles = _bills_articles(t.low, named.end())
+    if articles:
+        out["articulos"] = articles
+    return out
+
+
+def _bills_articles(low: str, start: int) -> list[int]:
+    """The articles listed from start, [] when they are another norm's."""
+    listed, end = _articles_listed(low, start)
+    return [] if _OTHER_NORM_RE.match(low, end) else listed
 
 
 _AUTHORS_RE: Final = re.compile(
@@ -3278,6 +3441,14 @@ def _in_place(previous: str | None) -> str:
     return previous if previous is not None and previous not in _NOT_IN_PLACE else TPL_DEBATE
 
 
+def _reads_the_bill(t: _Text) -> bool:
+    """Whether the utterance reads the bill's text (an article, the title, the preamble: "Artículo
+    séptimo. Facúltese al alcalde…", "Título del proyecto: …") or a proposal amending it ("Artículo
+    cuarto. Tiene proposición modificatoria presentada por…"): said while the bill is considered,
+    it is the bill's, with the votes on it, not a proposición of its own nor an item unknown."""
+    return _BILL_PART_RE.match(t.low) is not None or _AMENDMENT_RE.search(t.low) is not None
+
+
 def _next_point_only(t: _Text) -> bool:
     """Whether the utterance says no more than "siguiente punto" (to the secretary, politely):
     the item taken up is named in the next one."""
@@ -3317,6 +3488,8 @@ def _choose(t: _Text, previous: str | None, next_point: bool, attendance: bool) 
         return _vote_template(t, previous)
     if previous in _AGENDA_BEING_APPROVED and not next_point and _asks_agenda_change(t):
         return TPL_APROBACION_ORDEN_DIA, _CONF_SECTION
+    if previous == TPL_PROYECTO_ACUERDO and not next_point and _reads_the_bill(t):
+        return TPL_PROYECTO_ACUERDO, _CONF_SECTION
     hits = [(pos, i, tpl) for i, (tpl, rule) in enumerate(_SECTION_RULES) if (pos := rule(t)) is not None]
     if hits:
         return min(hits)[2], _CONF_SECTION
@@ -3414,7 +3587,10 @@ def _classify(
     next_point = masked != low or _POINT_ANNOUNCED_RE.match(low) is not None
     arrivals, departures = _arrivals(t), _departures(t)
     template, confidence = _choose(t, previous, next_point, bool(arrivals or departures))
-    data = _EXTRACTORS[template](t)
+    if template == TPL_PROYECTO_ACUERDO:
+        data = _proyecto_data(t, under_consideration=previous == TPL_PROYECTO_ACUERDO and not next_point)
+    else:
+        data = _EXTRACTORS[template](t)
     if template in _DECIDING_TEMPLATES:
         data |= _decisions(t)
     if template in _VOTING_TEMPLATES and (vote := _vote(t)) is not None:

@@ -116,14 +116,19 @@ false or a mapping → Spanish words). True/false are written "sí"/"no".
                  they are even, else NEGADO), ``declarado`` (the result said, or missing),
                  ``repetir`` (true when the vote is said to be taken again: "se repetirá la
                  votación"), ``objeto`` (what the vote decides when CORE says, such as
-                 "impedimento" for a member's impediment, or missing), ``votacion``, ``text``
-                 and ``metadata``. Default summary: "Votos por el sí: {{ si }}. Votos por el
-                 no: {{ no }}. Abstenciones: {{ abstencion }}. Resultado: {{ resultado }}."
-                 (the result after ``objeto`` when there is one: "Resultado: impedimento
-                 ACEPTADO."; "; se repetirá la votación" before the period when ``repetir``)
-                 when anything was counted, else "Resultado: {{ declarado }}." when a result
-                 was said, else nothing (a vote only called, "se abre la votación nominal",
-                 has nothing to sum up).
+                 "impedimento" for a member's impediment, or missing), ``articulos`` (the
+                 bill's articles voted, a list of numbers), ``debate`` and ``sancion`` (the
+                 debate the bill's result closes, and true when the bill is sent to the
+                 mayor's sanction), each when said (:data:`VOTE_FACTS`), ``votacion``,
+                 ``text`` and ``metadata``. Default summary: "Votos por el sí: {{ si }}. Votos
+                 por el no: {{ no }}. Abstenciones: {{ abstencion }}. Resultado:
+                 {{ resultado }}." (after "Artículo 9. " / "Artículos 1, 2 y 3. " when
+                 articles are voted; the result after ``objeto`` when there is one:
+                 "Resultado: impedimento ACEPTADO."; with the debate and "; pasa a sanción
+                 del alcalde" when ``sancion``; "; se repetirá la votación" before the period
+                 when ``repetir``) when anything was counted, else "Resultado:
+                 {{ declarado }}." (likewise) when a result was said, else nothing (a vote only
+                 called, "se abre la votación nominal", has nothing to sum up).
                  One vote is often said over several blocks of a zone (the call, the members'
                  list, the secretary's count and result): it gets one summary, after its last
                  block, with the totals and result declared (the list's count when none were
@@ -947,10 +952,13 @@ _ROLL_CALL_LABELS = {
 _VOTE_LABELS = {"si": "Sí", "no": "No", "abstencion": "Abstención"}
 _DEFAULT_HEADERS = {"roll_call": ("Concejal", "Estado"), "votes": ("Concejal", "Voto")}
 _DEFAULT_SUMMARY = (
+    "{% if si or no or abstencion or declarado %}"
+    "{{ ('Artículos ' if articulos|length > 1 else 'Artículo ') ~ articulos|lista ~ '. ' if articulos }}"
     "{% if si or no or abstencion %}Votos por el sí: {{ si }}. Votos por el no: {{ no }}. "
     "Abstenciones: {{ abstencion }}. Resultado: {{ objeto ~ ' ' if objeto }}{{ resultado }}"
-    "{{ '; se repetirá la votación' if repetir }}.{% elif declarado %}Resultado: {{ objeto ~ ' ' if objeto }}"
-    "{{ declarado }}{{ '; se repetirá la votación' if repetir }}.{% endif %}"
+    "{% else %}Resultado: {{ objeto ~ ' ' if objeto }}{{ declarado }}{% endif %}"
+    "{{ (' en ' ~ ('primer' if debate == 'primero' else debate) ~ ' debate' if debate)"
+    " ~ '; pasa a sanción del alcalde' if sancion }}{{ '; se repetirá la votación' if repetir }}.{% endif %}"
 )
 _DEFAULT_ELECTION = (
     "Resultado: {{ elegido }}, {{ participio }}{{ ' ' ~ cargo if cargo }}{{ ' (resolución No. ' ~ resolucion"
@@ -1762,6 +1770,7 @@ class _Renderer:
                 "total": sum(totals.values()),
                 "resultado": result,
                 "repetir": votacion.get("repetir") is True,
+                **{key: votacion[key] for key in VOTE_FACTS if votacion.get(key)},
             }
             if declared:
                 summary_ctx["declarado"] = declared
@@ -2498,6 +2507,7 @@ class _OpenVote:
     nominal: bool = False
     repeat: bool = False  # the vote is to be taken again ("se repetirá la votación")
     subject: str = ""  # what the vote decides, when CORE says ("impedimento")
+    said_of: dict[str, Any] = field(default_factory=dict)  # what it decides (:data:`VOTE_FACTS`)
 
     def accepts(self, votacion: Mapping[str, Any]) -> bool:
         """Does this vote go on in ``votacion``? A second list, any list or totals after the
@@ -2514,6 +2524,9 @@ class _OpenVote:
             return False  # a second list, or a list after the result was declared
         if self.result and (said is not None or listed is not None or (result and result != self.result)):
             return False  # the vote was over: this is another one ("Aprobada." alone echoes it)
+        articles = votacion.get("articulos")
+        if articles and self.said_of.get("articulos") and articles != self.said_of["articulos"]:
+            return False  # another article's vote ("Aprobado el artículo noveno." after the eighth's)
         if listed is None and said is not None:
             earlier = self.declared
             if earlier is None and self.listed is None:
@@ -2562,6 +2575,9 @@ class _OpenVote:
         self.nominal = self.nominal or votacion.get("nominal") is True
         self.repeat = self.repeat or votacion.get("repetir") is True
         self.subject = _as_text(votacion.get("objeto")).strip() or self.subject
+        for key in VOTE_FACTS:
+            if votacion.get(key) and key not in self.said_of:
+                self.said_of[key] = votacion[key]
         if listed is not None:
             self.lists.append(block)
             self.members |= _listed_members(votacion)
@@ -2580,6 +2596,7 @@ class _OpenVote:
             whole["repetir"] = True
         if self.subject:
             whole["objeto"] = self.subject
+        whole.update(self.said_of)
         check = None
         said = self.declared or self.list_totals
         if self.listed is not None and said is not None and said != self.listed:
@@ -2604,6 +2621,12 @@ def _listed_members(votacion: Mapping[str, Any]) -> set[str]:
     votos = votacion.get("votos")
     names = (_fold(_person_name(v)) for v in votos) if isinstance(votos, list) else ()
     return {name for name in names if name}
+
+
+VOTE_FACTS = ("articulos", "debate", "sancion")
+"""What a vote's blocks say it decides, which its summary writes (first said wins): the bill's
+articles voted (``articulos``), the debate its result closes and the bill sent to the mayor
+for sanction (``debate``, ``sancion``: "Aprobado en segundo debate… Pase a sanción…")."""
 
 
 def _said_totals(totals: _Totals) -> str:
