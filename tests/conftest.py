@@ -9,6 +9,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import dataclasses
+import json
 import os
 import shutil
 import socket
@@ -30,6 +31,7 @@ from starlette.testclient import TestClient, WebSocketTestSession
 
 from server.auth import issue_token, load_or_create_secret
 from server.redis_server import EmbeddedRedis, _die_with_parent, find_redis_server
+from server.services.docx_builder import build_docx
 from server.settings import Settings
 
 from .redis_cluster import LocalCluster
@@ -458,3 +460,20 @@ class SettledTestClient(TestClient):
             yield session
             session.close(1000)
             wait_until(lambda: self._open_connections() <= before, 10, "the app to finish the connection")
+
+
+def built_as_the_tenant(blocks: list[dict[str, Any]]) -> bytes:
+    """The oracle: the same blocks through BUILDER with the tenant's skeleton, styles, templates and
+    empty zones."""
+    tenant = ROOT / "server" / "tenants_data" / TENANT
+    config = json.loads((tenant / "tenant.json").read_text(encoding="utf-8"))
+    templates = json.loads((tenant / config["templates"]).read_text(encoding="utf-8"))
+    skeleton = (tenant / "skeletons" / "SKEL_STD_V1.docx").read_bytes()
+    return build_docx(
+        skeleton,
+        style_map=config["style_map"],
+        blocks=blocks,
+        images={},
+        templates=templates,
+        empty_zones=config.get("empty_zones"),
+    )

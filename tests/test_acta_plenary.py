@@ -23,9 +23,9 @@ secretary's "Así quedó convocada la plenaria…" after the closing, which stay
 fifth, an installation session written blind by an audit (``sesion_instalacion.json``: the
 mayor's delegate installs the council for its constitutional period, the oldest member presides
 provisionally, the oath, the board and the general secretary elected by written ballot, a count
-corrected, a letter from the Registraduría); an utterance whose zone is null there is not
-checked for its zone (being fixed apart: an excuse said after the roll call, proposiciones y
-varios announced together, a request in varios).
+corrected, a letter from the Registraduría, an excuse and a late arrival said after the roll
+call); an utterance whose zone is null there is not checked for its zone (being fixed apart:
+proposiciones y varios announced together, a request in varios).
 """
 
 from __future__ import annotations
@@ -437,8 +437,21 @@ def test_an_installation_session_is_written_as_said() -> None:
     secretary flagged for the reviewer; the oaths are recorded as said; the opening says the
     session's type and period, the mayor's delegate, who presides provisionally and the
     provisional secretary, and no place nobody said; the Registraduría's letter keeps its date
-    and subject; the president and the general secretary elected sign."""
+    and subject; the president and the general secretary elected sign. The member whose excuse
+    was reported after the roll call ("la concejala electa … envió excusa por escrito por…") is
+    excused with the reason, and the one whose arrival was put on record ("ingresó al recinto el
+    concejal electo …") arrived late at 10:12 (both stayed "Ausente"); the one of whom no excuse
+    was received was not excused. The mayor's delegate given the floor in lowercase speech
+    speaks under his name as the opening spelled it (was "DELEGADO"); a councillor naming
+    himself is of the party he said with his name, not of the nominee's (was "Partido
+    Liberal"), and as his party's spokesperson is named (had no name)."""
     _, zones, blocks = _build_session("sesion_instalacion.json")
+    table = next(item for item in zones["ZONE_ROLLCALL"] if isinstance(item, list))
+    rows = {row[0]: row[1] for row in table[1:]}
+    assert sum(v == "Presente" for v in rows.values()) == 19
+    assert rows["Rosa Elvira Perea"] == "Excusada (incapacidad médica de cinco días)"
+    assert rows["Andrés Felipe Zúñiga"] == "Llegó tarde (10:12 a. m.)"
+    assert _paragraphs(zones, "ZONE_ROLLCALL")[-1].startswith("Informo a la plenaria que la concejala electa")
     assert _paragraphs(zones, "HEADER_ZONE") == [
         "Siendo las 9:45 a. m. del 2 de enero de 2024, se dio inicio a la sesión de instalación del Concejo "
         "Distrital de Santiago de Cali para el período 2024-2027.",
@@ -454,6 +467,17 @@ def test_an_installation_session_is_written_as_said() -> None:
         zones, "ZONE_PROPOSICIONES"
     )
     debate = _paragraphs(zones, "ZONE_DEBATE")
+    spoken = {
+        "segundo punto instalacion del concejo. tiene la palabra": "ÁLVARO JOSÉ BENÍTEZ (delegado del "
+        "alcalde): Gracias presidente. En nombre del señor alcalde distrital",
+        "Cuarto punto, elección de la mesa directiva.": "CARLOS ANDRÉS MEJÍA (Centro Democrático): "
+        "Presidente, Carlos Andrés Mejía, Centro Democrático. Las bancadas",
+        "LUISA FERNANDA CAICEDO (concejala, Pacto Histórico):": "CARLOS ANDRÉS MEJÍA (concejal, Centro "
+        "Democrático): Gracias, presidenta. Habla Carlos Andrés Mejía, vocero",
+    }
+    for before, line in spoken.items():
+        at = next(i for i, p in enumerate(debate) if p.startswith(before))
+        assert debate[at + 1].startswith(line), before
     recorded = {
         "En consecuencia, ha sido elegida presidenta": "Resultado: Ana María Velasco, elegida presidenta "
         "del Concejo Distrital de Santiago de Cali para el año dos mil veinticuatro. Votación: Ana María "

@@ -315,7 +315,7 @@ def test_acta_golden_structure() -> None:
 
     assert d["ZONE_PROYECTOS"] == [
         ("p", BODY, PROYECTO),
-        ("p", BODY, "Proyecto de Acuerdo No. 045."),
+        ("p", BODY, SCRIPT[10]),  # the bill named again in its vote: as said, not a second heading
         (
             "tbl",
             TABLE,

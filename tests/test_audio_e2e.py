@@ -15,9 +15,7 @@ import docx
 import httpx
 import pytest
 
-from server.services.docx_builder import build_docx
-
-from .conftest import ROOT, TENANT, ServerProcess, wait_until
+from .conftest import ROOT, TENANT, ServerProcess, built_as_the_tenant, wait_until
 from .wsclient import Client
 
 pytestmark = pytest.mark.e2e
@@ -117,11 +115,7 @@ def test_speech_streamed_in_real_time_becomes_blocks_and_acta(spawn: Any) -> Non
     body = docx.Document(io.BytesIO(httpx.get(result["download_url"]).content)).element.body
     text = "".join(t.text or "" for t in body.iter(f"{W}t"))
     # every block as the tenant's pinned templates write it
-    tenant = ROOT / "server" / "tenants_data" / TENANT
-    config = json.loads((tenant / "tenant.json").read_text(encoding="utf-8"))
-    templates = json.loads((tenant / config["templates"]).read_text(encoding="utf-8"))
-    skeleton = (tenant / "skeletons" / "SKEL_STD_V1.docx").read_bytes()
-    built = build_docx(skeleton, style_map=config["style_map"], blocks=blocks, images={}, templates=templates)
+    built = built_as_the_tenant(blocks)
     assert text == "".join(t.text or "" for t in docx.Document(io.BytesIO(built)).element.body.iter(f"{W}t"))
 
 

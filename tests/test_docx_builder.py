@@ -1341,6 +1341,46 @@ def test_words_naming_the_speaker_the_grant_named_keep_what_it_said_of_her() -> 
     assert _speakers(grant, vote)["vote"] == {"orador": "Ana María Ruiz"}
 
 
+def test_a_speaker_heard_without_accents_is_spelled_as_the_session_said_the_name() -> None:
+    """The mayor's delegate introduces himself ("Mi nombre es Álvaro José Benítez…") and is later
+    given the floor in speech without accents ("…doctor alvaro jose benitez"): his words are
+    written under the name as the session spelled it (they were "ALVARO JOSE BENITEZ (delegado
+    del alcalde)"), as is a member heard so who was called in the roll call. Accents are never
+    made up: a name said nowhere else, said with accents of its own, or matching two spellings
+    stays as heard; the stored blocks stay as said."""
+    opening = _block(
+        "open", "HEADER_ZONE", template_id="TPL_APERTURA", structured_data={"delegado": "Álvaro José Benítez"}
+    )
+    grant = _said("grant", orador="Alvaro Jose Benitez", rol="funcionario", cargo="delegado del alcalde")
+    grant["structured_data"]["anuncio"] = True
+    words = _said("words", texto="Gracias, presidente.")
+    out = _build([opening, grant, words], templates=CALI_TEMPLATES)
+    assert _text(_paragraphs(_zone(out, "ZONE_DEBATE"))[-1]) == (
+        "ÁLVARO JOSÉ BENÍTEZ (delegado del alcalde): Gracias, presidente."
+    )
+    assert grant["structured_data"]["orador"] == "Alvaro Jose Benitez"
+    roll = _block(
+        "roll",
+        "ZONE_ROLLCALL",
+        template_id="TPL_LLAMADO_LISTA",
+        structured_data={"presentes": ["Julián Peña"]},
+    )
+    member = _said("member", orador="Julian Pena", texto="Gracias.")
+    assert _text(_paragraphs(_zone(_build([roll, member]), "ZONE_DEBATE"))[-1]) == "JULIÁN PEÑA: Gracias."
+    twice = _block(
+        "roll",
+        "ZONE_ROLLCALL",
+        template_id="TPL_LLAMADO_LISTA",
+        structured_data={"presentes": ["Julián Peña", "Julian Peña"]},
+    )
+    for blocks, said in (
+        ([member], "JULIAN PENA"),
+        ([twice, member], "JULIAN PENA"),
+        ([roll, _said("member", orador="Julián Pena", texto="Gracias.")], "JULIÁN PENA"),
+    ):
+        assert _text(_paragraphs(_zone(_build(blocks), "ZONE_DEBATE"))[-1]) == f"{said}: Gracias."
+
+
 def test_a_speaker_stored_by_the_old_carry_is_derived_again() -> None:
     """Blocks of sessions opened before the speaker was derived carry it in their data
     (``orador_por_anuncio``): it follows the grant before them now, and without one it is gone."""
@@ -1417,6 +1457,65 @@ def test_a_vote_said_over_several_blocks_gets_one_summary(
     assert not list(Document(io.BytesIO(_build(blocks, templates=templates))).comments)
 
 
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_a_vote_on_articles_names_them_and_each_article_keeps_its_result(
+    templates: dict[str, Any] | None,
+) -> None:
+    """A bill voted article by article: each summary says which articles it decides (they were
+    not named), the call's article carried to the result said after it; two articles approved
+    one after the other with no count are two votes (the second was taken for an echo of the
+    first and lost its result line)."""
+    blocks = [
+        _vote_block(
+            "call", "En consideración el artículo séptimo.", votacion={"resultado": None, "articulos": [7]}
+        ),
+        _vote_block(
+            "said", "Ha sido negado. Cinco por el sí, trece por el no.", votacion=_vote(5, 13, 0, "negado")
+        ),
+        _vote_block(
+            "block", "Aprobados en bloque…", votacion=_vote(17, 1, 0, "aprobado", articulos=[1, 2, 3])
+        ),
+        _vote_block(
+            "eighth", "Aprobado el artículo octavo.", votacion={"resultado": "aprobado", "articulos": [8]}
+        ),
+        _vote_block(
+            "ninth", "Aprobado el artículo noveno.", votacion={"resultado": "aprobado", "articulos": [9]}
+        ),
+    ]
+    content = _zone(_build(blocks, templates=templates), "ZONE_PROYECTOS")
+    assert _summaries(content) == [
+        "Artículo 7. Votos por el sí: 5. Votos por el no: 13. Abstenciones: 0. Resultado: NEGADO.",
+        "Artículos 1, 2 y 3. Votos por el sí: 17. Votos por el no: 1. Abstenciones: 0. Resultado: APROBADO.",
+        "Artículo 8. Resultado: APROBADO.",
+        "Artículo 9. Resultado: APROBADO.",
+    ]
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_the_bill_sent_to_sanction_says_so_in_its_result(templates: dict[str, Any] | None) -> None:
+    """ "Aprobado en segundo debate… Pase a sanción del señor alcalde." after the count: one
+    result line with the debate and the sanction (it said "Resultado: APROBADO." only); the
+    debate of a result alone is the heading's, and the line stays as it was."""
+    blocks = [
+        _vote_block("list", "Lista.", votacion=_vote(2, 1, 1, nominal=True, votos=_LIST)),
+        _vote_block(
+            "said",
+            "Aprobado en segundo debate… Pase a sanción del señor alcalde.",
+            votacion={"resultado": "aprobado", "debate": "segundo", "sancion": True},
+        ),
+    ]
+    content = _zone(_build(blocks, templates=templates), "ZONE_PROYECTOS")
+    assert _summaries(content) == [
+        "Votos por el sí: 2. Votos por el no: 1. Abstenciones: 1. "
+        "Resultado: APROBADO en segundo debate; pasa a sanción del alcalde."
+    ]
+    blocks[1]["structured_data"]["votacion"].pop("sancion")
+    content = _zone(_build(blocks, templates=templates), "ZONE_PROYECTOS")
+    assert _summaries(content) == [
+        "Votos por el sí: 2. Votos por el no: 1. Abstenciones: 1. Resultado: APROBADO."
+    ]
+
+
 def test_the_declared_result_wins_over_the_count() -> None:
     """A result declared after the list ("Ha sido negado") is the one written, once."""
     blocks = [
@@ -1471,6 +1570,22 @@ def test_a_result_declared_with_no_count_is_written(templates: dict[str, Any] | 
     ]
     content = _zone(_build(called, templates=templates), "ZONE_PROYECTOS")
     assert _summaries(content) == ["Resultado: NEGADO."]
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_the_result_says_what_the_vote_decided(templates: dict[str, Any] | None) -> None:
+    """A vote on an impediment ("el impedimento … ha sido aceptado con dieciocho votos…") writes
+    "Resultado: impedimento ACEPTADO.", counted or not, after the call it follows."""
+    impediment = {"objeto": "impedimento"}
+    blocks = [
+        _vote_block("call", "Se abre la votación.", votacion=_vote(0, 0, 0)),
+        _vote_block("a", "…ha sido aceptado…", votacion=_vote(18, 1, 0, "aceptado", **impediment)),
+        _vote_block("n", "…fue negado.", votacion={"resultado": "negado", "nominal": False, **impediment}),
+    ]
+    assert _summaries(_zone(_build(blocks, templates=templates), "ZONE_PROYECTOS")) == [
+        "Votos por el sí: 18. Votos por el no: 1. Abstenciones: 0. Resultado: impedimento ACEPTADO.",
+        "Resultado: impedimento NEGADO.",
+    ]
 
 
 @pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
@@ -1551,6 +1666,53 @@ def test_declared_totals_that_disagree_with_the_list_are_flagged() -> None:
         "Los totales declarados (sí: 3, no: 1, abstenciones: 0) no coinciden con la votación nominal "
         "registrada (sí: 2, no: 1, abstenciones: 1); revíselos antes de firmar el acta."
     )
+
+
+@pytest.mark.parametrize(
+    ("declared", "comment"),
+    [
+        ((2, 1, 1), None),
+        (
+            (3, 1, 0),
+            "Los totales declarados (sí: 3, no: 1, abstenciones: 0) no coinciden con la votación "
+            "nominal registrada (sí: 2, no: 1, abstenciones: 1); revíselos antes de firmar el acta.",
+        ),
+    ],
+    ids=["totals-agree", "totals-disagree"],
+)
+def test_a_list_read_over_two_blocks_is_one_vote(declared: tuple[int, int, int], comment: str | None) -> None:
+    """The secretary reads half the list in one utterance and the rest, with the totals, in the
+    next, then the result is declared: one table of every member after the list, one summary
+    with the declared totals, and a disagreement only against the whole list (the acta had two
+    tables, "Votos por el sí: 2…" after the first half, and a comment comparing the declared
+    totals with the second half alone)."""
+    blocks = [
+        _vote_block("call", "Se abre la votación nominal.", votacion=_vote(0, 0, 0, nominal=True)),
+        _vote_block(
+            "half", "Ana Gómez, sí. Luis Díaz, sí.", votacion=_vote(2, 0, 0, nominal=True, votos=_LIST[:2])
+        ),
+        _vote_block(
+            "rest",
+            "Eva Mora, no. Pedro Ruiz, se abstiene. Votaron…",
+            votacion=_vote(*declared, nominal=True, votos=_LIST[2:]),
+        ),
+        _vote_block("said", "Aprobado.", votacion={"resultado": "aprobado", "nominal": False}),
+    ]
+    out = _build(blocks, templates=CALI_TEMPLATES)
+    content = _zone(out, "ZONE_PROYECTOS")
+    assert [etree.QName(c).localname for c in content] == ["p", "p", "p", "tbl", "p", "p"]
+    assert _table_rows(content[3]) == [
+        ["Concejal", "Voto"],
+        ["Ana Gómez", "Sí"],
+        ["Luis Díaz", "Sí"],
+        ["Eva Mora", "No"],
+        ["Pedro Ruiz", "Abstención"],
+    ]
+    si, no, abstencion = declared
+    assert _summaries(content) == [
+        f"Votos por el sí: {si}. Votos por el no: {no}. Abstenciones: {abstencion}. Resultado: APROBADO."
+    ]
+    assert [c.text for c in Document(io.BytesIO(out)).comments] == ([comment] if comment else [])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,9 +14,7 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from server.services.docx_builder import build_docx
-
-from .conftest import ROOT, TENANT, ServerProcess
+from .conftest import TENANT, ServerProcess, built_as_the_tenant
 from .wsclient import Client
 
 pytestmark = pytest.mark.e2e
@@ -51,23 +49,6 @@ def _zone_texts(document: bytes) -> dict[str, str]:
         if tag is not None:
             zones[tag.get(f"{W}val")] = "".join(t.text or "" for t in sdt.iter(f"{W}t"))
     return zones
-
-
-def _as_built(blocks: list[dict[str, Any]]) -> bytes:
-    """The oracle: the same blocks through BUILDER with the tenant's skeleton, styles, templates and
-    empty zones."""
-    tenant = ROOT / "server" / "tenants_data" / TENANT
-    config = json.loads((tenant / "tenant.json").read_text(encoding="utf-8"))
-    templates = json.loads((tenant / config["templates"]).read_text(encoding="utf-8"))
-    skeleton = (tenant / "skeletons" / "SKEL_STD_V1.docx").read_bytes()
-    return build_docx(
-        skeleton,
-        style_map=config["style_map"],
-        blocks=blocks,
-        images={},
-        templates=templates,
-        empty_zones=config.get("empty_zones"),
-    )
 
 
 @pytest.mark.cluster
@@ -114,7 +95,7 @@ def test_whole_session_over_http_and_websocket(spawn: Any, redis_url: str) -> No
     assert hashlib.sha256(document).hexdigest() == result["integrity_hash"]
     zones = _zone_texts(document)
     # every block, in order, in its zone, written by the tenant's pinned templates
-    assert zones == _zone_texts(_as_built(blocks))
+    assert zones == _zone_texts(built_as_the_tenant(blocks))
     for block in blocks:
         if block["template_id"] == "TPL_DEBATE":  # interventions keep what was said
             assert block["text"] in zones[block["target_placeholder"]]

@@ -267,7 +267,7 @@ def test_prior_actas_vote() -> None:
             "Paz, me abstengo. Presidente, se presenta un empate: dos votos por el sí, dos por el no y "
             "una abstención. El artículo segundo no fue aprobado; conforme al reglamento, la votación "
             "se repetirá en la próxima sesión.",
-            "Votos por el sí: 2. Votos por el no: 2. Abstenciones: 1. "
+            "Artículo 2. Votos por el sí: 2. Votos por el no: 2. Abstenciones: 1. "
             "Resultado: EMPATE; se repetirá la votación.",
         ),
         (
@@ -568,7 +568,7 @@ def test_proyecto_de_acuerdo_sentence_and_vote() -> None:
         "Pedro Ruiz: sí; Eva Mora: abstención. Aprobado."
     )
     assert said(voted, "TPL_PROYECTO_ACUERDO") == [
-        "Proyecto de Acuerdo No. 045.",
+        voted,  # the bill under consideration named again: its words, not a second heading
         [
             ["Concejal", "Voto"],
             ["Ana Gómez", "Sí"],
@@ -578,6 +578,95 @@ def test_proyecto_de_acuerdo_sentence_and_vote() -> None:
         ],
         "Votos por el sí: 2. Votos por el no: 1. Abstenciones: 1. Resultado: APROBADO.",
     ]
+
+
+def _in_order(said: list[str], previous: str | None = None) -> list[dict[str, Any]]:
+    """The utterances as blocks, each classified with the section of the one before it."""
+    blocks: list[dict[str, Any]] = []
+    for i, phrase in enumerate(said):
+        blocks.append(block_of(phrase, blocks[-1]["template_id"] if blocks else previous, block_id=f"b{i}"))
+    return blocks
+
+
+BILL_047 = (
+    "Proyecto de Acuerdo No. 047 de 2025 «por medio del cual se adopta un programa de alivio tributario del "
+    "impuesto predial unificado», segundo debate."
+)
+
+
+def test_a_bill_voted_article_by_article_is_written_in_the_bill() -> None:
+    """A blind audit's second debate: the articles voted in a block, article 4 with its amendment
+    read as said ("Artículo cuarto. Tiene proposición modificatoria…", which went to the
+    proposiciones as a new proposal, and lost "Artículo cuarto"), article 7 read and negated,
+    article 9 read and approved, the title and preamble read: all in the bill, each vote's line
+    naming its articles, article 4's eighteen votes and article 9's approval recorded."""
+    said = [
+        "Cuarto punto. Estudio y aprobación en segundo debate del proyecto de acuerdo cero cuarenta y siete "
+        "de dos mil veinticinco, por medio del cual se adopta un programa de alivio tributario del impuesto "
+        "predial unificado. Señor presidente, me permito dar lectura al informe de ponencia para segundo "
+        "debate.",
+        "Han sido aprobados los artículos primero, segundo, tercero, quinto, sexto y octavo, con diecisiete "
+        "votos a favor y uno en contra, señor presidente.",
+        "Artículo cuarto. Tiene proposición modificatoria presentada por el concejal Harold Mosquera "
+        "Riascos, que dice así: el descuento del treinta por ciento se aplicará hasta el treinta de junio.",
+        "en consideracion el articulo cuarto con la modificacion leida se abre la discusion anuncio que va a "
+        "cerrarse queda cerrada lo aprueba la plenaria",
+        "Aprobado el artículo cuarto con la modificación propuesta, con dieciocho votos, señor presidente.",
+        "Artículo séptimo. Facúltese al alcalde distrital por el término de seis meses para ampliar el "
+        "descuento a otros estratos.",
+        "En consideración el artículo séptimo. Se abre la votación. Secretario, informe el resultado.",
+        "Señor presidente, el artículo séptimo ha sido negado. Votaron por el sí cinco concejales y por el "
+        "no trece concejales.",
+        "Artículo noveno, vigencia. En consideración. Se abre la discusión, queda cerrada. ¿Lo aprueba la "
+        "plenaria? Aprobado el artículo noveno.",
+        "Título del proyecto: por medio del cual se adopta un programa de alivio tributario del impuesto "
+        "predial unificado. Preámbulo: el Concejo Distrital de Santiago de Cali, en uso de sus atribuciones "
+        "constitucionales y legales, acuerda.",
+    ]
+    blocks = _in_order(said, "TPL_DEBATE")
+    assert {b["template_id"] for b in blocks} == {"TPL_PROYECTO_ACUERDO"}
+    assert items(build(blocks), "ZONE_PROYECTOS") == [
+        BILL_047,
+        said[1],
+        "Artículos 1, 2, 3, 5, 6 y 8. Votos por el sí: 17. Votos por el no: 1. Abstenciones: 0. Resultado: "
+        "APROBADO.",
+        *said[2:5],
+        "Artículo 4. Votos por el sí: 18. Votos por el no: 0. Abstenciones: 0. Resultado: APROBADO.",
+        *said[5:8],
+        "Artículo 7. Votos por el sí: 5. Votos por el no: 13. Abstenciones: 0. Resultado: NEGADO.",
+        said[8],
+        "Artículo 9. Resultado: APROBADO.",
+        said[9],
+    ]
+
+
+def test_a_bill_named_again_in_its_ponencia_and_final_vote_is_written_as_said() -> None:
+    """The heading said in words carries the bill's number (it had the title only); the ponencia
+    and the final approval that name the bill again are written as said, not as a second heading
+    in place of their words, and the final result says the bill passes to the mayor's sanction."""
+    said = [
+        "Cuarto punto. Estudio y aprobación en segundo debate del proyecto de acuerdo cero cuarenta y siete "
+        "de dos mil veinticinco, por medio del cual se adopta un programa de alivio tributario del impuesto "
+        "predial unificado.",
+        "Informe de ponencia para segundo debate. Referencia, ponencia positiva para segundo debate al "
+        "proyecto de acuerdo cero cuarenta y siete de dos mil veinticinco.",
+        "Señor presidente, votaron dieciocho concejales, quince por el sí y tres por el no.",
+        "Aprobado en segundo debate el proyecto de acuerdo cero cuarenta y siete de dos mil veinticinco. "
+        "Pase a sanción del señor alcalde.",
+    ]
+    assert items(build(_in_order(said, "TPL_DEBATE")), "ZONE_PROYECTOS") == [
+        BILL_047,
+        *said[1:],
+        "Votos por el sí: 15. Votos por el no: 3. Abstenciones: 0. Resultado: APROBADO en segundo debate; "
+        "pasa a sanción del alcalde.",
+    ]
+
+
+def test_a_ponente_who_names_themselves_speaks_as_ponente() -> None:
+    """ "Presidente, Harold Mosquera, como ponente. Acojo…": his words under his name, as ponente
+    (they were written with no name)."""
+    phrase = "Presidente, Harold Mosquera, como ponente. Acojo la inquietud de la concejala Ceballos."
+    assert said(phrase, "TPL_PROYECTO_ACUERDO") == [f"HAROLD MOSQUERA (ponente): {phrase}"]
 
 
 def test_a_bill_grant_is_written_as_said_and_the_ponencia_under_the_ponente() -> None:
@@ -823,6 +912,38 @@ def test_vote_without_counts_says_only_the_declared_result() -> None:
     phrase = "Se somete a consideración el acta número 44 de la sesión anterior. Aprobada."
     assert "si" not in classify(phrase).structured_data["votacion"]
     assert said(phrase) == [phrase, "Resultado: APROBADO."]
+
+
+def test_impediments_declared_and_decided() -> None:
+    """A member given the floor declares an impediment "para participar en la discusión y
+    votación": the words are the member's (read as a vote, they were written with no speaker);
+    the plenary's decision is written as said, "Resultado: impedimento ACEPTADO." (it was
+    "Resultado: APROBADO.": no one said approved)."""
+    grant = (
+        "Antes de abrir la discusión pregunto si algún concejal tiene impedimento. Tiene la palabra el "
+        "concejal Mauricio Tenorio."
+    )
+    declared = (
+        "Gracias, presidente. Me declaro impedido para participar en la discusión y votación de este "
+        "proyecto, por cuanto mi esposa es propietaria de tres predios de estrato tres."
+    )
+    decided = (
+        "Señor presidente, el impedimento del concejal Mauricio Tenorio ha sido aceptado con dieciocho "
+        "votos a favor y uno en contra."
+    )
+    denied = (
+        "el impedimento de la concejala sandra escobar fue negado con cuatro votos por el si y catorce "
+        "por el no"
+    )
+    blocks = session_of([grant, declared, decided, denied], previous="TPL_PROYECTO_ACUERDO")
+    assert items(build(blocks), "ZONE_PROYECTOS") == [
+        grant,
+        f"MAURICIO TENORIO (concejal): {declared}",
+        decided,
+        "Votos por el sí: 18. Votos por el no: 1. Abstenciones: 0. Resultado: impedimento ACEPTADO.",
+        denied,
+        "Votos por el sí: 4. Votos por el no: 14. Abstenciones: 0. Resultado: impedimento NEGADO.",
+    ]
 
 
 def test_proposicion_authors_text_and_vote() -> None:

@@ -507,7 +507,8 @@ _PERSON_FILLER_RE: Final = re.compile(
     r"\s*(?:(?:a la|a los|a las|al|a|de la|de los|del|el|la|los|las)\s+)?"
     r"(?:(?:senor|senora|senores|senoras|honorable|honorables|h\.)\s+)?"
     r"(?:(?:concejal|concejala|concejales|concejalas|presidente|presidenta|vicepresidente"
-    rf"|vicepresidenta|secretario|secretaria|general|{_TITLES})\b\.?\s*){{0,6}}"
+    rf"|vicepresidenta|secretario|secretaria|general|electo|electa|electos|electas|{_TITLES})\b\.?\s*)"
+    r"{0,6}"
     r"(?:(?:del|de la)\s+(?:honorable\s+)?(?:concejo|corporacion)(?:\s+(?:municipal|distrital))?"
     r"(?:\s+de\s+[^\W\d_]+)?\s*,?\s*)?"
 )
@@ -593,8 +594,15 @@ _ROLE_RE: Final = re.compile(
     r"(?P<role>concejala|concejal|subsecretari[oa]|secretari[oa]|personer[oa]|alcaldesa|alcalde"
     r"|ciudadan[oa]|funcionari[oa]|vicepresident[ea]|president[ea]|contralora?|directora?"
     r"|gerente|jef[ea]|veedora?|lideresa|lider|representante|edil(?:esa)?|asesora?"
-    r"|comandante|inspectora?)\b(?:\s+(?:municipal|distrital|delegad[oa]))?"
+    r"|comandante|inspectora?|delegad[oa])\b(?:\s+(?:municipal|distrital|delegad[oa]))?"
 )
+# The mayor's (or the governor's) delegate, an office said whole: "el señor delegado del alcalde
+# doctor Álvaro Benítez", "la delegada de la señora gobernadora".
+_DELEGATE_OFFICE: Final = (
+    r"delegad[oa]\s+(?:del|de\s+la)\s+(?:(?:senor|senora)\s+)?(?:alcalde|alcaldesa|gobernador"
+    r"|gobernadora)\b(?:\s+(?:distrital|municipal|departamental))?"
+)
+_DELEGATE_OFFICE_RE: Final = re.compile(_DELEGATE_OFFICE)
 _COMMA_RE: Final = re.compile(r"\s*,\s*")
 _ARTICLE_RE: Final = re.compile(r"(?:el|la|los|las)\s+")
 # A councillor addressed or named: "concejal Pedro Gómez", "honorable concejala Ana Ruiz".
@@ -685,11 +693,14 @@ def _clause_end(t: _Text, pos: int) -> int:
 def _role(t: _Text, pos: int) -> tuple[str, str | None, int] | None:
     """Role said at pos: (rol, cargo for officials and citizens who hold an office, end
     position). The president of a body other than the council ("presidente de la Junta de
-    Acción Comunal del barrio El Retiro") is a citizen, with that office as said."""
+    Acción Comunal del barrio El Retiro") is a citizen, with that office as said; the mayor's
+    delegate is an official whose office is "delegado del alcalde" as said."""
     m = _ROLE_RE.match(t.low, pos)
     if m is None:
         return None
     word, end = m["role"], m.end()
+    if word.startswith("delegad") and (delegate := _DELEGATE_OFFICE_RE.match(t.low, m.start("role"))):
+        return "funcionario", _slice(t, delegate.start(), delegate.end()), delegate.end()
     scope = _ROLE_SCOPE_RE.match(t.low, end)
     council = _COUNCIL_RE.match(t.low, end)
     if word.startswith("secretari") and (scope is None or council is not None):
@@ -706,8 +717,10 @@ def _role(t: _Text, pos: int) -> tuple[str, str | None, int] | None:
         if word.startswith(prefix):
             return rol, None, end
     cargo_end = end
-    if scope is not None and (office := _take_name(t, scope.end())) is not None:
-        cargo_end = office[1]
+    if scope is not None:  # "la directora de la Personería": the office's article is the office's
+        article = _ARTICLE_RE.match(t.low, scope.end())
+        if (office := _take_name(t, article.end() if article else scope.end())) is not None:
+            cargo_end = office[1]
     return "funcionario", _slice(t, m.start("role"), cargo_end), cargo_end
 
 
@@ -834,8 +847,7 @@ def _speaker(t: _Text) -> dict[str, Any]:
                 out = _speaker_at(t, prefix.end() if prefix else 0)
         if not out:
             out = _self_named(t)
-    party = _party(t)
-    if party:
+    if "partido" not in out and (party := _party(t)):
         out["partido"] = party
     if isinstance(name := out.get("orador"), str) and name == name.lower():
         out["orador"] = _capitalised(name)
@@ -853,9 +865,18 @@ _SELF_NAMED_RE: Final = re.compile(
     r"[\s¡¿]*(?:(?:muchas\s+)?gracias\s*,?\s*)?(?:(?:senor|senora)\s+)?president[ea]\s*[,.:]\s*"
     r"(?:(?:le\s+|les\s+)?habla\s+)?"
 )
+# After the name: its clause's end, or the party, said alone or as its spokesperson ("…, vocero
+# del Centro Democrático").
 _SELF_NAME_END_RE: Final = re.compile(
-    rf"\s*(?:[.;:](?:\s|$)|$|,\s*(?:(?:del|de la|de)\s+)?(?:(?:partido|bancada|movimiento)\s+"
-    rf"(?:(?:del|de la|de)\s+)?)?(?:{_alt(_KNOWN_PARTIES)})\b)"
+    r"\s*(?:[.;:](?:\s|$)|$|,\s*(?:(?:el|la)\s+)?(?:vocer(?P<g>[oa])\s+(?:de\s+(?:la\s+)?bancada\s+)?)?"
+    rf"(?:(?:del|de la|de)\s+)?(?:(?:partido|bancada|movimiento)\s+(?:(?:del|de la|de)\s+)?)?"
+    rf"(?P<party>{_alt(_KNOWN_PARTIES)})\b)"
+)
+
+# The part the speaker says they speak in, after their name: "Presidente, Harold Mosquera, como
+# ponente. Acojo…", "…, Luis Mora, citante del debate."
+_SELF_NAMED_PART_RE: Final = re.compile(
+    rf",\s*(?:como\s+)?(?:(?:el|la)\s+)?(?:concejala?\s+)?{_PART}(?=\s*(?:[.;:,]|$)|\s+(?:del|de la)\s)"
 )
 
 
@@ -863,8 +884,11 @@ def _self_named(t: _Text) -> dict[str, Any]:
     """The speaker who names themselves right after addressing the chair, {} if none: the name
     is capitalised, of two words or more, and ends its clause or is followed by the party
     ("Presidente, Sandra Mejía. Para solicitar…", "Presidente, Rodrigo Zapata, de Cambio
-    Radical."); "Presidente, Juan Pérez tiene razón" and "Presidente, Cali necesita…" name no
-    speaker."""
+    Radical.", "Gracias, presidenta. Habla Carlos Mejía, vocero del Centro Democrático.");
+    "Presidente, Juan Pérez tiene razón" and "Presidente, Cali necesita…" name no speaker. The
+    party said right after the name is the speaker's (``partido``), whatever other parties the
+    speech names ("…postulamos a la concejala Ana Velasco, del Partido Liberal"); a party's
+    spokesperson is a councillor of the gender said."""
     lead = _SELF_NAMED_RE.match(t.low)
     if lead is None:
         return {}
@@ -873,15 +897,27 @@ def _self_named(t: _Text) -> dict[str, Any]:
     got = _take_name(t, filler.end() if filler else lead.end())
     if got is None or not got[0][:1].isupper() or len(got[0].split()) < 2:
         return {}
-    if not _SELF_NAME_END_RE.match(t.low, got[1]):
+    part = _SELF_NAMED_PART_RE.match(t.low, got[1])
+    end = _SELF_NAME_END_RE.match(t.low, got[1])
+    if part is None and end is None:
         return {}
     if _PARTY_NAME_RE.fullmatch(_fold(got[0])) or _NOT_A_SPEAKER_RE.search(_fold(got[0])):
         return {}  # "Presidente, Centro Democrático: votamos no.", "Presidente, Santiago de Cali…"
-    if _FEMININE_CUE_RE.search(said):  # "Presidente, la concejala Ana Ruiz, del Partido Verde."
-        return {"orador": got[0], "rol": "concejala"}
-    if _MASCULINE_CUE_RE.search(said):
-        return {"orador": got[0], "rol": "concejal"}
-    return {"orador": got[0]}
+    found: dict[str, Any] = {"orador": got[0]}
+    g = end["g"] if end is not None else None
+    if _FEMININE_CUE_RE.search(said) or g == "a":  # "Presidente, la concejala Ana Ruiz, …"
+        found["rol"] = "concejala"
+    elif _MASCULINE_CUE_RE.search(said) or g == "o":
+        found["rol"] = "concejal"
+    if (
+        end is not None
+        and end["party"]
+        and (party := _party(_Text(t.raw[got[1] : end.end()], t.low[got[1] : end.end()])))
+    ):
+        found["partido"] = party
+    if part is not None:
+        found[part["part"]] = True  # "Presidente, Harold Mosquera, como ponente."
+    return found
 
 
 def _capitalised(name: str) -> str:
@@ -1007,7 +1043,7 @@ _VOTE_RE: Final = re.compile(
     r"|\bse abstuv|\bse abstien|\bpor unanimidad\b|\bse (?:aprueba|aprueban|niega|niegan)\b"
     r"|\b(?:queda|quedo|ha sido|han sido|fue|fueron|ha quedado|resulta|resulto|es|son)\s+"
     r"(?:\w+\s+)?(?:aprobad|negad|rechazad|improbad)\w*"
-    r"|(?:^|[.!;:¡¿]\s*)(?:aprobad|negad|rechazad)[oa]s?\b"
+    r"|(?:^|[.!?;:¡¿]\s*)(?:aprobad|negad|rechazad)[oa]s?\b"  # "¿Lo aprueba la plenaria? Aprobado."
 )
 _APPROVAL_QUESTION_RE: Final = re.compile(
     r"\baprueba(?:n)?\b|\b(?:se somete|someto|sometemos|pongo|ponemos)\s+a\s+"
@@ -1045,6 +1081,12 @@ _PONENCIA_PROPOSAL_RE: Final = re.compile(
     r"\bproposicion\s+(?:final\b|con\s+(?:la\s+)?que\s+(?:termina|finaliza|concluye|culmina|cierra)\b)"
     r"[^.?!]{0,40}?\bponencia\b"
 )
+# A proposal amending the bill's text ("proposición modificatoria al artículo cuarto", "proposición
+# aditiva", "proposición de modificación"): the bill's, voted in it, not a proposición of its own.
+_AMENDMENT_RE: Final = re.compile(
+    r"\bproposici(?:on|ones)\s+(?:(?P<kind>modificatori|aditiv|sustitutiv|supresiv)[oa]s?\b"
+    r"|de\s+(?P<of>modificacion|adicion|sustitucion|supresion)\b|(?:al|del)\s+articulo\b)"
+)
 # What a vote is on, when it says so: the first one named wins (ties: list order). None is "the
 # proposal" ("la propuesta de la concejala…", "la propuesta de modificación"): the one made in the
 # item under consideration, else a proposición. An election (a dignitary of the board, the
@@ -1056,6 +1098,7 @@ _VOTE_SUBJECTS: Final[tuple[tuple[re.Pattern[str], str | None], ...]] = (
     (re.compile(r"\bactas?\b"), TPL_APROBACION_ACTAS),
     (_PONENCIA_PROPOSAL_RE, TPL_PROYECTO_ACUERDO),
     (re.compile(r"\bproyectos?\b|\bponencia\b|\barticulado\b"), TPL_PROYECTO_ACUERDO),
+    (_AMENDMENT_RE, TPL_PROYECTO_ACUERDO),
     (re.compile(r"\bproposici(?:on|ones)\b"), TPL_PROPOSICION),
     (re.compile(r"\bpropuestas?\b"), None),
     # a count for candidates is an election's too: blank votes, the scrutiny ("por la concejala
@@ -1165,19 +1208,24 @@ _EARLIER_STEP_RE: Final = re.compile(
     r"|\b(?:aprobad|negad|rechazad|improbad)[oa]s?\s+(?:[^\W\d_]+\s+){0,3}?(?:la semana pasada"
     r"|el (?:ano|mes|periodo) pasado|ayer|anteriormente|hace\s+(?:[^\W\d_]+\s+)?(?:dias|semanas|meses"
     r"|anos)|en (?:la|una) sesion anterior)\b[^.;!?]*"
+    r"|\bcomision\s+(?:[^\W\d_]+\s+){0,5}?(?:(?:lo|la|los|las)\s+)?(?:aprobo|nego|rechazo|improbo)\b[^.;!?]*"
 )
 """A step already taken ("el proyecto fue aprobado en primer debate en la Comisión", "aprobada la
-semana pasada una similar"): a report of an earlier vote, not the result of one held now."""
+semana pasada una similar", "la Comisión Segunda lo aprobó con nueve votos"): a report of an
+earlier vote, not the result of one held now."""
 
 
 def _vote(t: _Text) -> dict[str, Any] | None:
     """The vote said in the utterance, or None when there is none."""
     votes = _vote_items(t)
-    counts = _tally(t.low)
     now = _EARLIER_STEP_RE.sub(" ", t.low)
+    # The count said with a step reported is that step's ("fue aprobado en primer debate por la
+    # Comisión … con nueve votos a favor y dos en contra"), not this vote's; one said in the
+    # present perfect may be this vote's declaration (below).
+    counts = _tally(_EARLIER_STEP_RE.sub(lambda m: m.group(0) if m["perfect"] else " ", t.low))
     if not (_VOTE_RE.search(now) or votes or any(counts.values())):
         return None
-    if now != t.low and (votes or any(_tally(now).values())):
+    if now != t.low and (votes or any(counts.values())):
         # The utterance tallies a vote held now ("votaron sí quince, no dos. Ha sido aprobado en
         # segundo debate el proyecto…"): a step it names in the present perfect, or one that
         # agrees with the count, is this vote's result; "fue aprobado en primer debate en la
@@ -1189,6 +1237,7 @@ def _vote(t: _Text) -> dict[str, Any] | None:
             return m.group(0) if m["r"] is not None and (m["perfect"] or agrees) else " "
 
         now = _EARLIER_STEP_RE.sub(this_vote, t.low)
+        counts = _tally(now)
     if not any(counts.values()) and votes:
         counts = _items_tally(votes)
     said = _statements(now)
@@ -1201,7 +1250,7 @@ def _vote(t: _Text) -> dict[str, Any] | None:
     if not any(counts.values()) and not votes:
         # Nothing counted: the count the result is said with ("aprobado por los diecinueve
         # concejales presentes"), else none at all; a zero would be a figure nobody said.
-        counts = _unanimous_count(said, result)
+        counts = _unanimous_count(said, result) or _approved_with(said, result)
     vote: dict[str, Any] = {
         **counts,
         "resultado": result,
@@ -1209,6 +1258,12 @@ def _vote(t: _Text) -> dict[str, Any] | None:
     }
     if result == "empate" and _REPEAT_RE.search(said):
         vote["repetir"] = True  # "…la votación se repetirá en la próxima sesión"
+    if articles := _voted_articles(said):
+        vote["articulos"] = articles  # "Han sido aprobados los artículos primero, segundo…"
+    if result in ("aprobado", "negado") and (stage := _STAGE_RESULT_RE.search(said)):
+        vote["debate"] = "primero" if stage["first"] else "segundo"  # "Aprobado en segundo debate…"
+    if result == "aprobado" and _SANCTION_RE.search(said):
+        vote["sancion"] = True  # "…Pase a sanción del señor alcalde."
     if votes:  # only when members are named: an empty list would render an empty table
         vote["votos"] = votes
     return vote
@@ -1236,6 +1291,89 @@ def _unanimous_count(said: str, result: str | None) -> dict[str, int]:
     return {"si": 0, "no": 0, "abstencion": 0, side: value}
 
 
+# An approval said with its votes and no side: "Aprobado el artículo cuarto…, con dieciocho
+# votos" (the votes it was approved with are the sí; a side said is _tally's).
+_APPROVED_WITH_RE: Final = re.compile(rf"\bcon\s+(?P<n>{_NUM_PHRASE})\s+votos\b")
+
+
+def _approved_with(said: str, result: str | None) -> dict[str, int]:
+    """sí as the votes an approval is said with ("aprobado…, con dieciocho votos"), the other
+    sides none; {} for another result ("negado con cinco votos" does not say whose) or none."""
+    m = _APPROVED_WITH_RE.search(said) if result == "aprobado" else None
+    value = _parse_number(m["n"]) if m else None
+    if value is None or not 0 < value <= 10_000:
+        return {}
+    return {"si": value, "no": 0, "abstencion": 0}
+
+
+# The stage a bill's vote decides ("Aprobado en segundo debate el proyecto…") and the bill sent on
+# to the mayor ("Pase a sanción del señor alcalde."): the bill's final result, with its vote.
+_STAGE_RESULT_RE: Final = re.compile(
+    r"\b(?:aprobad|negad|rechazad|improbad)[oa]s?\s+en\s+(?:el\s+)?"
+    r"(?:(?P<first>primer|primero|1er)|segundo|2do)\s+debate\b"
+)
+_SANCTION_RE: Final = re.compile(
+    r"\b(?:pase|pasa|pasara|pasar|remitase|remite|enviese|envia|enviara)\s+(?:a|para)\s+(?:la\s+)?sancion\b"
+)
+
+# The bill's articles named: "los artículos primero, segundo y octavo", "el artículo cuarto",
+# "artículos 1, 2 y 3". One of another norm ("el artículo trescientos trece de la Constitución",
+# "el artículo 23 del reglamento") is not the bill's.
+_ARTICLES_RE: Final = re.compile(r"\barticulos?\s+")
+_OTHER_NORM_RE: Final = re.compile(
+    r"\s*,?\s*(?:de|del)\s+(?:la\s+|el\s+)?(?:constitucion|ley|reglamento|decreto|codigo|resolucion"
+    r"|acuerdo|estatuto|carta)\b"
+)
+_ARTICLE_JOINERS: Final = frozenset({",", "y", "e"})
+_MAX_ARTICLE_TOKENS: Final = 60  # a list's words looked at (bounds the work on long text)
+_MAX_ARTICLE_MENTIONS: Final = 8
+
+
+def _articles_listed(low: str, start: int) -> tuple[list[int], int]:
+    """The articles listed from start, as ordinals or as numbers, never mixed ("primero,
+    segundo y octavo" [1, 2, 8], "1, 2 y 3", "décimo primero" [11]), and where the list ends;
+    a number of votes ("…cuarto, dieciocho votos") ends it."""
+    found = list(itertools.islice(_NUM_TOKEN_RE.finditer(low, start), _MAX_ARTICLE_TOKENS))
+    words = [m.group(0) for m in found]
+    out: list[int] = []
+    i, end, ordinals = 0, start, None
+    while i < len(words):
+        pair = " ".join(words[i : i + 2]) if i + 1 < len(words) else ""
+        if ordinals is not False and (pair in _ORDINALS or words[i] in _ORDINALS):
+            value, j = (_ORDINALS[pair], i + 2) if pair in _ORDINALS else (_ORDINALS[words[i]], i + 1)
+            ordinals = True
+        elif ordinals is not True and (parsed := _number_at(words, i)) is not None and parsed[0] > 0:
+            value, j = parsed
+            if j < len(words) and words[j] in ("voto", "votos"):
+                break
+            ordinals = False
+        else:
+            break
+        out.append(value)
+        end, i = found[j - 1].end(), j
+        if i < len(words) and words[i] in _ARTICLE_JOINERS:
+            i += 1
+            continue
+        break
+    return out, end
+
+
+def _voted_articles(said: str) -> list[int]:
+    """The bill's articles a vote is on, as its statements name them ("Han sido aprobados los
+    artículos primero, segundo…", "el artículo séptimo ha sido negado"); [] when none, when
+    they name different ones, or when some are approved and some negated ("aprobados los
+    artículos primero y segundo; el artículo tercero fue negado"): one result cannot sum them up."""
+    lists: list[list[int]] = []
+    for m in itertools.islice(_ARTICLES_RE.finditer(said), _MAX_ARTICLE_MENTIONS):
+        if listed := _bills_articles(said, m.end()):
+            lists.append(listed)
+    if not lists or any(other != lists[0] for other in lists):
+        return []
+    if _NEGATED_RE.search(said) and _APPROVED_RE.search(_NEGATED_RE.sub(" ", said)):
+        return []
+    return lists[0]
+
+
 def _items_tally(votes: list[dict[str, str]]) -> dict[str, int]:
     """Totals counted from the members' individual votes."""
     counts = {"si": 0, "no": 0, "abstencion": 0}
@@ -1253,6 +1391,106 @@ def _vote_template(t: _Text, previous: str | None) -> tuple[str, float]:
     if previous in _VOTE_FOLLOWS:
         return _VOTE_FOLLOWS[previous], _CONF_VOTE_CONTEXT
     return TPL_PROYECTO_ACUERDO, _CONF_WEAK
+
+
+# A member declaring an impediment (conflict of interest) to take part in an item: "me declaro
+# impedido para participar en la discusión y votación…", "pongo a consideración de la plenaria un
+# impedimento, porque…". Said in the first person: the chair's "si algún concejal tiene
+# impedimento" or "en consideración el impedimento manifestado por…" declares none.
+_IMPEDIMENT_DECLARED_RE: Final = re.compile(
+    r"\b(?:me\s+declaro|me\s+declare|declararme)\s+impedid[oa]\b"
+    r"|\b(?:(?:quiero|deseo|debo|necesito|voy\s+a|me\s+permito)\s+(?:manifestar|presentar|radicar"
+    r"|plantear|declarar|poner)|manifiesto|presento|radico|declaro|planteo|tengo|pongo)"
+    r"(?:\s+a\s+consideracion(?:\s+de\s+(?:la\s+)?(?:plenaria|corporacion|comision))?)?"
+    r"\s+(?:un|mi)\s+impedimento\b"
+)
+_IMPEDIMENT_REASON_RE: Final = re.compile(
+    r"\b(?:por\s+cuanto|porque|ya\s+que|puesto\s+que|debido\s+a\s+que|dado\s+que|toda\s+vez\s+que"
+    r"|en\s+razon\s+(?:a|de)\s+que)\s+"
+)
+# The plenary's decision on one, said after it ("el impedimento del concejal X ha sido aceptado",
+# "…de la concejala Y, fue negado") or before it ("fue negado el impedimento de…", "se acepta el
+# impedimento"); a question ("¿se acepta el impedimento?") decides nothing.
+_IMPEDIMENT_WORD_RE: Final = re.compile(r"\bimpedimento\b")
+_IMPEDIMENT_OF_RE: Final = re.compile(
+    r"\s+(?:(?:manifestado|presentado|declarado|propuesto|radicado|planteado)\s+)?"
+    r"(?:por\s+(?:el|la)|del|de\s+la)\s+(?:honorable\s+)?(?:concejal|concejala)\s+"
+)
+_DECIDED: Final = r"(?P<d>aceptad|negad|rechazad|aprobad|improbad|denegad)[oa]s?"
+_DECIDED_AFTER_RE: Final = re.compile(
+    rf"\s*,?\s*(?P<neg>no\s+)?(?:ha\s+sido|fue|queda|quedo|ha\s+quedado|resulto)\s+{_DECIDED}\b"
+)
+_DECIDED_BEFORE_RE: Final = re.compile(
+    rf"\b(?P<neg>no\s+)?(?:(?:ha\s+sido|fue|queda|quedo)\s+)?{_DECIDED}\s+(?:el\s+)?impedimento\b"
+    r"|\b(?P<neg2>no\s+)?(?:se\s+)?(?P<d2>acept|nieg|neg|rechaz|aprueb|aprob)[ao]\s+(?:el\s+)?impedimento\b"
+)
+_DECIDED_WORD: Final = {
+    "aceptad": "aceptado",
+    "negad": "negado",
+    "rechazad": "rechazado",
+    "aprobad": "aprobado",
+    "improbad": "improbado",
+    "denegad": "denegado",
+    "acept": "aceptado",
+    "nieg": "negado",
+    "neg": "negado",
+    "rechaz": "rechazado",
+    "aprueb": "aprobado",
+    "aprob": "aprobado",
+}
+
+
+def _questions(low: str) -> list[tuple[int, int]]:
+    """Where the questions are ("¿…?"), as :func:`_statements` reads them."""
+    spans = (m.span() for m in _SENTENCE_RE.finditer(low) if m.group(0))
+    return [(a, b) for a, b in spans if low[a:b].strip().startswith("¿") or low[a:b].rstrip().endswith("?")]
+
+
+def _impediment_decided(t: _Text) -> dict[str, Any] | None:
+    """The plenary's decision on an impediment (see :func:`_impediment`), or None."""
+    questions: list[tuple[int, int]] | None = None
+
+    def asked(pos: int) -> bool:
+        nonlocal questions
+        questions = _questions(t.low) if questions is None else questions
+        i = bisect.bisect_right(questions, (pos, len(t.low))) - 1
+        return i >= 0 and questions[i][0] <= pos < questions[i][1]
+
+    for word in _IMPEDIMENT_WORD_RE.finditer(t.low):
+        name, pos = None, word.end()
+        if (of := _IMPEDIMENT_OF_RE.match(t.low, pos)) and (got := _take_name(t, of.end())):
+            name, pos = got
+        if (said := _DECIDED_AFTER_RE.match(t.low, pos)) and not asked(word.start()):
+            return _decision(said["d"], said["neg"], name)
+    for said in _DECIDED_BEFORE_RE.finditer(t.low):
+        if not asked(said.start()):
+            of = _IMPEDIMENT_OF_RE.match(t.low, said.end())
+            got = _take_name(t, of.end()) if of else None
+            return _decision(said["d"] or said["d2"], said["neg"] or said["neg2"], got[0] if got else None)
+    return None
+
+
+def _decision(word: str, negated: str | None, name: str | None) -> dict[str, Any]:
+    decided = _DECIDED_WORD[word]
+    impediment: dict[str, Any] = {"estado": f"no {decided}" if negated else decided}
+    if name:
+        impediment["nombre"] = _capitalised(name) if name == name.lower() else name
+    return impediment
+
+
+def _impediment(t: _Text) -> dict[str, Any] | None:
+    """An impediment declared by the one speaking (``estado`` "manifestado", with the reason
+    said: ``motivo``) or the plenary's decision on one (``estado`` as said: "aceptado",
+    "negado"…, with the member whose it is, ``nombre``, when named); None when neither."""
+    if declared := _IMPEDIMENT_DECLARED_RE.search(t.low):
+        impediment: dict[str, Any] = {"estado": "manifestado"}
+        end = _SENTENCE_END_RE.search(t.raw, declared.end())
+        stop = end.start() if end else len(t.low)
+        reason = _IMPEDIMENT_REASON_RE.search(t.low, declared.end(), stop)
+        if reason and (motivo := _slice(t, reason.end(), stop)):
+            impediment["motivo"] = motivo
+        return impediment
+    return _impediment_decided(t)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1283,10 +1521,7 @@ _PERIOD_RE: Final = re.compile(r"\bperiodo\s+(?:constitucional\s+)?(?:(?:de|del)
 _PERIOD_JOINERS: Final = frozenset({"a", "al", "y", "guion", "hasta"})
 # Who installs the council for the mayor: "asisto como delegado del señor alcalde", "en calidad
 # de delegada de la alcaldesa".
-_DELEGATE_RE: Final = re.compile(
-    r"\bdelegad[oa]\s+(?:del|de\s+la)\s+(?:(?:senor|senora)\s+)?(?:alcalde|alcaldesa|gobernador"
-    r"|gobernadora)\b(?:\s+(?:distrital|municipal|departamental))?"
-)
+_DELEGATE_RE: Final = re.compile(rf"\b{_DELEGATE_OFFICE}")
 _SELF_INTRO_RE: Final = re.compile(r"\b(?:mi nombre es|me llamo|les habla)\s+")
 _MAX_OFFICE_CHARS: Final = 80
 # The session's secretary and the office as said: "actúa como secretaria de la comisión la
@@ -1656,7 +1891,11 @@ _ABSENT_RE: Final = re.compile(
     r"|no\s+se\s+hicieron\s+presentes|faltaron|no\s+se\s+(?:ha\s+|han\s+|habia\s+|habian\s+)?conectad[oa]\w*"
     r"|no\s+(?:se\s+encuentran?|estan?)\s+(?:presentes?|conectad[oa]s?))\b\s*[:,]?"
 )
-_EXCUSE_VERB: Final = r"(?:present|envi|allego|allegaron|radic|remiti)\w*\s+(?:(?:su|sus|una|la)\s+)?excusas?"
+# An excuse sent ("envió excusa por escrito", "presentaron su excusa"); "no envió excusa" is none.
+_EXCUSE_VERB: Final = (
+    r"(?<!\bno )(?<!\bno ha )(?<!\bno han )(?:present|envi|allego|allegaron|radic|remiti)\w*\s+"
+    r"(?:(?:su|sus|una|la)\s+)?excusas?"
+)
 _EXCUSED_RE: Final = re.compile(
     rf"\b(?:con\s+excusa|se\s+excus\w*|excusad[oa]s?(?!\s+(?:de|del|para)\s)|{_EXCUSE_VERB})\b\s*[:,]?"
 )
@@ -1707,8 +1946,9 @@ def _people_after(regex: re.Pattern[str], t: _Text) -> list[str]:
 
 # The reason of an excuse: "por…", "debido a…", or the document the member filed ("excusado,
 # allegó incapacidad médica": the reason is the incapacidad, not a member named after it).
+# "excusa por escrito por incapacidad médica": "por escrito" is how it was sent, not the reason.
 _REASON_RE: Final = re.compile(
-    r"\s*,?\s*(?:por|debido a|a causa de|con motivo de)\s+"
+    r"\s*,?\s*(?:por\s+escrito\s*,?\s*)?(?:por|debido a|a causa de|con motivo de)\s+(?!escrito\b)"
     r"|\s*,?\s*(?:allego|allegaron|presento|presentaron|radico|radicaron|aporto|aportaron|envio|enviaron)"
     r"\s+(?:(?:una|la|su)\s+)?(?=(?:incapacidad|licencia|certificado|constancia)\b)"
 )
@@ -2277,10 +2517,15 @@ def _spoken(t: _Text) -> dict[str, Any]:
     return _intervention_data(t) if _has_speaker(t) else {}
 
 
+# A bill's number: after "número", in digits, or in words where a number ends: read group by
+# group from a leading "cero" ("proyecto de acuerdo cero cuarenta y siete") or before the year ("…
+# ciento veintitrés de dos mil veinticinco"); "el proyecto dos veces aplazado" names none.
 _PROJECT_NUMBER_RE: Final = re.compile(
     r"\bproyecto(?:\s+de\s+acuerdo)?\s+(?:"
     rf"(?:numero|no\.?|n[°o]\.?|#)\s*(?P<n>{_NUM_PHRASE})"
-    r"|(?P<d>[0-9]{1,6}))\b"
+    r"|(?P<d>[0-9]{1,6})"
+    rf"|(?P<w>(?=cero\b){_NUM_PHRASE}|(?!(?:un|una|uno)\b){_NUM_PHRASE}"
+    r"(?=\s+de\s+(?:ano\s+)?(?:[0-9]{4}\b|dos\s+mil\b|mil\s+novecientos\b))))\b"
     rf"(?:\s*(?:de|del|-|/)\s*(?:ano\s+)?(?P<y>[0-9]{{4}}|{_NUM_PHRASE}))?"
 )
 _TITLE_START_RE: Final = re.compile(
@@ -2327,20 +2572,25 @@ def _reporters(t: _Text) -> list[Any]:
     return found
 
 
-def _proyecto_data(t: _Text) -> dict[str, Any]:
+def _proyecto_data(t: _Text, under_consideration: bool = False) -> dict[str, Any]:
+    """A bill's heading (number, year, title, debate, ponentes), who speaks, the part of it read.
+    ``under_consideration``: said while the bill is considered (after a block of its own, no new
+    point announced): its number without a title is the bill named again (the ponencia's
+    reference, its vote, "Aprobado en segundo debate el proyecto de acuerdo cero cuarenta y
+    siete…"), written as said, not a heading that would sum the words up."""
     data: dict[str, Any] = {}
-    if m := _PROJECT_NUMBER_RE.search(t.low):
-        group = "d" if m["d"] else "n"
-        if (said := _number_said(m[group])) is not None:
-            data["numero"] = said  # as written, keeping leading zeros: "012", "cero doce"
-        year = _parse_number(m["y"]) if m["y"] else None
-        if year is not None and 1900 <= year <= 2200:
-            data["anio"] = year
     if start := _TITLE_START_RE.search(t.low):
         begin = start.start() if start["por"] else start.end()
         end = _TITLE_END_RE.search(t.low, begin)
         if title := _slice(t, begin, end.start() if end else len(t.raw)):
             data["titulo"] = title
+    if (not under_consideration or "titulo" in data) and (m := _PROJECT_NUMBER_RE.search(t.low)):
+        group = "d" if m["d"] else "n" if m["n"] else "w"
+        if (said := _number_said(m[group])) is not None:
+            data["numero"] = said  # as written, keeping leading zeros: "012", "cero doce"
+        year = _parse_number(m["y"]) if m["y"] else None
+        if year is not None and 1900 <= year <= 2200:
+            data["anio"] = year
     if debate := _DEBATE_RE.search(t.low):
         data["debate"] = "primero" if debate["first"] else "segundo"
     if ("numero" in data or "titulo" in data) and (reporters := _reporters(t)):
@@ -2364,9 +2614,52 @@ def _proyecto_data(t: _Text) -> dict[str, Any]:
     elif not data and (named := _self_named(t)):
         # "Presidente, Rodrigo Zapata, de Cambio Radical. No estoy en contra…": under his name
         data.update(named, texto=t.raw)
-        if party := _party(t):
+        if "partido" not in data and (party := _party(t)):
             data["partido"] = party
+    if "orador" not in data:
+        data |= _bill_part(t)
     return data
+
+
+# A part of the bill read out at the start of an utterance: an article ("Artículo séptimo.
+# Facúltese al alcalde…", "Artículo noveno, vigencia."), the title or the preamble ("Título del
+# proyecto: por medio del cual…").
+_BILL_PART_RE: Final = re.compile(
+    r"^\W*(?:(?:el|la)\s+)?(?:(?P<art>articulos?\s+)(?=(?:unico|[0-9]|"
+    rf"{_alt(_ORDINALS)}|{_NUM_WORD_ALT})\b)|titulo\b|preambulo\b)"
+)
+_AMENDMENT_KINDS: Final[dict[str, str]] = {
+    "modificatori": "modificatoria", "modificacion": "modificatoria", "aditiv": "aditiva",
+    "adicion": "aditiva", "sustitutiv": "sustitutiva", "sustitucion": "sustitutiva",
+    "supresiv": "supresiva", "supresion": "supresiva",
+}  # fmt: skip
+
+
+def _bill_part(t: _Text) -> dict[str, Any]:
+    """The part of the bill the utterance reads or amends: the articles read at its start
+    (``articulos``: "Artículo séptimo. Facúltese…" [7]), and a proposal amending them presented
+    ("Artículo cuarto. Tiene proposición modificatoria presentada por el concejal Harold
+    Mosquera…": ``proposicion`` "modificatoria", its ``autores``, the article it amends); {}
+    when it reads none."""
+    out: dict[str, Any] = {}
+    read = _BILL_PART_RE.match(t.low)
+    articles = _bills_articles(t.low, read.end()) if read and read["art"] else []
+    amendment = _AMENDMENT_RE.search(t.low)
+    if amendment is not None and (authors := _authors(t)[0]):
+        if kind := amendment["kind"] or amendment["of"]:
+            out["proposicion"] = _AMENDMENT_KINDS[kind]
+        out["autores"] = authors
+        if not articles and (named := _ARTICLES_RE.search(t.low, amendment.start())):
+            articles = _bills_articles(t.low, named.end())
+    if articles:
+        out["articulos"] = articles
+    return out
+
+
+def _bills_articles(low: str, start: int) -> list[int]:
+    """The articles listed from start, [] when they are another norm's."""
+    listed, end = _articles_listed(low, start)
+    return [] if _OTHER_NORM_RE.match(low, end) else listed
 
 
 _AUTHORS_RE: Final = re.compile(
@@ -2940,7 +3233,7 @@ _LLAMADO_RE: Final = re.compile(
     r"\bllamad[oa] a lista|\bllam\w* (?:a )?lista\b|\blista de asistencia|\bverific\w* (?:el |del )?"
     r"quorum|\b(?:contest|respond)\w* (?:a |al )?(?:lista|llamado)|\bse excus\w*"
     r"|(?<!habiendo )(?<!existiendo )(?<!con )(?<!verificado el )\bquorum\b"
-    r"|\bcon excusa\b|\bno contest\w*|\bpresent(?:aron|o|a|an)\s+(?:su\s+|sus\s+)?excusas?\b"
+    rf"|\bcon excusa\b|\bno contest\w*|\b{_EXCUSE_VERB}\b"
     r"|\bexcusad[oa]s?\b(?!\s+(?:de|del|para)\s)"  # not "excusado de votar"
 )
 _VARIOS_RE: Final = re.compile(
@@ -3269,6 +3562,14 @@ def _records_own_vote(t: _Text) -> bool:
     return not any(_tally(t.low).values()) and not _vote_items(t)
 
 
+def _reads_the_bill(t: _Text) -> bool:
+    """Whether the utterance reads the bill's text (an article, the title, the preamble: "Artículo
+    séptimo. Facúltese al alcalde…", "Título del proyecto: …") or a proposal amending it ("Artículo
+    cuarto. Tiene proposición modificatoria presentada por…"): said while the bill is considered,
+    it is the bill's, with the votes on it, not a proposición of its own nor an item unknown."""
+    return _BILL_PART_RE.match(t.low) is not None or _AMENDMENT_RE.search(t.low) is not None
+
+
 def _next_point_only(t: _Text) -> bool:
     """Whether the utterance says no more than "siguiente punto" (to the secretary, politely):
     the item taken up is named in the next one."""
@@ -3304,10 +3605,13 @@ def _choose(t: _Text, previous: str | None, next_point: bool, attendance: bool) 
         return TPL_LLAMADO_LISTA, _CONF_STRONG
     if _reads_a_communication(t):
         return TPL_COMUNICACION, _CONF_SECTION
-    if (_VOTE_RE.search(t.low) or len(_vote_items(t)) >= 2) and not _records_own_vote(t):
+    voted = _VOTE_RE.search(t.low) or len(_vote_items(t)) >= 2
+    if (voted and not _records_own_vote(t)) or _impediment_decided(t):
         return _vote_template(t, previous)
     if previous in _AGENDA_BEING_APPROVED and not next_point and _asks_agenda_change(t):
         return TPL_APROBACION_ORDEN_DIA, _CONF_SECTION
+    if previous == TPL_PROYECTO_ACUERDO and not next_point and _reads_the_bill(t):
+        return TPL_PROYECTO_ACUERDO, _CONF_SECTION
     hits = [(pos, i, tpl) for i, (tpl, rule) in enumerate(_SECTION_RULES) if (pos := rule(t)) is not None]
     if hits and min(hits)[2] == TPL_LLAMADO_LISTA and _quorum_again(t, previous, next_point):
         return _in_place(previous), _CONF_WEAK
@@ -3407,13 +3711,25 @@ def _classify(
     next_point = masked != low or _POINT_ANNOUNCED_RE.match(low) is not None
     arrivals, departures = _arrivals(t), _departures(t)
     template, confidence = _choose(t, previous, next_point, bool(arrivals or departures))
-    data = _EXTRACTORS[template](t)
+    if template == TPL_PROYECTO_ACUERDO:
+        data = _proyecto_data(t, under_consideration=previous == TPL_PROYECTO_ACUERDO and not next_point)
+    else:
+        data = _EXTRACTORS[template](t)
     if template in _DECIDING_TEMPLATES:
         data |= _decisions(t)
     if template in _VOTING_TEMPLATES and not _records_own_vote(t) and (vote := _vote(t)) is not None:
         data["votacion"] = vote
     if _RECESS_RE.search(t.low) and (recess := _recess(t)):
         data["receso"] = recess  # the times, as facts: the acta sums the recess up with them
+    if impediment := _impediment(t):
+        data["impedimento"] = impediment
+        if impediment["estado"] == "manifestado":
+            # "…para participar en la discusión y votación de este proyecto": no vote is held
+            data.pop("votacion", None)
+        elif template in _VOTING_TEMPLATES:
+            # the plenary's decision is the vote's result, in the words said ("aceptado")
+            vote = data.get("votacion") or {"resultado": None, "nominal": False}
+            data["votacion"] = {**vote, "resultado": impediment["estado"], "objeto": "impedimento"}
     if _is_chair_conduct(t):
         # the chair's words, like a vote: never written in the mouth of a speaker given the
         # floor just before ("Tiene la palabra la concejala X." then "¿Lo aprueba la plenaria?")

@@ -115,16 +115,25 @@ false or a mapping → Spanish words). True/false are written "sí"/"no".
                  upper-case: APROBADO, NEGADO, EMPATE…; else APROBADO when sí > no, EMPATE when
                  they are even, else NEGADO), ``declarado`` (the result said, or missing),
                  ``repetir`` (true when the vote is said to be taken again: "se repetirá la
-                 votación"), ``votacion``, ``text`` and ``metadata``. Default summary:
-                 "Votos por el sí: {{ si }}. Votos por el no: {{ no }}. Abstenciones:
-                 {{ abstencion }}. Resultado: {{ resultado }}." (with "; se repetirá la
-                 votación" before the period when ``repetir``) when anything was counted, else
-                 "Resultado: {{ declarado }}." when a result was said, else nothing (a vote
-                 only called, "se abre la votación nominal", has nothing to sum up).
+                 votación"), ``objeto`` (what the vote decides when CORE says, such as
+                 "impedimento" for a member's impediment, or missing), ``articulos`` (the
+                 bill's articles voted, a list of numbers), ``debate`` and ``sancion`` (the
+                 debate the bill's result closes, and true when the bill is sent to the
+                 mayor's sanction), each when said (:data:`VOTE_FACTS`), ``votacion``,
+                 ``text`` and ``metadata``. Default summary: "Votos por el sí: {{ si }}. Votos
+                 por el no: {{ no }}. Abstenciones: {{ abstencion }}. Resultado:
+                 {{ resultado }}." (after "Artículo 9. " / "Artículos 1, 2 y 3. " when
+                 articles are voted; the result after ``objeto`` when there is one:
+                 "Resultado: impedimento ACEPTADO."; with the debate and "; pasa a sanción
+                 del alcalde" when ``sancion``; "; se repetirá la votación" before the period
+                 when ``repetir``) when anything was counted, else "Resultado:
+                 {{ declarado }}." (likewise) when a result was said, else nothing (a vote only
+                 called, "se abre la votación nominal", has nothing to sum up).
                  One vote is often said over several blocks of a zone (the call, the members'
                  list, the secretary's count and result): it gets one summary, after its last
                  block, with the totals and result declared (the list's count when none were
-                 declared); each block keeps its own list table. Declared totals that differ
+                 declared); each block keeps its own list table, and a list read over several
+                 blocks is one table after its last part. Declared totals that differ
                  from the list's get a Word comment for the reviewer. How blocks are grouped
                  into votes: :func:`_vote_plans`.
   ``agenda``     the items of ``puntos`` as paragraphs numbered as text ("1. …"; items already
@@ -949,9 +958,13 @@ _ROLL_CALL_LABELS = {
 _VOTE_LABELS = {"si": "Sí", "no": "No", "abstencion": "Abstención"}
 _DEFAULT_HEADERS = {"roll_call": ("Concejal", "Estado"), "votes": ("Concejal", "Voto")}
 _DEFAULT_SUMMARY = (
+    "{% if si or no or abstencion or declarado %}"
+    "{{ ('Artículos ' if articulos|length > 1 else 'Artículo ') ~ articulos|lista ~ '. ' if articulos }}"
     "{% if si or no or abstencion %}Votos por el sí: {{ si }}. Votos por el no: {{ no }}. "
-    "Abstenciones: {{ abstencion }}. Resultado: {{ resultado }}{{ '; se repetirá la votación' if repetir }}."
-    "{% elif declarado %}Resultado: {{ declarado }}{{ '; se repetirá la votación' if repetir }}.{% endif %}"
+    "Abstenciones: {{ abstencion }}. Resultado: {{ objeto ~ ' ' if objeto }}{{ resultado }}"
+    "{% else %}Resultado: {{ objeto ~ ' ' if objeto }}{{ declarado }}{% endif %}"
+    "{{ (' en ' ~ ('primer' if debate == 'primero' else debate) ~ ' debate' if debate)"
+    " ~ '; pasa a sanción del alcalde' if sancion }}{{ '; se repetirá la votación' if repetir }}.{% endif %}"
 )
 _DEFAULT_ELECTION = (
     "Resultado: {{ elegido }}, {{ participio }}{{ ' ' ~ cargo if cargo }}{{ ' (resolución No. ' ~ resolucion"
@@ -1746,6 +1759,8 @@ class _Renderer:
         if not isinstance(votacion, Mapping):
             return False
         votos = votacion.get("votos")
+        if plan is not None and plan.votos is not None:  # one list read over several blocks
+            votos = list(plan.votos) or None
         given = {kind: _count(votacion, kind) for kind in _VOTE_LABELS}
         result_said = bool(_as_text(votacion.get("resultado")).strip())  # "Aprobado.": no count said
         if not isinstance(votos, list) and all(v is None for v in given.values()) and not result_said:
@@ -1784,9 +1799,12 @@ class _Renderer:
                 "total": sum(totals.values()),
                 "resultado": result,
                 "repetir": votacion.get("repetir") is True,
+                **{key: votacion[key] for key in VOTE_FACTS if votacion.get(key)},
             }
             if declared:
                 summary_ctx["declarado"] = declared
+            if objeto := _as_text(votacion.get("objeto")).strip():
+                summary_ctx["objeto"] = objeto  # what was decided: "impedimento"
             summary = element.render(summary_ctx)
             if summary is not None:
                 self.marked_paragraph(container, style, summary)
@@ -2198,6 +2216,54 @@ def given_the_floor(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, An
     return carried
 
 
+_NAMED_ONE = ("orador", "preside", "secretario", "delegado", "presidente", "elegido")
+"""Fields of a block's data that name one person (a ``{"elegido"}`` election's too)."""
+_NAMED_MANY = (*_ROLL_CALL_KEYS, "autores", "ponentes", "invitados", "llegadas", "salidas")
+"""Fields of a block's data that list people, each a name or ``{"nombre", …}``."""
+
+
+def _names_said(data: Mapping[str, Any]) -> list[str]:
+    """The people a block's data names (see :data:`_NAMED_ONE`, :data:`_NAMED_MANY`)."""
+    said = [data.get(k) for k in _NAMED_ONE]
+    if isinstance(election := data.get("eleccion"), Mapping):
+        said.append(election.get("elegido"))
+    for key in _NAMED_MANY:
+        listed = data.get(key)
+        said += [_person_name(m) for m in listed] if isinstance(listed, list) else []
+    return [name.strip() for name in said if isinstance(name, str) and name.strip()]
+
+
+def _as_spelled(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The blocks, each speaker heard without a single accent ("tiene la palabra el señor
+    delegado del alcalde doctor alvaro jose benitez": ``orador`` "Alvaro Jose Benitez") written
+    as the session said the same name with its accents elsewhere ("Mi nombre es Álvaro José
+    Benítez…": the opening's ``delegado``; a member called in the roll call; an author): one
+    person, one spelling in the acta. Accents are never made up: only a spelling the session's
+    blocks hold is used, when it is the same words but for accents and the only such spelling.
+    Derived when the document is built, like :func:`given_the_floor`: the blocks stay as said."""
+    spellings: dict[tuple[str, ...], set[str]] = {}
+    for block in blocks:
+        data = block.get("structured_data")
+        if block.get("deleted") or not isinstance(data, Mapping):
+            continue
+        for said in _names_said(data):
+            if not said.isascii():
+                spellings.setdefault(tuple(_words(said)), set()).add(said)
+    out: list[Mapping[str, Any]] = []
+    for block in blocks:
+        data = block.get("structured_data")
+        heard = data.get("orador") if isinstance(data, Mapping) else None
+        known = (
+            spellings.get(tuple(_words(heard)), set())
+            if isinstance(heard, str) and heard.isascii()
+            else set()
+        )
+        if isinstance(data, Mapping) and len(known) == 1:
+            block = {**block, "structured_data": {**data, "orador": next(iter(known))}}
+        out.append(block)
+    return out
+
+
 def _with_arrivals(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """A member who arrives after the roll call is said so later ("se deja constancia de que
     el concejal X se hizo presente a las 9:40", a block's ``llegadas``): the roll call before
@@ -2450,6 +2516,9 @@ class _VotePlan:
 
     summary: Mapping[str, Any] | None  # the whole vote, summed up after this block; None: not here
     check: str | None = None  # a disagreement the reviewer must settle (a Word comment)
+    # the members' votes tabled after this block: None, its own list; the whole list of a vote
+    # read over several blocks after the last of them, and () (no table) after the others
+    votos: tuple[Any, ...] | None = None
 
 
 _Totals = tuple[int, int, int]  # sí, no, abstención
@@ -2475,24 +2544,32 @@ class _OpenVote:
     listed: _Totals | None = None  # counted from the nominal list
     declared: _Totals | None = None  # totals said apart from the list
     list_totals: _Totals | None = None  # totals stored with the list itself
+    lists: list[Mapping[str, Any]] = field(default_factory=list)  # the blocks the list was read in
+    members: set[str] = field(default_factory=set)  # who is on the list so far (folded)
     result: str = ""
     nominal: bool = False
     repeat: bool = False  # the vote is to be taken again ("se repetirá la votación")
+    subject: str = ""  # what the vote decides, when CORE says ("impedimento")
+    said_of: dict[str, Any] = field(default_factory=dict)  # what it decides (:data:`VOTE_FACTS`)
 
     def accepts(self, votacion: Mapping[str, Any]) -> bool:
         """Does this vote go on in ``votacion``? A second list, any list or totals after the
         result was declared (the next item's vote, even with the same count), another result,
         or other totals with no list between them (a count taken again) start a new vote; so
         does a call with nothing counted ("se abre la votación"), which begins one. The same
-        result said again with no count (the chair echoing "Aprobada.") is the same vote."""
+        result said again with no count (the chair echoing "Aprobada.") is the same vote, and so
+        is the rest of a list read over several utterances (:meth:`goes_on`)."""
         said, listed = _vote_numbers(votacion)
         result = _as_text(votacion.get("resultado")).strip().upper()
         if said is None and listed is None and not result:
             return False
-        if listed is not None and (self.listed is not None or self.result):
+        if listed is not None and (self.result or (self.listed is not None and not self.goes_on(votacion))):
             return False  # a second list, or a list after the result was declared
         if self.result and (said is not None or listed is not None or (result and result != self.result)):
             return False  # the vote was over: this is another one ("Aprobada." alone echoes it)
+        articles = votacion.get("articulos")
+        if articles and self.said_of.get("articulos") and articles != self.said_of["articulos"]:
+            return False  # another article's vote ("Aprobado el artículo noveno." after the eighth's)
         if listed is None and said is not None:
             earlier = self.declared
             if earlier is None and self.listed is None:
@@ -2500,6 +2577,15 @@ class _OpenVote:
             if earlier is not None and earlier != said:
                 return False
         return True
+
+    def goes_on(self, votacion: Mapping[str, Any]) -> bool:
+        """Is the list in ``votacion`` the rest of the one read so far ("…Isabel Sarria, sí." then
+        "Jaime Orozco, no. … votaron dieciocho, quince por el sí y tres por el no")? Only while
+        nothing was declared of the vote (no totals but the list's own count) and when it calls
+        none of the members already called: one called again is a second vote."""
+        if self.declared is not None or self.list_totals not in (None, self.listed):
+            return False
+        return not (_listed_members(votacion) & self.members)
 
     def ended_by(self, block: Mapping[str, Any]) -> bool:
         """Does a block with no vote, said after this one was counted or declared, end it? Words
@@ -2515,13 +2601,29 @@ class _OpenVote:
 
     def add(self, block: Mapping[str, Any], votacion: Mapping[str, Any]) -> None:
         said, listed = _vote_numbers(votacion)
-        if listed is not None:
+        if listed is not None and self.listed is not None:
+            # the rest of the list (:meth:`goes_on`): counted with the part read before; totals
+            # stored with it that are not its own count were declared of the whole vote
+            self.listed = (
+                self.listed[0] + listed[0],
+                self.listed[1] + listed[1],
+                self.listed[2] + listed[2],
+            )
+            self.list_totals = said if said != listed else None
+        elif listed is not None:
             self.listed, self.list_totals = listed, said
         elif said is not None:
             self.declared = said
         self.result = _as_text(votacion.get("resultado")).strip().upper() or self.result
         self.nominal = self.nominal or votacion.get("nominal") is True
         self.repeat = self.repeat or votacion.get("repetir") is True
+        self.subject = _as_text(votacion.get("objeto")).strip() or self.subject
+        for key in VOTE_FACTS:
+            if votacion.get(key) and key not in self.said_of:
+                self.said_of[key] = votacion[key]
+        if listed is not None:
+            self.lists.append(block)
+            self.members |= _listed_members(votacion)
         self.blocks.append(block)
 
     def plans(self) -> dict[int, _VotePlan]:
@@ -2535,6 +2637,9 @@ class _OpenVote:
         whole.update(resultado=self.result.lower() or None, nominal=self.nominal)
         if self.repeat:
             whole["repetir"] = True
+        if self.subject:
+            whole["objeto"] = self.subject
+        whole.update(self.said_of)
         check = None
         said = self.declared or self.list_totals
         if self.listed is not None and said is not None and said != self.listed:
@@ -2542,9 +2647,29 @@ class _OpenVote:
                 "Los totales declarados ({}) no coinciden con la votación nominal registrada ({}); "
                 "revíselos antes de firmar el acta."
             ).format(*(_said_totals(t) for t in (said, self.listed)))
-        plans = {id(block): _VotePlan(None) for block in self.blocks[:-1]}
-        plans[id(self.blocks[-1])] = _VotePlan(whole, check)
+        tables: dict[int, tuple[Any, ...] | None] = {}
+        if len(self.lists) > 1:  # one table of the whole list, after the last part read
+            tables = dict.fromkeys((id(block) for block in self.lists[:-1]), ())
+            tables[id(self.lists[-1])] = tuple(
+                vote for block in self.lists for vote in block["structured_data"]["votacion"]["votos"]
+            )
+        plans = {id(block): _VotePlan(None, votos=tables.get(id(block))) for block in self.blocks[:-1]}
+        last = id(self.blocks[-1])
+        plans[last] = _VotePlan(whole, check, tables.get(last))
         return plans
+
+
+def _listed_members(votacion: Mapping[str, Any]) -> set[str]:
+    """The members named in a vote's list (folded), to tell a list read on from one taken again."""
+    votos = votacion.get("votos")
+    names = (_fold(_person_name(v)) for v in votos) if isinstance(votos, list) else ()
+    return {name for name in names if name}
+
+
+VOTE_FACTS = ("articulos", "debate", "sancion")
+"""What a vote's blocks say it decides, which its summary writes (first said wins): the bill's
+articles voted (``articulos``), the debate its result closes and the bill sent to the mayor
+for sanction (``debate``, ``sancion``: "Aprobado en segundo debate… Pase a sanción…")."""
 
 
 def _said_totals(totals: _Totals) -> str:
@@ -2569,7 +2694,8 @@ def _vote_plans(by_zone: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[int,
     presented in between (a proposal's authors, a bill's title, another number) or the block
     cannot belong to the same vote (see :meth:`_OpenVote.accepts`), and a block said after the
     vote was counted or declared, with words and no vote, ends it (:meth:`_OpenVote.ended_by`).
-    The summary is written after the vote's last block, with the totals and the result the
+    A list read over several blocks is one table, after its last part, counted whole. The
+    summary is written after the vote's last block, with the totals and the result the
     secretary declared (the list's count when none were declared); when the declared totals and
     the list disagree, the summary carries the declared ones and a Word comment asks the
     reviewer to settle it. Derived when the document is built: the stored blocks stay as said."""
@@ -2786,10 +2912,11 @@ def build_docx(
     have. TEMPLATE blocks are written by the
     tenant's ``templates`` (empty or None: the built-in :data:`DEFAULT_TEMPLATES`; see the
     module docstring); an intervention right after the chair's grant of the floor is written
-    under the speaker the grant named (:func:`given_the_floor`). With ``mark_human_edits``,
-    blocks edited by a person get a comment. Raises :class:`BuildError` for a skeleton, style
-    map, templates or ``empty_zones`` problem, a block aimed at a missing zone, or a missing
-    image.
+    under the speaker the grant named (:func:`given_the_floor`), a speaker heard without
+    accents spelled as the session said the name elsewhere (:func:`_as_spelled`). With
+    ``mark_human_edits``, blocks edited by a person get a comment. Raises :class:`BuildError`
+    for a skeleton, style map, templates or ``empty_zones`` problem, a block aimed at a missing
+    zone, or a missing image.
     """
     template_set, template_problems = _template_set(templates)
     if template_set is None:
@@ -2807,7 +2934,7 @@ def build_docx(
     empty_zones = empty_zones or {}
     if problems := _empty_zones_problems(empty_zones, {zone.name for zone in zones}):
         raise BuildError("; ".join(problems))
-    blocks = given_the_floor(blocks)
+    blocks = _as_spelled(given_the_floor(blocks))
     attended = _with_arrivals(blocks)
     by_zone = _validate_blocks(attended, {zone.name for zone in zones})
     if not by_zone.get(SIGNATURE_ZONE):
