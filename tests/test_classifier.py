@@ -345,6 +345,34 @@ def test_apertura_without_accents_or_capitals() -> None:
     assert got == {"tipo_sesion": "extraordinaria", "modalidad": "virtual", "preside": "ana ruiz"}
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Buenos días honorables concejales, funcionarios de la administración distrital, ciudadanos que "
+            "nos acompañan en el recinto y por las redes sociales del Concejo. Siendo las nueve y quince "
+            "minutos de la mañana del martes dieciocho de noviembre de dos mil veinticinco, damos inicio a "
+            "la sesión plenaria ordinaria del Concejo Distrital de Santiago de Cali.",
+            {"hora": "09:15", "fecha": "2025-11-18", "tipo_sesion": "plenaria ordinaria"},
+        ),
+        (
+            "Buenos días a quienes nos siguen en la sala de prensa. Siendo las nueve, en el Salón de "
+            "Plenarias, se abre la sesión extraordinaria.",
+            {"hora": "09:00", "tipo_sesion": "extraordinaria", "lugar": "el Salón de Plenarias"},
+        ),
+    ],
+)
+def test_a_greeting_is_no_place_nor_guests_and_the_type_is_as_said(
+    text: str, expected: dict[str, Any]
+) -> None:
+    """Those greeted "que nos acompañan en el recinto y por las redes sociales" are neither where
+    the session is held nor its guests (the acta wrote "en el recinto y por las redes sociales
+    del Concejo, se dio inicio…" and "Invitados: en el recinto…"); a place said after the
+    greeting is the session's. "Sesión plenaria ordinaria" keeps both words (it was
+    "plenaria")."""
+    assert data(text) == expected
+
+
 def test_apertura_leaves_out_what_is_not_said() -> None:
     """Keys are only present when said; a bare opening has no data."""
     assert data("Se abre la sesión") == {}
@@ -433,11 +461,19 @@ def test_llamado_lista_extracts_present_excused_and_quorum() -> None:
         ("respondieron diecinueve de veintiún, hay quórum decisorio", "decisorio", 19),
         ("Se encuentran presentes 19 de los 21 concejales. Hay quórum decisorio.", "decisorio", 19),
         ("De los veintiún concejales, contestaron diecinueve. Hay quórum decisorio.", "decisorio", None),
+        (
+            "Señor presidente, han respondido al llamado diecinueve de los veintiún concejales que integran "
+            "la corporación, en consecuencia hay quórum para deliberar y decidir.",
+            "decisorio",
+            19,
+        ),
+        ("hay quorum deliberatorio y decisorio", "decisorio", None),
     ],
 )
 def test_llamado_lista_quorum_and_count(text: str, quorum: str, total: int | None) -> None:
     """The quorum kind and the number of members said are read from the roll call: the number who
-    answered, not the corporation's ("diecinueve de los veintiún concejales" is 19; it was 21)."""
+    answered, not the corporation's ("diecinueve de los veintiún concejales" is 19; it was 21).
+    A quorum "para deliberar y decidir" is the quorum to decide (it was deliberativo)."""
     got = data(text)
     assert got["quorum"] == quorum
     assert got.get("total_presentes") == total
@@ -506,12 +542,25 @@ def test_llamado_lista_every_excused_member_with_the_reason(text: str, excused: 
                 {"nombre": "Paula Gil Mora", "rol": "concejala"},
             ],
         ),
+        (
+            "Tomás Eduardo Henao, presente. Yesid Alberto Cuero Angulo, excusado, allegó incapacidad médica.",
+            [{"nombre": "Yesid Alberto Cuero Angulo", "motivo": "incapacidad médica"}],
+        ),
+        (
+            "Se excusó el concejal Luis Mora, presentó una licencia de paternidad, y Ana Ruiz, por viaje.",
+            [
+                {"nombre": "Luis Mora", "motivo": "licencia de paternidad"},
+                {"nombre": "Ana Ruiz", "motivo": "viaje"},
+            ],
+        ),
     ],
 )
 def test_excused_members_take_no_place_and_no_one_elses_cue(text: str, excused: list[Any]) -> None:
     """A reason naming places ("en Bogotá y Medellín") is not split into a member ("Medellín"
     was excused), and "la concejala" marks only the member it names: a man named after her
-    without a cue got rol "concejala" ("Excusada"); "las concejalas" marks the whole list."""
+    without a cue got rol "concejala" ("Excusada"); "las concejalas" marks the whole list. The
+    document a member filed, said after the answer ("excusado, allegó incapacidad médica"), is the
+    reason, not a member ("Allegó Incapacidad Médica" was excused)."""
     assert data(text)["excusados"] == excused
 
 
@@ -3772,6 +3821,79 @@ def test_a_recess_is_not_the_opening(text: str, previous: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "receso"),
+    [
+        (
+            "Atendiendo la solicitud, se decreta un receso de quince minutos. Siendo las diez y cuarenta de "
+            "la mañana se suspende la sesión.",
+            {"inicio": "10:40"},
+        ),
+        (
+            "Siendo las diez y cincuenta y ocho de la mañana se reanuda la sesión. Señor secretario, sírvase "
+            "verificar nuevamente el quórum.",
+            {"fin": "10:58"},
+        ),
+        (
+            "Siendo las tres y diez se suspende la sesión. Siendo las tres y media se reanuda la sesión.",
+            {"inicio": "15:10", "fin": "15:30"},
+        ),
+        ("Siendo las diez se suspende la sesión hasta las once.", {"inicio": "10:00"}),
+        ("Se decreta un receso hasta las once.", None),
+        ("Se suspende la sesión y se reanudará a las once.", None),
+        ("Se decreta un receso de diez minutos.", None),
+    ],
+)
+def test_a_recess_keeps_the_times_said(text: str, receso: dict[str, str] | None) -> None:
+    """The time the session was suspended (``inicio``) and resumed (``fin``), each as said in
+    its sentence, so the acta records the recess; a time planned ("hasta las once", "se
+    reanudará a las once") is not when it happened."""
+    assert data(text, TPL_PROYECTO_ACUERDO).get("receso") == receso
+
+
+@pytest.mark.parametrize("previous", [TPL_PROYECTO_ACUERDO, TPL_PROPOSICION, TPL_VARIOS])
+def test_a_quorum_verified_again_mid_session_stays_where_it_happened(previous: str) -> None:
+    """The resumption after a recess with the quorum asked for again, and the secretary's count,
+    said while a bill is debated, stay in it: they went to the roll call at the top of the acta,
+    which then read as resumed before its agenda was approved. A member said to leave in them
+    still reaches the attendance."""
+    resumed = classify(
+        "Siendo las diez y cincuenta y ocho de la mañana se reanuda la sesión. Señor secretario, sírvase "
+        "verificar nuevamente el quórum.",
+        previous_template_id=previous,
+    )
+    assert (resumed.template_id, resumed.structured_data["receso"]) == (previous, {"fin": "10:58"})
+    checked = classify(
+        "Señor presidente, se encuentran en el recinto dieciocho honorables concejales, hay quórum "
+        "decisorio. Informo que el concejal Ricardo Andrés Palacios se retiró de la sesión y presentó "
+        "excusa por escrito por una cita médica.",
+        previous_template_id=previous,
+    )
+    assert checked.template_id == previous
+    assert checked.structured_data["salidas"] == [{"nombre": "Ricardo Andrés Palacios"}]
+
+
+@pytest.mark.parametrize(
+    ("text", "previous"),
+    [
+        ("Señor secretario, sírvase verificar el quórum.", None),
+        ("Señor secretario, sírvase verificar el quórum.", TPL_APERTURA),
+        ("Señor secretario, sírvase verificar el quórum.", TPL_DEBATE),
+        ("Señor secretario, sírvase verificar el quórum.", TPL_APROBACION_ORDEN_DIA),
+        ("Presidente, se encuentran cinco concejales, hay quórum decisorio.", TPL_DEBATE),
+        ("Primer punto, verificación del quórum.", TPL_PROYECTO_ACUERDO),
+        ("Ana Ruiz, presente. Luis Mora, presente. Hay quórum decisorio.", TPL_PROYECTO_ACUERDO),
+        ("Presentaron excusa las concejalas Ana Ruiz y Paula Díaz.", TPL_PROYECTO_ACUERDO),
+    ],
+)
+def test_the_quorum_verified_before_the_session_is_under_way_is_the_roll_call(
+    text: str, previous: str | None
+) -> None:
+    """Guard: the first verification (before the opening, after a greeting or the agenda), a
+    point announced, members called by name or excused stay in the roll call."""
+    assert classify(text, previous_template_id=previous).template_id == TPL_LLAMADO_LISTA
+
+
+@pytest.mark.parametrize(
     ("text", "excusados"),
     [
         (
@@ -4125,6 +4247,30 @@ def test_leaving_something_else_is_not_a_departure(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
+        "Señor presidente, el impedimento del concejal Mauricio Tenorio ha sido aceptado con dieciocho "
+        "votos a favor y uno en contra. El concejal Tenorio se retira del recinto.",
+        "Aceptado el impedimento, se retira del recinto el concejal Luis Mora.",
+        "Se retira del recinto el concejal Luis Mora, por estar impedido para votar este proyecto.",
+    ],
+)
+def test_a_member_withdrawing_for_an_impediment_does_not_leave_the_session(text: str) -> None:
+    """A member whose impediment was accepted withdraws from the bill's discussion and vote, not
+    from the session: the acta writes it in the bill, as said, and the attendance keeps the
+    member present (the roll call showed "Tenorio | Se retiró", a member of its own)."""
+    result = classify(text, previous_template_id=TPL_PROYECTO_ACUERDO)
+    assert result.template_id == TPL_PROYECTO_ACUERDO
+    assert "salidas" not in result.structured_data
+
+
+def test_a_member_leaving_beside_another_s_impediment_leaves() -> None:
+    """Guard: the impediment of one member does not keep another, who leaves, in the session."""
+    text = "El impedimento de la concejala Ana Ruiz fue negado. Se retira del recinto el concejal Luis Mora."
+    assert data(text, TPL_PROYECTO_ACUERDO)["salidas"] == [{"nombre": "Luis Mora"}]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "Siendo las diez y veinte de la mañana, preside el primer vicepresidente, concejal Luis Mora.",
         "siendo las once y cinco asume la presidencia la concejala ana ruiz",
         "Que conste en el acta que siendo las once la plenaria guardó un minuto de silencio.",
@@ -4444,6 +4590,31 @@ def test_a_tie_spoken_of_is_not_this_votes_result(text: str, resultado: str | No
     """ "No hubo empate", "en caso de empate", a tie of last year beside today's 12 to 3: the
     acta wrote "Resultado: EMPATE" for a bill that passed."""
     assert data(text, TPL_PROYECTO_ACUERDO)["votacion"]["resultado"] == resultado
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Presidente, solicito que quede en el acta una constancia escrita de mi voto negativo, que radico "
+        "en la secretaría, en la que explico que el proyecto no resuelve el problema de fondo de la "
+        "actualización catastral.",
+        "Que conste mi voto en contra, presidente, porque no tiene sustento fiscal.",
+    ],
+)
+@pytest.mark.parametrize("previous", [TPL_PROYECTO_ACUERDO, TPL_PROPOSICION])
+def test_a_constancia_of_ones_own_vote_stays_in_the_item(text: str, previous: str) -> None:
+    """A member putting her own vote on record is a constancia said in the item voted, not a vote
+    held nor an acta approved: "quede en el acta una constancia… de mi voto negativo" went to
+    APROBACIÓN DE ACTAS ANTERIORES (``actas: [1]``), the heading claiming actas were approved."""
+    result = classify(text, previous_template_id=previous)
+    assert result.template_id == previous
+    assert "votacion" not in result.structured_data
+
+
+def test_a_count_said_with_a_constancia_is_a_vote() -> None:
+    """Guard: the votes counted beside the constancia are still the vote's."""
+    text = "Que conste mi voto negativo. Votaron por el sí quince concejales y por el no tres."
+    assert data(text, TPL_PROYECTO_ACUERDO)["votacion"]["si"] == 15
 
 
 @pytest.mark.parametrize(

@@ -379,10 +379,11 @@ def test_blocks_land_in_their_zone_in_order() -> None:
 
 
 def test_empty_zones_keep_one_empty_body_paragraph() -> None:
-    """A zone without blocks is left with a single empty BODY paragraph."""
+    """A zone without blocks is left with a single empty BODY paragraph (the signatures are
+    never without blocks: the session's own, with blank names when none was said)."""
     out = _build([_block("b1", "ZONE_DEBATE", "Hola.")])
     for name in ZONES:
-        if name == "ZONE_DEBATE":
+        if name in ("ZONE_DEBATE", "SIGNATURE_BLOCK"):
             continue
         content = _zone(out, name)
         assert len(content) == 1
@@ -2261,6 +2262,29 @@ def test_a_member_leaving_shows_in_the_roll_call(templates: dict[str, Any] | Non
     assert json.dumps(blocks, sort_keys=True) == stored
 
 
+def test_a_member_said_by_the_surname_is_the_one_the_roll_call_lists() -> None:
+    """ "El concejal Tenorio se retira del recinto" after the call listed Mauricio Alberto Tenorio
+    present: his row shows him left (the table had "Tenorio | Se retiró", a member of its own,
+    and him present); "la concejala Duque" arriving is Valentina Duque Franco, shown late. A
+    surname two members share moves neither and adds no row."""
+    blocks = [
+        _roll_call_block(
+            presentes=["Ana Gómez", "Mauricio Alberto Tenorio", "Luis Mora", "Eva Mora"],
+            ausentes=["Valentina Duque Franco"],
+        ),
+        _departure("a", "Tenorio", None),
+        _arrival("b", "Duque", "09:32"),
+        _departure("c", "Mora", "10:00"),
+    ]
+    assert _roll_call_rows(_build(blocks, templates=CALI_TEMPLATES)) == [
+        ["Ana Gómez", "Presente"],
+        ["Luis Mora", "Presente"],
+        ["Eva Mora", "Presente"],
+        ["Valentina Duque Franco", "Llegó tarde (9:32 a. m.)"],
+        ["Mauricio Alberto Tenorio", "Se retiró"],
+    ]
+
+
 def test_a_member_leaving_after_a_second_call_changes_only_that_call() -> None:
     """A first call without quorum had Jhon Montaño absent, the second present; he leaves at
     9:40: the second call shows him left, the first keeps him absent (as said then)."""
@@ -2349,3 +2373,48 @@ def test_a_member_leaving_does_not_override_a_roll_call_a_person_edited() -> Non
     assert _all_roll_call_rows(_build([edited, _departure("c", "Jhon Montaño", "09:40")])) == [
         [["Ana Gómez", "Presente"], ["Jhon Montaño", "Presente"]]
     ]
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_a_recess_is_recorded_with_its_times_where_it_happened(templates: dict[str, Any] | None) -> None:
+    """The session suspended at 10:40 during a bill and resumed at 10:58: the words as said, in
+    the bill, then "Receso: de 10:40 a. m. a 10:58 a. m." after the resumption; a suspension no
+    resumption follows is recorded with its own time. The stored blocks are not changed."""
+    suspended = "Siendo las diez y cuarenta de la mañana se suspende la sesión."
+    resumed = "Siendo las diez y cincuenta y ocho de la mañana se reanuda la sesión."
+    again = "Siendo las cuatro y diez se decreta un receso."
+    blocks = [
+        _block(
+            "s",
+            "ZONE_PROYECTOS",
+            suspended,
+            template_id="TPL_PROYECTO_ACUERDO",
+            structured_data={"receso": {"inicio": "10:40"}},
+        ),
+        _block(
+            "r",
+            "ZONE_PROYECTOS",
+            resumed,
+            template_id="TPL_PROYECTO_ACUERDO",
+            structured_data={"receso": {"fin": "10:58"}},
+        ),
+        _block(
+            "v",
+            "ZONE_VARIOS",
+            again,
+            template_id="TPL_VARIOS",
+            structured_data={"receso": {"inicio": "16:10"}},
+        ),
+    ]
+    stored = json.dumps(blocks, sort_keys=True)
+    out = _build(blocks, templates=templates)
+    assert [_text(p) for p in _paragraphs(_zone(out, "ZONE_PROYECTOS"))] == [
+        suspended,
+        resumed,
+        "Receso: de 10:40 a. m. a 10:58 a. m.",
+    ]
+    assert [_text(p) for p in _paragraphs(_zone(out, "ZONE_VARIOS"))] == [
+        again,
+        "Receso: desde las 4:10 p. m.",
+    ]
+    assert json.dumps(blocks, sort_keys=True) == stored

@@ -343,7 +343,7 @@ def test_no_word_said_is_left_out_of_an_intervention(phrase: str) -> None:
 def test_the_acta_is_signed_by_the_president_and_secretary_the_opening_named() -> None:
     """Nobody reads the signatures aloud: without a block for them, the signature zone names the
     president and secretary of the opening (built-in and Cali templates alike); a block said for
-    them wins, and a deleted opening names nobody."""
+    them wins, and a deleted opening names nobody (the lines keep the offices, the names blank)."""
     opening = block_of(
         "Siendo las nueve de la mañana se abre la sesión ordinaria, presidida por el concejal "
         "Andrés Cárdenas, actuando como secretario general Héctor Londoño."
@@ -359,7 +359,36 @@ def test_the_acta_is_signed_by_the_president_and_secretary_the_opening_named() -
     said_ones = block_of("Firman el presidente Luis Mora y el secretario general Ana Paz.", block_id="b2")
     assert "LUIS MORA" in " ".join(items(build([opening, said_ones]), "SIGNATURE_BLOCK"))
     gone = {**opening, "deleted": True}
-    assert [t for t in items(build([gone]), "SIGNATURE_BLOCK") if t.strip()] == []
+    assert [" ".join(t.split()) for t in items(build([gone]), "SIGNATURE_BLOCK")] == [
+        f"{_LINE} Nombre: {_BLANK} Presidente",
+        f"{_LINE} Nombre: {_BLANK} Secretario General",
+    ]
+
+
+_LINE, _BLANK = "_" * 30, "_" * 20
+
+
+@pytest.mark.parametrize("templates", [None, {}], ids=["cali", "built-in"])
+def test_signers_the_session_did_not_name_get_their_line_with_a_blank_name(templates: Any) -> None:
+    """An acta to be signed needs both signature lines: a session that names neither its
+    president nor its secretary had an empty signature zone; each signer not named now has the
+    line and the office, with a blank for the name (no name made up), beside one the opening
+    named. A block said for the signatures is written as said when it names no one."""
+    opening = block_of(
+        "Siendo las nueve se abre la sesión ordinaria, presidida por el concejal Andrés Cárdenas."
+    )
+    nobody = block_of("Siendo las nueve se abre la sesión ordinaria.")
+    signed = {
+        name: [" ".join(t.split()) for t in items(build(blocks, templates), "SIGNATURE_BLOCK")]
+        for name, blocks in (("named", [opening]), ("nobody", [nobody]))
+    }
+    assert signed == {
+        "named": [f"{_LINE} ANDRÉS CÁRDENAS Presidente", f"{_LINE} Nombre: {_BLANK} Secretario General"],
+        "nobody": [f"{_LINE} Nombre: {_BLANK} Presidente", f"{_LINE} Nombre: {_BLANK} Secretario General"],
+    }
+    said = block_of("Para constancia firman el presidente y el secretario general.", block_id="b2")
+    assert said["template_id"] == "TPL_FIRMAS"
+    assert items(build([nobody, said], templates), "SIGNATURE_BLOCK") == [said["text"]]
 
 
 @pytest.mark.parametrize(

@@ -1497,9 +1497,11 @@ def _impediment(t: _Text) -> dict[str, Any] | None:
 # Extractors, one per section
 # --------------------------------------------------------------------------------------------
 
+# "sesión plenaria ordinaria" is said whole: the plenary's ordinary session (its type is both).
 _SESSION_TYPE_RE: Final = re.compile(
-    r"\bsesion(?:es)?\s+(?:[^\W\d_]+\s+){0,2}?(?P<t>extraordinaria|ordinaria|plenaria|especial"
-    r"|solemne|(?P<i>instalacion))\b|\b(?P<c>comision)\b|\b(?P<p>plenaria)\b"
+    r"\bsesion(?:es)?\s+(?:[^\W\d_]+\s+){0,2}?(?P<t>plenaria\s+(?:extraordinaria|ordinaria|especial"
+    r"|solemne)|extraordinaria|ordinaria|plenaria|especial|solemne|(?P<i>instalacion))\b"
+    r"|\b(?P<c>comision)\b|\b(?P<p>plenaria)\b"
 )
 _SESSION_TYPE_ORDER: Final = ("instalación", "extraordinaria", "ordinaria", "especial", "solemne", "comisión")
 _SESSION_NUMBER_RE: Final = re.compile(
@@ -1543,6 +1545,11 @@ _SECRETARY_OFFICE_AFTER_RE: Final = re.compile(
 _PLACE_RE: Final = re.compile(
     r"\ben\s+(?:el|la|las|los)\s+(?:recinto|salon|sala|sede|instalaciones|auditorio|hemiciclo"
     r"|edificio|casa|teatro|biblioteca|coliseo|plaza|centro)\b[^,.;:]*"
+)
+# A place said of those greeted ("…ciudadanos que nos acompañan en el recinto y por las redes
+# sociales del Concejo") is where they follow the session, not where it is held.
+_GREETED_RE: Final = re.compile(
+    r"\b(?:acompanan?|acompanandonos|siguen|sigue|ven|escuchan|observan|presentes)\s+$"
 )
 _PLACE_STOP_RE: Final = re.compile(r"\s(?:siendo|a las|se|con|bajo|presidid\w*|y se|el dia)\b")
 _MODALITY_RE: Final = re.compile(
@@ -1597,10 +1604,20 @@ def _guest_at(t: _Text, start: int, stop: int) -> Any:
     return {"nombre": person[0], "cargo": cargo} if cargo else {"nombre": person[0]}
 
 
+# "…ciudadanos que nos acompañan…": those greeted, described; the guests are announced as such.
+_GREETED_CLAUSE_RE: Final = re.compile(r"\b(?:que|quienes)\s+$")
+
+
 def _guests(t: _Text) -> list[Any]:
     """Guests of the opening ("nos acompañan como invitados la secretaria de Movilidad, doctora
-    Claudia Benítez, y el director del DAGMA, ingeniero Julián Mejía"), up to the sentence end."""
+    Claudia Benítez, y el director del DAGMA, ingeniero Julián Mejía"), up to the sentence end.
+    A greeting ("…ciudadanos que nos acompañan en el recinto y por las redes sociales") names
+    none: who "nos acompañan" there describes those greeted, unless they are said to be guests
+    ("…que nos acompañan como invitados: …")."""
     for m in _GUESTS_RE.finditer(t.low):
+        greeted = _GREETED_CLAUSE_RE.search(t.low, max(0, m.start() - 10), m.start())
+        if greeted is not None and "invitad" not in m.group(0):
+            continue
         end = len(t.raw)
         for stop in _SENTENCE_END_RE.finditer(t.raw, m.end()):
             # A list of guests may be split by semicolons: "…, doctor Mario Paz; la gerente…".
@@ -1737,8 +1754,8 @@ def _apertura_data(t: _Text) -> dict[str, Any]:
     for m in _SESSION_TYPE_RE.finditer(t.low):
         kinds.add("instalación" if m["i"] else m["t"] or ("comisión" if m["c"] else "plenaria"))
     for kind in (*_SESSION_TYPE_ORDER, "plenaria"):
-        if kind in kinds:
-            data["tipo_sesion"] = kind
+        if said := [k for k in kinds if k.split()[-1] == kind]:
+            data["tipo_sesion"] = max(said, key=len)  # "plenaria ordinaria" over "ordinaria"
             break
     number = _SESSION_NUMBER_RE.search(t.low)
     if number and (value := _parse_number(number["n"])) is not None:
@@ -1748,9 +1765,12 @@ def _apertura_data(t: _Text) -> dict[str, Any]:
     data |= _preside(t) | _secretary(t) | _delegate(t)
     if comision := _commission(t):
         data["comision"] = comision
-    if place := _PLACE_RE.search(t.low):
+    for place in itertools.islice(_PLACE_RE.finditer(t.low), _MAX_TRIGGERS):
+        if _GREETED_RE.search(t.low, max(0, place.start() - 24), place.start()):
+            continue
         stop = _PLACE_STOP_RE.search(t.low, place.start() + 3, place.end())
         data["lugar"] = _slice(t, place.start() + 3, stop.start() if stop else place.end())
+        break
     if guests := _guests(t):
         data["invitados"] = guests
     modes = {k for m in _MODALITY_RE.finditer(t.low) for k, v in m.groupdict().items() if v}
@@ -1905,7 +1925,11 @@ _NO_QUORUM_RE: Final = re.compile(
     r"\b(?:no hay|no existe|no tenemos|no hubo|sin|falta de|no se (?:conforma|configura|completa"
     r"|registra|tiene))\s+(?:el\s+)?quorum\b"
 )
-_QUORUM_DECIDE_RE: Final = re.compile(r"\bquorum\s+(?:decisorio|para decidir)\b")
+# "Quórum para deliberar y decidir" is the quorum to decide (deciding needs deliberating too).
+_QUORUM_DECIDE_RE: Final = re.compile(
+    r"\bquorum\s+(?:decisorio|para\s+(?:deliberar\s+y\s+(?:para\s+)?)?decidir"
+    r"|(?:deliberatorio|deliberativo)\s+y\s+decisorio)\b"
+)
 _QUORUM_DELIBERATE_RE: Final = re.compile(r"\bquorum\s+(?:deliberatori\w*|deliberativo|para deliberar)\b")
 _QUORUM_RE: Final = re.compile(
     r"\b(?:hay|existe|tenemos|se conforma|se configura|se completa|se registra|con|habiendo)\s+(?:el\s+)?"
@@ -1920,9 +1944,13 @@ def _people_after(regex: re.Pattern[str], t: _Text) -> list[str]:
     return names
 
 
+# The reason of an excuse: "por…", "debido a…", or the document the member filed ("excusado,
+# allegó incapacidad médica": the reason is the incapacidad, not a member named after it).
 # "excusa por escrito por incapacidad médica": "por escrito" is how it was sent, not the reason.
 _REASON_RE: Final = re.compile(
     r"\s*,?\s*(?:por\s+escrito\s*,?\s*)?(?:por|debido a|a causa de|con motivo de)\s+(?!escrito\b)"
+    r"|\s*,?\s*(?:allego|allegaron|presento|presentaron|radico|radicaron|aporto|aportaron|envio|enviaron)"
+    r"\s+(?:(?:una|la|su)\s+)?(?=(?:incapacidad|licencia|certificado|constancia)\b)"
 )
 _REASON_END_RE: Final = re.compile(
     r"[,;:.!?()]|\s(?:y|e)\s+(?=(?:el|la|los|las)\s|(?:honorables?|senor\w*|concejal\w*)\b)"
@@ -1994,6 +2022,8 @@ def _excused(t: _Text) -> list[Any]:
         named = len(found)
         unreasoned: list[int] = []  # members listed since the last reason said (by place in found)
         while len(found) < 80:
+            if _REASON_RE.match(t.low, pos):
+                break  # "Yesid Cuero, excusado, allegó incapacidad médica": the answer's reason
             rol, all_women = _councillor_said(t, pos, all_women)
             feminine = rol == "concejala"
             got = _take_person(t, pos)
@@ -2357,6 +2387,31 @@ def _departures(t: _Text) -> list[dict[str, str]]:
     el concejal Luis Mora". Only members named as concejal/concejala, and only leaving the
     session: "el concejal Luis Mora se retira del partido", "retira la proposición" are not."""
     return _members_said(t, _said_leaving)
+
+
+_IMPEDIMENT_RE: Final = re.compile(r"\bimpedid[oa]s?\b|\bimpedimentos?\b")
+_WORDS_RE: Final = re.compile(r"\w+")
+
+
+def _session_departures(t: _Text, departures: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The departures that leave the session: a member whose impediment the utterance speaks of
+    ("el impedimento del concejal Mauricio Tenorio ha sido aceptado… El concejal Tenorio se
+    retira del recinto") withdraws from that item's discussion and vote, not from the session;
+    the acta says so where it was said, and the attendance keeps the member present. A member is
+    the impediment's when a sentence that speaks of one names the member's last name."""
+    if not departures or _IMPEDIMENT_RE.search(t.low) is None:
+        return departures
+    starts = _sentence_starts(t)
+    named: set[str] = set()
+    read: set[int] = set()  # each sentence once: linear in the text
+    for m in itertools.islice(_IMPEDIMENT_RE.finditer(t.low), _MAX_TRIGGERS):
+        at = bisect.bisect_right(starts, m.start())
+        if at not in read:
+            read.add(at)
+            named.update(
+                _WORDS_RE.findall(t.low, starts[at - 1], starts[at] if at < len(starts) else len(t.low))
+            )
+    return [d for d in departures if not named.intersection(_fold(d["nombre"]).split()[-1:])]
 
 
 _ROLL_CALL_KEYS: Final = ("presentes", "ausentes", "excusados")
@@ -3063,6 +3118,29 @@ def _oath(t: _Text) -> str | None:
     return " ".join(said) or None
 
 
+def _recess(t: _Text) -> dict[str, str]:
+    """The times of a recess said in the utterance: when the session was suspended (``inicio``:
+    "Siendo las diez y cuarenta de la mañana se suspende la sesión.") and when it was resumed
+    (``fin``: "Siendo las diez y cincuenta y ocho se reanuda la sesión."), each the time said in
+    its sentence before anything planned ("…un receso hasta las once": no time); {} if none."""
+    found: dict[str, str] = {}
+    starts: list[int] | None = None
+    for count, m in enumerate(_RECESS_RE.finditer(t.low)):
+        if count >= _MAX_TRIGGERS or len(found) == 2:
+            break
+        key = "fin" if m["fin"] else "inicio"
+        if key in found:
+            continue
+        if starts is None:
+            starts = _sentence_starts(t)
+        at = bisect.bisect_right(starts, m.start())
+        sentence = t.low[starts[at - 1] : starts[at] if at < len(starts) else len(t.low)]
+        planned = _PLANNED_RE.search(sentence)
+        if hora := _session_time(sentence[: planned.start() if planned else len(sentence)]):
+            found[key] = hora
+    return found
+
+
 def _decisions(t: _Text) -> dict[str, Any]:
     """What an intervention declares besides its words (the acta records it on a line of its
     own): an election's count (``escrutinio``) and result (``eleccion``), the oath taken
@@ -3284,12 +3362,25 @@ _NEXT_POINT_FILLER_RE: Final = re.compile(
     r"|pasar|con|el|al|a|la|del|y|entonces|bien|bueno|muy|gracias|muchas|listo|ok|okay"
     r"|hoy)\b)*"
 )
-# A recess and the resumption: "se decreta un receso de quince minutos", "se reanuda la sesión".
+# A recess and the resumption (``fin``): "se decreta un receso de quince minutos", "se reanuda
+# la sesión".
 _RECESS_RE: Final = re.compile(
-    r"\brecesos?\b|\b(?:suspende|suspendemos|suspendio|reanuda|reanudamos|reanudo|reinicia"
-    r"|reiniciamos|retoma|retomamos)\b(?:\s+[^\W\d_]+){0,2}?\s+(?:sesion|plenaria)\b"
+    r"\brecesos?\b|\b(?:suspende|suspendemos|suspendio|(?P<fin>reanuda|reanudamos|reanudo|reinicia"
+    r"|reiniciamos|retoma|retomamos))\b(?:\s+[^\W\d_]+){0,2}?\s+(?:sesion|plenaria)\b"
+)
+# A time said after these in a recess's sentence is planned, not when it happened: "se decreta un
+# receso hasta las once", "se suspende la sesión y se reanudará a las once".
+_PLANNED_RE: Final = re.compile(
+    r"\b(?:(?:hasta|para)\s+(?:las?|el|manana|dentro)\b|reanudara|reanudaremos|retomaremos|volveremos"
+    r"|continuaremos|regresaremos)"
 )
 _NOT_IN_PLACE: Final = frozenset({TPL_APERTURA, TPL_CIERRE, TPL_FIRMAS})
+# Items taken up once the roll call and the agenda are over: the quorum verified while one is
+# under way is verified again (see _quorum_again).
+_MID_SESSION: Final = frozenset(
+    {TPL_APROBACION_ACTAS, TPL_PROYECTO_ACUERDO, TPL_PROPOSICION, TPL_COMUNICACION, TPL_VARIOS}
+)
+_AGAIN_RE: Final = re.compile(r"\b(?:nuevamente|de nuevo|otra vez)\b")
 # Sections of interventions, where an election or an oath is declared (see _decisions).
 _DECIDING_TEMPLATES: Final = frozenset({TPL_DEBATE, TPL_VARIOS})
 # Words of a line after the closing that stays in it ("Así quedó convocada la plenaria, presidente.
@@ -3441,6 +3532,36 @@ def _in_place(previous: str | None) -> str:
     return previous if previous is not None and previous not in _NOT_IN_PLACE else TPL_DEBATE
 
 
+def _quorum_again(t: _Text, previous: str | None, next_point: bool) -> bool:
+    """Whether the quorum spoken of is verified again once the session is under way ("Siendo
+    las diez y cincuenta y ocho se reanuda la sesión. Señor secretario, sírvase verificar
+    nuevamente el quórum.", then "se encuentran en el recinto dieciocho honorables concejales,
+    hay quórum decisorio"): said while an item is considered, or said to be again (a recess
+    ended, "nuevamente") after the opening, with no member called by name nor a point
+    announced. It belongs where it happened, in the section it interrupts (_in_place): in the
+    roll call's zone, near the top of the acta, the session read as resumed before its agenda
+    was approved."""
+    if next_point or previous in {None, TPL_APERTURA, TPL_LLAMADO_LISTA}:
+        return False
+    again = previous in _MID_SESSION or _RECESS_RE.search(t.low) or _AGAIN_RE.search(t.low)
+    return bool(again) and not any(key in _llamado_data(t) for key in _ROLL_CALL_KEYS)
+
+
+# "mi voto negativo", "nuestro voto en contra": the speaker's own vote, spoken of.
+_OWN_VOTE_RE: Final = re.compile(r"\b(?:mi|nuestro|nuestra)\s+voto\b")
+
+
+def _records_own_vote(t: _Text) -> bool:
+    """Whether the utterance puts the speaker's own vote on record ("solicito que quede en el acta
+    una constancia escrita de mi voto negativo…", "que conste mi voto en contra"): a constancia,
+    said where the item is, not a vote held nor an acta approved (it went to APROBACIÓN DE ACTAS
+    ANTERIORES for "el acta", with a vote that was none). A count or members' votes said with it
+    are a vote."""
+    if _CONSTANCIA_RE.search(t.low) is None or _OWN_VOTE_RE.search(t.low) is None:
+        return False
+    return not any(_tally(t.low).values()) and not _vote_items(t)
+
+
 def _reads_the_bill(t: _Text) -> bool:
     """Whether the utterance reads the bill's text (an article, the title, the preamble: "Artículo
     séptimo. Facúltese al alcalde…", "Título del proyecto: …") or a proposal amending it ("Artículo
@@ -3484,13 +3605,16 @@ def _choose(t: _Text, previous: str | None, next_point: bool, attendance: bool) 
         return TPL_LLAMADO_LISTA, _CONF_STRONG
     if _reads_a_communication(t):
         return TPL_COMUNICACION, _CONF_SECTION
-    if _VOTE_RE.search(t.low) or len(_vote_items(t)) >= 2 or _impediment_decided(t):
+    voted = _VOTE_RE.search(t.low) or len(_vote_items(t)) >= 2
+    if (voted and not _records_own_vote(t)) or _impediment_decided(t):
         return _vote_template(t, previous)
     if previous in _AGENDA_BEING_APPROVED and not next_point and _asks_agenda_change(t):
         return TPL_APROBACION_ORDEN_DIA, _CONF_SECTION
     if previous == TPL_PROYECTO_ACUERDO and not next_point and _reads_the_bill(t):
         return TPL_PROYECTO_ACUERDO, _CONF_SECTION
     hits = [(pos, i, tpl) for i, (tpl, rule) in enumerate(_SECTION_RULES) if (pos := rule(t)) is not None]
+    if hits and min(hits)[2] == TPL_LLAMADO_LISTA and _quorum_again(t, previous, next_point):
+        return _in_place(previous), _CONF_WEAK
     if hits:
         return min(hits)[2], _CONF_SECTION
     if _RECESS_RE.search(t.low) or attendance:
@@ -3593,8 +3717,10 @@ def _classify(
         data = _EXTRACTORS[template](t)
     if template in _DECIDING_TEMPLATES:
         data |= _decisions(t)
-    if template in _VOTING_TEMPLATES and (vote := _vote(t)) is not None:
+    if template in _VOTING_TEMPLATES and not _records_own_vote(t) and (vote := _vote(t)) is not None:
         data["votacion"] = vote
+    if _RECESS_RE.search(t.low) and (recess := _recess(t)):
+        data["receso"] = recess  # the times, as facts: the acta sums the recess up with them
     if impediment := _impediment(t):
         data["impedimento"] = impediment
         if impediment["estado"] == "manifestado":
@@ -3614,7 +3740,7 @@ def _classify(
         # shows it, the block stays where it was said. The roll call's own "se hicieron
         # presentes los concejales…" lists who is present, not who arrived late.
         data["llegadas"] = arrivals
-    if not roll_call and departures:
+    if not roll_call and (departures := _session_departures(t, departures)):
         data["salidas"] = departures  # likewise: the roll call shows who left, and when
     _capitalise_people(data)
     return _result(raw, template, data, confidence)

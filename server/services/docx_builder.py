@@ -160,10 +160,15 @@ false or a mapping → Spanish words). True/false are written "sí"/"no".
                  {{ escrutinio }}." (each part when said).
   ``oath``       the oath declared in the block (``posesion``, its sentences as said);
                  ``"summary"`` default: "Posesión: {{ posesion }}".
+  ``recess``     the times of a recess (``receso``: ``inicio`` when the session was suspended,
+                 ``fin`` when it was resumed, each said in its own block), after the resumption
+                 (:func:`_recesses`); ``"summary"`` sees ``inicio`` and ``fin`` (each when
+                 said); default: "Receso: de 10:40 a. m. a 10:58 a. m." ("desde las…", "hasta
+                 las…" when one time alone was said).
 Their paragraphs (summary, agenda items, result lines) take the element's ``"role"`` (default as
-above). Like a vote's summary, an election's or an oath's line is written after the block's
-words and does not replace them (it is not a paragraph element, so the fallback still writes
-the text).
+above). Like a vote's summary, an election's, an oath's or a recess's line is written after the
+block's words and does not replace them (it is not a paragraph element, so the fallback still
+writes the text).
 
 :func:`check_templates` lists the problems of a templates object (unknown keys, roles or
 table kinds, Jinja2 syntax errors, unknown filters, private attributes such as
@@ -927,7 +932,7 @@ def _initials(author: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # Templates: tenant data that says how each template_id is written (see the module docstring)
 
-TABLE_KINDS = ("roll_call", "votes", "agenda", "election", "oath")
+TABLE_KINDS = ("roll_call", "votes", "agenda", "election", "oath", "recess")
 PARAGRAPH_ROLES = tuple(role for role in ROLES if role not in _ROLE_STYLE_TYPE)
 DEFAULT_TEMPLATE = "*"
 
@@ -938,6 +943,7 @@ _ELEMENT_KEYS = {
     "agenda": frozenset({"table", "role", "when", "requires", "text"}),
     "election": frozenset({"table", "role", "when", "requires", "summary"}),
     "oath": frozenset({"table", "role", "when", "requires", "summary"}),
+    "recess": frozenset({"table", "role", "when", "requires", "summary"}),
 }
 AGENDA_TEXT_MODES = ("around", "whole")
 _ROLL_CALL_LABELS = {
@@ -966,7 +972,12 @@ _DEFAULT_ELECTION = (
     "{{ ' Votación: ' ~ escrutinio ~ '.' if escrutinio }}"
 )
 _DEFAULT_OATH = "Posesión: {{ posesion }}"
-_RECORD_SUMMARIES = {"election": _DEFAULT_ELECTION, "oath": _DEFAULT_OATH}
+_DEFAULT_RECESS = (  # a time ends with its period ("10:58 a. m."): the line needs none of its own
+    "Receso: {% if inicio and fin %}de {{ inicio|hora }} a {{ fin|hora }}"
+    "{% elif inicio %}desde {{ inicio|hora(articulo=true) }}"
+    "{% else %}hasta {{ fin|hora(articulo=true) }}{% endif %}"
+)
+_RECORD_SUMMARIES = {"election": _DEFAULT_ELECTION, "oath": _DEFAULT_OATH, "recess": _DEFAULT_RECESS}
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 _ANNOUNCEMENT_LINE: dict[str, Any] = {
@@ -991,6 +1002,17 @@ _ROLL_CALL_WHEN = "presentes or ausentes or excusados or tarde or retirados"
 _VOTES: dict[str, Any] = {"table": "votes", "role": "BODY"}
 _ELECTION: dict[str, Any] = {"table": "election", "role": "BODY"}
 _OATH: dict[str, Any] = {"table": "oath", "role": "BODY"}
+_RECESS: dict[str, Any] = {"table": "recess", "role": "BODY"}
+# The signature line of a signer the session did not name: the office, and a blank for the name,
+# in the signatures the builder derives (they have no text: :func:`_signatures_of_the_session`).
+_UNNAMED_PRESIDENT: dict[str, Any] = {
+    "paragraph": "______________________________\nNombre: ____________________\nPresidente",
+    "when": "not presidente and not text",
+}
+_UNNAMED_SECRETARY: dict[str, Any] = {
+    "paragraph": "______________________________\nNombre: ____________________\nSecretario General",
+    "when": "not secretario and not text",
+}
 
 DEFAULT_TEMPLATES: Mapping[str, list[dict[str, Any]]] = {
     DEFAULT_TEMPLATE: [
@@ -1002,8 +1024,9 @@ DEFAULT_TEMPLATES: Mapping[str, list[dict[str, Any]]] = {
         _VOTES,
         _ELECTION,
         _OATH,
+        _RECESS,
     ],
-    "TPL_LLAMADO_LISTA": [_SPEAKER_LINE, _TEXT_LINE, _ROLL_CALL, _QUORUM_LINE, _VOTES],
+    "TPL_LLAMADO_LISTA": [_SPEAKER_LINE, _TEXT_LINE, _ROLL_CALL, _QUORUM_LINE, _VOTES, _RECESS],
     "TPL_FIRMAS": [
         {
             "paragraph": (
@@ -1012,6 +1035,7 @@ DEFAULT_TEMPLATES: Mapping[str, list[dict[str, Any]]] = {
             ),
             "requires": ["presidente"],
         },
+        _UNNAMED_PRESIDENT,
         {
             "paragraph": (
                 "______________________________\n{{ secretario|nombre|upper }}\n"
@@ -1019,6 +1043,7 @@ DEFAULT_TEMPLATES: Mapping[str, list[dict[str, Any]]] = {
             ),
             "requires": ["secretario"],
         },
+        _UNNAMED_SECRETARY,
     ],
     "TPL_ORDEN_DIA": [
         _SPEAKER_LINE,
@@ -1029,6 +1054,7 @@ DEFAULT_TEMPLATES: Mapping[str, list[dict[str, Any]]] = {
         {"table": "agenda", "text": "around", "when": "not orador or anuncio"},
         {"table": "agenda", "when": "orador and not anuncio"},
         _VOTES,
+        _RECESS,
     ],
 }
 """The built-in templates: the generic rendering, used for what a tenant does not define."""
@@ -1588,6 +1614,7 @@ class _Renderer:
     vote_plans: Mapping[int, _VotePlan] = field(default_factory=dict)
     election_plans: Mapping[int, _ElectionPlan] = field(default_factory=dict)
     roll_calls: Mapping[int, Mapping[str, list[Any]] | None] = field(default_factory=dict)
+    recesses: Mapping[int, Mapping[str, str]] = field(default_factory=dict)
     image_count: int = 0
     comments: list[_PendingComment] = field(default_factory=list)
 
@@ -1649,6 +1676,8 @@ class _Renderer:
                     wrote_any = self.record(container, element, summary_ctx, election.check) or wrote_any
             elif element.kind == "oath" and isinstance(data.get("posesion"), str):
                 wrote_any = self.record(container, element, ctx, None) or wrote_any
+            elif element.kind == "recess" and (recess := self.recesses.get(id(block))) is not None:
+                wrote_any = self.record(container, element, {**ctx, **recess}, None) or wrote_any
         if not wrote_paragraph and (text or not wrote_any):
             # the fallback: what was said is kept, where the block begins
             p = _add_paragraph(container, self.style(zone_role), text)
@@ -1994,7 +2023,7 @@ def _counted_result(totals: Mapping[str, int]) -> str:
     return "APROBADO" if totals["si"] > totals["no"] else "NEGADO"
 
 
-def _signatures_of_the_session(blocks: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+def _signatures_of_the_session(blocks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The acta is signed by its president and secretary: when no block was said for the
     signatures, the ones the session named, written by the tenant's TPL_FIRMAS. The ones the
     opening named (``preside``, ``secretario``, the secretary with the office as said,
@@ -2003,7 +2032,9 @@ def _signatures_of_the_session(blocks: Sequence[Mapping[str, Any]]) -> dict[str,
     ``eleccion``: "ha sido elegida presidenta… la concejala X"): then the one elected, with the
     office as said ("presidenta", "secretaria general"), who holds it when the acta is signed.
     Derived when the document is built, not stored: the blocks (and the content hash over them)
-    stay what was said and corrected."""
+    stay what was said and corrected. Signers it does not name are not made up: the block names
+    only the ones said, and its templates write the others' signature lines with the office and
+    a blank for the name (the block has no text, unlike a block said for the signatures)."""
     signers: dict[str, Any] = {}
     opened = False
     for block in blocks:
@@ -2025,8 +2056,6 @@ def _signatures_of_the_session(blocks: Sequence[Mapping[str, Any]]) -> dict[str,
                 signers |= {"presidente": elected, "presidente_cargo": words[0]}
             elif len(office) > 1 and office[0].startswith("secretari") and office[1] == "general":
                 signers |= {"secretario": elected, "secretario_cargo": " ".join(words[:2])}
-    if not signers:
-        return None
     return {
         "block_id": "signatures-of-the-session",
         "type": "TEMPLATE",
@@ -2248,6 +2277,8 @@ def _with_arrivals(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any
     last that lists the member, else in the last one. A member shown left who arrives again
     ("se reintegra a la sesión") is shown back, and leaving again after that too, each step
     with its time (``luego`` of the entry: "Se retiró (9:40 a. m.) y regresó (10:15 a. m.)").
+    A member said by part of the name ("el concejal Tenorio") is the one listed with it
+    (:func:`_as_listed`).
     A roll-call block a person edited (``human_edited``) is never changed: a human
     edit wins, so a member it lists keeps what it says. Excuses said on their own after the roll
     call ("Presentaron excusa las concejalas Ana Ruiz y Paula Díaz.", a roll-call block with only
@@ -2316,10 +2347,22 @@ def _roll_call_lists(block: Mapping[str, Any]) -> dict[str, list[Any]]:
     return {k: list(v) for k, v in said.items() if k in _ROLL_CALL_KEYS and isinstance(v, list)}
 
 
+def _as_listed(out: list[Mapping[str, Any]], roll_calls: Sequence[int], name: str) -> str:
+    """The name of a member said by part of it ("El concejal Tenorio se retira…") as the roll
+    calls list the member ("Mauricio Alberto Tenorio"), not a member of its own; the name as
+    said when no listed member has it; "" when several do (two members named Mora: neither is
+    guessed, and no row is made up)."""
+    listed = {_person_name(m) for i in roll_calls for v in _roll_call_lists(out[i]).values() for m in v}
+    if not name or name in listed:
+        return name
+    same = {member for member in listed if member and _same_person(name, member)}
+    return same.pop() if len(same) == 1 else "" if same else name
+
+
 def _arrived(out: list[Mapping[str, Any]], roll_calls: Sequence[int], arrival: Any) -> None:
     """Show one arrival in the roll-call blocks ``out[i]`` for i in roll_calls (see
     :func:`_with_arrivals`)."""
-    name = _person_name(arrival)
+    name = _as_listed(out, roll_calls, _person_name(arrival))
     if not name:
         return
     lists = {i: _roll_call_lists(out[i]) for i in roll_calls}
@@ -2386,7 +2429,7 @@ def _moved(out: list[Mapping[str, Any]], home: int, name: str, step: dict[str, A
 def _departed(out: list[Mapping[str, Any]], roll_calls: Sequence[int], departure: Any) -> None:
     """Show one member leaving in the roll-call blocks ``out[i]`` for i in roll_calls (see
     :func:`_with_arrivals`)."""
-    name = _person_name(departure)
+    name = _as_listed(out, roll_calls, _person_name(departure))
     if not name:
         return
     lists = {i: _roll_call_lists(out[i]) for i in roll_calls}
@@ -2796,6 +2839,33 @@ def _election_plans(by_zone: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[
     return plans
 
 
+def _recesses(blocks: Sequence[Mapping[str, Any]]) -> dict[int, dict[str, str]]:
+    """A recess is said over two blocks: the session suspended ("Siendo las diez y cuarenta…
+    se suspende la sesión.", ``receso.inicio``), then resumed ("…se reanuda la sesión.",
+    ``receso.fin``). The resumption's block gets the recess line with both times; a suspension
+    no resumption with a time follows gets it with its own ("Receso: desde las 10:40 a. m."),
+    as does a resumption none with a time came before. Paired in the session's order, across
+    zones: ``{id(block): {"inicio"?, "fin"?}}``. Derived when the document is built."""
+    plans: dict[int, dict[str, str]] = {}
+    pending: tuple[int, str] | None = None  # the suspension waiting for its resumption
+    for block in blocks:
+        data = block.get("structured_data")
+        recess = data.get("receso") if block.get("type") == "TEMPLATE" and isinstance(data, Mapping) else None
+        if block.get("deleted") or not isinstance(recess, Mapping):
+            continue
+        inicio, fin = (_as_text(recess.get(k)).strip() for k in ("inicio", "fin"))
+        if inicio and pending is not None:
+            plans[pending[0]] = {"inicio": pending[1]}  # suspended again: the first one stands alone
+        if inicio:
+            pending = (id(block), inicio)
+        if fin:
+            plans[id(block)] = {"fin": fin, **({"inicio": pending[1]} if pending else {})}
+            pending = None
+    if pending is not None:
+        plans[pending[0]] = {"inicio": pending[1]}
+    return plans
+
+
 def _validate_blocks(
     blocks: Sequence[Mapping[str, Any]], zone_names: set[str]
 ) -> dict[str, list[Mapping[str, Any]]]:
@@ -2867,8 +2937,8 @@ def build_docx(
     blocks = _as_spelled(given_the_floor(blocks))
     attended = _with_arrivals(blocks)
     by_zone = _validate_blocks(attended, {zone.name for zone in zones})
-    if not by_zone.get(SIGNATURE_ZONE) and (signatures := _signatures_of_the_session(blocks)) is not None:
-        by_zone[SIGNATURE_ZONE] = [signatures]
+    if not by_zone.get(SIGNATURE_ZONE):
+        by_zone[SIGNATURE_ZONE] = [_signatures_of_the_session(blocks)]
 
     levels = {roles[role]: level for level, role in ((2, "HEADING_2"), (1, "HEADING_1")) if role in roles}
     meta = metadata or {}
@@ -2883,6 +2953,7 @@ def build_docx(
         vote_plans=_vote_plans(by_zone),
         election_plans=_election_plans(by_zone),
         roll_calls=_roll_call_tables(attended),
+        recesses=_recesses(attended),
     )
     for zone in zones:
         geometry = _zone_geometry(body, zone.element)
