@@ -25,7 +25,13 @@ mayor's delegate installs the council for its constitutional period, the oldest 
 provisionally, the oath, the board and the general secretary elected by written ballot, a count
 corrected, a letter from the Registraduría, an excuse and a late arrival said after the roll
 call); an utterance whose zone is null there is not checked for its zone (being fixed apart:
-proposiciones y varios announced together, a request in varios).
+proposiciones y varios announced together, a request in varios). And a sixth, an ordinary plenary
+written blind by an audit around a bill's second debate (``sesion_segundo_debate.json``: a roll
+call with a late member and an excused one, two impediments declared and voted, the bill's
+discussion with an official and a councillor naming himself as ponente, a recess and the quorum
+verified again, the vote article by article, the nominal vote read over two utterances, a
+constancia of one's vote, a proposition, the closing); the bill's discussion, the recess and the
+quorum verified again stay in the bill's section, where they happened.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ import pytest
 from server.services.classifier import classify
 from server.services.docx_builder import build_docx
 
-from .conftest import TENANT
+from .conftest import TENANT, built_as_the_tenant
 
 ROOT = Path(__file__).resolve().parent.parent
 CALI = ROOT / "server" / "tenants_data" / TENANT
@@ -268,6 +274,7 @@ def _build_session(name: str) -> tuple[list[dict[str, Any]], dict[str, list[Any]
         "plenaria_extraordinaria.json",
         "plenaria_ciega.json",
         "sesion_instalacion.json",
+        "sesion_segundo_debate.json",
     ],
 )
 def test_audited_sessions_land_in_their_zones(name: str) -> None:
@@ -516,4 +523,90 @@ def test_an_installation_session_is_written_as_said() -> None:
     assert [s.split("\n")[1:] for s in signatures] == [
         ["ANA MARÍA VELASCO", "Presidenta"],
         ["MARTHA LUCÍA CÁRDENAS OROZCO", "Secretaria General"],
+    ]
+
+
+def test_a_second_debate_is_written_as_said() -> None:
+    """The facts an audit found false in a blind plenary on a bill's second debate: the quorum
+    "para deliberar y decidir" is decisorio; the excused member's filed document ("excusado,
+    allegó incapacidad médica") is his reason, not a row of its own; the member given the floor
+    by his full name and spoken of by surname is one row, present at the call, and his
+    impediment's withdrawal is no departure, while the member who left after the recess did
+    leave; the opening makes no place or guests of a greeting, and says "ordinaria"; the recess
+    is written with its times where it happened, in the bill; each impediment's decision has its
+    result as said, and the member declaring one speaks under his name; the commission's
+    first-debate count read in the ponencia is no vote now; each article vote says which articles
+    it decides, the modification read stays in the bill; the bill is "047 de 2025", second
+    debate, one heading; the nominal list read over two utterances is one table with one result,
+    passing to sanction, and nothing left for the reviewer; the constancia of a member's vote stays
+    in the bill, not the previous actas; a councillor naming himself "como ponente" is the
+    ponente; the signers nobody named sign on a blank name with their office."""
+    said, zones, blocks = _build_session("sesion_segundo_debate.json")
+    assert "Quórum: decisorio, con 19 concejales presentes." in _paragraphs(zones, "ZONE_ROLLCALL")
+    (table,) = (item for item in zones["ZONE_ROLLCALL"] if isinstance(item, list))
+    names = [row[0] for row in table[1:]]
+    rows = dict((row[0], row[1]) for row in table[1:])
+    assert len(names) == 21 and names.count("Mauricio Alberto Tenorio") == 1
+    assert rows["Mauricio Alberto Tenorio"] == "Presente"
+    assert {name: state for name, state in rows.items() if state != "Presente"} == {
+        "Yesid Alberto Cuero Angulo": "Excusado (incapacidad médica)",
+        "Valentina Duque Franco": "Llegó tarde (9:32 a. m.)",
+        "Ricardo Andrés Palacios": "Se retiró",
+    }
+    assert _paragraphs(zones, "HEADER_ZONE") == [
+        "Siendo las 9:15 a. m. del 18 de noviembre de 2025, se dio inicio a la sesión plenaria ordinaria del "
+        "Concejo Distrital de Santiago de Cali.",
+        said[3]["text"],
+    ]
+    bill = _paragraphs(zones, "ZONE_PROYECTOS")
+    recess = bill.index("Receso: de 10:40 a. m. a 10:58 a. m.")
+    assert bill[recess - 1] == said[30]["text"] and bill[recess - 2] == said[29]["text"]
+    assert any(
+        p.startswith("MAURICIO ALBERTO TENORIO (concejal): Gracias, presidente. Me declaro impedido")
+        for p in bill
+    )
+    assert bill[bill.index(said[15]["text"]) + 1] == (
+        "Votos por el sí: 18. Votos por el no: 1. Abstenciones: 0. Resultado: impedimento ACEPTADO."
+    )
+    assert bill[bill.index(said[17]["text"]) + 1] == (
+        "Votos por el sí: 4. Votos por el no: 14. Abstenciones: 0. Resultado: impedimento NEGADO."
+    )
+    assert bill[bill.index(said[10]["text"]) + 1] == said[11]["text"]  # 9 a 2 in the commission
+    assert not any(p.startswith("Votos por el sí: 9.") for p in bill)
+    assert bill[bill.index(said[36]["text"]) + 1] == (
+        "Artículos 1, 2, 3, 5, 6 y 8. Votos por el sí: 17. Votos por el no: 1. Abstenciones: 0. Resultado: "
+        "APROBADO."
+    )
+    assert bill.index(said[37]["text"]) < bill.index(said[39]["text"])  # the modification, then its vote
+    assert bill[bill.index(said[39]["text"]) + 1] == (
+        "Artículo 4. Votos por el sí: 18. Votos por el no: 0. Abstenciones: 0. Resultado: APROBADO."
+    )
+    assert bill[bill.index(said[42]["text"]) + 1] == (
+        "Artículo 7. Votos por el sí: 5. Votos por el no: 13. Abstenciones: 0. Resultado: NEGADO."
+    )
+    assert bill[bill.index(said[43]["text"]) + 1] == "Artículo 9. Resultado: APROBADO."
+    assert bill[0] == (
+        "Proyecto de Acuerdo No. 047 de 2025 «por medio del cual se adopta un programa de alivio tributario "
+        "del impuesto predial unificado», segundo debate."
+    )
+    assert sum(p.startswith("Proyecto de Acuerdo") for p in bill) == 1
+    votes = [item for item in zones["ZONE_PROYECTOS"] if isinstance(item, list)]
+    assert len(votes) == 1 and len(votes[0]) == 19  # header + 18 members, one table
+    passed = (
+        "Votos por el sí: 15. Votos por el no: 3. Abstenciones: 0. Resultado: APROBADO en segundo debate; "
+        "pasa a sanción del alcalde."
+    )
+    assert [p for p in bill if "sanción" in p and p.startswith("Votos")] == [passed]
+    assert bill[-3:] == [said[48]["text"], passed, said[49]["text"]]  # the constancia last
+    assert zones["ZONE_PROYECTOS"].index(votes[0]) < zones["ZONE_PROYECTOS"].index(passed)
+    assert _paragraphs(zones, "ZONE_PRIOR_ACTAS") == []
+    document = docx.Document(io.BytesIO(built_as_the_tenant(blocks)))
+    assert "APROBACIÓN DE ACTAS ANTERIORES" not in [p.text for p in document.paragraphs]
+    assert list(document.comments) == []
+    ponente = "HAROLD MOSQUERA (ponente): Presidente, Harold Mosquera, como ponente. Acojo"
+    assert any(p.startswith(ponente) for p in bill)
+    signatures = _paragraphs(zones, "SIGNATURE_BLOCK")
+    assert [s.split("\n") for s in signatures] == [
+        ["______________________________", "Nombre: ____________________", "Presidente"],
+        ["______________________________", "Nombre: ____________________", "Secretario General"],
     ]
