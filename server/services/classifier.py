@@ -1316,6 +1316,7 @@ _SANCTION_RE: Final = re.compile(
     r"\b(?:pase|pasa|pasara|pasar|remitase|remite|enviese|envia|enviara)\s+(?:a|para)\s+(?:la\s+)?sancion\b"
 )
 
+
 # The bill's articles named: "los artículos primero, segundo y octavo", "el artículo cuarto",
 # "artículos 1, 2 y 3". One of another norm ("el artículo trescientos trece de la Constitución",
 # "el artículo 23 del reglamento") is not the bill's.
@@ -1440,30 +1441,87 @@ _DECIDED_WORD: Final = {
 }
 
 
+@functools.lru_cache(maxsize=8)
 def _questions(low: str) -> list[tuple[int, int]]:
-    """Where the questions are ("¿…?"), as :func:`_statements` reads them."""
+    """Where the questions are ("¿…?"), as :func:`_statements` reads them; found once per text
+    (the rules of one utterance ask it again and again)."""
     spans = (m.span() for m in _SENTENCE_RE.finditer(low) if m.group(0))
     return [(a, b) for a, b in spans if low[a:b].strip().startswith("¿") or low[a:b].rstrip().endswith("?")]
 
 
-def _impediment_decided(t: _Text) -> dict[str, Any] | None:
-    """The plenary's decision on an impediment (see :func:`_impediment`), or None."""
-    questions: list[tuple[int, int]] | None = None
+def _asked(t: _Text, pos: int) -> bool:
+    """Whether pos is in a question ("¿se acepta el impedimento?", "¿Se retiró el concejal X?")."""
+    questions = _questions(t.low)
+    i = bisect.bisect_right(questions, (pos, len(t.low))) - 1
+    return i >= 0 and questions[i][0] <= pos < questions[i][1]
 
-    def asked(pos: int) -> bool:
-        nonlocal questions
-        questions = _questions(t.low) if questions is None else questions
-        i = bisect.bisect_right(questions, (pos, len(t.low))) - 1
-        return i >= 0 and questions[i][0] <= pos < questions[i][1]
+
+# Said right before a verb, it says the act is not done: "no se retira", "yo no tengo un
+# impedimento", "no ha sido elegido".
+_DENIED_RE: Final = re.compile(r"\b(?:no|nunca|tampoco|ni)\s+$")
+_DENIED_CHARS: Final = 10
+
+
+def _denied(t: _Text, pos: int) -> bool:
+    """Whether the verb said at pos is denied ("no se suspende la sesión")."""
+    return _DENIED_RE.search(t.low, max(0, pos - _DENIED_CHARS), pos) is not None
+
+
+# Speech reported, not a declaration made now: "el periódico dice que ha sido elegido…", "el
+# concejal dijo que no fue aceptado el impedimento…", "según la secretaría…".
+_REPORTED_RE: Final = re.compile(
+    r"\b(?:dice|dicen|dijo|dijeron|decia|decian|afirma|afirman|afirmo|afirmaron|asegura|aseguran"
+    r"|aseguro|aseguraron|cuenta|cuentan|conto|contaron|comenta|comentan|comento|comentaron|sostiene"
+    r"|sostienen|sostuvo|publica|publico|publicaron|cree|creen|creo|creia|supone|suponen)\s+que\b"
+    r"|\bsegun\b|\bdizque\b"
+)
+_MAX_SENTENCE_LOOKBACK: Final = 240  # the words of a sentence read back for who reports it
+
+
+def _not_declared(t: _Text, pos: int, sentence: int) -> bool:
+    """Whether what is said at pos, in the sentence starting at sentence, is not declared as
+    done now: denied ("no se acepta el impedimento"), asked ("¿ha sido elegida…?"), supposed or
+    told of right before (_HYPOTHESIS_RE, _TOLD_RE: "si se acepta el impedimento…", "cuando fue
+    elegido…"), or reported earlier in its sentence ("…dice que ha sido elegido…")."""
+    before = max(0, pos - _TOLD_CHARS * 2)
+    return (
+        _denied(t, pos)
+        or _asked(t, pos)
+        or _HYPOTHESIS_RE.search(t.low, before, pos) is not None
+        or _TOLD_RE.search(t.low, before, pos) is not None
+        or _REPORTED_RE.search(t.low, max(sentence, pos - _MAX_SENTENCE_LOOKBACK), pos) is not None
+    )
+
+
+def _sentence_at(starts: list[int], pos: int) -> int:
+    """Where the sentence holding pos starts (starts: :func:`_sentence_starts`)."""
+    return starts[bisect.bisect_right(starts, pos) - 1]
+
+
+# The words that start the impediment named ("si el impedimento… fue aceptado").
+_IMPEDIMENT_LEAD_RE: Final = re.compile(r"\b(?:el|su|este|ese|dicho)\s+$")
+
+
+def _impediment_decided(t: _Text) -> dict[str, Any] | None:
+    """The plenary's decision on an impediment (see :func:`_impediment`), or None; one asked,
+    supposed, told of or reported ("si se acepta el impedimento…", "…dice que no fue aceptado el
+    impedimento…") is none."""
+    starts: list[int] | None = None
+
+    def declared(pos: int) -> bool:
+        nonlocal starts
+        starts = _sentence_starts(t) if starts is None else starts
+        return not _not_declared(t, pos, _sentence_at(starts, pos))
 
     for word in _IMPEDIMENT_WORD_RE.finditer(t.low):
         name, pos = None, word.end()
         if (of := _IMPEDIMENT_OF_RE.match(t.low, pos)) and (got := _take_name(t, of.end())):
             name, pos = got
-        if (said := _DECIDED_AFTER_RE.match(t.low, pos)) and not asked(word.start()):
+        lead = _IMPEDIMENT_LEAD_RE.search(t.low, max(0, word.start() - 8), word.start())
+        if (said := _DECIDED_AFTER_RE.match(t.low, pos)) and declared(lead.start() if lead else word.start()):
             return _decision(said["d"], said["neg"], name)
     for said in _DECIDED_BEFORE_RE.finditer(t.low):
-        if not asked(said.start()):
+        if declared(said.start()):
             of = _IMPEDIMENT_OF_RE.match(t.low, said.end())
             got = _take_name(t, of.end()) if of else None
             return _decision(said["d"] or said["d2"], said["neg"] or said["neg2"], got[0] if got else None)
@@ -1478,11 +1536,45 @@ def _decision(word: str, negated: str | None, name: str | None) -> dict[str, Any
     return impediment
 
 
-def _impediment(t: _Text) -> dict[str, Any] | None:
+# A verb in the third person's past ("presentó", "manifestó"), which folded reads as the first
+# person's present ("presento").
+_PAST_THIRD_RE: Final = re.compile(r"[^\W\d_]ó\b")
+_SUBJECT_CHARS: Final = 120
+
+
+def _declared_by_another(t: _Text, declared: re.Match[str], sentence: int) -> bool:
+    """Whether an impediment's declaration is said of another member: in the third person's past
+    ("El concejal Luis Mora presentó un impedimento"), or with a member named right before the
+    verb ("el concejal luis mora presento un impedimento", heard without accents)."""
+    if _PAST_THIRD_RE.search(t.raw, declared.start(), declared.end()):
+        return True
+    member = None
+    for found in _MEMBER_AT_RE.finditer(
+        t.low, max(sentence, declared.start() - _SUBJECT_CHARS), declared.start()
+    ):
+        member = found  # the last one named before the verb
+    if member is None:
+        return False
+    words = t.low[member.end() : declared.start()].split()  # the name, and nothing else
+    return 0 < len(words) <= _MAX_NAME_WORDS and all(
+        w.isalpha() and (w not in _NAME_STOPWORDS or w in _NAME_PARTICLES) for w in words
+    )
+
+
+def _impediment(t: _Text, decided: dict[str, Any] | None) -> dict[str, Any] | None:
     """An impediment declared by the one speaking (``estado`` "manifestado", with the reason
-    said: ``motivo``) or the plenary's decision on one (``estado`` as said: "aceptado",
-    "negado"…, with the member whose it is, ``nombre``, when named); None when neither."""
-    if declared := _IMPEDIMENT_DECLARED_RE.search(t.low):
+    said: ``motivo``) or the plenary's decision on one (decided, :func:`_impediment_decided`:
+    ``estado`` as said: "aceptado", "negado"…, with the member whose it is, ``nombre``, when
+    named); None when neither. One denied, asked, supposed, reported or said of another member
+    ("Yo no tengo un impedimento", "El concejal X presentó un impedimento…") is not declared."""
+    starts: list[int] | None = None
+    for count, declared in enumerate(_IMPEDIMENT_DECLARED_RE.finditer(t.low)):
+        if count >= _MAX_TRIGGERS:
+            break
+        starts = _sentence_starts(t) if starts is None else starts
+        sentence = _sentence_at(starts, declared.start())
+        if _not_declared(t, declared.start(), sentence) or _declared_by_another(t, declared, sentence):
+            continue
         impediment: dict[str, Any] = {"estado": "manifestado"}
         end = _SENTENCE_END_RE.search(t.raw, declared.end())
         stop = end.start() if end else len(t.low)
@@ -1490,7 +1582,7 @@ def _impediment(t: _Text) -> dict[str, Any] | None:
         if reason and (motivo := _slice(t, reason.end(), stop)):
             impediment["motivo"] = motivo
         return impediment
-    return _impediment_decided(t)
+    return decided
 
 
 # --------------------------------------------------------------------------------------------
@@ -1523,6 +1615,15 @@ _PERIOD_JOINERS: Final = frozenset({"a", "al", "y", "guion", "hasta"})
 # de delegada de la alcaldesa".
 _DELEGATE_RE: Final = re.compile(rf"\b{_DELEGATE_OFFICE}")
 _SELF_INTRO_RE: Final = re.compile(r"\b(?:mi nombre es|me llamo|les habla)\s+")
+# The delegate present, said in the clause that names the office: "asisto como delegado…", "en
+# calidad de delegada…", "nos acompaña el delegado…", "con el delegado del alcalde…", "el delegado
+# del alcalde se encuentra presente"; and denied: "no pudo asistir", "sin el delegado".
+_DELEGATE_PRESENT_RE: Final = re.compile(
+    r"\b(?:asist\w*|acompan\w*|presentes?|presencia|se\s+encuentra|instal\w*|vengo|viene|vino|llego"
+    r"|llega|estoy|esta\s+(?:aqui|hoy|presente))\b"
+    r"|\b(?:como|calidad\s+de|con\s+(?:el|la))\s+(?:(?:senor|senora)\s+)?delegad[oa]\b"
+)
+_DELEGATE_DENIED_RE: Final = re.compile(r"\b(?:no|sin|nunca|tampoco|ni|ausencia|ausente)\b")
 _MAX_OFFICE_CHARS: Final = 80
 # The session's secretary and the office as said: "actúa como secretaria de la comisión la
 # doctora Luz Perlaza", "la secretaria general, doctora Gloria Salcedo", "secretario ad hoc el
@@ -1727,12 +1828,27 @@ def _delegate(t: _Text) -> dict[str, str]:
     """The mayor's delegate who installs the council: ``delegacion`` as said ("delegado del
     señor alcalde"), ``delegado`` (the name, introduced by the speaker, "mi nombre es…", or
     named right after: "el delegado del alcalde, doctor Álvaro Benítez") and ``delegado_cargo``
-    (the office said after the name: "…Benítez, secretario de gobierno distrital, y asisto…")."""
-    phrase = _DELEGATE_RE.search(t.low)
+    (the office said after the name: "…Benítez, secretario de gobierno distrital, y asisto…").
+    The delegate must be said to attend, in the clause that names the office ("asisto como
+    delegado…", "nos acompaña el delegado…", "se instala la sesión con el delegado…"), or to
+    introduce himself ("mi nombre es…"), and not be denied: "El delegado del señor alcalde no pudo
+    asistir hoy." names none (the opening's summary wrote "Asistió el delegado…")."""
+    intro = _SELF_INTRO_RE.search(t.low)
+    phrase = None
+    for count, said in enumerate(_DELEGATE_RE.finditer(t.low)):
+        if count >= _MAX_TRIGGERS:
+            break
+        window = max(0, said.start() - _MAX_OFFICE_CHARS)
+        start = max(window - 1, *(t.low.rfind(ch, window, said.start()) for ch in ",.;:!?")) + 1
+        clause = (start, min(_clause_end(t, said.end()), said.end() + _MAX_OFFICE_CHARS))
+        if _DELEGATE_DENIED_RE.search(t.low, *clause) is None and (
+            intro is not None or _DELEGATE_PRESENT_RE.search(t.low, *clause) is not None
+        ):
+            phrase = said
+            break
     if phrase is None:
         return {}
     found = {"delegacion": _slice(t, phrase.start(), phrase.end())}
-    intro = _SELF_INTRO_RE.search(t.low)
     got = _take_person(t, intro.end()) if intro else _person_after_role(t, phrase.end(), "funcionario")
     if got is None or not (got[0][:1].isupper() or t.raw == t.raw.lower()):
         return found
@@ -2228,8 +2344,11 @@ def _sentence_starts(t: _Text) -> list[int]:
 
 
 def _said_arriving(t: _Text, start: int, end: int, on_record: bool) -> bool:
-    """Do the members named between start and end arrive to the session, as said around them?"""
+    """Do the members named between start and end arrive to the session, as said around them?
+    Not when the verb before them is denied ("no llega al recinto la concejala X todavía")."""
     before = _ARRIVAL_BEFORE_RE.search(t.low, max(0, start - 80), start)
+    if before is not None and _denied(t, before.start()):
+        return False
     if before is not None and before["to_room"] and not on_record:
         return not _another_time(t, before.start(), start, end)
     if before is not None and before["with"]:
@@ -2306,8 +2425,11 @@ _AFTERNOON_HOURS: Final = range(1, 7)
 
 
 def _said_leaving(t: _Text, start: int, end: int, on_record: bool) -> bool:
-    """Do the members named between start and end leave the session, as said around them?"""
+    """Do the members named between start and end leave the session, as said around them?
+    Not when the verb before them is denied ("No se retira el concejal X.")."""
     before = _DEPARTURE_BEFORE_RE.search(t.low, max(0, start - 120), start)
+    if before is not None and _denied(t, before.start()):
+        return False
     if before is not None and before["alone"]:
         # "Se retiró el concejal X." / "… del recinto", "… siendo las…"; not "se retira el
         # concejal X de la bancada", nor a story ("el año pasado se retiró el concejal X.")
@@ -2339,8 +2461,10 @@ def _session_time(low: str) -> str | None:
 
 def _members_said(t: _Text, said: Callable[[_Text, int, int, bool], bool]) -> list[dict[str, str]]:
     """Members named as concejal/concejala for whom `said` holds, with the time of the sentence
-    when one is said. Linear in the text (it runs on the event loop): the sentences are found
-    once, and a time is looked for once per sentence."""
+    when one is said; none named in a question ("¿Se retiró el concejal X?", "¿Ya llega al
+    recinto…?") unless it puts a presence on record. Linear in the text (it runs on the event
+    loop): the sentences and the questions are found once, and a time is looked for once per
+    sentence."""
     found: list[dict[str, str]] = []
     lowercase = t.raw == t.raw.lower()  # speech to text without capitals: names are not marked
     starts = _sentence_starts(t)
@@ -2357,7 +2481,7 @@ def _members_said(t: _Text, said: Callable[[_Text, int, int, bool], bool]) -> li
         sentence = bisect.bisect_right(starts, start) - 1
         record = bisect.bisect_left(records, starts[sentence])
         on_record = record < len(records) and records[record] < start
-        if not names or not said(t, start, end, on_record):
+        if not names or (not on_record and _asked(t, start)) or not said(t, start, end, on_record):
             continue
         if sentence not in times:
             stop = starts[sentence + 1] if sentence + 1 < len(starts) else len(t.raw)
@@ -3039,7 +3163,8 @@ def _election(t: _Text) -> dict[str, Any]:
     concejal Julián Restrepo Arboleda", "la concejala Ana Ruiz ha sido elegida presidenta"): who
     (``elegido``), the office as said (``cargo``, when said), the participle as said
     (``participio``: "elegida"), the votes when said with it ("… con diecisiete votos") and the
-    resolution issued; {} if none is. One said of the past ("…el año pasado") is none."""
+    resolution issued; {} if none is. One said of the past ("…el año pasado"), asked, denied or
+    reported (:func:`_not_declared`) is none."""
     for count, m in enumerate(_ELECTED_RE.finditer(t.low)):
         if count >= _MAX_TRIGGERS:
             break
@@ -3048,10 +3173,10 @@ def _election(t: _Text) -> dict[str, Any]:
             limit = stop.start()
         window = max(0, m.start() - _MAX_ELECTION_CHARS)  # the sentence's start, looked for nearby
         sentence = max([window, *(e.end() for e in _ANNOUNCEMENT_END_RE.finditer(t.raw, window, m.start()))])
-        if _PAST_TIME_RE.search(t.low, sentence, limit) or _TOLD_RE.search(
-            t.low, max(0, m.start() - _TOLD_CHARS), m.start()
-        ):
-            continue  # "cuando fue elegido presidente el año pasado…": a story, not a result
+        if _PAST_TIME_RE.search(t.low, sentence, limit) or _not_declared(t, m.start(), sentence):
+            # "cuando fue elegido presidente el año pasado…": a story; "¿ha sido elegida…?", "No
+            # ha sido elegido…", "…dice que ha sido elegido…": asked, denied, reported
+            continue
         person = _ELECTED_PERSON_RE.search(t.low, m.end(), limit)
         got: tuple[str, int] | None = None
         if person is not None:
@@ -3122,19 +3247,25 @@ def _recess(t: _Text) -> dict[str, str]:
     """The times of a recess said in the utterance: when the session was suspended (``inicio``:
     "Siendo las diez y cuarenta de la mañana se suspende la sesión.") and when it was resumed
     (``fin``: "Siendo las diez y cincuenta y ocho se reanuda la sesión."), each the time said in
-    its sentence before anything planned ("…un receso hasta las once": no time); {} if none."""
+    its sentence before anything planned ("…un receso hasta las once": no time); {} if none.
+    Only a recess decreed now, in the present ("se decreta un receso", "se suspende la sesión",
+    "reanudamos la sesión"), not denied, asked nor of another time: "le solicito un receso",
+    "la semana pasada se suspendió la sesión a las…", "No se suspende…", "¿Se reanuda la sesión
+    a las once?" say no time of this session's recess."""
     found: dict[str, str] = {}
     starts: list[int] | None = None
-    for count, m in enumerate(_RECESS_RE.finditer(t.low)):
+    for count, m in enumerate(_RECESS_DECREE_RE.finditer(t.low)):
         if count >= _MAX_TRIGGERS or len(found) == 2:
             break
         key = "fin" if m["fin"] else "inicio"
-        if key in found:
-            continue
+        if key in found or _PAST_THIRD_RE.match(t.raw, m.end("verb" if m["verb"] else "verb2") - 2):
+            continue  # "decretó un receso": told, not decreed
         if starts is None:
             starts = _sentence_starts(t)
         at = bisect.bisect_right(starts, m.start())
         sentence = t.low[starts[at - 1] : starts[at] if at < len(starts) else len(t.low)]
+        if _denied(t, m.start()) or _asked(t, m.start()) or _PAST_TIME_RE.search(sentence):
+            continue
         planned = _PLANNED_RE.search(sentence)
         if hora := _session_time(sentence[: planned.start() if planned else len(sentence)]):
             found[key] = hora
@@ -3368,6 +3499,14 @@ _RECESS_RE: Final = re.compile(
     r"\brecesos?\b|\b(?:suspende|suspendemos|suspendio|(?P<fin>reanuda|reanudamos|reanudo|reinicia"
     r"|reiniciamos|retoma|retomamos))\b(?:\s+[^\W\d_]+){0,2}?\s+(?:sesion|plenaria)\b"
 )
+# A recess decreed now, in the present: "se decreta un receso", "decreto un receso de diez
+# minutos", "se suspende la sesión", "reanudamos la sesión".
+_RECESS_DECREE_RE: Final = re.compile(
+    r"\b(?P<verb>se\s+(?:decreta|declara|concede|da)|decreto|decretamos|declaro|declaramos|concedo"
+    r"|damos)\s+(?:un\s+)?(?:breve\s+)?receso\b"
+    r"|\b(?P<verb2>se\s+suspende|suspendo|suspendemos|(?P<fin>se\s+(?:reanuda|reinicia|retoma)|reanudamos"
+    r"|reiniciamos|retomamos))\b(?:\s+[^\W\d_]+){0,2}?\s+(?:sesion|plenaria)\b"
+)
 # A time said after these in a recess's sentence is planned, not when it happened: "se decreta un
 # receso hasta las once", "se suspende la sesión y se reanudará a las once".
 _PLANNED_RE: Final = re.compile(
@@ -3592,9 +3731,16 @@ def _asks_agenda_change(t: _Text) -> bool:
     return False
 
 
-def _choose(t: _Text, previous: str | None, next_point: bool, attendance: bool) -> tuple[str, float]:
+def _choose(
+    t: _Text,
+    previous: str | None,
+    next_point: bool,
+    attendance: bool,
+    decided: dict[str, Any] | None,
+) -> tuple[str, float]:
     """Template and confidence for the utterance, by rule priority; ``attendance``: a member is
-    said to arrive or leave (read once by the caller, which keeps what it found)."""
+    said to arrive or leave, ``decided``: the plenary's decision on an impediment
+    (:func:`_impediment_decided`): each read once by the caller, which keeps what it found."""
     if _is_agenda_listing(t, previous):
         return TPL_ORDEN_DIA, _CONF_STRONG
     if _is_firmas(t):
@@ -3606,7 +3752,7 @@ def _choose(t: _Text, previous: str | None, next_point: bool, attendance: bool) 
     if _reads_a_communication(t):
         return TPL_COMUNICACION, _CONF_SECTION
     voted = _VOTE_RE.search(t.low) or len(_vote_items(t)) >= 2
-    if (voted and not _records_own_vote(t)) or _impediment_decided(t):
+    if (voted and not _records_own_vote(t)) or decided:
         return _vote_template(t, previous)
     if previous in _AGENDA_BEING_APPROVED and not next_point and _asks_agenda_change(t):
         return TPL_APROBACION_ORDEN_DIA, _CONF_SECTION
@@ -3710,7 +3856,8 @@ def _classify(
     previous = previous_template_id if previous_template_id in TEMPLATE_LABELS else None
     next_point = masked != low or _POINT_ANNOUNCED_RE.match(low) is not None
     arrivals, departures = _arrivals(t), _departures(t)
-    template, confidence = _choose(t, previous, next_point, bool(arrivals or departures))
+    decided = _impediment_decided(t)
+    template, confidence = _choose(t, previous, next_point, bool(arrivals or departures), decided)
     if template == TPL_PROYECTO_ACUERDO:
         data = _proyecto_data(t, under_consideration=previous == TPL_PROYECTO_ACUERDO and not next_point)
     else:
@@ -3719,13 +3866,20 @@ def _classify(
         data |= _decisions(t)
     if template in _VOTING_TEMPLATES and not _records_own_vote(t) and (vote := _vote(t)) is not None:
         data["votacion"] = vote
-    if _RECESS_RE.search(t.low) and (recess := _recess(t)):
+    if recess := _recess(t):
         data["receso"] = recess  # the times, as facts: the acta sums the recess up with them
-    if impediment := _impediment(t):
+    if impediment := _impediment(t, decided):
         data["impedimento"] = impediment
+        vote = data.get("votacion")
+        counted = vote is not None and (
+            vote.get("votos") or any(vote.get(k) for k in ("si", "no", "abstencion"))
+        )
         if impediment["estado"] == "manifestado":
-            # "…para participar en la discusión y votación de este proyecto": no vote is held
-            data.pop("votacion", None)
+            # "…para participar en la discusión y votación de este proyecto": no vote is held; a
+            # member's impediment said in a vote's list ("Ana Ruiz: me declaro impedida; Luis
+            # Mora: no…") leaves the vote, its list and its count as said
+            if not counted:
+                data.pop("votacion", None)
         elif template in _VOTING_TEMPLATES:
             # the plenary's decision is the vote's result, in the words said ("aceptado")
             vote = data.get("votacion") or {"resultado": None, "nominal": False}
