@@ -512,6 +512,9 @@ def test_llamado_lista_extracts_present_excused_and_quorum() -> None:
             19,
         ),
         ("hay quorum deliberatorio y decisorio", "decisorio", None),
+        ("Hay quórum decisorio con la presencia de quince concejales.", "decisorio", 15),
+        ("Contestaron a lista un total de diecinueve concejales, hay quórum decisorio.", "decisorio", 19),
+        ("Se encuentran presentes 19 de 21 concejales. Hay quórum decisorio.", "decisorio", 19),
     ],
 )
 def test_llamado_lista_quorum_and_count(text: str, quorum: str, total: int | None) -> None:
@@ -2241,14 +2244,22 @@ def test_a_result_said_with_the_count_of_all_present_keeps_the_count(
 
 
 @pytest.mark.parametrize(
-    "text",
-    ["¿Aprueba la plenaria? Aprobado por unanimidad.", "Aprobada por diez concejales.", "Aprobada."],
+    ("text", "resultado"),
+    [
+        ("¿Aprueba la plenaria? Aprobado por unanimidad.", "aprobado"),
+        ("Aprobada por diez concejales.", "aprobado"),
+        ("Aprobada.", "aprobado"),
+        ("Fue negado por los diez concejales del Partido Liberal.", "negado"),
+        ("Aprobado por los diez concejales de la bancada de gobierno.", "aprobado"),
+    ],
 )
-def test_a_result_said_without_a_count_stores_no_count(text: str) -> None:
+def test_a_result_said_without_a_count_stores_no_count(text: str, resultado: str) -> None:
     """A result said with no count (or a count that does not say how the others voted) stores
-    the result alone: no sí/no/abstención figures, which before were zeros nobody said."""
+    the result alone: no sí/no/abstención figures, which before were zeros nobody said. "Por los
+    diez concejales del Partido Liberal" says how those voted, not all ("presentes" would): it
+    was stored as no 10, sí 0."""
     vote = data(text, TPL_PROPOSICION)["votacion"]
-    assert vote["resultado"] == "aprobado"
+    assert vote["resultado"] == resultado
     assert not {"si", "no", "abstencion"} & set(vote)
 
 
@@ -2647,6 +2658,19 @@ def test_articles_another_norm_s_or_with_different_results_are_not_recorded(text
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "Los artículos primero, segundo y tercero fueron aprobados, el cuarto fue negado.",
+        "Aprobados los artículos primero y segundo; el artículo tercero fue negado.",
+    ],
+)
+def test_articles_approved_and_negated_in_one_breath_have_no_single_result(text: str) -> None:
+    """Some articles approved and others negated: no one result sums them up (it was NEGADO, the
+    whole bill's); the words say it, as said."""
+    assert data(text, TPL_PROYECTO_ACUERDO)["votacion"]["resultado"] is None
+
+
+@pytest.mark.parametrize(
     ("text", "si"),
     [
         (
@@ -2668,6 +2692,22 @@ def test_the_bill_s_final_result_says_its_debate_and_the_sanction() -> None:
     debate and the bill sent to the mayor (neither was recorded)."""
     vote = data(FINAL_APPROVAL, TPL_PROYECTO_ACUERDO)["votacion"]
     assert (vote["resultado"], vote["debate"], vote["sancion"]) == ("aprobado", "segundo", True)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Este proyecto no pasa a sanción del alcalde. Aprobado en primer debate.",
+        "Aprobado en primer debate el proyecto. Pase a sanción del señor alcalde.",
+        "Aprobado en segundo debate. El proyecto no pasa a sanción del alcalde hasta corregir el título.",
+    ],
+)
+def test_a_bill_not_sent_to_sanction_is_not(text: str) -> None:
+    """A sanction denied, or said of a bill approved in its first debate (it goes on to the second,
+    not to the mayor), is not recorded: the acta wrote "…; pasa a sanción del alcalde."."""
+    vote = data(text, TPL_PROYECTO_ACUERDO)["votacion"]
+    assert vote["resultado"] == "aprobado"
+    assert "sancion" not in vote
 
 
 def test_a_bill_heading_read_in_words_carries_its_number() -> None:

@@ -1247,6 +1247,8 @@ def _vote(t: _Text) -> dict[str, Any] | None:
     result = "empate" if tie else "negado" if _NEGATED_RE.search(said) else None
     if result is None and (_APPROVED_RE.search(said) or "por unanimidad" in said):
         result = "aprobado"
+    if result == "negado" and _ARTICLES_RE.search(said) and _mixed_results(said):
+        result = None  # articles approved and others negated: one result cannot sum them up
     if not any(counts.values()) and not votes:
         # Nothing counted: the count the result is said with ("aprobado por los diecinueve
         # concejales presentes"), else none at all; a zero would be a figure nobody said.
@@ -1262,7 +1264,7 @@ def _vote(t: _Text) -> dict[str, Any] | None:
         vote["articulos"] = articles  # "Han sido aprobados los artículos primero, segundo…"
     if result in ("aprobado", "negado") and (stage := _STAGE_RESULT_RE.search(said)):
         vote["debate"] = "primero" if stage["first"] else "segundo"  # "Aprobado en segundo debate…"
-    if result == "aprobado" and _SANCTION_RE.search(said):
+    if result == "aprobado" and vote.get("debate") != "primero" and _sent_to_sanction(said):
         vote["sancion"] = True  # "…Pase a sanción del señor alcalde."
     if votes:  # only when members are named: an empty list would render an empty table
         vote["votos"] = votes
@@ -1272,11 +1274,11 @@ def _vote(t: _Text) -> dict[str, Any] | None:
 _MEMBERS: Final = r"(?:honorables\s+)?(?:concejales|concejalas|miembros|cabildantes|corporados)\b"
 # The count a result is said with when all present voted alike: "aprobado por los diecinueve
 # concejales presentes", "por unanimidad de los veinte concejales", "por unanimidad, con quince
-# votos". The article or "unanimidad" says it was all of them; "por diez concejales" does not
-# say how the others voted.
+# votos". "Unanimidad" or "presentes" says it was all of them; "por diez concejales" or "por los
+# diez concejales del Partido Liberal" does not say how the others voted.
 _UNANIMOUS_RE: Final = re.compile(
-    rf"\bpor\s+(?:(?:la\s+)?unanimidad\s*,?\s+(?:de|con)\s+(?:los\s+|las\s+)?|los\s+|las\s+)"
-    rf"(?P<n>{_NUM_PHRASE})\s+(?:{_MEMBERS}|votos\b)"
+    rf"\bpor\s+(?:(?:la\s+)?unanimidad\s*,?\s+(?:de|con)\s+(?:los\s+|las\s+)?(?P<n>{_NUM_PHRASE})"
+    rf"\s+(?:{_MEMBERS}|votos\b)|(?:los|las)\s+(?P<m>{_NUM_PHRASE})\s+{_MEMBERS}\s+presentes\b)"
 )
 
 
@@ -1285,7 +1287,7 @@ def _unanimous_count(said: str, result: str | None) -> dict[str, int]:
     sides none; {} when no count is said with it."""
     side = {"aprobado": "si", "negado": "no"}.get(result or "")
     m = _UNANIMOUS_RE.search(said) if side else None
-    value = _parse_number(m["n"]) if m else None
+    value = _parse_number(m["n"] or m["m"]) if m else None
     if side is None or value is None or not 0 < value <= 10_000:
         return {}
     return {"si": 0, "no": 0, "abstencion": 0, side: value}
@@ -1315,6 +1317,15 @@ _STAGE_RESULT_RE: Final = re.compile(
 _SANCTION_RE: Final = re.compile(
     r"\b(?:pase|pasa|pasara|pasar|remitase|remite|enviese|envia|enviara)\s+(?:a|para)\s+(?:la\s+)?sancion\b"
 )
+
+
+def _sent_to_sanction(said: str) -> bool:
+    """Whether the statements said (:func:`_statements`) send the bill to the mayor's sanction
+    ("Pase a sanción del señor alcalde."), not denied ("Este proyecto no pasa a sanción…")."""
+    return any(
+        _DENIED_RE.search(said, max(0, m.start() - _DENIED_CHARS), m.start()) is None
+        for m in itertools.islice(_SANCTION_RE.finditer(said), _MAX_TRIGGERS)
+    )
 
 
 # The bill's articles named: "los artículos primero, segundo y octavo", "el artículo cuarto",
@@ -1368,11 +1379,15 @@ def _voted_articles(said: str) -> list[int]:
     for m in itertools.islice(_ARTICLES_RE.finditer(said), _MAX_ARTICLE_MENTIONS):
         if listed := _bills_articles(said, m.end()):
             lists.append(listed)
-    if not lists or any(other != lists[0] for other in lists):
-        return []
-    if _NEGATED_RE.search(said) and _APPROVED_RE.search(_NEGATED_RE.sub(" ", said)):
+    if not lists or any(other != lists[0] for other in lists) or _mixed_results(said):
         return []
     return lists[0]
+
+
+def _mixed_results(said: str) -> bool:
+    """Whether the statements say some things approved and others negated ("Los artículos
+    primero, segundo y tercero fueron aprobados, el cuarto fue negado.")."""
+    return bool(_NEGATED_RE.search(said) and _APPROVED_RE.search(_NEGATED_RE.sub(" ", said)))
 
 
 def _items_tally(votes: list[dict[str, str]]) -> dict[str, int]:
@@ -2029,10 +2044,12 @@ _ANSWER_RE: Final = re.compile(
 # of the call ("Honorables concejales: Ana Ruiz, presente.").
 _CLAUSE_MARKS: Final = ".;:!?¿¡"
 # The members counted present: "diecinueve concejales", "diecinueve de los veintiún concejales",
-# "respondieron diecinueve de veintiún". The number after "de (los)" is the whole corporation,
-# out of which they answered ("de los veintiún concejales electos"), not the count.
+# "respondieron diecinueve de veintiún", "con la presencia de quince concejales", "un total de
+# diecinueve concejales". The number after "de los" is the whole corporation, out of which they
+# answered ("De los veintiún concejales, contestaron diecinueve"), not the count; the count said
+# first ("diecinueve de los veintiún…") is found first.
 _HEADCOUNT_RE: Final = re.compile(
-    rf"(?<!\bde )(?<!\bde los )(?<!\bde las )\b(?P<n>{_NUM_PHRASE})\s+"
+    rf"(?<!\bde los )(?<!\bde las )\b(?P<n>{_NUM_PHRASE})\s+"
     rf"(?:{_MEMBERS}|de\s+(?:los\s+|las\s+)?(?:{_NUM_PHRASE})\s+{_MEMBERS})"
     rf"|\b(?:contest|respond)\w*(?:\s+(?:a|al)\s+(?:lista|llamado))?\s+(?P<m>{_NUM_PHRASE})\s+de\s+"
     rf"(?:los\s+|las\s+)?(?:{_NUM_PHRASE})\b"
