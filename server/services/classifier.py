@@ -21,7 +21,7 @@ import functools
 import itertools
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
@@ -2531,28 +2531,47 @@ def _departures(t: _Text) -> list[dict[str, str]]:
 
 
 _IMPEDIMENT_RE: Final = re.compile(r"\bimpedid[oa]s?\b|\bimpedimentos?\b")
-_WORDS_RE: Final = re.compile(r"\w+")
 
 
 def _session_departures(t: _Text, departures: list[dict[str, str]]) -> list[dict[str, str]]:
     """The departures that leave the session: a member whose impediment the utterance speaks of
     ("el impedimento del concejal Mauricio Tenorio ha sido aceptado… El concejal Tenorio se
     retira del recinto") withdraws from that item's discussion and vote, not from the session;
-    the acta says so where it was said, and the attendance keeps the member present. A member is
-    the impediment's when a sentence that speaks of one names the member's last name."""
+    the acta says so where it was said, and the attendance keeps the member present. A member
+    is the impediment's when a sentence that speaks of one names the same person as concejal or
+    concejala (:func:`_same_words`: "Tenorio" and "Mauricio Tenorio Rojas"; not "Luis Mora" and
+    "Pedro Mora"): the impediment's own sentence, or the departure said in one ("Aceptado el
+    impedimento, se retira del recinto el concejal Luis Mora.")."""
     if not departures or _IMPEDIMENT_RE.search(t.low) is None:
         return departures
     starts = _sentence_starts(t)
-    named: set[str] = set()
+    by_word: dict[str, set[tuple[str, ...]]] = {}  # the names said with one, by each word
     read: set[int] = set()  # each sentence once: linear in the text
     for m in itertools.islice(_IMPEDIMENT_RE.finditer(t.low), _MAX_TRIGGERS):
         at = bisect.bisect_right(starts, m.start())
         if at not in read:
             read.add(at)
-            named.update(
-                _WORDS_RE.findall(t.low, starts[at - 1], starts[at] if at < len(starts) else len(t.low))
-            )
-    return [d for d in departures if not named.intersection(_fold(d["nombre"]).split()[-1:])]
+            end = starts[at] if at < len(starts) else len(t.low)
+            for member in itertools.islice(_MEMBER_AT_RE.finditer(t.low, starts[at - 1], end), _MAX_TRIGGERS):
+                for name in _take_people(t, member.start())[0]:
+                    words = tuple(_fold(name).split())
+                    for word in words:
+                        by_word.setdefault(word, set()).add(words)
+
+    def impeded(departure: dict[str, str]) -> bool:
+        words = _fold(departure["nombre"]).split()
+        sharing = set().union(*(by_word.get(word, ()) for word in words))  # only these can be the same
+        return any(_same_words(words, other) for other in sharing)
+
+    return [d for d in departures if not impeded(d)]
+
+
+def _same_words(a: Sequence[str], b: Sequence[str]) -> bool:
+    """Whether two names said, as their folded words, are one person ("Tenorio" and "Mauricio
+    Tenorio Rojas"): every word of the shorter is in the longer (the builder's rule,
+    docx_builder._same_person)."""
+    shorter, longer = sorted((a, b), key=len)
+    return bool(shorter) and all(w in longer for w in shorter)
 
 
 _ROLL_CALL_KEYS: Final = ("presentes", "ausentes", "excusados")
