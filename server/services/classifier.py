@@ -3707,7 +3707,9 @@ def _in_place(previous: str | None) -> str:
     return previous if previous is not None and previous not in _NOT_IN_PLACE else TPL_DEBATE
 
 
-def _quorum_again(t: _Text, previous: str | None, next_point: bool) -> bool:
+def _quorum_again(
+    t: _Text, previous: str | None, next_point: bool, roll_call: Callable[[], dict[str, Any]]
+) -> bool:
     """Whether the quorum spoken of is verified again once the session is under way ("Siendo
     las diez y cincuenta y ocho se reanuda la sesión. Señor secretario, sírvase verificar
     nuevamente el quórum.", then "se encuentran en el recinto dieciocho honorables concejales,
@@ -3715,11 +3717,15 @@ def _quorum_again(t: _Text, previous: str | None, next_point: bool) -> bool:
     ended, "nuevamente") after the opening, with no member called by name nor a point
     announced. It belongs where it happened, in the section it interrupts (_in_place): in the
     roll call's zone, near the top of the acta, the session read as resumed before its agenda
-    was approved."""
+    was approved. ``roll_call`` gives the roll call's data, read once for the utterance (the
+    extractor takes it too)."""
     if next_point or previous in {None, TPL_APERTURA, TPL_LLAMADO_LISTA}:
         return False
     again = previous in _MID_SESSION or _RECESS_RE.search(t.low) or _AGAIN_RE.search(t.low)
-    return bool(again) and not any(key in _llamado_data(t) for key in _ROLL_CALL_KEYS)
+    if not again:
+        return False
+    called = roll_call()
+    return not any(key in called for key in _ROLL_CALL_KEYS)
 
 
 # "mi voto negativo", "nuestro voto en contra": the speaker's own vote, spoken of.
@@ -3773,10 +3779,12 @@ def _choose(
     next_point: bool,
     attendance: bool,
     decided: dict[str, Any] | None,
+    roll_call: Callable[[], dict[str, Any]],
 ) -> tuple[str, float]:
     """Template and confidence for the utterance, by rule priority; ``attendance``: a member is
     said to arrive or leave, ``decided``: the plenary's decision on an impediment
-    (:func:`_impediment_decided`): each read once by the caller, which keeps what it found."""
+    (:func:`_impediment_decided`), ``roll_call``: the roll call's data (:func:`_llamado_data`,
+    read at most once): each read once by the caller, which keeps what it found."""
     if _is_agenda_listing(t, previous):
         return TPL_ORDEN_DIA, _CONF_STRONG
     if _is_firmas(t):
@@ -3795,7 +3803,7 @@ def _choose(
     if previous == TPL_PROYECTO_ACUERDO and not next_point and _reads_the_bill(t):
         return TPL_PROYECTO_ACUERDO, _CONF_SECTION
     hits = [(pos, i, tpl) for i, (tpl, rule) in enumerate(_SECTION_RULES) if (pos := rule(t)) is not None]
-    if hits and min(hits)[2] == TPL_LLAMADO_LISTA and _quorum_again(t, previous, next_point):
+    if hits and min(hits)[2] == TPL_LLAMADO_LISTA and _quorum_again(t, previous, next_point, roll_call):
         return _in_place(previous), _CONF_WEAK
     if hits:
         return min(hits)[2], _CONF_SECTION
@@ -3893,9 +3901,14 @@ def _classify(
     next_point = masked != low or _POINT_ANNOUNCED_RE.match(low) is not None
     arrivals, departures = _arrivals(t), _departures(t)
     decided = _impediment_decided(t)
-    template, confidence = _choose(t, previous, next_point, bool(arrivals or departures), decided)
+    read_roll_call = functools.cache(lambda: _llamado_data(t))
+    template, confidence = _choose(
+        t, previous, next_point, bool(arrivals or departures), decided, read_roll_call
+    )
     if template == TPL_PROYECTO_ACUERDO:
         data = _proyecto_data(t, under_consideration=previous == TPL_PROYECTO_ACUERDO and not next_point)
+    elif template == TPL_LLAMADO_LISTA:
+        data = dict(read_roll_call())
     else:
         data = _EXTRACTORS[template](t)
     if template in _DECIDING_TEMPLATES:
