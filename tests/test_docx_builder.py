@@ -1816,6 +1816,33 @@ def test_the_oath_declared_gets_a_line_after_the_words(templates: dict[str, Any]
     assert texts == [said, "Posesión: Quedan debidamente posesionados los diecinueve concejales presentes."]
 
 
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_an_election_to_a_commission_does_not_change_who_signs(templates: dict[str, Any] | None) -> None:
+    """The president of a commission elected in the session is not the council's president: the
+    president who presided signs (the block read LUIS MORA / Presidente); so for a commission's
+    secretary."""
+    opening = _block(
+        "a",
+        "HEADER_ZONE",
+        "Preside el concejal Juan Pérez; actúa como secretaria la doctora Ana Ruiz.",
+        template_id="TPL_APERTURA",
+        structured_data={"preside": "Juan Pérez", "secretario": "Ana Ruiz"},
+    )
+    commission = {
+        "elegido": "Luis Mora",
+        "participio": "elegido",
+        "cargo": "presidente de la Comisión de Presupuesto",
+    }
+    secretary = {
+        "elegido": "Eva Paz",
+        "participio": "elegida",
+        "cargo": "secretaria general de la Comisión Primera",
+    }
+    blocks = [opening, _debate("d1", "…", eleccion=commission), _debate("d2", "…", eleccion=secretary)]
+    signed = _signed(blocks, templates)
+    assert [line.split("\n")[1] for line in signed] == ["JUAN PÉREZ", "ANA RUIZ"]
+
+
 def _signed(blocks: list[dict[str, Any]], templates: Any) -> list[str]:
     """The signature lines, each line break written as a newline."""
     br, t = f"{{{W}}}br", f"{{{W}}}t"

@@ -2023,14 +2023,27 @@ def _counted_result(totals: Mapping[str, int]) -> str:
     return "APROBADO" if totals["si"] > totals["no"] else "NEGADO"
 
 
+# The council's own president and general secretary, the acta's signers: the office alone or the
+# council's ("presidenta del Concejo Distrital de Santiago de Cali para el año…", "secretario
+# general de la corporación"), never another body's ("presidente de la Comisión de Presupuesto").
+_OF_THE_COUNCIL = (
+    r"(?:\s+(?:(?:del|de\s+la)\s+(?:honorable\s+)?(?:concejo|corporacion)\b(?!.*\bcomision\b)"
+    r"|(?:para|por)\s+(?:el|la|los)\b(?!.*\b(?:comision|junta|mesa)\b)).*)?"
+)
+_COUNCIL_PRESIDENT_RE = re.compile(rf"president[ea]{_OF_THE_COUNCIL}")
+_COUNCIL_SECRETARY_RE = re.compile(rf"secretari[oa]\s+general{_OF_THE_COUNCIL}")
+
+
 def _signatures_of_the_session(blocks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The acta is signed by its president and secretary: when no block was said for the
     signatures, the ones the session named, written by the tenant's TPL_FIRMAS. The ones the
     opening named (``preside``, ``secretario``, the secretary with the office as said,
     ``secretario_cargo``; a president presiding provisionally as "presidente provisional"),
     unless the session elected its president or its general secretary (an election declared,
-    ``eleccion``: "ha sido elegida presidenta… la concejala X"): then the one elected, with the
-    office as said ("presidenta", "secretaria general"), who holds it when the acta is signed.
+    ``eleccion``: "ha sido elegida presidenta… la concejala X", the office alone or the
+    council's: "presidenta del Concejo…", not "presidente de la Comisión de Presupuesto"): then
+    the one elected, with the office as said ("presidenta", "secretaria general"), who holds it
+    when the acta is signed.
     Derived when the document is built, not stored: the blocks (and the content hash over them)
     stay what was said and corrected. Signers it does not name are not made up: the block names
     only the ones said, and its templates write the others' signature lines with the office and
@@ -2050,11 +2063,11 @@ def _signatures_of_the_session(blocks: Sequence[Mapping[str, Any]]) -> dict[str,
             signers |= _opening_signers(data, _as_text(block.get("text")))
         election = data.get("eleccion")
         if isinstance(election, Mapping) and (elected := _as_text(election.get("elegido")).strip()):
-            office = _words(_as_text(election.get("cargo")))
+            office = " ".join(_words(_as_text(election.get("cargo"))))
             words = _as_text(election.get("cargo")).split()
-            if office[:1] and office[0].startswith("president"):
+            if _COUNCIL_PRESIDENT_RE.fullmatch(office):
                 signers |= {"presidente": elected, "presidente_cargo": words[0]}
-            elif len(office) > 1 and office[0].startswith("secretari") and office[1] == "general":
+            elif _COUNCIL_SECRETARY_RE.fullmatch(office):
                 signers |= {"secretario": elected, "secretario_cargo": " ".join(words[:2])}
     return {
         "block_id": "signatures-of-the-session",
