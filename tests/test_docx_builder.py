@@ -21,6 +21,7 @@ from docx import Document
 from docx.enum.style import WD_STYLE_TYPE
 from lxml import etree
 
+from server.services import docx_builder
 from server.services.docx_builder import (
     ROLES,
     BuildError,
@@ -2310,6 +2311,31 @@ def test_a_member_said_by_the_surname_is_the_one_the_roll_call_lists() -> None:
         ["Valentina Duque Franco", "Llegó tarde (9:32 a. m.)"],
         ["Mauricio Alberto Tenorio", "Se retiró"],
     ]
+
+
+def test_members_said_by_the_surname_are_found_without_reading_every_list_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The members the roll calls list are gathered once and kept as they change, and a member
+    said by the surname is compared only with those who share a word of the name: with 200
+    members listed and 50 said by the surname, each is compared once (it was 200 times each,
+    the lists read again for each arrival and departure: quadratic in the session)."""
+    members = [f"Nombre{i} Apellido{i}" for i in range(200)]
+    blocks = [_roll_call_block(ausentes=members)]
+    blocks += [_arrival(f"a{i}", f"Apellido{i}", "09:30") for i in range(0, 100, 2)]
+    compared = [0]
+    real = docx_builder._same_person
+
+    def counted(a: str, b: str) -> bool:
+        compared[0] += 1
+        return real(a, b)
+
+    monkeypatch.setattr(docx_builder, "_same_person", counted)
+    rows = _roll_call_rows(_build(blocks, templates=CALI_TEMPLATES))
+    assert compared == [50]
+    assert len(rows) == 200
+    assert ["Nombre2 Apellido2", "Llegó tarde (9:30 a. m.)"] in rows
+    assert ["Nombre3 Apellido3", "Ausente"] in rows
 
 
 def test_a_member_leaving_after_a_second_call_changes_only_that_call() -> None:

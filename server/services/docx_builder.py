@@ -2291,7 +2291,7 @@ def _with_arrivals(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any
     ("se reintegra a la sesión") is shown back, and leaving again after that too, each step
     with its time (``luego`` of the entry: "Se retiró (9:40 a. m.) y regresó (10:15 a. m.)").
     A member said by part of the name ("el concejal Tenorio") is the one listed with it
-    (:func:`_as_listed`).
+    (:meth:`_Listed.as_listed`).
     A roll-call block a person edited (``human_edited``) is never changed: a human
     edit wins, so a member it lists keeps what it says. Excuses said on their own after the roll
     call ("Presentaron excusa las concejalas Ana Ruiz y Paula Díaz.", a roll-call block with only
@@ -2300,6 +2300,7 @@ def _with_arrivals(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any
     stored blocks stay as said, and the constancia stays where it was said."""
     out = list(blocks)
     roll_calls: list[int] = []
+    listed = _Listed()  # every member the roll calls list, kept as they change
     for index, block in enumerate(blocks):
         if block.get("deleted"):
             continue
@@ -2313,17 +2314,22 @@ def _with_arrivals(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any
             )
             if isinstance(excuses, list) and not others and _with_excuses(out, roll_calls, excuses):
                 out[index] = {**block, "structured_data": {k: v for k, v in data.items() if k != "excusados"}}
+                for excuse in excuses:
+                    listed.add(_person_name(excuse))
             else:
                 roll_calls.append(index)
+                for members in _roll_call_lists(block).values():
+                    for member in members:
+                        listed.add(_person_name(member))
             continue
         arrivals = data.get("llegadas")
         if roll_calls and isinstance(arrivals, list):
             for arrival in arrivals:
-                _arrived(out, roll_calls, arrival)
+                _arrived(out, roll_calls, arrival, listed)
         departures = data.get("salidas")
         if roll_calls and isinstance(departures, list):
             for departure in departures:
-                _departed(out, roll_calls, departure)
+                _departed(out, roll_calls, departure, listed)
     return out
 
 
@@ -2360,22 +2366,38 @@ def _roll_call_lists(block: Mapping[str, Any]) -> dict[str, list[Any]]:
     return {k: list(v) for k, v in said.items() if k in _ROLL_CALL_KEYS and isinstance(v, list)}
 
 
-def _as_listed(out: list[Mapping[str, Any]], roll_calls: Sequence[int], name: str) -> str:
-    """The name of a member said by part of it ("El concejal Tenorio se retira…") as the roll
-    calls list the member ("Mauricio Alberto Tenorio"), not a member of its own; the name as
-    said when no listed member has it; "" when several do (two members named Mora: neither is
-    guessed, and no row is made up)."""
-    listed = {_person_name(m) for i in roll_calls for v in _roll_call_lists(out[i]).values() for m in v}
-    if not name or name in listed:
-        return name
-    same = {member for member in listed if member and _same_person(name, member)}
-    return same.pop() if len(same) == 1 else "" if same else name
+@dataclass
+class _Listed:
+    """The names every roll call lists, and the names by each of their words: built once as
+    :func:`_with_arrivals` meets the roll calls, and added to as members are added to them (it
+    read every list again for each arrival and departure)."""
+
+    names: set[str] = field(default_factory=set)
+    by_word: dict[str, set[str]] = field(default_factory=dict)
+
+    def add(self, name: str) -> None:
+        if name and name not in self.names:
+            self.names.add(name)
+            for word in _words(name):
+                self.by_word.setdefault(word, set()).add(name)
+
+    def as_listed(self, name: str) -> str:
+        """The name of a member said by part of it ("El concejal Tenorio se retira…") as the
+        roll calls list the member ("Mauricio Alberto Tenorio"), not a member of its own; the
+        name as said when no listed member has it; "" when several do (two members named Mora:
+        neither is guessed, and no row is made up). Only the names that share a word with it
+        can be the same person (:func:`_same_person`)."""
+        if not name or name in self.names:
+            return name
+        sharing = set().union(*(self.by_word.get(word, ()) for word in _words(name)))
+        same = {member for member in sharing if _same_person(name, member)}
+        return same.pop() if len(same) == 1 else "" if same else name
 
 
-def _arrived(out: list[Mapping[str, Any]], roll_calls: Sequence[int], arrival: Any) -> None:
+def _arrived(out: list[Mapping[str, Any]], roll_calls: Sequence[int], arrival: Any, listed: _Listed) -> None:
     """Show one arrival in the roll-call blocks ``out[i]`` for i in roll_calls (see
-    :func:`_with_arrivals`)."""
-    name = _as_listed(out, roll_calls, _person_name(arrival))
+    :func:`_with_arrivals`); ``listed``: who they list, kept up to date."""
+    name = listed.as_listed(_person_name(arrival))
     if not name:
         return
     lists = {i: _roll_call_lists(out[i]) for i in roll_calls}
@@ -2400,6 +2422,7 @@ def _arrived(out: list[Mapping[str, Any]], roll_calls: Sequence[int], arrival: A
     changed = {k: [m for m in v if _person_name(m) != name] for k, v in lists[home].items()}
     changed.setdefault("tarde", []).append(late)
     out[home] = {**out[home], "structured_data": {**out[home]["structured_data"], **changed}}
+    listed.add(name)
 
 
 def _step(estado: str, said: Any) -> dict[str, Any]:
@@ -2439,10 +2462,12 @@ def _moved(out: list[Mapping[str, Any]], home: int, name: str, step: dict[str, A
     out[home] = {**out[home], "structured_data": {**out[home]["structured_data"], "retirados": gone}}
 
 
-def _departed(out: list[Mapping[str, Any]], roll_calls: Sequence[int], departure: Any) -> None:
+def _departed(
+    out: list[Mapping[str, Any]], roll_calls: Sequence[int], departure: Any, listed: _Listed
+) -> None:
     """Show one member leaving in the roll-call blocks ``out[i]`` for i in roll_calls (see
-    :func:`_with_arrivals`)."""
-    name = _as_listed(out, roll_calls, _person_name(departure))
+    :func:`_with_arrivals`); ``listed``: who they list, kept up to date."""
+    name = listed.as_listed(_person_name(departure))
     if not name:
         return
     lists = {i: _roll_call_lists(out[i]) for i in roll_calls}
@@ -2468,6 +2493,7 @@ def _departed(out: list[Mapping[str, Any]], roll_calls: Sequence[int], departure
     changed = {k: [m for m in v if _person_name(m) != name] for k, v in lists[home].items()}
     changed.setdefault("retirados", []).append(left)
     out[home] = {**out[home], "structured_data": {**out[home]["structured_data"], **changed}}
+    listed.add(name)
 
 
 def _roll_call_tables(blocks: Sequence[Mapping[str, Any]]) -> dict[int, dict[str, list[Any]] | None]:
