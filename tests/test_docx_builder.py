@@ -2338,6 +2338,19 @@ def test_members_said_by_the_surname_are_found_without_reading_every_list_again(
     assert ["Nombre3 Apellido3", "Ausente"] in rows
 
 
+def test_names_offices_and_votes_fold_accents_one_way() -> None:
+    """The builder compares what was said with what is written through one accent folding
+    (ü and ñ too, as the console's draft.js): "Núñez" said "Nunez" is one voter in a list read
+    over two blocks, an agenda item with "Niñez" read "ninez" is found (the three helpers folded
+    ñ and ü differently: _fold neither, _fold_same_length not ñ)."""
+    assert docx_builder._fold("Güiza Núñez") == docx_builder._fold("Guiza Nunez") == "guiza_nunez"
+    assert docx_builder._fold_same_length("Niñez PÜBLICA") == "ninez publica"
+    assert docx_builder._words("Ana Núñez Güiza") == ["ana", "nunez", "guiza"]
+    assert docx_builder._listed_members({"votos": [{"nombre": "Ana Núñez"}]}) == docx_builder._listed_members(
+        {"votos": [{"nombre": "Ana Nunez"}]}
+    )
+
+
 def test_a_member_leaving_after_a_second_call_changes_only_that_call() -> None:
     """A first call without quorum had Jhon Montaño absent, the second present; he leaves at
     9:40: the second call shows him left, the first keeps him absent (as said then)."""

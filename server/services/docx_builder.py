@@ -775,15 +775,17 @@ _ITEM_SEPARATORS = r"[\s,;:.\-–()]*"
 _BETWEEN_ITEMS_RE = re.compile(rf"{_ITEM_SEPARATORS}(?:(?:y\s+)?{_ITEM_MARKER}{_ITEM_SEPARATORS})?")
 # The first item's marker, at the end of the words before it.
 _FIRST_MARKER_RE = re.compile(rf"(?<![^\W\d_]){_ITEM_MARKER}{_ITEM_SEPARATORS}\Z")
-_FOLD_ACCENTS = str.maketrans("áéíóúü", "aeiouu")
+_ACCENTS = str.maketrans("áéíóúüñ", "aeiouun")  # draft.js's ACCENTS, for samePerson
 
 
 def _fold_same_length(text: str) -> str:
-    """Lower case without accents, one character for each (so positions match the text)."""
+    """Lower case without accents (ü and ñ too), one character for each (so positions match the
+    text): the one accent folding of the builder, to compare names, offices, agenda items and
+    votes as said and as written."""
     low = text.lower()
     if len(low) != len(text):
         low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
-    return low.translate(_FOLD_ACCENTS)
+    return low.translate(_ACCENTS)
 
 
 def _read_items(text: str, items: Sequence[str]) -> tuple[str, str] | None:
@@ -811,15 +813,14 @@ def _read_items(text: str, items: Sequence[str]) -> tuple[str, str] | None:
 
 
 def _fold(value: str) -> str:
-    return value.strip().lower().translate(str.maketrans("áéíóú", "aeiou")).replace(".", "").replace(" ", "_")
-
-
-_ACCENTS = str.maketrans("áéíóúüñ", "aeiouun")
+    """A key said as a word ("Sí", "en contra", "Ana Núñez"), to compare: folded
+    (:func:`_fold_same_length`), without dots, spaces as underscores."""
+    return _fold_same_length(value.strip()).replace(".", "").replace(" ", "_")
 
 
 def _words(value: str) -> list[str]:
     """The words of a name or an office, lower-case and without accents, to compare them."""
-    return value.lower().translate(_ACCENTS).split()
+    return _fold_same_length(value).split()
 
 
 def _vote_kind(value: Any) -> str | None:
