@@ -490,6 +490,27 @@ def test_the_opening_and_signatures_write_the_secretary_s_office_as_said(
             "ZONE_PROYECTOS",
             "DIEGO FERNANDO LASSO MUÑOZ (concejal ponente, Partido Conservador):",
         ),
+        (
+            "Primera inscrita, la señora Luz Dary Mosquera Angulo, presidenta de la Junta de Acción Comunal "
+            "de la vereda Las Nieves. Tiene cinco minutos.",
+            "TPL_DEBATE",
+            "ZONE_DEBATE",
+            "LUZ DARY MOSQUERA ANGULO (presidenta de la Junta de Acción Comunal de la vereda Las Nieves):",
+        ),
+        (
+            "Cuarta inscrita, la joven Valentina Ocoró Mina, de la Plataforma Distrital de Juventudes.",
+            "TPL_DEBATE",
+            "ZONE_DEBATE",
+            "VALENTINA OCORÓ MINA (Plataforma Distrital de Juventudes):",
+        ),
+        (
+            "Tiene la palabra el ingeniero Germán Alonso Piedrahíta Cobo, gerente de la Unidad Estratégica "
+            "de Negocio de Acueducto y Alcantarillado de EMCALI.",
+            "TPL_DEBATE",
+            "ZONE_DEBATE",
+            "GERMÁN ALONSO PIEDRAHÍTA COBO (gerente de la Unidad Estratégica de Negocio de Acueducto y "
+            "Alcantarillado de EMCALI):",
+        ),
     ],
 )
 def test_the_words_after_a_grant_are_under_the_speaker_it_names(
@@ -497,8 +518,9 @@ def test_the_words_after_a_grant_are_under_the_speaker_it_names(
 ) -> None:
     """The chair's grant is written as said, and the words after it under the speaker it names
     (the acta put the chair's words under the councillor's name and his speech under none, wrote
-    "NUEVAMENTE:" and "COPONENTE (concejal):", and left a citizen's words unnamed; an office
-    named alone is written with its article, "EL SECRETARIO DE HACIENDA:")."""
+    "NUEVAMENTE:" and "COPONENTE (concejal):", and left a citizen's words unnamed, those of one
+    the secretary called too; an office named alone is written with its article, "EL SECRETARIO
+    DE HACIENDA:"; an official's office whole)."""
     words = "Gracias, presidente. Quiero llamar la atención sobre las inundaciones."
     blocks = [block_of(grant, previous), block_of(words, previous, block_id="b2")]
     assert items(build(blocks), zone_name)[-2:] == [grant, f"{speaker} {words}"]

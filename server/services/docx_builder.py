@@ -2093,11 +2093,12 @@ a bill, a proposal, an acta, the agenda): a speaker the grant names carries to t
 INTERVENTION_TEMPLATES = ("TPL_DEBATE", "TPL_VARIOS")
 """Sections of interventions alone: they take the words after a grant said in any section of
 :data:`SPEECH_TEMPLATES`; an item's section takes only those after a grant said in it."""
-OWN_FIELDS = ("orador", "anuncio", "votacion", "tramite", "autores", "titulo")
+OWN_FIELDS = ("orador", "anuncio", "votacion", "tramite", "autores", "titulo", "no_presente")
 """What a block says of its own that the carried speaker does not go over: who speaks, a vote
 or the chair conducting one (``tramite``: "¿Lo aprueba la plenaria?", "Se somete a
 consideración…", which CORE marks), an item presented (a proposal's authors, a bill's title,
-which the acta sums up as the item)."""
+which the acta sums up as the item), the one called said not to be there (``no_presente``:
+"No se encuentra el señor Yacumal.", the chair's words after the call)."""
 SPEAKER_FIELDS = ("orador", "rol", "cargo", "partido", "ponente")
 """What a grant of the floor says of the speaker, and a carried speaker brings along."""
 CARRIED = "orador_por_anuncio"
