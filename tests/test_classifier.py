@@ -373,6 +373,70 @@ def test_a_greeting_is_no_place_nor_guests_and_the_type_is_as_said(
     assert data(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Buenos días a todas y a todos. Siendo las nueve y quince de la mañana del sábado veinticuatro "
+            "de mayo de dos mil veinticinco, en el coliseo cubierto del corregimiento de Montebello, se abre "
+            "la sesión de cabildo abierto del Concejo Distrital de Santiago de Cali. Les habla el presidente "
+            "de la corporación, Carlos Andrés Lemos Ordóñez, y me acompaña el secretario general, doctor "
+            "Hernando Javier Quintero Bolaños.",
+            {
+                "hora": "09:15",
+                "fecha": "2025-05-24",
+                "tipo_sesion": "cabildo abierto",
+                "preside": "Carlos Andrés Lemos Ordóñez",
+                "secretario": "Hernando Javier Quintero Bolaños",
+                "lugar": "el coliseo cubierto del corregimiento de Montebello",
+            },
+        ),
+        (
+            "Siendo las nueve se abre la sesión ordinaria. Les habla la presidenta del Concejo, Ana María "
+            "Ruiz Gómez.",
+            {
+                "hora": "09:00",
+                "tipo_sesion": "ordinaria",
+                "preside": "Ana María Ruiz Gómez",
+                "preside_rol": "concejala",
+            },
+        ),
+        (
+            "Siendo las nueve se abre la sesión. Les habla Luis Alberto Mora, presidente de la corporación.",
+            {"hora": "09:00", "preside": "Luis Alberto Mora"},
+        ),
+        (
+            "Siendo las nueve se abre el cabildo abierto, la sesión de cabildo abierto para tratar el tema "
+            "de la calidad del agua en la zona rural. Gracias por venir.",
+            {
+                "hora": "09:00",
+                "tipo_sesion": "cabildo abierto",
+                "tema": "el tema de la calidad del agua en la zona rural",
+            },
+        ),
+        # a president of anything else, or a name heard in lowercase (its end cannot be told), is
+        # not who presides
+        (
+            "Siendo las nueve se abre la sesión. Les habla Ana María Ruiz, presidenta de la Junta de Acción "
+            "Comunal.",
+            {"hora": "09:00"},
+        ),
+        (
+            "siendo las nueve se abre la sesion les habla el presidente carlos lemos hoy martes",
+            {"hora": "09:00"},
+        ),
+    ],
+)
+def test_the_opening_says_who_presides_the_type_and_the_topic_as_said(
+    text: str, expected: dict[str, Any]
+) -> None:
+    """The president who opens the session saying so ("Les habla el presidente de la corporación,
+    Carlos Lemos") presides it, "la presidenta" a councillor woman (the acta had no president in
+    its header and signed only the secretary); "sesión de cabildo abierto" is the session's type
+    ("se dio inicio a la sesión del Concejo") and "para tratar…" its topic."""
+    assert data(text) == expected
+
+
 def test_apertura_leaves_out_what_is_not_said() -> None:
     """Keys are only present when said; a bare opening has no data."""
     assert data("Se abre la sesión") == {}

@@ -368,6 +368,53 @@ def test_the_acta_is_signed_by_the_president_and_secretary_the_opening_named() -
 _LINE, _BLANK = "_" * 30, "_" * 20
 
 
+CABILDO_OPENING = (
+    "Buenos días a todas y a todos. Siendo las nueve y quince de la mañana del sábado veinticuatro de mayo "
+    "de dos mil veinticinco, en el coliseo cubierto del corregimiento de Montebello, se abre la sesión de "
+    "cabildo abierto del Concejo Distrital de Santiago de Cali para tratar la calidad del agua en la zona "
+    "rural. Les habla el presidente de la corporación, Carlos Andrés Lemos Ordóñez, y me acompaña el "
+    "secretario general, doctor Hernando Javier Quintero Bolaños."
+)
+
+
+@pytest.mark.parametrize("templates", [None, {}], ids=["cali", "built-in"])
+def test_a_cabildo_abierto_opening_says_its_type_topic_and_president_who_signs(templates: Any) -> None:
+    """The opening of a cabildo abierto keeps the type and the topic said, and the president who
+    opened it saying so presides and signs as president, each signer on a line of their own
+    with the office (the acta said "se dio inicio a la sesión del Concejo…", had no president
+    and signed only the secretary)."""
+    opening = block_of(CABILDO_OPENING)
+    if templates is None:
+        assert items(build([opening]), "HEADER_ZONE") == [
+            "Siendo las 9:15 a. m. del 24 de mayo de 2025, en el coliseo cubierto del corregimiento de "
+            "Montebello, se dio inicio a la sesión de cabildo abierto del Concejo Distrital de Santiago de "
+            "Cali, para tratar la calidad del agua en la zona rural, presidida por el concejal Carlos Andrés "
+            "Lemos Ordóñez.",
+            "Actuó como secretario general Hernando Javier Quintero Bolaños.",
+        ]
+    assert [" ".join(t.split()) for t in items(build([opening], templates), "SIGNATURE_BLOCK")] == [
+        f"{_LINE} CARLOS ANDRÉS LEMOS ORDÓÑEZ Presidente",
+        f"{_LINE} HERNANDO JAVIER QUINTERO BOLAÑOS Secretario General",
+    ]
+
+
+@pytest.mark.parametrize("templates", [None, {}], ids=["cali", "built-in"])
+def test_la_presidenta_presides_and_signs_as_presidenta(templates: Any) -> None:
+    """ "Les habla la presidenta del Concejo, Ana María Ruiz": "presidida por la concejala…" and
+    the signature "Presidenta" (not "el concejal", "Presidente")."""
+    opening = block_of(
+        "Siendo las nueve de la mañana se abre la sesión ordinaria. Les habla la presidenta del Concejo, "
+        "Ana María Ruiz Gómez."
+    )
+    if templates is None:
+        assert items(build([opening]), "HEADER_ZONE") == [
+            "Siendo las 9:00 a. m., se dio inicio a la sesión ordinaria del Concejo Distrital de Santiago de "
+            "Cali, presidida por la concejala Ana María Ruiz Gómez."
+        ]
+    signed = [" ".join(t.split()) for t in items(build([opening], templates), "SIGNATURE_BLOCK")]
+    assert signed[0] == f"{_LINE} ANA MARÍA RUIZ GÓMEZ Presidenta"
+
+
 @pytest.mark.parametrize("templates", [None, {}], ids=["cali", "built-in"])
 def test_signers_the_session_did_not_name_get_their_line_with_a_blank_name(templates: Any) -> None:
     """An acta to be signed needs both signature lines: a session that names neither its

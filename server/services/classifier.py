@@ -1686,10 +1686,19 @@ def _impediment(t: _Text) -> dict[str, Any] | None:
 # "sesión plenaria ordinaria" is said whole: the plenary's ordinary session (its type is both).
 _SESSION_TYPE_RE: Final = re.compile(
     r"\bsesion(?:es)?\s+(?:[^\W\d_]+\s+){0,2}?(?P<t>plenaria\s+(?:extraordinaria|ordinaria|especial"
-    r"|solemne)|extraordinaria|ordinaria|plenaria|especial|solemne|(?P<i>instalacion))\b"
+    r"|solemne)|extraordinaria|ordinaria|plenaria|especial|solemne|(?P<i>instalacion)"
+    r"|(?P<a>cabildo\s+abierto))\b"
     r"|\b(?P<c>comision)\b|\b(?P<p>plenaria)\b"
 )
-_SESSION_TYPE_ORDER: Final = ("instalación", "extraordinaria", "ordinaria", "especial", "solemne", "comisión")
+_SESSION_TYPE_ORDER: Final = (
+    "instalación",
+    "cabildo abierto",
+    "extraordinaria",
+    "ordinaria",
+    "especial",
+    "solemne",
+    "comisión",
+)
 _SESSION_NUMBER_RE: Final = re.compile(
     rf"\bsesion\s+(?:[^\W\d_]+\s+){{0,2}}?(?:numero|no\.?|n[°o]\.?|#)\s*(?P<n>{_NUM_PHRASE})"
 )
@@ -1883,13 +1892,58 @@ def _commission(t: _Text) -> str | None:
 
 
 def _preside(t: _Text) -> dict[str, Any]:
-    """Who presides (``preside``), and ``preside_provisional`` when said to preside provisionally."""
+    """Who presides (``preside``), and ``preside_provisional`` when said to preside
+    provisionally; or the president who says so opening the session ("Les habla el presidente
+    de la corporación, Carlos Andrés Lemos Ordóñez", "les habla Ana Ruiz, presidenta del
+    Concejo"), with ``preside_rol`` "concejala" when "la presidenta" is said (the opening's
+    summary writes "la concejala", the signature "Presidenta")."""
     for count, m in enumerate(_PRESIDE_RE.finditer(t.low)):
         if count >= _MAX_TRIGGERS:
             break
         if (got := _take_person(t, m.end())) is not None:
             return {"preside": got[0], **({"preside_provisional": True} if m["prov"] else {})}
+    for count, m in enumerate(_PRESIDENT_SPEAKS_RE.finditer(t.low)):
+        if count >= _MAX_TRIGGERS:
+            break
+        office: re.Match[str] | None = m if m["g"] is not None else None
+        if office is not None:
+            got = _person_after_role(t, m.end(), "presidente")
+        elif (got := _take_person(t, m.end())) is not None:
+            office = _PRESIDENT_AFTER_NAME_RE.match(t.low, got[1])
+        if office is None or got is None or not got[0][:1].isupper() or len(got[0].split()) < 2:
+            continue
+        return {"preside": got[0], **({"preside_rol": "concejala"} if office["g"] == "a" else {})}
     return {}
+
+
+_PRESIDENT_OF_COUNCIL: Final = (
+    r"president(?P<g>[ea])(?:\s+(?:de\s+la\s+corporacion|del\s+(?:honorable\s+)?concejo"
+    r"(?:\s+(?:distrital|municipal))?(?:\s+de\s+santiago\s+de\s+cali)?))?"
+)
+# "Les habla el presidente de la corporación, Carlos Lemos", "les habla Carlos Lemos, presidente
+# del Concejo": the president opening the session presides it (a president of anything else
+# after the name, "presidente de la junta…", is not).
+_PRESIDENT_SPEAKS_RE: Final = re.compile(
+    rf"\b(?:les|le)\s+habla\s+(?:(?:el|la)\s+{_PRESIDENT_OF_COUNCIL}\s*,?\s*"
+    r"(?:(?:el|la)\s+)?(?:concejala?\s+)?)?"
+)
+_PRESIDENT_AFTER_NAME_RE: Final = re.compile(
+    rf"\s*,\s*(?:(?:el|la)\s+)?{_PRESIDENT_OF_COUNCIL}(?=\s*(?:[,.;:!?]|$|y\s))"
+)
+# The topic the session is held for, said in the opening: "…se abre la sesión de cabildo
+# abierto para tratar el tema de la calidad del agua en la zona rural."
+_TOPIC_RE: Final = re.compile(r"\bpara\s+tratar\s+")
+
+
+def _topic(t: _Text) -> str | None:
+    """The topic said after "para tratar", as said up to its sentence's end (within
+    _MAX_CARGO_CHARS: speech heard without punctuation has no end)."""
+    m = _TOPIC_RE.search(t.low)
+    if m is None:
+        return None
+    stop = _SENTENCE_END_RE.search(t.raw, m.end())
+    end = _bounded(t, m.end(), stop.start() if stop else len(t.raw))
+    return _slice(t, m.end(), end) or None
 
 
 def _period(low: str) -> str | None:
@@ -1938,9 +1992,12 @@ def _apertura_data(t: _Text) -> dict[str, Any]:
         data["fecha"] = fecha
     kinds = set()
     for m in _SESSION_TYPE_RE.finditer(t.low):
-        kinds.add("instalación" if m["i"] else m["t"] or ("comisión" if m["c"] else "plenaria"))
+        if m["a"]:
+            kinds.add("cabildo abierto")
+        else:
+            kinds.add("instalación" if m["i"] else m["t"] or ("comisión" if m["c"] else "plenaria"))
     for kind in (*_SESSION_TYPE_ORDER, "plenaria"):
-        if said := [k for k in kinds if k.split()[-1] == kind]:
+        if said := [k for k in kinds if k == kind or k.endswith(" " + kind)]:
             data["tipo_sesion"] = max(said, key=len)  # "plenaria ordinaria" over "ordinaria"
             break
     number = _SESSION_NUMBER_RE.search(t.low)
@@ -1951,6 +2008,8 @@ def _apertura_data(t: _Text) -> dict[str, Any]:
     data |= _preside(t) | _secretary(t) | _delegate(t)
     if comision := _commission(t):
         data["comision"] = comision
+    if tema := _topic(t):
+        data["tema"] = tema
     for place in itertools.islice(_PLACE_RE.finditer(t.low), _MAX_TRIGGERS):
         if _GREETED_RE.search(t.low, max(0, place.start() - 24), place.start()):
             continue
