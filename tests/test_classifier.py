@@ -373,6 +373,70 @@ def test_a_greeting_is_no_place_nor_guests_and_the_type_is_as_said(
     assert data(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Buenos días a todas y a todos. Siendo las nueve y quince de la mañana del sábado veinticuatro "
+            "de mayo de dos mil veinticinco, en el coliseo cubierto del corregimiento de Montebello, se abre "
+            "la sesión de cabildo abierto del Concejo Distrital de Santiago de Cali. Les habla el presidente "
+            "de la corporación, Carlos Andrés Lemos Ordóñez, y me acompaña el secretario general, doctor "
+            "Hernando Javier Quintero Bolaños.",
+            {
+                "hora": "09:15",
+                "fecha": "2025-05-24",
+                "tipo_sesion": "cabildo abierto",
+                "preside": "Carlos Andrés Lemos Ordóñez",
+                "secretario": "Hernando Javier Quintero Bolaños",
+                "lugar": "el coliseo cubierto del corregimiento de Montebello",
+            },
+        ),
+        (
+            "Siendo las nueve se abre la sesión ordinaria. Les habla la presidenta del Concejo, Ana María "
+            "Ruiz Gómez.",
+            {
+                "hora": "09:00",
+                "tipo_sesion": "ordinaria",
+                "preside": "Ana María Ruiz Gómez",
+                "preside_rol": "concejala",
+            },
+        ),
+        (
+            "Siendo las nueve se abre la sesión. Les habla Luis Alberto Mora, presidente de la corporación.",
+            {"hora": "09:00", "preside": "Luis Alberto Mora"},
+        ),
+        (
+            "Siendo las nueve se abre el cabildo abierto, la sesión de cabildo abierto para tratar el tema "
+            "de la calidad del agua en la zona rural. Gracias por venir.",
+            {
+                "hora": "09:00",
+                "tipo_sesion": "cabildo abierto",
+                "tema": "el tema de la calidad del agua en la zona rural",
+            },
+        ),
+        # a president of anything else, or a name heard in lowercase (its end cannot be told), is
+        # not who presides
+        (
+            "Siendo las nueve se abre la sesión. Les habla Ana María Ruiz, presidenta de la Junta de Acción "
+            "Comunal.",
+            {"hora": "09:00"},
+        ),
+        (
+            "siendo las nueve se abre la sesion les habla el presidente carlos lemos hoy martes",
+            {"hora": "09:00"},
+        ),
+    ],
+)
+def test_the_opening_says_who_presides_the_type_and_the_topic_as_said(
+    text: str, expected: dict[str, Any]
+) -> None:
+    """The president who opens the session saying so ("Les habla el presidente de la corporación,
+    Carlos Lemos") presides it, "la presidenta" a councillor woman (the acta had no president in
+    its header and signed only the secretary); "sesión de cabildo abierto" is the session's type
+    ("se dio inicio a la sesión del Concejo") and "para tratar…" its topic."""
+    assert data(text) == expected
+
+
 def test_apertura_leaves_out_what_is_not_said() -> None:
     """Keys are only present when said; a bare opening has no data."""
     assert data("Se abre la sesión") == {}
@@ -814,6 +878,40 @@ def test_official_given_the_floor_after_the_office_is_named(
         cargo,
         True,
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "cargo"),
+    [
+        (
+            "Tiene la palabra el ingeniero Germán Alonso Piedrahíta Cobo, gerente de la Unidad Estratégica "
+            "de Negocio de Acueducto y Alcantarillado de EMCALI.",
+            "gerente de la Unidad Estratégica de Negocio de Acueducto y Alcantarillado de EMCALI",
+        ),
+        (
+            "Tiene la palabra la doctora Claudia Patricia Restrepo Lozano, secretaria de Salud Pública "
+            "Distrital.",
+            "secretaria de Salud Pública Distrital",
+        ),
+        (
+            "Tiene la palabra el secretario de Hacienda y Crédito Público, doctor Luis Mora.",
+            "secretario de Hacienda y Crédito Público",
+        ),
+        # the office ends where its name-like words do
+        (
+            "Tiene la palabra el doctor Luis Mora, gerente de EMCALI y luego el personero.",
+            "gerente de EMCALI",
+        ),
+        ("tiene la palabra el director del dagma y la secretaria de salud", "director del dagma"),
+        ("Tiene la palabra el gerente de EMCALI y Luis Mora.", "gerente de EMCALI"),
+    ],
+)
+def test_an_official_s_office_is_kept_whole(text: str, cargo: str) -> None:
+    """An office goes on past "y" and its scope ("… de Acueducto y Alcantarillado de EMCALI",
+    "… de Salud Pública Distrital"): it was cut at the first (the acta wrote "(gerente de la
+    Unidad Estratégica de Negocio de Acueducto)"), and ends where its words do (a person's name
+    after "y" is not the office's)."""
+    assert data(text, TPL_DEBATE)["cargo"] == cargo
 
 
 @pytest.mark.parametrize(
@@ -1314,6 +1412,173 @@ def test_a_citizen_given_the_floor_is_a_citizen(text: str, orador: str, cargo: s
     for the council's)."""
     got = data(text, TPL_DEBATE)
     assert (got["orador"], got["rol"], got["cargo"], got["anuncio"]) == (orador, "ciudadano", cargo, True)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Primera inscrita, la señora Luz Dary Mosquera Angulo, presidenta de la Junta de Acción Comunal "
+            "de la vereda Las Nieves del corregimiento de Montebello. Tiene cinco minutos.",
+            {
+                "orador": "Luz Dary Mosquera Angulo",
+                "rol": "ciudadano",
+                "cargo": "presidenta de la Junta de Acción Comunal de la vereda Las Nieves del corregimiento "
+                "de Montebello",
+            },
+        ),
+        (
+            "Segundo inscrito, el señor Gilberto Antonio Yacumal Chilito, de la Asociación de Usuarios del "
+            "corregimiento de La Castilla.",
+            {
+                "orador": "Gilberto Antonio Yacumal Chilito",
+                "rol": "ciudadano",
+                "cargo": "Asociación de Usuarios del corregimiento de La Castilla",
+            },
+        ),
+        (
+            "Tercer inscrito, el señor Jhon Freddy Caicedo Rivas, presidente de la Junta de Acción Comunal "
+            "de La Buitrera, sector El Otoño.",
+            {
+                "orador": "Jhon Freddy Caicedo Rivas",
+                "rol": "ciudadano",
+                "cargo": "presidente de la Junta de Acción Comunal de La Buitrera, sector El Otoño",
+            },
+        ),
+        (
+            "Cuarta inscrita, la joven Valentina Ocoró Mina, de la Plataforma Distrital de Juventudes, "
+            "delegada de la zona rural.",
+            {
+                "orador": "Valentina Ocoró Mina",
+                "rol": "ciudadano",
+                "cargo": "Plataforma Distrital de Juventudes, delegada de la zona rural",
+            },
+        ),
+        (
+            "Primer inscrito, el señor Luis Alberto Mora, presidente de la Junta de Acción Comunal del "
+            "barrio El Retiro, barrio que se inunda cada invierno desde hace diez años.",
+            {
+                "orador": "Luis Alberto Mora",
+                "rol": "ciudadano",
+                "cargo": "presidente de la Junta de Acción Comunal del barrio El Retiro",
+            },
+        ),
+        (
+            "Quinto inscrito, el señor Rubiel Ernesto Quintana Guzmán.",
+            {"orador": "Rubiel Ernesto Quintana Guzmán", "rol": "ciudadano"},
+        ),
+        (
+            "Sexto inscrito, el señor gobernador del cabildo indígena Nasa de Santiago de Cali.",
+            {"rol": "ciudadano", "cargo": "gobernador del cabildo indígena Nasa de Santiago de Cali"},
+        ),
+        (
+            "Tiene la palabra la señora Ana Lucía Riascos, de la Veeduría Ciudadana de la Salud.",
+            {"orador": "Ana Lucía Riascos", "rol": "ciudadano", "cargo": "Veeduría Ciudadana de la Salud"},
+        ),
+    ],
+)
+def test_a_citizen_called_by_the_secretary_is_given_the_floor(text: str, expected: dict[str, Any]) -> None:
+    """The secretary's call of a citizen inscribed to speak ("Primera inscrita, la señora X,
+    presidenta de…") gives the floor to the citizen, with the office or organisation as said and
+    whole, as "tiene la palabra la señora X, de Y" does: the five citizens of a cabildo abierto
+    spoke under no name. The place said after the office ("…, sector El Otoño") is the office's,
+    what is said of it is not. The time given after it ("Tiene cinco minutos.") is the
+    secretary's."""
+    got = data(text, TPL_DEBATE)
+    assert {k: v for k, v in got.items() if k in {"orador", "rol", "cargo"}} == expected
+    assert (got.get("anuncio"), got["texto"]) == (True, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Siguiente inscrito, señor secretario.",
+        "Señor secretario, llame al primer inscrito.",
+        "segundo inscrito el señor gilberto yacumal de la asociacion de usuarios",
+        "Tiene la palabra Juan Pérez, del Polo.",
+        "Tiene la palabra el señor Luis Mora, de la Universidad del Valle.",
+    ],
+)
+def test_what_names_no_citizen_is_no_citizen(text: str) -> None:
+    """Guard: the chair asking for the next call, a call whose name is heard in lowercase (where
+    it ends cannot be told: "gilberto yacumal de la asociacion…" is no name), a party or a body
+    that is not the community's after the name are no citizen and no organisation."""
+    got = data(text, TPL_DEBATE)
+    assert got.get("rol") != "ciudadano" and "cargo" not in got, got
+
+
+def test_the_time_given_after_a_grant_is_not_the_speakers_words() -> None:
+    """ "Tiene la palabra la señora Ana Ruiz. Tiene cinco minutos.": the whole utterance is the
+    chair's (the speaker's line read "ANA RUIZ: Tiene cinco minutos.")."""
+    got = data("Tiene la palabra la señora Ana Ruiz. Tiene cinco minutos.", TPL_DEBATE)
+    assert (got["orador"], got.get("anuncio"), "anuncio_texto" in got) == ("Ana Ruiz", True, False)
+    spoken = data("Tiene la palabra la señora Ana Ruiz. Tiene razón el concejal.", TPL_DEBATE)
+    assert spoken["texto"] == "Tiene razón el concejal."
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Buenos días. Mi nombre es Rubiel Ernesto Quintana, soy el presidente de la junta administradora "
+            "del acueducto veredal de Campoalegre, en el corregimiento de Felidia. Nosotros manejamos el "
+            "acueducto comunitario hace veintidós años.",
+            {
+                "orador": "Rubiel Ernesto Quintana",
+                "rol": "ciudadano",
+                "cargo": "presidente de la junta administradora del acueducto veredal de Campoalegre, en el "
+                "corregimiento de Felidia",
+            },
+        ),
+        (
+            "Buenas tardes. Yo soy Aurelio Pillimué Guetio, gobernador del cabildo indígena Nasa de Cali. "
+            "Las familias indígenas tomamos el agua de la quebrada.",
+            {
+                "orador": "Aurelio Pillimué Guetio",
+                "rol": "ciudadano",
+                "cargo": "gobernador del cabildo indígena Nasa de Cali",
+            },
+        ),
+        (
+            "Buenos días a todos. Me llamo Ana Lucía Riascos y vengo por el agua.",
+            {"orador": "Ana Lucía Riascos"},
+        ),
+        # a name heard in lowercase, a place, one word: no speaker
+        ("buenos dias mi nombre es rubiel quintana soy de felidia", {}),
+        ("Buenos días. Yo soy Santiago de Cali, decía el alcalde.", {}),
+        ("Yo soy Rubiel y vengo por el agua.", {}),
+    ],
+)
+def test_a_speaker_introducing_themselves_is_the_speaker(text: str, expected: dict[str, Any]) -> None:
+    """ "Mi nombre es X, soy el presidente de…", "Yo soy X, gobernador del cabildo…": the speaker,
+    with what they say they are (a community's president or governor: a citizen, the office as
+    said); the words were written under no name."""
+    got = data(text, TPL_DEBATE)
+    assert {k: v for k, v in got.items() if k in {"orador", "rol", "cargo"}} == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        ("No se encuentra el señor Yacumal. Señor secretario, deje constancia y llame al siguiente.", True),
+        ("El señor Gilberto Yacumal no se encuentra, presidente.", True),
+        ("No está presente. Siguiente inscrito.", True),
+        ("Buenos días. La planta no se encuentra en funcionamiento desde marzo.", False),
+        ("El concejal dice que el agua no llegó a la vereda.", False),
+        ("Gracias, presidente. No se encuentra el señor secretario de Hacienda, y eso es grave.", False),
+        ("El señor alcalde no se encuentra.", False),
+        (
+            "No se encuentra el señor Pérez. " + "Y eso demuestra el desinterés de la administración. " * 8,
+            False,
+        ),
+    ],
+)
+def test_the_one_called_said_not_to_be_there_is_marked(text: str, absent: bool) -> None:
+    """ "No se encuentra el señor Yacumal.": the chair's words after a call, marked ``no_presente``
+    so the acta does not write them under the citizen called (they were). Something else not
+    found is not, nor an official not there, nor a speech on someone not there (the chair's
+    words are brief)."""
+    assert data(text, TPL_DEBATE).get("no_presente", False) is absent
 
 
 def test_the_council_s_president_is_no_citizen() -> None:

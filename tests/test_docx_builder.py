@@ -1172,6 +1172,20 @@ def test_the_chairs_conduct_of_a_vote_is_not_put_in_the_speakers_mouth() -> None
         assert _speakers(grant, _said("words", item, texto="Gracias."))["words"] == CARRIED
 
 
+def test_the_chair_saying_the_one_called_is_not_there_is_not_put_in_their_mouth() -> None:
+    """After the call of a citizen who did not come, the chair's "No se encuentra el señor
+    Yacumal…" (which CORE marks ``no_presente``) is not written under the citizen's name (it
+    was); words without the mark still are."""
+    grant = _said("grant", orador="Gilberto Yacumal", rol="ciudadano", anuncio=True)
+    absent = _said("absent", texto="No se encuentra el señor Yacumal.", no_presente=True)
+    assert _speakers(grant, absent)["absent"] == {}
+    assert _speakers(grant, _said("words", texto="Gracias."))["words"] == {
+        "orador": "Gilberto Yacumal",
+        "rol": "ciudadano",
+        "orador_por_anuncio": True,
+    }
+
+
 # The console's copy of the rule (static/js/draft.js), called once per pair of blocks.
 _DRAFT_HARNESS = r"""
 import { pathToFileURL } from "node:url";
@@ -1189,10 +1203,11 @@ process.stdout.write(JSON.stringify(named));
 
 def test_the_drafts_copy_of_the_carry_agrees_with_the_acta() -> None:
     """draft.js's givenTheFloor names the same speaker as given_the_floor on the same blocks: a
-    grant then words, a vote, the chair's conduct of the vote (``tramite``), a proposal read, a
-    deleted block, words naming their own speaker (the grant's or another), another item; an
-    office named alone, with its article; a ponente named by part alone after a bill's heading
-    (draft.js's ponentesAfter reads the blocks before)."""
+    grant then words, a vote, the chair's conduct of the vote (``tramite``), the one called not
+    there (``no_presente``), a proposal read, a deleted block, words naming their own speaker
+    (the grant's or another), another item; an office named alone, with its article; a ponente
+    named by part alone after a bill's heading (draft.js's ponentesAfter reads the blocks
+    before)."""
     node = shutil.which("node")
     require(node is not None, "node")
     assert node is not None
@@ -1201,6 +1216,7 @@ def test_the_drafts_copy_of_the_carry_agrees_with_the_acta() -> None:
         _said("words", "TPL_PROPOSICION", texto="Gracias."),
         _said("debate", texto="Gracias."),
         _said("question", "TPL_PROPOSICION", texto="¿Lo aprueba la plenaria?", tramite=True),
+        _said("absent", "TPL_PROPOSICION", texto="No se encuentra.", no_presente=True),
         _said("vote", "TPL_PROPOSICION", votacion={"si": 15, "no": 2}),
         _said("proposal", "TPL_PROPOSICION", autores=["Ana Ruiz"], texto="exaltar…"),
         _said("own", "TPL_PROPOSICION", orador="Ana Ruiz", rol="concejala"),

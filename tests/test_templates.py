@@ -368,6 +368,53 @@ def test_the_acta_is_signed_by_the_president_and_secretary_the_opening_named() -
 _LINE, _BLANK = "_" * 30, "_" * 20
 
 
+CABILDO_OPENING = (
+    "Buenos días a todas y a todos. Siendo las nueve y quince de la mañana del sábado veinticuatro de mayo "
+    "de dos mil veinticinco, en el coliseo cubierto del corregimiento de Montebello, se abre la sesión de "
+    "cabildo abierto del Concejo Distrital de Santiago de Cali para tratar la calidad del agua en la zona "
+    "rural. Les habla el presidente de la corporación, Carlos Andrés Lemos Ordóñez, y me acompaña el "
+    "secretario general, doctor Hernando Javier Quintero Bolaños."
+)
+
+
+@pytest.mark.parametrize("templates", [None, {}], ids=["cali", "built-in"])
+def test_a_cabildo_abierto_opening_says_its_type_topic_and_president_who_signs(templates: Any) -> None:
+    """The opening of a cabildo abierto keeps the type and the topic said, and the president who
+    opened it saying so presides and signs as president, each signer on a line of their own
+    with the office (the acta said "se dio inicio a la sesión del Concejo…", had no president
+    and signed only the secretary)."""
+    opening = block_of(CABILDO_OPENING)
+    if templates is None:
+        assert items(build([opening]), "HEADER_ZONE") == [
+            "Siendo las 9:15 a. m. del 24 de mayo de 2025, en el coliseo cubierto del corregimiento de "
+            "Montebello, se dio inicio a la sesión de cabildo abierto del Concejo Distrital de Santiago de "
+            "Cali, para tratar la calidad del agua en la zona rural, presidida por el concejal Carlos Andrés "
+            "Lemos Ordóñez.",
+            "Actuó como secretario general Hernando Javier Quintero Bolaños.",
+        ]
+    assert [" ".join(t.split()) for t in items(build([opening], templates), "SIGNATURE_BLOCK")] == [
+        f"{_LINE} CARLOS ANDRÉS LEMOS ORDÓÑEZ Presidente",
+        f"{_LINE} HERNANDO JAVIER QUINTERO BOLAÑOS Secretario General",
+    ]
+
+
+@pytest.mark.parametrize("templates", [None, {}], ids=["cali", "built-in"])
+def test_la_presidenta_presides_and_signs_as_presidenta(templates: Any) -> None:
+    """ "Les habla la presidenta del Concejo, Ana María Ruiz": "presidida por la concejala…" and
+    the signature "Presidenta" (not "el concejal", "Presidente")."""
+    opening = block_of(
+        "Siendo las nueve de la mañana se abre la sesión ordinaria. Les habla la presidenta del Concejo, "
+        "Ana María Ruiz Gómez."
+    )
+    if templates is None:
+        assert items(build([opening]), "HEADER_ZONE") == [
+            "Siendo las 9:00 a. m., se dio inicio a la sesión ordinaria del Concejo Distrital de Santiago de "
+            "Cali, presidida por la concejala Ana María Ruiz Gómez."
+        ]
+    signed = [" ".join(t.split()) for t in items(build([opening], templates), "SIGNATURE_BLOCK")]
+    assert signed[0] == f"{_LINE} ANA MARÍA RUIZ GÓMEZ Presidenta"
+
+
 @pytest.mark.parametrize("templates", [None, {}], ids=["cali", "built-in"])
 def test_signers_the_session_did_not_name_get_their_line_with_a_blank_name(templates: Any) -> None:
     """An acta to be signed needs both signature lines: a session that names neither its
@@ -490,6 +537,27 @@ def test_the_opening_and_signatures_write_the_secretary_s_office_as_said(
             "ZONE_PROYECTOS",
             "DIEGO FERNANDO LASSO MUÑOZ (concejal ponente, Partido Conservador):",
         ),
+        (
+            "Primera inscrita, la señora Luz Dary Mosquera Angulo, presidenta de la Junta de Acción Comunal "
+            "de la vereda Las Nieves. Tiene cinco minutos.",
+            "TPL_DEBATE",
+            "ZONE_DEBATE",
+            "LUZ DARY MOSQUERA ANGULO (presidenta de la Junta de Acción Comunal de la vereda Las Nieves):",
+        ),
+        (
+            "Cuarta inscrita, la joven Valentina Ocoró Mina, de la Plataforma Distrital de Juventudes.",
+            "TPL_DEBATE",
+            "ZONE_DEBATE",
+            "VALENTINA OCORÓ MINA (Plataforma Distrital de Juventudes):",
+        ),
+        (
+            "Tiene la palabra el ingeniero Germán Alonso Piedrahíta Cobo, gerente de la Unidad Estratégica "
+            "de Negocio de Acueducto y Alcantarillado de EMCALI.",
+            "TPL_DEBATE",
+            "ZONE_DEBATE",
+            "GERMÁN ALONSO PIEDRAHÍTA COBO (gerente de la Unidad Estratégica de Negocio de Acueducto y "
+            "Alcantarillado de EMCALI):",
+        ),
     ],
 )
 def test_the_words_after_a_grant_are_under_the_speaker_it_names(
@@ -497,8 +565,9 @@ def test_the_words_after_a_grant_are_under_the_speaker_it_names(
 ) -> None:
     """The chair's grant is written as said, and the words after it under the speaker it names
     (the acta put the chair's words under the councillor's name and his speech under none, wrote
-    "NUEVAMENTE:" and "COPONENTE (concejal):", and left a citizen's words unnamed; an office
-    named alone is written with its article, "EL SECRETARIO DE HACIENDA:")."""
+    "NUEVAMENTE:" and "COPONENTE (concejal):", and left a citizen's words unnamed, those of one
+    the secretary called too; an office named alone is written with its article, "EL SECRETARIO
+    DE HACIENDA:"; an official's office whole)."""
     words = "Gracias, presidente. Quiero llamar la atención sobre las inundaciones."
     blocks = [block_of(grant, previous), block_of(words, previous, block_id="b2")]
     assert items(build(blocks), zone_name)[-2:] == [grant, f"{speaker} {words}"]

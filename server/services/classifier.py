@@ -505,7 +505,7 @@ _TITLES: Final = (
 _TITLE_RE: Final = re.compile(rf"\b(?:{_TITLES})\b")
 _PERSON_FILLER_RE: Final = re.compile(
     r"\s*(?:(?:a la|a los|a las|al|a|de la|de los|del|el|la|los|las)\s+)?"
-    r"(?:(?:senor|senora|senores|senoras|honorable|honorables|h\.)\s+)?"
+    r"(?:(?:senor|senora|senores|senoras|honorable|honorables|h\.|joven)\s+)?"
     r"(?:(?:concejal|concejala|concejales|concejalas|presidente|presidenta|vicepresidente"
     rf"|vicepresidenta|secretario|secretaria|general|electo|electa|electos|electas|{_TITLES})\b\.?\s*)"
     r"{0,6}"
@@ -594,7 +594,7 @@ _ROLE_RE: Final = re.compile(
     r"(?P<role>concejala|concejal|subsecretari[oa]|secretari[oa]|personer[oa]|alcaldesa|alcalde"
     r"|ciudadan[oa]|funcionari[oa]|vicepresident[ea]|president[ea]|contralora?|directora?"
     r"|gerente|jef[ea]|veedora?|lideresa|lider|representante|edil(?:esa)?|asesora?"
-    r"|comandante|inspectora?|delegad[oa])\b(?:\s+(?:municipal|distrital|delegad[oa]))?"
+    r"|comandante|inspectora?|delegad[oa]|gobernador(?:a)?)\b(?:\s+(?:municipal|distrital|delegad[oa]))?"
 )
 # The mayor's (or the governor's) delegate, an office said whole: "el señor delegado del alcalde
 # doctor Álvaro Benítez", "la delegada de la señora gobernadora".
@@ -617,6 +617,38 @@ _PHRASE_END_RE: Final = re.compile(r"[,.;:!?]")
 _COUNCIL_BODY_RE: Final = re.compile(
     r"(?:la\s+|el\s+)?(?:comision|mesa|concejo|corporacion|plenaria|sesion)\b"
 )
+# What a governor governs that makes the governor a citizen: an indigenous or community
+# authority ("gobernador del cabildo indígena Nasa"), not the department's.
+_COMMUNITY_AUTHORITY_RE: Final = re.compile(
+    r"(?:la\s+|el\s+|los\s+)?(?:cabildos?|resguardos?|pueblos?|comunidad|consejo\s+comunitario)\b"
+)
+# What an office as a citizen's ends with besides its clause: the place said after a comma
+# ("presidente de la Junta de Acción Comunal de La Buitrera, sector El Otoño", "…del acueducto
+# veredal de Campoalegre, en el corregimiento de Felidia").
+_PLACE_CLAUSE_RE: Final = re.compile(
+    r",\s*(?:en\s+)?(?:(?:el|la|los|las)\s+)?(?:sector|barrio|vereda|comuna|corregimiento|zona"
+    r"|localidad|municipio|resguardo)\b"
+)
+_MAX_CARGO_CHARS: Final = 160
+_MAX_PLACE_WORDS: Final = 6
+"""A place said after a comma is a few words ("sector El Otoño"): more is what is said of it."""
+# The organisation a citizen is said to be of, after the name: "la señora Ana Ruiz, de la
+# Asociación de Usuarios de La Castilla", "el joven Luis Mora, de la Plataforma de Juventudes".
+# Only one its first word says is the community's: a party, an office of the administration
+# or a place said there are no citizen's office ("Juan Pérez, del Polo", "…, de la Secretaría
+# de Salud").
+_ORGANISATION_RE: Final = re.compile(
+    r"(?:de|del|de\s+la|de\s+los|de\s+las)\s+(?=(?:junta|juntas|jac|jal|asojuntas|asociacion"
+    r"|fundacion|plataforma|veeduria|red|colectivo|comite|cabildo|resguardo|cooperativa|sindicato"
+    r"|federacion|organizacion|corporacion\s+(?!autonoma)|consejo\s+comunitario|mesa\s+(?:de\s+)?"
+    r"(?:victimas|participacion|mujeres|juventud|juventudes)|acueducto|asamblea\s+comunitaria"
+    r"|grupo|club|parroquia|institucion\s+educativa|colegio|escuela)\b)"
+)
+# An official's office goes on past a name's words: "de Acueducto y Alcantarillado de EMCALI",
+# "de Salud Pública Distrital".
+_OFFICE_AND_RE: Final = re.compile(r"\s+(?:y|e)\s+")
+_OFFICE_SCOPE_RE: Final = re.compile(r"\s+(?:distrital|municipal|departamental|nacional|publico)\b")
+_MAX_OFFICE_PARTS: Final = 3
 # Said between the grant and the speaker: "tiene la palabra nuevamente / de nuevo / hasta por
 # cinco minutos / para responder / final el secretario de Hacienda".
 _FLOOR_ADVERB_RE: Final = re.compile(
@@ -690,6 +722,57 @@ def _clause_end(t: _Text, pos: int) -> int:
     return stop.start() if stop else len(t.low)
 
 
+def _bounded(t: _Text, start: int, end: int) -> int:
+    """end, or the last word's end within _MAX_CARGO_CHARS of start (speech heard without
+    punctuation has no clause end: the office is not the rest of the speech)."""
+    if end - start <= _MAX_CARGO_CHARS:
+        return end
+    cut = t.low.rfind(" ", start, start + _MAX_CARGO_CHARS)
+    return cut if cut > start else start + _MAX_CARGO_CHARS
+
+
+def _citizen_office_end(t: _Text, start: int, pos: int) -> int:
+    """Where a citizen's office said from start ends: its clause's end, and the place said in
+    the clauses after it (see _PLACE_CLAUSE_RE), within _MAX_CARGO_CHARS."""
+    end = _bounded(t, start, _clause_end(t, pos))
+    for _ in range(2):
+        place = _PLACE_CLAUSE_RE.match(t.low, end)
+        more = _clause_end(t, place.end()) if place else end
+        if (
+            place is None
+            or more - start > _MAX_CARGO_CHARS
+            or len(t.low[end:more].split()) > _MAX_PLACE_WORDS
+        ):
+            break
+        end = more
+    return end
+
+
+def _office_end(t: _Text, end: int) -> int:
+    """Where an official's office whose name-like words end at end goes on to: its scope
+    ("… Distrital", "… Público", a word a name stops at) and more capitalised words joined by
+    "y" ("de Acueducto y Alcantarillado de EMCALI": see _office_words), a few times at most; a
+    lowercase word after "y" is another clause."""
+    for _ in range(_MAX_OFFICE_PARTS):
+        if scope := _OFFICE_SCOPE_RE.match(t.low, end):
+            end = scope.end()
+            continue
+        joined = _OFFICE_AND_RE.match(t.low, end)
+        more = _take_name(t, joined.end()) if joined else None
+        if more is None or not more[0][:1].isupper() or not _office_words(more[0]):
+            break
+        end = more[1]
+    return end
+
+
+def _office_words(said: str) -> bool:
+    """Whether words joined to an office by "y" go on with it: one word ("Hacienda y Crédito
+    Público") or words with a particle ("Acueducto y Alcantarillado de EMCALI"); two or more
+    words without one may be a person ("el gerente de EMCALI y Luis Mora")."""
+    words = said.split()
+    return len(words) == 1 or any(_fold(w) in _NAME_PARTICLES for w in words[1:])
+
+
 def _role(t: _Text, pos: int) -> tuple[str, str | None, int] | None:
     """Role said at pos: (rol, cargo for officials and citizens who hold an office, end
     position). The president of a body other than the council ("presidente de la Junta de
@@ -706,8 +789,13 @@ def _role(t: _Text, pos: int) -> tuple[str, str | None, int] | None:
     if word.startswith("secretari") and (scope is None or council is not None):
         return "secretario", None, (council.end() if council else end)
     civic = scope is not None and council is None and _COUNCIL_BODY_RE.match(t.low, scope.end()) is None
-    if "president" in word and civic:
-        cargo_end = _clause_end(t, end)
+    community = (  # "gobernador del cabildo indígena": a community's authority, not the department's
+        word.startswith("gobernador")
+        and scope is not None
+        and _COMMUNITY_AUTHORITY_RE.match(t.low, scope.end()) is not None
+    )
+    if ("president" in word and civic) or community:
+        cargo_end = _citizen_office_end(t, m.start("role"), end)
         return "ciudadano", _slice(t, m.start("role"), cargo_end), cargo_end
     if "president" in word and scope is not None:
         article = _ARTICLE_RE.match(t.low, scope.end())
@@ -720,7 +808,7 @@ def _role(t: _Text, pos: int) -> tuple[str, str | None, int] | None:
     if scope is not None:  # "la directora de la Personería": the office's article is the office's
         article = _ARTICLE_RE.match(t.low, scope.end())
         if (office := _take_name(t, article.end() if article else scope.end())) is not None:
-            cargo_end = office[1]
+            cargo_end = _office_end(t, office[1])
     return "funcionario", _slice(t, m.start("role"), cargo_end), cargo_end
 
 
@@ -789,12 +877,7 @@ def _speaker_at(t: _Text, pos: int) -> dict[str, Any]:
     if person is not None:
         out["orador"] = person[0]
         if role is None and (comma := _COMMA_RE.match(t.low, person[1])):
-            role = _role(t, comma.end())
-            if role is not None and role[0] == "ciudadano" and role[1] is None:
-                # "la señora María Angulo, veedora ciudadana": what she is, as said
-                said = _ROLE_RE.match(t.low, comma.end())
-                start = said.start("role") if said else comma.end()
-                role = ("ciudadano", _slice(t, start, _clause_end(t, role[2])), role[2])
+            role = _described(t, comma.end())
     if role is not None:
         out["rol"] = role[0]
         if role[1]:
@@ -812,6 +895,32 @@ def _speaker_at(t: _Text, pos: int) -> dict[str, Any]:
         parts |= {m["part"] for m in _PART_AFTER_NAME_RE.finditer(t.low, person[1], end)}
     out |= {p: True for p in sorted(parts)}
     return out
+
+
+def _described(t: _Text, pos: int) -> tuple[str, str | None, int] | None:
+    """What a person named before pos is said to be there, as _role gives it: a role ("…,
+    secretaria de Salud"), a citizen's organisation (_organisation), or what a citizen is, as
+    said ("la señora María Angulo, veedora ciudadana")."""
+    role = _role(t, pos) or _organisation(t, pos)
+    if role is not None and role[0] == "ciudadano" and role[1] is None:
+        said = _ROLE_RE.match(t.low, pos)
+        start = said.start("role") if said else pos
+        role = ("ciudadano", _slice(t, start, _clause_end(t, role[2])), role[2])
+    return role
+
+
+def _organisation(t: _Text, pos: int) -> tuple[str, str | None, int] | None:
+    """A citizen's organisation said at pos (see _ORGANISATION_RE), as _role gives a role: the
+    organisation as said, without its "de la", and the office in it said next ("…, de la
+    Plataforma Distrital de Juventudes, delegada de la zona rural")."""
+    m = _ORGANISATION_RE.match(t.low, pos)
+    if m is None:
+        return None
+    end = _citizen_office_end(t, m.end(), m.end())
+    comma = _COMMA_RE.match(t.low, end)
+    if comma is not None and (office := _ROLE_RE.match(t.low, comma.end())) is not None:
+        end = max(end, _bounded(t, m.end(), _clause_end(t, office.end())))
+    return "ciudadano", _slice(t, m.end(), end), end
 
 
 def _speaker(t: _Text) -> dict[str, Any]:
@@ -838,6 +947,8 @@ def _speaker(t: _Text) -> dict[str, Any]:
         # is not the speaker's role ("…con la palabra del alcalde", said by the secretary)
         found = [_speaker_at(t, trigger.end()) for trigger in triggers]
         out = next((f for f in found if "orador" in f), found[0] if grant is not None else {})
+    elif (call := _citizen_call(t)) is not None:
+        out = call[1]
     else:
         prefix = _SPEAKER_PREFIX_RE.match(t.low)
         role = _role(t, prefix.end()) if prefix else None
@@ -846,7 +957,7 @@ def _speaker(t: _Text) -> dict[str, Any]:
             if person and t.raw[person[1] :].lstrip().startswith(":"):
                 out = _speaker_at(t, prefix.end() if prefix else 0)
         if not out:
-            out = _self_named(t)
+            out = _self_named(t) or _introduced(t)
     if "partido" not in out and (party := _party(t)):
         out["partido"] = party
     if isinstance(name := out.get("orador"), str) and name == name.lower():
@@ -918,6 +1029,81 @@ def _self_named(t: _Text) -> dict[str, Any]:
     if part is not None:
         found[part["part"]] = True  # "Presidente, Harold Mosquera, como ponente."
     return found
+
+
+# A speaker introducing themselves near the start, after a greeting or not: "Buenos días. Mi
+# nombre es Rubiel Quintana, soy el presidente de…", "Buenas tardes. Yo soy Aurelio Pillimué,
+# gobernador del cabildo…".
+_INTRODUCTION_RE: Final = re.compile(
+    r"(?:^|(?<=[.,;:!?¡¿])\s*)(?:(?:y|e)\s+)?(?:mi\s+nombre\s+es|me\s+llamo|yo\s+soy|les\s+habla"
+    r"|le\s+habla)\s+"
+)
+_INTRODUCTION_WINDOW: Final = 160
+"""How far into the utterance an introduction is looked for: a speaker says it first."""
+# After the name, what the speaker says they are: ", soy el presidente de…", ", como veedora…".
+_INTRODUCED_AS_RE: Final = re.compile(
+    r"\s*,\s*(?:(?:y|e)\s+)?(?:(?:(?:yo\s+)?soy|como|en\s+calidad\s+de)\s+)?"
+)
+
+
+def _introduced(t: _Text) -> dict[str, Any]:
+    """The speaker who introduces themselves near the start of the utterance (see
+    _INTRODUCTION_RE), {} if none: the name capitalised and of two words or more, and what they
+    say they are after it ("…, soy el presidente de la junta administradora del acueducto
+    veredal de Campoalegre, en el corregimiento de Felidia": a citizen, with that office as
+    said), or the role said before it ("les habla el presidente de la corporación, Carlos
+    Lemos"). A name heard in lowercase is not taken: its end cannot be told."""
+    m = _INTRODUCTION_RE.search(t.low, 0, _INTRODUCTION_WINDOW)
+    if m is None:
+        return {}
+    role = _role(t, m.end())
+    got = _person_after_role(t, role[2], role[0]) if role else _take_person(t, m.end())
+    if got is None or not got[0][:1].isupper() or len(got[0].split()) < 2:
+        return {}
+    if _PARTY_NAME_RE.fullmatch(_fold(got[0])) or _NOT_A_SPEAKER_RE.search(_fold(got[0])):
+        return {}
+    if role is None and (said := _INTRODUCED_AS_RE.match(t.low, got[1])) is not None:
+        role = _described(t, said.end())
+    found: dict[str, Any] = {"orador": got[0]}
+    if role is not None:
+        found["rol"] = role[0]
+        if role[1]:
+            found["cargo"] = role[1]
+    return found
+
+
+# The secretary calling a citizen inscribed to speak: "Primera inscrita, la señora Luz Dary
+# Mosquera, presidenta de…", "Tercer inscrito, el señor Jhon Caicedo.".
+_ORDINAL_WORDS: Final = (
+    r"primer|primero|primera|segundo|segunda|tercer|tercero|tercera|cuarto|cuarta|quinto|quinta"
+    r"|sexto|sexta|septimo|septima|octavo|octava|noveno|novena|decimo|decima|siguiente|proximo"
+    r"|proxima|ultimo|ultima"
+)
+_CITIZEN_CALL_RE: Final = re.compile(
+    rf"(?:^|(?<=[.!?;:¡¿])\s*)(?:(?:el|la)\s+)?(?:{_ORDINAL_WORDS})\s+(?:ciudadan[oa]\s+)?"
+    r"inscrit[oa]\b(?:\s+(?:es|sera))?\s*[,:]?\s*"
+)
+
+
+def _citizen_call(t: _Text) -> tuple[re.Match[str], dict[str, Any]] | None:
+    """The secretary's call of a citizen inscribed to speak, at a sentence's start, as a grant
+    of the floor: the match and the citizen (``orador``, ``rol`` ciudadano, ``cargo`` as said:
+    the office or the organisation), or only the office when no name is said ("Sexto inscrito,
+    el señor gobernador del cabildo indígena Nasa."). None when it names neither, or someone
+    who is not a citizen ("Siguiente inscrito, señor secretario.": the chair asking for the
+    call), or a name heard in lowercase (its end cannot be told)."""
+    for count, m in enumerate(_CITIZEN_CALL_RE.finditer(t.low)):
+        if count >= _MAX_TRIGGERS:
+            break
+        called = _speaker_at(t, m.end())
+        if called.get("rol", "ciudadano") != "ciudadano":
+            continue
+        name = called.get("orador")
+        if isinstance(name, str) and name[:1].isupper():
+            return m, {**called, "rol": "ciudadano"}
+        if name is None and called.get("cargo"):
+            return m, called
+    return None
 
 
 def _capitalised(name: str) -> str:
@@ -1500,10 +1686,19 @@ def _impediment(t: _Text) -> dict[str, Any] | None:
 # "sesión plenaria ordinaria" is said whole: the plenary's ordinary session (its type is both).
 _SESSION_TYPE_RE: Final = re.compile(
     r"\bsesion(?:es)?\s+(?:[^\W\d_]+\s+){0,2}?(?P<t>plenaria\s+(?:extraordinaria|ordinaria|especial"
-    r"|solemne)|extraordinaria|ordinaria|plenaria|especial|solemne|(?P<i>instalacion))\b"
+    r"|solemne)|extraordinaria|ordinaria|plenaria|especial|solemne|(?P<i>instalacion)"
+    r"|(?P<a>cabildo\s+abierto))\b"
     r"|\b(?P<c>comision)\b|\b(?P<p>plenaria)\b"
 )
-_SESSION_TYPE_ORDER: Final = ("instalación", "extraordinaria", "ordinaria", "especial", "solemne", "comisión")
+_SESSION_TYPE_ORDER: Final = (
+    "instalación",
+    "cabildo abierto",
+    "extraordinaria",
+    "ordinaria",
+    "especial",
+    "solemne",
+    "comisión",
+)
 _SESSION_NUMBER_RE: Final = re.compile(
     rf"\bsesion\s+(?:[^\W\d_]+\s+){{0,2}}?(?:numero|no\.?|n[°o]\.?|#)\s*(?P<n>{_NUM_PHRASE})"
 )
@@ -1697,13 +1892,58 @@ def _commission(t: _Text) -> str | None:
 
 
 def _preside(t: _Text) -> dict[str, Any]:
-    """Who presides (``preside``), and ``preside_provisional`` when said to preside provisionally."""
+    """Who presides (``preside``), and ``preside_provisional`` when said to preside
+    provisionally; or the president who says so opening the session ("Les habla el presidente
+    de la corporación, Carlos Andrés Lemos Ordóñez", "les habla Ana Ruiz, presidenta del
+    Concejo"), with ``preside_rol`` "concejala" when "la presidenta" is said (the opening's
+    summary writes "la concejala", the signature "Presidenta")."""
     for count, m in enumerate(_PRESIDE_RE.finditer(t.low)):
         if count >= _MAX_TRIGGERS:
             break
         if (got := _take_person(t, m.end())) is not None:
             return {"preside": got[0], **({"preside_provisional": True} if m["prov"] else {})}
+    for count, m in enumerate(_PRESIDENT_SPEAKS_RE.finditer(t.low)):
+        if count >= _MAX_TRIGGERS:
+            break
+        office: re.Match[str] | None = m if m["g"] is not None else None
+        if office is not None:
+            got = _person_after_role(t, m.end(), "presidente")
+        elif (got := _take_person(t, m.end())) is not None:
+            office = _PRESIDENT_AFTER_NAME_RE.match(t.low, got[1])
+        if office is None or got is None or not got[0][:1].isupper() or len(got[0].split()) < 2:
+            continue
+        return {"preside": got[0], **({"preside_rol": "concejala"} if office["g"] == "a" else {})}
     return {}
+
+
+_PRESIDENT_OF_COUNCIL: Final = (
+    r"president(?P<g>[ea])(?:\s+(?:de\s+la\s+corporacion|del\s+(?:honorable\s+)?concejo"
+    r"(?:\s+(?:distrital|municipal))?(?:\s+de\s+santiago\s+de\s+cali)?))?"
+)
+# "Les habla el presidente de la corporación, Carlos Lemos", "les habla Carlos Lemos, presidente
+# del Concejo": the president opening the session presides it (a president of anything else
+# after the name, "presidente de la junta…", is not).
+_PRESIDENT_SPEAKS_RE: Final = re.compile(
+    rf"\b(?:les|le)\s+habla\s+(?:(?:el|la)\s+{_PRESIDENT_OF_COUNCIL}\s*,?\s*"
+    r"(?:(?:el|la)\s+)?(?:concejala?\s+)?)?"
+)
+_PRESIDENT_AFTER_NAME_RE: Final = re.compile(
+    rf"\s*,\s*(?:(?:el|la)\s+)?{_PRESIDENT_OF_COUNCIL}(?=\s*(?:[,.;:!?]|$|y\s))"
+)
+# The topic the session is held for, said in the opening: "…se abre la sesión de cabildo
+# abierto para tratar el tema de la calidad del agua en la zona rural."
+_TOPIC_RE: Final = re.compile(r"\bpara\s+tratar\s+")
+
+
+def _topic(t: _Text) -> str | None:
+    """The topic said after "para tratar", as said up to its sentence's end (within
+    _MAX_CARGO_CHARS: speech heard without punctuation has no end)."""
+    m = _TOPIC_RE.search(t.low)
+    if m is None:
+        return None
+    stop = _SENTENCE_END_RE.search(t.raw, m.end())
+    end = _bounded(t, m.end(), stop.start() if stop else len(t.raw))
+    return _slice(t, m.end(), end) or None
 
 
 def _period(low: str) -> str | None:
@@ -1752,9 +1992,12 @@ def _apertura_data(t: _Text) -> dict[str, Any]:
         data["fecha"] = fecha
     kinds = set()
     for m in _SESSION_TYPE_RE.finditer(t.low):
-        kinds.add("instalación" if m["i"] else m["t"] or ("comisión" if m["c"] else "plenaria"))
+        if m["a"]:
+            kinds.add("cabildo abierto")
+        else:
+            kinds.add("instalación" if m["i"] else m["t"] or ("comisión" if m["c"] else "plenaria"))
     for kind in (*_SESSION_TYPE_ORDER, "plenaria"):
-        if said := [k for k in kinds if k.split()[-1] == kind]:
+        if said := [k for k in kinds if k == kind or k.endswith(" " + kind)]:
             data["tipo_sesion"] = max(said, key=len)  # "plenaria ordinaria" over "ordinaria"
             break
     number = _SESSION_NUMBER_RE.search(t.low)
@@ -1765,6 +2008,8 @@ def _apertura_data(t: _Text) -> dict[str, Any]:
     data |= _preside(t) | _secretary(t) | _delegate(t)
     if comision := _commission(t):
         data["comision"] = comision
+    if tema := _topic(t):
+        data["tema"] = tema
     for place in itertools.islice(_PLACE_RE.finditer(t.low), _MAX_TRIGGERS):
         if _GREETED_RE.search(t.low, max(0, place.start() - 24), place.start()):
             continue
@@ -2475,6 +2720,45 @@ def _sentence_start(t: _Text, pos: int) -> int:
     return ends[-1] if ends else 0
 
 
+# The time the speaker is given, said after the grant: the chair's words too ("Tiene la palabra
+# la señora Ana Ruiz. Tiene cinco minutos.").
+_TIME_GIVEN_RE: Final = re.compile(
+    r"\s*(?:usted\s+)?(?:tiene|tendra|dispone\s+de|cuenta\s+con)\s+(?:hasta\s+)?"
+    r"(?:[0-9]{1,2}|[^\W\d_]+(?:\s+y\s+[^\W\d_]+)?)\s+minutos\W*$"
+)
+
+
+# The one called to speak is said not to be there: "No se encuentra el señor Yacumal.", "El
+# señor Yacumal no se encuentra.", "No está presente.".
+_ABSENT: Final = (
+    r"no\s+(?:se\s+encuentra|esta\s+presente|se\s+hizo\s+presente|se\s+presento|ha\s+llegado|llego)"
+)
+_CALLED: Final = r"(?:el|la)\s+(?:senor|senora|joven|ciudadan[oa]|inscrit[oa])\b"
+_NOT_PRESENT_RE: Final = re.compile(
+    rf"(?:^|(?<=[.!?;:¡¿])\s*){_ABSENT}(?:\s+(?:en\s+el\s+recinto|en\s+la\s+sala|aqui))?"
+    rf"(?:\s*(?:[,.;!?]|$)|\s+{_CALLED}(?P<who>))"
+    rf"|\b{_CALLED}(?P<whom>)\s+(?:[^\W\d_]+\s+){{0,4}}?{_ABSENT}\b"
+)
+_MAX_ABSENCE_WORDS: Final = 50
+"""The chair's words on one called who is not there are brief: a speech saying someone is not
+there ("No se encuentra el señor Pérez, y eso demuestra…") is a speaker's."""
+
+
+def _said_not_present(t: _Text) -> bool:
+    """Whether the utterance says the one called to speak is not there (see _NOT_PRESENT_RE):
+    briefly, and not of an office ("No se encuentra el señor secretario de Hacienda": a
+    councillor's complaint, not the chair's words after a call)."""
+    if len(t.low.split()) > _MAX_ABSENCE_WORDS:
+        return False
+    for count, m in enumerate(_NOT_PRESENT_RE.finditer(t.low)):
+        if count >= _MAX_TRIGGERS:
+            break
+        who = max(m.end("who"), m.end("whom"))  # -1 when not said: "No está presente."
+        if who < 0 or _ROLE_RE.match(t.low, who) is None:
+            return True
+    return False
+
+
 def _grant_of_the_floor(t: _Text) -> dict[str, Any]:
     """texto and anuncio / anuncio_texto of an utterance whose sentence gives the floor, or {}.
 
@@ -2486,11 +2770,13 @@ def _grant_of_the_floor(t: _Text) -> dict[str, Any]:
     than under the speaker's name.
     """
     trigger = _floor_grant(t)
+    if trigger is None and (call := _citizen_call(t)) is not None:
+        trigger = call[0]  # "Primera inscrita, la señora…": the secretary gives her the floor
     if trigger is None:
         return {}  # "…como dijo el concejal que tiene la palabra…": not a grant
     stop = _ANNOUNCEMENT_END_RE.search(t.raw, trigger.end())
     rest = t.raw[stop.end() :].strip() if stop else ""
-    if len(rest.split()) >= 2 and stop is not None:
+    if len(rest.split()) >= 2 and stop is not None and not _TIME_GIVEN_RE.match(t.low, stop.end()):
         return {"texto": rest, "anuncio_texto": t.raw[: stop.end()].strip()}
     return {"texto": t.raw, "anuncio": True}
 
@@ -3730,6 +4016,10 @@ def _classify(
             # the plenary's decision is the vote's result, in the words said ("aceptado")
             vote = data.get("votacion") or {"resultado": None, "nominal": False}
             data["votacion"] = {**vote, "resultado": impediment["estado"], "objeto": "impedimento"}
+    if _said_not_present(t):
+        # "No se encuentra el señor Yacumal.": the chair's words after the call, never the
+        # words of the citizen called
+        data["no_presente"] = True
     if _is_chair_conduct(t):
         # the chair's words, like a vote: never written in the mouth of a speaker given the
         # floor just before ("Tiene la palabra la concejala X." then "¿Lo aprueba la plenaria?")

@@ -69,11 +69,11 @@ utterance up instead of writing it as said (TPL_APERTURA, TPL_COMUNICACION, TPL_
 TPL_PROPOSICION, the TPL_PROYECTO_ACUERDO heading) gives the brief account Law 136 art. 26 asks
 for, so it may leave out procedural words ("siguiente punto", greetings), but it writes every
 fact the classifier extracts for that section as domain.md lists it: the opening's date, time,
-place (none when none was said: no seat is assumed), type (``instalación`` too), number,
-commission (``comision``), constitutional period (``periodo``), the mayor's delegate
-(``delegado``, ``delegado_cargo``, ``delegacion`` as said), who presides (and
-``preside_provisional``), secretary (with ``secretario_cargo``, the office as said) and guests
-(``invitados``); a proposal's number,
+place (none when none was said: no seat is assumed), type (``instalación`` and ``cabildo
+abierto`` too), number, commission (``comision``), topic (``tema``), constitutional period
+(``periodo``), the mayor's delegate (``delegado``, ``delegado_cargo``, ``delegacion`` as said),
+who presides (and ``preside_provisional``, ``preside_rol``), secretary (with
+``secretario_cargo``, the office as said) and guests (``invitados``); a proposal's number,
 authors and text; a communication's sender, date, subject and filing number; a bill's number, year,
 title, debate and ``ponentes``; the closing's time and summons. What the summary cannot write
 (its ``requires`` unmet) falls back to the text as said.
@@ -2027,7 +2027,8 @@ def _signatures_of_the_session(blocks: Sequence[Mapping[str, Any]]) -> dict[str,
     """The acta is signed by its president and secretary: when no block was said for the
     signatures, the ones the session named, written by the tenant's TPL_FIRMAS. The ones the
     opening named (``preside``, ``secretario``, the secretary with the office as said,
-    ``secretario_cargo``; a president presiding provisionally as "presidente provisional"),
+    ``secretario_cargo``; a president presiding provisionally as "presidente provisional", one
+    said to be "la presidenta", ``preside_rol`` "concejala", as "presidenta"),
     unless the session elected its president or its general secretary (an election declared,
     ``eleccion``: "ha sido elegida presidenta… la concejala X"): then the one elected, with the
     office as said ("presidenta", "secretaria general"), who holds it when the acta is signed.
@@ -2067,13 +2068,17 @@ def _signatures_of_the_session(blocks: Sequence[Mapping[str, Any]]) -> dict[str,
 
 
 def _opening_signers(data: Mapping[str, Any], text: str) -> dict[str, Any]:
-    """The president and secretary an opening named, each with the office as said."""
+    """The president and secretary an opening named, each with the office as said (and the
+    president's gender, when said)."""
     signers: dict[str, Any] = {}
     if data.get("preside"):
         signers["presidente"] = data["preside"]
+        said_feminine = data.get("preside_rol") == "concejala"  # "les habla la presidenta…"
         if data.get("preside_provisional") is True:
-            feminine = "concejala" in _words(text)
+            feminine = said_feminine or "concejala" in _words(text)
             signers["presidente_cargo"] = ("presidenta" if feminine else "presidente") + " provisional"
+        elif said_feminine:
+            signers["presidente_cargo"] = "presidenta"
     if data.get("secretario"):  # the office as said: "secretaria de la comisión"
         signers |= {"secretario": data["secretario"], "secretario_cargo": data.get("secretario_cargo")}
     return signers
@@ -2093,11 +2098,12 @@ a bill, a proposal, an acta, the agenda): a speaker the grant names carries to t
 INTERVENTION_TEMPLATES = ("TPL_DEBATE", "TPL_VARIOS")
 """Sections of interventions alone: they take the words after a grant said in any section of
 :data:`SPEECH_TEMPLATES`; an item's section takes only those after a grant said in it."""
-OWN_FIELDS = ("orador", "anuncio", "votacion", "tramite", "autores", "titulo")
+OWN_FIELDS = ("orador", "anuncio", "votacion", "tramite", "autores", "titulo", "no_presente")
 """What a block says of its own that the carried speaker does not go over: who speaks, a vote
 or the chair conducting one (``tramite``: "¿Lo aprueba la plenaria?", "Se somete a
 consideración…", which CORE marks), an item presented (a proposal's authors, a bill's title,
-which the acta sums up as the item)."""
+which the acta sums up as the item), the one called said not to be there (``no_presente``:
+"No se encuentra el señor Yacumal.", the chair's words after the call)."""
 SPEAKER_FIELDS = ("orador", "rol", "cargo", "partido", "ponente")
 """What a grant of the floor says of the speaker, and a carried speaker brings along."""
 CARRIED = "orador_por_anuncio"
