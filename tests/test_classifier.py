@@ -1687,6 +1687,29 @@ def test_cierre_keeps_the_summons_however_it_is_said(text: str, convocatoria: st
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "Segundo punto, lectura de la resolución. Resolución número cero cuarenta y dos del catorce de "
+        "abril de dos mil veinticinco, por medio de la cual se convoca a cabildo abierto para tratar la "
+        "prestación del servicio de acueducto en los corregimientos de la zona rural de Santiago de Cali.",
+        "Decreto número cero tres de dos mil veintiséis, por el cual se convoca al Concejo Distrital a "
+        "sesiones extraordinarias del dos al veinte de febrero.",
+        "resolucion cuarenta y dos mediante la cual se convoca a cabildo abierto para el sabado",
+    ],
+)
+def test_an_act_read_that_convokes_is_not_the_closing(text: str) -> None:
+    """A resolution or a decree read at its agenda point, whose title says "por medio de la cual se
+    convoca…", summons nobody now: it is the session's development, with its articles read after
+    it, not the closing (it went to CIERRE, and its articles to the debate: blind cabildo abierto,
+    utterances 10–11). The closing's own summons still closes (SECTION_CASES)."""
+    articles = (
+        "Artículo primero, convocar a cabildo abierto para el sábado veinticuatro de mayo a las nueve de "
+        "la mañana. Ha sido leída la resolución, señor presidente."
+    )
+    assert sections([text, articles], previous=TPL_APROBACION_ORDEN_DIA) == [TPL_DEBATE, TPL_DEBATE]
+
+
+@pytest.mark.parametrize(
     ("text", "ponentes"),
     [
         (

@@ -2854,7 +2854,12 @@ def _filing_in_words(low: str) -> str | None:
     return None
 
 
+# The next session summoned, which makes an utterance the closing. An act's title says a summons
+# too ("Resolución número cero cuarenta y dos, por medio de la cual se convoca a cabildo
+# abierto…", "Decreto… por el cual se cita a sesiones extraordinarias"): read at its agenda point,
+# it summons nobody now, and it went to the closing.
 _CONVOCATION_RE: Final = re.compile(
+    r"(?<!\bcual )(?<!\bcuales )"
     r"\b(?:se (?:les |los |las )?convoca|convocamos|se (?:les |los |las )?cita (?:para|el|manana)"
     r"|citamos para|los cito|quedan? (?:citad|convocad)[oa]s?)\b"
 )
