@@ -1943,6 +1943,45 @@ def test_a_proposition_presented_is_still_one(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
+        "Gracias, presidente. Seré breve porque debo retirarme. Respaldo lo que dice la comunidad de La "
+        "Buitrera y voy a presentar la proposición para crear una comisión accidental de seguimiento a "
+        "estos compromisos.",
+        "gracias presidente presentaré una proposición para citar al gerente de emcali a debate",
+        "Yo radicaré mañana la proposición de control político sobre el agua rural, presidente.",
+        "Presidente, con la bancada vamos a presentar una nueva proposición para que se cree la comisión.",
+    ],
+)
+def test_a_proposal_a_speaker_will_present_is_not_presented(text: str) -> None:
+    """ "Voy a presentar la proposición…", "presentaré", "radicaré" in a speech is an intention, not
+    a proposal presented: the speech stays in the debate, and so do the floor given next and the
+    words after it (the proposals' section opened there and kept the debate that followed, an
+    official's answer split across sections: blind cabildo abierto, utterances 32–37)."""
+    said = [
+        text,
+        "tiene la palabra el concejal roberto carlos valencia",
+        "gracias presidente yo no estoy de acuerdo con que se siga diciendo que la culpa es solo de emcali",
+    ]
+    assert sections(said, previous=TPL_DEBATE) == [TPL_DEBATE] * 3
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Presidente, voy a presentar la siguiente proposición: que se cree una comisión accidental de "
+        "seguimiento a los compromisos de EMCALI.",
+        "presentaré una proposición que dice así citar al gerente de emcali a debate de control político",
+        "Proposición presentada por el concejal Diego Sinisterra para crear una comisión accidental.",
+    ],
+)
+def test_a_proposal_read_as_it_is_announced_is_one(text: str) -> None:
+    """Guard (passes before the change): a proposal said to be presented and read at once (its
+    text after a colon, "que dice así"), or read with its authors, is a proposition."""
+    assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_PROPOSICION
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "Se cierra la discusión. Se vota la proposición con que termina el informe de ponencia. "
         "Secretaria, llame a lista para la votación nominal.",
         "Álvaro José Benavides Ortiz, sí. Diego Fernando Lasso Muñoz, sí. Esperanza Ramírez Toro, sí. "

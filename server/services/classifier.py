@@ -3308,6 +3308,20 @@ _PROPOSAL_CITED_RE: Final = re.compile(
     r"\b(?:cuestionario|citacion|preguntas?|respuestas?|debate|base en|virtud de|desarrollo de|segun"
     r"|acuerdo con|conforme a|mediante)\s+(?:(?:de|del|a|al)\s+)?(?:(?:la|las)\s+)?$"
 )
+# A proposición a speaker says they will present ("voy a presentar la proposición para crear una
+# comisión accidental", "presentaré una proposición", "radicaremos mañana la proposición"): an
+# intention said in a speech, not a proposal presented; it opened the proposals' section, and
+# the debate after it stayed there (blind cabildo abierto, utterances 32–37). Read at once ("voy a
+# presentar la siguiente proposición: que se cite…") it is one.
+_PROPOSAL_INTENDED_RE: Final = re.compile(
+    r"\b(?:(?:voy|vamos|va|van)\s+a\s+(?:presentar|radicar|proponer|hacer|pasar|traer)"
+    r"|presentare(?:mos)?|radicare(?:mos)?|propondre(?:mos)?|hare(?:mos)?|pasare(?:mos)?"
+    r"|traere(?:mos)?)\s+(?:(?:la|las|una|unas|esta|mi|mis|nuestra|nuestras|otra|nueva|siguiente"
+    r"|manana|hoy|luego|tambien|entonces|ahora)\s+){0,3}$"
+)
+# The proposal's text announced after it is named, in the same clause: "…proposición que dice
+# así…", "…cuyo texto es…" (or the clause ends in a colon: "…la siguiente proposición: que…").
+_PROPOSAL_SAYS_RE: Final = re.compile(r"\b(?:(?:que|la cual)\s+dice|dice\s+asi|cuyo\s+texto)\b")
 # A change to the agenda asked for while it is being approved: "Solicito que en el punto de
 # asuntos varios se incluya…", "Propongo aplazar el punto del proyecto de acuerdo". The items it
 # names (varios, proyecto, proposición…) are the agenda's, not a section taken up.
@@ -3420,13 +3434,27 @@ def _own_requests(t: _Text) -> tuple[list[int], list[int]]:
 
 def _proposicion_at(t: _Text, start: int = 0) -> int | None:
     """Where a proposición presented or considered is first named (from ``start``), or None. One
-    cited as the basis of a debate ("el cuestionario de la proposición 47") or the one ending a
-    bill's ponencia ("la proposición con que termina el informe de ponencia") is not one."""
+    cited as the basis of a debate ("el cuestionario de la proposición 47"), the one ending a
+    bill's ponencia ("la proposición con que termina el informe de ponencia") or one a speaker
+    will present ("voy a presentar la proposición…") is not one."""
     for m in _PROPOSICION_RE.finditer(t.low, start):
         cited = _PROPOSAL_CITED_RE.search(t.low, max(0, m.start() - 40), m.start())
-        if cited is None and _PONENCIA_PROPOSAL_RE.match(t.low, m.start()) is None:
+        ponencia = _PONENCIA_PROPOSAL_RE.match(t.low, m.start())
+        if cited is None and ponencia is None and not _proposal_intended(t, m):
             return m.start()
     return None
+
+
+def _proposal_intended(t: _Text, m: re.Match[str]) -> bool:
+    """Whether the proposición named at ``m`` is one the speaker says they will present, and does
+    not read then (see _PROPOSAL_INTENDED_RE)."""
+    if _PROPOSAL_INTENDED_RE.search(t.low, max(0, m.start() - 60), m.start()) is None:
+        return False
+    limit = min(len(t.low), m.end() + _MAX_REQUEST_CHARS)
+    stop = _CLAUSE_STOP_RE.search(t.low, m.end(), limit)
+    if stop is not None and stop.group(0) == ":":
+        return False  # read: "…la siguiente proposición: que se cite…"
+    return _PROPOSAL_SAYS_RE.search(t.low, m.end(), stop.start() if stop else limit) is None
 
 
 def _varios_at(t: _Text) -> int | None:
