@@ -3757,6 +3757,40 @@ def test_a_point_announced_by_its_number_leaves_the_item(item: str, text: str) -
     ]
 
 
+@pytest.mark.parametrize("item", [*_ITEMS, TPL_VARIOS])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Pasamos al punto de las respuestas de la administración. Tiene la palabra el ingeniero Germán "
+        "Alonso Piedrahíta Cobo, gerente de EMCALI.",
+        "Gracias, concejal. Pasamos al punto de las intervenciones de la comunidad. Tiene la palabra la "
+        "señora Luz Dary Mosquera.",
+        "bueno pasamos al punto de las respuestas tiene la palabra la secretaria de salud",
+    ],
+)
+def test_a_point_taken_up_by_its_name_leaves_the_item(item: str, text: str) -> None:
+    """ "Pasamos al punto de…" at a sentence's start takes up another point, like "siguiente
+    punto": the item before is over, and the floor given with it and the words after are the
+    debate's (the grant to EMCALI's manager stayed in PROPOSICIONES: blind cabildo abierto,
+    utterance 36)."""
+    after = "Muchas gracias, señor presidente. La cobertura de acueducto en la zona rural es del 62 %."
+    assert sections([text, after], previous=item) == [TPL_DEBATE, TPL_DEBATE]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tiene la palabra el concejal Luis Mora. Gracias, presidente; si pasamos al punto de vista de la "
+        "comunidad, el agua no llega.",
+        "Gracias. Pasamos al punto de vista de los usuarios, presidente: yo pido que se corrija el acta.",
+    ],
+)
+def test_a_point_of_view_is_no_point_taken_up(text: str) -> None:
+    """Guard (passes before the change): "el punto de vista", or "pasamos al punto" mid-sentence,
+    takes no point up; what is said stays in the item."""
+    assert classify(text, previous_template_id=TPL_APROBACION_ACTAS).template_id == TPL_APROBACION_ACTAS
+
+
 @pytest.mark.parametrize(
     "text",
     [

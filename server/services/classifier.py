@@ -3192,6 +3192,15 @@ _POINT_ANNOUNCED_RE: Final = re.compile(
     rf"^\W*(?:punto\s+(?:numero\s+)?(?:{_alt(_ORDINALS)}|{_NUM59_ALT}|[0-9]{{1,2}})"
     rf"|(?:{_alt(_ORDINALS)}|primer|tercer)\s+punto)\b(?!\s+(?:que|de\s+vista)\b)"
 )
+# A point taken up by its name, at a sentence's start: "Pasamos al punto de las respuestas de la
+# administración. Tiene la palabra el ingeniero…", "Bueno, pasamos ahora al punto quinto". Like
+# "siguiente punto", the item before is over; the grant after it stayed in the item (blind cabildo
+# abierto, utterance 36). "Seguimos con el punto…" may resume the same item after a recess.
+_POINT_TAKEN_UP_RE: Final = re.compile(
+    r"(?:^|[.!?;:])\s*+[¿¡\"«(]?(?:(?:bien|bueno|entonces|listo|ahora)[\s,]++){0,2}"
+    r"(?:pasamos|pasemos|avanzamos)\s+"
+    r"(?:ahora\s+)?(?:al|a\s+el)\s+punto\b(?!\s+de\s+vista\b)"
+)
 _FIRMAS_RE: Final = re.compile(
     r"\b(?:firman|firmamos|suscriben|se firma|firma|firmad[oa]|(?:en|para) constancia)\b"
 )
@@ -3741,7 +3750,11 @@ def _classify(
     masked = _NEXT_POINT_RE.sub(lambda m: " " * len(m.group(0)), low)
     t = _Text(raw, masked)
     previous = previous_template_id if previous_template_id in TEMPLATE_LABELS else None
-    next_point = masked != low or _POINT_ANNOUNCED_RE.match(low) is not None
+    next_point = (
+        masked != low
+        or _POINT_ANNOUNCED_RE.match(low) is not None
+        or _POINT_TAKEN_UP_RE.search(low) is not None
+    )
     arrivals, departures = _arrivals(t), _departures(t)
     template, confidence = _choose(t, previous, next_point, bool(arrivals or departures))
     if template == TPL_PROYECTO_ACUERDO:
