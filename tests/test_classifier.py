@@ -1982,6 +1982,29 @@ def test_a_proposal_read_as_it_is_announced_is_one(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
+        "Quedan designados para la comisión accidental los concejales Ocampo Rengifo, Dorado Chaux, "
+        "Lucumí Mina, Valencia Henao y Barona Muñoz, coordinada por la concejala Ocampo.",
+        "La comisión accidental queda integrada por los concejales Ana Ruiz, Luis Mora y Eva Paz.",
+        "se designa a los concejales ana ruiz y luis mora para la comision de seguimiento",
+    ],
+)
+def test_the_members_designated_to_a_commission_stay_with_its_proposal(text: str) -> None:
+    """The chair naming the members of the commission a proposal just created belongs with that
+    proposal, and its members are not the proposal's authors (it went to the debate, printed
+    before the proposal creating the commission: blind cabildo abierto, utterance 48)."""
+    said = [
+        "Proposición presentada por los concejales Diego Sinisterra y María Ocampo: créase una comisión "
+        "accidental de seguimiento a los compromisos adquiridos en el presente cabildo abierto.",
+        "Señor presidente, votaron sí quince honorables concejales. Ha sido aprobada la proposición.",
+        text,
+    ]
+    assert sections(said, previous=TPL_DEBATE) == [TPL_PROPOSICION] * 3
+    assert data(text, TPL_PROPOSICION)["autores"] == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "Se cierra la discusión. Se vota la proposición con que termina el informe de ponencia. "
         "Secretaria, llame a lista para la votación nominal.",
         "Álvaro José Benavides Ortiz, sí. Diego Fernando Lasso Muñoz, sí. Esperanza Ramírez Toro, sí. "

@@ -3383,6 +3383,18 @@ _SPOKEN_RE: Final = re.compile(
     r"|agradezco|saludo|estoy|tengo|hago|dejo|reitero|solicitamos|pedimos|queremos|proponemos"
     r"|consideramos|estamos|tenemos)\b|^\W*(?:senor[a]?\s+)?president[ea]\b"
 )
+# Members designated to a commission, in one sentence: "Quedan designados para la comisión
+# accidental los concejales…", "La comisión accidental queda integrada por…", "Designo a los
+# concejales… para la comisión". Said by the chair, with no first person, right after the
+# proposal creating the commission is approved: it is that proposal's, not an item read ("Informe
+# de la comisión accidental…": no designation said).
+_DESIGNATION_RE: Final = re.compile(
+    r"\b(?:(?:queda|quedan|quedo|quedaron)\s+(?:designad|nombrad|conformad|integrad)[oa]s?"
+    r"|se\s+(?:designa|nombra|conforma|integra)n?|designo|designamos|nombro|nombramos)\b"
+    r"(?=[^.;?!]{0,120}?\bcomision\b)"
+    r"|\bcomision\b[^.;?!]{0,80}?\b(?:queda|quedan|quedo|quedaron)\s+(?:designad|nombrad|conformad"
+    r"|integrad)[oa]s?\b"
+)
 # "Señor secretario, sírvase leer el siguiente punto.", with "siguiente punto" masked.
 _NEXT_POINT_FILLER_RE: Final = re.compile(
     r"(?:[\W_]|\b(?:senor|senora|secretario|secretaria|presidente|presidenta|general|sirvase"
@@ -3686,9 +3698,10 @@ def _choose(t: _Text, previous: str | None, next_point: bool, attendance: bool) 
         return TPL_CIERRE, _CONF_SPEECH
     if _SPEECH_RE.search(t.low):
         return _intervention_section(previous), _CONF_SPEECH
-    if previous in _ITEM_SECTIONS and not _SPOKEN_RE.search(t.low):
-        # Nothing in it says someone is speaking ("Elección del contralor distrital."): likely
-        # an item the rules do not know being read, which must not stay in the item before.
+    if previous in _ITEM_SECTIONS and not _SPOKEN_RE.search(t.low) and not _DESIGNATION_RE.search(t.low):
+        # Nothing in it says someone is speaking ("Elección del contralor distrital.") nor
+        # designates the members of a commission the item created: likely an item the rules do
+        # not know being read, which must not stay in the item before.
         return TPL_DEBATE, _CONF_FALLBACK
     return _intervention_section(previous), _CONF_FALLBACK
 
