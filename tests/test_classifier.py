@@ -1952,6 +1952,29 @@ def test_cierre_keeps_the_summons_however_it_is_said(text: str, convocatoria: st
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "Segundo punto, lectura de la resolución. Resolución número cero cuarenta y dos del catorce de "
+        "abril de dos mil veinticinco, por medio de la cual se convoca a cabildo abierto para tratar la "
+        "prestación del servicio de acueducto en los corregimientos de la zona rural de Santiago de Cali.",
+        "Decreto número cero tres de dos mil veintiséis, por el cual se convoca al Concejo Distrital a "
+        "sesiones extraordinarias del dos al veinte de febrero.",
+        "resolucion cuarenta y dos mediante la cual se convoca a cabildo abierto para el sabado",
+    ],
+)
+def test_an_act_read_that_convokes_is_not_the_closing(text: str) -> None:
+    """A resolution or a decree read at its agenda point, whose title says "por medio de la cual se
+    convoca…", summons nobody now: it is the session's development, with its articles read after
+    it, not the closing (it went to CIERRE, and its articles to the debate: blind cabildo abierto,
+    utterances 10–11). The closing's own summons still closes (SECTION_CASES)."""
+    articles = (
+        "Artículo primero, convocar a cabildo abierto para el sábado veinticuatro de mayo a las nueve de "
+        "la mañana. Ha sido leída la resolución, señor presidente."
+    )
+    assert sections([text, articles], previous=TPL_APROBACION_ORDEN_DIA) == [TPL_DEBATE, TPL_DEBATE]
+
+
+@pytest.mark.parametrize(
     ("text", "ponentes"),
     [
         (
@@ -2180,6 +2203,68 @@ def test_a_proposition_presented_is_still_one(text: str) -> None:
     """Guard (passes before the change): a proposition presented, even one that calls a debate,
     is a proposition."""
     assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_PROPOSICION
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Gracias, presidente. Seré breve porque debo retirarme. Respaldo lo que dice la comunidad de La "
+        "Buitrera y voy a presentar la proposición para crear una comisión accidental de seguimiento a "
+        "estos compromisos.",
+        "gracias presidente presentaré una proposición para citar al gerente de emcali a debate",
+        "Yo radicaré mañana la proposición de control político sobre el agua rural, presidente.",
+        "Presidente, con la bancada vamos a presentar una nueva proposición para que se cree la comisión.",
+    ],
+)
+def test_a_proposal_a_speaker_will_present_is_not_presented(text: str) -> None:
+    """ "Voy a presentar la proposición…", "presentaré", "radicaré" in a speech is an intention, not
+    a proposal presented: the speech stays in the debate, and so do the floor given next and the
+    words after it (the proposals' section opened there and kept the debate that followed, an
+    official's answer split across sections: blind cabildo abierto, utterances 32–37)."""
+    said = [
+        text,
+        "tiene la palabra el concejal roberto carlos valencia",
+        "gracias presidente yo no estoy de acuerdo con que se siga diciendo que la culpa es solo de emcali",
+    ]
+    assert sections(said, previous=TPL_DEBATE) == [TPL_DEBATE] * 3
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Presidente, voy a presentar la siguiente proposición: que se cree una comisión accidental de "
+        "seguimiento a los compromisos de EMCALI.",
+        "presentaré una proposición que dice así citar al gerente de emcali a debate de control político",
+        "Proposición presentada por el concejal Diego Sinisterra para crear una comisión accidental.",
+    ],
+)
+def test_a_proposal_read_as_it_is_announced_is_one(text: str) -> None:
+    """Guard (passes before the change): a proposal said to be presented and read at once (its
+    text after a colon, "que dice así"), or read with its authors, is a proposition."""
+    assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_PROPOSICION
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Quedan designados para la comisión accidental los concejales Ocampo Rengifo, Dorado Chaux, "
+        "Lucumí Mina, Valencia Henao y Barona Muñoz, coordinada por la concejala Ocampo.",
+        "La comisión accidental queda integrada por los concejales Ana Ruiz, Luis Mora y Eva Paz.",
+        "se designa a los concejales ana ruiz y luis mora para la comision de seguimiento",
+    ],
+)
+def test_the_members_designated_to_a_commission_stay_with_its_proposal(text: str) -> None:
+    """The chair naming the members of the commission a proposal just created belongs with that
+    proposal, and its members are not the proposal's authors (it went to the debate, printed
+    before the proposal creating the commission: blind cabildo abierto, utterance 48)."""
+    said = [
+        "Proposición presentada por los concejales Diego Sinisterra y María Ocampo: créase una comisión "
+        "accidental de seguimiento a los compromisos adquiridos en el presente cabildo abierto.",
+        "Señor presidente, votaron sí quince honorables concejales. Ha sido aprobada la proposición.",
+        text,
+    ]
+    assert sections(said, previous=TPL_DEBATE) == [TPL_PROPOSICION] * 3
+    assert data(text, TPL_PROPOSICION)["autores"] == []
 
 
 @pytest.mark.parametrize(
@@ -3958,6 +4043,40 @@ def test_a_point_announced_by_its_number_leaves_the_item(item: str, text: str) -
         TPL_DEBATE,
         TPL_DEBATE,
     ]
+
+
+@pytest.mark.parametrize("item", [*_ITEMS, TPL_VARIOS])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Pasamos al punto de las respuestas de la administración. Tiene la palabra el ingeniero Germán "
+        "Alonso Piedrahíta Cobo, gerente de EMCALI.",
+        "Gracias, concejal. Pasamos al punto de las intervenciones de la comunidad. Tiene la palabra la "
+        "señora Luz Dary Mosquera.",
+        "bueno pasamos al punto de las respuestas tiene la palabra la secretaria de salud",
+    ],
+)
+def test_a_point_taken_up_by_its_name_leaves_the_item(item: str, text: str) -> None:
+    """ "Pasamos al punto de…" at a sentence's start takes up another point, like "siguiente
+    punto": the item before is over, and the floor given with it and the words after are the
+    debate's (the grant to EMCALI's manager stayed in PROPOSICIONES: blind cabildo abierto,
+    utterance 36)."""
+    after = "Muchas gracias, señor presidente. La cobertura de acueducto en la zona rural es del 62 %."
+    assert sections([text, after], previous=item) == [TPL_DEBATE, TPL_DEBATE]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tiene la palabra el concejal Luis Mora. Gracias, presidente; si pasamos al punto de vista de la "
+        "comunidad, el agua no llega.",
+        "Gracias. Pasamos al punto de vista de los usuarios, presidente: yo pido que se corrija el acta.",
+    ],
+)
+def test_a_point_of_view_is_no_point_taken_up(text: str) -> None:
+    """Guard (passes before the change): "el punto de vista", or "pasamos al punto" mid-sentence,
+    takes no point up; what is said stays in the item."""
+    assert classify(text, previous_template_id=TPL_APROBACION_ACTAS).template_id == TPL_APROBACION_ACTAS
 
 
 @pytest.mark.parametrize(

@@ -3140,7 +3140,12 @@ def _filing_in_words(low: str) -> str | None:
     return None
 
 
+# The next session summoned, which makes an utterance the closing. An act's title says a summons
+# too ("Resolución número cero cuarenta y dos, por medio de la cual se convoca a cabildo
+# abierto…", "Decreto… por el cual se cita a sesiones extraordinarias"): read at its agenda point,
+# it summons nobody now, and it went to the closing.
 _CONVOCATION_RE: Final = re.compile(
+    r"(?<!\bcual )(?<!\bcuales )"
     r"\b(?:se (?:les |los |las )?convoca|convocamos|se (?:les |los |las )?cita (?:para|el|manana)"
     r"|citamos para|los cito|quedan? (?:citad|convocad)[oa]s?)\b"
 )
@@ -3473,6 +3478,15 @@ _POINT_ANNOUNCED_RE: Final = re.compile(
     rf"^\W*(?:punto\s+(?:numero\s+)?(?:{_alt(_ORDINALS)}|{_NUM59_ALT}|[0-9]{{1,2}})"
     rf"|(?:{_alt(_ORDINALS)}|primer|tercer)\s+punto)\b(?!\s+(?:que|de\s+vista)\b)"
 )
+# A point taken up by its name, at a sentence's start: "Pasamos al punto de las respuestas de la
+# administración. Tiene la palabra el ingeniero…", "Bueno, pasamos ahora al punto quinto". Like
+# "siguiente punto", the item before is over; the grant after it stayed in the item (blind cabildo
+# abierto, utterance 36). "Seguimos con el punto…" may resume the same item after a recess.
+_POINT_TAKEN_UP_RE: Final = re.compile(
+    r"(?:^|[.!?;:])\s*+[¿¡\"«(]?(?:(?:bien|bueno|entonces|listo|ahora)[\s,]++){0,2}"
+    r"(?:pasamos|pasemos|avanzamos)\s+"
+    r"(?:ahora\s+)?(?:al|a\s+el)\s+punto\b(?!\s+de\s+vista\b)"
+)
 _FIRMAS_RE: Final = re.compile(
     r"\b(?:firman|firmamos|suscriben|se firma|firma|firmad[oa]|(?:en|para) constancia)\b"
 )
@@ -3589,6 +3603,20 @@ _PROPOSAL_CITED_RE: Final = re.compile(
     r"\b(?:cuestionario|citacion|preguntas?|respuestas?|debate|base en|virtud de|desarrollo de|segun"
     r"|acuerdo con|conforme a|mediante)\s+(?:(?:de|del|a|al)\s+)?(?:(?:la|las)\s+)?$"
 )
+# A proposición a speaker says they will present ("voy a presentar la proposición para crear una
+# comisión accidental", "presentaré una proposición", "radicaremos mañana la proposición"): an
+# intention said in a speech, not a proposal presented; it opened the proposals' section, and
+# the debate after it stayed there (blind cabildo abierto, utterances 32–37). Read at once ("voy a
+# presentar la siguiente proposición: que se cite…") it is one.
+_PROPOSAL_INTENDED_RE: Final = re.compile(
+    r"\b(?:(?:voy|vamos|va|van)\s+a\s+(?:presentar|radicar|proponer|hacer|pasar|traer)"
+    r"|presentare(?:mos)?|radicare(?:mos)?|propondre(?:mos)?|hare(?:mos)?|pasare(?:mos)?"
+    r"|traere(?:mos)?)\s+(?:(?:la|las|una|unas|esta|mi|mis|nuestra|nuestras|otra|nueva|siguiente"
+    r"|manana|hoy|luego|tambien|entonces|ahora)\s+){0,3}$"
+)
+# The proposal's text announced after it is named, in the same clause: "…proposición que dice
+# así…", "…cuyo texto es…" (or the clause ends in a colon: "…la siguiente proposición: que…").
+_PROPOSAL_SAYS_RE: Final = re.compile(r"\b(?:(?:que|la cual)\s+dice|dice\s+asi|cuyo\s+texto)\b")
 # A change to the agenda asked for while it is being approved: "Solicito que en el punto de
 # asuntos varios se incluya…", "Propongo aplazar el punto del proyecto de acuerdo". The items it
 # names (varios, proyecto, proposición…) are the agenda's, not a section taken up.
@@ -3640,6 +3668,18 @@ _SPOKEN_RE: Final = re.compile(
     r"|considero|creo|pienso|pregunto|manifiesto|insisto|apoyo|acompano|voto|presento|informo"
     r"|agradezco|saludo|estoy|tengo|hago|dejo|reitero|solicitamos|pedimos|queremos|proponemos"
     r"|consideramos|estamos|tenemos)\b|^\W*(?:senor[a]?\s+)?president[ea]\b"
+)
+# Members designated to a commission, in one sentence: "Quedan designados para la comisión
+# accidental los concejales…", "La comisión accidental queda integrada por…", "Designo a los
+# concejales… para la comisión". Said by the chair, with no first person, right after the
+# proposal creating the commission is approved: it is that proposal's, not an item read ("Informe
+# de la comisión accidental…": no designation said).
+_DESIGNATION_RE: Final = re.compile(
+    r"\b(?:(?:queda|quedan|quedo|quedaron)\s+(?:designad|nombrad|conformad|integrad)[oa]s?"
+    r"|se\s+(?:designa|nombra|conforma|integra)n?|designo|designamos|nombro|nombramos)\b"
+    r"(?=[^.;?!]{0,120}?\bcomision\b)"
+    r"|\bcomision\b[^.;?!]{0,80}?\b(?:queda|quedan|quedo|quedaron)\s+(?:designad|nombrad|conformad"
+    r"|integrad)[oa]s?\b"
 )
 # "Señor secretario, sírvase leer el siguiente punto.", with "siguiente punto" masked.
 _NEXT_POINT_FILLER_RE: Final = re.compile(
@@ -3701,13 +3741,27 @@ def _own_requests(t: _Text) -> tuple[list[int], list[int]]:
 
 def _proposicion_at(t: _Text, start: int = 0) -> int | None:
     """Where a proposición presented or considered is first named (from ``start``), or None. One
-    cited as the basis of a debate ("el cuestionario de la proposición 47") or the one ending a
-    bill's ponencia ("la proposición con que termina el informe de ponencia") is not one."""
+    cited as the basis of a debate ("el cuestionario de la proposición 47"), the one ending a
+    bill's ponencia ("la proposición con que termina el informe de ponencia") or one a speaker
+    will present ("voy a presentar la proposición…") is not one."""
     for m in _PROPOSICION_RE.finditer(t.low, start):
         cited = _PROPOSAL_CITED_RE.search(t.low, max(0, m.start() - 40), m.start())
-        if cited is None and _PONENCIA_PROPOSAL_RE.match(t.low, m.start()) is None:
+        ponencia = _PONENCIA_PROPOSAL_RE.match(t.low, m.start())
+        if cited is None and ponencia is None and not _proposal_intended(t, m):
             return m.start()
     return None
+
+
+def _proposal_intended(t: _Text, m: re.Match[str]) -> bool:
+    """Whether the proposición named at ``m`` is one the speaker says they will present, and does
+    not read then (see _PROPOSAL_INTENDED_RE)."""
+    if _PROPOSAL_INTENDED_RE.search(t.low, max(0, m.start() - 60), m.start()) is None:
+        return False
+    limit = min(len(t.low), m.end() + _MAX_REQUEST_CHARS)
+    stop = _CLAUSE_STOP_RE.search(t.low, m.end(), limit)
+    if stop is not None and stop.group(0) == ":":
+        return False  # read: "…la siguiente proposición: que se cite…"
+    return _PROPOSAL_SAYS_RE.search(t.low, m.end(), stop.start() if stop else limit) is None
 
 
 def _varios_at(t: _Text) -> int | None:
@@ -3930,9 +3984,10 @@ def _choose(t: _Text, previous: str | None, next_point: bool, attendance: bool) 
         return TPL_CIERRE, _CONF_SPEECH
     if _SPEECH_RE.search(t.low):
         return _intervention_section(previous), _CONF_SPEECH
-    if previous in _ITEM_SECTIONS and not _SPOKEN_RE.search(t.low):
-        # Nothing in it says someone is speaking ("Elección del contralor distrital."): likely
-        # an item the rules do not know being read, which must not stay in the item before.
+    if previous in _ITEM_SECTIONS and not _SPOKEN_RE.search(t.low) and not _DESIGNATION_RE.search(t.low):
+        # Nothing in it says someone is speaking ("Elección del contralor distrital.") nor
+        # designates the members of a commission the item created: likely an item the rules do
+        # not know being read, which must not stay in the item before.
         return TPL_DEBATE, _CONF_FALLBACK
     return _intervention_section(previous), _CONF_FALLBACK
 
@@ -3994,7 +4049,11 @@ def _classify(
     masked = _NEXT_POINT_RE.sub(lambda m: " " * len(m.group(0)), low)
     t = _Text(raw, masked)
     previous = previous_template_id if previous_template_id in TEMPLATE_LABELS else None
-    next_point = masked != low or _POINT_ANNOUNCED_RE.match(low) is not None
+    next_point = (
+        masked != low
+        or _POINT_ANNOUNCED_RE.match(low) is not None
+        or _POINT_TAKEN_UP_RE.search(low) is not None
+    )
     arrivals, departures = _arrivals(t), _departures(t)
     template, confidence = _choose(t, previous, next_point, bool(arrivals or departures))
     if template == TPL_PROYECTO_ACUERDO:
