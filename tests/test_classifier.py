@@ -1508,6 +1508,46 @@ def test_proposicion_extracts_authors_and_text() -> None:
     assert data("Proposición presentada por la concejala Ana Ruiz.") == {"autores": ["Ana Ruiz"]}
 
 
+@pytest.mark.parametrize(
+    ("text", "texto"),
+    [
+        (
+            "Hay una proposición radicada por el concejal Óscar Javier Murillo y la concejala Gloria Inés "
+            "Zúñiga, que dice: cítese al director del Departamento Administrativo de Hacienda para que "
+            "rinda informe.",
+            "cítese al director del Departamento Administrativo de Hacienda para que rinda informe",
+        ),
+        (
+            "Proposición presentada por la concejala Ana Ruiz, que dice así: que se cite al gerente de "
+            "Emcali.",
+            "que se cite al gerente de Emcali",
+        ),
+        (
+            "Proposición presentada por Ana Ruiz y Luis Mora, la cual reza: exaltar a la Fundación Delirio.",
+            "exaltar a la Fundación Delirio",
+        ),
+        (
+            "proposicion radicada por el concejal oscar murillo que dice citese al director de hacienda",
+            "citese al director de hacienda",
+        ),
+        # what it asks is the proposal's, and so is what follows a colon
+        (
+            "Proposición presentada por Ana Ruiz, que solicita citar al gerente.",
+            "que solicita citar al gerente",
+        ),
+        (
+            "Proposición presentada por Ana Ruiz: que dice la comunidad que no hay agua en la ladera.",
+            "que dice la comunidad que no hay agua en la ladera",
+        ),
+    ],
+)
+def test_a_proposals_text_leaves_out_the_readers_lead_in(text: str, texto: str) -> None:
+    """The reader's "que dice:" / "que dice así:" after the authors is no word of the proposal
+    (the acta wrote "Proposición presentada por …: Que dice: cítese…"); every word after it is
+    kept, and so is a lead that says what the proposal asks ("que solicita…")."""
+    assert data(text, TPL_PROPOSICION)["texto"] == texto
+
+
 def test_proposicion_by_a_party_caucus() -> None:
     """A caucus (bancada) can be the author."""
     got = data("proposicion presentada por la bancada del Pacto Histórico para solicitar informe")

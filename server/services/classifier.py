@@ -2671,9 +2671,14 @@ _AUTHORS_RE: Final = re.compile(
 _BANCADA_RE: Final = re.compile(
     r"\s*(?:las?\s+)?(?P<b>bancadas?)\s+(?:del|de la|de los|de)?\s*(?:partido\s+)?"
 )
+# The reader's lead-in to a proposal's words, after its authors: ", que dice:", ", que dice así:",
+# ", cuyo texto es:". Matched at the authors' end (``match(low, end)``: no "^", which would only
+# match at the string's start). "que solicita…", "que propone…" stay: they say what it asks; so
+# do words after a colon ("…por Ana Ruiz: que dice la comunidad…"): the colon led them in.
 _PROPOSAL_LEAD_RE: Final = re.compile(
-    r"^[\s,;:.\-–]*(?:(?:que|la cual|el cual|y)\s+(?:dice|reza|propone|solicita)|cuyo texto es"
-    r"|con el siguiente texto)?[\s,;:.\-–]*"
+    r"(?:[\s,;.\-–]*(?:(?:y\s+)?(?:que|la cual|el cual)\s+(?:dice|reza)"
+    r"(?:\s+(?:asi|lo\s+siguiente|textualmente))?|cuyo texto es|con el siguiente texto)\b)?"
+    r"[\s,;:.\-–]*"
 )
 
 
