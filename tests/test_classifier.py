@@ -2184,19 +2184,22 @@ def test_an_oath_asked_for_or_announced_is_not_declared(text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "si", "no", "abstencion", "resultado"),
     [
-        ("Votaron sí quince, no dos.", 15, 2, 0, None),
-        ("votaron si quince no dos", 15, 2, 0, None),
+        ("Votaron sí quince, no dos.", 15, 2, None, None),
+        ("votaron si quince no dos", 15, 2, None, None),
         ("quince votos por el sí, dos por el no, una abstención. Aprobado.", 15, 2, 1, "aprobado"),
         ("15 votos a favor, 2 en contra y 1 abstención; negado", 15, 2, 1, "negado"),
-        ("Por el sí votaron diecisiete concejales, por el no ninguno.", 17, 0, 0, None),
-        ("no fue aprobado: votaron 5 por el sí y 12 por el no", 5, 12, 0, "negado"),
+        ("Por el sí votaron diecisiete concejales, por el no ninguno.", 17, 0, None, None),
+        ("no fue aprobado: votaron 5 por el sí y 12 por el no", 5, 12, None, "negado"),
         ("Aprobado por unanimidad de los diecisiete concejales presentes.", 17, 0, 0, "aprobado"),
     ],
 )
-def test_vote_tally_and_result(text: str, si: int, no: int, abstencion: int, resultado: str | None) -> None:
-    """Totals are read whichever order number and side are said in; the result when said."""
+def test_vote_tally_and_result(
+    text: str, si: int, no: int, abstencion: int | None, resultado: str | None
+) -> None:
+    """Totals are read whichever order number and side are said in; the result when said. A
+    side not said is not stored (None here), a zero said is ("por el no ninguno")."""
     vote = data(text, TPL_PROYECTO_ACUERDO)["votacion"]
-    assert (vote["si"], vote["no"], vote["abstencion"], vote["resultado"]) == (
+    assert (vote.get("si"), vote.get("no"), vote.get("abstencion"), vote["resultado"]) == (
         si,
         no,
         abstencion,
@@ -2319,23 +2322,23 @@ def test_the_count_of_an_earlier_step_reported_is_not_a_vote_held_now(report: st
         ),
         (
             "Con once votos por el sí y cuatro por el no, fue aprobado en primer debate el proyecto.",
-            (11, 4, 0),
+            (11, 4, None),
             "aprobado",
         ),
         (
             "Votaron sí doce, no cero. Fue aprobado en segundo debate, señor presidente.",
-            (12, 0, 0),
+            (12, 0, None),
             "aprobado",
         ),
     ],
 )
 def test_the_declaration_of_a_vote_held_now_keeps_its_result(
-    text: str, counts: tuple[int, int, int], result: str
+    text: str, counts: tuple[int, int, int | None], result: str
 ) -> None:
     """The secretary's count followed by "ha sido aprobado en segundo debate…" declares the vote
     just held: its result is kept (it was taken for a report of an earlier step and lost)."""
     vote = data(text, TPL_PROYECTO_ACUERDO)["votacion"]
-    assert (vote["si"], vote["no"], vote["abstencion"], vote["resultado"]) == (*counts, result)
+    assert (vote.get("si"), vote.get("no"), vote.get("abstencion"), vote["resultado"]) == (*counts, result)
 
 
 @pytest.mark.parametrize(
@@ -2404,14 +2407,14 @@ def test_a_member_declaring_an_impediment_is_not_a_vote(text: str, motivo: str |
             "Señor presidente, el impedimento del concejal Mauricio Tenorio ha sido aceptado con dieciocho "
             "votos a favor y uno en contra. El concejal Tenorio se retira del recinto.",
             {"estado": "aceptado", "nombre": "Mauricio Tenorio"},
-            (18, 1, 0),
+            (18, 1, None),
         ),
         (
             "presidente el impedimento de la concejala sandra escobar fue negado con cuatro votos por el si "
             "y catorce por el no en consecuencia la concejala debe participar en la discusion y votacion "
             "del proyecto",
             {"estado": "negado", "nombre": "Sandra Escobar"},
-            (4, 14, 0),
+            (4, 14, None),
         ),
         (
             "El impedimento presentado por el concejal Luis Mora no fue aceptado.",
@@ -2426,7 +2429,7 @@ def test_a_member_declaring_an_impediment_is_not_a_vote(text: str, motivo: str |
     ],
 )
 def test_the_plenary_s_decision_on_an_impediment_is_its_vote_s_result(
-    text: str, impedimento: dict[str, str], counts: tuple[int, int, int] | None
+    text: str, impedimento: dict[str, str], counts: tuple[int, int, int | None] | None
 ) -> None:
     """The decision is recorded (whose impediment, decided how) and is the vote's result in the
     words said ("aceptado": it was no result at all, and the acta wrote APROBADO by the count)."""
@@ -2435,7 +2438,36 @@ def test_the_plenary_s_decision_on_an_impediment_is_its_vote_s_result(
     vote = said["votacion"]
     assert (vote["resultado"], vote["objeto"]) == (impedimento["estado"], "impedimento")
     if counts is not None:
-        assert (vote["si"], vote["no"], vote["abstencion"]) == counts
+        assert (vote.get("si"), vote.get("no"), vote.get("abstencion")) == counts
+
+
+@pytest.mark.parametrize(
+    ("text", "counts"),
+    [
+        (
+            "Aprobado el artículo cuarto con la modificación propuesta, con dieciocho votos, señor "
+            "presidente.",
+            {"si": 18},
+        ),
+        (
+            "Ha sido aprobada la proposición con que termina el informe de ponencia, con quince votos a "
+            "favor y tres en contra, señor presidente.",
+            {"si": 15, "no": 3},
+        ),
+        ("Ha sido aprobada el acta veintiuno, presidente, con seis votos afirmativos.", {"si": 6}),
+        ("Votaron sí doce, no cero, cero abstenciones. Aprobado.", {"si": 12, "no": 0, "abstencion": 0}),
+        # all voted alike: the other sides are said to be none
+        ("Aprobado por unanimidad, votaron sí quince.", {"si": 15, "no": 0, "abstencion": 0}),
+        ("Aprobado por los diecinueve concejales presentes.", {"si": 19, "no": 0, "abstencion": 0}),
+    ],
+)
+def test_a_count_stores_only_the_sides_said(text: str, counts: dict[str, int]) -> None:
+    """A side of the count nobody said is not stored: "con dieciocho votos" is the sí, and no
+    "no: 0" or "abstenciones: 0" (the acta printed both); a zero said is, and a unanimity says
+    the other sides are none."""
+    vote = data(text, TPL_PROYECTO_ACUERDO)["votacion"]
+    assert {side: vote[side] for side in ("si", "no", "abstencion") if side in vote} == counts
+    assert vote["resultado"] == "aprobado"
 
 
 @pytest.mark.parametrize(

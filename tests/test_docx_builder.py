@@ -1647,6 +1647,88 @@ def test_two_lists_or_two_different_counts_are_two_votes() -> None:
     assert len(_summaries(content)) == 4
 
 
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+@pytest.mark.parametrize(
+    ("votacion", "summary"),
+    [
+        (
+            {"si": 18, "resultado": "aprobado", "nominal": False, "articulos": [4]},
+            "Artículo 4. Votos por el sí: 18. Resultado: APROBADO.",
+        ),
+        (
+            {"si": 18, "no": 1, "resultado": "aceptado", "nominal": False, "objeto": "impedimento"},
+            "Votos por el sí: 18. Votos por el no: 1. Resultado: impedimento ACEPTADO.",
+        ),
+        (
+            {"si": 12, "no": 0, "resultado": "aprobado", "nominal": False},
+            "Votos por el sí: 12. Votos por el no: 0. Resultado: APROBADO.",
+        ),
+        (
+            {"si": 5, "no": 13, "nominal": False},
+            "Votos por el sí: 5. Votos por el no: 13. Resultado: NEGADO.",
+        ),
+    ],
+    ids=["si-only", "no-abstentions", "zero-said", "no-result"],
+)
+def test_a_vote_summary_writes_only_the_counts_said(
+    templates: dict[str, Any] | None, votacion: dict[str, Any], summary: str
+) -> None:
+    """ "Aprobado el artículo cuarto…, con dieciocho votos" said only the sí: the summary wrote
+    "Votos por el no: 0. Abstenciones: 0." too, zeros nobody said. A side stored is written
+    (a zero said too), one not stored is not."""
+    blocks = [_vote_block("v", "Aprobado.", votacion=votacion)]
+    content = _zone(_build(blocks, templates=templates), "ZONE_PROYECTOS")
+    assert _summaries(content) == [summary]
+
+
+def test_a_count_said_in_part_takes_the_rest_from_the_nominal_list() -> None:
+    """The list counts 2-1-1 and the secretary says "votaron sí dos, no uno": the abstention is
+    the list's (it was written 0, and flagged as a disagreement); a side said that differs from
+    the list is flagged, the note naming only the sides said."""
+    listed = _vote_block("list", "Lista.", votacion=_vote(2, 1, 1, nominal=True, votos=_LIST))
+    agree = _vote_block(
+        "said", "Votaron sí dos, no uno. Aprobado.", votacion={"si": 2, "no": 1, "resultado": "aprobado"}
+    )
+    out = _build([listed, agree], templates=CALI_TEMPLATES)
+    assert _summaries(_zone(out, "ZONE_PROYECTOS")) == [
+        "Votos por el sí: 2. Votos por el no: 1. Abstenciones: 1. Resultado: APROBADO."
+    ]
+    assert not Document(io.BytesIO(out)).comments
+    differ = _vote_block(
+        "said", "Votaron sí tres, no uno. Aprobado.", votacion={"si": 3, "no": 1, "resultado": "aprobado"}
+    )
+    out = _build([listed, differ], templates=CALI_TEMPLATES)
+    assert _summaries(_zone(out, "ZONE_PROYECTOS")) == [
+        "Votos por el sí: 3. Votos por el no: 1. Resultado: APROBADO."
+    ]
+    (comment,) = Document(io.BytesIO(out)).comments
+    assert comment.text == (
+        "Los totales declarados (sí: 3, no: 1) no coinciden con la votación nominal registrada (sí: 2, "
+        "no: 1, abstenciones: 1); revíselos antes de firmar el acta."
+    )
+
+
+def test_a_summary_that_writes_a_side_not_said_is_left_out() -> None:
+    """A tenant's summary that writes every side ("{{ no }}") has no zero to write for a side
+    not said: the line is left out rather than written with a count nobody said; ``total`` is
+    given only when every side is known."""
+    templates = {
+        "TPL_PROYECTO_ACUERDO": [
+            {"table": "votes", "summary": "Sí {{ si }}, no {{ no }}.{{ ' Total ' ~ total ~ '.' if total }}"}
+        ]
+    }
+    said = _vote_block("a", "Aprobado con dieciocho votos.", votacion={"si": 18, "resultado": "aprobado"})
+    whole = _vote_block("b", "Votaron sí dos, no uno, una abstención.", votacion=_vote(2, 1, 1, "aprobado"))
+    partial = _vote_block(
+        "c", "Votaron sí diez, no dos.", votacion={"si": 10, "no": 2, "resultado": "negado"}
+    )
+    content = _zone(_build([said, whole, partial], templates=templates), "ZONE_PROYECTOS")
+    assert [_text(p) for p in _paragraphs(content) if _text(p).startswith("Sí")] == [
+        "Sí 2, no 1. Total 4.",
+        "Sí 10, no 2.",
+    ]
+
+
 def test_declared_totals_that_disagree_with_the_list_are_flagged() -> None:
     """The list counts 2-1-1 and the secretary declares 3-1-0: the summary carries the declared
     totals (what the plenary heard) and a Word comment over it asks the reviewer to settle it."""

@@ -1170,7 +1170,9 @@ def _vote_items(t: _Text) -> list[dict[str, str]]:
 
 
 def _tally(low: str) -> dict[str, int]:
-    """Totals for sí / no / abstención said as "quince votos por el sí" or "sí quince"."""
+    """Totals for sí / no / abstención said as "quince votos por el sí" or "sí quince": only the
+    sides said ("con quince votos a favor y tres en contra" says no abstentions), a zero said
+    ("no cero") kept; a side left out is no zero nobody said."""
 
     def collect(regex: re.Pattern[str]) -> tuple[dict[str, int], int]:
         found: dict[str, int] = {}
@@ -1189,11 +1191,10 @@ def _tally(low: str) -> dict[str, int]:
     counts = num_side if prefer_num_first else side_num
     abstentions = _NUM_ABS_RE.search(low) or _ABS_NUM_RE.search(low)
     abst = _parse_number(abstentions["n"]) if abstentions else None
-    return {
-        "si": counts.get("si", 0),
-        "no": counts.get("no", 0),
-        "abstencion": abst if abst is not None and abst <= 10_000 else 0,
-    }
+    said: dict[str, int] = {side: counts[side] for side in ("si", "no") if side in counts}
+    if abst is not None and abst <= 10_000:
+        said["abstencion"] = abst
+    return said
 
 
 def _statements(low: str) -> str:
@@ -1233,7 +1234,7 @@ def _vote(t: _Text) -> dict[str, Any] | None:
         tally = counts if any(counts.values()) else _items_tally(votes)
 
         def this_vote(m: re.Match[str]) -> str:
-            agrees = m["r"] is not None and (tally["si"] > tally["no"]) == (m["r"] == "aprobad")
+            agrees = m["r"] is not None and (tally.get("si", 0) > tally.get("no", 0)) == (m["r"] == "aprobad")
             return m.group(0) if m["r"] is not None and (m["perfect"] or agrees) else " "
 
         now = _EARLIER_STEP_RE.sub(this_vote, t.low)
@@ -1251,6 +1252,10 @@ def _vote(t: _Text) -> dict[str, Any] | None:
         # Nothing counted: the count the result is said with ("aprobado por los diecinueve
         # concejales presentes"), else none at all; a zero would be a figure nobody said.
         counts = _unanimous_count(said, result) or _approved_with(said, result)
+    elif result in ("aprobado", "negado") and "por unanimidad" in said and not votes:
+        # "aprobado por unanimidad, con quince votos por el sí": all voted alike, so the other
+        # sides are said to be none
+        counts = {side: counts.get(side, 0) for side in ("si", "no", "abstencion")}
     vote: dict[str, Any] = {
         **counts,
         "resultado": result,
@@ -1298,12 +1303,13 @@ _APPROVED_WITH_RE: Final = re.compile(rf"\bcon\s+(?P<n>{_NUM_PHRASE})\s+votos\b"
 
 def _approved_with(said: str, result: str | None) -> dict[str, int]:
     """sí as the votes an approval is said with ("aprobado…, con dieciocho votos"), the other
-    sides none; {} for another result ("negado con cinco votos" does not say whose) or none."""
+    sides left out (not said: not zeros); {} for another result ("negado con cinco votos" does
+    not say whose) or none."""
     m = _APPROVED_WITH_RE.search(said) if result == "aprobado" else None
     value = _parse_number(m["n"]) if m else None
     if value is None or not 0 < value <= 10_000:
         return {}
-    return {"si": value, "no": 0, "abstencion": 0}
+    return {"si": value}
 
 
 # The stage a bill's vote decides ("Aprobado en segundo debate el proyecto…") and the bill sent on
