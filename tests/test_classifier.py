@@ -2442,6 +2442,40 @@ def test_the_plenary_s_decision_on_an_impediment_is_its_vote_s_result(
 
 
 @pytest.mark.parametrize(
+    ("text", "partes"),
+    [
+        (
+            "En consideración el título y el preámbulo. ¿Los aprueba la plenaria? Aprobados. ¿Quiere la "
+            "plenaria que este proyecto sea acuerdo del Distrito de Santiago de Cali? Se abre la votación "
+            "nominal. Secretario, llame a lista.",
+            ["título", "preámbulo"],
+        ),
+        ("Aprobados el título y el preámbulo por los cinco concejales presentes.", ["título", "preámbulo"]),
+        (
+            "En consideración el título del proyecto. Se abre la discusión. Queda cerrada. ¿Lo aprueba la "
+            "plenaria? Aprobado.",
+            ["título"],
+        ),
+        ("Ha sido negado el preámbulo del proyecto de acuerdo cero cuarenta y siete.", ["preámbulo"]),
+        # the result is on something else, or on more than the parts
+        ("Aprobado el artículo noveno. En consideración el título y el preámbulo. ¿Los aprueban?", None),
+        (
+            "En consideración el título y el preámbulo. ¿Quiere la plenaria que el proyecto sea acuerdo? "
+            "Aprobado el proyecto.",
+            None,
+        ),
+        ("Cerrada la discusión del articulado, el título y el preámbulo. Se abre la votación nominal.", None),
+        ("Título del proyecto: por medio del cual se adopta un programa. Aprobado.", None),
+    ],
+)
+def test_the_title_and_preamble_voted_are_what_the_result_is_on(text: str, partes: list[str] | None) -> None:
+    """ "En consideración el título y el preámbulo. … Aprobados." decides the title and preamble:
+    the vote says so (its line was a bare "Resultado: APROBADO." right before the bill's nominal
+    vote, read as the bill's result); a result said of another item, or of more, names none."""
+    assert data(text, TPL_PROYECTO_ACUERDO)["votacion"].get("partes") == partes
+
+
+@pytest.mark.parametrize(
     ("text", "counts"),
     [
         (

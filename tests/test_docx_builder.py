@@ -1681,6 +1681,28 @@ def test_a_vote_summary_writes_only_the_counts_said(
     assert _summaries(content) == [summary]
 
 
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_a_vote_on_the_title_and_preamble_says_so(templates: dict[str, Any] | None) -> None:
+    """The bill's parts voted apart (``partes``) lead its line, as its articles do."""
+    blocks = [
+        _vote_block(
+            "t",
+            "En consideración el título y el preámbulo. Aprobados.",
+            votacion={"resultado": "aprobado", "nominal": False, "partes": ["título", "preámbulo"]},
+        ),
+        _vote_block(
+            "p",
+            "Aprobado el preámbulo con diez votos.",
+            votacion={"si": 10, "resultado": "aprobado", "nominal": False, "partes": ["preámbulo"]},
+        ),
+    ]
+    content = _zone(_build(blocks, templates=templates), "ZONE_PROYECTOS")
+    assert _summaries(content) == [
+        "Título y preámbulo. Resultado: APROBADO.",
+        "Preámbulo. Votos por el sí: 10. Resultado: APROBADO.",
+    ]
+
+
 def test_a_count_said_in_part_takes_the_rest_from_the_nominal_list() -> None:
     """The list counts 2-1-1 and the secretary says "votaron sí dos, no uno": the abstention is
     the list's (it was written 0, and flagged as a disagreement); a side said that differs from

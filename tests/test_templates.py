@@ -639,6 +639,34 @@ def test_a_bill_voted_article_by_article_is_written_in_the_bill() -> None:
     ]
 
 
+def test_the_title_and_preamble_approved_say_so_before_the_nominal_vote() -> None:
+    """ "En consideración el título y el preámbulo. ¿Los aprueba la plenaria? Aprobados. ¿Quiere la
+    plenaria que este proyecto sea acuerdo…? Se abre la votación nominal…": the line said what it
+    decided (a bare "Resultado: APROBADO." read as the bill's result before its vote); the bill's
+    result stays after the list."""
+    phrases = [
+        "Título del proyecto: por medio del cual se adopta un programa de alivio tributario del impuesto "
+        "predial unificado. Preámbulo: el Concejo Distrital de Santiago de Cali acuerda.",
+        "En consideración el título y el preámbulo. ¿Los aprueba la plenaria? Aprobados. ¿Quiere la "
+        "plenaria que este proyecto sea acuerdo del Distrito de Santiago de Cali? Se abre la votación "
+        "nominal. Secretario, llame a lista.",
+        "Votación nominal. Ana María Cabal Ospina, sí. Diego Fernando Lozano, no. Gloria Inés Zúñiga, sí. "
+        "Señor presidente, votaron tres concejales, dos por el sí y uno por el no.",
+        "Aprobado en segundo debate el proyecto de acuerdo cero cuarenta y siete de dos mil veinticinco.",
+    ]
+    out = items(build(_in_order(phrases, "TPL_PROYECTO_ACUERDO")), "ZONE_PROYECTOS")
+    assert [p for p in out if isinstance(p, str) and "Resultado:" in p] == [
+        "Título y preámbulo. Resultado: APROBADO.",
+        "Votos por el sí: 2. Votos por el no: 1. Abstenciones: 0. Resultado: APROBADO.",
+    ]
+    assert out.index("Título y preámbulo. Resultado: APROBADO.") == 2  # right after its words
+    commission = "Aprobados el título y el preámbulo por los cinco concejales presentes."
+    assert said(commission, "TPL_PROYECTO_ACUERDO") == [
+        commission,
+        "Título y preámbulo. Votos por el sí: 5. Votos por el no: 0. Abstenciones: 0. Resultado: APROBADO.",
+    ]
+
+
 def test_a_bill_named_again_in_its_ponencia_and_final_vote_is_written_as_said() -> None:
     """The heading said in words carries the bill's number (it had the title only); the ponencia
     and the final approval that name the bill again are written as said, not as a second heading

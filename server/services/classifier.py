@@ -1265,6 +1265,8 @@ def _vote(t: _Text) -> dict[str, Any] | None:
         vote["repetir"] = True  # "…la votación se repetirá en la próxima sesión"
     if articles := _voted_articles(said):
         vote["articulos"] = articles  # "Han sido aprobados los artículos primero, segundo…"
+    elif result in ("aprobado", "negado") and (parts := _voted_parts(said)):
+        vote["partes"] = parts  # "En consideración el título y el preámbulo. … Aprobados."
     if result in ("aprobado", "negado") and (stage := _STAGE_RESULT_RE.search(said)):
         vote["debate"] = "primero" if stage["first"] else "segundo"  # "Aprobado en segundo debate…"
     if result == "aprobado" and _SANCTION_RE.search(said):
@@ -1378,6 +1380,38 @@ def _voted_articles(said: str) -> list[int]:
     if _NEGATED_RE.search(said) and _APPROVED_RE.search(_NEGATED_RE.sub(" ", said)):
         return []
     return lists[0]
+
+
+# The bill's title and preamble, voted apart from its articles ("En consideración el título y el
+# preámbulo. ¿Los aprueba la plenaria? Aprobados.", "Aprobados el título y el preámbulo por los
+# cinco concejales presentes."): named with their article, "del proyecto" after them being theirs.
+_BILL_PARTS_RE: Final = re.compile(r"\b(?:el|los)\s+(?P<part>titulo|preambulo)\b")
+_PART_OF_THE_BILL_RE: Final = re.compile(r"\b(titulo|preambulo)\s+del\s+proyecto(?:\s+de\s+acuerdo)?\b")
+_PART_NAMES: Final = {"titulo": "título", "preambulo": "preámbulo"}
+# Anything else a vote can be on: a sentence naming it is about something other than the parts.
+_OTHER_VOTE_SUBJECT_RE: Final = re.compile(
+    r"\barticul|\bproyectos?\b|\bproposici|\bpropuestas?\b|\bactas?\b|\borden del dia\b|\bimpediment"
+    r"|\bponencia\b|\binforme\b"
+)
+_MAX_VOTE_SENTENCES: Final = 40  # the statements looked at for what a result is on (bounds the work)
+
+
+def _voted_parts(said: str) -> list[str]:
+    """The bill's parts other than its articles (its title, its preamble) a result is on: named
+    in the result's statement, or in the last statement naming what is voted before it, with
+    nothing else named there ("En consideración el título y el preámbulo. Aprobados." ["título",
+    "preámbulo"]); [] when the result is on something else ("Aprobado el artículo noveno. En
+    consideración el título…": the title comes after the result) or on more than the parts."""
+    subject: list[str] = []
+    for m in itertools.islice(_SENTENCE_RE.finditer(said), _MAX_VOTE_SENTENCES):
+        sentence = _PART_OF_THE_BILL_RE.sub(r"\1", m.group(0))
+        parts = list(dict.fromkeys(_PART_NAMES[p["part"]] for p in _BILL_PARTS_RE.finditer(sentence)))
+        other = _OTHER_VOTE_SUBJECT_RE.search(sentence) is not None
+        if parts or other:
+            subject = [] if other else parts
+        if _APPROVED_RE.search(sentence) or _NEGATED_RE.search(sentence):
+            return subject
+    return []
 
 
 def _items_tally(votes: list[dict[str, str]]) -> dict[str, int]:

@@ -120,15 +120,17 @@ false or a mapping → Spanish words). True/false are written "sí"/"no".
                  ``repetir`` (true when the vote is said to be taken again: "se repetirá la
                  votación"), ``objeto`` (what the vote decides when CORE says, such as
                  "impedimento" for a member's impediment, or missing), ``articulos`` (the
-                 bill's articles voted, a list of numbers), ``debate`` and ``sancion`` (the
+                 bill's articles voted, a list of numbers), ``partes`` (the bill's other parts
+                 voted apart: ["título", "preámbulo"]), ``debate`` and ``sancion`` (the
                  debate the bill's result closes, and true when the bill is sent to the
                  mayor's sanction), each when said (:data:`VOTE_FACTS`), ``votacion``,
                  ``text`` and ``metadata``. Default summary: "Votos por el sí: {{ si }}. Votos
                  por el no: {{ no }}. Abstenciones: {{ abstencion }}. Resultado:
                  {{ resultado }}." (each side only when said; after "Artículo 9. " /
-                 "Artículos 1, 2 y 3. " when articles are voted; the result after ``objeto``
-                 when there is one: "Resultado: impedimento ACEPTADO."; with the debate and "; pasa a sanción
-                 del alcalde" when ``sancion``; "; se repetirá la votación" before the period
+                 "Artículos 1, 2 y 3. " when articles are voted, "Título y preámbulo. " when
+                 those are; the result after ``objeto`` when there is one: "Resultado:
+                 impedimento ACEPTADO."; with the debate and "; pasa a sanción del alcalde"
+                 when ``sancion``; "; se repetirá la votación" before the period
                  when ``repetir``) when anything was counted, else "Resultado:
                  {{ declarado }}." (likewise) when a result was said, else nothing (a vote only
                  called, "se abre la votación nominal", has nothing to sum up).
@@ -963,6 +965,7 @@ _DEFAULT_HEADERS = {"roll_call": ("Concejal", "Estado"), "votes": ("Concejal", "
 _DEFAULT_SUMMARY = (
     "{% if si or no or abstencion or declarado %}"
     "{{ ('Artículos ' if articulos|length > 1 else 'Artículo ') ~ articulos|lista ~ '. ' if articulos }}"
+    "{{ partes|lista|capfirst ~ '. ' if partes }}"
     "{% if si or no or abstencion %}{{ 'Votos por el sí: ' ~ si ~ '. ' if si is defined }}"
     "{{ 'Votos por el no: ' ~ no ~ '. ' if no is defined }}"
     "{{ 'Abstenciones: ' ~ abstencion ~ '. ' if abstencion is defined }}"
@@ -2706,10 +2709,11 @@ def _listed_members(votacion: Mapping[str, Any]) -> set[str]:
     return {name for name in names if name}
 
 
-VOTE_FACTS = ("articulos", "debate", "sancion")
+VOTE_FACTS = ("articulos", "partes", "debate", "sancion")
 """What a vote's blocks say it decides, which its summary writes (first said wins): the bill's
-articles voted (``articulos``), the debate its result closes and the bill sent to the mayor
-for sanction (``debate``, ``sancion``: "Aprobado en segundo debate… Pase a sanción…")."""
+articles voted (``articulos``), its other parts voted apart (``partes``: "título", "preámbulo"),
+the debate its result closes and the bill sent to the mayor for sanction (``debate``,
+``sancion``: "Aprobado en segundo debate… Pase a sanción…")."""
 
 
 def _said_totals(totals: _Totals) -> str:
