@@ -578,9 +578,10 @@ def test_a_second_debate_is_written_as_said() -> None:
         "Artículo 7. Votos por el sí: 5. Votos por el no: 13. Resultado: NEGADO."
     )
     assert bill[bill.index(said[43]["text"]) + 1] == "Artículo 9. Resultado: APROBADO."
-    assert bill[0] == (
+    assert bill[0] == (  # the ponentes who signed the report read after it
         "Proyecto de Acuerdo No. 047 de 2025 «por medio del cual se adopta un programa de alivio tributario "
-        "del impuesto predial unificado», segundo debate."
+        "del impuesto predial unificado», segundo debate. Ponentes: Laura Victoria Benítez y Harold "
+        "Mosquera Riascos."
     )
     assert sum(p.startswith("Proyecto de Acuerdo") for p in bill) == 1
     votes = [item for item in zones["ZONE_PROYECTOS"] if isinstance(item, list)]

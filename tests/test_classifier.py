@@ -3670,6 +3670,58 @@ def test_a_bill_heading_names_its_ponentes(text: str, ponentes: list[Any]) -> No
     assert data(text)["ponentes"] == ponentes
 
 
+@pytest.mark.parametrize(
+    ("text", "ponentes"),
+    [
+        (
+            "Informe de ponencia para segundo debate. Santiago de Cali, once de noviembre de dos mil "
+            "veinticinco. Referencia, ponencia positiva para segundo debate al proyecto de acuerdo cero "
+            "cuarenta y siete de dos mil veinticinco. Por lo anterior, rendimos ponencia positiva y "
+            "solicitamos a la plenaria dar segundo debate. Firman Laura Victoria Benítez, coordinadora "
+            "ponente, y Harold Mosquera Riascos, ponente.",
+            ["Laura Victoria Benítez", "Harold Mosquera Riascos"],
+        ),
+        (
+            "informe de ponencia para segundo debate. rendimos ponencia positiva. firman laura victoria "
+            "benitez, coordinadora ponente, y harold mosquera riascos, ponente.",
+            ["Laura Victoria Benitez", "Harold Mosquera Riascos"],
+        ),
+        (
+            "Informe de ponencia para primer debate. Lo suscriben la concejala Ana Ruiz, ponente "
+            "coordinadora, y el concejal Luis Mora.",
+            [{"nombre": "Ana Ruiz", "rol": "concejala"}, {"nombre": "Luis Mora", "rol": "concejal"}],
+        ),
+        (
+            "Informe de ponencia. Firman los concejales ponentes Ana Ruiz y Luis Mora.",
+            ["Ana Ruiz", "Luis Mora"],
+        ),
+        # a report's ponentes are its signers; a grant, a consideration or another signer are not
+        ("Informe de ponencia. Tiene la palabra la concejala ponente Laura Victoria Benítez.", None),
+        ("En consideración el informe de ponencia. Se abre la discusión.", None),
+        (
+            "Se lee el oficio del proyecto. Firman el alcalde Alejandro Eder y el secretario de Hacienda.",
+            None,
+        ),
+    ],
+)
+def test_a_ponencia_report_names_the_ponentes_who_sign_it(text: str, ponentes: list[Any] | None) -> None:
+    """The ponencia report read while its bill is considered is signed by its ponentes ("Firman
+    Laura Victoria Benítez, coordinadora ponente, y Harold Mosquera Riascos, ponente."): they are
+    kept (none were), what each is said to be passed over, for the bill's heading to name them."""
+    assert data(text, TPL_PROYECTO_ACUERDO).get("ponentes") == ponentes
+
+
+def test_a_heading_names_ponentes_said_with_what_they_are() -> None:
+    """ "Ponentes, los honorables concejales Laura Victoria Benítez, coordinadora, y Harold
+    Mosquera Riascos." (the agenda's phrasing, said with the bill's heading): both, no role."""
+    text = (
+        "Cuarto punto. Estudio y aprobación en segundo debate del proyecto de acuerdo cero cuarenta y siete "
+        "de dos mil veinticinco, por medio del cual se adopta un programa de alivio tributario. Ponentes, "
+        "los honorables concejales Laura Victoria Benítez, coordinadora, y Harold Mosquera Riascos."
+    )
+    assert data(text)["ponentes"] == ["Laura Victoria Benítez", "Harold Mosquera Riascos"]
+
+
 def test_a_ponente_given_the_floor_is_not_a_heading() -> None:
     """ "Tiene la palabra la concejala ponente …" names no bill: no ponentes list."""
     assert "ponentes" not in data(

@@ -1270,6 +1270,35 @@ def test_a_grant_naming_an_office_alone_carries_the_office() -> None:
 
 
 BILL = "TPL_PROYECTO_ACUERDO"
+
+
+def _bill_headings(docx: bytes) -> list[str]:
+    return [_text(p) for p in _paragraphs(_zone(docx, "ZONE_PROYECTOS")) if _text(p).startswith("Proyecto")]
+
+
+def test_a_bill_heading_names_the_ponentes_its_report_was_signed_by() -> None:
+    """The heading named no ponentes and the ponencia report read after it, for the same bill,
+    was signed by them (CORE's ``ponentes`` on the report's block): the heading names them. A
+    report after another item was taken up, or one for a heading that named its own, gives none."""
+
+    def bill(block_id: str, **data: Any) -> dict[str, Any]:
+        return _block(block_id, "ZONE_PROYECTOS", block_id, template_id=BILL, structured_data=data)
+
+    report = bill("report", debate="segundo", ponentes=["Laura Victoria Benítez", "Harold Mosquera Riascos"])
+    signed = _build([bill("h", numero="047", anio=2025, debate="segundo"), report], templates=CALI_TEMPLATES)
+    (heading,) = _bill_headings(signed)
+    assert heading.endswith("Ponentes: Laura Victoria Benítez y Harold Mosquera Riascos.")
+    own = _build([bill("h", numero="047", ponentes=[ANA]), report], templates=CALI_TEMPLATES)
+    assert [h.endswith("Ponente: Ana Ruiz.") for h in _bill_headings(own)] == [True]
+    other = _block(
+        "p", "ZONE_PROPOSICIONES", "Proposición.", template_id="TPL_PROPOSICION", structured_data={}
+    )
+    later = _build([bill("h", numero="047"), other, report], templates=CALI_TEMPLATES)
+    assert ["Ponente" in h for h in _bill_headings(later)] == [False]
+    second = _build([bill("h", numero="047"), bill("h2", numero="048"), report], templates=CALI_TEMPLATES)
+    assert ["Ponente" in h for h in _bill_headings(second)] == [False, True]  # the report follows 048
+
+
 ANA = {"nombre": "Ana Ruiz", "rol": "concejala"}
 LUIS = {"nombre": "Luis Mora", "rol": "concejal"}
 # (the bill's ponentes as its heading said them, the rol of "Tiene la palabra la concejala

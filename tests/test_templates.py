@@ -667,6 +667,26 @@ def test_the_title_and_preamble_approved_say_so_before_the_nominal_vote() -> Non
     ]
 
 
+def test_a_bill_heading_names_the_ponentes_who_signed_its_report() -> None:
+    """The second debate's heading named no ponentes, though the report read right after it was
+    signed by them ("Firman Laura Victoria Benítez, coordinadora ponente, y Harold Mosquera
+    Riascos, ponente."): the heading names them; the report is written as said."""
+    phrases = [
+        "Cuarto punto. Estudio y aprobación en segundo debate del proyecto de acuerdo cero cuarenta y siete "
+        "de dos mil veinticinco, por medio del cual se adopta un programa de alivio tributario del impuesto "
+        "predial unificado. Señor presidente, me permito dar lectura al informe de ponencia para segundo "
+        "debate.",
+        "Informe de ponencia para segundo debate. Referencia, ponencia positiva para segundo debate al "
+        "proyecto de acuerdo cero cuarenta y siete de dos mil veinticinco. Por lo anterior, rendimos "
+        "ponencia positiva. Firman Laura Victoria Benítez, coordinadora ponente, y Harold Mosquera Riascos, "
+        "ponente.",
+    ]
+    assert items(build(_in_order(phrases, "TPL_DEBATE")), "ZONE_PROYECTOS") == [
+        BILL_047 + " Ponentes: Laura Victoria Benítez y Harold Mosquera Riascos.",
+        phrases[1],
+    ]
+
+
 def test_a_bill_named_again_in_its_ponencia_and_final_vote_is_written_as_said() -> None:
     """The heading said in words carries the bill's number (it had the title only); the ponencia
     and the final approval that name the bill again are written as said, not as a second heading

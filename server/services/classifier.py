@@ -2581,21 +2581,44 @@ _DEBATE_RE: Final = re.compile(
 )
 
 
+_MAX_REPORTER_MENTIONS: Final = 8  # the mentions of ponentes read (bounds the work on long text)
 _REPORTERS_RE: Final = re.compile(
     r"\b(?:ponentes?|(?:con\s+)?ponencia\s+(?:de|del|de la|de los|a cargo de(?:l)?))\s*[:,]?\s*"
     r"(?:(?:son|es|fueron|fue)\s+)?"
 )
 
 
-def _reporters(t: _Text) -> list[Any]:
+# A ponencia report read out ("Informe de ponencia para segundo debate. … rendimos ponencia
+# positiva…"), which its ponentes sign: "Firman Laura Victoria Benítez, coordinadora ponente, y
+# Harold Mosquera Riascos, ponente." The signers of the report are its ponentes; "firman" said
+# elsewhere is not (a bill's authors, a letter's senders).
+_PONENCIA_REPORT_RE: Final = re.compile(
+    r"^\W*(?:(?:el|este)\s+)?informe\s+de\s+ponencia\b"
+    r"|\b(?:rendimos|rindo|rinden|presentamos|presento)\s+(?:informe\s+de\s+)?ponencia\b"
+)
+_SIGNERS_RE: Final = re.compile(
+    r"\b(?:(?:lo|la)\s+)?(?:firman|suscriben|firmad[oa]s?\s+por|suscrit[oa]s?\s+por)\s*:?\s*"
+)
+# What a ponente is said to be after the name ("…Benítez, coordinadora ponente, y Harold…"):
+# not a name, passed over.
+_REPORTER_ROLE_RE: Final = re.compile(
+    r"\s*,?\s*(?:(?:como\s+)?(?:coordinador(?:a)?|coponente|ponentes?)\b\s*)+(?=[,;.]|\s+(?:y|e)\b|$)"
+)
+
+
+def _reporters(t: _Text, report: bool = False) -> list[Any]:
     """The bill's ponentes as the heading names them ("Ponentes, la concejala Ana Ruiz y el
     concejal Luis Mora"): a name, or ``{"nombre", "rol"}`` when the words before it say which
     councillor ("concejala" or "concejal"; "los concejales" says neither), so that "Tiene la
-    palabra la concejala ponente." can be told to be hers when the acta is built."""
-    found: list[Any] = []
+    palabra la concejala ponente." can be told to be hers when the acta is built. With
+    ``report`` (the utterance reads the ponencia report), its signers too ("Firman Laura
+    Victoria Benítez, coordinadora ponente, y Harold Mosquera Riascos, ponente."). What each is
+    said to be after the name ("coordinadora", "ponente") is passed over."""
+    found: list[tuple[int, Any]] = []  # where each is named, and how: in the order said
     seen: set[str] = set()
     lowercase = t.raw == t.raw.lower()  # speech to text without capitals: names are not marked
-    for m in _REPORTERS_RE.finditer(t.low):
+    mentions = [*_REPORTERS_RE.finditer(t.low), *(_SIGNERS_RE.finditer(t.low) if report else ())]
+    for m in sorted(mentions, key=lambda m: m.start())[:_MAX_REPORTER_MENTIONS]:
         pos, all_women = m.end(), False
         for _ in range(80):  # a bounded list after each mention, as _take_people reads
             rol, all_women = _councillor_said(t, pos, all_women)
@@ -2604,12 +2627,13 @@ def _reporters(t: _Text) -> list[Any]:
                 break
             if (got[0][:1].isupper() or lowercase) and got[0] not in seen:
                 seen.add(got[0])
-                found.append({"nombre": got[0], "rol": rol} if rol else got[0])
-            sep = _LIST_SEP_RE.match(t.low, got[1])
+                found.append((got[1], {"nombre": got[0], "rol": rol} if rol else got[0]))
+            end = role.end() if (role := _REPORTER_ROLE_RE.match(t.low, got[1])) else got[1]
+            sep = _LIST_SEP_RE.match(t.low, end)
             if sep is None:
                 break
             pos = sep.end()
-    return found
+    return [person for _, person in sorted(found, key=lambda item: item[0])]
 
 
 def _proyecto_data(t: _Text, under_consideration: bool = False) -> dict[str, Any]:
@@ -2633,7 +2657,12 @@ def _proyecto_data(t: _Text, under_consideration: bool = False) -> dict[str, Any
             data["anio"] = year
     if debate := _DEBATE_RE.search(t.low):
         data["debate"] = "primero" if debate["first"] else "segundo"
-    if ("numero" in data or "titulo" in data) and (reporters := _reporters(t)):
+    report = _PONENCIA_REPORT_RE.search(t.low) is not None
+    if ("numero" in data or "titulo" in data) and (reporters := _reporters(t, report)):
+        data["ponentes"] = reporters
+    elif report and not _floor_grant(t) and (reporters := _reporters(t, report)):
+        # the report read while its bill is considered, signed by its ponentes: the bill's
+        # heading names them when the acta is built (it is said before the report)
         data["ponentes"] = reporters
     if trigger := _floor_grant(t) or _SPEAKER_TRIGGER_RE.search(t.low):
         data.update({k: v for k, v in _speaker(t).items() if k != "partido"})

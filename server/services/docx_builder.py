@@ -2230,6 +2230,32 @@ def given_the_floor(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, An
     return carried
 
 
+def _with_report_ponentes(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The blocks, a bill's heading that names no ponentes naming those of the ponencia report
+    read for the same bill: a later block of :data:`BILL_TEMPLATE` with ``ponentes`` and no
+    heading of its own (CORE stores them on the report's block: "Informe de ponencia… Firman
+    Laura Victoria Benítez, coordinadora ponente, y Harold Mosquera Riascos, ponente."), before
+    another heading or anything said in another section. Never names from elsewhere (the agenda,
+    a grant of the floor), and never over ponentes the heading said. Derived when the document
+    is built, like :func:`given_the_floor`, not stored (and not used for a grant by part alone)."""
+    out = list(blocks)
+    heading: int | None = None  # the bill's heading still naming no ponentes
+    for i, block in enumerate(out):
+        if block.get("deleted") or block.get("type") != "TEMPLATE":
+            continue
+        data = block.get("structured_data")
+        data = data if isinstance(data, Mapping) else {}
+        if block.get("template_id") != BILL_TEMPLATE:
+            heading = None  # another item is under consideration
+        elif data.get("numero") or data.get("titulo"):
+            heading = None if data.get("ponentes") else i
+        elif heading is not None and isinstance(ponentes := data.get("ponentes"), list) and ponentes:
+            said = out[heading]
+            out[heading] = {**said, "structured_data": {**said["structured_data"], "ponentes": ponentes}}
+            heading = None
+    return out
+
+
 _NAMED_ONE = ("orador", "preside", "secretario", "delegado", "presidente", "elegido")
 """Fields of a block's data that name one person (a ``{"elegido"}`` election's too)."""
 _NAMED_MANY = (*_ROLL_CALL_KEYS, "autores", "ponentes", "invitados", "llegadas", "salidas")
@@ -2958,8 +2984,10 @@ def build_docx(
     have. TEMPLATE blocks are written by the
     tenant's ``templates`` (empty or None: the built-in :data:`DEFAULT_TEMPLATES`; see the
     module docstring); an intervention right after the chair's grant of the floor is written
-    under the speaker the grant named (:func:`given_the_floor`), a speaker heard without
-    accents spelled as the session said the name elsewhere (:func:`_as_spelled`). With
+    under the speaker the grant named (:func:`given_the_floor`), a bill's heading names the
+    ponentes its ponencia report was signed by when it names none (:func:`_with_report_ponentes`),
+    a speaker heard without accents spelled as the session said the name elsewhere
+    (:func:`_as_spelled`). With
     ``mark_human_edits``, blocks edited by a person get a comment. Raises :class:`BuildError`
     for a skeleton, style map, templates or ``empty_zones`` problem, a block aimed at a missing
     zone, or a missing image.
@@ -2980,7 +3008,7 @@ def build_docx(
     empty_zones = empty_zones or {}
     if problems := _empty_zones_problems(empty_zones, {zone.name for zone in zones}):
         raise BuildError("; ".join(problems))
-    blocks = _as_spelled(given_the_floor(blocks))
+    blocks = _as_spelled(_with_report_ponentes(given_the_floor(blocks)))
     attended = _with_arrivals(blocks)
     by_zone = _validate_blocks(attended, {zone.name for zone in zones})
     if not by_zone.get(SIGNATURE_ZONE):
