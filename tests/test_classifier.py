@@ -1773,6 +1773,46 @@ def test_proposicion_extracts_authors_and_text() -> None:
     assert data("Proposición presentada por la concejala Ana Ruiz.") == {"autores": ["Ana Ruiz"]}
 
 
+@pytest.mark.parametrize(
+    ("text", "texto"),
+    [
+        (
+            "Hay una proposición radicada por el concejal Óscar Javier Murillo y la concejala Gloria Inés "
+            "Zúñiga, que dice: cítese al director del Departamento Administrativo de Hacienda para que "
+            "rinda informe.",
+            "cítese al director del Departamento Administrativo de Hacienda para que rinda informe",
+        ),
+        (
+            "Proposición presentada por la concejala Ana Ruiz, que dice así: que se cite al gerente de "
+            "Emcali.",
+            "que se cite al gerente de Emcali",
+        ),
+        (
+            "Proposición presentada por Ana Ruiz y Luis Mora, la cual reza: exaltar a la Fundación Delirio.",
+            "exaltar a la Fundación Delirio",
+        ),
+        (
+            "proposicion radicada por el concejal oscar murillo que dice citese al director de hacienda",
+            "citese al director de hacienda",
+        ),
+        # what it asks is the proposal's, and so is what follows a colon
+        (
+            "Proposición presentada por Ana Ruiz, que solicita citar al gerente.",
+            "que solicita citar al gerente",
+        ),
+        (
+            "Proposición presentada por Ana Ruiz: que dice la comunidad que no hay agua en la ladera.",
+            "que dice la comunidad que no hay agua en la ladera",
+        ),
+    ],
+)
+def test_a_proposals_text_leaves_out_the_readers_lead_in(text: str, texto: str) -> None:
+    """The reader's "que dice:" / "que dice así:" after the authors is no word of the proposal
+    (the acta wrote "Proposición presentada por …: Que dice: cítese…"); every word after it is
+    kept, and so is a lead that says what the proposal asks ("que solicita…")."""
+    assert data(text, TPL_PROPOSICION)["texto"] == texto
+
+
 def test_proposicion_by_a_party_caucus() -> None:
     """A caucus (bancada) can be the author."""
     got = data("proposicion presentada por la bancada del Pacto Histórico para solicitar informe")
@@ -2494,19 +2534,22 @@ def test_an_oath_asked_for_or_announced_is_not_declared(text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "si", "no", "abstencion", "resultado"),
     [
-        ("Votaron sí quince, no dos.", 15, 2, 0, None),
-        ("votaron si quince no dos", 15, 2, 0, None),
+        ("Votaron sí quince, no dos.", 15, 2, None, None),
+        ("votaron si quince no dos", 15, 2, None, None),
         ("quince votos por el sí, dos por el no, una abstención. Aprobado.", 15, 2, 1, "aprobado"),
         ("15 votos a favor, 2 en contra y 1 abstención; negado", 15, 2, 1, "negado"),
-        ("Por el sí votaron diecisiete concejales, por el no ninguno.", 17, 0, 0, None),
-        ("no fue aprobado: votaron 5 por el sí y 12 por el no", 5, 12, 0, "negado"),
+        ("Por el sí votaron diecisiete concejales, por el no ninguno.", 17, 0, None, None),
+        ("no fue aprobado: votaron 5 por el sí y 12 por el no", 5, 12, None, "negado"),
         ("Aprobado por unanimidad de los diecisiete concejales presentes.", 17, 0, 0, "aprobado"),
     ],
 )
-def test_vote_tally_and_result(text: str, si: int, no: int, abstencion: int, resultado: str | None) -> None:
-    """Totals are read whichever order number and side are said in; the result when said."""
+def test_vote_tally_and_result(
+    text: str, si: int, no: int, abstencion: int | None, resultado: str | None
+) -> None:
+    """Totals are read whichever order number and side are said in; the result when said. A
+    side not said is not stored (None here), a zero said is ("por el no ninguno")."""
     vote = data(text, TPL_PROYECTO_ACUERDO)["votacion"]
-    assert (vote["si"], vote["no"], vote["abstencion"], vote["resultado"]) == (
+    assert (vote.get("si"), vote.get("no"), vote.get("abstencion"), vote["resultado"]) == (
         si,
         no,
         abstencion,
@@ -2629,23 +2672,23 @@ def test_the_count_of_an_earlier_step_reported_is_not_a_vote_held_now(report: st
         ),
         (
             "Con once votos por el sí y cuatro por el no, fue aprobado en primer debate el proyecto.",
-            (11, 4, 0),
+            (11, 4, None),
             "aprobado",
         ),
         (
             "Votaron sí doce, no cero. Fue aprobado en segundo debate, señor presidente.",
-            (12, 0, 0),
+            (12, 0, None),
             "aprobado",
         ),
     ],
 )
 def test_the_declaration_of_a_vote_held_now_keeps_its_result(
-    text: str, counts: tuple[int, int, int], result: str
+    text: str, counts: tuple[int, int, int | None], result: str
 ) -> None:
     """The secretary's count followed by "ha sido aprobado en segundo debate…" declares the vote
     just held: its result is kept (it was taken for a report of an earlier step and lost)."""
     vote = data(text, TPL_PROYECTO_ACUERDO)["votacion"]
-    assert (vote["si"], vote["no"], vote["abstencion"], vote["resultado"]) == (*counts, result)
+    assert (vote.get("si"), vote.get("no"), vote.get("abstencion"), vote["resultado"]) == (*counts, result)
 
 
 @pytest.mark.parametrize(
@@ -2714,14 +2757,14 @@ def test_a_member_declaring_an_impediment_is_not_a_vote(text: str, motivo: str |
             "Señor presidente, el impedimento del concejal Mauricio Tenorio ha sido aceptado con dieciocho "
             "votos a favor y uno en contra. El concejal Tenorio se retira del recinto.",
             {"estado": "aceptado", "nombre": "Mauricio Tenorio"},
-            (18, 1, 0),
+            (18, 1, None),
         ),
         (
             "presidente el impedimento de la concejala sandra escobar fue negado con cuatro votos por el si "
             "y catorce por el no en consecuencia la concejala debe participar en la discusion y votacion "
             "del proyecto",
             {"estado": "negado", "nombre": "Sandra Escobar"},
-            (4, 14, 0),
+            (4, 14, None),
         ),
         (
             "El impedimento presentado por el concejal Luis Mora no fue aceptado.",
@@ -2736,7 +2779,7 @@ def test_a_member_declaring_an_impediment_is_not_a_vote(text: str, motivo: str |
     ],
 )
 def test_the_plenary_s_decision_on_an_impediment_is_its_vote_s_result(
-    text: str, impedimento: dict[str, str], counts: tuple[int, int, int] | None
+    text: str, impedimento: dict[str, str], counts: tuple[int, int, int | None] | None
 ) -> None:
     """The decision is recorded (whose impediment, decided how) and is the vote's result in the
     words said ("aceptado": it was no result at all, and the acta wrote APROBADO by the count)."""
@@ -2745,7 +2788,70 @@ def test_the_plenary_s_decision_on_an_impediment_is_its_vote_s_result(
     vote = said["votacion"]
     assert (vote["resultado"], vote["objeto"]) == (impedimento["estado"], "impedimento")
     if counts is not None:
-        assert (vote["si"], vote["no"], vote["abstencion"]) == counts
+        assert (vote.get("si"), vote.get("no"), vote.get("abstencion")) == counts
+
+
+@pytest.mark.parametrize(
+    ("text", "partes"),
+    [
+        (
+            "En consideración el título y el preámbulo. ¿Los aprueba la plenaria? Aprobados. ¿Quiere la "
+            "plenaria que este proyecto sea acuerdo del Distrito de Santiago de Cali? Se abre la votación "
+            "nominal. Secretario, llame a lista.",
+            ["título", "preámbulo"],
+        ),
+        ("Aprobados el título y el preámbulo por los cinco concejales presentes.", ["título", "preámbulo"]),
+        (
+            "En consideración el título del proyecto. Se abre la discusión. Queda cerrada. ¿Lo aprueba la "
+            "plenaria? Aprobado.",
+            ["título"],
+        ),
+        ("Ha sido negado el preámbulo del proyecto de acuerdo cero cuarenta y siete.", ["preámbulo"]),
+        # the result is on something else, or on more than the parts
+        ("Aprobado el artículo noveno. En consideración el título y el preámbulo. ¿Los aprueban?", None),
+        (
+            "En consideración el título y el preámbulo. ¿Quiere la plenaria que el proyecto sea acuerdo? "
+            "Aprobado el proyecto.",
+            None,
+        ),
+        ("Cerrada la discusión del articulado, el título y el preámbulo. Se abre la votación nominal.", None),
+        ("Título del proyecto: por medio del cual se adopta un programa. Aprobado.", None),
+    ],
+)
+def test_the_title_and_preamble_voted_are_what_the_result_is_on(text: str, partes: list[str] | None) -> None:
+    """ "En consideración el título y el preámbulo. … Aprobados." decides the title and preamble:
+    the vote says so (its line was a bare "Resultado: APROBADO." right before the bill's nominal
+    vote, read as the bill's result); a result said of another item, or of more, names none."""
+    assert data(text, TPL_PROYECTO_ACUERDO)["votacion"].get("partes") == partes
+
+
+@pytest.mark.parametrize(
+    ("text", "counts"),
+    [
+        (
+            "Aprobado el artículo cuarto con la modificación propuesta, con dieciocho votos, señor "
+            "presidente.",
+            {"si": 18},
+        ),
+        (
+            "Ha sido aprobada la proposición con que termina el informe de ponencia, con quince votos a "
+            "favor y tres en contra, señor presidente.",
+            {"si": 15, "no": 3},
+        ),
+        ("Ha sido aprobada el acta veintiuno, presidente, con seis votos afirmativos.", {"si": 6}),
+        ("Votaron sí doce, no cero, cero abstenciones. Aprobado.", {"si": 12, "no": 0, "abstencion": 0}),
+        # all voted alike: the other sides are said to be none
+        ("Aprobado por unanimidad, votaron sí quince.", {"si": 15, "no": 0, "abstencion": 0}),
+        ("Aprobado por los diecinueve concejales presentes.", {"si": 19, "no": 0, "abstencion": 0}),
+    ],
+)
+def test_a_count_stores_only_the_sides_said(text: str, counts: dict[str, int]) -> None:
+    """A side of the count nobody said is not stored: "con dieciocho votos" is the sí, and no
+    "no: 0" or "abstenciones: 0" (the acta printed both); a zero said is, and a unanimity says
+    the other sides are none."""
+    vote = data(text, TPL_PROYECTO_ACUERDO)["votacion"]
+    assert {side: vote[side] for side in ("si", "no", "abstencion") if side in vote} == counts
+    assert vote["resultado"] == "aprobado"
 
 
 @pytest.mark.parametrize(
@@ -3912,6 +4018,58 @@ def test_a_bill_heading_names_its_ponentes(text: str, ponentes: list[Any]) -> No
     councillor the words before the name say ("la concejala", "el concejal"; "los concejales" says
     neither), so that the acta can tell which one "la concejala ponente" is."""
     assert data(text)["ponentes"] == ponentes
+
+
+@pytest.mark.parametrize(
+    ("text", "ponentes"),
+    [
+        (
+            "Informe de ponencia para segundo debate. Santiago de Cali, once de noviembre de dos mil "
+            "veinticinco. Referencia, ponencia positiva para segundo debate al proyecto de acuerdo cero "
+            "cuarenta y siete de dos mil veinticinco. Por lo anterior, rendimos ponencia positiva y "
+            "solicitamos a la plenaria dar segundo debate. Firman Laura Victoria Benítez, coordinadora "
+            "ponente, y Harold Mosquera Riascos, ponente.",
+            ["Laura Victoria Benítez", "Harold Mosquera Riascos"],
+        ),
+        (
+            "informe de ponencia para segundo debate. rendimos ponencia positiva. firman laura victoria "
+            "benitez, coordinadora ponente, y harold mosquera riascos, ponente.",
+            ["Laura Victoria Benitez", "Harold Mosquera Riascos"],
+        ),
+        (
+            "Informe de ponencia para primer debate. Lo suscriben la concejala Ana Ruiz, ponente "
+            "coordinadora, y el concejal Luis Mora.",
+            [{"nombre": "Ana Ruiz", "rol": "concejala"}, {"nombre": "Luis Mora", "rol": "concejal"}],
+        ),
+        (
+            "Informe de ponencia. Firman los concejales ponentes Ana Ruiz y Luis Mora.",
+            ["Ana Ruiz", "Luis Mora"],
+        ),
+        # a report's ponentes are its signers; a grant, a consideration or another signer are not
+        ("Informe de ponencia. Tiene la palabra la concejala ponente Laura Victoria Benítez.", None),
+        ("En consideración el informe de ponencia. Se abre la discusión.", None),
+        (
+            "Se lee el oficio del proyecto. Firman el alcalde Alejandro Eder y el secretario de Hacienda.",
+            None,
+        ),
+    ],
+)
+def test_a_ponencia_report_names_the_ponentes_who_sign_it(text: str, ponentes: list[Any] | None) -> None:
+    """The ponencia report read while its bill is considered is signed by its ponentes ("Firman
+    Laura Victoria Benítez, coordinadora ponente, y Harold Mosquera Riascos, ponente."): they are
+    kept (none were), what each is said to be passed over, for the bill's heading to name them."""
+    assert data(text, TPL_PROYECTO_ACUERDO).get("ponentes") == ponentes
+
+
+def test_a_heading_names_ponentes_said_with_what_they_are() -> None:
+    """ "Ponentes, los honorables concejales Laura Victoria Benítez, coordinadora, y Harold
+    Mosquera Riascos." (the agenda's phrasing, said with the bill's heading): both, no role."""
+    text = (
+        "Cuarto punto. Estudio y aprobación en segundo debate del proyecto de acuerdo cero cuarenta y siete "
+        "de dos mil veinticinco, por medio del cual se adopta un programa de alivio tributario. Ponentes, "
+        "los honorables concejales Laura Victoria Benítez, coordinadora, y Harold Mosquera Riascos."
+    )
+    assert data(text)["ponentes"] == ["Laura Victoria Benítez", "Harold Mosquera Riascos"]
 
 
 def test_a_ponente_given_the_floor_is_not_a_heading() -> None:

@@ -1356,7 +1356,9 @@ def _vote_items(t: _Text) -> list[dict[str, str]]:
 
 
 def _tally(low: str) -> dict[str, int]:
-    """Totals for sí / no / abstención said as "quince votos por el sí" or "sí quince"."""
+    """Totals for sí / no / abstención said as "quince votos por el sí" or "sí quince": only the
+    sides said ("con quince votos a favor y tres en contra" says no abstentions), a zero said
+    ("no cero") kept; a side left out is no zero nobody said."""
 
     def collect(regex: re.Pattern[str]) -> tuple[dict[str, int], int]:
         found: dict[str, int] = {}
@@ -1375,11 +1377,10 @@ def _tally(low: str) -> dict[str, int]:
     counts = num_side if prefer_num_first else side_num
     abstentions = _NUM_ABS_RE.search(low) or _ABS_NUM_RE.search(low)
     abst = _parse_number(abstentions["n"]) if abstentions else None
-    return {
-        "si": counts.get("si", 0),
-        "no": counts.get("no", 0),
-        "abstencion": abst if abst is not None and abst <= 10_000 else 0,
-    }
+    said: dict[str, int] = {side: counts[side] for side in ("si", "no") if side in counts}
+    if abst is not None and abst <= 10_000:
+        said["abstencion"] = abst
+    return said
 
 
 def _statements(low: str) -> str:
@@ -1419,7 +1420,7 @@ def _vote(t: _Text) -> dict[str, Any] | None:
         tally = counts if any(counts.values()) else _items_tally(votes)
 
         def this_vote(m: re.Match[str]) -> str:
-            agrees = m["r"] is not None and (tally["si"] > tally["no"]) == (m["r"] == "aprobad")
+            agrees = m["r"] is not None and (tally.get("si", 0) > tally.get("no", 0)) == (m["r"] == "aprobad")
             return m.group(0) if m["r"] is not None and (m["perfect"] or agrees) else " "
 
         now = _EARLIER_STEP_RE.sub(this_vote, t.low)
@@ -1437,6 +1438,10 @@ def _vote(t: _Text) -> dict[str, Any] | None:
         # Nothing counted: the count the result is said with ("aprobado por los diecinueve
         # concejales presentes"), else none at all; a zero would be a figure nobody said.
         counts = _unanimous_count(said, result) or _approved_with(said, result)
+    elif result in ("aprobado", "negado") and "por unanimidad" in said and not votes:
+        # "aprobado por unanimidad, con quince votos por el sí": all voted alike, so the other
+        # sides are said to be none
+        counts = {side: counts.get(side, 0) for side in ("si", "no", "abstencion")}
     vote: dict[str, Any] = {
         **counts,
         "resultado": result,
@@ -1446,6 +1451,8 @@ def _vote(t: _Text) -> dict[str, Any] | None:
         vote["repetir"] = True  # "…la votación se repetirá en la próxima sesión"
     if articles := _voted_articles(said):
         vote["articulos"] = articles  # "Han sido aprobados los artículos primero, segundo…"
+    elif result in ("aprobado", "negado") and (parts := _voted_parts(said)):
+        vote["partes"] = parts  # "En consideración el título y el preámbulo. … Aprobados."
     if result in ("aprobado", "negado") and (stage := _STAGE_RESULT_RE.search(said)):
         vote["debate"] = "primero" if stage["first"] else "segundo"  # "Aprobado en segundo debate…"
     if result == "aprobado" and _SANCTION_RE.search(said):
@@ -1484,12 +1491,13 @@ _APPROVED_WITH_RE: Final = re.compile(rf"\bcon\s+(?P<n>{_NUM_PHRASE})\s+votos\b"
 
 def _approved_with(said: str, result: str | None) -> dict[str, int]:
     """sí as the votes an approval is said with ("aprobado…, con dieciocho votos"), the other
-    sides none; {} for another result ("negado con cinco votos" does not say whose) or none."""
+    sides left out (not said: not zeros); {} for another result ("negado con cinco votos" does
+    not say whose) or none."""
     m = _APPROVED_WITH_RE.search(said) if result == "aprobado" else None
     value = _parse_number(m["n"]) if m else None
     if value is None or not 0 < value <= 10_000:
         return {}
-    return {"si": value, "no": 0, "abstencion": 0}
+    return {"si": value}
 
 
 # The stage a bill's vote decides ("Aprobado en segundo debate el proyecto…") and the bill sent on
@@ -1558,6 +1566,38 @@ def _voted_articles(said: str) -> list[int]:
     if _NEGATED_RE.search(said) and _APPROVED_RE.search(_NEGATED_RE.sub(" ", said)):
         return []
     return lists[0]
+
+
+# The bill's title and preamble, voted apart from its articles ("En consideración el título y el
+# preámbulo. ¿Los aprueba la plenaria? Aprobados.", "Aprobados el título y el preámbulo por los
+# cinco concejales presentes."): named with their article, "del proyecto" after them being theirs.
+_BILL_PARTS_RE: Final = re.compile(r"\b(?:el|los)\s+(?P<part>titulo|preambulo)\b")
+_PART_OF_THE_BILL_RE: Final = re.compile(r"\b(titulo|preambulo)\s+del\s+proyecto(?:\s+de\s+acuerdo)?\b")
+_PART_NAMES: Final = {"titulo": "título", "preambulo": "preámbulo"}
+# Anything else a vote can be on: a sentence naming it is about something other than the parts.
+_OTHER_VOTE_SUBJECT_RE: Final = re.compile(
+    r"\barticul|\bproyectos?\b|\bproposici|\bpropuestas?\b|\bactas?\b|\borden del dia\b|\bimpediment"
+    r"|\bponencia\b|\binforme\b"
+)
+_MAX_VOTE_SENTENCES: Final = 40  # the statements looked at for what a result is on (bounds the work)
+
+
+def _voted_parts(said: str) -> list[str]:
+    """The bill's parts other than its articles (its title, its preamble) a result is on: named
+    in the result's statement, or in the last statement naming what is voted before it, with
+    nothing else named there ("En consideración el título y el preámbulo. Aprobados." ["título",
+    "preámbulo"]); [] when the result is on something else ("Aprobado el artículo noveno. En
+    consideración el título…": the title comes after the result) or on more than the parts."""
+    subject: list[str] = []
+    for m in itertools.islice(_SENTENCE_RE.finditer(said), _MAX_VOTE_SENTENCES):
+        sentence = _PART_OF_THE_BILL_RE.sub(r"\1", m.group(0))
+        parts = list(dict.fromkeys(_PART_NAMES[p["part"]] for p in _BILL_PARTS_RE.finditer(sentence)))
+        other = _OTHER_VOTE_SUBJECT_RE.search(sentence) is not None
+        if parts or other:
+            subject = [] if other else parts
+        if _APPROVED_RE.search(sentence) or _NEGATED_RE.search(sentence):
+            return subject
+    return []
 
 
 def _items_tally(votes: list[dict[str, str]]) -> dict[str, int]:
@@ -2827,21 +2867,44 @@ _DEBATE_RE: Final = re.compile(
 )
 
 
+_MAX_REPORTER_MENTIONS: Final = 8  # the mentions of ponentes read (bounds the work on long text)
 _REPORTERS_RE: Final = re.compile(
     r"\b(?:ponentes?|(?:con\s+)?ponencia\s+(?:de|del|de la|de los|a cargo de(?:l)?))\s*[:,]?\s*"
     r"(?:(?:son|es|fueron|fue)\s+)?"
 )
 
 
-def _reporters(t: _Text) -> list[Any]:
+# A ponencia report read out ("Informe de ponencia para segundo debate. … rendimos ponencia
+# positiva…"), which its ponentes sign: "Firman Laura Victoria Benítez, coordinadora ponente, y
+# Harold Mosquera Riascos, ponente." The signers of the report are its ponentes; "firman" said
+# elsewhere is not (a bill's authors, a letter's senders).
+_PONENCIA_REPORT_RE: Final = re.compile(
+    r"^\W*(?:(?:el|este)\s+)?informe\s+de\s+ponencia\b"
+    r"|\b(?:rendimos|rindo|rinden|presentamos|presento)\s+(?:informe\s+de\s+)?ponencia\b"
+)
+_SIGNERS_RE: Final = re.compile(
+    r"\b(?:(?:lo|la)\s+)?(?:firman|suscriben|firmad[oa]s?\s+por|suscrit[oa]s?\s+por)\s*:?\s*"
+)
+# What a ponente is said to be after the name ("…Benítez, coordinadora ponente, y Harold…"):
+# not a name, passed over.
+_REPORTER_ROLE_RE: Final = re.compile(
+    r"\s*,?\s*(?:(?:como\s+)?(?:coordinador(?:a)?|coponente|ponentes?)\b\s*)+(?=[,;.]|\s+(?:y|e)\b|$)"
+)
+
+
+def _reporters(t: _Text, report: bool = False) -> list[Any]:
     """The bill's ponentes as the heading names them ("Ponentes, la concejala Ana Ruiz y el
     concejal Luis Mora"): a name, or ``{"nombre", "rol"}`` when the words before it say which
     councillor ("concejala" or "concejal"; "los concejales" says neither), so that "Tiene la
-    palabra la concejala ponente." can be told to be hers when the acta is built."""
-    found: list[Any] = []
+    palabra la concejala ponente." can be told to be hers when the acta is built. With
+    ``report`` (the utterance reads the ponencia report), its signers too ("Firman Laura
+    Victoria Benítez, coordinadora ponente, y Harold Mosquera Riascos, ponente."). What each is
+    said to be after the name ("coordinadora", "ponente") is passed over."""
+    found: list[tuple[int, Any]] = []  # where each is named, and how: in the order said
     seen: set[str] = set()
     lowercase = t.raw == t.raw.lower()  # speech to text without capitals: names are not marked
-    for m in _REPORTERS_RE.finditer(t.low):
+    mentions = [*_REPORTERS_RE.finditer(t.low), *(_SIGNERS_RE.finditer(t.low) if report else ())]
+    for m in sorted(mentions, key=lambda m: m.start())[:_MAX_REPORTER_MENTIONS]:
         pos, all_women = m.end(), False
         for _ in range(80):  # a bounded list after each mention, as _take_people reads
             rol, all_women = _councillor_said(t, pos, all_women)
@@ -2850,12 +2913,13 @@ def _reporters(t: _Text) -> list[Any]:
                 break
             if (got[0][:1].isupper() or lowercase) and got[0] not in seen:
                 seen.add(got[0])
-                found.append({"nombre": got[0], "rol": rol} if rol else got[0])
-            sep = _LIST_SEP_RE.match(t.low, got[1])
+                found.append((got[1], {"nombre": got[0], "rol": rol} if rol else got[0]))
+            end = role.end() if (role := _REPORTER_ROLE_RE.match(t.low, got[1])) else got[1]
+            sep = _LIST_SEP_RE.match(t.low, end)
             if sep is None:
                 break
             pos = sep.end()
-    return found
+    return [person for _, person in sorted(found, key=lambda item: item[0])]
 
 
 def _proyecto_data(t: _Text, under_consideration: bool = False) -> dict[str, Any]:
@@ -2879,7 +2943,12 @@ def _proyecto_data(t: _Text, under_consideration: bool = False) -> dict[str, Any
             data["anio"] = year
     if debate := _DEBATE_RE.search(t.low):
         data["debate"] = "primero" if debate["first"] else "segundo"
-    if ("numero" in data or "titulo" in data) and (reporters := _reporters(t)):
+    report = _PONENCIA_REPORT_RE.search(t.low) is not None
+    if ("numero" in data or "titulo" in data) and (reporters := _reporters(t, report)):
+        data["ponentes"] = reporters
+    elif report and not _floor_grant(t) and (reporters := _reporters(t, report)):
+        # the report read while its bill is considered, signed by its ponentes: the bill's
+        # heading names them when the acta is built (it is said before the report)
         data["ponentes"] = reporters
     if trigger := _floor_grant(t) or _SPEAKER_TRIGGER_RE.search(t.low):
         data.update({k: v for k, v in _speaker(t).items() if k != "partido"})
@@ -2957,9 +3026,14 @@ _AUTHORS_RE: Final = re.compile(
 _BANCADA_RE: Final = re.compile(
     r"\s*(?:las?\s+)?(?P<b>bancadas?)\s+(?:del|de la|de los|de)?\s*(?:partido\s+)?"
 )
+# The reader's lead-in to a proposal's words, after its authors: ", que dice:", ", que dice así:",
+# ", cuyo texto es:". Matched at the authors' end (``match(low, end)``: no "^", which would only
+# match at the string's start). "que solicita…", "que propone…" stay: they say what it asks; so
+# do words after a colon ("…por Ana Ruiz: que dice la comunidad…"): the colon led them in.
 _PROPOSAL_LEAD_RE: Final = re.compile(
-    r"^[\s,;:.\-–]*(?:(?:que|la cual|el cual|y)\s+(?:dice|reza|propone|solicita)|cuyo texto es"
-    r"|con el siguiente texto)?[\s,;:.\-–]*"
+    r"(?:[\s,;.\-–]*(?:(?:y\s+)?(?:que|la cual|el cual)\s+(?:dice|reza)"
+    r"(?:\s+(?:asi|lo\s+siguiente|textualmente))?|cuyo texto es|con el siguiente texto)\b)?"
+    r"[\s,;:.\-–]*"
 )
 
 
