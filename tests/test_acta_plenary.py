@@ -31,7 +31,14 @@ call with a late member and an excused one, two impediments declared and voted, 
 discussion with an official and a councillor naming himself as ponente, a recess and the quorum
 verified again, the vote article by article, the nominal vote read over two utterances, a
 constancia of one's vote, a proposition, the closing); the bill's discussion, the recess and the
-quorum verified again stay in the bill's section, where they happened.
+quorum verified again stay in the bill's section, where they happened. And a seventh, a cabildo
+abierto written blind by an audit (``cabildo_abierto.json``: held in a corregimiento, the roll
+call read over two utterances, the resolution that convokes it read as a point of the agenda,
+citizens called by the secretary, one absent, one cut for time, two introducing themselves,
+councillors, one announcing a proposal and leaving, EMCALI's and Salud's answers with commitments
+put on record, the proposal creating a follow-up commission voted and its members designated, the
+publication of the answers, the closing); the publication note, said within point 7 before the
+closing, stays in the proposals by decision (either zone is accepted).
 """
 
 from __future__ import annotations
@@ -196,15 +203,11 @@ def test_each_vote_has_one_result(zones: dict[str, list[Any]]) -> None:
         for zone in ("ZONE_AGENDA_APPROVAL", "ZONE_PRIOR_ACTAS", "ZONE_PROYECTOS", "ZONE_PROPOSICIONES")
     }
     assert results == {
-        "ZONE_AGENDA_APPROVAL": [
-            "Votos por el sí: 17. Votos por el no: 0. Abstenciones: 0. Resultado: APROBADO."
-        ],
-        "ZONE_PRIOR_ACTAS": [
-            "Votos por el sí: 17. Votos por el no: 0. Abstenciones: 0. Resultado: APROBADO."
-        ],
+        "ZONE_AGENDA_APPROVAL": ["Votos por el sí: 17. Resultado: APROBADO."],
+        "ZONE_PRIOR_ACTAS": ["Votos por el sí: 17. Resultado: APROBADO."],
         "ZONE_PROYECTOS": ["Votos por el sí: 15. Votos por el no: 2. Abstenciones: 1. Resultado: APROBADO."],
         "ZONE_PROPOSICIONES": [
-            "Votos por el sí: 18. Votos por el no: 0. Abstenciones: 0. Resultado: APROBADO.",
+            "Votos por el sí: 18. Resultado: APROBADO.",
             "Votos por el sí: 16. Votos por el no: 0. Abstenciones: 2. Resultado: APROBADO.",
         ],
     }
@@ -275,6 +278,7 @@ def _build_session(name: str) -> tuple[list[dict[str, Any]], dict[str, list[Any]
         "plenaria_ciega.json",
         "sesion_instalacion.json",
         "sesion_segundo_debate.json",
+        "cabildo_abierto.json",
     ],
 )
 def test_audited_sessions_land_in_their_zones(name: str) -> None:
@@ -326,7 +330,7 @@ def test_an_extraordinary_virtual_plenary_is_written_as_said() -> None:
         "blanco, 1."
     ]
     approval = _paragraphs(zones, "ZONE_AGENDA_APPROVAL")
-    assert "Votos por el sí: 8. Votos por el no: 10. Abstenciones: 0. Resultado: NEGADO." in approval
+    assert "Votos por el sí: 8. Votos por el no: 10. Resultado: NEGADO." in approval
     assert any(
         p.startswith("FRANCIA ELENA CUERO ANGULO (concejala, Pacto Histórico): Gracias") for p in approval
     )
@@ -566,28 +570,26 @@ def test_a_second_debate_is_written_as_said() -> None:
         for p in bill
     )
     assert bill[bill.index(said[15]["text"]) + 1] == (
-        "Votos por el sí: 18. Votos por el no: 1. Abstenciones: 0. Resultado: impedimento ACEPTADO."
+        "Votos por el sí: 18. Votos por el no: 1. Resultado: impedimento ACEPTADO."
     )
     assert bill[bill.index(said[17]["text"]) + 1] == (
-        "Votos por el sí: 4. Votos por el no: 14. Abstenciones: 0. Resultado: impedimento NEGADO."
+        "Votos por el sí: 4. Votos por el no: 14. Resultado: impedimento NEGADO."
     )
     assert bill[bill.index(said[10]["text"]) + 1] == said[11]["text"]  # 9 a 2 in the commission
     assert not any(p.startswith("Votos por el sí: 9.") for p in bill)
     assert bill[bill.index(said[36]["text"]) + 1] == (
-        "Artículos 1, 2, 3, 5, 6 y 8. Votos por el sí: 17. Votos por el no: 1. Abstenciones: 0. Resultado: "
-        "APROBADO."
+        "Artículos 1, 2, 3, 5, 6 y 8. Votos por el sí: 17. Votos por el no: 1. Resultado: APROBADO."
     )
     assert bill.index(said[37]["text"]) < bill.index(said[39]["text"])  # the modification, then its vote
-    assert bill[bill.index(said[39]["text"]) + 1] == (
-        "Artículo 4. Votos por el sí: 18. Votos por el no: 0. Abstenciones: 0. Resultado: APROBADO."
-    )
+    assert bill[bill.index(said[39]["text"]) + 1] == ("Artículo 4. Votos por el sí: 18. Resultado: APROBADO.")
     assert bill[bill.index(said[42]["text"]) + 1] == (
-        "Artículo 7. Votos por el sí: 5. Votos por el no: 13. Abstenciones: 0. Resultado: NEGADO."
+        "Artículo 7. Votos por el sí: 5. Votos por el no: 13. Resultado: NEGADO."
     )
     assert bill[bill.index(said[43]["text"]) + 1] == "Artículo 9. Resultado: APROBADO."
-    assert bill[0] == (
+    assert bill[0] == (  # the ponentes who signed the report read after it
         "Proyecto de Acuerdo No. 047 de 2025 «por medio del cual se adopta un programa de alivio tributario "
-        "del impuesto predial unificado», segundo debate."
+        "del impuesto predial unificado», segundo debate. Ponentes: Laura Victoria Benítez y Harold "
+        "Mosquera Riascos."
     )
     assert sum(p.startswith("Proyecto de Acuerdo") for p in bill) == 1
     votes = [item for item in zones["ZONE_PROYECTOS"] if isinstance(item, list)]
@@ -609,4 +611,90 @@ def test_a_second_debate_is_written_as_said() -> None:
     assert [s.split("\n") for s in signatures] == [
         ["______________________________", "Nombre: ____________________", "Presidente"],
         ["______________________________", "Nombre: ____________________", "Secretario General"],
+    ]
+
+
+def test_a_cabildo_abierto_is_written_as_said() -> None:
+    """The facts an audit found false in a blind cabildo abierto: the opening says "cabildo
+    abierto", the place and the president who opens it (who signs); the resolution that convokes
+    it ("por medio de la cual se convoca a cabildo abierto") is read in the development, not taken
+    for the closing; the citizens the secretary calls, or who introduce themselves, speak under
+    their names with their organisations, and the one absent says nothing; EMCALI's manager speaks
+    under his whole office, and his answer, the commitment put on record and its date stay his,
+    under no councillor's name; the proposals hold the proposal, its vote and the members
+    designated to the commission, not the speech announcing it ("voy a presentar la proposición")
+    nor the administration's answers; the roll call read over two utterances is one table of the
+    21 members, the one who left at 10:40 in his own row."""
+    said, zones, blocks = _build_session("cabildo_abierto.json")
+    assert _paragraphs(zones, "HEADER_ZONE") == [
+        "Siendo las 9:15 a. m. del 24 de mayo de 2025, en el coliseo cubierto del corregimiento de "
+        "Montebello, se dio inicio a la sesión de cabildo abierto del Concejo Distrital de Santiago de Cali, "
+        "presidida por el concejal Carlos Andrés Lemos Ordóñez.",
+        "Actuó como secretario general Hernando Javier Quintero Bolaños.",
+    ]
+    (table,) = (item for item in zones["ZONE_ROLLCALL"] if isinstance(item, list))
+    names = [row[0] for row in table[1:]]
+    rows = dict((row[0], row[1]) for row in table[1:])
+    assert len(names) == 21 and names.count("Diego Armando Sinisterra Castillo") == 1
+    assert {name: state for name, state in rows.items() if state != "Presente"} == {
+        "Fernando José Mejía Salcedo": "Ausente",
+        "Andrés Felipe Gallego Murillo": "Ausente",
+        "Julián David Arboleda Posso": "Excusado (incapacidad médica)",
+        "Mauricio Alberto Tenorio Franco": "Excusado (comisión oficial en Bogotá)",
+        "Diego Armando Sinisterra Castillo": "Se retiró (10:40 a. m.)",
+    }
+    assert "Quórum: decisorio, con 17 concejales presentes." in _paragraphs(zones, "ZONE_ROLLCALL")
+    debate = _paragraphs(zones, "ZONE_DEBATE")
+    assert debate[:2] == [said[10]["text"], said[11]["text"]]  # the resolution, point 2
+    closing = _paragraphs(zones, "ZONE_CIERRE")
+    assert len(closing) == 1 and closing[0].startswith(
+        "Siendo las 12:40 p. m., se levanta la sesión y se convoca a sesion plenaria ordinaria para el "
+        "martes veintisiete de mayo a las nueve de la mañana"
+    )
+    spoken = {
+        15: "LUZ DARY MOSQUERA ANGULO (presidenta de la Junta de Acción Comunal de la vereda Las Nieves del "
+        "corregimiento de Montebello): Buenos días, honorables concejales.",
+        19: "JHON FREDDY CAICEDO RIVAS (presidente de la Junta de Acción Comunal de La Buitrera, sector El "
+        "Otoño): gracias presidente buenos dias",
+        23: "VALENTINA OCORÓ MINA (Plataforma Distrital de Juventudes, delegada de la zona rural): Muy "
+        "buenos días.",
+        25: "RUBIEL ERNESTO QUINTANA (presidente de la junta administradora del acueducto veredal de "
+        "Campoalegre, en el corregimiento de Felidia): Buenos días. Mi nombre es",
+        27: "AURELIO PILLIMUÉ GUETIO (gobernador del cabildo indígena Nasa de Cali): Buenas tardes.",
+        29: "MARÍA FERNANDA OCAMPO RENGIFO (concejala): Gracias, presidente. Saludo",
+        31: "DIEGO ARMANDO SINISTERRA CASTILLO (concejal): Gracias, presidente. Seré breve",
+        41: "CLAUDIA PATRICIA RESTREPO LOZANO (secretaria de Salud Pública Distrital): Buenos días.",
+    }
+    for called, line in spoken.items():
+        assert debate[debate.index(said[called]["text"]) + 1].startswith(line), called
+    # the citizen called and absent: the chair's constancia follows, under nobody's name
+    assert debate[debate.index(said[17]["text"]) + 1] == said[18]["text"]
+    manager = debate.index(said[36]["text"])
+    assert debate[manager + 1 : manager + 5] == [
+        "GERMÁN ALONSO PIEDRAHÍTA COBO (gerente de la Unidad Estratégica de Negocio de Acueducto y "
+        f"Alcantarillado de EMCALI): {said[37]['text']}",
+        said[38]["text"],
+        said[39]["text"],
+        said[40]["text"],
+    ]
+    proposals = _paragraphs(zones, "ZONE_PROPOSICIONES")
+    assert proposals[:6] == [
+        said[44]["text"],
+        "Proposición presentada por Diego Armando Sinisterra Castillo, María Fernanda Ocampo Rengifo y "
+        "Wilson Arley Dorado Chaux: Créase una comisión accidental de seguimiento a los compromisos "
+        "adquiridos en el presente cabildo abierto, integrada por cinco concejales y con un delegado de "
+        "las juntas de acción comunal, uno de los acueductos veredales y uno de la Plataforma de "
+        "Juventudes, que rendirá informe a la plenaria en noventa días.",
+        said[46]["text"],
+        said[47]["text"],
+        "Votos por el sí: 15. Votos por el no: 0. Abstenciones: 1. Resultado: APROBADO.",
+        said[48]["text"],
+    ]
+    assert proposals[6:] in ([], [said[49]["text"]])  # the publication note, said within point 7
+    document = docx.Document(io.BytesIO(built_as_the_tenant(blocks)))
+    assert list(document.comments) == []
+    signatures = _paragraphs(zones, "SIGNATURE_BLOCK")
+    assert [s.split("\n")[1:] for s in signatures] == [
+        ["CARLOS ANDRÉS LEMOS ORDÓÑEZ", "Presidente"],
+        ["HERNANDO JAVIER QUINTERO BOLAÑOS", "Secretario General"],
     ]

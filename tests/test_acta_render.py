@@ -279,7 +279,7 @@ def test_acta_golden_structure() -> None:
     assert d["ZONE_AGENDA_APPROVAL"] == [("p", BODY, SCRIPT[3]), ("p", BODY, AGENDA_VOTE)]
     assert d["ZONE_PRIOR_ACTAS"] == [
         ("p", BODY, SCRIPT[4]),
-        ("p", BODY, "Votos por el sí: 16. Votos por el no: 1. Abstenciones: 0. Resultado: APROBADO."),
+        ("p", BODY, "Votos por el sí: 16. Votos por el no: 1. Resultado: APROBADO."),
     ]
 
     debate = got["ZONE_DEBATE"]
@@ -332,7 +332,7 @@ def test_acta_golden_structure() -> None:
     assert d["ZONE_PROPOSICIONES"] == [
         ("p", BODY, PROPOSICION),
         ("p", BODY, SCRIPT[12]),
-        ("p", BODY, "Votos por el sí: 15. Votos por el no: 2. Abstenciones: 0. Resultado: APROBADO."),
+        ("p", BODY, "Votos por el sí: 15. Votos por el no: 2. Resultado: APROBADO."),
     ]
     assert d["ZONE_COMUNICACIONES"] == [("p", BODY, COMUNICACION)]
     assert d["ZONE_VARIOS"] == [

@@ -1173,6 +1173,20 @@ def test_the_chairs_conduct_of_a_vote_is_not_put_in_the_speakers_mouth() -> None
         assert _speakers(grant, _said("words", item, texto="Gracias."))["words"] == CARRIED
 
 
+def test_the_chair_saying_the_one_called_is_not_there_is_not_put_in_their_mouth() -> None:
+    """After the call of a citizen who did not come, the chair's "No se encuentra el señor
+    Yacumal…" (which CORE marks ``no_presente``) is not written under the citizen's name (it
+    was); words without the mark still are."""
+    grant = _said("grant", orador="Gilberto Yacumal", rol="ciudadano", anuncio=True)
+    absent = _said("absent", texto="No se encuentra el señor Yacumal.", no_presente=True)
+    assert _speakers(grant, absent)["absent"] == {}
+    assert _speakers(grant, _said("words", texto="Gracias."))["words"] == {
+        "orador": "Gilberto Yacumal",
+        "rol": "ciudadano",
+        "orador_por_anuncio": True,
+    }
+
+
 # The console's copy of the rule (static/js/draft.js), called once per pair of blocks.
 _DRAFT_HARNESS = r"""
 import { pathToFileURL } from "node:url";
@@ -1190,10 +1204,11 @@ process.stdout.write(JSON.stringify(named));
 
 def test_the_drafts_copy_of_the_carry_agrees_with_the_acta() -> None:
     """draft.js's givenTheFloor names the same speaker as given_the_floor on the same blocks: a
-    grant then words, a vote, the chair's conduct of the vote (``tramite``), a proposal read, a
-    deleted block, words naming their own speaker (the grant's or another), another item; an
-    office named alone, with its article; a ponente named by part alone after a bill's heading
-    (draft.js's ponentesAfter reads the blocks before)."""
+    grant then words, a vote, the chair's conduct of the vote (``tramite``), the one called not
+    there (``no_presente``), a proposal read, a deleted block, words naming their own speaker
+    (the grant's or another), another item; an office named alone, with its article; a ponente
+    named by part alone after a bill's heading (draft.js's ponentesAfter reads the blocks
+    before)."""
     node = shutil.which("node")
     require(node is not None, "node")
     assert node is not None
@@ -1202,6 +1217,7 @@ def test_the_drafts_copy_of_the_carry_agrees_with_the_acta() -> None:
         _said("words", "TPL_PROPOSICION", texto="Gracias."),
         _said("debate", texto="Gracias."),
         _said("question", "TPL_PROPOSICION", texto="¿Lo aprueba la plenaria?", tramite=True),
+        _said("absent", "TPL_PROPOSICION", texto="No se encuentra.", no_presente=True),
         _said("vote", "TPL_PROPOSICION", votacion={"si": 15, "no": 2}),
         _said("proposal", "TPL_PROPOSICION", autores=["Ana Ruiz"], texto="exaltar…"),
         _said("own", "TPL_PROPOSICION", orador="Ana Ruiz", rol="concejala"),
@@ -1271,6 +1287,35 @@ def test_a_grant_naming_an_office_alone_carries_the_office() -> None:
 
 
 BILL = "TPL_PROYECTO_ACUERDO"
+
+
+def _bill_headings(docx: bytes) -> list[str]:
+    return [_text(p) for p in _paragraphs(_zone(docx, "ZONE_PROYECTOS")) if _text(p).startswith("Proyecto")]
+
+
+def test_a_bill_heading_names_the_ponentes_its_report_was_signed_by() -> None:
+    """The heading named no ponentes and the ponencia report read after it, for the same bill,
+    was signed by them (CORE's ``ponentes`` on the report's block): the heading names them. A
+    report after another item was taken up, or one for a heading that named its own, gives none."""
+
+    def bill(block_id: str, **data: Any) -> dict[str, Any]:
+        return _block(block_id, "ZONE_PROYECTOS", block_id, template_id=BILL, structured_data=data)
+
+    report = bill("report", debate="segundo", ponentes=["Laura Victoria Benítez", "Harold Mosquera Riascos"])
+    signed = _build([bill("h", numero="047", anio=2025, debate="segundo"), report], templates=CALI_TEMPLATES)
+    (heading,) = _bill_headings(signed)
+    assert heading.endswith("Ponentes: Laura Victoria Benítez y Harold Mosquera Riascos.")
+    own = _build([bill("h", numero="047", ponentes=[ANA]), report], templates=CALI_TEMPLATES)
+    assert [h.endswith("Ponente: Ana Ruiz.") for h in _bill_headings(own)] == [True]
+    other = _block(
+        "p", "ZONE_PROPOSICIONES", "Proposición.", template_id="TPL_PROPOSICION", structured_data={}
+    )
+    later = _build([bill("h", numero="047"), other, report], templates=CALI_TEMPLATES)
+    assert ["Ponente" in h for h in _bill_headings(later)] == [False]
+    second = _build([bill("h", numero="047"), bill("h2", numero="048"), report], templates=CALI_TEMPLATES)
+    assert ["Ponente" in h for h in _bill_headings(second)] == [False, True]  # the report follows 048
+
+
 ANA = {"nombre": "Ana Ruiz", "rol": "concejala"}
 LUIS = {"nombre": "Luis Mora", "rol": "concejal"}
 # (the bill's ponentes as its heading said them, the rol of "Tiene la palabra la concejala
@@ -1646,6 +1691,110 @@ def test_two_lists_or_two_different_counts_are_two_votes() -> None:
     ]
     content = _zone(_build(blocks, templates=CALI_TEMPLATES), "ZONE_PROYECTOS")
     assert len(_summaries(content)) == 4
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+@pytest.mark.parametrize(
+    ("votacion", "summary"),
+    [
+        (
+            {"si": 18, "resultado": "aprobado", "nominal": False, "articulos": [4]},
+            "Artículo 4. Votos por el sí: 18. Resultado: APROBADO.",
+        ),
+        (
+            {"si": 18, "no": 1, "resultado": "aceptado", "nominal": False, "objeto": "impedimento"},
+            "Votos por el sí: 18. Votos por el no: 1. Resultado: impedimento ACEPTADO.",
+        ),
+        (
+            {"si": 12, "no": 0, "resultado": "aprobado", "nominal": False},
+            "Votos por el sí: 12. Votos por el no: 0. Resultado: APROBADO.",
+        ),
+        (
+            {"si": 5, "no": 13, "nominal": False},
+            "Votos por el sí: 5. Votos por el no: 13. Resultado: NEGADO.",
+        ),
+    ],
+    ids=["si-only", "no-abstentions", "zero-said", "no-result"],
+)
+def test_a_vote_summary_writes_only_the_counts_said(
+    templates: dict[str, Any] | None, votacion: dict[str, Any], summary: str
+) -> None:
+    """ "Aprobado el artículo cuarto…, con dieciocho votos" said only the sí: the summary wrote
+    "Votos por el no: 0. Abstenciones: 0." too, zeros nobody said. A side stored is written
+    (a zero said too), one not stored is not."""
+    blocks = [_vote_block("v", "Aprobado.", votacion=votacion)]
+    content = _zone(_build(blocks, templates=templates), "ZONE_PROYECTOS")
+    assert _summaries(content) == [summary]
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_a_vote_on_the_title_and_preamble_says_so(templates: dict[str, Any] | None) -> None:
+    """The bill's parts voted apart (``partes``) lead its line, as its articles do."""
+    blocks = [
+        _vote_block(
+            "t",
+            "En consideración el título y el preámbulo. Aprobados.",
+            votacion={"resultado": "aprobado", "nominal": False, "partes": ["título", "preámbulo"]},
+        ),
+        _vote_block(
+            "p",
+            "Aprobado el preámbulo con diez votos.",
+            votacion={"si": 10, "resultado": "aprobado", "nominal": False, "partes": ["preámbulo"]},
+        ),
+    ]
+    content = _zone(_build(blocks, templates=templates), "ZONE_PROYECTOS")
+    assert _summaries(content) == [
+        "Título y preámbulo. Resultado: APROBADO.",
+        "Preámbulo. Votos por el sí: 10. Resultado: APROBADO.",
+    ]
+
+
+def test_a_count_said_in_part_takes_the_rest_from_the_nominal_list() -> None:
+    """The list counts 2-1-1 and the secretary says "votaron sí dos, no uno": the abstention is
+    the list's (it was written 0, and flagged as a disagreement); a side said that differs from
+    the list is flagged, the note naming only the sides said."""
+    listed = _vote_block("list", "Lista.", votacion=_vote(2, 1, 1, nominal=True, votos=_LIST))
+    agree = _vote_block(
+        "said", "Votaron sí dos, no uno. Aprobado.", votacion={"si": 2, "no": 1, "resultado": "aprobado"}
+    )
+    out = _build([listed, agree], templates=CALI_TEMPLATES)
+    assert _summaries(_zone(out, "ZONE_PROYECTOS")) == [
+        "Votos por el sí: 2. Votos por el no: 1. Abstenciones: 1. Resultado: APROBADO."
+    ]
+    assert not Document(io.BytesIO(out)).comments
+    differ = _vote_block(
+        "said", "Votaron sí tres, no uno. Aprobado.", votacion={"si": 3, "no": 1, "resultado": "aprobado"}
+    )
+    out = _build([listed, differ], templates=CALI_TEMPLATES)
+    assert _summaries(_zone(out, "ZONE_PROYECTOS")) == [
+        "Votos por el sí: 3. Votos por el no: 1. Resultado: APROBADO."
+    ]
+    (comment,) = Document(io.BytesIO(out)).comments
+    assert comment.text == (
+        "Los totales declarados (sí: 3, no: 1) no coinciden con la votación nominal registrada (sí: 2, "
+        "no: 1, abstenciones: 1); revíselos antes de firmar el acta."
+    )
+
+
+def test_a_summary_that_writes_a_side_not_said_is_left_out() -> None:
+    """A tenant's summary that writes every side ("{{ no }}") has no zero to write for a side
+    not said: the line is left out rather than written with a count nobody said; ``total`` is
+    given only when every side is known."""
+    templates = {
+        "TPL_PROYECTO_ACUERDO": [
+            {"table": "votes", "summary": "Sí {{ si }}, no {{ no }}.{{ ' Total ' ~ total ~ '.' if total }}"}
+        ]
+    }
+    said = _vote_block("a", "Aprobado con dieciocho votos.", votacion={"si": 18, "resultado": "aprobado"})
+    whole = _vote_block("b", "Votaron sí dos, no uno, una abstención.", votacion=_vote(2, 1, 1, "aprobado"))
+    partial = _vote_block(
+        "c", "Votaron sí diez, no dos.", votacion={"si": 10, "no": 2, "resultado": "negado"}
+    )
+    content = _zone(_build([said, whole, partial], templates=templates), "ZONE_PROYECTOS")
+    assert [_text(p) for p in _paragraphs(content) if _text(p).startswith("Sí")] == [
+        "Sí 2, no 1. Total 4.",
+        "Sí 10, no 2.",
+    ]
 
 
 def test_declared_totals_that_disagree_with_the_list_are_flagged() -> None:

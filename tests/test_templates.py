@@ -255,7 +255,7 @@ def test_prior_actas_vote() -> None:
     )
     assert said(phrase) == [
         phrase,
-        "Votos por el sí: 16. Votos por el no: 1. Abstenciones: 0. Resultado: APROBADO.",
+        "Votos por el sí: 16. Votos por el no: 1. Resultado: APROBADO.",
     ]
 
 
@@ -273,7 +273,7 @@ def test_prior_actas_vote() -> None:
         (
             "En votación la proposición. Presidente, nueve votos por el sí y nueve por el no. Hay "
             "empate; la proposición no es aprobada.",
-            "Votos por el sí: 9. Votos por el no: 9. Abstenciones: 0. Resultado: EMPATE.",
+            "Votos por el sí: 9. Votos por el no: 9. Resultado: EMPATE.",
         ),
     ],
 )
@@ -366,6 +366,53 @@ def test_the_acta_is_signed_by_the_president_and_secretary_the_opening_named() -
 
 
 _LINE, _BLANK = "_" * 30, "_" * 20
+
+
+CABILDO_OPENING = (
+    "Buenos días a todas y a todos. Siendo las nueve y quince de la mañana del sábado veinticuatro de mayo "
+    "de dos mil veinticinco, en el coliseo cubierto del corregimiento de Montebello, se abre la sesión de "
+    "cabildo abierto del Concejo Distrital de Santiago de Cali para tratar la calidad del agua en la zona "
+    "rural. Les habla el presidente de la corporación, Carlos Andrés Lemos Ordóñez, y me acompaña el "
+    "secretario general, doctor Hernando Javier Quintero Bolaños."
+)
+
+
+@pytest.mark.parametrize("templates", [None, {}], ids=["cali", "built-in"])
+def test_a_cabildo_abierto_opening_says_its_type_topic_and_president_who_signs(templates: Any) -> None:
+    """The opening of a cabildo abierto keeps the type and the topic said, and the president who
+    opened it saying so presides and signs as president, each signer on a line of their own
+    with the office (the acta said "se dio inicio a la sesión del Concejo…", had no president
+    and signed only the secretary)."""
+    opening = block_of(CABILDO_OPENING)
+    if templates is None:
+        assert items(build([opening]), "HEADER_ZONE") == [
+            "Siendo las 9:15 a. m. del 24 de mayo de 2025, en el coliseo cubierto del corregimiento de "
+            "Montebello, se dio inicio a la sesión de cabildo abierto del Concejo Distrital de Santiago de "
+            "Cali, para tratar la calidad del agua en la zona rural, presidida por el concejal Carlos Andrés "
+            "Lemos Ordóñez.",
+            "Actuó como secretario general Hernando Javier Quintero Bolaños.",
+        ]
+    assert [" ".join(t.split()) for t in items(build([opening], templates), "SIGNATURE_BLOCK")] == [
+        f"{_LINE} CARLOS ANDRÉS LEMOS ORDÓÑEZ Presidente",
+        f"{_LINE} HERNANDO JAVIER QUINTERO BOLAÑOS Secretario General",
+    ]
+
+
+@pytest.mark.parametrize("templates", [None, {}], ids=["cali", "built-in"])
+def test_la_presidenta_presides_and_signs_as_presidenta(templates: Any) -> None:
+    """ "Les habla la presidenta del Concejo, Ana María Ruiz": "presidida por la concejala…" and
+    the signature "Presidenta" (not "el concejal", "Presidente")."""
+    opening = block_of(
+        "Siendo las nueve de la mañana se abre la sesión ordinaria. Les habla la presidenta del Concejo, "
+        "Ana María Ruiz Gómez."
+    )
+    if templates is None:
+        assert items(build([opening]), "HEADER_ZONE") == [
+            "Siendo las 9:00 a. m., se dio inicio a la sesión ordinaria del Concejo Distrital de Santiago de "
+            "Cali, presidida por la concejala Ana María Ruiz Gómez."
+        ]
+    signed = [" ".join(t.split()) for t in items(build([opening], templates), "SIGNATURE_BLOCK")]
+    assert signed[0] == f"{_LINE} ANA MARÍA RUIZ GÓMEZ Presidenta"
 
 
 @pytest.mark.parametrize("templates", [None, {}], ids=["cali", "built-in"])
@@ -490,6 +537,27 @@ def test_the_opening_and_signatures_write_the_secretary_s_office_as_said(
             "ZONE_PROYECTOS",
             "DIEGO FERNANDO LASSO MUÑOZ (concejal ponente, Partido Conservador):",
         ),
+        (
+            "Primera inscrita, la señora Luz Dary Mosquera Angulo, presidenta de la Junta de Acción Comunal "
+            "de la vereda Las Nieves. Tiene cinco minutos.",
+            "TPL_DEBATE",
+            "ZONE_DEBATE",
+            "LUZ DARY MOSQUERA ANGULO (presidenta de la Junta de Acción Comunal de la vereda Las Nieves):",
+        ),
+        (
+            "Cuarta inscrita, la joven Valentina Ocoró Mina, de la Plataforma Distrital de Juventudes.",
+            "TPL_DEBATE",
+            "ZONE_DEBATE",
+            "VALENTINA OCORÓ MINA (Plataforma Distrital de Juventudes):",
+        ),
+        (
+            "Tiene la palabra el ingeniero Germán Alonso Piedrahíta Cobo, gerente de la Unidad Estratégica "
+            "de Negocio de Acueducto y Alcantarillado de EMCALI.",
+            "TPL_DEBATE",
+            "ZONE_DEBATE",
+            "GERMÁN ALONSO PIEDRAHÍTA COBO (gerente de la Unidad Estratégica de Negocio de Acueducto y "
+            "Alcantarillado de EMCALI):",
+        ),
     ],
 )
 def test_the_words_after_a_grant_are_under_the_speaker_it_names(
@@ -497,8 +565,9 @@ def test_the_words_after_a_grant_are_under_the_speaker_it_names(
 ) -> None:
     """The chair's grant is written as said, and the words after it under the speaker it names
     (the acta put the chair's words under the councillor's name and his speech under none, wrote
-    "NUEVAMENTE:" and "COPONENTE (concejal):", and left a citizen's words unnamed; an office
-    named alone is written with its article, "EL SECRETARIO DE HACIENDA:")."""
+    "NUEVAMENTE:" and "COPONENTE (concejal):", and left a citizen's words unnamed, those of one
+    the secretary called too; an office named alone is written with its article, "EL SECRETARIO
+    DE HACIENDA:"; an official's office whole)."""
     words = "Gracias, presidente. Quiero llamar la atención sobre las inundaciones."
     blocks = [block_of(grant, previous), block_of(words, previous, block_id="b2")]
     assert items(build(blocks), zone_name)[-2:] == [grant, f"{speaker} {words}"]
@@ -628,15 +697,62 @@ def test_a_bill_voted_article_by_article_is_written_in_the_bill() -> None:
     assert items(build(blocks), "ZONE_PROYECTOS") == [
         BILL_047,
         said[1],
-        "Artículos 1, 2, 3, 5, 6 y 8. Votos por el sí: 17. Votos por el no: 1. Abstenciones: 0. Resultado: "
-        "APROBADO.",
+        "Artículos 1, 2, 3, 5, 6 y 8. Votos por el sí: 17. Votos por el no: 1. Resultado: APROBADO.",
         *said[2:5],
-        "Artículo 4. Votos por el sí: 18. Votos por el no: 0. Abstenciones: 0. Resultado: APROBADO.",
+        "Artículo 4. Votos por el sí: 18. Resultado: APROBADO.",
         *said[5:8],
-        "Artículo 7. Votos por el sí: 5. Votos por el no: 13. Abstenciones: 0. Resultado: NEGADO.",
+        "Artículo 7. Votos por el sí: 5. Votos por el no: 13. Resultado: NEGADO.",
         said[8],
         "Artículo 9. Resultado: APROBADO.",
         said[9],
+    ]
+
+
+def test_the_title_and_preamble_approved_say_so_before_the_nominal_vote() -> None:
+    """ "En consideración el título y el preámbulo. ¿Los aprueba la plenaria? Aprobados. ¿Quiere la
+    plenaria que este proyecto sea acuerdo…? Se abre la votación nominal…": the line said what it
+    decided (a bare "Resultado: APROBADO." read as the bill's result before its vote); the bill's
+    result stays after the list."""
+    phrases = [
+        "Título del proyecto: por medio del cual se adopta un programa de alivio tributario del impuesto "
+        "predial unificado. Preámbulo: el Concejo Distrital de Santiago de Cali acuerda.",
+        "En consideración el título y el preámbulo. ¿Los aprueba la plenaria? Aprobados. ¿Quiere la "
+        "plenaria que este proyecto sea acuerdo del Distrito de Santiago de Cali? Se abre la votación "
+        "nominal. Secretario, llame a lista.",
+        "Votación nominal. Ana María Cabal Ospina, sí. Diego Fernando Lozano, no. Gloria Inés Zúñiga, sí. "
+        "Señor presidente, votaron tres concejales, dos por el sí y uno por el no.",
+        "Aprobado en segundo debate el proyecto de acuerdo cero cuarenta y siete de dos mil veinticinco.",
+    ]
+    out = items(build(_in_order(phrases, "TPL_PROYECTO_ACUERDO")), "ZONE_PROYECTOS")
+    assert [p for p in out if isinstance(p, str) and "Resultado:" in p] == [
+        "Título y preámbulo. Resultado: APROBADO.",
+        "Votos por el sí: 2. Votos por el no: 1. Abstenciones: 0. Resultado: APROBADO.",
+    ]
+    assert out.index("Título y preámbulo. Resultado: APROBADO.") == 2  # right after its words
+    commission = "Aprobados el título y el preámbulo por los cinco concejales presentes."
+    assert said(commission, "TPL_PROYECTO_ACUERDO") == [
+        commission,
+        "Título y preámbulo. Votos por el sí: 5. Votos por el no: 0. Abstenciones: 0. Resultado: APROBADO.",
+    ]
+
+
+def test_a_bill_heading_names_the_ponentes_who_signed_its_report() -> None:
+    """The second debate's heading named no ponentes, though the report read right after it was
+    signed by them ("Firman Laura Victoria Benítez, coordinadora ponente, y Harold Mosquera
+    Riascos, ponente."): the heading names them; the report is written as said."""
+    phrases = [
+        "Cuarto punto. Estudio y aprobación en segundo debate del proyecto de acuerdo cero cuarenta y siete "
+        "de dos mil veinticinco, por medio del cual se adopta un programa de alivio tributario del impuesto "
+        "predial unificado. Señor presidente, me permito dar lectura al informe de ponencia para segundo "
+        "debate.",
+        "Informe de ponencia para segundo debate. Referencia, ponencia positiva para segundo debate al "
+        "proyecto de acuerdo cero cuarenta y siete de dos mil veinticinco. Por lo anterior, rendimos "
+        "ponencia positiva. Firman Laura Victoria Benítez, coordinadora ponente, y Harold Mosquera Riascos, "
+        "ponente.",
+    ]
+    assert items(build(_in_order(phrases, "TPL_DEBATE")), "ZONE_PROYECTOS") == [
+        BILL_047 + " Ponentes: Laura Victoria Benítez y Harold Mosquera Riascos.",
+        phrases[1],
     ]
 
 
@@ -657,8 +773,8 @@ def test_a_bill_named_again_in_its_ponencia_and_final_vote_is_written_as_said() 
     assert items(build(_in_order(said, "TPL_DEBATE")), "ZONE_PROYECTOS") == [
         BILL_047,
         *said[1:],
-        "Votos por el sí: 15. Votos por el no: 3. Abstenciones: 0. Resultado: APROBADO en segundo debate; "
-        "pasa a sanción del alcalde.",
+        "Votos por el sí: 15. Votos por el no: 3. Resultado: APROBADO en segundo debate; pasa a sanción del "
+        "alcalde.",
     ]
 
 
@@ -846,7 +962,7 @@ def test_an_objection_to_the_acta_is_written_with_the_acta_under_its_speaker(
         speaker + ACTA_OBJECTION[2],
         ACTA_OBJECTION[3],
         ACTA_OBJECTION[4],
-        "Votos por el sí: 17. Votos por el no: 0. Abstenciones: 0. Resultado: APROBADO.",
+        "Votos por el sí: 17. Resultado: APROBADO.",
     ]
     assert not [text for text in items(document, "ZONE_DEBATE") if text]
 
@@ -888,7 +1004,7 @@ def test_interventions_on_the_agenda_and_a_proposal_are_written_under_their_spea
         grant,
         speaker + "Gracias, presidente. Acompaño la proposición.",
         vote,
-        "Votos por el sí: 18. Votos por el no: 0. Abstenciones: 0. Resultado: APROBADO.",
+        "Votos por el sí: 18. Resultado: APROBADO.",
     ]
 
 
@@ -940,9 +1056,9 @@ def test_impediments_declared_and_decided() -> None:
         grant,
         f"MAURICIO TENORIO (concejal): {declared}",
         decided,
-        "Votos por el sí: 18. Votos por el no: 1. Abstenciones: 0. Resultado: impedimento ACEPTADO.",
+        "Votos por el sí: 18. Votos por el no: 1. Resultado: impedimento ACEPTADO.",
         denied,
-        "Votos por el sí: 4. Votos por el no: 14. Abstenciones: 0. Resultado: impedimento NEGADO.",
+        "Votos por el sí: 4. Votos por el no: 14. Resultado: impedimento NEGADO.",
     ]
 
 
@@ -958,7 +1074,7 @@ def test_proposicion_authors_text_and_vote() -> None:
     vote = "Se somete a votación la proposición. Votaron sí quince, no dos. Aprobada."
     assert said(vote, "TPL_PROPOSICION") == [
         vote,
-        "Votos por el sí: 15. Votos por el no: 2. Abstenciones: 0. Resultado: APROBADO.",
+        "Votos por el sí: 15. Votos por el no: 2. Resultado: APROBADO.",
     ]
 
 

@@ -505,7 +505,7 @@ _TITLES: Final = (
 _TITLE_RE: Final = re.compile(rf"\b(?:{_TITLES})\b")
 _PERSON_FILLER_RE: Final = re.compile(
     r"\s*(?:(?:a la|a los|a las|al|a|de la|de los|del|el|la|los|las)\s+)?"
-    r"(?:(?:senor|senora|senores|senoras|honorable|honorables|h\.)\s+)?"
+    r"(?:(?:senor|senora|senores|senoras|honorable|honorables|h\.|joven)\s+)?"
     r"(?:(?:concejal|concejala|concejales|concejalas|presidente|presidenta|vicepresidente"
     rf"|vicepresidenta|secretario|secretaria|general|electo|electa|electos|electas|{_TITLES})\b\.?\s*)"
     r"{0,6}"
@@ -594,7 +594,7 @@ _ROLE_RE: Final = re.compile(
     r"(?P<role>concejala|concejal|subsecretari[oa]|secretari[oa]|personer[oa]|alcaldesa|alcalde"
     r"|ciudadan[oa]|funcionari[oa]|vicepresident[ea]|president[ea]|contralora?|directora?"
     r"|gerente|jef[ea]|veedora?|lideresa|lider|representante|edil(?:esa)?|asesora?"
-    r"|comandante|inspectora?|delegad[oa])\b(?:\s+(?:municipal|distrital|delegad[oa]))?"
+    r"|comandante|inspectora?|delegad[oa]|gobernador(?:a)?)\b(?:\s+(?:municipal|distrital|delegad[oa]))?"
 )
 # The mayor's (or the governor's) delegate, an office said whole: "el señor delegado del alcalde
 # doctor Álvaro Benítez", "la delegada de la señora gobernadora".
@@ -617,6 +617,38 @@ _PHRASE_END_RE: Final = re.compile(r"[,.;:!?]")
 _COUNCIL_BODY_RE: Final = re.compile(
     r"(?:la\s+|el\s+)?(?:comision|mesa|concejo|corporacion|plenaria|sesion)\b"
 )
+# What a governor governs that makes the governor a citizen: an indigenous or community
+# authority ("gobernador del cabildo indígena Nasa"), not the department's.
+_COMMUNITY_AUTHORITY_RE: Final = re.compile(
+    r"(?:la\s+|el\s+|los\s+)?(?:cabildos?|resguardos?|pueblos?|comunidad|consejo\s+comunitario)\b"
+)
+# What an office as a citizen's ends with besides its clause: the place said after a comma
+# ("presidente de la Junta de Acción Comunal de La Buitrera, sector El Otoño", "…del acueducto
+# veredal de Campoalegre, en el corregimiento de Felidia").
+_PLACE_CLAUSE_RE: Final = re.compile(
+    r",\s*(?:en\s+)?(?:(?:el|la|los|las)\s+)?(?:sector|barrio|vereda|comuna|corregimiento|zona"
+    r"|localidad|municipio|resguardo)\b"
+)
+_MAX_CARGO_CHARS: Final = 160
+_MAX_PLACE_WORDS: Final = 6
+"""A place said after a comma is a few words ("sector El Otoño"): more is what is said of it."""
+# The organisation a citizen is said to be of, after the name: "la señora Ana Ruiz, de la
+# Asociación de Usuarios de La Castilla", "el joven Luis Mora, de la Plataforma de Juventudes".
+# Only one its first word says is the community's: a party, an office of the administration
+# or a place said there are no citizen's office ("Juan Pérez, del Polo", "…, de la Secretaría
+# de Salud").
+_ORGANISATION_RE: Final = re.compile(
+    r"(?:de|del|de\s+la|de\s+los|de\s+las)\s+(?=(?:junta|juntas|jac|jal|asojuntas|asociacion"
+    r"|fundacion|plataforma|veeduria|red|colectivo|comite|cabildo|resguardo|cooperativa|sindicato"
+    r"|federacion|organizacion|corporacion\s+(?!autonoma)|consejo\s+comunitario|mesa\s+(?:de\s+)?"
+    r"(?:victimas|participacion|mujeres|juventud|juventudes)|acueducto|asamblea\s+comunitaria"
+    r"|grupo|club|parroquia|institucion\s+educativa|colegio|escuela)\b)"
+)
+# An official's office goes on past a name's words: "de Acueducto y Alcantarillado de EMCALI",
+# "de Salud Pública Distrital".
+_OFFICE_AND_RE: Final = re.compile(r"\s+(?:y|e)\s+")
+_OFFICE_SCOPE_RE: Final = re.compile(r"\s+(?:distrital|municipal|departamental|nacional|publico)\b")
+_MAX_OFFICE_PARTS: Final = 3
 # Said between the grant and the speaker: "tiene la palabra nuevamente / de nuevo / hasta por
 # cinco minutos / para responder / final el secretario de Hacienda".
 _FLOOR_ADVERB_RE: Final = re.compile(
@@ -690,6 +722,57 @@ def _clause_end(t: _Text, pos: int) -> int:
     return stop.start() if stop else len(t.low)
 
 
+def _bounded(t: _Text, start: int, end: int) -> int:
+    """end, or the last word's end within _MAX_CARGO_CHARS of start (speech heard without
+    punctuation has no clause end: the office is not the rest of the speech)."""
+    if end - start <= _MAX_CARGO_CHARS:
+        return end
+    cut = t.low.rfind(" ", start, start + _MAX_CARGO_CHARS)
+    return cut if cut > start else start + _MAX_CARGO_CHARS
+
+
+def _citizen_office_end(t: _Text, start: int, pos: int) -> int:
+    """Where a citizen's office said from start ends: its clause's end, and the place said in
+    the clauses after it (see _PLACE_CLAUSE_RE), within _MAX_CARGO_CHARS."""
+    end = _bounded(t, start, _clause_end(t, pos))
+    for _ in range(2):
+        place = _PLACE_CLAUSE_RE.match(t.low, end)
+        more = _clause_end(t, place.end()) if place else end
+        if (
+            place is None
+            or more - start > _MAX_CARGO_CHARS
+            or len(t.low[end:more].split()) > _MAX_PLACE_WORDS
+        ):
+            break
+        end = more
+    return end
+
+
+def _office_end(t: _Text, end: int) -> int:
+    """Where an official's office whose name-like words end at end goes on to: its scope
+    ("… Distrital", "… Público", a word a name stops at) and more capitalised words joined by
+    "y" ("de Acueducto y Alcantarillado de EMCALI": see _office_words), a few times at most; a
+    lowercase word after "y" is another clause."""
+    for _ in range(_MAX_OFFICE_PARTS):
+        if scope := _OFFICE_SCOPE_RE.match(t.low, end):
+            end = scope.end()
+            continue
+        joined = _OFFICE_AND_RE.match(t.low, end)
+        more = _take_name(t, joined.end()) if joined else None
+        if more is None or not more[0][:1].isupper() or not _office_words(more[0]):
+            break
+        end = more[1]
+    return end
+
+
+def _office_words(said: str) -> bool:
+    """Whether words joined to an office by "y" go on with it: one word ("Hacienda y Crédito
+    Público") or words with a particle ("Acueducto y Alcantarillado de EMCALI"); two or more
+    words without one may be a person ("el gerente de EMCALI y Luis Mora")."""
+    words = said.split()
+    return len(words) == 1 or any(_fold(w) in _NAME_PARTICLES for w in words[1:])
+
+
 def _role(t: _Text, pos: int) -> tuple[str, str | None, int] | None:
     """Role said at pos: (rol, cargo for officials and citizens who hold an office, end
     position). The president of a body other than the council ("presidente de la Junta de
@@ -706,8 +789,13 @@ def _role(t: _Text, pos: int) -> tuple[str, str | None, int] | None:
     if word.startswith("secretari") and (scope is None or council is not None):
         return "secretario", None, (council.end() if council else end)
     civic = scope is not None and council is None and _COUNCIL_BODY_RE.match(t.low, scope.end()) is None
-    if "president" in word and civic:
-        cargo_end = _clause_end(t, end)
+    community = (  # "gobernador del cabildo indígena": a community's authority, not the department's
+        word.startswith("gobernador")
+        and scope is not None
+        and _COMMUNITY_AUTHORITY_RE.match(t.low, scope.end()) is not None
+    )
+    if ("president" in word and civic) or community:
+        cargo_end = _citizen_office_end(t, m.start("role"), end)
         return "ciudadano", _slice(t, m.start("role"), cargo_end), cargo_end
     if "president" in word and scope is not None:
         article = _ARTICLE_RE.match(t.low, scope.end())
@@ -720,7 +808,7 @@ def _role(t: _Text, pos: int) -> tuple[str, str | None, int] | None:
     if scope is not None:  # "la directora de la Personería": the office's article is the office's
         article = _ARTICLE_RE.match(t.low, scope.end())
         if (office := _take_name(t, article.end() if article else scope.end())) is not None:
-            cargo_end = office[1]
+            cargo_end = _office_end(t, office[1])
     return "funcionario", _slice(t, m.start("role"), cargo_end), cargo_end
 
 
@@ -789,12 +877,7 @@ def _speaker_at(t: _Text, pos: int) -> dict[str, Any]:
     if person is not None:
         out["orador"] = person[0]
         if role is None and (comma := _COMMA_RE.match(t.low, person[1])):
-            role = _role(t, comma.end())
-            if role is not None and role[0] == "ciudadano" and role[1] is None:
-                # "la señora María Angulo, veedora ciudadana": what she is, as said
-                said = _ROLE_RE.match(t.low, comma.end())
-                start = said.start("role") if said else comma.end()
-                role = ("ciudadano", _slice(t, start, _clause_end(t, role[2])), role[2])
+            role = _described(t, comma.end())
     if role is not None:
         out["rol"] = role[0]
         if role[1]:
@@ -812,6 +895,32 @@ def _speaker_at(t: _Text, pos: int) -> dict[str, Any]:
         parts |= {m["part"] for m in _PART_AFTER_NAME_RE.finditer(t.low, person[1], end)}
     out |= {p: True for p in sorted(parts)}
     return out
+
+
+def _described(t: _Text, pos: int) -> tuple[str, str | None, int] | None:
+    """What a person named before pos is said to be there, as _role gives it: a role ("…,
+    secretaria de Salud"), a citizen's organisation (_organisation), or what a citizen is, as
+    said ("la señora María Angulo, veedora ciudadana")."""
+    role = _role(t, pos) or _organisation(t, pos)
+    if role is not None and role[0] == "ciudadano" and role[1] is None:
+        said = _ROLE_RE.match(t.low, pos)
+        start = said.start("role") if said else pos
+        role = ("ciudadano", _slice(t, start, _clause_end(t, role[2])), role[2])
+    return role
+
+
+def _organisation(t: _Text, pos: int) -> tuple[str, str | None, int] | None:
+    """A citizen's organisation said at pos (see _ORGANISATION_RE), as _role gives a role: the
+    organisation as said, without its "de la", and the office in it said next ("…, de la
+    Plataforma Distrital de Juventudes, delegada de la zona rural")."""
+    m = _ORGANISATION_RE.match(t.low, pos)
+    if m is None:
+        return None
+    end = _citizen_office_end(t, m.end(), m.end())
+    comma = _COMMA_RE.match(t.low, end)
+    if comma is not None and (office := _ROLE_RE.match(t.low, comma.end())) is not None:
+        end = max(end, _bounded(t, m.end(), _clause_end(t, office.end())))
+    return "ciudadano", _slice(t, m.end(), end), end
 
 
 def _speaker(t: _Text) -> dict[str, Any]:
@@ -838,6 +947,8 @@ def _speaker(t: _Text) -> dict[str, Any]:
         # is not the speaker's role ("…con la palabra del alcalde", said by the secretary)
         found = [_speaker_at(t, trigger.end()) for trigger in triggers]
         out = next((f for f in found if "orador" in f), found[0] if grant is not None else {})
+    elif (call := _citizen_call(t)) is not None:
+        out = call[1]
     else:
         prefix = _SPEAKER_PREFIX_RE.match(t.low)
         role = _role(t, prefix.end()) if prefix else None
@@ -846,7 +957,7 @@ def _speaker(t: _Text) -> dict[str, Any]:
             if person and t.raw[person[1] :].lstrip().startswith(":"):
                 out = _speaker_at(t, prefix.end() if prefix else 0)
         if not out:
-            out = _self_named(t)
+            out = _self_named(t) or _introduced(t)
     if "partido" not in out and (party := _party(t)):
         out["partido"] = party
     if isinstance(name := out.get("orador"), str) and name == name.lower():
@@ -918,6 +1029,81 @@ def _self_named(t: _Text) -> dict[str, Any]:
     if part is not None:
         found[part["part"]] = True  # "Presidente, Harold Mosquera, como ponente."
     return found
+
+
+# A speaker introducing themselves near the start, after a greeting or not: "Buenos días. Mi
+# nombre es Rubiel Quintana, soy el presidente de…", "Buenas tardes. Yo soy Aurelio Pillimué,
+# gobernador del cabildo…".
+_INTRODUCTION_RE: Final = re.compile(
+    r"(?:^|(?<=[.,;:!?¡¿])\s*)(?:(?:y|e)\s+)?(?:mi\s+nombre\s+es|me\s+llamo|yo\s+soy|les\s+habla"
+    r"|le\s+habla)\s+"
+)
+_INTRODUCTION_WINDOW: Final = 160
+"""How far into the utterance an introduction is looked for: a speaker says it first."""
+# After the name, what the speaker says they are: ", soy el presidente de…", ", como veedora…".
+_INTRODUCED_AS_RE: Final = re.compile(
+    r"\s*,\s*(?:(?:y|e)\s+)?(?:(?:(?:yo\s+)?soy|como|en\s+calidad\s+de)\s+)?"
+)
+
+
+def _introduced(t: _Text) -> dict[str, Any]:
+    """The speaker who introduces themselves near the start of the utterance (see
+    _INTRODUCTION_RE), {} if none: the name capitalised and of two words or more, and what they
+    say they are after it ("…, soy el presidente de la junta administradora del acueducto
+    veredal de Campoalegre, en el corregimiento de Felidia": a citizen, with that office as
+    said), or the role said before it ("les habla el presidente de la corporación, Carlos
+    Lemos"). A name heard in lowercase is not taken: its end cannot be told."""
+    m = _INTRODUCTION_RE.search(t.low, 0, _INTRODUCTION_WINDOW)
+    if m is None:
+        return {}
+    role = _role(t, m.end())
+    got = _person_after_role(t, role[2], role[0]) if role else _take_person(t, m.end())
+    if got is None or not got[0][:1].isupper() or len(got[0].split()) < 2:
+        return {}
+    if _PARTY_NAME_RE.fullmatch(_fold(got[0])) or _NOT_A_SPEAKER_RE.search(_fold(got[0])):
+        return {}
+    if role is None and (said := _INTRODUCED_AS_RE.match(t.low, got[1])) is not None:
+        role = _described(t, said.end())
+    found: dict[str, Any] = {"orador": got[0]}
+    if role is not None:
+        found["rol"] = role[0]
+        if role[1]:
+            found["cargo"] = role[1]
+    return found
+
+
+# The secretary calling a citizen inscribed to speak: "Primera inscrita, la señora Luz Dary
+# Mosquera, presidenta de…", "Tercer inscrito, el señor Jhon Caicedo.".
+_ORDINAL_WORDS: Final = (
+    r"primer|primero|primera|segundo|segunda|tercer|tercero|tercera|cuarto|cuarta|quinto|quinta"
+    r"|sexto|sexta|septimo|septima|octavo|octava|noveno|novena|decimo|decima|siguiente|proximo"
+    r"|proxima|ultimo|ultima"
+)
+_CITIZEN_CALL_RE: Final = re.compile(
+    rf"(?:^|(?<=[.!?;:¡¿])\s*)(?:(?:el|la)\s+)?(?:{_ORDINAL_WORDS})\s+(?:ciudadan[oa]\s+)?"
+    r"inscrit[oa]\b(?:\s+(?:es|sera))?\s*[,:]?\s*"
+)
+
+
+def _citizen_call(t: _Text) -> tuple[re.Match[str], dict[str, Any]] | None:
+    """The secretary's call of a citizen inscribed to speak, at a sentence's start, as a grant
+    of the floor: the match and the citizen (``orador``, ``rol`` ciudadano, ``cargo`` as said:
+    the office or the organisation), or only the office when no name is said ("Sexto inscrito,
+    el señor gobernador del cabildo indígena Nasa."). None when it names neither, or someone
+    who is not a citizen ("Siguiente inscrito, señor secretario.": the chair asking for the
+    call), or a name heard in lowercase (its end cannot be told)."""
+    for count, m in enumerate(_CITIZEN_CALL_RE.finditer(t.low)):
+        if count >= _MAX_TRIGGERS:
+            break
+        called = _speaker_at(t, m.end())
+        if called.get("rol", "ciudadano") != "ciudadano":
+            continue
+        name = called.get("orador")
+        if isinstance(name, str) and name[:1].isupper():
+            return m, {**called, "rol": "ciudadano"}
+        if name is None and called.get("cargo"):
+            return m, called
+    return None
 
 
 def _capitalised(name: str) -> str:
@@ -1170,7 +1356,9 @@ def _vote_items(t: _Text) -> list[dict[str, str]]:
 
 
 def _tally(low: str) -> dict[str, int]:
-    """Totals for sí / no / abstención said as "quince votos por el sí" or "sí quince"."""
+    """Totals for sí / no / abstención said as "quince votos por el sí" or "sí quince": only the
+    sides said ("con quince votos a favor y tres en contra" says no abstentions), a zero said
+    ("no cero") kept; a side left out is no zero nobody said."""
 
     def collect(regex: re.Pattern[str]) -> tuple[dict[str, int], int]:
         found: dict[str, int] = {}
@@ -1189,11 +1377,10 @@ def _tally(low: str) -> dict[str, int]:
     counts = num_side if prefer_num_first else side_num
     abstentions = _NUM_ABS_RE.search(low) or _ABS_NUM_RE.search(low)
     abst = _parse_number(abstentions["n"]) if abstentions else None
-    return {
-        "si": counts.get("si", 0),
-        "no": counts.get("no", 0),
-        "abstencion": abst if abst is not None and abst <= 10_000 else 0,
-    }
+    said: dict[str, int] = {side: counts[side] for side in ("si", "no") if side in counts}
+    if abst is not None and abst <= 10_000:
+        said["abstencion"] = abst
+    return said
 
 
 def _statements(low: str) -> str:
@@ -1233,7 +1420,7 @@ def _vote(t: _Text) -> dict[str, Any] | None:
         tally = counts if any(counts.values()) else _items_tally(votes)
 
         def this_vote(m: re.Match[str]) -> str:
-            agrees = m["r"] is not None and (tally["si"] > tally["no"]) == (m["r"] == "aprobad")
+            agrees = m["r"] is not None and (tally.get("si", 0) > tally.get("no", 0)) == (m["r"] == "aprobad")
             return m.group(0) if m["r"] is not None and (m["perfect"] or agrees) else " "
 
         now = _EARLIER_STEP_RE.sub(this_vote, t.low)
@@ -1253,6 +1440,10 @@ def _vote(t: _Text) -> dict[str, Any] | None:
         # Nothing counted: the count the result is said with ("aprobado por los diecinueve
         # concejales presentes"), else none at all; a zero would be a figure nobody said.
         counts = _unanimous_count(said, result) or _approved_with(said, result)
+    elif result in ("aprobado", "negado") and "por unanimidad" in said and not votes:
+        # "aprobado por unanimidad, con quince votos por el sí": all voted alike, so the other
+        # sides are said to be none
+        counts = {side: counts.get(side, 0) for side in ("si", "no", "abstencion")}
     vote: dict[str, Any] = {
         **counts,
         "resultado": result,
@@ -1262,6 +1453,8 @@ def _vote(t: _Text) -> dict[str, Any] | None:
         vote["repetir"] = True  # "…la votación se repetirá en la próxima sesión"
     if articles := _voted_articles(said):
         vote["articulos"] = articles  # "Han sido aprobados los artículos primero, segundo…"
+    elif result in ("aprobado", "negado") and (parts := _voted_parts(said)):
+        vote["partes"] = parts  # "En consideración el título y el preámbulo. … Aprobados."
     if result in ("aprobado", "negado") and (stage := _STAGE_RESULT_RE.search(said)):
         vote["debate"] = "primero" if stage["first"] else "segundo"  # "Aprobado en segundo debate…"
     if result == "aprobado" and vote.get("debate") != "primero" and _sent_to_sanction(said):
@@ -1300,12 +1493,13 @@ _APPROVED_WITH_RE: Final = re.compile(rf"\bcon\s+(?P<n>{_NUM_PHRASE})\s+votos\b"
 
 def _approved_with(said: str, result: str | None) -> dict[str, int]:
     """sí as the votes an approval is said with ("aprobado…, con dieciocho votos"), the other
-    sides none; {} for another result ("negado con cinco votos" does not say whose) or none."""
+    sides left out (not said: not zeros); {} for another result ("negado con cinco votos" does
+    not say whose) or none."""
     m = _APPROVED_WITH_RE.search(said) if result == "aprobado" else None
     value = _parse_number(m["n"]) if m else None
     if value is None or not 0 < value <= 10_000:
         return {}
-    return {"si": value, "no": 0, "abstencion": 0}
+    return {"si": value}
 
 
 # The stage a bill's vote decides ("Aprobado en segundo debate el proyecto…") and the bill sent on
@@ -1388,6 +1582,38 @@ def _mixed_results(said: str) -> bool:
     """Whether the statements say some things approved and others negated ("Los artículos
     primero, segundo y tercero fueron aprobados, el cuarto fue negado.")."""
     return bool(_NEGATED_RE.search(said) and _APPROVED_RE.search(_NEGATED_RE.sub(" ", said)))
+
+
+# The bill's title and preamble, voted apart from its articles ("En consideración el título y el
+# preámbulo. ¿Los aprueba la plenaria? Aprobados.", "Aprobados el título y el preámbulo por los
+# cinco concejales presentes."): named with their article, "del proyecto" after them being theirs.
+_BILL_PARTS_RE: Final = re.compile(r"\b(?:el|los)\s+(?P<part>titulo|preambulo)\b")
+_PART_OF_THE_BILL_RE: Final = re.compile(r"\b(titulo|preambulo)\s+del\s+proyecto(?:\s+de\s+acuerdo)?\b")
+_PART_NAMES: Final = {"titulo": "título", "preambulo": "preámbulo"}
+# Anything else a vote can be on: a sentence naming it is about something other than the parts.
+_OTHER_VOTE_SUBJECT_RE: Final = re.compile(
+    r"\barticul|\bproyectos?\b|\bproposici|\bpropuestas?\b|\bactas?\b|\borden del dia\b|\bimpediment"
+    r"|\bponencia\b|\binforme\b"
+)
+_MAX_VOTE_SENTENCES: Final = 40  # the statements looked at for what a result is on (bounds the work)
+
+
+def _voted_parts(said: str) -> list[str]:
+    """The bill's parts other than its articles (its title, its preamble) a result is on: named
+    in the result's statement, or in the last statement naming what is voted before it, with
+    nothing else named there ("En consideración el título y el preámbulo. Aprobados." ["título",
+    "preámbulo"]); [] when the result is on something else ("Aprobado el artículo noveno. En
+    consideración el título…": the title comes after the result) or on more than the parts."""
+    subject: list[str] = []
+    for m in itertools.islice(_SENTENCE_RE.finditer(said), _MAX_VOTE_SENTENCES):
+        sentence = _PART_OF_THE_BILL_RE.sub(r"\1", m.group(0))
+        parts = list(dict.fromkeys(_PART_NAMES[p["part"]] for p in _BILL_PARTS_RE.finditer(sentence)))
+        other = _OTHER_VOTE_SUBJECT_RE.search(sentence) is not None
+        if parts or other:
+            subject = [] if other else parts
+        if _APPROVED_RE.search(sentence) or _NEGATED_RE.search(sentence):
+            return subject
+    return []
 
 
 def _items_tally(votes: list[dict[str, str]]) -> dict[str, int]:
@@ -1607,10 +1833,19 @@ def _impediment(t: _Text, decided: dict[str, Any] | None) -> dict[str, Any] | No
 # "sesión plenaria ordinaria" is said whole: the plenary's ordinary session (its type is both).
 _SESSION_TYPE_RE: Final = re.compile(
     r"\bsesion(?:es)?\s+(?:[^\W\d_]+\s+){0,2}?(?P<t>plenaria\s+(?:extraordinaria|ordinaria|especial"
-    r"|solemne)|extraordinaria|ordinaria|plenaria|especial|solemne|(?P<i>instalacion))\b"
+    r"|solemne)|extraordinaria|ordinaria|plenaria|especial|solemne|(?P<i>instalacion)"
+    r"|(?P<a>cabildo\s+abierto))\b"
     r"|\b(?P<c>comision)\b|\b(?P<p>plenaria)\b"
 )
-_SESSION_TYPE_ORDER: Final = ("instalación", "extraordinaria", "ordinaria", "especial", "solemne", "comisión")
+_SESSION_TYPE_ORDER: Final = (
+    "instalación",
+    "cabildo abierto",
+    "extraordinaria",
+    "ordinaria",
+    "especial",
+    "solemne",
+    "comisión",
+)
 _SESSION_NUMBER_RE: Final = re.compile(
     rf"\bsesion\s+(?:[^\W\d_]+\s+){{0,2}}?(?:numero|no\.?|n[°o]\.?|#)\s*(?P<n>{_NUM_PHRASE})"
 )
@@ -1813,13 +2048,58 @@ def _commission(t: _Text) -> str | None:
 
 
 def _preside(t: _Text) -> dict[str, Any]:
-    """Who presides (``preside``), and ``preside_provisional`` when said to preside provisionally."""
+    """Who presides (``preside``), and ``preside_provisional`` when said to preside
+    provisionally; or the president who says so opening the session ("Les habla el presidente
+    de la corporación, Carlos Andrés Lemos Ordóñez", "les habla Ana Ruiz, presidenta del
+    Concejo"), with ``preside_rol`` "concejala" when "la presidenta" is said (the opening's
+    summary writes "la concejala", the signature "Presidenta")."""
     for count, m in enumerate(_PRESIDE_RE.finditer(t.low)):
         if count >= _MAX_TRIGGERS:
             break
         if (got := _take_person(t, m.end())) is not None:
             return {"preside": got[0], **({"preside_provisional": True} if m["prov"] else {})}
+    for count, m in enumerate(_PRESIDENT_SPEAKS_RE.finditer(t.low)):
+        if count >= _MAX_TRIGGERS:
+            break
+        office: re.Match[str] | None = m if m["g"] is not None else None
+        if office is not None:
+            got = _person_after_role(t, m.end(), "presidente")
+        elif (got := _take_person(t, m.end())) is not None:
+            office = _PRESIDENT_AFTER_NAME_RE.match(t.low, got[1])
+        if office is None or got is None or not got[0][:1].isupper() or len(got[0].split()) < 2:
+            continue
+        return {"preside": got[0], **({"preside_rol": "concejala"} if office["g"] == "a" else {})}
     return {}
+
+
+_PRESIDENT_OF_COUNCIL: Final = (
+    r"president(?P<g>[ea])(?:\s+(?:de\s+la\s+corporacion|del\s+(?:honorable\s+)?concejo"
+    r"(?:\s+(?:distrital|municipal))?(?:\s+de\s+santiago\s+de\s+cali)?))?"
+)
+# "Les habla el presidente de la corporación, Carlos Lemos", "les habla Carlos Lemos, presidente
+# del Concejo": the president opening the session presides it (a president of anything else
+# after the name, "presidente de la junta…", is not).
+_PRESIDENT_SPEAKS_RE: Final = re.compile(
+    rf"\b(?:les|le)\s+habla\s+(?:(?:el|la)\s+{_PRESIDENT_OF_COUNCIL}\s*,?\s*"
+    r"(?:(?:el|la)\s+)?(?:concejala?\s+)?)?"
+)
+_PRESIDENT_AFTER_NAME_RE: Final = re.compile(
+    rf"\s*,\s*(?:(?:el|la)\s+)?{_PRESIDENT_OF_COUNCIL}(?=\s*(?:[,.;:!?]|$|y\s))"
+)
+# The topic the session is held for, said in the opening: "…se abre la sesión de cabildo
+# abierto para tratar el tema de la calidad del agua en la zona rural."
+_TOPIC_RE: Final = re.compile(r"\bpara\s+tratar\s+")
+
+
+def _topic(t: _Text) -> str | None:
+    """The topic said after "para tratar", as said up to its sentence's end (within
+    _MAX_CARGO_CHARS: speech heard without punctuation has no end)."""
+    m = _TOPIC_RE.search(t.low)
+    if m is None:
+        return None
+    stop = _SENTENCE_END_RE.search(t.raw, m.end())
+    end = _bounded(t, m.end(), stop.start() if stop else len(t.raw))
+    return _slice(t, m.end(), end) or None
 
 
 def _period(low: str) -> str | None:
@@ -1883,9 +2163,12 @@ def _apertura_data(t: _Text) -> dict[str, Any]:
         data["fecha"] = fecha
     kinds = set()
     for m in _SESSION_TYPE_RE.finditer(t.low):
-        kinds.add("instalación" if m["i"] else m["t"] or ("comisión" if m["c"] else "plenaria"))
+        if m["a"]:
+            kinds.add("cabildo abierto")
+        else:
+            kinds.add("instalación" if m["i"] else m["t"] or ("comisión" if m["c"] else "plenaria"))
     for kind in (*_SESSION_TYPE_ORDER, "plenaria"):
-        if said := [k for k in kinds if k.split()[-1] == kind]:
+        if said := [k for k in kinds if k == kind or k.endswith(" " + kind)]:
             data["tipo_sesion"] = max(said, key=len)  # "plenaria ordinaria" over "ordinaria"
             break
     number = _SESSION_NUMBER_RE.search(t.low)
@@ -1896,6 +2179,8 @@ def _apertura_data(t: _Text) -> dict[str, Any]:
     data |= _preside(t) | _secretary(t) | _delegate(t)
     if comision := _commission(t):
         data["comision"] = comision
+    if tema := _topic(t):
+        data["tema"] = tema
     for place in itertools.islice(_PLACE_RE.finditer(t.low), _MAX_TRIGGERS):
         if _GREETED_RE.search(t.low, max(0, place.start() - 24), place.start()):
             continue
@@ -2635,6 +2920,45 @@ def _sentence_start(t: _Text, pos: int) -> int:
     return ends[-1] if ends else 0
 
 
+# The time the speaker is given, said after the grant: the chair's words too ("Tiene la palabra
+# la señora Ana Ruiz. Tiene cinco minutos.").
+_TIME_GIVEN_RE: Final = re.compile(
+    r"\s*(?:usted\s+)?(?:tiene|tendra|dispone\s+de|cuenta\s+con)\s+(?:hasta\s+)?"
+    r"(?:[0-9]{1,2}|[^\W\d_]+(?:\s+y\s+[^\W\d_]+)?)\s+minutos\W*$"
+)
+
+
+# The one called to speak is said not to be there: "No se encuentra el señor Yacumal.", "El
+# señor Yacumal no se encuentra.", "No está presente.".
+_ABSENT: Final = (
+    r"no\s+(?:se\s+encuentra|esta\s+presente|se\s+hizo\s+presente|se\s+presento|ha\s+llegado|llego)"
+)
+_CALLED: Final = r"(?:el|la)\s+(?:senor|senora|joven|ciudadan[oa]|inscrit[oa])\b"
+_NOT_PRESENT_RE: Final = re.compile(
+    rf"(?:^|(?<=[.!?;:¡¿])\s*){_ABSENT}(?:\s+(?:en\s+el\s+recinto|en\s+la\s+sala|aqui))?"
+    rf"(?:\s*(?:[,.;!?]|$)|\s+{_CALLED}(?P<who>))"
+    rf"|\b{_CALLED}(?P<whom>)\s+(?:[^\W\d_]+\s+){{0,4}}?{_ABSENT}\b"
+)
+_MAX_ABSENCE_WORDS: Final = 50
+"""The chair's words on one called who is not there are brief: a speech saying someone is not
+there ("No se encuentra el señor Pérez, y eso demuestra…") is a speaker's."""
+
+
+def _said_not_present(t: _Text) -> bool:
+    """Whether the utterance says the one called to speak is not there (see _NOT_PRESENT_RE):
+    briefly, and not of an office ("No se encuentra el señor secretario de Hacienda": a
+    councillor's complaint, not the chair's words after a call)."""
+    if len(t.low.split()) > _MAX_ABSENCE_WORDS:
+        return False
+    for count, m in enumerate(_NOT_PRESENT_RE.finditer(t.low)):
+        if count >= _MAX_TRIGGERS:
+            break
+        who = max(m.end("who"), m.end("whom"))  # -1 when not said: "No está presente."
+        if who < 0 or _ROLE_RE.match(t.low, who) is None:
+            return True
+    return False
+
+
 def _grant_of_the_floor(t: _Text) -> dict[str, Any]:
     """texto and anuncio / anuncio_texto of an utterance whose sentence gives the floor, or {}.
 
@@ -2646,11 +2970,13 @@ def _grant_of_the_floor(t: _Text) -> dict[str, Any]:
     than under the speaker's name.
     """
     trigger = _floor_grant(t)
+    if trigger is None and (call := _citizen_call(t)) is not None:
+        trigger = call[0]  # "Primera inscrita, la señora…": the secretary gives her the floor
     if trigger is None:
         return {}  # "…como dijo el concejal que tiene la palabra…": not a grant
     stop = _ANNOUNCEMENT_END_RE.search(t.raw, trigger.end())
     rest = t.raw[stop.end() :].strip() if stop else ""
-    if len(rest.split()) >= 2 and stop is not None:
+    if len(rest.split()) >= 2 and stop is not None and not _TIME_GIVEN_RE.match(t.low, stop.end()):
         return {"texto": rest, "anuncio_texto": t.raw[: stop.end()].strip()}
     return {"texto": t.raw, "anuncio": True}
 
@@ -2701,21 +3027,44 @@ _DEBATE_RE: Final = re.compile(
 )
 
 
+_MAX_REPORTER_MENTIONS: Final = 8  # the mentions of ponentes read (bounds the work on long text)
 _REPORTERS_RE: Final = re.compile(
     r"\b(?:ponentes?|(?:con\s+)?ponencia\s+(?:de|del|de la|de los|a cargo de(?:l)?))\s*[:,]?\s*"
     r"(?:(?:son|es|fueron|fue)\s+)?"
 )
 
 
-def _reporters(t: _Text) -> list[Any]:
+# A ponencia report read out ("Informe de ponencia para segundo debate. … rendimos ponencia
+# positiva…"), which its ponentes sign: "Firman Laura Victoria Benítez, coordinadora ponente, y
+# Harold Mosquera Riascos, ponente." The signers of the report are its ponentes; "firman" said
+# elsewhere is not (a bill's authors, a letter's senders).
+_PONENCIA_REPORT_RE: Final = re.compile(
+    r"^\W*(?:(?:el|este)\s+)?informe\s+de\s+ponencia\b"
+    r"|\b(?:rendimos|rindo|rinden|presentamos|presento)\s+(?:informe\s+de\s+)?ponencia\b"
+)
+_SIGNERS_RE: Final = re.compile(
+    r"\b(?:(?:lo|la)\s+)?(?:firman|suscriben|firmad[oa]s?\s+por|suscrit[oa]s?\s+por)\s*:?\s*"
+)
+# What a ponente is said to be after the name ("…Benítez, coordinadora ponente, y Harold…"):
+# not a name, passed over.
+_REPORTER_ROLE_RE: Final = re.compile(
+    r"\s*,?\s*(?:(?:como\s+)?(?:coordinador(?:a)?|coponente|ponentes?)\b\s*)+(?=[,;.]|\s+(?:y|e)\b|$)"
+)
+
+
+def _reporters(t: _Text, report: bool = False) -> list[Any]:
     """The bill's ponentes as the heading names them ("Ponentes, la concejala Ana Ruiz y el
     concejal Luis Mora"): a name, or ``{"nombre", "rol"}`` when the words before it say which
     councillor ("concejala" or "concejal"; "los concejales" says neither), so that "Tiene la
-    palabra la concejala ponente." can be told to be hers when the acta is built."""
-    found: list[Any] = []
+    palabra la concejala ponente." can be told to be hers when the acta is built. With
+    ``report`` (the utterance reads the ponencia report), its signers too ("Firman Laura
+    Victoria Benítez, coordinadora ponente, y Harold Mosquera Riascos, ponente."). What each is
+    said to be after the name ("coordinadora", "ponente") is passed over."""
+    found: list[tuple[int, Any]] = []  # where each is named, and how: in the order said
     seen: set[str] = set()
     lowercase = t.raw == t.raw.lower()  # speech to text without capitals: names are not marked
-    for m in _REPORTERS_RE.finditer(t.low):
+    mentions = [*_REPORTERS_RE.finditer(t.low), *(_SIGNERS_RE.finditer(t.low) if report else ())]
+    for m in sorted(mentions, key=lambda m: m.start())[:_MAX_REPORTER_MENTIONS]:
         pos, all_women = m.end(), False
         for _ in range(80):  # a bounded list after each mention, as _take_people reads
             rol, all_women = _councillor_said(t, pos, all_women)
@@ -2724,12 +3073,13 @@ def _reporters(t: _Text) -> list[Any]:
                 break
             if (got[0][:1].isupper() or lowercase) and got[0] not in seen:
                 seen.add(got[0])
-                found.append({"nombre": got[0], "rol": rol} if rol else got[0])
-            sep = _LIST_SEP_RE.match(t.low, got[1])
+                found.append((got[1], {"nombre": got[0], "rol": rol} if rol else got[0]))
+            end = role.end() if (role := _REPORTER_ROLE_RE.match(t.low, got[1])) else got[1]
+            sep = _LIST_SEP_RE.match(t.low, end)
             if sep is None:
                 break
             pos = sep.end()
-    return found
+    return [person for _, person in sorted(found, key=lambda item: item[0])]
 
 
 def _proyecto_data(t: _Text, under_consideration: bool = False) -> dict[str, Any]:
@@ -2753,7 +3103,12 @@ def _proyecto_data(t: _Text, under_consideration: bool = False) -> dict[str, Any
             data["anio"] = year
     if debate := _DEBATE_RE.search(t.low):
         data["debate"] = "primero" if debate["first"] else "segundo"
-    if ("numero" in data or "titulo" in data) and (reporters := _reporters(t)):
+    report = _PONENCIA_REPORT_RE.search(t.low) is not None
+    if ("numero" in data or "titulo" in data) and (reporters := _reporters(t, report)):
+        data["ponentes"] = reporters
+    elif report and not _floor_grant(t) and (reporters := _reporters(t, report)):
+        # the report read while its bill is considered, signed by its ponentes: the bill's
+        # heading names them when the acta is built (it is said before the report)
         data["ponentes"] = reporters
     if trigger := _floor_grant(t) or _SPEAKER_TRIGGER_RE.search(t.low):
         data.update({k: v for k, v in _speaker(t).items() if k != "partido"})
@@ -2831,9 +3186,14 @@ _AUTHORS_RE: Final = re.compile(
 _BANCADA_RE: Final = re.compile(
     r"\s*(?:las?\s+)?(?P<b>bancadas?)\s+(?:del|de la|de los|de)?\s*(?:partido\s+)?"
 )
+# The reader's lead-in to a proposal's words, after its authors: ", que dice:", ", que dice así:",
+# ", cuyo texto es:". Matched at the authors' end (``match(low, end)``: no "^", which would only
+# match at the string's start). "que solicita…", "que propone…" stay: they say what it asks; so
+# do words after a colon ("…por Ana Ruiz: que dice la comunidad…"): the colon led them in.
 _PROPOSAL_LEAD_RE: Final = re.compile(
-    r"^[\s,;:.\-–]*(?:(?:que|la cual|el cual|y)\s+(?:dice|reza|propone|solicita)|cuyo texto es"
-    r"|con el siguiente texto)?[\s,;:.\-–]*"
+    r"(?:[\s,;.\-–]*(?:(?:y\s+)?(?:que|la cual|el cual)\s+(?:dice|reza)"
+    r"(?:\s+(?:asi|lo\s+siguiente|textualmente))?|cuyo texto es|con el siguiente texto)\b)?"
+    r"[\s,;:.\-–]*"
 )
 
 
@@ -3014,7 +3374,12 @@ def _filing_in_words(low: str) -> str | None:
     return None
 
 
+# The next session summoned, which makes an utterance the closing. An act's title says a summons
+# too ("Resolución número cero cuarenta y dos, por medio de la cual se convoca a cabildo
+# abierto…", "Decreto… por el cual se cita a sesiones extraordinarias"): read at its agenda point,
+# it summons nobody now, and it went to the closing.
 _CONVOCATION_RE: Final = re.compile(
+    r"(?<!\bcual )(?<!\bcuales )"
     r"\b(?:se (?:les |los |las )?convoca|convocamos|se (?:les |los |las )?cita (?:para|el|manana)"
     r"|citamos para|los cito|quedan? (?:citad|convocad)[oa]s?)\b"
 )
@@ -3354,6 +3719,15 @@ _POINT_ANNOUNCED_RE: Final = re.compile(
     rf"^\W*(?:punto\s+(?:numero\s+)?(?:{_alt(_ORDINALS)}|{_NUM59_ALT}|[0-9]{{1,2}})"
     rf"|(?:{_alt(_ORDINALS)}|primer|tercer)\s+punto)\b(?!\s+(?:que|de\s+vista)\b)"
 )
+# A point taken up by its name, at a sentence's start: "Pasamos al punto de las respuestas de la
+# administración. Tiene la palabra el ingeniero…", "Bueno, pasamos ahora al punto quinto". Like
+# "siguiente punto", the item before is over; the grant after it stayed in the item (blind cabildo
+# abierto, utterance 36). "Seguimos con el punto…" may resume the same item after a recess.
+_POINT_TAKEN_UP_RE: Final = re.compile(
+    r"(?:^|[.!?;:])\s*+[¿¡\"«(]?(?:(?:bien|bueno|entonces|listo|ahora)[\s,]++){0,2}"
+    r"(?:pasamos|pasemos|avanzamos)\s+"
+    r"(?:ahora\s+)?(?:al|a\s+el)\s+punto\b(?!\s+de\s+vista\b)"
+)
 _FIRMAS_RE: Final = re.compile(
     r"\b(?:firman|firmamos|suscriben|se firma|firma|firmad[oa]|(?:en|para) constancia)\b"
 )
@@ -3470,6 +3844,20 @@ _PROPOSAL_CITED_RE: Final = re.compile(
     r"\b(?:cuestionario|citacion|preguntas?|respuestas?|debate|base en|virtud de|desarrollo de|segun"
     r"|acuerdo con|conforme a|mediante)\s+(?:(?:de|del|a|al)\s+)?(?:(?:la|las)\s+)?$"
 )
+# A proposición a speaker says they will present ("voy a presentar la proposición para crear una
+# comisión accidental", "presentaré una proposición", "radicaremos mañana la proposición"): an
+# intention said in a speech, not a proposal presented; it opened the proposals' section, and
+# the debate after it stayed there (blind cabildo abierto, utterances 32–37). Read at once ("voy a
+# presentar la siguiente proposición: que se cite…") it is one.
+_PROPOSAL_INTENDED_RE: Final = re.compile(
+    r"\b(?:(?:voy|vamos|va|van)\s+a\s+(?:presentar|radicar|proponer|hacer|pasar|traer)"
+    r"|presentare(?:mos)?|radicare(?:mos)?|propondre(?:mos)?|hare(?:mos)?|pasare(?:mos)?"
+    r"|traere(?:mos)?)\s+(?:(?:la|las|una|unas|esta|mi|mis|nuestra|nuestras|otra|nueva|siguiente"
+    r"|manana|hoy|luego|tambien|entonces|ahora)\s+){0,3}$"
+)
+# The proposal's text announced after it is named, in the same clause: "…proposición que dice
+# así…", "…cuyo texto es…" (or the clause ends in a colon: "…la siguiente proposición: que…").
+_PROPOSAL_SAYS_RE: Final = re.compile(r"\b(?:(?:que|la cual)\s+dice|dice\s+asi|cuyo\s+texto)\b")
 # A change to the agenda asked for while it is being approved: "Solicito que en el punto de
 # asuntos varios se incluya…", "Propongo aplazar el punto del proyecto de acuerdo". The items it
 # names (varios, proyecto, proposición…) are the agenda's, not a section taken up.
@@ -3521,6 +3909,18 @@ _SPOKEN_RE: Final = re.compile(
     r"|considero|creo|pienso|pregunto|manifiesto|insisto|apoyo|acompano|voto|presento|informo"
     r"|agradezco|saludo|estoy|tengo|hago|dejo|reitero|solicitamos|pedimos|queremos|proponemos"
     r"|consideramos|estamos|tenemos)\b|^\W*(?:senor[a]?\s+)?president[ea]\b"
+)
+# Members designated to a commission, in one sentence: "Quedan designados para la comisión
+# accidental los concejales…", "La comisión accidental queda integrada por…", "Designo a los
+# concejales… para la comisión". Said by the chair, with no first person, right after the
+# proposal creating the commission is approved: it is that proposal's, not an item read ("Informe
+# de la comisión accidental…": no designation said).
+_DESIGNATION_RE: Final = re.compile(
+    r"\b(?:(?:queda|quedan|quedo|quedaron)\s+(?:designad|nombrad|conformad|integrad)[oa]s?"
+    r"|se\s+(?:designa|nombra|conforma|integra)n?|designo|designamos|nombro|nombramos)\b"
+    r"(?=[^.;?!]{0,120}?\bcomision\b)"
+    r"|\bcomision\b[^.;?!]{0,80}?\b(?:queda|quedan|quedo|quedaron)\s+(?:designad|nombrad|conformad"
+    r"|integrad)[oa]s?\b"
 )
 # "Señor secretario, sírvase leer el siguiente punto.", with "siguiente punto" masked.
 _NEXT_POINT_FILLER_RE: Final = re.compile(
@@ -3590,13 +3990,27 @@ def _own_requests(t: _Text) -> tuple[list[int], list[int]]:
 
 def _proposicion_at(t: _Text, start: int = 0) -> int | None:
     """Where a proposición presented or considered is first named (from ``start``), or None. One
-    cited as the basis of a debate ("el cuestionario de la proposición 47") or the one ending a
-    bill's ponencia ("la proposición con que termina el informe de ponencia") is not one."""
+    cited as the basis of a debate ("el cuestionario de la proposición 47"), the one ending a
+    bill's ponencia ("la proposición con que termina el informe de ponencia") or one a speaker
+    will present ("voy a presentar la proposición…") is not one."""
     for m in _PROPOSICION_RE.finditer(t.low, start):
         cited = _PROPOSAL_CITED_RE.search(t.low, max(0, m.start() - 40), m.start())
-        if cited is None and _PONENCIA_PROPOSAL_RE.match(t.low, m.start()) is None:
+        ponencia = _PONENCIA_PROPOSAL_RE.match(t.low, m.start())
+        if cited is None and ponencia is None and not _proposal_intended(t, m):
             return m.start()
     return None
+
+
+def _proposal_intended(t: _Text, m: re.Match[str]) -> bool:
+    """Whether the proposición named at ``m`` is one the speaker says they will present, and does
+    not read then (see _PROPOSAL_INTENDED_RE)."""
+    if _PROPOSAL_INTENDED_RE.search(t.low, max(0, m.start() - 60), m.start()) is None:
+        return False
+    limit = min(len(t.low), m.end() + _MAX_REQUEST_CHARS)
+    stop = _CLAUSE_STOP_RE.search(t.low, m.end(), limit)
+    if stop is not None and stop.group(0) == ":":
+        return False  # read: "…la siguiente proposición: que se cite…"
+    return _PROPOSAL_SAYS_RE.search(t.low, m.end(), stop.start() if stop else limit) is None
 
 
 def _varios_at(t: _Text) -> int | None:
@@ -3834,9 +4248,10 @@ def _choose(
         return TPL_CIERRE, _CONF_SPEECH
     if _SPEECH_RE.search(t.low):
         return _intervention_section(previous), _CONF_SPEECH
-    if previous in _ITEM_SECTIONS and not _SPOKEN_RE.search(t.low):
-        # Nothing in it says someone is speaking ("Elección del contralor distrital."): likely
-        # an item the rules do not know being read, which must not stay in the item before.
+    if previous in _ITEM_SECTIONS and not _SPOKEN_RE.search(t.low) and not _DESIGNATION_RE.search(t.low):
+        # Nothing in it says someone is speaking ("Elección del contralor distrital.") nor
+        # designates the members of a commission the item created: likely an item the rules do
+        # not know being read, which must not stay in the item before.
         return TPL_DEBATE, _CONF_FALLBACK
     return _intervention_section(previous), _CONF_FALLBACK
 
@@ -3898,7 +4313,11 @@ def _classify(
     masked = _NEXT_POINT_RE.sub(lambda m: " " * len(m.group(0)), low)
     t = _Text(raw, masked)
     previous = previous_template_id if previous_template_id in TEMPLATE_LABELS else None
-    next_point = masked != low or _POINT_ANNOUNCED_RE.match(low) is not None
+    next_point = (
+        masked != low
+        or _POINT_ANNOUNCED_RE.match(low) is not None
+        or _POINT_TAKEN_UP_RE.search(low) is not None
+    )
     arrivals, departures = _arrivals(t), _departures(t)
     decided = _impediment_decided(t)
     read_roll_call = functools.cache(lambda: _llamado_data(t))
@@ -3933,6 +4352,10 @@ def _classify(
             # the plenary's decision is the vote's result, in the words said ("aceptado")
             vote = data.get("votacion") or {"resultado": None, "nominal": False}
             data["votacion"] = {**vote, "resultado": impediment["estado"], "objeto": "impedimento"}
+    if _said_not_present(t):
+        # "No se encuentra el señor Yacumal.": the chair's words after the call, never the
+        # words of the citizen called
+        data["no_presente"] = True
     if _is_chair_conduct(t):
         # the chair's words, like a vote: never written in the mouth of a speaker given the
         # floor just before ("Tiene la palabra la concejala X." then "¿Lo aprueba la plenaria?")

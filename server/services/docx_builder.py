@@ -69,11 +69,11 @@ utterance up instead of writing it as said (TPL_APERTURA, TPL_COMUNICACION, TPL_
 TPL_PROPOSICION, the TPL_PROYECTO_ACUERDO heading) gives the brief account Law 136 art. 26 asks
 for, so it may leave out procedural words ("siguiente punto", greetings), but it writes every
 fact the classifier extracts for that section as domain.md lists it: the opening's date, time,
-place (none when none was said: no seat is assumed), type (``instalación`` too), number,
-commission (``comision``), constitutional period (``periodo``), the mayor's delegate
-(``delegado``, ``delegado_cargo``, ``delegacion`` as said), who presides (and
-``preside_provisional``), secretary (with ``secretario_cargo``, the office as said) and guests
-(``invitados``); a proposal's number,
+place (none when none was said: no seat is assumed), type (``instalación`` and ``cabildo
+abierto`` too), number, commission (``comision``), topic (``tema``), constitutional period
+(``periodo``), the mayor's delegate (``delegado``, ``delegado_cargo``, ``delegacion`` as said),
+who presides (and ``preside_provisional``, ``preside_rol``), secretary (with
+``secretario_cargo``, the office as said) and guests (``invitados``); a proposal's number,
 authors and text; a communication's sender, date, subject and filing number; a bill's number, year,
 title, debate and ``ponentes``; the closing's time and summons. What the summary cannot write
 (its ``requires`` unmet) falls back to the text as said.
@@ -111,21 +111,26 @@ false or a mapping → Spanish words). True/false are written "sí"/"no".
                  summary paragraph. ``"headers"``, ``"labels"`` ({"si": "Sí", "no": "No",
                  "abstencion": "Abstención"}) and ``"summary"`` (Jinja2 text, or null for none)
                  are configurable; the summary sees ``si``, ``no``, ``abstencion`` (totals: the
-                 counts said, else the votes listed), ``total``, ``resultado`` (the result said,
-                 upper-case: APROBADO, NEGADO, EMPATE…; else APROBADO when sí > no, EMPATE when
+                 counts said, else the votes listed; a side not said is missing, never a zero
+                 nobody said: "con dieciocho votos" gives ``si`` alone; a side said with a
+                 nominal list is completed by the list's count; a summary that writes a missing
+                 side is left out), ``total`` (when every side is known), ``resultado`` (the
+                 result said, upper-case: APROBADO, NEGADO, EMPATE…; else APROBADO when sí > no, EMPATE when
                  they are even, else NEGADO), ``declarado`` (the result said, or missing),
                  ``repetir`` (true when the vote is said to be taken again: "se repetirá la
                  votación"), ``objeto`` (what the vote decides when CORE says, such as
                  "impedimento" for a member's impediment, or missing), ``articulos`` (the
-                 bill's articles voted, a list of numbers), ``debate`` and ``sancion`` (the
+                 bill's articles voted, a list of numbers), ``partes`` (the bill's other parts
+                 voted apart: ["título", "preámbulo"]), ``debate`` and ``sancion`` (the
                  debate the bill's result closes, and true when the bill is sent to the
                  mayor's sanction), each when said (:data:`VOTE_FACTS`), ``votacion``,
                  ``text`` and ``metadata``. Default summary: "Votos por el sí: {{ si }}. Votos
                  por el no: {{ no }}. Abstenciones: {{ abstencion }}. Resultado:
-                 {{ resultado }}." (after "Artículo 9. " / "Artículos 1, 2 y 3. " when
-                 articles are voted; the result after ``objeto`` when there is one:
-                 "Resultado: impedimento ACEPTADO."; with the debate and "; pasa a sanción
-                 del alcalde" when ``sancion``; "; se repetirá la votación" before the period
+                 {{ resultado }}." (each side only when said; after "Artículo 9. " /
+                 "Artículos 1, 2 y 3. " when articles are voted, "Título y preámbulo. " when
+                 those are; the result after ``objeto`` when there is one: "Resultado:
+                 impedimento ACEPTADO."; with the debate and "; pasa a sanción del alcalde"
+                 when ``sancion``; "; se repetirá la votación" before the period
                  when ``repetir``) when anything was counted, else "Resultado:
                  {{ declarado }}." (likewise) when a result was said, else nothing (a vote only
                  called, "se abre la votación nominal", has nothing to sum up).
@@ -134,7 +139,7 @@ false or a mapping → Spanish words). True/false are written "sí"/"no".
                  block, with the totals and result declared (the list's count when none were
                  declared); each block keeps its own list table, and a list read over several
                  blocks is one table after its last part. Declared totals that differ
-                 from the list's get a Word comment for the reviewer. How blocks are grouped
+                 from the list's (in a side said) get a Word comment for the reviewer. How blocks are grouped
                  into votes: :func:`_vote_plans`.
   ``agenda``     the items of ``puntos`` as paragraphs numbered as text ("1. …"; items already
                  numbered as announced keep their number). ``"text"`` says how the block's text
@@ -961,8 +966,11 @@ _DEFAULT_HEADERS = {"roll_call": ("Concejal", "Estado"), "votes": ("Concejal", "
 _DEFAULT_SUMMARY = (
     "{% if si or no or abstencion or declarado %}"
     "{{ ('Artículos ' if articulos|length > 1 else 'Artículo ') ~ articulos|lista ~ '. ' if articulos }}"
-    "{% if si or no or abstencion %}Votos por el sí: {{ si }}. Votos por el no: {{ no }}. "
-    "Abstenciones: {{ abstencion }}. Resultado: {{ objeto ~ ' ' if objeto }}{{ resultado }}"
+    "{{ partes|lista|capfirst ~ '. ' if partes }}"
+    "{% if si or no or abstencion %}{{ 'Votos por el sí: ' ~ si ~ '. ' if si is defined }}"
+    "{{ 'Votos por el no: ' ~ no ~ '. ' if no is defined }}"
+    "{{ 'Abstenciones: ' ~ abstencion ~ '. ' if abstencion is defined }}"
+    "Resultado: {{ objeto ~ ' ' if objeto }}{{ resultado }}"
     "{% else %}Resultado: {{ objeto ~ ' ' if objeto }}{{ declarado }}{% endif %}"
     "{{ (' en ' ~ ('primer' if debate == 'primero' else debate) ~ ' debate' if debate)"
     " ~ '; pasa a sanción del alcalde' if sancion }}{{ '; se repetirá la votación' if repetir }}.{% endif %}"
@@ -1766,7 +1774,8 @@ class _Renderer:
         result_said = bool(_as_text(votacion.get("resultado")).strip())  # "Aprobado.": no count said
         if not isinstance(votos, list) and all(v is None for v in given.values()) and not result_said:
             return False
-        counted = dict.fromkeys(_VOTE_LABELS, 0)
+        # what the members' list counts (each side known: none listed is a zero), else nothing
+        counted: dict[str, int | None] = dict.fromkeys(_VOTE_LABELS, 0 if isinstance(votos, list) else None)
         if isinstance(votos, list):
             rows: list[tuple[str, str]] = []
             for entry in votos:
@@ -1774,7 +1783,7 @@ class _Renderer:
                     raw_vote = entry.get("voto")
                     kind = _vote_kind(raw_vote)
                     if kind is not None:
-                        counted[kind] += 1
+                        counted[kind] = (counted[kind] or 0) + 1
                     label = element.labels[kind] if kind is not None else _as_text(raw_vote)
                     rows.append((_person_name(entry), label))
                 else:
@@ -1785,9 +1794,11 @@ class _Renderer:
                 return True
             votacion = plan.summary
             given = {kind: _count(votacion, kind) for kind in _VOTE_LABELS}
+            counted = dict.fromkeys(_VOTE_LABELS, None)  # the plan's totals hold the list's count
         totals = {kind: counted[kind] if (said := given[kind]) is None else said for kind in counted}
+        known = {kind: count for kind, count in totals.items() if count is not None}
         declared = _as_text(votacion.get("resultado")).strip().upper()
-        result = declared or _counted_result(totals)
+        result = declared or _counted_result(known)
         style = self.style(element.role or "BODY")
         runs: list[Any] = []
         if element.template is not None:
@@ -1796,12 +1807,13 @@ class _Renderer:
                 "text": ctx.get("text", ""),
                 "metadata": ctx.get("metadata", {}),
                 "votacion": votacion,
-                **totals,
-                "total": sum(totals.values()),
+                **known,  # a side not said is missing: the template writes only the ones said
                 "resultado": result,
                 "repetir": votacion.get("repetir") is True,
                 **{key: votacion[key] for key in VOTE_FACTS if votacion.get(key)},
             }
+            if len(known) == len(totals):
+                summary_ctx["total"] = sum(known.values())
             if declared:
                 summary_ctx["declarado"] = declared
             if objeto := _as_text(votacion.get("objeto")).strip():
@@ -2018,10 +2030,12 @@ def _max_shape_id(doc: Any) -> int:
 
 def _counted_result(totals: Mapping[str, int]) -> str:
     """The result of a vote none was said for: the side with more votes, a tie when sí and no
-    are even (the rules call for the vote to be repeated: it is not a refusal)."""
-    if totals["si"] == totals["no"] and totals["si"]:
+    are even (the rules call for the vote to be repeated: it is not a refusal); a side not
+    said counts none."""
+    si, no = totals.get("si", 0), totals.get("no", 0)
+    if si == no and si:
         return "EMPATE"
-    return "APROBADO" if totals["si"] > totals["no"] else "NEGADO"
+    return "APROBADO" if si > no else "NEGADO"
 
 
 # The council's own president and general secretary, the acta's signers: the office alone or the
@@ -2039,7 +2053,8 @@ def _signatures_of_the_session(blocks: Sequence[Mapping[str, Any]]) -> dict[str,
     """The acta is signed by its president and secretary: when no block was said for the
     signatures, the ones the session named, written by the tenant's TPL_FIRMAS. The ones the
     opening named (``preside``, ``secretario``, the secretary with the office as said,
-    ``secretario_cargo``; a president presiding provisionally as "presidente provisional"),
+    ``secretario_cargo``; a president presiding provisionally as "presidente provisional", one
+    said to be "la presidenta", ``preside_rol`` "concejala", as "presidenta"),
     unless the session elected its president or its general secretary (an election declared,
     ``eleccion``: "ha sido elegida presidenta… la concejala X", the office alone or the
     council's: "presidenta del Concejo…", not "presidente de la Comisión de Presupuesto"): then
@@ -2081,13 +2096,17 @@ def _signatures_of_the_session(blocks: Sequence[Mapping[str, Any]]) -> dict[str,
 
 
 def _opening_signers(data: Mapping[str, Any], text: str) -> dict[str, Any]:
-    """The president and secretary an opening named, each with the office as said."""
+    """The president and secretary an opening named, each with the office as said (and the
+    president's gender, when said)."""
     signers: dict[str, Any] = {}
     if data.get("preside"):
         signers["presidente"] = data["preside"]
+        said_feminine = data.get("preside_rol") == "concejala"  # "les habla la presidenta…"
         if data.get("preside_provisional") is True:
-            feminine = "concejala" in _words(text)
+            feminine = said_feminine or "concejala" in _words(text)
             signers["presidente_cargo"] = ("presidenta" if feminine else "presidente") + " provisional"
+        elif said_feminine:
+            signers["presidente_cargo"] = "presidenta"
     if data.get("secretario"):  # the office as said: "secretaria de la comisión"
         signers |= {"secretario": data["secretario"], "secretario_cargo": data.get("secretario_cargo")}
     return signers
@@ -2107,11 +2126,12 @@ a bill, a proposal, an acta, the agenda): a speaker the grant names carries to t
 INTERVENTION_TEMPLATES = ("TPL_DEBATE", "TPL_VARIOS")
 """Sections of interventions alone: they take the words after a grant said in any section of
 :data:`SPEECH_TEMPLATES`; an item's section takes only those after a grant said in it."""
-OWN_FIELDS = ("orador", "anuncio", "votacion", "tramite", "autores", "titulo")
+OWN_FIELDS = ("orador", "anuncio", "votacion", "tramite", "autores", "titulo", "no_presente")
 """What a block says of its own that the carried speaker does not go over: who speaks, a vote
 or the chair conducting one (``tramite``: "¿Lo aprueba la plenaria?", "Se somete a
 consideración…", which CORE marks), an item presented (a proposal's authors, a bill's title,
-which the acta sums up as the item)."""
+which the acta sums up as the item), the one called said not to be there (``no_presente``:
+"No se encuentra el señor Yacumal.", the chair's words after the call)."""
 SPEAKER_FIELDS = ("orador", "rol", "cargo", "partido", "ponente")
 """What a grant of the floor says of the speaker, and a carried speaker brings along."""
 CARRIED = "orador_por_anuncio"
@@ -2228,6 +2248,32 @@ def given_the_floor(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, An
             grant, granted_in = {"orador": office}, section
         carried.append(block)
     return carried
+
+
+def _with_report_ponentes(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The blocks, a bill's heading that names no ponentes naming those of the ponencia report
+    read for the same bill: a later block of :data:`BILL_TEMPLATE` with ``ponentes`` and no
+    heading of its own (CORE stores them on the report's block: "Informe de ponencia… Firman
+    Laura Victoria Benítez, coordinadora ponente, y Harold Mosquera Riascos, ponente."), before
+    another heading or anything said in another section. Never names from elsewhere (the agenda,
+    a grant of the floor), and never over ponentes the heading said. Derived when the document
+    is built, like :func:`given_the_floor`, not stored (and not used for a grant by part alone)."""
+    out = list(blocks)
+    heading: int | None = None  # the bill's heading still naming no ponentes
+    for i, block in enumerate(out):
+        if block.get("deleted") or block.get("type") != "TEMPLATE":
+            continue
+        data = block.get("structured_data")
+        data = data if isinstance(data, Mapping) else {}
+        if block.get("template_id") != BILL_TEMPLATE:
+            heading = None  # another item is under consideration
+        elif data.get("numero") or data.get("titulo"):
+            heading = None if data.get("ponentes") else i
+        elif heading is not None and isinstance(ponentes := data.get("ponentes"), list) and ponentes:
+            said = out[heading]
+            out[heading] = {**said, "structured_data": {**said["structured_data"], "ponentes": ponentes}}
+            heading = None
+    return out
 
 
 _NAMED_ONE = ("orador", "preside", "secretario", "delegado", "presidente", "elegido")
@@ -2561,18 +2607,39 @@ class _VotePlan:
     votos: tuple[Any, ...] | None = None
 
 
-_Totals = tuple[int, int, int]  # sí, no, abstención
+_Counts = tuple[int, int, int]  # sí, no, abstención, all known (a nominal list's count)
+_Totals = tuple[int | None, int | None, int | None]  # sí, no, abstención; None: a side not said
 
 
-def _vote_numbers(votacion: Mapping[str, Any]) -> tuple[_Totals | None, _Totals | None]:
-    """(totals said or stored, totals of the nominal list); each None when there are none."""
-    si, no, abstencion = (_count(votacion, kind) or 0 for kind in _VOTE_LABELS)
+def _vote_numbers(votacion: Mapping[str, Any]) -> tuple[_Totals | None, _Counts | None]:
+    """(totals said or stored, totals of the nominal list); each None when there are none. A
+    side of the totals not said is None ("con quince votos a favor y tres en contra" says no
+    abstentions), never a zero nobody said."""
+    said: _Totals = (
+        _count(votacion, "si"),
+        _count(votacion, "no"),
+        _count(votacion, "abstencion"),
+    )
     votos = votacion.get("votos")
-    listed: _Totals | None = None
+    listed: _Counts | None = None
     if isinstance(votos, list):
         kinds = [_vote_kind(v.get("voto")) if isinstance(v, Mapping) else None for v in votos]
         listed = (kinds.count("si"), kinds.count("no"), kinds.count("abstencion"))
-    return ((si, no, abstencion) if si or no or abstencion else None), listed
+    return (said if any(said) else None), listed
+
+
+def _agree(one: _Totals, other: _Totals) -> bool:
+    """Do two counts of a vote say the same where both say a side?"""
+    return all(a is None or b is None or a == b for a, b in zip(one, other, strict=True))
+
+
+def _filled(said: _Totals, known: _Totals) -> _Totals:
+    """The sides said, each side not said taken from ``known`` (a count of the same vote)."""
+    return (
+        said[0] if said[0] is not None else known[0],
+        said[1] if said[1] is not None else known[1],
+        said[2] if said[2] is not None else known[2],
+    )
 
 
 @dataclass(slots=True)
@@ -2581,7 +2648,7 @@ class _OpenVote:
 
     blocks: list[Mapping[str, Any]]
     item: Any  # what is voted (a bill's or proposal's number, the actas), when said
-    listed: _Totals | None = None  # counted from the nominal list
+    listed: _Counts | None = None  # counted from the nominal list
     declared: _Totals | None = None  # totals said apart from the list
     list_totals: _Totals | None = None  # totals stored with the list itself
     lists: list[Mapping[str, Any]] = field(default_factory=list)  # the blocks the list was read in
@@ -2614,7 +2681,7 @@ class _OpenVote:
             earlier = self.declared
             if earlier is None and self.listed is None:
                 earlier = self.list_totals
-            if earlier is not None and earlier != said:
+            if earlier is not None and not _agree(earlier, said):
                 return False
         return True
 
@@ -2623,7 +2690,10 @@ class _OpenVote:
         "Jaime Orozco, no. … votaron dieciocho, quince por el sí y tres por el no")? Only while
         nothing was declared of the vote (no totals but the list's own count) and when it calls
         none of the members already called: one called again is a second vote."""
-        if self.declared is not None or self.list_totals not in (None, self.listed):
+        if self.declared is not None or (
+            self.list_totals is not None
+            and (self.listed is None or not _agree(self.list_totals, self.listed))
+        ):
             return False
         return not (_listed_members(votacion) & self.members)
 
@@ -2653,7 +2723,8 @@ class _OpenVote:
         elif listed is not None:
             self.listed, self.list_totals = listed, said
         elif said is not None:
-            self.declared = said
+            # said again, perhaps more fully ("quince por el sí", then "quince a favor, tres en contra")
+            self.declared = said if self.declared is None else _filled(said, self.declared)
         self.result = _as_text(votacion.get("resultado")).strip().upper() or self.result
         self.nominal = self.nominal or votacion.get("nominal") is True
         self.repeat = self.repeat or votacion.get("repetir") is True
@@ -2668,11 +2739,16 @@ class _OpenVote:
 
     def plans(self) -> dict[int, _VotePlan]:
         """The summary goes after the vote's last block; the others keep their list only."""
-        totals = self.declared or self.list_totals or self.listed
+        said = self.declared or self.list_totals
+        agrees = said is None or self.listed is None or _agree(said, self.listed)
+        totals: _Totals | None = said or self.listed
+        if said is not None and self.listed is not None and agrees:
+            totals = _filled(said, self.listed)  # a side not said, as the list counted it
+        # only the sides said or counted: a side nobody said is no zero
         whole: dict[str, Any] = (
-            {"si": 0, "no": 0, "abstencion": 0}
+            {}
             if totals is None
-            else {"si": totals[0], "no": totals[1], "abstencion": totals[2]}
+            else {k: v for k, v in zip(_VOTE_LABELS, totals, strict=True) if v is not None}
         )
         whole.update(resultado=self.result.lower() or None, nominal=self.nominal)
         if self.repeat:
@@ -2681,8 +2757,7 @@ class _OpenVote:
             whole["objeto"] = self.subject
         whole.update(self.said_of)
         check = None
-        said = self.declared or self.list_totals
-        if self.listed is not None and said is not None and said != self.listed:
+        if self.listed is not None and said is not None and not agrees:
             check = (
                 "Los totales declarados ({}) no coinciden con la votación nominal registrada ({}); "
                 "revíselos antes de firmar el acta."
@@ -2706,14 +2781,17 @@ def _listed_members(votacion: Mapping[str, Any]) -> set[str]:
     return {name for name in names if name}
 
 
-VOTE_FACTS = ("articulos", "debate", "sancion")
+VOTE_FACTS = ("articulos", "partes", "debate", "sancion")
 """What a vote's blocks say it decides, which its summary writes (first said wins): the bill's
-articles voted (``articulos``), the debate its result closes and the bill sent to the mayor
-for sanction (``debate``, ``sancion``: "Aprobado en segundo debate… Pase a sanción…")."""
+articles voted (``articulos``), its other parts voted apart (``partes``: "título", "preámbulo"),
+the debate its result closes and the bill sent to the mayor for sanction (``debate``,
+``sancion``: "Aprobado en segundo debate… Pase a sanción…")."""
 
 
 def _said_totals(totals: _Totals) -> str:
-    return f"sí: {totals[0]}, no: {totals[1]}, abstenciones: {totals[2]}"
+    """The sides of a count that were said, as the reviewer's note writes them."""
+    sides = zip(("sí", "no", "abstenciones"), totals, strict=True)
+    return ", ".join(f"{side}: {count}" for side, count in sides if count is not None)
 
 
 def _voted_item(data: Mapping[str, Any]) -> Any:
@@ -2952,8 +3030,10 @@ def build_docx(
     have. TEMPLATE blocks are written by the
     tenant's ``templates`` (empty or None: the built-in :data:`DEFAULT_TEMPLATES`; see the
     module docstring); an intervention right after the chair's grant of the floor is written
-    under the speaker the grant named (:func:`given_the_floor`), a speaker heard without
-    accents spelled as the session said the name elsewhere (:func:`_as_spelled`). With
+    under the speaker the grant named (:func:`given_the_floor`), a bill's heading names the
+    ponentes its ponencia report was signed by when it names none (:func:`_with_report_ponentes`),
+    a speaker heard without accents spelled as the session said the name elsewhere
+    (:func:`_as_spelled`). With
     ``mark_human_edits``, blocks edited by a person get a comment. Raises :class:`BuildError`
     for a skeleton, style map, templates or ``empty_zones`` problem, a block aimed at a missing
     zone, or a missing image.
@@ -2974,7 +3054,7 @@ def build_docx(
     empty_zones = empty_zones or {}
     if problems := _empty_zones_problems(empty_zones, {zone.name for zone in zones}):
         raise BuildError("; ".join(problems))
-    blocks = _as_spelled(given_the_floor(blocks))
+    blocks = _as_spelled(_with_report_ponentes(given_the_floor(blocks)))
     attended = _with_arrivals(blocks)
     by_zone = _validate_blocks(attended, {zone.name for zone in zones})
     if not by_zone.get(SIGNATURE_ZONE):

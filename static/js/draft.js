@@ -56,7 +56,7 @@ const SPEECH_TEMPLATES = new Set([
 /** Sections of interventions alone, which take the words after a grant in any of SPEECH_TEMPLATES (INTERVENTION_TEMPLATES there). */
 const INTERVENTION_TEMPLATES = new Set(["TPL_DEBATE", "TPL_VARIOS"]);
 /** What a block says of its own that the carried speaker does not go over (OWN_FIELDS there). */
-const OWN_FIELDS = ["orador", "anuncio", "votacion", "tramite", "autores", "titulo"];
+const OWN_FIELDS = ["orador", "anuncio", "votacion", "tramite", "autores", "titulo", "no_presente"];
 /** What a grant of the floor says of the speaker (SPEAKER_FIELDS there). */
 const SPEAKER_FIELDS = ["orador", "rol", "cargo", "partido", "ponente"];
 const CARRIED = "orador_por_anuncio";
