@@ -21,6 +21,7 @@ from docx import Document
 from docx.enum.style import WD_STYLE_TYPE
 from lxml import etree
 
+from server.services import docx_builder
 from server.services.docx_builder import (
     ROLES,
     BuildError,
@@ -1965,6 +1966,33 @@ def test_the_oath_declared_gets_a_line_after_the_words(templates: dict[str, Any]
     assert texts == [said, "Posesión: Quedan debidamente posesionados los diecinueve concejales presentes."]
 
 
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_an_election_to_a_commission_does_not_change_who_signs(templates: dict[str, Any] | None) -> None:
+    """The president of a commission elected in the session is not the council's president: the
+    president who presided signs (the block read LUIS MORA / Presidente); so for a commission's
+    secretary."""
+    opening = _block(
+        "a",
+        "HEADER_ZONE",
+        "Preside el concejal Juan Pérez; actúa como secretaria la doctora Ana Ruiz.",
+        template_id="TPL_APERTURA",
+        structured_data={"preside": "Juan Pérez", "secretario": "Ana Ruiz"},
+    )
+    commission = {
+        "elegido": "Luis Mora",
+        "participio": "elegido",
+        "cargo": "presidente de la Comisión de Presupuesto",
+    }
+    secretary = {
+        "elegido": "Eva Paz",
+        "participio": "elegida",
+        "cargo": "secretaria general de la Comisión Primera",
+    }
+    blocks = [opening, _debate("d1", "…", eleccion=commission), _debate("d2", "…", eleccion=secretary)]
+    signed = _signed(blocks, templates)
+    assert [line.split("\n")[1] for line in signed] == ["JUAN PÉREZ", "ANA RUIZ"]
+
+
 def _signed(blocks: list[dict[str, Any]], templates: Any) -> list[str]:
     """The signature lines, each line break written as a newline."""
     br, t = f"{{{W}}}br", f"{{{W}}}t"
@@ -2432,6 +2460,44 @@ def test_a_member_said_by_the_surname_is_the_one_the_roll_call_lists() -> None:
         ["Valentina Duque Franco", "Llegó tarde (9:32 a. m.)"],
         ["Mauricio Alberto Tenorio", "Se retiró"],
     ]
+
+
+def test_members_said_by_the_surname_are_found_without_reading_every_list_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The members the roll calls list are gathered once and kept as they change, and a member
+    said by the surname is compared only with those who share a word of the name: with 200
+    members listed and 50 said by the surname, each is compared once (it was 200 times each,
+    the lists read again for each arrival and departure: quadratic in the session)."""
+    members = [f"Nombre{i} Apellido{i}" for i in range(200)]
+    blocks = [_roll_call_block(ausentes=members)]
+    blocks += [_arrival(f"a{i}", f"Apellido{i}", "09:30") for i in range(0, 100, 2)]
+    compared = [0]
+    real = docx_builder._same_person
+
+    def counted(a: str, b: str) -> bool:
+        compared[0] += 1
+        return real(a, b)
+
+    monkeypatch.setattr(docx_builder, "_same_person", counted)
+    rows = _roll_call_rows(_build(blocks, templates=CALI_TEMPLATES))
+    assert compared == [50]
+    assert len(rows) == 200
+    assert ["Nombre2 Apellido2", "Llegó tarde (9:30 a. m.)"] in rows
+    assert ["Nombre3 Apellido3", "Ausente"] in rows
+
+
+def test_names_offices_and_votes_fold_accents_one_way() -> None:
+    """The builder compares what was said with what is written through one accent folding
+    (ü and ñ too, as the console's draft.js): "Núñez" said "Nunez" is one voter in a list read
+    over two blocks, an agenda item with "Niñez" read "ninez" is found (the three helpers folded
+    ñ and ü differently: _fold neither, _fold_same_length not ñ)."""
+    assert docx_builder._fold("Güiza Núñez") == docx_builder._fold("Guiza Nunez") == "guiza_nunez"
+    assert docx_builder._fold_same_length("Niñez PÜBLICA") == "ninez publica"
+    assert docx_builder._words("Ana Núñez Güiza") == ["ana", "nunez", "guiza"]
+    assert docx_builder._listed_members({"votos": [{"nombre": "Ana Núñez"}]}) == docx_builder._listed_members(
+        {"votos": [{"nombre": "Ana Nunez"}]}
+    )
 
 
 def test_a_member_leaving_after_a_second_call_changes_only_that_call() -> None:

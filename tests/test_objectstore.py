@@ -254,6 +254,38 @@ def test_s3_reads_answered_403_are_missing_or_not_readable(
     assert len(warned) == 3 and f"get_object astra/{key}.missing answered 403 AccessDenied" in warned[0]
 
 
+def test_s3_a_read_refused_for_an_object_that_is_there_stays_an_outage(
+    s3_env: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 403 on a read is told apart by listing the key, when the credentials may list: an object
+    that is there but may not be read now (a KMS key or a bucket policy refusing it) is an outage
+    (ServiceUnavailable, retried), not a missing object (it became NotFound, so a re-transcription
+    during such an outage left a permanent AUDIO_MISSING gap for review); a key the bucket does
+    not list is gone (NotFound). Credentials that may not list keep NotFound (the test above)."""
+    endpoint, bucket = s3_env["ASTRA_S3_ENDPOINT_URL"], s3_env["ASTRA_S3_BUCKET"]
+    writes = {"Effect": "Allow", "Action": ["s3:PutObject"], "Resource": f"arn:aws:s3:::{bucket}/astra/*"}
+    lists = {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": f"arn:aws:s3:::{bucket}"}
+    key = session_key(TENANT, "ses_x", "audio", "u1.wav")
+    with s3_user(endpoint, writes, lists) as credentials:
+        store = S3ObjectStore(_s3_client(endpoint, credentials), bucket, "astra")
+
+        async def scenario() -> None:
+            await store.put_bytes(key, b"RIFF", "audio/wav")
+            with pytest.raises(ServiceUnavailable, match="there but may not be read"):
+                await store.get_bytes(key)
+            with pytest.raises(ServiceUnavailable, match="there but may not be read"):
+                await store.exists(key)
+            for gone in (key + ".missing", key[:-1]):  # a longer key listed is not this one
+                with pytest.raises(NotFound, match="gone"):
+                    await store.get_bytes(gone)
+            assert not await store.exists(key + ".missing")
+
+        with caplog.at_level(logging.WARNING, logger="astra.objectstore"):
+            anyio.run(scenario)
+    warned = [r.getMessage() for r in caplog.records if r.name == "astra.objectstore"]
+    assert f"get_object astra/{key} answered 403 AccessDenied for an object that is there" in warned[0]
+
+
 class DownCore:
     """CORE refusing every utterance at once (not worth retrying): each becomes a block pending
     review that keeps its audio reference."""

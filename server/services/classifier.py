@@ -21,7 +21,7 @@ import functools
 import itertools
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
@@ -1434,6 +1434,8 @@ def _vote(t: _Text) -> dict[str, Any] | None:
     result = "empate" if tie else "negado" if _NEGATED_RE.search(said) else None
     if result is None and (_APPROVED_RE.search(said) or "por unanimidad" in said):
         result = "aprobado"
+    if result == "negado" and _ARTICLES_RE.search(said) and _mixed_results(said):
+        result = None  # articles approved and others negated: one result cannot sum them up
     if not any(counts.values()) and not votes:
         # Nothing counted: the count the result is said with ("aprobado por los diecinueve
         # concejales presentes"), else none at all; a zero would be a figure nobody said.
@@ -1455,7 +1457,7 @@ def _vote(t: _Text) -> dict[str, Any] | None:
         vote["partes"] = parts  # "En consideración el título y el preámbulo. … Aprobados."
     if result in ("aprobado", "negado") and (stage := _STAGE_RESULT_RE.search(said)):
         vote["debate"] = "primero" if stage["first"] else "segundo"  # "Aprobado en segundo debate…"
-    if result == "aprobado" and _SANCTION_RE.search(said):
+    if result == "aprobado" and vote.get("debate") != "primero" and _sent_to_sanction(said):
         vote["sancion"] = True  # "…Pase a sanción del señor alcalde."
     if votes:  # only when members are named: an empty list would render an empty table
         vote["votos"] = votes
@@ -1465,11 +1467,11 @@ def _vote(t: _Text) -> dict[str, Any] | None:
 _MEMBERS: Final = r"(?:honorables\s+)?(?:concejales|concejalas|miembros|cabildantes|corporados)\b"
 # The count a result is said with when all present voted alike: "aprobado por los diecinueve
 # concejales presentes", "por unanimidad de los veinte concejales", "por unanimidad, con quince
-# votos". The article or "unanimidad" says it was all of them; "por diez concejales" does not
-# say how the others voted.
+# votos". "Unanimidad" or "presentes" says it was all of them; "por diez concejales" or "por los
+# diez concejales del Partido Liberal" does not say how the others voted.
 _UNANIMOUS_RE: Final = re.compile(
-    rf"\bpor\s+(?:(?:la\s+)?unanimidad\s*,?\s+(?:de|con)\s+(?:los\s+|las\s+)?|los\s+|las\s+)"
-    rf"(?P<n>{_NUM_PHRASE})\s+(?:{_MEMBERS}|votos\b)"
+    rf"\bpor\s+(?:(?:la\s+)?unanimidad\s*,?\s+(?:de|con)\s+(?:los\s+|las\s+)?(?P<n>{_NUM_PHRASE})"
+    rf"\s+(?:{_MEMBERS}|votos\b)|(?:los|las)\s+(?P<m>{_NUM_PHRASE})\s+{_MEMBERS}\s+presentes\b)"
 )
 
 
@@ -1478,7 +1480,7 @@ def _unanimous_count(said: str, result: str | None) -> dict[str, int]:
     sides none; {} when no count is said with it."""
     side = {"aprobado": "si", "negado": "no"}.get(result or "")
     m = _UNANIMOUS_RE.search(said) if side else None
-    value = _parse_number(m["n"]) if m else None
+    value = _parse_number(m["n"] or m["m"]) if m else None
     if side is None or value is None or not 0 < value <= 10_000:
         return {}
     return {"si": 0, "no": 0, "abstencion": 0, side: value}
@@ -1509,6 +1511,16 @@ _STAGE_RESULT_RE: Final = re.compile(
 _SANCTION_RE: Final = re.compile(
     r"\b(?:pase|pasa|pasara|pasar|remitase|remite|enviese|envia|enviara)\s+(?:a|para)\s+(?:la\s+)?sancion\b"
 )
+
+
+def _sent_to_sanction(said: str) -> bool:
+    """Whether the statements said (:func:`_statements`) send the bill to the mayor's sanction
+    ("Pase a sanción del señor alcalde."), not denied ("Este proyecto no pasa a sanción…")."""
+    return any(
+        _DENIED_RE.search(said, max(0, m.start() - _DENIED_CHARS), m.start()) is None
+        for m in itertools.islice(_SANCTION_RE.finditer(said), _MAX_TRIGGERS)
+    )
+
 
 # The bill's articles named: "los artículos primero, segundo y octavo", "el artículo cuarto",
 # "artículos 1, 2 y 3". One of another norm ("el artículo trescientos trece de la Constitución",
@@ -1561,11 +1573,15 @@ def _voted_articles(said: str) -> list[int]:
     for m in itertools.islice(_ARTICLES_RE.finditer(said), _MAX_ARTICLE_MENTIONS):
         if listed := _bills_articles(said, m.end()):
             lists.append(listed)
-    if not lists or any(other != lists[0] for other in lists):
-        return []
-    if _NEGATED_RE.search(said) and _APPROVED_RE.search(_NEGATED_RE.sub(" ", said)):
+    if not lists or any(other != lists[0] for other in lists) or _mixed_results(said):
         return []
     return lists[0]
+
+
+def _mixed_results(said: str) -> bool:
+    """Whether the statements say some things approved and others negated ("Los artículos
+    primero, segundo y tercero fueron aprobados, el cuarto fue negado.")."""
+    return bool(_NEGATED_RE.search(said) and _APPROVED_RE.search(_NEGATED_RE.sub(" ", said)))
 
 
 # The bill's title and preamble, voted apart from its articles ("En consideración el título y el
@@ -1666,30 +1682,87 @@ _DECIDED_WORD: Final = {
 }
 
 
+@functools.lru_cache(maxsize=8)
 def _questions(low: str) -> list[tuple[int, int]]:
-    """Where the questions are ("¿…?"), as :func:`_statements` reads them."""
+    """Where the questions are ("¿…?"), as :func:`_statements` reads them; found once per text
+    (the rules of one utterance ask it again and again)."""
     spans = (m.span() for m in _SENTENCE_RE.finditer(low) if m.group(0))
     return [(a, b) for a, b in spans if low[a:b].strip().startswith("¿") or low[a:b].rstrip().endswith("?")]
 
 
-def _impediment_decided(t: _Text) -> dict[str, Any] | None:
-    """The plenary's decision on an impediment (see :func:`_impediment`), or None."""
-    questions: list[tuple[int, int]] | None = None
+def _asked(t: _Text, pos: int) -> bool:
+    """Whether pos is in a question ("¿se acepta el impedimento?", "¿Se retiró el concejal X?")."""
+    questions = _questions(t.low)
+    i = bisect.bisect_right(questions, (pos, len(t.low))) - 1
+    return i >= 0 and questions[i][0] <= pos < questions[i][1]
 
-    def asked(pos: int) -> bool:
-        nonlocal questions
-        questions = _questions(t.low) if questions is None else questions
-        i = bisect.bisect_right(questions, (pos, len(t.low))) - 1
-        return i >= 0 and questions[i][0] <= pos < questions[i][1]
+
+# Said right before a verb, it says the act is not done: "no se retira", "yo no tengo un
+# impedimento", "no ha sido elegido".
+_DENIED_RE: Final = re.compile(r"\b(?:no|nunca|tampoco|ni)\s+$")
+_DENIED_CHARS: Final = 10
+
+
+def _denied(t: _Text, pos: int) -> bool:
+    """Whether the verb said at pos is denied ("no se suspende la sesión")."""
+    return _DENIED_RE.search(t.low, max(0, pos - _DENIED_CHARS), pos) is not None
+
+
+# Speech reported, not a declaration made now: "el periódico dice que ha sido elegido…", "el
+# concejal dijo que no fue aceptado el impedimento…", "según la secretaría…".
+_REPORTED_RE: Final = re.compile(
+    r"\b(?:dice|dicen|dijo|dijeron|decia|decian|afirma|afirman|afirmo|afirmaron|asegura|aseguran"
+    r"|aseguro|aseguraron|cuenta|cuentan|conto|contaron|comenta|comentan|comento|comentaron|sostiene"
+    r"|sostienen|sostuvo|publica|publico|publicaron|cree|creen|creo|creia|supone|suponen)\s+que\b"
+    r"|\bsegun\b|\bdizque\b"
+)
+_MAX_SENTENCE_LOOKBACK: Final = 240  # the words of a sentence read back for who reports it
+
+
+def _not_declared(t: _Text, pos: int, sentence: int) -> bool:
+    """Whether what is said at pos, in the sentence starting at sentence, is not declared as
+    done now: denied ("no se acepta el impedimento"), asked ("¿ha sido elegida…?"), supposed or
+    told of right before (_HYPOTHESIS_RE, _TOLD_RE: "si se acepta el impedimento…", "cuando fue
+    elegido…"), or reported earlier in its sentence ("…dice que ha sido elegido…")."""
+    before = max(0, pos - _TOLD_CHARS * 2)
+    return (
+        _denied(t, pos)
+        or _asked(t, pos)
+        or _HYPOTHESIS_RE.search(t.low, before, pos) is not None
+        or _TOLD_RE.search(t.low, before, pos) is not None
+        or _REPORTED_RE.search(t.low, max(sentence, pos - _MAX_SENTENCE_LOOKBACK), pos) is not None
+    )
+
+
+def _sentence_at(starts: list[int], pos: int) -> int:
+    """Where the sentence holding pos starts (starts: :func:`_sentence_starts`)."""
+    return starts[bisect.bisect_right(starts, pos) - 1]
+
+
+# The words that start the impediment named ("si el impedimento… fue aceptado").
+_IMPEDIMENT_LEAD_RE: Final = re.compile(r"\b(?:el|su|este|ese|dicho)\s+$")
+
+
+def _impediment_decided(t: _Text) -> dict[str, Any] | None:
+    """The plenary's decision on an impediment (see :func:`_impediment`), or None; one asked,
+    supposed, told of or reported ("si se acepta el impedimento…", "…dice que no fue aceptado el
+    impedimento…") is none."""
+    starts: list[int] | None = None
+
+    def declared(pos: int) -> bool:
+        nonlocal starts
+        starts = _sentence_starts(t) if starts is None else starts
+        return not _not_declared(t, pos, _sentence_at(starts, pos))
 
     for word in _IMPEDIMENT_WORD_RE.finditer(t.low):
         name, pos = None, word.end()
         if (of := _IMPEDIMENT_OF_RE.match(t.low, pos)) and (got := _take_name(t, of.end())):
             name, pos = got
-        if (said := _DECIDED_AFTER_RE.match(t.low, pos)) and not asked(word.start()):
+        lead = _IMPEDIMENT_LEAD_RE.search(t.low, max(0, word.start() - 8), word.start())
+        if (said := _DECIDED_AFTER_RE.match(t.low, pos)) and declared(lead.start() if lead else word.start()):
             return _decision(said["d"], said["neg"], name)
     for said in _DECIDED_BEFORE_RE.finditer(t.low):
-        if not asked(said.start()):
+        if declared(said.start()):
             of = _IMPEDIMENT_OF_RE.match(t.low, said.end())
             got = _take_name(t, of.end()) if of else None
             return _decision(said["d"] or said["d2"], said["neg"] or said["neg2"], got[0] if got else None)
@@ -1704,11 +1777,45 @@ def _decision(word: str, negated: str | None, name: str | None) -> dict[str, Any
     return impediment
 
 
-def _impediment(t: _Text) -> dict[str, Any] | None:
+# A verb in the third person's past ("presentó", "manifestó"), which folded reads as the first
+# person's present ("presento").
+_PAST_THIRD_RE: Final = re.compile(r"[^\W\d_]ó\b")
+_SUBJECT_CHARS: Final = 120
+
+
+def _declared_by_another(t: _Text, declared: re.Match[str], sentence: int) -> bool:
+    """Whether an impediment's declaration is said of another member: in the third person's past
+    ("El concejal Luis Mora presentó un impedimento"), or with a member named right before the
+    verb ("el concejal luis mora presento un impedimento", heard without accents)."""
+    if _PAST_THIRD_RE.search(t.raw, declared.start(), declared.end()):
+        return True
+    member = None
+    for found in _MEMBER_AT_RE.finditer(
+        t.low, max(sentence, declared.start() - _SUBJECT_CHARS), declared.start()
+    ):
+        member = found  # the last one named before the verb
+    if member is None:
+        return False
+    words = t.low[member.end() : declared.start()].split()  # the name, and nothing else
+    return 0 < len(words) <= _MAX_NAME_WORDS and all(
+        w.isalpha() and (w not in _NAME_STOPWORDS or w in _NAME_PARTICLES) for w in words
+    )
+
+
+def _impediment(t: _Text, decided: dict[str, Any] | None) -> dict[str, Any] | None:
     """An impediment declared by the one speaking (``estado`` "manifestado", with the reason
-    said: ``motivo``) or the plenary's decision on one (``estado`` as said: "aceptado",
-    "negado"…, with the member whose it is, ``nombre``, when named); None when neither."""
-    if declared := _IMPEDIMENT_DECLARED_RE.search(t.low):
+    said: ``motivo``) or the plenary's decision on one (decided, :func:`_impediment_decided`:
+    ``estado`` as said: "aceptado", "negado"…, with the member whose it is, ``nombre``, when
+    named); None when neither. One denied, asked, supposed, reported or said of another member
+    ("Yo no tengo un impedimento", "El concejal X presentó un impedimento…") is not declared."""
+    starts: list[int] | None = None
+    for count, declared in enumerate(_IMPEDIMENT_DECLARED_RE.finditer(t.low)):
+        if count >= _MAX_TRIGGERS:
+            break
+        starts = _sentence_starts(t) if starts is None else starts
+        sentence = _sentence_at(starts, declared.start())
+        if _not_declared(t, declared.start(), sentence) or _declared_by_another(t, declared, sentence):
+            continue
         impediment: dict[str, Any] = {"estado": "manifestado"}
         end = _SENTENCE_END_RE.search(t.raw, declared.end())
         stop = end.start() if end else len(t.low)
@@ -1716,7 +1823,7 @@ def _impediment(t: _Text) -> dict[str, Any] | None:
         if reason and (motivo := _slice(t, reason.end(), stop)):
             impediment["motivo"] = motivo
         return impediment
-    return _impediment_decided(t)
+    return decided
 
 
 # --------------------------------------------------------------------------------------------
@@ -1758,6 +1865,15 @@ _PERIOD_JOINERS: Final = frozenset({"a", "al", "y", "guion", "hasta"})
 # de delegada de la alcaldesa".
 _DELEGATE_RE: Final = re.compile(rf"\b{_DELEGATE_OFFICE}")
 _SELF_INTRO_RE: Final = re.compile(r"\b(?:mi nombre es|me llamo|les habla)\s+")
+# The delegate present, said in the clause that names the office: "asisto como delegado…", "en
+# calidad de delegada…", "nos acompaña el delegado…", "con el delegado del alcalde…", "el delegado
+# del alcalde se encuentra presente"; and denied: "no pudo asistir", "sin el delegado".
+_DELEGATE_PRESENT_RE: Final = re.compile(
+    r"\b(?:asist\w*|acompan\w*|presentes?|presencia|se\s+encuentra|instal\w*|vengo|viene|vino|llego"
+    r"|llega|estoy|esta\s+(?:aqui|hoy|presente))\b"
+    r"|\b(?:como|calidad\s+de|con\s+(?:el|la))\s+(?:(?:senor|senora)\s+)?delegad[oa]\b"
+)
+_DELEGATE_DENIED_RE: Final = re.compile(r"\b(?:no|sin|nunca|tampoco|ni|ausencia|ausente)\b")
 _MAX_OFFICE_CHARS: Final = 80
 # The session's secretary and the office as said: "actúa como secretaria de la comisión la
 # doctora Luz Perlaza", "la secretaria general, doctora Gloria Salcedo", "secretario ad hoc el
@@ -2007,12 +2123,27 @@ def _delegate(t: _Text) -> dict[str, str]:
     """The mayor's delegate who installs the council: ``delegacion`` as said ("delegado del
     señor alcalde"), ``delegado`` (the name, introduced by the speaker, "mi nombre es…", or
     named right after: "el delegado del alcalde, doctor Álvaro Benítez") and ``delegado_cargo``
-    (the office said after the name: "…Benítez, secretario de gobierno distrital, y asisto…")."""
-    phrase = _DELEGATE_RE.search(t.low)
+    (the office said after the name: "…Benítez, secretario de gobierno distrital, y asisto…").
+    The delegate must be said to attend, in the clause that names the office ("asisto como
+    delegado…", "nos acompaña el delegado…", "se instala la sesión con el delegado…"), or to
+    introduce himself ("mi nombre es…"), and not be denied: "El delegado del señor alcalde no pudo
+    asistir hoy." names none (the opening's summary wrote "Asistió el delegado…")."""
+    intro = _SELF_INTRO_RE.search(t.low)
+    phrase = None
+    for count, said in enumerate(_DELEGATE_RE.finditer(t.low)):
+        if count >= _MAX_TRIGGERS:
+            break
+        window = max(0, said.start() - _MAX_OFFICE_CHARS)
+        start = max(window - 1, *(t.low.rfind(ch, window, said.start()) for ch in ",.;:!?")) + 1
+        clause = (start, min(_clause_end(t, said.end()), said.end() + _MAX_OFFICE_CHARS))
+        if _DELEGATE_DENIED_RE.search(t.low, *clause) is None and (
+            intro is not None or _DELEGATE_PRESENT_RE.search(t.low, *clause) is not None
+        ):
+            phrase = said
+            break
     if phrase is None:
         return {}
     found = {"delegacion": _slice(t, phrase.start(), phrase.end())}
-    intro = _SELF_INTRO_RE.search(t.low)
     got = _take_person(t, intro.end()) if intro else _person_after_role(t, phrase.end(), "funcionario")
     if got is None or not (got[0][:1].isupper() or t.raw == t.raw.lower()):
         return found
@@ -2198,10 +2329,12 @@ _ANSWER_RE: Final = re.compile(
 # of the call ("Honorables concejales: Ana Ruiz, presente.").
 _CLAUSE_MARKS: Final = ".;:!?¿¡"
 # The members counted present: "diecinueve concejales", "diecinueve de los veintiún concejales",
-# "respondieron diecinueve de veintiún". The number after "de (los)" is the whole corporation,
-# out of which they answered ("de los veintiún concejales electos"), not the count.
+# "respondieron diecinueve de veintiún", "con la presencia de quince concejales", "un total de
+# diecinueve concejales". The number after "de los" is the whole corporation, out of which they
+# answered ("De los veintiún concejales, contestaron diecinueve"), not the count; the count said
+# first ("diecinueve de los veintiún…") is found first.
 _HEADCOUNT_RE: Final = re.compile(
-    rf"(?<!\bde )(?<!\bde los )(?<!\bde las )\b(?P<n>{_NUM_PHRASE})\s+"
+    rf"(?<!\bde los )(?<!\bde las )\b(?P<n>{_NUM_PHRASE})\s+"
     rf"(?:{_MEMBERS}|de\s+(?:los\s+|las\s+)?(?:{_NUM_PHRASE})\s+{_MEMBERS})"
     rf"|\b(?:contest|respond)\w*(?:\s+(?:a|al)\s+(?:lista|llamado))?\s+(?P<m>{_NUM_PHRASE})\s+de\s+"
     rf"(?:los\s+|las\s+)?(?:{_NUM_PHRASE})\b"
@@ -2513,8 +2646,11 @@ def _sentence_starts(t: _Text) -> list[int]:
 
 
 def _said_arriving(t: _Text, start: int, end: int, on_record: bool) -> bool:
-    """Do the members named between start and end arrive to the session, as said around them?"""
+    """Do the members named between start and end arrive to the session, as said around them?
+    Not when the verb before them is denied ("no llega al recinto la concejala X todavía")."""
     before = _ARRIVAL_BEFORE_RE.search(t.low, max(0, start - 80), start)
+    if before is not None and _denied(t, before.start()):
+        return False
     if before is not None and before["to_room"] and not on_record:
         return not _another_time(t, before.start(), start, end)
     if before is not None and before["with"]:
@@ -2591,8 +2727,11 @@ _AFTERNOON_HOURS: Final = range(1, 7)
 
 
 def _said_leaving(t: _Text, start: int, end: int, on_record: bool) -> bool:
-    """Do the members named between start and end leave the session, as said around them?"""
+    """Do the members named between start and end leave the session, as said around them?
+    Not when the verb before them is denied ("No se retira el concejal X.")."""
     before = _DEPARTURE_BEFORE_RE.search(t.low, max(0, start - 120), start)
+    if before is not None and _denied(t, before.start()):
+        return False
     if before is not None and before["alone"]:
         # "Se retiró el concejal X." / "… del recinto", "… siendo las…"; not "se retira el
         # concejal X de la bancada", nor a story ("el año pasado se retiró el concejal X.")
@@ -2624,8 +2763,10 @@ def _session_time(low: str) -> str | None:
 
 def _members_said(t: _Text, said: Callable[[_Text, int, int, bool], bool]) -> list[dict[str, str]]:
     """Members named as concejal/concejala for whom `said` holds, with the time of the sentence
-    when one is said. Linear in the text (it runs on the event loop): the sentences are found
-    once, and a time is looked for once per sentence."""
+    when one is said; none named in a question ("¿Se retiró el concejal X?", "¿Ya llega al
+    recinto…?") unless it puts a presence on record. Linear in the text (it runs on the event
+    loop): the sentences and the questions are found once, and a time is looked for once per
+    sentence."""
     found: list[dict[str, str]] = []
     lowercase = t.raw == t.raw.lower()  # speech to text without capitals: names are not marked
     starts = _sentence_starts(t)
@@ -2642,7 +2783,7 @@ def _members_said(t: _Text, said: Callable[[_Text, int, int, bool], bool]) -> li
         sentence = bisect.bisect_right(starts, start) - 1
         record = bisect.bisect_left(records, starts[sentence])
         on_record = record < len(records) and records[record] < start
-        if not names or not said(t, start, end, on_record):
+        if not names or (not on_record and _asked(t, start)) or not said(t, start, end, on_record):
             continue
         if sentence not in times:
             stop = starts[sentence + 1] if sentence + 1 < len(starts) else len(t.raw)
@@ -2675,28 +2816,47 @@ def _departures(t: _Text) -> list[dict[str, str]]:
 
 
 _IMPEDIMENT_RE: Final = re.compile(r"\bimpedid[oa]s?\b|\bimpedimentos?\b")
-_WORDS_RE: Final = re.compile(r"\w+")
 
 
 def _session_departures(t: _Text, departures: list[dict[str, str]]) -> list[dict[str, str]]:
     """The departures that leave the session: a member whose impediment the utterance speaks of
     ("el impedimento del concejal Mauricio Tenorio ha sido aceptado… El concejal Tenorio se
     retira del recinto") withdraws from that item's discussion and vote, not from the session;
-    the acta says so where it was said, and the attendance keeps the member present. A member is
-    the impediment's when a sentence that speaks of one names the member's last name."""
+    the acta says so where it was said, and the attendance keeps the member present. A member
+    is the impediment's when a sentence that speaks of one names the same person as concejal or
+    concejala (:func:`_same_words`: "Tenorio" and "Mauricio Tenorio Rojas"; not "Luis Mora" and
+    "Pedro Mora"): the impediment's own sentence, or the departure said in one ("Aceptado el
+    impedimento, se retira del recinto el concejal Luis Mora.")."""
     if not departures or _IMPEDIMENT_RE.search(t.low) is None:
         return departures
     starts = _sentence_starts(t)
-    named: set[str] = set()
+    by_word: dict[str, set[tuple[str, ...]]] = {}  # the names said with one, by each word
     read: set[int] = set()  # each sentence once: linear in the text
     for m in itertools.islice(_IMPEDIMENT_RE.finditer(t.low), _MAX_TRIGGERS):
         at = bisect.bisect_right(starts, m.start())
         if at not in read:
             read.add(at)
-            named.update(
-                _WORDS_RE.findall(t.low, starts[at - 1], starts[at] if at < len(starts) else len(t.low))
-            )
-    return [d for d in departures if not named.intersection(_fold(d["nombre"]).split()[-1:])]
+            end = starts[at] if at < len(starts) else len(t.low)
+            for member in itertools.islice(_MEMBER_AT_RE.finditer(t.low, starts[at - 1], end), _MAX_TRIGGERS):
+                for name in _take_people(t, member.start())[0]:
+                    words = tuple(_fold(name).split())
+                    for word in words:
+                        by_word.setdefault(word, set()).add(words)
+
+    def impeded(departure: dict[str, str]) -> bool:
+        words = _fold(departure["nombre"]).split()
+        sharing = set().union(*(by_word.get(word, ()) for word in words))  # only these can be the same
+        return any(_same_words(words, other) for other in sharing)
+
+    return [d for d in departures if not impeded(d)]
+
+
+def _same_words(a: Sequence[str], b: Sequence[str]) -> bool:
+    """Whether two names said, as their folded words, are one person ("Tenorio" and "Mauricio
+    Tenorio Rojas"): every word of the shorter is in the longer (the builder's rule,
+    docx_builder._same_person)."""
+    shorter, longer = sorted((a, b), key=len)
+    return bool(shorter) and all(w in longer for w in shorter)
 
 
 _ROLL_CALL_KEYS: Final = ("presentes", "ausentes", "excusados")
@@ -3404,7 +3564,8 @@ def _election(t: _Text) -> dict[str, Any]:
     concejal Julián Restrepo Arboleda", "la concejala Ana Ruiz ha sido elegida presidenta"): who
     (``elegido``), the office as said (``cargo``, when said), the participle as said
     (``participio``: "elegida"), the votes when said with it ("… con diecisiete votos") and the
-    resolution issued; {} if none is. One said of the past ("…el año pasado") is none."""
+    resolution issued; {} if none is. One said of the past ("…el año pasado"), asked, denied or
+    reported (:func:`_not_declared`) is none."""
     for count, m in enumerate(_ELECTED_RE.finditer(t.low)):
         if count >= _MAX_TRIGGERS:
             break
@@ -3413,10 +3574,10 @@ def _election(t: _Text) -> dict[str, Any]:
             limit = stop.start()
         window = max(0, m.start() - _MAX_ELECTION_CHARS)  # the sentence's start, looked for nearby
         sentence = max([window, *(e.end() for e in _ANNOUNCEMENT_END_RE.finditer(t.raw, window, m.start()))])
-        if _PAST_TIME_RE.search(t.low, sentence, limit) or _TOLD_RE.search(
-            t.low, max(0, m.start() - _TOLD_CHARS), m.start()
-        ):
-            continue  # "cuando fue elegido presidente el año pasado…": a story, not a result
+        if _PAST_TIME_RE.search(t.low, sentence, limit) or _not_declared(t, m.start(), sentence):
+            # "cuando fue elegido presidente el año pasado…": a story; "¿ha sido elegida…?", "No
+            # ha sido elegido…", "…dice que ha sido elegido…": asked, denied, reported
+            continue
         person = _ELECTED_PERSON_RE.search(t.low, m.end(), limit)
         got: tuple[str, int] | None = None
         if person is not None:
@@ -3487,19 +3648,25 @@ def _recess(t: _Text) -> dict[str, str]:
     """The times of a recess said in the utterance: when the session was suspended (``inicio``:
     "Siendo las diez y cuarenta de la mañana se suspende la sesión.") and when it was resumed
     (``fin``: "Siendo las diez y cincuenta y ocho se reanuda la sesión."), each the time said in
-    its sentence before anything planned ("…un receso hasta las once": no time); {} if none."""
+    its sentence before anything planned ("…un receso hasta las once": no time); {} if none.
+    Only a recess decreed now, in the present ("se decreta un receso", "se suspende la sesión",
+    "reanudamos la sesión"), not denied, asked nor of another time: "le solicito un receso",
+    "la semana pasada se suspendió la sesión a las…", "No se suspende…", "¿Se reanuda la sesión
+    a las once?" say no time of this session's recess."""
     found: dict[str, str] = {}
     starts: list[int] | None = None
-    for count, m in enumerate(_RECESS_RE.finditer(t.low)):
+    for count, m in enumerate(_RECESS_DECREE_RE.finditer(t.low)):
         if count >= _MAX_TRIGGERS or len(found) == 2:
             break
         key = "fin" if m["fin"] else "inicio"
-        if key in found:
-            continue
+        if key in found or _PAST_THIRD_RE.match(t.raw, m.end("verb" if m["verb"] else "verb2") - 2):
+            continue  # "decretó un receso": told, not decreed
         if starts is None:
             starts = _sentence_starts(t)
         at = bisect.bisect_right(starts, m.start())
         sentence = t.low[starts[at - 1] : starts[at] if at < len(starts) else len(t.low)]
+        if _denied(t, m.start()) or _asked(t, m.start()) or _PAST_TIME_RE.search(sentence):
+            continue
         planned = _PLANNED_RE.search(sentence)
         if hora := _session_time(sentence[: planned.start() if planned else len(sentence)]):
             found[key] = hora
@@ -3768,6 +3935,14 @@ _RECESS_RE: Final = re.compile(
     r"\brecesos?\b|\b(?:suspende|suspendemos|suspendio|(?P<fin>reanuda|reanudamos|reanudo|reinicia"
     r"|reiniciamos|retoma|retomamos))\b(?:\s+[^\W\d_]+){0,2}?\s+(?:sesion|plenaria)\b"
 )
+# A recess decreed now, in the present: "se decreta un receso", "decreto un receso de diez
+# minutos", "se suspende la sesión", "reanudamos la sesión".
+_RECESS_DECREE_RE: Final = re.compile(
+    r"\b(?P<verb>se\s+(?:decreta|declara|concede|da)|decreto|decretamos|declaro|declaramos|concedo"
+    r"|damos)\s+(?:un\s+)?(?:breve\s+)?receso\b"
+    r"|\b(?P<verb2>se\s+suspende|suspendo|suspendemos|(?P<fin>se\s+(?:reanuda|reinicia|retoma)|reanudamos"
+    r"|reiniciamos|retomamos))\b(?:\s+[^\W\d_]+){0,2}?\s+(?:sesion|plenaria)\b"
+)
 # A time said after these in a recess's sentence is planned, not when it happened: "se decreta un
 # receso hasta las once", "se suspende la sesión y se reanudará a las once".
 _PLANNED_RE: Final = re.compile(
@@ -3946,7 +4121,9 @@ def _in_place(previous: str | None) -> str:
     return previous if previous is not None and previous not in _NOT_IN_PLACE else TPL_DEBATE
 
 
-def _quorum_again(t: _Text, previous: str | None, next_point: bool) -> bool:
+def _quorum_again(
+    t: _Text, previous: str | None, next_point: bool, roll_call: Callable[[], dict[str, Any]]
+) -> bool:
     """Whether the quorum spoken of is verified again once the session is under way ("Siendo
     las diez y cincuenta y ocho se reanuda la sesión. Señor secretario, sírvase verificar
     nuevamente el quórum.", then "se encuentran en el recinto dieciocho honorables concejales,
@@ -3954,11 +4131,15 @@ def _quorum_again(t: _Text, previous: str | None, next_point: bool) -> bool:
     ended, "nuevamente") after the opening, with no member called by name nor a point
     announced. It belongs where it happened, in the section it interrupts (_in_place): in the
     roll call's zone, near the top of the acta, the session read as resumed before its agenda
-    was approved."""
+    was approved. ``roll_call`` gives the roll call's data, read once for the utterance (the
+    extractor takes it too)."""
     if next_point or previous in {None, TPL_APERTURA, TPL_LLAMADO_LISTA}:
         return False
     again = previous in _MID_SESSION or _RECESS_RE.search(t.low) or _AGAIN_RE.search(t.low)
-    return bool(again) and not any(key in _llamado_data(t) for key in _ROLL_CALL_KEYS)
+    if not again:
+        return False
+    called = roll_call()
+    return not any(key in called for key in _ROLL_CALL_KEYS)
 
 
 # "mi voto negativo", "nuestro voto en contra": the speaker's own vote, spoken of.
@@ -4006,9 +4187,18 @@ def _asks_agenda_change(t: _Text) -> bool:
     return False
 
 
-def _choose(t: _Text, previous: str | None, next_point: bool, attendance: bool) -> tuple[str, float]:
+def _choose(
+    t: _Text,
+    previous: str | None,
+    next_point: bool,
+    attendance: bool,
+    decided: dict[str, Any] | None,
+    roll_call: Callable[[], dict[str, Any]],
+) -> tuple[str, float]:
     """Template and confidence for the utterance, by rule priority; ``attendance``: a member is
-    said to arrive or leave (read once by the caller, which keeps what it found)."""
+    said to arrive or leave, ``decided``: the plenary's decision on an impediment
+    (:func:`_impediment_decided`), ``roll_call``: the roll call's data (:func:`_llamado_data`,
+    read at most once): each read once by the caller, which keeps what it found."""
     if _is_agenda_listing(t, previous):
         return TPL_ORDEN_DIA, _CONF_STRONG
     if _is_firmas(t):
@@ -4020,14 +4210,14 @@ def _choose(t: _Text, previous: str | None, next_point: bool, attendance: bool) 
     if _reads_a_communication(t):
         return TPL_COMUNICACION, _CONF_SECTION
     voted = _VOTE_RE.search(t.low) or len(_vote_items(t)) >= 2
-    if (voted and not _records_own_vote(t)) or _impediment_decided(t):
+    if (voted and not _records_own_vote(t)) or decided:
         return _vote_template(t, previous)
     if previous in _AGENDA_BEING_APPROVED and not next_point and _asks_agenda_change(t):
         return TPL_APROBACION_ORDEN_DIA, _CONF_SECTION
     if previous == TPL_PROYECTO_ACUERDO and not next_point and _reads_the_bill(t):
         return TPL_PROYECTO_ACUERDO, _CONF_SECTION
     hits = [(pos, i, tpl) for i, (tpl, rule) in enumerate(_SECTION_RULES) if (pos := rule(t)) is not None]
-    if hits and min(hits)[2] == TPL_LLAMADO_LISTA and _quorum_again(t, previous, next_point):
+    if hits and min(hits)[2] == TPL_LLAMADO_LISTA and _quorum_again(t, previous, next_point, roll_call):
         return _in_place(previous), _CONF_WEAK
     if hits:
         return min(hits)[2], _CONF_SECTION
@@ -4129,22 +4319,35 @@ def _classify(
         or _POINT_TAKEN_UP_RE.search(low) is not None
     )
     arrivals, departures = _arrivals(t), _departures(t)
-    template, confidence = _choose(t, previous, next_point, bool(arrivals or departures))
+    decided = _impediment_decided(t)
+    read_roll_call = functools.cache(lambda: _llamado_data(t))
+    template, confidence = _choose(
+        t, previous, next_point, bool(arrivals or departures), decided, read_roll_call
+    )
     if template == TPL_PROYECTO_ACUERDO:
         data = _proyecto_data(t, under_consideration=previous == TPL_PROYECTO_ACUERDO and not next_point)
+    elif template == TPL_LLAMADO_LISTA:
+        data = dict(read_roll_call())
     else:
         data = _EXTRACTORS[template](t)
     if template in _DECIDING_TEMPLATES:
         data |= _decisions(t)
     if template in _VOTING_TEMPLATES and not _records_own_vote(t) and (vote := _vote(t)) is not None:
         data["votacion"] = vote
-    if _RECESS_RE.search(t.low) and (recess := _recess(t)):
+    if recess := _recess(t):
         data["receso"] = recess  # the times, as facts: the acta sums the recess up with them
-    if impediment := _impediment(t):
+    if impediment := _impediment(t, decided):
         data["impedimento"] = impediment
+        vote = data.get("votacion")
+        counted = vote is not None and (
+            vote.get("votos") or any(vote.get(k) for k in ("si", "no", "abstencion"))
+        )
         if impediment["estado"] == "manifestado":
-            # "…para participar en la discusión y votación de este proyecto": no vote is held
-            data.pop("votacion", None)
+            # "…para participar en la discusión y votación de este proyecto": no vote is held; a
+            # member's impediment said in a vote's list ("Ana Ruiz: me declaro impedida; Luis
+            # Mora: no…") leaves the vote, its list and its count as said
+            if not counted:
+                data.pop("votacion", None)
         elif template in _VOTING_TEMPLATES:
             # the plenary's decision is the vote's result, in the words said ("aceptado")
             vote = data.get("votacion") or {"resultado": None, "nominal": False}

@@ -780,15 +780,17 @@ _ITEM_SEPARATORS = r"[\s,;:.\-–()]*"
 _BETWEEN_ITEMS_RE = re.compile(rf"{_ITEM_SEPARATORS}(?:(?:y\s+)?{_ITEM_MARKER}{_ITEM_SEPARATORS})?")
 # The first item's marker, at the end of the words before it.
 _FIRST_MARKER_RE = re.compile(rf"(?<![^\W\d_]){_ITEM_MARKER}{_ITEM_SEPARATORS}\Z")
-_FOLD_ACCENTS = str.maketrans("áéíóúü", "aeiouu")
+_ACCENTS = str.maketrans("áéíóúüñ", "aeiouun")  # draft.js's ACCENTS, for samePerson
 
 
 def _fold_same_length(text: str) -> str:
-    """Lower case without accents, one character for each (so positions match the text)."""
+    """Lower case without accents (ü and ñ too), one character for each (so positions match the
+    text): the one accent folding of the builder, to compare names, offices, agenda items and
+    votes as said and as written."""
     low = text.lower()
     if len(low) != len(text):
         low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
-    return low.translate(_FOLD_ACCENTS)
+    return low.translate(_ACCENTS)
 
 
 def _read_items(text: str, items: Sequence[str]) -> tuple[str, str] | None:
@@ -816,15 +818,14 @@ def _read_items(text: str, items: Sequence[str]) -> tuple[str, str] | None:
 
 
 def _fold(value: str) -> str:
-    return value.strip().lower().translate(str.maketrans("áéíóú", "aeiou")).replace(".", "").replace(" ", "_")
-
-
-_ACCENTS = str.maketrans("áéíóúüñ", "aeiouun")
+    """A key said as a word ("Sí", "en contra", "Ana Núñez"), to compare: folded
+    (:func:`_fold_same_length`), without dots, spaces as underscores."""
+    return _fold_same_length(value.strip()).replace(".", "").replace(" ", "_")
 
 
 def _words(value: str) -> list[str]:
     """The words of a name or an office, lower-case and without accents, to compare them."""
-    return value.lower().translate(_ACCENTS).split()
+    return _fold_same_length(value).split()
 
 
 def _vote_kind(value: Any) -> str | None:
@@ -2037,6 +2038,17 @@ def _counted_result(totals: Mapping[str, int]) -> str:
     return "APROBADO" if si > no else "NEGADO"
 
 
+# The council's own president and general secretary, the acta's signers: the office alone or the
+# council's ("presidenta del Concejo Distrital de Santiago de Cali para el año…", "secretario
+# general de la corporación"), never another body's ("presidente de la Comisión de Presupuesto").
+_OF_THE_COUNCIL = (
+    r"(?:\s+(?:(?:del|de\s+la)\s+(?:honorable\s+)?(?:concejo|corporacion)\b(?!.*\bcomision\b)"
+    r"|(?:para|por)\s+(?:el|la|los)\b(?!.*\b(?:comision|junta|mesa)\b)).*)?"
+)
+_COUNCIL_PRESIDENT_RE = re.compile(rf"president[ea]{_OF_THE_COUNCIL}")
+_COUNCIL_SECRETARY_RE = re.compile(rf"secretari[oa]\s+general{_OF_THE_COUNCIL}")
+
+
 def _signatures_of_the_session(blocks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The acta is signed by its president and secretary: when no block was said for the
     signatures, the ones the session named, written by the tenant's TPL_FIRMAS. The ones the
@@ -2044,8 +2056,10 @@ def _signatures_of_the_session(blocks: Sequence[Mapping[str, Any]]) -> dict[str,
     ``secretario_cargo``; a president presiding provisionally as "presidente provisional", one
     said to be "la presidenta", ``preside_rol`` "concejala", as "presidenta"),
     unless the session elected its president or its general secretary (an election declared,
-    ``eleccion``: "ha sido elegida presidenta… la concejala X"): then the one elected, with the
-    office as said ("presidenta", "secretaria general"), who holds it when the acta is signed.
+    ``eleccion``: "ha sido elegida presidenta… la concejala X", the office alone or the
+    council's: "presidenta del Concejo…", not "presidente de la Comisión de Presupuesto"): then
+    the one elected, with the office as said ("presidenta", "secretaria general"), who holds it
+    when the acta is signed.
     Derived when the document is built, not stored: the blocks (and the content hash over them)
     stay what was said and corrected. Signers it does not name are not made up: the block names
     only the ones said, and its templates write the others' signature lines with the office and
@@ -2065,11 +2079,11 @@ def _signatures_of_the_session(blocks: Sequence[Mapping[str, Any]]) -> dict[str,
             signers |= _opening_signers(data, _as_text(block.get("text")))
         election = data.get("eleccion")
         if isinstance(election, Mapping) and (elected := _as_text(election.get("elegido")).strip()):
-            office = _words(_as_text(election.get("cargo")))
+            office = " ".join(_words(_as_text(election.get("cargo"))))
             words = _as_text(election.get("cargo")).split()
-            if office[:1] and office[0].startswith("president"):
+            if _COUNCIL_PRESIDENT_RE.fullmatch(office):
                 signers |= {"presidente": elected, "presidente_cargo": words[0]}
-            elif len(office) > 1 and office[0].startswith("secretari") and office[1] == "general":
+            elif _COUNCIL_SECRETARY_RE.fullmatch(office):
                 signers |= {"secretario": elected, "secretario_cargo": " ".join(words[:2])}
     return {
         "block_id": "signatures-of-the-session",
@@ -2324,7 +2338,7 @@ def _with_arrivals(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any
     ("se reintegra a la sesión") is shown back, and leaving again after that too, each step
     with its time (``luego`` of the entry: "Se retiró (9:40 a. m.) y regresó (10:15 a. m.)").
     A member said by part of the name ("el concejal Tenorio") is the one listed with it
-    (:func:`_as_listed`).
+    (:meth:`_Listed.as_listed`).
     A roll-call block a person edited (``human_edited``) is never changed: a human
     edit wins, so a member it lists keeps what it says. Excuses said on their own after the roll
     call ("Presentaron excusa las concejalas Ana Ruiz y Paula Díaz.", a roll-call block with only
@@ -2333,6 +2347,7 @@ def _with_arrivals(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any
     stored blocks stay as said, and the constancia stays where it was said."""
     out = list(blocks)
     roll_calls: list[int] = []
+    listed = _Listed()  # every member the roll calls list, kept as they change
     for index, block in enumerate(blocks):
         if block.get("deleted"):
             continue
@@ -2346,17 +2361,22 @@ def _with_arrivals(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any
             )
             if isinstance(excuses, list) and not others and _with_excuses(out, roll_calls, excuses):
                 out[index] = {**block, "structured_data": {k: v for k, v in data.items() if k != "excusados"}}
+                for excuse in excuses:
+                    listed.add(_person_name(excuse))
             else:
                 roll_calls.append(index)
+                for members in _roll_call_lists(block).values():
+                    for member in members:
+                        listed.add(_person_name(member))
             continue
         arrivals = data.get("llegadas")
         if roll_calls and isinstance(arrivals, list):
             for arrival in arrivals:
-                _arrived(out, roll_calls, arrival)
+                _arrived(out, roll_calls, arrival, listed)
         departures = data.get("salidas")
         if roll_calls and isinstance(departures, list):
             for departure in departures:
-                _departed(out, roll_calls, departure)
+                _departed(out, roll_calls, departure, listed)
     return out
 
 
@@ -2393,22 +2413,38 @@ def _roll_call_lists(block: Mapping[str, Any]) -> dict[str, list[Any]]:
     return {k: list(v) for k, v in said.items() if k in _ROLL_CALL_KEYS and isinstance(v, list)}
 
 
-def _as_listed(out: list[Mapping[str, Any]], roll_calls: Sequence[int], name: str) -> str:
-    """The name of a member said by part of it ("El concejal Tenorio se retira…") as the roll
-    calls list the member ("Mauricio Alberto Tenorio"), not a member of its own; the name as
-    said when no listed member has it; "" when several do (two members named Mora: neither is
-    guessed, and no row is made up)."""
-    listed = {_person_name(m) for i in roll_calls for v in _roll_call_lists(out[i]).values() for m in v}
-    if not name or name in listed:
-        return name
-    same = {member for member in listed if member and _same_person(name, member)}
-    return same.pop() if len(same) == 1 else "" if same else name
+@dataclass
+class _Listed:
+    """The names every roll call lists, and the names by each of their words: built once as
+    :func:`_with_arrivals` meets the roll calls, and added to as members are added to them (it
+    read every list again for each arrival and departure)."""
+
+    names: set[str] = field(default_factory=set)
+    by_word: dict[str, set[str]] = field(default_factory=dict)
+
+    def add(self, name: str) -> None:
+        if name and name not in self.names:
+            self.names.add(name)
+            for word in _words(name):
+                self.by_word.setdefault(word, set()).add(name)
+
+    def as_listed(self, name: str) -> str:
+        """The name of a member said by part of it ("El concejal Tenorio se retira…") as the
+        roll calls list the member ("Mauricio Alberto Tenorio"), not a member of its own; the
+        name as said when no listed member has it; "" when several do (two members named Mora:
+        neither is guessed, and no row is made up). Only the names that share a word with it
+        can be the same person (:func:`_same_person`)."""
+        if not name or name in self.names:
+            return name
+        sharing = set().union(*(self.by_word.get(word, ()) for word in _words(name)))
+        same = {member for member in sharing if _same_person(name, member)}
+        return same.pop() if len(same) == 1 else "" if same else name
 
 
-def _arrived(out: list[Mapping[str, Any]], roll_calls: Sequence[int], arrival: Any) -> None:
+def _arrived(out: list[Mapping[str, Any]], roll_calls: Sequence[int], arrival: Any, listed: _Listed) -> None:
     """Show one arrival in the roll-call blocks ``out[i]`` for i in roll_calls (see
-    :func:`_with_arrivals`)."""
-    name = _as_listed(out, roll_calls, _person_name(arrival))
+    :func:`_with_arrivals`); ``listed``: who they list, kept up to date."""
+    name = listed.as_listed(_person_name(arrival))
     if not name:
         return
     lists = {i: _roll_call_lists(out[i]) for i in roll_calls}
@@ -2433,6 +2469,7 @@ def _arrived(out: list[Mapping[str, Any]], roll_calls: Sequence[int], arrival: A
     changed = {k: [m for m in v if _person_name(m) != name] for k, v in lists[home].items()}
     changed.setdefault("tarde", []).append(late)
     out[home] = {**out[home], "structured_data": {**out[home]["structured_data"], **changed}}
+    listed.add(name)
 
 
 def _step(estado: str, said: Any) -> dict[str, Any]:
@@ -2472,10 +2509,12 @@ def _moved(out: list[Mapping[str, Any]], home: int, name: str, step: dict[str, A
     out[home] = {**out[home], "structured_data": {**out[home]["structured_data"], "retirados": gone}}
 
 
-def _departed(out: list[Mapping[str, Any]], roll_calls: Sequence[int], departure: Any) -> None:
+def _departed(
+    out: list[Mapping[str, Any]], roll_calls: Sequence[int], departure: Any, listed: _Listed
+) -> None:
     """Show one member leaving in the roll-call blocks ``out[i]`` for i in roll_calls (see
-    :func:`_with_arrivals`)."""
-    name = _as_listed(out, roll_calls, _person_name(departure))
+    :func:`_with_arrivals`); ``listed``: who they list, kept up to date."""
+    name = listed.as_listed(_person_name(departure))
     if not name:
         return
     lists = {i: _roll_call_lists(out[i]) for i in roll_calls}
@@ -2501,6 +2540,7 @@ def _departed(out: list[Mapping[str, Any]], roll_calls: Sequence[int], departure
     changed = {k: [m for m in v if _person_name(m) != name] for k, v in lists[home].items()}
     changed.setdefault("retirados", []).append(left)
     out[home] = {**out[home], "structured_data": {**out[home]["structured_data"], **changed}}
+    listed.add(name)
 
 
 def _roll_call_tables(blocks: Sequence[Mapping[str, Any]]) -> dict[int, dict[str, list[Any]] | None]:

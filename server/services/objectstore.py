@@ -179,7 +179,16 @@ _READS = frozenset({"get_object", "head_object"})
 _READ_FORBIDDEN = frozenset({"AccessDenied", "403"})
 """A read refused by policy: GET says AccessDenied, HEAD has no body and only its status. Bad
 credentials (InvalidAccessKeyId, SignatureDoesNotMatch, ExpiredToken…) stay an outage; a HEAD
-cannot tell them apart, but its caller's next write can."""
+cannot tell them apart, but its caller's next write can.
+
+S3 answers 403 both to a read of a key that is gone, from credentials without s3:ListBucket
+(404 needs it), and to a read of an object that is there but may not be read now (a KMS key
+disabled or its grant missing, a bucket policy changed): the first is a gap to review
+(AUDIO_MISSING), the second an outage to retry. The refused read is told apart by listing the
+key (ListObjectsV2, the key as prefix): listed, the object is there and the 403 is an outage
+(ServiceUnavailable); not listed, it is gone (NotFound). Credentials that may not list either
+leave no way to tell: the 403 is then taken as missing or not readable (NotFound, logged), the
+trade-off the README's S3 paragraph states (grant s3:ListBucket to keep a denial retryable)."""
 
 
 class S3ObjectStore:
@@ -204,19 +213,43 @@ class S3ObjectStore:
             if code in ("NoSuchKey", "404", "NotFound"):
                 raise NotFound("no such object") from exc
             if name in _READS and code in _READ_FORBIDDEN:
-                # S3 answers a missing key 403, not 404, to credentials without s3:ListBucket; we
-                # only read keys we wrote, so it is most likely gone (or its reading not allowed).
-                answer = "403" if code == "403" else f"403 {code}"
-                log.warning(
-                    "object store: %s %s answered %s: missing or not readable",
-                    name,
-                    kwargs.get("Key"),
-                    answer,
-                )
-                raise NotFound(f"no such object: missing or not readable (S3 answered {answer})") from exc
+                raise await self._refused_read(name, str(kwargs.get("Key")), code) from exc
             raise ServiceUnavailable(f"object store: {code or exc}", service="s3") from exc
         except BotoCoreError as exc:
             raise ServiceUnavailable(f"object store: {exc}", service="s3") from exc
+
+    async def _refused_read(self, name: str, key: str, code: str) -> NotFound | ServiceUnavailable:
+        """What a read answered 403 means (see _READ_FORBIDDEN): an outage when the key is listed
+        (there, but not readable now), NotFound when it is not (gone) or cannot be listed."""
+        answer = "403" if code == "403" else f"403 {code}"
+        listed = await self._listed(key)
+        if listed:
+            log.warning("object store: %s %s answered %s for an object that is there", name, key, answer)
+            return ServiceUnavailable(
+                f"object store: {code}: the object is there but may not be read (S3 answered {answer})",
+                service="s3",
+            )
+        said = "gone" if listed is False else "missing or not readable"
+        log.warning("object store: %s %s answered %s: %s", name, key, answer, said)
+        return NotFound(f"no such object: {said} (S3 answered {answer})")
+
+    async def _listed(self, key: str) -> bool | None:
+        """Whether the bucket lists the key; None when the store will not list it for us (any
+        4xx: no s3:ListBucket, a store without ListObjectsV2). A 5xx or no answer is an outage."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            response = await asyncio.to_thread(
+                self._s3.list_objects_v2, Bucket=self.bucket, Prefix=key, MaxKeys=1
+            )
+        except ClientError as exc:
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+            if 400 <= status < 500:
+                return None
+            raise ServiceUnavailable(f"object store: {exc}", service="s3") from exc
+        except BotoCoreError as exc:
+            raise ServiceUnavailable(f"object store: {exc}", service="s3") from exc
+        return any(entry.get("Key") == key for entry in response.get("Contents") or ())
 
     async def put_bytes(
         self,
