@@ -61,6 +61,27 @@ def append(server: ServerProcess, token: str, session_id: str, text: str) -> str
     return block_id
 
 
+def insert_block(
+    server: ServerProcess,
+    token: str,
+    session_id: str,
+    after: str,
+    text: str,
+    template_id: str,
+    data: dict[str, Any],
+) -> str:
+    """A block inserted after another over HTTP, as a stenographer inserts one; its id."""
+    block = {"text": text, "template_id": template_id, "structured_data": data}
+    response = httpx.post(
+        f"{server.url}{PREFIX}/{session_id}/blocks",
+        json={"after_block_id": after, "block": block},
+        headers=auth(token),
+    )
+    assert response.status_code == 201, response.text
+    block_id: str = response.json()["block_id"]
+    return block_id
+
+
 def api_blocks(server: ServerProcess, token: str, session_id: str) -> list[dict[str, Any]]:
     response = httpx.get(f"{server.url}{PREFIX}/{session_id}/blocks", headers=auth(token), timeout=30)
     assert response.status_code == 200, response.text
@@ -667,11 +688,7 @@ def test_the_draft_names_the_speaker_the_grant_before_the_words_names(spawn: Any
     url = f"{server.url}{PREFIX}/{session_id}/blocks"
 
     def insert(after: str, text: str, data: dict[str, Any]) -> str:
-        block = {"text": text, "template_id": "TPL_DEBATE", "structured_data": data}
-        response = httpx.post(url, json={"after_block_id": after, "block": block}, headers=auth(api))
-        assert response.status_code == 201, response.text
-        block_id: str = response.json()["block_id"]
-        return block_id
+        return insert_block(server, api, session_id, after, text, "TPL_DEBATE", data)
 
     words = insert(opening, "Gracias, presidente. Quiero referirme a la movilidad.", {})
     viewer = Console(browser, server, server.token(role="viewer", sub="publico"), session_id)
@@ -717,11 +734,7 @@ def test_the_draft_names_the_ponente_the_bill_s_heading_gives(spawn: Any, browse
     url = f"{server.url}{PREFIX}/{session_id}/blocks"
 
     def insert(after: str, text: str, data: dict[str, Any]) -> str:
-        block = {"text": text, "template_id": "TPL_PROYECTO_ACUERDO", "structured_data": data}
-        response = httpx.post(url, json={"after_block_id": after, "block": block}, headers=auth(api))
-        assert response.status_code == 201, response.text
-        block_id: str = response.json()["block_id"]
-        return block_id
+        return insert_block(server, api, session_id, after, text, "TPL_PROYECTO_ACUERDO", data)
 
     grant = insert(
         opening,
@@ -763,14 +776,9 @@ def test_the_draft_names_the_speaker_in_an_item_and_not_on_the_next_item(
     api = server.token()
     session_id = start_session(server, api, "Sesión con un acta")
     opening = append(server, api, session_id, "Se abre la sesión.")
-    url = f"{server.url}{PREFIX}/{session_id}/blocks"
 
     def insert(after: str, text: str, template_id: str, data: dict[str, Any]) -> str:
-        block = {"text": text, "template_id": template_id, "structured_data": data}
-        response = httpx.post(url, json={"after_block_id": after, "block": block}, headers=auth(api))
-        assert response.status_code == 201, response.text
-        block_id: str = response.json()["block_id"]
-        return block_id
+        return insert_block(server, api, session_id, after, text, template_id, data)
 
     granted = {"orador": "María Vélez", "rol": "concejala", "anuncio": True}
     grant = insert(opening, "Tiene la palabra la concejala María Vélez.", "TPL_APROBACION_ACTAS", granted)
