@@ -839,7 +839,6 @@ def _vote_kind(value: Any) -> str | None:
     return None
 
 
-_VOTE_LABEL = {"si": "Sí", "no": "No", "abstencion": "Abstención"}
 _COUNT_KEYS = {
     "si": ("si", "sí", "votos_si", "votos_sí", "a_favor"),
     "no": ("no", "votos_no", "en_contra"),
