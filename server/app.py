@@ -29,6 +29,7 @@ from .endpoint import stream_endpoint
 from .errors import AstraError, StoreUnavailable
 from .fanout import LiveHub
 from .http_api import astra_error, http_error, routes
+from .log_redaction import install as redact_signed_links
 from .metrics import Metrics, watch_loop_lag
 from .orchestrator import Orchestrator
 from .redis_client import make_redis
@@ -85,6 +86,7 @@ async def store_refusing(request: Request, exc: Exception) -> Response:
 def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        redact_signed_links()  # after the server configured logging: its access log shows paths
         secret = load_or_create_secret(settings.secret_path)
         redis = make_redis(settings)
         await redis.ping()

@@ -12,6 +12,7 @@ import re
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import jwt
@@ -163,3 +164,27 @@ def test_no_token_reaches_the_log_of_a_jwks_server(
         assert "token refused" in log and "Traceback" not in log
     finally:
         idp.close()
+
+
+def test_no_signed_link_reaches_the_log(spawn: Callable[..., ServerProcess]) -> None:
+    """A signed object link (the acta's download URL) is a credential until it expires: the
+    access log keeps the request's path but not the signature (it once printed whole links)."""
+    server = spawn("serve")
+    headers = bearer(server.token(sub="log-links"))
+    started = httpx.post(server.url + START, json={"tenant_id": TENANT}, headers=headers)
+    assert started.status_code == 201, started.text
+    api = f"{server.url}/v1/orchestrator/session/{started.json()['session_id']}"
+    assert httpx.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=headers).is_success
+    finalized = httpx.post(f"{api}/finalize", headers=headers, timeout=60)
+    assert finalized.status_code == 200, finalized.text
+    link = finalized.json()["download_url"]
+    link = link if link.startswith("http") else server.url + link
+    signature = parse_qs(urlsplit(link).query)["signature"][0]
+    assert httpx.get(link).status_code == 200
+    assert httpx.get(link.replace(signature, "0" * len(signature))).status_code == 401
+    server.stop()
+    log = (server.data_dir.parent / f"server-{server.port}.log").read_text(encoding="utf-8")
+    assert signature not in log, "a signed link reached the log"
+    downloads = [line for line in log.splitlines() if '"GET /v1/objects/' in line]
+    assert len(downloads) == 2 and all("signature=[redacted]" in line for line in downloads), downloads
+    assert "expires=" in downloads[0] and '" 200' in downloads[0] and '" 401' in downloads[1]
