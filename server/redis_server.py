@@ -117,8 +117,15 @@ class EmbeddedRedis:
             "--logfile",
             str(self.dir / "redis.log"),
         ]
+        # Its own session: Ctrl-C in a terminal reaches the whole process group, and Redis exiting
+        # on it before the server did made the server's last moments log lost connections. The
+        # server stops it last (stop()); the parent-death signal covers a server killed outright.
         self.process = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+            start_new_session=True,
         )
         self._wait(lambda: _ping(self.socket), timeout, "Redis to accept connections")
 

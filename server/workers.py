@@ -24,6 +24,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import pickle
+import signal
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -69,10 +70,14 @@ def _call(fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         raise
 
 
-def _exit_with_parent() -> None:
-    """Runs in each worker as it starts: a thread that ends the worker when the server is gone.
-    A worker holds both ends of its own job queue's pipe, so a server killed outright (SIGKILL,
-    the OOM killer) would otherwise leave it, and the resource tracker it keeps open, for ever."""
+def _start_worker() -> None:
+    """Runs in each worker as it starts. Ctrl-C in a terminal reaches the whole process group: it
+    is for the server, which then closes the pool (a worker took it as a KeyboardInterrupt and
+    printed its traceback on every interrupted ``make run``). And a thread ends the worker when
+    the server is gone: a worker holds both ends of its own job queue's pipe, so a server killed
+    outright (SIGKILL, the OOM killer) would otherwise leave it, and the resource tracker it keeps
+    open, for ever."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = multiprocessing.parent_process()
     if parent is None:
         return
@@ -100,7 +105,7 @@ class WorkerPool:
 
     def _new_executor(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
-            self._workers, mp_context=multiprocessing.get_context("spawn"), initializer=_exit_with_parent
+            self._workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker
         )
 
     def start(self) -> None:

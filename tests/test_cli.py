@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -12,13 +13,14 @@ from pathlib import Path
 
 import anyio
 import httpx
+import psutil
 import pytest
 
 from server import cli
 from server.auth import Authenticator, Principal, load_or_create_secret
 from server.settings import Settings
 
-from .conftest import ROOT, TENANT, ServerProcess
+from .conftest import MODEL_CACHE, ROOT, TENANT, ServerProcess, free_port, gone, popen_tied, wait_until
 
 
 def astra(*args: str) -> subprocess.CompletedProcess[str]:
@@ -122,3 +124,48 @@ def test_second_tenant_is_data_only(spawn: Callable[..., ServerProcess], tmp_pat
     cali_session = httpx.post(f"{api}/start", json={"tenant_id": TENANT}, headers=cali).json()["session_id"]
     assert httpx.get(f"{api}/{cali_session}", headers=palmira).status_code == 404
     assert httpx.get(f"{api}/{started.json()['session_id']}", headers=cali).status_code == 404
+
+
+def test_ctrl_c_stops_serve_quietly_and_completely(tmp_path: Path) -> None:
+    """Ctrl-C in a terminal sends SIGINT to the whole foreground process group: the server, its
+    finalize worker and its embedded Redis. The server alone acts on it and stops the others in
+    order: no worker's KeyboardInterrupt traceback, no "lost its pub/sub connection" from a Redis
+    that went first (both were printed on every interrupted ``make run``), nothing left running."""
+    port, data = free_port(), tmp_path / "data"
+    log_path = tmp_path / "serve.log"
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL" and not k.startswith("ASTRA_")}
+    env |= {"ASTRA_MODEL_CACHE": str(MODEL_CACHE), "ASTRA_ASR_WARMUP": "0"}
+    with open(log_path, "wb") as log:
+        server = popen_tied(
+            [sys.executable, "-m", "server", "serve", "--port", str(port), "--data-dir", str(data)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # the group leader, as a terminal's foreground job
+        )
+    try:
+
+        def up() -> bool:
+            assert server.poll() is None, log_path.read_text(errors="replace")
+            try:
+                healthy = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+            children = psutil.Process(server.pid).children(recursive=True)
+            # The embedded Redis and the finalize worker (started with the app) are both running.
+            return healthy and len(children) >= 2
+
+        wait_until(up, 30, "astra serve with its Redis and finalize worker")
+        children = psutil.Process(server.pid).children(recursive=True)
+        os.killpg(server.pid, signal.SIGINT)
+        assert server.wait(30) == 0
+        wait_until(lambda: all(gone(child.pid) for child in children), 10, "the server's children to exit")
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(10)
+    output = log_path.read_text(errors="replace")
+    assert "Application shutdown complete" in output
+    for noise in ("Traceback", "KeyboardInterrupt", "lost its pub/sub connection"):
+        assert noise not in output, output[-3000:]
