@@ -812,6 +812,28 @@ class SessionBuffer:
         members: Iterable[bytes] = await self._r.smembers(keys.tenant_sessions(tenant_id))
         return sorted(m.decode() for m in members)
 
+    async def open_sessions(self, tenant_id: str, limit: int) -> list[dict[str, Any]]:
+        """The tenant's open sessions, newest first, at most ``limit``: id, title metadata, when
+        and by whom started (what a console shows to let a colleague join one)."""
+        ids: list[bytes] = await self._r.zrevrange(keys.tenant_open_sessions(tenant_id), 0, limit - 1)
+        if not ids:
+            return []
+        fields = ["status", "metadata", "created_at", "created_by"]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for member in ids:
+                pipe.hmget(SessionKeys(_text(member)).meta, fields)
+            rows: list[list[bytes | None]] = await pipe.execute()
+        return [
+            {
+                "session_id": _text(member),
+                "metadata": unpack(metadata) if metadata else {},
+                "created_at": float(created_at or 0),
+                "created_by": _text(created_by or b""),
+            }
+            for member, (status, metadata, created_at, created_by) in zip(ids, rows, strict=True)
+            if status == OPEN.encode()  # a reservation whose start is not done yet has no meta
+        ]
+
     async def admit_session(self, tenant_id: str, session_id: str, limit: int) -> bool:
         """Count ``session_id`` among the tenant's open sessions unless ``limit`` are open."""
         key = keys.tenant_open_sessions(tenant_id)

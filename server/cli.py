@@ -13,6 +13,9 @@ if TYPE_CHECKING:
     from .settings import Settings
 
 DEMO_TENANT = "CONCEJO_CALI"
+TOKEN_ROLES = ("recorder", "stenographer", "viewer", "admin")
+"""``astra token --role`` choices: server.auth.ROLES, named here so the command's help is built
+without importing the server (a test keeps the two equal)."""
 
 
 def _common(parser: argparse.ArgumentParser, port: int | None) -> None:
@@ -85,7 +88,15 @@ def serve(args: argparse.Namespace) -> int:
         if not settings.jwks_url:
             secret = load_or_create_secret(settings.secret_path)
             token = issue_token(secret, tenant_id=DEMO_TENANT, role="recorder", sub="demo", ttl=12 * 3600)
-            print(f"\nASTRA demo console: {settings.base_url}/#token={token}\n", flush=True)
+            steno = issue_token(
+                secret, tenant_id=DEMO_TENANT, role="stenographer", sub="relator", ttl=12 * 3600
+            )
+            print(
+                f"\nASTRA demo console: {settings.base_url}/#token={token}"
+                f"\n  for a stenographer (in another window; join the session from the list):"
+                f" {settings.base_url}/#token={steno}\n",
+                flush=True,
+            )
         uvicorn.run(create_app(settings), **uvicorn_options(settings))
     finally:
         if embedded is not None:
@@ -94,12 +105,9 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def token(args: argparse.Namespace) -> int:
-    from .auth import ROLES, issue_token, load_or_create_secret
+    from .auth import issue_token, load_or_create_secret
     from .settings import Settings
 
-    if args.role not in ROLES:
-        print(f"--role must be one of: {', '.join(ROLES)}", file=sys.stderr)
-        return 2
     settings = Settings.from_env()
     path = settings.jwt_secret_file or (args.data_dir or settings.data_dir) / "jwt-secret"
     secret = load_or_create_secret(path)
@@ -187,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir", type=Path, default=None, help="data directory (default $ASTRA_DATA_DIR or ./data)"
     )
     p.add_argument("--tenant", required=True)
-    p.add_argument("--role", required=True)
+    p.add_argument("--role", required=True, choices=TOKEN_ROLES, help="what the token may do (see README)")
     p.add_argument("--sub", default="dev")
     p.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
     p.set_defaults(func=token)

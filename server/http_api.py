@@ -105,6 +105,12 @@ async def start_session(request: Request) -> Response:
     return JSONResponse(await orch.describe(meta), status_code=201)
 
 
+async def list_open_sessions(request: Request) -> Response:
+    """The caller's tenant's open sessions, newest first, so a colleague can join one."""
+    sessions = await _state(request).orchestrator.open_sessions(await _principal(request))
+    return JSONResponse({"sessions": sessions})
+
+
 async def get_session(request: Request) -> Response:
     orch = _state(request).orchestrator
     meta = await orch.session(await _principal(request), request.path_params["session_id"])
@@ -387,6 +393,7 @@ PREFIX = "/v1/orchestrator/session"
 
 routes = [
     Route(f"{PREFIX}/start", start_session, methods=["POST"]),
+    Route(f"{PREFIX}s", list_open_sessions, methods=["GET"]),
     Route(f"{PREFIX}/{{session_id}}", get_session, methods=["GET"]),
     Route(f"{PREFIX}/{{session_id}}/blocks", list_blocks, methods=["GET"]),
     Route(f"{PREFIX}/{{session_id}}/events", list_events, methods=["GET"]),

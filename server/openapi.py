@@ -290,6 +290,32 @@ def build(max_text_chars: int) -> dict[str, Any]:
                 ),
             )
         },
+        f"{PREFIX}s": {
+            "get": _operation(
+                "listOpenSessions",
+                "The caller's tenant's open sessions, newest first (at most 50), to join one",
+                {
+                    "200": _json_response(
+                        "The open sessions",
+                        _object(
+                            {
+                                "sessions": {
+                                    "type": "array",
+                                    "items": _object(
+                                        {
+                                            "session_id": STRING,
+                                            "metadata": OBJECT,
+                                            "created_at": NUMBER,
+                                            "created_by": STRING,
+                                        }
+                                    ),
+                                }
+                            }
+                        ),
+                    )
+                },
+            )
+        },
         f"{PREFIX}/{{session_id}}": {
             "get": _operation(
                 "getSession",

@@ -79,6 +79,8 @@ not the carry of a speaker, which is docx_builder.SPEECH_TEMPLATES."""
 EDIT_EXTRACTION_TIMEOUT = 2.0
 """Seconds an edit of a block's text waits for CORE to extract the corrected text's fields."""
 MAX_METADATA_BYTES = 16_384
+OPEN_SESSIONS_LISTED = 50
+"""How many of a tenant's open sessions ``GET /v1/orchestrator/sessions`` lists (newest first)."""
 
 
 def new_id(prefix: str) -> str:
@@ -145,6 +147,12 @@ class Orchestrator:
         if meta is None or meta.tenant_id != principal.tenant_id:
             raise NotFound("no such session")
         return meta
+
+    async def open_sessions(self, principal: Principal) -> list[dict[str, Any]]:
+        """The principal's tenant's open sessions, newest first (at most ``OPEN_SESSIONS_LISTED``):
+        a stenographer joins one from the console's list instead of being sent its id."""
+        principal.require(CAN_READ, "read sessions")
+        return await self.buffer.open_sessions(principal.tenant_id, OPEN_SESSIONS_LISTED)
 
     async def describe(self, meta: SessionMeta) -> dict[str, Any]:
         body: dict[str, Any] = {

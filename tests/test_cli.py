@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -13,11 +14,12 @@ from pathlib import Path
 
 import anyio
 import httpx
+import jwt
 import psutil
 import pytest
 
 from server import cli
-from server.auth import Authenticator, Principal, load_or_create_secret
+from server.auth import ROLES, Authenticator, Principal, load_or_create_secret
 from server.settings import Settings
 
 from .conftest import MODEL_CACHE, ROOT, TENANT, ServerProcess, free_port, gone, popen_tied, wait_until
@@ -86,6 +88,11 @@ def test_serve_prints_console_url_with_token_in_fragment(spawn: Callable[..., Se
     server = spawn("serve")
     lines = [line for line in server.log_tail().splitlines() if "console" in line]
     assert lines and f"{server.url}/#token=" in lines[0] and "?" not in lines[0]
+    # A second link, for a stenographer to join from another window.
+    links = re.findall(rf"{re.escape(server.url)}/#token=(\S+)", server.log_tail())
+    secret = load_or_create_secret(server.data_dir / "jwt-secret")
+    roles = [jwt.decode(t, secret, algorithms=["HS256"])["role"] for t in links]
+    assert roles == ["recorder", "stenographer"], roles
     import redis
 
     private = redis.Redis(unix_socket_path=str(server.data_dir / "redis" / "redis.sock"))
@@ -169,3 +176,13 @@ def test_ctrl_c_stops_serve_quietly_and_completely(tmp_path: Path) -> None:
     assert "Application shutdown complete" in output
     for noise in ("Traceback", "KeyboardInterrupt", "lost its pub/sub connection"):
         assert noise not in output, output[-3000:]
+
+
+def test_token_command_lists_the_roles_it_takes(tmp_path: Path) -> None:
+    """The roles are in ``--help`` and a wrong one is refused with the list (a new user had to
+    guess "stenographer"); they are exactly the roles the server knows."""
+    assert cli.TOKEN_ROLES == ROLES
+    helped = astra("token", "--help")
+    assert helped.returncode == 0 and "{recorder,stenographer,viewer,admin}" in helped.stdout
+    refused = astra("token", "--data-dir", str(tmp_path), "--tenant", TENANT, "--role", "relator")
+    assert refused.returncode == 2 and "stenographer" in refused.stderr and not refused.stdout

@@ -260,6 +260,32 @@ def test_a_viewer_sees_the_recorders_blocks_live(spawn: Any, browser: Browser, s
     assert not recorder.errors and not viewer.errors
 
 
+def test_a_stenographer_joins_the_session_being_recorded_from_the_list(
+    spawn: Any, browser: Browser, shot: Any
+) -> None:
+    """A stenographer opening the console (no session id in the link) sees the tenant's open
+    sessions, newest first, with their titles, and joins one with a click; a new user once had
+    to be sent the ``ses_…`` id and paste it."""
+    server = spawn("serve")
+    token = server.token(sub="ana")
+    Console(browser, server, token).start_session("Sesión ordinaria 44")
+    recorder = Console(browser, server, token)
+    session_id = recorder.start_session("Sesión ordinaria 45")
+    recorder.send_text("Siendo las nueve de la mañana, se abre la sesión ordinaria del concejo.")
+    steno = Console(browser, server, server.token(role="stenographer", sub="luis"))
+    choices = steno.page.locator("#open-sessions button")
+    expect(choices).to_have_count(2)
+    expect(choices.first).to_contain_text("Sesión ordinaria 45")
+    expect(choices.first).to_contain_text("por ana")
+    expect(choices.nth(1)).to_contain_text("Sesión ordinaria 44")
+    shot(steno.page, "open-sessions")
+    choices.first.click()
+    steno.wait_online()
+    expect(steno.page.locator("#session-id")).to_have_text(session_id)
+    expect(steno.blocks().filter(has_text="se abre la sesión")).to_have_count(1, timeout=ms(30))
+    assert not recorder.errors and not steno.errors
+
+
 # -- 3. a network loss -----------------------------------------------------------------------------
 
 

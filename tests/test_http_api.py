@@ -234,6 +234,34 @@ def test_other_tenant_gets_404_on_every_route(client: TestClient, make_token: Ca
     assert client.get(api, headers=bearer(token)).json()["block_count"] == 0
 
 
+def test_open_sessions_are_listed_for_their_tenant_only(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """``GET /v1/orchestrator/sessions``: the tenant's open sessions, newest first, with their title
+    and who started them, for any role of the tenant (a stenographer joins from this list); a
+    finalized session leaves it; another tenant's token sees none of them."""
+    recorder = make_token(sub="ana")
+    first = start(client, recorder, metadata={"title": "Sesión ordinaria 44"})
+    second = start(client, recorder, metadata={"title": "Sesión ordinaria 45"})
+    listed = client.get("/v1/orchestrator/sessions", headers=bearer(make_token(role="stenographer")))
+    assert listed.status_code == 200, listed.text
+    sessions = listed.json()["sessions"]  # the newest two are ours (other tests share the store)
+    assert [(s["session_id"], s["metadata"]["title"], s["created_by"]) for s in sessions[:2]] == [
+        (second, "Sesión ordinaria 45", "ana"),
+        (first, "Sesión ordinaria 44", "ana"),
+    ]
+    assert sessions[0]["created_at"] >= sessions[1]["created_at"] > 0
+    finalized = client.post(f"/v1/orchestrator/session/{first}/finalize", headers=bearer(recorder))
+    assert finalized.status_code == 200
+    viewer = client.get("/v1/orchestrator/sessions", headers=bearer(make_token(role="viewer")))
+    still = [s["session_id"] for s in viewer.json()["sessions"]]
+    assert still[0] == second and first not in still
+    other = client.get("/v1/orchestrator/sessions", headers=bearer(make_token(tenant="CONCEJO_OTRO")))
+    assert other.status_code == 200
+    assert not {s["session_id"] for s in other.json()["sessions"]} & {first, second}
+    assert client.get("/v1/orchestrator/sessions").status_code == 401
+
+
 def test_upload_asset_stores_image_block_and_refuses_other_types(
     client: TestClient, make_token: Callable[..., str]
 ) -> None:

@@ -62,6 +62,11 @@ export class Api {
     });
   }
 
+  /** The token's tenant's open sessions, newest first: [{session_id, metadata, created_at, created_by}]. */
+  listOpenSessions() {
+    return this.request("GET", `${PREFIX}s`);
+  }
+
   getSession(sessionId) {
     return this.request("GET", `${PREFIX}/${encodeURIComponent(sessionId)}`);
   }

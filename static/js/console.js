@@ -192,6 +192,44 @@ function showPicker(message = "") {
   $("start-button").disabled = !CAN.start.has(app.role);
   $("start-button").title = CAN.start.has(app.role) ? "" : "Su rol no permite iniciar sesiones.";
   $(CAN.start.has(app.role) ? "title-input" : "join-input").focus();
+  listOpenSessions();
+}
+
+/** The tenant's open sessions as buttons above the id field: a stenographer joins the one being
+ * recorded with a click instead of being sent its id. A failure leaves the id field to type in. */
+async function listOpenSessions() {
+  const list = $("open-sessions");
+  const note = $("open-sessions-note");
+  let sessions;
+  try {
+    sessions = (await app.api.listOpenSessions()).sessions;
+  } catch {
+    list.replaceChildren();
+    note.textContent = "";
+    return;
+  }
+  if (!Array.isArray(sessions)) sessions = [];
+  note.textContent = sessions.length ? "Sesiones abiertas:" : "No hay sesiones abiertas en este momento.";
+  list.replaceChildren(
+    ...sessions.map((session) => {
+      const title = (session.metadata && session.metadata.title) || session.session_id;
+      const started = new Date(session.created_at * 1000);
+      const when = started.toLocaleString("es-CO", { dateStyle: "short", timeStyle: "short" });
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "open-session";
+      button.dataset.sessionId = session.session_id;
+      const name = document.createElement("strong");
+      name.textContent = title;
+      const detail = document.createElement("span");
+      detail.textContent = `iniciada ${when}${session.created_by ? ` por ${session.created_by}` : ""}`;
+      button.append(name, detail);
+      button.addEventListener("click", () => joinSession(session.session_id));
+      const item = document.createElement("li");
+      item.append(button);
+      return item;
+    }),
+  );
 }
 
 function routeFromFragment() {
