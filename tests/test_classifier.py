@@ -1645,6 +1645,96 @@ def test_a_speaker_introducing_themselves_is_the_speaker(text: str, expected: di
     assert {k: v for k, v in got.items() if k in {"orador", "rol", "cargo"}} == expected
 
 
+_SPEAKER_KEYS = ("orador", "rol", "cargo", "partido")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Con la venia de la presidencia, habla la concejala Beatriz Elena Caicedo Sinisterra, de la "
+            "bancada del Partido de la U. Secretario, en la zona rural, en la vía al mar y en la vía a "
+            "Pichindé no hay señalización ni reductores de velocidad.",
+            {"orador": "Beatriz Elena Caicedo Sinisterra", "rol": "concejala", "partido": "Partido de la U"},
+        ),
+        (
+            "Buenas tardes. Habla el concejal Luis Alberto Mora, del Partido Liberal. Quiero referirme "
+            "al informe.",
+            {"orador": "Luis Alberto Mora", "rol": "concejal", "partido": "Partido Liberal"},
+        ),
+        ("Con su venia, habla Ana María Ruiz. Voy a ser breve.", {"orador": "Ana María Ruiz"}),
+        # what she speaks of, a question, a denial, reported speech, a councillor who speaks of
+        # another (blind audit #17): no speaker
+        ("Con la venia, habla la concejala Ana Ruiz de transparencia pero no la practica.", {}),
+        ("¿Habla la concejala Ana María Ruiz, o el concejal?", {}),
+        ("Secretario, no habla la concejala Ana María Ruiz, habla la administración.", {}),
+        ("Según el periódico, habla el concejal Luis Alberto Mora. Eso es falso.", {}),
+        (
+            "Gracias presidente. Yo quiero decir que este debate no puede convertirse en un show. El "
+            "concejal Escobar habla de trescientos semáforos dañados, pero en el gobierno anterior, que "
+            "él apoyó, eran quinientos.",
+            {},
+        ),
+    ],
+)
+def test_a_speaker_who_says_habla_and_their_name_is_the_speaker(text: str, expected: dict[str, Any]) -> None:
+    """ "…, habla la concejala X, de la bancada…" is the speaker introducing herself, like "les
+    habla" (blind audit of a control debate, #28: the party was taken, the name was not)."""
+    got = data(text, TPL_DEBATE)
+    assert {k: v for k, v in got.items() if k in _SPEAKER_KEYS} == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "rodrigo salazar presidente para dejar constancia de mi voto negativo en la segunda "
+            "proposición porque la sesión descentralizada no tiene presupuesto asignado",
+            "Rodrigo Salazar",
+        ),
+        ("Rodrigo Salazar, presidente, para dejar constancia de mi voto negativo.", "Rodrigo Salazar"),
+        ("julián david posso presidenta solicito que se verifique el quórum", "Julián David Posso"),
+        ("ana lucía erazo señor presidente para una moción de orden", "Ana Lucía Erazo"),
+        # a greeting, the office said after the name, one spoken of, a place, a period: no speaker
+        ("muchas gracias presidente para dejar constancia de mi voto", None),
+        ("Carlos Lemos, presidente del Concejo, para dejar constancia de la sesión.", None),
+        ("carlos lemos presidente no ha convocado la sesión", None),
+        ("santiago de cali presidente para reclamar lo que es nuestro", None),
+        ("juan pérez presidente para el periodo dos mil veinticinco", None),
+    ],
+)
+def test_a_speaker_who_says_their_name_then_addresses_the_chair_is_the_speaker(
+    text: str, expected: str | None
+) -> None:
+    """ "rodrigo salazar presidente para dejar constancia…": the name first, then the chair
+    addressed and the speaker's own purpose, is the speaker (blind audit of a control debate,
+    #49: unnamed); "presidente" there is said to the chair, not his office."""
+    assert data(text, TPL_VARIOS).get("orador") == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Tiene la palabra para réplica el concejal Escobar, hasta por tres minutos.",
+            ("Escobar", "concejal"),
+        ),
+        ("tiene la palabra para replica la concejala cifuentes", ("Cifuentes", "concejala")),
+        (
+            "Tiene la palabra, para réplica, el concejal Carlos Hernán Valencia Muñoz.",
+            ("Carlos Hernán Valencia Muñoz", "concejal"),
+        ),
+        ("El concejal Escobar pide la palabra para réplica.", (None, None)),
+    ],
+)
+def test_a_grant_for_a_reply_names_who_replies(text: str, expected: tuple[str | None, str | None]) -> None:
+    """ "Tiene la palabra para réplica el concejal Escobar": the floor given for a reply names the
+    one replying (blind audit of a control debate, #19: no speaker, the reply was unnamed); one
+    who asks for it is given nothing yet."""
+    got = data(text, TPL_DEBATE)
+    assert (got.get("orador"), got.get("rol")) == expected
+
+
 @pytest.mark.parametrize(
     ("text", "absent"),
     [

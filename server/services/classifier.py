@@ -655,7 +655,7 @@ _FLOOR_ADVERB_RE: Final = re.compile(
     r"\s*,?\s*(?:nuevamente|de nuevo|otra vez|ahora|brevemente|enseguida|inmediatamente|final"
     r"|a continuacion|en su orden|por favor|(?:hasta\s+)?por\s+(?:espacio\s+de\s+)?"
     r"(?:[0-9]{1,2}|[^\W\d_]+(?:\s+y\s+[^\W\d_]+)?)\s+minutos"
-    r"|para\s+(?:responder|replicar|contestar|aclarar|cerrar|concluir|una\s+replica))\b\s*,?"
+    r"|para\s+(?:responder|replicar|contestar|aclarar|cerrar|concluir|(?:una\s+)?replica))\b\s*,?"
 )
 _NAME_END_RE: Final = re.compile(r"\s*(?:[,.;:!?)]|$)")
 # The speaker's part in the item, said before or after the name: "la concejala ponente Eva
@@ -957,7 +957,7 @@ def _speaker(t: _Text) -> dict[str, Any]:
             if person and t.raw[person[1] :].lstrip().startswith(":"):
                 out = _speaker_at(t, prefix.end() if prefix else 0)
         if not out:
-            out = _self_named(t) or _introduced(t)
+            out = _self_named(t) or _introduced(t) or _named_first(t)
     if "partido" not in out and (party := _party(t)):
         out["partido"] = party
     if isinstance(name := out.get("orador"), str) and name == name.lower():
@@ -1033,10 +1033,11 @@ def _self_named(t: _Text) -> dict[str, Any]:
 
 # A speaker introducing themselves near the start, after a greeting or not: "Buenos días. Mi
 # nombre es Rubiel Quintana, soy el presidente de…", "Buenas tardes. Yo soy Aurelio Pillimué,
-# gobernador del cabildo…".
+# gobernador del cabildo…", "Con la venia de la presidencia, habla la concejala Beatriz Elena
+# Caicedo Sinisterra, de la bancada…" ("habla" alone: see _introduced).
 _INTRODUCTION_RE: Final = re.compile(
     r"(?:^|(?<=[.,;:!?¡¿])\s*)(?:(?:y|e)\s+)?(?:mi\s+nombre\s+es|me\s+llamo|yo\s+soy|les\s+habla"
-    r"|le\s+habla)\s+"
+    r"|le\s+habla|(?P<bare>habla))\s+"
 )
 _INTRODUCTION_WINDOW: Final = 160
 """How far into the utterance an introduction is looked for: a speaker says it first."""
@@ -1052,13 +1053,20 @@ def _introduced(t: _Text) -> dict[str, Any]:
     say they are after it ("…, soy el presidente de la junta administradora del acueducto
     veredal de Campoalegre, en el corregimiento de Felidia": a citizen, with that office as
     said), or the role said before it ("les habla el presidente de la corporación, Carlos
-    Lemos"). A name heard in lowercase is not taken: its end cannot be told."""
+    Lemos"). A name heard in lowercase is not taken: its end cannot be told. "Habla" alone
+    introduces only when declared (not asked, denied nor reported) and the name ends its clause:
+    "…, habla la concejala Ana Ruiz de transparencia" speaks of her."""
     m = _INTRODUCTION_RE.search(t.low, 0, _INTRODUCTION_WINDOW)
     if m is None:
         return {}
     role = _role(t, m.end())
     got = _person_after_role(t, role[2], role[0]) if role else _take_person(t, m.end())
     if got is None or not got[0][:1].isupper() or len(got[0].split()) < 2:
+        return {}
+    if m["bare"] is not None and (
+        _not_declared(t, m.start("bare"), _sentence_start(t, m.start("bare")))
+        or _NAME_END_RE.match(t.low, got[1]) is None
+    ):
         return {}
     if _PARTY_NAME_RE.fullmatch(_fold(got[0])) or _NOT_A_SPEAKER_RE.search(_fold(got[0])):
         return {}
@@ -1070,6 +1078,33 @@ def _introduced(t: _Text) -> dict[str, Any]:
         if role[1]:
             found["cargo"] = role[1]
     return found
+
+
+# A speaker who says their name first and then addresses the chair, often heard without
+# punctuation: "rodrigo salazar presidente para dejar constancia de mi voto negativo…". The
+# "presidente" after the name is said to the chair only when the speaker's own purpose or request
+# follows it ("para dejar…", "para una moción", "solicito…"): "Carlos Lemos, presidente del
+# Concejo" is his office, and "carlos lemos presidente no ha convocado" speaks of him.
+_CHAIR_ADDRESSED_AFTER_NAME_RE: Final = re.compile(
+    r"\s*,?\s*(?:(?:senor|senora)\s+)?president[ea]\s*[,.:;]?\s*"
+    r"(?:para\s+(?:[^\W\d_]+(?:ar|er|ir)(?:me|le|les|lo|la)?|una\s+(?:constancia|mocion|replica"
+    r"|aclaracion|interpelacion|pregunta|intervencion))|solicito|pido|quiero|dejo|propongo"
+    r"|me\s+permito)\b"
+)
+_LEADING_RE: Final = re.compile(r"[\W_]*")
+
+
+def _named_first(t: _Text) -> dict[str, Any]:
+    """The speaker who starts the utterance with their own name and then addresses the chair
+    (see _CHAIR_ADDRESSED_AFTER_NAME_RE), {} if none: a name of two words or more (a greeting,
+    "muchas gracias", is none), not a place nor a party; in lowercase it is written as a name."""
+    lead = _LEADING_RE.match(t.low)
+    got = _take_name(t, lead.end() if lead else 0)
+    if got is None or len(got[0].split()) < 2 or not _CHAIR_ADDRESSED_AFTER_NAME_RE.match(t.low, got[1]):
+        return {}
+    if _PARTY_NAME_RE.fullmatch(_fold(got[0])) or _NOT_A_SPEAKER_RE.search(_fold(got[0])):
+        return {}
+    return {"orador": got[0]}
 
 
 # The secretary calling a citizen inscribed to speak: "Primera inscrita, la señora Luz Dary
