@@ -354,7 +354,8 @@ def test_a_blind_plenary_is_written_as_said() -> None:
     and its speaker carried to her speech, as is the citizen's "La Presidencia" gives the floor
     to, the ponente given the floor by part alone speaks
     under the name the bill's heading gave her, a bill number and a filing number read group by
-    group keep their groups, councillors who name themselves speak under their names."""
+    group keep their groups, councillors who name themselves speak under their names (as the
+    roll call lists them: "Rodrigo Zapata" is Rodrigo Zapata Lenis)."""
     _, zones, _ = _build_session("plenaria_ciega.json")
     table = next(item for item in zones["ZONE_ROLLCALL"] if isinstance(item, list))
     rows = {row[0]: row[1] for row in table[1:]}
@@ -367,7 +368,8 @@ def test_a_blind_plenary_is_written_as_said() -> None:
         in debate
     )
     assert any(
-        p.startswith("ALBA NELLY RENTERÍA (concejala, Pacto Histórico): gracias presidente") for p in debate
+        p.startswith("ALBA NELLY RENTERÍA CUERO (concejala, Pacto Histórico): gracias presidente")
+        for p in debate
     )
     # "La Presidencia concede el uso de la palabra… a la señora Gloria…": the chair's, then hers
     assert any(p.startswith("Gracias, concejala. La Presidencia concede el uso") for p in debate)
@@ -383,12 +385,13 @@ def test_a_blind_plenary_is_written_as_said() -> None:
         "ANA MARÍA QUINTERO SALCEDO (concejala ponente): Gracias, presidente. Este proyecto"
     )
     assert any(
-        p.startswith("RODRIGO ZAPATA (Cambio Radical): Presidente, Rodrigo Zapata")
+        p.startswith("RODRIGO ZAPATA LENIS (Cambio Radical): Presidente, Rodrigo Zapata")
         for p in _paragraphs(zones, "ZONE_PROYECTOS")
     )
     assert "(radicado No. 2025-4187)" in _paragraphs(zones, "ZONE_COMUNICACIONES")[0]
     assert any(
-        p.startswith("SANDRA MEJÍA: Presidente, Sandra Mejía.") for p in _paragraphs(zones, "ZONE_VARIOS")
+        p.startswith("SANDRA PATRICIA MEJÍA: Presidente, Sandra Mejía.")
+        for p in _paragraphs(zones, "ZONE_VARIOS")
     )
     closing = _paragraphs(zones, "ZONE_CIERRE")
     assert closing[-1] == "Así quedó convocada la plenaria, presidente. Buenas tardes a todos."
@@ -605,7 +608,7 @@ def test_a_second_debate_is_written_as_said() -> None:
     document = docx.Document(io.BytesIO(built_as_the_tenant(blocks)))
     assert "APROBACIÓN DE ACTAS ANTERIORES" not in [p.text for p in document.paragraphs]
     assert list(document.comments) == []
-    ponente = "HAROLD MOSQUERA (ponente): Presidente, Harold Mosquera, como ponente. Acojo"
+    ponente = "HAROLD MOSQUERA RIASCOS (ponente): Presidente, Harold Mosquera, como ponente. Acojo"
     assert any(p.startswith(ponente) for p in bill)
     signatures = _paragraphs(zones, "SIGNATURE_BLOCK")
     assert [s.split("\n") for s in signatures] == [

@@ -481,6 +481,47 @@ def test_the_opening_says_who_presides_the_type_and_the_topic_as_said(
     assert data(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Buenos días a todos. Habla Juan Carlos Olaya Ciro, presidente del Concejo Distrital de "
+            "Santiago de Cali. Siendo las nueve y quince minutos de la mañana, damos inicio a la sesión.",
+            {"preside": "Juan Carlos Olaya Ciro"},
+        ),
+        (
+            "Buenas tardes, habla Ana María Ruiz, presidenta del Concejo. Siendo las tres de la tarde se "
+            "abre la sesión.",
+            {"preside": "Ana María Ruiz", "preside_rol": "concejala"},
+        ),
+        (
+            "Habla Luis Alberto Mora, presidente de la corporación. Siendo las nueve se abre la sesión.",
+            {"preside": "Luis Alberto Mora"},
+        ),
+        # another body's president, a question, a denial, what a councillor speaks of, a name heard
+        # in lowercase: nobody presides
+        (
+            "Siendo las nueve se abre la sesión. Habla Ana María Ruiz, presidenta de la Junta de Acción "
+            "Comunal.",
+            {},
+        ),
+        ("Siendo las nueve se abre la sesión. ¿Habla Luis Alberto Mora, presidente del Concejo?", {}),
+        ("Siendo las nueve se abre la sesión. No habla Luis Alberto Mora, presidente del Concejo.", {}),
+        ("Siendo las nueve se abre la sesión. El concejal Luis Mora habla del presidente del Concejo.", {}),
+        ("siendo las nueve se abre la sesion habla luis alberto mora, presidente del concejo.", {}),
+    ],
+)
+def test_the_president_who_says_habla_opening_the_session_presides(
+    text: str, expected: dict[str, Any]
+) -> None:
+    """ "Habla X, presidente del Concejo…" said by the one opening the session, like "les habla",
+    says who presides (blind audit of a control debate: the acta named no president, and its
+    signature took a word of a later answer for his name)."""
+    got = data(text)
+    assert {k: v for k, v in got.items() if k.startswith("preside")} == expected
+    assert got["hora"]
+
+
 def test_apertura_leaves_out_what_is_not_said() -> None:
     """Keys are only present when said; a bare opening has no data."""
     assert data("Se abre la sesión") == {}
@@ -1604,6 +1645,96 @@ def test_a_speaker_introducing_themselves_is_the_speaker(text: str, expected: di
     assert {k: v for k, v in got.items() if k in {"orador", "rol", "cargo"}} == expected
 
 
+_SPEAKER_KEYS = ("orador", "rol", "cargo", "partido")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Con la venia de la presidencia, habla la concejala Beatriz Elena Caicedo Sinisterra, de la "
+            "bancada del Partido de la U. Secretario, en la zona rural, en la vía al mar y en la vía a "
+            "Pichindé no hay señalización ni reductores de velocidad.",
+            {"orador": "Beatriz Elena Caicedo Sinisterra", "rol": "concejala", "partido": "Partido de la U"},
+        ),
+        (
+            "Buenas tardes. Habla el concejal Luis Alberto Mora, del Partido Liberal. Quiero referirme "
+            "al informe.",
+            {"orador": "Luis Alberto Mora", "rol": "concejal", "partido": "Partido Liberal"},
+        ),
+        ("Con su venia, habla Ana María Ruiz. Voy a ser breve.", {"orador": "Ana María Ruiz"}),
+        # what she speaks of, a question, a denial, reported speech, a councillor who speaks of
+        # another (blind audit #17): no speaker
+        ("Con la venia, habla la concejala Ana Ruiz de transparencia pero no la practica.", {}),
+        ("¿Habla la concejala Ana María Ruiz, o el concejal?", {}),
+        ("Secretario, no habla la concejala Ana María Ruiz, habla la administración.", {}),
+        ("Según el periódico, habla el concejal Luis Alberto Mora. Eso es falso.", {}),
+        (
+            "Gracias presidente. Yo quiero decir que este debate no puede convertirse en un show. El "
+            "concejal Escobar habla de trescientos semáforos dañados, pero en el gobierno anterior, que "
+            "él apoyó, eran quinientos.",
+            {},
+        ),
+    ],
+)
+def test_a_speaker_who_says_habla_and_their_name_is_the_speaker(text: str, expected: dict[str, Any]) -> None:
+    """ "…, habla la concejala X, de la bancada…" is the speaker introducing herself, like "les
+    habla" (blind audit of a control debate, #28: the party was taken, the name was not)."""
+    got = data(text, TPL_DEBATE)
+    assert {k: v for k, v in got.items() if k in _SPEAKER_KEYS} == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "rodrigo salazar presidente para dejar constancia de mi voto negativo en la segunda "
+            "proposición porque la sesión descentralizada no tiene presupuesto asignado",
+            "Rodrigo Salazar",
+        ),
+        ("Rodrigo Salazar, presidente, para dejar constancia de mi voto negativo.", "Rodrigo Salazar"),
+        ("julián david posso presidenta solicito que se verifique el quórum", "Julián David Posso"),
+        ("ana lucía erazo señor presidente para una moción de orden", "Ana Lucía Erazo"),
+        # a greeting, the office said after the name, one spoken of, a place, a period: no speaker
+        ("muchas gracias presidente para dejar constancia de mi voto", None),
+        ("Carlos Lemos, presidente del Concejo, para dejar constancia de la sesión.", None),
+        ("carlos lemos presidente no ha convocado la sesión", None),
+        ("santiago de cali presidente para reclamar lo que es nuestro", None),
+        ("juan pérez presidente para el periodo dos mil veinticinco", None),
+    ],
+)
+def test_a_speaker_who_says_their_name_then_addresses_the_chair_is_the_speaker(
+    text: str, expected: str | None
+) -> None:
+    """ "rodrigo salazar presidente para dejar constancia…": the name first, then the chair
+    addressed and the speaker's own purpose, is the speaker (blind audit of a control debate,
+    #49: unnamed); "presidente" there is said to the chair, not his office."""
+    assert data(text, TPL_VARIOS).get("orador") == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Tiene la palabra para réplica el concejal Escobar, hasta por tres minutos.",
+            ("Escobar", "concejal"),
+        ),
+        ("tiene la palabra para replica la concejala cifuentes", ("Cifuentes", "concejala")),
+        (
+            "Tiene la palabra, para réplica, el concejal Carlos Hernán Valencia Muñoz.",
+            ("Carlos Hernán Valencia Muñoz", "concejal"),
+        ),
+        ("El concejal Escobar pide la palabra para réplica.", (None, None)),
+    ],
+)
+def test_a_grant_for_a_reply_names_who_replies(text: str, expected: tuple[str | None, str | None]) -> None:
+    """ "Tiene la palabra para réplica el concejal Escobar": the floor given for a reply names the
+    one replying (blind audit of a control debate, #19: no speaker, the reply was unnamed); one
+    who asks for it is given nothing yet."""
+    got = data(text, TPL_DEBATE)
+    assert (got.get("orador"), got.get("rol")) == expected
+
+
 @pytest.mark.parametrize(
     ("text", "absent"),
     [
@@ -2171,6 +2302,64 @@ def test_a_speaker_or_a_note_after_the_closing_is_not_part_of_it(text: str) -> N
 def test_firmas_extracts_president_and_secretary(text: str) -> None:
     """The signature block names president and secretary, before or after the role."""
     assert data(text) == {"presidente": "Juan Pérez", "secretario": "Pedro Gómez"}
+
+
+# The Secretary of Mobility's answer in a control debate (blind audit, #14): "firmamos" and the
+# greeting to the president made it the acta's signatures, with the president named "saludo".
+_ANSWER_SIGNING_A_CONTRACT = (
+    "Gracias señor presidente, saludo a los honorables concejales y al concejal citante. Voy a "
+    "responder en el orden del cuestionario. Hoy tenemos doscientas ochenta y siete intersecciones "
+    "con alguna falla, de las cuales noventa son por hurto de cable. Firmamos un contrato de "
+    "mantenimiento por once mil millones de pesos que nos permitirá recuperar el cien por ciento "
+    "antes de diciembre."
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        _ANSWER_SIGNING_A_CONTRACT,
+        "Gracias, señora presidenta. Firmamos el convenio con la Gobernación el mes pasado.",
+        "Presidente, el secretario firma hoy el contrato de obra de la calle quinta.",
+        "Señor presidente, en constancia de lo anterior le entrego el informe a la secretaria.",
+        "gracias presidente firmamos el acta de inicio de la obra con el contratista en marzo",
+        "Firman el secretario de Hacienda y el alcalde el decreto de liquidación.",
+    ],
+)
+def test_signing_something_else_is_no_signature_block(text: str) -> None:
+    """Only a statement of who signs the acta is its signatures: a speaker who signed a contract
+    or an agreement, or the secretary of an office signing a decree, is speaking (an answer in
+    the debate), and nobody is made its signer."""
+    result = classify(text, previous_template_id=TPL_DEBATE)
+    assert result.template_id == TPL_DEBATE
+    assert "presidente" not in result.structured_data
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Para constancia se firma la presente acta por el presidente Juan Pérez y la secretaria "
+            "general Ana Ruiz.",
+            {"presidente": "Juan Pérez", "secretario": "Ana Ruiz", "secretario_cargo": "secretaria general"},
+        ),
+        (
+            "Firma el presidente encargado, y la secretaria general Ana Ruiz.",
+            {"secretario": "Ana Ruiz", "secretario_cargo": "secretaria general"},
+        ),
+        ("En constancia firman el presidente y la secretaria general.", {}),
+        (
+            "firman el presidente juan perez y el secretario general pedro gomez",
+            {"presidente": "juan perez", "secretario": "pedro gomez"},
+        ),
+    ],
+)
+def test_a_signer_is_named_only_by_a_name(text: str, expected: dict[str, Any]) -> None:
+    """The signatures name a signer by the name said after the office: two words or more,
+    capitalised unless the text was heard in lowercase ("el presidente encargado" is no name)."""
+    result = classify(text, previous_template_id=TPL_CIERRE)
+    assert result.template_id == TPL_FIRMAS
+    assert result.structured_data == expected
 
 
 # --------------------------------------------------------------------------------------------

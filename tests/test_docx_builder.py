@@ -1427,6 +1427,98 @@ def test_a_speaker_heard_without_accents_is_spelled_as_the_session_said_the_name
         assert _text(_paragraphs(_zone(_build(blocks), "ZONE_DEBATE"))[-1]) == f"{said}: Gracias."
 
 
+def _named(*blocks: dict[str, Any]) -> dict[str, Any]:
+    """The speaker each block is written with (by block id): named as the session names them,
+    then carried from the grant before it."""
+    out = given_the_floor(docx_builder._named_as_in_the_session(list(blocks)))
+    return {b["block_id"]: b["structured_data"].get("orador") for b in out}
+
+
+def _roll_call(*members: str) -> dict[str, Any]:
+    return _block(
+        "roll", "ZONE_ROLLCALL", template_id="TPL_LLAMADO_LISTA", structured_data={"presentes": list(members)}
+    )
+
+
+CALI_ROLL = _roll_call(
+    "Andrés Felipe Escobar Torres", "Carlos Hernán Valencia Muñoz", "Rodrigo Salazar Becerra"
+)
+
+
+def test_a_member_given_the_floor_by_part_of_the_name_is_the_one_the_roll_call_lists() -> None:
+    """ "Tiene la palabra para réplica el concejal Escobar.": the reply after it is written under
+    the member the roll call lists with that name (blind audit of a control debate, #19/#20),
+    as is a councillor who names himself by part of his name (#49: "rodrigo salazar presidente
+    para dejar constancia…"); written "ANDRÉS FELIPE ESCOBAR TORRES (concejal): …". A name two
+    members share, one no member has, a citizen's, or a surname said with no role stay as said."""
+    grant = _said("grant", orador="Escobar", rol="concejal", anuncio=True)
+    reply = _said("reply", texto="gracias presidente concejal valencia yo no apoyé ese gobierno")
+    assert _named(CALI_ROLL, grant, reply)["reply"] == "Andrés Felipe Escobar Torres"
+    self_named = _said("own", orador="Rodrigo Salazar", texto="rodrigo salazar presidente para dejar…")
+    assert _named(CALI_ROLL, self_named)["own"] == "Rodrigo Salazar Becerra"
+    paragraphs = _paragraphs(
+        _zone(_build([CALI_ROLL, grant, reply], templates=CALI_TEMPLATES), "ZONE_DEBATE")
+    )
+    assert _text(paragraphs[-1]).startswith("ANDRÉS FELIPE ESCOBAR TORRES (concejal): gracias presidente")
+    two = _roll_call("Andrés Felipe Escobar Torres", "Luis Escobar Díaz")
+    citizen = _said("grant", orador="Escobar", rol="ciudadano", anuncio=True)
+    no_role = _said("grant", orador="Escobar", anuncio=True)
+    nobody = _said("grant", orador="Pérez", rol="concejal", anuncio=True)
+    for roll, said in ((two, grant), (CALI_ROLL, citizen), (CALI_ROLL, no_role), (CALI_ROLL, nobody)):
+        assert _named(roll, said, reply)["reply"] == said["structured_data"]["orador"]
+    assert _named(grant, reply)["reply"] == "Escobar"  # no roll call
+
+
+MOBILITY = {"rol": "funcionario", "cargo": "secretario de Movilidad"}
+
+
+def test_an_official_given_the_floor_by_office_alone_is_the_one_named_earlier_with_it() -> None:
+    """ "Tiene la palabra nuevamente el secretario de Movilidad…": the answer after it is written
+    under the secretary an earlier grant named with that office (blind audit of a control
+    debate, #33/#34: "EL SECRETARIO DE MOVILIDAD: …", the name the grant in #13 gave missing), or
+    a guest the opening named with it. Two people named with the office, another office, one
+    named only later, or another gender said ("la secretaria…") leave the office as said."""
+    named = _said("named", orador="Hernán Darío Zapata Molina", anuncio=True, **MOBILITY)
+    again = _said("again", anuncio=True, **MOBILITY)
+    answer = _said("answer", texto="Gracias presidente. Al concejal Mosquera le digo…")
+    assert _named(named, _said("words"), again, answer)["answer"] == "Hernán Darío Zapata Molina"
+    paragraphs = _paragraphs(_zone(_build([named, again, answer], templates=CALI_TEMPLATES), "ZONE_DEBATE"))
+    assert _text(paragraphs[-1]).startswith("HERNÁN DARÍO ZAPATA MOLINA (secretario de Movilidad): Gracias")
+    with_words = _said("with_words", anuncio_texto="Tiene la palabra el secretario de Movilidad.", **MOBILITY)
+    assert _named(named, with_words)["with_words"] == "Hernán Darío Zapata Molina"
+    guest = {"nombre": "Hernán Darío Zapata Molina", "cargo": "secretario de Movilidad"}
+    opening = _block(
+        "open", "HEADER_ZONE", template_id="TPL_APERTURA", structured_data={"invitados": [guest]}
+    )
+    assert _named(opening, again, answer)["answer"] == "Hernán Darío Zapata Molina"
+    other = _said("other", orador="Luis Mora", anuncio=True, **MOBILITY)
+    health = _said("health", orador="Ana Ruiz", anuncio=True, rol="funcionario", cargo="secretario de Salud")
+    woman = _said("woman", anuncio=True, rol="funcionario", cargo="secretaria de Movilidad")
+    office = "El secretario de Movilidad"
+    assert _named(named, other, again, answer)["answer"] == office
+    assert _named(health, again, answer)["answer"] == office
+    assert _named(again, answer, named)["answer"] == office
+    assert _named(named, woman, answer)["answer"] == "La secretaria de Movilidad"
+
+
+def test_the_citante_given_the_floor_by_part_alone_is_the_one_named_as_citante() -> None:
+    """ "Tiene la palabra el concejal citante para las conclusiones del debate.": the conclusions
+    are written under the citante the earlier grant named (blind audit of a control debate,
+    #10/#35: unnamed), of the gender the grant says when two were named, as a ponente is. Two
+    citantes of that gender, or only one of the other, name nobody."""
+    named = _said("named", orador="Andrés Felipe Escobar Torres", rol="concejal", citante=True, anuncio=True)
+    by_part = _said("by_part", rol="concejal", citante=True, anuncio=True)
+    words = _said("words", texto="Gracias presidente. Mis conclusiones son tres.")
+    assert _named(named, _said("other"), by_part, words)["words"] == "Andrés Felipe Escobar Torres"
+    second = _said("second", orador="Ana Ruiz", rol="concejala", citante=True, anuncio=True)
+    assert _named(named, second, by_part, words)["words"] == "Andrés Felipe Escobar Torres"
+    another = _said("another", orador="Luis Mora", rol="concejal", citante=True, anuncio=True)
+    assert _named(named, another, by_part, words)["words"] is None
+    her = _said("her", rol="concejala", citante=True, anuncio=True)
+    assert _named(named, her, words)["words"] is None
+    assert _named(named, second, her, words)["words"] == "Ana Ruiz"
+
+
 def test_a_speaker_stored_by_the_old_carry_is_derived_again() -> None:
     """Blocks of sessions opened before the speaker was derived carry it in their data
     (``orador_por_anuncio``): it follows the grant before them now, and without one it is gone."""

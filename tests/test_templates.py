@@ -415,6 +415,47 @@ def test_la_presidenta_presides_and_signs_as_presidenta(templates: Any) -> None:
     assert signed[0] == f"{_LINE} ANA MARÍA RUIZ GÓMEZ Presidenta"
 
 
+CONTROL_DEBATE_OPENING = (
+    "Buenos días a todos. Habla Juan Carlos Olaya Ciro, presidente del Concejo Distrital de Santiago de "
+    "Cali. Siendo las nueve y quince minutos de la mañana de hoy martes catorce de octubre de dos mil "
+    "veinticinco, damos inicio a la sesión plenaria ordinaria en el recinto Tomás Moreno. Señora "
+    "secretaria general, doctora Martha Lucía Guzmán Arce, sírvase llamar a lista."
+)
+MOBILITY_ANSWER = (
+    "Gracias señor presidente, saludo a los honorables concejales y al concejal citante. Voy a responder "
+    "en el orden del cuestionario. Hoy tenemos doscientas ochenta y siete intersecciones con alguna falla, "
+    "de las cuales noventa son por hurto de cable. Firmamos un contrato de mantenimiento por once mil "
+    "millones de pesos que nos permitirá recuperar el cien por ciento antes de diciembre."
+)
+
+
+@pytest.mark.parametrize("templates", [None, {}], ids=["cali", "built-in"])
+def test_a_control_debate_is_signed_by_the_president_who_opened_it_not_by_an_answer(templates: Any) -> None:
+    """The president opening the session with "Habla X, presidente del Concejo…" presides and
+    signs, with the secretary the opening named; the Secretary of Mobility's answer after the
+    grant ("…Firmamos un contrato de mantenimiento…") is his, in the debate (blind audit of a
+    control debate: it was the acta's signature block, the president named "SALUDO", the answer
+    lost and the secretary's signature line missing)."""
+    opening = block_of(CONTROL_DEBATE_OPENING)
+    grant = block_of(
+        "Gracias concejal. Tiene la palabra el señor secretario de Movilidad, doctor Hernán Darío Zapata "
+        "Molina, para dar respuesta al cuestionario.",
+        previous="TPL_DEBATE",
+        block_id="b2",
+    )
+    answer = block_of(MOBILITY_ANSWER, previous="TPL_DEBATE", block_id="b3")
+    assert answer["template_id"] == "TPL_DEBATE"
+    document = build([opening, grant, answer], templates)
+    assert [" ".join(t.split()) for t in items(document, "SIGNATURE_BLOCK")] == [
+        f"{_LINE} JUAN CARLOS OLAYA CIRO Presidente",
+        f"{_LINE} MARTHA LUCÍA GUZMÁN ARCE Secretaria General",
+    ]
+    debate = items(document, "ZONE_DEBATE")
+    assert any(p.startswith("HERNÁN DARÍO ZAPATA MOLINA") and "Firmamos un contrato" in p for p in debate)
+    if templates is None:
+        assert "presidida por el concejal Juan Carlos Olaya Ciro" in items(document, "HEADER_ZONE")[0]
+
+
 @pytest.mark.parametrize("templates", [None, {}], ids=["cali", "built-in"])
 def test_signers_the_session_did_not_name_get_their_line_with_a_blank_name(templates: Any) -> None:
     """An acta to be signed needs both signature lines: a session that names neither its

@@ -569,11 +569,11 @@ def _take_people(t: _Text, pos: int) -> tuple[list[str], int]:
     return names, end
 
 
-def _person_after(regex: re.Pattern[str], t: _Text) -> str | None:
-    """First person named right after a match of regex."""
+def _person_after(regex: re.Pattern[str], t: _Text, accept: Callable[[str], bool] = bool) -> str | None:
+    """First person named right after a match of regex whose name ``accept`` takes."""
     for m in regex.finditer(t.low):
         got = _take_person(t, m.end())
-        if got:
+        if got and accept(got[0]):
             return got[0]
     return None
 
@@ -655,7 +655,7 @@ _FLOOR_ADVERB_RE: Final = re.compile(
     r"\s*,?\s*(?:nuevamente|de nuevo|otra vez|ahora|brevemente|enseguida|inmediatamente|final"
     r"|a continuacion|en su orden|por favor|(?:hasta\s+)?por\s+(?:espacio\s+de\s+)?"
     r"(?:[0-9]{1,2}|[^\W\d_]+(?:\s+y\s+[^\W\d_]+)?)\s+minutos"
-    r"|para\s+(?:responder|replicar|contestar|aclarar|cerrar|concluir|una\s+replica))\b\s*,?"
+    r"|para\s+(?:responder|replicar|contestar|aclarar|cerrar|concluir|(?:una\s+)?replica))\b\s*,?"
 )
 _NAME_END_RE: Final = re.compile(r"\s*(?:[,.;:!?)]|$)")
 # The speaker's part in the item, said before or after the name: "la concejala ponente Eva
@@ -957,7 +957,7 @@ def _speaker(t: _Text) -> dict[str, Any]:
             if person and t.raw[person[1] :].lstrip().startswith(":"):
                 out = _speaker_at(t, prefix.end() if prefix else 0)
         if not out:
-            out = _self_named(t) or _introduced(t)
+            out = _self_named(t) or _introduced(t) or _named_first(t)
     if "partido" not in out and (party := _party(t)):
         out["partido"] = party
     if isinstance(name := out.get("orador"), str) and name == name.lower():
@@ -1033,10 +1033,11 @@ def _self_named(t: _Text) -> dict[str, Any]:
 
 # A speaker introducing themselves near the start, after a greeting or not: "Buenos días. Mi
 # nombre es Rubiel Quintana, soy el presidente de…", "Buenas tardes. Yo soy Aurelio Pillimué,
-# gobernador del cabildo…".
+# gobernador del cabildo…", "Con la venia de la presidencia, habla la concejala Beatriz Elena
+# Caicedo Sinisterra, de la bancada…" ("habla" alone: see _introduced).
 _INTRODUCTION_RE: Final = re.compile(
     r"(?:^|(?<=[.,;:!?¡¿])\s*)(?:(?:y|e)\s+)?(?:mi\s+nombre\s+es|me\s+llamo|yo\s+soy|les\s+habla"
-    r"|le\s+habla)\s+"
+    r"|le\s+habla|(?P<bare>habla))\s+"
 )
 _INTRODUCTION_WINDOW: Final = 160
 """How far into the utterance an introduction is looked for: a speaker says it first."""
@@ -1052,13 +1053,20 @@ def _introduced(t: _Text) -> dict[str, Any]:
     say they are after it ("…, soy el presidente de la junta administradora del acueducto
     veredal de Campoalegre, en el corregimiento de Felidia": a citizen, with that office as
     said), or the role said before it ("les habla el presidente de la corporación, Carlos
-    Lemos"). A name heard in lowercase is not taken: its end cannot be told."""
+    Lemos"). A name heard in lowercase is not taken: its end cannot be told. "Habla" alone
+    introduces only when declared (not asked, denied nor reported) and the name ends its clause:
+    "…, habla la concejala Ana Ruiz de transparencia" speaks of her."""
     m = _INTRODUCTION_RE.search(t.low, 0, _INTRODUCTION_WINDOW)
     if m is None:
         return {}
     role = _role(t, m.end())
     got = _person_after_role(t, role[2], role[0]) if role else _take_person(t, m.end())
     if got is None or not got[0][:1].isupper() or len(got[0].split()) < 2:
+        return {}
+    if m["bare"] is not None and (
+        _not_declared(t, m.start("bare"), _sentence_start(t, m.start("bare")))
+        or _NAME_END_RE.match(t.low, got[1]) is None
+    ):
         return {}
     if _PARTY_NAME_RE.fullmatch(_fold(got[0])) or _NOT_A_SPEAKER_RE.search(_fold(got[0])):
         return {}
@@ -1070,6 +1078,33 @@ def _introduced(t: _Text) -> dict[str, Any]:
         if role[1]:
             found["cargo"] = role[1]
     return found
+
+
+# A speaker who says their name first and then addresses the chair, often heard without
+# punctuation: "rodrigo salazar presidente para dejar constancia de mi voto negativo…". The
+# "presidente" after the name is said to the chair only when the speaker's own purpose or request
+# follows it ("para dejar…", "para una moción", "solicito…"): "Carlos Lemos, presidente del
+# Concejo" is his office, and "carlos lemos presidente no ha convocado" speaks of him.
+_CHAIR_ADDRESSED_AFTER_NAME_RE: Final = re.compile(
+    r"\s*,?\s*(?:(?:senor|senora)\s+)?president[ea]\s*[,.:;]?\s*"
+    r"(?:para\s+(?:[^\W\d_]+(?:ar|er|ir)(?:me|le|les|lo|la)?|una\s+(?:constancia|mocion|replica"
+    r"|aclaracion|interpelacion|pregunta|intervencion))|solicito|pido|quiero|dejo|propongo"
+    r"|me\s+permito)\b"
+)
+_LEADING_RE: Final = re.compile(r"[\W_]*")
+
+
+def _named_first(t: _Text) -> dict[str, Any]:
+    """The speaker who starts the utterance with their own name and then addresses the chair
+    (see _CHAIR_ADDRESSED_AFTER_NAME_RE), {} if none: a name of two words or more (a greeting,
+    "muchas gracias", is none), not a place nor a party; in lowercase it is written as a name."""
+    lead = _LEADING_RE.match(t.low)
+    got = _take_name(t, lead.end() if lead else 0)
+    if got is None or len(got[0].split()) < 2 or not _CHAIR_ADDRESSED_AFTER_NAME_RE.match(t.low, got[1]):
+        return {}
+    if _PARTY_NAME_RE.fullmatch(_fold(got[0])) or _NOT_A_SPEAKER_RE.search(_fold(got[0])):
+        return {}
+    return {"orador": got[0]}
 
 
 # The secretary calling a citizen inscribed to speak: "Primera inscrita, la señora Luz Dary
@@ -2077,10 +2112,12 @@ _PRESIDENT_OF_COUNCIL: Final = (
     r"(?:\s+(?:distrital|municipal))?(?:\s+de\s+santiago\s+de\s+cali)?))?"
 )
 # "Les habla el presidente de la corporación, Carlos Lemos", "les habla Carlos Lemos, presidente
-# del Concejo": the president opening the session presides it (a president of anything else
-# after the name, "presidente de la junta…", is not).
+# del Concejo", and "habla" alone starting its clause ("Buenos días a todos. Habla Juan Carlos
+# Olaya Ciro, presidente del Concejo Distrital…"): the president opening the session presides it
+# (a president of anything else after the name, "presidente de la junta…", is not).
 _PRESIDENT_SPEAKS_RE: Final = re.compile(
-    rf"\b(?:les|le)\s+habla\s+(?:(?:el|la)\s+{_PRESIDENT_OF_COUNCIL}\s*,?\s*"
+    r"(?:\b(?:les|le)\s+|(?:^|(?<=[.,;:!])\s*))habla\s+"
+    rf"(?:(?:el|la)\s+{_PRESIDENT_OF_COUNCIL}\s*,?\s*"
     r"(?:(?:el|la)\s+)?(?:concejala?\s+)?)?"
 )
 _PRESIDENT_AFTER_NAME_RE: Final = re.compile(
@@ -3423,12 +3460,58 @@ _ROLE_AFTER_NAME_RE: Final = re.compile(
 )
 
 
+# A signing statement: a signing word that starts its sentence (after "En/Para constancia"), the
+# acta as its object or not, and the signers right after it ("Firman el presidente…", "En
+# constancia firman: la presidenta…", "Firma: Juan Pérez, presidente; …", "Se firma la presente
+# acta por…"); or the word alone, closing the signers said before it ("Juan Pérez, presidente;
+# Pedro Gómez, secretario general. Firmado."). "Gracias señor presidente, … Firmamos un contrato
+# de mantenimiento…" signs something else: it made the Secretary of Mobility's answer the acta's
+# signatures, with the president named "saludo" (blind audit of a control debate, #14).
+_SIGNING_RE: Final = re.compile(
+    r"(?:^|(?<=[.;:!?])\s*)(?:(?:en|para)\s+constancia\s*,?\s*(?:de\s+lo\s+anterior\s*,?\s*)?)?"
+    r"(?:firman|firmamos|suscriben|se\s+firma|firma|firmad[oa])\b\s*:?\s*"
+    r"(?:(?:(?:la\s+)?presente|esta|el|la)\s+acta\s+)?(?:por\s+)?"
+)
+# The council's own president or secretary, as a signer: "el presidente (del Concejo)", "la
+# secretaria general"; not another body's ("el secretario de Hacienda").
+_SIGNER_RE: Final = re.compile(
+    r"(?:(?:el|la)\s+)?(?:(?:senor|senora)\s+)?(?:president[ea]|secretari[oa])\b"
+    r"(?!\s+(?:de|del)\b(?!\s+(?:la\s+)?(?:honorable\s+)?(?:concejo|corporacion|mesa\s+directiva)\b))"
+)
+_SIGNED_ALONE_RE: Final = re.compile(r"\s*(?:[.;!]\s*)?$")
+
+
+def _signing_statement(t: _Text) -> int | None:
+    """Where the signers are said (see _SIGNING_RE): from the signing word, or from the start
+    when a closing "Firmado." follows them; None when the utterance signs nothing."""
+    for count, m in enumerate(_SIGNING_RE.finditer(t.low)):
+        if count >= _MAX_TRIGGERS:
+            break
+        if _SIGNER_RE.match(t.low, m.end()) or _ROLE_AFTER_NAME_RE.match(t.raw, m.end()):
+            return m.start()
+        if _SIGNED_ALONE_RE.match(t.low, m.end()) and _ROLE_AFTER_NAME_RE.search(t.raw, 0, m.start()):
+            return 0
+    return None
+
+
 def _firmas_data(t: _Text) -> dict[str, Any]:
+    """The signers named in the signing statement (the president, the secretary). Only a name
+    is taken: two words or more, capitalised unless all the text was heard in lowercase ("Firma
+    el presidente encargado…" names nobody)."""
+    start = _signing_statement(t) or 0
+    said = _Text(t.raw[start:], t.low[start:])
+    heard_lowercase = t.raw == t.raw.lower()
+
+    def a_name(name: str) -> bool:
+        return len(name.split()) >= 2 and (heard_lowercase or name[:1].isupper())
+
     data: dict[str, Any] = {}
-    if presidente := _person_after(_PRESIDENT_RE, t):
+    if presidente := _person_after(_PRESIDENT_RE, said, a_name):
         data["presidente"] = presidente
-    data |= _secretary(t)
-    for m in _ROLE_AFTER_NAME_RE.finditer(t.raw):
+    data |= {k: v for k, v in _secretary(said).items() if k != "secretario" or a_name(v)}
+    if "secretario" not in data:
+        data.pop("secretario_cargo", None)
+    for m in _ROLE_AFTER_NAME_RE.finditer(said.raw):
         key = "presidente" if _fold(m["r"]).startswith("pres") else "secretario"
         data.setdefault(key, m["n"])
     return data
@@ -3728,10 +3811,6 @@ _POINT_TAKEN_UP_RE: Final = re.compile(
     r"(?:pasamos|pasemos|avanzamos)\s+"
     r"(?:ahora\s+)?(?:al|a\s+el)\s+punto\b(?!\s+de\s+vista\b)"
 )
-_FIRMAS_RE: Final = re.compile(
-    r"\b(?:firman|firmamos|suscriben|se firma|firma|firmad[oa]|(?:en|para) constancia)\b"
-)
-_FIRMAS_ROLES_RE: Final = re.compile(r"\bpresident|\bsecretari")
 _NOT_FIRMAS_RE: Final = re.compile(r"\b(?:comunicacion|oficio|carta|correspondencia|proposicion)")
 _CIERRE_RE: Final = re.compile(
     r"\b(?:se levanta|levant(?:o|amos|ar)|se da por (?:terminada|finalizada|concluida|cerrada"
@@ -4075,9 +4154,8 @@ def _is_agenda_listing(t: _Text, previous: str | None) -> bool:
 
 
 def _is_firmas(t: _Text) -> bool:
-    return bool(
-        _FIRMAS_RE.search(t.low) and _FIRMAS_ROLES_RE.search(t.low) and not _NOT_FIRMAS_RE.search(t.low)
-    )
+    """Whether the utterance says who signs the acta (see _signing_statement)."""
+    return not _NOT_FIRMAS_RE.search(t.low) and _signing_statement(t) is not None
 
 
 def _is_apertura_weak(t: _Text, previous: str | None) -> bool:

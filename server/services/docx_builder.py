@@ -192,7 +192,7 @@ import io
 import itertools
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -2249,6 +2249,119 @@ def given_the_floor(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, An
     return carried
 
 
+_COUNCILLORS = ("concejal", "concejala")
+_GRANT_FIELDS = ("anuncio", "anuncio_texto")
+"""A block holding a grant of the floor: the grant alone, or with the speaker's words after it."""
+
+
+def _named_as_in_the_session(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The blocks, each speaker the session tells more of named as it does, so the acta writes
+    one person under one name:
+
+    - a councillor named by part of the name ("Tiene la palabra para réplica el concejal
+      Escobar.", "Rodrigo Salazar, presidente, para dejar constancia…") as the roll calls list
+      the member (:meth:`_Listed.as_listed`: the only member with those words);
+    - an official given the floor by office alone ("Tiene la palabra nuevamente el secretario de
+      Movilidad…") as the one an earlier block named with that same office (a grant, a speaker
+      introducing themselves, a guest of the opening);
+    - the debate's citante given the floor by part alone ("Tiene la palabra el concejal citante…")
+      as the one an earlier block named as citante, of the councillor's gender said.
+
+    A name is never guessed: two people who fit (two members named Mora, two secretaries of
+    Movilidad named) leave the grant as said. Derived when the document is built, before the
+    carry (:func:`given_the_floor`) writes the words after a grant under its speaker; the
+    blocks stay as said. Speaker fields carried by earlier versions are neither read nor named."""
+    members = _members_listed(blocks)
+    holders: dict[tuple[str, ...], list[str]] = {}  # an office's words: who held it
+    citantes: dict[str, list[str]] = {}  # the citantes named, by the role said of them
+    out: list[Mapping[str, Any]] = []
+    for block in blocks:
+        data = block.get("structured_data")
+        if block.get("deleted") or not isinstance(data, Mapping) or data.get(CARRIED):
+            out.append(block)
+            continue
+        named = _speaker_named(data, members, holders, citantes)
+        if named is not data:
+            block = {**block, "structured_data": named}
+        _learn_holders(named, holders, citantes)
+        out.append(block)
+    return out
+
+
+def _members_listed(blocks: Sequence[Mapping[str, Any]]) -> _Listed:
+    """Every member the session's roll calls list."""
+    listed = _Listed()
+    for block in blocks:
+        roll_call = block.get("template_id") == "TPL_LLAMADO_LISTA" and not block.get("deleted")
+        if roll_call and isinstance(block.get("structured_data"), Mapping):
+            for members in _roll_call_lists(block).values():
+                for member in members:
+                    listed.add(_person_name(member))
+    return listed
+
+
+def _speaker_named(
+    data: Mapping[str, Any],
+    members: _Listed,
+    holders: Mapping[tuple[str, ...], Sequence[str]],
+    citantes: Mapping[str, Sequence[str]],
+) -> Mapping[str, Any]:
+    """``data`` with its speaker named as the session names them (see
+    :func:`_named_as_in_the_session`), or ``data`` itself."""
+    orador, rol = _as_text(data.get("orador")).strip(), _as_text(data.get("rol"))
+    if orador:
+        # a councillor's, or a name of two words said with no role: a citizen is not a member
+        if rol in _COUNCILLORS or (not rol and len(_words(orador)) >= 2):
+            listed = members.as_listed(orador)
+            if len(_words(listed)) > len(_words(orador)):  # said by part of the name
+                return {**data, "orador": listed}
+        return data
+    if not any(data.get(k) for k in _GRANT_FIELDS):
+        return data
+    if data.get("citante") is True:
+        other = _OTHER_COUNCILLOR.get(rol)
+        names = _distinct(name for said, named in citantes.items() if said != other for name in named)
+    elif data.get("cargo"):
+        names = list(holders.get(tuple(_words(_as_text(data["cargo"]))), ()))
+    else:
+        return data
+    return {**data, "orador": names[0]} if len(names) == 1 else data
+
+
+def _learn_holders(
+    data: Mapping[str, Any], holders: dict[tuple[str, ...], list[str]], citantes: dict[str, list[str]]
+) -> None:
+    """Who a block names with an office (its speaker's ``cargo``, its guests') or as citante."""
+    said = [(data.get("orador"), data.get("cargo"))]
+    guests = data.get("invitados")
+    if isinstance(guests, list):
+        said += [(g.get("nombre"), g.get("cargo")) for g in guests if isinstance(g, Mapping)]
+    for name, office in said:
+        if isinstance(name, str) and name.strip() and isinstance(office, str) and office.strip():
+            key = tuple(_words(office))
+            holders[key] = _distinct([*holders.get(key, ()), name.strip()])
+    if data.get("citante") is True and isinstance(name := data.get("orador"), str) and name.strip():
+        rol = _as_text(data.get("rol"))
+        citantes[rol] = _distinct([*citantes.get(rol, ()), name.strip()])
+
+
+_ENOUGH_TO_DOUBT = 2
+"""People named for one office: from two on, none of them is taken for it (the list stops there)."""
+
+
+def _distinct(names: Iterable[str]) -> list[str]:
+    """The people among names, each once, by the longest name said (:func:`_same_person`): at
+    most :data:`_ENOUGH_TO_DOUBT` of them, so a long session reads a short list each time."""
+    people: list[str] = []
+    for name in names:
+        same = next((i for i, known in enumerate(people) if _same_person(name, known)), None)
+        if same is None:
+            people.append(name)
+        elif len(_words(name)) > len(_words(people[same])):
+            people[same] = name
+    return people[:_ENOUGH_TO_DOUBT]
+
+
 def _with_report_ponentes(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The blocks, a bill's heading that names no ponentes naming those of the ponencia report
     read for the same bill: a later block of :data:`BILL_TEMPLATE` with ``ponentes`` and no
@@ -3053,7 +3166,7 @@ def build_docx(
     empty_zones = empty_zones or {}
     if problems := _empty_zones_problems(empty_zones, {zone.name for zone in zones}):
         raise BuildError("; ".join(problems))
-    blocks = _as_spelled(_with_report_ponentes(given_the_floor(blocks)))
+    blocks = _as_spelled(_with_report_ponentes(given_the_floor(_named_as_in_the_session(blocks))))
     attended = _with_arrivals(blocks)
     by_zone = _validate_blocks(attended, {zone.name for zone in zones})
     if not by_zone.get(SIGNATURE_ZONE):
