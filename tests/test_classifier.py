@@ -719,6 +719,89 @@ def test_an_excuse_not_sent_excuses_nobody(text: str) -> None:
     assert "excusados" not in data(text, TPL_LLAMADO_LISTA)
 
 
+ROLL_CALL_1 = (
+    "Con mucho gusto señor presidente. Buenos días honorables concejales. Procedo con el llamado a lista: "
+    "Juan Carlos Olaya Ciro, presente. María Fernanda Rengifo Calero, presente. Andrés Felipe Escobar "
+    "Torres, presente. Diana Marcela Quintero Lasso, presente. Harvy Mosquera Caicedo, presente. Ana Lucía "
+    "Erazo Potes, presente. Carlos Hernán Valencia Muñoz, presente. Luz Dary Palacios Riascos, presente. "
+    "Jhon Jairo Cárdenas Vélez, presente. Natalia Cifuentes Arboleda, presente. Óscar Iván Bermúdez "
+    "Holguín, no se encuentra, presentó excusa por incapacidad médica."
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "excusados", "presentes"),
+    [
+        (
+            ROLL_CALL_1,
+            [{"nombre": "Óscar Iván Bermúdez Holguín", "motivo": "incapacidad médica"}],
+            [
+                "Juan Carlos Olaya Ciro",
+                "María Fernanda Rengifo Calero",
+                "Andrés Felipe Escobar Torres",
+                "Diana Marcela Quintero Lasso",
+                "Harvy Mosquera Caicedo",
+                "Ana Lucía Erazo Potes",
+                "Carlos Hernán Valencia Muñoz",
+                "Luz Dary Palacios Riascos",
+                "Jhon Jairo Cárdenas Vélez",
+                "Natalia Cifuentes Arboleda",
+            ],
+        ),
+        (
+            "Ana Ruiz, presente. Luis Mora, no se encuentra, envió excusa por calamidad doméstica. Pedro "
+            "Gil, presente.",
+            [{"nombre": "Luis Mora", "motivo": "calamidad doméstica"}],
+            ["Ana Ruiz", "Pedro Gil"],
+        ),
+        (
+            "Ana Ruiz, presente. Eva Paz Díaz, no está, se encuentra excusada por una cita médica. Pedro "
+            "Gil, presente.",
+            [{"nombre": "Eva Paz Díaz", "motivo": "una cita médica", "rol": "concejala"}],
+            ["Ana Ruiz", "Pedro Gil"],
+        ),
+        (
+            "Ana Ruiz, presente. Luis Mora, no se encuentra y ha enviado su excusa. Pedro Gil, presente.",
+            ["Luis Mora"],
+            ["Ana Ruiz", "Pedro Gil"],
+        ),
+        (
+            "ana ruiz presente luis mora no se encuentra presentó excusa por calamidad doméstica pedro gil "
+            "presente",
+            [{"nombre": "Luis Mora", "motivo": "calamidad doméstica"}],
+            ["Ana Ruiz", "Pedro Gil"],
+        ),
+    ],
+)
+def test_an_absent_member_who_sent_an_excuse_is_excused(
+    text: str, excusados: list[Any], presentes: list[str]
+) -> None:
+    """A member called who "no se encuentra, presentó excusa por incapacidad médica" is excused
+    with the reason, as other excuses are written: the acta said "Ausente" (the answer was read
+    alone, and the excuse after it had no name before it)."""
+    got = data(text, TPL_APERTURA)
+    assert got["excusados"] == excusados
+    assert got["presentes"] == presentes
+    assert "ausentes" not in got
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ana Ruiz, presente. Luis Mora, no se encuentra, no presentó excusa. Pedro Gil, presente.",
+        "Ana Ruiz, presente. Luis Mora, no se encuentra, ¿presentó excusa? Pedro Gil, presente.",
+        "Ana Ruiz, presente. Luis Mora, no se encuentra, presentó excusa? Pedro Gil, presente.",
+        "Ana Ruiz, presente. Luis Mora, no se encuentra, dicen que presentó excusa. Pedro Gil, presente.",
+        "Ana Ruiz, presente. Luis Mora, no se encuentra, presentará excusa. Pedro Gil, presente.",
+    ],
+)
+def test_an_absent_member_whose_excuse_is_denied_asked_or_reported_stays_absent(text: str) -> None:
+    """Guard: an excuse not sent, asked about, reported or to come leaves the member absent."""
+    got = data(text, TPL_APERTURA)
+    assert got["ausentes"] == ["Luis Mora"]
+    assert "excusados" not in got
+
+
 @pytest.mark.parametrize(
     ("text", "arrivals"),
     [

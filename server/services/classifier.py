@@ -2315,6 +2315,15 @@ _EXCUSE_VERB: Final = (
 _EXCUSED_RE: Final = re.compile(
     rf"\b(?:con\s+excusa|se\s+excus\w*|excusad[oa]s?(?!\s+(?:de|del|para)\s)|{_EXCUSE_VERB})\b\s*[:,]?"
 )
+# An excuse said right after a member's absence: "Luis Mora, no se encuentra, presentó excusa
+# por…", "no está, se encuentra excusada". Only one sent: "no presentó excusa", "dicen que
+# presentó excusa", "presentará excusa" leave the member absent.
+_EXCUSE_AFTER_ABSENCE: Final = (
+    r"\s*,?\s*(?:y\s+)?(?:(?:presento|envio|allego|radico|remitio|hizo\s+llegar"
+    r"|ha\s+(?:presentado|enviado|allegado|radicado|remitido|hecho\s+llegar))\s+(?:(?:su|una|la)\s+)?"
+    r"(?:respectiva\s+)?excusa|se\s+excuso|(?:(?:se\s+encuentra|esta)\s+)?excusad[oa](?!\s+(?:de|del|para)\s)"
+    r"|con\s+excusa)"
+)
 # A member's answer when called by name: "Ana Ruiz, presente.", "Luis Mora: no se encuentra.",
 # "eva paz excusada por incapacidad" (see _roll_call_items).
 _ANSWER_RE: Final = re.compile(
@@ -2322,6 +2331,7 @@ _ANSWER_RE: Final = re.compile(
     r"|(?P<ausentes>ausente|no\s+(?:se\s+)?(?:encuentra|esta)"
     r"(?:\s+(?:presente|conectad[oa]))?|no\s+(?:contesta|contesto|responde|respondio|asistio)"
     r"|no\s+se\s+ha\s+conectado)"
+    rf"(?P<excusa>{_EXCUSE_AFTER_ABSENCE})?"
     r"|(?P<excusados>(?:(?:se\s+encuentra|esta)\s+)?excusad[oa](?!\s+(?:de|del|para)\s)|se\s+excuso"
     r"|con\s+excusa))\b"
 )
@@ -2518,7 +2528,7 @@ def _roll_call_items(t: _Text) -> list[_Answer]:
         previous_end = m.end()
         filler = _PERSON_FILLER_RE.match(t.low, start)
         got = _take_person(t, start)
-        key = next(k for k, v in m.groupdict().items() if v)
+        key = _answer_key(t, m)
         reason = None
         if key == "excusados":
             reason = _answer_reason(t, m.end(), after.start() if after else None, lowercase)
@@ -2532,11 +2542,20 @@ def _roll_call_items(t: _Text) -> list[_Answer]:
             said = t.low[start : filler.end()] if filler else ""
             extra = {"motivo": reason[0]} if reason else {}
             # "la concejala Eva Paz, excusada" / "Eva Paz, se encuentra excusada": a woman, as said
-            feminine = _FEMININE_CUE_RE.search(said) or m["excusados"].endswith("excusada")
+            feminine = _FEMININE_CUE_RE.search(said) or m.group(0).endswith("excusada")
             extra |= {"rol": "concejala"} if feminine else {}
             entry = {"nombre": got[0], **extra} if extra else got[0]
         found.append(_Answer(key, entry, got[1] - len(got[0])))
     return found
+
+
+def _answer_key(t: _Text, answer: re.Match[str]) -> str:
+    """The list a member's answer puts the member in: absent, but excused when an excuse sent is
+    said right after ("no se encuentra, presentó excusa por incapacidad médica"), unless asked
+    ("no se encuentra, ¿presentó excusa?")."""
+    if answer["excusa"] and not _asked(t, answer.start("excusa")):
+        return "excusados"
+    return next(k for k in _ROLL_CALL_KEYS if answer[k])
 
 
 _MAX_ANSWERS: Final = 200
