@@ -5191,6 +5191,119 @@ def test_a_reason_in_a_roll_call_without_full_stops_ends_before_the_next_member(
     assert result.structured_data == expected
 
 
+ROLL_CALL_2 = (
+    "continúo con el llamado a lista patricia solarte gómez presente fabio alonso cuero angulo presente "
+    "valeria montaño zúñiga presente rodrigo salazar becerra presente sandra milena ocampo ríos excusada "
+    "se encuentra en comisión oficial en la ciudad de bogotá wilson andrés lozano perea presente beatriz "
+    "elena caicedo sinisterra presente mauricio vallejo arango no contesta julián david posso lenis "
+    "presente claudia patricia hurtado díaz presente"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            ROLL_CALL_2,
+            {
+                "presentes": [
+                    "Patricia Solarte Gómez",
+                    "Fabio Alonso Cuero Angulo",
+                    "Valeria Montaño Zúñiga",
+                    "Rodrigo Salazar Becerra",
+                    "Wilson Andrés Lozano Perea",
+                    "Beatriz Elena Caicedo Sinisterra",
+                    "Julián David Posso Lenis",
+                    "Claudia Patricia Hurtado Díaz",
+                ],
+                "ausentes": ["Mauricio Vallejo Arango"],
+                "excusados": [
+                    {
+                        "nombre": "Sandra Milena Ocampo Ríos",
+                        "motivo": "comisión oficial en la ciudad de bogotá",
+                        "rol": "concejala",
+                    }
+                ],
+                "total_presentes": 8,
+            },
+        ),
+        (
+            "continuamos con el llamado a lista ana ruiz presente luis mora presente",
+            {"presentes": ["Ana Ruiz", "Luis Mora"], "total_presentes": 2},
+        ),
+        (
+            "Procedo con el llamado a lista Ana Ruiz, presente. Luis Mora, presente.",
+            {"presentes": ["Ana Ruiz", "Luis Mora"], "total_presentes": 2},
+        ),
+        (
+            "sigo con la verificación del quórum ana ruiz presente luis mora no contesta",
+            {"presentes": ["Ana Ruiz"], "ausentes": ["Luis Mora"], "total_presentes": 1},
+        ),
+        (
+            "continúo con el llamado a lista de los honorables concejales ana ruiz presente luis mora "
+            "presente",
+            {"presentes": ["Ana Ruiz", "Luis Mora"], "total_presentes": 2},
+        ),
+        (
+            "juan pérez presente ana gómez excusada se encuentra en comisión oficial en medellín pedro ruiz "
+            "presente",
+            {
+                "presentes": ["Juan Pérez", "Pedro Ruiz"],
+                "excusados": [
+                    {"nombre": "Ana Gómez", "motivo": "comisión oficial en medellín", "rol": "concejala"}
+                ],
+                "total_presentes": 2,
+            },
+        ),
+        (
+            "Juan Pérez, presente. Ana Gómez, excusada, se encuentra de viaje. Pedro Ruiz, presente.",
+            {
+                "presentes": ["Juan Pérez", "Pedro Ruiz"],
+                "excusados": [{"nombre": "Ana Gómez", "motivo": "viaje", "rol": "concejala"}],
+                "total_presentes": 2,
+            },
+        ),
+        (
+            "Juan Pérez, presente. Luis Mora, excusado porque se encuentra en comisión oficial en Bogotá. "
+            "Pedro Ruiz, presente.",
+            {
+                "presentes": ["Juan Pérez", "Pedro Ruiz"],
+                "excusados": [{"nombre": "Luis Mora", "motivo": "comisión oficial en Bogotá"}],
+                "total_presentes": 2,
+            },
+        ),
+    ],
+)
+def test_the_member_after_the_calls_lead_in_or_a_place_said_as_the_reason_is_in_the_roll_call(
+    text: str, expected: dict[str, Any]
+) -> None:
+    """Speech to text with no marks: the member named right after the lead-in ("continúo con el
+    llamado a lista patricia solarte gómez presente") and the one named after a reason saying
+    where the excused member is ("se encuentra en comisión oficial en la ciudad de bogotá wilson
+    andrés lozano perea presente") are in the roll call, and that reason is kept. Both members
+    were lost (the table had 16 present rows under "18 concejales presentes"), and the reason too
+    ("Excusada" only)."""
+    result = classify(text, previous_template_id=TPL_LLAMADO_LISTA)
+    assert result.template_id == TPL_LLAMADO_LISTA
+    assert result.structured_data == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "juan pérez presente ana gómez excusada por compromisos de bancada pedro ruiz presente",
+        "juan pérez presente ana gómez excusada por viaje a santa marta pedro ruiz presente",
+        "Juan Pérez, presente. Ana Gómez, excusada, se encuentra en comisión? Pedro Ruiz, presente.",
+        "Juan Pérez, presente. Ana Gómez, excusada, ¿se encuentra en comisión? Pedro Ruiz, presente.",
+    ],
+)
+def test_a_reason_that_would_swallow_the_next_member_or_is_asked_is_not_written(text: str) -> None:
+    """Guard: with no word that ends the reason and no capital, the reason would run on through the
+    next member's name ("compromisos de bancada pedro ruiz" was written as the reason; "santa marta
+    pedro ruiz" must not split at "marta", a first name): no reason is written; nor one asked."""
+    assert data(text, TPL_LLAMADO_LISTA)["excusados"] == [{"nombre": "Ana Gómez", "rol": "concejala"}]
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -2336,8 +2336,13 @@ _ANSWER_RE: Final = re.compile(
     r"|con\s+excusa))\b"
 )
 # Where a member's name called in a roll call can start: after a clause, or after the heading
-# of the call ("Honorables concejales: Ana Ruiz, presente.").
+# of the call ("Honorables concejales: Ana Ruiz, presente."), said with no mark after it too
+# ("continúo con el llamado a lista patricia solarte gómez presente").
 _CLAUSE_MARKS: Final = ".;:!?¿¡"
+_CALL_HEADING_RE: Final = re.compile(
+    r"\b(?:llamad[oa]|llamar|llamo|llamamos)\s+(?:a\s+)?lista\b|\blista\s+de\s+asistencia\b"
+    r"|\bverificacion\s+del?\s+quorum\b"
+)
 # The members counted present: "diecinueve concejales", "diecinueve de los veintiún concejales",
 # "respondieron diecinueve de veintiún", "con la presencia de quince concejales", "un total de
 # diecinueve concejales". The number after "de los" is the whole corporation, out of which they
@@ -2372,13 +2377,16 @@ def _people_after(regex: re.Pattern[str], t: _Text) -> list[str]:
     return names
 
 
-# The reason of an excuse: "por…", "debido a…", or the document the member filed ("excusado,
-# allegó incapacidad médica": the reason is the incapacidad, not a member named after it).
+# The reason of an excuse: "por…", "debido a…", the document the member filed ("excusado,
+# allegó incapacidad médica": the reason is the incapacidad, not a member named after it), or
+# where the member is ("excusada, se encuentra en comisión oficial en Bogotá", "está de viaje").
 # "excusa por escrito por incapacidad médica": "por escrito" is how it was sent, not the reason.
 _REASON_RE: Final = re.compile(
     r"\s*,?\s*(?:por\s+escrito\s*,?\s*)?(?:por|debido a|a causa de|con motivo de)\s+(?!escrito\b)"
     r"|\s*,?\s*(?:allego|allegaron|presento|presentaron|radico|radicaron|aporto|aportaron|envio|enviaron)"
     r"\s+(?:(?:una|la|su)\s+)?(?=(?:incapacidad|licencia|certificado|constancia)\b)"
+    r"|\s*,?\s*(?:(?:ya\s+que|pues|porque)\s+)?(?:se\s+encuentra|esta)\s+(?:en\s+|de\s+)?"
+    r"(?=(?:comision|viaje|licencia|vacaciones|incapacidad|incapacitad[oa]|calamidad|cita|fuera)\b)"
 )
 _REASON_END_RE: Final = re.compile(
     r"[,;:.!?()]|\s(?:y|e)\s+(?=(?:el|la|los|las)\s|(?:honorables?|senor\w*|concejal\w*)\b)"
@@ -2407,10 +2415,10 @@ def _councillor_said(t: _Text, pos: int, all_women: bool) -> tuple[str | None, b
 
 def _reason(t: _Text, end: int, limit: int | None = None) -> tuple[str, int] | None:
     """The reason of an excuse said at end (", por incapacidad médica"), and where it ends (by
-    limit at the latest)."""
+    limit at the latest); none asked about ("excusada, ¿se encuentra en comisión?")."""
     reason = _REASON_RE.match(t.low, end)
     limit = len(t.raw) if limit is None else limit
-    if reason is None or reason.end() > limit:
+    if reason is None or reason.end() > limit or _asked(t, reason.end()):
         return None
     stop = _REASON_END_RE.search(t.low, reason.end(), limit)
     stops = [limit, stop.start() if stop else limit]
@@ -2519,10 +2527,14 @@ def _roll_call_items(t: _Text) -> list[_Answer]:
     found: list[_Answer] = []
     lowercase = t.raw == t.raw.lower()
     answers = list(itertools.islice(_ANSWER_RE.finditer(t.low), _MAX_ANSWERS))
+    headings = [h.end() for h in itertools.islice(_CALL_HEADING_RE.finditer(t.low), _MAX_ANSWERS)]
     previous_end = 0
     for m, after in itertools.zip_longest(answers, answers[1:]):
         end = _trimmed_end(t, previous_end, m.start())
         start = max(previous_end, *(t.raw.rfind(ch, previous_end, end) + 1 for ch in _CLAUSE_MARKS))
+        heading = bisect.bisect_right(headings, end) - 1
+        if heading >= 0 and headings[heading] > start:
+            start = headings[heading]  # "continúo con el llamado a lista patricia solarte presente"
         if sep := _LIST_SEP_RE.match(t.low, start):
             start = sep.end()  # ", y luis mora presente": the name is after the list mark
         previous_end = m.end()
@@ -2560,13 +2572,17 @@ def _answer_key(t: _Text, answer: re.Match[str]) -> str:
 
 _MAX_ANSWERS: Final = 200
 # The last word of a reason, to tell it from the next member's name in speech to text without
-# punctuation nor capitals ("ana gómez excusada por enfermedad pedro ruiz presente").
+# punctuation nor capitals ("ana gómez excusada por enfermedad pedro ruiz presente"), and the
+# cities a member is away in ("…en comisión oficial en la ciudad de bogotá wilson andrés lozano
+# perea presente"): only those that are no one's name ("Marta", "Pereira" may be a member's).
 _REASON_LAST_TEXT: Final = """
     medica medico medicas medicos enfermedad salud domestica familiar familiares personal
     personales oficial oficiales viaje licencia incapacidad calamidad duelo luto vacaciones
     mayor exterior pais ciudad trabajo laboral laborales compromiso compromisos cita maternidad
     paternidad academica academicas academico academicos quirurgica quirurgico cirugia
-    hospitalizacion urgencia emergencia
+    hospitalizacion urgencia emergencia extranjero capital
+    bogota medellin barranquilla cartagena bucaramanga manizales popayan ibague villavicencio
+    cucuta quibdo buenaventura tulua jamundi yumbo monteria tunja neiva
     """
 _REASON_LAST_WORDS: Final = frozenset(_REASON_LAST_TEXT.split())
 _WORD_RE: Final = re.compile(r"[^\W\d_][\w'’\-]*")
@@ -2577,7 +2593,9 @@ def _answer_reason(t: _Text, end: int, next_answer: int | None, lowercase: bool)
     ends: before the next member called, whose answer starts at next_answer. Said without
     punctuation, the reason ends at the first capitalised word (not after an article or a
     preposition) that names all the rest up to the next answer, or, all in lower case, after
-    the last word that ends a reason (_REASON_LAST_WORDS); else it runs to the next answer."""
+    the last word that ends a reason (_REASON_LAST_WORDS). Else it would run on to the next
+    answer, through the next member's name ("por compromisos de bancada pedro ruiz"): none is
+    said (the next member is lost either way)."""
     if next_answer is None:
         return _reason(t, end)
     stop = _trimmed_end(t, end, next_answer)
@@ -2597,7 +2615,7 @@ def _answer_reason(t: _Text, end: int, next_answer: int | None, lowercase: bool)
         got = _take_person(t, split)
         if got is not None and got[1] == stop and (motivo := _slice(t, said.end(), split)):
             return motivo, split
-    return reason
+    return None
 
 
 def _trimmed_end(t: _Text, start: int, end: int) -> int:
