@@ -4991,6 +4991,98 @@ DEPARTURES = [
         [{"nombre": "Teresa de Jesús Arango Muriel", "hora": "15:50"}],
     ),
 ]
+# Leave granted by the chair, the member's retiro put on record right after.
+GRANTED_DEPARTURES = [
+    (
+        "Se le concede el permiso a la concejala Palacios. Señora secretaria, deje constancia de su retiro a "
+        "las once y diez de la mañana.",
+        [{"nombre": "Palacios", "hora": "11:10"}],
+    ),
+    (
+        "Concedido el permiso al concejal Luis Mora. Que conste su retiro siendo las diez y cuarenta.",
+        [{"nombre": "Luis Mora", "hora": "10:40"}],
+    ),
+    (
+        "La presidencia le concede el permiso al concejal Luis Mora para retirarse de la sesión; secretario, "
+        "deje constancia de su retiro.",
+        [{"nombre": "Luis Mora"}],
+    ),
+    (
+        "Se le concede el permiso solicitado a la concejala Ana Ruiz. Secretaria, sírvase dejar constancia "
+        "de su retiro a las tres y cincuenta.",
+        [{"nombre": "Ana Ruiz", "hora": "15:50"}],
+    ),
+    (
+        "se le concede el permiso a la concejala ana ruiz. deje constancia de su retiro a las once y diez de "
+        "la mañana",
+        [{"nombre": "Ana Ruiz", "hora": "11:10"}],
+    ),
+    (
+        "se le concede el permiso a la concejala palacios deje constancia de su retiro a las once",
+        [{"nombre": "Palacios", "hora": "11:00"}],
+    ),
+    (
+        "Se le concede el permiso a la concejala Palacios, deje constancia de su retiro.",
+        [{"nombre": "Palacios"}],
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "salidas"), GRANTED_DEPARTURES)
+@pytest.mark.parametrize("previous", [TPL_DEBATE, TPL_PROPOSICION, TPL_PROYECTO_ACUERDO, TPL_VARIOS])
+def test_a_member_let_go_by_the_chair_with_the_retiro_on_record_leaves(
+    text: str, salidas: list[Any], previous: str
+) -> None:
+    """Leave granted ("Se le concede el permiso a la concejala Palacios") and the retiro put on
+    record right after ("deje constancia de su retiro a las once y diez de la mañana") is a
+    departure, with the record's time: the acta's table kept Palacios "Presente" all session."""
+    result = classify(text, previous_template_id=previous)
+    assert result.template_id == previous
+    assert result.structured_data["salidas"] == salidas
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Presidente, la concejala Luz Dary Palacios Riascos solicita permiso para retirarse de la sesión por "
+        "una cita médica previamente programada.",
+        "Se le concede el permiso a la concejala Palacios.",
+        "No se le concede el permiso a la concejala Palacios. Señora secretaria, deje constancia de su "
+        "retiro a las once y diez de la mañana.",
+        "¿Se le concede el permiso a la concejala Palacios? Deje constancia de su retiro a las once y diez.",
+        "Se le concede el permiso a la concejala Palacios. ¿Dejo constancia de su retiro?",
+        "Se le concede el permiso a la concejala Palacios. Señora secretaria, no deje constancia de su "
+        "retiro todavía.",
+        "El concejal Mora dice que se le concede el permiso a la concejala Palacios y que deje constancia de "
+        "su retiro.",
+        "Si se le concede el permiso a la concejala Palacios, deje constancia de su retiro.",
+        "Se le concede el permiso a la concejala Palacios. Tiene la palabra el concejal Luis Mora. Deje "
+        "constancia de su retiro.",
+        "se le concede el permiso a la concejala palacios muy amable deje constancia de su retiro a las once",
+    ],
+)
+def test_leave_asked_denied_or_not_recorded_is_no_departure(text: str) -> None:
+    """Guard: leave only asked for, granted with no retiro recorded, denied, asked about,
+    reported or supposed; a retiro recorded after another member is named (whose "su" it is is
+    not said); in lowercase with no mark where the name ends: no departure."""
+    assert "salidas" not in data(text, TPL_DEBATE)
+
+
+def test_leave_granted_reads_a_long_utterance_in_linear_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """20,000 characters of leave granted and retiros recorded in one sentence (no full stop) are
+    read on the event loop: the time is looked for once per sentence, not once per grant."""
+    said = "se le concede el permiso a la concejala Ana Ruiz, deje constancia de su retiro a las once y diez "
+    text = (said * 300)[:20_000]
+    read: list[int] = []
+    find_time = classifier._find_time
+
+    def counting(low: str) -> str | None:
+        read.append(len(low))
+        return find_time(low)
+
+    monkeypatch.setattr(classifier, "_find_time", counting)
+    assert data(text, TPL_DEBATE)["salidas"] == [{"nombre": "Ana Ruiz", "hora": "11:10"}]
+    assert sum(read) <= 2 * len(text)
 
 
 @pytest.mark.parametrize(("text", "salidas"), DEPARTURES)

@@ -2847,9 +2847,87 @@ def _departures(t: _Text) -> list[dict[str, str]]:
     """Members who left the session, with the time when said: "se deja constancia de que el
     concejal Jhon Montaño se retira del recinto siendo las nueve y cuarenta", "la concejala
     Teresa Arango se desconecta de la sesión a las tres y cincuenta", "se retiró de la sesión
-    el concejal Luis Mora". Only members named as concejal/concejala, and only leaving the
-    session: "el concejal Luis Mora se retira del partido", "retira la proposición" are not."""
-    return _members_said(t, _said_leaving)
+    el concejal Luis Mora", or let go by the chair (:func:`_granted_departures`). Only members
+    named as concejal/concejala, and only leaving the session: "el concejal Luis Mora se retira
+    del partido", "retira la proposición" are not."""
+    said = _members_said(t, _said_leaving)
+    return said + [d for d in _granted_departures(t) if all(s["nombre"] != d["nombre"] for s in said)]
+
+
+# The chair granting members leave: "se le concede el permiso a la concejala X", "concedido el
+# permiso al concejal X", "la presidencia le otorga permiso para retirarse a…".
+_LEAVE_GRANTED_RE: Final = re.compile(
+    r"\b(?:(?:se\s+)?(?:le|les)\s+)?(?:concede|concedo|concedemos|otorga|otorgo|ha\s+concedido"
+    r"|ha\s+otorgado)\s+(?:el\s+)?permiso|\b(?:concedido|otorgado)\s+(?:el\s+)?permiso"
+    r"|\bpermiso\s+(?:concedido|otorgado)"
+)
+_LEAVE_TO_RE: Final = re.compile(
+    r"(?:\s+solicitado)?(?:\s+para\s+retirarse(?:\s+de\s+la\s+(?:sesion|plenaria))?)?\s*,?\s+(?:a|al)\s+"
+)
+# Their leaving put on record right after, "su" the member just let go: "deje constancia de su
+# retiro", "que conste su retiro", "se deja constancia de su salida".
+_OWN_DEPARTURE_RECORDED_RE: Final = re.compile(
+    r"\b(?:(?:deje|dejar|dejo|dejamos|deja|quede|queda)\s+(?:en\s+el\s+acta\s+)?constancia"
+    r"|conste)\s+(?:en\s+el\s+acta\s+)?(?:de\s+)?su\s+(?:retiro|salida)\b"
+)
+
+
+def _granted_departures(t: _Text) -> list[dict[str, str]]:
+    """Members the chair lets go, their leaving put on record in the same sentence or the next:
+    "Se le concede el permiso a la concejala Palacios. Señora secretaria, deje constancia de su
+    retiro a las once y diez de la mañana." (the time: the record's sentence's, else the
+    grant's). Leave asked for ("solicita permiso para retirarse") is no departure, nor leave
+    denied, asked about, supposed or reported, nor leave granted with no retiro recorded (what
+    it was for is not said), nor a retiro recorded after another member is named ("su" may be
+    that one's). Linear: the sentences, the records, the members named and each sentence's time
+    are found once."""
+    if "permiso" not in t.low:
+        return []
+    records = list(itertools.islice(_OWN_DEPARTURE_RECORDED_RE.finditer(t.low), _MAX_TRIGGERS))
+    if not records:
+        return []
+    starts = _sentence_starts(t)
+    record_starts = [r.start() for r in records]
+    members = [m.start() for m in _MEMBER_AT_RE.finditer(t.low)]
+    lowercase = t.raw == t.raw.lower()
+    times: dict[int, str | None] = {}  # each sentence's time, looked for once
+    found: list[dict[str, str]] = []
+    for grant in itertools.islice(_LEAVE_GRANTED_RE.finditer(t.low), _MAX_TRIGGERS):
+        to = _LEAVE_TO_RE.match(t.low, grant.end())
+        member = _MEMBER_AT_RE.match(t.low, to.end()) if to else None
+        sentence = bisect.bisect_right(starts, grant.start()) - 1
+        if member is None or _not_declared(t, grant.start(), starts[sentence]):
+            continue
+        at = bisect.bisect_left(record_starts, member.end())
+        if at == len(records):
+            continue
+        record = records[at]
+        # the names end before the record: "Palacios, deje constancia…" ("deje constancia" is no one)
+        before = _Text(t.raw[: record.start()], t.low[: record.start()])
+        names, end = _take_people(before, member.start())
+        if lowercase and t.low[end : record.start()].strip() and not _NAME_END_RE.match(t.low, end):
+            continue  # "a la concejala palacios muy amable deje constancia…": where the name ends
+        said_in = bisect.bisect_right(starts, record.start()) - 1
+        if (
+            not names
+            or said_in > sentence + 1
+            or bisect.bisect_left(members, end) < bisect.bisect_left(members, record.start())
+            or _not_declared(t, record.start(), starts[said_in])
+        ):
+            continue
+        for i in (said_in, sentence):
+            if i not in times:
+                times[i] = _session_time(_sentence_of(t, starts, i))
+        hora = times[said_in] or times[sentence]  # the record's, else the grant's
+        for name in names:
+            if (name[:1].isupper() or lowercase) and all(f["nombre"] != name for f in found):
+                found.append({"nombre": name, **({"hora": hora} if hora else {})})
+    return found
+
+
+def _sentence_of(t: _Text, starts: list[int], index: int) -> str:
+    """The folded words of the sentence ``index`` of ``starts`` (:func:`_sentence_starts`)."""
+    return t.low[starts[index] : starts[index + 1] if index + 1 < len(starts) else len(t.low)]
 
 
 _IMPEDIMENT_RE: Final = re.compile(r"\bimpedid[oa]s?\b|\bimpedimentos?\b")
