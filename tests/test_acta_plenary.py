@@ -56,6 +56,7 @@ from server.services.classifier import classify
 from server.services.docx_builder import build_docx
 
 from .conftest import TENANT, built_as_the_tenant
+from .test_classifier import GRANTED_DEPARTURES, ROLL_CALL_1, ROLL_CALL_2
 
 ROOT = Path(__file__).resolve().parent.parent
 CALI = ROOT / "server" / "tenants_data" / TENANT
@@ -441,6 +442,45 @@ def test_attendance_said_in_other_words_is_written_as_it_happened() -> None:
         "Pedro Gil": "Llegó tarde",
         "Luis Mora": "Se retiró y regresó",
     }
+
+
+CONTROL_DEBATE_ATTENDANCE = [
+    "Buenos días a todos. Habla Juan Carlos Olaya Ciro, presidente del Concejo Distrital de Santiago de "
+    "Cali. Siendo las nueve y quince minutos de la mañana de hoy martes catorce de octubre de dos mil "
+    "veinticinco, damos inicio a la sesión plenaria ordinaria en el recinto Tomás Moreno. Señora "
+    "secretaria general, doctora Martha Lucía Guzmán Arce, sírvase llamar a lista.",
+    ROLL_CALL_1,
+    ROLL_CALL_2,
+    "Señor presidente, le informo que han contestado a lista dieciocho honorables concejales, hay dos "
+    "excusas y un concejal no ha contestado. En consecuencia hay quórum para deliberar y decidir.",
+    "Señor presidente, dejo constancia de que siendo las diez y cuarenta de la mañana se hizo presente en el "
+    "recinto el honorable concejal Mauricio Vallejo Arango.",
+    "Presidente, la concejala Luz Dary Palacios Riascos solicita permiso para retirarse de la sesión por una "
+    "cita médica previamente programada.",
+    GRANTED_DEPARTURES[0][0],
+]
+
+
+def test_a_control_debates_attendance_agrees_with_what_was_said() -> None:
+    """The attendance of a blind audit's control debate: 18 answered (as the secretary said, and
+    the quórum line says), two excused with their reasons, one who did not answer and came at
+    10:40, and Palacios, who left at 11:10 with the chair's leave. The table had 19 of the 21
+    members and 16 present: Bermúdez "Ausente" (he sent an excuse), Patricia Solarte and Wilson
+    Lozano missing, Ocampo's reason lost, Palacios "Presente" all session."""
+    zones = _zones_of(_classified([{"text": text} for text in CONTROL_DEBATE_ATTENDANCE]))
+    (table,) = (t for t in zones["ZONE_ROLLCALL"] if isinstance(t, list))
+    rows = {row[0]: row[1] for row in table[1:]}
+    present = [name for name, said in rows.items() if said == "Presente"]
+    assert (
+        len(present) == 17 and "Patricia Solarte Gómez" in present and "Wilson Andrés Lozano Perea" in present
+    )
+    assert {name: said for name, said in rows.items() if said != "Presente"} == {
+        "Óscar Iván Bermúdez Holguín": "Excusado (incapacidad médica)",
+        "Sandra Milena Ocampo Ríos": "Excusada (comisión oficial en la ciudad de bogotá)",
+        "Mauricio Vallejo Arango": "Llegó tarde (10:40 a. m.)",
+        "Luz Dary Palacios Riascos": "Se retiró (11:10 a. m.)",
+    }
+    assert "Quórum: decisorio, con 18 concejales presentes." in _paragraphs(zones, "ZONE_ROLLCALL")
 
 
 def test_an_installation_session_is_written_as_said() -> None:

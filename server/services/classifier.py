@@ -2352,6 +2352,15 @@ _EXCUSE_VERB: Final = (
 _EXCUSED_RE: Final = re.compile(
     rf"\b(?:con\s+excusa|se\s+excus\w*|excusad[oa]s?(?!\s+(?:de|del|para)\s)|{_EXCUSE_VERB})\b\s*[:,]?"
 )
+# An excuse said right after a member's absence: "Luis Mora, no se encuentra, presentó excusa
+# por…", "no está, se encuentra excusada". Only one sent: "no presentó excusa", "dicen que
+# presentó excusa", "presentará excusa" leave the member absent.
+_EXCUSE_AFTER_ABSENCE: Final = (
+    r"\s*,?\s*(?:y\s+)?(?:(?:presento|envio|allego|radico|remitio|hizo\s+llegar"
+    r"|ha\s+(?:presentado|enviado|allegado|radicado|remitido|hecho\s+llegar))\s+(?:(?:su|una|la)\s+)?"
+    r"(?:respectiva\s+)?excusa|se\s+excuso|(?:(?:se\s+encuentra|esta)\s+)?excusad[oa](?!\s+(?:de|del|para)\s)"
+    r"|con\s+excusa)"
+)
 # A member's answer when called by name: "Ana Ruiz, presente.", "Luis Mora: no se encuentra.",
 # "eva paz excusada por incapacidad" (see _roll_call_items).
 _ANSWER_RE: Final = re.compile(
@@ -2359,12 +2368,18 @@ _ANSWER_RE: Final = re.compile(
     r"|(?P<ausentes>ausente|no\s+(?:se\s+)?(?:encuentra|esta)"
     r"(?:\s+(?:presente|conectad[oa]))?|no\s+(?:contesta|contesto|responde|respondio|asistio)"
     r"|no\s+se\s+ha\s+conectado)"
+    rf"(?P<excusa>{_EXCUSE_AFTER_ABSENCE})?"
     r"|(?P<excusados>(?:(?:se\s+encuentra|esta)\s+)?excusad[oa](?!\s+(?:de|del|para)\s)|se\s+excuso"
     r"|con\s+excusa))\b"
 )
 # Where a member's name called in a roll call can start: after a clause, or after the heading
-# of the call ("Honorables concejales: Ana Ruiz, presente.").
+# of the call ("Honorables concejales: Ana Ruiz, presente."), said with no mark after it too
+# ("continúo con el llamado a lista patricia solarte gómez presente").
 _CLAUSE_MARKS: Final = ".;:!?¿¡"
+_CALL_HEADING_RE: Final = re.compile(
+    r"\b(?:llamad[oa]|llamar|llamo|llamamos)\s+(?:a\s+)?lista\b|\blista\s+de\s+asistencia\b"
+    r"|\bverificacion\s+del?\s+quorum\b"
+)
 # The members counted present: "diecinueve concejales", "diecinueve de los veintiún concejales",
 # "respondieron diecinueve de veintiún", "con la presencia de quince concejales", "un total de
 # diecinueve concejales". The number after "de los" is the whole corporation, out of which they
@@ -2399,13 +2414,16 @@ def _people_after(regex: re.Pattern[str], t: _Text) -> list[str]:
     return names
 
 
-# The reason of an excuse: "por…", "debido a…", or the document the member filed ("excusado,
-# allegó incapacidad médica": the reason is the incapacidad, not a member named after it).
+# The reason of an excuse: "por…", "debido a…", the document the member filed ("excusado,
+# allegó incapacidad médica": the reason is the incapacidad, not a member named after it), or
+# where the member is ("excusada, se encuentra en comisión oficial en Bogotá", "está de viaje").
 # "excusa por escrito por incapacidad médica": "por escrito" is how it was sent, not the reason.
 _REASON_RE: Final = re.compile(
     r"\s*,?\s*(?:por\s+escrito\s*,?\s*)?(?:por|debido a|a causa de|con motivo de)\s+(?!escrito\b)"
     r"|\s*,?\s*(?:allego|allegaron|presento|presentaron|radico|radicaron|aporto|aportaron|envio|enviaron)"
     r"\s+(?:(?:una|la|su)\s+)?(?=(?:incapacidad|licencia|certificado|constancia)\b)"
+    r"|\s*,?\s*(?:(?:ya\s+que|pues|porque)\s+)?(?:se\s+encuentra|esta)\s+(?:en\s+|de\s+)?"
+    r"(?=(?:comision|viaje|licencia|vacaciones|incapacidad|incapacitad[oa]|calamidad|cita|fuera)\b)"
 )
 _REASON_END_RE: Final = re.compile(
     r"[,;:.!?()]|\s(?:y|e)\s+(?=(?:el|la|los|las)\s|(?:honorables?|senor\w*|concejal\w*)\b)"
@@ -2434,10 +2452,10 @@ def _councillor_said(t: _Text, pos: int, all_women: bool) -> tuple[str | None, b
 
 def _reason(t: _Text, end: int, limit: int | None = None) -> tuple[str, int] | None:
     """The reason of an excuse said at end (", por incapacidad médica"), and where it ends (by
-    limit at the latest)."""
+    limit at the latest); none asked about ("excusada, ¿se encuentra en comisión?")."""
     reason = _REASON_RE.match(t.low, end)
     limit = len(t.raw) if limit is None else limit
-    if reason is None or reason.end() > limit:
+    if reason is None or reason.end() > limit or _asked(t, reason.end()):
         return None
     stop = _REASON_END_RE.search(t.low, reason.end(), limit)
     stops = [limit, stop.start() if stop else limit]
@@ -2546,16 +2564,20 @@ def _roll_call_items(t: _Text) -> list[_Answer]:
     found: list[_Answer] = []
     lowercase = t.raw == t.raw.lower()
     answers = list(itertools.islice(_ANSWER_RE.finditer(t.low), _MAX_ANSWERS))
+    headings = [h.end() for h in itertools.islice(_CALL_HEADING_RE.finditer(t.low), _MAX_ANSWERS)]
     previous_end = 0
     for m, after in itertools.zip_longest(answers, answers[1:]):
         end = _trimmed_end(t, previous_end, m.start())
         start = max(previous_end, *(t.raw.rfind(ch, previous_end, end) + 1 for ch in _CLAUSE_MARKS))
+        heading = bisect.bisect_right(headings, end) - 1
+        if heading >= 0 and headings[heading] > start:
+            start = headings[heading]  # "continúo con el llamado a lista patricia solarte presente"
         if sep := _LIST_SEP_RE.match(t.low, start):
             start = sep.end()  # ", y luis mora presente": the name is after the list mark
         previous_end = m.end()
         filler = _PERSON_FILLER_RE.match(t.low, start)
         got = _take_person(t, start)
-        key = next(k for k, v in m.groupdict().items() if v)
+        key = _answer_key(t, m)
         reason = None
         if key == "excusados":
             reason = _answer_reason(t, m.end(), after.start() if after else None, lowercase)
@@ -2569,22 +2591,35 @@ def _roll_call_items(t: _Text) -> list[_Answer]:
             said = t.low[start : filler.end()] if filler else ""
             extra = {"motivo": reason[0]} if reason else {}
             # "la concejala Eva Paz, excusada" / "Eva Paz, se encuentra excusada": a woman, as said
-            feminine = _FEMININE_CUE_RE.search(said) or m["excusados"].endswith("excusada")
+            feminine = _FEMININE_CUE_RE.search(said) or m.group(0).endswith("excusada")
             extra |= {"rol": "concejala"} if feminine else {}
             entry = {"nombre": got[0], **extra} if extra else got[0]
         found.append(_Answer(key, entry, got[1] - len(got[0])))
     return found
 
 
+def _answer_key(t: _Text, answer: re.Match[str]) -> str:
+    """The list a member's answer puts the member in: absent, but excused when an excuse sent is
+    said right after ("no se encuentra, presentó excusa por incapacidad médica"), unless asked
+    ("no se encuentra, ¿presentó excusa?")."""
+    if answer["excusa"] and not _asked(t, answer.start("excusa")):
+        return "excusados"
+    return next(k for k in _ROLL_CALL_KEYS if answer[k])
+
+
 _MAX_ANSWERS: Final = 200
 # The last word of a reason, to tell it from the next member's name in speech to text without
-# punctuation nor capitals ("ana gómez excusada por enfermedad pedro ruiz presente").
+# punctuation nor capitals ("ana gómez excusada por enfermedad pedro ruiz presente"), and the
+# cities a member is away in ("…en comisión oficial en la ciudad de bogotá wilson andrés lozano
+# perea presente"): only those that are no one's name ("Marta", "Pereira" may be a member's).
 _REASON_LAST_TEXT: Final = """
     medica medico medicas medicos enfermedad salud domestica familiar familiares personal
     personales oficial oficiales viaje licencia incapacidad calamidad duelo luto vacaciones
     mayor exterior pais ciudad trabajo laboral laborales compromiso compromisos cita maternidad
     paternidad academica academicas academico academicos quirurgica quirurgico cirugia
-    hospitalizacion urgencia emergencia
+    hospitalizacion urgencia emergencia extranjero capital
+    bogota medellin barranquilla cartagena bucaramanga manizales popayan ibague villavicencio
+    cucuta quibdo buenaventura tulua jamundi yumbo monteria tunja neiva
     """
 _REASON_LAST_WORDS: Final = frozenset(_REASON_LAST_TEXT.split())
 _WORD_RE: Final = re.compile(r"[^\W\d_][\w'’\-]*")
@@ -2595,7 +2630,9 @@ def _answer_reason(t: _Text, end: int, next_answer: int | None, lowercase: bool)
     ends: before the next member called, whose answer starts at next_answer. Said without
     punctuation, the reason ends at the first capitalised word (not after an article or a
     preposition) that names all the rest up to the next answer, or, all in lower case, after
-    the last word that ends a reason (_REASON_LAST_WORDS); else it runs to the next answer."""
+    the last word that ends a reason (_REASON_LAST_WORDS). Else it would run on to the next
+    answer, through the next member's name ("por compromisos de bancada pedro ruiz"): none is
+    said (the next member is lost either way)."""
     if next_answer is None:
         return _reason(t, end)
     stop = _trimmed_end(t, end, next_answer)
@@ -2615,7 +2652,7 @@ def _answer_reason(t: _Text, end: int, next_answer: int | None, lowercase: bool)
         got = _take_person(t, split)
         if got is not None and got[1] == stop and (motivo := _slice(t, said.end(), split)):
             return motivo, split
-    return reason
+    return None
 
 
 def _trimmed_end(t: _Text, start: int, end: int) -> int:
@@ -2847,9 +2884,87 @@ def _departures(t: _Text) -> list[dict[str, str]]:
     """Members who left the session, with the time when said: "se deja constancia de que el
     concejal Jhon Montaño se retira del recinto siendo las nueve y cuarenta", "la concejala
     Teresa Arango se desconecta de la sesión a las tres y cincuenta", "se retiró de la sesión
-    el concejal Luis Mora". Only members named as concejal/concejala, and only leaving the
-    session: "el concejal Luis Mora se retira del partido", "retira la proposición" are not."""
-    return _members_said(t, _said_leaving)
+    el concejal Luis Mora", or let go by the chair (:func:`_granted_departures`). Only members
+    named as concejal/concejala, and only leaving the session: "el concejal Luis Mora se retira
+    del partido", "retira la proposición" are not."""
+    said = _members_said(t, _said_leaving)
+    return said + [d for d in _granted_departures(t) if all(s["nombre"] != d["nombre"] for s in said)]
+
+
+# The chair granting members leave: "se le concede el permiso a la concejala X", "concedido el
+# permiso al concejal X", "la presidencia le otorga permiso para retirarse a…".
+_LEAVE_GRANTED_RE: Final = re.compile(
+    r"\b(?:(?:se\s+)?(?:le|les)\s+)?(?:concede|concedo|concedemos|otorga|otorgo|ha\s+concedido"
+    r"|ha\s+otorgado)\s+(?:el\s+)?permiso|\b(?:concedido|otorgado)\s+(?:el\s+)?permiso"
+    r"|\bpermiso\s+(?:concedido|otorgado)"
+)
+_LEAVE_TO_RE: Final = re.compile(
+    r"(?:\s+solicitado)?(?:\s+para\s+retirarse(?:\s+de\s+la\s+(?:sesion|plenaria))?)?\s*,?\s+(?:a|al)\s+"
+)
+# Their leaving put on record right after, "su" the member just let go: "deje constancia de su
+# retiro", "que conste su retiro", "se deja constancia de su salida".
+_OWN_DEPARTURE_RECORDED_RE: Final = re.compile(
+    r"\b(?:(?:deje|dejar|dejo|dejamos|deja|quede|queda)\s+(?:en\s+el\s+acta\s+)?constancia"
+    r"|conste)\s+(?:en\s+el\s+acta\s+)?(?:de\s+)?su\s+(?:retiro|salida)\b"
+)
+
+
+def _granted_departures(t: _Text) -> list[dict[str, str]]:
+    """Members the chair lets go, their leaving put on record in the same sentence or the next:
+    "Se le concede el permiso a la concejala Palacios. Señora secretaria, deje constancia de su
+    retiro a las once y diez de la mañana." (the time: the record's sentence's, else the
+    grant's). Leave asked for ("solicita permiso para retirarse") is no departure, nor leave
+    denied, asked about, supposed or reported, nor leave granted with no retiro recorded (what
+    it was for is not said), nor a retiro recorded after another member is named ("su" may be
+    that one's). Linear: the sentences, the records, the members named and each sentence's time
+    are found once."""
+    if "permiso" not in t.low:
+        return []
+    records = list(itertools.islice(_OWN_DEPARTURE_RECORDED_RE.finditer(t.low), _MAX_TRIGGERS))
+    if not records:
+        return []
+    starts = _sentence_starts(t)
+    record_starts = [r.start() for r in records]
+    members = [m.start() for m in _MEMBER_AT_RE.finditer(t.low)]
+    lowercase = t.raw == t.raw.lower()
+    times: dict[int, str | None] = {}  # each sentence's time, looked for once
+    found: list[dict[str, str]] = []
+    for grant in itertools.islice(_LEAVE_GRANTED_RE.finditer(t.low), _MAX_TRIGGERS):
+        to = _LEAVE_TO_RE.match(t.low, grant.end())
+        member = _MEMBER_AT_RE.match(t.low, to.end()) if to else None
+        sentence = bisect.bisect_right(starts, grant.start()) - 1
+        if member is None or _not_declared(t, grant.start(), starts[sentence]):
+            continue
+        at = bisect.bisect_left(record_starts, member.end())
+        if at == len(records):
+            continue
+        record = records[at]
+        # the names end before the record: "Palacios, deje constancia…" ("deje constancia" is no one)
+        before = _Text(t.raw[: record.start()], t.low[: record.start()])
+        names, end = _take_people(before, member.start())
+        if lowercase and t.low[end : record.start()].strip() and not _NAME_END_RE.match(t.low, end):
+            continue  # "a la concejala palacios muy amable deje constancia…": where the name ends
+        said_in = bisect.bisect_right(starts, record.start()) - 1
+        if (
+            not names
+            or said_in > sentence + 1
+            or bisect.bisect_left(members, end) < bisect.bisect_left(members, record.start())
+            or _not_declared(t, record.start(), starts[said_in])
+        ):
+            continue
+        for i in (said_in, sentence):
+            if i not in times:
+                times[i] = _session_time(_sentence_of(t, starts, i))
+        hora = times[said_in] or times[sentence]  # the record's, else the grant's
+        for name in names:
+            if (name[:1].isupper() or lowercase) and all(f["nombre"] != name for f in found):
+                found.append({"nombre": name, **({"hora": hora} if hora else {})})
+    return found
+
+
+def _sentence_of(t: _Text, starts: list[int], index: int) -> str:
+    """The folded words of the sentence ``index`` of ``starts`` (:func:`_sentence_starts`)."""
+    return t.low[starts[index] : starts[index + 1] if index + 1 < len(starts) else len(t.low)]
 
 
 _IMPEDIMENT_RE: Final = re.compile(r"\bimpedid[oa]s?\b|\bimpedimentos?\b")
