@@ -12,6 +12,7 @@ import subprocess
 import zipfile
 import zlib
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -861,6 +862,24 @@ def test_build_content_is_deterministic() -> None:
     second = _build(blocks, images={"a": _make_png(5, 5)})
     for part in ("word/document.xml", "word/comments.xml", "docProps/core.xml"):
         assert etree.tostring(_part(first, part)) == etree.tostring(_part(second, part))
+
+
+def test_the_actas_file_properties_are_its_own_not_the_skeletons() -> None:
+    """Word's file properties describe the acta: the session's title and subject, no generator
+    note, created and modified at the first and last block's times (they were the skeleton's:
+    "Esqueleto de acta…", "Generado por tools/make_skeleton.py", 1 January 2024)."""
+    opened, edited = 1_760_000_000.0, 1_760_009_000.0  # 2025-10-09 08:53:20 and 11:23:20 UTC
+    blocks = [
+        _block("a", "HEADER_ZONE", "Se abre la sesión.", created_at=opened),
+        _block("b", "ZONE_DEBATE", "Intervención.", created_at=opened + 60, edited_at=edited),
+    ]
+    built = Document(io.BytesIO(_build(blocks, metadata={"title": "Sesión ordinaria 45"})))
+    props = built.core_properties
+    assert (props.title, props.subject, props.comments) == ("Sesión ordinaria 45", "", "")
+    assert props.created == datetime(2025, 10, 9, 8, 53, 20, tzinfo=UTC)
+    assert props.modified == datetime(2025, 10, 9, 11, 23, 20, tzinfo=UTC)
+    with_subject = _build(blocks, metadata={"title": "Sesión 45", "subject": "Acta 045 de 2025"})
+    assert Document(io.BytesIO(with_subject)).core_properties.subject == "Acta 045 de 2025"
 
 
 def test_five_thousand_blocks_in_order() -> None:

@@ -3117,6 +3117,31 @@ def _validate_blocks(
     return by_zone
 
 
+def _block_times(blocks: Sequence[Mapping[str, Any]]) -> list[datetime]:
+    """When each block was made or last edited (UTC), from its own timestamps."""
+    times = []
+    for block in blocks:
+        for key in ("created_at", "edited_at"):
+            value = block.get(key)
+            if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 1e11:
+                times.append(datetime.fromtimestamp(value, UTC).replace(tzinfo=None))
+    return times
+
+
+def _describe_the_document(doc: Any, meta: Mapping[str, Any], blocks: Sequence[Mapping[str, Any]]) -> None:
+    """The acta's own file properties, not the skeleton's: its title and subject from the
+    session's metadata (a skeleton says "Esqueleto de acta…"), no generator note, and created /
+    modified at the first and last block's times (a skeleton carries its own fixed date). Taken
+    from the inputs, so a build stays a function of them."""
+    props = doc.core_properties
+    props.title = _clean(_as_text(meta.get("title")).strip() or "Acta")[:255]
+    props.subject = _clean(_as_text(meta.get("subject")).strip())[:255]
+    props.comments = ""
+    times = _block_times(blocks)
+    if times:
+        props.created, props.modified = min(times), max(times)
+
+
 def build_docx(
     skeleton: bytes,
     *,
@@ -3207,11 +3232,7 @@ def build_docx(
         # python-docx stamps the wall clock; drop it so the content depends on the inputs only
         comment._comment_elm.attrib.pop(W_DATE, None)
 
-    props = doc.core_properties
-    props.title = _clean(_as_text(meta.get("title")).strip() or "Acta")[:255]
-    subject = _as_text(meta.get("subject")).strip()
-    if subject:
-        props.subject = _clean(subject)[:255]
+    _describe_the_document(doc, meta, blocks)
 
     out = io.BytesIO()
     doc.save(out)
