@@ -508,6 +508,79 @@ def test_orden_dia_splits_items_on_digit_numbering() -> None:
     assert got["puntos"] == ["1. Llamado a lista", "2. Lectura del acta número 45", "3. Varios"]
 
 
+def test_orden_dia_splits_items_on_number_words() -> None:
+    """ "Uno, … Dos, … Tres, …" marks items as "primero, segundo" does: the blind control debate's
+    agenda (utterance 5) got no items and was written as one raw paragraph."""
+    text = (
+        "Orden del día, sesión plenaria ordinaria del martes catorce de octubre de dos mil veinticinco. "
+        "Uno, llamado a lista y verificación del quórum. Dos, lectura, discusión y aprobación del orden "
+        "del día. Tres, himno de Santiago de Cali. Cuatro, debate de control político a la Secretaría de "
+        "Movilidad Distrital, proposición número cero cuarenta y cinco de dos mil veinticinco, sobre el "
+        "estado de la semaforización, la operación de los agentes de tránsito y el contrato de "
+        "fotodetecciones; citante, el honorable concejal Andrés Felipe Escobar Torres; coadyuvante, la "
+        "honorable concejala Natalia Cifuentes Arboleda; citado, el doctor Hernán Darío Zapata Molina, "
+        "secretario de Movilidad. Cinco, lectura de comunicaciones. Seis, proposiciones. Siete, varios."
+    )
+    result = classify(text, previous_template_id=TPL_APERTURA)
+    assert result.template_id == TPL_ORDEN_DIA
+    assert result.structured_data["puntos"] == [
+        "1. Llamado a lista y verificación del quórum",
+        "2. Lectura, discusión y aprobación del orden del día",
+        "3. Himno de Santiago de Cali",
+        "4. Debate de control político a la Secretaría de Movilidad Distrital, proposición número cero "
+        "cuarenta y cinco de dos mil veinticinco, sobre el estado de la semaforización, la operación de "
+        "los agentes de tránsito y el contrato de fotodetecciones; citante, el honorable concejal Andrés "
+        "Felipe Escobar Torres; coadyuvante, la honorable concejala Natalia Cifuentes Arboleda; citado, "
+        "el doctor Hernán Darío Zapata Molina, secretario de Movilidad",
+        "5. Lectura de comunicaciones",
+        "6. Proposiciones",
+        "7. Varios",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "puntos"),
+    [
+        (
+            "orden del día uno, llamado a lista. dos, lectura del acta anterior. tres, varios.",
+            ["1. Llamado a lista", "2. Lectura del acta anterior", "3. Varios"],
+        ),
+        (
+            "El orden del día es el siguiente: uno, llamado a lista; dos, himno; tres, proposiciones y "
+            "varios.",
+            ["1. Llamado a lista", "2. Himno", "3. Proposiciones y varios"],
+        ),
+        (
+            "Orden del día: Uno, llamado a lista, dos, elección del contralor, tres, varios.",
+            ["1. Llamado a lista", "2. Elección del contralor", "3. Varios"],
+        ),
+    ],
+)
+def test_agenda_items_by_number_words_read_in_other_ways(text: str, puntos: list[str]) -> None:
+    """Number words mark items in lowercase, after a colon or a comma, up to the last item."""
+    assert data(text, TPL_APERTURA)["puntos"] == puntos
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a count, not items
+        "Orden del día. Los votos fueron uno, dos, tres, cuatro.",
+        "Orden del día, prueba de sonido: uno, dos, tres, probando.",
+        # a number inside an item or a time is no mark
+        "En el orden del día hay un error: la sesión es a las nueve, no a las diez, y es de dos mil "
+        "veinticinco, no veinticuatro.",
+        # a speaker's points about the agenda, not the agenda read
+        "Presidente, tengo dos observaciones al orden del día. Uno, que el himno vaya primero. Dos, que se "
+        "incluya un minuto de silencio.",
+    ],
+)
+def test_number_words_that_mark_no_agenda_item(text: str) -> None:
+    """Guard: counting ("uno, dos, tres,"), a number inside a phrase ("a las nueve,", "dos mil
+    veinticinco,") and a speaker numbering points about the agenda list no items."""
+    assert classify(text, previous_template_id=TPL_APERTURA).structured_data.get("puntos", []) == []
+
+
 @pytest.mark.parametrize(
     ("text", "last"),
     [

@@ -2203,6 +2203,11 @@ _ORDINALS: Final[dict[str, int]] = {
     "decimosegundo": 12, "decimo tercero": 13, "decimotercero": 13, "decimo cuarto": 14,
     "decimocuarto": 14, "decimo quinto": 15, "decimoquinto": 15,
 }  # fmt: skip
+# Items read by their number in words: "Uno, llamado a lista. Dos, lectura del orden del día."
+_ITEM_NUMBERS: Final[dict[str, int]] = {
+    w: v for w, v in {**_UNITS, **_TEENS, **_TENS}.items() if 1 <= v <= 20 and w not in {"un", "una"}
+}
+_ITEM_NUMBER_ALT: Final = _alt(_ITEM_NUMBERS)
 _AGENDA_MARK_RE: Final = re.compile(
     r"(?:(?<=[\s,;:.(])|^)(?:"
     rf"(?:punto\s+)?(?<!y )(?<!menos )(?P<ord>{_alt(_ORDINALS)})(?:\s+punto)?\b"
@@ -2211,8 +2216,15 @@ _AGENDA_MARK_RE: Final = re.compile(
     r"|(?P<short>primer|tercer)\s+punto\b"
     rf"|punto\s+(?:numero\s+)?(?P<pn>[0-9]{{1,2}}|{_NUM59_ALT})\b"
     r"|(?P<num>[0-9]{1,2})\s*[.)\-–]\s*(?=[^\W\d_])"
+    # a number word followed by a comma, where a clause starts or after "orden del día" (not
+    # "dos mil veinticinco,", "a las nueve,"); not one of a count (see _COUNTED_BEFORE_RE)
+    rf"|(?:(?<![^\W\d_]\s)|(?<=orden del dia\s))(?P<card>{_ITEM_NUMBER_ALT})(?=\s*,)"
+    rf"(?!\s*,\s*(?:{_ITEM_NUMBER_ALT})\s*,)"
     r")\s*[,:.\-–)]*\s*"
 )
+# A number word right after another and a comma is counted ("uno, dos, tres,"), not an item.
+_COUNTED_BEFORE_RE: Final = re.compile(rf"\b(?:{_ITEM_NUMBER_ALT})\s*,\s*$")
+_COUNTED_LOOKBACK: Final = 24  # chars read back for it: a number word and its comma
 _ORDEN_DIA_RE: Final = re.compile(r"\borden del dia\b")
 _AGENDA_INTRO_RE: Final = re.compile(r"\borden del dia\b[^:]{0,80}:")
 _SEMICOLON_RE: Final = re.compile(r";")
@@ -2224,20 +2236,27 @@ class _Mark:
     start: int
     end: int
     value: int
+    counting: bool = False  # a number word ("Uno, …")
 
 
 def _agenda_marks(low: str) -> list[_Mark]:
-    """Longest run of consecutive item markers (primero, segundo... / 1., 2)...) in the text."""
+    """Longest run of consecutive item markers (primero, segundo... / 1., 2)... / "uno, dos,")
+    in the text. Number words mark items only where the agenda is read ("Orden del día: uno,
+    …", "el orden del día es…") or its reading goes on (the agenda not named): in "Dos
+    observaciones al orden del día. Uno, que el himno…" they count a speaker's points."""
     marks: list[_Mark] = []
     for m in _AGENDA_MARK_RE.finditer(low):
         if m["ord"]:
             value: int | None = _ORDINALS[" ".join(m["ord"].split())]
         elif m["short"]:
             value = 1 if m["short"] == "primer" else 3
+        elif m["card"]:
+            counted = _COUNTED_BEFORE_RE.search(low, max(0, m.start() - _COUNTED_LOOKBACK), m.start())
+            value = None if counted else _ITEM_NUMBERS[m["card"]]
         else:
             value = _parse_number(m["pn"] or m["num"])
         if value is not None:
-            marks.append(_Mark(m.start(), m.end(), value))
+            marks.append(_Mark(m.start(), m.end(), value, counting=m["card"] is not None))
         if len(marks) >= 200:
             break
     best: list[_Mark] = []
@@ -2248,6 +2267,13 @@ def _agenda_marks(low: str) -> list[_Mark]:
                 run.append(mark)
         if len(run) > len(best):
             best = run
+    if (
+        best
+        and all(m.counting for m in best)
+        and _ORDEN_DIA_RE.search(low)
+        and not _ORDEN_DIA_READ_RE.search(low)
+    ):
+        return []
     return best
 
 
