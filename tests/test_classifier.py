@@ -2070,6 +2070,51 @@ def test_cierre_extracts_summons_not_confused_with_end_time() -> None:
     assert got == {"convocatoria": "se convoca para mañana a las nueve"}
 
 
+def test_the_agenda_said_to_be_over_is_the_closing() -> None:
+    """The secretary's "se han agotado los puntos del orden del día" after varios opens the
+    closing, with the chair's words after it (blind control debate, utterance 50: it was printed
+    inside ORDEN DEL DÍA, right after the agenda read)."""
+    said = [
+        "Séptimo punto, varios.",
+        "En varios tiene la palabra la concejala Ana Lucía Erazo Potes.",
+        "Gracias presidente. Quiero invitar a todos a la jornada de donación de sangre.",
+        "Señor presidente, se han agotado los puntos del orden del día.",
+        "Agotado el orden del día, siendo las doce y veinticinco de la tarde se levanta la sesión y se "
+        "convoca para mañana miércoles quince de octubre a las nueve de la mañana.",
+    ]
+    assert sections(said, previous=TPL_COMUNICACION)[3:] == [TPL_CIERRE, TPL_CIERRE]
+    assert data(said[3], TPL_VARIOS) == {}  # no time, no summons: the acta writes it as said
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Presidenta, le informo que se ha agotado el orden del día.",
+        "señor presidente ya se agotaron todos los puntos del orden del dia",
+        "El orden del día se ha agotado, presidente.",
+        "Hemos agotado el orden del día, señora presidenta.",
+    ],
+)
+def test_the_agenda_said_to_be_over_in_other_words(text: str) -> None:
+    assert classify(text, previous_template_id=TPL_VARIOS).template_id == TPL_CIERRE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Señor presidente, aún no se han agotado los puntos del orden del día.",
+        "El orden del día no se ha agotado, falta el punto de varios.",
+        "¿Se han agotado los puntos del orden del día, señora secretaria?",
+        "Cuando se hayan agotado los puntos del orden del día le daremos la palabra a la comunidad.",
+        "El concejal dijo que se habían agotado los puntos del orden del día, pero falta varios.",
+    ],
+)
+def test_the_agenda_not_said_to_be_over_is_no_closing(text: str) -> None:
+    """Guard: denied, asked, supposed or reported, the agenda is not over, and the words stay where
+    they were said (mid-session, the agenda spoken of is not the agenda read)."""
+    assert classify(text, previous_template_id=TPL_VARIOS).template_id == TPL_VARIOS
+
+
 def test_cierre_extracts_end_time() -> None:
     """The time said with the closing is the end time."""
     got = data("Siendo las doce y cuarto se levanta la sesión y se cita para el lunes a las 8 a.m.")

@@ -3765,8 +3765,15 @@ _CIERRE_RE: Final = re.compile(
     r"|se cierra|cerr(?:amos|ar)|se clausura|clausur(?:o|amos|ar)|se termina|termin(?:a|amos)"
     r"|finaliz(?:a|amos)|queda (?:levantada|clausurada|cerrada|terminada|finalizada))\b"
     r"(?:\s+[^\W\d_]+){0,3}?\s+sesion\b"
-    r"|\bagotado el orden del dia\b"
     r"|\bsesion\b(?:\s+[^\W\d_]+){0,2}?\s+(?:levantada|clausurada|terminada|finalizada)\b"
+)
+# The agenda said to be over, which is the closing: "Agotado el orden del día, …", "se han agotado
+# los puntos del orden del día", "el orden del día se ha agotado", "agotamos el orden del día".
+_AGENDA_OVER: Final = r"(?:(?:todos\s+)?los\s+puntos\s+del\s+|el\s+)orden\s+del\s+dia\b"
+_AGENDA_EXHAUSTED_RE: Final = re.compile(
+    r"\b(?:se\s+)?(?:(?:ha|han|habia|habian|haya|hayan|hubiera|hubieran|hemos|quedan?|quedo)\s+)?"
+    rf"(?:(?:sido|quedado)\s+)?(?:agotad[oa]s?|agot(?:o|aron|amos))\s+{_AGENDA_OVER}"
+    r"|\borden\s+del\s+dia\s+(?P<verb>(?:se\s+)?(?:(?:ha|esta|quedo|ha\s+quedado)\s+)?agot(?:ado|o))\b"
 )
 _ORDEN_DIA_READ_RE: Final = re.compile(
     r"\blectura (?:y aprobacion )?(?:del|al) (?:proyecto de )?orden del dia\b"
@@ -4100,6 +4107,18 @@ def _is_agenda_listing(t: _Text, previous: str | None) -> bool:
     return said_agenda and len(_agenda_marks(t.low)) >= 2
 
 
+def _agenda_exhausted(t: _Text) -> bool:
+    """Whether the agenda is said to be over now (#50 of the blind control debate: "Señor
+    presidente, se han agotado los puntos del orden del día.", which went to the agenda): the
+    closing. Denied, asked, supposed or reported ("aún no se ha agotado…", "¿se agotó…?",
+    "cuando se hayan agotado…", "dijo que se agotó…") it is not."""
+    m = _AGENDA_EXHAUSTED_RE.search(t.low)
+    if m is None:
+        return False
+    said = m.start("verb") if m["verb"] else m.start()
+    return not _not_declared(t, said, _sentence_at(_sentence_starts(t), said))
+
+
 def _is_firmas(t: _Text) -> bool:
     return bool(
         _FIRMAS_RE.search(t.low) and _FIRMAS_ROLES_RE.search(t.low) and not _NOT_FIRMAS_RE.search(t.low)
@@ -4229,7 +4248,7 @@ def _choose(
         return TPL_ORDEN_DIA, _CONF_STRONG
     if _is_firmas(t):
         return TPL_FIRMAS, _CONF_STRONG
-    if _CIERRE_RE.search(t.low):
+    if _CIERRE_RE.search(t.low) or _agenda_exhausted(t):
         return TPL_CIERRE, _CONF_STRONG
     if _is_roll_call(t, previous):
         return TPL_LLAMADO_LISTA, _CONF_STRONG
@@ -4257,7 +4276,9 @@ def _choose(
         return _intervention_section(previous, next_point), _CONF_SPEAKER
     if _APPROVAL_QUESTION_RE.search(t.low):
         return _vote_template(t, previous)[0], _CONF_WEAK
-    if _ORDEN_DIA_RE.search(t.low):
+    if _ORDEN_DIA_RE.search(t.low) and previous not in _MID_SESSION:
+        # the agenda spoken of before its items are taken up; once one is ("aún no se han
+        # agotado los puntos del orden del día", said in varios) it is said where it was
         return TPL_ORDEN_DIA, _CONF_SPEECH
     if next_point:
         if previous in _STAYING and not _next_point_only(t):
