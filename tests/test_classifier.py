@@ -135,7 +135,7 @@ SECTION_CASES = [
     # PROPOSICION
     ("Proposición presentada por los concejales Ana Ruiz y Luis Mora.", TPL_PROPOSICION),
     ("proposicion de la bancada del partido liberal para citar al gerente de Emcali", TPL_PROPOSICION),
-    ("Señor presidente, radicamos una proposición de control político.", TPL_PROPOSICION),
+    ("Señor presidente, presento una proposición de control político.", TPL_PROPOSICION),
     # COMUNICACION
     ("Se da lectura a la comunicación enviada por la Personería.", TPL_COMUNICACION),
     ("oficio radicado numero 2026-0456 de la secretaria de hacienda", TPL_COMUNICACION),
@@ -2447,6 +2447,106 @@ def test_a_proposal_read_as_it_is_announced_is_one(text: str) -> None:
     """Guard (passes before the change): a proposal said to be presented and read at once (its
     text after a colon, "que dice así"), or read with its authors, is a proposition."""
     assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_PROPOSICION
+
+
+CITANTE_CONCLUSIONS = (
+    "Gracias presidente. Mis conclusiones son tres. Primero, la secretaría reconoce doscientos ochenta "
+    "y siete cruces con fallas y no tiene un cronograma publicado. Segundo, el déficit de agentes de "
+    "tránsito sigue siendo crítico. Tercero, la ciudad lleva más de tres meses sin fotodetección. Por "
+    "eso radicamos una proposición para exigir un plan de choque."
+)
+
+
+def test_the_citantes_conclusions_that_mention_a_filed_proposal_stay_in_the_debate() -> None:
+    """Blind control debate, utterances 35–37: the citante's conclusions end "Por eso radicamos una
+    proposición para exigir un plan de choque." They went to PROPOSICIONES as an anonymous
+    proposición, leaving the grant before them without its words; the proposal is read later, in
+    its point."""
+    said = [
+        "Tiene la palabra el concejal citante para las conclusiones del debate.",
+        CITANTE_CONCLUSIONS,
+        "Se da por terminado el debate de control político a la Secretaría de Movilidad. Agradecemos la "
+        "presencia del secretario y de su equipo. Señora secretaria, siguiente punto.",
+    ]
+    assert sections(said, previous=TPL_DEBATE) == [TPL_DEBATE] * 3
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Señor presidente, radicamos una proposición de control político.",
+        "Gracias presidente. Hemos radicado una proposición para citar al gerente de Emcali, porque las "
+        "respuestas de hoy no son suficientes.",
+        "Presidente, acabo de radicar la proposición para crear la comisión accidental de seguimiento.",
+        "yo radiqué ayer una proposición sobre el alumbrado de la comuna y no me han contestado",
+        "No hemos radicado ninguna proposición sobre ese tema, presidente.",
+    ],
+)
+def test_a_proposal_the_speaker_says_was_filed_stays_where_it_is_said(text: str) -> None:
+    """A proposal the speaker says they filed ("radicamos", "hemos radicado", "acabo de radicar",
+    "radiqué"), or did not, is spoken of, not read: in the debate it is the debate's, in the
+    proposals' point it stays there."""
+    assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_DEBATE
+    assert classify(text, previous_template_id=TPL_PROPOSICION).template_id == TPL_PROPOSICION
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Radicamos la siguiente proposición: que se cite al gerente de Emcali.",
+        "Hemos radicado una proposición que dice así: citar al gerente de Emcali a debate.",
+        "Radicamos la siguiente proposición. Que se cite al gerente de Emcali.",
+        # someone else's, told by the secretary or a member: not the speaker's own mention
+        "La concejala Ana Ruiz radicó una proposición para citar al gerente de Emcali.",
+        "Presidente, presento una proposición para que se cite al gerente de Emcali.",
+    ],
+)
+def test_a_proposal_filed_and_read_or_presented_by_another_is_one(text: str) -> None:
+    """Guard: a filed proposal read at once (after a colon, "que dice así", "la siguiente"), one
+    another member filed, and one presented now ("presento") are proposals."""
+    assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_PROPOSICION
+
+
+SALAZAR_CONSTANCIA = (
+    "rodrigo salazar presidente para dejar constancia de mi voto negativo en la segunda proposición "
+    "porque la sesión descentralizada no tiene presupuesto asignado"
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        SALAZAR_CONSTANCIA,
+        "Presidente, dejo constancia de mi voto en contra de la proposición de la sesión descentralizada.",
+        "Que conste en el acta mi voto negativo a la tercera proposición, presidente.",
+    ],
+)
+def test_a_constancia_of_ones_vote_on_a_proposal_stays_where_it_is_said(text: str) -> None:
+    """Blind control debate, utterance 49: a constancia of one's vote on "la segunda proposición",
+    said in varios, was printed under PROPOSICIONES after the third vote. The proposición it names
+    is the one voted on, spoken of: the constancia stays in varios (and in the proposals, said
+    there), with no vote of its own."""
+    said = classify(text, previous_template_id=TPL_VARIOS)
+    assert said.template_id == TPL_VARIOS and "votacion" not in said.structured_data
+    assert classify(text, previous_template_id=TPL_PROPOSICION).template_id == TPL_PROPOSICION
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a count said with it: a vote
+        "Dejo constancia de mi voto negativo; la proposición fue aprobada con catorce votos a favor y "
+        "cuatro en contra.",
+        # no vote of the speaker's: the proposal spoken of in the constancia is named, as before
+        "Dejo constancia de que la segunda proposición fue radicada por la bancada liberal.",
+        # the vote said in its own sentence, then a proposal read
+        "Mi voto es negativo. Proposición presentada por la concejala Ana Ruiz: citar al gerente.",
+    ],
+)
+def test_a_proposal_not_only_voted_on_record_is_still_one(text: str) -> None:
+    """Guard: a count said with the constancia, no own vote, or a proposal read after the vote's
+    sentence are still a proposición."""
+    assert classify(text, previous_template_id=TPL_VARIOS).template_id == TPL_PROPOSICION
 
 
 @pytest.mark.parametrize(

@@ -3888,6 +3888,20 @@ _PROPOSAL_INTENDED_RE: Final = re.compile(
     r"|traere(?:mos)?)\s+(?:(?:la|las|una|unas|esta|mi|mis|nuestra|nuestras|otra|nueva|siguiente"
     r"|manana|hoy|luego|tambien|entonces|ahora)\s+){0,3}$"
 )
+# A proposición the speaker says they have filed ("por eso radicamos una proposición para exigir un
+# plan de choque", "hemos presentado una proposición", "acabo de radicar la proposición"): spoken
+# of in a speech, not presented now (blind control debate, utterance 36: the citante's conclusions
+# went to the proposals as an anonymous one). First person only: "la concejala radicó una
+# proposición" may be the secretary presenting it; "presento una proposición para…" presents it.
+_PROPOSAL_FILED_RE: Final = re.compile(
+    r"\b(?:radique|radicamos|(?:he|hemos|habia|habiamos)\s+(?:radicado|presentado)|ya\s+presentamos"
+    r"|(?:acabo|acabamos)\s+de\s+(?:radicar|presentar)|(?:deje|dejamos)\s+radicad[oa])\s+"
+    r"(?:(?:la|las|una|unas|esta|mi|mis|nuestra|nuestras|otra|nueva|ninguna|ya|ayer|hoy|tambien)\s+){0,3}$"
+)
+# The speaker's own vote named before, in the sentence: "dejo constancia de mi voto negativo en la
+# segunda proposición" speaks of the proposición voted on.
+_OWN_VOTE_BEFORE_RE: Final = re.compile(r"\b(?:mi|nuestro|nuestra)\s+voto\b[^.;?!]*$")
+_OWN_VOTE_CHARS: Final = 100
 # The proposal's text announced after it is named, in the same clause: "…proposición que dice
 # así…", "…cuyo texto es…" (or the clause ends in a colon: "…la siguiente proposición: que…").
 _PROPOSAL_SAYS_RE: Final = re.compile(r"\b(?:(?:que|la cual)\s+dice|dice\s+asi|cuyo\s+texto)\b")
@@ -3941,7 +3955,8 @@ _SPOKEN_RE: Final = re.compile(
     r"\b(?:yo|mi|mis|me|nosotros|nosotras|nuestr[oa]s?|solicito|pido|propongo|quiero|quisiera"
     r"|considero|creo|pienso|pregunto|manifiesto|insisto|apoyo|acompano|voto|presento|informo"
     r"|agradezco|saludo|estoy|tengo|hago|dejo|reitero|solicitamos|pedimos|queremos|proponemos"
-    r"|consideramos|estamos|tenemos)\b|^\W*(?:senor[a]?\s+)?president[ea]\b"
+    r"|consideramos|estamos|tenemos|he|hemos|radique|radicamos|acabo|acabamos)\b"
+    r"|^\W*(?:senor[a]?\s+)?president[ea]\b"
 )
 # Members designated to a commission, in one sentence: "Quedan designados para la comisión
 # accidental los concejales…", "La comisión accidental queda integrada por…", "Designo a los
@@ -4025,19 +4040,34 @@ def _proposicion_at(t: _Text, start: int = 0) -> int | None:
     """Where a proposición presented or considered is first named (from ``start``), or None. One
     cited as the basis of a debate ("el cuestionario de la proposición 47"), the one ending a
     bill's ponencia ("la proposición con que termina el informe de ponencia") or one a speaker
-    will present ("voy a presentar la proposición…") is not one."""
+    will present or has filed ("voy a presentar la proposición…", "radicamos una proposición…")
+    or voted on ("constancia de mi voto negativo en la segunda proposición") is not one."""
+    own_vote_on_record: bool | None = None  # read once, when a proposición follows an own vote
     for m in _PROPOSICION_RE.finditer(t.low, start):
         cited = _PROPOSAL_CITED_RE.search(t.low, max(0, m.start() - 40), m.start())
         ponencia = _PONENCIA_PROPOSAL_RE.match(t.low, m.start())
-        if cited is None and ponencia is None and not _proposal_intended(t, m):
-            return m.start()
+        if cited is not None or ponencia is not None or _proposal_spoken_of(t, m):
+            continue
+        if _OWN_VOTE_BEFORE_RE.search(t.low, max(0, m.start() - _OWN_VOTE_CHARS), m.start()):
+            # "…constancia de mi voto negativo en la segunda proposición" (said in varios: blind
+            # control debate, utterance 49): the one voted on, spoken of where it is said; a
+            # count said with it is a vote (see _records_own_vote)
+            if own_vote_on_record is None:
+                own_vote_on_record = _records_own_vote(t)
+            if own_vote_on_record:
+                continue
+        return m.start()
     return None
 
 
-def _proposal_intended(t: _Text, m: re.Match[str]) -> bool:
-    """Whether the proposición named at ``m`` is one the speaker says they will present, and does
-    not read then (see _PROPOSAL_INTENDED_RE)."""
-    if _PROPOSAL_INTENDED_RE.search(t.low, max(0, m.start() - 60), m.start()) is None:
+def _proposal_spoken_of(t: _Text, m: re.Match[str]) -> bool:
+    """Whether the proposición named at ``m`` is one the speaker says they will present or have
+    filed, and does not read then (see _PROPOSAL_INTENDED_RE, _PROPOSAL_FILED_RE)."""
+    before = max(0, m.start() - 60)
+    if (
+        _PROPOSAL_INTENDED_RE.search(t.low, before, m.start()) is None
+        and _PROPOSAL_FILED_RE.search(t.low, before, m.start()) is None
+    ):
         return False
     limit = min(len(t.low), m.end() + _MAX_REQUEST_CHARS)
     stop = _CLAUSE_STOP_RE.search(t.low, m.end(), limit)
