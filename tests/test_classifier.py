@@ -1933,6 +1933,55 @@ def test_a_proposals_text_leaves_out_the_readers_lead_in(text: str, texto: str) 
     assert data(text, TPL_PROPOSICION)["texto"] == texto
 
 
+@pytest.mark.parametrize(
+    ("text", "autores", "texto"),
+    [
+        (
+            "Tercera proposición, de la concejala Diana Marcela Quintero Lasso, para citar a debate de "
+            "control político al presidente de Metrocali en el mes de noviembre. Votaron a favor siete "
+            "concejales y en contra once. Ha sido negada la proposición, señor presidente.",
+            ["Diana Marcela Quintero Lasso"],
+            "para citar a debate de control político al presidente de Metrocali en el mes de noviembre",
+        ),
+        (
+            "Tercera proposición, del concejal Luis Alberto Mora, para solicitar un informe a Emcali.",
+            ["Luis Alberto Mora"],
+            "para solicitar un informe a Emcali",
+        ),
+        (
+            "Cuarta proposición, de los concejales Ana Ruiz y Luis Mora: exaltar a la Fundación Delirio.",
+            ["Ana Ruiz", "Luis Mora"],
+            "exaltar a la Fundación Delirio",
+        ),
+        (
+            "La siguiente proposición, de la honorable concejala Eva Paz, para crear una comisión "
+            "accidental.",
+            ["Eva Paz"],
+            "para crear una comisión accidental",
+        ),
+    ],
+)
+def test_a_proposals_author_said_after_its_ordinal(text: str, autores: list[str], texto: str) -> None:
+    """ "Tercera proposición, de la concejala X, para…" names its author as "presentada por" does
+    (blind control debate, utterance 45: autores [], so the acta had no "Proposición presentada
+    por…" line for it, as it had for the first two); the text is what follows, up to its vote."""
+    got = data(text, TPL_PROPOSICION)
+    assert (got["autores"], got["texto"]) == (autores, texto)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tercera proposición, de la que ya hablamos, para citar al gerente.",
+        "Tercera proposición, del año pasado, para citar al gerente.",
+        "La tercera proposición no es de la concejala Ruiz.",
+    ],
+)
+def test_no_author_is_read_where_no_councillor_is_named_after_the_ordinal(text: str) -> None:
+    """Guard: after the ordinal, only a councillor or a caucus named with "de/del" is the author."""
+    assert data(text, TPL_PROPOSICION)["autores"] == []
+
+
 def test_proposicion_by_a_party_caucus() -> None:
     """A caucus (bancada) can be the author."""
     got = data("proposicion presentada por la bancada del Pacto Histórico para solicitar informe")

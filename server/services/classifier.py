@@ -3203,11 +3203,18 @@ def _bills_articles(low: str, start: int) -> list[int]:
     return [] if _OTHER_NORM_RE.match(low, end) else listed
 
 
+# A proposal's place in the reading: "Tercera proposición, de la concejala…", "La última proposición…".
+_PROPOSAL_ORDINAL: Final = (
+    r"(?:primer|segund|tercer|cuart|quint|sext|sep?tim|octav|noven|decim|ultim)a|siguiente|otra"
+)
 _AUTHORS_RE: Final = re.compile(
     r"\b(?:presentad[oa]s?|radicad[oa]s?|suscrit[oa]s?|firmad[oa]s?|elaborad[oa]s?|propuest[oa]s?"
     r"|presentan|presenta|radican|radica)\s+(?:por\s+)?"
-    r"|\b(?:de\s+)?autoria\s+(?:de(?:l)?\s+)?|\bproposicion(?:es)?\s+(?=(?:de|del|de la|de los)\s+"
-    r"(?:honorables?\s+)?(?:concejal|bancada))(?:de|del|de la|de los)\s+"
+    r"|\b(?:de\s+)?autoria\s+(?:de(?:l)?\s+)?"
+    # "Proposición de la concejala X", and after its ordinal with a comma: "Tercera proposición,
+    # de la concejala X, para citar…" (blind control debate, utterance 45: no authors)
+    rf"|\b(?:(?:{_PROPOSAL_ORDINAL})\s+proposicion\s*,\s*|proposicion(?:es)?\s+)"
+    r"(?=(?:de|del|de la|de los)\s+(?:honorables?\s+)?(?:concejal|bancada))(?:de|del|de la|de los)\s+"
 )
 _BANCADA_RE: Final = re.compile(
     r"\s*(?:las?\s+)?(?P<b>bancadas?)\s+(?:del|de la|de los|de)?\s*(?:partido\s+)?"
