@@ -4333,6 +4333,131 @@ def test_a_proposal_voted_after_more_words_keeps_them() -> None:
     assert (got["votacion"]["si"], got["votacion"]["resultado"]) == (16, "aprobado")
 
 
+PROPOSAL_READ = "Proposición presentada por la concejala Ana Ruiz: citar al gerente de Emcali. "
+
+
+@pytest.mark.parametrize(
+    ("text", "texto", "solicitud"),
+    [
+        (
+            "Segunda proposición, presentada por el concejal Harvy Mosquera Caicedo: realizar una sesión "
+            "descentralizada en el distrito de Aguablanca sobre movilidad y seguridad vial. El concejal "
+            "Fabio Alonso Cuero Angulo solicita votación nominal.",
+            "realizar una sesión descentralizada en el distrito de Aguablanca sobre movilidad y seguridad "
+            "vial",
+            "El concejal Fabio Alonso Cuero Angulo solicita votación nominal",
+        ),
+        (
+            PROPOSAL_READ + "Presidente, solicito votación nominal.",
+            "citar al gerente de Emcali",
+            "Presidente, solicito votación nominal",
+        ),
+        (
+            "Proposición presentada por el concejal Luis Mora: realizar un foro sobre el agua. Se solicita "
+            "que la votación sea nominal.",
+            "realizar un foro sobre el agua",
+            "Se solicita que la votación sea nominal",
+        ),
+        (
+            PROPOSAL_READ + "La concejala Eva Paz pide votación nominal para esta proposición. Se abre la "
+            "votación: votaron sí catorce, no cuatro. Aprobada.",
+            "citar al gerente de Emcali",
+            "La concejala Eva Paz pide votación nominal para esta proposición",
+        ),
+    ],
+)
+def test_a_request_said_after_a_proposal_is_not_its_text(text: str, texto: str, solicitud: str) -> None:
+    """Blind control debate, utterance 42: "El concejal … solicita votación nominal." was printed as
+    the last words of the proposal. The proposal's text ends where the request begins; the
+    request is kept, as said, apart (``solicitud``), and the vote's summary after it."""
+    got = data(text, TPL_PROPOSICION)
+    assert (got["texto"], got["solicitud"]) == (texto, solicitud)
+
+
+@pytest.mark.parametrize(
+    ("text", "texto"),
+    [
+        # denied, reported, asked: no request made
+        (
+            PROPOSAL_READ + "El concejal Luis Mora no solicita votación nominal.",
+            "citar al gerente de Emcali. El concejal Luis Mora no solicita votación nominal",
+        ),
+        (
+            PROPOSAL_READ + "El concejal Luis Mora dijo que solicita votación nominal.",
+            "citar al gerente de Emcali. El concejal Luis Mora dijo que solicita votación nominal",
+        ),
+        (
+            PROPOSAL_READ + "¿El concejal Luis Mora solicita votación nominal?",
+            "citar al gerente de Emcali. ¿El concejal Luis Mora solicita votación nominal?",
+        ),
+        # the proposal's own words, and words of it after the request
+        (
+            "Proposición presentada por Ana Ruiz: se solicita votación nominal para todos los proyectos de "
+            "presupuesto.",
+            "se solicita votación nominal para todos los proyectos de presupuesto",
+        ),
+        (
+            PROPOSAL_READ
+            + "El concejal Luis Mora solicita votación nominal. Además, que se invite al alcalde.",
+            "citar al gerente de Emcali. El concejal Luis Mora solicita votación nominal. Además, que se "
+            "invite al alcalde",
+        ),
+    ],
+)
+def test_a_proposal_keeps_words_that_are_no_request_made_after_it(text: str, texto: str) -> None:
+    """Guard: a request denied, reported or asked, the proposal's first sentence and a request
+    followed by more of the proposal are no cut: every word stays in the text."""
+    got = data(text, TPL_PROPOSICION)
+    assert got["texto"] == texto and "solicitud" not in got
+
+
+@pytest.mark.parametrize(
+    ("text", "introduccion"),
+    [
+        (
+            "Sexto punto, proposiciones. Hay tres proposiciones sobre la mesa. La primera, presentada por "
+            "los concejales Andrés Felipe Escobar Torres y Natalia Cifuentes Arboleda: solicitar a la "
+            "Secretaría de Movilidad presentar ante esta corporación, en un plazo de treinta días, un plan "
+            "de choque de semaforización con cronograma verificable.",
+            "Sexto punto, proposiciones. Hay tres proposiciones sobre la mesa",
+        ),
+        (
+            "Señor presidente, hay dos proposiciones. La primera, presentada por la concejala Ana Ruiz: "
+            "citar al gerente.",
+            "Señor presidente, hay dos proposiciones",
+        ),
+        (
+            "octavo punto proposiciones. solo hay una sobre la mesa señor presidente. Proposición presentada "
+            "por la concejala Eva Paz: crear una comisión accidental.",
+            "octavo punto proposiciones. solo hay una sobre la mesa señor presidente",
+        ),
+    ],
+)
+def test_what_is_said_before_a_proposal_is_kept(text: str, introduccion: str) -> None:
+    """Blind control debate, utterance 39: "Sexto punto, proposiciones. Hay tres proposiciones
+    sobre la mesa." was dropped, the summary's "Proposición presentada por…" taking the whole
+    utterance's place. The sentences before the one presenting it are kept as said."""
+    got = data(text, TPL_PROPOSICION)
+    assert got["introduccion"] == introduccion and got["autores"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Siguiente punto. " + PROPOSAL_READ,
+        "Sí, señor presidente. " + PROPOSAL_READ,
+        "Sexto punto, proposiciones. " + PROPOSAL_READ,
+        # the proposal's words before its authors: no text after them, the acta writes it as said
+        "Que se cite al gerente de Emcali. Proposición presentada por la concejala Ana Ruiz.",
+    ],
+)
+def test_only_the_point_taken_up_before_a_proposal_is_left_to_the_summary(text: str) -> None:
+    """Guard: the point announced alone, or an answer to the chair, is what every summary of an
+    item leaves out (the zone's heading says it); with no text after the authors there is no
+    summary, and the utterance is written as said."""
+    assert "introduccion" not in data(text, TPL_PROPOSICION)
+
+
 @pytest.mark.parametrize(
     ("text", "radicado"),
     [

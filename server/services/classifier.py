@@ -3239,16 +3239,16 @@ def _party_end(t: _Text, pos: int) -> int | None:
     return named[1] if named else None
 
 
-def _authors(t: _Text) -> tuple[list[str], int]:
-    """Authors of a proposition and where their list ends."""
+def _authors(t: _Text) -> tuple[list[str], int, int]:
+    """Authors of a proposition, where the words naming them start and where their list ends."""
     for m in _AUTHORS_RE.finditer(t.low):
         bancada = _BANCADA_RE.match(t.low, m.end())
         if bancada is not None and (end := _party_end(t, bancada.end())) is not None:
-            return [_slice(t, bancada.start("b"), end)], end
+            return [_slice(t, bancada.start("b"), end)], m.start(), end
         names, end = _take_people(t, m.end())
         if names:
-            return names, end
-    return [], 0
+            return names, m.start(), end
+    return [], 0, 0
 
 
 # A number said in words right after "proposición" is its number only where a number ends: before
@@ -3300,25 +3300,85 @@ def _vote_after_proposal(t: _Text, start: int) -> int | None:
     return cut if decided else None
 
 
+# A procedural request said after a proposal is read, a sentence of its own: "El concejal Fabio
+# Alonso Cuero Angulo solicita votación nominal.", "Presidente, pido votación nominal para esta
+# proposición.", "Se solicita que la votación sea nominal." (blind control debate, utterance 42:
+# it was printed as the end of the proposal's text). Who asks is named with no other verb before
+# it ("el concejal X no solicita…", "el concejal X dijo que solicita…" are no request).
+_REQUEST_AFTER_PROPOSAL_RE: Final = re.compile(
+    r"\s*(?:(?:(?:senor|senora)\s+)?president[ea]\s*,?\s*)?"
+    r"(?:(?:el|la)\s+(?:honorable\s+)?concejal[a]?\s+"
+    r"(?:(?!(?:no|que|dijo|dice|ha|se|solicit\w*|pid\w*|ped\w*)\b)[^\W\d_]+\s+){1,6}|yo\s+)?"
+    r"(?:solicit(?:a|o|amos|an)|pid(?:e|o|en)|pedimos|se\s+(?:solicita|pide|ordena))\s+"
+    r"(?:que\s+(?:la\s+)?votacion\s+sea|(?:la\s+|una\s+)?votacion)\s+(?:nominal|secreta|por\s+partes)\b"
+    r"(?:\s+[^\W\d_]+){0,6}\s*[.!;]?\s*"
+)
+
+
+# Words that only take up the proposals' point, or answer the chair, before a proposal is read
+# ("Siguiente punto." — masked in the text the rules read —, "Sexto punto, proposiciones.", "Sí,
+# señor presidente."): no fact a summary must keep.
+_PROPOSALS_TAKEN_UP_RE: Final = re.compile(
+    r"(?:[\W_]|\b(?:si|claro|con\s+gusto|senor|senora|secretario|secretaria|presidente|presidenta"
+    r"|general|gracias|muchas|bien|bueno|listo|entonces|pasamos|continuamos|al|a|el|la|las|de|del|y"
+    rf"|punto|numero|lectura|proposiciones|{_alt(_ORDINALS)}|primer|tercer)\b)*"
+)
+
+
+def _request_after_proposal(t: _Text, start: int, end: int) -> int | None:
+    """Where the procedural requests said after a proposal's text begin (between start and end),
+    or None: the run of them that ends the stretch, never its first sentence (the proposal's
+    own words). A sentence of the proposal after a request keeps it all in the proposal, so no
+    word of it is cut."""
+    cut: int | None = None
+    first = True
+    for m in _SENTENCE_RE.finditer(t.low, start, end):
+        said = m.group(0)
+        if not said.strip():
+            continue
+        if not first and _REQUEST_AFTER_PROPOSAL_RE.fullmatch(said) is not None:
+            cut = m.start() + len(said) - len(said.lstrip()) if cut is None else cut
+        else:
+            cut = None
+        first = False
+    return cut
+
+
 def _proposicion_data(t: _Text) -> dict[str, Any]:
-    authors, end = _authors(t)
+    authors, named, end = _authors(t)
     text: str | None = t.raw
+    said_around: dict[str, str] = {}
     if authors:
         lead = _PROPOSAL_LEAD_RE.match(t.low, end)
         # The proposal ends where its vote begins ("… trayectoria. Se abre la votación: votaron
         # sí dieciséis… Aprobada."): the vote is written as the vote's summary, not as its text.
         begin = lead.end() if lead else end
         vote = _vote_after_proposal(t, begin)
-        rest = _slice(t, begin, len(t.raw) if vote is None else vote)
+        stop = len(t.raw) if vote is None else vote
+        # …and before a procedural request said after it ("El concejal X solicita votación
+        # nominal."), kept as said, apart from the proposal's words
+        if (request := _request_after_proposal(t, begin, stop)) is not None:
+            said_around["solicitud"] = _slice(t, request, stop)
+            stop = request
+        rest = _slice(t, begin, stop)
         # Only the announcement ("Proposición presentada por la concejala Ana Ruiz."): no texto,
         # or the acta would write it twice ("… por Ana Ruiz: Proposición presentada por …").
         text = rest if len(rest.split()) >= 2 else None
+        # The sentences said before the one that presents it ("Sexto punto, proposiciones. Hay
+        # tres proposiciones sobre la mesa. La primera, presentada por…"), kept as said: the
+        # summary's "Proposición presentada por…" stands for that sentence's start only. The
+        # point announced alone, or courtesy ("Siguiente punto.", "Sí, señor presidente."), is
+        # left out, as every summary of an item does (the zone's heading says it).
+        intro_end = _sentence_at(_sentence_starts(t), named)
+        if text is not None and not _PROPOSALS_TAKEN_UP_RE.fullmatch(t.low, 0, intro_end):
+            said_around["introduccion"] = _slice(t, 0, intro_end)
     data: dict[str, Any] = {"autores": authors}
     number = _PROPOSAL_NUMBER_RE.search(t.low)
     if number and (said := _number_said(number["d"] or number["n"] or number["w"])) is not None:
         data["numero"] = said
     if text is not None:
         data["texto"] = text
+        data |= said_around
     if not authors:
         data |= _spoken(t)  # the floor given while the proposal is considered, as in a debate
     elif _SPEAKER_TRIGGER_RE.search(t.low):
