@@ -135,7 +135,7 @@ SECTION_CASES = [
     # PROPOSICION
     ("Proposición presentada por los concejales Ana Ruiz y Luis Mora.", TPL_PROPOSICION),
     ("proposicion de la bancada del partido liberal para citar al gerente de Emcali", TPL_PROPOSICION),
-    ("Señor presidente, radicamos una proposición de control político.", TPL_PROPOSICION),
+    ("Señor presidente, presento una proposición de control político.", TPL_PROPOSICION),
     # COMUNICACION
     ("Se da lectura a la comunicación enviada por la Personería.", TPL_COMUNICACION),
     ("oficio radicado numero 2026-0456 de la secretaria de hacienda", TPL_COMUNICACION),
@@ -547,6 +547,79 @@ def test_orden_dia_splits_items_on_digit_numbering() -> None:
     """Agenda items are split on "1." and "2)" numbering."""
     got = data("Orden del día: 1. Llamado a lista. 2) Lectura del acta número 45. 3. Varios")
     assert got["puntos"] == ["1. Llamado a lista", "2. Lectura del acta número 45", "3. Varios"]
+
+
+def test_orden_dia_splits_items_on_number_words() -> None:
+    """ "Uno, … Dos, … Tres, …" marks items as "primero, segundo" does: the blind control debate's
+    agenda (utterance 5) got no items and was written as one raw paragraph."""
+    text = (
+        "Orden del día, sesión plenaria ordinaria del martes catorce de octubre de dos mil veinticinco. "
+        "Uno, llamado a lista y verificación del quórum. Dos, lectura, discusión y aprobación del orden "
+        "del día. Tres, himno de Santiago de Cali. Cuatro, debate de control político a la Secretaría de "
+        "Movilidad Distrital, proposición número cero cuarenta y cinco de dos mil veinticinco, sobre el "
+        "estado de la semaforización, la operación de los agentes de tránsito y el contrato de "
+        "fotodetecciones; citante, el honorable concejal Andrés Felipe Escobar Torres; coadyuvante, la "
+        "honorable concejala Natalia Cifuentes Arboleda; citado, el doctor Hernán Darío Zapata Molina, "
+        "secretario de Movilidad. Cinco, lectura de comunicaciones. Seis, proposiciones. Siete, varios."
+    )
+    result = classify(text, previous_template_id=TPL_APERTURA)
+    assert result.template_id == TPL_ORDEN_DIA
+    assert result.structured_data["puntos"] == [
+        "1. Llamado a lista y verificación del quórum",
+        "2. Lectura, discusión y aprobación del orden del día",
+        "3. Himno de Santiago de Cali",
+        "4. Debate de control político a la Secretaría de Movilidad Distrital, proposición número cero "
+        "cuarenta y cinco de dos mil veinticinco, sobre el estado de la semaforización, la operación de "
+        "los agentes de tránsito y el contrato de fotodetecciones; citante, el honorable concejal Andrés "
+        "Felipe Escobar Torres; coadyuvante, la honorable concejala Natalia Cifuentes Arboleda; citado, "
+        "el doctor Hernán Darío Zapata Molina, secretario de Movilidad",
+        "5. Lectura de comunicaciones",
+        "6. Proposiciones",
+        "7. Varios",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "puntos"),
+    [
+        (
+            "orden del día uno, llamado a lista. dos, lectura del acta anterior. tres, varios.",
+            ["1. Llamado a lista", "2. Lectura del acta anterior", "3. Varios"],
+        ),
+        (
+            "El orden del día es el siguiente: uno, llamado a lista; dos, himno; tres, proposiciones y "
+            "varios.",
+            ["1. Llamado a lista", "2. Himno", "3. Proposiciones y varios"],
+        ),
+        (
+            "Orden del día: Uno, llamado a lista, dos, elección del contralor, tres, varios.",
+            ["1. Llamado a lista", "2. Elección del contralor", "3. Varios"],
+        ),
+    ],
+)
+def test_agenda_items_by_number_words_read_in_other_ways(text: str, puntos: list[str]) -> None:
+    """Number words mark items in lowercase, after a colon or a comma, up to the last item."""
+    assert data(text, TPL_APERTURA)["puntos"] == puntos
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a count, not items
+        "Orden del día. Los votos fueron uno, dos, tres, cuatro.",
+        "Orden del día, prueba de sonido: uno, dos, tres, probando.",
+        # a number inside an item or a time is no mark
+        "En el orden del día hay un error: la sesión es a las nueve, no a las diez, y es de dos mil "
+        "veinticinco, no veinticuatro.",
+        # a speaker's points about the agenda, not the agenda read
+        "Presidente, tengo dos observaciones al orden del día. Uno, que el himno vaya primero. Dos, que se "
+        "incluya un minuto de silencio.",
+    ],
+)
+def test_number_words_that_mark_no_agenda_item(text: str) -> None:
+    """Guard: counting ("uno, dos, tres,"), a number inside a phrase ("a las nueve,", "dos mil
+    veinticinco,") and a speaker numbering points about the agenda list no items."""
+    assert classify(text, previous_template_id=TPL_APERTURA).structured_data.get("puntos", []) == []
 
 
 @pytest.mark.parametrize(
@@ -2074,6 +2147,55 @@ def test_a_proposals_text_leaves_out_the_readers_lead_in(text: str, texto: str) 
     assert data(text, TPL_PROPOSICION)["texto"] == texto
 
 
+@pytest.mark.parametrize(
+    ("text", "autores", "texto"),
+    [
+        (
+            "Tercera proposición, de la concejala Diana Marcela Quintero Lasso, para citar a debate de "
+            "control político al presidente de Metrocali en el mes de noviembre. Votaron a favor siete "
+            "concejales y en contra once. Ha sido negada la proposición, señor presidente.",
+            ["Diana Marcela Quintero Lasso"],
+            "para citar a debate de control político al presidente de Metrocali en el mes de noviembre",
+        ),
+        (
+            "Tercera proposición, del concejal Luis Alberto Mora, para solicitar un informe a Emcali.",
+            ["Luis Alberto Mora"],
+            "para solicitar un informe a Emcali",
+        ),
+        (
+            "Cuarta proposición, de los concejales Ana Ruiz y Luis Mora: exaltar a la Fundación Delirio.",
+            ["Ana Ruiz", "Luis Mora"],
+            "exaltar a la Fundación Delirio",
+        ),
+        (
+            "La siguiente proposición, de la honorable concejala Eva Paz, para crear una comisión "
+            "accidental.",
+            ["Eva Paz"],
+            "para crear una comisión accidental",
+        ),
+    ],
+)
+def test_a_proposals_author_said_after_its_ordinal(text: str, autores: list[str], texto: str) -> None:
+    """ "Tercera proposición, de la concejala X, para…" names its author as "presentada por" does
+    (blind control debate, utterance 45: autores [], so the acta had no "Proposición presentada
+    por…" line for it, as it had for the first two); the text is what follows, up to its vote."""
+    got = data(text, TPL_PROPOSICION)
+    assert (got["autores"], got["texto"]) == (autores, texto)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tercera proposición, de la que ya hablamos, para citar al gerente.",
+        "Tercera proposición, del año pasado, para citar al gerente.",
+        "La tercera proposición no es de la concejala Ruiz.",
+    ],
+)
+def test_no_author_is_read_where_no_councillor_is_named_after_the_ordinal(text: str) -> None:
+    """Guard: after the ordinal, only a councillor or a caucus named with "de/del" is the author."""
+    assert data(text, TPL_PROPOSICION)["autores"] == []
+
+
 def test_proposicion_by_a_party_caucus() -> None:
     """A caucus (bancada) can be the author."""
     got = data("proposicion presentada por la bancada del Pacto Histórico para solicitar informe")
@@ -2209,6 +2331,51 @@ def test_cierre_extracts_summons_not_confused_with_end_time() -> None:
     """The time in the summons is not the end time; the summons text is kept."""
     got = data("Se levanta la sesión y se convoca para mañana a las nueve.")
     assert got == {"convocatoria": "se convoca para mañana a las nueve"}
+
+
+def test_the_agenda_said_to_be_over_is_the_closing() -> None:
+    """The secretary's "se han agotado los puntos del orden del día" after varios opens the
+    closing, with the chair's words after it (blind control debate, utterance 50: it was printed
+    inside ORDEN DEL DÍA, right after the agenda read)."""
+    said = [
+        "Séptimo punto, varios.",
+        "En varios tiene la palabra la concejala Ana Lucía Erazo Potes.",
+        "Gracias presidente. Quiero invitar a todos a la jornada de donación de sangre.",
+        "Señor presidente, se han agotado los puntos del orden del día.",
+        "Agotado el orden del día, siendo las doce y veinticinco de la tarde se levanta la sesión y se "
+        "convoca para mañana miércoles quince de octubre a las nueve de la mañana.",
+    ]
+    assert sections(said, previous=TPL_COMUNICACION)[3:] == [TPL_CIERRE, TPL_CIERRE]
+    assert data(said[3], TPL_VARIOS) == {}  # no time, no summons: the acta writes it as said
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Presidenta, le informo que se ha agotado el orden del día.",
+        "señor presidente ya se agotaron todos los puntos del orden del dia",
+        "El orden del día se ha agotado, presidente.",
+        "Hemos agotado el orden del día, señora presidenta.",
+    ],
+)
+def test_the_agenda_said_to_be_over_in_other_words(text: str) -> None:
+    assert classify(text, previous_template_id=TPL_VARIOS).template_id == TPL_CIERRE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Señor presidente, aún no se han agotado los puntos del orden del día.",
+        "El orden del día no se ha agotado, falta el punto de varios.",
+        "¿Se han agotado los puntos del orden del día, señora secretaria?",
+        "Cuando se hayan agotado los puntos del orden del día le daremos la palabra a la comunidad.",
+        "El concejal dijo que se habían agotado los puntos del orden del día, pero falta varios.",
+    ],
+)
+def test_the_agenda_not_said_to_be_over_is_no_closing(text: str) -> None:
+    """Guard: denied, asked, supposed or reported, the agenda is not over, and the words stay where
+    they were said (mid-session, the agenda spoken of is not the agenda read)."""
+    assert classify(text, previous_template_id=TPL_VARIOS).template_id == TPL_VARIOS
 
 
 def test_cierre_extracts_end_time() -> None:
@@ -2601,6 +2768,106 @@ def test_a_proposal_read_as_it_is_announced_is_one(text: str) -> None:
     """Guard (passes before the change): a proposal said to be presented and read at once (its
     text after a colon, "que dice así"), or read with its authors, is a proposition."""
     assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_PROPOSICION
+
+
+CITANTE_CONCLUSIONS = (
+    "Gracias presidente. Mis conclusiones son tres. Primero, la secretaría reconoce doscientos ochenta "
+    "y siete cruces con fallas y no tiene un cronograma publicado. Segundo, el déficit de agentes de "
+    "tránsito sigue siendo crítico. Tercero, la ciudad lleva más de tres meses sin fotodetección. Por "
+    "eso radicamos una proposición para exigir un plan de choque."
+)
+
+
+def test_the_citantes_conclusions_that_mention_a_filed_proposal_stay_in_the_debate() -> None:
+    """Blind control debate, utterances 35–37: the citante's conclusions end "Por eso radicamos una
+    proposición para exigir un plan de choque." They went to PROPOSICIONES as an anonymous
+    proposición, leaving the grant before them without its words; the proposal is read later, in
+    its point."""
+    said = [
+        "Tiene la palabra el concejal citante para las conclusiones del debate.",
+        CITANTE_CONCLUSIONS,
+        "Se da por terminado el debate de control político a la Secretaría de Movilidad. Agradecemos la "
+        "presencia del secretario y de su equipo. Señora secretaria, siguiente punto.",
+    ]
+    assert sections(said, previous=TPL_DEBATE) == [TPL_DEBATE] * 3
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Señor presidente, radicamos una proposición de control político.",
+        "Gracias presidente. Hemos radicado una proposición para citar al gerente de Emcali, porque las "
+        "respuestas de hoy no son suficientes.",
+        "Presidente, acabo de radicar la proposición para crear la comisión accidental de seguimiento.",
+        "yo radiqué ayer una proposición sobre el alumbrado de la comuna y no me han contestado",
+        "No hemos radicado ninguna proposición sobre ese tema, presidente.",
+    ],
+)
+def test_a_proposal_the_speaker_says_was_filed_stays_where_it_is_said(text: str) -> None:
+    """A proposal the speaker says they filed ("radicamos", "hemos radicado", "acabo de radicar",
+    "radiqué"), or did not, is spoken of, not read: in the debate it is the debate's, in the
+    proposals' point it stays there."""
+    assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_DEBATE
+    assert classify(text, previous_template_id=TPL_PROPOSICION).template_id == TPL_PROPOSICION
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Radicamos la siguiente proposición: que se cite al gerente de Emcali.",
+        "Hemos radicado una proposición que dice así: citar al gerente de Emcali a debate.",
+        "Radicamos la siguiente proposición. Que se cite al gerente de Emcali.",
+        # someone else's, told by the secretary or a member: not the speaker's own mention
+        "La concejala Ana Ruiz radicó una proposición para citar al gerente de Emcali.",
+        "Presidente, presento una proposición para que se cite al gerente de Emcali.",
+    ],
+)
+def test_a_proposal_filed_and_read_or_presented_by_another_is_one(text: str) -> None:
+    """Guard: a filed proposal read at once (after a colon, "que dice así", "la siguiente"), one
+    another member filed, and one presented now ("presento") are proposals."""
+    assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_PROPOSICION
+
+
+SALAZAR_CONSTANCIA = (
+    "rodrigo salazar presidente para dejar constancia de mi voto negativo en la segunda proposición "
+    "porque la sesión descentralizada no tiene presupuesto asignado"
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        SALAZAR_CONSTANCIA,
+        "Presidente, dejo constancia de mi voto en contra de la proposición de la sesión descentralizada.",
+        "Que conste en el acta mi voto negativo a la tercera proposición, presidente.",
+    ],
+)
+def test_a_constancia_of_ones_vote_on_a_proposal_stays_where_it_is_said(text: str) -> None:
+    """Blind control debate, utterance 49: a constancia of one's vote on "la segunda proposición",
+    said in varios, was printed under PROPOSICIONES after the third vote. The proposición it names
+    is the one voted on, spoken of: the constancia stays in varios (and in the proposals, said
+    there), with no vote of its own."""
+    said = classify(text, previous_template_id=TPL_VARIOS)
+    assert said.template_id == TPL_VARIOS and "votacion" not in said.structured_data
+    assert classify(text, previous_template_id=TPL_PROPOSICION).template_id == TPL_PROPOSICION
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a count said with it: a vote
+        "Dejo constancia de mi voto negativo; la proposición fue aprobada con catorce votos a favor y "
+        "cuatro en contra.",
+        # no vote of the speaker's: the proposal spoken of in the constancia is named, as before
+        "Dejo constancia de que la segunda proposición fue radicada por la bancada liberal.",
+        # the vote said in its own sentence, then a proposal read
+        "Mi voto es negativo. Proposición presentada por la concejala Ana Ruiz: citar al gerente.",
+    ],
+)
+def test_a_proposal_not_only_voted_on_record_is_still_one(text: str) -> None:
+    """Guard: a count said with the constancia, no own vote, or a proposal read after the vote's
+    sentence are still a proposición."""
+    assert classify(text, previous_template_id=TPL_VARIOS).template_id == TPL_PROPOSICION
 
 
 @pytest.mark.parametrize(
@@ -4336,6 +4603,131 @@ def test_a_proposal_voted_after_more_words_keeps_them() -> None:
         "exaltar a la Fundación. En consideración de la plenaria esta causa tan noble, pedimos apoyo"
     )
     assert (got["votacion"]["si"], got["votacion"]["resultado"]) == (16, "aprobado")
+
+
+PROPOSAL_READ = "Proposición presentada por la concejala Ana Ruiz: citar al gerente de Emcali. "
+
+
+@pytest.mark.parametrize(
+    ("text", "texto", "solicitud"),
+    [
+        (
+            "Segunda proposición, presentada por el concejal Harvy Mosquera Caicedo: realizar una sesión "
+            "descentralizada en el distrito de Aguablanca sobre movilidad y seguridad vial. El concejal "
+            "Fabio Alonso Cuero Angulo solicita votación nominal.",
+            "realizar una sesión descentralizada en el distrito de Aguablanca sobre movilidad y seguridad "
+            "vial",
+            "El concejal Fabio Alonso Cuero Angulo solicita votación nominal",
+        ),
+        (
+            PROPOSAL_READ + "Presidente, solicito votación nominal.",
+            "citar al gerente de Emcali",
+            "Presidente, solicito votación nominal",
+        ),
+        (
+            "Proposición presentada por el concejal Luis Mora: realizar un foro sobre el agua. Se solicita "
+            "que la votación sea nominal.",
+            "realizar un foro sobre el agua",
+            "Se solicita que la votación sea nominal",
+        ),
+        (
+            PROPOSAL_READ + "La concejala Eva Paz pide votación nominal para esta proposición. Se abre la "
+            "votación: votaron sí catorce, no cuatro. Aprobada.",
+            "citar al gerente de Emcali",
+            "La concejala Eva Paz pide votación nominal para esta proposición",
+        ),
+    ],
+)
+def test_a_request_said_after_a_proposal_is_not_its_text(text: str, texto: str, solicitud: str) -> None:
+    """Blind control debate, utterance 42: "El concejal … solicita votación nominal." was printed as
+    the last words of the proposal. The proposal's text ends where the request begins; the
+    request is kept, as said, apart (``solicitud``), and the vote's summary after it."""
+    got = data(text, TPL_PROPOSICION)
+    assert (got["texto"], got["solicitud"]) == (texto, solicitud)
+
+
+@pytest.mark.parametrize(
+    ("text", "texto"),
+    [
+        # denied, reported, asked: no request made
+        (
+            PROPOSAL_READ + "El concejal Luis Mora no solicita votación nominal.",
+            "citar al gerente de Emcali. El concejal Luis Mora no solicita votación nominal",
+        ),
+        (
+            PROPOSAL_READ + "El concejal Luis Mora dijo que solicita votación nominal.",
+            "citar al gerente de Emcali. El concejal Luis Mora dijo que solicita votación nominal",
+        ),
+        (
+            PROPOSAL_READ + "¿El concejal Luis Mora solicita votación nominal?",
+            "citar al gerente de Emcali. ¿El concejal Luis Mora solicita votación nominal?",
+        ),
+        # the proposal's own words, and words of it after the request
+        (
+            "Proposición presentada por Ana Ruiz: se solicita votación nominal para todos los proyectos de "
+            "presupuesto.",
+            "se solicita votación nominal para todos los proyectos de presupuesto",
+        ),
+        (
+            PROPOSAL_READ
+            + "El concejal Luis Mora solicita votación nominal. Además, que se invite al alcalde.",
+            "citar al gerente de Emcali. El concejal Luis Mora solicita votación nominal. Además, que se "
+            "invite al alcalde",
+        ),
+    ],
+)
+def test_a_proposal_keeps_words_that_are_no_request_made_after_it(text: str, texto: str) -> None:
+    """Guard: a request denied, reported or asked, the proposal's first sentence and a request
+    followed by more of the proposal are no cut: every word stays in the text."""
+    got = data(text, TPL_PROPOSICION)
+    assert got["texto"] == texto and "solicitud" not in got
+
+
+@pytest.mark.parametrize(
+    ("text", "introduccion"),
+    [
+        (
+            "Sexto punto, proposiciones. Hay tres proposiciones sobre la mesa. La primera, presentada por "
+            "los concejales Andrés Felipe Escobar Torres y Natalia Cifuentes Arboleda: solicitar a la "
+            "Secretaría de Movilidad presentar ante esta corporación, en un plazo de treinta días, un plan "
+            "de choque de semaforización con cronograma verificable.",
+            "Sexto punto, proposiciones. Hay tres proposiciones sobre la mesa",
+        ),
+        (
+            "Señor presidente, hay dos proposiciones. La primera, presentada por la concejala Ana Ruiz: "
+            "citar al gerente.",
+            "Señor presidente, hay dos proposiciones",
+        ),
+        (
+            "octavo punto proposiciones. solo hay una sobre la mesa señor presidente. Proposición presentada "
+            "por la concejala Eva Paz: crear una comisión accidental.",
+            "octavo punto proposiciones. solo hay una sobre la mesa señor presidente",
+        ),
+    ],
+)
+def test_what_is_said_before_a_proposal_is_kept(text: str, introduccion: str) -> None:
+    """Blind control debate, utterance 39: "Sexto punto, proposiciones. Hay tres proposiciones
+    sobre la mesa." was dropped, the summary's "Proposición presentada por…" taking the whole
+    utterance's place. The sentences before the one presenting it are kept as said."""
+    got = data(text, TPL_PROPOSICION)
+    assert got["introduccion"] == introduccion and got["autores"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Siguiente punto. " + PROPOSAL_READ,
+        "Sí, señor presidente. " + PROPOSAL_READ,
+        "Sexto punto, proposiciones. " + PROPOSAL_READ,
+        # the proposal's words before its authors: no text after them, the acta writes it as said
+        "Que se cite al gerente de Emcali. Proposición presentada por la concejala Ana Ruiz.",
+    ],
+)
+def test_only_the_point_taken_up_before_a_proposal_is_left_to_the_summary(text: str) -> None:
+    """Guard: the point announced alone, or an answer to the chair, is what every summary of an
+    item leaves out (the zone's heading says it); with no text after the authors there is no
+    summary, and the utterance is written as said."""
+    assert "introduccion" not in data(text, TPL_PROPOSICION)
 
 
 @pytest.mark.parametrize(

@@ -1090,6 +1090,31 @@ def test_the_agenda_read_aloud_is_written_once(templates: dict[str, Any] | None)
         assert _agenda_zone(*blocks, templates=templates) == [asked, AGENDA_READ]
 
 
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_an_agenda_read_by_number_words_is_written_once(templates: dict[str, Any] | None) -> None:
+    """ "Uno, … Dos, … Tres, …" (the blind control debate's agenda): the items are found, and the
+    agenda is written once, with its heading words: numbered by the generic rendering, as read by
+    Cali's."""
+    from server.services.classifier import classify
+
+    read = (
+        "Orden del día, sesión plenaria ordinaria del martes catorce de octubre. Uno, llamado a lista y "
+        "verificación del quórum. Dos, himno de Santiago de Cali. Tres, proposiciones. Cuatro, varios."
+    )
+    said = classify(read, {}, "TPL_APERTURA")
+    blocks = [_agenda_block(said.text, said.structured_data["puntos"])]
+    if templates is None:
+        assert _agenda_zone(*blocks) == [
+            "Orden del día, sesión plenaria ordinaria del martes catorce de octubre.",
+            "1. Llamado a lista y verificación del quórum",
+            "2. Himno de Santiago de Cali",
+            "3. Proposiciones",
+            "4. Varios",
+        ]
+    else:
+        assert _agenda_zone(*blocks, templates=templates) == [read]
+
+
 @pytest.mark.parametrize("mode", ["around", "whole"])
 def test_an_agenda_whose_items_are_not_in_its_text_keeps_both(mode: str) -> None:
     """Items that cannot be matched to the text as read (one corrected apart, words said between

@@ -1249,6 +1249,44 @@ def test_a_proposal_voted_as_read_is_written_once_with_its_vote() -> None:
     ]
 
 
+def test_the_proposals_of_the_blind_control_debate_are_written_with_what_was_said_around_them() -> None:
+    """Blind control debate, utterances 39, 42 and 45: the point's words before the first proposal
+    were dropped, the request for a nominal vote was written as the end of the second, and the
+    third, by "de la concejala X", had no "Proposición presentada por" line and was written raw."""
+    first = (
+        "Sexto punto, proposiciones. Hay tres proposiciones sobre la mesa. La primera, presentada por los "
+        "concejales Andrés Felipe Escobar Torres y Natalia Cifuentes Arboleda: solicitar a la Secretaría "
+        "de Movilidad presentar ante esta corporación, en un plazo de treinta días, un plan de choque de "
+        "semaforización con cronograma verificable."
+    )
+    assert said(first, "TPL_VARIOS") == [
+        "Sexto punto, proposiciones. Hay tres proposiciones sobre la mesa.",
+        "Proposición presentada por Andrés Felipe Escobar Torres y Natalia Cifuentes Arboleda: Solicitar a "
+        "la Secretaría de Movilidad presentar ante esta corporación, en un plazo de treinta días, un plan "
+        "de choque de semaforización con cronograma verificable.",
+    ]
+    second = (
+        "Segunda proposición, presentada por el concejal Harvy Mosquera Caicedo: realizar una sesión "
+        "descentralizada en el distrito de Aguablanca sobre movilidad y seguridad vial. El concejal Fabio "
+        "Alonso Cuero Angulo solicita votación nominal."
+    )
+    assert said(second, "TPL_PROPOSICION") == [
+        "Proposición presentada por Harvy Mosquera Caicedo: Realizar una sesión descentralizada en el "
+        "distrito de Aguablanca sobre movilidad y seguridad vial.",
+        "El concejal Fabio Alonso Cuero Angulo solicita votación nominal.",
+    ]
+    third = (
+        "Tercera proposición, de la concejala Diana Marcela Quintero Lasso, para citar a debate de control "
+        "político al presidente de Metrocali en el mes de noviembre. Votaron a favor siete concejales y en "
+        "contra once. Ha sido negada la proposición, señor presidente."
+    )
+    assert said(third, "TPL_PROPOSICION") == [
+        "Proposición presentada por Diana Marcela Quintero Lasso: Para citar a debate de control político "
+        "al presidente de Metrocali en el mes de noviembre.",
+        "Votos por el sí: 7. Votos por el no: 11. Resultado: NEGADO.",
+    ]
+
+
 def test_the_built_in_templates_keep_the_guests_as_said() -> None:
     """A tenant without templates.json gets the opening as said, guests included."""
     block = block_of(OPENING_WITH_GUESTS)

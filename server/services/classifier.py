@@ -2240,6 +2240,11 @@ _ORDINALS: Final[dict[str, int]] = {
     "decimosegundo": 12, "decimo tercero": 13, "decimotercero": 13, "decimo cuarto": 14,
     "decimocuarto": 14, "decimo quinto": 15, "decimoquinto": 15,
 }  # fmt: skip
+# Items read by their number in words: "Uno, llamado a lista. Dos, lectura del orden del día."
+_ITEM_NUMBERS: Final[dict[str, int]] = {
+    w: v for w, v in {**_UNITS, **_TEENS, **_TENS}.items() if 1 <= v <= 20 and w not in {"un", "una"}
+}
+_ITEM_NUMBER_ALT: Final = _alt(_ITEM_NUMBERS)
 _AGENDA_MARK_RE: Final = re.compile(
     r"(?:(?<=[\s,;:.(])|^)(?:"
     rf"(?:punto\s+)?(?<!y )(?<!menos )(?P<ord>{_alt(_ORDINALS)})(?:\s+punto)?\b"
@@ -2248,8 +2253,15 @@ _AGENDA_MARK_RE: Final = re.compile(
     r"|(?P<short>primer|tercer)\s+punto\b"
     rf"|punto\s+(?:numero\s+)?(?P<pn>[0-9]{{1,2}}|{_NUM59_ALT})\b"
     r"|(?P<num>[0-9]{1,2})\s*[.)\-–]\s*(?=[^\W\d_])"
+    # a number word followed by a comma, where a clause starts or after "orden del día" (not
+    # "dos mil veinticinco,", "a las nueve,"); not one of a count (see _COUNTED_BEFORE_RE)
+    rf"|(?:(?<![^\W\d_]\s)|(?<=orden del dia\s))(?P<card>{_ITEM_NUMBER_ALT})(?=\s*,)"
+    rf"(?!\s*,\s*(?:{_ITEM_NUMBER_ALT})\s*,)"
     r")\s*[,:.\-–)]*\s*"
 )
+# A number word right after another and a comma is counted ("uno, dos, tres,"), not an item.
+_COUNTED_BEFORE_RE: Final = re.compile(rf"\b(?:{_ITEM_NUMBER_ALT})\s*,\s*$")
+_COUNTED_LOOKBACK: Final = 24  # chars read back for it: a number word and its comma
 _ORDEN_DIA_RE: Final = re.compile(r"\borden del dia\b")
 _AGENDA_INTRO_RE: Final = re.compile(r"\borden del dia\b[^:]{0,80}:")
 _SEMICOLON_RE: Final = re.compile(r";")
@@ -2261,20 +2273,27 @@ class _Mark:
     start: int
     end: int
     value: int
+    counting: bool = False  # a number word ("Uno, …")
 
 
 def _agenda_marks(low: str) -> list[_Mark]:
-    """Longest run of consecutive item markers (primero, segundo... / 1., 2)...) in the text."""
+    """Longest run of consecutive item markers (primero, segundo... / 1., 2)... / "uno, dos,")
+    in the text. Number words mark items only where the agenda is read ("Orden del día: uno,
+    …", "el orden del día es…") or its reading goes on (the agenda not named): in "Dos
+    observaciones al orden del día. Uno, que el himno…" they count a speaker's points."""
     marks: list[_Mark] = []
     for m in _AGENDA_MARK_RE.finditer(low):
         if m["ord"]:
             value: int | None = _ORDINALS[" ".join(m["ord"].split())]
         elif m["short"]:
             value = 1 if m["short"] == "primer" else 3
+        elif m["card"]:
+            counted = _COUNTED_BEFORE_RE.search(low, max(0, m.start() - _COUNTED_LOOKBACK), m.start())
+            value = None if counted else _ITEM_NUMBERS[m["card"]]
         else:
             value = _parse_number(m["pn"] or m["num"])
         if value is not None:
-            marks.append(_Mark(m.start(), m.end(), value))
+            marks.append(_Mark(m.start(), m.end(), value, counting=m["card"] is not None))
         if len(marks) >= 200:
             break
     best: list[_Mark] = []
@@ -2285,6 +2304,13 @@ def _agenda_marks(low: str) -> list[_Mark]:
                 run.append(mark)
         if len(run) > len(best):
             best = run
+    if (
+        best
+        and all(m.counting for m in best)
+        and _ORDEN_DIA_RE.search(low)
+        and not _ORDEN_DIA_READ_RE.search(low)
+    ):
+        return []
     return best
 
 
@@ -3329,11 +3355,18 @@ def _bills_articles(low: str, start: int) -> list[int]:
     return [] if _OTHER_NORM_RE.match(low, end) else listed
 
 
+# A proposal's place in the reading: "Tercera proposición, de la concejala…", "La última proposición…".
+_PROPOSAL_ORDINAL: Final = (
+    r"(?:primer|segund|tercer|cuart|quint|sext|sep?tim|octav|noven|decim|ultim)a|siguiente|otra"
+)
 _AUTHORS_RE: Final = re.compile(
     r"\b(?:presentad[oa]s?|radicad[oa]s?|suscrit[oa]s?|firmad[oa]s?|elaborad[oa]s?|propuest[oa]s?"
     r"|presentan|presenta|radican|radica)\s+(?:por\s+)?"
-    r"|\b(?:de\s+)?autoria\s+(?:de(?:l)?\s+)?|\bproposicion(?:es)?\s+(?=(?:de|del|de la|de los)\s+"
-    r"(?:honorables?\s+)?(?:concejal|bancada))(?:de|del|de la|de los)\s+"
+    r"|\b(?:de\s+)?autoria\s+(?:de(?:l)?\s+)?"
+    # "Proposición de la concejala X", and after its ordinal with a comma: "Tercera proposición,
+    # de la concejala X, para citar…" (blind control debate, utterance 45: no authors)
+    rf"|\b(?:(?:{_PROPOSAL_ORDINAL})\s+proposicion\s*,\s*|proposicion(?:es)?\s+)"
+    r"(?=(?:de|del|de la|de los)\s+(?:honorables?\s+)?(?:concejal|bancada))(?:de|del|de la|de los)\s+"
 )
 _BANCADA_RE: Final = re.compile(
     r"\s*(?:las?\s+)?(?P<b>bancadas?)\s+(?:del|de la|de los|de)?\s*(?:partido\s+)?"
@@ -3358,16 +3391,16 @@ def _party_end(t: _Text, pos: int) -> int | None:
     return named[1] if named else None
 
 
-def _authors(t: _Text) -> tuple[list[str], int]:
-    """Authors of a proposition and where their list ends."""
+def _authors(t: _Text) -> tuple[list[str], int, int]:
+    """Authors of a proposition, where the words naming them start and where their list ends."""
     for m in _AUTHORS_RE.finditer(t.low):
         bancada = _BANCADA_RE.match(t.low, m.end())
         if bancada is not None and (end := _party_end(t, bancada.end())) is not None:
-            return [_slice(t, bancada.start("b"), end)], end
+            return [_slice(t, bancada.start("b"), end)], m.start(), end
         names, end = _take_people(t, m.end())
         if names:
-            return names, end
-    return [], 0
+            return names, m.start(), end
+    return [], 0, 0
 
 
 # A number said in words right after "proposición" is its number only where a number ends: before
@@ -3419,25 +3452,85 @@ def _vote_after_proposal(t: _Text, start: int) -> int | None:
     return cut if decided else None
 
 
+# A procedural request said after a proposal is read, a sentence of its own: "El concejal Fabio
+# Alonso Cuero Angulo solicita votación nominal.", "Presidente, pido votación nominal para esta
+# proposición.", "Se solicita que la votación sea nominal." (blind control debate, utterance 42:
+# it was printed as the end of the proposal's text). Who asks is named with no other verb before
+# it ("el concejal X no solicita…", "el concejal X dijo que solicita…" are no request).
+_REQUEST_AFTER_PROPOSAL_RE: Final = re.compile(
+    r"\s*(?:(?:(?:senor|senora)\s+)?president[ea]\s*,?\s*)?"
+    r"(?:(?:el|la)\s+(?:honorable\s+)?concejal[a]?\s+"
+    r"(?:(?!(?:no|que|dijo|dice|ha|se|solicit\w*|pid\w*|ped\w*)\b)[^\W\d_]+\s+){1,6}|yo\s+)?"
+    r"(?:solicit(?:a|o|amos|an)|pid(?:e|o|en)|pedimos|se\s+(?:solicita|pide|ordena))\s+"
+    r"(?:que\s+(?:la\s+)?votacion\s+sea|(?:la\s+|una\s+)?votacion)\s+(?:nominal|secreta|por\s+partes)\b"
+    r"(?:\s+[^\W\d_]+){0,6}\s*[.!;]?\s*"
+)
+
+
+# Words that only take up the proposals' point, or answer the chair, before a proposal is read
+# ("Siguiente punto." — masked in the text the rules read —, "Sexto punto, proposiciones.", "Sí,
+# señor presidente."): no fact a summary must keep.
+_PROPOSALS_TAKEN_UP_RE: Final = re.compile(
+    r"(?:[\W_]|\b(?:si|claro|con\s+gusto|senor|senora|secretario|secretaria|presidente|presidenta"
+    r"|general|gracias|muchas|bien|bueno|listo|entonces|pasamos|continuamos|al|a|el|la|las|de|del|y"
+    rf"|punto|numero|lectura|proposiciones|{_alt(_ORDINALS)}|primer|tercer)\b)*"
+)
+
+
+def _request_after_proposal(t: _Text, start: int, end: int) -> int | None:
+    """Where the procedural requests said after a proposal's text begin (between start and end),
+    or None: the run of them that ends the stretch, never its first sentence (the proposal's
+    own words). A sentence of the proposal after a request keeps it all in the proposal, so no
+    word of it is cut."""
+    cut: int | None = None
+    first = True
+    for m in _SENTENCE_RE.finditer(t.low, start, end):
+        said = m.group(0)
+        if not said.strip():
+            continue
+        if not first and _REQUEST_AFTER_PROPOSAL_RE.fullmatch(said) is not None:
+            cut = m.start() + len(said) - len(said.lstrip()) if cut is None else cut
+        else:
+            cut = None
+        first = False
+    return cut
+
+
 def _proposicion_data(t: _Text) -> dict[str, Any]:
-    authors, end = _authors(t)
+    authors, named, end = _authors(t)
     text: str | None = t.raw
+    said_around: dict[str, str] = {}
     if authors:
         lead = _PROPOSAL_LEAD_RE.match(t.low, end)
         # The proposal ends where its vote begins ("… trayectoria. Se abre la votación: votaron
         # sí dieciséis… Aprobada."): the vote is written as the vote's summary, not as its text.
         begin = lead.end() if lead else end
         vote = _vote_after_proposal(t, begin)
-        rest = _slice(t, begin, len(t.raw) if vote is None else vote)
+        stop = len(t.raw) if vote is None else vote
+        # …and before a procedural request said after it ("El concejal X solicita votación
+        # nominal."), kept as said, apart from the proposal's words
+        if (request := _request_after_proposal(t, begin, stop)) is not None:
+            said_around["solicitud"] = _slice(t, request, stop)
+            stop = request
+        rest = _slice(t, begin, stop)
         # Only the announcement ("Proposición presentada por la concejala Ana Ruiz."): no texto,
         # or the acta would write it twice ("… por Ana Ruiz: Proposición presentada por …").
         text = rest if len(rest.split()) >= 2 else None
+        # The sentences said before the one that presents it ("Sexto punto, proposiciones. Hay
+        # tres proposiciones sobre la mesa. La primera, presentada por…"), kept as said: the
+        # summary's "Proposición presentada por…" stands for that sentence's start only. The
+        # point announced alone, or courtesy ("Siguiente punto.", "Sí, señor presidente."), is
+        # left out, as every summary of an item does (the zone's heading says it).
+        intro_end = _sentence_at(_sentence_starts(t), named)
+        if text is not None and not _PROPOSALS_TAKEN_UP_RE.fullmatch(t.low, 0, intro_end):
+            said_around["introduccion"] = _slice(t, 0, intro_end)
     data: dict[str, Any] = {"autores": authors}
     number = _PROPOSAL_NUMBER_RE.search(t.low)
     if number and (said := _number_said(number["d"] or number["n"] or number["w"])) is not None:
         data["numero"] = said
     if text is not None:
         data["texto"] = text
+        data |= said_around
     if not authors:
         data |= _spoken(t)  # the floor given while the proposal is considered, as in a debate
     elif _SPEAKER_TRIGGER_RE.search(t.low):
@@ -3933,8 +4026,15 @@ _CIERRE_RE: Final = re.compile(
     r"|se cierra|cerr(?:amos|ar)|se clausura|clausur(?:o|amos|ar)|se termina|termin(?:a|amos)"
     r"|finaliz(?:a|amos)|queda (?:levantada|clausurada|cerrada|terminada|finalizada))\b"
     r"(?:\s+[^\W\d_]+){0,3}?\s+sesion\b"
-    r"|\bagotado el orden del dia\b"
     r"|\bsesion\b(?:\s+[^\W\d_]+){0,2}?\s+(?:levantada|clausurada|terminada|finalizada)\b"
+)
+# The agenda said to be over, which is the closing: "Agotado el orden del día, …", "se han agotado
+# los puntos del orden del día", "el orden del día se ha agotado", "agotamos el orden del día".
+_AGENDA_OVER: Final = r"(?:(?:todos\s+)?los\s+puntos\s+del\s+|el\s+)orden\s+del\s+dia\b"
+_AGENDA_EXHAUSTED_RE: Final = re.compile(
+    r"\b(?:se\s+)?(?:(?:ha|han|habia|habian|haya|hayan|hubiera|hubieran|hemos|quedan?|quedo)\s+)?"
+    rf"(?:(?:sido|quedado)\s+)?(?:agotad[oa]s?|agot(?:o|aron|amos))\s+{_AGENDA_OVER}"
+    r"|\borden\s+del\s+dia\s+(?P<verb>(?:se\s+)?(?:(?:ha|esta|quedo|ha\s+quedado)\s+)?agot(?:ado|o))\b"
 )
 _ORDEN_DIA_READ_RE: Final = re.compile(
     r"\blectura (?:y aprobacion )?(?:del|al) (?:proyecto de )?orden del dia\b"
@@ -4049,6 +4149,20 @@ _PROPOSAL_INTENDED_RE: Final = re.compile(
     r"|traere(?:mos)?)\s+(?:(?:la|las|una|unas|esta|mi|mis|nuestra|nuestras|otra|nueva|siguiente"
     r"|manana|hoy|luego|tambien|entonces|ahora)\s+){0,3}$"
 )
+# A proposición the speaker says they have filed ("por eso radicamos una proposición para exigir un
+# plan de choque", "hemos presentado una proposición", "acabo de radicar la proposición"): spoken
+# of in a speech, not presented now (blind control debate, utterance 36: the citante's conclusions
+# went to the proposals as an anonymous one). First person only: "la concejala radicó una
+# proposición" may be the secretary presenting it; "presento una proposición para…" presents it.
+_PROPOSAL_FILED_RE: Final = re.compile(
+    r"\b(?:radique|radicamos|(?:he|hemos|habia|habiamos)\s+(?:radicado|presentado)|ya\s+presentamos"
+    r"|(?:acabo|acabamos)\s+de\s+(?:radicar|presentar)|(?:deje|dejamos)\s+radicad[oa])\s+"
+    r"(?:(?:la|las|una|unas|esta|mi|mis|nuestra|nuestras|otra|nueva|ninguna|ya|ayer|hoy|tambien)\s+){0,3}$"
+)
+# The speaker's own vote named before, in the sentence: "dejo constancia de mi voto negativo en la
+# segunda proposición" speaks of the proposición voted on.
+_OWN_VOTE_BEFORE_RE: Final = re.compile(r"\b(?:mi|nuestro|nuestra)\s+voto\b[^.;?!]*$")
+_OWN_VOTE_CHARS: Final = 100
 # The proposal's text announced after it is named, in the same clause: "…proposición que dice
 # así…", "…cuyo texto es…" (or the clause ends in a colon: "…la siguiente proposición: que…").
 _PROPOSAL_SAYS_RE: Final = re.compile(r"\b(?:(?:que|la cual)\s+dice|dice\s+asi|cuyo\s+texto)\b")
@@ -4102,7 +4216,8 @@ _SPOKEN_RE: Final = re.compile(
     r"\b(?:yo|mi|mis|me|nosotros|nosotras|nuestr[oa]s?|solicito|pido|propongo|quiero|quisiera"
     r"|considero|creo|pienso|pregunto|manifiesto|insisto|apoyo|acompano|voto|presento|informo"
     r"|agradezco|saludo|estoy|tengo|hago|dejo|reitero|solicitamos|pedimos|queremos|proponemos"
-    r"|consideramos|estamos|tenemos)\b|^\W*(?:senor[a]?\s+)?president[ea]\b"
+    r"|consideramos|estamos|tenemos|he|hemos|radique|radicamos|acabo|acabamos)\b"
+    r"|^\W*(?:senor[a]?\s+)?president[ea]\b"
 )
 # Members designated to a commission, in one sentence: "Quedan designados para la comisión
 # accidental los concejales…", "La comisión accidental queda integrada por…", "Designo a los
@@ -4186,19 +4301,34 @@ def _proposicion_at(t: _Text, start: int = 0) -> int | None:
     """Where a proposición presented or considered is first named (from ``start``), or None. One
     cited as the basis of a debate ("el cuestionario de la proposición 47"), the one ending a
     bill's ponencia ("la proposición con que termina el informe de ponencia") or one a speaker
-    will present ("voy a presentar la proposición…") is not one."""
+    will present or has filed ("voy a presentar la proposición…", "radicamos una proposición…")
+    or voted on ("constancia de mi voto negativo en la segunda proposición") is not one."""
+    own_vote_on_record: bool | None = None  # read once, when a proposición follows an own vote
     for m in _PROPOSICION_RE.finditer(t.low, start):
         cited = _PROPOSAL_CITED_RE.search(t.low, max(0, m.start() - 40), m.start())
         ponencia = _PONENCIA_PROPOSAL_RE.match(t.low, m.start())
-        if cited is None and ponencia is None and not _proposal_intended(t, m):
-            return m.start()
+        if cited is not None or ponencia is not None or _proposal_spoken_of(t, m):
+            continue
+        if _OWN_VOTE_BEFORE_RE.search(t.low, max(0, m.start() - _OWN_VOTE_CHARS), m.start()):
+            # "…constancia de mi voto negativo en la segunda proposición" (said in varios: blind
+            # control debate, utterance 49): the one voted on, spoken of where it is said; a
+            # count said with it is a vote (see _records_own_vote)
+            if own_vote_on_record is None:
+                own_vote_on_record = _records_own_vote(t)
+            if own_vote_on_record:
+                continue
+        return m.start()
     return None
 
 
-def _proposal_intended(t: _Text, m: re.Match[str]) -> bool:
-    """Whether the proposición named at ``m`` is one the speaker says they will present, and does
-    not read then (see _PROPOSAL_INTENDED_RE)."""
-    if _PROPOSAL_INTENDED_RE.search(t.low, max(0, m.start() - 60), m.start()) is None:
+def _proposal_spoken_of(t: _Text, m: re.Match[str]) -> bool:
+    """Whether the proposición named at ``m`` is one the speaker says they will present or have
+    filed, and does not read then (see _PROPOSAL_INTENDED_RE, _PROPOSAL_FILED_RE)."""
+    before = max(0, m.start() - 60)
+    if (
+        _PROPOSAL_INTENDED_RE.search(t.low, before, m.start()) is None
+        and _PROPOSAL_FILED_RE.search(t.low, before, m.start()) is None
+    ):
         return False
     limit = min(len(t.low), m.end() + _MAX_REQUEST_CHARS)
     stop = _CLAUSE_STOP_RE.search(t.low, m.end(), limit)
@@ -4266,6 +4396,18 @@ def _reads_a_communication(t: _Text) -> bool:
 def _is_agenda_listing(t: _Text, previous: str | None) -> bool:
     said_agenda = _ORDEN_DIA_RE.search(t.low) is not None or previous == TPL_ORDEN_DIA
     return said_agenda and len(_agenda_marks(t.low)) >= 2
+
+
+def _agenda_exhausted(t: _Text) -> bool:
+    """Whether the agenda is said to be over now (#50 of the blind control debate: "Señor
+    presidente, se han agotado los puntos del orden del día.", which went to the agenda): the
+    closing. Denied, asked, supposed or reported ("aún no se ha agotado…", "¿se agotó…?",
+    "cuando se hayan agotado…", "dijo que se agotó…") it is not."""
+    m = _AGENDA_EXHAUSTED_RE.search(t.low)
+    if m is None:
+        return False
+    said = m.start("verb") if m["verb"] else m.start()
+    return not _not_declared(t, said, _sentence_at(_sentence_starts(t), said))
 
 
 def _is_firmas(t: _Text) -> bool:
@@ -4396,7 +4538,7 @@ def _choose(
         return TPL_ORDEN_DIA, _CONF_STRONG
     if _is_firmas(t):
         return TPL_FIRMAS, _CONF_STRONG
-    if _CIERRE_RE.search(t.low):
+    if _CIERRE_RE.search(t.low) or _agenda_exhausted(t):
         return TPL_CIERRE, _CONF_STRONG
     if _is_roll_call(t, previous):
         return TPL_LLAMADO_LISTA, _CONF_STRONG
@@ -4424,7 +4566,9 @@ def _choose(
         return _intervention_section(previous, next_point), _CONF_SPEAKER
     if _APPROVAL_QUESTION_RE.search(t.low):
         return _vote_template(t, previous)[0], _CONF_WEAK
-    if _ORDEN_DIA_RE.search(t.low):
+    if _ORDEN_DIA_RE.search(t.low) and previous not in _MID_SESSION:
+        # the agenda spoken of before its items are taken up; once one is ("aún no se han
+        # agotado los puntos del orden del día", said in varios) it is said where it was
         return TPL_ORDEN_DIA, _CONF_SPEECH
     if next_point:
         if previous in _STAYING and not _next_point_only(t):

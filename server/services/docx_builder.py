@@ -74,9 +74,11 @@ abierto`` too), number, commission (``comision``), topic (``tema``), constitutio
 (``periodo``), the mayor's delegate (``delegado``, ``delegado_cargo``, ``delegacion`` as said),
 who presides (and ``preside_provisional``, ``preside_rol``), secretary (with
 ``secretario_cargo``, the office as said) and guests (``invitados``); a proposal's number,
-authors and text; a communication's sender, date, subject and filing number; a bill's number, year,
-title, debate and ``ponentes``; the closing's time and summons. What the summary cannot write
-(its ``requires`` unmet) falls back to the text as said.
+authors and text, and what was said around it that is not its text (``introduccion``: the
+sentences before the one presenting it; ``solicitud``: a procedural request after it, "El
+concejal X solicita votación nominal."); a communication's sender, date, subject and filing
+number; a bill's number, year, title, debate and ``ponentes``; the closing's time and summons.
+What the summary cannot write (its ``requires`` unmet) falls back to the text as said.
 
 Filters besides Jinja2's: ``fecha_larga`` ("2026-03-14" → "14 de marzo de 2026"), ``hora``
 ("09:10" → "9:10 a. m.", "12:00" → "12:00 m.", "13:05" → "1:05 p. m.";
