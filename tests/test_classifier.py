@@ -2985,6 +2985,53 @@ def test_nominal_vote_lists_each_member() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # blind personero audit, utterance 34: printed as "| Rengifo | No |", "Resultado: NEGADO."
+        "Presidente, Luis Alberto Lozano, moción de procedimiento. Yo llevé la cuenta y hay un error: el "
+        "concejal Jaramillo votó por Rengifo, no por Cárdenas. Le pido a la secretaría revisar el registro "
+        "de la votación.",
+        "Secretaria, hay un error en el registro de la votación: la concejala Ruiz votó por Ana Gómez, "
+        "no por Eva Paz.",
+        "Para que conste en el acta de la votación: yo voté por Luis Mora, no por Pedro Gómez.",
+        "Señora secretaria, en la votación el concejal Pérez dijo que Luis Mora, no Eva Paz.",
+        "En la votación nominal, ¿cómo votó Luis Mora: sí?",
+        "Antes de la votación le digo al concejal Pedro Gómez, sí señor, que no estoy de acuerdo.",
+    ],
+)
+def test_a_name_before_a_lone_yes_or_no_in_a_sentence_is_no_member_s_vote(text: str) -> None:
+    """A member's vote is a name answering sí or no, the answer ending the item: "votó por
+    Rengifo, no por Cárdenas" (a candidate named after "por", then a contrast), a "no" that goes
+    on into the sentence, a question: no vote listed, so no count nor result made of it."""
+    vote = data(text, TPL_PROYECTO_ACUERDO).get("votacion", {})
+    assert "votos" not in vote
+    assert not any(vote.get(side) for side in ("si", "no", "abstencion"))
+    assert vote.get("resultado") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "votes"),
+    [
+        ("Ana Ruiz, sí. Luis Mora, no.", [("Ana Ruiz", "sí"), ("Luis Mora", "no")]),
+        (
+            "Betancourt: sí. Mejía: no. Riascos: me abstengo.",
+            [("Betancourt", "sí"), ("Mejía", "no"), ("Riascos", "abstención")],
+        ),
+        (
+            "Ana Ruiz: sí, señora secretaria. Luis Mora: no Eva Paz: sí",
+            [("Ana Ruiz", "sí"), ("Luis Mora", "no"), ("Eva Paz", "sí")],
+        ),
+        ("Concejal Ana Ruiz vota sí; concejal Luis Mora vota no.", [("Ana Ruiz", "sí"), ("Luis Mora", "no")]),
+    ],
+)
+def test_members_answering_yes_or_no_are_listed(text: str, votes: list[tuple[str, str]]) -> None:
+    """A list of members answering, each answer ending its item (at a stop, the next name, the
+    secretary addressed): the members' votes, as before."""
+    vote = data(text, TPL_PROYECTO_ACUERDO)["votacion"]
+    assert [(v["nombre"], v["voto"]) for v in vote["votos"]] == votes
+
+
 def test_vote_on_a_bill_keeps_the_bill_data() -> None:
     """A bill approved in the same utterance keeps number, debate and the vote."""
     got = data("Aprobado en segundo debate el proyecto de acuerdo 012 con quince votos por el sí.")

@@ -1316,6 +1316,21 @@ _VOTE_ITEM_RE: Final = re.compile(
     r"(?:\s*[:,\-–]\s*|\s+(?i:vota|vot[oó])\s+(?i:por\s+el\s+)?|\s+(?=(?i:se\s+abstiene)))"
     r"(?P<v>(?i:s[ií]|no|abstenci[oó]n|se abstiene|me abstengo|a favor|en contra))(?!\w)"
 )
+# A member's answer ends the item: the utterance ends, a stop or a dash follows, the next
+# member's name, or the secretary or the chair addressed ("Ana Ruiz: sí, señora secretaria").
+# "…votó por Rengifo, no por Cárdenas" goes on into its sentence: a contrast, not a vote.
+_VOTE_ITEM_END_RE: Final = re.compile(
+    r"\s*(?:$|[.,;:!?)\]»”\"—–\-]|(?<=\s)[A-ZÁÉÍÓÚÑÜ]"
+    r"|(?i:se[ñn]or|se[ñn]ora|presidente|presidenta|secretario|secretaria)\b)"
+)
+# Said before the name, it makes the name an object, not a member answering: the candidate
+# voted for ("votó por Rengifo, no…"), the one spoken to ("le digo al concejal Pedro Gómez, sí
+# señor…") or of ("dijo que Luis Mora, no…").
+_NAME_AS_OBJECT_RE: Final = re.compile(
+    r"\b(?:por|a|al|para|con|contra|sobre|entre|que)\s+(?:(?:el|la|los|las)\s+)?"
+    r"(?:(?:honorables?|concejal|concejala|doctor|doctora|senor|senora|candidat[oa])\s+)*$"
+)
+_NAME_CONTEXT_CHARS: Final = 40
 _NEGATED_RE: Final = re.compile(
     r"\b(?:negad[oa]s?|rechazad[oa]s?|improbad[oa]s?|hundid[oa]s?|no (?:fue |ha sido |es |queda |"
     r"quedo |resulta )?aprobad[oa]s?|no se aprueba|se niegan?|no alcanz\w* (?:la )?mayoria)\b"
@@ -1341,9 +1356,19 @@ _SENTENCE_RE: Final = re.compile(r"[^.!?;¿]*[.!?;]?|¿[^?]*\??")
 
 
 def _vote_items(t: _Text) -> list[dict[str, str]]:
-    """Individual votes named in the text: "Juan Pérez: sí; María Gómez: no"."""
+    """Individual votes named in the text: "Juan Pérez: sí; María Gómez: no". A name answering
+    sí or no inside a sentence is none: the answer must end the item (_VOTE_ITEM_END_RE), the
+    name must not be the object of what is said (_NAME_AS_OBJECT_RE: "el concejal Jaramillo votó
+    por Rengifo, no por Cárdenas" lists no vote "Rengifo: no"), nor asked ("¿cómo votó Luis
+    Mora: sí?")."""
     votes: list[dict[str, str]] = []
     for m in _VOTE_ITEM_RE.finditer(t.raw):
+        if (
+            not _VOTE_ITEM_END_RE.match(t.raw, m.end())
+            or _NAME_AS_OBJECT_RE.search(t.low, max(0, m.start() - _NAME_CONTEXT_CHARS), m.start())
+            or _asked(t, m.start("v"))
+        ):
+            continue
         words = m["name"].split()
         while words and _fold(words[0]) in _NAME_STOPWORDS:
             words.pop(0)
