@@ -2531,6 +2531,80 @@ def test_the_count_of_an_election_is_read_as_said(text: str, count: dict[str, An
     assert data(text, TPL_DEBATE)["escrutinio"] == count
 
 
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [
+        (  # blind personero audit, utterance 33: no count was read for the figures in brackets
+            "Señor presidente, el resultado de la votación es el siguiente: por Andrés Felipe Rengifo "
+            "Salazar nueve (9) votos; por Luz Adriana Cárdenas Mejía seis (6) votos; por Jorge Iván Quintero "
+            "Ospina un (1) voto; votos en blanco dos (2). Total dieciocho votos.",
+            {
+                "candidatos": [
+                    {"nombre": "Andrés Felipe Rengifo Salazar", "votos": 9},
+                    {"nombre": "Luz Adriana Cárdenas Mejía", "votos": 6},
+                    {"nombre": "Jorge Iván Quintero Ospina", "votos": 1},
+                ],
+                "en_blanco": 2,
+                "total": 18,
+            },
+        ),
+        (  # utterance 36, the count corrected
+            "Señor presidente, efectivamente hubo un error en la consolidación, ofrezco excusas a la "
+            "plenaria. El resultado correcto es: Andrés Felipe Rengifo Salazar diez (10) votos; Luz "
+            "Adriana Cárdenas Mejía cinco (5) votos; Jorge Iván Quintero Ospina un (1) voto; en blanco dos "
+            "(2) votos. Total dieciocho (18) votos, y un concejal impedido.",
+            {
+                "candidatos": [
+                    {"nombre": "Andrés Felipe Rengifo Salazar", "votos": 10},
+                    {"nombre": "Luz Adriana Cárdenas Mejía", "votos": 5},
+                    {"nombre": "Jorge Iván Quintero Ospina", "votos": 1},
+                ],
+                "en_blanco": 2,
+                "total": 18,
+            },
+        ),
+        (
+            "Escrutinio: Ana María Ruiz, doce (12) votos; Luis Mora Paz, cinco ( 5 ) votos; dos (2) votos en "
+            "blanco y un (1) voto nulo. Total: veinte (20) votos.",
+            {
+                "candidatos": [
+                    {"nombre": "Ana María Ruiz", "votos": 12},
+                    {"nombre": "Luis Mora Paz", "votos": 5},
+                ],
+                "en_blanco": 2,
+                "nulos": 1,
+                "total": 20,
+            },
+        ),
+    ],
+)
+def test_a_count_read_with_its_figures_in_brackets_is_read(text: str, count: dict[str, Any]) -> None:
+    """A secretary reads each figure twice, in words and in brackets ("nueve (9) votos"): the
+    count is read as said, the blank votes as blank (never a candidate)."""
+    assert data(text, TPL_DEBATE)["escrutinio"] == count
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "El resultado es: Ana María Ruiz, doce (21) votos; Luis Mora Paz, cinco (5) votos; en blanco, uno.",
+        "Resultado: Ana María Ruiz, doce votos; Luis Mora Paz, cinco (6) votos. Total diecisiete votos.",
+    ],
+)
+def test_a_count_whose_words_and_figures_disagree_is_no_count(text: str) -> None:
+    """ "doce (21) votos": which was said is not known, so the count is not recorded (the words
+    stay in the acta); a count without that candidate would be a count nobody said."""
+    assert "escrutinio" not in data(text, TPL_DEBATE)
+
+
+def test_the_votes_an_election_is_declared_with_are_read_with_their_figure() -> None:
+    """ "…con quince (15) votos": the votes said with the declaration; a figure that says
+    another number leaves them out."""
+    said = "Queda elegida presidenta la concejala Ana Ruiz con quince ({}) votos."
+    assert data(said.format(15), TPL_DEBATE)["eleccion"]["votos"] == 15
+    assert "votos" not in data(said.format(51), TPL_DEBATE)["eleccion"]
+
+
 def test_votes_not_for_a_named_candidate_are_no_count() -> None:
     """Votes said of no one by name ("son diecisiete votos para la concejala Velasco", a bill's
     "quince votos por el sí"), or said of someone with nothing that makes them a count, are no

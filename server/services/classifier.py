@@ -17,6 +17,7 @@ match on the folded copy while names and titles are cut, by position, from the o
 from __future__ import annotations
 
 import bisect
+import contextlib
 import functools
 import itertools
 import re
@@ -3485,15 +3486,25 @@ _TOLD_CHARS: Final = 24
 # votes, a total ("el concejal luis mora obtuvo cuarenta mil votos" is not one).
 _COUNT_CONTEXT_RE: Final = re.compile(r"\b(?:escrutinio|resultado|en\s+blanco|nul[oa]s?|total)\b")
 _RESOLUTION_RE: Final = re.compile(r"\bresolucion\s+(?:(?:numero|no\.?|n[°o]\.?|#)\s*)?")
-_VOTES_AFTER_RE: Final = re.compile(rf"\s*,?\s*(?:con\s+)?(?P<n>{_NUM_PHRASE})\s+votos?\b")
-_CANDIDATE_VOTES_RE: Final = re.compile(rf"\b(?P<n>{_NUM_PHRASE})\s+votos?\b")
-_BLANK_AFTER_RE: Final = re.compile(rf"\ben\s+blanco\s*[,:]?\s*(?P<n>{_NUM_PHRASE})\b")
-_BLANK_BEFORE_RE: Final = re.compile(rf"\b(?P<n>{_NUM_PHRASE})\s+(?:votos?\s+)?en\s+blanco\b")
-_NULL_AFTER_RE: Final = re.compile(rf"\b(?:votos?\s+)?nul[oa]s?\s*[,:]?\s*(?P<n>{_NUM_PHRASE})\b")
-_NULL_BEFORE_RE: Final = re.compile(rf"\b(?P<n>{_NUM_PHRASE})\s+(?:votos?\s+)?nul[oa]s?\b")
+
+
+def _figure(group: str) -> str:
+    """The figure a secretary reads in brackets after a number in words ("nueve (9) votos"),
+    optional, caught as ``group`` (checked against the words: :func:`_said_count`)."""
+    return rf"(?:\s*\(\s*(?P<{group}>[0-9]{{1,5}})\s*\))?"
+
+
+_VOTES_AFTER_RE: Final = re.compile(rf"\s*,?\s*(?:con\s+)?(?P<n>{_NUM_PHRASE}){_figure('f')}\s+votos?\b")
+_CANDIDATE_VOTES_RE: Final = re.compile(rf"\b(?P<n>{_NUM_PHRASE}){_figure('f')}\s+votos?\b")
+_BLANK_AFTER_RE: Final = re.compile(rf"\ben\s+blanco\s*[,:]?\s*(?P<n>{_NUM_PHRASE})\b{_figure('f')}")
+_BLANK_BEFORE_RE: Final = re.compile(rf"\b(?P<n>{_NUM_PHRASE}){_figure('f')}\s+(?:votos?\s+)?en\s+blanco\b")
+_NULL_AFTER_RE: Final = re.compile(
+    rf"\b(?:votos?\s+)?nul[oa]s?\s*[,:]?\s*(?P<n>{_NUM_PHRASE})\b{_figure('f')}"
+)
+_NULL_BEFORE_RE: Final = re.compile(rf"\b(?P<n>{_NUM_PHRASE}){_figure('f')}\s+(?:votos?\s+)?nul[oa]s?\b")
 _TOTAL_RE: Final = re.compile(
-    rf"\btotal\s*(?:de\s+)?[,:]?\s*(?P<n>{_NUM_PHRASE})\s+(?:votos|papeletas|sufragios|tarjetones)\b"
-    rf"|\btotal\s*[,:]\s*(?P<m>{_NUM_PHRASE})\b"
+    rf"\btotal\s*(?:de\s+)?[,:]?\s*(?P<n>{_NUM_PHRASE}){_figure('f')}\s+(?:votos|papeletas|sufragios"
+    rf"|tarjetones)\b|\btotal\s*[,:]\s*(?P<m>{_NUM_PHRASE})\b{_figure('g')}"
 )
 # Words a candidate's name is not made of, when it is read back from the votes said after it.
 _COUNT_WORD_TEXT: Final = """
@@ -3519,6 +3530,19 @@ _OATH_RE: Final = re.compile(
 def _number_of(said: str | None) -> int | None:
     value = _parse_number(said) if said else None
     return value if value is not None and value <= 10_000 else None
+
+
+class _Disagrees(Exception):
+    """A number said in words and the figure read after it differ ("doce (21) votos")."""
+
+
+def _said_count(m: re.Match[str], number: str = "n", figure: str = "f") -> int | None:
+    """The count said at ``number``; raises _Disagrees when the figure read after it in brackets
+    says another: which one was said is not known, and a count must not be made up."""
+    value = _number_of(m[number])
+    if value is not None and m[figure] is not None and int(m[figure]) != value:
+        raise _Disagrees
+    return value
 
 
 def _name_before(t: _Text, end: int) -> str | None:
@@ -3554,21 +3578,31 @@ def _count_said(t: _Text, after: re.Pattern[str], before: re.Pattern[str]) -> in
     """A count said as "en blanco, uno" or as "un voto en blanco" (the first way first: in "…
     diecinueve votos en blanco uno" the nineteen are the candidate's)."""
     m = after.search(t.low) or before.search(t.low)
-    return _number_of(m["n"]) if m else None
+    return _said_count(m) if m else None
 
 
 def _scrutiny(t: _Text) -> dict[str, Any]:
     """The count of an election as said: each candidate's votes, the blank and null votes and the
     total ("Ana María Velasco, diecisiete votos; Luisa Fernanda Caicedo, dos votos; en blanco,
     uno. Total, veinte votos."); {} when no candidate's votes are said, or nothing says it is a
-    count (a result, the scrutiny, blank or null votes, a total)."""
+    count (a result, the scrutiny, blank or null votes, a total). A figure read in brackets after
+    the words ("nueve (9) votos") is read with them; one that says another number ("doce (21)
+    votos") leaves no count at all."""
     if _COUNT_CONTEXT_RE.search(t.low) is None:
         return {}
+    try:
+        return _count_of_candidates(t)
+    except _Disagrees:
+        return {}
+
+
+def _count_of_candidates(t: _Text) -> dict[str, Any]:
+    """The count of :func:`_scrutiny`, its figures checked (raises _Disagrees)."""
     candidates: list[dict[str, Any]] = []
     for count, m in enumerate(_CANDIDATE_VOTES_RE.finditer(t.low)):
         if count >= _MAX_COUNTS:
             break
-        name, votes = _name_before(t, m.start()), _number_of(m["n"])
+        name, votes = _name_before(t, m.start()), _said_count(m)
         if name is not None and votes is not None and all(c["nombre"] != name for c in candidates):
             candidates.append({"nombre": name, "votos": votes})
     if not candidates:
@@ -3578,8 +3612,10 @@ def _scrutiny(t: _Text) -> dict[str, Any]:
         found["en_blanco"] = blank
     if (null := _count_said(t, _NULL_AFTER_RE, _NULL_BEFORE_RE)) is not None:
         found["nulos"] = null
-    if (total := _TOTAL_RE.search(t.low)) and (value := _number_of(total["n"] or total["m"])) is not None:
-        found["total"] = value
+    if total := _TOTAL_RE.search(t.low):
+        value = _said_count(total) if total["n"] else _said_count(total, "m", "g")
+        if value is not None:
+            found["total"] = value
     return found
 
 
@@ -3622,8 +3658,10 @@ def _election(t: _Text) -> dict[str, Any]:
         found: dict[str, Any] = {"elegido": name, "participio": _fold(m["p"])}
         if office:  # "Queda elegida la concejala Ana Ruiz.": the office is the item's, unsaid
             found["cargo"] = office
-        if (votes := _VOTES_AFTER_RE.match(t.low, said_to)) and (value := _number_of(votes["n"])) is not None:
-            found["votos"] = value
+        votes = _VOTES_AFTER_RE.match(t.low, said_to)
+        with contextlib.suppress(_Disagrees):  # "con diez (11) votos": which was said is not known
+            if votes and (value := _said_count(votes)) is not None:
+                found["votos"] = value
         return found | _resolution(t, m.end())
     return {}
 
