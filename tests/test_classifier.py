@@ -2642,6 +2642,55 @@ def test_the_oath_declared_is_kept_as_said(text: str, oath: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "oath"),
+    [
+        (  # blind personero audit, utterance 41: no oath was recorded
+            "Si así fuere, que Dios y la patria os lo premien, y si no, Él y ella os lo demanden. Queda "
+            "usted posesionado. Tiene la palabra el señor personero.",
+            "Queda usted posesionado.",
+        ),
+        (
+            "Sí, juro. Queda usted debidamente posesionado como Personero Municipal de Palmira.",
+            "Queda usted debidamente posesionado como Personero Municipal de Palmira.",
+        ),
+        (
+            "Queda usted, doctora Ana Ruiz, legalmente posesionada como contralora.",
+            "Queda usted, doctora Ana Ruiz, legalmente posesionada como contralora.",
+        ),
+        (
+            "Quedan ustedes posesionados, honorables concejales.",
+            "Quedan ustedes posesionados, honorables concejales.",
+        ),
+        ("Lo declaro posesionado, señor personero.", "Lo declaro posesionado, señor personero."),
+        (
+            "Se posesiona el doctor Andrés Felipe Rengifo Salazar como personero municipal.",
+            "Se posesiona el doctor Andrés Felipe Rengifo Salazar como personero municipal.",
+        ),
+    ],
+)
+def test_the_oath_declared_to_the_one_sworn_in_is_kept(text: str, oath: str) -> None:
+    """The secretary or chair declares it to the one sworn in, as said: "Queda usted
+    posesionado", "…debidamente posesionado", "Quedan ustedes…", "Lo declaro posesionado"."""
+    assert data(text, TPL_DEBATE)["posesion"] == oath
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "No queda usted posesionado hasta que firme el acta de posesión.",
+        "¿Queda usted posesionado, doctor, o falta la firma?",
+        "El personero dice que se posesiona mañana ante el alcalde.",
+        "Si queda usted posesionado hoy, podrá asumir el lunes.",
+        "Le pido que se posesione al personero al final de la sesión.",
+    ],
+)
+def test_an_oath_denied_asked_reported_or_supposed_is_not_declared(text: str) -> None:
+    """Denied, asked, reported or supposed, "queda usted posesionado" and "se posesiona" declare
+    no oath taken."""
+    assert "posesion" not in data(text, TPL_DEBATE)
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "Tercer punto, posesión de los concejales electos. Solicito a los concejales ponerse de pie.",

@@ -3517,11 +3517,13 @@ _MAX_COUNTS: Final = 40
 _NAME_BEFORE_CHARS: Final = 80
 _COUNT_GAP_RE: Final = re.compile(r"\s*[,:]?\s*(?:con\s+)?$")
 # The oath declared: "quedan debidamente posesionados…", "se posesionó el concejal…", "toma
-# posesión ante la presidencia". "solicito… para posesionarme", "a tomar posesión", "posesión de
-# los concejales electos" (the agenda's point) are not.
+# posesión ante la presidencia", and to the one sworn in: "Queda usted posesionado", "Queda
+# usted, doctora Ana Ruiz, legalmente posesionada". "solicito… para posesionarme", "a tomar
+# posesión", "posesión de los concejales electos" (the agenda's point) are not.
 _OATH_RE: Final = re.compile(
     r"\b(?:queda|quedan|quedo|quedaron|ha\s+quedado|han\s+quedado|declaro|declaramos)\s+"
-    r"(?:(?:debidamente|legalmente|formalmente)\s+)?posesionad[oa]s?\b"
+    r"(?:(?:usted|ustedes|ud|uds)\b\.?\s*(?:,[^,.;:!?¿¡]{1,60},\s*)?)?"
+    r"(?:(?:debidamente|legalmente|formalmente|oficialmente)\s+)?posesionad[oa]s?\b"
     r"|\bse\s+(?:posesiono|posesionaron|posesiona|posesionan|ha\s+posesionado|han\s+posesionado)\b"
     r"|\b(?:toma|toman|tomo|tomaron|ha\s+tomado|han\s+tomado)\s+posesion\b"
 )
@@ -3685,19 +3687,23 @@ def _resolution(t: _Text, start: int) -> dict[str, str]:
 
 def _oath(t: _Text) -> str | None:
     """The sentences that declare the oath taken, as said ("Quedan debidamente posesionados los
-    diecinueve concejales presentes."), or None; a question ("¿Queda posesionado?") or a clause
-    telling of it ("cuando se posesionó el alcalde…") declares nothing."""
+    diecinueve concejales presentes.", "Queda usted posesionado."), or None; one asked ("¿Queda
+    posesionado?"), denied ("No queda usted posesionado hasta…"), supposed, reported ("…dice
+    que se posesiona mañana") or told of ("cuando se posesionó el alcalde…") declares nothing
+    (:func:`_not_declared`)."""
     said: list[str] = []
     starts: list[int] | None = None
     last_end = -1
     for count, m in enumerate(_OATH_RE.finditer(t.low)):
         if count >= _MAX_TRIGGERS:
             break
-        if m.start() < last_end or _TOLD_RE.search(t.low, max(0, m.start() - _TOLD_CHARS), m.start()):
-            continue  # in the sentence taken before, or told of ("cuando se posesionó…")
+        if m.start() < last_end:
+            continue  # in the sentence taken before
         if starts is None:
             starts = _sentence_starts(t)
         start = starts[bisect.bisect_right(starts, m.start()) - 1]
+        if _not_declared(t, m.start(), start):
+            continue
         stop = _SENTENCE_END_RE.search(t.raw, m.end())
         end = stop.end() if stop else len(t.raw)
         last_end = end
