@@ -2186,19 +2186,95 @@ def test_firmas_extracts_president_and_secretary(text: str) -> None:
         (TPL_APROBACION_ORDEN_DIA, TPL_APROBACION_ORDEN_DIA),
         (TPL_APROBACION_ACTAS, TPL_APROBACION_ACTAS),
         (TPL_ORDEN_DIA, TPL_APROBACION_ORDEN_DIA),
-        (TPL_DEBATE, TPL_PROYECTO_ACUERDO),
-        (TPL_APERTURA, TPL_PROYECTO_ACUERDO),
-        (None, TPL_PROYECTO_ACUERDO),
-        ("NOT_A_TEMPLATE", TPL_PROYECTO_ACUERDO),
+        (TPL_DEBATE, TPL_DEBATE),
+        (TPL_VARIOS, TPL_VARIOS),
+        (TPL_APERTURA, TPL_DEBATE),
+        (None, TPL_DEBATE),
+        ("NOT_A_TEMPLATE", TPL_DEBATE),
     ],
 )
 def test_vote_belongs_to_the_previous_block(previous: str | None, expected: str) -> None:
-    """A vote with no subject goes to the votable previous block, else to the bills zone."""
+    """A vote with no subject goes to the votable previous block, else stays in the item where
+    it is said (the debate, varios), never to the bills' zone no bill led to (it went there)."""
     result = classify("Se abre la votación nominal.", previous_template_id=previous)
     assert result.template_id == expected
     assert result.intent == INTENT_BY_TEMPLATE[expected]
     assert result.structured_data["votacion"]["nominal"] is True
     assert "votos" not in result.structured_data["votacion"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # blind personero audit: after "Cuarto punto: elección del Personero…", these went to the
+        # bills' zone ("PROYECTOS DE ACUERDO") in a session with no bill, and what followed with them
+        "Gracias secretaria. Antes de proceder con la votación abrimos el debate. Tiene la palabra la "
+        "honorable concejal Sandra Milena Perea Cobo.",
+        "Presidente, Luis Alberto Lozano, una moción. Yo considero que el impedimento es procedente y pido "
+        "que la plenaria lo decida de una vez antes de la votación.",
+        "En consideración el impedimento presentado por el concejal Néstor Raúl Ocampo Villegas. Secretaria, "
+        "sírvase llamar a lista para votar el impedimento; el concejal Ocampo no vota.",
+        "Cerrado el debate. Vamos a proceder a la votación nominal y pública. Cada concejal, al ser llamado, "
+        "dirá el nombre del candidato de su preferencia o si vota en blanco. Secretaria, llame a lista.",
+        "Honorable concejal Alba Lucía Arbeláez Mora. — Voto por Andrés Felipe Rengifo Salazar.",
+        "hurtado velez maria fernanda  yo voto por jorge ivan quintero ospina",
+        "Valencia Palau Viviana. — Luz Adriana Cárdenas Mejía. Zúñiga Rentería Édgar. — Voto por Rengifo "
+        "Salazar.",
+        "Presidente, Luis Alberto Lozano, moción de procedimiento. Yo llevé la cuenta y hay un error: el "
+        "concejal Jaramillo votó por Rengifo, no por Cárdenas. Le pido a la secretaría revisar el registro "
+        "de la votación.",
+        "Secretaria, por favor verifique el conteo con el registro de la votación.",
+        # the same, said otherwise
+        "Secretaria, abra la votación nominal; cada concejal dirá el nombre de su candidato.",
+        "Voto por la doctora Eva Gil Mora, señora secretaria.",
+        "Señor presidente, votaron sí doce concejales y no cinco. Ha sido aprobada la moción.",
+    ],
+)
+def test_a_vote_naming_nothing_stays_in_the_item_under_way(text: str) -> None:
+    """A vote that names nothing, said in the debate (an election announced, a debate), is the
+    item's: it stays in the debate zone, in order, and leaves what follows there."""
+    assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_DEBATE
+    assert classify(text, previous_template_id=TPL_PROYECTO_ACUERDO).template_id == TPL_PROYECTO_ACUERDO
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # blind personero audit, utterance 49 (it went to "PROYECTOS DE ACUERDO")
+        "Presidente, William Urrea. Solamente para explicar mi voto negativo en el impedimento: no tengo "
+        "nada contra el compañero Ocampo, pero su sobrina no quedó en la lista de elegibles y por eso "
+        "consideré que no había conflicto de interés.",
+        "En varios, presidente: mi voto en contra de la moción fue por la forma, no por el fondo.",
+        "¿Lo aprueba la plenaria? Aprobado el minuto de silencio.",
+    ],
+)
+def test_a_vote_said_in_varios_stays_in_varios(text: str) -> None:
+    assert classify(text, previous_template_id=TPL_VARIOS).template_id == TPL_VARIOS
+
+
+def test_a_vote_in_the_debate_keeps_its_count_and_result() -> None:
+    """The impediment voted during an election (personero audit, utterance 17), now in the
+    debate zone, keeps its count and decision, which the acta sums up there; an election's own
+    vote, for candidates, still has no sí/no figures (see the test above)."""
+    result = classify(
+        "Señor presidente, votación del impedimento: votaron sí dieciséis (16) concejales y votaron no dos "
+        "(2) concejales, los honorables concejales Tenorio Mina y Urrea Castaño. En consecuencia ha sido "
+        "aceptado el impedimento del concejal Ocampo Villegas.",
+        previous_template_id=TPL_DEBATE,
+    )
+    assert result.template_id == TPL_DEBATE
+    vote = result.structured_data["votacion"]
+    assert (vote["si"], vote["no"], vote["resultado"], vote["objeto"]) == (16, 2, "aceptado", "impedimento")
+    assert "votos" not in vote
+
+
+def test_a_roll_call_to_vote_is_the_vote_s_call_not_attendance() -> None:
+    """ "Sírvase llamar a lista para votar el impedimento" calls a vote: it stays in the item
+    (it went to the roll call's zone); the roll call with the quorum is still attendance."""
+    called = "Secretaria, sírvase llamar a lista para votar el impedimento; el concejal Ocampo no vota."
+    assert classify(called, previous_template_id=TPL_DEBATE).template_id == TPL_DEBATE
+    roll = "Secretaria, sírvase llamar a lista y verificar el quórum."
+    assert classify(roll, previous_template_id=TPL_DEBATE).template_id == TPL_LLAMADO_LISTA
 
 
 @pytest.mark.parametrize(
@@ -5560,6 +5636,7 @@ def test_the_floor_said_of_someone_is_no_grant(text: str) -> None:
     "text",
     [
         "Presidente, Centro Democrático: votamos no.",
+        "Presidente, Centro Democrático: acompañamos la elección del doctor Rengifo.",
         "Presidente, Alianza Verde.",
         "Presidente, Santiago de Cali.",
     ],

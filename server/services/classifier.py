@@ -126,6 +126,9 @@ _VOTE_FOLLOWS: Final[dict[str, str]] = {
     **{tpl: tpl for tpl in _VOTING_TEMPLATES},
     TPL_ORDEN_DIA: TPL_APROBACION_ORDEN_DIA,  # a vote right after the agenda is read approves it
 }
+# Sections of interventions a vote with no subject stays in: the item under way (an election,
+# a debate, anything the rules do not know) or "asuntos varios" (see _vote_template).
+_VOTE_STAYS: Final = frozenset({TPL_DEBATE, TPL_VARIOS})
 
 # Confidence of each kind of rule.
 _CONF_STRONG: Final = 0.9
@@ -955,7 +958,9 @@ def _speaker(t: _Text) -> dict[str, Any]:
         role = _role(t, prefix.end()) if prefix else None
         if role is not None:
             person = _person_after_role(t, role[2], role[0])
-            if person and t.raw[person[1] :].lstrip().startswith(":"):
+            named_party = person is not None and _PARTY_NAME_RE.fullmatch(_fold(person[0])) is not None
+            if person and not named_party and t.raw[person[1] :].lstrip().startswith(":"):
+                # "Presidente Juan Pérez: …"; "Presidente, Centro Democrático: votamos no." is a party
                 out = _speaker_at(t, prefix.end() if prefix else 0)
         if not out:
             out = _self_named(t) or _introduced(t)
@@ -1231,6 +1236,7 @@ _VOTE_RE: Final = re.compile(
     r"|\b(?:queda|quedo|ha sido|han sido|fue|fueron|ha quedado|resulta|resulto|es|son)\s+"
     r"(?:\w+\s+)?(?:aprobad|negad|rechazad|improbad)\w*"
     r"|(?:^|[.!?;:¡¿]\s*)(?:aprobad|negad|rechazad)[oa]s?\b"  # "¿Lo aprueba la plenaria? Aprobado."
+    r"|\blista\s+para\s+votar\b"  # "sírvase llamar a lista para votar el impedimento": a vote's call
 )
 _APPROVAL_QUESTION_RE: Final = re.compile(
     r"\baprueba(?:n)?\b|\b(?:se somete|someto|sometemos|pongo|ponemos)\s+a\s+"
@@ -1361,8 +1367,15 @@ def _vote_items(t: _Text) -> list[dict[str, str]]:
     sí or no inside a sentence is none: the answer must end the item (_VOTE_ITEM_END_RE), the
     name must not be the object of what is said (_NAME_AS_OBJECT_RE: "el concejal Jaramillo votó
     por Rengifo, no por Cárdenas" lists no vote "Rengifo: no"), nor asked ("¿cómo votó Luis
-    Mora: sí?")."""
-    votes: list[dict[str, str]] = []
+    Mora: sí?"). New dicts each call: the caller keeps them in its data."""
+    return [{"nombre": name, "voto": vote} for name, vote in _votes_said(t)]
+
+
+@functools.lru_cache(maxsize=8)
+def _votes_said(t: _Text) -> tuple[tuple[str, str], ...]:
+    """(name, vote) of each member's vote in the text (see :func:`_vote_items`), read once per
+    text: the section's choice, a constancia's check and the vote's data all ask."""
+    votes: list[tuple[str, str]] = []
     for m in _VOTE_ITEM_RE.finditer(t.raw):
         if (
             not _VOTE_ITEM_END_RE.match(t.raw, m.end())
@@ -1377,8 +1390,8 @@ def _vote_items(t: _Text) -> list[dict[str, str]]:
             continue
         said = _fold(m["v"])
         vote = "sí" if said in {"si", "a favor"} else "no" if said in {"no", "en contra"} else ""
-        votes.append({"nombre": " ".join(words), "voto": vote or "abstención"})
-    return votes
+        votes.append((" ".join(words), vote or "abstención"))
+    return tuple(votes)
 
 
 def _tally(low: str) -> dict[str, int]:
@@ -1650,15 +1663,29 @@ def _items_tally(votes: list[dict[str, str]]) -> dict[str, int]:
     return counts
 
 
+@functools.lru_cache(maxsize=8)
+def _vote_subject(low: str) -> int | None:
+    """Index in _VOTE_SUBJECTS of what a vote says it is on (the first named), or None; read once
+    per text (the section's choice and its data both ask)."""
+    subjects = [(m.start(), i) for i, (rx, _) in enumerate(_VOTE_SUBJECTS) if (m := rx.search(low))]
+    return min(subjects)[1] if subjects else None
+
+
 def _vote_template(t: _Text, previous: str | None) -> tuple[str, float]:
-    """Section a vote belongs to: what the text names, else the previous block."""
-    subjects = [(m.start(), i) for i, (rx, _) in enumerate(_VOTE_SUBJECTS) if (m := rx.search(t.low))]
-    if subjects:
-        named = _VOTE_SUBJECTS[min(subjects)[1]][1]
+    """Section a vote belongs to: what the text names, else the item being voted (the previous
+    block's), else where it is said. A vote that names nothing after the debate or in "asuntos
+    varios" is the item under way's: an election announced ("Cuarto punto: elección del
+    Personero…", then "Vamos a proceder a la votación nominal…", "yo voto por Jorge Iván
+    Quintero"), a debate, varios; it stays there, in order. It went to the bills' section,
+    which then kept the election and what followed under "PROYECTOS DE ACUERDO" in a session
+    with no bill: a bill's vote follows its bill's blocks."""
+    subject = _vote_subject(t.low)
+    if subject is not None:
+        named = _VOTE_SUBJECTS[subject][1]
         return named or _VOTE_FOLLOWS.get(previous or "", TPL_PROPOSICION), _CONF_STRONG
     if previous in _VOTE_FOLLOWS:
         return _VOTE_FOLLOWS[previous], _CONF_VOTE_CONTEXT
-    return TPL_PROYECTO_ACUERDO, _CONF_WEAK
+    return (previous if previous in _VOTE_STAYS else TPL_DEBATE), _CONF_WEAK
 
 
 # A member declaring an impediment (conflict of interest) to take part in an item: "me declaro
@@ -4226,6 +4253,13 @@ def _records_own_vote(t: _Text) -> bool:
     return not any(_tally(t.low).values()) and not _vote_items(t)
 
 
+def _is_vote(t: _Text) -> bool:
+    """Whether the utterance holds a vote (its words, or members' votes listed), other than a
+    speaker's own vote put on record (:func:`_records_own_vote`)."""
+    voted = _VOTE_RE.search(t.low) is not None or len(_vote_items(t)) >= 2
+    return voted and not _records_own_vote(t)
+
+
 def _reads_the_bill(t: _Text) -> bool:
     """Whether the utterance reads the bill's text (an article, the title, the preamble: "Artículo
     séptimo. Facúltese al alcalde…", "Título del proyecto: …") or a proposal amending it ("Artículo
@@ -4278,8 +4312,7 @@ def _choose(
         return TPL_LLAMADO_LISTA, _CONF_STRONG
     if _reads_a_communication(t):
         return TPL_COMUNICACION, _CONF_SECTION
-    voted = _VOTE_RE.search(t.low) or len(_vote_items(t)) >= 2
-    if (voted and not _records_own_vote(t)) or decided:
+    if _is_vote(t) or decided:
         return _vote_template(t, previous)
     if previous in _AGENDA_BEING_APPROVED and not next_point and _asks_agenda_change(t):
         return TPL_APROBACION_ORDEN_DIA, _CONF_SECTION
@@ -4401,7 +4434,11 @@ def _classify(
         data = _EXTRACTORS[template](t)
     if template in _DECIDING_TEMPLATES:
         data |= _decisions(t)
-    if template in _VOTING_TEMPLATES and not _records_own_vote(t) and (vote := _vote(t)) is not None:
+    # A vote that stays in the debate or varios naming nothing (an impediment's, a motion's) is
+    # summed up there too; an election's (it names one) is for candidates: no sí/no totals.
+    staying = template in _VOTE_STAYS and (_is_vote(t) or decided) and _vote_subject(t.low) is None
+    voting = template in _VOTING_TEMPLATES or staying
+    if voting and not _records_own_vote(t) and (vote := _vote(t)) is not None:
         data["votacion"] = vote
     if recess := _recess(t):
         data["receso"] = recess  # the times, as facts: the acta sums the recess up with them
@@ -4417,7 +4454,7 @@ def _classify(
             # Mora: no…") leaves the vote, its list and its count as said
             if not counted:
                 data.pop("votacion", None)
-        elif template in _VOTING_TEMPLATES:
+        elif voting:
             # the plenary's decision is the vote's result, in the words said ("aceptado")
             vote = data.get("votacion") or {"resultado": None, "nominal": False}
             data["votacion"] = {**vote, "resultado": impediment["estado"], "objeto": "impedimento"}
