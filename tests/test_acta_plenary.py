@@ -38,7 +38,12 @@ citizens called by the secretary, one absent, one cut for time, two introducing 
 councillors, one announcing a proposal and leaving, EMCALI's and Salud's answers with commitments
 put on record, the proposal creating a follow-up commission voted and its members designated, the
 publication of the answers, the closing); the publication note, said within point 7 before the
-closing, stays in the proposals by decision (either zone is accepted).
+closing, stays in the proposals by decision (either zone is accepted). And an eighth, a plenary
+electing the personero, written blind by an audit (``sesion_personero.json``: the list of
+eligible candidates read, a constancia, an impediment declared and voted during the election,
+the nominal vote for candidates said member by member, some in lowercase speech, a count read
+with its figures in brackets and then corrected after a motion, the declaration, the oath, two
+proposals, a vote explained in varios): the whole election stays in the development, in order.
 """
 
 from __future__ import annotations
@@ -280,6 +285,7 @@ def _build_session(name: str) -> tuple[list[dict[str, Any]], dict[str, list[Any]
         "sesion_instalacion.json",
         "sesion_segundo_debate.json",
         "cabildo_abierto.json",
+        "sesion_personero.json",
     ],
 )
 def test_audited_sessions_land_in_their_zones(name: str) -> None:
@@ -741,3 +747,47 @@ def test_a_cabildo_abierto_is_written_as_said() -> None:
         ["CARLOS ANDRÉS LEMOS ORDÓÑEZ", "Presidente"],
         ["HERNANDO JAVIER QUINTERO BOLAÑOS", "Secretario General"],
     ]
+
+
+def test_a_personero_election_is_written_as_said() -> None:
+    """The facts an audit found false in a blind plenary electing the personero: "el concejal
+    Jaramillo votó por Rengifo, no por Cárdenas" (a motion) was a vote table "| Rengifo | No |"
+    with "Resultado: NEGADO"; the count read with its figures in brackets ("nueve (9) votos") was
+    not read, so the result line had no count and the wrong first count stood next to the winner;
+    "votación" said without "elección" sent 14 utterances of the election (the impediment's vote,
+    the call, four members' votes, the motion, the corrected count) and a councillor's words in
+    varios to "PROYECTOS DE ACUERDO" in a session with no bill; "Queda usted posesionado" was no
+    oath. Now the whole point 4 is in the development, in order, with the impediment's result, the
+    corrected count on the result line and the first count flagged for the reviewer, and no vote
+    nobody held."""
+    said, zones, blocks = _build_session("sesion_personero.json")
+    assert _paragraphs(zones, "ZONE_PROYECTOS") == []
+    debate = _paragraphs(zones, "ZONE_DEBATE")
+    election = [
+        debate.index(" ".join(said[i]["text"].split()))  # as normalised: "…fernanda  yo voto…"
+        for i in (10, 11, 15, 16, 17, 20, 21, 26, 32, 33, 34, 35, 36, 37)
+    ]
+    assert election == sorted(election)  # the election's utterances, said in order, in one section
+    assert (
+        debate[election[4] + 1] == "Votos por el sí: 16. Votos por el no: 2. Resultado: impedimento ACEPTADO."
+    )
+    assert debate[debate.index(said[37]["text"]) + 1] == (
+        "Resultado: Andrés Felipe Rengifo Salazar, elegido Personero Municipal de Palmira para el periodo "
+        "2026-2029. Votación: Andrés Felipe Rengifo Salazar, 10 votos; Luz Adriana Cárdenas Mejía, 5 votos; "
+        "Jorge Iván Quintero Ospina, 1 voto; en blanco, 2; total, 18."
+    )
+    assert debate[debate.index(said[41]["text"]) + 1] == "Posesión: Queda usted posesionado."
+    document = docx.Document(io.BytesIO(built_as_the_tenant(blocks)))
+    (comment,) = document.comments
+    assert comment.text.startswith(
+        "El escrutinio de esta elección se dijo con cifras distintas (Andrés Felipe Rengifo Salazar, 9 "
+        "votos; Luz Adriana Cárdenas Mejía, 6 votos; Jorge Iván Quintero Ospina, 1 voto; en blanco, 2; "
+        "total, 18) y luego (Andrés Felipe Rengifo Salazar, 10 votos;"
+    )
+    tables = [item for zone in zones.values() for item in zone if isinstance(item, list)]
+    assert [table[0] for table in tables] == [["Concejal", "Asistencia"]]  # no vote table: no list was read
+    written = "\n".join(p for zone in zones.values() for p in zone if isinstance(p, str))
+    assert (
+        "NEGADO" not in written and written.count("Resultado:") == 4
+    )  # agenda, impediment, election, proposal
+    assert _paragraphs(zones, "ZONE_VARIOS")[-1].endswith(said[49]["text"])

@@ -2625,19 +2625,95 @@ def test_a_signer_is_named_only_by_a_name(text: str, expected: dict[str, Any]) -
         (TPL_APROBACION_ORDEN_DIA, TPL_APROBACION_ORDEN_DIA),
         (TPL_APROBACION_ACTAS, TPL_APROBACION_ACTAS),
         (TPL_ORDEN_DIA, TPL_APROBACION_ORDEN_DIA),
-        (TPL_DEBATE, TPL_PROYECTO_ACUERDO),
-        (TPL_APERTURA, TPL_PROYECTO_ACUERDO),
-        (None, TPL_PROYECTO_ACUERDO),
-        ("NOT_A_TEMPLATE", TPL_PROYECTO_ACUERDO),
+        (TPL_DEBATE, TPL_DEBATE),
+        (TPL_VARIOS, TPL_VARIOS),
+        (TPL_APERTURA, TPL_DEBATE),
+        (None, TPL_DEBATE),
+        ("NOT_A_TEMPLATE", TPL_DEBATE),
     ],
 )
 def test_vote_belongs_to_the_previous_block(previous: str | None, expected: str) -> None:
-    """A vote with no subject goes to the votable previous block, else to the bills zone."""
+    """A vote with no subject goes to the votable previous block, else stays in the item where
+    it is said (the debate, varios), never to the bills' zone no bill led to (it went there)."""
     result = classify("Se abre la votación nominal.", previous_template_id=previous)
     assert result.template_id == expected
     assert result.intent == INTENT_BY_TEMPLATE[expected]
     assert result.structured_data["votacion"]["nominal"] is True
     assert "votos" not in result.structured_data["votacion"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # blind personero audit: after "Cuarto punto: elección del Personero…", these went to the
+        # bills' zone ("PROYECTOS DE ACUERDO") in a session with no bill, and what followed with them
+        "Gracias secretaria. Antes de proceder con la votación abrimos el debate. Tiene la palabra la "
+        "honorable concejal Sandra Milena Perea Cobo.",
+        "Presidente, Luis Alberto Lozano, una moción. Yo considero que el impedimento es procedente y pido "
+        "que la plenaria lo decida de una vez antes de la votación.",
+        "En consideración el impedimento presentado por el concejal Néstor Raúl Ocampo Villegas. Secretaria, "
+        "sírvase llamar a lista para votar el impedimento; el concejal Ocampo no vota.",
+        "Cerrado el debate. Vamos a proceder a la votación nominal y pública. Cada concejal, al ser llamado, "
+        "dirá el nombre del candidato de su preferencia o si vota en blanco. Secretaria, llame a lista.",
+        "Honorable concejal Alba Lucía Arbeláez Mora. — Voto por Andrés Felipe Rengifo Salazar.",
+        "hurtado velez maria fernanda  yo voto por jorge ivan quintero ospina",
+        "Valencia Palau Viviana. — Luz Adriana Cárdenas Mejía. Zúñiga Rentería Édgar. — Voto por Rengifo "
+        "Salazar.",
+        "Presidente, Luis Alberto Lozano, moción de procedimiento. Yo llevé la cuenta y hay un error: el "
+        "concejal Jaramillo votó por Rengifo, no por Cárdenas. Le pido a la secretaría revisar el registro "
+        "de la votación.",
+        "Secretaria, por favor verifique el conteo con el registro de la votación.",
+        # the same, said otherwise
+        "Secretaria, abra la votación nominal; cada concejal dirá el nombre de su candidato.",
+        "Voto por la doctora Eva Gil Mora, señora secretaria.",
+        "Señor presidente, votaron sí doce concejales y no cinco. Ha sido aprobada la moción.",
+    ],
+)
+def test_a_vote_naming_nothing_stays_in_the_item_under_way(text: str) -> None:
+    """A vote that names nothing, said in the debate (an election announced, a debate), is the
+    item's: it stays in the debate zone, in order, and leaves what follows there."""
+    assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_DEBATE
+    assert classify(text, previous_template_id=TPL_PROYECTO_ACUERDO).template_id == TPL_PROYECTO_ACUERDO
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # blind personero audit, utterance 49 (it went to "PROYECTOS DE ACUERDO")
+        "Presidente, William Urrea. Solamente para explicar mi voto negativo en el impedimento: no tengo "
+        "nada contra el compañero Ocampo, pero su sobrina no quedó en la lista de elegibles y por eso "
+        "consideré que no había conflicto de interés.",
+        "En varios, presidente: mi voto en contra de la moción fue por la forma, no por el fondo.",
+        "¿Lo aprueba la plenaria? Aprobado el minuto de silencio.",
+    ],
+)
+def test_a_vote_said_in_varios_stays_in_varios(text: str) -> None:
+    assert classify(text, previous_template_id=TPL_VARIOS).template_id == TPL_VARIOS
+
+
+def test_a_vote_in_the_debate_keeps_its_count_and_result() -> None:
+    """The impediment voted during an election (personero audit, utterance 17), now in the
+    debate zone, keeps its count and decision, which the acta sums up there; an election's own
+    vote, for candidates, still has no sí/no figures (see the test above)."""
+    result = classify(
+        "Señor presidente, votación del impedimento: votaron sí dieciséis (16) concejales y votaron no dos "
+        "(2) concejales, los honorables concejales Tenorio Mina y Urrea Castaño. En consecuencia ha sido "
+        "aceptado el impedimento del concejal Ocampo Villegas.",
+        previous_template_id=TPL_DEBATE,
+    )
+    assert result.template_id == TPL_DEBATE
+    vote = result.structured_data["votacion"]
+    assert (vote["si"], vote["no"], vote["resultado"], vote["objeto"]) == (16, 2, "aceptado", "impedimento")
+    assert "votos" not in vote
+
+
+def test_a_roll_call_to_vote_is_the_vote_s_call_not_attendance() -> None:
+    """ "Sírvase llamar a lista para votar el impedimento" calls a vote: it stays in the item
+    (it went to the roll call's zone); the roll call with the quorum is still attendance."""
+    called = "Secretaria, sírvase llamar a lista para votar el impedimento; el concejal Ocampo no vota."
+    assert classify(called, previous_template_id=TPL_DEBATE).template_id == TPL_DEBATE
+    roll = "Secretaria, sírvase llamar a lista y verificar el quórum."
+    assert classify(roll, previous_template_id=TPL_DEBATE).template_id == TPL_LLAMADO_LISTA
 
 
 @pytest.mark.parametrize(
@@ -3070,6 +3146,80 @@ def test_the_count_of_an_election_is_read_as_said(text: str, count: dict[str, An
     assert data(text, TPL_DEBATE)["escrutinio"] == count
 
 
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [
+        (  # blind personero audit, utterance 33: no count was read for the figures in brackets
+            "Señor presidente, el resultado de la votación es el siguiente: por Andrés Felipe Rengifo "
+            "Salazar nueve (9) votos; por Luz Adriana Cárdenas Mejía seis (6) votos; por Jorge Iván Quintero "
+            "Ospina un (1) voto; votos en blanco dos (2). Total dieciocho votos.",
+            {
+                "candidatos": [
+                    {"nombre": "Andrés Felipe Rengifo Salazar", "votos": 9},
+                    {"nombre": "Luz Adriana Cárdenas Mejía", "votos": 6},
+                    {"nombre": "Jorge Iván Quintero Ospina", "votos": 1},
+                ],
+                "en_blanco": 2,
+                "total": 18,
+            },
+        ),
+        (  # utterance 36, the count corrected
+            "Señor presidente, efectivamente hubo un error en la consolidación, ofrezco excusas a la "
+            "plenaria. El resultado correcto es: Andrés Felipe Rengifo Salazar diez (10) votos; Luz "
+            "Adriana Cárdenas Mejía cinco (5) votos; Jorge Iván Quintero Ospina un (1) voto; en blanco dos "
+            "(2) votos. Total dieciocho (18) votos, y un concejal impedido.",
+            {
+                "candidatos": [
+                    {"nombre": "Andrés Felipe Rengifo Salazar", "votos": 10},
+                    {"nombre": "Luz Adriana Cárdenas Mejía", "votos": 5},
+                    {"nombre": "Jorge Iván Quintero Ospina", "votos": 1},
+                ],
+                "en_blanco": 2,
+                "total": 18,
+            },
+        ),
+        (
+            "Escrutinio: Ana María Ruiz, doce (12) votos; Luis Mora Paz, cinco ( 5 ) votos; dos (2) votos en "
+            "blanco y un (1) voto nulo. Total: veinte (20) votos.",
+            {
+                "candidatos": [
+                    {"nombre": "Ana María Ruiz", "votos": 12},
+                    {"nombre": "Luis Mora Paz", "votos": 5},
+                ],
+                "en_blanco": 2,
+                "nulos": 1,
+                "total": 20,
+            },
+        ),
+    ],
+)
+def test_a_count_read_with_its_figures_in_brackets_is_read(text: str, count: dict[str, Any]) -> None:
+    """A secretary reads each figure twice, in words and in brackets ("nueve (9) votos"): the
+    count is read as said, the blank votes as blank (never a candidate)."""
+    assert data(text, TPL_DEBATE)["escrutinio"] == count
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "El resultado es: Ana María Ruiz, doce (21) votos; Luis Mora Paz, cinco (5) votos; en blanco, uno.",
+        "Resultado: Ana María Ruiz, doce votos; Luis Mora Paz, cinco (6) votos. Total diecisiete votos.",
+    ],
+)
+def test_a_count_whose_words_and_figures_disagree_is_no_count(text: str) -> None:
+    """ "doce (21) votos": which was said is not known, so the count is not recorded (the words
+    stay in the acta); a count without that candidate would be a count nobody said."""
+    assert "escrutinio" not in data(text, TPL_DEBATE)
+
+
+def test_the_votes_an_election_is_declared_with_are_read_with_their_figure() -> None:
+    """ "…con quince (15) votos": the votes said with the declaration; a figure that says
+    another number leaves them out."""
+    said = "Queda elegida presidenta la concejala Ana Ruiz con quince ({}) votos."
+    assert data(said.format(15), TPL_DEBATE)["eleccion"]["votos"] == 15
+    assert "votos" not in data(said.format(51), TPL_DEBATE)["eleccion"]
+
+
 def test_votes_not_for_a_named_candidate_are_no_count() -> None:
     """Votes said of no one by name ("son diecisiete votos para la concejala Velasco", a bill's
     "quince votos por el sí"), or said of someone with nothing that makes them a count, are no
@@ -3104,6 +3254,55 @@ def test_the_oath_declared_is_kept_as_said(text: str, oath: str) -> None:
     """The oath declared ("quedan posesionados…", "se posesionó…", "toma posesión…") is a fact
     the acta records, in the words said (it was only part of the debate's text)."""
     assert data(text, TPL_DEBATE)["posesion"] == oath
+
+
+@pytest.mark.parametrize(
+    ("text", "oath"),
+    [
+        (  # blind personero audit, utterance 41: no oath was recorded
+            "Si así fuere, que Dios y la patria os lo premien, y si no, Él y ella os lo demanden. Queda "
+            "usted posesionado. Tiene la palabra el señor personero.",
+            "Queda usted posesionado.",
+        ),
+        (
+            "Sí, juro. Queda usted debidamente posesionado como Personero Municipal de Palmira.",
+            "Queda usted debidamente posesionado como Personero Municipal de Palmira.",
+        ),
+        (
+            "Queda usted, doctora Ana Ruiz, legalmente posesionada como contralora.",
+            "Queda usted, doctora Ana Ruiz, legalmente posesionada como contralora.",
+        ),
+        (
+            "Quedan ustedes posesionados, honorables concejales.",
+            "Quedan ustedes posesionados, honorables concejales.",
+        ),
+        ("Lo declaro posesionado, señor personero.", "Lo declaro posesionado, señor personero."),
+        (
+            "Se posesiona el doctor Andrés Felipe Rengifo Salazar como personero municipal.",
+            "Se posesiona el doctor Andrés Felipe Rengifo Salazar como personero municipal.",
+        ),
+    ],
+)
+def test_the_oath_declared_to_the_one_sworn_in_is_kept(text: str, oath: str) -> None:
+    """The secretary or chair declares it to the one sworn in, as said: "Queda usted
+    posesionado", "…debidamente posesionado", "Quedan ustedes…", "Lo declaro posesionado"."""
+    assert data(text, TPL_DEBATE)["posesion"] == oath
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "No queda usted posesionado hasta que firme el acta de posesión.",
+        "¿Queda usted posesionado, doctor, o falta la firma?",
+        "El personero dice que se posesiona mañana ante el alcalde.",
+        "Si queda usted posesionado hoy, podrá asumir el lunes.",
+        "Le pido que se posesione al personero al final de la sesión.",
+    ],
+)
+def test_an_oath_denied_asked_reported_or_supposed_is_not_declared(text: str) -> None:
+    """Denied, asked, reported or supposed, "queda usted posesionado" and "se posesiona" declare
+    no oath taken."""
+    assert "posesion" not in data(text, TPL_DEBATE)
 
 
 @pytest.mark.parametrize(
@@ -3522,6 +3721,53 @@ def test_nominal_vote_lists_each_member() -> None:
             {"nombre": "Luis Mora", "voto": "abstención"},
         ],
     }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # blind personero audit, utterance 34: printed as "| Rengifo | No |", "Resultado: NEGADO."
+        "Presidente, Luis Alberto Lozano, moción de procedimiento. Yo llevé la cuenta y hay un error: el "
+        "concejal Jaramillo votó por Rengifo, no por Cárdenas. Le pido a la secretaría revisar el registro "
+        "de la votación.",
+        "Secretaria, hay un error en el registro de la votación: la concejala Ruiz votó por Ana Gómez, "
+        "no por Eva Paz.",
+        "Para que conste en el acta de la votación: yo voté por Luis Mora, no por Pedro Gómez.",
+        "Señora secretaria, en la votación el concejal Pérez dijo que Luis Mora, no Eva Paz.",
+        "En la votación nominal, ¿cómo votó Luis Mora: sí?",
+        "Antes de la votación le digo al concejal Pedro Gómez, sí señor, que no estoy de acuerdo.",
+    ],
+)
+def test_a_name_before_a_lone_yes_or_no_in_a_sentence_is_no_member_s_vote(text: str) -> None:
+    """A member's vote is a name answering sí or no, the answer ending the item: "votó por
+    Rengifo, no por Cárdenas" (a candidate named after "por", then a contrast), a "no" that goes
+    on into the sentence, a question: no vote listed, so no count nor result made of it."""
+    vote = data(text, TPL_PROYECTO_ACUERDO).get("votacion", {})
+    assert "votos" not in vote
+    assert not any(vote.get(side) for side in ("si", "no", "abstencion"))
+    assert vote.get("resultado") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "votes"),
+    [
+        ("Ana Ruiz, sí. Luis Mora, no.", [("Ana Ruiz", "sí"), ("Luis Mora", "no")]),
+        (
+            "Betancourt: sí. Mejía: no. Riascos: me abstengo.",
+            [("Betancourt", "sí"), ("Mejía", "no"), ("Riascos", "abstención")],
+        ),
+        (
+            "Ana Ruiz: sí, señora secretaria. Luis Mora: no Eva Paz: sí",
+            [("Ana Ruiz", "sí"), ("Luis Mora", "no"), ("Eva Paz", "sí")],
+        ),
+        ("Concejal Ana Ruiz vota sí; concejal Luis Mora vota no.", [("Ana Ruiz", "sí"), ("Luis Mora", "no")]),
+    ],
+)
+def test_members_answering_yes_or_no_are_listed(text: str, votes: list[tuple[str, str]]) -> None:
+    """A list of members answering, each answer ending its item (at a stop, the next name, the
+    secretary addressed): the members' votes, as before."""
+    vote = data(text, TPL_PROYECTO_ACUERDO)["votacion"]
+    assert [(v["nombre"], v["voto"]) for v in vote["votos"]] == votes
 
 
 def test_vote_on_a_bill_keeps_the_bill_data() -> None:
@@ -6259,6 +6505,7 @@ def test_the_floor_said_of_someone_is_no_grant(text: str) -> None:
     "text",
     [
         "Presidente, Centro Democrático: votamos no.",
+        "Presidente, Centro Democrático: acompañamos la elección del doctor Rengifo.",
         "Presidente, Alianza Verde.",
         "Presidente, Santiago de Cali.",
     ],

@@ -17,6 +17,7 @@ match on the folded copy while names and titles are cut, by position, from the o
 from __future__ import annotations
 
 import bisect
+import contextlib
 import functools
 import itertools
 import re
@@ -125,6 +126,9 @@ _VOTE_FOLLOWS: Final[dict[str, str]] = {
     **{tpl: tpl for tpl in _VOTING_TEMPLATES},
     TPL_ORDEN_DIA: TPL_APROBACION_ORDEN_DIA,  # a vote right after the agenda is read approves it
 }
+# Sections of interventions a vote with no subject stays in: the item under way (an election,
+# a debate, anything the rules do not know) or "asuntos varios" (see _vote_template).
+_VOTE_STAYS: Final = frozenset({TPL_DEBATE, TPL_VARIOS})
 
 # Confidence of each kind of rule.
 _CONF_STRONG: Final = 0.9
@@ -954,7 +958,9 @@ def _speaker(t: _Text) -> dict[str, Any]:
         role = _role(t, prefix.end()) if prefix else None
         if role is not None:
             person = _person_after_role(t, role[2], role[0])
-            if person and t.raw[person[1] :].lstrip().startswith(":"):
+            named_party = person is not None and _PARTY_NAME_RE.fullmatch(_fold(person[0])) is not None
+            if person and not named_party and t.raw[person[1] :].lstrip().startswith(":"):
+                # "Presidente Juan Pérez: …"; "Presidente, Centro Democrático: votamos no." is a party
                 out = _speaker_at(t, prefix.end() if prefix else 0)
         if not out:
             out = _self_named(t) or _introduced(t) or _named_first(t)
@@ -1265,6 +1271,7 @@ _VOTE_RE: Final = re.compile(
     r"|\b(?:queda|quedo|ha sido|han sido|fue|fueron|ha quedado|resulta|resulto|es|son)\s+"
     r"(?:\w+\s+)?(?:aprobad|negad|rechazad|improbad)\w*"
     r"|(?:^|[.!?;:¡¿]\s*)(?:aprobad|negad|rechazad)[oa]s?\b"  # "¿Lo aprueba la plenaria? Aprobado."
+    r"|\blista\s+para\s+votar\b"  # "sírvase llamar a lista para votar el impedimento": a vote's call
 )
 _APPROVAL_QUESTION_RE: Final = re.compile(
     r"\baprueba(?:n)?\b|\b(?:se somete|someto|sometemos|pongo|ponemos)\s+a\s+"
@@ -1351,6 +1358,21 @@ _VOTE_ITEM_RE: Final = re.compile(
     r"(?:\s*[:,\-–]\s*|\s+(?i:vota|vot[oó])\s+(?i:por\s+el\s+)?|\s+(?=(?i:se\s+abstiene)))"
     r"(?P<v>(?i:s[ií]|no|abstenci[oó]n|se abstiene|me abstengo|a favor|en contra))(?!\w)"
 )
+# A member's answer ends the item: the utterance ends, a stop or a dash follows, the next
+# member's name, or the secretary or the chair addressed ("Ana Ruiz: sí, señora secretaria").
+# "…votó por Rengifo, no por Cárdenas" goes on into its sentence: a contrast, not a vote.
+_VOTE_ITEM_END_RE: Final = re.compile(
+    r"\s*(?:$|[.,;:!?)\]»”\"—–\-]|(?<=\s)[A-ZÁÉÍÓÚÑÜ]"
+    r"|(?i:se[ñn]or|se[ñn]ora|presidente|presidenta|secretario|secretaria)\b)"
+)
+# Said before the name, it makes the name an object, not a member answering: the candidate
+# voted for ("votó por Rengifo, no…"), the one spoken to ("le digo al concejal Pedro Gómez, sí
+# señor…") or of ("dijo que Luis Mora, no…").
+_NAME_AS_OBJECT_RE: Final = re.compile(
+    r"\b(?:por|a|al|para|con|contra|sobre|entre|que)\s+(?:(?:el|la|los|las)\s+)?"
+    r"(?:(?:honorables?|concejal|concejala|doctor|doctora|senor|senora|candidat[oa])\s+)*$"
+)
+_NAME_CONTEXT_CHARS: Final = 40
 _NEGATED_RE: Final = re.compile(
     r"\b(?:negad[oa]s?|rechazad[oa]s?|improbad[oa]s?|hundid[oa]s?|no (?:fue |ha sido |es |queda |"
     r"quedo |resulta )?aprobad[oa]s?|no se aprueba|se niegan?|no alcanz\w* (?:la )?mayoria)\b"
@@ -1376,9 +1398,26 @@ _SENTENCE_RE: Final = re.compile(r"[^.!?;¿]*[.!?;]?|¿[^?]*\??")
 
 
 def _vote_items(t: _Text) -> list[dict[str, str]]:
-    """Individual votes named in the text: "Juan Pérez: sí; María Gómez: no"."""
-    votes: list[dict[str, str]] = []
+    """Individual votes named in the text: "Juan Pérez: sí; María Gómez: no". A name answering
+    sí or no inside a sentence is none: the answer must end the item (_VOTE_ITEM_END_RE), the
+    name must not be the object of what is said (_NAME_AS_OBJECT_RE: "el concejal Jaramillo votó
+    por Rengifo, no por Cárdenas" lists no vote "Rengifo: no"), nor asked ("¿cómo votó Luis
+    Mora: sí?"). New dicts each call: the caller keeps them in its data."""
+    return [{"nombre": name, "voto": vote} for name, vote in _votes_said(t)]
+
+
+@functools.lru_cache(maxsize=8)
+def _votes_said(t: _Text) -> tuple[tuple[str, str], ...]:
+    """(name, vote) of each member's vote in the text (see :func:`_vote_items`), read once per
+    text: the section's choice, a constancia's check and the vote's data all ask."""
+    votes: list[tuple[str, str]] = []
     for m in _VOTE_ITEM_RE.finditer(t.raw):
+        if (
+            not _VOTE_ITEM_END_RE.match(t.raw, m.end())
+            or _NAME_AS_OBJECT_RE.search(t.low, max(0, m.start() - _NAME_CONTEXT_CHARS), m.start())
+            or _asked(t, m.start("v"))
+        ):
+            continue
         words = m["name"].split()
         while words and _fold(words[0]) in _NAME_STOPWORDS:
             words.pop(0)
@@ -1386,8 +1425,8 @@ def _vote_items(t: _Text) -> list[dict[str, str]]:
             continue
         said = _fold(m["v"])
         vote = "sí" if said in {"si", "a favor"} else "no" if said in {"no", "en contra"} else ""
-        votes.append({"nombre": " ".join(words), "voto": vote or "abstención"})
-    return votes
+        votes.append((" ".join(words), vote or "abstención"))
+    return tuple(votes)
 
 
 def _tally(low: str) -> dict[str, int]:
@@ -1659,15 +1698,29 @@ def _items_tally(votes: list[dict[str, str]]) -> dict[str, int]:
     return counts
 
 
+@functools.lru_cache(maxsize=8)
+def _vote_subject(low: str) -> int | None:
+    """Index in _VOTE_SUBJECTS of what a vote says it is on (the first named), or None; read once
+    per text (the section's choice and its data both ask)."""
+    subjects = [(m.start(), i) for i, (rx, _) in enumerate(_VOTE_SUBJECTS) if (m := rx.search(low))]
+    return min(subjects)[1] if subjects else None
+
+
 def _vote_template(t: _Text, previous: str | None) -> tuple[str, float]:
-    """Section a vote belongs to: what the text names, else the previous block."""
-    subjects = [(m.start(), i) for i, (rx, _) in enumerate(_VOTE_SUBJECTS) if (m := rx.search(t.low))]
-    if subjects:
-        named = _VOTE_SUBJECTS[min(subjects)[1]][1]
+    """Section a vote belongs to: what the text names, else the item being voted (the previous
+    block's), else where it is said. A vote that names nothing after the debate or in "asuntos
+    varios" is the item under way's: an election announced ("Cuarto punto: elección del
+    Personero…", then "Vamos a proceder a la votación nominal…", "yo voto por Jorge Iván
+    Quintero"), a debate, varios; it stays there, in order. It went to the bills' section,
+    which then kept the election and what followed under "PROYECTOS DE ACUERDO" in a session
+    with no bill: a bill's vote follows its bill's blocks."""
+    subject = _vote_subject(t.low)
+    if subject is not None:
+        named = _VOTE_SUBJECTS[subject][1]
         return named or _VOTE_FOLLOWS.get(previous or "", TPL_PROPOSICION), _CONF_STRONG
     if previous in _VOTE_FOLLOWS:
         return _VOTE_FOLLOWS[previous], _CONF_VOTE_CONTEXT
-    return TPL_PROYECTO_ACUERDO, _CONF_WEAK
+    return (previous if previous in _VOTE_STAYS else TPL_DEBATE), _CONF_WEAK
 
 
 # A member declaring an impediment (conflict of interest) to take part in an item: "me declaro
@@ -3751,15 +3804,25 @@ _TOLD_CHARS: Final = 24
 # votes, a total ("el concejal luis mora obtuvo cuarenta mil votos" is not one).
 _COUNT_CONTEXT_RE: Final = re.compile(r"\b(?:escrutinio|resultado|en\s+blanco|nul[oa]s?|total)\b")
 _RESOLUTION_RE: Final = re.compile(r"\bresolucion\s+(?:(?:numero|no\.?|n[°o]\.?|#)\s*)?")
-_VOTES_AFTER_RE: Final = re.compile(rf"\s*,?\s*(?:con\s+)?(?P<n>{_NUM_PHRASE})\s+votos?\b")
-_CANDIDATE_VOTES_RE: Final = re.compile(rf"\b(?P<n>{_NUM_PHRASE})\s+votos?\b")
-_BLANK_AFTER_RE: Final = re.compile(rf"\ben\s+blanco\s*[,:]?\s*(?P<n>{_NUM_PHRASE})\b")
-_BLANK_BEFORE_RE: Final = re.compile(rf"\b(?P<n>{_NUM_PHRASE})\s+(?:votos?\s+)?en\s+blanco\b")
-_NULL_AFTER_RE: Final = re.compile(rf"\b(?:votos?\s+)?nul[oa]s?\s*[,:]?\s*(?P<n>{_NUM_PHRASE})\b")
-_NULL_BEFORE_RE: Final = re.compile(rf"\b(?P<n>{_NUM_PHRASE})\s+(?:votos?\s+)?nul[oa]s?\b")
+
+
+def _figure(group: str) -> str:
+    """The figure a secretary reads in brackets after a number in words ("nueve (9) votos"),
+    optional, caught as ``group`` (checked against the words: :func:`_said_count`)."""
+    return rf"(?:\s*\(\s*(?P<{group}>[0-9]{{1,5}})\s*\))?"
+
+
+_VOTES_AFTER_RE: Final = re.compile(rf"\s*,?\s*(?:con\s+)?(?P<n>{_NUM_PHRASE}){_figure('f')}\s+votos?\b")
+_CANDIDATE_VOTES_RE: Final = re.compile(rf"\b(?P<n>{_NUM_PHRASE}){_figure('f')}\s+votos?\b")
+_BLANK_AFTER_RE: Final = re.compile(rf"\ben\s+blanco\s*[,:]?\s*(?P<n>{_NUM_PHRASE})\b{_figure('f')}")
+_BLANK_BEFORE_RE: Final = re.compile(rf"\b(?P<n>{_NUM_PHRASE}){_figure('f')}\s+(?:votos?\s+)?en\s+blanco\b")
+_NULL_AFTER_RE: Final = re.compile(
+    rf"\b(?:votos?\s+)?nul[oa]s?\s*[,:]?\s*(?P<n>{_NUM_PHRASE})\b{_figure('f')}"
+)
+_NULL_BEFORE_RE: Final = re.compile(rf"\b(?P<n>{_NUM_PHRASE}){_figure('f')}\s+(?:votos?\s+)?nul[oa]s?\b")
 _TOTAL_RE: Final = re.compile(
-    rf"\btotal\s*(?:de\s+)?[,:]?\s*(?P<n>{_NUM_PHRASE})\s+(?:votos|papeletas|sufragios|tarjetones)\b"
-    rf"|\btotal\s*[,:]\s*(?P<m>{_NUM_PHRASE})\b"
+    rf"\btotal\s*(?:de\s+)?[,:]?\s*(?P<n>{_NUM_PHRASE}){_figure('f')}\s+(?:votos|papeletas|sufragios"
+    rf"|tarjetones)\b|\btotal\s*[,:]\s*(?P<m>{_NUM_PHRASE})\b{_figure('g')}"
 )
 # Words a candidate's name is not made of, when it is read back from the votes said after it.
 _COUNT_WORD_TEXT: Final = """
@@ -3772,11 +3835,13 @@ _MAX_COUNTS: Final = 40
 _NAME_BEFORE_CHARS: Final = 80
 _COUNT_GAP_RE: Final = re.compile(r"\s*[,:]?\s*(?:con\s+)?$")
 # The oath declared: "quedan debidamente posesionados…", "se posesionó el concejal…", "toma
-# posesión ante la presidencia". "solicito… para posesionarme", "a tomar posesión", "posesión de
-# los concejales electos" (the agenda's point) are not.
+# posesión ante la presidencia", and to the one sworn in: "Queda usted posesionado", "Queda
+# usted, doctora Ana Ruiz, legalmente posesionada". "solicito… para posesionarme", "a tomar
+# posesión", "posesión de los concejales electos" (the agenda's point) are not.
 _OATH_RE: Final = re.compile(
     r"\b(?:queda|quedan|quedo|quedaron|ha\s+quedado|han\s+quedado|declaro|declaramos)\s+"
-    r"(?:(?:debidamente|legalmente|formalmente)\s+)?posesionad[oa]s?\b"
+    r"(?:(?:usted|ustedes|ud|uds)\b\.?\s*(?:,[^,.;:!?¿¡]{1,60},\s*)?)?"
+    r"(?:(?:debidamente|legalmente|formalmente|oficialmente)\s+)?posesionad[oa]s?\b"
     r"|\bse\s+(?:posesiono|posesionaron|posesiona|posesionan|ha\s+posesionado|han\s+posesionado)\b"
     r"|\b(?:toma|toman|tomo|tomaron|ha\s+tomado|han\s+tomado)\s+posesion\b"
 )
@@ -3785,6 +3850,19 @@ _OATH_RE: Final = re.compile(
 def _number_of(said: str | None) -> int | None:
     value = _parse_number(said) if said else None
     return value if value is not None and value <= 10_000 else None
+
+
+class _Disagrees(Exception):
+    """A number said in words and the figure read after it differ ("doce (21) votos")."""
+
+
+def _said_count(m: re.Match[str], number: str = "n", figure: str = "f") -> int | None:
+    """The count said at ``number``; raises _Disagrees when the figure read after it in brackets
+    says another: which one was said is not known, and a count must not be made up."""
+    value = _number_of(m[number])
+    if value is not None and m[figure] is not None and int(m[figure]) != value:
+        raise _Disagrees
+    return value
 
 
 def _name_before(t: _Text, end: int) -> str | None:
@@ -3820,21 +3898,31 @@ def _count_said(t: _Text, after: re.Pattern[str], before: re.Pattern[str]) -> in
     """A count said as "en blanco, uno" or as "un voto en blanco" (the first way first: in "…
     diecinueve votos en blanco uno" the nineteen are the candidate's)."""
     m = after.search(t.low) or before.search(t.low)
-    return _number_of(m["n"]) if m else None
+    return _said_count(m) if m else None
 
 
 def _scrutiny(t: _Text) -> dict[str, Any]:
     """The count of an election as said: each candidate's votes, the blank and null votes and the
     total ("Ana María Velasco, diecisiete votos; Luisa Fernanda Caicedo, dos votos; en blanco,
     uno. Total, veinte votos."); {} when no candidate's votes are said, or nothing says it is a
-    count (a result, the scrutiny, blank or null votes, a total)."""
+    count (a result, the scrutiny, blank or null votes, a total). A figure read in brackets after
+    the words ("nueve (9) votos") is read with them; one that says another number ("doce (21)
+    votos") leaves no count at all."""
     if _COUNT_CONTEXT_RE.search(t.low) is None:
         return {}
+    try:
+        return _count_of_candidates(t)
+    except _Disagrees:
+        return {}
+
+
+def _count_of_candidates(t: _Text) -> dict[str, Any]:
+    """The count of :func:`_scrutiny`, its figures checked (raises _Disagrees)."""
     candidates: list[dict[str, Any]] = []
     for count, m in enumerate(_CANDIDATE_VOTES_RE.finditer(t.low)):
         if count >= _MAX_COUNTS:
             break
-        name, votes = _name_before(t, m.start()), _number_of(m["n"])
+        name, votes = _name_before(t, m.start()), _said_count(m)
         if name is not None and votes is not None and all(c["nombre"] != name for c in candidates):
             candidates.append({"nombre": name, "votos": votes})
     if not candidates:
@@ -3844,8 +3932,10 @@ def _scrutiny(t: _Text) -> dict[str, Any]:
         found["en_blanco"] = blank
     if (null := _count_said(t, _NULL_AFTER_RE, _NULL_BEFORE_RE)) is not None:
         found["nulos"] = null
-    if (total := _TOTAL_RE.search(t.low)) and (value := _number_of(total["n"] or total["m"])) is not None:
-        found["total"] = value
+    if total := _TOTAL_RE.search(t.low):
+        value = _said_count(total) if total["n"] else _said_count(total, "m", "g")
+        if value is not None:
+            found["total"] = value
     return found
 
 
@@ -3888,8 +3978,10 @@ def _election(t: _Text) -> dict[str, Any]:
         found: dict[str, Any] = {"elegido": name, "participio": _fold(m["p"])}
         if office:  # "Queda elegida la concejala Ana Ruiz.": the office is the item's, unsaid
             found["cargo"] = office
-        if (votes := _VOTES_AFTER_RE.match(t.low, said_to)) and (value := _number_of(votes["n"])) is not None:
-            found["votos"] = value
+        votes = _VOTES_AFTER_RE.match(t.low, said_to)
+        with contextlib.suppress(_Disagrees):  # "con diez (11) votos": which was said is not known
+            if votes and (value := _said_count(votes)) is not None:
+                found["votos"] = value
         return found | _resolution(t, m.end())
     return {}
 
@@ -3913,19 +4005,23 @@ def _resolution(t: _Text, start: int) -> dict[str, str]:
 
 def _oath(t: _Text) -> str | None:
     """The sentences that declare the oath taken, as said ("Quedan debidamente posesionados los
-    diecinueve concejales presentes."), or None; a question ("¿Queda posesionado?") or a clause
-    telling of it ("cuando se posesionó el alcalde…") declares nothing."""
+    diecinueve concejales presentes.", "Queda usted posesionado."), or None; one asked ("¿Queda
+    posesionado?"), denied ("No queda usted posesionado hasta…"), supposed, reported ("…dice
+    que se posesiona mañana") or told of ("cuando se posesionó el alcalde…") declares nothing
+    (:func:`_not_declared`)."""
     said: list[str] = []
     starts: list[int] | None = None
     last_end = -1
     for count, m in enumerate(_OATH_RE.finditer(t.low)):
         if count >= _MAX_TRIGGERS:
             break
-        if m.start() < last_end or _TOLD_RE.search(t.low, max(0, m.start() - _TOLD_CHARS), m.start()):
-            continue  # in the sentence taken before, or told of ("cuando se posesionó…")
+        if m.start() < last_end:
+            continue  # in the sentence taken before
         if starts is None:
             starts = _sentence_starts(t)
         start = starts[bisect.bisect_right(starts, m.start()) - 1]
+        if _not_declared(t, m.start(), start):
+            continue
         stop = _SENTENCE_END_RE.search(t.raw, m.end())
         end = stop.end() if stop else len(t.raw)
         last_end = end
@@ -4492,6 +4588,13 @@ def _records_own_vote(t: _Text) -> bool:
     return not any(_tally(t.low).values()) and not _vote_items(t)
 
 
+def _is_vote(t: _Text) -> bool:
+    """Whether the utterance holds a vote (its words, or members' votes listed), other than a
+    speaker's own vote put on record (:func:`_records_own_vote`)."""
+    voted = _VOTE_RE.search(t.low) is not None or len(_vote_items(t)) >= 2
+    return voted and not _records_own_vote(t)
+
+
 def _reads_the_bill(t: _Text) -> bool:
     """Whether the utterance reads the bill's text (an article, the title, the preamble: "Artículo
     séptimo. Facúltese al alcalde…", "Título del proyecto: …") or a proposal amending it ("Artículo
@@ -4544,8 +4647,7 @@ def _choose(
         return TPL_LLAMADO_LISTA, _CONF_STRONG
     if _reads_a_communication(t):
         return TPL_COMUNICACION, _CONF_SECTION
-    voted = _VOTE_RE.search(t.low) or len(_vote_items(t)) >= 2
-    if (voted and not _records_own_vote(t)) or decided:
+    if _is_vote(t) or decided:
         return _vote_template(t, previous)
     if previous in _AGENDA_BEING_APPROVED and not next_point and _asks_agenda_change(t):
         return TPL_APROBACION_ORDEN_DIA, _CONF_SECTION
@@ -4669,7 +4771,11 @@ def _classify(
         data = _EXTRACTORS[template](t)
     if template in _DECIDING_TEMPLATES:
         data |= _decisions(t)
-    if template in _VOTING_TEMPLATES and not _records_own_vote(t) and (vote := _vote(t)) is not None:
+    # A vote that stays in the debate or varios naming nothing (an impediment's, a motion's) is
+    # summed up there too; an election's (it names one) is for candidates: no sí/no totals.
+    staying = template in _VOTE_STAYS and (_is_vote(t) or decided) and _vote_subject(t.low) is None
+    voting = template in _VOTING_TEMPLATES or staying
+    if voting and not _records_own_vote(t) and (vote := _vote(t)) is not None:
         data["votacion"] = vote
     if recess := _recess(t):
         data["receso"] = recess  # the times, as facts: the acta sums the recess up with them
@@ -4685,7 +4791,7 @@ def _classify(
             # Mora: no…") leaves the vote, its list and its count as said
             if not counted:
                 data.pop("votacion", None)
-        elif template in _VOTING_TEMPLATES:
+        elif voting:
             # the plenary's decision is the vote's result, in the words said ("aceptado")
             vote = data.get("votacion") or {"resultado": None, "nominal": False}
             data["votacion"] = {**vote, "resultado": impediment["estado"], "objeto": "impedimento"}
