@@ -44,6 +44,13 @@ eligible candidates read, a constancia, an impediment declared and voted during 
 the nominal vote for candidates said member by member, some in lowercase speech, a count read
 with its figures in brackets and then corrected after a motion, the declaration, the oath, two
 proposals, a vote explained in varios): the whole election stays in the development, in order.
+And a ninth, a debate de control político written blind by an audit (``control_politico.json``: the
+president naming himself, a roll call over two utterances, one in lowercase speech, with an excuse
+said after "no se encuentra" and a reason before the next name, the agenda read "Uno, … Dos, …", the
+citante, the Secretary of Mobility answering twice, a réplica, a late arrival, a member leaving with
+the chair's leave, a councillor, the personero and a citizen, the citante's conclusions, three
+proposals, one voted by roll call and one negated, a constancia of one's vote in varios, the
+closing).
 """
 
 from __future__ import annotations
@@ -286,6 +293,7 @@ def _build_session(name: str) -> tuple[list[dict[str, Any]], dict[str, list[Any]
         "sesion_segundo_debate.json",
         "cabildo_abierto.json",
         "sesion_personero.json",
+        "control_politico.json",
     ],
 )
 def test_audited_sessions_land_in_their_zones(name: str) -> None:
@@ -791,3 +799,115 @@ def test_a_personero_election_is_written_as_said() -> None:
         "NEGADO" not in written and written.count("Resultado:") == 4
     )  # agenda, impediment, election, proposal
     assert _paragraphs(zones, "ZONE_VARIOS")[-1].endswith(said[49]["text"])
+
+
+def test_a_control_politico_debate_is_written_as_said() -> None:
+    """The facts an audit found false in a blind debate de control político: the Secretary of
+    Mobility's answer ("Gracias señor presidente, saludo…", with "Firmamos un contrato") was taken
+    for the signatures, naming the president "SALUDO", and lost from the debate; the president,
+    who named himself ("Habla Juan Carlos Olaya Ciro, presidente del Concejo"), was named nowhere
+    as presiding, and the secretary did not sign; the attendance had Bermúdez "Ausente" (he sent
+    an excuse), Patricia Solarte and Wilson Lozano missing (the first name after "continúo con el
+    llamado a lista", the name after a reason), Ocampo's reason lost and Palacios present all
+    session (she left at 11:10 with the chair's leave): 19 rows, 16 present, against a quorum of
+    18; the réplica given to "el concejal Escobar", the councillor who says "habla la concejala
+    X" and the one who names himself first in lowercase speech spoke under no name; the secretary
+    given the floor again by office alone had no name; the citante's conclusions, given the floor
+    by role alone, went to the proposals, unnamed, taken for one ("radicamos una proposición");
+    the constancia of a vote said in varios went to the proposals; "se han agotado los puntos del
+    orden del día" went to the agenda; the agenda "Uno, … Dos, …" had no items; the proposals'
+    heading was dropped, the third proposal had no author and the request for a nominal vote was
+    written into the second. The councillor who speaks of "el concejal Escobar" (reported) speaks
+    under his own name."""
+    said, zones, blocks = _build_session("control_politico.json")
+    (table,) = (item for item in zones["ZONE_ROLLCALL"] if isinstance(item, list))
+    names = [row[0] for row in table[1:]]
+    rows = dict((row[0], row[1]) for row in table[1:])
+    assert len(names) == 21 and len(rows) == 21
+    assert rows["Patricia Solarte Gómez"] == rows["Wilson Andrés Lozano Perea"] == "Presente"
+    assert list(rows.values()).count("Presente") == 17
+    assert {name: state for name, state in rows.items() if state != "Presente"} == {
+        "Óscar Iván Bermúdez Holguín": "Excusado (incapacidad médica)",
+        "Sandra Milena Ocampo Ríos": "Excusada (comisión oficial en la ciudad de bogotá)",
+        "Mauricio Vallejo Arango": "Llegó tarde (10:40 a. m.)",
+        "Luz Dary Palacios Riascos": "Se retiró (11:10 a. m.)",
+    }
+    assert "Quórum: decisorio, con 18 concejales presentes." in _paragraphs(zones, "ZONE_ROLLCALL")
+    assert _paragraphs(zones, "HEADER_ZONE")[:2] == [
+        "Siendo las 9:15 a. m. del 14 de octubre de 2025, en el recinto Tomás Moreno, se dio inicio a la "
+        "sesión plenaria ordinaria del Concejo Distrital de Santiago de Cali, presidida por el concejal Juan "
+        "Carlos Olaya Ciro.",
+        "Actuó como secretaria general Martha Lucía Guzmán Arce.",
+    ]
+    assert [b["template_id"] for b in blocks].count("TPL_FIRMAS") == 0
+    signatures = _paragraphs(zones, "SIGNATURE_BLOCK")
+    assert [s.split("\n") for s in signatures] == [
+        ["______________________________", "JUAN CARLOS OLAYA CIRO", "Presidente"],
+        ["______________________________", "MARTHA LUCÍA GUZMÁN ARCE", "Secretaria General"],
+    ]
+    assert _paragraphs(zones, "ZONE_AGENDA") == [said[5]["text"]]  # read once, with its items found
+    assert blocks[5]["structured_data"]["puntos"] == [
+        "1. Llamado a lista y verificación del quórum",
+        "2. Lectura, discusión y aprobación del orden del día",
+        "3. Himno de Santiago de Cali",
+        "4. Debate de control político a la Secretaría de Movilidad Distrital, proposición número cero "
+        "cuarenta y cinco de dos mil veinticinco, sobre el estado de la semaforización, la operación de los "
+        "agentes de tránsito y el contrato de fotodetecciones; citante, el honorable concejal Andrés Felipe "
+        "Escobar Torres; coadyuvante, la honorable concejala Natalia Cifuentes Arboleda; citado, el doctor "
+        "Hernán Darío Zapata Molina, secretario de Movilidad",
+        "5. Lectura de comunicaciones",
+        "6. Proposiciones",
+        "7. Varios",
+    ]
+    assert _paragraphs(zones, "ZONE_AGENDA_APPROVAL") == [
+        said[6]["text"],
+        said[7]["text"],
+        "Votos por el sí: 18. Votos por el no: 0. Abstenciones: 0. Resultado: APROBADO.",
+    ]
+    debate = _paragraphs(zones, "ZONE_DEBATE")
+
+    def after(i: int) -> str:
+        """The paragraph written after utterance i in the debate."""
+        return debate[debate.index(said[i]["text"]) + 1]
+
+    secretary = "HERNÁN DARÍO ZAPATA MOLINA (secretario de Movilidad): "
+    escobar = "ANDRÉS FELIPE ESCOBAR TORRES (concejal): "
+    answer = debate.index(said[13]["text"])
+    assert debate[answer + 1 : answer + 3] == [secretary + said[14]["text"], said[15]["text"]]
+    assert after(16) == "CARLOS HERNÁN VALENCIA MUÑOZ (concejal, Partido Liberal): " + said[17]["text"]
+    assert not any(p.startswith(escobar + "Gracias presidente. Yo quiero") for p in debate)  # reported
+    assert after(19) == escobar + said[20]["text"]  # the réplica, "el concejal Escobar"
+    assert after(27) == "BEATRIZ ELENA CAICEDO SINISTERRA (concejala, Partido de la U): " + said[28]["text"]
+    assert after(33) == secretary + said[34]["text"]  # "nuevamente el secretario de Movilidad"
+    conclusions = debate.index(said[35]["text"])  # "el concejal citante"
+    assert debate[conclusions + 1 :] == [escobar + said[36]["text"], said[37]["text"]]
+    proposals = _paragraphs(zones, "ZONE_PROPOSICIONES")
+    assert proposals == [
+        "Sexto punto, proposiciones. Hay tres proposiciones sobre la mesa.",
+        "Proposición presentada por Andrés Felipe Escobar Torres y Natalia Cifuentes Arboleda: Solicitar a "
+        "la Secretaría de Movilidad presentar ante esta corporación, en un plazo de treinta días, un plan de "
+        "choque de semaforización con cronograma verificable.",
+        said[40]["text"],
+        said[41]["text"],
+        "Votos por el sí: 17. Votos por el no: 1. Resultado: APROBADO.",
+        "Proposición presentada por Harvy Mosquera Caicedo: Realizar una sesión descentralizada en el "
+        "distrito de Aguablanca sobre movilidad y seguridad vial.",
+        "El concejal Fabio Alonso Cuero Angulo solicita votación nominal.",
+        said[43]["text"],
+        said[44]["text"],
+        "Votos por el sí: 14. Votos por el no: 4. Resultado: APROBADO.",
+        "Proposición presentada por Diana Marcela Quintero Lasso: Para citar a debate de control político al "
+        "presidente de MetroCali en el mes de noviembre.",
+        "Votos por el sí: 7. Votos por el no: 11. Resultado: NEGADO.",
+    ]
+    assert _paragraphs(zones, "ZONE_VARIOS") == [
+        said[46]["text"],
+        said[47]["text"],
+        "ANA LUCÍA ERAZO POTES (concejala): " + said[48]["text"],
+        "RODRIGO SALAZAR BECERRA: " + said[49]["text"],  # his constancia, said in varios
+    ]
+    assert _paragraphs(zones, "ZONE_CIERRE") == [
+        said[50]["text"],
+        "Siendo las 12:25 p. m., se levanta la sesión y se convoca para mañana miércoles quince de octubre a "
+        "las nueve de la mañana, para el debate de control político a la Secretaría de Seguridad y Justicia.",
+    ]
