@@ -24,6 +24,30 @@ export const ZONES = [
   ["SIGNATURE_BLOCK", "Firmas"],
 ];
 
+/**
+ * Recognition confidence (`audio_metadata.asr_confidence`: exp of the mean avg_logprob of the
+ * utterance's segments) under which an audio block nobody has edited is flagged "Baja confianza
+ * — revisar con el audio". The same line as LOW_ASR_CONFIDENCE in server/services/docx_builder.py,
+ * which puts a Word comment on the same blocks; measured there (bench/asr_confidence.py): every
+ * transcript of the fixtures under 0.70, clean or degraded, had words wrong, none fully correct
+ * scored under 0.77.
+ */
+export const LOW_ASR_CONFIDENCE = 0.7;
+
+/** Whether a block's words came from speech recognized with low confidence and no one has edited it (low_confidence there). */
+export function lowConfidence(block) {
+  if (!block || block.type === "ERROR_PENDING_REVIEW" || block.human_edited === true) return false;
+  const meta = block.audio_metadata;
+  const confidence = meta && typeof meta === "object" ? meta.asr_confidence : null;
+  return typeof confidence === "number" && Number.isFinite(confidence) && confidence < LOW_ASR_CONFIDENCE;
+}
+
+/** Whether a block was recognized from the recorded audio (not typed). */
+function fromAudio(block) {
+  const source = block && block.source;
+  return Boolean(source && typeof source === "object" && source.kind === "audio");
+}
+
 // 2: utterances in transcription and block.updated are applied (a v1 snapshot skipped them).
 const SNAPSHOT_VERSION = 2;
 
@@ -435,7 +459,14 @@ export function renderBlock(block, actions = null, data = null) {
   if (!pending || label !== "Pendiente de revisión") meta.append(el("span", "block__label", label));
   const when = timeOf(block.created_at);
   if (when) meta.append(el("span", "block__time", when));
-  if (block.created_by) meta.append(el("span", "block__author", block.created_by));
+  if (fromAudio(block)) {
+    // The machine's principal ("astra") means nothing to a reader: the words were recognized.
+    const author = el("span", "block__author", pending ? "audio sin transcribir" : "transcripción automática");
+    author.title = "Reconocido automáticamente del audio grabado";
+    meta.append(author);
+  } else if (block.created_by) {
+    meta.append(el("span", "block__author", block.created_by));
+  }
   if (audio) {
     const span = audioSpan(audio.time_start, audio.time_end);
     meta.append(el("span", "block__audio", span ? `audio ${span}` : "audio"));
@@ -453,6 +484,15 @@ export function renderBlock(block, actions = null, data = null) {
     meta.append(version);
   }
   item.append(meta);
+
+  if (lowConfidence(block)) {
+    item.classList.add("block--low-confidence");
+    const flag = el("p", "block__flag block__flag--low");
+    flag.append(el("strong", null, "Baja confianza — revisar con el audio"));
+    const percent = Math.round(audio.asr_confidence * 100);
+    flag.append(" ", el("span", "block__confidence", `(confianza del reconocimiento: ${percent} %)`));
+    item.append(flag);
+  }
 
   if (pending) {
     const error = block.error && typeof block.error === "object" ? block.error : {};

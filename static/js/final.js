@@ -40,8 +40,12 @@ function mono(text) {
   return el("code", "mono", text === undefined || text === null || text === "" ? "—" : text);
 }
 
-/** A <div> summarising an audit report; tolerant of missing parts. */
-export function renderAudit(report) {
+/**
+ * A <div> summarising an audit report; tolerant of missing parts. `lowConfidence`: how many of
+ * the acta's audio blocks were recognized with low confidence and not edited (the console
+ * counts them: the report does not), or null.
+ */
+export function renderAudit(report, { lowConfidence = null } = {}) {
   const box = el("div", "audit");
   if (!report || typeof report !== "object") {
     box.append(el("p", "muted", "El informe de auditoría no está disponible."));
@@ -63,6 +67,12 @@ export function renderAudit(report) {
   const pending = Array.isArray(report.pending_review) ? report.pending_review.length : 0;
   const pendingDd = row(dl, "Pendientes de revisión", String(pending));
   if (pending) pendingDd.classList.add("audit__warn");
+  if (Number.isInteger(lowConfidence)) {
+    const low = row(dl, "Baja confianza sin revisar", String(lowConfidence));
+    low.classList.add("audit__low");
+    low.title = "Bloques de audio reconocidos con baja confianza que nadie editó: revíselos con el audio.";
+    if (lowConfidence) low.classList.add("audit__warn");
+  }
   if (Array.isArray(report.human_edits)) row(dl, "Ediciones humanas", String(report.human_edits.length));
   if (Array.isArray(report.reprocessed)) {
     row(dl, "Retranscritos por el sistema", String(report.reprocessed.length));

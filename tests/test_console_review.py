@@ -1,0 +1,180 @@
+"""What the console tells a reviewer (static/js/draft.js, final.js), in a real browser (headless
+Chromium, Playwright) against a real server: audio blocks recognized with low confidence are
+marked and counted until someone edits them, and the acta carries a Word comment on those left;
+audio blocks are credited to the automatic transcription, not to the machine's principal."""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import re
+import time
+import wave
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from docx import Document
+from playwright.sync_api import Browser, expect
+
+from server.services import docx_builder
+
+from .chromium import chromium, ms
+from .conftest import ROOT, TIME_UNIT, ServerProcess
+from .test_console_editing import PREFIX, Console, auth, start_session
+
+pytestmark = pytest.mark.e2e
+
+AUDIO = ROOT / "tests" / "fixtures" / "audio"
+LOW = "Baja confianza — revisar con el audio"
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    with chromium() as launched:
+        yield launched
+
+
+def fixture_wav(name: str, snr_db: float | None = None) -> bytes:
+    """A committed fixture as WAV, with white noise at `snr_db` (against its speech) if given."""
+    with wave.open(str(AUDIO / name)) as w:
+        samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float64)
+    if snr_db is not None:
+        speech = samples[np.abs(samples) > 0.01 * np.abs(samples).max()]
+        noise = math.sqrt(float(np.mean(speech**2)) / 10 ** (snr_db / 10))
+        samples = samples + np.random.default_rng(7).normal(0, noise, len(samples))
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16_000)
+        w.writeframes(np.clip(np.round(samples), -32768, 32767).astype("<i2").tobytes())
+    return out.getvalue()
+
+
+def append_audio(server: ServerProcess, token: str, session_id: str, wav: bytes) -> None:
+    response = httpx.post(
+        f"{server.url}{PREFIX}/{session_id}/append",
+        json={"audio_chunk": base64.b64encode(wav).decode()},
+        headers=auth(token),
+        timeout=60,
+    )
+    assert response.status_code == 202, response.text
+
+
+def blocks_when(server: ServerProcess, token: str, session_id: str, count: int) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 180 * TIME_UNIT
+    while True:
+        response = httpx.get(f"{server.url}{PREFIX}/{session_id}/blocks", headers=auth(token), timeout=30)
+        blocks: list[dict[str, Any]] = response.json()["blocks"]
+        if len(blocks) >= count:
+            return blocks
+        assert time.monotonic() < deadline, f"{len(blocks)} of {count} blocks"
+        time.sleep(0.5)
+
+
+def finalize_from_the_page(console: Console) -> None:
+    console.page.once("dialog", lambda dialog: dialog.accept())
+    console.page.get_by_role("button", name="Finalizar y generar el acta").click()
+    expect(console.page.locator("#final-status")).to_contain_text("Acta generada.", timeout=ms(120))
+
+
+def downloaded(console: Console) -> Any:
+    url = console.page.locator("#download").evaluate("(a) => a.href")
+    response = httpx.get(url, timeout=30)
+    assert response.status_code == 200
+    return Document(io.BytesIO(response.content))
+
+
+def comments_by_paragraph(document: Any) -> list[tuple[str, str]]:
+    """(text of the paragraph a Word comment starts in, the comment), in document order."""
+    texts = {c.comment_id: c.text for c in document.comments}
+    starts = document.element.body.iter(f"{W}commentRangeStart")
+    return [
+        ("".join(t.text or "" for t in s.getparent().iter(f"{W}t")), texts[int(s.get(f"{W}id"))])
+        for s in starts
+    ]
+
+
+# -- one place for the line, mirrored ------------------------------------------------------------
+
+
+def test_the_console_mirrors_the_builder_s_line() -> None:
+    """The console flags the blocks BUILDER comments on: the same LOW_ASR_CONFIDENCE."""
+    draft = (ROOT / "static" / "js" / "draft.js").read_text("utf-8")
+    (line,) = re.findall(r"^export const LOW_ASR_CONFIDENCE = ([0-9.]+);$", draft, re.M)
+    assert float(line) == docx_builder.LOW_ASR_CONFIDENCE
+
+
+# -- 1. low confidence -----------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(420)
+def test_low_confidence_blocks_are_flagged_counted_and_commented(
+    spawn: Any, browser: Browser, shot: Any
+) -> None:
+    """Three utterances through the real recognizer: one clean (confidence ~0.97), two under
+    noise (~0.3-0.5). The noisy ones are marked "Baja confianza — revisar con el audio" and
+    counted over the draft; all three are credited to the automatic transcription. One is
+    corrected: its mark goes, the count drops. At finalize the audit summary counts the one
+    left, and the acta has a Word comment on it alone."""
+    server = spawn("serve", env={"ASTRA_ASR_WARMUP": "1"})
+    api = server.token()
+    session_id = start_session(server, api, "Sesión con audio ruidoso")
+    for wav in (
+        fixture_wav("02_llamado.wav"),
+        fixture_wav("05_intervencion.wav", snr_db=-5),
+        fixture_wav("07_votacion.wav", snr_db=0),
+    ):
+        append_audio(server, api, session_id, wav)
+    blocks = sorted(blocks_when(server, api, session_id, 3), key=lambda b: b["position"])
+    confidences = [b["audio_metadata"]["asr_confidence"] for b in blocks]
+    line = docx_builder.LOW_ASR_CONFIDENCE
+    assert confidences[0] > line + 0.15 and all(c < line - 0.15 for c in confidences[1:]), confidences
+    clean, corrected, left = (b["block_id"] for b in blocks)
+
+    recorder = Console(browser, server, api, session_id)
+    recorder.wait_online()
+    page = recorder.page
+    expect(page.locator("#draft li.block[data-block-id]")).to_have_count(3, timeout=ms(30))
+    for block_id in (clean, corrected, left):
+        expect(recorder.block(block_id).locator(".block__author")).to_have_text("transcripción automática")
+    expect(page.locator("#draft .block__author", has_text=re.compile(r"astra"))).to_have_count(0)
+    expect(recorder.block(clean).locator(".block__flag--low")).to_have_count(0)
+    for block_id in (corrected, left):
+        expect(recorder.block(block_id).locator(".block__flag--low")).to_contain_text(LOW)
+        expect(recorder.block(block_id)).to_have_class(re.compile(r"\bblock--low-confidence\b"))
+    summary = page.locator("#review-summary")
+    expect(summary).to_have_text("Por revisar: 2 de baja confianza (revisar con el audio).")
+    shot(page, "flagged")
+
+    # A stenographer corrects one: it is no longer unchecked machine output.
+    ana = server.token(role="stenographer", sub="ana")
+    edited = httpx.patch(
+        f"{server.url}{PREFIX}/{session_id}/blocks/{corrected}",
+        json={"base_version": 1, "changes": {"text": "Tiene la palabra el concejal Pedro Gómez."}},
+        headers=auth(ana),
+    )
+    assert edited.status_code == 200, edited.text
+    edited_mark = recorder.block(corrected).locator(".block__edited")
+    expect(edited_mark).to_have_text("editado por ana", timeout=ms(15))
+    expect(recorder.block(corrected).locator(".block__flag--low")).to_have_count(0)
+    expect(recorder.block(left).locator(".block__flag--low")).to_have_count(1)
+    expect(summary).to_have_text("Por revisar: 1 de baja confianza (revisar con el audio).")
+
+    finalize_from_the_page(recorder)
+    low = page.locator("#audit dt", has_text="Baja confianza sin revisar")
+    expect(low).to_have_count(1)
+    expect(page.locator("#audit dd.audit__low")).to_have_text("1")
+    expect(page.locator("#audit dd.audit__low")).to_have_class(re.compile(r"\baudit__warn\b"))
+    shot(page, "finalized")
+
+    note = "Reconocimiento de baja confianza: verificar con el audio."
+    flagged = [p for p, c in comments_by_paragraph(downloaded(recorder)) if c == note]
+    (text_left,) = (b["text"] for b in blocks if b["block_id"] == left)
+    assert len(flagged) == 1 and text_left in flagged[0], flagged
+    assert not recorder.errors
