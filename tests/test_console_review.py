@@ -1,12 +1,14 @@
 """What the console tells a reviewer (static/js/draft.js, final.js), in a real browser (headless
 Chromium, Playwright) against a real server: audio blocks recognized with low confidence are
 marked and counted until someone edits them, and the acta carries a Word comment on those left;
-audio blocks are credited to the automatic transcription, not to the machine's principal."""
+audio blocks are credited to the automatic transcription, not to the machine's principal; empty
+sections say what the acta will do with them."""
 
 from __future__ import annotations
 
 import base64
 import io
+import json
 import math
 import re
 import time
@@ -23,12 +25,13 @@ from playwright.sync_api import Browser, expect
 from server.services import docx_builder
 
 from .chromium import chromium, ms
-from .conftest import ROOT, TIME_UNIT, ServerProcess
-from .test_console_editing import PREFIX, Console, auth, start_session
+from .conftest import ROOT, TENANT, TIME_UNIT, ServerProcess
+from .test_console_editing import PREFIX, Console, append, auth, start_session
 
 pytestmark = pytest.mark.e2e
 
 AUDIO = ROOT / "tests" / "fixtures" / "audio"
+TENANT_CONFIG = json.loads((ROOT / "server" / "tenants_data" / TENANT / "tenant.json").read_text("utf-8"))
 LOW = "Baja confianza — revisar con el audio"
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
@@ -103,11 +106,14 @@ def comments_by_paragraph(document: Any) -> list[tuple[str, str]]:
 # -- one place for the line, mirrored ------------------------------------------------------------
 
 
-def test_the_console_mirrors_the_builder_s_line() -> None:
-    """The console flags the blocks BUILDER comments on: the same LOW_ASR_CONFIDENCE."""
+def test_the_console_mirrors_the_builder_s_line_and_signature_zone() -> None:
+    """The console flags the blocks BUILDER comments on: the same LOW_ASR_CONFIDENCE; its
+    signature zone is BUILDER's."""
     draft = (ROOT / "static" / "js" / "draft.js").read_text("utf-8")
     (line,) = re.findall(r"^export const LOW_ASR_CONFIDENCE = ([0-9.]+);$", draft, re.M)
     assert float(line) == docx_builder.LOW_ASR_CONFIDENCE
+    (zone,) = re.findall(r'^const SIGNATURE_ZONE = "(\w+)";$', draft, re.M)
+    assert zone == docx_builder.SIGNATURE_ZONE
 
 
 # -- 1. low confidence -----------------------------------------------------------------------------
@@ -178,3 +184,52 @@ def test_low_confidence_blocks_are_flagged_counted_and_commented(
     (text_left,) = (b["text"] for b in blocks if b["block_id"] == left)
     assert len(flagged) == 1 and text_left in flagged[0], flagged
     assert not recorder.errors
+
+
+# -- 2. empty sections ------------------------------------------------------------------------------
+
+
+def session_of_two_blocks(spawn: Any, browser: Browser, title: str) -> tuple[ServerProcess, Console]:
+    """A session with an opening and a roll call typed, open in a console page."""
+    server = spawn("serve")
+    api = server.token()
+    session_id = start_session(server, api, title)
+    append(server, api, session_id, "Siendo las nueve de la mañana se abre la sesión ordinaria.")
+    append(server, api, session_id, "Señor secretario, sírvase llamar a lista.")
+    console = Console(browser, server, api, session_id)
+    console.wait_online()
+    expect(console.page.locator("#draft li.block[data-block-id]")).to_have_count(2, timeout=ms(30))
+    return server, console
+
+
+@pytest.mark.timeout(300)
+def test_empty_sections_say_what_the_acta_does_with_them(spawn: Any, browser: Browser, shot: Any) -> None:
+    """Each empty section says what finalize does with it, from the tenant's `empty_zones`
+    pinned with the session: left out, printed as a bare heading, or signed; once finalized,
+    what it did. The acta's bare heading carries a Word comment."""
+    _, console = session_of_two_blocks(spawn, browser, "Sesión con secciones vacías")
+    page = console.page
+
+    def note(zone: str) -> Any:
+        return page.locator(f'#draft section.zone[data-zone="{zone}"] .zone__empty')
+
+    empty_zones = TENANT_CONFIG["empty_zones"]
+    left_out = [z for z, sentence in empty_zones.items() if sentence is None]
+    assert "ZONE_PRIOR_ACTAS" in left_out and "ZONE_AGENDA_APPROVAL" not in empty_zones
+    for zone in left_out:
+        expect(note(zone)).to_have_text("Sin contenido todavía: se omitirá del acta si queda vacía.")
+    expect(note("ZONE_AGENDA_APPROVAL")).to_have_text(
+        "Sin contenido todavía: aparecerá vacía en el acta (solo el título)."
+    )
+    expect(note("SIGNATURE_BLOCK")).to_contain_text("si queda vacía, el acta llevará las firmas")
+    expect(note("HEADER_ZONE")).to_be_hidden()
+    shot(page, "draft")
+
+    finalize_from_the_page(console)
+    expect(note("ZONE_PRIOR_ACTAS")).to_have_text("Sin contenido: omitida del acta.")
+    expect(note("ZONE_AGENDA_APPROVAL")).to_have_text(
+        "Sin contenido: aparece vacía en el acta (solo el título)."
+    )
+    comments = comments_by_paragraph(downloaded(console))
+    assert ("APROBACIÓN DEL ORDEN DEL DÍA", "Sección sin contenido en la sesión grabada.") in comments
+    assert not console.errors

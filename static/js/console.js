@@ -276,6 +276,7 @@ async function enterSession(sessionId, info) {
   app.editing.reset();
   app.placeholderMapFor = null;
   app.editing.setPlaceholderMap(null);
+  app.view.setEmptyZones(null, app.model.status === "FINALIZED");
   app.view.renderAll(app.model.blocks, app.model.utterances);
   app.recSamples = 0;
   showElapsed();
@@ -367,6 +368,8 @@ function applySessionInfo(info) {
     app.editing.setPlaceholderMap(pinned.placeholder_map);
     app.placeholderMapFor = info.session_id || app.sessionId;
   }
+  // What finalize does with the sections left empty (none named: all printed, as BUILDER does).
+  if (pinned) app.view.setEmptyZones(pinned.empty_zones || {});
   if (info.metadata && typeof info.metadata === "object" && !app.model.metadata.title) {
     app.model.metadata = info.metadata;
     renderTitle();
@@ -383,6 +386,7 @@ function setStatus(status) {
   const badge = $("session-status");
   badge.textContent = status ? STATUS_NAMES[status] || status : "—";
   badge.dataset.status = status || "";
+  if (app.view) app.view.setFinalized(status === "FINALIZED");
   updatePermissions();
 }
 

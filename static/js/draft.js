@@ -24,6 +24,9 @@ export const ZONES = [
   ["SIGNATURE_BLOCK", "Firmas"],
 ];
 
+/** The zone BUILDER fills with the session's signatures when no block went to it (SIGNATURE_ZONE there). */
+const SIGNATURE_ZONE = "SIGNATURE_BLOCK";
+
 /**
  * Recognition confidence (`audio_metadata.asr_confidence`: exp of the mean avg_logprob of the
  * utterance's segments) under which an audio block nobody has edited is flagged "Baja confianza
@@ -641,6 +644,8 @@ export class DraftView {
     this.lists = new Map();
     this.shown = new Map(); // block_id → the block drawn, to find the one said before another
     this.player = null; // the <audio> in use, so only one block plays at a time
+    this.emptyZones = null; // the session's pinned empty_zones (zone → sentence or null), once known
+    this.finalized = false;
     this.actions = actions && {
       ...actions,
       played: (player) => {
@@ -672,8 +677,52 @@ export class DraftView {
     const empty = el("p", "zone__empty", "Sin contenido todavía.");
     section.append(title, list, empty);
     this.root.append(section);
-    this.lists.set(zone, { section, list, empty });
-    return this.lists.get(zone);
+    const entry = { zone, section, list, empty };
+    this.lists.set(zone, entry);
+    this.describeEmpty(entry);
+    return entry;
+  }
+
+  /**
+   * What the acta does with the sections left empty: the tenant's `empty_zones` pinned with the
+   * session (GET session, `pinned.empty_zones`: zone → a sentence to write, or null to leave the
+   * section out; a zone not named is printed as a bare heading), and whether it is finalized.
+   */
+  setEmptyZones(emptyZones, finalized = this.finalized) {
+    this.emptyZones = emptyZones && typeof emptyZones === "object" && !Array.isArray(emptyZones) ? emptyZones : null;
+    this.finalized = Boolean(finalized);
+    for (const entry of this.lists.values()) this.describeEmpty(entry);
+  }
+
+  setFinalized(finalized) {
+    this.setEmptyZones(this.emptyZones, finalized);
+  }
+
+  /** The note of an empty zone: what BUILDER does with it (build_docx), once the session says. */
+  describeEmpty(entry) {
+    const now = this.finalized ? "Sin contenido" : "Sin contenido todavía";
+    let fate = "";
+    let note = "";
+    if (entry.zone === SIGNATURE_ZONE) {
+      fate = "signatures";
+      note = this.finalized
+        ? "el acta lleva las firmas de la presidencia y la secretaría."
+        : "si queda vacía, el acta llevará las firmas de la presidencia y la secretaría.";
+    } else if (this.emptyZones && Object.hasOwn(this.emptyZones, entry.zone)) {
+      const sentence = this.emptyZones[entry.zone];
+      if (typeof sentence === "string" && sentence.trim()) {
+        fate = "sentence";
+        note = `${this.finalized ? "el acta dice" : "si queda vacía, el acta dirá"}: «${sentence.trim()}»`;
+      } else {
+        fate = "omit";
+        note = this.finalized ? "omitida del acta." : "se omitirá del acta si queda vacía.";
+      }
+    } else if (this.emptyZones) {
+      fate = "blank";
+      note = this.finalized ? "aparece vacía en el acta (solo el título)." : "aparecerá vacía en el acta (solo el título).";
+    }
+    entry.section.dataset.emptyFate = fate;
+    entry.empty.textContent = note ? `${now}: ${note}` : `${now}.`;
   }
 
   zoneFor(name) {
