@@ -2,7 +2,7 @@
 Chromium, Playwright) against a real server: audio blocks recognized with low confidence are
 marked and counted until someone edits them, and the acta carries a Word comment on those left;
 audio blocks are credited to the automatic transcription, not to the machine's principal; empty
-sections say what the acta will do with them."""
+sections say what the acta will do with them; the audit summary fits its column."""
 
 from __future__ import annotations
 
@@ -232,4 +232,41 @@ def test_empty_sections_say_what_the_acta_does_with_them(spawn: Any, browser: Br
     )
     comments = comments_by_paragraph(downloaded(console))
     assert ("APROBACIÓN DEL ORDEN DEL DÍA", "Sección sin contenido en la sesión grabada.") in comments
+    assert not console.errors
+
+
+# -- 3. the audit summary ----------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(300)
+def test_the_audit_summary_fits_its_column(spawn: Any, browser: Browser, shot: Any) -> None:
+    """The audit summary in the ~300 px column: hashes shortened to their first 12 and last 8
+    characters (whole in the title, and on the clipboard with Copiar), instants on one line,
+    the blocks counted in words a reader knows ("2 de texto", not "Plantilla: 2")."""
+    _, console = session_of_two_blocks(spawn, browser, "Sesión con resumen de auditoría")
+    console.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page = console.page
+    finalize_from_the_page(console)
+
+    audit = page.locator("#audit")
+    expect(audit.locator("dt", has_text="Bloques en el acta").locator("+ dd")).to_have_text("2 de texto")
+    expect(audit).not_to_contain_text("Plantilla")
+    expect(audit).not_to_contain_text("Por tipo")
+    hashes = audit.locator("code[data-full]")
+    expect(hashes).to_have_count(3)  # the event chain's head, the content, the skeleton
+    for i in range(3):
+        code = hashes.nth(i)
+        full = code.get_attribute("title") or ""
+        assert re.fullmatch(r"[0-9a-f]{64}", full), full
+        expect(code).to_have_text(f"{full[:12]}…{full[-8:]}")
+    # Each hash and instant on one line: one that wraps is drawn in several boxes.
+    lines = audit.locator("code[data-full], .audit__when").evaluate_all(
+        "(nodes) => nodes.map((n) => n.getClientRects().length)"
+    )
+    assert len(lines) == 7 and set(lines) == {1}, lines
+    head = audit.locator("dt", has_text="Cabeza de la cadena de eventos").locator("+ dd")
+    head.get_by_role("button", name="Copiar completo: Cabeza de la cadena de eventos").click()
+    expect(page.locator("#announcer")).to_have_text("Cabeza de la cadena de eventos copiado.")
+    assert page.evaluate("navigator.clipboard.readText()") == head.locator("code").get_attribute("title")
+    shot(page, "finalized")
     assert not console.errors

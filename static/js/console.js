@@ -745,7 +745,7 @@ function updateReview() {
 }
 
 function renderAuditSummary() {
-  $("audit").replaceChildren(renderAudit(app.audit, { lowConfidence: reviewCounts().low }));
+  $("audit").replaceChildren(renderAudit(app.audit, { lowConfidence: reviewCounts().low, copy: copyText }));
 }
 
 function onStreamError(msg, dropped) {

@@ -85,8 +85,9 @@ export const STATUS_NAMES = {
   FINALIZE_FAILED: "Falló la generación del acta",
 };
 
-export const BLOCK_TYPE_NAMES = {
-  TEMPLATE: "Plantilla",
-  IMAGE: "Imagen",
-  ERROR_PENDING_REVIEW: "Pendiente de revisión",
+/** Blocks of each type in the audit summary, singular and plural ("13 de texto, 1 imagen"). */
+export const BLOCK_TYPE_COUNTS = {
+  TEMPLATE: ["de texto", "de texto"],
+  IMAGE: ["imagen", "imágenes"],
+  ERROR_PENDING_REVIEW: ["pendiente de revisión", "pendientes de revisión"],
 };
