@@ -1,8 +1,9 @@
-"""What the console tells a reviewer (static/js/draft.js, final.js), in a real browser (headless
-Chromium, Playwright) against a real server: audio blocks recognized with low confidence are
-marked and counted until someone edits them, and the acta carries a Word comment on those left;
-audio blocks are credited to the automatic transcription, not to the machine's principal; empty
-sections say what the acta will do with them; the audit summary fits its column."""
+"""What the console tells a reviewer (static/js/draft.js, final.js, editing.js), in a real browser
+(headless Chromium, Playwright) against a real server: audio blocks recognized with low
+confidence are marked and counted until someone edits them, and the acta carries a Word comment
+on those left; audio blocks are credited to the automatic transcription, not to the machine's
+principal; empty sections say what the acta will do with them; the editing buttons look enabled;
+the template menu names templates; the audit summary fits its column."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import pytest
 from docx import Document
 from playwright.sync_api import Browser, expect
 
-from server.services import docx_builder
+from server.services import classifier, docx_builder
 
 from .chromium import chromium, ms
 from .conftest import ROOT, TENANT, TIME_UNIT, ServerProcess
@@ -106,14 +107,17 @@ def comments_by_paragraph(document: Any) -> list[tuple[str, str]]:
 # -- one place for the line, mirrored ------------------------------------------------------------
 
 
-def test_the_console_mirrors_the_builder_s_line_and_signature_zone() -> None:
+def test_the_console_mirrors_the_builder_s_line_and_the_template_labels() -> None:
     """The console flags the blocks BUILDER comments on: the same LOW_ASR_CONFIDENCE; its
-    signature zone is BUILDER's."""
+    template menu names templates as the classifier labels them; its signature zone is BUILDER's."""
     draft = (ROOT / "static" / "js" / "draft.js").read_text("utf-8")
     (line,) = re.findall(r"^export const LOW_ASR_CONFIDENCE = ([0-9.]+);$", draft, re.M)
     assert float(line) == docx_builder.LOW_ASR_CONFIDENCE
     (zone,) = re.findall(r'^const SIGNATURE_ZONE = "(\w+)";$', draft, re.M)
     assert zone == docx_builder.SIGNATURE_ZONE
+    messages = (ROOT / "static" / "js" / "messages.js").read_text("utf-8")
+    names = messages.split("export const TEMPLATE_NAMES = {", 1)[1].split("};", 1)[0]
+    assert dict(re.findall(r'^\s+(TPL_\w+): "([^"]+)",$', names, re.M)) == classifier.TEMPLATE_LABELS
 
 
 # -- 1. low confidence -----------------------------------------------------------------------------
@@ -270,3 +274,54 @@ def test_the_audit_summary_fits_its_column(spawn: Any, browser: Browser, shot: A
     assert page.evaluate("navigator.clipboard.readText()") == head.locator("code").get_attribute("title")
     shot(page, "finalized")
     assert not console.errors
+
+
+# -- 4. editing tools and the template menu --------------------------------------------------------
+
+# WCAG 2 contrast of a button's text on its background, and the opacity it is drawn with.
+LOOK = """(b) => {
+  const rgb = (c) => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  let opacity = 1;
+  for (let n = b; n; n = n.parentElement) opacity *= Number(getComputedStyle(n).opacity);
+  const style = getComputedStyle(b);
+  const [l1, l2] = [lum(rgb(style.color)), lum(rgb(style.backgroundColor))].sort((x, y) => y - x);
+  return { opacity, contrast: (l1 + 0.05) / (l2 + 0.05), disabled: b.disabled };
+}"""
+
+
+@pytest.mark.timeout(300)
+def test_editing_tools_look_enabled_and_the_template_menu_names_templates(
+    spawn: Any, browser: Browser
+) -> None:
+    """Editar, Insertar después and Eliminar are drawn fully opaque with text that passes WCAG AA
+    (they were at opacity 0.55 and looked disabled), on any block, not only the one in use. The
+    editor's Plantilla menu shows what each template is, its id kept as the value."""
+    server = spawn("serve")
+    api = server.token()
+    session_id = start_session(server, api, "Sesión para corregir")
+    block_id = append(server, api, session_id, "Siendo las nueve de la mañana se abre la sesión ordinaria.")
+    append(server, api, session_id, "Señor secretario, sírvase llamar a lista.")
+    ana = Console(browser, server, server.token(role="stenographer", sub="ana"), session_id)
+    ana.wait_online()
+    page = ana.page
+    tools = page.locator("#draft .block__tools button")
+    expect(tools).to_have_count(6, timeout=ms(30))
+    page.mouse.move(0, 0)  # nothing hovered
+    expect(page.locator("#draft li.block--current")).to_have_count(0)
+    looks = tools.evaluate_all(f"(buttons) => buttons.map({LOOK})")
+    enabled = [look["opacity"] == 1 and look["contrast"] >= 4.5 and not look["disabled"] for look in looks]
+    assert all(enabled), looks
+
+    editor = ana.open_editor(block_id)
+    menu = editor.locator("select.editor__template")
+    options = menu.locator("option").evaluate_all("(os) => os.map((o) => [o.value, o.textContent])")
+    placeholder_map = TENANT_CONFIG["placeholder_map"]
+    assert {value for value, _ in options} == set(placeholder_map), options
+    assert all(text == classifier.TEMPLATE_LABELS[value] for value, text in options), options
+    expect(menu).to_have_value("TPL_APERTURA")
+    expect(menu.locator("option:checked")).to_have_text("Apertura de la sesión")
+    assert not ana.errors
