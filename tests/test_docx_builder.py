@@ -2769,3 +2769,68 @@ def test_a_recess_is_recorded_with_its_times_where_it_happened(templates: dict[s
         "Receso: desde las 4:10 p. m.",
     ]
     assert json.dumps(blocks, sort_keys=True) == stored
+
+
+# -- review comments: low-confidence recognition, sections printed empty --------------------------
+
+
+def _audio(block_id: str, zone: str, text: str, confidence: float, **extra: Any) -> dict[str, Any]:
+    meta = {
+        "asr_confidence": confidence,
+        "audio_ref": f"audio/{block_id}.wav",
+        "time_start": 1.0,
+        "time_end": 4.0,
+    }
+    return _block(block_id, zone, text, audio_metadata=meta, source={"kind": "audio"}, **extra)
+
+
+def _commented(out: bytes) -> list[tuple[str, str]]:
+    """(text of the paragraph a comment starts in, the comment's text), in document order."""
+    comments = {c.comment_id: c.text for c in Document(io.BytesIO(out)).comments}
+    starts = _body(out).xpath("//w:commentRangeStart", namespaces=NS)
+    return [(_text(s.getparent()), comments[int(s.get(f"{{{W}}}id"))]) for s in starts]
+
+
+def test_low_confidence_audio_blocks_get_a_comment_until_a_person_edits_them() -> None:
+    """An audio block recognized with confidence under LOW_ASR_CONFIDENCE gets a Word comment
+    asking to check it against the audio; not once a person edited it, not at or above the line,
+    not a typed block, and a block pending review keeps only its own comment."""
+    low = docx_builder.LOW_ASR_CONFIDENCE - 0.05
+    blocks = [
+        _audio("a", "ZONE_DEBATE", "Tiene la palabra el concejal de los Lómez.", low),
+        _audio("b", "ZONE_DEBATE", "Votaron si quince, nomos.", low, human_edited=True, edited_by="ana"),
+        _audio("c", "ZONE_DEBATE", "Señor secretario, sírvase llamar a lista.", 0.97),
+        _audio("d", "ZONE_DEBATE", "En el límite.", docx_builder.LOW_ASR_CONFIDENCE),
+        _block("e", "ZONE_DEBATE", "Texto escrito por la relatoría."),
+        _audio("f", "ZONE_DEBATE", "Sin CORE.", low, block_type="ERROR_PENDING_REVIEW", error={"code": "X"}),
+        _audio("g", "ZONE_VARIOS", "Se combo capa la mañana.", 0.31),
+    ]
+    out = _build(blocks)
+    note = "Reconocimiento de baja confianza: verificar con el audio."
+    commented = _commented(out)
+    assert [(p, c) for p, c in commented if c == note] == [
+        ("Tiene la palabra el concejal de los Lómez.", note),
+        ("Se combo capa la mañana.", note),
+    ]
+    assert len(commented) == 3  # and the pending block's own
+    assert docx_builder.low_confidence(blocks[0]) and not docx_builder.low_confidence(blocks[1])
+    # odd metadata is not low confidence
+    for meta in (None, {}, {"asr_confidence": None}, {"asr_confidence": "0.1"}, {"asr_confidence": True}):
+        assert not docx_builder.low_confidence({"type": "TEMPLATE", "audio_metadata": meta})
+
+
+def test_a_section_printed_empty_gets_a_comment_on_its_heading() -> None:
+    """A tenant with ``empty_zones`` said which sections may go when empty; one it keeps and the
+    session left empty is printed as a bare heading: a Word comment on the heading tells the
+    reviewer. Sections left out, or saying the tenant's sentence, get none; nor does a tenant
+    without ``empty_zones`` (every empty section printed, as before)."""
+    empty_zones = {"ZONE_PRIOR_ACTAS": None, "ZONE_PROYECTOS": None, "ZONE_VARIOS": "No se presentaron."}
+    filled = ("HEADER_ZONE", "ZONE_DEBATE")
+    blocks = [_block("h", "HEADER_ZONE", "Siendo las nueve."), _block("d", "ZONE_DEBATE", "Hola.")]
+    out = _build(blocks, empty_zones=empty_zones)
+    note = "Sección sin contenido en la sesión grabada."
+    printed_empty = [z for z in ZONES if z not in (*filled, *empty_zones, "SIGNATURE_BLOCK")]
+    assert _commented(out) == [(HEADINGS[z], note) for z in printed_empty]
+    for zone in printed_empty:  # the zone itself is as before: one empty paragraph
+        assert [_text(p) for p in _paragraphs(_zone(out, zone))] == [""]
+    assert not Document(io.BytesIO(_build(blocks))).comments

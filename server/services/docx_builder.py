@@ -1642,6 +1642,8 @@ class _Renderer:
             self.template(container, block, zone, geo)
         if self.mark_human_edits and block.get("human_edited") is True:
             self.mark_edit(container, before, block)
+        if low_confidence(block):
+            self.mark_low_confidence(container, before)
 
     # -- TEMPLATE -------------------------------------------------------------------------
 
@@ -1863,6 +1865,13 @@ class _Renderer:
             text += f" ({when})"
         self.comments.append(_PendingComment([runs[0], runs[-1]], _clean(text) + "."))
 
+    def mark_low_confidence(self, container: Any, before: Any) -> None:
+        """A comment over the block's paragraphs: its words were recognized with low confidence
+        (:func:`low_confidence`) and nobody has checked them."""
+        runs = [r for p in _children_after(container, before) if p.tag == W_P for r in p.iterchildren(W_R)]
+        if runs:
+            self.comments.append(_PendingComment([runs[0], runs[-1]], LOW_CONFIDENCE_COMMENT))
+
     # -- IMAGE ----------------------------------------------------------------------------
 
     def image(self, container: Any, block: Mapping[str, Any], geo: _Geometry) -> None:
@@ -1943,6 +1952,48 @@ def _pending_comment_text(block: Mapping[str, Any]) -> str:
         where += f", hasta {_format_seconds(end)}"
     lines.append(where)
     return _clean("\n".join(lines))
+
+
+LOW_ASR_CONFIDENCE = 0.70
+"""An audio block whose ``audio_metadata.asr_confidence`` (exp of the mean ``avg_logprob`` of
+its segments, :mod:`server.services.asr`) is below this, and that no person has edited, is
+flagged for review: a Word comment here, "Baja confianza — revisar con el audio" in the console
+(``LOW_ASR_CONFIDENCE`` in static/js/draft.js mirrors this value). Measured with
+bench/asr_confidence.py on the 8 committed fixtures, clean and degraded (white noise at 20, 10,
+5, 0 and -5 dB SNR; gain 0.05 and 0.01): 64 transcripts. All 41 under 0.70 had words wrong; the
+9 fully correct ones scored 0.77-0.98; 24 of the 25 garbled ones (half the words or more wrong)
+scored 0.23-0.62 (the other 0.74); of the 22 with a sixth to a half of the words wrong, 15 are
+under 0.70 (clean speech included: "Tiene la palabra el concejal de los lomas.", 0.66). At 0.62
+most of those would pass unflagged; at 0.75 the line would be within 0.03 of correct ones."""
+LOW_CONFIDENCE_COMMENT = "Reconocimiento de baja confianza: verificar con el audio."
+EMPTY_ZONE_COMMENT = "Sección sin contenido en la sesión grabada."
+
+
+def low_confidence(block: Mapping[str, Any]) -> bool:
+    """Whether a block's words came from speech recognized with low confidence
+    (:data:`LOW_ASR_CONFIDENCE`) and no person has edited it since (blocks pending review have
+    their own comment)."""
+    if block.get("type") == "ERROR_PENDING_REVIEW" or block.get("human_edited") is True:
+        return False
+    audio = block.get("audio_metadata")
+    confidence = audio.get("asr_confidence") if isinstance(audio, Mapping) else None
+    if isinstance(confidence, bool) or not isinstance(confidence, int | float):
+        return False
+    return confidence < LOW_ASR_CONFIDENCE
+
+
+def _empty_zone_comment(
+    zone: _Zone, container: Any, style: str, levels: Mapping[str, int]
+) -> _PendingComment:
+    """A comment for a zone printed without content: over the section heading right before
+    it (HEADING_1 or HEADING_2, with text), else over the zone's own empty paragraph."""
+    heading = zone.element.getprevious()
+    runs: list[Any] = []
+    if heading is not None and _heading_level(heading, levels) is not None:
+        runs = list(heading.iterchildren(W_R)) if _paragraph_text(heading).strip() else []
+    if not runs:
+        runs = [_add_run(_add_paragraph(container, style), "")]
+    return _PendingComment([runs[0], runs[-1]], EMPTY_ZONE_COMMENT)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -3173,7 +3224,10 @@ def build_docx(
     ponentes its ponencia report was signed by when it names none (:func:`_with_report_ponentes`),
     a speaker heard without accents spelled as the session said the name elsewhere
     (:func:`_as_spelled`). With
-    ``mark_human_edits``, blocks edited by a person get a comment. Raises :class:`BuildError`
+    ``mark_human_edits``, blocks edited by a person get a comment. Audio blocks recognized with
+    low confidence and not edited since get one (:func:`low_confidence`), and so does the heading
+    of a zone printed without content when the tenant has ``empty_zones`` (it said which sections
+    may go; this one it keeps, so its emptiness is worth a look). Raises :class:`BuildError`
     for a skeleton, style map, templates or ``empty_zones`` problem, a block aimed at a missing
     zone, or a missing image.
     """
@@ -3225,6 +3279,9 @@ def build_docx(
                 _leave_out(zone, container, levels)
                 continue
             _add_paragraph(container, renderer.style("BODY"), sentence.strip())
+        elif not by_zone.get(zone.name) and empty_zones:
+            # the tenant says which sections may be empty; this one it prints: tell the reviewer
+            renderer.comments.append(_empty_zone_comment(zone, container, renderer.style("BODY"), levels))
         _finish_zone(zone, container, renderer.style("BODY"))
 
     initials = _initials(comment_author)

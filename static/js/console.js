@@ -17,7 +17,7 @@ import {
   takeTokenFromFragment,
 } from "./auth.js";
 import { SessionConnection } from "./connection.js";
-import { DraftModel, DraftView, ZONES } from "./draft.js";
+import { DraftModel, DraftView, ZONES, lowConfidence } from "./draft.js";
 import { Editing } from "./editing.js";
 import { renderAudit, safeUrl } from "./final.js";
 import { claimClientId, outboxStore } from "./identity.js";
@@ -40,6 +40,7 @@ const CONN_TEXT = {
   offline: "desconectado",
 };
 const SAVE_DELAY = 400;
+const REVIEW_DELAY = 200; // ms: the review summary is counted once per burst of events
 
 const app = {
   token: null,
@@ -56,6 +57,7 @@ const app = {
   status: null,
   limits: null,
   saveTimer: null,
+  reviewTimer: null,
   audit: null,
   auditRequested: false,
   finalizing: false,
@@ -312,11 +314,13 @@ async function enterSession(sessionId, info) {
   app.editing.reset();
   app.placeholderMapFor = null;
   app.editing.setPlaceholderMap(null);
+  app.view.setEmptyZones(null, app.model.status === "FINALIZED");
   app.view.renderAll(app.model.blocks, app.model.utterances);
   app.recSamples = 0;
   showElapsed();
   app.audit = null;
   app.auditRequested = false;
+  updateReview();
   $("session-id").textContent = sessionId;
   show("picker", false);
   show("workspace", true);
@@ -402,6 +406,8 @@ function applySessionInfo(info) {
     app.editing.setPlaceholderMap(pinned.placeholder_map);
     app.placeholderMapFor = info.session_id || app.sessionId;
   }
+  // What finalize does with the sections left empty (none named: all printed, as BUILDER does).
+  if (pinned) app.view.setEmptyZones(pinned.empty_zones || {});
   if (info.metadata && typeof info.metadata === "object" && !app.model.metadata.title) {
     app.model.metadata = info.metadata;
     renderTitle();
@@ -418,6 +424,7 @@ function setStatus(status) {
   const badge = $("session-status");
   badge.textContent = status ? STATUS_NAMES[status] || status : "—";
   badge.dataset.status = status || "";
+  if (app.view) app.view.setFinalized(status === "FINALIZED");
   updatePermissions();
 }
 
@@ -642,6 +649,7 @@ function connectionHandlers() {
         DraftModel.forget(app.sessionId);
         app.model = new DraftModel(app.sessionId);
         app.view.renderAll([], []);
+        updateReview();
         app.conn.reconnectNow();
         return;
       }
@@ -736,8 +744,46 @@ function applyEvent(msg) {
     default:
       break;
   }
+  if (change.kind.startsWith("block.")) scheduleReview();
   scheduleSave();
   return true;
+}
+
+// -- what is left to review ------------------------------------------------------------------------
+
+function scheduleReview() {
+  if (app.reviewTimer !== null) return;
+  app.reviewTimer = window.setTimeout(updateReview, REVIEW_DELAY);
+}
+
+/** Blocks pending review, and audio blocks recognized with low confidence that nobody edited. */
+function reviewCounts() {
+  const blocks = app.model ? app.model.blocks : [];
+  return {
+    pending: blocks.filter((b) => b.type === "ERROR_PENDING_REVIEW").length,
+    low: blocks.filter(lowConfidence).length,
+  };
+}
+
+/** The review summary over the draft, and the audit summary's count once the acta exists. */
+function updateReview() {
+  if (app.reviewTimer !== null) window.clearTimeout(app.reviewTimer);
+  app.reviewTimer = null;
+  const { pending, low } = reviewCounts();
+  const parts = [];
+  if (pending) parts.push(`${pending} pendiente${pending === 1 ? "" : "s"} de revisión`);
+  if (low) parts.push(`${low} de baja confianza (revisar con el audio)`);
+  const node = $("review-summary");
+  const text = parts.length ? `Por revisar: ${parts.join(" · ")}.` : "";
+  if (node.textContent !== text) node.textContent = text;
+  node.hidden = !parts.length;
+  node.dataset.low = String(low);
+  node.dataset.pending = String(pending);
+  if (app.audit) renderAuditSummary();
+}
+
+function renderAuditSummary() {
+  $("audit").replaceChildren(renderAudit(app.audit, { lowConfidence: reviewCounts().low, copy: copyText }));
 }
 
 function onStreamError(msg, dropped) {
@@ -941,7 +987,7 @@ function showFinal(result) {
   $("integrity").textContent = result.integrity_hash || "—";
   if (result.audit_report) {
     app.audit = result.audit_report;
-    $("audit").replaceChildren(renderAudit(result.audit_report));
+    renderAuditSummary();
     show("audit-json", true);
   } else if (!app.audit) {
     $("audit").replaceChildren(document.createTextNode("Cargando el informe de auditoría…"));

@@ -24,6 +24,33 @@ export const ZONES = [
   ["SIGNATURE_BLOCK", "Firmas"],
 ];
 
+/** The zone BUILDER fills with the session's signatures when no block went to it (SIGNATURE_ZONE there). */
+const SIGNATURE_ZONE = "SIGNATURE_BLOCK";
+
+/**
+ * Recognition confidence (`audio_metadata.asr_confidence`: exp of the mean avg_logprob of the
+ * utterance's segments) under which an audio block nobody has edited is flagged "Baja confianza
+ * — revisar con el audio". The same line as LOW_ASR_CONFIDENCE in server/services/docx_builder.py,
+ * which puts a Word comment on the same blocks; measured there (bench/asr_confidence.py): every
+ * transcript of the fixtures under 0.70, clean or degraded, had words wrong, none fully correct
+ * scored under 0.77.
+ */
+export const LOW_ASR_CONFIDENCE = 0.7;
+
+/** Whether a block's words came from speech recognized with low confidence and no one has edited it (low_confidence there). */
+export function lowConfidence(block) {
+  if (!block || block.type === "ERROR_PENDING_REVIEW" || block.human_edited === true) return false;
+  const meta = block.audio_metadata;
+  const confidence = meta && typeof meta === "object" ? meta.asr_confidence : null;
+  return typeof confidence === "number" && Number.isFinite(confidence) && confidence < LOW_ASR_CONFIDENCE;
+}
+
+/** Whether a block was recognized from the recorded audio (not typed). */
+function fromAudio(block) {
+  const source = block && block.source;
+  return Boolean(source && typeof source === "object" && source.kind === "audio");
+}
+
 // 2: utterances in transcription and block.updated are applied (a v1 snapshot skipped them).
 const SNAPSHOT_VERSION = 2;
 
@@ -435,7 +462,14 @@ export function renderBlock(block, actions = null, data = null) {
   if (!pending || label !== "Pendiente de revisión") meta.append(el("span", "block__label", label));
   const when = timeOf(block.created_at);
   if (when) meta.append(el("span", "block__time", when));
-  if (block.created_by) meta.append(el("span", "block__author", block.created_by));
+  if (fromAudio(block)) {
+    // The machine's principal ("astra") means nothing to a reader: the words were recognized.
+    const author = el("span", "block__author", pending ? "audio sin transcribir" : "transcripción automática");
+    author.title = "Reconocido automáticamente del audio grabado";
+    meta.append(author);
+  } else if (block.created_by) {
+    meta.append(el("span", "block__author", block.created_by));
+  }
   if (audio) {
     const span = audioSpan(audio.time_start, audio.time_end);
     meta.append(el("span", "block__audio", span ? `audio ${span}` : "audio"));
@@ -453,6 +487,15 @@ export function renderBlock(block, actions = null, data = null) {
     meta.append(version);
   }
   item.append(meta);
+
+  if (lowConfidence(block)) {
+    item.classList.add("block--low-confidence");
+    const flag = el("p", "block__flag block__flag--low");
+    flag.append(el("strong", null, "Baja confianza — revisar con el audio"));
+    const percent = Math.round(audio.asr_confidence * 100);
+    flag.append(" ", el("span", "block__confidence", `(confianza del reconocimiento: ${percent} %)`));
+    item.append(flag);
+  }
 
   if (pending) {
     const error = block.error && typeof block.error === "object" ? block.error : {};
@@ -601,6 +644,8 @@ export class DraftView {
     this.lists = new Map();
     this.shown = new Map(); // block_id → the block drawn, to find the one said before another
     this.player = null; // the <audio> in use, so only one block plays at a time
+    this.emptyZones = null; // the session's pinned empty_zones (zone → sentence or null), once known
+    this.finalized = false;
     this.actions = actions && {
       ...actions,
       played: (player) => {
@@ -632,8 +677,52 @@ export class DraftView {
     const empty = el("p", "zone__empty", "Sin contenido todavía.");
     section.append(title, list, empty);
     this.root.append(section);
-    this.lists.set(zone, { section, list, empty });
-    return this.lists.get(zone);
+    const entry = { zone, section, list, empty };
+    this.lists.set(zone, entry);
+    this.describeEmpty(entry);
+    return entry;
+  }
+
+  /**
+   * What the acta does with the sections left empty: the tenant's `empty_zones` pinned with the
+   * session (GET session, `pinned.empty_zones`: zone → a sentence to write, or null to leave the
+   * section out; a zone not named is printed as a bare heading), and whether it is finalized.
+   */
+  setEmptyZones(emptyZones, finalized = this.finalized) {
+    this.emptyZones = emptyZones && typeof emptyZones === "object" && !Array.isArray(emptyZones) ? emptyZones : null;
+    this.finalized = Boolean(finalized);
+    for (const entry of this.lists.values()) this.describeEmpty(entry);
+  }
+
+  setFinalized(finalized) {
+    this.setEmptyZones(this.emptyZones, finalized);
+  }
+
+  /** The note of an empty zone: what BUILDER does with it (build_docx), once the session says. */
+  describeEmpty(entry) {
+    const now = this.finalized ? "Sin contenido" : "Sin contenido todavía";
+    let fate = "";
+    let note = "";
+    if (entry.zone === SIGNATURE_ZONE) {
+      fate = "signatures";
+      note = this.finalized
+        ? "el acta lleva las firmas de la presidencia y la secretaría."
+        : "si queda vacía, el acta llevará las firmas de la presidencia y la secretaría.";
+    } else if (this.emptyZones && Object.hasOwn(this.emptyZones, entry.zone)) {
+      const sentence = this.emptyZones[entry.zone];
+      if (typeof sentence === "string" && sentence.trim()) {
+        fate = "sentence";
+        note = `${this.finalized ? "el acta dice" : "si queda vacía, el acta dirá"}: «${sentence.trim()}»`;
+      } else {
+        fate = "omit";
+        note = this.finalized ? "omitida del acta." : "se omitirá del acta si queda vacía.";
+      }
+    } else if (this.emptyZones) {
+      fate = "blank";
+      note = this.finalized ? "aparece vacía en el acta (solo el título)." : "aparecerá vacía en el acta (solo el título).";
+    }
+    entry.section.dataset.emptyFate = fate;
+    entry.empty.textContent = note ? `${now}: ${note}` : `${now}.`;
   }
 
   zoneFor(name) {

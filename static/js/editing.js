@@ -11,6 +11,7 @@
 
 import { ROLE_NAMES } from "./auth.js";
 import { ZONES } from "./draft.js";
+import { TEMPLATE_NAMES } from "./messages.js";
 
 const START = "__start"; // key of the insert form at the top of the draft
 const RELEASE_DELAY = 250; // ms: focus moving inside an editor (or a re-render) is not a blur
@@ -38,6 +39,13 @@ function excerpt(text, length = 40) {
 function zoneName(zone) {
   const known = ZONES.find(([z]) => z === zone);
   return known ? known[1] : zone || "—";
+}
+
+/** A template as the menu names it: what it is ("Apertura de la sesión"), else its section's
+ * heading; the internal id only when neither is known. */
+function templateName(tpl, zone) {
+  if (Object.hasOwn(TEMPLATE_NAMES, tpl)) return TEMPLATE_NAMES[tpl];
+  return zone ? zoneName(zone) : tpl;
 }
 
 function isTyping(target) {
@@ -358,7 +366,7 @@ export class Editing {
     }
     for (const tpl of ids) {
       const zone = this.placeholderMap[tpl];
-      const option = el("option", null, zone ? `${tpl} (${zoneName(zone)})` : tpl);
+      const option = el("option", null, templateName(tpl, zone));
       option.value = tpl;
       select.append(option);
     }

@@ -85,8 +85,25 @@ export const STATUS_NAMES = {
   FINALIZE_FAILED: "Falló la generación del acta",
 };
 
-export const BLOCK_TYPE_NAMES = {
-  TEMPLATE: "Plantilla",
-  IMAGE: "Imagen",
-  ERROR_PENDING_REVIEW: "Pendiente de revisión",
+/** Blocks of each type in the audit summary, singular and plural ("13 de texto, 1 imagen"). */
+export const BLOCK_TYPE_COUNTS = {
+  TEMPLATE: ["de texto", "de texto"],
+  IMAGE: ["imagen", "imágenes"],
+  ERROR_PENDING_REVIEW: ["pendiente de revisión", "pendientes de revisión"],
+};
+
+/** What each template is, as the editor's menu shows it: TEMPLATE_LABELS of server/services/classifier.py. */
+export const TEMPLATE_NAMES = {
+  TPL_APERTURA: "Apertura de la sesión",
+  TPL_ORDEN_DIA: "Orden del día",
+  TPL_LLAMADO_LISTA: "Llamado a lista y verificación del quórum",
+  TPL_APROBACION_ORDEN_DIA: "Aprobación del orden del día",
+  TPL_APROBACION_ACTAS: "Aprobación de actas anteriores",
+  TPL_DEBATE: "Intervención",
+  TPL_PROYECTO_ACUERDO: "Proyecto de acuerdo",
+  TPL_PROPOSICION: "Proposición",
+  TPL_COMUNICACION: "Comunicaciones",
+  TPL_VARIOS: "Asuntos varios",
+  TPL_CIERRE: "Cierre de la sesión",
+  TPL_FIRMAS: "Firmas",
 };

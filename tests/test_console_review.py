@@ -1,0 +1,327 @@
+"""What the console tells a reviewer (static/js/draft.js, final.js, editing.js), in a real browser
+(headless Chromium, Playwright) against a real server: audio blocks recognized with low
+confidence are marked and counted until someone edits them, and the acta carries a Word comment
+on those left; audio blocks are credited to the automatic transcription, not to the machine's
+principal; empty sections say what the acta will do with them; the editing buttons look enabled;
+the template menu names templates; the audit summary fits its column."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+import re
+import time
+import wave
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from docx import Document
+from playwright.sync_api import Browser, expect
+
+from server.services import classifier, docx_builder
+
+from .chromium import chromium, ms
+from .conftest import ROOT, TENANT, TIME_UNIT, ServerProcess
+from .test_console_editing import PREFIX, Console, append, auth, start_session
+
+pytestmark = pytest.mark.e2e
+
+AUDIO = ROOT / "tests" / "fixtures" / "audio"
+TENANT_CONFIG = json.loads((ROOT / "server" / "tenants_data" / TENANT / "tenant.json").read_text("utf-8"))
+LOW = "Baja confianza — revisar con el audio"
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    with chromium() as launched:
+        yield launched
+
+
+def fixture_wav(name: str, snr_db: float | None = None) -> bytes:
+    """A committed fixture as WAV, with white noise at `snr_db` (against its speech) if given."""
+    with wave.open(str(AUDIO / name)) as w:
+        samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float64)
+    if snr_db is not None:
+        speech = samples[np.abs(samples) > 0.01 * np.abs(samples).max()]
+        noise = math.sqrt(float(np.mean(speech**2)) / 10 ** (snr_db / 10))
+        samples = samples + np.random.default_rng(7).normal(0, noise, len(samples))
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16_000)
+        w.writeframes(np.clip(np.round(samples), -32768, 32767).astype("<i2").tobytes())
+    return out.getvalue()
+
+
+def append_audio(server: ServerProcess, token: str, session_id: str, wav: bytes) -> None:
+    response = httpx.post(
+        f"{server.url}{PREFIX}/{session_id}/append",
+        json={"audio_chunk": base64.b64encode(wav).decode()},
+        headers=auth(token),
+        timeout=60,
+    )
+    assert response.status_code == 202, response.text
+
+
+def blocks_when(server: ServerProcess, token: str, session_id: str, count: int) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 180 * TIME_UNIT
+    while True:
+        response = httpx.get(f"{server.url}{PREFIX}/{session_id}/blocks", headers=auth(token), timeout=30)
+        blocks: list[dict[str, Any]] = response.json()["blocks"]
+        if len(blocks) >= count:
+            return blocks
+        assert time.monotonic() < deadline, f"{len(blocks)} of {count} blocks"
+        time.sleep(0.5)
+
+
+def finalize_from_the_page(console: Console) -> None:
+    console.page.once("dialog", lambda dialog: dialog.accept())
+    console.page.get_by_role("button", name="Finalizar y generar el acta").click()
+    expect(console.page.locator("#final-status")).to_contain_text("Acta generada.", timeout=ms(120))
+
+
+def downloaded(console: Console) -> Any:
+    url = console.page.locator("#download").evaluate("(a) => a.href")
+    response = httpx.get(url, timeout=30)
+    assert response.status_code == 200
+    return Document(io.BytesIO(response.content))
+
+
+def comments_by_paragraph(document: Any) -> list[tuple[str, str]]:
+    """(text of the paragraph a Word comment starts in, the comment), in document order."""
+    texts = {c.comment_id: c.text for c in document.comments}
+    starts = document.element.body.iter(f"{W}commentRangeStart")
+    return [
+        ("".join(t.text or "" for t in s.getparent().iter(f"{W}t")), texts[int(s.get(f"{W}id"))])
+        for s in starts
+    ]
+
+
+# -- one place for the line, mirrored ------------------------------------------------------------
+
+
+def test_the_console_mirrors_the_builder_s_line_and_the_template_labels() -> None:
+    """The console flags the blocks BUILDER comments on: the same LOW_ASR_CONFIDENCE; its
+    template menu names templates as the classifier labels them; its signature zone is BUILDER's."""
+    draft = (ROOT / "static" / "js" / "draft.js").read_text("utf-8")
+    (line,) = re.findall(r"^export const LOW_ASR_CONFIDENCE = ([0-9.]+);$", draft, re.M)
+    assert float(line) == docx_builder.LOW_ASR_CONFIDENCE
+    (zone,) = re.findall(r'^const SIGNATURE_ZONE = "(\w+)";$', draft, re.M)
+    assert zone == docx_builder.SIGNATURE_ZONE
+    messages = (ROOT / "static" / "js" / "messages.js").read_text("utf-8")
+    names = messages.split("export const TEMPLATE_NAMES = {", 1)[1].split("};", 1)[0]
+    assert dict(re.findall(r'^\s+(TPL_\w+): "([^"]+)",$', names, re.M)) == classifier.TEMPLATE_LABELS
+
+
+# -- 1. low confidence -----------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(420)
+def test_low_confidence_blocks_are_flagged_counted_and_commented(
+    spawn: Any, browser: Browser, shot: Any
+) -> None:
+    """Three utterances through the real recognizer: one clean (confidence ~0.97), two under
+    noise (~0.3-0.5). The noisy ones are marked "Baja confianza — revisar con el audio" and
+    counted over the draft; all three are credited to the automatic transcription. One is
+    corrected: its mark goes, the count drops. At finalize the audit summary counts the one
+    left, and the acta has a Word comment on it alone."""
+    server = spawn("serve", env={"ASTRA_ASR_WARMUP": "1"})
+    api = server.token()
+    session_id = start_session(server, api, "Sesión con audio ruidoso")
+    for wav in (
+        fixture_wav("02_llamado.wav"),
+        fixture_wav("05_intervencion.wav", snr_db=-5),
+        fixture_wav("07_votacion.wav", snr_db=0),
+    ):
+        append_audio(server, api, session_id, wav)
+    blocks = sorted(blocks_when(server, api, session_id, 3), key=lambda b: b["position"])
+    confidences = [b["audio_metadata"]["asr_confidence"] for b in blocks]
+    line = docx_builder.LOW_ASR_CONFIDENCE
+    assert confidences[0] > line + 0.15 and all(c < line - 0.15 for c in confidences[1:]), confidences
+    clean, corrected, left = (b["block_id"] for b in blocks)
+
+    recorder = Console(browser, server, api, session_id)
+    recorder.wait_online()
+    page = recorder.page
+    expect(page.locator("#draft li.block[data-block-id]")).to_have_count(3, timeout=ms(30))
+    for block_id in (clean, corrected, left):
+        expect(recorder.block(block_id).locator(".block__author")).to_have_text("transcripción automática")
+    expect(page.locator("#draft .block__author", has_text=re.compile(r"astra"))).to_have_count(0)
+    expect(recorder.block(clean).locator(".block__flag--low")).to_have_count(0)
+    for block_id in (corrected, left):
+        expect(recorder.block(block_id).locator(".block__flag--low")).to_contain_text(LOW)
+        expect(recorder.block(block_id)).to_have_class(re.compile(r"\bblock--low-confidence\b"))
+    summary = page.locator("#review-summary")
+    expect(summary).to_have_text("Por revisar: 2 de baja confianza (revisar con el audio).")
+    shot(page, "flagged")
+
+    # A stenographer corrects one: it is no longer unchecked machine output.
+    ana = server.token(role="stenographer", sub="ana")
+    edited = httpx.patch(
+        f"{server.url}{PREFIX}/{session_id}/blocks/{corrected}",
+        json={"base_version": 1, "changes": {"text": "Tiene la palabra el concejal Pedro Gómez."}},
+        headers=auth(ana),
+    )
+    assert edited.status_code == 200, edited.text
+    edited_mark = recorder.block(corrected).locator(".block__edited")
+    expect(edited_mark).to_have_text("editado por ana", timeout=ms(15))
+    expect(recorder.block(corrected).locator(".block__flag--low")).to_have_count(0)
+    expect(recorder.block(left).locator(".block__flag--low")).to_have_count(1)
+    expect(summary).to_have_text("Por revisar: 1 de baja confianza (revisar con el audio).")
+
+    finalize_from_the_page(recorder)
+    low = page.locator("#audit dt", has_text="Baja confianza sin revisar")
+    expect(low).to_have_count(1)
+    expect(page.locator("#audit dd.audit__low")).to_have_text("1")
+    expect(page.locator("#audit dd.audit__low")).to_have_class(re.compile(r"\baudit__warn\b"))
+    shot(page, "finalized")
+
+    note = "Reconocimiento de baja confianza: verificar con el audio."
+    flagged = [p for p, c in comments_by_paragraph(downloaded(recorder)) if c == note]
+    (text_left,) = (b["text"] for b in blocks if b["block_id"] == left)
+    assert len(flagged) == 1 and text_left in flagged[0], flagged
+    assert not recorder.errors
+
+
+# -- 2. empty sections ------------------------------------------------------------------------------
+
+
+def session_of_two_blocks(spawn: Any, browser: Browser, title: str) -> tuple[ServerProcess, Console]:
+    """A session with an opening and a roll call typed, open in a console page."""
+    server = spawn("serve")
+    api = server.token()
+    session_id = start_session(server, api, title)
+    append(server, api, session_id, "Siendo las nueve de la mañana se abre la sesión ordinaria.")
+    append(server, api, session_id, "Señor secretario, sírvase llamar a lista.")
+    console = Console(browser, server, api, session_id)
+    console.wait_online()
+    expect(console.page.locator("#draft li.block[data-block-id]")).to_have_count(2, timeout=ms(30))
+    return server, console
+
+
+@pytest.mark.timeout(300)
+def test_empty_sections_say_what_the_acta_does_with_them(spawn: Any, browser: Browser, shot: Any) -> None:
+    """Each empty section says what finalize does with it, from the tenant's `empty_zones`
+    pinned with the session: left out, printed as a bare heading, or signed; once finalized,
+    what it did. The acta's bare heading carries a Word comment."""
+    _, console = session_of_two_blocks(spawn, browser, "Sesión con secciones vacías")
+    page = console.page
+
+    def note(zone: str) -> Any:
+        return page.locator(f'#draft section.zone[data-zone="{zone}"] .zone__empty')
+
+    empty_zones = TENANT_CONFIG["empty_zones"]
+    left_out = [z for z, sentence in empty_zones.items() if sentence is None]
+    assert "ZONE_PRIOR_ACTAS" in left_out and "ZONE_AGENDA_APPROVAL" not in empty_zones
+    for zone in left_out:
+        expect(note(zone)).to_have_text("Sin contenido todavía: se omitirá del acta si queda vacía.")
+    expect(note("ZONE_AGENDA_APPROVAL")).to_have_text(
+        "Sin contenido todavía: aparecerá vacía en el acta (solo el título)."
+    )
+    expect(note("SIGNATURE_BLOCK")).to_contain_text("si queda vacía, el acta llevará las firmas")
+    expect(note("HEADER_ZONE")).to_be_hidden()
+    shot(page, "draft")
+
+    finalize_from_the_page(console)
+    expect(note("ZONE_PRIOR_ACTAS")).to_have_text("Sin contenido: omitida del acta.")
+    expect(note("ZONE_AGENDA_APPROVAL")).to_have_text(
+        "Sin contenido: aparece vacía en el acta (solo el título)."
+    )
+    comments = comments_by_paragraph(downloaded(console))
+    assert ("APROBACIÓN DEL ORDEN DEL DÍA", "Sección sin contenido en la sesión grabada.") in comments
+    assert not console.errors
+
+
+# -- 3. the audit summary ----------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(300)
+def test_the_audit_summary_fits_its_column(spawn: Any, browser: Browser, shot: Any) -> None:
+    """The audit summary in the ~300 px column: hashes shortened to their first 12 and last 8
+    characters (whole in the title, and on the clipboard with Copiar), instants on one line,
+    the blocks counted in words a reader knows ("2 de texto", not "Plantilla: 2")."""
+    _, console = session_of_two_blocks(spawn, browser, "Sesión con resumen de auditoría")
+    console.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page = console.page
+    finalize_from_the_page(console)
+
+    audit = page.locator("#audit")
+    expect(audit.locator("dt", has_text="Bloques en el acta").locator("+ dd")).to_have_text("2 de texto")
+    expect(audit).not_to_contain_text("Plantilla")
+    expect(audit).not_to_contain_text("Por tipo")
+    hashes = audit.locator("code[data-full]")
+    expect(hashes).to_have_count(3)  # the event chain's head, the content, the skeleton
+    for i in range(3):
+        code = hashes.nth(i)
+        full = code.get_attribute("title") or ""
+        assert re.fullmatch(r"[0-9a-f]{64}", full), full
+        expect(code).to_have_text(f"{full[:12]}…{full[-8:]}")
+    # Each hash and instant on one line: one that wraps is drawn in several boxes.
+    lines = audit.locator("code[data-full], .audit__when").evaluate_all(
+        "(nodes) => nodes.map((n) => n.getClientRects().length)"
+    )
+    assert len(lines) == 7 and set(lines) == {1}, lines
+    head = audit.locator("dt", has_text="Cabeza de la cadena de eventos").locator("+ dd")
+    head.get_by_role("button", name="Copiar completo: Cabeza de la cadena de eventos").click()
+    expect(page.locator("#announcer")).to_have_text("Cabeza de la cadena de eventos copiado.")
+    assert page.evaluate("navigator.clipboard.readText()") == head.locator("code").get_attribute("title")
+    shot(page, "finalized")
+    assert not console.errors
+
+
+# -- 4. editing tools and the template menu --------------------------------------------------------
+
+# WCAG 2 contrast of a button's text on its background, and the opacity it is drawn with.
+LOOK = """(b) => {
+  const rgb = (c) => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  let opacity = 1;
+  for (let n = b; n; n = n.parentElement) opacity *= Number(getComputedStyle(n).opacity);
+  const style = getComputedStyle(b);
+  const [l1, l2] = [lum(rgb(style.color)), lum(rgb(style.backgroundColor))].sort((x, y) => y - x);
+  return { opacity, contrast: (l1 + 0.05) / (l2 + 0.05), disabled: b.disabled };
+}"""
+
+
+@pytest.mark.timeout(300)
+def test_editing_tools_look_enabled_and_the_template_menu_names_templates(
+    spawn: Any, browser: Browser
+) -> None:
+    """Editar, Insertar después and Eliminar are drawn fully opaque with text that passes WCAG AA
+    (they were at opacity 0.55 and looked disabled), on any block, not only the one in use. The
+    editor's Plantilla menu shows what each template is, its id kept as the value."""
+    server = spawn("serve")
+    api = server.token()
+    session_id = start_session(server, api, "Sesión para corregir")
+    block_id = append(server, api, session_id, "Siendo las nueve de la mañana se abre la sesión ordinaria.")
+    append(server, api, session_id, "Señor secretario, sírvase llamar a lista.")
+    ana = Console(browser, server, server.token(role="stenographer", sub="ana"), session_id)
+    ana.wait_online()
+    page = ana.page
+    tools = page.locator("#draft .block__tools button")
+    expect(tools).to_have_count(6, timeout=ms(30))
+    page.mouse.move(0, 0)  # nothing hovered
+    expect(page.locator("#draft li.block--current")).to_have_count(0)
+    looks = tools.evaluate_all(f"(buttons) => buttons.map({LOOK})")
+    enabled = [look["opacity"] == 1 and look["contrast"] >= 4.5 and not look["disabled"] for look in looks]
+    assert all(enabled), looks
+
+    editor = ana.open_editor(block_id)
+    menu = editor.locator("select.editor__template")
+    options = menu.locator("option").evaluate_all("(os) => os.map((o) => [o.value, o.textContent])")
+    placeholder_map = TENANT_CONFIG["placeholder_map"]
+    assert {value for value, _ in options} == set(placeholder_map), options
+    assert all(text == classifier.TEMPLATE_LABELS[value] for value, text in options), options
+    expect(menu).to_have_value("TPL_APERTURA")
+    expect(menu.locator("option:checked")).to_have_text("Apertura de la sesión")
+    assert not ana.errors
