@@ -263,6 +263,7 @@ BLOCK_ROUTES: dict[tuple[str, str], tuple[str, Call]] = {
 
 OTHER_ROUTES = {
     ("POST", f"{PREFIX}/start"): "test_b_cannot_start_a_session_of_a",
+    ("GET", f"{PREFIX}s"): "test_b_lists_only_its_own_open_sessions",
     ("GET", "/v1/objects/{key:path}"): "test_forged_links_to_objects_of_a_are_refused_alike",
 }
 EXEMPT = {
@@ -341,6 +342,16 @@ def test_b_cannot_start_a_session_of_a(world: World) -> None:
     start = _b("POST", f"{PREFIX}/start", json={"tenant_id": TENANT})(world, "", "")
     unknown = _b("POST", f"{PREFIX}/start", json={"tenant_id": "CONCEJO_NINGUNO"})(world, "", "")
     assert start.status_code == 404 and start.json() == unknown.json()
+
+
+def test_b_lists_only_its_own_open_sessions(world: World) -> None:
+    """The list of open sessions holds B's own, and nothing of A's: no id, title, or name."""
+    listed = _b("GET", f"{PREFIX}s")(world, "", "")
+    assert listed.status_code == 200
+    assert [s["session_id"] for s in listed.json()["sessions"]] == [world.b_session]
+    assert not any(secret in listed.text for secret in world.secrets | {world.a_open, world.a_final})
+    own = world.a("GET", f"{PREFIX}s").json()["sessions"]
+    assert [s["session_id"] for s in own] == [world.a_open]  # A's finalized one is not open
 
 
 def test_b_cannot_point_its_blocks_at_objects_of_a(world: World) -> None:
