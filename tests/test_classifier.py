@@ -1713,6 +1713,65 @@ def test_a_speaker_who_says_their_name_then_addresses_the_chair_is_the_speaker(
 
 
 @pytest.mark.parametrize(
+    ("text", "previous", "expected"),
+    [
+        (
+            "Presidente, Luis Alberto Lozano, una moción. Yo considero que el impedimento es procedente "
+            "y pido que la plenaria lo decida de una vez antes de la votación.",
+            TPL_DEBATE,
+            {"orador": "Luis Alberto Lozano"},
+        ),
+        (
+            "Presidente, Luis Alberto Lozano, moción de procedimiento. Yo llevé la cuenta y hay un "
+            "error: el concejal Jaramillo votó por Rengifo, no por Cárdenas. Le pido a la secretaría "
+            "revisar el registro de la votación.",
+            TPL_DEBATE,
+            {"orador": "Luis Alberto Lozano"},
+        ),
+        (
+            "Presidente, William Urrea. Solamente para explicar mi voto negativo en el impedimento: no "
+            "tengo nada contra el compañero Ocampo, pero su sobrina no quedó en la lista de elegibles.",
+            TPL_VARIOS,
+            {"orador": "William Urrea"},
+        ),
+        (
+            "Señor presidente, Ana Lucía Erazo, para una moción de orden. Pido que se lea la proposición.",
+            TPL_DEBATE,
+            {"orador": "Ana Lucía Erazo"},
+        ),
+        (
+            "Gracias, presidente. Luis Alberto Lozano, para dejar constancia de que no comparto el informe.",
+            TPL_DEBATE,
+            {"orador": "Luis Alberto Lozano"},
+        ),
+        (
+            "Presidente, concejal Luis Alberto Lozano, una pregunta a la secretaría: ¿cuántos votaron?",
+            TPL_DEBATE,
+            {"orador": "Luis Alberto Lozano", "rol": "concejal"},
+        ),
+        # told of, absent, spoken of, a place, not a request: no speaker
+        ("Presidente, el concejal Luis Alberto Lozano pide la palabra.", TPL_DEBATE, {}),
+        ("Presidente, el concejal Luis Alberto Lozano, una moción.", TPL_DEBATE, {}),
+        ("Presidente, Luis Alberto Lozano no está en el recinto.", TPL_DEBATE, {}),
+        ("Presidente, Luis Alberto Lozano, no está en el recinto.", TPL_DEBATE, {}),
+        ("Presidente, Luis Alberto Lozano tiene razón en su moción.", TPL_DEBATE, {}),
+        ("Presidente, Santiago de Cali, una moción de todos los caleños.", TPL_DEBATE, {}),
+        ("Presidente, Luis Alberto Lozano, una vergüenza lo que pasó con el conteo.", TPL_DEBATE, {}),
+    ],
+)
+def test_a_speaker_who_names_themselves_and_then_their_request_is_the_speaker(
+    text: str, previous: str, expected: dict[str, Any]
+) -> None:
+    """ "Presidente, Luis Alberto Lozano, una moción. Yo considero…": a councillor who addresses
+    the chair, says his name and then, after a comma, what he asks for or speaks for ("una
+    moción", "moción de procedimiento", "para dejar constancia…") is the speaker (blind audit of
+    a personero election, #15/#34: unnamed; #49, the name ending its clause, already was). "el
+    concejal X, una moción" may be the secretary telling of his request: no speaker."""
+    got = data(text, previous)
+    assert {k: v for k, v in got.items() if k in _SPEAKER_KEYS} == expected
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         (

@@ -983,6 +983,17 @@ _SELF_NAME_END_RE: Final = re.compile(
     rf"(?:(?:del|de la|de)\s+)?(?:(?:partido|bancada|movimiento)\s+(?:(?:del|de la|de)\s+)?)?"
     rf"(?P<party>{_alt(_KNOWN_PARTIES)})\b)"
 )
+# What a speaker taking the floor asks for ("una moción", "moción de procedimiento", "una
+# pregunta") or says they speak for ("para dejar constancia…", "para una moción", "solicito…").
+_OWN_REQUEST: Final = r"(?:constancia|mocion|replica|aclaracion|interpelacion|pregunta|intervencion)"
+_OWN_PURPOSE: Final = (
+    rf"(?:para\s+(?:[^\W\d_]+(?:ar|er|ir)(?:me|le|les|lo|la)?|una\s+{_OWN_REQUEST})|solicito|pido"
+    r"|quiero|dejo|propongo|me\s+permito)\b"
+)
+# After the name and a comma, the speaker's own request or purpose: "Presidente, Luis Alberto
+# Lozano, una moción. Yo considero…", "…, moción de procedimiento.", "…, para dejar constancia…".
+_SELF_NAMED_PURPOSE_RE: Final = re.compile(rf",\s*(?:{_OWN_PURPOSE}|(?:una\s+)?{_OWN_REQUEST}\b)")
+_ARTICLE_SAID_RE: Final = re.compile(r"\b(?:el|la)\b")
 
 # The part the speaker says they speak in, after their name: "Presidente, Harold Mosquera, como
 # ponente. Acojo…", "…, Luis Mora, citante del debate."
@@ -995,7 +1006,9 @@ def _self_named(t: _Text) -> dict[str, Any]:
     """The speaker who names themselves right after addressing the chair, {} if none: the name
     is capitalised, of two words or more, and ends its clause or is followed by the party
     ("Presidente, Sandra Mejía. Para solicitar…", "Presidente, Rodrigo Zapata, de Cambio
-    Radical.", "Gracias, presidenta. Habla Carlos Mejía, vocero del Centro Democrático.");
+    Radical.", "Gracias, presidenta. Habla Carlos Mejía, vocero del Centro Democrático.") or by
+    the speaker's own request ("Presidente, Luis Alberto Lozano, una moción.": see
+    _SELF_NAMED_PURPOSE_RE; not after "el concejal", which may tell of another's request);
     "Presidente, Juan Pérez tiene razón" and "Presidente, Cali necesita…" name no speaker. The
     party said right after the name is the speaker's (``partido``), whatever other parties the
     speech names ("…postulamos a la concejala Ana Velasco, del Partido Liberal"); a party's
@@ -1010,7 +1023,9 @@ def _self_named(t: _Text) -> dict[str, Any]:
         return {}
     part = _SELF_NAMED_PART_RE.match(t.low, got[1])
     end = _SELF_NAME_END_RE.match(t.low, got[1])
-    if part is None and end is None:
+    # "Presidente, el concejal Luis Mora, una moción": the secretary may be telling of his request
+    own = not _ARTICLE_SAID_RE.search(said) and _SELF_NAMED_PURPOSE_RE.match(t.low, got[1])
+    if part is None and end is None and not own:
         return {}
     if _PARTY_NAME_RE.fullmatch(_fold(got[0])) or _NOT_A_SPEAKER_RE.search(_fold(got[0])):
         return {}  # "Presidente, Centro Democrático: votamos no.", "Presidente, Santiago de Cali…"
@@ -1086,10 +1101,7 @@ def _introduced(t: _Text) -> dict[str, Any]:
 # follows it ("para dejar…", "para una moción", "solicito…"): "Carlos Lemos, presidente del
 # Concejo" is his office, and "carlos lemos presidente no ha convocado" speaks of him.
 _CHAIR_ADDRESSED_AFTER_NAME_RE: Final = re.compile(
-    r"\s*,?\s*(?:(?:senor|senora)\s+)?president[ea]\s*[,.:;]?\s*"
-    r"(?:para\s+(?:[^\W\d_]+(?:ar|er|ir)(?:me|le|les|lo|la)?|una\s+(?:constancia|mocion|replica"
-    r"|aclaracion|interpelacion|pregunta|intervencion))|solicito|pido|quiero|dejo|propongo"
-    r"|me\s+permito)\b"
+    rf"\s*,?\s*(?:(?:senor|senora)\s+)?president[ea]\s*[,.:;]?\s*{_OWN_PURPOSE}"
 )
 _LEADING_RE: Final = re.compile(r"[\W_]*")
 
