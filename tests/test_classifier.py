@@ -969,6 +969,39 @@ def test_official_given_the_floor_after_the_office_is_named(
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Si así fuere, que Dios y la patria os lo premien, y si no, Él y ella os lo demanden. Queda "
+            "usted posesionado. Tiene la palabra el señor personero.",
+            (None, "personero", None),
+        ),
+        ("Tiene la palabra la señora personera municipal.", (None, "personero", None)),
+        (
+            "Tiene la palabra la personera delegada para los derechos humanos.",
+            (None, "funcionario", "personera delegada"),
+        ),
+        (
+            "Tiene la palabra el personero delegado de derechos humanos, doctor Luis Mora.",
+            ("Luis Mora", "funcionario", "personero delegado de derechos humanos"),
+        ),
+        ("Tiene la palabra la contralora delegada.", (None, "funcionario", "contralora delegada")),
+    ],
+)
+def test_a_delegate_of_the_personero_is_not_the_personero(
+    text: str, expected: tuple[str | None, str, str | None]
+) -> None:
+    """ "Tiene la palabra el señor personero." gives the floor to the personero (``rol``
+    personero, no name: the acta names the one the session elected and swore in, blind audit of
+    a personero election #41); a delegate of the personería or the comptroller's office is
+    another official, with the office as said (was ``rol`` personero: the delegate would have
+    been named as the personero)."""
+    got = data(text, TPL_DEBATE)
+    assert (got.get("orador"), got.get("rol"), got.get("cargo")) == expected
+    assert got["anuncio"] is True
+
+
+@pytest.mark.parametrize(
     ("text", "cargo"),
     [
         (

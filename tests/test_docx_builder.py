@@ -1519,6 +1519,72 @@ def test_the_citante_given_the_floor_by_part_alone_is_the_one_named_as_citante()
     assert _named(named, second, her, words)["words"] == "Ana Ruiz"
 
 
+PERSONERO = "Andrés Felipe Rengifo Salazar"
+
+
+def _elected(
+    block_id: str,
+    cargo: str = "Personero Municipal de Palmira para el periodo 2026-2029",
+    name: str = PERSONERO,
+) -> Any:
+    return _said(block_id, eleccion={"elegido": name, "participio": "elegido", "cargo": cargo})
+
+
+def test_the_personero_given_the_floor_by_the_role_alone_is_the_one_the_session_named() -> None:
+    """ "Queda usted posesionado. Tiene la palabra el señor personero." (``rol`` personero, no
+    name): the speech after it is written under the personero the session elected and swore in
+    (blind audit of a personero election, #37–#42: unnamed), or the one an earlier grant or the
+    opening named with the office. Elected and not yet sworn in (the outgoing one still holds the
+    office), sworn in before being elected, an oath of others, two personeros named, another
+    office elected, or a delegate of the personería name nobody."""
+    question = _said("question", texto="Doctor Andrés Felipe Rengifo Salazar, ¿jura usted…?")
+    grant = _said("grant", rol="personero", anuncio=True, posesion="Queda usted posesionado.")
+    speech = _said("speech", texto="muchas gracias señor presidente honorables concejales")
+    assert _named(_elected("elected"), question, grant, speech)["speech"] == PERSONERO
+    paragraphs = _paragraphs(
+        _zone(_build([_elected("elected"), grant, speech], templates=CALI_TEMPLATES), "ZONE_DEBATE")
+    )
+    assert _text(paragraphs[-1]) == f"{PERSONERO.upper()} (personero): {speech['structured_data']['texto']}"
+    bare = _said("bare", rol="personero", anuncio=True)
+    sworn = [
+        _said("oath", posesion="Queda posesionado el doctor Rengifo Salazar como personero."),
+        _said("oath", posesion="Queda debidamente posesionada la nueva personera."),
+        _said("oath", posesion="Queda usted, doctor, legalmente posesionado."),
+    ]
+    for oath in sworn:
+        assert _named(_elected("elected", "personero"), oath, bare, speech)["speech"] == PERSONERO
+    named = _said("named", orador="Luis Díaz", rol="personero", anuncio=True)
+    guest = _block(
+        "open",
+        "HEADER_ZONE",
+        template_id="TPL_APERTURA",
+        structured_data={"invitados": [{"nombre": "Luis Díaz", "cargo": "personero distrital"}]},
+    )
+    for earlier in (named, guest):
+        assert _named(earlier, _said("other"), bare, speech)["speech"] == "Luis Díaz"
+    councillors = _said("oath", posesion="Quedan posesionados los diecinueve concejales presentes.")
+    comptroller = _elected("elected", "Contralora Municipal de Palmira", "Ana Ruiz")
+    deputy = _elected("elected", "personero delegado para los derechos humanos")
+    for blocks in (
+        (_elected("elected"), bare, speech),  # not sworn in: the outgoing personero may speak
+        (grant, _elected("elected"), bare, speech),
+        (_elected("elected"), councillors, bare, speech),
+        (named, _elected("elected"), grant, speech),  # two personeros
+        (comptroller, grant, speech),
+        (deputy, grant, speech),
+        (bare, speech),
+    ):
+        assert _named(*blocks)["speech"] is None
+    contralor = _said("bare", rol="contralor", anuncio=True)
+    oath = _said("oath", posesion="Queda usted posesionada.")
+    assert _named(comptroller, oath, contralor, speech)["speech"] == "Ana Ruiz"
+    both = (_elected("elected"), comptroller)  # "usted" says which only to one of them
+    assert _named(*both, oath, bare, speech)["speech"] is None
+    personero = _said("oath", posesion="Queda posesionado el señor personero.")
+    assert _named(*both, personero, bare, speech)["speech"] == PERSONERO
+    assert _named(*both, personero, contralor, speech)["speech"] is None
+
+
 def test_a_speaker_stored_by_the_old_carry_is_derived_again() -> None:
     """Blocks of sessions opened before the speaker was derived carry it in their data
     (``orador_por_anuncio``): it follows the grant before them now, and without one it is gone."""

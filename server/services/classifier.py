@@ -686,6 +686,8 @@ _ROLE_NAMES: Final[tuple[tuple[str, str], ...]] = (
     ("contralor", "contralor"),
     ("edil", "edil"),
 )
+_ONE_HOLDER_OFFICES: Final = ("personer", "contralor")
+"""Offices of the municipality one person heads, whose delegates are other officials."""
 _KNOWN_PARTIES: Final[dict[str, str]] = {
     "liberal": "Liberal",
     "conservador": "Conservador",
@@ -777,7 +779,8 @@ def _role(t: _Text, pos: int) -> tuple[str, str | None, int] | None:
     """Role said at pos: (rol, cargo for officials and citizens who hold an office, end
     position). The president of a body other than the council ("presidente de la Junta de
     Acción Comunal del barrio El Retiro") is a citizen, with that office as said; the mayor's
-    delegate is an official whose office is "delegado del alcalde" as said."""
+    delegate is an official whose office is "delegado del alcalde" as said, and so is a delegate
+    of the personero or the comptroller ("personera delegada…": not the personero)."""
     m = _ROLE_RE.match(t.low, pos)
     if m is None:
         return None
@@ -801,8 +804,10 @@ def _role(t: _Text, pos: int) -> tuple[str, str | None, int] | None:
         article = _ARTICLE_RE.match(t.low, scope.end())
         if body := _take_name(t, article.end() if article else scope.end()):
             end = body[1]  # "presidente de la Comisión de Presupuesto, concejal Luis Mora": no name
+    # "la personera delegada para los derechos humanos": an official of the office, not its head
+    deputy = word.startswith(_ONE_HOLDER_OFFICES) and "delegad" in t.low[m.end("role") : end]
     for prefix, rol in _ROLE_NAMES:
-        if word.startswith(prefix):
+        if word.startswith(prefix) and not deputy:
             return rol, None, end
     cargo_end = end
     if scope is not None:  # "la directora de la Personería": the office's article is the office's

@@ -2265,21 +2265,28 @@ def _named_as_in_the_session(blocks: Sequence[Mapping[str, Any]]) -> list[Mappin
       Movilidad…") as the one an earlier block named with that same office (a grant, a speaker
       introducing themselves, a guest of the opening);
     - the debate's citante given the floor by part alone ("Tiene la palabra el concejal citante…")
-      as the one an earlier block named as citante, of the councillor's gender said.
+      as the one an earlier block named as citante, of the councillor's gender said;
+    - the personero or the comptroller given the floor by the role alone ("Queda usted
+      posesionado. Tiene la palabra el señor personero.") as the one an earlier block named with
+      it (a grant, a guest of the opening) or the one the session elected to it, once an oath is
+      declared after the election that names him, the office or "usted" (until then the one
+      elected is not yet the one who holds it).
 
     A name is never guessed: two people who fit (two members named Mora, two secretaries of
     Movilidad named) leave the grant as said. Derived when the document is built, before the
     carry (:func:`given_the_floor`) writes the words after a grant under its speaker; the
     blocks stay as said. Speaker fields carried by earlier versions are neither read nor named."""
     members = _members_listed(blocks)
-    holders: dict[tuple[str, ...], list[str]] = {}  # an office's words: who held it
+    holders: dict[tuple[str, ...], list[str]] = {}  # an office's words (or its role): who held it
     citantes: dict[str, list[str]] = {}  # the citantes named, by the role said of them
+    elected: dict[str, list[str]] = {}  # a role the session elected someone to, not yet sworn in
     out: list[Mapping[str, Any]] = []
     for block in blocks:
         data = block.get("structured_data")
         if block.get("deleted") or not isinstance(data, Mapping) or data.get(CARRIED):
             out.append(block)
             continue
+        _learn_elected(data, elected, holders)  # "Queda usted posesionado. Tiene la palabra el…"
         named = _speaker_named(data, members, holders, citantes)
         if named is not data:
             block = {**block, "structured_data": named}
@@ -2323,6 +2330,8 @@ def _speaker_named(
         names = _distinct(name for said, named in citantes.items() if said != other for name in named)
     elif data.get("cargo"):
         names = list(holders.get(tuple(_words(_as_text(data["cargo"]))), ()))
+    elif rol in _ONE_HOLDER_ROLES:
+        names = list(holders.get((rol,), ()))
     else:
         return data
     return {**data, "orador": names[0]} if len(names) == 1 else data
@@ -2340,9 +2349,70 @@ def _learn_holders(
         if isinstance(name, str) and name.strip() and isinstance(office, str) and office.strip():
             key = tuple(_words(office))
             holders[key] = _distinct([*holders.get(key, ()), name.strip()])
+            if role := _one_holder_role(office):  # a guest "personero distrital": the personero
+                holders[(role,)] = _distinct([*holders.get((role,), ()), name.strip()])
+    orador, rol = data.get("orador"), _as_text(data.get("rol"))
+    if rol in _ONE_HOLDER_ROLES and not data.get("cargo") and isinstance(orador, str) and orador.strip():
+        holders[(rol,)] = _distinct([*holders.get((rol,), ()), orador.strip()])
     if data.get("citante") is True and isinstance(name := data.get("orador"), str) and name.strip():
         rol = _as_text(data.get("rol"))
         citantes[rol] = _distinct([*citantes.get(rol, ()), name.strip()])
+
+
+_ONE_HOLDER_ROLES = ("personero", "contralor")
+"""Roles (the classifier's ``rol``) of an office one person holds, which the council elects."""
+_ONE_HOLDER_WORDS = {
+    "personero": "personero",
+    "personera": "personero",
+    "contralor": "contralor",
+    "contralora": "contralor",
+}
+_OFFICE_SCOPE_WORDS = frozenset({"municipal", "distrital", "de", "del", "para"})
+"""What may follow the office's word when the office itself is meant: "Personero Municipal de
+Palmira para el periodo…", "personero distrital"; not "personera delegada", "contralor auxiliar"."""
+_NAME_PARTICLES = frozenset({"de", "del", "la", "las", "los", "y", "e"})
+_LETTERS = re.compile(r"[^\W\d_]+")
+_OATH_CHARS_READ = 1000
+"""An oath declared is a sentence or two: who is sworn in is read in its first words."""
+
+
+def _one_holder_role(office: str) -> str | None:
+    """The role of :data:`_ONE_HOLDER_ROLES` an office as said is ("Personero Municipal de
+    Palmira para el periodo 2026-2029": personero), None for any other office."""
+    words = _words(office)
+    head = _ONE_HOLDER_WORDS.get(words[0]) if words else None
+    return head if head and (len(words) == 1 or words[1] in _OFFICE_SCOPE_WORDS) else None
+
+
+def _learn_elected(
+    data: Mapping[str, Any], elected: dict[str, list[str]], holders: dict[tuple[str, ...], list[str]]
+) -> None:
+    """Who the session elects personero or comptroller (``eleccion``), and, once an oath is
+    declared that names the one elected or the office, or says "usted" to the only one waiting
+    for it ("Queda usted posesionado."), the holder of that role from this block on
+    (:func:`_named_as_in_the_session`)."""
+    election = data.get("eleccion")
+    if isinstance(election, Mapping):
+        name = _as_text(election.get("elegido")).strip()
+        role = _one_holder_role(_as_text(election.get("cargo")))
+        if name and role:
+            elected[role] = _distinct([*elected.get(role, ()), name])
+    if not elected or not data.get("posesion"):
+        return
+    oath = set(_LETTERS.findall(_fold_same_length(_as_text(data["posesion"])[:_OATH_CHARS_READ])))
+    addressed = "usted" in oath and len(elected) == 1
+    for role, names in list(elected.items()):
+        office = any(_ONE_HOLDER_WORDS.get(word) == role for word in oath)
+        if addressed or office or any(_named_in(name, oath) for name in names):
+            holders[(role,)] = _distinct([*holders.get((role,), ()), *names])
+            del elected[role]
+
+
+def _named_in(name: str, words: set[str]) -> bool:
+    """Whether words said name the person: two of the name's words at least ("Rengifo Salazar"),
+    a particle ("de", "la") being none."""
+    own = [w for w in _words(name) if w not in _NAME_PARTICLES]
+    return len(own) >= 2 and sum(w in words for w in own) >= 2
 
 
 _ENOUGH_TO_DOUBT = 2
