@@ -522,6 +522,86 @@ def test_the_president_who_says_habla_opening_the_session_presides(
     assert got["hora"]
 
 
+_ROLL_CALL_OPENING = (
+    "Con mucho gusto señor presidente Héctor Fabio Escobar Potes. Buenos días, habla Claudia Patricia "
+    "Morales Giraldo, secretaria general. Llamado a lista: Alba Lucía Arbeláez Mora, presente. Óscar "
+    "Hernán Bedoya Ríos, presente."
+)
+_OFFICERS = ("preside", "preside_rol", "secretario", "secretario_cargo")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            _ROLL_CALL_OPENING,
+            {
+                "preside": "Héctor Fabio Escobar Potes",
+                "secretario": "Claudia Patricia Morales Giraldo",
+                "secretario_cargo": "secretaria general",
+            },
+        ),
+        (
+            "Gracias, señora presidenta Ana María Velasco. Les habla la secretaria general del Concejo, "
+            "Gloria Salcedo Ruiz. Procedo con el llamado a lista: Ana Ruiz, presente.",
+            {
+                "preside": "Ana María Velasco",
+                "preside_rol": "concejala",
+                "secretario": "Gloria Salcedo Ruiz",
+                "secretario_cargo": "secretaria general",
+            },
+        ),
+        (
+            "Buenos días, señor presidente Juan Carlos Olaya Ciro, habla Luis Alberto Mora, secretario "
+            "general de la corporación. Llamado a lista: Ana Ruiz, presente.",
+            {"preside": "Juan Carlos Olaya Ciro", "secretario": "Luis Alberto Mora"},
+        ),
+        # a name going on, one word, asked, reported, spoken of, another office: nobody
+        (
+            "Buenos días señor presidente Héctor Fabio y honorables concejales. Llamado a lista: Ana "
+            "Ruiz, presente.",
+            {},
+        ),
+        ("Con mucho gusto señor presidente Escobar. Llamado a lista: Ana Ruiz, presente.", {}),
+        (
+            "¿Habla Claudia Patricia Morales Giraldo, secretaria general? Llamado a lista: Ana Ruiz, "
+            "presente.",
+            {},
+        ),
+        (
+            "Como dijo el señor presidente Luis Mora Díaz, procedemos. Llamado a lista: Ana Ruiz, presente.",
+            {},
+        ),
+        (
+            "Señor presidente Luis Mora Díaz no ha llegado. Llamado a lista: Ana Ruiz, presente.",
+            {},
+        ),
+        (
+            "Buenos días, habla Claudia Patricia Morales Giraldo, secretaria de Salud. Llamado a lista: "
+            "Ana Ruiz, presente.",
+            {},
+        ),
+        (
+            "Buenos días, dice que habla Claudia Patricia Morales Giraldo, secretaria general. Llamado a "
+            "lista: Ana Ruiz, presente.",
+            {},
+        ),
+    ],
+)
+def test_the_roll_call_says_who_presides_and_who_is_secretary_when_they_are_named(
+    text: str, expected: dict[str, str]
+) -> None:
+    """ "Con mucho gusto señor presidente Héctor Fabio Escobar Potes. Buenos días, habla Claudia
+    Patricia Morales Giraldo, secretaria general. Llamado a lista: …": the president addressed by
+    his name and the secretary introducing herself with the office are the session's president
+    and secretary (``preside``, ``secretario``, the office as she said it), which the acta's
+    signatures take when the opening named nobody (blind audit of a personero election, #1: the
+    signature block had blank names and "Secretario General")."""
+    got = data(text, TPL_APERTURA)
+    assert {k: v for k, v in got.items() if k in _OFFICERS} == expected
+    assert got["presentes"]
+
+
 def test_apertura_leaves_out_what_is_not_said() -> None:
     """Keys are only present when said; a bare opening has no data."""
     assert data("Se abre la sesión") == {}

@@ -2198,6 +2198,49 @@ def test_the_president_and_secretary_elected_in_the_session_sign_it(templates: d
     ]
 
 
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_the_president_and_secretary_named_in_the_roll_call_sign_when_the_opening_did_not(
+    templates: dict[str, Any] | None,
+) -> None:
+    """ "Con mucho gusto señor presidente Héctor Fabio Escobar Potes. Buenos días, habla Claudia
+    Patricia Morales Giraldo, secretaria general. Llamado a lista: …": the opening named nobody,
+    the roll call right after it names both, and they sign, the secretary as "Secretaria General"
+    (blind audit of a personero election, #1: both names blank, "Secretario General"). What the
+    opening names comes first; a roll call after other words of the session, two people named for
+    an office, or an office elected in the session do not sign from it."""
+    opening = _block("a", "HEADER_ZONE", "Buenos días…", template_id="TPL_APERTURA", structured_data={})
+    officers = {
+        "preside": "Héctor Fabio Escobar Potes",
+        "secretario": "Claudia Patricia Morales Giraldo",
+        "secretario_cargo": "secretaria general",
+    }
+    roll_call = _roll_call_block(presentes=["Héctor Fabio Escobar Potes"], **officers)
+    line = "_" * 30
+    president = f"{line}\nHÉCTOR FABIO ESCOBAR POTES\nPresidente"
+    secretary = f"{line}\nCLAUDIA PATRICIA MORALES GIRALDO\nSecretaria General"
+    assert _signed([opening, roll_call], templates) == [president, secretary]
+    presidenta = _roll_call_block(preside="Ana María Velasco Ruiz", preside_rol="concejala")
+    assert _signed([presidenta], templates)[0] == f"{line}\nANA MARÍA VELASCO RUIZ\nPresidenta"
+    named = _block(
+        "a",
+        "HEADER_ZONE",
+        "Preside el concejal Juan Pérez.",
+        template_id="TPL_APERTURA",
+        structured_data={"preside": "Juan Pérez"},
+    )
+    assert _signed([named, roll_call], templates) == [f"{line}\nJUAN PÉREZ\nPresidente", secretary]
+    unnamed = [f"{line}\nNombre: {'_' * 20}\nPresidente", f"{line}\nNombre: {'_' * 20}\nSecretario General"]
+    later = [opening, _debate("d", "Himno nacional."), roll_call]
+    other = _roll_call_block(preside="Luis Mora Díaz", secretario="Claudia Patricia Morales Giraldo")
+    assert _signed(later, templates) == unnamed
+    assert _signed([opening, roll_call, other], templates) == [unnamed[0], secretary]
+    elected = _debate("d", "…", eleccion=_ELECTED)
+    assert _signed([opening, roll_call, elected], templates) == [
+        f"{line}\nANA MARÍA VELASCO\nPresidenta",
+        secretary,
+    ]
+
+
 # ---------------------------------------------------------------------------------------------
 # attendance: reasons, the feminine, late arrivals said later
 

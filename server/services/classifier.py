@@ -2140,6 +2140,70 @@ _PRESIDENT_SPEAKS_RE: Final = re.compile(
 _PRESIDENT_AFTER_NAME_RE: Final = re.compile(
     rf"\s*,\s*(?:(?:el|la)\s+)?{_PRESIDENT_OF_COUNCIL}(?=\s*(?:[,.;:!?]|$|y\s))"
 )
+# The president addressed by name at a clause's start, after a courtesy or none: "Con mucho gusto
+# señor presidente Héctor Fabio Escobar Potes.", "Gracias, señora presidenta Ana María Velasco, …".
+_PRESIDENT_ADDRESSED_RE: Final = re.compile(
+    r"(?:^|(?<=[.,;:!¡]))\s*(?:(?:(?:muchas\s+)?gracias|con\s+(?:mucho\s+)?gusto|buenos\s+dias"
+    r"|buenas\s+(?:tardes|noches)|si|bueno)\s*,?\s*)?(?P<title>senor|senora)\s+president[ea]\s+"
+)
+# The general secretary as she introduces herself, after her name or before it: "Buenos días,
+# habla Claudia Patricia Morales Giraldo, secretaria general.", "les habla la secretaria general
+# del Concejo, Claudia Patricia Morales Giraldo.".
+_GENERAL_SECRETARY: Final = (
+    r"(?P<office>secretari[oa]\s+general)(?:\s+(?:del|de\s+la)\s+(?:honorable\s+)?"
+    r"(?:concejo|corporacion)(?:\s+(?:municipal|distrital))?(?:\s+de\s+[^\W\d_]+)?)?"
+)
+_SECRETARY_BEFORE_NAME_RE: Final = re.compile(rf"(?:el|la)\s+{_GENERAL_SECRETARY}\s*,?\s*")
+_SECRETARY_AFTER_NAME_RE: Final = re.compile(
+    rf"\s*,\s*(?:(?:el|la)\s+)?{_GENERAL_SECRETARY}(?=\s*(?:[,.;:!?]|$))"
+)
+
+
+def _officers_named(t: _Text) -> dict[str, str]:
+    """The president and the general secretary an utterance at the session's start names, as the
+    opening's ``preside`` (``preside_rol`` "concejala" when "señora presidenta" is said) and
+    ``secretario`` (``secretario_cargo`` "secretaria general" when said so): the president
+    addressed by name ("Con mucho gusto señor presidente Héctor Fabio Escobar Potes."), the
+    secretary introducing herself with the office ("Buenos días, habla Claudia Patricia Morales
+    Giraldo, secretaria general."). Only near the utterance's start (_INTRODUCTION_WINDOW), a
+    capitalised name of two words or more that ends its clause, one not asked, denied nor
+    reported: "…, el señor presidente Luis Mora dijo…", "¿Habla Ana Ruiz, secretaria general?"
+    and "señor presidente Héctor Fabio y honorables concejales" name nobody."""
+    found: dict[str, str] = {}
+    for m in itertools.islice(_PRESIDENT_ADDRESSED_RE.finditer(t.low, 0, _INTRODUCTION_WINDOW), 2):
+        got = _take_name(t, m.end())
+        if _officer_said(t, m.start("title"), got) and got is not None:
+            found["preside"] = got[0]
+            if m["title"] == "senora":
+                found["preside_rol"] = "concejala"
+            break
+    intro = _INTRODUCTION_RE.search(t.low, 0, _INTRODUCTION_WINDOW)
+    if intro is None:
+        return found
+    office = _SECRETARY_BEFORE_NAME_RE.match(t.low, intro.end())
+    got = _take_person(t, office.end() if office else intro.end())
+    if office is None and got is not None:
+        office = _SECRETARY_AFTER_NAME_RE.match(t.low, got[1])
+    if office is not None and _officer_said(t, intro.start(), got) and got is not None:
+        found["secretario"] = got[0]
+        if t.low[office.start("office") : office.end("office")].startswith("secretaria"):
+            found["secretario_cargo"] = _slice(t, office.start("office"), office.end("office"))
+    return found
+
+
+def _officer_said(t: _Text, said_at: int, got: tuple[str, int] | None) -> bool:
+    """Whether a name taken for an officer of the session (see _officers_named) is one: capitalised,
+    of two words or more, ending its clause, neither a place nor a party, and said at said_at
+    as a declaration (not asked, denied nor reported)."""
+    if got is None or not got[0][:1].isupper() or len(got[0].split()) < 2:
+        return False
+    if _NAME_END_RE.match(t.low, got[1]) is None:
+        return False
+    if _PARTY_NAME_RE.fullmatch(_fold(got[0])) or _NOT_A_SPEAKER_RE.search(_fold(got[0])):
+        return False
+    return not _not_declared(t, said_at, _sentence_start(t, said_at))
+
+
 # The topic the session is held for, said in the opening: "…se abre la sesión de cabildo
 # abierto para tratar el tema de la calidad del agua en la zona rural."
 _TOPIC_RE: Final = re.compile(r"\bpara\s+tratar\s+")
@@ -4425,6 +4489,10 @@ def _classify(
         data = dict(read_roll_call())
     else:
         data = _EXTRACTORS[template](t)
+    if template in (TPL_APERTURA, TPL_LLAMADO_LISTA):
+        # the president addressed, the secretary introducing herself: the acta's signers (the
+        # opening's own words, "presidida por…", first)
+        data = _officers_named(t) | data
     if template in _DECIDING_TEMPLATES:
         data |= _decisions(t)
     if template in _VOTING_TEMPLATES and not _records_own_vote(t) and (vote := _vote(t)) is not None:

@@ -2053,8 +2053,11 @@ def _signatures_of_the_session(blocks: Sequence[Mapping[str, Any]]) -> dict[str,
     signatures, the ones the session named, written by the tenant's TPL_FIRMAS. The ones the
     opening named (``preside``, ``secretario``, the secretary with the office as said,
     ``secretario_cargo``; a president presiding provisionally as "presidente provisional", one
-    said to be "la presidenta", ``preside_rol`` "concejala", as "presidenta"),
-    unless the session elected its president or its general secretary (an election declared,
+    said to be "la presidenta", ``preside_rol`` "concejala", as "presidenta"), and for an office
+    the opening names nobody for, the one the session's first blocks name
+    (:func:`_signers_at_the_start`: the president addressed by name, the secretary introducing
+    herself, in the roll call); unless the session elected its president or its general
+    secretary (an election declared,
     ``eleccion``: "ha sido elegida presidenta… la concejala X", the office alone or the
     council's: "presidenta del Concejo…", not "presidente de la Comisión de Presupuesto"): then
     the one elected, with the office as said ("presidenta", "secretaria general"), who holds it
@@ -2084,6 +2087,9 @@ def _signatures_of_the_session(blocks: Sequence[Mapping[str, Any]]) -> dict[str,
                 signers |= {"presidente": elected, "presidente_cargo": words[0]}
             elif _COUNCIL_SECRETARY_RE.fullmatch(office):
                 signers |= {"secretario": elected, "secretario_cargo": " ".join(words[:2])}
+    for office, said in _signers_at_the_start(blocks).items():
+        if not signers.get(office):
+            signers |= said
     return {
         "block_id": "signatures-of-the-session",
         "type": "TEMPLATE",
@@ -2092,6 +2098,34 @@ def _signatures_of_the_session(blocks: Sequence[Mapping[str, Any]]) -> dict[str,
         "text": "",
         "structured_data": {k: v for k, v in signers.items() if v},
     }
+
+
+_SESSION_START = ("TPL_APERTURA", "TPL_LLAMADO_LISTA")
+_SIGNERS = ("presidente", "secretario")
+
+
+def _signers_at_the_start(blocks: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The president and the secretary the session's first blocks name (the opening and the roll
+    call, before anything else is said: "Con mucho gusto señor presidente Héctor Fabio Escobar
+    Potes. Buenos días, habla Claudia Patricia Morales Giraldo, secretaria general."), by office,
+    each with the office as said (:func:`_opening_signers`); an office two people are named for
+    there is left out."""
+    named: dict[str, list[dict[str, Any]]] = {office: [] for office in _SIGNERS}
+    for block in blocks:
+        data = block.get("structured_data")
+        if block.get("deleted") or block.get("type") != "TEMPLATE" or not isinstance(data, Mapping):
+            continue
+        if block.get("template_id") not in _SESSION_START:
+            break
+        signers = _opening_signers(data, _as_text(block.get("text")))
+        for office, said in named.items():
+            if signers.get(office):
+                said.append({k: v for k, v in signers.items() if k.startswith(office)})
+    out: dict[str, dict[str, Any]] = {}
+    for office, said in named.items():
+        if said and len(_distinct(_as_text(s[office]) for s in said)) == 1:
+            out[office] = max(said, key=lambda s: len(_words(_as_text(s[office]))))
+    return out
 
 
 def _opening_signers(data: Mapping[str, Any], text: str) -> dict[str, Any]:
