@@ -1066,6 +1066,12 @@ def test_official_given_the_floor_after_the_office_is_named(
             ("Luis Mora", "funcionario", "personero delegado de derechos humanos"),
         ),
         ("Tiene la palabra la contralora delegada.", (None, "funcionario", "contralora delegada")),
+        ("Tiene la palabra el señor personero saliente.", (None, "funcionario", "personero saliente")),
+        (
+            "Tiene la palabra el personero municipal encargado, doctor Luis Díaz.",
+            ("Luis Díaz", "funcionario", "personero municipal encargado"),
+        ),
+        ("tiene la palabra el personero auxiliar", (None, "funcionario", "personero auxiliar")),
     ],
 )
 def test_a_delegate_of_the_personero_is_not_the_personero(
@@ -1075,7 +1081,8 @@ def test_a_delegate_of_the_personero_is_not_the_personero(
     personero, no name: the acta names the one the session elected and swore in, blind audit of
     a personero election #41); a delegate of the personería or the comptroller's office is
     another official, with the office as said (was ``rol`` personero: the delegate would have
-    been named as the personero)."""
+    been named as the personero), and so is the outgoing, acting or auxiliary personero (was
+    named "Saliente", "Auxiliar")."""
     got = data(text, TPL_DEBATE)
     assert (got.get("orador"), got.get("rol"), got.get("cargo")) == expected
     assert got["anuncio"] is True

@@ -1565,6 +1565,7 @@ def test_the_personero_given_the_floor_by_the_role_alone_is_the_one_the_session_
     councillors = _said("oath", posesion="Quedan posesionados los diecinueve concejales presentes.")
     comptroller = _elected("elected", "Contralora Municipal de Palmira", "Ana Ruiz")
     deputy = _elected("elected", "personero delegado para los derechos humanos")
+    acting = _said("acting", orador="Luis Díaz", rol="funcionario", cargo="personero municipal encargado")
     for blocks in (
         (_elected("elected"), bare, speech),  # not sworn in: the outgoing personero may speak
         (grant, _elected("elected"), bare, speech),
@@ -1572,6 +1573,7 @@ def test_the_personero_given_the_floor_by_the_role_alone_is_the_one_the_session_
         (named, _elected("elected"), grant, speech),  # two personeros
         (comptroller, grant, speech),
         (deputy, grant, speech),
+        (acting, bare, speech),
         (bare, speech),
     ):
         assert _named(*blocks)["speech"] is None

@@ -688,6 +688,11 @@ _ROLE_NAMES: Final[tuple[tuple[str, str], ...]] = (
 )
 _ONE_HOLDER_OFFICES: Final = ("personer", "contralor")
 """Offices of the municipality one person heads, whose delegates are other officials."""
+_HEAD_QUALIFIER_RE: Final = re.compile(
+    r"(?:\s+(?:municipal|distrital))?\s+(?:delegad[oa]|auxiliar|salientes?|entrantes?|encargad[oa]"
+    r"|interin[oa]|provisional|\(e\))(?=[\s,.;:!?]|$)"
+)
+"""Said after a personero's or a comptroller's office: another official, or its holder for a time."""
 _KNOWN_PARTIES: Final[dict[str, str]] = {
     "liberal": "Liberal",
     "conservador": "Conservador",
@@ -780,13 +785,19 @@ def _role(t: _Text, pos: int) -> tuple[str, str | None, int] | None:
     position). The president of a body other than the council ("presidente de la Junta de
     Acción Comunal del barrio El Retiro") is a citizen, with that office as said; the mayor's
     delegate is an official whose office is "delegado del alcalde" as said, and so is a delegate
-    of the personero or the comptroller ("personera delegada…": not the personero)."""
+    of the personero or the comptroller, or one said to hold the office for a time or to leave it
+    ("personera delegada…", "el personero saliente": not the personero, nor named "Saliente")."""
     m = _ROLE_RE.match(t.low, pos)
     if m is None:
         return None
     word, end = m["role"], m.end()
     if word.startswith("delegad") and (delegate := _DELEGATE_OFFICE_RE.match(t.low, m.start("role"))):
         return "funcionario", _slice(t, delegate.start(), delegate.end()), delegate.end()
+    # "la personera delegada para…", "el personero saliente": an official of the office, or one
+    # who held or holds it for a time, not the one the session knows as its head
+    qualified = word.startswith(_ONE_HOLDER_OFFICES) and _HEAD_QUALIFIER_RE.match(t.low, m.end("role"))
+    if qualified:
+        end = max(end, qualified.end())
     scope = _ROLE_SCOPE_RE.match(t.low, end)
     council = _COUNCIL_RE.match(t.low, end)
     if word.startswith("secretari") and (scope is None or council is not None):
@@ -804,10 +815,8 @@ def _role(t: _Text, pos: int) -> tuple[str, str | None, int] | None:
         article = _ARTICLE_RE.match(t.low, scope.end())
         if body := _take_name(t, article.end() if article else scope.end()):
             end = body[1]  # "presidente de la Comisión de Presupuesto, concejal Luis Mora": no name
-    # "la personera delegada para los derechos humanos": an official of the office, not its head
-    deputy = word.startswith(_ONE_HOLDER_OFFICES) and "delegad" in t.low[m.end("role") : end]
     for prefix, rol in _ROLE_NAMES:
-        if word.startswith(prefix) and not deputy:
+        if word.startswith(prefix) and not qualified:
             return rol, None, end
     cargo_end = end
     if scope is not None:  # "la directora de la Personería": the office's article is the office's

@@ -2401,9 +2401,11 @@ _ONE_HOLDER_WORDS = {
     "contralor": "contralor",
     "contralora": "contralor",
 }
-_OFFICE_SCOPE_WORDS = frozenset({"municipal", "distrital", "de", "del", "para"})
-"""What may follow the office's word when the office itself is meant: "Personero Municipal de
-Palmira para el periodo…", "personero distrital"; not "personera delegada", "contralor auxiliar"."""
+_OFFICE_SCOPES = frozenset({"municipal", "distrital"})
+_OFFICE_GOES_ON = frozenset({"de", "del", "para"})
+"""What may follow the office's word (and its scope) when the office itself is meant: "Personero
+Municipal de Palmira para el periodo…", "personero distrital"; not "personera delegada",
+"personero municipal encargado", "contralor auxiliar"."""
 _NAME_PARTICLES = frozenset({"de", "del", "la", "las", "los", "y", "e"})
 _LETTERS = re.compile(r"[^\W\d_]+")
 _OATH_CHARS_READ = 1000
@@ -2415,7 +2417,8 @@ def _one_holder_role(office: str) -> str | None:
     Palmira para el periodo 2026-2029": personero), None for any other office."""
     words = _words(office)
     head = _ONE_HOLDER_WORDS.get(words[0]) if words else None
-    return head if head and (len(words) == 1 or words[1] in _OFFICE_SCOPE_WORDS) else None
+    rest = words[2:] if words[1:2] and words[1] in _OFFICE_SCOPES else words[1:]
+    return head if head and (not rest or rest[0] in _OFFICE_GOES_ON) else None
 
 
 def _learn_elected(
