@@ -522,6 +522,86 @@ def test_the_president_who_says_habla_opening_the_session_presides(
     assert got["hora"]
 
 
+_ROLL_CALL_OPENING = (
+    "Con mucho gusto señor presidente Héctor Fabio Escobar Potes. Buenos días, habla Claudia Patricia "
+    "Morales Giraldo, secretaria general. Llamado a lista: Alba Lucía Arbeláez Mora, presente. Óscar "
+    "Hernán Bedoya Ríos, presente."
+)
+_OFFICERS = ("preside", "preside_rol", "secretario", "secretario_cargo")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            _ROLL_CALL_OPENING,
+            {
+                "preside": "Héctor Fabio Escobar Potes",
+                "secretario": "Claudia Patricia Morales Giraldo",
+                "secretario_cargo": "secretaria general",
+            },
+        ),
+        (
+            "Gracias, señora presidenta Ana María Velasco. Les habla la secretaria general del Concejo, "
+            "Gloria Salcedo Ruiz. Procedo con el llamado a lista: Ana Ruiz, presente.",
+            {
+                "preside": "Ana María Velasco",
+                "preside_rol": "concejala",
+                "secretario": "Gloria Salcedo Ruiz",
+                "secretario_cargo": "secretaria general",
+            },
+        ),
+        (
+            "Buenos días, señor presidente Juan Carlos Olaya Ciro, habla Luis Alberto Mora, secretario "
+            "general de la corporación. Llamado a lista: Ana Ruiz, presente.",
+            {"preside": "Juan Carlos Olaya Ciro", "secretario": "Luis Alberto Mora"},
+        ),
+        # a name going on, one word, asked, reported, spoken of, another office: nobody
+        (
+            "Buenos días señor presidente Héctor Fabio y honorables concejales. Llamado a lista: Ana "
+            "Ruiz, presente.",
+            {},
+        ),
+        ("Con mucho gusto señor presidente Escobar. Llamado a lista: Ana Ruiz, presente.", {}),
+        (
+            "¿Habla Claudia Patricia Morales Giraldo, secretaria general? Llamado a lista: Ana Ruiz, "
+            "presente.",
+            {},
+        ),
+        (
+            "Como dijo el señor presidente Luis Mora Díaz, procedemos. Llamado a lista: Ana Ruiz, presente.",
+            {},
+        ),
+        (
+            "Señor presidente Luis Mora Díaz no ha llegado. Llamado a lista: Ana Ruiz, presente.",
+            {},
+        ),
+        (
+            "Buenos días, habla Claudia Patricia Morales Giraldo, secretaria de Salud. Llamado a lista: "
+            "Ana Ruiz, presente.",
+            {},
+        ),
+        (
+            "Buenos días, dice que habla Claudia Patricia Morales Giraldo, secretaria general. Llamado a "
+            "lista: Ana Ruiz, presente.",
+            {},
+        ),
+    ],
+)
+def test_the_roll_call_says_who_presides_and_who_is_secretary_when_they_are_named(
+    text: str, expected: dict[str, str]
+) -> None:
+    """ "Con mucho gusto señor presidente Héctor Fabio Escobar Potes. Buenos días, habla Claudia
+    Patricia Morales Giraldo, secretaria general. Llamado a lista: …": the president addressed by
+    his name and the secretary introducing herself with the office are the session's president
+    and secretary (``preside``, ``secretario``, the office as she said it), which the acta's
+    signatures take when the opening named nobody (blind audit of a personero election, #1: the
+    signature block had blank names and "Secretario General")."""
+    got = data(text, TPL_APERTURA)
+    assert {k: v for k, v in got.items() if k in _OFFICERS} == expected
+    assert got["presentes"]
+
+
 def test_apertura_leaves_out_what_is_not_said() -> None:
     """Keys are only present when said; a bare opening has no data."""
     assert data("Se abre la sesión") == {}
@@ -1122,6 +1202,46 @@ def test_official_given_the_floor_after_the_office_is_named(
         cargo,
         True,
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Si así fuere, que Dios y la patria os lo premien, y si no, Él y ella os lo demanden. Queda "
+            "usted posesionado. Tiene la palabra el señor personero.",
+            (None, "personero", None),
+        ),
+        ("Tiene la palabra la señora personera municipal.", (None, "personero", None)),
+        (
+            "Tiene la palabra la personera delegada para los derechos humanos.",
+            (None, "funcionario", "personera delegada"),
+        ),
+        (
+            "Tiene la palabra el personero delegado de derechos humanos, doctor Luis Mora.",
+            ("Luis Mora", "funcionario", "personero delegado de derechos humanos"),
+        ),
+        ("Tiene la palabra la contralora delegada.", (None, "funcionario", "contralora delegada")),
+        ("Tiene la palabra el señor personero saliente.", (None, "funcionario", "personero saliente")),
+        (
+            "Tiene la palabra el personero municipal encargado, doctor Luis Díaz.",
+            ("Luis Díaz", "funcionario", "personero municipal encargado"),
+        ),
+        ("tiene la palabra el personero auxiliar", (None, "funcionario", "personero auxiliar")),
+    ],
+)
+def test_a_delegate_of_the_personero_is_not_the_personero(
+    text: str, expected: tuple[str | None, str, str | None]
+) -> None:
+    """ "Tiene la palabra el señor personero." gives the floor to the personero (``rol``
+    personero, no name: the acta names the one the session elected and swore in, blind audit of
+    a personero election #41); a delegate of the personería or the comptroller's office is
+    another official, with the office as said (was ``rol`` personero: the delegate would have
+    been named as the personero), and so is the outgoing, acting or auxiliary personero (was
+    named "Saliente", "Auxiliar")."""
+    got = data(text, TPL_DEBATE)
+    assert (got.get("orador"), got.get("rol"), got.get("cargo")) == expected
+    assert got["anuncio"] is True
 
 
 @pytest.mark.parametrize(
@@ -1866,6 +1986,65 @@ def test_a_speaker_who_says_their_name_then_addresses_the_chair_is_the_speaker(
     addressed and the speaker's own purpose, is the speaker (blind audit of a control debate,
     #49: unnamed); "presidente" there is said to the chair, not his office."""
     assert data(text, TPL_VARIOS).get("orador") == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "previous", "expected"),
+    [
+        (
+            "Presidente, Luis Alberto Lozano, una moción. Yo considero que el impedimento es procedente "
+            "y pido que la plenaria lo decida de una vez antes de la votación.",
+            TPL_DEBATE,
+            {"orador": "Luis Alberto Lozano"},
+        ),
+        (
+            "Presidente, Luis Alberto Lozano, moción de procedimiento. Yo llevé la cuenta y hay un "
+            "error: el concejal Jaramillo votó por Rengifo, no por Cárdenas. Le pido a la secretaría "
+            "revisar el registro de la votación.",
+            TPL_DEBATE,
+            {"orador": "Luis Alberto Lozano"},
+        ),
+        (
+            "Presidente, William Urrea. Solamente para explicar mi voto negativo en el impedimento: no "
+            "tengo nada contra el compañero Ocampo, pero su sobrina no quedó en la lista de elegibles.",
+            TPL_VARIOS,
+            {"orador": "William Urrea"},
+        ),
+        (
+            "Señor presidente, Ana Lucía Erazo, para una moción de orden. Pido que se lea la proposición.",
+            TPL_DEBATE,
+            {"orador": "Ana Lucía Erazo"},
+        ),
+        (
+            "Gracias, presidente. Luis Alberto Lozano, para dejar constancia de que no comparto el informe.",
+            TPL_DEBATE,
+            {"orador": "Luis Alberto Lozano"},
+        ),
+        (
+            "Presidente, concejal Luis Alberto Lozano, una pregunta a la secretaría: ¿cuántos votaron?",
+            TPL_DEBATE,
+            {"orador": "Luis Alberto Lozano", "rol": "concejal"},
+        ),
+        # told of, absent, spoken of, a place, not a request: no speaker
+        ("Presidente, el concejal Luis Alberto Lozano pide la palabra.", TPL_DEBATE, {}),
+        ("Presidente, el concejal Luis Alberto Lozano, una moción.", TPL_DEBATE, {}),
+        ("Presidente, Luis Alberto Lozano no está en el recinto.", TPL_DEBATE, {}),
+        ("Presidente, Luis Alberto Lozano, no está en el recinto.", TPL_DEBATE, {}),
+        ("Presidente, Luis Alberto Lozano tiene razón en su moción.", TPL_DEBATE, {}),
+        ("Presidente, Santiago de Cali, una moción de todos los caleños.", TPL_DEBATE, {}),
+        ("Presidente, Luis Alberto Lozano, una vergüenza lo que pasó con el conteo.", TPL_DEBATE, {}),
+    ],
+)
+def test_a_speaker_who_names_themselves_and_then_their_request_is_the_speaker(
+    text: str, previous: str, expected: dict[str, Any]
+) -> None:
+    """ "Presidente, Luis Alberto Lozano, una moción. Yo considero…": a councillor who addresses
+    the chair, says his name and then, after a comma, what he asks for or speaks for ("una
+    moción", "moción de procedimiento", "para dejar constancia…") is the speaker (blind audit of
+    a personero election, #15/#34: unnamed; #49, the name ending its clause, already was). "el
+    concejal X, una moción" may be the secretary telling of his request: no speaker."""
+    got = data(text, previous)
+    assert {k: v for k, v in got.items() if k in _SPEAKER_KEYS} == expected
 
 
 @pytest.mark.parametrize(

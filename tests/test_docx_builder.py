@@ -1563,6 +1563,74 @@ def test_the_citante_given_the_floor_by_part_alone_is_the_one_named_as_citante()
     assert _named(named, second, her, words)["words"] == "Ana Ruiz"
 
 
+PERSONERO = "Andrés Felipe Rengifo Salazar"
+
+
+def _elected(
+    block_id: str,
+    cargo: str = "Personero Municipal de Palmira para el periodo 2026-2029",
+    name: str = PERSONERO,
+) -> Any:
+    return _said(block_id, eleccion={"elegido": name, "participio": "elegido", "cargo": cargo})
+
+
+def test_the_personero_given_the_floor_by_the_role_alone_is_the_one_the_session_named() -> None:
+    """ "Queda usted posesionado. Tiene la palabra el señor personero." (``rol`` personero, no
+    name): the speech after it is written under the personero the session elected and swore in
+    (blind audit of a personero election, #37–#42: unnamed), or the one an earlier grant or the
+    opening named with the office. Elected and not yet sworn in (the outgoing one still holds the
+    office), sworn in before being elected, an oath of others, two personeros named, another
+    office elected, or a delegate of the personería name nobody."""
+    question = _said("question", texto="Doctor Andrés Felipe Rengifo Salazar, ¿jura usted…?")
+    grant = _said("grant", rol="personero", anuncio=True, posesion="Queda usted posesionado.")
+    speech = _said("speech", texto="muchas gracias señor presidente honorables concejales")
+    assert _named(_elected("elected"), question, grant, speech)["speech"] == PERSONERO
+    paragraphs = _paragraphs(
+        _zone(_build([_elected("elected"), grant, speech], templates=CALI_TEMPLATES), "ZONE_DEBATE")
+    )
+    assert _text(paragraphs[-1]) == f"{PERSONERO.upper()} (personero): {speech['structured_data']['texto']}"
+    bare = _said("bare", rol="personero", anuncio=True)
+    sworn = [
+        _said("oath", posesion="Queda posesionado el doctor Rengifo Salazar como personero."),
+        _said("oath", posesion="Queda debidamente posesionada la nueva personera."),
+        _said("oath", posesion="Queda usted, doctor, legalmente posesionado."),
+    ]
+    for oath in sworn:
+        assert _named(_elected("elected", "personero"), oath, bare, speech)["speech"] == PERSONERO
+    named = _said("named", orador="Luis Díaz", rol="personero", anuncio=True)
+    guest = _block(
+        "open",
+        "HEADER_ZONE",
+        template_id="TPL_APERTURA",
+        structured_data={"invitados": [{"nombre": "Luis Díaz", "cargo": "personero distrital"}]},
+    )
+    for earlier in (named, guest):
+        assert _named(earlier, _said("other"), bare, speech)["speech"] == "Luis Díaz"
+    councillors = _said("oath", posesion="Quedan posesionados los diecinueve concejales presentes.")
+    comptroller = _elected("elected", "Contralora Municipal de Palmira", "Ana Ruiz")
+    deputy = _elected("elected", "personero delegado para los derechos humanos")
+    acting = _said("acting", orador="Luis Díaz", rol="funcionario", cargo="personero municipal encargado")
+    for blocks in (
+        (_elected("elected"), bare, speech),  # not sworn in: the outgoing personero may speak
+        (grant, _elected("elected"), bare, speech),
+        (_elected("elected"), councillors, bare, speech),
+        (named, _elected("elected"), grant, speech),  # two personeros
+        (comptroller, grant, speech),
+        (deputy, grant, speech),
+        (acting, bare, speech),
+        (bare, speech),
+    ):
+        assert _named(*blocks)["speech"] is None
+    contralor = _said("bare", rol="contralor", anuncio=True)
+    oath = _said("oath", posesion="Queda usted posesionada.")
+    assert _named(comptroller, oath, contralor, speech)["speech"] == "Ana Ruiz"
+    both = (_elected("elected"), comptroller)  # "usted" says which only to one of them
+    assert _named(*both, oath, bare, speech)["speech"] is None
+    personero = _said("oath", posesion="Queda posesionado el señor personero.")
+    assert _named(*both, personero, bare, speech)["speech"] == PERSONERO
+    assert _named(*both, personero, contralor, speech)["speech"] is None
+
+
 def test_a_speaker_stored_by_the_old_carry_is_derived_again() -> None:
     """Blocks of sessions opened before the speaker was derived carry it in their data
     (``orador_por_anuncio``): it follows the grant before them now, and without one it is gone."""
@@ -2173,6 +2241,49 @@ def test_the_president_and_secretary_elected_in_the_session_sign_it(templates: d
     assert _signed(blocks, templates) == [
         f"{line}\nANA MARÍA VELASCO\nPresidenta",
         f"{line}\nMARTHA CÁRDENAS\nSecretaria General",
+    ]
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_the_president_and_secretary_named_in_the_roll_call_sign_when_the_opening_did_not(
+    templates: dict[str, Any] | None,
+) -> None:
+    """ "Con mucho gusto señor presidente Héctor Fabio Escobar Potes. Buenos días, habla Claudia
+    Patricia Morales Giraldo, secretaria general. Llamado a lista: …": the opening named nobody,
+    the roll call right after it names both, and they sign, the secretary as "Secretaria General"
+    (blind audit of a personero election, #1: both names blank, "Secretario General"). What the
+    opening names comes first; a roll call after other words of the session, two people named for
+    an office, or an office elected in the session do not sign from it."""
+    opening = _block("a", "HEADER_ZONE", "Buenos días…", template_id="TPL_APERTURA", structured_data={})
+    officers = {
+        "preside": "Héctor Fabio Escobar Potes",
+        "secretario": "Claudia Patricia Morales Giraldo",
+        "secretario_cargo": "secretaria general",
+    }
+    roll_call = _roll_call_block(presentes=["Héctor Fabio Escobar Potes"], **officers)
+    line = "_" * 30
+    president = f"{line}\nHÉCTOR FABIO ESCOBAR POTES\nPresidente"
+    secretary = f"{line}\nCLAUDIA PATRICIA MORALES GIRALDO\nSecretaria General"
+    assert _signed([opening, roll_call], templates) == [president, secretary]
+    presidenta = _roll_call_block(preside="Ana María Velasco Ruiz", preside_rol="concejala")
+    assert _signed([presidenta], templates)[0] == f"{line}\nANA MARÍA VELASCO RUIZ\nPresidenta"
+    named = _block(
+        "a",
+        "HEADER_ZONE",
+        "Preside el concejal Juan Pérez.",
+        template_id="TPL_APERTURA",
+        structured_data={"preside": "Juan Pérez"},
+    )
+    assert _signed([named, roll_call], templates) == [f"{line}\nJUAN PÉREZ\nPresidente", secretary]
+    unnamed = [f"{line}\nNombre: {'_' * 20}\nPresidente", f"{line}\nNombre: {'_' * 20}\nSecretario General"]
+    later = [opening, _debate("d", "Himno nacional."), roll_call]
+    other = _roll_call_block(preside="Luis Mora Díaz", secretario="Claudia Patricia Morales Giraldo")
+    assert _signed(later, templates) == unnamed
+    assert _signed([opening, roll_call, other], templates) == [unnamed[0], secretary]
+    elected = _debate("d", "…", eleccion=_ELECTED)
+    assert _signed([opening, roll_call, elected], templates) == [
+        f"{line}\nANA MARÍA VELASCO\nPresidenta",
+        secretary,
     ]
 
 

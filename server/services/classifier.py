@@ -690,6 +690,13 @@ _ROLE_NAMES: Final[tuple[tuple[str, str], ...]] = (
     ("contralor", "contralor"),
     ("edil", "edil"),
 )
+_ONE_HOLDER_OFFICES: Final = ("personer", "contralor")
+"""Offices of the municipality one person heads, whose delegates are other officials."""
+_HEAD_QUALIFIER_RE: Final = re.compile(
+    r"(?:\s+(?:municipal|distrital))?\s+(?:delegad[oa]|auxiliar|salientes?|entrantes?|encargad[oa]"
+    r"|interin[oa]|provisional|\(e\))(?=[\s,.;:!?]|$)"
+)
+"""Said after a personero's or a comptroller's office: another official, or its holder for a time."""
 _KNOWN_PARTIES: Final[dict[str, str]] = {
     "liberal": "Liberal",
     "conservador": "Conservador",
@@ -781,13 +788,20 @@ def _role(t: _Text, pos: int) -> tuple[str, str | None, int] | None:
     """Role said at pos: (rol, cargo for officials and citizens who hold an office, end
     position). The president of a body other than the council ("presidente de la Junta de
     Acción Comunal del barrio El Retiro") is a citizen, with that office as said; the mayor's
-    delegate is an official whose office is "delegado del alcalde" as said."""
+    delegate is an official whose office is "delegado del alcalde" as said, and so is a delegate
+    of the personero or the comptroller, or one said to hold the office for a time or to leave it
+    ("personera delegada…", "el personero saliente": not the personero, nor named "Saliente")."""
     m = _ROLE_RE.match(t.low, pos)
     if m is None:
         return None
     word, end = m["role"], m.end()
     if word.startswith("delegad") and (delegate := _DELEGATE_OFFICE_RE.match(t.low, m.start("role"))):
         return "funcionario", _slice(t, delegate.start(), delegate.end()), delegate.end()
+    # "la personera delegada para…", "el personero saliente": an official of the office, or one
+    # who held or holds it for a time, not the one the session knows as its head
+    qualified = word.startswith(_ONE_HOLDER_OFFICES) and _HEAD_QUALIFIER_RE.match(t.low, m.end("role"))
+    if qualified:
+        end = max(end, qualified.end())
     scope = _ROLE_SCOPE_RE.match(t.low, end)
     council = _COUNCIL_RE.match(t.low, end)
     if word.startswith("secretari") and (scope is None or council is not None):
@@ -806,7 +820,7 @@ def _role(t: _Text, pos: int) -> tuple[str, str | None, int] | None:
         if body := _take_name(t, article.end() if article else scope.end()):
             end = body[1]  # "presidente de la Comisión de Presupuesto, concejal Luis Mora": no name
     for prefix, rol in _ROLE_NAMES:
-        if word.startswith(prefix):
+        if word.startswith(prefix) and not qualified:
             return rol, None, end
     cargo_end = end
     if scope is not None:  # "la directora de la Personería": the office's article is the office's
@@ -989,6 +1003,17 @@ _SELF_NAME_END_RE: Final = re.compile(
     rf"(?:(?:del|de la|de)\s+)?(?:(?:partido|bancada|movimiento)\s+(?:(?:del|de la|de)\s+)?)?"
     rf"(?P<party>{_alt(_KNOWN_PARTIES)})\b)"
 )
+# What a speaker taking the floor asks for ("una moción", "moción de procedimiento", "una
+# pregunta") or says they speak for ("para dejar constancia…", "para una moción", "solicito…").
+_OWN_REQUEST: Final = r"(?:constancia|mocion|replica|aclaracion|interpelacion|pregunta|intervencion)"
+_OWN_PURPOSE: Final = (
+    rf"(?:para\s+(?:[^\W\d_]+(?:ar|er|ir)(?:me|le|les|lo|la)?|una\s+{_OWN_REQUEST})|solicito|pido"
+    r"|quiero|dejo|propongo|me\s+permito)\b"
+)
+# After the name and a comma, the speaker's own request or purpose: "Presidente, Luis Alberto
+# Lozano, una moción. Yo considero…", "…, moción de procedimiento.", "…, para dejar constancia…".
+_SELF_NAMED_PURPOSE_RE: Final = re.compile(rf",\s*(?:{_OWN_PURPOSE}|(?:una\s+)?{_OWN_REQUEST}\b)")
+_ARTICLE_SAID_RE: Final = re.compile(r"\b(?:el|la)\b")
 
 # The part the speaker says they speak in, after their name: "Presidente, Harold Mosquera, como
 # ponente. Acojo…", "…, Luis Mora, citante del debate."
@@ -1001,7 +1026,9 @@ def _self_named(t: _Text) -> dict[str, Any]:
     """The speaker who names themselves right after addressing the chair, {} if none: the name
     is capitalised, of two words or more, and ends its clause or is followed by the party
     ("Presidente, Sandra Mejía. Para solicitar…", "Presidente, Rodrigo Zapata, de Cambio
-    Radical.", "Gracias, presidenta. Habla Carlos Mejía, vocero del Centro Democrático.");
+    Radical.", "Gracias, presidenta. Habla Carlos Mejía, vocero del Centro Democrático.") or by
+    the speaker's own request ("Presidente, Luis Alberto Lozano, una moción.": see
+    _SELF_NAMED_PURPOSE_RE; not after "el concejal", which may tell of another's request);
     "Presidente, Juan Pérez tiene razón" and "Presidente, Cali necesita…" name no speaker. The
     party said right after the name is the speaker's (``partido``), whatever other parties the
     speech names ("…postulamos a la concejala Ana Velasco, del Partido Liberal"); a party's
@@ -1016,7 +1043,9 @@ def _self_named(t: _Text) -> dict[str, Any]:
         return {}
     part = _SELF_NAMED_PART_RE.match(t.low, got[1])
     end = _SELF_NAME_END_RE.match(t.low, got[1])
-    if part is None and end is None:
+    # "Presidente, el concejal Luis Mora, una moción": the secretary may be telling of his request
+    own = not _ARTICLE_SAID_RE.search(said) and _SELF_NAMED_PURPOSE_RE.match(t.low, got[1])
+    if part is None and end is None and not own:
         return {}
     if _PARTY_NAME_RE.fullmatch(_fold(got[0])) or _NOT_A_SPEAKER_RE.search(_fold(got[0])):
         return {}  # "Presidente, Centro Democrático: votamos no.", "Presidente, Santiago de Cali…"
@@ -1092,10 +1121,7 @@ def _introduced(t: _Text) -> dict[str, Any]:
 # follows it ("para dejar…", "para una moción", "solicito…"): "Carlos Lemos, presidente del
 # Concejo" is his office, and "carlos lemos presidente no ha convocado" speaks of him.
 _CHAIR_ADDRESSED_AFTER_NAME_RE: Final = re.compile(
-    r"\s*,?\s*(?:(?:senor|senora)\s+)?president[ea]\s*[,.:;]?\s*"
-    r"(?:para\s+(?:[^\W\d_]+(?:ar|er|ir)(?:me|le|les|lo|la)?|una\s+(?:constancia|mocion|replica"
-    r"|aclaracion|interpelacion|pregunta|intervencion))|solicito|pido|quiero|dejo|propongo"
-    r"|me\s+permito)\b"
+    rf"\s*,?\s*(?:(?:senor|senora)\s+)?president[ea]\s*[,.:;]?\s*{_OWN_PURPOSE}"
 )
 _LEADING_RE: Final = re.compile(r"[\W_]*")
 
@@ -2176,6 +2202,70 @@ _PRESIDENT_SPEAKS_RE: Final = re.compile(
 _PRESIDENT_AFTER_NAME_RE: Final = re.compile(
     rf"\s*,\s*(?:(?:el|la)\s+)?{_PRESIDENT_OF_COUNCIL}(?=\s*(?:[,.;:!?]|$|y\s))"
 )
+# The president addressed by name at a clause's start, after a courtesy or none: "Con mucho gusto
+# señor presidente Héctor Fabio Escobar Potes.", "Gracias, señora presidenta Ana María Velasco, …".
+_PRESIDENT_ADDRESSED_RE: Final = re.compile(
+    r"(?:^|(?<=[.,;:!¡]))\s*(?:(?:(?:muchas\s+)?gracias|con\s+(?:mucho\s+)?gusto|buenos\s+dias"
+    r"|buenas\s+(?:tardes|noches)|si|bueno)\s*,?\s*)?(?P<title>senor|senora)\s+president[ea]\s+"
+)
+# The general secretary as she introduces herself, after her name or before it: "Buenos días,
+# habla Claudia Patricia Morales Giraldo, secretaria general.", "les habla la secretaria general
+# del Concejo, Claudia Patricia Morales Giraldo.".
+_GENERAL_SECRETARY: Final = (
+    r"(?P<office>secretari[oa]\s+general)(?:\s+(?:del|de\s+la)\s+(?:honorable\s+)?"
+    r"(?:concejo|corporacion)(?:\s+(?:municipal|distrital))?(?:\s+de\s+[^\W\d_]+)?)?"
+)
+_SECRETARY_BEFORE_NAME_RE: Final = re.compile(rf"(?:el|la)\s+{_GENERAL_SECRETARY}\s*,?\s*")
+_SECRETARY_AFTER_NAME_RE: Final = re.compile(
+    rf"\s*,\s*(?:(?:el|la)\s+)?{_GENERAL_SECRETARY}(?=\s*(?:[,.;:!?]|$))"
+)
+
+
+def _officers_named(t: _Text) -> dict[str, str]:
+    """The president and the general secretary an utterance at the session's start names, as the
+    opening's ``preside`` (``preside_rol`` "concejala" when "señora presidenta" is said) and
+    ``secretario`` (``secretario_cargo`` "secretaria general" when said so): the president
+    addressed by name ("Con mucho gusto señor presidente Héctor Fabio Escobar Potes."), the
+    secretary introducing herself with the office ("Buenos días, habla Claudia Patricia Morales
+    Giraldo, secretaria general."). Only near the utterance's start (_INTRODUCTION_WINDOW), a
+    capitalised name of two words or more that ends its clause, one not asked, denied nor
+    reported: "…, el señor presidente Luis Mora dijo…", "¿Habla Ana Ruiz, secretaria general?"
+    and "señor presidente Héctor Fabio y honorables concejales" name nobody."""
+    found: dict[str, str] = {}
+    for m in itertools.islice(_PRESIDENT_ADDRESSED_RE.finditer(t.low, 0, _INTRODUCTION_WINDOW), 2):
+        got = _take_name(t, m.end())
+        if _officer_said(t, m.start("title"), got) and got is not None:
+            found["preside"] = got[0]
+            if m["title"] == "senora":
+                found["preside_rol"] = "concejala"
+            break
+    intro = _INTRODUCTION_RE.search(t.low, 0, _INTRODUCTION_WINDOW)
+    if intro is None:
+        return found
+    office = _SECRETARY_BEFORE_NAME_RE.match(t.low, intro.end())
+    got = _take_person(t, office.end() if office else intro.end())
+    if office is None and got is not None:
+        office = _SECRETARY_AFTER_NAME_RE.match(t.low, got[1])
+    if office is not None and _officer_said(t, intro.start(), got) and got is not None:
+        found["secretario"] = got[0]
+        if t.low[office.start("office") : office.end("office")].startswith("secretaria"):
+            found["secretario_cargo"] = _slice(t, office.start("office"), office.end("office"))
+    return found
+
+
+def _officer_said(t: _Text, said_at: int, got: tuple[str, int] | None) -> bool:
+    """Whether a name taken for an officer of the session (see _officers_named) is one: capitalised,
+    of two words or more, ending its clause, neither a place nor a party, and said at said_at
+    as a declaration (not asked, denied nor reported)."""
+    if got is None or not got[0][:1].isupper() or len(got[0].split()) < 2:
+        return False
+    if _NAME_END_RE.match(t.low, got[1]) is None:
+        return False
+    if _PARTY_NAME_RE.fullmatch(_fold(got[0])) or _NOT_A_SPEAKER_RE.search(_fold(got[0])):
+        return False
+    return not _not_declared(t, said_at, _sentence_start(t, said_at))
+
+
 # The topic the session is held for, said in the opening: "…se abre la sesión de cabildo
 # abierto para tratar el tema de la calidad del agua en la zona rural."
 _TOPIC_RE: Final = re.compile(r"\bpara\s+tratar\s+")
@@ -4769,6 +4859,10 @@ def _classify(
         data = dict(read_roll_call())
     else:
         data = _EXTRACTORS[template](t)
+    if template in (TPL_APERTURA, TPL_LLAMADO_LISTA):
+        # the president addressed, the secretary introducing herself: the acta's signers (the
+        # opening's own words, "presidida por…", first)
+        data = _officers_named(t) | data
     if template in _DECIDING_TEMPLATES:
         data |= _decisions(t)
     # A vote that stays in the debate or varios naming nothing (an impediment's, a motion's) is

@@ -2106,8 +2106,11 @@ def _signatures_of_the_session(blocks: Sequence[Mapping[str, Any]]) -> dict[str,
     signatures, the ones the session named, written by the tenant's TPL_FIRMAS. The ones the
     opening named (``preside``, ``secretario``, the secretary with the office as said,
     ``secretario_cargo``; a president presiding provisionally as "presidente provisional", one
-    said to be "la presidenta", ``preside_rol`` "concejala", as "presidenta"),
-    unless the session elected its president or its general secretary (an election declared,
+    said to be "la presidenta", ``preside_rol`` "concejala", as "presidenta"), and for an office
+    the opening names nobody for, the one the session's first blocks name
+    (:func:`_signers_at_the_start`: the president addressed by name, the secretary introducing
+    herself, in the roll call); unless the session elected its president or its general
+    secretary (an election declared,
     ``eleccion``: "ha sido elegida presidenta… la concejala X", the office alone or the
     council's: "presidenta del Concejo…", not "presidente de la Comisión de Presupuesto"): then
     the one elected, with the office as said ("presidenta", "secretaria general"), who holds it
@@ -2137,6 +2140,9 @@ def _signatures_of_the_session(blocks: Sequence[Mapping[str, Any]]) -> dict[str,
                 signers |= {"presidente": elected, "presidente_cargo": words[0]}
             elif _COUNCIL_SECRETARY_RE.fullmatch(office):
                 signers |= {"secretario": elected, "secretario_cargo": " ".join(words[:2])}
+    for office, said in _signers_at_the_start(blocks).items():
+        if not signers.get(office):
+            signers |= said
     return {
         "block_id": "signatures-of-the-session",
         "type": "TEMPLATE",
@@ -2145,6 +2151,34 @@ def _signatures_of_the_session(blocks: Sequence[Mapping[str, Any]]) -> dict[str,
         "text": "",
         "structured_data": {k: v for k, v in signers.items() if v},
     }
+
+
+_SESSION_START = ("TPL_APERTURA", "TPL_LLAMADO_LISTA")
+_SIGNERS = ("presidente", "secretario")
+
+
+def _signers_at_the_start(blocks: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The president and the secretary the session's first blocks name (the opening and the roll
+    call, before anything else is said: "Con mucho gusto señor presidente Héctor Fabio Escobar
+    Potes. Buenos días, habla Claudia Patricia Morales Giraldo, secretaria general."), by office,
+    each with the office as said (:func:`_opening_signers`); an office two people are named for
+    there is left out."""
+    named: dict[str, list[dict[str, Any]]] = {office: [] for office in _SIGNERS}
+    for block in blocks:
+        data = block.get("structured_data")
+        if block.get("deleted") or block.get("type") != "TEMPLATE" or not isinstance(data, Mapping):
+            continue
+        if block.get("template_id") not in _SESSION_START:
+            break
+        signers = _opening_signers(data, _as_text(block.get("text")))
+        for office, said in named.items():
+            if signers.get(office):
+                said.append({k: v for k, v in signers.items() if k.startswith(office)})
+    out: dict[str, dict[str, Any]] = {}
+    for office, said in named.items():
+        if said and len(_distinct(_as_text(s[office]) for s in said)) == 1:
+            out[office] = max(said, key=lambda s: len(_words(_as_text(s[office]))))
+    return out
 
 
 def _opening_signers(data: Mapping[str, Any], text: str) -> dict[str, Any]:
@@ -2318,21 +2352,28 @@ def _named_as_in_the_session(blocks: Sequence[Mapping[str, Any]]) -> list[Mappin
       Movilidad…") as the one an earlier block named with that same office (a grant, a speaker
       introducing themselves, a guest of the opening);
     - the debate's citante given the floor by part alone ("Tiene la palabra el concejal citante…")
-      as the one an earlier block named as citante, of the councillor's gender said.
+      as the one an earlier block named as citante, of the councillor's gender said;
+    - the personero or the comptroller given the floor by the role alone ("Queda usted
+      posesionado. Tiene la palabra el señor personero.") as the one an earlier block named with
+      it (a grant, a guest of the opening) or the one the session elected to it, once an oath is
+      declared after the election that names him, the office or "usted" (until then the one
+      elected is not yet the one who holds it).
 
     A name is never guessed: two people who fit (two members named Mora, two secretaries of
     Movilidad named) leave the grant as said. Derived when the document is built, before the
     carry (:func:`given_the_floor`) writes the words after a grant under its speaker; the
     blocks stay as said. Speaker fields carried by earlier versions are neither read nor named."""
     members = _members_listed(blocks)
-    holders: dict[tuple[str, ...], list[str]] = {}  # an office's words: who held it
+    holders: dict[tuple[str, ...], list[str]] = {}  # an office's words (or its role): who held it
     citantes: dict[str, list[str]] = {}  # the citantes named, by the role said of them
+    elected: dict[str, list[str]] = {}  # a role the session elected someone to, not yet sworn in
     out: list[Mapping[str, Any]] = []
     for block in blocks:
         data = block.get("structured_data")
         if block.get("deleted") or not isinstance(data, Mapping) or data.get(CARRIED):
             out.append(block)
             continue
+        _learn_elected(data, elected, holders)  # "Queda usted posesionado. Tiene la palabra el…"
         named = _speaker_named(data, members, holders, citantes)
         if named is not data:
             block = {**block, "structured_data": named}
@@ -2376,6 +2417,8 @@ def _speaker_named(
         names = _distinct(name for said, named in citantes.items() if said != other for name in named)
     elif data.get("cargo"):
         names = list(holders.get(tuple(_words(_as_text(data["cargo"]))), ()))
+    elif rol in _ONE_HOLDER_ROLES:
+        names = list(holders.get((rol,), ()))
     else:
         return data
     return {**data, "orador": names[0]} if len(names) == 1 else data
@@ -2393,9 +2436,73 @@ def _learn_holders(
         if isinstance(name, str) and name.strip() and isinstance(office, str) and office.strip():
             key = tuple(_words(office))
             holders[key] = _distinct([*holders.get(key, ()), name.strip()])
+            if role := _one_holder_role(office):  # a guest "personero distrital": the personero
+                holders[(role,)] = _distinct([*holders.get((role,), ()), name.strip()])
+    orador, rol = data.get("orador"), _as_text(data.get("rol"))
+    if rol in _ONE_HOLDER_ROLES and not data.get("cargo") and isinstance(orador, str) and orador.strip():
+        holders[(rol,)] = _distinct([*holders.get((rol,), ()), orador.strip()])
     if data.get("citante") is True and isinstance(name := data.get("orador"), str) and name.strip():
         rol = _as_text(data.get("rol"))
         citantes[rol] = _distinct([*citantes.get(rol, ()), name.strip()])
+
+
+_ONE_HOLDER_ROLES = ("personero", "contralor")
+"""Roles (the classifier's ``rol``) of an office one person holds, which the council elects."""
+_ONE_HOLDER_WORDS = {
+    "personero": "personero",
+    "personera": "personero",
+    "contralor": "contralor",
+    "contralora": "contralor",
+}
+_OFFICE_SCOPES = frozenset({"municipal", "distrital"})
+_OFFICE_GOES_ON = frozenset({"de", "del", "para"})
+"""What may follow the office's word (and its scope) when the office itself is meant: "Personero
+Municipal de Palmira para el periodo…", "personero distrital"; not "personera delegada",
+"personero municipal encargado", "contralor auxiliar"."""
+_NAME_PARTICLES = frozenset({"de", "del", "la", "las", "los", "y", "e"})
+_LETTERS = re.compile(r"[^\W\d_]+")
+_OATH_CHARS_READ = 1000
+"""An oath declared is a sentence or two: who is sworn in is read in its first words."""
+
+
+def _one_holder_role(office: str) -> str | None:
+    """The role of :data:`_ONE_HOLDER_ROLES` an office as said is ("Personero Municipal de
+    Palmira para el periodo 2026-2029": personero), None for any other office."""
+    words = _words(office)
+    head = _ONE_HOLDER_WORDS.get(words[0]) if words else None
+    rest = words[2:] if words[1:2] and words[1] in _OFFICE_SCOPES else words[1:]
+    return head if head and (not rest or rest[0] in _OFFICE_GOES_ON) else None
+
+
+def _learn_elected(
+    data: Mapping[str, Any], elected: dict[str, list[str]], holders: dict[tuple[str, ...], list[str]]
+) -> None:
+    """Who the session elects personero or comptroller (``eleccion``), and, once an oath is
+    declared that names the one elected or the office, or says "usted" to the only one waiting
+    for it ("Queda usted posesionado."), the holder of that role from this block on
+    (:func:`_named_as_in_the_session`)."""
+    election = data.get("eleccion")
+    if isinstance(election, Mapping):
+        name = _as_text(election.get("elegido")).strip()
+        role = _one_holder_role(_as_text(election.get("cargo")))
+        if name and role:
+            elected[role] = _distinct([*elected.get(role, ()), name])
+    if not elected or not data.get("posesion"):
+        return
+    oath = set(_LETTERS.findall(_fold_same_length(_as_text(data["posesion"])[:_OATH_CHARS_READ])))
+    addressed = "usted" in oath and len(elected) == 1
+    for role, names in list(elected.items()):
+        office = any(_ONE_HOLDER_WORDS.get(word) == role for word in oath)
+        if addressed or office or any(_named_in(name, oath) for name in names):
+            holders[(role,)] = _distinct([*holders.get((role,), ()), *names])
+            del elected[role]
+
+
+def _named_in(name: str, words: set[str]) -> bool:
+    """Whether words said name the person: two of the name's words at least ("Rengifo Salazar"),
+    a particle ("de", "la") being none."""
+    own = [w for w in _words(name) if w not in _NAME_PARTICLES]
+    return len(own) >= 2 and sum(w in words for w in own) >= 2
 
 
 _ENOUGH_TO_DOUBT = 2
