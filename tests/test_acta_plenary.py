@@ -771,10 +771,13 @@ def test_a_personero_election_is_written_as_said() -> None:
     said, zones, blocks = _build_session("sesion_personero.json")
     assert _paragraphs(zones, "ZONE_PROYECTOS") == []
     debate = _paragraphs(zones, "ZONE_DEBATE")
-    election = [
-        debate.index(" ".join(said[i]["text"].split()))  # as normalised: "…fernanda  yo voto…"
-        for i in (10, 11, 15, 16, 17, 20, 21, 26, 32, 33, 34, 35, 36, 37)
-    ]
+
+    def written_at(i: int) -> int:
+        """Where utterance i is in the debate, as said or under its speaker's name."""
+        text = " ".join(said[i]["text"].split())  # as normalised: "…fernanda  yo voto…"
+        return next(n for n, p in enumerate(debate) if p == text or p.endswith(f": {text}"))
+
+    election = [written_at(i) for i in (10, 11, 15, 16, 17, 20, 21, 26, 32, 33, 34, 35, 36, 37)]
     assert election == sorted(election)  # the election's utterances, said in order, in one section
     assert (
         debate[election[4] + 1] == "Votos por el sí: 16. Votos por el no: 2. Resultado: impedimento ACEPTADO."
@@ -799,6 +802,15 @@ def test_a_personero_election_is_written_as_said() -> None:
         "NEGADO" not in written and written.count("Resultado:") == 4
     )  # agenda, impediment, election, proposal
     assert _paragraphs(zones, "ZONE_VARIOS")[-1].endswith(said[49]["text"])
+    # Named as the session named them (a later pass of the same audit): the councillor who names
+    # himself before his motion, the personero sworn in, the officers who sign.
+    for i in (15, 34):
+        assert debate[written_at(i)].startswith("LUIS ALBERTO LOZANO BECERRA: Presidente, Luis Alberto")
+    assert debate[written_at(42)].startswith("ANDRÉS FELIPE RENGIFO SALAZAR (personero): muchas gracias")
+    assert [s.split("\n")[1:] for s in _paragraphs(zones, "SIGNATURE_BLOCK")] == [
+        ["HÉCTOR FABIO ESCOBAR POTES", "Presidente"],
+        ["CLAUDIA PATRICIA MORALES GIRALDO", "Secretaria General"],
+    ]
 
 
 def test_a_control_politico_debate_is_written_as_said() -> None:
