@@ -2033,6 +2033,11 @@ def test_a_speaker_who_says_their_name_then_addresses_the_chair_is_the_speaker(
         ("Presidente, Luis Alberto Lozano tiene razón en su moción.", TPL_DEBATE, {}),
         ("Presidente, Santiago de Cali, una moción de todos los caleños.", TPL_DEBATE, {}),
         ("Presidente, Luis Alberto Lozano, una vergüenza lo que pasó con el conteo.", TPL_DEBATE, {}),
+        # a guest or a member addressed by a title or a courtesy, and then asked: not the speaker
+        ("Presidente, doctor Juan Pérez, quiero preguntarle por el contrato.", TPL_DEBATE, {}),
+        ("Gracias, presidente. Doctor Juan Pérez, quiero preguntarle por el contrato.", TPL_DEBATE, {}),
+        ("Presidente, ingeniero Juan Pérez, pregunta: ¿cuándo se entrega la obra?", TPL_DEBATE, {}),
+        ("Presidente, señora Ana María Velasco, pido que se le conceda la palabra.", TPL_DEBATE, {}),
     ],
 )
 def test_a_speaker_who_names_themselves_and_then_their_request_is_the_speaker(
@@ -2042,7 +2047,8 @@ def test_a_speaker_who_names_themselves_and_then_their_request_is_the_speaker(
     the chair, says his name and then, after a comma, what he asks for or speaks for ("una
     moción", "moción de procedimiento", "para dejar constancia…") is the speaker (blind audit of
     a personero election, #15/#34: unnamed; #49, the name ending its clause, already was). "el
-    concejal X, una moción" may be the secretary telling of his request: no speaker."""
+    concejal X, una moción" may be the secretary telling of his request, and "doctor Juan Pérez,
+    quiero preguntarle…" addresses a guest: no speaker."""
     got = data(text, previous)
     assert {k: v for k, v in got.items() if k in _SPEAKER_KEYS} == expected
 

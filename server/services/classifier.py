@@ -1013,7 +1013,10 @@ _OWN_PURPOSE: Final = (
 # After the name and a comma, the speaker's own request or purpose: "Presidente, Luis Alberto
 # Lozano, una moción. Yo considero…", "…, moción de procedimiento.", "…, para dejar constancia…".
 _SELF_NAMED_PURPOSE_RE: Final = re.compile(rf",\s*(?:{_OWN_PURPOSE}|(?:una\s+)?{_OWN_REQUEST}\b)")
-_ARTICLE_SAID_RE: Final = re.compile(r"\b(?:el|la)\b")
+# What one naming themselves says before the name: nothing, or the office of a member ("Presidente,
+# concejala Ana Ruiz, una moción"); not an article ("el concejal…": told of) nor a title or a
+# courtesy ("doctor Juan Pérez", "señora Ana Velasco": someone addressed).
+_SELF_NAMED_LEAD_RE: Final = re.compile(r"\s*(?:(?:honorable\s+)?concejala?\s*)?")
 
 # The part the speaker says they speak in, after their name: "Presidente, Harold Mosquera, como
 # ponente. Acojo…", "…, Luis Mora, citante del debate."
@@ -1043,8 +1046,9 @@ def _self_named(t: _Text) -> dict[str, Any]:
         return {}
     part = _SELF_NAMED_PART_RE.match(t.low, got[1])
     end = _SELF_NAME_END_RE.match(t.low, got[1])
-    # "Presidente, el concejal Luis Mora, una moción": the secretary may be telling of his request
-    own = not _ARTICLE_SAID_RE.search(said) and _SELF_NAMED_PURPOSE_RE.match(t.low, got[1])
+    # "Presidente, el concejal Luis Mora, una moción": the secretary may be telling of his request;
+    # "Presidente, doctor Juan Pérez, quiero preguntarle…": a guest addressed by a title
+    own = _SELF_NAMED_LEAD_RE.fullmatch(said) and _SELF_NAMED_PURPOSE_RE.match(t.low, got[1])
     if part is None and end is None and not own:
         return {}
     if _PARTY_NAME_RE.fullmatch(_fold(got[0])) or _NOT_A_SPEAKER_RE.search(_fold(got[0])):
