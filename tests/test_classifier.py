@@ -703,6 +703,30 @@ def test_number_words_that_mark_no_agenda_item(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "previous"),
+    [
+        (
+            "Presidente, sobre la lectura del orden del día tengo dos propuestas. Uno, que se cante el "
+            "himno. Dos, que se lea la carta.",
+            TPL_ORDEN_DIA,
+        ),
+        (
+            "Secretaria, lea el orden del día. Presidente, antes, dos cosas. Uno, saludar a los "
+            "invitados. Dos, el himno.",
+            None,
+        ),
+        ("Presidente, dos cosas. Uno, que se cante el himno. Dos, que se lea el informe.", TPL_ORDEN_DIA),
+    ],
+)
+def test_a_speakers_numbered_points_near_the_agenda_are_no_agenda(text: str, previous: str | None) -> None:
+    """A speaker's "Uno, … Dos, …" after the agenda is read, or with its reading named ("sobre la
+    lectura del orden del día", "lea el orden del día"), was written as the agenda's items ("1. Que
+    se cante el himno"): number words mark items only from the utterance's start or after the
+    agenda said as a heading."""
+    assert classify(text, previous_template_id=previous).structured_data.get("puntos", []) == []
+
+
+@pytest.mark.parametrize(
     ("text", "last"),
     [
         ("Orden del día. Primero, llamado a lista. Segundo, varios. ¿Lo aprueba la plenaria?", "2. Varios"),

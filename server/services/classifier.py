@@ -2409,6 +2409,9 @@ _AGENDA_MARK_RE: Final = re.compile(
 # A number word right after another and a comma is counted ("uno, dos, tres,"), not an item.
 _COUNTED_BEFORE_RE: Final = re.compile(rf"\b(?:{_ITEM_NUMBER_ALT})\s*,\s*$")
 _COUNTED_LOOKBACK: Final = 24  # chars read back for it: a number word and its comma
+# The agenda said as a heading, where a clause starts: "Orden del día, sesión plenaria…", "El orden
+# del día es el siguiente: uno, …"; not "sobre la lectura del orden del día", "lea el orden del día".
+_AGENDA_HEADING_RE: Final = re.compile(r"(?:^|[.,;:!?¿¡])\s*(?:el\s+)?orden del dia\b")
 _ORDEN_DIA_RE: Final = re.compile(r"\borden del dia\b")
 _AGENDA_INTRO_RE: Final = re.compile(r"\borden del dia\b[^:]{0,80}:")
 _SEMICOLON_RE: Final = re.compile(r";")
@@ -2451,13 +2454,16 @@ def _agenda_marks(low: str) -> list[_Mark]:
                 run.append(mark)
         if len(run) > len(best):
             best = run
-    if (
-        best
-        and all(m.counting for m in best)
-        and _ORDEN_DIA_RE.search(low)
-        and not _ORDEN_DIA_READ_RE.search(low)
-    ):
-        return []
+    if best and all(m.counting for m in best):
+        if _ORDEN_DIA_RE.search(low) and not _ORDEN_DIA_READ_RE.search(low):
+            return []
+        # read as the agenda only from the utterance's start (its reading goes on) or after the
+        # agenda said as a heading ("Orden del día, sesión…. Uno, …"): "Secretaria, lea el orden
+        # del día. Presidente, dos cosas. Uno, que…" and, after the agenda, "Presidente, dos
+        # cosas. Uno, …" are a speaker's points
+        said_at = best[0].start
+        if _LEADING_RE.fullmatch(low, 0, said_at) is None and not _AGENDA_HEADING_RE.search(low, 0, said_at):
+            return []
     return best
 
 
