@@ -703,6 +703,30 @@ def test_number_words_that_mark_no_agenda_item(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "previous"),
+    [
+        (
+            "Presidente, sobre la lectura del orden del día tengo dos propuestas. Uno, que se cante el "
+            "himno. Dos, que se lea la carta.",
+            TPL_ORDEN_DIA,
+        ),
+        (
+            "Secretaria, lea el orden del día. Presidente, antes, dos cosas. Uno, saludar a los "
+            "invitados. Dos, el himno.",
+            None,
+        ),
+        ("Presidente, dos cosas. Uno, que se cante el himno. Dos, que se lea el informe.", TPL_ORDEN_DIA),
+    ],
+)
+def test_a_speakers_numbered_points_near_the_agenda_are_no_agenda(text: str, previous: str | None) -> None:
+    """A speaker's "Uno, … Dos, …" after the agenda is read, or with its reading named ("sobre la
+    lectura del orden del día", "lea el orden del día"), was written as the agenda's items ("1. Que
+    se cante el himno"): number words mark items only from the utterance's start or after the
+    agenda said as a heading."""
+    assert classify(text, previous_template_id=previous).structured_data.get("puntos", []) == []
+
+
+@pytest.mark.parametrize(
     ("text", "last"),
     [
         ("Orden del día. Primero, llamado a lista. Segundo, varios. ¿Lo aprueba la plenaria?", "2. Varios"),
@@ -2033,6 +2057,11 @@ def test_a_speaker_who_says_their_name_then_addresses_the_chair_is_the_speaker(
         ("Presidente, Luis Alberto Lozano tiene razón en su moción.", TPL_DEBATE, {}),
         ("Presidente, Santiago de Cali, una moción de todos los caleños.", TPL_DEBATE, {}),
         ("Presidente, Luis Alberto Lozano, una vergüenza lo que pasó con el conteo.", TPL_DEBATE, {}),
+        # a guest or a member addressed by a title or a courtesy, and then asked: not the speaker
+        ("Presidente, doctor Juan Pérez, quiero preguntarle por el contrato.", TPL_DEBATE, {}),
+        ("Gracias, presidente. Doctor Juan Pérez, quiero preguntarle por el contrato.", TPL_DEBATE, {}),
+        ("Presidente, ingeniero Juan Pérez, pregunta: ¿cuándo se entrega la obra?", TPL_DEBATE, {}),
+        ("Presidente, señora Ana María Velasco, pido que se le conceda la palabra.", TPL_DEBATE, {}),
     ],
 )
 def test_a_speaker_who_names_themselves_and_then_their_request_is_the_speaker(
@@ -2042,7 +2071,8 @@ def test_a_speaker_who_names_themselves_and_then_their_request_is_the_speaker(
     the chair, says his name and then, after a comma, what he asks for or speaks for ("una
     moción", "moción de procedimiento", "para dejar constancia…") is the speaker (blind audit of
     a personero election, #15/#34: unnamed; #49, the name ending its clause, already was). "el
-    concejal X, una moción" may be the secretary telling of his request: no speaker."""
+    concejal X, una moción" may be the secretary telling of his request, and "doctor Juan Pérez,
+    quiero preguntarle…" addresses a guest: no speaker."""
     got = data(text, previous)
     assert {k: v for k, v in got.items() if k in _SPEAKER_KEYS} == expected
 

@@ -1013,7 +1013,10 @@ _OWN_PURPOSE: Final = (
 # After the name and a comma, the speaker's own request or purpose: "Presidente, Luis Alberto
 # Lozano, una moción. Yo considero…", "…, moción de procedimiento.", "…, para dejar constancia…".
 _SELF_NAMED_PURPOSE_RE: Final = re.compile(rf",\s*(?:{_OWN_PURPOSE}|(?:una\s+)?{_OWN_REQUEST}\b)")
-_ARTICLE_SAID_RE: Final = re.compile(r"\b(?:el|la)\b")
+# What one naming themselves says before the name: nothing, or the office of a member ("Presidente,
+# concejala Ana Ruiz, una moción"); not an article ("el concejal…": told of) nor a title or a
+# courtesy ("doctor Juan Pérez", "señora Ana Velasco": someone addressed).
+_SELF_NAMED_LEAD_RE: Final = re.compile(r"\s*(?:(?:honorable\s+)?concejala?\s*)?")
 
 # The part the speaker says they speak in, after their name: "Presidente, Harold Mosquera, como
 # ponente. Acojo…", "…, Luis Mora, citante del debate."
@@ -1043,8 +1046,9 @@ def _self_named(t: _Text) -> dict[str, Any]:
         return {}
     part = _SELF_NAMED_PART_RE.match(t.low, got[1])
     end = _SELF_NAME_END_RE.match(t.low, got[1])
-    # "Presidente, el concejal Luis Mora, una moción": the secretary may be telling of his request
-    own = not _ARTICLE_SAID_RE.search(said) and _SELF_NAMED_PURPOSE_RE.match(t.low, got[1])
+    # "Presidente, el concejal Luis Mora, una moción": the secretary may be telling of his request;
+    # "Presidente, doctor Juan Pérez, quiero preguntarle…": a guest addressed by a title
+    own = _SELF_NAMED_LEAD_RE.fullmatch(said) and _SELF_NAMED_PURPOSE_RE.match(t.low, got[1])
     if part is None and end is None and not own:
         return {}
     if _PARTY_NAME_RE.fullmatch(_fold(got[0])) or _NOT_A_SPEAKER_RE.search(_fold(got[0])):
@@ -2405,6 +2409,9 @@ _AGENDA_MARK_RE: Final = re.compile(
 # A number word right after another and a comma is counted ("uno, dos, tres,"), not an item.
 _COUNTED_BEFORE_RE: Final = re.compile(rf"\b(?:{_ITEM_NUMBER_ALT})\s*,\s*$")
 _COUNTED_LOOKBACK: Final = 24  # chars read back for it: a number word and its comma
+# The agenda said as a heading, where a clause starts: "Orden del día, sesión plenaria…", "El orden
+# del día es el siguiente: uno, …"; not "sobre la lectura del orden del día", "lea el orden del día".
+_AGENDA_HEADING_RE: Final = re.compile(r"(?:^|[.,;:!?¿¡])\s*(?:el\s+)?orden del dia\b")
 _ORDEN_DIA_RE: Final = re.compile(r"\borden del dia\b")
 _AGENDA_INTRO_RE: Final = re.compile(r"\borden del dia\b[^:]{0,80}:")
 _SEMICOLON_RE: Final = re.compile(r";")
@@ -2447,13 +2454,16 @@ def _agenda_marks(low: str) -> list[_Mark]:
                 run.append(mark)
         if len(run) > len(best):
             best = run
-    if (
-        best
-        and all(m.counting for m in best)
-        and _ORDEN_DIA_RE.search(low)
-        and not _ORDEN_DIA_READ_RE.search(low)
-    ):
-        return []
+    if best and all(m.counting for m in best):
+        if _ORDEN_DIA_RE.search(low) and not _ORDEN_DIA_READ_RE.search(low):
+            return []
+        # read as the agenda only from the utterance's start (its reading goes on) or after the
+        # agenda said as a heading ("Orden del día, sesión…. Uno, …"): "Secretaria, lea el orden
+        # del día. Presidente, dos cosas. Uno, que…" and, after the agenda, "Presidente, dos
+        # cosas. Uno, …" are a speaker's points
+        said_at = best[0].start
+        if _LEADING_RE.fullmatch(low, 0, said_at) is None and not _AGENDA_HEADING_RE.search(low, 0, said_at):
+            return []
     return best
 
 
