@@ -36,6 +36,7 @@ typecheck: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_audio.py
 	$(BIN)/python bench/bench_finalize.py
+	$(BIN)/python bench/bench_redis_calls.py
 	$(BIN)/python bench/bench_load.py all
 
 # Ingest versus a bare echo server, the largest N of live sessions, 1/2/4 processes (bench/bench_load.py

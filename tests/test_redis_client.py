@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import redis.asyncio
 import redis.exceptions
+from redis.asyncio.connection import AbstractConnection
 
 from server import protocol
 from server.buffer import SessionBuffer
@@ -82,43 +83,107 @@ async def test_a_quiet_hub_outlives_the_socket_timeout(redis_url: str) -> None:
 
 ECHO_OR_FAIL = """
 if ARGV[1] == 'fail' then return redis.error_reply('ERR asked to fail') end
+if ARGV[1] == 'slow' then  -- busy for 200 ms: Redis answers nothing else meanwhile
+  local t = redis.call('TIME')
+  local until_us = t[1] * 1000000 + t[2] + 200000
+  repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] >= until_us
+end
 redis.call('INCR', KEYS[1])
 return {ARGV[1], redis.call('GET', KEYS[1])}
 """
 
 
 @pytest.mark.cluster
-async def test_calls_in_one_loop_turn_share_a_pipeline_and_each_get_their_reply(redis_url: str) -> None:
+async def test_calls_in_one_loop_turn_share_a_pipeline_and_each_get_their_reply(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Fifty calls made in the same turn reach a standalone Redis as one pipeline (a cluster gets
     them one by one); each gets its own reply, one failing script does not fail the others, and
     after SCRIPT FLUSH (a restarted Redis) every call still succeeds."""
     client = make_redis(Settings(redis_url=redis_url))
     script = TurnBatchedScript(client, ECHO_OR_FAIL)
     key = f"{{t{uuid.uuid4().hex}}}:n"
-    pipelines = 0
-    real_pipeline = client.pipeline
+    writes: list[bytes] = []
+    real_send = AbstractConnection.send_packed_command
 
-    def counting_pipeline(*args: Any, **kwargs: Any) -> Any:
-        nonlocal pipelines
-        pipelines += 1
-        return real_pipeline(*args, **kwargs)
+    async def counting_send(self: AbstractConnection, command: Any, *args: Any, **kwargs: Any) -> None:
+        if b"EVALSHA" in bytes(command if isinstance(command, bytes) else b"".join(command)):
+            writes.append(command)
+        await real_send(self, command, *args, **kwargs)
 
-    client.pipeline = counting_pipeline  # type: ignore[method-assign]
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting_send)
     try:
         # A cold cluster client fails some of many first concurrent calls (redis-py 8.1: "'NoneType'
         # object has no attribute 'writelines'", seen without any batching); a server has made
         # calls long before it is busy.
         await script(keys=[key], args=["warm"])
+        writes.clear()
         words = [f"w{i}" if i != 7 else "fail" for i in range(50)]
         replies = await asyncio.gather(*(script(keys=[key], args=[w]) for w in words), return_exceptions=True)
         assert isinstance(replies[7], redis.exceptions.ResponseError)
         ok = [r for i, r in enumerate(replies) if i != 7]
         assert [r[0].decode() for r in ok] == [w for w in words if w != "fail"]  # type: ignore[index]
         assert sorted(int(r[1]) for r in ok) == list(range(2, 51))  # type: ignore[index]
-        assert pipelines == (0 if is_cluster_url(redis_url) else 1)
+        assert len(writes) == (50 if is_cluster_url(redis_url) else 1)  # one write for all 50 calls
 
         await client.script_flush()  # on every node of a cluster
         again = await asyncio.gather(*(script(keys=[key], args=[f"x{i}"]) for i in range(5)))
         assert [r[0].decode() for r in again] == [f"x{i}" for i in range(5)]
+    finally:
+        await client.aclose()
+
+
+async def test_a_call_that_cannot_be_sent_fails_with_its_batch_and_the_client_goes_on(redis_url: str) -> None:
+    """An argument Redis cannot be sent (here None) fails the calls of its turn at once, none
+    waits for a reply that will never come, and the next turn's calls succeed."""
+    client = make_redis(Settings(redis_url=redis_url))
+    script = TurnBatchedScript(client, ECHO_OR_FAIL)
+    key = f"{{t{uuid.uuid4().hex}}}:n"
+    try:
+        bad, fine = await asyncio.wait_for(
+            asyncio.gather(
+                script(keys=[key], args=[None]), script(keys=[key], args=["a"]), return_exceptions=True
+            ),
+            10 * TIME_UNIT,
+        )
+        assert isinstance(bad, Exception) and isinstance(fine, Exception)
+        assert (await script(keys=[key], args=["b"]))[0] == b"b"
+    finally:
+        await client.aclose()
+
+
+async def test_calls_made_while_a_batch_is_out_go_together_as_the_next(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One batch in flight at a time: ten calls made in ten different turns while a slow one is
+    answered reach Redis as one more write, each with its own reply."""
+    if is_cluster_url(redis_url):
+        pytest.skip("a cluster gets its calls one by one")
+    client = make_redis(Settings(redis_url=redis_url))
+    script = TurnBatchedScript(client, ECHO_OR_FAIL)
+    key = f"{{t{uuid.uuid4().hex}}}:n"
+    writes = 0
+    written = asyncio.Event()
+    real_send = AbstractConnection.send_packed_command
+
+    async def counting_send(self: AbstractConnection, command: Any, *args: Any, **kwargs: Any) -> None:
+        nonlocal writes
+        writes += 1
+        await real_send(self, command, *args, **kwargs)
+        written.set()
+
+    try:
+        await script(keys=[key], args=["warm"])
+        monkeypatch.setattr(AbstractConnection, "send_packed_command", counting_send)
+        slow = asyncio.create_task(script(keys=[key], args=["slow"]))
+        await asyncio.wait_for(written.wait(), 10 * TIME_UNIT)  # the slow call is out
+        later = []
+        for i in range(10):
+            later.append(asyncio.create_task(script(keys=[key], args=[f"w{i}"])))
+            await asyncio.sleep(0)  # a turn of its own
+        assert not slow.done()
+        assert (await slow)[0] == b"slow"
+        assert [(await call)[0] for call in later] == [f"w{i}".encode() for i in range(10)]
+        assert writes == 2
     finally:
         await client.aclose()
