@@ -943,7 +943,8 @@ def test_a_mocion_de_censura_is_written_as_said() -> None:
     of order given "para una moción de orden el concejal Jhon Freddy Arango" and the councillor
     speaking of "el plan de intervención de la comuna trece" were written under no name and
     under "COMUNA". Now the item is in the debate, in order, with one table of the 17 votes and
-    one result, as declared."""
+    one result, as declared, and as counted against the eleven votes the chair said the moción
+    needs when the declaration is left out."""
     said, zones, _ = _build_session("mocion_censura.json")
     debate = _paragraphs(zones, "ZONE_DEBATE")
 
@@ -981,6 +982,9 @@ def test_a_mocion_de_censura_is_written_as_said() -> None:
         "Votos por el sí: 17. Votos por el no: 0. Abstenciones: 0. Resultado: APROBADO."
     )
     assert _paragraphs(zones, "ZONE_VARIOS")[1] == "GUSTAVO ADOLFO PÉREZ MARMOLEJO: " + said[43]["text"]
+    # without the president's declaration, the count is held to the majority he said it needs
+    undeclared = _zones_of(_classified([u for i, u in enumerate(said) if i != 37]))
+    assert [p for p in _paragraphs(undeclared, "ZONE_DEBATE") if "Resultado:" in p] == results
     # the president never named himself: he signs on a blank name; the secretary named at the opening
     assert [s.split("\n")[1:] for s in _paragraphs(zones, "SIGNATURE_BLOCK")] == [
         ["Nombre: ____________________", "Presidente"],

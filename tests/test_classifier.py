@@ -6832,3 +6832,24 @@ def test_an_intervention_plan_of_a_place_is_no_speaker() -> None:
         TPL_DEBATE,
     )
     assert "orador" not in got
+
+
+@pytest.mark.parametrize(
+    ("text", "required"),
+    [
+        (
+            "Recuerdo a la plenaria que la moción de censura requiere el voto afirmativo de la mitad más uno "
+            "de los miembros de la corporación, es decir, once votos de los veintiún concejales. Se abre la "
+            "votación nominal.",
+            11,
+        ),
+        ("Se abre la votación. La moción requiere la mitad más uno de los veintiún concejales.", 11),
+        ("Se abre la votación; se requieren las dos terceras partes de los diecinueve miembros.", 13),
+        ("Se abre la votación, que requiere mayoría absoluta.", None),
+        ("Se abre la votación nominal.", None),
+    ],
+)
+def test_a_qualified_majority_said_before_the_vote_is_its_threshold(text: str, required: int | None) -> None:
+    """The sí votes a qualified majority needs, said by the chair with its figure or the members
+    it is counted on, are stored with the vote: the count alone read 10 sí to 7 no "APROBADO"."""
+    assert data(text, TPL_DEBATE)["votacion"].get("mayoria_requerida") == required

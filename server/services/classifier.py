@@ -1564,6 +1564,38 @@ _VOTE_CLOSED_RE: Final = re.compile(
 )
 
 
+# The majority a vote needs, said by the chair before it ("la moción de censura requiere el voto
+# afirmativo de la mitad más uno de los miembros de la corporación, es decir, once votos de los
+# veintiún concejales"): the votes needed, said, or counted from the members said. A majority of
+# the members is not one of those voting: 10 sí to 7 no does not reach 11, and the count alone
+# read "APROBADO".
+_MAJORITY_REQUIRED_RE: Final = re.compile(
+    r"\b(?:requiere|requieren|requerira|necesita|necesitan|exige|exigen|debe\s+obtener|deben\s+obtener)\b"
+    r"[^.;]{0,60}?\b(?:(?P<half>(?:la\s+)?mitad\s+mas\s+uno)|(?P<two>(?:las\s+)?dos\s+terceras\s+partes)"
+    r"|mayoria\s+(?:absoluta|calificada|especial|cualificada))\b(?P<rest>[^.;]{0,160})"
+)
+_MAJORITY_VOTES_RE: Final = re.compile(rf"\b(?P<n>{_NUM_PHRASE})\s+votos\b")
+_MAJORITY_MEMBERS_RE: Final = re.compile(
+    rf"\b(?:de\s+)?(?:los\s+)?(?P<n>{_NUM_PHRASE})\s+(?:honorables\s+)?(?:concejales|miembros|integrantes)\b"
+)
+
+
+def _majority_required(low: str) -> int | None:
+    """The votes a vote needs to pass, when the chair says a qualified majority with its figure
+    ("…es decir, once votos") or the members it is counted on ("…de los veintiún concejales"),
+    else None."""
+    m = _MAJORITY_REQUIRED_RE.search(low)
+    if m is None:
+        return None
+    if (votes := _MAJORITY_VOTES_RE.search(m["rest"])) is not None:
+        return _parse_number(votes["n"])
+    members = _MAJORITY_MEMBERS_RE.search(m["rest"])
+    total = _parse_number(members["n"]) if members is not None else None
+    if total is None or not (m["half"] or m["two"]):
+        return None
+    return total // 2 + 1 if m["half"] else -(-2 * total // 3)
+
+
 def _vote(t: _Text) -> dict[str, Any] | None:
     """The vote said in the utterance, or None when there is none."""
     votes = _vote_items(t)
@@ -1613,6 +1645,8 @@ def _vote(t: _Text) -> dict[str, Any] | None:
     }
     if result == "empate" and _REPEAT_RE.search(said):
         vote["repetir"] = True  # "…la votación se repetirá en la próxima sesión"
+    if (required := _majority_required(t.low)) is not None:
+        vote["mayoria_requerida"] = required  # the count alone cannot pass it: see the builder
     if articles := _voted_articles(said):
         vote["articulos"] = articles  # "Han sido aprobados los artículos primero, segundo…"
     elif result in ("aprobado", "negado") and (parts := _voted_parts(said)):

@@ -118,7 +118,9 @@ false or a mapping → Spanish words). True/false are written "sí"/"no".
                  nominal list is completed by the list's count; a summary that writes a missing
                  side is left out), ``total`` (when every side is known), ``resultado`` (the
                  result said, upper-case: APROBADO, NEGADO, EMPATE…; else APROBADO when sí > no, EMPATE when
-                 they are even, else NEGADO), ``declarado`` (the result said, or missing),
+                 they are even, else NEGADO; with ``mayoria_requerida``, the sí votes a qualified
+                 majority needs, said by the chair, APROBADO only with that many), ``declarado``
+                 (the result said, or missing),
                  ``repetir`` (true when the vote is said to be taken again: "se repetirá la
                  votación"), ``objeto`` (what the vote decides when CORE says, such as
                  "impedimento" for a member's impediment, or missing), ``articulos`` (the
@@ -1801,7 +1803,7 @@ class _Renderer:
         totals = {kind: counted[kind] if (said := given[kind]) is None else said for kind in counted}
         known = {kind: count for kind, count in totals.items() if count is not None}
         declared = _as_text(votacion.get("resultado")).strip().upper()
-        result = declared or _counted_result(known)
+        result = declared or _counted_result(known, _as_count(votacion.get("mayoria_requerida")))
         style = self.style(element.role or "BODY")
         runs: list[Any] = []
         if element.template is not None:
@@ -2080,11 +2082,15 @@ def _max_shape_id(doc: Any) -> int:
     return max(ids, default=0)
 
 
-def _counted_result(totals: Mapping[str, int]) -> str:
+def _counted_result(totals: Mapping[str, int], required: int | None = None) -> str:
     """The result of a vote none was said for: the side with more votes, a tie when sí and no
     are even (the rules call for the vote to be repeated: it is not a refusal); a side not
-    said counts none."""
+    said counts none. A vote the chair said needs a qualified majority (``required`` sí votes:
+    "la mitad más uno de los miembros…, es decir, once votos") passes with that many, not with
+    more sí than no: 10 to 7 of 21 members is not approved."""
     si, no = totals.get("si", 0), totals.get("no", 0)
+    if required is not None and required > 0:
+        return "APROBADO" if si >= required else "NEGADO"
     if si == no and si:
         return "EMPATE"
     return "APROBADO" if si > no else "NEGADO"
@@ -3053,11 +3059,12 @@ def _listed_members(votacion: Mapping[str, Any]) -> set[str]:
     return {name for name in names if name}
 
 
-VOTE_FACTS = ("articulos", "partes", "debate", "sancion")
+VOTE_FACTS = ("articulos", "partes", "debate", "sancion", "mayoria_requerida")
 """What a vote's blocks say it decides, which its summary writes (first said wins): the bill's
 articles voted (``articulos``), its other parts voted apart (``partes``: "título", "preámbulo"),
 the debate its result closes and the bill sent to the mayor for sanction (``debate``,
-``sancion``: "Aprobado en segundo debate… Pase a sanción…")."""
+``sancion``: "Aprobado en segundo debate… Pase a sanción…"), and the sí votes it needs when the
+chair said a qualified majority (``mayoria_requerida``: the result counted against it)."""
 
 
 def _said_totals(totals: _Totals) -> str:
