@@ -978,6 +978,7 @@ def test_a_mocion_de_censura_is_written_as_said() -> None:
     assert attendance["Ferney Alberto Ocampo Grisales"] == "Llegó tarde (10:20 a. m.)"
     assert attendance["Camilo Andrés Salcedo Bravo"] == "Se retiró (11:10 a. m.)"
     assert "Quórum: decisorio, con 17 concejales presentes." in _paragraphs(zones, "ZONE_ROLLCALL")
+    assert _paragraphs(zones, "ZONE_PRIOR_ACTAS")[-1] == "Votos por el sí: 17. Resultado: APROBADO."
     assert _paragraphs(zones, "ZONE_PROPOSICIONES")[-1] == (
         "Votos por el sí: 17. Votos por el no: 0. Abstenciones: 0. Resultado: APROBADO."
     )

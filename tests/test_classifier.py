@@ -6853,3 +6853,14 @@ def test_a_qualified_majority_said_before_the_vote_is_its_threshold(text: str, r
     """The sí votes a qualified majority needs, said by the chair with its figure or the members
     it is counted on, are stored with the vote: the count alone read 10 sí to 7 no "APROBADO"."""
     assert data(text, TPL_DEBATE)["votacion"].get("mayoria_requerida") == required
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["aprobada el acta ciento doce presidente por diecisiete votos", "Aprobada con diecisiete votos."],
+)
+def test_an_approval_said_with_its_votes_keeps_the_count(text: str) -> None:
+    """ "aprobada el acta… por diecisiete votos" is approved with 17 sí (blind audit of a moción de
+    censura, #10: the previous acta's line read "Resultado: APROBADO." with no count)."""
+    got = data(text, TPL_APROBACION_ACTAS)["votacion"]
+    assert (got.get("si"), got["resultado"]) == (17, "aprobado")

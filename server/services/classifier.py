@@ -1684,13 +1684,13 @@ def _unanimous_count(said: str, result: str | None) -> dict[str, int]:
 
 # An approval said with its votes and no side: "Aprobado el artículo cuarto…, con dieciocho
 # votos" (the votes it was approved with are the sí; a side said is _tally's).
-_APPROVED_WITH_RE: Final = re.compile(rf"\bcon\s+(?P<n>{_NUM_PHRASE})\s+votos\b")
+_APPROVED_WITH_RE: Final = re.compile(rf"\b(?:con|por)\s+(?P<n>{_NUM_PHRASE})\s+votos\b")
 
 
 def _approved_with(said: str, result: str | None) -> dict[str, int]:
-    """sí as the votes an approval is said with ("aprobado…, con dieciocho votos"), the other
-    sides left out (not said: not zeros); {} for another result ("negado con cinco votos" does
-    not say whose) or none."""
+    """sí as the votes an approval is said with ("aprobado…, con dieciocho votos", "aprobada el
+    acta… por diecisiete votos"), the other sides left out (not said: not zeros); {} for another
+    result ("negado con cinco votos" does not say whose) or none."""
     m = _APPROVED_WITH_RE.search(said) if result == "aprobado" else None
     value = _parse_number(m["n"]) if m else None
     if value is None or not 0 < value <= 10_000:
