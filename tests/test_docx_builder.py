@@ -2618,6 +2618,26 @@ def test_a_question_between_the_list_and_the_declaration_keeps_one_vote() -> Non
     ]
 
 
+def test_thanks_between_the_count_and_the_declaration_keep_one_vote() -> None:
+    """The secretary's count, the chair's "Gracias, señora secretaria.", then his declaration
+    of the result are one vote, with the result declared: 10 sí to 7 no declared not approved
+    (a moción de censura short of the absolute majority of the members) was written "Resultado:
+    APROBADO" from the count and "Resultado: NEGADO" apart. Once the result was declared, the
+    thanks still end the vote."""
+    blocks = [
+        _vote_block("count", "Votaron por el sí diez, por el no siete.", votacion=_vote(10, 7, 0)),
+        _vote_block("thanks", "Gracias, señora secretaria."),
+        _vote_block(
+            "said", "Con diez votos por el sí, no ha sido aprobada.", votacion=_vote(10, 0, 0, "negado")
+        ),
+    ]
+    blocks[2]["structured_data"]["votacion"].pop("no")
+    content = _zone(_build(blocks, templates=CALI_TEMPLATES), "ZONE_PROYECTOS")
+    assert _summaries(content) == [
+        "Votos por el sí: 10. Votos por el no: 7. Abstenciones: 0. Resultado: NEGADO."
+    ]
+
+
 def test_a_count_after_a_declared_result_is_another_vote() -> None:
     """Once a result was declared, a block with its own count is the next vote, even with the
     same count and nothing said between them (it was merged into the first); the chair echoing

@@ -2978,14 +2978,18 @@ class _OpenVote:
     def ended_by(self, block: Mapping[str, Any]) -> bool:
         """Does a block with no vote, said after this one was counted or declared, end it? Words
         other than a question (another item read: "Siguiente proposición, que se cite…") do;
-        a question about the vote ("¿Cómo vota el concejal…?") and a vote only called or only
-        listed so far (the secretary's declaration is still to come) do not."""
+        a question about the vote ("¿Cómo vota el concejal…?"), the chair thanking the secretary
+        for the count ("Gracias, señora secretaria.", before declaring its result) and a vote
+        only called or only listed so far (the secretary's declaration is still to come) do not."""
         if not (self.result or self.declared):
             return False
         data = block.get("structured_data")
         said = _as_text(data.get("texto") if isinstance(data, Mapping) else None).strip()
         said = said or _as_text(block.get("text")).strip()
-        return bool(said) and not said.endswith("?")
+        courtesy = not self.result and all(
+            w in _COURTESY_WORDS for w in re.findall(r"\w+", _fold_same_length(said))
+        )
+        return bool(said) and not said.endswith("?") and not courtesy
 
     def add(self, block: Mapping[str, Any], votacion: Mapping[str, Any]) -> None:
         said, listed = _vote_numbers(votacion)
@@ -3050,6 +3054,16 @@ class _OpenVote:
         last = id(self.blocks[-1])
         plans[last] = _VotePlan(whole, check, tables.get(last))
         return plans
+
+
+_COURTESY_TEXT = """
+    gracias muchas muy mil amable bien bueno listo senor senora secretario secretaria presidente
+    presidenta honorable honorables concejal concejala concejales
+    """
+_COURTESY_WORDS = frozenset(_COURTESY_TEXT.split())
+"""Words of a courtesy only ("Muchas gracias, señora secretaria."): said between a vote's count
+and its result declared, they do not end the vote; the result was counted ("APROBADO", 10 sí to
+7 no) and the declaration ("no ha sido aprobada") written apart."""
 
 
 def _listed_members(votacion: Mapping[str, Any]) -> set[str]:
