@@ -50,7 +50,12 @@ said after "no se encuentra" and a reason before the next name, the agenda read 
 citante, the Secretary of Mobility answering twice, a réplica, a late arrival, a member leaving with
 the chair's leave, a councillor, the personero and a citizen, the citante's conclusions, three
 proposals, one voted by roll call and one negated, a constancia of one's vote in varios, the
-closing).
+closing). And a tenth, a plenary voting a moción de censura written blind by an audit
+(``mocion_censura.json``: the proposición signed by seven councillors read, the date of the debate
+recalled, the Secretary of Security's defence, councillors for and against, a point of order, the
+rule of the absolute majority of the members recalled, the nominal vote read over two utterances,
+one in lowercase speech, ten sí and seven no declared not approved, a proposition, a constancia of
+one's vote in varios, the closing): the whole item, vote included, stays in the debate.
 """
 
 from __future__ import annotations
@@ -294,6 +299,7 @@ def _build_session(name: str) -> tuple[list[dict[str, Any]], dict[str, list[Any]
         "cabildo_abierto.json",
         "sesion_personero.json",
         "control_politico.json",
+        "mocion_censura.json",
     ],
 )
 def test_audited_sessions_land_in_their_zones(name: str) -> None:
@@ -922,4 +928,66 @@ def test_a_control_politico_debate_is_written_as_said() -> None:
         said[50]["text"],
         "Siendo las 12:25 p. m., se levanta la sesión y se convoca para mañana miércoles quince de octubre a "
         "las nueve de la mañana, para el debate de control político a la Secretaría de Seguridad y Justicia.",
+    ]
+
+
+def test_a_mocion_de_censura_is_written_as_said() -> None:
+    """The facts an audit found false in a blind plenary voting a moción de censura: the item
+    (the proposición read, the Secretary of Security's defence, the councillors, the point of
+    order, the call and the first half of the nominal list) went to the proposals, the rest of
+    the list, the count and the declaration to the debate; the vote 10 sí to 7 no, declared "no
+    ha sido aprobada" for want of the absolute majority of the 21 members, read "Resultado:
+    APROBADO" after the count, and the first half of the list got a result of its own ("Votos
+    por el sí: 5. Votos por el no: 4. … APROBADO"), the chair's "Se cierra la votación" taken for
+    a new vote's call; the half of the list heard in lowercase was not in the table; the point
+    of order given "para una moción de orden el concejal Jhon Freddy Arango" and the councillor
+    speaking of "el plan de intervención de la comuna trece" were written under no name and
+    under "COMUNA". Now the item is in the debate, in order, with one table of the 17 votes and
+    one result, as declared, and as counted against the eleven votes the chair said the moción
+    needs when the declaration is left out."""
+    said, zones, _ = _build_session("mocion_censura.json")
+    debate = _paragraphs(zones, "ZONE_DEBATE")
+
+    def written_at(i: int) -> int:
+        """Where utterance i is in the debate, as said or under its speaker's name."""
+        return next(
+            n for n, p in enumerate(debate) if p == said[i]["text"] or p.endswith(f": {said[i]['text']}")
+        )
+
+    item = [written_at(i) for i in range(11, 39)]
+    assert item == sorted(item)  # the moción's item, said in order, in one section
+    assert not any(
+        p.startswith(said[i]["text"]) for i in range(11, 39) for p in _paragraphs(zones, "ZONE_PROPOSICIONES")
+    )
+    results = [p for p in debate if "Resultado:" in p]
+    assert results == ["Votos por el sí: 10. Votos por el no: 7. Abstenciones: 0. Resultado: NEGADO."]
+    assert debate[written_at(37) + 1] == results[0]
+    (votes,) = (item for item in zones["ZONE_DEBATE"] if isinstance(item, list))
+    rows = {row[0]: row[1] for row in votes[1:]}
+    assert len(rows) == 17 and list(rows.values()).count("Sí") == 10
+    assert rows["Sonia Esperanza Valencia Cobo"] == "No" and rows["Roberto Carlos Benítez Perea"] == "Sí"
+    assert debate[written_at(14)].startswith(
+        "MAURICIO ALBERTO CHAVES ORDÓÑEZ (secretario de Seguridad y Justicia): Muchas gracias"
+    )
+    assert debate[written_at(22)] == "JHON FREDDY ARANGO VILLEGAS (concejal): " + said[22]["text"]
+    assert debate[written_at(29)] == "PAOLA ANDREA RIASCOS ZAPATA (concejala): " + said[29]["text"]
+    assert not any(p.startswith("COMUNA") for p in debate)
+    (table,) = (item for item in zones["ZONE_ROLLCALL"] if isinstance(item, list))
+    attendance = {row[0]: row[1] for row in table[1:]}
+    assert len(attendance) == 21
+    assert attendance["Ferney Alberto Ocampo Grisales"] == "Llegó tarde (10:20 a. m.)"
+    assert attendance["Camilo Andrés Salcedo Bravo"] == "Se retiró (11:10 a. m.)"
+    assert "Quórum: decisorio, con 17 concejales presentes." in _paragraphs(zones, "ZONE_ROLLCALL")
+    assert _paragraphs(zones, "ZONE_PRIOR_ACTAS")[-1] == "Votos por el sí: 17. Resultado: APROBADO."
+    assert _paragraphs(zones, "ZONE_PROPOSICIONES")[-1] == (
+        "Votos por el sí: 17. Votos por el no: 0. Abstenciones: 0. Resultado: APROBADO."
+    )
+    assert _paragraphs(zones, "ZONE_VARIOS")[1] == "GUSTAVO ADOLFO PÉREZ MARMOLEJO: " + said[43]["text"]
+    # without the president's declaration, the count is held to the majority he said it needs
+    undeclared = _zones_of(_classified([u for i, u in enumerate(said) if i != 37]))
+    assert [p for p in _paragraphs(undeclared, "ZONE_DEBATE") if "Resultado:" in p] == results
+    # the president never named himself: he signs on a blank name; the secretary named at the opening
+    assert [s.split("\n")[1:] for s in _paragraphs(zones, "SIGNATURE_BLOCK")] == [
+        ["Nombre: ____________________", "Presidente"],
+        ["ÁNGELA MARÍA SANDOVAL RESTREPO", "Secretaria General"],
     ]

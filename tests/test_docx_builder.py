@@ -1779,6 +1779,27 @@ def test_the_declared_result_wins_over_the_count() -> None:
 
 
 @pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+@pytest.mark.parametrize(("si", "result"), [(10, "NEGADO"), (11, "APROBADO")])
+def test_a_qualified_majority_is_counted_against_the_votes_it_needs(
+    templates: dict[str, Any] | None, si: int, result: str
+) -> None:
+    """A vote the chair said needs a qualified majority ("la moción de censura requiere el voto
+    afirmativo de la mitad más uno de los miembros…, es decir, once votos"), counted with no
+    result declared, passes with that many sí votes, not with more sí than no: 10 sí to 7 no was
+    written "Resultado: APROBADO" (blind audit of a moción de censura)."""
+    blocks = [
+        _vote_block(
+            "call", "Se abre la votación nominal.", votacion={**_vote(0, 0, 0), "mayoria_requerida": 11}
+        ),
+        _vote_block("said", "Votaron sí…, no siete.", votacion=_vote(si, 7, 0)),
+    ]
+    content = _zone(_build(blocks, templates=templates), "ZONE_PROYECTOS")
+    assert _summaries(content) == [
+        f"Votos por el sí: {si}. Votos por el no: 7. Abstenciones: 0. Resultado: {result}."
+    ]
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
 def test_a_tie_is_written_as_a_tie(templates: dict[str, Any] | None) -> None:
     """A tie is its own result: "EMPATE" when declared (with "se repetirá la votación" when the
     vote is to be repeated) and when none was declared and sí and no are even (it was written
@@ -2594,6 +2615,26 @@ def test_a_question_between_the_list_and_the_declaration_keeps_one_vote() -> Non
     content = _zone(_build(blocks, templates=CALI_TEMPLATES), "ZONE_PROYECTOS")
     assert _summaries(content) == [
         "Votos por el sí: 2. Votos por el no: 1. Abstenciones: 1. Resultado: APROBADO."
+    ]
+
+
+def test_thanks_between_the_count_and_the_declaration_keep_one_vote() -> None:
+    """The secretary's count, the chair's "Gracias, señora secretaria.", then his declaration
+    of the result are one vote, with the result declared: 10 sí to 7 no declared not approved
+    (a moción de censura short of the absolute majority of the members) was written "Resultado:
+    APROBADO" from the count and "Resultado: NEGADO" apart. Once the result was declared, the
+    thanks still end the vote."""
+    blocks = [
+        _vote_block("count", "Votaron por el sí diez, por el no siete.", votacion=_vote(10, 7, 0)),
+        _vote_block("thanks", "Gracias, señora secretaria."),
+        _vote_block(
+            "said", "Con diez votos por el sí, no ha sido aprobada.", votacion=_vote(10, 0, 0, "negado")
+        ),
+    ]
+    blocks[2]["structured_data"]["votacion"].pop("no")
+    content = _zone(_build(blocks, templates=CALI_TEMPLATES), "ZONE_PROYECTOS")
+    assert _summaries(content) == [
+        "Votos por el sí: 10. Votos por el no: 7. Abstenciones: 0. Resultado: NEGADO."
     ]
 
 

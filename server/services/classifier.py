@@ -654,12 +654,13 @@ _OFFICE_AND_RE: Final = re.compile(r"\s+(?:y|e)\s+")
 _OFFICE_SCOPE_RE: Final = re.compile(r"\s+(?:distrital|municipal|departamental|nacional|publico)\b")
 _MAX_OFFICE_PARTS: Final = 3
 # Said between the grant and the speaker: "tiene la palabra nuevamente / de nuevo / hasta por
-# cinco minutos / para responder / final el secretario de Hacienda".
+# cinco minutos / para responder / para una moción de orden / final el secretario de Hacienda".
 _FLOOR_ADVERB_RE: Final = re.compile(
     r"\s*,?\s*(?:nuevamente|de nuevo|otra vez|ahora|brevemente|enseguida|inmediatamente|final"
     r"|a continuacion|en su orden|por favor|(?:hasta\s+)?por\s+(?:espacio\s+de\s+)?"
     r"(?:[0-9]{1,2}|[^\W\d_]+(?:\s+y\s+[^\W\d_]+)?)\s+minutos"
-    r"|para\s+(?:responder|replicar|contestar|aclarar|cerrar|concluir|(?:una\s+)?replica))\b\s*,?"
+    r"|para\s+(?:responder|replicar|contestar|aclarar|cerrar|concluir|(?:una\s+)?replica"
+    r"|(?:una\s+)?(?:mocion\s+de\s+(?:orden|procedimiento)|interpelacion)))\b\s*,?"
 )
 _NAME_END_RE: Final = re.compile(r"\s*(?:[,.;:!?)]|$)")
 # The speaker's part in the item, said before or after the name: "la concejala ponente Eva
@@ -1259,9 +1260,11 @@ def _grant_ends_utterance(t: _Text, trigger: re.Match[str]) -> bool:
 
 
 # Said right before "intervención de…", they make it the noun of something said of it: "en mi
-# intervención de ayer", "me sumo a la intervención del concejal…".
+# intervención de ayer", "me sumo a la intervención del concejal…", or the complement of another
+# noun: "el plan de intervención de la comuna trece" (a councillor's speech, written under the
+# name "COMUNA").
 _INTERVENTION_DETERMINERS: Final = frozenset(
-    {"la", "una", "su", "sus", "mi", "mis", "tu", "esta", "esa", "nuestra", "aquella"}
+    {"la", "una", "su", "sus", "mi", "mis", "tu", "esta", "esa", "nuestra", "aquella", "de"}
 )
 
 
@@ -1345,6 +1348,12 @@ _AMENDMENT_RE: Final = re.compile(
     r"\bproposici(?:on|ones)\s+(?:(?P<kind>modificatori|aditiv|sustitutiv|supresiv)[oa]s?\b"
     r"|de\s+(?P<of>modificacion|adicion|sustitucion|supresion)\b|(?:al|del)\s+articulo\b)"
 )
+# A moción de censura against an official (Constitution, art. 313.11) is political control: the
+# proposición that brings it ("Proposición número 082… proponemos a la plenaria moción de censura
+# contra el secretario…") is read, debated and voted in its own item of the agenda, in the debate
+# zone; read as a proposición, it took the whole item (the official's defence, the councillors,
+# the nominal vote) to the proposals, and split the vote from its declared result.
+_CENSURE_RE: Final = re.compile(r"\bmocion(?:es)?\s+de\s+censura\b")
 # What a vote is on, when it says so: the first one named wins (ties: list order). None is "the
 # proposal" ("la propuesta de la concejala…", "la propuesta de modificación"): the one made in the
 # item under consideration, else a proposición. An election (a dignitary of the board, the
@@ -1357,6 +1366,8 @@ _VOTE_SUBJECTS: Final[tuple[tuple[re.Pattern[str], str | None], ...]] = (
     (_PONENCIA_PROPOSAL_RE, TPL_PROYECTO_ACUERDO),
     (re.compile(r"\bproyectos?\b|\bponencia\b|\barticulado\b"), TPL_PROYECTO_ACUERDO),
     (_AMENDMENT_RE, TPL_PROYECTO_ACUERDO),
+    # voted in its own item, in the debate zone, with sí/no totals ("Se archiva la proposición")
+    (_CENSURE_RE, TPL_DEBATE),
     (re.compile(r"\bproposici(?:on|ones)\b"), TPL_PROPOSICION),
     (re.compile(r"\bpropuestas?\b"), None),
     # a count for candidates is an election's too: blank votes, the scrutiny ("por la concejala
@@ -1369,6 +1380,7 @@ _VOTE_SUBJECTS: Final[tuple[tuple[re.Pattern[str], str | None], ...]] = (
         TPL_DEBATE,
     ),
 )
+_CENSURE: Final = next(i for i, (rx, _) in enumerate(_VOTE_SUBJECTS) if rx is _CENSURE_RE)
 _SIDE_WORDS: Final = r"si|no|a favor|en contra|afirmativos?|positivos?|negativos?"
 _FILL_WORDS: Final = r"(?:\s+(?:votos?|honorables|concejales|concejal|miembros|votaron|sufragios))*"
 _NUM_SIDE_RE: Final = re.compile(
@@ -1456,7 +1468,45 @@ def _votes_said(t: _Text) -> tuple[tuple[str, str], ...]:
         said = _fold(m["v"])
         vote = "sí" if said in {"si", "a favor"} else "no" if said in {"no", "en contra"} else ""
         votes.append((" ".join(words), vote or "abstención"))
+    if not votes and t.raw == t.raw.lower():
+        votes = _votes_heard_in_lowercase(t)
     return tuple(votes)
+
+
+# A member's vote in a list heard in lowercase, without stops (speech to text): "sonia esperanza
+# valencia cobo no william fernando agudelo rojas si …". A name is 2 to 5 words, none of them a
+# word of speech (particles only inside it).
+_LOWER_VOTE_ITEM_RE: Final = re.compile(
+    r"(?P<name>[^\W\d_]+(?:\s+[^\W\d_]+){1,4}?)\s+(?P<v>si|sí|no)\b\s*[,.;]?\s*"
+)
+_MIN_LOWER_VOTES: Final = 3
+
+
+def _votes_heard_in_lowercase(t: _Text) -> list[tuple[str, str]]:
+    """The members' votes of a nominal list heard in lowercase (see _LOWER_VOTE_ITEM_RE), read
+    only when they run back to back to the end of the utterance, three or more: the rest of a
+    list read name by name ("…Rubén Darío Estupiñán, sí." then "sonia esperanza valencia cobo no
+    william fernando agudelo rojas si…"), which was left out of the vote's table and count. A
+    "sí" or "no" inside a sentence is none: its words are speech ("que", "dice", "yo")."""
+    items: list[tuple[str, str]] = []
+    end: int | None = None
+    for m in _LOWER_VOTE_ITEM_RE.finditer(t.low):
+        if end is not None and m.start() != end:
+            items = []  # not back to back: what came before was no list
+        start, words = m.start("name"), m["name"].split()
+        while not items and len(words) > 2 and (words[0] in _NAME_STOPWORDS or words[0] in _NAME_PARTICLES):
+            start += len(words.pop(0)) + 1  # the words before the list's first name
+        if words[0] in _NAME_PARTICLES or any(
+            w in _NAME_STOPWORDS and w not in _NAME_PARTICLES for w in words
+        ):
+            items, end = [], None
+            continue
+        name = t.raw[start : m.end("name")]
+        items.append((_capitalised(" ".join(name.split())), "no" if m["v"] == "no" else "sí"))
+        end = m.end()
+    if end != len(t.low) or len(items) < _MIN_LOWER_VOTES:
+        return []
+    return items
 
 
 def _tally(low: str) -> dict[str, int]:
@@ -1506,6 +1556,46 @@ semana pasada una similar", "la Comisión Segunda lo aprobó con nueve votos"): 
 earlier vote, not the result of one held now."""
 
 
+# The chair closing a vote under way ("¿Algún concejal desea cambiar su voto? Se cierra la
+# votación.", said between a nominal list and its count): no vote of its own. Taken for an empty
+# vote's call, it began another vote, and the list before it got a result of its own, counted.
+_VOTE_CLOSED_RE: Final = re.compile(
+    r"\b(?:se\s+cierra|cerramos|cierro|queda\s+cerrada|se\s+da\s+por\s+cerrada)\s+(?:la\s+)?votacion\b"
+)
+
+
+# The majority a vote needs, said by the chair before it ("la moción de censura requiere el voto
+# afirmativo de la mitad más uno de los miembros de la corporación, es decir, once votos de los
+# veintiún concejales"): the votes needed, said, or counted from the members said. A majority of
+# the members is not one of those voting: 10 sí to 7 no does not reach 11, and the count alone
+# read "APROBADO".
+_MAJORITY_REQUIRED_RE: Final = re.compile(
+    r"\b(?:requiere|requieren|requerira|necesita|necesitan|exige|exigen|debe\s+obtener|deben\s+obtener)\b"
+    r"[^.;]{0,60}?\b(?:(?P<half>(?:la\s+)?mitad\s+mas\s+uno)|(?P<two>(?:las\s+)?dos\s+terceras\s+partes)"
+    r"|mayoria\s+(?:absoluta|calificada|especial|cualificada))\b(?P<rest>[^.;]{0,160})"
+)
+_MAJORITY_VOTES_RE: Final = re.compile(rf"\b(?P<n>{_NUM_PHRASE})\s+votos\b")
+_MAJORITY_MEMBERS_RE: Final = re.compile(
+    rf"\b(?:de\s+)?(?:los\s+)?(?P<n>{_NUM_PHRASE})\s+(?:honorables\s+)?(?:concejales|miembros|integrantes)\b"
+)
+
+
+def _majority_required(low: str) -> int | None:
+    """The votes a vote needs to pass, when the chair says a qualified majority with its figure
+    ("…es decir, once votos") or the members it is counted on ("…de los veintiún concejales"),
+    else None."""
+    m = _MAJORITY_REQUIRED_RE.search(low)
+    if m is None:
+        return None
+    if (votes := _MAJORITY_VOTES_RE.search(m["rest"])) is not None:
+        return _parse_number(votes["n"])
+    members = _MAJORITY_MEMBERS_RE.search(m["rest"])
+    total = _parse_number(members["n"]) if members is not None else None
+    if total is None or not (m["half"] or m["two"]):
+        return None
+    return total // 2 + 1 if m["half"] else -(-2 * total // 3)
+
+
 def _vote(t: _Text) -> dict[str, Any] | None:
     """The vote said in the utterance, or None when there is none."""
     votes = _vote_items(t)
@@ -1514,8 +1604,8 @@ def _vote(t: _Text) -> dict[str, Any] | None:
     # Comisión … con nueve votos a favor y dos en contra"), not this vote's; one said in the
     # present perfect may be this vote's declaration (below).
     counts = _tally(_EARLIER_STEP_RE.sub(lambda m: m.group(0) if m["perfect"] else " ", t.low))
-    if not (_VOTE_RE.search(now) or votes or any(counts.values())):
-        return None
+    if not (_VOTE_RE.search(_VOTE_CLOSED_RE.sub(" ", now)) or votes or any(counts.values())):
+        return None  # nothing said but the vote closed ("Se cierra la votación."): no vote called
     if now != t.low and (votes or any(counts.values())):
         # The utterance tallies a vote held now ("votaron sí quince, no dos. Ha sido aprobado en
         # segundo debate el proyecto…"): a step it names in the present perfect, or one that
@@ -1555,6 +1645,8 @@ def _vote(t: _Text) -> dict[str, Any] | None:
     }
     if result == "empate" and _REPEAT_RE.search(said):
         vote["repetir"] = True  # "…la votación se repetirá en la próxima sesión"
+    if (required := _majority_required(t.low)) is not None:
+        vote["mayoria_requerida"] = required  # the count alone cannot pass it: see the builder
     if articles := _voted_articles(said):
         vote["articulos"] = articles  # "Han sido aprobados los artículos primero, segundo…"
     elif result in ("aprobado", "negado") and (parts := _voted_parts(said)):
@@ -1592,13 +1684,13 @@ def _unanimous_count(said: str, result: str | None) -> dict[str, int]:
 
 # An approval said with its votes and no side: "Aprobado el artículo cuarto…, con dieciocho
 # votos" (the votes it was approved with are the sí; a side said is _tally's).
-_APPROVED_WITH_RE: Final = re.compile(rf"\bcon\s+(?P<n>{_NUM_PHRASE})\s+votos\b")
+_APPROVED_WITH_RE: Final = re.compile(rf"\b(?:con|por)\s+(?P<n>{_NUM_PHRASE})\s+votos\b")
 
 
 def _approved_with(said: str, result: str | None) -> dict[str, int]:
-    """sí as the votes an approval is said with ("aprobado…, con dieciocho votos"), the other
-    sides left out (not said: not zeros); {} for another result ("negado con cinco votos" does
-    not say whose) or none."""
+    """sí as the votes an approval is said with ("aprobado…, con dieciocho votos", "aprobada el
+    acta… por diecisiete votos"), the other sides left out (not said: not zeros); {} for another
+    result ("negado con cinco votos" does not say whose) or none."""
     m = _APPROVED_WITH_RE.search(said) if result == "aprobado" else None
     value = _parse_number(m["n"]) if m else None
     if value is None or not 0 < value <= 10_000:
@@ -4326,13 +4418,17 @@ _DEBATE_ITEM_RE: Final = re.compile(
     rf"^\W*(?:(?:punto\s+)?(?:{_alt(_ORDINALS)}|primer|tercer|[0-9]{{1,2}})(?:\s+punto)?\W+)?"
     r"(?:(?:que\s+)?es\s+)?(?:(?:el|la|un|una)\s+)?"
     r"(?:debate\s+de\s+control(?:\s+politico)?|control\s+politico|debate\s+(?:citado|programado)"
-    r"|citacion\s+(?:a|al|de|del)\b|(?:respuestas?\s+(?:al|a\s+la|a\s+las)\s+)?cuestionario\b)"
+    r"|citacion\s+(?:a|al|de|del)\b|(?:respuestas?\s+(?:al|a\s+la|a\s+las)\s+)?cuestionario\b"
+    r"|(?:(?:votacion|discusion|debate|tramite)\s+(?:de\s+)?(?:la\s+)?)?mocion\s+de\s+censura\b)"
 )
 # A proposición named as what a debate is based on ("respuesta al cuestionario de la proposición
-# 47", "citado mediante la proposición 85"): cited, not a proposition presented.
+# 47", "citado mediante la proposición 85"), or whose figures or reasons a speaker answers ("las
+# cifras de la proposición están incompletas", the official censured in his defence): cited, not a
+# proposition presented.
 _PROPOSAL_CITED_RE: Final = re.compile(
     r"\b(?:cuestionario|citacion|preguntas?|respuestas?|debate|base en|virtud de|desarrollo de|segun"
-    r"|acuerdo con|conforme a|mediante)\s+(?:(?:de|del|a|al)\s+)?(?:(?:la|las)\s+)?$"
+    r"|acuerdo con|conforme a|mediante|cifras|datos|razones|argumentos|motivos|firmantes)"
+    r"\s+(?:(?:de|del|a|al)\s+)?(?:(?:la|las)\s+)?$"
 )
 # A proposición a speaker says they will present ("voy a presentar la proposición para crear una
 # comisión accidental", "presentaré una proposición", "radicaremos mañana la proposición"): an
@@ -4505,6 +4601,8 @@ def _proposicion_at(t: _Text, start: int = 0) -> int | None:
         ponencia = _PONENCIA_PROPOSAL_RE.match(t.low, m.start())
         if cited is not None or ponencia is not None or _proposal_spoken_of(t, m):
             continue
+        if _CENSURE_RE.search(t.low, m.end(), _next_proposicion(t, m)):
+            continue  # the proposición bringing a moción de censura: read in the moción's item
         if _OWN_VOTE_BEFORE_RE.search(t.low, max(0, m.start() - _OWN_VOTE_CHARS), m.start()):
             # "…constancia de mi voto negativo en la segunda proposición" (said in varios: blind
             # control debate, utterance 49): the one voted on, spoken of where it is said; a
@@ -4515,6 +4613,12 @@ def _proposicion_at(t: _Text, start: int = 0) -> int | None:
                 continue
         return m.start()
     return None
+
+
+def _next_proposicion(t: _Text, m: re.Match[str]) -> int:
+    """Where the next proposición after ``m`` is named, or the text's end."""
+    after = _PROPOSICION_RE.search(t.low, m.end())
+    return after.start() if after is not None else len(t.low)
 
 
 def _proposal_spoken_of(t: _Text, m: re.Match[str]) -> bool:
@@ -4877,7 +4981,9 @@ def _classify(
         data |= _decisions(t)
     # A vote that stays in the debate or varios naming nothing (an impediment's, a motion's) is
     # summed up there too; an election's (it names one) is for candidates: no sí/no totals.
-    staying = template in _VOTE_STAYS and (_is_vote(t) or decided) and _vote_subject(t.low) is None
+    staying = (
+        template in _VOTE_STAYS and (_is_vote(t) or decided) and _vote_subject(t.low) in (None, _CENSURE)
+    )
     voting = template in _VOTING_TEMPLATES or staying
     if voting and not _records_own_vote(t) and (vote := _vote(t)) is not None:
         data["votacion"] = vote

@@ -118,7 +118,9 @@ false or a mapping → Spanish words). True/false are written "sí"/"no".
                  nominal list is completed by the list's count; a summary that writes a missing
                  side is left out), ``total`` (when every side is known), ``resultado`` (the
                  result said, upper-case: APROBADO, NEGADO, EMPATE…; else APROBADO when sí > no, EMPATE when
-                 they are even, else NEGADO), ``declarado`` (the result said, or missing),
+                 they are even, else NEGADO; with ``mayoria_requerida``, the sí votes a qualified
+                 majority needs, said by the chair, APROBADO only with that many), ``declarado``
+                 (the result said, or missing),
                  ``repetir`` (true when the vote is said to be taken again: "se repetirá la
                  votación"), ``objeto`` (what the vote decides when CORE says, such as
                  "impedimento" for a member's impediment, or missing), ``articulos`` (the
@@ -1801,7 +1803,7 @@ class _Renderer:
         totals = {kind: counted[kind] if (said := given[kind]) is None else said for kind in counted}
         known = {kind: count for kind, count in totals.items() if count is not None}
         declared = _as_text(votacion.get("resultado")).strip().upper()
-        result = declared or _counted_result(known)
+        result = declared or _counted_result(known, _as_count(votacion.get("mayoria_requerida")))
         style = self.style(element.role or "BODY")
         runs: list[Any] = []
         if element.template is not None:
@@ -2080,11 +2082,15 @@ def _max_shape_id(doc: Any) -> int:
     return max(ids, default=0)
 
 
-def _counted_result(totals: Mapping[str, int]) -> str:
+def _counted_result(totals: Mapping[str, int], required: int | None = None) -> str:
     """The result of a vote none was said for: the side with more votes, a tie when sí and no
     are even (the rules call for the vote to be repeated: it is not a refusal); a side not
-    said counts none."""
+    said counts none. A vote the chair said needs a qualified majority (``required`` sí votes:
+    "la mitad más uno de los miembros…, es decir, once votos") passes with that many, not with
+    more sí than no: 10 to 7 of 21 members is not approved."""
     si, no = totals.get("si", 0), totals.get("no", 0)
+    if required is not None and required > 0:
+        return "APROBADO" if si >= required else "NEGADO"
     if si == no and si:
         return "EMPATE"
     return "APROBADO" if si > no else "NEGADO"
@@ -2972,14 +2978,18 @@ class _OpenVote:
     def ended_by(self, block: Mapping[str, Any]) -> bool:
         """Does a block with no vote, said after this one was counted or declared, end it? Words
         other than a question (another item read: "Siguiente proposición, que se cite…") do;
-        a question about the vote ("¿Cómo vota el concejal…?") and a vote only called or only
-        listed so far (the secretary's declaration is still to come) do not."""
+        a question about the vote ("¿Cómo vota el concejal…?"), the chair thanking the secretary
+        for the count ("Gracias, señora secretaria.", before declaring its result) and a vote
+        only called or only listed so far (the secretary's declaration is still to come) do not."""
         if not (self.result or self.declared):
             return False
         data = block.get("structured_data")
         said = _as_text(data.get("texto") if isinstance(data, Mapping) else None).strip()
         said = said or _as_text(block.get("text")).strip()
-        return bool(said) and not said.endswith("?")
+        courtesy = not self.result and all(
+            w in _COURTESY_WORDS for w in re.findall(r"\w+", _fold_same_length(said))
+        )
+        return bool(said) and not said.endswith("?") and not courtesy
 
     def add(self, block: Mapping[str, Any], votacion: Mapping[str, Any]) -> None:
         said, listed = _vote_numbers(votacion)
@@ -3046,6 +3056,16 @@ class _OpenVote:
         return plans
 
 
+_COURTESY_TEXT = """
+    gracias muchas muy mil amable bien bueno listo senor senora secretario secretaria presidente
+    presidenta honorable honorables concejal concejala concejales
+    """
+_COURTESY_WORDS = frozenset(_COURTESY_TEXT.split())
+"""Words of a courtesy only ("Muchas gracias, señora secretaria."): said between a vote's count
+and its result declared, they do not end the vote; the result was counted ("APROBADO", 10 sí to
+7 no) and the declaration ("no ha sido aprobada") written apart."""
+
+
 def _listed_members(votacion: Mapping[str, Any]) -> set[str]:
     """The members named in a vote's list (folded), to tell a list read on from one taken again."""
     votos = votacion.get("votos")
@@ -3053,11 +3073,12 @@ def _listed_members(votacion: Mapping[str, Any]) -> set[str]:
     return {name for name in names if name}
 
 
-VOTE_FACTS = ("articulos", "partes", "debate", "sancion")
+VOTE_FACTS = ("articulos", "partes", "debate", "sancion", "mayoria_requerida")
 """What a vote's blocks say it decides, which its summary writes (first said wins): the bill's
 articles voted (``articulos``), its other parts voted apart (``partes``: "título", "preámbulo"),
 the debate its result closes and the bill sent to the mayor for sanction (``debate``,
-``sancion``: "Aprobado en segundo debate… Pase a sanción…")."""
+``sancion``: "Aprobado en segundo debate… Pase a sanción…"), and the sí votes it needs when the
+chair said a qualified majority (``mayoria_requerida``: the result counted against it)."""
 
 
 def _said_totals(totals: _Totals) -> str:
