@@ -797,12 +797,30 @@ def test_llamado_lista_extracts_present_excused_and_quorum() -> None:
         ("Hay quórum decisorio con la presencia de quince concejales.", "decisorio", 15),
         ("Contestaron a lista un total de diecinueve concejales, hay quórum decisorio.", "decisorio", 19),
         ("Se encuentran presentes 19 de 21 concejales. Hay quórum decisorio.", "decisorio", 19),
+        (
+            "Han contestado a lista ocho honorables concejales. Hay quórum deliberatorio pero no hay quórum "
+            "decisorio.",
+            "deliberativo",
+            8,
+        ),
+        (
+            "Han contestado diez honorables concejales. Continúa sin haber quórum decisorio; hay quórum para "
+            "deliberar.",
+            "deliberativo",
+            10,
+        ),
+        ("hay quorum deliberatorio pero no decisorio", "deliberativo", None),
+        ("Contestaron nueve concejales, no hay quórum para decidir.", "no hay quórum decisorio", 9),
+        ("no hay quórum para deliberar ni decidir", "no hay quórum", None),
     ],
 )
 def test_llamado_lista_quorum_and_count(text: str, quorum: str, total: int | None) -> None:
     """The quorum kind and the number of members said are read from the roll call: the number who
     answered, not the corporation's ("diecinueve de los veintiún concejales" is 19; it was 21).
-    A quorum "para deliberar y decidir" is the quorum to decide (it was deliberativo)."""
+    A quorum "para deliberar y decidir" is the quorum to decide (it was deliberativo); the quorum
+    to decide said missing leaves the one to deliberate ("hay quórum deliberatorio pero no hay
+    quórum decisorio" was "no hay quórum", "continúa sin haber quórum decisorio; hay quórum para
+    deliberar" was "decisorio")."""
     got = data(text)
     assert got["quorum"] == quorum
     assert got.get("total_presentes") == total
@@ -2540,6 +2558,23 @@ def test_cierre_extracts_summons_not_confused_with_end_time() -> None:
     """The time in the summons is not the end time; the summons text is kept."""
     got = data("Se levanta la sesión y se convoca para mañana a las nueve.")
     assert got == {"convocatoria": "se convoca para mañana a las nueve"}
+
+
+@pytest.mark.parametrize(
+    ("text", "motivo"),
+    [
+        (
+            "se levanta la sesión por falta de quórum decisorio y se convoca para mañana",
+            "por falta de quórum decisorio",
+        ),
+        ("Ante la falta de quórum se levanta la sesión.", "Ante la falta de quórum"),
+        ("Por no haberse conformado el quórum, se levanta la sesión.", "Por no haberse conformado el quórum"),
+        ("Agotado el orden del día, se levanta la sesión.", None),
+    ],
+)
+def test_cierre_keeps_why_the_session_is_lifted(text: str, motivo: str | None) -> None:
+    """A session lifted for lack of quorum keeps the reason said (it was lost from the closing)."""
+    assert data(text).get("motivo") == motivo
 
 
 def test_the_agenda_said_to_be_over_is_the_closing() -> None:

@@ -2580,6 +2580,15 @@ _QUORUM_DECIDE_RE: Final = re.compile(
     r"|(?:deliberatorio|deliberativo)\s+y\s+decisorio)\b"
 )
 _QUORUM_DELIBERATE_RE: Final = re.compile(r"\bquorum\s+(?:deliberatori\w*|deliberativo|para deliberar)\b")
+# The quorum to decide said missing ("hay quórum deliberatorio pero no hay quórum decisorio",
+# "continúa sin haber quórum decisorio; hay quórum para deliberar", "no hay quórum para
+# decidir"): the members may still deliberate, never decide. The quorum "decisorio" named there
+# is the one lacking, and the "no hay quórum" said of it leaves the one to deliberate.
+_NO_DECIDING_QUORUM_RE: Final = re.compile(
+    r"\b(?:no hay|no existe|no tenemos|no hubo|sin(?: haber| que haya)?|falta de|no se (?:conforma"
+    r"|configura|completa|registra|tiene)|no)\s+(?:(?:el|un)\s+)?(?:quorum\s+)?"
+    r"(?:decisorio|para\s+decidir)\b"
+)
 _QUORUM_RE: Final = re.compile(
     r"\b(?:hay|existe|tenemos|se conforma|se configura|se completa|se registra|con|habiendo)\s+(?:el\s+)?"
     r"quorum\b|\bquorum reglamentario\b"
@@ -3215,7 +3224,9 @@ def _llamado_data(t: _Text) -> dict[str, Any]:
         named = {_entry_name(e) for v in lists.values() for e in v}
         lists[key] += [e for e in entries if _entry_name(e) not in named]
     data: dict[str, Any] = {key: entries for key, entries in lists.items() if entries}
-    if _NO_QUORUM_RE.search(t.low):
+    if _NO_DECIDING_QUORUM_RE.search(t.low):
+        data["quorum"] = "deliberativo" if _QUORUM_DELIBERATE_RE.search(t.low) else "no hay quórum decisorio"
+    elif _NO_QUORUM_RE.search(t.low):
         data["quorum"] = "no hay quórum"
     elif _QUORUM_DECIDE_RE.search(t.low):
         data["quorum"] = "decisorio"
@@ -3798,8 +3809,23 @@ _SUMMONS_RE: Final = re.compile(
 )
 
 
+# Why the session is lifted, when it is not the agenda done: "se levanta la sesión por falta de
+# quórum decisorio", "ante la falta de quórum", "por no haberse conformado el quórum". The acta
+# must say a session ended without deciding, and why.
+_LIFTED_FOR_RE: Final = re.compile(
+    r"\b(?:por|ante|ante la|dada la|debido a la)\s+(?:falta|ausencia|inexistencia)\s+de\s+quorum"
+    r"|\bpor\s+no\s+haber(?:se)?\s+(?:(?:conformado|completado|logrado)\s+)?(?:el\s+)?quorum"
+)
+_QUORUM_KIND_RE: Final = re.compile(
+    r"\s+(?:decisorio|deliberatorio|deliberativo|para\s+(?:deliberar|decidir))\b"
+)
+
+
 def _cierre_data(t: _Text) -> dict[str, Any]:
     data: dict[str, Any] = {}
+    if lifted := _LIFTED_FOR_RE.search(t.low):
+        kind = _QUORUM_KIND_RE.match(t.low, lifted.end())
+        data["motivo"] = _slice(t, lifted.start(), kind.end() if kind else lifted.end())
     before, after = t.low, ""
     if summons := _SUMMONS_RE.search(t.low):
         stop = _SENTENCE_END_RE.search(t.raw, summons.end())
