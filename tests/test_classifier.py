@@ -812,6 +812,8 @@ def test_llamado_lista_extracts_present_excused_and_quorum() -> None:
         ("hay quorum deliberatorio pero no decisorio", "deliberativo", None),
         ("Contestaron nueve concejales, no hay quórum para decidir.", "no hay quórum decisorio", 9),
         ("no hay quórum para deliberar ni decidir", "no hay quórum", None),
+        ("Lamentamos que no se haya conformado el quórum decisorio.", "no hay quórum decisorio", None),
+        ("Señor presidente, no se ha completado el quórum.", "no hay quórum", None),
     ],
 )
 def test_llamado_lista_quorum_and_count(text: str, quorum: str, total: int | None) -> None:
@@ -820,7 +822,7 @@ def test_llamado_lista_quorum_and_count(text: str, quorum: str, total: int | Non
     A quorum "para deliberar y decidir" is the quorum to decide (it was deliberativo); the quorum
     to decide said missing leaves the one to deliberate ("hay quórum deliberatorio pero no hay
     quórum decisorio" was "no hay quórum", "continúa sin haber quórum decisorio; hay quórum para
-    deliberar" was "decisorio")."""
+    deliberar" and "no se haya conformado el quórum decisorio" were "decisorio")."""
     got = data(text)
     assert got["quorum"] == quorum
     assert got.get("total_presentes") == total
@@ -2575,6 +2577,36 @@ def test_cierre_extracts_summons_not_confused_with_end_time() -> None:
 def test_cierre_keeps_why_the_session_is_lifted(text: str, motivo: str | None) -> None:
     """A session lifted for lack of quorum keeps the reason said (it was lost from the closing)."""
     assert data(text).get("motivo") == motivo
+
+
+def test_a_section_postponed_for_lack_of_quorum_is_that_section_without_a_vote() -> None:
+    """A quorum said as the reason ("como no hay quórum decisorio, se aplaza la aprobación del
+    orden del día hasta que haya quórum decisorio") is no roll call: the agenda's approval is
+    postponed, in its section, with nothing voted (it went to the roll call as "No hay quórum").
+    A vote said not held ("los puntos que no requieren votación", "no se puede someter a
+    votación", "se aplaza la votación") is no vote: the chair's words before the agenda is read
+    went to the agenda's approval, and a bill or proposal postponed carried a vote."""
+    postponed = (
+        "Leído el orden del día, y como no hay quórum decisorio, se aplaza la aprobación del orden del día "
+        "hasta que haya quórum decisorio. Señora secretaria, siguiente punto."
+    )
+    assert classify(postponed, previous_template_id=TPL_ORDEN_DIA).template_id == TPL_APROBACION_ORDEN_DIA
+    assert data(postponed, TPL_ORDEN_DIA) == {}
+    acta = "Como no hay quórum decisorio, se aplaza la aprobación del acta número ciento veintitrés."
+    assert classify(acta, previous_template_id=TPL_DEBATE).template_id == TPL_APROBACION_ACTAS
+    before_agenda = (
+        "Habiendo quórum para deliberar pero no para decidir, la presidencia va a continuar con los puntos "
+        "del orden del día que no requieren votación. Sírvase dar lectura al orden del día."
+    )
+    assert classify(before_agenda, previous_template_id=TPL_LLAMADO_LISTA).template_id == TPL_ORDEN_DIA
+    pending = (
+        "Como no tenemos quórum decisorio, la proposición no se puede someter a votación. Queda pendiente "
+        "para la próxima sesión."
+    )
+    assert "votacion" not in data(pending, TPL_PROPOSICION)
+    bill = "Por falta de quórum decisorio se aplaza la votación del proyecto de acuerdo."
+    assert "votacion" not in data(bill, TPL_PROYECTO_ACUERDO)
+    assert data("Se abre la votación del proyecto.", TPL_PROYECTO_ACUERDO)["votacion"]["resultado"] is None
 
 
 def test_the_agenda_said_to_be_over_is_the_closing() -> None:

@@ -1487,6 +1487,20 @@ def _tally(low: str) -> dict[str, int]:
     return said
 
 
+# A vote said not to be held: "los puntos que no requieren votación", "la proposición no se
+# puede someter a votación", "sin votación", "se aplaza la votación". Nothing was voted; the
+# acta must not say it was.
+_NOT_VOTED_BEFORE_RE: Final = re.compile(r"\b(?:no|sin|aplaz\w*|pospon\w*)\s+(?:[^\W\d_]+\s+){0,4}$")
+
+
+def _vote_said(low: str) -> bool:
+    """Whether a vote's words are said (:data:`_VOTE_RE`), other than a vote said not held."""
+    return any(
+        m.group() != "votacion" or not _NOT_VOTED_BEFORE_RE.search(low, max(0, m.start() - 40), m.start())
+        for m in _VOTE_RE.finditer(low)
+    )
+
+
 def _statements(low: str) -> str:
     """The text without its questions, so "¿lo aprueba?" is not taken as a result."""
     kept = [s for s in _SENTENCE_RE.findall(low) if not s.strip().startswith("¿")]
@@ -1514,7 +1528,7 @@ def _vote(t: _Text) -> dict[str, Any] | None:
     # Comisión … con nueve votos a favor y dos en contra"), not this vote's; one said in the
     # present perfect may be this vote's declaration (below).
     counts = _tally(_EARLIER_STEP_RE.sub(lambda m: m.group(0) if m["perfect"] else " ", t.low))
-    if not (_VOTE_RE.search(now) or votes or any(counts.values())):
+    if not (_vote_said(now) or votes or any(counts.values())):
         return None
     if now != t.low and (votes or any(counts.values())):
         # The utterance tallies a vote held now ("votaron sí quince, no dos. Ha sido aprobado en
@@ -2570,9 +2584,13 @@ _HEADCOUNT_RE: Final = re.compile(
     rf"|\b(?:contest|respond)\w*(?:\s+(?:a|al)\s+(?:lista|llamado))?\s+(?P<m>{_NUM_PHRASE})\s+de\s+"
     rf"(?:los\s+|las\s+)?(?:{_NUM_PHRASE})\b"
 )
+# "No se ha conformado el quórum", "no se haya completado el quórum decisorio".
+_NOT_FORMED: Final = (
+    r"no se (?:ha|haya|habia|hubiera|pudo) (?:conformado|completado|configurado|logrado|conformar|completar)"
+)
 _NO_QUORUM_RE: Final = re.compile(
     r"\b(?:no hay|no existe|no tenemos|no hubo|sin|falta de|no se (?:conforma|configura|completa"
-    r"|registra|tiene))\s+(?:el\s+)?quorum\b"
+    rf"|registra|tiene)|{_NOT_FORMED})\s+(?:el\s+)?quorum\b"
 )
 # "Quórum para deliberar y decidir" is the quorum to decide (deciding needs deliberating too).
 _QUORUM_DECIDE_RE: Final = re.compile(
@@ -2586,7 +2604,7 @@ _QUORUM_DELIBERATE_RE: Final = re.compile(r"\bquorum\s+(?:deliberatori\w*|delibe
 # is the one lacking, and the "no hay quórum" said of it leaves the one to deliberate.
 _NO_DECIDING_QUORUM_RE: Final = re.compile(
     r"\b(?:no hay|no existe|no tenemos|no hubo|sin(?: haber| que haya)?|falta de|no se (?:conforma"
-    r"|configura|completa|registra|tiene)|no)\s+(?:(?:el|un)\s+)?(?:quorum\s+)?"
+    rf"|configura|completa|registra|tiene)|{_NOT_FORMED}|no)\s+(?:(?:el|un)\s+)?(?:quorum\s+)?"
     r"(?:decisorio|para\s+decidir)\b"
 )
 _QUORUM_RE: Final = re.compile(
@@ -4589,13 +4607,33 @@ def _comunicacion_at(t: _Text) -> int | None:
     return None
 
 
+# The quorum said as the reason of something else: "como no hay quórum decisorio, se aplaza la
+# aprobación del orden del día", "hasta que haya quórum", "por falta de quórum". What is
+# postponed is the section; the roll call is where the quorum is declared.
+_QUORUM_AS_REASON_RE: Final = re.compile(
+    r"\b(?:como|ya que|dado que|puesto que|porque|hasta que|mientras|cuando|en cuanto)\s+"
+    r"(?:(?:aun|todavia)\s+)?(?:no\s+)?(?:hay|haya|tenemos|tengamos|existe|exista|contamos con"
+    r"|contemos con|se (?:conforma|conforme|completa|complete))\s+(?:el\s+)?$"
+    r"|\b(?:por|ante)\s+(?:la\s+)?(?:falta|ausencia)\s+de\s+(?:el\s+)?$"
+)
+
+
+def _llamado_at(t: _Text) -> int | None:
+    """Where the roll call is spoken of; a quorum said only as a reason is not (see
+    _QUORUM_AS_REASON_RE)."""
+    for m in _LLAMADO_RE.finditer(t.low):
+        if m.group() != "quorum" or not _QUORUM_AS_REASON_RE.search(t.low, max(0, m.start() - 40), m.start()):
+            return m.start()
+    return None
+
+
 # Section rules: the one whose marker comes first in the utterance wins (ties: list order).
 _SECTION_RULES: Final[tuple[tuple[str, _Rule], ...]] = (
     (TPL_ORDEN_DIA, _first(_ORDEN_DIA_READ_RE)),
     (TPL_APROBACION_ORDEN_DIA, _first(_APROBACION_OD_RE)),
     (TPL_APROBACION_ACTAS, _first(_ACTAS_RE)),
     (TPL_APERTURA, _first(_APERTURA_RE)),
-    (TPL_LLAMADO_LISTA, _first(_LLAMADO_RE)),
+    (TPL_LLAMADO_LISTA, _llamado_at),
     (TPL_VARIOS, _varios_at),
     (TPL_COMUNICACION, _comunicacion_at),
     (TPL_CIERRE, _first(_CONVOCATION_RE)),
@@ -4717,7 +4755,7 @@ def _records_own_vote(t: _Text) -> bool:
 def _is_vote(t: _Text) -> bool:
     """Whether the utterance holds a vote (its words, or members' votes listed), other than a
     speaker's own vote put on record (:func:`_records_own_vote`)."""
-    voted = _VOTE_RE.search(t.low) is not None or len(_vote_items(t)) >= 2
+    voted = _vote_said(t.low) or len(_vote_items(t)) >= 2
     return voted and not _records_own_vote(t)
 
 
