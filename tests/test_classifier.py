@@ -2609,6 +2609,19 @@ def test_a_section_postponed_for_lack_of_quorum_is_that_section_without_a_vote()
     assert data("Se abre la votación del proyecto.", TPL_PROYECTO_ACUERDO)["votacion"]["resultado"] is None
 
 
+def test_a_day_said_after_a_proposal_is_no_author() -> None:
+    """ "La proposición fue radicada hoy" names no author: a councillor who names herself and asks
+    that her pending proposal be voted first next time speaks under her name (it was written
+    "Proposición presentada por Hoy: Y que se vote…", her first words apart and unnamed)."""
+    said = (
+        "Presidente, habla la concejala Ana Erazo Ruiz. Pido que quede constancia de que la proposición fue "
+        "radicada hoy y que se vote como primer punto de proposiciones en la próxima sesión."
+    )
+    got = data(said, TPL_PROPOSICION)
+    assert got["autores"] == []
+    assert (got["orador"], got["texto"]) == ("Ana Erazo Ruiz", said)
+
+
 def test_the_agenda_said_to_be_over_is_the_closing() -> None:
     """The secretary's "se han agotado los puntos del orden del día" after varios opens the
     closing, with the chair's words after it (blind control debate, utterance 50: it was printed

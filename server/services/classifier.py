@@ -496,6 +496,7 @@ _STOPWORD_TEXT: Final = """
     comunidad comunidades ciudadania publico administracion plenaria corporacion recinto hemiciclo
     sale salen salio salieron abandona abandonan abandono abandonaron siendo
     vocero vocera voceros voceras
+    hoy ayer anteayer manana ahora anteriormente previamente
     """
 _NAME_STOPWORDS: Final = frozenset(_STOPWORD_TEXT.split()) | _NUMBER_WORDS
 _MAX_NAME_WORDS: Final = 6
