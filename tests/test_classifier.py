@@ -1989,6 +1989,15 @@ _SPEAKER_KEYS = ("orador", "rol", "cargo", "partido")
         ("¿Habla la concejala Ana María Ruiz, o el concejal?", {}),
         ("Secretario, no habla la concejala Ana María Ruiz, habla la administración.", {}),
         ("Según el periódico, habla el concejal Luis Alberto Mora. Eso es falso.", {}),
+        # in lowercase speech, the name ended by whom the member turns to (blind plenary without
+        # the quorum to decide, #17: unnamed); not ended so, no speaker
+        (
+            "presidente muchas gracias habla el concejal juan martin bravo ramirez secretaria a mi me "
+            "preocupa el agua potable en las sedes rurales",
+            {"orador": "Juan Martin Bravo Ramirez", "rol": "concejal"},
+        ),
+        ("gracias presidente habla el concejal juan martin bravo de lo que no sabe", {}),
+        ("buenos dias habla juan martin bravo secretaria", {}),
         (
             "Gracias presidente. Yo quiero decir que este debate no puede convertirse en un show. El "
             "concejal Escobar habla de trescientos semáforos dañados, pero en el gobierno anterior, que "
@@ -2015,6 +2024,11 @@ def test_a_speaker_who_says_habla_and_their_name_is_the_speaker(text: str, expec
         ("Rodrigo Salazar, presidente, para dejar constancia de mi voto negativo.", "Rodrigo Salazar"),
         ("julián david posso presidenta solicito que se verifique el quórum", "Julián David Posso"),
         ("ana lucía erazo señor presidente para una moción de orden", "Ana Lucía Erazo"),
+        (
+            "fernando tamayo presidente una observación yo le pido a la mesa directiva que se aplique el "
+            "reglamento",
+            "Fernando Tamayo",
+        ),
         # a greeting, the office said after the name, one spoken of, a place, a period: no speaker
         ("muchas gracias presidente para dejar constancia de mi voto", None),
         ("Carlos Lemos, presidente del Concejo, para dejar constancia de la sesión.", None),

@@ -1006,7 +1006,9 @@ _SELF_NAME_END_RE: Final = re.compile(
 )
 # What a speaker taking the floor asks for ("una moción", "moción de procedimiento", "una
 # pregunta") or says they speak for ("para dejar constancia…", "para una moción", "solicito…").
-_OWN_REQUEST: Final = r"(?:constancia|mocion|replica|aclaracion|interpelacion|pregunta|intervencion)"
+_OWN_REQUEST: Final = (
+    r"(?:constancia|mocion|replica|aclaracion|interpelacion|pregunta|intervencion|observacion)"
+)
 _OWN_PURPOSE: Final = (
     rf"(?:para\s+(?:[^\W\d_]+(?:ar|er|ir)(?:me|le|les|lo|la)?|una\s+{_OWN_REQUEST})|solicito|pido"
     r"|quiero|dejo|propongo|me\s+permito)\b"
@@ -1076,8 +1078,14 @@ def _self_named(t: _Text) -> dict[str, Any]:
 # gobernador del cabildo…", "Con la venia de la presidencia, habla la concejala Beatriz Elena
 # Caicedo Sinisterra, de la bancada…" ("habla" alone: see _introduced).
 _INTRODUCTION_RE: Final = re.compile(
-    r"(?:^|(?<=[.,;:!?¡¿])\s*)(?:(?:y|e)\s+)?(?:mi\s+nombre\s+es|me\s+llamo|yo\s+soy|les\s+habla"
-    r"|le\s+habla|(?P<bare>habla))\s+"
+    r"(?:^|(?<=[.,;:!?¡¿])\s*|(?<=\bgracias )|(?<=\bpresidente )|(?<=\bpresidenta ))(?:(?:y|e)\s+)?"
+    r"(?:mi\s+nombre\s+es|me\s+llamo|yo\s+soy|les\s+habla|le\s+habla|(?P<bare>habla))\s+"
+)
+# Whom a member who introduces themselves turns to after the name, in speech heard without
+# punctuation: "presidente muchas gracias habla el concejal juan martin bravo ramirez secretaria
+# a mí me preocupa…": the name ends there.
+_TURNS_TO_RE: Final = re.compile(
+    r"\s*,?\s*(?:(?:senor|senora)\s+)?(?:president[ea]|secretari[oa]|honorables?|companer[oa]s)\b"
 )
 _INTRODUCTION_WINDOW: Final = 160
 """How far into the utterance an introduction is looked for: a speaker says it first."""
@@ -1101,11 +1109,15 @@ def _introduced(t: _Text) -> dict[str, Any]:
         return {}
     role = _role(t, m.end())
     got = _person_after_role(t, role[2], role[0]) if role else _take_person(t, m.end())
-    if got is None or not got[0][:1].isupper() or len(got[0].split()) < 2:
+    if got is None or len(got[0].split()) < 2:
+        return {}
+    # In lowercase, a member's name whose end is told by whom they turn to (_TURNS_TO_RE)
+    turns_to = role is not None and role[0] in ("concejal", "concejala") and _TURNS_TO_RE.match(t.low, got[1])
+    if not got[0][:1].isupper() and not turns_to:
         return {}
     if m["bare"] is not None and (
         _not_declared(t, m.start("bare"), _sentence_start(t, m.start("bare")))
-        or _NAME_END_RE.match(t.low, got[1]) is None
+        or (_NAME_END_RE.match(t.low, got[1]) is None and not turns_to)
     ):
         return {}
     if _PARTY_NAME_RE.fullmatch(_fold(got[0])) or _NOT_A_SPEAKER_RE.search(_fold(got[0])):
@@ -1123,10 +1135,10 @@ def _introduced(t: _Text) -> dict[str, Any]:
 # A speaker who says their name first and then addresses the chair, often heard without
 # punctuation: "rodrigo salazar presidente para dejar constancia de mi voto negativo…". The
 # "presidente" after the name is said to the chair only when the speaker's own purpose or request
-# follows it ("para dejar…", "para una moción", "solicito…"): "Carlos Lemos, presidente del
-# Concejo" is his office, and "carlos lemos presidente no ha convocado" speaks of him.
+# follows it ("para dejar…", "para una moción", "una observación", "solicito…"): "Carlos Lemos,
+# presidente del Concejo" is his office, and "carlos lemos presidente no ha convocado" speaks of him.
 _CHAIR_ADDRESSED_AFTER_NAME_RE: Final = re.compile(
-    rf"\s*,?\s*(?:(?:senor|senora)\s+)?president[ea]\s*[,.:;]?\s*{_OWN_PURPOSE}"
+    rf"\s*,?\s*(?:(?:senor|senora)\s+)?president[ea]\s*[,.:;]?\s*(?:{_OWN_PURPOSE}|una\s+{_OWN_REQUEST}\b)"
 )
 _LEADING_RE: Final = re.compile(r"[\W_]*")
 
