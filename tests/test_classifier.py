@@ -2636,6 +2636,20 @@ def test_a_day_said_after_a_proposal_is_no_author() -> None:
     assert (got["orador"], got["texto"]) == ("Ana Erazo Ruiz", said)
 
 
+def test_words_ending_with_the_next_point_stay_in_the_item_they_close() -> None:
+    """The chair's answer to a member, then "siguiente punto", closes the proposals' point and
+    stays in it (blind plenary without the quorum to decide, #33: it went to the debate); an item
+    named after "siguiente punto" is still an item the rules do not know."""
+    said = [
+        "Presidente, habla la concejala Ana Erazo Ruiz. Pido que la proposición se vote como primer punto "
+        "en la próxima sesión.",
+        "Así quedará, concejala. Señora secretaria, siguiente punto.",
+        "Séptimo punto, varios.",
+    ]
+    assert sections(said, previous=TPL_PROPOSICION) == [TPL_PROPOSICION, TPL_PROPOSICION, TPL_VARIOS]
+    assert sections(["Siguiente punto. Elección del contralor."], previous=TPL_PROPOSICION) == [TPL_DEBATE]
+
+
 def test_the_agenda_said_to_be_over_is_the_closing() -> None:
     """The secretary's "se han agotado los puntos del orden del día" after varios opens the
     closing, with the chair's words after it (blind control debate, utterance 50: it was printed

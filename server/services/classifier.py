@@ -4786,6 +4786,18 @@ def _next_point_only(t: _Text) -> bool:
     return _NEXT_POINT_FILLER_RE.fullmatch(t.low) is not None
 
 
+def _ends_with_next_point(t: _Text) -> bool:
+    """Whether the utterance ends asking for the next point, with words of the point before it
+    ("Así quedará, concejala. Señora secretaria, siguiente punto."): they close the item under
+    consideration and stay in it; words after it ("Siguiente punto. Elección del contralor.")
+    are an item the rules do not know."""
+    low = _fold(t.raw)
+    if _POINT_ANNOUNCED_RE.match(low) is not None:
+        return False
+    ends = [m.end() for m in _NEXT_POINT_RE.finditer(low)]
+    return bool(ends) and _NEXT_POINT_FILLER_RE.fullmatch(low, ends[-1]) is not None
+
+
 def _asks_agenda_change(t: _Text) -> bool:
     """Whether a request in the utterance changes the agenda or one of its points in its own
     clause. A point spoken of ("este punto es clave y hay que cambiar la forma…", "la agenda
@@ -4850,7 +4862,7 @@ def _choose(
         # agotado los puntos del orden del día", said in varios) it is said where it was
         return TPL_ORDEN_DIA, _CONF_SPEECH
     if next_point:
-        if previous in _STAYING and not _next_point_only(t):
+        if previous in _STAYING and not _next_point_only(t) and not _ends_with_next_point(t):
             # "Siguiente punto. Elección del contralor.": an item the rules do not know; the
             # one before is over, and what is said next must not stay in it.
             return TPL_DEBATE, _CONF_NEXT_POINT
