@@ -946,7 +946,8 @@ def test_a_plenary_without_the_quorum_to_decide_is_written_as_said() -> None:
     was written as a proposal "presentada por Hoy", her words split and unnamed; two councillors
     naming themselves in lowercase speech ("habla el concejal juan martin bravo ramirez
     secretaria…", "fernando tamayo presidente una observación…") spoke under no name; the
-    chair's "Así quedará, concejala. …, siguiente punto." went to the debate. Nothing was
+    chair's "Así quedará, concejala. …, siguiente punto." went to the debate; the communication
+    lost its filing number ("radicada con el número…") and its sender's office. Nothing was
     voted: no section says approved or carries a count."""
     said, zones, blocks = _build_session("sin_quorum_decisorio.json")
     rollcall = _paragraphs(zones, "ZONE_ROLLCALL")
@@ -982,6 +983,12 @@ def test_a_plenary_without_the_quorum_to_decide_is_written_as_said() -> None:
         "ANA ERAZO RUIZ (concejala): " + said[32]["text"],
         said[33]["text"],
     ]
+    assert _paragraphs(zones, "ZONE_COMUNICACIONES")[1] == (
+        "Se dio lectura a la comunicación remitida por doctor Andrés Felipe Lozano Castro, director del "
+        "Departamento Administrativo de Planeación Distrital (radicado No. 2025-4112), con asunto: solicita "
+        "aplazar su intervención en el debate sobre el plan de ordenamiento territorial para la semana del "
+        "diecisiete de noviembre, por compromisos de agenda con el Ministerio de Vivienda."
+    )
     assert "FERNANDO TAMAYO ORTIZ: " + said[37]["text"] in _paragraphs(zones, "ZONE_VARIOS")
     assert _paragraphs(zones, "ZONE_CIERRE")[0] == (
         "Siendo las 11:40 a. m., se levanta la sesión por falta de quórum decisorio y se convoca para mañana "

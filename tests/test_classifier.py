@@ -2481,6 +2481,24 @@ def test_comunicacion_keeps_the_subject_sent_and_the_letter_s_date() -> None:
     assert "fecha" not in about
 
 
+def test_comunicacion_keeps_the_filing_number_said_with_and_the_senders_office() -> None:
+    """ "radicada con el número dos mil veinticinco guion cuatro mil ciento doce, suscrita por el
+    doctor X, director del Departamento…": the filing number and the sender's office are kept
+    (blind plenary without the quorum to decide, #28: both were lost from the summary)."""
+    text = (
+        "Comunicación radicada con el número dos mil veinticinco guion cuatro mil ciento doce, suscrita por "
+        "el doctor Andrés Felipe Lozano Castro, director del Departamento Administrativo de Planeación "
+        "Distrital, mediante la cual solicita aplazar su intervención en el debate sobre el plan de "
+        "ordenamiento territorial."
+    )
+    assert data(text, TPL_COMUNICACION) == {
+        "remitente": "doctor Andrés Felipe Lozano Castro, director del Departamento Administrativo de "
+        "Planeación Distrital",
+        "asunto": "solicita aplazar su intervención en el debate sobre el plan de ordenamiento territorial",
+        "radicado": "2025-4112",
+    }
+
+
 def test_comunicacion_filed_letter_without_accents() -> None:
     """An "oficio radicado" names its sender after the filing number."""
     got = data("oficio radicado numero 4567 de la Personeria Municipal sobre el estado de las carceles")

@@ -3748,6 +3748,13 @@ _SENDER_STOP_RE: Final = re.compile(
     r"|radicad[oa]|sobre|referente|relacionad[oa]|acerca|por medio de|donde|quien|para"
     r"|solicitando|informando|que|y radicad|de fecha|con fecha|el dia|el pasado|dirigid[oa])\b"
 )
+# The sender's office said after the name, in apposition: "suscrita por el doctor Andrés Lozano,
+# director del Departamento Administrativo de Planeación, mediante la cual…": who sends it.
+_SENDER_OFFICE_RE: Final = re.compile(
+    r",\s*(?:(?:el|la)\s+)?(?:sub)?(?:director|directora|secretari[oa]|gerente|jefe|jefa|alcalde|alcaldesa"
+    r"|president[ea]|personer[oa]|contralor|contralora|coordinador|coordinadora|procurador|procuradora"
+    r"|defensor|defensora|registrador|registradora|comandante|rector|rectora)\b"
+)
 _SUBJECT_RE: Final = re.compile(
     r"\b(?:asunto|referencia)\s*:?\s*|\b(?:en la (?:que|cual)|en el (?:que|cual)"
     r"|mediante (?:el|la|los|las) (?:cual|cuales)|por medio (?:del|de la|de los|de las) (?:cual|cuales)"
@@ -3758,7 +3765,7 @@ _SUBJECT_RE: Final = re.compile(
 _SENDING_VERB_RE: Final = re.compile(r"(?:remiten?|envian?|allegan?|adjuntan?|trasladan?)\s+(?=\w)")
 _SUBJECT_STOP_RE: Final = re.compile(r"[.;?!](?:\s|$)|,?\s+(?:con\s+)?(?:numero de\s+)?radicad")
 _FILING_RE: Final = re.compile(
-    r"\b(?:radicad[oa]|radicacion|numero de radicado)\s*(?:(?:bajo\s+)?(?:el\s+)?"
+    r"\b(?:radicad[oa]|radicacion|numero de radicado)\s*(?:(?:bajo\s+|con\s+)?(?:el\s+)?"
     r"(?:numero|no\.?|n[°o]\.?|#)\s*)?:?\s*(?P<r>[^\W_]*[0-9][\w./\-]*)"
 )
 
@@ -3767,6 +3774,8 @@ def _comunicacion_data(t: _Text) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if sender := _SENDER_RE.search(t.low):
         stop = _SENDER_STOP_RE.search(t.low, sender.end())
+        if stop and (office := _SENDER_OFFICE_RE.match(t.low, stop.start())):
+            stop = _SENDER_STOP_RE.search(t.low, office.end())
         end = min(stop.start() if stop else len(t.raw), sender.end() + 120)
         name = _slice(t, sender.end(), end)
         name = re.sub(r"^(?i:el|la|los|las)\s+", "", name)
@@ -3795,7 +3804,7 @@ def _comunicacion_data(t: _Text) -> dict[str, Any]:
 
 
 _FILING_WORDS_RE: Final = re.compile(
-    r"\b(?:radicad[oa]|radicacion|numero de radicado)\s*(?:(?:bajo\s+)?(?:el\s+)?"
+    r"\b(?:radicad[oa]|radicacion|numero de radicado)\s*(?:(?:bajo\s+|con\s+)?(?:el\s+)?"
     r"(?:numero|no\.?|n[°o]\.?|#)\s*)?:?\s*"
 )
 
