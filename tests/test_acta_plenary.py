@@ -947,8 +947,9 @@ def test_a_plenary_without_the_quorum_to_decide_is_written_as_said() -> None:
     naming themselves in lowercase speech ("habla el concejal juan martin bravo ramirez
     secretaria…", "fernando tamayo presidente una observación…") spoke under no name; the
     chair's "Así quedará, concejala. …, siguiente punto." went to the debate; the communication
-    lost its filing number ("radicada con el número…") and its sender's office. Nothing was
-    voted: no section says approved or carries a count."""
+    lost its filing number ("radicada con el número…") and its sender's office; the quorum
+    verified again in lowercase speech after "Verificación del quórum." listed nobody. Nothing
+    was voted: no section says approved or carries a count."""
     said, zones, blocks = _build_session("sin_quorum_decisorio.json")
     rollcall = _paragraphs(zones, "ZONE_ROLLCALL")
     quorum = [p for p in rollcall if p.startswith(("Quórum", "No hay quórum"))]
@@ -957,10 +958,24 @@ def test_a_plenary_without_the_quorum_to_decide_is_written_as_said() -> None:
         "Quórum: deliberativo, con 10 concejales presentes.",
         "No hay quórum decisorio.",
     ]
-    (table,) = (item for item in zones["ZONE_ROLLCALL"] if isinstance(item, list))
+    table, again = (item for item in zones["ZONE_ROLLCALL"] if isinstance(item, list))
     rows = dict((row[0], row[1]) for row in table[1:])
     assert len(table) - 1 == len(rows) == 21
     assert list(rows.values()).count("Presente") == 8 and list(rows.values()).count("Ausente") == 10
+    # the quorum verified again, in lowercase speech: the ten present, spelled as the session did
+    assert [row for row in again[1:] if row[1] != "Presente"] == []
+    assert [row[0] for row in again[1:]] == [
+        "Henry Peláez Cifuentes",
+        "Audry María Toro Echavarría",
+        "Alexander Rivera Rivera",
+        "Ana Erazo Ruiz",
+        "Roberto Rodríguez Zamudio",
+        "Fernando Tamayo Ortiz",
+        "Juan Martín Bravo Ramírez",
+        "Flower Enrique Rojas Torres",
+        "Alba Lucía Obando Meza",
+        "Luisa Fernanda Cuellar Zapata",
+    ]
     assert {name: state for name, state in rows.items() if state not in ("Presente", "Ausente")} == {
         "Tania Fernández Sánchez": "Excusado (calamidad doméstica)",
         "Roberto Rodríguez Zamudio": "Llegó tarde (10:05 a. m.)",

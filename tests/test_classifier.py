@@ -757,6 +757,20 @@ def test_orden_dia_continues_after_a_previous_agenda_block() -> None:
     assert result.structured_data["puntos"] == ["5. Informe de comisiones", "6. Varios"]
 
 
+def test_a_call_heard_in_lowercase_after_its_heading_lists_the_members() -> None:
+    """ "Verificación del quórum. henry pelaez cifuentes presente…": the members answering in
+    lowercase speech after the call's heading are listed (nobody was: only a call all in
+    lowercase was read so); a lowercase phrase after a heading that is no name names nobody."""
+    got = data(
+        "Verificación del quórum. henry pelaez cifuentes presente ana erazo ruiz presente luis mora no "
+        "contesta",
+        TPL_DEBATE,
+    )
+    assert got["presentes"] == ["Henry Pelaez Cifuentes", "Ana Erazo Ruiz"]
+    assert got["ausentes"] == ["Luis Mora"]
+    assert "presentes" not in data("Llamado a lista. hay seis presentes", TPL_LLAMADO_LISTA)
+
+
 def test_llamado_lista_extracts_present_excused_and_quorum() -> None:
     """A roll call lists who answered, who is excused, the count and the kind of quorum."""
     text = (

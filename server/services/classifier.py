@@ -2784,6 +2784,8 @@ def _roll_call_items(t: _Text) -> list[_Answer]:
     lowercase = t.raw == t.raw.lower()
     answers = list(itertools.islice(_ANSWER_RE.finditer(t.low), _MAX_ANSWERS))
     headings = [h.end() for h in itertools.islice(_CALL_HEADING_RE.finditer(t.low), _MAX_ANSWERS)]
+    # "Verificación del quórum. henry peláez presente…": the call heard in lowercase after its heading
+    lowercase = lowercase or (bool(headings) and t.raw[headings[0] :] == t.raw[headings[0] :].lower())
     previous_end = 0
     for m, after in itertools.zip_longest(answers, answers[1:]):
         end = _trimmed_end(t, previous_end, m.start())
