@@ -56,6 +56,14 @@ recalled, the Secretary of Security's defence, councillors for and against, a po
 rule of the absolute majority of the members recalled, the nominal vote read over two utterances,
 one in lowercase speech, ten sí and seven no declared not approved, a proposition, a constancia of
 one's vote in varios, the closing): the whole item, vote included, stays in the debate.
+And an eleventh, an ordinary plenary written blind by an audit that has the quorum to
+deliberate but never the quorum to decide (``sin_quorum_decisorio.json``: a roll call of 8 of 21
+over two utterances, one in lowercase speech, the agenda read and its approval postponed, the
+previous acta's too, the Secretary of Education's report with three councillors, one naming
+himself in lowercase speech, two arrivals, the quorum verified again and still short, a
+communication, a proposal left pending for the next session, a councillor naming herself, the
+session lifted for lack of the quorum to decide, the constancia of the absent members): nothing
+is voted, and no section may read approved.
 """
 
 from __future__ import annotations
@@ -300,6 +308,7 @@ def _build_session(name: str) -> tuple[list[dict[str, Any]], dict[str, list[Any]
         "sesion_personero.json",
         "control_politico.json",
         "mocion_censura.json",
+        "sin_quorum_decisorio.json",
     ],
 )
 def test_audited_sessions_land_in_their_zones(name: str) -> None:
@@ -990,4 +999,87 @@ def test_a_mocion_de_censura_is_written_as_said() -> None:
     assert [s.split("\n")[1:] for s in _paragraphs(zones, "SIGNATURE_BLOCK")] == [
         ["Nombre: ____________________", "Presidente"],
         ["ÁNGELA MARÍA SANDOVAL RESTREPO", "Secretaria General"],
+    ]
+
+
+def test_a_plenary_without_the_quorum_to_decide_is_written_as_said() -> None:
+    """The facts an audit found false in a blind plenary that had the quorum to deliberate but
+    never the quorum to decide, and was lifted for it: the first roll call's "hay quórum
+    deliberatorio pero no hay quórum decisorio" was written "No hay quórum", and the second's
+    "continúa sin haber quórum decisorio; hay quórum para deliberar" "Quórum: decisorio"; the
+    agenda's approval postponed "como no hay quórum decisorio" went to the roll call as "No hay
+    quórum", and the chair's words before the agenda was read ("los puntos que no requieren
+    votación") to the agenda's approval, as a vote; "no se haya conformado el quórum decisorio"
+    was "Quórum: decisorio"; the closing dropped "por falta de quórum decisorio"; a councillor
+    asking that her pending proposal be voted first next time ("la proposición fue radicada hoy")
+    was written as a proposal "presentada por Hoy", her words split and unnamed; two councillors
+    naming themselves in lowercase speech ("habla el concejal juan martin bravo ramirez
+    secretaria…", "fernando tamayo presidente una observación…") spoke under no name; the
+    chair's "Así quedará, concejala. …, siguiente punto." went to the debate; the communication
+    lost its filing number ("radicada con el número…") and its sender's office; the quorum
+    verified again in lowercase speech after "Verificación del quórum." listed nobody. Nothing
+    was voted: no section says approved or carries a count."""
+    said, zones, blocks = _build_session("sin_quorum_decisorio.json")
+    rollcall = _paragraphs(zones, "ZONE_ROLLCALL")
+    quorum = [p for p in rollcall if p.startswith(("Quórum", "No hay quórum"))]
+    assert quorum == [
+        "Quórum: deliberativo, con 8 concejales presentes.",
+        "Quórum: deliberativo, con 10 concejales presentes.",
+        "No hay quórum decisorio.",
+    ]
+    table, again = (item for item in zones["ZONE_ROLLCALL"] if isinstance(item, list))
+    rows = dict((row[0], row[1]) for row in table[1:])
+    assert len(table) - 1 == len(rows) == 21
+    assert list(rows.values()).count("Presente") == 8 and list(rows.values()).count("Ausente") == 10
+    # the quorum verified again, in lowercase speech: the ten present, spelled as the session did
+    assert [row for row in again[1:] if row[1] != "Presente"] == []
+    assert [row[0] for row in again[1:]] == [
+        "Henry Peláez Cifuentes",
+        "Audry María Toro Echavarría",
+        "Alexander Rivera Rivera",
+        "Ana Erazo Ruiz",
+        "Roberto Rodríguez Zamudio",
+        "Fernando Tamayo Ortiz",
+        "Juan Martín Bravo Ramírez",
+        "Flower Enrique Rojas Torres",
+        "Alba Lucía Obando Meza",
+        "Luisa Fernanda Cuellar Zapata",
+    ]
+    assert {name: state for name, state in rows.items() if state not in ("Presente", "Ausente")} == {
+        "Tania Fernández Sánchez": "Excusado (calamidad doméstica)",
+        "Roberto Rodríguez Zamudio": "Llegó tarde (10:05 a. m.)",
+        "Flower Enrique Rojas Torres": "Llegó tarde (10:20 a. m.)",
+    }
+    document = [p for zone in zones for p in _paragraphs(zones, zone)]
+    assert not [p for p in document if re.search(r"APROBAD|NEGAD|Votos por|Resultado:", p)]
+    assert all("votacion" not in b["structured_data"] for b in blocks)
+    assert _paragraphs(zones, "ZONE_AGENDA") == [said[4]["text"], said[5]["text"]]
+    assert _paragraphs(zones, "ZONE_AGENDA_APPROVAL") == [said[6]["text"]]
+    assert _paragraphs(zones, "ZONE_PRIOR_ACTAS") == [said[7]["text"], said[8]["text"]]
+    debate = _paragraphs(zones, "ZONE_DEBATE")
+    assert "JUAN MARTÍN BRAVO RAMÍREZ (concejal): " + said[17]["text"] in debate
+    assert "AUDRY MARÍA TORO ECHAVARRÍA (concejala): " + said[14]["text"] in debate
+    assert "MARTHA CECILIA GIRALDO OSPINA (secretaria de Educación): " + said[22]["text"] in debate
+    assert _paragraphs(zones, "ZONE_PROPOSICIONES") == [
+        "Proposición presentada por Ana Erazo Ruiz: Citar a debate de control político al gerente de EMCALI "
+        "sobre los cortes de agua en las comunas de ladera.",
+        said[31]["text"],  # "…no se puede someter a votación. Queda pendiente para la próxima sesión."
+        "ANA ERAZO RUIZ (concejala): " + said[32]["text"],
+        said[33]["text"],
+    ]
+    assert _paragraphs(zones, "ZONE_COMUNICACIONES")[1] == (
+        "Se dio lectura a la comunicación remitida por doctor Andrés Felipe Lozano Castro, director del "
+        "Departamento Administrativo de Planeación Distrital (radicado No. 2025-4112), con asunto: solicita "
+        "aplazar su intervención en el debate sobre el plan de ordenamiento territorial para la semana del "
+        "diecisiete de noviembre, por compromisos de agenda con el Ministerio de Vivienda."
+    )
+    assert "FERNANDO TAMAYO ORTIZ: " + said[37]["text"] in _paragraphs(zones, "ZONE_VARIOS")
+    assert _paragraphs(zones, "ZONE_CIERRE")[0] == (
+        "Siendo las 11:40 a. m., se levanta la sesión por falta de quórum decisorio y se convoca para mañana "
+        "viernes siete de noviembre a las nueve de la mañana, con el mismo orden del día."
+    )
+    signatures = _paragraphs(zones, "SIGNATURE_BLOCK")
+    assert [s.split("\n") for s in signatures] == [
+        ["______________________________", "Nombre: ____________________", "Presidente"],
+        ["______________________________", "DIANA CAROLINA RUIZ MEJÍA", "Secretaria General"],
     ]

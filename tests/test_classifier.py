@@ -757,6 +757,20 @@ def test_orden_dia_continues_after_a_previous_agenda_block() -> None:
     assert result.structured_data["puntos"] == ["5. Informe de comisiones", "6. Varios"]
 
 
+def test_a_call_heard_in_lowercase_after_its_heading_lists_the_members() -> None:
+    """ "Verificación del quórum. henry pelaez cifuentes presente…": the members answering in
+    lowercase speech after the call's heading are listed (nobody was: only a call all in
+    lowercase was read so); a lowercase phrase after a heading that is no name names nobody."""
+    got = data(
+        "Verificación del quórum. henry pelaez cifuentes presente ana erazo ruiz presente luis mora no "
+        "contesta",
+        TPL_DEBATE,
+    )
+    assert got["presentes"] == ["Henry Pelaez Cifuentes", "Ana Erazo Ruiz"]
+    assert got["ausentes"] == ["Luis Mora"]
+    assert "presentes" not in data("Llamado a lista. hay seis presentes", TPL_LLAMADO_LISTA)
+
+
 def test_llamado_lista_extracts_present_excused_and_quorum() -> None:
     """A roll call lists who answered, who is excused, the count and the kind of quorum."""
     text = (
@@ -797,12 +811,32 @@ def test_llamado_lista_extracts_present_excused_and_quorum() -> None:
         ("Hay quórum decisorio con la presencia de quince concejales.", "decisorio", 15),
         ("Contestaron a lista un total de diecinueve concejales, hay quórum decisorio.", "decisorio", 19),
         ("Se encuentran presentes 19 de 21 concejales. Hay quórum decisorio.", "decisorio", 19),
+        (
+            "Han contestado a lista ocho honorables concejales. Hay quórum deliberatorio pero no hay quórum "
+            "decisorio.",
+            "deliberativo",
+            8,
+        ),
+        (
+            "Han contestado diez honorables concejales. Continúa sin haber quórum decisorio; hay quórum para "
+            "deliberar.",
+            "deliberativo",
+            10,
+        ),
+        ("hay quorum deliberatorio pero no decisorio", "deliberativo", None),
+        ("Contestaron nueve concejales, no hay quórum para decidir.", "no hay quórum decisorio", 9),
+        ("no hay quórum para deliberar ni decidir", "no hay quórum", None),
+        ("Lamentamos que no se haya conformado el quórum decisorio.", "no hay quórum decisorio", None),
+        ("Señor presidente, no se ha completado el quórum.", "no hay quórum", None),
     ],
 )
 def test_llamado_lista_quorum_and_count(text: str, quorum: str, total: int | None) -> None:
     """The quorum kind and the number of members said are read from the roll call: the number who
     answered, not the corporation's ("diecinueve de los veintiún concejales" is 19; it was 21).
-    A quorum "para deliberar y decidir" is the quorum to decide (it was deliberativo)."""
+    A quorum "para deliberar y decidir" is the quorum to decide (it was deliberativo); the quorum
+    to decide said missing leaves the one to deliberate ("hay quórum deliberatorio pero no hay
+    quórum decisorio" was "no hay quórum", "continúa sin haber quórum decisorio; hay quórum para
+    deliberar" and "no se haya conformado el quórum decisorio" were "decisorio")."""
     got = data(text)
     assert got["quorum"] == quorum
     assert got.get("total_presentes") == total
@@ -1969,6 +2003,15 @@ _SPEAKER_KEYS = ("orador", "rol", "cargo", "partido")
         ("¿Habla la concejala Ana María Ruiz, o el concejal?", {}),
         ("Secretario, no habla la concejala Ana María Ruiz, habla la administración.", {}),
         ("Según el periódico, habla el concejal Luis Alberto Mora. Eso es falso.", {}),
+        # in lowercase speech, the name ended by whom the member turns to (blind plenary without
+        # the quorum to decide, #17: unnamed); not ended so, no speaker
+        (
+            "presidente muchas gracias habla el concejal juan martin bravo ramirez secretaria a mi me "
+            "preocupa el agua potable en las sedes rurales",
+            {"orador": "Juan Martin Bravo Ramirez", "rol": "concejal"},
+        ),
+        ("gracias presidente habla el concejal juan martin bravo de lo que no sabe", {}),
+        ("buenos dias habla juan martin bravo secretaria", {}),
         (
             "Gracias presidente. Yo quiero decir que este debate no puede convertirse en un show. El "
             "concejal Escobar habla de trescientos semáforos dañados, pero en el gobierno anterior, que "
@@ -1995,6 +2038,11 @@ def test_a_speaker_who_says_habla_and_their_name_is_the_speaker(text: str, expec
         ("Rodrigo Salazar, presidente, para dejar constancia de mi voto negativo.", "Rodrigo Salazar"),
         ("julián david posso presidenta solicito que se verifique el quórum", "Julián David Posso"),
         ("ana lucía erazo señor presidente para una moción de orden", "Ana Lucía Erazo"),
+        (
+            "fernando tamayo presidente una observación yo le pido a la mesa directiva que se aplique el "
+            "reglamento",
+            "Fernando Tamayo",
+        ),
         # a greeting, the office said after the name, one spoken of, a place, a period: no speaker
         ("muchas gracias presidente para dejar constancia de mi voto", None),
         ("Carlos Lemos, presidente del Concejo, para dejar constancia de la sesión.", None),
@@ -2447,6 +2495,24 @@ def test_comunicacion_keeps_the_subject_sent_and_the_letter_s_date() -> None:
     assert "fecha" not in about
 
 
+def test_comunicacion_keeps_the_filing_number_said_with_and_the_senders_office() -> None:
+    """ "radicada con el número dos mil veinticinco guion cuatro mil ciento doce, suscrita por el
+    doctor X, director del Departamento…": the filing number and the sender's office are kept
+    (blind plenary without the quorum to decide, #28: both were lost from the summary)."""
+    text = (
+        "Comunicación radicada con el número dos mil veinticinco guion cuatro mil ciento doce, suscrita por "
+        "el doctor Andrés Felipe Lozano Castro, director del Departamento Administrativo de Planeación "
+        "Distrital, mediante la cual solicita aplazar su intervención en el debate sobre el plan de "
+        "ordenamiento territorial."
+    )
+    assert data(text, TPL_COMUNICACION) == {
+        "remitente": "doctor Andrés Felipe Lozano Castro, director del Departamento Administrativo de "
+        "Planeación Distrital",
+        "asunto": "solicita aplazar su intervención en el debate sobre el plan de ordenamiento territorial",
+        "radicado": "2025-4112",
+    }
+
+
 def test_comunicacion_filed_letter_without_accents() -> None:
     """An "oficio radicado" names its sender after the filing number."""
     got = data("oficio radicado numero 4567 de la Personeria Municipal sobre el estado de las carceles")
@@ -2540,6 +2606,80 @@ def test_cierre_extracts_summons_not_confused_with_end_time() -> None:
     """The time in the summons is not the end time; the summons text is kept."""
     got = data("Se levanta la sesión y se convoca para mañana a las nueve.")
     assert got == {"convocatoria": "se convoca para mañana a las nueve"}
+
+
+@pytest.mark.parametrize(
+    ("text", "motivo"),
+    [
+        (
+            "se levanta la sesión por falta de quórum decisorio y se convoca para mañana",
+            "por falta de quórum decisorio",
+        ),
+        ("Ante la falta de quórum se levanta la sesión.", "Ante la falta de quórum"),
+        ("Por no haberse conformado el quórum, se levanta la sesión.", "Por no haberse conformado el quórum"),
+        ("Agotado el orden del día, se levanta la sesión.", None),
+    ],
+)
+def test_cierre_keeps_why_the_session_is_lifted(text: str, motivo: str | None) -> None:
+    """A session lifted for lack of quorum keeps the reason said (it was lost from the closing)."""
+    assert data(text).get("motivo") == motivo
+
+
+def test_a_section_postponed_for_lack_of_quorum_is_that_section_without_a_vote() -> None:
+    """A quorum said as the reason ("como no hay quórum decisorio, se aplaza la aprobación del
+    orden del día hasta que haya quórum decisorio") is no roll call: the agenda's approval is
+    postponed, in its section, with nothing voted (it went to the roll call as "No hay quórum").
+    A vote said not held ("los puntos que no requieren votación", "no se puede someter a
+    votación", "se aplaza la votación") is no vote: the chair's words before the agenda is read
+    went to the agenda's approval, and a bill or proposal postponed carried a vote."""
+    postponed = (
+        "Leído el orden del día, y como no hay quórum decisorio, se aplaza la aprobación del orden del día "
+        "hasta que haya quórum decisorio. Señora secretaria, siguiente punto."
+    )
+    assert classify(postponed, previous_template_id=TPL_ORDEN_DIA).template_id == TPL_APROBACION_ORDEN_DIA
+    assert data(postponed, TPL_ORDEN_DIA) == {}
+    acta = "Como no hay quórum decisorio, se aplaza la aprobación del acta número ciento veintitrés."
+    assert classify(acta, previous_template_id=TPL_DEBATE).template_id == TPL_APROBACION_ACTAS
+    before_agenda = (
+        "Habiendo quórum para deliberar pero no para decidir, la presidencia va a continuar con los puntos "
+        "del orden del día que no requieren votación. Sírvase dar lectura al orden del día."
+    )
+    assert classify(before_agenda, previous_template_id=TPL_LLAMADO_LISTA).template_id == TPL_ORDEN_DIA
+    pending = (
+        "Como no tenemos quórum decisorio, la proposición no se puede someter a votación. Queda pendiente "
+        "para la próxima sesión."
+    )
+    assert "votacion" not in data(pending, TPL_PROPOSICION)
+    bill = "Por falta de quórum decisorio se aplaza la votación del proyecto de acuerdo."
+    assert "votacion" not in data(bill, TPL_PROYECTO_ACUERDO)
+    assert data("Se abre la votación del proyecto.", TPL_PROYECTO_ACUERDO)["votacion"]["resultado"] is None
+
+
+def test_a_day_said_after_a_proposal_is_no_author() -> None:
+    """ "La proposición fue radicada hoy" names no author: a councillor who names herself and asks
+    that her pending proposal be voted first next time speaks under her name (it was written
+    "Proposición presentada por Hoy: Y que se vote…", her first words apart and unnamed)."""
+    said = (
+        "Presidente, habla la concejala Ana Erazo Ruiz. Pido que quede constancia de que la proposición fue "
+        "radicada hoy y que se vote como primer punto de proposiciones en la próxima sesión."
+    )
+    got = data(said, TPL_PROPOSICION)
+    assert got["autores"] == []
+    assert (got["orador"], got["texto"]) == ("Ana Erazo Ruiz", said)
+
+
+def test_words_ending_with_the_next_point_stay_in_the_item_they_close() -> None:
+    """The chair's answer to a member, then "siguiente punto", closes the proposals' point and
+    stays in it (blind plenary without the quorum to decide, #33: it went to the debate); an item
+    named after "siguiente punto" is still an item the rules do not know."""
+    said = [
+        "Presidente, habla la concejala Ana Erazo Ruiz. Pido que la proposición se vote como primer punto "
+        "en la próxima sesión.",
+        "Así quedará, concejala. Señora secretaria, siguiente punto.",
+        "Séptimo punto, varios.",
+    ]
+    assert sections(said, previous=TPL_PROPOSICION) == [TPL_PROPOSICION, TPL_PROPOSICION, TPL_VARIOS]
+    assert sections(["Siguiente punto. Elección del contralor."], previous=TPL_PROPOSICION) == [TPL_DEBATE]
 
 
 def test_the_agenda_said_to_be_over_is_the_closing() -> None:

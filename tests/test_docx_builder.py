@@ -1471,6 +1471,41 @@ def test_a_speaker_heard_without_accents_is_spelled_as_the_session_said_the_name
         assert _text(_paragraphs(_zone(_build(blocks), "ZONE_DEBATE"))[-1]) == f"{said}: Gracias."
 
 
+def test_members_a_roll_call_lists_without_accents_are_spelled_as_the_session_said_them() -> None:
+    """A quorum verified in lowercase speech ("henry pelaez cifuentes presente") lists the members
+    as the first roll call spelled them (its table had "Henry Pelaez Cifuentes" beside "Henry
+    Peláez Cifuentes"); a roll call a person edited stays as edited."""
+    first = _block(
+        "roll",
+        "ZONE_ROLLCALL",
+        template_id="TPL_LLAMADO_LISTA",
+        structured_data={
+            "presentes": ["Henry Peláez Cifuentes"],
+            "excusados": [{"nombre": "Tania Fernández"}],
+        },
+    )
+    again = _block(
+        "again",
+        "ZONE_ROLLCALL",
+        template_id="TPL_LLAMADO_LISTA",
+        structured_data={
+            "presentes": ["Henry Pelaez Cifuentes"],
+            "excusados": [{"nombre": "Tania Fernandez"}],
+        },
+    )
+    rows = [
+        row
+        for tbl in _zone(_build([first, again]), "ZONE_ROLLCALL").iterchildren(f"{{{W}}}tbl")
+        for row in _table_rows(tbl)
+    ]
+    names = [row[0] for row in rows if row[0] != "Concejal"]
+    assert names == ["Henry Peláez Cifuentes", "Tania Fernández", "Henry Peláez Cifuentes", "Tania Fernández"]
+    assert again["structured_data"]["presentes"] == ["Henry Pelaez Cifuentes"]  # the block as said
+    edited = {**again, "human_edited": True}
+    tables = list(_zone(_build([first, edited]), "ZONE_ROLLCALL").iterchildren(f"{{{W}}}tbl"))
+    assert ["Henry Pelaez Cifuentes", "Presente"] in _table_rows(tables[-1])
+
+
 def _named(*blocks: dict[str, Any]) -> dict[str, Any]:
     """The speaker each block is written with (by block id): named as the session names them,
     then carried from the grant before it."""

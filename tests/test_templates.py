@@ -1321,6 +1321,23 @@ def test_cierre_with_a_summons_said_in_its_own_sentence() -> None:
     ]
 
 
+def test_cierre_keeps_why_the_session_is_lifted() -> None:
+    """A session lifted for lack of quorum says so in the summary, before the summons (a blind
+    plenary without the quorum to decide closed "se levanta la sesión y se convoca…": the reason,
+    the session's outcome, was lost)."""
+    phrase = (
+        "Siendo las once y cuarenta de la mañana, se levanta la sesión por falta de quórum decisorio y se "
+        "convoca para mañana viernes siete de noviembre a las nueve de la mañana."
+    )
+    assert said(phrase) == [
+        "Siendo las 11:40 a. m., se levanta la sesión por falta de quórum decisorio y se convoca para "
+        "mañana viernes siete de noviembre a las nueve de la mañana."
+    ]
+    assert said("Ante la falta de quórum, siendo las doce del día se levanta la sesión.") == [
+        "Siendo las 12:00 m., se levanta la sesión ante la falta de quórum."
+    ]
+
+
 def test_firmas_signature_lines() -> None:
     phrase = (
         "Para constancia firman el presidente del Concejo Juan Pérez y el secretario general Carlos Ruiz."

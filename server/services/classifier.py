@@ -496,6 +496,7 @@ _STOPWORD_TEXT: Final = """
     comunidad comunidades ciudadania publico administracion plenaria corporacion recinto hemiciclo
     sale salen salio salieron abandona abandonan abandono abandonaron siendo
     vocero vocera voceros voceras
+    hoy ayer anteayer manana ahora anteriormente previamente
     """
 _NAME_STOPWORDS: Final = frozenset(_STOPWORD_TEXT.split()) | _NUMBER_WORDS
 _MAX_NAME_WORDS: Final = 6
@@ -1006,7 +1007,9 @@ _SELF_NAME_END_RE: Final = re.compile(
 )
 # What a speaker taking the floor asks for ("una moción", "moción de procedimiento", "una
 # pregunta") or says they speak for ("para dejar constancia…", "para una moción", "solicito…").
-_OWN_REQUEST: Final = r"(?:constancia|mocion|replica|aclaracion|interpelacion|pregunta|intervencion)"
+_OWN_REQUEST: Final = (
+    r"(?:constancia|mocion|replica|aclaracion|interpelacion|pregunta|intervencion|observacion)"
+)
 _OWN_PURPOSE: Final = (
     rf"(?:para\s+(?:[^\W\d_]+(?:ar|er|ir)(?:me|le|les|lo|la)?|una\s+{_OWN_REQUEST})|solicito|pido"
     r"|quiero|dejo|propongo|me\s+permito)\b"
@@ -1076,8 +1079,14 @@ def _self_named(t: _Text) -> dict[str, Any]:
 # gobernador del cabildo…", "Con la venia de la presidencia, habla la concejala Beatriz Elena
 # Caicedo Sinisterra, de la bancada…" ("habla" alone: see _introduced).
 _INTRODUCTION_RE: Final = re.compile(
-    r"(?:^|(?<=[.,;:!?¡¿])\s*)(?:(?:y|e)\s+)?(?:mi\s+nombre\s+es|me\s+llamo|yo\s+soy|les\s+habla"
-    r"|le\s+habla|(?P<bare>habla))\s+"
+    r"(?:^|(?<=[.,;:!?¡¿])\s*|(?<=\bgracias )|(?<=\bpresidente )|(?<=\bpresidenta ))(?:(?:y|e)\s+)?"
+    r"(?:mi\s+nombre\s+es|me\s+llamo|yo\s+soy|les\s+habla|le\s+habla|(?P<bare>habla))\s+"
+)
+# Whom a member who introduces themselves turns to after the name, in speech heard without
+# punctuation: "presidente muchas gracias habla el concejal juan martin bravo ramirez secretaria
+# a mí me preocupa…": the name ends there.
+_TURNS_TO_RE: Final = re.compile(
+    r"\s*,?\s*(?:(?:senor|senora)\s+)?(?:president[ea]|secretari[oa]|honorables?|companer[oa]s)\b"
 )
 _INTRODUCTION_WINDOW: Final = 160
 """How far into the utterance an introduction is looked for: a speaker says it first."""
@@ -1101,11 +1110,15 @@ def _introduced(t: _Text) -> dict[str, Any]:
         return {}
     role = _role(t, m.end())
     got = _person_after_role(t, role[2], role[0]) if role else _take_person(t, m.end())
-    if got is None or not got[0][:1].isupper() or len(got[0].split()) < 2:
+    if got is None or len(got[0].split()) < 2:
+        return {}
+    # In lowercase, a member's name whose end is told by whom they turn to (_TURNS_TO_RE)
+    turns_to = role is not None and role[0] in ("concejal", "concejala") and _TURNS_TO_RE.match(t.low, got[1])
+    if not got[0][:1].isupper() and not turns_to:
         return {}
     if m["bare"] is not None and (
         _not_declared(t, m.start("bare"), _sentence_start(t, m.start("bare")))
-        or _NAME_END_RE.match(t.low, got[1]) is None
+        or (_NAME_END_RE.match(t.low, got[1]) is None and not turns_to)
     ):
         return {}
     if _PARTY_NAME_RE.fullmatch(_fold(got[0])) or _NOT_A_SPEAKER_RE.search(_fold(got[0])):
@@ -1123,10 +1136,10 @@ def _introduced(t: _Text) -> dict[str, Any]:
 # A speaker who says their name first and then addresses the chair, often heard without
 # punctuation: "rodrigo salazar presidente para dejar constancia de mi voto negativo…". The
 # "presidente" after the name is said to the chair only when the speaker's own purpose or request
-# follows it ("para dejar…", "para una moción", "solicito…"): "Carlos Lemos, presidente del
-# Concejo" is his office, and "carlos lemos presidente no ha convocado" speaks of him.
+# follows it ("para dejar…", "para una moción", "una observación", "solicito…"): "Carlos Lemos,
+# presidente del Concejo" is his office, and "carlos lemos presidente no ha convocado" speaks of him.
 _CHAIR_ADDRESSED_AFTER_NAME_RE: Final = re.compile(
-    rf"\s*,?\s*(?:(?:senor|senora)\s+)?president[ea]\s*[,.:;]?\s*{_OWN_PURPOSE}"
+    rf"\s*,?\s*(?:(?:senor|senora)\s+)?president[ea]\s*[,.:;]?\s*(?:{_OWN_PURPOSE}|una\s+{_OWN_REQUEST}\b)"
 )
 _LEADING_RE: Final = re.compile(r"[\W_]*")
 
@@ -1537,6 +1550,20 @@ def _tally(low: str) -> dict[str, int]:
     return said
 
 
+# A vote said not to be held: "los puntos que no requieren votación", "la proposición no se
+# puede someter a votación", "sin votación", "se aplaza la votación". Nothing was voted; the
+# acta must not say it was.
+_NOT_VOTED_BEFORE_RE: Final = re.compile(r"\b(?:no|sin|aplaz\w*|pospon\w*)\s+(?:[^\W\d_]+\s+){0,4}$")
+
+
+def _vote_said(low: str) -> bool:
+    """Whether a vote's words are said (:data:`_VOTE_RE`), other than a vote said not held."""
+    return any(
+        m.group() != "votacion" or not _NOT_VOTED_BEFORE_RE.search(low, max(0, m.start() - 40), m.start())
+        for m in _VOTE_RE.finditer(low)
+    )
+
+
 def _statements(low: str) -> str:
     """The text without its questions, so "¿lo aprueba?" is not taken as a result."""
     kept = [s for s in _SENTENCE_RE.findall(low) if not s.strip().startswith("¿")]
@@ -1604,7 +1631,7 @@ def _vote(t: _Text) -> dict[str, Any] | None:
     # Comisión … con nueve votos a favor y dos en contra"), not this vote's; one said in the
     # present perfect may be this vote's declaration (below).
     counts = _tally(_EARLIER_STEP_RE.sub(lambda m: m.group(0) if m["perfect"] else " ", t.low))
-    if not (_VOTE_RE.search(_VOTE_CLOSED_RE.sub(" ", now)) or votes or any(counts.values())):
+    if not (_vote_said(_VOTE_CLOSED_RE.sub(" ", now)) or votes or any(counts.values())):
         return None  # nothing said but the vote closed ("Se cierra la votación."): no vote called
     if now != t.low and (votes or any(counts.values())):
         # The utterance tallies a vote held now ("votaron sí quince, no dos. Ha sido aprobado en
@@ -2662,9 +2689,13 @@ _HEADCOUNT_RE: Final = re.compile(
     rf"|\b(?:contest|respond)\w*(?:\s+(?:a|al)\s+(?:lista|llamado))?\s+(?P<m>{_NUM_PHRASE})\s+de\s+"
     rf"(?:los\s+|las\s+)?(?:{_NUM_PHRASE})\b"
 )
+# "No se ha conformado el quórum", "no se haya completado el quórum decisorio".
+_NOT_FORMED: Final = (
+    r"no se (?:ha|haya|habia|hubiera|pudo) (?:conformado|completado|configurado|logrado|conformar|completar)"
+)
 _NO_QUORUM_RE: Final = re.compile(
     r"\b(?:no hay|no existe|no tenemos|no hubo|sin|falta de|no se (?:conforma|configura|completa"
-    r"|registra|tiene))\s+(?:el\s+)?quorum\b"
+    rf"|registra|tiene)|{_NOT_FORMED})\s+(?:el\s+)?quorum\b"
 )
 # "Quórum para deliberar y decidir" is the quorum to decide (deciding needs deliberating too).
 _QUORUM_DECIDE_RE: Final = re.compile(
@@ -2672,6 +2703,15 @@ _QUORUM_DECIDE_RE: Final = re.compile(
     r"|(?:deliberatorio|deliberativo)\s+y\s+decisorio)\b"
 )
 _QUORUM_DELIBERATE_RE: Final = re.compile(r"\bquorum\s+(?:deliberatori\w*|deliberativo|para deliberar)\b")
+# The quorum to decide said missing ("hay quórum deliberatorio pero no hay quórum decisorio",
+# "continúa sin haber quórum decisorio; hay quórum para deliberar", "no hay quórum para
+# decidir"): the members may still deliberate, never decide. The quorum "decisorio" named there
+# is the one lacking, and the "no hay quórum" said of it leaves the one to deliberate.
+_NO_DECIDING_QUORUM_RE: Final = re.compile(
+    r"\b(?:no hay|no existe|no tenemos|no hubo|sin(?: haber| que haya)?|falta de|no se (?:conforma"
+    rf"|configura|completa|registra|tiene)|{_NOT_FORMED}|no)\s+(?:(?:el|un)\s+)?(?:quorum\s+)?"
+    r"(?:decisorio|para\s+decidir)\b"
+)
 _QUORUM_RE: Final = re.compile(
     r"\b(?:hay|existe|tenemos|se conforma|se configura|se completa|se registra|con|habiendo)\s+(?:el\s+)?"
     r"quorum\b|\bquorum reglamentario\b"
@@ -2836,6 +2876,8 @@ def _roll_call_items(t: _Text) -> list[_Answer]:
     lowercase = t.raw == t.raw.lower()
     answers = list(itertools.islice(_ANSWER_RE.finditer(t.low), _MAX_ANSWERS))
     headings = [h.end() for h in itertools.islice(_CALL_HEADING_RE.finditer(t.low), _MAX_ANSWERS)]
+    # "Verificación del quórum. henry peláez presente…": the call heard in lowercase after its heading
+    lowercase = lowercase or (bool(headings) and t.raw[headings[0] :] == t.raw[headings[0] :].lower())
     previous_end = 0
     for m, after in itertools.zip_longest(answers, answers[1:]):
         end = _trimmed_end(t, previous_end, m.start())
@@ -3307,7 +3349,9 @@ def _llamado_data(t: _Text) -> dict[str, Any]:
         named = {_entry_name(e) for v in lists.values() for e in v}
         lists[key] += [e for e in entries if _entry_name(e) not in named]
     data: dict[str, Any] = {key: entries for key, entries in lists.items() if entries}
-    if _NO_QUORUM_RE.search(t.low):
+    if _NO_DECIDING_QUORUM_RE.search(t.low):
+        data["quorum"] = "deliberativo" if _QUORUM_DELIBERATE_RE.search(t.low) else "no hay quórum decisorio"
+    elif _NO_QUORUM_RE.search(t.low):
         data["quorum"] = "no hay quórum"
     elif _QUORUM_DECIDE_RE.search(t.low):
         data["quorum"] = "decisorio"
@@ -3798,6 +3842,13 @@ _SENDER_STOP_RE: Final = re.compile(
     r"|radicad[oa]|sobre|referente|relacionad[oa]|acerca|por medio de|donde|quien|para"
     r"|solicitando|informando|que|y radicad|de fecha|con fecha|el dia|el pasado|dirigid[oa])\b"
 )
+# The sender's office said after the name, in apposition: "suscrita por el doctor Andrés Lozano,
+# director del Departamento Administrativo de Planeación, mediante la cual…": who sends it.
+_SENDER_OFFICE_RE: Final = re.compile(
+    r",\s*(?:(?:el|la)\s+)?(?:sub)?(?:director|directora|secretari[oa]|gerente|jefe|jefa|alcalde|alcaldesa"
+    r"|president[ea]|personer[oa]|contralor|contralora|coordinador|coordinadora|procurador|procuradora"
+    r"|defensor|defensora|registrador|registradora|comandante|rector|rectora)\b"
+)
 _SUBJECT_RE: Final = re.compile(
     r"\b(?:asunto|referencia)\s*:?\s*|\b(?:en la (?:que|cual)|en el (?:que|cual)"
     r"|mediante (?:el|la|los|las) (?:cual|cuales)|por medio (?:del|de la|de los|de las) (?:cual|cuales)"
@@ -3808,7 +3859,7 @@ _SUBJECT_RE: Final = re.compile(
 _SENDING_VERB_RE: Final = re.compile(r"(?:remiten?|envian?|allegan?|adjuntan?|trasladan?)\s+(?=\w)")
 _SUBJECT_STOP_RE: Final = re.compile(r"[.;?!](?:\s|$)|,?\s+(?:con\s+)?(?:numero de\s+)?radicad")
 _FILING_RE: Final = re.compile(
-    r"\b(?:radicad[oa]|radicacion|numero de radicado)\s*(?:(?:bajo\s+)?(?:el\s+)?"
+    r"\b(?:radicad[oa]|radicacion|numero de radicado)\s*(?:(?:bajo\s+|con\s+)?(?:el\s+)?"
     r"(?:numero|no\.?|n[°o]\.?|#)\s*)?:?\s*(?P<r>[^\W_]*[0-9][\w./\-]*)"
 )
 
@@ -3817,6 +3868,8 @@ def _comunicacion_data(t: _Text) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if sender := _SENDER_RE.search(t.low):
         stop = _SENDER_STOP_RE.search(t.low, sender.end())
+        if stop and (office := _SENDER_OFFICE_RE.match(t.low, stop.start())):
+            stop = _SENDER_STOP_RE.search(t.low, office.end())
         end = min(stop.start() if stop else len(t.raw), sender.end() + 120)
         name = _slice(t, sender.end(), end)
         name = re.sub(r"^(?i:el|la|los|las)\s+", "", name)
@@ -3845,7 +3898,7 @@ def _comunicacion_data(t: _Text) -> dict[str, Any]:
 
 
 _FILING_WORDS_RE: Final = re.compile(
-    r"\b(?:radicad[oa]|radicacion|numero de radicado)\s*(?:(?:bajo\s+)?(?:el\s+)?"
+    r"\b(?:radicad[oa]|radicacion|numero de radicado)\s*(?:(?:bajo\s+|con\s+)?(?:el\s+)?"
     r"(?:numero|no\.?|n[°o]\.?|#)\s*)?:?\s*"
 )
 
@@ -3890,8 +3943,23 @@ _SUMMONS_RE: Final = re.compile(
 )
 
 
+# Why the session is lifted, when it is not the agenda done: "se levanta la sesión por falta de
+# quórum decisorio", "ante la falta de quórum", "por no haberse conformado el quórum". The acta
+# must say a session ended without deciding, and why.
+_LIFTED_FOR_RE: Final = re.compile(
+    r"\b(?:por|ante|ante la|dada la|debido a la)\s+(?:falta|ausencia|inexistencia)\s+de\s+quorum"
+    r"|\bpor\s+no\s+haber(?:se)?\s+(?:(?:conformado|completado|logrado)\s+)?(?:el\s+)?quorum"
+)
+_QUORUM_KIND_RE: Final = re.compile(
+    r"\s+(?:decisorio|deliberatorio|deliberativo|para\s+(?:deliberar|decidir))\b"
+)
+
+
 def _cierre_data(t: _Text) -> dict[str, Any]:
     data: dict[str, Any] = {}
+    if lifted := _LIFTED_FOR_RE.search(t.low):
+        kind = _QUORUM_KIND_RE.match(t.low, lifted.end())
+        data["motivo"] = _slice(t, lifted.start(), kind.end() if kind else lifted.end())
     before, after = t.low, ""
     if summons := _SUMMONS_RE.search(t.low):
         stop = _SENTENCE_END_RE.search(t.raw, summons.end())
@@ -4667,13 +4735,33 @@ def _comunicacion_at(t: _Text) -> int | None:
     return None
 
 
+# The quorum said as the reason of something else: "como no hay quórum decisorio, se aplaza la
+# aprobación del orden del día", "hasta que haya quórum", "por falta de quórum". What is
+# postponed is the section; the roll call is where the quorum is declared.
+_QUORUM_AS_REASON_RE: Final = re.compile(
+    r"\b(?:como|ya que|dado que|puesto que|porque|hasta que|mientras|cuando|en cuanto)\s+"
+    r"(?:(?:aun|todavia)\s+)?(?:no\s+)?(?:hay|haya|tenemos|tengamos|existe|exista|contamos con"
+    r"|contemos con|se (?:conforma|conforme|completa|complete))\s+(?:el\s+)?$"
+    r"|\b(?:por|ante)\s+(?:la\s+)?(?:falta|ausencia)\s+de\s+(?:el\s+)?$"
+)
+
+
+def _llamado_at(t: _Text) -> int | None:
+    """Where the roll call is spoken of; a quorum said only as a reason is not (see
+    _QUORUM_AS_REASON_RE)."""
+    for m in _LLAMADO_RE.finditer(t.low):
+        if m.group() != "quorum" or not _QUORUM_AS_REASON_RE.search(t.low, max(0, m.start() - 40), m.start()):
+            return m.start()
+    return None
+
+
 # Section rules: the one whose marker comes first in the utterance wins (ties: list order).
 _SECTION_RULES: Final[tuple[tuple[str, _Rule], ...]] = (
     (TPL_ORDEN_DIA, _first(_ORDEN_DIA_READ_RE)),
     (TPL_APROBACION_ORDEN_DIA, _first(_APROBACION_OD_RE)),
     (TPL_APROBACION_ACTAS, _first(_ACTAS_RE)),
     (TPL_APERTURA, _first(_APERTURA_RE)),
-    (TPL_LLAMADO_LISTA, _first(_LLAMADO_RE)),
+    (TPL_LLAMADO_LISTA, _llamado_at),
     (TPL_VARIOS, _varios_at),
     (TPL_COMUNICACION, _comunicacion_at),
     (TPL_CIERRE, _first(_CONVOCATION_RE)),
@@ -4795,7 +4883,7 @@ def _records_own_vote(t: _Text) -> bool:
 def _is_vote(t: _Text) -> bool:
     """Whether the utterance holds a vote (its words, or members' votes listed), other than a
     speaker's own vote put on record (:func:`_records_own_vote`)."""
-    voted = _VOTE_RE.search(t.low) is not None or len(_vote_items(t)) >= 2
+    voted = _vote_said(t.low) or len(_vote_items(t)) >= 2
     return voted and not _records_own_vote(t)
 
 
@@ -4811,6 +4899,18 @@ def _next_point_only(t: _Text) -> bool:
     """Whether the utterance says no more than "siguiente punto" (to the secretary, politely):
     the item taken up is named in the next one."""
     return _NEXT_POINT_FILLER_RE.fullmatch(t.low) is not None
+
+
+def _ends_with_next_point(t: _Text) -> bool:
+    """Whether the utterance ends asking for the next point, with words of the point before it
+    ("Así quedará, concejala. Señora secretaria, siguiente punto."): they close the item under
+    consideration and stay in it; words after it ("Siguiente punto. Elección del contralor.")
+    are an item the rules do not know."""
+    low = _fold(t.raw)
+    if _POINT_ANNOUNCED_RE.match(low) is not None:
+        return False
+    ends = [m.end() for m in _NEXT_POINT_RE.finditer(low)]
+    return bool(ends) and _NEXT_POINT_FILLER_RE.fullmatch(low, ends[-1]) is not None
 
 
 def _asks_agenda_change(t: _Text) -> bool:
@@ -4877,7 +4977,7 @@ def _choose(
         # agotado los puntos del orden del día", said in varios) it is said where it was
         return TPL_ORDEN_DIA, _CONF_SPEECH
     if next_point:
-        if previous in _STAYING and not _next_point_only(t):
+        if previous in _STAYING and not _next_point_only(t) and not _ends_with_next_point(t):
             # "Siguiente punto. Elección del contralor.": an item the rules do not know; the
             # one before is over, and what is said next must not stay in it.
             return TPL_DEBATE, _CONF_NEXT_POINT

@@ -2576,7 +2576,9 @@ def _as_spelled(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     delegado del alcalde doctor alvaro jose benitez": ``orador`` "Alvaro Jose Benitez") written
     as the session said the same name with its accents elsewhere ("Mi nombre es Álvaro José
     Benítez…": the opening's ``delegado``; a member called in the roll call; an author): one
-    person, one spelling in the acta. Accents are never made up: only a spelling the session's
+    person, one spelling in the acta. So are the members a roll call lists heard so (a quorum
+    verified in lowercase speech: "henry pelaez cifuentes presente"), unless a person edited it.
+    Accents are never made up: only a spelling the session's
     blocks hold is used, when it is the same words but for accents and the only such spelling.
     Derived when the document is built, like :func:`given_the_floor`: the blocks stay as said."""
     spellings: dict[tuple[str, ...], set[str]] = {}
@@ -2587,17 +2589,37 @@ def _as_spelled(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
         for said in _names_said(data):
             if not said.isascii():
                 spellings.setdefault(tuple(_words(said)), set()).add(said)
-    out: list[Mapping[str, Any]] = []
-    for block in blocks:
-        data = block.get("structured_data")
-        heard = data.get("orador") if isinstance(data, Mapping) else None
+
+    def spelled(heard: Any) -> Any:
         known = (
             spellings.get(tuple(_words(heard)), set())
             if isinstance(heard, str) and heard.isascii()
             else set()
         )
-        if isinstance(data, Mapping) and len(known) == 1:
-            block = {**block, "structured_data": {**data, "orador": next(iter(known))}}
+        return next(iter(known)) if len(known) == 1 else heard
+
+    out: list[Mapping[str, Any]] = []
+    for block in blocks:
+        data = block.get("structured_data")
+        if isinstance(data, Mapping) and (heard := data.get("orador")) != (said := spelled(heard)):
+            block = {**block, "structured_data": {**data, "orador": said}}
+        if (
+            isinstance(data := block.get("structured_data"), Mapping)
+            and block.get("human_edited") is not True
+        ):
+            # the members a roll call lists alike (a quorum verified in lowercase speech)
+            lists = {
+                key: [
+                    {**m, "nombre": spelled(m["nombre"])}
+                    if isinstance(m, Mapping) and "nombre" in m
+                    else spelled(m)
+                    for m in members
+                ]
+                for key in _ROLL_CALL_KEYS
+                if isinstance(members := data.get(key), list)
+            }
+            if any(lists[key] != data[key] for key in lists):
+                block = {**block, "structured_data": {**data, **lists}}
         out.append(block)
     return out
 
