@@ -7004,3 +7004,38 @@ def test_an_approval_said_with_its_votes_keeps_the_count(text: str) -> None:
     censura, #10: the previous acta's line read "Resultado: APROBADO." with no count)."""
     got = data(text, TPL_APROBACION_ACTAS)["votacion"]
     assert (got.get("si"), got["resultado"]) == (17, "aprobado")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "En estos dos meses se aprobaron en segundo debate nueve proyectos de acuerdo, entre ellos el "
+        "proyecto de acuerdo número cero cuarenta y siete de dos mil veinticinco, por el cual se adopta la "
+        "política pública de protección y bienestar animal.",
+        "gracias presidenta. quiero dejar una constancia. el proyecto de acuerdo numero cero treinta y "
+        "nueve de dos mil veinticinco quedo pendiente para segundo debate y no alcanzo a ser votado",
+        "tres proyectos fueron archivados por no surtir el primer debate a tiempo y dos fueron negados en la "
+        "plenaria",
+    ],
+)
+def test_bills_named_in_an_account_of_the_period_are_spoken_of(text: str) -> None:
+    """Bills said approved, pending or negated in a report of the period or a constancia are spoken
+    of, in the debate, with no vote held (blind audit of a closing session, #12, #13, #18: the
+    report read as bill 047 in second debate, "Resultado: NEGADO.", and the constancia's words
+    lost under "Proyecto de Acuerdo No. 039, segundo debate")."""
+    got = classify(text, previous_template_id=TPL_DEBATE)
+    assert (got.template_id, "votacion" in got.structured_data) == (TPL_DEBATE, False)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Siguiente punto, proyecto de acuerdo número cero treinta y nueve, que quedó pendiente en la sesión "
+        "anterior.",
+        "Quinto punto. Proyecto de acuerdo 039 de 2025, aprobado en primer debate el doce de julio.",
+        "Han sido aprobados los dos proyectos de acuerdo, presidente.",
+    ],
+)
+def test_a_bill_taken_up_or_voted_is_still_the_bills(text: str) -> None:
+    """A bill taken up by a point announced, or two bills' result declared, are the bill's."""
+    assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_PROYECTO_ACUERDO

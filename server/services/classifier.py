@@ -4755,6 +4755,32 @@ def _llamado_at(t: _Text) -> int | None:
     return None
 
 
+# A bill named in an account of what happened to it, in the sentence that names it: "se
+# aprobaron nueve proyectos de acuerdo, entre ellos el proyecto de acuerdo 047…" (a report of
+# the period), "el proyecto de acuerdo 039… quedó pendiente… y no alcanzó a ser votado" (a
+# constancia): spoken of, not the bill under consideration. One bill's own history read when it
+# is taken up ("…aprobado en primer debate el…") is said in the singular and is not this.
+_BILL_ACCOUNT_RE: Final = re.compile(
+    r"\b(?:se (?:aprobaron|negaron|archivaron|tramitaron|radicaron|sancionaron)"
+    r"|fueron (?:aprobados|negados|archivados|tramitados|radicados|sancionados)"
+    r"|aprobamos|tramitamos|quedaron pendientes|quedo pendiente|no alcanzo a ser)\b"
+)
+
+
+def _proyecto_at(t: _Text) -> int | None:
+    """Where a bill is named as one under consideration, or None: a bill named in a sentence that
+    gives an account of what happened to bills (see _BILL_ACCOUNT_RE) is spoken of, unless a
+    point announced takes it up ("Quinto punto. …", "Siguiente punto, …": masked, the text starts
+    blank)."""
+    announced = _POINT_ANNOUNCED_RE.match(t.low) is not None or t.low[:1].isspace()
+    for m in _PROYECTO_RE.finditer(t.low):
+        start = _sentence_start(t, m.start())
+        end = _ANNOUNCEMENT_END_RE.search(t.raw, m.end())
+        if announced or _BILL_ACCOUNT_RE.search(t.low, start, end.start() if end else len(t.low)) is None:
+            return m.start()
+    return None
+
+
 # Section rules: the one whose marker comes first in the utterance wins (ties: list order).
 _SECTION_RULES: Final[tuple[tuple[str, _Rule], ...]] = (
     (TPL_ORDEN_DIA, _first(_ORDEN_DIA_READ_RE)),
@@ -4765,7 +4791,7 @@ _SECTION_RULES: Final[tuple[tuple[str, _Rule], ...]] = (
     (TPL_VARIOS, _varios_at),
     (TPL_COMUNICACION, _comunicacion_at),
     (TPL_CIERRE, _first(_CONVOCATION_RE)),
-    (TPL_PROYECTO_ACUERDO, _first(_PROYECTO_RE)),
+    (TPL_PROYECTO_ACUERDO, _proyecto_at),
     (TPL_PROPOSICION, _proposicion_at),
     (TPL_DEBATE, _first(_DEBATE_ITEM_RE)),
 )
@@ -4880,11 +4906,40 @@ def _records_own_vote(t: _Text) -> bool:
     return not any(_tally(t.low).values()) and not _vote_items(t)
 
 
+# Bills counted in an account of a period: "tres proyectos fueron archivados… y dos fueron
+# negados en la plenaria", "se aprobaron nueve proyectos de acuerdo".
+_BILLS_COUNTED_RE: Final = re.compile(
+    rf"(?<!\blos )(?<!\blas )\b(?:{_alt(_NUMBER_WORDS)}|[0-9]+)\s+proyectos\b"
+)
+
+
+def _reports_bills(t: _Text) -> bool:
+    """Whether every vote's word said is in a sentence that counts bills and says what happened
+    to them (see _BILLS_COUNTED_RE, _BILL_ACCOUNT_RE): a report of the period ("tres proyectos
+    fueron archivados… y dos fueron negados en la plenaria"), not a vote held now. A count of
+    votes said is one held now."""
+    if any(_tally(t.low).values()):
+        return False
+    found = False
+    for m in _VOTE_RE.finditer(t.low):
+        start = _sentence_start(t, m.start())
+        end_m = _ANNOUNCEMENT_END_RE.search(t.raw, m.end())
+        end = end_m.start() if end_m else len(t.low)
+        if (
+            _BILLS_COUNTED_RE.search(t.low, start, end) is None
+            or _BILL_ACCOUNT_RE.search(t.low, start, end) is None
+        ):
+            return False
+        found = True
+    return found
+
+
 def _is_vote(t: _Text) -> bool:
     """Whether the utterance holds a vote (its words, or members' votes listed), other than a
-    speaker's own vote put on record (:func:`_records_own_vote`)."""
+    speaker's own vote put on record (:func:`_records_own_vote`) or bills' fate reported
+    (:func:`_reports_bills`)."""
     voted = _vote_said(t.low) or len(_vote_items(t)) >= 2
-    return voted and not _records_own_vote(t)
+    return voted and not _records_own_vote(t) and not _reports_bills(t)
 
 
 def _reads_the_bill(t: _Text) -> bool:
