@@ -7039,3 +7039,15 @@ def test_bills_named_in_an_account_of_the_period_are_spoken_of(text: str) -> Non
 def test_a_bill_taken_up_or_voted_is_still_the_bills(text: str) -> None:
     """A bill taken up by a point announced, or two bills' result declared, are the bill's."""
     assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_PROYECTO_ACUERDO
+
+
+def test_a_time_said_declaring_the_period_closed_does_not_open_the_session() -> None:
+    """ "Siendo las seis y cuarenta de la tarde… declaro clausurado el segundo período de sesiones
+    ordinarias" is the period's closure, said in the development (blind audit of a closing session,
+    #38: the opening read a second time, "Siendo las 6:40 p. m., se dio inicio a la sesión", and
+    the declaration's words were lost)."""
+    text = (
+        "Siendo las seis y cuarenta de la tarde, en nombre del señor alcalde, declaro clausurado el segundo "
+        "período de sesiones ordinarias del Concejo Distrital de Santiago de Cali."
+    )
+    assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_DEBATE

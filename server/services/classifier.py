@@ -4829,15 +4829,21 @@ def _is_firmas(t: _Text) -> bool:
     return not _NOT_FIRMAS_RE.search(t.low) and _signing_statement(t) is not None
 
 
+# Something declared closed or ended ("Siendo las seis y cuarenta…, declaro clausurado el segundo
+# período de sesiones ordinarias"): its time is when it ended, never the session's opening.
+_CLOSED_RE: Final = re.compile(r"\b(?:clausurad[oa]s?|clausur(?:o|amos)|se clausura)\b")
+
+
 def _is_apertura_weak(t: _Text, previous: str | None) -> bool:
     """A time ("siendo las nueve y diez…") or who presides, said before the session is under
     way: the opening. After a section said only once it is (the agenda, an item, a vote…), or
     in a constancia ("se deja constancia de que… siendo las nueve y cuarenta"), it does not
     open the session again: an opening then says so ("se abre la sesión", _APERTURA_RE). The
     debate and the roll call may come before the opening (a greeting, the quorum), so after
-    them the weak rule still holds."""
+    them the weak rule still holds. A time said with something declared closed is when it
+    ended (_CLOSED_RE)."""
     m = _APERTURA_WEAK_RE.search(t.low)
-    if m is None or previous in _UNDER_WAY or _CONSTANCIA_RE.search(t.low):
+    if m is None or previous in _UNDER_WAY or _CONSTANCIA_RE.search(t.low) or _CLOSED_RE.search(t.low):
         return False
     return not m.group(0).startswith("siendo") or _find_time(t.low[m.start() :]) is not None
 
