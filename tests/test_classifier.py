@@ -7051,3 +7051,24 @@ def test_a_time_said_declaring_the_period_closed_does_not_open_the_session() -> 
         "período de sesiones ordinarias del Concejo Distrital de Santiago de Cali."
     )
     assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_DEBATE
+
+
+def test_a_resolution_read_with_its_signers_does_not_sign_the_acta() -> None:
+    """A resolution read ends "Firman la presidenta…, y el secretario general…": its signers, not
+    the acta's (blind audit of a closing session, #35: the resolution's articles went to the
+    signature block and were lost)."""
+    text = (
+        "Artículo primero. Clausurar el día treinta y uno de julio el segundo período de sesiones "
+        "ordinarias. Artículo segundo. La presente resolución rige a partir de la fecha de su expedición. "
+        "Comuníquese y cúmplase. Firman la presidenta, Gloria Inés Caicedo Mina, y el secretario general, "
+        "Fabián Andrés Ocampo."
+    )
+    assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_DEBATE
+
+
+def test_a_point_announced_after_the_communications_ends_them() -> None:
+    """A point announced naming an item the rules do not know, said after a communication, is an
+    item of its own (blind audit of a closing session, #33: "Octavo punto, lectura de la resolución
+    de clausura." stayed in the communications, and the resolution it announced did not)."""
+    text = "Octavo punto, lectura de la resolución de clausura."
+    assert classify(text, previous_template_id=TPL_COMUNICACION).template_id == TPL_DEBATE

@@ -4375,7 +4375,11 @@ _POINT_TAKEN_UP_RE: Final = re.compile(
     r"(?:pasamos|pasemos|avanzamos)\s+"
     r"(?:ahora\s+)?(?:al|a\s+el)\s+punto\b(?!\s+de\s+vista\b)"
 )
-_NOT_FIRMAS_RE: Final = re.compile(r"\b(?:comunicacion|oficio|carta|correspondencia|proposicion)")
+# A document read that carries its own signers (a letter, a proposal, a resolution or decree:
+# "…Comuníquese y cúmplase. Firman la presidenta… y el secretario general…"): not the acta's.
+_NOT_FIRMAS_RE: Final = re.compile(
+    r"\b(?:comunicacion|oficio|carta|correspondencia|proposicion|resolucion|decreto)"
+)
 _CIERRE_RE: Final = re.compile(
     r"\b(?:se levanta|levant(?:o|amos|ar)|se da por (?:terminada|finalizada|concluida|cerrada"
     r"|levantada|clausurada)|(?:damos|doy) por (?:terminada|finalizada|concluida|cerrada|levantada)"
@@ -4571,6 +4575,8 @@ _ITEM_SECTIONS: Final = frozenset(
     {TPL_APROBACION_ORDEN_DIA, TPL_APROBACION_ACTAS, TPL_PROYECTO_ACUERDO, TPL_PROPOSICION}
 )
 _STAYING: Final = _ITEM_SECTIONS | {TPL_VARIOS}
+# Sections a point announced that names an item the rules do not know ends (see _choose).
+_POINT_ENDS: Final = _STAYING | {TPL_COMUNICACION}
 # Speech, not an item read: first person, or the chair addressed ("Presidente, …").
 _SPOKEN_RE: Final = re.compile(
     r"\b(?:yo|mi|mis|me|nosotros|nosotras|nuestr[oa]s?|solicito|pido|propongo|quiero|quisiera"
@@ -5038,9 +5044,10 @@ def _choose(
         # agotado los puntos del orden del día", said in varios) it is said where it was
         return TPL_ORDEN_DIA, _CONF_SPEECH
     if next_point:
-        if previous in _STAYING and not _next_point_only(t) and not _ends_with_next_point(t):
+        if previous in _POINT_ENDS and not _next_point_only(t) and not _ends_with_next_point(t):
             # "Siguiente punto. Elección del contralor.": an item the rules do not know; the
-            # one before is over, and what is said next must not stay in it.
+            # one before is over, and what is said next must not stay in it. So is the reading
+            # of communications ("Octavo punto, lectura de la resolución de clausura.").
             return TPL_DEBATE, _CONF_NEXT_POINT
         if previous is not None:
             return previous, _CONF_NEXT_POINT
