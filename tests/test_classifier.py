@@ -7072,3 +7072,16 @@ def test_a_point_announced_after_the_communications_ends_them() -> None:
     de clausura." stayed in the communications, and the resolution it announced did not)."""
     text = "Octavo punto, lectura de la resolución de clausura."
     assert classify(text, previous_template_id=TPL_COMUNICACION).template_id == TPL_DEBATE
+
+
+def test_a_summons_denied_at_the_closing_is_written_denied() -> None:
+    """ "No se convoca a nueva sesión" closing a period is no summons (blind audit of a closing
+    session, #39: the acta read "se levanta la sesión y se convoca a nueva sesión")."""
+    got = classify(
+        "Agotado el orden del día, se levanta la sesión siendo las seis y cuarenta y cinco de la tarde. "
+        "No se convoca a nueva sesión: la corporación queda atenta a las sesiones extraordinarias que el "
+        "señor alcalde convoque por decreto.",
+        previous_template_id=TPL_DEBATE,
+    )
+    assert got.template_id == TPL_CIERRE
+    assert got.structured_data["convocatoria"].startswith("No se convoca a nueva sesión")

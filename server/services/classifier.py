@@ -3942,6 +3942,8 @@ _SUMMONS_RE: Final = re.compile(
     r"|quedan? (?:citad|convocad)[oa]s?)\b"
 )
 
+_SUMMONS_DENIED_RE: Final = re.compile(r"\bno\s+$")
+
 
 # Why the session is lifted, when it is not the agenda done: "se levanta la sesión por falta de
 # quórum decisorio", "ante la falta de quórum", "por no haberse conformado el quórum". The acta
@@ -3964,7 +3966,9 @@ def _cierre_data(t: _Text) -> dict[str, Any]:
     if summons := _SUMMONS_RE.search(t.low):
         stop = _SENTENCE_END_RE.search(t.raw, summons.end())
         end = stop.start() + (1 if stop["abbr"] else 0) if stop else len(t.raw)
-        data["convocatoria"] = _slice(t, summons.start(), end)
+        denied = _SUMMONS_DENIED_RE.search(t.low, max(0, summons.start() - 12), summons.start())
+        # "No se convoca a nueva sesión: …" (the period closed): said as denied, never a summons
+        data["convocatoria"] = _slice(t, denied.start() if denied else summons.start(), end)
         before, after = t.low[: summons.start()], t.low[end:]
     if hora := _find_time(before) or _find_time(after):
         data["hora"] = hora
