@@ -7085,3 +7085,13 @@ def test_a_summons_denied_at_the_closing_is_written_denied() -> None:
     )
     assert got.template_id == TPL_CIERRE
     assert got.structured_data["convocatoria"].startswith("No se convoca a nueva sesión")
+
+
+def test_a_filing_number_read_digit_by_digit_is_one_number() -> None:
+    """ "radicado número dos cero dos cinco uno uno siete cuatro tres" is 202511743 (blind audit of
+    a closing session, #31: written "2-02-5-1-1-7-4-3")."""
+    got = data(
+        "Comunicación con radicado número dos cero dos cinco uno uno siete cuatro tres, suscrita por el "
+        "señor alcalde distrital, en la que informa que se evalúa convocar a sesiones extraordinarias."
+    )
+    assert got["radicado"] == "202511743"

@@ -3906,12 +3906,15 @@ _FILING_WORDS_RE: Final = re.compile(
 def _filing_in_words(low: str) -> str | None:
     """A filing number read out ("radicado número dos mil veinticinco cuarenta y uno cero cero
     ochenta y siete"): the groups as said, joined by hyphens, a "cero" said alone being a
-    leading zero of the group after it: "2025-41-0087"."""
+    leading zero of the group after it: "2025-41-0087". One read digit by digit ("dos cero dos
+    cinco uno uno siete") is its digits: "2025117"."""
     for m in _FILING_WORDS_RE.finditer(low):
         toks = _tokens(low, m.end())
         if toks[:1] in (["un"], ["una"], ["uno"]):
             continue  # "radicado un oficio" names no number
         groups, _ = _groups_at(toks, 0, len(toks))
+        if groups and all(len(g.lstrip("0")) <= 1 for g in groups) and len("".join(groups)) >= 3:
+            return "".join(groups)  # read digit by digit ("dos cero dos cinco uno…"): one number
         if groups:
             return "-".join(groups)
     return None
