@@ -2083,6 +2083,12 @@ _SESSION_TYPE_ORDER: Final = (
     "solemne",
     "comisión",
 )
+# The closing session of a period of sessions: "sesión de clausura del segundo período de sesiones
+# ordinarias", its type as said (the acta must say what kind of session it was).
+_CLOSING_SESSION_RE: Final = re.compile(
+    r"\bsesion\s+de\s+(?P<k>clausura(?:\s+del\s+(?:[^\W\d_]+\s+)?periodo\s+de\s+sesiones"
+    r"(?:\s+(?:ordinarias|extraordinarias))?)?)\b"
+)
 _SESSION_NUMBER_RE: Final = re.compile(
     rf"\bsesion\s+(?:[^\W\d_]+\s+){{0,2}}?(?:numero|no\.?|n[°o]\.?|#)\s*(?P<n>{_NUM_PHRASE})"
 )
@@ -2474,6 +2480,8 @@ def _apertura_data(t: _Text) -> dict[str, Any]:
         if said := [k for k in kinds if k == kind or k.endswith(" " + kind)]:
             data["tipo_sesion"] = max(said, key=len)  # "plenaria ordinaria" over "ordinaria"
             break
+    if closing := _CLOSING_SESSION_RE.search(t.low):
+        data["tipo_sesion"] = _slice(t, closing.start("k"), closing.end("k"))
     number = _SESSION_NUMBER_RE.search(t.low)
     if number and (value := _parse_number(number["n"])) is not None:
         data["numero_sesion"] = value
