@@ -7095,3 +7095,13 @@ def test_a_filing_number_read_digit_by_digit_is_one_number() -> None:
         "señor alcalde distrital, en la que informa que se evalúa convocar a sesiones extraordinarias."
     )
     assert got["radicado"] == "202511743"
+
+
+def test_a_roll_call_said_to_come_after_the_anthems_is_not_the_roll_call() -> None:
+    """ "Antes de llamar a lista los invito a… entonar el himno nacional" is the anthems (blind
+    audit of a closing session, #1: written in the roll call's section)."""
+    text = (
+        "Antes de llamar a lista los invito a ponernos de pie para entonar el himno nacional de la "
+        "República de Colombia y el himno de Santiago de Cali."
+    )
+    assert classify(text, previous_template_id=TPL_APERTURA).template_id != TPL_LLAMADO_LISTA

@@ -4767,10 +4767,17 @@ _QUORUM_AS_REASON_RE: Final = re.compile(
 )
 
 
+# The roll call said to come after something else: "Antes de llamar a lista los invito a ponernos
+# de pie para entonar el himno nacional…" is the anthems, not the roll call.
+_BEFORE_ROLL_CALL_RE: Final = re.compile(r"\bantes\s+de\s+$")
+
+
 def _llamado_at(t: _Text) -> int | None:
     """Where the roll call is spoken of; a quorum said only as a reason is not (see
-    _QUORUM_AS_REASON_RE)."""
+    _QUORUM_AS_REASON_RE), nor a roll call said to come after what is said (_BEFORE_ROLL_CALL_RE)."""
     for m in _LLAMADO_RE.finditer(t.low):
+        if _BEFORE_ROLL_CALL_RE.search(t.low, max(0, m.start() - 12), m.start()):
+            continue
         if m.group() != "quorum" or not _QUORUM_AS_REASON_RE.search(t.low, max(0, m.start() - 40), m.start()):
             return m.start()
     return None
