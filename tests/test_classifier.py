@@ -7105,3 +7105,14 @@ def test_a_roll_call_said_to_come_after_the_anthems_is_not_the_roll_call() -> No
         "República de Colombia y el himno de Santiago de Cali."
     )
     assert classify(text, previous_template_id=TPL_APERTURA).template_id != TPL_LLAMADO_LISTA
+
+
+def test_thanks_said_after_a_proposal_is_approved_stay_with_it() -> None:
+    """The chair's thanks and applause after a recognition approved by acclamation are said about
+    it, in its section (blind audit of a closing session, #25: they went to the debate, read as
+    an item the rules do not know)."""
+    text = (
+        "Rosalba, en nombre de esta corporación, muchas gracias por tantos años de servicio. Los invito a "
+        "un aplauso."
+    )
+    assert classify(text, previous_template_id=TPL_PROPOSICION).template_id == TPL_PROPOSICION

@@ -4597,7 +4597,8 @@ _SPOKEN_RE: Final = re.compile(
     r"\b(?:yo|mi|mis|me|nosotros|nosotras|nuestr[oa]s?|solicito|pido|propongo|quiero|quisiera"
     r"|considero|creo|pienso|pregunto|manifiesto|insisto|apoyo|acompano|voto|presento|informo"
     r"|agradezco|saludo|estoy|tengo|hago|dejo|reitero|solicitamos|pedimos|queremos|proponemos"
-    r"|consideramos|estamos|tenemos|he|hemos|radique|radicamos|acabo|acabamos)\b"
+    r"|consideramos|estamos|tenemos|he|hemos|radique|radicamos|acabo|acabamos"
+    r"|gracias|invito|invitamos|felicito|felicitamos)\b"
     r"|^\W*(?:senor[a]?\s+)?president[ea]\b"
 )
 # Members designated to a commission, in one sentence: "Quedan designados para la comisión
