@@ -386,7 +386,12 @@ def test_apertura_extracts_the_commission_as_said(text: str, comision: str) -> N
 def test_apertura_without_accents_or_capitals() -> None:
     """Lower-case text without accents still yields type, mode and the president's name."""
     got = data("se instala la sesion extraordinaria virtual presidida por la concejala ana ruiz")
-    assert got == {"tipo_sesion": "extraordinaria", "modalidad": "virtual", "preside": "ana ruiz"}
+    assert got == {
+        "tipo_sesion": "extraordinaria",
+        "modalidad": "virtual",
+        "preside": "ana ruiz",
+        "preside_rol": "concejala",
+    }
 
 
 @pytest.mark.parametrize(

@@ -208,6 +208,17 @@ def test_a_closing_sessions_opening_says_it_closes_the_period() -> None:
     ]
 
 
+def test_a_councillor_said_to_preside_as_concejala_signs_as_presidenta() -> None:
+    """ "Preside la concejala Gloria Inés Caicedo Mina, presidenta de la corporación" signs as
+    "Presidenta" (blind audit of a closing session: the signature read "Presidente")."""
+    opening = block_of(
+        "Siendo las cinco y quince de la tarde se abre la sesión. Preside la concejala Gloria Inés Caicedo "
+        "Mina, presidenta de la corporación."
+    )
+    signatures = [" ".join(t.split()) for t in items(build([opening]), "SIGNATURE_BLOCK")]
+    assert signatures[0] == f"{_LINE} GLORIA INÉS CAICEDO MINA Presidenta"
+
+
 def test_apertura_without_time_or_date_falls_back_to_the_text() -> None:
     assert classify("Se abre la sesión.").structured_data == {}
     assert said("Se abre la sesión.") == ["Se abre la sesión."]

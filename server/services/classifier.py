@@ -2102,6 +2102,7 @@ _PRESIDE_RE: Final = re.compile(
     rf"(?:(?P<prov>{_PROVISIONALLY})\s+)?(?:por\s+)?"
     r"(?:(?:esta|la)\s+sesion\s+)?(?:(?:el|la)\s+concejala?\s+de\s+mayor\s+edad\s*,?\s*)?"
 )
+_CONCEJALA_BEFORE_RE: Final = re.compile(r"\bla\s+(?:honorable\s+)?concejala\b")
 _PERIOD_RE: Final = re.compile(r"\bperiodo\s+(?:constitucional\s+)?(?:(?:de|del)\s+)?(?:ano\s+)?")
 _PERIOD_JOINERS: Final = frozenset({"a", "al", "y", "guion", "hasta"})
 # Who installs the council for the mayor: "asisto como delegado del señor alcalde", "en calidad
@@ -2300,7 +2301,13 @@ def _preside(t: _Text) -> dict[str, Any]:
         if count >= _MAX_TRIGGERS:
             break
         if (got := _take_person(t, m.end())) is not None:
-            return {"preside": got[0], **({"preside_provisional": True} if m["prov"] else {})}
+            data: dict[str, Any] = {"preside": got[0], **({"preside_provisional": True} if m["prov"] else {})}
+            after = _PRESIDENT_AFTER_NAME_RE.match(t.low, got[1])
+            if _CONCEJALA_BEFORE_RE.search(t.low, m.end(), got[1]) or (
+                after is not None and after["g"] == "a"
+            ):
+                data["preside_rol"] = "concejala"  # "Preside la concejala Ana Ruiz, presidenta…"
+            return data
     for count, m in enumerate(_PRESIDENT_SPEAKS_RE.finditer(t.low)):
         if count >= _MAX_TRIGGERS:
             break
