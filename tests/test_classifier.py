@@ -2702,6 +2702,11 @@ def test_words_ending_with_the_next_point_stay_in_the_item_they_close() -> None:
     ]
     assert sections(said, previous=TPL_PROPOSICION) == [TPL_PROPOSICION, TPL_PROPOSICION, TPL_VARIOS]
     assert sections(["Siguiente punto. Elección del contralor."], previous=TPL_PROPOSICION) == [TPL_DEBATE]
+    announced = (
+        "Gracias. Sexto punto, elección del contralor distrital. Señora secretaria, lea la lista de "
+        "elegibles y pasemos al siguiente punto"
+    )
+    assert sections([announced], previous=TPL_PROPOSICION) == [TPL_DEBATE]
 
 
 def test_the_agenda_said_to_be_over_is_the_closing() -> None:
@@ -6913,6 +6918,22 @@ def test_a_mocion_de_censura_is_an_item_of_political_control(text: str, previous
     the official's defence answering "las cifras de la proposición" (blind audit of a moción de
     censura, #11–#31: the whole item, with the nominal vote, went to the proposals)."""
     assert classify(text, previous_template_id=previous).template_id == TPL_DEBATE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Proposición número 090, presentada por la concejala Ana Gómez: que el Concejo rechace cualquier "
+        "moción de censura sin pruebas contra los funcionarios.",
+        "Siguiente proposición, presentada por el concejal Pedro Pérez: citar a debate al secretario de "
+        "Salud, y si no responde, estudiar una moción de censura.",
+    ],
+)
+def test_a_proposal_speaking_of_a_mocion_de_censura_is_a_proposal(text: str) -> None:
+    """A proposición that names a moción de censura without bringing one against an official is
+    a proposal, with its author (it went to the debate, its author and number lost)."""
+    assert classify(text, previous_template_id=TPL_PROPOSICION).template_id == TPL_PROPOSICION
+    assert data(text, TPL_PROPOSICION)["autores"] in (["Ana Gómez"], ["Pedro Pérez"])
 
 
 def test_a_mocion_de_censuras_vote_is_counted_in_the_debate() -> None:

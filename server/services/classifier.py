@@ -1367,6 +1367,9 @@ _AMENDMENT_RE: Final = re.compile(
 # zone; read as a proposición, it took the whole item (the official's defence, the councillors,
 # the nominal vote) to the proposals, and split the vote from its declared result.
 _CENSURE_RE: Final = re.compile(r"\bmocion(?:es)?\s+de\s+censura\b")
+# The moción a proposición brings, against the official: "moción de censura contra el secretario…"
+# ("que el Concejo rechace cualquier moción de censura sin pruebas" is a proposal of its own).
+_CENSURE_PROPOSED_RE: Final = re.compile(r"\bmocion\s+de\s+censura\s+(?:contra|en\s+contra\s+de|al|a\s+la)\b")
 # What a vote is on, when it says so: the first one named wins (ties: list order). None is "the
 # proposal" ("la propuesta de la concejala…", "la propuesta de modificación"): the one made in the
 # item under consideration, else a proposición. An election (a dignitary of the board, the
@@ -4705,7 +4708,7 @@ def _proposicion_at(t: _Text, start: int = 0) -> int | None:
         ponencia = _PONENCIA_PROPOSAL_RE.match(t.low, m.start())
         if cited is not None or ponencia is not None or _proposal_spoken_of(t, m):
             continue
-        if _CENSURE_RE.search(t.low, m.end(), _next_proposicion(t, m)):
+        if _CENSURE_PROPOSED_RE.search(t.low, m.end(), _next_proposicion(t, m)):
             continue  # the proposición bringing a moción de censura: read in the moción's item
         if _OWN_VOTE_BEFORE_RE.search(t.low, max(0, m.start() - _OWN_VOTE_CHARS), m.start()):
             # "…constancia de mi voto negativo en la segunda proposición" (said in varios: blind
@@ -4947,9 +4950,11 @@ def _ends_with_next_point(t: _Text) -> bool:
     """Whether the utterance ends asking for the next point, with words of the point before it
     ("Así quedará, concejala. Señora secretaria, siguiente punto."): they close the item under
     consideration and stay in it; words after it ("Siguiente punto. Elección del contralor.")
-    are an item the rules do not know."""
+    are an item the rules do not know, and so are those of a point announced at any sentence's
+    start ("Gracias. Sexto punto, elección del contralor… y pasemos al siguiente punto")."""
     low = _fold(t.raw)
-    if _POINT_ANNOUNCED_RE.match(low) is not None:
+    starts = [0, *(m.end() for m in re.finditer(r"[.;!?]\s*", low))]
+    if any(_POINT_ANNOUNCED_RE.match(low[start:]) is not None for start in starts):
         return False
     ends = [m.end() for m in _NEXT_POINT_RE.finditer(low)]
     return bool(ends) and _NEXT_POINT_FILLER_RE.fullmatch(low, ends[-1]) is not None
