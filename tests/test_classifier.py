@@ -2664,6 +2664,13 @@ def test_a_section_postponed_for_lack_of_quorum_is_that_section_without_a_vote()
     bill = "Por falta de quórum decisorio se aplaza la votación del proyecto de acuerdo."
     assert "votacion" not in data(bill, TPL_PROYECTO_ACUERDO)
     assert data("Se abre la votación del proyecto.", TPL_PROYECTO_ACUERDO)["votacion"]["resultado"] is None
+    # a vote opened after words the negation was of, heard without commas, is called
+    for called in (
+        "sin mas se abre la votacion nominal del proyecto",
+        "si no hay objeciones abrimos la votacion",
+    ):
+        assert classify(called, previous_template_id=TPL_PROYECTO_ACUERDO).template_id == TPL_PROYECTO_ACUERDO
+        assert data(called, TPL_PROYECTO_ACUERDO)["votacion"]["resultado"] is None
 
 
 def test_a_quorum_said_as_a_reason_with_the_members_counted_is_the_roll_call() -> None:

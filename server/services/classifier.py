@@ -1562,12 +1562,20 @@ def _tally(low: str) -> dict[str, int]:
 # puede someter a votación", "sin votación", "se aplaza la votación". Nothing was voted; the
 # acta must not say it was.
 _NOT_VOTED_BEFORE_RE: Final = re.compile(r"\b(?:no|sin|aplaz\w*|pospon\w*)\s+(?:[^\W\d_]+\s+){0,4}$")
+# A vote opened after words the negation was of: "sin mas se abre la votacion", "si no hay
+# objeciones abrimos la votacion" (speech heard without commas); "no se somete a votación" is not.
+_OPENED_AFTER_RE: Final = re.compile(
+    r"\s+(?!se\b)[^\W\d_]+\s+(?:[^\W\d_]+\s+)*?(?:se\s+)?"
+    r"(?:abre|abrimos|abro|somete|sometemos|someto|pone|ponemos|pongo|inicia|iniciamos)\b"
+)
 
 
 def _vote_said(low: str) -> bool:
     """Whether a vote's words are said (:data:`_VOTE_RE`), other than a vote said not held."""
     return any(
-        m.group() != "votacion" or not _NOT_VOTED_BEFORE_RE.search(low, max(0, m.start() - 40), m.start())
+        m.group() != "votacion"
+        or (not_held := _NOT_VOTED_BEFORE_RE.search(low, max(0, m.start() - 40), m.start())) is None
+        or _OPENED_AFTER_RE.match(low, not_held.start() + len(not_held.group().split()[0]), m.start())
         for m in _VOTE_RE.finditer(low)
     )
 
