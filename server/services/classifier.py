@@ -1491,9 +1491,9 @@ def _votes_said(t: _Text) -> tuple[tuple[str, str], ...]:
 
 # A member's vote in a list heard in lowercase, without stops (speech to text): "sonia esperanza
 # valencia cobo no william fernando agudelo rojas si …". A name is 2 to 5 words, none of them a
-# word of speech (particles only inside it).
+# word of speech (particles only inside it). Matched on the folded text: "sí" is "si".
 _LOWER_VOTE_ITEM_RE: Final = re.compile(
-    r"(?P<name>[^\W\d_]+(?:\s+[^\W\d_]+){1,4}?)\s+(?P<v>si|sí|no)\b\s*[,.;]?\s*"
+    r"(?P<name>[^\W\d_]+(?:\s+[^\W\d_]+){1,4}?)\s+(?P<v>si|no)\b\s*[,.;]?\s*"
 )
 _MIN_LOWER_VOTES: Final = 3
 
