@@ -2623,6 +2623,17 @@ def test_cierre_extracts_summons_not_confused_with_end_time() -> None:
         ("Ante la falta de quórum se levanta la sesión.", "Ante la falta de quórum"),
         ("Por no haberse conformado el quórum, se levanta la sesión.", "Por no haberse conformado el quórum"),
         ("Agotado el orden del día, se levanta la sesión.", None),
+        # a lack of quorum said of another moment is not why this session is lifted
+        (
+            "Se levanta la sesión siendo las doce del día y se convoca para mañana. Les pido puntualidad, "
+            "porque la sesión de ayer se cayó por falta de quórum.",
+            None,
+        ),
+        (
+            "Siendo las doce del día se levanta la sesión. Ante la falta de quórum de esta mañana, pido "
+            "puntualidad.",
+            None,
+        ),
     ],
 )
 def test_cierre_keeps_why_the_session_is_lifted(text: str, motivo: str | None) -> None:
@@ -2658,6 +2669,24 @@ def test_a_section_postponed_for_lack_of_quorum_is_that_section_without_a_vote()
     bill = "Por falta de quórum decisorio se aplaza la votación del proyecto de acuerdo."
     assert "votacion" not in data(bill, TPL_PROYECTO_ACUERDO)
     assert data("Se abre la votación del proyecto.", TPL_PROYECTO_ACUERDO)["votacion"]["resultado"] is None
+    # a vote opened after words the negation was of, heard without commas, is called
+    for called in (
+        "sin mas se abre la votacion nominal del proyecto",
+        "si no hay objeciones abrimos la votacion",
+    ):
+        assert classify(called, previous_template_id=TPL_PROYECTO_ACUERDO).template_id == TPL_PROYECTO_ACUERDO
+        assert data(called, TPL_PROYECTO_ACUERDO)["votacion"]["resultado"] is None
+
+
+def test_a_quorum_said_as_a_reason_with_the_members_counted_is_the_roll_call() -> None:
+    """The secretary's result of the roll call keeps its quorum and count when the quorum is said
+    as a reason too (it went to the debate, with neither)."""
+    said = (
+        "Señor presidente, le informo que como no hay quórum decisorio la plenaria solo puede deliberar; "
+        "están presentes ocho honorables concejales."
+    )
+    assert classify(said, previous_template_id=TPL_APERTURA).template_id == TPL_LLAMADO_LISTA
+    assert data(said, TPL_APERTURA) == {"quorum": "no hay quórum decisorio", "total_presentes": 8}
 
 
 def test_a_day_said_after_a_proposal_is_no_author() -> None:
@@ -2685,6 +2714,11 @@ def test_words_ending_with_the_next_point_stay_in_the_item_they_close() -> None:
     ]
     assert sections(said, previous=TPL_PROPOSICION) == [TPL_PROPOSICION, TPL_PROPOSICION, TPL_VARIOS]
     assert sections(["Siguiente punto. Elección del contralor."], previous=TPL_PROPOSICION) == [TPL_DEBATE]
+    announced = (
+        "Gracias. Sexto punto, elección del contralor distrital. Señora secretaria, lea la lista de "
+        "elegibles y pasemos al siguiente punto"
+    )
+    assert sections([announced], previous=TPL_PROPOSICION) == [TPL_DEBATE]
 
 
 def test_the_agenda_said_to_be_over_is_the_closing() -> None:
@@ -6898,6 +6932,22 @@ def test_a_mocion_de_censura_is_an_item_of_political_control(text: str, previous
     assert classify(text, previous_template_id=previous).template_id == TPL_DEBATE
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Proposición número 090, presentada por la concejala Ana Gómez: que el Concejo rechace cualquier "
+        "moción de censura sin pruebas contra los funcionarios.",
+        "Siguiente proposición, presentada por el concejal Pedro Pérez: citar a debate al secretario de "
+        "Salud, y si no responde, estudiar una moción de censura.",
+    ],
+)
+def test_a_proposal_speaking_of_a_mocion_de_censura_is_a_proposal(text: str) -> None:
+    """A proposición that names a moción de censura without bringing one against an official is
+    a proposal, with its author (it went to the debate, its author and number lost)."""
+    assert classify(text, previous_template_id=TPL_PROPOSICION).template_id == TPL_PROPOSICION
+    assert data(text, TPL_PROPOSICION)["autores"] in (["Ana Gómez"], ["Pedro Pérez"])
+
+
 def test_a_mocion_de_censuras_vote_is_counted_in_the_debate() -> None:
     """Its nominal list and its declared result are a vote with sí/no totals, like an
     impediment's, not an election's count for candidates: they were written with no vote."""
@@ -6938,6 +6988,9 @@ def test_a_nominal_list_heard_in_lowercase_is_read() -> None:
     [
         "la gente dice que no la alcaldia dice que si el concejo dice que no",
         "yo le pregunto al secretario si o no y el secretario me dice que no",
+        # a speech ending in what looks like a list: its start is no member's name
+        "gracias presidente para cerrar mi intervencion lo digo claro educacion publica si salud digna si "
+        "corrupcion rampante no",
     ],
 )
 def test_si_and_no_said_in_lowercase_speech_are_no_list(text: str) -> None:
@@ -6992,6 +7045,12 @@ def test_an_intervention_plan_of_a_place_is_no_speaker() -> None:
         ("Se abre la votación; se requieren las dos terceras partes de los diecinueve miembros.", 13),
         ("Se abre la votación, que requiere mayoría absoluta.", None),
         ("Se abre la votación nominal.", None),
+        # the quorum's majority, not the vote's: 9 sí to 7 no was read "NEGADO"
+        (
+            "Recuerdo que el quórum decisorio requiere la mitad más uno de los veintiún concejales. Se abre "
+            "la votación nominal del proyecto.",
+            None,
+        ),
     ],
 )
 def test_a_qualified_majority_said_before_the_vote_is_its_threshold(text: str, required: int | None) -> None:
@@ -7009,6 +7068,15 @@ def test_an_approval_said_with_its_votes_keeps_the_count(text: str) -> None:
     censura, #10: the previous acta's line read "Resultado: APROBADO." with no count)."""
     got = data(text, TPL_APROBACION_ACTAS)["votacion"]
     assert (got.get("si"), got["resultado"]) == (17, "aprobado")
+
+
+@pytest.mark.parametrize(
+    "text", ["Aprobada la proposición, ganó por dos votos.", "Aprobada por dos votos de diferencia."]
+)
+def test_an_approvals_margin_is_no_count(text: str) -> None:
+    """Won "por dos votos" is the margin, not 2 sí (it read "Votos por el sí: 2")."""
+    got = data(text, TPL_PROPOSICION)["votacion"]
+    assert (got.get("si"), got["resultado"]) == (None, "aprobado")
 
 
 @pytest.mark.parametrize(

@@ -2673,6 +2673,27 @@ def test_thanks_between_the_count_and_the_declaration_keep_one_vote() -> None:
     ]
 
 
+def test_a_vote_put_after_the_thanks_is_another_vote() -> None:
+    """After a count with no result declared and the chair's thanks, the chair putting the next
+    impediment to the vote, declared in the same words, begins another vote: the first kept the
+    second's result ("Votos por el sí: 15. Votos por el no: 3. Resultado: NEGADO.")."""
+    blocks = [
+        _vote_block("count", "Votaron por el sí quince, por el no tres.", votacion=_vote(15, 3, 0)),
+        _vote_block("thanks", "Gracias, señora secretaria."),
+        _vote_block(
+            "next",
+            "Se somete a votación el impedimento de la concejala Ana Gómez. Ha sido negado.",
+            votacion={"resultado": "negado", "nominal": False},
+            tramite=True,
+        ),
+    ]
+    content = _zone(_build(blocks, templates=CALI_TEMPLATES), "ZONE_PROYECTOS")
+    assert _summaries(content) == [
+        "Votos por el sí: 15. Votos por el no: 3. Abstenciones: 0. Resultado: APROBADO.",
+        "Resultado: NEGADO.",
+    ]
+
+
 def test_a_count_after_a_declared_result_is_another_vote() -> None:
     """Once a result was declared, a block with its own count is the next vote, even with the
     same count and nothing said between them (it was merged into the first); the chair echoing

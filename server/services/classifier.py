@@ -1367,6 +1367,9 @@ _AMENDMENT_RE: Final = re.compile(
 # zone; read as a proposición, it took the whole item (the official's defence, the councillors,
 # the nominal vote) to the proposals, and split the vote from its declared result.
 _CENSURE_RE: Final = re.compile(r"\bmocion(?:es)?\s+de\s+censura\b")
+# The moción a proposición brings, against the official: "moción de censura contra el secretario…"
+# ("que el Concejo rechace cualquier moción de censura sin pruebas" is a proposal of its own).
+_CENSURE_PROPOSED_RE: Final = re.compile(r"\bmocion\s+de\s+censura\s+(?:contra|en\s+contra\s+de|al|a\s+la)\b")
 # What a vote is on, when it says so: the first one named wins (ties: list order). None is "the
 # proposal" ("la propuesta de la concejala…", "la propuesta de modificación"): the one made in the
 # item under consideration, else a proposición. An election (a dignitary of the board, the
@@ -1488,24 +1491,29 @@ def _votes_said(t: _Text) -> tuple[tuple[str, str], ...]:
 
 # A member's vote in a list heard in lowercase, without stops (speech to text): "sonia esperanza
 # valencia cobo no william fernando agudelo rojas si …". A name is 2 to 5 words, none of them a
-# word of speech (particles only inside it).
+# word of speech (particles only inside it). Matched on the folded text: "sí" is "si".
 _LOWER_VOTE_ITEM_RE: Final = re.compile(
-    r"(?P<name>[^\W\d_]+(?:\s+[^\W\d_]+){1,4}?)\s+(?P<v>si|sí|no)\b\s*[,.;]?\s*"
+    r"(?P<name>[^\W\d_]+(?:\s+[^\W\d_]+){1,4}?)\s+(?P<v>si|no)\b\s*[,.;]?\s*"
 )
 _MIN_LOWER_VOTES: Final = 3
 
 
 def _votes_heard_in_lowercase(t: _Text) -> list[tuple[str, str]]:
     """The members' votes of a nominal list heard in lowercase (see _LOWER_VOTE_ITEM_RE), read
-    only when they run back to back to the end of the utterance, three or more: the rest of a
-    list read name by name ("…Rubén Darío Estupiñán, sí." then "sonia esperanza valencia cobo no
-    william fernando agudelo rojas si…"), which was left out of the vote's table and count. A
-    "sí" or "no" inside a sentence is none: its words are speech ("que", "dice", "yo")."""
+    only when they run back to back from the utterance's start to its end, three or more: the
+    rest of a list read name by name ("…Rubén Darío Estupiñán, sí." then "sonia esperanza
+    valencia cobo no william fernando agudelo rojas si…"), which was left out of the vote's table
+    and count. A "sí" or "no" inside a sentence is none: its words are speech ("que", "dice",
+    "yo"); so are those ending a speech ("…lo digo claro educacion publica si salud digna si
+    corrupcion rampante no": no vote)."""
     items: list[tuple[str, str]] = []
+    begin: int | None = None
     end: int | None = None
     for m in _LOWER_VOTE_ITEM_RE.finditer(t.low):
         if end is not None and m.start() != end:
             items = []  # not back to back: what came before was no list
+        if not items:
+            begin = m.start()
         start, words = m.start("name"), m["name"].split()
         while not items and len(words) > 2 and (words[0] in _NAME_STOPWORDS or words[0] in _NAME_PARTICLES):
             start += len(words.pop(0)) + 1  # the words before the list's first name
@@ -1517,7 +1525,7 @@ def _votes_heard_in_lowercase(t: _Text) -> list[tuple[str, str]]:
         name = t.raw[start : m.end("name")]
         items.append((_capitalised(" ".join(name.split())), "no" if m["v"] == "no" else "sí"))
         end = m.end()
-    if end != len(t.low) or len(items) < _MIN_LOWER_VOTES:
+    if begin != 0 or end != len(t.low) or len(items) < _MIN_LOWER_VOTES:
         return []
     return items
 
@@ -1554,12 +1562,20 @@ def _tally(low: str) -> dict[str, int]:
 # puede someter a votación", "sin votación", "se aplaza la votación". Nothing was voted; the
 # acta must not say it was.
 _NOT_VOTED_BEFORE_RE: Final = re.compile(r"\b(?:no|sin|aplaz\w*|pospon\w*)\s+(?:[^\W\d_]+\s+){0,4}$")
+# A vote opened after words the negation was of: "sin mas se abre la votacion", "si no hay
+# objeciones abrimos la votacion" (speech heard without commas); "no se somete a votación" is not.
+_OPENED_AFTER_RE: Final = re.compile(
+    r"\s+(?!se\b)[^\W\d_]+\s+(?:[^\W\d_]+\s+)*?(?:se\s+)?"
+    r"(?:abre|abrimos|abro|somete|sometemos|someto|pone|ponemos|pongo|inicia|iniciamos)\b"
+)
 
 
 def _vote_said(low: str) -> bool:
     """Whether a vote's words are said (:data:`_VOTE_RE`), other than a vote said not held."""
     return any(
-        m.group() != "votacion" or not _NOT_VOTED_BEFORE_RE.search(low, max(0, m.start() - 40), m.start())
+        m.group() != "votacion"
+        or (not_held := _NOT_VOTED_BEFORE_RE.search(low, max(0, m.start() - 40), m.start())) is None
+        or _OPENED_AFTER_RE.match(low, not_held.start() + len(not_held.group().split()[0]), m.start())
         for m in _VOTE_RE.finditer(low)
     )
 
@@ -1601,6 +1617,9 @@ _MAJORITY_REQUIRED_RE: Final = re.compile(
     r"[^.;]{0,60}?\b(?:(?P<half>(?:la\s+)?mitad\s+mas\s+uno)|(?P<two>(?:las\s+)?dos\s+terceras\s+partes)"
     r"|mayoria\s+(?:absoluta|calificada|especial|cualificada))\b(?P<rest>[^.;]{0,160})"
 )
+# The quorum said to require it ("el quórum decisorio requiere la mitad más uno de los veintiún
+# concejales"): the members needed to decide, not the votes a decision needs.
+_QUORUM_REQUIRES_RE: Final = re.compile(r"\bquorum\b[^.;]*$")
 _MAJORITY_VOTES_RE: Final = re.compile(rf"\b(?P<n>{_NUM_PHRASE})\s+votos\b")
 _MAJORITY_MEMBERS_RE: Final = re.compile(
     rf"\b(?:de\s+)?(?:los\s+)?(?P<n>{_NUM_PHRASE})\s+(?:honorables\s+)?(?:concejales|miembros|integrantes)\b"
@@ -1610,8 +1629,12 @@ _MAJORITY_MEMBERS_RE: Final = re.compile(
 def _majority_required(low: str) -> int | None:
     """The votes a vote needs to pass, when the chair says a qualified majority with its figure
     ("…es decir, once votos") or the members it is counted on ("…de los veintiún concejales"),
-    else None."""
-    m = _MAJORITY_REQUIRED_RE.search(low)
+    else None. The quorum's majority (_QUORUM_REQUIRES_RE) is none: a bill voted 9 to 7 with
+    quorum passes."""
+    m = next(
+        (m for m in _MAJORITY_REQUIRED_RE.finditer(low) if not _QUORUM_REQUIRES_RE.search(low, 0, m.start())),
+        None,
+    )
     if m is None:
         return None
     if (votes := _MAJORITY_VOTES_RE.search(m["rest"])) is not None:
@@ -1710,8 +1733,12 @@ def _unanimous_count(said: str, result: str | None) -> dict[str, int]:
 
 
 # An approval said with its votes and no side: "Aprobado el artículo cuarto…, con dieciocho
-# votos" (the votes it was approved with are the sí; a side said is _tally's).
-_APPROVED_WITH_RE: Final = re.compile(rf"\b(?:con|por)\s+(?P<n>{_NUM_PHRASE})\s+votos\b")
+# votos" (the votes it was approved with are the sí; a side said is _tally's). A margin is none:
+# "ganó por dos votos", "por dos votos de diferencia".
+_APPROVED_WITH_RE: Final = re.compile(
+    rf"\b(?:con|(?<!gano )(?<!supero )por)\s+(?P<n>{_NUM_PHRASE})\s+votos\b"
+    r"(?!\s+(?:de\s+(?:diferencia|ventaja)|mas\b|menos\b))"
+)
 
 
 def _approved_with(said: str, result: str | None) -> dict[str, int]:
@@ -3975,9 +4002,29 @@ _QUORUM_KIND_RE: Final = re.compile(
 )
 
 
+# The session lifted, in the sentence its reason must be said in: "la sesión de ayer se cayó por
+# falta de quórum" or "ante la falta de quórum de esta mañana, pido puntualidad" is no reason.
+_LIFTING_RE: Final = re.compile(
+    r"\b(?:se\s+levanta|levantamos|levanto|se\s+da\s+por\s+terminada|damos\s+por\s+terminada)\s+"
+    r"(?:la\s+)?(?:presente\s+)?(?:sesion|plenaria)\b"
+)
+
+
+def _lifted_for(t: _Text) -> re.Match[str] | None:
+    """Why the session is lifted (_LIFTED_FOR_RE), said in the sentence that lifts it."""
+    for lifting in _LIFTING_RE.finditer(t.low):
+        starts = [m.end() for m in _SENTENCE_END_RE.finditer(t.raw, 0, lifting.start())]
+        stop = _SENTENCE_END_RE.search(t.raw, lifting.end())
+        if reason := _LIFTED_FOR_RE.search(
+            t.low, starts[-1] if starts else 0, stop.start() if stop else len(t.low)
+        ):
+            return reason
+    return None
+
+
 def _cierre_data(t: _Text) -> dict[str, Any]:
     data: dict[str, Any] = {}
-    if lifted := _LIFTED_FOR_RE.search(t.low):
+    if lifted := _lifted_for(t):
         kind = _QUORUM_KIND_RE.match(t.low, lifted.end())
         data["motivo"] = _slice(t, lifted.start(), kind.end() if kind else lifted.end())
     before, after = t.low, ""
@@ -4698,7 +4745,7 @@ def _proposicion_at(t: _Text, start: int = 0) -> int | None:
         ponencia = _PONENCIA_PROPOSAL_RE.match(t.low, m.start())
         if cited is not None or ponencia is not None or _proposal_spoken_of(t, m):
             continue
-        if _CENSURE_RE.search(t.low, m.end(), _next_proposicion(t, m)):
+        if _CENSURE_PROPOSED_RE.search(t.low, m.end(), _next_proposicion(t, m)):
             continue  # the proposición bringing a moción de censura: read in the moción's item
         if _OWN_VOTE_BEFORE_RE.search(t.low, max(0, m.start() - _OWN_VOTE_CHARS), m.start()):
             # "…constancia de mi voto negativo en la segunda proposición" (said in varios: blind
@@ -4782,11 +4829,18 @@ _BEFORE_ROLL_CALL_RE: Final = re.compile(r"\bantes\s+de\s+$")
 
 def _llamado_at(t: _Text) -> int | None:
     """Where the roll call is spoken of; a quorum said only as a reason is not (see
-    _QUORUM_AS_REASON_RE), nor a roll call said to come after what is said (_BEFORE_ROLL_CALL_RE)."""
+    _QUORUM_AS_REASON_RE), unless the members present are counted with it: "como no hay quórum
+    decisorio la plenaria solo puede deliberar; están presentes ocho honorables concejales" is
+    the roll call's result; nor a roll call said to come after what is said
+    (_BEFORE_ROLL_CALL_RE)."""
     for m in _LLAMADO_RE.finditer(t.low):
         if _BEFORE_ROLL_CALL_RE.search(t.low, max(0, m.start() - 12), m.start()):
             continue
-        if m.group() != "quorum" or not _QUORUM_AS_REASON_RE.search(t.low, max(0, m.start() - 40), m.start()):
+        if (
+            m.group() != "quorum"
+            or not _QUORUM_AS_REASON_RE.search(t.low, max(0, m.start() - 40), m.start())
+            or _HEADCOUNT_RE.search(t.low)
+        ):
             return m.start()
     return None
 
@@ -5002,9 +5056,11 @@ def _ends_with_next_point(t: _Text) -> bool:
     """Whether the utterance ends asking for the next point, with words of the point before it
     ("Así quedará, concejala. Señora secretaria, siguiente punto."): they close the item under
     consideration and stay in it; words after it ("Siguiente punto. Elección del contralor.")
-    are an item the rules do not know."""
+    are an item the rules do not know, and so are those of a point announced at any sentence's
+    start ("Gracias. Sexto punto, elección del contralor… y pasemos al siguiente punto")."""
     low = _fold(t.raw)
-    if _POINT_ANNOUNCED_RE.match(low) is not None:
+    starts = [0, *(m.end() for m in re.finditer(r"[.;!?]\s*", low))]
+    if any(_POINT_ANNOUNCED_RE.match(low[start:]) is not None for start in starts):
         return False
     ends = [m.end() for m in _NEXT_POINT_RE.finditer(low)]
     return bool(ends) and _NEXT_POINT_FILLER_RE.fullmatch(low, ends[-1]) is not None

@@ -2958,6 +2958,7 @@ class _OpenVote:
     repeat: bool = False  # the vote is to be taken again ("se repetirá la votación")
     subject: str = ""  # what the vote decides, when CORE says ("impedimento")
     said_of: dict[str, Any] = field(default_factory=dict)  # what it decides (:data:`VOTE_FACTS`)
+    thanked: bool = False  # kept open across the chair's thanks (:meth:`ended_by`)
 
     def accepts(self, votacion: Mapping[str, Any]) -> bool:
         """Does this vote go on in ``votacion``? A second list, any list or totals after the
@@ -3002,7 +3003,8 @@ class _OpenVote:
         other than a question (another item read: "Siguiente proposición, que se cite…") do;
         a question about the vote ("¿Cómo vota el concejal…?"), the chair thanking the secretary
         for the count ("Gracias, señora secretaria.", before declaring its result) and a vote
-        only called or only listed so far (the secretary's declaration is still to come) do not."""
+        only called or only listed so far (the secretary's declaration is still to come) do not.
+        The thanks are remembered (:attr:`thanked`)."""
         if not (self.result or self.declared):
             return False
         data = block.get("structured_data")
@@ -3011,6 +3013,7 @@ class _OpenVote:
         courtesy = not self.result and all(
             w in _COURTESY_WORDS for w in re.findall(r"\w+", _fold_same_length(said))
         )
+        self.thanked = self.thanked or (bool(said) and courtesy)
         return bool(said) and not said.endswith("?") and not courtesy
 
     def add(self, block: Mapping[str, Any], votacion: Mapping[str, Any]) -> None:
@@ -3152,7 +3155,11 @@ def _vote_plans(by_zone: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[int,
                     plans.update(current.plans())
                     current = None
                 continue
-            if current is None or not current.accepts(votacion):
+            # after the chair's thanks, only the result declared goes on with the vote: the chair
+            # putting something to the vote ("Se somete a votación el impedimento de… Ha sido
+            # negado.") begins another, and the count before keeps its own result
+            conducted = current is not None and current.thanked and data.get("tramite") is True
+            if current is None or conducted or not current.accepts(votacion):
                 if current is not None:
                     plans.update(current.plans())
                 current = _OpenVote([], item)
