@@ -63,7 +63,14 @@ previous acta's too, the Secretary of Education's report with three councillors,
 himself in lowercase speech, two arrivals, the quorum verified again and still short, a
 communication, a proposal left pending for the next session, a councillor naming herself, the
 session lifted for lack of the quorum to decide, the constancia of the absent members): nothing
-is voted, and no section may read approved.
+is voted, and no section may read approved. And a twelfth, the closing session of the ordinary
+period written blind by an audit (``sesion_clausura.json``: the anthems before the roll call, a
+roll call over two utterances, one in lowercase speech, with an excuse and a late arrival, the
+agenda voted with its count, the president's report of the period naming the bills approved and
+negated in it, a councillor's thanks, a constancia about a bill left pending, two recognitions
+approved by acclamation, the mayor's letter with its filing number read digit by digit, the
+resolution that closes the period read with its signers, the mayor's delegate declaring the
+period closed, the session lifted with no session summoned): no bill is considered today.
 """
 
 from __future__ import annotations
@@ -309,6 +316,7 @@ def _build_session(name: str) -> tuple[list[dict[str, Any]], dict[str, list[Any]
         "control_politico.json",
         "mocion_censura.json",
         "sin_quorum_decisorio.json",
+        "sesion_clausura.json",
     ],
 )
 def test_audited_sessions_land_in_their_zones(name: str) -> None:
@@ -1082,4 +1090,66 @@ def test_a_plenary_without_the_quorum_to_decide_is_written_as_said() -> None:
     assert [s.split("\n") for s in signatures] == [
         ["______________________________", "Nombre: ____________________", "Presidente"],
         ["______________________________", "DIANA CAROLINA RUIZ MEJÍA", "Secretaria General"],
+    ]
+
+
+def test_a_closing_session_is_written_as_said() -> None:
+    """The facts an audit found false in a blind closing session of the ordinary period: the
+    opening lost the session's type; "Antes de llamar a lista… entonar el himno" went to the roll
+    call; the president's report was written as bill 047 in second debate with "Resultado:
+    NEGADO." (bills the period approved, archived and negated, counted); a councillor's constancia
+    about a bill left pending was written "Proyecto de Acuerdo No. 039 de 2025, segundo debate.",
+    her words lost; the chair's thanks after a recognition approved by acclamation went to the
+    debate; "Octavo punto, lectura de la resolución de clausura." stayed in the communications,
+    whose filing number read digit by digit was "2-02-5-1-1-7-4-3"; the resolution's articles,
+    ending "Firman la presidenta… y el secretario general…", became the acta's signatures, and
+    were lost; the delegate's "Siendo las seis y cuarenta…, declaro clausurado el segundo período"
+    opened the session a second time, "se dio inicio a la sesión" at 6:40 p. m., its words lost;
+    and "No se convoca a nueva sesión" was written "se convoca a nueva sesión"."""
+    said, zones, blocks = _build_session("sesion_clausura.json")
+    assert _paragraphs(zones, "HEADER_ZONE")[0] == (
+        "Siendo las 5:15 p. m. del 31 de julio de 2025, en el recinto del Concejo Distrital de Santiago de "
+        "Cali, se dio inicio a la sesión de clausura del segundo período de sesiones ordinarias del Concejo "
+        "Distrital de Santiago de Cali, presidida por la concejala Gloria Inés Caicedo Mina."
+    )
+    document = [p for zone in zones for p in _paragraphs(zones, zone)]
+    assert len([p for p in document if "se dio inicio" in p]) == 1
+    table = next(item for item in zones["ZONE_ROLLCALL"] if isinstance(item, list))
+    rows = dict((row[0], row[1]) for row in table[1:])
+    assert list(rows.values()).count("Presente") == 12
+    assert {name: state for name, state in rows.items() if state != "Presente"} == {
+        "Sebastian Ocampo Velez": "Excusado (calamidad domestica)",
+        "Fernando José Marulanda": "Llegó tarde (5:50 p. m.)",
+    }
+    assert "Quórum: decisorio, con 12 concejales presentes." in _paragraphs(zones, "ZONE_ROLLCALL")
+    assert (
+        _paragraphs(zones, "ZONE_AGENDA_APPROVAL")[-1]
+        == "Votos por el sí: 12. Votos por el no: 0. Resultado: APROBADO."
+    )
+    # the report and the constancia speak of bills; none is considered nor voted today
+    assert _paragraphs(zones, "ZONE_PROYECTOS") == []
+    assert not [p for p in document if "NEGADO" in p]
+    debate = _paragraphs(zones, "ZONE_DEBATE")
+    for i in (1, 2, 11, 12, 13, 14, 33, 34, 35, 38):
+        assert said[i]["text"].replace("emcali", "EMCALI") in debate, i  # the tenant's spelling
+    assert "MARTHA LUCÍA OSPINA (concejala): " + said[18]["text"] in debate
+    assert "ANDRÉS FELIPE HOLGUÍN (concejal): " + said[16]["text"] in debate
+    assert "LUIS FERNANDO ARISTIZÁBAL (secretario de Gobierno): " + said[37]["text"] in debate
+    # the recognitions, approved by acclamation: a result, no count
+    proposals = _paragraphs(zones, "ZONE_PROPOSICIONES")
+    assert [p for p in proposals if "Resultado" in p or "Votos" in p] == ["Resultado: APROBADO."] * 2
+    assert said[25]["text"] in proposals
+    assert _paragraphs(zones, "ZONE_COMUNICACIONES")[1].startswith(
+        "Se dio lectura a la comunicación remitida por señor alcalde distrital (radicado No. 202511743)"
+    )
+    assert _paragraphs(zones, "ZONE_CIERRE") == [
+        "Siendo las 6:45 p. m., se levanta la sesión y no se convoca a nueva sesión: la corporación queda "
+        "atenta a las sesiones extraordinarias que el señor alcalde convoque por decreto."
+    ]
+    assert all(b["template_id"] != "TPL_FIRMAS" for b in blocks)
+    signatures = _paragraphs(zones, "SIGNATURE_BLOCK")
+    # the resolution's signers are not the acta's: the secretary was named by no one else
+    assert [s.split("\n")[1:] for s in signatures] == [
+        ["GLORIA INÉS CAICEDO MINA", "Presidenta"],
+        ["Nombre: ____________________", "Secretario General"],
     ]

@@ -386,7 +386,12 @@ def test_apertura_extracts_the_commission_as_said(text: str, comision: str) -> N
 def test_apertura_without_accents_or_capitals() -> None:
     """Lower-case text without accents still yields type, mode and the president's name."""
     got = data("se instala la sesion extraordinaria virtual presidida por la concejala ana ruiz")
-    assert got == {"tipo_sesion": "extraordinaria", "modalidad": "virtual", "preside": "ana ruiz"}
+    assert got == {
+        "tipo_sesion": "extraordinaria",
+        "modalidad": "virtual",
+        "preside": "ana ruiz",
+        "preside_rol": "concejala",
+    }
 
 
 @pytest.mark.parametrize(
@@ -7072,3 +7077,115 @@ def test_an_approvals_margin_is_no_count(text: str) -> None:
     """Won "por dos votos" is the margin, not 2 sí (it read "Votos por el sí: 2")."""
     got = data(text, TPL_PROPOSICION)["votacion"]
     assert (got.get("si"), got["resultado"]) == (None, "aprobado")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "En estos dos meses se aprobaron en segundo debate nueve proyectos de acuerdo, entre ellos el "
+        "proyecto de acuerdo número cero cuarenta y siete de dos mil veinticinco, por el cual se adopta la "
+        "política pública de protección y bienestar animal.",
+        "gracias presidenta. quiero dejar una constancia. el proyecto de acuerdo numero cero treinta y "
+        "nueve de dos mil veinticinco quedo pendiente para segundo debate y no alcanzo a ser votado",
+        "tres proyectos fueron archivados por no surtir el primer debate a tiempo y dos fueron negados en la "
+        "plenaria",
+    ],
+)
+def test_bills_named_in_an_account_of_the_period_are_spoken_of(text: str) -> None:
+    """Bills said approved, pending or negated in a report of the period or a constancia are spoken
+    of, in the debate, with no vote held (blind audit of a closing session, #12, #13, #18: the
+    report read as bill 047 in second debate, "Resultado: NEGADO.", and the constancia's words
+    lost under "Proyecto de Acuerdo No. 039, segundo debate")."""
+    got = classify(text, previous_template_id=TPL_DEBATE)
+    assert (got.template_id, "votacion" in got.structured_data) == (TPL_DEBATE, False)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Siguiente punto, proyecto de acuerdo número cero treinta y nueve, que quedó pendiente en la sesión "
+        "anterior.",
+        "Quinto punto. Proyecto de acuerdo 039 de 2025, aprobado en primer debate el doce de julio.",
+        "Han sido aprobados los dos proyectos de acuerdo, presidente.",
+    ],
+)
+def test_a_bill_taken_up_or_voted_is_still_the_bills(text: str) -> None:
+    """A bill taken up by a point announced, or two bills' result declared, are the bill's."""
+    assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_PROYECTO_ACUERDO
+
+
+def test_a_time_said_declaring_the_period_closed_does_not_open_the_session() -> None:
+    """ "Siendo las seis y cuarenta de la tarde… declaro clausurado el segundo período de sesiones
+    ordinarias" is the period's closure, said in the development (blind audit of a closing session,
+    #38: the opening read a second time, "Siendo las 6:40 p. m., se dio inicio a la sesión", and
+    the declaration's words were lost)."""
+    text = (
+        "Siendo las seis y cuarenta de la tarde, en nombre del señor alcalde, declaro clausurado el segundo "
+        "período de sesiones ordinarias del Concejo Distrital de Santiago de Cali."
+    )
+    assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_DEBATE
+
+
+def test_a_resolution_read_with_its_signers_does_not_sign_the_acta() -> None:
+    """A resolution read ends "Firman la presidenta…, y el secretario general…": its signers, not
+    the acta's (blind audit of a closing session, #35: the resolution's articles went to the
+    signature block and were lost)."""
+    text = (
+        "Artículo primero. Clausurar el día treinta y uno de julio el segundo período de sesiones "
+        "ordinarias. Artículo segundo. La presente resolución rige a partir de la fecha de su expedición. "
+        "Comuníquese y cúmplase. Firman la presidenta, Gloria Inés Caicedo Mina, y el secretario general, "
+        "Fabián Andrés Ocampo."
+    )
+    assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_DEBATE
+
+
+def test_a_point_announced_after_the_communications_ends_them() -> None:
+    """A point announced naming an item the rules do not know, said after a communication, is an
+    item of its own (blind audit of a closing session, #33: "Octavo punto, lectura de la resolución
+    de clausura." stayed in the communications, and the resolution it announced did not)."""
+    text = "Octavo punto, lectura de la resolución de clausura."
+    assert classify(text, previous_template_id=TPL_COMUNICACION).template_id == TPL_DEBATE
+
+
+def test_a_summons_denied_at_the_closing_is_written_denied() -> None:
+    """ "No se convoca a nueva sesión" closing a period is no summons (blind audit of a closing
+    session, #39: the acta read "se levanta la sesión y se convoca a nueva sesión")."""
+    got = classify(
+        "Agotado el orden del día, se levanta la sesión siendo las seis y cuarenta y cinco de la tarde. "
+        "No se convoca a nueva sesión: la corporación queda atenta a las sesiones extraordinarias que el "
+        "señor alcalde convoque por decreto.",
+        previous_template_id=TPL_DEBATE,
+    )
+    assert got.template_id == TPL_CIERRE
+    assert got.structured_data["convocatoria"].startswith("No se convoca a nueva sesión")
+
+
+def test_a_filing_number_read_digit_by_digit_is_one_number() -> None:
+    """ "radicado número dos cero dos cinco uno uno siete cuatro tres" is 202511743 (blind audit of
+    a closing session, #31: written "2-02-5-1-1-7-4-3")."""
+    got = data(
+        "Comunicación con radicado número dos cero dos cinco uno uno siete cuatro tres, suscrita por el "
+        "señor alcalde distrital, en la que informa que se evalúa convocar a sesiones extraordinarias."
+    )
+    assert got["radicado"] == "202511743"
+
+
+def test_a_roll_call_said_to_come_after_the_anthems_is_not_the_roll_call() -> None:
+    """ "Antes de llamar a lista los invito a… entonar el himno nacional" is the anthems (blind
+    audit of a closing session, #1: written in the roll call's section)."""
+    text = (
+        "Antes de llamar a lista los invito a ponernos de pie para entonar el himno nacional de la "
+        "República de Colombia y el himno de Santiago de Cali."
+    )
+    assert classify(text, previous_template_id=TPL_APERTURA).template_id != TPL_LLAMADO_LISTA
+
+
+def test_thanks_said_after_a_proposal_is_approved_stay_with_it() -> None:
+    """The chair's thanks and applause after a recognition approved by acclamation are said about
+    it, in its section (blind audit of a closing session, #25: they went to the debate, read as
+    an item the rules do not know)."""
+    text = (
+        "Rosalba, en nombre de esta corporación, muchas gracias por tantos años de servicio. Los invito a "
+        "un aplauso."
+    )
+    assert classify(text, previous_template_id=TPL_PROPOSICION).template_id == TPL_PROPOSICION

@@ -193,6 +193,32 @@ def test_an_installation_opening_writes_its_type_period_delegate_and_provisional
     ]
 
 
+def test_a_closing_sessions_opening_says_it_closes_the_period() -> None:
+    """ "damos inicio a la sesión de clausura del segundo período de sesiones ordinarias" is the
+    session's type, written (blind audit of a closing session, #0: the acta said only "se dio
+    inicio a la sesión del Concejo…")."""
+    assert said(
+        "Siendo las cinco y quince de la tarde de hoy jueves treinta y uno de julio de dos mil veinticinco, "
+        "damos inicio a la sesión de clausura del segundo período de sesiones ordinarias del año. Preside "
+        "la concejala Gloria Inés Caicedo Mina."
+    ) == [
+        "Siendo las 5:15 p. m. del 31 de julio de 2025, se dio inicio a la sesión de clausura del segundo "
+        "período de sesiones ordinarias del Concejo Distrital de Santiago de Cali, presidida por la "
+        "concejala Gloria Inés Caicedo Mina."
+    ]
+
+
+def test_a_councillor_said_to_preside_as_concejala_signs_as_presidenta() -> None:
+    """ "Preside la concejala Gloria Inés Caicedo Mina, presidenta de la corporación" signs as
+    "Presidenta" (blind audit of a closing session: the signature read "Presidente")."""
+    opening = block_of(
+        "Siendo las cinco y quince de la tarde se abre la sesión. Preside la concejala Gloria Inés Caicedo "
+        "Mina, presidenta de la corporación."
+    )
+    signatures = [" ".join(t.split()) for t in items(build([opening]), "SIGNATURE_BLOCK")]
+    assert signatures[0] == f"{_LINE} GLORIA INÉS CAICEDO MINA Presidenta"
+
+
 def test_apertura_without_time_or_date_falls_back_to_the_text() -> None:
     assert classify("Se abre la sesión.").structured_data == {}
     assert said("Se abre la sesión.") == ["Se abre la sesión."]

@@ -2110,6 +2110,12 @@ _SESSION_TYPE_ORDER: Final = (
     "solemne",
     "comisión",
 )
+# The closing session of a period of sessions: "sesión de clausura del segundo período de sesiones
+# ordinarias", its type as said (the acta must say what kind of session it was).
+_CLOSING_SESSION_RE: Final = re.compile(
+    r"\bsesion\s+de\s+(?P<k>clausura(?:\s+del\s+(?:[^\W\d_]+\s+)?periodo\s+de\s+sesiones"
+    r"(?:\s+(?:ordinarias|extraordinarias))?)?)\b"
+)
 _SESSION_NUMBER_RE: Final = re.compile(
     rf"\bsesion\s+(?:[^\W\d_]+\s+){{0,2}}?(?:numero|no\.?|n[°o]\.?|#)\s*(?P<n>{_NUM_PHRASE})"
 )
@@ -2123,6 +2129,7 @@ _PRESIDE_RE: Final = re.compile(
     rf"(?:(?P<prov>{_PROVISIONALLY})\s+)?(?:por\s+)?"
     r"(?:(?:esta|la)\s+sesion\s+)?(?:(?:el|la)\s+concejala?\s+de\s+mayor\s+edad\s*,?\s*)?"
 )
+_CONCEJALA_BEFORE_RE: Final = re.compile(r"\bla\s+(?:honorable\s+)?concejala\b")
 _PERIOD_RE: Final = re.compile(r"\bperiodo\s+(?:constitucional\s+)?(?:(?:de|del)\s+)?(?:ano\s+)?")
 _PERIOD_JOINERS: Final = frozenset({"a", "al", "y", "guion", "hasta"})
 # Who installs the council for the mayor: "asisto como delegado del señor alcalde", "en calidad
@@ -2321,7 +2328,13 @@ def _preside(t: _Text) -> dict[str, Any]:
         if count >= _MAX_TRIGGERS:
             break
         if (got := _take_person(t, m.end())) is not None:
-            return {"preside": got[0], **({"preside_provisional": True} if m["prov"] else {})}
+            data: dict[str, Any] = {"preside": got[0], **({"preside_provisional": True} if m["prov"] else {})}
+            after = _PRESIDENT_AFTER_NAME_RE.match(t.low, got[1])
+            if _CONCEJALA_BEFORE_RE.search(t.low, m.end(), got[1]) or (
+                after is not None and after["g"] == "a"
+            ):
+                data["preside_rol"] = "concejala"  # "Preside la concejala Ana Ruiz, presidenta…"
+            return data
     for count, m in enumerate(_PRESIDENT_SPEAKS_RE.finditer(t.low)):
         if count >= _MAX_TRIGGERS:
             break
@@ -2501,6 +2514,8 @@ def _apertura_data(t: _Text) -> dict[str, Any]:
         if said := [k for k in kinds if k == kind or k.endswith(" " + kind)]:
             data["tipo_sesion"] = max(said, key=len)  # "plenaria ordinaria" over "ordinaria"
             break
+    if closing := _CLOSING_SESSION_RE.search(t.low):
+        data["tipo_sesion"] = _slice(t, closing.start("k"), closing.end("k"))
     number = _SESSION_NUMBER_RE.search(t.low)
     if number and (value := _parse_number(number["n"])) is not None:
         data["numero_sesion"] = value
@@ -3933,12 +3948,15 @@ _FILING_WORDS_RE: Final = re.compile(
 def _filing_in_words(low: str) -> str | None:
     """A filing number read out ("radicado número dos mil veinticinco cuarenta y uno cero cero
     ochenta y siete"): the groups as said, joined by hyphens, a "cero" said alone being a
-    leading zero of the group after it: "2025-41-0087"."""
+    leading zero of the group after it: "2025-41-0087". One read digit by digit ("dos cero dos
+    cinco uno uno siete") is its digits: "2025117"."""
     for m in _FILING_WORDS_RE.finditer(low):
         toks = _tokens(low, m.end())
         if toks[:1] in (["un"], ["una"], ["uno"]):
             continue  # "radicado un oficio" names no number
         groups, _ = _groups_at(toks, 0, len(toks))
+        if groups and all(len(g.lstrip("0")) <= 1 for g in groups) and len("".join(groups)) >= 3:
+            return "".join(groups)  # read digit by digit ("dos cero dos cinco uno…"): one number
         if groups:
             return "-".join(groups)
     return None
@@ -3968,6 +3986,8 @@ _SUMMONS_RE: Final = re.compile(
     r"\b(?:se (?:les |los |las )?(?:convoca|cita)|convocamos|citamos|los cito|las cito"
     r"|quedan? (?:citad|convocad)[oa]s?)\b"
 )
+
+_SUMMONS_DENIED_RE: Final = re.compile(r"\bno\s+$")
 
 
 # Why the session is lifted, when it is not the agenda done: "se levanta la sesión por falta de
@@ -4011,7 +4031,9 @@ def _cierre_data(t: _Text) -> dict[str, Any]:
     if summons := _SUMMONS_RE.search(t.low):
         stop = _SENTENCE_END_RE.search(t.raw, summons.end())
         end = stop.start() + (1 if stop["abbr"] else 0) if stop else len(t.raw)
-        data["convocatoria"] = _slice(t, summons.start(), end)
+        denied = _SUMMONS_DENIED_RE.search(t.low, max(0, summons.start() - 12), summons.start())
+        # "No se convoca a nueva sesión: …" (the period closed): said as denied, never a summons
+        data["convocatoria"] = _slice(t, denied.start() if denied else summons.start(), end)
         before, after = t.low[: summons.start()], t.low[end:]
     if hora := _find_time(before) or _find_time(after):
         data["hora"] = hora
@@ -4422,7 +4444,11 @@ _POINT_TAKEN_UP_RE: Final = re.compile(
     r"(?:pasamos|pasemos|avanzamos)\s+"
     r"(?:ahora\s+)?(?:al|a\s+el)\s+punto\b(?!\s+de\s+vista\b)"
 )
-_NOT_FIRMAS_RE: Final = re.compile(r"\b(?:comunicacion|oficio|carta|correspondencia|proposicion)")
+# A document read that carries its own signers (a letter, a proposal, a resolution or decree:
+# "…Comuníquese y cúmplase. Firman la presidenta… y el secretario general…"): not the acta's.
+_NOT_FIRMAS_RE: Final = re.compile(
+    r"\b(?:comunicacion|oficio|carta|correspondencia|proposicion|resolucion|decreto)"
+)
 _CIERRE_RE: Final = re.compile(
     r"\b(?:se levanta|levant(?:o|amos|ar)|se da por (?:terminada|finalizada|concluida|cerrada"
     r"|levantada|clausurada)|(?:damos|doy) por (?:terminada|finalizada|concluida|cerrada|levantada)"
@@ -4618,12 +4644,15 @@ _ITEM_SECTIONS: Final = frozenset(
     {TPL_APROBACION_ORDEN_DIA, TPL_APROBACION_ACTAS, TPL_PROYECTO_ACUERDO, TPL_PROPOSICION}
 )
 _STAYING: Final = _ITEM_SECTIONS | {TPL_VARIOS}
+# Sections a point announced that names an item the rules do not know ends (see _choose).
+_POINT_ENDS: Final = _STAYING | {TPL_COMUNICACION}
 # Speech, not an item read: first person, or the chair addressed ("Presidente, …").
 _SPOKEN_RE: Final = re.compile(
     r"\b(?:yo|mi|mis|me|nosotros|nosotras|nuestr[oa]s?|solicito|pido|propongo|quiero|quisiera"
     r"|considero|creo|pienso|pregunto|manifiesto|insisto|apoyo|acompano|voto|presento|informo"
     r"|agradezco|saludo|estoy|tengo|hago|dejo|reitero|solicitamos|pedimos|queremos|proponemos"
-    r"|consideramos|estamos|tenemos|he|hemos|radique|radicamos|acabo|acabamos)\b"
+    r"|consideramos|estamos|tenemos|he|hemos|radique|radicamos|acabo|acabamos"
+    r"|gracias|invito|invitamos|felicito|felicitamos)\b"
     r"|^\W*(?:senor[a]?\s+)?president[ea]\b"
 )
 # Members designated to a commission, in one sentence: "Quedan designados para la comisión
@@ -4793,17 +4822,51 @@ _QUORUM_AS_REASON_RE: Final = re.compile(
 )
 
 
+# The roll call said to come after something else: "Antes de llamar a lista los invito a ponernos
+# de pie para entonar el himno nacional…" is the anthems, not the roll call.
+_BEFORE_ROLL_CALL_RE: Final = re.compile(r"\bantes\s+de\s+$")
+
+
 def _llamado_at(t: _Text) -> int | None:
     """Where the roll call is spoken of; a quorum said only as a reason is not (see
     _QUORUM_AS_REASON_RE), unless the members present are counted with it: "como no hay quórum
     decisorio la plenaria solo puede deliberar; están presentes ocho honorables concejales" is
-    the roll call's result."""
+    the roll call's result; nor a roll call said to come after what is said
+    (_BEFORE_ROLL_CALL_RE)."""
     for m in _LLAMADO_RE.finditer(t.low):
+        if _BEFORE_ROLL_CALL_RE.search(t.low, max(0, m.start() - 12), m.start()):
+            continue
         if (
             m.group() != "quorum"
             or not _QUORUM_AS_REASON_RE.search(t.low, max(0, m.start() - 40), m.start())
             or _HEADCOUNT_RE.search(t.low)
         ):
+            return m.start()
+    return None
+
+
+# A bill named in an account of what happened to it, in the sentence that names it: "se
+# aprobaron nueve proyectos de acuerdo, entre ellos el proyecto de acuerdo 047…" (a report of
+# the period), "el proyecto de acuerdo 039… quedó pendiente… y no alcanzó a ser votado" (a
+# constancia): spoken of, not the bill under consideration. One bill's own history read when it
+# is taken up ("…aprobado en primer debate el…") is said in the singular and is not this.
+_BILL_ACCOUNT_RE: Final = re.compile(
+    r"\b(?:se (?:aprobaron|negaron|archivaron|tramitaron|radicaron|sancionaron)"
+    r"|fueron (?:aprobados|negados|archivados|tramitados|radicados|sancionados)"
+    r"|aprobamos|tramitamos|quedaron pendientes|quedo pendiente|no alcanzo a ser)\b"
+)
+
+
+def _proyecto_at(t: _Text) -> int | None:
+    """Where a bill is named as one under consideration, or None: a bill named in a sentence that
+    gives an account of what happened to bills (see _BILL_ACCOUNT_RE) is spoken of, unless a
+    point announced takes it up ("Quinto punto. …", "Siguiente punto, …": masked, the text starts
+    blank)."""
+    announced = _POINT_ANNOUNCED_RE.match(t.low) is not None or t.low[:1].isspace()
+    for m in _PROYECTO_RE.finditer(t.low):
+        start = _sentence_start(t, m.start())
+        end = _ANNOUNCEMENT_END_RE.search(t.raw, m.end())
+        if announced or _BILL_ACCOUNT_RE.search(t.low, start, end.start() if end else len(t.low)) is None:
             return m.start()
     return None
 
@@ -4818,7 +4881,7 @@ _SECTION_RULES: Final[tuple[tuple[str, _Rule], ...]] = (
     (TPL_VARIOS, _varios_at),
     (TPL_COMUNICACION, _comunicacion_at),
     (TPL_CIERRE, _first(_CONVOCATION_RE)),
-    (TPL_PROYECTO_ACUERDO, _first(_PROYECTO_RE)),
+    (TPL_PROYECTO_ACUERDO, _proyecto_at),
     (TPL_PROPOSICION, _proposicion_at),
     (TPL_DEBATE, _first(_DEBATE_ITEM_RE)),
 )
@@ -4856,15 +4919,21 @@ def _is_firmas(t: _Text) -> bool:
     return not _NOT_FIRMAS_RE.search(t.low) and _signing_statement(t) is not None
 
 
+# Something declared closed or ended ("Siendo las seis y cuarenta…, declaro clausurado el segundo
+# período de sesiones ordinarias"): its time is when it ended, never the session's opening.
+_CLOSED_RE: Final = re.compile(r"\b(?:clausurad[oa]s?|clausur(?:o|amos)|se clausura)\b")
+
+
 def _is_apertura_weak(t: _Text, previous: str | None) -> bool:
     """A time ("siendo las nueve y diez…") or who presides, said before the session is under
     way: the opening. After a section said only once it is (the agenda, an item, a vote…), or
     in a constancia ("se deja constancia de que… siendo las nueve y cuarenta"), it does not
     open the session again: an opening then says so ("se abre la sesión", _APERTURA_RE). The
     debate and the roll call may come before the opening (a greeting, the quorum), so after
-    them the weak rule still holds."""
+    them the weak rule still holds. A time said with something declared closed is when it
+    ended (_CLOSED_RE)."""
     m = _APERTURA_WEAK_RE.search(t.low)
-    if m is None or previous in _UNDER_WAY or _CONSTANCIA_RE.search(t.low):
+    if m is None or previous in _UNDER_WAY or _CONSTANCIA_RE.search(t.low) or _CLOSED_RE.search(t.low):
         return False
     return not m.group(0).startswith("siendo") or _find_time(t.low[m.start() :]) is not None
 
@@ -4933,11 +5002,40 @@ def _records_own_vote(t: _Text) -> bool:
     return not any(_tally(t.low).values()) and not _vote_items(t)
 
 
+# Bills counted in an account of a period: "tres proyectos fueron archivados… y dos fueron
+# negados en la plenaria", "se aprobaron nueve proyectos de acuerdo".
+_BILLS_COUNTED_RE: Final = re.compile(
+    rf"(?<!\blos )(?<!\blas )\b(?:{_alt(_NUMBER_WORDS)}|[0-9]+)\s+proyectos\b"
+)
+
+
+def _reports_bills(t: _Text) -> bool:
+    """Whether every vote's word said is in a sentence that counts bills and says what happened
+    to them (see _BILLS_COUNTED_RE, _BILL_ACCOUNT_RE): a report of the period ("tres proyectos
+    fueron archivados… y dos fueron negados en la plenaria"), not a vote held now. A count of
+    votes said is one held now."""
+    if any(_tally(t.low).values()):
+        return False
+    found = False
+    for m in _VOTE_RE.finditer(t.low):
+        start = _sentence_start(t, m.start())
+        end_m = _ANNOUNCEMENT_END_RE.search(t.raw, m.end())
+        end = end_m.start() if end_m else len(t.low)
+        if (
+            _BILLS_COUNTED_RE.search(t.low, start, end) is None
+            or _BILL_ACCOUNT_RE.search(t.low, start, end) is None
+        ):
+            return False
+        found = True
+    return found
+
+
 def _is_vote(t: _Text) -> bool:
     """Whether the utterance holds a vote (its words, or members' votes listed), other than a
-    speaker's own vote put on record (:func:`_records_own_vote`)."""
+    speaker's own vote put on record (:func:`_records_own_vote`) or bills' fate reported
+    (:func:`_reports_bills`)."""
     voted = _vote_said(t.low) or len(_vote_items(t)) >= 2
-    return voted and not _records_own_vote(t)
+    return voted and not _records_own_vote(t) and not _reports_bills(t)
 
 
 def _reads_the_bill(t: _Text) -> bool:
@@ -5032,9 +5130,10 @@ def _choose(
         # agotado los puntos del orden del día", said in varios) it is said where it was
         return TPL_ORDEN_DIA, _CONF_SPEECH
     if next_point:
-        if previous in _STAYING and not _next_point_only(t) and not _ends_with_next_point(t):
+        if previous in _POINT_ENDS and not _next_point_only(t) and not _ends_with_next_point(t):
             # "Siguiente punto. Elección del contralor.": an item the rules do not know; the
-            # one before is over, and what is said next must not stay in it.
+            # one before is over, and what is said next must not stay in it. So is the reading
+            # of communications ("Octavo punto, lectura de la resolución de clausura.").
             return TPL_DEBATE, _CONF_NEXT_POINT
         if previous is not None:
             return previous, _CONF_NEXT_POINT
