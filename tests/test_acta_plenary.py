@@ -1083,3 +1083,24 @@ def test_a_plenary_without_the_quorum_to_decide_is_written_as_said() -> None:
         ["______________________________", "Nombre: ____________________", "Presidente"],
         ["______________________________", "DIANA CAROLINA RUIZ MEJÍA", "Secretaria General"],
     ]
+
+
+def test_a_commissions_secretary_visiting_a_plenary_does_not_sign_it() -> None:
+    """A commission's secretary who introduces herself in a plenary's opening is a guest: the
+    plenary's acta is signed by its general secretary, and its heading names no commission."""
+    said = [
+        {
+            "text": "Buenos días a todos. Siendo las nueve de la mañana del día 3 de marzo de 2025, se abre "
+            "la sesión plenaria ordinaria del Concejo Distrital de Santiago de Cali. Preside el concejal "
+            "Andrés Cárdenas. Buenos días, soy la secretaria de la Comisión Segunda, María Fernanda Ruiz, "
+            "y hoy acompaño a la plenaria como invitada. Actúa como secretario general el doctor Héctor "
+            "Londoño."
+        },
+        {"text": "Se levanta la sesión siendo las doce del día."},
+    ]
+    zones = _zones_of(_classified(said))
+    assert [s.split("\n")[1:] for s in _paragraphs(zones, "SIGNATURE_BLOCK")] == [
+        ["ANDRÉS CÁRDENAS", "Presidente"],
+        ["HÉCTOR LONDOÑO", "Secretario General"],
+    ]
+    assert not any("Comisión Segunda" in p for p in _paragraphs(zones, "HEADER_ZONE")[:1])

@@ -2224,12 +2224,14 @@ def _guests(t: _Text) -> list[Any]:
     return []
 
 
-def _secretary(t: _Text) -> dict[str, str]:
+def _secretary(t: _Text, plenary: bool = False) -> dict[str, str]:
     """The session's secretary (``secretario``) and the office as said (``secretario_cargo``:
     "secretaria de la comisión", "secretario ad hoc", "secretaria general"). The acta's default
     office is the general secretary's: "actúa como secretario el doctor…" gives no office, and
     "actúa como secretaria la doctora…" the general secretary's in the gender said, unless the
-    office is said after the name ("…la doctora Ana Ruiz, secretaria de la comisión")."""
+    office is said after the name ("…la doctora Ana Ruiz, secretaria de la comisión"). In a
+    plenary, a commission's secretary ("soy la secretaria de la Comisión Segunda, María…") is a
+    guest, not the session's secretary."""
     for count, m in enumerate(_SECRETARY_RE.finditer(t.low)):
         if count >= _MAX_TRIGGERS:  # each look may read on far: a few, not one per word said
             break
@@ -2241,6 +2243,8 @@ def _secretary(t: _Text) -> dict[str, str]:
             after := _SECRETARY_OFFICE_AFTER_RE.match(t.low, got[1])
         ):
             office = _slice(t, after.start("office"), after.end("office"))
+        if plenary and "comision" in _fold(office):
+            continue
         if _fold(office) == "secretaria":
             office += " general"
         found = {"secretario": got[0]}
@@ -2479,8 +2483,11 @@ def _apertura_data(t: _Text) -> dict[str, Any]:
         data["numero_sesion"] = value
     if periodo := _period(t.low):
         data["periodo"] = periodo
-    data |= _preside(t) | _secretary(t) | _delegate(t)
-    if comision := _commission(t):
+    plenary = "plenaria" in data.get("tipo_sesion", "")
+    data |= _preside(t) | _secretary(t, plenary) | _delegate(t)
+    if (comision := _commission(t)) and not (
+        plenary and re.search(r"secretari[oa]\s+de\s+la\s+" + re.escape(_fold(comision)), t.low)
+    ):  # a plenary's guest, the commission's secretary, says which commission is hers
         data["comision"] = comision
     if tema := _topic(t):
         data["tema"] = tema
