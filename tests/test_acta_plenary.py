@@ -1104,3 +1104,27 @@ def test_a_commissions_secretary_visiting_a_plenary_does_not_sign_it() -> None:
         ["HÉCTOR LONDOÑO", "Secretario General"],
     ]
     assert not any("Comisión Segunda" in p for p in _paragraphs(zones, "HEADER_ZONE")[:1])
+
+
+def test_a_councillor_addressing_the_president_by_name_is_not_the_president() -> None:
+    """ "Presidente, Roberto Carlos Ortiz, solicito la palabra…" when the opening said he presides:
+    the name is the chair addressed; the words are the granted councillor's, or unnamed."""
+    said = [
+        {
+            "text": "Siendo las nueve de la mañana del día 3 de marzo de 2025, se abre la sesión plenaria "
+            "ordinaria del Concejo Distrital de Santiago de Cali. Preside el concejal Roberto Carlos Ortiz. "
+            "Actúa como secretario general el doctor Héctor Londoño."
+        },
+        {"text": "Continuamos con el debate de control político. Tiene la palabra el concejal Juan Pérez."},
+        {
+            "text": "Presidente, Roberto Carlos Ortiz, solicito la palabra para una réplica, porque el "
+            "secretario de Movilidad me aludió directamente."
+        },
+        {"text": "Gracias, presidente. La secretaria de Movilidad no ha cumplido con el cronograma."},
+        {"text": "Presidente, Roberto Carlos Ortiz, solicito la palabra para una réplica. Fui aludida."},
+        {"text": "Se levanta la sesión siendo las doce del día."},
+    ]
+    debate = _paragraphs(_zones_of(_classified(said)), "ZONE_DEBATE")
+    assert debate[1].startswith("JUAN PÉREZ (concejal): Presidente, Roberto Carlos Ortiz, solicito")
+    assert debate[3] == said[4]["text"]
+    assert not any(p.startswith("ROBERTO CARLOS ORTIZ") for p in debate)

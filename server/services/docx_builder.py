@@ -2365,6 +2365,11 @@ def _named_as_in_the_session(blocks: Sequence[Mapping[str, Any]]) -> list[Mappin
       declared after the election that names him, the office or "usted" (until then the one
       elected is not yet the one who holds it).
 
+    And a name said right after addressing the chair that is the name of who presides
+    ("Presidente, Roberto Carlos Ortiz, solicito la palabra para una réplica." when the opening
+    said he presides) is the chair addressed, not the speaker: the words are unnamed, or the
+    grant's that precedes them (:func:`_chair_addressed`).
+
     A name is never guessed: two people who fit (two members named Mora, two secretaries of
     Movilidad named) leave the grant as said. Derived when the document is built, before the
     carry (:func:`given_the_floor`) writes the words after a grant under its speaker; the
@@ -2373,12 +2378,18 @@ def _named_as_in_the_session(blocks: Sequence[Mapping[str, Any]]) -> list[Mappin
     holders: dict[tuple[str, ...], list[str]] = {}  # an office's words (or its role): who held it
     citantes: dict[str, list[str]] = {}  # the citantes named, by the role said of them
     elected: dict[str, list[str]] = {}  # a role the session elected someone to, not yet sworn in
+    presides = ""  # who presides, as the opening said
     out: list[Mapping[str, Any]] = []
     for block in blocks:
         data = block.get("structured_data")
         if block.get("deleted") or not isinstance(data, Mapping) or data.get(CARRIED):
             out.append(block)
             continue
+        if block.get("template_id") == "TPL_APERTURA" and data.get("preside"):
+            presides = _as_text(data["preside"])
+        if _chair_addressed(data, _as_text(block.get("text")), presides):
+            data = {k: v for k, v in data.items() if k not in SPEAKER_FIELDS}
+            block = {**block, "structured_data": data}
         _learn_elected(data, elected, holders)  # "Queda usted posesionado. Tiene la palabra el…"
         named = _speaker_named(data, members, holders, citantes)
         if named is not data:
@@ -2386,6 +2397,22 @@ def _named_as_in_the_session(blocks: Sequence[Mapping[str, Any]]) -> list[Mappin
         _learn_holders(named, holders, citantes)
         out.append(block)
     return out
+
+
+_CHAIR_ADDRESS_RE = re.compile(
+    r"[\s¡¿]*(?:(?:muchas\s+)?gracias\s*,?\s*)?(?:(?:senor|senora)\s+)?president[ea]\s*[,.:]?\s*"
+)
+
+
+def _chair_addressed(data: Mapping[str, Any], text: str, presides: str) -> bool:
+    """Whether the speaker the block names is who presides, named right after the chair is
+    addressed ("Presidente, Roberto Carlos Ortiz, solicito…"): the one asking speaks to him."""
+    orador = _as_text(data.get("orador")).strip()
+    if not orador or not presides or data.get("anuncio") or not _same_person(orador, presides):
+        return False
+    low = _fold_same_length(text)
+    address = _CHAIR_ADDRESS_RE.match(low)
+    return address is not None and low.startswith(" ".join(_words(orador)), address.end())
 
 
 def _members_listed(blocks: Sequence[Mapping[str, Any]]) -> _Listed:
