@@ -1128,3 +1128,31 @@ def test_a_councillor_addressing_the_president_by_name_is_not_the_president() ->
     assert debate[1].startswith("JUAN PÉREZ (concejal): Presidente, Roberto Carlos Ortiz, solicito")
     assert debate[3] == said[4]["text"]
     assert not any(p.startswith("ROBERTO CARLOS ORTIZ") for p in debate)
+
+
+def test_an_oath_said_to_the_general_secretary_does_not_make_the_personero() -> None:
+    """ "Queda usted posesionada." after the general secretary's election is said to her: the
+    personero elected earlier is not sworn in by it, and the next "señor personero" stays unnamed."""
+    said = [
+        {
+            "text": "Siendo las nueve de la mañana del día 3 de enero de 2025, se abre la sesión plenaria "
+            "ordinaria del Concejo Distrital de Santiago de Cali. Preside el concejal Roberto Carlos Ortiz."
+        },
+        {
+            "text": "Terminado el escrutinio, ha sido elegido personero distrital de Santiago de Cali para el "
+            "periodo 2024-2028 el doctor Carlos Alberto Rengifo Salazar, con quince votos."
+        },
+        {
+            "text": "Siguiente punto, elección del secretario general de la corporación. Terminado el "
+            "escrutinio, ha sido elegida secretaria general del Concejo la doctora Ana María Velasco "
+            "Ruiz, con diecisiete votos."
+        },
+        {
+            "text": "¿Jura usted, doctora Ana María Velasco Ruiz, cumplir la Constitución y las leyes? Sí, "
+            "juro. Queda usted posesionada. Tiene la palabra el señor personero."
+        },
+        {"text": "Gracias, presidente. Agradezco a la corporación por la confianza."},
+        {"text": "Se levanta la sesión siendo las doce del día."},
+    ]
+    debate = _paragraphs(_zones_of(_classified(said)), "ZONE_DEBATE")
+    assert debate[-1] == said[4]["text"]

@@ -2379,6 +2379,7 @@ def _named_as_in_the_session(blocks: Sequence[Mapping[str, Any]]) -> list[Mappin
     citantes: dict[str, list[str]] = {}  # the citantes named, by the role said of them
     elected: dict[str, list[str]] = {}  # a role the session elected someone to, not yet sworn in
     presides = ""  # who presides, as the opening said
+    last: list[str] = []  # the role of the last election declared
     out: list[Mapping[str, Any]] = []
     for block in blocks:
         data = block.get("structured_data")
@@ -2390,7 +2391,7 @@ def _named_as_in_the_session(blocks: Sequence[Mapping[str, Any]]) -> list[Mappin
         if _chair_addressed(data, _as_text(block.get("text")), presides):
             data = {k: v for k, v in data.items() if k not in SPEAKER_FIELDS}
             block = {**block, "structured_data": data}
-        _learn_elected(data, elected, holders)  # "Queda usted posesionado. Tiene la palabra el…"
+        _learn_elected(data, elected, holders, last)  # "Queda usted posesionado. Tiene la palabra el…"
         named = _speaker_named(data, members, holders, citantes)
         if named is not data:
             block = {**block, "structured_data": named}
@@ -2508,23 +2509,29 @@ def _one_holder_role(office: str) -> str | None:
 
 
 def _learn_elected(
-    data: Mapping[str, Any], elected: dict[str, list[str]], holders: dict[tuple[str, ...], list[str]]
+    data: Mapping[str, Any],
+    elected: dict[str, list[str]],
+    holders: dict[tuple[str, ...], list[str]],
+    last: list[str],
 ) -> None:
     """Who the session elects personero or comptroller (``eleccion``), and, once an oath is
-    declared that names the one elected or the office, or says "usted" to the only one waiting
-    for it ("Queda usted posesionado."), the holder of that role from this block on
-    (:func:`_named_as_in_the_session`)."""
+    declared that names the one elected or the office, or says "usted" when that office was the
+    last one elected ("Queda usted posesionado."; after the general secretary's election, it is
+    said to her), the holder of that role from this block on (:func:`_named_as_in_the_session`).
+    ``last`` holds the role of the last election declared ("" for another office)."""
     election = data.get("eleccion")
     if isinstance(election, Mapping):
         name = _as_text(election.get("elegido")).strip()
         role = _one_holder_role(_as_text(election.get("cargo")))
+        if name:
+            last[:] = [role or ""]  # whom an oath's "usted" may be said to
         if name and role:
             elected[role] = _distinct([*elected.get(role, ()), name])
     if not elected or not data.get("posesion"):
         return
     oath = set(_LETTERS.findall(_fold_same_length(_as_text(data["posesion"])[:_OATH_CHARS_READ])))
-    addressed = "usted" in oath and len(elected) == 1
     for role, names in list(elected.items()):
+        addressed = "usted" in oath and last == [role]  # the one elected last, to that office
         office = any(_ONE_HOLDER_WORDS.get(word) == role for word in oath)
         if addressed or office or any(_named_in(name, oath) for name in names):
             holders[(role,)] = _distinct([*holders.get((role,), ()), *names])
