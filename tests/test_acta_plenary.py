@@ -1156,3 +1156,28 @@ def test_an_oath_said_to_the_general_secretary_does_not_make_the_personero() -> 
     ]
     debate = _paragraphs(_zones_of(_classified(said)), "ZONE_DEBATE")
     assert debate[-1] == said[4]["text"]
+
+
+def test_a_past_result_spoken_of_is_no_vote_held_now() -> None:
+    """ "De las tres proposiciones, dos ya fueron negadas. La primera…": the secretary tells of
+    earlier results before reading a proposal; no vote is held, and the acta writes no result."""
+    said = [
+        {
+            "text": "Siendo las nueve de la mañana del día 3 de marzo de 2025, se abre la sesión plenaria "
+            "ordinaria del Concejo Distrital de Santiago de Cali. Preside el concejal Roberto Carlos Ortiz."
+        },
+        {"text": "Siguiente punto, proposiciones. Señor secretario, sírvase leer las proposiciones."},
+        {
+            "text": "De las tres proposiciones, dos ya fueron negadas. La primera es la proposición presentada "
+            "por la concejala Ana Ruiz, para citar a la secretaria de Salud a un debate sobre los "
+            "hospitales de ladera."
+        },
+        {
+            "text": "De las tres proposiciones, dos ya fueron negadas. La primera, de la concejala Ana Ruiz, "
+            "para citar a la secretaria de Salud."
+        },
+        {"text": "Se levanta la sesión siendo las doce del día."},
+    ]
+    blocks = _classified(said)
+    assert [b["structured_data"].get("votacion") for b in blocks[2:4]] == [None, None]
+    assert not any("NEGADO" in p for p in _paragraphs(_zones_of(blocks), "ZONE_PROPOSICIONES"))

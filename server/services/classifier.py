@@ -1577,10 +1577,13 @@ _EARLIER_STEP_RE: Final = re.compile(
     r"|el (?:ano|mes|periodo) pasado|ayer|anteriormente|hace\s+(?:[^\W\d_]+\s+)?(?:dias|semanas|meses"
     r"|anos)|en (?:la|una) sesion anterior)\b[^.;!?]*"
     r"|\bcomision\s+(?:[^\W\d_]+\s+){0,5}?(?:(?:lo|la|los|las)\s+)?(?:aprobo|nego|rechazo|improbo)\b[^.;!?]*"
+    r"|\bya\s+(?:fue|fueron|ha\s+sido|han\s+sido|habia\s+sido|habian\s+sido)\s+(?:aprobad|negad|rechazad"
+    r"|improbad)[oa]s?\b[^.;!?]*"
 )
 """A step already taken ("el proyecto fue aprobado en primer debate en la Comisión", "aprobada la
-semana pasada una similar", "la Comisión Segunda lo aprobó con nueve votos"): a report of an
-earlier vote, not the result of one held now."""
+semana pasada una similar", "la Comisión Segunda lo aprobó con nueve votos", "De las tres
+proposiciones, dos ya fueron negadas."): a report of an earlier vote, not the result of one held
+now."""
 
 
 # The chair closing a vote under way ("¿Algún concejal desea cambiar su voto? Se cierra la
