@@ -1181,3 +1181,23 @@ def test_a_past_result_spoken_of_is_no_vote_held_now() -> None:
     blocks = _classified(said)
     assert [b["structured_data"].get("votacion") for b in blocks[2:4]] == [None, None]
     assert not any("NEGADO" in p for p in _paragraphs(_zones_of(blocks), "ZONE_PROPOSICIONES"))
+
+
+def test_a_proposals_author_is_the_councillor_named_not_the_speech_after_her() -> None:
+    """ "Proposición de la concejala Ana Ruiz, tengo dudas sobre…": one author, Ana Ruiz; the
+    words after the comma are what she says, not a second author."""
+    said = [
+        {
+            "text": "Siendo las nueve de la mañana del día 3 de marzo de 2025, se abre la sesión plenaria "
+            "ordinaria del Concejo Distrital de Santiago de Cali. Preside el concejal Roberto Carlos Ortiz."
+        },
+        {"text": "Siguiente punto, proposiciones. Señor secretario, sírvase leer las proposiciones."},
+        {
+            "text": "Proposición de la concejala Ana Ruiz, tengo dudas sobre el cronograma de obras de la "
+            "avenida Ciudad de Cali, por lo que se cita a la secretaria de Infraestructura."
+        },
+        {"text": "Se levanta la sesión siendo las doce del día."},
+    ]
+    blocks = _classified(said)
+    assert blocks[2]["structured_data"]["autores"] == ["Ana Ruiz"]
+    assert not any("Tengo Dudas" in p for p in _paragraphs(_zones_of(blocks), "ZONE_PROPOSICIONES"))

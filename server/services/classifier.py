@@ -558,12 +558,14 @@ def _take_person(t: _Text, pos: int) -> tuple[str, int] | None:
 
 
 def _take_people(t: _Text, pos: int) -> tuple[list[str], int]:
-    """A list of people: "los concejales Ana Ruiz, Luis Mora y la concejala Eva Paz"."""
+    """A list of people: "los concejales Ana Ruiz, Luis Mora y la concejala Eva Paz". After a
+    capitalised name, words in lowercase are no name of the list: "de la concejala Ana Ruiz,
+    tengo dudas sobre…" is one author, and speech after her."""
     names: list[str] = []
     end = pos
     while len(names) < 80:
         got = _take_person(t, pos)
-        if got is None:
+        if got is None or (names and names[0][:1].isupper() and not got[0][:1].isupper()):
             break
         names.append(got[0])
         end = got[1]
