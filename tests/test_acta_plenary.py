@@ -1201,3 +1201,28 @@ def test_a_proposals_author_is_the_councillor_named_not_the_speech_after_her() -
     blocks = _classified(said)
     assert blocks[2]["structured_data"]["autores"] == ["Ana Ruiz"]
     assert not any("Tengo Dudas" in p for p in _paragraphs(_zones_of(blocks), "ZONE_PROPOSICIONES"))
+
+
+def test_the_oath_answered_is_written_under_who_the_chair_asked() -> None:
+    """ "¿Jura usted, doctor Carlos Alberto Rengifo Salazar, …?" then "Sí, lo juro.": the answer
+    is his, as the words after a grant of the floor are the speaker's."""
+    said = [
+        {
+            "text": "Siendo las nueve de la mañana del día 3 de enero de 2025, se abre la sesión plenaria "
+            "ordinaria del Concejo Distrital de Santiago de Cali. Preside el concejal Roberto Carlos Ortiz."
+        },
+        {
+            "text": "Terminado el escrutinio, ha sido elegido personero distrital de Santiago de Cali para el "
+            "periodo 2024-2028 el doctor Carlos Alberto Rengifo Salazar, con quince votos."
+        },
+        {
+            "text": "Invito al doctor Rengifo al frente. ¿Jura usted, doctor Carlos Alberto Rengifo Salazar, "
+            "por Dios y por la patria, cumplir fielmente la Constitución y las leyes de la República?"
+        },
+        {"text": "Sí, lo juro."},
+        {"text": "Si así fuere, que Dios y la patria os lo premien. Queda usted posesionado."},
+        {"text": "Se levanta la sesión siendo las doce del día."},
+    ]
+    debate = _paragraphs(_zones_of(_classified(said)), "ZONE_DEBATE")
+    assert debate[debate.index(said[2]["text"]) + 1] == "CARLOS ALBERTO RENGIFO SALAZAR: Sí, lo juro."
+    assert said[4]["text"] in debate  # the chair's words after the answer stay unnamed

@@ -3460,10 +3460,32 @@ def _grant_of_the_floor(t: _Text) -> dict[str, Any]:
     return {"texto": t.raw, "anuncio": True}
 
 
+# The chair's oath question naming who swears, ending the utterance: "¿Jura usted, doctor Carlos
+# Rengifo, por Dios y por la patria, cumplir…?"; the answer ("Sí, juro.") is his.
+_OATH_ASKED_RE: Final = re.compile(r"¿\s*jura\s+usted\s*,\s*")
+
+
+def _sworn_asked(t: _Text) -> str | None:
+    """Who the oath question that ends the utterance names (see _OATH_ASKED_RE), or None: a
+    name capitalised, of two words or more, ending its clause; the answer is then his, as the
+    words after a grant of the floor are the speaker's."""
+    asked = None
+    for asked in _OATH_ASKED_RE.finditer(t.low):
+        pass
+    if asked is None or not t.raw.rstrip().endswith("?") or "?" in t.raw[asked.end() :].rstrip()[:-1]:
+        return None
+    got = _take_person(t, asked.end())
+    if got is None or not got[0][:1].isupper() or len(got[0].split()) < 2 or not _NAME_END_RE.match(t.low, got[1]):
+        return None
+    return got[0]
+
+
 def _intervention_data(t: _Text) -> dict[str, Any]:
     data: dict[str, Any] = {**_speaker(t), "texto": t.raw}
     if grant := _grant_of_the_floor(t):
         data |= grant
+    elif "orador" not in data and (sworn := _sworn_asked(t)) is not None:
+        data |= {"orador": sworn, "anuncio": True}  # the chair's question: the answer is his
     elif (
         "orador" in data
         and ":" in t.raw
