@@ -23,7 +23,8 @@ from docx import Document
 from docx.enum.style import WD_STYLE_TYPE
 from lxml import etree
 
-from server.services import docx_builder
+from server.services import docx_builder, offices
+from server.services.classifier import classify
 from server.services.docx_builder import (
     ROLES,
     BuildError,
@@ -3061,3 +3062,17 @@ def test_attendance_after_many_roll_calls_is_as_it_was() -> None:
     shown = docx_builder._with_arrivals(_many_roll_calls(140))
     digest = hashlib.sha256(json.dumps(shown, ensure_ascii=False).encode()).hexdigest()
     assert digest == "631f31a29a959a66783edd4c7da715f8e8bc3c2b74f3d47fd1ff5efafe55438c"
+
+
+@pytest.mark.parametrize("qualifier", ["", *offices.HEAD_QUALIFIERS])
+@pytest.mark.parametrize("scope", ["", *offices.OFFICE_SCOPES])
+def test_the_classifier_and_the_builder_read_an_office_alike(scope: str, qualifier: str) -> None:
+    """One vocabulary (:mod:`server.services.offices`) for both: "la personera distrital" is the
+    personero for the classifier's speaker and for the builder's office said; "la personera
+    delegada", "el contralor municipal (e)" are another official, or the holder for a time."""
+    for word, role in offices.ONE_HOLDER_OFFICES.items():
+        office = " ".join(w for w in (word, scope, qualifier) if w)
+        said = classify(f"Tiene la palabra la {office}, doctora Ana Ruiz.", {}, "TPL_DEBATE").structured_data
+        expected = None if qualifier else role
+        assert docx_builder._one_holder_role(office) == expected
+        assert (said.get("rol") == role) == (expected is not None), (office, said)

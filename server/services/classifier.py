@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
 
+from .offices import HEAD_QUALIFIERS, OFFICE_SCOPES, ONE_HOLDER_OFFICES
+
 __all__ = [
     "DEFAULT_PLACEHOLDER_MAP",
     "INTENTS",
@@ -694,11 +696,8 @@ _ROLE_NAMES: Final[tuple[tuple[str, str], ...]] = (
     ("contralor", "contralor"),
     ("edil", "edil"),
 )
-_ONE_HOLDER_OFFICES: Final = ("personer", "contralor")
-"""Offices of the municipality one person heads, whose delegates are other officials."""
 _HEAD_QUALIFIER_RE: Final = re.compile(
-    r"(?:\s+(?:municipal|distrital))?\s+(?:delegad[oa]|auxiliar|salientes?|entrantes?|encargad[oa]"
-    r"|interin[oa]|provisional|\(e\))(?=[\s,.;:!?]|$)"
+    rf"(?:\s+(?:{_alt(OFFICE_SCOPES)}))?\s+(?:{_alt(HEAD_QUALIFIERS)})(?=[\s,.;:!?]|$)"
 )
 """Said after a personero's or a comptroller's office: another official, or its holder for a time."""
 _KNOWN_PARTIES: Final[dict[str, str]] = {
@@ -803,7 +802,7 @@ def _role(t: _Text, pos: int) -> tuple[str, str | None, int] | None:
         return "funcionario", _slice(t, delegate.start(), delegate.end()), delegate.end()
     # "la personera delegada para…", "el personero saliente": an official of the office, or one
     # who held or holds it for a time, not the one the session knows as its head
-    qualified = word.startswith(_ONE_HOLDER_OFFICES) and _HEAD_QUALIFIER_RE.match(t.low, m.end("role"))
+    qualified = word in ONE_HOLDER_OFFICES and _HEAD_QUALIFIER_RE.match(t.low, m.end("role"))
     if qualified:
         end = max(end, qualified.end())
     scope = _ROLE_SCOPE_RE.match(t.low, end)

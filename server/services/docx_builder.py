@@ -214,6 +214,8 @@ from jinja2.parser import Parser
 from jinja2.sandbox import SandboxedEnvironment
 from lxml import etree
 
+from .offices import OFFICE_GOES_ON, OFFICE_SCOPES, ONE_HOLDER_OFFICES, ONE_HOLDER_ROLES
+
 __all__ = [
     "DEFAULT_TEMPLATES",
     "ROLES",
@@ -2452,7 +2454,7 @@ def _speaker_named(
         names = _distinct(name for said, named in citantes.items() if said != other for name in named)
     elif data.get("cargo"):
         names = list(holders.get(tuple(_words(_as_text(data["cargo"]))), ()))
-    elif rol in _ONE_HOLDER_ROLES:
+    elif rol in ONE_HOLDER_ROLES:
         names = list(holders.get((rol,), ()))
     else:
         return data
@@ -2474,26 +2476,13 @@ def _learn_holders(
             if role := _one_holder_role(office):  # a guest "personero distrital": the personero
                 holders[(role,)] = _distinct([*holders.get((role,), ()), name.strip()])
     orador, rol = data.get("orador"), _as_text(data.get("rol"))
-    if rol in _ONE_HOLDER_ROLES and not data.get("cargo") and isinstance(orador, str) and orador.strip():
+    if rol in ONE_HOLDER_ROLES and not data.get("cargo") and isinstance(orador, str) and orador.strip():
         holders[(rol,)] = _distinct([*holders.get((rol,), ()), orador.strip()])
     if data.get("citante") is True and isinstance(name := data.get("orador"), str) and name.strip():
         rol = _as_text(data.get("rol"))
         citantes[rol] = _distinct([*citantes.get(rol, ()), name.strip()])
 
 
-_ONE_HOLDER_ROLES = ("personero", "contralor")
-"""Roles (the classifier's ``rol``) of an office one person holds, which the council elects."""
-_ONE_HOLDER_WORDS = {
-    "personero": "personero",
-    "personera": "personero",
-    "contralor": "contralor",
-    "contralora": "contralor",
-}
-_OFFICE_SCOPES = frozenset({"municipal", "distrital"})
-_OFFICE_GOES_ON = frozenset({"de", "del", "para"})
-"""What may follow the office's word (and its scope) when the office itself is meant: "Personero
-Municipal de Palmira para el periodo…", "personero distrital"; not "personera delegada",
-"personero municipal encargado", "contralor auxiliar"."""
 _NAME_PARTICLES = frozenset({"de", "del", "la", "las", "los", "y", "e"})
 _LETTERS = re.compile(r"[^\W\d_]+")
 _OATH_CHARS_READ = 1000
@@ -2501,12 +2490,13 @@ _OATH_CHARS_READ = 1000
 
 
 def _one_holder_role(office: str) -> str | None:
-    """The role of :data:`_ONE_HOLDER_ROLES` an office as said is ("Personero Municipal de
-    Palmira para el periodo 2026-2029": personero), None for any other office."""
+    """The role of :data:`ONE_HOLDER_ROLES` an office as said is ("Personero Municipal de
+    Palmira para el periodo 2026-2029": personero), None for any other office ("personera
+    delegada", "personero municipal encargado": see :mod:`.offices`)."""
     words = _words(office)
-    head = _ONE_HOLDER_WORDS.get(words[0]) if words else None
-    rest = words[2:] if words[1:2] and words[1] in _OFFICE_SCOPES else words[1:]
-    return head if head and (not rest or rest[0] in _OFFICE_GOES_ON) else None
+    head = ONE_HOLDER_OFFICES.get(words[0]) if words else None
+    rest = words[2:] if words[1:2] and words[1] in OFFICE_SCOPES else words[1:]
+    return head if head and (not rest or rest[0] in OFFICE_GOES_ON) else None
 
 
 def _learn_elected(
@@ -2533,7 +2523,7 @@ def _learn_elected(
     oath = set(_LETTERS.findall(_fold_same_length(_as_text(data["posesion"])[:_OATH_CHARS_READ])))
     for role, names in list(elected.items()):
         addressed = "usted" in oath and last == [role]  # the one elected last, to that office
-        office = any(_ONE_HOLDER_WORDS.get(word) == role for word in oath)
+        office = any(ONE_HOLDER_OFFICES.get(word) == role for word in oath)
         if addressed or office or any(_named_in(name, oath) for name in names):
             holders[(role,)] = _distinct([*holders.get((role,), ()), *names])
             del elected[role]
