@@ -1226,3 +1226,28 @@ def test_the_oath_answered_is_written_under_who_the_chair_asked() -> None:
     debate = _paragraphs(_zones_of(_classified(said)), "ZONE_DEBATE")
     assert debate[debate.index(said[2]["text"]) + 1] == "CARLOS ALBERTO RENGIFO SALAZAR: Sí, lo juro."
     assert said[4]["text"] in debate  # the chair's words after the answer stay unnamed
+
+
+def test_an_intervention_resumed_after_an_officials_answer_is_under_who_the_chair_names() -> None:
+    """A councillor asks, the official answers, the chair says "Continúe, concejal Juan Pérez.":
+    the words after it are his again, as after a grant; with no such words they stay unnamed."""
+    said = [
+        {
+            "text": "Siendo las nueve de la mañana del día 3 de marzo de 2025, se abre la sesión plenaria "
+            "ordinaria del Concejo Distrital de Santiago de Cali. Preside el concejal Roberto Carlos Ortiz."
+        },
+        {"text": "Continuamos con el debate de control político. Tiene la palabra el concejal Juan Pérez."},
+        {
+            "text": "Gracias, presidente. Quiero preguntarle a la secretaria de Salud cuántos hospitales de "
+            "ladera están abiertos hoy."
+        },
+        {"text": "Tiene la palabra la secretaria de Salud para responder."},
+        {"text": "Son cuatro hospitales abiertos, concejal, y dos en obra."},
+        {"text": "Continúe, concejal Juan Pérez."},
+        {"text": "Gracias, secretaria. Entonces, como decía, los hospitales de ladera necesitan personal."},
+        {"text": "Siga, concejal, que el tiempo corre."},
+        {"text": "Se levanta la sesión siendo las doce del día."},
+    ]
+    debate = _paragraphs(_zones_of(_classified(said)), "ZONE_DEBATE")
+    assert debate[5] == "JUAN PÉREZ (concejal): " + said[6]["text"]
+    assert debate[6] == said[7]["text"]

@@ -3479,12 +3479,35 @@ def _sworn_asked(t: _Text) -> str | None:
     return got[0]
 
 
+# The chair giving the floor back to a member named, the whole utterance: "Continúe, concejal
+# Pérez.", "Puede continuar, honorable concejala Ana Ruiz, por favor."
+_FLOOR_BACK_RE: Final = re.compile(
+    r"[\s¡]*(?:(?:gracias|bien|muy\s+bien)\s*[,.]\s*)?(?:continue|puede\s+continuar|siga|prosiga)\s*,?\s*"
+)
+_FLOOR_BACK_END_RE: Final = re.compile(r"\s*(?:,\s*por\s+favor)?\s*[.!]?\s*$")
+
+
+def _floor_back(t: _Text) -> dict[str, Any]:
+    """The member the chair gives the floor back to (see _FLOOR_BACK_RE), as a grant names the
+    speaker, or {}: a councillor named, and nothing else said after."""
+    back = _FLOOR_BACK_RE.match(t.low)
+    if back is None or not _COUNCILLOR_TITLE_RE.match(t.low, back.end()):
+        return {}
+    said = _speaker_at(t, back.end())
+    person = _take_person(t, back.end())
+    if "orador" not in said or person is None or not _FLOOR_BACK_END_RE.match(t.low, person[1]):
+        return {}
+    return {k: v for k, v in said.items() if k in ("orador", "rol")} | {"anuncio": True}
+
+
 def _intervention_data(t: _Text) -> dict[str, Any]:
     data: dict[str, Any] = {**_speaker(t), "texto": t.raw}
     if grant := _grant_of_the_floor(t):
         data |= grant
     elif "orador" not in data and (sworn := _sworn_asked(t)) is not None:
         data |= {"orador": sworn, "anuncio": True}  # the chair's question: the answer is his
+    elif "orador" not in data and (back := _floor_back(t)):
+        data |= back  # "Continúe, concejal Pérez.": the words after it are his again
     elif (
         "orador" in data
         and ":" in t.raw
