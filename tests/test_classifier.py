@@ -7004,3 +7004,12 @@ def test_an_approval_said_with_its_votes_keeps_the_count(text: str) -> None:
     censura, #10: the previous acta's line read "Resultado: APROBADO." with no count)."""
     got = data(text, TPL_APROBACION_ACTAS)["votacion"]
     assert (got.get("si"), got["resultado"]) == (17, "aprobado")
+
+
+def test_a_result_said_with_ya_after_this_votes_count_is_this_votes() -> None:
+    """ "Votaron sí quince concejales, no dos. Ya fue aprobado el proyecto.": the count says the
+    vote was held now, and the result that agrees with it is its own; said alone ("dos ya fueron
+    negadas"), it tells of earlier votes."""
+    said = data("Votaron sí quince concejales, no dos. Ya fue aprobado el proyecto, pasamos al siguiente punto.")
+    assert said["votacion"]["resultado"] == "aprobado"
+    assert "votacion" not in data("De las tres proposiciones, dos ya fueron negadas.", "TPL_PROPOSICION")

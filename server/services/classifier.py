@@ -1578,7 +1578,7 @@ _EARLIER_STEP_RE: Final = re.compile(
     r"|el (?:ano|mes|periodo) pasado|ayer|anteriormente|hace\s+(?:[^\W\d_]+\s+)?(?:dias|semanas|meses"
     r"|anos)|en (?:la|una) sesion anterior)\b[^.;!?]*"
     r"|\bcomision\s+(?:[^\W\d_]+\s+){0,5}?(?:(?:lo|la|los|las)\s+)?(?:aprobo|nego|rechazo|improbo)\b[^.;!?]*"
-    r"|\bya\s+(?:fue|fueron|ha\s+sido|han\s+sido|habia\s+sido|habian\s+sido)\s+(?:aprobad|negad|rechazad"
+    r"|\bya\s+(?:fue|fueron|ha\s+sido|han\s+sido|habia\s+sido|habian\s+sido)\s+(?P<ya>aprobad|negad|rechazad"
     r"|improbad)[oa]s?\b[^.;!?]*"
 )
 """A step already taken ("el proyecto fue aprobado en primer debate en la Comisión", "aprobada la
@@ -1645,8 +1645,9 @@ def _vote(t: _Text) -> dict[str, Any] | None:
         tally = counts if any(counts.values()) else _items_tally(votes)
 
         def this_vote(m: re.Match[str]) -> str:
-            agrees = m["r"] is not None and (tally.get("si", 0) > tally.get("no", 0)) == (m["r"] == "aprobad")
-            return m.group(0) if m["r"] is not None and (m["perfect"] or agrees) else " "
+            said = m["r"] or m["ya"]  # "…no dos. Ya fue aprobado.": this vote's, if the count agrees
+            agrees = said is not None and (tally.get("si", 0) > tally.get("no", 0)) == (said == "aprobad")
+            return m.group(0) if said is not None and (m["perfect"] or agrees) else " "
 
         now = _EARLIER_STEP_RE.sub(this_vote, t.low)
         counts = _tally(now)
