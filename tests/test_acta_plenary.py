@@ -1153,3 +1153,171 @@ def test_a_closing_session_is_written_as_said() -> None:
         ["GLORIA INÉS CAICEDO MINA", "Presidenta"],
         ["Nombre: ____________________", "Secretario General"],
     ]
+
+
+def test_a_commissions_secretary_visiting_a_plenary_does_not_sign_it() -> None:
+    """A commission's secretary who introduces herself in a plenary's opening is a guest: the
+    plenary's acta is signed by its general secretary, and its heading names no commission."""
+    said = [
+        {
+            "text": "Buenos días a todos. Siendo las nueve de la mañana del día 3 de marzo de 2025, se abre "
+            "la sesión plenaria ordinaria del Concejo Distrital de Santiago de Cali. Preside el concejal "
+            "Andrés Cárdenas. Buenos días, soy la secretaria de la Comisión Segunda, María Fernanda Ruiz, "
+            "y hoy acompaño a la plenaria como invitada. Actúa como secretario general el doctor Héctor "
+            "Londoño."
+        },
+        {"text": "Se levanta la sesión siendo las doce del día."},
+    ]
+    zones = _zones_of(_classified(said))
+    assert [s.split("\n")[1:] for s in _paragraphs(zones, "SIGNATURE_BLOCK")] == [
+        ["ANDRÉS CÁRDENAS", "Presidente"],
+        ["HÉCTOR LONDOÑO", "Secretario General"],
+    ]
+    assert not any("Comisión Segunda" in p for p in _paragraphs(zones, "HEADER_ZONE")[:1])
+
+
+def test_a_councillor_addressing_the_president_by_name_is_not_the_president() -> None:
+    """ "Presidente, Roberto Carlos Ortiz, solicito la palabra…" when the opening said he presides:
+    the name is the chair addressed; the words are the granted councillor's, or unnamed."""
+    said = [
+        {
+            "text": "Siendo las nueve de la mañana del día 3 de marzo de 2025, se abre la sesión plenaria "
+            "ordinaria del Concejo Distrital de Santiago de Cali. Preside el concejal Roberto Carlos Ortiz. "
+            "Actúa como secretario general el doctor Héctor Londoño."
+        },
+        {"text": "Continuamos con el debate de control político. Tiene la palabra el concejal Juan Pérez."},
+        {
+            "text": "Presidente, Roberto Carlos Ortiz, solicito la palabra para una réplica, porque el "
+            "secretario de Movilidad me aludió directamente."
+        },
+        {"text": "Gracias, presidente. La secretaria de Movilidad no ha cumplido con el cronograma."},
+        {"text": "Presidente, Roberto Carlos Ortiz, solicito la palabra para una réplica. Fui aludida."},
+        {"text": "Se levanta la sesión siendo las doce del día."},
+    ]
+    debate = _paragraphs(_zones_of(_classified(said)), "ZONE_DEBATE")
+    assert debate[1].startswith("JUAN PÉREZ (concejal): Presidente, Roberto Carlos Ortiz, solicito")
+    assert debate[3] == said[4]["text"]
+    assert not any(p.startswith("ROBERTO CARLOS ORTIZ") for p in debate)
+
+
+def test_an_oath_said_to_the_general_secretary_does_not_make_the_personero() -> None:
+    """ "Queda usted posesionada." after the general secretary's election is said to her: the
+    personero elected earlier is not sworn in by it, and the next "señor personero" stays unnamed."""
+    said = [
+        {
+            "text": "Siendo las nueve de la mañana del día 3 de enero de 2025, se abre la sesión plenaria "
+            "ordinaria del Concejo Distrital de Santiago de Cali. Preside el concejal Roberto Carlos Ortiz."
+        },
+        {
+            "text": "Terminado el escrutinio, ha sido elegido personero distrital de Santiago de Cali "
+            "para el periodo 2024-2028 el doctor Carlos Alberto Rengifo Salazar, con quince votos."
+        },
+        {
+            "text": "Siguiente punto, elección del secretario general de la corporación. Terminado el "
+            "escrutinio, ha sido elegida secretaria general del Concejo la doctora Ana María Velasco "
+            "Ruiz, con diecisiete votos."
+        },
+        {
+            "text": "¿Jura usted, doctora Ana María Velasco Ruiz, cumplir la Constitución y las leyes? Sí, "
+            "juro. Queda usted posesionada. Tiene la palabra el señor personero."
+        },
+        {"text": "Gracias, presidente. Agradezco a la corporación por la confianza."},
+        {"text": "Se levanta la sesión siendo las doce del día."},
+    ]
+    debate = _paragraphs(_zones_of(_classified(said)), "ZONE_DEBATE")
+    assert debate[-1] == said[4]["text"]
+
+
+def test_a_past_result_spoken_of_is_no_vote_held_now() -> None:
+    """ "De las tres proposiciones, dos ya fueron negadas. La primera…": the secretary tells of
+    earlier results before reading a proposal; no vote is held, and the acta writes no result."""
+    said = [
+        {
+            "text": "Siendo las nueve de la mañana del día 3 de marzo de 2025, se abre la sesión plenaria "
+            "ordinaria del Concejo Distrital de Santiago de Cali. Preside el concejal Roberto Carlos Ortiz."
+        },
+        {"text": "Siguiente punto, proposiciones. Señor secretario, sírvase leer las proposiciones."},
+        {
+            "text": "De las tres proposiciones, dos ya fueron negadas. La primera es la proposición "
+            "presentada por la concejala Ana Ruiz, para citar a la secretaria de Salud a un debate sobre los "
+            "hospitales de ladera."
+        },
+        {
+            "text": "De las tres proposiciones, dos ya fueron negadas. La primera, de la concejala Ana Ruiz, "
+            "para citar a la secretaria de Salud."
+        },
+        {"text": "Se levanta la sesión siendo las doce del día."},
+    ]
+    blocks = _classified(said)
+    assert [b["structured_data"].get("votacion") for b in blocks[2:4]] == [None, None]
+    assert not any("NEGADO" in p for p in _paragraphs(_zones_of(blocks), "ZONE_PROPOSICIONES"))
+
+
+def test_a_proposals_author_is_the_councillor_named_not_the_speech_after_her() -> None:
+    """ "Proposición de la concejala Ana Ruiz, tengo dudas sobre…": one author, Ana Ruiz; the
+    words after the comma are what she says, not a second author."""
+    said = [
+        {
+            "text": "Siendo las nueve de la mañana del día 3 de marzo de 2025, se abre la sesión plenaria "
+            "ordinaria del Concejo Distrital de Santiago de Cali. Preside el concejal Roberto Carlos Ortiz."
+        },
+        {"text": "Siguiente punto, proposiciones. Señor secretario, sírvase leer las proposiciones."},
+        {
+            "text": "Proposición de la concejala Ana Ruiz, tengo dudas sobre el cronograma de obras de la "
+            "avenida Ciudad de Cali, por lo que se cita a la secretaria de Infraestructura."
+        },
+        {"text": "Se levanta la sesión siendo las doce del día."},
+    ]
+    blocks = _classified(said)
+    assert blocks[2]["structured_data"]["autores"] == ["Ana Ruiz"]
+    assert not any("Tengo Dudas" in p for p in _paragraphs(_zones_of(blocks), "ZONE_PROPOSICIONES"))
+
+
+def test_the_oath_answered_is_written_under_who_the_chair_asked() -> None:
+    """ "¿Jura usted, doctor Carlos Alberto Rengifo Salazar, …?" then "Sí, lo juro.": the answer
+    is his, as the words after a grant of the floor are the speaker's."""
+    said = [
+        {
+            "text": "Siendo las nueve de la mañana del día 3 de enero de 2025, se abre la sesión plenaria "
+            "ordinaria del Concejo Distrital de Santiago de Cali. Preside el concejal Roberto Carlos Ortiz."
+        },
+        {
+            "text": "Terminado el escrutinio, ha sido elegido personero distrital de Santiago de Cali "
+            "para el periodo 2024-2028 el doctor Carlos Alberto Rengifo Salazar, con quince votos."
+        },
+        {
+            "text": "Invito al doctor Rengifo al frente. ¿Jura usted, doctor Carlos Alberto Rengifo Salazar, "
+            "por Dios y por la patria, cumplir fielmente la Constitución y las leyes de la República?"
+        },
+        {"text": "Sí, lo juro."},
+        {"text": "Si así fuere, que Dios y la patria os lo premien. Queda usted posesionado."},
+        {"text": "Se levanta la sesión siendo las doce del día."},
+    ]
+    debate = _paragraphs(_zones_of(_classified(said)), "ZONE_DEBATE")
+    assert debate[debate.index(said[2]["text"]) + 1] == "CARLOS ALBERTO RENGIFO SALAZAR: Sí, lo juro."
+    assert said[4]["text"] in debate  # the chair's words after the answer stay unnamed
+
+
+def test_an_intervention_resumed_after_an_officials_answer_is_under_who_the_chair_names() -> None:
+    """A councillor asks, the official answers, the chair says "Continúe, concejal Juan Pérez.":
+    the words after it are his again, as after a grant; with no such words they stay unnamed."""
+    said = [
+        {
+            "text": "Siendo las nueve de la mañana del día 3 de marzo de 2025, se abre la sesión plenaria "
+            "ordinaria del Concejo Distrital de Santiago de Cali. Preside el concejal Roberto Carlos Ortiz."
+        },
+        {"text": "Continuamos con el debate de control político. Tiene la palabra el concejal Juan Pérez."},
+        {
+            "text": "Gracias, presidente. Quiero preguntarle a la secretaria de Salud cuántos hospitales de "
+            "ladera están abiertos hoy."
+        },
+        {"text": "Tiene la palabra la secretaria de Salud para responder."},
+        {"text": "Son cuatro hospitales abiertos, concejal, y dos en obra."},
+        {"text": "Continúe, concejal Juan Pérez."},
+        {"text": "Gracias, secretaria. Entonces, como decía, los hospitales de ladera necesitan personal."},
+        {"text": "Siga, concejal, que el tiempo corre."},
+        {"text": "Se levanta la sesión siendo las doce del día."},
+    ]
+    debate = _paragraphs(_zones_of(_classified(said)), "ZONE_DEBATE")
+    assert debate[5] == "JUAN PÉREZ (concejal): " + said[6]["text"]
+    assert debate[6] == said[7]["text"]

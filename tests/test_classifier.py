@@ -7189,3 +7189,14 @@ def test_thanks_said_after_a_proposal_is_approved_stay_with_it() -> None:
         "un aplauso."
     )
     assert classify(text, previous_template_id=TPL_PROPOSICION).template_id == TPL_PROPOSICION
+
+
+def test_a_result_said_with_ya_after_this_votes_count_is_this_votes() -> None:
+    """ "Votaron sí quince concejales, no dos. Ya fue aprobado el proyecto.": the count says the
+    vote was held now, and the result that agrees with it is its own; said alone ("dos ya fueron
+    negadas"), it tells of earlier votes."""
+    said = data(
+        "Votaron sí quince concejales, no dos. Ya fue aprobado el proyecto, pasamos al siguiente punto."
+    )
+    assert said["votacion"]["resultado"] == "aprobado"
+    assert "votacion" not in data("De las tres proposiciones, dos ya fueron negadas.", "TPL_PROPOSICION")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import io
 import json
@@ -22,7 +23,8 @@ from docx import Document
 from docx.enum.style import WD_STYLE_TYPE
 from lxml import etree
 
-from server.services import docx_builder
+from server.services import docx_builder, offices
+from server.services.classifier import classify
 from server.services.docx_builder import (
     ROLES,
     BuildError,
@@ -3042,3 +3044,58 @@ def test_a_section_printed_empty_gets_a_comment_on_its_heading() -> None:
     for zone in printed_empty:  # the zone itself is as before: one empty paragraph
         assert [_text(p) for p in _paragraphs(_zone(out, zone))] == [""]
     assert not Document(io.BytesIO(_build(blocks))).comments
+
+
+def _many_roll_calls(calls: int) -> list[dict[str, Any]]:
+    """A long session: ``calls`` roll calls of 21 members (some absent, excused, late or gone,
+    some edited by a person), each followed by arrivals, departures, returns, excuses said on
+    their own and members said by part of the name; built by arithmetic, the same every run."""
+    surnames = ("Ruiz", "Mora", "Paz", "Díaz", "Gómez", "Tenorio", "Lozano")
+    members = [f"{first} {last}" for first in ("Ana", "Luis", "Eva") for last in surnames]
+    states = ("presentes", "presentes", "presentes", "ausentes", "excusados", "tarde", "retirados")
+    blocks: list[dict[str, Any]] = []
+    for c in range(calls):
+        lists: dict[str, list[Any]] = {}
+        for m, name in enumerate(members):
+            member: Any = {"nombre": name, "hora": f"09:{(c + m) % 60:02d}"} if (c * m) % 5 == 1 else name
+            lists.setdefault(states[(c * 3 + m * 5) % len(states)], []).append(member)
+        call: dict[str, Any] = {"template_id": "TPL_LLAMADO_LISTA", "structured_data": lists}
+        if c % 9 == 4:
+            call["human_edited"] = True
+        blocks.append(call)
+        for e in range(3):
+            name = members[(c * 7 + e * 11) % len(members)]
+            said = name.split()[1] if (c + e) % 4 == 0 else name  # "el concejal Mora"
+            data: dict[str, Any] = (
+                {"excusados": [name]}
+                if (c + e) % 6 == 5
+                else {
+                    ("llegadas", "salidas")[(c + e) % 2]: [{"nombre": said, "hora": f"10:{(c * e) % 60:02d}"}]
+                }
+            )
+            template = "TPL_LLAMADO_LISTA" if "excusados" in data else "TPL_DEBATE"
+            blocks.append({"template_id": template, "structured_data": data})
+    return [{**b, "block_id": f"b{i}"} for i, b in enumerate(blocks)]
+
+
+def test_attendance_after_many_roll_calls_is_as_it_was() -> None:
+    """Arrivals, departures and excuses shown in a session of 140 roll calls give the roll calls
+    the quadratic version gave (their digest, pinned when each arrival read every roll call's
+    lists); the work now grows with the events, not with events times roll calls."""
+    shown = docx_builder._with_arrivals(_many_roll_calls(140))
+    digest = hashlib.sha256(json.dumps(shown, ensure_ascii=False).encode()).hexdigest()
+    assert digest == "631f31a29a959a66783edd4c7da715f8e8bc3c2b74f3d47fd1ff5efafe55438c"
+
+
+@pytest.mark.parametrize("qualifier", ["", *offices.HEAD_QUALIFIERS])
+@pytest.mark.parametrize("scope", ["", *offices.OFFICE_SCOPES])
+def test_the_classifier_and_the_builder_read_an_office_alike(scope: str, qualifier: str) -> None:
+    """One vocabulary (:mod:`server.services.offices`) for both: "la personera distrital" is the
+    personero for the classifier's speaker and for the builder's office said; "la personera
+    delegada", "el contralor municipal (e)" are another official, or the holder for a time."""
+    for word, role in offices.ONE_HOLDER_OFFICES.items():
+        office = " ".join(w for w in (word, scope, qualifier) if w)
+        said = classify(f"Tiene la palabra la {office}, doctora Ana Ruiz.", {}, "TPL_DEBATE").structured_data
+        expected = None if qualifier else role
+        assert docx_builder._one_holder_role(office) == expected
+        assert (said.get("rol") == role) == (expected is not None), (office, said)

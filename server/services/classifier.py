@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
 
+from .offices import HEAD_QUALIFIERS, OFFICE_SCOPES, ONE_HOLDER_OFFICES
+
 __all__ = [
     "DEFAULT_PLACEHOLDER_MAP",
     "INTENTS",
@@ -558,12 +560,14 @@ def _take_person(t: _Text, pos: int) -> tuple[str, int] | None:
 
 
 def _take_people(t: _Text, pos: int) -> tuple[list[str], int]:
-    """A list of people: "los concejales Ana Ruiz, Luis Mora y la concejala Eva Paz"."""
+    """A list of people: "los concejales Ana Ruiz, Luis Mora y la concejala Eva Paz". After a
+    capitalised name, words in lowercase are no name of the list: "de la concejala Ana Ruiz,
+    tengo dudas sobre…" is one author, and speech after her."""
     names: list[str] = []
     end = pos
     while len(names) < 80:
         got = _take_person(t, pos)
-        if got is None:
+        if got is None or (names and names[0][:1].isupper() and not got[0][:1].isupper()):
             break
         names.append(got[0])
         end = got[1]
@@ -692,11 +696,8 @@ _ROLE_NAMES: Final[tuple[tuple[str, str], ...]] = (
     ("contralor", "contralor"),
     ("edil", "edil"),
 )
-_ONE_HOLDER_OFFICES: Final = ("personer", "contralor")
-"""Offices of the municipality one person heads, whose delegates are other officials."""
 _HEAD_QUALIFIER_RE: Final = re.compile(
-    r"(?:\s+(?:municipal|distrital))?\s+(?:delegad[oa]|auxiliar|salientes?|entrantes?|encargad[oa]"
-    r"|interin[oa]|provisional|\(e\))(?=[\s,.;:!?]|$)"
+    rf"(?:\s+(?:{_alt(OFFICE_SCOPES)}))?\s+(?:{_alt(HEAD_QUALIFIERS)})(?=[\s,.;:!?]|$)"
 )
 """Said after a personero's or a comptroller's office: another official, or its holder for a time."""
 _KNOWN_PARTIES: Final[dict[str, str]] = {
@@ -801,7 +802,7 @@ def _role(t: _Text, pos: int) -> tuple[str, str | None, int] | None:
         return "funcionario", _slice(t, delegate.start(), delegate.end()), delegate.end()
     # "la personera delegada para…", "el personero saliente": an official of the office, or one
     # who held or holds it for a time, not the one the session knows as its head
-    qualified = word.startswith(_ONE_HOLDER_OFFICES) and _HEAD_QUALIFIER_RE.match(t.low, m.end("role"))
+    qualified = word in ONE_HOLDER_OFFICES and _HEAD_QUALIFIER_RE.match(t.low, m.end("role"))
     if qualified:
         end = max(end, qualified.end())
     scope = _ROLE_SCOPE_RE.match(t.low, end)
@@ -1593,10 +1594,13 @@ _EARLIER_STEP_RE: Final = re.compile(
     r"|el (?:ano|mes|periodo) pasado|ayer|anteriormente|hace\s+(?:[^\W\d_]+\s+)?(?:dias|semanas|meses"
     r"|anos)|en (?:la|una) sesion anterior)\b[^.;!?]*"
     r"|\bcomision\s+(?:[^\W\d_]+\s+){0,5}?(?:(?:lo|la|los|las)\s+)?(?:aprobo|nego|rechazo|improbo)\b[^.;!?]*"
+    r"|\bya\s+(?:fue|fueron|ha\s+sido|han\s+sido|habia\s+sido|habian\s+sido)\s+(?P<ya>aprobad|negad|rechazad"
+    r"|improbad)[oa]s?\b[^.;!?]*"
 )
 """A step already taken ("el proyecto fue aprobado en primer debate en la Comisión", "aprobada la
-semana pasada una similar", "la Comisión Segunda lo aprobó con nueve votos"): a report of an
-earlier vote, not the result of one held now."""
+semana pasada una similar", "la Comisión Segunda lo aprobó con nueve votos", "De las tres
+proposiciones, dos ya fueron negadas."): a report of an earlier vote, not the result of one held
+now."""
 
 
 # The chair closing a vote under way ("¿Algún concejal desea cambiar su voto? Se cierra la
@@ -1664,8 +1668,9 @@ def _vote(t: _Text) -> dict[str, Any] | None:
         tally = counts if any(counts.values()) else _items_tally(votes)
 
         def this_vote(m: re.Match[str]) -> str:
-            agrees = m["r"] is not None and (tally.get("si", 0) > tally.get("no", 0)) == (m["r"] == "aprobad")
-            return m.group(0) if m["r"] is not None and (m["perfect"] or agrees) else " "
+            said = m["r"] or m["ya"]  # "…no dos. Ya fue aprobado.": this vote's, if the count agrees
+            agrees = said is not None and (tally.get("si", 0) > tally.get("no", 0)) == (said == "aprobad")
+            return m.group(0) if said is not None and (m["perfect"] or agrees) else " "
 
         now = _EARLIER_STEP_RE.sub(this_vote, t.low)
         counts = _tally(now)
@@ -2258,12 +2263,14 @@ def _guests(t: _Text) -> list[Any]:
     return []
 
 
-def _secretary(t: _Text) -> dict[str, str]:
+def _secretary(t: _Text, plenary: bool = False) -> dict[str, str]:
     """The session's secretary (``secretario``) and the office as said (``secretario_cargo``:
     "secretaria de la comisión", "secretario ad hoc", "secretaria general"). The acta's default
     office is the general secretary's: "actúa como secretario el doctor…" gives no office, and
     "actúa como secretaria la doctora…" the general secretary's in the gender said, unless the
-    office is said after the name ("…la doctora Ana Ruiz, secretaria de la comisión")."""
+    office is said after the name ("…la doctora Ana Ruiz, secretaria de la comisión"). In a
+    plenary, a commission's secretary ("soy la secretaria de la Comisión Segunda, María…") is a
+    guest, not the session's secretary."""
     for count, m in enumerate(_SECRETARY_RE.finditer(t.low)):
         if count >= _MAX_TRIGGERS:  # each look may read on far: a few, not one per word said
             break
@@ -2275,6 +2282,8 @@ def _secretary(t: _Text) -> dict[str, str]:
             after := _SECRETARY_OFFICE_AFTER_RE.match(t.low, got[1])
         ):
             office = _slice(t, after.start("office"), after.end("office"))
+        if plenary and "comision" in _fold(office):
+            continue
         if _fold(office) == "secretaria":
             office += " general"
         found = {"secretario": got[0]}
@@ -2521,8 +2530,11 @@ def _apertura_data(t: _Text) -> dict[str, Any]:
         data["numero_sesion"] = value
     if periodo := _period(t.low):
         data["periodo"] = periodo
-    data |= _preside(t) | _secretary(t) | _delegate(t)
-    if comision := _commission(t):
+    plenary = "plenaria" in data.get("tipo_sesion", "")
+    data |= _preside(t) | _secretary(t, plenary) | _delegate(t)
+    if (comision := _commission(t)) and not (
+        plenary and re.search(r"secretari[oa]\s+de\s+la\s+" + re.escape(_fold(comision)), t.low)
+    ):  # a plenary's guest, the commission's secretary, says which commission is hers
         data["comision"] = comision
     if tema := _topic(t):
         data["tema"] = tema
@@ -3490,10 +3502,56 @@ def _grant_of_the_floor(t: _Text) -> dict[str, Any]:
     return {"texto": t.raw, "anuncio": True}
 
 
+# The chair's oath question naming who swears, ending the utterance: "¿Jura usted, doctor Carlos
+# Rengifo, por Dios y por la patria, cumplir…?"; the answer ("Sí, juro.") is his.
+_OATH_ASKED_RE: Final = re.compile(r"¿\s*jura\s+usted\s*,\s*")
+
+
+def _sworn_asked(t: _Text) -> str | None:
+    """Who the oath question that ends the utterance names (see _OATH_ASKED_RE), or None: a
+    name capitalised, of two words or more, ending its clause; the answer is then his, as the
+    words after a grant of the floor are the speaker's."""
+    questions = list(_OATH_ASKED_RE.finditer(t.low))
+    if not questions or not t.raw.rstrip().endswith("?"):
+        return None
+    asked = questions[-1]  # the last question, the one the utterance ends with
+    if "?" in t.raw[asked.end() :].rstrip()[:-1]:
+        return None
+    got = _take_person(t, asked.end())
+    if got is None or not got[0][:1].isupper() or len(got[0].split()) < 2:
+        return None
+    return got[0] if _NAME_END_RE.match(t.low, got[1]) else None
+
+
+# The chair giving the floor back to a member named, the whole utterance: "Continúe, concejal
+# Pérez.", "Puede continuar, honorable concejala Ana Ruiz, por favor."
+_FLOOR_BACK_RE: Final = re.compile(
+    r"[\s¡]*(?:(?:gracias|bien|muy\s+bien)\s*[,.]\s*)?(?:continue|puede\s+continuar|siga|prosiga)\s*,?\s*"
+)
+_FLOOR_BACK_END_RE: Final = re.compile(r"\s*(?:,\s*por\s+favor)?\s*[.!]?\s*$")
+
+
+def _floor_back(t: _Text) -> dict[str, Any]:
+    """The member the chair gives the floor back to (see _FLOOR_BACK_RE), as a grant names the
+    speaker, or {}: a councillor named, and nothing else said after."""
+    back = _FLOOR_BACK_RE.match(t.low)
+    if back is None or not _COUNCILLOR_TITLE_RE.match(t.low, back.end()):
+        return {}
+    said = _speaker_at(t, back.end())
+    person = _take_person(t, back.end())
+    if "orador" not in said or person is None or not _FLOOR_BACK_END_RE.match(t.low, person[1]):
+        return {}
+    return {k: v for k, v in said.items() if k in ("orador", "rol")} | {"anuncio": True}
+
+
 def _intervention_data(t: _Text) -> dict[str, Any]:
     data: dict[str, Any] = {**_speaker(t), "texto": t.raw}
     if grant := _grant_of_the_floor(t):
         data |= grant
+    elif "orador" not in data and (sworn := _sworn_asked(t)) is not None:
+        data |= {"orador": sworn, "anuncio": True}  # the chair's question: the answer is his
+    elif "orador" not in data and (back := _floor_back(t)):
+        data |= back  # "Continúe, concejal Pérez.": the words after it are his again
     elif (
         "orador" in data
         and ":" in t.raw

@@ -191,6 +191,7 @@ Tenant option ``mark_human_edits``: blocks with ``human_edited: true`` get a Wor
 
 from __future__ import annotations
 
+import bisect
 import functools
 import io
 import itertools
@@ -212,6 +213,8 @@ from jinja2.environment import Template
 from jinja2.parser import Parser
 from jinja2.sandbox import SandboxedEnvironment
 from lxml import etree
+
+from .offices import OFFICE_GOES_ON, OFFICE_SCOPES, ONE_HOLDER_OFFICES, ONE_HOLDER_ROLES
 
 __all__ = [
     "DEFAULT_TEMPLATES",
@@ -2365,6 +2368,11 @@ def _named_as_in_the_session(blocks: Sequence[Mapping[str, Any]]) -> list[Mappin
       declared after the election that names him, the office or "usted" (until then the one
       elected is not yet the one who holds it).
 
+    And a name said right after addressing the chair that is the name of who presides
+    ("Presidente, Roberto Carlos Ortiz, solicito la palabra para una réplica." when the opening
+    said he presides) is the chair addressed, not the speaker: the words are unnamed, or the
+    grant's that precedes them (:func:`_chair_addressed`).
+
     A name is never guessed: two people who fit (two members named Mora, two secretaries of
     Movilidad named) leave the grant as said. Derived when the document is built, before the
     carry (:func:`given_the_floor`) writes the words after a grant under its speaker; the
@@ -2373,19 +2381,42 @@ def _named_as_in_the_session(blocks: Sequence[Mapping[str, Any]]) -> list[Mappin
     holders: dict[tuple[str, ...], list[str]] = {}  # an office's words (or its role): who held it
     citantes: dict[str, list[str]] = {}  # the citantes named, by the role said of them
     elected: dict[str, list[str]] = {}  # a role the session elected someone to, not yet sworn in
+    presides = ""  # who presides, as the opening said
+    last: list[str] = []  # the role of the last election declared
     out: list[Mapping[str, Any]] = []
     for block in blocks:
         data = block.get("structured_data")
         if block.get("deleted") or not isinstance(data, Mapping) or data.get(CARRIED):
             out.append(block)
             continue
-        _learn_elected(data, elected, holders)  # "Queda usted posesionado. Tiene la palabra el…"
+        if block.get("template_id") == "TPL_APERTURA" and data.get("preside"):
+            presides = _as_text(data["preside"])
+        if _chair_addressed(data, _as_text(block.get("text")), presides):
+            data = {k: v for k, v in data.items() if k not in SPEAKER_FIELDS}
+            block = {**block, "structured_data": data}
+        _learn_elected(data, elected, holders, last)  # "Queda usted posesionado. Tiene la palabra el…"
         named = _speaker_named(data, members, holders, citantes)
         if named is not data:
             block = {**block, "structured_data": named}
         _learn_holders(named, holders, citantes)
         out.append(block)
     return out
+
+
+_CHAIR_ADDRESS_RE = re.compile(
+    r"[\s¡¿]*(?:(?:muchas\s+)?gracias\s*,?\s*)?(?:(?:senor|senora)\s+)?president[ea]\s*[,.:]?\s*"
+)
+
+
+def _chair_addressed(data: Mapping[str, Any], text: str, presides: str) -> bool:
+    """Whether the speaker the block names is who presides, named right after the chair is
+    addressed ("Presidente, Roberto Carlos Ortiz, solicito…"): the one asking speaks to him."""
+    orador = _as_text(data.get("orador")).strip()
+    if not orador or not presides or data.get("anuncio") or not _same_person(orador, presides):
+        return False
+    low = _fold_same_length(text)
+    address = _CHAIR_ADDRESS_RE.match(low)
+    return address is not None and low.startswith(" ".join(_words(orador)), address.end())
 
 
 def _members_listed(blocks: Sequence[Mapping[str, Any]]) -> _Listed:
@@ -2423,7 +2454,7 @@ def _speaker_named(
         names = _distinct(name for said, named in citantes.items() if said != other for name in named)
     elif data.get("cargo"):
         names = list(holders.get(tuple(_words(_as_text(data["cargo"]))), ()))
-    elif rol in _ONE_HOLDER_ROLES:
+    elif rol in ONE_HOLDER_ROLES:
         names = list(holders.get((rol,), ()))
     else:
         return data
@@ -2445,26 +2476,13 @@ def _learn_holders(
             if role := _one_holder_role(office):  # a guest "personero distrital": the personero
                 holders[(role,)] = _distinct([*holders.get((role,), ()), name.strip()])
     orador, rol = data.get("orador"), _as_text(data.get("rol"))
-    if rol in _ONE_HOLDER_ROLES and not data.get("cargo") and isinstance(orador, str) and orador.strip():
+    if rol in ONE_HOLDER_ROLES and not data.get("cargo") and isinstance(orador, str) and orador.strip():
         holders[(rol,)] = _distinct([*holders.get((rol,), ()), orador.strip()])
     if data.get("citante") is True and isinstance(name := data.get("orador"), str) and name.strip():
         rol = _as_text(data.get("rol"))
         citantes[rol] = _distinct([*citantes.get(rol, ()), name.strip()])
 
 
-_ONE_HOLDER_ROLES = ("personero", "contralor")
-"""Roles (the classifier's ``rol``) of an office one person holds, which the council elects."""
-_ONE_HOLDER_WORDS = {
-    "personero": "personero",
-    "personera": "personero",
-    "contralor": "contralor",
-    "contralora": "contralor",
-}
-_OFFICE_SCOPES = frozenset({"municipal", "distrital"})
-_OFFICE_GOES_ON = frozenset({"de", "del", "para"})
-"""What may follow the office's word (and its scope) when the office itself is meant: "Personero
-Municipal de Palmira para el periodo…", "personero distrital"; not "personera delegada",
-"personero municipal encargado", "contralor auxiliar"."""
 _NAME_PARTICLES = frozenset({"de", "del", "la", "las", "los", "y", "e"})
 _LETTERS = re.compile(r"[^\W\d_]+")
 _OATH_CHARS_READ = 1000
@@ -2472,33 +2490,40 @@ _OATH_CHARS_READ = 1000
 
 
 def _one_holder_role(office: str) -> str | None:
-    """The role of :data:`_ONE_HOLDER_ROLES` an office as said is ("Personero Municipal de
-    Palmira para el periodo 2026-2029": personero), None for any other office."""
+    """The role of :data:`ONE_HOLDER_ROLES` an office as said is ("Personero Municipal de
+    Palmira para el periodo 2026-2029": personero), None for any other office ("personera
+    delegada", "personero municipal encargado": see :mod:`.offices`)."""
     words = _words(office)
-    head = _ONE_HOLDER_WORDS.get(words[0]) if words else None
-    rest = words[2:] if words[1:2] and words[1] in _OFFICE_SCOPES else words[1:]
-    return head if head and (not rest or rest[0] in _OFFICE_GOES_ON) else None
+    head = ONE_HOLDER_OFFICES.get(words[0]) if words else None
+    rest = words[2:] if words[1:2] and words[1] in OFFICE_SCOPES else words[1:]
+    return head if head and (not rest or rest[0] in OFFICE_GOES_ON) else None
 
 
 def _learn_elected(
-    data: Mapping[str, Any], elected: dict[str, list[str]], holders: dict[tuple[str, ...], list[str]]
+    data: Mapping[str, Any],
+    elected: dict[str, list[str]],
+    holders: dict[tuple[str, ...], list[str]],
+    last: list[str],
 ) -> None:
     """Who the session elects personero or comptroller (``eleccion``), and, once an oath is
-    declared that names the one elected or the office, or says "usted" to the only one waiting
-    for it ("Queda usted posesionado."), the holder of that role from this block on
-    (:func:`_named_as_in_the_session`)."""
+    declared that names the one elected or the office, or says "usted" when that office was the
+    last one elected ("Queda usted posesionado."; after the general secretary's election, it is
+    said to her), the holder of that role from this block on (:func:`_named_as_in_the_session`).
+    ``last`` holds the role of the last election declared ("" for another office)."""
     election = data.get("eleccion")
     if isinstance(election, Mapping):
         name = _as_text(election.get("elegido")).strip()
         role = _one_holder_role(_as_text(election.get("cargo")))
+        if name:
+            last[:] = [role or ""]  # whom an oath's "usted" may be said to
         if name and role:
             elected[role] = _distinct([*elected.get(role, ()), name])
     if not elected or not data.get("posesion"):
         return
     oath = set(_LETTERS.findall(_fold_same_length(_as_text(data["posesion"])[:_OATH_CHARS_READ])))
-    addressed = "usted" in oath and len(elected) == 1
     for role, names in list(elected.items()):
-        office = any(_ONE_HOLDER_WORDS.get(word) == role for word in oath)
+        addressed = "usted" in oath and last == [role]  # the one elected last, to that office
+        office = any(ONE_HOLDER_OFFICES.get(word) == role for word in oath)
         if addressed or office or any(_named_in(name, oath) for name in names):
             holders[(role,)] = _distinct([*holders.get((role,), ()), *names])
             del elected[role]
@@ -2648,6 +2673,7 @@ def _with_arrivals(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any
     out = list(blocks)
     roll_calls: list[int] = []
     listed = _Listed()  # every member the roll calls list, kept as they change
+    placed = _Placed()  # where in them, likewise
     for index, block in enumerate(blocks):
         if block.get("deleted"):
             continue
@@ -2659,12 +2685,13 @@ def _with_arrivals(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any
             others = any(
                 data.get(k) for k in (*_ROLL_CALL_KEYS, "quorum", "total_presentes") if k != "excusados"
             )
-            if isinstance(excuses, list) and not others and _with_excuses(out, roll_calls, excuses):
+            if isinstance(excuses, list) and not others and _with_excuses(out, roll_calls, excuses, placed):
                 out[index] = {**block, "structured_data": {k: v for k, v in data.items() if k != "excusados"}}
                 for excuse in excuses:
                     listed.add(_person_name(excuse))
             else:
                 roll_calls.append(index)
+                placed.add_call(index, block)
                 for members in _roll_call_lists(block).values():
                     for member in members:
                         listed.add(_person_name(member))
@@ -2672,39 +2699,93 @@ def _with_arrivals(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any
         arrivals = data.get("llegadas")
         if roll_calls and isinstance(arrivals, list):
             for arrival in arrivals:
-                _arrived(out, roll_calls, arrival, listed)
+                _arrived(out, roll_calls, arrival, listed, placed)
         departures = data.get("salidas")
         if roll_calls and isinstance(departures, list):
             for departure in departures:
-                _departed(out, roll_calls, departure, listed)
+                _departed(out, roll_calls, departure, listed, placed)
     return out
 
 
-def _with_excuses(out: list[Mapping[str, Any]], roll_calls: Sequence[int], excuses: Sequence[Any]) -> bool:
+@dataclass
+class _Placed:
+    """Where each member is in the roll calls :func:`_with_arrivals` has met: for a name and a
+    roll-call key, the indices (in ``out``) of the roll calls whose list under that key has the
+    name, in order; the roll calls a person edited, and the names they list. Kept up to date as
+    members move, so an arrival, a departure or an excuse reads only its member's places (reading
+    every roll call's lists for each grew with the product of the two)."""
+
+    at: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    edited: set[int] = field(default_factory=set)
+    in_edited: set[str] = field(default_factory=set)
+    last_editable: int | None = None
+    no_absent: list[int] = field(default_factory=list)  # editable roll calls with no ``ausentes`` yet
+
+    def add_call(self, index: int, block: Mapping[str, Any]) -> None:
+        edited = block.get("human_edited") is True
+        lists = _roll_call_lists(block)
+        if edited:
+            self.edited.add(index)
+        else:
+            self.last_editable = index
+            if "ausentes" not in lists:
+                self.no_absent.append(index)
+        for key, members in lists.items():
+            for member in members:
+                self.add(_person_name(member), key, index)
+                if edited:
+                    self.in_edited.add(_person_name(member))
+
+    def add(self, name: str, key: str, index: int) -> None:
+        where = self.at.setdefault((name, key), [])
+        at = bisect.bisect_left(where, index)
+        if at == len(where) or where[at] != index:
+            where.insert(at, index)
+
+    def remove(self, name: str, key: str, index: int) -> None:
+        where = self.at.get((name, key), [])
+        at = bisect.bisect_left(where, index)
+        if at < len(where) and where[at] == index:
+            del where[at]
+
+    def moved(self, name: str, index: int, keys: Iterable[str], to: str) -> None:
+        """The member left out of the lists ``keys`` of roll call ``index``, and put in ``to``."""
+        for key in keys:
+            self.remove(name, key, index)
+        self.add(name, to, index)
+
+    def last(self, name: str, *keys: str) -> int | None:
+        """The last roll call whose list under one of ``keys`` has the name, None if none."""
+        found = [where[-1] for key in keys if (where := self.at.get((name, key)))]
+        return max(found) if found else None
+
+
+def _with_excuses(
+    out: list[Mapping[str, Any]], roll_calls: Sequence[int], excuses: Sequence[Any], placed: _Placed
+) -> bool:
     """Put excuses said on their own into the last roll-call block ``out[i]`` (see
     :func:`_with_arrivals`): each member no longer absent in any of them, and excused in the
     last; a member one of them has present, late or excused already is left as it is. False
     (nothing changed) when there is no roll call before, or the last one was edited by a person."""
     if not roll_calls or out[roll_calls[-1]].get("human_edited") is True:
         return False
-    lists = {i: _roll_call_lists(out[i]) for i in roll_calls}
     last = roll_calls[-1]
+    lists = {last: _roll_call_lists(out[last])}  # and those of the roll calls changed
     for excuse in excuses:
         name = _person_name(excuse)
-        if not name or any(
-            _person_name(m) == name
-            for i in roll_calls
-            for k in ("presentes", "tarde", "excusados")
-            for m in lists[i].get(k, [])
-        ):
+        if not name or placed.last(name, "presentes", "tarde", "excusados") is not None:
             continue
-        for i in roll_calls:
-            if out[i].get("human_edited") is not True:
-                lists[i]["ausentes"] = [m for m in lists[i].get("ausentes", []) if _person_name(m) != name]
+        for i in placed.no_absent:  # each editable roll call is written with its absent, none too
+            lists.setdefault(i, _roll_call_lists(out[i])).setdefault("ausentes", [])
+        placed.no_absent.clear()
+        for i in [i for i in placed.at.get((name, "ausentes"), []) if i not in placed.edited]:
+            said = lists.setdefault(i, _roll_call_lists(out[i]))
+            said["ausentes"] = [m for m in said.get("ausentes", []) if _person_name(m) != name]
+            placed.remove(name, "ausentes", i)
         lists[last].setdefault("excusados", []).append(excuse)
-    for i in roll_calls:
-        if out[i].get("human_edited") is not True:
-            out[i] = {**out[i], "structured_data": {**out[i]["structured_data"], **lists[i]}}
+        placed.add(name, "excusados", last)
+    for i, said in lists.items():
+        out[i] = {**out[i], "structured_data": {**out[i]["structured_data"], **said}}
     return True
 
 
@@ -2741,34 +2822,34 @@ class _Listed:
         return same.pop() if len(same) == 1 else "" if same else name
 
 
-def _arrived(out: list[Mapping[str, Any]], roll_calls: Sequence[int], arrival: Any, listed: _Listed) -> None:
+def _arrived(
+    out: list[Mapping[str, Any]], roll_calls: Sequence[int], arrival: Any, listed: _Listed, placed: _Placed
+) -> None:
     """Show one arrival in the roll-call blocks ``out[i]`` for i in roll_calls (see
-    :func:`_with_arrivals`); ``listed``: who they list, kept up to date."""
+    :func:`_with_arrivals`); ``listed`` and ``placed``: who they list and where, kept up to date."""
     name = listed.as_listed(_person_name(arrival))
     if not name:
         return
-    lists = {i: _roll_call_lists(out[i]) for i in roll_calls}
-    listing = [i for i in roll_calls if any(_person_name(m) == name for v in lists[i].values() for m in v)]
-    if any(out[i].get("human_edited") is True for i in listing):
+    if name in placed.in_edited:  # a roll call a person edited lists the member
         return
-    gone = [i for i in listing if any(_person_name(m) == name for m in lists[i].get("retirados", []))]
-    if gone:
-        _moved(out, gone[-1], name, _step("regreso", arrival))  # back after leaving
+    gone = placed.last(name, "retirados")
+    if gone is not None:
+        _moved(out, gone, name, _step("regreso", arrival))  # back after leaving
         return
-    if any(_person_name(m) == name for i in roll_calls for m in lists[i].get("presentes", [])):
-        return
-    editable = [i for i in roll_calls if out[i].get("human_edited") is not True]
-    if not editable:
+    if placed.last(name, "presentes") is not None or placed.last_editable is None:
         return
     # the last call that listed the member (a first call without quorum keeps the member
     # absent, as said then), else the last one
-    home = listing[-1] if listing else editable[-1]
+    listing = placed.last(name, *_ROLL_CALL_KEYS)
+    home = listing if listing is not None else placed.last_editable
     late = {"nombre": name}
     if isinstance(arrival, Mapping) and arrival.get("hora"):
         late["hora"] = arrival["hora"]
-    changed = {k: [m for m in v if _person_name(m) != name] for k, v in lists[home].items()}
+    lists = _roll_call_lists(out[home])
+    changed = {k: [m for m in v if _person_name(m) != name] for k, v in lists.items()}
     changed.setdefault("tarde", []).append(late)
     out[home] = {**out[home], "structured_data": {**out[home]["structured_data"], **changed}}
+    placed.moved(name, home, lists, "tarde")
     listed.add(name)
 
 
@@ -2810,36 +2891,32 @@ def _moved(out: list[Mapping[str, Any]], home: int, name: str, step: dict[str, A
 
 
 def _departed(
-    out: list[Mapping[str, Any]], roll_calls: Sequence[int], departure: Any, listed: _Listed
+    out: list[Mapping[str, Any]], roll_calls: Sequence[int], departure: Any, listed: _Listed, placed: _Placed
 ) -> None:
     """Show one member leaving in the roll-call blocks ``out[i]`` for i in roll_calls (see
-    :func:`_with_arrivals`); ``listed``: who they list, kept up to date."""
+    :func:`_with_arrivals`); ``listed`` and ``placed``: who they list and where, kept up to date."""
     name = listed.as_listed(_person_name(departure))
     if not name:
         return
-    lists = {i: _roll_call_lists(out[i]) for i in roll_calls}
-
-    def listing(*keys: str) -> list[int]:
-        return [
-            i for i in roll_calls if any(_person_name(m) == name for k in keys for m in lists[i].get(k, []))
-        ]
-
-    gone = listing("retirados")
-    if gone:
-        if out[gone[-1]].get("human_edited") is not True:
-            _moved(out, gone[-1], name, _step("retirados", departure))  # left again, or said again
+    gone = placed.last(name, "retirados")
+    if gone is not None:
+        if out[gone].get("human_edited") is not True:
+            _moved(out, gone, name, _step("retirados", departure))  # left again, or said again
         return
-    homes = listing("presentes", "tarde") or listing(*_ROLL_CALL_KEYS)
-    editable = [i for i in roll_calls if out[i].get("human_edited") is not True]
-    home = homes[-1] if homes else editable[-1] if editable else None
+    homes = placed.last(name, "presentes", "tarde")
+    home = homes if homes is not None else placed.last(name, *_ROLL_CALL_KEYS)
+    if home is None:
+        home = placed.last_editable
     if home is None or out[home].get("human_edited") is True:
         return
     left = {"nombre": name}
     if isinstance(departure, Mapping) and departure.get("hora"):
         left["hora"] = departure["hora"]
-    changed = {k: [m for m in v if _person_name(m) != name] for k, v in lists[home].items()}
+    lists = _roll_call_lists(out[home])
+    changed = {k: [m for m in v if _person_name(m) != name] for k, v in lists.items()}
     changed.setdefault("retirados", []).append(left)
     out[home] = {**out[home], "structured_data": {**out[home]["structured_data"], **changed}}
+    placed.moved(name, home, lists, "retirados")
     listed.add(name)
 
 
