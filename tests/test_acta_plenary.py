@@ -1135,9 +1135,11 @@ def test_a_closing_session_is_written_as_said() -> None:
     assert "MARTHA LUCÍA OSPINA (concejala): " + said[18]["text"] in debate
     assert "ANDRÉS FELIPE HOLGUÍN (concejal): " + said[16]["text"] in debate
     assert "LUIS FERNANDO ARISTIZÁBAL (secretario de Gobierno): " + said[37]["text"] in debate
-    # the recognitions, approved by acclamation: a result, no count
+    # the recognitions, approved by acclamation: a result said so, no count
     proposals = _paragraphs(zones, "ZONE_PROPOSICIONES")
-    assert [p for p in proposals if "Resultado" in p or "Votos" in p] == ["Resultado: APROBADO."] * 2
+    assert [p for p in proposals if "Resultado" in p or "Votos" in p] == [
+        "Resultado: APROBADO por aclamación."
+    ] * 2
     assert said[25]["text"] in proposals
     assert _paragraphs(zones, "ZONE_COMUNICACIONES")[1].startswith(
         "Se dio lectura a la comunicación remitida por señor alcalde distrital (radicado No. 202511743)"

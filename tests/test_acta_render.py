@@ -89,7 +89,7 @@ APERTURA = (
     "ordinaria No. 12 del Concejo Distrital de Santiago de Cali, presidida por el concejal Juan Pérez."
 )
 QUORUM = "Quórum: decisorio, con 3 concejales presentes."
-AGENDA_VOTE = "Votos por el sí: 15. Votos por el no: 0. Abstenciones: 0. Resultado: APROBADO."
+AGENDA_VOTE = "Votos por el sí: 15. Votos por el no: 0. Abstenciones: 0. Resultado: APROBADO por unanimidad."
 PROYECTO = (
     "Proyecto de Acuerdo No. 045 de 2026 «por medio del cual se adopta la política de movilidad "
     "sostenible», segundo debate."

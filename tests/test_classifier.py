@@ -7200,3 +7200,21 @@ def test_a_result_said_with_ya_after_this_votes_count_is_this_votes() -> None:
     )
     assert said["votacion"]["resultado"] == "aprobado"
     assert "votacion" not in data("De las tres proposiciones, dos ya fueron negadas.", "TPL_PROPOSICION")
+
+
+@pytest.mark.parametrize(
+    ("text", "modo"),
+    [
+        ("aprobada por aclamacion presidenta", "por aclamación"),
+        ("Ha sido aprobada por aclamación, presidenta.", "por aclamación"),
+        ("Aprobada por unanimidad la proposición.", "por unanimidad"),
+        ("Ha sido negada por unanimidad, con quince votos.", "por unanimidad"),
+        ("Aprobada la proposición.", None),
+        ("Se somete a votación por aclamación la nota de estilo.", None),  # called, not decided
+    ],
+)
+def test_how_a_result_was_reached_is_kept_with_it(text: str, modo: str | None) -> None:
+    """ "Aprobada por aclamación": no count was taken, and "Resultado: APROBADO." alone hid it
+    (blind closing session, recognitions); the acta writes "Resultado: APROBADO por aclamación."."""
+    vote = data(text, TPL_PROPOSICION).get("votacion") or {}
+    assert vote.get("modo") == modo

@@ -1897,6 +1897,23 @@ def test_the_result_says_what_the_vote_decided(templates: dict[str, Any] | None)
 
 
 @pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_the_result_says_how_it_was_reached(templates: dict[str, Any] | None) -> None:
+    """A result said "por aclamación" (nothing counted) or "por unanimidad" keeps it: "Resultado:
+    APROBADO." alone hid that no count was taken."""
+    blocks = [
+        _vote_block(
+            "a", "Aprobada por aclamación.", votacion={"resultado": "aprobado", "modo": "por aclamación"}
+        ),
+        _vote_block("b", "Siguiente proyecto, el número doce."),
+        _vote_block("u", "…por unanimidad.", votacion=_vote(15, 0, 0, "aprobado", modo="por unanimidad")),
+    ]
+    assert _summaries(_zone(_build(blocks, templates=templates), "ZONE_PROYECTOS")) == [
+        "Resultado: APROBADO por aclamación.",
+        "Votos por el sí: 15. Votos por el no: 0. Abstenciones: 0. Resultado: APROBADO por unanimidad.",
+    ]
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
 def test_two_items_voted_one_after_the_other_keep_both_summaries(templates: dict[str, Any] | None) -> None:
     """A proposal approved, then another presented and voted in one utterance; then two numbered
     proposals approved in a row with the same count: four votes, four summaries."""

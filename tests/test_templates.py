@@ -271,7 +271,7 @@ def test_agenda_approval_vote() -> None:
     )
     assert said(phrase, "TPL_ORDEN_DIA") == [
         phrase,
-        "Votos por el sí: 15. Votos por el no: 0. Abstenciones: 0. Resultado: APROBADO.",
+        "Votos por el sí: 15. Votos por el no: 0. Abstenciones: 0. Resultado: APROBADO por unanimidad.",
     ]
 
 

@@ -1700,6 +1700,8 @@ def _vote(t: _Text) -> dict[str, Any] | None:
     }
     if result == "empate" and _REPEAT_RE.search(said):
         vote["repetir"] = True  # "…la votación se repetirá en la próxima sesión"
+    if result in ("aprobado", "negado") and (way := _DECIDED_BY_RE.search(said)):
+        vote["modo"] = f"por {'aclamación' if way['how'] == 'aclamacion' else 'unanimidad'}"
     if (required := _majority_required(t.low)) is not None:
         vote["mayoria_requerida"] = required  # the count alone cannot pass it: see the builder
     if articles := _voted_articles(said):
@@ -1713,6 +1715,11 @@ def _vote(t: _Text) -> dict[str, Any] | None:
     if votes:  # only when members are named: an empty list would render an empty table
         vote["votos"] = votes
     return vote
+
+
+# How a result was reached when it is said, written with it: "aprobada por aclamación" (no
+# count was taken: "Resultado: APROBADO" alone hid that), "negada por unanimidad".
+_DECIDED_BY_RE: Final = re.compile(r"\bpor\s+(?:la\s+)?(?P<how>aclamacion|unanimidad)\b")
 
 
 _MEMBERS: Final = r"(?:honorables\s+)?(?:concejales|concejalas|miembros|cabildantes|corporados)\b"

@@ -124,7 +124,9 @@ false or a mapping → Spanish words). True/false are written "sí"/"no".
                  ``repetir`` (true when the vote is said to be taken again: "se repetirá la
                  votación"), ``objeto`` (what the vote decides when CORE says, such as
                  "impedimento" for a member's impediment, or missing), ``articulos`` (the
-                 bill's articles voted, a list of numbers), ``partes`` (the bill's other parts
+                 bill's articles voted, a list of numbers), ``modo`` ("por aclamación", "por
+                 unanimidad": how the result was reached, when said, written after it),
+                 ``partes`` (the bill's other parts
                  voted apart: ["título", "preámbulo"]), ``debate`` and ``sancion`` (the
                  debate the bill's result closes, and true when the bill is sent to the
                  mayor's sanction), each when said (:data:`VOTE_FACTS`), ``votacion``,
@@ -976,8 +978,8 @@ _DEFAULT_SUMMARY = (
     "{% if si or no or abstencion %}{{ 'Votos por el sí: ' ~ si ~ '. ' if si is defined }}"
     "{{ 'Votos por el no: ' ~ no ~ '. ' if no is defined }}"
     "{{ 'Abstenciones: ' ~ abstencion ~ '. ' if abstencion is defined }}"
-    "Resultado: {{ objeto ~ ' ' if objeto }}{{ resultado }}"
-    "{% else %}Resultado: {{ objeto ~ ' ' if objeto }}{{ declarado }}{% endif %}"
+    "Resultado: {{ objeto ~ ' ' if objeto }}{{ resultado }}{{ ' ' ~ modo if modo }}"
+    "{% else %}Resultado: {{ objeto ~ ' ' if objeto }}{{ declarado }}{{ ' ' ~ modo if modo }}{% endif %}"
     "{{ (' en ' ~ ('primer' if debate == 'primero' else debate) ~ ' debate' if debate)"
     " ~ '; pasa a sanción del alcalde' if sancion }}{{ '; se repetirá la votación' if repetir }}.{% endif %}"
 )
@@ -3175,12 +3177,13 @@ def _listed_members(votacion: Mapping[str, Any]) -> set[str]:
     return {name for name in names if name}
 
 
-VOTE_FACTS = ("articulos", "partes", "debate", "sancion", "mayoria_requerida")
+VOTE_FACTS = ("articulos", "partes", "debate", "sancion", "mayoria_requerida", "modo")
 """What a vote's blocks say it decides, which its summary writes (first said wins): the bill's
 articles voted (``articulos``), its other parts voted apart (``partes``: "título", "preámbulo"),
 the debate its result closes and the bill sent to the mayor for sanction (``debate``,
-``sancion``: "Aprobado en segundo debate… Pase a sanción…"), and the sí votes it needs when the
-chair said a qualified majority (``mayoria_requerida``: the result counted against it)."""
+``sancion``: "Aprobado en segundo debate… Pase a sanción…"), the sí votes it needs when the
+chair said a qualified majority (``mayoria_requerida``: the result counted against it), and how
+the result was reached when said (``modo``: "por aclamación", "por unanimidad")."""
 
 
 def _said_totals(totals: _Totals) -> str:
