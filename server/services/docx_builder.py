@@ -69,15 +69,16 @@ utterance up instead of writing it as said (TPL_APERTURA, TPL_COMUNICACION, TPL_
 TPL_PROPOSICION, the TPL_PROYECTO_ACUERDO heading) gives the brief account Law 136 art. 26 asks
 for, so it may leave out procedural words ("siguiente punto", greetings), but it writes every
 fact the classifier extracts for that section as domain.md lists it: the opening's date, time,
-place (none when none was said: no seat is assumed), type (``instalación`` and ``cabildo
-abierto`` too), number, commission (``comision``), topic (``tema``), constitutional period
-(``periodo``), the mayor's delegate (``delegado``, ``delegado_cargo``, ``delegacion`` as said),
-who presides (and ``preside_provisional``, ``preside_rol``), secretary (with
-``secretario_cargo``, the office as said) and guests (``invitados``); a proposal's number,
+place (none when none was said: no seat is assumed), type (``instalación``, ``cabildo abierto``
+and a period's ``clausura`` too), number, commission (``comision``), topic (``tema``),
+constitutional period (``periodo``), the mayor's delegate (``delegado``, ``delegado_cargo``,
+``delegacion`` as said), who presides (and ``preside_provisional``, ``preside_rol``), secretary
+(with ``secretario_cargo``, the office as said) and guests (``invitados``); a proposal's number,
 authors and text, and what was said around it that is not its text (``introduccion``: the
 sentences before the one presenting it; ``solicitud``: a procedural request after it, "El
 concejal X solicita votación nominal."); a communication's sender, date, subject and filing
-number; a bill's number, year, title, debate and ``ponentes``; the closing's time and summons.
+number; a bill's number, year, title, debate and ``ponentes``; the closing's time, summons (or
+its denial) and the reason a session was lifted.
 What the summary cannot write (its ``requires`` unmet) falls back to the text as said.
 
 Filters besides Jinja2's: ``fecha_larga`` ("2026-03-14" → "14 de marzo de 2026"), ``hora``
