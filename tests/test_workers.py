@@ -14,6 +14,7 @@ import msgpack
 import pytest
 from starlette.testclient import TestClient
 
+from server import workers
 from server.app import create_app
 from server.errors import BuildFailed, ServiceUnavailable
 from server.services.builder import BuildRequest, build_sync
@@ -164,3 +165,26 @@ def test_worker_side_modules_do_not_load_httpx() -> None:
         "sys.exit('httpx' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", check], cwd=ROOT).returncode == 0
+
+
+def report_sigint(results: Any) -> None:
+    """Runs in a spawned child: is SIGINT ignored when its own code first runs?"""
+    results.put(signal.getsignal(signal.SIGINT) == signal.SIG_IGN)
+
+
+def test_a_worker_ignores_ctrl_c_from_its_first_instruction() -> None:
+    """Ctrl-C reaches the whole process group; a worker still starting Python and importing its
+    modules (before its initializer could ignore it) printed a KeyboardInterrupt traceback on
+    every ``make run`` interrupted early (test_cli caught it on a slow machine). The pool's
+    workers inherit SIGINT ignored, and the server's own handler is back once they are started."""
+    context = workers._QuietSpawnContext()
+    handler = signal.getsignal(signal.SIGINT)
+    results = context.SimpleQueue()
+    child = context.Process(target=report_sigint, args=(results,))
+    child.start()
+    try:
+        assert signal.getsignal(signal.SIGINT) is handler
+        assert results.get() is True
+    finally:
+        child.join(30)
+    assert child.exitcode == 0
