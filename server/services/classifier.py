@@ -2754,10 +2754,12 @@ _HEADCOUNT_RE: Final = re.compile(
 _NOT_FORMED: Final = (
     r"no se (?:ha|haya|habia|hubiera|pudo) (?:conformado|completado|configurado|logrado|conformar|completar)"
 )
-_NO_QUORUM_RE: Final = re.compile(
-    r"\b(?:no hay|no existe|no tenemos|no hubo|sin|falta de|no se (?:conforma|configura|completa"
-    rf"|registra|tiene)|{_NOT_FORMED})\s+(?:el\s+)?quorum\b"
+# Said before a quorum missing, in both rules below.
+_QUORUM_MISSING: Final = (
+    r"no hay|no existe|no tenemos|no hubo|falta de|no se (?:conforma|configura|completa|registra|tiene)"
+    rf"|{_NOT_FORMED}"
 )
+_NO_QUORUM_RE: Final = re.compile(rf"\b(?:{_QUORUM_MISSING}|sin)\s+(?:el\s+)?quorum\b")
 # "Quórum para deliberar y decidir" is the quorum to decide (deciding needs deliberating too).
 _QUORUM_DECIDE_RE: Final = re.compile(
     r"\bquorum\s+(?:decisorio|para\s+(?:deliberar\s+y\s+(?:para\s+)?)?decidir"
@@ -2769,8 +2771,7 @@ _QUORUM_DELIBERATE_RE: Final = re.compile(r"\bquorum\s+(?:deliberatori\w*|delibe
 # decidir"): the members may still deliberate, never decide. The quorum "decisorio" named there
 # is the one lacking, and the "no hay quórum" said of it leaves the one to deliberate.
 _NO_DECIDING_QUORUM_RE: Final = re.compile(
-    r"\b(?:no hay|no existe|no tenemos|no hubo|sin(?: haber| que haya)?|falta de|no se (?:conforma"
-    rf"|configura|completa|registra|tiene)|{_NOT_FORMED}|no)\s+(?:(?:el|un)\s+)?(?:quorum\s+)?"
+    rf"\b(?:{_QUORUM_MISSING}|sin(?: haber| que haya)?|no)\s+(?:(?:el|un)\s+)?(?:quorum\s+)?"
     r"(?:decisorio|para\s+decidir)\b"
 )
 _QUORUM_RE: Final = re.compile(
@@ -4883,7 +4884,7 @@ _QUORUM_AS_REASON_RE: Final = re.compile(
     r"\b(?:como|ya que|dado que|puesto que|porque|hasta que|mientras|cuando|en cuanto)\s+"
     r"(?:(?:aun|todavia)\s+)?(?:no\s+)?(?:hay|haya|tenemos|tengamos|existe|exista|contamos con"
     r"|contemos con|se (?:conforma|conforme|completa|complete))\s+(?:el\s+)?$"
-    r"|\b(?:por|ante)\s+(?:la\s+)?(?:falta|ausencia)\s+de\s+(?:el\s+)?$"
+    r"|\b(?:por|ante)\s+(?:la\s+)?(?:falta|ausencia)\s+de\s+$"
 )
 
 
