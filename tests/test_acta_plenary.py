@@ -85,7 +85,7 @@ import docx
 import pytest
 
 from server.services.classifier import classify
-from server.services.docx_builder import build_docx
+from server.services.docx_builder import build_docx, is_shield
 
 from .conftest import TENANT, built_as_the_tenant
 from .test_classifier import GRANTED_DEPARTURES, ROLL_CALL_1, ROLL_CALL_2
@@ -145,6 +145,8 @@ def _zones_of(blocks: list[dict[str, Any]]) -> dict[str, list[Any]]:
             continue
         items: list[Any] = []
         for el in content:
+            if is_shield(el):
+                continue
             if el.tag == f"{W}p":
                 items.append(
                     "".join("\n" if n.tag == f"{W}br" else n.text or "" for n in el.iter(f"{W}t", f"{W}br"))

@@ -33,6 +33,7 @@ from server.services.docx_builder import (
     check_templates,
     given_the_floor,
     inspect_skeleton,
+    is_shield,
 )
 
 from .conftest import TIME_UNIT, require
@@ -172,7 +173,7 @@ def _zone(docx: bytes, name: str) -> Any:
 
 
 def _paragraphs(el: Any) -> list[Any]:
-    return list(el.iterchildren(f"{{{W}}}p"))
+    return [p for p in el.iterchildren(f"{{{W}}}p") if not is_shield(p)]
 
 
 def _style(p: Any) -> str | None:

@@ -317,6 +317,13 @@ W_SDTCONTENT = _w("sdtContent")
 W_TAG = _w("tag")
 W_SHOWINGPLCHDR = _w("showingPlcHdr")
 W_SECTPR = _w("sectPr")
+W_SPACING = _w("spacing")
+W_BEFORE = _w("before")
+W_AFTER = _w("after")
+W_LINE = _w("line")
+W_LINERULE = _w("lineRule")
+W_SZ = _w("sz")
+W_COMMENTREFERENCE = _w("commentReference")
 W_PGSZ = _w("pgSz")
 W_PGMAR = _w("pgMar")
 W_STYLE = _w("style")
@@ -2054,6 +2061,35 @@ def _heading_level(el: Any, levels: Mapping[str, int]) -> int | None:
     return levels.get(style.get(W_VAL) or "") if style is not None else None
 
 
+def _shield_first_paragraph(content: Any) -> None:
+    """Put a paragraph of no visible height before a zone's first paragraph when that one carries a
+    Word comment or line breaks. LibreOffice (7.4, Debian 12's) drops the first paragraph of a
+    block-level content control that carries a comment, text and all, and prints its line breaks
+    as nothing: an acta of live audio, whose zones often begin with a block recognized with low
+    confidence, opened there without its opening sentence, and an unnamed signer's lines ran
+    together. Word shows either way; the shield is empty, 1 pt high, and holds no text."""
+    first = content[0] if content is not None and len(content) else None
+    if first is None or first.tag != W_P:
+        return
+    if first.find(f".//{W_COMMENTREFERENCE}") is None and first.find(f".//{W_BR}") is None:
+        return
+    shield = oxml_parser.makeelement(W_P)
+    ppr = etree.SubElement(shield, W_PPR)
+    etree.SubElement(ppr, W_SPACING, {W_BEFORE: "0", W_AFTER: "0", W_LINE: "20", W_LINERULE: "exact"})
+    mark = etree.SubElement(ppr, W_RPR)
+    etree.SubElement(mark, W_SZ, {W_VAL: "2"})
+    first.addprevious(shield)
+
+
+def is_shield(element: Any) -> bool:
+    """Whether ``element`` is the empty paragraph :func:`_shield_first_paragraph` puts first in a
+    zone (readers of the acta's structure pass over it)."""
+    if element.tag != W_P or element.find(f".//{W_T}") is not None:
+        return False
+    spacing = element.find(f"{W_PPR}/{W_SPACING}")
+    return spacing is not None and spacing.get(W_LINE) == "20" and spacing.get(W_LINERULE) == "exact"
+
+
 def _leave_out(zone: _Zone, container: Any, levels: Mapping[str, int]) -> None:
     """Take an empty zone out of the document, and the section heading right before it when
     nothing is left under that heading (it is followed by a heading of its level or above, or
@@ -3528,6 +3564,10 @@ def build_docx(
         comment = doc.add_comment(runs, text=pending.text, author=comment_author, initials=initials)
         # python-docx stamps the wall clock; drop it so the content depends on the inputs only
         comment._comment_elm.attrib.pop(W_DATE, None)
+
+    for zone in zones:
+        if zone.is_sdt and zone.element.getparent() is not None:
+            _shield_first_paragraph(zone.element.find(W_SDTCONTENT))
 
     _describe_the_document(doc, meta, blocks)
 
