@@ -5846,6 +5846,72 @@ def test_a_quorum_verified_again_mid_session_stays_where_it_happened(previous: s
     assert checked.structured_data["salidas"] == [{"nombre": "Ricardo Andrés Palacios"}]
 
 
+@pytest.mark.parametrize("previous", [TPL_PROYECTO_ACUERDO, TPL_DEBATE, TPL_PROPOSICION])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Honorables concejales, siendo la una y diez de la tarde, y como a las dos está citada la comisión "
+        "de presupuesto en este mismo recinto, se suspende la sesión y se convoca para continuarla mañana "
+        "miércoles a las nueve de la mañana.",
+        "siendo la una y diez de la tarde se suspende la sesion y se convoca para continuarla mañana a las "
+        "nueve",
+    ],
+)
+def test_a_session_suspended_to_continue_the_next_day_is_not_lifted(text: str, previous: str) -> None:
+    """ "Se suspende la sesión y se convoca para continuarla mañana…" (blind audit of a suspended
+    session, #32) was the closing, written "Siendo la 1:10 p. m., se levanta la sesión y se convoca
+    para continuarla…", a day before the session was lifted: the summons continues this session,
+    suspended where it was, like a recess, with its time."""
+    result = classify(text, previous_template_id=previous)
+    assert result.template_id == previous
+    assert result.structured_data["receso"] == {"inicio": "13:10"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Siendo la una y diez de la tarde se levanta la sesión y se convoca para mañana miércoles a las "
+        "nueve de la mañana.",
+        "Se levanta la sesión y se convoca para continuar el debate mañana a las nueve.",
+        "No se suspende la sesión: se convoca para mañana a las nueve.",
+        "La semana pasada se suspendió la sesión. Se convoca para mañana a las nueve.",
+        "Siendo la una se suspende la sesión por diez minutos. Agotado el orden del día, se convoca para "
+        "mañana a las nueve.",
+    ],
+)
+def test_a_summons_with_no_suspension_in_its_sentence_is_the_closing(text: str) -> None:
+    """A session lifted, a suspension denied or told of another day, or one said in another
+    sentence than the summons: the summons is the closing's."""
+    assert classify(text, previous_template_id=TPL_PROYECTO_ACUERDO).template_id == TPL_CIERRE
+
+
+def test_a_session_resumed_the_next_day_says_the_day() -> None:
+    """ "…de hoy miércoles quince de octubre…, se reanuda la sesión plenaria ordinaria suspendida el
+    día de ayer" had no time at all ("ayer" read as a resumption told of another day): the time
+    and the day it is resumed, for the acta to tell one day from the other."""
+    text = (
+        "Buenos días, honorables concejales. Siendo las nueve y quince de la mañana de hoy miércoles quince "
+        "de octubre de dos mil veinticinco, se reanuda la sesión plenaria ordinaria suspendida el día de "
+        "ayer. Señor secretario, sírvase llamar a lista y verificar el quórum."
+    )
+    result = classify(text, previous_template_id=TPL_PROYECTO_ACUERDO)
+    assert result.template_id == TPL_PROYECTO_ACUERDO
+    assert result.structured_data["receso"] == {"fin": "09:15", "fecha": "2025-10-15"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ayer se reanuda la sesión a las nueve y nadie llega.",
+        "La sesión suspendida ayer se reanudó a las nueve y quince.",
+        "Recuerden que ayer a las nueve y quince se reanuda la sesión suspendida el día de ayer, dijo.",
+    ],
+)
+def test_a_resumption_told_of_another_day_has_no_time(text: str) -> None:
+    """Only "suspendida el día de ayer" is let pass: a resumption told of yesterday has no time."""
+    assert "receso" not in data(text, TPL_PROYECTO_ACUERDO)
+
+
 @pytest.mark.parametrize("previous", [TPL_VARIOS, TPL_PROYECTO_ACUERDO, None])
 def test_the_roll_call_is_read_once_per_utterance(
     monkeypatch: pytest.MonkeyPatch, previous: str | None

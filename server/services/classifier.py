@@ -4434,11 +4434,13 @@ def _recess(t: _Text) -> dict[str, str]:
     Only a recess decreed now, in the present ("se decreta un receso", "se suspende la sesión",
     "reanudamos la sesión"), not denied, asked nor of another time: "le solicito un receso",
     "la semana pasada se suspendió la sesión a las…", "No se suspende…", "¿Se reanuda la sesión
-    a las once?" say no time of this session's recess."""
+    a las once?" say no time of this session's recess. A date said where it is resumed is the
+    day it is resumed (``fecha``: "…de hoy miércoles quince de octubre…, se reanuda la sesión
+    suspendida el día de ayer", a session suspended to continue the next day)."""
     found: dict[str, str] = {}
     starts: list[int] | None = None
     for count, m in enumerate(_RECESS_DECREE_RE.finditer(t.low)):
-        if count >= _MAX_TRIGGERS or len(found) == 2:
+        if count >= _MAX_TRIGGERS or {"inicio", "fin"} <= found.keys():
             break
         key = "fin" if m["fin"] else "inicio"
         if key in found or _PAST_THIRD_RE.match(t.raw, m.end("verb" if m["verb"] else "verb2") - 2):
@@ -4447,11 +4449,14 @@ def _recess(t: _Text) -> dict[str, str]:
             starts = _sentence_starts(t)
         at = bisect.bisect_right(starts, m.start())
         sentence = t.low[starts[at - 1] : starts[at] if at < len(starts) else len(t.low)]
-        if _denied(t, m.start()) or _asked(t, m.start()) or _PAST_TIME_RE.search(sentence):
+        told = _PAST_TIME_RE.search(_SUSPENDED_BEFORE_RE.sub("", sentence) if key == "fin" else sentence)
+        if _denied(t, m.start()) or _asked(t, m.start()) or told:
             continue
         planned = _PLANNED_RE.search(sentence)
         if hora := _session_time(sentence[: planned.start() if planned else len(sentence)]):
             found[key] = hora
+        if key == "fin" and (fecha := _find_date(sentence)):
+            found["fecha"] = fecha  # resumed on the day said: the acta compares it with the opening's
     return found
 
 
@@ -4760,6 +4765,9 @@ _PLANNED_RE: Final = re.compile(
     r"\b(?:(?:hasta|para)\s+(?:las?|el|manana|dentro)\b|reanudara|reanudaremos|retomaremos|volveremos"
     r"|continuaremos|regresaremos)"
 )
+# The session resumed said to be the one suspended before ("se reanuda la sesión suspendida el día
+# de ayer"): when it was suspended, not a resumption told of another day.
+_SUSPENDED_BEFORE_RE: Final = re.compile(r"\bsuspendida\s+(?:el\s+dia\s+de\s+)?(?:ayer|anteayer)\b")
 _NOT_IN_PLACE: Final = frozenset({TPL_APERTURA, TPL_CIERRE, TPL_FIRMAS})
 # Items taken up once the roll call and the agenda are over: the quorum verified while one is
 # under way is verified again (see _quorum_again).
@@ -4937,6 +4945,22 @@ def _proyecto_at(t: _Text) -> int | None:
     return None
 
 
+def _convocation_at(t: _Text) -> int | None:
+    """Where the next session is summoned (_CONVOCATION_RE), which makes the utterance the
+    closing. Summoned in the sentence that suspends the session now ("se suspende la sesión y se
+    convoca para continuarla mañana miércoles a las nueve"), it is this session, continued
+    another day in the same acta: not lifted, and said where it was suspended, like a recess (it
+    was the closing, "se levanta la sesión", a day before the session ended)."""
+    m = _CONVOCATION_RE.search(t.low)
+    if m is None:
+        return None
+    start, stop = _sentence_start(t, m.start()), _SENTENCE_END_RE.search(t.raw, m.end())
+    for decree in _RECESS_DECREE_RE.finditer(t.low, start, stop.start() if stop else len(t.low)):
+        if decree["verb2"] and not decree["fin"] and not _denied(t, decree.start()):
+            return None
+    return m.start()
+
+
 # Section rules: the one whose marker comes first in the utterance wins (ties: list order).
 _SECTION_RULES: Final[tuple[tuple[str, _Rule], ...]] = (
     (TPL_ORDEN_DIA, _first(_ORDEN_DIA_READ_RE)),
@@ -4946,7 +4970,7 @@ _SECTION_RULES: Final[tuple[tuple[str, _Rule], ...]] = (
     (TPL_LLAMADO_LISTA, _llamado_at),
     (TPL_VARIOS, _varios_at),
     (TPL_COMUNICACION, _comunicacion_at),
-    (TPL_CIERRE, _first(_CONVOCATION_RE)),
+    (TPL_CIERRE, _convocation_at),
     (TPL_PROYECTO_ACUERDO, _proyecto_at),
     (TPL_PROPOSICION, _proposicion_at),
     (TPL_DEBATE, _first(_DEBATE_ITEM_RE)),
