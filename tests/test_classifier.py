@@ -5912,6 +5912,37 @@ def test_a_resumption_told_of_another_day_has_no_time(text: str) -> None:
     assert "receso" not in data(text, TPL_PROYECTO_ACUERDO)
 
 
+@pytest.mark.parametrize(
+    ("text", "resultado"),
+    [
+        ("ha sido aprobado el aplazamiento presidente con trece votos por el si y uno por el no", "aprobado"),
+        ("Se niega la solicitud de aplazamiento, con cinco votos por el sí y doce por el no.", "negado"),
+        ("Votaron sí catorce. El aplazamiento ha sido aprobado.", "aprobado"),
+    ],
+)
+def test_a_postponement_voted_in_a_bill_is_what_was_decided(text: str, resultado: str) -> None:
+    """The postponement of a bill voted while it is considered (blind audit of a suspended session,
+    #31): its "Resultado: APROBADO." under the bill's heading read as the bill approved in second
+    debate. The vote says what it decided."""
+    vote = data(text, TPL_PROYECTO_ACUERDO)["votacion"]
+    assert (vote["resultado"], vote["objeto"]) == (resultado, "aplazamiento")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Votaron sí quince, no dos. Ha sido aprobado en segundo debate el proyecto de acuerdo que regula el "
+        "aplazamiento de pagos del predial.",
+        "Aprobado el proyecto, que había tenido un aplazamiento la semana pasada, con quince votos.",
+        "votaron si quince no dos aprobado el proyecto y el aplazamiento que pidio la concejala no fue "
+        "necesario",
+    ],
+)
+def test_a_bill_approved_that_speaks_of_a_postponement_is_the_bill(text: str) -> None:
+    """A postponement spoken of, not the result's subject: the bill's vote, nothing else decided."""
+    assert "objeto" not in data(text, TPL_PROYECTO_ACUERDO)["votacion"]
+
+
 @pytest.mark.parametrize("previous", [TPL_VARIOS, TPL_PROYECTO_ACUERDO, None])
 def test_the_roll_call_is_read_once_per_utterance(
     monkeypatch: pytest.MonkeyPatch, previous: str | None

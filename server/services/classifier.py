@@ -1700,6 +1700,8 @@ def _vote(t: _Text) -> dict[str, Any] | None:
     }
     if result == "empate" and _REPEAT_RE.search(said):
         vote["repetir"] = True  # "…la votación se repetirá en la próxima sesión"
+    if result in ("aprobado", "negado") and _POSTPONEMENT_DECIDED_RE.search(said):
+        vote["objeto"] = "aplazamiento"  # what was decided, not the item it postpones
     if result in ("aprobado", "negado") and (way := _DECIDED_BY_RE.search(said)):
         vote["modo"] = f"por {'aclamación' if way['how'] == 'aclamacion' else 'unanimidad'}"
     if (required := _majority_required(t.low)) is not None:
@@ -1717,6 +1719,13 @@ def _vote(t: _Text) -> dict[str, Any] | None:
     return vote
 
 
+# A postponement decided, said with its result: "ha sido aprobado el aplazamiento", "se niega la
+# solicitud de aplazamiento", "el aplazamiento fue aprobado". Voted while a bill is considered,
+# its "Resultado: APROBADO." under the bill's heading read as the bill approved.
+_POSTPONEMENT_DECIDED_RE: Final = re.compile(
+    r"\b(?:aprobad[oa]|negad[oa]|aprueba|niega)\s+(?:el|la\s+solicitud\s+de)\s+aplazamiento\b"
+    r"|\b(?:el|la\s+solicitud\s+de)\s+aplazamiento\s+(?:(?:ha|fue|queda)\s+)?(?:sido\s+)?(?:aprobad|negad)"
+)
 # How a result was reached when it is said, written with it: "aprobada por aclamación" (no
 # count was taken: "Resultado: APROBADO" alone hid that), "negada por unanimidad".
 _DECIDED_BY_RE: Final = re.compile(r"\bpor\s+(?:la\s+)?(?P<how>aclamacion|unanimidad)\b")
