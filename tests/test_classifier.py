@@ -5943,6 +5943,62 @@ def test_a_bill_approved_that_speaks_of_a_postponement_is_the_bill(text: str) ->
     assert "objeto" not in data(text, TPL_PROYECTO_ACUERDO)["votacion"]
 
 
+@pytest.mark.parametrize(
+    ("text", "speaker"),
+    [
+        (
+            "Para las conclusiones tiene la palabra el concejal citante Jaime Andrés Lasso Bedoya.",
+            {"orador": "Jaime Andrés Lasso Bedoya", "rol": "concejal", "citante": True},
+        ),
+        (
+            "Para la réplica tiene la palabra la concejala Ana María Sanclemente.",
+            {"orador": "Ana María Sanclemente", "rol": "concejala"},
+        ),
+        (
+            "Continúa en el uso de la palabra el concejal Juan Pérez.",
+            {"orador": "Juan Pérez", "rol": "concejal"},
+        ),
+        (
+            "Continúa en el uso de la palabra el presidente de MetroCali.",
+            {"rol": "ciudadano", "cargo": "presidente de MetroCali"},
+        ),
+        (
+            "tiene la palabra el doctor alvaro jose rengifo trujillo presidente de metrocali",
+            {"orador": "Alvaro Jose Rengifo Trujillo", "cargo": "presidente de metrocali"},
+        ),
+    ],
+)
+def test_a_grant_after_a_lead_in_or_resumed_names_the_speaker(text: str, speaker: dict[str, Any]) -> None:
+    """Blind audit of a suspended session: "Para las conclusiones tiene la palabra…" read "las
+    conclusiones" as the subject who has the floor (#25, the citante's conclusions unnamed);
+    "Continúa en el uso de la palabra el presidente de MetroCali." gave it to nobody, nor did the
+    office said with no comma after a name heard in lowercase (#9, #17: the official's words after
+    the recess unnamed)."""
+    said = data(text, TPL_DEBATE)
+    assert said["anuncio"] is True
+    assert {k: said[k] for k in speaker if k in said} == speaker
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Creo que en esta ciudad la gente tiene la palabra, presidente.",
+        "Mientras el concejal continúa en el uso de la palabra, les pido silencio en las barras.",
+        "El alcalde tiene la palabra sobre la tarifa del MIO y no la ha usado.",
+    ],
+)
+def test_the_floor_spoken_of_names_no_speaker(text: str) -> None:
+    """Said of the floor, with a subject or in a clause of its own: no grant, no speaker."""
+    assert "orador" not in data(text, TPL_DEBATE) and "anuncio" not in data(text, TPL_DEBATE)
+
+
+def test_an_office_after_a_name_in_lowercase_needs_the_office() -> None:
+    """No comma heard after a lowercase name: the words after it are an office only if they are
+    one ("para responder" is none); a name said with capitals and no comma stays as before."""
+    assert "cargo" not in data("tiene la palabra el doctor alvaro jose rengifo para responder", TPL_DEBATE)
+    assert "cargo" not in data("Tiene la palabra el doctor Álvaro Rengifo para responder.", TPL_DEBATE)
+
+
 @pytest.mark.parametrize("previous", [TPL_VARIOS, TPL_PROYECTO_ACUERDO, None])
 def test_the_roll_call_is_read_once_per_utterance(
     monkeypatch: pytest.MonkeyPatch, previous: str | None

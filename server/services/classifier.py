@@ -594,7 +594,8 @@ def _person_after(regex: re.Pattern[str], t: _Text, accept: Callable[[str], bool
 _SPEAKER_TRIGGER_RE: Final = re.compile(
     r"\b(?:(?:tiene|tendra|toma|tomara|concedo|concede|le concedo|se le concede|cedo|le cedo"
     r"|doy|le doy|damos|otorgo|se otorga|hace uso de|en uso de|con)\s+(?:el\s+uso\s+de\s+)?"
-    r"la\s+palabra|interviene|intervino|intervencion\s+(?:de|del|de la))\b\s*,?"
+    r"la\s+palabra|continua\s+(?:en|con)\s+(?:el\s+)?uso\s+de\s+la\s+palabra"
+    r"|interviene|intervino|intervencion\s+(?:de|del|de la))\b\s*,?"
 )
 # "[Habla] [el] concejal Juan Pérez: …", a transcript's speaker label.
 _SPEAKER_PREFIX_RE: Final = re.compile(r"^(?:habla\s+)?(?:(?:el|la)\s+)?(?:honorable\s+)?(?=\w+)")
@@ -899,6 +900,10 @@ def _speaker_at(t: _Text, pos: int) -> dict[str, Any]:
         out["orador"] = person[0]
         if role is None and (comma := _COMMA_RE.match(t.low, person[1])):
             role = _described(t, comma.end())
+        elif role is None and t.raw[: person[1]].islower():
+            # heard in lowercase, no comma is heard either: "tiene la palabra el doctor alvaro
+            # rengifo presidente de metrocali" (given the floor by office later, he had no name)
+            role = _described(t, person[1])
     if role is not None:
         out["rol"] = role[0]
         if role[1]:
@@ -1207,7 +1212,7 @@ _MAX_TRIGGERS: Final = 8
 # tiene la palabra…", "Para responder, tiene la palabra…").
 _GRANT_VERB_RE: Final = re.compile(
     r"(?:tiene|tendra|concedo|concede|le concedo|se le concede|cedo|le cedo|doy|le doy|damos"
-    r"|otorgo|se otorga)\b"
+    r"|otorgo|se otorga|continua)\b"
 )
 _MAX_LEAD_IN_WORDS: Final = 4
 _LEAD_IN_WINDOW: Final = 60
@@ -1217,6 +1222,20 @@ _SUBJECT_ARTICLES: Final = frozenset({"el", "la", "los", "las", "su", "nuestra",
 """An article right before the noun before "tiene la palabra" makes the noun its subject."""
 _THE_CHAIR: Final = frozenset({"presidencia"})
 """A subject that is the chair itself, granting: "La Presidencia concede el uso de la palabra…"."""
+_LEAD_IN_PREPOSITIONS: Final = frozenset({"para", "en", "con", "por", "de", "a", "sobre"})
+"""A preposition before that article makes the noun its complement, a lead-in of the chair's
+grant: "Para las conclusiones tiene la palabra el concejal citante…" (the citante's conclusions
+were written under no name)."""
+
+
+def _noun_is_subject(words: list[str]) -> bool:
+    """Whether the last of the words before "tiene la palabra" is its subject ("el alcalde",
+    "la comunidad"; not "la presidencia", the chair, nor "para las conclusiones")."""
+    if len(words) < 2 or words[-2] not in _SUBJECT_ARTICLES or words[-1] in _THE_CHAIR:
+        return False
+    return len(words) < 3 or words[-3] not in _LEAD_IN_PREPOSITIONS
+
+
 _NOT_A_LEAD_IN: Final = frozenset(
     {"que", "quien", "quienes", "cuando", "si", "no", "nadie", "como", "porque", "mientras", "donde"}
     | {"presidente", "presidenta"}
@@ -1244,8 +1263,7 @@ def _floor_grant(t: _Text) -> re.Match[str] | None:
             # "el alcalde tiene la palabra": the noun is its subject (not so after a comma, nor
             # the chair's own: "La Presidencia concede el uso de la palabra a…")
             comma = t.low[: trigger.start()].rstrip().endswith(",")
-            subject = not comma and len(words) >= 2 and words[-2] in _SUBJECT_ARTICLES
-            subject = subject and words[-1] not in _THE_CHAIR
+            subject = not comma and _noun_is_subject(words)
             if granting and len(words) <= _MAX_LEAD_IN_WORDS and not _NOT_A_LEAD_IN.intersection(words):
                 if not subject:
                     return trigger
@@ -1292,12 +1310,7 @@ def _said_of_the_floor(t: _Text, trigger: re.Match[str]) -> bool:
     if _NOT_A_LEAD_IN.intersection(before[-2:]):
         return True
     clause_ends = t.low[: trigger.start()].rstrip().endswith((",", ";", ":", "."))
-    if (
-        not clause_ends
-        and len(before) >= 2
-        and before[-2] in _SUBJECT_ARTICLES
-        and before[-1] not in _THE_CHAIR
-    ):
+    if not clause_ends and _noun_is_subject(before):
         return True  # "el alcalde tiene la palabra", "la comunidad tiene la palabra": said of it
     noun = t.low.startswith("intervencion", trigger.start())
     return noun and bool(before) and before[-1] in _INTERVENTION_DETERMINERS
