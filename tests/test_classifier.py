@@ -5805,6 +5805,8 @@ def test_a_recess_is_not_the_opening(text: str, previous: str) -> None:
         ("Siendo las diez se suspende la sesión hasta las once.", {"inicio": "10:00"}),
         ("Se decreta un receso hasta las once.", None),
         ("Se suspende la sesión y se reanudará a las once.", None),
+        ("Se suspende la sesión y se convoca para continuarla mañana a las nueve.", None),
+        ("Siendo la una se suspende la sesión y se convoca para mañana a las nueve.", {"inicio": "13:00"}),
         ("Se decreta un receso de diez minutos.", None),
         ("Siendo las once, decreto un receso de diez minutos.", {"inicio": "11:00"}),
         ("Presidente, siendo las diez y cuarenta, le solicito un receso.", None),
@@ -5818,7 +5820,8 @@ def test_a_recess_is_not_the_opening(text: str, previous: str) -> None:
 def test_a_recess_keeps_the_times_said(text: str, receso: dict[str, str] | None) -> None:
     """The time the session was suspended (``inicio``) and resumed (``fin``), each as said in
     its sentence, so the acta records the recess; a time planned ("hasta las once", "se
-    reanudará a las once") is not when it happened. Only a recess decreed now, in the present,
+    reanudará a las once", the summons to continue it: "Sesión suspendida a las 9:00 a. m." was
+    the next day's nine) is not when it happened. Only a recess decreed now, in the present,
     has times: a request ("le solicito un receso", which was "Receso: desde las 10:40 a. m."),
     a story, a denial or a question has none."""
     assert data(text, TPL_PROYECTO_ACUERDO).get("receso") == receso

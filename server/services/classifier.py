@@ -4782,10 +4782,11 @@ _RECESS_DECREE_RE: Final = re.compile(
     r"|reiniciamos|retomamos))\b(?:\s+[^\W\d_]+){0,2}?\s+(?:sesion|plenaria)\b"
 )
 # A time said after these in a recess's sentence is planned, not when it happened: "se decreta un
-# receso hasta las once", "se suspende la sesión y se reanudará a las once".
+# receso hasta las once", "se suspende la sesión y se reanudará a las once", "se suspende la sesión
+# y se convoca para continuarla mañana a las nueve" (its nine was when it was suspended).
 _PLANNED_RE: Final = re.compile(
     r"\b(?:(?:hasta|para)\s+(?:las?|el|manana|dentro)\b|reanudara|reanudaremos|retomaremos|volveremos"
-    r"|continuaremos|regresaremos)"
+    r"|continuaremos|regresaremos|se\s+(?:les\s+|los\s+|las\s+)?convoca\b|convocamos\b)"
 )
 # The session resumed said to be the one suspended before ("se reanuda la sesión suspendida el día
 # de ayer"): when it was suspended, not a resumption told of another day.
