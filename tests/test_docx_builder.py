@@ -1508,6 +1508,39 @@ def test_members_a_roll_call_lists_without_accents_are_spelled_as_the_session_sa
     assert ["Henry Pelaez Cifuentes", "Presente"] in _table_rows(tables[-1])
 
 
+def test_a_member_heard_with_the_enye_but_no_accents_is_spelled_as_the_session_said() -> None:
+    """Blind audit of a suspended session: the second day's roll call in lowercase speech listed
+    "Alexandra Hernandez Cedeño" and "Monica Patricia Garces Riaño" (the ñ heard, the accents
+    not) beside the first day's "Alexandra Hernández Cedeño": one member, two spellings. A name
+    with its ñ is respelled only to the one spelling the session said with more accents; one
+    the session said no other way, or two other ways, stays as heard."""
+    first = _block(
+        "roll",
+        "ZONE_ROLLCALL",
+        template_id="TPL_LLAMADO_LISTA",
+        structured_data={
+            "presentes": ["Alexandra Hernández Cedeño", "Mónica Patricia Garcés Riaño", "Luis Núñez Peña"],
+            "ausentes": ["Luis Nuñez Péña"],
+        },
+    )
+    again = _block(
+        "again",
+        "ZONE_ROLLCALL",
+        template_id="TPL_LLAMADO_LISTA",
+        structured_data={
+            "presentes": ["Alexandra Hernandez Cedeño", "Sandra Ordoñez Muñoz"],
+            "ausentes": ["Monica Patricia Garces Riaño", "Luis Nuñez Peña"],
+        },
+    )
+    tables = list(_zone(_build([first, again]), "ZONE_ROLLCALL").iterchildren(f"{{{W}}}tbl"))
+    assert [row[0] for row in _table_rows(tables[-1]) if row[0] != "Concejal"] == [
+        "Alexandra Hernández Cedeño",
+        "Sandra Ordoñez Muñoz",
+        "Mónica Patricia Garcés Riaño",
+        "Luis Nuñez Peña",  # "Luis Núñez Peña" and "Luis Nuñez Péña": two spellings, none chosen
+    ]
+
+
 def _named(*blocks: dict[str, Any]) -> dict[str, Any]:
     """The speaker each block is written with (by block id): named as the session names them,
     then carried from the grant before it."""

@@ -2604,6 +2604,15 @@ def _names_said(data: Mapping[str, Any]) -> list[str]:
     return [name.strip() for name in said if isinstance(name, str) and name.strip()]
 
 
+_ACCENT_MARKS = frozenset("áéíóúüÁÉÍÓÚÜ")
+"""Accents a name is heard without; ñ is a letter, heard in lowercase speech too."""
+
+
+def _marks(name: str) -> int:
+    """How many letters of a name are not ASCII (accents, ñ)."""
+    return sum(not c.isascii() for c in name)
+
+
 def _as_spelled(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The blocks, each speaker heard without a single accent ("tiene la palabra el señor
     delegado del alcalde doctor alvaro jose benitez": ``orador`` "Alvaro Jose Benitez") written
@@ -2612,7 +2621,8 @@ def _as_spelled(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     person, one spelling in the acta. So are the members a roll call lists heard so (a quorum
     verified in lowercase speech: "henry pelaez cifuentes presente"), unless a person edited it.
     Accents are never made up: only a spelling the session's
-    blocks hold is used, when it is the same words but for accents and the only such spelling.
+    blocks hold is used, when it is the same words but for accents and the only such spelling
+    (a name heard with its ñ but no accent, "Alexandra Hernandez Cedeño", too).
     Derived when the document is built, like :func:`given_the_floor`: the blocks stay as said."""
     spellings: dict[tuple[str, ...], set[str]] = {}
     for block in blocks:
@@ -2624,11 +2634,10 @@ def _as_spelled(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
                 spellings.setdefault(tuple(_words(said)), set()).add(said)
 
     def spelled(heard: Any) -> Any:
-        known = (
-            spellings.get(tuple(_words(heard)), set())
-            if isinstance(heard, str) and heard.isascii()
-            else set()
-        )
+        if not isinstance(heard, str) or _ACCENT_MARKS.intersection(heard):
+            return heard
+        # heard with no accent, its ñ perhaps ("Alexandra Hernandez Cedeño"): a spelling with more
+        known = {said for said in spellings.get(tuple(_words(heard)), set()) if _marks(said) > _marks(heard)}
         return next(iter(known)) if len(known) == 1 else heard
 
     out: list[Mapping[str, Any]] = []
