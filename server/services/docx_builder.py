@@ -175,8 +175,10 @@ false or a mapping → Spanish words). True/false are written "sí"/"no".
   ``recess``     the times of a recess (``receso``: ``inicio`` when the session was suspended,
                  ``fin`` when it was resumed, each said in its own block), after the resumption
                  (:func:`_recesses`); ``"summary"`` sees ``inicio`` and ``fin`` (each when
-                 said); default: "Receso: de 10:40 a. m. a 10:58 a. m." ("desde las…", "hasta
-                 las…" when one time alone was said).
+                 said) and ``fecha`` (the day it was resumed, when not the opening's); default:
+                 "Receso: de 10:40 a. m. a 10:58 a. m." ("desde las…", "hasta las…" when one
+                 time alone was said; "Sesión suspendida a la 1:10 p. m. y reanudada el 15 de
+                 octubre de 2025 a las 9:15 a. m." with ``fecha``).
 Their paragraphs (summary, agenda items, result lines) take the element's ``"role"`` (default as
 above). Like a vote's summary, an election's, an oath's or a recess's line is written after the
 block's words and does not replace them (it is not a paragraph element, so the fallback still
@@ -998,9 +1000,11 @@ _DEFAULT_ELECTION = (
 )
 _DEFAULT_OATH = "Posesión: {{ posesion }}"
 _DEFAULT_RECESS = (  # a time ends with its period ("10:58 a. m."): the line needs none of its own
-    "Receso: {% if inicio and fin %}de {{ inicio|hora }} a {{ fin|hora }}"
+    "{% if fecha %}Sesión suspendida{{ ' a ' ~ inicio|hora(articulo=true) if inicio }} y reanudada el "
+    "{{ fecha|fecha_larga }}{{ ' a ' ~ fin|hora(articulo=true) if fin else '.' }}"
+    "{% else %}Receso: {% if inicio and fin %}de {{ inicio|hora }} a {{ fin|hora }}"
     "{% elif inicio %}desde {{ inicio|hora(articulo=true) }}"
-    "{% else %}hasta {{ fin|hora(articulo=true) }}{% endif %}"
+    "{% else %}hasta {{ fin|hora(articulo=true) }}{% endif %}{% endif %}"
 )
 _RECORD_SUMMARIES = {"election": _DEFAULT_ELECTION, "oath": _DEFAULT_OATH, "recess": _DEFAULT_RECESS}
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -1704,7 +1708,8 @@ class _Renderer:
             elif element.kind == "oath" and isinstance(data.get("posesion"), str):
                 wrote_any = self.record(container, element, ctx, None) or wrote_any
             elif element.kind == "recess" and (recess := self.recesses.get(id(block))) is not None:
-                wrote_any = self.record(container, element, {**ctx, **recess}, None) or wrote_any
+                recess_ctx = {**ctx, "fecha": None, **recess}  # the block's own date is not the resumption's
+                wrote_any = self.record(container, element, recess_ctx, None) or wrote_any
         if not wrote_paragraph and (text or not wrote_any):
             # the fallback: what was said is kept, where the block begins
             p = _add_paragraph(container, self.style(zone_role), text)
@@ -2635,6 +2640,15 @@ def _names_said(data: Mapping[str, Any]) -> list[str]:
     return [name.strip() for name in said if isinstance(name, str) and name.strip()]
 
 
+_ACCENT_MARKS = frozenset("áéíóúüÁÉÍÓÚÜ")
+"""Accents a name is heard without; ñ is a letter, heard in lowercase speech too."""
+
+
+def _marks(name: str) -> int:
+    """How many letters of a name are not ASCII (accents, ñ)."""
+    return sum(not c.isascii() for c in name)
+
+
 def _as_spelled(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The blocks, each speaker heard without a single accent ("tiene la palabra el señor
     delegado del alcalde doctor alvaro jose benitez": ``orador`` "Alvaro Jose Benitez") written
@@ -2643,7 +2657,8 @@ def _as_spelled(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     person, one spelling in the acta. So are the members a roll call lists heard so (a quorum
     verified in lowercase speech: "henry pelaez cifuentes presente"), unless a person edited it.
     Accents are never made up: only a spelling the session's
-    blocks hold is used, when it is the same words but for accents and the only such spelling.
+    blocks hold is used, when it is the same words but for accents and the only such spelling
+    (a name heard with its ñ but no accent, "Alexandra Hernandez Cedeño", too).
     Derived when the document is built, like :func:`given_the_floor`: the blocks stay as said."""
     spellings: dict[tuple[str, ...], set[str]] = {}
     for block in blocks:
@@ -2655,11 +2670,10 @@ def _as_spelled(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
                 spellings.setdefault(tuple(_words(said)), set()).add(said)
 
     def spelled(heard: Any) -> Any:
-        known = (
-            spellings.get(tuple(_words(heard)), set())
-            if isinstance(heard, str) and heard.isascii()
-            else set()
-        )
+        if not isinstance(heard, str) or _ACCENT_MARKS.intersection(heard):
+            return heard
+        # heard with no accent, its ñ perhaps ("Alexandra Hernandez Cedeño"): a spelling with more
+        known = {said for said in spellings.get(tuple(_words(heard)), set()) if _marks(said) > _marks(heard)}
         return next(iter(known)) if len(known) == 1 else heard
 
     out: list[Mapping[str, Any]] = []
@@ -3401,26 +3415,66 @@ def _recesses(blocks: Sequence[Mapping[str, Any]]) -> dict[int, dict[str, str]]:
     se suspende la sesión.", ``receso.inicio``), then resumed ("…se reanuda la sesión.",
     ``receso.fin``). The resumption's block gets the recess line with both times; a suspension
     no resumption with a time follows gets it with its own ("Receso: desde las 10:40 a. m."),
-    as does a resumption none with a time came before. Paired in the session's order, across
-    zones: ``{id(block): {"inicio"?, "fin"?}}``. Derived when the document is built."""
+    as does a resumption none with a time came before. Resumed on a day said other than the
+    opening's (``receso.fecha``, a session suspended to continue the next day), the line says
+    that day (``fecha``): "Receso: de 1:10 p. m. a 9:15 a. m." was one morning's recess. Paired
+    in the session's order, across zones: ``{id(block): {"inicio"?, "fin"?, "fecha"?}}``.
+    Derived when the document is built."""
     plans: dict[int, dict[str, str]] = {}
     pending: tuple[int, str] | None = None  # the suspension waiting for its resumption
+    opened = _opening_date(blocks)
     for block in blocks:
         data = block.get("structured_data")
         recess = data.get("receso") if block.get("type") == "TEMPLATE" and isinstance(data, Mapping) else None
         if block.get("deleted") or not isinstance(recess, Mapping):
             continue
-        inicio, fin = (_as_text(recess.get(k)).strip() for k in ("inicio", "fin"))
+        inicio, fin, fecha = (_as_text(recess.get(k)).strip() for k in ("inicio", "fin", "fecha"))
         if inicio and pending is not None:
             plans[pending[0]] = {"inicio": pending[1]}  # suspended again: the first one stands alone
         if inicio:
             pending = (id(block), inicio)
         if fin:
             plans[id(block)] = {"fin": fin, **({"inicio": pending[1]} if pending else {})}
+            if fecha and opened and fecha != opened:
+                plans[id(block)]["fecha"] = fecha
             pending = None
     if pending is not None:
         plans[pending[0]] = {"inicio": pending[1]}
     return plans
+
+
+def _opening_date(blocks: Sequence[Mapping[str, Any]]) -> str:
+    """The date the session was opened on, as its opening said it ("" if it said none)."""
+    for block in blocks:
+        data = block.get("structured_data")
+        opening = block.get("template_id") == "TPL_APERTURA" and not block.get("deleted")
+        if opening and isinstance(data, Mapping) and (fecha := _as_text(data.get("fecha")).strip()):
+            return fecha
+    return ""
+
+
+def _dated_on_the_day_resumed(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """A session suspended and resumed on another day (a resumption's ``receso.fecha`` other
+    than the opening's date) goes on that day, with one acta: its closing, which said its time
+    alone, gets that day (``fecha``), or "Siendo las 10:20 a. m., se levanta la sesión" read as
+    the opening's day, an hour after it began; and a roll call said after the resumption, in the
+    roll call's section with the opening's, gets it as ``reanudada`` (its quorum is that day's,
+    not the opening's). Derived when the document is built, on copies; a closing that has a date
+    keeps it."""
+    opened, day = _opening_date(blocks), ""
+    out = list(blocks)
+    for index, block in enumerate(blocks):
+        data = block.get("structured_data")
+        if block.get("deleted") or not isinstance(data, Mapping):
+            continue
+        recess = data.get("receso")
+        if isinstance(recess, Mapping) and (fecha := _as_text(recess.get("fecha")).strip()):
+            day = fecha if opened and fecha != opened else ""
+        elif block.get("template_id") == "TPL_CIERRE" and day and not data.get("fecha"):
+            out[index] = {**block, "structured_data": {**data, "fecha": day}}
+        elif block.get("template_id") == "TPL_LLAMADO_LISTA" and day:
+            out[index] = {**block, "structured_data": {**data, "reanudada": day}}
+    return out
 
 
 def _validate_blocks(
@@ -3497,7 +3551,8 @@ def build_docx(
     under the speaker the grant named (:func:`given_the_floor`), a bill's heading names the
     ponentes its ponencia report was signed by when it names none (:func:`_with_report_ponentes`),
     a speaker heard without accents spelled as the session said the name elsewhere
-    (:func:`_as_spelled`). With
+    (:func:`_as_spelled`), a session resumed on another day dating its closing and the roll calls
+    after it (:func:`_dated_on_the_day_resumed`). With
     ``mark_human_edits``, blocks edited by a person get a comment. Audio blocks recognized with
     low confidence and not edited since get one (:func:`low_confidence`), and so does the heading
     of a zone printed without content when the tenant has ``empty_zones`` (it said which sections
@@ -3522,7 +3577,7 @@ def build_docx(
     if problems := _empty_zones_problems(empty_zones, {zone.name for zone in zones}):
         raise BuildError("; ".join(problems))
     blocks = _as_spelled(_with_report_ponentes(given_the_floor(_named_as_in_the_session(blocks))))
-    attended = _with_arrivals(blocks)
+    attended = _with_arrivals(_dated_on_the_day_resumed(blocks))
     by_zone = _validate_blocks(attended, {zone.name for zone in zones})
     if not by_zone.get(SIGNATURE_ZONE):
         by_zone[SIGNATURE_ZONE] = [_signatures_of_the_session(blocks)]
