@@ -317,6 +317,7 @@ def _build_session(name: str) -> tuple[list[dict[str, Any]], dict[str, list[Any]
         "mocion_censura.json",
         "sin_quorum_decisorio.json",
         "sesion_clausura.json",
+        "objeciones_alcalde.json",
     ],
 )
 def test_audited_sessions_land_in_their_zones(name: str) -> None:

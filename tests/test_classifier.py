@@ -7218,3 +7218,129 @@ def test_how_a_result_was_reached_is_kept_with_it(text: str, modo: str | None) -
     (blind closing session, recognitions); the acta writes "Resultado: APROBADO por aclamación."."""
     vote = data(text, TPL_PROPOSICION).get("votacion") or {}
     assert vote.get("modo") == modo
+
+
+# --------------------------------------------------------------------------------------------
+# The mayor's objections to a bill (blind audit, objeciones_alcalde.json)
+# --------------------------------------------------------------------------------------------
+
+_OBJECTIONS_LETTER = (
+    "Santiago de Cali, cuatro de noviembre de dos mil veinticinco, radicado número dos cero dos cinco "
+    "cuatro uno uno cero uno cero cero tres dos uno cuatro. Asunto: objeciones al proyecto de acuerdo "
+    "cero ochenta y nueve de dos mil veinticinco. Devuelvo sin sancionar el proyecto de la referencia."
+)
+
+
+def test_a_letter_naming_the_bill_read_in_its_item_is_the_bills() -> None:
+    """The mayor's letter objecting to the bill, read by the secretary once the item is taken up,
+    is a paper of the bill's file (blind audit of objections, #10: it went to the communications,
+    and the rest of it, read in lowercase, to the debate)."""
+    assert classify(_OBJECTIONS_LETTER, previous_template_id=TPL_PROYECTO_ACUERDO).template_id == (
+        TPL_PROYECTO_ACUERDO
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "previous"),
+    [
+        (_OBJECTIONS_LETTER, None),  # read with no bill under consideration
+        (_OBJECTIONS_LETTER, TPL_DEBATE),
+        # read while a bill is considered, but naming none
+        (
+            "Sobre la mesa hay una comunicación de la Personería Distrital, radicada con el número cuatro "
+            "mil ciento veinte, sobre la declaración de bienes y rentas.",
+            TPL_PROYECTO_ACUERDO,
+        ),
+        # the communications' point announced after the bill: its item is over
+        (
+            "Quinto punto, lectura de comunicaciones. Hay un oficio del señor alcalde, radicado con el "
+            "número cuatro mil, en el que retira el proyecto de acuerdo cero cincuenta y dos.",
+            TPL_PROYECTO_ACUERDO,
+        ),
+    ],
+)
+def test_a_letter_read_outside_a_bills_item_is_a_communication(text: str, previous: str | None) -> None:
+    """Guard: the letter read with no bill considered, naming no bill, or in the communications'
+    point announced is a communication."""
+    assert classify(text, previous_template_id=previous).template_id == TPL_COMUNICACION
+
+
+def test_the_proposal_ending_a_report_on_the_bill_is_the_bills() -> None:
+    """ "Proposición con que termina el informe: declárese fundada la objeción… del proyecto de
+    acuerdo 089…" ends the accidental commission's report on the bill; read as a proposición of
+    its own, it took the impediment, the author's and the official's speeches to the proposals
+    (blind audit of objections, #13–21)."""
+    text = (
+        "Proposición con que termina el informe: declárese fundada la objeción por inconveniencia "
+        "formulada al artículo quinto e infundadas las objeciones por ilegalidad formuladas a los "
+        "artículos tercero y octavo del proyecto de acuerdo cero ochenta y nueve de dos mil veinticinco."
+    )
+    assert classify(text, previous_template_id=TPL_PROYECTO_ACUERDO).template_id == TPL_PROYECTO_ACUERDO
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a commission's report on no bill: its proposal is the plenary's to vote as such
+        "Proposición con que termina el informe de la comisión accidental de servicios públicos: solicitar "
+        "a EMCALI un plan de choque para las comunas de ladera.",
+        "Proposición presentada por la concejala Ana Ruiz: que la comisión accidental rinda un informe "
+        "sobre el proyecto de acuerdo cero ochenta y nueve.",
+    ],
+)
+def test_other_proposals_naming_a_report_are_proposals(text: str) -> None:
+    assert classify(text, previous_template_id=TPL_PROYECTO_ACUERDO).template_id == TPL_PROPOSICION
+
+
+def test_the_electronic_register_opened_calls_a_vote() -> None:
+    """ "…se abre el registro, señor secretario, informe el resultado" calls the reconsideración's
+    vote in the bill's item (blind audit of objections, #31: it went to the debate, and the count
+    after it with it)."""
+    text = (
+        "en consideracion la solicitud de reconsideracion presentada por el concejal ivan dario posada se "
+        "abre el registro señor secretario informe el resultado"
+    )
+    assert classify(text, previous_template_id=TPL_PROYECTO_ACUERDO).template_id == TPL_PROYECTO_ACUERDO
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Señor secretario, abra el registro de asistencia de los honorables concejales.",
+        "Quedó en el registro de la sesión anterior que el secretario no respondió.",
+    ],
+)
+def test_a_register_that_is_not_the_votes_calls_none(text: str) -> None:
+    assert "votacion" not in data(text, TPL_PROYECTO_ACUERDO)
+
+
+def test_a_bill_named_in_a_request_in_varios_is_spoken_of() -> None:
+    """ "…para pedirle a la mesa directiva que programe… el primer debate del proyecto de acuerdo de
+    gestión del riesgo…" is a request in varios, under the councillor given the floor (blind audit
+    of objections, #40: it went to the bills, under no name)."""
+    text = (
+        "gracias presidente para pedirle a la mesa directiva que programe antes del quince de diciembre el "
+        "primer debate del proyecto de acuerdo de gestion del riesgo de la comuna veintiuno"
+    )
+    assert classify(text, previous_template_id=TPL_VARIOS).template_id == TPL_VARIOS
+
+
+@pytest.mark.parametrize(
+    ("text", "previous"),
+    [
+        # the bill named before the request, outside its clause
+        (
+            "Presidente, sobre el proyecto de acuerdo cero ochenta y nueve, solicito que se lea completo el "
+            "informe de minoría.",
+            TPL_DEBATE,
+        ),
+        # a point announced takes the bill up
+        (
+            "Cuarto punto. Solicitud de retiro del proyecto de acuerdo cero cincuenta y dos, presentada por "
+            "el señor alcalde.",
+            TPL_VARIOS,
+        ),
+    ],
+)
+def test_a_bill_named_outside_a_request_is_the_bills(text: str, previous: str) -> None:
+    assert classify(text, previous_template_id=previous).template_id == TPL_PROYECTO_ACUERDO

@@ -1319,6 +1319,8 @@ _VOTE_RE: Final = re.compile(
     r"(?:\w+\s+)?(?:aprobad|negad|rechazad|improbad)\w*"
     r"|(?:^|[.!?;:¡¿]\s*)(?:aprobad|negad|rechazad)[oa]s?\b"  # "¿Lo aprueba la plenaria? Aprobado."
     r"|\blista\s+para\s+votar\b"  # "sírvase llamar a lista para votar el impedimento": a vote's call
+    # the electronic register opened: "se abre el registro", "abra el registro de votación"
+    r"|\b(?:se\s+abre|abra|abrir|abrimos|abro)\s+el\s+registro\b(?!\s+de\s+(?!votacion))"
 )
 _APPROVAL_QUESTION_RE: Final = re.compile(
     r"\baprueba(?:n)?\b|\b(?:se somete|someto|sometemos|pongo|ponemos)\s+a\s+"
@@ -1355,6 +1357,13 @@ def _is_chair_conduct(t: _Text) -> bool:
 _PONENCIA_PROPOSAL_RE: Final = re.compile(
     r"\bproposicion\s+(?:final\b|con\s+(?:la\s+)?que\s+(?:termina|finaliza|concluye|culmina|cierra)\b)"
     r"[^.?!]{0,40}?\bponencia\b"
+)
+# So does the one ending the report on a bill of a commission named for it (the accidental
+# commission on the mayor's objections: "Proposición con que termina el informe: declárese
+# fundada la objeción… del proyecto de acuerdo 089…"), when the bill is named with it.
+_REPORT_PROPOSAL_RE: Final = re.compile(
+    r"\bproposicion\s+(?:final\b|con\s+(?:la\s+)?que\s+(?:termina|finaliza|concluye|culmina|cierra)\b)"
+    r"[^.?!]{0,40}?\binforme\b"
 )
 # A proposal amending the bill's text ("proposición modificatoria al artículo cuarto", "proposición
 # aditiva", "proposición de modificación"): the bill's, voted in it, not a proposición of its own.
@@ -4695,7 +4704,8 @@ _REQUEST_RE: Final = re.compile(
 )
 # The speaker's own request (first person, or the chair addressed with a bare "que").
 _OWN_REQUEST_RE: Final = re.compile(
-    r"\b(?:solicit(?:o|amos|ar|aria)|propon(?:go|emos|er|dria)|pid(?:o)|ped(?:imos|ir|iria)"
+    r"\b(?:solicit(?:o|amos|ar|aria)|solicitarles?|propon(?:go|emos|er|dria)|pid(?:o)|ped(?:imos|ir|iria)"
+    r"|pedirles?"
     r"|sugier(?:o)|suger(?:imos|ir|iria))\b"
     r"|^\W*(?:(?:senor|senora)\s+)?president[ea]\b\W*(?=que\b)"
 )
@@ -4808,7 +4818,9 @@ def _proposicion_at(t: _Text, start: int = 0) -> int | None:
     own_vote_on_record: bool | None = None  # read once, when a proposición follows an own vote
     for m in _PROPOSICION_RE.finditer(t.low, start):
         cited = _PROPOSAL_CITED_RE.search(t.low, max(0, m.start() - 40), m.start())
-        ponencia = _PONENCIA_PROPOSAL_RE.match(t.low, m.start())
+        ponencia = _PONENCIA_PROPOSAL_RE.match(t.low, m.start()) or (
+            _REPORT_PROPOSAL_RE.match(t.low, m.start()) and _PROYECTO_RE.search(t.low, m.end())
+        )
         if cited is not None or ponencia is not None or _proposal_spoken_of(t, m):
             continue
         if _CENSURE_PROPOSED_RE.search(t.low, m.end(), _next_proposicion(t, m)):
@@ -4925,14 +4937,24 @@ _BILL_ACCOUNT_RE: Final = re.compile(
 
 def _proyecto_at(t: _Text) -> int | None:
     """Where a bill is named as one under consideration, or None: a bill named in a sentence that
-    gives an account of what happened to bills (see _BILL_ACCOUNT_RE) is spoken of, unless a
-    point announced takes it up ("Quinto punto. …", "Siguiente punto, …": masked, the text starts
+    gives an account of what happened to bills (see _BILL_ACCOUNT_RE) or in the clause of the
+    speaker's own request ("para pedirle a la mesa directiva que programe el primer debate del
+    proyecto de acuerdo de gestión del riesgo", said in varios) is spoken of, unless a point
+    announced takes it up ("Quinto punto. …", "Siguiente punto, …": masked, the text starts
     blank)."""
     announced = _POINT_ANNOUNCED_RE.match(t.low) is not None or t.low[:1].isspace()
+    requests: tuple[list[int], list[int]] | None = None
     for m in _PROYECTO_RE.finditer(t.low):
         start = _sentence_start(t, m.start())
         end = _ANNOUNCEMENT_END_RE.search(t.raw, m.end())
-        if announced or _BILL_ACCOUNT_RE.search(t.low, start, end.start() if end else len(t.low)) is None:
+        if announced:
+            return m.start()
+        if _BILL_ACCOUNT_RE.search(t.low, start, end.start() if end else len(t.low)) is not None:
+            continue
+        if requests is None:
+            requests = _own_requests(t)
+        clause = bisect.bisect_right(requests[0], m.start()) - 1
+        if clause < 0 or requests[1][clause] <= m.start():
             return m.start()
     return None
 
@@ -5112,6 +5134,15 @@ def _reads_the_bill(t: _Text) -> bool:
     return _BILL_PART_RE.match(t.low) is not None or _AMENDMENT_RE.search(t.low) is not None
 
 
+def _reads_a_bills_letter(t: _Text) -> bool:
+    """Whether the utterance reads a letter that names a bill after it ("Santiago de Cali, cuatro
+    de noviembre…, radicado número…. Asunto: objeciones al proyecto de acuerdo 089…"): said
+    while the bill is considered, it is a paper of the bill's file (the mayor's objections, a
+    concept on it), read in its item, not the communications' point."""
+    at = _comunicacion_at(t)
+    return at is not None and _PROYECTO_RE.search(t.low, at) is not None
+
+
 def _next_point_only(t: _Text) -> bool:
     """Whether the utterance says no more than "siguiente punto" (to the secretary, politely):
     the item taken up is named in the next one."""
@@ -5168,6 +5199,8 @@ def _choose(
         return TPL_CIERRE, _CONF_STRONG
     if _is_roll_call(t, previous):
         return TPL_LLAMADO_LISTA, _CONF_STRONG
+    if previous == TPL_PROYECTO_ACUERDO and not next_point and _reads_a_bills_letter(t):
+        return TPL_PROYECTO_ACUERDO, _CONF_SECTION
     if _reads_a_communication(t):
         return TPL_COMUNICACION, _CONF_SECTION
     if _is_vote(t) or decided:
