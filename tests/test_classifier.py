@@ -7314,6 +7314,117 @@ def test_a_register_that_is_not_the_votes_calls_none(text: str) -> None:
     assert "votacion" not in data(text, TPL_PROYECTO_ACUERDO)
 
 
+_RECONSIDERATIONS = [
+    (
+        "Señor presidente, votaron por el sí cinco honorables concejales y por el no trece. Ha sido "
+        "negada la reconsideración.",
+        "negada",
+    ),
+    (
+        "Negada la reconsideración, queda en firme la aprobación del informe. En consecuencia, se "
+        "suprime el artículo quinto del proyecto.",
+        "negada",
+    ),
+    (
+        "La solicitud de reconsideración fue aprobada con once votos; se vota de nuevo el informe.",
+        "aprobada",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "resultado"), _RECONSIDERATIONS)
+def test_a_reconsideration_decided_says_so_and_nothing_of_the_bill(text: str, resultado: str) -> None:
+    """A reconsideración's result is the reconsideración's (blind audit of objections, #32–33: a
+    bare "Resultado: NEGADO." after the report's "APROBADO", in the bill's section, read as the
+    bill negated, and the declaration naming the article suppressed as "Artículo 5. Resultado:
+    NEGADO.")."""
+    vote = data(text, TPL_PROYECTO_ACUERDO)["votacion"]
+    assert (vote["objeto"], vote["resultado"]) == ("reconsideración", resultado)
+    assert "articulos" not in vote and "debate" not in vote
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Presidente, Iván Darío Posada. Solicito la reconsideración de la votación.",
+        "Si se niega la reconsideración, queda en firme la aprobación del informe.",
+        "¿Aprueba la plenaria la reconsideración solicitada?",
+    ],
+)
+def test_a_reconsideration_asked_or_supposed_decides_nothing(text: str) -> None:
+    """Guard: asked for, supposed or put as a question, a reconsideración has no result."""
+    assert (data(text, TPL_PROYECTO_ACUERDO).get("votacion") or {}).get("objeto") is None
+
+
+def test_a_commissions_report_decided_is_what_the_result_says() -> None:
+    """ "Aprobado el informe de la comisión accidental con doce votos por el sí y seis por el no."
+    decides the report on the mayor's objections, not the bill: a bare "Resultado: APROBADO." in
+    the bill's section read as the bill approved (blind audit of objections, #29)."""
+    vote = data(
+        "Aprobado el informe de la comisión accidental con doce votos por el sí y seis por el no.",
+        TPL_PROYECTO_ACUERDO,
+    )["votacion"]
+    assert (vote["objeto"], vote["resultado"], vote["si"], vote["no"]) == (
+        "informe de la comisión accidental",
+        "aprobado",
+        12,
+        6,
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "¿Aprueba la plenaria el informe de la comisión accidental? Se abre la votación nominal.",
+        "Ha sido aprobada la proposición con que termina el informe de ponencia, con quince votos a favor.",
+        "Si se aprueba el informe de la comisión accidental, las objeciones irán al Tribunal.",
+    ],
+)
+def test_other_results_near_a_report_are_not_the_reports(text: str) -> None:
+    """Guard: the report put to the vote, the ponencia's proposal approved, a result supposed."""
+    assert (data(text, TPL_PROYECTO_ACUERDO).get("votacion") or {}).get("objeto") is None
+
+
+def test_the_rest_of_a_lowercase_list_ending_in_its_count_with_an_impeded_member_is_read() -> None:
+    """ "leidy tatiana ocoro sinisterra si. … olga lucia rendon salazar impedida. … señor presidente
+    votaron dieciocho…": the rest of the nominal list, the impeded member on it and on no side, the
+    count said after it (blind audit of objections, #28: the ten votes were not in the table)."""
+    vote = data(
+        "leidy tatiana ocoro sinisterra si. manuel antonio garces quiñones si. olga lucia rendon salazar "
+        "impedida. pedro pablo zapata holguin no. señor presidente votaron tres honorables concejales dos "
+        "por el si y uno por el no",
+        TPL_PROYECTO_ACUERDO,
+    )["votacion"]
+    assert vote["votos"] == [
+        {"nombre": "Leidy Tatiana Ocoro Sinisterra", "voto": "sí"},
+        {"nombre": "Manuel Antonio Garces Quiñones", "voto": "sí"},
+        {"nombre": "Olga Lucia Rendon Salazar", "voto": "impedida"},
+        {"nombre": "Pedro Pablo Zapata Holguin", "voto": "no"},
+    ]
+    assert (vote["si"], vote["no"]) == (2, 1)
+
+
+def test_an_impeded_member_called_in_a_list_is_on_no_side() -> None:
+    vote = data(
+        "Ana María Ruiz, sí. Olga Lucía Rendón, impedida. Luis Mora, no. Eva Paz, sí.", TPL_PROYECTO_ACUERDO
+    )["votacion"]
+    assert {"nombre": "Olga Lucía Rendón", "voto": "impedida"} in vote["votos"]
+    assert (vote["si"], vote["no"], vote["abstencion"]) == (2, 1, 0)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # the list followed by speech, not by its count
+        "ana maria ruiz si luis alberto mora no eva lucia paz si y quiero decir que votaron sin leer",
+        # impeded said inside a sentence
+        "gracias presidente la concejala olga rendon impedida no puede votar este informe y lo sabe",
+    ],
+)
+def test_lowercase_speech_with_votes_words_is_no_list(text: str) -> None:
+    assert "votos" not in (data(text, TPL_PROYECTO_ACUERDO).get("votacion") or {})
+
+
 def test_a_bill_named_in_a_request_in_varios_is_spoken_of() -> None:
     """ "…para pedirle a la mesa directiva que programe… el primer debate del proyecto de acuerdo de
     gestión del riesgo…" is a request in varios, under the councillor given the floor (blind audit

@@ -655,6 +655,29 @@ def test_vote_table_and_summary() -> None:
     )
 
 
+def test_an_impeded_member_on_a_vote_list_is_written_so_and_counted_nowhere() -> None:
+    """A member called in the list who answers she is impeded ("olga lucia rendon salazar
+    impedida") is a row "Impedida" on no side of the count (blind audit of objections, #28)."""
+    votos = [
+        {"nombre": "Ana", "voto": "sí"},
+        {"nombre": "Olga", "voto": "impedida"},
+        {"nombre": "Luis", "voto": "no"},
+        {"nombre": "Juan", "voto": "si"},
+    ]
+    block = _block(
+        "v1",
+        "ZONE_PROYECTOS",
+        "Votación nominal del informe.",
+        template_id="TPL_PROYECTO_ACUERDO",
+        structured_data={"votacion": {"votos": votos}},
+    )
+    content = _zone(_build([block]), "ZONE_PROYECTOS")
+    assert _table_rows(content[1])[2] == ["Olga", "Impedida"]
+    assert _text(content[2]) == (
+        "Votos por el sí: 2. Votos por el no: 1. Abstenciones: 0. Resultado: APROBADO."
+    )
+
+
 def test_vote_counts_only() -> None:
     """A vote with counts but no list renders just the summary after the text."""
     block = _block(
@@ -1893,6 +1916,30 @@ def test_the_result_says_what_the_vote_decided(templates: dict[str, Any] | None)
     assert _summaries(_zone(_build(blocks, templates=templates), "ZONE_PROYECTOS")) == [
         "Votos por el sí: 18. Votos por el no: 1. Abstenciones: 0. Resultado: impedimento ACEPTADO.",
         "Resultado: impedimento NEGADO.",
+    ]
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_a_reconsideration_and_a_report_decided_say_so(templates: dict[str, Any] | None) -> None:
+    """The report on the mayor's objections approved, then a reconsideración of that vote negated:
+    each result says what it decides (blind audit of objections: "Resultado: APROBADO." then
+    "Resultado: NEGADO." read as the bill approved, then negated)."""
+    blocks = [
+        _vote_block(
+            "r",
+            "Aprobado el informe…",
+            votacion=_vote(12, 6, 0, "aprobado", objeto="informe de la comisión accidental"),
+        ),
+        _vote_block("p", "Solicito la reconsideración de la votación."),
+        _vote_block("c", "…se abre el registro…", votacion={"resultado": None, "nominal": False}),
+        _vote_block(
+            "n", "…negada la reconsideración.", votacion=_vote(5, 13, 0, "negada", objeto="reconsideración")
+        ),
+    ]
+    assert _summaries(_zone(_build(blocks, templates=templates), "ZONE_PROYECTOS")) == [
+        "Votos por el sí: 12. Votos por el no: 6. Abstenciones: 0. Resultado: informe de la comisión "
+        "accidental APROBADO.",
+        "Votos por el sí: 5. Votos por el no: 13. Abstenciones: 0. Resultado: reconsideración NEGADA.",
     ]
 
 

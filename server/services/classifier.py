@@ -1424,7 +1424,7 @@ _CAP_WORD: Final = r"[A-ZÁÉÍÓÚÑÜ][\w'’\-]+"
 _VOTE_ITEM_RE: Final = re.compile(
     rf"(?P<name>{_CAP_WORD}(?:\s+(?:(?:de|del|de la|de los)\s+)?{_CAP_WORD}){{0,4}})"
     r"(?:\s*[:,\-–]\s*|\s+(?i:vota|vot[oó])\s+(?i:por\s+el\s+)?|\s+(?=(?i:se\s+abstiene)))"
-    r"(?P<v>(?i:s[ií]|no|abstenci[oó]n|se abstiene|me abstengo|a favor|en contra))(?!\w)"
+    r"(?P<v>(?i:s[ií]|no|abstenci[oó]n|se abstiene|me abstengo|a favor|en contra|impedid[oa]))(?!\w)"
 )
 # A member's answer ends the item: the utterance ends, a stop or a dash follows, the next
 # member's name, or the secretary or the chair addressed ("Ana Ruiz: sí, señora secretaria").
@@ -1493,7 +1493,7 @@ def _votes_said(t: _Text) -> tuple[tuple[str, str], ...]:
             continue
         said = _fold(m["v"])
         vote = "sí" if said in {"si", "a favor"} else "no" if said in {"no", "en contra"} else ""
-        votes.append((" ".join(words), vote or "abstención"))
+        votes.append((" ".join(words), vote or (said if said.startswith("impedid") else "abstención")))
     if not votes and t.raw == t.raw.lower():
         votes = _votes_heard_in_lowercase(t)
     return tuple(votes)
@@ -1502,10 +1502,22 @@ def _votes_said(t: _Text) -> tuple[tuple[str, str], ...]:
 # A member's vote in a list heard in lowercase, without stops (speech to text): "sonia esperanza
 # valencia cobo no william fernando agudelo rojas si …". A name is 2 to 5 words, none of them a
 # word of speech (particles only inside it). Matched on the folded text: "sí" is "si".
+# A member who declared an impediment is called too and answers it ("olga lucia rendon salazar
+# impedida"): on the list, in no side of the count.
 _LOWER_VOTE_ITEM_RE: Final = re.compile(
-    r"(?P<name>[^\W\d_]+(?:\s+[^\W\d_]+){1,4}?)\s+(?P<v>si|no)\b\s*[,.;]?\s*"
+    r"(?P<name>[^\W\d_]+(?:\s+[^\W\d_]+){1,4}?)\s+(?P<v>si|no|impedid[oa])\b\s*[,.;]?\s*"
 )
 _MIN_LOWER_VOTES: Final = 3
+# The secretary's count said right after the list's last vote ("…william yesid cardenas orejuela
+# no. señor presidente votaron dieciocho honorables concejales doce por el si y seis por el no").
+_COUNT_AFTER_LIST_RE: Final = re.compile(
+    r"(?:(?:senor(?:a)?\s+)?(?:president[ea]|secretari[oa])\s*,?\s*)?(?:votaron|han votado|en total)\b"
+)
+
+
+def _count_follows(t: _Text, end: int) -> bool:
+    """Whether what follows ``end`` is the secretary's count of the vote (_COUNT_AFTER_LIST_RE)."""
+    return _COUNT_AFTER_LIST_RE.match(t.low, end) is not None and any(_tally(t.low[end:]).values())
 
 
 def _votes_heard_in_lowercase(t: _Text) -> list[tuple[str, str]]:
@@ -1513,14 +1525,17 @@ def _votes_heard_in_lowercase(t: _Text) -> list[tuple[str, str]]:
     only when they run back to back from the utterance's start to its end, three or more: the
     rest of a list read name by name ("…Rubén Darío Estupiñán, sí." then "sonia esperanza
     valencia cobo no william fernando agudelo rojas si…"), which was left out of the vote's table
-    and count. A "sí" or "no" inside a sentence is none: its words are speech ("que", "dice",
-    "yo"); so are those ending a speech ("…lo digo claro educacion publica si salud digna si
-    corrupcion rampante no": no vote)."""
+    and count. The secretary's count may end it (_count_follows), and a member may answer that
+    she is impeded ("olga lucia rendon salazar impedida"). A "sí" or "no" inside a sentence is
+    none: its words are speech ("que", "dice", "yo"); so are those ending a speech ("…lo digo
+    claro educacion publica si salud digna si corrupcion rampante no": no vote)."""
     items: list[tuple[str, str]] = []
     begin: int | None = None
     end: int | None = None
     for m in _LOWER_VOTE_ITEM_RE.finditer(t.low):
         if end is not None and m.start() != end:
+            if items and _count_follows(t, end):
+                break  # the list is over: its count follows
             items = []  # not back to back: what came before was no list
         if not items:
             begin = m.start()
@@ -1533,9 +1548,11 @@ def _votes_heard_in_lowercase(t: _Text) -> list[tuple[str, str]]:
             items, end = [], None
             continue
         name = t.raw[start : m.end("name")]
-        items.append((_capitalised(" ".join(name.split())), "no" if m["v"] == "no" else "sí"))
+        items.append((_capitalised(" ".join(name.split())), {"si": "sí"}.get(m["v"], m["v"])))
         end = m.end()
-    if begin != 0 or end != len(t.low) or len(items) < _MIN_LOWER_VOTES:
+    if begin != 0 or end is None or len(items) < _MIN_LOWER_VOTES:
+        return []
+    if end != len(t.low) and not _count_follows(t, end):
         return []
     return items
 
@@ -1891,7 +1908,8 @@ def _items_tally(votes: list[dict[str, str]]) -> dict[str, int]:
     """Totals counted from the members' individual votes."""
     counts = {"si": 0, "no": 0, "abstencion": 0}
     for item in votes:
-        counts[{"sí": "si", "no": "no"}.get(item["voto"], "abstencion")] += 1
+        if not item["voto"].startswith("impedid"):  # an impeded member votes on no side
+            counts[{"sí": "si", "no": "no"}.get(item["voto"], "abstencion")] += 1
     return counts
 
 
@@ -2051,6 +2069,56 @@ def _impediment_decided(t: _Text) -> dict[str, Any] | None:
             of = _IMPEDIMENT_OF_RE.match(t.low, said.end())
             got = _take_name(t, of.end()) if of else None
             return _decision(said["d"] or said["d2"], said["neg"] or said["neg2"], got[0] if got else None)
+    return None
+
+
+# A reconsideración of the vote just taken, decided (the rules let a member ask that a vote be
+# taken again, and the plenary votes on that): "Ha sido negada la reconsideración", "Negada la
+# solicitud de reconsideración, queda en firme…", "la reconsideración fue aprobada". Its count is
+# not the bill's, and its result must say what it decides: after the report "APROBADO", a bare
+# "NEGADO" read as the bill negated.
+_RECONSIDERATION_DECIDED_RE: Final = re.compile(
+    r"\b(?P<neg>no\s+)?(?:(?:ha\s+sido|fue|queda|quedo)\s+)?(?P<d>aprobad|negad|rechazad|denegad|improbad)a"
+    r"\s+(?:la\s+)?(?:solicitud\s+de\s+)?reconsideracion\b"
+    r"|\breconsideracion\b[^.;?]{0,60}?\b(?P<neg2>no\s+)?(?:ha\s+sido|fue|queda|quedo|resulto)\s+"
+    r"(?P<d2>aprobad|negad|rechazad|denegad|improbad)a\b"
+)
+
+
+# What a vote says of the bill (its articles or parts voted, its debate, its sanction).
+_BILL_VOTE_FACTS: Final = frozenset({"articulos", "partes", "debate", "sancion"})
+
+
+def _reconsideration_decided(t: _Text) -> str | None:
+    """The plenary's decision on a reconsideración ("aprobada", "negada"), or None; one asked,
+    supposed or told of ("si se niega la reconsideración…") is none."""
+    for m in _RECONSIDERATION_DECIDED_RE.finditer(t.low):
+        if _not_declared(t, m.start(), _sentence_at(_sentence_starts(t), m.start())):
+            continue
+        approved = (m["d"] or m["d2"]) == "aprobad"
+        return "aprobada" if approved and not (m["neg"] or m["neg2"]) else "negada"
+    return None
+
+
+# The result said of a commission's report ("Aprobado el informe de la comisión accidental con
+# doce votos…", "el informe de la comisión fue negado"): what the vote decides. Written in the
+# bill's section as a bare "Resultado: APROBADO.", it read as the bill approved, when the plenary
+# decided on the report on the mayor's objections to it.
+_REPORT_DECIDED_RE: Final = re.compile(
+    r"\b(?:aprobad|negad|rechazad|improbad)o\s+(?:el\s+)?(?:informe\s+de\s+(?:la\s+)?comision"
+    r"(?P<acc>\s+accidental)?)\b"
+    r"|\b(?:informe\s+de\s+(?:la\s+)?comision(?P<acc2>\s+accidental)?)\b[^.;?]{0,60}?"
+    r"\b(?:ha\s+sido|fue|queda|quedo|resulto)\s+(?:aprobad|negad|rechazad|improbad)o\b"
+)
+
+
+def _report_decided(t: _Text) -> str | None:
+    """What a result said of a commission's report names it ("informe de la comisión
+    accidental"), or None; one asked or denied ("¿fue aprobado el informe…?") is none."""
+    for m in _REPORT_DECIDED_RE.finditer(t.low):
+        if not _not_declared(t, m.start(), _sentence_at(_sentence_starts(t), m.start())):
+            accidental = m["acc"] or m["acc2"]
+            return "informe de la comisión accidental" if accidental else "informe de la comisión"
     return None
 
 
@@ -5358,6 +5426,13 @@ def _classify(
             # the plenary's decision is the vote's result, in the words said ("aceptado")
             vote = data.get("votacion") or {"resultado": None, "nominal": False}
             data["votacion"] = {**vote, "resultado": impediment["estado"], "objeto": "impedimento"}
+    if (vote := data.get("votacion")) is not None and (reconsidered := _reconsideration_decided(t)):
+        # what the result decides is the reconsideración, not an article named with it ("Negada
+        # la reconsideración… se suprime el artículo quinto"), nor the bill's debate
+        kept = {key: value for key, value in vote.items() if key not in _BILL_VOTE_FACTS}
+        data["votacion"] = {**kept, "resultado": reconsidered, "objeto": "reconsideración"}
+    elif vote is not None and vote.get("resultado") and (report := _report_decided(t)):
+        data["votacion"] = {**vote, "objeto": report}
     if _said_not_present(t):
         # "No se encuentra el señor Yacumal.": the chair's words after the call, never the
         # words of the citizen called

@@ -1795,7 +1795,8 @@ class _Renderer:
                     kind = _vote_kind(raw_vote)
                     if kind is not None:
                         counted[kind] = (counted[kind] or 0) + 1
-                    label = element.labels[kind] if kind is not None else _as_text(raw_vote)
+                    answer = _as_text(raw_vote)  # another answer said ("impedida"), as a label
+                    label = element.labels[kind] if kind is not None else answer[:1].upper() + answer[1:]
                     rows.append((_person_name(entry), label))
                 else:
                     rows.append((_person_name(entry), ""))
