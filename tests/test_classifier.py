@@ -7455,3 +7455,35 @@ def test_a_bill_named_in_a_request_in_varios_is_spoken_of() -> None:
 )
 def test_a_bill_named_outside_a_request_is_the_bills(text: str, previous: str) -> None:
     assert classify(text, previous_template_id=previous).template_id == TPL_PROYECTO_ACUERDO
+
+
+def test_the_mayors_objections_taken_up_are_said_in_the_bills_heading() -> None:
+    """The item is the mayor's objections to a bill approved in two debates; the heading said only
+    the bill (blind audit of objections, #9)."""
+    said = data(
+        "Cuarto punto. Estudio del informe de la comisión accidental designada para el estudio de las "
+        "objeciones presentadas por el señor alcalde distrital al proyecto de acuerdo número cero ochenta "
+        "y nueve de dos mil veinticinco, por medio del cual se institucionaliza el programa de huertas "
+        "urbanas comunitarias.",
+        TPL_APROBACION_ACTAS,
+    )
+    assert (said["numero"], said["objeciones"]) == ("089", True)
+
+
+@pytest.mark.parametrize(
+    ("text", "previous"),
+    [
+        (
+            "Cuarto punto. Segundo debate del proyecto de acuerdo cero cuarenta y siete de dos mil "
+            "veinticinco, por medio del cual se adopta un programa de alivio tributario.",
+            TPL_APROBACION_ACTAS,
+        ),
+        # the objections spoken of while the bill is considered: no heading
+        (
+            "Las objeciones del alcalde al proyecto de acuerdo cero ochenta y nueve no tienen fundamento.",
+            TPL_PROYECTO_ACUERDO,
+        ),
+    ],
+)
+def test_a_bill_not_returned_with_objections_has_none_in_its_heading(text: str, previous: str) -> None:
+    assert "objeciones" not in data(text, previous)

@@ -3734,6 +3734,17 @@ def _reporters(t: _Text, report: bool = False) -> list[Any]:
     return [person for _, person in sorted(found, key=lambda item: item[0])]
 
 
+# The mayor's objections to a bill taken up (Law 136 of 1994, arts. 78–80): "Estudio del informe
+# de la comisión accidental designada para el estudio de las objeciones presentadas por el señor
+# alcalde distrital al proyecto de acuerdo 089…". The heading said only the bill, so the acta
+# did not say what the plenary studied: a bill already approved in two debates, returned.
+_OBJECTIONS_TAKEN_UP_RE: Final = re.compile(
+    r"\bobjeciones\s+(?:(?:presentadas|formuladas|interpuestas)\s+)?(?:por\s+(?:el|la)\s+"
+    r"(?:senor(?:a)?\s+)?alcalde(?:sa)?(?:\s+(?:distrital|de\s+santiago\s+de\s+cali))?\s+)?"
+    r"(?:al|del)\s+proyecto\s+de\s+acuerdo\b"
+)
+
+
 def _proyecto_data(t: _Text, under_consideration: bool = False) -> dict[str, Any]:
     """A bill's heading (number, year, title, debate, ponentes), who speaks, the part of it read.
     ``under_consideration``: said while the bill is considered (after a block of its own, no new
@@ -3755,6 +3766,8 @@ def _proyecto_data(t: _Text, under_consideration: bool = False) -> dict[str, Any
             data["anio"] = year
     if debate := _DEBATE_RE.search(t.low):
         data["debate"] = "primero" if debate["first"] else "segundo"
+    if "numero" in data and _OBJECTIONS_TAKEN_UP_RE.search(t.low):
+        data["objeciones"] = True  # the item is the mayor's objections to it, not a debate of it
     report = _PONENCIA_REPORT_RE.search(t.low) is not None
     if ("numero" in data or "titulo" in data) and (reporters := _reporters(t, report)):
         data["ponentes"] = reporters
