@@ -7415,6 +7415,19 @@ def test_an_impeded_member_called_in_a_list_is_on_no_side() -> None:
 @pytest.mark.parametrize(
     "text",
     [
+        "Se abre la votación. La concejala Olga Lucía Rendón, impedida, se retira del recinto.",
+        "Se abre la votación nominal. Olga Lucía Rendón, impedida, no vota.",
+    ],
+)
+def test_an_impeded_member_named_alone_is_no_list(text: str) -> None:
+    """Guard: a member said to be impeded, with no one voting beside her, is no vote's list (a
+    table of one "Impedida" row, counted 0 to 0)."""
+    assert "votos" not in (data(text, TPL_PROYECTO_ACUERDO).get("votacion") or {})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         # the list followed by speech, not by its count
         "ana maria ruiz si luis alberto mora no eva lucia paz si y quiero decir que votaron sin leer",
         # impeded said inside a sentence

@@ -1494,6 +1494,8 @@ def _votes_said(t: _Text) -> tuple[tuple[str, str], ...]:
         said = _fold(m["v"])
         vote = "sí" if said in {"si", "a favor"} else "no" if said in {"no", "en contra"} else ""
         votes.append((" ".join(words), vote or (said if said.startswith("impedid") else "abstención")))
+    if all(vote.startswith("impedid") for _, vote in votes):
+        votes = []  # "La concejala Olga Rendón, impedida, se retira": said of her, in no list
     if not votes and t.raw == t.raw.lower():
         votes = _votes_heard_in_lowercase(t)
     return tuple(votes)
