@@ -1205,7 +1205,7 @@ def test_the_mayors_objections_to_a_bill_are_written_as_said() -> None:
     (votes,) = (item for item in zones["ZONE_PROYECTOS"] if isinstance(item, list))
     rows = {row[0]: row[1] for row in votes[1:]}
     assert len(rows) == 19 and list(rows.values()).count("Sí") == 12 and list(rows.values()).count("No") == 6
-    assert rows["Olga Lucia Rendon Salazar"] == "Impedida" and rows["William Yesid Cardenas Orejuela"] == "No"
+    assert rows["Olga Lucía Rendón Salazar"] == "Impedida" and rows["William Yesid Cardenas Orejuela"] == "No"
     assert [p for p in bill if "Resultado:" in p] == [
         "Votos por el sí: 16. Votos por el no: 2. Resultado: impedimento ACEPTADO.",
         "Votos por el sí: 12. Votos por el no: 6. Abstenciones: 0. Resultado: informe de la comisión "

@@ -1531,6 +1531,32 @@ def test_members_a_roll_call_lists_without_accents_are_spelled_as_the_session_sa
     assert ["Henry Pelaez Cifuentes", "Presente"] in _table_rows(tables[-1])
 
 
+def test_members_a_nominal_vote_lists_without_accents_are_spelled_as_the_session_said_them() -> None:
+    """The rest of a nominal list heard in lowercase ("olga lucia rendon salazar impedida") names
+    the members as the session spelled them (the vote's table had "Olga Lucia Rendon Salazar",
+    the roll call "Olga Lucía Rendón Salazar": blind audit of objections, #28); a name said with
+    no accent anywhere stays as heard, and the block stays as said."""
+    roll = _block(
+        "roll",
+        "ZONE_ROLLCALL",
+        template_id="TPL_LLAMADO_LISTA",
+        structured_data={"presentes": ["Olga Lucía Rendón Salazar", "Ana Ruiz"]},
+    )
+    votos = [
+        {"nombre": "Olga Lucia Rendon Salazar", "voto": "impedida"},
+        {"nombre": "Ana Ruiz", "voto": "sí"},
+        {"nombre": "Leidy Ocoro", "voto": "no"},
+    ]
+    vote = _vote_block("v", "olga lucia rendon salazar impedida…", votacion={"votos": votos})
+    (table,) = _zone(_build([roll, vote]), "ZONE_PROYECTOS").iterchildren(f"{{{W}}}tbl")
+    assert [row[0] for row in _table_rows(table)[1:]] == [
+        "Olga Lucía Rendón Salazar",
+        "Ana Ruiz",
+        "Leidy Ocoro",
+    ]
+    assert vote["structured_data"]["votacion"]["votos"][0]["nombre"] == "Olga Lucia Rendon Salazar"
+
+
 def _named(*blocks: dict[str, Any]) -> dict[str, Any]:
     """The speaker each block is written with (by block id): named as the session names them,
     then carried from the grant before it."""

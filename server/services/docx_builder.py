@@ -2605,8 +2605,9 @@ def _as_spelled(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     delegado del alcalde doctor alvaro jose benitez": ``orador`` "Alvaro Jose Benitez") written
     as the session said the same name with its accents elsewhere ("Mi nombre es Álvaro José
     Benítez…": the opening's ``delegado``; a member called in the roll call; an author): one
-    person, one spelling in the acta. So are the members a roll call lists heard so (a quorum
-    verified in lowercase speech: "henry pelaez cifuentes presente"), unless a person edited it.
+    person, one spelling in the acta. So are the members a roll call or a nominal vote lists
+    heard so (a quorum verified in lowercase speech: "henry pelaez cifuentes presente"; "olga
+    lucia rendon salazar impedida"), unless a person edited it.
     Accents are never made up: only a spelling the session's
     blocks hold is used, when it is the same words but for accents and the only such spelling.
     Derived when the document is built, like :func:`given_the_floor`: the blocks stay as said."""
@@ -2649,6 +2650,17 @@ def _as_spelled(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
             }
             if any(lists[key] != data[key] for key in lists):
                 block = {**block, "structured_data": {**data, **lists}}
+            # and the members a nominal vote lists ("olga lucia rendon salazar impedida")
+            vote = block["structured_data"].get("votacion")
+            votos = vote.get("votos") if isinstance(vote, Mapping) else None
+            if isinstance(vote, Mapping) and isinstance(votos, list):
+                respelled = [
+                    {**m, "nombre": spelled(m["nombre"])} if isinstance(m, Mapping) and "nombre" in m else m
+                    for m in votos
+                ]
+                if respelled != votos:
+                    data = block["structured_data"]
+                    block = {**block, "structured_data": {**data, "votacion": {**vote, "votos": respelled}}}
         out.append(block)
     return out
 
