@@ -1199,7 +1199,10 @@ def test_the_mayors_objections_to_a_bill_are_written_as_said() -> None:
     assert len(_paragraphs(zones, "ZONE_COMUNICACIONES")) == 1  # the Personería's only
     proposals = _paragraphs(zones, "ZONE_PROPOSICIONES")
     assert not any(p.startswith(said[i]["text"]) for i in range(13, 22) for p in proposals)
-    assert bill[written_at(22)].startswith("MARÍA CRISTINA VELASCO LENIS (directora del departamento")
+    assert bill[written_at(22)].startswith(
+        "MARÍA CRISTINA VELASCO LENIS (directora del Departamento Administrativo de Gestión Jurídica "
+        "Pública): Muchas gracias"
+    )
     assert bill[written_at(15)].startswith("OLGA LUCÍA RENDÓN SALAZAR (concejala): Gracias, presidente.")
     assert bill[written_at(19)].startswith("ALEXANDRA HERNÁNDEZ CEDEÑO (concejala): Gracias, presidente.")
     (votes,) = (item for item in zones["ZONE_PROYECTOS"] if isinstance(item, list))

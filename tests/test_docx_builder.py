@@ -1496,6 +1496,38 @@ def test_a_speaker_heard_without_accents_is_spelled_as_the_session_said_the_name
         assert _text(_paragraphs(_zone(_build(blocks), "ZONE_DEBATE"))[-1]) == f"{said}: Gracias."
 
 
+def test_an_office_heard_in_lowercase_is_written_as_the_session_wrote_it() -> None:
+    """The Director of Legal Affairs, a guest of the opening ("directora del Departamento
+    Administrativo de Gestión Jurídica Pública"), given the floor in lowercase speech: her words
+    were written under "(directora del departamento administrativo de gestion juridica
+    publica)" (blind audit of objections, #21–22). An office written nowhere else, or written
+    two ways, stays as heard; the blocks stay as said."""
+    office = "directora del Departamento Administrativo de Gestión Jurídica Pública"
+    guest = {"nombre": "María Cristina Velasco Lenis", "cargo": office}
+    opening = _block(
+        "open", "HEADER_ZONE", template_id="TPL_APERTURA", structured_data={"invitados": [guest]}
+    )
+    heard = "directora del departamento administrativo de gestion juridica publica"
+    grant = _said("grant", orador="María Cristina Velasco Lenis", rol="funcionario", cargo=heard)
+    grant["structured_data"]["anuncio"] = True
+    words = _said("words", texto="Muchas gracias.")
+    written = _text(
+        _paragraphs(_zone(_build([opening, grant, words], templates=CALI_TEMPLATES), "ZONE_DEBATE"))[-1]
+    )
+    assert written == f"MARÍA CRISTINA VELASCO LENIS ({office}): Muchas gracias."
+    assert grant["structured_data"]["cargo"] == heard
+    other = {
+        "nombre": "Ana Ruiz",
+        "cargo": "directora del departamento administrativo de Gestion Juridica Publica",
+    }
+    two_ways = _block(
+        "open", "HEADER_ZONE", template_id="TPL_APERTURA", structured_data={"invitados": [guest, other]}
+    )
+    for blocks in ([grant, words], [two_ways, grant, words]):
+        written = _text(_paragraphs(_zone(_build(blocks, templates=CALI_TEMPLATES), "ZONE_DEBATE"))[-1])
+        assert written == f"MARÍA CRISTINA VELASCO LENIS ({heard}): Muchas gracias."
+
+
 def test_members_a_roll_call_lists_without_accents_are_spelled_as_the_session_said_them() -> None:
     """A quorum verified in lowercase speech ("henry pelaez cifuentes presente") lists the members
     as the first roll call spelled them (its table had "Henry Pelaez Cifuentes" beside "Henry
