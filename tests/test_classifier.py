@@ -7500,3 +7500,49 @@ def test_the_mayors_objections_taken_up_are_said_in_the_bills_heading() -> None:
 )
 def test_a_bill_not_returned_with_objections_has_none_in_its_heading(text: str, previous: str) -> None:
     assert "objeciones" not in data(text, previous)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Declaradas fundadas las objeciones por inconveniencia, el proyecto se archiva.",
+        "Declaradas infundadas las objeciones, el proyecto pasa a sanción del señor alcalde.",
+    ],
+)
+def test_the_chairs_declaration_of_what_follows_for_the_bill_stays_in_it(text: str) -> None:
+    """The consequence of the objections declared ("el proyecto se archiva", "pasa a sanción"),
+    said with no vote's word, stays in the bill's item (it went to the debate, read as an item
+    the rules do not know)."""
+    assert classify(text, previous_template_id=TPL_PROYECTO_ACUERDO).template_id == TPL_PROYECTO_ACUERDO
+
+
+@pytest.mark.parametrize(
+    "text", ["Elección del contralor distrital.", "Lectura de la resolución de convocatoria."]
+)
+def test_an_item_read_after_a_bill_that_refers_to_none_leaves_it(text: str) -> None:
+    """Guard: words read after the bill that refer neither to it nor to its objections."""
+    assert classify(text, previous_template_id=TPL_PROYECTO_ACUERDO).template_id == TPL_DEBATE
+
+
+@pytest.mark.parametrize(
+    ("text", "objeto"),
+    [
+        ("Aprobado el informe que declara fundadas las objeciones.", "informe"),
+        (
+            "El informe de la comisión accidental ha sido aprobado con doce votos.",
+            "informe de la comisión accidental",
+        ),
+        ("Aprobado el informe de ponencia.", "informe de ponencia"),
+    ],
+)
+def test_a_report_decided_is_named_as_said(text: str, objeto: str) -> None:
+    """A result said of a report names it as said, whose it is when that is said."""
+    assert data(text, TPL_PROYECTO_ACUERDO)["votacion"]["objeto"] == objeto
+
+
+@pytest.mark.parametrize(
+    "text", ["se niega la reconsideración", "No se aprueba la solicitud de reconsideración."]
+)
+def test_a_reconsideration_decided_in_the_present_says_so(text: str) -> None:
+    vote = data(text, TPL_PROYECTO_ACUERDO)["votacion"]
+    assert (vote["objeto"], vote["resultado"]) == ("reconsideración", "negada")

@@ -2084,6 +2084,8 @@ _RECONSIDERATION_DECIDED_RE: Final = re.compile(
     r"\s+(?:la\s+)?(?:solicitud\s+de\s+)?reconsideracion\b"
     r"|\breconsideracion\b[^.;?]{0,60}?\b(?P<neg2>no\s+)?(?:ha\s+sido|fue|queda|quedo|resulto)\s+"
     r"(?P<d2>aprobad|negad|rechazad|denegad|improbad)a\b"
+    r"|\b(?P<neg3>no\s+)?se\s+(?P<d3>aprueba|niega|rechaza|deniega)\s+(?:la\s+)?(?:solicitud\s+de\s+)?"
+    r"reconsideracion\b"
 )
 
 
@@ -2097,30 +2099,37 @@ def _reconsideration_decided(t: _Text) -> str | None:
     for m in _RECONSIDERATION_DECIDED_RE.finditer(t.low):
         if _not_declared(t, m.start(), _sentence_at(_sentence_starts(t), m.start())):
             continue
-        approved = (m["d"] or m["d2"]) == "aprobad"
-        return "aprobada" if approved and not (m["neg"] or m["neg2"]) else "negada"
+        approved = (m["d"] or m["d2"] or m["d3"]) in ("aprobad", "aprueba")
+        return "aprobada" if approved and not (m["neg"] or m["neg2"] or m["neg3"]) else "negada"
     return None
 
 
-# The result said of a commission's report ("Aprobado el informe de la comisión accidental con
-# doce votos…", "el informe de la comisión fue negado"): what the vote decides. Written in the
-# bill's section as a bare "Resultado: APROBADO.", it read as the bill approved, when the plenary
-# decided on the report on the mayor's objections to it.
+# The result said of a report ("Aprobado el informe de la comisión accidental con doce votos…",
+# "Aprobado el informe que declara fundadas las objeciones", "el informe de la comisión fue
+# negado"): what the vote decides. Written in the bill's section as a bare "Resultado:
+# APROBADO.", it read as the bill approved, when the plenary decided on the report on the
+# mayor's objections to it. The report is named as said: whose it is, when that is said.
+_REPORT_OWNER: Final = r"(?:\s+de\s+(?:la\s+comision(?:\s+accidental)?|ponencia|minoria))?"
 _REPORT_DECIDED_RE: Final = re.compile(
-    r"\b(?:aprobad|negad|rechazad|improbad)o\s+(?:el\s+)?(?:informe\s+de\s+(?:la\s+)?comision"
-    r"(?P<acc>\s+accidental)?)\b"
-    r"|\b(?:informe\s+de\s+(?:la\s+)?comision(?P<acc2>\s+accidental)?)\b[^.;?]{0,60}?"
+    rf"\b(?:aprobad|negad|rechazad|improbad)o\s+el\s+informe(?P<of>{_REPORT_OWNER})\b"
+    rf"|\bel\s+informe(?P<of2>{_REPORT_OWNER})\b[^.;?]{{0,60}}?"
     r"\b(?:ha\s+sido|fue|queda|quedo|resulto)\s+(?:aprobad|negad|rechazad|improbad)o\b"
 )
+_REPORT_OWNERS: Final = {
+    "la comision accidental": "de la comisión accidental",
+    "la comision": "de la comisión",
+    "ponencia": "de ponencia",
+    "minoria": "de minoría",
+}
 
 
 def _report_decided(t: _Text) -> str | None:
-    """What a result said of a commission's report names it ("informe de la comisión
-    accidental"), or None; one asked or denied ("¿fue aprobado el informe…?") is none."""
+    """The report a result is said of, named as said ("informe de la comisión accidental",
+    "informe"), or None; one asked or denied ("¿fue aprobado el informe…?") is none."""
     for m in _REPORT_DECIDED_RE.finditer(t.low):
         if not _not_declared(t, m.start(), _sentence_at(_sentence_starts(t), m.start())):
-            accidental = m["acc"] or m["acc2"]
-            return "informe de la comisión accidental" if accidental else "informe de la comisión"
+            of = (m["of"] or m["of2"] or "").split(" de ", 1)[-1].strip()
+            return f"informe {_REPORT_OWNERS[' '.join(of.split())]}" if of else "informe"
     return None
 
 
@@ -5217,6 +5226,11 @@ def _reads_the_bill(t: _Text) -> bool:
     return _BILL_PART_RE.match(t.low) is not None or _AMENDMENT_RE.search(t.low) is not None
 
 
+# The bill under consideration referred to ("el proyecto se archiva", "Declaradas infundadas las
+# objeciones, el proyecto pasa a sanción…"): the chair declaring what follows for it, in its item.
+_BILL_REFERRED_RE: Final = re.compile(r"\b(?:el|este|dicho|del|al)\s+proyecto\b|\bobjeciones\b")
+
+
 def _reads_a_bills_letter(t: _Text) -> bool:
     """Whether the utterance reads a letter that names a bill after it ("Santiago de Cali, cuatro
     de noviembre…, radicado número…. Asunto: objeciones al proyecto de acuerdo 089…"): said
@@ -5327,10 +5341,16 @@ def _choose(
         return TPL_CIERRE, _CONF_SPEECH
     if _SPEECH_RE.search(t.low):
         return _intervention_section(previous), _CONF_SPEECH
-    if previous in _ITEM_SECTIONS and not _SPOKEN_RE.search(t.low) and not _DESIGNATION_RE.search(t.low):
+    if (
+        previous in _ITEM_SECTIONS
+        and not _SPOKEN_RE.search(t.low)
+        and not _DESIGNATION_RE.search(t.low)
+        and not (previous == TPL_PROYECTO_ACUERDO and _BILL_REFERRED_RE.search(t.low))
+    ):
         # Nothing in it says someone is speaking ("Elección del contralor distrital.") nor
-        # designates the members of a commission the item created: likely an item the rules do
-        # not know being read, which must not stay in the item before.
+        # designates the members of a commission the item created nor refers to the bill
+        # considered: likely an item the rules do not know being read, which must not stay in
+        # the item before.
         return TPL_DEBATE, _CONF_FALLBACK
     return _intervention_section(previous), _CONF_FALLBACK
 
