@@ -1172,13 +1172,14 @@ def test_the_mayors_objections_to_a_bill_are_written_as_said() -> None:
     lowercase, to the debate; "Proposición con que termina el informe: declárese fundada la
     objeción…" was written as a proposición of its own, and took the impediment, its vote and the
     author's speech to the proposals; the Director of Legal Affairs given the floor there spoke
-    under no name; the half of the nominal list heard in lowercase, with the impeded member and
-    the secretary's count after it, was not in the table; the report's approval read a bare
-    "Resultado: APROBADO." in the bill's section, as if the bill were approved; the call of the
-    reconsideración ("se abre el registro") and its count went to the debate; the declaration
-    "Negada la reconsideración… se suprime el artículo quinto" was written "Artículo 5.
-    Resultado: NEGADO.", a vote on an article nobody held; a councillor's request in varios
-    naming another bill went to the bills, under no name."""
+    under no name, and, once named, under her office heard in lowercase without accents; the
+    half of the nominal list heard in lowercase, with the impeded member and the secretary's
+    count after it, was not in the table, and then spelled her otherwise than the roll call; the
+    report's approval read a bare "Resultado: APROBADO." in the bill's section, as if the bill
+    were approved; the call of the reconsideración ("se abre el registro") and its count went to
+    the debate; the declaration "Negada la reconsideración… se suprime el artículo quinto" was
+    written "Artículo 5. Resultado: NEGADO.", a vote on an article nobody held; a councillor's
+    request in varios naming another bill went to the bills, under no name."""
     said, zones, _ = _build_session("objeciones_alcalde.json")
     bill = _paragraphs(zones, "ZONE_PROYECTOS")
 
