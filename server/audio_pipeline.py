@@ -36,7 +36,7 @@ import uuid
 import wave
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -55,6 +55,22 @@ MAX_RUN_SAMPLES = 30 * SAMPLE_RATE
 HANDOFF_BYTES = 4 << 20
 """Audio handed over in memory to a session's owner and not processed yet, at most; past it the
 owner reads the stream instead (it always can)."""
+
+
+class Transcribe(Protocol):
+    """``Orchestrator.transcribe_utterance``: CORE on one recorded utterance, its block stored;
+    returns the block's template. ``after``: the transcription of the utterance cut before it;
+    ``continues``: that one was cut at the segmenter's maximum length."""
+
+    def __call__(
+        self,
+        session_id: str,
+        record: dict[str, Any],
+        pcm: bytes | None,
+        *,
+        after: asyncio.Future[str | None] | None = None,
+        continues: bool = False,
+    ) -> Coroutine[Any, Any, str | None]: ...
 
 
 def wav_bytes(pcm16: bytes) -> bytes:
@@ -127,7 +143,11 @@ class SessionAudio:
         self.session_id = session_id
         self.owner = owner
         self.wake = asyncio.Event()
-        self._transcriptions: set[asyncio.Task[None]] = set()
+        self._transcriptions: set[asyncio.Task[str | None]] = set()
+        self._last_sent: asyncio.Task[str | None] | None = None
+        """The transcription of the utterance sent last: the next one is classified after it."""
+        self._last_forced = False
+        """Whether that utterance was cut at the segmenter's maximum length (the next continues it)."""
         self._task: asyncio.Task[Any] | None = None
         self._handed: list[tuple[str, list[Entry]]] = []
         self._handed_bytes = 0
@@ -350,11 +370,16 @@ class SessionAudio:
                 metrics.audio_paused.dec()
         self._in_flight += samples
         self.service.metrics.audio_in_flight.inc(samples / SAMPLE_RATE)
-        task = asyncio.create_task(self.service.transcribe(self.session_id, record, pcm))
+        # each classified after the one cut before it (Orchestrator.transcribe_utterance)
+        after, continues = self._last_sent, self._last_forced
+        task = asyncio.create_task(
+            self.service.transcribe(self.session_id, record, pcm, after=after, continues=continues)
+        )
+        self._last_sent, self._last_forced = task, bool(record.get("forced"))
         self._transcriptions.add(task)
         task.add_done_callback(lambda done: self._answered_one(done, samples))
 
-    def _answered_one(self, task: asyncio.Task[None], samples: int) -> None:
+    def _answered_one(self, task: asyncio.Task[str | None], samples: int) -> None:
         self._transcriptions.discard(task)
         if not task.cancelled() and (exc := task.exception()) is not None:
             # The utterance stays pending in Redis: finalize's drain sees it and goes round again.
@@ -388,7 +413,7 @@ class AudioService:
         vad: VadProcess,
         settings: AudioSettings,
         record: Callable[[str, Utterance], Coroutine[Any, Any, dict[str, Any] | None]],
-        transcribe: Callable[[str, dict[str, Any], bytes | None], Coroutine[Any, Any, None]],
+        transcribe: Transcribe,
         rejected: Callable[[str, str, str], Coroutine[Any, Any, None]],
         metrics: Metrics,
     ) -> None:

@@ -640,11 +640,30 @@ class Orchestrator:
             return None
         return record
 
-    async def transcribe_utterance(self, session_id: str, record: dict[str, Any], pcm: bytes | None) -> None:
-        """CORE on one utterance; the block lands at the utterance's reserved position."""
+    async def transcribe_utterance(
+        self,
+        session_id: str,
+        record: dict[str, Any],
+        pcm: bytes | None,
+        *,
+        after: asyncio.Future[str | None] | None = None,
+        continues: bool = False,
+    ) -> str | None:
+        """CORE on one utterance; the block lands at the utterance's reserved position. Returns
+        the template of the block stored (None if none was).
+
+        ``after``: the transcription of the utterance cut right before this one, whose result is
+        its block's template. Utterances are transcribed together, but each is classified in the
+        section of the one before it: CORE is called at once with the section known then (speech
+        recognition, the long part, overlaps), and once ``after`` is done, if its section is
+        another, the words are classified again with it (text only) before the block is stored.
+        So blocks are stored in audio order, each classified as if the session had been heard
+        one utterance at a time. ``continues``: that utterance was cut at the segmenter's maximum
+        length, and this one goes on with its speech (CORE keeps it in the same section unless
+        it names another)."""
         meta = await self.buffer.meta(session_id)
         if meta is None:
-            return
+            return None
         gone: AstraError | None = None
         if pcm is None:  # resumed after a takeover: the audio is in the object store
             # Removed or damaged behind our back: a human must review the gap; every later try
@@ -668,7 +687,9 @@ class Orchestrator:
         )
 
         async def call_core(previous: str | None) -> CoreResult:
-            return await self.core.process_audio(dataclasses.replace(req, previous_template_id=previous))
+            return await self.core.process_audio(
+                dataclasses.replace(req, previous_template_id=previous, continues_previous=continues)
+            )
 
         previous_template = await self.buffer.last_template(session_id)
         source = {"kind": "audio", "utterance_id": record["utterance_id"]}
@@ -685,8 +706,15 @@ class Orchestrator:
                 source=source,
                 audio_metadata=audio_metadata,
             )
+        if after is not None:
+            await asyncio.wait({after})
+            before = None if after.cancelled() or after.exception() is not None else after.result()
+            in_context = before or await self.buffer.last_template(session_id)
+            if block["type"] == "TEMPLATE" and in_context != previous_template:
+                block = await self._classified_again(meta, block, in_context, continues)
         if block["type"] == "TEMPLATE" and not block["text"].strip():
-            return await self._retire_silent(meta, record)
+            await self._retire_silent(meta, record)
+            return None
         block["position"] = record["position"]
         payload = self._event("block.added", _SYSTEM, {"block": block})
         commit = await self.buffer.commit_block(
@@ -708,6 +736,42 @@ class Orchestrator:
             )
         elif commit.outcome == "ok":  # not "dup": another owner's answer landed first
             self.metrics.blocks.labels(block["type"]).inc()
+        return block["template_id"] if commit.outcome in ("ok", "dup") else None
+
+    async def _classified_again(
+        self, meta: SessionMeta, block: dict[str, Any], previous: str | None, continues: bool
+    ) -> dict[str, Any]:
+        """``block`` (recognized speech, classified) classified again in the section of the block
+        said before it (see :meth:`transcribe_utterance`): CORE on its words alone, once (if that
+        fails, the first classification stands: the words are kept either way)."""
+        pinned = meta.pinned
+        req = TextRequest(
+            tenant_id=meta.tenant_id,
+            adapter_id=pinned["adapter_id"],
+            text=block["text"],
+            entities_dictionary=pinned["entities_dictionary"],
+            previous_template_id=previous,
+            continues_previous=continues,
+        )
+        try:
+            async with asyncio.timeout(self.settings.retry.timeout):
+                result = await self.core.process_text(req)
+        except Exception as exc:
+            log.warning("session %s: CORE could not classify an utterance again (%r)", meta.session_id, exc)
+            return block
+        recognized = (block.get("audio_metadata") or {}).get("asr_confidence")
+        confidence = result.confidence
+        if isinstance(recognized, int | float) and not isinstance(recognized, bool):
+            confidence = round(min(confidence, recognized), 4)
+        return {
+            **block,
+            "intent": result.intent,
+            "label": result.label,
+            "template_id": result.template_id,
+            "target_placeholder": self._zone(pinned, result.template_id),
+            "structured_data": result.structured_data,
+            "confidence": confidence,
+        }
 
     async def _stored_pcm(self, audio_ref: str) -> bytes:
         """The PCM16 of an utterance's stored WAV; AUDIO_MISSING (the store has it no more, or will

@@ -21,7 +21,16 @@ import pytest
 from server.app import create_app
 from server.audio_pipeline import HANDOFF_BYTES, SessionAudio, take_contiguous
 from server.errors import ServiceUnavailable
-from server.services.core import AudioRequest, CircuitBreaker, CircuitOpen, CoreResult, HttpCore, TextRequest
+from server.segmenter import SAMPLE_RATE, Utterance
+from server.services.core import (
+    AudioRequest,
+    CircuitBreaker,
+    CircuitOpen,
+    CoreResult,
+    EmbeddedCore,
+    HttpCore,
+    TextRequest,
+)
 from server.settings import Retry, Settings
 
 from .conftest import ROOT, TENANT, SettledTestClient, with_settings
@@ -93,8 +102,10 @@ def test_flaky_slow_core_still_gives_every_block_in_audio_order(
                     added.append(message["data"]["block"])
         blocks = client.get(f"/v1/orchestrator/session/{session_id}/blocks", headers=auth).json()["blocks"]
     assert len(added) == len(SCRIPT) == len(blocks) == len(flaky.seen)
-    arrival = [b["audio_metadata"]["time_start"] for b in added]
-    assert arrival != sorted(arrival), "the test meant CORE to answer out of order"
+    heard = [round(b["audio_metadata"]["time_end"] - b["audio_metadata"]["time_start"], 2) for b in blocks]
+    assert [round(s, 2) for s in flaky.answered] != heard, "the test meant CORE to answer out of order"
+    # stored as each is classified: in audio order, each after the one before it
+    assert [b["block_id"] for b in added] == [b["block_id"] for b in blocks]
     starts = [b["audio_metadata"]["time_start"] for b in blocks]
     assert starts == sorted(starts)
     assert [b["position"] for b in blocks] == sorted(b["position"] for b in blocks)
@@ -137,7 +148,9 @@ def test_finalize_waits_for_an_utterance_whose_transcription_failed(
         transcribe = orch.audio.transcribe
         failed: list[str] = []
 
-        async def fails_once(session_id: str, record: dict[str, Any], pcm: bytes | None) -> None:
+        async def fails_once(
+            session_id: str, record: dict[str, Any], pcm: bytes | None, **context: Any
+        ) -> str | None:
             if not failed:
                 failed.append(record["utterance_id"])
                 wav = orch.store.root / record["audio_ref"]
@@ -146,7 +159,7 @@ def test_finalize_waits_for_an_utterance_whose_transcription_failed(
                 elif stored_audio == "damaged":
                     wav.write_bytes(wav.read_bytes()[:30])  # a header cut short
                 raise RuntimeError("the utterance's audio could not be read")
-            await transcribe(session_id, record, pcm)
+            return await transcribe(session_id, record, pcm, **context)
 
         orch.audio.transcribe = fails_once
         session_id = client.post(
@@ -409,3 +422,94 @@ def test_owner_holds_at_most_handoff_bytes_in_memory_counting_what_it_took() -> 
     assert owner._handed == []  # over the bound: dropped, the stream has them
     owner.hand("5-0", [("6-0", {b"f": b"pcm16", b"d": third})])
     assert [run[-1][0] for _, run in owner._handed] == ["6-0"]
+
+
+class SaysCore:
+    """CORE whose speech recognition hears ``said`` in every utterance (the real classifier then
+    classifies it, with the section and continuation it is given)."""
+
+    def __init__(self, said: str) -> None:
+        self.said = said
+        self.inner = EmbeddedCore()
+
+    async def process_text(self, req: TextRequest) -> CoreResult:
+        return self.inner.process_text_sync(req)
+
+    async def process_audio(self, req: AudioRequest) -> CoreResult:
+        text = TextRequest(
+            req.tenant_id,
+            req.adapter_id,
+            self.said,
+            req.entities_dictionary,
+            req.previous_template_id,
+            req.continues_previous,
+        )
+        heard = self.inner.process_text_sync(text)
+        return dataclasses.replace(heard, audio_metadata={"asr_text": self.said, "asr_confidence": 0.9})
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(
+    ("said", "before", "continues", "expected"),
+    [
+        # the grant after "Siguiente punto, aprobación del acta 44", whose block was still being
+        # transcribed when this one was sent to CORE: the acta's item, not the agenda's approval
+        ("Tiene la palabra la concejala Ana Ruiz.", "TPL_APROBACION_ACTAS", False, "TPL_APROBACION_ACTAS"),
+        # the rest of a roll call read on past the segmenter's 15 s: names only
+        (
+            "Luis Eduardo Castillo, Ana Ruiz Gómez, Mauricio Arboleda Quintero.",
+            "TPL_LLAMADO_LISTA",
+            True,
+            "TPL_LLAMADO_LISTA",
+        ),
+        # the same names after a pause: nothing says they are the roll call's
+        (
+            "Luis Eduardo Castillo, Ana Ruiz Gómez, Mauricio Arboleda Quintero.",
+            "TPL_LLAMADO_LISTA",
+            False,
+            "TPL_DEBATE",
+        ),
+        # cut at the limit, but naming a section of its own
+        ("Siguiente punto, proposiciones y varios.", "TPL_LLAMADO_LISTA", True, "TPL_VARIOS"),
+    ],
+)
+def test_an_utterance_is_classified_in_the_section_of_the_one_before_it(
+    settings: Settings, make_token: Callable[..., str], said: str, before: str, continues: bool, expected: str
+) -> None:
+    """Utterances are transcribed together, so when CORE was called for one, the block before it
+    could still be in CORE: it was classified in the section of whatever block was stored last
+    (in a recorded session, the grant of the floor after "Siguiente punto, aprobación del acta"
+    went to the agenda's approval, and a roll call's names read past the 15 s cut to the
+    debate). Now each is classified once the one before it is done, in its section, and as its
+    continuation when that one was cut at the maximum length."""
+    token = make_token()
+    auth = {"authorization": f"Bearer {token}"}
+    with SettledTestClient(create_app(settings)) as client:
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        orch.core = SaysCore(said)
+        session_id = client.post(
+            "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth
+        ).json()["session_id"]
+        appended = client.post(
+            f"/v1/orchestrator/session/{session_id}/append",
+            json={"text": "Se somete a consideración el orden del día. ¿Lo aprueba la plenaria?"},
+            headers=auth,
+        )
+        assert appended.json()["block"]["template_id"] == "TPL_APROBACION_ORDEN_DIA"  # the last stored
+
+        async def transcribe() -> str | None:
+            pcm = b"\x01\x00" * SAMPLE_RATE
+            record = await orch.record_utterance(session_id, Utterance(0, SAMPLE_RATE, pcm, forced=False))
+            done: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+            transcription = asyncio.create_task(
+                orch.transcribe_utterance(session_id, record, pcm, after=done, continues=continues)
+            )
+            await asyncio.sleep(0.05)
+            assert not transcription.done(), "stored before the utterance before it was done"
+            done.set_result(before)
+            return await transcription
+
+        assert client.portal.call(transcribe) == expected  # type: ignore[union-attr]
+        blocks = client.get(f"/v1/orchestrator/session/{session_id}/blocks", headers=auth).json()["blocks"]
+    assert blocks[-1]["template_id"] == expected
+    assert blocks[-1]["text"] == said

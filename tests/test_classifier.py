@@ -4927,10 +4927,10 @@ def test_classify_never_raises_and_returns_json(
 
 
 @settings(max_examples=300, deadline=None)
-@given(text=TEXTS, previous=st.one_of(st.none(), st.sampled_from(TEMPLATE_IDS)))
-def test_rules_themselves_never_raise(text: str, previous: str | None) -> None:
+@given(text=TEXTS, previous=st.one_of(st.none(), st.sampled_from(TEMPLATE_IDS)), continues=st.booleans())
+def test_rules_themselves_never_raise(text: str, previous: str | None, continues: bool) -> None:
     """The rules do not rely on classify's last-resort guard to stay exception-free."""
-    result = classifier._classify(text, None, previous)
+    result = classifier._classify(text, None, previous, continues)
     assert result.template_id in TEMPLATE_IDS
 
 
@@ -7702,3 +7702,47 @@ def test_a_report_decided_is_named_as_said(text: str, objeto: str) -> None:
 def test_a_reconsideration_decided_in_the_present_says_so(text: str) -> None:
     vote = data(text, TPL_PROYECTO_ACUERDO)["votacion"]
     assert (vote["objeto"], vote["resultado"]) == ("reconsideración", "negada")
+
+
+@pytest.mark.parametrize(
+    ("text", "previous", "expected"),
+    [
+        # names read on past the segmenter's maximum length: the roll call's
+        (
+            "Luis Eduardo Castillo, Ana María Ruiz Gómez, Mauricio Arboleda Quintero, Sandra Milena Tejada.",
+            "TPL_LLAMADO_LISTA",
+            "TPL_LLAMADO_LISTA",
+        ),
+        # the opening's guests, read on
+        (
+            "la doctora Claudia Patricia Benítez Ruiz y el director de Planeación, ingeniero Julián Mejía.",
+            "TPL_APERTURA",
+            "TPL_APERTURA",
+        ),
+        # a speech that goes on, with its thanks: still the opening's words
+        ("y por eso muchas gracias a todos por acompañarnos hoy.", "TPL_APERTURA", "TPL_APERTURA"),
+        # words naming a section of their own keep it
+        ("Siguiente punto, proposiciones y varios.", "TPL_LLAMADO_LISTA", "TPL_VARIOS"),
+        ("siendo las doce del día se levanta la sesión", "TPL_DEBATE", "TPL_CIERRE"),
+        (
+            "Contestaron a lista los concejales Ana Ruiz y Luis Mora. Hay quórum.",
+            "TPL_APERTURA",
+            "TPL_LLAMADO_LISTA",
+        ),
+    ],
+)
+def test_words_after_a_cut_at_the_maximum_length_stay_in_the_speech_s_section(
+    text: str, previous: str, expected: str
+) -> None:
+    """The segmenter cuts a long stretch of speech at 15 s: the words after the cut go on with
+    the same speech, in its section (a roll call's names read on went to the debate), unless a
+    rule recognises a section of their own."""
+    assert classify(text, None, previous, continues=True).template_id == expected
+
+
+def test_without_the_cut_the_same_words_are_classified_as_before() -> None:
+    """After a pause, names alone are no roll call, and with no section before, no section is
+    kept."""
+    names = "Luis Eduardo Castillo, Ana María Ruiz Gómez, Mauricio Arboleda Quintero, Sandra Milena Tejada."
+    assert classify(names, None, "TPL_LLAMADO_LISTA").template_id == "TPL_DEBATE"
+    assert classify(names, None, None, continues=True).template_id == "TPL_DEBATE"

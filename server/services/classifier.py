@@ -5448,7 +5448,7 @@ def _result(text: str, template: str, data: dict[str, Any], confidence: float) -
 
 
 def _classify(
-    text: str, entities: Mapping[str, str] | None, previous_template_id: str | None
+    text: str, entities: Mapping[str, str] | None, previous_template_id: str | None, continues: bool = False
 ) -> Classification:
     raw = _normalise(text)
     if entities:
@@ -5470,6 +5470,11 @@ def _classify(
     template, confidence = _choose(
         t, previous, next_point, bool(arrivals or departures), decided, read_roll_call
     )
+    if continues and previous is not None and template != previous and confidence <= _CONF_SPEECH:
+        # The segmenter cut a long stretch of speech at its maximum length (a roll call's names,
+        # the opening's guests read on): the words after the cut are the same speech, in the
+        # section it was said in, unless a rule recognises a section of their own.
+        template, confidence = previous, _CONF_SPEECH
     if template == TPL_PROYECTO_ACUERDO:
         data = _proyecto_data(t, under_consideration=previous == TPL_PROYECTO_ACUERDO and not next_point)
     elif template == TPL_LLAMADO_LISTA:
@@ -5539,18 +5544,22 @@ def classify(
     text: str,
     entities: Mapping[str, str] | None = None,
     previous_template_id: str | None = None,
+    *,
+    continues: bool = False,
 ) -> Classification:
     """Classify one utterance of a council session into a section of the acta.
 
     `entities` is the tenant's dictionary of canonical spellings, applied before anything else;
     `previous_template_id` is the section of the previous block, used for votes (which belong
     to what is being voted), for "siguiente punto", for changes to the agenda asked for while it
-    is approved, and for interventions in "asuntos varios" (which stay there). Never raises:
+    is approved, and for interventions in "asuntos varios" (which stay there); ``continues``: the
+    utterance goes on with the previous block's speech with no pause (the segmenter cut it at its
+    maximum length), so it stays in that section unless a rule finds one of its own. Never raises:
     anything that no rule recognises is an intervention (DEBATE, or VARIOS after VARIOS) with
     low confidence.
     """
     try:
-        return _classify(text, entities, previous_template_id)
+        return _classify(text, entities, previous_template_id, continues)
     except Exception:  # last-resort guard: one odd utterance must not stop a live session
         clean = _normalise(text) if isinstance(text, str) else ""
         return _result(clean, TPL_DEBATE, {"texto": clean} if clean else {}, 0.0)

@@ -6,10 +6,14 @@ Interface :class:`Core`, with the embedded implementation (the rule-based Spanis
 HTTP contract (served by ``astra core``)::
 
     POST /v1/core/text   (application/json)
-      {"tenant_id", "adapter_id", "text", "entities_dictionary": {..}, "previous_template_id": str|null}
+      {"tenant_id", "adapter_id", "text", "entities_dictionary": {..}, "previous_template_id": str|null,
+       "continues_previous"?: bool}
     POST /v1/core/audio  (application/msgpack)
       {"tenant_id", "adapter_id", "pcm16": bin (16 kHz mono, one utterance), "entities_dictionary",
-       "previous_template_id"}
+       "previous_template_id", "continues_previous"?}
+    previous_template_id: the section of the block said right before; continues_previous: true
+      when the utterance continues that block's speech without a pause (the segmenter cut a long
+      stretch of speech at its maximum length), sent only when true
     200 {"text", "intent", "label", "template_id", "structured_data": {..}, "confidence",
          "audio_metadata": {..}|null}
     audio_metadata (audio): {"asr_text", "asr_confidence", "duration", "language",
@@ -39,6 +43,7 @@ class TextRequest:
     text: str
     entities_dictionary: dict[str, str]
     previous_template_id: str | None = None
+    continues_previous: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +80,7 @@ class AudioRequest:
     """16 kHz mono PCM16 little-endian: one utterance."""
     entities_dictionary: dict[str, str]
     previous_template_id: str | None = None
+    continues_previous: bool = False
 
 
 class Core(Protocol):
@@ -112,6 +118,7 @@ class EmbeddedCore:
                 transcript.text,
                 req.entities_dictionary,
                 req.previous_template_id,
+                req.continues_previous,
             )
         )
         metadata = {
@@ -133,7 +140,9 @@ class EmbeddedCore:
         )
 
     def process_text_sync(self, req: TextRequest) -> CoreResult:
-        c = classifier.classify(req.text, req.entities_dictionary, req.previous_template_id)
+        c = classifier.classify(
+            req.text, req.entities_dictionary, req.previous_template_id, continues=req.continues_previous
+        )
         return CoreResult(
             text=c.text,
             intent=c.intent,
@@ -213,10 +222,19 @@ class HttpCore:
         return CoreResult.from_dict(response.json())
 
     async def process_text(self, req: TextRequest) -> CoreResult:
-        return await self._call("/v1/core/text", json=asdict(req))
+        return await self._call("/v1/core/text", json=_body(req))
 
     async def process_audio(self, req: AudioRequest) -> CoreResult:
-        body = msgpack.packb(asdict(req), use_bin_type=True)
+        body = msgpack.packb(_body(req), use_bin_type=True)
         return await self._call(
             "/v1/core/audio", content=body, headers={"content-type": "application/msgpack"}
         )
+
+
+def _body(req: TextRequest | AudioRequest) -> dict[str, Any]:
+    """A request as CORE's HTTP contract has it: ``continues_previous`` only when true, so that a
+    CORE deployed before the field was added still takes every other request."""
+    body = asdict(req)
+    if not body["continues_previous"]:
+        del body["continues_previous"]
+    return body
