@@ -3292,6 +3292,39 @@ def test_a_proposal_filed_and_read_or_presented_by_another_is_one(text: str) -> 
     assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_PROPOSICION
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Gracias, señor secretario. Quinto punto. Tiene la palabra el concejal Mauricio Andrés Caicedo "
+        "Lerma, autor de la proposición que dio origen a este homenaje.",
+        "Muchas gracias, presidente. Cuando presentamos esta proposición, lo hicimos pensando en una deuda "
+        "que Cali tenía con una mujer que nos enseñó a querer lo que somos.",
+        "tiene la palabra la concejala ana ruiz autora de la proposicion",
+    ],
+)
+def test_a_proposal_whose_author_is_named_or_told_of_is_spoken_of(text: str) -> None:
+    """Blind sesión solemne, utterances 16–17: the grant to "el concejal…, autor de la proposición
+    que dio origen a este homenaje" and his "Cuando presentamos esta proposición…" went to
+    PROPOSICIONES, the proponent's speech under the proposals' heading: the proposal (approved
+    weeks before) is spoken of, not presented."""
+    assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_DEBATE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "La autora de la proposición es la concejala Ana Ruiz: que se cite al secretario de Salud.",
+        "Sexto punto, proposiciones. Tiene la palabra el autor de la proposición.",
+        "Cuando presentamos esta proposición dijimos lo siguiente: que se cite al gerente de Emcali.",
+        "Proposición número doce, presentada por la concejala Ana Ruiz, autora de la proposición anterior.",
+    ],
+)
+def test_a_proposal_read_with_its_author_named_is_one(text: str) -> None:
+    """Guard: a proposal read after its author is named (its text after a colon), the proposals'
+    point announced, or one presented that names another's author, is a proposition."""
+    assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_PROPOSICION
+
+
 SALAZAR_CONSTANCIA = (
     "rodrigo salazar presidente para dejar constancia de mi voto negativo en la segunda proposición "
     "porque la sesión descentralizada no tiene presupuesto asignado"
@@ -3845,6 +3878,42 @@ def test_the_count_of_an_earlier_step_reported_is_not_a_vote_held_now(report: st
     no vote of this session (the acta printed "Votos por el sí: 9. Votos por el no: 2 …
     Resultado: APROBADO." as if the plenary had voted); the words stay as said."""
     assert "votacion" not in data(report, TPL_PROYECTO_ACUERDO)
+
+
+CONSIDERANDO = (
+    "que la proposicion numero ochenta y cuatro presentada por el concejal mauricio andres caicedo lerma "
+    "fue aprobada por la plenaria en sesion del dieciocho de septiembre de dos mil veinticinco."
+)
+
+
+def test_a_proposals_approval_on_a_past_date_read_in_a_resolution_is_no_vote_now() -> None:
+    """Blind sesión solemne, utterance 12: a considerando of the resolution read, "que la
+    proposición número ochenta y cuatro… fue aprobada por la plenaria en sesión del dieciocho de
+    septiembre…", went to PROPOSICIONES as "Proposición No. 84… Resultado: APROBADO.", a vote
+    nobody held today; it is the resolution's text, read where it is."""
+    said = classify(CONSIDERANDO, previous_template_id=TPL_DEBATE)
+    assert (said.template_id, said.structured_data.get("votacion")) == (TPL_DEBATE, None)
+    told = "El proyecto fue negado el dos de mayo en la comisión; hoy lo estudiamos de nuevo."
+    assert "votacion" not in data(told, TPL_PROYECTO_ACUERDO)
+
+
+@pytest.mark.parametrize(
+    ("text", "result"),
+    [
+        # a date said with a vote held now is when it is held, not an earlier step
+        (
+            "Votaron sí catorce, no tres. Fue aprobada la proposición el día de hoy, catorce de octubre.",
+            "aprobado",
+        ),
+        ("El acta de la sesión del dieciocho de septiembre fue aprobada.", "aprobado"),
+        ("Ha sido aprobada la proposición del dieciocho de septiembre, presidente.", "aprobado"),
+        ("Queda negada la proposición presentada el dos de mayo.", "negado"),
+    ],
+)
+def test_a_result_declared_now_with_a_date_keeps_its_result(text: str, result: str) -> None:
+    """Guard: a result declared now (a count said, the date before the verb, the present perfect,
+    "queda") keeps its result, whatever date is said with it."""
+    assert data(text, TPL_PROPOSICION)["votacion"]["resultado"] == result
 
 
 @pytest.mark.parametrize(

@@ -445,8 +445,9 @@ _MONTHS: Final[dict[str, int]] = {
     "enero": 1, "febrero": 2, "marzo": 3, "abril": 4, "mayo": 5, "junio": 6, "julio": 7,
     "agosto": 8, "septiembre": 9, "setiembre": 9, "octubre": 10, "noviembre": 11, "diciembre": 12,
 }  # fmt: skip
+_DAY: Final = rf"[0-9]{{1,2}}|primero|{_NUM59_ALT}"
 _DATE_RE: Final = re.compile(
-    rf"\b(?P<d>[0-9]{{1,2}}|primero|{_NUM59_ALT})\s*[°º]?\s+de\s+(?P<mes>{_alt(_MONTHS)})\b"
+    rf"\b(?P<d>{_DAY})\s*[°º]?\s+de\s+(?P<mes>{_alt(_MONTHS)})\b"
     rf"(?:\s*,?\s+(?:de|del)\s+(?:ano\s+)?(?P<y>{_NUM_PHRASE}))?"
 )
 _NUMERIC_DATE_RE: Final = re.compile(r"\b([0-9]{1,2})[/-]([0-9]{1,2})[/-]([0-9]{4})\b")
@@ -1596,11 +1597,14 @@ _EARLIER_STEP_RE: Final = re.compile(
     r"|\bcomision\s+(?:[^\W\d_]+\s+){0,5}?(?:(?:lo|la|los|las)\s+)?(?:aprobo|nego|rechazo|improbo)\b[^.;!?]*"
     r"|\bya\s+(?:fue|fueron|ha\s+sido|han\s+sido|habia\s+sido|habian\s+sido)\s+(?P<ya>aprobad|negad|rechazad"
     r"|improbad)[oa]s?\b[^.;!?]*"
+    rf"|\b(?:fue|fueron|habia\s+sido|habian\s+sido)\s+(?:aprobad|negad|rechazad|improbad)[oa]s?\s+"
+    rf"(?:[^\W\d_]+\s+){{0,6}}?(?:el|del)\s+(?:dia\s+)?(?:{_DAY})\s+de\s+(?:{_alt(_MONTHS)})\b[^.;!?]*"
 )
 """A step already taken ("el proyecto fue aprobado en primer debate en la Comisión", "aprobada la
 semana pasada una similar", "la Comisión Segunda lo aprobó con nueve votos", "De las tres
-proposiciones, dos ya fueron negadas."): a report of an earlier vote, not the result of one held
-now."""
+proposiciones, dos ya fueron negadas.", "…fue aprobada por la plenaria en sesión del dieciocho de
+septiembre", a considerando of a resolution read in a sesión solemne): a report of an earlier
+vote, not the result of one held now."""
 
 
 # The chair closing a vote under way ("¿Algún concejal desea cambiar su voto? Se cierra la
@@ -4651,12 +4655,21 @@ _PROPOSAL_INTENDED_RE: Final = re.compile(
 # A proposición the speaker says they have filed ("por eso radicamos una proposición para exigir un
 # plan de choque", "hemos presentado una proposición", "acabo de radicar la proposición"): spoken
 # of in a speech, not presented now (blind control debate, utterance 36: the citante's conclusions
-# went to the proposals as an anonymous one). First person only: "la concejala radicó una
-# proposición" may be the secretary presenting it; "presento una proposición para…" presents it.
+# went to the proposals as an anonymous one), or told of ("cuando presentamos esta proposición, lo
+# hicimos pensando…", the proponent's speech in a sesión solemne). First person only: "la
+# concejala radicó una proposición" may be the secretary presenting it; "presento una proposición
+# para…" presents it.
 _PROPOSAL_FILED_RE: Final = re.compile(
     r"\b(?:radique|radicamos|(?:he|hemos|habia|habiamos)\s+(?:radicado|presentado)|ya\s+presentamos"
+    r"|cuando\s+(?:presente|presentamos)"
     r"|(?:acabo|acabamos)\s+de\s+(?:radicar|presentar)|(?:deje|dejamos)\s+radicad[oa])\s+"
     r"(?:(?:la|las|una|unas|esta|mi|mis|nuestra|nuestras|otra|nueva|ninguna|ya|ayer|hoy|tambien)\s+){0,3}$"
+)
+# A proposición whose author is named by it ("Tiene la palabra el concejal X, autor de la
+# proposición que dio origen a este homenaje", in a sesión solemne): spoken of, unless read then
+# ("La autora de la proposición es la concejala Ana Ruiz: que se cite…").
+_PROPOSAL_AUTHOR_RE: Final = re.compile(
+    r"\b(?:autor|autora|autores|autoras)\s+de\s+(?:la|las|esta|estas)\s+$"
 )
 # The speaker's own vote named before, in the sentence: "dejo constancia de mi voto negativo en la
 # segunda proposición" speaks of the proposición voted on.
@@ -4809,7 +4822,7 @@ def _proposicion_at(t: _Text, start: int = 0) -> int | None:
     for m in _PROPOSICION_RE.finditer(t.low, start):
         cited = _PROPOSAL_CITED_RE.search(t.low, max(0, m.start() - 40), m.start())
         ponencia = _PONENCIA_PROPOSAL_RE.match(t.low, m.start())
-        if cited is not None or ponencia is not None or _proposal_spoken_of(t, m):
+        if cited is not None or ponencia is not None or _proposal_spoken_of(t, m) or _proposal_decided(t, m):
             continue
         if _CENSURE_PROPOSED_RE.search(t.low, m.end(), _next_proposicion(t, m)):
             continue  # the proposición bringing a moción de censura: read in the moción's item
@@ -4825,6 +4838,15 @@ def _proposicion_at(t: _Text, start: int = 0) -> int | None:
     return None
 
 
+def _proposal_decided(t: _Text, m: re.Match[str]) -> bool:
+    """Whether the sentence naming the proposición at ``m`` reports its earlier vote (see
+    _EARLIER_STEP_RE): "que la proposición número ochenta y cuatro… fue aprobada por la plenaria
+    en sesión del dieciocho de septiembre", a considerando of the resolution read in a sesión
+    solemne, tells how the honour came about; it is no proposal presented now."""
+    step = _EARLIER_STEP_RE.search(t.low, m.end())
+    return step is not None and _SENTENCE_END_RE.search(t.low, m.end(), step.start()) is None
+
+
 def _next_proposicion(t: _Text, m: re.Match[str]) -> int:
     """Where the next proposición after ``m`` is named, or the text's end."""
     after = _PROPOSICION_RE.search(t.low, m.end())
@@ -4833,11 +4855,13 @@ def _next_proposicion(t: _Text, m: re.Match[str]) -> int:
 
 def _proposal_spoken_of(t: _Text, m: re.Match[str]) -> bool:
     """Whether the proposición named at ``m`` is one the speaker says they will present or have
-    filed, and does not read then (see _PROPOSAL_INTENDED_RE, _PROPOSAL_FILED_RE)."""
+    filed, or one whose author is named, and is not read then (see _PROPOSAL_INTENDED_RE,
+    _PROPOSAL_FILED_RE, _PROPOSAL_AUTHOR_RE)."""
     before = max(0, m.start() - 60)
     if (
         _PROPOSAL_INTENDED_RE.search(t.low, before, m.start()) is None
         and _PROPOSAL_FILED_RE.search(t.low, before, m.start()) is None
+        and _PROPOSAL_AUTHOR_RE.search(t.low, before, m.start()) is None
     ):
         return False
     limit = min(len(t.low), m.end() + _MAX_REQUEST_CHARS)
@@ -5098,9 +5122,9 @@ def _reports_bills(t: _Text) -> bool:
 
 def _is_vote(t: _Text) -> bool:
     """Whether the utterance holds a vote (its words, or members' votes listed), other than a
-    speaker's own vote put on record (:func:`_records_own_vote`) or bills' fate reported
-    (:func:`_reports_bills`)."""
-    voted = _vote_said(t.low) or len(_vote_items(t)) >= 2
+    step already taken (_EARLIER_STEP_RE), a speaker's own vote put on record
+    (:func:`_records_own_vote`) or bills' fate reported (:func:`_reports_bills`)."""
+    voted = _vote_said(_EARLIER_STEP_RE.sub(" ", t.low)) or len(_vote_items(t)) >= 2
     return voted and not _records_own_vote(t) and not _reports_bills(t)
 
 
