@@ -6699,6 +6699,40 @@ def test_a_reason_said_once_for_several_members_is_each_ones(text: str) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "motivo"),
+    [
+        (
+            "Señor presidente, me permito informarle que se encuentran en el recinto diecinueve honorables "
+            "concejales, hay quórum decisorio. Presentó excusa la concejala Natalia Andrea Gómez Borrero por "
+            "incapacidad médica y aún no se ha hecho presente el concejal Wilmer Sinisterra Angulo.",
+            "incapacidad médica",
+        ),
+        (
+            "se excuso la concejala ana ruiz por calamidad domestica y no se encuentra en la ciudad",
+            "calamidad domestica",
+        ),
+        ("Se excusó la concejala Ana Ruiz por viaje y se reintegra mañana.", "viaje"),
+        # guards: a reason with "y" inside goes on
+        ("Se excusó la concejala Ana Ruiz por viaje a Bogotá y Medellín.", "viaje a Bogotá y Medellín"),
+        (
+            "Se excusó la concejala Ana Ruiz por enfermedad y cirugía programada.",
+            "enfermedad y cirugía programada",
+        ),
+        (
+            "Se excusó la concejala Ana Ruiz por incapacidad médica y licencia.",
+            "incapacidad médica y licencia",
+        ),
+    ],
+)
+def test_a_reason_ends_where_a_clause_of_its_own_begins(text: str, motivo: str) -> None:
+    """Blind sesión solemne, utterance 5: "Presentó excusa la concejala … por incapacidad médica y aún
+    no se ha hecho presente el concejal Wilmer Sinisterra Angulo" put the absence of another member
+    into her reason ("Excusada (incapacidad médica y aún no se ha hecho presente…)"): "y" followed by
+    "aún", "no", "se"… starts a clause of its own."""
+    assert data(text, TPL_LLAMADO_LISTA)["excusados"][0]["motivo"] == motivo
+
+
 def test_a_reason_ends_where_the_next_excuse_is_said() -> None:
     """Speech to text without full stops: a reason ends where the next excuse is said (it ran on
     to the end: "calamidad doméstica se excusó la concejala ana ruiz por viaje")."""

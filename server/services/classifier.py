@@ -2802,8 +2802,12 @@ _REASON_RE: Final = re.compile(
     r"|\s*,?\s*(?:(?:ya\s+que|pues|porque)\s+)?(?:se\s+encuentra|esta)\s+(?:en\s+|de\s+)?"
     r"(?=(?:comision|viaje|licencia|vacaciones|incapacidad|incapacitad[oa]|calamidad|cita|fuera)\b)"
 )
+# It ends at a punctuation mark, or at "y" starting what comes next: another member ("y la concejala
+# …") or a clause of its own ("por incapacidad médica y aún no se ha hecho presente el concejal X",
+# which was written as the reason).
 _REASON_END_RE: Final = re.compile(
-    r"[,;:.!?()]|\s(?:y|e)\s+(?=(?:el|la|los|las)\s|(?:honorables?|senor\w*|concejal\w*)\b)"
+    r"[,;:.!?()]|\s(?:y|e)\s+(?=(?:el|la|los|las)\s|(?:honorables?|senor\w*|concejal\w*)\b"
+    r"|(?:aun|todavia|tampoco|no|se|ha|han|hay)\s)"
 )
 _FEMININE_CUE_RE: Final = re.compile(r"\b(?:concejala|concejalas)\b")
 _MASCULINE_CUE_RE: Final = re.compile(r"\b(?:concejal|concejales)\b")
