@@ -6733,6 +6733,39 @@ def test_a_reason_ends_where_a_clause_of_its_own_begins(text: str, motivo: str) 
     assert data(text, TPL_LLAMADO_LISTA)["excusados"][0]["motivo"] == motivo
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "segundo punto himnos. los invitamos a ponernos de pie para entonar el himno nacional de la "
+        "republica de colombia el himno del valle del cauca y el himno de santiago de cali",
+        "Tercer punto, invocación a cargo de monseñor Rodrigo Gallego Trujillo.",
+        "Siguiente punto, palabras de la delegada del señor alcalde.",
+    ],
+)
+def test_a_point_announced_after_the_roll_call_ends_it(text: str) -> None:
+    """Blind sesión solemne, utterance 6: the anthems announced as the second point, after the
+    quorum was verified, went to the roll call's zone: a point announced that names an item the
+    rules do not know ends the roll call, as it ends an item."""
+    assert classify(text, previous_template_id=TPL_LLAMADO_LISTA).template_id == TPL_DEBATE
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Siguiente punto.", TPL_LLAMADO_LISTA),
+        ("Hay quórum decisorio, presidente. Siguiente punto.", TPL_LLAMADO_LISTA),
+        ("Tercer punto, lectura y aprobación del acta anterior.", TPL_APROBACION_ACTAS),
+        ("Segundo punto, lectura del orden del día.", TPL_ORDEN_DIA),
+    ],
+)
+def test_the_roll_calls_own_words_or_a_point_named_after_it_are_where_they_were(
+    text: str, expected: str
+) -> None:
+    """Guard: "siguiente punto" alone, or said after the quorum's words, closes the roll call and
+    stays in it; a point that names a section goes to that section."""
+    assert classify(text, previous_template_id=TPL_LLAMADO_LISTA).template_id == expected
+
+
 def test_a_reason_ends_where_the_next_excuse_is_said() -> None:
     """Speech to text without full stops: a reason ends where the next excuse is said (it ran on
     to the end: "calamidad doméstica se excusó la concejala ana ruiz por viaje")."""

@@ -4727,8 +4727,10 @@ _ITEM_SECTIONS: Final = frozenset(
     {TPL_APROBACION_ORDEN_DIA, TPL_APROBACION_ACTAS, TPL_PROYECTO_ACUERDO, TPL_PROPOSICION}
 )
 _STAYING: Final = _ITEM_SECTIONS | {TPL_VARIOS}
-# Sections a point announced that names an item the rules do not know ends (see _choose).
-_POINT_ENDS: Final = _STAYING | {TPL_COMUNICACION}
+# Sections a point announced that names an item the rules do not know ends (see _choose). The roll
+# call too: "segundo punto himnos. los invitamos a ponernos de pie…", said after the quorum was
+# verified, went to the roll call (blind sesión solemne, utterance 6).
+_POINT_ENDS: Final = _STAYING | {TPL_COMUNICACION, TPL_LLAMADO_LISTA}
 # Speech, not an item read: first person, or the chair addressed ("Presidente, …").
 _SPOKEN_RE: Final = re.compile(
     r"\b(?:yo|mi|mis|me|nosotros|nosotras|nuestr[oa]s?|solicito|pido|propongo|quiero|quisiera"
