@@ -499,7 +499,7 @@ _STOPWORD_TEXT: Final = """
     comunidad comunidades ciudadania publico administracion plenaria corporacion recinto hemiciclo
     sale salen salio salieron abandona abandonan abandono abandonaron siendo
     vocero vocera voceros voceras
-    hoy ayer anteayer manana ahora anteriormente previamente
+    hoy ayer anteayer manana ahora anteriormente previamente aun todavia tampoco
     """
 _NAME_STOPWORDS: Final = frozenset(_STOPWORD_TEXT.split()) | _NUMBER_WORDS
 _MAX_NAME_WORDS: Final = 6
