@@ -7355,3 +7355,90 @@ def test_how_a_result_was_reached_is_kept_with_it(text: str, modo: str | None) -
     (blind closing session, recognitions); the acta writes "Resultado: APROBADO por aclamación."."""
     vote = data(text, TPL_PROPOSICION).get("votacion") or {}
     assert vote.get("modo") == modo
+
+
+@pytest.mark.parametrize(
+    ("text", "orador", "cargo"),
+    [
+        (
+            "tiene la palabra el capitan jorge eliecer paz castillo comandante del cuerpo de bomberos "
+            "voluntarios de cali",
+            "Jorge Eliecer Paz Castillo",
+            "comandante del cuerpo de bomberos voluntarios de cali",
+        ),
+        ("tiene la palabra la doctora ana ruiz secretaria de salud", "Ana Ruiz", "secretaria de salud"),
+        ("tiene la palabra el ingeniero luis mora gerente de metrocali", "Luis Mora", "gerente de metrocali"),
+    ],
+)
+def test_an_office_said_after_a_lowercase_name_is_the_speakers_office(
+    text: str, orador: str, cargo: str
+) -> None:
+    """Blind sesión solemne, utterance 27: "tiene la palabra el capitan jorge eliecer paz castillo
+    comandante del cuerpo de bomberos…" wrote the speaker "JORGE ELIECER PAZ CASTILLO COMANDANTE DEL
+    CUERPO": with no comma, the name ran into the office. It ends before the office, which is his."""
+    said = data(text, TPL_DEBATE)
+    assert (said["orador"], said.get("rol"), said.get("cargo")) == (orador, "funcionario", cargo)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a councillor's seat, not an office after the name
+        ("tiene la palabra el concejal luis mora presidente de la comision", ("Luis Mora", "concejal", None)),
+        # an office without its scope is no office said after the name
+        ("tiene la palabra la doctora ana ruiz gerente", ("Ana Ruiz", None, None)),
+        # a councillor's role said before the name is hers, whatever follows it
+        ("tiene la palabra la concejala ana ruiz delegada de la bancada", ("Ana Ruiz", "concejala", None)),
+    ],
+)
+def test_a_lowercase_name_without_an_office_after_it_keeps_its_role(
+    text: str, expected: tuple[str, str | None, str | None]
+) -> None:
+    """Guard: only an office with what it is of ("gerente de…") said right after the name is the
+    speaker's office, and a councillor's seat said before the name stays her role (the name, which
+    ran into "delegada de la bancada" before, ends before it)."""
+    said = data(text, TPL_DEBATE)
+    assert (said.get("orador"), said.get("rol"), said.get("cargo")) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "orador", "rol"),
+    [
+        (
+            "la concejala luz dary hurtado mina me ha pedido la palabra tiene la palabra concejala",
+            "Luz Dary Hurtado Mina",
+            "concejala",
+        ),
+        (
+            "La concejala Luz Dary Hurtado Mina me ha pedido la palabra. Tiene la palabra, concejala.",
+            "Luz Dary Hurtado Mina",
+            "concejala",
+        ),
+        ("El concejal Luis Mora ha pedido la palabra; le concedo la palabra.", "Luis Mora", "concejal"),
+    ],
+)
+def test_a_grant_by_role_after_the_member_asked_for_the_floor_names_her(
+    text: str, orador: str, rol: str
+) -> None:
+    """Blind sesión solemne, utterances 33–34: "la concejala luz dary hurtado mina me ha pedido la
+    palabra tiene la palabra concejala" named no speaker, and her words were written with no name:
+    the member said to have asked for the floor is the one the grant by role gives it to."""
+    said = data(text, TPL_DEBATE)
+    assert (said.get("orador"), said.get("rol"), said.get("anuncio")) == (orador, rol, True)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "la concejala ana ruiz me ha pedido la palabra pero primero tiene la palabra el secretario de salud",
+        "el concejal luis mora me pidio la palabra ayer y no se la di",
+        "la concejala ana ruiz me ha pedido la palabra tiene la palabra concejala y despues el concejal "
+        "luis mora",
+        "Como la concejala Ana Ruiz ha pedido la palabra, le pido que espere su turno.",
+    ],
+)
+def test_a_member_who_asked_for_the_floor_is_not_given_it_by_other_words(text: str) -> None:
+    """Guard: the floor given to someone else, asked for and not given, or a grant followed by more
+    words, does not make the member who asked the speaker of the next words."""
+    said = data(text, TPL_DEBATE)
+    assert said.get("orador") != "Ana Ruiz" and said.get("orador") != "Luis Mora"

@@ -499,6 +499,7 @@ _STOPWORD_TEXT: Final = """
     comunidad comunidades ciudadania publico administracion plenaria corporacion recinto hemiciclo
     sale salen salio salieron abandona abandonan abandono abandonaron siendo
     vocero vocera voceros voceras
+    comandante subsecretario subsecretaria delegado delegada gobernador gobernadora
     hoy ayer anteayer manana ahora anteriormente previamente aun todavia tampoco
     """
 _NAME_STOPWORDS: Final = frozenset(_STOPWORD_TEXT.split()) | _NUMBER_WORDS
@@ -872,6 +873,15 @@ def _person_after_role(t: _Text, pos: int, rol: str) -> tuple[str, int] | None:
     return person if person[0][0].isupper() and ends_clause else None
 
 
+# An office said right after a name, with no comma (speech to text in lowercase): "tiene la palabra
+# el capitan jorge eliecer paz castillo comandante del cuerpo de bomberos", "…la doctora ana ruiz
+# secretaria de salud". The name ends before it (its words are _NAME_STOPWORDS).
+_OFFICE_AFTER_NAME_RE: Final = re.compile(
+    r"\s+(?:secretari[oa]|subsecretari[oa]|director[a]?|gerente|comandante|jef[ea]|delegad[oa]"
+    r"|gobernador[a]?)\s+(?:de|del|de\s+la|de\s+los)\s"
+)
+
+
 def _speaker_at(t: _Text, pos: int) -> dict[str, Any]:
     """Speaker introduced at pos: "el concejal Juan Pérez", "la doctora Ana Ruiz, secretaria...",
     "el director del DAGMA, ingeniero Luis Mora", "la concejala ponente Eva Paz", "la vocera del
@@ -900,6 +910,8 @@ def _speaker_at(t: _Text, pos: int) -> dict[str, Any]:
         out["orador"] = person[0]
         if role is None and (comma := _COMMA_RE.match(t.low, person[1])):
             role = _described(t, comma.end())
+        elif role is None and _OFFICE_AFTER_NAME_RE.match(t.low, person[1]):
+            role = _role(t, person[1])  # speech without commas: "…el capitán jorge paz comandante del…"
     if role is not None:
         out["rol"] = role[0]
         if role[1]:
@@ -3560,6 +3572,38 @@ def _floor_back(t: _Text) -> dict[str, Any]:
     return {k: v for k, v in said.items() if k in ("orador", "rol")} | {"anuncio": True}
 
 
+# A member said to have asked for the floor, before the chair grants it by role alone: "la concejala
+# luz dary hurtado mina me ha pedido la palabra tiene la palabra concejala". The grant names her.
+_FLOOR_ASKED_RE: Final = re.compile(
+    r"\s*,?\s*(?:(?:me|nos|le)\s+)?(?:ha\s+|han\s+)?(?:pedido|solicitado|pide|pidio|solicita|solicito)"
+    r"\s+(?:el\s+uso\s+de\s+)?la\s+palabra\b"
+)
+_GRANT_BY_ROLE_RE: Final = re.compile(
+    r"\W*(?:(?:tiene|tendra)\s+(?:usted\s+)?la\s+palabra|(?:le\s+)?(?:concedo|doy|cedo)\s+la\s+palabra)"
+    r"(?:\s*,?\s*(?:honorable\s+)?(?:concejala?|doctora?))?\W*$"
+)
+
+
+def _floor_asked(t: _Text) -> dict[str, Any]:
+    """The councillor said to have asked for the floor (see _FLOOR_ASKED_RE), when the chair then
+    grants it naming no one else and the utterance ends: as a grant names the speaker; else {}."""
+    for m in _COUNCILLOR_TITLE_RE.finditer(t.low):
+        person = _take_person(t, m.start())
+        asked = _FLOOR_ASKED_RE.match(t.low, person[1]) if person is not None else None
+        if asked is None:
+            continue
+        stop = _ANNOUNCEMENT_END_RE.search(t.raw, asked.end())
+        if _GRANT_BY_ROLE_RE.match(t.low, stop.end() if stop else asked.end()) is None:
+            return {}
+        said = _speaker_at(t, m.start())
+        if not isinstance(name := said.get("orador"), str):
+            return {}
+        return {"orador": _capitalised(name) if name == name.lower() else name, "anuncio": True} | (
+            {"rol": said["rol"]} if "rol" in said else {}
+        )
+    return {}
+
+
 def _intervention_data(t: _Text) -> dict[str, Any]:
     data: dict[str, Any] = {**_speaker(t), "texto": t.raw}
     if grant := _grant_of_the_floor(t):
@@ -3576,6 +3620,8 @@ def _intervention_data(t: _Text) -> dict[str, Any]:
     ):
         # "Concejal Juan Pérez: buenas tardes…": the name is the acta's speaker line already.
         data["texto"] = t.raw.split(":", 1)[1].strip() or t.raw
+    if "orador" not in data and (asked := _floor_asked(t)):
+        data |= asked  # "la concejala X me ha pedido la palabra, tiene la palabra concejala"
     return data
 
 
