@@ -7442,3 +7442,71 @@ def test_a_member_who_asked_for_the_floor_is_not_given_it_by_other_words(text: s
     words, does not make the member who asked the speaker of the next words."""
     said = data(text, TPL_DEBATE)
     assert said.get("orador") != "Ana Ruiz" and said.get("orador") != "Luis Mora"
+
+
+SOLEMN_GUESTS = (
+    "Saludamos de manera especial a nuestros invitados: la doctora Claudia Patricia Lenis Arboleda, "
+    "secretaria de Cultura, delegada del señor alcalde; monseñor Rodrigo Gallego Trujillo, vicario general "
+    "de la Arquidiócesis de Cali; el capitán Jorge Eliécer Paz Castillo, comandante del Cuerpo de Bomberos "
+    "Voluntarios de Cali."
+)
+
+
+def test_the_guests_greeted_right_after_the_opening_are_the_openings() -> None:
+    """Blind sesión solemne, utterance 1: the guests greeted right after the opening went to the
+    debate, and the opening listed none (the list also ended at "; monseñor…", a title it did not
+    know): they are the opening's guests, each one."""
+    said = classify(SOLEMN_GUESTS, previous_template_id=TPL_APERTURA)
+    assert said.template_id == TPL_APERTURA
+    guests = said.structured_data["invitados"]
+    assert len(guests) == 3 and "monseñor Rodrigo Gallego Trujillo" in guests[1]
+    assert guests[2] == {
+        "nombre": "Jorge Eliécer Paz Castillo",
+        "cargo": "comandante del Cuerpo de Bomberos Voluntarios de Cali",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "previous"),
+    [
+        (SOLEMN_GUESTS, TPL_DEBATE),  # later in the session: said where it is
+        (
+            "Saludamos a los ciudadanos que nos acompañan en el recinto y por las redes sociales.",
+            TPL_APERTURA,
+        ),
+        ("Gracias, presidente. Un saludo a la doctora Claudia Lenis, que nos acompaña hoy.", TPL_APERTURA),
+    ],
+)
+def test_a_greeting_that_names_no_guests_or_comes_later_is_not_the_opening(text: str, previous: str) -> None:
+    """Guard: guests greeted once the session is under way, or a greeting of those who follow the
+    session, or a speech's courtesy, are not the opening's guests."""
+    assert classify(text, previous_template_id=previous).template_id != TPL_APERTURA
+
+
+@pytest.mark.parametrize(
+    ("text", "proposito"),
+    [
+        (
+            "Siendo las diez de la mañana damos inicio a la sesión solemne aprobada mediante la proposición "
+            "número ochenta y cuatro, para exaltar a la maestra Amparo Riascos Valencia.",
+            "exaltar a la maestra Amparo Riascos Valencia",
+        ),
+        (
+            "siendo las cinco de la tarde se abre la sesion solemne para rendir homenaje a los cien años del "
+            "colegio santa librada",
+            "rendir homenaje a los cien años del colegio santa librada",
+        ),
+        # guards: no sesión solemne said, or its topic said "para tratar"
+        ("Siendo las nueve, se abre la sesión plenaria para reconocer el trabajo de los bomberos.", None),
+        (
+            "Siendo las nueve, se abre la sesión solemne para tratar el informe de la Contraloría.",
+            None,
+        ),
+    ],
+)
+def test_what_a_solemn_session_is_held_for_is_the_openings_purpose(text: str, proposito: str | None) -> None:
+    """Blind sesión solemne, utterance 0: "…la sesión solemne…, para exaltar a la maestra…" lost
+    whom the session honours; the opening keeps it (``proposito``), verb included."""
+    said = classify(text)
+    assert said.template_id == TPL_APERTURA
+    assert said.structured_data.get("proposito") == proposito

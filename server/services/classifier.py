@@ -509,7 +509,7 @@ _NAME_TOKEN_RE: Final = re.compile(r"\s*([^\W\d_][\w'’\-]*)")
 _TITLES: Final = (
     r"doctor|doctora|doctores|dr|dra|ingeniero|ingeniera|ing|licenciado|licenciada|lic"
     r"|arquitecto|arquitecta|arq|abogado|abogada|economista|contador|contadora|magister"
-    r"|profesor|profesora|don|dona|coronel|teniente|capitan"
+    r"|profesor|profesora|don|dona|coronel|teniente|capitan|monsenor|presbitero|maestro|maestra"
 )
 _TITLE_RE: Final = re.compile(rf"\b(?:{_TITLES})\b")
 _PERSON_FILLER_RE: Final = re.compile(
@@ -2464,12 +2464,29 @@ def _officer_said(t: _Text, said_at: int, got: tuple[str, int] | None) -> bool:
 # The topic the session is held for, said in the opening: "…se abre la sesión de cabildo
 # abierto para tratar el tema de la calidad del agua en la zona rural."
 _TOPIC_RE: Final = re.compile(r"\bpara\s+tratar\s+")
+# What a sesión solemne is held for, said in its opening: "damos inicio a la sesión solemne…, para
+# exaltar a la maestra Amparo Riascos Valencia y al Benemérito Cuerpo de Bomberos…" (the opening's
+# summary wrote the type and lost whom the session honours). The verb is kept: "exaltar a…".
+_PURPOSE_RE: Final = re.compile(
+    r"\bsesion\s+solemne\b[^.;:!?]*?\bpara\s+(?=(?:exaltar|homenajear|rendir\s+(?:un\s+)?homenaje"
+    r"|condecorar|conmemorar|celebrar|reconocer)\b)"
+)
 
 
 def _topic(t: _Text) -> str | None:
     """The topic said after "para tratar", as said up to its sentence's end (within
     _MAX_CARGO_CHARS: speech heard without punctuation has no end)."""
     m = _TOPIC_RE.search(t.low)
+    if m is None:
+        return None
+    stop = _SENTENCE_END_RE.search(t.raw, m.end())
+    end = _bounded(t, m.end(), stop.start() if stop else len(t.raw))
+    return _slice(t, m.end(), end) or None
+
+
+def _purpose(t: _Text) -> str | None:
+    """What a sesión solemne is held for (see _PURPOSE_RE), as said up to its sentence's end."""
+    m = _PURPOSE_RE.search(t.low)
     if m is None:
         return None
     stop = _SENTENCE_END_RE.search(t.raw, m.end())
@@ -2561,6 +2578,8 @@ def _apertura_data(t: _Text) -> dict[str, Any]:
         data["comision"] = comision
     if tema := _topic(t):
         data["tema"] = tema
+    elif proposito := _purpose(t):
+        data["proposito"] = proposito
     for place in itertools.islice(_PLACE_RE.finditer(t.low), _MAX_TRIGGERS):
         if _GREETED_RE.search(t.low, max(0, place.start() - 24), place.start()):
             continue
@@ -5262,6 +5281,11 @@ def _choose(
         # decreta un receso": a time said mid-session, not the opening.
         return _in_place(previous), _CONF_WEAK
     if _is_apertura_weak(t, previous):
+        return TPL_APERTURA, _CONF_WEAK
+    if previous == TPL_APERTURA and _guests(t):
+        # "Saludamos de manera especial a nuestros invitados: la doctora…, secretaria de Cultura,
+        # delegada del señor alcalde; monseñor…": the opening's guests, said right after it (they
+        # went to the debate, and the opening listed none)
         return TPL_APERTURA, _CONF_WEAK
     if _has_speaker(t):
         return _intervention_section(previous, next_point), _CONF_SPEAKER

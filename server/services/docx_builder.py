@@ -70,10 +70,11 @@ TPL_PROPOSICION, the TPL_PROYECTO_ACUERDO heading) gives the brief account Law 1
 for, so it may leave out procedural words ("siguiente punto", greetings), but it writes every
 fact the classifier extracts for that section as domain.md lists it: the opening's date, time,
 place (none when none was said: no seat is assumed), type (``instalación``, ``cabildo abierto``
-and a period's ``clausura`` too), number, commission (``comision``), topic (``tema``),
-constitutional period (``periodo``), the mayor's delegate (``delegado``, ``delegado_cargo``,
-``delegacion`` as said), who presides (and ``preside_provisional``, ``preside_rol``), secretary
-(with ``secretario_cargo``, the office as said) and guests (``invitados``); a proposal's number,
+and a period's ``clausura`` too), number, commission (``comision``), topic (``tema``) or what a
+sesión solemne is held for (``proposito``), constitutional period (``periodo``), the mayor's
+delegate (``delegado``, ``delegado_cargo``, ``delegacion`` as said), who presides (and
+``preside_provisional``, ``preside_rol``), secretary (with ``secretario_cargo``, the office as
+said) and guests (``invitados``); a proposal's number,
 authors and text, and what was said around it that is not its text (``introduccion``: the
 sentences before the one presenting it; ``solicitud``: a procedural request after it, "El
 concejal X solicita votación nominal."); a communication's sender, date, subject and filing
