@@ -7510,3 +7510,42 @@ def test_what_a_solemn_session_is_held_for_is_the_openings_purpose(text: str, pr
     said = classify(text)
     assert said.template_id == TPL_APERTURA
     assert said.structured_data.get("proposito") == proposito
+
+
+@pytest.mark.parametrize(
+    ("text", "orador"),
+    [
+        (
+            "Pueden tomar asiento. Tercer punto, invocación. Invitamos a monseñor Rodrigo Gallego Trujillo, "
+            "vicario general de la Arquidiócesis de Cali.",
+            "Rodrigo Gallego Trujillo",
+        ),
+        ("Invito al doctor Luis Mora, gerente de Emcali, a hacer uso de la palabra.", "Luis Mora"),
+        ("invitamos a la doctora ana ruiz para que nos dirija unas palabras", "Ana Ruiz"),
+    ],
+)
+def test_someone_invited_to_speak_is_given_the_floor(text: str, orador: str) -> None:
+    """Blind sesión solemne, utterances 8–9: "Invitamos a monseñor Rodrigo Gallego Trujillo, vicario
+    general de la Arquidiócesis de Cali." and then the invocation, written with no name: a ceremony's
+    invitation by name that ends the utterance, or one to speak, gives the floor."""
+    said = data(text, TPL_DEBATE)
+    assert (said.get("orador"), said.get("anuncio")) == (orador, True)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Invitamos ahora al capitán Jorge Eliécer Paz Castillo, comandante del Cuerpo de Bomberos "
+        "Voluntarios de Cali, a recibir la Mención de Honor en nombre de la institución.",
+        "Sexto punto. Invito a la maestra Amparo Riascos Valencia a acercarse a la mesa directiva.",
+        "Invitamos a los homenajeados, a sus familias y a los honorables concejales a la fotografía oficial.",
+        "Invito a la concejala Ana Ruiz a que retire su proposición.",
+        "Invitamos a la doctora Ana Ruiz. Ella nos va a contar del programa.",
+        "Invitamos a la doctora Ana Ruiz, directora de la Fundación, a acompañarnos en la mesa principal.",
+        "Los invito a todos a ponernos de pie.",
+    ],
+)
+def test_someone_invited_to_something_else_is_not_given_the_floor(text: str) -> None:
+    """Guard: invited to receive an honour, to come to the table, to a photograph, to withdraw a
+    proposal, or with more said after the invitation, nobody is given the floor."""
+    assert "anuncio" not in data(text, TPL_DEBATE)

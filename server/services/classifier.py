@@ -3623,6 +3623,50 @@ def _floor_asked(t: _Text) -> dict[str, Any]:
     return {}
 
 
+# The chair inviting someone by name to speak, as a ceremony does it ("Tercer punto, invocación.
+# Invitamos a monseñor Rodrigo Gallego Trujillo, vicario general de la Arquidiócesis de Cali.",
+# "Invito al doctor Luis Mora a hacer uso de la palabra"): a grant of the floor (the invocation
+# after it was written with no name). Invited to something else ("…a recibir la Mención de Honor",
+# "…a acercarse a la mesa", "…a que retire…") it is not.
+_INVITED_RE: Final = re.compile(
+    r"(?:^|(?<=[.;:!?])\s+)(?:(?:ahora|enseguida|a\s+continuacion)\s*,?\s+)?(?:invito|invitamos)\s+"
+    r"(?:(?:ahora|enseguida|muy\s+especialmente)\s+)?"
+)
+_INVITED_TO_SPEAK_RE: Final = re.compile(
+    r"\b(?:uso\s+de\s+la\s+palabra|unas\s+palabras|(?:la|una|su)\s+(?:invocacion|oracion|intervencion)"
+    r"|intervenir)\b"
+)
+# What the invited is invited to, said after the name or after a clause of their office: "… a
+# recibir…", "…, a la mesa", "… para que…".
+_INVITED_ELSEWHERE_RE: Final = re.compile(r"(?:^|,)\s*(?:a|al|para|hasta|que)\b")
+_MAX_INVITED_TAIL_WORDS: Final = 12
+
+
+def _invited_to_speak(t: _Text) -> dict[str, Any]:
+    """The person the utterance's last sentence invites to speak (see _INVITED_RE), as a grant
+    names the speaker: named with capitals (or two words in speech without them), and invited
+    to speak, or to nothing else with no more than their office after the name; else {}."""
+    invitations = list(_INVITED_RE.finditer(t.low))
+    if not invitations:
+        return {}
+    m = invitations[-1]
+    person = _take_person(t, m.end())
+    if person is None or not (person[0][:1].isupper() or (t.raw == t.raw.lower() and " " in person[0])):
+        return {}
+    rest = t.low[person[1] :]
+    if _SENTENCE_END_RE.search(rest.rstrip().rstrip(".!")):
+        return {}  # more is said after the invitation's sentence: not a grant that ends the utterance
+    if _INVITED_TO_SPEAK_RE.search(rest) is None and (
+        _INVITED_ELSEWHERE_RE.search(rest) is not None or len(rest.split()) > _MAX_INVITED_TAIL_WORDS
+    ):
+        return {}
+    said = _speaker_at(t, m.end())
+    if not isinstance(name := said.get("orador"), str):
+        return {}
+    kept = {k: v for k, v in said.items() if k in ("rol", "cargo")}
+    return {"orador": _capitalised(name) if name == name.lower() else name, **kept, "anuncio": True}
+
+
 def _intervention_data(t: _Text) -> dict[str, Any]:
     data: dict[str, Any] = {**_speaker(t), "texto": t.raw}
     if grant := _grant_of_the_floor(t):
@@ -3641,6 +3685,8 @@ def _intervention_data(t: _Text) -> dict[str, Any]:
         data["texto"] = t.raw.split(":", 1)[1].strip() or t.raw
     if "orador" not in data and (asked := _floor_asked(t)):
         data |= asked  # "la concejala X me ha pedido la palabra, tiene la palabra concejala"
+    if "orador" not in data and not _SPEAKER_TRIGGER_RE.search(t.low) and (invited := _invited_to_speak(t)):
+        data |= invited  # "Invitamos a monseñor X, vicario general…": the invocation after it is his
     return data
 
 
