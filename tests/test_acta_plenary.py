@@ -1188,9 +1188,8 @@ def test_a_solemn_session_is_written_as_said() -> None:
     assert opening[1].startswith(
         "Invitados: la doctora Claudia Patricia Lenis Arboleda, secretaria de Cultura"
     )
-    assert (
-        "monseñor Rodrigo Gallego Trujillo" in opening[1] and "el coronel Carlos Andrés Téllez" in opening[1]
-    )
+    assert "delegada del señor alcalde; monseñor Rodrigo Gallego Trujillo" in opening[1]
+    assert "; el coronel Carlos Andrés Téllez" in opening[1]
     document = [p for zone in zones for p in _paragraphs(zones, zone)]
     assert len([p for p in document if "se dio inicio" in p]) == 1  # "se abre la convocatoria…" opens nothing
     table = next(item for item in zones["ZONE_ROLLCALL"] if isinstance(item, list))

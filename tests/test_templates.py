@@ -1241,6 +1241,23 @@ OPENING_WITH_GUESTS = (
 )
 
 
+def test_guests_whose_words_have_commas_are_listed_apart_by_semicolons() -> None:
+    """Blind sesión solemne, utterance 1: guests written as said, with commas of their own, were
+    joined by commas: "…secretaria de Cultura, delegada del señor alcalde, monseñor Rodrigo…" read
+    as if monseñor were the mayor's delegate. Such a list is joined by semicolons."""
+    block = block_of(SOLEMN_OPENING)
+    block["structured_data"]["invitados"] = [
+        "la doctora Claudia Lenis, secretaria de Cultura, delegada del señor alcalde",
+        "monseñor Rodrigo Gallego Trujillo, vicario general de la Arquidiócesis de Cali",
+        {"nombre": "Jorge Eliécer Paz Castillo", "cargo": "comandante del Cuerpo de Bomberos"},
+    ]
+    assert items(build([block]), "HEADER_ZONE")[-1] == (
+        "Invitados: la doctora Claudia Lenis, secretaria de Cultura, delegada del señor alcalde; monseñor "
+        "Rodrigo Gallego Trujillo, vicario general de la Arquidiócesis de Cali; y Jorge Eliécer Paz Castillo "
+        "(comandante del Cuerpo de Bomberos)."
+    )
+
+
 def test_what_a_summary_writes_keeps_the_facts_of_its_section() -> None:
     """The summarising templates write every fact domain.md lists for the section that was said:
     the opening's guests, a proposal's number, a filing number read in words, a bill's ponentes

@@ -85,10 +85,11 @@ What the summary cannot write (its ``requires`` unmet) falls back to the text as
 Filters besides Jinja2's: ``fecha_larga`` ("2026-03-14" → "14 de marzo de 2026"), ``hora``
 ("09:10" → "9:10 a. m.", "12:00" → "12:00 m.", "13:05" → "1:05 p. m.";
 ``hora(articulo=true)`` → "las 9:10 a. m." / "la 1:05 p. m."), ``nombre`` (a person given as
-a string or as ``{"nombre": …}``), ``lista`` (["A", "B", "C"] → "A, B y C"; a person given
-as ``{"nombre", "cargo"}`` is written "Nombre (cargo)"; a list output directly is written this
-way too), ``capfirst`` (first letter upper-case, the rest kept), ``titulo_cargo`` (an office
-as a title: "secretaria de la comisión" → "Secretaria de la Comisión"),
+a string or as ``{"nombre": …}``), ``lista`` (["A", "B", "C"] → "A, B y C"; ["A", "B, c", "D"]
+→ "A; B, c; y D", an item having a comma of its own; a person given as ``{"nombre", "cargo"}`` is
+written "Nombre (cargo)"; a list output directly is written this way too), ``capfirst`` (first
+letter upper-case, the rest kept), ``titulo_cargo`` (an office as a title: "secretaria de la
+comisión" → "Secretaria de la Comisión"),
 ``oracion`` (capfirst and a final period if it has no final punctuation), ``sin_punto``
 (drops one final period, for a sentence the template closes itself) and ``quorum`` (true,
 false or a mapping → Spanish words). True/false are written "sí"/"no".
@@ -1180,6 +1181,10 @@ def _f_lista(value: Any, conjuncion: str = "y") -> Any:
     last = items[-1]
     if conjuncion == "y" and re.match(r"(?i)h?i(?!e)", last):  # "Ana e Inés"
         conjuncion = "e"
+    if any("," in item for item in items):
+        # items with commas of their own ("la doctora Ana Ruiz, secretaria de Cultura, delegada del
+        # señor alcalde", then "monseñor…"): commas between them would give one's office to the next
+        return f"{'; '.join(items[:-1])}; {conjuncion} {last}"
     return f"{', '.join(items[:-1])} {conjuncion} {last}"
 
 
