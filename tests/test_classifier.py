@@ -6746,8 +6746,24 @@ def test_a_reason_ends_where_a_clause_of_its_own_begins(text: str, motivo: str) 
 def test_a_point_announced_after_the_roll_call_ends_it(text: str) -> None:
     """Blind sesión solemne, utterance 6: the anthems announced as the second point, after the
     quorum was verified, went to the roll call's zone: a point announced that names an item the
-    rules do not know ends the roll call, as it ends an item."""
+    rules do not know ends the roll call, as it ends an item; so it ends the agenda read, when its
+    first point is taken up with no vote on the agenda (it went to the agenda's zone)."""
     assert classify(text, previous_template_id=TPL_LLAMADO_LISTA).template_id == TPL_DEBATE
+    assert classify(text, previous_template_id=TPL_ORDEN_DIA).template_id == TPL_DEBATE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Siguiente punto.",
+        "Sexto punto, proposiciones. Séptimo punto, comunicaciones. Octavo punto, cierre.",
+        "Noveno, palabras de la delegada del señor alcalde. Décimo, cierre de la sesión.",
+    ],
+)
+def test_the_agendas_own_words_after_it_stay_in_it(text: str) -> None:
+    """Guard: "siguiente punto" alone, and the agenda read on (two points or more), stay in the
+    agenda."""
+    assert classify(text, previous_template_id=TPL_ORDEN_DIA).template_id == TPL_ORDEN_DIA
 
 
 @pytest.mark.parametrize(

@@ -4840,8 +4840,10 @@ _ITEM_SECTIONS: Final = frozenset(
 _STAYING: Final = _ITEM_SECTIONS | {TPL_VARIOS}
 # Sections a point announced that names an item the rules do not know ends (see _choose). The roll
 # call too: "segundo punto himnos. los invitamos a ponernos de pie…", said after the quorum was
-# verified, went to the roll call (blind sesión solemne, utterance 6).
-_POINT_ENDS: Final = _STAYING | {TPL_COMUNICACION, TPL_LLAMADO_LISTA}
+# verified, went to the roll call (blind sesión solemne, utterance 6); and the agenda read, when
+# its first point is taken up with no vote on it ("Primer punto, himnos…", a solemn session's).
+# An agenda read on over several utterances names two points or more in each (_is_agenda_listing).
+_POINT_ENDS: Final = _STAYING | {TPL_COMUNICACION, TPL_LLAMADO_LISTA, TPL_ORDEN_DIA}
 # Speech, not an item read: first person, or the chair addressed ("Presidente, …").
 _SPOKEN_RE: Final = re.compile(
     r"\b(?:yo|mi|mis|me|nosotros|nosotras|nuestr[oa]s?|solicito|pido|propongo|quiero|quisiera"
