@@ -7505,12 +7505,18 @@ def test_a_greeting_that_names_no_guests_or_comes_later_is_not_the_opening(text:
         (
             "Siendo las diez de la mañana damos inicio a la sesión solemne aprobada mediante la proposición "
             "número ochenta y cuatro, para exaltar a la maestra Amparo Riascos Valencia.",
-            "exaltar a la maestra Amparo Riascos Valencia",
+            "para exaltar a la maestra Amparo Riascos Valencia",
         ),
         (
             "siendo las cinco de la tarde se abre la sesion solemne para rendir homenaje a los cien años del "
             "colegio santa librada",
-            "rendir homenaje a los cien años del colegio santa librada",
+            "para rendir homenaje a los cien años del colegio santa librada",
+        ),
+        (
+            "Siendo las tres y veinte de la tarde, se instala la sesión solemne del Concejo Distrital de "
+            "Santiago de Cali en homenaje a los cincuenta años de la Universidad Santiago de Cali. Preside "
+            "la concejala Ana María Sanclemente.",
+            "en homenaje a los cincuenta años de la Universidad Santiago de Cali",
         ),
         # guards: no sesión solemne said, or its topic said "para tratar"
         ("Siendo las nueve, se abre la sesión plenaria para reconocer el trabajo de los bomberos.", None),
@@ -7522,7 +7528,7 @@ def test_a_greeting_that_names_no_guests_or_comes_later_is_not_the_opening(text:
 )
 def test_what_a_solemn_session_is_held_for_is_the_openings_purpose(text: str, proposito: str | None) -> None:
     """Blind sesión solemne, utterance 0: "…la sesión solemne…, para exaltar a la maestra…" lost
-    whom the session honours; the opening keeps it (``proposito``), verb included."""
+    whom the session honours; the opening keeps it (``proposito``), from "para" or "en homenaje"."""
     said = classify(text)
     assert said.template_id == TPL_APERTURA
     assert said.structured_data.get("proposito") == proposito

@@ -2465,11 +2465,13 @@ def _officer_said(t: _Text, said_at: int, got: tuple[str, int] | None) -> bool:
 # abierto para tratar el tema de la calidad del agua en la zona rural."
 _TOPIC_RE: Final = re.compile(r"\bpara\s+tratar\s+")
 # What a sesión solemne is held for, said in its opening: "damos inicio a la sesión solemne…, para
-# exaltar a la maestra Amparo Riascos Valencia y al Benemérito Cuerpo de Bomberos…" (the opening's
-# summary wrote the type and lost whom the session honours). The verb is kept: "exaltar a…".
+# exaltar a la maestra Amparo Riascos Valencia y al Benemérito Cuerpo de Bomberos…", "…la sesión
+# solemne en homenaje a los cincuenta años de…" (the opening's summary wrote the type and lost whom
+# the session honours). Kept from "para" or "en": "para exaltar a…", "en homenaje a…".
 _PURPOSE_RE: Final = re.compile(
-    r"\bsesion\s+solemne\b[^.;:!?]*?\bpara\s+(?=(?:exaltar|homenajear|rendir\s+(?:un\s+)?homenaje"
-    r"|condecorar|conmemorar|celebrar|reconocer)\b)"
+    r"\bsesion\s+solemne\b[^.;:!?]*?\b(?P<p>para\s+(?:exaltar|homenajear|rendir\s+(?:un\s+)?homenaje"
+    r"|condecorar|conmemorar|celebrar|reconocer)|en\s+(?:homenaje|honor|reconocimiento|conmemoracion)"
+    r"\s+(?:a|al|de|del)\b)"
 )
 
 
@@ -2490,8 +2492,8 @@ def _purpose(t: _Text) -> str | None:
     if m is None:
         return None
     stop = _SENTENCE_END_RE.search(t.raw, m.end())
-    end = _bounded(t, m.end(), stop.start() if stop else len(t.raw))
-    return _slice(t, m.end(), end) or None
+    end = _bounded(t, m.start("p"), stop.start() if stop else len(t.raw))
+    return _slice(t, m.start("p"), end) or None
 
 
 def _period(low: str) -> str | None:
