@@ -295,7 +295,7 @@ def drive(
         lag_before = lag_buckets(stack)
         audio_lag = AudioLagProbe(stack, end)
         audio_lag.start()
-        commands = stack.redis_commands()
+        counts = stack.redis_counts()
         spies = (
             [spy(s.pid, profile / f"{s.name}-{job['mode']}", seconds) for s in stack.servers]
             if profile
@@ -305,8 +305,9 @@ def drive(
         used = usage.stop()
         lag = lag_p99_ms(lag_before, lag_buckets(stack))
         audio_lag.join(10)
-        if commands is not None:
-            used.setdefault("redis", {})["commands"] = (stack.redis_commands() or 0) - commands
+        if counts is not None and (after := stack.redis_counts()) is not None:
+            redis_used = used.setdefault("redis", {})
+            redis_used["commands"], redis_used["reads"] = after[0] - counts[0], after[1] - counts[1]
         for proc in spies:
             proc.wait(60)
         raw = gen.results(timeout=60)
@@ -358,6 +359,9 @@ def summarize(raw: dict[str, Any], usage: dict[str, dict[str, float]], seconds: 
         "redis_commands_per_frame": round(usage.get("redis", {}).get("commands", 0) / acked, 2)
         if acked
         else None,
+        # Socket reads Redis made per acked frame: the round trips of every client (the servers'
+        # batches, the readers' calls), whatever each carried.
+        "redis_reads_per_frame": round(usage.get("redis", {}).get("reads", 0) / acked, 2) if acked else None,
         "server_rss_mb_max": round(sum(s["rss_mb_max"] for s in servers), 1),
         "generator_cpu_percent": round(sum(g["cpu_percent"] for g in generators), 1),
         "usage": usage,
@@ -416,6 +420,7 @@ def failed_step(reason: str) -> dict[str, Any]:
         "server_cpu_ms_per_frame": None,
         "loop_cpu_ms_per_frame": None,
         "redis_commands_per_frame": None,
+        "redis_reads_per_frame": None,
         "server_rss_mb_max": 0.0,
         "generator_cpu_percent": 0.0,
         "usage": {},
@@ -608,7 +613,7 @@ def live_table(rows: list[dict[str, Any]]) -> str:
         "| sessions | processes | frames/s acked (expected) | ack p50 / p99 (ms) | text ack p50 / p99 (ms) "
         "| fan-out p50 / p99 (ms) | edit ack p50 / p99 (ms) | server CPU % (ms/frame) "
         "| busiest event loop CPU % (lag p99 ms) | audio lag max / last (s) | server RSS (MB) "
-        "| Redis CPU % (commands/frame) "
+        "| Redis CPU % (commands, reads per frame) "
         "| generator CPU % (late p99 ms) | machine CPU % (others) | errors | ok |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
@@ -622,7 +627,7 @@ def live_table(rows: list[dict[str, Any]]) -> str:
             f"| {_ms(r['ack_edit_ms'])} | {r['server_cpu_percent']:.0f} ({r['server_cpu_ms_per_frame']}) "
             f"| {r['busiest_loop_cpu_percent']:.0f} ({_lag(r)}) | {_audio_lag(r)} "
             f"| {r['server_rss_mb_max']:.0f} "
-            f"| {_cpu(r, 'redis')} ({r['redis_commands_per_frame']}) "
+            f"| {_cpu(r, 'redis')} ({r['redis_commands_per_frame']}, {r.get('redis_reads_per_frame')}) "
             f"| {r['generator_cpu_percent']:.0f} ({r['send_late_ms']['p99']}) | {_machine(r)} "
             f"| {errors} | {'yes' if r['ok'] else 'no'} |"
         )
@@ -637,7 +642,7 @@ def ingest_table(rows: list[dict[str, Any]], echo: dict[str, Any]) -> str:
     lines = [
         "| server | processes | clients | frames/s acked | ratio to echo | ack p50 / p99 (ms) "
         "| server CPU % (ms/frame) | busiest event loop CPU % | event loops ms/frame (ratio) "
-        "| Redis CPU % (commands/frame) | generator CPU % | machine CPU % (others) |",
+        "| Redis CPU % (commands, reads per frame) | generator CPU % | machine CPU % (others) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
@@ -649,7 +654,7 @@ def ingest_table(rows: list[dict[str, Any]], echo: dict[str, Any]) -> str:
             f"| {name} | {r['processes']} | {r['clients']} | {r['frames_per_s']:.0f} | {ratio} "
             f"| {_ms(r['ack_audio_ms'])} | {r['server_cpu_percent']:.0f} ({r['server_cpu_ms_per_frame']}) "
             f"| {r['busiest_loop_cpu_percent']:.0f} | {r['loop_cpu_ms_per_frame']} ({loop_ratio}) "
-            f"| {_cpu(r, 'redis')} ({r['redis_commands_per_frame']}) "
+            f"| {_cpu(r, 'redis')} ({r['redis_commands_per_frame']}, {r.get('redis_reads_per_frame')}) "
             f"| {r['generator_cpu_percent']:.0f} | {_machine(r)} |"
         )
     return "\n".join(lines)

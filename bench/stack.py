@@ -143,15 +143,17 @@ class Stack:
         secret = load_or_create_secret(self.data_dir / "jwt-secret")
         return issue_token(secret, tenant_id=TENANT, role=role, sub=sub, ttl=3600)
 
-    def redis_commands(self) -> int | None:
-        """Commands Redis has processed so far (INFO stats), or None without our own Redis."""
+    def redis_counts(self) -> tuple[int, int] | None:
+        """Commands Redis has processed so far, and the reads it made from its clients' sockets
+        (INFO stats: a read takes whatever a client sent together), or None without our own Redis."""
         if self.redis is None:
             return None
         import redis
 
         client = redis.Redis.from_url(self.redis.url)
         try:
-            return int(client.info("stats")["total_commands_processed"])
+            stats = client.info("stats")
+            return int(stats["total_commands_processed"]), int(stats["total_reads_processed"])
         finally:
             client.close()
 

@@ -182,7 +182,7 @@ def create_app(settings: Settings) -> Starlette:
             )
             # Everything built so far lives as long as the app: move it out of the collector's
             # reach, and collect the young generation less often (one full collection stalled
-            # every connection for up to 65 ms under load; see the README's load figures).
+            # every connection for up to 65 ms under load; docs/performance.md, "What changed").
             gc.collect()
             gc.freeze()
             thresholds = gc.get_threshold()

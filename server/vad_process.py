@@ -28,7 +28,6 @@ import asyncio
 import contextlib
 import itertools
 import logging
-import multiprocessing
 import os
 import signal
 import socket
@@ -41,6 +40,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .segmenter import windows_of
+from .spawn import QuietSpawnContext, QuietSpawnProcess
 from .vad import SileroVad, pack_state, unpack_state
 
 log = logging.getLogger("astra.vad")
@@ -127,7 +127,7 @@ class _Request:
 
 @dataclass(slots=True)
 class _Child:
-    process: Any  # multiprocessing.context.SpawnProcess
+    process: QuietSpawnProcess
     writer: asyncio.StreamWriter
     reader: asyncio.Task[None]
     sent: dict[int, _Request] = field(default_factory=dict)
@@ -196,11 +196,11 @@ class VadProcess:
 
     async def _spawn(self) -> _Child:
         ours, theirs = socket.socketpair()
-        process = multiprocessing.get_context("spawn").Process(
-            target=serve, args=(theirs,), name="astra-vad", daemon=True
-        )
+        process = QuietSpawnContext().Process(target=serve, args=(theirs,), name="astra-vad", daemon=True)
         try:
-            await asyncio.to_thread(process.start)
+            # On the loop's thread, where the child can start with Ctrl-C ignored (server.spawn):
+            # a spawn's start is a fork and exec, 1-10 ms once per child, never its imports.
+            process.start()
         except BaseException:
             ours.close()
             raise

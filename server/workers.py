@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import multiprocessing.connection
-import multiprocessing.context
 import os
 import pickle
 import signal
@@ -37,6 +36,7 @@ import msgpack
 
 from .errors import ServiceUnavailable
 from .services.learn import correction_records
+from .spawn import QuietSpawnContext
 
 T = TypeVar("T")
 
@@ -90,30 +90,6 @@ def _start_worker() -> None:
     threading.Thread(target=watch, name="astra-exit-with-parent", daemon=True).start()
 
 
-class _QuietSpawnProcess(multiprocessing.context.SpawnProcess):
-    """A spawned worker that ignores Ctrl-C from its first instruction. ``_start_worker`` runs
-    only after the child has started Python and imported this module (a second or more on a
-    slow machine), and a Ctrl-C in that window printed a KeyboardInterrupt traceback from the
-    child. A signal ignored stays ignored across fork and exec, and Python keeps an inherited
-    SIG_IGN, so the server ignores SIGINT while it starts the child and restores its handler at
-    once (a Ctrl-C in those few milliseconds is lost: the user presses again). Handlers can be
-    changed in the main thread only, where the pool starts its workers (``start``, ``run``)."""
-
-    def start(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            super().start()  # the child's own SIG_IGN (_start_worker) covers it, later
-            return
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        try:
-            super().start()
-        finally:
-            signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
-
-
-class _QuietSpawnContext(multiprocessing.context.SpawnContext):
-    Process = _QuietSpawnProcess
-
-
 def warm_up() -> int:
     """A job that does nothing but start a worker; returns its process id."""
     return os.getpid()
@@ -129,7 +105,7 @@ class WorkerPool:
         self._executor = self._new_executor()
 
     def _new_executor(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(self._workers, mp_context=_QuietSpawnContext(), initializer=_start_worker)
+        return ProcessPoolExecutor(self._workers, mp_context=QuietSpawnContext(), initializer=_start_worker)
 
     def start(self) -> None:
         """Start a worker now (in the background), so the first finalize does not wait for one."""

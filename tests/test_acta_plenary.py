@@ -71,7 +71,14 @@ negated in it, a councillor's thanks, a constancia about a bill left pending, tw
 approved by acclamation, the mayor's letter with its filing number read digit by digit, the
 resolution that closes the period read with its signers, the mayor's delegate declaring the
 period closed, the session lifted with no session summoned): no bill is considered today. And a
-thirteenth, a sesión solemne written blind by an audit (``sesion_solemne.json``: the guests
+thirteenth, an ordinary plenary suspended and continued the next day, written blind by an audit
+(``sesion_suspendida.json``: a control debate on the MIO's fare disturbed by chants from the
+gallery, a recess and the quorum verified again, the official resuming by office, a moción de
+suficiente ilustración voted, the citante's conclusions, a bill's postponement voted, the session
+suspended "para continuarla mañana", resumed "el día de ayer" suspended with a roll call over two
+utterances in lowercase speech, a proposition, a communication, varios, the closing): one opening,
+one closing, each with its day, and the suspension and the resumption where they happened. And a
+fourteenth, a sesión solemne written blind by an audit (``sesion_solemne.json``: the guests
 greeted after the opening, the quorum said as a count with an excuse, the anthems and an
 invocation as points, the resolution granting the Orden Santiago de Cali and a Mención de Honor
 read with its considerandos, one recalling the proposal approved weeks before, and its signers,
@@ -91,7 +98,7 @@ import docx
 import pytest
 
 from server.services.classifier import classify
-from server.services.docx_builder import build_docx
+from server.services.docx_builder import build_docx, is_shield
 
 from .conftest import TENANT, built_as_the_tenant
 from .test_classifier import GRANTED_DEPARTURES, ROLL_CALL_1, ROLL_CALL_2
@@ -151,6 +158,8 @@ def _zones_of(blocks: list[dict[str, Any]]) -> dict[str, list[Any]]:
             continue
         items: list[Any] = []
         for el in content:
+            if is_shield(el):
+                continue
             if el.tag == f"{W}p":
                 items.append(
                     "".join("\n" if n.tag == f"{W}br" else n.text or "" for n in el.iter(f"{W}t", f"{W}br"))
@@ -323,6 +332,7 @@ def _build_session(name: str) -> tuple[list[dict[str, Any]], dict[str, list[Any]
         "mocion_censura.json",
         "sin_quorum_decisorio.json",
         "sesion_clausura.json",
+        "sesion_suspendida.json",
         "sesion_solemne.json",
     ],
 )
@@ -1160,6 +1170,74 @@ def test_a_closing_session_is_written_as_said() -> None:
     # the resolution's signers are not the acta's: the secretary was named by no one else
     assert [s.split("\n")[1:] for s in signatures] == [
         ["GLORIA INÉS CAICEDO MINA", "Presidenta"],
+        ["Nombre: ____________________", "Secretario General"],
+    ]
+
+
+def test_a_session_suspended_and_continued_the_next_day_is_written_as_said() -> None:
+    """The facts an audit found false in a blind plenary disturbed from the gallery, recessed,
+    suspended at 1:10 p. m. "para continuarla mañana" and resumed the next day: the suspension
+    was the closing, "Siendo la 1:10 p. m., se levanta la sesión y se convoca para continuarla…",
+    a day before the session was lifted; the resumption ("…de hoy miércoles quince de octubre…,
+    se reanuda la sesión… suspendida el día de ayer") went to the debate, before the bill's point
+    it followed, with no time; the closing, "Siendo las 10:20 a. m., se levanta la sesión", read
+    as the opening's day, an hour after it began; the second day's quorum was written in the
+    roll call as if it were the opening's, listing "Alexandra Hernandez Cedeño" beside the first
+    day's "Alexandra Hernández Cedeño"; the bill's postponement approved was "Resultado:
+    APROBADO." under the bill's heading, as if the bill were; the citante's conclusions ("Para
+    las conclusiones tiene la palabra…") and the official's words after the recess ("Continúa
+    en el uso de la palabra el presidente de MetroCali.") were under no name."""
+    said, zones, _ = _build_session("sesion_suspendida.json")
+    document = [p for zone in zones for p in _paragraphs(zones, zone)]
+    assert [p for p in document if "se dio inicio" in p] == [_paragraphs(zones, "HEADER_ZONE")[0]]
+    assert _paragraphs(zones, "HEADER_ZONE")[0].startswith("Siendo las 9:20 a. m. del 14 de octubre de 2025,")
+    assert [p for p in document if "se levanta la sesión" in p] == [
+        "Siendo las 10:20 a. m. del 15 de octubre de 2025, se levanta la sesión y se convoca para el próximo "
+        "martes veintiuno de octubre a las nueve de la mañana."
+    ]
+    bill = _paragraphs(zones, "ZONE_PROYECTOS")
+    assert bill[-3:] == [
+        said[32]["text"],
+        said[33]["text"],
+        "Sesión suspendida a la 1:10 p. m. y reanudada el 15 de octubre de 2025 a las 9:15 a. m.",
+    ]
+    # the postponement was approved, not the bill
+    assert bill[bill.index(said[31]["text"]) + 1] == (
+        "Votos por el sí: 13. Votos por el no: 1. Resultado: aplazamiento APROBADO."
+    )
+    assert [p for p in bill if "Resultado" in p] == [bill[bill.index(said[31]["text"]) + 1]]
+    # the opening's roll call, then the second day's, each with its quorum
+    first, second = (item for item in zones["ZONE_ROLLCALL"] if isinstance(item, list))
+    rows = dict((row[0], row[1]) for row in first[1:])
+    assert len(rows) == 21 and list(rows.values()).count("Presente") == 17
+    assert {name: state for name, state in rows.items() if state != "Presente"} == {
+        "Rodrigo Salazar Vidal": "Ausente",
+        "Tatiana Ruiz Cardona": "Ausente",
+        "Milton Fabian Riascos Banguero": "Ausente",
+        "Henry Peláez Cobo": "Excusado (incapacidad médica)",
+    }
+    assert [row[1] for row in second[1:]].count("Presente") == 15
+    names = {row[0] for row in second[1:]}  # heard with the ñ but no accents, spelled as the day before
+    assert {"Alexandra Hernández Cedeño", "Mónica Patricia Garcés Riaño"} <= names
+    quorum = [p for p in _paragraphs(zones, "ZONE_ROLLCALL") if p.startswith("Quórum")]
+    assert quorum == [
+        "Quórum: decisorio, con 17 concejales presentes.",
+        "Quórum: decisorio, con 14 concejales presentes.",  # after the recess, the same morning
+        "Quórum al reanudarse la sesión el 15 de octubre de 2025: decisorio, con 15 concejales presentes.",
+    ]
+    debate = _paragraphs(zones, "ZONE_DEBATE")
+    assert debate.index("Receso: de 10:45 a. m. a 11:05 a. m.") == debate.index(said[15]["text"]) + 1
+    assert "JAIME ANDRÉS LASSO BEDOYA (concejal): " + said[26]["text"] in debate
+    for i in (10, 18):
+        assert "ALVARO JOSE RENGIFO TRUJILLO (presidente de MetroCali): " + said[i]["text"] in debate
+    # the gallery's chants are nobody's speech; the motion's vote is the debate's
+    assert said[11]["text"].replace("metrocali", "MetroCali") in debate and said[13]["text"] in debate
+    motion = debate[debate.index(said[24]["text"]) + 1]
+    assert motion == "Votos por el sí: 12. Votos por el no: 2. Resultado: APROBADO."
+    assert "EDISON LUCUMÍ SANDOVAL (concejal): " + said[42]["text"] in _paragraphs(zones, "ZONE_VARIOS")
+    signatures = _paragraphs(zones, "SIGNATURE_BLOCK")
+    assert [s.split("\n")[1:] for s in signatures] == [
+        ["CARLOS ANDRÉS VELASCO LENIS", "Presidente"],
         ["Nombre: ____________________", "Secretario General"],
     ]
 

@@ -33,6 +33,7 @@ from server.services.docx_builder import (
     check_templates,
     given_the_floor,
     inspect_skeleton,
+    is_shield,
 )
 
 from .conftest import TIME_UNIT, require
@@ -172,7 +173,7 @@ def _zone(docx: bytes, name: str) -> Any:
 
 
 def _paragraphs(el: Any) -> list[Any]:
-    return list(el.iterchildren(f"{{{W}}}p"))
+    return [p for p in el.iterchildren(f"{{{W}}}p") if not is_shield(p)]
 
 
 def _style(p: Any) -> str | None:
@@ -1506,6 +1507,39 @@ def test_members_a_roll_call_lists_without_accents_are_spelled_as_the_session_sa
     edited = {**again, "human_edited": True}
     tables = list(_zone(_build([first, edited]), "ZONE_ROLLCALL").iterchildren(f"{{{W}}}tbl"))
     assert ["Henry Pelaez Cifuentes", "Presente"] in _table_rows(tables[-1])
+
+
+def test_a_member_heard_with_the_enye_but_no_accents_is_spelled_as_the_session_said() -> None:
+    """Blind audit of a suspended session: the second day's roll call in lowercase speech listed
+    "Alexandra Hernandez Cedeño" and "Monica Patricia Garces Riaño" (the ñ heard, the accents
+    not) beside the first day's "Alexandra Hernández Cedeño": one member, two spellings. A name
+    with its ñ is respelled only to the one spelling the session said with more accents; one
+    the session said no other way, or two other ways, stays as heard."""
+    first = _block(
+        "roll",
+        "ZONE_ROLLCALL",
+        template_id="TPL_LLAMADO_LISTA",
+        structured_data={
+            "presentes": ["Alexandra Hernández Cedeño", "Mónica Patricia Garcés Riaño", "Luis Núñez Peña"],
+            "ausentes": ["Luis Nuñez Péña"],
+        },
+    )
+    again = _block(
+        "again",
+        "ZONE_ROLLCALL",
+        template_id="TPL_LLAMADO_LISTA",
+        structured_data={
+            "presentes": ["Alexandra Hernandez Cedeño", "Sandra Ordoñez Muñoz"],
+            "ausentes": ["Monica Patricia Garces Riaño", "Luis Nuñez Peña"],
+        },
+    )
+    tables = list(_zone(_build([first, again]), "ZONE_ROLLCALL").iterchildren(f"{{{W}}}tbl"))
+    assert [row[0] for row in _table_rows(tables[-1]) if row[0] != "Concejal"] == [
+        "Alexandra Hernández Cedeño",
+        "Sandra Ordoñez Muñoz",
+        "Mónica Patricia Garcés Riaño",
+        "Luis Nuñez Peña",  # "Luis Núñez Peña" and "Luis Nuñez Péña": two spellings, none chosen
+    ]
 
 
 def _named(*blocks: dict[str, Any]) -> dict[str, Any]:
@@ -2996,6 +3030,92 @@ def test_a_recess_is_recorded_with_its_times_where_it_happened(templates: dict[s
         "Receso: desde las 4:10 p. m.",
     ]
     assert json.dumps(blocks, sort_keys=True) == stored
+
+
+def _suspended_session(resumed_on: str) -> list[dict[str, Any]]:
+    """Opened on 14 October 2025, suspended at 1:10 p. m. during a bill, resumed on ``resumed_on``
+    at 9:15 a. m. with a roll call, lifted at 10:20 a. m."""
+    return [
+        _block(
+            "a",
+            "HEADER_ZONE",
+            "Siendo las nueve y veinte…",
+            template_id="TPL_APERTURA",
+            structured_data={"hora": "09:20", "fecha": "2025-10-14"},
+        ),
+        _block(
+            "s",
+            "ZONE_PROYECTOS",
+            "Siendo la una y diez de la tarde se suspende la sesión y se convoca para continuarla mañana.",
+            template_id="TPL_PROYECTO_ACUERDO",
+            structured_data={"receso": {"inicio": "13:10"}},
+        ),
+        _block(
+            "r",
+            "ZONE_PROYECTOS",
+            "Siendo las nueve y quince de la mañana… se reanuda la sesión suspendida el día de ayer.",
+            template_id="TPL_PROYECTO_ACUERDO",
+            structured_data={"receso": {"fin": "09:15", "fecha": resumed_on}},
+        ),
+        _block(
+            "l",
+            "ZONE_ROLLCALL",
+            "…han contestado a lista quince honorables concejales, hay quórum decisorio.",
+            template_id="TPL_LLAMADO_LISTA",
+            structured_data={"quorum": "decisorio", "total_presentes": 15},
+        ),
+        _block(
+            "c",
+            "ZONE_CIERRE",
+            "Siendo las diez y veinte de la mañana, se levanta la sesión.",
+            template_id="TPL_CIERRE",
+            structured_data={"hora": "10:20"},
+        ),
+    ]
+
+
+def test_a_session_resumed_the_next_day_says_which_day_each_thing_happened() -> None:
+    """Blind audit of a session suspended and continued the next day: "Receso: de 1:10 p. m. a
+    9:15 a. m." read as one morning's recess; the closing "Siendo las 10:20 a. m., se levanta la
+    sesión" as the opening's day, an hour after it began, before its own recess; the quorum of
+    the day it was resumed, written in the roll call's section with the opening's, as the
+    opening's. Each now says the day it was resumed."""
+    blocks = _suspended_session("2025-10-15")
+    stored = json.dumps(blocks, sort_keys=True)
+    out = _build(blocks, templates=CALI_TEMPLATES)
+    assert [_text(p) for p in _paragraphs(_zone(out, "ZONE_PROYECTOS"))][-1] == (
+        "Sesión suspendida a la 1:10 p. m. y reanudada el 15 de octubre de 2025 a las 9:15 a. m."
+    )
+    assert [_text(p) for p in _paragraphs(_zone(out, "ZONE_CIERRE"))] == [
+        "Siendo las 10:20 a. m. del 15 de octubre de 2025, se levanta la sesión."
+    ]
+    quorum = (
+        "Quórum al reanudarse la sesión el 15 de octubre de 2025: decisorio, con 15 concejales presentes."
+    )
+    assert quorum in [_text(p) for p in _paragraphs(_zone(out, "ZONE_ROLLCALL"))]
+    assert json.dumps(blocks, sort_keys=True) == stored
+
+
+def test_a_session_resumed_on_the_day_it_opened_is_a_recess() -> None:
+    """The day said when resumed is the opening's: a recess, and the closing and the quorum say
+    no day; a closing that says its day keeps it."""
+    blocks = _suspended_session("2025-10-14")
+    out = _build(blocks, templates=CALI_TEMPLATES)
+    assert [_text(p) for p in _paragraphs(_zone(out, "ZONE_PROYECTOS"))][-1] == (
+        "Receso: de 1:10 p. m. a 9:15 a. m."
+    )
+    assert [_text(p) for p in _paragraphs(_zone(out, "ZONE_CIERRE"))] == [
+        "Siendo las 10:20 a. m., se levanta la sesión."
+    ]
+    assert "Quórum: decisorio, con 15 concejales presentes." in [
+        _text(p) for p in _paragraphs(_zone(out, "ZONE_ROLLCALL"))
+    ]
+    dated = _suspended_session("2025-10-15")
+    dated[-1]["structured_data"]["fecha"] = "2025-10-16"
+    out = _build(dated, templates=CALI_TEMPLATES)
+    assert [_text(p) for p in _paragraphs(_zone(out, "ZONE_CIERRE"))] == [
+        "Siendo las 10:20 a. m. del 16 de octubre de 2025, se levanta la sesión."
+    ]
 
 
 # -- review comments: low-confidence recognition, sections printed empty --------------------------

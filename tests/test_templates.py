@@ -85,7 +85,7 @@ def zone(document: bytes, name: str) -> list[Any]:
         root = etree.fromstring(zf.read("word/document.xml"))
     found = root.xpath("//w:sdt[w:sdtPr/w:tag/@w:val=$n]/w:sdtContent", namespaces=NS, n=name)
     assert len(found) == 1
-    return list(found[0])
+    return [child for child in found[0] if not docx_builder.is_shield(child)]
 
 
 def items(document: bytes, name: str) -> list[Any]:

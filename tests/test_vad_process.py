@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -202,6 +203,7 @@ async def test_a_busy_child_is_not_stopped_as_idle() -> None:
 
 ORPHAN_SCRIPT = """
 import asyncio
+import contextlib
 from server.vad_process import VadProcess
 async def main():
     vad = VadProcess()
@@ -230,3 +232,35 @@ def test_the_child_leaves_with_a_killed_server() -> None:
         30,
         "the VAD child to exit",
     )
+
+
+async def test_the_child_ignores_ctrl_c_from_its_first_instruction() -> None:
+    """Ctrl-C reaches the whole process group. A child still starting Python and importing
+    onnxruntime (a second or more) took it as a KeyboardInterrupt, printed its traceback and died
+    (and the next one was started). It now starts with SIGINT ignored: interrupted again and again
+    from its first moment, it scores the request, and the server's handler is back."""
+    pcm = speech(1.0)[: CELL * 2]
+    handler = signal.getsignal(signal.SIGINT)
+    ours = psutil.Process()
+    before = {child.pid for child in ours.children()}
+    interrupted: set[int] = set()
+
+    async def interrupt_every_new_child() -> None:
+        while True:
+            for child in ours.children():
+                if child.pid not in before:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(child.pid, signal.SIGINT)
+                    interrupted.add(child.pid)
+            await asyncio.sleep(0.002)
+
+    vad = VadProcess()
+    interrupter = asyncio.create_task(interrupt_every_new_child())
+    try:
+        probs, _ = await asyncio.wait_for(vad.score(pcm, None, CELL), 60)
+    finally:
+        interrupter.cancel()
+        await vad.aclose()
+    assert np.allclose(probs, reference(pcm), atol=1e-6)
+    assert interrupted and vad.restarts == 0
+    assert signal.getsignal(signal.SIGINT) is handler

@@ -14,7 +14,7 @@ import msgpack
 import pytest
 from starlette.testclient import TestClient
 
-from server import workers
+from server import spawn
 from server.app import create_app
 from server.errors import BuildFailed, ServiceUnavailable
 from server.services.builder import BuildRequest, build_sync
@@ -177,7 +177,7 @@ def test_a_worker_ignores_ctrl_c_from_its_first_instruction() -> None:
     modules (before its initializer could ignore it) printed a KeyboardInterrupt traceback on
     every ``make run`` interrupted early (test_cli caught it on a slow machine). The pool's
     workers inherit SIGINT ignored, and the server's own handler is back once they are started."""
-    context = workers._QuietSpawnContext()
+    context = spawn.QuietSpawnContext()
     handler = signal.getsignal(signal.SIGINT)
     results = context.SimpleQueue()
     child = context.Process(target=report_sigint, args=(results,))

@@ -596,7 +596,8 @@ def _person_after(regex: re.Pattern[str], t: _Text, accept: Callable[[str], bool
 _SPEAKER_TRIGGER_RE: Final = re.compile(
     r"\b(?:(?:tiene|tendra|toma|tomara|concedo|concede|le concedo|se le concede|cedo|le cedo"
     r"|doy|le doy|damos|otorgo|se otorga|hace uso de|en uso de|con)\s+(?:el\s+uso\s+de\s+)?"
-    r"la\s+palabra|interviene|intervino|intervencion\s+(?:de|del|de la))\b\s*,?"
+    r"la\s+palabra|continua\s+(?:en|con)\s+(?:el\s+)?uso\s+de\s+la\s+palabra"
+    r"|interviene|intervino|intervencion\s+(?:de|del|de la))\b\s*,?"
 )
 # "[Habla] [el] concejal Juan Pérez: …", a transcript's speaker label.
 _SPEAKER_PREFIX_RE: Final = re.compile(r"^(?:habla\s+)?(?:(?:el|la)\s+)?(?:honorable\s+)?(?=\w+)")
@@ -910,8 +911,11 @@ def _speaker_at(t: _Text, pos: int) -> dict[str, Any]:
         out["orador"] = person[0]
         if role is None and (comma := _COMMA_RE.match(t.low, person[1])):
             role = _described(t, comma.end())
-        elif role is None and _OFFICE_AFTER_NAME_RE.match(t.low, person[1]):
-            role = _role(t, person[1])  # speech without commas: "…el capitán jorge paz comandante del…"
+        elif role is None and (t.raw[: person[1]].islower() or _OFFICE_AFTER_NAME_RE.match(t.low, person[1])):
+            # no comma is heard, in lowercase speech ("tiene la palabra el doctor alvaro rengifo
+            # presidente de metrocali": given the floor by office later, he had no name) nor before an
+            # office said right after the name ("…el capitán Jorge Paz comandante del Cuerpo de…")
+            role = _described(t, person[1])
     if role is not None:
         out["rol"] = role[0]
         if role[1]:
@@ -1220,7 +1224,7 @@ _MAX_TRIGGERS: Final = 8
 # tiene la palabra…", "Para responder, tiene la palabra…").
 _GRANT_VERB_RE: Final = re.compile(
     r"(?:tiene|tendra|concedo|concede|le concedo|se le concede|cedo|le cedo|doy|le doy|damos"
-    r"|otorgo|se otorga)\b"
+    r"|otorgo|se otorga|continua)\b"
 )
 _MAX_LEAD_IN_WORDS: Final = 4
 _LEAD_IN_WINDOW: Final = 60
@@ -1230,6 +1234,20 @@ _SUBJECT_ARTICLES: Final = frozenset({"el", "la", "los", "las", "su", "nuestra",
 """An article right before the noun before "tiene la palabra" makes the noun its subject."""
 _THE_CHAIR: Final = frozenset({"presidencia"})
 """A subject that is the chair itself, granting: "La Presidencia concede el uso de la palabra…"."""
+_LEAD_IN_PREPOSITIONS: Final = frozenset({"para", "en", "con", "por", "de", "a", "sobre"})
+"""A preposition before that article makes the noun its complement, a lead-in of the chair's
+grant: "Para las conclusiones tiene la palabra el concejal citante…" (the citante's conclusions
+were written under no name)."""
+
+
+def _noun_is_subject(words: list[str]) -> bool:
+    """Whether the last of the words before "tiene la palabra" is its subject ("el alcalde",
+    "la comunidad"; not "la presidencia", the chair, nor "para las conclusiones")."""
+    if len(words) < 2 or words[-2] not in _SUBJECT_ARTICLES or words[-1] in _THE_CHAIR:
+        return False
+    return len(words) < 3 or words[-3] not in _LEAD_IN_PREPOSITIONS
+
+
 _NOT_A_LEAD_IN: Final = frozenset(
     {"que", "quien", "quienes", "cuando", "si", "no", "nadie", "como", "porque", "mientras", "donde"}
     | {"presidente", "presidenta"}
@@ -1257,8 +1275,7 @@ def _floor_grant(t: _Text) -> re.Match[str] | None:
             # "el alcalde tiene la palabra": the noun is its subject (not so after a comma, nor
             # the chair's own: "La Presidencia concede el uso de la palabra a…")
             comma = t.low[: trigger.start()].rstrip().endswith(",")
-            subject = not comma and len(words) >= 2 and words[-2] in _SUBJECT_ARTICLES
-            subject = subject and words[-1] not in _THE_CHAIR
+            subject = not comma and _noun_is_subject(words)
             if granting and len(words) <= _MAX_LEAD_IN_WORDS and not _NOT_A_LEAD_IN.intersection(words):
                 if not subject:
                     return trigger
@@ -1305,12 +1322,7 @@ def _said_of_the_floor(t: _Text, trigger: re.Match[str]) -> bool:
     if _NOT_A_LEAD_IN.intersection(before[-2:]):
         return True
     clause_ends = t.low[: trigger.start()].rstrip().endswith((",", ";", ":", "."))
-    if (
-        not clause_ends
-        and len(before) >= 2
-        and before[-2] in _SUBJECT_ARTICLES
-        and before[-1] not in _THE_CHAIR
-    ):
+    if not clause_ends and _noun_is_subject(before):
         return True  # "el alcalde tiene la palabra", "la comunidad tiene la palabra": said of it
     noun = t.low.startswith("intervencion", trigger.start())
     return noun and bool(before) and before[-1] in _INTERVENTION_DETERMINERS
@@ -1716,6 +1728,8 @@ def _vote(t: _Text) -> dict[str, Any] | None:
     }
     if result == "empate" and _REPEAT_RE.search(said):
         vote["repetir"] = True  # "…la votación se repetirá en la próxima sesión"
+    if result in ("aprobado", "negado") and _POSTPONEMENT_DECIDED_RE.search(said):
+        vote["objeto"] = "aplazamiento"  # what was decided, not the item it postpones
     if result in ("aprobado", "negado") and (way := _DECIDED_BY_RE.search(said)):
         vote["modo"] = f"por {'aclamación' if way['how'] == 'aclamacion' else 'unanimidad'}"
     if (required := _majority_required(t.low)) is not None:
@@ -1733,6 +1747,13 @@ def _vote(t: _Text) -> dict[str, Any] | None:
     return vote
 
 
+# A postponement decided, said with its result: "ha sido aprobado el aplazamiento", "se niega la
+# solicitud de aplazamiento", "el aplazamiento fue aprobado". Voted while a bill is considered,
+# its "Resultado: APROBADO." under the bill's heading read as the bill approved.
+_POSTPONEMENT_DECIDED_RE: Final = re.compile(
+    r"\b(?:aprobad[oa]|negad[oa]|aprueba|niega)\s+(?:el|la\s+solicitud\s+de)\s+aplazamiento\b"
+    r"|\b(?:el|la\s+solicitud\s+de)\s+aplazamiento\s+(?:(?:ha|fue|queda)\s+)?(?:sido\s+)?(?:aprobad|negad)"
+)
 # How a result was reached when it is said, written with it: "aprobada por aclamación" (no
 # count was taken: "Resultado: APROBADO" alone hid that), "negada por unanimidad".
 _DECIDED_BY_RE: Final = re.compile(r"\bpor\s+(?:la\s+)?(?P<how>aclamacion|unanimidad)\b")
@@ -4555,11 +4576,13 @@ def _recess(t: _Text) -> dict[str, str]:
     Only a recess decreed now, in the present ("se decreta un receso", "se suspende la sesión",
     "reanudamos la sesión"), not denied, asked nor of another time: "le solicito un receso",
     "la semana pasada se suspendió la sesión a las…", "No se suspende…", "¿Se reanuda la sesión
-    a las once?" say no time of this session's recess."""
+    a las once?" say no time of this session's recess. A date said where it is resumed is the
+    day it is resumed (``fecha``: "…de hoy miércoles quince de octubre…, se reanuda la sesión
+    suspendida el día de ayer", a session suspended to continue the next day)."""
     found: dict[str, str] = {}
     starts: list[int] | None = None
     for count, m in enumerate(_RECESS_DECREE_RE.finditer(t.low)):
-        if count >= _MAX_TRIGGERS or len(found) == 2:
+        if count >= _MAX_TRIGGERS or {"inicio", "fin"} <= found.keys():
             break
         key = "fin" if m["fin"] else "inicio"
         if key in found or _PAST_THIRD_RE.match(t.raw, m.end("verb" if m["verb"] else "verb2") - 2):
@@ -4568,11 +4591,14 @@ def _recess(t: _Text) -> dict[str, str]:
             starts = _sentence_starts(t)
         at = bisect.bisect_right(starts, m.start())
         sentence = t.low[starts[at - 1] : starts[at] if at < len(starts) else len(t.low)]
-        if _denied(t, m.start()) or _asked(t, m.start()) or _PAST_TIME_RE.search(sentence):
+        told = _PAST_TIME_RE.search(_SUSPENDED_BEFORE_RE.sub("", sentence) if key == "fin" else sentence)
+        if _denied(t, m.start()) or _asked(t, m.start()) or told:
             continue
         planned = _PLANNED_RE.search(sentence)
         if hora := _session_time(sentence[: planned.start() if planned else len(sentence)]):
             found[key] = hora
+        if key == "fin" and (fecha := _find_date(sentence)):
+            found["fecha"] = fecha  # resumed on the day said: the acta compares it with the opening's
     return found
 
 
@@ -4889,11 +4915,15 @@ _RECESS_DECREE_RE: Final = re.compile(
     r"|reiniciamos|retomamos))\b(?:\s+[^\W\d_]+){0,2}?\s+(?:sesion|plenaria)\b"
 )
 # A time said after these in a recess's sentence is planned, not when it happened: "se decreta un
-# receso hasta las once", "se suspende la sesión y se reanudará a las once".
+# receso hasta las once", "se suspende la sesión y se reanudará a las once", "se suspende la sesión
+# y se convoca para continuarla mañana a las nueve" (its nine was when it was suspended).
 _PLANNED_RE: Final = re.compile(
     r"\b(?:(?:hasta|para)\s+(?:las?|el|manana|dentro)\b|reanudara|reanudaremos|retomaremos|volveremos"
-    r"|continuaremos|regresaremos)"
+    r"|continuaremos|regresaremos|se\s+(?:les\s+|los\s+|las\s+)?convoca\b|convocamos\b)"
 )
+# The session resumed said to be the one suspended before ("se reanuda la sesión suspendida el día
+# de ayer"): when it was suspended, not a resumption told of another day.
+_SUSPENDED_BEFORE_RE: Final = re.compile(r"\bsuspendida\s+(?:el\s+dia\s+de\s+)?(?:ayer|anteayer)\b")
 _NOT_IN_PLACE: Final = frozenset({TPL_APERTURA, TPL_CIERRE, TPL_FIRMAS})
 # Items taken up once the roll call and the agenda are over: the quorum verified while one is
 # under way is verified again (see _quorum_again).
@@ -5082,6 +5112,22 @@ def _proyecto_at(t: _Text) -> int | None:
     return None
 
 
+def _convocation_at(t: _Text) -> int | None:
+    """Where the next session is summoned (_CONVOCATION_RE), which makes the utterance the
+    closing. Summoned in the sentence that suspends the session now ("se suspende la sesión y se
+    convoca para continuarla mañana miércoles a las nueve"), it is this session, continued
+    another day in the same acta: not lifted, and said where it was suspended, like a recess (it
+    was the closing, "se levanta la sesión", a day before the session ended)."""
+    m = _CONVOCATION_RE.search(t.low)
+    if m is None:
+        return None
+    start, stop = _sentence_start(t, m.start()), _SENTENCE_END_RE.search(t.raw, m.end())
+    for decree in _RECESS_DECREE_RE.finditer(t.low, start, stop.start() if stop else len(t.low)):
+        if decree["verb2"] and not decree["fin"] and not _denied(t, decree.start()):
+            return None
+    return m.start()
+
+
 # Section rules: the one whose marker comes first in the utterance wins (ties: list order).
 _SECTION_RULES: Final[tuple[tuple[str, _Rule], ...]] = (
     (TPL_ORDEN_DIA, _first(_ORDEN_DIA_READ_RE)),
@@ -5091,7 +5137,7 @@ _SECTION_RULES: Final[tuple[tuple[str, _Rule], ...]] = (
     (TPL_LLAMADO_LISTA, _llamado_at),
     (TPL_VARIOS, _varios_at),
     (TPL_COMUNICACION, _comunicacion_at),
-    (TPL_CIERRE, _first(_CONVOCATION_RE)),
+    (TPL_CIERRE, _convocation_at),
     (TPL_PROYECTO_ACUERDO, _proyecto_at),
     (TPL_PROPOSICION, _proposicion_at),
     (TPL_DEBATE, _first(_DEBATE_ITEM_RE)),

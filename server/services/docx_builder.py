@@ -177,8 +177,10 @@ false or a mapping → Spanish words). True/false are written "sí"/"no".
   ``recess``     the times of a recess (``receso``: ``inicio`` when the session was suspended,
                  ``fin`` when it was resumed, each said in its own block), after the resumption
                  (:func:`_recesses`); ``"summary"`` sees ``inicio`` and ``fin`` (each when
-                 said); default: "Receso: de 10:40 a. m. a 10:58 a. m." ("desde las…", "hasta
-                 las…" when one time alone was said).
+                 said) and ``fecha`` (the day it was resumed, when not the opening's); default:
+                 "Receso: de 10:40 a. m. a 10:58 a. m." ("desde las…", "hasta las…" when one
+                 time alone was said; "Sesión suspendida a la 1:10 p. m. y reanudada el 15 de
+                 octubre de 2025 a las 9:15 a. m." with ``fecha``).
 Their paragraphs (summary, agenda items, result lines) take the element's ``"role"`` (default as
 above). Like a vote's summary, an election's, an oath's or a recess's line is written after the
 block's words and does not replace them (it is not a paragraph element, so the fallback still
@@ -319,6 +321,13 @@ W_SDTCONTENT = _w("sdtContent")
 W_TAG = _w("tag")
 W_SHOWINGPLCHDR = _w("showingPlcHdr")
 W_SECTPR = _w("sectPr")
+W_SPACING = _w("spacing")
+W_BEFORE = _w("before")
+W_AFTER = _w("after")
+W_LINE = _w("line")
+W_LINERULE = _w("lineRule")
+W_SZ = _w("sz")
+W_COMMENTREFERENCE = _w("commentReference")
 W_PGSZ = _w("pgSz")
 W_PGMAR = _w("pgMar")
 W_STYLE = _w("style")
@@ -993,9 +1002,11 @@ _DEFAULT_ELECTION = (
 )
 _DEFAULT_OATH = "Posesión: {{ posesion }}"
 _DEFAULT_RECESS = (  # a time ends with its period ("10:58 a. m."): the line needs none of its own
-    "Receso: {% if inicio and fin %}de {{ inicio|hora }} a {{ fin|hora }}"
+    "{% if fecha %}Sesión suspendida{{ ' a ' ~ inicio|hora(articulo=true) if inicio }} y reanudada el "
+    "{{ fecha|fecha_larga }}{{ ' a ' ~ fin|hora(articulo=true) if fin else '.' }}"
+    "{% else %}Receso: {% if inicio and fin %}de {{ inicio|hora }} a {{ fin|hora }}"
     "{% elif inicio %}desde {{ inicio|hora(articulo=true) }}"
-    "{% else %}hasta {{ fin|hora(articulo=true) }}{% endif %}"
+    "{% else %}hasta {{ fin|hora(articulo=true) }}{% endif %}{% endif %}"
 )
 _RECORD_SUMMARIES = {"election": _DEFAULT_ELECTION, "oath": _DEFAULT_OATH, "recess": _DEFAULT_RECESS}
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -1703,7 +1714,8 @@ class _Renderer:
             elif element.kind == "oath" and isinstance(data.get("posesion"), str):
                 wrote_any = self.record(container, element, ctx, None) or wrote_any
             elif element.kind == "recess" and (recess := self.recesses.get(id(block))) is not None:
-                wrote_any = self.record(container, element, {**ctx, **recess}, None) or wrote_any
+                recess_ctx = {**ctx, "fecha": None, **recess}  # the block's own date is not the resumption's
+                wrote_any = self.record(container, element, recess_ctx, None) or wrote_any
         if not wrote_paragraph and (text or not wrote_any):
             # the fallback: what was said is kept, where the block begins
             p = _add_paragraph(container, self.style(zone_role), text)
@@ -2058,6 +2070,35 @@ def _heading_level(el: Any, levels: Mapping[str, int]) -> int | None:
         return None
     style = el.find(f"{W_PPR}/{W_PSTYLE}")
     return levels.get(style.get(W_VAL) or "") if style is not None else None
+
+
+def _shield_first_paragraph(content: Any) -> None:
+    """Put a paragraph of no visible height before a zone's first paragraph when that one carries a
+    Word comment or line breaks. LibreOffice (7.4, Debian 12's) drops the first paragraph of a
+    block-level content control that carries a comment, text and all, and prints its line breaks
+    as nothing: an acta of live audio, whose zones often begin with a block recognized with low
+    confidence, opened there without its opening sentence, and an unnamed signer's lines ran
+    together. Word shows either way; the shield is empty, 1 pt high, and holds no text."""
+    first = content[0] if content is not None and len(content) else None
+    if first is None or first.tag != W_P:
+        return
+    if first.find(f".//{W_COMMENTREFERENCE}") is None and first.find(f".//{W_BR}") is None:
+        return
+    shield = oxml_parser.makeelement(W_P)
+    ppr = etree.SubElement(shield, W_PPR)
+    etree.SubElement(ppr, W_SPACING, {W_BEFORE: "0", W_AFTER: "0", W_LINE: "20", W_LINERULE: "exact"})
+    mark = etree.SubElement(ppr, W_RPR)
+    etree.SubElement(mark, W_SZ, {W_VAL: "2"})
+    first.addprevious(shield)
+
+
+def is_shield(element: Any) -> bool:
+    """Whether ``element`` is the empty paragraph :func:`_shield_first_paragraph` puts first in a
+    zone (readers of the acta's structure pass over it)."""
+    if element.tag != W_P or element.find(f".//{W_T}") is not None:
+        return False
+    spacing = element.find(f"{W_PPR}/{W_SPACING}")
+    return spacing is not None and spacing.get(W_LINE) == "20" and spacing.get(W_LINERULE) == "exact"
 
 
 def _leave_out(zone: _Zone, container: Any, levels: Mapping[str, int]) -> None:
@@ -2605,6 +2646,15 @@ def _names_said(data: Mapping[str, Any]) -> list[str]:
     return [name.strip() for name in said if isinstance(name, str) and name.strip()]
 
 
+_ACCENT_MARKS = frozenset("áéíóúüÁÉÍÓÚÜ")
+"""Accents a name is heard without; ñ is a letter, heard in lowercase speech too."""
+
+
+def _marks(name: str) -> int:
+    """How many letters of a name are not ASCII (accents, ñ)."""
+    return sum(not c.isascii() for c in name)
+
+
 def _as_spelled(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The blocks, each speaker heard without a single accent ("tiene la palabra el señor
     delegado del alcalde doctor alvaro jose benitez": ``orador`` "Alvaro Jose Benitez") written
@@ -2613,7 +2663,8 @@ def _as_spelled(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     person, one spelling in the acta. So are the members a roll call lists heard so (a quorum
     verified in lowercase speech: "henry pelaez cifuentes presente"), unless a person edited it.
     Accents are never made up: only a spelling the session's
-    blocks hold is used, when it is the same words but for accents and the only such spelling.
+    blocks hold is used, when it is the same words but for accents and the only such spelling
+    (a name heard with its ñ but no accent, "Alexandra Hernandez Cedeño", too).
     Derived when the document is built, like :func:`given_the_floor`: the blocks stay as said."""
     spellings: dict[tuple[str, ...], set[str]] = {}
     for block in blocks:
@@ -2625,11 +2676,10 @@ def _as_spelled(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
                 spellings.setdefault(tuple(_words(said)), set()).add(said)
 
     def spelled(heard: Any) -> Any:
-        known = (
-            spellings.get(tuple(_words(heard)), set())
-            if isinstance(heard, str) and heard.isascii()
-            else set()
-        )
+        if not isinstance(heard, str) or _ACCENT_MARKS.intersection(heard):
+            return heard
+        # heard with no accent, its ñ perhaps ("Alexandra Hernandez Cedeño"): a spelling with more
+        known = {said for said in spellings.get(tuple(_words(heard)), set()) if _marks(said) > _marks(heard)}
         return next(iter(known)) if len(known) == 1 else heard
 
     out: list[Mapping[str, Any]] = []
@@ -3371,26 +3421,66 @@ def _recesses(blocks: Sequence[Mapping[str, Any]]) -> dict[int, dict[str, str]]:
     se suspende la sesión.", ``receso.inicio``), then resumed ("…se reanuda la sesión.",
     ``receso.fin``). The resumption's block gets the recess line with both times; a suspension
     no resumption with a time follows gets it with its own ("Receso: desde las 10:40 a. m."),
-    as does a resumption none with a time came before. Paired in the session's order, across
-    zones: ``{id(block): {"inicio"?, "fin"?}}``. Derived when the document is built."""
+    as does a resumption none with a time came before. Resumed on a day said other than the
+    opening's (``receso.fecha``, a session suspended to continue the next day), the line says
+    that day (``fecha``): "Receso: de 1:10 p. m. a 9:15 a. m." was one morning's recess. Paired
+    in the session's order, across zones: ``{id(block): {"inicio"?, "fin"?, "fecha"?}}``.
+    Derived when the document is built."""
     plans: dict[int, dict[str, str]] = {}
     pending: tuple[int, str] | None = None  # the suspension waiting for its resumption
+    opened = _opening_date(blocks)
     for block in blocks:
         data = block.get("structured_data")
         recess = data.get("receso") if block.get("type") == "TEMPLATE" and isinstance(data, Mapping) else None
         if block.get("deleted") or not isinstance(recess, Mapping):
             continue
-        inicio, fin = (_as_text(recess.get(k)).strip() for k in ("inicio", "fin"))
+        inicio, fin, fecha = (_as_text(recess.get(k)).strip() for k in ("inicio", "fin", "fecha"))
         if inicio and pending is not None:
             plans[pending[0]] = {"inicio": pending[1]}  # suspended again: the first one stands alone
         if inicio:
             pending = (id(block), inicio)
         if fin:
             plans[id(block)] = {"fin": fin, **({"inicio": pending[1]} if pending else {})}
+            if fecha and opened and fecha != opened:
+                plans[id(block)]["fecha"] = fecha
             pending = None
     if pending is not None:
         plans[pending[0]] = {"inicio": pending[1]}
     return plans
+
+
+def _opening_date(blocks: Sequence[Mapping[str, Any]]) -> str:
+    """The date the session was opened on, as its opening said it ("" if it said none)."""
+    for block in blocks:
+        data = block.get("structured_data")
+        opening = block.get("template_id") == "TPL_APERTURA" and not block.get("deleted")
+        if opening and isinstance(data, Mapping) and (fecha := _as_text(data.get("fecha")).strip()):
+            return fecha
+    return ""
+
+
+def _dated_on_the_day_resumed(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """A session suspended and resumed on another day (a resumption's ``receso.fecha`` other
+    than the opening's date) goes on that day, with one acta: its closing, which said its time
+    alone, gets that day (``fecha``), or "Siendo las 10:20 a. m., se levanta la sesión" read as
+    the opening's day, an hour after it began; and a roll call said after the resumption, in the
+    roll call's section with the opening's, gets it as ``reanudada`` (its quorum is that day's,
+    not the opening's). Derived when the document is built, on copies; a closing that has a date
+    keeps it."""
+    opened, day = _opening_date(blocks), ""
+    out = list(blocks)
+    for index, block in enumerate(blocks):
+        data = block.get("structured_data")
+        if block.get("deleted") or not isinstance(data, Mapping):
+            continue
+        recess = data.get("receso")
+        if isinstance(recess, Mapping) and (fecha := _as_text(recess.get("fecha")).strip()):
+            day = fecha if opened and fecha != opened else ""
+        elif block.get("template_id") == "TPL_CIERRE" and day and not data.get("fecha"):
+            out[index] = {**block, "structured_data": {**data, "fecha": day}}
+        elif block.get("template_id") == "TPL_LLAMADO_LISTA" and day:
+            out[index] = {**block, "structured_data": {**data, "reanudada": day}}
+    return out
 
 
 def _validate_blocks(
@@ -3467,7 +3557,8 @@ def build_docx(
     under the speaker the grant named (:func:`given_the_floor`), a bill's heading names the
     ponentes its ponencia report was signed by when it names none (:func:`_with_report_ponentes`),
     a speaker heard without accents spelled as the session said the name elsewhere
-    (:func:`_as_spelled`). With
+    (:func:`_as_spelled`), a session resumed on another day dating its closing and the roll calls
+    after it (:func:`_dated_on_the_day_resumed`). With
     ``mark_human_edits``, blocks edited by a person get a comment. Audio blocks recognized with
     low confidence and not edited since get one (:func:`low_confidence`), and so does the heading
     of a zone printed without content when the tenant has ``empty_zones`` (it said which sections
@@ -3492,7 +3583,7 @@ def build_docx(
     if problems := _empty_zones_problems(empty_zones, {zone.name for zone in zones}):
         raise BuildError("; ".join(problems))
     blocks = _as_spelled(_with_report_ponentes(given_the_floor(_named_as_in_the_session(blocks))))
-    attended = _with_arrivals(blocks)
+    attended = _with_arrivals(_dated_on_the_day_resumed(blocks))
     by_zone = _validate_blocks(attended, {zone.name for zone in zones})
     if not by_zone.get(SIGNATURE_ZONE):
         by_zone[SIGNATURE_ZONE] = [_signatures_of_the_session(blocks)]
@@ -3534,6 +3625,10 @@ def build_docx(
         comment = doc.add_comment(runs, text=pending.text, author=comment_author, initials=initials)
         # python-docx stamps the wall clock; drop it so the content depends on the inputs only
         comment._comment_elm.attrib.pop(W_DATE, None)
+
+    for zone in zones:
+        if zone.is_sdt and zone.element.getparent() is not None:
+            _shield_first_paragraph(zone.element.find(W_SDTCONTENT))
 
     _describe_the_document(doc, meta, blocks)
 

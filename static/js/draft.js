@@ -143,13 +143,25 @@ function officeAsSpeaker(cargo, said) {
 
 const ACCENTS = { á: "a", é: "e", í: "i", ó: "o", ú: "u", ü: "u", ñ: "n" };
 
-/** The words of a name, lower-case and without accents: _words there. */
+/** A text's characters as code points (Python's str, which the builder's counts are in). */
+function codePoints(text) {
+  return Array.from(text);
+}
+
+/** Lower case without accents, one character for each: _fold_same_length there. */
+function fold(text) {
+  let low = text.toLowerCase();
+  if (low.length !== text.length) {
+    low = codePoints(text)
+      .map((c) => (c.toLowerCase().length === c.length ? c.toLowerCase() : c))
+      .join("");
+  }
+  return low.replace(/[áéíóúüñ]/g, (c) => ACCENTS[c]);
+}
+
+/** The words of a name or an office, lower-case and without accents: _words there. */
 function nameWords(value) {
-  return value
-    .toLowerCase()
-    .replace(/[áéíóúüñ]/g, (c) => ACCENTS[c])
-    .split(/\s+/)
-    .filter(Boolean);
+  return fold(value).split(/\s+/).filter(Boolean);
 }
 
 /** Whether two names said are one person (the shorter's words all in the other's): _same_person there. */
@@ -158,6 +170,249 @@ function samePerson(name, other) {
   const [a, b] = [nameWords(name), nameWords(other)];
   const [shorter, longer] = a.length <= b.length ? [a, b] : [b, a];
   return shorter.length > 0 && shorter.every((w) => longer.includes(w));
+}
+
+/** A value as Python's str() writes it, "" for none: _as_text there. */
+function asText(value) {
+  if (value === null || value === undefined) return "";
+  return typeof value === "string" ? value : String(value);
+}
+
+function isMapping(value) {
+  return Boolean(value) && typeof value === "object" && !Array.isArray(value);
+}
+
+// -- the session's names -------------------------------------------------------------------------
+// Who a block names, as the rest of the session names them (a member by the whole name the roll
+// calls list, an official by office as named before, the citante, the personero sworn in), and
+// the chair addressed by name, who is not the speaker: _named_as_in_the_session in
+// server/services/docx_builder.py, applied before the floor is given. Then each speaker spelled
+// with the accents the session gave the name elsewhere (_as_spelled there).
+
+/** The lists of a roll call (_ROLL_CALL_KEYS there). */
+const ROLL_CALL_KEYS = ["presentes", "ausentes", "excusados", "tarde", "retirados"];
+const COUNCILLORS = ["concejal", "concejala"];
+/** A block holding a grant of the floor: the grant alone, or with the speaker's words after it (_GRANT_FIELDS there). */
+const GRANT_FIELDS = ["anuncio", "anuncio_texto"];
+/**
+ * The offices one person holds, which the council elects: ONE_HOLDER_OFFICES, OFFICE_SCOPES and
+ * OFFICE_GOES_ON of server/services/offices.py (tests/test_draft_parity.py holds them equal).
+ */
+export const OFFICES = {
+  oneHolder: { personero: "personero", personera: "personero", contralor: "contralor", contralora: "contralor" },
+  scopes: ["municipal", "distrital"],
+  goesOn: ["de", "del", "para"],
+};
+const ONE_HOLDER_ROLES = [...new Set(Object.values(OFFICES.oneHolder))];
+/** Words of a name that do not tell one person from another (_NAME_PARTICLES there). */
+const NAME_PARTICLES = new Set(["de", "del", "la", "las", "los", "y", "e"]);
+/** An oath declared is a sentence or two: who is sworn in is read in its first words (_OATH_CHARS_READ there). */
+const OATH_CHARS_READ = 1000;
+/** People named for one office: from two on, none of them is taken for it (_ENOUGH_TO_DOUBT there). */
+const ENOUGH_TO_DOUBT = 2;
+/**
+ * The chair addressed at the start of words ("Gracias, señor presidente, …"), on folded text:
+ * _CHAIR_ADDRESS_RE of server/services/docx_builder.py (anchored there by re.match).
+ */
+const CHAIR_ADDRESS_RE = /^[\s¡¿]*(?:(?:muchas\s+)?gracias\s*,?\s*)?(?:(?:senor|senora)\s+)?president[ea]\s*[,.:]?\s*/;
+/** A word of letters alone, no digits (_LETTERS there: [^\W\d_]+). */
+const LETTERS_RE = /[\p{L}\p{Nl}\p{No}]+/gu;
+
+/** The role of ONE_HOLDER_ROLES an office said as a whole is ("Personero Municipal de Palmira…"), else null: _one_holder_role there. */
+function oneHolderRole(office) {
+  const words = nameWords(office);
+  const head = words.length && Object.hasOwn(OFFICES.oneHolder, words[0]) ? OFFICES.oneHolder[words[0]] : null;
+  const rest = words.length > 1 && OFFICES.scopes.includes(words[1]) ? words.slice(2) : words.slice(1);
+  return head && (!rest.length || OFFICES.goesOn.includes(rest[0])) ? head : null;
+}
+
+/** The people among names, each once by the longest name said, at most ENOUGH_TO_DOUBT: _distinct there. */
+function distinct(names) {
+  const people = [];
+  for (const name of names) {
+    const same = people.findIndex((known) => samePerson(name, known));
+    if (same < 0) people.push(name);
+    else if (nameWords(name).length > nameWords(people[same]).length) people[same] = name;
+  }
+  return people.slice(0, ENOUGH_TO_DOUBT);
+}
+
+/** Add names to those a key of `map` holds (distinct). */
+function learn(map, key, names) {
+  map.set(key, distinct([...(map.get(key) || []), ...names]));
+}
+
+/** Whether words said name the person: two of the name's own words at least: _named_in there. */
+function namedIn(name, words) {
+  const own = nameWords(name).filter((w) => !NAME_PARTICLES.has(w));
+  return own.length >= 2 && own.filter((w) => words.has(w)).length >= 2;
+}
+
+/**
+ * The members the session's roll calls list, to name one said by part of the name as listed:
+ * _members_listed and _Listed.as_listed there.
+ */
+function membersListed(blocks) {
+  const names = new Set();
+  for (const block of blocks) {
+    if (block.template_id !== "TPL_LLAMADO_LISTA" || block.deleted || !isMapping(block.structured_data)) continue;
+    for (const key of ROLL_CALL_KEYS) {
+      const members = block.structured_data[key];
+      if (!Array.isArray(members)) continue;
+      for (const member of members) {
+        const name = personName(member);
+        if (name) names.add(name);
+      }
+    }
+  }
+  return {
+    /** The listed name of the only member it is part of; the name as said if none, "" if several. */
+    asListed(name) {
+      if (!name || names.has(name)) return name;
+      const same = [...names].filter((member) => samePerson(name, member));
+      return same.length === 1 ? same[0] : same.length ? "" : name;
+    },
+  };
+}
+
+/** Whether the block's speaker is who presides, named right after the chair is addressed: _chair_addressed there. */
+function chairAddressed(data, text, presides) {
+  const orador = asText(data.orador).trim();
+  if (!orador || !presides || truthy(data.anuncio) || !samePerson(orador, presides)) return false;
+  const low = fold(text);
+  const address = CHAIR_ADDRESS_RE.exec(low);
+  return address !== null && low.startsWith(nameWords(orador).join(" "), address[0].length);
+}
+
+/**
+ * Who the session elects personero or comptroller, and once an oath is declared naming them,
+ * the office, or "usted" said to the one elected last, the holder of that role: _learn_elected
+ * there. `session.last` is the role of the last election declared ("" for another office).
+ */
+function learnElected(data, session) {
+  const election = data.eleccion;
+  if (isMapping(election)) {
+    const name = asText(election.elegido).trim();
+    const role = oneHolderRole(asText(election.cargo));
+    if (name) session.last = role || "";
+    if (name && role) learn(session.elected, role, [name]);
+  }
+  if (!session.elected.size || !truthy(data.posesion)) return;
+  const said = fold(codePoints(asText(data.posesion)).slice(0, OATH_CHARS_READ).join(""));
+  const oath = new Set(said.match(LETTERS_RE) || []);
+  for (const [role, names] of [...session.elected]) {
+    const addressed = oath.has("usted") && session.last === role;
+    const office = [...oath].some((w) => Object.hasOwn(OFFICES.oneHolder, w) && OFFICES.oneHolder[w] === role);
+    if (addressed || office || names.some((name) => namedIn(name, oath))) {
+      learn(session.holders, role, names);
+      session.elected.delete(role);
+    }
+  }
+}
+
+/** `data` with its speaker named as the session names them, or `data` itself: _speaker_named there. */
+function speakerNamed(data, session) {
+  const orador = asText(data.orador).trim();
+  const rol = asText(data.rol);
+  if (orador) {
+    // a councillor's, or a name of two words said with no role: a citizen is not a member
+    if (COUNCILLORS.includes(rol) || (!rol && nameWords(orador).length >= 2)) {
+      const listed = session.members.asListed(orador);
+      if (nameWords(listed).length > nameWords(orador).length) return { ...data, orador: listed };
+    }
+    return data;
+  }
+  if (!GRANT_FIELDS.some((key) => truthy(data[key]))) return data;
+  let names;
+  if (data.citante === true) {
+    const other = OTHER_COUNCILLOR[rol];
+    names = distinct([...session.citantes].filter(([said]) => said !== other).flatMap(([, named]) => named));
+  } else if (truthy(data.cargo)) {
+    names = session.holders.get(nameWords(asText(data.cargo)).join(" ")) || [];
+  } else if (ONE_HOLDER_ROLES.includes(rol)) {
+    names = session.holders.get(rol) || [];
+  } else {
+    return data;
+  }
+  return names.length === 1 ? { ...data, orador: names[0] } : data;
+}
+
+/** Who a block names with an office (its speaker's, its guests') or as citante: _learn_holders there. */
+function learnHolders(data, session) {
+  const said = [[data.orador, data.cargo]];
+  if (Array.isArray(data.invitados)) said.push(...data.invitados.filter(isMapping).map((g) => [g.nombre, g.cargo]));
+  for (const [name, office] of said) {
+    if (typeof name !== "string" || !name.trim() || typeof office !== "string" || !office.trim()) continue;
+    learn(session.holders, nameWords(office).join(" "), [name.trim()]);
+    const role = oneHolderRole(office); // a guest "personero distrital": the personero
+    if (role) learn(session.holders, role, [name.trim()]);
+  }
+  const rol = asText(data.rol);
+  const orador = typeof data.orador === "string" ? data.orador.trim() : "";
+  if (ONE_HOLDER_ROLES.includes(rol) && !truthy(data.cargo) && orador) learn(session.holders, rol, [orador]);
+  if (data.citante === true && orador) learn(session.citantes, rol, [orador]);
+}
+
+/** The blocks (in acta order), each speaker named as the session names them: _named_as_in_the_session there. */
+function namedAsInTheSession(blocks) {
+  const session = {
+    members: membersListed(blocks),
+    holders: new Map(), // an office's words (or a role): who held it
+    citantes: new Map(), // the citantes named, by the role said of them
+    elected: new Map(), // a role the session elected someone to, not yet sworn in
+    last: null, // the role of the last election declared
+  };
+  let presides = ""; // who presides, as the opening said
+  return blocks.map((block) => {
+    let data = block.structured_data;
+    if (block.deleted || !isMapping(data) || truthy(data[CARRIED])) return block;
+    if (block.template_id === "TPL_APERTURA" && truthy(data.preside)) presides = asText(data.preside);
+    if (chairAddressed(data, asText(block.text), presides)) {
+      data = Object.fromEntries(Object.entries(data).filter(([k]) => !SPEAKER_FIELDS.includes(k)));
+    }
+    learnElected(data, session); // "Queda usted posesionado. Tiene la palabra el señor personero."
+    const named = speakerNamed(data, session);
+    learnHolders(named, session);
+    return named === block.structured_data ? block : { ...block, structured_data: named };
+  });
+}
+
+/** Fields of a block's data that name one person, and that list people (_NAMED_ONE, _NAMED_MANY there). */
+const NAMED_ONE = ["orador", "preside", "secretario", "delegado", "presidente", "elegido"];
+const NAMED_MANY = [...ROLL_CALL_KEYS, "autores", "ponentes", "invitados", "llegadas", "salidas"];
+const ASCII_RE = /^[\x00-\x7f]*$/;
+
+/** The people a block's data names: _names_said there. */
+function namesSaid(data) {
+  const said = NAMED_ONE.map((key) => data[key]);
+  if (isMapping(data.eleccion)) said.push(data.eleccion.elegido);
+  for (const key of NAMED_MANY) if (Array.isArray(data[key])) said.push(...data[key].map(personName));
+  return said.filter((name) => typeof name === "string" && name.trim()).map((name) => name.trim());
+}
+
+/**
+ * The speakers heard without a single accent ("alvaro jose benitez") spelled as the session
+ * spelled the same words elsewhere when it did one way only: `datas` (the blocks' data, as given
+ * the floor) with `orador` so spelled. The speaker part of _as_spelled there (which spells the
+ * roll calls' members too, not shown as speakers).
+ */
+function asSpelled(blocks, datas) {
+  const spellings = new Map();
+  blocks.forEach((block, i) => {
+    if (block.deleted || !isMapping(block.structured_data)) return;
+    for (const said of namesSaid(datas[i])) {
+      if (ASCII_RE.test(said)) continue;
+      const key = nameWords(said).join(" ");
+      if (!spellings.has(key)) spellings.set(key, new Set());
+      spellings.get(key).add(said);
+    }
+  });
+  return datas.map((data) => {
+    const heard = data.orador;
+    if (typeof heard !== "string" || !ASCII_RE.test(heard)) return data;
+    const known = spellings.get(nameWords(heard).join(" "));
+    return known && known.size === 1 ? { ...data, orador: [...known][0] } : data;
+  });
 }
 
 /**
@@ -173,6 +428,12 @@ export function ponentesAfter(ponentes, block) {
   return Array.isArray(data.ponentes) ? data.ponentes : [];
 }
 
+/** A block's data without the speaker fields stored with orador_por_anuncio by earlier versions: derived again. */
+function withoutCarried(data) {
+  if (!truthy(data[CARRIED])) return data;
+  return Object.fromEntries(Object.entries(data).filter(([k]) => k !== CARRIED && !SPEAKER_FIELDS.includes(k)));
+}
+
 /**
  * The data the acta writes `block` with, `previous` being the block said right before it (or
  * null) and `ponentes` those of the bill under consideration when it was said (ponentesAfter):
@@ -184,17 +445,13 @@ export function ponentesAfter(ponentes, block) {
  * a grant corrected or deleted later.
  */
 export function givenTheFloor(previous, block, ponentes = []) {
-  let data = dataOf(block);
-  if (truthy(data[CARRIED])) {
-    // speaker fields stored by earlier versions: derived again
-    data = Object.fromEntries(Object.entries(data).filter(([k]) => k !== CARRIED && !SPEAKER_FIELDS.includes(k)));
-  }
+  const data = withoutCarried(dataOf(block));
   if (!spoken(block) || !isSpeech(block) || !previous || !spoken(previous) || !isSpeech(previous)) return data;
   // an item's section takes only the words after a grant said in it, not the next item's announcement
   if (block.template_id !== previous.template_id && !INTERVENTION_TEMPLATES.has(block.template_id)) return data;
   const own = OWN_FIELDS.filter((key) => truthy(data[key]));
   if (own.length > 1 || (own.length === 1 && own[0] !== "orador")) return data;
-  const said = dataOf(previous);
+  const said = withoutCarried(dataOf(previous));
   if (!truthy(said.anuncio)) return data;
   const speaker = {};
   for (const key of SPEAKER_FIELDS) if (truthy(said[key])) speaker[key] = said[key];
@@ -216,9 +473,41 @@ export function givenTheFloor(previous, block, ponentes = []) {
   return samePerson(data.orador, grant.orador) ? { ...grant, ...data, [CARRIED]: true } : data;
 }
 
-/** What of a block's data depends on the block before it (to redraw it only when that changed). */
-function carriedKey(data) {
-  return truthy(data[CARRIED]) ? JSON.stringify(SPEAKER_FIELDS.map((key) => data[key] ?? null)) : "";
+/**
+ * The data the acta writes each block with, by block_id: `blocks` as the view holds them (in
+ * any order: by position, those without one last, in the order given). The steps build_docx
+ * takes before it writes a word (server/services/docx_builder.py), in its order: each speaker
+ * named as the session names them (namedAsInTheSession), each block given the floor by the one
+ * said right before it (givenTheFloor, with the ponentes of the bill under consideration then:
+ * ponentesAfter), each speaker spelled as the session spelled the name (asSpelled). Derived at
+ * display time from the blocks as they stand, never stored; tests/test_draft_parity.py holds it
+ * to the builder's on every whole-session fixture.
+ */
+export function speakersOf(blocks) {
+  const ordered = blocks
+    .filter((b) => b && typeof b.block_id === "string")
+    .map((block, i) => [block, i])
+    .sort(([a, i], [b, j]) => (positionOf(a) ?? Infinity) - (positionOf(b) ?? Infinity) || i - j)
+    .map(([block]) => block);
+  const named = namedAsInTheSession(ordered);
+  const given = [];
+  let previous = null;
+  let ponentes = [];
+  let before = []; // the ponentes once `previous` was said
+  for (const block of named) {
+    given.push(givenTheFloor(previous, block, before));
+    if (!spoken(block)) continue;
+    ponentes = ponentesAfter(ponentes, block);
+    previous = block;
+    before = ponentes;
+  }
+  const spelled = asSpelled(named, given);
+  return new Map(ordered.map((block, i) => [block.block_id, spelled[i]]));
+}
+
+/** What the view shows of who speaks in a block's data (to redraw a block only when it changed). */
+function speakerKey(data) {
+  return JSON.stringify([...SPEAKER_FIELDS, CARRIED].map((key) => data[key] ?? null));
 }
 
 // -- model ---------------------------------------------------------------------------------------
@@ -642,7 +931,9 @@ export class DraftView {
   constructor(root, actions = null) {
     this.root = root;
     this.lists = new Map();
-    this.shown = new Map(); // block_id → the block drawn, to find the one said before another
+    this.shown = new Map(); // block_id → the block drawn, to derive who speaks in each
+    this.speakers = new Map(); // block_id → the data it is drawn with (speakersOf the blocks shown)
+    this.drawn = new Map(); // block_id → what its item shows of who speaks (speakerKey)
     this.player = null; // the <audio> in use, so only one block plays at a time
     this.emptyZones = null; // the session's pinned empty_zones (zone → sentence or null), once known
     this.finalized = false;
@@ -753,80 +1044,33 @@ export class DraftView {
   }
 
   /**
-   * Add a block, or replace the item of a block with the same id (a new version); the block
-   * after it (and after where it was, if it moved) is redrawn if the speaker it is given
-   * changed (a grant of the floor that arrived after the words, was corrected, or moved).
+   * Add a block, or replace the item of a block with the same id (a new version); the other
+   * blocks whose speaker it changes are redrawn (a grant of the floor that arrived after the
+   * words, was corrected or moved; a roll call naming a member in full; an office's holder
+   * named; a bill's heading naming the ponente given the floor by part alone).
    */
   addBlock(block) {
     const id = typeof block.block_id === "string" ? block.block_id : null;
-    const old = id ? this.shown.get(id) : undefined;
     if (id) this.shown.set(id, block);
+    this.speakers = speakersOf([...this.shown.values()]);
     this.draw(block, this.dataFor(block));
-    this.redrawAfter(positionOf(block));
-    if (old && positionOf(old) !== positionOf(block)) this.redrawAfter(positionOf(old));
-    if (block.template_id === BILL_TEMPLATE || (old && old.template_id === BILL_TEMPLATE)) {
-      this.redrawBill(Math.min(...[block, old].map(positionOf).filter((p) => p !== null)));
-    }
+    this.redrawSpeakers(id);
   }
 
-  /** The block said right before (`step` -1) or after (+1) a position: images passed over. */
-  neighbour(position, step) {
-    if (position === null) return null;
-    let best = null;
-    for (const block of this.shown.values()) {
-      const p = positionOf(block);
-      if (p === null || !spoken(block) || (step < 0 ? p >= position : p <= position)) continue;
-      if (best === null || (step < 0 ? p > positionOf(best) : p < positionOf(best))) best = block;
-    }
-    return best;
-  }
-
+  /** The data a block is shown with: what the acta writes it with (speakersOf). */
   dataFor(block) {
-    const previous = this.neighbour(positionOf(block), -1);
-    const said = dataOf(previous);
-    // only a ponente given the floor by part alone needs the bill's heading ("la concejala ponente")
-    const ponentes = truthy(said.ponente) && !truthy(said.orador) ? this.ponentesThrough(previous) : [];
-    return givenTheFloor(previous, block, ponentes);
+    const data = typeof block.block_id === "string" ? this.speakers.get(block.block_id) : undefined;
+    return data || dataOf(block);
   }
 
-  /** The blocks said after `position` (images and deleted blocks passed over), in order. */
-  spokenAfter(position) {
-    return [...this.shown.values()]
-      .filter((b) => spoken(b) && positionOf(b) !== null && (position === null || positionOf(b) > position))
-      .sort((a, b) => positionOf(a) - positionOf(b));
-  }
-
-  /** The ponentes of the bill under consideration once `block` is said (ponentesAfter up to it). */
-  ponentesThrough(block) {
-    const position = positionOf(block);
-    const upTo = this.spokenAfter(null).filter((b) => positionOf(b) <= position);
-    return upTo.reduce(ponentesAfter, []);
-  }
-
-  /**
-   * A bill's heading at `position` added, changed or removed: redraw the blocks after it whose
-   * speaker it names (words after "Tiene la palabra la concejala ponente."), up to the first
-   * block of another section, which ends the bill, and the one right after it.
-   */
-  redrawBill(position) {
-    if (!Number.isFinite(position)) return;
-    let ended = false;
-    for (const block of this.spokenAfter(position)) {
+  /** Redraw the blocks shown (but `except`) whose speaker is no longer the one they show. */
+  redrawSpeakers(except = null) {
+    for (const block of this.shown.values()) {
+      if (block.block_id === except) continue;
       const data = this.dataFor(block);
-      const item = this.find("data-block-id", block.block_id);
-      if (item && item.dataset.carried !== carriedKey(data)) this.draw(block, data);
-      if (ended) break;
-      ended = block.type === "TEMPLATE" && block.template_id !== BILL_TEMPLATE;
+      if (this.drawn.get(block.block_id) === speakerKey(data)) continue;
+      if (this.find("data-block-id", block.block_id)) this.draw(block, data);
     }
-  }
-
-  /** Redraw the block said after `position` if what it is given by the one before changed. */
-  redrawAfter(position) {
-    const next = this.neighbour(position, 1);
-    if (!next) return;
-    const data = this.dataFor(next);
-    const item = this.find("data-block-id", next.block_id);
-    if (item && item.dataset.carried !== carriedKey(data)) this.draw(next, data);
   }
 
   draw(block, data) {
@@ -851,7 +1095,7 @@ export class DraftView {
       }
     }
     const item = renderBlock(block, this.actions, data);
-    item.dataset.carried = carriedKey(data);
+    if (typeof block.block_id === "string") this.drawn.set(block.block_id, speakerKey(data || dataOf(block)));
     if (this.actions && this.actions.decorate) this.actions.decorate(item, block);
     this.place(this.zoneFor(block.target_placeholder), item);
     if (active && item.contains(active)) {
@@ -876,14 +1120,17 @@ export class DraftView {
   removeBlock(blockId) {
     const old = this.shown.get(blockId);
     this.shown.delete(blockId);
+    this.drawn.delete(blockId);
     const item = this.find("data-block-id", blockId);
     if (item) {
       if (this.player && item.contains(this.player)) this.player = null;
       item.remove();
       this.refreshAll();
     }
-    if (old) this.redrawAfter(positionOf(old));
-    if (old && old.template_id === BILL_TEMPLATE) this.redrawBill(positionOf(old));
+    if (old) {
+      this.speakers = speakersOf([...this.shown.values()]);
+      this.redrawSpeakers();
+    }
   }
 
   /** The zone an utterance most likely continues: that of the block just before it. */
@@ -922,21 +1169,9 @@ export class DraftView {
     this.build();
     this.player = null;
     this.shown = new Map(blocks.filter((b) => typeof b.block_id === "string").map((b) => [b.block_id, b]));
-    // Each block's predecessor, and the bill's ponentes once it is said, in one pass over the
-    // blocks in order (not a search per block).
-    const previous = new Map();
-    const ponentes = new Map();
-    let running = [];
-    const ordered = this.spokenAfter(null);
-    ordered.forEach((block, i) => {
-      previous.set(block.block_id, i > 0 ? ordered[i - 1] : null);
-      running = ponentesAfter(running, block);
-      ponentes.set(block.block_id, running);
-    });
-    for (const block of blocks) {
-      const before = previous.get(block.block_id) || null;
-      this.draw(block, givenTheFloor(before, block, before ? ponentes.get(before.block_id) : []));
-    }
+    this.drawn.clear();
+    this.speakers = speakersOf(blocks);
+    for (const block of blocks) this.draw(block, this.dataFor(block));
     for (const utterance of utterances) this.addPlaceholder(utterance);
   }
 
