@@ -78,7 +78,14 @@ suficiente ilustración voted, the citante's conclusions, a bill's postponement 
 suspended "para continuarla mañana", resumed "el día de ayer" suspended with a roll call over two
 utterances in lowercase speech, a proposition, a communication, varios, the closing): one opening,
 one closing, each with its day, and the suspension and the resumption where they happened. And a
-fourteenth, a sesión solemne written blind by an audit (``sesion_solemne.json``: the guests
+fourteenth, a plenary studying the mayor's objections to a bill written blind by an audit
+(``objeciones_alcalde.json``: the mayor's letter objecting "por inconveniencia" and "por
+ilegalidad" read over two utterances, one in lowercase, the accidental commission's report and
+the proposition ending it, an impediment accepted, the author, the Director of Legal Affairs and
+councillors for and against, the nominal vote over two utterances with the impeded member called,
+a reconsideración negated, the objections sent to the Tribunal, a request in varios naming
+another bill): the whole item stays in the bill, and each result says what it decides. And a
+fifteenth, a sesión solemne written blind by an audit (``sesion_solemne.json``: the guests
 greeted after the opening, the quorum said as a count with an excuse, the anthems and an
 invocation as points, the resolution granting the Orden Santiago de Cali and a Mención de Honor
 read with its considerandos, one recalling the proposal approved weeks before, and its signers,
@@ -333,6 +340,7 @@ def _build_session(name: str) -> tuple[list[dict[str, Any]], dict[str, list[Any]
         "sin_quorum_decisorio.json",
         "sesion_clausura.json",
         "sesion_suspendida.json",
+        "objeciones_alcalde.json",
         "sesion_solemne.json",
     ],
 )
@@ -1289,7 +1297,7 @@ def test_a_solemn_session_is_written_as_said() -> None:
     assert "MAURICIO ANDRÉS CAICEDO LERMA (concejal): " + said[17]["text"] in debate
     assert "AMPARO RIASCOS VALENCIA: " + said[25]["text"] in debate
     assert (
-        "JORGE ELIÉCER PAZ CASTILLO (comandante del cuerpo de bomberos voluntarios de cali): "
+        "JORGE ELIÉCER PAZ CASTILLO (comandante del Cuerpo de Bomberos Voluntarios de Cali): "
         + said[28]["text"]
         in debate
     )
@@ -1304,6 +1312,77 @@ def test_a_solemn_session_is_written_as_said() -> None:
     assert [s.split("\n")[1:] for s in _paragraphs(zones, "SIGNATURE_BLOCK")] == [
         ["JULIÁN ANDRÉS SARRIA ORTIZ", "Presidente"],
         ["Nombre: ____________________", "Secretario General"],
+    ]
+
+
+def test_the_mayors_objections_to_a_bill_are_written_as_said() -> None:
+    """The facts an audit found false in a blind plenary studying the mayor's objections to a bill
+    approved in two debates: the bill's heading did not say the item was the objections; the
+    mayor's letter, read in the item, went to the communications, and its rest, read in
+    lowercase, to the debate; "Proposición con que termina el informe: declárese fundada la
+    objeción…" was written as a proposición of its own, and took the impediment, its vote and the
+    author's speech to the proposals; the Director of Legal Affairs given the floor there spoke
+    under no name, and, once named, under her office heard in lowercase without accents; the
+    half of the nominal list heard in lowercase, with the impeded member and the secretary's
+    count after it, was not in the table, and then spelled her otherwise than the roll call; the
+    report's approval read a bare "Resultado: APROBADO." in the bill's section, as if the bill
+    were approved; the call of the reconsideración ("se abre el registro") and its count went to
+    the debate; the declaration "Negada la reconsideración… se suprime el artículo quinto" was
+    written "Artículo 5. Resultado: NEGADO.", a vote on an article nobody held; a councillor's
+    request in varios naming another bill went to the bills, under no name."""
+    said, zones, _ = _build_session("objeciones_alcalde.json")
+    bill = _paragraphs(zones, "ZONE_PROYECTOS")
+
+    def written_at(i: int) -> int:
+        """Where utterance i is in the bill's section, as said or under its speaker's name."""
+        return next(
+            n for n, p in enumerate(bill) if p == said[i]["text"] or p.endswith(f": {said[i]['text']}")
+        )
+
+    assert bill[0] == (
+        "Proyecto de Acuerdo No. 089 de 2025 «por medio del cual se institucionaliza el programa de huertas "
+        "urbanas comunitarias en el Distrito de Santiago de Cali y se dictan otras disposiciones»: "
+        "objeciones del alcalde."
+    )
+    item = [written_at(i) for i in range(10, 35)]
+    assert item == sorted(item)  # the letter, the report, the debate, the votes: in order, in the bill
+    assert _paragraphs(zones, "ZONE_DEBATE") == []
+    assert len(_paragraphs(zones, "ZONE_COMUNICACIONES")) == 1  # the Personería's only
+    proposals = _paragraphs(zones, "ZONE_PROPOSICIONES")
+    assert not any(p.startswith(said[i]["text"]) for i in range(13, 22) for p in proposals)
+    assert bill[written_at(22)].startswith(
+        "MARÍA CRISTINA VELASCO LENIS (directora del Departamento Administrativo de Gestión Jurídica "
+        "Pública): Muchas gracias"
+    )
+    assert bill[written_at(15)].startswith("OLGA LUCÍA RENDÓN SALAZAR (concejala): Gracias, presidente.")
+    assert bill[written_at(19)].startswith("ALEXANDRA HERNÁNDEZ CEDEÑO (concejala): Gracias, presidente.")
+    (votes,) = (item for item in zones["ZONE_PROYECTOS"] if isinstance(item, list))
+    rows = {row[0]: row[1] for row in votes[1:]}
+    assert len(rows) == 19 and list(rows.values()).count("Sí") == 12 and list(rows.values()).count("No") == 6
+    assert rows["Olga Lucía Rendón Salazar"] == "Impedida" and rows["William Yesid Cardenas Orejuela"] == "No"
+    assert [p for p in bill if "Resultado:" in p] == [
+        "Votos por el sí: 16. Votos por el no: 2. Resultado: impedimento ACEPTADO.",
+        "Votos por el sí: 12. Votos por el no: 6. Abstenciones: 0. Resultado: informe de la comisión "
+        "accidental APROBADO.",
+        "Votos por el sí: 5. Votos por el no: 13. Resultado: reconsideración NEGADA.",
+    ]
+    assert bill[written_at(17) + 1].endswith("impedimento ACEPTADO.")
+    assert bill[written_at(29) + 1].endswith("informe de la comisión accidental APROBADO.")
+    assert bill[written_at(33) + 1].endswith("reconsideración NEGADA.")
+    document = [p for zone in zones for p in _paragraphs(zones, zone)]
+    assert not [p for p in document if "Artículo 5" in p or "NEGADO" in p]
+    assert (
+        _paragraphs(zones, "ZONE_VARIOS")[1]
+        == "EDWIN FERNANDO LUCUMÍ VALENCIA (concejal): " + said[40]["text"]
+    )
+    (table,) = (item for item in zones["ZONE_ROLLCALL"] if isinstance(item, list))
+    attendance = {row[0]: row[1] for row in table[1:]}
+    assert len(attendance) == 21 and list(attendance.values()).count("Presente") == 19
+    assert attendance["Olga Lucía Rendón Salazar"] == "Presente"  # impeded, not gone
+    assert attendance["Urbano Hinestroza Palacios"] == "Excusado (incapacidad medica)"
+    assert [s.split("\n")[1:] for s in _paragraphs(zones, "SIGNATURE_BLOCK")] == [
+        ["JORGE ELIÉCER TAMAYO MARULANDA", "Presidente"],
+        ["HÉCTOR FABIO CAICEDO ROMERO", "Secretario General"],
     ]
 
 

@@ -7529,6 +7529,334 @@ def test_how_a_result_was_reached_is_kept_with_it(text: str, modo: str | None) -
     assert vote.get("modo") == modo
 
 
+# --------------------------------------------------------------------------------------------
+# The mayor's objections to a bill (blind audit, objeciones_alcalde.json)
+# --------------------------------------------------------------------------------------------
+
+_OBJECTIONS_LETTER = (
+    "Santiago de Cali, cuatro de noviembre de dos mil veinticinco, radicado número dos cero dos cinco "
+    "cuatro uno uno cero uno cero cero tres dos uno cuatro. Asunto: objeciones al proyecto de acuerdo "
+    "cero ochenta y nueve de dos mil veinticinco. Devuelvo sin sancionar el proyecto de la referencia."
+)
+
+
+def test_a_letter_naming_the_bill_read_in_its_item_is_the_bills() -> None:
+    """The mayor's letter objecting to the bill, read by the secretary once the item is taken up,
+    is a paper of the bill's file (blind audit of objections, #10: it went to the communications,
+    and the rest of it, read in lowercase, to the debate)."""
+    assert classify(_OBJECTIONS_LETTER, previous_template_id=TPL_PROYECTO_ACUERDO).template_id == (
+        TPL_PROYECTO_ACUERDO
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "previous"),
+    [
+        (_OBJECTIONS_LETTER, None),  # read with no bill under consideration
+        (_OBJECTIONS_LETTER, TPL_DEBATE),
+        # read while a bill is considered, but naming none
+        (
+            "Sobre la mesa hay una comunicación de la Personería Distrital, radicada con el número cuatro "
+            "mil ciento veinte, sobre la declaración de bienes y rentas.",
+            TPL_PROYECTO_ACUERDO,
+        ),
+        # the communications' point announced after the bill: its item is over
+        (
+            "Quinto punto, lectura de comunicaciones. Hay un oficio del señor alcalde, radicado con el "
+            "número cuatro mil, en el que retira el proyecto de acuerdo cero cincuenta y dos.",
+            TPL_PROYECTO_ACUERDO,
+        ),
+    ],
+)
+def test_a_letter_read_outside_a_bills_item_is_a_communication(text: str, previous: str | None) -> None:
+    """Guard: the letter read with no bill considered, naming no bill, or in the communications'
+    point announced is a communication."""
+    assert classify(text, previous_template_id=previous).template_id == TPL_COMUNICACION
+
+
+def test_the_proposal_ending_a_report_on_the_bill_is_the_bills() -> None:
+    """ "Proposición con que termina el informe: declárese fundada la objeción… del proyecto de
+    acuerdo 089…" ends the accidental commission's report on the bill; read as a proposición of
+    its own, it took the impediment, the author's and the official's speeches to the proposals
+    (blind audit of objections, #13–21)."""
+    text = (
+        "Proposición con que termina el informe: declárese fundada la objeción por inconveniencia "
+        "formulada al artículo quinto e infundadas las objeciones por ilegalidad formuladas a los "
+        "artículos tercero y octavo del proyecto de acuerdo cero ochenta y nueve de dos mil veinticinco."
+    )
+    assert classify(text, previous_template_id=TPL_PROYECTO_ACUERDO).template_id == TPL_PROYECTO_ACUERDO
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a commission's report on no bill: its proposal is the plenary's to vote as such
+        "Proposición con que termina el informe de la comisión accidental de servicios públicos: solicitar "
+        "a EMCALI un plan de choque para las comunas de ladera.",
+        "Proposición presentada por la concejala Ana Ruiz: que la comisión accidental rinda un informe "
+        "sobre el proyecto de acuerdo cero ochenta y nueve.",
+    ],
+)
+def test_other_proposals_naming_a_report_are_proposals(text: str) -> None:
+    assert classify(text, previous_template_id=TPL_PROYECTO_ACUERDO).template_id == TPL_PROPOSICION
+
+
+def test_the_electronic_register_opened_calls_a_vote() -> None:
+    """ "…se abre el registro, señor secretario, informe el resultado" calls the reconsideración's
+    vote in the bill's item (blind audit of objections, #31: it went to the debate, and the count
+    after it with it)."""
+    text = (
+        "en consideracion la solicitud de reconsideracion presentada por el concejal ivan dario posada se "
+        "abre el registro señor secretario informe el resultado"
+    )
+    assert classify(text, previous_template_id=TPL_PROYECTO_ACUERDO).template_id == TPL_PROYECTO_ACUERDO
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Señor secretario, abra el registro de asistencia de los honorables concejales.",
+        "Quedó en el registro de la sesión anterior que el secretario no respondió.",
+    ],
+)
+def test_a_register_that_is_not_the_votes_calls_none(text: str) -> None:
+    assert "votacion" not in data(text, TPL_PROYECTO_ACUERDO)
+
+
+_RECONSIDERATIONS = [
+    (
+        "Señor presidente, votaron por el sí cinco honorables concejales y por el no trece. Ha sido "
+        "negada la reconsideración.",
+        "negada",
+    ),
+    (
+        "Negada la reconsideración, queda en firme la aprobación del informe. En consecuencia, se "
+        "suprime el artículo quinto del proyecto.",
+        "negada",
+    ),
+    (
+        "La solicitud de reconsideración fue aprobada con once votos; se vota de nuevo el informe.",
+        "aprobada",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "resultado"), _RECONSIDERATIONS)
+def test_a_reconsideration_decided_says_so_and_nothing_of_the_bill(text: str, resultado: str) -> None:
+    """A reconsideración's result is the reconsideración's (blind audit of objections, #32–33: a
+    bare "Resultado: NEGADO." after the report's "APROBADO", in the bill's section, read as the
+    bill negated, and the declaration naming the article suppressed as "Artículo 5. Resultado:
+    NEGADO.")."""
+    vote = data(text, TPL_PROYECTO_ACUERDO)["votacion"]
+    assert (vote["objeto"], vote["resultado"]) == ("reconsideración", resultado)
+    assert "articulos" not in vote and "debate" not in vote
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Presidente, Iván Darío Posada. Solicito la reconsideración de la votación.",
+        "Si se niega la reconsideración, queda en firme la aprobación del informe.",
+        "¿Aprueba la plenaria la reconsideración solicitada?",
+    ],
+)
+def test_a_reconsideration_asked_or_supposed_decides_nothing(text: str) -> None:
+    """Guard: asked for, supposed or put as a question, a reconsideración has no result."""
+    assert (data(text, TPL_PROYECTO_ACUERDO).get("votacion") or {}).get("objeto") is None
+
+
+def test_a_commissions_report_decided_is_what_the_result_says() -> None:
+    """ "Aprobado el informe de la comisión accidental con doce votos por el sí y seis por el no."
+    decides the report on the mayor's objections, not the bill: a bare "Resultado: APROBADO." in
+    the bill's section read as the bill approved (blind audit of objections, #29)."""
+    vote = data(
+        "Aprobado el informe de la comisión accidental con doce votos por el sí y seis por el no.",
+        TPL_PROYECTO_ACUERDO,
+    )["votacion"]
+    assert (vote["objeto"], vote["resultado"], vote["si"], vote["no"]) == (
+        "informe de la comisión accidental",
+        "aprobado",
+        12,
+        6,
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "¿Aprueba la plenaria el informe de la comisión accidental? Se abre la votación nominal.",
+        "Ha sido aprobada la proposición con que termina el informe de ponencia, con quince votos a favor.",
+        "Si se aprueba el informe de la comisión accidental, las objeciones irán al Tribunal.",
+    ],
+)
+def test_other_results_near_a_report_are_not_the_reports(text: str) -> None:
+    """Guard: the report put to the vote, the ponencia's proposal approved, a result supposed."""
+    assert (data(text, TPL_PROYECTO_ACUERDO).get("votacion") or {}).get("objeto") is None
+
+
+def test_the_rest_of_a_lowercase_list_ending_in_its_count_with_an_impeded_member_is_read() -> None:
+    """ "leidy tatiana ocoro sinisterra si. … olga lucia rendon salazar impedida. … señor presidente
+    votaron dieciocho…": the rest of the nominal list, the impeded member on it and on no side, the
+    count said after it (blind audit of objections, #28: the ten votes were not in the table)."""
+    vote = data(
+        "leidy tatiana ocoro sinisterra si. manuel antonio garces quiñones si. olga lucia rendon salazar "
+        "impedida. pedro pablo zapata holguin no. señor presidente votaron tres honorables concejales dos "
+        "por el si y uno por el no",
+        TPL_PROYECTO_ACUERDO,
+    )["votacion"]
+    assert vote["votos"] == [
+        {"nombre": "Leidy Tatiana Ocoro Sinisterra", "voto": "sí"},
+        {"nombre": "Manuel Antonio Garces Quiñones", "voto": "sí"},
+        {"nombre": "Olga Lucia Rendon Salazar", "voto": "impedida"},
+        {"nombre": "Pedro Pablo Zapata Holguin", "voto": "no"},
+    ]
+    assert (vote["si"], vote["no"]) == (2, 1)
+
+
+def test_an_impeded_member_called_in_a_list_is_on_no_side() -> None:
+    vote = data(
+        "Ana María Ruiz, sí. Olga Lucía Rendón, impedida. Luis Mora, no. Eva Paz, sí.", TPL_PROYECTO_ACUERDO
+    )["votacion"]
+    assert {"nombre": "Olga Lucía Rendón", "voto": "impedida"} in vote["votos"]
+    assert (vote["si"], vote["no"], vote["abstencion"]) == (2, 1, 0)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Se abre la votación. La concejala Olga Lucía Rendón, impedida, se retira del recinto.",
+        "Se abre la votación nominal. Olga Lucía Rendón, impedida, no vota.",
+    ],
+)
+def test_an_impeded_member_named_alone_is_no_list(text: str) -> None:
+    """Guard: a member said to be impeded, with no one voting beside her, is no vote's list (a
+    table of one "Impedida" row, counted 0 to 0)."""
+    assert "votos" not in (data(text, TPL_PROYECTO_ACUERDO).get("votacion") or {})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # the list followed by speech, not by its count
+        "ana maria ruiz si luis alberto mora no eva lucia paz si y quiero decir que votaron sin leer",
+        # impeded said inside a sentence
+        "gracias presidente la concejala olga rendon impedida no puede votar este informe y lo sabe",
+    ],
+)
+def test_lowercase_speech_with_votes_words_is_no_list(text: str) -> None:
+    assert "votos" not in (data(text, TPL_PROYECTO_ACUERDO).get("votacion") or {})
+
+
+def test_a_bill_named_in_a_request_in_varios_is_spoken_of() -> None:
+    """ "…para pedirle a la mesa directiva que programe… el primer debate del proyecto de acuerdo de
+    gestión del riesgo…" is a request in varios, under the councillor given the floor (blind audit
+    of objections, #40: it went to the bills, under no name)."""
+    text = (
+        "gracias presidente para pedirle a la mesa directiva que programe antes del quince de diciembre el "
+        "primer debate del proyecto de acuerdo de gestion del riesgo de la comuna veintiuno"
+    )
+    assert classify(text, previous_template_id=TPL_VARIOS).template_id == TPL_VARIOS
+
+
+@pytest.mark.parametrize(
+    ("text", "previous"),
+    [
+        # the bill named before the request, outside its clause
+        (
+            "Presidente, sobre el proyecto de acuerdo cero ochenta y nueve, solicito que se lea completo el "
+            "informe de minoría.",
+            TPL_DEBATE,
+        ),
+        # a point announced takes the bill up
+        (
+            "Cuarto punto. Solicitud de retiro del proyecto de acuerdo cero cincuenta y dos, presentada por "
+            "el señor alcalde.",
+            TPL_VARIOS,
+        ),
+    ],
+)
+def test_a_bill_named_outside_a_request_is_the_bills(text: str, previous: str) -> None:
+    assert classify(text, previous_template_id=previous).template_id == TPL_PROYECTO_ACUERDO
+
+
+def test_the_mayors_objections_taken_up_are_said_in_the_bills_heading() -> None:
+    """The item is the mayor's objections to a bill approved in two debates; the heading said only
+    the bill (blind audit of objections, #9)."""
+    said = data(
+        "Cuarto punto. Estudio del informe de la comisión accidental designada para el estudio de las "
+        "objeciones presentadas por el señor alcalde distrital al proyecto de acuerdo número cero ochenta "
+        "y nueve de dos mil veinticinco, por medio del cual se institucionaliza el programa de huertas "
+        "urbanas comunitarias.",
+        TPL_APROBACION_ACTAS,
+    )
+    assert (said["numero"], said["objeciones"]) == ("089", True)
+
+
+@pytest.mark.parametrize(
+    ("text", "previous"),
+    [
+        (
+            "Cuarto punto. Segundo debate del proyecto de acuerdo cero cuarenta y siete de dos mil "
+            "veinticinco, por medio del cual se adopta un programa de alivio tributario.",
+            TPL_APROBACION_ACTAS,
+        ),
+        # the objections spoken of while the bill is considered: no heading
+        (
+            "Las objeciones del alcalde al proyecto de acuerdo cero ochenta y nueve no tienen fundamento.",
+            TPL_PROYECTO_ACUERDO,
+        ),
+    ],
+)
+def test_a_bill_not_returned_with_objections_has_none_in_its_heading(text: str, previous: str) -> None:
+    assert "objeciones" not in data(text, previous)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Declaradas fundadas las objeciones por inconveniencia, el proyecto se archiva.",
+        "Declaradas infundadas las objeciones, el proyecto pasa a sanción del señor alcalde.",
+    ],
+)
+def test_the_chairs_declaration_of_what_follows_for_the_bill_stays_in_it(text: str) -> None:
+    """The consequence of the objections declared ("el proyecto se archiva", "pasa a sanción"),
+    said with no vote's word, stays in the bill's item (it went to the debate, read as an item
+    the rules do not know)."""
+    assert classify(text, previous_template_id=TPL_PROYECTO_ACUERDO).template_id == TPL_PROYECTO_ACUERDO
+
+
+@pytest.mark.parametrize(
+    "text", ["Elección del contralor distrital.", "Lectura de la resolución de convocatoria."]
+)
+def test_an_item_read_after_a_bill_that_refers_to_none_leaves_it(text: str) -> None:
+    """Guard: words read after the bill that refer neither to it nor to its objections."""
+    assert classify(text, previous_template_id=TPL_PROYECTO_ACUERDO).template_id == TPL_DEBATE
+
+
+@pytest.mark.parametrize(
+    ("text", "objeto"),
+    [
+        ("Aprobado el informe que declara fundadas las objeciones.", "informe"),
+        (
+            "El informe de la comisión accidental ha sido aprobado con doce votos.",
+            "informe de la comisión accidental",
+        ),
+        ("Aprobado el informe de ponencia.", "informe de ponencia"),
+    ],
+)
+def test_a_report_decided_is_named_as_said(text: str, objeto: str) -> None:
+    """A result said of a report names it as said, whose it is when that is said."""
+    assert data(text, TPL_PROYECTO_ACUERDO)["votacion"]["objeto"] == objeto
+
+
+@pytest.mark.parametrize(
+    "text", ["se niega la reconsideración", "No se aprueba la solicitud de reconsideración."]
+)
+def test_a_reconsideration_decided_in_the_present_says_so(text: str) -> None:
+    vote = data(text, TPL_PROYECTO_ACUERDO)["votacion"]
+    assert (vote["objeto"], vote["resultado"]) == ("reconsideración", "negada")
+
+
 @pytest.mark.parametrize(
     ("text", "orador", "cargo"),
     [

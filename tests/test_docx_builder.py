@@ -656,6 +656,29 @@ def test_vote_table_and_summary() -> None:
     )
 
 
+def test_an_impeded_member_on_a_vote_list_is_written_so_and_counted_nowhere() -> None:
+    """A member called in the list who answers she is impeded ("olga lucia rendon salazar
+    impedida") is a row "Impedida" on no side of the count (blind audit of objections, #28)."""
+    votos = [
+        {"nombre": "Ana", "voto": "sí"},
+        {"nombre": "Olga", "voto": "impedida"},
+        {"nombre": "Luis", "voto": "no"},
+        {"nombre": "Juan", "voto": "si"},
+    ]
+    block = _block(
+        "v1",
+        "ZONE_PROYECTOS",
+        "Votación nominal del informe.",
+        template_id="TPL_PROYECTO_ACUERDO",
+        structured_data={"votacion": {"votos": votos}},
+    )
+    content = _zone(_build([block]), "ZONE_PROYECTOS")
+    assert _table_rows(content[1])[2] == ["Olga", "Impedida"]
+    assert _text(content[2]) == (
+        "Votos por el sí: 2. Votos por el no: 1. Abstenciones: 0. Resultado: APROBADO."
+    )
+
+
 def test_vote_counts_only() -> None:
     """A vote with counts but no list renders just the summary after the text."""
     block = _block(
@@ -1474,6 +1497,38 @@ def test_a_speaker_heard_without_accents_is_spelled_as_the_session_said_the_name
         assert _text(_paragraphs(_zone(_build(blocks), "ZONE_DEBATE"))[-1]) == f"{said}: Gracias."
 
 
+def test_an_office_heard_in_lowercase_is_written_as_the_session_wrote_it() -> None:
+    """The Director of Legal Affairs, a guest of the opening ("directora del Departamento
+    Administrativo de Gestión Jurídica Pública"), given the floor in lowercase speech: her words
+    were written under "(directora del departamento administrativo de gestion juridica
+    publica)" (blind audit of objections, #21–22). An office written nowhere else, or written
+    two ways, stays as heard; the blocks stay as said."""
+    office = "directora del Departamento Administrativo de Gestión Jurídica Pública"
+    guest = {"nombre": "María Cristina Velasco Lenis", "cargo": office}
+    opening = _block(
+        "open", "HEADER_ZONE", template_id="TPL_APERTURA", structured_data={"invitados": [guest]}
+    )
+    heard = "directora del departamento administrativo de gestion juridica publica"
+    grant = _said("grant", orador="María Cristina Velasco Lenis", rol="funcionario", cargo=heard)
+    grant["structured_data"]["anuncio"] = True
+    words = _said("words", texto="Muchas gracias.")
+    written = _text(
+        _paragraphs(_zone(_build([opening, grant, words], templates=CALI_TEMPLATES), "ZONE_DEBATE"))[-1]
+    )
+    assert written == f"MARÍA CRISTINA VELASCO LENIS ({office}): Muchas gracias."
+    assert grant["structured_data"]["cargo"] == heard
+    other = {
+        "nombre": "Ana Ruiz",
+        "cargo": "directora del departamento administrativo de Gestion Juridica Publica",
+    }
+    two_ways = _block(
+        "open", "HEADER_ZONE", template_id="TPL_APERTURA", structured_data={"invitados": [guest, other]}
+    )
+    for blocks in ([grant, words], [two_ways, grant, words]):
+        written = _text(_paragraphs(_zone(_build(blocks, templates=CALI_TEMPLATES), "ZONE_DEBATE"))[-1])
+        assert written == f"MARÍA CRISTINA VELASCO LENIS ({heard}): Muchas gracias."
+
+
 def test_members_a_roll_call_lists_without_accents_are_spelled_as_the_session_said_them() -> None:
     """A quorum verified in lowercase speech ("henry pelaez cifuentes presente") lists the members
     as the first roll call spelled them (its table had "Henry Pelaez Cifuentes" beside "Henry
@@ -1540,6 +1595,32 @@ def test_a_member_heard_with_the_enye_but_no_accents_is_spelled_as_the_session_s
         "Mónica Patricia Garcés Riaño",
         "Luis Nuñez Peña",  # "Luis Núñez Peña" and "Luis Nuñez Péña": two spellings, none chosen
     ]
+
+
+def test_members_a_nominal_vote_lists_without_accents_are_spelled_as_the_session_said_them() -> None:
+    """The rest of a nominal list heard in lowercase ("olga lucia rendon salazar impedida") names
+    the members as the session spelled them (the vote's table had "Olga Lucia Rendon Salazar",
+    the roll call "Olga Lucía Rendón Salazar": blind audit of objections, #28); a name said with
+    no accent anywhere stays as heard, and the block stays as said."""
+    roll = _block(
+        "roll",
+        "ZONE_ROLLCALL",
+        template_id="TPL_LLAMADO_LISTA",
+        structured_data={"presentes": ["Olga Lucía Rendón Salazar", "Ana Ruiz"]},
+    )
+    votos = [
+        {"nombre": "Olga Lucia Rendon Salazar", "voto": "impedida"},
+        {"nombre": "Ana Ruiz", "voto": "sí"},
+        {"nombre": "Leidy Ocoro", "voto": "no"},
+    ]
+    vote = _vote_block("v", "olga lucia rendon salazar impedida…", votacion={"votos": votos})
+    (table,) = _zone(_build([roll, vote]), "ZONE_PROYECTOS").iterchildren(f"{{{W}}}tbl")
+    assert [row[0] for row in _table_rows(table)[1:]] == [
+        "Olga Lucía Rendón Salazar",
+        "Ana Ruiz",
+        "Leidy Ocoro",
+    ]
+    assert vote["structured_data"]["votacion"]["votos"][0]["nombre"] == "Olga Lucia Rendon Salazar"
 
 
 def _named(*blocks: dict[str, Any]) -> dict[str, Any]:
@@ -1927,6 +2008,30 @@ def test_the_result_says_what_the_vote_decided(templates: dict[str, Any] | None)
     assert _summaries(_zone(_build(blocks, templates=templates), "ZONE_PROYECTOS")) == [
         "Votos por el sí: 18. Votos por el no: 1. Abstenciones: 0. Resultado: impedimento ACEPTADO.",
         "Resultado: impedimento NEGADO.",
+    ]
+
+
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_a_reconsideration_and_a_report_decided_say_so(templates: dict[str, Any] | None) -> None:
+    """The report on the mayor's objections approved, then a reconsideración of that vote negated:
+    each result says what it decides (blind audit of objections: "Resultado: APROBADO." then
+    "Resultado: NEGADO." read as the bill approved, then negated)."""
+    blocks = [
+        _vote_block(
+            "r",
+            "Aprobado el informe…",
+            votacion=_vote(12, 6, 0, "aprobado", objeto="informe de la comisión accidental"),
+        ),
+        _vote_block("p", "Solicito la reconsideración de la votación."),
+        _vote_block("c", "…se abre el registro…", votacion={"resultado": None, "nominal": False}),
+        _vote_block(
+            "n", "…negada la reconsideración.", votacion=_vote(5, 13, 0, "negada", objeto="reconsideración")
+        ),
+    ]
+    assert _summaries(_zone(_build(blocks, templates=templates), "ZONE_PROYECTOS")) == [
+        "Votos por el sí: 12. Votos por el no: 6. Abstenciones: 0. Resultado: informe de la comisión "
+        "accidental APROBADO.",
+        "Votos por el sí: 5. Votos por el no: 13. Abstenciones: 0. Resultado: reconsideración NEGADA.",
     ]
 
 

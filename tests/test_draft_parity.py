@@ -122,6 +122,13 @@ HAND_MADE: dict[str, list[str]] = {
         "Queda usted posesionado. Tiene la palabra el señor personero.",
         "muchas gracias señor presidente honorables concejales.",
     ],
+    # a member heard with her ñ but no accents, spelled as the roll call said her name
+    "ñ but no accents": [
+        _OPENING,
+        "Llamado a lista. Alexandra Hernández Cedeño, presente. Ana María Ruiz Gómez, presente. Hay quórum.",
+        "Continuamos con el debate. tiene la palabra la concejala alexandra hernandez cedeño",
+        "gracias presidente, el alumbrado del barrio no funciona.",
+    ],
 }
 """Short sessions for the rules the fixtures do not exercise, classified as the fixtures are."""
 

@@ -844,6 +844,25 @@ def test_a_bill_heading_names_the_ponentes_who_signed_its_report() -> None:
     ]
 
 
+def test_a_bill_returned_with_the_mayors_objections_says_so_in_its_heading() -> None:
+    """The item is the report on the mayor's objections to a bill approved in two debates, and
+    his letter read in it: the heading said only the bill, and the letter went to the
+    communications (blind audit of objections, #9–10)."""
+    phrases = [
+        "Cuarto punto. Estudio del informe de la comisión accidental designada para el estudio de las "
+        "objeciones presentadas por el señor alcalde distrital al proyecto de acuerdo número cero ochenta y "
+        "nueve de dos mil veinticinco, por medio del cual se institucionaliza el programa de huertas urbanas "
+        "comunitarias. Señor presidente, me permito dar lectura al oficio del señor alcalde.",
+        "Santiago de Cali, cuatro de noviembre de dos mil veinticinco, radicado número cuatro mil doce. "
+        "Asunto: objeciones al proyecto de acuerdo cero ochenta y nueve de dos mil veinticinco.",
+    ]
+    assert items(build(_in_order(phrases, "TPL_APROBACION_ACTAS")), "ZONE_PROYECTOS") == [
+        "Proyecto de Acuerdo No. 089 de 2025 «por medio del cual se institucionaliza el programa de huertas "
+        "urbanas comunitarias»: objeciones del alcalde.",
+        phrases[1],
+    ]
+
+
 def test_a_bill_named_again_in_its_ponencia_and_final_vote_is_written_as_said() -> None:
     """The heading said in words carries the bill's number (it had the title only); the ponencia
     and the final approval that name the bill again are written as said, not as a second heading

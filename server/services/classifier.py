@@ -1344,6 +1344,8 @@ _VOTE_RE: Final = re.compile(
     r"(?:\w+\s+)?(?:aprobad|negad|rechazad|improbad)\w*"
     r"|(?:^|[.!?;:¡¿]\s*)(?:aprobad|negad|rechazad)[oa]s?\b"  # "¿Lo aprueba la plenaria? Aprobado."
     r"|\blista\s+para\s+votar\b"  # "sírvase llamar a lista para votar el impedimento": a vote's call
+    # the electronic register opened: "se abre el registro", "abra el registro de votación"
+    r"|\b(?:se\s+abre|abra|abrir|abrimos|abro)\s+el\s+registro\b(?!\s+de\s+(?!votacion))"
 )
 _APPROVAL_QUESTION_RE: Final = re.compile(
     r"\baprueba(?:n)?\b|\b(?:se somete|someto|sometemos|pongo|ponemos)\s+a\s+"
@@ -1380,6 +1382,13 @@ def _is_chair_conduct(t: _Text) -> bool:
 _PONENCIA_PROPOSAL_RE: Final = re.compile(
     r"\bproposicion\s+(?:final\b|con\s+(?:la\s+)?que\s+(?:termina|finaliza|concluye|culmina|cierra)\b)"
     r"[^.?!]{0,40}?\bponencia\b"
+)
+# So does the one ending the report on a bill of a commission named for it (the accidental
+# commission on the mayor's objections: "Proposición con que termina el informe: declárese
+# fundada la objeción… del proyecto de acuerdo 089…"), when the bill is named with it.
+_REPORT_PROPOSAL_RE: Final = re.compile(
+    r"\bproposicion\s+(?:final\b|con\s+(?:la\s+)?que\s+(?:termina|finaliza|concluye|culmina|cierra)\b)"
+    r"[^.?!]{0,40}?\binforme\b"
 )
 # A proposal amending the bill's text ("proposición modificatoria al artículo cuarto", "proposición
 # aditiva", "proposición de modificación"): the bill's, voted in it, not a proposición of its own.
@@ -1440,7 +1449,7 @@ _CAP_WORD: Final = r"[A-ZÁÉÍÓÚÑÜ][\w'’\-]+"
 _VOTE_ITEM_RE: Final = re.compile(
     rf"(?P<name>{_CAP_WORD}(?:\s+(?:(?:de|del|de la|de los)\s+)?{_CAP_WORD}){{0,4}})"
     r"(?:\s*[:,\-–]\s*|\s+(?i:vota|vot[oó])\s+(?i:por\s+el\s+)?|\s+(?=(?i:se\s+abstiene)))"
-    r"(?P<v>(?i:s[ií]|no|abstenci[oó]n|se abstiene|me abstengo|a favor|en contra))(?!\w)"
+    r"(?P<v>(?i:s[ií]|no|abstenci[oó]n|se abstiene|me abstengo|a favor|en contra|impedid[oa]))(?!\w)"
 )
 # A member's answer ends the item: the utterance ends, a stop or a dash follows, the next
 # member's name, or the secretary or the chair addressed ("Ana Ruiz: sí, señora secretaria").
@@ -1509,7 +1518,9 @@ def _votes_said(t: _Text) -> tuple[tuple[str, str], ...]:
             continue
         said = _fold(m["v"])
         vote = "sí" if said in {"si", "a favor"} else "no" if said in {"no", "en contra"} else ""
-        votes.append((" ".join(words), vote or "abstención"))
+        votes.append((" ".join(words), vote or (said if said.startswith("impedid") else "abstención")))
+    if all(vote.startswith("impedid") for _, vote in votes):
+        votes = []  # "La concejala Olga Rendón, impedida, se retira": said of her, in no list
     if not votes and t.raw == t.raw.lower():
         votes = _votes_heard_in_lowercase(t)
     return tuple(votes)
@@ -1518,10 +1529,22 @@ def _votes_said(t: _Text) -> tuple[tuple[str, str], ...]:
 # A member's vote in a list heard in lowercase, without stops (speech to text): "sonia esperanza
 # valencia cobo no william fernando agudelo rojas si …". A name is 2 to 5 words, none of them a
 # word of speech (particles only inside it). Matched on the folded text: "sí" is "si".
+# A member who declared an impediment is called too and answers it ("olga lucia rendon salazar
+# impedida"): on the list, in no side of the count.
 _LOWER_VOTE_ITEM_RE: Final = re.compile(
-    r"(?P<name>[^\W\d_]+(?:\s+[^\W\d_]+){1,4}?)\s+(?P<v>si|no)\b\s*[,.;]?\s*"
+    r"(?P<name>[^\W\d_]+(?:\s+[^\W\d_]+){1,4}?)\s+(?P<v>si|no|impedid[oa])\b\s*[,.;]?\s*"
 )
 _MIN_LOWER_VOTES: Final = 3
+# The secretary's count said right after the list's last vote ("…william yesid cardenas orejuela
+# no. señor presidente votaron dieciocho honorables concejales doce por el si y seis por el no").
+_COUNT_AFTER_LIST_RE: Final = re.compile(
+    r"(?:(?:senor(?:a)?\s+)?(?:president[ea]|secretari[oa])\s*,?\s*)?(?:votaron|han votado|en total)\b"
+)
+
+
+def _count_follows(t: _Text, end: int) -> bool:
+    """Whether what follows ``end`` is the secretary's count of the vote (_COUNT_AFTER_LIST_RE)."""
+    return _COUNT_AFTER_LIST_RE.match(t.low, end) is not None and any(_tally(t.low[end:]).values())
 
 
 def _votes_heard_in_lowercase(t: _Text) -> list[tuple[str, str]]:
@@ -1529,14 +1552,17 @@ def _votes_heard_in_lowercase(t: _Text) -> list[tuple[str, str]]:
     only when they run back to back from the utterance's start to its end, three or more: the
     rest of a list read name by name ("…Rubén Darío Estupiñán, sí." then "sonia esperanza
     valencia cobo no william fernando agudelo rojas si…"), which was left out of the vote's table
-    and count. A "sí" or "no" inside a sentence is none: its words are speech ("que", "dice",
-    "yo"); so are those ending a speech ("…lo digo claro educacion publica si salud digna si
-    corrupcion rampante no": no vote)."""
+    and count. The secretary's count may end it (_count_follows), and a member may answer that
+    she is impeded ("olga lucia rendon salazar impedida"). A "sí" or "no" inside a sentence is
+    none: its words are speech ("que", "dice", "yo"); so are those ending a speech ("…lo digo
+    claro educacion publica si salud digna si corrupcion rampante no": no vote)."""
     items: list[tuple[str, str]] = []
     begin: int | None = None
     end: int | None = None
     for m in _LOWER_VOTE_ITEM_RE.finditer(t.low):
         if end is not None and m.start() != end:
+            if items and _count_follows(t, end):
+                break  # the list is over: its count follows
             items = []  # not back to back: what came before was no list
         if not items:
             begin = m.start()
@@ -1549,9 +1575,11 @@ def _votes_heard_in_lowercase(t: _Text) -> list[tuple[str, str]]:
             items, end = [], None
             continue
         name = t.raw[start : m.end("name")]
-        items.append((_capitalised(" ".join(name.split())), "no" if m["v"] == "no" else "sí"))
+        items.append((_capitalised(" ".join(name.split())), {"si": "sí"}.get(m["v"], m["v"])))
         end = m.end()
-    if begin != 0 or end != len(t.low) or len(items) < _MIN_LOWER_VOTES:
+    if begin != 0 or end is None or len(items) < _MIN_LOWER_VOTES:
+        return []
+    if end != len(t.low) and not _count_follows(t, end):
         return []
     return items
 
@@ -1919,7 +1947,8 @@ def _items_tally(votes: list[dict[str, str]]) -> dict[str, int]:
     """Totals counted from the members' individual votes."""
     counts = {"si": 0, "no": 0, "abstencion": 0}
     for item in votes:
-        counts[{"sí": "si", "no": "no"}.get(item["voto"], "abstencion")] += 1
+        if not item["voto"].startswith("impedid"):  # an impeded member votes on no side
+            counts[{"sí": "si", "no": "no"}.get(item["voto"], "abstencion")] += 1
     return counts
 
 
@@ -2079,6 +2108,65 @@ def _impediment_decided(t: _Text) -> dict[str, Any] | None:
             of = _IMPEDIMENT_OF_RE.match(t.low, said.end())
             got = _take_name(t, of.end()) if of else None
             return _decision(said["d"] or said["d2"], said["neg"] or said["neg2"], got[0] if got else None)
+    return None
+
+
+# A reconsideración of the vote just taken, decided (the rules let a member ask that a vote be
+# taken again, and the plenary votes on that): "Ha sido negada la reconsideración", "Negada la
+# solicitud de reconsideración, queda en firme…", "la reconsideración fue aprobada". Its count is
+# not the bill's, and its result must say what it decides: after the report "APROBADO", a bare
+# "NEGADO" read as the bill negated.
+_RECONSIDERATION_DECIDED_RE: Final = re.compile(
+    r"\b(?P<neg>no\s+)?(?:(?:ha\s+sido|fue|queda|quedo)\s+)?(?P<d>aprobad|negad|rechazad|denegad|improbad)a"
+    r"\s+(?:la\s+)?(?:solicitud\s+de\s+)?reconsideracion\b"
+    r"|\breconsideracion\b[^.;?]{0,60}?\b(?P<neg2>no\s+)?(?:ha\s+sido|fue|queda|quedo|resulto)\s+"
+    r"(?P<d2>aprobad|negad|rechazad|denegad|improbad)a\b"
+    r"|\b(?P<neg3>no\s+)?se\s+(?P<d3>aprueba|niega|rechaza|deniega)\s+(?:la\s+)?(?:solicitud\s+de\s+)?"
+    r"reconsideracion\b"
+)
+
+
+# What a vote says of the bill (its articles or parts voted, its debate, its sanction).
+_BILL_VOTE_FACTS: Final = frozenset({"articulos", "partes", "debate", "sancion"})
+
+
+def _reconsideration_decided(t: _Text) -> str | None:
+    """The plenary's decision on a reconsideración ("aprobada", "negada"), or None; one asked,
+    supposed or told of ("si se niega la reconsideración…") is none."""
+    for m in _RECONSIDERATION_DECIDED_RE.finditer(t.low):
+        if _not_declared(t, m.start(), _sentence_at(_sentence_starts(t), m.start())):
+            continue
+        approved = (m["d"] or m["d2"] or m["d3"]) in ("aprobad", "aprueba")
+        return "aprobada" if approved and not (m["neg"] or m["neg2"] or m["neg3"]) else "negada"
+    return None
+
+
+# The result said of a report ("Aprobado el informe de la comisión accidental con doce votos…",
+# "Aprobado el informe que declara fundadas las objeciones", "el informe de la comisión fue
+# negado"): what the vote decides. Written in the bill's section as a bare "Resultado:
+# APROBADO.", it read as the bill approved, when the plenary decided on the report on the
+# mayor's objections to it. The report is named as said: whose it is, when that is said.
+_REPORT_OWNER: Final = r"(?:\s+de\s+(?:la\s+comision(?:\s+accidental)?|ponencia|minoria))?"
+_REPORT_DECIDED_RE: Final = re.compile(
+    rf"\b(?:aprobad|negad|rechazad|improbad)o\s+el\s+informe(?P<of>{_REPORT_OWNER})\b"
+    rf"|\bel\s+informe(?P<of2>{_REPORT_OWNER})\b[^.;?]{{0,60}}?"
+    r"\b(?:ha\s+sido|fue|queda|quedo|resulto)\s+(?:aprobad|negad|rechazad|improbad)o\b"
+)
+_REPORT_OWNERS: Final = {
+    "la comision accidental": "de la comisión accidental",
+    "la comision": "de la comisión",
+    "ponencia": "de ponencia",
+    "minoria": "de minoría",
+}
+
+
+def _report_decided(t: _Text) -> str | None:
+    """The report a result is said of, named as said ("informe de la comisión accidental",
+    "informe"), or None; one asked or denied ("¿fue aprobado el informe…?") is none."""
+    for m in _REPORT_DECIDED_RE.finditer(t.low):
+        if not _not_declared(t, m.start(), _sentence_at(_sentence_starts(t), m.start())):
+            of = (m["of"] or m["of2"] or "").split(" de ", 1)[-1].strip()
+            return f"informe {_REPORT_OWNERS[' '.join(of.split())]}" if of else "informe"
     return None
 
 
@@ -3799,6 +3887,17 @@ def _reporters(t: _Text, report: bool = False) -> list[Any]:
     return [person for _, person in sorted(found, key=lambda item: item[0])]
 
 
+# The mayor's objections to a bill taken up (Law 136 of 1994, arts. 78–80): "Estudio del informe
+# de la comisión accidental designada para el estudio de las objeciones presentadas por el señor
+# alcalde distrital al proyecto de acuerdo 089…". The heading said only the bill, so the acta
+# did not say what the plenary studied: a bill already approved in two debates, returned.
+_OBJECTIONS_TAKEN_UP_RE: Final = re.compile(
+    r"\bobjeciones\s+(?:(?:presentadas|formuladas|interpuestas)\s+)?(?:por\s+(?:el|la)\s+"
+    r"(?:senor(?:a)?\s+)?alcalde(?:sa)?(?:\s+(?:distrital|de\s+santiago\s+de\s+cali))?\s+)?"
+    r"(?:al|del)\s+proyecto\s+de\s+acuerdo\b"
+)
+
+
 def _proyecto_data(t: _Text, under_consideration: bool = False) -> dict[str, Any]:
     """A bill's heading (number, year, title, debate, ponentes), who speaks, the part of it read.
     ``under_consideration``: said while the bill is considered (after a block of its own, no new
@@ -3820,6 +3919,8 @@ def _proyecto_data(t: _Text, under_consideration: bool = False) -> dict[str, Any
             data["anio"] = year
     if debate := _DEBATE_RE.search(t.low):
         data["debate"] = "primero" if debate["first"] else "segundo"
+    if "numero" in data and _OBJECTIONS_TAKEN_UP_RE.search(t.low):
+        data["objeciones"] = True  # the item is the mayor's objections to it, not a debate of it
     report = _PONENCIA_REPORT_RE.search(t.low) is not None
     if ("numero" in data or "titulo" in data) and (reporters := _reporters(t, report)):
         data["ponentes"] = reporters
@@ -4851,7 +4952,8 @@ _REQUEST_RE: Final = re.compile(
 )
 # The speaker's own request (first person, or the chair addressed with a bare "que").
 _OWN_REQUEST_RE: Final = re.compile(
-    r"\b(?:solicit(?:o|amos|ar|aria)|propon(?:go|emos|er|dria)|pid(?:o)|ped(?:imos|ir|iria)"
+    r"\b(?:solicit(?:o|amos|ar|aria)|solicitarles?|propon(?:go|emos|er|dria)|pid(?:o)|ped(?:imos|ir|iria)"
+    r"|pedirles?"
     r"|sugier(?:o)|suger(?:imos|ir|iria))\b"
     r"|^\W*(?:(?:senor|senora)\s+)?president[ea]\b\W*(?=que\b)"
 )
@@ -4972,7 +5074,9 @@ def _proposicion_at(t: _Text, start: int = 0) -> int | None:
     own_vote_on_record: bool | None = None  # read once, when a proposición follows an own vote
     for m in _PROPOSICION_RE.finditer(t.low, start):
         cited = _PROPOSAL_CITED_RE.search(t.low, max(0, m.start() - 40), m.start())
-        ponencia = _PONENCIA_PROPOSAL_RE.match(t.low, m.start())
+        ponencia = _PONENCIA_PROPOSAL_RE.match(t.low, m.start()) or (
+            _REPORT_PROPOSAL_RE.match(t.low, m.start()) and _PROYECTO_RE.search(t.low, m.end())
+        )
         if cited is not None or ponencia is not None or _proposal_spoken_of(t, m) or _proposal_decided(t, m):
             continue
         if _CENSURE_PROPOSED_RE.search(t.low, m.end(), _next_proposicion(t, m)):
@@ -5100,14 +5204,24 @@ _BILL_ACCOUNT_RE: Final = re.compile(
 
 def _proyecto_at(t: _Text) -> int | None:
     """Where a bill is named as one under consideration, or None: a bill named in a sentence that
-    gives an account of what happened to bills (see _BILL_ACCOUNT_RE) is spoken of, unless a
-    point announced takes it up ("Quinto punto. …", "Siguiente punto, …": masked, the text starts
+    gives an account of what happened to bills (see _BILL_ACCOUNT_RE) or in the clause of the
+    speaker's own request ("para pedirle a la mesa directiva que programe el primer debate del
+    proyecto de acuerdo de gestión del riesgo", said in varios) is spoken of, unless a point
+    announced takes it up ("Quinto punto. …", "Siguiente punto, …": masked, the text starts
     blank)."""
     announced = _POINT_ANNOUNCED_RE.match(t.low) is not None or t.low[:1].isspace()
+    requests: tuple[list[int], list[int]] | None = None
     for m in _PROYECTO_RE.finditer(t.low):
         start = _sentence_start(t, m.start())
         end = _ANNOUNCEMENT_END_RE.search(t.raw, m.end())
-        if announced or _BILL_ACCOUNT_RE.search(t.low, start, end.start() if end else len(t.low)) is None:
+        if announced:
+            return m.start()
+        if _BILL_ACCOUNT_RE.search(t.low, start, end.start() if end else len(t.low)) is not None:
+            continue
+        if requests is None:
+            requests = _own_requests(t)
+        clause = bisect.bisect_right(requests[0], m.start()) - 1
+        if clause < 0 or requests[1][clause] <= m.start():
             return m.start()
     return None
 
@@ -5303,6 +5417,20 @@ def _reads_the_bill(t: _Text) -> bool:
     return _BILL_PART_RE.match(t.low) is not None or _AMENDMENT_RE.search(t.low) is not None
 
 
+# The bill under consideration referred to ("el proyecto se archiva", "Declaradas infundadas las
+# objeciones, el proyecto pasa a sanción…"): the chair declaring what follows for it, in its item.
+_BILL_REFERRED_RE: Final = re.compile(r"\b(?:el|este|dicho|del|al)\s+proyecto\b|\bobjeciones\b")
+
+
+def _reads_a_bills_letter(t: _Text) -> bool:
+    """Whether the utterance reads a letter that names a bill after it ("Santiago de Cali, cuatro
+    de noviembre…, radicado número…. Asunto: objeciones al proyecto de acuerdo 089…"): said
+    while the bill is considered, it is a paper of the bill's file (the mayor's objections, a
+    concept on it), read in its item, not the communications' point."""
+    at = _comunicacion_at(t)
+    return at is not None and _PROYECTO_RE.search(t.low, at) is not None
+
+
 def _next_point_only(t: _Text) -> bool:
     """Whether the utterance says no more than "siguiente punto" (to the secretary, politely):
     the item taken up is named in the next one."""
@@ -5359,6 +5487,8 @@ def _choose(
         return TPL_CIERRE, _CONF_STRONG
     if _is_roll_call(t, previous):
         return TPL_LLAMADO_LISTA, _CONF_STRONG
+    if previous == TPL_PROYECTO_ACUERDO and not next_point and _reads_a_bills_letter(t):
+        return TPL_PROYECTO_ACUERDO, _CONF_SECTION
     if _reads_a_communication(t):
         return TPL_COMUNICACION, _CONF_SECTION
     if _is_vote(t) or decided:
@@ -5407,10 +5537,16 @@ def _choose(
         return TPL_CIERRE, _CONF_SPEECH
     if _SPEECH_RE.search(t.low):
         return _intervention_section(previous), _CONF_SPEECH
-    if previous in _ITEM_SECTIONS and not _SPOKEN_RE.search(t.low) and not _DESIGNATION_RE.search(t.low):
+    if (
+        previous in _ITEM_SECTIONS
+        and not _SPOKEN_RE.search(t.low)
+        and not _DESIGNATION_RE.search(t.low)
+        and not (previous == TPL_PROYECTO_ACUERDO and _BILL_REFERRED_RE.search(t.low))
+    ):
         # Nothing in it says someone is speaking ("Elección del contralor distrital.") nor
-        # designates the members of a commission the item created: likely an item the rules do
-        # not know being read, which must not stay in the item before.
+        # designates the members of a commission the item created nor refers to the bill
+        # considered: likely an item the rules do not know being read, which must not stay in
+        # the item before.
         return TPL_DEBATE, _CONF_FALLBACK
     return _intervention_section(previous), _CONF_FALLBACK
 
@@ -5521,6 +5657,13 @@ def _classify(
             # the plenary's decision is the vote's result, in the words said ("aceptado")
             vote = data.get("votacion") or {"resultado": None, "nominal": False}
             data["votacion"] = {**vote, "resultado": impediment["estado"], "objeto": "impedimento"}
+    if (vote := data.get("votacion")) is not None and (reconsidered := _reconsideration_decided(t)):
+        # what the result decides is the reconsideración, not an article named with it ("Negada
+        # la reconsideración… se suprime el artículo quinto"), nor the bill's debate
+        kept = {key: value for key, value in vote.items() if key not in _BILL_VOTE_FACTS}
+        data["votacion"] = {**kept, "resultado": reconsidered, "objeto": "reconsideración"}
+    elif vote is not None and vote.get("resultado") and (report := _report_decided(t)):
+        data["votacion"] = {**vote, "objeto": report}
     if _said_not_present(t):
         # "No se encuentra el señor Yacumal.": the chair's words after the call, never the
         # words of the citizen called

@@ -1813,7 +1813,8 @@ class _Renderer:
                     kind = _vote_kind(raw_vote)
                     if kind is not None:
                         counted[kind] = (counted[kind] or 0) + 1
-                    label = element.labels[kind] if kind is not None else _as_text(raw_vote)
+                    answer = _as_text(raw_vote)  # another answer said ("impedida"), as a label
+                    label = element.labels[kind] if kind is not None else answer[:1].upper() + answer[1:]
                     rows.append((_person_name(entry), label))
                 else:
                     rows.append((_person_name(entry), ""))
@@ -2655,18 +2656,29 @@ def _marks(name: str) -> int:
     return sum(not c.isascii() for c in name)
 
 
+def _offices_said(data: Mapping[str, Any]) -> list[str]:
+    """The offices a block's data says: its speaker's (``cargo``) and its guests'."""
+    guests = data.get("invitados")
+    said = [data.get("cargo")]
+    said += [g.get("cargo") for g in guests if isinstance(g, Mapping)] if isinstance(guests, list) else []
+    return [office.strip() for office in said if isinstance(office, str) and office.strip()]
+
+
 def _as_spelled(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The blocks, each speaker heard without a single accent ("tiene la palabra el señor
     delegado del alcalde doctor alvaro jose benitez": ``orador`` "Alvaro Jose Benitez") written
     as the session said the same name with its accents elsewhere ("Mi nombre es Álvaro José
     Benítez…": the opening's ``delegado``; a member called in the roll call; an author): one
-    person, one spelling in the acta. So are the members a roll call lists heard so (a quorum
-    verified in lowercase speech: "henry pelaez cifuentes presente"), unless a person edited it.
+    person, one spelling in the acta. So are the members a roll call or a nominal vote lists
+    heard so (a quorum verified in lowercase speech: "henry pelaez cifuentes presente"; "olga
+    lucia rendon salazar impedida"), unless a person edited it, and a speaker's office heard in
+    lowercase, as the session wrote the same office (a guest's at the opening).
     Accents are never made up: only a spelling the session's
     blocks hold is used, when it is the same words but for accents and the only such spelling
     (a name heard with its ñ but no accent, "Alexandra Hernandez Cedeño", too).
     Derived when the document is built, like :func:`given_the_floor`: the blocks stay as said."""
     spellings: dict[tuple[str, ...], set[str]] = {}
+    offices: dict[tuple[str, ...], set[str]] = {}
     for block in blocks:
         data = block.get("structured_data")
         if block.get("deleted") or not isinstance(data, Mapping):
@@ -2674,6 +2686,9 @@ def _as_spelled(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
         for said in _names_said(data):
             if not said.isascii():
                 spellings.setdefault(tuple(_words(said)), set()).add(said)
+        for said in _offices_said(data):
+            if not (said.isascii() and said == said.lower()):
+                offices.setdefault(tuple(_words(said)), set()).add(said)
 
     def spelled(heard: Any) -> Any:
         if not isinstance(heard, str) or _ACCENT_MARKS.intersection(heard):
@@ -2687,6 +2702,19 @@ def _as_spelled(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
         data = block.get("structured_data")
         if isinstance(data, Mapping) and (heard := data.get("orador")) != (said := spelled(heard)):
             block = {**block, "structured_data": {**data, "orador": said}}
+        data = block.get("structured_data")
+        heard = data.get("cargo") if isinstance(data, Mapping) else None
+        if (
+            isinstance(data, Mapping)
+            and isinstance(heard, str)
+            and heard.isascii()
+            and heard == heard.lower()
+        ):
+            # the office heard in lowercase speech ("la directora del departamento administrativo
+            # de gestion juridica publica"), as the session wrote it (the opening's guests)
+            known = offices.get(tuple(_words(heard)), set())
+            if len(known) == 1:
+                block = {**block, "structured_data": {**data, "cargo": next(iter(known))}}
         if (
             isinstance(data := block.get("structured_data"), Mapping)
             and block.get("human_edited") is not True
@@ -2704,6 +2732,17 @@ def _as_spelled(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
             }
             if any(lists[key] != data[key] for key in lists):
                 block = {**block, "structured_data": {**data, **lists}}
+            # and the members a nominal vote lists ("olga lucia rendon salazar impedida")
+            vote = block["structured_data"].get("votacion")
+            votos = vote.get("votos") if isinstance(vote, Mapping) else None
+            if isinstance(vote, Mapping) and isinstance(votos, list):
+                respelled = [
+                    {**m, "nombre": spelled(m["nombre"])} if isinstance(m, Mapping) and "nombre" in m else m
+                    for m in votos
+                ]
+                if respelled != votos:
+                    data = block["structured_data"]
+                    block = {**block, "structured_data": {**data, "votacion": {**vote, "votos": respelled}}}
         out.append(block)
     return out
 

@@ -390,28 +390,55 @@ function namesSaid(data) {
   return said.filter((name) => typeof name === "string" && name.trim()).map((name) => name.trim());
 }
 
+/** Accents a name is heard without; ñ is a letter, heard in lowercase speech too (_ACCENT_MARKS there). */
+const ACCENT_MARKS_RE = /[áéíóúüÁÉÍÓÚÜ]/;
+
+/** How many letters of a name are not ASCII, accents and ñ (_marks there). */
+function marks(name) {
+  return codePoints(name).filter((c) => !ASCII_RE.test(c)).length;
+}
+
+/** The offices a block's data says: its speaker's (`cargo`) and its guests' (_offices_said there). */
+function officesSaid(data) {
+  const said = [data.cargo];
+  if (Array.isArray(data.invitados)) said.push(...data.invitados.map((g) => (isMapping(g) ? g.cargo : null)));
+  return said.filter((office) => typeof office === "string" && office.trim()).map((office) => office.trim());
+}
+
 /**
- * The speakers heard without a single accent ("alvaro jose benitez") spelled as the session
- * spelled the same words elsewhere when it did one way only: `datas` (the blocks' data, as given
- * the floor) with `orador` so spelled. The speaker part of _as_spelled there (which spells the
- * roll calls' members too, not shown as speakers).
+ * The speakers heard without an accent ("alvaro jose benitez", "Alexandra Hernandez Cedeño" with
+ * its ñ) spelled as the session spelled the same words elsewhere, with more accents, when it did
+ * one way only; and a speaker's office heard in lowercase without accents as the session wrote
+ * the same office, when it did one way only: `datas` (the blocks' data, as given the floor) so
+ * spelled. The speaker part of _as_spelled there (which spells the members that roll calls and
+ * nominal votes list too, not shown as speakers).
  */
 function asSpelled(blocks, datas) {
   const spellings = new Map();
+  const offices = new Map();
+  const add = (map, said) => {
+    const key = nameWords(said).join(" ");
+    if (!map.has(key)) map.set(key, new Set());
+    map.get(key).add(said);
+  };
   blocks.forEach((block, i) => {
     if (block.deleted || !isMapping(block.structured_data)) return;
-    for (const said of namesSaid(datas[i])) {
-      if (ASCII_RE.test(said)) continue;
-      const key = nameWords(said).join(" ");
-      if (!spellings.has(key)) spellings.set(key, new Set());
-      spellings.get(key).add(said);
-    }
+    for (const said of namesSaid(datas[i])) if (!ASCII_RE.test(said)) add(spellings, said);
+    for (const said of officesSaid(datas[i])) if (!(ASCII_RE.test(said) && said === said.toLowerCase())) add(offices, said);
   });
   return datas.map((data) => {
+    let out = data;
     const heard = data.orador;
-    if (typeof heard !== "string" || !ASCII_RE.test(heard)) return data;
-    const known = spellings.get(nameWords(heard).join(" "));
-    return known && known.size === 1 ? { ...data, orador: [...known][0] } : data;
+    if (typeof heard === "string" && !ACCENT_MARKS_RE.test(heard)) {
+      const known = [...(spellings.get(nameWords(heard).join(" ")) || [])].filter((said) => marks(said) > marks(heard));
+      if (known.length === 1) out = { ...out, orador: known[0] };
+    }
+    const office = out.cargo;
+    if (typeof office === "string" && ASCII_RE.test(office) && office === office.toLowerCase()) {
+      const known = offices.get(nameWords(office).join(" "));
+      if (known && known.size === 1) out = { ...out, cargo: [...known][0] };
+    }
+    return out;
   });
 }
 
