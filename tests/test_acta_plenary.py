@@ -84,7 +84,13 @@ ilegalidad" read over two utterances, one in lowercase, the accidental commissio
 the proposition ending it, an impediment accepted, the author, the Director of Legal Affairs and
 councillors for and against, the nominal vote over two utterances with the impeded member called,
 a reconsideración negated, the objections sent to the Tribunal, a request in varios naming
-another bill): the whole item stays in the bill, and each result says what it decides.
+another bill): the whole item stays in the bill, and each result says what it decides. And a
+fifteenth, a sesión solemne written blind by an audit (``sesion_solemne.json``: the guests
+greeted after the opening, the quorum said as a count with an excuse, the anthems and an
+invocation as points, the resolution granting the Orden Santiago de Cali and a Mención de Honor
+read with its considerandos, one recalling the proposal approved weeks before, and its signers,
+the proponent, the insignia imposed, the honorees, a cultural act, the mayor's delegate, a
+councillor who asked for the floor, the closing): nothing is voted, and no proposal is presented.
 """
 
 from __future__ import annotations
@@ -335,6 +341,7 @@ def _build_session(name: str) -> tuple[list[dict[str, Any]], dict[str, list[Any]
         "sesion_clausura.json",
         "sesion_suspendida.json",
         "objeciones_alcalde.json",
+        "sesion_solemne.json",
     ],
 )
 def test_audited_sessions_land_in_their_zones(name: str) -> None:
@@ -1239,6 +1246,71 @@ def test_a_session_suspended_and_continued_the_next_day_is_written_as_said() -> 
     signatures = _paragraphs(zones, "SIGNATURE_BLOCK")
     assert [s.split("\n")[1:] for s in signatures] == [
         ["CARLOS ANDRÉS VELASCO LENIS", "Presidente"],
+        ["Nombre: ____________________", "Secretario General"],
+    ]
+
+
+def test_a_solemn_session_is_written_as_said() -> None:
+    """The facts an audit found false in a blind sesión solemne: the opening lost whom the session
+    honours ("para exaltar a la maestra…") and the guests greeted right after it, who went to the
+    debate; the roll call's table had the excused member's reason run into the next clause
+    ("Excusada (incapacidad médica y aún no se ha hecho presente el concejal…)"); the anthems
+    announced as the second point went to the roll call; the resolution's considerando "que la
+    proposición número ochenta y cuatro… fue aprobada por la plenaria en sesión del dieciocho de
+    septiembre" was written as "Proposición No. 84…" with "Resultado: APROBADO.", and the grant to
+    the proponent ("autor de la proposición…") and his speech stayed in the proposals; the
+    invocation after "Invitamos a monseñor…" had no name; the commander was written "JORGE ELIECER
+    PAZ CASTILLO COMANDANTE DEL CUERPO"; and the words of the councillor who "me ha pedido la
+    palabra" had no name. The resolution's signers (a vice-president among them) do not sign the
+    acta; nothing is voted."""
+    said, zones, blocks = _build_session("sesion_solemne.json")
+    opening = _paragraphs(zones, "HEADER_ZONE")
+    assert opening[0] == (
+        "Siendo las 10:12 a. m. del 14 de octubre de 2025, en el recinto del Concejo Distrital de Santiago "
+        "de Cali, se dio inicio a la sesión solemne del Concejo Distrital de Santiago de Cali, para exaltar "
+        "a la maestra Amparo Riascos Valencia y al Benemérito Cuerpo de Bomberos Voluntarios de Cali, "
+        "presidida por el concejal Julián Andrés Sarria Ortiz."
+    )
+    assert opening[1].startswith(
+        "Invitados: la doctora Claudia Patricia Lenis Arboleda, secretaria de Cultura"
+    )
+    assert "delegada del señor alcalde; monseñor Rodrigo Gallego Trujillo" in opening[1]
+    assert "; el coronel Carlos Andrés Téllez" in opening[1]
+    document = [p for zone in zones for p in _paragraphs(zones, zone)]
+    assert len([p for p in document if "se dio inicio" in p]) == 1  # "se abre la convocatoria…" opens nothing
+    table = next(item for item in zones["ZONE_ROLLCALL"] if isinstance(item, list))
+    assert table[1:] == [
+        ["Natalia Andrea Gómez Borrero", "Excusada (incapacidad médica)"],
+        ["Wilmer Sinisterra Angulo", "Llegó tarde (10:35 a. m.)"],
+    ]
+    assert "Quórum: decisorio, con 19 concejales presentes." in _paragraphs(zones, "ZONE_ROLLCALL")
+    assert said[6]["text"] not in _paragraphs(zones, "ZONE_ROLLCALL")
+    # nothing is voted nor presented: the proposal approved weeks before is the resolution's text
+    for zone in ("ZONE_AGENDA_APPROVAL", "ZONE_PRIOR_ACTAS", "ZONE_PROYECTOS", "ZONE_PROPOSICIONES"):
+        assert _paragraphs(zones, zone) == [], zone
+    assert not [p for p in document if "Resultado" in p or "APROBADO" in p]
+    assert all("votacion" not in b["structured_data"] for b in blocks)
+    debate = _paragraphs(zones, "ZONE_DEBATE")
+    for i in (6, 7, 8, 10, 11, 12, 13, 14, 16, 20, 21, 22, 23, 29, 30, 36):
+        assert said[i]["text"] in debate, i
+    assert "RODRIGO GALLEGO TRUJILLO: " + said[9]["text"] in debate
+    assert "MAURICIO ANDRÉS CAICEDO LERMA (concejal): " + said[17]["text"] in debate
+    assert "AMPARO RIASCOS VALENCIA: " + said[25]["text"] in debate
+    assert (
+        "JORGE ELIÉCER PAZ CASTILLO (comandante del Cuerpo de Bomberos Voluntarios de Cali): "
+        + said[28]["text"]
+        in debate
+    )
+    assert "CLAUDIA PATRICIA LENIS ARBOLEDA (secretaria de Cultura): " + said[32]["text"] in debate
+    assert "LUZ DARY HURTADO MINA (concejala): " + said[34]["text"] in debate
+    assert _paragraphs(zones, "ZONE_CIERRE") == [
+        "Siendo las 12:10 p. m., se levanta la sesión y se convoca a sesión plenaria ordinaria para mañana "
+        "miércoles quince de octubre a las nueve de la mañana.",
+        said[38]["text"],
+    ]
+    # the resolution's signers are not the acta's: the secretary was named by no one else
+    assert [s.split("\n")[1:] for s in _paragraphs(zones, "SIGNATURE_BLOCK")] == [
+        ["JULIÁN ANDRÉS SARRIA ORTIZ", "Presidente"],
         ["Nombre: ____________________", "Secretario General"],
     ]
 

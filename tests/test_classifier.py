@@ -3292,6 +3292,39 @@ def test_a_proposal_filed_and_read_or_presented_by_another_is_one(text: str) -> 
     assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_PROPOSICION
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Gracias, señor secretario. Quinto punto. Tiene la palabra el concejal Mauricio Andrés Caicedo "
+        "Lerma, autor de la proposición que dio origen a este homenaje.",
+        "Muchas gracias, presidente. Cuando presentamos esta proposición, lo hicimos pensando en una deuda "
+        "que Cali tenía con una mujer que nos enseñó a querer lo que somos.",
+        "tiene la palabra la concejala ana ruiz autora de la proposicion",
+    ],
+)
+def test_a_proposal_whose_author_is_named_or_told_of_is_spoken_of(text: str) -> None:
+    """Blind sesión solemne, utterances 16–17: the grant to "el concejal…, autor de la proposición
+    que dio origen a este homenaje" and his "Cuando presentamos esta proposición…" went to
+    PROPOSICIONES, the proponent's speech under the proposals' heading: the proposal (approved
+    weeks before) is spoken of, not presented."""
+    assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_DEBATE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "La autora de la proposición es la concejala Ana Ruiz: que se cite al secretario de Salud.",
+        "Sexto punto, proposiciones. Tiene la palabra el autor de la proposición.",
+        "Cuando presentamos esta proposición dijimos lo siguiente: que se cite al gerente de Emcali.",
+        "Proposición número doce, presentada por la concejala Ana Ruiz, autora de la proposición anterior.",
+    ],
+)
+def test_a_proposal_read_with_its_author_named_is_one(text: str) -> None:
+    """Guard: a proposal read after its author is named (its text after a colon), the proposals'
+    point announced, or one presented that names another's author, is a proposition."""
+    assert classify(text, previous_template_id=TPL_DEBATE).template_id == TPL_PROPOSICION
+
+
 SALAZAR_CONSTANCIA = (
     "rodrigo salazar presidente para dejar constancia de mi voto negativo en la segunda proposición "
     "porque la sesión descentralizada no tiene presupuesto asignado"
@@ -3845,6 +3878,42 @@ def test_the_count_of_an_earlier_step_reported_is_not_a_vote_held_now(report: st
     no vote of this session (the acta printed "Votos por el sí: 9. Votos por el no: 2 …
     Resultado: APROBADO." as if the plenary had voted); the words stay as said."""
     assert "votacion" not in data(report, TPL_PROYECTO_ACUERDO)
+
+
+CONSIDERANDO = (
+    "que la proposicion numero ochenta y cuatro presentada por el concejal mauricio andres caicedo lerma "
+    "fue aprobada por la plenaria en sesion del dieciocho de septiembre de dos mil veinticinco."
+)
+
+
+def test_a_proposals_approval_on_a_past_date_read_in_a_resolution_is_no_vote_now() -> None:
+    """Blind sesión solemne, utterance 12: a considerando of the resolution read, "que la
+    proposición número ochenta y cuatro… fue aprobada por la plenaria en sesión del dieciocho de
+    septiembre…", went to PROPOSICIONES as "Proposición No. 84… Resultado: APROBADO.", a vote
+    nobody held today; it is the resolution's text, read where it is."""
+    said = classify(CONSIDERANDO, previous_template_id=TPL_DEBATE)
+    assert (said.template_id, said.structured_data.get("votacion")) == (TPL_DEBATE, None)
+    told = "El proyecto fue negado el dos de mayo en la comisión; hoy lo estudiamos de nuevo."
+    assert "votacion" not in data(told, TPL_PROYECTO_ACUERDO)
+
+
+@pytest.mark.parametrize(
+    ("text", "result"),
+    [
+        # a date said with a vote held now is when it is held, not an earlier step
+        (
+            "Votaron sí catorce, no tres. Fue aprobada la proposición el día de hoy, catorce de octubre.",
+            "aprobado",
+        ),
+        ("El acta de la sesión del dieciocho de septiembre fue aprobada.", "aprobado"),
+        ("Ha sido aprobada la proposición del dieciocho de septiembre, presidente.", "aprobado"),
+        ("Queda negada la proposición presentada el dos de mayo.", "negado"),
+    ],
+)
+def test_a_result_declared_now_with_a_date_keeps_its_result(text: str, result: str) -> None:
+    """Guard: a result declared now (a count said, the date before the verb, the present perfect,
+    "queda") keeps its result, whatever date is said with it."""
+    assert data(text, TPL_PROPOSICION)["votacion"]["resultado"] == result
 
 
 @pytest.mark.parametrize(
@@ -6786,6 +6855,90 @@ def test_a_reason_said_once_for_several_members_is_each_ones(text: str) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "motivo"),
+    [
+        (
+            "Señor presidente, me permito informarle que se encuentran en el recinto diecinueve honorables "
+            "concejales, hay quórum decisorio. Presentó excusa la concejala Natalia Andrea Gómez Borrero por "
+            "incapacidad médica y aún no se ha hecho presente el concejal Wilmer Sinisterra Angulo.",
+            "incapacidad médica",
+        ),
+        (
+            "se excuso la concejala ana ruiz por calamidad domestica y no se encuentra en la ciudad",
+            "calamidad domestica",
+        ),
+        ("Se excusó la concejala Ana Ruiz por viaje y se reintegra mañana.", "viaje"),
+        # guards: a reason with "y" inside goes on
+        ("Se excusó la concejala Ana Ruiz por viaje a Bogotá y Medellín.", "viaje a Bogotá y Medellín"),
+        (
+            "Se excusó la concejala Ana Ruiz por enfermedad y cirugía programada.",
+            "enfermedad y cirugía programada",
+        ),
+        (
+            "Se excusó la concejala Ana Ruiz por incapacidad médica y licencia.",
+            "incapacidad médica y licencia",
+        ),
+    ],
+)
+def test_a_reason_ends_where_a_clause_of_its_own_begins(text: str, motivo: str) -> None:
+    """Blind sesión solemne, utterance 5: "Presentó excusa la concejala … por incapacidad médica y aún
+    no se ha hecho presente el concejal Wilmer Sinisterra Angulo" put the absence of another member
+    into her reason ("Excusada (incapacidad médica y aún no se ha hecho presente…)"): "y" followed by
+    "aún", "no", "se"… starts a clause of its own, and names no one excused ("Aún", "Excusado")."""
+    [excused] = data(text, TPL_LLAMADO_LISTA)["excusados"]
+    assert excused["motivo"] == motivo
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "segundo punto himnos. los invitamos a ponernos de pie para entonar el himno nacional de la "
+        "republica de colombia el himno del valle del cauca y el himno de santiago de cali",
+        "Tercer punto, invocación a cargo de monseñor Rodrigo Gallego Trujillo.",
+        "Siguiente punto, palabras de la delegada del señor alcalde.",
+    ],
+)
+def test_a_point_announced_after_the_roll_call_ends_it(text: str) -> None:
+    """Blind sesión solemne, utterance 6: the anthems announced as the second point, after the
+    quorum was verified, went to the roll call's zone: a point announced that names an item the
+    rules do not know ends the roll call, as it ends an item; so it ends the agenda read, when its
+    first point is taken up with no vote on the agenda (it went to the agenda's zone)."""
+    assert classify(text, previous_template_id=TPL_LLAMADO_LISTA).template_id == TPL_DEBATE
+    assert classify(text, previous_template_id=TPL_ORDEN_DIA).template_id == TPL_DEBATE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Siguiente punto.",
+        "Sexto punto, proposiciones. Séptimo punto, comunicaciones. Octavo punto, cierre.",
+        "Noveno, palabras de la delegada del señor alcalde. Décimo, cierre de la sesión.",
+    ],
+)
+def test_the_agendas_own_words_after_it_stay_in_it(text: str) -> None:
+    """Guard: "siguiente punto" alone, and the agenda read on (two points or more), stay in the
+    agenda."""
+    assert classify(text, previous_template_id=TPL_ORDEN_DIA).template_id == TPL_ORDEN_DIA
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Siguiente punto.", TPL_LLAMADO_LISTA),
+        ("Hay quórum decisorio, presidente. Siguiente punto.", TPL_LLAMADO_LISTA),
+        ("Tercer punto, lectura y aprobación del acta anterior.", TPL_APROBACION_ACTAS),
+        ("Segundo punto, lectura del orden del día.", TPL_ORDEN_DIA),
+    ],
+)
+def test_the_roll_calls_own_words_or_a_point_named_after_it_are_where_they_were(
+    text: str, expected: str
+) -> None:
+    """Guard: "siguiente punto" alone, or said after the quorum's words, closes the roll call and
+    stays in it; a point that names a section goes to that section."""
+    assert classify(text, previous_template_id=TPL_LLAMADO_LISTA).template_id == expected
+
+
 def test_a_reason_ends_where_the_next_excuse_is_said() -> None:
     """Speech to text without full stops: a reason ends where the next excuse is said (it ran on
     to the end: "calamidad doméstica se excusó la concejala ana ruiz por viaje")."""
@@ -7746,3 +7899,202 @@ def test_without_the_cut_the_same_words_are_classified_as_before() -> None:
     names = "Luis Eduardo Castillo, Ana María Ruiz Gómez, Mauricio Arboleda Quintero, Sandra Milena Tejada."
     assert classify(names, None, "TPL_LLAMADO_LISTA").template_id == "TPL_DEBATE"
     assert classify(names, None, None, continues=True).template_id == "TPL_DEBATE"
+
+
+@pytest.mark.parametrize(
+    ("text", "orador", "cargo"),
+    [
+        (
+            "tiene la palabra el capitan jorge eliecer paz castillo comandante del cuerpo de bomberos "
+            "voluntarios de cali",
+            "Jorge Eliecer Paz Castillo",
+            "comandante del cuerpo de bomberos voluntarios de cali",
+        ),
+        ("tiene la palabra la doctora ana ruiz secretaria de salud", "Ana Ruiz", "secretaria de salud"),
+        ("tiene la palabra el ingeniero luis mora gerente de metrocali", "Luis Mora", "gerente de metrocali"),
+    ],
+)
+def test_an_office_said_after_a_lowercase_name_is_the_speakers_office(
+    text: str, orador: str, cargo: str
+) -> None:
+    """Blind sesión solemne, utterance 27: "tiene la palabra el capitan jorge eliecer paz castillo
+    comandante del cuerpo de bomberos…" wrote the speaker "JORGE ELIECER PAZ CASTILLO COMANDANTE DEL
+    CUERPO": with no comma, the name ran into the office. It ends before the office, which is his."""
+    said = data(text, TPL_DEBATE)
+    assert (said["orador"], said.get("rol"), said.get("cargo")) == (orador, "funcionario", cargo)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a councillor's seat, not an office after the name
+        ("tiene la palabra el concejal luis mora presidente de la comision", ("Luis Mora", "concejal", None)),
+        # no office said after the name
+        ("tiene la palabra la doctora ana ruiz", ("Ana Ruiz", None, None)),
+        # a councillor's role said before the name is hers, whatever follows it
+        ("tiene la palabra la concejala ana ruiz delegada de la bancada", ("Ana Ruiz", "concejala", None)),
+    ],
+)
+def test_a_lowercase_name_without_an_office_after_it_keeps_its_role(
+    text: str, expected: tuple[str, str | None, str | None]
+) -> None:
+    """Guard: no office said after the name gives none, and a councillor's seat said before the
+    name stays her role (the name, which ran into "delegada de la bancada" before, ends before it)."""
+    said = data(text, TPL_DEBATE)
+    assert (said.get("orador"), said.get("rol"), said.get("cargo")) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "orador", "rol"),
+    [
+        (
+            "la concejala luz dary hurtado mina me ha pedido la palabra tiene la palabra concejala",
+            "Luz Dary Hurtado Mina",
+            "concejala",
+        ),
+        (
+            "La concejala Luz Dary Hurtado Mina me ha pedido la palabra. Tiene la palabra, concejala.",
+            "Luz Dary Hurtado Mina",
+            "concejala",
+        ),
+        ("El concejal Luis Mora ha pedido la palabra; le concedo la palabra.", "Luis Mora", "concejal"),
+    ],
+)
+def test_a_grant_by_role_after_the_member_asked_for_the_floor_names_her(
+    text: str, orador: str, rol: str
+) -> None:
+    """Blind sesión solemne, utterances 33–34: "la concejala luz dary hurtado mina me ha pedido la
+    palabra tiene la palabra concejala" named no speaker, and her words were written with no name:
+    the member said to have asked for the floor is the one the grant by role gives it to."""
+    said = data(text, TPL_DEBATE)
+    assert (said.get("orador"), said.get("rol"), said.get("anuncio")) == (orador, rol, True)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "la concejala ana ruiz me ha pedido la palabra pero primero tiene la palabra el secretario de salud",
+        "el concejal luis mora me pidio la palabra ayer y no se la di",
+        "la concejala ana ruiz me ha pedido la palabra tiene la palabra concejala y despues el concejal "
+        "luis mora",
+        "Como la concejala Ana Ruiz ha pedido la palabra, le pido que espere su turno.",
+    ],
+)
+def test_a_member_who_asked_for_the_floor_is_not_given_it_by_other_words(text: str) -> None:
+    """Guard: the floor given to someone else, asked for and not given, or a grant followed by more
+    words, does not make the member who asked the speaker of the next words."""
+    said = data(text, TPL_DEBATE)
+    assert said.get("orador") != "Ana Ruiz" and said.get("orador") != "Luis Mora"
+
+
+SOLEMN_GUESTS = (
+    "Saludamos de manera especial a nuestros invitados: la doctora Claudia Patricia Lenis Arboleda, "
+    "secretaria de Cultura, delegada del señor alcalde; monseñor Rodrigo Gallego Trujillo, vicario general "
+    "de la Arquidiócesis de Cali; el capitán Jorge Eliécer Paz Castillo, comandante del Cuerpo de Bomberos "
+    "Voluntarios de Cali."
+)
+
+
+def test_the_guests_greeted_right_after_the_opening_are_the_openings() -> None:
+    """Blind sesión solemne, utterance 1: the guests greeted right after the opening went to the
+    debate, and the opening listed none (the list also ended at "; monseñor…", a title it did not
+    know): they are the opening's guests, each one."""
+    said = classify(SOLEMN_GUESTS, previous_template_id=TPL_APERTURA)
+    assert said.template_id == TPL_APERTURA
+    guests = said.structured_data["invitados"]
+    assert len(guests) == 3 and "monseñor Rodrigo Gallego Trujillo" in guests[1]
+    assert guests[2] == {
+        "nombre": "Jorge Eliécer Paz Castillo",
+        "cargo": "comandante del Cuerpo de Bomberos Voluntarios de Cali",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "previous"),
+    [
+        (SOLEMN_GUESTS, TPL_DEBATE),  # later in the session: said where it is
+        (
+            "Saludamos a los ciudadanos que nos acompañan en el recinto y por las redes sociales.",
+            TPL_APERTURA,
+        ),
+        ("Gracias, presidente. Un saludo a la doctora Claudia Lenis, que nos acompaña hoy.", TPL_APERTURA),
+    ],
+)
+def test_a_greeting_that_names_no_guests_or_comes_later_is_not_the_opening(text: str, previous: str) -> None:
+    """Guard: guests greeted once the session is under way, or a greeting of those who follow the
+    session, or a speech's courtesy, are not the opening's guests."""
+    assert classify(text, previous_template_id=previous).template_id != TPL_APERTURA
+
+
+@pytest.mark.parametrize(
+    ("text", "proposito"),
+    [
+        (
+            "Siendo las diez de la mañana damos inicio a la sesión solemne aprobada mediante la proposición "
+            "número ochenta y cuatro, para exaltar a la maestra Amparo Riascos Valencia.",
+            "para exaltar a la maestra Amparo Riascos Valencia",
+        ),
+        (
+            "siendo las cinco de la tarde se abre la sesion solemne para rendir homenaje a los cien años del "
+            "colegio santa librada",
+            "para rendir homenaje a los cien años del colegio santa librada",
+        ),
+        (
+            "Siendo las tres y veinte de la tarde, se instala la sesión solemne del Concejo Distrital de "
+            "Santiago de Cali en homenaje a los cincuenta años de la Universidad Santiago de Cali. Preside "
+            "la concejala Ana María Sanclemente.",
+            "en homenaje a los cincuenta años de la Universidad Santiago de Cali",
+        ),
+        # guards: no sesión solemne said, or its topic said "para tratar"
+        ("Siendo las nueve, se abre la sesión plenaria para reconocer el trabajo de los bomberos.", None),
+        (
+            "Siendo las nueve, se abre la sesión solemne para tratar el informe de la Contraloría.",
+            None,
+        ),
+    ],
+)
+def test_what_a_solemn_session_is_held_for_is_the_openings_purpose(text: str, proposito: str | None) -> None:
+    """Blind sesión solemne, utterance 0: "…la sesión solemne…, para exaltar a la maestra…" lost
+    whom the session honours; the opening keeps it (``proposito``), from "para" or "en homenaje"."""
+    said = classify(text)
+    assert said.template_id == TPL_APERTURA
+    assert said.structured_data.get("proposito") == proposito
+
+
+@pytest.mark.parametrize(
+    ("text", "orador"),
+    [
+        (
+            "Pueden tomar asiento. Tercer punto, invocación. Invitamos a monseñor Rodrigo Gallego Trujillo, "
+            "vicario general de la Arquidiócesis de Cali.",
+            "Rodrigo Gallego Trujillo",
+        ),
+        ("Invito al doctor Luis Mora, gerente de Emcali, a hacer uso de la palabra.", "Luis Mora"),
+        ("invitamos a la doctora ana ruiz para que nos dirija unas palabras", "Ana Ruiz"),
+    ],
+)
+def test_someone_invited_to_speak_is_given_the_floor(text: str, orador: str) -> None:
+    """Blind sesión solemne, utterances 8–9: "Invitamos a monseñor Rodrigo Gallego Trujillo, vicario
+    general de la Arquidiócesis de Cali." and then the invocation, written with no name: a ceremony's
+    invitation by name that ends the utterance, or one to speak, gives the floor."""
+    said = data(text, TPL_DEBATE)
+    assert (said.get("orador"), said.get("anuncio")) == (orador, True)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Invitamos ahora al capitán Jorge Eliécer Paz Castillo, comandante del Cuerpo de Bomberos "
+        "Voluntarios de Cali, a recibir la Mención de Honor en nombre de la institución.",
+        "Sexto punto. Invito a la maestra Amparo Riascos Valencia a acercarse a la mesa directiva.",
+        "Invitamos a los homenajeados, a sus familias y a los honorables concejales a la fotografía oficial.",
+        "Invito a la concejala Ana Ruiz a que retire su proposición.",
+        "Invitamos a la doctora Ana Ruiz. Ella nos va a contar del programa.",
+        "Invitamos a la doctora Ana Ruiz, directora de la Fundación, a acompañarnos en la mesa principal.",
+        "Los invito a todos a ponernos de pie.",
+    ],
+)
+def test_someone_invited_to_something_else_is_not_given_the_floor(text: str) -> None:
+    """Guard: invited to receive an honour, to come to the table, to a photograph, to withdraw a
+    proposal, or with more said after the invitation, nobody is given the floor."""
+    assert "anuncio" not in data(text, TPL_DEBATE)

@@ -394,6 +394,27 @@ def test_the_acta_is_signed_by_the_president_and_secretary_the_opening_named() -
 _LINE, _BLANK = "_" * 30, "_" * 20
 
 
+SOLEMN_OPENING = (
+    "Muy buenos días a todas y a todos. Siendo las diez y doce de la mañana de hoy martes catorce de octubre "
+    "de dos mil veinticinco, en el recinto del Concejo Distrital de Santiago de Cali, damos inicio a la "
+    "sesión solemne aprobada mediante la proposición número ochenta y cuatro, para exaltar a la maestra "
+    "Amparo Riascos Valencia y al Benemérito Cuerpo de Bomberos Voluntarios de Cali. Preside el concejal "
+    "Julián Andrés Sarria Ortiz, presidente de la corporación."
+)
+
+
+def test_a_solemn_sessions_opening_says_whom_it_honours() -> None:
+    """Blind sesión solemne, utterance 0: the opening's summary wrote "se dio inicio a la sesión
+    solemne del Concejo…" and lost what it was held for, said in the opening ("para exaltar a la
+    maestra…"): the summary writes it as said."""
+    assert items(build([block_of(SOLEMN_OPENING)]), "HEADER_ZONE") == [
+        "Siendo las 10:12 a. m. del 14 de octubre de 2025, en el recinto del Concejo Distrital de Santiago "
+        "de Cali, se dio inicio a la sesión solemne del Concejo Distrital de Santiago de Cali, para exaltar "
+        "a la maestra Amparo Riascos Valencia y al Benemérito Cuerpo de Bomberos Voluntarios de Cali, "
+        "presidida por el concejal Julián Andrés Sarria Ortiz."
+    ]
+
+
 CABILDO_OPENING = (
     "Buenos días a todas y a todos. Siendo las nueve y quince de la mañana del sábado veinticuatro de mayo "
     "de dos mil veinticinco, en el coliseo cubierto del corregimiento de Montebello, se abre la sesión de "
@@ -1237,6 +1258,23 @@ OPENING_WITH_GUESTS = (
     "Héctor Fabio Londoño Rivas. Nos acompañan como invitados la secretaria de Movilidad, doctora Claudia "
     "Patricia Benítez Ruiz, y el director del DAGMA, ingeniero Julián Andrés Mejía Tascón."
 )
+
+
+def test_guests_whose_words_have_commas_are_listed_apart_by_semicolons() -> None:
+    """Blind sesión solemne, utterance 1: guests written as said, with commas of their own, were
+    joined by commas: "…secretaria de Cultura, delegada del señor alcalde, monseñor Rodrigo…" read
+    as if monseñor were the mayor's delegate. Such a list is joined by semicolons."""
+    block = block_of(SOLEMN_OPENING)
+    block["structured_data"]["invitados"] = [
+        "la doctora Claudia Lenis, secretaria de Cultura, delegada del señor alcalde",
+        "monseñor Rodrigo Gallego Trujillo, vicario general de la Arquidiócesis de Cali",
+        {"nombre": "Jorge Eliécer Paz Castillo", "cargo": "comandante del Cuerpo de Bomberos"},
+    ]
+    assert items(build([block]), "HEADER_ZONE")[-1] == (
+        "Invitados: la doctora Claudia Lenis, secretaria de Cultura, delegada del señor alcalde; monseñor "
+        "Rodrigo Gallego Trujillo, vicario general de la Arquidiócesis de Cali; y Jorge Eliécer Paz Castillo "
+        "(comandante del Cuerpo de Bomberos)."
+    )
 
 
 def test_what_a_summary_writes_keeps_the_facts_of_its_section() -> None:

@@ -445,8 +445,9 @@ _MONTHS: Final[dict[str, int]] = {
     "enero": 1, "febrero": 2, "marzo": 3, "abril": 4, "mayo": 5, "junio": 6, "julio": 7,
     "agosto": 8, "septiembre": 9, "setiembre": 9, "octubre": 10, "noviembre": 11, "diciembre": 12,
 }  # fmt: skip
+_DAY: Final = rf"[0-9]{{1,2}}|primero|{_NUM59_ALT}"
 _DATE_RE: Final = re.compile(
-    rf"\b(?P<d>[0-9]{{1,2}}|primero|{_NUM59_ALT})\s*[°º]?\s+de\s+(?P<mes>{_alt(_MONTHS)})\b"
+    rf"\b(?P<d>{_DAY})\s*[°º]?\s+de\s+(?P<mes>{_alt(_MONTHS)})\b"
     rf"(?:\s*,?\s+(?:de|del)\s+(?:ano\s+)?(?P<y>{_NUM_PHRASE}))?"
 )
 _NUMERIC_DATE_RE: Final = re.compile(r"\b([0-9]{1,2})[/-]([0-9]{1,2})[/-]([0-9]{4})\b")
@@ -498,7 +499,8 @@ _STOPWORD_TEXT: Final = """
     comunidad comunidades ciudadania publico administracion plenaria corporacion recinto hemiciclo
     sale salen salio salieron abandona abandonan abandono abandonaron siendo
     vocero vocera voceros voceras
-    hoy ayer anteayer manana ahora anteriormente previamente
+    comandante subsecretario subsecretaria delegado delegada gobernador gobernadora
+    hoy ayer anteayer manana ahora anteriormente previamente aun todavia tampoco
     """
 _NAME_STOPWORDS: Final = frozenset(_STOPWORD_TEXT.split()) | _NUMBER_WORDS
 _MAX_NAME_WORDS: Final = 6
@@ -507,7 +509,7 @@ _NAME_TOKEN_RE: Final = re.compile(r"\s*([^\W\d_][\w'’\-]*)")
 _TITLES: Final = (
     r"doctor|doctora|doctores|dr|dra|ingeniero|ingeniera|ing|licenciado|licenciada|lic"
     r"|arquitecto|arquitecta|arq|abogado|abogada|economista|contador|contadora|magister"
-    r"|profesor|profesora|don|dona|coronel|teniente|capitan"
+    r"|profesor|profesora|don|dona|coronel|teniente|capitan|monsenor|presbitero|maestro|maestra"
 )
 _TITLE_RE: Final = re.compile(rf"\b(?:{_TITLES})\b")
 _PERSON_FILLER_RE: Final = re.compile(
@@ -872,6 +874,15 @@ def _person_after_role(t: _Text, pos: int, rol: str) -> tuple[str, int] | None:
     return person if person[0][0].isupper() and ends_clause else None
 
 
+# An office said right after a name, with no comma (speech to text in lowercase): "tiene la palabra
+# el capitan jorge eliecer paz castillo comandante del cuerpo de bomberos", "…la doctora ana ruiz
+# secretaria de salud". The name ends before it (its words are _NAME_STOPWORDS).
+_OFFICE_AFTER_NAME_RE: Final = re.compile(
+    r"\s+(?:secretari[oa]|subsecretari[oa]|director[a]?|gerente|comandante|jef[ea]|delegad[oa]"
+    r"|gobernador[a]?)\s+(?:de|del|de\s+la|de\s+los)\s"
+)
+
+
 def _speaker_at(t: _Text, pos: int) -> dict[str, Any]:
     """Speaker introduced at pos: "el concejal Juan Pérez", "la doctora Ana Ruiz, secretaria...",
     "el director del DAGMA, ingeniero Luis Mora", "la concejala ponente Eva Paz", "la vocera del
@@ -900,9 +911,10 @@ def _speaker_at(t: _Text, pos: int) -> dict[str, Any]:
         out["orador"] = person[0]
         if role is None and (comma := _COMMA_RE.match(t.low, person[1])):
             role = _described(t, comma.end())
-        elif role is None and t.raw[: person[1]].islower():
-            # heard in lowercase, no comma is heard either: "tiene la palabra el doctor alvaro
-            # rengifo presidente de metrocali" (given the floor by office later, he had no name)
+        elif role is None and (t.raw[: person[1]].islower() or _OFFICE_AFTER_NAME_RE.match(t.low, person[1])):
+            # no comma is heard, in lowercase speech ("tiene la palabra el doctor alvaro rengifo
+            # presidente de metrocali": given the floor by office later, he had no name) nor before an
+            # office said right after the name ("…el capitán Jorge Paz comandante del Cuerpo de…")
             role = _described(t, person[1])
     if role is not None:
         out["rol"] = role[0]
@@ -1637,11 +1649,14 @@ _EARLIER_STEP_RE: Final = re.compile(
     r"|\bcomision\s+(?:[^\W\d_]+\s+){0,5}?(?:(?:lo|la|los|las)\s+)?(?:aprobo|nego|rechazo|improbo)\b[^.;!?]*"
     r"|\bya\s+(?:fue|fueron|ha\s+sido|han\s+sido|habia\s+sido|habian\s+sido)\s+(?P<ya>aprobad|negad|rechazad"
     r"|improbad)[oa]s?\b[^.;!?]*"
+    rf"|\b(?:fue|fueron|habia\s+sido|habian\s+sido)\s+(?:aprobad|negad|rechazad|improbad)[oa]s?\s+"
+    rf"(?:[^\W\d_]+\s+){{0,6}}?(?:el|del)\s+(?:dia\s+)?(?:{_DAY})\s+de\s+(?:{_alt(_MONTHS)})\b[^.;!?]*"
 )
 """A step already taken ("el proyecto fue aprobado en primer debate en la Comisión", "aprobada la
 semana pasada una similar", "la Comisión Segunda lo aprobó con nueve votos", "De las tres
-proposiciones, dos ya fueron negadas."): a report of an earlier vote, not the result of one held
-now."""
+proposiciones, dos ya fueron negadas.", "…fue aprobada por la plenaria en sesión del dieciocho de
+septiembre", a considerando of a resolution read in a sesión solemne): a report of an earlier
+vote, not the result of one held now."""
 
 
 # The chair closing a vote under way ("¿Algún concejal desea cambiar su voto? Se cierra la
@@ -2558,6 +2573,15 @@ def _officer_said(t: _Text, said_at: int, got: tuple[str, int] | None) -> bool:
 # The topic the session is held for, said in the opening: "…se abre la sesión de cabildo
 # abierto para tratar el tema de la calidad del agua en la zona rural."
 _TOPIC_RE: Final = re.compile(r"\bpara\s+tratar\s+")
+# What a sesión solemne is held for, said in its opening: "damos inicio a la sesión solemne…, para
+# exaltar a la maestra Amparo Riascos Valencia y al Benemérito Cuerpo de Bomberos…", "…la sesión
+# solemne en homenaje a los cincuenta años de…" (the opening's summary wrote the type and lost whom
+# the session honours). Kept from "para" or "en": "para exaltar a…", "en homenaje a…".
+_PURPOSE_RE: Final = re.compile(
+    r"\bsesion\s+solemne\b[^.;:!?]*?\b(?P<p>para\s+(?:exaltar|homenajear|rendir\s+(?:un\s+)?homenaje"
+    r"|condecorar|conmemorar|celebrar|reconocer)|en\s+(?:homenaje|honor|reconocimiento|conmemoracion)"
+    r"\s+(?:a|al|de|del)\b)"
+)
 
 
 def _topic(t: _Text) -> str | None:
@@ -2569,6 +2593,16 @@ def _topic(t: _Text) -> str | None:
     stop = _SENTENCE_END_RE.search(t.raw, m.end())
     end = _bounded(t, m.end(), stop.start() if stop else len(t.raw))
     return _slice(t, m.end(), end) or None
+
+
+def _purpose(t: _Text) -> str | None:
+    """What a sesión solemne is held for (see _PURPOSE_RE), as said up to its sentence's end."""
+    m = _PURPOSE_RE.search(t.low)
+    if m is None:
+        return None
+    stop = _SENTENCE_END_RE.search(t.raw, m.end())
+    end = _bounded(t, m.start("p"), stop.start() if stop else len(t.raw))
+    return _slice(t, m.start("p"), end) or None
 
 
 def _period(low: str) -> str | None:
@@ -2655,6 +2689,8 @@ def _apertura_data(t: _Text) -> dict[str, Any]:
         data["comision"] = comision
     if tema := _topic(t):
         data["tema"] = tema
+    elif proposito := _purpose(t):
+        data["proposito"] = proposito
     for place in itertools.islice(_PLACE_RE.finditer(t.low), _MAX_TRIGGERS):
         if _GREETED_RE.search(t.low, max(0, place.start() - 24), place.start()):
             continue
@@ -2908,8 +2944,12 @@ _REASON_RE: Final = re.compile(
     r"|\s*,?\s*(?:(?:ya\s+que|pues|porque)\s+)?(?:se\s+encuentra|esta)\s+(?:en\s+|de\s+)?"
     r"(?=(?:comision|viaje|licencia|vacaciones|incapacidad|incapacitad[oa]|calamidad|cita|fuera)\b)"
 )
+# It ends at a punctuation mark, or at "y" starting what comes next: another member ("y la concejala
+# …") or a clause of its own ("por incapacidad médica y aún no se ha hecho presente el concejal X",
+# which was written as the reason).
 _REASON_END_RE: Final = re.compile(
-    r"[,;:.!?()]|\s(?:y|e)\s+(?=(?:el|la|los|las)\s|(?:honorables?|senor\w*|concejal\w*)\b)"
+    r"[,;:.!?()]|\s(?:y|e)\s+(?=(?:el|la|los|las)\s|(?:honorables?|senor\w*|concejal\w*)\b"
+    r"|(?:aun|todavia|tampoco|no|se|ha|han|hay)\s)"
 )
 _FEMININE_CUE_RE: Final = re.compile(r"\b(?:concejala|concejalas)\b")
 _MASCULINE_CUE_RE: Final = re.compile(r"\b(?:concejal|concejales)\b")
@@ -3662,6 +3702,82 @@ def _floor_back(t: _Text) -> dict[str, Any]:
     return {k: v for k, v in said.items() if k in ("orador", "rol")} | {"anuncio": True}
 
 
+# A member said to have asked for the floor, before the chair grants it by role alone: "la concejala
+# luz dary hurtado mina me ha pedido la palabra tiene la palabra concejala". The grant names her.
+_FLOOR_ASKED_RE: Final = re.compile(
+    r"\s*,?\s*(?:(?:me|nos|le)\s+)?(?:ha\s+|han\s+)?(?:pedido|solicitado|pide|pidio|solicita|solicito)"
+    r"\s+(?:el\s+uso\s+de\s+)?la\s+palabra\b"
+)
+_GRANT_BY_ROLE_RE: Final = re.compile(
+    r"\W*(?:(?:tiene|tendra)\s+(?:usted\s+)?la\s+palabra|(?:le\s+)?(?:concedo|doy|cedo)\s+la\s+palabra)"
+    r"(?:\s*,?\s*(?:honorable\s+)?(?:concejala?|doctora?))?\W*$"
+)
+
+
+def _floor_asked(t: _Text) -> dict[str, Any]:
+    """The councillor said to have asked for the floor (see _FLOOR_ASKED_RE), when the chair then
+    grants it naming no one else and the utterance ends: as a grant names the speaker; else {}."""
+    for m in _COUNCILLOR_TITLE_RE.finditer(t.low):
+        person = _take_person(t, m.start())
+        asked = _FLOOR_ASKED_RE.match(t.low, person[1]) if person is not None else None
+        if asked is None:
+            continue
+        stop = _ANNOUNCEMENT_END_RE.search(t.raw, asked.end())
+        if _GRANT_BY_ROLE_RE.match(t.low, stop.end() if stop else asked.end()) is None:
+            return {}
+        said = _speaker_at(t, m.start())
+        if not isinstance(name := said.get("orador"), str):
+            return {}
+        return {"orador": _capitalised(name) if name == name.lower() else name, "anuncio": True} | (
+            {"rol": said["rol"]} if "rol" in said else {}
+        )
+    return {}
+
+
+# The chair inviting someone by name to speak, as a ceremony does it ("Tercer punto, invocación.
+# Invitamos a monseñor Rodrigo Gallego Trujillo, vicario general de la Arquidiócesis de Cali.",
+# "Invito al doctor Luis Mora a hacer uso de la palabra"): a grant of the floor (the invocation
+# after it was written with no name). Invited to something else ("…a recibir la Mención de Honor",
+# "…a acercarse a la mesa", "…a que retire…") it is not.
+_INVITED_RE: Final = re.compile(
+    r"(?:^|(?<=[.;:!?])\s+)(?:(?:ahora|enseguida|a\s+continuacion)\s*,?\s+)?(?:invito|invitamos)\s+"
+    r"(?:(?:ahora|enseguida|muy\s+especialmente)\s+)?"
+)
+_INVITED_TO_SPEAK_RE: Final = re.compile(
+    r"\b(?:uso\s+de\s+la\s+palabra|unas\s+palabras|(?:la|una|su)\s+(?:invocacion|oracion|intervencion)"
+    r"|intervenir)\b"
+)
+# What the invited is invited to, said after the name or after a clause of their office: "… a
+# recibir…", "…, a la mesa", "… para que…".
+_INVITED_ELSEWHERE_RE: Final = re.compile(r"(?:^|,)\s*(?:a|al|para|hasta|que)\b")
+_MAX_INVITED_TAIL_WORDS: Final = 12
+
+
+def _invited_to_speak(t: _Text) -> dict[str, Any]:
+    """The person the utterance's last sentence invites to speak (see _INVITED_RE), as a grant
+    names the speaker: named with capitals (or two words in speech without them), and invited
+    to speak, or to nothing else with no more than their office after the name; else {}."""
+    invitations = list(_INVITED_RE.finditer(t.low))
+    if not invitations:
+        return {}
+    m = invitations[-1]
+    person = _take_person(t, m.end())
+    if person is None or not (person[0][:1].isupper() or (t.raw == t.raw.lower() and " " in person[0])):
+        return {}
+    rest = t.low[person[1] :]
+    if _SENTENCE_END_RE.search(rest.rstrip().rstrip(".!")):
+        return {}  # more is said after the invitation's sentence: not a grant that ends the utterance
+    if _INVITED_TO_SPEAK_RE.search(rest) is None and (
+        _INVITED_ELSEWHERE_RE.search(rest) is not None or len(rest.split()) > _MAX_INVITED_TAIL_WORDS
+    ):
+        return {}
+    said = _speaker_at(t, m.end())
+    if not isinstance(name := said.get("orador"), str):
+        return {}
+    kept = {k: v for k, v in said.items() if k in ("rol", "cargo")}
+    return {"orador": _capitalised(name) if name == name.lower() else name, **kept, "anuncio": True}
+
+
 def _intervention_data(t: _Text) -> dict[str, Any]:
     data: dict[str, Any] = {**_speaker(t), "texto": t.raw}
     if grant := _grant_of_the_floor(t):
@@ -3678,6 +3794,10 @@ def _intervention_data(t: _Text) -> dict[str, Any]:
     ):
         # "Concejal Juan Pérez: buenas tardes…": the name is the acta's speaker line already.
         data["texto"] = t.raw.split(":", 1)[1].strip() or t.raw
+    if "orador" not in data and (asked := _floor_asked(t)):
+        data |= asked  # "la concejala X me ha pedido la palabra, tiene la palabra concejala"
+    if "orador" not in data and not _SPEAKER_TRIGGER_RE.search(t.low) and (invited := _invited_to_speak(t)):
+        data |= invited  # "Invitamos a monseñor X, vicario general…": the invocation after it is his
     return data
 
 
@@ -4779,12 +4899,21 @@ _PROPOSAL_INTENDED_RE: Final = re.compile(
 # A proposición the speaker says they have filed ("por eso radicamos una proposición para exigir un
 # plan de choque", "hemos presentado una proposición", "acabo de radicar la proposición"): spoken
 # of in a speech, not presented now (blind control debate, utterance 36: the citante's conclusions
-# went to the proposals as an anonymous one). First person only: "la concejala radicó una
-# proposición" may be the secretary presenting it; "presento una proposición para…" presents it.
+# went to the proposals as an anonymous one), or told of ("cuando presentamos esta proposición, lo
+# hicimos pensando…", the proponent's speech in a sesión solemne). First person only: "la
+# concejala radicó una proposición" may be the secretary presenting it; "presento una proposición
+# para…" presents it.
 _PROPOSAL_FILED_RE: Final = re.compile(
     r"\b(?:radique|radicamos|(?:he|hemos|habia|habiamos)\s+(?:radicado|presentado)|ya\s+presentamos"
+    r"|cuando\s+(?:presente|presentamos)"
     r"|(?:acabo|acabamos)\s+de\s+(?:radicar|presentar)|(?:deje|dejamos)\s+radicad[oa])\s+"
     r"(?:(?:la|las|una|unas|esta|mi|mis|nuestra|nuestras|otra|nueva|ninguna|ya|ayer|hoy|tambien)\s+){0,3}$"
+)
+# A proposición whose author is named by it ("Tiene la palabra el concejal X, autor de la
+# proposición que dio origen a este homenaje", in a sesión solemne): spoken of, unless read then
+# ("La autora de la proposición es la concejala Ana Ruiz: que se cite…").
+_PROPOSAL_AUTHOR_RE: Final = re.compile(
+    r"\b(?:autor|autora|autores|autoras)\s+de\s+(?:la|las|esta|estas)\s+$"
 )
 # The speaker's own vote named before, in the sentence: "dejo constancia de mi voto negativo en la
 # segunda proposición" speaks of the proposición voted on.
@@ -4839,8 +4968,12 @@ _ITEM_SECTIONS: Final = frozenset(
     {TPL_APROBACION_ORDEN_DIA, TPL_APROBACION_ACTAS, TPL_PROYECTO_ACUERDO, TPL_PROPOSICION}
 )
 _STAYING: Final = _ITEM_SECTIONS | {TPL_VARIOS}
-# Sections a point announced that names an item the rules do not know ends (see _choose).
-_POINT_ENDS: Final = _STAYING | {TPL_COMUNICACION}
+# Sections a point announced that names an item the rules do not know ends (see _choose). The roll
+# call too: "segundo punto himnos. los invitamos a ponernos de pie…", said after the quorum was
+# verified, went to the roll call (blind sesión solemne, utterance 6); and the agenda read, when
+# its first point is taken up with no vote on it ("Primer punto, himnos…", a solemn session's).
+# An agenda read on over several utterances names two points or more in each (_is_agenda_listing).
+_POINT_ENDS: Final = _STAYING | {TPL_COMUNICACION, TPL_LLAMADO_LISTA, TPL_ORDEN_DIA}
 # Speech, not an item read: first person, or the chair addressed ("Presidente, …").
 _SPOKEN_RE: Final = re.compile(
     r"\b(?:yo|mi|mis|me|nosotros|nosotras|nuestr[oa]s?|solicito|pido|propongo|quiero|quisiera"
@@ -4944,7 +5077,7 @@ def _proposicion_at(t: _Text, start: int = 0) -> int | None:
         ponencia = _PONENCIA_PROPOSAL_RE.match(t.low, m.start()) or (
             _REPORT_PROPOSAL_RE.match(t.low, m.start()) and _PROYECTO_RE.search(t.low, m.end())
         )
-        if cited is not None or ponencia is not None or _proposal_spoken_of(t, m):
+        if cited is not None or ponencia is not None or _proposal_spoken_of(t, m) or _proposal_decided(t, m):
             continue
         if _CENSURE_PROPOSED_RE.search(t.low, m.end(), _next_proposicion(t, m)):
             continue  # the proposición bringing a moción de censura: read in the moción's item
@@ -4960,6 +5093,15 @@ def _proposicion_at(t: _Text, start: int = 0) -> int | None:
     return None
 
 
+def _proposal_decided(t: _Text, m: re.Match[str]) -> bool:
+    """Whether the sentence naming the proposición at ``m`` reports its earlier vote (see
+    _EARLIER_STEP_RE): "que la proposición número ochenta y cuatro… fue aprobada por la plenaria
+    en sesión del dieciocho de septiembre", a considerando of the resolution read in a sesión
+    solemne, tells how the honour came about; it is no proposal presented now."""
+    step = _EARLIER_STEP_RE.search(t.low, m.end())
+    return step is not None and _SENTENCE_END_RE.search(t.low, m.end(), step.start()) is None
+
+
 def _next_proposicion(t: _Text, m: re.Match[str]) -> int:
     """Where the next proposición after ``m`` is named, or the text's end."""
     after = _PROPOSICION_RE.search(t.low, m.end())
@@ -4968,11 +5110,13 @@ def _next_proposicion(t: _Text, m: re.Match[str]) -> int:
 
 def _proposal_spoken_of(t: _Text, m: re.Match[str]) -> bool:
     """Whether the proposición named at ``m`` is one the speaker says they will present or have
-    filed, and does not read then (see _PROPOSAL_INTENDED_RE, _PROPOSAL_FILED_RE)."""
+    filed, or one whose author is named, and is not read then (see _PROPOSAL_INTENDED_RE,
+    _PROPOSAL_FILED_RE, _PROPOSAL_AUTHOR_RE)."""
     before = max(0, m.start() - 60)
     if (
         _PROPOSAL_INTENDED_RE.search(t.low, before, m.start()) is None
         and _PROPOSAL_FILED_RE.search(t.low, before, m.start()) is None
+        and _PROPOSAL_AUTHOR_RE.search(t.low, before, m.start()) is None
     ):
         return False
     limit = min(len(t.low), m.end() + _MAX_REQUEST_CHARS)
@@ -5259,9 +5403,9 @@ def _reports_bills(t: _Text) -> bool:
 
 def _is_vote(t: _Text) -> bool:
     """Whether the utterance holds a vote (its words, or members' votes listed), other than a
-    speaker's own vote put on record (:func:`_records_own_vote`) or bills' fate reported
-    (:func:`_reports_bills`)."""
-    voted = _vote_said(t.low) or len(_vote_items(t)) >= 2
+    step already taken (_EARLIER_STEP_RE), a speaker's own vote put on record
+    (:func:`_records_own_vote`) or bills' fate reported (:func:`_reports_bills`)."""
+    voted = _vote_said(_EARLIER_STEP_RE.sub(" ", t.low)) or len(_vote_items(t)) >= 2
     return voted and not _records_own_vote(t) and not _reports_bills(t)
 
 
@@ -5363,6 +5507,11 @@ def _choose(
         # decreta un receso": a time said mid-session, not the opening.
         return _in_place(previous), _CONF_WEAK
     if _is_apertura_weak(t, previous):
+        return TPL_APERTURA, _CONF_WEAK
+    if previous == TPL_APERTURA and _guests(t):
+        # "Saludamos de manera especial a nuestros invitados: la doctora…, secretaria de Cultura,
+        # delegada del señor alcalde; monseñor…": the opening's guests, said right after it (they
+        # went to the debate, and the opening listed none)
         return TPL_APERTURA, _CONF_WEAK
     if _has_speaker(t):
         return _intervention_section(previous, next_point), _CONF_SPEAKER

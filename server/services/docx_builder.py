@@ -70,10 +70,11 @@ TPL_PROPOSICION, the TPL_PROYECTO_ACUERDO heading) gives the brief account Law 1
 for, so it may leave out procedural words ("siguiente punto", greetings), but it writes every
 fact the classifier extracts for that section as domain.md lists it: the opening's date, time,
 place (none when none was said: no seat is assumed), type (``instalación``, ``cabildo abierto``
-and a period's ``clausura`` too), number, commission (``comision``), topic (``tema``),
-constitutional period (``periodo``), the mayor's delegate (``delegado``, ``delegado_cargo``,
-``delegacion`` as said), who presides (and ``preside_provisional``, ``preside_rol``), secretary
-(with ``secretario_cargo``, the office as said) and guests (``invitados``); a proposal's number,
+and a period's ``clausura`` too), number, commission (``comision``), topic (``tema``) or what a
+sesión solemne is held for (``proposito``), constitutional period (``periodo``), the mayor's
+delegate (``delegado``, ``delegado_cargo``, ``delegacion`` as said), who presides (and
+``preside_provisional``, ``preside_rol``), secretary (with ``secretario_cargo``, the office as
+said) and guests (``invitados``); a proposal's number,
 authors and text, and what was said around it that is not its text (``introduccion``: the
 sentences before the one presenting it; ``solicitud``: a procedural request after it, "El
 concejal X solicita votación nominal."); a communication's sender, date, subject and filing
@@ -84,10 +85,11 @@ What the summary cannot write (its ``requires`` unmet) falls back to the text as
 Filters besides Jinja2's: ``fecha_larga`` ("2026-03-14" → "14 de marzo de 2026"), ``hora``
 ("09:10" → "9:10 a. m.", "12:00" → "12:00 m.", "13:05" → "1:05 p. m.";
 ``hora(articulo=true)`` → "las 9:10 a. m." / "la 1:05 p. m."), ``nombre`` (a person given as
-a string or as ``{"nombre": …}``), ``lista`` (["A", "B", "C"] → "A, B y C"; a person given
-as ``{"nombre", "cargo"}`` is written "Nombre (cargo)"; a list output directly is written this
-way too), ``capfirst`` (first letter upper-case, the rest kept), ``titulo_cargo`` (an office
-as a title: "secretaria de la comisión" → "Secretaria de la Comisión"),
+a string or as ``{"nombre": …}``), ``lista`` (["A", "B", "C"] → "A, B y C"; ["A", "B, c", "D"]
+→ "A; B, c; y D", an item having a comma of its own; a person given as ``{"nombre", "cargo"}`` is
+written "Nombre (cargo)"; a list output directly is written this way too), ``capfirst`` (first
+letter upper-case, the rest kept), ``titulo_cargo`` (an office as a title: "secretaria de la
+comisión" → "Secretaria de la Comisión"),
 ``oracion`` (capfirst and a final period if it has no final punctuation), ``sin_punto``
 (drops one final period, for a sentence the template closes itself) and ``quorum`` (true,
 false or a mapping → Spanish words). True/false are written "sí"/"no".
@@ -1190,6 +1192,10 @@ def _f_lista(value: Any, conjuncion: str = "y") -> Any:
     last = items[-1]
     if conjuncion == "y" and re.match(r"(?i)h?i(?!e)", last):  # "Ana e Inés"
         conjuncion = "e"
+    if any("," in item for item in items):
+        # items with commas of their own ("la doctora Ana Ruiz, secretaria de Cultura, delegada del
+        # señor alcalde", then "monseñor…"): commas between them would give one's office to the next
+        return f"{'; '.join(items[:-1])}; {conjuncion} {last}"
     return f"{', '.join(items[:-1])} {conjuncion} {last}"
 
 
