@@ -3917,6 +3917,48 @@ def test_a_result_declared_now_with_a_date_keeps_its_result(text: str, result: s
 
 
 @pytest.mark.parametrize(
+    ("text", "previous"),
+    [
+        (
+            "Señor presidente, fue aprobada el acta de la sesión del quince de octubre con dieciocho votos.",
+            TPL_APROBACION_ACTAS,
+        ),
+        ("Fue aprobada la proposición de citación para el veinte de octubre.", TPL_PROPOSICION),
+        ("Fue aprobado con quince votos el proyecto radicado el dos de octubre.", TPL_PROYECTO_ACUERDO),
+        (
+            "Votaron diecisiete concejales, diecisiete por el sí; en consecuencia fue aprobado el "
+            "proyecto de acuerdo del dos de octubre.",
+            TPL_PROYECTO_ACUERDO,
+        ),
+    ],
+)
+def test_a_date_of_what_was_voted_is_not_the_date_of_an_earlier_vote(text: str, previous: str) -> None:
+    """Review: a result declared now in the simple past ("fue aprobada…") whose sentence dates the
+    thing voted (the acta of the session of 15 October, the citation for the 20th, the bill filed
+    on the 2nd) is this vote's result; only a date the vote itself is said to have been taken on
+    ("fue negado el dos de mayo", "…en sesión del dieciocho de septiembre") reports an earlier
+    one (these lost their result: the acta printed no vote)."""
+    assert data(text, previous)["votacion"]["resultado"] == "aprobado"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Aprobado. La reconsideración fue negada la semana pasada y ahora el proyecto ha sido aprobado "
+        "con quince votos por el sí.",
+        "Votaron quince por el sí. El informe de la comisión accidental fue aprobado ayer; hoy queda "
+        "aprobado el proyecto en segundo debate.",
+    ],
+)
+def test_a_reconsideration_or_report_decided_earlier_is_not_what_the_vote_decides(text: str) -> None:
+    """Review: a reconsideración or a report told of as decided at an earlier time ("…fue negada
+    la semana pasada", "…fue aprobado ayer") is not what the vote held now decides (the bill's
+    approval was written "Resultado: NEGADA" of a reconsideración)."""
+    vote = data(text, TPL_PROYECTO_ACUERDO)["votacion"]
+    assert (vote["resultado"], vote.get("objeto")) == ("aprobado", None)
+
+
+@pytest.mark.parametrize(
     ("text", "counts", "result"),
     [
         (

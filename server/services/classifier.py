@@ -1649,8 +1649,13 @@ _EARLIER_STEP_RE: Final = re.compile(
     r"|\bcomision\s+(?:[^\W\d_]+\s+){0,5}?(?:(?:lo|la|los|las)\s+)?(?:aprobo|nego|rechazo|improbo)\b[^.;!?]*"
     r"|\bya\s+(?:fue|fueron|ha\s+sido|han\s+sido|habia\s+sido|habian\s+sido)\s+(?P<ya>aprobad|negad|rechazad"
     r"|improbad)[oa]s?\b[^.;!?]*"
+    # the date it was voted on: right after the verb, or after who voted and the session ("fue
+    # negado el dos de mayo", "fue aprobada por la plenaria en sesión del dieciocho de…"), not a
+    # date of what was voted ("fue aprobada el acta de la sesión del quince de octubre")
     rf"|\b(?:fue|fueron|habia\s+sido|habian\s+sido)\s+(?:aprobad|negad|rechazad|improbad)[oa]s?\s+"
-    rf"(?:[^\W\d_]+\s+){{0,6}}?(?:el|del)\s+(?:dia\s+)?(?:{_DAY})\s+de\s+(?:{_alt(_MONTHS)})\b[^.;!?]*"
+    r"(?:por\s+(?:el|la|los|las)\s+(?:[^\W\d_]+\s+){1,3}?)?"
+    r"(?:en\s+(?:la\s+)?sesion(?:\s+[^\W\d_]+)?\s+del?|el)\s+"
+    rf"(?:dia\s+)?(?:{_DAY})\s+de\s+(?:{_alt(_MONTHS)})\b[^.;!?]*"
 )
 """A step already taken ("el proyecto fue aprobado en primer debate en la Comisión", "aprobada la
 semana pasada una similar", "la Comisión Segunda lo aprobó con nueve votos", "De las tres
@@ -2081,6 +2086,14 @@ def _sentence_at(starts: list[int], pos: int) -> int:
     return starts[bisect.bisect_right(starts, pos) - 1]
 
 
+def _decided_earlier(t: _Text, m: re.Match[str]) -> bool:
+    """Whether the decision matched at ``m`` is told of as an earlier step (_EARLIER_STEP_RE, from
+    within it: "la reconsideración fue negada la semana pasada", "el aplazamiento fue aprobado
+    ayer"): not what the vote held now decides."""
+    step = _EARLIER_STEP_RE.search(t.low, m.start())
+    return step is not None and step.start() <= m.end()
+
+
 # The words that start the impediment named ("si el impedimento… fue aceptado").
 _IMPEDIMENT_LEAD_RE: Final = re.compile(r"\b(?:el|su|este|ese|dicho)\s+$")
 
@@ -2134,7 +2147,8 @@ def _reconsideration_decided(t: _Text) -> str | None:
     """The plenary's decision on a reconsideración ("aprobada", "negada"), or None; one asked,
     supposed or told of ("si se niega la reconsideración…") is none."""
     for m in _RECONSIDERATION_DECIDED_RE.finditer(t.low):
-        if _not_declared(t, m.start(), _sentence_at(_sentence_starts(t), m.start())):
+        sentence = _sentence_at(_sentence_starts(t), m.start())
+        if _not_declared(t, m.start(), sentence) or _decided_earlier(t, m):
             continue
         approved = (m["d"] or m["d2"] or m["d3"]) in ("aprobad", "aprueba")
         return "aprobada" if approved and not (m["neg"] or m["neg2"] or m["neg3"]) else "negada"
@@ -2164,7 +2178,8 @@ def _report_decided(t: _Text) -> str | None:
     """The report a result is said of, named as said ("informe de la comisión accidental",
     "informe"), or None; one asked or denied ("¿fue aprobado el informe…?") is none."""
     for m in _REPORT_DECIDED_RE.finditer(t.low):
-        if not _not_declared(t, m.start(), _sentence_at(_sentence_starts(t), m.start())):
+        sentence = _sentence_at(_sentence_starts(t), m.start())
+        if not _not_declared(t, m.start(), sentence) and not _decided_earlier(t, m):
             of = (m["of"] or m["of2"] or "").split(" de ", 1)[-1].strip()
             return f"informe {_REPORT_OWNERS[' '.join(of.split())]}" if of else "informe"
     return None
