@@ -7665,6 +7665,27 @@ def test_a_register_that_is_not_the_votes_calls_none(text: str) -> None:
     assert "votacion" not in data(text, TPL_PROYECTO_ACUERDO)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Señor secretario, abra el registro para verificar el quórum.",
+        "Señor secretario, sírvase llamar a lista. Se abre el registro para verificar el quórum.",
+        "Se abre el registro para la verificación del quórum.",
+    ],
+)
+def test_the_register_opened_for_the_quorum_is_the_roll_call(text: str) -> None:
+    """Review: the electronic register opened to verify the quorum is the roll call, no vote
+    (it went to the debate as a vote called, and the quorum said with it was lost)."""
+    said = classify(text, previous_template_id=TPL_APERTURA)
+    assert (said.template_id, "votacion" in said.structured_data) == (TPL_LLAMADO_LISTA, False)
+
+
+def test_the_register_opened_for_the_citizens_inscription_calls_no_vote() -> None:
+    """Review: "abra el registro para que se inscriban…" opens no vote."""
+    text = "Señor secretario, abra el registro para que se inscriban los ciudadanos que van a intervenir."
+    assert "votacion" not in data(text, TPL_APROBACION_ORDEN_DIA)
+
+
 _RECONSIDERATIONS = [
     (
         "Señor presidente, votaron por el sí cinco honorables concejales y por el no trece. Ha sido "

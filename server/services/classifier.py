@@ -1344,8 +1344,12 @@ _VOTE_RE: Final = re.compile(
     r"(?:\w+\s+)?(?:aprobad|negad|rechazad|improbad)\w*"
     r"|(?:^|[.!?;:¡¿]\s*)(?:aprobad|negad|rechazad)[oa]s?\b"  # "¿Lo aprueba la plenaria? Aprobado."
     r"|\blista\s+para\s+votar\b"  # "sírvase llamar a lista para votar el impedimento": a vote's call
-    # the electronic register opened: "se abre el registro", "abra el registro de votación"
-    r"|\b(?:se\s+abre|abra|abrir|abrimos|abro)\s+el\s+registro\b(?!\s+de\s+(?!votacion))"
+    # the electronic register opened: "se abre el registro", "abra el registro de votación"; not
+    # for the quorum, the attendance or the citizens' inscription ("se abre el registro para
+    # verificar el quórum", the roll call)
+    r"|\b(?:se\s+abre|abra|abrir|abrimos|abro)\s+el\s+registro\b(?!\s+de\s+(?!(?:la\s+)?votacion))"
+    r"(?=\s*(?:$|[.,;:!?]|senor|secretari|de\s|para\s+(?:votar|la\s+votacion)|electronico))"
+    r"(?![^.?!]*\b(?:quorum|asistencia|inscripcion|inscrib\w*)\b)"
 )
 _APPROVAL_QUESTION_RE: Final = re.compile(
     r"\baprueba(?:n)?\b|\b(?:se somete|someto|sometemos|pongo|ponemos)\s+a\s+"
