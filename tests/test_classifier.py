@@ -8090,6 +8090,27 @@ def test_a_greeting_that_names_no_guests_or_comes_later_is_not_the_opening(text:
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "Nos acompaña la doctora Ana Ruiz, secretaria de Salud. Quiero decir que el hospital está en "
+        "crisis y que la administración no ha hecho nada en dos años.",
+        "Compañeros, la situación del hospital es gravísima y los pacientes esperan en el piso. Nos "
+        "acompaña la doctora Ana Ruiz, secretaria de Salud.",
+    ],
+)
+def test_a_speech_right_after_the_opening_that_names_guests_is_said_where_it_is(text: str) -> None:
+    """Review: a speech right after the opening that names a guest went to the opening, whose
+    summary writes the guests and drops the words ("…el hospital está en crisis…" was in no zone
+    of the acta); only an utterance that greets the guests and says little else is the
+    opening's."""
+    said = classify(text, previous_template_id=TPL_APERTURA)
+    assert said.template_id != TPL_APERTURA
+    assert classify(SOLEMN_GUESTS + " Bienvenidos todos.", previous_template_id=TPL_APERTURA).template_id == (
+        TPL_APERTURA
+    )
+
+
+@pytest.mark.parametrize(
     ("text", "proposito"),
     [
         (

@@ -2392,6 +2392,25 @@ def _guests(t: _Text) -> list[Any]:
     A greeting ("…ciudadanos que nos acompañan en el recinto y por las redes sociales") names
     none: who "nos acompañan" there describes those greeted, unless they are said to be guests
     ("…que nos acompañan como invitados: …")."""
+    return _guests_said(t)[0]
+
+
+_MAX_BESIDE_GUESTS_WORDS: Final = 6
+"""Words said before or after the guests' sentence in an utterance that only greets them ("Buenos
+días a todos.", "Bienvenidos."): more is a speech, written word for word where it is."""
+
+
+def _only_guests(t: _Text) -> bool:
+    """Whether the utterance names guests (_guests) and says little else (a greeting)."""
+    found, start, end = _guests_said(t)
+    if not found:
+        return False
+    before = t.low[: _sentence_start(t, start)].split()
+    return max(len(before), len(t.low[end:].split())) <= _MAX_BESIDE_GUESTS_WORDS
+
+
+def _guests_said(t: _Text) -> tuple[list[Any], int, int]:
+    """_guests, with where the words naming them start and where their sentence ends."""
     for m in _GUESTS_RE.finditer(t.low):
         greeted = _GREETED_CLAUSE_RE.search(t.low, max(0, m.start() - 10), m.start())
         if greeted is not None and "invitad" not in m.group(0):
@@ -2410,8 +2429,8 @@ def _guests(t: _Text) -> list[Any]:
             _guest_at(t, a, b) for a, b in zip(bounds[::2], bounds[1::2], strict=True) if _slice(t, a, b)
         ]
         if found:
-            return found
-    return []
+            return found, m.start(), end
+    return [], 0, 0
 
 
 def _secretary(t: _Text, plenary: bool = False) -> dict[str, str]:
@@ -5527,10 +5546,11 @@ def _choose(
         return _in_place(previous), _CONF_WEAK
     if _is_apertura_weak(t, previous):
         return TPL_APERTURA, _CONF_WEAK
-    if previous == TPL_APERTURA and _guests(t):
+    if previous == TPL_APERTURA and _only_guests(t):
         # "Saludamos de manera especial a nuestros invitados: la doctora…, secretaria de Cultura,
         # delegada del señor alcalde; monseñor…": the opening's guests, said right after it (they
-        # went to the debate, and the opening listed none)
+        # went to the debate, and the opening listed none); not a speech that names them, whose
+        # words the opening's summary would not write
         return TPL_APERTURA, _CONF_WEAK
     if _has_speaker(t):
         return _intervention_section(previous, next_point), _CONF_SPEAKER
