@@ -712,6 +712,9 @@ class Orchestrator:
             in_context = before or await self.buffer.last_template(session_id)
             if block["type"] == "TEMPLATE" and in_context != previous_template:
                 block = await self._classified_again(meta, block, in_context, continues)
+            elif block["type"] == "ERROR_PENDING_REVIEW":
+                # no section of its own: the reviewer finds it where the speech before it is
+                block["target_placeholder"] = self._zone(meta.pinned, in_context)
         if block["type"] == "TEMPLATE" and not block["text"].strip():
             await self._retire_silent(meta, record)
             return None

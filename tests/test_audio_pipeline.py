@@ -513,3 +513,52 @@ def test_an_utterance_is_classified_in_the_section_of_the_one_before_it(
         blocks = client.get(f"/v1/orchestrator/session/{session_id}/blocks", headers=auth).json()["blocks"]
     assert blocks[-1]["template_id"] == expected
     assert blocks[-1]["text"] == said
+
+
+class FailingAudioCore(SaysCore):
+    """CORE whose speech recognition fails for good."""
+
+    async def process_audio(self, req: AudioRequest) -> CoreResult:
+        raise ServiceUnavailable("CORE is down", service="core")
+
+
+@pytest.mark.timeout(120)
+def test_an_utterance_core_failed_on_waits_in_the_zone_of_the_one_before_it(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """Review: a block pending review (CORE failed) was put in the zone of whatever block was
+    stored last when CORE was called (the agenda's approval), not of the utterance said right
+    before it (the prior actas' item, still being transcribed): the reviewer looked for it in the
+    wrong place of the acta."""
+    token = make_token()
+    auth = {"authorization": f"Bearer {token}"}
+    fast = Retry(attempts=1, base_delay=0.01, max_delay=0.01, timeout=5)
+    with SettledTestClient(create_app(with_settings(settings, retry=fast))) as client:
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        orch.core = FailingAudioCore("")
+        session_id = client.post(
+            "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth
+        ).json()["session_id"]
+        client.post(
+            f"/v1/orchestrator/session/{session_id}/append",
+            json={"text": "Se somete a consideración el orden del día. ¿Lo aprueba la plenaria?"},
+            headers=auth,
+        )
+
+        async def transcribe() -> str | None:
+            pcm = b"\x01\x00" * SAMPLE_RATE
+            record = await orch.record_utterance(session_id, Utterance(0, SAMPLE_RATE, pcm, forced=False))
+            done: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+            transcription = asyncio.create_task(
+                orch.transcribe_utterance(session_id, record, pcm, after=done)
+            )
+            await asyncio.sleep(0.05)
+            done.set_result("TPL_APROBACION_ACTAS")
+            return await transcription
+
+        client.portal.call(transcribe)  # type: ignore[union-attr]
+        blocks = client.get(f"/v1/orchestrator/session/{session_id}/blocks", headers=auth).json()["blocks"]
+    assert (blocks[-1]["type"], blocks[-1]["target_placeholder"]) == (
+        "ERROR_PENDING_REVIEW",
+        "ZONE_PRIOR_ACTAS",
+    )
