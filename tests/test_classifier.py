@@ -7810,6 +7810,29 @@ def test_lowercase_speech_with_votes_words_is_no_list(text: str) -> None:
     assert "votos" not in (data(text, TPL_PROYECTO_ACUERDO).get("votacion") or {})
 
 
+@pytest.mark.parametrize(
+    ("text", "previous"),
+    [
+        (
+            "Le solicito al secretario dar lectura al proyecto de acuerdo número cero cuarenta y cinco de "
+            "dos mil veinticinco.",
+            TPL_APROBACION_ACTAS,
+        ),
+        (
+            "Señor secretario, le pido que lea el proyecto de acuerdo 045 de 2025, por medio del cual se "
+            "adopta la política pública de vivienda.",
+            TPL_APROBACION_ACTAS,
+        ),
+        ("Presidente, propongo que se vote en bloque el proyecto de acuerdo 045 de 2025.", TPL_DEBATE),
+    ],
+)
+def test_a_bill_a_request_asks_read_or_voted_now_is_taken_up(text: str, previous: str) -> None:
+    """Review: the chair asking the secretary to read the bill (or a member asking it voted) takes
+    it up; read as a request about it, it stayed in the prior actas' item, and the bill's reading
+    and vote after it with it (the bill's result written as the actas')."""
+    assert classify(text, previous_template_id=previous).template_id == TPL_PROYECTO_ACUERDO
+
+
 def test_a_bill_named_in_a_request_in_varios_is_spoken_of() -> None:
     """ "…para pedirle a la mesa directiva que programe… el primer debate del proyecto de acuerdo de
     gestión del riesgo…" is a request in varios, under the councillor given the floor (blind audit

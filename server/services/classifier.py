@@ -5261,7 +5261,18 @@ def _proyecto_at(t: _Text) -> int | None:
         clause = bisect.bisect_right(requests[0], m.start()) - 1
         if clause < 0 or requests[1][clause] <= m.start():
             return m.start()
+        if _BILL_TAKEN_UP_RE.search(t.low, requests[0][clause], m.start()):
+            return m.start()  # "le solicito al secretario dar lectura al proyecto…": taken up now
     return None
+
+
+# What a request asks done with the bill now, which takes it up ("le solicito al secretario dar
+# lectura al proyecto de acuerdo…", "propongo que se vote en bloque el proyecto…"), not a request
+# about it for later ("…que programe el primer debate del proyecto…").
+_BILL_TAKEN_UP_RE: Final = re.compile(
+    r"\b(?:lectura|lea|leer|leamos|lee|vote|voten|votar|votemos|votacion|someta|someter|sometamos"
+    r"|consideracion|considere|considerar|discuta|discutir|apruebe|aprobar)\b"
+)
 
 
 def _convocation_at(t: _Text) -> int | None:
