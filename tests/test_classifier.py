@@ -8205,3 +8205,24 @@ def test_someone_invited_to_something_else_is_not_given_the_floor(text: str) -> 
     """Guard: invited to receive an honour, to come to the table, to a photograph, to withdraw a
     proposal, or with more said after the invitation, nobody is given the floor."""
     assert "anuncio" not in data(text, TPL_DEBATE)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "El concejal Juan Pérez continúa en el uso de la palabra, pero le pido que sea breve.",
+        "El concejal Juan Pérez continúa en el uso de la palabra.",
+        "Continúa en el uso de la palabra el concejal Juan Pérez.",
+    ],
+)
+def test_who_continues_in_the_use_of_the_floor_is_the_one_named_with_it(text: str) -> None:
+    """Review: "El concejal Juan Pérez continúa en el uso de la palabra, pero…" named "Pero" (the
+    words after the grant), and the acta wrote his next words under "PERO:"; the subject said
+    before it continues."""
+    assert data(text, TPL_DEBATE).get("orador") == "Juan Pérez"
+
+
+def test_a_clause_about_someone_continuing_names_no_speaker() -> None:
+    """Guard: "Mientras el concejal Pérez continúa en el uso de la palabra, …" names no one."""
+    text = "Mientras el concejal Pérez continúa en el uso de la palabra, le pido a la barra silencio."
+    assert "orador" not in data(text, TPL_DEBATE)

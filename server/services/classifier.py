@@ -983,7 +983,12 @@ def _speaker(t: _Text) -> dict[str, Any]:
         # the grant of the floor, else the first mention that names someone ("intervención de
         # la comunidad. … Tiene la palabra el señor Wilmer Caicedo"); a mention that names nobody
         # is not the speaker's role ("…con la palabra del alcalde", said by the secretary)
-        found = [_speaker_at(t, trigger.end()) for trigger in triggers]
+        found = [
+            _speaker_continuing(t, trigger)
+            if t.low.startswith("continua", trigger.start())
+            else _speaker_at(t, trigger.end())
+            for trigger in triggers
+        ]
         out = next((f for f in found if "orador" in f), found[0] if grant is not None else {})
     elif (call := _citizen_call(t)) is not None:
         out = call[1]
@@ -1003,6 +1008,28 @@ def _speaker(t: _Text) -> dict[str, Any]:
     if isinstance(name := out.get("orador"), str) and name == name.lower():
         out["orador"] = _capitalised(name)
     return out
+
+
+# Who continues in the use of the floor, named after it: "Continúa en el uso de la palabra el
+# concejal Juan Pérez".
+_NAMED_AFTER_CONTINUING_RE: Final = re.compile(r"\s*,?\s*(?:el|la)\s")
+
+
+def _speaker_continuing(t: _Text, trigger: re.Match[str]) -> dict[str, Any]:
+    """Who ``trigger`` ("continúa en el uso de la palabra") says continues: named after it, or
+    the subject that starts its sentence ("El concejal Juan Pérez continúa en el uso de la
+    palabra, pero…": not "Pero"); {} when neither names them."""
+    if _NAMED_AFTER_CONTINUING_RE.match(t.low, trigger.end()):
+        return _speaker_at(t, trigger.end())
+    start = _sentence_start(t, trigger.start())
+    start += len(t.low[start:]) - len(t.low[start:].lstrip())
+    if not _NAMED_AFTER_CONTINUING_RE.match(t.low, start):
+        return {}  # "Mientras el concejal… continúa…": no subject named first
+    said = _speaker_at(t, start)
+    name = said.get("orador")
+    if isinstance(name, str) and _fold(name) in t.low[start : trigger.start()]:
+        return said
+    return {}
 
 
 # A speaker who starts by addressing the chair and saying their own name, often with the party:
