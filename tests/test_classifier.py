@@ -8226,3 +8226,16 @@ def test_a_clause_about_someone_continuing_names_no_speaker() -> None:
     """Guard: "Mientras el concejal Pérez continúa en el uso de la palabra, …" names no one."""
     text = "Mientras el concejal Pérez continúa en el uso de la palabra, le pido a la barra silencio."
     assert "orador" not in data(text, TPL_DEBATE)
+
+
+def test_a_date_said_after_the_session_is_resumed_is_not_the_day_it_is_resumed() -> None:
+    """Review: "Siendo las diez y cuarenta y cinco se reanuda la sesión para estudiar el proyecto
+    que entra en vigencia el primero de enero de dos mil veintiséis." was taken as a session
+    suspended and resumed on 1 January 2026 (the acta said so, and dated the closing that day);
+    the day resumed is said before the decree ("…de hoy miércoles quince de octubre…, se reanuda
+    la sesión…")."""
+    text = (
+        "Siendo las diez y cuarenta y cinco se reanuda la sesión para estudiar el proyecto que entra en "
+        "vigencia el primero de enero de dos mil veintiséis."
+    )
+    assert data(text, TPL_DEBATE)["receso"] == {"fin": "10:45"}

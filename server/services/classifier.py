@@ -4763,7 +4763,10 @@ def _recess(t: _Text) -> dict[str, str]:
         planned = _PLANNED_RE.search(sentence)
         if hora := _session_time(sentence[: planned.start() if planned else len(sentence)]):
             found[key] = hora
-        if key == "fin" and (fecha := _find_date(sentence)):
+        # the day said before the decree ("…de hoy miércoles quince de octubre…, se reanuda la
+        # sesión"), not a date of what is taken up after it ("…para estudiar el proyecto que entra
+        # en vigencia el primero de enero…")
+        if key == "fin" and (fecha := _find_date(sentence[: m.end() - starts[at - 1]])):
             found["fecha"] = fecha  # resumed on the day said: the acta compares it with the opening's
     return found
 
