@@ -8239,3 +8239,33 @@ def test_a_date_said_after_the_session_is_resumed_is_not_the_day_it_is_resumed()
         "vigencia el primero de enero de dos mil veintiséis."
     )
     assert data(text, TPL_DEBATE)["receso"] == {"fin": "10:45"}
+
+
+@pytest.mark.parametrize(
+    ("text", "previous"),
+    [
+        (
+            "Votaron quince por el sí y dos por el no. Sin solicitud de reconsideración, la proposición fue "
+            "aprobada.",
+            TPL_PROPOSICION,
+        ),
+        (
+            "Votaron quince por el sí. Como nadie pidió reconsideración, la ordenanza queda aprobada.",
+            TPL_PROYECTO_ACUERDO,
+        ),
+        (
+            "Votaron quince por el sí. El proyecto, con el informe de ponencia leído, fue aprobado.",
+            TPL_PROYECTO_ACUERDO,
+        ),
+        ("Votaron quince por el sí. Leído el informe, queda aprobado el proyecto.", TPL_PROYECTO_ACUERDO),
+    ],
+)
+def test_a_reconsideration_or_report_named_beside_the_result_is_not_what_it_decides(
+    text: str, previous: str
+) -> None:
+    """Review: "Sin solicitud de reconsideración, la proposición fue aprobada." was written
+    "Resultado: reconsideración APROBADA" (the vote to be taken again), and "Leído el informe,
+    queda aprobado el proyecto." "Resultado: informe APROBADO": the result said after a comma is
+    another subject's."""
+    vote = data(text, previous)["votacion"]
+    assert (vote["resultado"], vote.get("objeto")) == ("aprobado", None)

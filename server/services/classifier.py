@@ -2160,10 +2160,14 @@ def _impediment_decided(t: _Text) -> dict[str, Any] | None:
 # solicitud de reconsideración, queda en firme…", "la reconsideración fue aprobada". Its count is
 # not the bill's, and its result must say what it decides: after the report "APROBADO", a bare
 # "NEGADO" read as the bill negated.
+# What may come between a subject and its verb ("la reconsideración solicitada por el concejal…
+# fue negada"): no comma nor "y el…", where another subject is said ("Sin solicitud de
+# reconsideración, la proposición fue aprobada", "el informe… y el articulado ha sido aprobado").
+_SAME_SUBJECT_GAP: Final = r"(?:(?!\b(?:y|e)\s+(?:el|la|los|las)\b)[^.;?,]){0,60}?"
 _RECONSIDERATION_DECIDED_RE: Final = re.compile(
     r"\b(?P<neg>no\s+)?(?:(?:ha\s+sido|fue|queda|quedo)\s+)?(?P<d>aprobad|negad|rechazad|denegad|improbad)a"
     r"\s+(?:la\s+)?(?:solicitud\s+de\s+)?reconsideracion\b"
-    r"|\breconsideracion\b[^.;?]{0,60}?\b(?P<neg2>no\s+)?(?:ha\s+sido|fue|queda|quedo|resulto)\s+"
+    rf"|\breconsideracion\b{_SAME_SUBJECT_GAP}\b(?P<neg2>no\s+)?(?:ha\s+sido|fue|queda|quedo|resulto)\s+"
     r"(?P<d2>aprobad|negad|rechazad|denegad|improbad)a\b"
     r"|\b(?P<neg3>no\s+)?se\s+(?P<d3>aprueba|niega|rechaza|deniega)\s+(?:la\s+)?(?:solicitud\s+de\s+)?"
     r"reconsideracion\b"
@@ -2194,7 +2198,7 @@ def _reconsideration_decided(t: _Text) -> str | None:
 _REPORT_OWNER: Final = r"(?:\s+de\s+(?:la\s+comision(?:\s+accidental)?|ponencia|minoria))?"
 _REPORT_DECIDED_RE: Final = re.compile(
     rf"\b(?:aprobad|negad|rechazad|improbad)o\s+el\s+informe(?P<of>{_REPORT_OWNER})\b"
-    rf"|\bel\s+informe(?P<of2>{_REPORT_OWNER})\b[^.;?]{{0,60}}?"
+    rf"|\bel\s+informe(?P<of2>{_REPORT_OWNER})\b{_SAME_SUBJECT_GAP}"
     r"\b(?:ha\s+sido|fue|queda|quedo|resulto)\s+(?:aprobad|negad|rechazad|improbad)o\b"
 )
 _REPORT_OWNERS: Final = {
