@@ -8269,3 +8269,25 @@ def test_a_reconsideration_or_report_named_beside_the_result_is_not_what_it_deci
     another subject's."""
     vote = data(text, previous)["votacion"]
     assert (vote["resultado"], vote.get("objeto")) == ("aprobado", None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Siguiente punto, segundo debate del proyecto de acuerdo 045 de 2025, por medio del cual se adopta "
+        "la política de vivienda. La administración no tiene objeciones al proyecto de acuerdo.",
+        "Siguiente punto, segundo debate del proyecto de acuerdo 045 de 2025. Si lo aprobamos, el alcalde "
+        "presentará objeciones al proyecto de acuerdo.",
+    ],
+)
+def test_objections_spoken_of_with_a_bills_heading_are_not_its_item(text: str) -> None:
+    """Review: a bill taken up in second debate whose heading utterance says the administration
+    has no objections to it was headed "…, segundo debate: objeciones del alcalde."; only the
+    objections named as the item studied are."""
+    assert "objeciones" not in data(text, TPL_DEBATE)
+
+
+def test_the_mayors_objections_announced_as_the_point_are_its_item() -> None:
+    """Guard: "Siguiente punto, objeciones presentadas por el señor alcalde al proyecto de acuerdo…"."""
+    text = "Siguiente punto, objeciones presentadas por el señor alcalde al proyecto de acuerdo 089 de 2025."
+    assert data(text, TPL_DEBATE)["objeciones"] is True

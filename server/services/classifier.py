@@ -3961,7 +3961,11 @@ def _reporters(t: _Text, report: bool = False) -> list[Any]:
 # alcalde distrital al proyecto de acuerdo 089…". The heading said only the bill, so the acta
 # did not say what the plenary studied: a bill already approved in two debates, returned.
 _OBJECTIONS_TAKEN_UP_RE: Final = re.compile(
-    r"\bobjeciones\s+(?:(?:presentadas|formuladas|interpuestas)\s+)?(?:por\s+(?:el|la)\s+"
+    # named as the item studied ("…el estudio de las objeciones…", "Quinto punto. Objeciones
+    # presentadas por…"), not spoken of ("La administración no tiene objeciones al proyecto…")
+    r"(?:\b(?:estudio|informe|consideracion|tramite|discusion)\s+(?:[^\W\d_]+\s+){0,8}?(?:de|sobre)\s+"
+    r"(?:las\s+)?|^[\s,]*|(?:[.:]\s*|\bpunto\s*,?\s*)(?:las\s+)?)"
+    r"objeciones\s+(?:(?:presentadas|formuladas|interpuestas)\s+)?(?:por\s+(?:el|la)\s+"
     r"(?:senor(?:a)?\s+)?alcalde(?:sa)?(?:\s+(?:distrital|de\s+santiago\s+de\s+cali))?\s+)?"
     r"(?:al|del)\s+proyecto\s+de\s+acuerdo\b"
 )
