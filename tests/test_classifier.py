@@ -8291,3 +8291,18 @@ def test_the_mayors_objections_announced_as_the_point_are_its_item() -> None:
     """Guard: "Siguiente punto, objeciones presentadas por el señor alcalde al proyecto de acuerdo…"."""
     text = "Siguiente punto, objeciones presentadas por el señor alcalde al proyecto de acuerdo 089 de 2025."
     assert data(text, TPL_DEBATE)["objeciones"] is True
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Invitamos a la maestra Amparo Riascos Valencia y a los bomberos a ponerse de pie.",
+        "Invitamos a la maestra Amparo Riascos Valencia y a su familia a la mesa principal.",
+        "Invitamos a la doctora Ana Ruiz, secretaria de Cultura, y al capitán Jorge Paz.",
+    ],
+)
+def test_people_invited_together_or_to_something_else_are_given_no_floor(text: str) -> None:
+    """Review: "Invitamos a la maestra Amparo Riascos Valencia y a los bomberos a ponerse de pie."
+    gave her the floor (what followed was written under her name): only "…a ponerse" right after
+    the name was read as invited elsewhere."""
+    assert "orador" not in data(text, TPL_DEBATE)

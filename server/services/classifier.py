@@ -3818,7 +3818,11 @@ _INVITED_TO_SPEAK_RE: Final = re.compile(
 )
 # What the invited is invited to, said after the name or after a clause of their office: "… a
 # recibir…", "…, a la mesa", "… para que…".
-_INVITED_ELSEWHERE_RE: Final = re.compile(r"(?:^|,)\s*(?:a|al|para|hasta|que)\b")
+_INVITED_ELSEWHERE_RE: Final = re.compile(
+    r"(?:^|,|\by)\s*(?:a|al|para|hasta|que)\b"
+    # invited to do something: "…y a los bomberos a ponerse de pie", "…a recibir…"
+    r"|\ba\s+[^\W\d_]+(?:ar|er|ir)(?:se|nos|los|las|les|le|lo|la)?\b"
+)
 _MAX_INVITED_TAIL_WORDS: Final = 12
 
 
