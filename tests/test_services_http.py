@@ -3,8 +3,10 @@ commands over real sockets, and the clients' error translation."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +22,7 @@ from starlette.testclient import TestClient
 from server.app import create_app
 from server.errors import NotFound, ServiceError, ServiceUnavailable
 from server.services.builder import BuildRequest
-from server.services.core import HttpCore, TextRequest
+from server.services.core import AudioRequest, HttpCore, TextRequest
 from server.services.guard import content_hash
 from server.services.http_client import pack_body
 from server.services.resilience import with_retries
@@ -284,3 +286,32 @@ def test_a_connection_reset_during_setup_is_a_retryable_error() -> None:
                 await core.process_text(REQUEST)
 
     anyio.run(scenario)
+
+
+def test_a_continuation_is_classified_by_a_core_that_predates_the_field() -> None:
+    """Review: a CORE deployed before ``continues_previous`` (its ``astra core`` refuses a field it
+    does not know with 400) refused every utterance after a cut at the segmenter's maximum
+    length, which became a block pending review; the request is made again without the field."""
+    known = {"tenant_id", "adapter_id", "text", "pcm16", "entities_dictionary", "previous_template_id"}
+    sent: list[set[str]] = []
+
+    def older_core(request: httpx.Request) -> httpx.Response:
+        body = (
+            json.loads(request.content)
+            if request.url.path.endswith("/text")
+            else msgpack.unpackb(request.content)
+        )
+        sent.append(set(body))
+        if set(body) - known:
+            return httpx.Response(400, json={"code": "INVALID_INPUT", "message": "bad CORE request"})
+        return httpx.Response(200, json=CORE_ANSWER)
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(older_core)) as client:
+            core = HttpCore(client, "http://core")
+            text = await core.process_text(dataclasses.replace(REQUEST, continues_previous=True))
+            audio = await core.process_audio(AudioRequest(TENANT, "a", b"\x00\x00", {}, None, True))
+        assert text.template_id == audio.template_id == "TPL_DEBATE"
+
+    anyio.run(scenario)
+    assert ["continues_previous" in body for body in sent] == [True, False, True, False]

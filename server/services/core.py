@@ -24,8 +24,8 @@ HTTP contract (served by ``astra core``)::
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Final, Protocol
 
 import httpx
 import msgpack
@@ -222,13 +222,42 @@ class HttpCore:
         return CoreResult.from_dict(response.json())
 
     async def process_text(self, req: TextRequest) -> CoreResult:
-        return await self._call("/v1/core/text", json=_body(req))
+        try:
+            return await self._call("/v1/core/text", json=_body(req))
+        except ServiceError as exc:
+            if not _refused_continuation(req, exc):
+                raise
+        return await self._call("/v1/core/text", json=_body(replace(req, continues_previous=False)))
 
     async def process_audio(self, req: AudioRequest) -> CoreResult:
+        try:
+            return await self._send_audio(req)
+        except ServiceError as exc:
+            if not _refused_continuation(req, exc):
+                raise
+        return await self._send_audio(replace(req, continues_previous=False))
+
+    async def _send_audio(self, req: AudioRequest) -> CoreResult:
         body = msgpack.packb(_body(req), use_bin_type=True)
         return await self._call(
             "/v1/core/audio", content=body, headers={"content-type": "application/msgpack"}
         )
+
+
+_REFUSED: Final = frozenset({400, 422})
+"""What a CORE deployed before ``continues_previous`` answers a request that carries it (its
+``astra core`` refuses a field it does not know with 400)."""
+
+
+def _refused_continuation(req: TextRequest | AudioRequest, exc: ServiceError) -> bool:
+    """Whether CORE refused a request that said ``continues_previous``: asked again without it,
+    the utterance is classified as before the field existed, rather than left pending review
+    (every utterance after a cut at the segmenter's maximum length, with an older CORE)."""
+    return (
+        req.continues_previous
+        and not isinstance(exc, ServiceUnavailable)
+        and exc.details.get("status") in _REFUSED
+    )
 
 
 def _body(req: TextRequest | AudioRequest) -> dict[str, Any]:
