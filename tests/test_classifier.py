@@ -8306,3 +8306,20 @@ def test_people_invited_together_or_to_something_else_are_given_no_floor(text: s
     gave her the floor (what followed was written under her name): only "…a ponerse" right after
     the name was read as invited elsewhere."""
     assert "orador" not in data(text, TPL_DEBATE)
+
+
+def test_the_agenda_read_on_past_the_cut_stays_the_agenda() -> None:
+    """Review: an agenda read past the segmenter's maximum length, whose piece after the cut names
+    one point ("Séptimo punto, elección del personero municipal."), went to the debate (a point
+    announced after the agenda ends it), and the next piece ("Octavo, proposiciones y varios.
+    Noveno, cierre.") to varios: the agenda lost its last points. Cut mid-reading, it goes on."""
+    said = classify("Séptimo punto, elección del personero municipal.", None, TPL_ORDEN_DIA, continues=True)
+    assert (said.template_id, said.structured_data["puntos"]) == (
+        TPL_ORDEN_DIA,
+        ["7. Elección del personero municipal"],
+    )
+    # after a pause, the point taken up ends the agenda (a solemn session's first point)
+    assert (
+        classify("Séptimo punto, elección del personero municipal.", None, TPL_ORDEN_DIA).template_id
+        == TPL_DEBATE
+    )

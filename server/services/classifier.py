@@ -5711,6 +5711,10 @@ def _classify(
     template, confidence = _choose(
         t, previous, next_point, bool(arrivals or departures), decided, read_roll_call
     )
+    if continues and previous == TPL_ORDEN_DIA and template == TPL_DEBATE and _agenda_marks(t.low):
+        # the agenda read on past the cut ("Séptimo punto, elección del personero."): a point
+        # announced ends the agenda only once it is read, not in the middle of its reading
+        template, confidence = TPL_ORDEN_DIA, _CONF_SPEECH
     if continues and previous is not None and template != previous and confidence <= _CONF_SPEECH:
         # The segmenter cut a long stretch of speech at its maximum length (a roll call's names,
         # the opening's guests read on): the words after the cut are the same speech, in the
