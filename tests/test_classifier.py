@@ -7893,6 +7893,71 @@ def test_words_after_a_cut_at_the_maximum_length_stay_in_the_speech_s_section(
     assert classify(text, None, previous, continues=True).template_id == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "previous", "expected"),
+    [
+        # the agenda read on past a cut names the sections it lists (heard live: from its third
+        # piece on, a 58 s agenda went to the proposiciones, one piece after the other)
+        (
+            "Cuatro, debate de control político a la Secretaría de Movilidad, proposición número "
+            "cero cuarenta y cinco de dos mil veinticinco.",
+            "TPL_ORDEN_DIA",
+            "TPL_ORDEN_DIA",
+        ),
+        (
+            "El orden del día. Preci, y no es Santiago de Cali. Cuatro, debate de control político a la "
+            "Secretaria Neemolilina Distrital. Proposición Número Cero 45 NEMOS 1025.",
+            "TPL_ORDEN_DIA",
+            "TPL_ORDEN_DIA",
+        ),
+        (
+            "Dos, lectura, discusión y aprobación del orden del día. Tres, himno de Santiago de Cali.",
+            "TPL_ORDEN_DIA",
+            "TPL_ORDEN_DIA",
+        ),
+        (
+            "Cinco, lectura de comunicaciones. Seis, proposiciones. Siete, varios. Está leído el orden "
+            "del día, señor presidente.",
+            "TPL_ORDEN_DIA",
+            "TPL_ORDEN_DIA",
+        ),
+        # a roll call's "presente" heard as "Presidente": no member asking for the floor
+        (
+            "Presidente, Andrés Felipe Escolardores. Presidente. Ya amarse la quinte o lasso. Presidente. "
+            "Arrimos que la cáiselo. Presidente. A Lucía y la soporte. Presidente.",
+            "TPL_LLAMADO_LISTA",
+            "TPL_LLAMADO_LISTA",
+        ),
+        # what follows the reading in the session's order still moves it
+        (
+            "siete, varios. En consideración el orden del día leído. ¿Lo aprueba la plenaria?",
+            "TPL_ORDEN_DIA",
+            "TPL_APROBACION_ORDEN_DIA",
+        ),
+        (
+            "presente. No hay quórum, señor presidente. Se levanta la sesión y se convoca para mañana.",
+            "TPL_LLAMADO_LISTA",
+            "TPL_CIERRE",
+        ),
+        ("presente. Siguiente punto, lectura del orden del día.", "TPL_LLAMADO_LISTA", "TPL_ORDEN_DIA"),
+    ],
+)
+def test_a_reading_cut_at_the_maximum_length_goes_on_in_its_section(
+    text: str, previous: str, expected: str
+) -> None:
+    """A roll call or the agenda read past the segmenter's 15 s cut: the words after it are the
+    same reading, whatever sections the agenda's items name, unless they go on to what follows
+    it in the session's order."""
+    assert classify(text, None, previous, continues=True).template_id == expected
+
+
+def test_after_a_pause_an_agenda_item_named_is_classified_as_before() -> None:
+    """Without the cut, the same words are not held in the agenda."""
+    text = "Cuatro, debate de control político a la Secretaría de Movilidad, proposición número cuarenta."
+    assert classify(text, None, "TPL_ORDEN_DIA", continues=True).template_id == "TPL_ORDEN_DIA"
+    assert classify(text, None, "TPL_ORDEN_DIA").template_id != "TPL_ORDEN_DIA"
+
+
 def test_without_the_cut_the_same_words_are_classified_as_before() -> None:
     """After a pause, names alone are no roll call, and with no section before, no section is
     kept."""

@@ -14,6 +14,7 @@ import asyncio
 import hashlib
 import math
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -34,6 +35,52 @@ HALLUCINATION_LOGPROB = -0.6
 """A segment with no_speech_prob above and avg_logprob below these is dropped. Measured on the
 fixtures: real speech has no_speech_prob <= 0.06 and avg_logprob >= -0.52; the prompt echoed on
 silence or noise had 0.45 and -0.9."""
+
+LOOP_REPEATS = 4
+"""A run of one to :data:`LOOP_MAX_WORDS` words said this many times in a row is Whisper looping,
+not speech: recording a session through the console, "Caicedo Sinisterra" became "Cicera," fifty
+times, and a guest's introduction the same four lines six times, with confidences (0.79, 0.80)
+that raised no flag in the acta."""
+LOOP_MAX_WORDS = 16
+LOOP_CONFIDENCE = 0.5
+"""The most confidence a transcript whose loop was collapsed keeps: under the acta's
+low-confidence line (0.70), so the block is marked for review with its audio."""
+_WORD_KEY = re.compile(r"[^\w]+")
+
+
+def collapse_loops(text: str) -> tuple[str, int]:
+    """``text`` with every run of the same words repeated :data:`LOOP_REPEATS` times or more in a
+    row kept once (compared without case or punctuation), and a loop cut off at the end of the
+    text (the start of one more repetition) dropped; and how many words were removed."""
+    words = text.split()
+    keys = [_WORD_KEY.sub("", w.casefold()) for w in words]
+    kept: list[str] = []
+    removed = 0
+    i, n = 0, len(words)
+    while i < n:
+        end = i
+        for size in range(1, min(LOOP_MAX_WORDS, (n - i) // LOOP_REPEATS) + 1):
+            unit = keys[i : i + size]
+            if not all(unit):
+                continue
+            repeats = 1
+            while keys[i + repeats * size : i + (repeats + 1) * size] == unit:
+                repeats += 1
+            if repeats >= LOOP_REPEATS:
+                end = i + repeats * size
+                tail = keys[end:]
+                if tail and len(tail) < size and tail == unit[: len(tail)]:
+                    end = n  # the loop ran into Whisper's length limit mid-repetition
+                kept += words[i : i + size]
+                removed += end - i - size
+                break
+        if end > i:
+            i = end
+        else:
+            kept.append(words[i])
+            i += 1
+    return " ".join(kept), removed
+
 
 COUNCIL_PROMPT = (
     "Acta de sesión plenaria del Concejo Distrital de Santiago de Cali. Se abre la sesión. "
@@ -168,8 +215,10 @@ class Transcriber:
                 dropped.append(part)
             else:
                 parts.append(part)
-        text = " ".join(p["text"] for p in parts if p["text"]).strip()
+        text, looped = collapse_loops(" ".join(p["text"] for p in parts if p["text"]).strip())
         confidence = math.exp(sum(p["avg_logprob"] for p in parts) / len(parts)) if parts else 0.0
+        if looped:  # the segments keep the words as Whisper gave them, for the audit
+            confidence = min(confidence, LOOP_CONFIDENCE)
         duration = round(len(audio) / SAMPLE_RATE, 3)
         return Transcript(text, round(confidence, 4), duration, parts, info.language, dropped)
 

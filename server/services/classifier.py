@@ -5596,6 +5596,38 @@ def _result(text: str, template: str, data: dict[str, Any], confidence: float) -
     )
 
 
+# A reading cut at the segmenter's maximum length goes on in its section: the agenda read aloud
+# names the sections it lists ("Cuatro, debate de control político…, proposición número cero
+# cuarenta y cinco", "Dos, lectura, discusión y aprobación del orden del día", "Seis,
+# proposiciones"), and a roll call's names misheard ("Presidente, Andrés Felipe Escobar.
+# Presidente." for "presente") read as a member asking for the floor. Heard live, a 58 s agenda
+# went to the proposiciones from its third piece on, and a roll call's names to the debate, in a
+# cascade: each piece continued the one before. Without a pause, the same reader can only go on
+# to what follows the reading in the session's order (a roll call to the quorum, the opening or
+# the agenda; the agenda to its consideration, put to the plenary), end the session, or announce
+# the next point.
+_READING_GOES_ON_TO: Final[dict[str, frozenset[str]]] = {
+    TPL_LLAMADO_LISTA: frozenset({TPL_APERTURA, TPL_ORDEN_DIA, TPL_APROBACION_ORDEN_DIA, TPL_CIERRE}),
+    TPL_ORDEN_DIA: frozenset({TPL_APROBACION_ORDEN_DIA, TPL_CIERRE}),
+}
+_PUT_TO_THE_PLENARY_RE: Final = re.compile(
+    r"\b(?:en|a)\s+consideracion\b|\b(?:somet\w*|pong\w*|poner|puesto)\s+(?:a\s+)?(?:consideracion"
+    r"|votacion|aprobacion)\b|\bse\s+abre\s+la\s+(?:discusion|votacion)\b|\baprueba\w*\b|\baprobad[oa]\b"
+)
+
+
+def _reading_goes_on(t: _Text, previous: str, template: str, next_point: bool) -> bool:
+    """Whether words that continue a reading with no pause (a roll call, the agenda) stay in its
+    section though a rule named another (:data:`_READING_GOES_ON_TO`)."""
+    if previous not in _READING_GOES_ON_TO or template == previous or next_point:
+        return False
+    if template not in _READING_GOES_ON_TO[previous]:
+        return True
+    # "Dos, lectura, discusión y aprobación del orden del día" is an item read, not the
+    # agenda put to the plenary
+    return template == TPL_APROBACION_ORDEN_DIA and _PUT_TO_THE_PLENARY_RE.search(t.low) is None
+
+
 def _classify(
     text: str, entities: Mapping[str, str] | None, previous_template_id: str | None, continues: bool = False
 ) -> Classification:
@@ -5624,6 +5656,8 @@ def _classify(
         # the opening's guests read on): the words after the cut are the same speech, in the
         # section it was said in, unless a rule recognises a section of their own.
         template, confidence = previous, _CONF_SPEECH
+    elif continues and previous is not None and _reading_goes_on(t, previous, template, next_point):
+        template, confidence = previous, _CONF_WEAK
     if template == TPL_PROYECTO_ACUERDO:
         data = _proyecto_data(t, under_consideration=previous == TPL_PROYECTO_ACUERDO and not next_point)
     elif template == TPL_LLAMADO_LISTA:
