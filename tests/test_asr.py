@@ -187,3 +187,26 @@ def test_a_looped_transcript_is_marked_for_review() -> None:
     assert transcript.text == "Patricia Solarte, Cicera,"
     assert transcript.confidence <= asr.LOOP_CONFIDENCE < 0.70
     assert transcript.segments[1]["text"].count("Cicera") == 30
+
+
+@pytest.mark.parametrize(
+    ("name", "said", "unwanted"),
+    [
+        # "Habiendo quórum decisorio, se declara abierta la sesión. …"
+        ("live_apertura.wav", "abierta la sesión", "mierda"),
+        # "… En consecuencia hay quórum para deliberar y decidir."
+        ("live_quorum.wav", "deliberar y decidir", "neoliberal"),
+        # "En consideración el orden del día leído. Se abre la discusión. …"
+        ("live_aprobacion_orden.wav", "en consideración", "concineación"),
+    ],
+)
+def test_council_phrases_recorded_through_the_console_are_heard(
+    transcriber: Transcriber, name: str, said: str, unwanted: str
+) -> None:
+    """Utterances as the server cut them from a session recorded through the console (espeak-ng
+    speech, Chromium's fake microphone), with the Cali tenant's names in the prompt as live:
+    the council's phrases come out as said."""
+    tenant_file = ROOT / "server" / "tenants_data" / "CONCEJO_CALI" / "tenant.json"
+    tenant = json.loads(tenant_file.read_text("utf-8"))
+    text = transcriber.transcribe_sync(pcm_of(name), build_prompt(tenant["entities_dictionary"])).text.lower()
+    assert said in text and unwanted not in text, text

@@ -83,11 +83,15 @@ def collapse_loops(text: str) -> tuple[str, int]:
 
 
 COUNCIL_PROMPT = (
-    "Acta de sesión plenaria del Concejo Distrital de Santiago de Cali. Se abre la sesión. "
-    "Señor secretario, sírvase llamar a lista. Honorables concejales. Hay quórum decisorio. "
-    "Orden del día. Proyecto de acuerdo en primer debate. Proposición. Votación nominal. "
-    "Tiene la palabra el concejal. Se levanta la sesión."
+    "Acta de sesión plenaria del Concejo Distrital de Santiago de Cali. Se declara abierta la sesión. "
+    "Señor secretario, sírvase llamar a lista. Honorables concejales, presente. Hay quórum para "
+    "deliberar y decidir. Orden del día. En consideración el proyecto de acuerdo en segundo debate. "
+    "Proposición. Votación nominal. Tiene la palabra el concejal. Se levanta la sesión."
 )
+"""The council's phrasing, as a prompt: recorded through the console, Whisper base heard "se
+declara abierta la sesión" as "se declara a mierda la sesión", "en consideración" as "en
+concineación" and "quórum para deliberar y decidir" as "quórum para neoliberal y necinía" with
+the earlier prompt, which had none of these words (tests/fixtures/audio/live_*.wav)."""
 
 
 class ModelError(RuntimeError):
