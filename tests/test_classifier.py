@@ -7958,6 +7958,44 @@ def test_after_a_pause_an_agenda_item_named_is_classified_as_before() -> None:
     assert classify(text, None, "TPL_ORDEN_DIA").template_id != "TPL_ORDEN_DIA"
 
 
+@pytest.mark.parametrize(
+    ("text", "presentes", "ausentes"),
+    [
+        # as Whisper punctuates a roll call read aloud, recorded through the console
+        (
+            "Procedo con el llamado a lista. Juan Carlos Olaya Ciro. Presente. María Fernanda Rengifo "
+            "Calero. Presente.",
+            ["Juan Carlos Olaya Ciro", "María Fernanda Rengifo Calero"],
+            [],
+        ),
+        (
+            "Andrés Felipe Escobar Torres. Presente. Diana Marcela Quintero Lasso. Presente. Mauricio "
+            "Vallejo Arango. No contesta.",
+            ["Andrés Felipe Escobar Torres", "Diana Marcela Quintero Lasso"],
+            ["Mauricio Vallejo Arango"],
+        ),
+    ],
+)
+def test_a_roll_call_answer_heard_as_a_sentence_of_its_own_names_the_member_before_it(
+    text: str, presentes: list[str], ausentes: list[str]
+) -> None:
+    """ "Ana Ruiz. Presente.": the answer after a full stop answers for the name before it (live,
+    the roll call's table listed one member of twenty-one)."""
+    got = classify(text, None, "TPL_LLAMADO_LISTA")
+    assert got.template_id == "TPL_LLAMADO_LISTA"
+    assert got.structured_data.get("presentes") == presentes
+    assert got.structured_data.get("ausentes", []) == ausentes
+
+
+@pytest.mark.parametrize(
+    "text", ["Hay quórum. Presente el concejal Luis Mora.", "Señor presidente. Presente."]
+)
+def test_a_sentence_before_an_answer_that_is_no_name_names_nobody(text: str) -> None:
+    """Only a name answers: the chair addressed, or an answer followed by its name, is not one."""
+    assert "Señor Presidente" not in str(classify(text, None, "TPL_LLAMADO_LISTA").structured_data)
+    assert "Hay" not in str(classify(text, None, "TPL_LLAMADO_LISTA").structured_data.get("presentes"))
+
+
 def test_without_the_cut_the_same_words_are_classified_as_before() -> None:
     """After a pause, names alone are no roll call, and with no section before, no section is
     kept."""

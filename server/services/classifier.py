@@ -3094,6 +3094,11 @@ def _roll_call_items(t: _Text) -> list[_Answer]:
     for m, after in itertools.zip_longest(answers, answers[1:]):
         end = _trimmed_end(t, previous_end, m.start())
         start = max(previous_end, *(t.raw.rfind(ch, previous_end, end) + 1 for ch in _CLAUSE_MARKS))
+        if start == end and start > previous_end and t.raw[start - 1] == "." and _alone(t, m.end()):
+            # "Ana Ruiz. Presente. Luis Mora. Presente.": speech to text heard the answer as a
+            # sentence of its own; the name is the sentence before it
+            end = start - 1
+            start = max(previous_end, *(t.raw.rfind(ch, previous_end, end) + 1 for ch in _CLAUSE_MARKS))
         heading = bisect.bisect_right(headings, end) - 1
         if heading >= 0 and headings[heading] > start:
             start = headings[heading]  # "continúo con el llamado a lista patricia solarte presente"
@@ -3178,6 +3183,12 @@ def _answer_reason(t: _Text, end: int, next_answer: int | None, lowercase: bool)
         if got is not None and got[1] == stop and (motivo := _slice(t, said.end(), split)):
             return motivo, split
     return None
+
+
+def _alone(t: _Text, end: int) -> bool:
+    """Whether the words ending at end end their clause ("Presente." / "presente, Luis…")."""
+    rest = t.raw[end:].lstrip()
+    return not rest or rest[0] in ".,;"
 
 
 def _trimmed_end(t: _Text, start: int, end: int) -> int:
