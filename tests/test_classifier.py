@@ -7996,6 +7996,21 @@ def test_a_sentence_before_an_answer_that_is_no_name_names_nobody(text: str) -> 
     assert "Hay" not in str(classify(text, None, "TPL_LLAMADO_LISTA").structured_data.get("presentes"))
 
 
+def test_words_between_a_no_answer_and_the_next_presente_are_no_list_of_absentees() -> None:
+    """Whisper put a comma between every word of a roll call read aloud: "…, Mauricio Vallejo
+    Arango, No Contesta, Julián, David, Posso, Lenis, Presente." The acta's table listed Julián,
+    David, Posso and Lenis as four members absent; the words are the next member, answering."""
+    text = (
+        "Wilson, Andrés, Losano, Pelea, Presente, Malicio, Laiejo, Aranglo, No Contesta, Julián, David, "
+        "Posso, Lenis, Presente."
+    )
+    assert "ausentes" not in classify(text, None, "TPL_LLAMADO_LISTA", continues=True).structured_data
+    said = classify(
+        "No contestaron a lista los concejales Ana Ruiz, Luis Mora y Eva Paz.", None, "TPL_LLAMADO_LISTA"
+    )
+    assert said.structured_data["ausentes"] == ["Ana Ruiz", "Luis Mora", "Eva Paz"]
+
+
 def test_without_the_cut_the_same_words_are_classified_as_before() -> None:
     """After a pause, names alone are no roll call, and with no section before, no section is
     kept."""

@@ -2926,10 +2926,19 @@ _QUORUM_RE: Final = re.compile(
 )
 
 
+_ANSWERED_NEXT_RE: Final = re.compile(r"[\s,;:.]*(?:se\s+encuentra\s+|esta\s+)?presente\b")
+
+
 def _people_after(regex: re.Pattern[str], t: _Text) -> list[str]:
     names: list[str] = []
     for m in regex.finditer(t.low):
-        names += [n for n in _take_people(t, m.end())[0] if n not in names]
+        people, end = _take_people(t, m.end())
+        if _ANSWERED_NEXT_RE.match(t.low, end):
+            # "Mauricio Vallejo Arango, No Contesta, Julián, David, Posso, Lenis, Presente.": the
+            # roll call goes on (speech to text put a comma between every word), the words
+            # after the answer are the next member's, who answers "presente"; no list of absentees
+            continue
+        names += [n for n in people if n not in names]
     return names
 
 
