@@ -210,3 +210,30 @@ def test_council_phrases_recorded_through_the_console_are_heard(
     tenant = json.loads(tenant_file.read_text("utf-8"))
     text = transcriber.transcribe_sync(pcm_of(name), build_prompt(tenant["entities_dictionary"])).text.lower()
     assert said in text and unwanted not in text, text
+
+
+def test_speech_recognized_with_low_scores_is_not_dropped_as_the_prompt_echoed(
+    transcriber: Transcriber,
+) -> None:
+    """13 s of a ponencia read aloud, as the server cut it from a session recorded through the
+    console: Whisper's scores (no_speech_prob 0.40, avg_logprob -0.62) are those of the prompt
+    echoed on noise, and the utterance was discarded as silence, its words lost from the acta.
+    Its words are not the prompt's: they are kept, under the low-confidence line for review."""
+    tenant_file = ROOT / "server" / "tenants_data" / "CONCEJO_CALI" / "tenant.json"
+    prompt = build_prompt(json.loads(tenant_file.read_text("utf-8"))["entities_dictionary"])
+    transcript = transcriber.transcribe_sync(pcm_of("live_ponencia_baja_confianza.wav"), prompt)
+    assert "descuento" in transcript.text and "impuesto" in transcript.text, transcript
+    assert 0 < transcript.confidence < 0.70
+
+
+@pytest.mark.parametrize(
+    ("text", "echo"),
+    [
+        ("Se levanta la sesión.", True),
+        ("Honorables concejales, presente. Orden del día.", True),
+        ("Togar un descuento en el 30% sobre el impuesto premial de la Regencia.", False),
+        ("", True),
+    ],
+)
+def test_a_segment_is_the_prompt_echoed_when_made_of_its_words(text: str, echo: bool) -> None:
+    assert asr.echoes_prompt(text, build_prompt({})) is echo
