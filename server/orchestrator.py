@@ -678,6 +678,8 @@ class Orchestrator:
             "audio_ref": record["audio_ref"],
             "utterance_id": record["utterance_id"],
         }
+        if continues:  # the acta joins a speech cut at the maximum length where it needs to
+            audio_metadata["continues_previous"] = True
         req = AudioRequest(
             tenant_id=meta.tenant_id,
             adapter_id=meta.pinned["adapter_id"],

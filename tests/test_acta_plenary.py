@@ -1552,3 +1552,46 @@ def test_an_intervention_resumed_after_an_officials_answer_is_under_who_the_chai
     debate = _paragraphs(_zones_of(_classified(said)), "ZONE_DEBATE")
     assert debate[5] == "JUAN PÉREZ (concejal): " + said[6]["text"]
     assert debate[6] == said[7]["text"]
+
+
+def _opening_heard_in_two(continues: bool) -> list[dict[str, Any]]:
+    """An opening cut by the segmenter at 15 s, as recorded through the console."""
+    said = [
+        "Buenos días a todos. Siendo las nueve y quince minutos de la mañana de hoy martes catorce",
+        "de octubre de dos mil veinticinco, damos inicio a la sesión plenaria del Concejo Distrital de Cali. "
+        "Señora secretaria general, doctora Martha Lucía Guzmán Arce, sírvase llamar a lista.",
+    ]
+    blocks = _classified([{"text": text} for text in said])
+    for i, (block, confidence) in enumerate(zip(blocks, (0.69, 0.52), strict=True)):
+        block["audio_metadata"] = {
+            "time_start": 14.2 * i,
+            "time_end": 14.2 * (i + 1),
+            "asr_confidence": confidence,
+        }
+    if continues:
+        blocks[1]["audio_metadata"]["continues_previous"] = True
+    return blocks
+
+
+def test_an_opening_cut_at_the_maximum_length_is_one_opening_in_the_acta() -> None:
+    """Its facts heard on both sides of the cut make one opening sentence (live, it said "se dio
+    inicio a la sesión del Concejo": the type was after the cut), under one review comment."""
+    blocks = _opening_heard_in_two(continues=True)
+    assert [b["template_id"] for b in blocks] == ["TPL_APERTURA", "TPL_APERTURA"]
+    assert "tipo_sesion" not in blocks[0]["structured_data"]
+    header = _zones_of(blocks)["HEADER_ZONE"]
+    assert header[0] == (
+        "Siendo las 9:15 a. m., se dio inicio a la sesión plenaria del Concejo Distrital de Santiago de Cali."
+    )
+    assert header[1:] == ["Actuó como secretaria general Martha Lucía Guzmán Arce."]
+    comments = docx.Document(io.BytesIO(_built(blocks))).comments
+    assert len(list(comments)) == 1
+
+
+def test_two_openings_said_apart_are_written_apart() -> None:
+    """Without the cut (a pause between them), each block is written from its own facts."""
+    header = _zones_of(_opening_heard_in_two(continues=False))["HEADER_ZONE"]
+    assert (
+        header[0]
+        == "Siendo las 9:15 a. m., se dio inicio a la sesión del Concejo Distrital de Santiago de Cali."
+    )

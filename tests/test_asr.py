@@ -121,3 +121,119 @@ def test_device_and_compute_type_reach_the_recognizer() -> None:
     on_gpu = Transcriber(MODEL_CACHE, device=settings.asr_device, compute_type=settings.asr_compute_type)
     with pytest.raises(RuntimeError, match="CUDA"):
         on_gpu.transcribe_sync(b"\0\0" * 16_000)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # heard live: "Caicedo Sinisterra" looped fifty times, a name five times
+        (
+            "Nevolota Will, son Andrés, Losano, Pérea, Presente, Vérea, " + "Cicera, " * 49 + "Cicera,",
+            "Nevolota Will, son Andrés, Losano, Pérea, Presente, Vérea, Cicera,",
+        ),
+        ("Ospina Gómez. " * 5, "Ospina Gómez."),
+        # a sentence looped until Whisper's length limit cut it mid-repetition
+        (
+            "Doctor Zapata Molina. "
+            + "Acompañado de la subsecretaria, ingeniera Liliana Patiño. " * 6
+            + "Acompañado de la",
+            "Doctor Zapata Molina. Acompañado de la subsecretaria, ingeniera Liliana Patiño.",
+        ),
+    ],
+)
+def test_whisper_looping_on_words_is_kept_once(text: str, expected: str) -> None:
+    """The same words repeated four times or more in a row are Whisper looping: kept once."""
+    collapsed, removed = asr.collapse_loops(text)
+    assert collapsed == expected
+    assert removed == len(text.split()) - len(expected.split())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Juan Pérez, presente. Ana Ruiz, presente. Luis Mora, presente. Eva Gil, presente.",
+        "Votaron sí: Ana Ruiz, sí; Luis Mora, sí; Eva Gil, sí; Juan Pérez, sí.",
+        "no, no, no, señor presidente.",
+        "",
+    ],
+)
+def test_words_said_again_are_no_loop(text: str) -> None:
+    """A roll call's, a vote's repeated words between names, or a word said three times stay."""
+    assert asr.collapse_loops(text) == (text, 0)
+
+
+def test_a_looped_transcript_is_marked_for_review() -> None:
+    """The loop's block falls under the acta's low-confidence line (its Word comment, the
+    console's "revisar con el audio"); its segments keep Whisper's words for the audit."""
+
+    class Segment:
+        def __init__(self, text: str, start: float, end: float) -> None:
+            self.text, self.start, self.end = text, start, end
+            self.avg_logprob, self.no_speech_prob = -0.2, 0.01  # confident, as loops are
+
+    class Info:
+        language = "es"
+
+    class Model:
+        def transcribe(self, audio: object, **kwargs: object) -> tuple[list[Segment], Info]:
+            return [Segment(" Patricia Solarte,", 0.0, 2.0), Segment(" Cicera," * 30, 2.0, 14.0)], Info()
+
+    transcriber = Transcriber(MODEL_CACHE)
+    transcriber._model = Model()
+    try:
+        transcript = transcriber.transcribe_sync(b"\0\0" * 16_000 * 14)
+    finally:
+        transcriber.close()
+    assert transcript.text == "Patricia Solarte, Cicera,"
+    assert transcript.confidence <= asr.LOOP_CONFIDENCE < 0.70
+    assert transcript.segments[1]["text"].count("Cicera") == 30
+
+
+@pytest.mark.parametrize(
+    ("name", "said", "unwanted"),
+    [
+        # "Habiendo quórum decisorio, se declara abierta la sesión. …"
+        ("live_apertura.wav", "abierta la sesión", "mierda"),
+        # "… En consecuencia hay quórum para deliberar y decidir."
+        ("live_quorum.wav", "deliberar y decidir", "neoliberal"),
+        # "En consideración el orden del día leído. Se abre la discusión. …"
+        ("live_aprobacion_orden.wav", "en consideración", "concineación"),
+    ],
+)
+def test_council_phrases_recorded_through_the_console_are_heard(
+    transcriber: Transcriber, name: str, said: str, unwanted: str
+) -> None:
+    """Utterances as the server cut them from a session recorded through the console (espeak-ng
+    speech, Chromium's fake microphone), with the Cali tenant's names in the prompt as live:
+    the council's phrases come out as said."""
+    tenant_file = ROOT / "server" / "tenants_data" / "CONCEJO_CALI" / "tenant.json"
+    tenant = json.loads(tenant_file.read_text("utf-8"))
+    text = transcriber.transcribe_sync(pcm_of(name), build_prompt(tenant["entities_dictionary"])).text.lower()
+    assert said in text and unwanted not in text, text
+
+
+def test_speech_recognized_with_low_scores_is_not_dropped_as_the_prompt_echoed(
+    transcriber: Transcriber,
+) -> None:
+    """13 s of a ponencia read aloud, as the server cut it from a session recorded through the
+    console: Whisper's scores (no_speech_prob 0.40, avg_logprob -0.62) are those of the prompt
+    echoed on noise, and the utterance was discarded as silence, its words lost from the acta.
+    Its words are not the prompt's: they are kept, under the low-confidence line for review."""
+    tenant_file = ROOT / "server" / "tenants_data" / "CONCEJO_CALI" / "tenant.json"
+    prompt = build_prompt(json.loads(tenant_file.read_text("utf-8"))["entities_dictionary"])
+    transcript = transcriber.transcribe_sync(pcm_of("live_ponencia_baja_confianza.wav"), prompt)
+    assert "descuento" in transcript.text and "impuesto" in transcript.text, transcript
+    assert 0 < transcript.confidence < 0.70
+
+
+@pytest.mark.parametrize(
+    ("text", "echo"),
+    [
+        ("Se levanta la sesión.", True),
+        ("Honorables concejales, presente. Orden del día.", True),
+        ("Togar un descuento en el 30% sobre el impuesto premial de la Regencia.", False),
+        ("", True),
+    ],
+)
+def test_a_segment_is_the_prompt_echoed_when_made_of_its_words(text: str, echo: bool) -> None:
+    assert asr.echoes_prompt(text, build_prompt({})) is echo

@@ -513,6 +513,8 @@ def test_an_utterance_is_classified_in_the_section_of_the_one_before_it(
         blocks = client.get(f"/v1/orchestrator/session/{session_id}/blocks", headers=auth).json()["blocks"]
     assert blocks[-1]["template_id"] == expected
     assert blocks[-1]["text"] == said
+    # the acta joins an opening cut so (docx_builder._openings_joined): the block says it
+    assert blocks[-1]["audio_metadata"].get("continues_previous") is (True if continues else None)
 
 
 class FailingAudioCore(SaysCore):

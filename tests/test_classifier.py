@@ -7979,6 +7979,124 @@ def test_words_after_a_cut_at_the_maximum_length_stay_in_the_speech_s_section(
     assert classify(text, None, previous, continues=True).template_id == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "previous", "expected"),
+    [
+        # the agenda read on past a cut names the sections it lists (heard live: from its third
+        # piece on, a 58 s agenda went to the proposiciones, one piece after the other)
+        (
+            "Cuatro, debate de control político a la Secretaría de Movilidad, proposición número "
+            "cero cuarenta y cinco de dos mil veinticinco.",
+            "TPL_ORDEN_DIA",
+            "TPL_ORDEN_DIA",
+        ),
+        (
+            "El orden del día. Preci, y no es Santiago de Cali. Cuatro, debate de control político a la "
+            "Secretaria Neemolilina Distrital. Proposición Número Cero 45 NEMOS 1025.",
+            "TPL_ORDEN_DIA",
+            "TPL_ORDEN_DIA",
+        ),
+        (
+            "Dos, lectura, discusión y aprobación del orden del día. Tres, himno de Santiago de Cali.",
+            "TPL_ORDEN_DIA",
+            "TPL_ORDEN_DIA",
+        ),
+        (
+            "Cinco, lectura de comunicaciones. Seis, proposiciones. Siete, varios. Está leído el orden "
+            "del día, señor presidente.",
+            "TPL_ORDEN_DIA",
+            "TPL_ORDEN_DIA",
+        ),
+        # a roll call's "presente" heard as "Presidente": no member asking for the floor
+        (
+            "Presidente, Andrés Felipe Escolardores. Presidente. Ya amarse la quinte o lasso. Presidente. "
+            "Arrimos que la cáiselo. Presidente. A Lucía y la soporte. Presidente.",
+            "TPL_LLAMADO_LISTA",
+            "TPL_LLAMADO_LISTA",
+        ),
+        # what follows the reading in the session's order still moves it
+        (
+            "siete, varios. En consideración el orden del día leído. ¿Lo aprueba la plenaria?",
+            "TPL_ORDEN_DIA",
+            "TPL_APROBACION_ORDEN_DIA",
+        ),
+        (
+            "presente. No hay quórum, señor presidente. Se levanta la sesión y se convoca para mañana.",
+            "TPL_LLAMADO_LISTA",
+            "TPL_CIERRE",
+        ),
+        ("presente. Siguiente punto, lectura del orden del día.", "TPL_LLAMADO_LISTA", "TPL_ORDEN_DIA"),
+    ],
+)
+def test_a_reading_cut_at_the_maximum_length_goes_on_in_its_section(
+    text: str, previous: str, expected: str
+) -> None:
+    """A roll call or the agenda read past the segmenter's 15 s cut: the words after it are the
+    same reading, whatever sections the agenda's items name, unless they go on to what follows
+    it in the session's order."""
+    assert classify(text, None, previous, continues=True).template_id == expected
+
+
+def test_after_a_pause_an_agenda_item_named_is_classified_as_before() -> None:
+    """Without the cut, the same words are not held in the agenda."""
+    text = "Cuatro, debate de control político a la Secretaría de Movilidad, proposición número cuarenta."
+    assert classify(text, None, "TPL_ORDEN_DIA", continues=True).template_id == "TPL_ORDEN_DIA"
+    assert classify(text, None, "TPL_ORDEN_DIA").template_id != "TPL_ORDEN_DIA"
+
+
+@pytest.mark.parametrize(
+    ("text", "presentes", "ausentes"),
+    [
+        # as Whisper punctuates a roll call read aloud, recorded through the console
+        (
+            "Procedo con el llamado a lista. Juan Carlos Olaya Ciro. Presente. María Fernanda Rengifo "
+            "Calero. Presente.",
+            ["Juan Carlos Olaya Ciro", "María Fernanda Rengifo Calero"],
+            [],
+        ),
+        (
+            "Andrés Felipe Escobar Torres. Presente. Diana Marcela Quintero Lasso. Presente. Mauricio "
+            "Vallejo Arango. No contesta.",
+            ["Andrés Felipe Escobar Torres", "Diana Marcela Quintero Lasso"],
+            ["Mauricio Vallejo Arango"],
+        ),
+    ],
+)
+def test_a_roll_call_answer_heard_as_a_sentence_of_its_own_names_the_member_before_it(
+    text: str, presentes: list[str], ausentes: list[str]
+) -> None:
+    """ "Ana Ruiz. Presente.": the answer after a full stop answers for the name before it (live,
+    the roll call's table listed one member of twenty-one)."""
+    got = classify(text, None, "TPL_LLAMADO_LISTA")
+    assert got.template_id == "TPL_LLAMADO_LISTA"
+    assert got.structured_data.get("presentes") == presentes
+    assert got.structured_data.get("ausentes", []) == ausentes
+
+
+@pytest.mark.parametrize(
+    "text", ["Hay quórum. Presente el concejal Luis Mora.", "Señor presidente. Presente."]
+)
+def test_a_sentence_before_an_answer_that_is_no_name_names_nobody(text: str) -> None:
+    """Only a name answers: the chair addressed, or an answer followed by its name, is not one."""
+    assert "Señor Presidente" not in str(classify(text, None, "TPL_LLAMADO_LISTA").structured_data)
+    assert "Hay" not in str(classify(text, None, "TPL_LLAMADO_LISTA").structured_data.get("presentes"))
+
+
+def test_words_between_a_no_answer_and_the_next_presente_are_no_list_of_absentees() -> None:
+    """Whisper put a comma between every word of a roll call read aloud: "…, Mauricio Vallejo
+    Arango, No Contesta, Julián, David, Posso, Lenis, Presente." The acta's table listed Julián,
+    David, Posso and Lenis as four members absent; the words are the next member, answering."""
+    text = (
+        "Wilson, Andrés, Losano, Pelea, Presente, Malicio, Laiejo, Aranglo, No Contesta, Julián, David, "
+        "Posso, Lenis, Presente."
+    )
+    assert "ausentes" not in classify(text, None, "TPL_LLAMADO_LISTA", continues=True).structured_data
+    said = classify(
+        "No contestaron a lista los concejales Ana Ruiz, Luis Mora y Eva Paz.", None, "TPL_LLAMADO_LISTA"
+    )
+    assert said.structured_data["ausentes"] == ["Ana Ruiz", "Luis Mora", "Eva Paz"]
+
+
 def test_without_the_cut_the_same_words_are_classified_as_before() -> None:
     """After a pause, names alone are no roll call, and with no section before, no section is
     kept."""

@@ -14,6 +14,7 @@ import asyncio
 import hashlib
 import math
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -31,16 +32,67 @@ SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 SAMPLE_RATE = 16_000
 HALLUCINATION_NO_SPEECH = 0.3
 HALLUCINATION_LOGPROB = -0.6
-"""A segment with no_speech_prob above and avg_logprob below these is dropped. Measured on the
-fixtures: real speech has no_speech_prob <= 0.06 and avg_logprob >= -0.52; the prompt echoed on
-silence or noise had 0.45 and -0.9."""
+"""A segment with no_speech_prob above and avg_logprob below these, made of the prompt's words
+(:func:`echoes_prompt`), is dropped. Measured on the fixtures: real speech has no_speech_prob <=
+0.06 and avg_logprob >= -0.52; the prompt echoed on silence or noise had 0.45 and -0.9. Speech
+recorded through the console scores lower (0.40 and -0.62 for 13 s of a report read aloud)."""
+
+LOOP_REPEATS = 4
+"""A run of one to :data:`LOOP_MAX_WORDS` words said this many times in a row is Whisper looping,
+not speech: recording a session through the console, "Caicedo Sinisterra" became "Cicera," fifty
+times, and a guest's introduction the same four lines six times, with confidences (0.79, 0.80)
+that raised no flag in the acta."""
+LOOP_MAX_WORDS = 16
+LOOP_CONFIDENCE = 0.5
+"""The most confidence a transcript whose loop was collapsed keeps: under the acta's
+low-confidence line (0.70), so the block is marked for review with its audio."""
+_WORD_KEY = re.compile(r"[^\w]+")
+
+
+def collapse_loops(text: str) -> tuple[str, int]:
+    """``text`` with every run of the same words repeated :data:`LOOP_REPEATS` times or more in a
+    row kept once (compared without case or punctuation), and a loop cut off at the end of the
+    text (the start of one more repetition) dropped; and how many words were removed."""
+    words = text.split()
+    keys = [_WORD_KEY.sub("", w.casefold()) for w in words]
+    kept: list[str] = []
+    removed = 0
+    i, n = 0, len(words)
+    while i < n:
+        end = i
+        for size in range(1, min(LOOP_MAX_WORDS, (n - i) // LOOP_REPEATS) + 1):
+            unit = keys[i : i + size]
+            if not all(unit):
+                continue
+            repeats = 1
+            while keys[i + repeats * size : i + (repeats + 1) * size] == unit:
+                repeats += 1
+            if repeats >= LOOP_REPEATS:
+                end = i + repeats * size
+                tail = keys[end:]
+                if tail and len(tail) < size and tail == unit[: len(tail)]:
+                    end = n  # the loop ran into Whisper's length limit mid-repetition
+                kept += words[i : i + size]
+                removed += end - i - size
+                break
+        if end > i:
+            i = end
+        else:
+            kept.append(words[i])
+            i += 1
+    return " ".join(kept), removed
+
 
 COUNCIL_PROMPT = (
-    "Acta de sesión plenaria del Concejo Distrital de Santiago de Cali. Se abre la sesión. "
-    "Señor secretario, sírvase llamar a lista. Honorables concejales. Hay quórum decisorio. "
-    "Orden del día. Proyecto de acuerdo en primer debate. Proposición. Votación nominal. "
-    "Tiene la palabra el concejal. Se levanta la sesión."
+    "Acta de sesión plenaria del Concejo Distrital de Santiago de Cali. Se declara abierta la sesión. "
+    "Señor secretario, sírvase llamar a lista. Honorables concejales, presente. Hay quórum para "
+    "deliberar y decidir. Orden del día. En consideración el proyecto de acuerdo en segundo debate. "
+    "Proposición. Votación nominal. Tiene la palabra el concejal. Se levanta la sesión."
 )
+"""The council's phrasing, as a prompt: recorded through the console, Whisper base heard "se
+declara abierta la sesión" as "se declara a mierda la sesión", "en consideración" as "en
+concineación" and "quórum para deliberar y decidir" as "quórum para neoliberal y necinía" with
+the earlier prompt, which had none of these words (tests/fixtures/audio/live_*.wav)."""
 
 
 class ModelError(RuntimeError):
@@ -89,6 +141,22 @@ class Transcript:
     language: str = "es"
     dropped: list[dict[str, Any]] = field(default_factory=list)
     """Segments discarded as likely hallucinations (kept for the audit trail)."""
+
+
+ECHO_SHARE = 0.75
+"""A segment is the prompt echoed when at least this share of its words are the prompt's."""
+
+
+def echoes_prompt(text: str, prompt: str | None) -> bool:
+    """Whether ``text`` is made of the prompt's words (what Whisper "hears" on noise). Real speech
+    recognized with the same low scores is not: recorded through the console, 13 s of a ponencia
+    read aloud ("…un descuento sobre el impuesto predial de la vigencia…", no_speech_prob 0.40,
+    avg_logprob -0.62) was dropped as a hallucination, and its utterance discarded as silence."""
+    words = [w for w in (_WORD_KEY.sub("", w.casefold()) for w in text.split()) if w]
+    if not words:
+        return True
+    vocabulary = {_WORD_KEY.sub("", w.casefold()) for w in (prompt or "").split()}
+    return sum(w in vocabulary for w in words) >= ECHO_SHARE * len(words)
 
 
 def build_prompt(entities: dict[str, str] | None) -> str:
@@ -164,12 +232,15 @@ class Transcriber:
             if (
                 part["no_speech_prob"] > HALLUCINATION_NO_SPEECH
                 and part["avg_logprob"] < HALLUCINATION_LOGPROB
+                and echoes_prompt(part["text"], prompt)
             ):
                 dropped.append(part)
             else:
                 parts.append(part)
-        text = " ".join(p["text"] for p in parts if p["text"]).strip()
+        text, looped = collapse_loops(" ".join(p["text"] for p in parts if p["text"]).strip())
         confidence = math.exp(sum(p["avg_logprob"] for p in parts) / len(parts)) if parts else 0.0
+        if looped:  # the segments keep the words as Whisper gave them, for the audit
+            confidence = min(confidence, LOOP_CONFIDENCE)
         duration = round(len(audio) / SAMPLE_RATE, 3)
         return Transcript(text, round(confidence, 4), duration, parts, info.language, dropped)
 

@@ -2995,10 +2995,19 @@ _QUORUM_RE: Final = re.compile(
 )
 
 
+_ANSWERED_NEXT_RE: Final = re.compile(r"[\s,;:.]*(?:se\s+encuentra\s+|esta\s+)?presente\b")
+
+
 def _people_after(regex: re.Pattern[str], t: _Text) -> list[str]:
     names: list[str] = []
     for m in regex.finditer(t.low):
-        names += [n for n in _take_people(t, m.end())[0] if n not in names]
+        people, end = _take_people(t, m.end())
+        if _ANSWERED_NEXT_RE.match(t.low, end):
+            # "Mauricio Vallejo Arango, No Contesta, Julián, David, Posso, Lenis, Presente.": the
+            # roll call goes on (speech to text put a comma between every word), the words
+            # after the answer are the next member's, who answers "presente"; no list of absentees
+            continue
+        names += [n for n in people if n not in names]
     return names
 
 
@@ -3163,6 +3172,11 @@ def _roll_call_items(t: _Text) -> list[_Answer]:
     for m, after in itertools.zip_longest(answers, answers[1:]):
         end = _trimmed_end(t, previous_end, m.start())
         start = max(previous_end, *(t.raw.rfind(ch, previous_end, end) + 1 for ch in _CLAUSE_MARKS))
+        if start == end and start > previous_end and t.raw[start - 1] == "." and _alone(t, m.end()):
+            # "Ana Ruiz. Presente. Luis Mora. Presente.": speech to text heard the answer as a
+            # sentence of its own; the name is the sentence before it
+            end = start - 1
+            start = max(previous_end, *(t.raw.rfind(ch, previous_end, end) + 1 for ch in _CLAUSE_MARKS))
         heading = bisect.bisect_right(headings, end) - 1
         if heading >= 0 and headings[heading] > start:
             start = headings[heading]  # "continúo con el llamado a lista patricia solarte presente"
@@ -3247,6 +3261,12 @@ def _answer_reason(t: _Text, end: int, next_answer: int | None, lowercase: bool)
         if got is not None and got[1] == stop and (motivo := _slice(t, said.end(), split)):
             return motivo, split
     return None
+
+
+def _alone(t: _Text, end: int) -> bool:
+    """Whether the words ending at end end their clause ("Presente." / "presente, Luis…")."""
+    rest = t.raw[end:].lstrip()
+    return not rest or rest[0] in ".,;"
 
 
 def _trimmed_end(t: _Text, start: int, end: int) -> int:
@@ -5688,6 +5708,38 @@ def _result(text: str, template: str, data: dict[str, Any], confidence: float) -
     )
 
 
+# A reading cut at the segmenter's maximum length goes on in its section: the agenda read aloud
+# names the sections it lists ("Cuatro, debate de control político…, proposición número cero
+# cuarenta y cinco", "Dos, lectura, discusión y aprobación del orden del día", "Seis,
+# proposiciones"), and a roll call's names misheard ("Presidente, Andrés Felipe Escobar.
+# Presidente." for "presente") read as a member asking for the floor. Heard live, a 58 s agenda
+# went to the proposiciones from its third piece on, and a roll call's names to the debate, in a
+# cascade: each piece continued the one before. Without a pause, the same reader can only go on
+# to what follows the reading in the session's order (a roll call to the quorum, the opening or
+# the agenda; the agenda to its consideration, put to the plenary), end the session, or announce
+# the next point.
+_READING_GOES_ON_TO: Final[dict[str, frozenset[str]]] = {
+    TPL_LLAMADO_LISTA: frozenset({TPL_APERTURA, TPL_ORDEN_DIA, TPL_APROBACION_ORDEN_DIA, TPL_CIERRE}),
+    TPL_ORDEN_DIA: frozenset({TPL_APROBACION_ORDEN_DIA, TPL_CIERRE}),
+}
+_PUT_TO_THE_PLENARY_RE: Final = re.compile(
+    r"\b(?:en|a)\s+consideracion\b|\b(?:somet\w*|pong\w*|poner|puesto)\s+(?:a\s+)?(?:consideracion"
+    r"|votacion|aprobacion)\b|\bse\s+abre\s+la\s+(?:discusion|votacion)\b|\baprueba\w*\b|\baprobad[oa]\b"
+)
+
+
+def _reading_goes_on(t: _Text, previous: str, template: str, next_point: bool) -> bool:
+    """Whether words that continue a reading with no pause (a roll call, the agenda) stay in its
+    section though a rule named another (:data:`_READING_GOES_ON_TO`)."""
+    if previous not in _READING_GOES_ON_TO or template == previous or next_point:
+        return False
+    if template not in _READING_GOES_ON_TO[previous]:
+        return True
+    # "Dos, lectura, discusión y aprobación del orden del día" is an item read, not the
+    # agenda put to the plenary
+    return template == TPL_APROBACION_ORDEN_DIA and _PUT_TO_THE_PLENARY_RE.search(t.low) is None
+
+
 def _classify(
     text: str, entities: Mapping[str, str] | None, previous_template_id: str | None, continues: bool = False
 ) -> Classification:
@@ -5720,6 +5772,8 @@ def _classify(
         # the opening's guests read on): the words after the cut are the same speech, in the
         # section it was said in, unless a rule recognises a section of their own.
         template, confidence = previous, _CONF_SPEECH
+    elif continues and previous is not None and _reading_goes_on(t, previous, template, next_point):
+        template, confidence = previous, _CONF_WEAK
     if template == TPL_PROYECTO_ACUERDO:
         data = _proyecto_data(t, under_consideration=previous == TPL_PROYECTO_ACUERDO and not next_point)
     elif template == TPL_LLAMADO_LISTA:

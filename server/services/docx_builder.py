@@ -3498,6 +3498,61 @@ def _opening_date(blocks: Sequence[Mapping[str, Any]]) -> str:
     return ""
 
 
+def _openings_joined(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The opening, cut by the segmenter at its maximum length (15 s) and heard as two or more
+    blocks, as one: recorded through the console, "Siendo las nueve y quince… de hoy martes
+    catorce | de octubre de dos mil veinticinco, damos inicio a la sesión plenaria…" gave the
+    time to one block and the type and the secretary to the next, and the acta's opening
+    sentence, written from one block's facts, said "se dio inicio a la sesión del Concejo"
+    with neither. A block whose audio continues the previous one's speech
+    (``audio_metadata.continues_previous``) and is the opening's too is joined to it: its words
+    after, its facts where the first said none, its recognition confidence the lower. Blocks a
+    person edited are left as they are. Derived when the document is built, on copies."""
+    out: list[Mapping[str, Any]] = []
+    at = -1  # the last block kept that is not deleted
+    for block in blocks:
+        head = out[at] if at >= 0 else None
+        audio = block.get("audio_metadata")
+        if (
+            head is not None
+            and not block.get("deleted")
+            and block.get("template_id") == "TPL_APERTURA" == head.get("template_id")
+            and block.get("type", "TEMPLATE") == "TEMPLATE" == head.get("type", "TEMPLATE")
+            and isinstance(audio, Mapping)
+            and audio.get("continues_previous") is True
+            and not (block.get("human_edited") or head.get("human_edited"))
+        ):
+            first = head.get("audio_metadata")
+            joined_audio = dict(first) if isinstance(first, Mapping) else {}
+            confidences = [
+                c
+                for c in (joined_audio.get("asr_confidence"), audio.get("asr_confidence"))
+                if isinstance(c, int | float) and not isinstance(c, bool)
+            ]
+            if confidences:
+                joined_audio["asr_confidence"] = min(confidences)
+            if "time_end" in audio:
+                joined_audio["time_end"] = audio["time_end"]
+            data = block.get("structured_data")
+            head_data = head.get("structured_data")
+            out[at] = {
+                **head,
+                "text": " ".join(
+                    t for t in (_as_text(head.get("text")), _as_text(block.get("text"))) if t.strip()
+                ),
+                "structured_data": {
+                    **(data if isinstance(data, Mapping) else {}),
+                    **(head_data if isinstance(head_data, Mapping) else {}),
+                },
+                "audio_metadata": joined_audio,
+            }
+            continue
+        if not block.get("deleted"):
+            at = len(out)
+        out.append(block)
+    return out
+
+
 def _dated_on_the_day_resumed(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """A session suspended and resumed on another day (a resumption's ``receso.fecha`` other
     than the opening's date) goes on that day, with one acta: its closing, which said its time
@@ -3621,7 +3676,9 @@ def build_docx(
     empty_zones = empty_zones or {}
     if problems := _empty_zones_problems(empty_zones, {zone.name for zone in zones}):
         raise BuildError("; ".join(problems))
-    blocks = _as_spelled(_with_report_ponentes(given_the_floor(_named_as_in_the_session(blocks))))
+    blocks = _as_spelled(
+        _with_report_ponentes(given_the_floor(_named_as_in_the_session(_openings_joined(blocks))))
+    )
     attended = _with_arrivals(_dated_on_the_day_resumed(blocks))
     by_zone = _validate_blocks(attended, {zone.name for zone in zones})
     if not by_zone.get(SIGNATURE_ZONE):
