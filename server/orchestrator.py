@@ -446,14 +446,22 @@ class Orchestrator:
         return {
             **base,
             "type": "TEMPLATE",
+            **self._classification(meta.pinned, result),
+            "text": result.text,
+            "confidence": result.confidence,
+            "audio_metadata": merged_audio,
+        }
+
+    @classmethod
+    def _classification(cls, pinned: dict[str, Any], result: CoreResult) -> dict[str, Any]:
+        """What CORE's answer says of a block: its section, the zone that section goes to in the
+        pinned skeleton, and the facts extracted."""
+        return {
             "intent": result.intent,
             "label": result.label,
             "template_id": result.template_id,
-            "target_placeholder": self._zone(meta.pinned, result.template_id),
-            "text": result.text,
+            "target_placeholder": cls._zone(pinned, result.template_id),
             "structured_data": result.structured_data,
-            "confidence": result.confidence,
-            "audio_metadata": merged_audio,
         }
 
     @staticmethod
@@ -768,15 +776,7 @@ class Orchestrator:
         confidence = result.confidence
         if isinstance(recognized, int | float) and not isinstance(recognized, bool):
             confidence = round(min(confidence, recognized), 4)
-        return {
-            **block,
-            "intent": result.intent,
-            "label": result.label,
-            "template_id": result.template_id,
-            "target_placeholder": self._zone(pinned, result.template_id),
-            "structured_data": result.structured_data,
-            "confidence": confidence,
-        }
+        return {**block, **self._classification(pinned, result), "confidence": confidence}
 
     async def _stored_pcm(self, audio_ref: str) -> bytes:
         """The PCM16 of an utterance's stored WAV; AUDIO_MISSING (the store has it no more, or will
