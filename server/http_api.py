@@ -288,6 +288,19 @@ async def block_audio(request: Request) -> Response:
     return JSONResponse({"url": url, "audio_ref": audio_ref})
 
 
+async def utterance_audio(request: Request) -> Response:
+    """A signed, expiring link to an utterance's audio, block or not: one the recognizer heard
+    no words in (``utterance.discarded``) has no block to play it from, and may still hold
+    something said that a stenographer writes in by hand."""
+    state = _state(request)
+    orch = state.orchestrator
+    principal = await _principal(request)
+    meta = await orch.session(principal, request.path_params["session_id"])
+    audio_ref = await orch.utterance_audio(principal, meta, request.path_params["utterance_id"])
+    url = await state.store.download_url(audio_ref, state.settings.download_url_ttl)
+    return JSONResponse({"url": url, "audio_ref": audio_ref})
+
+
 @contextlib.asynccontextmanager
 async def _multipart(request: Request) -> AsyncIterator[FormData]:
     """The multipart form (one file at most); a body the parser rejects is a coded 400."""
@@ -405,6 +418,7 @@ routes = [
     Route(f"{PREFIX}/{{session_id}}/blocks/{{block_id}}", delete_block, methods=["DELETE"]),
     Route(f"{PREFIX}/{{session_id}}/blocks/{{block_id}}/reprocess", reprocess, methods=["POST"]),
     Route(f"{PREFIX}/{{session_id}}/blocks/{{block_id}}/audio", block_audio, methods=["GET"]),
+    Route(f"{PREFIX}/{{session_id}}/utterances/{{utterance_id}}/audio", utterance_audio, methods=["GET"]),
     Route("/v1/objects/{key:path}", get_object, methods=["GET"]),
     Route("/healthz", healthz, methods=["GET"]),
     Route("/metrics", metrics, methods=["GET"]),

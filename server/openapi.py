@@ -87,6 +87,13 @@ _SESSION_ID = {
     "schema": STRING,
 }
 _BLOCK_ID = {"name": "block_id", "in": "path", "required": True, "schema": STRING}
+_UTTERANCE_ID = {
+    "name": "utterance_id",
+    "in": "path",
+    "required": True,
+    "description": "The id of `utterance.detected` / `utterance.discarded` (`utt_` and 12 digits).",
+    "schema": STRING,
+}
 _IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -483,6 +490,18 @@ def build(max_text_chars: int) -> dict[str, Any]:
                     **_errors(404, 502, 503),
                 },
                 parameters=(_SESSION_ID, _BLOCK_ID),
+            )
+        },
+        f"{PREFIX}/{{session_id}}/utterances/{{utterance_id}}/audio": {
+            "get": _operation(
+                "utteranceAudio",
+                "A signed, expiring link to an utterance's audio (one discarded as holding no "
+                "words has no block)",
+                {
+                    "200": _json_response("The link", _object({"url": STRING, "audio_ref": STRING})),
+                    **_errors(404, 502, 503),
+                },
+                parameters=(_SESSION_ID, _UTTERANCE_ID),
             )
         },
         "/v1/objects/{key}": {

@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import hashlib
 import logging
+import re
 import secrets
 import time
 import uuid
@@ -629,7 +630,7 @@ class Orchestrator:
         if meta is None:
             return None
         uid = utterance_id(utt.start)
-        key = session_key(meta.tenant_id, session_id, "audio", f"{uid}.wav")
+        key = _utterance_audio_key(meta, uid)
         await self.store.put_bytes(key, wav_bytes(utt.pcm), "audio/wav")
         record = {
             "utterance_id": uid,
@@ -777,6 +778,32 @@ class Orchestrator:
         if isinstance(recognized, int | float) and not isinstance(recognized, bool):
             confidence = round(min(confidence, recognized), 4)
         return {**block, **self._classification(pinned, result), "confidence": confidence}
+
+    async def utterance_audio(self, principal: Principal, meta: SessionMeta, uid: str) -> str:
+        """The stored audio of one of the session's utterances (its object key), whatever became
+        of it: above all one discarded because the recognizer heard no words in it, which has no
+        block to play it from. NotFound, alike for a malformed id and for audio not stored."""
+        principal.require(CAN_READ, "listen to the session's audio")
+        if _UTTERANCE_ID.fullmatch(uid) is None:
+            raise NotFound("no such utterance")
+        key = _utterance_audio_key(meta, uid)
+        if not await self.store.exists(key):
+            raise NotFound("no such utterance")
+        return key
+
+    async def _heard_by_hand(self, principal: Principal, meta: SessionMeta, uid: str) -> dict[str, Any]:
+        """The audio_metadata of a block a person writes for one of the session's utterances (one
+        the recognizer heard no words in): where its audio is and when it was said, so the block
+        can be played back like a transcribed one and the console knows the utterance is written."""
+        audio_ref = await self.utterance_audio(principal, meta, uid)
+        pcm = await self._stored_pcm(audio_ref)
+        start = int(uid.removeprefix("utt_"))
+        return {
+            "utterance_id": uid,
+            "audio_ref": audio_ref,
+            "time_start": round(start / SAMPLE_RATE, 3),
+            "time_end": round((start + len(pcm) // 2) / SAMPLE_RATE, 3),
+        }
 
     async def _stored_pcm(self, audio_ref: str) -> bytes:
         """The PCM16 of an utterance's stored WAV; AUDIO_MISSING (the store has it no more, or will
@@ -1058,6 +1085,12 @@ class Orchestrator:
             self._check_changes(meta, fields)
         except InvalidInput as exc:
             return await self._refused(meta, dedupe, exc)
+        heard: dict[str, Any] | None = None
+        if (uid := fields.get("utterance_id")) is not None:
+            try:
+                heard = await self._heard_by_hand(principal, meta, uid)
+            except (NotFound, InvalidInput) as exc:  # not this session's, or its audio is gone
+                return await self._refused(meta, dedupe, InvalidInput(exc.message, field="utterance_id"))
         after = await self.buffer.block(meta.session_id, after_block_id) if after_block_id else None
         template_id = fields.get("template_id")
         zone = (
@@ -1080,11 +1113,11 @@ class Orchestrator:
             "text": fields["text"].strip(),
             "structured_data": fields.get("structured_data") or {},
             "confidence": 1.0,
-            "audio_metadata": None,
+            "audio_metadata": heard,
             "version": 1,
             "created_at": now,
             "created_by": principal.sub,
-            "source": {"kind": "human"},
+            "source": {"kind": "human", **({"utterance_id": uid} if heard else {})},
             "human_edited": True,
             "edited_by": principal.sub,
             "edited_at": now,
@@ -1565,3 +1598,12 @@ def pcm16_of_wav(data: bytes) -> bytes:
 
 def _plausible_id(session_id: str) -> bool:
     return 8 <= len(session_id) <= 64 and all(c.isalnum() or c in "_-" for c in session_id)
+
+
+_UTTERANCE_ID = re.compile(r"utt_[0-9]{12,15}")
+"""What :func:`utterance_id` makes (a sample index, zero-padded to 12 digits)."""
+
+
+def _utterance_audio_key(meta: SessionMeta, uid: str) -> str:
+    """Where an utterance's WAV is stored: the evidence its block (if any) points to."""
+    return session_key(meta.tenant_id, meta.session_id, "audio", f"{uid}.wav")

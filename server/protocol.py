@@ -62,6 +62,7 @@ class AudioEnd:
     seq: int
 
 
+_MAX_UTTERANCE_ID = 64
 EDITABLE_FIELDS = ("text", "label", "template_id", "structured_data", "target_placeholder")
 
 
@@ -203,13 +204,21 @@ def validate_changes(
 ) -> dict[str, Any]:
     """Only the editable fields, each with its type; unknown fields are refused. In ``changes``,
     ``after_block_id`` (a block id, or None for the start) moves the block, e.g. an image to
-    another place; the fields of an inserted ``block`` (``container="block"``) do not include it."""
+    another place; the fields of an inserted ``block`` (``container="block"``) do not include it,
+    but may name the ``utterance_id`` whose audio the block's words were written from."""
     movable = container == "changes"
     if movable and "after_block_id" in changes:
         _optional_block_id(changes, "after_block_id")
-    unknown = set(changes) - set(EDITABLE_FIELDS) - ({"after_block_id"} if movable else set())
+    extra = {"after_block_id"} if movable else {"utterance_id"}
+    unknown = set(changes) - set(EDITABLE_FIELDS) - extra
     if unknown:
         raise InvalidField(f"fields not editable: {', '.join(sorted(map(str, unknown)))}", field=container)
+    if "utterance_id" in changes:  # an inserted block written for an utterance heard with no words
+        uid = changes["utterance_id"]
+        if not isinstance(uid, str) or not 1 <= len(uid) <= _MAX_UTTERANCE_ID:
+            raise InvalidField(
+                f"'utterance_id' must be a string of 1-{_MAX_UTTERANCE_ID} characters", field="utterance_id"
+            )
     for name in ("text", "label", "template_id", "target_placeholder"):
         if name in changes and not isinstance(changes[name], str):
             raise InvalidField(f"'{name}' must be a string", field=name)

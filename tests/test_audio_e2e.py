@@ -172,6 +172,131 @@ def test_webm_stream_and_http_audio_chunk(spawn: Any) -> None:
     assert second["audio_metadata"]["time_start"] >= first["audio_metadata"]["time_end"]
 
 
+def hum_wav() -> bytes:
+    """A 300 Hz hum with its harmonics, swelling and fading like speech (shaped by the envelope of
+    a committed utterance, `03_quorum.wav`): Silero takes it for speech; Whisper, prompted with
+    the packaged tenant's names, "hears" one of them on it ("Ospina Gómez.", no_speech_prob 0.66,
+    avg_logprob -0.92 in bench/asr_no_speech.py), which the echo filter drops, so no words are
+    left. Made here (numpy, deterministic), not committed."""
+    import numpy as np
+
+    with wave.open(str(AUDIO / "03_quorum.wav")) as w:
+        speech = np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float64)
+    envelope = np.convolve(np.abs(speech), np.ones(320) / 320, mode="same")
+    t = np.arange(len(speech)) / 16000
+    hum = sum(np.sin(2 * np.pi * 300 * k * t) / k for k in range(1, 6)) * envelope * 2
+    samples = np.concatenate([np.zeros(8000), hum, np.zeros(16000)])
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(np.clip(np.round(samples), -32768, 32767).astype("<i2").tobytes())
+    return out.getvalue()
+
+
+def events_of(server: ServerProcess, token: str, session_id: str) -> list[dict[str, Any]]:
+    response = httpx.get(
+        f"{server.url}/v1/orchestrator/session/{session_id}/events?after=0",
+        headers={"authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200, response.text
+    events: list[dict[str, Any]] = response.json()["events"]
+    return events
+
+
+@pytest.mark.timeout(300)
+def test_audio_heard_with_no_words_can_be_heard_written_by_hand_and_is_audited(spawn: Any) -> None:
+    """An utterance the recognizer heard no words in has no block, but nothing recorded is lost:
+    its audio has a link (`…/utterances/{id}/audio`), a stenographer can write what was said in a
+    block linked to it (its audio then plays from the block), and the audit report lists it."""
+    server = spawn("serve")
+    token = server.token()
+    steno = server.token(role="stenographer", sub="ana")
+    viewer = server.token(role="viewer", sub="público")
+    session_id = start(server, token)
+    api = f"{server.url}/v1/orchestrator/session/{session_id}"
+    headers = {"authorization": f"Bearer {token}"}
+    opened = httpx.post(
+        f"{api}/append",
+        json={"text": "Siendo las nueve de la mañana se abre la sesión ordinaria."},
+        headers=headers,
+    )
+    assert opened.status_code in (200, 201), opened.text
+    response = httpx.post(
+        f"{api}/append",
+        json={"audio_chunk": base64.b64encode(hum_wav()).decode()},
+        headers=headers,
+        timeout=60,
+    )
+    assert response.status_code == 202, response.text
+
+    def discarded() -> list[dict[str, Any]]:
+        return [e for e in events_of(server, token, session_id) if e["kind"] == "utterance.discarded"]
+
+    wait_until(lambda: bool(discarded()), 120, "the hum's utterance discarded")
+    (event,) = discarded()
+    record = event["data"]
+    uid = record["utterance_id"]
+    assert record["reason"] == "no speech recognized" and record["audio_ref"].endswith(f"/{uid}.wav")
+    assert [b["source"]["kind"] for b in blocks_of(server, token, session_id)] == ["text"]
+
+    # Its audio: a signed link, for any role that reads the session.
+    for who in (token, viewer):
+        link = httpx.get(f"{api}/utterances/{uid}/audio", headers={"authorization": f"Bearer {who}"})
+        assert link.status_code == 200, link.text
+        assert link.json()["audio_ref"] == record["audio_ref"]
+        wav = httpx.get(link.json()["url"])
+        assert wav.status_code == 200 and wav.content[:4] == b"RIFF"
+        with wave.open(io.BytesIO(wav.content)) as w:
+            seconds = w.getnframes() / w.getframerate()
+        assert abs(seconds - (record["time_end"] - record["time_start"])) < 0.01
+    missing = [
+        httpx.get(f"{api}/utterances/{other}/audio", headers=headers)
+        for other in ("utt_000000000000", "utt_1", "utt_..secrets")
+    ]
+    assert {(r.status_code, r.json()["error"]["code"]) for r in missing} == {(404, "NOT_FOUND")}
+    assert len({r.text for r in missing}) == 1  # a malformed id and a missing one answer alike
+
+    # A stenographer listens and writes what was said, linked to the utterance.
+    (opening,) = blocks_of(server, token, session_id)
+    said = "Se deja constancia de una falla del micrófono de la presidencia."
+    insert = httpx.post(
+        f"{api}/blocks",
+        json={"after_block_id": opening["block_id"], "block": {"text": said, "utterance_id": uid}},
+        headers={"authorization": f"Bearer {steno}"},
+    )
+    assert insert.status_code == 201, insert.text
+    block = insert.json()["block"]
+    assert block["source"] == {"kind": "human", "utterance_id": uid}
+    assert block["audio_metadata"] == {
+        "utterance_id": uid,
+        "audio_ref": record["audio_ref"],
+        "time_start": record["time_start"],
+        "time_end": record["time_end"],
+    }
+    again = httpx.get(f"{api}/blocks/{block['block_id']}/audio", headers=headers)
+    assert again.status_code == 200 and again.json()["audio_ref"] == record["audio_ref"]
+    for bad in ("utt_000000000000", 7):
+        refused = httpx.post(
+            f"{api}/blocks",
+            json={"after_block_id": None, "block": {"text": "x", "utterance_id": bad}},
+            headers={"authorization": f"Bearer {steno}"},
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["details"]["field"] == "utterance_id"
+    assert len(blocks_of(server, token, session_id)) == 2
+
+    result = finalize(server, token, session_id)
+    (listed,) = result["audit_report"]["discarded_utterances"]
+    assert listed["event_id"] == event["id"]
+    assert {k: listed[k] for k in ("utterance_id", "time_start", "time_end", "audio_ref", "reason")} == {
+        k: record[k] for k in ("utterance_id", "time_start", "time_end", "audio_ref", "reason")
+    }
+    acta = docx.Document(io.BytesIO(httpx.get(result["download_url"]).content))
+    assert said in "".join(t.text or "" for t in acta.element.body.iter(f"{W}t"))
+
+
 def test_dead_core_keeps_audio_for_review_and_reprocess_recovers(spawn: Any, tmp_path: Path) -> None:
     """With CORE unreachable, each utterance becomes an ERROR_PENDING_REVIEW block holding its
     audio reference (nothing is lost, the session is not stalled); once CORE is back, the

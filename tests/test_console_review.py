@@ -190,6 +190,81 @@ def test_low_confidence_blocks_are_flagged_counted_and_commented(
     assert not recorder.errors
 
 
+def test_audio_heard_with_no_words_is_shown_heard_and_written_by_hand(
+    spawn: Any, browser: Browser, shot: Any
+) -> None:
+    """A hum the recognizer hears no words in (tests/test_audio_e2e.py's `hum_wav`, through the
+    real segmenter and Whisper) has no block. The console shows it where it was said, counts it
+    over the draft, plays its audio, and a stenographer writes what was said: the block takes its
+    place, linked to its audio, the row and the count go; a viewer can listen but not write.
+    At finalize the audit summary counts it."""
+    from .test_audio_e2e import hum_wav
+
+    server = spawn("serve", env={"ASTRA_ASR_WARMUP": "1"})
+    api = server.token()
+    session_id = start_session(server, api, "Sesión con un zumbido")
+    append(server, api, session_id, "Siendo las nueve de la mañana se abre la sesión ordinaria.")
+    append(server, api, session_id, "Señor secretario, sírvase llamar a lista.")
+    append_audio(server, api, session_id, hum_wav())
+
+    steno = Console(browser, server, server.token(role="stenographer", sub="ana"), session_id)
+    steno.wait_online()
+    page = steno.page
+    row = page.locator("#draft li.block--discarded")
+    expect(row).to_have_count(1, timeout=ms(180))
+    expect(row.locator(".block__label")).to_have_text("Audio sin palabras reconocidas")
+    # where it was said: after the roll call's call, in its section
+    expect(page.locator('section.zone[data-zone="ZONE_ROLLCALL"] li.block--discarded')).to_have_count(1)
+    summary = page.locator("#review-summary")
+    expect(summary).to_have_text("Por revisar: 1 audio sin palabras reconocidas (escuchar).")
+    assert [b["source"]["kind"] for b in blocks_when(server, api, session_id, 2)] == ["text", "text"]
+
+    row.get_by_role("button", name=re.compile("^Escuchar")).click()
+    player = row.locator("audio.block__player")
+    expect(player).to_have_count(1)
+    src = player.evaluate("(a) => a.src")
+    wav = httpx.get(src, timeout=30)
+    assert wav.status_code == 200 and wav.content[:4] == b"RIFF"
+    shot(page, "unheard")
+
+    said = "Se deja constancia de una falla del micrófono de la presidencia."
+    row.get_by_role("button", name=re.compile("^Escribir lo dicho")).click()
+    form = row.get_by_role("form", name="Escribir lo dicho en el audio sin palabras reconocidas")
+    form.get_by_label("Texto del bloque nuevo").fill(said)
+    form.get_by_role("button", name=re.compile("^Insertar")).click()
+    expect(row).to_have_count(0, timeout=ms(30))
+    written = page.locator("#draft li.block[data-block-id]", has_text=said)
+    expect(written).to_have_count(1)
+    expect(summary).to_be_hidden()
+    (insert,) = steno.frames("insert")
+    utterance_id = insert["block"]["utterance_id"]
+    blocks = sorted(blocks_when(server, api, session_id, 3), key=lambda b: b["position"])
+    assert [b["text"] for b in blocks][-1] == said
+    assert blocks[-1]["audio_metadata"]["utterance_id"] == utterance_id
+    assert blocks[-1]["target_placeholder"] == "ZONE_ROLLCALL"
+    expect(written.get_by_role("button", name=re.compile("^Escuchar"))).to_have_count(1)
+
+    # Deleted, the words go and the audio is again to be written; a viewer may listen only.
+    viewer = Console(browser, server, server.token(role="viewer", sub="público"), session_id)
+    viewer.wait_online()
+    expect(viewer.page.locator("#draft li.block--discarded")).to_have_count(0)
+    written.get_by_role("button", name=re.compile("^Eliminar")).click()
+    written.get_by_role("button", name="Sí, eliminar el bloque").click()
+    for console in (steno, viewer):
+        expect(console.page.locator("#draft li.block--discarded")).to_have_count(1, timeout=ms(30))
+    viewer_row = viewer.page.locator("#draft li.block--discarded")
+    expect(viewer_row.get_by_role("button", name=re.compile("^Escuchar"))).to_be_visible()
+    expect(viewer_row.get_by_role("button", name=re.compile("^Escribir lo dicho"))).to_be_hidden()
+    expect(summary).to_have_text("Por revisar: 1 audio sin palabras reconocidas (escuchar).")
+
+    admin = Console(browser, server, api, session_id)
+    admin.wait_online()
+    finalize_from_the_page(admin)
+    expect(admin.page.locator("#audit dd.audit__unheard")).to_have_text("1")
+    for console in (steno, viewer, admin):
+        assert not console.errors
+
+
 # -- 2. empty sections ------------------------------------------------------------------------------
 
 

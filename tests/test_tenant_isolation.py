@@ -66,7 +66,8 @@ class World:
     a_final: str
     b_session: str
     a_blocks: dict[str, str]
-    """role in the matrix (text, image, audio, final_text) → block id of A."""
+    """role in the matrix (text, image, audio, final_text) → block id of A (utterance: the
+    utterance id of its audio block)."""
     b_blocks: dict[str, str]
     a_download_url: str
     b_signed_url: str
@@ -137,6 +138,7 @@ def _fill(server: ServerProcess, token: str, tenant: str, text: str) -> tuple[st
         ]
         if found:
             blocks["audio"] = found[0]["block_id"]
+            blocks["utterance"] = found[0]["audio_metadata"]["utterance_id"]
         return bool(found)
 
     wait_until(audio_block, 120, f"the audio block of {tenant}")
@@ -187,7 +189,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         world.secrets = {
             a_open,
             a_final,
-            *a_blocks.values(),
+            # an utterance id is a place on the audio timeline, not a secret: B's has the same
+            *(v for k, v in a_blocks.items() if k != "utterance"),
             result["integrity_hash"],
             result["document_key"],
         }
@@ -258,6 +261,10 @@ BLOCK_ROUTES: dict[tuple[str, str], tuple[str, Call]] = {
         "audio",
         _b("GET", PREFIX + "/{sid}/blocks/{bid}/audio"),
     ),
+    ("GET", f"{PREFIX}/{{session_id}}/utterances/{{utterance_id}}/audio"): (
+        "utterance",  # an utterance id of A rather than a block id
+        _b("GET", PREFIX + "/{sid}/utterances/{bid}/audio"),
+    ),
 }
 """Routes that name a block of A: aimed at A's session, and at B's own session with A's block id."""
 
@@ -321,13 +328,22 @@ def test_b_gets_404_on_every_session_route_of_a(route: tuple[str, str], which: s
 @pytest.mark.parametrize("route", sorted(BLOCK_ROUTES), ids=lambda r: f"{r[0]} {r[1]}")
 def test_b_gets_404_on_every_block_route_of_a(route: tuple[str, str], where: str, world: World) -> None:
     """Each block route with a block of A, through A's session or through B's own session: 404,
-    the same answer as for a missing session or block, nothing of A in it, and A unchanged."""
+    the same answer as for a missing session or block, nothing of A in it, and A unchanged (an
+    utterance id through B's session names B's own utterance)."""
     before = world.a_state()
     role, call = BLOCK_ROUTES[route]
     a_block = world.a_blocks[role]
     if where == "a_session":
         response = call(world, world.a_open, a_block)
         _same_as_missing(world, call, response, world.a_open, a_block)
+    elif role == "utterance":
+        # An utterance id is a place on a session's timeline: through B's session it names B's
+        # own utterance at that place (B's audio starts there too), never A's audio.
+        response = call(world, world.b_session, a_block)
+        assert response.status_code == 200, response.text
+        assert response.json()["audio_ref"].startswith(f"tenants/{TENANT_B}/sessions/{world.b_session}/")
+        missing = call(world, world.b_session, "utt_999999999999")
+        assert missing.status_code == 404 and missing.json()["error"]["code"] == "NOT_FOUND", missing.text
     else:
         response = call(world, world.b_session, a_block)
         missing_block = call(world, world.b_session, f"blk_{secrets.token_urlsafe(16)}")

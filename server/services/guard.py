@@ -86,6 +86,9 @@ class LogFacts:
     reprocessed: list[dict[str, Any]] = field(default_factory=list)
     """Blocks pending review that CORE transcribed again (``…/reprocess``): machine output, not
     a human edit; ``who`` asked for it."""
+    discarded: list[dict[str, Any]] = field(default_factory=list)
+    """Utterances the recognizer heard no words in (``utterance.discarded``): they have no block,
+    so the acta does not show them, but their audio is stored and the audit points to it."""
 
     @classmethod
     def of(cls, events: Iterable[dict[str, Any]]) -> LogFacts:
@@ -102,6 +105,18 @@ class LogFacts:
             at = e["at"]
             self.first_input = at if self.first_input is None else min(self.first_input, at)
             self.last_input = at if self.last_input is None else max(self.last_input, at)
+        elif e["kind"] == "utterance.discarded":
+            data = e["data"]
+            self.discarded.append(
+                {
+                    "event_id": e["id"],
+                    "at": _iso(e["at"]),
+                    **{
+                        k: data.get(k)
+                        for k in ("utterance_id", "time_start", "time_end", "audio_ref", "reason")
+                    },
+                }
+            )
         elif e["kind"] in EDIT_KINDS and e["data"].get("reason") != "renumbered":
             # A renumbering only spreads inserted blocks out again: no one changed them.
             data = e["data"]
@@ -163,7 +178,9 @@ def audit_report(
 ) -> dict[str, Any]:
     """The audit report (see domain.md): what was pinned, what was produced, who changed what
     (``human_edits``; ``reprocessed``: blocks pending review that CORE transcribed again, at
-    whose request). ``blocks`` are the request's, decoded; ``log`` sums up its events."""
+    whose request), and what was recorded but has no block (``discarded_utterances``: the
+    recognizer heard no words; their audio is stored). ``blocks`` are the request's, decoded;
+    ``log`` sums up its events."""
     pinned = req.session.get("pinned", {})
     by_type = Counter(str(b.get("type")) for b in blocks)
     return {
@@ -190,6 +207,7 @@ def audit_report(
         "blocks": {"total": len(blocks), "by_type": dict(sorted(by_type.items()))},
         "human_edits": log.human_edits,
         "reprocessed": log.reprocessed,
+        "discarded_utterances": log.discarded,
         "pending_review": [
             {
                 "block_id": b.get("block_id"),

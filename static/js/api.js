@@ -94,4 +94,10 @@ export class Api {
     const sid = encodeURIComponent(sessionId);
     return this.request("GET", `${PREFIX}/${sid}/blocks/${encodeURIComponent(blockId)}/audio`);
   }
+
+  /** A signed link to an utterance's audio (one heard with no words has no block). */
+  utteranceAudio(sessionId, utteranceId) {
+    const sid = encodeURIComponent(sessionId);
+    return this.request("GET", `${PREFIX}/${sid}/utterances/${encodeURIComponent(utteranceId)}/audio`);
+  }
 }

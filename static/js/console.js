@@ -315,7 +315,7 @@ async function enterSession(sessionId, info) {
   app.placeholderMapFor = null;
   app.editing.setPlaceholderMap(null);
   app.view.setEmptyZones(null, app.model.status === "FINALIZED");
-  app.view.renderAll(app.model.blocks, app.model.utterances);
+  app.view.renderAll(app.model.blocks, app.model.utterances, app.model.unwritten());
   app.recSamples = 0;
   showElapsed();
   app.audit = null;
@@ -464,6 +464,13 @@ async function loadPlaceholderMap() {
   } catch {
     if (sessionId === app.sessionId) app.placeholderMapFor = null; // try again at the next welcome
   }
+}
+
+/** A signed audio link from the server's answer, checked before it is given to an <audio>. */
+function linkOf(answer) {
+  const url = safeUrl(answer && answer.url);
+  if (!url) throw new Error("el servidor no dio un enlace válido");
+  return url;
 }
 
 function canReprocess() {
@@ -725,6 +732,7 @@ function applyEvent(msg) {
       break;
     case "utterance.discarded":
       if (change.utteranceId) app.view.removePlaceholder(change.utteranceId);
+      if (change.discarded) app.view.showDiscarded(app.model.unwritten());
       break;
     case "session.closing":
       setStatus("CLOSING");
@@ -744,7 +752,11 @@ function applyEvent(msg) {
     default:
       break;
   }
-  if (change.kind.startsWith("block.")) scheduleReview();
+  if (app.model.discarded.length && /^block\.(added|inserted|deleted)$/.test(change.kind)) {
+    // a block written for an utterance heard with no words stands for it now (or no longer)
+    app.view.showDiscarded(app.model.unwritten());
+  }
+  if (change.kind.startsWith("block.") || change.discarded) scheduleReview();
   scheduleSave();
   return true;
 }
@@ -756,12 +768,16 @@ function scheduleReview() {
   app.reviewTimer = window.setTimeout(updateReview, REVIEW_DELAY);
 }
 
-/** Blocks pending review, and audio blocks recognized with low confidence that nobody edited. */
+/**
+ * Blocks pending review, audio blocks recognized with low confidence that nobody edited, and
+ * audio heard with no words that nobody wrote.
+ */
 function reviewCounts() {
   const blocks = app.model ? app.model.blocks : [];
   return {
     pending: blocks.filter((b) => b.type === "ERROR_PENDING_REVIEW").length,
     low: blocks.filter(lowConfidence).length,
+    unheard: app.model ? app.model.unwritten().length : 0,
   };
 }
 
@@ -769,16 +785,18 @@ function reviewCounts() {
 function updateReview() {
   if (app.reviewTimer !== null) window.clearTimeout(app.reviewTimer);
   app.reviewTimer = null;
-  const { pending, low } = reviewCounts();
+  const { pending, low, unheard } = reviewCounts();
   const parts = [];
   if (pending) parts.push(`${pending} pendiente${pending === 1 ? "" : "s"} de revisión`);
   if (low) parts.push(`${low} de baja confianza (revisar con el audio)`);
+  if (unheard) parts.push(`${unheard} audio${unheard === 1 ? "" : "s"} sin palabras reconocidas (escuchar)`);
   const node = $("review-summary");
   const text = parts.length ? `Por revisar: ${parts.join(" · ")}.` : "";
   if (node.textContent !== text) node.textContent = text;
   node.hidden = !parts.length;
   node.dataset.low = String(low);
   node.dataset.pending = String(pending);
+  node.dataset.unheard = String(unheard);
   if (app.audit) renderAuditSummary();
 }
 
@@ -1095,12 +1113,14 @@ function init() {
         throw exc;
       }
     },
-    audioUrl: async (block) => {
-      const answer = await app.api.blockAudio(app.sessionId, block.block_id);
-      const url = safeUrl(answer && answer.url);
-      if (!url) throw new Error("el servidor no dio un enlace válido");
-      return url;
+    audioUrl: async (block) => linkOf(await app.api.blockAudio(app.sessionId, block.block_id)),
+    heardUrl: async (utterance) => linkOf(await app.api.utteranceAudio(app.sessionId, utterance.utterance_id)),
+    canWrite: canEdit,
+    writeHeard: (utterance) => {
+      const before = app.model.blockBefore(utterance.position);
+      app.editing.openInsert(before ? before.block_id : null, utterance);
     },
+    decorateHeard: (item, utterance) => app.editing.decorateHeard(item, utterance),
     describe: (exc) => errorText(exc),
   });
   const select = $("zone-select");

@@ -52,7 +52,8 @@ function fromAudio(block) {
 }
 
 // 2: utterances in transcription and block.updated are applied (a v1 snapshot skipped them).
-const SNAPSHOT_VERSION = 2;
+// 3: utterances heard with no words are kept (a v2 snapshot dropped them).
+const SNAPSHOT_VERSION = 3;
 
 /** The utterance id an audio block carries (audio_metadata, or its source). */
 export function utteranceOf(block) {
@@ -554,6 +555,7 @@ export class DraftModel {
     this.final = null; // data of session.finalized
     this.failure = null; // data of session.finalize_failed
     this.utterances = []; // utterance.detected data still waiting for their block
+    this.discarded = []; // utterance.discarded data: audio the recognizer heard no words in
     if (saved && saved.v === SNAPSHOT_VERSION && Number.isSafeInteger(saved.lastEventId)) {
       this.lastEventId = saved.lastEventId;
       this.status = saved.status || null;
@@ -562,6 +564,7 @@ export class DraftModel {
       this.final = saved.final || null;
       this.failure = saved.failure || null;
       this.utterances = Array.isArray(saved.utterances) ? saved.utterances : [];
+      this.discarded = Array.isArray(saved.discarded) ? saved.discarded : [];
     }
     this.blockIds = new Set(this.blocks.map((b) => b.block_id));
     this.transcribed = new Set(this.blocks.map(utteranceOf).filter(Boolean));
@@ -581,6 +584,7 @@ export class DraftModel {
       final: this.final,
       failure: this.failure,
       utterances: this.utterances,
+      discarded: this.discarded,
     });
     // Without a complete snapshot a reload must replay from the start, not from lastEventId.
     if (!ok) session.remove(`draft.${this.sessionId}`);
@@ -650,12 +654,23 @@ export class DraftModel {
         break;
       }
       case "utterance.discarded": {
-        // The recognizer heard no words: no block will come for this utterance.
+        // The recognizer heard no words: no block will come for this utterance, but its audio
+        // is kept, to be listened to and written by hand if something was said.
         const id = data.utterance_id;
         if (typeof id === "string") {
           this.transcribed.add(id);
           this.utterances = this.utterances.filter((u) => u.utterance_id !== id);
           change.utteranceId = id;
+          if (!this.discarded.some((u) => u.utterance_id === id)) {
+            const heard = {
+              utterance_id: id,
+              position: positionOf(data),
+              time_start: typeof data.time_start === "number" ? data.time_start : null,
+              time_end: typeof data.time_end === "number" ? data.time_end : null,
+            };
+            this.discarded.push(heard);
+            change.discarded = heard;
+          }
         }
         break;
       }
@@ -689,6 +704,24 @@ export class DraftModel {
         break; // a kind this console does not know yet: skipped, but its id counts
     }
     return change;
+  }
+
+  /** Utterances heard with no words that no block (one a person wrote for it) stands for now. */
+  unwritten() {
+    if (!this.discarded.length) return [];
+    const written = new Set(this.blocks.filter((b) => !b.deleted).map(utteranceOf).filter(Boolean));
+    return this.discarded.filter((u) => !written.has(u.utterance_id));
+  }
+
+  /** The block a person's words for an utterance go after: the last one said before it. */
+  blockBefore(position) {
+    let best = null;
+    for (const block of this.blocks) {
+      const p = positionOf(block);
+      if (block.deleted || p === null || typeof position !== "number" || p >= position) continue;
+      if (!best || p > positionOf(best)) best = block;
+    }
+    return best;
   }
 
   /** A block arrived for an utterance: it is no longer waiting for its transcription. */
@@ -861,6 +894,37 @@ function excerpt(block) {
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
 
+/** Fetch a signed audio link (`url()`) and play it in an <audio> of the item, with controls. */
+async function playInto(item, play, status, url, actions, label) {
+  play.disabled = true;
+  status.dataset.kind = "";
+  status.textContent = "Cargando el audio…";
+  try {
+    const src = await url();
+    let player = item.querySelector("audio.block__player");
+    if (!player) {
+      player = el("audio", "block__player");
+      player.controls = true;
+      player.preload = "auto";
+      player.setAttribute("aria-label", label);
+      item.append(player);
+    }
+    player.src = src;
+    status.textContent = "";
+    if (actions.played) actions.played(player);
+    try {
+      await player.play();
+    } catch {
+      // Autoplay refused or no output device: the controls are there to start it by hand.
+    }
+  } catch (exc) {
+    status.dataset.kind = "error";
+    status.textContent = `No se pudo obtener el audio: ${actions.describe ? actions.describe(exc) : exc}`;
+  } finally {
+    play.disabled = false;
+  }
+}
+
 function appendActions(item, block, audio, pending, actions) {
   const canPlay = Boolean(audio && audio.audio_ref && actions.audioUrl);
   const canReprocess = Boolean(pending && actions.reprocess);
@@ -875,35 +939,9 @@ function appendActions(item, block, audio, pending, actions) {
     play.type = "button";
     const span = audioSpan(audio.time_start, audio.time_end);
     play.setAttribute("aria-label", `Escuchar el audio${span ? ` (${span})` : ""}${what ? `: ${what}` : ""}`);
-    play.addEventListener("click", async () => {
-      play.disabled = true;
-      status.dataset.kind = "";
-      status.textContent = "Cargando el audio…";
-      try {
-        const url = await actions.audioUrl(block);
-        let player = item.querySelector("audio.block__player");
-        if (!player) {
-          player = el("audio", "block__player");
-          player.controls = true;
-          player.preload = "auto";
-          player.setAttribute("aria-label", `Audio del bloque${what ? `: ${what}` : ""}`);
-          item.append(player);
-        }
-        player.src = url;
-        status.textContent = "";
-        if (actions.played) actions.played(player);
-        try {
-          await player.play();
-        } catch {
-          // Autoplay refused or no output device: the controls are there to start it by hand.
-        }
-      } catch (exc) {
-        status.dataset.kind = "error";
-        status.textContent = `No se pudo obtener el audio: ${actions.describe ? actions.describe(exc) : exc}`;
-      } finally {
-        play.disabled = false;
-      }
-    });
+    play.addEventListener("click", () =>
+      playInto(item, play, status, () => actions.audioUrl(block), actions, `Audio del bloque${what ? `: ${what}` : ""}`),
+    );
     bar.append(play);
   }
 
@@ -947,6 +985,53 @@ export function renderPlaceholder(utterance) {
   meta.append(el("span", "block__label", "Audio"));
   if (span) meta.append(el("span", "block__audio", span));
   item.append(meta, el("p", "block__text block__placeholder", "Transcribiendo…"));
+  return item;
+}
+
+/**
+ * An utterance the recognizer heard no words in: a dim row where it was said, to listen to it
+ * and, if something was said, write it by hand (actions.writeHeard) in a block linked to it.
+ */
+export function renderDiscarded(utterance, actions = null) {
+  const item = el("li", "block block--discarded");
+  item.dataset.utteranceId = utterance.utterance_id;
+  setPosition(item, utterance.position);
+  const meta = el("p", "block__meta");
+  const span = audioSpan(utterance.time_start, utterance.time_end);
+  meta.append(el("span", "block__label", "Audio sin palabras reconocidas"));
+  if (span) meta.append(el("span", "block__audio", span));
+  item.append(
+    meta,
+    el(
+      "p",
+      "block__text block__placeholder",
+      "El reconocimiento no encontró palabras en este audio (ruido, tos, voz muy baja…). Escúchelo: si se dijo algo, escríbalo.",
+    ),
+  );
+  if (!actions) return item;
+  const bar = el("div", "block__actions");
+  const status = el("span", "block__status");
+  status.setAttribute("role", "status");
+  if (actions.heardUrl) {
+    const play = el("button", "small block__play", "Escuchar");
+    play.type = "button";
+    play.setAttribute("aria-label", `Escuchar el audio sin palabras reconocidas${span ? ` (${span})` : ""}`);
+    play.addEventListener("click", () =>
+      playInto(item, play, status, () => actions.heardUrl(utterance), actions, "Audio sin palabras reconocidas"),
+    );
+    bar.append(play);
+  }
+  if (actions.writeHeard) {
+    const write = el("button", "small block__write", "Escribir lo dicho");
+    write.type = "button";
+    write.setAttribute("aria-label", `Escribir lo dicho en el audio${span ? ` ${span}` : ""}`);
+    write.hidden = actions.canWrite ? !actions.canWrite() : false;
+    write.addEventListener("click", () => actions.writeHeard(utterance));
+    bar.append(write);
+  }
+  bar.append(status);
+  item.append(bar);
+  if (actions.decorateHeard) actions.decorateHeard(item, utterance);
   return item;
 }
 
@@ -1059,7 +1144,7 @@ export class DraftView {
 
   refreshZone(entry) {
     entry.empty.hidden = entry.list.children.length > 0;
-    entry.section.classList.toggle("zone--filled", entry.list.querySelector(".block:not(.block--transcribing)") !== null);
+    entry.section.classList.toggle("zone--filled", entry.list.querySelector(".block:not(.block--transcribing):not(.block--discarded)") !== null);
   }
 
   refreshAll() {
@@ -1192,7 +1277,27 @@ export class DraftView {
     this.refreshAll();
   }
 
-  renderAll(blocks, utterances = []) {
+  /**
+   * Show exactly these utterances heard with no words (the model's unwritten()): a row each where
+   * it was said; one a block now stands for (someone wrote it) goes, and comes back if that block
+   * is deleted.
+   */
+  showDiscarded(unwritten) {
+    const wanted = new Map(unwritten.map((u) => [u.utterance_id, u]));
+    for (const item of this.root.querySelectorAll("li.block--discarded")) {
+      if (wanted.has(item.dataset.utteranceId)) wanted.delete(item.dataset.utteranceId);
+      else {
+        if (this.player && item.contains(this.player)) this.player = null;
+        item.remove();
+      }
+    }
+    for (const utterance of wanted.values()) {
+      this.place(this.zoneOfPosition(utterance.position), renderDiscarded(utterance, this.actions));
+    }
+    this.refreshAll();
+  }
+
+  renderAll(blocks, utterances = [], unwritten = []) {
     this.build();
     this.player = null;
     this.shown = new Map(blocks.filter((b) => typeof b.block_id === "string").map((b) => [b.block_id, b]));
@@ -1200,11 +1305,14 @@ export class DraftView {
     this.speakers = speakersOf(blocks);
     for (const block of blocks) this.draw(block, this.dataFor(block));
     for (const utterance of utterances) this.addPlaceholder(utterance);
+    this.showDiscarded(unwritten);
   }
 
   /** Permissions changed: show or hide the actions the role may take. */
   refreshActions() {
     const allowed = !this.actions || !this.actions.canReprocess || this.actions.canReprocess();
     for (const button of this.root.querySelectorAll(".block__reprocess")) button.hidden = !allowed;
+    const writes = !this.actions || !this.actions.canWrite || this.actions.canWrite();
+    for (const button of this.root.querySelectorAll(".block__write")) button.hidden = !writes;
   }
 }

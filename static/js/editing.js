@@ -16,6 +16,7 @@ import { TEMPLATE_NAMES } from "./messages.js";
 const START = "__start"; // key of the insert form at the top of the draft
 const RELEASE_DELAY = 250; // ms: focus moving inside an editor (or a re-render) is not a blur
 const BLOCK_SELECTOR = "li.block[data-block-id]";
+const heardKey = (utteranceId) => `heard:${utteranceId}`; // the insert form of such an utterance
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -223,6 +224,16 @@ export class Editing {
 
   itemOf(blockId) {
     return this.root.querySelector(`${BLOCK_SELECTOR}[data-block-id="${CSS.escape(blockId)}"]`);
+  }
+
+  heardItem(utteranceId) {
+    return this.root.querySelector(`li.block--discarded[data-utterance-id="${CSS.escape(utteranceId)}"]`);
+  }
+
+  /** Called by DraftView on every row of audio heard with no words: an open form stays in it. */
+  decorateHeard(item, utterance) {
+    const ins = this.inserts.get(heardKey(utterance.utterance_id));
+    if (ins) item.append(ins.node);
   }
 
   // -- editing a block -------------------------------------------------------------------------
@@ -655,9 +666,17 @@ export class Editing {
 
   // -- inserting -------------------------------------------------------------------------------
 
-  openInsert(afterId) {
+  /**
+   * The form for a new block after `afterId` (START: first). With `heard` (an utterance the
+   * recognizer heard no words in), the form opens in that utterance's row, and the block is
+   * written for it: it goes where the utterance was said and carries its utterance_id, so its
+   * audio plays from it and the row goes.
+   */
+  openInsert(afterId, heard = null) {
     if (!this.allowed) return;
-    const existing = this.inserts.get(afterId);
+    if (afterId === null) afterId = START;
+    const key = heard ? heardKey(heard.utterance_id) : afterId;
+    const existing = this.inserts.get(key);
     if (existing) {
       existing.area.focus();
       return;
@@ -669,8 +688,14 @@ export class Editing {
     form.noValidate = true;
     form.setAttribute("aria-live", "off");
     const what = after ? excerpt(after.text) : "";
-    form.setAttribute("aria-label", after ? `Insertar un bloque después de: ${what}` : "Insertar un bloque al inicio del acta");
-    const title = el("p", "inserter__title", after ? "Bloque nuevo después de este" : "Bloque nuevo al inicio del acta");
+    let title;
+    if (heard) {
+      form.setAttribute("aria-label", "Escribir lo dicho en el audio sin palabras reconocidas");
+      title = el("p", "inserter__title", "Lo dicho en este audio, como bloque del acta");
+    } else {
+      form.setAttribute("aria-label", after ? `Insertar un bloque después de: ${what}` : "Insertar un bloque al inicio del acta");
+      title = el("p", "inserter__title", after ? "Bloque nuevo después de este" : "Bloque nuevo al inicio del acta");
+    }
     const areaId = `insert-${n}-text`;
     const label = el("label", null, "Texto del bloque nuevo");
     label.htmlFor = areaId;
@@ -702,7 +727,16 @@ export class Editing {
     status.setAttribute("role", "status");
     form.append(title, label, area, zoneLabel, zone, buttons, status);
 
-    const ins = { key: afterId, afterId: afterId === START ? null : afterId, node: form, area, zone, status, mode: "editing" };
+    const ins = {
+      key,
+      afterId: afterId === START ? null : afterId,
+      utteranceId: heard ? heard.utterance_id : null,
+      node: form,
+      area,
+      zone,
+      status,
+      mode: "editing",
+    };
     ins.primary = () => this.submitInsert(ins);
     ins.escape = () => this.closeInsert(ins, "Inserción cancelada.");
     form.addEventListener("submit", (event) => {
@@ -711,8 +745,11 @@ export class Editing {
     });
     cancel.addEventListener("click", () => this.closeInsert(ins, "Inserción cancelada."));
     form.addEventListener("keydown", (event) => this.onPanelKey(event, ins));
-    this.inserts.set(afterId, ins);
-    if (afterId === START) this.ui.startSlot.append(form);
+    this.inserts.set(key, ins);
+    if (heard) {
+      const row = this.heardItem(heard.utterance_id);
+      if (row) row.append(form);
+    } else if (afterId === START) this.ui.startSlot.append(form);
     else {
       const item = this.itemOf(afterId);
       if (item) item.append(form);
@@ -735,6 +772,7 @@ export class Editing {
     }
     const block = { text };
     if (ins.zone.value) block.target_placeholder = ins.zone.value;
+    if (ins.utteranceId) block.utterance_id = ins.utteranceId;
     ins.hadFocus = ins.node.contains(document.activeElement);
     ins.mode = "saving";
     ins.area.readOnly = true;

@@ -110,6 +110,11 @@ export function renderAudit(report, { lowConfidence = null, copy = null } = {}) 
   if (Array.isArray(report.reprocessed)) {
     row(dl, "Retranscritos por el sistema", String(report.reprocessed.length));
   }
+  if (Array.isArray(report.discarded_utterances)) {
+    const heard = row(dl, "Audio sin palabras reconocidas", String(report.discarded_utterances.length));
+    heard.classList.add("audit__unheard");
+    heard.title = "Fragmentos grabados en los que el reconocimiento no halló palabras: no están en el acta; su audio se conserva.";
+  }
 
   const chain = report.event_chain || {};
   row(dl, "Cabeza de la cadena de eventos", hash(chain.head, "Cabeza de la cadena de eventos", copy));
