@@ -768,8 +768,9 @@ class Orchestrator:
             continues_previous=continues,
         )
         try:
-            async with asyncio.timeout(self.settings.retry.timeout):
-                result = await self.core.process_text(req)
+            with self.metrics.core_seconds.time():  # a CORE call like any other, timed as one
+                async with asyncio.timeout(self.settings.retry.timeout):
+                    result = await self.core.process_text(req)
         except Exception as exc:
             log.warning("session %s: CORE could not classify an utterance again (%r)", meta.session_id, exc)
             return block

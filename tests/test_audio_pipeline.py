@@ -509,7 +509,10 @@ def test_an_utterance_is_classified_in_the_section_of_the_one_before_it(
             done.set_result(before)
             return await transcription
 
+        calls = orch.metrics.registry.get_sample_value("astra_core_seconds_count")
         assert client.portal.call(transcribe) == expected  # type: ignore[union-attr]
+        # CORE was called twice, audio then text (the section before was another), both timed
+        assert orch.metrics.registry.get_sample_value("astra_core_seconds_count") == calls + 2
         blocks = client.get(f"/v1/orchestrator/session/{session_id}/blocks", headers=auth).json()["blocks"]
     assert blocks[-1]["template_id"] == expected
     assert blocks[-1]["text"] == said
