@@ -1159,6 +1159,13 @@ class SessionBuffer:
         raw = await self._r.hget(SessionKeys(session_id).blocks, block_id)
         return unpack(raw) if raw is not None else None
 
+    async def block_before(self, session_id: str, position: float) -> dict[str, Any] | None:
+        """The block right before ``position`` in the session's order (deleted ones included),
+        or None: two reads, made only for a speech that goes on past a cut."""
+        k = SessionKeys(session_id)
+        before = await self._r.zrevrangebyscore(k.order, f"({position!r}", "-inf", start=0, num=1)
+        return await self.block(session_id, _text(before[0])) if before else None
+
     async def replace_block(
         self, session_id: str, block_id: str, base_version: int, block: dict[str, Any], event_payload: bytes
     ) -> int:

@@ -729,6 +729,8 @@ class Orchestrator:
         if block["type"] == "TEMPLATE" and not block["text"].strip():
             await self._retire_silent(meta, record)
             return None
+        if continues and after is not None and block["type"] == "TEMPLATE":
+            block = await self._with_the_reading(meta, block, record["position"])
         block["position"] = record["position"]
         payload = self._event("block.added", _SYSTEM, {"block": block})
         commit = await self.buffer.commit_block(
@@ -751,6 +753,58 @@ class Orchestrator:
         elif commit.outcome == "ok":  # not "dup": another owner's answer landed first
             self.metrics.blocks.labels(block["type"]).inc()
         return block["template_id"] if commit.outcome in ("ok", "dup") else None
+
+    async def _with_the_reading(
+        self, meta: SessionMeta, block: dict[str, Any], position: float
+    ) -> dict[str, Any]:
+        """A piece of a speech cut at the segmenter's maximum length (15 s), with ``reading``:
+        CORE's classification of the whole reading so far, the words of the pieces before it
+        and its own as one text. Each piece is classified on its own words, so the facts of a
+        reading that spans a cut were split: a roll call read for 40 s listed in its table only
+        the members named before the first cut, a ponente's name cut in two made two ponentes,
+        a nominal vote lost the member whose "sí" came after the cut, an opening lost who
+        presided. BUILDER writes such a run of pieces as one block with the reading's facts when
+        nobody has changed them since (``docx_builder._readings_joined``).
+
+        Only when the piece before it (stored first: blocks are stored in audio order) is machine
+        output of the same section, and the reading as a whole stays in it: a piece that names a
+        section of its own ("…Siguiente punto, proposiciones y varios.") stands alone. A CORE
+        that fails here leaves the piece as it was."""
+        before = await self.buffer.block_before(meta.session_id, position)
+        if (
+            before is None
+            or before.get("type") != "TEMPLATE"
+            or before.get("deleted")
+            or before.get("human_edited")
+            or before.get("template_id") != block.get("template_id")
+        ):
+            return block
+        reading = before.get("reading")
+        continued = (before.get("audio_metadata") or {}).get("continues_previous") is True
+        if continued and isinstance(reading, dict) and isinstance(reading.get("text"), str):
+            head, said = reading.get("head"), f"{reading['text']} {block['text']}"
+        else:
+            head, said = before["block_id"], f"{before['text']} {block['text']}"
+        pinned = meta.pinned
+        req = TextRequest(
+            tenant_id=meta.tenant_id,
+            adapter_id=pinned["adapter_id"],
+            text=said,
+            entities_dictionary=pinned["entities_dictionary"],
+            previous_template_id=block.get("template_id"),
+            continues_previous=True,
+        )
+        try:
+            with self.metrics.core_seconds.time():
+                async with asyncio.timeout(self.settings.retry.timeout):
+                    result = await self.core.process_text(req)
+        except Exception as exc:
+            log.warning("session %s: CORE could not classify a reading as a whole (%r)", meta.session_id, exc)
+            return block
+        if result.template_id != block.get("template_id"):
+            return block  # read whole, it is something else: the pieces stand as they are
+        whole = {"head": head, "text": said, "structured_data": result.structured_data or {}}
+        return {**block, "reading": whole}
 
     async def _classified_again(
         self, meta: SessionMeta, block: dict[str, Any], previous: str | None, continues: bool

@@ -120,10 +120,16 @@ class InstantCore:
 
     def __init__(self) -> None:
         self.calls = 0
+        self.texts = 0
 
     async def process_audio(self, req: AudioRequest) -> CoreResult:
         self.calls += 1
         return CoreResult(f"{len(req.pcm16)} bytes", "DEBATE", "Debate", "TPL_DEBATE", {}, 1.0)
+
+    async def process_text(self, req: TextRequest) -> CoreResult:
+        """Words classified again in the section of the utterance before them."""
+        self.texts += 1
+        return CoreResult(req.text, "DEBATE", "Debate", "TPL_DEBATE", {}, 1.0)
 
 
 @pytest.mark.timeout(120)
@@ -185,7 +191,8 @@ def test_finalize_waits_for_an_utterance_whose_transcription_failed(
         timed = orch.metrics.registry.get_sample_value("astra_core_seconds_count")
     detected = [e["data"]["utterance_id"] for e in events if e["kind"] == "utterance.detected"]
     assert len(detected) == 3 and failed and failed[0] in detected
-    assert timed == core.calls == (3 if code is None else 2)
+    assert core.calls == (3 if code is None else 2)
+    assert timed == core.calls + core.texts  # each CORE call timed, a second classification too
     assert sorted(b["source"]["utterance_id"] for b in blocks) == sorted(detected)
     assert response.json()["block_count"] == 3
     pending = [b for b in blocks if b["type"] == "ERROR_PENDING_REVIEW"]
@@ -567,3 +574,75 @@ def test_an_utterance_core_failed_on_waits_in_the_zone_of_the_one_before_it(
         "ERROR_PENDING_REVIEW",
         "ZONE_PRIOR_ACTAS",
     )
+
+
+class HearsBySeconds(SaysCore):
+    """CORE whose speech recognition hears ``said[n - 1]`` in an utterance of n seconds (they are
+    transcribed together: the order of the calls is not the audio's)."""
+
+    def __init__(self, *said: str) -> None:
+        super().__init__(said[0])
+        self.by_seconds = said
+
+    async def process_audio(self, req: AudioRequest) -> CoreResult:
+        heard = self.by_seconds[len(req.pcm16) // 2 // SAMPLE_RATE - 1]
+        text = TextRequest(
+            req.tenant_id,
+            req.adapter_id,
+            heard,
+            req.entities_dictionary,
+            req.previous_template_id,
+            req.continues_previous,
+        )
+        return dataclasses.replace(self.inner.process_text_sync(text), audio_metadata={"asr_confidence": 0.9})
+
+
+@pytest.mark.timeout(120)
+def test_a_roll_call_cut_at_the_maximum_length_is_also_read_whole(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """A roll call read past the segmenter's 15 s is heard as pieces, each classified on its own
+    words: the second piece alone does not say these are members answering the roll call, so
+    the acta's table listed only the first piece's. The piece that goes on with it now also
+    carries CORE's reading of the whole roll call so far (``reading``): its words and facts, the
+    table's members all there; a piece that names a section of its own stands alone."""
+    first = "Con gusto, señor presidente. Contestaron a lista los honorables concejales Ana María Ruiz Gómez,"
+    second = "Pedro Pablo Pérez Mejía y Luis Eduardo Castillo. Hay quórum decisorio."
+    third = "Siguiente punto, proposiciones y varios."
+    token = make_token()
+    auth = {"authorization": f"Bearer {token}"}
+    with SettledTestClient(create_app(settings)) as client:
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        orch.core = HearsBySeconds(first, second, third)
+        session_id = client.post(
+            "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth
+        ).json()["session_id"]
+
+        async def record_three() -> None:
+            previous: asyncio.Task[str | None] | None = None
+            start = 0
+            for i in range(3):
+                pcm = b"\x01\x00" * SAMPLE_RATE * (i + 1)
+                utt = Utterance(start, start + len(pcm) // 2, pcm, forced=i < 2)
+                start = utt.end
+                record = await orch.record_utterance(session_id, utt)
+                previous = asyncio.create_task(
+                    orch.transcribe_utterance(session_id, record, pcm, after=previous, continues=i > 0)
+                )
+            await previous
+
+        client.portal.call(record_three)  # type: ignore[union-attr]
+        blocks = client.get(f"/v1/orchestrator/session/{session_id}/blocks", headers=auth).json()["blocks"]
+    head, piece, other = blocks
+    assert [b["template_id"] for b in blocks] == ["TPL_LLAMADO_LISTA", "TPL_LLAMADO_LISTA", "TPL_VARIOS"]
+    assert "reading" not in head and "reading" not in other
+    assert piece["reading"]["head"] == head["block_id"]
+    assert piece["reading"]["text"] == f"{head['text']} {piece['text']}"
+    whole = EmbeddedCore().process_text_sync(
+        TextRequest(TENANT, "a", f"{first} {second}", {}, "TPL_LLAMADO_LISTA", True)
+    )
+    assert piece["reading"]["structured_data"] == whole.structured_data
+    present = json.dumps(piece["reading"]["structured_data"], ensure_ascii=False)
+    for name in ("Ana María Ruiz Gómez", "Pedro Pablo Pérez Mejía", "Luis Eduardo Castillo"):
+        assert name in present
+    assert "Ana María Ruiz Gómez" not in json.dumps(piece["structured_data"], ensure_ascii=False)

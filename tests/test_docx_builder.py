@@ -3341,3 +3341,50 @@ def test_the_classifier_and_the_builder_read_an_office_alike(scope: str, qualifi
         expected = None if qualifier else role
         assert docx_builder._one_holder_role(office) == expected
         assert (said.get("rol") == role) == (expected is not None), (office, said)
+
+
+def test_a_reading_cut_in_pieces_is_written_whole_only_while_its_words_are_what_core_read() -> None:
+    """Pieces of a reading cut at the segmenter's maximum length, the last carrying CORE's reading
+    of them all, are one block with the reading's facts; a piece a person edited, a reading whose
+    words are no longer the pieces' (a piece re-processed), a piece deleted: the pieces that no
+    longer match stand alone, with their own facts."""
+    from server.services.docx_builder import _readings_joined
+
+    def piece(n: int, text: str, reading: str | None = None, **extra: Any) -> dict[str, Any]:
+        block: dict[str, Any] = {
+            "block_id": f"b{n}",
+            "type": "TEMPLATE",
+            "template_id": "TPL_LLAMADO_LISTA",
+            "text": text,
+            "structured_data": {"piece": n},
+            "audio_metadata": {"time_start": n, "time_end": n + 1, "asr_confidence": 0.9 - n / 10},
+            **extra,
+        }
+        if n:
+            block["audio_metadata"]["continues_previous"] = True
+        if reading is not None:
+            block["reading"] = {"head": "b0", "text": reading, "structured_data": {"whole": n}}
+        return block
+
+    run = [piece(0, "Ana,"), piece(1, "Pedro,", "Ana, Pedro,"), piece(2, "Luis.", "Ana, Pedro, Luis.")]
+    (whole,) = _readings_joined(run)
+    assert whole["block_id"] == "b0" and whole["text"] == "Ana, Pedro, Luis."
+    assert whole["structured_data"] == {"whole": 2}
+    assert whole["audio_metadata"]["time_end"] == 3 and whole["audio_metadata"]["asr_confidence"] == 0.7
+    other = {**piece(3, "Siguiente punto."), "template_id": "TPL_VARIOS"}
+    assert [b["block_id"] for b in _readings_joined([*run, other])] == ["b0", "b3"]
+
+    edited = [run[0], {**run[1], "human_edited": True}, run[2]]
+    assert [b["structured_data"] for b in _readings_joined(edited)] == [
+        {"piece": 0},
+        {"piece": 1},
+        {"piece": 2},
+    ]
+    changed = [run[0], run[1], {**run[2], "text": "Luis Castillo."}]
+    assert [(b["text"], b["structured_data"]) for b in _readings_joined(changed)] == [
+        ("Ana, Pedro,", {"whole": 1}),
+        ("Luis Castillo.", {"piece": 2}),
+    ]
+    deleted = [run[0], {**run[1], "deleted": True}, run[2]]
+    assert [b["block_id"] for b in _readings_joined(deleted)] == ["b0", "b1", "b2"]
+    assert _readings_joined([run[1], run[2]]) == [run[1], run[2]]  # its head is not there

@@ -25,6 +25,7 @@ from server.services.docx_builder import (
     _as_spelled,
     _named_as_in_the_session,
     _openings_joined,
+    _readings_joined,
     _with_report_ponentes,
     build_docx,
     given_the_floor,
@@ -43,18 +44,23 @@ grant said of them."""
 
 
 BUILDER_STEPS = (
-    "_as_spelled(_with_report_ponentes(given_the_floor(_named_as_in_the_session(_openings_joined(blocks)))))"
+    "_as_spelled(_with_report_ponentes(given_the_floor(_named_as_in_the_session(_openings_joined("
+    "_readings_joined(blocks))))))"
 )
 """The steps build_docx takes on the blocks before it writes a speaker, as its source says them
 (spaces and line breaks aside)."""
 
 
 def _as_the_acta_writes(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """The blocks as build_docx writes their speakers (:data:`BUILDER_STEPS`). The pieces of an
-    opening cut at the segmenter's maximum length are joined into the first (no speaker is
-    written for an opening): the draft shows each piece, and only the first is compared."""
+    """The blocks as build_docx writes their speakers (:data:`BUILDER_STEPS`). The pieces of a
+    speech cut at the segmenter's maximum length are joined into the first (an opening's always,
+    other readings when CORE read them whole): the draft shows each piece, and only the first is
+    compared (the fixtures have no such pieces; in a live session the draft does not name the
+    pieces after the first)."""
     return _as_spelled(
-        _with_report_ponentes(given_the_floor(_named_as_in_the_session(_openings_joined(blocks))))
+        _with_report_ponentes(
+            given_the_floor(_named_as_in_the_session(_openings_joined(_readings_joined(blocks))))
+        )
     )
 
 

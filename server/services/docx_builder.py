@@ -3498,6 +3498,86 @@ def _opening_date(blocks: Sequence[Mapping[str, Any]]) -> str:
     return ""
 
 
+def _audio_joined(head: Mapping[str, Any], later: Mapping[str, Any]) -> dict[str, Any]:
+    """The audio_metadata of two pieces of one speech written as one block: the first's, ending
+    where the later one ends, with the lower recognition confidence of the two."""
+    first, audio = head.get("audio_metadata"), later.get("audio_metadata")
+    joined = dict(first) if isinstance(first, Mapping) else {}
+    audio = audio if isinstance(audio, Mapping) else {}
+    confidences = [
+        c
+        for c in (joined.get("asr_confidence"), audio.get("asr_confidence"))
+        if isinstance(c, int | float) and not isinstance(c, bool)
+    ]
+    if confidences:
+        joined["asr_confidence"] = min(confidences)
+    if "time_end" in audio:
+        joined["time_end"] = audio["time_end"]
+    return joined
+
+
+def _continues(block: Mapping[str, Any], head: Mapping[str, Any] | None) -> bool:
+    """Whether ``block`` is machine output that goes on with ``head``'s speech past a cut at the
+    segmenter's maximum length, in the same section (neither edited by a person)."""
+    audio = block.get("audio_metadata")
+    return (
+        head is not None
+        and not block.get("deleted")
+        and not head.get("deleted")
+        and block.get("type", "TEMPLATE") == "TEMPLATE" == head.get("type", "TEMPLATE")
+        and block.get("template_id") == head.get("template_id")
+        and isinstance(audio, Mapping)
+        and audio.get("continues_previous") is True
+        and not (block.get("human_edited") or head.get("human_edited"))
+    )
+
+
+def _readings_joined(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """A reading cut by the segmenter at its maximum length (15 s) and heard as pieces, written as
+    one block with the facts CORE read in it as a whole. Each piece is classified on its own
+    words, so facts that span a cut were split: a roll call read for 40 s had in its table only
+    the members named before the first cut, a ponente's name cut in two made two ponentes, a
+    nominal vote lost the member whose "sí" came after the cut. The last piece of such a run
+    carries ``reading`` (the orchestrator asks CORE about the run's words as one text when the
+    piece is stored): ``head`` (the run's first block), ``text`` and ``structured_data``. A run
+    is joined only when that text is still exactly its pieces' words and no person edited any of
+    them; otherwise (someone corrected a piece, a CORE without the second call) the pieces stand
+    as they are. Derived when the document is built, on copies."""
+    out: list[Mapping[str, Any]] = []
+    run: list[Mapping[str, Any]] = []  # a head and the pieces that go on with it, so far
+    for block in [*blocks, None]:
+        if block is not None and run and _continues(block, run[-1]):
+            run.append(block)
+            continue
+        while run:  # the run ends: join the longest part of it whose reading still holds
+            k = next((k for k in range(len(run) - 1, 0, -1) if _read_whole(run[: k + 1])), 0)
+            if k:
+                merged: Mapping[str, Any] = run[0]
+                for piece in run[1 : k + 1]:
+                    merged = {**merged, "audio_metadata": _audio_joined(merged, piece)}
+                reading = run[k]["reading"]
+                out.append(
+                    {**merged, "text": reading["text"], "structured_data": dict(reading["structured_data"])}
+                )
+            else:
+                out.append(run[0])
+            del run[: k + 1]
+        if block is not None:
+            run.append(block)
+    return out
+
+
+def _read_whole(pieces: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether the last of ``pieces`` carries CORE's reading of exactly these pieces' words."""
+    reading = pieces[-1].get("reading")
+    return (
+        isinstance(reading, Mapping)
+        and reading.get("head") == pieces[0].get("block_id")
+        and reading.get("text") == " ".join(_as_text(p.get("text")) for p in pieces)
+        and isinstance(reading.get("structured_data"), Mapping)
+    )
+
+
 def _openings_joined(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The opening, cut by the segmenter at its maximum length (15 s) and heard as two or more
     blocks, as one: recorded through the console, "Siendo las nueve y quince… de hoy martes
@@ -3522,17 +3602,7 @@ def _openings_joined(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, A
             and audio.get("continues_previous") is True
             and not (block.get("human_edited") or head.get("human_edited"))
         ):
-            first = head.get("audio_metadata")
-            joined_audio = dict(first) if isinstance(first, Mapping) else {}
-            confidences = [
-                c
-                for c in (joined_audio.get("asr_confidence"), audio.get("asr_confidence"))
-                if isinstance(c, int | float) and not isinstance(c, bool)
-            ]
-            if confidences:
-                joined_audio["asr_confidence"] = min(confidences)
-            if "time_end" in audio:
-                joined_audio["time_end"] = audio["time_end"]
+            joined_audio = _audio_joined(head, block)
             data = block.get("structured_data")
             head_data = head.get("structured_data")
             out[at] = {
@@ -3677,7 +3747,9 @@ def build_docx(
     if problems := _empty_zones_problems(empty_zones, {zone.name for zone in zones}):
         raise BuildError("; ".join(problems))
     blocks = _as_spelled(
-        _with_report_ponentes(given_the_floor(_named_as_in_the_session(_openings_joined(blocks))))
+        _with_report_ponentes(
+            given_the_floor(_named_as_in_the_session(_openings_joined(_readings_joined(blocks))))
+        )
     )
     attended = _with_arrivals(_dated_on_the_day_resumed(blocks))
     by_zone = _validate_blocks(attended, {zone.name for zone in zones})
