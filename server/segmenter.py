@@ -334,15 +334,21 @@ class Segmenter:
         assert self._max_len is not None
         limit = self._seg_start + self._max_len
         earliest = max(limit - self._lookback, self._speech_start)
+        cut = self._cut_point(earliest, limit)
+        self._emit(self._seg_start, cut, forced=True, out=out)
+        self._seg_start = self._speech_start = cut
+        self._continuation = True
+
+    def _cut_point(self, earliest: int, limit: int) -> int:
+        """Where a forced cut goes: the middle of the quietest window scored in [earliest, limit]
+        (those whose middle lies in the utterance and at or before the limit); ties: the latest."""
         cut = limit
         best = math.inf
         for ws, p in self._recent:
             mid = ws + WINDOW // 2
             if ws >= earliest and self._seg_start < mid <= limit and p <= best:
                 cut, best = mid, p  # `<=`: among equally quiet windows, the latest
-        self._emit(self._seg_start, cut, forced=True, out=out)
-        self._seg_start = self._speech_start = cut
-        self._continuation = True
+        return cut
 
     def _emit(self, start: int, end: int, *, forced: bool, out: list[Utterance]) -> None:
         out.append(Utterance(start=start, end=end, pcm=self._samples(start, end), forced=forced))
