@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from server.segmenter import (
     BLOCK_WINDOWS,
+    CUT_LOOKBACK_S,
     SAMPLE_RATE,
     WINDOW,
     Segmenter,
@@ -32,7 +33,7 @@ CELL = BLOCK_WINDOWS * WINDOW
 PAD = 200 * 16  # default speech_pad_ms in samples
 MIN_SILENCE = 600 * 16
 MAX_LEN = 15 * SAMPLE_RATE
-LOOKBACK = 2 * SAMPLE_RATE
+LOOKBACK = round(CUT_LOOKBACK_S * SAMPLE_RATE)  # 4 s
 SPEECH, QUIET, MID = 0.9, 0.05, 0.4  # above threshold, below neg_threshold, between the two
 
 
@@ -173,10 +174,11 @@ def test_padding_never_reaches_before_start_or_into_previous_utterance() -> None
     check_invariants(utts, two)
 
 
-def test_long_speech_is_cut_at_the_quietest_window_before_the_limit() -> None:
-    """Speech past 15 s is cut mid-way through the quietest window of the last 2 s; pieces are contiguous."""
+def test_long_speech_without_a_pause_is_cut_at_the_quietest_window_before_the_limit() -> None:
+    """Speech past 15 s with no window below neg_threshold is cut mid-way through the quietest
+    window of the last 4 s; pieces are contiguous."""
     probs = script((QUIET, 20), (SPEECH, 980), (QUIET, 40))
-    probs[400] = 0.55  # quieter, but more than 2 s before the limit: ignored
+    probs[300] = 0.55  # quieter, but more than 4 s before the limit: ignored
     probs[450] = 0.6
     probs[470] = 0.6  # as quiet as 450 and later: chosen
     probs[475] = 0.7
@@ -191,7 +193,7 @@ def test_long_speech_is_cut_at_the_quietest_window_before_the_limit() -> None:
 
     start = 20 * W - PAD
     first_cut = 470 * W + W // 2
-    assert start + MAX_LEN - LOOKBACK <= 470 * W
+    assert 301 * W <= start + MAX_LEN - LOOKBACK <= 450 * W
     # no dip after the first cut: the latest window whose middle fits before the second limit
     second_cut = (first_cut + MAX_LEN - W // 2) // W * W + W // 2
     assert spans(utts) == [
@@ -204,6 +206,51 @@ def test_long_speech_is_cut_at_the_quietest_window_before_the_limit() -> None:
     assert peak <= MAX_LEN + MIN_SILENCE + 2 * CELL + 1600
 
 
+def test_long_speech_is_cut_in_the_middle_of_the_longest_pause_not_at_the_quietest_window() -> None:
+    """A single very quiet window (a stop consonant, a seam between two words of a name) loses to
+    a pause of several windows below neg_threshold, even a less quiet one; a shorter run loses too.
+    The cut goes to the middle of the pause, so each piece keeps half of it."""
+    probs = script((QUIET, 20), (SPEECH, 980), (QUIET, 40))
+    start = 20 * W - PAD
+    limit_window = (start + MAX_LEN) // W  # 482
+    probs[440:446] = [0.2] * 6  # the pause: 192 ms
+    probs[460:462] = [0.1, 0.1]  # a shorter run
+    probs[470] = 0.0  # the quietest window, later than the pause
+    pcm = pcm_of(probs)
+    utts = run(Segmenter(ScriptedVad()), pcm)
+    cut = 443 * W  # the middle of windows 440-445
+    assert limit_window - 440 < 2 * SAMPLE_RATE // W  # within the 2 s the old rule looked at
+    assert spans(utts)[0] == (start, cut, True)
+    assert utts[1].start == cut
+    check_invariants(utts, pcm)
+
+    # of pauses as long (6 windows at 0.01, 0.2 and 0.3), the latest (the longer piece)
+    probs[400:406] = [0.01] * 6
+    probs[450:456] = [0.3] * 6
+    utts = run(Segmenter(ScriptedVad()), pcm_of(probs))
+    assert spans(utts)[0] == (start, 453 * W, True)
+
+
+def test_forced_cut_finds_a_pause_up_to_four_seconds_before_the_limit() -> None:
+    """A pause 3.5 s before the limit is found, and wins over the dips nearer to the limit (not
+    below neg_threshold): 2 s was too short a reach in a list of names (a name and its answer
+    last 2-3 s)."""
+    probs = script((QUIET, 20), (SPEECH, 980), (QUIET, 40))
+    start = 20 * W - PAD
+    limit_window = (start + MAX_LEN) // W
+    pause = limit_window - 110  # 3.5 s before the limit
+    probs[pause : pause + 8] = [0.05] * 8
+    probs[limit_window - 30] = 0.4
+    probs[limit_window - 10] = 0.5
+    pcm = pcm_of(probs)
+    utts = run(Segmenter(ScriptedVad()), pcm)
+    cut = (pause + 4) * W
+    assert start + MAX_LEN - LOOKBACK <= pause * W
+    assert spans(utts)[0] == (start, cut, True)
+    assert all(u.end - u.start <= MAX_LEN for u in utts)
+    check_invariants(utts, pcm)
+
+
 def test_length_limit_waits_for_an_open_silence_run() -> None:
     """At the limit inside a pause, the pause may close the utterance normally (<= limit + padding)."""
     start = 20 * W - PAD
@@ -213,10 +260,11 @@ def test_length_limit_waits_for_an_open_silence_run() -> None:
     assert spans(utts) == [(start, (limit_window - 2) * W + PAD, False)]
     assert MAX_LEN < utts[0].end - utts[0].start <= MAX_LEN + PAD
 
-    # speech resumes before min_silence: cut in the pause, the latest quiet window before the limit
+    # speech resumes before min_silence: cut in the middle of the part of the pause before the
+    # limit (its windows limit_window - 2 .. limit_window)
     resumes = pcm_of(script((QUIET, 20), (SPEECH, limit_window - 22), (QUIET, 10), (SPEECH, 50), (QUIET, 40)))
     utts = run(Segmenter(ScriptedVad()), resumes)
-    cut = limit_window * W + W // 2
+    cut = (limit_window - 1) * W + W // 2
     assert cut <= start + MAX_LEN
     assert spans(utts) == [(start, cut, True), (cut, (limit_window + 58) * W + PAD, False)]
     check_invariants(utts, resumes)
@@ -527,3 +575,45 @@ def test_continuous_speech_is_cut_into_bounded_contiguous_pieces(silero: VadFunc
     for a, b in pairwise(utts):
         assert a.end == b.start  # no speech left out between pieces
     assert utts[0].start <= SAMPLE_RATE // 10 and utts[-1].end >= len(pcm) // 2 - SAMPLE_RATE // 2
+
+
+def quiet_runs(samples: npt.NDArray[np.int16], min_ms: int) -> list[tuple[int, int]]:
+    """[start, end) samples of the runs of at least min_ms whose 10 ms frames are all under a tenth
+    of the median frame's mean absolute amplitude (espeak's pauses are near digital silence)."""
+    frame = SAMPLE_RATE // 100
+    levels = (
+        np.abs(samples[: samples.size // frame * frame].astype(np.float64)).reshape(-1, frame).mean(axis=1)
+    )
+    quiet = np.concatenate([[0], (levels < 0.1 * np.median(levels)).astype(np.int8), [0]])
+    edges = np.flatnonzero(np.diff(quiet))
+    return [
+        (a * frame, b * frame) for a, b in zip(edges[::2], edges[1::2], strict=True) if (b - a) * 10 >= min_ms
+    ]
+
+
+def test_a_long_roll_call_is_cut_in_a_pause_not_inside_a_name(silero: VadFunction) -> None:
+    """A roll call read without a pause long enough to end the utterance is cut in the pause
+    after a name's answer, not inside the name (max_utterance_s=8 keeps the fixture small).
+
+    lista_nombres.wav (9.8 s) is espeak-ng 1.51's
+    ``espeak-ng -v es-419 -s 150 -w out.wav "Ana María Ruiz Gómez, presente. Carlos Alberto Mejía
+    Tenorio, excusado. Fernando José Quiñones Lasso, presente."`` resampled from 22,050 Hz to
+    16 kHz (FFT), written by ``python bench/cut_study.py --write-fixture``. espeak pauses 190-230
+    ms at a comma and 380-450 ms at a period, where Silero gives a run of several windows below
+    neg_threshold. The quietest single window of the 2 s before the limit (the rule before) was
+    the 30 ms seam in "Fernando José | Quiñones Lasso" (7.44 s): the name was split between two
+    pieces. The cut is now in the 400 ms pause after "excusado." (6.00-6.40 s).
+    """
+    samples = read_wav(AUDIO / "lista_nombres.wav")
+    pcm = samples.tobytes()
+    config = SegmenterConfig(max_utterance_s=8.0)
+    utts = run(Segmenter(silero, config), pcm, frame=1600)
+    assert [u.forced for u in utts] == [True, False]
+    check_invariants(utts, pcm)
+    assert utts[0].end == utts[1].start and utts[0].end - utts[0].start <= 8 * SAMPLE_RATE
+    pauses = quiet_runs(samples, 150)
+    assert len(pauses) == 6  # at the three commas and the three periods (the last: the end)
+    cut = utts[0].end
+    assert any(a + 800 <= cut <= b - 800 for a, b in pauses), (cut / SAMPLE_RATE, pauses)
+    assert 6.0 * SAMPLE_RATE <= cut <= 6.4 * SAMPLE_RATE
+    assert run(Segmenter(silero, config), pcm, frame=333) == utts
