@@ -773,6 +773,7 @@ class Orchestrator:
         before = await self.buffer.block_before(meta.session_id, position)
         if (
             before is None
+            or (before.get("source") or {}).get("kind") != "audio"  # not a text typed meanwhile
             or before.get("type") != "TEMPLATE"
             or before.get("deleted")
             or before.get("human_edited")
