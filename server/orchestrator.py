@@ -786,21 +786,8 @@ class Orchestrator:
             head, said = reading.get("head"), f"{reading['text']} {block['text']}"
         else:
             head, said = before["block_id"], f"{before['text']} {block['text']}"
-        pinned = meta.pinned
-        req = TextRequest(
-            tenant_id=meta.tenant_id,
-            adapter_id=pinned["adapter_id"],
-            text=said,
-            entities_dictionary=pinned["entities_dictionary"],
-            previous_template_id=block.get("template_id"),
-            continues_previous=True,
-        )
-        try:
-            with self.metrics.core_seconds.time():
-                async with asyncio.timeout(self.settings.retry.timeout):
-                    result = await self.core.process_text(req)
-        except Exception as exc:
-            log.warning("session %s: CORE could not classify a reading as a whole (%r)", meta.session_id, exc)
+        result = await self._text_once(meta, said, block.get("template_id"), True, "a reading as a whole")
+        if result is None:
             return block
         if result.template_id != block.get("template_id"):
             return block  # read whole, it is something else: the pieces stand as they are
@@ -813,27 +800,36 @@ class Orchestrator:
         """``block`` (recognized speech, classified) classified again in the section of the block
         said before it (see :meth:`transcribe_utterance`): CORE on its words alone, once (if that
         fails, the first classification stands: the words are kept either way)."""
-        pinned = meta.pinned
-        req = TextRequest(
-            tenant_id=meta.tenant_id,
-            adapter_id=pinned["adapter_id"],
-            text=block["text"],
-            entities_dictionary=pinned["entities_dictionary"],
-            previous_template_id=previous,
-            continues_previous=continues,
-        )
-        try:
-            with self.metrics.core_seconds.time():  # a CORE call like any other, timed as one
-                async with asyncio.timeout(self.settings.retry.timeout):
-                    result = await self.core.process_text(req)
-        except Exception as exc:
-            log.warning("session %s: CORE could not classify an utterance again (%r)", meta.session_id, exc)
+        result = await self._text_once(meta, block["text"], previous, continues, "an utterance again")
+        if result is None:
             return block
         recognized = (block.get("audio_metadata") or {}).get("asr_confidence")
         confidence = result.confidence
         if isinstance(recognized, int | float) and not isinstance(recognized, bool):
             confidence = round(min(confidence, recognized), 4)
-        return {**block, **self._classification(pinned, result), "confidence": confidence}
+        return {**block, **self._classification(meta.pinned, result), "confidence": confidence}
+
+    async def _text_once(
+        self, meta: SessionMeta, text: str, previous: str | None, continues: bool, what: str
+    ) -> CoreResult | None:
+        """CORE's classification of words already recognized, asked once and timed like every
+        CORE call; None if it fails (the caller keeps what it had: the words are kept either way)."""
+        pinned = meta.pinned
+        req = TextRequest(
+            tenant_id=meta.tenant_id,
+            adapter_id=pinned["adapter_id"],
+            text=text,
+            entities_dictionary=pinned["entities_dictionary"],
+            previous_template_id=previous,
+            continues_previous=continues,
+        )
+        try:
+            with self.metrics.core_seconds.time():
+                async with asyncio.timeout(self.settings.retry.timeout):
+                    return await self.core.process_text(req)
+        except Exception as exc:
+            log.warning("session %s: CORE could not classify %s (%r)", meta.session_id, what, exc)
+            return None
 
     async def utterance_audio(self, principal: Principal, meta: SessionMeta, uid: str) -> str:
         """The stored audio of one of the session's utterances (its object key), whatever became

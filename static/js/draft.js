@@ -64,6 +64,16 @@ export function utteranceOf(block) {
   return null;
 }
 
+/** What the draft keeps of an utterance event: where and when it was said. */
+function utteranceRecord(id, data) {
+  return {
+    utterance_id: id,
+    position: positionOf(data),
+    time_start: typeof data.time_start === "number" ? data.time_start : null,
+    time_end: typeof data.time_end === "number" ? data.time_end : null,
+  };
+}
+
 /** A block's position as a number, or null when it has none. */
 function positionOf(item) {
   const p = item && item.position;
@@ -662,12 +672,7 @@ export class DraftModel {
           this.utterances = this.utterances.filter((u) => u.utterance_id !== id);
           change.utteranceId = id;
           if (!this.discarded.some((u) => u.utterance_id === id)) {
-            const heard = {
-              utterance_id: id,
-              position: positionOf(data),
-              time_start: typeof data.time_start === "number" ? data.time_start : null,
-              time_end: typeof data.time_end === "number" ? data.time_end : null,
-            };
+            const heard = utteranceRecord(id, data);
             this.discarded.push(heard);
             change.discarded = heard;
           }
@@ -677,12 +682,7 @@ export class DraftModel {
       case "utterance.detected": {
         const id = data.utterance_id;
         if (typeof id === "string" && !this.transcribed.has(id) && !this.utterances.some((u) => u.utterance_id === id)) {
-          const utterance = {
-            utterance_id: id,
-            position: positionOf(data),
-            time_start: typeof data.time_start === "number" ? data.time_start : null,
-            time_end: typeof data.time_end === "number" ? data.time_end : null,
-          };
+          const utterance = utteranceRecord(id, data);
           this.utterances.push(utterance);
           change.utterance = utterance;
         }
