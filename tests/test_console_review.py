@@ -265,6 +265,34 @@ def test_audio_heard_with_no_words_is_shown_heard_and_written_by_hand(
         assert not console.errors
 
 
+def test_esc_in_the_form_of_audio_heard_with_no_words_gives_focus_back_to_its_row(
+    spawn: Any, browser: Browser
+) -> None:
+    """The form in a row of audio heard with no words: Esc gives focus back to the row's button
+    (not to the block said before it, maybe in another section)."""
+    from .test_audio_e2e import hum_wav
+
+    server = spawn("serve", env={"ASTRA_ASR_WARMUP": "1"})
+    api = server.token()
+    session_id = start_session(server, api, "Sesión con un zumbido")
+    append(server, api, session_id, "Siendo las nueve de la mañana se abre la sesión ordinaria.")
+    append(server, api, session_id, "Señor secretario, sírvase llamar a lista.")
+    append_audio(server, api, session_id, hum_wav())
+
+    ana = Console(browser, server, server.token(role="stenographer", sub="ana"), session_id)
+    ana.wait_online()
+    row = ana.page.locator("#draft li.block--discarded")
+    expect(row).to_have_count(1, timeout=ms(180))
+    write = row.get_by_role("button", name=re.compile("^Escribir lo dicho"))
+    write.click()
+    form = row.get_by_role("form", name="Escribir lo dicho en el audio sin palabras reconocidas")
+    expect(form.get_by_label("Texto del bloque nuevo")).to_be_focused()
+    ana.page.keyboard.press("Escape")
+    expect(form).to_have_count(0)
+    expect(write).to_be_focused()
+    assert not ana.errors
+
+
 # -- 2. empty sections ------------------------------------------------------------------------------
 
 

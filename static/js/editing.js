@@ -788,8 +788,11 @@ export class Editing {
     this.inserts.delete(ins.key);
     ins.node.remove();
     if (hadFocus) {
+      const row = ins.utteranceId ? this.heardItem(ins.utteranceId) : null;
+      const write = row ? row.querySelector(".block__write") : null;
       const item = ins.afterId ? this.itemOf(ins.afterId) : null;
-      if (item) this.focusBlock(item);
+      if (write && !write.hidden) write.focus(); // back where the form was opened
+      else if (item) this.focusBlock(item);
       else this.ui.startButton.focus();
     }
     if (message) this.host.announce(message);
