@@ -298,7 +298,8 @@ def test_the_text_being_written_for_audio_heard_with_no_words_is_kept_when_anoth
 ) -> None:
     """Two stenographers on one audio heard with no words: Luis is typing in its row when Ana's
     block for it arrives. The row goes, but Luis's text does not vanish with it: it stays, with
-    focus, as the notice a block deleted under an editor leaves (to copy or insert)."""
+    focus, as the notice a block deleted under an editor leaves (to copy or insert). Focus on the
+    row's buttons goes to the block written for it, not to the page."""
     from .test_audio_e2e import hum_wav
 
     server = spawn("serve", env={"ASTRA_ASR_WARMUP": "1"})
@@ -329,6 +330,24 @@ def test_the_text_being_written_for_audio_heard_with_no_words_is_kept_when_anoth
     expect(notice).to_contain_text("Otra persona escribió lo dicho en este audio")
     expect(notice.get_by_label("Su texto")).to_have_value(mine)
     expect(notice.get_by_label("Su texto")).to_be_focused()
+
+    # Ana's block deleted, the row is back; Luis is on its "Escuchar" when Ana writes it again:
+    # focus goes to the block now written for it, not to the page.
+    block_id = first.json()["block_id"]
+    gone = httpx.delete(
+        f"{server.url}{PREFIX}/{session_id}/blocks/{block_id}?base_version=1", headers=auth(api)
+    )
+    assert gone.status_code == 200, gone.text
+    expect(row).to_have_count(1, timeout=ms(30))
+    row.get_by_role("button", name=re.compile("^Escuchar")).focus()
+    again = httpx.post(
+        f"{server.url}{PREFIX}/{session_id}/blocks",
+        json={"after_block_id": opening, "block": {"text": said, "utterance_id": uid}},
+        headers=auth(server.token(role="stenographer", sub="ana")),
+    )
+    assert again.status_code == 201, again.text
+    expect(row).to_have_count(0, timeout=ms(30))
+    expect(luis.block(again.json()["block_id"])).to_be_focused()
     assert not luis.errors
 
 

@@ -233,31 +233,36 @@ export class Editing {
   /**
    * Called by DraftView before it takes away the row of audio heard with no words (a block now
    * stands for it: someone else wrote it). A form still being written in it is not lost: its
-   * text stays as a notice in the row's place, to copy or insert as a block of its own.
+   * text stays as a notice in the row's place, to copy or insert as a block of its own. Focus in
+   * the row (its form, its buttons) goes to that notice, or else to the block written for it.
    */
   heardGone(item, utteranceId) {
+    const hadFocus = item.contains(document.activeElement);
     const ins = this.inserts.get(heardKey(utteranceId));
-    if (!ins || ins.mode !== "editing") return; // one being saved closes on its answer
-    const hadFocus = ins.node.contains(document.activeElement);
-    this.inserts.delete(ins.key);
-    ins.node.remove();
-    const text = ins.area.value;
-    if (text.trim()) {
-      this.ghost(item, {
-        message: "Otra persona escribió lo dicho en este audio mientras usted escribía. Su texto no se perdió:",
-        text,
-        afterId: ins.afterId,
-        zone: ins.zone.value || null,
-      });
-      if (hadFocus) {
-        const area = item.previousElementSibling && item.previousElementSibling.querySelector("textarea");
-        if (area) area.focus();
+    if (ins && ins.mode !== "editing") return; // one being saved closes on its answer
+    let area = null;
+    if (ins) {
+      this.inserts.delete(ins.key);
+      ins.node.remove();
+      const text = ins.area.value;
+      if (text.trim()) {
+        this.ghost(item, {
+          message: "Otra persona escribió lo dicho en este audio mientras usted escribía. Su texto no se perdió:",
+          text,
+          afterId: ins.afterId,
+          zone: ins.zone.value || null,
+        });
+        area = item.previousElementSibling && item.previousElementSibling.querySelector("textarea");
+      } else {
+        this.host.announce("Otra persona escribió lo dicho en este audio.");
       }
-    } else {
-      this.host.announce("Otra persona escribió lo dicho en este audio.");
-      const before = ins.afterId ? this.itemOf(ins.afterId) : null;
-      if (hadFocus && before) this.focusBlock(before);
     }
+    if (!hadFocus) return;
+    const written = this.root.querySelector(`${BLOCK_SELECTOR}[data-utterance-id="${CSS.escape(utteranceId)}"]`);
+    const before = ins && ins.afterId ? this.itemOf(ins.afterId) : null;
+    if (area) area.focus();
+    else if (written) this.focusBlock(written);
+    else if (before) this.focusBlock(before);
   }
 
   /** Called by DraftView on every row of audio heard with no words: an open form stays in it. */
