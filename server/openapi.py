@@ -19,7 +19,7 @@ import functools
 from typing import Any
 
 from .audio import ACCEPTED
-from .protocol import MAX_EVENT_ID
+from .protocol import MAX_EVENT_ID, MAX_UTTERANCE_ID
 
 PREFIX = "/v1/orchestrator/session"
 
@@ -242,8 +242,9 @@ _BLOCK_ID_OR_NULL = _nullable({**STRING, "minLength": 1, "maxLength": 64})
 
 
 def _block_fields(text: Schema, *, required: tuple[str, ...], move: bool) -> Schema:
-    """The editable fields of a block: an inserted block's (text required) or an edit's changes
-    (at least one field; ``after_block_id`` moves the block)."""
+    """The editable fields of a block: an inserted block's (text required; ``utterance_id`` names
+    the utterance it is written for) or an edit's changes (at least one field; ``after_block_id``
+    moves the block)."""
     fields: dict[str, Schema] = {
         "text": text,
         "label": STRING,
@@ -256,6 +257,14 @@ def _block_fields(text: Schema, *, required: tuple[str, ...], move: bool) -> Sch
     }
     if move:
         fields["after_block_id"] = {**_BLOCK_ID_OR_NULL, "description": "move the block after this one"}
+    else:
+        fields["utterance_id"] = {
+            **STRING,
+            "minLength": 1,
+            "maxLength": MAX_UTTERANCE_ID,
+            "description": "write the block for this utterance of the session (one the recognizer "
+            "heard no words in): it carries its audio; one with no stored audio is a 422",
+        }
     schema = _object({k: fields.pop(k) for k in required}, fields)
     return {**schema, "additionalProperties": False, **({} if required else {"minProperties": 1})}
 

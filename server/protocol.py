@@ -62,7 +62,7 @@ class AudioEnd:
     seq: int
 
 
-_MAX_UTTERANCE_ID = 64
+MAX_UTTERANCE_ID = 64
 EDITABLE_FIELDS = ("text", "label", "template_id", "structured_data", "target_placeholder")
 
 
@@ -215,9 +215,9 @@ def validate_changes(
         raise InvalidField(f"fields not editable: {', '.join(sorted(map(str, unknown)))}", field=container)
     if "utterance_id" in changes:  # an inserted block written for an utterance heard with no words
         uid = changes["utterance_id"]
-        if not isinstance(uid, str) or not 1 <= len(uid) <= _MAX_UTTERANCE_ID:
+        if not isinstance(uid, str) or not 1 <= len(uid) <= MAX_UTTERANCE_ID:
             raise InvalidField(
-                f"'utterance_id' must be a string of 1-{_MAX_UTTERANCE_ID} characters", field="utterance_id"
+                f"'utterance_id' must be a string of 1-{MAX_UTTERANCE_ID} characters", field="utterance_id"
             )
     for name in ("text", "label", "template_id", "target_placeholder"):
         if name in changes and not isinstance(changes[name], str):

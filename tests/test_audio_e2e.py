@@ -297,6 +297,32 @@ def test_audio_heard_with_no_words_can_be_heard_written_by_hand_and_is_audited(s
     assert said in "".join(t.text or "" for t in acta.element.body.iter(f"{W}t"))
 
 
+def test_an_utterance_discarded_twice_is_listed_once_in_the_audit() -> None:
+    """Two owners may transcribe one utterance (a takeover while it was being heard: the block
+    path dedupes by utterance_id, "another owner's answer landed first"); when neither hears
+    words each logs ``utterance.discarded``. The audit lists the audio once, as the console shows
+    one row for it, with the first event."""
+    from server.services.guard import LogFacts
+
+    record = {
+        "utterance_id": "utt_000000032000",
+        "time_start": 2.0,
+        "time_end": 3.5,
+        "audio_ref": "tenants/T/sessions/S/audio/utt_000000032000.wav",
+        "reason": "no speech recognized",
+    }
+    other = {**record, "utterance_id": "utt_000000096000", "time_start": 6.0, "time_end": 7.0}
+    events = [
+        {"id": i, "kind": "utterance.discarded", "at": 1_700_000_000.0 + i, "actor": "astra", "data": data}
+        for i, data in enumerate((record, record, other), start=1)
+    ]
+    listed = LogFacts.of(events).discarded
+    assert [(d["event_id"], d["utterance_id"]) for d in listed] == [
+        (1, "utt_000000032000"),
+        (3, "utt_000000096000"),
+    ]
+
+
 def test_dead_core_keeps_audio_for_review_and_reprocess_recovers(spawn: Any, tmp_path: Path) -> None:
     """With CORE unreachable, each utterance becomes an ERROR_PENDING_REVIEW block holding its
     audio reference (nothing is lost, the session is not stalled); once CORE is back, the

@@ -265,6 +265,92 @@ def test_audio_heard_with_no_words_is_shown_heard_and_written_by_hand(
         assert not console.errors
 
 
+def test_esc_in_the_form_of_audio_heard_with_no_words_gives_focus_back_to_its_row(
+    spawn: Any, browser: Browser
+) -> None:
+    """The form in a row of audio heard with no words: Esc gives focus back to the row's button
+    (not to the block said before it, maybe in another section)."""
+    from .test_audio_e2e import hum_wav
+
+    server = spawn("serve", env={"ASTRA_ASR_WARMUP": "1"})
+    api = server.token()
+    session_id = start_session(server, api, "Sesión con un zumbido")
+    append(server, api, session_id, "Siendo las nueve de la mañana se abre la sesión ordinaria.")
+    append(server, api, session_id, "Señor secretario, sírvase llamar a lista.")
+    append_audio(server, api, session_id, hum_wav())
+
+    ana = Console(browser, server, server.token(role="stenographer", sub="ana"), session_id)
+    ana.wait_online()
+    row = ana.page.locator("#draft li.block--discarded")
+    expect(row).to_have_count(1, timeout=ms(180))
+    write = row.get_by_role("button", name=re.compile("^Escribir lo dicho"))
+    write.click()
+    form = row.get_by_role("form", name="Escribir lo dicho en el audio sin palabras reconocidas")
+    expect(form.get_by_label("Texto del bloque nuevo")).to_be_focused()
+    ana.page.keyboard.press("Escape")
+    expect(form).to_have_count(0)
+    expect(write).to_be_focused()
+    assert not ana.errors
+
+
+def test_the_text_being_written_for_audio_heard_with_no_words_is_kept_when_another_writes_it(
+    spawn: Any, browser: Browser
+) -> None:
+    """Two stenographers on one audio heard with no words: Luis is typing in its row when Ana's
+    block for it arrives. The row goes, but Luis's text does not vanish with it: it stays, with
+    focus, as the notice a block deleted under an editor leaves (to copy or insert). Focus on the
+    row's buttons goes to the block written for it, not to the page."""
+    from .test_audio_e2e import hum_wav
+
+    server = spawn("serve", env={"ASTRA_ASR_WARMUP": "1"})
+    api = server.token()
+    session_id = start_session(server, api, "Sesión con un zumbido")
+    opening = append(server, api, session_id, "Siendo las nueve de la mañana se abre la sesión ordinaria.")
+    append_audio(server, api, session_id, hum_wav())
+
+    luis = Console(browser, server, server.token(role="stenographer", sub="luis"), session_id)
+    luis.wait_online()
+    row = luis.page.locator("#draft li.block--discarded")
+    expect(row).to_have_count(1, timeout=ms(180))
+    uid = row.get_attribute("data-utterance-id")
+    row.get_by_role("button", name=re.compile("^Escribir lo dicho")).click()
+    mine = "Lo que Luis oyó en el audio."
+    row.get_by_label("Texto del bloque nuevo").fill(mine)
+    said = "Se deja constancia de una falla del micrófono de la presidencia."
+    first = httpx.post(
+        f"{server.url}{PREFIX}/{session_id}/blocks",
+        json={"after_block_id": opening, "block": {"text": said, "utterance_id": uid}},
+        headers=auth(server.token(role="stenographer", sub="ana")),
+    )
+    assert first.status_code == 201, first.text
+    expect(row).to_have_count(0, timeout=ms(30))
+    expect(luis.page.locator("#draft li.block[data-block-id]", has_text=said)).to_have_count(1)
+    notice = luis.page.locator("#draft li.block-gone")
+    expect(notice).to_have_count(1)
+    expect(notice).to_contain_text("Otra persona escribió lo dicho en este audio")
+    expect(notice.get_by_label("Su texto")).to_have_value(mine)
+    expect(notice.get_by_label("Su texto")).to_be_focused()
+
+    # Ana's block deleted, the row is back; Luis is on its "Escuchar" when Ana writes it again:
+    # focus goes to the block now written for it, not to the page.
+    block_id = first.json()["block_id"]
+    gone = httpx.delete(
+        f"{server.url}{PREFIX}/{session_id}/blocks/{block_id}?base_version=1", headers=auth(api)
+    )
+    assert gone.status_code == 200, gone.text
+    expect(row).to_have_count(1, timeout=ms(30))
+    row.get_by_role("button", name=re.compile("^Escuchar")).focus()
+    again = httpx.post(
+        f"{server.url}{PREFIX}/{session_id}/blocks",
+        json={"after_block_id": opening, "block": {"text": said, "utterance_id": uid}},
+        headers=auth(server.token(role="stenographer", sub="ana")),
+    )
+    assert again.status_code == 201, again.text
+    expect(row).to_have_count(0, timeout=ms(30))
+    expect(luis.block(again.json()["block_id"])).to_be_focused()
+    assert not luis.errors
+
+
 # -- 2. empty sections ------------------------------------------------------------------------------
 
 

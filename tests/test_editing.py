@@ -20,7 +20,7 @@ from server.errors import ServiceUnavailable
 from server.services.guard import canonical_json
 from server.settings import Settings
 
-from .conftest import TENANT, SettledTestClient
+from .conftest import ROOT, TENANT, SettledTestClient
 
 pytestmark = pytest.mark.cluster
 
@@ -665,3 +665,62 @@ def test_an_edit_asks_core_once_and_a_resent_edit_not_at_all(
     stored = {b["block_id"]: b for b in client.get(f"{api}/blocks", headers=auth).json()["blocks"]}
     assert stored[one] == again["block"] and stored[one]["version"] == 3
     assert stored[two]["text"] == "Dos."
+
+
+def test_an_insert_over_the_websocket_writes_an_utterance_heard_with_no_words(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """The WebSocket `insert` with block.utterance_id (not only HTTP): acked, the block carries
+    the utterance's audio, a resend of the same seq after a reconnect is a duplicate (one block);
+    an id with no audio stored is refused with the code protocol.md gives, details.field
+    `utterance_id`, and the refused frame does not use up its seq."""
+    from server.audio_pipeline import SAMPLE_RATE, wav_bytes
+    from server.services.objectstore import session_key
+
+    auth = {"authorization": f"Bearer {make_token()}"}
+    token = make_token(role="stenographer", sub="ana")
+    api, (opening,) = session_with(client, auth, "Se abre la sesión.")
+    sid = api.rsplit("/", 1)[-1]
+    store = client.app.state.astra.orchestrator.store  # type: ignore[attr-defined]
+    uid = "utt_000000032000"  # said 2 s in, 1.5 s long
+    key = session_key(TENANT, sid, "audio", f"{uid}.wav")
+    client.portal.call(store.put_bytes, key, wav_bytes(b"\x00\x00" * (SAMPLE_RATE * 3 // 2)), "audio/wav")  # type: ignore[union-attr]
+    said = "Se deja constancia de una falla del micrófono."
+    frame = {"type": "insert", "seq": 1, "after_block_id": opening["block_id"],
+             "block": {"text": said, "utterance_id": uid}}  # fmt: skip
+
+    def recv(ws: Any, *kinds: str) -> dict[str, Any]:
+        while True:
+            message: dict[str, Any] = msgpack.unpackb(ws.receive_bytes())
+            if message["type"] in kinds:
+                return message
+
+    with client.websocket_connect(f"{api}/stream") as ws:
+        ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "steno", "token": token}))
+        ws.send_bytes(msgpack.packb(frame))
+        ack = recv(ws, "ack", "error")
+        assert (ack["type"], ack["seq"], ack["duplicate"]) == ("ack", 1, False), ack
+    with client.websocket_connect(f"{api}/stream") as ws:  # reconnected: the same frame again
+        ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "steno", "token": token}))
+        ws.send_bytes(msgpack.packb(frame))
+        assert recv(ws, "ack", "error")["duplicate"] is True
+        ws.send_bytes(
+            msgpack.packb({**frame, "seq": 2, "block": {"text": "x", "utterance_id": "utt_000000099999"}})
+        )
+        error = recv(ws, "ack", "error")
+        assert (error["type"], error["seq"], error["details"]["field"]) == ("error", 2, "utterance_id")
+        assert error["code"] == "INVALID_INPUT"  # what protocol.md's insert row says
+        ws.send_bytes(msgpack.packb({**frame, "seq": 2, "block": {"text": "Otro."}}))
+        assert recv(ws, "ack", "error")["seq"] == 2
+    written = [b for b in client.get(f"{api}/blocks", headers=auth).json()["blocks"] if b["text"] == said]
+    assert len(written) == 1
+    assert written[0]["source"] == {"kind": "human", "utterance_id": uid}
+    assert written[0]["audio_metadata"] == {
+        "utterance_id": uid,
+        "audio_ref": key,
+        "time_start": 2.0,
+        "time_end": 3.5,
+    }
+    protocol_md = (ROOT / "protocol.md").read_text("utf-8")
+    (row,) = [line for line in protocol_md.splitlines() if line.startswith("| `insert` |")]
+    assert "no stored audio in this session is refused with `INVALID_INPUT`" in row

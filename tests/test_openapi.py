@@ -68,6 +68,32 @@ def test_every_route_is_documented_and_every_operation_is_a_route(settings: Sett
                 assert "503" in op["responses"], (method, path)
 
 
+def test_the_insert_and_edit_bodies_document_the_fields_the_server_takes(settings: Settings) -> None:
+    """An inserted block takes the editable fields and ``utterance_id`` (the utterance whose audio
+    its words were written from: protocol.validate_changes); an edit's changes take the editable
+    fields and ``after_block_id``. Both schemas forbid anything else, so each must list them all."""
+    from server.protocol import EDITABLE_FIELDS
+
+    with TestClient(create_app(settings)) as client:
+        document = client.get("/openapi.json").json()
+    blocks = document["paths"]["/v1/orchestrator/session/{session_id}/blocks"]["post"]
+    body = blocks["requestBody"]["content"]["application/json"]["schema"]
+    block = body["properties"]["block"]
+    assert block["additionalProperties"] is False
+    assert set(block["properties"]) == {*EDITABLE_FIELDS, "utterance_id"}
+    assert block["properties"]["utterance_id"]["type"] == "string"
+    assert (
+        block["properties"]["utterance_id"]["minLength"],
+        block["properties"]["utterance_id"]["maxLength"],
+    ) == (
+        1,
+        64,
+    )
+    edit = document["paths"]["/v1/orchestrator/session/{session_id}/blocks/{block_id}"]["patch"]
+    changes = edit["requestBody"]["content"]["application/json"]["schema"]["properties"]["changes"]
+    assert set(changes["properties"]) == {*EDITABLE_FIELDS, "after_block_id"}
+
+
 def test_document_is_a_valid_openapi_schema(settings: Settings) -> None:
     """schemathesis loads the document and finds every operation well-formed."""
     with TestClient(create_app(settings)) as client:

@@ -88,7 +88,8 @@ class LogFacts:
     a human edit; ``who`` asked for it."""
     discarded: list[dict[str, Any]] = field(default_factory=list)
     """Utterances the recognizer heard no words in (``utterance.discarded``): they have no block,
-    so the acta does not show them, but their audio is stored and the audit points to it."""
+    so the acta does not show them, but their audio is stored and the audit points to it. Each
+    once (its first event), though two owners may both have logged it."""
 
     @classmethod
     def of(cls, events: Iterable[dict[str, Any]]) -> LogFacts:
@@ -107,6 +108,8 @@ class LogFacts:
             self.last_input = at if self.last_input is None else max(self.last_input, at)
         elif e["kind"] == "utterance.discarded":
             data = e["data"]
+            if any(d["utterance_id"] == data.get("utterance_id") for d in self.discarded):
+                return  # two owners heard it (a takeover): one audio, listed once
             self.discarded.append(
                 {
                     "event_id": e["id"],

@@ -1121,6 +1121,7 @@ function init() {
       app.editing.openInsert(before ? before.block_id : null, utterance);
     },
     decorateHeard: (item, utterance) => app.editing.decorateHeard(item, utterance),
+    heardGone: (item, utteranceId) => app.editing.heardGone(item, utteranceId),
     describe: (exc) => errorText(exc),
   });
   const select = $("zone-select");

@@ -1288,6 +1288,7 @@ export class DraftView {
       if (wanted.has(item.dataset.utteranceId)) wanted.delete(item.dataset.utteranceId);
       else {
         if (this.player && item.contains(this.player)) this.player = null;
+        if (this.actions && this.actions.heardGone) this.actions.heardGone(item, item.dataset.utteranceId);
         item.remove();
       }
     }

@@ -230,6 +230,41 @@ export class Editing {
     return this.root.querySelector(`li.block--discarded[data-utterance-id="${CSS.escape(utteranceId)}"]`);
   }
 
+  /**
+   * Called by DraftView before it takes away the row of audio heard with no words (a block now
+   * stands for it: someone else wrote it). A form still being written in it is not lost: its
+   * text stays as a notice in the row's place, to copy or insert as a block of its own. Focus in
+   * the row (its form, its buttons) goes to that notice, or else to the block written for it.
+   */
+  heardGone(item, utteranceId) {
+    const hadFocus = item.contains(document.activeElement);
+    const ins = this.inserts.get(heardKey(utteranceId));
+    if (ins && ins.mode !== "editing") return; // one being saved closes on its answer
+    let area = null;
+    if (ins) {
+      this.inserts.delete(ins.key);
+      ins.node.remove();
+      const text = ins.area.value;
+      if (text.trim()) {
+        this.ghost(item, {
+          message: "Otra persona escribió lo dicho en este audio mientras usted escribía. Su texto no se perdió:",
+          text,
+          afterId: ins.afterId,
+          zone: ins.zone.value || null,
+        });
+        area = item.previousElementSibling && item.previousElementSibling.querySelector("textarea");
+      } else {
+        this.host.announce("Otra persona escribió lo dicho en este audio.");
+      }
+    }
+    if (!hadFocus) return;
+    const written = this.root.querySelector(`${BLOCK_SELECTOR}[data-utterance-id="${CSS.escape(utteranceId)}"]`);
+    const before = ins && ins.afterId ? this.itemOf(ins.afterId) : null;
+    if (area) area.focus();
+    else if (written) this.focusBlock(written);
+    else if (before) this.focusBlock(before);
+  }
+
   /** Called by DraftView on every row of audio heard with no words: an open form stays in it. */
   decorateHeard(item, utterance) {
     const ins = this.inserts.get(heardKey(utterance.utterance_id));
@@ -788,8 +823,11 @@ export class Editing {
     this.inserts.delete(ins.key);
     ins.node.remove();
     if (hadFocus) {
+      const row = ins.utteranceId ? this.heardItem(ins.utteranceId) : null;
+      const write = row ? row.querySelector(".block__write") : null;
       const item = ins.afterId ? this.itemOf(ins.afterId) : null;
-      if (item) this.focusBlock(item);
+      if (write && !write.hidden) write.focus(); // back where the form was opened
+      else if (item) this.focusBlock(item);
       else this.ui.startButton.focus();
     }
     if (message) this.host.announce(message);
