@@ -113,7 +113,7 @@ export function renderAudit(report, { lowConfidence = null, copy = null } = {}) 
   if (Array.isArray(report.discarded_utterances)) {
     const heard = row(dl, "Audio sin palabras reconocidas", String(report.discarded_utterances.length));
     heard.classList.add("audit__unheard");
-    heard.title = "Fragmentos grabados en los que el reconocimiento no halló palabras: no están en el acta; su audio se conserva.";
+    heard.title = "Fragmentos grabados en los que el reconocimiento no halló palabras; su audio se conserva. Solo están en el acta los que alguien escribió a mano.";
   }
 
   const chain = report.event_chain || {};
