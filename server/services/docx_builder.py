@@ -2327,7 +2327,10 @@ def given_the_floor(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, An
     the blocks (and the content hash over them) stay what was said and corrected. Deleted
     blocks and images between the two are passed over; anything else said in between (a block
     pending review too) ends the grant, and only the block right after it is named: later ones
-    may be the chair's again. A vote is never put in the speaker's mouth, nor the chair's
+    may be the chair's again, except a block whose audio goes on with the speech of words that
+    have their speaker, cut at the segmenter's maximum length (:func:`_continues_speech`), in the
+    same section and saying nothing of its own: recorded live, the last 6 s of an intervention
+    were written as nobody's. A vote is never put in the speaker's mouth, nor the chair's
     conduct of one (putting the item to consideration, asking for its approval), nor an item
     presented (:data:`OWN_FIELDS`), nor the first block of another item (a grant in the debate, then
     "Siguiente punto. Aprobación del acta…": see :data:`INTERVENTION_TEMPLATES`). Words that name
@@ -2341,11 +2344,16 @@ def given_the_floor(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, An
     something is said in another section. A grant that names an official by office alone ("Tiene
     la palabra el secretario de Hacienda.": ``cargo`` and no ``orador``) carries the office as the
     speaker, with its article (:func:`_office_as_speaker`): written "EL SECRETARIO DE HACIENDA:
-    …". Speaker fields a block carries with ``orador_por_anuncio`` (stored by earlier versions)
+    …"; one that names an office one person holds alone, no name said or known for it ("Tiene
+    la palabra el señor personero.", :func:`_one_holder_granted`), likewise ("EL PERSONERO: …";
+    with the one the session elected and swore in known, his name: :func:`_named_as_in_the_session`).
+    Speaker fields a block carries with ``orador_por_anuncio`` (stored by earlier versions)
     are derived again."""
     carried: list[Mapping[str, Any]] = []
     grant: dict[str, Any] | None = None
     granted_in: Any = None
+    speaker: dict[str, Any] | None = None  # who said the last block's words, and where
+    spoken_in: Any = None
     ponentes: Sequence[Any] = ()
     for block in blocks:
         if block.get("deleted") or block.get("type") == "IMAGE":
@@ -2362,6 +2370,8 @@ def given_the_floor(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, An
         own = [k for k in OWN_FIELDS if data.get(k)]
         if speech and grant and same_item and not own:
             block = {**block, "structured_data": {**data, **grant, CARRIED: True}}
+        elif speech and speaker and section == spoken_in and not own and _continues_speech(block):
+            block = {**block, "structured_data": {**data, **speaker, CARRIED: True}}
         elif (
             speech
             and grant
@@ -2376,7 +2386,8 @@ def given_the_floor(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, An
             ponentes = ()  # another item is under consideration
         elif block.get("type") == "TEMPLATE" and (data.get("numero") or data.get("titulo")):
             ponentes = data["ponentes"] if isinstance(data.get("ponentes"), list) else ()
-        grant = None
+        grant = speaker = None
+        data = block["structured_data"] if isinstance(block.get("structured_data"), Mapping) else data
         named = {k: data[k] for k in SPEAKER_FIELDS if data.get(k)}
         if speech and data.get("anuncio") and data.get("orador"):
             grant, granted_in = named, section
@@ -2392,8 +2403,43 @@ def given_the_floor(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, An
             # the office is the speaker line ("EL SECRETARIO DE HACIENDA: …")
             office = _office_as_speaker(_as_text(data["cargo"]), _as_text(block.get("text")))
             grant, granted_in = {"orador": office}, section
+        elif (
+            speech
+            and data.get("anuncio")
+            and (alone := _one_holder_granted(data, _as_text(block.get("text"))))
+        ):
+            # "Tiene la palabra el señor personero." with no name known for him: "EL PERSONERO: …"
+            grant, granted_in = {"orador": alone}, section
+        elif speech and data.get("orador") and not data.get("anuncio"):
+            # words with their speaker: a piece cut from them at the maximum length is theirs too
+            speaker, spoken_in = {k: data[k] for k in SPEAKER_FIELDS if data.get(k)}, section
         carried.append(block)
     return carried
+
+
+def _continues_speech(block: Mapping[str, Any]) -> bool:
+    """Whether a block's audio goes on with the previous block's speech, cut at the segmenter's
+    maximum length (``audio_metadata.continues_previous``)."""
+    audio = block.get("audio_metadata")
+    return isinstance(audio, Mapping) and audio.get("continues_previous") is True
+
+
+def _one_holder_granted(data: Mapping[str, Any], said: str) -> str | None:
+    """The office a grant names alone when one person holds it (:data:`ONE_HOLDER_ROLES`: "Tiene
+    la palabra el señor personero.", "… la señora contralora.") and no name was said or known
+    for it, as the speaker line: "El personero", "La contralora"; else None."""
+    rol = _as_text(data.get("rol"))
+    if rol not in ONE_HOLDER_ROLES or data.get("orador") or data.get("cargo"):
+        return None
+    said_last = [
+        m for m in _LETTERS.finditer(_fold_same_length(said)) if ONE_HOLDER_OFFICES.get(m.group()) == rol
+    ]
+    if not said_last:
+        return None
+    office = said_last[-1]
+    article = _ARTICLE_BEFORE_OFFICE.search(said[: office.start()].lower())
+    feminine = article.group(1) == "la" if article is not None else office.group().endswith("a")
+    return ("La " if feminine else "El ") + office.group()
 
 
 _COUNCILLORS = ("concejal", "concejala")
