@@ -8441,3 +8441,31 @@ def test_the_agenda_read_on_past_the_cut_stays_the_agenda() -> None:
         classify("Séptimo punto, elección del personero municipal.", None, TPL_ORDEN_DIA).template_id
         == TPL_DEBATE
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "speaker"),
+    [
+        # as Whisper heard "la concejal Viviana Valencia Palau", recorded live
+        (
+            "Tiene la palabra la consejal de la Valencia Palau.",
+            {"orador": "Valencia Palau", "rol": "concejal"},
+        ),
+        (
+            "Tiene la palabra la consejala Viviana Valencia Palau.",
+            {"orador": "Viviana Valencia Palau", "rol": "concejala"},
+        ),
+        (
+            "tiene la palabra el consejal néstor raúl ocampo",
+            {"orador": "Néstor Raúl Ocampo", "rol": "concejal"},
+        ),
+    ],
+)
+def test_a_councillor_spelled_consejal_is_a_councillor(text: str, speaker: dict[str, Any]) -> None:
+    """Recorded live: Whisper writes "consejal" as often as "concejal", and the grant's speaker
+    was "consejal de la Valencia Palau", written "CONSEJAL DE LA VALENCIA PALAU:" in the acta. The
+    word is read as the councillor's (the text stays as heard)."""
+    said = data(text, TPL_DEBATE)
+    assert said["anuncio"] is True
+    assert {k: said.get(k) for k in speaker} == speaker
+    assert said["texto"] == text

@@ -176,9 +176,15 @@ def _fold_char(ch: str) -> str:
     return base if len(base) == 1 else ch
 
 
+_CONSEJAL_RE: Final = re.compile(r"\bconsej(?=al(?:a|es|as)?\b)")
+""""consejal", as Whisper (and many a hand) spells "concejal": recorded live, "Tiene la palabra
+la consejal de la Valencia Palau." made "consejal de la Valencia Palau" the speaker's name."""
+
+
 def _fold(text: str) -> str:
-    """Lower-case and strip accents, one character for one character (ñ becomes n)."""
-    return "".join(_fold_char(ch) for ch in text)
+    """Lower-case and strip accents, one character for one character (ñ becomes n), "consejal"
+    read as "concejal"."""
+    return _CONSEJAL_RE.sub("concej", "".join(_fold_char(ch) for ch in text))
 
 
 _ABBREVIATION_END_RE: Final = re.compile(r"\b[apAP]\.\s?[mM]\.$")
