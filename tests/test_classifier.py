@@ -8469,3 +8469,39 @@ def test_a_councillor_spelled_consejal_is_a_councillor(text: str, speaker: dict[
     assert said["anuncio"] is True
     assert {k: said.get(k) for k in speaker} == speaker
     assert said["texto"] == text
+
+
+@pytest.mark.parametrize(
+    ("text", "previous", "expected"),
+    [
+        # as Whisper heard "…no ha sido aprobada. | Se archiva la proposición.", recorded live
+        ("Sisiano, Haci, Mora, Programa. Se ativa la proposición.", "TPL_DEBATE", "TPL_DEBATE"),
+        (
+            "y por eso le pido a la plenaria que apruebe la proposición del informe.",
+            "TPL_DEBATE",
+            "TPL_DEBATE",
+        ),
+        ("como lo dice la comunicación de la Procuraduría que leímos.", "TPL_VARIOS", "TPL_VARIOS"),
+        ("y ese proyecto de acuerdo ya fue archivado en comisión.", "TPL_PROPOSICION", "TPL_PROPOSICION"),
+        # a point announced, the closing, the quorum, a vote still move them
+        (
+            "Siguiente punto. Proposiciones. Hay una proposición sobre la mesa.",
+            "TPL_DEBATE",
+            "TPL_PROPOSICION",
+        ),
+        ("siendo las doce del día se levanta la sesión", "TPL_PROPOSICION", "TPL_CIERRE"),
+    ],
+)
+def test_words_after_a_cut_in_an_item_stay_in_it_though_they_name_another_section(
+    text: str, previous: str, expected: str
+) -> None:
+    """Recorded live (mocion_censura.json 37): the chair's declaration was cut at 15 s and its
+    last words, "Se archiva la proposición.", went to the proposals, and the chair's next words
+    with them. Words that go on with an item's speech past a cut stay in it though they name a
+    proposal, a bill or a communication; said apart (a pause), a proposición is still one."""
+    assert classify(text, None, previous, continues=True).template_id == expected
+
+
+def test_a_proposicion_archived_said_apart_is_still_the_proposals() -> None:
+    """Without the cut, the rule of the section named first stands (the text-level sessions)."""
+    assert classify("Se archiva la proposición.", None, "TPL_DEBATE").template_id == "TPL_PROPOSICION"

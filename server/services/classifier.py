@@ -5746,6 +5746,30 @@ def _reading_goes_on(t: _Text, previous: str, template: str, next_point: bool) -
     return template == TPL_APROBACION_ORDEN_DIA and _PUT_TO_THE_PLENARY_RE.search(t.low) is None
 
 
+_ITEM_SPEECH: Final = frozenset(
+    {TPL_DEBATE, TPL_VARIOS, TPL_PROYECTO_ACUERDO, TPL_PROPOSICION, TPL_COMUNICACION}
+)
+"""Sections of an item considered, or of interventions: what is said in them goes on past a cut."""
+_ITEM_GOES_ON_TO: Final = frozenset({TPL_CIERRE, TPL_LLAMADO_LISTA})
+
+
+def _item_goes_on(previous: str, template: str, confidence: float, next_point: bool) -> bool:
+    """Whether words that continue speech said in an item (:data:`_ITEM_SPEECH`) past a cut at
+    the maximum length stay in it though they name another section by a word of its own
+    (``_CONF_SECTION``: a proposición, a bill, a communication). Recorded live: the chair's
+    "…la moción de censura no ha sido aprobada. | Se archiva la proposición." sent the words
+    after the cut to the proposals, and, as the section before it, "Agradecemos la presencia del
+    secretario… Siguiente punto." with them. A point announced, the closing or the roll call
+    (:data:`_ITEM_GOES_ON_TO`), or any stronger rule (a vote, an agenda read) still moves them."""
+    return (
+        previous in _ITEM_SPEECH
+        and template != previous
+        and template not in _ITEM_GOES_ON_TO
+        and confidence == _CONF_SECTION
+        and not next_point
+    )
+
+
 def _classify(
     text: str, entities: Mapping[str, str] | None, previous_template_id: str | None, continues: bool = False
 ) -> Classification:
@@ -5778,7 +5802,16 @@ def _classify(
         # the opening's guests read on): the words after the cut are the same speech, in the
         # section it was said in, unless a rule recognises a section of their own.
         template, confidence = previous, _CONF_SPEECH
-    elif continues and previous is not None and _reading_goes_on(t, previous, template, next_point):
+    elif (
+        continues
+        and previous is not None
+        and (
+            _reading_goes_on(t, previous, template, next_point)
+            or _item_goes_on(previous, template, confidence, next_point)
+        )
+    ):
+        # a reading goes on (a roll call, the agenda), or an item's speech past a word of
+        # another section
         template, confidence = previous, _CONF_WEAK
     if template == TPL_PROYECTO_ACUERDO:
         data = _proyecto_data(t, under_consideration=previous == TPL_PROYECTO_ACUERDO and not next_point)
