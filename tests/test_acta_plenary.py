@@ -1768,3 +1768,33 @@ def test_an_intervention_cut_at_the_maximum_length_is_its_speakers_on_both_sides
         "LUIS ALBERTO LOZANO: " + said[4]["text"],
         said[5]["text"],
     ]
+
+
+def test_the_words_after_a_grant_naming_nobody_known_are_written() -> None:
+    """Recorded live: "Tiene la palabra el concejal de el sonenual. No cuéjalo y yo." (a name
+    heard garbled): the acta wrote the grant and dropped the words after it, which the template
+    writes only under a speaker's name. So it did with an official given the floor by office, in
+    the same breath as his words, when no one had been named with that office. The words are
+    written as said, after the grant."""
+    said = [
+        {
+            "text": "Siendo las nueve de la mañana del día 13 de noviembre de 2025, se abre la sesión "
+            "plenaria ordinaria del Concejo Distrital de Santiago de Cali. Preside el concejal Roberto "
+            "Carlos Ortiz."
+        },
+        {"text": "Tiene la palabra el concejal de el sonenual. No cuéjalo y yo."},  # as Whisper heard it
+        {
+            "text": "Tiene la palabra el secretario de Hacienda. Gracias, presidente, el presupuesto está "
+            "ejecutado en un ochenta por ciento."
+        },
+        {"text": "Tiene la palabra el concejal Juan Pérez. Gracias, presidente, me sumo a lo dicho."},
+        {"text": "Se levanta la sesión siendo las doce del día."},
+    ]
+    assert _paragraphs(_zones_of(_classified(said)), "ZONE_DEBATE") == [
+        "Tiene la palabra el concejal de el sonenual.",
+        "No cuéjalo y yo.",
+        "Tiene la palabra el secretario de Hacienda.",
+        "Gracias, presidente, el presupuesto está ejecutado en un ochenta por ciento.",
+        "Tiene la palabra el concejal Juan Pérez.",
+        "JUAN PÉREZ (concejal): Gracias, presidente, me sumo a lo dicho.",
+    ]

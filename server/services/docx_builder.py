@@ -1681,6 +1681,7 @@ class _Renderer:
         ctx = _context(data, text, block.get("label"), self.metadata)
         before = _last_child(container)
         wrote_paragraph = wrote_any = False
+        written: list[str] = []  # the paragraphs the template wrote, as written
         in_a_call = id(block) in self.roll_calls
         whole_call = self.roll_calls.get(id(block))
         for element in self.templates.elements(block.get("template_id")):
@@ -1698,6 +1699,7 @@ class _Renderer:
                 if rendered is not None:
                     self.marked_paragraph(container, self.style(role), rendered)
                     wrote_paragraph = wrote_any = True
+                    written.append(rendered.replace(_STAR_SENTINEL, "*"))
             elif element.kind == "roll_call":
                 wrote_any = self.roll_call(container, data, geo, element) or wrote_any
             elif element.kind == "votes":
@@ -1716,6 +1718,13 @@ class _Renderer:
             elif element.kind == "recess" and (recess := self.recesses.get(id(block))) is not None:
                 recess_ctx = {**ctx, "fecha": None, **recess}  # the block's own date is not the resumption's
                 wrote_any = self.record(container, element, recess_ctx, None) or wrote_any
+        words = _as_text(data.get("texto")).strip()
+        granted = bool(data.get("anuncio_texto")) and not data.get("anuncio")
+        if written and granted and words and not any(words in paragraph for paragraph in written):
+            # a grant and the words after it in one block, their speaker not written (no name
+            # said or known for "el secretario de Hacienda", a name heard garbled): the grant
+            # was written, and the words are, as said, after it
+            _add_paragraph(container, self.style(zone_role), words)
         if not wrote_paragraph and (text or not wrote_any):
             # the fallback: what was said is kept, where the block begins
             p = _add_paragraph(container, self.style(zone_role), text)
