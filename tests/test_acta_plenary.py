@@ -1798,3 +1798,82 @@ def test_the_words_after_a_grant_naming_nobody_known_are_written() -> None:
         "Tiene la palabra el concejal Juan Pérez.",
         "JUAN PÉREZ (concejal): Gracias, presidente, me sumo a lo dicho.",
     ]
+
+
+def _heard_with_cuts(said: list[tuple[str, bool]]) -> list[dict[str, Any]]:
+    """Utterances as the console's audio path stores them: each classified with the section
+    before it, and one cut at the segmenter's maximum length (True) classified, and marked, as
+    continuing the one before it."""
+    blocks: list[dict[str, Any]] = []
+    previous: str | None = None
+    for i, (text, continues) in enumerate(said):
+        c = classify(text, CONFIG["entities_dictionary"], previous, continues=continues)
+        previous = c.template_id
+        audio: dict[str, Any] = {"time_start": 15.0 * i, "time_end": 15.0 * (i + 1)}
+        if continues:
+            audio["continues_previous"] = True
+        blocks.append(
+            {
+                "block_id": f"blk_{i:02d}",
+                "version": 1,
+                "type": "TEMPLATE",
+                "intent": c.intent,
+                "template_id": c.template_id,
+                "target_placeholder": CONFIG["placeholder_map"][c.template_id],
+                "text": c.text,
+                "structured_data": c.structured_data,
+                "position": i + 1,
+                "audio_metadata": audio,
+            }
+        )
+    return blocks
+
+
+_OPENING_SAID = (
+    "Siendo las nueve de la mañana del día 20 de noviembre de 2025, se abre la sesión plenaria ordinaria "
+    "del Concejo Distrital de Santiago de Cali. Preside el concejal Jorge Eliécer Tamayo Marulanda."
+)
+
+
+def test_a_communications_subject_cut_at_the_maximum_length_goes_on_after_the_cut() -> None:
+    """Recorded live (objeciones_alcalde.json 35, as Whisper heard it): the secretary's reading
+    was cut at 15 s in the middle of the letter's subject, and the acta wrote "…con asunto:
+    informa que el 30 no miembre, vense." and the rest of the sentence as a paragraph apart. The
+    subject goes on with the words after the cut; words after it that say more stay apart."""
+    read = (
+        "Quinto punto, lectura de comunicaciones. Sobre la mesa hay una comunicación de la persona de "
+        "Agnistital, la nicana con el número 4,120, en la que informa que el 30 no miembre, vense..."
+    )
+    rest = "El plazo para que los concejales presenten la declaración de bienes y ventas."
+    blocks = _heard_with_cuts([(_OPENING_SAID, False), (read, False), (rest, True)])
+    assert [b["template_id"] for b in blocks[1:]] == ["TPL_COMUNICACION", "TPL_COMUNICACION"]
+    assert _paragraphs(_zones_of(blocks), "ZONE_COMUNICACIONES") == [
+        "Se dio lectura a la comunicación remitida por persona de Agnistital, con asunto: informa que el 30 "
+        "no miembre, vense el plazo para que los concejales presenten la declaración de bienes y ventas."
+    ]
+    more = rest + " La Personería recuerda que el formulario está en la página web."
+    blocks = _heard_with_cuts([(_OPENING_SAID, False), (read, False), (more, True)])
+    assert _paragraphs(_zones_of(blocks), "ZONE_COMUNICACIONES") == [
+        "Se dio lectura a la comunicación remitida por persona de Agnistital, con asunto: informa que el 30 "
+        "no miembre, vense.",
+        more,
+    ]
+
+
+def test_a_closings_summons_cut_at_the_maximum_length_goes_on_after_the_cut() -> None:
+    """The closing's summons cut at 15 s: the summons goes on with the words after the cut."""
+    said = [
+        (_OPENING_SAID, False),
+        (
+            "Agotado el orden del día, siendo las doce y veinte de la tarde se levanta la sesión y se "
+            "convoca para el martes",
+            False,
+        ),
+        ("Veinticinco de noviembre a las nueve de la mañana.", True),
+    ]
+    blocks = _heard_with_cuts(said)
+    assert [b["template_id"] for b in blocks[1:]] == ["TPL_CIERRE", "TPL_CIERRE"]
+    assert _paragraphs(_zones_of(blocks), "ZONE_CIERRE") == [
+        "Siendo las 12:20 p. m., se levanta la sesión y se convoca para el martes veinticinco de noviembre a "
+        "las nueve de la mañana."
+    ]

@@ -3642,20 +3642,40 @@ def _openings_joined(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, A
     with neither. A block whose audio continues the previous one's speech
     (``audio_metadata.continues_previous``) and is the opening's too is joined to it: its words
     after, its facts where the first said none, its recognition confidence the lower. Blocks a
-    person edited are left as they are. Derived when the document is built, on copies."""
+    person edited are left as they are. Derived when the document is built, on copies.
+
+    So is the continuation of a communication or a closing whose summarised fact runs to the
+    cut (:func:`_fact_cut`: the asunto, the summons) when its words are the rest of that one
+    sentence (:func:`_rest_of_a_sentence`): the fact goes on with them. Recorded live, "…en la
+    que informa que el 30 no miembre, vense... | El plazo para que los concejales presenten la
+    declaración de bienes y rentas." was written "…con asunto: informa que el 30 no miembre,
+    vense." and the rest apart. Words after the cut that say more are left as said, apart."""
     out: list[Mapping[str, Any]] = []
     at = -1  # the last block kept that is not deleted
     for block in blocks:
         head = out[at] if at >= 0 else None
         audio = block.get("audio_metadata")
-        if (
+        cut = (
             head is not None
             and not block.get("deleted")
-            and block.get("template_id") == "TPL_APERTURA" == head.get("template_id")
+            and block.get("template_id") == head.get("template_id")
             and block.get("type", "TEMPLATE") == "TEMPLATE" == head.get("type", "TEMPLATE")
             and isinstance(audio, Mapping)
             and audio.get("continues_previous") is True
             and not (block.get("human_edited") or head.get("human_edited"))
+        )
+        goes_on: dict[str, str] = {}  # a summarised fact cut, with the words after the cut
+        if cut and head is not None and head.get("template_id") in _SUMMARIES_CUT:
+            head_data = head.get("structured_data")
+            key = _fact_cut(head_data, _as_text(head.get("text"))) if isinstance(head_data, Mapping) else None
+            rest = _rest_of_a_sentence(_as_text(block.get("text")))
+            if key is not None and rest is not None and isinstance(head_data, Mapping):
+                goes_on = {key: _as_text(head_data[key]).rstrip(_CUT_TRAIL) + " " + rest}
+        if (
+            cut
+            and head is not None
+            and isinstance(audio, Mapping)
+            and (head.get("template_id") == "TPL_APERTURA" or goes_on)
         ):
             joined_audio = _audio_joined(head, block)
             data = block.get("structured_data")
@@ -3668,6 +3688,7 @@ def _openings_joined(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, A
                 "structured_data": {
                     **(data if isinstance(data, Mapping) else {}),
                     **(head_data if isinstance(head_data, Mapping) else {}),
+                    **goes_on,
                 },
                 "audio_metadata": joined_audio,
             }
@@ -3676,6 +3697,46 @@ def _openings_joined(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, A
             at = len(out)
         out.append(block)
     return out
+
+
+_SUMMARIES_CUT = ("TPL_COMUNICACION", "TPL_CIERRE")
+"""Summarised sections whose fact cut at the segmenter's maximum length goes on after it."""
+_CUT_TRAIL = " .…"
+"""What Whisper ends the words before a cut with ("…vense..."): not the speaker's."""
+_WORDS_NOT_NAMES = (
+    "el la los las lo de del y e o u que en a al con para por se su sus un una unos unas no le les "
+    "uno dos tres cuatro cinco seis siete ocho nueve diez once doce trece catorce quince dieciséis "
+    "diecisiete dieciocho diecinueve veinte veintiuno veintidós veintitrés veinticuatro veinticinco "
+    "veintiséis veintisiete veintiocho veintinueve treinta mil enero febrero marzo abril mayo junio "
+    "julio agosto septiembre octubre noviembre diciembre"
+)
+_LOWER_AFTER_CUT = frozenset(_WORDS_NOT_NAMES.split())
+"""A first word Whisper capitalised after a cut that is no name (a word of grammar, a day's or a
+year's number, a month): written in lower case."""
+_SENTENCE_GOES_ON = re.compile(r"[.!?…]\s")
+
+
+def _fact_cut(data: Mapping[str, Any], text: str) -> str | None:
+    """The field of a block's data (two words or more) that runs to the end of its words: the
+    fact said up to the cut, or None."""
+    tail = text.rstrip(_CUT_TRAIL)
+    for key, value in data.items():
+        said = value.rstrip(_CUT_TRAIL) if isinstance(value, str) else ""
+        if len(said.split()) >= 2 and tail.endswith(said):
+            return key
+    return None
+
+
+def _rest_of_a_sentence(text: str) -> str | None:
+    """The words after a cut when they are one sentence (without its final period, its first
+    word in lower case when Whisper capitalised a word that is no name), else None."""
+    words = text.strip().rstrip(_CUT_TRAIL)
+    if not words or _SENTENCE_GOES_ON.search(words):
+        return None
+    first, _, rest = words.partition(" ")
+    if first.lower() in _LOWER_AFTER_CUT:
+        first = first.lower()
+    return f"{first} {rest}".strip()
 
 
 def _dated_on_the_day_resumed(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
