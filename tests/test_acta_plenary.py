@@ -1877,3 +1877,42 @@ def test_a_closings_summons_cut_at_the_maximum_length_goes_on_after_the_cut() ->
         "Siendo las 12:20 p. m., se levanta la sesión y se convoca para el martes veinticinco de noviembre a "
         "las nueve de la mañana."
     ]
+
+
+def test_a_censure_vote_cut_at_the_maximum_length_is_one_vote_in_its_item() -> None:
+    """The censure's vote (mocion_censura.json 32-38), cut where the segmenter cut it when it was
+    recorded live: the rule recalled, the nominal list in five pieces (the last, in lowercase,
+    "alba lucía ramírez sinisterra si roberto carlos benítez perea si", was left out of the
+    table), the declaration cut before "no ha sido aprobada. Se archiva la proposición.", which
+    went to the proposals with a second "Resultado: NEGADO." and took the chair's next words
+    with it. Now one table of the 17 votes and one result, all in the debate, in order."""
+    said = json.loads((Path(__file__).parent / "fixtures" / "mocion_censura.json").read_text("utf-8"))
+
+    def cut(i: int, *at: str) -> list[tuple[str, bool]]:
+        text, pieces, start = said[i]["text"], [], 0
+        for word in at:
+            pieces.append((text[start : text.index(word)].strip(), bool(pieces)))
+            start = text.index(word)
+        return [*pieces, (text[start:].strip(), bool(pieces))]
+
+    heard = [
+        (_OPENING_SAID, False),
+        *cut(32, "afirmativo de la mitad"),
+        *cut(33, "Edison", "Paola"),
+        *cut(34, "alba lucía"),
+        *cut(35),
+        *cut(36),
+        *cut(37, "no ha sido aprobada"),
+        *cut(38),
+        *cut(39),
+    ]
+    blocks = _heard_with_cuts(heard)
+    assert [b["template_id"] for b in blocks[1:-1]] == ["TPL_DEBATE"] * (len(heard) - 2)
+    debate = _zones_of(blocks)["ZONE_DEBATE"]
+    (table,) = [item for item in debate if isinstance(item, list)]
+    assert len(table) == 1 + 17
+    assert table[-1] == ["Roberto Carlos Benítez Perea", "Sí"]
+    results = [p for p in debate if isinstance(p, str) and "Resultado:" in p]
+    assert results == ["Votos por el sí: 10. Votos por el no: 7. Abstenciones: 0. Resultado: NEGADO."]
+    assert debate[-1] == said[38]["text"]
+    assert not any("NEGADO" in p for p in _paragraphs(_zones_of(blocks), "ZONE_PROPOSICIONES"))

@@ -8505,3 +8505,16 @@ def test_words_after_a_cut_in_an_item_stay_in_it_though_they_name_another_sectio
 def test_a_proposicion_archived_said_apart_is_still_the_proposals() -> None:
     """Without the cut, the rule of the section named first stands (the text-level sessions)."""
     assert classify("Se archiva la proposición.", None, "TPL_DEBATE").template_id == "TPL_PROPOSICION"
+
+
+def test_a_nominal_list_heard_in_lowercase_goes_on_past_a_cut_with_two_votes() -> None:
+    """Recorded live (mocion_censura.json 34, cut at 15 s): the list's last two votes, a piece of
+    their own in lowercase, were no vote (three are needed said apart, lest a speech's "sí" be
+    one), and were left out of the table. Past a cut, two are the list going on."""
+    text = "alba lucía ramírez sinisterra si roberto carlos benítez perea si"
+    vote = classify(text, None, "TPL_DEBATE", continues=True).structured_data["votacion"]
+    assert vote["votos"] == [
+        {"nombre": "Alba Lucía Ramírez Sinisterra", "voto": "sí"},
+        {"nombre": "Roberto Carlos Benítez Perea", "voto": "sí"},
+    ]
+    assert "votacion" not in classify(text, None, "TPL_DEBATE").structured_data

@@ -165,6 +165,7 @@ class Classification:
 class _Text:
     raw: str  # normalised original: slices of it go into the output
     low: str  # folded copy, same length as raw: rules match on it
+    after_cut: bool = False  # the words go on with the utterance before, cut at the maximum length
 
 
 @functools.lru_cache(maxsize=4096)
@@ -1572,6 +1573,9 @@ _LOWER_VOTE_ITEM_RE: Final = re.compile(
     r"(?P<name>[^\W\d_]+(?:\s+[^\W\d_]+){1,4}?)\s+(?P<v>si|no|impedid[oa])\b\s*[,.;]?\s*"
 )
 _MIN_LOWER_VOTES: Final = 3
+_MIN_LOWER_VOTES_AFTER_A_CUT: Final = 2
+"""Past a cut at the maximum length the list goes on: recorded live, its last two votes ("alba
+lucía ramírez sinisterra si roberto carlos benítez perea si") were left out of the table."""
 # The secretary's count said right after the list's last vote ("…william yesid cardenas orejuela
 # no. señor presidente votaron dieciocho honorables concejales doce por el si y seis por el no").
 _COUNT_AFTER_LIST_RE: Final = re.compile(
@@ -1586,7 +1590,8 @@ def _count_follows(t: _Text, end: int) -> bool:
 
 def _votes_heard_in_lowercase(t: _Text) -> list[tuple[str, str]]:
     """The members' votes of a nominal list heard in lowercase (see _LOWER_VOTE_ITEM_RE), read
-    only when they run back to back from the utterance's start to its end, three or more: the
+    only when they run back to back from the utterance's start to its end, three or more (two
+    in words that go on past a cut at the maximum length): the
     rest of a list read name by name ("…Rubén Darío Estupiñán, sí." then "sonia esperanza
     valencia cobo no william fernando agudelo rojas si…"), which was left out of the vote's table
     and count. The secretary's count may end it (_count_follows), and a member may answer that
@@ -1614,7 +1619,11 @@ def _votes_heard_in_lowercase(t: _Text) -> list[tuple[str, str]]:
         name = t.raw[start : m.end("name")]
         items.append((_capitalised(" ".join(name.split())), {"si": "sí"}.get(m["v"], m["v"])))
         end = m.end()
-    if begin != 0 or end is None or len(items) < _MIN_LOWER_VOTES:
+    if (
+        begin != 0
+        or end is None
+        or len(items) < (_MIN_LOWER_VOTES_AFTER_A_CUT if t.after_cut else _MIN_LOWER_VOTES)
+    ):
         return []
     if end != len(t.low) and not _count_follows(t, end):
         return []
@@ -5770,6 +5779,26 @@ def _item_goes_on(previous: str, template: str, confidence: float, next_point: b
     )
 
 
+def _vote_goes_on(
+    t: _Text, previous: str, template: str, next_point: bool, decided: dict[str, Any] | None
+) -> bool:
+    """Whether a vote declared in words that continue an item's speech past a cut at the maximum
+    length (:data:`_ITEM_SPEECH`) is the item's though they name another section as its subject:
+    recorded live, "…la moción de censura contra el secretario de Seguridad y Justicia | no ha
+    sido aprobada. Se archiva la proposición." sent the result to the proposals, where it was
+    written a second time, and the chair's next words with it. The item was named before the
+    cut; a point announced, the closing or the roll call still move the words."""
+    return (
+        previous in _ITEM_SPEECH
+        and template != previous
+        and template not in _ITEM_GOES_ON_TO
+        and not next_point
+        and bool(_is_vote(t) or decided)
+        and _vote_subject(t.low) is not None
+        and template == _vote_template(t, previous)[0]
+    )
+
+
 def _classify(
     text: str, entities: Mapping[str, str] | None, previous_template_id: str | None, continues: bool = False
 ) -> Classification:
@@ -5780,7 +5809,7 @@ def _classify(
         return _result("", TPL_DEBATE, {}, 0.0)
     low = _fold(raw)
     masked = _NEXT_POINT_RE.sub(lambda m: " " * len(m.group(0)), low)
-    t = _Text(raw, masked)
+    t = _Text(raw, masked, continues)
     previous = previous_template_id if previous_template_id in TEMPLATE_LABELS else None
     next_point = (
         masked != low
@@ -5793,6 +5822,7 @@ def _classify(
     template, confidence = _choose(
         t, previous, next_point, bool(arrivals or departures), decided, read_roll_call
     )
+    vote_goes_on = False  # a vote declared past a cut in an item: the item's (_vote_goes_on)
     if continues and previous == TPL_ORDEN_DIA and template == TPL_DEBATE and _agenda_marks(t.low):
         # the agenda read on past the cut ("Séptimo punto, elección del personero."): a point
         # announced ends the agenda only once it is read, not in the middle of its reading
@@ -5808,6 +5838,7 @@ def _classify(
         and (
             _reading_goes_on(t, previous, template, next_point)
             or _item_goes_on(previous, template, confidence, next_point)
+            or (vote_goes_on := _vote_goes_on(t, previous, template, next_point, decided))
         )
     ):
         # a reading goes on (a roll call, the agenda), or an item's speech past a word of
@@ -5828,7 +5859,9 @@ def _classify(
     # A vote that stays in the debate or varios naming nothing (an impediment's, a motion's) is
     # summed up there too; an election's (it names one) is for candidates: no sí/no totals.
     staying = (
-        template in _VOTE_STAYS and (_is_vote(t) or decided) and _vote_subject(t.low) in (None, _CENSURE)
+        template in _VOTE_STAYS
+        and (_is_vote(t) or decided)
+        and (vote_goes_on or _vote_subject(t.low) in (None, _CENSURE))
     )
     voting = template in _VOTING_TEMPLATES or staying
     if voting and not _records_own_vote(t) and (vote := _vote(t)) is not None:
