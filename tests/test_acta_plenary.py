@@ -1829,6 +1829,17 @@ def _heard_with_cuts(said: list[tuple[str, bool]]) -> list[dict[str, Any]]:
     return blocks
 
 
+def _cut(text: str, *at: str) -> list[tuple[str, bool]]:
+    """An utterance heard in pieces, cut before each of the words ``at`` as the segmenter cut it
+    at its maximum length: (words, continues the one before)."""
+    pieces: list[tuple[str, bool]] = []
+    start = 0
+    for word in at:
+        pieces.append((text[start : text.index(word)].strip(), bool(pieces)))
+        start = text.index(word)
+    return [*pieces, (text[start:].strip(), bool(pieces))]
+
+
 _OPENING_SAID = (
     "Siendo las nueve de la mañana del día 20 de noviembre de 2025, se abre la sesión plenaria ordinaria "
     "del Concejo Distrital de Santiago de Cali. Preside el concejal Jorge Eliécer Tamayo Marulanda."
@@ -1889,11 +1900,7 @@ def test_a_censure_vote_cut_at_the_maximum_length_is_one_vote_in_its_item() -> N
     said = json.loads((Path(__file__).parent / "fixtures" / "mocion_censura.json").read_text("utf-8"))
 
     def cut(i: int, *at: str) -> list[tuple[str, bool]]:
-        text, pieces, start = said[i]["text"], [], 0
-        for word in at:
-            pieces.append((text[start : text.index(word)].strip(), bool(pieces)))
-            start = text.index(word)
-        return [*pieces, (text[start:].strip(), bool(pieces))]
+        return _cut(said[i]["text"], *at)
 
     heard = [
         (_OPENING_SAID, False),
@@ -1916,3 +1923,34 @@ def test_a_censure_vote_cut_at_the_maximum_length_is_one_vote_in_its_item() -> N
     assert results == ["Votos por el sí: 10. Votos por el no: 7. Abstenciones: 0. Resultado: NEGADO."]
     assert debate[-1] == said[38]["text"]
     assert not any("NEGADO" in p for p in _paragraphs(_zones_of(blocks), "ZONE_PROPOSICIONES"))
+
+
+def test_an_election_count_cut_at_the_maximum_length_is_one_count() -> None:
+    """The personero's election (sesion_personero.json 33-37), cut where the segmenter cut it
+    when it was recorded live: the count read "…por Luz Adriana Cárdenas Mejía seis (6) votos; |
+    por Jorge Iván Quintero Ospina un (1) voto; …" and corrected "…Andrés Felipe Rengifo Salazar
+    diez (10) votos; | Luz Adriana Cárdenas Mejía cinco (5) votos; …". The result line gave the
+    one elected alone ("Votación: Andrés Felipe Rengifo Salazar, 10 votos.") and the reviewer's
+    comment compared half counts. Each count read on past a cut is now one count."""
+    said = json.loads((Path(__file__).parent / "fixtures" / "sesion_personero.json").read_text("utf-8"))
+    heard = [
+        (_OPENING_SAID, False),
+        *_cut(said[33]["text"], "por Jorge Iván"),
+        *_cut(said[34]["text"]),
+        *_cut(said[35]["text"]),
+        *_cut(said[36]["text"], "Luz Adriana Cárdenas Mejía cinco"),
+        *_cut(said[37]["text"], "Se autoriza"),
+    ]
+    blocks = _heard_with_cuts(heard)
+    debate = _paragraphs(_zones_of(blocks), "ZONE_DEBATE")
+    assert debate[-2] == (
+        "Resultado: Andrés Felipe Rengifo Salazar, elegido Personero Municipal de Palmira para el periodo "
+        "2026-2029. Votación: Andrés Felipe Rengifo Salazar, 10 votos; Luz Adriana Cárdenas Mejía, 5 votos; "
+        "Jorge Iván Quintero Ospina, 1 voto; en blanco, 2; total, 18."
+    )
+    (comment,) = docx.Document(io.BytesIO(_built(blocks))).comments
+    assert comment.text.startswith(
+        "El escrutinio de esta elección se dijo con cifras distintas (Andrés Felipe Rengifo Salazar, 9 "
+        "votos; Luz Adriana Cárdenas Mejía, 6 votos; Jorge Iván Quintero Ospina, 1 voto; en blanco, 2; "
+        "total, 18) y luego (Andrés Felipe Rengifo Salazar, 10 votos; Luz Adriana Cárdenas Mejía, 5 votos;"
+    )

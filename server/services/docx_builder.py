@@ -3487,21 +3487,40 @@ def _election_plan(election: Mapping[str, Any], counts: Sequence[Mapping[str, An
     return _ElectionPlan(summary, check)
 
 
+def _count_read_on(count: Mapping[str, Any], more: Mapping[str, Any]) -> dict[str, Any]:
+    """A count (``escrutinio``) with what its reading past a cut said: the candidates after, the
+    blank votes and the total where the first part said none."""
+    listed = [c for c in (count.get("candidatos"), more.get("candidatos")) if isinstance(c, list)]
+    return {**more, **count, "candidatos": [entry for part in listed for entry in part]}
+
+
 def _election_plans(by_zone: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[int, _ElectionPlan]:
     """An election is said over several blocks: the count ("Ana María Velasco, diecisiete votos;
     …; en blanco, uno"), perhaps corrected, then the declaration ("ha sido elegida presidenta…
     la concejala Ana María Velasco"). The declaration's block gets the result line, with the
     counts said in its zone since the previous declaration that name the person elected.
-    Derived when the document is built: the stored blocks stay as said."""
+    A count read on past a cut at the segmenter's maximum length (its block continues the one
+    before, which said a count) is that one count: recorded live, "El resultado correcto es:
+    Andrés Felipe Rengifo Salazar diez (10) votos; | Luz Adriana Cárdenas Mejía cinco (5)
+    votos; …" gave the result line the first candidate alone. Derived when the document is
+    built: the stored blocks stay as said."""
     plans: dict[int, _ElectionPlan] = {}
     for blocks in by_zone.values():
         counts: list[Mapping[str, Any]] = []
+        counted = False  # the block before said a count
         for block in blocks:
             data = block.get("structured_data")
+            if block.get("deleted") or block.get("type") == "IMAGE":
+                continue
             if block.get("type") != "TEMPLATE" or not isinstance(data, Mapping):
+                counted = False
                 continue
             count = data.get("escrutinio")
-            if isinstance(count, Mapping) and _candidates(count):
+            goes_on = counted and counts and isinstance(count, Mapping) and _continues_speech(block)
+            counted = isinstance(count, Mapping) and (bool(_candidates(count)) or bool(goes_on))
+            if goes_on and isinstance(count, Mapping):
+                counts[-1] = _count_read_on(counts[-1], count)
+            elif isinstance(count, Mapping) and _candidates(count):
                 counts.append(count)
             election = data.get("eleccion")
             if isinstance(election, Mapping) and _as_text(election.get("elegido")).strip():
