@@ -856,6 +856,9 @@ def test_a_personero_election_is_written_as_said() -> None:
     for i in (15, 34):
         assert debate[written_at(i)].startswith("LUIS ALBERTO LOZANO BECERRA: Presidente, Luis Alberto")
     assert debate[written_at(42)].startswith("ANDRÉS FELIPE RENGIFO SALAZAR (personero): muchas gracias")
+    # the oath asked of him by name before the question ("Doctor Andrés Felipe Rengifo Salazar, por
+    # favor levante su mano derecha. ¿Jura usted…?"): his answer, unnamed when recorded live
+    assert debate[written_at(40)] == "ANDRÉS FELIPE RENGIFO SALAZAR: Sí, juro."
     assert [s.split("\n")[1:] for s in _paragraphs(zones, "SIGNATURE_BLOCK")] == [
         ["HÉCTOR FABIO ESCOBAR POTES", "Presidente"],
         ["CLAUDIA PATRICIA MORALES GIRALDO", "Secretaria General"],

@@ -3766,23 +3766,30 @@ def _grant_of_the_floor(t: _Text) -> dict[str, Any]:
 
 # The chair's oath question naming who swears, ending the utterance: "¿Jura usted, doctor Carlos
 # Rengifo, por Dios y por la patria, cumplir…?"; the answer ("Sí, juro.") is his.
-_OATH_ASKED_RE: Final = re.compile(r"¿\s*jura\s+usted\s*,\s*")
+_OATH_ASKED_RE: Final = re.compile(r"¿\s*jura\s+usted\s*(?:,\s*)?")
+_OATH_VOCATIVE_RE: Final = re.compile(r"(?:doctor|doctora|senor|senora|ingeniero|ingeniera)\s+")
 
 
 def _sworn_asked(t: _Text) -> str | None:
     """Who the oath question that ends the utterance names (see _OATH_ASKED_RE), or None: a
-    name capitalised, of two words or more, ending its clause; the answer is then his, as the
-    words after a grant of the floor are the speaker's."""
+    name capitalised, of two words or more, ending its clause, or addressed by title at the
+    utterance's start and followed by a comma (_OATH_VOCATIVE_RE); the answer is then his, as
+    the words after a grant of the floor are the speaker's."""
     questions = list(_OATH_ASKED_RE.finditer(t.low))
     if not questions or not t.raw.rstrip().endswith("?"):
         return None
     asked = questions[-1]  # the last question, the one the utterance ends with
     if "?" in t.raw[asked.end() :].rstrip()[:-1]:
         return None
-    got = _take_person(t, asked.end())
+    got = _take_person(t, asked.end()) if "," in asked.group() else None
+    if got and got[0][:1].isupper() and len(got[0].split()) >= 2 and _NAME_END_RE.match(t.low, got[1]):
+        return got[0]
+    # "Doctor Andrés Felipe Rengifo Salazar, por favor levante su mano derecha. ¿Jura usted por
+    # Dios…?" (recorded live): the one asked, addressed at the start of the utterance
+    got = _take_person(t, 0) if _OATH_VOCATIVE_RE.match(t.low) else None
     if got is None or not got[0][:1].isupper() or len(got[0].split()) < 2:
         return None
-    return got[0] if _NAME_END_RE.match(t.low, got[1]) else None
+    return got[0] if t.low.startswith(",", got[1]) else None
 
 
 # The chair giving the floor back to a member named, the whole utterance: "Continúe, concejal
