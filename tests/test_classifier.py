@@ -8482,8 +8482,9 @@ def test_a_councillor_spelled_consejal_is_a_councillor(text: str, speaker: dict[
             "TPL_DEBATE",
         ),
         ("como lo dice la comunicación de la Procuraduría que leímos.", "TPL_VARIOS", "TPL_VARIOS"),
-        ("y ese proyecto de acuerdo ya fue archivado en comisión.", "TPL_PROPOSICION", "TPL_PROPOSICION"),
-        # a point announced, the closing, the quorum, a vote still move them
+        # a point announced, the closing, the quorum, a vote, a bill named still move them (a
+        # bill's debate is often read as the debate's before the cut)
+        ("y ese proyecto de acuerdo ya fue aprobado en primer debate.", "TPL_DEBATE", "TPL_PROYECTO_ACUERDO"),
         (
             "Siguiente punto. Proposiciones. Hay una proposición sobre la mesa.",
             "TPL_DEBATE",
@@ -8498,7 +8499,7 @@ def test_words_after_a_cut_in_an_item_stay_in_it_though_they_name_another_sectio
     """Recorded live (mocion_censura.json 37): the chair's declaration was cut at 15 s and its
     last words, "Se archiva la proposición.", went to the proposals, and the chair's next words
     with them. Words that go on with an item's speech past a cut stay in it though they name a
-    proposal, a bill or a communication; said apart (a pause), a proposición is still one."""
+    proposal or a communication; said apart (a pause), a proposición is still one."""
     assert classify(text, None, previous, continues=True).template_id == expected
 
 

@@ -5766,17 +5766,22 @@ _ITEM_SPEECH: Final = frozenset(
     {TPL_DEBATE, TPL_VARIOS, TPL_PROYECTO_ACUERDO, TPL_PROPOSICION, TPL_COMUNICACION}
 )
 """Sections of an item considered, or of interventions: what is said in them goes on past a cut."""
-_ITEM_GOES_ON_TO: Final = frozenset({TPL_CIERRE, TPL_LLAMADO_LISTA})
+_ITEM_GOES_ON_TO: Final = frozenset({TPL_CIERRE, TPL_LLAMADO_LISTA, TPL_PROYECTO_ACUERDO})
+"""What words after a cut in an item's speech still go on to when they name it: the closing, the
+roll call, and a bill, whose debate is often read as the debate's before the cut (the mayor's
+objections, an official answering on them: test_readings_cut_at_the_maximum_length_keep_every_table
+puts the nominal vote's table in the debate if its pieces stay there)."""
 
 
 def _item_goes_on(previous: str, template: str, confidence: float, next_point: bool) -> bool:
     """Whether words that continue speech said in an item (:data:`_ITEM_SPEECH`) past a cut at
     the maximum length stay in it though they name another section by a word of its own
-    (``_CONF_SECTION``: a proposición, a bill, a communication). Recorded live: the chair's
-    "…la moción de censura no ha sido aprobada. | Se archiva la proposición." sent the words
-    after the cut to the proposals, and, as the section before it, "Agradecemos la presencia del
-    secretario… Siguiente punto." with them. A point announced, the closing or the roll call
-    (:data:`_ITEM_GOES_ON_TO`), or any stronger rule (a vote, an agenda read) still moves them."""
+    (``_CONF_SECTION``: a proposición, a communication; not a bill, :data:`_ITEM_GOES_ON_TO`).
+    Recorded live: the chair's "…la moción de censura no ha sido aprobada. | Se archiva la
+    proposición." sent the words after the cut to the proposals, and, as the section before it,
+    "Agradecemos la presencia del secretario… Siguiente punto." with them. A point announced,
+    the closing or the roll call (:data:`_ITEM_GOES_ON_TO`), or any stronger rule (a vote, an
+    agenda read) still moves them."""
     return (
         previous in _ITEM_SPEECH
         and template != previous
