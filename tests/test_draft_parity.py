@@ -103,6 +103,9 @@ _ROLL_CALL = (
     "Llamado a lista. Andrés Felipe Escobar Torres, presente. Ana María Ruiz Gómez, presente. Roberto"
     " Carlos Ortiz, presente. Hay quórum."
 )
+CUT = "✂ "
+"""Before a hand-made utterance: its audio continues the previous one's, cut at the segmenter's
+maximum length (``audio_metadata.continues_previous``)."""
 HAND_MADE: dict[str, list[str]] = {
     # the president addressed by name is not the speaker: the grant's words, then unnamed
     "chair addressed": [
@@ -143,14 +146,41 @@ HAND_MADE: dict[str, list[str]] = {
         "Continuamos con el debate. tiene la palabra la concejala alexandra hernandez cedeño",
         "gracias presidente, el alumbrado del barrio no funciona.",
     ],
+    # the personero given the floor by the office alone, his name not heard (recorded live)
+    "personero by office alone": [
+        _OPENING,
+        "Si así fue, que me oci la patria os lo premié. Que me hacen posesionado. Tiene la palabra el señor"
+        " personero.",
+        "Muchas gracias, señor presidente, honorables concejales.",
+        "Tiene la palabra la señora contralora.",
+        "Gracias, presidente. El informe de auditoría está radicado.",
+    ],
+    # speech cut at the segmenter's maximum length (CUT: the block continues the previous one)
+    "speech cut": [
+        _OPENING,
+        _ROLL_CALL,
+        "Continuamos con el debate. Tiene la palabra la concejala Ruiz.",
+        "Gracias presidente, yo respeto la constancia de la compañera, el concurso lo vigiló la Procuraduría",
+        CUT + "y la lista quedó en firme, el Concejo tiene que cumplir la ley.",
+        CUT + "Y por eso acompaño a la doctora Cárdenas.",
+        "Presidente, Luis Alberto Lozano, moción de procedimiento. Yo llevé la cuenta y hay un error.",
+        CUT + "Le pido a la secretaría revisar el registro.",
+        "Le pido silencio a las barras.",
+        CUT + "Gracias.",
+    ],
 }
 """Short sessions for the rules the fixtures do not exercise, classified as the fixtures are."""
 
 
 def _sessions() -> dict[str, list[dict[str, Any]]]:
     said = {path.name: json.loads(path.read_text("utf-8")) for path in sorted(FIXTURES.glob("*.json"))}
-    said |= {name: [{"text": text} for text in texts] for name, texts in HAND_MADE.items()}
-    return {name: _classified(utterances) for name, utterances in said.items()}
+    said |= {name: [{"text": text.removeprefix(CUT)} for text in texts] for name, texts in HAND_MADE.items()}
+    sessions = {name: _classified(utterances) for name, utterances in said.items()}
+    for name, texts in HAND_MADE.items():
+        for block, text in zip(sessions[name], texts, strict=True):
+            if text.startswith(CUT):
+                block["audio_metadata"] = {"continues_previous": True}
+    return sessions
 
 
 def _draft(sessions: Mapping[str, Any]) -> dict[str, Any]:

@@ -165,6 +165,7 @@ class Classification:
 class _Text:
     raw: str  # normalised original: slices of it go into the output
     low: str  # folded copy, same length as raw: rules match on it
+    after_cut: bool = False  # the words go on with the utterance before, cut at the maximum length
 
 
 @functools.lru_cache(maxsize=4096)
@@ -176,9 +177,15 @@ def _fold_char(ch: str) -> str:
     return base if len(base) == 1 else ch
 
 
+_CONSEJAL_RE: Final = re.compile(r"\bconsej(?=al(?:a|es|as)?\b)")
+""""consejal", as Whisper (and many a hand) spells "concejal": recorded live, "Tiene la palabra
+la consejal de la Valencia Palau." made "consejal de la Valencia Palau" the speaker's name."""
+
+
 def _fold(text: str) -> str:
-    """Lower-case and strip accents, one character for one character (ñ becomes n)."""
-    return "".join(_fold_char(ch) for ch in text)
+    """Lower-case and strip accents, one character for one character (ñ becomes n), "consejal"
+    read as "concejal"."""
+    return _CONSEJAL_RE.sub("concej", "".join(_fold_char(ch) for ch in text))
 
 
 _ABBREVIATION_END_RE: Final = re.compile(r"\b[apAP]\.\s?[mM]\.$")
@@ -1566,6 +1573,9 @@ _LOWER_VOTE_ITEM_RE: Final = re.compile(
     r"(?P<name>[^\W\d_]+(?:\s+[^\W\d_]+){1,4}?)\s+(?P<v>si|no|impedid[oa])\b\s*[,.;]?\s*"
 )
 _MIN_LOWER_VOTES: Final = 3
+_MIN_LOWER_VOTES_AFTER_A_CUT: Final = 2
+"""Past a cut at the maximum length the list goes on: recorded live, its last two votes ("alba
+lucía ramírez sinisterra si roberto carlos benítez perea si") were left out of the table."""
 # The secretary's count said right after the list's last vote ("…william yesid cardenas orejuela
 # no. señor presidente votaron dieciocho honorables concejales doce por el si y seis por el no").
 _COUNT_AFTER_LIST_RE: Final = re.compile(
@@ -1580,7 +1590,8 @@ def _count_follows(t: _Text, end: int) -> bool:
 
 def _votes_heard_in_lowercase(t: _Text) -> list[tuple[str, str]]:
     """The members' votes of a nominal list heard in lowercase (see _LOWER_VOTE_ITEM_RE), read
-    only when they run back to back from the utterance's start to its end, three or more: the
+    only when they run back to back from the utterance's start to its end, three or more (two
+    in words that go on past a cut at the maximum length): the
     rest of a list read name by name ("…Rubén Darío Estupiñán, sí." then "sonia esperanza
     valencia cobo no william fernando agudelo rojas si…"), which was left out of the vote's table
     and count. The secretary's count may end it (_count_follows), and a member may answer that
@@ -1608,7 +1619,11 @@ def _votes_heard_in_lowercase(t: _Text) -> list[tuple[str, str]]:
         name = t.raw[start : m.end("name")]
         items.append((_capitalised(" ".join(name.split())), {"si": "sí"}.get(m["v"], m["v"])))
         end = m.end()
-    if begin != 0 or end is None or len(items) < _MIN_LOWER_VOTES:
+    if (
+        begin != 0
+        or end is None
+        or len(items) < (_MIN_LOWER_VOTES_AFTER_A_CUT if t.after_cut else _MIN_LOWER_VOTES)
+    ):
         return []
     if end != len(t.low) and not _count_follows(t, end):
         return []
@@ -3751,23 +3766,30 @@ def _grant_of_the_floor(t: _Text) -> dict[str, Any]:
 
 # The chair's oath question naming who swears, ending the utterance: "¿Jura usted, doctor Carlos
 # Rengifo, por Dios y por la patria, cumplir…?"; the answer ("Sí, juro.") is his.
-_OATH_ASKED_RE: Final = re.compile(r"¿\s*jura\s+usted\s*,\s*")
+_OATH_ASKED_RE: Final = re.compile(r"¿\s*jura\s+usted\s*(?:,\s*)?")
+_OATH_VOCATIVE_RE: Final = re.compile(r"(?:doctor|doctora|senor|senora|ingeniero|ingeniera)\s+")
 
 
 def _sworn_asked(t: _Text) -> str | None:
     """Who the oath question that ends the utterance names (see _OATH_ASKED_RE), or None: a
-    name capitalised, of two words or more, ending its clause; the answer is then his, as the
-    words after a grant of the floor are the speaker's."""
+    name capitalised, of two words or more, ending its clause, or addressed by title at the
+    utterance's start and followed by a comma (_OATH_VOCATIVE_RE); the answer is then his, as
+    the words after a grant of the floor are the speaker's."""
     questions = list(_OATH_ASKED_RE.finditer(t.low))
     if not questions or not t.raw.rstrip().endswith("?"):
         return None
     asked = questions[-1]  # the last question, the one the utterance ends with
     if "?" in t.raw[asked.end() :].rstrip()[:-1]:
         return None
-    got = _take_person(t, asked.end())
+    got = _take_person(t, asked.end()) if "," in asked.group() else None
+    if got and got[0][:1].isupper() and len(got[0].split()) >= 2 and _NAME_END_RE.match(t.low, got[1]):
+        return got[0]
+    # "Doctor Andrés Felipe Rengifo Salazar, por favor levante su mano derecha. ¿Jura usted por
+    # Dios…?" (recorded live): the one asked, addressed at the start of the utterance
+    got = _take_person(t, 0) if _OATH_VOCATIVE_RE.match(t.low) else None
     if got is None or not got[0][:1].isupper() or len(got[0].split()) < 2:
         return None
-    return got[0] if _NAME_END_RE.match(t.low, got[1]) else None
+    return got[0] if t.low.startswith(",", got[1]) else None
 
 
 # The chair giving the floor back to a member named, the whole utterance: "Continúe, concejal
@@ -5740,6 +5762,55 @@ def _reading_goes_on(t: _Text, previous: str, template: str, next_point: bool) -
     return template == TPL_APROBACION_ORDEN_DIA and _PUT_TO_THE_PLENARY_RE.search(t.low) is None
 
 
+_ITEM_SPEECH: Final = frozenset(
+    {TPL_DEBATE, TPL_VARIOS, TPL_PROYECTO_ACUERDO, TPL_PROPOSICION, TPL_COMUNICACION}
+)
+"""Sections of an item considered, or of interventions: what is said in them goes on past a cut."""
+_ITEM_GOES_ON_TO: Final = frozenset({TPL_CIERRE, TPL_LLAMADO_LISTA, TPL_PROYECTO_ACUERDO})
+"""What words after a cut in an item's speech still go on to when they name it: the closing, the
+roll call, and a bill, whose debate is often read as the debate's before the cut (the mayor's
+objections, an official answering on them: test_readings_cut_at_the_maximum_length_keep_every_table
+puts the nominal vote's table in the debate if its pieces stay there)."""
+
+
+def _item_goes_on(previous: str, template: str, confidence: float, next_point: bool) -> bool:
+    """Whether words that continue speech said in an item (:data:`_ITEM_SPEECH`) past a cut at
+    the maximum length stay in it though they name another section by a word of its own
+    (``_CONF_SECTION``: a proposición, a communication; not a bill, :data:`_ITEM_GOES_ON_TO`).
+    Recorded live: the chair's "…la moción de censura no ha sido aprobada. | Se archiva la
+    proposición." sent the words after the cut to the proposals, and, as the section before it,
+    "Agradecemos la presencia del secretario… Siguiente punto." with them. A point announced,
+    the closing or the roll call (:data:`_ITEM_GOES_ON_TO`), or any stronger rule (a vote, an
+    agenda read) still moves them."""
+    return (
+        previous in _ITEM_SPEECH
+        and template != previous
+        and template not in _ITEM_GOES_ON_TO
+        and confidence == _CONF_SECTION
+        and not next_point
+    )
+
+
+def _vote_goes_on(
+    t: _Text, previous: str, template: str, next_point: bool, decided: dict[str, Any] | None
+) -> bool:
+    """Whether a vote declared in words that continue an item's speech past a cut at the maximum
+    length (:data:`_ITEM_SPEECH`) is the item's though they name another section as its subject:
+    recorded live, "…la moción de censura contra el secretario de Seguridad y Justicia | no ha
+    sido aprobada. Se archiva la proposición." sent the result to the proposals, where it was
+    written a second time, and the chair's next words with it. The item was named before the
+    cut; a point announced, the closing or the roll call still move the words."""
+    return (
+        previous in _ITEM_SPEECH
+        and template != previous
+        and template not in _ITEM_GOES_ON_TO
+        and not next_point
+        and bool(_is_vote(t) or decided)
+        and _vote_subject(t.low) is not None
+        and template == _vote_template(t, previous)[0]
+    )
+
+
 def _classify(
     text: str, entities: Mapping[str, str] | None, previous_template_id: str | None, continues: bool = False
 ) -> Classification:
@@ -5750,7 +5821,7 @@ def _classify(
         return _result("", TPL_DEBATE, {}, 0.0)
     low = _fold(raw)
     masked = _NEXT_POINT_RE.sub(lambda m: " " * len(m.group(0)), low)
-    t = _Text(raw, masked)
+    t = _Text(raw, masked, continues)
     previous = previous_template_id if previous_template_id in TEMPLATE_LABELS else None
     next_point = (
         masked != low
@@ -5763,6 +5834,7 @@ def _classify(
     template, confidence = _choose(
         t, previous, next_point, bool(arrivals or departures), decided, read_roll_call
     )
+    vote_goes_on = False  # a vote declared past a cut in an item: the item's (_vote_goes_on)
     if continues and previous == TPL_ORDEN_DIA and template == TPL_DEBATE and _agenda_marks(t.low):
         # the agenda read on past the cut ("Séptimo punto, elección del personero."): a point
         # announced ends the agenda only once it is read, not in the middle of its reading
@@ -5772,7 +5844,17 @@ def _classify(
         # the opening's guests read on): the words after the cut are the same speech, in the
         # section it was said in, unless a rule recognises a section of their own.
         template, confidence = previous, _CONF_SPEECH
-    elif continues and previous is not None and _reading_goes_on(t, previous, template, next_point):
+    elif (
+        continues
+        and previous is not None
+        and (
+            _reading_goes_on(t, previous, template, next_point)
+            or _item_goes_on(previous, template, confidence, next_point)
+            or (vote_goes_on := _vote_goes_on(t, previous, template, next_point, decided))
+        )
+    ):
+        # a reading goes on (a roll call, the agenda), or an item's speech past a word of
+        # another section
         template, confidence = previous, _CONF_WEAK
     if template == TPL_PROYECTO_ACUERDO:
         data = _proyecto_data(t, under_consideration=previous == TPL_PROYECTO_ACUERDO and not next_point)
@@ -5789,7 +5871,9 @@ def _classify(
     # A vote that stays in the debate or varios naming nothing (an impediment's, a motion's) is
     # summed up there too; an election's (it names one) is for candidates: no sí/no totals.
     staying = (
-        template in _VOTE_STAYS and (_is_vote(t) or decided) and _vote_subject(t.low) in (None, _CENSURE)
+        template in _VOTE_STAYS
+        and (_is_vote(t) or decided)
+        and (vote_goes_on or _vote_subject(t.low) in (None, _CENSURE))
     )
     voting = template in _VOTING_TEMPLATES or staying
     if voting and not _records_own_vote(t) and (vote := _vote(t)) is not None:

@@ -1681,6 +1681,7 @@ class _Renderer:
         ctx = _context(data, text, block.get("label"), self.metadata)
         before = _last_child(container)
         wrote_paragraph = wrote_any = False
+        written: list[str] = []  # the paragraphs the template wrote, as written
         in_a_call = id(block) in self.roll_calls
         whole_call = self.roll_calls.get(id(block))
         for element in self.templates.elements(block.get("template_id")):
@@ -1698,6 +1699,7 @@ class _Renderer:
                 if rendered is not None:
                     self.marked_paragraph(container, self.style(role), rendered)
                     wrote_paragraph = wrote_any = True
+                    written.append(rendered.replace(_STAR_SENTINEL, "*"))
             elif element.kind == "roll_call":
                 wrote_any = self.roll_call(container, data, geo, element) or wrote_any
             elif element.kind == "votes":
@@ -1716,6 +1718,13 @@ class _Renderer:
             elif element.kind == "recess" and (recess := self.recesses.get(id(block))) is not None:
                 recess_ctx = {**ctx, "fecha": None, **recess}  # the block's own date is not the resumption's
                 wrote_any = self.record(container, element, recess_ctx, None) or wrote_any
+        words = _as_text(data.get("texto")).strip()
+        granted = bool(data.get("anuncio_texto")) and not data.get("anuncio")
+        if written and granted and words and not any(words in paragraph for paragraph in written):
+            # a grant and the words after it in one block, their speaker not written (no name
+            # said or known for "el secretario de Hacienda", a name heard garbled): the grant
+            # was written, and the words are, as said, after it
+            _add_paragraph(container, self.style(zone_role), words)
         if not wrote_paragraph and (text or not wrote_any):
             # the fallback: what was said is kept, where the block begins
             p = _add_paragraph(container, self.style(zone_role), text)
@@ -2327,7 +2336,10 @@ def given_the_floor(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, An
     the blocks (and the content hash over them) stay what was said and corrected. Deleted
     blocks and images between the two are passed over; anything else said in between (a block
     pending review too) ends the grant, and only the block right after it is named: later ones
-    may be the chair's again. A vote is never put in the speaker's mouth, nor the chair's
+    may be the chair's again, except a block whose audio goes on with the speech of words that
+    have their speaker, cut at the segmenter's maximum length (:func:`_continues_speech`), in the
+    same section and saying nothing of its own: recorded live, the last 6 s of an intervention
+    were written as nobody's. A vote is never put in the speaker's mouth, nor the chair's
     conduct of one (putting the item to consideration, asking for its approval), nor an item
     presented (:data:`OWN_FIELDS`), nor the first block of another item (a grant in the debate, then
     "Siguiente punto. Aprobación del acta…": see :data:`INTERVENTION_TEMPLATES`). Words that name
@@ -2341,11 +2353,16 @@ def given_the_floor(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, An
     something is said in another section. A grant that names an official by office alone ("Tiene
     la palabra el secretario de Hacienda.": ``cargo`` and no ``orador``) carries the office as the
     speaker, with its article (:func:`_office_as_speaker`): written "EL SECRETARIO DE HACIENDA:
-    …". Speaker fields a block carries with ``orador_por_anuncio`` (stored by earlier versions)
+    …"; one that names an office one person holds alone, no name said or known for it ("Tiene
+    la palabra el señor personero.", :func:`_one_holder_granted`), likewise ("EL PERSONERO: …";
+    with the one the session elected and swore in known, his name: :func:`_named_as_in_the_session`).
+    Speaker fields a block carries with ``orador_por_anuncio`` (stored by earlier versions)
     are derived again."""
     carried: list[Mapping[str, Any]] = []
     grant: dict[str, Any] | None = None
     granted_in: Any = None
+    speaker: dict[str, Any] | None = None  # who said the last block's words, and where
+    spoken_in: Any = None
     ponentes: Sequence[Any] = ()
     for block in blocks:
         if block.get("deleted") or block.get("type") == "IMAGE":
@@ -2362,6 +2379,8 @@ def given_the_floor(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, An
         own = [k for k in OWN_FIELDS if data.get(k)]
         if speech and grant and same_item and not own:
             block = {**block, "structured_data": {**data, **grant, CARRIED: True}}
+        elif speech and speaker and section == spoken_in and not own and _continues_speech(block):
+            block = {**block, "structured_data": {**data, **speaker, CARRIED: True}}
         elif (
             speech
             and grant
@@ -2376,7 +2395,8 @@ def given_the_floor(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, An
             ponentes = ()  # another item is under consideration
         elif block.get("type") == "TEMPLATE" and (data.get("numero") or data.get("titulo")):
             ponentes = data["ponentes"] if isinstance(data.get("ponentes"), list) else ()
-        grant = None
+        grant = speaker = None
+        data = block["structured_data"] if isinstance(block.get("structured_data"), Mapping) else data
         named = {k: data[k] for k in SPEAKER_FIELDS if data.get(k)}
         if speech and data.get("anuncio") and data.get("orador"):
             grant, granted_in = named, section
@@ -2392,8 +2412,43 @@ def given_the_floor(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, An
             # the office is the speaker line ("EL SECRETARIO DE HACIENDA: …")
             office = _office_as_speaker(_as_text(data["cargo"]), _as_text(block.get("text")))
             grant, granted_in = {"orador": office}, section
+        elif (
+            speech
+            and data.get("anuncio")
+            and (alone := _one_holder_granted(data, _as_text(block.get("text"))))
+        ):
+            # "Tiene la palabra el señor personero." with no name known for him: "EL PERSONERO: …"
+            grant, granted_in = {"orador": alone}, section
+        elif speech and data.get("orador") and not data.get("anuncio"):
+            # words with their speaker: a piece cut from them at the maximum length is theirs too
+            speaker, spoken_in = {k: data[k] for k in SPEAKER_FIELDS if data.get(k)}, section
         carried.append(block)
     return carried
+
+
+def _continues_speech(block: Mapping[str, Any]) -> bool:
+    """Whether a block's audio goes on with the previous block's speech, cut at the segmenter's
+    maximum length (``audio_metadata.continues_previous``)."""
+    audio = block.get("audio_metadata")
+    return isinstance(audio, Mapping) and audio.get("continues_previous") is True
+
+
+def _one_holder_granted(data: Mapping[str, Any], said: str) -> str | None:
+    """The office a grant names alone when one person holds it (:data:`ONE_HOLDER_ROLES`: "Tiene
+    la palabra el señor personero.", "… la señora contralora.") and no name was said or known
+    for it, as the speaker line: "El personero", "La contralora"; else None."""
+    rol = _as_text(data.get("rol"))
+    if rol not in ONE_HOLDER_ROLES or data.get("orador") or data.get("cargo"):
+        return None
+    said_last = [
+        m for m in _LETTERS.finditer(_fold_same_length(said)) if ONE_HOLDER_OFFICES.get(m.group()) == rol
+    ]
+    if not said_last:
+        return None
+    office = said_last[-1]
+    article = _ARTICLE_BEFORE_OFFICE.search(said[: office.start()].lower())
+    feminine = article.group(1) == "la" if article is not None else office.group().endswith("a")
+    return ("La " if feminine else "El ") + office.group()
 
 
 _COUNCILLORS = ("concejal", "concejala")
@@ -3432,21 +3487,40 @@ def _election_plan(election: Mapping[str, Any], counts: Sequence[Mapping[str, An
     return _ElectionPlan(summary, check)
 
 
+def _count_read_on(count: Mapping[str, Any], more: Mapping[str, Any]) -> dict[str, Any]:
+    """A count (``escrutinio``) with what its reading past a cut said: the candidates after, the
+    blank votes and the total where the first part said none."""
+    listed = [c for c in (count.get("candidatos"), more.get("candidatos")) if isinstance(c, list)]
+    return {**more, **count, "candidatos": [entry for part in listed for entry in part]}
+
+
 def _election_plans(by_zone: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[int, _ElectionPlan]:
     """An election is said over several blocks: the count ("Ana María Velasco, diecisiete votos;
     …; en blanco, uno"), perhaps corrected, then the declaration ("ha sido elegida presidenta…
     la concejala Ana María Velasco"). The declaration's block gets the result line, with the
     counts said in its zone since the previous declaration that name the person elected.
-    Derived when the document is built: the stored blocks stay as said."""
+    A count read on past a cut at the segmenter's maximum length (its block continues the one
+    before, which said a count) is that one count: recorded live, "El resultado correcto es:
+    Andrés Felipe Rengifo Salazar diez (10) votos; | Luz Adriana Cárdenas Mejía cinco (5)
+    votos; …" gave the result line the first candidate alone. Derived when the document is
+    built: the stored blocks stay as said."""
     plans: dict[int, _ElectionPlan] = {}
     for blocks in by_zone.values():
         counts: list[Mapping[str, Any]] = []
+        counted = False  # the block before said a count
         for block in blocks:
             data = block.get("structured_data")
+            if block.get("deleted") or block.get("type") == "IMAGE":
+                continue
             if block.get("type") != "TEMPLATE" or not isinstance(data, Mapping):
+                counted = False
                 continue
             count = data.get("escrutinio")
-            if isinstance(count, Mapping) and _candidates(count):
+            goes_on = counted and counts and isinstance(count, Mapping) and _continues_speech(block)
+            counted = isinstance(count, Mapping) and (bool(_candidates(count)) or bool(goes_on))
+            if goes_on and isinstance(count, Mapping):
+                counts[-1] = _count_read_on(counts[-1], count)
+            elif isinstance(count, Mapping) and _candidates(count):
                 counts.append(count)
             election = data.get("eleccion")
             if isinstance(election, Mapping) and _as_text(election.get("elegido")).strip():
@@ -3587,20 +3661,40 @@ def _openings_joined(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, A
     with neither. A block whose audio continues the previous one's speech
     (``audio_metadata.continues_previous``) and is the opening's too is joined to it: its words
     after, its facts where the first said none, its recognition confidence the lower. Blocks a
-    person edited are left as they are. Derived when the document is built, on copies."""
+    person edited are left as they are. Derived when the document is built, on copies.
+
+    So is the continuation of a communication or a closing whose summarised fact runs to the
+    cut (:func:`_fact_cut`: the asunto, the summons) when its words are the rest of that one
+    sentence (:func:`_rest_of_a_sentence`): the fact goes on with them. Recorded live, "…en la
+    que informa que el 30 no miembre, vense... | El plazo para que los concejales presenten la
+    declaración de bienes y rentas." was written "…con asunto: informa que el 30 no miembre,
+    vense." and the rest apart. Words after the cut that say more are left as said, apart."""
     out: list[Mapping[str, Any]] = []
     at = -1  # the last block kept that is not deleted
     for block in blocks:
         head = out[at] if at >= 0 else None
         audio = block.get("audio_metadata")
-        if (
+        cut = (
             head is not None
             and not block.get("deleted")
-            and block.get("template_id") == "TPL_APERTURA" == head.get("template_id")
+            and block.get("template_id") == head.get("template_id")
             and block.get("type", "TEMPLATE") == "TEMPLATE" == head.get("type", "TEMPLATE")
             and isinstance(audio, Mapping)
             and audio.get("continues_previous") is True
             and not (block.get("human_edited") or head.get("human_edited"))
+        )
+        goes_on: dict[str, str] = {}  # a summarised fact cut, with the words after the cut
+        if cut and head is not None and head.get("template_id") in _SUMMARIES_CUT:
+            head_data = head.get("structured_data")
+            key = _fact_cut(head_data, _as_text(head.get("text"))) if isinstance(head_data, Mapping) else None
+            rest = _rest_of_a_sentence(_as_text(block.get("text")))
+            if key is not None and rest is not None and isinstance(head_data, Mapping):
+                goes_on = {key: _as_text(head_data[key]).rstrip(_CUT_TRAIL) + " " + rest}
+        if (
+            cut
+            and head is not None
+            and isinstance(audio, Mapping)
+            and (head.get("template_id") == "TPL_APERTURA" or goes_on)
         ):
             joined_audio = _audio_joined(head, block)
             data = block.get("structured_data")
@@ -3613,6 +3707,7 @@ def _openings_joined(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, A
                 "structured_data": {
                     **(data if isinstance(data, Mapping) else {}),
                     **(head_data if isinstance(head_data, Mapping) else {}),
+                    **goes_on,
                 },
                 "audio_metadata": joined_audio,
             }
@@ -3621,6 +3716,46 @@ def _openings_joined(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, A
             at = len(out)
         out.append(block)
     return out
+
+
+_SUMMARIES_CUT = ("TPL_COMUNICACION", "TPL_CIERRE")
+"""Summarised sections whose fact cut at the segmenter's maximum length goes on after it."""
+_CUT_TRAIL = " .…"
+"""What Whisper ends the words before a cut with ("…vense..."): not the speaker's."""
+_WORDS_NOT_NAMES = (
+    "el la los las lo de del y e o u que en a al con para por se su sus un una unos unas no le les "
+    "uno dos tres cuatro cinco seis siete ocho nueve diez once doce trece catorce quince dieciséis "
+    "diecisiete dieciocho diecinueve veinte veintiuno veintidós veintitrés veinticuatro veinticinco "
+    "veintiséis veintisiete veintiocho veintinueve treinta mil enero febrero marzo abril mayo junio "
+    "julio agosto septiembre octubre noviembre diciembre"
+)
+_LOWER_AFTER_CUT = frozenset(_WORDS_NOT_NAMES.split())
+"""A first word Whisper capitalised after a cut that is no name (a word of grammar, a day's or a
+year's number, a month): written in lower case."""
+_SENTENCE_GOES_ON = re.compile(r"[.!?…]\s")
+
+
+def _fact_cut(data: Mapping[str, Any], text: str) -> str | None:
+    """The field of a block's data (two words or more) that runs to the end of its words: the
+    fact said up to the cut, or None."""
+    tail = text.rstrip(_CUT_TRAIL)
+    for key, value in data.items():
+        said = value.rstrip(_CUT_TRAIL) if isinstance(value, str) else ""
+        if len(said.split()) >= 2 and tail.endswith(said):
+            return key
+    return None
+
+
+def _rest_of_a_sentence(text: str) -> str | None:
+    """The words after a cut when they are one sentence (without its final period, its first
+    word in lower case when Whisper capitalised a word that is no name), else None."""
+    words = text.strip().rstrip(_CUT_TRAIL)
+    if not words or _SENTENCE_GOES_ON.search(words):
+        return None
+    first, _, rest = words.partition(" ")
+    if first.lower() in _LOWER_AFTER_CUT:
+        first = first.lower()
+    return f"{first} {rest}".strip()
 
 
 def _dated_on_the_day_resumed(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

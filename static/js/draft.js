@@ -152,6 +152,12 @@ function officeAsSpeaker(cargo, said) {
   return (feminine ? "La " : "El ") + cargo;
 }
 
+/** Whether a block's audio goes on with the previous block's speech, cut at the maximum length: _continues_speech there. */
+function continuesSpeech(block) {
+  const meta = block && block.audio_metadata;
+  return Boolean(meta && typeof meta === "object" && meta.continues_previous === true);
+}
+
 const ACCENTS = { á: "a", é: "e", í: "i", ó: "o", ú: "u", ü: "u", ñ: "n" };
 
 /** A text's characters as code points (Python's str, which the builder's counts are in). */
@@ -228,6 +234,20 @@ const ENOUGH_TO_DOUBT = 2;
 const CHAIR_ADDRESS_RE = /^[\s¡¿]*(?:(?:muchas\s+)?gracias\s*,?\s*)?(?:(?:senor|senora)\s+)?president[ea]\s*[,.:]?\s*/;
 /** A word of letters alone, no digits (_LETTERS there: [^\W\d_]+). */
 const LETTERS_RE = /[\p{L}\p{Nl}\p{No}]+/gu;
+
+/** The office one person holds a grant names alone, no name said or known ("el señor personero"), as the speaker line: _one_holder_granted there. */
+function oneHolderGranted(said, text) {
+  const rol = typeof said.rol === "string" ? said.rol : "";
+  if (!ONE_HOLDER_ROLES.includes(rol) || truthy(said.orador) || truthy(said.cargo)) return null;
+  const offices = [...fold(text).matchAll(/\p{L}+/gu)].filter(
+    (m) => Object.hasOwn(OFFICES.oneHolder, m[0]) && OFFICES.oneHolder[m[0]] === rol,
+  );
+  if (!offices.length) return null;
+  const office = offices[offices.length - 1];
+  const article = ARTICLE_BEFORE_OFFICE.exec(text.slice(0, office.index).toLowerCase());
+  const feminine = article ? article[1] === "la" : office[0].endsWith("a");
+  return (feminine ? "La " : "El ") + office[0];
+}
 
 /** The role of ONE_HOLDER_ROLES an office said as a whole is ("Personero Municipal de Palmira…"), else null: _one_holder_role there. */
 function oneHolderRole(office) {
@@ -482,15 +502,23 @@ function withoutCarried(data) {
  * so the draft shows what the acta will say whatever order the blocks arrived in, and follows
  * a grant corrected or deleted later.
  */
-export function givenTheFloor(previous, block, ponentes = []) {
+export function givenTheFloor(previous, block, ponentes = [], previousShown = null) {
   const data = withoutCarried(dataOf(block));
   if (!spoken(block) || !isSpeech(block) || !previous || !spoken(previous) || !isSpeech(previous)) return data;
+  const own = OWN_FIELDS.filter((key) => truthy(data[key]));
+  const said = withoutCarried(dataOf(previous));
+  if (!truthy(said.anuncio)) {
+    // a piece cut from words with their speaker at the maximum length is theirs too
+    const shown = previousShown || said;
+    if (own.length || block.template_id !== previous.template_id || !continuesSpeech(block)) return data;
+    if (!truthy(shown.orador) || truthy(shown.anuncio)) return data;
+    const speaker = {};
+    for (const key of SPEAKER_FIELDS) if (truthy(shown[key])) speaker[key] = shown[key];
+    return { ...data, ...speaker, [CARRIED]: true };
+  }
   // an item's section takes only the words after a grant said in it, not the next item's announcement
   if (block.template_id !== previous.template_id && !INTERVENTION_TEMPLATES.has(block.template_id)) return data;
-  const own = OWN_FIELDS.filter((key) => truthy(data[key]));
   if (own.length > 1 || (own.length === 1 && own[0] !== "orador")) return data;
-  const said = withoutCarried(dataOf(previous));
-  if (!truthy(said.anuncio)) return data;
   const speaker = {};
   for (const key of SPEAKER_FIELDS) if (truthy(said[key])) speaker[key] = said[key];
   let grant = speaker;
@@ -502,6 +530,9 @@ export function givenTheFloor(previous, block, ponentes = []) {
       // an official named by office alone ("tiene la palabra el secretario de Hacienda"): the office is the speaker
       const saidText = typeof previous.text === "string" ? previous.text : "";
       grant = { orador: officeAsSpeaker(String(said.cargo), saidText) };
+    } else if (oneHolderGranted(said, typeof previous.text === "string" ? previous.text : "")) {
+      // "tiene la palabra el señor personero", no name known for him: the office is the speaker
+      grant = { orador: oneHolderGranted(said, previous.text) };
     } else {
       return data;
     }
@@ -532,11 +563,14 @@ export function speakersOf(blocks) {
   let previous = null;
   let ponentes = [];
   let before = []; // the ponentes once `previous` was said
+  let previousShown = null; // the data `previous` is written with
   for (const block of named) {
-    given.push(givenTheFloor(previous, block, before));
+    const shown = givenTheFloor(previous, block, before, previousShown);
+    given.push(shown);
     if (!spoken(block)) continue;
     ponentes = ponentesAfter(ponentes, block);
     previous = block;
+    previousShown = shown;
     before = ponentes;
   }
   const spelled = asSpelled(named, given);
