@@ -126,6 +126,22 @@ the proposals' headings, the communications, the closing): their facts are check
 Every other utterance is written word for word."""
 
 
+def _stored(i: int, c: Any, **extra: Any) -> dict[str, Any]:
+    """The ``i``-th block of a session, as stored from CORE's classification ``c``."""
+    return {
+        "block_id": f"blk_{i:03d}",
+        "version": 1,
+        "type": "TEMPLATE",
+        "intent": c.intent,
+        "template_id": c.template_id,
+        "target_placeholder": CONFIG["placeholder_map"][c.template_id],
+        "text": c.text,
+        "structured_data": c.structured_data,
+        "position": i + 1,
+        **extra,
+    }
+
+
 def _classified(said: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The utterances as stored blocks, each classified with the previous block's section."""
     blocks: list[dict[str, Any]] = []
@@ -133,19 +149,7 @@ def _classified(said: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for i, utterance in enumerate(said):
         c = classify(utterance["text"], CONFIG["entities_dictionary"], previous)
         previous = c.template_id
-        blocks.append(
-            {
-                "block_id": f"blk_{i:02d}",
-                "version": 1,
-                "type": "TEMPLATE",
-                "intent": c.intent,
-                "template_id": c.template_id,
-                "target_placeholder": CONFIG["placeholder_map"][c.template_id],
-                "text": c.text,
-                "structured_data": c.structured_data,
-                "position": i + 1,
-            }
-        )
+        blocks.append(_stored(i, c))
     return blocks
 
 
@@ -1631,18 +1635,12 @@ def _heard_live(said: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for n, text in enumerate(_pieces(utterance["text"])):
             c = classify(text, CONFIG["entities_dictionary"], previous, continues=n > 0)
             previous = c.template_id
-            block: dict[str, Any] = {
-                "block_id": f"blk_{len(blocks):03d}",
-                "version": 1,
-                "type": "TEMPLATE",
-                "template_id": c.template_id,
-                "target_placeholder": CONFIG["placeholder_map"][c.template_id],
-                "text": c.text,
-                "structured_data": c.structured_data,
-                "position": len(blocks) + 1,
-                "source": {"kind": "audio"},
-                "audio_metadata": {"asr_confidence": 0.9, **({"continues_previous": True} if n else {})},
-            }
+            block = _stored(
+                len(blocks),
+                c,
+                source={"kind": "audio"},
+                audio_metadata={"asr_confidence": 0.9, **({"continues_previous": True} if n else {})},
+            )
             before = blocks[-1] if blocks else None
             if n and before is not None and before["template_id"] == c.template_id:
                 reading = before.get("reading") if n > 1 else None
@@ -1815,20 +1813,7 @@ def _heard_with_cuts(said: list[tuple[str, bool]]) -> list[dict[str, Any]]:
         audio: dict[str, Any] = {"time_start": 15.0 * i, "time_end": 15.0 * (i + 1)}
         if continues:
             audio["continues_previous"] = True
-        blocks.append(
-            {
-                "block_id": f"blk_{i:02d}",
-                "version": 1,
-                "type": "TEMPLATE",
-                "intent": c.intent,
-                "template_id": c.template_id,
-                "target_placeholder": CONFIG["placeholder_map"][c.template_id],
-                "text": c.text,
-                "structured_data": c.structured_data,
-                "position": i + 1,
-                "audio_metadata": audio,
-            }
-        )
+        blocks.append(_stored(i, c, audio_metadata=audio))
     return blocks
 
 

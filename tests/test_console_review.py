@@ -190,14 +190,10 @@ def test_low_confidence_blocks_are_flagged_counted_and_commented(
     assert not recorder.errors
 
 
-def test_audio_heard_with_no_words_is_shown_heard_and_written_by_hand(
-    spawn: Any, browser: Browser, shot: Any
-) -> None:
-    """A hum the recognizer hears no words in (tests/test_audio_e2e.py's `hum_wav`, through the
-    real segmenter and Whisper) has no block. The console shows it where it was said, counts it
-    over the draft, plays its audio, and a stenographer writes what was said: the block takes its
-    place, linked to its audio, the row and the count go; a viewer can listen but not write.
-    At finalize the audit summary counts it."""
+def session_with_a_hum(spawn: Any) -> tuple[ServerProcess, str, str]:
+    """A session (the server, its admin token, its id) with an opening and a roll call's call
+    typed, then a hum the recognizer hears no words in (tests/test_audio_e2e.py's `hum_wav`,
+    through the real segmenter and Whisper)."""
     from .test_audio_e2e import hum_wav
 
     server = spawn("serve", env={"ASTRA_ASR_WARMUP": "1"})
@@ -206,6 +202,18 @@ def test_audio_heard_with_no_words_is_shown_heard_and_written_by_hand(
     append(server, api, session_id, "Siendo las nueve de la mañana se abre la sesión ordinaria.")
     append(server, api, session_id, "Señor secretario, sírvase llamar a lista.")
     append_audio(server, api, session_id, hum_wav())
+    return server, api, session_id
+
+
+def test_audio_heard_with_no_words_is_shown_heard_and_written_by_hand(
+    spawn: Any, browser: Browser, shot: Any
+) -> None:
+    """A hum the recognizer hears no words in (tests/test_audio_e2e.py's `hum_wav`, through the
+    real segmenter and Whisper) has no block. The console shows it where it was said, counts it
+    over the draft, plays its audio, and a stenographer writes what was said: the block takes its
+    place, linked to its audio, the row and the count go; a viewer can listen but not write.
+    At finalize the audit summary counts it."""
+    server, api, session_id = session_with_a_hum(spawn)
 
     steno = Console(browser, server, server.token(role="stenographer", sub="ana"), session_id)
     steno.wait_online()
@@ -270,14 +278,7 @@ def test_esc_in_the_form_of_audio_heard_with_no_words_gives_focus_back_to_its_ro
 ) -> None:
     """The form in a row of audio heard with no words: Esc gives focus back to the row's button
     (not to the block said before it, maybe in another section)."""
-    from .test_audio_e2e import hum_wav
-
-    server = spawn("serve", env={"ASTRA_ASR_WARMUP": "1"})
-    api = server.token()
-    session_id = start_session(server, api, "Sesión con un zumbido")
-    append(server, api, session_id, "Siendo las nueve de la mañana se abre la sesión ordinaria.")
-    append(server, api, session_id, "Señor secretario, sírvase llamar a lista.")
-    append_audio(server, api, session_id, hum_wav())
+    server, _, session_id = session_with_a_hum(spawn)
 
     ana = Console(browser, server, server.token(role="stenographer", sub="ana"), session_id)
     ana.wait_online()
@@ -300,13 +301,8 @@ def test_the_text_being_written_for_audio_heard_with_no_words_is_kept_when_anoth
     block for it arrives. The row goes, but Luis's text does not vanish with it: it stays, with
     focus, as the notice a block deleted under an editor leaves (to copy or insert). Focus on the
     row's buttons goes to the block written for it, not to the page."""
-    from .test_audio_e2e import hum_wav
-
-    server = spawn("serve", env={"ASTRA_ASR_WARMUP": "1"})
-    api = server.token()
-    session_id = start_session(server, api, "Sesión con un zumbido")
-    opening = append(server, api, session_id, "Siendo las nueve de la mañana se abre la sesión ordinaria.")
-    append_audio(server, api, session_id, hum_wav())
+    server, api, session_id = session_with_a_hum(spawn)
+    opening = blocks_when(server, api, session_id, 2)[0]["block_id"]
 
     luis = Console(browser, server, server.token(role="stenographer", sub="luis"), session_id)
     luis.wait_online()
