@@ -55,8 +55,7 @@ def _as_the_acta_writes(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str
     """The blocks as build_docx writes their speakers (:data:`BUILDER_STEPS`). The pieces of a
     speech cut at the segmenter's maximum length are joined into the first (an opening's always,
     other readings when CORE read them whole): the draft shows each piece, and only the first is
-    compared (the fixtures have no such pieces; in a live session the draft does not name the
-    pieces after the first)."""
+    compared (the fixtures have no such pieces)."""
     return _as_spelled(
         _with_report_ponentes(
             given_the_floor(_named_as_in_the_session(_openings_joined(_readings_joined(blocks))))
