@@ -168,6 +168,7 @@ _SCHEMAS: dict[str, Schema] = {
             "asset": OBJECT,
             "error": OBJECT,
             "machine": OBJECT,
+            "reading": OBJECT,
             "edited_by": STRING,
             "edited_at": NUMBER,
         },
