@@ -15,6 +15,8 @@ import docx
 import httpx
 import pytest
 
+from server.audio_pipeline import wav_bytes
+
 from .conftest import ROOT, TENANT, ServerProcess, built_as_the_tenant, wait_until
 from .wsclient import Client
 
@@ -186,13 +188,7 @@ def hum_wav() -> bytes:
     t = np.arange(len(speech)) / 16000
     hum = sum(np.sin(2 * np.pi * 300 * k * t) / k for k in range(1, 6)) * envelope * 2
     samples = np.concatenate([np.zeros(8000), hum, np.zeros(16000)])
-    out = io.BytesIO()
-    with wave.open(out, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes(np.clip(np.round(samples), -32768, 32767).astype("<i2").tobytes())
-    return out.getvalue()
+    return wav_bytes(np.clip(np.round(samples), -32768, 32767).astype("<i2").tobytes())
 
 
 def events_of(server: ServerProcess, token: str, session_id: str) -> list[dict[str, Any]]:

@@ -313,11 +313,15 @@ def test_the_text_being_written_for_audio_heard_with_no_words_is_kept_when_anoth
     mine = "Lo que Luis oyó en el audio."
     row.get_by_label("Texto del bloque nuevo").fill(mine)
     said = "Se deja constancia de una falla del micrófono de la presidencia."
-    first = httpx.post(
-        f"{server.url}{PREFIX}/{session_id}/blocks",
-        json={"after_block_id": opening, "block": {"text": said, "utterance_id": uid}},
-        headers=auth(server.token(role="stenographer", sub="ana")),
-    )
+
+    def ana_writes_it() -> httpx.Response:
+        return httpx.post(
+            f"{server.url}{PREFIX}/{session_id}/blocks",
+            json={"after_block_id": opening, "block": {"text": said, "utterance_id": uid}},
+            headers=auth(server.token(role="stenographer", sub="ana")),
+        )
+
+    first = ana_writes_it()
     assert first.status_code == 201, first.text
     expect(row).to_have_count(0, timeout=ms(30))
     expect(luis.page.locator("#draft li.block[data-block-id]", has_text=said)).to_have_count(1)
@@ -336,11 +340,7 @@ def test_the_text_being_written_for_audio_heard_with_no_words_is_kept_when_anoth
     assert gone.status_code == 200, gone.text
     expect(row).to_have_count(1, timeout=ms(30))
     row.get_by_role("button", name=re.compile("^Escuchar")).focus()
-    again = httpx.post(
-        f"{server.url}{PREFIX}/{session_id}/blocks",
-        json={"after_block_id": opening, "block": {"text": said, "utterance_id": uid}},
-        headers=auth(server.token(role="stenographer", sub="ana")),
-    )
+    again = ana_writes_it()
     assert again.status_code == 201, again.text
     expect(row).to_have_count(0, timeout=ms(30))
     expect(luis.block(again.json()["block_id"])).to_be_focused()

@@ -3593,15 +3593,13 @@ def _audio_joined(head: Mapping[str, Any], later: Mapping[str, Any]) -> dict[str
 def _continues(block: Mapping[str, Any], head: Mapping[str, Any] | None) -> bool:
     """Whether ``block`` is machine output that goes on with ``head``'s speech past a cut at the
     segmenter's maximum length, in the same section (neither edited by a person)."""
-    audio = block.get("audio_metadata")
     return (
         head is not None
         and not block.get("deleted")
         and not head.get("deleted")
         and block.get("type", "TEMPLATE") == "TEMPLATE" == head.get("type", "TEMPLATE")
         and block.get("template_id") == head.get("template_id")
-        and isinstance(audio, Mapping)
-        and audio.get("continues_previous") is True
+        and _continues_speech(block)
         and not (block.get("human_edited") or head.get("human_edited"))
     )
 
@@ -3673,16 +3671,7 @@ def _openings_joined(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, A
     at = -1  # the last block kept that is not deleted
     for block in blocks:
         head = out[at] if at >= 0 else None
-        audio = block.get("audio_metadata")
-        cut = (
-            head is not None
-            and not block.get("deleted")
-            and block.get("template_id") == head.get("template_id")
-            and block.get("type", "TEMPLATE") == "TEMPLATE" == head.get("type", "TEMPLATE")
-            and isinstance(audio, Mapping)
-            and audio.get("continues_previous") is True
-            and not (block.get("human_edited") or head.get("human_edited"))
-        )
+        cut = _continues(block, head)
         goes_on: dict[str, str] = {}  # a summarised fact cut, with the words after the cut
         if cut and head is not None and head.get("template_id") in _SUMMARIES_CUT:
             head_data = head.get("structured_data")
@@ -3690,12 +3679,7 @@ def _openings_joined(blocks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, A
             rest = _rest_of_a_sentence(_as_text(block.get("text")))
             if key is not None and rest is not None and isinstance(head_data, Mapping):
                 goes_on = {key: _as_text(head_data[key]).rstrip(_CUT_TRAIL) + " " + rest}
-        if (
-            cut
-            and head is not None
-            and isinstance(audio, Mapping)
-            and (head.get("template_id") == "TPL_APERTURA" or goes_on)
-        ):
+        if cut and head is not None and (head.get("template_id") == "TPL_APERTURA" or goes_on):
             joined_audio = _audio_joined(head, block)
             data = block.get("structured_data")
             head_data = head.get("structured_data")
