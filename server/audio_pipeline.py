@@ -194,7 +194,13 @@ class SessionAudio:
             cursor = state.get("cursor", "0-0")
             sample = int(state.get("cursor_sample", "0"))
             covered = int(state.get("covered", "0"))
-            segmenter = Segmenter(None, svc.settings.segmenter, start_sample=sample, skip_until=covered)
+            segmenter = Segmenter(
+                None,
+                svc.settings.segmenter,
+                start_sample=sample,
+                skip_until=covered,
+                skip_continues=state.get("covered_forced") == "1",
+            )
             decoder: StreamDecoder | None = None
             # Where a successor must resume: the last entry boundary with nothing in progress.
             resume_at: tuple[str, int] = (cursor, sample)
@@ -371,7 +377,9 @@ class SessionAudio:
         self._in_flight += samples
         self.service.metrics.audio_in_flight.inc(samples / SAMPLE_RATE)
         # each classified after the one cut before it (Orchestrator.transcribe_utterance)
-        after, continues = self._last_sent, self._last_forced
+        after = self._last_sent
+        # the record says (kept across a takeover); one stored by an older version does not
+        continues = bool(record.get("continues", self._last_forced))
         task = asyncio.create_task(
             self.service.transcribe(self.session_id, record, pcm, after=after, continues=continues)
         )

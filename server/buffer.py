@@ -43,6 +43,11 @@ MERGE_BYTES = 256 << 10
 """Most audio bytes (8 s of PCM16) one stream entry gathers from frames stored together; a
 single bigger frame is one entry of its own size."""
 
+SPEECH_LOOKBACK = 8
+"""Blocks looked at, before an utterance, for the speech said before it (see
+:meth:`SessionBuffer.section_of_speech_before`): texts typed and blocks deleted in between are
+passed over, a few at most in a live session."""
+
 Entry = tuple[str, dict[bytes, bytes]]
 """An audio stream entry as read from Redis: (entry id, fields f/d/s)."""
 
@@ -364,14 +369,18 @@ return out
 """
 )
 
-# KEYS: meta, utterances, events   ARGV: utterance id, record, covered_end, event_payload, channel,
-#       then optional checkpoint: cursor entry id, cursor sample
+# KEYS: meta, utterances, events
+# ARGV: utterance id, record, covered_end, event_payload, channel, '1' if cut at the length limit
+# The audio covered by utterances so far, and whether the last one was cut mid-speech: where a
+# successor resumes, and whether what it cuts next goes on with that speech.
 _RECORD_UTTERANCE = (
     _EMIT
     + """
 if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then return 0 end
 local covered = tonumber(redis.call('HGET', KEYS[1], 'audio_covered') or '0')
-if tonumber(ARGV[3]) > covered then redis.call('HSET', KEYS[1], 'audio_covered', ARGV[3]) end
+if tonumber(ARGV[3]) > covered then
+  redis.call('HSET', KEYS[1], 'audio_covered', ARGV[3], 'audio_covered_forced', ARGV[6])
+end
 return emit(KEYS[1], KEYS[3], ARGV[5], ARGV[4])
 """
 )
@@ -1106,11 +1115,9 @@ class SessionBuffer:
         return [(_text(entry_id), fields) for entry_id, fields in entries]
 
     async def audio_state(self, session_id: str) -> dict[str, str]:
-        raw = await self._r.hmget(
-            SessionKeys(session_id).meta,
-            ["status", "audio_cursor", "audio_cursor_sample", "audio_covered", "audio_last"],
-        )
-        names = ("status", "cursor", "cursor_sample", "covered", "last")
+        names = ("status", "cursor", "cursor_sample", "covered", "covered_forced", "last")
+        fields = ["status", *(f"audio_{name}" for name in names[1:])]
+        raw = await self._r.hmget(SessionKeys(session_id).meta, fields)
         return {name: _text(value) for name, value in zip(names, raw, strict=True) if value is not None}
 
     async def checkpoint_audio(self, session_id: str, cursor: str, cursor_sample: int) -> None:
@@ -1128,12 +1135,15 @@ class SessionBuffer:
         record: dict[str, Any],
         end_sample: int,
         event_payload: bytes,
+        *,
+        forced: bool = False,
     ) -> bool:
-        """Record a cut utterance as pending until its block is stored; False if already known."""
+        """Record a cut utterance as pending until its block is stored; False if already known.
+        ``forced``: it was cut at the length limit (the speech went on)."""
         k = SessionKeys(session_id)
         done = await self._record_utterance(
             keys=[k.meta, k.utterances, k.events],
-            args=[utterance_id, pack(record), end_sample, event_payload, k.channel],
+            args=[utterance_id, pack(record), end_sample, event_payload, k.channel, "1" if forced else "0"],
         )
         return bool(done)
 
@@ -1165,6 +1175,23 @@ class SessionBuffer:
         k = SessionKeys(session_id)
         before = await self._r.zrevrangebyscore(k.order, f"({position!r}", "-inf", start=0, num=1)
         return await self.block(session_id, _text(before[0])) if before else None
+
+    async def section_of_speech_before(self, session_id: str, position: float) -> str | None:
+        """The section (template) of the last live block of speech (an utterance's, transcribed or
+        written by hand) before ``position``, as stored now: a stenographer may have moved it to
+        another section since it was classified. Texts typed in between, deleted blocks and
+        blocks with no section (pending review) are passed over, among the
+        :data:`SPEECH_LOOKBACK` blocks before it; None if none of them is speech."""
+        k = SessionKeys(session_id)
+        ids = await self._r.zrevrangebyscore(k.order, f"({position!r}", "-inf", start=0, num=SPEECH_LOOKBACK)
+        if not ids:
+            return None
+        for raw in await self._r.hmget(k.blocks, ids):
+            block = unpack(raw) if raw is not None else {}
+            heard = (block.get("audio_metadata") or {}).get("utterance_id")
+            if heard and not block.get("deleted") and block.get("template_id"):
+                return str(block["template_id"])
+        return None
 
     async def replace_block(
         self, session_id: str, block_id: str, base_version: int, block: dict[str, Any], event_payload: bytes

@@ -641,11 +641,16 @@ class Orchestrator:
             "time_end": round(utt.end / SAMPLE_RATE, 3),
             "audio_ref": key,
             "forced": utt.forced,
+            "continues": utt.continues,
         }
         payload = self._event(
-            "utterance.detected", _SYSTEM, {k: v for k, v in record.items() if k != "forced"}
+            "utterance.detected",
+            _SYSTEM,
+            {k: v for k, v in record.items() if k not in ("forced", "continues")},
         )
-        if not await self.buffer.record_utterance(session_id, uid, record, utt.end, payload):
+        if not await self.buffer.record_utterance(
+            session_id, uid, record, utt.end, payload, forced=utt.forced
+        ):
             return None
         return record
 
@@ -664,8 +669,9 @@ class Orchestrator:
         ``after``: the transcription of the utterance cut right before this one, whose result is
         its block's template. Utterances are transcribed together, but each is classified in the
         section of the one before it: CORE is called at once with the section known then (speech
-        recognition, the long part, overlaps), and once ``after`` is done, if its section is
-        another, the words are classified again with it (text only) before the block is stored.
+        recognition, the long part, overlaps), and once ``after`` is done, if the section of the
+        speech before (as stored then: a stenographer may have moved it) is another, the words
+        are classified again with it (text only) before the block is stored.
         So blocks are stored in audio order, each classified as if the session had been heard
         one utterance at a time. ``continues``: that utterance was cut at the segmenter's maximum
         length, and this one goes on with its speech (CORE keeps it in the same section unless
@@ -717,10 +723,17 @@ class Orchestrator:
                 source=source,
                 audio_metadata=audio_metadata,
             )
-        if after is not None:
-            await asyncio.wait({after})
-            before = None if after.cancelled() or after.exception() is not None else after.result()
-            in_context = before or await self.buffer.last_template(session_id)
+        if after is not None or continues:
+            before = None
+            if after is not None:
+                await asyncio.wait({after})
+                before = None if after.cancelled() or after.exception() is not None else after.result()
+            # The section of the speech before, as stored now: a stenographer may have moved it
+            # while this utterance was with CORE, and this one follows it there. A piece that
+            # goes on with a speech after a takeover has nothing before it in this owner: the
+            # piece before it was stored by the owner that died.
+            said_before = await self.buffer.section_of_speech_before(session_id, record["position"])
+            in_context = said_before or before or await self.buffer.last_template(session_id)
             if block["type"] == "TEMPLATE" and in_context != previous_template:
                 block = await self._classified_again(meta, block, in_context, continues)
             elif block["type"] == "ERROR_PENDING_REVIEW":
@@ -729,7 +742,7 @@ class Orchestrator:
         if block["type"] == "TEMPLATE" and not block["text"].strip():
             await self._retire_silent(meta, record)
             return None
-        if continues and after is not None and block["type"] == "TEMPLATE":
+        if continues and block["type"] == "TEMPLATE":
             block = await self._with_the_reading(meta, block, record["position"])
         block["position"] = record["position"]
         payload = self._event("block.added", _SYSTEM, {"block": block})
@@ -774,6 +787,9 @@ class Orchestrator:
         if (
             before is None
             or (before.get("source") or {}).get("kind") != "audio"  # not a text typed meanwhile
+            # the piece it goes on from, not one said earlier (that one was silent, or is lost)
+            or (before.get("audio_metadata") or {}).get("time_end")
+            != (block.get("audio_metadata") or {}).get("time_start")
             or before.get("type") != "TEMPLATE"
             or before.get("deleted")
             or before.get("human_edited")

@@ -109,6 +109,9 @@ class Utterance:
     """The PCM16 little-endian samples ``[start, end)``."""
     forced: bool
     """True when cut by ``max_utterance_s`` (the speech went on)."""
+    continues: bool = False
+    """True when it goes on with the speech of an utterance cut by ``max_utterance_s`` (the one
+    before it was ``forced``)."""
 
 
 class Segmenter:
@@ -117,7 +120,10 @@ class Segmenter:
     ``start_sample``: absolute index of the first sample that will be fed (resume after a checkpoint).
     ``skip_until``: absolute index before which no utterance may start (that audio is already covered
     by utterances recorded earlier); speech that began before it is clipped to start there, and must
-    still last ``min_speech_ms`` after it to be kept.
+    still last ``min_speech_ms`` after it to be kept. ``skip_continues``: the utterance recorded
+    last, which ends at ``skip_until``, was cut at the length limit; speech going on across
+    ``skip_until`` continues it (a successor resuming a session's audio where its owner died
+    knows the next piece of a long speech for what it is).
 
     After :meth:`flush` the segmenter may be fed again: it continues as a new stream starting at
     :attr:`position`.
@@ -130,6 +136,7 @@ class Segmenter:
         *,
         start_sample: int = 0,
         skip_until: int = 0,
+        skip_continues: bool = False,
     ) -> None:
         if start_sample < 0:
             raise ValueError(f"start_sample must be >= 0, got {start_sample}")
@@ -146,6 +153,7 @@ class Segmenter:
         # speech starting in the next window.
         self._keep = self._pad
         self._skip_until = skip_until
+        self._skip_continues = skip_continues
 
         self._position = start_sample  # one past the last sample fed
         self._scored = start_sample  # one past the last window scored (a cell boundary until flush)
@@ -299,9 +307,10 @@ class Segmenter:
         if not self._in_speech:
             if p >= cfg.threshold:
                 self._in_speech = True
-                self._continuation = False
                 self._speech_start = ws
                 self._seg_start = max(ws - self._pad, self._floor)
+                # speech under way where the last recorded piece was cut goes on with it
+                self._continuation = self._skip_continues and ws < self._skip_until == self._seg_start
                 self._silence_start = None
             return
         if p >= cfg.threshold:
@@ -377,5 +386,6 @@ class Segmenter:
         return cut
 
     def _emit(self, start: int, end: int, *, forced: bool, out: list[Utterance]) -> None:
-        out.append(Utterance(start=start, end=end, pcm=self._samples(start, end), forced=forced))
+        pcm = self._samples(start, end)
+        out.append(Utterance(start=start, end=end, pcm=pcm, forced=forced, continues=self._continuation))
         self._floor = max(self._floor, end)

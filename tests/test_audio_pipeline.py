@@ -527,6 +527,106 @@ def test_an_utterance_is_classified_in_the_section_of_the_one_before_it(
     assert blocks[-1]["audio_metadata"].get("continues_previous") is (True if continues else None)
 
 
+TYPED_MEANWHILE = "Siguiente punto, lectura de comunicaciones."
+
+
+@pytest.mark.timeout(120)
+def test_an_utterance_follows_the_section_a_stenographer_gave_the_speech_before_it(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """A roll call whose first 15 s read as the debate ("Con mucho gusto, presidente. Se
+    encuentran conectados…"): the stenographer moves that block to the roll call while the next
+    piece is with CORE. The next piece was classified again in the section CORE had given the
+    one before (the debate), not the one it is in now, so the stenographer had to move every
+    piece of the roll call by hand. It now follows the block as stored when it is stored; a text
+    typed in between is not the speech it continues."""
+    first = "Con mucho gusto, presidente. Se encuentran conectados los honorables concejales"
+    second = "Ana María Ruiz Gómez, Pedro Pablo Pérez Mejía y Luis Eduardo Castillo."
+    token = make_token()
+    auth = {"authorization": f"Bearer {token}"}
+    with SettledTestClient(create_app(settings)) as client:
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        orch.core = HearsBySeconds(first, second)
+        session_id = client.post(
+            "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth
+        ).json()["session_id"]
+        api = f"/v1/orchestrator/session/{session_id}"
+
+        async def piece(seconds: int, **context: Any) -> str | None:
+            pcm = b"\x01\x00" * SAMPLE_RATE * seconds
+            start = 0 if seconds == 1 else SAMPLE_RATE
+            utt = Utterance(start, start + len(pcm) // 2, pcm, forced=True)
+            record = await orch.record_utterance(session_id, utt)
+            return await orch.transcribe_utterance(session_id, record, pcm, **context)
+
+        said = client.portal.call(piece, 1)  # type: ignore[union-attr]
+        assert said == "TPL_DEBATE"
+        head = client.get(f"{api}/blocks", headers=auth).json()["blocks"][0]
+        moved = client.patch(
+            f"{api}/blocks/{head['block_id']}",
+            json={"base_version": head["version"], "changes": {"template_id": "TPL_LLAMADO_LISTA"}},
+            headers=auth,
+        )
+        assert moved.status_code == 200, moved.text
+        typed = client.post(f"{api}/append", json={"text": TYPED_MEANWHILE}, headers=auth)
+        assert typed.json()["block"]["template_id"] not in ("TPL_LLAMADO_LISTA", "TPL_DEBATE")
+
+        async def second_piece() -> str | None:
+            done: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+            done.set_result(said)  # what the transcription of the first piece returned
+            return await piece(2, after=done, continues=True)
+
+        assert client.portal.call(second_piece) == "TPL_LLAMADO_LISTA"  # type: ignore[union-attr]
+        blocks = client.get(f"{api}/blocks", headers=auth).json()["blocks"]
+    assert [b["source"]["kind"] for b in blocks] == ["audio", "text", "audio"]
+    assert [b["text"] for b in blocks if b["source"]["kind"] == "audio"] == [first, second]
+    assert [b["template_id"] for b in blocks if b["source"]["kind"] == "audio"] == ["TPL_LLAMADO_LISTA"] * 2
+
+
+@pytest.mark.timeout(120)
+def test_the_first_piece_a_successor_transcribes_goes_on_with_the_speech_stored_before_it(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """An owner died between two pieces of a roll call cut at the length limit. Its successor
+    knew neither that the next piece went on with that speech (the segmenter's state died with
+    the owner) nor, having transcribed nothing yet, the section of the piece before it: the
+    piece was classified on its own and the roll call's table listed only the first piece's
+    members. The audio state now says the last recorded piece was cut at the limit, the record
+    of the next one says it continues it, and it is read with the piece stored before it."""
+    first = "Con gusto, señor presidente. Contestaron a lista los honorables concejales Ana María Ruiz Gómez,"
+    second = "Pedro Pablo Pérez Mejía y Luis Eduardo Castillo. Hay quórum decisorio."
+    token = make_token()
+    auth = {"authorization": f"Bearer {token}"}
+    with SettledTestClient(create_app(settings)) as client:
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        orch.core = HearsBySeconds(first, second)
+        session_id = client.post(
+            "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth
+        ).json()["session_id"]
+
+        async def the_owner_then_its_successor() -> tuple[dict[str, str], dict[str, Any]]:
+            pcm = b"\x01\x00" * SAMPLE_RATE
+            record = await orch.record_utterance(session_id, Utterance(0, SAMPLE_RATE, pcm, forced=True))
+            await orch.transcribe_utterance(session_id, record, pcm)
+            state = await orch.buffer.audio_state(session_id)
+            # the successor's segmenter, told so by the audio state, cuts the next piece
+            pcm = b"\x01\x00" * SAMPLE_RATE * 2
+            utt = Utterance(SAMPLE_RATE, 3 * SAMPLE_RATE, pcm, forced=False, continues=True)
+            record = await orch.record_utterance(session_id, utt)
+            await orch.transcribe_utterance(session_id, record, pcm, continues=record["continues"])
+            return state, record
+
+        state, record = client.portal.call(the_owner_then_its_successor)  # type: ignore[union-attr]
+        blocks = client.get(f"/v1/orchestrator/session/{session_id}/blocks", headers=auth).json()["blocks"]
+    assert (state["covered"], state["covered_forced"]) == (str(SAMPLE_RATE), "1")
+    assert record["continues"] is True
+    head, piece = blocks
+    assert [b["template_id"] for b in blocks] == ["TPL_LLAMADO_LISTA"] * 2
+    assert piece["audio_metadata"]["continues_previous"] is True
+    assert piece["reading"]["head"] == head["block_id"]
+    assert "Luis Eduardo Castillo" in json.dumps(piece["reading"]["structured_data"], ensure_ascii=False)
+
+
 class FailingAudioCore(SaysCore):
     """CORE whose speech recognition fails for good."""
 

@@ -302,6 +302,30 @@ def test_resume_from_checkpoint_gives_the_same_absolute_utterances() -> None:
     assert run(resumed, pcm[checkpoint * 2 :]) == whole[1:]
 
 
+def test_a_successor_resuming_after_a_cut_at_the_length_limit_knows_the_next_piece_continues() -> None:
+    """An owner died right after cutting a long speech at the length limit. Its successor
+    resumes at the last idle checkpoint (before the speech) and skips the audio covered: the
+    next piece it cuts is the same one, and it goes on with the speech cut before it. It was
+    cut as if the speech had begun there (``continues`` false), so its words were classified on
+    their own and the acta did not read the speech whole."""
+    probs = script((QUIET, 30), (SPEECH, 800), (QUIET, 60))
+    pcm = pcm_of(probs)
+    whole = run(Segmenter(ScriptedVad()), pcm)
+    assert [(u.forced, u.continues) for u in whole] == [(True, False), (False, True)]
+
+    first = Segmenter(ScriptedVad())
+    checkpoint = 0
+    for chunk in chunks(pcm[: 30 * W * 2], 1600):
+        first.feed(chunk)
+        if first.idle:
+            checkpoint = first.position
+    resumed = Segmenter(ScriptedVad(), start_sample=checkpoint, skip_until=whole[0].end, skip_continues=True)
+    assert run(resumed, pcm[checkpoint * 2 :]) == whole[1:]
+    # the piece recorded last was not cut at the limit: what follows it is speech of its own
+    after_a_pause = Segmenter(ScriptedVad(), start_sample=checkpoint, skip_until=whole[0].end)
+    assert [u.continues for u in run(after_a_pause, pcm[checkpoint * 2 :])] == [False]
+
+
 def test_idle_and_position_track_the_stream() -> None:
     """position counts samples fed; idle only when nothing is unscored and no speech is in progress."""
     seg = Segmenter(ScriptedVad(), start_sample=5000)
