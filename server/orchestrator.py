@@ -780,9 +780,12 @@ class Orchestrator:
         nobody has changed them since (``docx_builder._readings_joined``).
 
         Only when the piece before it (stored first: blocks are stored in audio order) is machine
-        output of the same section, and the reading as a whole stays in it: a piece that names a
-        section of its own ("…Siguiente punto, proposiciones y varios.") stands alone. A CORE
-        that fails here leaves the piece as it was."""
+        output nobody edited, of the same section once the piece is read with it, and the reading
+        as a whole stays in it. A piece whose words name another section is classified again with
+        the words of the speech before it (CORE's ``continued_text``): the opening's "…sírvase
+        llamar a lista" stays in the opening, while a point announced ("…Siguiente punto,
+        proposiciones y varios.") stands alone. A CORE that fails here leaves the piece as it
+        was."""
         before = await self.buffer.block_before(meta.session_id, position)
         if (
             before is None
@@ -793,15 +796,23 @@ class Orchestrator:
             or before.get("type") != "TEMPLATE"
             or before.get("deleted")
             or before.get("human_edited")
-            or before.get("template_id") != block.get("template_id")
         ):
             return block
         reading = before.get("reading")
         continued = (before.get("audio_metadata") or {}).get("continues_previous") is True
         if continued and isinstance(reading, dict) and isinstance(reading.get("text"), str):
-            head, said = reading.get("head"), f"{reading['text']} {block['text']}"
+            head, so_far = reading.get("head"), reading["text"]
         else:
-            head, said = before["block_id"], f"{before['text']} {block['text']}"
+            head, so_far = before["block_id"], before["text"]
+        if before.get("template_id") != block.get("template_id"):
+            # Words that name another section ("…sírvase llamar a lista"), read with the speech
+            # they end: they stay in it unless they announce a point of their own.
+            section = before.get("template_id")
+            again = await self._classified_again(meta, block, section, True, continued=so_far)
+            if again.get("template_id") != section:
+                return block
+            block = again
+        said = f"{so_far} {block['text']}"
         result = await self._text_once(meta, said, block.get("template_id"), True, "a reading as a whole")
         if result is None:
             return block
@@ -811,12 +822,21 @@ class Orchestrator:
         return {**block, "reading": whole}
 
     async def _classified_again(
-        self, meta: SessionMeta, block: dict[str, Any], previous: str | None, continues: bool
+        self,
+        meta: SessionMeta,
+        block: dict[str, Any],
+        previous: str | None,
+        continues: bool,
+        *,
+        continued: str | None = None,
     ) -> dict[str, Any]:
         """``block`` (recognized speech, classified) classified again in the section of the block
-        said before it (see :meth:`transcribe_utterance`): CORE on its words alone, once (if that
-        fails, the first classification stands: the words are kept either way)."""
-        result = await self._text_once(meta, block["text"], previous, continues, "an utterance again")
+        said before it (see :meth:`transcribe_utterance`): CORE on its words, with ``continued``
+        (the words of the speech they go on with), once (if that fails, the first classification
+        stands: the words are kept either way)."""
+        result = await self._text_once(
+            meta, block["text"], previous, continues, "an utterance again", continued=continued
+        )
         if result is None:
             return block
         recognized = (block.get("audio_metadata") or {}).get("asr_confidence")
@@ -826,7 +846,14 @@ class Orchestrator:
         return {**block, **self._classification(meta.pinned, result), "confidence": confidence}
 
     async def _text_once(
-        self, meta: SessionMeta, text: str, previous: str | None, continues: bool, what: str
+        self,
+        meta: SessionMeta,
+        text: str,
+        previous: str | None,
+        continues: bool,
+        what: str,
+        *,
+        continued: str | None = None,
     ) -> CoreResult | None:
         """CORE's classification of words already recognized, asked once and timed like every
         CORE call; None if it fails (the caller keeps what it had: the words are kept either way)."""
@@ -838,6 +865,7 @@ class Orchestrator:
             entities_dictionary=pinned["entities_dictionary"],
             previous_template_id=previous,
             continues_previous=continues,
+            continued_text=continued,
         )
         try:
             with self.metrics.core_seconds.time():

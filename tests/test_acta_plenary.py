@@ -1627,13 +1627,29 @@ def _pieces(text: str) -> list[str]:
 
 def _heard_live(said: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The utterances as the live path stores them: each long one cut into pieces, every piece
-    classified in the section of the one before and as its continuation, and a piece that goes
-    on in the same section with CORE's reading of the whole so far (Orchestrator._with_the_reading)."""
+    classified in the section of the one before and as its continuation, one that names another
+    section classified again with the words said before it, and a piece that goes on in the same
+    section with CORE's reading of the whole so far (Orchestrator._with_the_reading)."""
+    entities = CONFIG["entities_dictionary"]
     blocks: list[dict[str, Any]] = []
     previous: str | None = None
     for utterance in said:
         for n, text in enumerate(_pieces(utterance["text"])):
-            c = classify(text, CONFIG["entities_dictionary"], previous, continues=n > 0)
+            c = classify(text, entities, previous, continues=n > 0)
+            reading = None
+            if n:
+                before = blocks[-1]
+                head, so_far = before["block_id"], before["text"]
+                if n > 1 and "reading" in before:
+                    head, so_far = before["reading"]["head"], before["reading"]["text"]
+                if c.template_id != before["template_id"]:
+                    again = classify(text, entities, before["template_id"], continues=True, continued=so_far)
+                    c = again if again.template_id == before["template_id"] else c
+                whole_text = f"{so_far} {c.text}"
+                if c.template_id == before["template_id"]:
+                    whole = classify(whole_text, entities, c.template_id, continues=True)
+                    if whole.template_id == c.template_id:
+                        reading = {"head": head, "text": whole_text, "structured_data": whole.structured_data}
             previous = c.template_id
             block = _stored(
                 len(blocks),
@@ -1641,18 +1657,8 @@ def _heard_live(said: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 source={"kind": "audio"},
                 audio_metadata={"asr_confidence": 0.9, **({"continues_previous": True} if n else {})},
             )
-            before = blocks[-1] if blocks else None
-            if n and before is not None and before["template_id"] == c.template_id:
-                reading = before.get("reading") if n > 1 else None
-                head = reading["head"] if reading else before["block_id"]
-                whole_text = f"{reading['text'] if reading else before['text']} {c.text}"
-                whole = classify(whole_text, CONFIG["entities_dictionary"], c.template_id, continues=True)
-                if whole.template_id == c.template_id:
-                    block["reading"] = {
-                        "head": head,
-                        "text": whole_text,
-                        "structured_data": whole.structured_data,
-                    }
+            if reading is not None:
+                block["reading"] = reading
             blocks.append(block)
     return blocks
 
@@ -1689,6 +1695,45 @@ def test_readings_cut_at_the_maximum_length_keep_every_table(name: str) -> None:
     live = _heard_live(said)
     assert any(b["audio_metadata"].get("continues_previous") for b in live)  # some reading was cut
     assert _tables(_zones_of(live)) == _tables(_zones_of(_classified(said)))
+
+
+_FIRST_PIECE_READ_AS_ANOTHER_SECTION = {
+    # the first 15 s of a reading, on their own, read as another section than the whole: the
+    # roll call "Con mucho gusto, presidente. Se encuentran conectados…" and the constancia of
+    # absences as the debate, the censure's proposición as the debate, the mayor's letter of
+    # objections as a communication; what follows goes to the whole's section, the first piece
+    # stays where it was put
+    "plenaria_extraordinaria.json",
+    "sin_quorum_decisorio.json",
+    "mocion_censura.json",
+    "objeciones_alcalde.json",
+}
+
+
+def _words_by_zone(zones: dict[str, list[Any]]) -> dict[str, list[str]]:
+    """Each zone's words, paragraphs and table cells run together: where a run of pieces is
+    written as one paragraph or several is not what is compared."""
+    return {
+        zone: " ".join(" ".join(map(str, item)) if isinstance(item, list) else item for item in items).split()
+        for zone, items in zones.items()
+    }
+
+
+@pytest.mark.parametrize(
+    "name",
+    [n for n in ("plenaria_completa.json", *AUDITED) if n not in _FIRST_PIECE_READ_AS_ANOTHER_SECTION],
+)
+def test_readings_cut_at_the_maximum_length_are_written_where_they_are_heard_whole(name: str) -> None:
+    """Every audited session heard live, its readings over 15 s cut into pieces, says in each zone
+    of the acta what it says heard whole. Before CORE read the words after a cut with the speech
+    they end (``continued_text``), 5 of these 11 sessions put such words in the section they
+    name: the opening's "…sírvase llamar a lista" in the roll call, a closing's summons "para
+    repetir la votación del artículo segundo del Proyecto…" under the bill, the date and names
+    read at the end of a speech ("…Firman: …") as the acta's signatures."""
+    said: list[dict[str, Any]] = json.loads((Path(__file__).parent / "fixtures" / name).read_text("utf-8"))
+    live = _heard_live(said)
+    assert any(b["audio_metadata"].get("continues_previous") for b in live)
+    assert _words_by_zone(_zones_of(live)) == _words_by_zone(_zones_of(_classified(said)))
 
 
 def test_the_personero_given_the_floor_by_his_office_alone_speaks_under_it() -> None:

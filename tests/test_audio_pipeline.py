@@ -746,3 +746,48 @@ def test_a_roll_call_cut_at_the_maximum_length_is_also_read_whole(
     for name in ("Ana María Ruiz Gómez", "Pedro Pablo Pérez Mejía", "Luis Eduardo Castillo"):
         assert name in present
     assert "Ana María Ruiz Gómez" not in json.dumps(piece["structured_data"], ensure_ascii=False)
+
+
+@pytest.mark.timeout(120)
+def test_words_after_a_cut_that_name_the_roll_call_stay_in_the_opening_they_end(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """An opening read past the segmenter's 15 s: the piece after the cut, "…Señora secretaria,
+    sírvase llamar a lista y verificar el quórum.", names the roll call, so it was written there
+    (and the acta's opening lost its end). It is now classified again with the words of the
+    opening before it (CORE's ``continued_text``), stays in the opening, and the two pieces are
+    read as one."""
+    first = (
+        "Siendo las nueve y diez de la mañana se declara abierta la sesión ordinaria del Concejo Distrital "
+        "de Santiago de Cali. Nos acompaña el secretario de Seguridad y Justicia, doctor Mauricio Alberto "
+        "Chaves Ordóñez."
+    )
+    second = "Señora secretaria, sírvase llamar a lista y verificar el quórum."
+    token = make_token()
+    auth = {"authorization": f"Bearer {token}"}
+    with SettledTestClient(create_app(settings)) as client:
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        orch.core = HearsBySeconds(first, second)
+        session_id = client.post(
+            "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth
+        ).json()["session_id"]
+
+        async def record_two() -> None:
+            previous: asyncio.Task[str | None] | None = None
+            start = 0
+            for i in range(2):
+                pcm = b"\x01\x00" * SAMPLE_RATE * (i + 1)
+                utt = Utterance(start, start + len(pcm) // 2, pcm, forced=i == 0)
+                start = utt.end
+                record = await orch.record_utterance(session_id, utt)
+                previous = asyncio.create_task(
+                    orch.transcribe_utterance(session_id, record, pcm, after=previous, continues=i > 0)
+                )
+            await previous
+
+        client.portal.call(record_two)  # type: ignore[union-attr]
+        blocks = client.get(f"/v1/orchestrator/session/{session_id}/blocks", headers=auth).json()["blocks"]
+    head, piece = blocks
+    assert [b["template_id"] for b in blocks] == ["TPL_APERTURA", "TPL_APERTURA"]
+    assert piece["reading"]["head"] == head["block_id"]
+    assert piece["reading"]["text"] == f"{first} {second}"

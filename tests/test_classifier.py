@@ -8519,3 +8519,69 @@ def test_a_nominal_list_heard_in_lowercase_goes_on_past_a_cut_with_two_votes() -
         {"nombre": "Roberto Carlos Benítez Perea", "voto": "sí"},
     ]
     assert "votacion" not in classify(text, None, "TPL_DEBATE").structured_data
+
+
+_OPENING_READ = (
+    "Siendo las nueve y diez de la mañana se declara abierta la sesión ordinaria del Concejo Distrital de "
+    "Santiago de Cali. Nos acompaña el secretario de Seguridad y Justicia, doctor Mauricio Alberto Chaves "
+    "Ordóñez. Señora secretaria general, doctora Ángela María Sandoval Restrepo,"
+)
+_CLOSING_READ = (
+    "Agotado el orden del día y no siendo otro el objeto de la presente reunión, siendo las once y cincuenta "
+    "y cinco de la mañana se levanta la sesión de la comisión, y se convoca para el martes veintitrés de "
+    "septiembre a las"
+)
+_ROLL_CALL_READ = (
+    "Con gusto, señor presidente. Contestaron a lista los honorables concejales Ana María Ruiz Gómez, "
+    "Pedro Pablo Pérez Mejía y Luis Eduardo Castillo. Hay quórum decisorio."
+)
+
+
+@pytest.mark.parametrize(
+    ("continued", "text", "previous", "alone"),
+    [
+        (_OPENING_READ, "sírvase llamar a lista y verificar el quórum.", "TPL_APERTURA", "TPL_LLAMADO_LISTA"),
+        (
+            _CLOSING_READ,
+            "nueve de la mañana, para repetir la votación del artículo segundo del Proyecto de Acuerdo "
+            "ciento cuarenta y uno.",
+            "TPL_CIERRE",
+            "TPL_PROYECTO_ACUERDO",
+        ),
+    ],
+)
+def test_words_after_a_cut_that_name_another_section_stay_in_the_speech_they_end(
+    continued: str, text: str, previous: str, alone: str
+) -> None:
+    """Live audit of readings cut at 15 s: the words after the cut that name another section (the
+    opening's "…sírvase llamar a lista", the closing's summons "para repetir la votación del
+    artículo segundo del Proyecto…") went to that section, classified on their own; the speech
+    they end, read whole, is the opening or the closing. With the words said before it in the
+    same speech (CORE's ``continued_text``) the piece stays in that speech's section."""
+    assert classify(text, None, previous, continues=True).template_id == alone
+    assert classify(text, None, previous, continues=True, continued=continued).template_id == previous
+    # a piece that does not continue a speech has nothing to be read with
+    alone_after_a_pause = classify(text, None, previous).template_id
+    assert classify(text, None, previous, continued=continued).template_id == alone_after_a_pause
+
+
+@pytest.mark.parametrize(
+    ("continued", "text", "previous", "expected"),
+    [
+        # a point announced moves on, even said in the same breath as the roll call's end
+        (_ROLL_CALL_READ, "Siguiente punto, proposiciones y varios.", "TPL_LLAMADO_LISTA", "TPL_VARIOS"),
+        # the speech read whole is the roll call asked for: a short thanks is not an opening
+        (
+            "Gracias, presidente.",
+            "Señora secretaria, sírvase llamar a lista y verificar el quórum.",
+            "TPL_DEBATE",
+            "TPL_LLAMADO_LISTA",
+        ),
+    ],
+)
+def test_words_after_a_cut_that_move_the_session_on_are_not_held_back(
+    continued: str, text: str, previous: str, expected: str
+) -> None:
+    """The reading whole holds a piece back only when it is still the speech it was, and the
+    piece announces no point of the agenda."""
+    assert classify(text, None, previous, continues=True, continued=continued).template_id == expected

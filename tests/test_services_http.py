@@ -22,7 +22,7 @@ from starlette.testclient import TestClient
 from server.app import create_app
 from server.errors import NotFound, ServiceError, ServiceUnavailable
 from server.services.builder import BuildRequest
-from server.services.core import AudioRequest, HttpCore, TextRequest
+from server.services.core import AudioRequest, EmbeddedCore, HttpCore, TextRequest
 from server.services.guard import content_hash
 from server.services.http_client import pack_body
 from server.services.resilience import with_retries
@@ -39,6 +39,14 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def services(spawn: Callable[..., ServerProcess]) -> dict[str, ServerProcess]:
     return {kind: spawn(kind) for kind in ("core", "builder", "guard", "tenants", "registry")}
+
+
+OPENING_READ = (
+    "Siendo las nueve de la mañana se declara abierta la sesión ordinaria del Concejo Distrital de "
+    "Santiago de Cali. Saludo a los honorables concejales, a los funcionarios citados y a la ciudadanía "
+    "que nos acompaña en el recinto."
+)
+WORDS_AFTER_THE_CUT = "Señora secretaria, sírvase llamar a lista y verificar el quórum."
 
 
 def test_http_clients_match_the_embedded_implementations(services: dict[str, ServerProcess]) -> None:
@@ -66,6 +74,12 @@ def test_http_clients_match_the_embedded_implementations(services: dict[str, Ser
                 )
             )
             assert result.template_id == "TPL_DEBATE" and "John" in result.text
+            # the words after a cut, with the speech they end: CORE over HTTP reads it whole too
+            ending = TextRequest(
+                TENANT, "adapter_cali_v2", WORDS_AFTER_THE_CUT, {}, "TPL_APERTURA", True, OPENING_READ
+            )
+            remote, embedded = await core.process_text(ending), EmbeddedCore().process_text_sync(ending)
+            assert remote == embedded and remote.template_id == "TPL_APERTURA"
 
     anyio.run(scenario)
 
@@ -311,7 +325,11 @@ def test_a_continuation_is_classified_by_a_core_that_predates_the_field() -> Non
             core = HttpCore(client, "http://core")
             text = await core.process_text(dataclasses.replace(REQUEST, continues_previous=True))
             audio = await core.process_audio(AudioRequest(TENANT, "a", b"\x00\x00", {}, None, True))
-        assert text.template_id == audio.template_id == "TPL_DEBATE"
+            whole = await core.process_text(
+                dataclasses.replace(REQUEST, continues_previous=True, continued_text="Con gusto, presidente.")
+            )
+        assert text.template_id == audio.template_id == whole.template_id == "TPL_DEBATE"
 
     anyio.run(scenario)
-    assert ["continues_previous" in body for body in sent] == [True, False, True, False]
+    assert ["continues_previous" in body for body in sent] == [True, False, True, False, True, False]
+    assert ["continued_text" in body for body in sent] == [False] * 4 + [True, False]

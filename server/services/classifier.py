@@ -5812,7 +5812,11 @@ def _vote_goes_on(
 
 
 def _classify(
-    text: str, entities: Mapping[str, str] | None, previous_template_id: str | None, continues: bool = False
+    text: str,
+    entities: Mapping[str, str] | None,
+    previous_template_id: str | None,
+    continues: bool = False,
+    continued: str | None = None,
 ) -> Classification:
     raw = _normalise(text)
     if entities:
@@ -5855,6 +5859,18 @@ def _classify(
     ):
         # a reading goes on (a roll call, the agenda), or an item's speech past a word of
         # another section
+        template, confidence = previous, _CONF_WEAK
+    elif (
+        continued
+        and previous is not None
+        and template != previous
+        and not next_point
+        and _classify(f"{continued} {text}", entities, previous, True).template_id == previous
+    ):
+        # The words after the cut name another section ("…sírvase llamar a lista", "…para
+        # repetir la votación del artículo segundo"), but the speech they end, read whole, is
+        # still the one it was: a point announced ("Siguiente punto, …") moves on, a mention
+        # does not.
         template, confidence = previous, _CONF_WEAK
     if template == TPL_PROYECTO_ACUERDO:
         data = _proyecto_data(t, under_consideration=previous == TPL_PROYECTO_ACUERDO and not next_point)
@@ -5929,6 +5945,7 @@ def classify(
     previous_template_id: str | None = None,
     *,
     continues: bool = False,
+    continued: str | None = None,
 ) -> Classification:
     """Classify one utterance of a council session into a section of the acta.
 
@@ -5942,7 +5959,7 @@ def classify(
     low confidence.
     """
     try:
-        return _classify(text, entities, previous_template_id, continues)
+        return _classify(text, entities, previous_template_id, continues, continued if continues else None)
     except Exception:  # last-resort guard: one odd utterance must not stop a live session
         clean = _normalise(text) if isinstance(text, str) else ""
         return _result(clean, TPL_DEBATE, {"texto": clean} if clean else {}, 0.0)

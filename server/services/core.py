@@ -7,13 +7,16 @@ HTTP contract (served by ``astra core``)::
 
     POST /v1/core/text   (application/json)
       {"tenant_id", "adapter_id", "text", "entities_dictionary": {..}, "previous_template_id": str|null,
-       "continues_previous"?: bool}
+       "continues_previous"?: bool, "continued_text"?: str}
     POST /v1/core/audio  (application/msgpack)
       {"tenant_id", "adapter_id", "pcm16": bin (16 kHz mono, one utterance), "entities_dictionary",
        "previous_template_id", "continues_previous"?}
     previous_template_id: the section of the block said right before; continues_previous: true
       when the utterance continues that block's speech without a pause (the segmenter cut a long
-      stretch of speech at its maximum length), sent only when true
+      stretch of speech at its maximum length), sent only when true; continued_text: with it, the
+      words of that speech before this utterance (the pieces it was cut into, as one text), sent
+      only when known: CORE may read the speech whole to tell words that end it while naming
+      another section ("…sírvase llamar a lista") from a point announced ("Siguiente punto, …")
     200 {"text", "intent", "label", "template_id", "structured_data": {..}, "confidence",
          "audio_metadata": {..}|null}
     audio_metadata (audio): {"asr_text", "asr_confidence", "duration", "language",
@@ -44,6 +47,7 @@ class TextRequest:
     entities_dictionary: dict[str, str]
     previous_template_id: str | None = None
     continues_previous: bool = False
+    continued_text: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +145,11 @@ class EmbeddedCore:
 
     def process_text_sync(self, req: TextRequest) -> CoreResult:
         c = classifier.classify(
-            req.text, req.entities_dictionary, req.previous_template_id, continues=req.continues_previous
+            req.text,
+            req.entities_dictionary,
+            req.previous_template_id,
+            continues=req.continues_previous,
+            continued=req.continued_text,
         )
         return CoreResult(
             text=c.text,
@@ -227,7 +235,9 @@ class HttpCore:
         except ServiceError as exc:
             if not _refused_continuation(req, exc):
                 raise
-        return await self._call("/v1/core/text", json=_body(replace(req, continues_previous=False)))
+        return await self._call(
+            "/v1/core/text", json=_body(replace(req, continues_previous=False, continued_text=None))
+        )
 
     async def process_audio(self, req: AudioRequest) -> CoreResult:
         try:
@@ -245,14 +255,15 @@ class HttpCore:
 
 
 _REFUSED: Final = frozenset({400, 422})
-"""What a CORE deployed before ``continues_previous`` answers a request that carries it (its
-``astra core`` refuses a field it does not know with 400)."""
+"""What a CORE deployed before ``continues_previous`` (or ``continued_text``) answers a request
+that carries it (its ``astra core`` refuses a field it does not know with 400)."""
 
 
 def _refused_continuation(req: TextRequest | AudioRequest, exc: ServiceError) -> bool:
-    """Whether CORE refused a request that said ``continues_previous``: asked again without it,
-    the utterance is classified as before the field existed, rather than left pending review
-    (every utterance after a cut at the segmenter's maximum length, with an older CORE)."""
+    """Whether CORE refused a request that said ``continues_previous``: asked again without it
+    (and without ``continued_text``), the utterance is classified as before the fields existed,
+    rather than left pending review (every utterance after a cut at the segmenter's maximum
+    length, with an older CORE)."""
     return (
         req.continues_previous
         and not isinstance(exc, ServiceUnavailable)
@@ -261,9 +272,12 @@ def _refused_continuation(req: TextRequest | AudioRequest, exc: ServiceError) ->
 
 
 def _body(req: TextRequest | AudioRequest) -> dict[str, Any]:
-    """A request as CORE's HTTP contract has it: ``continues_previous`` only when true, so that a
-    CORE deployed before the field was added still takes every other request."""
+    """A request as CORE's HTTP contract has it: ``continues_previous`` only when true and
+    ``continued_text`` only when given, so that a CORE deployed before the fields were added
+    still takes every other request."""
     body = asdict(req)
     if not body["continues_previous"]:
         del body["continues_previous"]
+    if body.get("continued_text") is None:
+        body.pop("continued_text", None)
     return body
