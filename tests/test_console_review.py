@@ -347,6 +347,63 @@ def test_the_text_being_written_for_audio_heard_with_no_words_is_kept_when_anoth
     assert not luis.errors
 
 
+def test_a_second_stenographer_writing_audio_already_written_keeps_their_text(
+    spawn: Any, browser: Browser, shot: Any
+) -> None:
+    """Luis writes what was said in audio heard with no words while offline; his insert waits.
+    Ana writes the same audio meanwhile. Back online, Luis's insert is refused (UTTERANCE_WRITTEN):
+    the acta has Ana's block only, and Luis is told in Spanish that a colleague wrote it first,
+    with his text kept, visible and focused on the offer to open Ana's block, which opens it."""
+    server, api, session_id = session_with_a_hum(spawn)
+    luis = Console(browser, server, server.token(role="stenographer", sub="luis"), session_id)
+    ana = Console(browser, server, server.token(role="stenographer", sub="ana"), session_id)
+    for console in (luis, ana):
+        console.wait_online()
+        expect(console.page.locator("#draft li.block--discarded")).to_have_count(1, timeout=ms(180))
+    row = luis.page.locator("#draft li.block--discarded")
+    uid = row.get_attribute("data-utterance-id")
+    mine = "Lo que Luis oyó: se pidió verificar el quórum."
+    row.get_by_role("button", name=re.compile("^Escribir lo dicho")).click()
+    row.get_by_label("Texto del bloque nuevo").fill(mine)
+    luis.context.set_offline(True)
+    expect(luis.page.locator("#conn-text")).to_have_text("reconectando…", timeout=ms(10))
+    row.get_by_role("button", name=re.compile("^Insertar")).click()
+    expect(row).to_contain_text("Sin conexión: se insertará al reconectar.")
+
+    said = "Se deja constancia de una falla del micrófono de la presidencia."
+    ana_row = ana.page.locator("#draft li.block--discarded")
+    ana_row.get_by_role("button", name=re.compile("^Escribir lo dicho")).click()
+    ana_row.get_by_label("Texto del bloque nuevo").fill(said)
+    ana_row.get_by_role("button", name=re.compile("^Insertar")).click()
+    expect(ana_row).to_have_count(0, timeout=ms(30))
+
+    luis.context.set_offline(False)
+    luis.wait_online()
+    notice = luis.page.locator("#draft li.block-gone")
+    expect(notice).to_have_count(1, timeout=ms(30))
+    expect(notice).to_contain_text("Un colega ya había escrito lo dicho en este audio")
+    expect(notice.get_by_label("Su texto")).to_have_value(mine)
+    opener = notice.get_by_role("button", name=re.compile("^Abrir el bloque de su colega"))
+    expect(opener).to_be_focused()
+    expect(row).to_have_count(0)
+    written = luis.page.locator("#draft li.block[data-block-id]", has_text=said)
+    expect(written).to_have_count(1)
+    expect(luis.page.locator("#draft li.block[data-block-id]", has_text=mine)).to_have_count(0)
+    shot(luis.page, "written-first")
+    holders = [
+        b
+        for b in blocks_when(server, api, session_id, 3)
+        if (b.get("audio_metadata") or {}).get("utterance_id") == uid and not b.get("deleted")
+    ]
+    assert [b["text"] for b in holders] == [said]
+
+    opener.click()
+    expect(written.locator(".editor").get_by_label("Texto del bloque")).to_be_focused()
+    expect(notice.get_by_label("Su texto")).to_have_value(mine)  # still there to copy from
+    for console in (luis, ana):
+        assert not console.errors
+
+
 # -- 2. empty sections ------------------------------------------------------------------------------
 
 

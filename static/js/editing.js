@@ -241,16 +241,19 @@ export class Editing {
     const ins = this.inserts.get(heardKey(utteranceId));
     if (ins && ins.mode !== "editing") return; // one being saved closes on its answer
     let area = null;
+    const written = this.root.querySelector(`${BLOCK_SELECTOR}[data-utterance-id="${CSS.escape(utteranceId)}"]`);
     if (ins) {
       this.inserts.delete(ins.key);
       ins.node.remove();
       const text = ins.area.value;
       if (text.trim()) {
         this.ghost(item, {
-          message: "Otra persona escribió lo dicho en este audio mientras usted escribía. Su texto no se perdió:",
+          message:
+            "Otra persona escribió lo dicho en este audio mientras usted escribía. Su texto no se perdió; abra el bloque de su colega y agregue allí lo que falte:",
           text,
           afterId: ins.afterId,
           zone: ins.zone.value || null,
+          holder: written ? written.dataset.blockId : null,
         });
         area = item.previousElementSibling && item.previousElementSibling.querySelector("textarea");
       } else {
@@ -258,7 +261,6 @@ export class Editing {
       }
     }
     if (!hadFocus) return;
-    const written = this.root.querySelector(`${BLOCK_SELECTOR}[data-utterance-id="${CSS.escape(utteranceId)}"]`);
     const before = ins && ins.afterId ? this.itemOf(ins.afterId) : null;
     if (area) area.focus();
     else if (written) this.focusBlock(written);
@@ -992,8 +994,12 @@ export class Editing {
     this.queueRoving();
   }
 
-  /** A notice in place of a deleted block, holding text the user wrote. */
-  ghost(item, { message, text, afterId, zone }) {
+  /**
+   * A notice in place of a deleted block, holding text the user wrote. With `holder` (the block
+   * a colleague wrote for the same audio) it offers to open that block, not to insert the text
+   * as a block of its own: the acta would say it twice. `after`: the notice goes after `item`.
+   */
+  ghost(item, { message, text, afterId, zone, holder = null, after = false }) {
     const node = el("li", "block-gone");
     node.setAttribute("role", "group");
     if (item && item.dataset.position !== undefined) node.dataset.position = item.dataset.position;
@@ -1009,15 +1015,21 @@ export class Editing {
     area.value = text;
     area.rows = Math.min(8, Math.max(3, Math.ceil(text.length / 70) + 1));
     const row = el("div", "editor__buttons");
-    const again = button("Insertar mi texto como bloque nuevo", "primary");
+    const again = holder
+      ? button("Abrir el bloque de su colega", "primary", "Abrir el bloque de su colega para agregar lo que falte")
+      : button("Insertar mi texto como bloque nuevo", "primary");
     const copy = button("Copiar mi texto");
     const drop = button("Descartar", null, "Descartar mi texto");
     row.append(again, copy, drop);
     const status = el("p", "editor__status");
     status.setAttribute("role", "status");
     node.append(p, label, area, row, status);
-    const g = { node, status };
+    const g = { node, status, first: holder ? again : area };
     again.addEventListener("click", () => {
+      if (holder) {
+        this.openHolder(holder, status);
+        return;
+      }
       const value = area.value.trim();
       if (!value) {
         this.say(status, "El texto está vacío.", "error");
@@ -1047,9 +1059,55 @@ export class Editing {
       this.say(status, done ? "Texto copiado." : "Seleccione el texto y cópielo a mano.");
     });
     drop.addEventListener("click", () => node.remove());
-    if (item && item.parentNode) item.parentNode.insertBefore(node, item);
+    if (item && item.parentNode) item.parentNode.insertBefore(node, after ? item.nextSibling : item);
     else this.root.prepend(node);
     this.host.announce(message.replace(/:$/, "."));
+    return g;
+  }
+
+  /** Open the block a colleague wrote for the same audio, to add there what is missing. */
+  openHolder(blockId, status) {
+    const item = this.itemOf(blockId);
+    if (!item || !this.host.block(blockId)) {
+      this.say(status, "El bloque de su colega todavía no llega a esta consola; intente en un momento.", "error");
+      return;
+    }
+    this.focusBlock(item);
+    this.openEditor(blockId);
+  }
+
+  /**
+   * An insert written for audio heard with no words was refused (UTTERANCE_WRITTEN): a colleague
+   * wrote that audio first (or this insert waited offline meanwhile). What this stenographer
+   * typed is kept, in a notice where the audio was said, next to the colleague's block, which it
+   * offers to open; the form (if still open) goes.
+   */
+  writtenFirst(frame, ins, details) {
+    const utteranceId = frame.block && typeof frame.block.utterance_id === "string" ? frame.block.utterance_id : "";
+    const holder = typeof details.block_id === "string" ? details.block_id : null;
+    let text = frame.block && typeof frame.block.text === "string" ? frame.block.text : "";
+    let zone = frame.block && frame.block.target_placeholder ? frame.block.target_placeholder : null;
+    let hadFocus = false;
+    if (ins) {
+      text = ins.area.value;
+      zone = ins.zone.value || zone;
+      hadFocus = ins.node.contains(document.activeElement) || (ins.hadFocus && document.activeElement === document.body);
+      this.inserts.delete(ins.key);
+      ins.node.remove();
+    }
+    const row = utteranceId ? this.heardItem(utteranceId) : null;
+    const written = holder ? this.itemOf(holder) : null;
+    const anchor = row || written || (frame.after_block_id ? this.itemOf(frame.after_block_id) : null);
+    const g = this.ghost(anchor, {
+      message:
+        "Un colega ya había escrito lo dicho en este audio: su bloque no se guardó, para que el acta no lo diga dos veces. Su texto no se perdió; abra el bloque de su colega y agregue allí lo que falte:",
+      text,
+      afterId: frame.after_block_id || null,
+      zone,
+      holder,
+      after: !row && anchor !== null,
+    });
+    if (hadFocus) g.first.focus();
   }
 
   // -- answers from the server -----------------------------------------------------------------
@@ -1146,6 +1204,10 @@ export class Editing {
         this.ghosts.delete(frame.ref);
         for (const b of g.node.querySelectorAll("button")) b.disabled = false;
         this.say(g.status, `No se insertó: ${reason}`, "error");
+        return;
+      }
+      if (code === "UTTERANCE_WRITTEN") {
+        this.writtenFirst(frame, ins && ins.ref === frame.ref ? ins : null, details);
         return;
       }
       if (ins && ins.ref === frame.ref) {
