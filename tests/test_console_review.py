@@ -404,6 +404,51 @@ def test_a_second_stenographer_writing_audio_already_written_keeps_their_text(
         assert not console.errors
 
 
+def test_j_and_k_stop_on_audio_heard_with_no_words_and_enter_writes_it(spawn: Any, browser: Browser) -> None:
+    """A stenographer reviewing by keyboard reaches every row that needs review: j/k stop on the
+    row of audio heard with no words (they skipped it; only Tab reached its buttons), in draft
+    order, and Enter on it opens "Escribir lo dicho" (Esc gives focus back to the row's button).
+    A viewer's j stops there too, but Enter writes nothing."""
+    server, api, session_id = session_with_a_hum(spawn)
+    opening, call = (b["block_id"] for b in blocks_when(server, api, session_id, 2))
+    ana = Console(browser, server, server.token(role="stenographer", sub="ana"), session_id)
+    viewer = Console(browser, server, server.token(role="viewer", sub="público"), session_id)
+    for console in (ana, viewer):
+        console.wait_online()
+        expect(console.page.locator("#draft li.block--discarded")).to_have_count(1, timeout=ms(180))
+    row = ana.page.locator("#draft li.block--discarded")
+    keyboard = ana.page.keyboard
+
+    keyboard.press("j")
+    expect(ana.block(opening)).to_be_focused()
+    keyboard.press("j")
+    expect(ana.block(call)).to_be_focused()
+    keyboard.press("j")
+    expect(row).to_be_focused()
+    expect(row).to_have_class(re.compile(r"\bblock--current\b"))
+    keyboard.press("j")  # the last row: stays
+    expect(row).to_be_focused()
+    keyboard.press("k")
+    expect(ana.block(call)).to_be_focused()
+    keyboard.press("j")
+    keyboard.press("Enter")
+    form = row.get_by_role("form", name="Escribir lo dicho en el audio sin palabras reconocidas")
+    expect(form.get_by_label("Texto del bloque nuevo")).to_be_focused()
+    keyboard.press("Escape")
+    expect(form).to_have_count(0)
+    expect(row.get_by_role("button", name=re.compile("^Escribir lo dicho"))).to_be_focused()
+
+    viewer_row = viewer.page.locator("#draft li.block--discarded")
+    for _ in range(3):
+        viewer.page.keyboard.press("j")
+    expect(viewer_row).to_be_focused()
+    viewer.page.keyboard.press("Enter")
+    expect(viewer_row.locator("form")).to_have_count(0)
+    expect(viewer_row).to_be_focused()
+    for console in (ana, viewer):
+        assert not console.errors
+
+
 # -- 2. empty sections ------------------------------------------------------------------------------
 
 

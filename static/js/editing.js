@@ -16,7 +16,12 @@ import { TEMPLATE_NAMES } from "./messages.js";
 const START = "__start"; // key of the insert form at the top of the draft
 const RELEASE_DELAY = 250; // ms: focus moving inside an editor (or a re-render) is not a blur
 const BLOCK_SELECTOR = "li.block[data-block-id]";
-const heardKey = (utteranceId) => `heard:${utteranceId}`; // the insert form of such an utterance
+const HEARD_SELECTOR = "li.block--discarded[data-utterance-id]"; // audio heard with no words
+// What j/k stop on: every row a reviewer must reach, blocks and audio heard with no words.
+const ROW_SELECTOR = `${BLOCK_SELECTOR}, ${HEARD_SELECTOR}`;
+const heardKey = (utteranceId) => `heard:${utteranceId}`; // its insert form, its keyboard position
+/** The keyboard position of a row: its block id, or heardKey of its utterance. */
+const rowKey = (item) => item.dataset.blockId || heardKey(item.dataset.utteranceId);
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -95,13 +100,13 @@ export class Editing {
     this.selfId = null;
     this.active = null; // the block id this page announced as being edited
     this.releaseTimer = null;
-    this.currentId = null; // the block with the roving tabindex (keyboard position)
+    this.currentId = null; // rowKey of the row with the roving tabindex (keyboard position)
     this.focusWhenShown = null; // a block just inserted here: focus it when it arrives
     this.rovingQueued = false;
 
     document.addEventListener("keydown", (event) => this.onKey(event));
     root.addEventListener("focusin", (event) => {
-      const item = event.target instanceof Element ? event.target.closest(BLOCK_SELECTOR) : null;
+      const item = event.target instanceof Element ? event.target.closest(ROW_SELECTOR) : null;
       if (item && this.root.contains(item)) this.setCurrent(item);
     });
     ui.helpButton.addEventListener("click", () => this.toggleHelp());
@@ -227,7 +232,12 @@ export class Editing {
   }
 
   heardItem(utteranceId) {
-    return this.root.querySelector(`li.block--discarded[data-utterance-id="${CSS.escape(utteranceId)}"]`);
+    return this.root.querySelector(`${HEARD_SELECTOR}[data-utterance-id="${CSS.escape(utteranceId)}"]`);
+  }
+
+  /** The row at a keyboard position (rowKey), if shown. */
+  rowOf(key) {
+    return key.startsWith("heard:") ? this.heardItem(key.slice("heard:".length)) : this.itemOf(key);
   }
 
   /**
@@ -237,6 +247,7 @@ export class Editing {
    * the row (its form, its buttons) goes to that notice, or else to the block written for it.
    */
   heardGone(item, utteranceId) {
+    this.queueRoving(); // the row may have been the keyboard position
     const hadFocus = item.contains(document.activeElement);
     const ins = this.inserts.get(heardKey(utteranceId));
     if (ins && ins.mode !== "editing") return; // one being saved closes on its answer
@@ -267,10 +278,18 @@ export class Editing {
     else if (before) this.focusBlock(before);
   }
 
-  /** Called by DraftView on every row of audio heard with no words: an open form stays in it. */
+  /**
+   * Called by DraftView on every row of audio heard with no words: j/k stop on it (Enter writes
+   * what was said), and an open form stays in it.
+   */
   decorateHeard(item, utterance) {
-    const ins = this.inserts.get(heardKey(utterance.utterance_id));
+    const key = heardKey(utterance.utterance_id);
+    item.tabIndex = key === this.currentId ? 0 : -1;
+    if (key === this.currentId) item.classList.add("block--current");
+    item.setAttribute("aria-keyshortcuts", "Enter");
+    const ins = this.inserts.get(key);
     if (ins) item.append(ins.node);
+    this.queueRoving();
   }
 
   // -- editing a block -------------------------------------------------------------------------
@@ -1430,15 +1449,20 @@ export class Editing {
     } else if (!alt && event.key === "Enter" && target instanceof Element && target.matches(BLOCK_SELECTOR)) {
       event.preventDefault();
       this.openEditor(target.dataset.blockId);
+    } else if (!alt && event.key === "Enter" && target instanceof Element && target.matches(HEARD_SELECTOR)) {
+      // audio heard with no words: write what was said (its button, offered to editors only)
+      event.preventDefault();
+      const write = target.querySelector(".block__write");
+      if (this.allowed && write && !write.hidden) write.click();
     }
   }
 
   move(delta) {
-    const items = [...this.root.querySelectorAll(BLOCK_SELECTOR)];
+    const items = [...this.root.querySelectorAll(ROW_SELECTOR)];
     if (!items.length) return;
-    const active = document.activeElement instanceof Element ? document.activeElement.closest(BLOCK_SELECTOR) : null;
+    const active = document.activeElement instanceof Element ? document.activeElement.closest(ROW_SELECTOR) : null;
     let index = active && this.root.contains(active) ? items.indexOf(active) : -1;
-    if (index < 0 && this.currentId) index = items.findIndex((li) => li.dataset.blockId === this.currentId);
+    if (index < 0 && this.currentId) index = items.findIndex((li) => rowKey(li) === this.currentId);
     let next;
     if (index < 0) next = delta > 0 ? 0 : items.length - 1;
     else next = Math.min(items.length - 1, Math.max(0, index + delta));
@@ -1451,11 +1475,11 @@ export class Editing {
     item.scrollIntoView({ block: "nearest" });
   }
 
-  /** The roving tabindex: the current block is the one Tab reaches in the draft. */
+  /** The roving tabindex: the current row is the one Tab reaches in the draft. */
   setCurrent(item) {
-    const id = item.dataset.blockId;
+    const id = rowKey(item);
     if (this.currentId !== id) {
-      const old = this.currentId ? this.itemOf(this.currentId) : null;
+      const old = this.currentId ? this.rowOf(this.currentId) : null;
       if (old) {
         old.tabIndex = -1;
         old.classList.remove("block--current");
@@ -1472,14 +1496,16 @@ export class Editing {
     this.rovingQueued = true;
     queueMicrotask(() => {
       this.rovingQueued = false;
-      const current = this.currentId ? this.itemOf(this.currentId) : null;
+      const current = this.currentId ? this.rowOf(this.currentId) : null;
       if (current) {
         current.tabIndex = 0;
         return;
       }
       this.currentId = null;
-      const first = this.root.querySelector(BLOCK_SELECTOR);
-      if (first && !this.root.querySelector(`${BLOCK_SELECTOR}[tabindex="0"]`)) first.tabIndex = 0;
+      const first = this.root.querySelector(ROW_SELECTOR);
+      if (first && !this.root.querySelector(`${BLOCK_SELECTOR}[tabindex="0"], ${HEARD_SELECTOR}[tabindex="0"]`)) {
+        first.tabIndex = 0;
+      }
     });
   }
 
