@@ -449,6 +449,59 @@ def test_j_and_k_stop_on_audio_heard_with_no_words_and_enter_writes_it(spawn: An
         assert not console.errors
 
 
+def test_the_row_of_audio_heard_with_no_words_follows_the_block_said_before_it(
+    spawn: Any, browser: Browser
+) -> None:
+    """The row stands after the block said before it (the roll call's call). A colleague moves
+    that block to another section: the row goes with it, after it there, with the form Ana was
+    writing in it, her text and focus kept; and back again when the block comes back."""
+    server, api, session_id = session_with_a_hum(spawn)
+    _, call = (b["block_id"] for b in blocks_when(server, api, session_id, 2))
+    ana = Console(browser, server, server.token(role="stenographer", sub="ana"), session_id)
+    ana.wait_online()
+    page = ana.page
+    row = page.locator("#draft li.block--discarded")
+    expect(row).to_have_count(1, timeout=ms(180))
+
+    def zone_of_row() -> Any:
+        return row.evaluate("(li) => li.closest('section.zone').dataset.zone")
+
+    def items_of(zone: str) -> list[str]:
+        found: list[str] = page.eval_on_selector_all(
+            f'section.zone[data-zone="{zone}"] li.block',
+            "(l) => l.map((li) => li.dataset.blockId || 'row')",
+        )
+        return found
+
+    assert zone_of_row() == "ZONE_ROLLCALL" and items_of("ZONE_ROLLCALL") == [call, "row"]
+    row.get_by_role("button", name=re.compile("^Escribir lo dicho")).click()
+    mine = "Lo que Ana oyó en el audio."
+    row.get_by_label("Texto del bloque nuevo").fill(mine)
+
+    def move_call(zone: str, version: int) -> None:
+        moved = httpx.patch(
+            f"{server.url}{PREFIX}/{session_id}/blocks/{call}",
+            json={"base_version": version, "changes": {"target_placeholder": zone}},
+            headers=auth(server.token(role="stenographer", sub="luis")),
+        )
+        assert moved.status_code == 200, moved.text
+
+    move_call("ZONE_DEBATE", 1)
+    expect(page.locator('section.zone[data-zone="ZONE_DEBATE"] li.block--discarded')).to_have_count(
+        1, timeout=ms(30)
+    )
+    assert items_of("ZONE_DEBATE") == [call, "row"] and items_of("ZONE_ROLLCALL") == []
+    expect(row.get_by_label("Texto del bloque nuevo")).to_have_value(mine)
+    expect(row.get_by_label("Texto del bloque nuevo")).to_be_focused()
+
+    move_call("ZONE_ROLLCALL", 2)
+    expect(page.locator('section.zone[data-zone="ZONE_ROLLCALL"] li.block--discarded')).to_have_count(
+        1, timeout=ms(30)
+    )
+    assert items_of("ZONE_ROLLCALL") == [call, "row"] and items_of("ZONE_DEBATE") == []
+    assert not ana.errors
+
+
 # -- 2. empty sections ------------------------------------------------------------------------------
 
 
