@@ -204,7 +204,7 @@ local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 return redis.call('ZADD', KEYS[1], 'XX', now_ms + tonumber(ARGV[2]), ARGV[1])
 """
 
-# KEYS: meta, blocks, order, events, producers, idem, inflight, utterances
+# KEYS: meta, blocks, order, events, producers, idem, inflight, utterances, heard
 # ARGV: mode, producer, seq-or-key, ingest_token, block_id, block, event_payload, channel, template,
 #       position ('' = next), utterance id to retire ('' = none)
 # An input admitted before the session closed may land while it is CLOSING: finalize waits for it.
@@ -235,7 +235,10 @@ if ARGV[1] == 'seq' then redis.call('HSET', KEYS[5], ARGV[2], ARGV[3]) end
 if ARGV[1] == 'key' then redis.call('HSET', KEYS[6], ARGV[3], ARGV[5]) end
 local pos = ARGV[10]
 if pos == '' then pos = redis.call('HINCRBY', KEYS[1], 'positions', 1) end
-if ARGV[11] ~= '' then redis.call('HDEL', KEYS[8], ARGV[11]) end
+if ARGV[11] ~= '' then
+  redis.call('HDEL', KEYS[8], ARGV[11])
+  redis.call('HSET', KEYS[9], ARGV[11], ARGV[5])
+end
 redis.call('HSET', KEYS[2], ARGV[5], ARGV[6])
 redis.call('ZADD', KEYS[3], pos, ARGV[5])
 if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'last_template', ARGV[9]) end
@@ -402,11 +405,15 @@ return emit(KEYS[1], KEYS[3], ARGV[5], ARGV[4])
 """
 )
 
-# KEYS: meta, blocks, order, events, producers, idem
+# KEYS: meta, blocks, order, events, producers, idem, heard
 # ARGV: mode, producer, seq-or-key, op ('edit'|'delete'|'insert'), block_id, base_version,
 #       new block, event_payload, channel, position ('' = none), placement ('after'|'stay'),
-#       after block id ('' = the start; 'after' only)
+#       after block id ('' = the start; 'after' only), utterance id the block is written for
+#       ('' = none; insert only)
 # A human change: applied only to the version it was based on, never merged silently.
+# An insert written for an utterance is refused ({'heard', the block holding it}) while a block
+# not deleted holds that utterance's audio: judged and recorded here, in the step that stores the
+# block, so two stenographers writing the same audio at once cannot both pass.
 # Placement 'after' (an insert, a move): the position, chosen by the caller from what it read, is
 # taken only if it still lies strictly between the block it goes after (0 at the start) and the
 # next block (the moved one aside), below the next whole position; 'stay' (any other change):
@@ -442,6 +449,11 @@ end
 if status ~= 'OPEN' then return {'closed', status} end
 if ARGV[4] == 'insert' then
   if redis.call('HEXISTS', KEYS[2], ARGV[5]) == 1 then return {'dup', ARGV[5]} end
+  if ARGV[13] ~= '' then
+    local holder = redis.call('HGET', KEYS[7], ARGV[13])
+    local held = holder and redis.call('HGET', KEYS[2], holder)
+    if held and not cmsgpack.unpack(held)['deleted'] then return {'heard', held} end
+  end
 else
   local current = redis.call('HGET', KEYS[2], ARGV[5])
   if not current then return {'no_block', ''} end
@@ -457,6 +469,7 @@ elseif ARGV[10] ~= '' then
 end
 if ARGV[1] == 'seq' then redis.call('HSET', KEYS[5], ARGV[2], ARGV[3]) end
 if ARGV[1] == 'key' then redis.call('HSET', KEYS[6], ARGV[3], ARGV[5]) end
+if ARGV[13] ~= '' then redis.call('HSET', KEYS[7], ARGV[13], ARGV[5]) end
 redis.call('HSET', KEYS[2], ARGV[5], ARGV[7])
 return {'ok', tostring(emit(KEYS[1], KEYS[4], ARGV[9], ARGV[8]))}
 """
@@ -930,10 +943,21 @@ class SessionBuffer:
     ) -> Commit:
         """Store a block, its dedupe mark and its event in one step. An utterance's block takes
         the position reserved when the utterance was cut, so blocks keep audio order even when
-        CORE answers out of order, and retires the utterance's pending record."""
+        CORE answers out of order, retires the utterance's pending record, and is recorded as
+        the block holding the utterance's audio (no one writes it by hand while it stands)."""
         k = SessionKeys(session_id)
         outcome, detail = await self._commit_block(
-            keys=[k.meta, k.blocks, k.order, k.events, k.producers, k.idem, k.inflight, k.utterances],
+            keys=[
+                k.meta,
+                k.blocks,
+                k.order,
+                k.events,
+                k.producers,
+                k.idem,
+                k.inflight,
+                k.utterances,
+                k.heard,
+            ],
             args=[
                 dedupe.mode,
                 dedupe.producer,
@@ -1229,11 +1253,14 @@ class SessionBuffer:
         older version, ('ok', event id) when applied, ('moved', '') when the block's place changed
         since it was read (read again and retry). ``placed_after`` (an insert, a move: the block it
         goes after, None for the start) takes ``block["position"]`` only if that still lies
-        between that block and the next; otherwise (False) the block must still be at it."""
+        between that block and the next; otherwise (False) the block must still be at it. An
+        insert of a block written for an utterance (``audio_metadata.utterance_id``) is ('heard',
+        bytes of the block holding it) while a block not deleted holds that utterance's audio."""
         k = SessionKeys(session_id)
+        heard = (block.get("audio_metadata") or {}).get("utterance_id", "") if op == "insert" else ""
         placement = "stay" if placed_after is False else "after"
         outcome, detail = await self._change_block(
-            keys=[k.meta, k.blocks, k.order, k.events, k.producers, k.idem],
+            keys=[k.meta, k.blocks, k.order, k.events, k.producers, k.idem, k.heard],
             args=[
                 dedupe.mode,
                 dedupe.producer,
@@ -1247,6 +1274,7 @@ class SessionBuffer:
                 _score_arg(block.get("position")),
                 placement,
                 placed_after or "",
+                heard,
             ],
         )
         return _text(outcome), detail

@@ -24,6 +24,7 @@ maps in one place to an HTTP status and, for errors that end a WebSocket, a clos
     │   ├── PlaceContended     a block's place kept changing under concurrent changes (429)
     │   └── PositionsExhausted no position left at the place asked for    (429)
     ├── StaleVersion           an edit based on an old block version     (409)
+    │   └── UtteranceWritten   an insert for an utterance a live block already holds (409)
     ├── SequenceGap            a frame skipped a client sequence number
     ├── NotSupported           understood, but not offered by this server yet  (501)
     ├── ConfigError            tenant / skeleton / style map problem   (422)
@@ -168,6 +169,16 @@ class StaleVersion(AstraError):
 
     code = "STALE_VERSION"
     http_status = 409
+
+
+class UtteranceWritten(StaleVersion):
+    """An insert written for an utterance (``utterance_id``) whose audio a block not deleted
+    already holds: two stenographers wrote the same audio, or an insert queued offline was
+    replayed after a colleague's. Judged in the step that would store it, so one of two inserts
+    made at once passes; ``details.block_id`` and ``details.current`` are the block holding it.
+    Nothing was stored; once that block is deleted the utterance may be written again."""
+
+    code = "UTTERANCE_WRITTEN"
 
 
 class RecordingElsewhere(AstraError):

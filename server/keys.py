@@ -14,6 +14,7 @@ other slots: no script touches a tenant key and a session key together.
     astra:{sid}:finalize   string  finalize lock: owner token, with a TTL renewed while building
     astra:{sid}:audio      stream  durable audio not yet segmented: f (pcm16|webm|ogg|end), d, s (new stream)
     astra:{sid}:utterances hash    utterance id -> record (msgpack), until its block is stored
+    astra:{sid}:heard      hash    utterance id -> id of the block holding its audio (may be deleted since)
     astra:{sid}:owner      string  lease of the instance that segments and transcribes the audio
     astra:{sid}:presence   hash    connection id -> who is connected and what they edit (expiring)
     astra:{sid}:connections zset   connection id scored by expiry (ms), refreshed while connected
@@ -77,6 +78,10 @@ class SessionKeys:
     @property
     def utterances(self) -> str:
         return self._key("utterances")
+
+    @property
+    def heard(self) -> str:
+        return self._key("heard")
 
     @property
     def owner(self) -> str:

@@ -56,8 +56,9 @@ _ERROR_WHEN = {
     403: "The token's role may not do this (FORBIDDEN).",
     404: "No such session for this tenant, or no such block (NOT_FOUND).",
     409: (
-        "The session takes no more input (SESSION_CLOSED, SESSION_TOO_LONG) or the block changed"
-        " first (STALE_VERSION)."
+        "The session takes no more input (SESSION_CLOSED, SESSION_TOO_LONG), the block changed"
+        " first (STALE_VERSION), or a block not deleted already holds the audio of the utterance"
+        " an insert is written for (UTTERANCE_WRITTEN; details.block_id and details.current name it)."
     ),
     413: "The body or upload is over its limit (TOO_LARGE).",
     415: "The upload is not a whole PNG or JPEG image the acta can hold (UNSUPPORTED_MEDIA).",
@@ -264,7 +265,8 @@ def _block_fields(text: Schema, *, required: tuple[str, ...], move: bool) -> Sch
             "minLength": 1,
             "maxLength": MAX_UTTERANCE_ID,
             "description": "write the block for this utterance of the session (one the recognizer "
-            "heard no words in): it carries its audio; one with no stored audio is a 422",
+            "heard no words in): it carries its audio; one with no stored audio is a 422, one a "
+            "block not deleted already holds a 409 UTTERANCE_WRITTEN",
         }
     schema = _object({k: fields.pop(k) for k in required}, fields)
     return {**schema, "additionalProperties": False, **({} if required else {"minProperties": 1})}

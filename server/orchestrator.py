@@ -53,6 +53,7 @@ from .errors import (
     SessionTooLong,
     StaleVersion,
     TooManySessions,
+    UtteranceWritten,
 )
 from .metrics import Metrics
 from .segmenter import SAMPLE_RATE, Utterance
@@ -1329,7 +1330,7 @@ class Orchestrator:
         outcome, raw = await self.buffer.change_block(
             meta.session_id, dedupe, op, block, base_version, payload, placed_after=placed_after
         )
-        detail = raw.decode() if isinstance(raw, bytes) and outcome != "stale" else raw
+        detail = raw.decode() if isinstance(raw, bytes) and outcome not in ("stale", "heard") else raw
         match outcome:
             case "ok":
                 return IngestResult(False, block["block_id"], int(detail), block)
@@ -1340,6 +1341,15 @@ class Orchestrator:
                 current = unpack(detail) if isinstance(detail, bytes) else None
                 raise StaleVersion(
                     "the block changed since your version; rebase on the current one", current=current
+                )
+            case "heard" if isinstance(raw, bytes):
+                holder = unpack(raw)
+                raise UtteranceWritten(
+                    "a block already holds what was said in this utterance; add to that block instead",
+                    field="utterance_id",
+                    utterance_id=block["audio_metadata"]["utterance_id"],
+                    block_id=holder["block_id"],
+                    current=holder,
                 )
             case "gap":
                 raise SequenceGap(f"expected seq {int(detail) + 1}", expected=int(detail) + 1)

@@ -492,3 +492,35 @@ async def test_a_used_up_gap_is_renumbered_evenly_and_stale_places_are_refused(b
     assert {k: v for k, v in (await order(buffer, sid)) if k != "racer"} == spread
     await buffer.begin_finalize(sid, "owner", 30, payload("session.closing"))
     assert await buffer.renumber(sid, int(one), lambda b: payload("block.updated")) == "closed"
+
+
+async def test_an_utterance_is_written_by_hand_only_while_no_live_block_holds_it(
+    buffer: SessionBuffer,
+) -> None:
+    """An insert written for an utterance is refused with the block holding its audio while that
+    block stands, whether the recognizer's (stored with the utterance) or a person's; deleted,
+    the utterance is free again. Nothing of a refused insert is stored."""
+    sid = await new_session(buffer)
+    position = await buffer.reserve_position(sid)
+    machine = {**block(1), "audio_metadata": {"utterance_id": "utt_1"}}
+    stored = await buffer.commit_block(
+        sid, machine, Dedupe.by_key("utt_1"), "", payload(), position=position, utterance_id="utt_1"
+    )
+    assert stored.outcome == "ok"
+
+    async def write(name: str, uid: str) -> tuple[str, Any]:
+        position = await buffer.position_after(sid, None)
+        new = {"block_id": name, "type": "TEMPLATE", "text": name, "version": 1, "position": position}
+        new["audio_metadata"] = {"utterance_id": uid}
+        return await buffer.change_block(sid, Dedupe("none"), "insert", new, 0, payload(), placed_after=None)
+
+    outcome, held = await write("h1", "utt_1")
+    assert outcome == "heard" and msgpack.unpackb(held)["block_id"] == "b1"
+    assert (await write("h2", "utt_2"))[0] == "ok"
+    outcome, held = await write("h3", "utt_2")
+    assert outcome == "heard" and msgpack.unpackb(held)["block_id"] == "h2"
+    assert sorted(b["block_id"] for b in await buffer.blocks(sid)) == ["b1", "h2"]
+    (h2,) = [b for b in await buffer.blocks(sid) if b["block_id"] == "h2"]
+    deleted = {**h2, "deleted": True, "version": 2}
+    assert (await buffer.change_block(sid, Dedupe("none"), "delete", deleted, 1, payload()))[0] == "ok"
+    assert (await write("h3", "utt_2"))[0] == "ok"

@@ -238,3 +238,113 @@ def test_concurrent_inserts_at_one_spot_never_tie_and_every_view_agrees(spawn: A
     assert [b["block_id"] for b in blocks] == order_by_log(start, replay.events)
     renumbered = [e for e in replay.events if e["data"].get("reason") == "renumbered"]
     assert renumbered, "the gap after the spot was never used up: the test did not renumber"
+
+
+ROUNDS = 8
+
+
+def test_two_stenographers_writing_the_same_audio_at_once_make_one_block(spawn: Any, redis_url: str) -> None:
+    """Audio heard with no words, written by several stenographers at the same moment (two
+    WebSocket clients and an HTTP client released together, for each of several utterances):
+    exactly one block per utterance; the others get UTTERANCE_WRITTEN naming it (field
+    utterance_id, the block in details), and their seq is not used up. Once that block is deleted
+    the utterance is free: a refused stenographer's insert, sent again, is stored, and the next
+    writer is refused with the new block's id."""
+    from server.audio_pipeline import SAMPLE_RATE, wav_bytes
+    from server.services.objectstore import session_key
+
+    server: ServerProcess = spawn("serve", env={"REDIS_URL": redis_url})
+    auth = {"authorization": f"Bearer {server.token()}"}
+    api = f"{server.url}/v1/orchestrator/session"
+    sid = httpx.post(f"{api}/start", json={"tenant_id": TENANT}, headers=auth).json()["session_id"]
+    opening = httpx.post(f"{api}/{sid}/append", json={"text": "Se abre la sesión."}, headers=auth).json()
+    after = opening["block"]["block_id"]
+    uids = [f"utt_{(n + 1) * SAMPLE_RATE * 10:012d}" for n in range(ROUNDS)]
+    for uid in uids:  # audio the recognizer heard no words in, stored where the server keeps it
+        path = server.data_dir / "objects" / session_key(TENANT, sid, "audio", f"{uid}.wav")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(wav_bytes(b"\x00\x00" * SAMPLE_RATE))
+    clients = [Client(server.ws_url, sid) for _ in range(2)]
+    for n, client in enumerate(clients):
+        client.hello(server.token(role="stenographer", sub=f"steno{n}"), client_id=f"steno-{n}")
+    steno = {"authorization": f"Bearer {server.token(role='stenographer', sub='http')}"}
+    together = threading.Barrier(3)
+    answers: list[dict[str, tuple[str, dict[str, Any]]]] = [{} for _ in uids]
+    next_seq = [1, 1]
+    errors: list[BaseException] = []
+
+    def insert(uid: str, who: str) -> dict[str, Any]:
+        return {"after_block_id": after, "block": {"text": f"Lo que oyó {who}.", "utterance_id": uid}}
+
+    def send(n: int, uid: str) -> tuple[str, dict[str, Any]]:
+        """Client n's insert for uid: ('ok', ack) or ('error', error); a refusal keeps its seq."""
+        client, seq, seen = clients[n], next_seq[n], len(clients[n].errors)
+        client.send({"type": "insert", "seq": seq, **insert(uid, f"steno{n}")})
+        client.wait_for(lambda: seq in client.acks or len(client.errors) > seen)
+        if seq in client.acks:
+            next_seq[n] += 1
+            return "ok", client.acks[seq]
+        return "error", client.errors[seen]
+
+    def over_ws(n: int) -> None:
+        try:
+            for k, uid in enumerate(uids):
+                together.wait(30)
+                answers[k][f"ws{n}"] = send(n, uid)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    def over_http() -> None:
+        try:
+            for k, uid in enumerate(uids):
+                together.wait(30)
+                answer = httpx.post(
+                    f"{api}/{sid}/blocks", json=insert(uid, "http"), headers=steno, timeout=30
+                )
+                assert answer.status_code in (201, 409), answer.text
+                body = answer.json()
+                answers[k]["http"] = ("ok", body) if answer.status_code == 201 else ("error", body["error"])
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=over_ws, args=(n,)) for n in range(2)]
+    threads.append(threading.Thread(target=over_http))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not errors, errors
+
+    def holders() -> dict[str, list[str]]:
+        """Utterance id -> the live blocks written for it."""
+        held: dict[str, list[str]] = {}
+        for b in httpx.get(f"{api}/{sid}/blocks", headers=auth).json()["blocks"]:
+            if b.get("audio_metadata") and not b.get("deleted"):
+                held.setdefault(b["audio_metadata"]["utterance_id"], []).append(b["block_id"])
+        return held
+
+    accepted = [[a["block_id"] for kind, a in answered.values() if kind == "ok"] for answered in answers]
+    assert holders() == dict(zip(uids, accepted, strict=True))
+    for uid, answered, (stored,) in zip(uids, answers, accepted, strict=True):
+        refused = [a for kind, a in answered.values() if kind == "error"]
+        assert len(refused) == 2, answered
+        for error in refused:
+            assert error["code"] == "UTTERANCE_WRITTEN", error
+            assert (error["details"]["field"], error["details"]["utterance_id"]) == ("utterance_id", uid)
+            assert error["details"]["block_id"] == stored == error["details"]["current"]["block_id"]
+
+    # The block written for the first utterance deleted: a refused stenographer's insert, sent
+    # again, is stored now; the next writer is refused with the new block.
+    (first,) = holders()[uids[0]]
+    gone = httpx.delete(f"{api}/{sid}/blocks/{first}?base_version=1", headers=auth)
+    assert gone.status_code == 200, gone.text
+    n = next(n for n in range(2) if answers[0][f"ws{n}"][0] == "error")
+    kind, ack = send(n, uids[0])
+    assert kind == "ok", ack
+    again = httpx.post(f"{api}/{sid}/blocks", json=insert(uids[0], "http"), headers=steno)
+    assert again.status_code == 409, again.text
+    refusal = again.json()["error"]
+    assert (refusal["code"], refusal["details"]["block_id"]) == ("UTTERANCE_WRITTEN", ack["block_id"])
+    assert holders()[uids[0]] == [ack["block_id"]]
+    for client in clients:
+        client.close()

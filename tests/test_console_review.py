@@ -347,6 +347,161 @@ def test_the_text_being_written_for_audio_heard_with_no_words_is_kept_when_anoth
     assert not luis.errors
 
 
+def test_a_second_stenographer_writing_audio_already_written_keeps_their_text(
+    spawn: Any, browser: Browser, shot: Any
+) -> None:
+    """Luis writes what was said in audio heard with no words while offline; his insert waits.
+    Ana writes the same audio meanwhile. Back online, Luis's insert is refused (UTTERANCE_WRITTEN):
+    the acta has Ana's block only, and Luis is told in Spanish that a colleague wrote it first,
+    with his text kept, visible and focused on the offer to open Ana's block, which opens it."""
+    server, api, session_id = session_with_a_hum(spawn)
+    luis = Console(browser, server, server.token(role="stenographer", sub="luis"), session_id)
+    ana = Console(browser, server, server.token(role="stenographer", sub="ana"), session_id)
+    for console in (luis, ana):
+        console.wait_online()
+        expect(console.page.locator("#draft li.block--discarded")).to_have_count(1, timeout=ms(180))
+    row = luis.page.locator("#draft li.block--discarded")
+    uid = row.get_attribute("data-utterance-id")
+    mine = "Lo que Luis oyó: se pidió verificar el quórum."
+    row.get_by_role("button", name=re.compile("^Escribir lo dicho")).click()
+    row.get_by_label("Texto del bloque nuevo").fill(mine)
+    luis.context.set_offline(True)
+    expect(luis.page.locator("#conn-text")).to_have_text("reconectando…", timeout=ms(10))
+    row.get_by_role("button", name=re.compile("^Insertar")).click()
+    expect(row).to_contain_text("Sin conexión: se insertará al reconectar.")
+
+    said = "Se deja constancia de una falla del micrófono de la presidencia."
+    ana_row = ana.page.locator("#draft li.block--discarded")
+    ana_row.get_by_role("button", name=re.compile("^Escribir lo dicho")).click()
+    ana_row.get_by_label("Texto del bloque nuevo").fill(said)
+    ana_row.get_by_role("button", name=re.compile("^Insertar")).click()
+    expect(ana_row).to_have_count(0, timeout=ms(30))
+
+    luis.context.set_offline(False)
+    luis.wait_online()
+    notice = luis.page.locator("#draft li.block-gone")
+    expect(notice).to_have_count(1, timeout=ms(30))
+    expect(notice).to_contain_text("Un colega ya había escrito lo dicho en este audio")
+    expect(notice.get_by_label("Su texto")).to_have_value(mine)
+    opener = notice.get_by_role("button", name=re.compile("^Abrir el bloque de su colega"))
+    expect(opener).to_be_focused()
+    expect(row).to_have_count(0)
+    written = luis.page.locator("#draft li.block[data-block-id]", has_text=said)
+    expect(written).to_have_count(1)
+    expect(luis.page.locator("#draft li.block[data-block-id]", has_text=mine)).to_have_count(0)
+    shot(luis.page, "written-first")
+    holders = [
+        b
+        for b in blocks_when(server, api, session_id, 3)
+        if (b.get("audio_metadata") or {}).get("utterance_id") == uid and not b.get("deleted")
+    ]
+    assert [b["text"] for b in holders] == [said]
+
+    opener.click()
+    expect(written.locator(".editor").get_by_label("Texto del bloque")).to_be_focused()
+    expect(notice.get_by_label("Su texto")).to_have_value(mine)  # still there to copy from
+    for console in (luis, ana):
+        assert not console.errors
+
+
+def test_j_and_k_stop_on_audio_heard_with_no_words_and_enter_writes_it(spawn: Any, browser: Browser) -> None:
+    """A stenographer reviewing by keyboard reaches every row that needs review: j/k stop on the
+    row of audio heard with no words (they skipped it; only Tab reached its buttons), in draft
+    order, and Enter on it opens "Escribir lo dicho" (Esc gives focus back to the row's button).
+    A viewer's j stops there too, but Enter writes nothing."""
+    server, api, session_id = session_with_a_hum(spawn)
+    opening, call = (b["block_id"] for b in blocks_when(server, api, session_id, 2))
+    ana = Console(browser, server, server.token(role="stenographer", sub="ana"), session_id)
+    viewer = Console(browser, server, server.token(role="viewer", sub="público"), session_id)
+    for console in (ana, viewer):
+        console.wait_online()
+        expect(console.page.locator("#draft li.block--discarded")).to_have_count(1, timeout=ms(180))
+    row = ana.page.locator("#draft li.block--discarded")
+    keyboard = ana.page.keyboard
+
+    keyboard.press("j")
+    expect(ana.block(opening)).to_be_focused()
+    keyboard.press("j")
+    expect(ana.block(call)).to_be_focused()
+    keyboard.press("j")
+    expect(row).to_be_focused()
+    expect(row).to_have_class(re.compile(r"\bblock--current\b"))
+    keyboard.press("j")  # the last row: stays
+    expect(row).to_be_focused()
+    keyboard.press("k")
+    expect(ana.block(call)).to_be_focused()
+    keyboard.press("j")
+    keyboard.press("Enter")
+    form = row.get_by_role("form", name="Escribir lo dicho en el audio sin palabras reconocidas")
+    expect(form.get_by_label("Texto del bloque nuevo")).to_be_focused()
+    keyboard.press("Escape")
+    expect(form).to_have_count(0)
+    expect(row.get_by_role("button", name=re.compile("^Escribir lo dicho"))).to_be_focused()
+
+    viewer_row = viewer.page.locator("#draft li.block--discarded")
+    for _ in range(3):
+        viewer.page.keyboard.press("j")
+    expect(viewer_row).to_be_focused()
+    viewer.page.keyboard.press("Enter")
+    expect(viewer_row.locator("form")).to_have_count(0)
+    expect(viewer_row).to_be_focused()
+    for console in (ana, viewer):
+        assert not console.errors
+
+
+def test_the_row_of_audio_heard_with_no_words_follows_the_block_said_before_it(
+    spawn: Any, browser: Browser
+) -> None:
+    """The row stands after the block said before it (the roll call's call). A colleague moves
+    that block to another section: the row goes with it, after it there, with the form Ana was
+    writing in it, her text and focus kept; and back again when the block comes back."""
+    server, api, session_id = session_with_a_hum(spawn)
+    _, call = (b["block_id"] for b in blocks_when(server, api, session_id, 2))
+    ana = Console(browser, server, server.token(role="stenographer", sub="ana"), session_id)
+    ana.wait_online()
+    page = ana.page
+    row = page.locator("#draft li.block--discarded")
+    expect(row).to_have_count(1, timeout=ms(180))
+
+    def zone_of_row() -> Any:
+        return row.evaluate("(li) => li.closest('section.zone').dataset.zone")
+
+    def items_of(zone: str) -> list[str]:
+        found: list[str] = page.eval_on_selector_all(
+            f'section.zone[data-zone="{zone}"] li.block',
+            "(l) => l.map((li) => li.dataset.blockId || 'row')",
+        )
+        return found
+
+    assert zone_of_row() == "ZONE_ROLLCALL" and items_of("ZONE_ROLLCALL") == [call, "row"]
+    row.get_by_role("button", name=re.compile("^Escribir lo dicho")).click()
+    mine = "Lo que Ana oyó en el audio."
+    row.get_by_label("Texto del bloque nuevo").fill(mine)
+
+    def move_call(zone: str, version: int) -> None:
+        moved = httpx.patch(
+            f"{server.url}{PREFIX}/{session_id}/blocks/{call}",
+            json={"base_version": version, "changes": {"target_placeholder": zone}},
+            headers=auth(server.token(role="stenographer", sub="luis")),
+        )
+        assert moved.status_code == 200, moved.text
+
+    move_call("ZONE_DEBATE", 1)
+    expect(page.locator('section.zone[data-zone="ZONE_DEBATE"] li.block--discarded')).to_have_count(
+        1, timeout=ms(30)
+    )
+    assert items_of("ZONE_DEBATE") == [call, "row"] and items_of("ZONE_ROLLCALL") == []
+    expect(row.get_by_label("Texto del bloque nuevo")).to_have_value(mine)
+    expect(row.get_by_label("Texto del bloque nuevo")).to_be_focused()
+
+    move_call("ZONE_ROLLCALL", 2)
+    expect(page.locator('section.zone[data-zone="ZONE_ROLLCALL"] li.block--discarded')).to_have_count(
+        1, timeout=ms(30)
+    )
+    assert items_of("ZONE_ROLLCALL") == [call, "row"] and items_of("ZONE_DEBATE") == []
+    assert not ana.errors
+
+
 # -- 2. empty sections ------------------------------------------------------------------------------
 
 

@@ -752,8 +752,9 @@ function applyEvent(msg) {
     default:
       break;
   }
-  if (app.model.discarded.length && /^block\.(added|inserted|deleted)$/.test(change.kind)) {
-    // a block written for an utterance heard with no words stands for it now (or no longer)
+  if (app.model.discarded.length && change.kind.startsWith("block.")) {
+    // a block written for an utterance heard with no words stands for it now (or no longer), or
+    // the block said before one was moved to another section: its row follows it
     app.view.showDiscarded(app.model.unwritten());
   }
   if (change.kind.startsWith("block.") || change.discarded) scheduleReview();

@@ -1314,13 +1314,17 @@ export class DraftView {
   /**
    * Show exactly these utterances heard with no words (the model's unwritten()): a row each where
    * it was said; one a block now stands for (someone wrote it) goes, and comes back if that block
-   * is deleted.
+   * is deleted. A row shown follows the block said just before it (zoneOfPosition) into whatever
+   * section that block is in now: called again after every change of a block.
    */
   showDiscarded(unwritten) {
     const wanted = new Map(unwritten.map((u) => [u.utterance_id, u]));
     for (const item of this.root.querySelectorAll("li.block--discarded")) {
-      if (wanted.has(item.dataset.utteranceId)) wanted.delete(item.dataset.utteranceId);
-      else {
+      const utterance = wanted.get(item.dataset.utteranceId);
+      if (utterance) {
+        wanted.delete(item.dataset.utteranceId);
+        this.follow(item, utterance.position);
+      } else {
         if (this.player && item.contains(this.player)) this.player = null;
         if (this.actions && this.actions.heardGone) this.actions.heardGone(item, item.dataset.utteranceId);
         item.remove();
@@ -1330,6 +1334,19 @@ export class DraftView {
       this.place(this.zoneOfPosition(utterance.position), renderDiscarded(utterance, this.actions));
     }
     this.refreshAll();
+  }
+
+  /**
+   * Move a row of audio heard with no words to the section it now belongs in: that of the block
+   * said just before it, which a correction may have moved to another section. What was being
+   * done in the row (its form, its player) moves with it, focus included.
+   */
+  follow(item, position) {
+    const entry = this.zoneOfPosition(position);
+    if (item.parentNode === entry.list) return;
+    const focused = item.contains(document.activeElement) ? document.activeElement : null;
+    this.place(entry, item);
+    if (focused) focused.focus({ preventScroll: true });
   }
 
   renderAll(blocks, utterances = [], unwritten = []) {

@@ -16,7 +16,12 @@ import { TEMPLATE_NAMES } from "./messages.js";
 const START = "__start"; // key of the insert form at the top of the draft
 const RELEASE_DELAY = 250; // ms: focus moving inside an editor (or a re-render) is not a blur
 const BLOCK_SELECTOR = "li.block[data-block-id]";
-const heardKey = (utteranceId) => `heard:${utteranceId}`; // the insert form of such an utterance
+const HEARD_SELECTOR = "li.block--discarded[data-utterance-id]"; // audio heard with no words
+// What j/k stop on: every row a reviewer must reach, blocks and audio heard with no words.
+const ROW_SELECTOR = `${BLOCK_SELECTOR}, ${HEARD_SELECTOR}`;
+const heardKey = (utteranceId) => `heard:${utteranceId}`; // its insert form, its keyboard position
+/** The keyboard position of a row: its block id, or heardKey of its utterance. */
+const rowKey = (item) => item.dataset.blockId || heardKey(item.dataset.utteranceId);
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -95,13 +100,13 @@ export class Editing {
     this.selfId = null;
     this.active = null; // the block id this page announced as being edited
     this.releaseTimer = null;
-    this.currentId = null; // the block with the roving tabindex (keyboard position)
+    this.currentId = null; // rowKey of the row with the roving tabindex (keyboard position)
     this.focusWhenShown = null; // a block just inserted here: focus it when it arrives
     this.rovingQueued = false;
 
     document.addEventListener("keydown", (event) => this.onKey(event));
     root.addEventListener("focusin", (event) => {
-      const item = event.target instanceof Element ? event.target.closest(BLOCK_SELECTOR) : null;
+      const item = event.target instanceof Element ? event.target.closest(ROW_SELECTOR) : null;
       if (item && this.root.contains(item)) this.setCurrent(item);
     });
     ui.helpButton.addEventListener("click", () => this.toggleHelp());
@@ -227,7 +232,12 @@ export class Editing {
   }
 
   heardItem(utteranceId) {
-    return this.root.querySelector(`li.block--discarded[data-utterance-id="${CSS.escape(utteranceId)}"]`);
+    return this.root.querySelector(`${HEARD_SELECTOR}[data-utterance-id="${CSS.escape(utteranceId)}"]`);
+  }
+
+  /** The row at a keyboard position (rowKey), if shown. */
+  rowOf(key) {
+    return key.startsWith("heard:") ? this.heardItem(key.slice("heard:".length)) : this.itemOf(key);
   }
 
   /**
@@ -237,20 +247,24 @@ export class Editing {
    * the row (its form, its buttons) goes to that notice, or else to the block written for it.
    */
   heardGone(item, utteranceId) {
+    this.queueRoving(); // the row may have been the keyboard position
     const hadFocus = item.contains(document.activeElement);
     const ins = this.inserts.get(heardKey(utteranceId));
     if (ins && ins.mode !== "editing") return; // one being saved closes on its answer
     let area = null;
+    const written = this.root.querySelector(`${BLOCK_SELECTOR}[data-utterance-id="${CSS.escape(utteranceId)}"]`);
     if (ins) {
       this.inserts.delete(ins.key);
       ins.node.remove();
       const text = ins.area.value;
       if (text.trim()) {
         this.ghost(item, {
-          message: "Otra persona escribió lo dicho en este audio mientras usted escribía. Su texto no se perdió:",
+          message:
+            "Otra persona escribió lo dicho en este audio mientras usted escribía. Su texto no se perdió; abra el bloque de su colega y agregue allí lo que falte:",
           text,
           afterId: ins.afterId,
           zone: ins.zone.value || null,
+          holder: written ? written.dataset.blockId : null,
         });
         area = item.previousElementSibling && item.previousElementSibling.querySelector("textarea");
       } else {
@@ -258,17 +272,24 @@ export class Editing {
       }
     }
     if (!hadFocus) return;
-    const written = this.root.querySelector(`${BLOCK_SELECTOR}[data-utterance-id="${CSS.escape(utteranceId)}"]`);
     const before = ins && ins.afterId ? this.itemOf(ins.afterId) : null;
     if (area) area.focus();
     else if (written) this.focusBlock(written);
     else if (before) this.focusBlock(before);
   }
 
-  /** Called by DraftView on every row of audio heard with no words: an open form stays in it. */
+  /**
+   * Called by DraftView on every row of audio heard with no words: j/k stop on it (Enter writes
+   * what was said), and an open form stays in it.
+   */
   decorateHeard(item, utterance) {
-    const ins = this.inserts.get(heardKey(utterance.utterance_id));
+    const key = heardKey(utterance.utterance_id);
+    item.tabIndex = key === this.currentId ? 0 : -1;
+    if (key === this.currentId) item.classList.add("block--current");
+    item.setAttribute("aria-keyshortcuts", "Enter");
+    const ins = this.inserts.get(key);
     if (ins) item.append(ins.node);
+    this.queueRoving();
   }
 
   // -- editing a block -------------------------------------------------------------------------
@@ -992,8 +1013,12 @@ export class Editing {
     this.queueRoving();
   }
 
-  /** A notice in place of a deleted block, holding text the user wrote. */
-  ghost(item, { message, text, afterId, zone }) {
+  /**
+   * A notice in place of a deleted block, holding text the user wrote. With `holder` (the block
+   * a colleague wrote for the same audio) it offers to open that block, not to insert the text
+   * as a block of its own: the acta would say it twice. `after`: the notice goes after `item`.
+   */
+  ghost(item, { message, text, afterId, zone, holder = null, after = false }) {
     const node = el("li", "block-gone");
     node.setAttribute("role", "group");
     if (item && item.dataset.position !== undefined) node.dataset.position = item.dataset.position;
@@ -1009,15 +1034,21 @@ export class Editing {
     area.value = text;
     area.rows = Math.min(8, Math.max(3, Math.ceil(text.length / 70) + 1));
     const row = el("div", "editor__buttons");
-    const again = button("Insertar mi texto como bloque nuevo", "primary");
+    const again = holder
+      ? button("Abrir el bloque de su colega", "primary", "Abrir el bloque de su colega para agregar lo que falte")
+      : button("Insertar mi texto como bloque nuevo", "primary");
     const copy = button("Copiar mi texto");
     const drop = button("Descartar", null, "Descartar mi texto");
     row.append(again, copy, drop);
     const status = el("p", "editor__status");
     status.setAttribute("role", "status");
     node.append(p, label, area, row, status);
-    const g = { node, status };
+    const g = { node, status, first: holder ? again : area };
     again.addEventListener("click", () => {
+      if (holder) {
+        this.openHolder(holder, status);
+        return;
+      }
       const value = area.value.trim();
       if (!value) {
         this.say(status, "El texto está vacío.", "error");
@@ -1047,9 +1078,55 @@ export class Editing {
       this.say(status, done ? "Texto copiado." : "Seleccione el texto y cópielo a mano.");
     });
     drop.addEventListener("click", () => node.remove());
-    if (item && item.parentNode) item.parentNode.insertBefore(node, item);
+    if (item && item.parentNode) item.parentNode.insertBefore(node, after ? item.nextSibling : item);
     else this.root.prepend(node);
     this.host.announce(message.replace(/:$/, "."));
+    return g;
+  }
+
+  /** Open the block a colleague wrote for the same audio, to add there what is missing. */
+  openHolder(blockId, status) {
+    const item = this.itemOf(blockId);
+    if (!item || !this.host.block(blockId)) {
+      this.say(status, "El bloque de su colega todavía no llega a esta consola; intente en un momento.", "error");
+      return;
+    }
+    this.focusBlock(item);
+    this.openEditor(blockId);
+  }
+
+  /**
+   * An insert written for audio heard with no words was refused (UTTERANCE_WRITTEN): a colleague
+   * wrote that audio first (or this insert waited offline meanwhile). What this stenographer
+   * typed is kept, in a notice where the audio was said, next to the colleague's block, which it
+   * offers to open; the form (if still open) goes.
+   */
+  writtenFirst(frame, ins, details) {
+    const utteranceId = frame.block && typeof frame.block.utterance_id === "string" ? frame.block.utterance_id : "";
+    const holder = typeof details.block_id === "string" ? details.block_id : null;
+    let text = frame.block && typeof frame.block.text === "string" ? frame.block.text : "";
+    let zone = frame.block && frame.block.target_placeholder ? frame.block.target_placeholder : null;
+    let hadFocus = false;
+    if (ins) {
+      text = ins.area.value;
+      zone = ins.zone.value || zone;
+      hadFocus = ins.node.contains(document.activeElement) || (ins.hadFocus && document.activeElement === document.body);
+      this.inserts.delete(ins.key);
+      ins.node.remove();
+    }
+    const row = utteranceId ? this.heardItem(utteranceId) : null;
+    const written = holder ? this.itemOf(holder) : null;
+    const anchor = row || written || (frame.after_block_id ? this.itemOf(frame.after_block_id) : null);
+    const g = this.ghost(anchor, {
+      message:
+        "Un colega ya había escrito lo dicho en este audio: su bloque no se guardó, para que el acta no lo diga dos veces. Su texto no se perdió; abra el bloque de su colega y agregue allí lo que falte:",
+      text,
+      afterId: frame.after_block_id || null,
+      zone,
+      holder,
+      after: !row && anchor !== null,
+    });
+    if (hadFocus) g.first.focus();
   }
 
   // -- answers from the server -----------------------------------------------------------------
@@ -1146,6 +1223,10 @@ export class Editing {
         this.ghosts.delete(frame.ref);
         for (const b of g.node.querySelectorAll("button")) b.disabled = false;
         this.say(g.status, `No se insertó: ${reason}`, "error");
+        return;
+      }
+      if (code === "UTTERANCE_WRITTEN") {
+        this.writtenFirst(frame, ins && ins.ref === frame.ref ? ins : null, details);
         return;
       }
       if (ins && ins.ref === frame.ref) {
@@ -1368,15 +1449,20 @@ export class Editing {
     } else if (!alt && event.key === "Enter" && target instanceof Element && target.matches(BLOCK_SELECTOR)) {
       event.preventDefault();
       this.openEditor(target.dataset.blockId);
+    } else if (!alt && event.key === "Enter" && target instanceof Element && target.matches(HEARD_SELECTOR)) {
+      // audio heard with no words: write what was said (its button, offered to editors only)
+      event.preventDefault();
+      const write = target.querySelector(".block__write");
+      if (this.allowed && write && !write.hidden) write.click();
     }
   }
 
   move(delta) {
-    const items = [...this.root.querySelectorAll(BLOCK_SELECTOR)];
+    const items = [...this.root.querySelectorAll(ROW_SELECTOR)];
     if (!items.length) return;
-    const active = document.activeElement instanceof Element ? document.activeElement.closest(BLOCK_SELECTOR) : null;
+    const active = document.activeElement instanceof Element ? document.activeElement.closest(ROW_SELECTOR) : null;
     let index = active && this.root.contains(active) ? items.indexOf(active) : -1;
-    if (index < 0 && this.currentId) index = items.findIndex((li) => li.dataset.blockId === this.currentId);
+    if (index < 0 && this.currentId) index = items.findIndex((li) => rowKey(li) === this.currentId);
     let next;
     if (index < 0) next = delta > 0 ? 0 : items.length - 1;
     else next = Math.min(items.length - 1, Math.max(0, index + delta));
@@ -1389,11 +1475,11 @@ export class Editing {
     item.scrollIntoView({ block: "nearest" });
   }
 
-  /** The roving tabindex: the current block is the one Tab reaches in the draft. */
+  /** The roving tabindex: the current row is the one Tab reaches in the draft. */
   setCurrent(item) {
-    const id = item.dataset.blockId;
+    const id = rowKey(item);
     if (this.currentId !== id) {
-      const old = this.currentId ? this.itemOf(this.currentId) : null;
+      const old = this.currentId ? this.rowOf(this.currentId) : null;
       if (old) {
         old.tabIndex = -1;
         old.classList.remove("block--current");
@@ -1410,14 +1496,16 @@ export class Editing {
     this.rovingQueued = true;
     queueMicrotask(() => {
       this.rovingQueued = false;
-      const current = this.currentId ? this.itemOf(this.currentId) : null;
+      const current = this.currentId ? this.rowOf(this.currentId) : null;
       if (current) {
         current.tabIndex = 0;
         return;
       }
       this.currentId = null;
-      const first = this.root.querySelector(BLOCK_SELECTOR);
-      if (first && !this.root.querySelector(`${BLOCK_SELECTOR}[tabindex="0"]`)) first.tabIndex = 0;
+      const first = this.root.querySelector(ROW_SELECTOR);
+      if (first && !this.root.querySelector(`${BLOCK_SELECTOR}[tabindex="0"], ${HEARD_SELECTOR}[tabindex="0"]`)) {
+        first.tabIndex = 0;
+      }
     });
   }
 

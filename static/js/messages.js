@@ -19,6 +19,7 @@ const ERRORS = {
   IDLE_TIMEOUT: "La conexión estuvo inactiva demasiado tiempo; se reconecta.",
   SEQ_GAP: "Faltan fragmentos anteriores; se reenviarán.",
   STALE_VERSION: "Otra persona cambió el bloque antes; compare las dos versiones.",
+  UTTERANCE_WRITTEN: "Un colega ya escribió lo dicho en este audio; agregue lo que falte en su bloque.",
   PLACE_CONTENDED: "Otras personas estaban cambiando ese mismo lugar del acta; intente de nuevo.",
   POSITIONS_EXHAUSTED: "No queda lugar para un bloque nuevo en ese punto del acta; insértelo en otro punto.",
   CONFIG_ERROR: "La configuración del concejo (esqueleto o estilos) tiene un problema.",

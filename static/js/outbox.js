@@ -20,7 +20,8 @@
 /**
  * Errors after which a frame can never be applied: it leaves the queue (and is reported).
  * STALE_VERSION and NOT_FOUND answer human corrections (edit/insert/delete) made on a version
- * that is gone: resending the same frame could never succeed, the user has to decide again.
+ * that is gone, UTTERANCE_WRITTEN an insert for audio a colleague wrote first: resending the
+ * same frame could never succeed, the user has to decide again.
  */
 export const TERMINAL_CODES = new Set([
   "SESSION_CLOSED",
@@ -30,6 +31,7 @@ export const TERMINAL_CODES = new Set([
   "INVALID_INPUT",
   "INVALID_FIELD",
   "STALE_VERSION",
+  "UTTERANCE_WRITTEN",
   "NOT_FOUND",
 ]);
 
