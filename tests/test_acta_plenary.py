@@ -1667,24 +1667,9 @@ def _tables(zones: dict[str, list[Any]]) -> dict[str, list[Any]]:
     return {zone: [item for item in items if isinstance(item, list)] for zone, items in zones.items()}
 
 
-_CUT_ROLL_CALL_READ_AS_DEBATE = pytest.mark.xfail(
-    strict=True,
-    reason="the roll call's first 15 s alone read as the debate, so its pieces are not one reading "
-    "and the table lists the second piece's members alone",
-)
-
-
 @pytest.mark.parametrize(
     "name",
-    [
-        "plenaria_completa.json",
-        *(
-            pytest.param(name, marks=_CUT_ROLL_CALL_READ_AS_DEBATE)
-            if name == "plenaria_extraordinaria.json"
-            else name
-            for name in AUDITED
-        ),
-    ],
+    ["plenaria_completa.json", *AUDITED],
 )
 def test_readings_cut_at_the_maximum_length_keep_every_table(name: str) -> None:
     """Every audited session heard live, its readings over 15 s cut into pieces, has the tables
@@ -1699,12 +1684,8 @@ def test_readings_cut_at_the_maximum_length_keep_every_table(name: str) -> None:
 
 _FIRST_PIECE_READ_AS_ANOTHER_SECTION = {
     # the first 15 s of a reading, on their own, read as another section than the whole: the
-    # roll call "Con mucho gusto, presidente. Se encuentran conectados…" and the constancia of
-    # absences as the debate, the censure's proposición as the debate, the mayor's letter of
-    # objections as a communication; what follows goes to the whole's section, the first piece
-    # stays where it was put
-    "plenaria_extraordinaria.json",
-    "sin_quorum_decisorio.json",
+    # censure's proposición as the debate, the mayor's letter of objections as a communication;
+    # what follows goes to the whole's section, the first piece stays where it was put
     "mocion_censura.json",
     "objeciones_alcalde.json",
 }
@@ -1726,10 +1707,12 @@ def _words_by_zone(zones: dict[str, list[Any]]) -> dict[str, list[str]]:
 def test_readings_cut_at_the_maximum_length_are_written_where_they_are_heard_whole(name: str) -> None:
     """Every audited session heard live, its readings over 15 s cut into pieces, says in each zone
     of the acta what it says heard whole. Before CORE read the words after a cut with the speech
-    they end (``continued_text``), 5 of these 11 sessions put such words in the section they
+    they end (``continued_text``), 5 of these 13 sessions put such words in the section they
     name: the opening's "…sírvase llamar a lista" in the roll call, a closing's summons "para
     repetir la votación del artículo segundo del Proyecto…" under the bill, the date and names
-    read at the end of a speech ("…Firman: …") as the acta's signatures."""
+    read at the end of a speech ("…Firman: …") as the acta's signatures. Two more put the first
+    15 s of a roll call read as lists in the debate (see
+    test_a_roll_call_read_as_lists_is_the_roll_call_from_its_first_words)."""
     said: list[dict[str, Any]] = json.loads((Path(__file__).parent / "fixtures" / name).read_text("utf-8"))
     live = _heard_live(said)
     assert any(b["audio_metadata"].get("continues_previous") for b in live)

@@ -8585,3 +8585,50 @@ def test_words_after_a_cut_that_move_the_session_on_are_not_held_back(
     """The reading whole holds a piece back only when it is still the speech it was, and the
     piece announces no point of the agenda."""
     assert classify(text, None, previous, continues=True, continued=continued).template_id == expected
+
+
+_VIRTUAL_ROLL_CALL_HEAD = (
+    "Con mucho gusto, presidente. Se encuentran conectados los honorables concejales Adriana Lucía "
+    "Mosquera Valencia, Bernardo Antonio Solarte Erazo, Camilo Ernesto Yepes Varela, Daniela Alejandra "
+    "Ocampo Ríos,"
+)
+_ABSENCES_NOTED_HEAD = (
+    "Así se hará, señor presidente. Se deja constancia de que no asistieron a la sesión los honorables "
+    "concejales Terry Hurtado Gómez, Carlos Andrés Arias Rueda, Harold Eduardo Sanclemente Vivas,"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "previous"),
+    [(_VIRTUAL_ROLL_CALL_HEAD, "TPL_LLAMADO_LISTA"), (_ABSENCES_NOTED_HEAD, "TPL_CIERRE")],
+)
+def test_a_roll_call_read_as_lists_is_the_roll_call_from_its_first_words(text: str, previous: str) -> None:
+    """Heard live, cut at 15 s: a virtual roll call answered as a list ("Se encuentran
+    conectados los honorables concejales A, B…", no answer per name) and the absent named for
+    the record at the end of a session without quorum. Their first pieces name no quorum yet
+    and went to the debate, so the roll call's table lost the members they named. The members
+    present listed once the roll call was asked for, or two absent named for the record, are
+    the roll call."""
+    result = classify(text, None, previous)
+    assert result.template_id == "TPL_LLAMADO_LISTA"
+    if previous == "TPL_LLAMADO_LISTA":
+        assert len(result.structured_data["presentes"]) == 4
+
+
+@pytest.mark.parametrize(
+    ("text", "previous"),
+    [
+        # a list of members present said in the debate: not a roll call asked for
+        (_VIRTUAL_ROLL_CALL_HEAD, "TPL_DEBATE"),
+        ("Gracias a los presentes por su paciencia, señora secretaria.", "TPL_LLAMADO_LISTA"),
+        ("Están presentes en el recinto los líderes comunales de Siloé.", "TPL_LLAMADO_LISTA"),
+        # absences spoken of in a speech: named before the verb, or not members
+        ("Los concejales Ana Ruiz y Luis Mora no asistieron a la comisión de ayer.", "TPL_DEBATE"),
+        (
+            "Quiero decir que no asistieron a la mesa de trabajo los funcionarios de la Secretaría de Salud.",
+            "TPL_DEBATE",
+        ),
+    ],
+)
+def test_members_spoken_of_as_present_or_absent_are_not_a_roll_call(text: str, previous: str) -> None:
+    assert classify(text, None, previous).template_id != "TPL_LLAMADO_LISTA"

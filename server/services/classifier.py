@@ -5455,6 +5455,26 @@ def _is_roll_call(t: _Text, previous: str | None) -> bool:
     return len(answers) > len(votes)
 
 
+def _roll_call_read_as_lists(t: _Text, previous: str | None, roll_call: Callable[[], dict[str, Any]]) -> bool:
+    """The roll call said as lists, with no answer per name: the members present once it was
+    asked for ("Con mucho gusto, presidente. Se encuentran conectados los honorables concejales
+    A, B, C…"), or the absent named for the record ("Se deja constancia de que no asistieron a
+    la sesión los honorables concejales A, B…"). The first 15 s of such a reading, cut there and
+    naming no quorum yet, went to the debate, and the roll call's table lost those members."""
+    if previous == TPL_LLAMADO_LISTA and len(roll_call().get("presentes") or ()) >= 2:
+        return True
+    return len(_people_after(_ABSENCE_NOTED_RE, t)) >= 2
+
+
+# The absent named for the record: "no asistieron a la sesión los honorables concejales…", "no
+# se hicieron presentes…" (the acta's table already has them from the roll call: this only says
+# where the words go).
+_ABSENCE_NOTED_RE: Final = re.compile(
+    r"\bno\s+(?:asistieron|se\s+hicieron\s+presentes|contestaron(?:\s+a\s+lista)?)"
+    r"(?:\s+a\s+la\s+(?:sesion|plenaria)(?:\s+de\s+hoy)?)?\s*[:,]?"
+)
+
+
 def _intervention_section(previous: str | None, next_point: bool = False) -> str:
     """Where an intervention that names no section goes: one said while an item is under
     consideration (an acta, the agenda, a bill, a proposal) or in "asuntos varios" stays in
@@ -5619,6 +5639,8 @@ def _choose(
     if _CIERRE_RE.search(t.low) or _agenda_exhausted(t):
         return TPL_CIERRE, _CONF_STRONG
     if _is_roll_call(t, previous):
+        return TPL_LLAMADO_LISTA, _CONF_STRONG
+    if not next_point and _roll_call_read_as_lists(t, previous, roll_call):
         return TPL_LLAMADO_LISTA, _CONF_STRONG
     if previous == TPL_PROYECTO_ACUERDO and not next_point and _reads_a_bills_letter(t):
         return TPL_PROYECTO_ACUERDO, _CONF_SECTION
