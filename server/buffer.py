@@ -405,15 +405,16 @@ return emit(KEYS[1], KEYS[3], ARGV[5], ARGV[4])
 """
 )
 
-# KEYS: meta, blocks, order, events, producers, idem, heard
+# KEYS: meta, blocks, order, events, producers, idem, heard, utterances
 # ARGV: mode, producer, seq-or-key, op ('edit'|'delete'|'insert'), block_id, base_version,
 #       new block, event_payload, channel, position ('' = none), placement ('after'|'stay'),
 #       after block id ('' = the start; 'after' only), utterance id the block is written for
 #       ('' = none; insert only)
 # A human change: applied only to the version it was based on, never merged silently.
 # An insert written for an utterance is refused ({'heard', the block holding it}) while a block
-# not deleted holds that utterance's audio: judged and recorded here, in the step that stores the
-# block, so two stenographers writing the same audio at once cannot both pass.
+# not deleted holds that utterance's audio, and ({'pending', ''}) while the recognizer is still
+# transcribing it (its block is on the way): judged and recorded here, in the step that stores
+# the block, so two stenographers writing the same audio at once cannot both pass.
 # Placement 'after' (an insert, a move): the position, chosen by the caller from what it read, is
 # taken only if it still lies strictly between the block it goes after (0 at the start) and the
 # next block (the moved one aside), below the next whole position; 'stay' (any other change):
@@ -450,6 +451,7 @@ if status ~= 'OPEN' then return {'closed', status} end
 if ARGV[4] == 'insert' then
   if redis.call('HEXISTS', KEYS[2], ARGV[5]) == 1 then return {'dup', ARGV[5]} end
   if ARGV[13] ~= '' then
+    if redis.call('HEXISTS', KEYS[8], ARGV[13]) == 1 then return {'pending', ''} end
     local holder = redis.call('HGET', KEYS[7], ARGV[13])
     local held = holder and redis.call('HGET', KEYS[2], holder)
     if held and not cmsgpack.unpack(held)['deleted'] then return {'heard', held} end
@@ -1255,12 +1257,13 @@ class SessionBuffer:
         goes after, None for the start) takes ``block["position"]`` only if that still lies
         between that block and the next; otherwise (False) the block must still be at it. An
         insert of a block written for an utterance (``audio_metadata.utterance_id``) is ('heard',
-        bytes of the block holding it) while a block not deleted holds that utterance's audio."""
+        bytes of the block holding it) while a block not deleted holds that utterance's audio,
+        ('pending', '') while the recognizer is still transcribing it."""
         k = SessionKeys(session_id)
         heard = (block.get("audio_metadata") or {}).get("utterance_id", "") if op == "insert" else ""
         placement = "stay" if placed_after is False else "after"
         outcome, detail = await self._change_block(
-            keys=[k.meta, k.blocks, k.order, k.events, k.producers, k.idem, k.heard],
+            keys=[k.meta, k.blocks, k.order, k.events, k.producers, k.idem, k.heard, k.utterances],
             args=[
                 dedupe.mode,
                 dedupe.producer,

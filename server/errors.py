@@ -181,6 +181,14 @@ class UtteranceWritten(StaleVersion):
     code = "UTTERANCE_WRITTEN"
 
 
+class UtterancePending(StaleVersion):
+    """An insert written for an utterance (``utterance_id``) the recognizer is still transcribing:
+    its block is on the way, and both would be stored. Nothing was stored; once the recognizer is
+    done, the utterance has its block (add to it) or was heard with no words (write it then)."""
+
+    code = "UTTERANCE_PENDING"
+
+
 class RecordingElsewhere(AstraError):
     """Another console is recording the session: its audio and this one's would be woven into one
     timeline. Nothing of the refused audio was stored."""

@@ -58,7 +58,8 @@ _ERROR_WHEN = {
     409: (
         "The session takes no more input (SESSION_CLOSED, SESSION_TOO_LONG), the block changed"
         " first (STALE_VERSION), or a block not deleted already holds the audio of the utterance"
-        " an insert is written for (UTTERANCE_WRITTEN; details.block_id and details.current name it)."
+        " an insert is written for (UTTERANCE_WRITTEN; details.block_id and details.current name it)"
+        " or the recognizer is still transcribing it (UTTERANCE_PENDING)."
     ),
     413: "The body or upload is over its limit (TOO_LARGE).",
     415: "The upload is not a whole PNG or JPEG image the acta can hold (UNSUPPORTED_MEDIA).",
@@ -266,7 +267,8 @@ def _block_fields(text: Schema, *, required: tuple[str, ...], move: bool) -> Sch
             "maxLength": MAX_UTTERANCE_ID,
             "description": "write the block for this utterance of the session (one the recognizer "
             "heard no words in): it carries its audio; one with no stored audio is a 422, one a "
-            "block not deleted already holds a 409 UTTERANCE_WRITTEN",
+            "block not deleted already holds a 409 UTTERANCE_WRITTEN, one the recognizer is still "
+            "transcribing a 409 UTTERANCE_PENDING",
         }
     schema = _object({k: fields.pop(k) for k in required}, fields)
     return {**schema, "additionalProperties": False, **({} if required else {"minProperties": 1})}
@@ -485,7 +487,8 @@ def build(max_text_chars: int) -> dict[str, Any]:
         f"{PREFIX}/{{session_id}}/blocks/{{block_id}}/reprocess": {
             "post": _operation(
                 "reprocessBlock",
-                "Run CORE again on a block pending review (its stored audio or kept text)",
+                "Run CORE again on a block pending review (its stored audio or kept text); a deleted"
+                " block is a 404, and a section or label a person gave it while it waited is kept",
                 {
                     "200": _json_response("The block now", _object({"block": _ref("Block")})),
                     **_errors(404, 409, 422, 429, 502, 503),

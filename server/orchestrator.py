@@ -19,7 +19,7 @@ import uuid
 import wave
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO, Final, Literal
 
 from . import images, protocol
 from .audio_pipeline import AudioService, utterance_id, wav_bytes
@@ -53,6 +53,7 @@ from .errors import (
     SessionTooLong,
     StaleVersion,
     TooManySessions,
+    UtterancePending,
     UtteranceWritten,
 )
 from .metrics import Metrics
@@ -103,6 +104,11 @@ class IngestResult:
 _STORED = IngestResult(False, None, None, None)
 _DUPLICATE = IngestResult(True, None, None, None)
 """The results of an audio frame (one per frame: shared, they are frozen)."""
+
+
+_MACHINE_FIELDS: Final = ("text", "label", "template_id", "structured_data", "target_placeholder")
+"""What CORE says of a block, kept in ``machine`` once a person changes it (for LEARN and the
+audit)."""
 
 
 class Orchestrator:
@@ -932,9 +938,7 @@ class Orchestrator:
     async def reprocess(self, principal: Principal, meta: SessionMeta, block_id: str) -> dict[str, Any]:
         """Run CORE again on a block pending review (its stored audio, or its kept text)."""
         principal.require(CAN_UPLOAD, "re-process blocks")
-        block = await self.buffer.block(meta.session_id, block_id)
-        if block is None:
-            raise NotFound("no such block")
+        block = await self._current_block(meta, block_id)  # a deleted one stays deleted
         if block.get("type") != "ERROR_PENDING_REVIEW":
             raise InvalidInput("only blocks pending review can be re-processed", code="NOT_PENDING")
         audio_ref = (block.get("audio_metadata") or {}).get("audio_ref")
@@ -971,6 +975,8 @@ class Orchestrator:
         fresh.update(
             block_id=block_id, version=int(block.get("version", 1)) + 1, position=block.get("position")
         )
+        if block.get("human_edited"):
+            fresh = self._placed_by_hand(block, fresh)
         replaced = block
         for _ in range(PLACEMENT_ATTEMPTS):
             payload = self._event(
@@ -1300,6 +1306,22 @@ class Orchestrator:
             raise InvalidInput("text is empty; delete the block instead", field="text")
 
     @staticmethod
+    def _placed_by_hand(pending: dict[str, Any], fresh: dict[str, Any]) -> dict[str, Any]:
+        """CORE's new answer for a block pending review that a person placed while it waited
+        (its section, its label; its text unchanged, or it would no longer be pending): the words
+        are the machine's, asked for; where the person put it stays theirs, and so does the
+        record of their edit. ``machine`` is now this answer, what LEARN compares with."""
+        before = pending.get("machine") or {}
+        placed: dict[str, Any] = {
+            key: pending.get(key)
+            for key in ("label", "template_id", "target_placeholder")
+            if key in pending and pending.get(key) != before.get(key)
+        }
+        said = {k: fresh.get(k) for k in _MACHINE_FIELDS}
+        stamp: dict[str, Any] = {k: pending[k] for k in ("edited_by", "edited_at") if k in pending}
+        return {**fresh, **placed, **stamp, "human_edited": True, "machine": said}
+
+    @staticmethod
     def _human_stamp(principal: Principal, current: dict[str, Any]) -> dict[str, Any]:
         stamp: dict[str, Any] = {
             "version": int(current.get("version", 1)) + 1,
@@ -1308,10 +1330,7 @@ class Orchestrator:
             "edited_at": time.time(),
         }
         if not current.get("human_edited"):  # what the machine said, kept once for LEARN and audit
-            stamp["machine"] = {
-                k: current.get(k)
-                for k in ("text", "label", "template_id", "structured_data", "target_placeholder")
-            }
+            stamp["machine"] = {k: current.get(k) for k in _MACHINE_FIELDS}
         return stamp
 
     async def _apply_change(
@@ -1350,6 +1369,12 @@ class Orchestrator:
                     utterance_id=block["audio_metadata"]["utterance_id"],
                     block_id=holder["block_id"],
                     current=holder,
+                )
+            case "pending":
+                raise UtterancePending(
+                    "the recognizer is still transcribing this utterance; its block is on the way",
+                    field="utterance_id",
+                    utterance_id=block["audio_metadata"]["utterance_id"],
                 )
             case "gap":
                 raise SequenceGap(f"expected seq {int(detail) + 1}", expected=int(detail) + 1)

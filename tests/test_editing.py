@@ -724,3 +724,80 @@ def test_an_insert_over_the_websocket_writes_an_utterance_heard_with_no_words(
     protocol_md = (ROOT / "protocol.md").read_text("utf-8")
     (row,) = [line for line in protocol_md.splitlines() if line.startswith("| `insert` |")]
     assert "no stored audio in this session is refused with `INVALID_INPUT`" in row
+
+
+def test_a_deleted_block_pending_review_stays_deleted_when_reprocess_is_asked(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """Review: a stenographer deleted a block pending review, and "reprocess" (from a colleague
+    whose screen had not seen the delete yet) brought it back to life as machine output: the
+    sealed acta said what a person had removed. A deleted block is gone for reprocess too."""
+    auth = {"authorization": f"Bearer {make_token()}"}
+    orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+    real = orch.core
+    orch.core = DeadCore()
+    api, (pending,) = session_with(client, auth, "Texto que se dijo por error.")
+    orch.core = real
+    deleted = client.delete(f"{api}/blocks/{pending['block_id']}?base_version=1", headers=auth)
+    assert deleted.status_code == 200, deleted.text
+    refused = client.post(f"{api}/blocks/{pending['block_id']}/reprocess", headers=auth)
+    assert refused.status_code == 404 and refused.json()["error"]["code"] == "NOT_FOUND"
+    result = client.post(f"{api}/finalize", headers=auth).json()
+    body = docx.Document(io.BytesIO(client.get(result["download_url"]).content)).element.body
+    assert "por error" not in "".join(t.text or "" for t in body.iter(f"{W}t"))
+
+
+def test_reprocess_keeps_where_a_person_put_a_block_pending_review(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """Review: a stenographer moved a block pending review to "Proposiciones y varios" while it
+    waited; CORE's answer to "reprocess" replaced the whole block, so it went back to the debate,
+    and the record of the person's edit was lost. The words are CORE's (asked for); the section
+    stays the person's, and so does the record of their edit."""
+    auth = {"authorization": f"Bearer {make_token(sub='relatora')}"}
+    orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+    real = orch.core
+    orch.core = DeadCore()
+    api, (pending,) = session_with(client, auth, "Tiene la palabra el concejal Pedro Gómez.")
+    orch.core = real
+    moved = client.patch(
+        f"{api}/blocks/{pending['block_id']}",
+        json={"base_version": 1, "changes": {"target_placeholder": "ZONE_VARIOS"}},
+        headers=auth,
+    )
+    assert moved.status_code == 200 and moved.json()["block"]["type"] == "ERROR_PENDING_REVIEW", moved.text
+    fixed = client.post(f"{api}/blocks/{pending['block_id']}/reprocess", headers=auth)
+    assert fixed.status_code == 200, fixed.text
+    block = fixed.json()["block"]
+    assert (block["type"], block["target_placeholder"]) == ("TEMPLATE", "ZONE_VARIOS")
+    assert (block["human_edited"], block["edited_by"]) == (True, "relatora")
+    assert block["machine"]["text"] == block["text"] == "Tiene la palabra el concejal Pedro Gómez."
+    assert block["machine"]["target_placeholder"] == "ZONE_DEBATE"  # what CORE said, for LEARN
+
+
+def test_an_utterance_still_being_transcribed_is_not_written_by_hand(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """Review: an insert written for an utterance the recognizer was still transcribing was
+    stored, and then the recognizer's block too: the acta said it twice. It is refused with
+    UTTERANCE_PENDING until the recognizer is done; an utterance heard with no words (its pending
+    record retired) may then be written."""
+    from server.segmenter import SAMPLE_RATE, Utterance
+
+    auth = {"authorization": f"Bearer {make_token()}"}
+    api, (opening,) = session_with(client, auth, "Se abre la sesión.")
+    sid = api.rsplit("/", 1)[-1]
+    orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+    pcm = b"\x00\x00" * SAMPLE_RATE
+    record = client.portal.call(orch.record_utterance, sid, Utterance(0, SAMPLE_RATE, pcm, forced=False))  # type: ignore[union-attr]
+    insert = {
+        "after_block_id": opening["block_id"],
+        "block": {"text": "Lo dicho.", "utterance_id": record["utterance_id"]},
+    }
+    refused = client.post(f"{api}/blocks", json=insert, headers=auth)
+    assert refused.status_code == 409, refused.text
+    error = refused.json()["error"]
+    assert (error["code"], error["details"]["field"]) == ("UTTERANCE_PENDING", "utterance_id")
+    client.portal.call(orch.buffer.retire_utterance, sid, record["utterance_id"])  # type: ignore[union-attr]
+    written = client.post(f"{api}/blocks", json=insert, headers=auth)
+    assert written.status_code == 201, written.text

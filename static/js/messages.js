@@ -20,6 +20,7 @@ const ERRORS = {
   SEQ_GAP: "Faltan fragmentos anteriores; se reenviarán.",
   STALE_VERSION: "Otra persona cambió el bloque antes; compare las dos versiones.",
   UTTERANCE_WRITTEN: "Un colega ya escribió lo dicho en este audio; agregue lo que falte en su bloque.",
+  UTTERANCE_PENDING: "El reconocedor aún está transcribiendo este audio; espere su bloque y corríjalo allí.",
   PLACE_CONTENDED: "Otras personas estaban cambiando ese mismo lugar del acta; intente de nuevo.",
   POSITIONS_EXHAUSTED: "No queda lugar para un bloque nuevo en ese punto del acta; insértelo en otro punto.",
   CONFIG_ERROR: "La configuración del concejo (esqueleto o estilos) tiene un problema.",

@@ -20,8 +20,10 @@
 /**
  * Errors after which a frame can never be applied: it leaves the queue (and is reported).
  * STALE_VERSION and NOT_FOUND answer human corrections (edit/insert/delete) made on a version
- * that is gone, UTTERANCE_WRITTEN an insert for audio a colleague wrote first: resending the
- * same frame could never succeed, the user has to decide again.
+ * that is gone, UTTERANCE_WRITTEN an insert for audio a colleague wrote first, UTTERANCE_PENDING
+ * one for audio the recognizer had not finished: resending the same frame could never succeed
+ * (or, once the recognizer is done, would succeed with no one deciding again), the user has to
+ * decide again.
  */
 export const TERMINAL_CODES = new Set([
   "SESSION_CLOSED",
@@ -32,6 +34,7 @@ export const TERMINAL_CODES = new Set([
   "INVALID_FIELD",
   "STALE_VERSION",
   "UTTERANCE_WRITTEN",
+  "UTTERANCE_PENDING",
   "NOT_FOUND",
 ]);
 
