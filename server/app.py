@@ -38,7 +38,7 @@ from .services.builder import Builder, EmbeddedBuilder, HttpBuilder
 from .services.core import CircuitBreaker, Core, EmbeddedCore, HttpCore
 from .services.guard import EmbeddedGuard, Guard, HttpGuard
 from .services.learn import HttpLearn, StoreLearn
-from .services.objectstore import LocalObjectStore, ObjectStore, S3ObjectStore
+from .services.objectstore import make_object_store
 from .services.tenants import DirectoryTenants, FileRegistry, HttpRegistry, HttpTenants, Registry, Tenants
 from .settings import Settings
 from .state import AppState
@@ -48,26 +48,6 @@ from .workers import WorkerPool
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 GC_YOUNG_THRESHOLD = 7000
 """Allocations between young-generation collections while serving (Python's default: 700)."""
-
-
-def make_object_store(settings: Settings, secret: bytes) -> ObjectStore:
-    if settings.s3_bucket:
-        import boto3
-        from botocore.config import Config
-
-        # Bounded like every other collaborator call (botocore's own default is 60 s per read).
-        config = Config(
-            connect_timeout=settings.retry.timeout,
-            read_timeout=settings.retry.timeout,
-            retries={"mode": "standard", "max_attempts": settings.retry.attempts},
-        )
-        client = boto3.client(
-            "s3", endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region, config=config
-        )
-        return S3ObjectStore(
-            client, settings.s3_bucket, settings.s3_prefix, object_lock_days=settings.s3_object_lock_days
-        )
-    return LocalObjectStore(settings.data_dir / "objects", secret, settings.base_url)
 
 
 async def store_unavailable(request: Request, exc: Exception) -> Response:

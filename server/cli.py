@@ -120,12 +120,12 @@ def verify(args: argparse.Namespace) -> int:
     import asyncio
     import contextlib
 
-    from .app import make_object_store
     from .auth import load_or_create_secret
     from .buffer import SessionBuffer
     from .errors import NotFound
     from .redis_client import make_redis
     from .redis_server import EmbeddedRedis, redis_alive
+    from .services.objectstore import make_object_store
     from .verify import verify_session
 
     settings = _settings(args)

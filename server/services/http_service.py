@@ -22,7 +22,7 @@ from .asr import Transcriber
 from .builder import DOCX_TYPE, BuildRequest, build_sync
 from .core import AudioRequest, EmbeddedCore, TextRequest
 from .guard import EmbeddedGuard, SealRequest
-from .objectstore import LocalObjectStore
+from .objectstore import LocalObjectStore, make_object_store
 from .tenants import DirectoryTenants, FileRegistry
 
 KINDS = ("core", "builder", "guard", "tenants", "registry")
@@ -116,8 +116,8 @@ def create_service_app(kind: str, settings: Any) -> Starlette:
 
         routes.append(Route("/v1/builder/build", build, methods=["POST"]))
     elif kind == "guard":
-        secret = load_or_create_secret(settings.secret_path)
-        store = LocalObjectStore(settings.data_dir / "objects", secret, settings.base_url)
+        # The orchestrators' store (S3 with Object Lock in production), not this machine's disk.
+        store = make_object_store(settings, load_or_create_secret(settings.secret_path))
         guard = EmbeddedGuard(store, settings.download_url_ttl)
 
         async def seal(request: Request) -> Response:
@@ -134,18 +134,21 @@ def create_service_app(kind: str, settings: Any) -> Starlette:
             body = await request.json()
             return JSONResponse({"download_url": await guard.download_url(str(body["key"]))})
 
-        async def stored(request: Request) -> Response:
-            key = request.path_params["key"]
-            store.verify(
-                key, request.query_params.get("expires", ""), request.query_params.get("signature", "")
-            )
-            return Response(await store.get_bytes(key), media_type="application/octet-stream")
-
         routes += [
             Route("/v1/guard/seal", seal, methods=["POST"]),
             Route("/v1/guard/url", url, methods=["POST"]),
-            Route("/v1/objects/{key:path}", stored, methods=["GET"]),
         ]
+        if isinstance(store, LocalObjectStore):  # its own disk: the links it signs lead here
+            local = store
+
+            async def stored(request: Request) -> Response:
+                key = request.path_params["key"]
+                local.verify(
+                    key, request.query_params.get("expires", ""), request.query_params.get("signature", "")
+                )
+                return Response(await local.get_bytes(key), media_type="application/octet-stream")
+
+            routes.append(Route("/v1/objects/{key:path}", stored, methods=["GET"]))
     elif kind == "tenants":
         tenants = DirectoryTenants(settings.tenants_dir)
 

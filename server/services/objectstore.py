@@ -26,6 +26,7 @@ from typing import Any, BinaryIO, Protocol
 from urllib.parse import quote, urlencode
 
 from ..errors import AuthError, InvalidInput, NotFound, ServiceUnavailable
+from ..settings import Settings
 
 log = logging.getLogger("astra.objectstore")
 
@@ -307,3 +308,26 @@ class S3ObjectStore:
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._key(key)}"
+
+
+def make_object_store(settings: Settings, secret: bytes) -> ObjectStore:
+    """The store ``settings`` name: S3 when ``ASTRA_S3_BUCKET`` is set, else ``<data dir>/objects``
+    (links signed with ``secret``). The orchestrator, ``astra verify`` and ``astra guard`` all
+    take theirs here, so a sealed acta is where each of them looks for it."""
+    if settings.s3_bucket:
+        import boto3
+        from botocore.config import Config
+
+        # Bounded like every other collaborator call (botocore's own default is 60 s per read).
+        config = Config(
+            connect_timeout=settings.retry.timeout,
+            read_timeout=settings.retry.timeout,
+            retries={"mode": "standard", "max_attempts": settings.retry.attempts},
+        )
+        client = boto3.client(
+            "s3", endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region, config=config
+        )
+        return S3ObjectStore(
+            client, settings.s3_bucket, settings.s3_prefix, object_lock_days=settings.s3_object_lock_days
+        )
+    return LocalObjectStore(settings.data_dir / "objects", secret, settings.base_url)
