@@ -38,7 +38,7 @@ from .services.builder import Builder, EmbeddedBuilder, HttpBuilder
 from .services.core import CircuitBreaker, Core, EmbeddedCore, HttpCore
 from .services.guard import EmbeddedGuard, Guard, HttpGuard
 from .services.learn import HttpLearn, StoreLearn
-from .services.objectstore import make_object_store
+from .services.objectstore import S3ObjectStore, make_object_store
 from .services.tenants import DirectoryTenants, FileRegistry, HttpRegistry, HttpTenants, Registry, Tenants
 from .settings import Settings
 from .state import AppState
@@ -72,6 +72,8 @@ def create_app(settings: Settings) -> Starlette:
         await redis.ping()
         metrics = Metrics()
         store = make_object_store(settings, secret)
+        if isinstance(store, S3ObjectStore):
+            await store.check()
         hub = LiveHub(redis, settings.limits.send_queue_events)
         await hub.start()
         # Finalize's CPU work runs in worker processes (see server.workers); start one now.

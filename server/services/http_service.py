@@ -7,7 +7,9 @@ over real sockets, so both implementations of every interface run the same logic
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import msgpack
@@ -22,7 +24,7 @@ from .asr import Transcriber
 from .builder import DOCX_TYPE, BuildRequest, build_sync
 from .core import AudioRequest, EmbeddedCore, TextRequest
 from .guard import EmbeddedGuard, SealRequest
-from .objectstore import LocalObjectStore, make_object_store
+from .objectstore import LocalObjectStore, S3ObjectStore, make_object_store
 from .tenants import DirectoryTenants, FileRegistry
 
 KINDS = ("core", "builder", "guard", "tenants", "registry")
@@ -56,6 +58,7 @@ async def _error(request: Request, exc: Exception) -> Response:
 def create_service_app(kind: str, settings: Any) -> Starlette:
     """One collaborator as an HTTP app. ``settings`` is a :class:`server.settings.Settings`."""
     routes: list[Route] = []
+    startup_checks: list[Callable[[], Awaitable[None]]] = []
     if kind == "core":
         core = EmbeddedCore(
             Transcriber(
@@ -118,6 +121,8 @@ def create_service_app(kind: str, settings: Any) -> Starlette:
     elif kind == "guard":
         # The orchestrators' store (S3 with Object Lock in production), not this machine's disk.
         store = make_object_store(settings, load_or_create_secret(settings.secret_path))
+        if isinstance(store, S3ObjectStore):
+            startup_checks.append(store.check)
         guard = EmbeddedGuard(store, settings.download_url_ttl)
 
         async def seal(request: Request) -> Response:
@@ -185,4 +190,11 @@ def create_service_app(kind: str, settings: Any) -> Starlette:
         return JSONResponse({"status": "ok", "service": kind})
 
     routes.append(Route("/healthz", healthz, methods=["GET"]))
-    return Starlette(routes=routes, exception_handlers={AstraError: _error})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        for check in startup_checks:  # a misconfigured service does not start (it says why)
+            await check()
+        yield
+
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers={AstraError: _error})
