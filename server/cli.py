@@ -109,6 +109,14 @@ def token(args: argparse.Namespace) -> int:
     from .settings import Settings
 
     settings = Settings.from_env()
+    if settings.jwks_url:  # the server would refuse the token: say so rather than print one
+        print(
+            "astra token signs development HS256 tokens with the data dir's secret, and a server "
+            f"with ASTRA_JWKS_URL ({settings.jwks_url}) accepts only RS256/ES256 tokens from that "
+            "identity provider: get the token from it (or unset ASTRA_JWKS_URL in development)",
+            file=sys.stderr,
+        )
+        return 2
     path = settings.jwt_secret_file or (args.data_dir or settings.data_dir) / "jwt-secret"
     secret = load_or_create_secret(path)
     print(issue_token(secret, tenant_id=args.tenant, role=args.role, sub=args.sub, ttl=args.ttl))

@@ -59,6 +59,23 @@ def test_token_command_uses_astra_data_dir(tmp_path: Path) -> None:
     assert anyio.run(Authenticator(secret=secret).verify, done.stdout.strip()).role == "viewer"
 
 
+def test_token_command_refuses_where_the_server_takes_tokens_from_a_jwks(tmp_path: Path) -> None:
+    """With ``ASTRA_JWKS_URL`` set (production), ``astra token`` says the server would refuse an
+    HS256 development token and where tokens come from, instead of printing one that gets 401."""
+    env = {**os.environ, "ASTRA_DATA_DIR": str(tmp_path), "ASTRA_JWKS_URL": "https://idp.example/jwks.json"}
+    done = subprocess.run(
+        [sys.executable, "-m", "server", "token", "--tenant", TENANT, "--role", "viewer"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert "ASTRA_JWKS_URL (https://idp.example/jwks.json)" in done.stderr
+    assert not (tmp_path / "jwt-secret").exists()
+
+
 def test_serve_listens_where_the_environment_says_unless_a_flag_says_otherwise(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
