@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from ..auth import load_or_create_secret
 from ..errors import AstraError, BuildFailed, InvalidInput
+from ..log_redaction import install as redact_signed_links
 from .asr import Transcriber
 from .builder import DOCX_TYPE, BuildRequest, build_sync
 from .core import AudioRequest, EmbeddedCore, TextRequest
@@ -193,6 +194,7 @@ def create_service_app(kind: str, settings: Any) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        redact_signed_links()  # a guard on its own disk serves signed links (credentials)
         for check in startup_checks:  # a misconfigured service does not start (it says why)
             await check()
         yield
