@@ -112,6 +112,10 @@ def take_contiguous(handed: list[tuple[str, list[Entry]]], cursor: str) -> list[
     return taken or None
 
 
+WATCH_INTERVAL = 1.0
+"""Seconds between looks at another instance's lease on audio this instance saw (at most)."""
+
+
 def utterance_id(start_sample: int) -> str:
     return f"utt_{start_sample:012d}"
 
@@ -456,10 +460,10 @@ class AudioService:
             task.add_done_callback(lambda _: self._watching.pop(session_id, None))
 
     async def _take_over_when_free(self, session_id: str) -> None:
-        """Another instance holds the session's audio: when its lease ends, take the audio over if
-        some is still unprocessed. The holder may have stopped (SIGTERM) or died with audio it
-        never cut, and the recorder, now connected here, may have nothing more to send that would
-        wake us (it sent the rest of the utterance and ``audio_end`` within a second)."""
+        """Another instance holds the session's audio: when its lease ends or is let go, take the
+        audio over if some is still unprocessed. The holder may have stopped (SIGTERM) or died
+        with audio it never cut, and the recorder, now connected here, may have nothing more to
+        send that would wake us (it sent the rest of the utterance and ``audio_end`` at once)."""
         while session_id not in self._running:
             try:
                 if not await self._unprocessed(session_id):
@@ -469,7 +473,9 @@ class AudioService:
                     if await self._try_start(session_id) is not None:
                         return
                     continue  # taken by another instance in between: wait for its lease
-                await asyncio.sleep(min(max(left, 0.05), self.settings.lease_ttl))
+                # Looked at again within a second: a holder stopped by SIGTERM lets go at once,
+                # long before its lease would have ended.
+                await asyncio.sleep(min(max(left, 0.05), WATCH_INTERVAL))
             except STORE_ERRORS as exc:  # Redis unreachable: its next audio wakes us anyway
                 log.warning("cannot watch the audio lease of %s: %s", session_id, exc)
                 return

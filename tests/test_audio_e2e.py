@@ -14,8 +14,10 @@ from typing import Any
 import docx
 import httpx
 import pytest
+import redis
 
 from server.audio_pipeline import wav_bytes
+from server.keys import SessionKeys
 
 from .conftest import ROOT, TENANT, ServerProcess, built_as_the_tenant, wait_until
 from .faultkit import fake_core
@@ -456,3 +458,32 @@ def test_a_successor_takes_over_audio_sent_before_the_lease_ended_without_more_c
         (block,) = [event["data"]["block"] for event in on_b.added()]
         assert block["source"]["kind"] == "audio" and block["audio_metadata"]["time_start"] < 1.0
         on_b.close()
+
+
+def test_audio_seen_while_another_instance_held_the_lease_is_taken_over_once_it_lets_go(
+    spawn: Any, redis_url: str, tmp_path: Path
+) -> None:
+    """An instance stopped by SIGTERM lets its audio lease go at once: the instance its recorder
+    went on with takes the audio over within a second or so, not when the lease would have
+    ended (here 10 minutes; by default 10 s, a gap in every rolling restart). The holder is
+    played by the test, which holds the lease key while the speech arrives, then deletes it."""
+    with fake_core(tmp_path) as core:
+        env = {"REDIS_URL": redis_url, "ASTRA_AUDIO_LEASE_TTL": "600", "ASTRA_CORE_URL": core.url}
+        server = spawn("serve", env=env)
+        token = server.token()
+        session_id = start(server, token)
+        store = redis.Redis.from_url(redis_url)
+        lease = SessionKeys(session_id).owner
+        assert store.set(lease, "an-instance-stopping", px=600_000)
+        speech = frames(session_pcm())[:70]  # the first utterance and silence after it
+        client = Client(server.ws_url, session_id)
+        client.hello(token, client_id="mic")
+        for seq, frame in enumerate(speech, start=1):
+            client.audio(seq, frame)
+        client.audio_end(len(speech) + 1)
+        client.wait_for(lambda: len(speech) + 1 in client.acks, timeout=30)
+        assert store.delete(lease) == 1  # nobody had taken it: the holder lets go now
+        client.wait_for(lambda: len(client.added()) == 1, timeout=30)
+        assert client.added()[0]["data"]["block"]["source"]["kind"] == "audio"
+        client.close()
+        store.close()
