@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from .http_api import astra_error, http_error, routes
 from .log_redaction import install as redact_signed_links
 from .metrics import Metrics, watch_loop_lag
 from .orchestrator import Orchestrator
-from .redis_client import make_redis
+from .redis_client import evicting_policies, make_redis
 from .services.asr import Transcriber
 from .services.builder import Builder, EmbeddedBuilder, HttpBuilder
 from .services.core import CircuitBreaker, Core, EmbeddedCore, HttpCore
@@ -48,6 +49,8 @@ from .workers import WorkerPool
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 GC_YOUNG_THRESHOLD = 7000
 """Allocations between young-generation collections while serving (Python's default: 700)."""
+
+log = logging.getLogger("astra.app")
 
 
 async def store_unavailable(request: Request, exc: Exception) -> Response:
@@ -70,6 +73,12 @@ def create_app(settings: Settings) -> Starlette:
         secret = load_or_create_secret(settings.secret_path)
         redis = make_redis(settings)
         await redis.ping()
+        if evicting := await evicting_policies(redis):
+            log.error(
+                "Redis may evict keys under its memory limit (maxmemory-policy %s): an evicted key is "
+                "lost minute content; set maxmemory-policy noeviction (README, Running in production)",
+                ", ".join(sorted(evicting)),
+            )
         metrics = Metrics()
         store = make_object_store(settings, secret)
         if isinstance(store, S3ObjectStore):
