@@ -70,6 +70,22 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+def _claim_data_dir(data_dir: Path) -> bool:
+    """Lock ``<data dir>/serve.lock`` for the rest of this process's life (the kernel lets go
+    when it ends, however it ends); False when another ``astra serve`` holds it. Its embedded
+    Redis is the data dir's: a second server would shut it down and start its own."""
+    import fcntl
+    import os
+
+    fd = os.open(data_dir / "serve.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return False
+    return True  # the descriptor stays open (not inherited by children) until the process ends
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -81,6 +97,14 @@ def serve(args: argparse.Namespace) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     embedded: EmbeddedRedis | None = None
     if not settings.redis_url:
+        if not _claim_data_dir(settings.data_dir):
+            print(
+                f"astra serve: {settings.data_dir} is in use by another astra serve, whose embedded "
+                "Redis this one would take over; run more instances with REDIS_URL naming one shared "
+                "Redis (README, Running in production), or give each its own --data-dir",
+                file=sys.stderr,
+            )
+            return 2
         embedded = EmbeddedRedis(settings.data_dir, appendfsync=settings.redis_appendfsync)
         embedded.start()
         settings = dataclasses.replace(settings, redis_url=embedded.url)

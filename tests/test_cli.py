@@ -120,6 +120,26 @@ def test_serve_prints_console_url_with_token_in_fragment(spawn: Callable[..., Se
 
 
 @pytest.mark.e2e
+def test_a_second_serve_on_a_data_dir_in_use_refuses_to_start_and_the_first_goes_on(
+    spawn: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    """Two ``astra serve`` on one data dir without ``REDIS_URL`` (the Procfile's web process run
+    twice): the second used to shut the first's embedded Redis down and start its own, and
+    stopping it left the first without a store (503). Now it refuses, saying why, and the first
+    keeps its Redis; once the first has stopped, the data dir is free again."""
+    first = spawn("serve", data_dir=tmp_path / "shared")
+    with pytest.raises(RuntimeError, match="is in use by another astra serve"):
+        spawn("serve", data_dir=tmp_path / "shared")
+    auth = {"authorization": f"Bearer {first.token()}"}
+    started = httpx.post(
+        f"{first.url}/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth
+    )
+    assert started.status_code == 201, started.text
+    first.stop()
+    again = spawn("serve", data_dir=tmp_path / "shared")
+    assert httpx.get(f"{again.url}/healthz").status_code == 200
+
+
 def test_second_tenant_is_data_only(spawn: Callable[..., ServerProcess], tmp_path: Path) -> None:
     """A tenant added as a folder plus a registry entry works with no code change, and its
     tokens cannot see the first tenant's sessions."""
