@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -32,13 +33,13 @@ from .http_api import astra_error, http_error, routes
 from .log_redaction import install as redact_signed_links
 from .metrics import Metrics, watch_loop_lag
 from .orchestrator import Orchestrator
-from .redis_client import make_redis
+from .redis_client import evicting_policies, make_redis
 from .services.asr import Transcriber
 from .services.builder import Builder, EmbeddedBuilder, HttpBuilder
 from .services.core import CircuitBreaker, Core, EmbeddedCore, HttpCore
 from .services.guard import EmbeddedGuard, Guard, HttpGuard
 from .services.learn import HttpLearn, StoreLearn
-from .services.objectstore import LocalObjectStore, ObjectStore, S3ObjectStore
+from .services.objectstore import S3ObjectStore, make_object_store
 from .services.tenants import DirectoryTenants, FileRegistry, HttpRegistry, HttpTenants, Registry, Tenants
 from .settings import Settings
 from .state import AppState
@@ -49,25 +50,7 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 GC_YOUNG_THRESHOLD = 7000
 """Allocations between young-generation collections while serving (Python's default: 700)."""
 
-
-def make_object_store(settings: Settings, secret: bytes) -> ObjectStore:
-    if settings.s3_bucket:
-        import boto3
-        from botocore.config import Config
-
-        # Bounded like every other collaborator call (botocore's own default is 60 s per read).
-        config = Config(
-            connect_timeout=settings.retry.timeout,
-            read_timeout=settings.retry.timeout,
-            retries={"mode": "standard", "max_attempts": settings.retry.attempts},
-        )
-        client = boto3.client(
-            "s3", endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region, config=config
-        )
-        return S3ObjectStore(
-            client, settings.s3_bucket, settings.s3_prefix, object_lock_days=settings.s3_object_lock_days
-        )
-    return LocalObjectStore(settings.data_dir / "objects", secret, settings.base_url)
+log = logging.getLogger("astra.app")
 
 
 async def store_unavailable(request: Request, exc: Exception) -> Response:
@@ -90,8 +73,16 @@ def create_app(settings: Settings) -> Starlette:
         secret = load_or_create_secret(settings.secret_path)
         redis = make_redis(settings)
         await redis.ping()
+        if evicting := await evicting_policies(redis):
+            log.error(
+                "Redis may evict keys under its memory limit (maxmemory-policy %s): an evicted key is "
+                "lost minute content; set maxmemory-policy noeviction (README, Running in production)",
+                ", ".join(sorted(evicting)),
+            )
         metrics = Metrics()
         store = make_object_store(settings, secret)
+        if isinstance(store, S3ObjectStore):
+            await store.check()
         hub = LiveHub(redis, settings.limits.send_queue_events)
         await hub.start()
         # Finalize's CPU work runs in worker processes (see server.workers); start one now.

@@ -18,10 +18,11 @@ it works). The owner:
    progress, or the start of the current WebM stream) and trims the audio before it.
 
 If the owner dies its lease expires; the next instance that sees audio for the session (or a
-finalize) takes the lease, resumes from the checkpoint with ``skip_until`` = the end of the last
-recorded utterance (so nothing is cut twice) and re-transcribes the pending utterances from their
-stored audio (their block commits are deduplicated by utterance id). Nothing acked is lost and
-nothing is doubled.
+finalize) takes the lease (one that saw audio while the lease was held takes it when the lease
+ends if audio is still unprocessed then, even if no more comes), resumes from the checkpoint
+with ``skip_until`` = the end of the last recorded utterance (so nothing is cut twice) and
+re-transcribes the pending utterances from their stored audio (their block commits are
+deduplicated by utterance id). Nothing acked is lost and nothing is doubled.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .audio import AudioFormatError, StreamDecoder
-from .buffer import OPEN, Entry, SessionBuffer
+from .buffer import OPEN, STORE_ERRORS, Entry, SessionBuffer
 from .metrics import Metrics
 from .segmenter import CELL, SAMPLE_RATE, Segmenter, SegmenterConfig, Utterance
 from .vad_process import VadProcess
@@ -109,6 +110,10 @@ def take_contiguous(handed: list[tuple[str, list[Entry]]], cursor: str) -> list[
         taken += run
         after = taken[-1][0] if taken else after
     return taken or None
+
+
+WATCH_INTERVAL = 1.0
+"""Seconds between looks at another instance's lease on audio this instance saw (at most)."""
 
 
 def utterance_id(start_sample: int) -> str:
@@ -434,6 +439,7 @@ class AudioService:
         self.rejected = rejected
         self.instance = uuid.uuid4().hex
         self._running: dict[str, tuple[SessionAudio, asyncio.Task[None]]] = {}
+        self._watching: dict[str, asyncio.Task[None]] = {}
         self._last_try: dict[str, float] = {}
 
     def lag(self) -> float:
@@ -455,7 +461,32 @@ class AudioService:
         if now - self._last_try.get(session_id, 0.0) < min(1.0, self.settings.lease_ttl / 4):
             return
         self._last_try[session_id] = now
-        await self._try_start(session_id)
+        if await self._try_start(session_id) is None and session_id not in self._watching:
+            watch = self._take_over_when_free(session_id)
+            task = asyncio.create_task(watch, name=f"audio-watch:{session_id}")
+            self._watching[session_id] = task
+            task.add_done_callback(lambda _: self._watching.pop(session_id, None))
+
+    async def _take_over_when_free(self, session_id: str) -> None:
+        """Another instance holds the session's audio: when its lease ends or is let go, take the
+        audio over if some is still unprocessed. The holder may have stopped (SIGTERM) or died
+        with audio it never cut, and the recorder, now connected here, may have nothing more to
+        send that would wake us (it sent the rest of the utterance and ``audio_end`` at once)."""
+        while session_id not in self._running:
+            try:
+                if not await self._unprocessed(session_id):
+                    return
+                left = await self.buffer.lease_left(session_id)
+                if left is None:
+                    if await self._try_start(session_id) is not None:
+                        return
+                    continue  # taken by another instance in between: wait for its lease
+                # Looked at again within a second: a holder stopped by SIGTERM lets go at once,
+                # long before its lease would have ended.
+                await asyncio.sleep(min(max(left, 0.05), WATCH_INTERVAL))
+            except STORE_ERRORS as exc:  # Redis unreachable: its next audio wakes us anyway
+                log.warning("cannot watch the audio lease of %s: %s", session_id, exc)
+                return
 
     async def _try_start(self, session_id: str) -> asyncio.Task[None] | None:
         if session_id in self._running:
@@ -497,13 +528,19 @@ class AudioService:
     async def resume_orphans(self, session_id: str) -> None:
         """A client (re)connected: if the session has audio or utterances nobody is working on
         (its owner died), take them over; a session with nothing pending costs nothing."""
-        state = await self.buffer.audio_state(session_id)
-        if state.get("last", "0-0") != state.get("cursor", "0-0") or await self.buffer.pending_utterances(
-            session_id
-        ):
+        if await self._unprocessed(session_id):
             await self.notify(session_id)
 
+    async def _unprocessed(self, session_id: str) -> bool:
+        """Whether the session has audio not cut yet, or utterances not transcribed yet."""
+        state = await self.buffer.audio_state(session_id)
+        return state.get("last", "0-0") != state.get("cursor", "0-0") or bool(
+            await self.buffer.pending_utterances(session_id)
+        )
+
     async def stop(self) -> None:
+        for watch in list(self._watching.values()):
+            watch.cancel()
         tasks = [task for _, task in self._running.values()]
         for task in tasks:
             task.cancel()

@@ -73,6 +73,8 @@ def issue_token(secret: bytes, *, tenant_id: str, role: str, sub: str, ttl: int)
 
 JWKS_ALGORITHMS = frozenset({"RS256", "ES256"})
 """Algorithms a JWKS-configured server accepts; each key verifies only its own algorithm."""
+NO_AUDIENCE = "the token names an audience (aud) and ASTRA_JWT_AUDIENCE is not set"
+"""Why every token of an identity provider that sets ``aud`` (most do) is refused without it."""
 _TENANT_ID = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$")
 """The form of a tenant id (a folder name and an object key part): no path, no dot first."""
 
@@ -119,6 +121,12 @@ class Authenticator:
         self._audience = audience
         self._issuer = issuer
         self._leeway = leeway
+        if jwks_url and audience is None:
+            log.warning(
+                "ASTRA_JWKS_URL is set without ASTRA_JWT_AUDIENCE: every token that names an audience "
+                "(aud), as most identity providers' do, will be refused; set it to the audience the "
+                "provider gives ASTRA's tokens"
+            )
 
     async def verify(self, token: str | None) -> Principal:
         if not token:
@@ -129,6 +137,11 @@ class Authenticator:
             raise _refused("token expired") from exc
         except jwt.ImmatureSignatureError as exc:
             raise _refused("token not yet valid") from exc
+        except jwt.InvalidAudienceError as exc:
+            # PyJWT refuses any aud claim when no audience is expected: say which setting is missing.
+            raise _refused(
+                "invalid token", NO_AUDIENCE if self._audience is None else "InvalidAudienceError"
+            ) from exc
         except jwt.PyJWKClientConnectionError as exc:
             log.warning("the identity provider's key set could not be fetched: %s", exc)
             raise ServiceUnavailable("the identity provider's key set is unavailable; retry") from exc

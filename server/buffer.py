@@ -1187,6 +1187,11 @@ class SessionBuffer:
     async def release_lease(self, session_id: str, owner: str) -> None:
         await self._release(keys=[SessionKeys(session_id).owner], args=[owner])
 
+    async def lease_left(self, session_id: str) -> float | None:
+        """Seconds until the session's audio lease expires unless renewed; None when nobody holds it."""
+        ms = int(await self._r.pttl(SessionKeys(session_id).owner))
+        return None if ms == -2 else max(ms, 0) / 1000
+
     async def lease_holder(self, session_id: str) -> str | None:
         raw = await self._r.get(SessionKeys(session_id).owner)
         return _text(raw) if raw is not None else None

@@ -70,6 +70,22 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+def _claim_data_dir(data_dir: Path) -> bool:
+    """Lock ``<data dir>/serve.lock`` for the rest of this process's life (the kernel lets go
+    when it ends, however it ends); False when another ``astra serve`` holds it. Its embedded
+    Redis is the data dir's: a second server would shut it down and start its own."""
+    import fcntl
+    import os
+
+    fd = os.open(data_dir / "serve.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return False
+    return True  # the descriptor stays open (not inherited by children) until the process ends
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -81,6 +97,14 @@ def serve(args: argparse.Namespace) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     embedded: EmbeddedRedis | None = None
     if not settings.redis_url:
+        if not _claim_data_dir(settings.data_dir):
+            print(
+                f"astra serve: {settings.data_dir} is in use by another astra serve, whose embedded "
+                "Redis this one would take over; run more instances with REDIS_URL naming one shared "
+                "Redis (README, Running in production), or give each its own --data-dir",
+                file=sys.stderr,
+            )
+            return 2
         embedded = EmbeddedRedis(settings.data_dir, appendfsync=settings.redis_appendfsync)
         embedded.start()
         settings = dataclasses.replace(settings, redis_url=embedded.url)
@@ -109,6 +133,14 @@ def token(args: argparse.Namespace) -> int:
     from .settings import Settings
 
     settings = Settings.from_env()
+    if settings.jwks_url:  # the server would refuse the token: say so rather than print one
+        print(
+            "astra token signs development HS256 tokens with the data dir's secret, and a server "
+            f"with ASTRA_JWKS_URL ({settings.jwks_url}) accepts only RS256/ES256 tokens from that "
+            "identity provider: get the token from it (or unset ASTRA_JWKS_URL in development)",
+            file=sys.stderr,
+        )
+        return 2
     path = settings.jwt_secret_file or (args.data_dir or settings.data_dir) / "jwt-secret"
     secret = load_or_create_secret(path)
     print(issue_token(secret, tenant_id=args.tenant, role=args.role, sub=args.sub, ttl=args.ttl))
@@ -120,12 +152,12 @@ def verify(args: argparse.Namespace) -> int:
     import asyncio
     import contextlib
 
-    from .app import make_object_store
     from .auth import load_or_create_secret
     from .buffer import SessionBuffer
     from .errors import NotFound
     from .redis_client import make_redis
     from .redis_server import EmbeddedRedis, redis_alive
+    from .services.objectstore import make_object_store
     from .verify import verify_session
 
     settings = _settings(args)

@@ -157,6 +157,23 @@ def make_redis(settings: Settings) -> RedisClient:
     return Redis.from_pool(pool)  # closing the client closes the pool's connections
 
 
+async def evicting_policies(redis: RedisClient) -> set[str]:
+    """The ``maxmemory-policy`` of each node that has a memory limit and may evict keys under it
+    (anything but ``noeviction``): an evicted key is lost minute content, an evicted lease a
+    second owner of a session's audio. Empty when INFO is not allowed (a managed Redis may
+    rename it): then nothing can be said."""
+    try:
+        info: dict[str, Any] = await redis.info("memory")
+    except ResponseError:
+        return set()
+    nodes = [info] if "maxmemory_policy" in info else list(info.values())  # a cluster: per node
+    return {
+        str(node.get("maxmemory_policy"))
+        for node in nodes
+        if int(node.get("maxmemory", 0)) > 0 and node.get("maxmemory_policy") != "noeviction"
+    }
+
+
 class TurnBatchedScript:
     """A script whose calls made in one turn of the event loop go to a standalone Redis together:
     one pipeline (``EVALSHA`` each, no transaction), so one write and one read for all of them

@@ -40,8 +40,8 @@ async def verify_session(buffer: SessionBuffer, store: ObjectStore, session_id: 
     if meta.status != FINALIZED or meta.result is None:
         raise NotFound(f"session is {meta.status}, not finalized")
     result: dict[str, Any] = meta.result
-    report: dict[str, Any] = json.loads(await store.get_bytes(result["report_key"]))
-    document = await store.get_bytes(result["document_key"])
+    report: dict[str, Any] = json.loads(await _sealed(store, result["report_key"], "audit report"))
+    document = await _sealed(store, result["document_key"], "acta")
     blocks = [b for b in await buffer.blocks(session_id) if not b.get("deleted")]
     last = int(report["event_chain"]["last_event_id"])
     events: list[dict[str, Any]] = []
@@ -59,3 +59,15 @@ async def verify_session(buffer: SessionBuffer, store: ObjectStore, session_id: 
         Check("event log (chain_head)", result["chain_head"], chain_head(events)),
         Check("report's chain_head", report["event_chain"]["head"], chain_head(events)),
     ]
+
+
+async def _sealed(store: ObjectStore, key: str, what: str) -> bytes:
+    """A sealed object's bytes; when it is not there, where it was looked for, since a verify run
+    without the servers' object-store settings looks in another store than theirs."""
+    try:
+        return await store.get_bytes(key)
+    except NotFound as exc:
+        raise NotFound(
+            f"the sealed {what} is not at {store.uri(key)} (astra verify reads the store the "
+            "servers use only with their ASTRA_S3_* settings; without them, <data dir>/objects)"
+        ) from exc

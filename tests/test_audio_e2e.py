@@ -14,10 +14,13 @@ from typing import Any
 import docx
 import httpx
 import pytest
+import redis
 
 from server.audio_pipeline import wav_bytes
+from server.keys import SessionKeys
 
 from .conftest import ROOT, TENANT, ServerProcess, built_as_the_tenant, wait_until
+from .faultkit import fake_core
 from .wsclient import Client
 
 pytestmark = pytest.mark.e2e
@@ -422,3 +425,65 @@ def test_owner_killed_mid_session_another_instance_takes_over(
     assert_script_in(blocks)
     ids = [b["audio_metadata"]["utterance_id"] for b in blocks]
     assert len(ids) == len(set(ids))
+
+
+def test_a_successor_takes_over_audio_sent_before_the_lease_ended_without_more_coming(
+    spawn: Any, redis_url: str, tmp_path: Path
+) -> None:
+    """The owner dies in the middle of an utterance; the recorder resumes on the other instance
+    and sends the rest of it and ``audio_end`` at once, while the dead owner's lease still holds,
+    then nothing more. The other instance takes the audio over when the lease ends and the block
+    arrives live, without another frame, client or finalize to wake it (it used to wait for one)."""
+    with fake_core(tmp_path) as core:
+        env = {"REDIS_URL": redis_url, "ASTRA_AUDIO_LEASE_TTL": "5", "ASTRA_CORE_URL": core.url}
+        a = spawn("serve", data_dir=tmp_path / "shared", env=env)
+        b = spawn("serve", data_dir=tmp_path / "shared", env=env)
+        token = a.token()
+        session_id = start(a, token)
+        speech = frames(session_pcm())[:70]  # the first utterance (0.6–6.1 s) and silence after it
+        half = 30
+        on_a = Client(a.ws_url, session_id)
+        on_a.hello(token, client_id="mic")
+        for seq in range(1, half + 1):
+            on_a.audio(seq, speech[seq - 1])
+        on_a.wait_for(lambda: len(on_a.acks) == half, timeout=30)
+        a.kill()
+
+        on_b = Client(b.ws_url, session_id)
+        assert on_b.hello(token, client_id="mic")["last_seq"] == half
+        for seq in range(half + 1, len(speech) + 1):
+            on_b.audio(seq, speech[seq - 1])
+        on_b.audio_end(len(speech) + 1)
+        on_b.wait_for(lambda: len(on_b.added()) == 1, timeout=60)
+        (block,) = [event["data"]["block"] for event in on_b.added()]
+        assert block["source"]["kind"] == "audio" and block["audio_metadata"]["time_start"] < 1.0
+        on_b.close()
+
+
+def test_audio_seen_while_another_instance_held_the_lease_is_taken_over_once_it_lets_go(
+    spawn: Any, redis_url: str, tmp_path: Path
+) -> None:
+    """An instance stopped by SIGTERM lets its audio lease go at once: the instance its recorder
+    went on with takes the audio over within a second or so, not when the lease would have
+    ended (here 10 minutes; by default 10 s, a gap in every rolling restart). The holder is
+    played by the test, which holds the lease key while the speech arrives, then deletes it."""
+    with fake_core(tmp_path) as core:
+        env = {"REDIS_URL": redis_url, "ASTRA_AUDIO_LEASE_TTL": "600", "ASTRA_CORE_URL": core.url}
+        server = spawn("serve", env=env)
+        token = server.token()
+        session_id = start(server, token)
+        store = redis.Redis.from_url(redis_url)
+        lease = SessionKeys(session_id).owner
+        assert store.set(lease, "an-instance-stopping", px=600_000)
+        speech = frames(session_pcm())[:70]  # the first utterance and silence after it
+        client = Client(server.ws_url, session_id)
+        client.hello(token, client_id="mic")
+        for seq, frame in enumerate(speech, start=1):
+            client.audio(seq, frame)
+        client.audio_end(len(speech) + 1)
+        client.wait_for(lambda: len(speech) + 1 in client.acks, timeout=30)
+        assert store.delete(lease) == 1  # nobody had taken it: the holder lets go now
+        client.wait_for(lambda: len(client.added()) == 1, timeout=30)
+        assert client.added()[0]["data"]["block"]["source"]["kind"] == "audio"
+        client.close()
+        store.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from server.auth import Authenticator, Principal, issue_token, load_or_create_secret
+from server.auth import NO_AUDIENCE, Authenticator, Principal, issue_token, load_or_create_secret
 from server.errors import AuthError, Forbidden
 
 
@@ -115,3 +116,26 @@ def test_jwks_verifies_rs256_and_es256_and_refuses_hs256(jwks_server: tuple[str,
     for token in refused:
         with pytest.raises(AuthError):
             anyio.run(auth.verify, token)
+
+
+def test_without_an_audience_setting_a_token_naming_one_is_refused_saying_why(
+    jwks_server: tuple[str, dict[str, Any]], caplog: pytest.LogCaptureFixture
+) -> None:
+    """``ASTRA_JWKS_URL`` without ``ASTRA_JWT_AUDIENCE`` (the README lists the audience as an
+    addition): PyJWT refuses every token with an ``aud`` claim, as most providers' tokens have.
+    The operator is told at startup and with each refusal which setting is missing (the log said
+    only ``InvalidAudienceError``); a token without ``aud`` is still accepted."""
+    url, private = jwks_server
+    claims = {"tenant_id": "T", "role": "viewer", "sub": "v", "exp": int(time.time()) + 60}
+    with caplog.at_level(logging.WARNING, logger="astra.auth"):
+        auth = Authenticator(secret=None, jwks_url=url)
+        plain = jwt.encode(claims, private["rsa-1"], algorithm="RS256", headers={"kid": "rsa-1"})
+        assert anyio.run(auth.verify, plain) == Principal("T", "viewer", "v")
+        aimed = jwt.encode(
+            {**claims, "aud": "astra"}, private["rsa-1"], algorithm="RS256", headers={"kid": "rsa-1"}
+        )
+        with pytest.raises(AuthError, match="invalid token"):
+            anyio.run(auth.verify, aimed)
+    said = [r.getMessage() for r in caplog.records if r.name == "astra.auth"]
+    assert "ASTRA_JWKS_URL is set without ASTRA_JWT_AUDIENCE" in said[0]
+    assert said[1] == f"token refused: invalid token ({NO_AUDIENCE})" and "ASTRA_JWT_AUDIENCE" in NO_AUDIENCE

@@ -59,6 +59,23 @@ def test_token_command_uses_astra_data_dir(tmp_path: Path) -> None:
     assert anyio.run(Authenticator(secret=secret).verify, done.stdout.strip()).role == "viewer"
 
 
+def test_token_command_refuses_where_the_server_takes_tokens_from_a_jwks(tmp_path: Path) -> None:
+    """With ``ASTRA_JWKS_URL`` set (production), ``astra token`` says the server would refuse an
+    HS256 development token and where tokens come from, instead of printing one that gets 401."""
+    env = {**os.environ, "ASTRA_DATA_DIR": str(tmp_path), "ASTRA_JWKS_URL": "https://idp.example/jwks.json"}
+    done = subprocess.run(
+        [sys.executable, "-m", "server", "token", "--tenant", TENANT, "--role", "viewer"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert "ASTRA_JWKS_URL (https://idp.example/jwks.json)" in done.stderr
+    assert not (tmp_path / "jwt-secret").exists()
+
+
 def test_serve_listens_where_the_environment_says_unless_a_flag_says_otherwise(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -103,6 +120,26 @@ def test_serve_prints_console_url_with_token_in_fragment(spawn: Callable[..., Se
 
 
 @pytest.mark.e2e
+def test_a_second_serve_on_a_data_dir_in_use_refuses_to_start_and_the_first_goes_on(
+    spawn: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    """Two ``astra serve`` on one data dir without ``REDIS_URL`` (the Procfile's web process run
+    twice): the second used to shut the first's embedded Redis down and start its own, and
+    stopping it left the first without a store (503). Now it refuses, saying why, and the first
+    keeps its Redis; once the first has stopped, the data dir is free again."""
+    first = spawn("serve", data_dir=tmp_path / "shared")
+    with pytest.raises(RuntimeError, match="is in use by another astra serve"):
+        spawn("serve", data_dir=tmp_path / "shared")
+    auth = {"authorization": f"Bearer {first.token()}"}
+    started = httpx.post(
+        f"{first.url}/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth
+    )
+    assert started.status_code == 201, started.text
+    first.stop()
+    again = spawn("serve", data_dir=tmp_path / "shared")
+    assert httpx.get(f"{again.url}/healthz").status_code == 200
+
+
 def test_second_tenant_is_data_only(spawn: Callable[..., ServerProcess], tmp_path: Path) -> None:
     """A tenant added as a folder plus a registry entry works with no code change, and its
     tokens cannot see the first tenant's sessions."""

@@ -166,10 +166,16 @@ def test_no_token_reaches_the_log_of_a_jwks_server(
         idp.close()
 
 
-def test_no_signed_link_reaches_the_log(spawn: Callable[..., ServerProcess]) -> None:
+@pytest.mark.parametrize("sealed_by", ["serve", "guard"])
+def test_no_signed_link_reaches_the_log(
+    spawn: Callable[..., ServerProcess], tmp_path: Path, sealed_by: str
+) -> None:
     """A signed object link (the acta's download URL) is a credential until it expires: the
-    access log keeps the request's path but not the signature (it once printed whole links)."""
-    server = spawn("serve")
+    access log of whoever serves it (the orchestrator, or a separate ``astra guard`` with its own
+    disk) keeps the request's path but not the signature (each once printed whole links)."""
+    guard = spawn("guard", data_dir=tmp_path / "guard") if sealed_by == "guard" else None
+    server = spawn("serve", env={"ASTRA_GUARD_URL": guard.url} if guard else {})
+    links = guard or server
     headers = bearer(server.token(sub="log-links"))
     started = httpx.post(server.url + START, json={"tenant_id": TENANT}, headers=headers)
     assert started.status_code == 201, started.text
@@ -178,12 +184,12 @@ def test_no_signed_link_reaches_the_log(spawn: Callable[..., ServerProcess]) -> 
     finalized = httpx.post(f"{api}/finalize", headers=headers, timeout=60)
     assert finalized.status_code == 200, finalized.text
     link = finalized.json()["download_url"]
-    link = link if link.startswith("http") else server.url + link
+    assert link.startswith(links.url), link
     signature = parse_qs(urlsplit(link).query)["signature"][0]
     assert httpx.get(link).status_code == 200
     assert httpx.get(link.replace(signature, "0" * len(signature))).status_code == 401
-    server.stop()
-    log = (server.data_dir.parent / f"server-{server.port}.log").read_text(encoding="utf-8")
+    links.stop()
+    log = (links.data_dir.parent / f"server-{links.port}.log").read_text(encoding="utf-8")
     assert signature not in log, "a signed link reached the log"
     downloads = [line for line in log.splitlines() if '"GET /v1/objects/' in line]
     assert len(downloads) == 2 and all("signature=[redacted]" in line for line in downloads), downloads

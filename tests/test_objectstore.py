@@ -158,6 +158,26 @@ def test_s3_store_puts_gets_and_presigns_with_object_lock(s3_env: dict[str, str]
     assert store.uri(key) == f"s3://{s3_env['ASTRA_S3_BUCKET']}/astra/{key}"
 
 
+@pytest.mark.parametrize("service", ["serve", "guard"])
+def test_a_bucket_that_cannot_hold_locked_actas_stops_startup_saying_why(
+    service: str, s3_env: dict[str, str], spawn: Callable[..., Any], redis_url: str
+) -> None:
+    """``ASTRA_S3_OBJECT_LOCK_DAYS`` with a bucket made without Object Lock, or a bucket that does
+    not exist: ``astra serve`` and ``astra guard`` refuse to start and say why. They used to start
+    ready, record sessions, and fail every finalize with 503 ``object store: InvalidRequest``
+    (nothing logged); a bucket with Object Lock starts."""
+    plain = f"astra-plain-{uuid.uuid4().hex[:8]}"
+    boto3.client("s3", endpoint_url=s3_env["ASTRA_S3_ENDPOINT_URL"], region_name="us-east-1").create_bucket(
+        Bucket=plain
+    )
+    env = {**s3_env, "REDIS_URL": redis_url, "ASTRA_S3_OBJECT_LOCK_DAYS": "30"}
+    with pytest.raises(RuntimeError, match="does not have Object Lock enabled"):
+        spawn(service, env={**env, "ASTRA_S3_BUCKET": plain})
+    with pytest.raises(RuntimeError, match="ASTRA_S3_BUCKET: no bucket 'astra-none'"):
+        spawn(service, env={**env, "ASTRA_S3_BUCKET": "astra-none"})
+    assert spawn(service, env=env).process.poll() is None
+
+
 def test_finalize_on_s3_stores_document_and_report(
     s3_env: dict[str, str], settings: Settings, make_token: Callable[..., str]
 ) -> None:
@@ -222,7 +242,8 @@ def test_s3_reads_answered_403_are_missing_or_not_readable(
     """S3 answers a read of a missing key 403 AccessDenied, not 404, to credentials without
     s3:ListBucket. A read (GET, HEAD) answered 403 is taken as missing or not readable (NotFound,
     logged), so the callers' coded paths (AUDIO_MISSING, a skeleton written again) run instead of
-    an outage retried in vain. A refused write and bad credentials stay an outage.
+    an outage retried in vain. A refused write and bad credentials stay an outage, logged with
+    S3's message (they were not logged at all).
 
     moto's server does not answer a missing key 403 for want of s3:ListBucket (it checks the
     permission first); it is made to answer 403 AccessDenied to the same requests by a policy
@@ -251,7 +272,10 @@ def test_s3_reads_answered_403_are_missing_or_not_readable(
         with caplog.at_level(logging.WARNING, logger="astra.objectstore"):
             anyio.run(scenario)
     warned = [r.getMessage() for r in caplog.records if r.name == "astra.objectstore"]
-    assert len(warned) == 3 and f"get_object astra/{key}.missing answered 403 AccessDenied" in warned[0]
+    assert len(warned) == 5 and f"get_object astra/{key}.missing answered 403 AccessDenied" in warned[0]
+    # the outages are logged with S3's own words too: the operator sees why finalize waits
+    assert "put_object elsewhere/" in warned[3] and "(AccessDenied)" in warned[3]
+    assert f"get_object astra/{key} failed" in warned[4] and "(SignatureDoesNotMatch)" in warned[4]
 
 
 def test_s3_a_read_refused_for_an_object_that_is_there_stays_an_outage(

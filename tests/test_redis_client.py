@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 import redis.asyncio
 import redis.exceptions
 from redis.asyncio.connection import AbstractConnection
@@ -19,10 +22,16 @@ from redis.asyncio.connection import AbstractConnection
 from server import protocol
 from server.buffer import SessionBuffer
 from server.fanout import RESYNC, STORE_DOWN, LiveHub
-from server.redis_client import TurnBatchedScript, cluster_seeds, is_cluster_url, make_redis
+from server.redis_client import (
+    TurnBatchedScript,
+    cluster_seeds,
+    evicting_policies,
+    is_cluster_url,
+    make_redis,
+)
 from server.settings import Settings
 
-from .conftest import TIME_UNIT
+from .conftest import TIME_UNIT, ServerProcess
 
 pytestmark = pytest.mark.anyio
 
@@ -187,3 +196,34 @@ async def test_calls_made_while_a_batch_is_out_go_together_as_the_next(
         assert writes == 2
     finally:
         await client.aclose()
+
+
+@pytest.mark.cluster
+async def test_a_redis_without_a_memory_limit_evicts_nothing(redis_url: str) -> None:
+    """No maxmemory, no eviction, whatever the policy: on one server and on every cluster node
+    (INFO answered per node)."""
+    client = make_redis(Settings(redis_url=redis_url))
+    try:
+        assert await evicting_policies(client) == set()
+    finally:
+        await client.aclose()
+
+
+def test_a_redis_that_may_evict_keys_is_named_at_startup(
+    own_redis: tuple[str, Path], spawn: Callable[..., ServerProcess]
+) -> None:
+    """The README asks for ``maxmemory-policy noeviction`` (an evicted key is lost minute
+    content); a server started on a Redis with a memory limit and another policy says so in its
+    log (it said nothing), and says nothing once the policy is noeviction."""
+    url, _ = own_redis
+    with redis.Redis.from_url(url) as own:
+        own.config_set("maxmemory", "512mb")
+        own.config_set("maxmemory-policy", "allkeys-lru")
+        evicting = spawn("serve", env={"REDIS_URL": url})
+        assert (
+            "Redis may evict keys under its memory limit (maxmemory-policy allkeys-lru)"
+            in evicting.log_tail()
+        )
+        evicting.stop()
+        own.config_set("maxmemory-policy", "noeviction")
+        assert "may evict" not in spawn("serve", env={"REDIS_URL": url}).log_tail()

@@ -123,6 +123,44 @@ def test_orchestrator_runs_a_session_on_remote_services(
     assert "Pedro Gómez" in text
 
 
+def test_a_remote_guard_seals_into_the_configured_s3_store(
+    spawn: Callable[..., ServerProcess],
+    tmp_path: Path,
+    s3_env: dict[str, str],
+    settings: Settings,
+    make_token: Callable[..., str],
+) -> None:
+    """``astra guard`` given the orchestrators' ``ASTRA_S3_*`` stores the sealed acta and its audit
+    report in that bucket, under Object Lock, and links to it there (it used to keep them on its
+    own disk, unlocked, where neither the orchestrators nor ``astra verify`` look)."""
+    import boto3
+
+    guard_env = {**s3_env, "ASTRA_S3_PREFIX": "cali", "ASTRA_S3_OBJECT_LOCK_DAYS": "30"}
+    guard = spawn("guard", data_dir=tmp_path / "guard", env=guard_env)
+    remote = with_settings(
+        settings,
+        guard_url=guard.url,
+        s3_bucket=s3_env["ASTRA_S3_BUCKET"],
+        s3_endpoint_url=s3_env["ASTRA_S3_ENDPOINT_URL"],
+        s3_prefix="cali",
+    )
+    auth = {"authorization": f"Bearer {make_token()}"}
+    with TestClient(create_app(remote)) as client:
+        response = client.post("/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth)
+        api = f"/v1/orchestrator/session/{response.json()['session_id']}"
+        appended = client.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=auth)
+        assert appended.status_code == 200
+        result = client.post(f"{api}/finalize", headers=auth).json()
+    s3 = boto3.client("s3", endpoint_url=s3_env["ASTRA_S3_ENDPOINT_URL"], region_name="us-east-1")
+    for key in (result["document_key"], result["report_key"]):
+        head = s3.head_object(Bucket=s3_env["ASTRA_S3_BUCKET"], Key=f"cali/{key}")
+        assert head["ObjectLockMode"] == "COMPLIANCE"
+    assert not (guard.data_dir / "objects").exists()
+    assert result["download_url"].startswith(s3_env["ASTRA_S3_ENDPOINT_URL"])
+    document = httpx.get(result["download_url"]).content
+    assert hashlib.sha256(document).hexdigest() == result["integrity_hash"]
+
+
 def test_a_build_that_cannot_succeed_is_refused_with_422_and_sent_once(
     spawn: Callable[..., ServerProcess], settings: Settings, make_token: Callable[..., str], tmp_path: Path
 ) -> None:

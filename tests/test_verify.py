@@ -20,7 +20,8 @@ pytestmark = pytest.mark.e2e
 
 def test_verify_recomputes_hashes_and_detects_tampering(spawn: Callable[..., ServerProcess]) -> None:
     """Right after finalize every value matches; changing the stored DOCX, a stored block or
-    removing a logged event each makes `astra verify` report that value as a mismatch."""
+    removing a logged event each makes `astra verify` report that value as a mismatch; a DOCX
+    that is not there is named with where it was looked for (it once said "no such object")."""
     server = spawn("serve")
     auth = {"authorization": f"Bearer {server.token()}"}
     api = f"{server.url}/v1/orchestrator/session"
@@ -55,6 +56,9 @@ def test_verify_recomputes_hashes_and_detects_tampering(spawn: Callable[..., Ser
     document.write_bytes(document.read_bytes() + b"\0")
     code, out = run()
     assert code == 1 and "MISMATCH: document (integrity_hash)" in out
+    document.unlink()  # gone, or (the same to verify) looked for in another store: says where
+    gone = astra("verify", "--session", session_id, "--data-dir", str(server.data_dir))
+    assert gone.returncode == 2 and f"the sealed acta is not at file://{document}" in gone.stderr
     db.close()
     assert (
         astra("verify", "--session", "ses_nope00000000", "--data-dir", str(server.data_dir)).returncode == 2

@@ -7,7 +7,9 @@ over real sockets, so both implementations of every interface run the same logic
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import msgpack
@@ -18,11 +20,12 @@ from starlette.routing import Route
 
 from ..auth import load_or_create_secret
 from ..errors import AstraError, BuildFailed, InvalidInput
+from ..log_redaction import install as redact_signed_links
 from .asr import Transcriber
 from .builder import DOCX_TYPE, BuildRequest, build_sync
 from .core import AudioRequest, EmbeddedCore, TextRequest
 from .guard import EmbeddedGuard, SealRequest
-from .objectstore import LocalObjectStore
+from .objectstore import LocalObjectStore, S3ObjectStore, make_object_store
 from .tenants import DirectoryTenants, FileRegistry
 
 KINDS = ("core", "builder", "guard", "tenants", "registry")
@@ -56,6 +59,7 @@ async def _error(request: Request, exc: Exception) -> Response:
 def create_service_app(kind: str, settings: Any) -> Starlette:
     """One collaborator as an HTTP app. ``settings`` is a :class:`server.settings.Settings`."""
     routes: list[Route] = []
+    startup_checks: list[Callable[[], Awaitable[None]]] = []
     if kind == "core":
         core = EmbeddedCore(
             Transcriber(
@@ -116,8 +120,10 @@ def create_service_app(kind: str, settings: Any) -> Starlette:
 
         routes.append(Route("/v1/builder/build", build, methods=["POST"]))
     elif kind == "guard":
-        secret = load_or_create_secret(settings.secret_path)
-        store = LocalObjectStore(settings.data_dir / "objects", secret, settings.base_url)
+        # The orchestrators' store (S3 with Object Lock in production), not this machine's disk.
+        store = make_object_store(settings, load_or_create_secret(settings.secret_path))
+        if isinstance(store, S3ObjectStore):
+            startup_checks.append(store.check)
         guard = EmbeddedGuard(store, settings.download_url_ttl)
 
         async def seal(request: Request) -> Response:
@@ -134,18 +140,21 @@ def create_service_app(kind: str, settings: Any) -> Starlette:
             body = await request.json()
             return JSONResponse({"download_url": await guard.download_url(str(body["key"]))})
 
-        async def stored(request: Request) -> Response:
-            key = request.path_params["key"]
-            store.verify(
-                key, request.query_params.get("expires", ""), request.query_params.get("signature", "")
-            )
-            return Response(await store.get_bytes(key), media_type="application/octet-stream")
-
         routes += [
             Route("/v1/guard/seal", seal, methods=["POST"]),
             Route("/v1/guard/url", url, methods=["POST"]),
-            Route("/v1/objects/{key:path}", stored, methods=["GET"]),
         ]
+        if isinstance(store, LocalObjectStore):  # its own disk: the links it signs lead here
+            local = store
+
+            async def stored(request: Request) -> Response:
+                key = request.path_params["key"]
+                local.verify(
+                    key, request.query_params.get("expires", ""), request.query_params.get("signature", "")
+                )
+                return Response(await local.get_bytes(key), media_type="application/octet-stream")
+
+            routes.append(Route("/v1/objects/{key:path}", stored, methods=["GET"]))
     elif kind == "tenants":
         tenants = DirectoryTenants(settings.tenants_dir)
 
@@ -182,4 +191,12 @@ def create_service_app(kind: str, settings: Any) -> Starlette:
         return JSONResponse({"status": "ok", "service": kind})
 
     routes.append(Route("/healthz", healthz, methods=["GET"]))
-    return Starlette(routes=routes, exception_handlers={AstraError: _error})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        redact_signed_links()  # a guard on its own disk serves signed links (credentials)
+        for check in startup_checks:  # a misconfigured service does not start (it says why)
+            await check()
+        yield
+
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers={AstraError: _error})

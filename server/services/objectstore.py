@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 from urllib.parse import quote, urlencode
 
-from ..errors import AuthError, InvalidInput, NotFound, ServiceUnavailable
+from ..errors import AuthError, ConfigError, InvalidInput, NotFound, ServiceUnavailable
+from ..settings import Settings
 
 log = logging.getLogger("astra.objectstore")
 
@@ -191,6 +192,13 @@ leave no way to tell: the 403 is then taken as missing or not readable (NotFound
 trade-off the README's S3 paragraph states (grant s3:ListBucket to keep a denial retryable)."""
 
 
+_NO_LOCK = (
+    "ASTRA_S3_OBJECT_LOCK_DAYS={days} but bucket {bucket!r} does not have Object Lock enabled: "
+    "S3 would refuse every sealed acta. Use a bucket created with Object Lock, or set "
+    "ASTRA_S3_OBJECT_LOCK_DAYS=0"
+)
+
+
 class S3ObjectStore:
     """Any S3 API endpoint through boto3, every call in a worker thread."""
 
@@ -203,6 +211,36 @@ class S3ObjectStore:
     def _key(self, key: str) -> str:
         return self._prefix + key
 
+    async def check(self) -> None:
+        """At startup: the bucket exists and, when sealed objects are to be locked, has Object
+        Lock enabled. S3 refuses every locked PUT to a bucket without it, so the server would
+        record sessions for hours and fail every finalize. A wrong bucket is a ConfigError (the
+        server does not start); an answer that settles nothing (S3 down, credentials that may
+        not ask) is logged, and the server starts: S3 may come back, and only the acta needs it."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        checks = [("head_bucket", "the bucket")]
+        if self._lock_days > 0:
+            checks.append(("get_object_lock_configuration", "its Object Lock configuration"))
+        for name, what in checks:
+            try:
+                answer = await asyncio.to_thread(getattr(self._s3, name), Bucket=self.bucket)
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code", "")
+                if code in ("NoSuchBucket", "404", "NotFound"):
+                    raise ConfigError(f"ASTRA_S3_BUCKET: no bucket {self.bucket!r} in this S3 store") from exc
+                if code == "ObjectLockConfigurationNotFoundError":
+                    raise ConfigError(_NO_LOCK.format(bucket=self.bucket, days=self._lock_days)) from exc
+                log.warning("object store: could not check %s of %r: %s", what, self.bucket, exc)
+                return
+            except BotoCoreError as exc:
+                log.warning("object store: could not check %s of %r: %s", what, self.bucket, exc)
+                return
+            if name == "get_object_lock_configuration":
+                enabled = answer.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled")
+                if enabled != "Enabled":
+                    raise ConfigError(_NO_LOCK.format(bucket=self.bucket, days=self._lock_days))
+
     async def _call(self, name: str, **kwargs: Any) -> Any:
         from botocore.exceptions import BotoCoreError, ClientError
 
@@ -214,8 +252,10 @@ class S3ObjectStore:
                 raise NotFound("no such object") from exc
             if name in _READS and code in _READ_FORBIDDEN:
                 raise await self._refused_read(name, str(kwargs.get("Key")), code) from exc
+            log.warning("object store: %s %s failed: %s", name, kwargs.get("Key"), exc)
             raise ServiceUnavailable(f"object store: {code or exc}", service="s3") from exc
         except BotoCoreError as exc:
+            log.warning("object store: %s %s failed: %s", name, kwargs.get("Key"), exc)
             raise ServiceUnavailable(f"object store: {exc}", service="s3") from exc
 
     async def _refused_read(self, name: str, key: str, code: str) -> NotFound | ServiceUnavailable:
@@ -307,3 +347,26 @@ class S3ObjectStore:
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._key(key)}"
+
+
+def make_object_store(settings: Settings, secret: bytes) -> ObjectStore:
+    """The store ``settings`` name: S3 when ``ASTRA_S3_BUCKET`` is set, else ``<data dir>/objects``
+    (links signed with ``secret``). The orchestrator, ``astra verify`` and ``astra guard`` all
+    take theirs here, so a sealed acta is where each of them looks for it."""
+    if settings.s3_bucket:
+        import boto3
+        from botocore.config import Config
+
+        # Bounded like every other collaborator call (botocore's own default is 60 s per read).
+        config = Config(
+            connect_timeout=settings.retry.timeout,
+            read_timeout=settings.retry.timeout,
+            retries={"mode": "standard", "max_attempts": settings.retry.attempts},
+        )
+        client = boto3.client(
+            "s3", endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region, config=config
+        )
+        return S3ObjectStore(
+            client, settings.s3_bucket, settings.s3_prefix, object_lock_days=settings.s3_object_lock_days
+        )
+    return LocalObjectStore(settings.data_dir / "objects", secret, settings.base_url)
