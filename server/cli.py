@@ -147,14 +147,38 @@ def token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_checks(checks: list[Any]) -> int:
+    for check in checks:
+        mark = "OK" if check.ok else "MISMATCH"
+        print(f"{mark}: {check.name}: expected {check.expected}, recomputed {check.actual}")
+    return 0 if all(c.ok for c in checks) else 1
+
+
+def verify_files(args: argparse.Namespace) -> int:
+    """Check a sealed acta, its audit report and its evidence against one another (no servers)."""
+    from .errors import InvalidInput
+    from .verify import verify_files as check
+
+    try:
+        document, report, evidence = (Path(name).read_bytes() for name in args.files)
+        return _print_checks(check(document, report, evidence))
+    except OSError as exc:
+        print(f"cannot verify: {exc}", file=sys.stderr)
+    except InvalidInput as exc:
+        print(f"cannot verify: {exc.message}", file=sys.stderr)
+    return 2
+
+
 def verify(args: argparse.Namespace) -> int:
     """Recompute a finalized session's hashes from what is stored and compare."""
+    if args.files:
+        return verify_files(args)
     import asyncio
     import contextlib
 
     from .auth import load_or_create_secret
     from .buffer import SessionBuffer
-    from .errors import NotFound
+    from .errors import InvalidInput, NotFound
     from .redis_client import make_redis
     from .redis_server import EmbeddedRedis, redis_alive
     from .services.objectstore import make_object_store
@@ -184,16 +208,13 @@ def verify(args: argparse.Namespace) -> int:
             store = make_object_store(settings, load_or_create_secret(settings.secret_path))
             try:
                 checks = await verify_session(SessionBuffer(redis), store, args.session)
-            except NotFound as exc:
+            except (NotFound, InvalidInput) as exc:
                 print(f"cannot verify {args.session}: {exc.message}", file=sys.stderr)
                 return 2
         finally:
             with contextlib.suppress(Exception):
                 await redis.aclose()
-        for check in checks:
-            mark = "OK" if check.ok else "MISMATCH"
-            print(f"{mark}: {check.name}: expected {check.expected}, recomputed {check.actual}")
-        return 0 if all(c.ok for c in checks) else 1
+        return _print_checks(checks)
 
     try:
         return asyncio.run(run())
@@ -233,7 +254,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=token)
 
     p = sub.add_parser("verify", help="recompute a finalized session's hashes and compare them")
-    p.add_argument("--session", required=True)
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--session", help="a finalized session, read from Redis and the object store")
+    which.add_argument(
+        "--files",
+        nargs=3,
+        metavar=("ACTA", "AUDIT", "EVIDENCE"),
+        help="the sealed acta (.docx), its audit report (.audit.json) and evidence (.evidence.msgpack)",
+    )
     p.add_argument("--data-dir", type=Path, default=None, help="data directory (default ./data)")
     p.add_argument("--host", default=None, help=argparse.SUPPRESS)
     p.set_defaults(func=verify, port=None)

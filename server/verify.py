@@ -1,22 +1,29 @@
-"""``astra verify``: recompute a finalized session's three integrity values and compare them.
+"""``astra verify``: recompute a finalized session's integrity values and compare them.
 
 * the document hash — SHA-256 of the DOCX bytes as stored in the object store;
-* the content hash — over the session's blocks as stored in Redis now;
-* the event-chain head — over the session's event log as stored in Redis now, up to the last
-  event the seal covered;
+* the content hash — over the session's blocks;
+* the event-chain head — over the session's event log, up to the last event the seal covered;
+* the evidence hash — SHA-256 of the evidence GUARD sealed beside the acta (the blocks and the
+  event log the seal covered; reports sealed before it existed have none);
 
 each against the values recorded at finalize (the session's result and the stored audit report).
-Any later change to the stored document, a block or an event shows up as a mismatch.
+:func:`verify_session` reads the blocks and the log both as stored in Redis now and as sealed in
+the evidence; :func:`verify_files` needs only the three sealed files (the acta, its audit report
+and its evidence), for an auditor once the session's keys are archived or gone. Any later change
+to the stored document, a block or an event shows up as a mismatch.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import msgpack
+
 from .buffer import FINALIZED, SessionBuffer
-from .errors import NotFound
+from .errors import InvalidInput, NotFound
 from .protocol import decode_event
 from .services.guard import chain_head, content_hash, sha256_hex
 from .services.objectstore import ObjectStore
@@ -52,12 +59,49 @@ async def verify_session(buffer: SessionBuffer, store: ObjectStore, session_id: 
         events.extend(decode_event(i, p) for i, p in page if i <= last)
         if page[-1][0] >= last:
             break
-    return [
+    checks = [
         Check("document (integrity_hash)", result["integrity_hash"], sha256_hex(document)),
         Check("report's integrity_hash", report["document"]["integrity_hash"], sha256_hex(document)),
         Check("blocks (content_hash)", result["content_hash"], content_hash(blocks)),
         Check("event log (chain_head)", result["chain_head"], chain_head(events)),
         Check("report's chain_head", report["event_chain"]["head"], chain_head(events)),
+    ]
+    if "evidence" in report:
+        evidence = await _sealed(store, report["evidence"]["storage_key"], "evidence")
+        checks += _evidence_checks(report, evidence)
+    return checks
+
+
+def verify_files(document: bytes, report_json: bytes, evidence: bytes) -> list[Check]:
+    """The sealed acta, its audit report and its evidence checked against one another, with no
+    Redis and no object store: the report's hashes against the document and the evidence, and
+    the evidence's blocks and event log against the report's content hash and chain head."""
+    try:
+        report: dict[str, Any] = json.loads(report_json)
+        expected = report["document"]["integrity_hash"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidInput(f"not an audit report: {exc!r}") from exc
+    if "evidence" not in report:
+        raise InvalidInput("this audit report was sealed before the evidence was kept beside the acta")
+    return [
+        Check("document (report's integrity_hash)", expected, sha256_hex(document)),
+        *_evidence_checks(report, evidence),
+    ]
+
+
+def _evidence_checks(report: dict[str, Any], evidence: bytes) -> list[Check]:
+    """The sealed evidence's own hash, and the blocks and event log in it, against the report."""
+    try:
+        sealed = msgpack.unpackb(evidence, raw=False)
+        blocks = msgpack.unpackb(sealed["blocks"], raw=False)
+        events: Iterable[dict[str, Any]] = (decode_event(i, p) for i, p in sealed["events"])
+        chain = chain_head(events)
+    except (ValueError, KeyError, TypeError, msgpack.UnpackException) as exc:
+        raise InvalidInput(f"the evidence cannot be read: {exc!r}") from exc
+    return [
+        Check("evidence (report's sha256)", report["evidence"]["sha256"], sha256_hex(evidence)),
+        Check("evidence's blocks (content_hash)", report["content_hash"], content_hash(blocks)),
+        Check("evidence's event log (chain_head)", report["event_chain"]["head"], chain),
     ]
 
 

@@ -109,8 +109,9 @@ def test_local_durable_objects_fsync_the_directories_that_name_them(
 def test_guard_stores_the_acta_and_its_report_durably(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """GUARD's two objects are written sealed: durable (before Redis records the session
-    FINALIZED), and locked where the store has Object Lock."""
+    """GUARD's three objects (the acta, its evidence, its report) are written sealed: durable
+    (before Redis records the session FINALIZED), and locked where the store has Object Lock;
+    the report last, so a report found names evidence that is there."""
     sealed_keys: dict[str, bool] = {}
     store = LocalObjectStore(tmp_path / "objects", b"secret", "http://x")
     real_put = store.put_bytes
@@ -124,7 +125,9 @@ def test_guard_stores_the_acta_and_its_report_durably(
         tenant_id="T", session_id="ses_1", document=b"PK docx", blocks=msgpack.packb([]), events=[]
     )
     sealed = anyio.run(EmbeddedGuard(store, 60).seal, request)
-    assert sealed_keys == {sealed.document_key: True, sealed.report_key: True}
+    evidence_key = sealed.audit_report["evidence"]["storage_key"]
+    assert sealed_keys == {sealed.document_key: True, evidence_key: True, sealed.report_key: True}
+    assert list(sealed_keys)[-1] == sealed.report_key
 
 
 def test_s3_store_puts_gets_and_presigns_with_object_lock(s3_env: dict[str, str]) -> None:

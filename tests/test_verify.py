@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from hashlib import sha256
 from typing import Any
 
 import httpx
@@ -35,7 +37,8 @@ def test_verify_recomputes_hashes_and_detects_tampering(spawn: Callable[..., Ser
         return done.returncode, done.stdout
 
     code, out = run()
-    assert code == 0 and out.count("OK: ") == 5 and "MISMATCH" not in out, out
+    assert code == 0 and out.count("OK: ") == 8 and "MISMATCH" not in out, out
+    assert "OK: evidence's event log (chain_head)" in out
 
     keys = SessionKeys(session_id)
     db = redis.Redis(unix_socket_path=str(server.data_dir / "redis" / "redis.sock"))
@@ -66,3 +69,51 @@ def test_verify_recomputes_hashes_and_detects_tampering(spawn: Callable[..., Ser
     elsewhere = server.data_dir.parent / "not-a-data-dir"  # a wrong --data-dir: said, nothing made
     wrong = astra("verify", "--session", session_id, "--data-dir", str(elsewhere))
     assert wrong.returncode == 2 and "not a data directory" in wrong.stderr and not elsewhere.exists()
+
+
+def test_the_three_sealed_files_verify_the_acta_with_no_redis(spawn: Callable[..., ServerProcess]) -> None:
+    """Review: the event log is the audit trail (domain.md), and it lived only in Redis: once the
+    session's keys were archived or lost, nothing could show which edits made the acta. GUARD
+    now seals the blocks and the event log beside the acta (the audit report names the evidence
+    and its hash), and `astra verify --files` checks the acta, its report and its evidence
+    against one another with no server. A changed event in the evidence, or a report whose
+    hashes were rewritten to match it, is a mismatch."""
+    server = spawn("serve")
+    auth = {"authorization": f"Bearer {server.token()}"}
+    api = f"{server.url}/v1/orchestrator/session"
+    session_id = httpx.post(f"{api}/start", json={"tenant_id": TENANT}, headers=auth).json()["session_id"]
+    for text in ("Se abre la sesión.", "Tiene la palabra el concejal Pedro Gómez."):
+        httpx.post(f"{api}/{session_id}/append", json={"text": text}, headers=auth)
+    result: dict[str, Any] = httpx.post(f"{api}/{session_id}/finalize", headers=auth, timeout=60).json()
+    server.stop()  # no Redis, no server: the files alone
+    objects = server.data_dir / "objects"
+    sealed = result["audit_report"]["evidence"]
+    acta, report = objects / result["document_key"], objects / result["report_key"]
+    evidence = objects / sealed["storage_key"]
+    assert sealed["sha256"] == sha256(evidence.read_bytes()).hexdigest()
+    ok = astra("verify", "--files", str(acta), str(report), str(evidence))
+    assert ok.returncode == 0 and ok.stdout.count("OK: ") == 4 and "MISMATCH" not in ok.stdout, ok.stdout
+
+    kept = msgpack.unpackb(evidence.read_bytes(), raw=False)
+    assert [b["text"] for b in msgpack.unpackb(kept["blocks"], raw=False)] == [
+        "Se abre la sesión.",
+        "Tiene la palabra el concejal Pedro Gómez.",
+    ]
+    forged = server.data_dir.parent / "forged.evidence.msgpack"
+    forged.write_bytes(msgpack.packb({**kept, "events": kept["events"][1:]}, use_bin_type=True))
+    changed = astra("verify", "--files", str(acta), str(report), str(forged))
+    assert changed.returncode == 1, changed.stdout
+    assert "MISMATCH: evidence (report's sha256)" in changed.stdout
+    assert "MISMATCH: evidence's event log (chain_head)" in changed.stdout
+    assert "OK: evidence's blocks (content_hash)" in changed.stdout
+    rewritten = json.loads(report.read_bytes())
+    rewritten["evidence"]["sha256"] = sha256(forged.read_bytes()).hexdigest()
+    forged_report = server.data_dir.parent / "forged.audit.json"
+    forged_report.write_text(json.dumps(rewritten))
+    still = astra("verify", "--files", str(acta), str(forged_report), str(forged))
+    assert still.returncode == 1 and "MISMATCH: evidence's event log (chain_head)" in still.stdout
+
+    del rewritten["evidence"]  # a report sealed before the evidence was kept
+    forged_report.write_text(json.dumps(rewritten))
+    old = astra("verify", "--files", str(acta), str(forged_report), str(evidence))
+    assert old.returncode == 2 and "sealed before the evidence" in old.stderr

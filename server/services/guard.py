@@ -6,10 +6,13 @@
   ``h_0`` = 32 zero bytes, so a changed, removed or reordered event changes the head.
 
 Canonical JSON: UTF-8, keys sorted, no insignificant whitespace (``canonical_json``). The
-document and the audit report are stored under the session's key in the object store, with
-S3 Object Lock when configured. The embedded GUARD computes the hashes and the report in
-:func:`compute_seal` through an :class:`~server.workers.Offload` (in the server: a worker
-process), then stores. HTTP contract (served by ``astra guard``)::
+document, the audit report and the evidence (the blocks and the event log the hashes were
+computed over, :func:`evidence_chunks`) are stored under the session's key in the object store,
+with S3 Object Lock when configured: the three files verify the acta with no Redis
+(``astra verify --files``), once the session's keys are archived or gone. The embedded GUARD
+computes the hashes and the report in :func:`compute_seal` through an
+:class:`~server.workers.Offload` (in the server: a worker process), then stores. HTTP contract
+(served by ``astra guard``)::
 
     POST /v1/guard/seal  (application/msgpack) {"tenant_id", "session_id", "document": bin,
         "blocks": [..], "events": [[id, payload-bin], ..], "session": {..}}
@@ -24,7 +27,7 @@ import hashlib
 import json
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -40,6 +43,8 @@ if TYPE_CHECKING:  # only the HTTP client uses it; worker processes never import
     import httpx
 
 REPORT_VERSION = 1
+EVIDENCE_VERSION = 1
+EVIDENCE_TYPE = "application/msgpack"
 
 
 def canonical_json(value: Any) -> bytes:
@@ -238,6 +243,26 @@ def audit_report(
     }
 
 
+def evidence_chunks(req: SealRequest) -> Iterator[bytes]:
+    """The evidence a seal covers, as GUARD received it, in pieces: together one msgpack map
+    ``{"evidence_version", "tenant_id", "session_id", "blocks": bin (the msgpack array of the
+    acta's blocks, in order), "events": [[id, bin (the event's msgpack payload)], …]}``. The event
+    log is the audit trail (domain.md); sealed beside the acta, it outlives the session's keys in
+    Redis. In pieces, so the worker hashes it without holding a second copy of the log."""
+    packer = msgpack.Packer(use_bin_type=True)
+    yield packer.pack_map_header(5)
+    for key, value in (
+        ("evidence_version", EVIDENCE_VERSION),
+        ("tenant_id", req.tenant_id),
+        ("session_id", req.session_id),
+        ("blocks", req.blocks),
+    ):
+        yield packer.pack(key) + packer.pack(value)
+    yield packer.pack("events") + packer.pack_array_header(len(req.events))
+    for event_id, payload in req.events:
+        yield packer.pack([event_id, payload])
+
+
 @dataclass(frozen=True, slots=True)
 class Sealed:
     """What :func:`compute_seal` works out; the caller stores the document and the report."""
@@ -250,6 +275,7 @@ class Sealed:
     audit_report: dict[str, Any]
     report_json: bytes
     """The report as stored (canonical JSON)."""
+    evidence_key: str
 
 
 def compute_seal(req: SealRequest) -> Sealed:
@@ -262,6 +288,11 @@ def compute_seal(req: SealRequest) -> Sealed:
     content = content_hash(blocks)
     stamp = dt.datetime.fromtimestamp(sealed_at, dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     document_key = session_key(req.tenant_id, req.session_id, f"acta-{stamp}-{integrity[:12]}.docx")
+    evidence_key = document_key.removesuffix(".docx") + ".evidence.msgpack"
+    evidence_hash, evidence_size = hashlib.sha256(), 0
+    for chunk in evidence_chunks(req):
+        evidence_hash.update(chunk)
+        evidence_size += len(chunk)
     report = audit_report(
         req,
         blocks,
@@ -271,6 +302,13 @@ def compute_seal(req: SealRequest) -> Sealed:
         document_key=document_key,
         sealed_at=sealed_at,
     )
+    report["evidence"] = {
+        "storage_key": evidence_key,
+        "sha256": evidence_hash.hexdigest(),
+        "size_bytes": evidence_size,
+        "format": "msgpack map: evidence_version, tenant_id, session_id, blocks (bin: the msgpack "
+        "array of the acta's blocks, in order), events ([id, bin: the event's msgpack payload])",
+    }
     return Sealed(
         integrity_hash=integrity,
         content_hash=content,
@@ -279,6 +317,7 @@ def compute_seal(req: SealRequest) -> Sealed:
         report_key=document_key.removesuffix(".docx") + ".audit.json",
         audit_report=report,
         report_json=canonical_json(report),
+        evidence_key=evidence_key,
     )
 
 
@@ -293,6 +332,8 @@ class EmbeddedGuard:
         # Sealed (durable, and locked where the store has Object Lock) before the session is
         # marked FINALIZED: Redis must not name an acta a power loss could take back.
         await self._store.put_bytes(sealed.document_key, req.document, DOCX_TYPE, sealed=True)
+        evidence = b"".join(evidence_chunks(req))
+        await self._store.put_bytes(sealed.evidence_key, evidence, EVIDENCE_TYPE, sealed=True)
         await self._store.put_bytes(sealed.report_key, sealed.report_json, "application/json", sealed=True)
         return SealResult(
             integrity_hash=sealed.integrity_hash,
