@@ -474,10 +474,12 @@ class AudioService:
         send that would wake us (it sent the rest of the utterance and ``audio_end`` at once)."""
         while session_id not in self._running:
             try:
-                if not await self._unprocessed(session_id):
-                    return
+                # One PTTL a second while the holder works (a live session's audio is never all
+                # cut, so asking what is unprocessed first would cost three calls a second).
                 left = await self.buffer.lease_left(session_id)
                 if left is None:
+                    if not await self._unprocessed(session_id):
+                        return
                     if await self._try_start(session_id) is not None:
                         return
                     continue  # taken by another instance in between: wait for its lease
