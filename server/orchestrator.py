@@ -106,6 +106,12 @@ _DUPLICATE = IngestResult(True, None, None, None)
 """The results of an audio frame (one per frame: shared, they are frozen)."""
 
 
+READING_MAX_WORDS: Final = 600
+"""Past this many words (about 4 minutes of speech) a speech cut at 15 s is no longer read whole
+(:meth:`Orchestrator._with_the_reading`): the readings whose facts a cut splits (a roll call, a
+nominal vote, an opening's guests) are far shorter, and each piece would cost CORE the whole
+text again (1,200 words: ~55 ms of CPU)."""
+
 _MACHINE_FIELDS: Final = ("text", "label", "template_id", "structured_data", "target_placeholder")
 """What CORE says of a block, kept in ``machine`` once a person changes it (for LEARN and the
 audit)."""
@@ -811,6 +817,8 @@ class Orchestrator:
             head, so_far = reading.get("head"), reading["text"]
         else:
             head, so_far = before["block_id"], before["text"]
+        if len(so_far.split()) > READING_MAX_WORDS:
+            return block  # a long speech, not a reading whose facts a cut would split
         if before.get("template_id") != block.get("template_id"):
             # Words that name another section ("…sírvase llamar a lista"), read with the speech
             # they end: they stay in it unless they announce a point of their own.
@@ -1307,15 +1315,15 @@ class Orchestrator:
 
     @staticmethod
     def _placed_by_hand(pending: dict[str, Any], fresh: dict[str, Any]) -> dict[str, Any]:
-        """CORE's new answer for a block pending review that a person placed while it waited
-        (its section, its label; its text unchanged, or it would no longer be pending): the words
-        are the machine's, asked for; where the person put it stays theirs, and so does the
-        record of their edit. ``machine`` is now this answer, what LEARN compares with."""
+        """CORE's new answer for a block pending review that a person changed while it waited
+        (its section, label or facts; its text unchanged, or it would no longer be pending): the
+        words are the machine's, asked for; what the person changed stays theirs, and so does
+        the record of their edit. ``machine`` is now this answer, what LEARN compares with."""
         before = pending.get("machine") or {}
         placed: dict[str, Any] = {
             key: pending.get(key)
-            for key in ("label", "template_id", "target_placeholder")
-            if key in pending and pending.get(key) != before.get(key)
+            for key in _MACHINE_FIELDS
+            if key != "text" and key in pending and pending.get(key) != before.get(key)
         }
         said = {k: fresh.get(k) for k in _MACHINE_FIELDS}
         stamp: dict[str, Any] = {k: pending[k] for k in ("edited_by", "edited_at") if k in pending}

@@ -75,7 +75,10 @@ async def verify_session(buffer: SessionBuffer, store: ObjectStore, session_id: 
 def verify_files(document: bytes, report_json: bytes, evidence: bytes) -> list[Check]:
     """The sealed acta, its audit report and its evidence checked against one another, with no
     Redis and no object store: the report's hashes against the document and the evidence, and
-    the evidence's blocks and event log against the report's content hash and chain head."""
+    the evidence's blocks and event log against the report's content hash and chain head. The
+    report is not signed: three files forged together agree with one another. What ties them
+    to the acta the council received is its ``integrity_hash``, recorded outside them (the
+    finalize result, the copy given out, the store's Object Lock)."""
     try:
         report: dict[str, Any] = json.loads(report_json)
         expected = report["document"]["integrity_hash"]
@@ -92,6 +95,10 @@ def verify_files(document: bytes, report_json: bytes, evidence: bytes) -> list[C
 def _evidence_checks(report: dict[str, Any], evidence: bytes) -> list[Check]:
     """The sealed evidence's own hash, and the blocks and event log in it, against the report."""
     try:
+        expected = (report["evidence"]["sha256"], report["content_hash"], report["event_chain"]["head"])
+    except (KeyError, TypeError) as exc:
+        raise InvalidInput(f"the audit report does not name its evidence's hashes: {exc!r}") from exc
+    try:
         sealed = msgpack.unpackb(evidence, raw=False)
         blocks = msgpack.unpackb(sealed["blocks"], raw=False)
         events: Iterable[dict[str, Any]] = (decode_event(i, p) for i, p in sealed["events"])
@@ -99,9 +106,9 @@ def _evidence_checks(report: dict[str, Any], evidence: bytes) -> list[Check]:
     except (ValueError, KeyError, TypeError, msgpack.UnpackException) as exc:
         raise InvalidInput(f"the evidence cannot be read: {exc!r}") from exc
     return [
-        Check("evidence (report's sha256)", report["evidence"]["sha256"], sha256_hex(evidence)),
-        Check("evidence's blocks (content_hash)", report["content_hash"], content_hash(blocks)),
-        Check("evidence's event log (chain_head)", report["event_chain"]["head"], chain),
+        Check("evidence (report's sha256)", expected[0], sha256_hex(evidence)),
+        Check("evidence's blocks (content_hash)", expected[1], content_hash(blocks)),
+        Check("evidence's event log (chain_head)", expected[2], chain),
     ]
 
 

@@ -791,3 +791,115 @@ def test_words_after_a_cut_that_name_the_roll_call_stay_in_the_opening_they_end(
     assert [b["template_id"] for b in blocks] == ["TPL_APERTURA", "TPL_APERTURA"]
     assert piece["reading"]["head"] == head["block_id"]
     assert piece["reading"]["text"] == f"{first} {second}"
+
+
+@pytest.mark.timeout(120)
+def test_a_long_speech_cut_at_the_maximum_length_is_not_read_whole_past_its_first_minutes(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """Review: each piece of a speech cut at 15 s had CORE classify the whole speech so far,
+    which grows with it (1,200 words: ~55 ms of CPU, on the event loop of an embedded CORE), for
+    every piece of a speech of any length. Past READING_MAX_WORDS (about 4 minutes) a piece is
+    not read whole: the readings whose facts a cut splits are far shorter."""
+    from server.orchestrator import READING_MAX_WORDS
+
+    sentence = "Quiero insistir en el informe de movilidad de la ciudad."
+    long_speech = " ".join([sentence] * (READING_MAX_WORDS // 9))
+    token = make_token()
+    auth = {"authorization": f"Bearer {token}"}
+    with SettledTestClient(create_app(settings)) as client:
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        orch.core = HearsBySeconds(long_speech, "Y termino con esto, presidente.")
+        session_id = client.post(
+            "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth
+        ).json()["session_id"]
+
+        async def record_two() -> None:
+            previous: asyncio.Task[str | None] | None = None
+            start = 0
+            for i in range(2):
+                pcm = b"\x01\x00" * SAMPLE_RATE * (i + 1)
+                utt = Utterance(start, start + len(pcm) // 2, pcm, forced=i == 0)
+                start = utt.end
+                record = await orch.record_utterance(session_id, utt)
+                previous = asyncio.create_task(
+                    orch.transcribe_utterance(session_id, record, pcm, after=previous, continues=i > 0)
+                )
+            await previous
+
+        client.portal.call(record_two)  # type: ignore[union-attr]
+        blocks = client.get(f"/v1/orchestrator/session/{session_id}/blocks", headers=auth).json()["blocks"]
+    assert len(long_speech.split()) > READING_MAX_WORDS
+    head, piece = blocks
+    assert head["template_id"] == piece["template_id"] == "TPL_DEBATE"
+    assert piece["audio_metadata"]["continues_previous"] is True and "reading" not in piece
+
+
+class LoudnessVad:
+    """Voice-activity detection scripted by loudness (the test's speech is a steady tone, its
+    silence zeros): each 32 ms window is speech when its mean amplitude is over 1,000."""
+
+    async def score(self, pcm16: bytes, state: Any, cell: int) -> tuple[np.ndarray, Any]:
+        samples = np.abs(np.frombuffer(pcm16, dtype="<i2").astype(np.float32))
+        windows = np.pad(samples, (0, -len(samples) % 512)).reshape(-1, 512)
+        return np.where(windows.mean(axis=1) > 1000, 0.9, 0.05).astype(np.float32), state
+
+    async def aclose(self) -> None:
+        """Nothing to stop: no child process."""
+
+
+@pytest.mark.timeout(180)
+def test_a_speech_cut_at_the_maximum_length_goes_on_as_one_across_an_owner_that_stops(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """Review of the takeover path itself: the owner of a session's audio cuts a 20 s speech at
+    15 s and stops (SIGTERM's path: its pipelines cancelled, its lease let go) with the rest of
+    the speech uncut; the recorder goes on through another instance, which takes the audio over
+    from the last idle checkpoint. The piece it cuts was stored as the start of a new speech (the
+    segmenter's knowledge that the speech was cut died with the owner); it now goes on with the
+    piece before it (``continues_previous``), which is what lets CORE and BUILDER read it whole."""
+    token = make_token()
+    tone, quiet = (np.full(1600, 10_000, dtype="<i2").tobytes(), bytes(3200))
+    frames = [quiet] * 10 + [tone] * 200  # 1 s of silence, 20 s of speech: cut once, at 15 s
+
+    def frame(seq: int, data: bytes) -> bytes:
+        return msgpack.packb({"type": "audio", "seq": seq, "format": "pcm16", "data": data})
+
+    with (
+        SettledTestClient(create_app(settings)) as first,
+        SettledTestClient(create_app(settings)) as second,
+    ):
+        orchs = [c.app.state.astra.orchestrator for c in (first, second)]  # type: ignore[attr-defined]
+        for orch in orchs:
+            orch.core = InstantCore()
+            orch.audio.vad = LoudnessVad()
+        auth = {"authorization": f"Bearer {token}"}
+        session_id = first.post(
+            "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth
+        ).json()["session_id"]
+        api = f"/v1/orchestrator/session/{session_id}"
+        with first.websocket_connect(f"{api}/stream") as ws:
+            ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "mic", "token": token}))
+            for seq, data in enumerate(frames, 1):
+                ws.send_bytes(frame(seq, data))
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:  # the first piece cut and stored
+                state = first.portal.call(orchs[0].buffer.audio_state, session_id)  # type: ignore[union-attr]
+                if state.get("covered_forced") == "1":
+                    break
+                time.sleep(0.05)
+            assert state.get("covered_forced") == "1", state
+        first.portal.call(orchs[0].audio.stop)  # type: ignore[union-attr]
+        with second.websocket_connect(f"{api}/stream") as ws:
+            ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "mic", "token": token}))
+            for seq, data in enumerate([quiet] * 10, len(frames) + 1):
+                ws.send_bytes(frame(seq, data))
+            ws.send_bytes(msgpack.packb({"type": "audio_end", "seq": len(frames) + 11}))
+            deadline = time.monotonic() + 60
+            blocks: list[dict[str, Any]] = []
+            while len(blocks) < 2 and time.monotonic() < deadline:
+                blocks = second.get(f"{api}/blocks", headers=auth).json()["blocks"]
+                time.sleep(0.05)
+    head, piece = blocks
+    assert head["audio_metadata"]["time_end"] == piece["audio_metadata"]["time_start"]
+    assert piece["audio_metadata"].get("continues_previous") is True

@@ -8624,6 +8624,18 @@ def test_a_roll_call_read_as_lists_is_the_roll_call_from_its_first_words(text: s
         ("Están presentes en el recinto los líderes comunales de Siloé.", "TPL_LLAMADO_LISTA"),
         # absences spoken of in a speech: named before the verb, or not members
         ("Los concejales Ana Ruiz y Luis Mora no asistieron a la comisión de ayer.", "TPL_DEBATE"),
+        # after the verb, but absent from a commission's meeting, or from a nominal vote: said
+        # in the section they are said in, not at the session's edges
+        (
+            "A la reunión de la comisión de ayer no asistieron los honorables concejales Pedro Pablo "
+            "Pérez Mejía y Luis Eduardo Castillo.",
+            "TPL_DEBATE",
+        ),
+        (
+            "En la votación nominal no contestaron los honorables concejales Pedro Pablo Pérez Mejía y "
+            "Luis Eduardo Castillo; el proyecto queda aprobado.",
+            "TPL_PROYECTO_ACUERDO",
+        ),
         (
             "Quiero decir que no asistieron a la mesa de trabajo los funcionarios de la Secretaría de Salud.",
             "TPL_DEBATE",

@@ -753,7 +753,7 @@ def test_reprocess_keeps_where_a_person_put_a_block_pending_review(
     """Review: a stenographer moved a block pending review to "Proposiciones y varios" while it
     waited; CORE's answer to "reprocess" replaced the whole block, so it went back to the debate,
     and the record of the person's edit was lost. The words are CORE's (asked for); the section
-    stays the person's, and so does the record of their edit."""
+    stays the person's, and so are the facts they gave it and the record of their edit."""
     auth = {"authorization": f"Bearer {make_token(sub='relatora')}"}
     orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
     real = orch.core
@@ -762,7 +762,13 @@ def test_reprocess_keeps_where_a_person_put_a_block_pending_review(
     orch.core = real
     moved = client.patch(
         f"{api}/blocks/{pending['block_id']}",
-        json={"base_version": 1, "changes": {"target_placeholder": "ZONE_VARIOS"}},
+        json={
+            "base_version": 1,
+            "changes": {
+                "target_placeholder": "ZONE_VARIOS",
+                "structured_data": {"orador": "Pedro Gómez Ruiz"},
+            },
+        },
         headers=auth,
     )
     assert moved.status_code == 200 and moved.json()["block"]["type"] == "ERROR_PENDING_REVIEW", moved.text
@@ -770,9 +776,11 @@ def test_reprocess_keeps_where_a_person_put_a_block_pending_review(
     assert fixed.status_code == 200, fixed.text
     block = fixed.json()["block"]
     assert (block["type"], block["target_placeholder"]) == ("TEMPLATE", "ZONE_VARIOS")
+    assert block["structured_data"] == {"orador": "Pedro Gómez Ruiz"}  # the facts the person gave
     assert (block["human_edited"], block["edited_by"]) == (True, "relatora")
     assert block["machine"]["text"] == block["text"] == "Tiene la palabra el concejal Pedro Gómez."
     assert block["machine"]["target_placeholder"] == "ZONE_DEBATE"  # what CORE said, for LEARN
+    assert block["machine"]["structured_data"]["orador"] == "Pedro Gómez"
 
 
 def test_an_utterance_still_being_transcribed_is_not_written_by_hand(

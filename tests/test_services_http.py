@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import shutil
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from starlette.testclient import TestClient
 from server.app import create_app
 from server.errors import NotFound, ServiceError, ServiceUnavailable
 from server.services.builder import BuildRequest
-from server.services.core import AudioRequest, EmbeddedCore, HttpCore, TextRequest
+from server.services.core import INLINE_TEXT_CHARS, AudioRequest, EmbeddedCore, HttpCore, TextRequest
 from server.services.guard import content_hash
 from server.services.http_client import pack_body
 from server.services.resilience import with_retries
@@ -369,5 +370,44 @@ def test_a_continuation_is_classified_by_a_core_that_predates_the_field() -> Non
         assert text.template_id == audio.template_id == whole.template_id == "TPL_DEBATE"
 
     anyio.run(scenario)
-    assert ["continues_previous" in body for body in sent] == [True, False, True, False, True, False]
-    assert ["continued_text" in body for body in sent] == [False] * 4 + [True, False]
+    assert ["continues_previous" in body for body in sent] == [True, False, True, False, True, True, False]
+    assert ["continued_text" in body for body in sent] == [False] * 4 + [True, False, False]
+
+    known.add("continues_previous")  # a CORE that knows the continuation, not what it continues
+    sent.clear()
+
+    async def knows_continues() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(older_core)) as client:
+            core = HttpCore(client, "http://core")
+            await core.process_text(
+                dataclasses.replace(REQUEST, continues_previous=True, continued_text="Con gusto, presidente.")
+            )
+
+    anyio.run(knows_continues)
+    assert [sorted(body - known) for body in sent] == [["continued_text"], []]
+    assert "continues_previous" in sent[-1]  # asked again without continued_text only
+
+
+def test_a_long_text_is_classified_off_the_event_loop() -> None:
+    """Review: the embedded CORE classified every text on the event loop, "microseconds"; a
+    speech read whole with what it continues is thousands of words (1,200: ~55 ms), which held
+    every session's acks. An utterance stays on the loop (a few ms); a longer text goes to a
+    thread."""
+    threads: list[int] = []
+
+    class Watched(EmbeddedCore):
+        def process_text_sync(self, req: TextRequest) -> Any:
+            threads.append(threading.get_ident())
+            return super().process_text_sync(req)
+
+    async def scenario() -> int:
+        core = Watched()
+        await core.process_text(TextRequest(TENANT, "a", "Se abre la sesión.", {}))
+        said_before = "Saludo a los honorables concejales. " * (INLINE_TEXT_CHARS // 30)
+        await core.process_text(
+            TextRequest(TENANT, "a", "Se abre la sesión.", {}, "TPL_APERTURA", True, said_before)
+        )
+        return threading.get_ident()
+
+    loop = anyio.run(scenario)
+    assert threads[0] == loop and threads[1] != loop

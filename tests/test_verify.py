@@ -76,8 +76,10 @@ def test_the_three_sealed_files_verify_the_acta_with_no_redis(spawn: Callable[..
     session's keys were archived or lost, nothing could show which edits made the acta. GUARD
     now seals the blocks and the event log beside the acta (the audit report names the evidence
     and its hash), and `astra verify --files` checks the acta, its report and its evidence
-    against one another with no server. A changed event in the evidence, or a report whose
-    hashes were rewritten to match it, is a mismatch."""
+    against one another with no server. A changed event in the evidence is a mismatch, and so
+    is a report whose evidence hash alone was rewritten to match it (one whose every hash was
+    rewritten agrees with itself: the report is not signed, the integrity_hash given out with
+    the acta is what ties them to it)."""
     server = spawn("serve")
     auth = {"authorization": f"Bearer {server.token()}"}
     api = f"{server.url}/v1/orchestrator/session"
@@ -113,6 +115,10 @@ def test_the_three_sealed_files_verify_the_acta_with_no_redis(spawn: Callable[..
     still = astra("verify", "--files", str(acta), str(forged_report), str(forged))
     assert still.returncode == 1 and "MISMATCH: evidence's event log (chain_head)" in still.stdout
 
+    rewritten["evidence"] = {}  # names no hash: said, not a traceback
+    forged_report.write_text(json.dumps(rewritten))
+    broken = astra("verify", "--files", str(acta), str(forged_report), str(evidence))
+    assert broken.returncode == 2 and "does not name its evidence's hashes" in broken.stderr
     del rewritten["evidence"]  # a report sealed before the evidence was kept
     forged_report.write_text(json.dumps(rewritten))
     old = astra("verify", "--files", str(acta), str(forged_report), str(evidence))

@@ -5458,12 +5458,18 @@ def _is_roll_call(t: _Text, previous: str | None) -> bool:
 def _roll_call_read_as_lists(t: _Text, previous: str | None, roll_call: Callable[[], dict[str, Any]]) -> bool:
     """The roll call said as lists, with no answer per name: the members present once it was
     asked for ("Con mucho gusto, presidente. Se encuentran conectados los honorables concejales
-    A, B, C…"), or the absent named for the record ("Se deja constancia de que no asistieron a
-    la sesión los honorables concejales A, B…"). The first 15 s of such a reading, cut there and
-    naming no quorum yet, went to the debate, and the roll call's table lost those members."""
+    A, B, C…"), or the absent named for the record of the session, at its edges ("Se deja
+    constancia de que no asistieron a la sesión los honorables concejales A, B…", after the
+    closing of a session without quorum); members absent from a commission's meeting, or not
+    answering a nominal vote, are spoken of in the section they are said in. The first 15 s of
+    such a reading, cut there and naming no quorum yet, went to the debate, and the roll call's
+    table lost those members."""
     if previous == TPL_LLAMADO_LISTA and len(roll_call().get("presentes") or ()) >= 2:
         return True
-    return len(_people_after(_ABSENCE_NOTED_RE, t)) >= 2
+    return previous in _SESSION_EDGES and len(_people_after(_ABSENCE_NOTED_RE, t)) >= 2
+
+
+_SESSION_EDGES: Final = frozenset({None, TPL_APERTURA, TPL_LLAMADO_LISTA, TPL_CIERRE})
 
 
 # The absent named for the record: "no asistieron a la sesión los honorables concejales…", "no

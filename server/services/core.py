@@ -26,6 +26,7 @@ HTTP contract (served by ``astra core``)::
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Final, Protocol
@@ -92,15 +93,23 @@ class Core(Protocol):
     async def process_audio(self, req: AudioRequest) -> CoreResult: ...
 
 
+INLINE_TEXT_CHARS: Final = 2_000
+"""Texts up to this long (an utterance: 2-6 ms) are classified on the event loop; longer ones (a
+speech read whole, with what it continues) in a thread: 1,200 words take ~55 ms of CPU, which on
+the loop would hold every session's acks."""
+
+
 class EmbeddedCore:
-    """The in-process CORE: rule-based classification (microseconds; safe on the loop) and
-    speech recognition with faster-whisper (in the transcriber's own threads)."""
+    """The in-process CORE: rule-based classification (milliseconds; on the loop, a long text in
+    a thread) and speech recognition with faster-whisper (in the transcriber's own threads)."""
 
     def __init__(self, transcriber: Transcriber | None = None) -> None:
         self.transcriber = transcriber
 
     async def process_text(self, req: TextRequest) -> CoreResult:
-        return self.process_text_sync(req)
+        if len(req.text) + len(req.continued_text or "") <= INLINE_TEXT_CHARS:
+            return self.process_text_sync(req)
+        return await asyncio.to_thread(self.process_text_sync, req)
 
     async def process_audio(self, req: AudioRequest) -> CoreResult:
         if self.transcriber is None:
@@ -235,6 +244,12 @@ class HttpCore:
         except ServiceError as exc:
             if not _refused_continuation(req, exc):
                 raise
+        if req.continued_text is not None:  # a CORE that knows continues_previous only
+            try:
+                return await self._call("/v1/core/text", json=_body(replace(req, continued_text=None)))
+            except ServiceError as exc:
+                if not _refused_continuation(req, exc):
+                    raise
         return await self._call(
             "/v1/core/text", json=_body(replace(req, continues_previous=False, continued_text=None))
         )

@@ -78,7 +78,7 @@ def create_service_app(kind: str, settings: Any) -> Starlette:
                 req = TextRequest(**body)
             except TypeError as exc:
                 raise InvalidInput(f"bad CORE request: {exc}") from exc
-            result = core.process_text_sync(req)
+            result = await core.process_text(req)
             return JSONResponse({f: getattr(result, f) for f in result.__dataclass_fields__})
 
         async def core_audio(request: Request) -> Response:

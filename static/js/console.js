@@ -58,6 +58,7 @@ const app = {
   limits: null,
   saveTimer: null,
   reviewTimer: null,
+  discardedFrame: null,
   audit: null,
   auditRequested: false,
   finalizing: false,
@@ -754,8 +755,9 @@ function applyEvent(msg) {
   }
   if (app.model.discarded.length && change.kind.startsWith("block.")) {
     // a block written for an utterance heard with no words stands for it now (or no longer), or
-    // the block said before one was moved to another section: its row follows it
-    app.view.showDiscarded(app.model.unwritten());
+    // the block said before one was moved to another section: its row follows it (once for a
+    // burst of changes, a renumbering's hundreds of events among them)
+    scheduleDiscarded();
   }
   if (change.kind.startsWith("block.") || change.discarded) scheduleReview();
   scheduleSave();
@@ -763,6 +765,14 @@ function applyEvent(msg) {
 }
 
 // -- what is left to review ------------------------------------------------------------------------
+
+function scheduleDiscarded() {
+  if (app.discardedFrame !== null) return;
+  app.discardedFrame = window.requestAnimationFrame(() => {
+    app.discardedFrame = null;
+    app.view.showDiscarded(app.model.unwritten());
+  });
+}
 
 function scheduleReview() {
   if (app.reviewTimer !== null) return;

@@ -1279,21 +1279,34 @@ export class DraftView {
     }
   }
 
-  /** The zone an utterance most likely continues: that of the block just before it. */
-  zoneOfPosition(position) {
+  /**
+   * The zone an utterance most likely continues: that of the block just before it. ``index``
+   * (positionIndex()), when given, is read instead of every block: one scan for many rows.
+   */
+  zoneOfPosition(position, index = null) {
+    const blocks = index || this.positionIndex();
     let best = null;
-    let bestPosition = -Infinity;
     if (typeof position === "number") {
-      for (const item of this.root.querySelectorAll("li.block[data-block-id][data-position]")) {
-        const p = Number(item.dataset.position);
-        if (p < position && p > bestPosition) {
-          bestPosition = p;
-          best = item.closest("section.zone");
-        }
+      let low = 0;
+      let high = blocks.length;
+      while (low < high) {
+        const middle = (low + high) >> 1;
+        if (blocks[middle].position < position) low = middle + 1;
+        else high = middle;
       }
+      best = low > 0 ? blocks[low - 1].zone : null;
     }
-    const zone = best ? best.dataset.zone : ZONES[0][0];
-    return this.zoneFor(zone);
+    return this.zoneFor(best || ZONES[0][0]);
+  }
+
+  /** The blocks shown, as {position, zone} in the order of their positions. */
+  positionIndex() {
+    const blocks = [];
+    for (const item of this.root.querySelectorAll("li.block[data-block-id][data-position]")) {
+      const section = item.closest("section.zone");
+      if (section) blocks.push({ position: Number(item.dataset.position), zone: section.dataset.zone });
+    }
+    return blocks.sort((a, b) => a.position - b.position);
   }
 
   addPlaceholder(utterance) {
@@ -1319,34 +1332,40 @@ export class DraftView {
    */
   showDiscarded(unwritten) {
     const wanted = new Map(unwritten.map((u) => [u.utterance_id, u]));
-    for (const item of this.root.querySelectorAll("li.block--discarded")) {
+    const shown = this.root.querySelectorAll("li.block--discarded");
+    if (!wanted.size && !shown.length) return;
+    const index = this.positionIndex();
+    let changed = false;
+    for (const item of shown) {
       const utterance = wanted.get(item.dataset.utteranceId);
       if (utterance) {
         wanted.delete(item.dataset.utteranceId);
-        this.follow(item, utterance.position);
+        changed = this.follow(item, utterance.position, index) || changed;
       } else {
         if (this.player && item.contains(this.player)) this.player = null;
         if (this.actions && this.actions.heardGone) this.actions.heardGone(item, item.dataset.utteranceId);
         item.remove();
+        changed = true;
       }
     }
     for (const utterance of wanted.values()) {
-      this.place(this.zoneOfPosition(utterance.position), renderDiscarded(utterance, this.actions));
+      this.place(this.zoneOfPosition(utterance.position, index), renderDiscarded(utterance, this.actions));
     }
-    this.refreshAll();
+    if (changed) this.refreshAll();
   }
 
   /**
    * Move a row of audio heard with no words to the section it now belongs in: that of the block
    * said just before it, which a correction may have moved to another section. What was being
-   * done in the row (its form, its player) moves with it, focus included.
+   * done in the row (its form, its player) moves with it, focus included. Whether it moved.
    */
-  follow(item, position) {
-    const entry = this.zoneOfPosition(position);
-    if (item.parentNode === entry.list) return;
+  follow(item, position, index = null) {
+    const entry = this.zoneOfPosition(position, index);
+    if (item.parentNode === entry.list) return false;
     const focused = item.contains(document.activeElement) ? document.activeElement : null;
     this.place(entry, item);
     if (focused) focused.focus({ preventScroll: true });
+    return true;
   }
 
   renderAll(blocks, utterances = [], unwritten = []) {
