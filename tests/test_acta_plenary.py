@@ -1942,3 +1942,19 @@ def test_an_election_count_cut_at_the_maximum_length_is_one_count() -> None:
         "votos; Luz Adriana Cárdenas Mejía, 6 votos; Jorge Iván Quintero Ospina, 1 voto; en blanco, 2; "
         "total, 18) y luego (Andrés Felipe Rengifo Salazar, 10 votos; Luz Adriana Cárdenas Mejía, 5 votos;"
     )
+
+
+def test_a_closing_whose_summons_whisper_cut_with_a_period_keeps_it_and_no_false_time() -> None:
+    """Recorded live (sesion_solemne.json 37, as Whisper heard it): the acta closed "Siendo las
+    9:00 a. m., se levanta la sesión y se convoca a sesión plenaria.": the summons's time, after a
+    period Whisper put in it, taken for the closing's, and its day lost. Now the closing says no
+    time it was not told, and the summons with its day."""
+    closing = (
+        "Vesimo punto. A notar lo orden del día. Siendo las noces y ni es del día. Se levanta la sesión. "
+        "Sobre y se convoca a sesión plenaria. Ordiaria para mañar a miércoles quince de octubre a las "
+        "nueve de la mañara."
+    )
+    blocks = _heard_with_cuts([(_OPENING_SAID, False), (closing, False), ("Muchas gracias a todos.", True)])
+    (written,) = _paragraphs(_zones_of(blocks), "ZONE_CIERRE")
+    assert "9:00" not in written
+    assert "miércoles quince de octubre a las nueve de la mañara" in written

@@ -2613,6 +2613,65 @@ def test_cierre_extracts_summons_not_confused_with_end_time() -> None:
     assert got == {"convocatoria": "se convoca para mañana a las nueve"}
 
 
+def test_a_summons_cut_by_a_period_goes_on_and_its_time_is_not_the_closing_time() -> None:
+    """Recorded live (sesion_solemne.json 37, as Whisper heard it): the closing's own time was
+    misheard, and Whisper put a period inside the summons, so the acta's summons named no day
+    and its time was taken for the closing's: "Siendo las 9:00 a. m., se levanta la sesión y se
+    convoca a sesión plenaria.". A summons that says no day or hour goes on with the sentence
+    after it that says one; a time after the summons is the closing's only in words that lift
+    the session or say it as now."""
+    said = (
+        "Vesimo punto. A notar lo orden del día. Siendo las noces y ni es del día. Se levanta la sesión. "
+        "Sobre y se convoca a sesión plenaria. Ordiaria para mañar a miércoles quince de octubre a las "
+        "nueve de la mañara."
+    )
+    assert data(said, TPL_DEBATE) == {
+        "convocatoria": "se convoca a sesión plenaria. Ordiaria para mañar a miércoles quince de octubre a "
+        "las nueve de la mañara"
+    }
+    summons_said_whole = "Se levanta la sesión y se convoca a sesión plenaria para el miércoles. A las nueve."
+    assert data(summons_said_whole, TPL_DEBATE) == {
+        "convocatoria": "se convoca a sesión plenaria para el miércoles"
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "convocatoria"),
+    [
+        (
+            "Se levanta la sesión y se convoca a sesión plenaria. Muchas gracias a todos.",
+            "se convoca a sesión plenaria",
+        ),
+        (
+            "Se convoca a la plenaria. Siendo las doce y diez se levanta la sesión.",
+            "Se convoca a la plenaria",
+        ),
+        (
+            "Se levanta la sesión y se convoca a la plenaria para el jueves. Nos vemos el lunes en el foro.",
+            "se convoca a la plenaria para el jueves",
+        ),
+    ],
+)
+def test_a_summons_goes_on_only_with_the_day_it_did_not_say(text: str, convocatoria: str) -> None:
+    """Guard: a sentence after the summons that says no day, that says the time as now, or after
+    a summons that said its day, is not the summons's."""
+    assert data(text, TPL_VARIOS)["convocatoria"] == convocatoria
+
+
+@pytest.mark.parametrize(
+    ("text", "hora"),
+    [
+        ("Se convoca para mañana a las nueve. Siendo las doce y diez, se levanta la sesión.", "12:10"),
+        ("Se cita a la plenaria para el lunes. Se levanta la sesión a las doce y diez.", "12:10"),
+        ("Se convoca para el martes. Son las doce y diez del día. Muchas gracias.", "12:10"),
+    ],
+)
+def test_a_closing_time_said_after_the_summons_is_the_closing_time(text: str, hora: str) -> None:
+    """Guard: after the summons, words that lift the session or say the time as now still give
+    the closing its time."""
+    assert data(text, TPL_VARIOS)["hora"] == hora
+
+
 @pytest.mark.parametrize(
     ("text", "motivo"),
     [

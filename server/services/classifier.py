@@ -4457,15 +4457,58 @@ def _cierre_data(t: _Text) -> dict[str, Any]:
         data["motivo"] = _slice(t, lifted.start(), kind.end() if kind else lifted.end())
     before, after = t.low, ""
     if summons := _SUMMONS_RE.search(t.low):
-        stop = _SENTENCE_END_RE.search(t.raw, summons.end())
-        end = stop.start() + (1 if stop["abbr"] else 0) if stop else len(t.raw)
+        end = _summons_goes_on(t, summons.end(), _sentence_end(t, summons.end()))
         denied = _SUMMONS_DENIED_RE.search(t.low, max(0, summons.start() - 12), summons.start())
         # "No se convoca a nueva sesión: …" (the period closed): said as denied, never a summons
         data["convocatoria"] = _slice(t, denied.start() if denied else summons.start(), end)
         before, after = t.low[: summons.start()], t.low[end:]
-    if hora := _find_time(before) or _find_time(after):
+    if hora := _find_time(before) or _time_after_the_summons(after):
         data["hora"] = hora
     return data
+
+
+def _sentence_end(t: _Text, pos: int) -> int:
+    """Where the sentence holding pos ends (:data:`_SENTENCE_END_RE`; the dot of "a.m." kept)."""
+    stop = _SENTENCE_END_RE.search(t.raw, pos)
+    return stop.start() + (1 if stop["abbr"] else 0) if stop else len(t.raw)
+
+
+# When a session is: a day of the week, "mañana" (a time or a date is found apart).
+_DAY_SAID_RE: Final = re.compile(r"\b(?:lunes|martes|miercoles|jueves|viernes|sabado|domingo|manana)\b")
+
+
+def _says_when(low: str) -> bool:
+    return bool(_DAY_SAID_RE.search(low) or _find_time(low) or _find_date(low))
+
+
+def _summons_goes_on(t: _Text, start: int, end: int) -> int:
+    """Where a summons said from start to the end of its sentence (end) goes on to: to the end
+    of the next sentence when the summons says no day or hour and that sentence says one, and
+    neither lifts the session nor says the time as now. Whisper ends a sentence where the speaker
+    pauses: recorded live, "…se convoca a sesión plenaria. Ordinaria para mañana miércoles
+    quince de octubre a las nueve de la mañana." gave the acta a summons with no day."""
+    if end >= len(t.raw) or _says_when(t.low[start:end]):
+        return end
+    more = _sentence_end(t, end + 1)
+    sentence = t.low[end:more]
+    if _says_when(sentence) and not (_LIFTING_RE.search(sentence) or _TIME_NOW_RE.search(sentence)):
+        return more
+    return end
+
+
+# The time said as the moment the words are said: "siendo las doce y diez", "son las doce".
+_TIME_NOW_RE: Final = re.compile(r"\b(?:siendo|son)\s+las\b")
+
+
+def _time_after_the_summons(after: str) -> str | None:
+    """The closing's time said after the summons's sentence: only in words that lift the session
+    or say the time as now ("Se convoca para mañana. Siendo las doce, se levanta la sesión.").
+    Any other time there is the summons's own, cut from it by a period: recorded live, "…se
+    convoca a sesión plenaria. Ordinaria para mañana miércoles quince de octubre a las nueve de
+    la mañana." (the closing's time misheard) closed the acta "Siendo las 9:00 a. m."."""
+    if _LIFTING_RE.search(after) or _TIME_NOW_RE.search(after):
+        return _find_time(after)
+    return None
 
 
 _PRESIDENT_RE: Final = re.compile(
