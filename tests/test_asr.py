@@ -148,12 +148,36 @@ def test_whisper_looping_on_words_is_kept_once(text: str, expected: str) -> None
     assert removed == len(text.split()) - len(expected.split())
 
 
+LOOPED_LIVE = (
+    "Con la menya nela presidencia, la la la conceja la vea presidencia, "
+    + "la la la la conceja la vea presidencia, " * 8
+    + "la la la conceja la vea presidencia, " * 3
+    + "la la conceja la vea presidencia, "
+    + "la la la conceja la vea presidencia, " * 3
+    + "la la la conceja la vea presiden"
+)
+"""Whisper's words for 13 s of "Con la venia de la presidencia, habla la concejala Beatriz Elena
+Caicedo Sinisterra…" (control_politico.json 28), recorded live: a loop whose stutter varies."""
+
+
+def test_a_loop_whose_stutter_varies_is_kept_once() -> None:
+    """Recorded live: the loop's "la" said three or four times kept runs of the phrase apart,
+    and the acta printed it eight times. A word said over and over is compared as one, and the
+    loop's last repetition cut mid-word is dropped: the phrase is kept once."""
+    collapsed, removed = asr.collapse_loops(LOOPED_LIVE)
+    assert collapsed == "Con la menya nela presidencia, la la la conceja la vea"
+    assert removed == len(LOOPED_LIVE.split()) - len(collapsed.split())
+
+
 @pytest.mark.parametrize(
     "text",
     [
         "Juan Pérez, presente. Ana Ruiz, presente. Luis Mora, presente. Eva Gil, presente.",
         "Votaron sí: Ana Ruiz, sí; Luis Mora, sí; Eva Gil, sí; Juan Pérez, sí.",
         "no, no, no, señor presidente.",
+        # a word said twice in a row within words said again, and a stutter said three times
+        "Sí, sí, señor presidente. Sí, sí, señor presidente. Sí, sí, señor presidente.",
+        "la la la conceja, la la conceja, la la la conceja, presidente.",
         "",
     ],
 )
