@@ -222,6 +222,10 @@ def test_a_looped_transcript_is_marked_for_review() -> None:
         ("live_quorum.wav", "deliberar y decidir", "neoliberal"),
         # "En consideración el orden del día leído. Se abre la discusión. …"
         ("live_aprobacion_orden.wav", "en consideración", "concineación"),
+        # "Agotado el orden del día, siendo las doce y veinticinco de la tarde se levanta la
+        # sesión y se convoca para mañana miércoles quince de octubre…" (heard "Anotamos el
+        # orden del día…" in each of three sessions recorded live)
+        ("live_cierre.wav", "agotado el orden del día", "anotamos"),
     ],
 )
 def test_council_phrases_recorded_through_the_console_are_heard(
