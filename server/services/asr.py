@@ -110,15 +110,12 @@ COUNCIL_PROMPT = (
     "Acta de sesión plenaria del Concejo Distrital de Santiago de Cali. Se declara abierta la sesión. "
     "Señor secretario, sírvase llamar a lista. Honorables concejales, presente. Hay quórum para "
     "deliberar y decidir. Orden del día. En consideración el proyecto de acuerdo en segundo debate. "
-    "Proposición. Votación nominal. Tiene la palabra el concejal. Agotado el orden del día, se levanta "
-    "la sesión y se convoca a sesión plenaria ordinaria."
+    "Proposición. Votación nominal. Tiene la palabra el concejal. Se levanta la sesión."
 )
 """The council's phrasing, as a prompt: recorded through the console, Whisper base heard "se
 declara abierta la sesión" as "se declara a mierda la sesión", "en consideración" as "en
 concineación" and "quórum para deliberar y decidir" as "quórum para neoliberal y necinía" with
-the earlier prompt, which had none of these words (tests/fixtures/audio/live_*.wav), and in
-three more sessions every "agotado el orden del día" of the closing as "anotamos el orden del
-día" (the summons after it with no number said, so as not to lean on any hour)."""
+the earlier prompt, which had none of these words (tests/fixtures/audio/live_*.wav)."""
 
 
 class ModelError(RuntimeError):
