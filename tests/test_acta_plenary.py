@@ -1970,3 +1970,79 @@ def test_an_election_count_cut_at_the_maximum_length_is_one_count() -> None:
         "votos; Luz Adriana Cárdenas Mejía, 6 votos; Jorge Iván Quintero Ospina, 1 voto; en blanco, 2; "
         "total, 18) y luego (Andrés Felipe Rengifo Salazar, 10 votos; Luz Adriana Cárdenas Mejía, 5 votos;"
     )
+
+
+def test_speakers_named_as_whisper_writes_their_titles_speak_under_their_names() -> None:
+    """Recorded live (sesion_solemne.json 16-17 and control_politico.json 29-30, as Whisper heard
+    them): "Tiene la palabra el Concejo Al Mauricio Andrés…" wrote his speech, both sides of a
+    cut at 15 s, under "CONCEJO:"; "…el señor personero distrital, Dr. Jorge L. Castaño Rivas."
+    ended the grant at "Dr.", wrote the name as the personero's words and his speech under no
+    name. Both speak under their names."""
+    heard = [
+        (_OPENING_SAID, False),
+        (
+            "Gracias, señor secretario. Quinto punto. Tiene la palabra el Concejo Al Mauricio Andrés, "
+            "Hacemos Derma, Autor de la Proposición que me origen a este homenaje.",
+            False,
+        ),
+        ("Muchas gracias, presidente. Un saludo a la mesa que activa, a los honorables concejales.", False),
+        ("Y muy especialmente a la maestra amparo y a su familia.", True),
+        ("Tiene la palabra el señor personero distrital, Dr. Jorge L. Castaño Rivas.", False),
+        (
+            "Gracias presidente. La Personería ha recibido más de mil doscientas quejas, y hemos abierto "
+            "un seguimiento.",
+            False,
+        ),
+        ("Preventivo al proceso de la nueva licitación.", True),
+    ]
+    debate = _paragraphs(_zones_of(_heard_with_cuts(heard)), "ZONE_DEBATE")
+    assert debate == [
+        heard[1][0],
+        "MAURICIO ANDRÉS (concejal): " + heard[2][0],
+        "MAURICIO ANDRÉS (concejal): " + heard[3][0],
+        heard[4][0],
+        "JORGE L. CASTAÑO RIVAS (personero): " + heard[5][0],
+        "JORGE L. CASTAÑO RIVAS (personero): " + heard[6][0],
+    ]
+
+
+def test_a_closing_whose_summons_whisper_cut_with_a_period_keeps_it_and_no_false_time() -> None:
+    """Recorded live (sesion_solemne.json 37, as Whisper heard it): the acta closed "Siendo las
+    9:00 a. m., se levanta la sesión y se convoca a sesión plenaria.": the summons's time, after a
+    period Whisper put in it, taken for the closing's, and its day lost. Now the closing says no
+    time it was not told, and the summons with its day."""
+    closing = (
+        "Vesimo punto. A notar lo orden del día. Siendo las noces y ni es del día. Se levanta la sesión. "
+        "Sobre y se convoca a sesión plenaria. Ordiaria para mañar a miércoles quince de octubre a las "
+        "nueve de la mañara."
+    )
+    blocks = _heard_with_cuts([(_OPENING_SAID, False), (closing, False), ("Muchas gracias a todos.", True)])
+    (written,) = _paragraphs(_zones_of(blocks), "ZONE_CIERRE")
+    assert "9:00" not in written
+    assert "miércoles quince de octubre a las nueve de la mañara" in written
+
+
+def test_an_officials_speech_after_her_office_cut_from_the_grant_is_hers() -> None:
+    """Recorded live (cabildo_abierto.json 41-42, as Whisper heard them): the grant's sentence
+    ended before the official's office, and the acta wrote "MOCHTOLA CLÁUGNA PATRÍCIA:
+    Secretaria Nezalud, Búlica, Nistrital." as her words, her speech, cut at 15 s, under no
+    name. The grant is written as said, her speech under her name on both sides of the cut."""
+    heard = [
+        (_OPENING_SAID, False),
+        (
+            "Tiene la palabra la mochtola cláugna patrícia, respé por lo sano. Secretaria Nezalud, Búlica, "
+            "Nistrital.",
+            False,
+        ),
+        (
+            "Buenos días. La Secretaría de Salud tomó nuestra sencatorcia de los 36 acuerutos rurales en "
+            "Tenería Real.",
+            False,
+        ),
+        ("Promedio fue de 38.5% que corresponde a riesgo alto.", True),
+    ]
+    assert _paragraphs(_zones_of(_heard_with_cuts(heard)), "ZONE_DEBATE") == [
+        heard[1][0],
+        "MOCHTOLA CLÁUGNA PATRÍCIA: " + heard[2][0],
+        "MOCHTOLA CLÁUGNA PATRÍCIA: " + heard[3][0],
+    ]

@@ -148,12 +148,36 @@ def test_whisper_looping_on_words_is_kept_once(text: str, expected: str) -> None
     assert removed == len(text.split()) - len(expected.split())
 
 
+LOOPED_LIVE = (
+    "Con la menya nela presidencia, la la la conceja la vea presidencia, "
+    + "la la la la conceja la vea presidencia, " * 8
+    + "la la la conceja la vea presidencia, " * 3
+    + "la la conceja la vea presidencia, "
+    + "la la la conceja la vea presidencia, " * 3
+    + "la la la conceja la vea presiden"
+)
+"""Whisper's words for 13 s of "Con la venia de la presidencia, habla la concejala Beatriz Elena
+Caicedo Sinisterra…" (control_politico.json 28), recorded live: a loop whose stutter varies."""
+
+
+def test_a_loop_whose_stutter_varies_is_kept_once() -> None:
+    """Recorded live: the loop's "la" said three or four times kept runs of the phrase apart,
+    and the acta printed it eight times. A word said over and over is compared as one, and the
+    loop's last repetition cut mid-word is dropped: the phrase is kept once."""
+    collapsed, removed = asr.collapse_loops(LOOPED_LIVE)
+    assert collapsed == "Con la menya nela presidencia, la la la conceja la vea"
+    assert removed == len(LOOPED_LIVE.split()) - len(collapsed.split())
+
+
 @pytest.mark.parametrize(
     "text",
     [
         "Juan Pérez, presente. Ana Ruiz, presente. Luis Mora, presente. Eva Gil, presente.",
         "Votaron sí: Ana Ruiz, sí; Luis Mora, sí; Eva Gil, sí; Juan Pérez, sí.",
         "no, no, no, señor presidente.",
+        # a word said twice in a row within words said again, and a stutter said three times
+        "Sí, sí, señor presidente. Sí, sí, señor presidente. Sí, sí, señor presidente.",
+        "la la la conceja, la la conceja, la la la conceja, presidente.",
         "",
     ],
 )
@@ -210,6 +234,20 @@ def test_council_phrases_recorded_through_the_console_are_heard(
     tenant = json.loads(tenant_file.read_text("utf-8"))
     text = transcriber.transcribe_sync(pcm_of(name), build_prompt(tenant["entities_dictionary"])).text.lower()
     assert said in text and unwanted not in text, text
+
+
+def test_a_closing_is_heard_with_its_time_and_summons_not_as_the_prompt(transcriber: Transcriber) -> None:
+    """A closing as the server cut it from a session recorded through the console ("Agotado el
+    orden del día, siendo las doce y veinticinco de la tarde se levanta la sesión y se convoca
+    para mañana miércoles quince de octubre…"). Whisper base heard "agotado" as "anotamos" in
+    three sessions; with the closing's phrase put in the prompt to help it, it wrote this one as
+    the prompt's words alone ("Agotado el orden del día, se levanta la sesión y se convoca a
+    sesión plenaria ordinaria."), its time and its summons's day lost. The prompt must not say
+    what a closing says of its own."""
+    tenant_file = ROOT / "server" / "tenants_data" / "CONCEJO_CALI" / "tenant.json"
+    prompt = build_prompt(json.loads(tenant_file.read_text("utf-8"))["entities_dictionary"])
+    text = transcriber.transcribe_sync(pcm_of("live_cierre.wav"), prompt).text.lower()
+    assert "de la tarde" in text and "miércoles" in text, text
 
 
 def test_speech_recognized_with_low_scores_is_not_dropped_as_the_prompt_echoed(

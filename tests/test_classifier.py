@@ -2613,6 +2613,65 @@ def test_cierre_extracts_summons_not_confused_with_end_time() -> None:
     assert got == {"convocatoria": "se convoca para mañana a las nueve"}
 
 
+def test_a_summons_cut_by_a_period_goes_on_and_its_time_is_not_the_closing_time() -> None:
+    """Recorded live (sesion_solemne.json 37, as Whisper heard it): the closing's own time was
+    misheard, and Whisper put a period inside the summons, so the acta's summons named no day
+    and its time was taken for the closing's: "Siendo las 9:00 a. m., se levanta la sesión y se
+    convoca a sesión plenaria.". A summons that says no day or hour goes on with the sentence
+    after it that says one; a time after the summons is the closing's only in words that lift
+    the session or say it as now."""
+    said = (
+        "Vesimo punto. A notar lo orden del día. Siendo las noces y ni es del día. Se levanta la sesión. "
+        "Sobre y se convoca a sesión plenaria. Ordiaria para mañar a miércoles quince de octubre a las "
+        "nueve de la mañara."
+    )
+    assert data(said, TPL_DEBATE) == {
+        "convocatoria": "se convoca a sesión plenaria. Ordiaria para mañar a miércoles quince de octubre a "
+        "las nueve de la mañara"
+    }
+    summons_said_whole = "Se levanta la sesión y se convoca a sesión plenaria para el miércoles. A las nueve."
+    assert data(summons_said_whole, TPL_DEBATE) == {
+        "convocatoria": "se convoca a sesión plenaria para el miércoles"
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "convocatoria"),
+    [
+        (
+            "Se levanta la sesión y se convoca a sesión plenaria. Muchas gracias a todos.",
+            "se convoca a sesión plenaria",
+        ),
+        (
+            "Se convoca a la plenaria. Siendo las doce y diez se levanta la sesión.",
+            "Se convoca a la plenaria",
+        ),
+        (
+            "Se levanta la sesión y se convoca a la plenaria para el jueves. Nos vemos el lunes en el foro.",
+            "se convoca a la plenaria para el jueves",
+        ),
+    ],
+)
+def test_a_summons_goes_on_only_with_the_day_it_did_not_say(text: str, convocatoria: str) -> None:
+    """Guard: a sentence after the summons that says no day, that says the time as now, or after
+    a summons that said its day, is not the summons's."""
+    assert data(text, TPL_VARIOS)["convocatoria"] == convocatoria
+
+
+@pytest.mark.parametrize(
+    ("text", "hora"),
+    [
+        ("Se convoca para mañana a las nueve. Siendo las doce y diez, se levanta la sesión.", "12:10"),
+        ("Se cita a la plenaria para el lunes. Se levanta la sesión a las doce y diez.", "12:10"),
+        ("Se convoca para el martes. Son las doce y diez del día. Muchas gracias.", "12:10"),
+    ],
+)
+def test_a_closing_time_said_after_the_summons_is_the_closing_time(text: str, hora: str) -> None:
+    """Guard: after the summons, words that lift the session or say the time as now still give
+    the closing its time."""
+    assert data(text, TPL_VARIOS)["hora"] == hora
+
+
 @pytest.mark.parametrize(
     ("text", "motivo"),
     [
@@ -8469,6 +8528,147 @@ def test_a_councillor_spelled_consejal_is_a_councillor(text: str, speaker: dict[
     assert said["anuncio"] is True
     assert {k: said.get(k) for k in speaker} == speaker
     assert said["texto"] == text
+
+
+@pytest.mark.parametrize(
+    ("text", "speaker"),
+    [
+        # as Whisper heard "…el concejal Mauricio Andrés Caicedo…" and "…la concejala Ana Lucía
+        # Erazo Potes", recorded live
+        (
+            "Tiene la palabra el Concejo Al Mauricio Andrés, Hacemos Derma, Autor de la Proposición que me "
+            "origen a este homenaje.",
+            {"orador": "Mauricio Andrés", "rol": "concejal"},
+        ),
+        (
+            "Embaños tiene la palabra la concejal a Lucía de Azopotes.",
+            {"orador": "Lucía de Azopotes", "rol": "concejala"},
+        ),
+        # the council, an office or a word of grammar after the words: nobody is named
+        ("Tiene la palabra el Concejo al Alcalde.", {"orador": None, "rol": None}),
+        ("tiene la palabra el concejo al respecto", {"orador": None, "rol": None}),
+        ("Tiene la palabra el Concejo.", {"orador": None, "rol": None}),
+    ],
+)
+def test_a_councillors_title_heard_apart_is_a_councillor(text: str, speaker: dict[str, Any]) -> None:
+    """Recorded live: Whisper heard "concejal" as "Concejo al" and "concejala" as "concejal a",
+    and the acta wrote the speech after "Tiene la palabra el Concejo al Mauricio Andrés…" under
+    "CONCEJO:". Before a name the words are the title (the text stays as heard); the council is
+    never given the floor."""
+    said = data(text, TPL_DEBATE)
+    assert said["anuncio"] is True
+    assert {k: said.get(k) for k in speaker} == speaker
+    assert said["texto"] == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Le pregunto a la concejal a quién se refiere.",
+        "Esa es la palabra del Concejo al Gobierno Nacional.",
+        "Le respondo a la concejal a Cali no le sirve eso.",
+    ],
+)
+def test_the_words_of_a_title_heard_apart_said_as_such_name_nobody(text: str) -> None:
+    """Guard: "la concejal a quién…", the council's word to the government, are no speaker."""
+    said = data(text, TPL_DEBATE)
+    assert "orador" not in said and "rol" not in said
+
+
+@pytest.mark.parametrize(
+    ("text", "speaker"),
+    [
+        # as Whisper heard "…el señor personero distrital, doctor Jorge Eliécer Castaño Rivas."
+        (
+            "Tiene la palabra el señor personélicital, Dr. Jorge L. Sercastaño Rivas.",
+            {"orador": "Personélicital"},
+        ),
+        (
+            "Tiene la palabra el señor personero distrital, Dr. Jorge L. Castaño Rivas.",
+            {"orador": "Jorge L. Castaño Rivas", "rol": "personero"},
+        ),
+        (
+            "Tiene la palabra la Sra. Ana Ruiz, presidenta de la junta de acción comunal.",
+            {"orador": "Ana Ruiz", "rol": "ciudadano"},
+        ),
+        (
+            "Tiene la palabra el capitán Jorge L. Paz Castillo, comandante del cuerpo de bomberos.",
+            {"orador": "Jorge L. Paz Castillo"},
+        ),
+    ],
+)
+def test_a_title_abbreviated_or_an_initial_does_not_end_the_grant(text: str, speaker: dict[str, Any]) -> None:
+    """Recorded live (control_politico.json 29): Whisper wrote "doctor" as "Dr." and "Eliécer"
+    as "L.", the period ended the grant there, and the acta wrote "PERSONÉLICITAL: Jorge L.
+    Sercastaño Rivas." as the personero's words, his speech after it under no name. A title
+    abbreviated or an initial is no sentence's end; the name goes on after an initial."""
+    said = data(text, TPL_DEBATE)
+    assert (said.get("anuncio"), said["texto"], "anuncio_texto" in said) == (True, text, False)
+    assert {k: said.get(k) for k in speaker} == speaker
+
+
+@pytest.mark.parametrize(
+    ("text", "orador"),
+    [
+        # as Whisper heard "…la doctora Claudia Patricia Restrepo Lozano, secretaria de Salud
+        # Pública Distrital", recorded live
+        (
+            "Tiene la palabra la mochtola cláugna patrícia, respé por lo sano. Secretaria Nezalud, Búlica, "
+            "Nistrital.",
+            "Mochtola Cláugna Patrícia",
+        ),
+        (
+            "Tiene la palabra la doctora Claudia Patricia Restrepo Lozano. Secretaria de Salud Pública "
+            "Distrital.",
+            "Claudia Patricia Restrepo Lozano",
+        ),
+        (
+            "Tiene la palabra la señora Luz Dary Mosquera. Presidenta de la Junta de Acción Comunal de "
+            "Montebello.",
+            "Luz Dary Mosquera",
+        ),
+    ],
+)
+def test_an_office_said_after_the_grants_period_is_the_grants(text: str, orador: str) -> None:
+    """Recorded live (cabildo_abierto.json 41): Whisper ended the grant's sentence before the
+    official's office, and the acta wrote "MOCHTOLA CLÁUGNA PATRÍCIA: Secretaria Nezalud,
+    Búlica, Nistrital." as her words, and her speech after it under no name. An office alone
+    after the grant is the grant's words: the utterance is the chair's."""
+    said = data(text, TPL_DEBATE)
+    assert (said["orador"], said.get("anuncio"), said["texto"]) == (orador, True, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tiene la palabra el concejal Juan Pérez. Secretario de Movilidad, usted no ha cumplido.",
+        "Tiene la palabra el concejal Juan Pérez. Secretario, le pregunto por los semáforos.",
+        "Tiene la palabra el concejal Juan Pérez. Presidente muchas gracias.",
+        "Tiene la palabra el concejal Juan Pérez. Secretario de Movilidad, ¿dónde están los semáforos?",
+    ],
+)
+def test_words_to_an_official_after_a_grant_are_the_speakers(text: str) -> None:
+    """Guard: an official or the chair addressed after the grant (a comma, words in lowercase,
+    a question) is the speaker's speech."""
+    said = data(text, TPL_DEBATE)
+    assert (said.get("anuncio"), said["texto"]) == (None, text.split(". ", 1)[1])
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("Tiene la palabra el concejal Juan Pérez. Gracias, presidente.", "Gracias, presidente."),
+        ("Tiene la palabra la concejala Ana Ruiz. Buenos días a todos.", "Buenos días a todos."),
+        (
+            "Tiene la palabra el secretario de Salud, Luis Mora. Gracias, presidente, el hospital abre.",
+            "Gracias, presidente, el hospital abre.",
+        ),
+    ],
+)
+def test_a_sentence_after_a_grant_is_still_the_speakers(text: str, words: str) -> None:
+    """Guard: a period after a whole word still ends the grant; the words after it are the
+    speaker's."""
+    assert data(text, TPL_DEBATE)["texto"] == words
 
 
 @pytest.mark.parametrize(

@@ -52,35 +52,58 @@ _WORD_KEY = re.compile(r"[^\w]+")
 def collapse_loops(text: str) -> tuple[str, int]:
     """``text`` with every run of the same words repeated :data:`LOOP_REPEATS` times or more in a
     row kept once (compared without case or punctuation), and a loop cut off at the end of the
-    text (the start of one more repetition) dropped; and how many words were removed."""
+    text (the start of one more repetition, its last word perhaps cut too) dropped; and how many
+    words were removed. Then again with a word said over and over compared as one ("la la la"
+    as "la la"): recorded live, Whisper looped "la la la conceja la vea presidencia," sixteen
+    times with three or four "la", and the acta kept eight."""
     words = text.split()
+    kept, removed = _collapsed(words, stutter=False)
+    kept, more = _collapsed(kept, stutter=True)
+    return " ".join(kept), removed + more
+
+
+def _collapsed(words: list[str], *, stutter: bool) -> tuple[list[str], int]:
+    """The words with their loops kept once (:func:`collapse_loops`), and how many were removed.
+    With ``stutter``, a run of the same word is one token of the comparison, and a loop is of two
+    tokens or more (a word looped alone is the first pass's)."""
     keys = [_WORD_KEY.sub("", w.casefold()) for w in words]
+    starts = [i for i, key in enumerate(keys) if not (stutter and i and key and key == keys[i - 1])]
+    tokens = [keys[i] for i in starts]
+    bounds = [*starts, len(words)]  # token k is words[bounds[k] : bounds[k + 1]]
     kept: list[str] = []
     removed = 0
-    i, n = 0, len(words)
+    i, n = 0, len(tokens)
     while i < n:
         end = i
-        for size in range(1, min(LOOP_MAX_WORDS, (n - i) // LOOP_REPEATS) + 1):
-            unit = keys[i : i + size]
+        for size in range(2 if stutter else 1, min(LOOP_MAX_WORDS, (n - i) // LOOP_REPEATS) + 1):
+            unit = tokens[i : i + size]
             if not all(unit):
                 continue
             repeats = 1
-            while keys[i + repeats * size : i + (repeats + 1) * size] == unit:
+            while tokens[i + repeats * size : i + (repeats + 1) * size] == unit:
                 repeats += 1
             if repeats >= LOOP_REPEATS:
                 end = i + repeats * size
-                tail = keys[end:]
-                if tail and len(tail) < size and tail == unit[: len(tail)]:
+                if _cut_off(tokens[end:], unit):
                     end = n  # the loop ran into Whisper's length limit mid-repetition
-                kept += words[i : i + size]
-                removed += end - i - size
+                kept += words[bounds[i] : bounds[i + size]]
+                removed += bounds[end] - bounds[i + size]
                 break
         if end > i:
             i = end
         else:
-            kept.append(words[i])
+            kept += words[bounds[i] : bounds[i + 1]]
             i += 1
-    return " ".join(kept), removed
+    return kept, removed
+
+
+def _cut_off(tail: list[str], unit: list[str]) -> bool:
+    """Whether the words left after a loop are the start of one more repetition of it, cut off
+    by Whisper's length limit (the last of them perhaps mid-word: "presiden")."""
+    if not tail or len(tail) > len(unit):
+        return False
+    *whole, last = tail
+    return whole == unit[: len(whole)] and bool(last) and unit[len(whole)].startswith(last) and tail != unit
 
 
 COUNCIL_PROMPT = (

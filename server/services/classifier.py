@@ -182,10 +182,36 @@ _CONSEJAL_RE: Final = re.compile(r"\bconsej(?=al(?:a|es|as)?\b)")
 la consejal de la Valencia Palau." made "consejal de la Valencia Palau" the speaker's name."""
 
 
+_TITLE_HEARD_APART_RE: Final = re.compile(
+    r"(?:(?<=\bpalabra el )|(?<=\bpalabra al ))(?P<concejo>concejo al )(?=[^\W\d_])"
+    r"|(?<=\bla )(?P<concejala>concejal a )(?=[^\W\d_])"
+)
+"""The councillor's title as Whisper heard it apart, before a name: "Tiene la palabra el Concejo
+al Mauricio Andrés" (recorded live: the grant named "Concejo" its speaker, "CONCEJO: …"; the
+floor is given to a person, never to the council) and "la concejal a Marcela Quintero" (a
+proposal's author lost, a councillor given the floor written "concejal")."""
+
+
+def _title_heard_apart(text: str, low: str) -> str:
+    """``low`` with the title heard apart (:data:`_TITLE_HEARD_APART_RE`) read as "concejal" or
+    "concejala", padded with spaces so that every position stays that of ``text``, where a
+    capitalised word that is no title, office or word of grammar follows it: "el Concejo al
+    Alcalde" is the council."""
+
+    def heard(m: re.Match[str]) -> str:
+        word = _NAME_TOKEN_RE.match(text, m.end())
+        if word is None or not word[1][0].isupper() or _fold(word[1]) in _NAME_STOPWORDS:
+            return m.group(0)
+        return "concejal  " if m["concejo"] else "concejala  "
+
+    return _TITLE_HEARD_APART_RE.sub(heard, low)
+
+
 def _fold(text: str) -> str:
     """Lower-case and strip accents, one character for one character (ñ becomes n), "consejal"
-    read as "concejal"."""
-    return _CONSEJAL_RE.sub("concej", "".join(_fold_char(ch) for ch in text))
+    read as "concejal", and so the title heard apart before a name (:func:`_title_heard_apart`)."""
+    low = _CONSEJAL_RE.sub("concej", "".join(_fold_char(ch) for ch in text))
+    return _title_heard_apart(text, low) if "concejo al " in low or "concejal a " in low else low
 
 
 _ABBREVIATION_END_RE: Final = re.compile(r"\b[apAP]\.\s?[mM]\.$")
@@ -503,7 +529,8 @@ _STOPWORD_TEXT: Final = """
     abstencion excuso excusa excusado excusados excusada excusadas ausente ausentes presente presentes quorum
     decisorio deliberativo contestaron respondieron asistieron sesion acta proyecto proposicion
     comunicacion oficio punto orden dia siguiente hace uso quiere quisiera desea va voy vamos
-    comunidad comunidades ciudadania publico administracion plenaria corporacion recinto hemiciclo
+    comunidad comunidades ciudadania publico administracion plenaria corporacion concejo recinto
+    hemiciclo
     sale salen salio salieron abandona abandonan abandono abandonaron siendo
     vocero vocera voceros voceras
     comandante subsecretario subsecretaria delegado delegada gobernador gobernadora
@@ -521,7 +548,7 @@ _TITLES: Final = (
 _TITLE_RE: Final = re.compile(rf"\b(?:{_TITLES})\b")
 _PERSON_FILLER_RE: Final = re.compile(
     r"\s*(?:(?:a la|a los|a las|al|a|de la|de los|del|el|la|los|las)\s+)?"
-    r"(?:(?:senor|senora|senores|senoras|honorable|honorables|h\.|joven)\s+)?"
+    r"(?:(?:senor|senora|senores|senoras|sra\.|sr\.|srta\.|honorable|honorables|h\.|joven)\s+)?"
     r"(?:(?:concejal|concejala|concejales|concejalas|presidente|presidenta|vicepresidente"
     rf"|vicepresidenta|secretario|secretaria|general|electo|electa|electos|electas|{_TITLES})\b\.?\s*)"
     r"{0,6}"
@@ -535,7 +562,8 @@ def _take_name(t: _Text, pos: int) -> tuple[str, int] | None:
     """Name of a person starting at pos, and where it ends.
 
     Words are taken until punctuation or a function word; when the name starts with a capital,
-    only capitalised words (and particles like "de la") are taken.
+    only capitalised words (and particles like "de la") are taken, and an initial between two
+    of them ("Jorge L. Castaño").
     """
     words: list[str] = []
     pending: list[str] = []
@@ -556,10 +584,17 @@ def _take_name(t: _Text, pos: int) -> tuple[str, int] | None:
             break
         if not words:
             capitalised = word[0].isupper()
+        pos = m.end()
+        if words and _INITIAL_RE.match(t.raw, m.start(1)):
+            word, pos = word + ".", pos + 1  # "Jorge L. Castaño", as Whisper writes "Eliécer"
         words += [*pending, word]
         pending.clear()
-        pos = end = m.end()
+        end = pos
     return (" ".join(words), end) if words else None
+
+
+_INITIAL_RE: Final = re.compile(r"[A-ZÁÉÍÓÚÑ]\.\s+[A-ZÁÉÍÓÚÑ]")
+"""An initial inside a name, the next name word after it."""
 
 
 def _take_person(t: _Text, pos: int) -> tuple[str, int] | None:
@@ -3694,7 +3729,14 @@ def _actas_data(t: _Text) -> dict[str, Any]:
     return {"actas": numbers, **_spoken(t)}
 
 
-_ANNOUNCEMENT_END_RE: Final = re.compile(r"[.!?;:]\s")
+_ABBREVIATED_BEFORE: Final = "".join(
+    rf"(?<!\b{word})"
+    for word in ("[Dd]r", "[Dd]ra", "[Ss]r", "[Ss]ra", "[Ii]ng", "[Ll]ic", "[Aa]rq", "[A-ZÁÉÍÓÚÑ]")
+)
+_ANNOUNCEMENT_END_RE: Final = re.compile(rf"(?:{_ABBREVIATED_BEFORE}\.|[!?;:])\s")
+"""The end of a sentence: not the period of a title abbreviated before a name ("Dr.", "Sra.",
+"Ing.") nor of an initial ("Jorge L. Paz"), as Whisper writes them: recorded live, "Tiene la
+palabra el señor personero distrital, Dr. Jorge L. Castaño Rivas." made the name his words."""
 
 
 def _sentence_start(t: _Text, pos: int) -> int:
@@ -3759,9 +3801,34 @@ def _grant_of_the_floor(t: _Text) -> dict[str, Any]:
         return {}  # "…como dijo el concejal que tiene la palabra…": not a grant
     stop = _ANNOUNCEMENT_END_RE.search(t.raw, trigger.end())
     rest = t.raw[stop.end() :].strip() if stop else ""
-    if len(rest.split()) >= 2 and stop is not None and not _TIME_GIVEN_RE.match(t.low, stop.end()):
+    if (
+        len(rest.split()) >= 2
+        and stop is not None
+        and not _TIME_GIVEN_RE.match(t.low, stop.end())
+        and not _office_alone(rest)
+    ):
         return {"texto": rest, "anuncio_texto": t.raw[: stop.end()].strip()}
     return {"texto": t.raw, "anuncio": True}
+
+
+_OFFICE_WORDS_RE: Final = re.compile(r"[^\W\d_][\w'’\-]*|,")
+_MAX_OFFICE_WORDS: Final = 10
+
+
+def _office_alone(said: str) -> bool:
+    """Whether the words after a grant's sentence are only an office, the grant's words still
+    (:func:`_grant_of_the_floor`): an office's word, then capitalised words and particles, up
+    to the utterance's end. Whisper ends a sentence where the chair pauses: recorded live,
+    "Tiene la palabra la doctora Claudia Patricia Restrepo Lozano. Secretaria de Salud Pública
+    Distrital." wrote the office as her words and her speech under no name. A sentence said to
+    the official ("Secretario de Movilidad, usted no ha cumplido.") is the speaker's."""
+    words = _OFFICE_WORDS_RE.findall(said.rstrip(".").strip())
+    if not 2 <= len(words) <= _MAX_OFFICE_WORDS or "?" in said or words[1] == ",":
+        return False
+    office = _ROLE_RE.fullmatch(_fold(words[0]))
+    return office is not None and all(
+        w == "," or w[0].isupper() or _fold(w) in _NAME_PARTICLES | {"y", "el"} for w in words[1:]
+    )
 
 
 # The chair's oath question naming who swears, ending the utterance: "¿Jura usted, doctor Carlos
@@ -4457,15 +4524,58 @@ def _cierre_data(t: _Text) -> dict[str, Any]:
         data["motivo"] = _slice(t, lifted.start(), kind.end() if kind else lifted.end())
     before, after = t.low, ""
     if summons := _SUMMONS_RE.search(t.low):
-        stop = _SENTENCE_END_RE.search(t.raw, summons.end())
-        end = stop.start() + (1 if stop["abbr"] else 0) if stop else len(t.raw)
+        end = _summons_goes_on(t, summons.end(), _sentence_end(t, summons.end()))
         denied = _SUMMONS_DENIED_RE.search(t.low, max(0, summons.start() - 12), summons.start())
         # "No se convoca a nueva sesión: …" (the period closed): said as denied, never a summons
         data["convocatoria"] = _slice(t, denied.start() if denied else summons.start(), end)
         before, after = t.low[: summons.start()], t.low[end:]
-    if hora := _find_time(before) or _find_time(after):
+    if hora := _find_time(before) or _time_after_the_summons(after):
         data["hora"] = hora
     return data
+
+
+def _sentence_end(t: _Text, pos: int) -> int:
+    """Where the sentence holding pos ends (:data:`_SENTENCE_END_RE`; the dot of "a.m." kept)."""
+    stop = _SENTENCE_END_RE.search(t.raw, pos)
+    return stop.start() + (1 if stop["abbr"] else 0) if stop else len(t.raw)
+
+
+# When a session is: a day of the week, "mañana" (a time or a date is found apart).
+_DAY_SAID_RE: Final = re.compile(r"\b(?:lunes|martes|miercoles|jueves|viernes|sabado|domingo|manana)\b")
+
+
+def _says_when(low: str) -> bool:
+    return bool(_DAY_SAID_RE.search(low) or _find_time(low) or _find_date(low))
+
+
+def _summons_goes_on(t: _Text, start: int, end: int) -> int:
+    """Where a summons said from start to the end of its sentence (end) goes on to: to the end
+    of the next sentence when the summons says no day or hour and that sentence says one, and
+    neither lifts the session nor says the time as now. Whisper ends a sentence where the speaker
+    pauses: recorded live, "…se convoca a sesión plenaria. Ordinaria para mañana miércoles
+    quince de octubre a las nueve de la mañana." gave the acta a summons with no day."""
+    if end >= len(t.raw) or _says_when(t.low[start:end]):
+        return end
+    more = _sentence_end(t, end + 1)
+    sentence = t.low[end:more]
+    if _says_when(sentence) and not (_LIFTING_RE.search(sentence) or _TIME_NOW_RE.search(sentence)):
+        return more
+    return end
+
+
+# The time said as the moment the words are said: "siendo las doce y diez", "son las doce".
+_TIME_NOW_RE: Final = re.compile(r"\b(?:siendo|son)\s+las\b")
+
+
+def _time_after_the_summons(after: str) -> str | None:
+    """The closing's time said after the summons's sentence: only in words that lift the session
+    or say the time as now ("Se convoca para mañana. Siendo las doce, se levanta la sesión.").
+    Any other time there is the summons's own, cut from it by a period: recorded live, "…se
+    convoca a sesión plenaria. Ordinaria para mañana miércoles quince de octubre a las nueve de
+    la mañana." (the closing's time misheard) closed the acta "Siendo las 9:00 a. m."."""
+    if _LIFTING_RE.search(after) or _TIME_NOW_RE.search(after):
+        return _find_time(after)
+    return None
 
 
 _PRESIDENT_RE: Final = re.compile(
