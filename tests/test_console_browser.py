@@ -628,3 +628,221 @@ def test_outbox_bounds_unacked_audio_and_persists_only_text(spawn: Any, browser:
     assert result["pendingText"] == 1 and result["audio"] == pytest.approx(0.2)
     shot(page, "page")
     page.close()
+
+
+@pytest.mark.timeout(120)
+def test_outbox_keeps_unacked_audio_on_disk_until_acked(spawn: Any, browser: Browser, shot: Any) -> None:
+    """outbox.js with audiostore.js (IndexedDB) in the page: queued audio is written with its seq
+    and whether it went out; a new outbox (a reload) gets it back in its place among the saved
+    frames, the sent frames keep their seq (the welcome settles them); acked and refused audio
+    leaves the disk; a full disk drops the oldest unsent audio, counted like the memory bound."""
+    server = spawn("serve")
+    page = browser.new_page()
+    page.goto(f"{server.url}/static/index.html")
+    result = page.evaluate(
+        """async () => {
+             const { Outbox } = await import('/static/js/outbox.js');
+             const { AudioStore } = await import('/static/js/audiostore.js');
+             let saved = null;
+             const store = {
+               load: () => saved && JSON.parse(saved),
+               save: (state) => { saved = JSON.stringify(state); },
+             };
+             const chunk = (v) => new Uint8Array(3200).fill(v);
+             const disk = await AudioStore.open('ses_disk', 'client');
+             const onDisk = async () => (await disk.load()).map((r) => [r.seq, r.sent, r.data[0]]);
+             const box = new Outbox(store);
+             await box.restoreAudio(disk);
+             box.addAudio(chunk(1));                     // 1
+             box.addAudio(chunk(2));                     // 2
+             box.add('texto');                           // 3
+             box.markSent(box.welcome(0));               // 1..3 sent
+             box.addAudio(chunk(3));                     // 4, unsent
+             box.addAudioEnd();                          // 5
+             await box.writeAudio();
+             const written = await onDisk();
+             box.ack(1);
+             await box.writeAudio();
+             const afterAck = await onDisk();
+             // A reload: the same saved state and disk.
+             const again = new Outbox(store);
+             await again.restoreAudio(await AudioStore.open('ses_disk', 'client'));
+             const restored = again.frames.map((f) => [f.seq, f.kind, f.sent, f.data ? f.data[0] : null]);
+             const backlog = again.pendingAudioSeconds;
+             const resend = again.welcome(2);             // the server had applied 2 (its ack was lost)
+             const resent = resend.map((f) => [f.seq, f.kind]);
+             again.markSent(resend);
+             await again.writeAudio();
+             const afterWelcome = await onDisk();
+             // The session was finalized meanwhile: its audio is refused, and leaves the disk.
+             const { dropped } = again.error(3 + 1, 'SESSION_CLOSED', {});
+             await again.writeAudio();
+             const afterClosed = await onDisk();
+             const left = again.frames.map((f) => [f.seq, f.kind]);
+             // A full disk: only what is on disk (at least 1 s) stays queued.
+             const full = {
+               load: async () => [],
+               write: async () => { throw new DOMException('full', 'QuotaExceededError'); },
+             };
+             const box2 = new Outbox({ load: () => null, save: () => {} });
+             await box2.restoreAudio(full);
+             for (let i = 0; i < 15; i++) box2.addAudio(chunk(i));
+             await box2.writeAudio();
+             return { written, afterAck, restored, backlog, resent, afterWelcome,
+                      dropped: dropped && dropped.kind, afterClosed, left,
+                      fullDropped: box2.droppedAudioSeconds, fullKept: box2.pendingAudioSeconds };
+           }"""
+    )
+    assert result["written"] == [[1, True, 1], [2, True, 2], [4, False, 3]]
+    assert result["afterAck"] == [[2, True, 2], [4, False, 3]]
+    assert result["restored"] == [
+        [2, "audio", True, 2],
+        [3, "text", True, None],
+        [4, "audio", False, 3],
+        [5, "audio_end", False, None],
+    ]
+    assert result["backlog"] == pytest.approx(0.2)
+    assert result["resent"] == [[3, "text"], [4, "audio"], [5, "audio_end"]]
+    assert result["afterWelcome"] == [[4, True, 3]]
+    assert result["dropped"] == "audio" and result["afterClosed"] == []
+    assert result["left"] == [[3, "text"]]
+    assert result["fullDropped"] == pytest.approx(0.5) and result["fullKept"] == pytest.approx(1.0)
+    shot(page, "page")
+    page.close()
+
+
+DISK_AUDIO = """async (sessionId) => {
+  const db = await new Promise((resolve, reject) => {
+    const request = indexedDB.open('astra-audio');
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  if (!db.objectStoreNames.contains('frames')) {
+    db.close();
+    return { bytes: 0, hashes: [] };
+  }
+  const records = await new Promise((resolve, reject) => {
+    const request = db.transaction('frames').objectStore('frames').getAll();
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  db.close();
+  const mine = records.filter((r) => r.owner.startsWith(`${sessionId}.`));
+  const hashes = [];
+  for (const r of mine) {
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', r.data));
+    hashes.push([...digest].map((b) => b.toString(16).padStart(2, '0')).join(''));
+  }
+  return { bytes: mine.reduce((n, r) => n + r.data.length, 0), hashes };
+}"""
+
+
+def disk_audio_when(page: Page, session_id: str, ready: Any, what: str) -> dict[str, Any]:
+    """The session's audio in the page's IndexedDB once `ready(it)` (a bounded wait: written in
+    batches, deleted in batches)."""
+    for _ in range(int(10 * TIME_UNIT / 0.1)):
+        disk: dict[str, Any] = page.evaluate(DISK_AUDIO, session_id)
+        if ready(disk):
+            return disk
+        page.wait_for_timeout(100)
+    raise AssertionError(f"{what}: {disk['bytes']} bytes on disk")
+
+
+def backlog_seconds(page: Page) -> float:
+    text = page.locator("#rec-backlog").inner_text()
+    match = re.fullmatch(r"Audio sin confirmar: (\d+),(\d) s", text)
+    assert match, text
+    return float(f"{match[1]}.{match[2]}")
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("finalized", [False, True], ids=["open", "finalized-meanwhile"])
+def test_audio_unacked_at_a_reload_during_an_outage_reaches_the_server(
+    spawn: Any, browser: Browser, shot: Any, finalized: bool
+) -> None:
+    """Audio recorded with the network cut is on disk (IndexedDB) as well as in memory: a reload
+    before the network is back shows it as unconfirmed and, once the connection is back, resends
+    every chunk of it, in order, once, acked; then the disk holds nothing of it. It was lost
+    with the page before (kept in memory only). If the session was finalized meanwhile, the
+    server refuses the audio (SESSION_CLOSED): it leaves the queue and the disk alike."""
+    server = spawn("serve")
+    token = server.token()
+    console = Console(browser, server, token)
+    page = console.page
+    session_id = console.start_session("Sesión recargada sin red")
+    blocked = True
+    through: list[dict[str, Any]] = []  # numbered frames the page sent through the route
+    answers: list[dict[str, Any]] = []  # the server's answers through the route
+
+    def route(ws: Any) -> None:
+        """The WebSocket outage outlives the network cut (the page must load again), then ends."""
+        if blocked:
+            ws.close()
+            return
+        upstream = ws.connect_to_server()
+
+        def to_server(message: str | bytes) -> None:
+            if isinstance(message, bytes):
+                through.append(msgpack.unpackb(message, raw=False))
+            upstream.send(message)
+
+        def to_page(message: str | bytes) -> None:
+            if isinstance(message, bytes):
+                answers.append(msgpack.unpackb(message, raw=False))
+            ws.send(message)
+
+        ws.on_message(to_server)
+        upstream.on_message(to_page)
+
+    page.get_by_role("button", name="Grabar").click()
+    expect(page.locator("#rec-state")).to_contain_text("Grabando", timeout=ms(30))
+    console.context.set_offline(True)
+    console.context.route_web_socket(re.compile(r".*"), route)
+    expect(page.locator("#conn-text")).to_have_text("reconectando…", timeout=ms(10))
+    page.wait_for_function(
+        """() => parseFloat(document.getElementById('rec-backlog').textContent
+                   .replace(/^[^0-9]*/, '').replace(',', '.')) >= 3""",
+        timeout=ms(30),
+    )
+    page.get_by_role("button", name="Detener").click()
+    expect(page.get_by_role("button", name="Grabar")).to_have_attribute("aria-pressed", "false")
+    recorded = backlog_seconds(page)
+    assert recorded >= 3
+    disk = disk_audio_when(
+        page, session_id, lambda d: abs(d["bytes"] / 32000 - recorded) < 0.05, f"{recorded} s unconfirmed"
+    )
+    shot(page, "offline-before-reload")
+
+    console.context.set_offline(False)
+    page.reload()
+    expect(page.locator("#session-id")).to_have_text(session_id)
+    restored = f"Audio sin confirmar: {recorded:.1f} s".replace(".", ",")
+    expect(page.locator("#rec-backlog")).to_have_text(restored)
+    shot(page, "reloaded-offline")
+    if finalized:
+        response = httpx.post(
+            f"{server.url}/v1/orchestrator/session/{session_id}/finalize", headers=auth(token), timeout=60
+        )
+        assert response.status_code == 200, response.text
+    blocked = False
+    console.wait_online()
+    expect(page.locator("#rec-backlog")).to_have_text("Audio sin confirmar: 0,0 s", timeout=ms(30))
+    if finalized:
+        # The frames sent after the refused one are answered SEQ_GAP (the outbox handles it).
+        refused = [m["code"] for m in answers if m["type"] == "error"]
+        assert refused[0] == "SESSION_CLOSED" and set(refused) <= {"SESSION_CLOSED", "SEQ_GAP"}, refused
+        disk_audio_when(page, session_id, lambda d: not d["hashes"], "all refused")
+        assert not console.errors
+        return
+
+    audio = [m for m in through if m["type"] == "audio"]
+    hashes = [hashlib.sha256(m["data"]).hexdigest() for m in audio]
+    assert hashes == disk["hashes"], (len(hashes), len(disk["hashes"]))
+    acked = [m for m in answers if m["type"] == "ack"]
+    assert max(m["seq"] for m in acked) >= max(m["seq"] for m in audio)
+    assert not [m for m in answers if m["type"] == "error"]
+    numbered = [m for m in through if m["type"] in ("text", "audio", "audio_end")]
+    assert numbered[-1]["type"] == "audio_end" and numbered[-1]["seq"] == audio[-1]["seq"] + 1
+    # Acked audio leaves the disk.
+    disk_audio_when(page, session_id, lambda d: not d["hashes"], "all acked")
+    assert not console.errors

@@ -3,6 +3,7 @@
 // them.
 
 import { Api } from "./api.js";
+import { AudioStore } from "./audiostore.js";
 import {
   CAN,
   ROLE_NAMES,
@@ -343,6 +344,9 @@ async function enterSession(sessionId, info) {
   }
   app.lease = lease;
   const outbox = new Outbox(outboxStore(sessionId, lease.clientId));
+  // Audio left unacked by a reload or a crash comes back first, to be resent with the rest.
+  await outbox.restoreAudio(await AudioStore.open(sessionId, lease.clientId));
+  if (ticket !== app.entering) return; // left meanwhile (leaveSession released the lease)
   app.conn = new SessionConnection({
     sessionId,
     clientId: lease.clientId,
@@ -637,6 +641,7 @@ function saveNow() {
   if (app.saveTimer !== null) window.clearTimeout(app.saveTimer);
   app.saveTimer = null;
   if (app.model) app.model.save();
+  if (app.conn) app.conn.outbox.writeAudio(); // the audio not on disk yet, before the page goes
 }
 
 function connectionHandlers() {
@@ -1155,8 +1160,8 @@ function init() {
   $("rec-pause").addEventListener("click", () => app.recorder.pause());
   $("rec-stop").addEventListener("click", () => stopRecording());
   window.addEventListener("beforeunload", (event) => {
-    // Unacked audio lives in memory only: warn before it is lost with the page.
-    const audio = app.conn ? app.conn.outbox.pendingAudioSeconds : 0;
+    // Unacked audio not on disk (yet, or IndexedDB is unavailable) is lost with the page: warn.
+    const audio = app.conn ? app.conn.outbox.unsavedAudioSeconds : 0;
     if (app.recorder.active || audio >= 0.05) {
       event.preventDefault();
       event.returnValue = "";

@@ -11,11 +11,23 @@
 // (`welcome.last_seq`, or `SEQ_GAP` with `details.expected`), the queue can be renumbered from
 // there without ever giving a second meaning to a number the server already applied.
 //
-// Persistence: text and audio_end frames (small) are saved with the counter at every change, so
-// a reload resends them. Audio chunks are large (3,200 bytes per 100 ms): they are kept in
-// memory only, at most MAX_AUDIO_BYTES of them; past that the oldest never-sent chunks are
-// dropped (and counted) so a long outage cannot exhaust the page. A reload loses unacked audio;
-// the frames saved around it are renumbered at the next welcome like any unapplied frame.
+// Persistence: text, audio_end and correction frames (small) are saved in localStorage with the
+// counter at every change, so a reload resends them. Audio chunks are large (3,200 bytes per
+// 100 ms): at most MAX_AUDIO_BYTES of them are queued; past that the oldest never-sent chunks
+// are dropped (and counted) so a long outage cannot exhaust the page. The queued chunks are
+// also written to IndexedDB (audiostore.js), in batches every AUDIO_WRITE_DELAY, each with its
+// current seq and whether it went out, and deleted once acked or dropped. Every frame carries a
+// local `order` that is never renumbered: after a reload (`restoreAudio`, before connecting)
+// the saved audio and the saved frames are merged back in that order, the frames that went out
+// keep the seq they were sent with (the server may have applied them: the welcome's last_seq
+// settles them) and the rest are renumbered like any unapplied frame. If the disk is full
+// (QuotaExceededError) the oldest never-sent audio is dropped and counted like the memory bound.
+// The disk holds what the queue holds, no more (5 minutes, 9.6 MB; Chromium grants an origin
+// gigabytes): keeping more would need the queue to page chunks in from disk as it resends, since
+// a welcome resends the whole queue at once. What a crash can still lose: the chunks of the last
+// AUDIO_WRITE_DELAY not yet written (the page writes them on pagehide, best effort). A crash
+// within that delay after a renumbering or a resend can leave a stale seq or `sent` on disk:
+// that audio may be sent twice after the reload, never dropped unsent.
 
 /**
  * Errors after which a frame can never be applied: it leaves the queue (and is reported).
@@ -53,6 +65,8 @@ export const AUDIO_BYTES_PER_SECOND = 32000; // 16 kHz × 2 bytes
 /** Unacked audio kept in memory: 5 minutes of 16 kHz PCM16 (9.6 MB). */
 export const MAX_AUDIO_BYTES = 5 * 60 * AUDIO_BYTES_PER_SECOND;
 const AUDIO_SAVE_DELAY = 1000; // ms: the counter after audio frames is saved lazily
+/** ms: queued audio is written to disk in batches (one transaction per 100 ms frame costs). */
+export const AUDIO_WRITE_DELAY = 500;
 
 const PERSISTED = new Set(["text", "audio_end", "edit", "insert", "delete"]);
 
@@ -107,18 +121,18 @@ function restoreCorrection(f, sent) {
   }
 }
 
-/** What is saved of a frame (audio is never saved). */
+/** What is saved in localStorage of a frame (not audio: it goes to IndexedDB). */
 function persisted(f) {
-  if (f.kind === "text") return { seq: f.seq, kind: "text", text: f.text, sent: f.sent };
+  if (f.kind === "text") return { seq: f.seq, order: f.order, kind: "text", text: f.text, sent: f.sent };
   if (CORRECTIONS.has(f.kind)) {
-    const { seq, kind, ref, sent } = f;
-    const saved = { seq, kind, ref, sent };
+    const { seq, order, kind, ref, sent } = f;
+    const saved = { seq, order, kind, ref, sent };
     for (const key of ["block_id", "base_version", "changes", "after_block_id", "block"]) {
       if (key in f) saved[key] = f[key];
     }
     return saved;
   }
-  return { seq: f.seq, kind: f.kind, sent: f.sent };
+  return { seq: f.seq, order: f.order, kind: f.kind, sent: f.sent };
 }
 
 export class Outbox {
@@ -126,6 +140,7 @@ export class Outbox {
    * store: {load(): {next, frames} | null, save({next, frames}): void} — persistence per
    * session and client id (the counter must survive reloads: seq is per client id, forever).
    * options.maxAudioBytes: the memory bound for unacked audio.
+   * Call `restoreAudio(audioStore)` before queueing anything to keep audio on disk too.
    */
   constructor(store, { maxAudioBytes = MAX_AUDIO_BYTES } = {}) {
     this.store = store;
@@ -134,6 +149,10 @@ export class Outbox {
     this.refusedAudio = 0; // audio frames dropped with a refusal that covers all queued audio
     this.droppedAudioBytes = 0; // audio discarded by the memory bound since this page loaded
     this.saveTimer = null;
+    this.audioStore = null; // audiostore.js, once restoreAudio ran (null: memory only)
+    this.audioRemoved = []; // orders of written audio frames that left the queue: to delete
+    this.writeTimer = null;
+    this.writing = false; // a batch is being written
     const saved = store.load();
     this.next = saved && Number.isSafeInteger(saved.next) && saved.next >= 1 ? saved.next : 1;
     this.frames = [];
@@ -141,17 +160,20 @@ export class Outbox {
       for (const f of saved.frames) {
         if (!f || !Number.isSafeInteger(f.seq) || f.seq < 1) continue;
         const sent = f.sent === true;
-        if (f.kind === "audio_end") this.frames.push({ seq: f.seq, kind: "audio_end", sent });
+        const order = Number.isSafeInteger(f.order) ? f.order : 0; // saved before orders: first
+        if (f.kind === "audio_end") this.frames.push({ seq: f.seq, order, kind: "audio_end", sent });
         else if ((f.kind === undefined || f.kind === "text") && typeof f.text === "string") {
-          this.frames.push({ seq: f.seq, kind: "text", text: f.text, sent });
+          this.frames.push({ seq: f.seq, order, kind: "text", text: f.text, sent });
         } else if (CORRECTIONS.has(f.kind)) {
           const frame = restoreCorrection(f, sent);
-          if (frame) this.frames.push(frame);
+          if (frame) this.frames.push({ ...frame, order });
         }
       }
       this.frames.sort((a, b) => a.seq - b.seq);
     }
     if (this.frames.length) this.next = Math.max(this.next, this.frames[this.frames.length - 1].seq + 1);
+    this.nextOrder = 1;
+    for (const f of this.frames) this.nextOrder = Math.max(this.nextOrder, f.order + 1);
     this.gapHandledAt = null; // `expected` of the SEQ_GAP already answered by a resend
     this.settled = []; // frames found applied by a welcome or a SEQ_GAP (their ack was lost)
   }
@@ -178,6 +200,14 @@ export class Outbox {
   /** Seconds of audio not yet acknowledged. */
   get pendingAudioSeconds() {
     return this.audioBytes / AUDIO_BYTES_PER_SECOND;
+  }
+
+  /** Seconds of unacked audio only in memory (not on disk yet, or no disk): a reload loses it. */
+  get unsavedAudioSeconds() {
+    if (!this.audioStore) return this.pendingAudioSeconds;
+    let bytes = 0;
+    for (const f of this.frames) if (f.kind === "audio" && !f.stored) bytes += f.data.length;
+    return bytes / AUDIO_BYTES_PER_SECOND;
   }
 
   get droppedAudioSeconds() {
@@ -208,8 +238,105 @@ export class Outbox {
 
   push(frame) {
     this.next += 1;
+    frame.order = this.nextOrder;
+    this.nextOrder += 1;
     this.frames.push(frame);
     return frame;
+  }
+
+  /**
+   * Load the audio saved on disk for this session and client id (a reload, a crash) back into
+   * the queue, merged with the saved frames in their original order, and keep queued audio on
+   * disk from now on. Saved chunks past the memory bound are dropped (counted) like any others.
+   */
+  async restoreAudio(audioStore) {
+    if (!audioStore) return;
+    let records = [];
+    try {
+      records = await audioStore.load();
+    } catch (exc) {
+      console.warn("astra: saved audio unreadable", exc);
+      return;
+    }
+    this.audioStore = audioStore;
+    const restored = [];
+    for (const r of records) {
+      if (!r || !Number.isSafeInteger(r.order)) continue;
+      this.nextOrder = Math.max(this.nextOrder, r.order + 1);
+      if (!Number.isSafeInteger(r.seq) || r.seq < 1 || !(r.data instanceof Uint8Array) || typeof r.format !== "string") {
+        this.audioRemoved.push(r.order); // unusable: not kept on disk either
+        continue;
+      }
+      const sent = r.sent === true;
+      const { seq, order, format, data } = r;
+      restored.push({ seq, order, kind: "audio", format, data, sent, stored: { seq, sent } });
+      this.next = Math.max(this.next, r.seq + 1);
+    }
+    if (!restored.length) {
+      this.writeSoon();
+      return;
+    }
+    this.frames = this.frames.concat(restored).sort((a, b) => a.order - b.order);
+    this.recount();
+    this.enforceBudget();
+    this.save();
+  }
+
+  /** Frames that left the queue: their copies on disk are deleted at the next write. */
+  forget(frames) {
+    for (const f of frames) if (f.kind === "audio" && f.stored) this.audioRemoved.push(f.order);
+    this.writeSoon();
+  }
+
+  /** Write the queued audio whose saved copy is missing or stale, soon (batched). */
+  writeSoon() {
+    if (!this.audioStore || this.writeTimer !== null || this.writing) return;
+    this.writeTimer = setTimeout(() => this.writeAudio(), AUDIO_WRITE_DELAY);
+  }
+
+  /** Write one batch now: changed or new audio frames, and the deletions of those gone. */
+  async writeAudio() {
+    if (this.writeTimer !== null) clearTimeout(this.writeTimer);
+    this.writeTimer = null;
+    if (!this.audioStore || this.writing) return;
+    const batch = this.frames.filter(
+      (f) => f.kind === "audio" && (!f.stored || f.stored.seq !== f.seq || f.stored.sent !== f.sent),
+    );
+    const removed = this.audioRemoved;
+    this.audioRemoved = [];
+    if (!batch.length && !removed.length) return;
+    const written = batch.map((f) => ({ frame: f, seq: f.seq, sent: f.sent }));
+    this.writing = true;
+    try {
+      await this.audioStore.write(written.map(({ frame, seq, sent }) => ({ ...frame, seq, sent })), removed);
+      for (const { frame, seq, sent } of written) frame.stored = { seq, sent };
+      // A frame acked while it was being written: its copy is on disk now, delete it too.
+      const queued = new Set(this.frames);
+      for (const { frame } of written) if (!queued.has(frame)) this.audioRemoved.push(frame.order);
+    } catch (exc) {
+      this.audioRemoved = removed.concat(this.audioRemoved);
+      if (exc && exc.name === "QuotaExceededError") this.diskFull(batch);
+      else {
+        // IndexedDB is broken here (not full): memory only, as without it (the page warns).
+        console.warn("astra: audio not saved on disk", exc);
+        this.audioStore = null;
+      }
+    } finally {
+      this.writing = false;
+    }
+    if (this.audioRemoved.length || this.frames.some((f) => f.kind === "audio" && !f.stored)) this.writeSoon();
+  }
+
+  /**
+   * The disk refused a batch: queue no more audio than what is already on disk, dropping the
+   * oldest never-sent chunks (counted and shown like the memory bound).
+   */
+  diskFull(batch) {
+    const queued = new Set(this.frames);
+    let unwritten = 0;
+    for (const f of batch) if (!f.stored && queued.has(f)) unwritten += f.data.length;
+    this.maxAudioBytes = Math.max(AUDIO_BYTES_PER_SECOND, this.audioBytes - unwritten);
+    this.enforceBudget();
   }
 
   /** Queue one utterance; returns its frame ({seq, text}) to send now if connected. */
@@ -237,6 +364,7 @@ export class Outbox {
     this.audioBytes += data.length;
     this.enforceBudget();
     this.saveSoon();
+    this.writeSoon();
     return frame;
   }
 
@@ -259,12 +387,14 @@ export class Outbox {
     for (let i = firstUnsent; i < this.frames.length; i++) if (this.frames[i].sent) return;
     const base = this.frames[firstUnsent].seq;
     const kept = [];
+    const dropped = [];
     const tail = this.frames.length - 1;
     for (let i = firstUnsent; i < this.frames.length; i++) {
       const f = this.frames[i];
       if (this.audioBytes > this.maxAudioBytes && f.kind === "audio" && i < tail) {
         this.audioBytes -= f.data.length;
         this.droppedAudioBytes += f.data.length;
+        dropped.push(f);
         continue;
       }
       kept.push(f);
@@ -274,6 +404,7 @@ export class Outbox {
     });
     this.frames = this.frames.slice(0, firstUnsent).concat(kept);
     this.next = base + kept.length;
+    this.forget(dropped);
     this.save();
   }
 
@@ -284,6 +415,7 @@ export class Outbox {
       if (!f.sent) {
         f.sent = true;
         if (PERSISTED.has(f.kind)) persist = true;
+        else if (f.stored) this.writeSoon(); // the copy on disk says "never sent": rewrite it
       }
     }
     if (persist) this.save();
@@ -295,13 +427,15 @@ export class Outbox {
    * counter was behind, e.g. storage was lost): it is kept and renumbered, not dropped.
    */
   resyncFrom(lastApplied) {
-    for (const f of this.frames) if (f.seq <= lastApplied && f.sent) this.settled.push(f);
+    const applied = this.frames.filter((f) => f.seq <= lastApplied && f.sent);
+    this.settled.push(...applied);
     this.frames = this.frames.filter((f) => f.seq > lastApplied || !f.sent);
     this.frames.forEach((f, i) => {
       f.seq = lastApplied + 1 + i;
     });
     this.next = lastApplied + 1 + this.frames.length;
     this.recount();
+    this.forget(applied); // also rewrites the renumbered copies
     this.save();
   }
 
@@ -332,6 +466,7 @@ export class Outbox {
     }
     if (!n) return [];
     const acked = this.frames.splice(0, n);
+    this.forget(acked);
     if (persist) this.save();
     return acked;
   }
@@ -373,6 +508,7 @@ export class Outbox {
       this.next = dropped.seq + kept.length;
       this.gapHandledAt = dropped.seq; // the gaps the dropped frames are answered with: handled
       resend = kept.filter((f) => f.sent);
+      this.forget([dropped, ...refusedToo]);
       this.save();
       return { dropped, resend };
     }
@@ -385,6 +521,7 @@ export class Outbox {
       });
       this.next = dropped.seq + rest.length;
     }
+    this.forget([dropped]);
     this.save();
     return { dropped, resend };
   }
@@ -394,6 +531,7 @@ export class Outbox {
     const frames = this.frames;
     this.frames = [];
     this.audioBytes = 0;
+    this.forget(frames);
     this.save();
     return frames;
   }
