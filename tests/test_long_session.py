@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +122,13 @@ async def _stream(
             timeout=300,
         )
         assert response.status_code == 200, response.text
+        # the corrections are exported for LEARN after finalize answers: the log's last event
+        deadline = time.monotonic() + 60
         log = await asyncio.to_thread(session_events, server.url, token, session_id)
+        while log[-1]["kind"] != "learn.exported" and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+            log = await asyncio.to_thread(session_events, server.url, token, session_id)
+        assert log[-1]["kind"] == "learn.exported", log[-1]
         head = log[-1]["id"]
         await viewer.wait_until(lambda: viewer.last_event_id >= head, 120, f"event {head}")
         assert recorder.applied() == list(range(1, recorder.next_seq))
