@@ -697,6 +697,40 @@ class HearsBySeconds(SaysCore):
         return dataclasses.replace(self.inner.process_text_sync(text), audio_metadata={"asr_confidence": 0.9})
 
 
+def _one_speech_in_pieces(settings: Settings, token: str, *said: str) -> list[dict[str, Any]]:
+    """The blocks of one speech heard as ``len(said)`` pieces cut at the segmenter's maximum
+    length (the n-th piece lasts n seconds, and CORE hears ``said[n - 1]`` in it: HearsBySeconds),
+    the last one ended by a pause; each transcribed after the one before it, as the audio
+    owner sends them."""
+    auth = {"authorization": f"Bearer {token}"}
+    with SettledTestClient(create_app(settings)) as client:
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        orch.core = HearsBySeconds(*said)
+        session_id = client.post(
+            "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth
+        ).json()["session_id"]
+
+        async def record_all() -> None:
+            previous: asyncio.Task[str | None] | None = None
+            start = 0
+            for i in range(len(said)):
+                pcm = b"\x01\x00" * SAMPLE_RATE * (i + 1)
+                utt = Utterance(start, start + len(pcm) // 2, pcm, forced=i < len(said) - 1)
+                start = utt.end
+                record = await orch.record_utterance(session_id, utt)
+                previous = asyncio.create_task(
+                    orch.transcribe_utterance(session_id, record, pcm, after=previous, continues=i > 0)
+                )
+            assert previous is not None
+            await previous
+
+        client.portal.call(record_all)  # type: ignore[union-attr]
+        blocks: list[dict[str, Any]] = client.get(
+            f"/v1/orchestrator/session/{session_id}/blocks", headers=auth
+        ).json()["blocks"]
+    return blocks
+
+
 @pytest.mark.timeout(120)
 def test_a_roll_call_cut_at_the_maximum_length_is_also_read_whole(
     settings: Settings, make_token: Callable[..., str]
@@ -709,30 +743,7 @@ def test_a_roll_call_cut_at_the_maximum_length_is_also_read_whole(
     first = "Con gusto, señor presidente. Contestaron a lista los honorables concejales Ana María Ruiz Gómez,"
     second = "Pedro Pablo Pérez Mejía y Luis Eduardo Castillo. Hay quórum decisorio."
     third = "Siguiente punto, proposiciones y varios."
-    token = make_token()
-    auth = {"authorization": f"Bearer {token}"}
-    with SettledTestClient(create_app(settings)) as client:
-        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
-        orch.core = HearsBySeconds(first, second, third)
-        session_id = client.post(
-            "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth
-        ).json()["session_id"]
-
-        async def record_three() -> None:
-            previous: asyncio.Task[str | None] | None = None
-            start = 0
-            for i in range(3):
-                pcm = b"\x01\x00" * SAMPLE_RATE * (i + 1)
-                utt = Utterance(start, start + len(pcm) // 2, pcm, forced=i < 2)
-                start = utt.end
-                record = await orch.record_utterance(session_id, utt)
-                previous = asyncio.create_task(
-                    orch.transcribe_utterance(session_id, record, pcm, after=previous, continues=i > 0)
-                )
-            await previous
-
-        client.portal.call(record_three)  # type: ignore[union-attr]
-        blocks = client.get(f"/v1/orchestrator/session/{session_id}/blocks", headers=auth).json()["blocks"]
+    blocks = _one_speech_in_pieces(settings, make_token(), first, second, third)
     head, piece, other = blocks
     assert [b["template_id"] for b in blocks] == ["TPL_LLAMADO_LISTA", "TPL_LLAMADO_LISTA", "TPL_VARIOS"]
     assert "reading" not in head and "reading" not in other
@@ -763,30 +774,7 @@ def test_words_after_a_cut_that_name_the_roll_call_stay_in_the_opening_they_end(
         "Chaves Ordóñez."
     )
     second = "Señora secretaria, sírvase llamar a lista y verificar el quórum."
-    token = make_token()
-    auth = {"authorization": f"Bearer {token}"}
-    with SettledTestClient(create_app(settings)) as client:
-        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
-        orch.core = HearsBySeconds(first, second)
-        session_id = client.post(
-            "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth
-        ).json()["session_id"]
-
-        async def record_two() -> None:
-            previous: asyncio.Task[str | None] | None = None
-            start = 0
-            for i in range(2):
-                pcm = b"\x01\x00" * SAMPLE_RATE * (i + 1)
-                utt = Utterance(start, start + len(pcm) // 2, pcm, forced=i == 0)
-                start = utt.end
-                record = await orch.record_utterance(session_id, utt)
-                previous = asyncio.create_task(
-                    orch.transcribe_utterance(session_id, record, pcm, after=previous, continues=i > 0)
-                )
-            await previous
-
-        client.portal.call(record_two)  # type: ignore[union-attr]
-        blocks = client.get(f"/v1/orchestrator/session/{session_id}/blocks", headers=auth).json()["blocks"]
+    blocks = _one_speech_in_pieces(settings, make_token(), first, second)
     head, piece = blocks
     assert [b["template_id"] for b in blocks] == ["TPL_APERTURA", "TPL_APERTURA"]
     assert piece["reading"]["head"] == head["block_id"]
@@ -805,30 +793,7 @@ def test_a_long_speech_cut_at_the_maximum_length_is_not_read_whole_past_its_firs
 
     sentence = "Quiero insistir en el informe de movilidad de la ciudad."
     long_speech = " ".join([sentence] * (READING_MAX_WORDS // 9))
-    token = make_token()
-    auth = {"authorization": f"Bearer {token}"}
-    with SettledTestClient(create_app(settings)) as client:
-        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
-        orch.core = HearsBySeconds(long_speech, "Y termino con esto, presidente.")
-        session_id = client.post(
-            "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth
-        ).json()["session_id"]
-
-        async def record_two() -> None:
-            previous: asyncio.Task[str | None] | None = None
-            start = 0
-            for i in range(2):
-                pcm = b"\x01\x00" * SAMPLE_RATE * (i + 1)
-                utt = Utterance(start, start + len(pcm) // 2, pcm, forced=i == 0)
-                start = utt.end
-                record = await orch.record_utterance(session_id, utt)
-                previous = asyncio.create_task(
-                    orch.transcribe_utterance(session_id, record, pcm, after=previous, continues=i > 0)
-                )
-            await previous
-
-        client.portal.call(record_two)  # type: ignore[union-attr]
-        blocks = client.get(f"/v1/orchestrator/session/{session_id}/blocks", headers=auth).json()["blocks"]
+    blocks = _one_speech_in_pieces(settings, make_token(), long_speech, "Y termino con esto, presidente.")
     assert len(long_speech.split()) > READING_MAX_WORDS
     head, piece = blocks
     assert head["template_id"] == piece["template_id"] == "TPL_DEBATE"
