@@ -25,9 +25,9 @@ from server.settings import Settings
 from .conftest import MODEL_CACHE, ROOT, TENANT, ServerProcess, free_port, gone, popen_tied, wait_until
 
 
-def astra(*args: str) -> subprocess.CompletedProcess[str]:
+def astra(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "server", *args], cwd=ROOT, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "server", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
 
 
@@ -46,14 +46,7 @@ def test_token_command_uses_astra_data_dir(tmp_path: Path) -> None:
     """Without --data-dir, `astra token` signs with the secret of $ASTRA_DATA_DIR, the one the
     server started with that variable verifies (not a new ./data/jwt-secret)."""
     env = {**os.environ, "ASTRA_DATA_DIR": str(tmp_path)}
-    done = subprocess.run(
-        [sys.executable, "-m", "server", "token", "--tenant", TENANT, "--role", "viewer"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = astra("token", "--tenant", TENANT, "--role", "viewer", env=env)
     assert done.returncode == 0, done.stderr
     secret = load_or_create_secret(tmp_path / "jwt-secret")
     assert anyio.run(Authenticator(secret=secret).verify, done.stdout.strip()).role == "viewer"
@@ -63,14 +56,7 @@ def test_token_command_refuses_where_the_server_takes_tokens_from_a_jwks(tmp_pat
     """With ``ASTRA_JWKS_URL`` set (production), ``astra token`` says the server would refuse an
     HS256 development token and where tokens come from, instead of printing one that gets 401."""
     env = {**os.environ, "ASTRA_DATA_DIR": str(tmp_path), "ASTRA_JWKS_URL": "https://idp.example/jwks.json"}
-    done = subprocess.run(
-        [sys.executable, "-m", "server", "token", "--tenant", TENANT, "--role", "viewer"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = astra("token", "--tenant", TENANT, "--role", "viewer", env=env)
     assert done.returncode == 2 and done.stdout == ""
     assert "ASTRA_JWKS_URL (https://idp.example/jwks.json)" in done.stderr
     assert not (tmp_path / "jwt-secret").exists()

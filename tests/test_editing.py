@@ -52,6 +52,18 @@ def session_with(client: TestClient, auth: dict[str, str], *texts: str) -> tuple
     return f"/v1/orchestrator/session/{sid}", blocks
 
 
+def session_with_pending(client: TestClient, auth: dict[str, str], text: str) -> tuple[str, dict[str, Any]]:
+    """A session whose one block is ``text`` pending review (CORE down when it came)."""
+    orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+    real = orch.core
+    orch.core = DeadCore()
+    try:
+        api, (pending,) = session_with(client, auth, text)
+    finally:
+        orch.core = real
+    return api, pending
+
+
 def test_edit_applies_to_its_version_and_refuses_stale_ones(
     client: TestClient, make_token: Callable[..., str]
 ) -> None:
@@ -139,11 +151,7 @@ def test_a_human_edit_wins_over_machine_output(client: TestClient, make_token: C
     """A block pending review that a person wrote becomes a normal block, and CORE can no longer
     re-process it: machine output never overwrites a human's text."""
     auth = {"authorization": f"Bearer {make_token()}"}
-    orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
-    real = orch.core
-    orch.core = DeadCore()
-    api, (pending,) = session_with(client, auth, "Texto que nadie entendió.")
-    orch.core = real
+    api, pending = session_with_pending(client, auth, "Texto que nadie entendió.")
     assert pending["type"] == "ERROR_PENDING_REVIEW"
     fixed = client.patch(
         f"{api}/blocks/{pending['block_id']}",
@@ -736,11 +744,7 @@ def test_a_deleted_block_pending_review_stays_deleted_when_reprocess_is_asked(
     whose screen had not seen the delete yet) brought it back to life as machine output: the
     sealed acta said what a person had removed. A deleted block is gone for reprocess too."""
     auth = {"authorization": f"Bearer {make_token()}"}
-    orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
-    real = orch.core
-    orch.core = DeadCore()
-    api, (pending,) = session_with(client, auth, "Texto que se dijo por error.")
-    orch.core = real
+    api, pending = session_with_pending(client, auth, "Texto que se dijo por error.")
     deleted = client.delete(f"{api}/blocks/{pending['block_id']}?base_version=1", headers=auth)
     assert deleted.status_code == 200, deleted.text
     refused = client.post(f"{api}/blocks/{pending['block_id']}/reprocess", headers=auth)
@@ -758,11 +762,7 @@ def test_reprocess_keeps_where_a_person_put_a_block_pending_review(
     and the record of the person's edit was lost. The words are CORE's (asked for); the section
     stays the person's, and so are the facts they gave it and the record of their edit."""
     auth = {"authorization": f"Bearer {make_token(sub='relatora')}"}
-    orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
-    real = orch.core
-    orch.core = DeadCore()
-    api, (pending,) = session_with(client, auth, "Tiene la palabra el concejal Pedro Gómez.")
-    orch.core = real
+    api, pending = session_with_pending(client, auth, "Tiene la palabra el concejal Pedro Gómez.")
     moved = client.patch(
         f"{api}/blocks/{pending['block_id']}",
         json={
