@@ -7,7 +7,9 @@ A script gets as ``KEYS`` only keys of one session (one hash slot, so it runs on
 too) and builds no key name itself; the live channel it publishes to is not a key.
 
 Session status: ``OPEN`` → ``CLOSING`` (finalize draining and building) → ``FINALIZED``;
-a failed build leaves ``FINALIZE_FAILED`` (closed to input, finalize may be retried).
+a failed build leaves ``FINALIZE_FAILED``: closed to new input (text, audio, uploads), open to
+corrections (edit, insert, delete, reprocess: a stenographer can keep correcting while BUILDER is
+down, or fix the block that made the build fail), and finalize may be retried.
 """
 
 from __future__ import annotations
@@ -388,14 +390,24 @@ return emit(KEYS[1], KEYS[3], ARGV[5], ARGV[4])
 """
 )
 
+# Whether a session takes corrections (edit, insert, delete, reprocess, renumbering): while open,
+# and after a failed finalize (FINALIZE_FAILED), which takes no new input but must let a person
+# correct the blocks (the one that made the build fail, among others) before finalize is retried.
+_CORRECTABLE = """
+local function correctable(status)
+  return status == 'OPEN' or status == 'FINALIZE_FAILED'
+end
+"""
+
 # KEYS: meta, blocks, events, order
 # ARGV: block_id, base_version, block, event_payload, channel, position the block carries ('' = none)
 # Replace a block only if it is still at the version the change was based on (no silent merge),
 # and still at its position (-1 if a renumbering moved it: the caller takes the new one).
 _REPLACE_BLOCK = (
     _EMIT
+    + _CORRECTABLE
     + """
-if redis.call('HGET', KEYS[1], 'status') ~= 'OPEN' then return 0 end
+if not correctable(redis.call('HGET', KEYS[1], 'status')) then return 0 end
 local current = redis.call('HGET', KEYS[2], ARGV[1])
 if not current then return 0 end
 if tostring(cmsgpack.unpack(current)['version']) ~= ARGV[2] then return 0 end
@@ -423,6 +435,7 @@ return emit(KEYS[1], KEYS[3], ARGV[5], ARGV[4])
 _CHANGE_BLOCK = (
     _EMIT
     + _SEQ
+    + _CORRECTABLE
     + """
 local function fits(order, block_id, pos_arg, after)
   local low_arg = '0'
@@ -447,7 +460,7 @@ elseif ARGV[1] == 'key' then
   local existing = redis.call('HGET', KEYS[6], ARGV[3])
   if existing then return {'dup', existing} end
 end
-if status ~= 'OPEN' then return {'closed', status} end
+if not correctable(status) then return {'closed', status} end
 if ARGV[4] == 'insert' then
   if redis.call('HEXISTS', KEYS[2], ARGV[5]) == 1 then return {'dup', ARGV[5]} end
   if ARGV[13] ~= '' then
@@ -485,8 +498,9 @@ return {'ok', tostring(emit(KEYS[1], KEYS[4], ARGV[9], ARGV[8]))}
 # the caller reads again). A block with an empty new block (a tombstone) only gets its new score.
 _RENUMBER = (
     _EMIT
+    + _CORRECTABLE
     + """
-if redis.call('HGET', KEYS[1], 'status') ~= 'OPEN' then return -1 end
+if not correctable(redis.call('HGET', KEYS[1], 'status')) then return -1 end
 local n = tonumber(ARGV[4])
 local now = redis.call('ZRANGEBYSCORE', KEYS[3], ARGV[2], ARGV[3], 'WITHSCORES')
 if #now ~= 2 * n then return 0 end
@@ -670,6 +684,11 @@ class SessionMeta:
     @property
     def is_open(self) -> bool:
         return self.status == OPEN
+
+    @property
+    def takes_corrections(self) -> bool:
+        """Open, or after a failed finalize: blocks may still be corrected (see the module doc)."""
+        return self.status in (OPEN, FINALIZE_FAILED)
 
 
 Mode = Literal["seq", "key", "none"]

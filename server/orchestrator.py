@@ -1011,7 +1011,7 @@ class Orchestrator:
             raise self._contended()
         if not applied:
             now = await self.buffer.meta(meta.session_id)
-            if now is None or not now.is_open:
+            if now is None or not now.takes_corrections:
                 raise SessionClosed("the session is closed; the block was not re-processed")
             # A person changed the block meanwhile: the human wins. The machine's late answer is
             # kept in the log (for the audit and LEARN), not applied.

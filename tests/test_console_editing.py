@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from .chromium import chromium, ms
-from .conftest import TENANT, TIME_UNIT, ServerProcess
+from .conftest import TENANT, TIME_UNIT, ServerProcess, free_port
 from .wsclient import Client
 
 pytestmark = pytest.mark.e2e
@@ -318,6 +318,37 @@ def test_an_editor_open_when_the_session_is_finalized_keeps_its_text_and_cannot_
         expect(editor.locator(".editor__status")).to_contain_text("ya no admite cambios")
         expect(editor.get_by_label("Texto del bloque")).to_have_value("Se abre la sesión ordinaria.")
         assert not luis.frames("edit") and not luis.errors
+    finally:
+        luis.close()
+
+
+@pytest.mark.timeout(300)
+def test_after_a_failed_finalize_the_console_still_corrects_blocks(spawn: Any, browser: Browser) -> None:
+    """BUILDER unreachable: finalize fails, and the stenographer's console says why and that the
+    blocks can still be corrected, and an edit made then is saved (for the retried finalize)."""
+    server = spawn(
+        "serve",
+        env={"ASTRA_BUILDER_URL": f"http://127.0.0.1:{free_port()}", "ASTRA_RETRY_ATTEMPTS": "2"},
+    )
+    api = server.token()
+    session_id = start_session(server, api, "Sesión cuyo cierre falla")
+    block_id = append(server, api, session_id, "Se abre la sesion.")
+    luis = Console(browser, server, server.token(role="stenographer", sub="luis"), session_id)
+    try:
+        luis.wait_online()
+        expect(luis.block(block_id)).to_have_count(1, timeout=ms(30))
+        failed = httpx.post(f"{server.url}{PREFIX}/{session_id}/finalize", headers=auth(api), timeout=120)
+        assert failed.status_code == 502 and failed.json()["error"]["code"] == "BUILD_FAILED", failed.text
+        status = luis.page.locator("#session-status")
+        expect(status).to_have_text("Falló la generación del acta", timeout=ms(30))
+        expect(luis.page.locator("#final-status")).to_contain_text("se pueden seguir corrigiendo")
+        editor = luis.open_editor(block_id)
+        editor.get_by_label("Texto del bloque").fill("Se abre la sesión ordinaria.")
+        editor.get_by_role("button", name="Guardar").click()
+        expect(luis.text_of(block_id)).to_have_text("Se abre la sesión ordinaria.", timeout=ms(30))
+        stored = api_block(server, api, session_id, block_id)
+        assert stored["text"] == "Se abre la sesión ordinaria." and stored["edited_by"] == "luis"
+        assert len(luis.frames("edit")) == 1 and not luis.errors
     finally:
         luis.close()
 

@@ -405,6 +405,54 @@ def test_builder_failure_skips_guard_and_finalize_can_be_retried(
     assert client.get(api, headers=bearer(token)).json()["status"] == "FINALIZED"
 
 
+def test_after_a_failed_finalize_blocks_can_still_be_corrected(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """After a failed finalize the session takes no new input but takes corrections: a
+    stenographer edits, inserts and deletes blocks (over HTTP and the WebSocket) while BUILDER is
+    down, and the retried finalize seals the corrected acta. Once sealed, corrections are refused."""
+    token = make_token(sub="relatora")
+    api = f"/v1/orchestrator/session/{start(client, token)}"
+    said = ["Se abre la sesión.", "Tiene la palabra el concejo Altezo.", "Texto repetido por error."]
+    blocks = [
+        client.post(f"{api}/append", json={"text": text}, headers=bearer(token)).json()["block"]
+        for text in said
+    ]
+    orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+    real_builder = orch.builder
+    orch.builder = BrokenBuilder()
+    assert client.post(f"{api}/finalize", headers=bearer(token)).status_code == 502
+    assert client.get(api, headers=bearer(token)).json()["status"] == "FINALIZE_FAILED"
+    refused = client.post(f"{api}/append", json={"text": "más"}, headers=bearer(token))
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "SESSION_CLOSED"
+
+    corrected = "Tiene la palabra el concejal Pedro Gómez."
+    edit = {"base_version": 1, "changes": {"text": corrected}}
+    edited = client.patch(f"{api}/blocks/{blocks[1]['block_id']}", json=edit, headers=bearer(token))
+    assert edited.status_code == 200, edited.text
+    deleted = client.delete(f"{api}/blocks/{blocks[2]['block_id']}?base_version=1", headers=bearer(token))
+    assert deleted.status_code == 200, deleted.text
+    insert = {"type": "insert", "seq": 1, "after_block_id": blocks[0]["block_id"],
+              "block": {"text": "Se verifica el quórum."}}  # fmt: skip
+    with client.websocket_connect(f"{api}/stream") as ws:
+        ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "steno", "token": token}))
+        assert ws_until(ws, lambda m: m["type"] == "welcome")["status"] == "FINALIZE_FAILED"
+        ws.send_bytes(msgpack.packb(insert))
+        answer = ws_until(ws, lambda m: m["type"] in ("ack", "error"))
+        assert answer["type"] == "ack", answer
+
+    orch.builder = real_builder
+    sealed = client.post(f"{api}/finalize", headers=bearer(token))
+    assert sealed.status_code == 200, sealed.text
+    body = docx.Document(io.BytesIO(client.get(sealed.json()["download_url"]).content)).element.body
+    text = "".join(body.itertext())
+    assert corrected in text and "Se verifica el quórum." in text
+    assert "Altezo" not in text and "Texto repetido por error." not in text
+    late_edit = {"base_version": 1, "changes": {"text": "x"}}
+    late = client.patch(f"{api}/blocks/{blocks[0]['block_id']}", json=late_edit, headers=bearer(token))
+    assert late.status_code == 409 and late.json()["error"]["code"] == "SESSION_CLOSED"
+
+
 def without_content_type(skeleton: bytes, part: str) -> bytes:
     """The DOCX with no content type declared for ``part`` (e.g. ``/docProps/core.xml``)."""
     source = zipfile.ZipFile(io.BytesIO(skeleton))

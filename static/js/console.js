@@ -420,7 +420,7 @@ function applySessionInfo(info) {
   if (info.status) setStatus(info.status);
   if (info.result) showFinal(info.result);
   if (info.finalize_error && info.status === "FINALIZE_FAILED") {
-    say("final-status", `No se pudo generar el acta: ${errorText(info.finalize_error)}`, "error");
+    say("final-status", finalizeFailedText(errorText(info.finalize_error)), "error");
   }
 }
 
@@ -453,9 +453,16 @@ function updatePermissions() {
   if (app.editing) app.editing.setAllowed(canEdit());
 }
 
+/**
+ * Whether blocks may be corrected now: while the session is open, and after a failed finalize
+ * (FINALIZE_FAILED takes no new input but takes corrections, to fix what made it fail).
+ */
+function correctable() {
+  return app.status === null || app.status === "OPEN" || app.status === "FINALIZE_FAILED";
+}
+
 function canEdit() {
-  const open = app.status === null || app.status === "OPEN";
-  return Boolean(app.sessionId && app.conn) && CAN.edit.has(app.role) && open;
+  return Boolean(app.sessionId && app.conn) && CAN.edit.has(app.role) && correctable();
 }
 
 /** The pinned template map, when the session info could not be read on entering (offline). */
@@ -478,8 +485,16 @@ function linkOf(answer) {
   return url;
 }
 
+/** What the user reads after a failed finalize: why, and that the blocks can still be corrected. */
+function finalizeFailedText(reason) {
+  return (
+    `No se pudo generar el acta: ${reason}. Los bloques se pueden seguir corrigiendo; ` +
+    "vuelva a generar el acta cuando la causa esté resuelta."
+  );
+}
+
 function canReprocess() {
-  return CAN.upload.has(app.role) && (app.status === null || app.status === "OPEN");
+  return CAN.upload.has(app.role) && correctable();
 }
 
 // -- the microphone ------------------------------------------------------------------------------
@@ -753,7 +768,7 @@ function applyEvent(msg) {
     case "session.finalize_failed":
       setStatus("FINALIZE_FAILED");
       show("final-result", false);
-      say("final-status", `No se pudo generar el acta: ${errorText(app.model.failure)}`, "error");
+      say("final-status", finalizeFailedText(errorText(app.model.failure)), "error");
       break;
     default:
       break;
