@@ -8544,8 +8544,18 @@ def test_a_councillor_spelled_consejal_is_a_councillor(text: str, speaker: dict[
             "Embaños tiene la palabra la concejal a Lucía de Azopotes.",
             {"orador": "Lucía de Azopotes", "rol": "concejala"},
         ),
-        # the council, an office or a word of grammar after the words: nobody is named
+        # "concejal" heard one letter short (the article then goes with the title)
+        ("Tiene la palabra el concejo Altezo Lómez.", {"orador": "Altezo Lómez", "rol": "concejal"}),
+        (
+            "Tiene la palabra el Concejo al Mauricio Andrés Ramírez hasta por cinco minutos.",
+            {"orador": "Mauricio Andrés Ramírez", "rol": "concejal"},
+        ),
+        # the council, another body, an office or a word of grammar after the words: nobody is named
         ("Tiene la palabra el Concejo al Alcalde.", {"orador": None, "rol": None}),
+        ("Tiene la palabra el Concejo Territorial de Planeación.", {"orador": None, "rol": None}),
+        ("Tiene la palabra el Concejo Nacional Electoral.", {"orador": None, "rol": None}),
+        ("Tiene la palabra el Concejo Estudiantil.", {"orador": None, "rol": None}),
+        ("Tiene la palabra el Concejo Municipal de Juventud.", {"orador": None, "rol": None}),
         ("tiene la palabra el concejo al respecto", {"orador": None, "rol": None}),
         ("Tiene la palabra el Concejo.", {"orador": None, "rol": None}),
     ],
@@ -8554,7 +8564,9 @@ def test_a_councillors_title_heard_apart_is_a_councillor(text: str, speaker: dic
     """Recorded live: Whisper heard "concejal" as "Concejo al" and "concejala" as "concejal a",
     and the acta wrote the speech after "Tiene la palabra el Concejo al Mauricio Andrés…" under
     "CONCEJO:". Before a name the words are the title (the text stays as heard); the council is
-    never given the floor."""
+    never given the floor. The folded text keeps every position of the text (its slices are the
+    text's)."""
+    assert len(classifier._fold(text)) == len(text)
     said = data(text, TPL_DEBATE)
     assert said["anuncio"] is True
     assert {k: said.get(k) for k in speaker} == speaker

@@ -192,10 +192,9 @@ def test_a_corrected_text_is_what_the_acta_says(client: TestClient, make_token: 
 
     fixed = correct(speech, "Tiene la palabra el concejal Pedro Gómez.")
     assert fixed["structured_data"]["orador"] == "Pedro Gómez"
-    # what the machine said is kept (for LEARN and the audit): "el concejo Altezo Lómez" names no
-    # speaker since the fourth live audit ("Concejo" is never a person's name)
+    # what the machine said is kept (for LEARN and the audit): its misheard speaker too
     assert fixed["machine"]["text"] == "Tiene la palabra el concejo Altezo Lómez."
-    assert "orador" not in fixed["machine"]["structured_data"]
+    assert fixed["machine"]["structured_data"]["orador"] == "Altezo Lómez"
     fixed = correct(opening, "Siendo las diez y media de la mañana se abre la sesión extraordinaria.")
     assert fixed["structured_data"] == {"hora": "10:30", "tipo_sesion": "extraordinaria"}
     fixed = correct(vote, "Votaron sí doce, no cinco. Aprobado.")

@@ -184,25 +184,45 @@ la consejal de la Valencia Palau." made "consejal de la Valencia Palau" the spea
 
 _TITLE_HEARD_APART_RE: Final = re.compile(
     r"(?:(?<=\bpalabra el )|(?<=\bpalabra al ))(?P<concejo>concejo al )(?=[^\W\d_])"
+    r"|(?<=\bpalabra )(?P<el_concejo>el concejo )(?!al )(?=[^\W\d_])"
     r"|(?<=\bla )(?P<concejala>concejal a )(?=[^\W\d_])"
 )
 """The councillor's title as Whisper heard it apart, before a name: "Tiene la palabra el Concejo
 al Mauricio Andrés" (recorded live: the grant named "Concejo" its speaker, "CONCEJO: …"; the
-floor is given to a person, never to the council) and "la concejal a Marcela Quintero" (a
-proposal's author lost, a councillor given the floor written "concejal")."""
+floor is given to a person, never to the council), "Tiene la palabra el concejo Altezo Lómez"
+("concejal" heard as one word short) and "la concejal a Marcela Quintero" (a proposal's author
+lost, a councillor given the floor written "concejal")."""
+
+_BODY_ADJECTIVE_RE: Final = re.compile(r"(?:al|il|ar|or|ario|aria|ivo|iva|ico|ica|ense)$")
+"""How the adjective of a body named "Concejo …"/"Consejo …" ends ("Territorial de Planeación",
+"Nacional Electoral", "Estudiantil", "Superior", "Comunitario", "Consultivo"): after "el
+concejo" such a word is the body, not a councillor's name (a first name ending so, "Víctor",
+"Rafael", is then left unnamed, as before)."""
 
 
 def _title_heard_apart(text: str, low: str) -> str:
     """``low`` with the title heard apart (:data:`_TITLE_HEARD_APART_RE`) read as "concejal" or
     "concejala", padded with spaces so that every position stays that of ``text``, where a
     capitalised word that is no title, office or word of grammar follows it: "el Concejo al
-    Alcalde" is the council."""
+    Alcalde" is the council. "el concejo" (no "al") takes the place of the article too, and
+    only before two such words of which the first does not read as a body's adjective: "el
+    Concejo Municipal", "el Concejo Territorial de Planeación" are bodies."""
+
+    def capitalised_name(at: int) -> re.Match[str] | None:
+        word = _NAME_TOKEN_RE.match(text, at)
+        if word is None or not word[1][0].isupper() or _fold(word[1]) in _NAME_STOPWORDS:
+            return None
+        return word
 
     def heard(m: re.Match[str]) -> str:
-        word = _NAME_TOKEN_RE.match(text, m.end())
-        if word is None or not word[1][0].isupper() or _fold(word[1]) in _NAME_STOPWORDS:
+        word = capitalised_name(m.end())
+        if word is None:
             return m.group(0)
-        return "concejal  " if m["concejo"] else "concejala  "
+        if m["el_concejo"] and (
+            _BODY_ADJECTIVE_RE.search(_fold(word[1])) or capitalised_name(word.end()) is None
+        ):
+            return m.group(0)
+        return "concejala  " if m["concejala"] else "concejal   "
 
     return _TITLE_HEARD_APART_RE.sub(heard, low)
 
@@ -211,7 +231,8 @@ def _fold(text: str) -> str:
     """Lower-case and strip accents, one character for one character (ñ becomes n), "consejal"
     read as "concejal", and so the title heard apart before a name (:func:`_title_heard_apart`)."""
     low = _CONSEJAL_RE.sub("concej", "".join(_fold_char(ch) for ch in text))
-    return _title_heard_apart(text, low) if "concejo al " in low or "concejal a " in low else low
+    heard_apart = "concejo al " in low or "el concejo " in low or "concejal a " in low
+    return _title_heard_apart(text, low) if heard_apart else low
 
 
 _ABBREVIATION_END_RE: Final = re.compile(r"\b[apAP]\.\s?[mM]\.$")
