@@ -3388,3 +3388,31 @@ def test_a_reading_cut_in_pieces_is_written_whole_only_while_its_words_are_what_
     deleted = [run[0], {**run[1], "deleted": True}, run[2]]
     assert [b["block_id"] for b in _readings_joined(deleted)] == ["b0", "b1", "b2"]
     assert _readings_joined([run[1], run[2]]) == [run[1], run[2]]  # its head is not there
+
+
+HEARD = "Siendo las nueve de la mañana se abre la sesión ordinaria."
+ADDED = "Se deja constancia de que el recinto fue evacuado."
+FIXED = "Siendo las diez de la mañana se abre la sesión ordinaria."
+SUMMARY = "Siendo las 10:00 a. m., se dio inicio a la sesión ordinaria del Concejo."
+
+
+@pytest.mark.parametrize(
+    ("block", "added"),
+    [
+        # a sentence added to what the machine heard
+        ({"text": f"{HEARD} {ADDED}", "machine": {"text": HEARD}}, ADDED),
+        # the heard sentence corrected in place: its facts are in the summary
+        ({"text": FIXED, "machine": {"text": HEARD}}, ""),
+        # a sentence the rendering carries (a template writing the text as said)
+        ({"text": SUMMARY, "machine": {"text": "Buenos días."}}, ""),
+        # "a. m." ends no sentence; nothing changed; written by hand (no machine text)
+        ({"text": "Siendo las 9 a. m. se abre la sesión.", "machine": {"text": "Siendo las 9 a. m."}}, ""),
+        ({"text": HEARD, "machine": {"text": HEARD}}, ""),
+        ({"text": ADDED}, ""),
+    ],
+)
+def test_the_sentences_a_person_added_to_a_summed_up_block(block: dict[str, Any], added: str) -> None:
+    """:func:`docx_builder.added_by_hand`: what a stenographer added to the machine's words that
+    the block's rendering (here SUMMARY) does not carry, and nothing for a block nobody edited."""
+    assert docx_builder.added_by_hand({**block, "human_edited": True}, SUMMARY) == added
+    assert docx_builder.added_by_hand(block, SUMMARY) == ""

@@ -217,6 +217,41 @@ def test_a_corrected_text_is_what_the_acta_says(client: TestClient, make_token: 
         assert misheard not in text, misheard
 
 
+def test_what_a_stenographer_adds_to_a_summed_up_block_is_in_the_acta(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """The opening, a communication, the closing are summed up from the facts extracted from
+    their text: a sentence a stenographer adds to one ("Se deja constancia…") is written after
+    the summary, once, while a sentence corrected in place is not written beside its summary."""
+    auth = {"authorization": f"Bearer {make_token(sub='ana')}"}
+    api, (opening, vote, closing) = session_with(
+        client,
+        auth,
+        "Siendo las nueve de la mañana se abre la sesión ordinaria.",
+        "Votaron sí quince, no mos. Aprobado.",
+        "Siendo las once de la mañana se levanta la sesión.",
+    )
+    added = "Se deja constancia de que el recinto fue evacuado por una falla eléctrica."
+    edits = {
+        opening["block_id"]: f"Siendo las diez de la mañana se abre la sesión ordinaria. {added}",
+        vote["block_id"]: "Votaron sí doce, no cinco. Aprobado.",
+        closing["block_id"]: "Siendo las once y media de la mañana se levanta la sesión.",
+    }
+    for block_id, text in edits.items():
+        answer = client.patch(
+            f"{api}/blocks/{block_id}", json={"base_version": 1, "changes": {"text": text}}, headers=auth
+        )
+        assert answer.status_code == 200, answer.text
+    result = client.post(f"{api}/finalize", headers=auth).json()
+    body = docx.Document(io.BytesIO(client.get(result["download_url"]).content)).element.body
+    text = "".join(t.text or "" for t in body.iter(f"{W}t"))
+    assert text.count(added) == 1, text
+    assert "10:00" in text and "11:30" in text and "sí: 12" in text
+    assert text.count("Votaron sí doce, no cinco.") == 1  # as said, once (the vote's template)
+    for summed_up in ("Siendo las diez de la mañana", "once y media"):
+        assert summed_up not in text, summed_up
+
+
 def test_a_reprocessed_block_is_not_a_human_edit_in_the_audit(
     client: TestClient, make_token: Callable[..., str]
 ) -> None:

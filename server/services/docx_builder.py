@@ -80,7 +80,9 @@ sentences before the one presenting it; ``solicitud``: a procedural request afte
 concejal X solicita votación nominal."); a communication's sender, date, subject and filing
 number; a bill's number, year, title, debate and ``ponentes``; the closing's time, summons (or
 its denial) and the reason a session was lifted.
-What the summary cannot write (its ``requires`` unmet) falls back to the text as said.
+What the summary cannot write (its ``requires`` unmet) falls back to the text as said. What a
+person added to the machine's words of a block (a sentence that corrects none heard and that the
+block's rendering does not carry, :func:`added_by_hand`) is written after the block's paragraphs.
 
 Filters besides Jinja2's: ``fecha_larga`` ("2026-03-14" → "14 de marzo de 2026"), ``hora``
 ("09:10" → "9:10 a. m.", "12:00" → "12:00 m.", "13:05" → "1:05 p. m.";
@@ -199,11 +201,13 @@ Tenant option ``mark_human_edits``: blocks with ``human_edited: true`` get a Wor
 from __future__ import annotations
 
 import bisect
+import difflib
 import functools
 import io
 import itertools
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -766,6 +770,63 @@ def _as_text(value: Any) -> str:
     if value is None:
         return ""
     return value if isinstance(value, str) else str(value)
+
+
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?…])\s+(?=[¿¡\"“«]?[A-ZÁÉÍÓÚÑ])")
+"""Between two sentences: final punctuation, then a capital ("a. m. se abre" is one sentence)."""
+_CONTENT_WORD_RE = re.compile(r"[^\W\d_]{4,}")
+CORRECTED_SENTENCE_RATIO = 0.6
+"""A sentence of a person's text at least this similar (difflib's ratio, on the folded text) to
+a sentence the machine heard is that sentence corrected ("Votaron sí doce, no cinco." for "Votaron
+sí quince, no mos."): its facts were extracted again, and the template writes them."""
+WRITTEN_SENTENCE_SHARE = 0.5
+"""A sentence at least this share of whose words of four letters or more the block's written
+paragraphs and tables carry is already in the acta."""
+
+
+def _folded(text: str) -> str:
+    decomposed = unicodedata.normalize("NFD", text.lower())
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
+
+
+def _sentences(text: str) -> list[str]:
+    return [sentence.strip() for sentence in _SENTENCE_END_RE.split(text) if sentence.strip()]
+
+
+def added_by_hand(block: Mapping[str, Any], written: str) -> str:
+    """The sentences a person added to what the machine heard of a block that the block's
+    rendering (``written``: the text of its paragraphs and tables) does not carry. A template
+    that sums a block up (the opening, a communication, the closing) writes the facts extracted
+    from the text, so "Se deja constancia de que el recinto fue evacuado." added by a
+    stenographer to the opening would not reach the acta. Neither a sentence corrected in place
+    (:data:`CORRECTED_SENTENCE_RATIO`) nor one the rendering carries
+    (:data:`WRITTEN_SENTENCE_SHARE`) counts as added. "" for a block no person edited, and for a
+    block written by hand (no machine text to tell additions from): its template decides."""
+    if block.get("human_edited") is not True:
+        return ""
+    machine = block.get("machine")
+    heard = _as_text(machine.get("text")).strip() if isinstance(machine, Mapping) else ""
+    text = _as_text(block.get("text")).strip()
+    if not heard or not text or text == heard:
+        return ""
+    heard_sentences = [_folded(sentence) for sentence in _sentences(heard)]
+    in_acta = frozenset(_CONTENT_WORD_RE.findall(_folded(written)))
+    added = []
+    for sentence in _sentences(text):
+        folded = _folded(sentence)
+        words = _CONTENT_WORD_RE.findall(folded)
+        if not words or len(in_acta.intersection(words)) >= WRITTEN_SENTENCE_SHARE * len(words):
+            continue
+        matcher = difflib.SequenceMatcher(None, folded, autojunk=False)
+        corrected = False
+        for other in heard_sentences:
+            matcher.set_seq1(other)
+            if matcher.ratio() >= CORRECTED_SENTENCE_RATIO:
+                corrected = True
+                break
+        if not corrected:
+            added.append(sentence)
+    return " ".join(added)
 
 
 def _person_name(value: Any) -> str:
@@ -1725,6 +1786,11 @@ class _Renderer:
             # said or known for "el secretario de Hacienda", a name heard garbled): the grant
             # was written, and the words are, as said, after it
             _add_paragraph(container, self.style(zone_role), words)
+        if wrote_paragraph and block.get("human_edited") is True:
+            # a person's sentences the template does not write (it sums the block up): after it
+            rendered = " ".join("".join(e.itertext()) for e in _children_after(container, before))
+            if added := added_by_hand(block, rendered):
+                _add_paragraph(container, self.style(zone_role), added)
         if not wrote_paragraph and (text or not wrote_any):
             # the fallback: what was said is kept, where the block begins
             p = _add_paragraph(container, self.style(zone_role), text)
