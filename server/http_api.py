@@ -28,6 +28,7 @@ from .buffer import Dedupe, SessionMeta, store_errors
 from .errors import AstraError, InvalidInput, MalformedBody, NotFound, PayloadTooLarge, ProtocolError
 from .orchestrator import IngestResult
 from .protocol import MAX_EVENT_ID, MAX_VERSION, validate_changes
+from .services.builder import DOCX_TYPE
 from .state import AppState
 
 log = logging.getLogger("astra.http")
@@ -301,6 +302,22 @@ async def utterance_audio(request: Request) -> Response:
     return JSONResponse({"url": url, "audio_ref": audio_ref})
 
 
+async def preview(request: Request) -> Response:
+    """The acta as it would be written now, marked as a draft (not sealed, not stored)."""
+    orch = _state(request).orchestrator
+    principal = await _principal(request)
+    meta = await orch.session(principal, request.path_params["session_id"])
+    document = await orch.preview(principal, meta)
+    return Response(
+        document,
+        media_type=DOCX_TYPE,
+        headers={
+            "content-disposition": f'attachment; filename="borrador-{meta.session_id}.docx"',
+            "cache-control": "no-store",
+        },
+    )
+
+
 @contextlib.asynccontextmanager
 async def _multipart(request: Request) -> AsyncIterator[FormData]:
     """The multipart form (one file at most); a body the parser rejects is a coded 400."""
@@ -413,6 +430,7 @@ routes = [
     Route(f"{PREFIX}/{{session_id}}/append", append, methods=["POST"]),
     Route(f"{PREFIX}/{{session_id}}/upload-asset", upload_asset, methods=["POST"]),
     Route(f"{PREFIX}/{{session_id}}/finalize", finalize, methods=["POST"]),
+    Route(f"{PREFIX}/{{session_id}}/preview", preview, methods=["GET"]),
     Route(f"{PREFIX}/{{session_id}}/blocks", insert_block, methods=["POST"]),
     Route(f"{PREFIX}/{{session_id}}/blocks/{{block_id}}", edit_block, methods=["PATCH"]),
     Route(f"{PREFIX}/{{session_id}}/blocks/{{block_id}}", delete_block, methods=["DELETE"]),

@@ -456,6 +456,26 @@ def build(max_text_chars: int) -> dict[str, Any]:
                 parameters=(_SESSION_ID,),
             )
         },
+        f"{PREFIX}/{{session_id}}/preview": {
+            "get": _operation(
+                "previewActa",
+                "The acta as BUILDER writes it from the blocks stored now, marked BORRADOR on its first"
+                " line: not sealed, not stored (open sessions and after a failed finalize; 409 once"
+                " the acta is sealed or being sealed)",
+                {
+                    "200": {
+                        "description": "The draft acta",
+                        "content": {
+                            "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {
+                                "schema": {**STRING, "format": "binary"}
+                            }
+                        },
+                    },
+                    **_errors(403, 404, 409, 502, 503),
+                },
+                parameters=(_SESSION_ID,),
+            )
+        },
         f"{PREFIX}/{{session_id}}/blocks/{{block_id}}": {
             "patch": _operation(
                 "editBlock",

@@ -148,6 +148,8 @@ class Orchestrator:
         """Set by the app once built (it calls back into this object)."""
         self.learn: Learn | None = None
         self._background: set[asyncio.Task[None]] = set()
+        self._previews: dict[str, tuple[int, asyncio.Future[bytes]]] = {}
+        """Per session, the preview being built on this instance and the event it reflects."""
         retry = settings.retry
         # How long an admitted input may take before finalize stops waiting for it.
         self.ingest_ttl = retry.attempts * (retry.timeout + retry.max_delay) + 5.0
@@ -1528,6 +1530,46 @@ class Orchestrator:
         self._export_corrections(meta, edited)
         return await self._public_result(result)
 
+    async def preview(self, principal: Principal, meta: SessionMeta) -> bytes:
+        """The acta as BUILDER writes it from the blocks stored now, marked as a draft: not sealed,
+        not stored, nothing logged. Finalize seals the acta for good (under Object Lock where the
+        store has it), so the people who prepare it read it first as it will be printed, the
+        summed-up sections and the derived speakers, votes and attendance included, which the
+        console's draft (the blocks as said) does not show. Callers asking while a preview of
+        the same state of the session is built on this instance share it."""
+        principal.require(CAN_FINALIZE, "preview the acta")
+        if not meta.takes_corrections:
+            raise SessionClosed(
+                f"session is {meta.status}: the acta is sealed or being sealed; download it",
+                status=meta.status,
+            )
+        sid = meta.session_id
+        entry = self._previews.get(sid)
+        if entry is None or entry[0] != meta.head_event_id:
+            future = asyncio.ensure_future(self._build_preview(meta))
+            self._previews[sid] = entry = (meta.head_event_id, future)
+
+            def forget(done: asyncio.Future[bytes], sid: str = sid) -> None:
+                if (current := self._previews.get(sid)) is not None and current[1] is done:
+                    del self._previews[sid]
+                if not done.cancelled():
+                    done.exception()  # retrieved: each caller gets it from the await below
+
+            future.add_done_callback(forget)
+        return await asyncio.shield(entry[1])
+
+    async def _build_preview(self, meta: SessionMeta) -> bytes:
+        pending = len(await self.buffer.pending_utterances(meta.session_id))
+        blocks, index, _ = await self._sorted_blocks(meta.session_id)
+        notice = (
+            f"BORRADOR SIN VALIDEZ. Escrito con los {len(index.live)} bloques guardados al pedirlo; "
+            "el acta es la que se sella al finalizar la sesión."
+        )
+        if pending:
+            utterances = "intervención" if pending == 1 else "intervenciones"
+            notice += f" Falta lo que se estaba transcribiendo: {pending} {utterances}."
+        return await self._build(meta, blocks, index.images, draft_notice=notice)
+
     def _export_corrections(self, meta: SessionMeta, edited: list[bytes]) -> None:
         """Hand the human corrections (``edited``: those blocks as stored) to LEARN in the
         background (never delays the acta)."""
@@ -1626,7 +1668,14 @@ class Orchestrator:
         )
         return index.packed(raw), index, [raw[i] for i in index.edited]
 
-    async def _build(self, meta: SessionMeta, blocks: bytes, image_refs: list[tuple[str, str]]) -> bytes:
+    async def _build(
+        self,
+        meta: SessionMeta,
+        blocks: bytes,
+        image_refs: list[tuple[str, str]],
+        *,
+        draft_notice: str | None = None,
+    ) -> bytes:
         """BUILDER, with retries. The images are read here, and let go of before GUARD runs."""
         pinned = meta.pinned
         skeleton = await self.store.get_bytes(pinned["skeleton_key"])
@@ -1640,6 +1689,7 @@ class Orchestrator:
             templates=pinned.get("templates", {}),
             mark_human_edits=bool(pinned.get("mark_human_edits", False)),
             empty_zones=pinned.get("empty_zones") or {},
+            draft_notice=draft_notice,
         )
         try:
             return await with_retries(lambda: self.builder.build(request), self.settings.retry)

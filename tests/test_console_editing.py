@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import docx
 import httpx
 import msgpack
 import pytest
@@ -351,6 +352,35 @@ def test_after_a_failed_finalize_the_console_still_corrects_blocks(spawn: Any, b
         assert len(luis.frames("edit")) == 1 and not luis.errors
     finally:
         luis.close()
+
+
+@pytest.mark.timeout(300)
+def test_the_console_downloads_a_draft_of_the_acta_before_finalizing(spawn: Any, browser: Browser) -> None:
+    """ "Descargar borrador (DOCX)": the acta as it would be written now, its first line saying it
+    is a draft, and the session still open; a viewer has no such button to press."""
+    server = spawn("serve")
+    api = server.token()
+    session_id = start_session(server, api, "Sesión por revisar")
+    append(server, api, session_id, "Siendo las nueve de la mañana se abre la sesión ordinaria.")
+    luis = Console(browser, server, server.token(role="stenographer", sub="luis"), session_id)
+    viewer = Console(browser, server, server.token(role="viewer", sub="publico"), session_id)
+    try:
+        for console in (luis, viewer):
+            console.wait_online()
+        expect(viewer.page.get_by_role("button", name="Descargar borrador (DOCX)")).to_be_disabled()
+        with luis.page.expect_download(timeout=ms(60)) as started:
+            luis.page.get_by_role("button", name="Descargar borrador (DOCX)").click()
+        download = started.value
+        assert download.suggested_filename == f"borrador-{session_id}.docx"
+        document = docx.Document(download.path())
+        assert document.paragraphs[0].text.startswith("BORRADOR SIN VALIDEZ"), document.paragraphs[0].text
+        assert "9:00 a. m." in "".join(document.element.body.itertext())
+        expect(luis.page.locator("#final-status")).to_contain_text("Borrador descargado")
+        expect(luis.page.locator("#session-status")).to_have_text("Abierta")
+        assert not luis.errors and not viewer.errors
+    finally:
+        luis.close()
+        viewer.close()
 
 
 # -- 2. conflicts ----------------------------------------------------------------------------------

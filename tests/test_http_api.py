@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import hashlib
 import io
@@ -22,7 +23,7 @@ import redis.exceptions as redis_exceptions
 from starlette.testclient import TestClient
 
 from server.app import GC_YOUNG_THRESHOLD, create_app
-from server.auth import issue_token, load_or_create_secret
+from server.auth import Principal, issue_token, load_or_create_secret
 from server.errors import BuildFailed, ServiceUnavailable
 from server.services.builder import BuildRequest
 from server.services.core import CoreResult, TextRequest
@@ -442,6 +443,10 @@ def test_after_a_failed_finalize_blocks_can_still_be_corrected(
         assert answer["type"] == "ack", answer
 
     orch.builder = real_builder
+    draft = client.get(f"{api}/preview", headers=bearer(token))  # read before it is sealed again
+    assert draft.status_code == 200 and corrected in "".join(
+        docx.Document(io.BytesIO(draft.content)).element.body.itertext()
+    )
     sealed = client.post(f"{api}/finalize", headers=bearer(token))
     assert sealed.status_code == 200, sealed.text
     body = docx.Document(io.BytesIO(client.get(sealed.json()["download_url"]).content)).element.body
@@ -450,6 +455,69 @@ def test_after_a_failed_finalize_blocks_can_still_be_corrected(
     assert "Altezo" not in text and "Texto repetido por error." not in text
     late_edit = {"base_version": 1, "changes": {"text": "x"}}
     late = client.patch(f"{api}/blocks/{blocks[0]['block_id']}", json=late_edit, headers=bearer(token))
+    assert late.status_code == 409 and late.json()["error"]["code"] == "SESSION_CLOSED"
+
+
+class CountingBuilder:
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.requests: list[BuildRequest] = []
+
+    async def build(self, req: BuildRequest) -> bytes:
+        self.requests.append(req)
+        return bytes(await self.inner.build(req))
+
+
+def test_the_acta_can_be_previewed_before_it_is_sealed(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """``GET …/preview``: the acta as BUILDER writes it from the blocks stored now (the opening
+    summed up, as it will be printed), its first line saying it is a draft; nothing is sealed or
+    logged and the session stays open. Viewers may not ask for it; once sealed, it is refused.
+    Two callers at once while nothing changes share one build."""
+    token = make_token(sub="secretaria")
+    api = f"/v1/orchestrator/session/{start(client, token)}"
+    said = (
+        "Siendo las nueve de la mañana se abre la sesión ordinaria.",
+        "Tiene la palabra el concejal Pedro Gómez.",
+    )
+    for text in said:
+        assert client.post(f"{api}/append", json={"text": text}, headers=bearer(token)).status_code == 200
+    orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+    orch.builder, orch.guard = CountingBuilder(orch.builder), CountingGuard(orch.guard)
+    head = client.get(api, headers=bearer(token)).json()["head_event_id"]
+
+    draft = client.get(f"{api}/preview", headers=bearer(token))
+    assert draft.status_code == 200, draft.text
+    assert draft.headers["content-type"].startswith("application/vnd.openxmlformats-officedocument")
+    assert "borrador-ses_" in draft.headers["content-disposition"]
+    document = docx.Document(io.BytesIO(draft.content))
+    first = document.paragraphs[0].text
+    assert first.startswith("BORRADOR SIN VALIDEZ. Escrito con los 2 bloques guardados"), first
+    assert document.core_properties.title.startswith("BORRADOR")
+    text = "".join(document.element.body.itertext())
+    assert "9:00 a. m." in text and "Pedro Gómez" in text  # the opening summed up, as printed
+    status = client.get(api, headers=bearer(token)).json()
+    assert status["status"] == "OPEN" and status["head_event_id"] == head and orch.guard.seals == 0
+
+    viewer = client.get(f"{api}/preview", headers=bearer(make_token(role="viewer", sub="publico")))
+    assert viewer.status_code == 403 and viewer.json()["error"]["code"] == "FORBIDDEN"
+
+    meta = client.portal.call(orch.buffer.meta, api.rsplit("/", 1)[-1])  # type: ignore[union-attr]
+    principal = Principal(TENANT, "stenographer", "ana")
+
+    async def two_at_once() -> list[bytes]:
+        return list(await asyncio.gather(orch.preview(principal, meta), orch.preview(principal, meta)))
+
+    builds = len(orch.builder.requests)
+    one, other = client.portal.call(two_at_once)  # type: ignore[union-attr]
+    assert one == other and len(orch.builder.requests) == builds + 1
+
+    sealed = client.post(f"{api}/finalize", headers=bearer(token))
+    assert sealed.status_code == 200 and orch.builder.requests[-1].draft_notice is None
+    acta = docx.Document(io.BytesIO(client.get(sealed.json()["download_url"]).content))
+    assert "BORRADOR" not in "".join(acta.element.body.itertext())
+    late = client.get(f"{api}/preview", headers=bearer(token))
     assert late.status_code == 409 and late.json()["error"]["code"] == "SESSION_CLOSED"
 
 

@@ -110,6 +110,9 @@ def test_orchestrator_runs_a_session_on_remote_services(
         ]
         for text in texts:
             assert client.post(f"{api}/append", json={"text": text}, headers=auth).status_code == 200
+        draft = client.get(f"{api}/preview", headers=auth)  # the draft's notice crosses the wire too
+        assert draft.status_code == 200, draft.text
+        assert docx.Document(io.BytesIO(draft.content)).paragraphs[0].text.startswith("BORRADOR SIN VALIDEZ")
         result = client.post(f"{api}/finalize", headers=auth).json()
         blocks = client.get(f"{api}/blocks", headers=auth).json()["blocks"]
     # the block list spliced into the BUILDER and GUARD bodies is the session's, in order
@@ -226,6 +229,14 @@ def test_request_bodies_splice_packed_fields() -> None:
     assert body["blocks"] == blocks and body["skeleton"] == b"\x00docx"
     assert body["style_map"] == {"BODY": "Normal"} and body["mark_human_edits"] is False
     assert set(body) == set(BuildRequest.__dataclass_fields__)
+    # a field named optional is left out while None: a BUILDER older than it still builds
+    body = msgpack.unpackb(pack_body(req, packed=("blocks",), optional=("draft_notice",)))
+    assert set(body) == set(BuildRequest.__dataclass_fields__) - {"draft_notice"}
+    notice = dataclasses.replace(req, draft_notice="BORRADOR")
+    assert (
+        msgpack.unpackb(pack_body(notice, packed=("blocks",), optional=("draft_notice",)))["draft_notice"]
+        == "BORRADOR"
+    )
 
 
 def _mock_client(statuses: list[int], body: dict[str, Any]) -> tuple[httpx.AsyncClient, list[int]]:

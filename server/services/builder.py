@@ -10,7 +10,8 @@ orchestrator's event loop. HTTP contract::
        "metadata": {..}, "comment_author": str,
        "templates": {template_id: [element, ..]},   optional; {} = the built-in templates
        "mark_human_edits": bool,                     optional; default false
-       "empty_zones": {zone: str | null}}            optional; {} = empty zones left empty
+       "empty_zones": {zone: str | null},            optional; {} = empty zones left empty
+       "draft_notice": str | null}                   optional; a preview's notice, written first
     200 the DOCX bytes (application/vnd.openxmlformats-officedocument.wordprocessingml.document)
     422 {"error": {"code": "BUILD_FAILED", "message": ...}}   the skeleton, style map, templates,
         images or blocks cannot be built from (the message says why); not worth retrying
@@ -55,6 +56,8 @@ class BuildRequest:
     templates: dict[str, Any] = field(default_factory=dict)
     mark_human_edits: bool = False
     empty_zones: dict[str, str | None] = field(default_factory=dict)
+    draft_notice: str | None = None
+    """Set for a preview (never for the acta that is sealed): written first, in bold."""
 
 
 class Builder(Protocol):
@@ -77,6 +80,7 @@ def build_sync(req: BuildRequest) -> bytes:
             templates=req.templates,
             mark_human_edits=req.mark_human_edits,
             empty_zones=req.empty_zones,
+            draft_notice=req.draft_notice,
         )
     except docx_builder.BuildError as exc:
         raise BuildFailed(str(exc)) from exc
@@ -96,7 +100,7 @@ class HttpBuilder:
         self._url = base_url.rstrip("/") + "/v1/builder/build"
 
     async def build(self, req: BuildRequest) -> bytes:
-        body = pack_body(req, packed=("blocks",))
+        body = pack_body(req, packed=("blocks",), optional=("draft_notice",))
         try:
             response = await request(
                 self._client,

@@ -3889,6 +3889,7 @@ def build_docx(
     templates: Mapping[str, Any] | None = None,
     mark_human_edits: bool = False,
     empty_zones: Mapping[str, str | None] | None = None,
+    draft_notice: str | None = None,
 ) -> bytes:
     """Fill ``skeleton`` with ``blocks`` and return the acta as DOCX bytes.
 
@@ -3911,7 +3912,9 @@ def build_docx(
     ``mark_human_edits``, blocks edited by a person get a comment. Audio blocks recognized with
     low confidence and not edited since get one (:func:`low_confidence`), and so does the heading
     of a zone printed without content when the tenant has ``empty_zones`` (it said which sections
-    may go; this one it keeps, so its emptiness is worth a look). Raises :class:`BuildError`
+    may go; this one it keeps, so its emptiness is worth a look). A ``draft_notice`` (a preview
+    of the acta before it is sealed) is written in bold as the document's first paragraph and
+    starts its title, so a draft is never taken for the acta. Raises :class:`BuildError`
     for a skeleton, style map, templates or ``empty_zones`` problem, a block aimed at a missing
     zone, or a missing image.
     """
@@ -3984,6 +3987,12 @@ def build_docx(
             _shield_first_paragraph(zone.element.find(W_SDTCONTENT))
 
     _describe_the_document(doc, meta, blocks)
+    if draft_notice:
+        notice = _add_paragraph(body, renderer.style("BODY"))
+        _add_run(notice, draft_notice.strip(), bold=True)
+        body.insert(0, notice)  # moved from the end to the start
+        core = doc.core_properties
+        core.title = f"BORRADOR: {core.title}" if core.title else "BORRADOR"
 
     out = io.BytesIO()
     doc.save(out)

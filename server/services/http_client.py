@@ -75,11 +75,17 @@ def _reason(response: httpx.Response) -> str:
         return response.text[:200]
 
 
-def pack_body(request_object: Any, *, packed: tuple[str, ...] = ()) -> bytes:
+def pack_body(request_object: Any, *, packed: tuple[str, ...] = (), optional: tuple[str, ...] = ()) -> bytes:
     """A dataclass as a msgpack map; the fields named in ``packed`` already hold msgpack bytes
-    and are spliced in as they are (a big block list is not decoded just to be encoded again)."""
+    and are spliced in as they are (a big block list is not decoded just to be encoded again);
+    those named in ``optional`` are left out when None (a service older than the field then
+    still takes every request that does not use it)."""
     packer = msgpack.Packer(use_bin_type=True)
-    fields = dataclasses.fields(request_object)
+    fields = [
+        f
+        for f in dataclasses.fields(request_object)
+        if not (f.name in optional and getattr(request_object, f.name) is None)
+    ]
     parts = [packer.pack_map_header(len(fields))]
     for f in fields:
         value = getattr(request_object, f.name)

@@ -19,7 +19,8 @@ export class Api {
     this.getToken = getToken;
   }
 
-  async request(method, path, { json, form, headers = {} } = {}) {
+  /** blob: the answer's body as a Blob (a document) instead of JSON. */
+  async request(method, path, { json, form, headers = {}, blob = false } = {}) {
     const init = { method, headers: { Accept: "application/json", ...headers }, cache: "no-store" };
     const token = this.getToken();
     if (token) init.headers.Authorization = `Bearer ${token}`;
@@ -35,6 +36,7 @@ export class Api {
     } catch (exc) {
       throw new ApiError(0, "NETWORK", String((exc && exc.message) || exc));
     }
+    if (blob && response.ok) return response.blob();
     let body = null;
     const text = await response.text();
     if (text) {
@@ -81,6 +83,11 @@ export class Api {
 
   finalize(sessionId) {
     return this.request("POST", `${PREFIX}/${encodeURIComponent(sessionId)}/finalize`);
+  }
+
+  /** The acta as it would be written now, marked BORRADOR on its first line (not sealed): a Blob. */
+  preview(sessionId) {
+    return this.request("GET", `${PREFIX}/${encodeURIComponent(sessionId)}/preview`, { blob: true });
   }
 
   /** Run CORE again on a block pending review; the new version also arrives as block.updated. */

@@ -63,6 +63,7 @@ const app = {
   audit: null,
   auditRequested: false,
   finalizing: false,
+  previewing: false, // a draft of the acta is being built for download
   entering: 0,
   recorder: null,
   recSamples: 0, // 16 kHz samples captured in the current recording (pauses included)
@@ -447,6 +448,8 @@ function updatePermissions() {
   const canUpload = CAN.upload.has(app.role) && open;
   for (const id of ["file-input", "zone-select", "caption-input", "upload-button"]) $(id).disabled = !canUpload;
   $("finalize").disabled = !CAN.finalize.has(app.role) || !retryable || app.finalizing;
+  $("preview").disabled =
+    !app.sessionId || !CAN.finalize.has(app.role) || !correctable() || app.finalizing || app.previewing;
   if (!canSend && app.recorder && app.recorder.active) stopRecording();
   renderRecorder();
   if (app.view) app.view.refreshActions();
@@ -1020,6 +1023,29 @@ async function confirmAndFinalize() {
   }
 }
 
+/** Download the acta as it would be written now (marked BORRADOR, not sealed) to read it first. */
+async function onPreview() {
+  if (!app.sessionId || app.previewing) return;
+  const sessionId = app.sessionId;
+  app.previewing = true;
+  updatePermissions();
+  say("final-status", "Generando el borrador…");
+  try {
+    const blob = await app.api.preview(sessionId);
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = `borrador-${sessionId}.docx`;
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+    say("final-status", "Borrador descargado: no es el acta; el acta se sella al finalizar.", "ok");
+  } catch (exc) {
+    if (!handleAuthFailure(exc)) say("final-status", `No se pudo generar el borrador: ${errorText(exc)}`, "error");
+  } finally {
+    app.previewing = false;
+    updatePermissions();
+  }
+}
+
 /** Show a finalize result: from the HTTP answer, GET session, or a session.finalized event. */
 function showFinal(result) {
   if (!result) return;
@@ -1183,6 +1209,7 @@ function init() {
     }
   });
   $("finalize").addEventListener("click", onFinalize);
+  $("preview").addEventListener("click", onPreview);
   $("refresh-link").addEventListener("click", refreshLink);
   $("audit-json").addEventListener("click", downloadAudit);
   $("copy-session").addEventListener("click", () => copyText(app.sessionId || "", "Identificador"));
