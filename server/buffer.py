@@ -34,6 +34,8 @@ OPEN = "OPEN"
 CLOSING = "CLOSING"
 FINALIZED = "FINALIZED"
 FINALIZE_FAILED = "FINALIZE_FAILED"
+_LISTED = frozenset({OPEN, FINALIZE_FAILED})
+"""Statuses of the sessions a tenant's list of open sessions shows (and counts)."""
 
 RECORDING_HOLD = 12.0
 """Seconds the console whose audio was stored last keeps the session's recording after its last
@@ -869,12 +871,14 @@ class SessionBuffer:
         return [
             {
                 "session_id": _text(member),
+                "status": _text(status),
                 "metadata": unpack(metadata) if metadata else {},
                 "created_at": float(created_at or 0),
                 "created_by": _text(created_by or b""),
             }
             for member, (status, metadata, created_at, created_by) in zip(ids, rows, strict=True)
-            if status == OPEN.encode()  # a reservation whose start is not done yet has no meta
+            # a reservation whose start is not done yet has no meta; a finalizing one is not open
+            if status is not None and _text(status) in _LISTED
         ]
 
     async def admit_session(self, tenant_id: str, session_id: str, limit: int) -> bool:
@@ -885,6 +889,12 @@ class SessionBuffer:
     async def release_session(self, tenant_id: str, session_id: str) -> None:
         """The session stopped being open (finalize began, or its start failed)."""
         await self._r.zrem(keys.tenant_open_sessions(tenant_id), session_id)
+
+    async def readmit_session(self, tenant_id: str, session_id: str, created_at: float) -> None:
+        """Its finalize failed: the session is listed (and counted) again until a retry seals it,
+        so that a colleague finds it to correct it; in its place by start time. Not refused at
+        the tenant's limit: it was counted when it started."""
+        await self._r.zadd(keys.tenant_open_sessions(tenant_id), {session_id: created_at * 1000}, nx=True)
 
     async def prune_open_sessions(self, tenant_id: str, grace: float = 60.0) -> int:
         """Forget counted sessions that are no longer open: finalizing ones whose release was
@@ -902,7 +912,7 @@ class SessionBuffer:
         stale = [
             member
             for (member, reserved), status in zip(members, statuses, strict=True)
-            if (status is not None and status != OPEN.encode()) or (status is None and reserved < cutoff)
+            if (status is not None and _text(status) not in _LISTED) or (status is None and reserved < cutoff)
         ]
         if stale:
             await self._r.zrem(key, *stale)

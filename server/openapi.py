@@ -314,7 +314,9 @@ def build(max_text_chars: int) -> dict[str, Any]:
         f"{PREFIX}s": {
             "get": _operation(
                 "listOpenSessions",
-                "The caller's tenant's open sessions, newest first (at most 50), to join one",
+                "The caller's tenant's open sessions, newest first (at most 50), to join one; a"
+                " session whose finalize failed is listed too (status FINALIZE_FAILED) until a retry"
+                " seals it",
                 {
                     "200": _json_response(
                         "The open sessions",
@@ -325,6 +327,7 @@ def build(max_text_chars: int) -> dict[str, Any]:
                                     "items": _object(
                                         {
                                             "session_id": STRING,
+                                            "status": {"enum": ["OPEN", "FINALIZE_FAILED"]},
                                             "metadata": OBJECT,
                                             "created_at": NUMBER,
                                             "created_by": STRING,

@@ -84,6 +84,9 @@ EDIT_EXTRACTION_TIMEOUT = 2.0
 MAX_METADATA_BYTES = 16_384
 OPEN_SESSIONS_LISTED = 50
 """How many of a tenant's open sessions ``GET /v1/orchestrator/sessions`` lists (newest first)."""
+PREVIEW_BUILDS = 1
+"""Previews of the acta one instance builds at a time (they share the finalize worker): a
+finalize waits behind at most this many."""
 
 
 def new_id(prefix: str) -> str:
@@ -150,6 +153,7 @@ class Orchestrator:
         self._background: set[asyncio.Task[None]] = set()
         self._previews: dict[str, tuple[int, asyncio.Future[bytes]]] = {}
         """Per session, the preview being built on this instance and the event it reflects."""
+        self._preview_builds = asyncio.Semaphore(PREVIEW_BUILDS)
         retry = settings.retry
         # How long an admitted input may take before finalize stops waiting for it.
         self.ingest_ttl = retry.attempts * (retry.timeout + retry.max_delay) + 5.0
@@ -1509,6 +1513,9 @@ class Orchestrator:
                 value=error,
                 event_payload=self._event("session.finalize_failed", principal, error),
             )
+            # listed again, for a colleague to find it, correct it and finalize it (an instance
+            # dying right before this leaves it unlisted: it can still be joined by its id)
+            await self.buffer.readmit_session(meta.tenant_id, meta.session_id, meta.created_at)
             self.metrics.finalize_seconds.labels("failed").observe(time.perf_counter() - started)
             raise
         finally:
@@ -1535,8 +1542,13 @@ class Orchestrator:
         not stored, nothing logged. Finalize seals the acta for good (under Object Lock where the
         store has it), so the people who prepare it read it first as it will be printed, the
         summed-up sections and the derived speakers, votes and attendance included, which the
-        console's draft (the blocks as said) does not show. Callers asking while a preview of
-        the same state of the session is built on this instance share it."""
+        console's draft (the blocks as said) does not show.
+
+        A preview costs what a finalize's build costs (seconds and a few hundred MB for a long
+        session, in the finalize worker): on this instance one session has one build at a time
+        (a caller takes the running one when it reflects the session as the caller saw it or
+        later, else waits for it to end and builds again), and the instance builds
+        :data:`PREVIEW_BUILDS` at a time, so previews never hold up finalize for long."""
         principal.require(CAN_FINALIZE, "preview the acta")
         if not meta.takes_corrections:
             raise SessionClosed(
@@ -1544,21 +1556,29 @@ class Orchestrator:
                 status=meta.status,
             )
         sid = meta.session_id
-        entry = self._previews.get(sid)
-        if entry is None or entry[0] != meta.head_event_id:
-            future = asyncio.ensure_future(self._build_preview(meta))
-            self._previews[sid] = entry = (meta.head_event_id, future)
+        while (entry := self._previews.get(sid)) is not None:
+            head, running = entry
+            if head >= meta.head_event_id:
+                return await asyncio.shield(running)
+            with contextlib.suppress(Exception):  # its callers get its outcome; this one builds anew
+                await asyncio.shield(running)
+        future = asyncio.ensure_future(self._build_preview(meta))
+        self._previews[sid] = (meta.head_event_id, future)
 
-            def forget(done: asyncio.Future[bytes], sid: str = sid) -> None:
-                if (current := self._previews.get(sid)) is not None and current[1] is done:
-                    del self._previews[sid]
-                if not done.cancelled():
-                    done.exception()  # retrieved: each caller gets it from the await below
+        def forget(done: asyncio.Future[bytes]) -> None:
+            if (current := self._previews.get(sid)) is not None and current[1] is done:
+                del self._previews[sid]
+            if not done.cancelled():
+                done.exception()  # retrieved: each caller gets it from its await
 
-            future.add_done_callback(forget)
-        return await asyncio.shield(entry[1])
+        future.add_done_callback(forget)
+        return await asyncio.shield(future)
 
     async def _build_preview(self, meta: SessionMeta) -> bytes:
+        async with self._preview_builds:
+            return await self._build_preview_now(meta)
+
+    async def _build_preview_now(self, meta: SessionMeta) -> bytes:
         pending = len(await self.buffer.pending_utterances(meta.session_id))
         blocks, index, _ = await self._sorted_blocks(meta.session_id)
         notice = (

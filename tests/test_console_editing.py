@@ -357,7 +357,7 @@ def test_after_a_failed_finalize_the_console_still_corrects_blocks(spawn: Any, b
 @pytest.mark.timeout(300)
 def test_the_console_downloads_a_draft_of_the_acta_before_finalizing(spawn: Any, browser: Browser) -> None:
     """ "Descargar borrador (DOCX)": the acta as it would be written now, its first line saying it
-    is a draft, and the session still open; a viewer has no such button to press."""
+    is a draft, and the session still open; a viewer's button is disabled."""
     server = spawn("serve")
     api = server.token()
     session_id = start_session(server, api, "Sesión por revisar")
@@ -375,7 +375,7 @@ def test_the_console_downloads_a_draft_of_the_acta_before_finalizing(spawn: Any,
         document = docx.Document(download.path())
         assert document.paragraphs[0].text.startswith("BORRADOR SIN VALIDEZ"), document.paragraphs[0].text
         assert "9:00 a. m." in "".join(document.element.body.itertext())
-        expect(luis.page.locator("#final-status")).to_contain_text("Borrador descargado")
+        expect(luis.page.locator("#preview-status")).to_contain_text("Borrador descargado")
         expect(luis.page.locator("#session-status")).to_have_text("Abierta")
         assert not luis.errors and not viewer.errors
     finally:

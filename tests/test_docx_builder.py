@@ -3401,8 +3401,15 @@ SUMMARY = "Siendo las 10:00 a. m., se dio inicio a la sesión ordinaria del Conc
     [
         # a sentence added to what the machine heard
         ({"text": f"{HEARD} {ADDED}", "machine": {"text": HEARD}}, ADDED),
-        # the heard sentence corrected in place: its facts are in the summary
+        # the heard sentence corrected in place: its facts are in the summary (here the summary
+        # carries under half of its words: only the comparison with what was heard tells)
         ({"text": FIXED, "machine": {"text": HEARD}}, ""),
+        ({"text": "Votaron sí doce, no cinco.", "machine": {"text": "Votaron sí quince, no mos."}}, ""),
+        # a sentence rewritten whole is the person's: written after the summary
+        (
+            {"text": "El presidente declara abierta la sesión a las 9:10.", "machine": {"text": HEARD}},
+            "El presidente declara abierta la sesión a las 9:10.",
+        ),
         # a sentence the rendering carries (a template writing the text as said)
         ({"text": SUMMARY, "machine": {"text": "Buenos días."}}, ""),
         # "a. m." ends no sentence; nothing changed; written by hand (no machine text)

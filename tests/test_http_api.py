@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import hashlib
 import io
@@ -247,9 +248,11 @@ def test_open_sessions_are_listed_for_their_tenant_only(
     listed = client.get("/v1/orchestrator/sessions", headers=bearer(make_token(role="stenographer")))
     assert listed.status_code == 200, listed.text
     sessions = listed.json()["sessions"]  # the newest two are ours (other tests share the store)
-    assert [(s["session_id"], s["metadata"]["title"], s["created_by"]) for s in sessions[:2]] == [
-        (second, "Sesión ordinaria 45", "ana"),
-        (first, "Sesión ordinaria 44", "ana"),
+    assert [
+        (s["session_id"], s["metadata"]["title"], s["created_by"], s["status"]) for s in sessions[:2]
+    ] == [
+        (second, "Sesión ordinaria 45", "ana", "OPEN"),
+        (first, "Sesión ordinaria 44", "ana", "OPEN"),
     ]
     assert sessions[0]["created_at"] >= sessions[1]["created_at"] > 0
     finalized = client.post(f"/v1/orchestrator/session/{first}/finalize", headers=bearer(recorder))
@@ -420,10 +423,23 @@ def test_after_a_failed_finalize_blocks_can_still_be_corrected(
         for text in said
     ]
     orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+    real_core, orch.core = orch.core, FlakyCore(failures=1_000)  # CORE down: kept for review
+    pending = client.post(
+        f"{api}/append", json={"text": "Se verifica el quórum decisorio."}, headers=bearer(token)
+    )
+    assert pending.json()["block"]["type"] == "ERROR_PENDING_REVIEW"
+    orch.core = real_core
     real_builder = orch.builder
     orch.builder = BrokenBuilder()
     assert client.post(f"{api}/finalize", headers=bearer(token)).status_code == 502
     assert client.get(api, headers=bearer(token)).json()["status"] == "FINALIZE_FAILED"
+
+    def listed() -> dict[str, str]:
+        sessions = client.get("/v1/orchestrator/sessions", headers=bearer(token)).json()["sessions"]
+        return {s["session_id"]: s["status"] for s in sessions}
+
+    sid = api.rsplit("/", 1)[-1]
+    assert listed()[sid] == "FINALIZE_FAILED"  # a colleague finds it in the list to correct it
     refused = client.post(f"{api}/append", json={"text": "más"}, headers=bearer(token))
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "SESSION_CLOSED"
 
@@ -433,6 +449,10 @@ def test_after_a_failed_finalize_blocks_can_still_be_corrected(
     assert edited.status_code == 200, edited.text
     deleted = client.delete(f"{api}/blocks/{blocks[2]['block_id']}?base_version=1", headers=bearer(token))
     assert deleted.status_code == 200, deleted.text
+    redone = client.post(
+        f"{api}/blocks/{pending.json()['block']['block_id']}/reprocess", headers=bearer(token)
+    )
+    assert redone.status_code == 200 and redone.json()["block"]["type"] == "TEMPLATE", redone.text
     insert = {"type": "insert", "seq": 1, "after_block_id": blocks[0]["block_id"],
               "block": {"text": "Se verifica el quórum."}}  # fmt: skip
     with client.websocket_connect(f"{api}/stream") as ws:
@@ -451,21 +471,36 @@ def test_after_a_failed_finalize_blocks_can_still_be_corrected(
     assert sealed.status_code == 200, sealed.text
     body = docx.Document(io.BytesIO(client.get(sealed.json()["download_url"]).content)).element.body
     text = "".join(body.itertext())
-    assert corrected in text and "Se verifica el quórum." in text
+    assert corrected in text and "Se verifica el quórum." in text and "quórum decisorio" in text
     assert "Altezo" not in text and "Texto repetido por error." not in text
+    assert sid not in listed()
     late_edit = {"base_version": 1, "changes": {"text": "x"}}
     late = client.patch(f"{api}/blocks/{blocks[0]['block_id']}", json=late_edit, headers=bearer(token))
     assert late.status_code == 409 and late.json()["error"]["code"] == "SESSION_CLOSED"
 
 
 class CountingBuilder:
+    """BUILDER counted: its requests, how many builds ran at once at most; ``gate`` (when set to
+    an unset event) holds every build until it is set."""
+
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self.requests: list[BuildRequest] = []
+        self.running = self.most_at_once = 0
+        self.gate: asyncio.Event | None = None
+        self.started = asyncio.Event()  # set by each build as it begins
 
     async def build(self, req: BuildRequest) -> bytes:
         self.requests.append(req)
-        return bytes(await self.inner.build(req))
+        self.started.set()
+        self.running += 1
+        self.most_at_once = max(self.most_at_once, self.running)
+        try:
+            if self.gate is not None:
+                await self.gate.wait()
+            return bytes(await self.inner.build(req))
+        finally:
+            self.running -= 1
 
 
 def test_the_acta_can_be_previewed_before_it_is_sealed(
@@ -474,7 +509,7 @@ def test_the_acta_can_be_previewed_before_it_is_sealed(
     """``GET …/preview``: the acta as BUILDER writes it from the blocks stored now (the opening
     summed up, as it will be printed), its first line saying it is a draft; nothing is sealed or
     logged and the session stays open. Viewers may not ask for it; once sealed, it is refused.
-    Two callers at once while nothing changes share one build."""
+    Callers of one state share one build; a session has one build at a time."""
     token = make_token(sub="secretaria")
     api = f"/v1/orchestrator/session/{start(client, token)}"
     said = (
@@ -506,12 +541,28 @@ def test_the_acta_can_be_previewed_before_it_is_sealed(
     meta = client.portal.call(orch.buffer.meta, api.rsplit("/", 1)[-1])  # type: ignore[union-attr]
     principal = Principal(TENANT, "stenographer", "ana")
 
-    async def two_at_once() -> list[bytes]:
-        return list(await asyncio.gather(orch.preview(principal, meta), orch.preview(principal, meta)))
+    later = dataclasses.replace(meta, head_event_id=meta.head_event_id + 1)  # an edit meanwhile
+
+    async def asked_together() -> list[bytes]:
+        """Two callers of one state and one of a later state while the first build runs: the
+        first two share it; the third waits for it to end, then builds (never two at once)."""
+        builder = orch.builder
+        builder.gate, builder.started = asyncio.Event(), asyncio.Event()
+        first = asyncio.ensure_future(orch.preview(principal, meta))
+        await asyncio.wait_for(builder.started.wait(), 30)
+        same = asyncio.ensure_future(orch.preview(principal, meta))
+        newer = asyncio.ensure_future(orch.preview(principal, later))
+        for _ in range(50):  # let both run as far as they go while the first build is held
+            await asyncio.sleep(0)
+        assert builder.running == 1 and not newer.done()
+        builder.gate.set()
+        return list(await asyncio.gather(first, same, newer))
 
     builds = len(orch.builder.requests)
-    one, other = client.portal.call(two_at_once)  # type: ignore[union-attr]
-    assert one == other and len(orch.builder.requests) == builds + 1
+    one, same, newer = client.portal.call(asked_together)  # type: ignore[union-attr]
+    assert one == same and newer.startswith(b"PK")
+    assert len(orch.builder.requests) == builds + 2 and orch.builder.most_at_once == 1
+    orch.builder.gate = None
 
     sealed = client.post(f"{api}/finalize", headers=bearer(token))
     assert sealed.status_code == 200 and orch.builder.requests[-1].draft_notice is None

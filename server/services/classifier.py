@@ -193,11 +193,18 @@ floor is given to a person, never to the council), "Tiene la palabra el concejo 
 ("concejal" heard as one word short) and "la concejal a Marcela Quintero" (a proposal's author
 lost, a councillor given the floor written "concejal")."""
 
-_BODY_ADJECTIVE_RE: Final = re.compile(r"(?:al|il|ar|or|ario|aria|ivo|iva|ico|ica|ense)$")
-"""How the adjective of a body named "Concejo …"/"Consejo …" ends ("Territorial de Planeación",
-"Nacional Electoral", "Estudiantil", "Superior", "Comunitario", "Consultivo"): after "el
-concejo" such a word is the body, not a councillor's name (a first name ending so, "Víctor",
-"Rafael", is then left unnamed, as before)."""
+_BODY_ADJECTIVE_RE: Final = re.compile(
+    r"(?:al|il|ar|or|ario|aria|ivo|iva|ico|ica|ense)$"
+    r"|^(?:afro\w*|indigena|metropolitano|ciudadano|colombiano|vallecaucano|caleno|campesino|palenquero"
+    r"|privado|rom)$"
+)
+"""The first word of a body whose "Consejo" Whisper writes "Concejo" (they sound alike): how its
+adjective ends ("Territorial de Planeación", "Nacional Electoral", "Estudiantil", "Superior",
+"Comunitario", "Consultivo") or what it is ("Indígena Nasa Kiwe", "Afrocolombiano", "Afro Cali",
+"Metropolitano Ambiental", "Ciudadano"). After "el concejo" such a word is the body, not a
+councillor's name; a first name ending so ("Víctor", "Óscar", "Mario", "Mónica", "Angélica") is
+then left unnamed, as it was before "el concejo" + a name was read as the title: a speaker
+missing is corrected by the stenographer, one made up from a body's name could go unnoticed."""
 
 
 def _title_heard_apart(text: str, low: str) -> str:
@@ -205,8 +212,9 @@ def _title_heard_apart(text: str, low: str) -> str:
     "concejala", padded with spaces so that every position stays that of ``text``, where a
     capitalised word that is no title, office or word of grammar follows it: "el Concejo al
     Alcalde" is the council. "el concejo" (no "al") takes the place of the article too, and
-    only before two such words of which the first does not read as a body's adjective: "el
-    Concejo Municipal", "el Concejo Territorial de Planeación" are bodies."""
+    only before two such words of which the first does not read as a body's
+    (:data:`_BODY_ADJECTIVE_RE`): "el Concejo Municipal", "el Concejo Territorial de Planeación"
+    are bodies."""
 
     def capitalised_name(at: int) -> re.Match[str] | None:
         word = _NAME_TOKEN_RE.match(text, at)

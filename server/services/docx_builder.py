@@ -201,13 +201,13 @@ Tenant option ``mark_human_edits``: blocks with ``human_edited: true`` get a Wor
 from __future__ import annotations
 
 import bisect
+import collections
 import difflib
 import functools
 import io
 import itertools
 import json
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -779,14 +779,14 @@ CORRECTED_SENTENCE_RATIO = 0.6
 """A sentence of a person's text at least this similar (difflib's ratio, on the folded text) to
 a sentence the machine heard is that sentence corrected ("Votaron sí doce, no cinco." for "Votaron
 sí quince, no mos."): its facts were extracted again, and the template writes them."""
+COMPARED_CHARS = 400
+"""Sentences are compared by their first this many characters (a sentence of a speech read
+whole can run to thousands: the comparison grows with the square of its length)."""
+CANDIDATE_SENTENCES = 5
+"""A sentence is compared with at most this many heard sentences, those sharing most of its words."""
 WRITTEN_SENTENCE_SHARE = 0.5
 """A sentence at least this share of whose words of four letters or more the block's written
 paragraphs and tables carry is already in the acta."""
-
-
-def _folded(text: str) -> str:
-    decomposed = unicodedata.normalize("NFD", text.lower())
-    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
 
 
 def _sentences(text: str) -> list[str]:
@@ -809,19 +809,29 @@ def added_by_hand(block: Mapping[str, Any], written: str) -> str:
     text = _as_text(block.get("text")).strip()
     if not heard or not text or text == heard:
         return ""
-    heard_sentences = [_folded(sentence) for sentence in _sentences(heard)]
-    in_acta = frozenset(_CONTENT_WORD_RE.findall(_folded(written)))
+    heard_sentences = [_fold_same_length(sentence)[:COMPARED_CHARS] for sentence in _sentences(heard)]
+    heard_with: dict[str, list[int]] = {}  # a word → the heard sentences that have it
+    for n, folded in enumerate(heard_sentences):
+        for word in set(_CONTENT_WORD_RE.findall(folded)):
+            heard_with.setdefault(word, []).append(n)
+    in_acta = frozenset(_CONTENT_WORD_RE.findall(_fold_same_length(written)))
     added = []
     for sentence in _sentences(text):
-        folded = _folded(sentence)
-        words = _CONTENT_WORD_RE.findall(folded)
-        if not words or len(in_acta.intersection(words)) >= WRITTEN_SENTENCE_SHARE * len(words):
+        folded = _fold_same_length(sentence)
+        words = set(_CONTENT_WORD_RE.findall(folded))
+        if not words or len(in_acta & words) >= WRITTEN_SENTENCE_SHARE * len(words):
             continue
-        matcher = difflib.SequenceMatcher(None, folded, autojunk=False)
+        # compared in full only with the few heard sentences sharing most of its words (b is the
+        # sentence: SequenceMatcher caches what it learns of b)
+        shared = collections.Counter(n for word in words for n in heard_with.get(word, ()))
+        matcher = difflib.SequenceMatcher(None, b=folded[:COMPARED_CHARS], autojunk=False)
         corrected = False
-        for other in heard_sentences:
-            matcher.set_seq1(other)
-            if matcher.ratio() >= CORRECTED_SENTENCE_RATIO:
+        for n, _ in shared.most_common(CANDIDATE_SENTENCES):
+            matcher.set_seq1(heard_sentences[n])
+            if (
+                matcher.quick_ratio() >= CORRECTED_SENTENCE_RATIO
+                and matcher.ratio() >= CORRECTED_SENTENCE_RATIO
+            ):
                 corrected = True
                 break
         if not corrected:

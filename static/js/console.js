@@ -228,6 +228,7 @@ async function listOpenSessions() {
       name.textContent = title;
       const detail = document.createElement("span");
       detail.textContent = `iniciada ${when}${session.created_by ? ` por ${session.created_by}` : ""}`;
+      if (session.status === "FINALIZE_FAILED") detail.textContent += " · falló la generación del acta";
       button.append(name, detail);
       button.addEventListener("click", () => joinSession(session.session_id));
       const item = document.createElement("li");
@@ -329,6 +330,7 @@ async function enterSession(sessionId, info) {
   show("workspace", true);
   show("final-result", false);
   say("final-status", "");
+  say("preview-status", "");
   say("upload-status", "");
   say("text-error", "");
   $("rejected-list").replaceChildren();
@@ -1029,7 +1031,7 @@ async function onPreview() {
   const sessionId = app.sessionId;
   app.previewing = true;
   updatePermissions();
-  say("final-status", "Generando el borrador…");
+  say("preview-status", "Generando el borrador…");
   try {
     const blob = await app.api.preview(sessionId);
     const link = document.createElement("a");
@@ -1037,9 +1039,9 @@ async function onPreview() {
     link.download = `borrador-${sessionId}.docx`;
     link.click();
     setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
-    say("final-status", "Borrador descargado: no es el acta; el acta se sella al finalizar.", "ok");
+    say("preview-status", "Borrador descargado: no es el acta; el acta se sella al finalizar.", "ok");
   } catch (exc) {
-    if (!handleAuthFailure(exc)) say("final-status", `No se pudo generar el borrador: ${errorText(exc)}`, "error");
+    if (!handleAuthFailure(exc)) say("preview-status", `No se pudo generar el borrador: ${errorText(exc)}`, "error");
   } finally {
     app.previewing = false;
     updatePermissions();
