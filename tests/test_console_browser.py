@@ -842,6 +842,61 @@ def test_outbox_keeps_unacked_audio_on_disk_until_acked(spawn: Any, browser: Bro
     page.close()
 
 
+@pytest.mark.timeout(120)
+def test_outbox_holds_a_window_in_memory_and_pages_the_rest_in_from_disk(
+    spawn: Any, browser: Browser, shot: Any
+) -> None:
+    """outbox.js with audiostore.js in the page: past the memory window, audio on disk gives its
+    bytes up (keeping seq, order and size), the frames to send first keep theirs, and `pageIn`
+    reads the next ones back in order once frames sent make room; a renumbering patches the saved
+    seq of frames held on disk only; a reload reads the disk back page by page with only the
+    window in memory; the bound on disk still drops the oldest never-sent audio, counted."""
+    server = spawn("serve")
+    page = browser.new_page()
+    page.goto(f"{server.url}/static/index.html")
+    result = page.evaluate(
+        """async () => {
+             const { Outbox } = await import('/static/js/outbox.js');
+             const { AudioStore } = await import('/static/js/audiostore.js');
+             const quiet = { load: () => null, save: () => {} };
+             const chunk = (v) => new Uint8Array(3200).fill(v);
+             const held = (box) => box.frames.map((f) => (f.data ? f.data[0] : null));
+             const open = () => AudioStore.open('ses_window', 'client');
+             const box = new Outbox(quiet, { memoryAudioBytes: 4 * 3200, maxAudioBytes: 30 * 3200 });
+             await box.restoreAudio(await open());
+             for (let i = 1; i <= 12; i++) box.addAudio(chunk(i));  // seq 1..12
+             const unwritten = box.memoryBytes;                       // none on disk yet
+             await box.writeAudio();
+             const written = held(box);
+             const blocked = await box.pageIn(4);   // the window holds the four to send first
+             box.markSent(box.frames.slice(0, 4));  // they went out: they can make room
+             const paged = await box.pageIn(4);
+             const afterPage = held(box);
+             // The server had applied the four, and its counter is ahead: the rest is renumbered.
+             box.welcome(100);
+             await box.writeAudio();
+             const disk = (await (await open()).load()).map((r) => [r.seq, r.sent, r.data[0]]);
+             const again = new Outbox(quiet, { memoryAudioBytes: 4 * 3200 });  // a reload
+             await again.restoreAudio(await open());
+             const restored = [again.audioBytes, again.memoryBytes, held(again)];
+             for (let i = 13; i <= 40; i++) box.addAudio(chunk(i));  // past the bound of 30
+             return { unwritten, written, blocked, paged, afterPage, disk, restored,
+                      dropped: box.droppedAudioSeconds, queued: box.pendingAudioSeconds,
+                      seqs: [box.frames[0].seq, box.frames[box.frames.length - 1].seq] };
+           }"""
+    )
+    assert result["unwritten"] == 12 * CHUNK_BYTES
+    assert result["written"] == [1, 2, 3, 4] + [None] * 8
+    assert result["blocked"] == 0
+    # Half a window at a time (two frames here), the first sent frames giving their bytes up.
+    assert result["paged"] == 2 and result["afterPage"] == [None, None, 3, 4, 5, 6] + [None] * 6
+    assert result["disk"] == [[100 + i, False, 4 + i] for i in range(1, 9)]
+    assert result["restored"] == [8 * CHUNK_BYTES, 4 * CHUNK_BYTES, [5, 6, 7, 8] + [None] * 4]
+    assert result["dropped"] == pytest.approx(0.6) and result["queued"] == pytest.approx(3.0)
+    assert result["seqs"] == [101, 130]
+    page.close()
+
+
 DISK_AUDIO = """async (sessionId) => {
   const db = await new Promise((resolve, reject) => {
     const request = indexedDB.open('astra-audio');
