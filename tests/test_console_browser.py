@@ -991,6 +991,8 @@ def test_audio_unacked_at_a_reload_during_an_outage_reaches_the_server(
     tap.blocked = False
     console.wait_online()
     expect(page.locator("#rec-backlog")).to_have_text("Audio sin confirmar: 0,0 s", timeout=ms(30))
+    # Paced, the audio_end after the last audio may still be waiting for its turn.
+    page.wait_for_function("() => window.astraConsole.outbox().pending === 0", timeout=ms(30))
     through, answers = tap.through, tap.answers
     if finalized:
         # The frames sent after the refused one are answered SEQ_GAP (the outbox handles it).
