@@ -36,9 +36,9 @@ def free_port() -> int:
 class Server:
     """``astra serve`` with its own data dir and embedded Redis; ``env`` adds settings."""
 
-    def __init__(self, env: dict[str, str] | None = None) -> None:
+    def __init__(self, env: dict[str, str] | None = None, port: int | None = None) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="astra-bench-"))
-        self.port = free_port()
+        self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         base = {k: v for k, v in os.environ.items() if not k.startswith("ASTRA_") and k != "REDIS_URL"}
         env = base | {"ASTRA_ASR_WARMUP": "0"} | (env or {})

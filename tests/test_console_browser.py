@@ -28,6 +28,9 @@ pytestmark = pytest.mark.e2e
 AUDIO = ROOT / "tests" / "fixtures" / "audio"
 SCRIPT: list[dict[str, Any]] = json.loads((AUDIO / "sesion.json").read_text(encoding="utf-8"))
 CHUNK_BYTES = 3200  # 100 ms of 16 kHz PCM16
+PACED = {"ASTRA_FRAME_RATE": "30", "ASTRA_FRAME_BURST": "40"}
+"""A server allowing fewer frames than a backlog of a few seconds: resending it all at once would
+be held back (astra_ws_throttled_frames_total), a paced console never is."""
 
 
 @pytest.fixture
@@ -45,9 +48,19 @@ def browser() -> Iterator[Browser]:
 class Console:
     """One console page, with the JavaScript errors and the WebSocket frames it sent."""
 
-    def __init__(self, browser: Browser, server: ServerProcess, token: str, session_id: str | None = None):
+    def __init__(
+        self,
+        browser: Browser,
+        server: ServerProcess,
+        token: str,
+        session_id: str | None = None,
+        options: dict[str, Any] | None = None,
+    ):
+        """`options`: the page's `window.astraOptions` (console.js, e.g. the outbox's windows)."""
         self.context: BrowserContext = browser.new_context(viewport={"width": 1400, "height": 1000})
         self.context.set_default_timeout(ms(30))
+        if options:
+            self.context.add_init_script(f"window.astraOptions = {json.dumps(options)};")
         self.page: Page = self.context.new_page()
         self.errors: list[str] = []
         self.sent: list[dict[str, Any]] = []
@@ -90,6 +103,124 @@ class Console:
                })"""
         )
         return result
+
+
+class SocketTap:
+    """The page's WebSockets routed through the test: while `blocked` each is closed at once (an
+    outage the page cannot get through, also across a reload); otherwise passed on, with what the
+    page sent and what the server answered logged in the order they went through."""
+
+    def __init__(self, context: BrowserContext) -> None:
+        self.blocked = False
+        self.log: list[tuple[str, dict[str, Any]]] = []  # ("out" | "in", message)
+        context.route_web_socket(re.compile(r".*"), self._route)
+
+    @property
+    def through(self) -> list[dict[str, Any]]:
+        return [m for way, m in self.log if way == "out"]
+
+    @property
+    def answers(self) -> list[dict[str, Any]]:
+        return [m for way, m in self.log if way == "in"]
+
+    def _route(self, ws: Any) -> None:
+        if self.blocked:
+            ws.close()
+            return
+        upstream = ws.connect_to_server()
+
+        def to_server(message: str | bytes) -> None:
+            if isinstance(message, bytes):
+                self.log.append(("out", msgpack.unpackb(message, raw=False)))
+            upstream.send(message)
+
+        def to_page(message: str | bytes) -> None:
+            if isinstance(message, bytes):
+                self.log.append(("in", msgpack.unpackb(message, raw=False)))
+            ws.send(message)
+
+        ws.on_message(to_server)
+        upstream.on_message(to_page)
+
+    def applied(self) -> list[dict[str, Any]]:
+        """The numbered frames the server applied, in seq order: for each seq, the frame last
+        sent with it before a first (not duplicate) ack of it, or before a welcome whose last_seq
+        covers it (its own ack lost with a connection)."""
+        last_sent: dict[int, dict[str, Any]] = {}
+        applied: dict[int, dict[str, Any]] = {}
+        for way, m in self.log:
+            if way == "out" and m["type"] in ("text", "audio", "audio_end", "edit", "insert", "delete"):
+                last_sent[m["seq"]] = m
+            elif way == "in" and m["type"] == "ack" and not m.get("duplicate"):
+                applied.setdefault(m["seq"], last_sent[m["seq"]])
+            elif way == "in" and m["type"] == "welcome":
+                for seq, frame in last_sent.items():
+                    if seq <= m["last_seq"]:
+                        applied.setdefault(seq, frame)
+        return [applied[seq] for seq in sorted(applied)]
+
+
+def throttled_frames(server: ServerProcess) -> float:
+    """Frames the server had to hold back for a connection's frame rate (protocol.md, Limits)."""
+    text = httpx.get(f"{server.url}/metrics").text
+    found = re.search(r"^astra_ws_throttled_frames_total (\S+)$", text, re.MULTILINE)
+    assert found, "astra_ws_throttled_frames_total missing"
+    return float(found[1])
+
+
+RECORD_QUEUED = """async () => {
+  // Every frame the console queues, in the order it is queued (the outbox module of the page).
+  const { Outbox } = await import('/static/js/outbox.js');
+  window.__queued = [];
+  const addAudio = Outbox.prototype.addAudio;
+  const add = Outbox.prototype.add;
+  Outbox.prototype.addAudio = function (data, format) {
+    window.__queued.push({ type: 'audio', data: data.slice() });
+    return addAudio.call(this, data, format);
+  };
+  Outbox.prototype.add = function (text) {
+    window.__queued.push({ type: 'text', text });
+    return add.call(this, text);
+  };
+}"""
+
+QUEUED = """async () => {
+  const out = [];
+  for (const q of window.__queued) {
+    if (q.type !== 'audio') { out.push(['text', q.text]); continue; }
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', q.data));
+    out.push(['audio', [...digest].map((b) => b.toString(16).padStart(2, '0')).join('')]);
+  }
+  return out;
+}"""
+
+
+def as_queued(frames: list[dict[str, Any]]) -> list[list[str]]:
+    """Numbered frames as RECORD_QUEUED lists them (audio by its SHA-256)."""
+    return [
+        ["audio", hashlib.sha256(m["data"]).hexdigest()] if m["type"] == "audio" else ["text", m["text"]]
+        for m in frames
+        if m["type"] in ("audio", "text")
+    ]
+
+
+def outbox_memory(page: Page) -> dict[str, float]:
+    """The outbox's audio held in memory now, the most it held, and all it waits for (bytes)."""
+    memory: dict[str, float] = page.evaluate(
+        """() => { const o = window.astraConsole.outbox();
+                   return { now: o.memoryBytes, peak: o.peakMemoryBytes, queued: o.audioBytes }; }"""
+    )
+    return memory
+
+
+def wait_backlog(page: Page, seconds: float, timeout: float = 30) -> None:
+    """Until the console shows at least `seconds` of unconfirmed audio (bounded)."""
+    page.wait_for_function(
+        """(s) => parseFloat(document.getElementById('rec-backlog').textContent
+                   .replace(/^[^0-9]*/, '').replace(',', '.')) >= s""",
+        arg=seconds,
+        timeout=ms(timeout),
+    )
 
 
 def auth(token: str) -> dict[str, str]:
@@ -711,6 +842,61 @@ def test_outbox_keeps_unacked_audio_on_disk_until_acked(spawn: Any, browser: Bro
     page.close()
 
 
+@pytest.mark.timeout(120)
+def test_outbox_holds_a_window_in_memory_and_pages_the_rest_in_from_disk(
+    spawn: Any, browser: Browser, shot: Any
+) -> None:
+    """outbox.js with audiostore.js in the page: past the memory window, audio on disk gives its
+    bytes up (keeping seq, order and size), the frames to send first keep theirs, and `pageIn`
+    reads the next ones back in order once frames sent make room; a renumbering patches the saved
+    seq of frames held on disk only; a reload reads the disk back page by page with only the
+    window in memory; the bound on disk still drops the oldest never-sent audio, counted."""
+    server = spawn("serve")
+    page = browser.new_page()
+    page.goto(f"{server.url}/static/index.html")
+    result = page.evaluate(
+        """async () => {
+             const { Outbox } = await import('/static/js/outbox.js');
+             const { AudioStore } = await import('/static/js/audiostore.js');
+             const quiet = { load: () => null, save: () => {} };
+             const chunk = (v) => new Uint8Array(3200).fill(v);
+             const held = (box) => box.frames.map((f) => (f.data ? f.data[0] : null));
+             const open = () => AudioStore.open('ses_window', 'client');
+             const box = new Outbox(quiet, { memoryAudioBytes: 4 * 3200, maxAudioBytes: 30 * 3200 });
+             await box.restoreAudio(await open());
+             for (let i = 1; i <= 12; i++) box.addAudio(chunk(i));  // seq 1..12
+             const unwritten = box.memoryBytes;                       // none on disk yet
+             await box.writeAudio();
+             const written = held(box);
+             const blocked = await box.pageIn(4);   // the window holds the four to send first
+             box.markSent(box.frames.slice(0, 4));  // they went out: they can make room
+             const paged = await box.pageIn(4);
+             const afterPage = held(box);
+             // The server had applied the four, and its counter is ahead: the rest is renumbered.
+             box.welcome(100);
+             await box.writeAudio();
+             const disk = (await (await open()).load()).map((r) => [r.seq, r.sent, r.data[0]]);
+             const again = new Outbox(quiet, { memoryAudioBytes: 4 * 3200 });  // a reload
+             await again.restoreAudio(await open());
+             const restored = [again.audioBytes, again.memoryBytes, held(again)];
+             for (let i = 13; i <= 40; i++) box.addAudio(chunk(i));  // past the bound of 30
+             return { unwritten, written, blocked, paged, afterPage, disk, restored,
+                      dropped: box.droppedAudioSeconds, queued: box.pendingAudioSeconds,
+                      seqs: [box.frames[0].seq, box.frames[box.frames.length - 1].seq] };
+           }"""
+    )
+    assert result["unwritten"] == 12 * CHUNK_BYTES
+    assert result["written"] == [1, 2, 3, 4] + [None] * 8
+    assert result["blocked"] == 0
+    # Half a window at a time (two frames here), the first sent frames giving their bytes up.
+    assert result["paged"] == 2 and result["afterPage"] == [None, None, 3, 4, 5, 6] + [None] * 6
+    assert result["disk"] == [[100 + i, False, 4 + i] for i in range(1, 9)]
+    assert result["restored"] == [8 * CHUNK_BYTES, 4 * CHUNK_BYTES, [5, 6, 7, 8] + [None] * 4]
+    assert result["dropped"] == pytest.approx(0.6) and result["queued"] == pytest.approx(3.0)
+    assert result["seqs"] == [101, 130]
+    page.close()
+
+
 DISK_AUDIO = """async (sessionId) => {
   const db = await new Promise((resolve, reject) => {
     const request = indexedDB.open('astra-audio');
@@ -765,45 +951,20 @@ def test_audio_unacked_at_a_reload_during_an_outage_reaches_the_server(
     every chunk of it, in order, once, acked; then the disk holds nothing of it. It was lost
     with the page before (kept in memory only). If the session was finalized meanwhile, the
     server refuses the audio (SESSION_CLOSED): it leaves the queue and the disk alike."""
-    server = spawn("serve")
+    server = spawn("serve", env=PACED)
     token = server.token()
-    console = Console(browser, server, token)
+    window = 1.0  # seconds of audio the outbox may hold in memory: the outage is longer
+    console = Console(browser, server, token, options={"memoryAudioSeconds": window})
     page = console.page
     session_id = console.start_session("Sesión recargada sin red")
-    blocked = True
-    through: list[dict[str, Any]] = []  # numbered frames the page sent through the route
-    answers: list[dict[str, Any]] = []  # the server's answers through the route
-
-    def route(ws: Any) -> None:
-        """The WebSocket outage outlives the network cut (the page must load again), then ends."""
-        if blocked:
-            ws.close()
-            return
-        upstream = ws.connect_to_server()
-
-        def to_server(message: str | bytes) -> None:
-            if isinstance(message, bytes):
-                through.append(msgpack.unpackb(message, raw=False))
-            upstream.send(message)
-
-        def to_page(message: str | bytes) -> None:
-            if isinstance(message, bytes):
-                answers.append(msgpack.unpackb(message, raw=False))
-            ws.send(message)
-
-        ws.on_message(to_server)
-        upstream.on_message(to_page)
 
     page.get_by_role("button", name="Grabar").click()
     expect(page.locator("#rec-state")).to_contain_text("Grabando", timeout=ms(30))
     console.context.set_offline(True)
-    console.context.route_web_socket(re.compile(r".*"), route)
+    tap = SocketTap(console.context)  # the WebSocket outage outlives the network cut, then ends
+    tap.blocked = True
     expect(page.locator("#conn-text")).to_have_text("reconectando…", timeout=ms(10))
-    page.wait_for_function(
-        """() => parseFloat(document.getElementById('rec-backlog').textContent
-                   .replace(/^[^0-9]*/, '').replace(',', '.')) >= 3""",
-        timeout=ms(30),
-    )
+    wait_backlog(page, 5)
     page.get_by_role("button", name="Detener").click()
     expect(page.get_by_role("button", name="Grabar")).to_have_attribute("aria-pressed", "false")
     recorded = backlog_seconds(page)
@@ -818,15 +979,21 @@ def test_audio_unacked_at_a_reload_during_an_outage_reaches_the_server(
     expect(page.locator("#session-id")).to_have_text(session_id)
     restored = f"Audio sin confirmar: {recorded:.1f} s".replace(".", ",")
     expect(page.locator("#rec-backlog")).to_have_text(restored)
+    expect(page.locator("#rec-waiting")).to_contain_text("guardado en el disco de este equipo")
+    # Restored page by page: only the memory window is read back into memory.
+    assert outbox_memory(page)["peak"] <= window * 32000
     shot(page, "reloaded-offline")
     if finalized:
         response = httpx.post(
             f"{server.url}/v1/orchestrator/session/{session_id}/finalize", headers=auth(token), timeout=60
         )
         assert response.status_code == 200, response.text
-    blocked = False
+    tap.blocked = False
     console.wait_online()
     expect(page.locator("#rec-backlog")).to_have_text("Audio sin confirmar: 0,0 s", timeout=ms(30))
+    # Paced, the audio_end after the last audio may still be waiting for its turn.
+    page.wait_for_function("() => window.astraConsole.outbox().pending === 0", timeout=ms(30))
+    through, answers = tap.through, tap.answers
     if finalized:
         # The frames sent after the refused one are answered SEQ_GAP (the outbox handles it).
         refused = [m["code"] for m in answers if m["type"] == "error"]
@@ -843,6 +1010,80 @@ def test_audio_unacked_at_a_reload_during_an_outage_reaches_the_server(
     assert not [m for m in answers if m["type"] == "error"]
     numbered = [m for m in through if m["type"] in ("text", "audio", "audio_end")]
     assert numbered[-1]["type"] == "audio_end" and numbered[-1]["seq"] == audio[-1]["seq"] + 1
+    # Paged in from disk as it went out, paced under the server's frame rate.
+    assert outbox_memory(page)["peak"] <= window * 32000
+    assert throttled_frames(server) == 0
     # Acked audio leaves the disk.
     disk_audio_when(page, session_id, lambda d: not d["hashes"], "all acked")
+    assert not console.errors
+
+
+@pytest.mark.timeout(300)
+def test_an_outage_longer_than_the_memory_window_loses_nothing_and_live_audio_follows(
+    spawn: Any, browser: Browser, shot: Any
+) -> None:
+    """Recording on through an outage four times longer than the audio the outbox may hold in
+    memory (a small window here; 5 minutes by default, against outages of an hour or more): the
+    audio waits on disk, the page says how much and that it is safe there, and memory never holds
+    more than the window. Back online, every chunk recorded is applied by the server once, in the
+    order recorded, with a text typed during the outage in its place and the live audio after the
+    backlog; the resend is paced under the server's frame rate (never held back, never refused).
+    Before, the outbox dropped the oldest audio past its bound and resent the rest at once."""
+    server = spawn("serve", env=PACED)
+    token = server.token()
+    window = 2.0
+    console = Console(browser, server, token, options={"memoryAudioSeconds": window})
+    page = console.page
+    tap = SocketTap(console.context)
+    console.start_session("Sesión con un corte largo")
+    page.evaluate(RECORD_QUEUED)
+    page.get_by_role("button", name="Grabar").click()
+    expect(page.locator("#rec-state")).to_have_text("Grabando.", timeout=ms(30))
+    wait_audio_acked = """(n) => window.astraConsole.outbox() && window.__queued.length >= n
+                            && window.astraConsole.outbox().pendingAudioSeconds < 1"""
+    page.wait_for_function(wait_audio_acked, arg=10, timeout=ms(30))
+
+    tap.blocked = True
+    console.context.set_offline(True)
+    expect(page.locator("#conn-text")).to_have_text("reconectando…", timeout=ms(10))
+    wait_backlog(page, 2 * window)
+    late = "Se deja constancia de que la red se cortó durante la intervención."
+    console.send_text(late)
+    wait_backlog(page, 4 * window)
+    waiting = page.locator("#rec-waiting")
+    expect(waiting).to_contain_text("de audio en espera, guardado en el disco de este equipo")
+    expect(waiting).to_contain_text("se enviará al volver la conexión")
+    memory = outbox_memory(page)
+    assert memory["queued"] >= 4 * window * 32000 and memory["peak"] <= window * 32000, memory
+    shot(page, "long-outage")
+
+    console.context.set_offline(False)
+    tap.blocked = False
+    console.wait_online()
+    # The backlog drains while the microphone goes on: then some more live audio, and stop.
+    backlog = page.locator("#rec-backlog")
+    expect(backlog).to_have_text(re.compile(r"^Audio sin confirmar: 0,\d s$"), timeout=ms(60))
+    drained = page.evaluate("window.__queued.length")
+    page.wait_for_function(wait_audio_acked, arg=drained + 10, timeout=ms(30))
+    page.get_by_role("button", name="Detener").click()
+    expect(page.locator("#rec-backlog")).to_have_text("Audio sin confirmar: 0,0 s", timeout=ms(30))
+    expect(waiting).to_be_hidden()
+
+    queued = page.evaluate(QUEUED)
+    applied = tap.applied()
+    assert [m["seq"] for m in applied] == list(range(1, len(applied) + 1))
+    assert as_queued(applied) == queued, (len(as_queued(applied)), len(queued))
+    assert ["text", late] in queued and queued.index(["text", late]) > 20
+    assert not [m for m in tap.answers if m["type"] == "error"]
+    assert throttled_frames(server) == 0
+    assert "descartado" not in page.locator("#rec-backlog").inner_text()
+    assert outbox_memory(page)["peak"] <= window * 32000
+    # Each connection sent its numbered frames in one increasing run (nothing resent out of order).
+    runs: list[list[int]] = []
+    for way, m in tap.log:
+        if way == "out" and m["type"] == "hello":
+            runs.append([])
+        elif way == "out" and "seq" in m and m["type"] != "ping":
+            runs[-1].append(m["seq"])
+    assert len(runs) == 2 and all(run == list(range(run[0], run[0] + len(run))) for run in runs), runs
     assert not console.errors

@@ -3,6 +3,13 @@
 // resends (outbox.js), presence frames (not numbered), and automatic reconnection with
 // exponential backoff and jitter. It knows nothing about the page: it reports through callbacks.
 //
+// Numbered frames go out in the outbox's order, paced (`pump`): at most a window of them
+// unanswered on the connection (the server's ingest window), and no faster than a token bucket
+// a little under the server's `frame_rate` / `frame_burst` (welcome.limits), so a reconnect
+// after an hour's outage sends its backlog without the server having to hold the socket back,
+// and audio recorded meanwhile follows it. Audio the outbox keeps on disk only is paged in just
+// ahead of being sent.
+//
 //   state: "connecting" (first attempt) | "online" (welcome received) | "reconnecting" |
 //          "offline" (stopped, or a close code that must not be retried)
 //   status: the server's own condition (protocol.md, `status`): `degraded` with a code (e.g.
@@ -28,6 +35,26 @@ const FINAL_CLOSES = new Set([1009, 4400, 4401, 4403, 4404, 4413]);
 const BUSY_CLOSE = 4429;
 const BUSY_ATTEMPT = 4; // backoff from 8 s (then the 10 s ceiling)
 const CLIENT_RESTART = 4000; // our own close when we drop a connection to open a new one
+/** What the server allows when its welcome does not say (protocol.md, "Limits"). */
+const DEFAULT_LIMITS = { frame_rate: 100, frame_burst: 500, ingest_window: 64 };
+const RATE_SHARE = 0.9; // of frame_rate for numbered frames: pings and presence take tokens too
+const BURST_SHARE = 0.5; // of frame_burst
+const PREFETCH = 100; // frames ahead of the next to send whose audio is paged in from disk
+const PAGE_RETRY = 1000; // ms before reading the disk again after it failed
+
+/** How fast numbered frames may go out: {rate (frames/s), burst, window (unanswered)}. */
+export function pacing(limits) {
+  const pick = (name) => {
+    const v = limits && Number(limits[name]);
+    return Number.isFinite(v) && v > 0 ? v : DEFAULT_LIMITS[name];
+  };
+  const burst = Math.max(1, Math.floor(pick("frame_burst") * BURST_SHARE));
+  return {
+    rate: pick("frame_rate") * RATE_SHARE,
+    burst,
+    window: Math.max(1, Math.min(burst, Math.floor(pick("ingest_window")))),
+  };
+}
 
 export function streamUrl(sessionId, loc = window.location) {
   const scheme = loc.protocol === "https:" ? "wss:" : "ws:";
@@ -69,6 +96,12 @@ export class SessionConnection {
     this.welcomed = false;
     this.everOnline = false;
     this.limits = null;
+    this.pace = pacing(null);
+    this.tokens = 0;
+    this.tokensAt = 0;
+    this.pumpTimer = null;
+    this.sentThrough = -Infinity; // the order of the last frame sent on this connection
+    outbox.onWritten = () => this.pump(); // audio on disk now: it can be paged out and in
     this.degraded = null; // the last `status degraded` frame, until `status ok` or a new welcome
     this.onOnline = () => {
       if (this.state === "reconnecting" && this.timer !== null) this.reconnectNow();
@@ -124,9 +157,11 @@ export class SessionConnection {
     if (this.timer !== null) clearTimeout(this.timer);
     if (this.pinger !== null) clearInterval(this.pinger);
     if (this.connectTimer !== null) clearTimeout(this.connectTimer);
+    if (this.pumpTimer !== null) clearTimeout(this.pumpTimer);
     this.timer = null;
     this.pinger = null;
     this.connectTimer = null;
+    this.pumpTimer = null;
   }
 
   /** Forget the current socket without waiting for its close handshake. */
@@ -134,6 +169,8 @@ export class SessionConnection {
     const ws = this.ws;
     this.ws = null;
     this.welcomed = false;
+    if (this.pumpTimer !== null) clearTimeout(this.pumpTimer);
+    this.pumpTimer = null;
     if (!ws) return;
     ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
     try {
@@ -198,8 +235,10 @@ export class SessionConnection {
   closed(code, reason) {
     if (this.pinger !== null) clearInterval(this.pinger);
     if (this.connectTimer !== null) clearTimeout(this.connectTimer);
+    if (this.pumpTimer !== null) clearTimeout(this.pumpTimer);
     this.pinger = null;
     this.connectTimer = null;
+    this.pumpTimer = null;
     const final = this.stopped || FINAL_CLOSES.has(code);
     this.on.closed(code, reason, final);
     if (final) {
@@ -233,7 +272,7 @@ export class SessionConnection {
   /** Queue an utterance; sent at once when online, otherwise after the next welcome. */
   sendText(text) {
     const frame = this.outbox.add(text);
-    this.resend([frame]);
+    this.pump();
     this.on.outbox();
     return frame;
   }
@@ -241,7 +280,7 @@ export class SessionConnection {
   /** Queue a chunk of audio (Uint8Array; pcm16 unless said otherwise), same sequence as text. */
   sendAudio(data, format = "pcm16") {
     const frame = this.outbox.addAudio(data, format);
-    this.resend([frame]);
+    this.pump();
     this.on.outbox();
     return frame;
   }
@@ -252,7 +291,7 @@ export class SessionConnection {
    */
   sendCorrection(kind, fields) {
     const frame = this.outbox.addCorrection(kind, fields);
-    this.resend([frame]);
+    this.pump();
     this.on.outbox();
     return frame;
   }
@@ -266,20 +305,72 @@ export class SessionConnection {
   /** The recording paused or stopped: the server closes the utterance in progress. */
   sendAudioEnd() {
     const frame = this.outbox.addAudioEnd();
-    this.resend([frame]);
+    this.pump();
     this.on.outbox();
     return frame;
   }
 
+  /** Frames the outbox renumbered to send again (a SEQ_GAP, a refusal): from the first on. */
   resend(frames) {
-    if (!this.welcomed || !frames.length) return;
+    if (frames.length) this.sentThrough = Math.min(this.sentThrough, frames[0].order - 1);
+    this.pump();
+  }
+
+  /**
+   * Send the queued frames not sent on this connection yet, in order, while fewer than the
+   * window are unanswered and the token bucket has tokens (else again when an ack comes or the
+   * bucket refills); audio held on disk only is paged in first (and the next ones ahead).
+   */
+  pump() {
+    if (!this.welcomed || this.pumpTimer !== null) return;
+    const frames = this.outbox.frames;
+    let i = 0; // the frames before i went out on this connection and are not answered yet
+    while (i < frames.length && frames[i].order <= this.sentThrough) i += 1;
+    const now = performance.now();
+    this.tokens = Math.min(this.pace.burst, this.tokens + ((now - this.tokensAt) / 1000) * this.pace.rate);
+    this.tokensAt = now;
     const sent = [];
-    for (const frame of frames) {
-      // Frames go out in order: once one cannot be sent, the rest wait for the next welcome.
-      if (!this.sendFrame(wireFrame(frame))) break;
+    let missing = -1;
+    while (i < frames.length && i < this.pace.window) {
+      if (this.tokens < 1) {
+        const wait = Math.ceil(((1 - this.tokens) / this.pace.rate) * 1000);
+        this.pumpTimer = setTimeout(() => {
+          this.pumpTimer = null;
+          this.pump();
+        }, wait);
+        break;
+      }
+      const frame = frames[i];
+      if (frame.kind === "audio" && !frame.data) {
+        missing = i;
+        break;
+      }
+      if (!this.sendFrame(wireFrame(frame))) break; // closing: the next welcome resends
+      this.tokens -= 1;
+      this.sentThrough = frame.order;
       sent.push(frame);
+      i += 1;
     }
     this.outbox.markSent(sent);
+    if (missing < 0) {
+      for (let j = i; j < frames.length && j < i + PREFETCH; j++) {
+        if (frames[j].kind === "audio" && !frames[j].data) {
+          missing = j;
+          break;
+        }
+      }
+    }
+    if (missing >= 0 && !this.outbox.reading) {
+      this.outbox.pageIn(missing).then((n) => {
+        if (n > 0) this.pump();
+        else if (n < 0 && this.pumpTimer === null && this.welcomed) {
+          this.pumpTimer = setTimeout(() => {
+            this.pumpTimer = null;
+            this.pump();
+          }, PAGE_RETRY);
+        }
+      });
+    }
   }
 
   receive(data) {
@@ -299,11 +390,16 @@ export class SessionConnection {
         if (this.connectTimer !== null) clearTimeout(this.connectTimer);
         this.connectTimer = null;
         this.limits = msg.limits || null;
+        this.pace = pacing(this.limits);
+        this.tokens = this.pace.burst;
+        this.tokensAt = performance.now();
         if (this.degraded) this.setServerStatus({ type: "status", state: "ok" }); // a new connection starts ok
         this.setState("online");
         this.on.welcome(msg);
         if (!this.welcomed) break; // the handler restarted the connection
-        this.resend(this.outbox.welcome(msg.last_seq));
+        this.outbox.welcome(msg.last_seq);
+        this.sentThrough = -Infinity; // nothing went out on this connection yet
+        this.pump();
         this.reportSettled();
         this.on.outbox();
         this.startPinger();
@@ -321,6 +417,7 @@ export class SessionConnection {
       case "ack": {
         const acked = this.outbox.ack(msg.seq);
         this.on.ack(msg, acked || []);
+        this.pump();
         this.on.outbox();
         break;
       }

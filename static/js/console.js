@@ -23,7 +23,7 @@ import { Editing } from "./editing.js";
 import { renderAudit, safeUrl } from "./final.js";
 import { claimClientId, outboxStore } from "./identity.js";
 import { STATUS_NAMES, describeClose, describeError } from "./messages.js";
-import { CORRECTIONS, Outbox } from "./outbox.js";
+import { AUDIO_BYTES_PER_SECOND, CORRECTIONS, Outbox } from "./outbox.js";
 import { OUT_RATE, Recorder, captureSupported } from "./recorder.js";
 
 const $ = (id) => {
@@ -346,7 +346,7 @@ async function enterSession(sessionId, info) {
     return;
   }
   app.lease = lease;
-  const outbox = new Outbox(outboxStore(sessionId, lease.clientId));
+  const outbox = new Outbox(outboxStore(sessionId, lease.clientId), outboxOptions());
   // Audio left unacked by a reload or a crash comes back first, to be resent with the rest.
   await outbox.restoreAudio(await AudioStore.open(sessionId, lease.clientId));
   if (ticket !== app.entering) return; // left meanwhile (leaveSession released the lease)
@@ -362,6 +362,22 @@ async function enterSession(sessionId, info) {
   updatePermissions();
   app.conn.start();
   $("text-input").focus();
+}
+
+/**
+ * The outbox's audio bounds, if the page was given others before loading (a test, a kiosk):
+ * `window.astraOptions = {maxAudioSeconds, memoryAudioSeconds}`; else the outbox's defaults.
+ */
+function outboxOptions() {
+  const given = globalThis.astraOptions || {};
+  const options = {};
+  const bytes = (name) => {
+    const v = Number(given[name]);
+    return Number.isFinite(v) && v > 0 ? Math.round(v * AUDIO_BYTES_PER_SECOND) : null;
+  };
+  if (bytes("maxAudioSeconds")) options.maxAudioBytes = bytes("maxAudioSeconds");
+  if (bytes("memoryAudioSeconds")) options.memoryAudioBytes = bytes("memoryAudioSeconds");
+  return options;
 }
 
 function leaveSession({ keepFragment = false } = {}) {
@@ -395,7 +411,13 @@ async function onLeave() {
       `Hay ${pending} intervención(es) sin confirmar. Quedarán guardadas en este navegador ` +
       "y se enviarán al volver a esta sesión. ";
   }
-  if (audio >= 0.05) question += `Hay ${seconds(audio)} s de audio sin confirmar que se perderán. `;
+  const unsaved = app.conn ? app.conn.outbox.unsavedAudioSeconds : 0;
+  if (audio - unsaved >= 0.05) {
+    question +=
+      `Hay ${durationText(audio - unsaved)} de audio sin confirmar guardado en este equipo: ` +
+      "se enviará al volver a esta sesión. ";
+  }
+  if (unsaved >= 0.05) question += `Hay ${seconds(unsaved)} s de audio sin confirmar que se perderán. `;
   if (question && !window.confirm(`${question}¿Cambiar de sesión?`)) return;
   await stopRecording();
   leaveSession();
@@ -605,6 +627,35 @@ async function stopRecording() {
   if (app.recorder && app.recorder.active) await app.recorder.stop();
 }
 
+/** A duration for people: "45 s", "12 min 30 s", "1 h 05 min". */
+function durationText(totalSeconds) {
+  const total = Math.round(totalSeconds);
+  if (total < 60) return `${total} s`;
+  const h = Math.floor(total / 3600);
+  const min = Math.floor((total % 3600) / 60);
+  if (h) return `${h} h ${String(min).padStart(2, "0")} min`;
+  return `${min} min ${String(total % 60).padStart(2, "0")} s`;
+}
+
+/**
+ * The audio waiting for its ack, for people: how long, that it is safe on this computer's disk
+ * (or what is not yet), and that it goes out when the connection is back, or is going out.
+ */
+function waitingText(outbox, online) {
+  const audio = outbox.pendingAudioSeconds;
+  if (audio < 1) return "";
+  const unsaved = outbox.unsavedAudioSeconds;
+  const head = online
+    ? `Enviando el audio en espera: quedan ${durationText(audio)}`
+    : `${durationText(audio)} de audio en espera`;
+  if (!outbox.audioStore) {
+    return `${head}, solo en la memoria de esta página: se perderá si se cierra o se recarga.`;
+  }
+  let text = `${head}, guardado en el disco de este equipo`;
+  if (unsaved >= 1) text += ` (${durationText(unsaved)} aún solo en memoria)`;
+  return online ? `${text}.` : `${text}: se enviará al volver la conexión.`;
+}
+
 function updatePending() {
   const outbox = app.conn ? app.conn.outbox : null;
   const n = outbox ? outbox.pendingText : 0;
@@ -619,6 +670,11 @@ function updatePending() {
   const line = $("rec-backlog");
   if (line.textContent !== backlog) line.textContent = backlog;
   line.dataset.pending = audio >= 1 || dropped > 0 ? "1" : "0";
+  const waiting = outbox ? waitingText(outbox, app.conn.state === "online") : "";
+  const note = $("rec-waiting");
+  if (note.textContent !== waiting) note.textContent = waiting;
+  note.hidden = !waiting;
+  note.dataset.disk = outbox && outbox.audioStore ? "1" : "0";
 }
 
 function setConnState(state, info) {
@@ -634,6 +690,7 @@ function setConnState(state, info) {
   if (state === "reconnecting" && navigator.onLine === false) detail = "sin red";
   $("conn-detail").textContent = detail;
   if (app.recorder) renderRecorder();
+  if (app.sessionId) updatePending(); // waiting, or being sent
 }
 
 /** The server's `status` frame: a banner while it is degraded (what is sent waits, unacked). */
@@ -1236,5 +1293,8 @@ function init() {
   }
   routeFromFragment();
 }
+
+// The session's outbox, for tests and for a look from the devtools (counts, memory held).
+globalThis.astraConsole = { outbox: () => (app.conn ? app.conn.outbox : null) };
 
 init();

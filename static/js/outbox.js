@@ -13,21 +13,24 @@
 //
 // Persistence: text, audio_end and correction frames (small) are saved in localStorage with the
 // counter at every change, so a reload resends them. Audio chunks are large (3,200 bytes per
-// 100 ms): at most MAX_AUDIO_BYTES of them are queued; past that the oldest never-sent chunks
-// are dropped (and counted) so a long outage cannot exhaust the page. The queued chunks are
-// also written to IndexedDB (audiostore.js), in batches every AUDIO_WRITE_DELAY, each with its
-// current seq and whether it went out, and deleted once acked or dropped. Every frame carries a
-// local `order` that is never renumbered: after a reload (`restoreAudio`, before connecting)
-// the saved audio and the saved frames are merged back in that order, the frames that went out
-// keep the seq they were sent with (the server may have applied them: the welcome's last_seq
-// settles them) and the rest are renumbered like any unapplied frame. If the disk is full
-// (QuotaExceededError) the oldest never-sent audio is dropped and counted like the memory bound.
-// The disk holds what the queue holds, no more (5 minutes, 9.6 MB; Chromium grants an origin
-// gigabytes): keeping more would need the queue to page chunks in from disk as it resends, since
-// a welcome resends the whole queue at once. What a crash can still lose: the chunks of the last
-// AUDIO_WRITE_DELAY not yet written (the page writes them on pagehide, best effort). A crash
-// within that delay after a renumbering or a resend can leave a stale seq or `sent` on disk:
-// that audio may be sent twice after the reload, never dropped unsent.
+// 100 ms) and an outage may last hours: they are written to IndexedDB (audiostore.js), in
+// batches every AUDIO_WRITE_DELAY, each with its current seq and whether it went out, and deleted
+// once acked or dropped; up to MAX_AUDIO_BYTES of them (2 hours, 230 MB) are queued. Memory holds
+// the bytes of at most MEMORY_AUDIO_BYTES of them (5 minutes, 9.6 MB): a frame on disk may give
+// its bytes up (`trimMemory`: first frames already sent, then the newest), keeping only its
+// seq, order and size, and a connection pages them back in order as it sends (`pageIn`), a few
+// at a time, so a reconnect after an outage sends the backlog paced and then the audio recorded
+// since, in one order (connection.js). Without a disk (IndexedDB missing or broken) the memory
+// window is the bound. Past the bound, or when the disk is full (QuotaExceededError), the oldest
+// never-sent audio is dropped and counted (the page says so). Every frame carries a local
+// `order` that is never renumbered: after a reload (`restoreAudio`, before connecting) the saved
+// audio (read page by page, the bytes of the first window kept) and the saved frames are merged
+// back in that order, the frames that went out keep the seq they were sent with (the server may
+// have applied them: the welcome's last_seq settles them) and the rest are renumbered like any
+// unapplied frame. What a crash can still lose: the chunks of the last AUDIO_WRITE_DELAY not yet
+// written (the page writes them on pagehide, best effort); a frame gives its bytes up only once
+// they are on disk. A crash within that delay after a renumbering or a resend can leave a stale
+// seq or `sent` on disk: that audio may be sent twice after the reload, never dropped unsent.
 
 /**
  * Errors after which a frame can never be applied: it leaves the queue (and is reported).
@@ -62,8 +65,12 @@ export const AUDIO_REFUSED_FOR_ALL = new Set(["SESSION_CLOSED", "SESSION_TOO_LON
 export const CORRECTIONS = new Set(["edit", "insert", "delete"]);
 
 export const AUDIO_BYTES_PER_SECOND = 32000; // 16 kHz × 2 bytes
-/** Unacked audio kept in memory: 5 minutes of 16 kHz PCM16 (9.6 MB). */
-export const MAX_AUDIO_BYTES = 5 * 60 * AUDIO_BYTES_PER_SECOND;
+/** Unacked audio kept at most, on disk: 2 hours of 16 kHz PCM16 (230.4 MB). */
+export const MAX_AUDIO_BYTES = 2 * 3600 * AUDIO_BYTES_PER_SECOND;
+/** Bytes of unacked audio held in memory at most: 5 minutes (9.6 MB); the rest waits on disk. */
+export const MEMORY_AUDIO_BYTES = 5 * 60 * AUDIO_BYTES_PER_SECOND;
+/** Audio frames per disk transaction (writes and page-ins). */
+const DISK_BATCH = 500;
 const AUDIO_SAVE_DELAY = 1000; // ms: the counter after audio frames is saved lazily
 /** ms: queued audio is written to disk in batches (one transaction per 100 ms frame costs). */
 export const AUDIO_WRITE_DELAY = 500;
@@ -139,20 +146,29 @@ export class Outbox {
   /**
    * store: {load(): {next, frames} | null, save({next, frames}): void} — persistence per
    * session and client id (the counter must survive reloads: seq is per client id, forever).
-   * options.maxAudioBytes: the memory bound for unacked audio.
+   * options.maxAudioBytes: the bound for unacked audio (on disk); options.memoryAudioBytes: the
+   * bytes of it held in memory at most (and the bound when there is no disk).
    * Call `restoreAudio(audioStore)` before queueing anything to keep audio on disk too.
    */
-  constructor(store, { maxAudioBytes = MAX_AUDIO_BYTES } = {}) {
+  constructor(store, { maxAudioBytes = MAX_AUDIO_BYTES, memoryAudioBytes = MEMORY_AUDIO_BYTES } = {}) {
     this.store = store;
     this.maxAudioBytes = maxAudioBytes;
+    this.memoryAudioBytes = memoryAudioBytes;
     this.audioBytes = 0; // bytes of audio frames queued
+    this.memoryBytes = 0; // bytes of those held in memory (the rest is on disk only)
+    this.peakMemoryBytes = 0; // the most memoryBytes has been after any change
+    this.unstoredBytes = 0; // bytes of queued audio not on disk (yet)
     this.refusedAudio = 0; // audio frames dropped with a refusal that covers all queued audio
-    this.droppedAudioBytes = 0; // audio discarded by the memory bound since this page loaded
+    this.droppedAudioBytes = 0; // audio discarded by the bound since this page loaded
     this.saveTimer = null;
     this.audioStore = null; // audiostore.js, once restoreAudio ran (null: memory only)
+    this.audioReader = null; // where evicted bytes are read back (kept if writing breaks)
     this.audioRemoved = []; // orders of written audio frames that left the queue: to delete
     this.writeTimer = null;
     this.writing = false; // a batch is being written
+    this.writeAgain = false; // something changed while it was
+    this.reading = null; // the page-in under way (a promise)
+    this.onWritten = null; // called after a batch is on disk (a connection pages in then)
     const saved = store.load();
     this.next = saved && Number.isSafeInteger(saved.next) && saved.next >= 1 ? saved.next : 1;
     this.frames = [];
@@ -173,7 +189,11 @@ export class Outbox {
     }
     if (this.frames.length) this.next = Math.max(this.next, this.frames[this.frames.length - 1].seq + 1);
     this.nextOrder = 1;
-    for (const f of this.frames) this.nextOrder = Math.max(this.nextOrder, f.order + 1);
+    this.kinds = { text: 0, corrections: 0 };
+    for (const f of this.frames) {
+      this.nextOrder = Math.max(this.nextOrder, f.order + 1);
+      this.countKind(f, 1);
+    }
     this.gapHandledAt = null; // `expected` of the SEQ_GAP already answered by a resend
     this.settled = []; // frames found applied by a welcome or a SEQ_GAP (their ack was lost)
   }
@@ -185,16 +205,18 @@ export class Outbox {
 
   /** Queued text frames (utterances typed by the user). */
   get pendingText() {
-    let n = 0;
-    for (const f of this.frames) if (f.kind === "text") n += 1;
-    return n;
+    return this.kinds.text;
   }
 
   /** Queued corrections (edits, inserts, deletes) not yet acknowledged. */
   get pendingCorrections() {
-    let n = 0;
-    for (const f of this.frames) if (CORRECTIONS.has(f.kind)) n += 1;
-    return n;
+    return this.kinds.corrections;
+  }
+
+  /** Count a frame in or out of the queued kinds (the page reads them at every ack). */
+  countKind(f, delta) {
+    if (f.kind === "text") this.kinds.text += delta;
+    else if (CORRECTIONS.has(f.kind)) this.kinds.corrections += delta;
   }
 
   /** Seconds of audio not yet acknowledged. */
@@ -205,13 +227,16 @@ export class Outbox {
   /** Seconds of unacked audio only in memory (not on disk yet, or no disk): a reload loses it. */
   get unsavedAudioSeconds() {
     if (!this.audioStore) return this.pendingAudioSeconds;
-    let bytes = 0;
-    for (const f of this.frames) if (f.kind === "audio" && !f.stored) bytes += f.data.length;
-    return bytes / AUDIO_BYTES_PER_SECOND;
+    return this.unstoredBytes / AUDIO_BYTES_PER_SECOND;
   }
 
   get droppedAudioSeconds() {
     return this.droppedAudioBytes / AUDIO_BYTES_PER_SECOND;
+  }
+
+  /** The bound on queued audio: the disk's, or the memory window where there is no disk. */
+  get audioBound() {
+    return this.audioStore ? this.maxAudioBytes : Math.min(this.maxAudioBytes, this.memoryAudioBytes);
   }
 
   save() {
@@ -232,8 +257,34 @@ export class Outbox {
 
   recount() {
     let bytes = 0;
-    for (const f of this.frames) if (f.kind === "audio") bytes += f.data.length;
+    let memory = 0;
+    let unstored = 0;
+    for (const f of this.frames) {
+      if (f.kind !== "audio") continue;
+      bytes += f.bytes;
+      if (f.data) memory += f.bytes;
+      if (!f.stored) unstored += f.bytes;
+    }
     this.audioBytes = bytes;
+    this.memoryBytes = memory;
+    this.unstoredBytes = unstored;
+  }
+
+  /** Frames that left the queue (acked, refused, dropped): out of the counts, never back. */
+  leave(frames) {
+    for (const f of frames) {
+      f.gone = true;
+      this.countKind(f, -1);
+      if (f.kind !== "audio") continue;
+      this.audioBytes -= f.bytes;
+      if (f.data) this.memoryBytes -= f.bytes;
+      if (!f.stored) this.unstoredBytes -= f.bytes;
+    }
+  }
+
+  /** Note the memory held once a change is done (what tests and measurements read). */
+  notePeak() {
+    if (this.memoryBytes > this.peakMemoryBytes) this.peakMemoryBytes = this.memoryBytes;
   }
 
   push(frame) {
@@ -241,37 +292,45 @@ export class Outbox {
     frame.order = this.nextOrder;
     this.nextOrder += 1;
     this.frames.push(frame);
+    this.countKind(frame, 1);
     return frame;
   }
 
   /**
    * Load the audio saved on disk for this session and client id (a reload, a crash) back into
    * the queue, merged with the saved frames in their original order, and keep queued audio on
-   * disk from now on. Saved chunks past the memory bound are dropped (counted) like any others.
+   * disk from now on. The disk is read page by page and only the bytes of the first
+   * memory window are kept (the rest is paged in as it is sent). Saved chunks past the bound
+   * are dropped (counted) like any others.
    */
   async restoreAudio(audioStore) {
     if (!audioStore) return;
-    let records = [];
+    const restored = [];
+    let memory = 0;
+    const take = (r) => {
+      if (!r || !Number.isSafeInteger(r.order)) return;
+      this.nextOrder = Math.max(this.nextOrder, r.order + 1);
+      if (!Number.isSafeInteger(r.seq) || r.seq < 1 || !(r.data instanceof Uint8Array) || typeof r.format !== "string") {
+        this.audioRemoved.push(r.order); // unusable: not kept on disk either
+        return;
+      }
+      const sent = r.sent === true;
+      const { seq, order, format } = r;
+      const bytes = r.data.length;
+      const data = memory + bytes <= this.memoryAudioBytes ? r.data : null;
+      if (data) memory += bytes;
+      restored.push({ seq, order, kind: "audio", format, data, bytes, sent, stored: { seq, sent } });
+      this.next = Math.max(this.next, r.seq + 1);
+    };
     try {
-      records = await audioStore.load();
+      if (typeof audioStore.scan === "function") await audioStore.scan(take);
+      else for (const r of await audioStore.load()) take(r);
     } catch (exc) {
       console.warn("astra: saved audio unreadable", exc);
       return;
     }
     this.audioStore = audioStore;
-    const restored = [];
-    for (const r of records) {
-      if (!r || !Number.isSafeInteger(r.order)) continue;
-      this.nextOrder = Math.max(this.nextOrder, r.order + 1);
-      if (!Number.isSafeInteger(r.seq) || r.seq < 1 || !(r.data instanceof Uint8Array) || typeof r.format !== "string") {
-        this.audioRemoved.push(r.order); // unusable: not kept on disk either
-        continue;
-      }
-      const sent = r.sent === true;
-      const { seq, order, format, data } = r;
-      restored.push({ seq, order, kind: "audio", format, data, sent, stored: { seq, sent } });
-      this.next = Math.max(this.next, r.seq + 1);
-    }
+    this.audioReader = audioStore;
     if (!restored.length) {
       this.writeSoon();
       return;
@@ -279,6 +338,7 @@ export class Outbox {
     this.frames = this.frames.concat(restored).sort((a, b) => a.order - b.order);
     this.recount();
     this.enforceBudget();
+    this.notePeak();
     this.save();
   }
 
@@ -290,29 +350,50 @@ export class Outbox {
 
   /** Write the queued audio whose saved copy is missing or stale, soon (batched). */
   writeSoon() {
-    if (!this.audioStore || this.writeTimer !== null || this.writing) return;
+    if (!this.audioStore || this.writeTimer !== null) return;
+    if (this.writing) {
+      this.writeAgain = true; // a change made while a batch is written: the next batch has it
+      return;
+    }
     this.writeTimer = setTimeout(() => this.writeAudio(), AUDIO_WRITE_DELAY);
   }
 
-  /** Write one batch now: changed or new audio frames, and the deletions of those gone. */
+  /**
+   * Write one batch now (at most DISK_BATCH frames): new audio frames, the seq and `sent` of
+   * those changed since (their bytes too if held, else the saved copy is patched), and the
+   * deletions of those gone. Then memory past the window gives up bytes that are on disk.
+   */
   async writeAudio() {
     if (this.writeTimer !== null) clearTimeout(this.writeTimer);
     this.writeTimer = null;
     if (!this.audioStore || this.writing) return;
-    const batch = this.frames.filter(
-      (f) => f.kind === "audio" && (!f.stored || f.stored.seq !== f.seq || f.stored.sent !== f.sent),
-    );
+    const batch = [];
+    for (const f of this.frames) {
+      if (f.kind === "audio" && (!f.stored || f.stored.seq !== f.seq || f.stored.sent !== f.sent)) {
+        batch.push(f);
+        if (batch.length >= DISK_BATCH) break;
+      }
+    }
     const removed = this.audioRemoved;
     this.audioRemoved = [];
     if (!batch.length && !removed.length) return;
-    const written = batch.map((f) => ({ frame: f, seq: f.seq, sent: f.sent }));
+    const written = batch.map((f) => ({ frame: f, seq: f.seq, sent: f.sent, data: f.data }));
+    const puts = [];
+    const patches = [];
+    for (const w of written) {
+      if (w.data) puts.push({ order: w.frame.order, format: w.frame.format, data: w.data, seq: w.seq, sent: w.sent });
+      else patches.push({ order: w.frame.order, seq: w.seq, sent: w.sent });
+    }
     this.writing = true;
+    this.writeAgain = false;
     try {
-      await this.audioStore.write(written.map(({ frame, seq, sent }) => ({ ...frame, seq, sent })), removed);
-      for (const { frame, seq, sent } of written) frame.stored = { seq, sent };
-      // A frame acked while it was being written: its copy is on disk now, delete it too.
-      const queued = new Set(this.frames);
-      for (const { frame } of written) if (!queued.has(frame)) this.audioRemoved.push(frame.order);
+      await this.audioStore.write(puts, removed, patches);
+      for (const { frame, seq, sent } of written) {
+        if (!frame.stored && !frame.gone) this.unstoredBytes -= frame.bytes;
+        frame.stored = { seq, sent };
+        // Acked while it was being written: its copy is on disk now, delete it too.
+        if (frame.gone) this.audioRemoved.push(frame.order);
+      }
     } catch (exc) {
       this.audioRemoved = removed.concat(this.audioRemoved);
       if (exc && exc.name === "QuotaExceededError") this.diskFull(batch);
@@ -320,23 +401,101 @@ export class Outbox {
         // IndexedDB is broken here (not full): memory only, as without it (the page warns).
         console.warn("astra: audio not saved on disk", exc);
         this.audioStore = null;
+        this.enforceBudget();
       }
     } finally {
       this.writing = false;
     }
-    if (this.audioRemoved.length || this.frames.some((f) => f.kind === "audio" && !f.stored)) this.writeSoon();
+    this.trimMemory();
+    if (this.audioRemoved.length || this.writeAgain || batch.length >= DISK_BATCH || this.unstoredBytes > 0) {
+      this.writeSoon();
+    }
+    if (this.onWritten) this.onWritten();
   }
 
   /**
    * The disk refused a batch: queue no more audio than what is already on disk, dropping the
-   * oldest never-sent chunks (counted and shown like the memory bound).
+   * oldest never-sent chunks (counted and shown like the bound).
    */
   diskFull(batch) {
-    const queued = new Set(this.frames);
     let unwritten = 0;
-    for (const f of batch) if (!f.stored && queued.has(f)) unwritten += f.data.length;
+    for (const f of batch) if (!f.stored && !f.gone) unwritten += f.bytes;
     this.maxAudioBytes = Math.max(AUDIO_BYTES_PER_SECOND, this.audioBytes - unwritten);
     this.enforceBudget();
+  }
+
+  /**
+   * Keep at most `memoryAudioBytes` of audio bytes in memory (less `room`): frames whose bytes
+   * are on disk give them up, first those already sent (answered soon, or resent after a
+   * reconnect from their start), then the newest (sent last), never those before `keep` (the
+   * next to be sent). Frames not on disk yet keep theirs until they are.
+   */
+  trimMemory(room = 0, keep = 0) {
+    const limit = this.memoryAudioBytes - room;
+    if (this.audioReader && this.memoryBytes > limit) {
+      for (const f of this.frames) {
+        if (this.memoryBytes <= limit || !f.sent) break;
+        if (f.kind === "audio" && f.data && f.stored) this.evict(f);
+      }
+      for (let i = this.frames.length - 1; i >= keep && this.memoryBytes > limit; i--) {
+        const f = this.frames[i];
+        if (f.kind === "audio" && f.data && f.stored) this.evict(f);
+      }
+    }
+    this.notePeak();
+  }
+
+  evict(f) {
+    f.data = null;
+    this.memoryBytes -= f.bytes;
+  }
+
+  /**
+   * Read back from disk the bytes of queued audio frames from index `from` on that hold none,
+   * as many (up to DISK_BATCH) as the memory window has room for, making room by trimming the
+   * frames after them. Resolves to how many frames got their bytes (-1: the disk failed).
+   */
+  pageIn(from) {
+    if (this.reading) return this.reading;
+    const wanted = [];
+    let need = 0;
+    for (let i = from; i < this.frames.length && wanted.length < DISK_BATCH; i++) {
+      const f = this.frames[i];
+      if (f.kind !== "audio" || f.data) continue;
+      if (need + f.bytes > this.memoryAudioBytes / 2 && wanted.length) break;
+      need += f.bytes;
+      wanted.push(f);
+    }
+    if (!wanted.length || !this.audioReader) return Promise.resolve(0);
+    this.trimMemory(need, from + 1);
+    while (wanted.length && this.memoryBytes + need > this.memoryAudioBytes) need -= wanted.pop().bytes;
+    if (!wanted.length) return Promise.resolve(0);
+    const reader = this.audioReader;
+    this.reading = (async () => {
+      let records;
+      try {
+        records = await reader.read(wanted[0].order, wanted[wanted.length - 1].order);
+      } catch (exc) {
+        console.warn("astra: saved audio unreadable", exc);
+        return -1;
+      } finally {
+        this.reading = null;
+      }
+      const byOrder = new Map();
+      for (const r of records) if (r && r.data instanceof Uint8Array) byOrder.set(r.order, r.data);
+      let n = 0;
+      for (const f of wanted) {
+        const data = byOrder.get(f.order);
+        if (f.gone || f.data || !data || data.length !== f.bytes) continue;
+        if (this.memoryBytes + f.bytes > this.memoryAudioBytes) break;
+        f.data = data;
+        this.memoryBytes += f.bytes;
+        n += 1;
+      }
+      this.notePeak();
+      return n;
+    })();
+    return this.reading;
   }
 
   /** Queue one utterance; returns its frame ({seq, text}) to send now if connected. */
@@ -360,9 +519,13 @@ export class Outbox {
 
   /** Queue a chunk of audio (bytes: Uint8Array). Returns its frame. */
   addAudio(data, format = "pcm16") {
-    const frame = this.push({ seq: this.next, kind: "audio", format, data, sent: false });
-    this.audioBytes += data.length;
+    const bytes = data.length;
+    const frame = this.push({ seq: this.next, kind: "audio", format, data, bytes, sent: false });
+    this.audioBytes += bytes;
+    this.memoryBytes += bytes;
+    this.unstoredBytes += bytes;
     this.enforceBudget();
+    this.trimMemory();
     this.saveSoon();
     this.writeSoon();
     return frame;
@@ -381,7 +544,8 @@ export class Outbox {
    * ones are a prefix; the renumbered tail holds only unsent frames.
    */
   enforceBudget() {
-    if (this.audioBytes <= this.maxAudioBytes) return;
+    const bound = this.audioBound;
+    if (this.audioBytes <= bound) return;
     const firstUnsent = this.frames.findIndex((f) => !f.sent);
     if (firstUnsent < 0) return;
     for (let i = firstUnsent; i < this.frames.length; i++) if (this.frames[i].sent) return;
@@ -389,11 +553,12 @@ export class Outbox {
     const kept = [];
     const dropped = [];
     const tail = this.frames.length - 1;
+    let over = this.audioBytes - bound;
     for (let i = firstUnsent; i < this.frames.length; i++) {
       const f = this.frames[i];
-      if (this.audioBytes > this.maxAudioBytes && f.kind === "audio" && i < tail) {
-        this.audioBytes -= f.data.length;
-        this.droppedAudioBytes += f.data.length;
+      if (over > 0 && f.kind === "audio" && i < tail) {
+        over -= f.bytes;
+        this.droppedAudioBytes += f.bytes;
         dropped.push(f);
         continue;
       }
@@ -404,6 +569,7 @@ export class Outbox {
     });
     this.frames = this.frames.slice(0, firstUnsent).concat(kept);
     this.next = base + kept.length;
+    this.leave(dropped);
     this.forget(dropped);
     this.save();
   }
@@ -434,7 +600,7 @@ export class Outbox {
       f.seq = lastApplied + 1 + i;
     });
     this.next = lastApplied + 1 + this.frames.length;
-    this.recount();
+    this.leave(applied);
     this.forget(applied); // also rewrites the renumbered copies
     this.save();
   }
@@ -459,13 +625,12 @@ export class Outbox {
     let n = 0;
     let persist = false;
     while (n < this.frames.length && this.frames[n].seq <= seq) {
-      const f = this.frames[n];
-      if (f.kind === "audio") this.audioBytes -= f.data.length;
-      else persist = true;
+      if (this.frames[n].kind !== "audio") persist = true;
       n += 1;
     }
     if (!n) return [];
     const acked = this.frames.splice(0, n);
+    this.leave(acked);
     this.forget(acked);
     if (persist) this.save();
     return acked;
@@ -491,14 +656,14 @@ export class Outbox {
     const index = this.frames.findIndex((f) => f.seq === seq);
     if (index < 0) return { dropped: null, resend: [] };
     const [dropped] = this.frames.splice(index, 1);
-    if (dropped.kind === "audio") this.audioBytes -= dropped.data.length;
+    this.leave([dropped]);
     const isAudio = (f) => f.kind === "audio" || f.kind === "audio_end";
     let resend = [];
     if (isAudio(dropped) && AUDIO_REFUSED_FOR_ALL.has(code)) {
       // The queued audio after it would be refused alike: it goes too, and what is left (text,
       // corrections) takes the numbers from the refused frame's on and is sent again.
       const refusedToo = this.frames.slice(index).filter(isAudio);
-      for (const f of refusedToo) if (f.kind === "audio") this.audioBytes -= f.data.length;
+      this.leave(refusedToo);
       this.refusedAudio += refusedToo.length;
       const kept = this.frames.slice(index).filter((f) => !isAudio(f));
       kept.forEach((f, i) => {
@@ -530,7 +695,7 @@ export class Outbox {
   drain() {
     const frames = this.frames;
     this.frames = [];
-    this.audioBytes = 0;
+    this.leave(frames);
     this.forget(frames);
     this.save();
     return frames;
