@@ -121,12 +121,24 @@ def store_errors() -> Iterator[None]:
     coded, retryable error)."""
     try:
         yield
-    except STORE_ERRORS as exc:
-        raise StoreUnavailable(f"the session store is unavailable: {exc}") from exc
-    except redis.exceptions.ResponseError as exc:
-        if not refuses_writes(exc):
+    except (*STORE_ERRORS, redis.exceptions.ResponseError) as exc:
+        unavailable = as_unavailable(exc)
+        if unavailable is None:
             raise
-        raise refusal_error(exc) from exc
+        raise unavailable from exc
+
+
+def as_unavailable(exc: BaseException) -> StoreUnavailable | None:
+    """What :func:`store_errors` turns ``exc`` into (itself if it already is one); None when it
+    is not the store being unavailable. For a hot path that would rather not enter a context
+    manager for each call: ``except Exception as exc`` and ask this."""
+    if isinstance(exc, StoreUnavailable):
+        return exc
+    if isinstance(exc, STORE_ERRORS):
+        return StoreUnavailable(f"the session store is unavailable: {exc}")
+    if isinstance(exc, redis.exceptions.ResponseError) and refuses_writes(exc):
+        return refusal_error(exc)
+    return None
 
 
 def pack(value: Any) -> bytes:
