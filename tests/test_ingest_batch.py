@@ -22,6 +22,7 @@ from server import protocol
 from server.app import create_app
 from server.buffer import CLOSING, Dedupe, SessionBuffer
 from server.endpoint import audio_run
+from server.inbox import Inbox
 from server.keys import SessionKeys
 from server.protocol import Audio, AudioEnd, Text
 from server.settings import Settings
@@ -373,7 +374,7 @@ def test_burst_of_mixed_frames_is_answered_in_order_once_each(
 def test_audio_run_stops_at_the_first_other_frame() -> None:
     """The ingester takes the audio frames queued behind an audio frame, and hands back the first
     frame of another kind to be handled next, so inputs keep the order they were sent in."""
-    queue: asyncio.Queue[Any] = asyncio.Queue()
+    queue: Inbox[Any] = Inbox()
     a = [Audio(seq, "pcm16", b"\x00\x00", False) for seq in range(1, 6)]
     text = Text(3, "hola")
     for item in (a[1], AudioEnd(3), text, a[4]):
@@ -388,7 +389,7 @@ def test_audio_run_stops_at_the_first_other_frame() -> None:
 def test_audio_run_stops_before_its_byte_limit() -> None:
     """A run holds at most ``max_bytes`` of audio (the first frame always goes); the frame that
     would exceed it is handed back to start the next run."""
-    queue: asyncio.Queue[Any] = asyncio.Queue()
+    queue: Inbox[Any] = Inbox()
     frames = [Audio(seq, "pcm16", bytes(400), False) for seq in range(1, 5)]
     for frame in frames[1:]:
         queue.put_nowait(frame)
