@@ -368,6 +368,7 @@ class Connection:
                 raise exc
 
     async def _read(self, principal: Principal) -> None:
+        frames_counted = self.state.metrics.frames.counts
         while True:
             try:
                 data = await self._receive_frame()
@@ -387,7 +388,7 @@ class Connection:
                     return
                 await self.fail(exc, seq=exc.seq)
                 continue
-            self.state.metrics.frames_of(type(message).__name__).inc()
+            frames_counted[type(message).__name__] += 1
             match message:
                 case Edit() | Insert() | Delete():
                     if principal.role not in CAN_EDIT:
