@@ -114,7 +114,8 @@ class Connection:
         self._unanswered = 0
         """Inputs queued or being stored, not answered yet: the reader waits at INGEST_WINDOW."""
         self._room = asyncio.Event()
-        """Set when the ingester answers inputs while the window is full."""
+        """Set when the ingester answers inputs while the reader waits for the window."""
+        self._waiting_for_room = False
         self._errors = 0
         self.connection_id = uuid.uuid4().hex
         self._presence: dict[str, Any] = {}
@@ -419,13 +420,17 @@ class Connection:
         """Queue an input for the ingester, once fewer than INGEST_WINDOW are unanswered."""
         while self._unanswered >= INGEST_WINDOW:
             self._room.clear()
-            await self._room.wait()
+            self._waiting_for_room = True
+            try:
+                await self._room.wait()
+            finally:
+                self._waiting_for_room = False
         self._unanswered += 1
         self._inputs.put_nowait(message)
 
     def _answered(self, count: int = 1) -> None:
         self._unanswered -= count
-        if self._unanswered < INGEST_WINDOW:
+        if self._waiting_for_room and self._unanswered < INGEST_WINDOW:
             self._room.set()
 
     async def _ingest(self, principal: Principal, client_id: str, meta: SessionMeta) -> None:
