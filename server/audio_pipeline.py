@@ -308,7 +308,8 @@ class SessionAudio:
                                 # Undecodable: skip the rest of this stream (until a new one
                                 # starts) instead of failing the session's audio forever.
                                 decoder, broken = None, True
-                    await self._record(utterances)
+                    if utterances:  # most frames cut none
+                        await self._record(utterances)
                     cursor = entry_id
                     if decoder is None and segmenter.idle:
                         resume_at = (cursor, segmenter.position)
