@@ -135,9 +135,10 @@ class Connection:
         await self.send_all((data,))
 
     async def send_all(self, frames: Sequence[bytes]) -> None:
-        """Write frames (at least one) back to back, e.g. the answers of a batch: one lock, one
-        timer and one socket write (each frame but the last is held, see wsprotocol.py); together
-        they may take ``send_timeout`` at most, else SlowConsumer."""
+        """Write frames (at least one) back to back, e.g. the answers of a batch: one socket write
+        (each frame but the last is held, see wsprotocol.py) and, when the write may have to wait,
+        one lock and one timer: together they may take ``send_timeout`` at most, else
+        SlowConsumer."""
         *held, last = frames
         writable = self._writable
         if writable is not None and writable.is_set() and not self._send_lock.locked():
