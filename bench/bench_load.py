@@ -47,6 +47,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import callcount
 from common import ROOT, TENANT, percentile
 from stack import Stack, Usage, machine
 
@@ -301,7 +303,9 @@ def drive(
             if profile
             else []
         )
+        stack.count_calls(True)
         time.sleep(max(0.0, end - time.time()))
+        stack.count_calls(False)
         used = usage.stop()
         lag = lag_p99_ms(lag_before, lag_buckets(stack))
         audio_lag.join(10)
@@ -314,7 +318,26 @@ def drive(
     finally:
         gen.kill()
     raw["connected"], raw["failed_to_connect"] = connected, failed
-    return summarize(raw, used, seconds) | {"loop_lag_p99_ms": lag, "audio_lag_s": audio_lag.result()}
+    result = summarize(raw, used, seconds) | {"loop_lag_p99_ms": lag, "audio_lag_s": audio_lag.result()}
+    if stack.call_stats and result["acked"]:
+        result["calls_per_frame"] = calls_per_frame(stack.call_stats, result["acked"])
+    return result
+
+
+def calls_per_frame(stats: list[Path], acked: int) -> dict[str, Any]:
+    """The servers' event loops' Python function calls over the window per acked frame, in all
+    and by package (``bench/callcount.py``)."""
+    total = 0
+    packages: Counter[str] = Counter()
+    for path in stats:
+        calls, by_package, _ = callcount.by_package(path)
+        total += calls
+        packages += by_package
+    return {
+        "all": round(total / acked, 1),
+        "packages": {name: round(n / acked, 1) for name, n in packages.most_common()},
+        "stats": [str(path) for path in stats],
+    }
 
 
 def summarize(raw: dict[str, Any], usage: dict[str, dict[str, float]], seconds: float) -> dict[str, Any]:
@@ -441,7 +464,7 @@ def live(args: argparse.Namespace, n: int, processes: int = 1, target: str = "as
             pairs = [(base, f"ses_echo{i}") for i in range(n)]
             recorder = stenographer = "none"
         else:
-            stack.start_astra(processes)
+            stack.start_astra(processes, calls=args.calls)
             bases = [f"http://127.0.0.1:{s.port}" for s in stack.servers]
             recorder = stack.token("recorder", "load-recorder")
             stenographer = stack.token("stenographer", "load-stenographer")
@@ -577,6 +600,7 @@ def _live_line(r: dict[str, Any]) -> str:
         f"audio lag max {r['audio_lag_s']['max']} s, "
         f"server CPU {r['server_cpu_percent']}%, generator CPU {r['generator_cpu_percent']}%, "
         f"errors {r['errors'] or 0}, {'ok' if r['ok'] else 'FAIL'}"
+        + (f", calls/frame {r['calls_per_frame']['all']}" if "calls_per_frame" in r else "")
     )
 
 
@@ -727,6 +751,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="directory: py-spy each server during the window (see bench/profile_top.py)",
     )
+    p.add_argument(
+        "--calls",
+        type=Path,
+        help="directory: live steps count each server's event-loop function calls with cProfile"
+        " during the window (bench/callcount.py; slows the server, so its timings do not count)",
+    )
     return p.parse_args(argv)
 
 
@@ -779,6 +809,10 @@ def main(argv: list[str] | None = None) -> None:
         row = live(args, args.sessions or 200)
         report["live"] = row
         out += ["### Live sessions\n", live_table([row]), ""]
+        if "calls_per_frame" in row:
+            calls = row["calls_per_frame"]
+            parts = ", ".join(f"{name} {n}" for name, n in calls["packages"].items())
+            out += [f"Event-loop function calls per acked frame: **{calls['all']}** ({parts}).", ""]
 
     if args.part in ("all", "scale"):
         n = scale_n

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -80,6 +81,8 @@ class Stack:
     redis: EmbeddedRedis | None = None
     core: Child | None = None
     servers: list[Child] = field(default_factory=list)
+    call_stats: list[Path] = field(default_factory=list)
+    """Where each server's cProfile stats go (``start_astra(calls=…)``), in server order."""
 
     @property
     def data_dir(self) -> Path:
@@ -100,8 +103,12 @@ class Stack:
         _wait_http(f"http://127.0.0.1:{port}/healthz", proc, log)
         return child
 
-    def start_astra(self, processes: int, env: dict[str, str] | None = None) -> None:
-        """Redis, the fake CORE and ``processes`` instances of ``astra serve`` on their own ports."""
+    def start_astra(
+        self, processes: int, env: dict[str, str] | None = None, *, calls: Path | None = None
+    ) -> None:
+        """Redis, the fake CORE and ``processes`` instances of ``astra serve`` on their own ports;
+        with ``calls`` (a directory), each under ``bench/callcount.py``, whose cProfile window
+        :meth:`count_calls` opens and closes."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.redis = EmbeddedRedis(self.root)
         self.redis.start()
@@ -124,6 +131,12 @@ class Stack:
         for i in range(processes):
             port = free_port()
             args = [sys.executable, "-m", "server", "serve", "--port", str(port)]
+            if calls is not None:
+                calls.mkdir(parents=True, exist_ok=True)
+                out = calls / f"astra-{i}.prof"
+                out.unlink(missing_ok=True)
+                args[1:3] = [str(ROOT / "bench" / "callcount.py"), str(out), "--"]
+                self.call_stats.append(out)
             self.servers.append(
                 self._spawn(f"astra-{i}", [*args, "--data-dir", str(self.data_dir)], server_env, port)
             )
@@ -138,6 +151,20 @@ class Stack:
                 port,
             )
         )
+
+    def count_calls(self, on: bool) -> None:
+        """Open (``on``) or close the cProfile window of servers started with ``calls``; closing
+        waits (bounded) until each has written its stats."""
+        if not self.call_stats:
+            return
+        for server in self.servers:
+            server.proc.send_signal(signal.SIGUSR1 if on else signal.SIGUSR2)
+        if on:
+            return
+        deadline = time.monotonic() + 60
+        for out in self.call_stats:
+            while not out.exists() and time.monotonic() < deadline:
+                time.sleep(0.1)
 
     def token(self, role: str, sub: str) -> str:
         secret = load_or_create_secret(self.data_dir / "jwt-secret")

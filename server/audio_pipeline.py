@@ -165,6 +165,18 @@ class SessionAudio:
         self._working_on: str | None = None
         """The entry being segmented (None while waiting for audio): its id is the time Redis
         stored it, so its age is how far behind the live audio this owner is."""
+        self._look = True
+        """Read the stream at the next turn: it may hold audio not handed over (appended through
+        another instance or over HTTP, handed over beyond HANDOFF_BYTES, or the owner is new), or
+        the session may be closing (finalize), or a poll is due. A wake by a handover alone is
+        served from memory: a live frame that arrives while the owner is busy costs no read."""
+        self.waiting_since: float | None = None
+        """Since when (monotonic) the owner has waited for audio; None while it works."""
+
+    def look(self) -> None:
+        """Wake the owner to read the stream, not only what was handed over (``_look``)."""
+        self._look = True
+        self.wake.set()
 
     def lag(self, now: float) -> float:
         """Seconds since the audio this owner is segmenting now was stored (0 when caught up)."""
@@ -175,17 +187,24 @@ class SessionAudio:
     def hand(self, before: str, entries: list[Entry]) -> None:
         """Entries just appended here (``before``: the entry that preceded them): the owner can
         take them from memory instead of reading the stream back (bounded by HANDOFF_BYTES)."""
-        self._handed_bytes += sum(len(fields.get(b"d", b"")) for _, fields in entries)
+        for _, fields in entries:  # a loop, not sum() over a generator: once per live frame
+            self._handed_bytes += len(fields.get(b"d", b""))
         if self._handed_bytes > HANDOFF_BYTES:
             self._handed.clear()  # far behind: reading the stream is as good
             self._handed_bytes = 0
-            return
-        self._handed.append((before, entries))
+            self._look = True
+        else:
+            self._handed.append((before, entries))
+        self.wake.set()
 
     def _take_handed(self, cursor: str) -> list[Entry] | None:
         """The handed entries that continue the stream right after ``cursor`` (take_contiguous)."""
+        if not self._handed:
+            return None
         entries = take_contiguous(self._handed, cursor)
-        self._handed_bytes = sum(len(f.get(b"d", b"")) for _, run in self._handed for _, f in run)
+        self._handed_bytes = (
+            sum(len(f.get(b"d", b"")) for _, run in self._handed for _, f in run) if self._handed else 0
+        )
         return entries
 
     async def run(self) -> None:
@@ -217,7 +236,13 @@ class SessionAudio:
             while True:
                 entries = self._take_handed(cursor)
                 if entries is None:
+                    if not self._look and not self._handed:  # woken for a handover already taken
+                        await self._await_audio()
+                        continue
+                    self._look = False
                     entries = await buffer.audio_after(sid, cursor, READ_BATCH)
+                    if len(entries) >= READ_BATCH:  # a backlog: more follows in the stream
+                        self._look = True
                 if not entries:
                     status = (await buffer.audio_state(sid)).get("status", OPEN)
                     if status != OPEN:  # finalize: cut what is left, finish every transcription
@@ -283,7 +308,8 @@ class SessionAudio:
                                 # Undecodable: skip the rest of this stream (until a new one
                                 # starts) instead of failing the session's audio forever.
                                 decoder, broken = None, True
-                    await self._record(utterances)
+                    if utterances:  # most frames cut none
+                        await self._record(utterances)
                     cursor = entry_id
                     if decoder is None and segmenter.idle:
                         resume_at = (cursor, segmenter.position)
@@ -322,14 +348,15 @@ class SessionAudio:
         return segmenter.apply(probs, state, final=final)
 
     async def _await_audio(self) -> None:
-        """Until new audio is announced (``wake``) or ``poll_interval`` passes (audio appended
-        through another instance, or finalize)."""
+        """Until new audio is announced (``wake``), or the service's poller finds this owner has
+        waited ``poll_interval`` (audio appended through another instance, or finalize): one
+        timer for all owners rather than one per wait, i.e. per live frame."""
         self._working_on = None
-        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that races
-        # its timeout, and the pipeline would outlive its owner.
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(self.service.settings.poll_interval):
-                await self.wake.wait()
+        self.waiting_since = time.monotonic()
+        try:
+            await self.wake.wait()
+        finally:
+            self.waiting_since = None
         self.wake.clear()
 
     async def _decode(
@@ -439,6 +466,7 @@ class AudioService:
         self.rejected = rejected
         self.instance = uuid.uuid4().hex
         self._running: dict[str, tuple[SessionAudio, asyncio.Task[None]]] = {}
+        self._poller: asyncio.Task[None] | None = None
         self._watching: dict[str, asyncio.Task[None]] = {}
         self._last_try: dict[str, float] = {}
 
@@ -455,7 +483,8 @@ class AudioService:
         if running is not None:
             if handoff is not None:
                 running[0].hand(*handoff)
-            running[0].wake.set()
+            else:
+                running[0].look()
             return
         now = time.monotonic()
         if now - self._last_try.get(session_id, 0.0) < min(1.0, self.settings.lease_ttl / 4):
@@ -504,7 +533,22 @@ class AudioService:
         self._running[session_id] = (pipeline, task)
         task.add_done_callback(lambda _: self._running.pop(session_id, None))
         task.add_done_callback(_log_failure)
+        if self._poller is None or self._poller.done():
+            self._poller = asyncio.create_task(self._poll(), name="audio-poll")
         return task
+
+    async def _poll(self) -> None:
+        """Every half ``poll_interval`` while this instance owns sessions: an owner that has
+        waited ``poll_interval`` for audio looks at its stream (so it does between 1 and 1.5
+        ``poll_interval`` after it began to wait)."""
+        interval = self.settings.poll_interval
+        while self._running:
+            await asyncio.sleep(interval / 2)
+            now = time.monotonic()
+            for pipeline, _ in list(self._running.values()):
+                since = pipeline.waiting_since
+                if since is not None and now - since >= interval:
+                    pipeline.look()
 
     async def drain(self, session_id: str, deadline: float) -> None:
         """Finalize: make sure every acked audio frame of the (closing) session has become a
@@ -517,7 +561,7 @@ class AudioService:
             task = running[1] if running else await self._try_start(session_id)
             if task is not None:
                 if running is not None:
-                    running[0].wake.set()
+                    running[0].look()
                 await asyncio.wait({task}, timeout=max(0.1, deadline - time.monotonic()))
                 ended_well = task.done() and not task.cancelled() and task.exception() is None
                 if ended_well and not await self.buffer.pending_utterances(session_id):
@@ -541,6 +585,8 @@ class AudioService:
         )
 
     async def stop(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
         for watch in list(self._watching.values()):
             watch.cancel()
         tasks = [task for _, task in self._running.values()]

@@ -15,6 +15,7 @@ down, or fix the block that made the build fail), and finalize may be retried.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import math
 import time
@@ -125,12 +126,24 @@ def store_errors() -> Iterator[None]:
     coded, retryable error)."""
     try:
         yield
-    except STORE_ERRORS as exc:
-        raise StoreUnavailable(f"the session store is unavailable: {exc}") from exc
-    except redis.exceptions.ResponseError as exc:
-        if not refuses_writes(exc):
+    except (*STORE_ERRORS, redis.exceptions.ResponseError) as exc:
+        unavailable = as_unavailable(exc)
+        if unavailable is None:
             raise
-        raise refusal_error(exc) from exc
+        raise unavailable from exc
+
+
+def as_unavailable(exc: BaseException) -> StoreUnavailable | None:
+    """What :func:`store_errors` turns ``exc`` into (itself if it already is one); None when it
+    is not the store being unavailable. For a hot path that would rather not enter a context
+    manager for each call: ``except Exception as exc`` and ask this."""
+    if isinstance(exc, StoreUnavailable):
+        return exc
+    if isinstance(exc, STORE_ERRORS):
+        return StoreUnavailable(f"the session store is unavailable: {exc}")
+    if isinstance(exc, redis.exceptions.ResponseError) and refuses_writes(exc):
+        return refusal_error(exc)
+    return None
 
 
 def pack(value: Any) -> bytes:
@@ -748,6 +761,14 @@ class Commit:
         return int(self.detail) if self.outcome == "ok" else 0
 
 
+@functools.lru_cache(maxsize=4096)
+def _audio_frame_keys(session_id: str) -> tuple[str, str, str]:
+    """The keys of the audio frames script (meta, producers, audio), kept per session: it runs
+    once per live frame."""
+    k = SessionKeys(session_id)
+    return k.meta, k.producers, k.audio
+
+
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -1135,18 +1156,18 @@ class SessionBuffer:
         stream's start, not ``end``) share one entry of up to ``MERGE_BYTES``. Also the id of the
         stream's last entry before them (``0-0`` if none): the stored ones follow it with nothing
         in between; and the stored entries as the owner would read them back."""
-        k = SessionKeys(session_id)
         pieces = _pieces(frames)
         args: list[Any] = [producer, len(pieces)]
         for first, count, fmt, data, start, sizes in pieces:
             args += [first, count, fmt, data, "1" if start else "", sizes]
         args.append(int(self.recording_hold * 1000))
-        raw = await self._append_audio_frames(keys=[k.meta, k.producers, k.audio], args=args)
-        if _text(raw[0]) in ("closed", "recording"):  # none stored; resends still duplicates, gaps gaps
-            refusal = IngestCheck(_text(raw[0]), _text(raw[1]))  # type: ignore[arg-type]
+        raw = await self._append_audio_frames(keys=_audio_frame_keys(session_id), args=args)
+        status = _text(raw[0])
+        if status in ("closed", "recording"):  # none stored; resends still duplicates, gaps gaps
+            refusal = IngestCheck(status, _text(raw[1]))  # type: ignore[arg-type]
             return "", seq_verdicts((seq for seq, *_ in frames), int(raw[2]), refusal), []
-        if _text(raw[0]) != "frames":  # no such session
-            return "", [IngestCheck(_text(raw[0]), _text(raw[1]))] * len(frames), []  # type: ignore[arg-type]
+        if status != "frames":  # no such session
+            return "", [IngestCheck(status, _text(raw[1]))] * len(frames), []  # type: ignore[arg-type]
         checks: list[IngestCheck] = []
         entries: list[Entry] = []
         for (first, count, fmt, data, start, sizes), at in zip(pieces, range(2, len(raw), 3), strict=True):

@@ -31,7 +31,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import Any, Literal, TypeVar, assert_never
 
@@ -39,7 +39,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from . import protocol
 from .auth import CAN_EDIT, CAN_SEND, Principal
-from .buffer import Dedupe, SessionMeta, store_errors
+from .buffer import Dedupe, SessionMeta, as_unavailable, store_errors
 from .errors import (
     CLOSE_BAD_FRAME,
     CLOSE_HELLO_TIMEOUT,
@@ -55,11 +55,12 @@ from .errors import (
     TooManyConnections,
 )
 from .fanout import PRESENCE, RESYNC, STORE_DOWN, Subscription
+from .inbox import Inbox
 from .orchestrator import IngestResult
 from .protocol import Audio, AudioEnd, Delete, Edit, Hello, Insert, Numbered, Ping, Presence, Text
 from .state import AppState
 from .throttle import TokenBucket
-from .wsprotocol import HOLD
+from .wsprotocol import HOLD, WRITABLE
 
 log = logging.getLogger("astra.ws")
 
@@ -75,14 +76,14 @@ hold Redis (shared by every session) for long."""
 
 
 def audio_run(
-    first: Audio | AudioEnd, queue: asyncio.Queue[Numbered], max_bytes: int = INGEST_BATCH_BYTES
+    first: Audio | AudioEnd, queue: Inbox[Numbered], max_bytes: int = INGEST_BATCH_BYTES
 ) -> tuple[list[Audio | AudioEnd], Numbered | None]:
     """``first`` and the audio frames queued right behind it, up to ``max_bytes`` of audio (stored
     together, in one round trip); the frame that ended the run, if any, is taken off the queue
     and returned: it must be handled next, before anything still queued."""
     run: list[Audio | AudioEnd] = [first]
     size = len(first.data) if isinstance(first, Audio) else 0
-    while not queue.empty():
+    while queue:
         following = queue.get_nowait()
         if not isinstance(following, Audio | AudioEnd):
             return run, following
@@ -107,8 +108,14 @@ class Connection:
         self.session_id = session_id
         self.limits = state.settings.limits
         self._send_lock = asyncio.Lock()
-        self._inputs: asyncio.Queue[Numbered] = asyncio.Queue()
-        self._window = asyncio.Semaphore(INGEST_WINDOW)  # released as each input is answered
+        self._writable: asyncio.Event | None = (websocket.scope.get("extensions") or {}).get(WRITABLE)
+        """Set while a send completes without waiting (our uvicorn protocol, wsprotocol.py)."""
+        self._inputs: Inbox[Numbered] = Inbox()
+        self._unanswered = 0
+        """Inputs queued or being stored, not answered yet: the reader waits at INGEST_WINDOW."""
+        self._room = asyncio.Event()
+        """Set when the ingester answers inputs while the reader waits for the window."""
+        self._waiting_for_room = False
         self._errors = 0
         self.connection_id = uuid.uuid4().hex
         self._presence: dict[str, Any] = {}
@@ -127,11 +134,24 @@ class Connection:
         ``send_timeout`` (it stopped reading: its TCP window and our write buffer are full)."""
         await self.send_all((data,))
 
-    async def send_all(self, frames: Iterable[bytes]) -> None:
-        """Write frames (at least one) back to back, e.g. the answers of a batch: one lock, one
-        timer and one socket write (each frame but the last is held, see wsprotocol.py); together
-        they may take ``send_timeout`` at most, else SlowConsumer."""
+    async def send_all(self, frames: Sequence[bytes]) -> None:
+        """Write frames (at least one) back to back, e.g. the answers of a batch: one socket write
+        (each frame but the last is held, see wsprotocol.py) and, when the write may have to wait,
+        one lock and one timer: together they may take ``send_timeout`` at most, else
+        SlowConsumer."""
         *held, last = frames
+        writable = self._writable
+        if writable is not None and writable.is_set() and not self._send_lock.locked():
+            # No other send under way and the transport takes the bytes now (its buffer is below
+            # the high-water mark): these sends complete without waiting (held frames are only
+            # framed), so nothing can come between them and they need neither lock nor timer.
+            try:
+                for data in held:
+                    await self.ws.send({"type": "websocket.send", "bytes": data, HOLD: True})
+                await self.ws.send({"type": "websocket.send", "bytes": last})
+            except RuntimeError as exc:  # closed under this task (see below)
+                raise WebSocketDisconnect(1006) from exc
+            return
         async with self._send_lock:
             try:
                 async with asyncio.timeout(self.limits.send_timeout):
@@ -177,7 +197,9 @@ class Connection:
             if message.get("code") == CLOSE_IDLE_TIMEOUT:  # closed by the keepalive (wsprotocol.py)
                 self.state.metrics.ws_closes.labels(str(CLOSE_IDLE_TIMEOUT)).inc()
             return None
-        await self._throttle()
+        delay = self._bucket.take(time.monotonic())
+        if delay > 0:
+            await self._throttle(delay)
         data = message.get("bytes")
         if data is None:
             raise ProtocolError("text messages are not accepted: send msgpack in binary messages")
@@ -229,11 +251,9 @@ class Connection:
             return None
         return principal, message, meta
 
-    async def _throttle(self) -> None:
-        """Wait until the frame rate allows one more frame; meanwhile the socket is not read."""
-        delay = self._bucket.take(time.monotonic())
-        if delay <= 0:
-            return
+    async def _throttle(self, delay: float) -> None:
+        """Wait ``delay`` s, until the frame rate allows one more frame; meanwhile the socket is
+        not read."""
         metrics = self.state.metrics
         metrics.throttled_frames.inc()
         metrics.throttled_connections.inc()
@@ -350,6 +370,7 @@ class Connection:
                 raise exc
 
     async def _read(self, principal: Principal) -> None:
+        frames_counted = self.state.metrics.frames.counts
         while True:
             try:
                 data = await self._receive_frame()
@@ -369,22 +390,20 @@ class Connection:
                     return
                 await self.fail(exc, seq=exc.seq)
                 continue
-            self.state.metrics.frames_of(type(message).__name__).inc()
+            frames_counted[type(message).__name__] += 1
             match message:
                 case Edit() | Insert() | Delete():
                     if principal.role not in CAN_EDIT:
                         await self.fail(Forbidden(f"role '{principal.role}' may not edit"), seq=message.seq)
                         continue
-                    await self._window.acquire()
-                    self._inputs.put_nowait(message)
+                    await self._queue_input(message)
                 case Text() | Audio() | AudioEnd():
                     if principal.role not in CAN_SEND:
                         await self.fail(
                             Forbidden(f"role '{principal.role}' may not send input"), seq=message.seq
                         )
                         continue
-                    await self._window.acquire()
-                    self._inputs.put_nowait(message)
+                    await self._queue_input(message)
                 case Presence(block_id=block_id):
                     changed = block_id != self._presence.get("block_id")
                     if changed:
@@ -397,6 +416,23 @@ class Connection:
                     await self.fail(ProtocolError("hello was already received", code="DUPLICATE_HELLO"))
                 case _:
                     assert_never(message)
+
+    async def _queue_input(self, message: Numbered) -> None:
+        """Queue an input for the ingester, once fewer than INGEST_WINDOW are unanswered."""
+        while self._unanswered >= INGEST_WINDOW:
+            self._room.clear()
+            self._waiting_for_room = True
+            try:
+                await self._room.wait()
+            finally:
+                self._waiting_for_room = False
+        self._unanswered += 1
+        self._inputs.put_nowait(message)
+
+    def _answered(self, count: int = 1) -> None:
+        self._unanswered -= count
+        if self._waiting_for_room and self._unanswered < INGEST_WINDOW:
+            self._room.set()
 
     async def _ingest(self, principal: Principal, client_id: str, meta: SessionMeta) -> None:
         held: Numbered | None = None
@@ -415,14 +451,14 @@ class Connection:
                 raise
             except AstraError as exc:
                 await self.fail(exc, seq=frame.seq)
-                self._window.release()
+                self._answered()
                 continue
             await self.send(
                 protocol.ack(
                     frame.seq, block_id=result.block_id, event_id=result.event_id, duplicate=result.duplicate
                 )
             )
-            self._window.release()
+            self._answered()
 
     async def _ingest_audio(
         self, principal: Principal, client_id: str, meta: SessionMeta, batch: list[Audio | AudioEnd]
@@ -442,13 +478,14 @@ class Connection:
         except AstraError as exc:
             results = [exc] * len(batch)
         await self.send_all(
-            self._error_frame(result, frame.seq)
-            if isinstance(result, AstraError)
-            else protocol.ack(frame.seq, block_id=None, event_id=None, duplicate=result.duplicate)
-            for frame, result in zip(batch, results, strict=True)
+            [
+                self._error_frame(result, frame.seq)
+                if isinstance(result, AstraError)
+                else protocol.ack(frame.seq, block_id=None, event_id=None, duplicate=result.duplicate)
+                for frame, result in zip(batch, results, strict=True)
+            ]
         )
-        for _ in batch:
-            self._window.release()
+        self._answered(len(batch))
 
     def _leave(self) -> None:
         """Gone: leave the presence list (releasing any soft lock) and give the connection slot
@@ -494,17 +531,22 @@ class Connection:
         failing_since: float | None = None  # this operation's own clock: another may recover first
         while True:
             try:
-                with store_errors():
-                    result = await operation()
-            except StoreUnavailable as exc:
-                failing_since = failing_since or time.monotonic()
-                await self._degraded(exc)
-                if time.monotonic() - failing_since > self.limits.store_outage:
+                result = await operation()
+            except Exception as exc:
+                unavailable = as_unavailable(exc)  # as store_errors() would, without entering it
+                if unavailable is None:
                     raise
+                failing_since = failing_since or time.monotonic()
+                await self._degraded(unavailable)
+                if time.monotonic() - failing_since > self.limits.store_outage:
+                    if unavailable is exc:
+                        raise
+                    raise unavailable from exc
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, STORE_RETRY_MAX)
                 continue
-            await self._recovered()
+            if self._outage_since is not None:
+                await self._recovered()
             return result
 
     async def _degraded(self, exc: AstraError) -> None:

@@ -3,13 +3,64 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
+import collections
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
 LOOP_LAG_INTERVAL = 0.1
 """Seconds between the event-loop lag probe's wake-ups."""
+
+
+class Tally(Collector):
+    """A counter by one label that the event loop adds to on every frame: ``tally[label] += 1``
+    is a dict addition (prometheus_client's ``Counter.labels(…).inc()`` is four Python calls and
+    a lock). Labels are used as given, lowercased; read when scraped."""
+
+    def __init__(self, name: str, documentation: str, label: str, registry: CollectorRegistry) -> None:
+        self.name, self.documentation, self.label = name, documentation, label
+        self.counts: collections.Counter[str] = collections.Counter()
+        registry.register(self)
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(self.name, self.documentation, labels=[self.label])
+        for value, count in sorted(self.counts.items()):  # items() copies under the GIL
+            family.add_metric([value.lower()], count)
+        yield family
+
+
+class LoopHistogram(Collector):
+    """A histogram observed from the event loop's thread only: an observation is a bisect and
+    two additions (prometheus_client's ``Histogram.observe`` is ~6 Python calls and two locks,
+    once per acked audio frame here). Same exposition (``_bucket``, ``_count``, ``_sum``)."""
+
+    def __init__(
+        self, name: str, documentation: str, buckets: Sequence[float], registry: CollectorRegistry
+    ) -> None:
+        self.name, self.documentation = name, documentation
+        self._bounds = tuple(float(b) for b in buckets)
+        self._counts = [0] * (len(self._bounds) + 1)  # the last one: above every bound (+Inf)
+        self._sum = 0.0
+        registry.register(self)
+
+    def observe(self, value: float, times: int = 1) -> None:
+        """``times`` observations of ``value`` (a bucket's bound is inclusive, as Prometheus says)."""
+        self._counts[bisect.bisect_left(self._bounds, value)] += times
+        self._sum += value * times
+
+    def collect(self) -> Iterator[Metric]:
+        counts, total = list(self._counts), self._sum
+        buckets: list[tuple[str, float]] = []
+        cumulative = 0
+        for bound, count in zip((*self._bounds, float("inf")), counts, strict=True):
+            cumulative += count
+            buckets.append(("+Inf" if bound == float("inf") else repr(bound), cumulative))
+        yield HistogramMetricFamily(self.name, self.documentation, buckets=buckets, sum_value=total)
 
 
 class Metrics:
@@ -17,8 +68,8 @@ class Metrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.connections = Gauge("astra_ws_connections", "Open WebSocket connections", registry=r)
-        self.frames = Counter("astra_ws_frames_total", "Client frames received", ["type"], registry=r)
-        self._frames_by_type: dict[str, Counter] = {}
+        self.frames = Tally("astra_ws_frames", "Client frames received", "type", r)
+        """By message class name (``frames.counts["AudioEnd"] += 1``; the label is ``audioend``)."""
         self.errors = Counter("astra_errors_total", "Errors sent to clients", ["code"], registry=r)
         self.blocks = Counter("astra_blocks_total", "Blocks stored", ["type"], registry=r)
         self.duplicates = Counter(
@@ -42,11 +93,11 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
             registry=r,
         )
-        self.ingest_seconds = Histogram(
+        self.ingest_seconds = LoopHistogram(
             "astra_ingest_seconds",
             "Input received to durable ack",
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-            registry=r,
+            (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            r,
         )
         self.finalize_seconds = Histogram(
             "astra_finalize_seconds", "Finalize duration", ["outcome"], registry=r
@@ -107,14 +158,6 @@ class Metrics:
             self.resyncs.labels(reason)
         for code in ("1013", "4408", "4503"):
             self.ws_closes.labels(code)
-
-    def frames_of(self, message_class: str) -> Counter:
-        """``frames`` of one message type (by class name: ``AudioEnd`` counts as ``audioend``);
-        counted once per frame, so the labelled child is kept instead of looked up each time."""
-        child = self._frames_by_type.get(message_class)
-        if child is None:
-            child = self._frames_by_type[message_class] = self.frames.labels(message_class.lower())
-        return child
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -615,9 +615,7 @@ class Orchestrator:
         before, checks, entries = await self.buffer.append_audio_frames(meta.session_id, producer, frames)
         results = [self._audio_outcome(check) for check in checks]
         if entries:
-            elapsed = time.perf_counter() - started
-            for _ in entries:
-                self.metrics.ingest_seconds.observe(elapsed)
+            self.metrics.ingest_seconds.observe(time.perf_counter() - started, len(entries))
             if self.audio is not None:
                 await self.audio.notify(meta.session_id, (before, entries))
         return results

@@ -7,6 +7,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import hypothesis
@@ -21,7 +22,8 @@ from server import buffer as buffer_module
 from server import protocol
 from server.app import create_app
 from server.buffer import CLOSING, Dedupe, SessionBuffer
-from server.endpoint import audio_run
+from server.endpoint import INGEST_WINDOW, Connection, audio_run
+from server.inbox import Inbox
 from server.keys import SessionKeys
 from server.protocol import Audio, AudioEnd, Text
 from server.settings import Settings
@@ -373,7 +375,7 @@ def test_burst_of_mixed_frames_is_answered_in_order_once_each(
 def test_audio_run_stops_at_the_first_other_frame() -> None:
     """The ingester takes the audio frames queued behind an audio frame, and hands back the first
     frame of another kind to be handled next, so inputs keep the order they were sent in."""
-    queue: asyncio.Queue[Any] = asyncio.Queue()
+    queue: Inbox[Any] = Inbox()
     a = [Audio(seq, "pcm16", b"\x00\x00", False) for seq in range(1, 6)]
     text = Text(3, "hola")
     for item in (a[1], AudioEnd(3), text, a[4]):
@@ -388,7 +390,7 @@ def test_audio_run_stops_at_the_first_other_frame() -> None:
 def test_audio_run_stops_before_its_byte_limit() -> None:
     """A run holds at most ``max_bytes`` of audio (the first frame always goes); the frame that
     would exceed it is handed back to start the next run."""
-    queue: asyncio.Queue[Any] = asyncio.Queue()
+    queue: Inbox[Any] = Inbox()
     frames = [Audio(seq, "pcm16", bytes(400), False) for seq in range(1, 5)]
     for frame in frames[1:]:
         queue.put_nowait(frame)
@@ -398,3 +400,26 @@ def test_audio_run_stops_before_its_byte_limit() -> None:
     assert audio_run(Audio(9, "pcm16", bytes(5000), False), queue, max_bytes=1000)[0] == [
         Audio(9, "pcm16", bytes(5000), False)
     ]
+
+
+def test_the_reader_stops_queueing_at_the_ingest_window_and_goes_on_as_inputs_are_answered(
+    settings: Settings,
+) -> None:
+    """With INGEST_WINDOW inputs unanswered the reader waits (the socket is not read) until the
+    ingester answers some; then it queues the next one at once."""
+    state = SimpleNamespace(settings=settings)
+    connection = Connection(SimpleNamespace(scope={}), state, "ses_window")  # type: ignore[arg-type]
+    frame = Audio(1, "pcm16", b"\x00\x00", False)
+
+    async def scenario() -> None:
+        for _ in range(INGEST_WINDOW):
+            await asyncio.wait_for(connection._queue_input(frame), 5)
+        blocked = asyncio.create_task(connection._queue_input(frame))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert not blocked.done() and len(connection._inputs) == INGEST_WINDOW
+        connection._answered(1)
+        await asyncio.wait_for(blocked, 5)
+        assert len(connection._inputs) == INGEST_WINDOW + 1
+
+    asyncio.run(scenario())

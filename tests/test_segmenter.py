@@ -114,6 +114,24 @@ def test_one_phrase_has_exact_boundaries_and_padding() -> None:
     check_invariants(utts, pcm)
 
 
+def test_a_vad_that_answers_nan_or_infinity_is_read_as_nan_to_num_reads_it() -> None:
+    """A NaN probability counts as silence and an infinite one as the largest float, as
+    np.nan_to_num(probs, nan=0.0) makes them: the same utterance as with 0.0 in place of NaN."""
+
+    class OddVad(ScriptedVad):
+        def __call__(
+            self, audio: npt.NDArray[np.float32], state: int | None
+        ) -> tuple[npt.NDArray[np.float64], int]:
+            probs, new_state = super().__call__(audio, state)
+            probs[probs == 0.0] = np.nan  # the silence
+            probs[probs >= 0.999] = np.inf  # some of the speech
+            return probs, new_state
+
+    pcm = pcm_of(script((0.0, 50), (SPEECH, 20), (1.0, 10), (SPEECH, 20), (0.0, 100)))
+    expected = run(Segmenter(ScriptedVad()), pcm)
+    assert spans(run(Segmenter(OddVad()), pcm)) == spans(expected) == [(50 * W - PAD, 100 * W + PAD, False)]
+
+
 def test_utterance_is_returned_once_min_silence_is_seen() -> None:
     """The utterance comes out of the feed that completes min_silence of silence (plus one VAD cell)."""
     pcm = pcm_of(script((QUIET, 50), (SPEECH, 50), (QUIET, 100)))
