@@ -38,7 +38,7 @@ class Inbox(Generic[T]):
 
     def put_nowait(self, item: T) -> None:
         self._items.append(item)
-        getters = self._getters
+        getters = self._getters  # _wake_next inlined: every received frame comes through here
         while getters:
             getter = getters.popleft()
             if not getter.done():
