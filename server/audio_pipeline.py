@@ -50,12 +50,29 @@ from .vad_process import VadProcess
 log = logging.getLogger("astra.audio")
 
 READ_BATCH = 200
-"""Audio entries read per round trip (20 s of 100 ms frames)."""
+"""Audio entries read per round trip at most (20 s of live 100 ms frames)."""
+READ_BYTES = 4 << 20
+"""Audio bytes read per round trip, about. Entries are not all 3.2 KB frames: a burst of one
+client's frames is stored as entries of up to 256 KiB, and a frame may be up to
+``max_frame_bytes``; READ_BATCH of those would put 50–200 MB in memory per owner catching up."""
+FIRST_READ = 8
+"""Entries an owner reads first, before it knows how large this stream's entries are."""
 MAX_RUN_SAMPLES = 30 * SAMPLE_RATE
 """Most audio of consecutive PCM entries scored in one VAD request (a backlog's runs)."""
 HANDOFF_BYTES = 4 << 20
 """Audio handed over in memory to a session's owner and not processed yet, at most; past it the
 owner reads the stream instead (it always can)."""
+
+
+def next_read_count(entries: list[Entry]) -> int:
+    """How many entries to ask for next so that they hold about READ_BYTES, judged by the size of
+    the entries just read (a stream's entries are alike: live frames, or a resent burst's runs)."""
+    size = 0
+    for _, fields in entries:
+        size += len(fields.get(b"d", b""))
+    if size == 0:
+        return READ_BATCH
+    return max(1, min(READ_BATCH, READ_BYTES * len(entries) // size))
 
 
 class Transcribe(Protocol):
@@ -233,15 +250,20 @@ class SessionAudio:
             for record in await buffer.pending_utterances(sid):  # left over by a previous owner
                 await self._send(record, None)
             idle_since = time.monotonic()
+            read_count = FIRST_READ
             while True:
                 entries = self._take_handed(cursor)
+                asked = None
                 if entries is None:
                     if not self._look and not self._handed:  # woken for a handover already taken
                         await self._await_audio()
                         continue
                     self._look = False
-                    entries = await buffer.audio_after(sid, cursor, READ_BATCH)
-                    if len(entries) >= READ_BATCH:  # a backlog: more follows in the stream
+                    asked = read_count
+                    entries = await buffer.audio_after(sid, cursor, asked)
+                    if entries:
+                        read_count = next_read_count(entries)
+                    if len(entries) >= asked:  # a backlog: more follows in the stream
                         self._look = True
                 if not entries:
                     status = (await buffer.audio_state(sid)).get("status", OPEN)
@@ -322,7 +344,7 @@ class SessionAudio:
                 # it: scoring a backlog (the CPU short, the VAD child at low priority) can take
                 # longer than quiet_flush, and is not a recording that stopped.
                 idle_since = time.monotonic()
-                if len(entries) < READ_BATCH and not self._handed:
+                if (asked is None or len(entries) < asked) and not self._handed:
                     # We read everything there was: wait for more rather than ask again at once
                     # (live audio wakes us once per frame; this saves two round trips a frame).
                     await self._await_audio()

@@ -19,7 +19,14 @@ import numpy as np
 import pytest
 
 from server.app import create_app
-from server.audio_pipeline import HANDOFF_BYTES, SessionAudio, take_contiguous
+from server.audio_pipeline import (
+    HANDOFF_BYTES,
+    READ_BATCH,
+    READ_BYTES,
+    SessionAudio,
+    next_read_count,
+    take_contiguous,
+)
 from server.errors import ServiceUnavailable
 from server.segmenter import SAMPLE_RATE, Utterance
 from server.services.core import (
@@ -429,6 +436,21 @@ def test_owner_holds_at_most_handoff_bytes_in_memory_counting_what_it_took() -> 
     assert owner._handed == []  # over the bound: dropped, the stream has them
     owner.hand("5-0", [("6-0", {b"f": b"pcm16", b"d": third})])
     assert [run[-1][0] for _, run in owner._handed] == ["6-0"]
+
+
+def test_owner_reads_a_backlog_of_large_entries_a_few_at_a_time() -> None:
+    """The entries an owner asks for next are sized from those it just read, to hold about
+    READ_BYTES: READ_BATCH live frames (3.2 KB each) at a time, but a few of a resent burst's
+    runs (256 KiB each) or of 1 MiB frames, not the 50-200 MB that READ_BATCH of them would be."""
+
+    def entries(count: int, size: int) -> list[tuple[str, dict[bytes, bytes]]]:
+        return [(f"{i}-0", {b"f": b"pcm16", b"d": b"\0" * size}) for i in range(count)]
+
+    assert next_read_count(entries(8, 3200)) == READ_BATCH
+    assert next_read_count(entries(8, 256 << 10)) == READ_BYTES // (256 << 10) == 16
+    assert next_read_count(entries(3, 1 << 20)) == 4
+    assert next_read_count(entries(1, 2 * READ_BYTES)) == 1  # at least one, however large
+    assert next_read_count([("1-0", {b"f": b"end"})]) == READ_BATCH  # an end marker holds no audio
 
 
 class SaysCore:
