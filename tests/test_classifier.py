@@ -4562,6 +4562,17 @@ def test_next_point_followed_by_a_section_goes_to_that_section() -> None:
     assert result.template_id == TPL_VARIOS
 
 
+@pytest.mark.parametrize("heard", ["marios", "barios"])
+def test_varios_misheard_after_proposiciones_still_names_the_point(heard: str) -> None:
+    """Whisper wrote "Siguiente punto, proposiciones y marios." (the fourth live audit): after
+    "proposiciones y" nothing else sounds like it, so it is the varios point all the same; the
+    name alone is not read that way ("Mario" said in a speech stays the speech's)."""
+    said = f"Siguiente punto, proposiciones y {heard}."
+    assert classify(said, previous_template_id=TPL_DEBATE).template_id == TPL_VARIOS
+    speech = "Le agradezco al concejal Mario y a los barrios de la comuna."
+    assert classify(speech, previous_template_id=TPL_DEBATE).template_id == TPL_DEBATE
+
+
 @pytest.mark.parametrize(
     "text",
     ["bueno, la verdad es que el tema del agua es muy importante", "asdf qwerty", "...", "😀 ✓ ∑"],

@@ -5076,7 +5076,9 @@ _LLAMADO_RE: Final = re.compile(
     r"|\bexcusad[oa]s?\b(?!\s+(?:de|del|para)\s)"  # not "excusado de votar"
 )
 _VARIOS_RE: Final = re.compile(
-    r"\bproposiciones,? y (?:asuntos )?varios\b|\b(?:asuntos|puntos|temas) varios\b"
+    # Whisper hears "varios" after "proposiciones y" as "marios" or "barios" (the fourth live
+    # audit); nothing else is said there.
+    r"\bproposiciones,? y (?:asuntos )?[vbm]arios\b|\b(?:asuntos|puntos|temas) varios\b"
     r"|\bpunto de varios\b|\blo que propongan\b"
     # "varios" alone names the point only where it is announced: at the start ("[Siguiente
     # punto,] varios.", "Pasamos a varios.", "En varios, tiene la palabra…"), ending the sentence
