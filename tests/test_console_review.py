@@ -27,7 +27,7 @@ from server.services import classifier, docx_builder
 
 from .chromium import chromium, ms
 from .conftest import ROOT, TENANT, TIME_UNIT, ServerProcess
-from .test_console_editing import PREFIX, Console, append, auth, start_session
+from .test_console_editing import PREFIX, Console, api_blocks, append, auth, start_session
 
 pytestmark = pytest.mark.e2e
 
@@ -505,8 +505,11 @@ def test_the_row_of_audio_heard_with_no_words_follows_the_block_said_before_it(
 # -- 2. empty sections ------------------------------------------------------------------------------
 
 
-def session_of_two_blocks(spawn: Any, browser: Browser, title: str) -> tuple[ServerProcess, Console]:
-    """A session with an opening and a roll call typed, open in a console page."""
+def session_of_two_blocks(
+    spawn: Any, browser: Browser, title: str
+) -> tuple[ServerProcess, Console, str, str]:
+    """A session with an opening and a roll call typed, open in a console page; with the API
+    token and the session's id."""
     server = spawn("serve")
     api = server.token()
     session_id = start_session(server, api, title)
@@ -515,7 +518,7 @@ def session_of_two_blocks(spawn: Any, browser: Browser, title: str) -> tuple[Ser
     console = Console(browser, server, api, session_id)
     console.wait_online()
     expect(console.page.locator("#draft li.block[data-block-id]")).to_have_count(2, timeout=ms(30))
-    return server, console
+    return server, console, api, session_id
 
 
 @pytest.mark.timeout(300)
@@ -523,7 +526,7 @@ def test_empty_sections_say_what_the_acta_does_with_them(spawn: Any, browser: Br
     """Each empty section says what finalize does with it, from the tenant's `empty_zones`
     pinned with the session: left out, printed as a bare heading, or signed; once finalized,
     what it did. The acta's bare heading carries a Word comment."""
-    _, console = session_of_two_blocks(spawn, browser, "Sesión con secciones vacías")
+    server, console, api, session_id = session_of_two_blocks(spawn, browser, "Sesión con secciones vacías")
     page = console.page
 
     def note(zone: str) -> Any:
@@ -539,6 +542,19 @@ def test_empty_sections_say_what_the_acta_does_with_them(spawn: Any, browser: Br
     )
     expect(note("SIGNATURE_BLOCK")).to_contain_text("si queda vacía, el acta llevará las firmas")
     expect(note("HEADER_ZONE")).to_be_hidden()
+    # The opening deleted: the acta prints no heading over it, so no "bare heading" is promised.
+    (opening,) = [b for b in api_blocks(server, api, session_id) if b["target_placeholder"] == "HEADER_ZONE"]
+    response = httpx.delete(
+        f"{server.url}{PREFIX}/{session_id}/blocks/{opening['block_id']}",
+        params={"base_version": opening["version"]},
+        headers=auth(api),
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    expect(note("HEADER_ZONE")).to_have_text(
+        "Sin contenido todavía: si queda vacía, el acta no llevará nada aquí (esta parte no tiene"
+        " título), solo un comentario que lo señala."
+    )
     shot(page, "draft")
 
     finalize_from_the_page(console)
@@ -546,9 +562,36 @@ def test_empty_sections_say_what_the_acta_does_with_them(spawn: Any, browser: Br
     expect(note("ZONE_AGENDA_APPROVAL")).to_have_text(
         "Sin contenido: aparece vacía en el acta (solo el título)."
     )
-    comments = comments_by_paragraph(downloaded(console))
+    expect(note("HEADER_ZONE")).to_have_text(
+        "Sin contenido: el acta no lleva nada aquí (esta parte no tiene título), solo un comentario"
+        " que lo señala."
+    )
+    acta = downloaded(console)
+    comments = comments_by_paragraph(acta)
     assert ("APROBACIÓN DEL ORDEN DEL DÍA", "Sección sin contenido en la sesión grabada.") in comments
+    # the opening's empty paragraph, right under the letterhead, carries the comment
+    assert comments[0] == ("", "Sección sin contenido en la sesión grabada.")
+    assert [p.text for p in acta.paragraphs][:3] == [
+        "CONCEJO DISTRITAL DE SANTIAGO DE CALI",
+        "ACTA DE SESIÓN PLENARIA",
+        "",
+    ]
     assert not console.errors
+
+
+def test_the_draft_heads_each_section_as_the_acta_does() -> None:
+    """The draft's section headings are the skeleton's (sentence case); the zones the skeleton
+    prints no heading over are the opening and the signatures, and the draft says so of the
+    opening (UNTITLED_ZONES) and signs the other (SIGNATURE_ZONE)."""
+    draft = (ROOT / "static" / "js" / "draft.js").read_text("utf-8")
+    zones = draft.split("export const ZONES = [", 1)[1].split("];", 1)[0]
+    headings = dict(re.findall(r'^\s+\["(\w+)", "([^"]+)"\],$', zones, re.M))
+    skeleton = Document(str(ROOT / "server" / "tenants_data" / TENANT / "skeletons" / "SKEL_STD_V1.docx"))
+    printed = [p.text for p in skeleton.paragraphs if p.style.name == "Estilo_Cali"]
+    untitled = {"HEADER_ZONE", docx_builder.SIGNATURE_ZONE}
+    assert [h.upper() for z, h in headings.items() if z not in untitled] == printed
+    (names,) = re.findall(r"^const UNTITLED_ZONES = new Set\(\[([^\]]*)\]\);$", draft, re.M)
+    assert set(re.findall(r'"(\w+)"', names)) == {"HEADER_ZONE"}
 
 
 # -- 3. the audit summary ----------------------------------------------------------------------------
@@ -559,7 +602,7 @@ def test_the_audit_summary_fits_its_column(spawn: Any, browser: Browser, shot: A
     """The audit summary in the ~300 px column: hashes shortened to their first 12 and last 8
     characters (whole in the title, and on the clipboard with Copiar), instants on one line,
     the blocks counted in words a reader knows ("2 de texto", not "Plantilla: 2")."""
-    _, console = session_of_two_blocks(spawn, browser, "Sesión con resumen de auditoría")
+    _, console, _, _ = session_of_two_blocks(spawn, browser, "Sesión con resumen de auditoría")
     console.context.grant_permissions(["clipboard-read", "clipboard-write"])
     page = console.page
     finalize_from_the_page(console)

@@ -8,11 +8,15 @@
 
 import { session } from "./storage.js";
 
-/** The zones of SKEL_STD_V1 in document order, with their Spanish headings. */
+/**
+ * The zones of SKEL_STD_V1 in document order, with the headings the acta prints over them (the
+ * skeleton's, in sentence case). The opening and the signatures have none in the acta: their
+ * names here are the console's own (UNTITLED_ZONES).
+ */
 export const ZONES = [
   ["HEADER_ZONE", "Apertura"],
   ["ZONE_AGENDA", "Orden del día"],
-  ["ZONE_ROLLCALL", "Llamado a lista y quórum"],
+  ["ZONE_ROLLCALL", "Llamado a lista y verificación del quórum"],
   ["ZONE_AGENDA_APPROVAL", "Aprobación del orden del día"],
   ["ZONE_PRIOR_ACTAS", "Aprobación de actas anteriores"],
   ["ZONE_DEBATE", "Desarrollo de la sesión"],
@@ -20,9 +24,13 @@ export const ZONES = [
   ["ZONE_PROPOSICIONES", "Proposiciones"],
   ["ZONE_COMUNICACIONES", "Comunicaciones"],
   ["ZONE_VARIOS", "Varios"],
-  ["ZONE_CIERRE", "Cierre"],
+  ["ZONE_CIERRE", "Cierre de la sesión"],
   ["SIGNATURE_BLOCK", "Firmas"],
 ];
+
+/** Zones the skeleton prints no heading over: left empty, the acta shows nothing of them but an
+ * empty paragraph carrying BUILDER's comment (a zone with a heading shows the bare heading). */
+const UNTITLED_ZONES = new Set(["HEADER_ZONE"]);
 
 /** The zone BUILDER fills with the session's signatures when no block went to it (SIGNATURE_ZONE there). */
 const SIGNATURE_ZONE = "SIGNATURE_BLOCK";
@@ -1154,6 +1162,11 @@ export class DraftView {
         fate = "omit";
         note = this.finalized ? "omitida del acta." : "se omitirá del acta si queda vacía.";
       }
+    } else if (this.emptyZones && UNTITLED_ZONES.has(entry.zone)) {
+      fate = "blank";
+      note = this.finalized
+        ? "el acta no lleva nada aquí (esta parte no tiene título), solo un comentario que lo señala."
+        : "si queda vacía, el acta no llevará nada aquí (esta parte no tiene título), solo un comentario que lo señala.";
     } else if (this.emptyZones) {
       fate = "blank";
       note = this.finalized ? "aparece vacía en el acta (solo el título)." : "aparecerá vacía en el acta (solo el título).";
