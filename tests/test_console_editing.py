@@ -18,6 +18,9 @@ import msgpack
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
+from server.auth import issue_token
+from server.settings import Settings
+
 from .chromium import chromium, ms
 from .conftest import TENANT, TIME_UNIT, ServerProcess, free_port
 from .wsclient import Client
@@ -615,6 +618,39 @@ def test_keyboard_moves_between_blocks_edits_and_saves(spawn: Any, browser: Brow
     expect(ana.block(ids[1])).to_be_focused()
     assert not ana.frames("edit")
 
+    # With changes, one Esc only warns (typing disarms it); a second one discards them.
+    keyboard.press("Enter")
+    expect(area).to_be_focused()
+    keyboard.type(" Algo escrito.")
+    keyboard.press("Escape")
+    status = ana.editor(ids[1]).locator(".editor__status")
+    expect(status).to_contain_text("pulse Esc otra vez para descartarlos")
+    expect(area).to_have_value(re.compile(r"Algo escrito\.$"))
+    keyboard.type(" Más.")
+    keyboard.press("Escape")
+    expect(ana.editor(ids[1])).to_have_count(1)
+    keyboard.press("Escape")
+    expect(ana.editor(ids[1])).to_have_count(0)
+    assert not ana.frames("edit")
+
+    # A paste longer than the server takes is kept whole and said at once (not cut short).
+    keyboard.press("Enter")
+    max_chars = Settings.from_env({}).limits.max_text_chars
+    area.fill("a" * (max_chars + 5))
+    expect(status).to_have_text(
+        f"El texto tiene {max_chars + 5} caracteres; el máximo es {max_chars}. "
+        "Acórtelo o divídalo en varios bloques."
+    )
+    assert area.evaluate("(a) => a.value.length") == max_chars + 5
+    keyboard.press("Control+Enter")  # refused here, nothing sent
+    expect(ana.editor(ids[1])).to_have_count(1)
+    area.fill("Corto.")
+    expect(status).to_have_text("")
+    keyboard.press("Escape")
+    keyboard.press("Escape")
+    expect(ana.editor(ids[1])).to_have_count(0)
+    assert not ana.frames("edit")
+
     # Enter again, type, Ctrl+Enter saves.
     keyboard.press("Enter")
     expect(area).to_be_focused()
@@ -862,3 +898,18 @@ def test_the_draft_names_the_speaker_in_an_item_and_not_on_the_next_item(
     expect(viewer.text_of(item).locator(".block__speaker")).to_have_count(0)
     assert viewer.errors == []
     viewer.close()
+
+
+@pytest.mark.timeout(120)
+def test_a_refused_token_asks_for_a_new_one_instead_of_an_empty_list(spawn: Any, browser: Browser) -> None:
+    """A token the server refuses (signed with another secret here; expired is the same answer)
+    opens the sign-in with the reason at once: the list of open sessions, the first thing the
+    console asks for, had failed silently and looked like a tenant with no session open."""
+    server = spawn("serve")
+    secret = b"another server's secret" * 2
+    stranger = issue_token(secret, tenant_id=TENANT, role="stenographer", sub="x", ttl=600)
+    console = Console(browser, server, stranger)
+    expect(console.page.locator("#signin-error")).to_contain_text("El token no es válido o expiró")
+    expect(console.page.locator("#token-input")).to_be_focused()
+    expect(console.page.locator("#open-sessions-note")).to_have_text("")
+    assert not console.errors

@@ -201,16 +201,19 @@ function showPicker(message = "") {
 }
 
 /** The tenant's open sessions as buttons above the id field: a stenographer joins the one being
- * recorded with a click instead of being sent its id. A failure leaves the id field to type in. */
+ * recorded with a click instead of being sent its id. A failure says why, and leaves the id field
+ * to type in; a token refused asks for a new one at once (an empty list would hide it). */
 async function listOpenSessions() {
   const list = $("open-sessions");
   const note = $("open-sessions-note");
   let sessions;
   try {
     sessions = (await app.api.listOpenSessions()).sessions;
-  } catch {
+  } catch (exc) {
     list.replaceChildren();
-    note.textContent = "";
+    note.textContent = handleAuthFailure(exc)
+      ? ""
+      : `No se pudo cargar la lista de sesiones abiertas: ${errorText(exc)} Puede escribir el identificador de la sesión abajo.`;
     return;
   }
   if (!Array.isArray(sessions)) sessions = [];

@@ -63,6 +63,11 @@ function isTyping(target) {
   return !["button", "checkbox", "radio", "submit", "reset", "file", "range", "color"].includes(target.type);
 }
 
+/** What a text over the server's limit (max_text_chars, in code points) is told. */
+function tooLong(length, max) {
+  return `El texto tiene ${length} caracteres; el máximo es ${max}. Acórtelo o divídalo en varios bloques.`;
+}
+
 function textOf(block) {
   return block && typeof block.text === "string" ? block.text : "";
 }
@@ -357,8 +362,6 @@ export class Editing {
     area.rows = Math.min(12, Math.max(3, Math.ceil(textOf(block).length / 70) + 1));
     area.value = text !== null ? text : textOf(block);
     area.setAttribute("aria-keyshortcuts", "Control+Enter Escape");
-    const max = this.maxChars();
-    if (max) area.maxLength = max;
 
     const row = el("div", "editor__row");
     const zoneId = `edit-${n}-zone`;
@@ -393,14 +396,18 @@ export class Editing {
     status.setAttribute("role", "status");
 
     ed.node.append(notice, textLabel, area, row, buttons, status);
+    this.watchLength(area, status);
     ed.area = area;
     ed.zoneSelect = zoneSelect;
     ed.tplSelect = tplSelect;
     ed.status = status;
     ed.saveButton = save;
     ed.primary = () => this.saveEditor(ed);
-    ed.escape = () => this.cancelEditor(ed);
+    ed.escape = () => this.escapeEditor(ed);
     ed.focusFirst = () => area.focus();
+    area.addEventListener("input", () => {
+      ed.discardArmed = false;
+    });
     save.addEventListener("click", () => this.saveEditor(ed));
     cancel.addEventListener("click", () => this.cancelEditor(ed));
     this.refreshNotice(ed);
@@ -447,6 +454,27 @@ export class Editing {
     return Number.isSafeInteger(max) && max > 0 ? max : 0;
   }
 
+  /**
+   * Say as soon as a text area holds more than the server takes, and stop once it fits again.
+   * Not the area's `maxLength`: that cut a pasted text short without a word, and what was saved
+   * had lost its end.
+   */
+  watchLength(area, status) {
+    const max = this.maxChars();
+    if (!max) return;
+    let over = false;
+    area.addEventListener("input", () => {
+      const length = [...area.value.trim()].length;
+      if (length > max) {
+        over = true;
+        this.say(status, tooLong(length, max), "error");
+      } else if (over) {
+        over = false;
+        this.say(status, "");
+      }
+    });
+  }
+
   /** The warnings above the editor: someone else is editing, someone saved meanwhile. */
   refreshNotice(ed) {
     if (!ed.notice || ed.mode !== "editing") return;
@@ -490,7 +518,7 @@ export class Editing {
     const max = this.maxChars();
     const length = "text" in changes ? [...changes.text].length : 0;
     if (max && length > max) {
-      this.say(ed.status, `El texto tiene ${length} caracteres; el máximo es ${max}.`, "error");
+      this.say(ed.status, tooLong(length, max), "error");
       ed.area.focus();
       return;
     }
@@ -525,6 +553,24 @@ export class Editing {
   cancelEditor(ed) {
     if (ed.mode === "saving") return;
     this.closeEditor(ed, "Edición cancelada.");
+  }
+
+  /**
+   * Esc in the editor: cancels at once when nothing was changed; with changes, the first Esc
+   * says what a second one does, so one stray key does not throw away a stenographer's work
+   * (typing again disarms it; the Cancelar button still cancels at once).
+   */
+  escapeEditor(ed) {
+    if (ed.mode === "editing" && !ed.discardArmed && Object.keys(this.changesOf(ed)).length) {
+      ed.discardArmed = true;
+      this.say(
+        ed.status,
+        "Tiene cambios sin guardar: pulse Esc otra vez para descartarlos, o Ctrl+Enter para guardarlos.",
+        "error",
+      );
+      return;
+    }
+    this.cancelEditor(ed);
   }
 
   closeEditor(ed, message = "") {
@@ -659,8 +705,7 @@ export class Editing {
       area.value = merged !== null ? merged : `${textOf(current).trim()}\n\n${this.yoursText(ed).trim()}`;
       area.rows = Math.min(14, Math.max(5, Math.ceil(area.value.length / 70) + 2));
       area.setAttribute("aria-keyshortcuts", "Control+Enter Escape");
-      const max = this.maxChars();
-      if (max) area.maxLength = max;
+      this.watchLength(area, status);
       const buttons = el("div", "editor__buttons");
       const save = button("Guardar la combinación", "primary", "Guardar la combinación (Ctrl+Enter)");
       const back = button("Volver a comparar", null, "Volver a comparar las dos versiones (Esc)");
@@ -669,6 +714,12 @@ export class Editing {
         const text = area.value.trim();
         if (!text) {
           this.say(status, "El texto combinado está vacío.", "error");
+          area.focus();
+          return;
+        }
+        const max = this.maxChars();
+        if (max && [...text].length > max) {
+          this.say(status, tooLong([...text].length, max), "error");
           area.focus();
           return;
         }
@@ -759,8 +810,6 @@ export class Editing {
     area.id = areaId;
     area.rows = 3;
     area.setAttribute("aria-keyshortcuts", "Control+Enter Escape");
-    const max = this.maxChars();
-    if (max) area.maxLength = max;
     const zoneId = `insert-${n}-zone`;
     const zoneLabel = el("label", null, "Sección del acta");
     zoneLabel.htmlFor = zoneId;
@@ -782,6 +831,7 @@ export class Editing {
     const status = el("p", "editor__status");
     status.setAttribute("role", "status");
     form.append(title, label, area, zoneLabel, zone, buttons, status);
+    this.watchLength(area, status);
 
     const ins = {
       key,
@@ -823,7 +873,8 @@ export class Editing {
     }
     const max = this.maxChars();
     if (max && [...text].length > max) {
-      this.say(ins.status, `El texto tiene ${[...text].length} caracteres; el máximo es ${max}.`, "error");
+      this.say(ins.status, tooLong([...text].length, max), "error");
+      ins.area.focus();
       return;
     }
     const block = { text };
