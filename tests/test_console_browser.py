@@ -977,6 +977,7 @@ def test_audio_unacked_at_a_reload_during_an_outage_reaches_the_server(
     console.context.set_offline(False)
     page.reload()
     expect(page.locator("#session-id")).to_have_text(session_id)
+    expect(page.locator("#rec-error")).to_have_text("")  # stopped before the reload: nothing to say
     restored = f"Audio sin confirmar: {recorded:.1f} s".replace(".", ",")
     expect(page.locator("#rec-backlog")).to_have_text(restored)
     expect(page.locator("#rec-waiting")).to_contain_text("guardado en el disco de este equipo")
@@ -1015,6 +1016,56 @@ def test_audio_unacked_at_a_reload_during_an_outage_reaches_the_server(
     assert throttled_frames(server) == 0
     # Acked audio leaves the disk.
     disk_audio_when(page, session_id, lambda d: not d["hashes"], "all acked")
+    assert not console.errors
+
+
+def elapsed_seconds(page: Page) -> int:
+    minutes, secs = page.locator("#rec-elapsed").inner_text().split(":")
+    return int(minutes) * 60 + int(secs)
+
+
+@pytest.mark.timeout(240)
+def test_a_reload_while_recording_says_the_recording_stopped_and_grabar_goes_on(
+    spawn: Any, browser: Browser, shot: Any
+) -> None:
+    """A page reloaded (or restored after a crash) while it recorded cannot start the microphone
+    by itself: it says, in red, that the recording was interrupted and that «Grabar» goes on; the
+    time recorded goes on from where it was instead of 00:00. A pause or a stop before the reload
+    leaves nothing to say."""
+    server = spawn("serve")
+    console = Console(browser, server, server.token())
+    page = console.page
+    session_id = console.start_session("Sesión recargada grabando")
+    page.get_by_role("button", name="Grabar").click()
+    expect(page.locator("#rec-state")).to_contain_text("Grabando", timeout=ms(30))
+    page.wait_for_function(
+        "() => document.querySelector('#rec-elapsed').textContent >= '00:03'", timeout=ms(30)
+    )
+    page.reload()
+    expect(page.locator("#session-id")).to_have_text(session_id)
+    console.wait_online()
+    notice = page.locator("#rec-error")
+    expect(notice).to_contain_text("La grabación se interrumpió cuando la página se recargó o se cerró")
+    expect(notice).to_contain_text("Pulse «Grabar» para seguir grabando.")
+    expect(page.locator("#rec-state")).to_contain_text("Grabación interrumpida (")
+    before = elapsed_seconds(page)
+    assert before >= 2, before  # saved every second and at each state change: not back to 00:00
+    shot(page, "reloaded-while-recording")
+
+    page.get_by_role("button", name="Grabar").click()
+    expect(page.locator("#rec-state")).to_contain_text("Grabando", timeout=ms(30))
+    expect(notice).to_have_text("")
+    page.wait_for_function(
+        f"() => {{ const [m, s] = document.querySelector('#rec-elapsed').textContent.split(':');"
+        f" return Number(m) * 60 + Number(s) >= {before + 2}; }}",
+        timeout=ms(30),
+    )
+    page.get_by_role("button", name="Pausar").click()
+    expect(page.locator("#rec-state")).to_contain_text("En pausa")
+    page.reload()
+    expect(page.locator("#session-id")).to_have_text(session_id)
+    console.wait_online()
+    expect(page.locator("#rec-error")).to_have_text("")
     assert not console.errors
 
 

@@ -25,6 +25,7 @@ import { claimClientId, outboxStore } from "./identity.js";
 import { STATUS_NAMES, describeClose, describeError } from "./messages.js";
 import { AUDIO_BYTES_PER_SECOND, CORRECTIONS, Outbox } from "./outbox.js";
 import { OUT_RATE, Recorder, captureSupported } from "./recorder.js";
+import { session as tabStorage } from "./storage.js";
 
 const $ = (id) => {
   const node = document.getElementById(id);
@@ -67,6 +68,8 @@ const app = {
   entering: 0,
   recorder: null,
   recSamples: 0, // 16 kHz samples captured in the current recording (pauses included)
+  recResumes: false, // the next «Grabar» goes on with a recording a reload interrupted
+  recSavedAt: 0, // when the recording's state was last written to the tab's storage
   recError: "",
   sessionFull: false, // the last connection was refused with 4429 (its message is on screen)
 };
@@ -324,7 +327,22 @@ async function enterSession(sessionId, info) {
   app.view.setEmptyZones(null, app.model.status === "FINALIZED");
   app.view.renderAll(app.model.blocks, app.model.utterances, app.model.unwritten());
   app.recSamples = 0;
+  app.recResumes = false;
+  app.recError = "";
+  const interrupted = tabStorage.getJSON(recordingKey(sessionId));
+  if (interrupted && Number.isFinite(interrupted.samples) && Number.isFinite(interrupted.at)) {
+    // This tab was recording when the page went away (a reload, a crash the browser restored).
+    // The microphone cannot start again by itself: the browser wants a click for audio.
+    app.recSamples = Math.max(0, interrupted.samples);
+    app.recResumes = true;
+    const when = new Date(interrupted.at).toLocaleTimeString("es-CO", { timeStyle: "short" });
+    app.recError =
+      `La grabación se interrumpió cuando la página se recargó o se cerró (hacia las ${when}): ` +
+      "no se está grabando. El audio grabado hasta entonces se envía igual. " +
+      "Pulse «Grabar» para seguir grabando.";
+  }
   showElapsed();
+  renderRecorder();
   app.audit = null;
   app.auditRequested = false;
   updateReview();
@@ -423,6 +441,8 @@ async function onLeave() {
   if (unsaved >= 0.05) question += `Hay ${seconds(unsaved)} s de audio sin confirmar que se perderán. `;
   if (question && !window.confirm(`${question}¿Cambiar de sesión?`)) return;
   await stopRecording();
+  if (app.sessionId) tabStorage.remove(recordingKey(app.sessionId)); // left on purpose
+  app.recError = "";
   leaveSession();
   setConnState("offline", {});
   showPicker();
@@ -458,6 +478,13 @@ function setStatus(status) {
   badge.textContent = status ? STATUS_NAMES[status] || status : "—";
   badge.dataset.status = status || "";
   if (app.view) app.view.setFinalized(status === "FINALIZED");
+  if (app.recResumes && status && status !== "OPEN") {
+    // closed meanwhile: nothing to go on recording (the recorder's line says it is closed)
+    app.recResumes = false;
+    app.recError = "";
+    if (app.sessionId) tabStorage.remove(recordingKey(app.sessionId));
+    renderRecorder();
+  }
   updatePermissions();
 }
 
@@ -578,7 +605,10 @@ function renderRecorder() {
     if (!CAN.send.has(app.role)) text = "Su rol no permite grabar.";
     else if (!open) text = "La sesión está cerrada: no admite más audio.";
     else if (!supported) text = "Este navegador no puede grabar aquí (se necesita HTTPS y AudioWorklet).";
-    else if (app.recSamples > 0) text = `Grabación detenida (${elapsedText(app.recSamples / OUT_RATE)}).`;
+    else if (app.recSamples > 0) {
+      const what = app.recResumes ? "Grabación interrumpida" : "Grabación detenida";
+      text = `${what} (${elapsedText(app.recSamples / OUT_RATE)}).`;
+    }
   }
   if (state === "recording" && app.conn && app.conn.state !== "online") {
     text = "Grabando sin conexión: el audio queda en espera y se enviará al reconectar.";
@@ -595,9 +625,13 @@ function recorderHandlers() {
       app.conn.sendAudio(bytes);
       app.recSamples += samples;
       showElapsed();
+      if (Date.now() - app.recSavedAt >= 1000) rememberRecording();
     },
     level: (peak) => showLevel(peak),
-    state: () => renderRecorder(),
+    state: () => {
+      rememberRecording();
+      renderRecorder();
+    },
     ended: (reason) => {
       if (app.conn) app.conn.sendAudioEnd();
       if (reason === "lost") {
@@ -608,6 +642,26 @@ function recorderHandlers() {
   };
 }
 
+function recordingKey(sessionId) {
+  return `recording.${sessionId}`;
+}
+
+/**
+ * Keep in the tab's session storage whether it is recording this session (and for how long so
+ * far), so that a page reloaded or restored after a crash says the recording was interrupted
+ * instead of showing an idle microphone as if it had been stopped. A pause or a stop forgets it.
+ */
+function rememberRecording() {
+  if (!app.sessionId || !app.recorder) return;
+  const state = app.recorder.state;
+  app.recSavedAt = Date.now();
+  if (state === "recording") {
+    tabStorage.setJSON(recordingKey(app.sessionId), { at: app.recSavedAt, samples: app.recSamples });
+  } else if (state === "idle" || state === "paused") {
+    tabStorage.remove(recordingKey(app.sessionId));
+  }
+}
+
 async function onRecord() {
   const recorder = app.recorder;
   if (recorder.state === "recording") {
@@ -615,7 +669,8 @@ async function onRecord() {
     return;
   }
   if (!app.conn) return;
-  if (recorder.state === "idle") app.recSamples = 0;
+  if (recorder.state === "idle" && !app.recResumes) app.recSamples = 0;
+  app.recResumes = false;
   app.recError = "";
   showElapsed();
   try {
