@@ -146,10 +146,16 @@ class AudioSettings:
     idle_release: float = 30.0
     """An owner with nothing to do for this long releases the session."""
     quiet_flush: float = 10.0
-    """Seconds without new PCM audio after which an utterance in progress is cut and transcribed:
-    the recording stopped without ``audio_end`` (the console reloaded or crashed, its network is
-    gone for longer than this). A console streams frames continuously while it records, silence
-    included, and resends what a shorter network cut held back, so this does not cut live speech."""
+    """Seconds without new PCM audio after which an utterance in progress is cut at its last pause
+    and the words before it transcribed: the recording stopped without ``audio_end`` (the console
+    reloaded or crashed, or its network is gone for longer than this). A console streams frames
+    continuously while it records, silence included, and resends what a network cut held back,
+    so this does not cut live speech. The words after the pause wait for the audio to go on (a
+    network cut's resend then continues them, whole) until ``quiet_rest_flush``."""
+    quiet_rest_flush: float = 20.0
+    """Seconds without new PCM audio after which the rest of the utterance (after its last pause)
+    is cut and transcribed too: the recording has stopped, not only paused for a network cut
+    (under ``idle_release``, so the owner does this before it lets the session go)."""
     max_in_flight: float = 60.0
     """Seconds of one session's utterance audio sent to CORE and not answered yet, at most; an
     utterance longer than this still goes, alone."""
@@ -250,6 +256,7 @@ class SessionAudio:
             for record in await buffer.pending_utterances(sid):  # left over by a previous owner
                 await self._send(record, None)
             idle_since = time.monotonic()
+            cut_for_quiet = False  # the speech in progress was cut at its last pause (quiet_flush)
             read_count = FIRST_READ
             while True:
                 entries = self._take_handed(cursor)
@@ -276,9 +283,17 @@ class SessionAudio:
                             await buffer.checkpoint_audio(sid, cursor, segmenter.position)
                         return
                     quiet = time.monotonic() - idle_since
-                    if decoder is None and segmenter.in_speech and quiet > svc.settings.quiet_flush:
-                        # Speech in progress and no audio for a while: the last words said before
-                        # the recording stopped become a block now, not when (if) it resumes.
+                    stalled = decoder is None and segmenter.in_speech
+                    if stalled and not cut_for_quiet and quiet > svc.settings.quiet_flush:
+                        # Speech in progress and no audio for a while: the words said up to the
+                        # last pause become a block now, not when (if) the recording resumes; the
+                        # rest waits a little longer for the audio that goes on with it (a network
+                        # cut's resend), so the word the audio stopped in stays whole.
+                        cut_for_quiet = True
+                        await self._record(await self._score(segmenter) + segmenter.cut_at_pause())
+                        continue
+                    if stalled and quiet > svc.settings.quiet_rest_flush:
+                        # Nothing came: the recording stopped. The rest becomes a block too.
                         await self._record(await self._score(segmenter, final=True))
                         resume_at = (cursor, segmenter.position)
                         await buffer.checkpoint_audio(sid, *resume_at)
@@ -289,6 +304,7 @@ class SessionAudio:
                     await self._await_audio()
                     continue
                 idle_since = time.monotonic()
+                cut_for_quiet = False
                 for i, (entry_id, fields) in enumerate(entries):
                     self._working_on = entry_id
                     fmt = fields[b"f"].decode()

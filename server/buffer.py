@@ -43,7 +43,8 @@ RECORDING_HOLD = 12.0
 frame (renewed as it sends, released by its audio_end): another console's audio meanwhile is
 refused (RECORDING_ELSEWHERE) instead of being woven into the same timeline. Longer than the
 audio owner's quiet_flush (10 s, plus its poll interval): by the time another console's audio
-can follow, the utterance the first one left open has been cut."""
+can follow, the words of the utterance the first one left open have been cut up to its last
+pause; that audio is stored after an end of stream, which ends the rest."""
 MERGE_BYTES = 256 << 10
 """Most audio bytes (8 s of PCM16) one stream entry gathers from frames stored together; a
 single bigger frame is one entry of its own size."""
@@ -279,6 +280,14 @@ local function other_recorder(meta, producer)
   if hold[1] and hold[1] ~= producer and now < tonumber(hold[2] or '0') then return hold[1], now end
   return nil, now
 end
+-- Whether another console held the recording and its hold lapsed without its audio_end (it
+-- crashed, or lost its network for good): ``producer``'s audio then goes after an end of stream,
+-- so that the speech the other console left open ends there instead of going on into this one's
+-- (the audio owner cut it at its last pause and waits quiet_rest_flush for the rest).
+local function lapsed_recorder(meta, producer)
+  local holder = redis.call('HGET', meta, 'recorder')
+  return holder ~= false and holder ~= producer
+end
 """
 
 _APPEND_AUDIO = (
@@ -301,6 +310,9 @@ if recorder then return {'recording', recorder} end
 if ARGV[1] == 'seq' then redis.call('HSET', KEYS[2], ARGV[2], ARGV[3]) end
 local id = ''
 local fmt = ''
+if tonumber(ARGV[4]) > 0 and lapsed_recorder(KEYS[1], holder) then
+  redis.call('XADD', KEYS[3], '*', 'f', 'end', 'd', '', 's', '')
+end
 for i = 0, tonumber(ARGV[4]) - 1 do
   fmt = ARGV[5 + 3 * i]
   id = redis.call('XADD', KEYS[3], '*', 'f', fmt, 'd', ARGV[6 + 3 * i], 's', ARGV[7 + 3 * i])
@@ -344,6 +356,7 @@ if recorder then return {'recording', recorder, tostring(last)} end
 local out = {'frames', redis.call('HGET', KEYS[1], 'audio_last') or ''}
 local id = false
 local ended = false
+local lapsed = lapsed_recorder(KEYS[1], ARGV[1])
 for i = 0, tonumber(ARGV[2]) - 1 do
   local at = 3 + 6 * i
   local first, frames = tonumber(ARGV[at]), tonumber(ARGV[at + 1])
@@ -366,6 +379,10 @@ for i = 0, tonumber(ARGV[2]) - 1 do
       end
       resent = last + 1 - first
       data, start = string.sub(data, skip + 1), ''
+    end
+    if lapsed then
+      redis.call('XADD', KEYS[3], '*', 'f', 'end', 'd', '', 's', '')
+      lapsed = false
     end
     id = redis.call('XADD', KEYS[3], '*', 'f', ARGV[at + 2], 'd', data, 's', start)
     out[#out + 1] = 'ok'

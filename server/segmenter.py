@@ -214,6 +214,29 @@ class Segmenter:
         self._end_stream(out)
         return out
 
+    def cut_at_pause(self) -> list[Utterance]:
+        """The audio stopped coming in the middle of speech, perhaps not for good (a network cut
+        whose audio the console resends later): return the speech in progress up to its last
+        pause among what was scored (as a cut at the length limit goes, :meth:`_cut_point`), and
+        keep the rest as the start of a piece that continues it, to go on with what is fed next.
+        A cut at the end of what arrived would split the word being said when the audio stopped,
+        and each piece would lose it. Nothing is returned when no pause leaves at least
+        ``min_speech_ms`` of speech before it; :meth:`flush` ends the rest if nothing comes."""
+        if not self._in_speech:
+            return []
+        end = self._scored
+        cut = self._cut_point(max(end - self._lookback, self._speech_start), end)
+        if cut - self._speech_start < self._min_speech:
+            return []
+        out: list[Utterance] = []
+        self._emit(self._seg_start, cut, forced=True, out=out)
+        self._seg_start = self._speech_start = cut
+        self._continuation = True
+        if self._silence_start is not None and self._silence_start < cut:
+            self._silence_start = cut  # the open pause goes on after the cut
+        self._trim()
+        return out
+
     # -- scoring elsewhere -----------------------------------------------------------------------
     # The same steps as feed/flush with the VAD call left to the caller (the server scores in a
     # process of its own, awaited): append, score what ``unscored`` returns one cell at a time

@@ -210,39 +210,78 @@ def test_finalize_waits_for_an_utterance_whose_transcription_failed(
         assert pending[0]["error"]["attempts"] == 0
 
 
-@pytest.mark.timeout(120)
-def test_speech_cut_off_by_a_recording_that_stops_becomes_a_block_without_waiting(
-    settings: Settings, make_token: Callable[..., str]
-) -> None:
-    """A console that stops sending in the middle of an utterance (reloaded, crashed, offline)
-    sends no audio_end: after quiet_flush seconds without audio the words said so far are cut
-    and transcribed, not held until recording resumes or finalize."""
+def _blocks_after_audio_stops_mid_speech(
+    settings: Settings, make_token: Callable[..., str], *, resend: bool
+) -> tuple[list[dict[str, Any]], float, float]:
+    """Stream a timeline of two speeches, stop in the middle of the second without audio_end,
+    and (``resend``) send the rest after the quiet_flush cut, as a console does after a network
+    cut. Returns the audio blocks' metadata once their audio reaches the stop (goes past it, when
+    resent), with the second speech's start and the stop, in seconds."""
     token = make_token()
     auth = {"authorization": f"Bearer {token}"}
     timeline = make_timeline(random.Random(5), pieces=2)
     (_, _), (start, end) = timeline.speech
     frame = 1600  # samples in 100 ms
     cut_at = (start + (end - start) // 2) // frame  # the frame in the middle of the second piece
+    frames = list(timeline.frames())
+    stop = cut_at * frame / 16_000
     with SettledTestClient(create_app(settings)) as client:
         orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
         orch.core = InstantCore()
-        orch.audio.settings = dataclasses.replace(orch.audio.settings, quiet_flush=1.0)
+        quiet = {"quiet_flush": 1.0, "quiet_rest_flush": 30.0 if resend else 2.0}
+        orch.audio.settings = dataclasses.replace(orch.audio.settings, **quiet)
         session_id = client.post(
             "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth
         ).json()["session_id"]
         with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
             ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "mic", "token": token}))
-            frames = list(timeline.frames())[:cut_at]
-            for seq, data in enumerate(frames, 1):
+            for seq, data in enumerate(frames[:cut_at], 1):
                 ws.send_bytes(msgpack.packb({"type": "audio", "seq": seq, "format": "pcm16", "data": data}))
-            blocks = 0
-            while blocks < 2:  # bounded by the test's timeout; the second needs the quiet flush
+            reached = 0.0
+            resent = False
+            # until the blocks' audio reaches the stop (past it once resent); bounded by the timeout
+            while reached < stop - 0.01 or (resend and reached <= stop):
                 message = msgpack.unpackb(ws.receive_bytes())
                 assert message["type"] != "error", message
-                blocks += message["type"] == "event" and message["kind"] == "block.added"
-        audio = client.get(f"/v1/orchestrator/session/{session_id}/blocks", headers=auth).json()
-    second = audio["blocks"][1]["audio_metadata"]
-    assert start / 16_000 - 0.5 < second["time_start"] < second["time_end"] <= cut_at * frame / 16_000 + 0.01
+                if message["type"] == "event" and message["kind"] == "block.added":
+                    reached = max(reached, message["data"]["block"]["audio_metadata"]["time_end"])
+                    if resend and not resent and reached > start / 16_000:  # the cut at a pause
+                        resent = True
+                        for seq, data in enumerate(frames[cut_at:], cut_at + 1):
+                            frame_out = {"type": "audio", "seq": seq, "format": "pcm16", "data": data}
+                            ws.send_bytes(msgpack.packb(frame_out))
+                        ws.send_bytes(msgpack.packb({"type": "audio_end", "seq": len(frames) + 1}))
+        blocks = client.get(f"/v1/orchestrator/session/{session_id}/blocks", headers=auth).json()["blocks"]
+    return [b["audio_metadata"] for b in blocks], start / 16_000, stop
+
+
+@pytest.mark.timeout(120)
+def test_speech_cut_off_by_a_recording_that_stops_becomes_a_block_without_waiting(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """A console that stops sending in the middle of an utterance (reloaded, crashed, offline)
+    sends no audio_end: after quiet_flush seconds without audio the words said up to the last
+    pause are cut and transcribed, and after quiet_rest_flush the rest, not held until
+    recording resumes or finalize; the pieces follow each other without a gap."""
+    audio, start, stop = _blocks_after_audio_stops_mid_speech(settings, make_token, resend=False)
+    second = [a for a in audio if a["time_end"] > start]
+    assert len(second) == 2, audio  # up to the pause, then the rest
+    assert start - 0.5 < second[0]["time_start"] < second[0]["time_end"] == second[1]["time_start"]
+    assert second[1]["time_end"] <= stop + 0.01
+
+
+@pytest.mark.timeout(120)
+def test_audio_resent_after_a_network_cut_goes_on_with_the_words_cut_off(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """A network cut longer than quiet_flush in the middle of a word: the words up to the last
+    pause become a block meanwhile, and when the console resends the rest, the words after that
+    pause go on with it in one piece, so the word the audio stopped in is not split in two (it
+    was: the cut went where the audio stopped, and each piece lost that word)."""
+    audio, start, stop = _blocks_after_audio_stops_mid_speech(settings, make_token, resend=True)
+    second = [a for a in audio if a["time_end"] > start]
+    assert second[0]["time_end"] < stop - 0.05, audio  # the first piece ended at a pause
+    assert any(a["time_start"] < stop < a["time_end"] for a in second), audio  # the stop is inside one
 
 
 def test_circuit_breaker_fails_fast_then_recovers() -> None:

@@ -176,6 +176,16 @@ def test_one_console_records_a_session_at_a_time(redis_url: str) -> None:
                 if lapsed[0].outcome == "ok":
                     break
             assert lapsed[0].outcome == "ok"
+            # b's hold lapsed without its audio_end: a's audio goes after an end of stream, so the
+            # speech b left open ends there (its owner holds it back for b's resend otherwise)
+            tail = await redis.xrevrange(SessionKeys(sid).audio, count=3)
+            assert [f[b"f"] for _, f in reversed(tail)] == [b"pcm16", b"end", b"pcm16"]
+            _, more, _ = await buffer.append_audio_frames(sid, "console-a", [_frame(6)])
+            assert [c.outcome for c in more] == ["ok"]
+            assert (await redis.xrevrange(SessionKeys(sid).audio, count=1))[0][1][b"f"] == b"pcm16"
+            formats = [f[b"f"] for _, f in await redis.xrange(SessionKeys(sid).audio)]
+            # a's 1-2 and 3, a's end, b's 1, the end b never sent, a's 5, a's 6
+            assert formats == [b"pcm16", b"pcm16", b"end", b"pcm16", b"end", b"pcm16", b"pcm16"]
         finally:
             await redis.aclose()
 

@@ -452,6 +452,35 @@ def test_flush_closes_the_utterance_in_progress() -> None:
     assert spans(run(Segmenter(ScriptedVad()), ended)) == [(30 * W - PAD, 55 * W, False)]
 
 
+def test_audio_that_stops_mid_speech_is_cut_at_its_last_pause_and_the_rest_goes_on() -> None:
+    """cut_at_pause (the audio stopped coming, perhaps a network cut resent later) gives the
+    speech up to the middle of its last pause and keeps the rest, which goes on with what is
+    fed next as the piece that continues it: the word being said when the audio stopped is in
+    one piece, whole. Without a pause that leaves min_speech before it, nothing is cut; a cut
+    inside an open pause leaves no empty piece behind."""
+    probs = script((QUIET, 20), (SPEECH, 100), (QUIET, 6), (SPEECH, 30))  # stops mid-word
+    seg = Segmenter(ScriptedVad())
+    assert run(seg, pcm_of(probs), flush=False) == []
+    (piece,) = seg.cut_at_pause()
+    cut = 123 * W  # the middle of the pause's windows 120-125
+    assert (piece.start, piece.end, piece.forced) == (20 * W - PAD, cut, True)
+    assert seg.in_speech and seg.cut_at_pause() == []  # nothing more before the next pause
+    rest = script((SPEECH, 20), (QUIET, 30))
+    (after,) = run(seg, pcm_of(rest))
+    assert (after.start, after.continues) == (cut, True)
+    assert after.end == (156 + 20) * W + PAD
+
+    short = Segmenter(ScriptedVad())  # 128 ms of speech so far: under min_speech
+    assert run(short, pcm_of(script((QUIET, 20), (SPEECH, 4))), flush=False) == []
+    assert short.in_speech and short.cut_at_pause() == [] and short.in_speech
+
+    paused = Segmenter(ScriptedVad())  # the audio stopped in a pause shorter than min_silence
+    run(paused, pcm_of(script((QUIET, 20), (SPEECH, 40), (QUIET, 12))), flush=False)
+    (piece,) = paused.cut_at_pause()
+    assert piece.end == 66 * W
+    assert run(paused, pcm_of(script((QUIET, 30)))) == []  # the pause closes: no empty piece
+
+
 RICH = script(
     (QUIET, 40),
     (SPEECH, 5),  # a click
