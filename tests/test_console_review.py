@@ -81,10 +81,18 @@ def blocks_when(server: ServerProcess, token: str, session_id: str, count: int) 
         time.sleep(0.5)
 
 
-def finalize_from_the_page(console: Console) -> None:
-    console.page.once("dialog", lambda dialog: dialog.accept())
+def finalize_from_the_page(console: Console) -> str:
+    """Finalize with the button, accepting its confirmation; returns what the confirmation said."""
+    asked: list[str] = []
+
+    def accept(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.accept()
+
+    console.page.once("dialog", accept)
     console.page.get_by_role("button", name="Finalizar y generar el acta").click()
     expect(console.page.locator("#final-status")).to_contain_text("Acta generada.", timeout=ms(120))
+    return asked[0]
 
 
 def downloaded(console: Console) -> Any:
@@ -176,7 +184,8 @@ def test_low_confidence_blocks_are_flagged_counted_and_commented(
     expect(recorder.block(left).locator(".block__flag--low")).to_have_count(1)
     expect(summary).to_have_text("Por revisar: 1 de baja confianza (revisar con el audio).")
 
-    finalize_from_the_page(recorder)
+    asked = finalize_from_the_page(recorder)
+    assert "Quedan por revisar: 1 bloque de baja confianza sin revisar." in asked, asked
     low = page.locator("#audit dt", has_text="Baja confianza sin revisar")
     expect(low).to_have_count(1)
     expect(page.locator("#audit dd.audit__low")).to_have_text("1")
@@ -267,7 +276,11 @@ def test_audio_heard_with_no_words_is_shown_heard_and_written_by_hand(
 
     admin = Console(browser, server, api, session_id)
     admin.wait_online()
-    finalize_from_the_page(admin)
+    expect(admin.page.locator("#review-summary")).to_have_text(
+        "Por revisar: 1 audio sin palabras reconocidas (escuchar)."
+    )
+    asked = finalize_from_the_page(admin)
+    assert "Quedan por revisar: 1 audio sin palabras reconocidas." in asked, asked
     expect(admin.page.locator("#audit dd.audit__unheard")).to_have_text("1")
     for console in (steno, viewer, admin):
         assert not console.errors

@@ -951,6 +951,17 @@ function updateReview() {
   if (app.audit) renderAuditSummary();
 }
 
+/** What is still to be reviewed (the draft's "Por revisar"), said before sealing: the acta
+ * carries a Word comment on each, but whoever signs it should know before finalizing. */
+function reviewWarning() {
+  const { pending, low, unheard } = reviewCounts();
+  const parts = [];
+  if (pending) parts.push(`${pending} bloque${pending === 1 ? "" : "s"} pendiente${pending === 1 ? "" : "s"} de revisión`);
+  if (low) parts.push(`${low} bloque${low === 1 ? "" : "s"} de baja confianza sin revisar`);
+  if (unheard) parts.push(`${unheard} audio${unheard === 1 ? "" : "s"} sin palabras reconocidas`);
+  return parts.length ? `Quedan por revisar: ${parts.join(", ")}. ` : "";
+}
+
 function renderAuditSummary() {
   $("audit").replaceChildren(renderAudit(app.audit, { lowConfidence: reviewCounts().low, copy: copyText }));
 }
@@ -1109,6 +1120,7 @@ async function confirmAndFinalize() {
   if (corrections) warning += `Hay ${corrections} corrección(es) sin confirmar que no entrarán en el acta. `;
   if (app.recorder.active) warning += "La grabación se detendrá. ";
   if (audio >= 0.05) warning += `Hay ${seconds(audio)} s de audio sin confirmar que no entrarán en el acta. `;
+  warning += reviewWarning();
   warning += await othersAtWork();
   if (!window.confirm(`${warning}¿Finalizar la sesión y generar el acta? Después no se admite más contenido.`)) {
     return;
