@@ -259,6 +259,42 @@ def test_an_edit_shows_live_with_presence_and_the_editing_badge(spawn: Any, brow
 
 
 @pytest.mark.timeout(300)
+def test_the_same_person_in_two_windows_is_told_apart_from_someone_else(spawn: Any, browser: Browser) -> None:
+    """Two windows with the same person's token (the one stenographer link `make run` prints,
+    opened twice): each shows the other as "(usted, en otra ventana)", its editing badge as
+    "usted (otra ventana)", and a conflict with a version saved there says so, instead of naming
+    the person to themselves as if someone else had saved it."""
+    server = spawn("serve")
+    api = server.token()
+    session_id = start_session(server, api, "Sesión en dos ventanas")
+    block_id = append(server, api, session_id, "Siendo las nueve de la mañana se abre la sesion ordinaria.")
+    token = server.token(role="stenographer", sub="relator")
+    here, there = Console(browser, server, token, session_id), Console(browser, server, token, session_id)
+    for console in (here, there):
+        console.wait_online()
+        expect(console.presence_subs()).to_have_count(2, timeout=ms(15))
+        expect(console.page.locator("#presence-list .presence__item--self")).to_have_count(1)
+        expect(console.presence_subs().filter(has_text="(usted, en otra ventana)")).to_have_count(1)
+
+    editor = here.open_editor(block_id)
+    other = there.open_editor(block_id)
+    expect(badge(here, block_id)).to_have_text("editando: usted (otra ventana)", timeout=ms(15))
+    other.get_by_label("Texto del bloque").fill("Siendo las nueve, se abre la sesión ordinaria.")
+    other.get_by_role("button", name="Guardar").click()
+    expect(there.editor(block_id)).to_have_count(0, timeout=ms(15))
+    editor.get_by_label("Texto del bloque").fill("Siendo las nueve de la mañana, se abre la sesión.")
+    editor.get_by_role("button", name="Guardar").click()
+    conflict = here.editor(block_id)
+    expect(conflict.locator(".conflict__title")).to_have_text(
+        "Este bloque cambió en otra ventana suya", timeout=ms(15)
+    )
+    expect(conflict.locator(".conflict__explain")).to_contain_text(
+        "Usted guardó la versión 2 en otra ventana mientras editaba aquí la versión 1."
+    )
+    assert not here.errors and not there.errors
+
+
+@pytest.mark.timeout(300)
 def test_finalize_warns_that_another_console_records_and_who_edits(spawn: Any, browser: Browser) -> None:
     """About to finalize, a stenographer is told that another console is recording now (the
     server says who holds the session's recording) and who is editing a block: finalizing would

@@ -802,7 +802,10 @@ function connectionHandlers() {
         return;
       }
       if (msg.status) setStatus(msg.status);
-      app.editing.setSelf(typeof msg.client_id === "string" ? msg.client_id : app.lease && app.lease.clientId);
+      app.editing.setSelf(
+        typeof msg.client_id === "string" ? msg.client_id : app.lease && app.lease.clientId,
+        app.claims && app.claims.sub,
+      );
       app.editing.resendPresence();
       loadPlaceholderMap();
       const behind = typeof msg.head_event_id === "number" && msg.head_event_id > app.model.lastEventId;

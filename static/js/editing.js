@@ -103,6 +103,7 @@ export class Editing {
     this.clients = []; // the last presence snapshot
     this.others = new Map(); // blockId -> subs of the other connections editing it
     this.selfId = null;
+    this.selfSub = null;
     this.active = null; // the block id this page announced as being edited
     this.releaseTimer = null;
     this.currentId = null; // rowKey of the row with the roving tabindex (keyboard position)
@@ -638,14 +639,21 @@ export class Editing {
     const headingId = `conflict-${n}`;
     ed.node.setAttribute("aria-labelledby", headingId);
     const box = el("div", "conflict");
-    const heading = el("h4", "conflict__title", "Otra persona cambió este bloque");
+    const ownWindow = this.selfSub !== null && who === this.selfSub; // saved from this person's other window
+    const heading = el(
+      "h4",
+      "conflict__title",
+      ownWindow ? "Este bloque cambió en otra ventana suya" : "Otra persona cambió este bloque",
+    );
     heading.id = headingId;
     heading.tabIndex = -1;
+    const saved = ownWindow
+      ? `Usted guardó la versión ${current.version ?? "?"} en otra ventana mientras editaba aquí la versión `
+      : `${who} guardó la versión ${current.version ?? "?"} mientras usted editaba la versión `;
     const explain = el(
       "p",
       "conflict__explain",
-      `${who} guardó la versión ${current.version ?? "?"} mientras usted editaba la versión ` +
-        `${ed.yoursBase ?? ed.base.version}. Compare las dos y elija: nada se combina sin su decisión.`,
+      `${saved}${ed.yoursBase ?? ed.base.version}. Compare las dos y elija: nada se combina sin su decisión.`,
     );
     const sides = el("div", "conflict__sides");
     const theirs = el("section", "conflict__side conflict__side--theirs");
@@ -1341,8 +1349,18 @@ export class Editing {
 
   // -- presence --------------------------------------------------------------------------------
 
-  setSelf(clientId) {
+  /** This page's client id, and the subject of its token: another window of the same person
+   * (the same subject, another client) is shown as theirs, not under their name as a stranger. */
+  setSelf(clientId, sub = null) {
     this.selfId = clientId || null;
+    this.selfSub = typeof sub === "string" && sub ? sub : null;
+  }
+
+  /** How a presence entry is named to this page: its subject, or, for this person's other
+   * window, "usted (otra ventana)". */
+  presenceName(c) {
+    const sub = c.sub === undefined || c.sub === null || c.sub === "" ? "alguien" : String(c.sub);
+    return c.client_id !== this.selfId && this.selfSub !== null && sub === this.selfSub ? "usted (otra ventana)" : sub;
   }
 
   /** This page is editing `blockId`: tell the others (soft lock). */
@@ -1380,7 +1398,7 @@ export class Editing {
     this.others = new Map();
     for (const c of this.clients) {
       if (c.client_id === this.selfId || typeof c.block_id !== "string" || !c.block_id) continue;
-      const sub = c.sub === undefined || c.sub === null || c.sub === "" ? "alguien" : String(c.sub);
+      const sub = this.presenceName(c);
       const list = this.others.get(c.block_id) || [];
       if (!list.includes(sub)) list.push(sub);
       this.others.set(c.block_id, list);
@@ -1412,6 +1430,9 @@ export class Editing {
       li.dataset.sub = sub;
       li.dataset.role = String(c.role || "");
       li.append(el("span", "presence__sub", sub));
+      if (c.client_id !== this.selfId && this.presenceName(c) !== sub) {
+        li.append(el("span", "presence__self", "(usted, en otra ventana)"));
+      }
       li.append(el("span", "presence__role", ROLE_NAMES[c.role] || c.role || "sin rol"));
       if (c.client_id === this.selfId) {
         li.classList.add("presence__item--self");
