@@ -178,6 +178,8 @@ class SessionAudio:
         """Whether that utterance was cut at the segmenter's maximum length (the next continues it)."""
         self._task: asyncio.Task[Any] | None = None
         self._handed: list[tuple[str, list[Entry]]] = []
+        self._read_count = FIRST_READ
+        """Entries the next stream read asks for (next_read_count of the last read)."""
         self._handed_bytes = 0
         """Audio bytes in ``_handed``: added up as runs are handed (once per run, not recounted on
         each hand: the owner may be thousands of frames behind), recounted after each take over
@@ -216,6 +218,9 @@ class SessionAudio:
             self._handed.clear()  # far behind: reading the stream is as good
             self._handed_bytes = 0
             self._look = True
+            # A burst (a resend after a network cut) comes as entries of up to 256 KiB: read
+            # it carefully first, not by the count that suited the live frames read before.
+            self._read_count = FIRST_READ
         else:
             self._handed.append((before, entries))
         self.wake.set()
@@ -257,7 +262,6 @@ class SessionAudio:
                 await self._send(record, None)
             idle_since = time.monotonic()
             cut_for_quiet = False  # the speech in progress was cut at its last pause (quiet_flush)
-            read_count = FIRST_READ
             while True:
                 entries = self._take_handed(cursor)
                 asked = None
@@ -266,10 +270,10 @@ class SessionAudio:
                         await self._await_audio()
                         continue
                     self._look = False
-                    asked = read_count
+                    asked = self._read_count
                     entries = await buffer.audio_after(sid, cursor, asked)
                     if entries:
-                        read_count = next_read_count(entries)
+                        self._read_count = next_read_count(entries)
                     if len(entries) >= asked:  # a backlog: more follows in the stream
                         self._look = True
                 if not entries:

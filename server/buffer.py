@@ -380,8 +380,8 @@ for i = 0, tonumber(ARGV[2]) - 1 do
       resent = last + 1 - first
       data, start = string.sub(data, skip + 1), ''
     end
-    if lapsed then
-      redis.call('XADD', KEYS[3], '*', 'f', 'end', 'd', '', 's', '')
+    if lapsed then  -- the entry before these frames: an owner handed them reads the end first
+      out[2] = redis.call('XADD', KEYS[3], '*', 'f', 'end', 'd', '', 's', '')
       lapsed = false
     end
     id = redis.call('XADD', KEYS[3], '*', 'f', ARGV[at + 2], 'd', data, 's', start)

@@ -220,13 +220,19 @@ class Segmenter:
         pause among what was scored (as a cut at the length limit goes, :meth:`_cut_point`), and
         keep the rest as the start of a piece that continues it, to go on with what is fed next.
         A cut at the end of what arrived would split the word being said when the audio stopped,
-        and each piece would lose it. Nothing is returned when no pause leaves at least
-        ``min_speech_ms`` of speech before it; :meth:`flush` ends the rest if nothing comes."""
+        and each piece would lose it. Nothing is returned when the last ``CUT_LOOKBACK_S`` hold
+        no pause (no window under ``neg_threshold``: a cut there could split a word too) or no
+        pause leaves at least ``min_speech_ms`` of speech before it; :meth:`flush` ends the rest
+        if nothing comes."""
         if not self._in_speech:
             return []
         end = self._scored
-        cut = self._cut_point(max(end - self._lookback, self._speech_start), end)
-        if cut - self._speech_start < self._min_speech:
+        earliest = max(end - self._lookback, self._speech_start)
+        neg = self._config.neg_threshold
+        if not any(earliest <= ws and p < neg for ws, p in self._recent):
+            return []
+        cut = self._cut_point(earliest, end)
+        if cut - max(self._speech_start, self._skip_until) < self._min_speech:
             return []
         out: list[Utterance] = []
         self._emit(self._seg_start, cut, forced=True, out=out)

@@ -20,6 +20,7 @@ import pytest
 
 from server.app import create_app
 from server.audio_pipeline import (
+    FIRST_READ,
     HANDOFF_BYTES,
     READ_BATCH,
     READ_BYTES,
@@ -471,8 +472,10 @@ def test_owner_holds_at_most_handoff_bytes_in_memory_counting_what_it_took() -> 
     owner.hand("2-0", [("3-0", {b"f": b"pcm16", b"d": third})])
     owner.hand("3-0", [("4-0", {b"f": b"pcm16", b"d": third})])
     assert [run[-1][0] for _, run in owner._handed] == ["3-0", "4-0"]  # the taken ones did not count
+    owner._read_count = READ_BATCH  # as after reads of live frames
     owner.hand("4-0", [("5-0", {b"f": b"pcm16", b"d": third})])
     assert owner._handed == []  # over the bound: dropped, the stream has them
+    assert owner._read_count == FIRST_READ  # a burst: its big entries are read a few first
     owner.hand("5-0", [("6-0", {b"f": b"pcm16", b"d": third})])
     assert [run[-1][0] for _, run in owner._handed] == ["6-0"]
 

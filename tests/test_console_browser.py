@@ -1052,9 +1052,13 @@ def test_a_reload_while_recording_says_the_recording_stopped_and_grabar_goes_on(
     assert before >= 2, before  # saved every second and at each state change: not back to 00:00
     shot(page, "reloaded-while-recording")
 
+    reloaded_at = len(console.sent)
     page.get_by_role("button", name="Grabar").click()
     expect(page.locator("#rec-state")).to_contain_text("Grabando", timeout=ms(30))
     expect(notice).to_have_text("")
+    # the interrupted speech is ended before the new recording (no audio_end was ever sent)
+    page.wait_for_function("() => window.astraConsole.outbox().pending === 0", timeout=ms(30))
+    assert "audio_end" in [m["type"] for m in console.sent[reloaded_at:]]
     page.wait_for_function(
         f"() => {{ const [m, s] = document.querySelector('#rec-elapsed').textContent.split(':');"
         f" return Number(m) * 60 + Number(s) >= {before + 2}; }}",

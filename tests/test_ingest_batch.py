@@ -172,10 +172,13 @@ def test_one_console_records_a_session_at_a_time(redis_url: str) -> None:
             assert [c.outcome for c in lapsed] == ["recording"]
             for _ in range(100):  # bounded: b sends nothing more; its hold lapses after 0.5 s
                 await asyncio.sleep(0.05)
-                _, lapsed, _ = await buffer.append_audio_frames(sid, "console-a", [_frame(5)])
+                before, lapsed, _ = await buffer.append_audio_frames(sid, "console-a", [_frame(5)])
                 if lapsed[0].outcome == "ok":
                     break
             assert lapsed[0].outcome == "ok"
+            # the end of stream is the entry before a's frames: an owner handed them reads it first
+            marker = (await redis.xrevrange(SessionKeys(sid).audio, count=2))[1]
+            assert marker[1][b"f"] == b"end" and before == marker[0].decode()
             # b's hold lapsed without its audio_end: a's audio goes after an end of stream, so the
             # speech b left open ends there (its owner holds it back for b's resend otherwise)
             tail = await redis.xrevrange(SessionKeys(sid).audio, count=3)

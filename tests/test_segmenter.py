@@ -470,6 +470,10 @@ def test_audio_that_stops_mid_speech_is_cut_at_its_last_pause_and_the_rest_goes_
     assert (after.start, after.continues) == (cut, True)
     assert after.end == (156 + 20) * W + PAD
 
+    unbroken = Segmenter(ScriptedVad())  # no pause in the last 4 s: a cut could split a word
+    assert run(unbroken, pcm_of(script((QUIET, 20), (SPEECH, 200))), flush=False) == []
+    assert unbroken.cut_at_pause() == [] and unbroken.in_speech
+
     short = Segmenter(ScriptedVad())  # 128 ms of speech so far: under min_speech
     assert run(short, pcm_of(script((QUIET, 20), (SPEECH, 4))), flush=False) == []
     assert short.in_speech and short.cut_at_pause() == [] and short.in_speech

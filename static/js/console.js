@@ -670,6 +670,9 @@ async function onRecord() {
   }
   if (!app.conn) return;
   if (recorder.state === "idle" && !app.recResumes) app.recSamples = 0;
+  // The interrupted recording sent no audio_end: end its speech here, or the server would run
+  // the words it kept waiting for a resend on into this recording's first ones.
+  if (app.recResumes) app.conn.sendAudioEnd();
   app.recResumes = false;
   app.recError = "";
   showElapsed();

@@ -406,9 +406,11 @@ export class Editing {
     ed.primary = () => this.saveEditor(ed);
     ed.escape = () => this.escapeEditor(ed);
     ed.focusFirst = () => area.focus();
-    area.addEventListener("input", () => {
-      ed.discardArmed = false;
-    });
+    for (const control of [area, zoneSelect, tplSelect]) {
+      control.addEventListener(control === area ? "input" : "change", () => {
+        ed.discardArmed = false;
+      });
+    }
     save.addEventListener("click", () => this.saveEditor(ed));
     cancel.addEventListener("click", () => this.cancelEditor(ed));
     this.refreshNotice(ed);
