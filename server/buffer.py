@@ -271,22 +271,19 @@ return {'ok', tostring(emit(KEYS[1], KEYS[4], ARGV[8], ARGV[7]))}
 # holder takes the session's recording as a console does (see _APPEND_AUDIO_FRAMES): renewed by
 # audio that leaves an utterance open, released by audio that ends with 'end'.
 # The session's recording hold (see RECORDING_HOLD): the client other than ``producer`` that
-# holds it now, or nil; and the time now, in ms.
+# holds it now, or nil; the time now, in ms; and whether another client held it and its hold
+# lapsed without its audio_end (it crashed, or lost its network for good): ``producer``'s audio
+# then goes after an end of stream, so that the speech the other console left open ends there
+# instead of going on into this one's (the audio owner cut it at its last pause and waits
+# quiet_rest_flush for the rest).
 _RECORDER = """
 local function other_recorder(meta, producer)
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   local hold = redis.call('HMGET', meta, 'recorder', 'recorder_until')
-  if hold[1] and hold[1] ~= producer and now < tonumber(hold[2] or '0') then return hold[1], now end
-  return nil, now
-end
--- Whether another console held the recording and its hold lapsed without its audio_end (it
--- crashed, or lost its network for good): ``producer``'s audio then goes after an end of stream,
--- so that the speech the other console left open ends there instead of going on into this one's
--- (the audio owner cut it at its last pause and waits quiet_rest_flush for the rest).
-local function lapsed_recorder(meta, producer)
-  local holder = redis.call('HGET', meta, 'recorder')
-  return holder ~= false and holder ~= producer
+  local other = hold[1] and hold[1] ~= producer
+  if other and now < tonumber(hold[2] or '0') then return hold[1], now, false end
+  return nil, now, other
 end
 """
 
@@ -305,12 +302,12 @@ elseif ARGV[1] == 'key' then
 end
 if status ~= 'OPEN' then return {'closed', status} end
 local holder = ARGV[#ARGV - 1]
-local recorder, now = other_recorder(KEYS[1], holder)
+local recorder, now, lapsed = other_recorder(KEYS[1], holder)
 if recorder then return {'recording', recorder} end
 if ARGV[1] == 'seq' then redis.call('HSET', KEYS[2], ARGV[2], ARGV[3]) end
 local id = ''
 local fmt = ''
-if tonumber(ARGV[4]) > 0 and lapsed_recorder(KEYS[1], holder) then
+if lapsed and tonumber(ARGV[4]) > 0 then
   redis.call('XADD', KEYS[3], '*', 'f', 'end', 'd', '', 's', '')
 end
 for i = 0, tonumber(ARGV[4]) - 1 do
@@ -351,12 +348,11 @@ local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing', ''} end
 local last = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 if status ~= 'OPEN' then return {'closed', status, tostring(last)} end
-local recorder, now = other_recorder(KEYS[1], ARGV[1])
+local recorder, now, lapsed = other_recorder(KEYS[1], ARGV[1])
 if recorder then return {'recording', recorder, tostring(last)} end
 local out = {'frames', redis.call('HGET', KEYS[1], 'audio_last') or ''}
 local id = false
 local ended = false
-local lapsed = lapsed_recorder(KEYS[1], ARGV[1])
 for i = 0, tonumber(ARGV[2]) - 1 do
   local at = 3 + 6 * i
   local first, frames = tonumber(ARGV[at]), tonumber(ARGV[at + 1])
