@@ -457,6 +457,17 @@ export class Editing {
     return Number.isSafeInteger(max) && max > 0 ? max : 0;
   }
 
+  /** Whether `text` is longer than the server takes; if so, says so in `status` and puts the
+   * focus back in `area` (a save is refused before it is sent). */
+  refuseTooLong(text, status, area) {
+    const max = this.maxChars();
+    const length = [...text].length;
+    if (!max || length <= max) return false;
+    this.say(status, tooLong(length, max), "error");
+    area.focus();
+    return true;
+  }
+
   /**
    * Say as soon as a text area holds more than the server takes, and stop once it fits again.
    * Not the area's `maxLength`: that cut a pasted text short without a word, and what was saved
@@ -518,13 +529,7 @@ export class Editing {
       ed.area.focus();
       return;
     }
-    const max = this.maxChars();
-    const length = "text" in changes ? [...changes.text].length : 0;
-    if (max && length > max) {
-      this.say(ed.status, tooLong(length, max), "error");
-      ed.area.focus();
-      return;
-    }
+    if ("text" in changes && this.refuseTooLong(changes.text, ed.status, ed.area)) return;
     if (!Object.keys(changes).length) {
       this.closeEditor(ed, "Sin cambios: el bloque quedó igual.");
       return;
@@ -727,12 +732,7 @@ export class Editing {
           area.focus();
           return;
         }
-        const max = this.maxChars();
-        if (max && [...text].length > max) {
-          this.say(status, tooLong([...text].length, max), "error");
-          area.focus();
-          return;
-        }
+        if (this.refuseTooLong(text, status, area)) return;
         const changes = this.rebased(ed, { ...ed.yours, text });
         if (!Object.keys(changes).length) {
           this.closeEditor(ed, "El texto combinado es igual al actual: no hubo cambios.");
@@ -881,12 +881,7 @@ export class Editing {
       ins.area.focus();
       return;
     }
-    const max = this.maxChars();
-    if (max && [...text].length > max) {
-      this.say(ins.status, tooLong([...text].length, max), "error");
-      ins.area.focus();
-      return;
-    }
+    if (this.refuseTooLong(text, ins.status, ins.area)) return;
     const block = { text };
     if (ins.zone.value) block.target_placeholder = ins.zone.value;
     if (ins.utteranceId) block.utterance_id = ins.utteranceId;
