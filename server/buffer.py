@@ -277,6 +277,8 @@ return {'ok', tostring(emit(KEYS[1], KEYS[4], ARGV[8], ARGV[7]))}
 # ARGV: mode ('seq'|'key'), producer, seq-or-key, count, then count x (format, data, start), then
 #       the recording holder, the recording hold in ms
 # Audio is acknowledged once it is in this stream; segmentation happens later, by the owner. The
+# meta keeps the ids of the session's first and last entries (audio_first, audio_last: when the
+# recording began and stopped, for the audit's timeline, and where an owner reads up to). The
 # holder takes the session's recording as a console does (see _APPEND_AUDIO_FRAMES): renewed by
 # audio that leaves an utterance open, released by audio that ends with 'end'.
 # The session's recording hold (see RECORDING_HOLD): the client other than ``producer`` that
@@ -316,14 +318,17 @@ if recorder then return {'recording', recorder} end
 if ARGV[1] == 'seq' then redis.call('HSET', KEYS[2], ARGV[2], ARGV[3]) end
 local id = ''
 local fmt = ''
+local first_id = ''
 if lapsed and tonumber(ARGV[4]) > 0 then
   redis.call('XADD', KEYS[3], '*', 'f', 'end', 'd', '', 's', '')
 end
 for i = 0, tonumber(ARGV[4]) - 1 do
   fmt = ARGV[5 + 3 * i]
   id = redis.call('XADD', KEYS[3], '*', 'f', fmt, 'd', ARGV[6 + 3 * i], 's', ARGV[7 + 3 * i])
+  if first_id == '' then first_id = id end
 end
 if ARGV[1] == 'key' then redis.call('HSET', KEYS[4], ARGV[3], id) end
+if first_id ~= '' then redis.call('HSETNX', KEYS[1], 'audio_first', first_id) end
 redis.call('HSET', KEYS[1], 'audio_last', id)
 if fmt == 'end' then
   redis.call('HDEL', KEYS[1], 'recorder', 'recorder_until')
@@ -360,6 +365,7 @@ if status ~= 'OPEN' then return {'closed', status, tostring(last)} end
 local recorder, now, lapsed = other_recorder(KEYS[1], ARGV[1])
 if recorder then return {'recording', recorder, tostring(last)} end
 local out = {'frames', redis.call('HGET', KEYS[1], 'audio_last') or ''}
+local first_audio = out[2] == ''  -- the session's first audio: its time goes into the audit
 local id = false
 local ended = false
 for i = 0, tonumber(ARGV[2]) - 1 do
@@ -390,6 +396,10 @@ for i = 0, tonumber(ARGV[2]) - 1 do
       lapsed = false
     end
     id = redis.call('XADD', KEYS[3], '*', 'f', ARGV[at + 2], 'd', data, 's', start)
+    if first_audio then
+      redis.call('HSET', KEYS[1], 'audio_first', id)
+      first_audio = false
+    end
     out[#out + 1] = 'ok'
     out[#out + 1] = id
     out[#out + 1] = resent
@@ -703,6 +713,11 @@ return redis.call('ZCARD', KEYS[1])
 # -- Results -------------------------------------------------------------------------------------
 
 
+def entry_time(entry_id: bytes | None) -> float | None:
+    """A stream entry's time (Unix seconds): Redis names each entry by its millisecond."""
+    return int(entry_id.split(b"-", 1)[0]) / 1000 if entry_id else None
+
+
 @dataclass(frozen=True, slots=True)
 class SessionMeta:
     """What the buffer knows of a session, decoded."""
@@ -717,6 +732,10 @@ class SessionMeta:
     head_event_id: int
     result: dict[str, Any] | None
     error: dict[str, Any] | None
+    audio_first_at: float | None = None
+    """When the server stored the session's first audio (Unix seconds, from its stream entry's id)."""
+    audio_last_at: float | None = None
+    """When it stored the last (an ``audio_end`` included: when the recording stopped)."""
 
     @property
     def is_open(self) -> bool:
@@ -893,6 +912,8 @@ class SessionBuffer:
             head_event_id=int(raw.get(b"events", b"0")),
             result=unpack(raw[b"result"]) if b"result" in raw else None,
             error=unpack(raw[b"error"]) if b"error" in raw else None,
+            audio_first_at=entry_time(raw.get(b"audio_first")),
+            audio_last_at=entry_time(raw.get(b"audio_last")),
         )
 
     async def tenant_sessions(self, tenant_id: str) -> list[str]:

@@ -1661,6 +1661,8 @@ class Orchestrator:
                 "metadata": meta.metadata,
                 "created_at": meta.created_at,
                 "created_by": meta.created_by,
+                "audio_first_at": meta.audio_first_at,
+                "audio_last_at": meta.audio_last_at,
                 "finalized_by": principal.sub,
             },
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import datetime as dt
 import io
 import json
 import time
@@ -99,16 +100,22 @@ def test_speech_streamed_in_real_time_becomes_blocks_and_acta(spawn: Any) -> Non
     client.hello(token, client_id="mic")
     pcm = session_pcm()
     began = time.monotonic()
+    sent_first = time.time()
     for seq, frame in enumerate(frames(pcm), start=1):
         client.audio(seq, frame)
+        if seq == 1:
+            client.wait_for(lambda: len(client.acks) == 1, timeout=30)
+            stored_first = time.time()
         pause = began + seq * 0.1 - time.monotonic()
         if pause > 0:
             # Real-time pacing; meanwhile read what the server sends (acks, events).
             with contextlib.suppress(TimeoutError):
                 client.until(lambda m: False, timeout=pause)
     last = len(frames(pcm))
+    sent_end = time.time()
     client.audio_end(last + 1)
     client.wait_for(lambda: len(client.acks) == last + 1, timeout=30)
+    stored_end = time.time()
     assert not client.errors
     client.wait_for(lambda: len(client.added()) == len(SCRIPT), timeout=120)
     detected = [e for e in client.events if e["kind"] == "utterance.detected"]
@@ -117,6 +124,16 @@ def test_speech_streamed_in_real_time_becomes_blocks_and_acta(spawn: Any) -> Non
     blocks = blocks_of(server, token, session_id)
     assert_script_in(blocks)
     result = finalize(server, token, session_id)
+    # The audit's timeline: when the server stored the first audio and the audio_end (the same
+    # clock as this test's; stream entry ids keep milliseconds), then the blocks made of it.
+    timeline = {
+        k: dt.datetime.fromisoformat(v).timestamp()
+        for k, v in result["audit_report"]["timeline"].items()
+        if k.endswith("_at")
+    }
+    assert int(sent_first * 1000) / 1000 <= timeline["first_audio_at"] <= stored_first
+    assert int(sent_end * 1000) / 1000 <= timeline["last_audio_at"] <= stored_end
+    assert timeline["first_audio_at"] < timeline["first_input_at"] <= timeline["last_input_at"]
     body = docx.Document(io.BytesIO(httpx.get(result["download_url"]).content)).element.body
     text = "".join(t.text or "" for t in body.iter(f"{W}t"))
     # every block as the tenant's pinned templates write it

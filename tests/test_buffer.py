@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -119,6 +120,37 @@ async def test_sequence_numbers_dedupe_and_refuse_gaps(buffer: SessionBuffer) ->
     assert await add(buffer, sid, 3, Dedupe.by_seq("other", 1)) == ("ok", "4")
     assert [b["block_id"] for b in await buffer.blocks(sid)] == ["b1", "b2", "b3"]
     assert await buffer.last_seq(sid, "c") == 2
+
+
+@pytest.mark.parametrize("path", ["frames", "chunk"])
+async def test_the_session_keeps_when_its_first_and_last_audio_were_stored(
+    buffer: SessionBuffer, path: str
+) -> None:
+    """The audit's timeline needs when the recording began and stopped, not when its blocks
+    were made: the first stored audio's time stays, the last moves with every store."""
+    sid = await new_session(buffer)
+    assert (await buffer.meta(sid)).audio_first_at is None  # type: ignore[union-attr]
+
+    async def store(n: int) -> None:
+        if path == "frames":
+            _, checks, _ = await buffer.append_audio_frames(sid, "mic", [(n, "pcm16", b"\0\0", False)])
+            assert [c.outcome for c in checks] == ["ok"]
+        else:
+            assert (
+                await buffer.append_audio(sid, Dedupe.by_seq("mic", n), [("pcm16", b"\0\0", False)])
+            ).outcome == "ok"
+
+    before = time.time()
+    await store(1)
+    first = await buffer.meta(sid)
+    assert first is not None and first.audio_first_at is not None
+    assert int(before * 1000) / 1000 <= first.audio_first_at == first.audio_last_at <= time.time()
+    # the next store lands on a later millisecond (entry ids count Redis's clock in ms)
+    await asyncio.sleep(max(0.0, first.audio_first_at + 0.005 - time.time()))
+    await store(2)
+    second = await buffer.meta(sid)
+    assert second is not None and second.audio_first_at == first.audio_first_at
+    assert second.audio_last_at is not None and second.audio_last_at > first.audio_first_at
 
 
 async def test_commit_rechecks_duplicates_raced_past_admission(buffer: SessionBuffer) -> None:

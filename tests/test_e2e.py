@@ -100,6 +100,9 @@ def test_whole_session_over_http_and_websocket(spawn: Any, redis_url: str) -> No
         if block["template_id"] == "TPL_DEBATE":  # interventions keep what was said
             assert block["text"] in zones[block["target_placeholder"]]
     assert result["audit_report"]["blocks"]["total"] == len(blocks)
+    timeline = result["audit_report"]["timeline"]
+    assert timeline["first_audio_at"] is None and timeline["last_audio_at"] is None  # text only
+    assert timeline["started_at"] <= timeline["first_input_at"] <= timeline["last_input_at"]
 
     finalized = watcher.until(lambda m: m["type"] == "event" and m["kind"] == "session.finalized")
     assert finalized["data"]["integrity_hash"] == result["integrity_hash"]

@@ -229,6 +229,8 @@ def audit_report(
         "timeline": {
             "started_at": _iso(req.session.get("created_at")),
             "started_by": req.session.get("created_by"),
+            "first_audio_at": _iso(req.session.get("audio_first_at")),
+            "last_audio_at": _iso(req.session.get("audio_last_at")),
             "first_input_at": _iso(log.first_input),
             "last_input_at": _iso(log.last_input),
             "finalized_at": _iso(sealed_at),

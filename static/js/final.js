@@ -146,8 +146,12 @@ export function renderAudit(report, { lowConfidence = null, copy = null } = {}) 
     timeline.append(item);
   };
   step("Inicio", t.started_at, t.started_by);
-  step("Primera intervención", t.first_input_at);
-  step("Última intervención", t.last_input_at);
+  if (t.first_audio_at) {
+    step("Primer audio recibido", t.first_audio_at);
+    step("Último audio recibido", t.last_audio_at);
+  }
+  step("Primer bloque", t.first_input_at);
+  step("Último bloque", t.last_input_at);
   step("Finalización", t.finalized_at, t.finalized_by);
   row(dl, "Cronología", timeline);
 
