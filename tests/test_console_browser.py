@@ -897,6 +897,66 @@ def test_outbox_holds_a_window_in_memory_and_pages_the_rest_in_from_disk(
     page.close()
 
 
+def test_audio_the_browser_no_longer_has_on_disk_is_counted_lost_and_the_rest_goes_on(
+    spawn: Any, browser: Browser
+) -> None:
+    """outbox.js with audiostore.js in the page: audio held only on disk whose copy is gone (the
+    site's storage cleared) is given up, counted, and the audio after it takes its numbers on;
+    a disk that keeps failing to read is given up after READ_FAILURES_LOST reads, with what only
+    it held. Before, `pageIn` waited for those bytes for good and held back all the audio after
+    them (the live recording included) while it piled up in memory."""
+    server = spawn("serve")
+    page = browser.new_page()
+    page.goto(f"{server.url}/static/index.html")
+    result = page.evaluate(
+        """async () => {
+             const { Outbox, READ_FAILURES_LOST } = await import('/static/js/outbox.js');
+             const { AudioStore } = await import('/static/js/audiostore.js');
+             const quiet = { load: () => null, save: () => {} };
+             const chunk = (v) => new Uint8Array(3200).fill(v);
+             const state = (box) => box.frames.map((f) => [f.seq, f.data ? f.data[0] : null]);
+             const make = async (name) => {
+               const box = new Outbox(quiet, { memoryAudioBytes: 4 * 3200 });
+               await box.restoreAudio(await AudioStore.open(name, 'client'));
+               for (let i = 1; i <= 10; i++) box.addAudio(chunk(i));  // seq 1..10
+               await box.writeAudio();                                 // 5..10 on disk only
+               box.markSent(box.frames.slice(0, 4));
+               box.ack(4);                                             // room in memory
+               return box;
+             };
+             // The browser deleted frames 5 and 6 (storage cleared under pressure, say).
+             const cleared = await make('ses_cleared');
+             const store = await AudioStore.open('ses_cleared', 'client');
+             const orders = cleared.frames.slice(0, 2).map((f) => f.order);
+             await store.write([], orders);
+             const first = await cleared.pageIn(0);   // half a window: frames 5 and 6
+             const lostFirst = state(cleared);
+             const second = await cleared.pageIn(0);
+             const afterClear = state(cleared);
+             // The disk cannot be read at all.
+             const broken = await make('ses_broken');
+             broken.audioReader = { read: async () => { throw new DOMException('gone', 'UnknownError'); } };
+             const tries = [];
+             for (let i = 0; i < READ_FAILURES_LOST + 3; i++) tries.push(await broken.pageIn(0));
+             return { first, lostFirst, second, afterClear, next: cleared.next,
+                      lost: cleared.lostAudioSeconds, tries, brokenState: state(broken),
+                      brokenLost: broken.lostAudioSeconds,
+                      disk: broken.audioStore === null, brokenNext: broken.next,
+                      bytes: [broken.audioBytes, broken.memoryBytes] };
+           }"""
+    )
+    # 5 and 6 lost, and the rest renumbered down; then 7 and 8 read back into the room made.
+    assert result["first"] == 2 and result["lostFirst"] == [[5, None], [6, None], [7, None], [8, None]]
+    assert result["second"] == 2 and result["afterClear"] == [[5, 7], [6, 8], [7, None], [8, None]]
+    assert result["next"] == 9 and result["lost"] == pytest.approx(0.2)
+    # Four failed reads ask for a retry; the fifth gives the disk up, and with it, half a window
+    # at a time, the six frames it held.
+    assert result["tries"] == [-1, -1, -1, -1, 2, 2, 2, 0]
+    assert result["brokenState"] == [] and result["brokenLost"] == pytest.approx(0.6)
+    assert result["disk"] is True and result["brokenNext"] == 5 and result["bytes"] == [0, 0]
+    page.close()
+
+
 DISK_AUDIO = """async (sessionId) => {
   const db = await new Promise((resolve, reject) => {
     const request = indexedDB.open('astra-audio');
@@ -1070,6 +1130,89 @@ def test_a_reload_while_recording_says_the_recording_stopped_and_grabar_goes_on(
     expect(page.locator("#session-id")).to_have_text(session_id)
     console.wait_online()
     expect(page.locator("#rec-error")).to_have_text("")
+    assert not console.errors
+
+
+@pytest.mark.timeout(300)
+def test_audio_cleared_from_the_browsers_storage_during_an_outage_is_reported_and_the_rest_arrives(
+    spawn: Any, browser: Browser
+) -> None:
+    """During an outage longer than the memory window, part of the audio held only on disk is
+    deleted (as when the browser clears the site's storage). Back online, everything else
+    recorded reaches the server once, in order and numbered without a gap, the live audio after
+    it, and the page says how much was lost. Before, the console waited for those bytes for
+    good: nothing after them was ever sent."""
+    server = spawn("serve", env=PACED)
+    token = server.token()
+    window = 2.0
+    console = Console(browser, server, token, options={"memoryAudioSeconds": window})
+    page = console.page
+    tap = SocketTap(console.context)
+    console.start_session("Sesión con el almacenamiento borrado")
+    page.evaluate(RECORD_QUEUED)
+    page.get_by_role("button", name="Grabar").click()
+    expect(page.locator("#rec-state")).to_have_text("Grabando.", timeout=ms(30))
+    wait_audio_acked = """(n) => window.astraConsole.outbox() && window.__queued.length >= n
+                            && window.astraConsole.outbox().pendingAudioSeconds < 1"""
+    page.wait_for_function(wait_audio_acked, arg=10, timeout=ms(30))
+
+    tap.blocked = True
+    console.context.set_offline(True)
+    expect(page.locator("#conn-text")).to_have_text("reconectando…", timeout=ms(10))
+    wait_backlog(page, 3 * window)
+    page.wait_for_function(
+        "() => window.astraConsole.outbox().frames.filter((f) => !f.data && !f.sent).length >= 10",
+        timeout=ms(30),
+    )
+    cleared = page.evaluate(
+        """async () => {
+             const box = window.astraConsole.outbox();
+             // never sent (one sent before the cut may have been applied: not lost then)
+             const gone = box.frames.filter((f) => f.kind === 'audio' && !f.data && !f.sent).slice(0, 10);
+             const orders = gone.map((f) => f.order);
+             const saved = await box.audioReader.read(orders[0], orders[orders.length - 1]);
+             const hex = async (data) => [...new Uint8Array(await crypto.subtle.digest('SHA-256', data))]
+               .map((b) => b.toString(16).padStart(2, '0')).join('');
+             const hashes = [];
+             for (const r of saved) if (orders.includes(r.order)) hashes.push([r.order, await hex(r.data)]);
+             await box.audioReader.write([], orders);  // what the browser's clearing does to them
+             return { hashes, bytes: gone.reduce((n, f) => n + f.bytes, 0) };
+           }"""
+    )
+    assert len(cleared["hashes"]) == 10
+
+    console.context.set_offline(False)
+    tap.blocked = False
+    console.wait_online()
+    backlog = page.locator("#rec-backlog")
+    lost_text = f"{cleared['bytes'] / 32000:.1f}".replace(".", ",")
+    expect(backlog).to_have_text(
+        re.compile(
+            rf"^Audio sin confirmar: 0,\d s · perdido, el navegador no conservó su copia en disco: "
+            rf"{lost_text} s$"
+        ),
+        timeout=ms(60),
+    )
+    drained = page.evaluate("window.__queued.length")
+    page.wait_for_function(wait_audio_acked, arg=drained + 10, timeout=ms(30))
+    page.get_by_role("button", name="Detener").click()
+    for _ in range(int(30 * TIME_UNIT / 0.1)):  # the stop's last chunk and audio_end applied
+        if any(m["type"] == "audio_end" for m in tap.applied()):
+            break
+        page.wait_for_timeout(100)
+    expect(backlog).to_contain_text("Audio sin confirmar: 0,0 s", timeout=ms(30))
+
+    queued = page.evaluate(QUEUED)
+    # Each frame's order is its place in the queue (1, 2, …: no other frame was queued before).
+    for order, digest in cleared["hashes"]:
+        assert queued[order - 1] == ["audio", digest]
+    lost = {order - 1 for order, _ in cleared["hashes"]}
+    expected = [q for i, q in enumerate(queued) if i not in lost]
+    applied = tap.applied()
+    assert [m["seq"] for m in applied] == list(range(1, len(applied) + 1))
+    assert applied[-1]["type"] == "audio_end"
+    assert as_queued(applied) == expected, (len(as_queued(applied)), len(expected))
+    assert not [m for m in tap.answers if m["type"] == "error"]
     assert not console.errors
 
 

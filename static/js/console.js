@@ -726,11 +726,13 @@ function updatePending() {
   node.dataset.pending = String(n);
   const audio = outbox ? outbox.pendingAudioSeconds : 0;
   const dropped = outbox ? outbox.droppedAudioSeconds : 0;
+  const lost = outbox ? outbox.lostAudioSeconds : 0;
   let backlog = `Audio sin confirmar: ${seconds(audio)} s`;
   if (dropped > 0) backlog += ` · descartado por la espera: ${seconds(dropped)} s`;
+  if (lost > 0) backlog += ` · perdido, el navegador no conservó su copia en disco: ${seconds(lost)} s`;
   const line = $("rec-backlog");
   if (line.textContent !== backlog) line.textContent = backlog;
-  line.dataset.pending = audio >= 1 || dropped > 0 ? "1" : "0";
+  line.dataset.pending = audio >= 1 || dropped > 0 || lost > 0 ? "1" : "0";
   const waiting = outbox ? waitingText(outbox, app.conn.state === "online") : "";
   const note = $("rec-waiting");
   if (note.textContent !== waiting) note.textContent = waiting;

@@ -31,6 +31,8 @@
 // written (the page writes them on pagehide, best effort); a frame gives its bytes up only once
 // they are on disk. A crash within that delay after a renumbering or a resend can leave a stale
 // seq or `sent` on disk: that audio may be sent twice after the reload, never dropped unsent.
+// Audio whose only copy was on disk and is gone (the site's storage cleared) or stays unreadable
+// is counted as lost and leaves the queue (`loseAudio`): the rest is not held back for it.
 
 /**
  * Errors after which a frame can never be applied: it leaves the queue (and is reported).
@@ -76,6 +78,8 @@ const AUDIO_SAVE_DELAY = 1000; // ms: the counter after audio frames is saved la
 export const AUDIO_WRITE_DELAY = 500;
 
 const PERSISTED = new Set(["text", "audio_end", "edit", "insert", "delete"]);
+/** Reads of the disk that fail in a row before its audio is given up as lost (one a second). */
+export const READ_FAILURES_LOST = 5;
 
 let refCounter = 0;
 /** A stable reference for a correction frame (its seq may be renumbered before it is applied). */
@@ -160,6 +164,8 @@ export class Outbox {
     this.unstoredBytes = 0; // bytes of queued audio not on disk (yet)
     this.refusedAudio = 0; // audio frames dropped with a refusal that covers all queued audio
     this.droppedAudioBytes = 0; // audio discarded by the bound since this page loaded
+    this.lostAudioBytes = 0; // audio whose only copy, on disk, could not be read back
+    this.readFailures = 0; // reads of the disk that failed in a row
     this.saveTimer = null;
     this.audioStore = null; // audiostore.js, once restoreAudio ran (null: memory only)
     this.audioReader = null; // where evicted bytes are read back (kept if writing breaks)
@@ -232,6 +238,11 @@ export class Outbox {
 
   get droppedAudioSeconds() {
     return this.droppedAudioBytes / AUDIO_BYTES_PER_SECOND;
+  }
+
+  /** Seconds of audio lost because the browser deleted its copy on disk or cannot read it. */
+  get lostAudioSeconds() {
+    return this.lostAudioBytes / AUDIO_BYTES_PER_SECOND;
   }
 
   /** The bound on queued audio: the disk's, or the memory window where there is no disk. */
@@ -453,7 +464,14 @@ export class Outbox {
   /**
    * Read back from disk the bytes of queued audio frames from index `from` on that hold none,
    * as many (up to DISK_BATCH) as the memory window has room for, making room by trimming the
-   * frames after them. Resolves to how many frames got their bytes (-1: the disk failed).
+   * frames after them. Resolves to how many frames got their bytes or were given up as lost
+   * (-1: the disk failed; read again later). A frame whose copy is gone from the disk (the
+   * browser or the user cleared the site's storage) is lost; so, after READ_FAILURES_LOST
+   * failed reads in a row, is every frame held only there, and the disk is no longer used.
+   * Waiting for them would hold back all the audio after them, for good.
+   *
+   * Call it only for frames not sent on the current connection since its `welcome`: the
+   * server has not applied them, so a lost one's number can be given to the next.
    */
   pageIn(from) {
     if (this.reading) return this.reading;
@@ -466,7 +484,8 @@ export class Outbox {
       need += f.bytes;
       wanted.push(f);
     }
-    if (!wanted.length || !this.audioReader) return Promise.resolve(0);
+    if (!wanted.length) return Promise.resolve(0);
+    if (!this.audioReader) return Promise.resolve(this.loseAudio(wanted)); // the disk was given up
     this.trimMemory(need, from + 1);
     while (wanted.length && this.memoryBytes + need > this.memoryAudioBytes) need -= wanted.pop().bytes;
     if (!wanted.length) return Promise.resolve(0);
@@ -477,25 +496,63 @@ export class Outbox {
         records = await reader.read(wanted[0].order, wanted[wanted.length - 1].order);
       } catch (exc) {
         console.warn("astra: saved audio unreadable", exc);
-        return -1;
+        this.readFailures += 1;
+        if (this.readFailures < READ_FAILURES_LOST) return -1;
+        // The disk stays unreadable: memory only from now on; what only it held is lost.
+        this.audioStore = null;
+        this.audioReader = null;
+        return this.loseAudio(wanted);
       } finally {
         this.reading = null;
       }
+      this.readFailures = 0;
       const byOrder = new Map();
       for (const r of records) if (r && r.data instanceof Uint8Array) byOrder.set(r.order, r.data);
       let n = 0;
+      const lost = [];
       for (const f of wanted) {
         const data = byOrder.get(f.order);
-        if (f.gone || f.data || !data || data.length !== f.bytes) continue;
+        if (f.gone || f.data) continue;
+        if (!data || data.length !== f.bytes) {
+          lost.push(f);
+          continue;
+        }
         if (this.memoryBytes + f.bytes > this.memoryAudioBytes) break;
         f.data = data;
         this.memoryBytes += f.bytes;
         n += 1;
       }
       this.notePeak();
-      return n;
+      return n + this.loseAudio(lost);
     })();
     return this.reading;
+  }
+
+  /**
+   * Audio frames whose bytes cannot be had again leave the queue, counted (the page says so).
+   * The frames after the first of them take its number on, as after a refused frame (those
+   * already sent on an earlier connection are answered SEQ_GAP and renumbered). Returns how
+   * many left.
+   */
+  loseAudio(frames) {
+    const lost = frames.filter((f) => !f.gone && !f.data);
+    if (!lost.length) return 0;
+    const gone = new Set(lost);
+    const index = this.frames.indexOf(lost[0]);
+    const base = lost[0].seq;
+    this.frames = this.frames.filter((f) => !gone.has(f));
+    for (const f of lost) this.lostAudioBytes += f.bytes;
+    const rest = this.frames.slice(index);
+    if (rest.every((f) => !f.sent)) {
+      rest.forEach((f, i) => {
+        f.seq = base + i;
+      });
+      this.next = base + rest.length;
+    }
+    this.leave(lost);
+    this.forget(lost);
+    this.save();
+    return lost.length;
   }
 
   /** Queue one utterance; returns its frame ({seq, text}) to send now if connected. */
