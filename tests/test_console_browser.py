@@ -363,10 +363,17 @@ def test_a_viewer_sees_the_recorders_blocks_live(spawn: Any, browser: Browser, s
     viewer = Console(browser, server, server.token(role="viewer", sub="ana"), session_id)
     viewer.wait_online()
     expect(viewer.page.locator("#who")).to_contain_text("consulta")
-    # A viewer can neither record nor send.
-    expect(viewer.page.get_by_role("button", name="Grabar")).to_be_disabled()
-    expect(viewer.page.locator("#rec-state")).to_have_text("Su rol no permite grabar.")
-    expect(viewer.page.get_by_role("button", name="Enviar")).to_be_disabled()
+    # A viewer can neither record nor send nor upload: those cards are not shown, and the
+    # session card says what the console is for them.
+    for card in ("#recorder", "#input-card", "#upload-card"):
+        expect(viewer.page.locator(card)).to_be_hidden()
+    expect(viewer.page.get_by_role("button", name="Grabar")).to_have_count(0)
+    expect(viewer.page.locator("#role-note")).to_have_text(
+        "Consulta: sigue la sesión en vivo; no puede grabar, enviar textos ni corregir."
+    )
+    for card in ("#recorder", "#input-card", "#upload-card"):
+        expect(recorder.page.locator(card)).to_be_visible()
+    expect(recorder.page.locator("#role-note")).to_be_hidden()
 
     texts = [
         "Siendo las nueve de la mañana, se abre la sesión ordinaria del concejo.",
@@ -414,6 +421,11 @@ def test_a_stenographer_joins_the_session_being_recorded_from_the_list(
     steno.wait_online()
     expect(steno.page.locator("#session-id")).to_have_text(session_id)
     expect(steno.blocks().filter(has_text="se abre la sesión")).to_have_count(1, timeout=ms(30))
+    # No recording or text cards for a stenographer (they could never use them); images, yes.
+    expect(steno.page.locator("#recorder")).to_be_hidden()
+    expect(steno.page.locator("#input-card")).to_be_hidden()
+    expect(steno.page.locator("#upload-card")).to_be_visible()
+    expect(steno.page.locator("#role-note")).to_contain_text("Relatoría: corrija los bloques en el borrador.")
     assert not recorder.errors and not steno.errors
 
 

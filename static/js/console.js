@@ -488,8 +488,22 @@ function setStatus(status) {
   updatePermissions();
 }
 
+/** What the console is for, said to a role that cannot record (its cards are not shown). */
+const ROLE_NOTES = {
+  stenographer:
+    "Relatoría: corrija los bloques en el borrador. La grabación y el envío de textos se hacen desde la consola de grabación.",
+  viewer: "Consulta: sigue la sesión en vivo; no puede grabar, enviar textos ni corregir.",
+};
+
 function updatePermissions() {
   const open = app.status === null || app.status === "OPEN";
+  // Cards a role can never use are not shown (they only said "Su rol no permite…").
+  $("recorder").hidden = !CAN.send.has(app.role);
+  $("input-card").hidden = !CAN.send.has(app.role);
+  $("upload-card").hidden = !CAN.upload.has(app.role);
+  const note = CAN.send.has(app.role) ? "" : ROLE_NOTES[app.role] || "Su rol no permite grabar ni enviar textos.";
+  $("role-note").textContent = note;
+  $("role-note").hidden = !note;
   // Finalize again after a failure, or while CLOSING (it then waits for the running one).
   const retryable = app.status !== "FINALIZED";
   const canSend = CAN.send.has(app.role) && open;
