@@ -291,6 +291,11 @@ def test_the_same_person_in_two_windows_is_told_apart_from_someone_else(spawn: A
     expect(conflict.locator(".conflict__explain")).to_contain_text(
         "Usted guardó la versión 2 en otra ventana mientras editaba aquí la versión 1."
     )
+    # Each side says whose it is; "la suya" read as the user's own (the formal "yours").
+    expect(conflict.locator(".conflict__who")).to_have_text(
+        ["Guardada en su otra ventana · versión 2", "Su versión, sin guardar"]
+    )
+    expect(conflict.get_by_role("button", name="Usar la de la otra ventana")).to_be_visible()
     assert not here.errors and not there.errors
 
 
@@ -480,7 +485,7 @@ def test_a_conflict_is_shown_and_resolved_by_keeping_mine_or_using_theirs(
             merged.press("Control+Enter")
         expect(luis.editor(block_id)).to_have_count(0, timeout=ms(15))
 
-    choice_names = {"mine": "Mantener la mía", "theirs": "Usar la suya", "merge": "Combinar a mano"}
+    choice_names = {"mine": "Mantener la mía", "theirs": "Usar la de ana", "merge": "Combinar a mano"}
 
     mine = "Tiene la palabra el honorable concejal Pedro Gómez Ospina."
     conflict("mine", first, "Tiene la palabra el concejal Pedro Gómez.", mine)

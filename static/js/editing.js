@@ -666,12 +666,18 @@ export class Editing {
     const theirs = el("section", "conflict__side conflict__side--theirs");
     theirs.setAttribute("aria-label", `Versión de ${who}`);
     theirs.append(
-      el("h5", "conflict__who", `La suya: ${who} · versión ${current.version ?? "?"}`),
+      el(
+        "h5",
+        "conflict__who",
+        ownWindow
+          ? `Guardada en su otra ventana · versión ${current.version ?? "?"}`
+          : `Guardada por ${who} · versión ${current.version ?? "?"}`,
+      ),
       el("p", "conflict__text", textOf(current)),
     );
     const mine = el("section", "conflict__side conflict__side--yours");
     mine.setAttribute("aria-label", "Su versión");
-    mine.append(el("h5", "conflict__who", "La mía: su versión"), el("p", "conflict__text", this.yoursText(ed)));
+    mine.append(el("h5", "conflict__who", "Su versión, sin guardar"), el("p", "conflict__text", this.yoursText(ed)));
     const yours = ed.yours || {};
     const placeOf = (b, changes) => {
       const zone = changes.target_placeholder || b.target_placeholder;
@@ -693,7 +699,9 @@ export class Editing {
       const actions = el("div", "conflict__actions");
       actions.setAttribute("role", "group");
       actions.setAttribute("aria-label", "Resolver el conflicto");
-      const useTheirs = button("Usar la suya", null, `Usar la suya (la versión de ${who}) y descartar la mía`);
+      // "la suya" would read as the user's own ("suya" is also the formal "yours"): named instead
+      const theirsName = ownWindow ? "Usar la de la otra ventana" : `Usar la de ${who}`;
+      const useTheirs = button(theirsName, null, `${theirsName} y descartar la mía`);
       const keepMine = button(
         "Mantener la mía",
         "primary",
