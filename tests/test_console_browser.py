@@ -78,7 +78,7 @@ class Console:
 
     def start_session(self, title: str) -> str:
         self.page.get_by_label("Título de la sesión").fill(title)
-        self.page.get_by_role("button", name="Iniciar sesión").click()
+        self.page.get_by_role("button", name="Abrir la sesión del concejo").click()
         self.wait_online()
         session_id = self.page.locator("#session-id").inner_text()
         assert session_id.startswith("ses_"), session_id
