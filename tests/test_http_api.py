@@ -35,6 +35,7 @@ from .conftest import (
     TENANT,
     SettledTestClient,
     refuse_writes,
+    require_refusal,
     take_writes,
     with_settings,
     ws_until,
@@ -906,6 +907,7 @@ def test_a_store_refusing_writes_answers_503_and_the_append_lands_later(
     append sent again later is stored once. A Redis error reply that is our bug (an unknown
     command) stays a 500."""
     url, rdb_dir = own_redis  # its own Redis (not the shared ones), so it runs once
+    require_refusal(url, how)
     settings = Settings(
         data_dir=tmp_path / "data", redis_url=url, public_url="http://testserver", model_cache_dir=MODEL_CACHE
     )
