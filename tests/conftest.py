@@ -38,6 +38,27 @@ from .redis_cluster import LocalCluster
 
 ROOT = Path(__file__).resolve().parent.parent
 TIME_UNIT = float(os.environ.get("ASTRA_TEST_TIME_UNIT", "1.0"))
+
+
+def _pin_vector_instructions() -> None:
+    """What Whisper hears depends on the CPU's vector instructions: CTranslate2 picks its own
+    kernels by instruction set, and so do the matrix libraries under it. On an AVX2 machine
+    Whisper base heard the committed "En consideración el orden del día" as "En concineación";
+    with AVX, and on the machines the tests were written and run on until now, it did not
+    (CTranslate2's AVX2, AVX and generic kernels each gave other words). Tests that check
+    what was heard pin every x86-64 machine with AVX2 to the same kernels (before CTranslate2 is
+    loaded; the servers they start inherit it). A variable already set is left as it is."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return
+    if "avx2" in flags:
+        os.environ.setdefault("CT2_FORCE_CPU_ISA", "AVX")
+        os.environ.setdefault("MKL_ENABLE_INSTRUCTIONS", "AVX2")
+        os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
+
+
+_pin_vector_instructions()
 """Scales every bounded wait in the tests (raise it on a slow machine)."""
 REQUIRE_ALL = os.environ.get("ASTRA_REQUIRE_ALL", "") == "1"
 TENANT = "CONCEJO_CALI"

@@ -223,6 +223,16 @@ def wait_backlog(page: Page, seconds: float, timeout: float = 30) -> None:
     )
 
 
+def wait_stop_applied(page: Page, tap: SocketTap) -> None:
+    """After «Detener», until the server applied its audio_end (the last chunk goes before it):
+    the backlog line can read 0,0 s before the stop queues them."""
+    for _ in range(int(30 * TIME_UNIT / 0.1)):
+        if any(m["type"] == "audio_end" for m in tap.applied()):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError("the stop's audio_end was not applied")
+
+
 def auth(token: str) -> dict[str, str]:
     return {"authorization": f"Bearer {token}"}
 
@@ -1208,10 +1218,7 @@ def test_audio_cleared_from_the_browsers_storage_during_an_outage_is_reported_an
     drained = page.evaluate("window.__queued.length")
     page.wait_for_function(wait_audio_acked, arg=drained + 10, timeout=ms(30))
     page.get_by_role("button", name="Detener").click()
-    for _ in range(int(30 * TIME_UNIT / 0.1)):  # the stop's last chunk and audio_end applied
-        if any(m["type"] == "audio_end" for m in tap.applied()):
-            break
-        page.wait_for_timeout(100)
+    wait_stop_applied(page, tap)
     expect(backlog).to_contain_text("Audio sin confirmar: 0,0 s", timeout=ms(30))
 
     queued = page.evaluate(QUEUED)
@@ -1276,6 +1283,7 @@ def test_an_outage_longer_than_the_memory_window_loses_nothing_and_live_audio_fo
     drained = page.evaluate("window.__queued.length")
     page.wait_for_function(wait_audio_acked, arg=drained + 10, timeout=ms(30))
     page.get_by_role("button", name="Detener").click()
+    wait_stop_applied(page, tap)
     expect(page.locator("#rec-backlog")).to_have_text("Audio sin confirmar: 0,0 s", timeout=ms(30))
     expect(waiting).to_be_hidden()
 
