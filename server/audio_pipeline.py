@@ -42,7 +42,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .audio import AudioFormatError, StreamDecoder
-from .buffer import OPEN, STORE_ERRORS, Entry, SessionBuffer
+from .buffer import DISCARDED, OPEN, STORE_ERRORS, Entry, SessionBuffer
 from .metrics import Metrics
 from .segmenter import CELL, SAMPLE_RATE, Segmenter, SegmenterConfig, Utterance
 from .vad_process import VadProcess
@@ -278,6 +278,8 @@ class SessionAudio:
                         self._look = True
                 if not entries:
                     status = (await buffer.audio_state(sid)).get("status", OPEN)
+                    if status == DISCARDED:  # no acta will be built: nothing more to cut or hear
+                        return
                     if status != OPEN:  # finalize: cut what is left, finish every transcription
                         tail = await self._close_stream(decoder, segmenter, cursor, flush=True)
                         decoder = None

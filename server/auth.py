@@ -30,6 +30,8 @@ CAN_SEND = frozenset({"recorder", "admin"})
 CAN_UPLOAD = frozenset({"recorder", "stenographer", "admin"})
 CAN_EDIT = frozenset({"recorder", "stenographer", "admin"})
 CAN_FINALIZE = frozenset({"recorder", "stenographer", "admin"})
+CAN_DISCARD = frozenset({"recorder", "admin"})
+"""Discard a session: an admin any open one; the recording team one that holds nothing yet."""
 CAN_READ = frozenset(ROLES)
 
 

@@ -9,7 +9,9 @@ too) and builds no key name itself; the live channel it publishes to is not a ke
 Session status: ``OPEN`` → ``CLOSING`` (finalize draining and building) → ``FINALIZED``;
 a failed build leaves ``FINALIZE_FAILED``: closed to new input (text, audio, uploads), open to
 corrections (edit, insert, delete, reprocess: a stenographer can keep correcting while BUILDER is
-down, or fix the block that made the build fail), and finalize may be retried.
+down, or fix the block that made the build fail), and finalize may be retried. An ``OPEN`` or
+``FINALIZE_FAILED`` session may instead be ``DISCARDED`` (started by mistake, a rehearsal): closed
+to everything, never sealed, unlisted, and everything it stored kept.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ OPEN = "OPEN"
 CLOSING = "CLOSING"
 FINALIZED = "FINALIZED"
 FINALIZE_FAILED = "FINALIZE_FAILED"
+DISCARDED = "DISCARDED"
 _LISTED = frozenset({OPEN, FINALIZE_FAILED})
 """Statuses of the sessions a tenant's list of open sessions shows (and counts)."""
 
@@ -665,6 +668,7 @@ _BEGIN_FINALIZE = (
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing', ''} end
 if status == 'FINALIZED' then return {'done', ''} end
+if status == 'DISCARDED' then return {'discarded', ''} end
 if status == 'CLOSING' then
   if redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') then return {'acquired', 'takeover'} end
   return {'busy', ''}
@@ -673,6 +677,26 @@ redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
 redis.call('HSET', KEYS[1], 'status', 'CLOSING')
 redis.call('HDEL', KEYS[1], 'error')
 return {'acquired', tostring(emit(KEYS[1], KEYS[3], ARGV[4], ARGV[3]))}
+"""
+)
+
+# KEYS: meta, events, order   ARGV: only if empty ('1'|'0'), the discard (packed), event, channel
+# An open session (or one whose finalize failed) is discarded: its status says so, and the rest
+# of what it stored stays. ``only if empty``: refused ('not_empty') once it holds a block or audio,
+# judged here so that nothing lands between the check and the discard.
+_DISCARD = (
+    _EMIT
+    + """
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return {'missing', ''} end
+if status == 'DISCARDED' then return {'done', ''} end
+if status ~= 'OPEN' and status ~= 'FINALIZE_FAILED' then return {'closed', status} end
+if ARGV[1] == '1' then
+  local holds = redis.call('ZCARD', KEYS[3]) > 0 or redis.call('HEXISTS', KEYS[1], 'audio_last') == 1
+  if holds then return {'not_empty', ''} end
+end
+redis.call('HSET', KEYS[1], 'status', 'DISCARDED', 'discarded', ARGV[2])
+return {'discarded', tostring(emit(KEYS[1], KEYS[2], ARGV[4], ARGV[3]))}
 """
 )
 
@@ -737,6 +761,8 @@ class SessionMeta:
     """When the server stored the session's first audio (Unix seconds, from its stream entry's id)."""
     audio_last_at: float | None = None
     """When it stored the last (an ``audio_end`` included: when the recording stopped)."""
+    discarded: dict[str, Any] | None = None
+    """``{"at", "by", "reason"}`` once the session was discarded."""
 
     @property
     def is_open(self) -> bool:
@@ -854,6 +880,7 @@ class SessionBuffer:
         self._end_finalize = redis.register_script(_END_FINALIZE)
         self._drain = redis.register_script(_DRAIN)
         self._append_audio = redis.register_script(_APPEND_AUDIO)
+        self._discard = redis.register_script(_DISCARD)
         self._append_audio_frames = TurnBatchedScript(redis, _APPEND_AUDIO_FRAMES)
         self._record_utterance = redis.register_script(_RECORD_UTTERANCE)
         self._release = redis.register_script(_RELEASE_LEASE)
@@ -915,6 +942,7 @@ class SessionBuffer:
             error=unpack(raw[b"error"]) if b"error" in raw else None,
             audio_first_at=entry_time(raw.get(b"audio_first")),
             audio_last_at=entry_time(raw.get(b"audio_last")),
+            discarded=unpack(raw[b"discarded"]) if b"discarded" in raw else None,
         )
 
     async def tenant_sessions(self, tenant_id: str) -> list[str]:
@@ -1126,6 +1154,18 @@ class SessionBuffer:
         outcome, detail = await self._begin_finalize(
             keys=[k.meta, k.finalize_lock, k.events],
             args=[owner, int(lock_ttl * 1000), closing_payload, k.channel],
+        )
+        return _text(outcome), _text(detail)
+
+    async def discard(
+        self, session_id: str, discard: dict[str, Any], event_payload: bytes, *, only_if_empty: bool
+    ) -> tuple[str, str]:
+        """Discard the session (see the module doc): ('discarded', event id), ('done', '') if it
+        already was, ('closed', status), ('not_empty', '') or ('missing', '')."""
+        k = SessionKeys(session_id)
+        outcome, detail = await self._discard(
+            keys=[k.meta, k.events, k.order],
+            args=["1" if only_if_empty else "0", pack(discard), event_payload, k.channel],
         )
         return _text(outcome), _text(detail)
 

@@ -367,6 +367,18 @@ async def finalize(request: Request) -> Response:
     return JSONResponse(await orch.finalize(principal, meta))
 
 
+async def discard(request: Request) -> Response:
+    """Close a session that will never have an acta, without sealing one (see Orchestrator.discard)."""
+    principal = await _principal(request)
+    orch = _state(request).orchestrator
+    meta = await orch.session(principal, request.path_params["session_id"])
+    body = await _json(request)
+    reason = body.get("reason")
+    if not isinstance(reason, str):
+        raise InvalidInput("reason must be a string", field="reason")
+    return JSONResponse(await orch.discard(principal, meta, reason))
+
+
 async def get_object(request: Request) -> Response:
     """Signed links of the local object store (embedded mode)."""
     store = _state(request).local_store
@@ -431,6 +443,7 @@ routes = [
     Route(f"{PREFIX}/{{session_id}}/upload-asset", upload_asset, methods=["POST"]),
     Route(f"{PREFIX}/{{session_id}}/finalize", finalize, methods=["POST"]),
     Route(f"{PREFIX}/{{session_id}}/preview", preview, methods=["GET"]),
+    Route(f"{PREFIX}/{{session_id}}/discard", discard, methods=["POST"]),
     Route(f"{PREFIX}/{{session_id}}/blocks", insert_block, methods=["POST"]),
     Route(f"{PREFIX}/{{session_id}}/blocks/{{block_id}}", edit_block, methods=["PATCH"]),
     Route(f"{PREFIX}/{{session_id}}/blocks/{{block_id}}", delete_block, methods=["DELETE"]),

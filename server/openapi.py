@@ -179,7 +179,7 @@ _SCHEMAS: dict[str, Schema] = {
         {
             "session_id": STRING,
             "tenant_id": STRING,
-            "status": {"enum": ["OPEN", "CLOSING", "FINALIZED", "FINALIZE_FAILED"]},
+            "status": {"enum": ["OPEN", "CLOSING", "FINALIZED", "FINALIZE_FAILED", "DISCARDED"]},
             "metadata": OBJECT,
             "pinned": _object(
                 {
@@ -206,6 +206,10 @@ _SCHEMAS: dict[str, Schema] = {
             "recording": {
                 **_object({"client_id": STRING, "until": NUMBER}),
                 "description": "the client recording the open session now, and until when its hold lasts",
+            },
+            "discarded": {
+                **_object({"at": NUMBER, "by": STRING, "reason": STRING}),
+                "description": "when, by whom and why the session was discarded (status DISCARDED)",
             },
         },
     ),
@@ -457,6 +461,31 @@ def build(max_text_chars: int) -> dict[str, Any]:
                     **_errors(404, 409, 422, 502, 503),
                 },
                 parameters=(_SESSION_ID,),
+            )
+        },
+        f"{PREFIX}/{{session_id}}/discard": {
+            "post": _operation(
+                "discardSession",
+                "Close a session that will never have an acta (started by mistake, a rehearsal)"
+                " without sealing one: unlisted, closed to input and corrections, everything it stored"
+                " kept, who and why in its event log (session.discarded). An admin may discard any open"
+                " session or one whose finalize failed; a recorder only one with no block and no audio"
+                " (403 otherwise). Discarding again returns the same; 409 once finalize began",
+                {
+                    "200": _json_response(
+                        "The discarded session",
+                        _object(
+                            {
+                                "session_id": STRING,
+                                "status": {"enum": ["DISCARDED"]},
+                                "discarded": _object({"at": NUMBER, "by": STRING, "reason": STRING}),
+                            }
+                        ),
+                    ),
+                    **_errors(400, 403, 404, 409, 413, 422, 503),
+                },
+                parameters=(_SESSION_ID,),
+                body=_object({"reason": {**STRING, "minLength": 1, "maxLength": 500}}),
             )
         },
         f"{PREFIX}/{{session_id}}/preview": {

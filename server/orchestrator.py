@@ -23,9 +23,10 @@ from typing import Any, BinaryIO, Final, Literal
 
 from . import images, protocol
 from .audio_pipeline import AudioService, utterance_id, wav_bytes
-from .auth import CAN_EDIT, CAN_FINALIZE, CAN_READ, CAN_SEND, CAN_START, CAN_UPLOAD, Principal
+from .auth import CAN_DISCARD, CAN_EDIT, CAN_FINALIZE, CAN_READ, CAN_SEND, CAN_START, CAN_UPLOAD, Principal
 from .buffer import (
     CLOSING,
+    DISCARDED,
     FINALIZE_FAILED,
     FINALIZED,
     Dedupe,
@@ -40,6 +41,7 @@ from .errors import (
     AstraError,
     BuildFailed,
     ConfigError,
+    Forbidden,
     InvalidInput,
     NotFound,
     PlaceContended,
@@ -83,6 +85,8 @@ EDIT_EXTRACTION_TIMEOUT = 2.0
 """Seconds an edit of a block's text waits for CORE to extract the corrected text's fields."""
 MAX_METADATA_BYTES = 16_384
 OPEN_SESSIONS_LISTED = 50
+MAX_DISCARD_REASON = 500
+"""Characters of the reason given for discarding a session."""
 """How many of a tenant's open sessions ``GET /v1/orchestrator/sessions`` lists (newest first)."""
 PREVIEW_BUILDS = 1
 """Previews of the acta one instance builds at a time (they share the finalize worker): a
@@ -193,6 +197,8 @@ class Orchestrator:
             body["result"] = await self._public_result(meta.result)
         if meta.error is not None:
             body["finalize_error"] = meta.error
+        if meta.discarded is not None:
+            body["discarded"] = meta.discarded
         return body
 
     # -- start -----------------------------------------------------------------------------------
@@ -1487,6 +1493,8 @@ class Orchestrator:
                     raise NotFound("no such session")
                 case "done":
                     return await self._stored_result(meta.session_id)
+                case "discarded":
+                    raise SessionClosed("the session was discarded: it has no acta", status=DISCARDED)
                 case "busy":
                     # Another call is finalizing: its outcome, or (its instance died and its lock
                     # expired) None, and this call takes the work over.
@@ -1534,6 +1542,37 @@ class Orchestrator:
             return waited
         self._export_corrections(meta, edited)
         return await self._public_result(result)
+
+    # -- discard ---------------------------------------------------------------------------------
+
+    async def discard(self, principal: Principal, meta: SessionMeta, reason: str) -> dict[str, Any]:
+        """Close a session that will never have an acta (started by mistake, a rehearsal) without
+        sealing one: with Object Lock a sealed acta cannot be deleted for years. Everything it
+        stored stays (blocks, audio, events) and the event log says who discarded it and why. An
+        admin may discard any open session (or one whose finalize failed); the recording team
+        only one that holds no block and no audio yet. Discarding again returns the same."""
+        principal.require(CAN_DISCARD, "discard sessions")
+        reason = reason.strip()
+        if not 1 <= len(reason) <= MAX_DISCARD_REASON:
+            raise InvalidInput(f"reason must be 1-{MAX_DISCARD_REASON} characters", field="reason")
+        discard = {"at": time.time(), "by": principal.sub, "reason": reason}
+        event = self._event("session.discarded", principal, {"reason": reason})
+        only_if_empty = principal.role != "admin"
+        outcome, detail = await self.buffer.discard(
+            meta.session_id, discard, event, only_if_empty=only_if_empty
+        )
+        match outcome:
+            case "missing":
+                raise NotFound("no such session")
+            case "closed":
+                raise SessionClosed(f"the session is {detail}: it cannot be discarded", status=detail)
+            case "not_empty":
+                raise Forbidden("only an admin may discard a session that holds blocks or audio")
+        await self.buffer.release_session(meta.tenant_id, meta.session_id)
+        now = await self.buffer.meta(meta.session_id)
+        if now is None or now.discarded is None:
+            raise NotFound("no such session")
+        return {"session_id": meta.session_id, "status": now.status, "discarded": now.discarded}
 
     async def preview(self, principal: Principal, meta: SessionMeta) -> bytes:
         """The acta as BUILDER writes it from the blocks stored now, marked as a draft: not sealed,

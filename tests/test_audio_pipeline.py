@@ -41,7 +41,7 @@ from server.services.core import (
 )
 from server.settings import Retry, Settings
 
-from .conftest import ROOT, TENANT, SettledTestClient, with_settings
+from .conftest import ROOT, TENANT, SettledTestClient, wait_until, with_settings, ws_until
 from .faultkit import make_timeline
 
 pytestmark = pytest.mark.cluster
@@ -209,6 +209,51 @@ def test_finalize_waits_for_an_utterance_whose_transcription_failed(
     else:
         assert [(b["source"]["utterance_id"], b["error"]["code"]) for b in pending] == [(failed[0], code)]
         assert pending[0]["error"]["attempts"] == 0
+
+
+@pytest.mark.timeout(120)
+def test_a_discarded_sessions_audio_owner_stops_without_cutting_or_transcribing_more(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """A session discarded while speech is in progress: its audio owner stops, and the speech
+    left open is neither cut nor sent to CORE (no acta will be built; the audio stays stored).
+    Finalize, by contrast, cuts what is left and waits for every transcription."""
+    recorder, admin = make_token(), make_token(role="admin", sub="jefe")
+    timeline = make_timeline(random.Random(5), pieces=2)
+    (_, _), (start, end) = timeline.speech
+    frames = list(timeline.frames())
+    cut_at = (start + (end - start) // 2) // 1600  # the middle of the second speech
+    core = InstantCore()
+    with SettledTestClient(create_app(settings)) as client:
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        orch.core = core
+        orch.audio.settings = dataclasses.replace(
+            orch.audio.settings, quiet_flush=60.0, quiet_rest_flush=90.0
+        )
+        session_id = client.post(
+            "/v1/orchestrator/session/start",
+            json={"tenant_id": TENANT},
+            headers={"authorization": f"Bearer {recorder}"},
+        ).json()["session_id"]
+        with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
+            ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "mic", "token": recorder}))
+            for seq, data in enumerate(frames[:cut_at], 1):
+                ws.send_bytes(msgpack.packb({"type": "audio", "seq": seq, "format": "pcm16", "data": data}))
+            ws_until(ws, lambda m: m["type"] == "event" and m["kind"] == "block.added")
+            assert session_id in orch.audio._running
+            discarded = client.post(
+                f"/v1/orchestrator/session/{session_id}/discard",
+                json={"reason": "ensayo"},
+                headers={"authorization": f"Bearer {admin}"},
+            )
+            assert discarded.status_code == 200, discarded.text
+            wait_until(lambda: session_id not in orch.audio._running, 30, "the audio owner to stop")
+        events = client.get(
+            f"/v1/orchestrator/session/{session_id}/events", headers={"authorization": f"Bearer {recorder}"}
+        ).json()
+    kinds = [e["kind"] for e in events["events"]]
+    assert kinds.count("utterance.detected") == 1 and kinds.count("block.added") == 1, kinds
+    assert kinds[-1] == "session.discarded" and core.calls == 1
 
 
 def _blocks_after_audio_stops_mid_speech(

@@ -439,6 +439,47 @@ def test_a_stenographer_joins_the_session_being_recorded_from_the_list(
     assert not recorder.errors and not steno.errors
 
 
+def test_a_session_opened_by_mistake_is_discarded_from_the_console(spawn: Any, browser: Browser) -> None:
+    """«Descartar la sesión…» asks why and closes the session without an acta: its status, the
+    reason and who gave it show at once here and at a colleague's console, it leaves the list
+    of open sessions, and input is refused. A recorder cannot discard a session that already
+    holds blocks (only an admin can), and is told so; a stenographer has no such button."""
+    server = spawn("serve")
+    token = server.token(sub="ana")
+    recorder = Console(browser, server, token)
+    kept = recorder.start_session("Sesión ordinaria 46")
+    recorder.send_text("Siendo las nueve de la mañana, se abre la sesión ordinaria del concejo.")
+    expect(recorder.blocks()).to_have_count(1, timeout=ms(30))
+    recorder.page.once("dialog", lambda dialog: dialog.accept("Ensayo"))
+    recorder.page.get_by_role("button", name="Descartar la sesión…").click()
+    expect(recorder.page.locator("#discard-status")).to_have_text(
+        "Solo un administrador puede descartar una sesión que ya tiene bloques o audio."
+    )
+    expect(recorder.page.locator("#session-status")).to_have_text("Abierta")
+
+    first, recorder = recorder, Console(browser, server, token)
+    mistaken = recorder.start_session("Sesión abierta por error")
+    steno = Console(browser, server, server.token(role="stenographer", sub="luis"), mistaken)
+    steno.wait_online()
+    expect(steno.page.get_by_role("button", name="Descartar la sesión…")).to_have_count(0)
+    recorder.page.once("dialog", lambda dialog: dialog.accept("  La abrí por error.  "))
+    recorder.page.get_by_role("button", name="Descartar la sesión…").click()
+    said = (
+        "Sesión descartada por ana (motivo: La abrí por error.): no tendrá acta ni admite más "
+        "grabación, textos o correcciones. Lo registrado se conserva."
+    )
+    for console in (recorder, steno):
+        expect(console.page.locator("#session-status")).to_have_text("Descartada: sin acta", timeout=ms(15))
+        expect(console.page.locator("#discard-status")).to_have_text(said)
+        expect(console.page.get_by_role("button", name="Finalizar y generar el acta")).to_be_disabled()
+    expect(recorder.page.get_by_role("button", name="Descartar la sesión…")).to_be_disabled()
+    expect(recorder.page.get_by_role("button", name="Enviar")).to_be_disabled()
+    response = httpx.get(f"{server.url}/v1/orchestrator/sessions", headers=auth(token))
+    listed = {s["session_id"] for s in response.json()["sessions"]}
+    assert kept in listed and mistaken not in listed
+    assert not first.errors and not recorder.errors and not steno.errors
+
+
 # -- 3. a network loss -----------------------------------------------------------------------------
 
 

@@ -621,6 +621,84 @@ def test_a_skeleton_python_docx_cannot_read_refuses_start_with_config_error(
         start(client, token)
 
 
+def test_a_session_started_by_mistake_is_discarded_without_an_acta(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """A session that will never have an acta (started by mistake, a rehearsal) is discarded
+    instead of sealed: a recorder may discard one that holds nothing yet, only an admin one that
+    holds blocks, a stenographer or a viewer none; the reason is required and logged with who
+    gave it. The session leaves the tenant's open list, takes no input and no correction, cannot
+    be finalized, and keeps everything it stored; a WebSocket client hears it as it happens.
+    Before, the only way to close one was to seal a bogus acta (under Object Lock, for years)."""
+    recorder, admin = make_token(sub="ana"), make_token(role="admin", sub="jefe")
+
+    def listed() -> set[str]:
+        sessions = client.get("/v1/orchestrator/sessions", headers=bearer(recorder)).json()["sessions"]
+        return {s["session_id"] for s in sessions}
+
+    def discard(sid: str, token: str, body: Any) -> Any:
+        return client.post(f"/v1/orchestrator/session/{sid}/discard", json=body, headers=bearer(token))
+
+    empty = start(client, recorder)
+    for body in ({}, {"reason": "  "}, {"reason": 7}, {"reason": "x" * 501}):
+        refused = discard(empty, recorder, body)
+        assert refused.status_code == 422 and refused.json()["error"]["details"]["field"] == "reason", body
+    for role in ("stenographer", "viewer"):
+        assert discard(empty, make_token(role=role), {"reason": "prueba"}).status_code == 403
+    with client.websocket_connect(f"/v1/orchestrator/session/{empty}/stream") as ws:
+        ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "mic", "token": recorder}))
+        assert ws_until(ws, lambda m: m["type"] == "welcome")["status"] == "OPEN"
+        done = discard(empty, recorder, {"reason": " Sesión abierta por error. "})
+        assert done.status_code == 200, done.text
+        assert done.json()["status"] == "DISCARDED"
+        assert done.json()["discarded"]["by"] == "ana"
+        assert done.json()["discarded"]["reason"] == "Sesión abierta por error."
+        event = ws_until(ws, lambda m: m["type"] == "event" and m["kind"] != "session.started")
+        assert (event["kind"], event["actor"], event["data"]) == (
+            "session.discarded",
+            "ana",
+            {"reason": "Sesión abierta por error."},
+        )
+        ws.send_bytes(msgpack.packb({"type": "text", "seq": 1, "text": "Se abre la sesión."}))
+        answer = ws_until(ws, lambda m: m["type"] in ("ack", "error"))
+        assert (answer["type"], answer["code"]) == ("error", "SESSION_CLOSED")
+    again = discard(empty, recorder, {"reason": "otra vez"})
+    assert again.status_code == 200 and again.json()["discarded"] == done.json()["discarded"]
+    described = client.get(f"/v1/orchestrator/session/{empty}", headers=bearer(recorder)).json()
+    assert described["status"] == "DISCARDED" and described["discarded"] == done.json()["discarded"]
+    assert empty not in listed()
+    finalize = client.post(f"/v1/orchestrator/session/{empty}/finalize", headers=bearer(recorder))
+    assert finalize.status_code == 409 and finalize.json()["error"]["code"] == "SESSION_CLOSED"
+    assert finalize.json()["error"]["details"]["status"] == "DISCARDED"
+
+    # A session holding a block: not the recorder's to discard; the admin's, and its block stays.
+    held = start(client, recorder)
+    api = f"/v1/orchestrator/session/{held}"
+    block = client.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=bearer(recorder)).json()
+    refused = discard(held, recorder, {"reason": "ensayo"})
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "FORBIDDEN"
+    assert held in listed()
+    assert discard(held, admin, {"reason": "Ensayo del equipo de grabación."}).status_code == 200
+    assert held not in listed()
+    assert [
+        b["block_id"] for b in client.get(f"{api}/blocks", headers=bearer(recorder)).json()["blocks"]
+    ] == [block["block_id"]]
+    edit = {"base_version": 1, "changes": {"text": "Se abre la sesión ordinaria."}}
+    edited = client.patch(f"{api}/blocks/{block['block_id']}", json=edit, headers=bearer(admin))
+    assert edited.status_code == 409 and edited.json()["error"]["code"] == "SESSION_CLOSED"
+    events = client.get(f"{api}/events?after=0", headers=bearer(recorder)).json()["events"]
+    assert events[-1]["kind"] == "session.discarded" and events[-1]["actor"] == "jefe"
+
+    # A sealed acta is not discarded.
+    sealed = start(client, recorder)
+    assert (
+        client.post(f"/v1/orchestrator/session/{sealed}/finalize", headers=bearer(recorder)).status_code
+        == 200
+    )
+    closed = discard(sealed, admin, {"reason": "tarde"})
+    assert closed.status_code == 409 and closed.json()["error"]["details"]["status"] == "FINALIZED"
+
+
 def test_a_skeleton_the_builder_cannot_build_from_fails_finalize_with_build_failed(
     settings: Settings, make_token: Callable[..., str], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

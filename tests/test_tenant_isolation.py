@@ -239,6 +239,9 @@ SESSION_ROUTES: dict[tuple[str, str], Call] = {
     ("POST", f"{PREFIX}/{{session_id}}/upload-asset"): _upload,
     ("POST", f"{PREFIX}/{{session_id}}/finalize"): _b("POST", PREFIX + "/{sid}/finalize"),
     ("GET", f"{PREFIX}/{{session_id}}/preview"): _b("GET", PREFIX + "/{sid}/preview"),
+    ("POST", f"{PREFIX}/{{session_id}}/discard"): _b(
+        "POST", PREFIX + "/{sid}/discard", json={"reason": "de B"}
+    ),
     ("POST", f"{PREFIX}/{{session_id}}/blocks"): _b(
         "POST", PREFIX + "/{sid}/blocks", json={"after_block_id": None, "block": {"text": "de B"}}
     ),

@@ -85,6 +85,11 @@ export class Api {
     return this.request("POST", `${PREFIX}/${encodeURIComponent(sessionId)}/finalize`);
   }
 
+  /** Close the session with no acta (the reason is logged); everything it stored is kept. */
+  discard(sessionId, reason) {
+    return this.request("POST", `${PREFIX}/${encodeURIComponent(sessionId)}/discard`, { json: { reason } });
+  }
+
   /** The acta as it would be written now, marked BORRADOR on its first line (not sealed): a Blob. */
   preview(sessionId) {
     return this.request("GET", `${PREFIX}/${encodeURIComponent(sessionId)}/preview`, { blob: true });

@@ -98,5 +98,6 @@ export const CAN = {
   send: new Set(["recorder", "admin"]),
   upload: new Set(["recorder", "stenographer", "admin"]),
   finalize: new Set(["recorder", "stenographer", "admin"]),
+  discard: new Set(["recorder", "admin"]), // a recorder only while the session holds nothing
   edit: new Set(["recorder", "stenographer", "admin"]),
 };

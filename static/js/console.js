@@ -65,6 +65,7 @@ const app = {
   auditRequested: false,
   finalizing: false,
   previewing: false, // a draft of the acta is being built for download
+  discarding: false, // a discard is being asked for
   entering: 0,
   recorder: null,
   recSamples: 0, // 16 kHz samples captured in the current recording (pauses included)
@@ -352,6 +353,7 @@ async function enterSession(sessionId, info) {
   show("final-result", false);
   say("final-status", "");
   say("preview-status", "");
+  say("discard-status", "");
   say("upload-status", "");
   say("text-error", "");
   $("rejected-list").replaceChildren();
@@ -360,6 +362,8 @@ async function enterSession(sessionId, info) {
   setStatus(app.model.status || (info && info.status) || null);
   if (info) applySessionInfo(info);
   else if (app.model.final) showFinal(app.model.final);
+  const discarded = (info && info.discarded) || app.model.sessionDiscarded;
+  if (discarded) showDiscarded(discarded);
 
   const lease = await claimClientId(sessionId);
   if (ticket !== app.entering) {
@@ -505,7 +509,7 @@ function updatePermissions() {
   $("role-note").textContent = note;
   $("role-note").hidden = !note;
   // Finalize again after a failure, or while CLOSING (it then waits for the running one).
-  const retryable = app.status !== "FINALIZED";
+  const retryable = app.status !== "FINALIZED" && app.status !== "DISCARDED";
   const canSend = CAN.send.has(app.role) && open;
   $("text-input").disabled = !canSend;
   $("send").disabled = !canSend;
@@ -516,6 +520,9 @@ function updatePermissions() {
   const canUpload = CAN.upload.has(app.role) && open;
   for (const id of ["file-input", "zone-select", "caption-input", "upload-button"]) $(id).disabled = !canUpload;
   $("finalize").disabled = !CAN.finalize.has(app.role) || !retryable || app.finalizing;
+  $("discard").hidden = !CAN.discard.has(app.role);
+  $("discard").disabled =
+    !app.sessionId || !(open || app.status === "FINALIZE_FAILED") || app.finalizing || app.discarding;
   $("preview").disabled =
     !app.sessionId || !CAN.finalize.has(app.role) || !correctable() || app.finalizing || app.previewing;
   if (!canSend && app.recorder && app.recorder.active) stopRecording();
@@ -912,6 +919,10 @@ function applyEvent(msg) {
       show("final-result", false);
       say("final-status", finalizeFailedText(errorText(app.model.failure)), "error");
       break;
+    case "session.discarded":
+      setStatus("DISCARDED");
+      showDiscarded(app.model.sessionDiscarded);
+      break;
     default:
       break;
   }
@@ -1175,6 +1186,53 @@ async function confirmAndFinalize() {
 }
 
 /** Download the acta as it would be written now (marked BORRADOR, not sealed) to read it first. */
+/** The session was discarded (here or elsewhere): say by whom, why, and what that means. */
+function showDiscarded(info) {
+  const who = info && info.by ? ` por ${info.by}` : "";
+  const why = info && info.reason ? ` (motivo: ${info.reason})` : "";
+  say(
+    "discard-status",
+    `Sesión descartada${who}${why}: no tendrá acta ni admite más grabación, textos o correcciones. ` +
+      "Lo registrado se conserva.",
+    "error",
+  );
+}
+
+async function onDiscard() {
+  if (!app.sessionId || app.discarding) return;
+  const sessionId = app.sessionId;
+  const reason = window.prompt(
+    "Descartar la sesión la cierra sin acta: no admitirá más grabación, textos ni correcciones y " +
+      "saldrá de la lista de sesiones abiertas; lo registrado se conserva. Escriba el motivo " +
+      "(queda registrado):",
+  );
+  if (reason === null) return; // cancelled
+  if (!reason.trim()) {
+    say("discard-status", "Escriba el motivo para descartar la sesión.", "error");
+    return;
+  }
+  app.discarding = true;
+  updatePermissions();
+  say("discard-status", "Descartando la sesión…");
+  try {
+    const result = await app.api.discard(sessionId, reason.trim());
+    if (app.sessionId === sessionId) {
+      setStatus(result.status);
+      showDiscarded(result.discarded);
+    }
+  } catch (exc) {
+    if (handleAuthFailure(exc)) return;
+    const text =
+      exc.code === "FORBIDDEN"
+        ? "Solo un administrador puede descartar una sesión que ya tiene bloques o audio."
+        : `No se pudo descartar la sesión: ${errorText(exc)}`;
+    say("discard-status", text, "error");
+  } finally {
+    app.discarding = false;
+    updatePermissions();
+  }
+}
+
 async function onPreview() {
   if (!app.sessionId || app.previewing) return;
   const sessionId = app.sessionId;
@@ -1361,6 +1419,7 @@ function init() {
   });
   $("finalize").addEventListener("click", onFinalize);
   $("preview").addEventListener("click", onPreview);
+  $("discard").addEventListener("click", onDiscard);
   $("refresh-link").addEventListener("click", refreshLink);
   $("audit-json").addEventListener("click", downloadAudit);
   $("copy-session").addEventListener("click", () => copyText(app.sessionId || "", "Identificador"));

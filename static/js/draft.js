@@ -606,6 +606,7 @@ export class DraftModel {
     this.blocks = [];
     this.final = null; // data of session.finalized
     this.failure = null; // data of session.finalize_failed
+    this.sessionDiscarded = null; // {reason, by, at} of session.discarded: closed with no acta
     this.utterances = []; // utterance.detected data still waiting for their block
     this.discarded = []; // utterance.discarded data: audio the recognizer heard no words in
     if (saved && saved.v === SNAPSHOT_VERSION && Number.isSafeInteger(saved.lastEventId)) {
@@ -615,6 +616,7 @@ export class DraftModel {
       this.blocks = Array.isArray(saved.blocks) ? saved.blocks : [];
       this.final = saved.final || null;
       this.failure = saved.failure || null;
+      this.sessionDiscarded = saved.sessionDiscarded || null;
       this.utterances = Array.isArray(saved.utterances) ? saved.utterances : [];
       this.discarded = Array.isArray(saved.discarded) ? saved.discarded : [];
     }
@@ -635,6 +637,7 @@ export class DraftModel {
       blocks: this.blocks,
       final: this.final,
       failure: this.failure,
+      sessionDiscarded: this.sessionDiscarded,
       utterances: this.utterances,
       discarded: this.discarded,
     });
@@ -741,6 +744,10 @@ export class DraftModel {
       case "session.finalize_failed":
         this.status = "FINALIZE_FAILED";
         this.failure = data;
+        break;
+      case "session.discarded":
+        this.status = "DISCARDED";
+        this.sessionDiscarded = { reason: String(data.reason || ""), by: event.actor || "", at: event.at };
         break;
       default:
         break; // a kind this console does not know yet: skipped, but its id counts

@@ -85,6 +85,7 @@ export const STATUS_NAMES = {
   CLOSING: "Cerrando: generando el acta",
   FINALIZED: "Finalizada",
   FINALIZE_FAILED: "Falló la generación del acta",
+  DISCARDED: "Descartada: sin acta",
 };
 
 /** Blocks of each type in the audit summary, singular and plural ("13 de texto, 1 imagen"). */
