@@ -111,14 +111,19 @@ def serve(args: argparse.Namespace) -> int:
     try:
         if not settings.jwks_url:
             secret = load_or_create_secret(settings.secret_path)
-            token = issue_token(secret, tenant_id=DEMO_TENANT, role="recorder", sub="demo", ttl=12 * 3600)
-            steno = issue_token(
-                secret, tenant_id=DEMO_TENANT, role="stenographer", sub="relator", ttl=12 * 3600
-            )
+
+            # One link per person: two people on one link are one person to the console (the
+            # same name in the presence list, their edits told apart only as "another window").
+            def link(role: str, sub: str) -> str:
+                token = issue_token(secret, tenant_id=DEMO_TENANT, role=role, sub=sub, ttl=12 * 3600)
+                return f"{settings.base_url}/#token={token}"
+
             print(
-                f"\nASTRA demo console: {settings.base_url}/#token={token}"
-                f"\n  for a stenographer (in another window; join the session from the list):"
-                f" {settings.base_url}/#token={steno}\n",
+                f"\nASTRA demo console: {link('recorder', 'demo')}"
+                "\n  stenographers, each in another window (join the session from the list):"
+                f"\n    luis:  {link('stenographer', 'luis')}"
+                f"\n    marta: {link('stenographer', 'marta')}"
+                f"\n  an administrator (may also discard a session with blocks): {link('admin', 'admin')}\n",
                 flush=True,
             )
         uvicorn.run(create_app(settings), **uvicorn_options(settings))

@@ -91,11 +91,17 @@ def test_serve_prints_console_url_with_token_in_fragment(spawn: Callable[..., Se
     server = spawn("serve")
     lines = [line for line in server.log_tail().splitlines() if "console" in line]
     assert lines and f"{server.url}/#token=" in lines[0] and "?" not in lines[0]
-    # A second link, for a stenographer to join from another window.
+    # More links, one per person: two stenographers to join from other windows, an admin.
     links = re.findall(rf"{re.escape(server.url)}/#token=(\S+)", server.log_tail())
     secret = load_or_create_secret(server.data_dir / "jwt-secret")
-    roles = [jwt.decode(t, secret, algorithms=["HS256"])["role"] for t in links]
-    assert roles == ["recorder", "stenographer"], roles
+    claims = [jwt.decode(t, secret, algorithms=["HS256"]) for t in links]
+    people = [(c["role"], c["sub"]) for c in claims]
+    assert people == [
+        ("recorder", "demo"),
+        ("stenographer", "luis"),
+        ("stenographer", "marta"),
+        ("admin", "admin"),
+    ]
     import redis
 
     private = redis.Redis(unix_socket_path=str(server.data_dir / "redis" / "redis.sock"))
