@@ -477,7 +477,23 @@ def test_a_session_opened_by_mistake_is_discarded_from_the_console(spawn: Any, b
     response = httpx.get(f"{server.url}/v1/orchestrator/sessions", headers=auth(token))
     listed = {s["session_id"] for s in response.json()["sessions"]}
     assert kept in listed and mistaken not in listed
-    assert not first.errors and not recorder.errors and not steno.errors
+
+    # An administrator clears a session out from the list, blocks and all, without joining it.
+    admin = Console(browser, server, server.token(role="admin", sub="jefe"))
+    choices = admin.page.locator("#open-sessions li")
+    expect(choices).to_have_count(1)
+    picker = Console(browser, server, server.token(role="stenographer", sub="marta"))
+    expect(picker.page.locator("#open-sessions li")).to_have_count(1)
+    expect(picker.page.locator("#open-sessions button", has_text="Descartar…")).to_have_count(0)
+    admin.page.once("dialog", lambda dialog: dialog.accept("Ensayo del equipo de grabación"))
+    admin.page.get_by_role("button", name="Descartar la sesión «Sesión ordinaria 46»").click()
+    expect(admin.page.locator("#open-sessions-note")).to_have_text(
+        "No hay sesiones abiertas en este momento."
+    )
+    described = httpx.get(f"{server.url}/v1/orchestrator/session/{kept}", headers=auth(token)).json()
+    assert described["status"] == "DISCARDED" and described["discarded"]["by"] == "jefe"
+    assert described["block_count"] == 1
+    assert not first.errors and not recorder.errors and not steno.errors and not admin.errors
 
 
 # -- 3. a network loss -----------------------------------------------------------------------------

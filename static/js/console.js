@@ -240,9 +240,42 @@ async function listOpenSessions() {
       button.addEventListener("click", () => joinSession(session.session_id));
       const item = document.createElement("li");
       item.append(button);
+      if (app.role === "admin") {
+        // An administrator clears out sessions opened by mistake without joining each one.
+        const drop = document.createElement("button");
+        drop.type = "button";
+        drop.className = "small danger";
+        drop.textContent = "Descartar…";
+        drop.setAttribute("aria-label", `Descartar la sesión «${title}»`);
+        drop.addEventListener("click", () => discardListed(session.session_id, title));
+        item.classList.add("open-sessions__item--admin");
+        item.append(drop);
+      }
       return item;
     }),
   );
+}
+
+/** Discard one of the listed sessions (an administrator's), asking why first; the list is read again. */
+async function discardListed(sessionId, title) {
+  const reason = window.prompt(
+    `Descartar la sesión «${title}» la cierra sin acta: no admitirá más grabación, textos ni ` +
+      "correcciones; lo registrado se conserva. Escriba el motivo (queda registrado):",
+  );
+  if (reason === null) return;
+  const note = $("open-sessions-note");
+  if (!reason.trim()) {
+    note.textContent = "Escriba el motivo para descartar la sesión.";
+    return;
+  }
+  try {
+    await app.api.discard(sessionId, reason.trim());
+  } catch (exc) {
+    if (!handleAuthFailure(exc)) note.textContent = `No se pudo descartar «${title}»: ${errorText(exc)}`;
+    return;
+  }
+  await listOpenSessions();
+  announce(`Sesión «${title}» descartada.`);
 }
 
 function routeFromFragment() {
