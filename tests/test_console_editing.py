@@ -950,7 +950,7 @@ def test_a_refused_token_asks_for_a_new_one_instead_of_an_empty_list(spawn: Any,
     secret = b"another server's secret" * 2
     stranger = issue_token(secret, tenant_id=TENANT, role="stenographer", sub="x", ttl=600)
     console = Console(browser, server, stranger)
-    expect(console.page.locator("#signin-error")).to_contain_text("El token no es válido o expiró")
+    expect(console.page.locator("#signin-error")).to_contain_text("La clave de acceso no es válida o expiró")
     expect(console.page.locator("#token-input")).to_be_focused()
     expect(console.page.locator("#open-sessions-note")).to_have_text("")
     assert not console.errors

@@ -65,14 +65,14 @@ function base64UrlDecode(part) {
  */
 export function readClaims(token) {
   const parts = cleanToken(token).split(".");
-  if (parts.length !== 3 || !parts[1]) throw new Error("El texto no tiene la forma de un token JWT.");
+  if (parts.length !== 3 || !parts[1]) throw new Error("El texto no tiene la forma de una clave de acceso (un JWT).");
   let claims;
   try {
     claims = JSON.parse(base64UrlDecode(parts[1]));
   } catch {
-    throw new Error("No se pudo leer el contenido del token.");
+    throw new Error("No se pudo leer el contenido de la clave de acceso.");
   }
-  if (!claims || typeof claims !== "object") throw new Error("El token no contiene datos válidos.");
+  if (!claims || typeof claims !== "object") throw new Error("La clave de acceso no contiene datos válidos.");
   return {
     tenant_id: typeof claims.tenant_id === "string" ? claims.tenant_id : "",
     role: typeof claims.role === "string" ? claims.role : "",

@@ -141,8 +141,8 @@ function errorText(exc) {
 
 function acceptToken(token) {
   const claims = readClaims(token); // throws with a Spanish message
-  if (isExpired(claims)) throw new Error("El token expiró. Solicite uno nuevo.");
-  if (!claims.tenant_id) throw new Error("El token no indica el concejo (tenant_id).");
+  if (isExpired(claims)) throw new Error("La clave de acceso expiró. Solicite una nueva.");
+  if (!claims.tenant_id) throw new Error("La clave de acceso no indica el concejo (tenant_id).");
   storeToken(token);
   app.token = cleanToken(token);
   app.claims = claims;
@@ -166,7 +166,7 @@ function onSignIn(event) {
   event.preventDefault();
   const text = $("token-input").value.trim();
   if (!text) {
-    say("signin-error", "Pegue el token antes de continuar.", "error");
+    say("signin-error", "Pegue la clave de acceso antes de continuar.", "error");
     $("token-input").focus();
     return;
   }

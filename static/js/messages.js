@@ -1,7 +1,7 @@
 // Spanish wording for the server's error codes (server/errors.py, protocol.md) and close codes.
 
 const ERRORS = {
-  UNAUTHORIZED: "El token no es válido o expiró. Ingrese un token nuevo.",
+  UNAUTHORIZED: "La clave de acceso no es válida o expiró. Ingrese una nueva.",
   FORBIDDEN: "Su rol no permite esta acción.",
   FORBIDDEN_ORIGIN: "El servidor no acepta conexiones desde este origen.",
   NOT_FOUND: "La sesión no existe (o pertenece a otro concejo).",
@@ -67,7 +67,7 @@ const CLOSES = {
   1009: "mensaje demasiado grande",
   1013: "el servidor no puede guardar por ahora",
   4400: "error de protocolo",
-  4401: "token no válido o vencido",
+  4401: "clave de acceso no válida o vencida",
   4403: "origen no permitido",
   4404: "la sesión no existe",
   4408: "la conexión no se identificó o no respondió a tiempo",
