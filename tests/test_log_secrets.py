@@ -129,7 +129,7 @@ def test_no_token_reaches_the_log_of_a_development_server(spawn: Callable[..., S
 
     log_path = server.data_dir.parent / f"server-{server.port}.log"
     printed = re.findall(r"http://\S+/#token=(\S+)", log_path.read_text(encoding="utf-8"))
-    assert len(printed) == 2, "the development server prints its demo links (recorder, stenographer)"
+    assert len(printed) == 4, "make run prints its demo links (recorder, two stenographers, admin)"
     log = assert_absent(server, [*good, console_good, *bad, console_bad], set(printed))
     assert "token refused: token expired" in log and "token refused: invalid token" in log
     assert "token refused: token not yet valid" in log
