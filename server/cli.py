@@ -45,6 +45,31 @@ def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
 
 
+def logging_config() -> dict[str, Any]:
+    """uvicorn's logging, plus the server's own loggers (``astra.*``: an audio owner that lost
+    its lease, a VAD child restarted, a LEARN export that failed) on the same stream, at INFO,
+    each line with its level and logger. Without this they had no handler: INFO was dropped and
+    a warning reached stderr bare, with nothing to tell it from a print."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["astra"] = {
+        "()": "uvicorn.logging.DefaultFormatter",
+        "fmt": "%(levelprefix)s %(name)s: %(message)s",
+    }
+    config["filters"] = {"redact": {"()": "server.log_redaction.RedactSecrets"}}
+    config["handlers"]["astra"] = {
+        "formatter": "astra",
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stderr",
+        "filters": ["redact"],  # an error's text may carry a signed link
+    }
+    config["loggers"]["astra"] = {"handlers": ["astra"], "level": "INFO", "propagate": False}
+    return config
+
+
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """How ``astra serve`` runs uvicorn (the load benchmark's echo server uses the same)."""
     from .wsprotocol import KeepaliveProtocol
@@ -66,6 +91,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "ws_per_message_deflate": False,
         "lifespan": "on",
         "log_level": "info",
+        "log_config": logging_config(),
         "timeout_graceful_shutdown": 10,
     }
 
@@ -235,7 +261,11 @@ def service(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     uvicorn.run(
-        create_service_app(args.command, settings), host=settings.host, port=settings.port, log_level="info"
+        create_service_app(args.command, settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        log_config=logging_config(),
     )
     return 0
 

@@ -330,6 +330,34 @@ def exported_log(base_url: str, token: str, session_id: str) -> list[dict[str, A
     return events
 
 
+def audio_diagnosis(redis_url: str, session_id: str) -> str:
+    """Where a session's audio stands in Redis (for a failure message): its status and audio
+    fields, who holds the audio lease and for how long, the utterances still pending, and how
+    many audio entries are left in the stream."""
+    import redis
+
+    from server.keys import SessionKeys
+
+    keys = SessionKeys(session_id)
+    client = redis.Redis.from_url(redis_url)
+    try:
+        meta = {
+            k.decode(): v.decode(errors="replace")
+            for k, v in client.hgetall(keys.meta).items()
+            if k == b"status" or k.startswith(b"audio_")
+        }
+        holder = client.get(keys.owner)
+        lease_ms = client.pttl(keys.owner)
+        pending = client.hlen(keys.utterances)
+        entries = client.xlen(keys.audio)
+    finally:
+        client.close()
+    return (
+        f"audio of {session_id}: {meta}; lease held by {holder!r} for {lease_ms} ms more; "
+        f"{pending} utterances pending; {entries} entries in the audio stream"
+    )
+
+
 def docx_text(document: bytes) -> str:
     """Every run of text of a DOCX body, in document order (python-docx)."""
     import docx

@@ -31,6 +31,7 @@ import pytest
 from .conftest import TIME_UNIT, ServerProcess, wait_until
 from .faultkit import (
     Timeline,
+    audio_diagnosis,
     auth,
     check_audio_blocks,
     docx_text,
@@ -184,7 +185,9 @@ def test_sigkill_chaos_loses_nothing_doubles_nothing_keeps_order(
         sessions = [start_session(servers[i % INSTANCES].url, token) for i in range(SESSIONS)]
         timelines = [make_timeline(rng, SPEECH_PIECES) for _ in sessions]
         kills: list[str] = []
-        recorders, stenos, edits = asyncio.run(_run(servers, token, sessions, timelines, rng, kills))
+        recorders, stenos, edits = asyncio.run(
+            _run(servers, token, sessions, timelines, rng, kills, redis_url)
+        )
         assert len(kills) == KILLS, kills
 
         api = servers[0].url
@@ -200,6 +203,7 @@ async def _run(
     timelines: list[Timeline],
     rng: random.Random,
     kills: list[str],
+    redis_url: str,
 ) -> tuple[list[Recorder], list[ResumableClient], Edits]:
     urls = [s.ws_url for s in servers]
     recorders = [
@@ -249,12 +253,21 @@ async def _run(
         assert client.fatal is None, client.fatal
 
     def finalize(session_id: str) -> dict[str, Any]:
-        response = httpx.post(
-            f"{servers[0].url}/v1/orchestrator/session/{session_id}/finalize",
-            headers=auth(token),
-            timeout=300,
+        # As the console does: 503 SERVICE_UNAVAILABLE means "call again" (finalize waits up to
+        # its ingest deadline for the session's audio to be transcribed, and a machine short of
+        # CPU may need longer); once, so that audio that never drains still fails, and says where.
+        for attempt in (1, 2):
+            response = httpx.post(
+                f"{servers[0].url}/v1/orchestrator/session/{session_id}/finalize",
+                headers=auth(token),
+                timeout=300,
+            )
+            if response.status_code != 503 or attempt == 2:
+                break
+        assert response.status_code == 200, (
+            f"{response.text}\n{audio_diagnosis(redis_url, session_id)}\n"
+            + "\n".join(f"--- {s.url}\n{s.log_tail()}" for s in servers)
         )
-        assert response.status_code == 200, response.text
         result: dict[str, Any] = response.json()
         return result
 
