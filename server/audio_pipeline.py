@@ -203,6 +203,10 @@ class SessionAudio:
         self._look = True
         self.wake.set()
 
+    def segmenting(self) -> str | None:
+        """The id of the entry being segmented now (None while waiting for audio)."""
+        return self._working_on
+
     def lag(self, now: float) -> float:
         """Seconds since the audio this owner is segmenting now was stored (0 when caught up)."""
         if self._working_on is None:
@@ -594,11 +598,17 @@ class AudioService:
                 if since is not None and now - since >= interval:
                     pipeline.look()
 
-    async def drain(self, session_id: str, deadline: float) -> None:
+    async def drain(self, session_id: str, stall: float) -> None:
         """Finalize: make sure every acked audio frame of the (closing) session has become a
         block. Runs the pipeline here, taking over the lease when its holder lets go or dies.
         A pipeline that ended well can still leave utterances pending (a transcription that
-        failed): then another one runs, and transcribes them from the stored audio."""
+        failed): then another one runs, and transcribes them from the stored audio.
+
+        Waits as long as the audio moves on (``drain_marks``); TimeoutError once ``stall``
+        seconds pass in which it did not: a machine short of CPU (the VAD child runs at the
+        lowest priority) makes a big backlog slow, not a reason to fail the acta."""
+        deadline = time.monotonic() + stall
+        best = await self.drain_marks(session_id)
         delay = 0.05
         while True:
             running = self._running.get(session_id)
@@ -611,9 +621,32 @@ class AudioService:
                 if ended_well and not await self.buffer.pending_utterances(session_id):
                     return
             if time.monotonic() > deadline:
-                raise TimeoutError("audio of the session is still being processed")
+                marks = await self.drain_marks(session_id)
+                if not any(now > before for now, before in zip(marks, best, strict=True)):
+                    raise TimeoutError(f"audio of the session has not moved on for {stall:.0f} s")
+                best = tuple(max(now, before) for now, before in zip(marks, best, strict=True))
+                deadline = time.monotonic() + stall
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.5)
+
+    async def drain_marks(self, session_id: str) -> tuple[tuple[int, int], ...]:
+        """How far the session's audio has got, as values that only grow while it moves on: the
+        sample its utterances cover, the resume checkpoint, the entry this instance's owner is
+        segmenting, the blocks stored, and (negated) the utterances waiting for CORE. A
+        pipeline restarted from the checkpoint re-reads entries, but none of these goes back
+        past what a drain has already seen."""
+        state = await self.buffer.audio_state(session_id)
+        pending = len(await self.buffer.pending_utterances(session_id))
+        blocks = await self.buffer.block_count(session_id)
+        running = self._running.get(session_id)
+        segmenting = running[0].segmenting() if running is not None else None
+        return (
+            (int(state.get("covered", "0")), 0),
+            _entry_key(state.get("cursor", "0-0")),
+            _entry_key(segmenting or "0-0"),
+            (blocks, 0),
+            (-pending, 0),
+        )
 
     async def resume_orphans(self, session_id: str) -> None:
         """A client (re)connected: if the session has audio or utterances nobody is working on

@@ -1679,10 +1679,11 @@ class Orchestrator:
         await self.buffer.drain(sid, force=True)
         if self.audio is not None:  # every acked audio frame becomes a block before we build
             try:
-                await self.audio.drain(sid, time.monotonic() + self.ingest_ttl)
+                await self.audio.drain(sid, self.ingest_ttl)
             except TimeoutError as exc:
                 raise ServiceUnavailable(
-                    "the session's audio is still being transcribed; call again"
+                    "the session's audio has not moved on for "
+                    f"{self.ingest_ttl:.0f} s of transcribing; call again"
                 ) from exc
 
         blocks, index, edited = await self._sorted_blocks(sid)

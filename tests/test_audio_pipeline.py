@@ -140,6 +140,52 @@ class InstantCore:
         return CoreResult(req.text, "DEBATE", "Debate", "TPL_DEBATE", {}, 1.0)
 
 
+class QueuedCore(InstantCore):
+    """CORE answering one utterance at a time, each ``seconds`` after the one before (a CORE
+    with a queue, or a machine short of CPU); ``None``: never answering."""
+
+    def __init__(self, seconds: float | None) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.lock = asyncio.Lock()
+
+    async def process_audio(self, req: AudioRequest) -> CoreResult:
+        async with self.lock:
+            if self.seconds is None:
+                await asyncio.Event().wait()
+            await asyncio.sleep(self.seconds or 0.0)
+            return await super().process_audio(req)
+
+
+def _record_and_finalize(client: SettledTestClient, token: str, timeline: Any) -> tuple[str, httpx.Response]:
+    """Start a session, stream the timeline, wait for every ack and finalize at once: the
+    session and finalize's response."""
+    auth = {"authorization": f"Bearer {token}"}
+    session_id = client.post(
+        "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth
+    ).json()["session_id"]
+    with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
+        ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "mic", "token": token}))
+        frames = list(timeline.frames())
+        for seq, frame in enumerate(frames, 1):
+            ws.send_bytes(msgpack.packb({"type": "audio", "seq": seq, "format": "pcm16", "data": frame}))
+        ws.send_bytes(msgpack.packb({"type": "audio_end", "seq": len(frames) + 1}))
+        acked = 0
+        while acked < len(frames) + 1:
+            message = msgpack.unpackb(ws.receive_bytes())
+            assert message["type"] != "error", message
+            acked += message["type"] == "ack"
+    return session_id, client.post(f"/v1/orchestrator/session/{session_id}/finalize", headers=auth)
+
+
+def _blocks(client: SettledTestClient, token: str, session_id: str) -> list[dict[str, Any]]:
+    auth = {"authorization": f"Bearer {token}"}
+    blocks: list[dict[str, Any]] = client.get(
+        f"/v1/orchestrator/session/{session_id}/blocks", headers=auth
+    ).json()["blocks"]
+    return blocks
+
+
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize(
     ("stored_audio", "code"), [("kept", None), ("gone", "AUDIO_MISSING"), ("damaged", "AUDIO_UNREADABLE")]
@@ -176,23 +222,9 @@ def test_finalize_waits_for_an_utterance_whose_transcription_failed(
             return await transcribe(session_id, record, pcm, **context)
 
         orch.audio.transcribe = fails_once
-        session_id = client.post(
-            "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth
-        ).json()["session_id"]
-        with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
-            ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "mic", "token": token}))
-            frames = list(timeline.frames())
-            for seq, frame in enumerate(frames, 1):
-                ws.send_bytes(msgpack.packb({"type": "audio", "seq": seq, "format": "pcm16", "data": frame}))
-            ws.send_bytes(msgpack.packb({"type": "audio_end", "seq": len(frames) + 1}))
-            acked = 0
-            while acked < len(frames) + 1:
-                message = msgpack.unpackb(ws.receive_bytes())
-                assert message["type"] != "error", message
-                acked += message["type"] == "ack"
-        response = client.post(f"/v1/orchestrator/session/{session_id}/finalize", headers=auth)
+        session_id, response = _record_and_finalize(client, token, timeline)
         assert response.status_code == 200, response.text
-        blocks = client.get(f"/v1/orchestrator/session/{session_id}/blocks", headers=auth).json()["blocks"]
+        blocks = _blocks(client, token, session_id)
         events = client.get(
             f"/v1/orchestrator/session/{session_id}/events", params={"limit": 1000}, headers=auth
         ).json()["events"]
@@ -209,6 +241,46 @@ def test_finalize_waits_for_an_utterance_whose_transcription_failed(
     else:
         assert [(b["source"]["utterance_id"], b["error"]["code"]) for b in pending] == [(failed[0], code)]
         assert pending[0]["error"]["attempts"] == 0
+
+
+@pytest.mark.timeout(120)
+def test_finalize_waits_for_audio_that_moves_on_slowly_past_the_stall_limit(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """Five utterances wait for a CORE that answers one a second, and finalize stops waiting
+    after 2.5 s in which the audio did not move on: it takes ~5 s in all, each step well
+    within the limit, so finalize seals all five (it used to answer 503 after 2.5 s)."""
+    timeline = make_timeline(random.Random(5), pieces=5)
+    core = QueuedCore(1.0)
+    with SettledTestClient(create_app(settings)) as client:
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        orch.core = core
+        orch.ingest_ttl = 2.5
+        token = make_token()
+        session_id, response = _record_and_finalize(client, token, timeline)
+        blocks = _blocks(client, token, session_id)
+    assert response.status_code == 200, response.text
+    assert response.json()["block_count"] == len(blocks) == core.calls == 5
+
+
+@pytest.mark.timeout(120)
+def test_finalize_gives_up_on_audio_that_does_not_move_on(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """CORE never answers: finalize answers 503 SERVICE_UNAVAILABLE ("call again") once the
+    audio has not moved on for the stall limit, instead of holding the request forever."""
+    core = QueuedCore(None)
+    with SettledTestClient(create_app(settings)) as client:
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        orch.core = core
+        orch.ingest_ttl = 1.5
+        token = make_token()
+        session_id, response = _record_and_finalize(client, token, make_timeline(random.Random(5), pieces=2))
+        blocks = _blocks(client, token, session_id)
+    assert response.status_code == 503, response.text
+    error = response.json()["error"]
+    assert error["code"] == "SERVICE_UNAVAILABLE" and "has not moved on for 2 s" in error["message"]
+    assert blocks == []
 
 
 @pytest.mark.timeout(120)

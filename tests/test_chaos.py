@@ -253,9 +253,9 @@ async def _run(
         assert client.fatal is None, client.fatal
 
     def finalize(session_id: str) -> dict[str, Any]:
-        # As the console does: 503 SERVICE_UNAVAILABLE means "call again" (finalize waits up to
-        # its ingest deadline for the session's audio to be transcribed, and a machine short of
-        # CPU may need longer); once, so that audio that never drains still fails, and says where.
+        # As the console does: 503 SERVICE_UNAVAILABLE means "call again" (finalize waits for the
+        # session's audio while it moves on, and gives up after ~137 s in which it did not); once,
+        # so that audio that never drains still fails, and says where it stands.
         for attempt in (1, 2):
             response = httpx.post(
                 f"{servers[0].url}/v1/orchestrator/session/{session_id}/finalize",
