@@ -1682,8 +1682,8 @@ class Orchestrator:
                 await self.audio.drain(sid, self.ingest_ttl)
             except TimeoutError as exc:
                 raise ServiceUnavailable(
-                    "the session's audio has not moved on for "
-                    f"{self.ingest_ttl:.0f} s of transcribing; call again"
+                    "the session's audio is still being transcribed and has not moved on "
+                    f"for {self.ingest_ttl:.0f} s; call again"
                 ) from exc
 
         blocks, index, edited = await self._sorted_blocks(sid)
