@@ -159,7 +159,8 @@ class Orchestrator:
         """Per session, the preview being built on this instance and the event it reflects."""
         self._preview_builds = asyncio.Semaphore(PREVIEW_BUILDS)
         retry = settings.retry
-        # How long an admitted input may take before finalize stops waiting for it.
+        # How long an admitted input may take before finalize stops waiting for it; for the
+        # session's audio, how long it may go without moving on (AudioService.drain).
         self.ingest_ttl = retry.attempts * (retry.timeout + retry.max_delay) + 5.0
 
     # -- reading ---------------------------------------------------------------------------------
