@@ -33,8 +33,9 @@ WINDOW = 512
 CONTEXT = 64
 """Samples of the previous window the model sees in front of each window."""
 HIDDEN = 128
-ENCODE_WINDOWS = 2048
-"""Windows encoded per pass: large products without holding a long backlog's frames at once."""
+ENCODE_WINDOWS = 512
+"""Windows encoded per pass: products large enough to run at full speed (~200 windows do), and a
+backlog's frames and spectra are not all in memory at once."""
 
 Floats = npt.NDArray[np.float32]
 VadState = tuple[Floats, Floats, Floats]

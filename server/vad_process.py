@@ -59,6 +59,10 @@ NICE = 19
 the child still took a fifth of the machine from a saturated ingest."""
 MAX_ATTEMPTS = 3
 """Children a request may see die under it before it fails (a request that kills every child)."""
+CALL_WINDOWS = 1024
+"""Most windows scored in one call of the model (a request holds at most READ_BATCH frames, ~625
+windows): the cost per window stops falling at ~200, while the call's arrays (~2 kB a window)
+and the requests read ahead of it are the child's memory."""
 IDLE_STOP = 300.0
 """Seconds without a request after which the child is stopped; live audio asks every ~128 ms a
 stream, and a new child is ready in about a second, well inside the next utterance."""
@@ -103,28 +107,39 @@ def score(model: Silero, requests: list[list[Any]]) -> list[list[Any]]:
             continue
         readable.append(len(answers))
         answers.append([rid, None, None, None])
-    try:
-        results = model.score(streams)
-    except Exception as exc:  # not expected of checked input; the requests still get an answer
-        for at in readable:
-            answers[at][3] = f"{type(exc).__name__}: {exc}"
-        return answers
-    for at, (probs, new_state) in zip(readable, results, strict=True):
-        answers[at][1:3] = [probs.astype(np.float32).tobytes(), pack_state(new_state)]
+    start = 0
+    while start < len(streams):
+        end, windows_in_call = start + 1, len(streams[start][0])
+        while end < len(streams) and windows_in_call + len(streams[end][0]) <= CALL_WINDOWS:
+            windows_in_call += len(streams[end][0])
+            end += 1
+        try:
+            results = model.score(streams[start:end])
+        except Exception as exc:  # not expected of checked input; the requests still get an answer
+            for at in readable[start:end]:
+                answers[at][3] = f"{type(exc).__name__}: {exc}"
+        else:
+            for at, (probs, new_state) in zip(readable[start:end], results, strict=True):
+                answers[at][1:3] = [probs.astype(np.float32).tobytes(), pack_state(new_state)]
+        start = end
     return answers
 
 
 def _messages(sock: socket.socket) -> list[Any] | None:
-    """The next message's requests, and those of every message already waiting behind it (one
-    call of the model for all: the larger the call, the less each window costs). None at the end."""
+    """The next message's requests, and those of the messages already waiting behind it, up to
+    about CALL_WINDOWS windows of audio (the larger the call, the less each window costs). None
+    once the server has closed its end."""
     requests: list[Any] = []
+    pcm_bytes = 0
     while True:
         header = _recv_exactly(sock, _LENGTH.size)
         body = _recv_exactly(sock, _LENGTH.unpack(header)[0]) if header is not None else None
         if body is None:
             return requests or None  # answer what was read; the next read sees the end again
-        requests.extend(msgpack.unpackb(body))
-        if not select.select([sock], [], [], 0)[0]:
+        message = msgpack.unpackb(body)
+        requests.extend(message)
+        pcm_bytes += sum(len(request[1]) for request in message)
+        if pcm_bytes >= CALL_WINDOWS * WINDOW * 2 or not select.select([sock], [], [], 0)[0]:
             return requests
 
 

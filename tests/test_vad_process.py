@@ -174,6 +174,25 @@ async def test_a_bad_request_fails_alone() -> None:
         await vad.aclose()
 
 
+def test_a_message_larger_than_one_call_is_scored_in_several() -> None:
+    """Requests holding more than CALL_WINDOWS windows in all are scored in several calls of the
+    model, each stream as if alone; a request that cannot be read is answered with its error."""
+    from server.silero import Silero
+    from server.vad_process import CALL_WINDOWS, score
+
+    pcm = speech(12.0)[: 93 * CELL * 2]
+    expected = reference(pcm)
+    requests = [[i, pcm, None, CELL] for i in range(4)]  # 4 x 372 windows
+    requests.insert(2, [9, pcm, b"\0" * 12, CELL])  # not a Silero state
+    assert 4 * len(expected) > CALL_WINDOWS
+    answers = score(Silero(), requests)
+    assert [a[0] for a in answers] == [0, 1, 9, 2, 3]
+    assert answers[2][1] is None and "VAD state" in answers[2][3]
+    for rid, probs, state, error in answers[:2] + answers[3:]:
+        assert error is None and state is not None, rid
+        assert np.allclose(np.frombuffer(probs, dtype=np.float32), expected, atol=1e-6)
+
+
 async def test_close_stops_the_child() -> None:
     vad = VadProcess()
     await vad.score(speech(1.0)[: CELL * 2], None, CELL)
