@@ -15,7 +15,7 @@ one message (one socket write and one wake-up of the loop for all of them).
 
 The child runs at the lowest priority (niceness 19): when the CPU is short the acks (the audio is
 safe) come first and segmentation falls behind, as ``astra_audio_lag_seconds`` shows. A child
-with nothing to score for ``IDLE_STOP`` seconds is stopped (its ~70 MB of RSS given back once the
+with nothing to score for ``IDLE_STOP`` seconds is stopped (its ~50 MB of RSS given back once the
 instance's sessions stop recording) and the next request starts another, as the first one did.
 
 Wire format, both ways over a Unix socket pair: a 4-byte little-endian length, then msgpack.
