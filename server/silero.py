@@ -4,14 +4,16 @@ Scoring is the server's largest CPU cost per second of live audio. onnxruntime r
 one stream per call (its recurrent state is ``[1, 1, 128]``) and its convolutions one 32 ms window
 at a time: ~75 µs a window in the live 4-window cells on a 2-core EPYC. Here the windows of every
 stream in a call go through the encoder together, as a few large matrix products, and the LSTM
-steps all streams at once: ~22 µs a window with 50 streams' cells per call, the same
+steps all streams at once: ~24 µs a window with 50 streams' cells per call, the same
 probabilities to ~1e-5 (``tests/test_silero.py`` holds this against onnxruntime on the same file).
 
 The model is read from faster-whisper's ONNX file (pinned with it), its weights taken out with
-protobuf's schema-less reader; the graph it computes (checked by name and shape at load):
+protobuf's schema-less reader (checked by name and shape at load; the results are checked
+against onnxruntime in the tests). The graph:
 
-* a Hann-windowed 256-point DFT (stride 128) of the 64 + 512 samples, reflect-padded by 64 on the
-  right, of which frames 1-4 are kept, as magnitudes: 129 bins x 4;
+* a Hann-windowed 256-point DFT (stride 128) of the 64 + 512 samples reflect-padded by 128 on
+  each side, as magnitudes, of which frames 1-4 are kept (they reach 64 samples into the right
+  padding and not into the left): 129 bins x 4;
 * four 1-D convolutions (kernel 3, padding 1) with ReLU: 129→128 (stride 1), →64 (stride 2),
   →64 (stride 2), →128 (stride 1), which leave one 128-vector per window;
 * an LSTM (hidden 128, gates in ONNX's i, o, f, c order) stepping once per window, ReLU, a
