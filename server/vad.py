@@ -44,8 +44,8 @@ class SileroVad:
     """Streaming Silero VAD: ``vad(audio, state) -> (one probability per window, state)``.
 
     ``audio``: float32 mono 16 kHz, a whole number of windows. ``state``: None at the start of a
-    stream, else what the previous call on the same stream returned. The model is loaded on first
-    use and may be called from several threads.
+    stream, else what the previous call on the same stream returned (empty audio returns it as
+    it was). The model is loaded on first use and may be called from several threads.
     """
 
     def __init__(self, model_path: str | None = None) -> None:

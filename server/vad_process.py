@@ -93,35 +93,49 @@ def windows(pcm16: bytes, cell: int) -> npt.NDArray[np.float32]:
     return audio.reshape(-1, WINDOW)
 
 
+def window_count(pcm16: object, cell: object) -> int:
+    """How many windows ``windows(pcm16, cell)`` gives, without converting the audio (0 for a
+    request it cannot read, which is answered with its error)."""
+    if not isinstance(pcm16, bytes) or not isinstance(cell, int) or cell <= 0:
+        return 0
+    samples = len(pcm16) // 2
+    per_cell = -(-cell // WINDOW)
+    return samples // cell * per_cell + -(-(samples % cell) // WINDOW)
+
+
 def score(model: Silero, requests: list[list[Any]]) -> list[list[Any]]:
-    """Answer a message's requests ``[id, pcm16, state, cell]`` with one call of the model for
-    all of them; a request that cannot be read is answered with its error, the others scored."""
-    answers: list[list[Any]] = []
-    streams: list[tuple[npt.NDArray[np.float32], VadState | None]] = []
-    readable: list[int] = []
-    for rid, pcm16, state, cell in requests:
+    """Answer requests ``[id, pcm16, state, cell]`` in calls of the model of at most
+    CALL_WINDOWS windows (a request over it alone), each request's audio converted only for its
+    call; a request that cannot be read is answered with its error, the others scored."""
+    answers = [[rid, None, None, None] for rid, *_ in requests]
+    groups: list[list[int]] = []
+    in_group = CALL_WINDOWS
+    for at, (_, pcm16, _, cell) in enumerate(requests):
+        count = window_count(pcm16, cell)
+        if not groups or in_group + count > CALL_WINDOWS:
+            groups.append([])
+            in_group = 0
+        groups[-1].append(at)
+        in_group += count
+    for group in groups:
+        streams: list[tuple[npt.NDArray[np.float32], VadState | None]] = []
+        readable: list[int] = []
+        for at in group:
+            _, pcm16, state, cell = requests[at]
+            try:
+                streams.append((windows(pcm16, cell), unpack_state(state)))
+            except Exception as exc:
+                answers[at][3] = f"{type(exc).__name__}: {exc}"
+                continue
+            readable.append(at)
         try:
-            streams.append((windows(pcm16, cell), unpack_state(state)))
-        except Exception as exc:
-            answers.append([rid, None, None, f"{type(exc).__name__}: {exc}"])
-            continue
-        readable.append(len(answers))
-        answers.append([rid, None, None, None])
-    start = 0
-    while start < len(streams):
-        end, windows_in_call = start + 1, len(streams[start][0])
-        while end < len(streams) and windows_in_call + len(streams[end][0]) <= CALL_WINDOWS:
-            windows_in_call += len(streams[end][0])
-            end += 1
-        try:
-            results = model.score(streams[start:end])
+            results = model.score(streams)
         except Exception as exc:  # not expected of checked input; the requests still get an answer
-            for at in readable[start:end]:
+            for at in readable:
                 answers[at][3] = f"{type(exc).__name__}: {exc}"
         else:
-            for at, (probs, new_state) in zip(readable[start:end], results, strict=True):
+            for at, (probs, new_state) in zip(readable, results, strict=True):
                 answers[at][1:3] = [probs.astype(np.float32).tobytes(), pack_state(new_state)]
-        start = end
     return answers
 
 

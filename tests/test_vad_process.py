@@ -107,6 +107,7 @@ def _thread_cpu_ticks(pid: int) -> dict[int, int]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="OpenBLAS starts one thread on one core")
 async def test_the_child_scores_on_one_thread() -> None:
     """OpenBLAS starts a thread per core at import, before the child lowers its priority: the
     child keeps its products to its own (niced) thread, so only that thread uses CPU."""
@@ -117,7 +118,7 @@ async def test_the_child_scores_on_one_thread() -> None:
         assert vad.pid is not None
         before = await asyncio.to_thread(_thread_cpu_ticks, vad.pid)
         for _ in range(3):
-            await asyncio.gather(*(stream(vad, pcm, 25) for _ in range(8)))  # calls of ~3,000 windows
+            await asyncio.gather(*(stream(vad, pcm, 25) for _ in range(8)))  # calls of ~1,000 windows
         after = await asyncio.to_thread(_thread_cpu_ticks, vad.pid)
         used = {tid: after[tid] - before.get(tid, 0) for tid in after}
         assert used[vad.pid] >= 20, used  # the work was done, on the main thread...
@@ -191,6 +192,50 @@ def test_a_message_larger_than_one_call_is_scored_in_several() -> None:
     for rid, probs, state, error in answers[:2] + answers[3:]:
         assert error is None and state is not None, rid
         assert np.allclose(np.frombuffer(probs, dtype=np.float32), expected, atol=1e-6)
+
+
+def test_window_count_is_the_number_of_windows_scored() -> None:
+    from server.vad_process import window_count, windows
+
+    for cell in (CELL, 1000):
+        for samples in (0, 1, 511, 512, 999, 1000, 1001, 2047, 2048, 2049, 5000):
+            pcm = bytes(2 * samples)
+            assert window_count(pcm, cell) == windows(pcm, cell).shape[0], (cell, samples)
+    assert window_count(None, CELL) == window_count(b"\0\0", 0) == 0
+
+
+def test_the_child_reads_the_messages_waiting_behind_one_together() -> None:
+    """Messages already in the socket are scored with the first one (one call of the model),
+    up to about CALL_WINDOWS windows; the server's end closing ends the child's loop."""
+    import socket as socket_module
+    import struct
+    import threading
+
+    import msgpack
+
+    from server.vad_process import CALL_WINDOWS, _messages
+
+    ours, theirs = socket_module.socketpair()
+    with ours, theirs:
+
+        def send(requests: list[list[object]]) -> None:
+            payload = msgpack.packb(requests)
+            ours.sendall(struct.pack("<I", len(payload)) + payload)
+
+        cell_bytes = CELL * 2
+        for rid in range(3):
+            send([[rid, bytes(cell_bytes), None, CELL]])
+        assert [r[0] for r in _messages(theirs) or []] == [0, 1, 2]
+        big = bytes(CALL_WINDOWS * 512 * 2)  # one message as large as a call: read alone
+        sender = threading.Thread(
+            target=lambda: [send([[3, big, None, CELL]]), send([[4, bytes(cell_bytes), None, CELL]])]
+        )
+        sender.start()  # more than the socket holds: written while the child reads
+        assert [r[0] for r in _messages(theirs) or []] == [3]
+        sender.join(timeout=10)
+        assert [r[0] for r in _messages(theirs) or []] == [4]
+        ours.shutdown(socket_module.SHUT_WR)
+        assert _messages(theirs) is None
 
 
 async def test_close_stops_the_child() -> None:
