@@ -29,7 +29,9 @@ the same run on the same machine, the baselines. Prints a Markdown table.
   the same measure as the server's), not tracemalloc (lxml's memory is invisible to it).
 * Other sessions: while the big finalize runs, a client of a second session sends a ``text``
   frame every 50 ms; its send → ack latency (p50/p99) versus the same loop with nothing else
-  running.
+  running. A third session records: 100 ms frames of silent PCM16 at real time from before the
+  finalize until after it, so the server's VAD child is up and scoring, and counted in the
+  memory (its own peak shown apart), as on a server with live audio.
 """
 
 from __future__ import annotations
@@ -192,6 +194,12 @@ class Stream:
         self.seq += 1
         self.sent[self.seq] = time.perf_counter()
         self.ws.send(msgpack.packb({"type": "text", "seq": self.seq, "text": text}))
+        return self.seq
+
+    def audio(self, pcm16: bytes) -> int:
+        self.seq += 1
+        self.sent[self.seq] = time.perf_counter()
+        self.ws.send(msgpack.packb({"type": "audio", "seq": self.seq, "format": "pcm16", "data": pcm16}))
         return self.seq
 
     def pump(self, timeout: float) -> None:
@@ -537,7 +545,32 @@ def tick(stream: Stream, stop: threading.Event | None, count: int | None) -> lis
     return [(stream.sent[s], stream.acked[s] - stream.sent[s]) for s in range(first, stream.seq + 1)]
 
 
-def finalize(server: Server, session_id: str, other: Stream) -> dict[str, Any]:
+def record(stream: Stream, stop: threading.Event) -> None:
+    """100 ms frames of silent PCM16 at real time until ``stop``: the server's VAD child is up and
+    scoring during the finalize, as on a server with live audio (silent, so the embedded CORE's
+    recognizer is not loaded: a deployment's CORE is a service of its own)."""
+    frame = bytes(3200)
+    began = time.perf_counter()
+    n = 0
+    while not stop.is_set():
+        n += 1
+        stream.audio(frame)
+        while (pause := began + n * 0.1 - time.perf_counter()) > 0:
+            stream.pump(pause)
+    stream.wait_acked()
+
+
+def vad_child(server: Server, known: set[int], timeout: float = 60.0) -> int:
+    """The process the server starts for voice-activity detection once audio arrives."""
+    deadline = time.monotonic() + timeout
+    while not (new := set(worker_pids(server.proc.pid)) - known):
+        if time.monotonic() > deadline:
+            raise TimeoutError("the server started no VAD child for the recorder's audio")
+        time.sleep(0.1)
+    return new.pop()
+
+
+def finalize(server: Server, session_id: str, other: Stream, vad_pid: int) -> dict[str, Any]:
     pid = server.proc.pid
     samples: list[tuple[float, float]] = []
     stop = threading.Event()
@@ -568,8 +601,14 @@ def finalize(server: Server, session_id: str, other: Stream) -> dict[str, Any]:
         "server_peak": server_hwm if hwm_reset else None,
         "workers": len(sampler.pids) - 1,
         "by_process": [
-            ("server" if p == pid else f"worker {p}", before_by.get(p, 0), peak) for p, peak in peaks.items()
+            (
+                "server" if p == pid else "VAD child" if p == vad_pid else f"worker {p}",
+                before_by.get(p, 0),
+                peak,
+            )
+            for p, peak in peaks.items()
         ],
+        "vad_peak": peaks.get(vad_pid),
         "rss_sampled_peak": sampled_peak,
         "hwm": hwm if hwm_reset else None,
         "samples": len(sampler.samples),
@@ -726,7 +765,15 @@ def main() -> None:
 
         other = Stream(server, server.session({"title": "Sesión de comisión"}), "bench-ticker")
         idle = [latency for _, latency in tick(other, None, IDLE_TICKS)]
-        fin = finalize(server, big, other)
+        recorder = Stream(server, server.session({"title": "Sesión en grabación"}), "bench-recorder")
+        known = set(worker_pids(server.proc.pid))
+        recording = threading.Event()
+        recorder_thread = threading.Thread(target=record, args=(recorder, recording), daemon=True)
+        recorder_thread.start()
+        fin = finalize(server, big, other, vad_child(server, known))
+        recording.set()
+        recorder_thread.join(timeout=60)
+        recorder.close()
         other.close()
         check = check_document(server, big, fin["result"], blocks)
         # the finalize metric (server side, without HTTP) from /metrics
@@ -849,6 +896,13 @@ def report(
     )
     if fin["server_peak"] is not None:
         print(f"| ↳ of which the server process (MB) | {fin['server_peak'] / MB:.0f} | | | |")
+    if fin["vad_peak"] is not None and fin["hwm"] is not None:
+        print(
+            f"| ↳ of which the VAD child, scoring a recording session's audio (MB) "
+            f"| {fin['vad_peak'] / MB:.0f} | | | |"
+        )
+        without = (fin["hwm"] - fin["vad_peak"]) / MB
+        print(f"| ↳ server + finalize workers, without the VAD child (MB) | {without:.0f} | | | |")
     print(
         f"| server + workers, RSS increase during finalize (MB; {fin['rss_before'] / MB:.0f} before) "
         f"| **{fin_mb:.0f}** | {bare_mb:.0f} (bare python-docx) | {fin_mb / max(bare_mb, 1):.1f} "
