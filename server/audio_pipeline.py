@@ -623,11 +623,33 @@ class AudioService:
             if time.monotonic() > deadline:
                 marks = await self.drain_marks(session_id)
                 if not any(now > before for now, before in zip(marks, best, strict=True)):
+                    log.warning("%s", await self.stall_report(session_id, marks))
                     raise TimeoutError(f"audio of the session has not moved on for {stall:.0f} s")
                 best = tuple(max(now, before) for now, before in zip(marks, best, strict=True))
                 deadline = time.monotonic() + stall
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.5)
+
+    async def stall_report(self, session_id: str, marks: tuple[tuple[int, int], ...]) -> str:
+        """Why a drain gave up, for the log: who holds the audio lease and, when the owner runs
+        here, what it is waiting for (its flags and the coroutine stack it is suspended in)."""
+        holder = await self.buffer.lease_holder(session_id)
+        lines = [f"audio of {session_id} stalled at {marks}; lease holder {holder}"]
+        running = self._running.get(session_id)
+        if running is None:
+            lines.append(f"no owner of it runs in this instance ({self.instance})")
+        else:
+            owner, task = running
+            lines.append(
+                f"owner {owner.owner} here: waiting for audio since {owner.waiting_since}, "
+                f"look {owner._look}, handed runs {len(owner._handed)}, "
+                f"transcriptions {len(owner._transcriptions)}, in flight {owner._in_flight} samples, "
+                f"task done {task.done()}"
+            )
+            stack = io.StringIO()
+            task.print_stack(file=stack)
+            lines.append(stack.getvalue().rstrip())
+        return "\n".join(lines)
 
     async def drain_marks(self, session_id: str) -> tuple[tuple[int, int], ...]:
         """How far the session's audio has got, as values that only grow while it moves on: the

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import io
 import json
+import logging
 import random
 import time
 import wave
@@ -265,10 +266,12 @@ def test_finalize_waits_for_audio_that_moves_on_slowly_past_the_stall_limit(
 
 @pytest.mark.timeout(120)
 def test_finalize_gives_up_on_audio_that_does_not_move_on(
-    settings: Settings, make_token: Callable[..., str]
+    settings: Settings, make_token: Callable[..., str], caplog: pytest.LogCaptureFixture
 ) -> None:
     """CORE never answers: finalize answers 503 SERVICE_UNAVAILABLE ("call again") once the
-    audio has not moved on for the stall limit, instead of holding the request forever."""
+    audio has not moved on for the stall limit, instead of holding the request forever; the log
+    says who holds the audio and where its owner waits."""
+    caplog.set_level(logging.WARNING, logger="astra.audio")
     core = QueuedCore(None)
     with SettledTestClient(create_app(settings)) as client:
         orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
@@ -281,6 +284,9 @@ def test_finalize_gives_up_on_audio_that_does_not_move_on(
     error = response.json()["error"]
     assert error["code"] == "SERVICE_UNAVAILABLE" and "has not moved on for 2 s" in error["message"]
     assert blocks == []
+    [report] = [r.getMessage() for r in caplog.records if "stalled at" in r.getMessage()]
+    assert f"audio of {session_id} stalled" in report and "lease holder" in report
+    assert "transcriptions 2" in report and "Stack for" in report and "_finish_transcriptions" in report
 
 
 @pytest.mark.timeout(120)
