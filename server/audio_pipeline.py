@@ -203,6 +203,18 @@ class SessionAudio:
         self._look = True
         self.wake.set()
 
+    def describe(self) -> str:
+        """What this owner is doing, for a log: its flags and the stack its task waits in."""
+        stack = io.StringIO()
+        if self._task is not None:
+            self._task.print_stack(file=stack)
+        return (
+            f"owner {self.owner} here: waiting for audio since {self.waiting_since}, "
+            f"look {self._look}, handed runs {len(self._handed)}, "
+            f"transcriptions {len(self._transcriptions)}, in flight {self._in_flight} samples, "
+            f"task done {self._task is not None and self._task.done()}\n{stack.getvalue().rstrip()}"
+        )
+
     def segmenting(self) -> str | None:
         """The id of the entry being segmented now (None while waiting for audio)."""
         return self._working_on
@@ -639,16 +651,7 @@ class AudioService:
         if running is None:
             lines.append(f"no owner of it runs in this instance ({self.instance})")
         else:
-            owner, task = running
-            lines.append(
-                f"owner {owner.owner} here: waiting for audio since {owner.waiting_since}, "
-                f"look {owner._look}, handed runs {len(owner._handed)}, "
-                f"transcriptions {len(owner._transcriptions)}, in flight {owner._in_flight} samples, "
-                f"task done {task.done()}"
-            )
-            stack = io.StringIO()
-            task.print_stack(file=stack)
-            lines.append(stack.getvalue().rstrip())
+            lines.append(running[0].describe())
         return "\n".join(lines)
 
     async def drain_marks(self, session_id: str) -> tuple[tuple[int, int], ...]:

@@ -88,6 +88,8 @@ def _recv_exactly(sock: socket.socket, size: int) -> bytes | None:
 def windows(pcm16: bytes, cell: int) -> npt.NDArray[np.float32]:
     """PCM16 as VAD windows ``(n, 512)``, cut in the segmenter's calls of ``cell`` samples (only
     the last may be short, and is zero-padded to whole windows as the segmenter's is)."""
+    if cell % WINDOW == 0:  # the segmenter's cells are whole windows: only the end is padded
+        return windows_of(pcm16).reshape(-1, WINDOW)
     cells = [windows_of(pcm16[start : start + cell * 2]) for start in range(0, len(pcm16), cell * 2)]
     audio = np.concatenate(cells) if cells else np.zeros(0, dtype=np.float32)
     return audio.reshape(-1, WINDOW)
@@ -135,7 +137,7 @@ def score(model: Silero, requests: list[list[Any]]) -> list[list[Any]]:
                 answers[at][3] = f"{type(exc).__name__}: {exc}"
         else:
             for at, (probs, new_state) in zip(readable, results, strict=True):
-                answers[at][1:3] = [probs.astype(np.float32).tobytes(), pack_state(new_state)]
+                answers[at][1:3] = [probs.tobytes(), pack_state(new_state)]
     return answers
 
 
