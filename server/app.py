@@ -33,6 +33,7 @@ from .http_api import astra_error, http_error, routes
 from .log_redaction import install as redact_signed_links
 from .metrics import Metrics, watch_loop_lag
 from .orchestrator import Orchestrator
+from .pressure import IngestPressure
 from .redis_client import evicting_policies, make_redis
 from .services.asr import Transcriber
 from .services.builder import Builder, EmbeddedBuilder, HttpBuilder
@@ -142,6 +143,7 @@ def create_app(settings: Settings) -> Starlette:
             orchestrator.learn = (
                 HttpLearn(http, settings.learn_url) if settings.learn_url else StoreLearn(store)
             )
+            pressure = IngestPressure()
             orchestrator.audio = AudioService(
                 buffer=orchestrator.buffer,
                 vad=VadProcess(),
@@ -152,8 +154,10 @@ def create_app(settings: Settings) -> Starlette:
                 transcribe=orchestrator.transcribe_utterance,
                 rejected=orchestrator.audio_rejected,
                 metrics=metrics,
+                pressure=pressure,
             )
             metrics.audio_lag.set_function(orchestrator.audio.lag)
+            metrics.ingest_waiting.set_function(lambda: pressure.waiting)
             app.state.astra = AppState(
                 settings=settings,
                 redis=redis,
@@ -170,6 +174,7 @@ def create_app(settings: Settings) -> Starlette:
                 metrics=metrics,
                 store=store,
                 orchestrator=orchestrator,
+                pressure=pressure,
             )
             # Everything built so far lives as long as the app: move it out of the collector's
             # reach, and collect the young generation less often (one full collection stalled

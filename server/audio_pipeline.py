@@ -44,6 +44,7 @@ import numpy as np
 from .audio import AudioFormatError, StreamDecoder
 from .buffer import DISCARDED, OPEN, STORE_ERRORS, Entry, SessionBuffer
 from .metrics import Metrics
+from .pressure import DEFER, TURN_BYTES, IngestPressure
 from .segmenter import CELL, SAMPLE_RATE, Segmenter, SegmenterConfig, Utterance
 from .vad_process import VadProcess
 
@@ -64,15 +65,16 @@ HANDOFF_BYTES = 4 << 20
 owner reads the stream instead (it always can)."""
 
 
-def next_read_count(entries: list[Entry]) -> int:
-    """How many entries to ask for next so that they hold about READ_BYTES, judged by the size of
-    the entries just read (a stream's entries are alike: live frames, or a resent burst's runs)."""
+def next_read_count(entries: list[Entry], budget: int = READ_BYTES) -> int:
+    """How many entries to ask for next so that they hold about ``budget`` bytes, judged by the
+    size of the entries just read (a stream's entries are alike: live frames, or a resent burst's
+    runs)."""
     size = 0
     for _, fields in entries:
         size += len(fields.get(b"d", b""))
     if size == 0:
         return READ_BATCH
-    return max(1, min(READ_BATCH, READ_BYTES * len(entries) // size))
+    return max(1, min(READ_BATCH, budget * len(entries) // size))
 
 
 class Transcribe(Protocol):
@@ -107,10 +109,13 @@ def _entry_key(entry_id: str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
-def take_contiguous(handed: list[tuple[str, list[Entry]]], cursor: str) -> list[Entry] | None:
+def take_contiguous(
+    handed: list[tuple[str, list[Entry]]], cursor: str, limit_bytes: int | None = None
+) -> list[Entry] | None:
     """From runs of entries handed over in memory, each with the id of the entry that preceded it
-    in the stream, take (off ``handed``) the entries that follow ``cursor`` with no gap; None if
-    the stream may hold entries between ``cursor`` and them (then it must be read)."""
+    in the stream, take (off ``handed``) the entries that follow ``cursor`` with no gap, up to
+    the first one that brings their audio to ``limit_bytes`` (the rest of its run stays, after
+    it); None if the stream may hold entries between ``cursor`` and them (then it must be read)."""
     last = _entry_key(cursor)
     while handed and _entry_key(handed[0][1][-1][0]) <= last:  # already read from the stream
         handed.pop(0)
@@ -123,6 +128,16 @@ def take_contiguous(handed: list[tuple[str, list[Entry]]], cursor: str) -> list[
             if after not in ids:  # a gap: something was appended in between that we did not see
                 break
             run = run[ids.index(after) + 1 :]  # the start of this run was read from the stream
+        if limit_bytes is not None:
+            for at, (_, fields) in enumerate(run):
+                limit_bytes -= len(fields.get(b"d", b""))
+                if limit_bytes <= 0:
+                    taken += run[: at + 1]
+                    if at + 1 < len(run):
+                        handed[0] = (run[at][0], run[at + 1 :])
+                    else:
+                        handed.pop(0)
+                    return taken
         handed.pop(0)
         taken += run
         after = taken[-1][0] if taken else after
@@ -180,6 +195,8 @@ class SessionAudio:
         self._handed: list[tuple[str, list[Entry]]] = []
         self._read_count = FIRST_READ
         """Entries the next stream read asks for (next_read_count of the last read)."""
+        self._turn_count = 1
+        """The same for a turn under ingest pressure (TURN_BYTES of audio)."""
         self._handed_bytes = 0
         """Audio bytes in ``_handed``: added up as runs are handed (once per run, not recounted on
         each hand: the owner may be thousands of frames behind), recounted after each take over
@@ -197,6 +214,28 @@ class SessionAudio:
         served from memory: a live frame that arrives while the owner is busy costs no read."""
         self.waiting_since: float | None = None
         """Since when (monotonic) the owner has waited for audio; None while it works."""
+        self._finalizing = False
+        """A finalize waits for this session's audio (``hurry``): not deferred for ingest pressure."""
+        self._turn: asyncio.Future[None] | None = None
+        """While deferring to the acks: resolved at the service's next turn (or by ``hurry``)."""
+
+    def hurry(self) -> None:
+        """A finalize waits for this session's audio: cut it without deferring to other sessions'
+        acks (server.pressure), starting now if the owner is deferring."""
+        self._finalizing = True
+        if self._turn is not None and not self._turn.done():
+            self._turn.set_result(None)
+
+    async def _defer(self) -> None:
+        """Acks are waiting and this audio is durable: wait for the service's next turn
+        (``AudioService.turns``), or until ``hurry``."""
+        self._turn = asyncio.get_running_loop().create_future()
+        self.service.deferred.add(self._turn)
+        try:
+            await self._turn
+        finally:
+            self.service.deferred.discard(self._turn)
+            self._turn = None
 
     def look(self) -> None:
         """Wake the owner to read the stream, not only what was handed over (``_look``)."""
@@ -210,7 +249,7 @@ class SessionAudio:
             self._task.print_stack(file=stack)
         return (
             f"owner {self.owner} here: waiting for audio since {self.waiting_since}, "
-            f"look {self._look}, handed runs {len(self._handed)}, "
+            f"look {self._look}, finalizing {self._finalizing}, handed runs {len(self._handed)}, "
             f"transcriptions {len(self._transcriptions)}, in flight {self._in_flight} samples, "
             f"task done {self._task is not None and self._task.done()}\n{stack.getvalue().rstrip()}"
         )
@@ -237,15 +276,16 @@ class SessionAudio:
             # A burst (a resend after a network cut) comes as entries of up to 256 KiB: read
             # it carefully first, not by the count that suited the live frames read before.
             self._read_count = FIRST_READ
+            self._turn_count = 1
         else:
             self._handed.append((before, entries))
         self.wake.set()
 
-    def _take_handed(self, cursor: str) -> list[Entry] | None:
+    def _take_handed(self, cursor: str, limit: int | None) -> list[Entry] | None:
         """The handed entries that continue the stream right after ``cursor`` (take_contiguous)."""
         if not self._handed:
             return None
-        entries = take_contiguous(self._handed, cursor)
+        entries = take_contiguous(self._handed, cursor, limit)
         self._handed_bytes = (
             sum(len(f.get(b"d", b"")) for _, run in self._handed for _, f in run) if self._handed else 0
         )
@@ -279,17 +319,22 @@ class SessionAudio:
             idle_since = time.monotonic()
             cut_for_quiet = False  # the speech in progress was cut at its last pause (quiet_flush)
             while True:
-                entries = self._take_handed(cursor)
+                limit = None  # the audio bytes this turn takes at most (ingest pressure)
+                if svc.pressure.high and not self._finalizing:
+                    await self._defer()
+                    limit = None if self._finalizing else TURN_BYTES
+                entries = self._take_handed(cursor, limit)
                 asked = None
                 if entries is None:
                     if not self._look and not self._handed:  # woken for a handover already taken
                         await self._await_audio()
                         continue
                     self._look = False
-                    asked = self._read_count
+                    asked = self._read_count if limit is None else self._turn_count
                     entries = await buffer.audio_after(sid, cursor, asked)
                     if entries:
                         self._read_count = next_read_count(entries)
+                        self._turn_count = next_read_count(entries, TURN_BYTES)
                     if len(entries) >= asked:  # a backlog: more follows in the stream
                         self._look = True
                 if not entries:
@@ -516,9 +561,11 @@ class AudioService:
         transcribe: Transcribe,
         rejected: Callable[[str, str, str], Coroutine[Any, Any, None]],
         metrics: Metrics,
+        pressure: IngestPressure,
     ) -> None:
         self.buffer = buffer
         self.metrics = metrics
+        self.pressure = pressure
         self.vad = vad
         self.settings = settings
         self.record = record
@@ -527,6 +574,9 @@ class AudioService:
         self.instance = uuid.uuid4().hex
         self._running: dict[str, tuple[SessionAudio, asyncio.Task[None]]] = {}
         self._poller: asyncio.Task[None] | None = None
+        self.deferred: set[asyncio.Future[None]] = set()
+        """The turns owners deferring to the acks wait for (``_poll`` gives them together)."""
+        self._next_turn = 0.0
         self._watching: dict[str, asyncio.Task[None]] = {}
         self._last_try: dict[str, float] = {}
 
@@ -600,7 +650,9 @@ class AudioService:
     async def _poll(self) -> None:
         """Every half ``poll_interval`` while this instance owns sessions: an owner that has
         waited ``poll_interval`` for audio looks at its stream (so it does between 1 and 1.5
-        ``poll_interval`` after it began to wait)."""
+        ``poll_interval`` after it began to wait); and every DEFER seconds the owners deferring
+        to the acks get their turn, all together: their VAD requests then go in one call of the
+        model, which costs a fraction per window of a call for one stream (server.silero)."""
         interval = self.settings.poll_interval
         while self._running:
             await asyncio.sleep(interval / 2)
@@ -609,6 +661,12 @@ class AudioService:
                 since = pipeline.waiting_since
                 if since is not None and now - since >= interval:
                     pipeline.look()
+            if self.deferred and now >= self._next_turn:
+                self._next_turn = now + DEFER
+                turns, self.deferred = self.deferred, set()
+                for turn in turns:
+                    if not turn.done():
+                        turn.set_result(None)
 
     async def drain(self, session_id: str, stall: float) -> None:
         """Finalize: make sure every acked audio frame of the (closing) session has become a
@@ -626,6 +684,8 @@ class AudioService:
             running = self._running.get(session_id)
             task = running[1] if running else await self._try_start(session_id)
             if task is not None:
+                if (now_running := self._running.get(session_id)) is not None:
+                    now_running[0].hurry()
                 if running is not None:
                     running[0].look()
                 await asyncio.wait({task}, timeout=max(0.1, deadline - time.monotonic()))

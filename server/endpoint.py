@@ -113,6 +113,8 @@ class Connection:
         self._inputs: Inbox[Numbered] = Inbox()
         self._unanswered = 0
         """Inputs queued or being stored, not answered yet: the reader waits at INGEST_WINDOW."""
+        self._pressure = state.pressure
+        """The instance's count of unanswered inputs, which ours are part of (server.pressure)."""
         self._room = asyncio.Event()
         """Set when the ingester answers inputs while the reader waits for the window."""
         self._waiting_for_room = False
@@ -355,7 +357,11 @@ class Connection:
                 done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 self._leave()
-                await _cancel_all(tasks)
+                try:
+                    await _cancel_all(tasks)
+                finally:  # the inputs never answered (the ingester has ended) wait no more
+                    self._pressure.waiting -= self._unanswered
+                    self._unanswered = 0
             reader = tasks[0]
             if reader in done and not reader.cancelled() and reader.exception() is None:
                 return  # the client has gone (or was closed): nothing more to tell it
@@ -427,10 +433,12 @@ class Connection:
             finally:
                 self._waiting_for_room = False
         self._unanswered += 1
+        self._pressure.waiting += 1
         self._inputs.put_nowait(message)
 
     def _answered(self, count: int = 1) -> None:
         self._unanswered -= count
+        self._pressure.waiting -= count
         if self._waiting_for_room and self._unanswered < INGEST_WINDOW:
             self._room.set()
 

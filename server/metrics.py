@@ -142,6 +142,12 @@ class Metrics:
             " the oldest of them (0 when all have caught up with what was sent)",
             registry=r,
         )
+        self.ingest_waiting = Gauge(
+            "astra_ingest_waiting_inputs",
+            "Inputs received on this instance's connections and not answered yet; above"
+            " server.pressure.PRESSURE_INPUTS the audio owners defer segmentation to the acks",
+            registry=r,
+        )
         self.audio_paused = Gauge(
             "astra_audio_paused_sessions",
             "Sessions whose audio reading waits for CORE (max_audio_in_flight reached)",

@@ -13,6 +13,7 @@ from .auth import Authenticator
 from .fanout import LiveHub
 from .metrics import Metrics
 from .orchestrator import Orchestrator
+from .pressure import IngestPressure
 from .redis_client import RedisClient
 from .services.objectstore import LocalObjectStore, ObjectStore
 from .settings import Settings
@@ -27,6 +28,8 @@ class AppState:
     metrics: Metrics
     store: ObjectStore
     orchestrator: Orchestrator
+    pressure: IngestPressure
+    """Inputs received here and not answered yet (the audio owners defer while there are many)."""
     background: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> None:

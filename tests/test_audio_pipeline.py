@@ -582,6 +582,21 @@ def test_owner_takes_handed_audio_only_when_it_follows_what_it_read() -> None:
     assert take_contiguous(handed, "6-0") == _run("7-0", "8-0") and handed == []
 
 
+def test_owner_takes_a_turns_worth_of_handed_audio_and_keeps_the_rest() -> None:
+    """Under ingest pressure an owner takes entries up to the one that brings their audio to
+    ``limit_bytes``; the rest of its run stays, after it, and is taken next, in order."""
+    handed = [("0-0", _run("1-0", "2-0")), ("2-0", _run("3-0", "4-0", "5-0"))]  # 3 bytes each
+    assert take_contiguous(handed, "0-0", 7) == _run("1-0", "2-0", "3-0")
+    assert handed == [("3-0", _run("4-0", "5-0"))]
+    assert take_contiguous(handed, "3-0", 6) == _run("4-0", "5-0") and handed == []
+
+    handed = [("5-0", _run("6-0", "7-0", "8-0"))]  # the stream read stopped at 6-0
+    assert take_contiguous(handed, "6-0", 1) == _run("7-0") and handed == [("7-0", _run("8-0"))]
+    handed = [("0-0", _run("1-0")), ("1-0", _run("2-0"))]
+    assert take_contiguous(handed, "0-0", 3) == _run("1-0") and handed == [("1-0", _run("2-0"))]
+    assert take_contiguous(handed, "1-0", 100) == _run("2-0") and handed == []
+
+
 def test_owner_holds_at_most_handoff_bytes_in_memory_counting_what_it_took() -> None:
     """Handed audio beyond HANDOFF_BYTES is dropped (the owner reads the stream instead); what the
     owner took no longer counts, so a keeping-up owner keeps getting audio from memory."""
@@ -590,7 +605,7 @@ def test_owner_holds_at_most_handoff_bytes_in_memory_counting_what_it_took() -> 
     owner.hand("0-0", [("1-0", {b"f": b"pcm16", b"d": third})])
     owner.hand("1-0", [("2-0", {b"f": b"pcm16", b"d": third})])
     assert [run[-1][0] for _, run in owner._handed] == ["1-0", "2-0"]
-    taken = owner._take_handed("0-0")
+    taken = owner._take_handed("0-0", None)
     assert taken is not None and [entry_id for entry_id, _ in taken] == ["1-0", "2-0"]
     owner.hand("2-0", [("3-0", {b"f": b"pcm16", b"d": third})])
     owner.hand("3-0", [("4-0", {b"f": b"pcm16", b"d": third})])
