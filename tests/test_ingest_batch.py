@@ -25,6 +25,7 @@ from server.buffer import CLOSING, Dedupe, SessionBuffer
 from server.endpoint import INGEST_WINDOW, Connection, audio_run
 from server.inbox import Inbox
 from server.keys import SessionKeys
+from server.pressure import IngestPressure
 from server.protocol import Audio, AudioEnd, Text
 from server.settings import Settings
 
@@ -419,8 +420,10 @@ def test_the_reader_stops_queueing_at_the_ingest_window_and_goes_on_as_inputs_ar
     settings: Settings,
 ) -> None:
     """With INGEST_WINDOW inputs unanswered the reader waits (the socket is not read) until the
-    ingester answers some; then it queues the next one at once."""
-    state = SimpleNamespace(settings=settings)
+    ingester answers some; then it queues the next one at once. The instance's count of
+    unanswered inputs (server.pressure) follows."""
+    pressure = IngestPressure()
+    state = SimpleNamespace(settings=settings, pressure=pressure)
     connection = Connection(SimpleNamespace(scope={}), state, "ses_window")  # type: ignore[arg-type]
     frame = Audio(1, "pcm16", b"\x00\x00", False)
 
@@ -431,8 +434,9 @@ def test_the_reader_stops_queueing_at_the_ingest_window_and_goes_on_as_inputs_ar
         for _ in range(5):
             await asyncio.sleep(0)
         assert not blocked.done() and len(connection._inputs) == INGEST_WINDOW
+        assert pressure.waiting == INGEST_WINDOW
         connection._answered(1)
         await asyncio.wait_for(blocked, 5)
-        assert len(connection._inputs) == INGEST_WINDOW + 1
+        assert len(connection._inputs) == INGEST_WINDOW + 1 and pressure.waiting == INGEST_WINDOW
 
     asyncio.run(scenario())

@@ -54,7 +54,8 @@ def test_a_connection_that_closes_with_inputs_unanswered_leaves_no_pressure_behi
             ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "mic", "token": token}))
             assert msgpack.unpackb(ws.receive_bytes())["type"] == "welcome"
             for seq in range(1, 11):
-                ws.send_bytes(msgpack.packb({"type": "audio", "seq": seq, "format": "pcm16", "data": b"\0" * 3200}))
+                frame = {"type": "audio", "seq": seq, "format": "pcm16", "data": b"\0" * 3200}
+                ws.send_bytes(msgpack.packb(frame))
             wait_until(lambda: state.pressure.waiting == 10, 30, "ten inputs counted")
             assert gauge.collect()[0].samples[0].value == 10
         wait_until(lambda: state.pressure.waiting == 0, 30, "the closed connection's inputs released")
