@@ -216,6 +216,8 @@ class SessionAudio:
         """Since when (monotonic) the owner has waited for audio; None while it works."""
         self._finalizing = False
         """A finalize waits for this session's audio (``hurry``): not deferred for ingest pressure."""
+        self._ending = False
+        """The owner's work is over (its cleanup runs): the lease renewer stops."""
         self._turn: asyncio.Future[None] | None = None
         """While deferring to the acks: resolved at the service's next turn (or by ``hurry``)."""
 
@@ -432,6 +434,7 @@ class SessionAudio:
                     # (live audio wakes us once per frame; this saves two round trips a frame).
                     await self._await_audio()
         finally:
+            self._ending = True
             renewer.cancel()
             for task in self._transcriptions:
                 task.cancel()
@@ -538,13 +541,22 @@ class SessionAudio:
             await asyncio.gather(*list(self._transcriptions), return_exceptions=True)
 
     async def _renew_lease(self) -> None:
+        """Renew the lease until the owner ends (``_ending``), or stop the owner if the lease was
+        lost. Neither relies on one cancellation arriving: Python 3.11's ``asyncio.wait_for``,
+        which redis-py writes a command through, drops a cancellation that lands as the write
+        completes. A renewer that missed its own went on renewing for ever, so an owner that had
+        ended held the session's audio (a finalize elsewhere waited for it in vain)."""
         ttl = self.service.settings.lease_ttl
-        while True:
+        while not self._ending:
             await asyncio.sleep(ttl / 3)
+            if self._ending:
+                return
             if not await self.service.buffer.renew_lease(self.session_id, self.owner, ttl):
                 log.warning("lost the audio lease of %s; stopping", self.session_id)
-                if self._task is not None:  # another instance owns the session now
-                    self._task.cancel()
+                task = self._task  # another instance owns the session now
+                while task is not None and not task.done() and not self._ending:
+                    task.cancel()
+                    await asyncio.wait({task}, timeout=0.05)
                 return
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import io
 import json
@@ -161,8 +162,15 @@ class QueuedCore(InstantCore):
 def _record_and_finalize(client: SettledTestClient, token: str, timeline: Any) -> tuple[str, httpx.Response]:
     """Start a session, stream the timeline, wait for every ack and finalize at once: the
     session and finalize's response."""
+    session_id = _record(client, token, timeline)
     auth = {"authorization": f"Bearer {token}"}
-    session_id = client.post(
+    return session_id, client.post(f"/v1/orchestrator/session/{session_id}/finalize", headers=auth)
+
+
+def _record(client: SettledTestClient, token: str, timeline: Any) -> str:
+    """Start a session, stream the timeline and wait for every ack: the session."""
+    auth = {"authorization": f"Bearer {token}"}
+    session_id: str = client.post(
         "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth
     ).json()["session_id"]
     with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
@@ -176,7 +184,7 @@ def _record_and_finalize(client: SettledTestClient, token: str, timeline: Any) -
             message = msgpack.unpackb(ws.receive_bytes())
             assert message["type"] != "error", message
             acked += message["type"] == "ack"
-    return session_id, client.post(f"/v1/orchestrator/session/{session_id}/finalize", headers=auth)
+    return session_id
 
 
 def _blocks(client: SettledTestClient, token: str, session_id: str) -> list[dict[str, Any]]:
@@ -287,6 +295,40 @@ def test_finalize_gives_up_on_audio_that_does_not_move_on(
     [report] = [r.getMessage() for r in caplog.records if "stalled at" in r.getMessage()]
     assert f"audio of {session_id} stalled" in report and "lease holder" in report
     assert "transcriptions 2" in report and "Stack for" in report and "_finish_transcriptions" in report
+
+
+@pytest.mark.timeout(120)
+def test_an_owner_whose_lease_renewer_misses_its_cancellation_still_ends_and_lets_go(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """Python 3.11's ``asyncio.wait_for`` (redis-py writes each command through it) returns the
+    write's result instead of raising when a cancellation lands as the write completes. A lease
+    renewer that missed its cancellation so went on renewing for ever: its owner, done, never
+    ended, and the finalize waited for it until it answered 503. The renewer stops when its
+    owner ends, whatever became of the cancellation."""
+    timeline = make_timeline(random.Random(5), pieces=2)
+    with SettledTestClient(create_app(with_settings(settings, audio_lease_ttl=0.6))) as client:
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        orch.core = InstantCore()
+        orch.ingest_ttl = 3.0
+        renewals: list[str] = []
+
+        async def renew_missing_its_cancellation(session_id: str, owner: str, ttl: float) -> bool:
+            renewals.append(owner)
+            # The write is under way, and completes as the cancellation lands: wait_for returns.
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.Event().wait()
+            return True
+
+        orch.buffer.renew_lease = renew_missing_its_cancellation
+        token = make_token()
+        session_id = _record(client, token, timeline)
+        wait_until(lambda: bool(renewals), 30, "the owner's renewer in a renewal")
+        response = client.post(
+            f"/v1/orchestrator/session/{session_id}/finalize", headers={"authorization": f"Bearer {token}"}
+        )
+    assert response.status_code == 200, response.text
+    assert response.json()["block_count"] == len(timeline.speech)
 
 
 @pytest.mark.timeout(120)
