@@ -1658,10 +1658,14 @@ class Orchestrator:
         task.add_done_callback(self._background.discard)
 
     async def _keep_lock(self, session_id: str, owner: str) -> None:
+        """Renew the finalize lock until cancelled, or until it is no longer ours (ended, or
+        taken over): a cancellation Python 3.11's ``wait_for`` dropped inside redis-py would
+        otherwise leave this loop running for the life of the process."""
         while True:
             ttl = self.settings.limits.finalize_lock_ttl
             await asyncio.sleep(ttl / 3)
-            await self.buffer.renew_finalize(session_id, owner, ttl)
+            if not await self.buffer.renew_finalize(session_id, owner, ttl):
+                return
 
     async def _build_and_seal(
         self, principal: Principal, meta: SessionMeta
