@@ -43,6 +43,7 @@ import numpy as np
 
 from .audio import AudioFormatError, StreamDecoder
 from .buffer import DISCARDED, OPEN, STORE_ERRORS, Entry, SessionBuffer
+from .cancel import cancel_and_wait
 from .metrics import Metrics
 from .pressure import DEFER, TURN_BYTES, IngestPressure
 from .segmenter import CELL, SAMPLE_RATE, Segmenter, SegmenterConfig, Utterance
@@ -435,10 +436,7 @@ class SessionAudio:
                     await self._await_audio()
         finally:
             self._ending = True
-            renewer.cancel()
-            for task in self._transcriptions:
-                task.cancel()
-            await asyncio.gather(renewer, *self._transcriptions, return_exceptions=True)
+            await cancel_and_wait([renewer, *self._transcriptions])
             with contextlib.suppress(Exception):
                 await asyncio.shield(buffer.release_lease(sid, self.owner))
 

@@ -40,6 +40,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from . import protocol
 from .auth import CAN_EDIT, CAN_SEND, Principal
 from .buffer import Dedupe, SessionMeta, as_unavailable, store_errors
+from .cancel import cancel_and_wait
 from .errors import (
     CLOSE_BAD_FRAME,
     CLOSE_HELLO_TIMEOUT,
@@ -357,8 +358,10 @@ class Connection:
                 done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 self._leave()
+                # For certain: a task that outlived its connection would hold its subscription
+                # and touch its presence entry for ever.
                 try:
-                    await _cancel_all(tasks)
+                    await cancel_and_wait(tasks)
                 finally:  # the inputs never answered (the ingester has ended) wait no more
                     self._pressure.waiting -= self._unanswered
                     self._unanswered = 0
@@ -640,19 +643,6 @@ class Connection:
             self.state.metrics.events_sent.inc(len(batch))
             if len(batch) < page:
                 return after
-
-
-async def _cancel_all(tasks: list[asyncio.Task[None]]) -> None:
-    """Cancel ``tasks`` and wait until each has ended. Pending ones are cancelled again every
-    50 ms: a cancellation that lands inside a Redis client call can be swallowed there (seen in
-    a sender's log read), and such a task would outlive its connection, holding its
-    subscription and touching its presence entry for ever."""
-    for task in tasks:
-        task.cancel()
-    while pending := [task for task in tasks if not task.done()]:
-        await asyncio.wait(pending, timeout=0.05)
-        for task in pending:
-            task.cancel()
 
 
 async def stream_endpoint(websocket: WebSocket) -> None:
