@@ -163,8 +163,12 @@ def _record_and_finalize(client: SettledTestClient, token: str, timeline: Any) -
     """Start a session, stream the timeline, wait for every ack and finalize at once: the
     session and finalize's response."""
     session_id = _record(client, token, timeline)
+    return session_id, _finalize(client, token, session_id)
+
+
+def _finalize(client: SettledTestClient, token: str, session_id: str) -> httpx.Response:
     auth = {"authorization": f"Bearer {token}"}
-    return session_id, client.post(f"/v1/orchestrator/session/{session_id}/finalize", headers=auth)
+    return client.post(f"/v1/orchestrator/session/{session_id}/finalize", headers=auth)
 
 
 def _record(client: SettledTestClient, token: str, timeline: Any) -> str:
@@ -324,9 +328,7 @@ def test_an_owner_whose_lease_renewer_misses_its_cancellation_still_ends_and_let
         token = make_token()
         session_id = _record(client, token, timeline)
         wait_until(lambda: bool(renewals), 30, "the owner's renewer in a renewal")
-        response = client.post(
-            f"/v1/orchestrator/session/{session_id}/finalize", headers={"authorization": f"Bearer {token}"}
-        )
+        response = _finalize(client, token, session_id)
     assert response.status_code == 200, response.text
     assert response.json()["block_count"] == len(timeline.speech)
 

@@ -19,7 +19,7 @@ from server.settings import Settings
 
 from .conftest import TENANT, SettledTestClient, wait_until
 from .faultkit import make_timeline
-from .test_audio_pipeline import InstantCore, _blocks, _record_and_finalize
+from .test_audio_pipeline import InstantCore, _blocks, _finalize, _record, _record_and_finalize
 
 pytestmark = pytest.mark.cluster
 
@@ -107,24 +107,12 @@ def test_under_pressure_owners_cut_audio_in_turns_and_every_utterance_becomes_a_
             return await audio_after(session_id, cursor, count)
 
         state.orchestrator.buffer.audio_after = counted_read
-        session_id = _start(client, token)
-        with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
-            ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "mic", "token": token}))
-            for seq, frame in enumerate(frames, 1):
-                ws.send_bytes(msgpack.packb({"type": "audio", "seq": seq, "format": "pcm16", "data": frame}))
-            ws.send_bytes(msgpack.packb({"type": "audio_end", "seq": len(frames) + 1}))
-            acked = 0
-            while acked < len(frames) + 1:
-                message = msgpack.unpackb(ws.receive_bytes())
-                assert message["type"] != "error", message
-                acked += message["type"] == "ack"
+        session_id = _record(client, token, timeline)
         wait_until(lambda: len(_blocks(client, token, session_id)) >= len(timeline.speech), 60, "blocks")
         # Entries are 100 ms frames or larger (frames that arrive together are stored together).
         assert max(overshoot, default=0) < TURN_BYTES and max(asked) <= TURN_BYTES // 3200, (overshoot, asked)
         assert turns >= sum(map(len, frames)) // TURN_BYTES, turns
-        response = client.post(
-            f"/v1/orchestrator/session/{session_id}/finalize", headers={"authorization": f"Bearer {token}"}
-        )
+        response = _finalize(client, token, session_id)
         assert response.status_code == 200, response.text
         assert response.json()["block_count"] == len(timeline.speech)
 
