@@ -230,8 +230,8 @@ class SessionAudio:
             self._turn.set_result(None)
 
     async def _defer(self) -> None:
-        """Acks are waiting and this audio is durable: wait for the service's next turn
-        (``AudioService.turns``), or until ``hurry``."""
+        """Acks are waiting and this audio is durable: wait for the next turn the service gives
+        (``AudioService._poll``), or until ``hurry``."""
         self._turn = asyncio.get_running_loop().create_future()
         self.service.deferred.add(self._turn)
         try:
@@ -284,11 +284,11 @@ class SessionAudio:
             self._handed.append((before, entries))
         self.wake.set()
 
-    def _take_handed(self, cursor: str, limit: int | None) -> list[Entry] | None:
+    def _take_handed(self, cursor: str, limit_bytes: int | None) -> list[Entry] | None:
         """The handed entries that continue the stream right after ``cursor`` (take_contiguous)."""
         if not self._handed:
             return None
-        entries = take_contiguous(self._handed, cursor, limit)
+        entries = take_contiguous(self._handed, cursor, limit_bytes)
         self._handed_bytes = (
             sum(len(f.get(b"d", b"")) for _, run in self._handed for _, f in run) if self._handed else 0
         )
