@@ -171,12 +171,17 @@ def _finalize(client: SettledTestClient, token: str, session_id: str) -> httpx.R
     return client.post(f"/v1/orchestrator/session/{session_id}/finalize", headers=auth)
 
 
-def _record(client: SettledTestClient, token: str, timeline: Any) -> str:
-    """Start a session, stream the timeline and wait for every ack: the session."""
+def _start_session(client: SettledTestClient, token: str) -> str:
     auth = {"authorization": f"Bearer {token}"}
     session_id: str = client.post(
         "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth
     ).json()["session_id"]
+    return session_id
+
+
+def _record(client: SettledTestClient, token: str, timeline: Any) -> str:
+    """Start a session, stream the timeline and wait for every ack: the session."""
+    session_id = _start_session(client, token)
     with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
         ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "mic", "token": token}))
         frames = list(timeline.frames())

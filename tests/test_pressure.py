@@ -17,19 +17,18 @@ from server.audio_pipeline import SessionAudio
 from server.pressure import TURN_BYTES
 from server.settings import Settings
 
-from .conftest import TENANT, SettledTestClient, wait_until
+from .conftest import SettledTestClient, wait_until
 from .faultkit import make_timeline
-from .test_audio_pipeline import InstantCore, _blocks, _finalize, _record, _record_and_finalize
+from .test_audio_pipeline import (
+    InstantCore,
+    _blocks,
+    _finalize,
+    _record,
+    _record_and_finalize,
+    _start_session,
+)
 
 pytestmark = pytest.mark.cluster
-
-
-def _start(client: SettledTestClient, token: str) -> str:
-    auth = {"authorization": f"Bearer {token}"}
-    session_id: str = client.post(
-        "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth
-    ).json()["session_id"]
-    return session_id
 
 
 @pytest.mark.timeout(120)
@@ -48,7 +47,7 @@ def test_a_connection_that_closes_with_inputs_unanswered_leaves_no_pressure_behi
             return []
 
         state.orchestrator.ingest_audio_frames = store_hangs
-        session_id = _start(client, token)
+        session_id = _start_session(client, token)
         gauge = state.metrics.ingest_waiting
         with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
             ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "mic", "token": token}))
