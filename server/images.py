@@ -4,20 +4,19 @@ An upload is trusted for nothing it says about itself: neither its declared cont
 its file name's extension. Its bytes must be a PNG or JPEG that Pillow identifies, whose
 declared pixel size is within ``max_pixels`` (a decompression bomb is refused before any pixel
 is decoded), that decodes completely, and that python-docx can place in the acta, so an image
-accepted now can never make finalize fail later. Everything here is blocking CPU work: callers
-run it in a worker thread.
+accepted now can never make finalize fail later. :func:`inspect_image` is blocking CPU work: the
+server runs it in a finalize worker process (:mod:`server.workers`), which alone imports Pillow
+and python-docx (the server process never loads them).
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import unicodedata
 from dataclasses import dataclass
 from typing import BinaryIO
-
-from docx.image.image import Image as DocxImage
-from PIL import Image, UnidentifiedImageError
 
 from .errors import InvalidInput, PayloadTooLarge, UnsupportedMedia
 
@@ -25,7 +24,6 @@ ACCEPTED = {"PNG": ("image/png", ".png"), "JPEG": ("image/jpeg", ".jpg")}
 """Pillow format → (content type, extension) of the images the acta accepts."""
 MAX_FILENAME_CHARS = 120
 """Longest file name kept (the extension is kept when a name is shortened)."""
-_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,23 +36,29 @@ class ImageInfo:
     height: int
 
 
-def inspect_image(fileobj: BinaryIO, *, max_bytes: int, max_pixels: int) -> ImageInfo:
-    """Check an uploaded file (see the module docstring); the file is left at its start.
-
-    Raises ``PayloadTooLarge`` (TOO_LARGE, 413) over ``max_bytes``, ``UnsupportedMedia``
-    (UNSUPPORTED_MEDIA, 415) for anything that is not a whole PNG/JPEG the acta can hold, and
-    ``InvalidInput`` with code IMAGE_TOO_LARGE (422) over ``max_pixels``.
-    """
-    digest, size = hashlib.sha256(), 0
-    while chunk := fileobj.read(_CHUNK):
-        size += len(chunk)
-        if size > max_bytes:
-            raise PayloadTooLarge(f"file exceeds the {max_bytes} byte limit", field="file", limit=max_bytes)
-        digest.update(chunk)
+def read_upload(fileobj: BinaryIO, *, max_bytes: int) -> bytes:
+    """The uploaded file's bytes (the file is left at its start); ``PayloadTooLarge`` (TOO_LARGE,
+    413) over ``max_bytes``, read no further than one byte past it."""
+    data = fileobj.read(max_bytes + 1)
     fileobj.seek(0)
+    if len(data) > max_bytes:
+        raise PayloadTooLarge(f"file exceeds the {max_bytes} byte limit", field="file", limit=max_bytes)
+    return data
+
+
+def inspect_image(data: bytes, max_pixels: int) -> ImageInfo:
+    """Check an uploaded file's bytes (see the module docstring).
+
+    Raises ``UnsupportedMedia`` (UNSUPPORTED_MEDIA, 415) for anything that is not a whole
+    PNG/JPEG the acta can hold, and ``InvalidInput`` with code IMAGE_TOO_LARGE (422) over
+    ``max_pixels``.
+    """
+    from docx.image.image import Image as DocxImage  # in the worker process only (module docs)
+    from PIL import Image, UnidentifiedImageError
+
     found = "PNG or JPEG"
     try:
-        with Image.open(fileobj, formats=list(ACCEPTED)) as image:
+        with Image.open(io.BytesIO(data), formats=list(ACCEPTED)) as image:
             # A multi-picture JPEG (MPO, e.g. from a stereo camera) is a JPEG whose first picture
             # is what a reader shows.
             found = "JPEG" if image.format == "MPO" else str(image.format)
@@ -72,18 +76,15 @@ def inspect_image(fileobj: BinaryIO, *, max_bytes: int, max_pixels: int) -> Imag
         raise _unsupported("the file is not a PNG or JPEG image") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:  # truncated or corrupt data
         raise _unsupported(f"the file is not a valid {found} image: {exc}") from exc
-    fileobj.seek(0)
     try:
-        embedded = DocxImage.from_blob(fileobj.read())
+        embedded = DocxImage.from_blob(data)
         placeable = embedded.px_width > 0 and embedded.px_height > 0
     except Exception as exc:  # python-docx's header parsers raise assorted errors
         reason = str(exc) or "this variant is not recognised (a JPEG needs a JFIF or Exif header)"
         raise _unsupported(f"the image cannot be placed in the acta: {reason}") from exc
-    finally:
-        fileobj.seek(0)
     if not placeable:
         raise _unsupported("the image cannot be placed in the acta: it declares no pixel size")
-    return ImageInfo(kind[0], kind[1], size, digest.hexdigest(), width, height)
+    return ImageInfo(kind[0], kind[1], len(data), hashlib.sha256(data).hexdigest(), width, height)
 
 
 def _unsupported(message: str) -> UnsupportedMedia:

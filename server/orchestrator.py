@@ -60,7 +60,6 @@ from .errors import (
 )
 from .metrics import Metrics
 from .segmenter import SAMPLE_RATE, Utterance
-from .services import docx_builder
 from .services.builder import Builder, BuildRequest
 from .services.core import AudioRequest, Core, CoreResult, TextRequest
 from .services.guard import Guard, SealRequest, canonical_json
@@ -69,7 +68,7 @@ from .services.objectstore import ObjectStore, session_key, tenant_key
 from .services.resilience import with_retries
 from .services.tenants import Registry, Tenants
 from .settings import Settings
-from .workers import BlockIndex, Offload, corrections, index_blocks
+from .workers import BlockIndex, Offload, check_configuration, corrections, index_blocks
 
 log = logging.getLogger("astra.orchestrator")
 
@@ -313,11 +312,8 @@ class Orchestrator:
         ).hexdigest()
         problems = self._checked_skeletons.get(cache_key)
         if problems is None:
-            problems = await asyncio.to_thread(
-                lambda: (
-                    docx_builder.check_skeleton(content, style_map, placeholder_map, empty_zones)
-                    + docx_builder.check_templates(templates)
-                )
+            problems = await self.workers.run(
+                check_configuration, content, style_map, placeholder_map, empty_zones, templates
             )
             self._checked_skeletons[cache_key] = problems
         if problems:
@@ -1421,7 +1417,7 @@ class Orchestrator:
     ) -> tuple[IngestResult, str]:
         """Store an image and add its IMAGE block; returns the result and the object's URI.
 
-        The file is checked off the loop (:func:`images.inspect_image`); its name is kept only as
+        The file is checked in a worker process (:func:`images.inspect_image`); its name is kept only as
         a label (:func:`images.safe_filename`), the object key is made of ids."""
         principal.require(CAN_UPLOAD, "upload assets")
         if (duplicate := await self._check_age(meta, dedupe)) is not None:
@@ -1430,12 +1426,9 @@ class Orchestrator:
         if caption is not None and len(caption) > limits.max_text_chars:
             raise InvalidInput(f"caption exceeds {limits.max_text_chars} characters", field="caption")
         filename = images.safe_filename(filename)
-        info = await asyncio.to_thread(
-            images.inspect_image,
-            fileobj,
-            max_bytes=limits.max_asset_bytes,
-            max_pixels=limits.max_image_pixels,
-        )
+        data = await asyncio.to_thread(images.read_upload, fileobj, max_bytes=limits.max_asset_bytes)
+        info = await self.workers.run(images.inspect_image, data, limits.max_image_pixels)
+        del data  # stored from the file, which the check left at its start
         content_type, ext = info.content_type, info.ext
         pinned_zones = set(meta.pinned["placeholder_map"].values())
         if zone is not None and zone not in pinned_zones:

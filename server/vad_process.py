@@ -43,6 +43,7 @@ import numpy as np
 import numpy.typing as npt
 import threadpoolctl
 
+from .malloc import tune_malloc
 from .segmenter import windows_of
 from .silero import WINDOW, Silero
 from .spawn import QuietSpawnContext, QuietSpawnProcess
@@ -167,6 +168,7 @@ def serve(sock: socket.socket) -> None:
     # SCHED_IDLE measured better in the ingest part but starves the child outright while anything
     # else keeps the CPU busy (a finalize then waits past its deadline); niceness 19 does not.
     os.nice(NICE)
+    tune_malloc()  # a backlog's calls hold a few MB of arrays, given back after (server.malloc)
     # One BLAS thread: OpenBLAS's others were started before os.nice, at niceness 0, and on two
     # cores they spun beside the first (a third more CPU for the same work, measured).
     threadpoolctl.threadpool_limits(1)

@@ -14,7 +14,10 @@ A worker that dies (killed, out of memory) breaks a ``ProcessPoolExecutor`` for 
 then replaces its executor and the call fails with a retryable :class:`ServiceUnavailable`.
 
 The jobs the orchestrator itself sends here are at the end of this module (:func:`index_blocks`,
-:func:`corrections`); BUILDER and GUARD send theirs (``build_sync``, ``compute_seal``).
+:func:`corrections`, :func:`check_configuration`) and the upload check
+(:func:`server.images.inspect_image`); BUILDER and GUARD send theirs (``build_sync``,
+``compute_seal``). Everything that reads or writes DOCX, and Pillow, is imported by the workers
+only: the server process never loads python-docx, lxml, Jinja2 or Pillow.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from typing import Any, Protocol, TypeVar
 import msgpack
 
 from .errors import ServiceUnavailable
+from .malloc import release_memory, tune_malloc
 from .services.learn import correction_records
 from .spawn import QuietSpawnContext
 
@@ -60,7 +64,8 @@ class WorkerError(Exception):
 
 def _call(fn: Callable[..., T], args: tuple[Any, ...]) -> T:
     """Runs in the worker. An exception that does not survive pickling would break the whole
-    pool on its way back, so it is sent as a :class:`WorkerError` carrying its repr instead."""
+    pool on its way back, so it is sent as a :class:`WorkerError` carrying its repr instead.
+    The job's garbage is given back to the system before its result goes back."""
     try:
         return fn(*args)
     except Exception as exc:
@@ -69,6 +74,8 @@ def _call(fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         except Exception:
             raise WorkerError(repr(exc)) from None
         raise
+    finally:
+        release_memory()  # what the job left is given back before the next one (server.malloc)
 
 
 def _start_worker() -> None:
@@ -77,8 +84,10 @@ def _start_worker() -> None:
     printed its traceback on every interrupted ``make run``). And a thread ends the worker when
     the server is gone: a worker holds both ends of its own job queue's pipe, so a server killed
     outright (SIGKILL, the OOM killer) would otherwise leave it, and the resource tracker it keeps
-    open, for ever."""
+    open, for ever. And glibc's malloc gives a finalize's large buffers back when they are freed
+    (:mod:`server.malloc`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    tune_malloc()
     parent = multiprocessing.parent_process()
     if parent is None:
         return
@@ -169,3 +178,22 @@ def corrections(
     """LEARN's records, from stored blocks."""
     blocks = [msgpack.unpackb(item, raw=False) for item in raw]
     return correction_records(tenant_id, session_id, pinned, blocks)
+
+
+def check_configuration(
+    skeleton: bytes,
+    style_map: dict[str, str],
+    placeholder_map: dict[str, str],
+    empty_zones: dict[str, str | None],
+    templates: dict[str, Any],
+) -> list[str]:
+    """The problems of a tenant's skeleton and templates with its maps (empty: none), as a
+    session start checks them once per configuration.
+
+    python-docx, lxml and Jinja2 are imported here, in the worker, and never by the server
+    process (17 MB of its RSS): only the worker reads DOCX files."""
+    from .services import docx_builder
+
+    return docx_builder.check_skeleton(
+        skeleton, style_map, placeholder_map, empty_zones
+    ) + docx_builder.check_templates(templates)

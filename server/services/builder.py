@@ -35,7 +35,6 @@ import msgpack
 
 from ..errors import BuildFailed, ServiceError
 from ..workers import InThread, Offload
-from . import docx_builder
 from .http_client import pack_body, request
 
 if TYPE_CHECKING:  # only the HTTP client uses it; worker processes never import it
@@ -65,7 +64,10 @@ class Builder(Protocol):
 
 
 def build_sync(req: BuildRequest) -> bytes:
-    """Decode the blocks and build the DOCX (CPU-bound: run it through an Offload)."""
+    """Decode the blocks and build the DOCX (CPU-bound: run it through an Offload). python-docx
+    is imported here, where the DOCX is built (a worker process), never by the server's."""
+    from . import docx_builder
+
     blocks = msgpack.unpackb(req.blocks, raw=False)
     if not isinstance(blocks, list):
         raise BuildFailed("blocks must be an array")

@@ -1,0 +1,62 @@
+"""glibc's malloc told to give large buffers back to the system as soon as they are freed.
+
+glibc serves an allocation of at least its *mmap threshold* (128 KiB to start with) with a
+mapping of its own, unmapped when freed. But the threshold adapts: each time such a mapping is
+freed, glibc raises the threshold to its size (up to 32 MiB), so later buffers of that size come
+from the heap, where a freed one stays in the process's RSS until the heap's top is free. A
+finalize moves a session's blocks, pictures, event log and acta through the worker pipe as
+buffers of a few MB each: with the adaptive threshold, the server and the finalize worker kept
+tens of MB of them as RSS, and each peak grew by as much (measured on a 6-hour session: the
+server and its children 345 MB at the peak of a finalize, 310 with the threshold fixed).
+
+Setting the threshold once turns the adaptation off (glibc's documented behaviour of
+``mallopt(M_MMAP_THRESHOLD, …)`` and of the ``MALLOC_MMAP_THRESHOLD_`` variable). Each process
+of the server calls :func:`tune_malloc` as it starts: the server, the finalize workers and the
+VAD child. An operator's ``MALLOC_MMAP_THRESHOLD_`` is left to rule; on a C library other than
+glibc nothing is done.
+
+A finalize worker also calls :func:`release_memory` after each job. Building the acta leaves its
+document in reference cycles (python-docx's objects) until the collector runs, and lxml's nodes
+freed in the middle of the heap stay in the RSS: the job that came next (GUARD's seal) then
+peaked on top of the 48 MB the build had left (measured: 120 MB; 107 with the memory given
+back, the build's own peak).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import os
+
+MMAP_THRESHOLD = 256 << 10
+"""Bytes from which an allocation gets a mapping of its own: above the largest audio entry of a
+burst (256 KiB, the live path's largest buffer, which stays in the heap and costs no page
+faults), below a finalize's buffers of MB."""
+_M_MMAP_THRESHOLD = -3
+"""``M_MMAP_THRESHOLD`` in glibc's ``<malloc.h>``."""
+
+
+def tune_malloc() -> bool:
+    """Fix glibc's mmap threshold at :data:`MMAP_THRESHOLD`, unless the environment sets one;
+    True when it was set here."""
+    if "MALLOC_MMAP_THRESHOLD_" in os.environ or not _is_glibc():
+        return False
+    mallopt = ctypes.CDLL(None).mallopt  # the process's own symbols: its C library's
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1)
+
+
+def _is_glibc() -> bool:
+    try:
+        return (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")
+    except (ValueError, OSError):  # the name is unknown to this C library
+        return False
+
+
+def release_memory() -> None:
+    """Collect garbage cycles, then hand glibc's free heap pages back to the system
+    (``malloc_trim``); a few ms. For a process that has just let go of a large job's data."""
+    gc.collect()
+    if _is_glibc():
+        ctypes.CDLL(None).malloc_trim(0)
