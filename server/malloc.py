@@ -28,10 +28,11 @@ import ctypes
 import gc
 import os
 
-MMAP_THRESHOLD = 256 << 10
-"""Bytes from which an allocation gets a mapping of its own: above the largest audio entry of a
-burst (256 KiB, the live path's largest buffer, which stays in the heap and costs no page
-faults), below a finalize's buffers of MB."""
+MMAP_THRESHOLD = 1 << 20
+"""Bytes from which an allocation gets a mapping of its own: well above the ingest path's
+largest buffers (a burst's stream entries, up to ``buffer.MERGE_BYTES`` = 256 KiB, which stay
+in the heap and cost no page faults), below a finalize's buffers of several MB (measured on the
+6-hour session: 1 MiB and 128 KiB gave the same peak)."""
 _M_MMAP_THRESHOLD = -3
 """``M_MMAP_THRESHOLD`` in glibc's ``<malloc.h>``."""
 
