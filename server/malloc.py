@@ -11,8 +11,10 @@ server and its children 345 MB at the peak of a finalize, 310 with the threshold
 
 Setting the threshold once turns the adaptation off (glibc's documented behaviour of
 ``mallopt(M_MMAP_THRESHOLD, …)`` and of the ``MALLOC_MMAP_THRESHOLD_`` variable). Each process
-of the server calls :func:`tune_malloc` as it starts: the server, the finalize workers and the
-VAD child. An operator's ``MALLOC_MMAP_THRESHOLD_`` is left to rule; on a C library other than
+of the server calls :func:`tune_malloc` as it starts: the server and the finalize workers. Not
+the VAD child: its calls' arrays (up to ~2 MB each, many a second) would each be mapped and
+unmapped, page faults included, where the adaptive threshold reuses the heap; its RSS is steady.
+An operator's ``MALLOC_MMAP_THRESHOLD_`` is left to rule; on a C library other than
 glibc nothing is done.
 
 A finalize worker also calls :func:`release_memory` after each job. Building the acta leaves its

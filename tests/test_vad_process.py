@@ -97,6 +97,18 @@ async def test_the_child_loads_the_model_and_not_the_recognizer() -> None:
         await vad.aclose()
 
 
+def test_the_childs_module_leaves_asyncio_and_the_server_out() -> None:
+    """What the child imports of the server is :mod:`server.vad_child` (numpy, the model, the
+    wire format): asyncio, and the ssl it loads, were 5 MB of the child's RSS."""
+    check = (
+        "import sys, server.vad_child; "
+        "print([m for m in ('asyncio', 'ssl', 'server.vad_process', 'server.app') if m in sys.modules])"
+    )
+    done = subprocess.run([sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
 def _thread_cpu_ticks(pid: int) -> dict[int, int]:
     """CPU ticks (user + system) of each thread of a process."""
     ticks = {}
@@ -179,7 +191,7 @@ def test_a_message_larger_than_one_call_is_scored_in_several() -> None:
     """Requests holding more than CALL_WINDOWS windows in all are scored in several calls of the
     model, each stream as if alone; a request that cannot be read is answered with its error."""
     from server.silero import Silero
-    from server.vad_process import CALL_WINDOWS, score
+    from server.vad_child import CALL_WINDOWS, score
 
     pcm = speech(12.0)[: 93 * CELL * 2]
     expected = reference(pcm)
@@ -195,7 +207,7 @@ def test_a_message_larger_than_one_call_is_scored_in_several() -> None:
 
 
 def test_window_count_is_the_number_of_windows_scored() -> None:
-    from server.vad_process import window_count, windows
+    from server.vad_child import window_count, windows
 
     for cell in (CELL, 1000):
         for samples in (0, 1, 511, 512, 999, 1000, 1001, 2047, 2048, 2049, 5000):
@@ -213,7 +225,7 @@ def test_the_child_reads_the_messages_waiting_behind_one_together() -> None:
 
     import msgpack
 
-    from server.vad_process import CALL_WINDOWS, _messages
+    from server.vad_child import CALL_WINDOWS, _messages
 
     ours, theirs = socket_module.socketpair()
     with ours, theirs:
