@@ -14,7 +14,8 @@ Setting the threshold once turns the adaptation off (glibc's documented behaviou
 of the server calls :func:`tune_malloc` as it starts: the server and the finalize workers. Not
 the VAD child: its calls' arrays (up to ~2 MB each, many a second) would each be mapped and
 unmapped, page faults included, where the adaptive threshold reuses the heap; its RSS is steady.
-An operator's ``MALLOC_MMAP_THRESHOLD_`` is left to rule; on a C library other than
+An operator's ``MALLOC_MMAP_THRESHOLD_`` (or ``GLIBC_TUNABLES=glibc.malloc.mmap_threshold=…``)
+is left to rule; on a C library other than
 glibc nothing is done.
 
 A finalize worker also calls :func:`release_memory` after each job. Building the acta leaves its
@@ -42,7 +43,7 @@ _M_MMAP_THRESHOLD = -3
 def tune_malloc() -> bool:
     """Fix glibc's mmap threshold at :data:`MMAP_THRESHOLD`, unless the environment sets one;
     True when it was set here."""
-    if "MALLOC_MMAP_THRESHOLD_" in os.environ or not _is_glibc():
+    if _set_by_operator() or not _is_glibc():
         return False
     mallopt = ctypes.CDLL(None).mallopt  # the process's own symbols: its C library's
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
@@ -50,10 +51,16 @@ def tune_malloc() -> bool:
     return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1)
 
 
+def _set_by_operator() -> bool:
+    """Has the environment set the threshold (glibc's variable, or its tunable)?"""
+    tunables = os.environ.get("GLIBC_TUNABLES", "")
+    return "MALLOC_MMAP_THRESHOLD_" in os.environ or "glibc.malloc.mmap_threshold" in tunables
+
+
 def _is_glibc() -> bool:
     try:
         return (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")
-    except (ValueError, OSError):  # the name is unknown to this C library
+    except (AttributeError, ValueError, OSError):  # no confstr, or a name unknown to this libc
         return False
 
 
@@ -62,4 +69,6 @@ def release_memory() -> None:
     (``malloc_trim``); a few ms. For a process that has just let go of a large job's data."""
     gc.collect()
     if _is_glibc():
-        ctypes.CDLL(None).malloc_trim(0)
+        malloc_trim = ctypes.CDLL(None).malloc_trim
+        malloc_trim.argtypes = [ctypes.c_size_t]
+        malloc_trim(0)

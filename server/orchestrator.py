@@ -312,8 +312,11 @@ class Orchestrator:
         ).hexdigest()
         problems = self._checked_skeletons.get(cache_key)
         if problems is None:
-            problems = await self.workers.run(
-                check_configuration, content, style_map, placeholder_map, empty_zones, templates
+            problems = await with_retries(  # a worker that died is replaced: try again there
+                lambda: self.workers.run(
+                    check_configuration, content, style_map, placeholder_map, empty_zones, templates
+                ),
+                self.settings.retry,
             )
             self._checked_skeletons[cache_key] = problems
         if problems:
@@ -1426,9 +1429,7 @@ class Orchestrator:
         if caption is not None and len(caption) > limits.max_text_chars:
             raise InvalidInput(f"caption exceeds {limits.max_text_chars} characters", field="caption")
         filename = images.safe_filename(filename)
-        data = await asyncio.to_thread(images.read_upload, fileobj, max_bytes=limits.max_asset_bytes)
-        info = await self.workers.run(images.inspect_image, data, limits.max_image_pixels)
-        del data  # stored from the file, which the check left at its start
+        info = await self._checked_image(fileobj)
         content_type, ext = info.content_type, info.ext
         pinned_zones = set(meta.pinned["placeholder_map"].values())
         if zone is not None and zone not in pinned_zones:
@@ -1471,6 +1472,16 @@ class Orchestrator:
         except _Duplicate as dup:
             return self._duplicate(dedupe, dup.detail), ""
         return result, self.store.uri(key)
+
+    async def _checked_image(self, fileobj: BinaryIO) -> images.ImageInfo:
+        """Read an upload (bounded) and check it in a worker process; its bytes are let go of on
+        return (the image is stored from the file, left at its start)."""
+        limits = self.settings.limits
+        data = await asyncio.to_thread(images.read_upload, fileobj, max_bytes=limits.max_asset_bytes)
+        return await with_retries(  # a worker that died is replaced: try again there
+            lambda: self.workers.run(images.inspect_image, data, limits.max_image_pixels),
+            self.settings.retry,
+        )
 
     # -- finalize --------------------------------------------------------------------------------
 

@@ -183,7 +183,9 @@ class Settings:
     """Seconds a dead owner instance keeps a session's audio before another takes over."""
     finalize_workers: int = 1
     """Worker processes that decode, build and seal at finalize, off the event loop and its GIL;
-    more finalize at once, each holding one session's document in memory while it works."""
+    more finalize at once, each holding one session's document in memory while it works. They
+    also check a new skeleton configuration at session start and each uploaded image, which
+    wait behind a running build when every worker is busy."""
     core_breaker_threshold: int = 5
     """Consecutive transient CORE failures that open its circuit (calls then fail fast)."""
     core_breaker_cooldown: float = 30.0

@@ -1,8 +1,9 @@
 """The VAD child: scores PCM16 for the server's audio owners, in a process of its own.
 
 Started and fed by :class:`server.vad_process.VadProcess` (why a process, and what the server
-does when it dies, are there). This module is all the child imports of the server: numpy, the
-model (:mod:`server.silero`) and the wire format, not asyncio or the rest of the server, so the
+does when it dies, are there). The child imports this module and what it needs: numpy, the
+model (:mod:`server.silero`, :mod:`server.vad`, :mod:`server.segmenter`) and the wire format,
+not asyncio or the rest of the server, so the
 child's RSS is the model's and numpy's (asyncio alone, with the ``ssl`` it loads, was 5 MB of
 it).
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import subprocess
 import sys
 
 import pytest
+
+from server.malloc import _is_glibc
 
 from .conftest import ROOT, require
 
@@ -33,7 +36,7 @@ print(tuned, libc.mallinfo2().hblks - before)
 
 def probe(mode: str, env: dict[str, str] | None = None) -> str:
     """``tune_malloc``'s answer and how many own mappings a second large buffer took."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    base = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"}
     done = subprocess.run(
         [sys.executable, "-c", PROBE, mode],
         cwd=ROOT,
@@ -48,7 +51,8 @@ def probe(mode: str, env: dict[str, str] | None = None) -> str:
 
 @pytest.fixture(autouse=True)
 def _glibc() -> None:
-    require(os.confstr("CS_GNU_LIBC_VERSION") is not None, "glibc (server.malloc tunes its malloc)")
+    require(_is_glibc(), "glibc (server.malloc tunes its malloc)")
+    require(hasattr(ctypes.CDLL(None), "mallinfo2"), "glibc >= 2.33 (mallinfo2)")
 
 
 def test_a_large_buffer_keeps_its_own_mapping_after_one_was_freed() -> None:
@@ -60,5 +64,7 @@ def test_a_large_buffer_keeps_its_own_mapping_after_one_was_freed() -> None:
 
 
 def test_an_operators_threshold_is_left_to_rule() -> None:
-    """``MALLOC_MMAP_THRESHOLD_`` set in the environment: glibc reads it, and nothing is changed."""
+    """The threshold set in the environment (glibc's variable or its tunable): glibc reads it,
+    and nothing is changed (64 MiB: the second buffer comes from the heap)."""
     assert probe("tune", {"MALLOC_MMAP_THRESHOLD_": str(64 << 20)}) == "False 0"
+    assert probe("tune", {"GLIBC_TUNABLES": f"glibc.malloc.mmap_threshold={64 << 20}"}) == "False 0"

@@ -3,6 +3,7 @@ that survives one."""
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ from typing import Any
 import msgpack
 import psutil
 import pytest
+from PIL import Image
 from starlette.testclient import TestClient
 
 from server import spawn
@@ -169,6 +171,28 @@ def test_finalize_survives_a_killed_worker(settings: Settings, make_token: Calla
         blocks = client.get(f"{api}/blocks", headers=auth).json()["blocks"]
     assert response.json()["content_hash"] == content_hash(blocks)
     assert response.json()["block_count"] == 2
+
+
+def test_an_upload_survives_a_killed_worker(settings: Settings, make_token: Callable[..., str]) -> None:
+    """The image check runs in the finalize worker: with the worker killed before an upload, the
+    check is retried on a new worker and the image is stored as a block."""
+    fast = Retry(attempts=3, base_delay=0.001, max_delay=0.01, timeout=30)
+    auth = {"authorization": f"Bearer {make_token()}"}
+    picture = io.BytesIO()
+    Image.linear_gradient("L").resize((64, 48)).save(picture, "PNG")
+    with TestClient(create_app(with_settings(settings, retry=fast))) as client:
+        started = client.post("/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth)
+        api = f"/v1/orchestrator/session/{started.json()['session_id']}"
+        workers = client.app.state.astra.orchestrator.workers  # type: ignore[attr-defined]
+        pid = client.portal.call(workers.run, warm_up)  # type: ignore[union-attr]
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: gone(pid), 10, "the worker to die")
+        response = client.post(
+            f"{api}/upload-asset", files={"file": ("a.png", picture.getvalue(), "image/png")}, headers=auth
+        )
+        assert response.status_code == 200, response.text
+        blocks = client.get(f"{api}/blocks", headers=auth).json()["blocks"]
+    assert [b["type"] for b in blocks] == ["IMAGE"]
 
 
 def test_settings_name_the_pool_size() -> None:
