@@ -15,8 +15,7 @@ of the server calls :func:`tune_malloc` as it starts: the server and the finaliz
 the VAD child: its calls' arrays (up to ~2 MB each, many a second) would each be mapped and
 unmapped, page faults included, where the adaptive threshold reuses the heap; its RSS is steady.
 An operator's ``MALLOC_MMAP_THRESHOLD_`` (or ``GLIBC_TUNABLES=glibc.malloc.mmap_threshold=…``)
-is left to rule; on a C library other than
-glibc nothing is done.
+is left to rule; on a C library other than glibc nothing is done.
 
 A finalize worker also calls :func:`release_memory` after each job. Building the acta leaves its
 document in reference cycles (python-docx's objects) until the collector runs, and lxml's nodes
