@@ -3,9 +3,8 @@
 Started and fed by :class:`server.vad_process.VadProcess` (why a process, and what the server
 does when it dies, are there). The child imports this module and what it needs: numpy, the
 model (:mod:`server.silero`, :mod:`server.vad`, :mod:`server.segmenter`) and the wire format,
-not asyncio or the rest of the server, so the
-child's RSS is the model's and numpy's (asyncio alone, with the ``ssl`` it loads, was 5 MB of
-it).
+not asyncio or the rest of the server, so the child's RSS is the model's and numpy's (asyncio
+alone, with the ``ssl`` it loads, was 5 MB of it).
 
 Wire format, both ways over a Unix socket pair: a 4-byte little-endian length (:data:`HEADER`),
 then msgpack. Request: a list of ``[id, pcm16, state, cell]``; the child scores ``pcm16`` in

@@ -3,7 +3,6 @@ that survives one."""
 
 from __future__ import annotations
 
-import io
 import os
 import signal
 import subprocess
@@ -14,7 +13,6 @@ from typing import Any
 import msgpack
 import psutil
 import pytest
-from PIL import Image
 from starlette.testclient import TestClient
 
 from server import spawn
@@ -26,6 +24,7 @@ from server.settings import Retry, Settings
 from server.workers import WorkerError, WorkerPool, index_blocks, warm_up
 
 from .conftest import ROOT, TENANT, gone, wait_until, with_settings
+from .hostile import encoded, photo
 
 
 class Unpicklable(Exception):
@@ -152,6 +151,14 @@ async def test_a_dead_worker_is_replaced(pool: WorkerPool) -> None:
     assert replacement not in (pid, os.getpid())
 
 
+def _kill_the_apps_worker(client: TestClient) -> None:
+    """SIGKILL the app's finalize worker (as the OOM killer would) and wait until it is gone."""
+    workers = client.app.state.astra.orchestrator.workers  # type: ignore[attr-defined]
+    pid = client.portal.call(workers.run, warm_up)  # type: ignore[union-attr]
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: gone(pid), 10, "the worker to die")
+
+
 def test_finalize_survives_a_killed_worker(settings: Settings, make_token: Callable[..., str]) -> None:
     """The app's finalize worker is killed before finalize: the call is retried on a new worker,
     the acta is sealed, and its content hash is over the session's blocks."""
@@ -162,10 +169,7 @@ def test_finalize_survives_a_killed_worker(settings: Settings, make_token: Calla
         api = f"/v1/orchestrator/session/{started.json()['session_id']}"
         for text in ("Se abre la sesión.", "Tiene la palabra el concejal Pedro Gómez."):
             assert client.post(f"{api}/append", json={"text": text}, headers=auth).status_code == 200
-        workers = client.app.state.astra.orchestrator.workers  # type: ignore[attr-defined]
-        pid = client.portal.call(workers.run, warm_up)  # type: ignore[union-attr]
-        os.kill(pid, signal.SIGKILL)
-        wait_until(lambda: gone(pid), 10, "the worker to die")
+        _kill_the_apps_worker(client)
         response = client.post(f"{api}/finalize", headers=auth)
         assert response.status_code == 200, response.text
         blocks = client.get(f"{api}/blocks", headers=auth).json()["blocks"]
@@ -178,18 +182,12 @@ def test_an_upload_survives_a_killed_worker(settings: Settings, make_token: Call
     check is retried on a new worker and the image is stored as a block."""
     fast = Retry(attempts=3, base_delay=0.001, max_delay=0.01, timeout=30)
     auth = {"authorization": f"Bearer {make_token()}"}
-    picture = io.BytesIO()
-    Image.linear_gradient("L").resize((64, 48)).save(picture, "PNG")
     with TestClient(create_app(with_settings(settings, retry=fast))) as client:
         started = client.post("/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth)
         api = f"/v1/orchestrator/session/{started.json()['session_id']}"
-        workers = client.app.state.astra.orchestrator.workers  # type: ignore[attr-defined]
-        pid = client.portal.call(workers.run, warm_up)  # type: ignore[union-attr]
-        os.kill(pid, signal.SIGKILL)
-        wait_until(lambda: gone(pid), 10, "the worker to die")
-        response = client.post(
-            f"{api}/upload-asset", files={"file": ("a.png", picture.getvalue(), "image/png")}, headers=auth
-        )
+        _kill_the_apps_worker(client)
+        picture = {"file": ("a.png", encoded(photo(), "PNG"), "image/png")}
+        response = client.post(f"{api}/upload-asset", files=picture, headers=auth)
         assert response.status_code == 200, response.text
         blocks = client.get(f"{api}/blocks", headers=auth).json()["blocks"]
     assert [b["type"] for b in blocks] == ["IMAGE"]
