@@ -27,6 +27,7 @@ back, the build's own peak).
 from __future__ import annotations
 
 import ctypes
+import functools
 import gc
 import os
 
@@ -42,18 +43,29 @@ _M_MMAP_THRESHOLD = -3
 def tune_malloc() -> bool:
     """Fix glibc's mmap threshold at :data:`MMAP_THRESHOLD`, unless the environment sets one;
     True when it was set here."""
-    if _set_by_operator() or not _is_glibc():
+    libc = _glibc()
+    if _set_by_operator() or libc is None:
         return False
-    mallopt = ctypes.CDLL(None).mallopt  # the process's own symbols: its C library's
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    mallopt.restype = ctypes.c_int
-    return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1)
+    return bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1)
 
 
 def _set_by_operator() -> bool:
     """Has the environment set the threshold (glibc's variable, or its tunable)?"""
     tunables = os.environ.get("GLIBC_TUNABLES", "")
     return "MALLOC_MMAP_THRESHOLD_" in os.environ or "glibc.malloc.mmap_threshold" in tunables
+
+
+@functools.cache
+def _glibc() -> ctypes.CDLL | None:
+    """The process's C library with ``mallopt`` and ``malloc_trim`` declared, looked up once;
+    None on a C library other than glibc."""
+    if not _is_glibc():
+        return None
+    libc = ctypes.CDLL(None)  # the process's own symbols: its C library's
+    libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    libc.mallopt.restype = ctypes.c_int
+    libc.malloc_trim.argtypes = [ctypes.c_size_t]
+    return libc
 
 
 def _is_glibc() -> bool:
@@ -67,7 +79,6 @@ def release_memory() -> None:
     """Collect garbage cycles, then hand glibc's free heap pages back to the system
     (``malloc_trim``); a few ms. For a process that has just let go of a large job's data."""
     gc.collect()
-    if _is_glibc():
-        malloc_trim = ctypes.CDLL(None).malloc_trim
-        malloc_trim.argtypes = [ctypes.c_size_t]
-        malloc_trim(0)
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
