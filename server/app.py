@@ -158,6 +158,7 @@ def create_app(settings: Settings) -> Starlette:
             )
             metrics.audio_lag.set_function(orchestrator.audio.lag)
             metrics.ingest_waiting.set_function(lambda: pressure.waiting)
+            metrics.ingest_backlog.set_function(lambda: pressure.backlog)
             app.state.astra = AppState(
                 settings=settings,
                 redis=redis,

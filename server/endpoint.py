@@ -115,7 +115,7 @@ class Connection:
         self._unanswered = 0
         """Inputs queued or being stored, not answered yet: the reader waits at INGEST_WINDOW."""
         self._pressure = state.pressure
-        """The instance's count of unanswered inputs, which ours are part of (server.pressure)."""
+        """The instance's counts of unanswered inputs and backlog, ours told to it (server.pressure)."""
         self._room = asyncio.Event()
         """Set when the ingester answers inputs while the reader waits for the window."""
         self._waiting_for_room = False
@@ -363,7 +363,7 @@ class Connection:
                 try:
                     await cancel_and_wait(tasks)
                 finally:  # the inputs never answered (the ingester has ended) wait no more
-                    self._pressure.waiting -= self._unanswered
+                    self._pressure.answered(self._unanswered, self._unanswered)
                     self._unanswered = 0
             reader = tasks[0]
             if reader in done and not reader.cancelled() and reader.exception() is None:
@@ -435,13 +435,13 @@ class Connection:
                 await self._room.wait()
             finally:
                 self._waiting_for_room = False
+        self._pressure.queued(self._unanswered)
         self._unanswered += 1
-        self._pressure.waiting += 1
         self._inputs.put_nowait(message)
 
     def _answered(self, count: int = 1) -> None:
+        self._pressure.answered(self._unanswered, count)
         self._unanswered -= count
-        self._pressure.waiting -= count
         if self._waiting_for_room and self._unanswered < INGEST_WINDOW:
             self._room.set()
 

@@ -144,8 +144,14 @@ class Metrics:
         )
         self.ingest_waiting = Gauge(
             "astra_ingest_waiting_inputs",
-            "Inputs received on this instance's connections and not answered yet; above"
-            " server.pressure.PRESSURE_INPUTS the audio owners defer segmentation to the acks",
+            "Inputs received on this instance's connections and not answered yet",
+            registry=r,
+        )
+        self.ingest_backlog = Gauge(
+            "astra_ingest_backlog_inputs",
+            "Unanswered inputs beyond each connection's first server.pressure.LIVE_ALLOWANCE (consoles"
+            " resending a backlog); above server.pressure.PRESSURE_INPUTS the audio owners defer"
+            " segmentation to the acks",
             registry=r,
         )
         self.audio_paused = Gauge(

@@ -1,5 +1,6 @@
-"""Ingest pressure (server.pressure): the count of unanswered inputs, and the audio owners that
-defer to the acks while it is high, in turns, without losing an utterance or holding a finalize."""
+"""Ingest pressure (server.pressure): the counts of unanswered inputs and of backlog, and the audio
+owners that defer to the acks while it is high, in turns, without losing an utterance or holding a
+finalize."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from server import audio_pipeline
 from server.app import create_app
 from server.audio_pipeline import SessionAudio
-from server.pressure import TURN_BYTES
+from server.pressure import LIVE_ALLOWANCE, PRESSURE_INPUTS, TURN_BYTES, IngestPressure
 from server.settings import Settings
 
 from .conftest import SettledTestClient, wait_until
@@ -29,6 +30,39 @@ from .test_audio_pipeline import (
 )
 
 pytestmark = pytest.mark.cluster
+
+
+def test_the_backlog_counts_only_inputs_beyond_each_connections_allowance() -> None:
+    """Connections queue and answer at random (one input, a batch, all on closing): ``waiting`` is
+    always the sum of their unanswered inputs and ``backlog`` the sum beyond LIVE_ALLOWANCE each."""
+    rng = random.Random(11)
+    pressure = IngestPressure()
+    unanswered = [0] * 12
+    for _ in range(20_000):
+        c = rng.randrange(len(unanswered))
+        if unanswered[c] and rng.random() < 0.5:
+            count = rng.choice([1, rng.randint(1, unanswered[c]), unanswered[c]])
+            pressure.answered(unanswered[c], count)
+            unanswered[c] -= count
+        elif unanswered[c] < 64:
+            pressure.queued(unanswered[c])
+            unanswered[c] += 1
+        assert pressure.waiting == sum(unanswered)
+        assert pressure.backlog == sum(max(0, u - LIVE_ALLOWANCE) for u in unanswered)
+
+
+def test_live_consoles_do_not_make_pressure_and_resending_ones_do() -> None:
+    """A thousand live consoles with a few frames unanswered each are no backlog; four consoles
+    resending with their whole window (64) unanswered are."""
+    pressure = IngestPressure()
+    for _ in range(1000):
+        for unanswered in range(3):
+            pressure.queued(unanswered)
+    assert pressure.waiting == 3000 and pressure.backlog == 0 and not pressure.high
+    for _ in range(4):
+        for unanswered in range(64):
+            pressure.queued(unanswered)
+    assert pressure.backlog == 4 * (64 - LIVE_ALLOWANCE) > PRESSURE_INPUTS and pressure.high
 
 
 @pytest.mark.timeout(120)
@@ -52,12 +86,15 @@ def test_a_connection_that_closes_with_inputs_unanswered_leaves_no_pressure_behi
         with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
             ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "mic", "token": token}))
             assert msgpack.unpackb(ws.receive_bytes())["type"] == "welcome"
-            for seq in range(1, 11):
+            for seq in range(1, 21):
                 frame = {"type": "audio", "seq": seq, "format": "pcm16", "data": b"\0" * 3200}
                 ws.send_bytes(msgpack.packb(frame))
-            wait_until(lambda: state.pressure.waiting == 10, 30, "ten inputs counted")
-            assert gauge.collect()[0].samples[0].value == 10
+            wait_until(lambda: state.pressure.waiting == 20, 30, "twenty inputs counted")
+            assert gauge.collect()[0].samples[0].value == 20
+            assert state.pressure.backlog == 20 - LIVE_ALLOWANCE
+            assert state.metrics.ingest_backlog.collect()[0].samples[0].value == 20 - LIVE_ALLOWANCE
         wait_until(lambda: state.pressure.waiting == 0, 30, "the closed connection's inputs released")
+        assert state.pressure.backlog == 0
 
 
 @pytest.mark.timeout(120)
