@@ -201,13 +201,15 @@ class Stack:
 
 class Usage:
     """CPU (percent of one core, averaged over a window) and RSS (sampled) of some processes, each
-    counted with its children (a server's VAD and finalize worker processes)."""
+    counted with its children (a server's VAD and finalize worker processes); for the main thread
+    (a server's event loop) also the time it was runnable and not running (Linux's schedstat: on
+    the run queue, from each wake-up until it ran), which its CPU share does not show."""
 
     PERIOD = 0.25
 
     def __init__(self, pids: dict[str, int]) -> None:
         self._procs = {name: psutil.Process(pid) for name, pid in pids.items()}
-        self._start: dict[str, tuple[float, float]] = {}
+        self._start: dict[str, tuple[float, float, float]] = {}
         self._rss: dict[str, list[int]] = {name: [] for name in pids}
         self._began = 0.0
         self._machine_start = (0.0, 0.0)
@@ -216,15 +218,20 @@ class Usage:
         self.result: dict[str, dict[str, float]] = {}
 
     @staticmethod
-    def _cpu(proc: psutil.Process) -> tuple[float, float]:
-        """CPU seconds of the process and its children, and of its main thread (a server's event loop)."""
+    def _cpu(proc: psutil.Process) -> tuple[float, float, float]:
+        """CPU seconds of the process and its children, and of its main thread (a server's event
+        loop); seconds the main thread waited to run (0 where the kernel does not say)."""
         used = 0.0
         for one in [proc, *proc.children(recursive=True)]:
             with contextlib.suppress(psutil.Error):
                 times = one.cpu_times()
                 used += times.user + times.system
         main = next((t for t in proc.threads() if t.id == proc.pid), None)
-        return used, float(main.user_time + main.system_time) if main else 0.0
+        try:  # run time, run-queue wait (ns), timeslices
+            waited = int(Path(f"/proc/{proc.pid}/schedstat").read_text().split()[1]) / 1e9
+        except (OSError, IndexError, ValueError):
+            waited = 0.0
+        return used, float(main.user_time + main.system_time) if main else 0.0, waited
 
     @staticmethod
     def _rss_of(proc: psutil.Process) -> int:
@@ -261,13 +268,14 @@ class Usage:
         for name, proc in self._procs.items():
             try:
                 now = self._cpu(proc)
-                used, loop = now[0] - self._start[name][0], now[1] - self._start[name][1]
+                used, loop, waited = (now[i] - self._start[name][i] for i in range(3))
             except psutil.Error:
-                used = loop = float("nan")
+                used = loop = waited = float("nan")
             rss = self._rss[name] or [0]
             self.result[name] = {
                 "cpu_percent": round(100 * used / elapsed, 1),
                 "main_thread_cpu_percent": round(100 * loop / elapsed, 1),
+                "main_thread_wait_percent": round(100 * waited / elapsed, 1),
                 "rss_mb_max": round(max(rss) / 2**20, 1),
                 "rss_mb_mean": round(sum(rss) / len(rss) / 2**20, 1),
             }
