@@ -117,10 +117,10 @@ def serve(args: argparse.Namespace) -> int:
 
     from .app import create_app
     from .auth import issue_token, load_or_create_secret
-    from .malloc import tune_malloc
+    from .malloc import SERVER_MMAP_THRESHOLD, tune_malloc
     from .redis_server import EmbeddedRedis
 
-    tune_malloc()
+    tune_malloc(SERVER_MMAP_THRESHOLD)
     settings = _settings(args)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     embedded: EmbeddedRedis | None = None

@@ -11,9 +11,17 @@ server and its children 345 MB at the peak of a finalize, 310 with the threshold
 
 Setting the threshold once turns the adaptation off (glibc's documented behaviour of
 ``mallopt(M_MMAP_THRESHOLD, …)`` and of the ``MALLOC_MMAP_THRESHOLD_`` variable). Each process
-of the server calls :func:`tune_malloc` as it starts: the server and the finalize workers. Not
-the VAD child: its calls' arrays (up to ~2 MB each, many a second) would each be mapped and
-unmapped, page faults included, where the adaptive threshold reuses the heap; its RSS is steady.
+of the server calls :func:`tune_malloc` as it starts, with its own threshold:
+
+* the finalize workers at :data:`WORKER_MMAP_THRESHOLD` (1 MiB);
+* the server process at :data:`SERVER_MMAP_THRESHOLD` (4 MiB), above the buffers of the speech
+  recognizer it hosts: CTranslate2 allocates and frees buffers of 1-4 MiB in every layer of
+  Whisper, and with 1 MiB each was mapped, page-faulted and unmapped again, so a 5.4 s
+  utterance took 1.46-1.59 s to transcribe in the server against 1.06-1.23 s with 4 MiB (and
+  1.10-1.12 s for the same call in a process left alone);
+* not the VAD child: its calls' arrays (up to ~2 MB each, many a second) would each be mapped
+  and unmapped, page faults included, where the adaptive threshold reuses the heap; its RSS is
+  steady.
 An operator's ``MALLOC_MMAP_THRESHOLD_`` (or ``GLIBC_TUNABLES=glibc.malloc.mmap_threshold=…``)
 is left to rule; on a C library other than glibc nothing is done.
 
@@ -31,22 +39,28 @@ import functools
 import gc
 import os
 
-MMAP_THRESHOLD = 1 << 20
-"""Bytes from which an allocation gets a mapping of its own: well above the ingest path's
-largest buffers (a burst's stream entries, up to ``buffer.MERGE_BYTES`` = 256 KiB, which stay
-in the heap and cost no page faults), below a finalize's buffers of several MB (measured on the
-6-hour session: 1 MiB and 128 KiB gave the same peak)."""
+WORKER_MMAP_THRESHOLD = 1 << 20
+"""A finalize worker's threshold, the bytes from which an allocation gets a mapping of its own:
+below a finalize's buffers of several MB (measured on the 6-hour session: 1 MiB and 128 KiB
+gave the same peak)."""
+SERVER_MMAP_THRESHOLD = 4 << 20
+"""The server process's: above the speech recognizer's per-layer buffers (1-4 MiB, see above)
+and the ingest path's largest (a burst's stream entries, up to ``buffer.MERGE_BYTES`` = 256
+KiB), which stay in the heap and cost no page faults. A finalize's buffers in the server (the
+session read from Redis, the acta coming back from the worker) are mostly larger: on the 6-hour
+session its process peaked at 135 MB with it against 121 MB with 1 MiB (the whole finalize at
+289 MB against 275)."""
 _M_MMAP_THRESHOLD = -3
 """``M_MMAP_THRESHOLD`` in glibc's ``<malloc.h>``."""
 
 
-def tune_malloc() -> bool:
-    """Fix glibc's mmap threshold at :data:`MMAP_THRESHOLD`, unless the environment sets one;
-    True when it was set here."""
+def tune_malloc(threshold: int) -> bool:
+    """Fix glibc's mmap threshold at ``threshold`` bytes, unless the environment sets one; True
+    when it was set here."""
     libc = _glibc()
     if _set_by_operator() or libc is None:
         return False
-    return bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1)
+    return bool(libc.mallopt(_M_MMAP_THRESHOLD, threshold) == 1)
 
 
 def _set_by_operator() -> bool:

@@ -38,7 +38,7 @@ from typing import Any, Protocol, TypeVar
 import msgpack
 
 from .errors import ServiceUnavailable
-from .malloc import release_memory, tune_malloc
+from .malloc import WORKER_MMAP_THRESHOLD, release_memory, tune_malloc
 from .services.learn import correction_records
 from .spawn import QuietSpawnContext
 
@@ -87,7 +87,7 @@ def _start_worker() -> None:
     open, for ever. And glibc's malloc gives a finalize's large buffers back when they are freed
     (:mod:`server.malloc`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    tune_malloc()
+    tune_malloc(WORKER_MMAP_THRESHOLD)
     parent = multiprocessing.parent_process()
     if parent is None:
         return
