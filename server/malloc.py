@@ -17,8 +17,8 @@ of the server calls :func:`tune_malloc` as it starts, with its own threshold:
 * the server process at :data:`SERVER_MMAP_THRESHOLD` (4 MiB), above the buffers of the speech
   recognizer it hosts: CTranslate2 allocates and frees buffers of 1-4 MiB in every layer of
   Whisper, and with 1 MiB each was mapped, page-faulted and unmapped again, so a 5.4 s
-  utterance took 1.46-1.59 s to transcribe in the server against 1.06-1.23 s with 4 MiB (and
-  1.10-1.12 s for the same call in a process left alone);
+  utterance took 1.46-1.59 s to transcribe in the server against 1.09-1.18 s with 4 MiB (and
+  1.09-1.23 s for the same call in a process left alone);
 * not the VAD child: its calls' arrays (up to ~2 MB each, many a second) would each be mapped
   and unmapped, page faults included, where the adaptive threshold reuses the heap; its RSS is
   steady.
@@ -46,10 +46,10 @@ gave the same peak)."""
 SERVER_MMAP_THRESHOLD = 4 << 20
 """The server process's: above the speech recognizer's per-layer buffers (1-4 MiB, see above)
 and the ingest path's largest (a burst's stream entries, up to ``buffer.MERGE_BYTES`` = 256
-KiB), which stay in the heap and cost no page faults. A finalize's buffers in the server (the
-session read from Redis, the acta coming back from the worker) are mostly larger: on the 6-hour
-session its process peaked at 135 MB with it against 121 MB with 1 MiB (the whole finalize at
-289 MB against 275)."""
+KiB), which stay in the heap and cost no page faults. Some of a finalize's buffers in the server
+(the session read from Redis, the acta coming back from the worker) are of that size too, and
+stay in its heap: on the 6-hour session its process peaked at 133-136 MB with 4 MiB against 122
+MB with 1 MiB (the whole finalize at 288-290 MB against 276)."""
 _M_MMAP_THRESHOLD = -3
 """``M_MMAP_THRESHOLD`` in glibc's ``<malloc.h>``."""
 
