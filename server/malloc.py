@@ -15,8 +15,8 @@ of the server calls :func:`tune_malloc` as it starts, with its own threshold:
 
 * the finalize workers at :data:`WORKER_MMAP_THRESHOLD` (1 MiB);
 * the server process at :data:`SERVER_MMAP_THRESHOLD` (4 MiB), above the buffers of the speech
-  recognizer it hosts: CTranslate2 allocates and frees buffers of 1-4 MiB in every layer of
-  Whisper, and with 1 MiB each was mapped, page-faulted and unmapped again, so a 5.4 s
+  recognizer it hosts: CTranslate2 allocates and frees buffers between 1 and 4 MiB as it runs
+  Whisper's layers, and with 1 MiB each was mapped, page-faulted and unmapped again, so a 5.4 s
   utterance took 1.46-1.59 s to transcribe in the server against 1.09-1.18 s with 4 MiB (and
   1.09-1.23 s for the same call in a process left alone);
 * not the VAD child: its calls' arrays (up to ~2 MB each, many a second) would each be mapped
