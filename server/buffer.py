@@ -49,6 +49,12 @@ refused (RECORDING_ELSEWHERE) instead of being woven into the same timeline. Lon
 audio owner's quiet_flush (10 s, plus its poll interval): by the time another console's audio
 can follow, the words of the utterance the first one left open have been cut up to its last
 pause; that audio is stored after an end of stream, which ends the rest."""
+GATE_BYTES = 32 << 10
+"""Audio a batch of frames holds at least to be stored through the gate (``_OPEN_AUDIO_GATE``):
+a burst (a resend, a console catching up). A live batch (one or two 100 ms frames) costs Redis
+the same either way, and one ``EVALSHA`` is one command where the gate's transaction is five."""
+LAST_ENTRIES = 4096
+"""Sessions whose last stored entry id ``SessionBuffer`` remembers (ids for the gate)."""
 MERGE_BYTES = 256 << 10
 """Most audio bytes (8 s of PCM16) one stream entry gathers from frames stored together; a
 single bigger frame is one entry of its own size."""
@@ -63,6 +69,11 @@ Entry = tuple[str, dict[bytes, bytes]]
 
 Piece = tuple[int, int, str, bytes, bool, str]
 """Frames stored as one entry: first seq, frame count, format, data joined, start, sizes."""
+
+
+def _entry_id(entry_id: str) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq)
 
 
 def _pieces(frames: list[tuple[int, str, bytes, bool]]) -> list[Piece]:
@@ -420,6 +431,71 @@ if id then
   else  -- renewed by every batch: the hold lasts its whole length after the last frame
     redis.call('HSET', KEYS[1], 'recorder', ARGV[1], 'recorder_until', now + hold_ms)
   end
+end
+return out
+"""
+)
+
+# KEYS: meta, producers, audio, gate
+# ARGV: producer, count, then count x (first seq, frames, entry id), the first entry id's
+#       predecessor, '1' if the last piece is an end, the recording hold in ms
+# The gate of SessionBuffer.append_audio_frames: the judgement of _APPEND_AUDIO_FRAMES without the
+# audio, for the commonest case only (the session open, nobody else's recording hold, not lapsed,
+# every piece next in seq, the ids after the stream's last entry); anything else is declined
+# ({'declined'}, nothing changed) and the caller stores the frames through _APPEND_AUDIO_FRAMES.
+# Accepted, it renames the stream to the gate key (made, empty, for a session's first audio), so
+# that the caller's XADD ... NOMKSTREAM of each piece that follow it in the same MULTI land in
+# the stream, and its RENAME back ends the transaction; declined (or not run at all: NOSCRIPT),
+# there is no gate key, so those XADDs store nothing and the RENAME fails. XSETID to the first
+# id's predecessor proves that the caller's ids follow every entry (it fails, changing nothing,
+# if the stream holds a later one). Returns what _APPEND_AUDIO_FRAMES would: {'frames', the last
+# entry id before them, then per piece 'ok', its id, 0}.
+_OPEN_AUDIO_GATE = (
+    _RECORDER
+    + """
+local status = redis.call('HGET', KEYS[1], 'status')
+if status ~= 'OPEN' then return {'declined'} end
+local last = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+local recorder, now, lapsed = other_recorder(KEYS[1], ARGV[1])
+if recorder or lapsed then return {'declined'} end
+local count = tonumber(ARGV[2])
+for i = 0, count - 1 do
+  local first, frames = tonumber(ARGV[3 + 3 * i]), tonumber(ARGV[4 + 3 * i])
+  if first ~= last + 1 then return {'declined'} end
+  last = first + frames - 1
+end
+local function parse(id)
+  local dash = string.find(id, '-', 1, true)
+  return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
+end
+local before = redis.call('HGET', KEYS[1], 'audio_last') or ''
+local first_id, floor = ARGV[5], ARGV[3 + 3 * count]
+if before ~= '' then
+  local ms, seq = parse(first_id)
+  local before_ms, before_seq = parse(before)
+  if ms < before_ms or (ms == before_ms and seq <= before_seq) then return {'declined'} end
+end
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  local moved = redis.pcall('XSETID', KEYS[3], floor)
+  if type(moved) == 'table' and moved.err then return {'declined'} end
+  redis.call('RENAME', KEYS[3], KEYS[4])
+else  -- the session's first audio: an empty stream to append to
+  redis.call('XADD', KEYS[4], '0-1', 'f', 'end', 'd', '', 's', '')
+  redis.call('XDEL', KEYS[4], '0-1')
+end
+local out = {'frames', before}
+for i = 0, count - 1 do
+  out[#out + 1] = 'ok'
+  out[#out + 1] = ARGV[5 + 3 * i]
+  out[#out + 1] = 0
+end
+redis.call('HSET', KEYS[2], ARGV[1], last)
+if before == '' then redis.call('HSET', KEYS[1], 'audio_first', first_id) end
+redis.call('HSET', KEYS[1], 'audio_last', ARGV[2 + 3 * count])
+if ARGV[#ARGV - 1] == '1' then
+  redis.call('HDEL', KEYS[1], 'recorder', 'recorder_until')
+else
+  redis.call('HSET', KEYS[1], 'recorder', ARGV[1], 'recorder_until', now + tonumber(ARGV[#ARGV]))
 end
 return out
 """
@@ -882,6 +958,13 @@ class SessionBuffer:
         self._append_audio = redis.register_script(_APPEND_AUDIO)
         self._discard = redis.register_script(_DISCARD)
         self._append_audio_frames = TurnBatchedScript(redis, _APPEND_AUDIO_FRAMES)
+        self._gate_sha = hashlib.sha1(_OPEN_AUDIO_GATE.encode()).hexdigest()
+        """The gate's script, run inside transactions on a standalone Redis only (loaded on its
+        first NOSCRIPT), so not registered with the client as the others are."""
+        self._last_entries: dict[str, tuple[int, int]] = {}
+        """Per session, the id of the last entry this process stored (or learnt of), as (ms, seq):
+        the next ids the gate is offered follow it; at most LAST_ENTRIES sessions, least recent
+        dropped."""
         self._record_utterance = redis.register_script(_RECORD_UTTERANCE)
         self._release = redis.register_script(_RELEASE_LEASE)
         self._replace_block = redis.register_script(_REPLACE_BLOCK)
@@ -1241,11 +1324,18 @@ class SessionBuffer:
         stream's last entry before them (``0-0`` if none): the stored ones follow it with nothing
         in between; and the stored entries as the owner would read them back."""
         pieces = _pieces(frames)
-        args: list[Any] = [producer, len(pieces)]
-        for first, count, fmt, data, start, sizes in pieces:
-            args += [first, count, fmt, data, "1" if start else "", sizes]
-        args.append(int(self.recording_hold * 1000))
-        raw = await self._append_audio_frames(keys=_audio_frame_keys(session_id), args=args)
+        gated = (
+            self._append_audio_frames.batched
+            and (len(pieces) > 1 or (bool(pieces) and len(pieces[0][3]) >= GATE_BYTES))  # live: one test
+            and sum(len(piece[3]) for piece in pieces) >= GATE_BYTES
+        )
+        raw = await self._append_through_gate(session_id, producer, pieces) if gated else None
+        if raw is None:
+            args: list[Any] = [producer, len(pieces)]
+            for first, count, fmt, data, start, sizes in pieces:
+                args += [first, count, fmt, data, "1" if start else "", sizes]
+            args.append(int(self.recording_hold * 1000))
+            raw = await self._append_audio_frames(keys=_audio_frame_keys(session_id), args=args)
         status = _text(raw[0])
         if status in ("closed", "recording"):  # none stored; resends still duplicates, gaps gaps
             refusal = IngestCheck(status, _text(raw[1]))  # type: ignore[arg-type]
@@ -1265,7 +1355,63 @@ class SessionBuffer:
                 start = False
             checks += [IngestCheck("ok", detail)] * (count - resent)
             entries.append((detail, {b"f": fmt.encode(), b"d": data, b"s": b"1" if start else b""}))
+        if gated and entries:  # where the next burst's ids start
+            self._remember_entry(session_id, entries[-1][0])
         return _text(raw[1]) or "0-0", checks, entries
+
+    async def _append_through_gate(self, session_id: str, producer: str, pieces: list[Piece]) -> Any:
+        """Store ``pieces`` with their audio passed to plain ``XADD`` commands, not to a script,
+        in one transaction whose script (_OPEN_AUDIO_GATE) judges them first: _APPEND_AUDIO_FRAMES'
+        reply, or None when the gate declined them (or its script is not loaded) and nothing was
+        stored. Since Redis 7.0 Lua hashes every byte of every string it is given, a script's
+        arguments included (Lua 5.1 sampled 32 of them; redis/redis#9449): ~1 ns a byte in Redis's
+        one thread, ~30 % of it while bursts of audio arrive (docs/performance.md)."""
+        k = SessionKeys(session_id)
+        ids = self._entry_ids(session_id, len(pieces))
+        args: list[Any] = [producer, len(pieces)]
+        for (first, count, *_), entry_id in zip(pieces, ids, strict=True):
+            args += [first, count, entry_id]
+        ms, seq = _entry_id(ids[0])
+        args += [f"{ms}-{seq - 1}", "1" if pieces[-1][2] == "end" else "", int(self.recording_hold * 1000)]
+        keys_ = (k.meta, k.producers, k.audio, k.audio_gate)
+        commands: list[tuple[Any, ...]] = [("EVALSHA", self._gate_sha, len(keys_), *keys_, *args)]
+        for (_, _, fmt, data, start, _), entry_id in zip(pieces, ids, strict=True):
+            commands.append(
+                ("XADD", k.audio_gate, "NOMKSTREAM", entry_id, "f", fmt, "d", data, "s", "1" if start else "")
+            )
+        commands.append(("RENAME", k.audio_gate, k.audio))
+        try:
+            replies = await self._append_audio_frames.transaction(commands)
+        except redis.exceptions.ExecAbortError:  # refused while queued (OOM): the script says why
+            return None
+        judged = replies[0]
+        if isinstance(judged, redis.exceptions.NoScriptError):  # a restarted Redis: load it for next time
+            await self._r.script_load(_OPEN_AUDIO_GATE)
+            return None
+        if isinstance(judged, Exception):
+            raise judged
+        if judged[0] == b"declined":
+            return None
+        stored = [_text(reply) if isinstance(reply, bytes) else reply for reply in replies[1:-1]]
+        if stored != ids:  # cannot happen: the gate proved every id follows the stream's last entry
+            raise RuntimeError(f"audio gate of {session_id}: entries {ids} stored as {stored}")
+        return judged
+
+    def _entry_ids(self, session_id: str, count: int) -> list[str]:
+        """Stream ids for ``count`` new entries of the session: this host's clock in ms, after the
+        last entry it stored or was told of (``_remember_entry``); the gate checks them."""
+        now = int(time.time() * 1000)
+        ms, seq = self._last_entries.get(session_id, (0, 0))
+        if now > ms:
+            ms, seq = now, 0
+        return [f"{ms}-{seq + i}" for i in range(1, count + 1)]
+
+    def _remember_entry(self, session_id: str, entry_id: str) -> None:
+        last = self._last_entries
+        last.pop(session_id, None)
+        last[session_id] = _entry_id(entry_id)
+        if len(last) > LAST_ENTRIES:
+            del last[next(iter(last))]  # the session stored to longest ago
 
     async def audio_after(
         self, session_id: str, after: str, count: int

@@ -13,6 +13,7 @@ other slots: no script touches a tenant key and a session key together.
     astra:{sid}:inflight   zset    ingest tokens in progress, scored by deadline (finalize drains)
     astra:{sid}:finalize   string  finalize lock: owner token, with a TTL renewed while building
     astra:{sid}:audio      stream  durable audio not yet segmented: f (pcm16|webm|ogg|end), d, s (new stream)
+    astra:{sid}:audio:gate stream  the audio stream, renamed for the length of one transaction only
     astra:{sid}:utterances hash    utterance id -> record (msgpack), until its block is stored
     astra:{sid}:heard      hash    utterance id -> id of the block holding its audio (may be deleted since)
     astra:{sid}:owner      string  lease of the instance that segments and transcribes the audio
@@ -74,6 +75,12 @@ class SessionKeys:
     @property
     def audio(self) -> str:
         return self._key("audio")
+
+    @property
+    def audio_gate(self) -> str:
+        """The audio stream's name inside a transaction that appends to it through the gate
+        (``SessionBuffer.append_audio_frames``); no key has it outside one."""
+        return self._key("audio:gate")
 
     @property
     def utterances(self) -> str:

@@ -174,6 +174,30 @@ async def evicting_policies(redis: RedisClient) -> set[str]:
     }
 
 
+_MULTI = pack_command((b"MULTI",))
+_EXEC = pack_command((b"EXEC",))
+
+
+class _Unit:
+    """One call of a batch: the script's ``EVALSHA`` (``commands`` None; one reply), or a
+    ``MULTI``/``EXEC`` block of ``commands`` (a reply to ``MULTI``, one per queued command, then
+    the ``EXEC`` reply, which is the unit's)."""
+
+    __slots__ = ("args", "commands", "future", "keys", "replies")
+
+    def __init__(
+        self,
+        keys: Sequence[KeyT],
+        args: Sequence[EncodableT],
+        commands: Sequence[Sequence[EncodableT]] | None,
+    ) -> None:
+        self.keys = keys
+        self.args = args
+        self.commands = commands
+        self.replies = 1 if commands is None else len(commands) + 2
+        self.future: asyncio.Future[Any]
+
+
 class TurnBatchedScript:
     """A script whose calls made in one turn of the event loop go to a standalone Redis together:
     one pipeline (``EVALSHA`` each, no transaction), so one write and one read for all of them
@@ -181,6 +205,10 @@ class TurnBatchedScript:
     session, and frames of many sessions arrive in the same turn. Each call still gets its own
     reply or exception; a ``NOSCRIPT`` reply (a restarted Redis) is retried alone through the
     script, which loads it. On a cluster (no cross-node pipelines here) calls go one by one.
+
+    :meth:`transaction` sends a ``MULTI`` … ``EXEC`` block in the same pipeline, for a caller
+    that must pair the script's judgement with plain commands atomically (see
+    ``SessionBuffer.append_audio_frames``); standalone only.
 
     One batch is in flight at a time, on a connection the script keeps for itself (taken from
     the pool once, given back to it when the client closes the pool): calls made while a batch
@@ -194,20 +222,34 @@ class TurnBatchedScript:
     def __init__(self, redis: RedisClient, script: ScriptTextT) -> None:
         self._redis = redis
         self._script = redis.register_script(script)
-        self._batched = isinstance(redis, Redis)
-        self._pending: list[tuple[Sequence[KeyT], Sequence[EncodableT], asyncio.Future[Any]]] = []
+        self.batched = isinstance(redis, Redis)
+        """Whether calls share pipelines (a standalone Redis): :meth:`transaction` needs it."""
+        self._pending: list[_Unit] = []
         self._in_flight: asyncio.Task[None] | None = None
         self._connection: AbstractConnection | None = None
 
     async def __call__(self, keys: Sequence[KeyT], args: Sequence[EncodableT]) -> Any:
-        if not self._batched:
+        if not self.batched:
             return await self._script(keys=keys, args=args)
+        return await self._submit(_Unit(keys, args, None))
+
+    async def transaction(self, commands: Sequence[Sequence[EncodableT]]) -> list[Any]:
+        """Run ``commands`` as one ``MULTI``/``EXEC`` block in the next batch: the ``EXEC`` reply,
+        one item per command (a command that failed inside it gives its exception as its item).
+        Raises when the block did not run (``EXECABORT``: a command refused while queued, such as
+        an ``OOM``) or the connection failed."""
+        if not self.batched:
+            raise RuntimeError("transactions are batched on a standalone Redis only")
+        reply: list[Any] = await self._submit(_Unit((), (), commands))
+        return reply
+
+    async def _submit(self, unit: _Unit) -> Any:
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        self._pending.append((keys, args, future))
+        unit.future = loop.create_future()
+        self._pending.append(unit)
         if len(self._pending) == 1 and self._in_flight is None:
             loop.call_soon(self._flush)
-        return await future
+        return await unit.future
 
     def _flush(self) -> None:
         if self._in_flight is not None or not self._pending:
@@ -221,35 +263,39 @@ class TurnBatchedScript:
         if self._pending:  # what was called while the batch was out
             asyncio.get_running_loop().call_soon(self._flush)
 
-    async def _send(
-        self, batch: list[tuple[Sequence[KeyT], Sequence[EncodableT], asyncio.Future[Any]]]
-    ) -> None:
+    async def _send(self, batch: list[_Unit]) -> None:
         sha = self._script.sha
         try:
             # hiredis's stub types the tuple as one item; it takes any number.
             packed = b"".join(
-                pack_command((b"EVALSHA", sha, len(keys), *keys, *args))  # type: ignore[arg-type]
-                for keys, args, _ in batch
+                pack_command((b"EVALSHA", sha, len(unit.keys), *unit.keys, *unit.args))  # type: ignore[arg-type]
+                if unit.commands is None
+                else b"".join(
+                    [_MULTI, *(pack_command(tuple(command)) for command in unit.commands), _EXEC]  # type: ignore[arg-type]
+                )
+                for unit in batch
             )
-            replies = await self._exchange(packed, len(batch))
+            replies = await self._exchange(packed, sum(unit.replies for unit in batch))
         except Exception as exc:  # a bad argument, or the connection failed: every call fails with it
-            for _, _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
+            for unit in batch:
+                if not unit.future.done():
+                    unit.future.set_exception(exc)
             return
         except BaseException:  # cancelled (shutdown): so are the calls
-            for _, _, future in batch:
-                future.cancel()
+            for unit in batch:
+                unit.future.cancel()
             raise
-        for (keys, args, future), reply in zip(batch, replies, strict=True):
-            if future.done():  # its caller was cancelled meanwhile
+        at = 0
+        for unit in batch:
+            reply, at = replies[at + unit.replies - 1], at + unit.replies
+            if unit.future.done():  # its caller was cancelled meanwhile
                 continue
-            if isinstance(reply, NoScriptError):
-                await self._settle(future, self._script(keys=keys, args=args))
-            elif isinstance(reply, Exception):
-                future.set_exception(reply)
+            if isinstance(reply, NoScriptError) and unit.commands is None:
+                await self._settle(unit.future, self._script(keys=unit.keys, args=unit.args))
+            elif isinstance(reply, Exception):  # the script's error, or EXECABORT
+                unit.future.set_exception(reply)
             else:
-                future.set_result(reply)
+                unit.future.set_result(reply)
 
     async def _exchange(self, packed: bytes, count: int) -> list[Any]:
         """Write ``count`` packed commands at once and read their replies, an error reply as its

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -30,6 +30,20 @@ from server.protocol import Audio, AudioEnd, Text
 from server.settings import Settings
 
 from .conftest import TENANT
+
+
+@pytest.fixture(params=["script", "gate"])
+def path(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Which way a batch's audio goes in: through the ingest script (below GATE_BYTES), or as
+    plain XADDs behind the gate (every batch offered to it: it declines what the script judges
+    otherwise than "all next in seq", and the script stores those)."""
+    kept = buffer_module.GATE_BYTES
+    if request.param == "gate":
+        buffer_module.GATE_BYTES = 0
+    try:
+        yield request.param
+    finally:
+        buffer_module.GATE_BYTES = kept
 
 
 async def _session(buffer: SessionBuffer) -> str:
@@ -105,7 +119,7 @@ async def _compare(redis_url: str, seqs: list[int], merge: int) -> None:
 @hypothesis.example(runs=[(1, 2), (1, 3)], merge=1 << 18)  # a resent prefix, then new frames
 @hypothesis.example(runs=[(1, 5), (5, 3)], merge=1 << 18)  # ... whose first frame started a stream
 def test_batch_of_frames_matches_frame_by_frame(
-    redis_url: str, runs: list[tuple[int, int]], merge: int
+    redis_url: str, path: str, runs: list[tuple[int, int]], merge: int
 ) -> None:
     """Any mix of new, resent and skipped sequence numbers (as runs of consecutive ones, as a
     client sends them) gets, frame by frame, the same outcome and leaves the same audio (frames
@@ -115,7 +129,7 @@ def test_batch_of_frames_matches_frame_by_frame(
     asyncio.run(_compare(redis_url, seqs, merge))
 
 
-def test_frames_stored_together_share_entries(redis_url: str) -> None:
+def test_frames_stored_together_share_entries(redis_url: str, path: str) -> None:
     """A burst of 100 ms frames costs the stream one entry per MERGE_BYTES (8 s), not one each:
     100 frames (10 s) are two entries, the same bytes in the same order; a new stream's first
     frame and audio_end start entries of their own."""
@@ -144,7 +158,7 @@ def test_frames_stored_together_share_entries(redis_url: str) -> None:
     asyncio.run(run())
 
 
-def test_one_console_records_a_session_at_a_time(redis_url: str) -> None:
+def test_one_console_records_a_session_at_a_time(redis_url: str, path: str) -> None:
     """The client whose audio was stored last holds the session's recording: another client's
     frames (and HTTP audio) are refused, none stored, each still judged on its seq first; the
     hold ends with the holder's audio_end, or lapses after the hold without its frames."""
@@ -255,7 +269,7 @@ def test_http_audio_holds_the_recording_while_its_utterance_is_open(redis_url: s
     asyncio.run(run())
 
 
-def test_the_recording_hold_lasts_its_whole_length_after_the_last_frame(redis_url: str) -> None:
+def test_the_recording_hold_lasts_its_whole_length_after_the_last_frame(redis_url: str, path: str) -> None:
     """Each batch renews the hold: another console is refused until the hold has passed since the
     holder's last frame (it used to be renewed only past half its length, leaving as little as
     half). Generous margins: only a stall of more than 1.4 s here could make it pass early."""
@@ -280,7 +294,7 @@ def test_the_recording_hold_lasts_its_whole_length_after_the_last_frame(redis_ur
     asyncio.run(run())
 
 
-def test_closed_or_missing_session_stores_no_frame(redis_url: str) -> None:
+def test_closed_or_missing_session_stores_no_frame(redis_url: str, path: str) -> None:
     """A batch for a closing or unknown session stores nothing. Closing, each frame is still
     judged on its seq first, as if appended alone: a resend is a duplicate, a skipped number a
     gap, and only the expected frame is refused as closed (resends used to be refused too)."""
@@ -312,7 +326,7 @@ def test_closed_or_missing_session_stores_no_frame(redis_url: str) -> None:
     asyncio.run(run())
 
 
-def test_batch_names_the_entry_stored_just_before_it(redis_url: str) -> None:
+def test_batch_names_the_entry_stored_just_before_it(redis_url: str, path: str) -> None:
     """A batch reports the last entry the stream held before it, also when that entry came from
     another way in (HTTP): the owner can tell whether the batch follows what it has read."""
 
@@ -440,3 +454,106 @@ def test_the_reader_stops_queueing_at_the_ingest_window_and_goes_on_as_inputs_ar
         assert len(connection._inputs) == INGEST_WINDOW + 1 and pressure.waiting == INGEST_WINDOW
 
     asyncio.run(scenario())
+
+
+async def _gate_calls(redis: Redis) -> dict[str, int]:
+    stats = await redis.info("commandstats")
+    return {name: stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("exec", "rename", "xsetid")}
+
+
+def _burst(first: int, count: int) -> list[tuple[int, str, bytes, bool]]:
+    """``count`` 100 ms frames from seq ``first``: 32 of them are GATE_BYTES."""
+    return [(seq, "pcm16", bytes([seq % 256]) * 3200, False) for seq in range(first, first + count)]
+
+
+def test_bursts_pass_the_gate_with_their_audio_kept_out_of_lua(redis_url: str) -> None:
+    """A burst (at least GATE_BYTES) is stored by plain XADDs behind the gate script, in one
+    transaction: the same entries, outcomes and marks as through the ingest script, and no gate
+    key is left. When the gate cannot run (its script flushed) or declines (a resend), the ingest
+    script stores the frames, once; the next burst passes the gate again."""
+
+    async def run() -> None:
+        redis = Redis.from_url(redis_url)
+        try:
+            buffer = SessionBuffer(redis)
+            sid = await _session(buffer)
+            k = SessionKeys(sid)
+            await redis.script_flush()
+            _, first, handed = await buffer.append_audio_frames(sid, "rec", _burst(1, 32))  # NOSCRIPT
+            assert [c.outcome for c in first] == ["ok"] * 32 and len(handed) == 1
+            calls = await _gate_calls(redis)
+            before, second, handed = await buffer.append_audio_frames(sid, "rec", _burst(33, 40))
+            after = await _gate_calls(redis)
+            assert after["exec"] == calls["exec"] + 1 and after["rename"] == calls["rename"] + 2
+            assert after["xsetid"] == calls["xsetid"] + 1  # the ids proven to follow the stream
+            assert before == first[0].detail and [c.outcome for c in second] == ["ok"] * 40
+            stored = [(i.decode(), f) for i, f in await redis.xrange(k.audio)]
+            assert stored[1:] == handed and handed[0][0] == second[0].detail
+            assert handed[0][1] == {b"f": b"pcm16", b"d": b"".join(f[2] for f in _burst(33, 40)), b"s": b""}
+            assert _entry(stored[1][0]) > _entry(stored[0][0])
+            meta = await redis.hgetall(k.meta)
+            assert meta[b"audio_first"].decode() == stored[0][0]
+            assert meta[b"audio_last"].decode() == stored[1][0]
+            assert meta[b"recorder"] == b"rec" and await redis.hget(k.producers, "rec") == b"72"
+            assert not await redis.exists(k.audio_gate)
+            # A resend with new frames behind it: declined, judged frame by frame by the script.
+            calls = await _gate_calls(redis)
+            _, third, _ = await buffer.append_audio_frames(sid, "rec", _burst(60, 40))
+            assert [c.outcome for c in third] == ["dup"] * 13 + ["ok"] * 27
+            assert (await _gate_calls(redis))["rename"] == calls["rename"] + 1  # only the failed one back
+            assert await redis.xlen(k.audio) == 3 and not await redis.exists(k.audio_gate)
+            # audio_end at the end of a burst releases the recording, as through the script.
+            _, fourth, _ = await buffer.append_audio_frames(
+                sid, "rec", [*_burst(100, 31), (131, "end", b"", False)]
+            )
+            assert [c.outcome for c in fourth] == ["ok"] * 32
+            assert await redis.hget(k.meta, "recorder") is None
+        finally:
+            await redis.aclose()
+
+    asyncio.run(run())
+
+
+def _entry(entry_id: str) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq)
+
+
+def test_the_gate_declines_ids_that_do_not_follow_the_stream(redis_url: str) -> None:
+    """The gate is offered ids from this host's clock. An entry stored with a later id (another
+    host's clock, ahead) makes it decline, and the script stores the burst after that entry; an
+    entry later than the session's audio_last (which cannot happen: every writer sets it) makes
+    XSETID fail, and the same. Either way the entries' ids keep growing, so no owner's cursor can
+    pass over audio, and the next burst passes the gate with ids after the last."""
+
+    async def run() -> None:
+        redis = Redis.from_url(redis_url)
+        try:
+            buffer = SessionBuffer(redis)
+            sid = await _session(buffer)
+            k = SessionKeys(sid)
+            await buffer.append_audio_frames(sid, "rec", _burst(1, 32))
+            await buffer.append_audio_frames(sid, "rec", _burst(33, 32))  # loads the gate's script
+            ahead = f"{int(time.time() * 1000) + 60_000}-5"
+            await redis.xadd(k.audio, {"f": "pcm16", "d": b"", "s": ""}, id=ahead)
+            await redis.hset(k.meta, "audio_last", ahead)
+            calls = await _gate_calls(redis)
+            _, checks, _ = await buffer.append_audio_frames(sid, "rec", _burst(65, 32))
+            assert [c.outcome for c in checks] == ["ok"] * 32
+            assert _entry(checks[0].detail) > _entry(ahead)
+            assert (await _gate_calls(redis))["xsetid"] == calls["xsetid"]  # declined before it
+            _, checks, _ = await buffer.append_audio_frames(sid, "rec", _burst(97, 32))
+            assert (await _gate_calls(redis))["xsetid"] == calls["xsetid"] + 1  # passed
+            # An entry audio_last does not know of: XSETID refuses the gate's ids.
+            hidden = f"{_entry(checks[0].detail)[0] + 120_000}-0"
+            await redis.xadd(k.audio, {"f": "pcm16", "d": b"", "s": ""}, id=hidden)
+            _, checks, _ = await buffer.append_audio_frames(sid, "rec", _burst(129, 32))
+            assert [c.outcome for c in checks] == ["ok"] * 32
+            assert _entry(checks[0].detail) > _entry(hidden)
+            ids = [_entry(i.decode()) for i, _ in await redis.xrange(k.audio)]
+            assert ids == sorted(ids) and len(ids) == 7
+            assert await redis.hget(k.producers, "rec") == b"160" and not await redis.exists(k.audio_gate)
+        finally:
+            await redis.aclose()
+
+    asyncio.run(run())
