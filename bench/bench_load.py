@@ -773,7 +773,8 @@ def main(argv: list[str] | None = None) -> None:
     scale_n = args.sessions or 200
     out: list[str] = [
         f"\n## Load benchmark — {report['machine']['host']}, {report['machine']['cpus']} cores "
-        f"({report['machine']['cpu_model']}), {report['machine']['date']}\n"
+        f"({report['machine']['cpu_model']}), Redis {report['machine']['redis']}, "
+        f"{report['machine']['date']}\n"
     ]
 
     if args.part in ("all", "ingest", "scale"):
