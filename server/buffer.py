@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import logging
 import math
 import re
 import time
@@ -33,6 +34,8 @@ from . import keys
 from .errors import StoreUnavailable
 from .keys import SessionKeys
 from .redis_client import RedisClient, TurnBatchedScript
+
+log = logging.getLogger("astra.buffer")
 
 OPEN = "OPEN"
 CLOSING = "CLOSING"
@@ -441,7 +444,8 @@ return out
 #       predecessor, '1' if the last piece is an end, the recording hold in ms
 # The gate of SessionBuffer.append_audio_frames: the judgement of _APPEND_AUDIO_FRAMES without the
 # audio, for the commonest case only (the session open, nobody else's recording hold, not lapsed,
-# every piece next in seq, the ids after the stream's last entry); anything else is declined
+# every piece next in seq, the ids after the stream's last entry and not over a second ahead of
+# Redis's clock, which would date the audio's arrival wrong); anything else is declined
 # ({'declined'}, nothing changed) and the caller stores the frames through _APPEND_AUDIO_FRAMES.
 # Accepted, it renames the stream to the gate key (made, empty, for a session's first audio), so
 # that the caller's XADD ... NOMKSTREAM of each piece that follow it in the same MULTI land in
@@ -468,6 +472,7 @@ local function parse(id)
   local dash = string.find(id, '-', 1, true)
   return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
 end
+if parse(ARGV[2 + 3 * count]) > now + 1000 then return {'declined'} end  -- the host's clock ahead
 local before = redis.call('HGET', KEYS[1], 'audio_last') or ''
 local first_id, floor = ARGV[5], ARGV[3 + 3 * count]
 if before ~= '' then
@@ -961,9 +966,9 @@ class SessionBuffer:
         self._gate_sha = hashlib.sha1(_OPEN_AUDIO_GATE.encode()).hexdigest()
         """The gate's script, run inside transactions on a standalone Redis only (loaded on its
         first NOSCRIPT), so not registered with the client as the others are."""
-        self._last_entries: dict[str, tuple[int, int]] = {}
-        """Per session, the id of the last entry this process stored (or learnt of), as (ms, seq):
-        the next ids the gate is offered follow it; at most LAST_ENTRIES sessions, least recent
+        self._last_entries: dict[str, str] = {}
+        """Per session, the id of the last audio entry this process stored, by either way: the
+        next ids the gate is offered follow it; at most LAST_ENTRIES sessions, least recent
         dropped."""
         self._record_utterance = redis.register_script(_RECORD_UTTERANCE)
         self._release = redis.register_script(_RELEASE_LEASE)
@@ -1355,8 +1360,12 @@ class SessionBuffer:
                 start = False
             checks += [IngestCheck("ok", detail)] * (count - resent)
             entries.append((detail, {b"f": fmt.encode(), b"d": data, b"s": b"1" if start else b""}))
-        if gated and entries:  # where the next burst's ids start
-            self._remember_entry(session_id, entries[-1][0])
+        if entries:  # where the next burst's ids start
+            last = self._last_entries
+            last.pop(session_id, None)
+            last[session_id] = entries[-1][0]
+            if len(last) > LAST_ENTRIES:
+                del last[next(iter(last))]  # the session stored to longest ago
         return _text(raw[1]) or "0-0", checks, entries
 
     async def _append_through_gate(self, session_id: str, producer: str, pieces: list[Piece]) -> Any:
@@ -1384,9 +1393,12 @@ class SessionBuffer:
             replies = await self._append_audio_frames.transaction(commands)
         except redis.exceptions.ExecAbortError:  # refused while queued (OOM): the script says why
             return None
+        if replies is None:  # this Redis runs no transactions (an ACL, a proxy)
+            return None
         judged = replies[0]
         if isinstance(judged, redis.exceptions.NoScriptError):  # a restarted Redis: load it for next time
-            await self._r.script_load(_OPEN_AUDIO_GATE)
+            with contextlib.suppress(redis.exceptions.ResponseError):  # refused: the script stores them
+                await self._r.script_load(_OPEN_AUDIO_GATE)
             return None
         if isinstance(judged, Exception):
             raise judged
@@ -1394,24 +1406,18 @@ class SessionBuffer:
             return None
         stored = [_text(reply) if isinstance(reply, bytes) else reply for reply in replies[1:-1]]
         if stored != ids:  # cannot happen: the gate proved every id follows the stream's last entry
+            log.error("audio gate of %s: entries %s stored as %s", session_id, ids, stored)
             raise RuntimeError(f"audio gate of {session_id}: entries {ids} stored as {stored}")
         return judged
 
     def _entry_ids(self, session_id: str, count: int) -> list[str]:
         """Stream ids for ``count`` new entries of the session: this host's clock in ms, after the
-        last entry it stored or was told of (``_remember_entry``); the gate checks them."""
+        last entry this process stored; the gate checks them."""
         now = int(time.time() * 1000)
-        ms, seq = self._last_entries.get(session_id, (0, 0))
+        ms, seq = _entry_id(self._last_entries.get(session_id, "0-0"))
         if now > ms:
             ms, seq = now, 0
         return [f"{ms}-{seq + i}" for i in range(1, count + 1)]
-
-    def _remember_entry(self, session_id: str, entry_id: str) -> None:
-        last = self._last_entries
-        last.pop(session_id, None)
-        last[session_id] = _entry_id(entry_id)
-        if len(last) > LAST_ENTRIES:
-            del last[next(iter(last))]  # the session stored to longest ago
 
     async def audio_after(
         self, session_id: str, after: str, count: int

@@ -41,6 +41,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.connection import AbstractConnection
 from redis.commands.core import AsyncScript
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import MaxConnectionsError, NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.typing import EncodableT, KeyT, ScriptTextT
@@ -227,21 +228,54 @@ class TurnBatchedScript:
         self._pending: list[_Unit] = []
         self._in_flight: asyncio.Task[None] | None = None
         self._connection: AbstractConnection | None = None
+        self._transactions: bool | None = None
+        """Whether this Redis runs ``MULTI``/``EXEC`` (None: not asked yet)."""
 
     async def __call__(self, keys: Sequence[KeyT], args: Sequence[EncodableT]) -> Any:
         if not self.batched:
             return await self._script(keys=keys, args=args)
         return await self._submit(_Unit(keys, args, None))
 
-    async def transaction(self, commands: Sequence[Sequence[EncodableT]]) -> list[Any]:
+    async def transaction(self, commands: Sequence[Sequence[EncodableT]]) -> list[Any] | None:
         """Run ``commands`` as one ``MULTI``/``EXEC`` block in the next batch: the ``EXEC`` reply,
-        one item per command (a command that failed inside it gives its exception as its item).
+        one item per command (a command that failed inside it gives its exception as its item),
+        or None, nothing sent, where this Redis refuses ``MULTI`` or ``EXEC`` (an ACL, a proxy).
         Raises when the block did not run (``EXECABORT``: a command refused while queued, such as
         an ``OOM``) or the connection failed."""
         if not self.batched:
             raise RuntimeError("transactions are batched on a standalone Redis only")
+        if self._transactions is None:
+            try:
+                self._transactions = await self._transactions_run()
+            except (RedisConnectionError, RedisTimeoutError, OSError):  # unknown yet (a proxy hanging up?)
+                return None
+        if not self._transactions:
+            return None
         reply: list[Any] = await self._submit(_Unit((), (), commands))
         return reply
+
+    async def _transactions_run(self) -> bool:
+        """Whether an empty ``MULTI``/``EXEC`` runs, asked once, on a connection of its own (closed
+        after a refusal: it may be left inside ``MULTI``). In a batch, a refused ``MULTI`` would
+        let a block's commands run one by one, not atomically."""
+        pool = self._redis.connection_pool  # type: ignore[union-attr]  # standalone only
+        connection = await pool.get_connection()
+        try:
+            await connection.send_packed_command(_MULTI + _EXEC)
+            refused = False
+            for _ in range(2):
+                try:
+                    await connection.read_response()
+                except ResponseError:
+                    refused = True
+            if refused:  # it may still be inside MULTI
+                await connection.disconnect()
+            return not refused
+        except BaseException:
+            await connection.disconnect()
+            raise
+        finally:
+            await pool.release(connection)
 
     async def _submit(self, unit: _Unit) -> Any:
         loop = asyncio.get_running_loop()

@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 from server import buffer as buffer_module
 from server import protocol
 from server.app import create_app
-from server.buffer import CLOSING, Dedupe, SessionBuffer
+from server.buffer import CLOSING, Dedupe, SessionBuffer, _entry_id
 from server.endpoint import INGEST_WINDOW, Connection, audio_run
 from server.inbox import Inbox
 from server.keys import SessionKeys
@@ -33,17 +33,24 @@ from .conftest import TENANT
 
 
 @pytest.fixture(params=["script", "gate"])
-def path(request: pytest.FixtureRequest) -> Iterator[str]:
+def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Which way a batch's audio goes in: through the ingest script (below GATE_BYTES), or as
     plain XADDs behind the gate (every batch offered to it: it declines what the script judges
-    otherwise than "all next in seq", and the script stores those)."""
-    kept = buffer_module.GATE_BYTES
+    otherwise than "all next in seq", and the script stores those; it must pass some)."""
+    passed: list[Any] = []
+    through_gate = SessionBuffer._append_through_gate
+
+    async def counted(self: SessionBuffer, *args: Any) -> Any:
+        judged = await through_gate(self, *args)
+        if judged is not None:
+            passed.append(judged)
+        return judged
+
     if request.param == "gate":
-        buffer_module.GATE_BYTES = 0
-    try:
-        yield request.param
-    finally:
-        buffer_module.GATE_BYTES = kept
+        monkeypatch.setattr(buffer_module, "GATE_BYTES", 0)
+        monkeypatch.setattr(SessionBuffer, "_append_through_gate", counted)
+    yield request.param
+    assert passed or request.param == "script", "no batch passed the gate"
 
 
 async def _session(buffer: SessionBuffer) -> str:
@@ -490,7 +497,7 @@ def test_bursts_pass_the_gate_with_their_audio_kept_out_of_lua(redis_url: str) -
             stored = [(i.decode(), f) for i, f in await redis.xrange(k.audio)]
             assert stored[1:] == handed and handed[0][0] == second[0].detail
             assert handed[0][1] == {b"f": b"pcm16", b"d": b"".join(f[2] for f in _burst(33, 40)), b"s": b""}
-            assert _entry(stored[1][0]) > _entry(stored[0][0])
+            assert _entry_id(stored[1][0]) > _entry_id(stored[0][0])
             meta = await redis.hgetall(k.meta)
             assert meta[b"audio_first"].decode() == stored[0][0]
             assert meta[b"audio_last"].decode() == stored[1][0]
@@ -514,17 +521,14 @@ def test_bursts_pass_the_gate_with_their_audio_kept_out_of_lua(redis_url: str) -
     asyncio.run(run())
 
 
-def _entry(entry_id: str) -> tuple[int, int]:
-    ms, _, seq = entry_id.partition("-")
-    return int(ms), int(seq)
-
-
 def test_the_gate_declines_ids_that_do_not_follow_the_stream(redis_url: str) -> None:
-    """The gate is offered ids from this host's clock. An entry stored with a later id (another
-    host's clock, ahead) makes it decline, and the script stores the burst after that entry; an
-    entry later than the session's audio_last (which cannot happen: every writer sets it) makes
-    XSETID fail, and the same. Either way the entries' ids keep growing, so no owner's cursor can
-    pass over audio, and the next burst passes the gate with ids after the last."""
+    """The gate is offered ids from this host's clock, after the last entry this process stored.
+    An entry stored with a later id (another host's clock, a little ahead) makes it decline, and
+    the script stores the burst after that entry; the next burst passes with ids after it. Ids
+    over a second ahead of Redis's clock (this host's clock ahead) are declined: they would date
+    the audio's arrival wrong. An entry later than the session's audio_last (which cannot happen:
+    every writer sets it) makes XSETID fail, and the same. Either way the entries' ids keep
+    growing, so no owner's cursor can pass over audio."""
 
     async def run() -> None:
         redis = Redis.from_url(redis_url)
@@ -534,26 +538,70 @@ def test_the_gate_declines_ids_that_do_not_follow_the_stream(redis_url: str) -> 
             k = SessionKeys(sid)
             await buffer.append_audio_frames(sid, "rec", _burst(1, 32))
             await buffer.append_audio_frames(sid, "rec", _burst(33, 32))  # loads the gate's script
-            ahead = f"{int(time.time() * 1000) + 60_000}-5"
+            ahead = f"{int(time.time() * 1000) + 800}-5"
             await redis.xadd(k.audio, {"f": "pcm16", "d": b"", "s": ""}, id=ahead)
             await redis.hset(k.meta, "audio_last", ahead)
             calls = await _gate_calls(redis)
             _, checks, _ = await buffer.append_audio_frames(sid, "rec", _burst(65, 32))
             assert [c.outcome for c in checks] == ["ok"] * 32
-            assert _entry(checks[0].detail) > _entry(ahead)
-            assert (await _gate_calls(redis))["xsetid"] == calls["xsetid"]  # declined before it
+            assert _entry_id(checks[0].detail) > _entry_id(ahead)
+            assert (await _gate_calls(redis))["rename"] == calls["rename"] + 1  # declined
             _, checks, _ = await buffer.append_audio_frames(sid, "rec", _burst(97, 32))
-            assert (await _gate_calls(redis))["xsetid"] == calls["xsetid"] + 1  # passed
-            # An entry audio_last does not know of: XSETID refuses the gate's ids.
-            hidden = f"{_entry(checks[0].detail)[0] + 120_000}-0"
-            await redis.xadd(k.audio, {"f": "pcm16", "d": b"", "s": ""}, id=hidden)
+            assert (await _gate_calls(redis))["rename"] == calls["rename"] + 3  # passed
+            # This host's clock a minute ahead: declined, stored by the script at Redis's time.
+            future = int(time.time() * 1000) + 60_000
+            buffer._last_entries[sid] = f"{future}-0"
+            calls = await _gate_calls(redis)
             _, checks, _ = await buffer.append_audio_frames(sid, "rec", _burst(129, 32))
             assert [c.outcome for c in checks] == ["ok"] * 32
-            assert _entry(checks[0].detail) > _entry(hidden)
-            ids = [_entry(i.decode()) for i, _ in await redis.xrange(k.audio)]
-            assert ids == sorted(ids) and len(ids) == 7
-            assert await redis.hget(k.producers, "rec") == b"160" and not await redis.exists(k.audio_gate)
+            assert (await _gate_calls(redis))["rename"] == calls["rename"] + 1  # declined
+            assert _entry_id(checks[0].detail)[0] < future
+            # An entry audio_last does not know of: XSETID refuses the gate's ids.
+            hidden = f"{_entry_id(checks[0].detail)[0] + 120_000}-0"
+            await redis.xadd(k.audio, {"f": "pcm16", "d": b"", "s": ""}, id=hidden)
+            _, checks, _ = await buffer.append_audio_frames(sid, "rec", _burst(161, 32))
+            assert [c.outcome for c in checks] == ["ok"] * 32
+            assert _entry_id(checks[0].detail) > _entry_id(hidden)
+            ids = [_entry_id(i.decode()) for i, _ in await redis.xrange(k.audio)]
+            assert ids == sorted(ids) and len(ids) == 8
+            assert await redis.hget(k.producers, "rec") == b"192" and not await redis.exists(k.audio_gate)
         finally:
             await redis.aclose()
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize("refused", ["multi", "exec"])
+def test_a_redis_refusing_transactions_gets_bursts_through_the_script(redis_url: str, refused: str) -> None:
+    """Where an ACL (or a proxy) refuses MULTI, the gate's commands would run one by one, not
+    atomically: asked once, the buffer stores bursts through the ingest script instead, and live
+    frames after them still go in. A refused EXEC aborts the block (EXECABORT, on Redis 6.2 and
+    7.0), and the script stores the burst the same way."""
+    user = f"astra_no_{refused}_{uuid.uuid4().hex[:8]}"
+
+    async def run() -> None:
+        admin = Redis.from_url(redis_url)
+        await admin.acl_setuser(
+            user, enabled=True, nopass=True, keys=["*"], channels=["*"], commands=["+@all", f"-{refused}"]
+        )
+        redis = Redis.from_url(redis_url, username=user)
+        try:
+            buffer = SessionBuffer(redis)
+            sid = await _session(buffer)
+            k = SessionKeys(sid)
+            calls = await _gate_calls(admin)
+            for first in (1, 33):
+                _, checks, _ = await buffer.append_audio_frames(sid, "rec", _burst(first, 32))
+                assert [c.outcome for c in checks] == ["ok"] * 32
+            _, checks, _ = await buffer.append_audio_frames(sid, "rec", [_frame(65)])
+            assert [c.outcome for c in checks] == ["ok"]
+            after = await _gate_calls(admin)
+            assert after["rename"] == calls["rename"] and after["xsetid"] == calls["xsetid"]
+            assert await redis.xlen(k.audio) == 3 and await redis.hget(k.producers, "rec") == b"65"
+            assert not await redis.exists(k.audio_gate)
+        finally:
+            await redis.aclose()
+            await admin.acl_deluser(user)
+            await admin.aclose()
 
     asyncio.run(run())
