@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -27,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, TENANT, free_port
 
 from server.auth import issue_token, load_or_create_secret
-from server.redis_server import EmbeddedRedis, _die_with_parent, find_redis_server
+from server.redis_server import EmbeddedRedis, _die_with_parent, find_redis_server, redis_version
 
 READY_TIMEOUT = 60.0
 
@@ -295,12 +294,7 @@ def redis_server() -> str:
     """The redis-server the benchmark's Redis runs (``EmbeddedRedis`` picks it) and its version:
     it moves the ingest figures (Redis 7 hashes every byte of a Lua script's arguments)."""
     binary = find_redis_server()
-    try:
-        out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        out = ""
-    match = re.search(r"v=([\d.]+)", out)
-    return f"{match[1] if match else 'unknown version'} ({binary})"
+    return f"{redis_version(binary) or 'unknown version'} ({binary})"
 
 
 def machine() -> dict[str, object]:

@@ -23,13 +23,18 @@ MIN_VERSION = (6, 2)
 _PR_SET_PDEATHSIG = 1
 
 
-def _version(binary: str) -> tuple[int, ...]:
+def redis_version(binary: str) -> str:
+    """What ``binary --version`` says its version is ("7.0.15"), or "" when it does not run."""
     try:
         out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10).stdout
     except (OSError, subprocess.SubprocessError):
-        return ()
-    match = re.search(r"v=(\d+)\.(\d+)", out)
-    return (int(match[1]), int(match[2])) if match else ()
+        return ""
+    match = re.search(r"v=(\d+(?:\.\d+)+)", out)
+    return match[1] if match else ""
+
+
+def _version(binary: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in redis_version(binary).split(".")[:2] if part)
 
 
 def find_redis_server() -> str:
