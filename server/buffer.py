@@ -444,8 +444,9 @@ return out
 #       predecessor, '1' if the last piece is an end, the recording hold in ms
 # The gate of SessionBuffer.append_audio_frames: the judgement of _APPEND_AUDIO_FRAMES without the
 # audio, for the commonest case only (the session open, nobody else's recording hold, not lapsed,
-# every piece next in seq, the ids after the stream's last entry and not over a second ahead of
-# Redis's clock, which would date the audio's arrival wrong); anything else is declined
+# every piece next in seq, the ids after the stream's last entry and within a second of Redis's
+# clock: a host's clock ahead or behind would date the audio's arrival wrong, and the recording
+# hold goes by those dates); anything else is declined
 # ({'declined'}, nothing changed) and the caller stores the frames through _APPEND_AUDIO_FRAMES.
 # Accepted, it renames the stream to the gate key (made, empty, for a session's first audio), so
 # that the caller's XADD ... NOMKSTREAM of each piece that follow it in the same MULTI land in
@@ -473,6 +474,7 @@ local function parse(id)
   return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
 end
 if parse(ARGV[2 + 3 * count]) > now + 1000 then return {'declined'} end  -- the host's clock ahead
+if parse(ARGV[5]) < now - 1000 then return {'declined'} end  -- or behind
 local before = redis.call('HGET', KEYS[1], 'audio_last') or ''
 local first_id, floor = ARGV[5], ARGV[3 + 3 * count]
 if before ~= '' then
@@ -967,9 +969,9 @@ class SessionBuffer:
         """The gate's script, run inside transactions on a standalone Redis only (loaded on its
         first NOSCRIPT), so not registered with the client as the others are."""
         self._last_entries: dict[str, str] = {}
-        """Per session, the id of the last audio entry this process stored, by either way: the
-        next ids the gate is offered follow it; at most LAST_ENTRIES sessions, least recent
-        dropped."""
+        """Per session, the id of the last audio entry this process stored from frames (through
+        the gate or the script): the next ids the gate is offered follow it; at most LAST_ENTRIES
+        sessions, least recent dropped."""
         self._record_utterance = redis.register_script(_RECORD_UTTERANCE)
         self._release = redis.register_script(_RELEASE_LEASE)
         self._replace_block = redis.register_script(_REPLACE_BLOCK)
@@ -1371,10 +1373,11 @@ class SessionBuffer:
     async def _append_through_gate(self, session_id: str, producer: str, pieces: list[Piece]) -> Any:
         """Store ``pieces`` with their audio passed to plain ``XADD`` commands, not to a script,
         in one transaction whose script (_OPEN_AUDIO_GATE) judges them first: _APPEND_AUDIO_FRAMES'
-        reply, or None when the gate declined them (or its script is not loaded) and nothing was
-        stored. Since Redis 7.0 Lua hashes every byte of every string it is given, a script's
-        arguments included (Lua 5.1 sampled 32 of them; redis/redis#9449): ~1 ns a byte in Redis's
-        one thread, ~30 % of it while bursts of audio arrive (docs/performance.md)."""
+        reply, or None when nothing was stored: the gate declined them, its script was not loaded,
+        the transaction was aborted (``EXECABORT``) or this Redis runs none. Since Redis 7.0 Lua
+        hashes every byte of every string it is given, a script's arguments included (Lua 5.1
+        sampled 32 of them; redis/redis#9449): ~1 ns a byte in Redis's one thread, ~30 % of it
+        while bursts of audio arrive (docs/performance.md)."""
         k = SessionKeys(session_id)
         ids = self._entry_ids(session_id, len(pieces))
         args: list[Any] = [producer, len(pieces)]
@@ -1412,7 +1415,8 @@ class SessionBuffer:
 
     def _entry_ids(self, session_id: str, count: int) -> list[str]:
         """Stream ids for ``count`` new entries of the session: this host's clock in ms, after the
-        last entry this process stored; the gate checks them."""
+        last entry this process stored; the gate checks them against the stream and Redis's
+        clock."""
         now = int(time.time() * 1000)
         ms, seq = _entry_id(self._last_entries.get(session_id, "0-0"))
         if now > ms:

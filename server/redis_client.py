@@ -32,6 +32,7 @@ it on every primary, which fails while any primary is down, even one without the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Iterable, Sequence
 from typing import Any, TypeAlias
 from urllib.parse import urlsplit, urlunsplit
@@ -41,8 +42,13 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.connection import AbstractConnection
 from redis.commands.core import AsyncScript
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import MaxConnectionsError, NoScriptError, ResponseError
+from redis.exceptions import (
+    MaxConnectionsError,
+    NoPermissionError,
+    NoScriptError,
+    RedisError,
+    ResponseError,
+)
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.typing import EncodableT, KeyT, ScriptTextT
 
@@ -229,7 +235,9 @@ class TurnBatchedScript:
         self._in_flight: asyncio.Task[None] | None = None
         self._connection: AbstractConnection | None = None
         self._transactions: bool | None = None
-        """Whether this Redis runs ``MULTI``/``EXEC`` (None: not asked yet)."""
+        """Whether this Redis runs ``MULTI``/``EXEC`` (None: not known yet)."""
+        self._asking = asyncio.Lock()
+        """Held while one caller asks: the others wait for its answer rather than ask too."""
 
     async def __call__(self, keys: Sequence[KeyT], args: Sequence[EncodableT]) -> Any:
         if not self.batched:
@@ -239,38 +247,47 @@ class TurnBatchedScript:
     async def transaction(self, commands: Sequence[Sequence[EncodableT]]) -> list[Any] | None:
         """Run ``commands`` as one ``MULTI``/``EXEC`` block in the next batch: the ``EXEC`` reply,
         one item per command (a command that failed inside it gives its exception as its item),
-        or None, nothing sent, where this Redis refuses ``MULTI`` or ``EXEC`` (an ACL, a proxy).
-        Raises when the block did not run (``EXECABORT``: a command refused while queued, such as
-        an ``OOM``) or the connection failed."""
+        or None, nothing sent, where this Redis refuses ``MULTI`` or ``EXEC`` (an ACL, a proxy)
+        or it could not be asked whether it does. Raises when the block did not run
+        (``EXECABORT``: a command refused while queued, such as an ``OOM``) or the connection
+        failed."""
         if not self.batched:
             raise RuntimeError("transactions are batched on a standalone Redis only")
         if self._transactions is None:
-            try:
-                self._transactions = await self._transactions_run()
-            except (RedisConnectionError, RedisTimeoutError, OSError):  # unknown yet (a proxy hanging up?)
-                return None
+            async with self._asking:
+                if self._transactions is None:
+                    # Not answered (a proxy hanging up, a busy Redis refusing the
+                    # connection's setup): still unknown, the next caller asks again.
+                    with contextlib.suppress(RedisError, OSError):
+                        self._transactions = await self._transactions_run()
         if not self._transactions:
             return None
         reply: list[Any] = await self._submit(_Unit((), (), commands))
         return reply
 
-    async def _transactions_run(self) -> bool:
-        """Whether an empty ``MULTI``/``EXEC`` runs, asked once, on a connection of its own (closed
-        after a refusal: it may be left inside ``MULTI``). In a batch, a refused ``MULTI`` would
-        let a block's commands run one by one, not atomically."""
+    async def _transactions_run(self) -> bool | None:
+        """Whether an empty ``MULTI``/``EXEC`` runs, on a connection of its own (closed after an
+        error: it may be left inside ``MULTI``): False when refused for good (``NOPERM``, an
+        unknown command), None for another error (``BUSY``, ``LOADING``: ask again later). In a
+        batch, a refused ``MULTI`` would let a block's commands run one by one, not atomically."""
         pool = self._redis.connection_pool  # type: ignore[union-attr]  # standalone only
         connection = await pool.get_connection()
         try:
             await connection.send_packed_command(_MULTI + _EXEC)
-            refused = False
+            errors: list[ResponseError] = []
             for _ in range(2):
                 try:
                     await connection.read_response()
-                except ResponseError:
-                    refused = True
-            if refused:  # it may still be inside MULTI
-                await connection.disconnect()
-            return not refused
+                except ResponseError as exc:
+                    errors.append(exc)
+            if not errors:
+                return True
+            await connection.disconnect()  # it may still be inside MULTI
+            for error in errors:  # redis-py takes the code off: NOPERM is its class, or in EXECABORT's text
+                text = str(error)
+                if isinstance(error, NoPermissionError) or "NOPERM" in text or "unknown command" in text:
+                    return False
+            return None
         except BaseException:
             await connection.disconnect()
             raise

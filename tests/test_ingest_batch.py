@@ -521,14 +521,24 @@ def test_bursts_pass_the_gate_with_their_audio_kept_out_of_lua(redis_url: str) -
     asyncio.run(run())
 
 
-def test_the_gate_declines_ids_that_do_not_follow_the_stream(redis_url: str) -> None:
+def test_the_gate_declines_ids_that_do_not_follow_the_stream(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The gate is offered ids from this host's clock, after the last entry this process stored.
     An entry stored with a later id (another host's clock, a little ahead) makes it decline, and
     the script stores the burst after that entry; the next burst passes with ids after it. Ids
-    over a second ahead of Redis's clock (this host's clock ahead) are declined: they would date
-    the audio's arrival wrong. An entry later than the session's audio_last (which cannot happen:
-    every writer sets it) makes XSETID fail, and the same. Either way the entries' ids keep
-    growing, so no owner's cursor can pass over audio."""
+    over a second ahead of Redis's clock or behind it (this host's clock wrong) are declined: they
+    would date the audio's arrival wrong, and the recording hold goes by those dates. An entry
+    later than the session's audio_last (which cannot happen: every writer sets it) makes XSETID
+    fail, and the same. Either way the entries' ids keep growing, so no owner's cursor can pass
+    over audio. The host's clock the buffer reads is set by the test, so that no step depends on
+    how fast the ones before it ran."""
+    clock = [time.time()]
+    monkeypatch.setattr(buffer_module, "time", SimpleNamespace(time=lambda: clock[0]))
+
+    async def redis_ms(redis: Redis) -> int:
+        seconds, micros = await redis.time()
+        return int(seconds * 1000 + micros // 1000)
 
     async def run() -> None:
         redis = Redis.from_url(redis_url)
@@ -538,7 +548,9 @@ def test_the_gate_declines_ids_that_do_not_follow_the_stream(redis_url: str) -> 
             k = SessionKeys(sid)
             await buffer.append_audio_frames(sid, "rec", _burst(1, 32))
             await buffer.append_audio_frames(sid, "rec", _burst(33, 32))  # loads the gate's script
-            ahead = f"{int(time.time() * 1000) + 800}-5"
+            # Another host's entry 800 ms after this host's clock (which stays where it is).
+            clock[0] = await redis_ms(redis) / 1000
+            ahead = f"{int(clock[0] * 1000) + 800}-5"
             await redis.xadd(k.audio, {"f": "pcm16", "d": b"", "s": ""}, id=ahead)
             await redis.hset(k.meta, "audio_last", ahead)
             calls = await _gate_calls(redis)
@@ -546,21 +558,38 @@ def test_the_gate_declines_ids_that_do_not_follow_the_stream(redis_url: str) -> 
             assert [c.outcome for c in checks] == ["ok"] * 32
             assert _entry_id(checks[0].detail) > _entry_id(ahead)
             assert (await _gate_calls(redis))["rename"] == calls["rename"] + 1  # declined
+            clock[0] = await redis_ms(redis) / 1000  # ids after that entry, within a second of now
             _, checks, _ = await buffer.append_audio_frames(sid, "rec", _burst(97, 32))
             assert (await _gate_calls(redis))["rename"] == calls["rename"] + 3  # passed
             # This host's clock a minute ahead: declined, stored by the script at Redis's time.
-            future = int(time.time() * 1000) + 60_000
-            buffer._last_entries[sid] = f"{future}-0"
+            clock[0] = await redis_ms(redis) / 1000 + 60
             calls = await _gate_calls(redis)
             _, checks, _ = await buffer.append_audio_frames(sid, "rec", _burst(129, 32))
             assert [c.outcome for c in checks] == ["ok"] * 32
             assert (await _gate_calls(redis))["rename"] == calls["rename"] + 1  # declined
-            assert _entry_id(checks[0].detail)[0] < future
+            assert _entry_id(checks[0].detail)[0] < clock[0] * 1000
+            # This host's clock a minute behind, where the last entry is older still: the ids
+            # would follow it, and are declined all the same.
+            behind = await redis_ms(redis) - 60_000
+            clock[0] = behind / 1000
+            sid2 = await _session(buffer)
+            k2 = SessionKeys(sid2)
+            await redis.xadd(k2.audio, {"f": "pcm16", "d": b"", "s": ""}, id=f"{behind - 60_000}-1")
+            await redis.hset(k2.meta, "audio_last", f"{behind - 60_000}-1")
+            buffer._last_entries[sid2] = f"{behind - 60_000}-1"
+            calls = await _gate_calls(redis)
+            _, checks, _ = await buffer.append_audio_frames(sid2, "rec", _burst(1, 32))
+            assert [c.outcome for c in checks] == ["ok"] * 32
+            assert (await _gate_calls(redis))["rename"] == calls["rename"] + 1  # declined
+            assert _entry_id(checks[0].detail)[0] > behind + 59_000  # dated by Redis's clock
             # An entry audio_last does not know of: XSETID refuses the gate's ids.
-            hidden = f"{_entry_id(checks[0].detail)[0] + 120_000}-0"
+            clock[0] = await redis_ms(redis) / 1000
+            hidden = f"{_entry_id(buffer._last_entries[sid])[0] + 120_000}-0"
             await redis.xadd(k.audio, {"f": "pcm16", "d": b"", "s": ""}, id=hidden)
+            calls = await _gate_calls(redis)
             _, checks, _ = await buffer.append_audio_frames(sid, "rec", _burst(161, 32))
             assert [c.outcome for c in checks] == ["ok"] * 32
+            assert (await _gate_calls(redis))["xsetid"] == calls["xsetid"] + 1  # refused
             assert _entry_id(checks[0].detail) > _entry_id(hidden)
             ids = [_entry_id(i.decode()) for i, _ in await redis.xrange(k.audio)]
             assert ids == sorted(ids) and len(ids) == 8
@@ -599,6 +628,7 @@ def test_a_redis_refusing_transactions_gets_bursts_through_the_script(redis_url:
             assert after["rename"] == calls["rename"] and after["xsetid"] == calls["xsetid"]
             assert await redis.xlen(k.audio) == 3 and await redis.hget(k.producers, "rec") == b"65"
             assert not await redis.exists(k.audio_gate)
+            assert buffer._append_audio_frames._transactions is False  # refused for good: not asked again
         finally:
             await redis.aclose()
             await admin.acl_deluser(user)

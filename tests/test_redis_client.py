@@ -29,6 +29,7 @@ from server.redis_client import (
     is_cluster_url,
     make_redis,
 )
+from server.redis_server import EmbeddedRedis
 from server.settings import Settings
 
 from .conftest import TIME_UNIT, ServerProcess
@@ -196,6 +197,48 @@ async def test_calls_made_while_a_batch_is_out_go_together_as_the_next(
         assert writes == 2
     finally:
         await client.aclose()
+
+
+BUSY_FOR_A_WHILE = """
+local t = redis.call('TIME')
+local start = t[1] * 1000000 + t[2]
+repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start > tonumber(ARGV[1])
+return 1
+"""
+
+
+async def test_a_busy_redis_leaves_transactions_unknown_and_asked_again(tmp_path: Path) -> None:
+    """Asked whether it runs transactions while a long script holds it (BUSY to every command),
+    Redis gives no answer for good: the caller gets None (its burst goes through the ingest
+    script), and the next caller, once the script is over, asks again and gets its block run."""
+    key = f"t{uuid.uuid4().hex}"
+    with EmbeddedRedis(tmp_path / "redis") as server:
+        client = make_redis(Settings(redis_url=server.url))
+        other = redis.asyncio.Redis.from_url(server.url, socket_timeout=60)
+        probe = redis.asyncio.Redis.from_url(server.url)
+        script = TurnBatchedScript(client, ECHO_OR_FAIL)
+        try:
+            await other.config_set("lua-time-limit", 10)  # BUSY after 10 ms of a script
+            await client.ping()
+            await probe.ping()
+            busy = asyncio.create_task(other.eval(BUSY_FOR_A_WHILE, 0, int(20 * TIME_UNIT * 1e6)))
+            deadline = asyncio.get_running_loop().time() + 10 * TIME_UNIT
+            while True:
+                try:
+                    await probe.ping()
+                except redis.exceptions.ResponseError as exc:
+                    assert "BUSY" in str(exc)
+                    break
+                assert asyncio.get_running_loop().time() < deadline, "the script never made Redis busy"
+                await asyncio.sleep(0.01)
+            assert await script.transaction([("SET", key, "during")]) is None
+            assert script._transactions is None
+            assert await asyncio.wait_for(busy, 60 * TIME_UNIT) == 1
+            assert await script.transaction([("SET", key, "after")]) == [b"OK"]
+            assert script._transactions is True and await client.get(key) == b"after"
+        finally:
+            for c in (client, other, probe):
+                await c.aclose()
 
 
 @pytest.mark.cluster
