@@ -13,11 +13,13 @@ as ``astra serve`` runs its own), the fake CORE (``tools/fake_core.py``), one or
 ``bench/loadgen.py`` whose results are merged. Every step starts fresh processes, so one step's
 backlog cannot slow the next.
 
-* ``ingest``: durable-ack throughput. Clients (``--ingest-clients``, one session each) send
-  100 ms PCM16 ``audio`` frames as fast as the protocol allows (64 in flight each) for
+* ``ingest``: durable-ack throughput. Clients (``--clients``, one session each) send 100 ms
+  PCM16 ``audio`` frames as fast as the protocol allows (64 in flight each) for
   ``--ingest-seconds``: first against the bare Starlette/uvicorn msgpack echo server
   (``bench/echo_server.py``, same uvicorn options), then against ``astra serve``. Frames acked
-  per second and their ratio (target ≥ 0.5).
+  per second and their ratio to the echo (target ≥ 0.5). This machine's throughput drifts by
+  tens of percent from one minute to the next, so the pair runs ``--ingest-rounds`` times, each
+  round's ratio against its own echo, and the median ratio is the figure.
 * ``live``: N sessions, each a recorder sending real speech (``tests/fixtures/audio/sesion.wav``
   from a random offset, looped) at real-time pace and a ``text`` frame every ``--text-every``
   seconds or so; 2 stenographers per 10 sessions, receiving everything and editing a block every
@@ -43,6 +45,7 @@ import asyncio
 import json
 import os
 import select
+import statistics
 import subprocess
 import sys
 import threading
@@ -664,24 +667,56 @@ def live_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def ingest_table(rows: list[dict[str, Any]], echo: dict[str, Any]) -> str:
-    """Throughput and its ratio to the echo server; and, steadier on a busy machine, the event
-    loops' CPU per frame and its ratio (what the throughputs would be if both loops were full)."""
-    baseline = echo["frames_per_s"]
-    loop_base = echo.get("loop_cpu_ms_per_frame")
+def ingest_rounds(args: argparse.Namespace, counts: list[int]) -> list[dict[str, Any]]:
+    """``args.ingest_rounds`` rounds of the echo, then ``astra serve`` on each process count:
+    every row carries its round and its ratios to that round's echo, run minutes apart at most."""
+    rows: list[dict[str, Any]] = []
+    for round_ in range(1, args.ingest_rounds + 1):
+        echo = ingest(args, "echo") | {"round": round_}
+        rows.append(echo | {"ratio": 1.0, "loop_ratio": 1.0})
+        for processes in counts:
+            r = ingest(args, "astra", processes) | {"round": round_}
+            per_frame, loop_base = r.get("loop_cpu_ms_per_frame"), echo.get("loop_cpu_ms_per_frame")
+            r["ratio"] = r["frames_per_s"] / echo["frames_per_s"] if echo["frames_per_s"] else None
+            r["loop_ratio"] = loop_base / per_frame if loop_base and per_frame else None
+            rows.append(r)
+    return rows
+
+
+def ingest_medians(rows: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """Per process count: the median of the rounds' ratios to their echo, and the range."""
+    ratios: dict[int, list[float]] = {}
+    for r in rows:
+        if r["target"] != "echo" and r.get("ratio") is not None:
+            ratios.setdefault(r["processes"], []).append(r["ratio"])
+    return {
+        p: {
+            "median": round(statistics.median(v), 3),
+            "min": round(min(v), 3),
+            "max": round(max(v), 3),
+            "rounds": len(v),
+        }
+        for p, v in ratios.items()
+    }
+
+
+def ingest_table(rows: list[dict[str, Any]]) -> str:
+    """Throughput and its ratio to its round's echo server; and, steadier on a busy machine, the
+    event loops' CPU per frame and its ratio (what the throughputs would be if both loops were
+    full)."""
     lines = [
-        "| server | processes | clients | frames/s acked | ratio to echo | ack p50 / p99 (ms) "
+        "| round | server | processes | clients | frames/s acked | ratio to echo | ack p50 / p99 (ms) "
         "| server CPU % (ms/frame) | busiest event loop CPU % | event loops ms/frame (ratio) "
         "| Redis CPU % (commands, reads per frame) | generator CPU % | machine CPU % (others) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        ratio = f"{r['frames_per_s'] / baseline:.2f}" if baseline else "—"
-        per_frame = r.get("loop_cpu_ms_per_frame")
-        loop_ratio = f"{loop_base / per_frame:.2f}" if loop_base and per_frame else "—"
+        ratio = f"{r['ratio']:.2f}" if r.get("ratio") is not None else "—"
+        loop_ratio = f"{r['loop_ratio']:.2f}" if r.get("loop_ratio") is not None else "—"
         name = "bare echo (Starlette/uvicorn)" if r["target"] == "echo" else "astra serve"
         lines.append(
-            f"| {name} | {r['processes']} | {r['clients']} | {r['frames_per_s']:.0f} | {ratio} "
+            f"| {r.get('round', 1)} | {name} | {r['processes']} | {r['clients']} "
+            f"| {r['frames_per_s']:.0f} | {ratio} "
             f"| {_ms(r['ack_audio_ms'])} | {r['server_cpu_percent']:.0f} ({r['server_cpu_ms_per_frame']}) "
             f"| {r['busiest_loop_cpu_percent']:.0f} | {r['loop_cpu_ms_per_frame']} ({loop_ratio}) "
             f"| {_cpu(r, 'redis')} ({r['redis_commands_per_frame']}, {r.get('redis_reads_per_frame')}) "
@@ -739,6 +774,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--ingest-seconds", type=float, default=_env("BENCH_INGEST_SECONDS", 8))
     p.add_argument(
+        "--ingest-rounds",
+        type=int,
+        default=int(_env("BENCH_INGEST_ROUNDS", 3)),
+        help="ingest: rounds of echo then astra serve; the figure is the median ratio",
+    )
+    p.add_argument(
         "--processes",
         default=os.environ.get("BENCH_PROCESSES", "1,2,4"),
         help="scale: astra serve process counts",
@@ -779,12 +820,19 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.part in ("all", "ingest", "scale"):
         counts = [1] if args.part == "ingest" else [int(x) for x in args.processes.split(",")]
-        echo = ingest(args, "echo")
-        rows = [echo] + [ingest(args, "astra", p) for p in counts]
+        rows = ingest_rounds(args, counts)
+        medians = ingest_medians(rows)
         report["ingest"] = rows
+        report["ingest_ratio"] = medians
+        summary = "; ".join(
+            f"{p} process{'es' if p > 1 else ''}: **{m['median']:.2f}** ({m['min']:.2f}–{m['max']:.2f})"
+            for p, m in medians.items()
+        )
         out += [
             "### Ingest: durable-ack throughput versus a bare echo server\n",
-            ingest_table(rows, echo),
+            ingest_table(rows),
+            "",
+            f"Ratio to the echo of the same round, median of {args.ingest_rounds} (range): {summary}.",
             "",
         ]
 
