@@ -690,12 +690,7 @@ def ingest_medians(rows: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
         if r["target"] != "echo" and r.get("ratio") is not None:
             ratios.setdefault(r["processes"], []).append(r["ratio"])
     return {
-        p: {
-            "median": round(statistics.median(v), 3),
-            "min": round(min(v), 3),
-            "max": round(max(v), 3),
-            "rounds": len(v),
-        }
+        p: {"median": statistics.median(v), "min": min(v), "max": max(v), "rounds": len(v)}
         for p, v in ratios.items()
     }
 
