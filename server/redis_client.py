@@ -238,6 +238,9 @@ class TurnBatchedScript:
         """Whether this Redis runs ``MULTI``/``EXEC`` (None: not known yet)."""
         self._asking = asyncio.Lock()
         """Held while one caller asks: the others wait for its answer rather than ask too."""
+        self._asked = 0
+        """How many times it was asked, counted once answered (or not): a caller that waited while
+        it was asked takes that answer, even none."""
 
     async def __call__(self, keys: Sequence[KeyT], args: Sequence[EncodableT]) -> Any:
         if not self.batched:
@@ -254,12 +257,17 @@ class TurnBatchedScript:
         if not self.batched:
             raise RuntimeError("transactions are batched on a standalone Redis only")
         if self._transactions is None:
+            asked = self._asked
             async with self._asking:
-                if self._transactions is None:
-                    # Not answered (a proxy hanging up, a busy Redis refusing the
-                    # connection's setup): still unknown, the next caller asks again.
-                    with contextlib.suppress(RedisError, OSError):
-                        self._transactions = await self._transactions_run()
+                if self._asked == asked:  # nobody asked while this caller waited
+                    # Not answered (a proxy hanging up, a busy Redis refusing the connection's
+                    # setup, a hung one): still unknown, a later caller asks again; the callers
+                    # that waited meanwhile do not (a hung Redis would hold each for a timeout).
+                    try:
+                        with contextlib.suppress(RedisError, OSError):
+                            self._transactions = await self._transactions_run()
+                    finally:
+                        self._asked += 1
         if not self._transactions:
             return None
         reply: list[Any] = await self._submit(_Unit((), (), commands))

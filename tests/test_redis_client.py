@@ -209,8 +209,9 @@ return 1
 
 async def test_a_busy_redis_leaves_transactions_unknown_and_asked_again(tmp_path: Path) -> None:
     """Asked whether it runs transactions while a long script holds it (BUSY to every command),
-    Redis gives no answer for good: the caller gets None (its burst goes through the ingest
-    script), and the next caller, once the script is over, asks again and gets its block run."""
+    Redis gives no answer for good: five callers at once ask once and all get None (their bursts
+    go through the ingest script), and the next caller, once the script is over, asks again and
+    gets its block run."""
     key = f"t{uuid.uuid4().hex}"
     with EmbeddedRedis(tmp_path / "redis") as server:
         client = make_redis(Settings(redis_url=server.url))
@@ -221,7 +222,7 @@ async def test_a_busy_redis_leaves_transactions_unknown_and_asked_again(tmp_path
             await other.config_set("lua-time-limit", 10)  # BUSY after 10 ms of a script
             await client.ping()
             await probe.ping()
-            busy = asyncio.create_task(other.eval(BUSY_FOR_A_WHILE, 0, int(20 * TIME_UNIT * 1e6)))
+            busy = asyncio.create_task(other.eval(BUSY_FOR_A_WHILE, 0, int(5 * TIME_UNIT * 1e6)))
             deadline = asyncio.get_running_loop().time() + 10 * TIME_UNIT
             while True:
                 try:
@@ -231,8 +232,18 @@ async def test_a_busy_redis_leaves_transactions_unknown_and_asked_again(tmp_path
                     break
                 assert asyncio.get_running_loop().time() < deadline, "the script never made Redis busy"
                 await asyncio.sleep(0.01)
-            assert await script.transaction([("SET", key, "during")]) is None
-            assert script._transactions is None
+            asked = 0
+            ask = script._transactions_run
+
+            async def counted() -> bool | None:
+                nonlocal asked
+                asked += 1
+                return await ask()
+
+            script._transactions_run = counted  # type: ignore[method-assign]
+            during = [script.transaction([("SET", key, "during")]) for _ in range(5)]
+            assert await asyncio.gather(*during) == [None] * 5
+            assert script._transactions is None and asked == 1  # the others waited for that answer
             assert await asyncio.wait_for(busy, 60 * TIME_UNIT) == 1
             assert await script.transaction([("SET", key, "after")]) == [b"OK"]
             assert script._transactions is True and await client.get(key) == b"after"
