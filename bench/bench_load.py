@@ -701,7 +701,8 @@ def ingest_table(rows: list[dict[str, Any]]) -> str:
     full)."""
     lines = [
         "| round | server | processes | clients | frames/s acked | ratio to echo | ack p50 / p99 (ms) "
-        "| server CPU % (ms/frame) | busiest event loop CPU % | event loops ms/frame (ratio) "
+        "| server CPU % (ms/frame) | busiest event loop CPU % + waiting to run % "
+        "| event loops ms/frame (ratio) "
         "| Redis CPU % (commands, reads per frame) | generator CPU % | machine CPU % (others) |",
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -713,7 +714,8 @@ def ingest_table(rows: list[dict[str, Any]]) -> str:
             f"| {r.get('round', 1)} | {name} | {r['processes']} | {r['clients']} "
             f"| {r['frames_per_s']:.0f} | {ratio} "
             f"| {_ms(r['ack_audio_ms'])} | {r['server_cpu_percent']:.0f} ({r['server_cpu_ms_per_frame']}) "
-            f"| {r['busiest_loop_cpu_percent']:.0f} | {r['loop_cpu_ms_per_frame']} ({loop_ratio}) "
+            f"| {r['busiest_loop_cpu_percent']:.0f} + {r['busiest_loop_wait_percent']:.0f} "
+            f"| {r['loop_cpu_ms_per_frame']} ({loop_ratio}) "
             f"| {_cpu(r, 'redis')} ({r['redis_commands_per_frame']}, {r.get('redis_reads_per_frame')}) "
             f"| {r['generator_cpu_percent']:.0f} | {_machine(r)} |"
         )
