@@ -473,10 +473,10 @@ local function parse(id)
   local dash = string.find(id, '-', 1, true)
   return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
 end
-if parse(ARGV[2 + 3 * count]) > now + 1000 then return {'declined'} end  -- the host's clock ahead
-if parse(ARGV[5]) < now - 1000 then return {'declined'} end  -- or behind
-local before = redis.call('HGET', KEYS[1], 'audio_last') or ''
 local first_id, floor = ARGV[5], ARGV[3 + 3 * count]
+if parse(ARGV[2 + 3 * count]) > now + 1000 then return {'declined'} end  -- the host's clock ahead
+if parse(first_id) < now - 1000 then return {'declined'} end  -- or behind
+local before = redis.call('HGET', KEYS[1], 'audio_last') or ''
 if before ~= '' then
   local ms, seq = parse(first_id)
   local before_ms, before_seq = parse(before)
