@@ -61,7 +61,7 @@ from .orchestrator import IngestResult
 from .protocol import Audio, AudioEnd, Delete, Edit, Hello, Insert, Numbered, Ping, Presence, Text
 from .state import AppState
 from .throttle import TokenBucket
-from .wsprotocol import HOLD, WRITABLE
+from .wsprotocol import HOLD, SEND_NOW
 
 log = logging.getLogger("astra.ws")
 
@@ -109,8 +109,10 @@ class Connection:
         self.session_id = session_id
         self.limits = state.settings.limits
         self._send_lock = asyncio.Lock()
-        self._writable: asyncio.Event | None = (websocket.scope.get("extensions") or {}).get(WRITABLE)
-        """Set while a send completes without waiting (our uvicorn protocol, wsprotocol.py)."""
+        self._send_now: Callable[[Sequence[bytes]], bool] | None = (
+            websocket.scope.get("extensions") or {}
+        ).get(SEND_NOW)
+        """Writes frames at once when no send would wait (our uvicorn protocol, wsprotocol.py)."""
         self._inputs: Inbox[Numbered] = Inbox()
         self._unanswered = 0
         """Inputs queued or being stored, not answered yet: the reader waits at INGEST_WINDOW."""
@@ -142,19 +144,12 @@ class Connection:
         (each frame but the last is held, see wsprotocol.py) and, when the write may have to wait,
         one lock and one timer: together they may take ``send_timeout`` at most, else
         SlowConsumer."""
-        *held, last = frames
-        writable = self._writable
-        if writable is not None and writable.is_set() and not self._send_lock.locked():
-            # No other send under way and the transport takes the bytes now (its buffer is below
-            # the high-water mark): these sends complete without waiting (held frames are only
-            # framed), so nothing can come between them and they need neither lock nor timer.
-            try:
-                for data in held:
-                    await self.ws.send({"type": "websocket.send", "bytes": data, HOLD: True})
-                await self.ws.send({"type": "websocket.send", "bytes": last})
-            except RuntimeError as exc:  # closed under this task (see below)
-                raise WebSocketDisconnect(1006) from exc
+        send_now = self._send_now
+        if send_now is not None and not self._send_lock.locked() and send_now(frames):
+            # No other send under way and the transport took the bytes without waiting (its
+            # buffer is below the high-water mark): neither lock nor timer was needed.
             return
+        *held, last = frames
         async with self._send_lock:
             try:
                 async with asyncio.timeout(self.limits.send_timeout):

@@ -325,15 +325,17 @@ class TurnBatchedScript:
     async def _send(self, batch: list[_Unit]) -> None:
         sha = self._script.sha
         try:
-            # hiredis's stub types the tuple as one item; it takes any number.
-            packed = b"".join(
-                pack_command((b"EVALSHA", sha, len(unit.keys), *unit.keys, *unit.args))  # type: ignore[arg-type]
-                if unit.commands is None
-                else b"".join(
-                    [_MULTI, *(pack_command(tuple(command)) for command in unit.commands), _EXEC]  # type: ignore[arg-type]
-                )
-                for unit in batch
-            )
+            # The packed commands go to the socket as they are, one write of many buffers: joined,
+            # a burst's audio (MBs a batch) would be copied twice more on the way.
+            packed: list[bytes] = []
+            for unit in batch:
+                # hiredis's stub types the tuple as one item; it takes any number.
+                if unit.commands is None:
+                    packed.append(pack_command((b"EVALSHA", sha, len(unit.keys), *unit.keys, *unit.args)))  # type: ignore[arg-type]
+                else:
+                    packed.append(_MULTI)
+                    packed += [pack_command(tuple(command)) for command in unit.commands]  # type: ignore[arg-type]
+                    packed.append(_EXEC)
             replies = await self._exchange(packed, sum(unit.replies for unit in batch))
         except Exception as exc:  # a bad argument, or the connection failed: every call fails with it
             for unit in batch:
@@ -356,10 +358,10 @@ class TurnBatchedScript:
             else:
                 unit.future.set_result(reply)
 
-    async def _exchange(self, packed: bytes, count: int) -> list[Any]:
-        """Write ``count`` packed commands at once and read their replies, an error reply as its
-        exception. A connection that fails midway is closed (the next batch opens it again): its
-        unread replies would answer the next batch's commands."""
+    async def _exchange(self, packed: list[bytes], count: int) -> list[Any]:
+        """Write ``count`` packed commands (in any number of buffers) at once and read their
+        replies, an error reply as its exception. A connection that fails midway is closed (the
+        next batch opens it again): its unread replies would answer the next batch's commands."""
         pool = self._redis.connection_pool  # type: ignore[union-attr]  # standalone only (see __call__)
         if self._connection is None:
             self._connection = await pool.get_connection()

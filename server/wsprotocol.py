@@ -18,10 +18,13 @@ out with the next message written (the application's next send, a ping, a close)
 endpoint sends a batch of acks that way, so that they cost the socket one write, not one each;
 they stay separate WebSocket messages. Other ASGI servers ignore the key and write each at once.
 
-The connection's scope carries, under ``extensions[WRITABLE]``, the ``asyncio.Event`` a send
-waits for (set unless the transport's write buffer is above its high-water mark): while it is
-set a send completes without waiting, so the endpoint needs no timer for it (one per frame
-otherwise). Messages received wait for the application in an :class:`~server.inbox.Inbox`
+The connection's scope carries, under ``extensions[SEND_NOW]``, a plain function that writes
+binary messages at once, in one socket write, and says whether it did: it does so only when no
+send would wait (the transport's write buffer is below its high-water mark) and the connection
+is open for messages, and otherwise writes nothing, so the caller then uses ``websocket.send``
+(which waits, under its own timer). The endpoint's acks go that way: per message, one call
+instead of three awaited layers (Starlette's, uvicorn's and this class's) and no timer. Messages
+received wait for the application in an :class:`~server.inbox.Inbox`
 rather than an ``asyncio.Queue`` (two Python calls per message instead of ~11).
 
 ``astra serve`` passes this class to uvicorn (``ws=``); everything else is uvicorn's.
@@ -29,6 +32,7 @@ rather than an ``asyncio.Queue`` (two Python calls per message instead of ~11).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from uvicorn.protocols.utils import ClientDisconnected
@@ -43,8 +47,8 @@ from .inbox import Inbox
 IDLE_TIMEOUT = "IDLE_TIMEOUT"
 HOLD = "astra.hold"
 """Key of a ``websocket.send`` message: frame it now, write it with the next message written."""
-WRITABLE = "astra.writable"
-"""Key in the scope's ``extensions``: the ``asyncio.Event`` set while a send would not wait."""
+SEND_NOW = "astra.send_now"
+"""Key in the scope's ``extensions``: :meth:`KeepaliveProtocol.send_now` of the connection."""
 
 
 class KeepaliveProtocol(WebSocketsSansIOProtocol):
@@ -59,11 +63,31 @@ class KeepaliveProtocol(WebSocketsSansIOProtocol):
         super().handle_connect(event)
         scope = getattr(self, "scope", None)  # none when the upgrade was refused
         if scope is not None:
-            scope["extensions"][WRITABLE] = self.writable
+            scope["extensions"][SEND_NOW] = self.send_now
 
     def data_received(self, data: bytes) -> None:
         self.last_heard = self.loop.time()
         super().data_received(data)
+
+    def send_now(self, frames: Sequence[bytes]) -> bool:
+        """Write ``frames`` as binary messages, with any held before them, in one socket write:
+        True when written; False, nothing written, when a send would have to wait for the
+        transport or the connection is not (or no longer) open for messages."""
+        if (
+            not self.writable.is_set()
+            or self.disconnected
+            or self.close_sent
+            or not self.handshake_complete
+            or self.initial_response is not None
+        ):
+            return False
+        try:
+            for data in frames:
+                self.conn.send_binary(data)
+        except InvalidState:  # closing: raised by the first (the state cannot change in between)
+            return False
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        return True
 
     async def send(self, message: Any) -> None:
         if (
