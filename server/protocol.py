@@ -249,6 +249,9 @@ def decode_client(data: bytes, *, max_frame_bytes: int, max_text_chars: int) -> 
         raise ProtocolError("frame is not valid msgpack") from exc
     if not isinstance(frame, dict):
         raise ProtocolError("frame must be a msgpack map")
+    audio = _plain_audio(frame)
+    if audio is not None:
+        return audio
     try:
         return _decode_map(frame, max_text_chars)
     except InvalidField as exc:
@@ -256,6 +259,27 @@ def decode_client(data: bytes, *, max_frame_bytes: int, max_text_chars: int) -> 
             with contextlib.suppress(InvalidField):
                 exc.seq = _seq(frame)
         raise
+
+
+def _plain_audio(frame: dict[str, Any]) -> Audio | None:
+    """The frame as Audio when it is the common, valid kind (PCM16, whole samples, a valid seq,
+    ``start`` absent or a bool), checked in one expression; None for any other frame, which
+    :func:`_decode_map` judges field by field (with the same verdict for a valid one). Most
+    frames of a session are these: their checks cost a third of the full path's."""
+    seq = frame.get("seq")
+    data = frame.get("data")
+    start = frame.get("start")
+    if (
+        frame.get("type") == "audio"
+        and frame.get("format") == "pcm16"
+        and type(seq) is int
+        and 1 <= seq < 2**63
+        and type(data) is bytes
+        and not len(data) % 2
+        and (start is None or type(start) is bool)
+    ):
+        return Audio(seq, "pcm16", data, start is True)
+    return None
 
 
 def _decode_map(frame: dict[str, Any], max_text_chars: int) -> ClientMessage:

@@ -424,6 +424,22 @@ def test_each_bad_field_is_invalid_field_naming_it(kind: str, data: st.DataObjec
     check_against_spec(data.draw(hostile_frames((kind,), nested_only=nested)))
 
 
+@FUZZ
+@given(st.one_of(valid_frames(st.just("audio")), hostile_frames(("audio",))))
+def test_plain_audio_path_gives_the_field_checks_verdict(frame: dict[str, Any]) -> None:
+    """The decoder's shortcut for a valid PCM16 audio frame takes every such frame and no other,
+    and gives the message the field-by-field checks give."""
+    try:
+        full: protocol.ClientMessage | ProtocolError = protocol._decode_map(frame, MAX_TEXT)
+    except ProtocolError as exc:
+        full = exc
+    fast = protocol._plain_audio(frame)
+    if isinstance(full, Audio) and full.format == "pcm16":
+        assert fast == full, frame
+    else:
+        assert fast is None, (frame, full)
+
+
 BASE_FRAMES: dict[str, dict[str, Any]] = {
     "hello": {"type": "hello", "client_id": "c", "token": "t", "last_event_id": 3, "v": 1},
     "text": {"type": "text", "seq": 2, "text": "hola"},

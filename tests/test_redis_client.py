@@ -17,17 +17,22 @@ import pytest
 import redis
 import redis.asyncio
 import redis.exceptions
+from hiredis import pack_command
+from hypothesis import given
+from hypothesis import strategies as st
 from redis.asyncio.connection import AbstractConnection
 
 from server import protocol
 from server.buffer import SessionBuffer
 from server.fanout import RESYNC, STORE_DOWN, LiveHub
 from server.redis_client import (
+    OWN_BUFFER,
     TurnBatchedScript,
     cluster_seeds,
     evicting_policies,
     is_cluster_url,
     make_redis,
+    packed,
 )
 from server.redis_server import EmbeddedRedis
 from server.settings import Settings
@@ -139,6 +144,53 @@ async def test_calls_in_one_loop_turn_share_a_pipeline_and_each_get_their_reply(
         await client.script_flush()  # on every node of a cluster
         again = await asyncio.gather(*(script(keys=[key], args=[f"x{i}"]) for i in range(5)))
         assert [r[0].decode() for r in again] == [f"x{i}" for i in range(5)]
+    finally:
+        await client.aclose()
+
+
+_ARGS = st.one_of(
+    st.text(max_size=20),
+    st.integers(-(2**63), 2**63 - 1),
+    st.binary(max_size=40),
+    st.builds(lambda n, b: bytes([b]) * n, st.integers(OWN_BUFFER - 1, OWN_BUFFER + 3), st.integers(0, 255)),
+)
+
+
+@given(st.lists(_ARGS, min_size=1, max_size=12))
+def test_a_packed_command_is_hiredis_packing_with_large_arguments_left_as_they_are(
+    command: list[Any],
+) -> None:
+    """The buffers of a command, written one after the other, are what hiredis packs; each bytes
+    argument of OWN_BUFFER bytes or more is one of them, the same object (not copied)."""
+    buffers = packed(command)
+    assert b"".join(buffers) == pack_command(tuple(command))
+    large = [arg for arg in command if isinstance(arg, bytes) and len(arg) >= OWN_BUFFER]
+    assert [b for b in buffers if any(b is arg for arg in large)] == large
+
+
+async def test_large_arguments_reach_redis_whole_through_scripts_and_transactions(redis_url: str) -> None:
+    """Large binary arguments (every byte value, CR LF inside) of a script call and of a
+    transaction's commands in one batch are stored byte for byte, with the small arguments
+    around them."""
+    if is_cluster_url(redis_url):
+        pytest.skip("batches and transactions go to a standalone Redis only")
+    client = make_redis(Settings(redis_url=redis_url))
+    script = TurnBatchedScript(client, "redis.call('SET', KEYS[1], ARGV[2]) return ARGV[1]")
+    base = f"t{uuid.uuid4().hex}"
+    big = bytes(range(256)) * (OWN_BUFFER // 256 + 3) + b"\r\n"
+    other = b"\r\n" + big[::-1]
+    try:
+        replies = await asyncio.gather(
+            script(keys=[f"{base}:a"], args=["first", big]),
+            script.transaction(
+                [("SET", f"{base}:b", other), ("APPEND", f"{base}:b", big), ("GET", f"{base}:c")]
+            ),
+            script(keys=[f"{base}:d"], args=[7, b"small"]),
+        )
+        assert replies == [b"first", [b"OK", len(other) + len(big), None], b"7"]
+        assert await client.get(f"{base}:a") == big
+        assert await client.get(f"{base}:b") == other + big
+        assert await client.get(f"{base}:d") == b"small"
     finally:
         await client.aclose()
 
