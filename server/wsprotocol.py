@@ -71,8 +71,8 @@ class KeepaliveProtocol(WebSocketsSansIOProtocol):
 
     def send_now(self, frames: Sequence[bytes]) -> bool:
         """Write ``frames`` as binary messages, with any held before them, in one socket write:
-        True when written; False, nothing written, when a send would have to wait for the
-        transport or the connection is not (or no longer) open for messages."""
+        True when handed to the transport; False, nothing written, when a send would have to wait
+        for the transport or the connection is not (or no longer) open for messages."""
         if (
             not self.writable.is_set()
             or self.disconnected

@@ -10,7 +10,7 @@ import pytest
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
-from server.wsprotocol import HOLD, KeepaliveProtocol
+from server.wsprotocol import HOLD, SEND_NOW, KeepaliveProtocol
 
 pytestmark = pytest.mark.anyio
 
@@ -103,4 +103,50 @@ async def test_a_held_message_goes_out_with_a_close() -> None:
         await done.wait()
     assert len(transport.writes) == 2
     assert transport.writes[1].startswith(_binary_frame(b"last words") + b"\x88")  # then the close frame
+    protocol.connection_lost(None)
+
+
+async def test_send_now_writes_at_once_or_not_at_all() -> None:
+    """``send_now`` writes its frames after any held ones, in one socket write, and returns True;
+    while a send would wait (the transport is over its high-water mark) and once the connection
+    is closing, it writes nothing and returns False, so the caller takes the awaited send."""
+    results: list[bool] = []
+    step = asyncio.Event()
+    proceed = asyncio.Event()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        send_now = scope["extensions"][SEND_NOW]
+        assert (await receive())["type"] == "websocket.connect"
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.send", "bytes": b"held", HOLD: True})
+        results.append(send_now([b"one", b"two"]))
+        step.set()
+        await proceed.wait()  # the test pauses writing
+        results.append(send_now([b"waits"]))
+        step.set()
+        await receive()  # the client's close frame
+        results.append(send_now([b"closing"]))
+        step.set()
+
+    transport, protocol = await _serve_one(app)
+    async with asyncio.timeout(10):
+        await step.wait()
+    assert results == [True]
+    assert transport.writes[1:] == [_binary_frame(b"held") + _binary_frame(b"one") + _binary_frame(b"two")]
+
+    step.clear()
+    protocol.pause_writing()
+    proceed.set()
+    async with asyncio.timeout(10):
+        await step.wait()
+    assert results == [True, False]
+    protocol.resume_writing()
+
+    step.clear()
+    code_1000 = bytes(a ^ b for a, b in zip(b"\x03\xe8", b"\x01\x02", strict=True))  # masked with 1 2 3 4
+    protocol.data_received(bytes((0x88, 0x82, 1, 2, 3, 4)) + code_1000)  # the client's close frame
+    async with asyncio.timeout(10):
+        await step.wait()
+    assert results == [True, False, False]
+    assert all(b"waits" not in w and b"closing" not in w for w in transport.writes)
     protocol.connection_lost(None)
