@@ -69,17 +69,16 @@ class KeepaliveProtocol(WebSocketsSansIOProtocol):
         self.last_heard = self.loop.time()
         super().data_received(data)
 
+    def _open_for_messages(self) -> bool:
+        """Accepted, not closing and not answering the upgrade with an HTTP response: where
+        uvicorn's ``send`` would frame a ``websocket.send`` message."""
+        return self.handshake_complete and not self.close_sent and self.initial_response is None
+
     def send_now(self, frames: Sequence[bytes]) -> bool:
         """Write ``frames`` as binary messages, with any held before them, in one socket write:
         True when handed to the transport; False, nothing written, when a send would have to wait
         for the transport or the connection is not (or no longer) open for messages."""
-        if (
-            not self.writable.is_set()
-            or self.disconnected
-            or self.close_sent
-            or not self.handshake_complete
-            or self.initial_response is not None
-        ):
+        if not self.writable.is_set() or self.disconnected or not self._open_for_messages():
             return False
         try:
             for data in frames:
@@ -90,13 +89,7 @@ class KeepaliveProtocol(WebSocketsSansIOProtocol):
         return True
 
     async def send(self, message: Any) -> None:
-        if (
-            message.get(HOLD)
-            and message["type"] == "websocket.send"
-            and self.handshake_complete
-            and not self.close_sent
-            and self.initial_response is None
-        ):
+        if message.get(HOLD) and message["type"] == "websocket.send" and self._open_for_messages():
             await self.writable.wait()
             if self.disconnected:
                 raise ClientDisconnected()
