@@ -14,7 +14,6 @@ import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import redis.exceptions
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -39,6 +38,7 @@ from .services.asr import Transcriber
 from .services.builder import Builder, EmbeddedBuilder, HttpBuilder
 from .services.core import CircuitBreaker, Core, EmbeddedCore, HttpCore
 from .services.guard import EmbeddedGuard, Guard, HttpGuard
+from .services.http_client import collaborators_client
 from .services.learn import HttpLearn, StoreLearn
 from .services.objectstore import S3ObjectStore, make_object_store
 from .services.tenants import DirectoryTenants, FileRegistry, HttpRegistry, HttpTenants, Registry, Tenants
@@ -89,7 +89,7 @@ def create_app(settings: Settings) -> Starlette:
         # Finalize's CPU work runs in worker processes (see server.workers); start one now.
         workers = WorkerPool(settings.finalize_workers)
         workers.start()
-        async with httpx.AsyncClient(timeout=settings.retry.timeout) as http:
+        async with collaborators_client(settings.retry.timeout) as http:
             transcriber = Transcriber(
                 settings.model_cache,
                 concurrency=settings.asr_concurrency,

@@ -3,13 +3,14 @@ commands over real sockets, and the clients' error translation."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import io
 import json
 import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from server.errors import NotFound, ServiceError, ServiceUnavailable
 from server.services.builder import BuildRequest
 from server.services.core import INLINE_TEXT_CHARS, AudioRequest, EmbeddedCore, HttpCore, TextRequest
 from server.services.guard import content_hash
-from server.services.http_client import pack_body
+from server.services.http_client import collaborators_client, pack_body
 from server.services.resilience import with_retries
 from server.services.tenants import DirectoryTenants, HttpRegistry, HttpTenants
 from server.settings import PACKAGE_TENANTS_DIR, Retry, Settings
@@ -55,7 +56,7 @@ def test_http_clients_match_the_embedded_implementations(services: dict[str, Ser
     are NotFound, not a crash."""
 
     async def scenario() -> None:
-        async with httpx.AsyncClient() as http:
+        async with collaborators_client(10) as http:
             tenants = HttpTenants(http, services["tenants"].url)
             local = DirectoryTenants(PACKAGE_TENANTS_DIR)
             assert (await tenants.config(TENANT)).to_dict() == (await local.config(TENANT)).to_dict()
@@ -289,14 +290,66 @@ def test_transient_core_errors_are_retried_and_permanent_ones_are_not() -> None:
     anyio.run(scenario)
 
 
-def test_unreachable_service_is_a_retryable_error() -> None:
-    """A refused connection becomes ServiceUnavailable, never an httpx type."""
+@pytest.mark.parametrize(
+    "client", [httpx.AsyncClient, lambda: collaborators_client(5)], ids=["httpcore", "aiohttp"]
+)
+def test_unreachable_service_is_a_retryable_error(client: Callable[[], httpx.AsyncClient]) -> None:
+    """A refused connection becomes ServiceUnavailable, never an httpx or aiohttp type."""
 
     async def scenario() -> None:
-        async with httpx.AsyncClient() as http:
+        async with client() as http:
             core = HttpCore(http, "http://127.0.0.1:9")
-            with pytest.raises(ServiceUnavailable):
+            with pytest.raises(ServiceUnavailable, match="core unreachable"):
                 await core.process_text(REQUEST)
+
+    anyio.run(scenario)
+
+
+async def _listening(
+    answer: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
+) -> tuple[asyncio.Server, str]:
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    return server, f"http://127.0.0.1:{port}"
+
+
+def test_the_collaborators_client_says_why_a_call_failed() -> None:
+    """Over real sockets, the server's own client (aiohttp under httpx): a collaborator that
+    closes the connection without answering is unreachable, one that never answers timed out,
+    one that answers 503 is unavailable with its status, and each is ServiceUnavailable (retried),
+    never an aiohttp or httpx type."""
+    silent: list[asyncio.StreamWriter] = []
+
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.close()
+
+    async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        silent.append(writer)  # held open, unanswered, until the test ends
+
+    async def busy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n")
+        await writer.drain()
+
+    async def scenario() -> None:
+        servers = [await _listening(answer) for answer in (hang_up, never_answer, busy)]
+        try:
+            async with collaborators_client(0.5) as http:
+                (_, closing), (_, mute), (_, unavailable) = servers
+                with pytest.raises(ServiceUnavailable, match="core unreachable"):
+                    await HttpCore(http, closing).process_text(REQUEST)
+                with pytest.raises(ServiceUnavailable, match="core timed out"):
+                    await HttpCore(http, mute).process_text(REQUEST)
+                with pytest.raises(ServiceUnavailable, match="core answered 503") as info:
+                    await HttpCore(http, unavailable).process_text(REQUEST)
+                assert info.value.details == {"service": "core", "status": 503}
+        finally:
+            for writer in silent:
+                writer.close()
+            for server, _ in servers:
+                server.close()
+                await server.wait_closed()
 
     anyio.run(scenario)
 
