@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_audio.py
 	$(BIN)/python bench/bench_finalize.py
 	$(BIN)/python bench/bench_redis_calls.py
+	$(BIN)/python bench/bench_http_client.py
 	$(BIN)/python bench/bench_load.py all
 
 # Ingest versus a bare echo server, the largest N of live sessions, 1/2/4 processes (bench/bench_load.py
