@@ -315,9 +315,9 @@ async def _listening(
 
 def test_the_collaborators_client_says_why_a_call_failed() -> None:
     """Over real sockets, the server's own client (aiohttp under httpx): a collaborator that
-    closes the connection without answering is unreachable, one that never answers timed out,
-    one that answers 503 is unavailable with its status, and each is ServiceUnavailable (retried),
-    never an aiohttp or httpx type."""
+    closes the connection without answering or answers what is not HTTP is unreachable, one that
+    never answers timed out, one that answers 503 is unavailable with its status; each is
+    ServiceUnavailable (retried), never an aiohttp or httpx type."""
     silent: list[asyncio.StreamWriter] = []
 
     async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -327,20 +327,27 @@ def test_the_collaborators_client_says_why_a_call_failed() -> None:
     async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         silent.append(writer)  # held open, unanswered, until the test ends
 
+    async def garbled(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HELLO\r\n\r\n")
+        await writer.drain()
+
     async def busy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
         writer.write(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n")
         await writer.drain()
 
     async def scenario() -> None:
-        servers = [await _listening(answer) for answer in (hang_up, never_answer, busy)]
+        servers = [await _listening(answer) for answer in (hang_up, never_answer, garbled, busy)]
         try:
             async with collaborators_client(0.5) as http:
-                (_, closing), (_, mute), (_, unavailable) = servers
+                (_, closing), (_, mute), (_, nonsense), (_, unavailable) = servers
                 with pytest.raises(ServiceUnavailable, match="core unreachable"):
                     await HttpCore(http, closing).process_text(REQUEST)
                 with pytest.raises(ServiceUnavailable, match="core timed out"):
                     await HttpCore(http, mute).process_text(REQUEST)
+                with pytest.raises(ServiceUnavailable, match="core unreachable"):
+                    await HttpCore(http, nonsense).process_text(REQUEST)
                 with pytest.raises(ServiceUnavailable, match="core answered 503") as info:
                     await HttpCore(http, unavailable).process_text(REQUEST)
                 assert info.value.details == {"service": "core", "status": 503}

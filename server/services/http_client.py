@@ -36,11 +36,11 @@ def collaborators_client(timeout: float) -> httpx.AsyncClient:
     """The one HTTP client of the collaborators (CORE, BUILDER, GUARD, LEARN, tenants): httpx's
     API over aiohttp's connection pool and C parser (``httpx-aiohttp``).
 
-    Every utterance and text frame is a CORE call on the event loop. Through httpcore's pool one
-    cost the loop ~1.3-2.7 ms of CPU (its pool re-checks every connection on each request); through
-    aiohttp, 0.33-0.55 ms, measured side by side (docs/performance.md, "The collaborators' HTTP
-    client"). aiohttp's errors come back as httpx's (the transport maps them), so :func:`request`
-    translates them as before.
+    Every utterance and text frame is a CORE call on the event loop. Through httpcore's pool (which
+    re-checks every connection on each request) a CORE call of 2 s of audio cost the loop ~930 µs
+    of CPU with eight in flight; through aiohttp ~430 µs (``bench/bench_http_client.py``;
+    docs/performance.md, "The collaborators' HTTP client"). aiohttp's errors come back as
+    httpx's (the transport maps most of them); :func:`request` turns those and the rest into ours.
     """
     import httpx
     from httpx_aiohttp import AiohttpTransport
@@ -69,6 +69,14 @@ async def request(
         # A connection reset while it is being set up can leave uvloop's transport without its
         # socket, and anyio then fails on None (seen against a collaborator refusing connections):
         # the collaborator is unreachable, and the call is retried like any other such failure.
+        raise ServiceUnavailable(f"{service} unreachable: {exc}", service=service) from exc
+    except Exception as exc:
+        import aiohttp
+
+        if not isinstance(exc, aiohttp.ClientError):
+            raise
+        # One httpx-aiohttp does not map to httpx's errors (an answer that is not HTTP): through
+        # httpcore it was a TransportError, and so it is treated here.
         raise ServiceUnavailable(f"{service} unreachable: {exc}", service=service) from exc
     if response.status_code == 429 or response.status_code >= 500:
         raise ServiceUnavailable(
