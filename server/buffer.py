@@ -1035,6 +1035,12 @@ class SessionBuffer:
             discarded=unpack(raw[b"discarded"]) if b"discarded" in raw else None,
         )
 
+    async def tenant_of(self, session_id: str) -> str | None:
+        """The session's tenant, or None where :meth:`meta` is None: one field, for the callers
+        that need no more (each utterance cut; ``meta`` also decodes the pinned configuration)."""
+        raw: bytes | None = await self._r.hget(SessionKeys(session_id).meta, "tenant_id")
+        return None if raw is None else raw.decode()
+
     async def tenant_sessions(self, tenant_id: str) -> list[str]:
         """Ids listed for the tenant (one whose start did not complete has no meta)."""
         members: Iterable[bytes] = await self._r.smembers(keys.tenant_sessions(tenant_id))

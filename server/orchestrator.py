@@ -649,11 +649,11 @@ class Orchestrator:
 
     async def record_utterance(self, session_id: str, utt: Utterance) -> dict[str, Any] | None:
         """An utterance was cut: store its audio (evidence), reserve its place, mark it pending."""
-        meta = await self.buffer.meta(session_id)
-        if meta is None:
+        tenant_id = await self.buffer.tenant_of(session_id)
+        if tenant_id is None:
             return None
         uid = utterance_id(utt.start)
-        key = _utterance_audio_key(meta, uid)
+        key = _utterance_audio_key(tenant_id, session_id, uid)
         await self.store.put_bytes(key, wav_bytes(utt.pcm), "audio/wav")
         record = {
             "utterance_id": uid,
@@ -907,7 +907,7 @@ class Orchestrator:
         principal.require(CAN_READ, "listen to the session's audio")
         if _UTTERANCE_ID.fullmatch(uid) is None:
             raise NotFound("no such utterance")
-        key = _utterance_audio_key(meta, uid)
+        key = _utterance_audio_key(meta.tenant_id, meta.session_id, uid)
         if not await self.store.exists(key):
             raise NotFound("no such utterance")
         return key
@@ -1862,6 +1862,6 @@ _UTTERANCE_ID = re.compile(r"utt_[0-9]{12,15}")
 """What :func:`utterance_id` makes (a sample index, zero-padded to 12 digits)."""
 
 
-def _utterance_audio_key(meta: SessionMeta, uid: str) -> str:
+def _utterance_audio_key(tenant_id: str, session_id: str, uid: str) -> str:
     """Where an utterance's WAV is stored: the evidence its block (if any) points to."""
-    return session_key(meta.tenant_id, meta.session_id, "audio", f"{uid}.wav")
+    return session_key(tenant_id, session_id, "audio", f"{uid}.wav")

@@ -413,6 +413,16 @@ async def test_missing_session_is_reported(buffer: SessionBuffer) -> None:
     assert (await buffer.begin_finalize("ses_nope", "o", 30, payload()))[0] == "missing"
     assert await buffer.emit("ses_nope", payload()) == 0
     assert await buffer.meta("ses_nope") is None
+    assert await buffer.tenant_of("ses_nope") is None
+
+
+async def test_tenant_of_answers_where_meta_does(buffer: SessionBuffer) -> None:
+    """The one-field read of each utterance cut: the tenant of a session, and None where
+    ``meta`` is None (no session, or a hash left without its tenant by a start that failed)."""
+    sid = await new_session(buffer)
+    assert await buffer.tenant_of(sid) == "T" == (await buffer.meta(sid)).tenant_id  # type: ignore[union-attr]
+    await buffer.redis.hdel(SessionKeys(sid).meta, "tenant_id")
+    assert await buffer.meta(sid) is None and await buffer.tenant_of(sid) is None
 
 
 async def insert_after(buffer: SessionBuffer, sid: str, name: str, after: str | None) -> tuple[str, Any]:
