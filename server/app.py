@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -38,7 +39,7 @@ from .services.asr import Transcriber
 from .services.builder import Builder, EmbeddedBuilder, HttpBuilder
 from .services.core import CircuitBreaker, Core, EmbeddedCore, HttpCore
 from .services.guard import EmbeddedGuard, Guard, HttpGuard
-from .services.http_client import collaborators_client
+from .services.http_client import collaborators_client, ignored_proxies
 from .services.learn import HttpLearn, StoreLearn
 from .services.objectstore import S3ObjectStore, make_object_store
 from .services.tenants import DirectoryTenants, FileRegistry, HttpRegistry, HttpTenants, Registry, Tenants
@@ -89,6 +90,19 @@ def create_app(settings: Settings) -> Starlette:
         # Finalize's CPU work runs in worker processes (see server.workers); start one now.
         workers = WorkerPool(settings.finalize_workers)
         workers.start()
+        remote = (
+            settings.core_url,
+            settings.builder_url,
+            settings.guard_url,
+            settings.learn_url,
+            settings.tenants_url,
+            settings.registry_url,
+        )
+        if any(remote) and (proxies := ignored_proxies(os.environ)):
+            log.warning(
+                "%s set but not used: the collaborators are reached directly (README, Configuration)",
+                "/".join(proxies),
+            )
         async with collaborators_client(settings.retry.timeout) as http:
             transcriber = Transcriber(
                 settings.model_cache,

@@ -26,7 +26,7 @@ from server.errors import NotFound, ServiceError, ServiceUnavailable
 from server.services.builder import BuildRequest
 from server.services.core import INLINE_TEXT_CHARS, AudioRequest, EmbeddedCore, HttpCore, TextRequest
 from server.services.guard import content_hash
-from server.services.http_client import collaborators_client, pack_body
+from server.services.http_client import collaborators_client, ignored_proxies, pack_body
 from server.services.resilience import with_retries
 from server.services.tenants import DirectoryTenants, HttpRegistry, HttpTenants
 from server.settings import PACKAGE_TENANTS_DIR, Retry, Settings
@@ -290,6 +290,18 @@ def test_transient_core_errors_are_retried_and_permanent_ones_are_not() -> None:
     anyio.run(scenario)
 
 
+def test_proxy_variables_the_collaborators_client_does_not_follow_are_named() -> None:
+    """The server warns at startup when these are set, since its collaborators' client goes direct."""
+    assert ignored_proxies({}) == []
+    assert ignored_proxies({"https_proxy": "http://p:3128", "HTTP_PROXY": "", "NO_PROXY": "x"}) == [
+        "HTTPS_PROXY"
+    ]
+    assert ignored_proxies({"HTTP_PROXY": "http://p", "all_proxy": "socks5://p"}) == [
+        "HTTP_PROXY",
+        "ALL_PROXY",
+    ]
+
+
 @pytest.mark.parametrize(
     "client", [httpx.AsyncClient, lambda: collaborators_client(5)], ids=["httpcore", "aiohttp"]
 )
@@ -316,8 +328,8 @@ async def _listening(
 def test_the_collaborators_client_says_why_a_call_failed() -> None:
     """Over real sockets, the server's own client (aiohttp under httpx): a collaborator that
     closes the connection without answering or answers what is not HTTP is unreachable, one that
-    never answers timed out, one that answers 503 is unavailable with its status; each is
-    ServiceUnavailable (retried), never an aiohttp or httpx type."""
+    never answers (or stops reading the request) timed out, one that answers 503 is unavailable
+    with its status; each is ServiceUnavailable (retried), never an aiohttp or httpx type."""
     silent: list[asyncio.StreamWriter] = []
 
     async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -346,6 +358,10 @@ def test_the_collaborators_client_says_why_a_call_failed() -> None:
                     await HttpCore(http, closing).process_text(REQUEST)
                 with pytest.raises(ServiceUnavailable, match="core timed out"):
                     await HttpCore(http, mute).process_text(REQUEST)
+                # an upload it stops reading: aiohttp has no write timeout, request() bounds the call
+                with pytest.raises(ServiceUnavailable, match="core timed out"):
+                    # 32 MiB: far more than both ends' socket buffers hold while the peer reads none
+                    await HttpCore(http, mute).process_audio(AudioRequest(TENANT, "a", bytes(32 << 20), {}))
                 with pytest.raises(ServiceUnavailable, match="core unreachable"):
                     await HttpCore(http, nonsense).process_text(REQUEST)
                 with pytest.raises(ServiceUnavailable, match="core answered 503") as info:

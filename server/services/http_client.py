@@ -7,7 +7,9 @@ import this one, and finalize's worker processes import those for their pure fun
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import msgpack
@@ -48,15 +50,33 @@ def collaborators_client(timeout: float) -> httpx.AsyncClient:
     return httpx.AsyncClient(timeout=timeout, transport=AiohttpTransport())
 
 
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
+
+
+def ignored_proxies(environ: Mapping[str, str]) -> list[str]:
+    """The proxy variables set in ``environ`` (either case), which :func:`collaborators_client`
+    does not follow: httpx reads them only for its own transport, and the collaborators are
+    reached directly (README, Configuration)."""
+    return [name for name in PROXY_VARIABLES if environ.get(name) or environ.get(name.lower())]
+
+
 async def request(
     client: httpx.AsyncClient, method: str, url: str, *, service: str, **kwargs: Any
 ) -> httpx.Response:
     """Send a request; transport errors, timeouts, 429 and 5xx become ServiceUnavailable
-    (retryable), other non-2xx answers ServiceError (not retryable)."""
+    (retryable), other non-2xx answers ServiceError (not retryable).
+
+    The whole call is bounded by the client's timeout (``Retry.timeout``: "seconds one call may
+    take"), not only each read and connect: aiohttp has no write timeout, so a collaborator that
+    stopped reading a request's body would otherwise hold the call, and a pooled connection, for
+    ever."""
     import httpx
 
     try:
-        response = await client.request(method, url, **kwargs)
+        async with asyncio.timeout(client.timeout.read):
+            response = await client.request(method, url, **kwargs)
+    except TimeoutError as exc:
+        raise ServiceUnavailable(f"{service} timed out", service=service) from exc
     except httpx.TimeoutException as exc:
         if _timed_out(exc):
             raise ServiceUnavailable(f"{service} timed out", service=service) from exc
