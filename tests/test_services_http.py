@@ -8,6 +8,7 @@ import dataclasses
 import hashlib
 import io
 import json
+import logging
 import shutil
 import threading
 from collections.abc import Awaitable, Callable
@@ -300,6 +301,16 @@ def test_proxy_variables_the_collaborators_client_does_not_follow_are_named() ->
         "HTTP_PROXY",
         "ALL_PROXY",
     ]
+
+
+def test_the_server_warns_of_a_proxy_its_collaborators_client_does_not_follow(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    app = create_app(with_settings(settings, core_url="http://127.0.0.1:9"))
+    with caplog.at_level(logging.WARNING, logger="astra.app"), TestClient(app):
+        pass
+    assert "HTTPS_PROXY set but not used: the collaborators are reached directly" in caplog.text
 
 
 @pytest.mark.parametrize(
