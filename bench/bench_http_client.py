@@ -20,21 +20,19 @@ import argparse
 import asyncio
 import functools
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
+import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ROOT, TENANT, free_port
-from stack import _wait_http
+from common import TENANT
+from stack import Stack
 
-from server.redis_server import _die_with_parent
 from server.services.core import AudioRequest, HttpCore
 from server.services.http_client import collaborators_client
 
@@ -71,26 +69,12 @@ async def measure(url: str, seconds: float, rounds: int) -> dict[tuple[str, int]
 
 
 def main(seconds: float, rounds: int) -> None:
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="astra-bench-http-") as tmp:
-        log = Path(tmp) / "fake-core.log"
-        with log.open("wb") as out:
-            core = subprocess.Popen(
-                [sys.executable, "tools/fake_core.py", "--port", str(port)],
-                cwd=ROOT,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent,
-            )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            _wait_http(f"{url}/healthz", core, log)
-            import uvloop
-
-            results = uvloop.run(measure(url, seconds, rounds))
-        finally:
-            core.terminate()
-            core.wait(timeout=10)
+    stack = Stack()
+    try:
+        core = stack.start_fake_core()
+        results = uvloop.run(measure(f"http://127.0.0.1:{core.port}", seconds, rounds))
+    finally:
+        stack.close()
     baseline, ours = CLIENTS
     print(f"\nClient CPU per CORE audio call (2 s of PCM16), µs (best of {rounds} rounds of {seconds:g} s)\n")
     print(f"| calls in flight | {baseline} | {ours} (httpx over aiohttp) | ratio |")

@@ -103,6 +103,13 @@ class Stack:
         _wait_http(f"http://127.0.0.1:{port}/healthz", proc, log)
         return child
 
+    def start_fake_core(self) -> Child:
+        """The fast fake CORE (``tools/fake_core.py``) on a port of its own, ready."""
+        port = free_port()
+        args = [sys.executable, "tools/fake_core.py", "--port", str(port)]
+        self.core = self._spawn("fake-core", args, _clean_env({}), port)
+        return self.core
+
     def start_astra(
         self, processes: int, env: dict[str, str] | None = None, *, calls: Path | None = None
     ) -> None:
@@ -112,13 +119,7 @@ class Stack:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.redis = EmbeddedRedis(self.root)
         self.redis.start()
-        port = free_port()
-        self.core = self._spawn(
-            "fake-core",
-            [sys.executable, "tools/fake_core.py", "--port", str(port)],
-            _clean_env({}),
-            port,
-        )
+        self.core = self.start_fake_core()
         server_env = _clean_env(
             {
                 "REDIS_URL": self.redis.url,
