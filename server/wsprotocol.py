@@ -34,22 +34,25 @@ application here, without websockets' generator-based parser (about a seventh of
 at full ingest). Anything else (a text, control or fragmented frame, reserved bits, an unmasked
 or oversized frame, a connection not open) goes, from that frame on, to websockets as before,
 which answers it as it always did; the short way resumes once websockets' parser stands
-between two frames again. A frame cut across reads waits here until it is whole.
+between two frames again. A frame cut across reads waits here until it is whole. Messages read
+whole before a protocol error reach the application before the disconnect, whichever way read
+them (uvicorn drops those that came in the same read as the error).
 
 ``astra serve`` passes this class to uvicorn (``ws=``); everything else is uvicorn's.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
 from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.exceptions import InvalidState
+from websockets.frames import apply_mask  # type: ignore[attr-defined]  # speedups' C one, or its fallback
 from websockets.http11 import Request
 from websockets.protocol import State
-from websockets.speedups import apply_mask
 from websockets.streams import StreamReader
 
 from . import protocol
@@ -117,15 +120,23 @@ class KeepaliveProtocol(WebSocketsSansIOProtocol):
         same read as the error, so what a client's valid frames deliver would depend on how TCP
         cut the stream."""
         self.conn.receive_data(data)
-        self.handle_events()
-        if self.conn.parser_exc is not None:
-            self.handle_parser_exception()
+        if self.conn.parser_exc is None:
+            self.handle_events()
+            return
+        # A text frame that is not UTF-8 among them: uvicorn answers it with a close of its own,
+        # which websockets refuses once it has failed the connection. The messages after it are
+        # not delivered; websockets' close goes out below.
+        with contextlib.suppress(InvalidState):
+            self.handle_events()
+        self.handle_parser_exception()
 
     def _between_frames(self) -> bool:
         """websockets' parser has read whole frames and holds nothing, on an open connection with
         no fragmented message under way: the short way may read the next frame."""
         conn = self.conn
         if conn.state is not State.OPEN or conn.current_size is not None or conn.reader.buffer:
+            return False
+        if conn.max_fragment_size is not None:  # a limit per frame too: uvicorn never sets one
             return False
         waiting = conn.parser
         while (deeper := getattr(waiting, "gi_yieldfrom", None)) is not None:
@@ -137,8 +148,6 @@ class KeepaliveProtocol(WebSocketsSansIOProtocol):
         the first incomplete frame begins (``len(buffer)`` when none), or ``~offset`` of the first
         frame the short way does not take."""
         limit = self.conn.max_message_size
-        if self.conn.max_fragment_size is not None:
-            limit = self.conn.max_fragment_size if limit is None else min(limit, self.conn.max_fragment_size)
         size = len(buffer)
         start = 0
         while size - start >= 2:
@@ -146,24 +155,24 @@ class KeepaliveProtocol(WebSocketsSansIOProtocol):
             if buffer[start] != _BINARY_FIN or not second & 0x80:
                 return ~start
             length = second & 0x7F
-            if length == 126:
-                head = 8
-                if size - start < head:
+            if length < 126:
+                mask_at = start + 2
+            elif length == 126:
+                mask_at = start + 4
+                if size < mask_at:
                     return start
-                length = int.from_bytes(buffer[start + 2 : start + 4], "big")
-            elif length == 127:
-                head = 14
-                if size - start < head:
-                    return start
-                length = int.from_bytes(buffer[start + 2 : start + 10], "big")
+                length = int.from_bytes(buffer[start + 2 : mask_at], "big")
             else:
-                head = 6
-            if limit is not None and length > limit:
+                mask_at = start + 10
+                if size < mask_at:
+                    return start
+                length = int.from_bytes(buffer[start + 2 : mask_at], "big")
+            if limit is not None and length > limit:  # websockets answers 1009 once it knows
                 return ~start
-            end = start + head + length
+            end = mask_at + 4 + length
             if end > size:
                 return start
-            mask = buffer[end - length - 4 : end - length]
+            mask = buffer[mask_at : mask_at + 4]
             self.curr_msg_data_type = "bytes"
             self.frames = [apply_mask(buffer[end - length : end], mask)]
             self.send_receive_event_to_app()

@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from uvicorn.config import Config
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import ServerState
 from websockets.frames import Close, Opcode
 from websockets.protocol import State
@@ -31,10 +32,18 @@ MAX_SIZE = 70_000
 
 
 class WebsocketsReadsAll(KeepaliveProtocol):
-    """The reference: every byte goes to websockets' parser, as uvicorn reads it."""
+    """The reference: every byte goes to websockets' parser (with our order of the messages
+    before a protocol error and the disconnect)."""
 
     def _between_frames(self) -> bool:
         return False
+
+
+class UvicornReadsAll(WebsocketsReadsAll):
+    """uvicorn's own reading, for streams without a protocol error."""
+
+    def _websockets_reads(self, data: bytes) -> None:
+        WebSocketsSansIOProtocol.data_received(self, data)
 
 
 def _client_frame(
@@ -99,7 +108,16 @@ def messages(draw: st.DrawFn) -> bytes:
 
 
 endings = st.sampled_from(
-    ["none", "close", "oversized", "unmasked", "reserved bit", "bad continuation", "bad utf-8"]
+    [
+        "none",
+        "close",
+        "oversized",
+        "unmasked",
+        "reserved bit",
+        "bad continuation",
+        "bad utf-8",
+        "bad utf-8, then unmasked",
+    ]
 )
 
 
@@ -118,6 +136,8 @@ def _ending(kind: str) -> bytes:
         return _client_frame(Opcode.CONT, b"orphan")
     if kind == "bad utf-8":
         return _client_frame(Opcode.TEXT, b"\xff\xfe")
+    if kind == "bad utf-8, then unmasked":
+        return _ending("bad utf-8") + _ending("unmasked")
     return b""
 
 
@@ -175,11 +195,14 @@ def _cut(data: bytes, cuts: list[int]) -> list[bytes]:
     return [data[a:b] for a, b in itertools.pairwise(points) if b > a]
 
 
-async def _read(protocol_class: type[KeepaliveProtocol], reads: list[bytes]) -> dict[str, Any]:
+async def _read(protocol_class: type[KeepaliveProtocol], reads: list[bytes]) -> list[dict[str, Any]]:
+    """What the application and the client have seen after each read."""
+    seen = []
     async with _accepted(protocol_class) as (transport, protocol):
         for data in reads:
             protocol.data_received(data)
-        return _outcome(transport, protocol)
+            seen.append(_outcome(transport, protocol))
+    return seen
 
 
 @example(stream=[], ending="oversized", cuts=[])  # one byte over the limit: refused, not read
@@ -197,12 +220,14 @@ def test_any_stream_cut_anywhere_reads_as_websockets_reads_it(
     data = b"".join(stream) + _ending(ending)
     reads = _cut(data, cuts)
     short_way = asyncio.run(_read(KeepaliveProtocol, reads))
-    reference = asyncio.run(_read(WebsocketsReadsAll, reads))
-    assert short_way == reference
+    assert short_way == asyncio.run(_read(WebsocketsReadsAll, reads))
+    if ending in ("none", "close"):  # no protocol error: exactly as uvicorn reads it
+        assert short_way == asyncio.run(_read(UvicornReadsAll, reads))
+    final = short_way[-1] if short_way else {"state": State.OPEN}
     if ending == "none":
-        assert short_way["state"] is State.OPEN
+        assert final["state"] is State.OPEN
     else:
-        assert short_way["state"] is not State.OPEN  # the ending was noticed, not skipped over
+        assert final["state"] is not State.OPEN  # the ending was noticed, not skipped over
 
 
 pytestmark = pytest.mark.anyio
@@ -276,3 +301,34 @@ async def test_a_frame_cut_by_the_servers_close_is_read_on_by_websockets() -> No
         outcome = _outcome(transport, protocol)
         assert [m["type"] for m in outcome["received"]] == ["websocket.disconnect"]
         assert outcome["closed"]
+
+
+async def test_bad_utf_8_then_another_error_in_one_read_closes_cleanly() -> None:
+    """A text frame that is not UTF-8 and a broken frame after it, in one read: the connection
+    is closed with websockets' close frame, no exception escapes the protocol."""
+    async with _accepted(KeepaliveProtocol) as (transport, protocol):
+        protocol.data_received(
+            _client_frame(Opcode.BINARY, b"audio") + _ending("bad utf-8") + _ending("unmasked")
+        )
+        outcome = _outcome(transport, protocol)
+    assert [m["type"] for m in outcome["received"]] == ["websocket.receive", "websocket.disconnect"]
+    assert outcome["received"][1]["code"] == 1002
+    assert outcome["written"].startswith(b"\x88") and outcome["closed"]
+
+
+async def test_an_oversized_frame_is_refused_as_soon_as_its_length_is_read() -> None:
+    """1009 goes out once the header says too much is coming, before its mask or payload."""
+    async with _accepted(KeepaliveProtocol) as (transport, protocol):
+        protocol.data_received(_ending("oversized")[:10])  # 0x82, 0xFF, and the 64-bit length
+        outcome = _outcome(transport, protocol)
+    assert outcome["received"][-1]["code"] == 1009
+    assert outcome["written"].startswith(b"\x88") and outcome["closed"]
+
+
+async def test_a_limit_per_frame_leaves_the_reading_to_websockets() -> None:
+    """uvicorn sets no limit per frame; were one set, websockets would apply it, not the short way."""
+    async with _accepted(KeepaliveProtocol) as (transport, protocol):
+        protocol.conn.max_fragment_size = 10
+        protocol.data_received(_client_frame(Opcode.BINARY, bytes(11)))
+        outcome = _outcome(transport, protocol)
+    assert [m.get("code") for m in outcome["received"]] == [1009]
