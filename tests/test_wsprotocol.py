@@ -47,19 +47,21 @@ def _binary_frame(data: bytes) -> bytes:
     return bytes((0x82, len(data))) + data
 
 
+_KEY = base64.b64encode(b"0123456789abcdef").decode()
+UPGRADE_REQUEST = (
+    "GET /stream HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    f"Sec-WebSocket-Key: {_KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+).encode()
+"""A client's opening handshake."""
+
+
 async def _serve_one(app: Any) -> tuple[RecordingTransport, KeepaliveProtocol]:
     config = Config(app=app, ws=KeepaliveProtocol, ws_ping_interval=None, lifespan="off")
     config.load()
     protocol = KeepaliveProtocol(config=config, server_state=ServerState(), app_state={})
     transport = RecordingTransport()
     protocol.connection_made(transport)
-    key = base64.b64encode(b"0123456789abcdef").decode()
-    protocol.data_received(
-        (
-            "GET /stream HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        ).encode()
-    )
+    protocol.data_received(UPGRADE_REQUEST)
     return transport, protocol
 
 

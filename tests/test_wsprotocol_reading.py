@@ -9,7 +9,6 @@ exactly what it receives when websockets reads it all, and the server must answe
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import itertools
 from collections.abc import AsyncIterator
@@ -25,7 +24,7 @@ from websockets.frames import Close, Opcode
 from websockets.protocol import State
 
 from server.wsprotocol import KeepaliveProtocol
-from tests.test_wsprotocol import RecordingTransport
+from tests.test_wsprotocol import UPGRADE_REQUEST, RecordingTransport
 
 MAX_SIZE = 70_000
 """The server's message size limit in these tests: frames over it are refused (1009)."""
@@ -162,13 +161,7 @@ async def _accepted(
     protocol = protocol_class(config=config, server_state=server_state, app_state={})
     transport = RecordingTransport()
     protocol.connection_made(transport)
-    key = base64.b64encode(b"0123456789abcdef").decode()
-    protocol.data_received(
-        (
-            "GET /stream HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        ).encode()
-    )
+    protocol.data_received(UPGRADE_REQUEST)
     async with asyncio.timeout(10):
         await accepted.wait()
     assert transport.writes[0].startswith(b"HTTP/1.1 101")
@@ -233,18 +226,24 @@ def test_any_stream_cut_anywhere_reads_as_websockets_reads_it(
 pytestmark = pytest.mark.anyio
 
 
+def _websockets_feeds(protocol: KeepaliveProtocol) -> list[bytes]:
+    """The bytes handed to websockets' parser from now on, one item a call."""
+    fed: list[bytes] = []
+    receive_data = protocol.conn.receive_data
+
+    def counting_receive_data(data: bytes) -> None:
+        fed.append(bytes(data))
+        receive_data(data)
+
+    protocol.conn.receive_data = counting_receive_data  # type: ignore[method-assign]
+    return fed
+
+
 async def test_whole_binary_messages_bypass_websockets_parser_and_others_do_not() -> None:
     """The short way is taken: binary messages reach the application while websockets' parser is
     never fed; a ping goes to websockets (which answers it), and the short way resumes after it."""
     async with _accepted(KeepaliveProtocol) as (transport, protocol):
-        fed: list[bytes] = []
-        receive_data = protocol.conn.receive_data
-
-        def counting_receive_data(data: bytes) -> None:
-            fed.append(bytes(data))
-            receive_data(data)
-
-        protocol.conn.receive_data = counting_receive_data  # type: ignore[method-assign]
+        fed = _websockets_feeds(protocol)
         audio = [_pattern(3_200)[i:] for i in range(3)]
         first = _client_frame(Opcode.BINARY, audio[0])
         protocol.data_received(first[:5])  # a frame cut inside its header, then inside its payload
@@ -284,14 +283,7 @@ async def test_a_frame_cut_by_the_servers_close_is_read_on_by_websockets() -> No
     """Once the server closes, websockets reads the rest of a frame the short way had begun: the
     application gets no more messages and the client's close ends the connection."""
     async with _accepted(KeepaliveProtocol) as (transport, protocol):
-        fed: list[bytes] = []
-        receive_data = protocol.conn.receive_data
-
-        def counting_receive_data(data: bytes) -> None:
-            fed.append(bytes(data))
-            receive_data(data)
-
-        protocol.conn.receive_data = counting_receive_data  # type: ignore[method-assign]
+        fed = _websockets_feeds(protocol)
         audio = _client_frame(Opcode.BINARY, _pattern(3_200))
         protocol.data_received(audio[:1_000])
         await protocol.send({"type": "websocket.close", "code": 1000})
