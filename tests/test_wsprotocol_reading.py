@@ -324,3 +324,14 @@ async def test_a_limit_per_frame_leaves_the_reading_to_websockets() -> None:
         protocol.data_received(_client_frame(Opcode.BINARY, bytes(11)))
         outcome = _outcome(transport, protocol)
     assert [m.get("code") for m in outcome["received"]] == [1009]
+
+
+async def test_messages_of_every_length_encoding_take_the_short_way() -> None:
+    """7-bit, 16-bit and 64-bit lengths (RFC 6455 5.2) are read as such: none goes to websockets."""
+    async with _accepted(KeepaliveProtocol) as (transport, protocol):
+        fed = _websockets_feeds(protocol)
+        messages = [_pattern(size) for size in (125, 126, 65_535, 65_536, MAX_SIZE)]
+        protocol.data_received(b"".join(_client_frame(Opcode.BINARY, m) for m in messages))
+        outcome = _outcome(transport, protocol)
+    assert fed == []
+    assert [m["bytes"] for m in outcome["received"]] == messages
