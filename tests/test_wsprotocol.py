@@ -48,20 +48,24 @@ def _binary_frame(data: bytes) -> bytes:
 
 
 _KEY = base64.b64encode(b"0123456789abcdef").decode()
-UPGRADE_REQUEST = (
+_UPGRADE_REQUEST = (
     "GET /stream HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
     f"Sec-WebSocket-Key: {_KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
 ).encode()
 """A client's opening handshake."""
 
 
-async def _serve_one(app: Any) -> tuple[RecordingTransport, KeepaliveProtocol]:
-    config = Config(app=app, ws=KeepaliveProtocol, ws_ping_interval=None, lifespan="off")
+async def serve_one(
+    app: Any, protocol_class: type[KeepaliveProtocol] = KeepaliveProtocol, **config_options: Any
+) -> tuple[RecordingTransport, KeepaliveProtocol]:
+    """A connection of ``protocol_class`` serving ``app``, its opening handshake received; the
+    protocol's ``tasks`` holds the application's task."""
+    config = Config(app=app, ws=protocol_class, ws_ping_interval=None, lifespan="off", **config_options)
     config.load()
-    protocol = KeepaliveProtocol(config=config, server_state=ServerState(), app_state={})
+    protocol = protocol_class(config=config, server_state=ServerState(), app_state={})
     transport = RecordingTransport()
     protocol.connection_made(transport)
-    protocol.data_received(UPGRADE_REQUEST)
+    protocol.data_received(_UPGRADE_REQUEST)
     return transport, protocol
 
 
@@ -79,7 +83,7 @@ async def test_held_messages_go_out_in_order_with_the_next_write() -> None:
         sent.set()
         await receive()  # until the test disconnects
 
-    transport, protocol = await _serve_one(app)
+    transport, protocol = await serve_one(app)
     async with asyncio.timeout(10):
         await sent.wait()
     assert transport.writes[0].startswith(b"HTTP/1.1 101")
@@ -100,7 +104,7 @@ async def test_a_held_message_goes_out_with_a_close() -> None:
         await send({"type": "websocket.close", "code": 1000})
         done.set()
 
-    transport, protocol = await _serve_one(app)
+    transport, protocol = await serve_one(app)
     async with asyncio.timeout(10):
         await done.wait()
     assert len(transport.writes) == 2
@@ -130,7 +134,7 @@ async def test_send_now_writes_at_once_or_not_at_all() -> None:
         results.append(send_now([b"closing"]))
         step.set()
 
-    transport, protocol = await _serve_one(app)
+    transport, protocol = await serve_one(app)
     async with asyncio.timeout(10):
         await step.wait()
     assert results == [True]

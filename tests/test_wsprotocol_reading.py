@@ -17,14 +17,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from uvicorn.config import Config
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-from uvicorn.server import ServerState
 from websockets.frames import Close, Opcode
 from websockets.protocol import State
 
 from server.wsprotocol import KeepaliveProtocol
-from tests.test_wsprotocol import UPGRADE_REQUEST, RecordingTransport
+from tests.test_wsprotocol import RecordingTransport, serve_one
 
 MAX_SIZE = 70_000
 """The server's message size limit in these tests: frames over it are refused (1009)."""
@@ -155,20 +153,14 @@ async def _accepted(
         accepted.set()
         await done.wait()
 
-    config = Config(app=app, ws=protocol_class, ws_ping_interval=None, ws_max_size=MAX_SIZE, lifespan="off")
-    config.load()
-    server_state = ServerState()
-    protocol = protocol_class(config=config, server_state=server_state, app_state={})
-    transport = RecordingTransport()
-    protocol.connection_made(transport)
-    protocol.data_received(UPGRADE_REQUEST)
+    transport, protocol = await serve_one(app, protocol_class, ws_max_size=MAX_SIZE)
     async with asyncio.timeout(10):
         await accepted.wait()
     assert transport.writes[0].startswith(b"HTTP/1.1 101")
     yield transport, protocol
     done.set()
     async with asyncio.timeout(10):
-        await asyncio.gather(*server_state.tasks)
+        await asyncio.gather(*protocol.tasks)
 
 
 def _outcome(transport: RecordingTransport, protocol: KeepaliveProtocol) -> dict[str, Any]:
