@@ -157,13 +157,8 @@ class KeepaliveProtocol(WebSocketsSansIOProtocol):
             length = second & 0x7F
             if length < 126:
                 mask_at = start + 2
-            elif length == 126:
-                mask_at = start + 4
-                if size < mask_at:
-                    return start
-                length = int.from_bytes(buffer[start + 2 : mask_at], "big")
-            else:
-                mask_at = start + 10
+            else:  # 126: the length in the next 2 bytes; 127: in the next 8 (RFC 6455 5.2)
+                mask_at = start + (4 if length == 126 else 10)
                 if size < mask_at:
                     return start
                 length = int.from_bytes(buffer[start + 2 : mask_at], "big")
