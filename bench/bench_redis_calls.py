@@ -12,6 +12,12 @@ itself). Both run in the same process against one private Redis, alternated roun
 
 The script is a stand-in with the ingest script's shape: 2 keys, 15 arguments of which one is
 3,200 bytes of audio (100 ms of 16 kHz PCM16), an ``XADD`` of that audio and a 5-item reply.
+
+Second table: an audio owner's look at a stream that holds nothing new, which each owner whose
+recording paused makes every ``poll_interval`` (0.25 s) until it lets the session go (30 s), with
+1 and 100 owners looking together: ``SessionBuffer.audio_look`` (the entries and the session's
+status in one round trip) against the baseline of the two calls it replaced (``XRANGE``, then
+an ``HMGET`` of the audio state).
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import ROOT  # noqa: F401  (puts the project on sys.path)
 
+from server.buffer import SessionBuffer
+from server.keys import SessionKeys
 from server.redis_client import TurnBatchedScript, make_redis
 from server.redis_server import EmbeddedRedis
 from server.settings import Settings
@@ -40,6 +48,16 @@ return {'frames', '0-0', 'ok', id, 0}
 """
 AUDIO = os.urandom(3200)
 GROUPS = (1, 3, 10)
+OWNERS = (1, 100)
+STATE_FIELDS = [
+    "status",
+    "audio_cursor",
+    "audio_cursor_sample",
+    "audio_covered",
+    "audio_covered_forced",
+    "audio_last",
+]
+"""The fields ``SessionBuffer.audio_state`` reads (the baseline's second call)."""
 
 Call = Callable[[Sequence[Any], Sequence[Any]], Awaitable[Any]]
 
@@ -89,6 +107,45 @@ async def cpu_per_call(call: Call, group: int, seconds: float) -> float:
     return (time.process_time() - cpu) / calls * 1e6
 
 
+async def cpu_per_look(look: Callable[[str], Awaitable[Any]], owners: int, seconds: float) -> float:
+    """CPU microseconds per look while ``owners`` owners look at their streams together."""
+    sessions = [f"bench{i}" for i in range(owners)]
+    looks = 0
+    start, cpu = time.perf_counter(), time.process_time()
+    while time.perf_counter() - start < seconds:
+        await asyncio.gather(*(look(sid) for sid in sessions))
+        looks += owners
+    return (time.process_time() - cpu) / looks * 1e6
+
+
+async def looks(client: Any, seconds: float, rounds: int) -> dict[tuple[str, int], list[float]]:
+    """Each way of looking, alternated round by round, at streams whose last entry was read."""
+    buffer = SessionBuffer(client)
+    cursors = {}
+    for i in range(max(OWNERS)):
+        k = SessionKeys(f"bench{i}")
+        await client.hset(k.meta, mapping={"status": "OPEN"})
+        cursors[f"bench{i}"] = (await client.xadd(k.audio, {"f": "pcm16", "d": AUDIO})).decode()
+
+    async def two_calls(sid: str) -> Any:
+        k = SessionKeys(sid)
+        entries = await client.xrange(k.audio, min=f"({cursors[sid]}", max="+", count=8)
+        assert not entries
+        return await client.hmget(k.meta, STATE_FIELDS)
+
+    async def one_look(sid: str) -> Any:
+        entries, status = await buffer.audio_look(sid, cursors[sid], 8)
+        assert not entries and status == "OPEN"
+        return status
+
+    results: dict[tuple[str, int], list[float]] = {}
+    for _ in range(rounds):
+        for name, look in (("XRANGE, then HMGET", two_calls), ("audio_look", one_look)):
+            for owners in OWNERS:
+                results.setdefault((name, owners), []).append(await cpu_per_look(look, owners, seconds))
+    return results
+
+
 async def main(seconds: float, rounds: int) -> None:
     with tempfile.TemporaryDirectory(prefix="astra-bench-redis-") as tmp:
         redis = EmbeddedRedis(Path(tmp))
@@ -104,6 +161,7 @@ async def main(seconds: float, rounds: int) -> None:
                 for name, call in (("redis-py pipeline", baseline), ("TurnBatchedScript", ours)):
                     for group in GROUPS:
                         results.setdefault((name, group), []).append(await cpu_per_call(call, group, seconds))
+            look_results = await looks(client, seconds, rounds)
             await client.aclose()
         finally:
             redis.stop()
@@ -113,6 +171,13 @@ async def main(seconds: float, rounds: int) -> None:
     for group in GROUPS:
         base, ours_us = min(results[("redis-py pipeline", group)]), min(results[("TurnBatchedScript", group)])
         print(f"| {group} | {base:.0f} | {ours_us:.0f} | {ours_us / base:.2f} |")
+    print(f"\nClient CPU per look of an owner at a stream with nothing new, µs (best of {rounds} rounds)\n")
+    print("| owners looking together | XRANGE, then HMGET (baseline) | audio_look | ratio |")
+    print("|---:|---:|---:|---:|")
+    for owners in OWNERS:
+        base = min(look_results[("XRANGE, then HMGET", owners)])
+        ours_us = min(look_results[("audio_look", owners)])
+        print(f"| {owners} | {base:.0f} | {ours_us:.0f} | {ours_us / base:.2f} |")
 
 
 if __name__ == "__main__":

@@ -328,20 +328,22 @@ class SessionAudio:
                     limit = None if self._finalizing else TURN_BYTES
                 entries = self._take_handed(cursor, limit)
                 asked = None
+                status = None  # the session's, read with the stream
                 if entries is None:
                     if not self._look and not self._handed:  # woken for a handover already taken
                         await self._await_audio()
                         continue
                     self._look = False
                     asked = self._read_count if limit is None else self._turn_count
-                    entries = await buffer.audio_after(sid, cursor, asked)
+                    entries, status = await buffer.audio_look(sid, cursor, asked)
                     if entries:
                         self._read_count = next_read_count(entries)
                         self._turn_count = next_read_count(entries, TURN_BYTES)
                     if len(entries) >= asked:  # a backlog: more follows in the stream
                         self._look = True
                 if not entries:
-                    status = (await buffer.audio_state(sid)).get("status", OPEN)
+                    if status is None:  # an empty take of what was handed: the stream not read
+                        status = (await buffer.audio_state(sid)).get("status", OPEN)
                     if status == DISCARDED:  # no acta will be built: nothing more to cut or hear
                         return
                     if status != OPEN:  # finalize: cut what is left, finish every transcription

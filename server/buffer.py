@@ -1429,12 +1429,17 @@ class SessionBuffer:
             ms, seq = now, 0
         return [f"{ms}-{seq + i}" for i in range(1, count + 1)]
 
-    async def audio_after(
-        self, session_id: str, after: str, count: int
-    ) -> list[tuple[str, dict[bytes, bytes]]]:
-        """Audio entries after entry id ``after`` ('0-0' for the beginning), oldest first."""
-        entries = await self._r.xrange(SessionKeys(session_id).audio, min=f"({after}", max="+", count=count)
-        return [(_text(entry_id), fields) for entry_id, fields in entries]
+    async def audio_look(self, session_id: str, after: str, count: int) -> tuple[list[Entry], str]:
+        """Up to ``count`` audio entries after entry id ``after`` ('0-0' for the beginning),
+        oldest first, and then the session's status, in one round trip: an owner that finds no
+        new audio decides by the status whether to wait, cut what is left (a finalize) or stop
+        (discarded), and an owner whose audio stopped looks every ``poll_interval``."""
+        k = SessionKeys(session_id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.xrange(k.audio, min=f"({after}", max="+", count=count)
+            pipe.hget(k.meta, "status")
+            entries, status = await pipe.execute()
+        return [(_text(entry_id), fields) for entry_id, fields in entries], _text(status or OPEN)
 
     async def audio_state(self, session_id: str) -> dict[str, str]:
         names = ("status", "cursor", "cursor_sample", "covered", "covered_forced", "last")

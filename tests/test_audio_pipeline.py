@@ -383,6 +383,45 @@ def test_a_discarded_sessions_audio_owner_stops_without_cutting_or_transcribing_
     assert kinds[-1] == "session.discarded" and core.calls == 1
 
 
+def test_an_owner_whose_audio_stopped_looks_at_its_stream_in_one_round_trip(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """A paused recording's owner looks at its stream every ``poll_interval`` until it lets the
+    session go (hundreds of sessions in a recess): each look reads the stream and the session's
+    status together (``audio_look``), with no status read of its own."""
+    recorder = make_token()
+    frames = list(make_timeline(random.Random(2), pieces=1).frames())[:5]
+    with SettledTestClient(create_app(settings)) as client:
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        orch.core = InstantCore()
+        orch.audio.settings = dataclasses.replace(orch.audio.settings, poll_interval=0.05)
+        buffer = orch.buffer
+        looks_found_nothing, status_reads = [0], [0]
+        audio_look, audio_state = buffer.audio_look, buffer.audio_state
+
+        async def counted_look(session_id: str, cursor: str, count: int) -> Any:
+            entries, status = await audio_look(session_id, cursor, count)
+            looks_found_nothing[0] += not entries
+            return entries, status
+
+        async def counted_state(session_id: str) -> Any:
+            status_reads[0] += 1
+            return await audio_state(session_id)
+
+        buffer.audio_look, buffer.audio_state = counted_look, counted_state
+        session_id = _start_session(client, recorder)
+        with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
+            ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "mic", "token": recorder}))
+            for seq, data in enumerate(frames, 1):
+                ws.send_bytes(msgpack.packb({"type": "audio", "seq": seq, "format": "pcm16", "data": data}))
+            ws_until(ws, lambda m: m["type"] == "ack" and m["seq"] == len(frames))
+            wait_until(lambda: looks_found_nothing[0] >= 2, 30, "the owner to look at its stream")
+            before = status_reads[0], looks_found_nothing[0]
+            wait_until(lambda: looks_found_nothing[0] >= before[1] + 5, 30, "five more looks")
+            assert session_id in orch.audio._running  # still the owner, looking
+            assert status_reads[0] == before[0]
+
+
 def _blocks_after_audio_stops_mid_speech(
     settings: Settings, make_token: Callable[..., str], *, resend: bool
 ) -> tuple[list[dict[str, Any]], float, float]:

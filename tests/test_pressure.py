@@ -136,13 +136,13 @@ def test_under_pressure_owners_cut_audio_in_turns_and_every_utterance_becomes_a_
         state.orchestrator.core = InstantCore()
         state.pressure.threshold = -1  # always high
         asked: list[int] = []
-        audio_after = state.orchestrator.buffer.audio_after
+        audio_look = state.orchestrator.buffer.audio_look
 
         async def counted_read(session_id: str, cursor: str, count: int) -> Any:
             asked.append(count)
-            return await audio_after(session_id, cursor, count)
+            return await audio_look(session_id, cursor, count)
 
-        state.orchestrator.buffer.audio_after = counted_read
+        state.orchestrator.buffer.audio_look = counted_read
         session_id = _record(client, token, timeline)
         wait_until(lambda: len(_blocks(client, token, session_id)) >= len(timeline.speech), 60, "blocks")
         # Entries are 100 ms frames or larger (frames that arrive together are stored together).
