@@ -767,6 +767,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-steps", type=int, default=int(_env("BENCH_SEARCH_STEPS", 7)))
     p.add_argument("--resolution", type=int, default=25, help="search stops when the bracket is this narrow")
     p.add_argument(
+        "--search-processes",
+        type=int,
+        default=int(_env("BENCH_SEARCH_PROCESSES", 1)),
+        help="search: astra serve processes the sessions are split over",
+    )
+    p.add_argument(
         "--clients", type=int, default=int(_env("BENCH_INGEST_CLIENTS", 16)), help="ingest: connections"
     )
     p.add_argument("--ingest-seconds", type=float, default=_env("BENCH_INGEST_SECONDS", 8))
@@ -834,10 +840,11 @@ def main(argv: list[str] | None = None) -> None:
         ]
 
     if args.part in ("all", "search"):
-        found = search(args)
+        found = search(args, args.search_processes)
         report["search"] = found
+        over = f" over {args.search_processes} processes" if args.search_processes > 1 else ""
         out += [
-            f"### Live sessions: largest N with ack p99 < {args.target_ms:.0f} ms: "
+            f"### Live sessions{over}: largest N with ack p99 < {args.target_ms:.0f} ms: "
             f"**{found['max_sessions']}** (first failing: {found['first_failing']})\n",
             live_table(found["steps"]),
             "",

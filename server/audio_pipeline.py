@@ -342,7 +342,7 @@ class SessionAudio:
                     if len(entries) >= asked:  # a backlog: more follows in the stream
                         self._look = True
                 if not entries:
-                    if status is None:  # an empty take of what was handed: the stream not read
+                    if status is None:  # not looked: never so far (a take from memory is not empty)
                         status = (await buffer.audio_state(sid)).get("status", OPEN)
                     if status == DISCARDED:  # no acta will be built: nothing more to cut or hear
                         return
