@@ -328,7 +328,7 @@ class SessionAudio:
                     limit = None if self._finalizing else TURN_BYTES
                 entries = self._take_handed(cursor, limit)
                 asked = None
-                status = None  # the session's, read with the stream
+                status = OPEN  # until a look reads it: a take from memory is never empty
                 if entries is None:
                     if not self._look and not self._handed:  # woken for a handover already taken
                         await self._await_audio()
@@ -342,8 +342,6 @@ class SessionAudio:
                     if len(entries) >= asked:  # a backlog: more follows in the stream
                         self._look = True
                 if not entries:
-                    if status is None:  # not looked: never so far (a take from memory is not empty)
-                        status = (await buffer.audio_state(sid)).get("status", OPEN)
                     if status == DISCARDED:  # no acta will be built: nothing more to cut or hear
                         return
                     if status != OPEN:  # finalize: cut what is left, finish every transcription
