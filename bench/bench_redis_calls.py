@@ -17,7 +17,7 @@ Second table: an audio owner's look at a stream that holds nothing new, which ea
 recording paused makes every ``poll_interval`` (0.25 s) until it lets the session go (30 s), with
 1 and 100 owners looking together: ``SessionBuffer.audio_look`` (the entries and the session's
 status in one round trip) against the baseline of the two calls it replaced (``XRANGE``, then
-an ``HMGET`` of the audio state).
+``SessionBuffer.audio_state``).
 """
 
 from __future__ import annotations
@@ -49,15 +49,6 @@ return {'frames', '0-0', 'ok', id, 0}
 AUDIO = os.urandom(3200)
 GROUPS = (1, 3, 10)
 OWNERS = (1, 100)
-STATE_FIELDS = [
-    "status",
-    "audio_cursor",
-    "audio_cursor_sample",
-    "audio_covered",
-    "audio_covered_forced",
-    "audio_last",
-]
-"""The fields ``SessionBuffer.audio_state`` reads (the baseline's second call)."""
 
 Call = Callable[[Sequence[Any], Sequence[Any]], Awaitable[Any]]
 
@@ -131,7 +122,7 @@ async def looks(client: Any, seconds: float, rounds: int) -> dict[tuple[str, int
         k = SessionKeys(sid)
         entries = await client.xrange(k.audio, min=f"({cursors[sid]}", max="+", count=8)
         assert not entries
-        return await client.hmget(k.meta, STATE_FIELDS)
+        return await buffer.audio_state(sid)
 
     async def one_look(sid: str) -> Any:
         entries, status = await buffer.audio_look(sid, cursors[sid], 8)
