@@ -25,6 +25,12 @@ of the server calls :func:`tune_malloc` as it starts, with its own threshold:
 An operator's ``MALLOC_MMAP_THRESHOLD_`` (or ``GLIBC_TUNABLES=glibc.malloc.mmap_threshold=…``)
 is left to rule; on a C library other than glibc nothing is done.
 
+The server process calls :func:`trim_heap` between a finalize's steps: its own buffers of that
+finalize under its 4 MiB threshold (the blocks read from Redis, the pictures, the acta back from
+the worker) come from the heap, and once freed they stayed in its RSS under the next step's peak
+(measured on the 6-hour session, three runs a side alternated: the server's peak 137-138 -> 132-133
+MB with the heap trimmed after the blocks are read and after the build, the finalize as fast).
+
 A finalize worker also calls :func:`release_memory` after each job. Building the acta leaves its
 document in reference cycles (python-docx's objects) until the collector runs, and lxml's nodes
 freed in the middle of the heap stay in the RSS: the job that came next (GUARD's seal) then
@@ -89,10 +95,17 @@ def _is_glibc() -> bool:
         return False
 
 
-def release_memory() -> None:
-    """Collect garbage cycles, then hand glibc's free heap pages back to the system
-    (``malloc_trim``); a few ms. For a process that has just let go of a large job's data."""
-    gc.collect()
+def trim_heap() -> None:
+    """Hand glibc's free heap pages back to the system (``malloc_trim``): about a millisecond
+    after a finalize's steps. It holds each arena's lock while it works, so call it from a
+    thread where an event loop must not wait; nothing on a C library other than glibc."""
     libc = _glibc()
     if libc is not None:
         libc.malloc_trim(0)
+
+
+def release_memory() -> None:
+    """Collect garbage cycles, then :func:`trim_heap`; a few ms. For a process that has just let
+    go of a large job's data."""
+    gc.collect()
+    trim_heap()

@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Final, Literal
 
-from . import images, protocol
+from . import images, malloc, protocol
 from .audio_pipeline import AudioService, utterance_id, wav_bytes
 from .auth import CAN_DISCARD, CAN_EDIT, CAN_FINALIZE, CAN_READ, CAN_SEND, CAN_START, CAN_UPLOAD, Principal
 from .buffer import (
@@ -90,6 +90,14 @@ MAX_DISCARD_REASON = 500
 PREVIEW_BUILDS = 1
 """Previews of the acta one instance builds at a time (they share the finalize worker): a
 finalize waits behind at most this many."""
+
+
+async def give_back_heap() -> None:
+    """Hand the heap's free pages back to the system between a finalize's steps, so that the
+    buffers of one step (the blocks read, the pictures, the acta from the worker) are not still
+    in the RSS under the next step's peak (``server.malloc``). In a thread: ``malloc_trim``
+    holds the arenas' locks for about a millisecond."""
+    await asyncio.to_thread(malloc.trim_heap)
 
 
 def new_id(prefix: str) -> str:
@@ -1623,6 +1631,7 @@ class Orchestrator:
     async def _build_preview_now(self, meta: SessionMeta) -> bytes:
         pending = len(await self.buffer.pending_utterances(meta.session_id))
         blocks, index, _ = await self._sorted_blocks(meta.session_id)
+        await give_back_heap()
         notice = (
             f"BORRADOR SIN VALIDEZ. Escrito con los {len(index.live)} bloques guardados al pedirlo; "
             "el acta es la que se sella al finalizar la sesión."
@@ -1696,7 +1705,9 @@ class Orchestrator:
                 ) from exc
 
         blocks, index, edited = await self._sorted_blocks(sid)
+        await give_back_heap()
         document = await self._build(meta, blocks, index.images)
+        await give_back_heap()
         events = await self._all_events(sid)
         pinned = meta.pinned
         seal_request = SealRequest(

@@ -504,6 +504,40 @@ class CountingBuilder:
             self.running -= 1
 
 
+def test_finalize_gives_the_heap_back_after_reading_the_blocks_and_after_the_build(
+    client: TestClient, make_token: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A finalize's buffers in the server (the blocks read, the pictures, the acta from the
+    worker) are handed back to the system before the next step peaks on top of them: the heap
+    is trimmed between reading the blocks and the build, and between the build and the seal; a
+    preview trims it before its build."""
+    import server.malloc
+
+    token = make_token()
+    api = f"/v1/orchestrator/session/{start(client, token)}"
+    client.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=bearer(token))
+    orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+    steps: list[str] = []
+    monkeypatch.setattr(server.malloc, "trim_heap", lambda: steps.append("trim"))
+
+    class StepBuilder(CountingBuilder):
+        async def build(self, req: BuildRequest) -> bytes:
+            steps.append("build")
+            return await super().build(req)
+
+    class StepGuard(CountingGuard):
+        async def seal(self, req: Any) -> Any:
+            steps.append("seal")
+            return await super().seal(req)
+
+    orch.builder, orch.guard = StepBuilder(orch.builder), StepGuard(orch.guard)
+    assert client.get(f"{api}/preview", headers=bearer(token)).status_code == 200
+    assert steps == ["trim", "build"]
+    steps.clear()
+    assert client.post(f"{api}/finalize", headers=bearer(token)).status_code == 200
+    assert steps == ["trim", "build", "trim", "seal"]
+
+
 def test_the_acta_can_be_previewed_before_it_is_sealed(
     client: TestClient, make_token: Callable[..., str]
 ) -> None:

@@ -84,3 +84,44 @@ def test_an_operators_threshold_is_left_to_rule() -> None:
     and nothing is changed (64 MiB: the second buffer comes from the heap)."""
     assert probe("tune", env={"MALLOC_MMAP_THRESHOLD_": str(64 << 20)}) == "False 0"
     assert probe("tune", env={"GLIBC_TUNABLES": f"glibc.malloc.mmap_threshold={64 << 20}"}) == "False 0"
+
+
+TRIM_PROBE = """
+import sys
+from server import malloc
+
+malloc.tune_malloc(malloc.SERVER_MMAP_THRESHOLD)
+
+def rss_mib():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096 >> 20
+
+buffers = [b"\\x01" * (2 << 20) for _ in range(16)]  # 32 MiB of buffers under the threshold: the heap
+pin = b"\\x02" * 4096  # above them in the heap, so its top is not free and glibc trims nothing itself
+before = rss_mib()
+del buffers
+freed = rss_mib()
+if sys.argv[1] == "trim":
+    malloc.trim_heap()
+print(before - freed, before - rss_mib())
+"""
+
+
+def test_trimming_the_heap_gives_back_what_a_finalize_step_freed_in_the_server() -> None:
+    """Under the server's threshold a finalize's buffers of a few MB come from the heap, and
+    freed they stay in the RSS (the first figure: nothing given back); ``trim_heap``, which the
+    server calls between a finalize's steps, gives them back to the system."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"}
+    freed, trimmed = (
+        subprocess.run(
+            [sys.executable, "-c", TRIM_PROBE, mode],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout.split()
+        for mode in ("leave", "trim")
+    )
+    assert freed == ["0", "0"]
+    assert trimmed[0] == "0" and int(trimmed[1]) >= 30
