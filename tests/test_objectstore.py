@@ -9,6 +9,7 @@ import io
 import json
 import logging
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -27,7 +28,7 @@ from server.errors import AuthError, NotFound, ServiceError, ServiceUnavailable
 from server.services import objectstore
 from server.services.core import AudioRequest, CoreResult
 from server.services.guard import DOCX_TYPE as DOCX
-from server.services.guard import EmbeddedGuard, SealRequest
+from server.services.guard import EmbeddedGuard, SealRequest, bin_header, evidence_chunks
 from server.services.objectstore import LocalObjectStore, S3ObjectStore, session_key
 from server.settings import Settings
 
@@ -106,6 +107,43 @@ def test_local_durable_objects_fsync_the_directories_that_name_them(
     assert anyio.run(store.get_bytes, session_key("U", "ses_3", "acta.docx")) == b"acta"
 
 
+def pieces_made_by(threads: list[int], count: int = 40) -> Iterator[bytes]:
+    """``count`` pieces of 64 KiB, each noting the thread that asked for it."""
+    for i in range(count):
+        threads.append(threading.get_ident())
+        yield bytes([i]) * (64 << 10)
+
+
+@pytest.mark.parametrize("store_kind", ["local", "s3"])
+def test_an_object_in_pieces_is_stored_whole_and_its_pieces_made_off_the_event_loop(
+    store_kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """``put_bytes`` with an object's pieces (GUARD's evidence: the blocks and the event log of a
+    session, ~9 MB for six hours) stores them in order as one object, taking them one by one in
+    the store's thread: the pieces are neither joined in the server's memory nor made on its
+    event loop. On S3 they are spooled to a temporary file that boto3 sends, sealed as bytes are."""
+    store: LocalObjectStore | S3ObjectStore
+    client: Any = None
+    if store_kind == "local":
+        store = LocalObjectStore(tmp_path / "objects", b"secret", "http://x")
+    else:
+        s3_env = request.getfixturevalue("s3_env")
+        client = boto3.client("s3", endpoint_url=s3_env["ASTRA_S3_ENDPOINT_URL"], region_name="us-east-1")
+        store = S3ObjectStore(client, s3_env["ASTRA_S3_BUCKET"], "astra", object_lock_days=30)
+    key = session_key(TENANT, "ses_p", "acta.evidence.msgpack")
+    threads: list[int] = []
+
+    async def scenario() -> int:
+        await store.put_bytes(key, pieces_made_by(threads), "application/msgpack", sealed=True)
+        return threading.get_ident()
+
+    loop_thread = anyio.run(scenario)
+    assert anyio.run(store.get_bytes, key) == b"".join(bytes([i]) * (64 << 10) for i in range(40))
+    assert len(threads) == 40 and loop_thread not in threads
+    if client is not None:
+        assert client.head_object(Bucket=store.bucket, Key="astra/" + key)["ObjectLockMode"] == "COMPLIANCE"
+
+
 def test_guard_stores_the_acta_and_its_report_durably(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -128,6 +166,27 @@ def test_guard_stores_the_acta_and_its_report_durably(
     evidence_key = sealed.audit_report["evidence"]["storage_key"]
     assert sealed_keys == {sealed.document_key: True, evidence_key: True, sealed.report_key: True}
     assert list(sealed_keys)[-1] == sealed.report_key
+
+
+def test_the_evidence_carries_the_blocks_as_they_are_behind_a_bin_header() -> None:
+    """GUARD's evidence, in pieces, puts the session's blocks in as they are (not a copy of a
+    6-hour session's ~4 MB), behind a header that msgpack reads as a bin of their size, for each
+    of its three widths; joined, the pieces are the evidence map."""
+    for size in (0, 1, 255, 256, 65535, 65536, 1 << 20):
+        assert bin_header(size) + b"x" * size == msgpack.packb(b"x" * size, use_bin_type=True)
+    blocks = msgpack.packb([{"block_id": "b1", "text": "Se abre la sesión."}])
+    request = SealRequest(
+        tenant_id="T", session_id="ses_1", document=b"PK", blocks=blocks, events=[(1, b"\x80")]
+    )
+    pieces = list(evidence_chunks(request))
+    assert any(piece is request.blocks for piece in pieces)
+    assert msgpack.unpackb(b"".join(pieces), raw=False) == {
+        "evidence_version": 1,
+        "tenant_id": "T",
+        "session_id": "ses_1",
+        "blocks": blocks,
+        "events": [[1, b"\x80"]],
+    }
 
 
 def test_s3_store_puts_gets_and_presigns_with_object_lock(s3_env: dict[str, str]) -> None:
@@ -208,6 +267,11 @@ def test_finalize_on_s3_stores_document_and_report(
         "Body"
     ].read()
     assert json.loads(report)["document"]["integrity_hash"] == result["integrity_hash"]
+    named = json.loads(report)["evidence"]
+    evidence = s3.get_object(Bucket=s3_env["ASTRA_S3_BUCKET"], Key="actas/" + named["storage_key"])[
+        "Body"
+    ].read()
+    assert hashlib.sha256(evidence).hexdigest() == named["sha256"] and len(evidence) == named["size_bytes"]
 
 
 @contextlib.contextmanager

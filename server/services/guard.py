@@ -245,21 +245,32 @@ def audit_report(
     }
 
 
+def bin_header(size: int) -> bytes:
+    """The msgpack header of a bin of ``size`` bytes (bin 8, 16 or 32), which msgpack's packer
+    writes only with the bytes behind it."""
+    for code, width in ((0xC4, 1), (0xC5, 2), (0xC6, 4)):
+        if size < 1 << (8 * width):
+            return bytes((code,)) + size.to_bytes(width, "big")
+    raise ValueError(f"a msgpack bin holds less than 4 GiB, not {size} bytes")
+
+
 def evidence_chunks(req: SealRequest) -> Iterator[bytes]:
     """The evidence a seal covers, as GUARD received it, in pieces: together one msgpack map
     ``{"evidence_version", "tenant_id", "session_id", "blocks": bin (the msgpack array of the
     acta's blocks, in order), "events": [[id, bin (the event's msgpack payload)], …]}``. The event
     log is the audit trail (domain.md); sealed beside the acta, it outlives the session's keys in
-    Redis. In pieces, so the worker hashes it without holding a second copy of the log."""
+    Redis. In pieces, so that neither the worker that hashes it nor the store that writes it holds
+    a second copy of the blocks or the log: the blocks go as they are, behind their header."""
     packer = msgpack.Packer(use_bin_type=True)
     yield packer.pack_map_header(5)
     for key, value in (
         ("evidence_version", EVIDENCE_VERSION),
         ("tenant_id", req.tenant_id),
         ("session_id", req.session_id),
-        ("blocks", req.blocks),
     ):
         yield packer.pack(key) + packer.pack(value)
+    yield packer.pack("blocks") + bin_header(len(req.blocks))
+    yield req.blocks
     yield packer.pack("events") + packer.pack_array_header(len(req.events))
     for event_id, payload in req.events:
         yield packer.pack([event_id, payload])
@@ -334,8 +345,8 @@ class EmbeddedGuard:
         # Sealed (durable, and locked where the store has Object Lock) before the session is
         # marked FINALIZED: Redis must not name an acta a power loss could take back.
         await self._store.put_bytes(sealed.document_key, req.document, DOCX_TYPE, sealed=True)
-        evidence = b"".join(evidence_chunks(req))
-        await self._store.put_bytes(sealed.evidence_key, evidence, EVIDENCE_TYPE, sealed=True)
+        # Its pieces, made and written in the store's thread: never joined, nor on the event loop.
+        await self._store.put_bytes(sealed.evidence_key, evidence_chunks(req), EVIDENCE_TYPE, sealed=True)
         await self._store.put_bytes(sealed.report_key, sealed.report_json, "application/json", sealed=True)
         return SealResult(
             integrity_hash=sealed.integrity_hash,
