@@ -96,8 +96,12 @@ def rss_mib():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * 4096 >> 20
 
-buffers = [b"\\x01" * (2 << 20) for _ in range(16)]  # 32 MiB of buffers under the threshold: the heap
-pin = b"\\x02" * 4096  # above them in the heap, so its top is not free and glibc trims nothing itself
+# 32 MiB of buffers under the threshold (the heap), each followed by a small one that stays: the
+# freed buffers do not join the heap's free top, which glibc would give back by itself.
+buffers, kept = [], []
+for _ in range(16):
+    buffers.append(b"\\x01" * (2 << 20))
+    kept.append(b"\\x02" * 4096)
 before = rss_mib()
 del buffers
 freed = rss_mib()
@@ -123,5 +127,5 @@ def test_trimming_the_heap_gives_back_what_a_finalize_step_freed_in_the_server()
         ).stdout.split()
         for mode in ("leave", "trim")
     )
-    assert freed == ["0", "0"]
-    assert trimmed[0] == "0" and int(trimmed[1]) >= 30
+    assert int(freed[0]) <= 4 and int(freed[1]) <= 4  # glibc kept them, but for the last one at most
+    assert int(trimmed[0]) <= 4 and int(trimmed[1]) >= 28
