@@ -87,21 +87,20 @@ def test_an_operators_threshold_is_left_to_rule() -> None:
 
 
 TRIM_PROBE = """
-import sys
+import ctypes, sys
 from server import malloc
 
 malloc.tune_malloc(malloc.SERVER_MMAP_THRESHOLD)
+# glibc gives back a free heap top above M_TRIM_THRESHOLD (-1) on its own as memory is freed:
+# out of reach here, so what comes back does not depend on where the interpreter's own
+# allocations lie; malloc_trim gives back free pages whatever it is.
+ctypes.CDLL(None).mallopt(-1, 1 << 30)
 
 def rss_mib():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * 4096 >> 20
 
-# 32 MiB of buffers under the threshold (the heap), each followed by a small one that stays: the
-# freed buffers do not join the heap's free top, which glibc would give back by itself.
-buffers, kept = [], []
-for _ in range(16):
-    buffers.append(b"\\x01" * (2 << 20))
-    kept.append(b"\\x02" * 4096)
+buffers = [b"\\x01" * (2 << 20) for _ in range(16)]  # 32 MiB under the threshold: from the heap
 before = rss_mib()
 del buffers
 freed = rss_mib()
@@ -127,5 +126,5 @@ def test_trimming_the_heap_gives_back_what_a_finalize_step_freed_in_the_server()
         ).stdout.split()
         for mode in ("leave", "trim")
     )
-    assert int(freed[0]) <= 4 and int(freed[1]) <= 4  # glibc kept them, but for the last one at most
-    assert int(trimmed[0]) <= 4 and int(trimmed[1]) >= 28
+    assert int(freed[0]) <= 1 and int(freed[1]) <= 1  # freed, kept in the heap (RSS read in whole MiB)
+    assert int(trimmed[0]) <= 1 and int(trimmed[1]) >= 30

@@ -144,7 +144,7 @@ class LocalObjectStore:
         durable: bool = False,
         sealed: bool = False,
     ) -> None:
-        pieces = (data,) if isinstance(data, bytes) else data
+        pieces = (data,) if isinstance(data, bytes | bytearray | memoryview) else data
         await asyncio.to_thread(self._write, key, lambda out: out.writelines(pieces), durable or sealed)
 
     async def put_file(self, key: str, fileobj: BinaryIO, content_type: str) -> None:
@@ -317,7 +317,7 @@ class S3ObjectStore:
             ChecksumAlgorithm="SHA256",
             **extra,
         )
-        if isinstance(data, bytes):
+        if isinstance(data, bytes | bytearray | memoryview):
             await put(Body=data)
             return
         # Pieces: spooled to a temporary file in a thread; boto3 reads it (and again on a retry).
