@@ -46,18 +46,20 @@ def _free_node_port(taken: set[int]) -> int:
     raise RuntimeError("no free port pair for a Redis Cluster node")
 
 
+def _cluster(client: redis.Redis, subcommand: str) -> str:
+    """The text a ``CLUSTER`` subcommand answers."""
+    raw = client.execute_command("CLUSTER", subcommand)
+    return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+
 def _info(client: redis.Redis) -> dict[str, str]:
-    raw = client.execute_command("CLUSTER", "INFO")
-    text = raw.decode() if isinstance(raw, bytes) else str(raw)
-    return dict(line.split(":", 1) for line in text.split() if ":" in line)
+    return dict(line.split(":", 1) for line in _cluster(client, "INFO").split() if ":" in line)
 
 
 def _linked(client: redis.Redis) -> bool:
     """Whether this node's bus links to all the nodes it knows are up (``CLUSTER NODES``: each
     line's link state, none still in a handshake)."""
-    raw = client.execute_command("CLUSTER", "NODES")
-    text = raw.decode() if isinstance(raw, bytes) else str(raw)
-    lines = [line.split() for line in text.splitlines() if line.strip()]
+    lines = [line.split() for line in _cluster(client, "NODES").splitlines() if line.strip()]
     return all(
         len(fields) > 7 and fields[7] == "connected" and "handshake" not in fields[2] for fields in lines
     )
