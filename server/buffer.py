@@ -800,14 +800,6 @@ return emit(KEYS[1], KEYS[3], ARGV[6], ARGV[5])
 """
 )
 
-# KEYS: order, blocks   ARGV: first index, last index (in block order)
-# One page of blocks as stored, in one round trip and without their ids.
-_BLOCKS_PAGE = """
-local ids = redis.call('ZRANGE', KEYS[1], ARGV[1], ARGV[2])
-if #ids == 0 then return {} end
-return redis.call('HMGET', KEYS[2], unpack(ids))
-"""
-
 # KEYS: inflight   ARGV: force ('1' drops what is left)
 _DRAIN = """
 local t = redis.call('TIME')
@@ -979,7 +971,6 @@ class SessionBuffer:
         self._renumber = redis.register_script(_RENUMBER)
         self._presence = redis.register_script(_PRESENCE)
         self._checkpoint_audio = redis.register_script(_CHECKPOINT_AUDIO)
-        self._blocks_page = redis.register_script(_BLOCKS_PAGE)
         self._admit_session = redis.register_script(_ADMIT_SESSION)
         self._connection_slot = redis.register_script(_CONNECTION_SLOT)
 
@@ -1210,19 +1201,18 @@ class SessionBuffer:
 
     async def raw_blocks(self, session_id: str, page: int = 500) -> list[bytes]:
         """All blocks in order as stored (msgpack), not decoded: for finalize, which decodes them
-        in a worker process. Read ``page`` at a time, so that no one reply keeps the event loop
-        parsing for long; pages go by index, so the session must no longer change (CLOSING)."""
+        in a worker process, and for a preview. The order's ids are read at once, then the blocks
+        ``page`` at a time, so that no one reply keeps the event loop parsing for long; by id, not
+        by index, so a session still changing (a preview) cannot have a block moved across a
+        page's edge read twice or not at all. A block deleted meanwhile is left out; one stored
+        after the ids were read waits for the next read."""
         k = SessionKeys(session_id)
+        ids: list[bytes] = await self._r.zrange(k.order, 0, -1)
         blocks: list[bytes] = []
-        start = 0
-        while True:
-            raw: list[bytes | None] = await self._blocks_page(
-                keys=[k.order, k.blocks], args=[start, start + page - 1]
-            )
+        for start in range(0, len(ids), page):
+            raw: list[bytes | None] = await self._r.hmget(k.blocks, ids[start : start + page])
             blocks.extend(item for item in raw if item is not None)
-            if len(raw) < page:
-                return blocks
-            start += page
+        return blocks
 
     async def block_count(self, session_id: str) -> int:
         count: int = await self._r.zcard(SessionKeys(session_id).order)

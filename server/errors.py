@@ -39,6 +39,7 @@ Collaborator clients translate their transport errors into these at the boundary
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -233,6 +234,24 @@ class StoreUnavailable(ServiceUnavailable):
 class BuildFailed(ServiceError):
     code = "BUILD_FAILED"
     http_status = 502
+
+
+def error_from_dict(stored: dict[str, Any], fallback: AstraError) -> AstraError:
+    """An error kept as :meth:`AstraError.to_dict` (a finalize's failure, for the calls that
+    waited on it), as the class of its code, so a waiter gets the status the failed call got
+    (503, call again, for a GUARD that was down; 502 for an acta that could not be built); the
+    ``fallback``'s class, with the stored error as ``cause``, for a code none has."""
+    code, message = stored.get("code"), str(stored.get("message") or fallback.message)
+    kind = next((c for c in _error_classes(AstraError) if c.__dict__.get("code") == code), None)
+    if kind is None:
+        return type(fallback)(message, **fallback.details, cause=stored)
+    return kind(message, **dict(stored.get("details") or {}))
+
+
+def _error_classes(root: type[AstraError]) -> Iterator[type[AstraError]]:
+    yield root
+    for sub in root.__subclasses__():
+        yield from _error_classes(sub)
 
 
 # WebSocket close codes used by the server (see protocol.md, "Close codes").

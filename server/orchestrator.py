@@ -57,6 +57,7 @@ from .errors import (
     TooManySessions,
     UtterancePending,
     UtteranceWritten,
+    error_from_dict,
 )
 from .metrics import Metrics
 from .segmenter import SAMPLE_RATE, Utterance
@@ -1673,12 +1674,24 @@ class Orchestrator:
     async def _keep_lock(self, session_id: str, owner: str) -> None:
         """Renew the finalize lock until cancelled, or until it is no longer ours (ended, or
         taken over): a cancellation Python 3.11's ``wait_for`` dropped inside redis-py would
-        otherwise leave this loop running for the life of the process."""
+        otherwise leave this loop running for the life of the process. A renewal that fails (Redis
+        unreachable for a moment: a failover, a restart) is tried again soon, not given up: the
+        lock would lapse while the build and the seal go on, and another call would take the
+        finalize over and seal a second acta."""
+        ttl = self.settings.limits.finalize_lock_ttl
+        delay = ttl / 3
         while True:
-            ttl = self.settings.limits.finalize_lock_ttl
-            await asyncio.sleep(ttl / 3)
-            if not await self.buffer.renew_finalize(session_id, owner, ttl):
-                return
+            await asyncio.sleep(delay)
+            try:
+                if not await self.buffer.renew_finalize(session_id, owner, ttl):
+                    return
+            except Exception as exc:
+                log.warning(
+                    "session %s: the finalize lock could not be renewed (%r); trying again", session_id, exc
+                )
+                delay = ttl / 10
+                continue
+            delay = ttl / 3
 
     async def _build_and_seal(
         self, principal: Principal, meta: SessionMeta
@@ -1725,6 +1738,7 @@ class Orchestrator:
                 "audio_last_at": meta.audio_last_at,
                 "finalized_by": principal.sub,
             },
+            sealed_at=time.time(),  # once: a seal tried again stores the same objects again
         )
         seal = await with_retries(lambda: self.guard.seal(seal_request), self.settings.retry)
         result = {
@@ -1813,9 +1827,8 @@ class Orchestrator:
                 raise NotFound("no such session")
             if meta.status == FINALIZED and meta.result is not None:
                 return await self._public_result(meta.result)
-            if meta.status == FINALIZE_FAILED:
-                error = meta.error or {}
-                raise BuildFailed(str(error.get("message", "finalize failed")), cause=error)
+            if meta.status == FINALIZE_FAILED:  # as the call that failed was told
+                raise error_from_dict(meta.error or {}, BuildFailed("finalize failed"))
             if take_over and meta.status == CLOSING and not await self.buffer.finalize_lock_held(session_id):
                 return None
             await asyncio.sleep(delay)

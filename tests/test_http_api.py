@@ -835,6 +835,169 @@ def test_concurrent_finalize_builds_once(settings: Settings, make_token: Callabl
     anyio.run(scenario)
 
 
+def waiting_for_the_other(orch: Any, monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
+    """Set once a finalize call finds another one running and begins to wait for its outcome."""
+    waiting = asyncio.Event()
+    wait_for_result = orch._wait_for_result
+
+    async def noted(*args: Any, **kwargs: Any) -> Any:
+        waiting.set()
+        return await wait_for_result(*args, **kwargs)
+
+    monkeypatch.setattr(orch, "_wait_for_result", noted)
+    return waiting
+
+
+def test_a_lock_renewal_that_fails_once_does_not_let_a_second_call_seal_again(
+    settings: Settings, make_token: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis failing one renewal of the finalize lock (a failover, a restart) while BUILDER works
+    for longer than the lock lives: the renewals go on, so a second call waits for the first
+    instead of taking the finalize over, and one acta is sealed."""
+    import anyio
+    import httpx
+
+    app = create_app(with_settings(settings, retry=FAST_RETRY, limits=dataclasses.replace(
+        settings.limits, finalize_lock_ttl=0.6)))  # fmt: skip
+    token = make_token()
+
+    async def scenario() -> None:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+                response = await http.post(
+                    "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=bearer(token)
+                )
+                api = f"/v1/orchestrator/session/{response.json()['session_id']}"
+                await http.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=bearer(token))
+                orch = app.state.astra.orchestrator
+                orch.builder, orch.guard = CountingBuilder(orch.builder), CountingGuard(orch.guard)
+                orch.builder.gate = asyncio.Event()
+                renew = orch.buffer.renew_finalize
+                renewals: list[str] = []
+
+                lived_twice = asyncio.Event()  # renewed 4 times: the lock outlived its 0.6 s twice
+
+                async def renew_failing_once(*args: Any) -> Any:
+                    if not renewals:
+                        renewals.append("failed")
+                        raise redis_exceptions.ConnectionError("Connection reset by peer")
+                    renewals.append("renewed")
+                    if renewals.count("renewed") == 4:
+                        lived_twice.set()
+                    return await renew(*args)
+
+                monkeypatch.setattr(orch.buffer, "renew_finalize", renew_failing_once)
+                waiting = waiting_for_the_other(orch, monkeypatch)
+                results: list[httpx.Response] = []
+
+                async def finalize() -> None:
+                    results.append(await http.post(f"{api}/finalize", headers=bearer(token)))
+
+                async with anyio.create_task_group() as tg, asyncio.timeout(60):
+                    tg.start_soon(finalize)
+                    await orch.builder.started.wait()
+                    tg.start_soon(finalize)
+                    await waiting.wait()  # the second call found the session busy
+                    await lived_twice.wait()
+                    orch.builder.gate.set()
+                assert [r.status_code for r in results] == [200, 200], [r.text for r in results]
+                assert orch.guard.seals == 1 and len(orch.builder.requests) == 1
+                assert len({r.json()["integrity_hash"] for r in results}) == 1
+
+    anyio.run(scenario)
+
+
+def test_a_call_that_waited_on_a_failed_finalize_gets_the_failure_it_had(
+    settings: Settings, make_token: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two finalize calls, GUARD down: the call that waited on the other is told what that one
+    was, 503 SERVICE_UNAVAILABLE (call again), not 502 BUILD_FAILED (the inputs cannot be
+    built from)."""
+    import anyio
+    import httpx
+
+    app = create_app(with_settings(settings, retry=FAST_RETRY))
+    token = make_token()
+
+    class DownGuard(CountingGuard):
+        async def seal(self, req: Any) -> Any:
+            self.seals += 1
+            raise ServiceUnavailable("GUARD unreachable", service="guard")
+
+    async def scenario() -> None:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+                response = await http.post(
+                    "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=bearer(token)
+                )
+                api = f"/v1/orchestrator/session/{response.json()['session_id']}"
+                await http.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=bearer(token))
+                orch = app.state.astra.orchestrator
+                orch.builder, orch.guard = CountingBuilder(orch.builder), DownGuard(orch.guard)
+                orch.builder.gate = asyncio.Event()
+                results: list[httpx.Response] = []
+
+                async def finalize() -> None:
+                    results.append(await http.post(f"{api}/finalize", headers=bearer(token)))
+
+                waiting = waiting_for_the_other(orch, monkeypatch)
+                async with anyio.create_task_group() as tg, asyncio.timeout(60):
+                    tg.start_soon(finalize)
+                    await orch.builder.started.wait()
+                    tg.start_soon(finalize)
+                    await waiting.wait()  # the second call is waiting on the first
+                    orch.builder.gate.set()
+                assert len(orch.builder.requests) == 1
+                errors = [(r.status_code, r.json()["error"]["code"]) for r in results]
+                assert errors == [(503, "SERVICE_UNAVAILABLE")] * 2
+
+    anyio.run(scenario)
+
+
+def test_a_seal_tried_again_stores_the_same_objects_not_a_second_set(
+    client: TestClient, make_token: Callable[..., str], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store failing the audit report's write once, after the acta and its evidence were
+    written: the seal is tried again and writes them again under the same keys, so the session
+    has one acta, one evidence and one report, not an earlier set without its report (each
+    locked for years where the store has Object Lock)."""
+    token = make_token()
+    session_id = start(client, token)
+    api = f"/v1/orchestrator/session/{session_id}"
+    client.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=bearer(token))
+    store = client.app.state.astra.orchestrator.guard._store  # type: ignore[attr-defined]
+    put = store.put_bytes
+    written: list[str] = []
+
+    async def put_failing_the_report_once(key: str, *args: Any, **kwargs: Any) -> None:
+        written.append(key)
+        if key.endswith(".audit.json") and written.count(key) == 1:
+            raise ServiceUnavailable("the store timed out", service="store")
+        await put(key, *args, **kwargs)
+
+    monkeypatch.setattr(store, "put_bytes", put_failing_the_report_once)
+    orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+    asked: list[Any] = []
+
+    class AskedGuard(CountingGuard):
+        async def seal(self, req: Any) -> Any:
+            asked.append(req)
+            return await super().seal(req)
+
+    orch.guard = AskedGuard(orch.guard)
+    result = client.post(f"{api}/finalize", headers=bearer(token))
+    assert result.status_code == 200, result.text
+    # both tries asked with one time of sealing (in another second, GUARD names the same objects)
+    assert len(asked) == 2 and asked[0].sealed_at is not None and asked[1] is asked[0]
+    document_key = result.json()["document_key"]
+    stem = document_key.removesuffix(".docx")
+    assert written == [document_key, f"{stem}.evidence.msgpack", f"{stem}.audit.json"] * 2
+    stored = sorted(p.name for p in (settings.data_dir / "objects").rglob("acta-*") if session_id in str(p))
+    assert stored == sorted(Path(key).name for key in written[:3])
+
+
 def test_healthz_and_metrics(client: TestClient, make_token: Callable[..., str]) -> None:
     """/healthz answers once Redis answers; /metrics exposes Prometheus counters, and the series
     the README's alerts watch exist at 0 before their first event (else increase() misses it)."""

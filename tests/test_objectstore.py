@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import io
@@ -166,6 +167,35 @@ def test_guard_stores_the_acta_and_its_report_durably(
     evidence_key = sealed.audit_report["evidence"]["storage_key"]
     assert sealed_keys == {sealed.document_key: True, evidence_key: True, sealed.report_key: True}
     assert list(sealed_keys)[-1] == sealed.report_key
+
+
+def test_a_seal_asked_again_later_names_and_writes_the_same_objects(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A seal request carries when it was sealed: GUARD asked again with it seconds later (a
+    retry) writes the same objects, the same bytes under the same keys, with the same report;
+    without it, each seal is named by GUARD's clock."""
+    import server.services.guard as guard
+
+    clock = iter(range(2_000_000_000, 2_100_000_000, 7))
+    monkeypatch.setattr(guard, "time", type("Clock", (), {"time": staticmethod(lambda: next(clock))}))
+    store = LocalObjectStore(tmp_path / "objects", b"secret", "http://x")
+    request = SealRequest(
+        tenant_id="T",
+        session_id="ses_1",
+        document=b"PK docx",
+        blocks=msgpack.packb([]),
+        events=[],
+        sealed_at=1_900_000_000.5,
+    )
+    first, again = (anyio.run(EmbeddedGuard(store, 60).seal, request) for _ in range(2))
+    assert (again.document_key, again.report_key) == (first.document_key, first.report_key)
+    assert again.audit_report == first.audit_report
+    assert first.audit_report["timeline"]["finalized_at"].startswith("2030-03-17T17:46:40")
+    assert len(list((tmp_path / "objects").rglob("acta-*"))) == 3
+    unstamped = dataclasses.replace(request, sealed_at=None)
+    keys = {anyio.run(EmbeddedGuard(store, 60).seal, unstamped).document_key for _ in range(2)}
+    assert len(keys) == 2
 
 
 def test_the_evidence_carries_the_blocks_as_they_are_behind_a_bin_header() -> None:

@@ -152,6 +152,11 @@ class SealRequest:
     events: list[tuple[int, bytes]]
     session: dict[str, Any] = field(default_factory=dict)
     """status-independent facts: pinned config, metadata, created_at/by, finalized_by."""
+    sealed_at: float | None = None
+    """When the acta was sealed (``time.time()``): it names the stored objects and is the report's
+    ``finalized_at``. The caller sets it once, so a seal tried again writes the same objects
+    again (the same bytes, under the same keys), not a second set beside the first: each object
+    of a set is locked for years where the store has Object Lock. None: the time GUARD seals it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,7 +299,7 @@ class Sealed:
 def compute_seal(req: SealRequest) -> Sealed:
     """Hashes, storage keys and audit report of a seal request (CPU-bound: run it through an
     Offload; hashing a 6-hour session and building its report is ~0.2 s of CPU)."""
-    sealed_at = time.time()
+    sealed_at = time.time() if req.sealed_at is None else req.sealed_at
     blocks = msgpack.unpackb(req.blocks, raw=False)
     log = LogFacts.of(decode_event(i, p) for i, p in req.events)
     integrity = sha256_hex(req.document)
@@ -368,7 +373,7 @@ class HttpGuard:
         self._base = base_url.rstrip("/")
 
     async def seal(self, req: SealRequest) -> SealResult:
-        body = pack_body(req, packed=("blocks",))
+        body = pack_body(req, packed=("blocks",), optional=("sealed_at",))
         response = await request(
             self._client,
             "POST",

@@ -133,6 +133,10 @@ def create_service_app(kind: str, settings: Any) -> Starlette:
                 req = SealRequest(**_packed_blocks(body))
             except TypeError as exc:
                 raise InvalidInput(f"bad GUARD request: {exc}") from exc
+            if req.sealed_at is not None and (
+                isinstance(req.sealed_at, bool) or not isinstance(req.sealed_at, int | float)
+            ):
+                raise InvalidInput("sealed_at must be a number of seconds since the epoch", field="sealed_at")
             result = await guard.seal(req)
             return JSONResponse({f: getattr(result, f) for f in result.__dataclass_fields__})
 
