@@ -543,13 +543,33 @@ class SessionAudio:
         lost. Neither relies on one cancellation arriving: Python 3.11's ``asyncio.wait_for``,
         which redis-py writes a command through, drops a cancellation that lands as the write
         completes. A renewer that missed its own went on renewing for ever, so an owner that had
-        ended held the session's audio (a finalize elsewhere waited for it in vain)."""
+        ended held the session's audio (a finalize elsewhere waited for it in vain).
+
+        A renewal that fails (Redis unreachable for a moment: a failover, a restart) is tried
+        again soon while the lease may still be ours; once it cannot be (``lease_ttl`` since the
+        last renewal was sent), the owner stops as if it had lost it: another instance may own
+        the session by then, and two owners would cut, record and trim the same audio."""
         ttl = self.service.settings.lease_ttl
+        renewed = time.monotonic()
+        delay = ttl / 3
         while not self._ending:
-            await asyncio.sleep(ttl / 3)
+            await asyncio.sleep(delay)
             if self._ending:
                 return
-            if not await self.service.buffer.renew_lease(self.session_id, self.owner, ttl):
+            asked = time.monotonic()
+            try:
+                held = await self.service.buffer.renew_lease(self.session_id, self.owner, ttl)
+            except Exception as exc:
+                held = time.monotonic() - renewed < ttl  # unknown: ours until it must have expired
+                if held:
+                    log.warning(
+                        "could not renew the audio lease of %s (%r); trying again", self.session_id, exc
+                    )
+                    delay = ttl / 10
+                    continue
+            else:
+                renewed, delay = asked, ttl / 3
+            if not held:
                 log.warning("lost the audio lease of %s; stopping", self.session_id)
                 task = self._task  # another instance owns the session now
                 while task is not None and not task.done() and not self._ending:
@@ -610,11 +630,19 @@ class AudioService:
         if now - self._last_try.get(session_id, 0.0) < min(1.0, self.settings.lease_ttl / 4):
             return
         self._last_try[session_id] = now
-        if await self._try_start(session_id) is None and session_id not in self._watching:
+        if await self._try_start(session_id) is not None:
+            # Its owner runs here (notify wakes it): the try need not be remembered, and is not,
+            # or an instance would keep one entry for every session it ever saw.
+            self._last_try.pop(session_id, None)
+        elif session_id not in self._watching:
             watch = self._take_over_when_free(session_id)
             task = asyncio.create_task(watch, name=f"audio-watch:{session_id}")
             self._watching[session_id] = task
-            task.add_done_callback(lambda _: self._watching.pop(session_id, None))
+            task.add_done_callback(lambda _: self._watched(session_id))
+
+    def _watched(self, session_id: str) -> None:
+        self._watching.pop(session_id, None)
+        self._last_try.pop(session_id, None)
 
     async def _take_over_when_free(self, session_id: str) -> None:
         """Another instance holds the session's audio: when its lease ends or is let go, take the

@@ -852,6 +852,10 @@ class SessionMeta:
 Mode = Literal["seq", "key", "none"]
 
 
+CLIENT_KEY_PREFIX = "client:"
+"""Before a client's idempotency key in the session's keys (utterance ids never start so)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Dedupe:
     """How a change is deduplicated: by client sequence, by idempotency key, or not at all."""
@@ -866,7 +870,15 @@ class Dedupe:
 
     @classmethod
     def by_key(cls, key: str) -> Dedupe:
+        """A key the server makes (an utterance's id: its block is stored once)."""
         return cls("key", "", key)
+
+    @classmethod
+    def by_client_key(cls, key: str) -> Dedupe:
+        """A client's ``Idempotency-Key``, kept apart from the keys the server makes: a client
+        key equal to an utterance's id (seen in an event) must neither swallow that utterance's
+        block nor be taken for it."""
+        return cls("key", "", CLIENT_KEY_PREFIX + key)
 
 
 IngestOutcome = Literal["ok", "dup", "gap", "closed", "missing", "recording"]

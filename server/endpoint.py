@@ -128,7 +128,10 @@ class Connection:
         """When the client last sent hello, presence or ping (monotonic): its presence entry lasts
         presence_ttl after that, whether or not its socket stays open (a frozen tab)."""
         self._presence_listed = False
-        self._presence_lock = asyncio.Lock()  # the listed flag and the store change together
+        self._presence_stale = False
+        """The stored entry may not be ``_presence``: a change the store did not take (an outage)
+        is stored whole, and told to everyone, at the next chance, not only touched."""
+        self._presence_lock = asyncio.Lock()  # the flags and the store change together
         self._bucket = TokenBucket(self.limits.frame_rate, self.limits.frame_burst)
         self._left = False
         self._outage_since: float | None = None
@@ -273,7 +276,8 @@ class Connection:
                         await self._set_presence("del")
                         self._presence_listed = False
                     elif self._presence_listed:
-                        await self._set_presence("touch")
+                        await self._set_presence("set" if self._presence_stale else "touch")
+                        self._presence_stale = False
                 await self.state.orchestrator.buffer.keep_connection(self.session_id, self.connection_id, ttl)
         except StoreUnavailable as exc:
             await self._degraded(exc)
@@ -283,8 +287,10 @@ class Connection:
         everyone told, after it had gone silent; ``changed``: its block changed)."""
         self._presence_heard = time.monotonic()
         async with self._presence_lock:
-            if changed or not self._presence_listed:
-                self._presence_listed = await self._best_effort_presence("set") or self._presence_listed
+            if changed or not self._presence_listed or self._presence_stale:
+                stored = await self._best_effort_presence("set")
+                self._presence_listed = stored or self._presence_listed
+                self._presence_stale = not stored
             else:
                 await self._best_effort_presence("touch")
 

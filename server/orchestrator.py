@@ -605,8 +605,8 @@ class Orchestrator:
             raise result
         if not result.duplicate:
             self.metrics.ingest_seconds.observe(time.perf_counter() - started)
-            if self.audio is not None:
-                await self.audio.notify(meta.session_id)
+        if self.audio is not None:  # a resend too: see ingest_audio_frames
+            await self.audio.notify(meta.session_id)
         return result
 
     async def ingest_audio_frames(
@@ -633,6 +633,12 @@ class Orchestrator:
             self.metrics.ingest_seconds.observe(time.perf_counter() - started, len(entries))
             if self.audio is not None:
                 await self.audio.notify(meta.session_id, (before, entries))
+        elif self.audio is not None and _DUPLICATE in results:
+            # Frames stored before, sent again: the try that stored them may have failed after
+            # storing, in the notify above (Redis gone a moment as it took the lease), and been
+            # retried; an owner must still hear of them, or the last words of a recording would
+            # wait for the next audio, a reconnect or finalize.
+            await self.audio.notify(meta.session_id)
         return results
 
     def _audio_outcome(self, check: IngestCheck) -> IngestResult | AstraError:

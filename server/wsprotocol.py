@@ -12,6 +12,10 @@ off exactly because of the backpressure it is obeying. Here, instead:
   close code 4408, the application sees a disconnect with that code, and the transport is
   aborted ``close_timeout`` later if the peer never takes the close (a dead host, a full TCP
   window), so nothing of it lingers.
+* whatever ends a connection (the application closing it, or returning), the transport is
+  aborted ``close_timeout`` after the application returned if the peer has not taken the close
+  by then: uvicorn's close waits for the write buffer to drain, which a peer that stopped
+  reading never lets happen.
 
 A ``websocket.send`` message that carries ``HOLD`` (true) is framed but not written yet: it goes
 out with the next message written (the application's next send, a ping, a close), in order. The
@@ -224,6 +228,15 @@ class KeepaliveProtocol(WebSocketsSansIOProtocol):
         )
         self.transport.close()
         self.loop.call_later(self.close_timeout, self._abort)
+
+    async def run_asgi(self) -> None:
+        await super().run_asgi()
+        # uvicorn closes the transport once the application has ended, and a close waits for the
+        # write buffer to drain: a peer that stopped reading (a slow consumer the endpoint gave
+        # up on, its close frame never taken) would hold the socket and its buffers for ever,
+        # unpinged, its connection slot already given back.
+        if not self.disconnected:
+            self.loop.call_later(self.close_timeout, self._abort)
 
     def _abort(self) -> None:
         if not self.disconnected:

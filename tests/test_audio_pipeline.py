@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import dataclasses
+import functools
 import io
 import json
 import logging
@@ -19,6 +21,7 @@ import httpx
 import msgpack
 import numpy as np
 import pytest
+import redis.exceptions
 
 from server.app import create_app
 from server.audio_pipeline import (
@@ -30,6 +33,7 @@ from server.audio_pipeline import (
     next_read_count,
     take_contiguous,
 )
+from server.auth import Principal
 from server.errors import ServiceUnavailable
 from server.segmenter import SAMPLE_RATE, Utterance
 from server.services.core import (
@@ -336,6 +340,117 @@ def test_an_owner_whose_lease_renewer_misses_its_cancellation_still_ends_and_let
         response = _finalize(client, token, session_id)
     assert response.status_code == 200, response.text
     assert response.json()["block_count"] == len(timeline.speech)
+
+
+@pytest.mark.timeout(120)
+def test_an_owner_whose_lease_renewal_fails_once_keeps_renewing_its_lease(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """Redis failing one renewal of an audio owner's lease (a failover, a restart): the renewer
+    tries again and the owner keeps its lease. It used to end at the first error, so the lease
+    lapsed under an owner still at work and another instance could start a second owner on the
+    same audio (a block cut twice at other times, out of place in the acta)."""
+    timeline = make_timeline(random.Random(5), pieces=2)
+    with SettledTestClient(create_app(with_settings(settings, audio_lease_ttl=0.6))) as client:
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        orch.core = InstantCore()
+        renew = orch.buffer.renew_lease
+        outcomes: list[object] = []
+
+        async def renew_failing_once(session_id: str, owner: str, ttl: float) -> bool:
+            if not outcomes:
+                outcomes.append("failed")
+                raise redis.exceptions.ConnectionError("Connection reset by peer")
+            held: bool = await renew(session_id, owner, ttl)
+            outcomes.append(held)
+            return held
+
+        orch.buffer.renew_lease = renew_failing_once
+        token = make_token()
+        session_id = _record(client, token, timeline)
+        wait_until(lambda: outcomes.count(True) >= 3, 30, "three renewals after the failed one")
+        assert outcomes[0] == "failed" and False not in outcomes
+        # the instance owns the session: it keeps no note of having tried to
+        assert session_id in orch.audio._running and session_id not in orch.audio._last_try
+        response = _finalize(client, token, session_id)
+    assert response.status_code == 200, response.text
+    assert response.json()["block_count"] == len(timeline.speech)
+
+
+@pytest.mark.timeout(120)
+def test_a_client_idempotency_key_equal_to_an_utterance_id_is_a_key_of_its_own(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """An integration that keys a note by the utterance id it saw in an event: the note is
+    stored, not taken for the utterance's block (the utterance's block, stored under its id,
+    used to answer it as a duplicate; the other way round, the note swallowed the block)."""
+    timeline = make_timeline(random.Random(5), pieces=2)
+    with SettledTestClient(create_app(settings)) as client:
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        orch.core = InstantCore()
+        token = make_token()
+        session_id = _record(client, token, timeline)
+        wait_until(lambda: len(_blocks(client, token, session_id)) == 2, 30, "the utterances' blocks")
+        heard = _blocks(client, token, session_id)[0]
+        note = client.post(
+            f"/v1/orchestrator/session/{session_id}/append",
+            json={"text": "Nota sobre la intervención."},
+            headers={"authorization": f"Bearer {token}", "idempotency-key": heard["source"]["utterance_id"]},
+        )
+        assert note.status_code == 200, note.text
+        assert note.json()["duplicate"] is False and note.json()["block_id"] != heard["block_id"]
+        texts = [b["text"] for b in _blocks(client, token, session_id)]
+    assert len(texts) == 3 and "Nota sobre la intervención." in texts
+
+
+@pytest.mark.timeout(120)
+def test_audio_stored_by_a_try_that_failed_after_storing_it_still_reaches_an_owner(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """Redis failing as the instance takes the audio's lease, right after the audio was stored:
+    the request fails (503) and is sent again with its key, which finds the audio stored. The
+    resend still wakes an owner, so the words become a block; the wake-up used to be lost with
+    the failed try, and the audio waited for more audio, a reconnect or finalize."""
+    timeline = make_timeline(random.Random(5), pieces=1)
+    pcm = b"".join(timeline.frames())
+    with SettledTestClient(create_app(with_settings(settings, retry=Retry(attempts=1)))) as client:
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        orch.core = InstantCore()
+        notify = orch.audio.notify
+        failed: list[str] = []
+
+        async def notify_failing_once(session_id: str, *args: Any) -> None:
+            if not failed:
+                failed.append(session_id)
+                raise redis.exceptions.ConnectionError("Connection reset by peer")
+            await notify(session_id, *args)
+
+        orch.audio.notify = notify_failing_once
+        token = make_token()
+        session_id = _start_session(client, token)
+        body = {"audio_chunk": base64.b64encode(pcm).decode(), "format": "pcm16", "sample_rate": SAMPLE_RATE}
+        headers = {"authorization": f"Bearer {token}", "idempotency-key": "chunk-1"}
+        api = f"/v1/orchestrator/session/{session_id}/append"
+        first = client.post(api, json=body, headers=headers)
+        assert first.status_code == 503 and failed == [session_id], first.text
+        again = client.post(api, json=body, headers=headers)
+        assert again.status_code == 202 and again.json()["duplicate"] is True, again.text
+        wait_until(lambda: len(_blocks(client, token, session_id)) == 1, 30, "the chunk's block")
+
+        # The same over the WebSocket's path: a batch of frames whose notify failed, retried whole.
+        failed.clear()
+        session_id = _start_session(client, token)
+        meta = client.portal.call(orch.buffer.meta, session_id)  # type: ignore[union-attr]
+        frames = [(seq, "pcm16", frame, False) for seq, frame in enumerate(timeline.frames(), 1)]
+        frames.append((len(frames) + 1, "end", b"", False))
+        batch = functools.partial(
+            orch.ingest_audio_frames, Principal(TENANT, "recorder", "tester"), meta, "mic"
+        )
+        with pytest.raises(redis.exceptions.ConnectionError):
+            client.portal.call(batch, frames)  # type: ignore[union-attr]
+        assert failed == [session_id]
+        assert all(r.duplicate for r in client.portal.call(batch, frames))  # type: ignore[union-attr]
+        wait_until(lambda: len(_blocks(client, token, session_id)) == 1, 30, "the frames' block")
 
 
 @pytest.mark.timeout(120)

@@ -10,6 +10,7 @@ from typing import Any
 
 import msgpack
 import pytest
+import redis.exceptions
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
@@ -19,7 +20,7 @@ from server.buffer import _EMIT
 from server.keys import SessionKeys
 from server.settings import Limits, Settings
 
-from .conftest import TENANT, SettledTestClient, with_settings
+from .conftest import TENANT, SettledTestClient, with_settings, ws_until
 
 pytestmark = pytest.mark.cluster
 
@@ -225,6 +226,46 @@ def test_a_silent_client_leaves_the_presence_list_though_its_socket_stays_open(
             b.send_bytes(msgpack.packb({"type": "ping", "ref": 2}))
             back = presence(a, lambda c: any(x["client_id"] == "b" for x in c))
             assert [x["block_id"] for x in back if x["client_id"] == "b"] == ["blk_1"]
+
+
+def test_a_presence_change_the_store_missed_is_stored_at_the_clients_next_frame(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """The store fails a client's presence change (an outage): the client's next frame that
+    keeps its entry alive (a ping, or the same change said again) stores the change, and
+    everyone is told. It used to be only touched, because the server's memory already held it,
+    so the old entry (a soft lock on the wrong block) stayed for as long as the client stayed on
+    the same block."""
+    token = make_token()
+    with SettledTestClient(create_app(settings)) as client:
+        session_id = start(client, token)
+        url = f"/v1/orchestrator/session/{session_id}/stream"
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        store_presence = orch.buffer.presence
+        refused: list[str] = []
+
+        async def refusing_the_first_lock(session_id: str, op: str, *args: Any, **kwargs: Any) -> bytes:
+            entry = args[1] if len(args) > 1 else kwargs.get("entry")
+            if op == "set" and (entry or {}).get("block_id") == "blk_1" and not refused:
+                refused.append(op)
+                raise redis.exceptions.ConnectionError("Connection reset by peer")
+            frame: bytes = await store_presence(session_id, op, *args, **kwargs)
+            return frame
+
+        def stored_block_of(client_id: str) -> Any:
+            frame = client.portal.call(store_presence, session_id, "get", "probe")  # type: ignore[union-attr]
+            entries = msgpack.unpackb(frame)["clients"]
+            return next(e.get("block_id") for e in entries if e["client_id"] == client_id)
+
+        orch.buffer.presence = refusing_the_first_lock
+        with client.websocket_connect(url) as b:
+            hello(b, make_token(role="stenographer", sub="ana"), client_id="b")
+            b.send_bytes(msgpack.packb({"type": "presence", "block_id": "blk_1"}))  # refused
+            assert ws_until(b, lambda m: m["type"] == "status")["state"] == "degraded"
+            assert refused == ["set"] and stored_block_of("b") is None
+            b.send_bytes(msgpack.packb({"type": "ping", "ref": 1}))
+            ws_until(b, lambda m: m["type"] == "pong")
+            assert stored_block_of("b") == "blk_1"
 
 
 def test_a_client_ahead_of_the_log_still_gets_the_live_events(

@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 import msgpack
+import psutil
 import pytest
 from websockets.client import ClientProtocol
 from websockets.exceptions import ConnectionClosed
@@ -369,6 +370,47 @@ def test_idle_timeout_closes_silent_connections_and_keeps_live_ones(spawn: Any) 
         client.send({"type": "ping", "ref": "still"})
         assert client.until(lambda m: m["type"] == "pong" and m["ref"] == "still")
     assert metric(server, "astra_ws_closes_total", 'code="4408"') >= 1
+
+
+@pytest.mark.e2e
+def test_a_slow_consumer_that_never_reads_again_leaves_no_socket_behind(spawn: Any) -> None:
+    """A client that stops reading for good (a suspended laptop, a hostile client): once the
+    server has given up on it (SLOW_CONSUMER), its socket is gone within the close timeout,
+    though the close was never taken. uvicorn's close waits for the write buffer to drain, so
+    the socket, with megabytes of events buffered for it, used to stay open for ever, unpinged,
+    its connection slot already given back: anyone with a token could pile them up."""
+    server = spawn("serve", env={"ASTRA_SEND_TIMEOUT": str(1.0 * TIME_UNIT), "ASTRA_PING_INTERVAL": "600"})
+    token = server.token()
+    session_id = new_session(server, token)
+    slow = RawClient(server, session_id, rcvbuf=4096)
+    slow.hello(token, "slow")
+    slow.until(lambda m: m["type"] == "synced")
+    port = slow.sock.getsockname()[1]
+    producer = Client(server.ws_url, session_id)
+    producer.hello(token, client_id="producer")
+    producer.until(lambda m: m["type"] == "synced")
+    text = "Intervención extensa sobre el presupuesto. " * 440
+    seq = 0
+    deadline = time.monotonic() + 120 * TIME_UNIT
+    while metric(server, "astra_slow_consumers_total", 'reason="send_timeout"') < 1:
+        assert seq < 3000 and time.monotonic() < deadline, "the server never gave up on the slow client"
+        seq += 1
+        producer.send({"type": "insert", "seq": seq, "after_block_id": None, "block": {"text": text}})
+        producer.until(lambda m, s=seq: m["type"] == "ack" and m["seq"] == s)
+
+    assert server.process is not None
+    serving = psutil.Process(server.process.pid)
+
+    def held_open() -> bool:
+        return any(
+            c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED
+            for c in serving.net_connections(kind="tcp")
+        )
+
+    assert held_open()  # the server gave up a moment ago: the close is still being tried
+    # 2 × send_timeout for the error frame and the close, then the close timeout (10 s)
+    wait_until(lambda: not held_open(), 40 * TIME_UNIT, "the server to let go of the slow client's socket")
+    slow.close()
 
 
 @pytest.mark.e2e
