@@ -182,10 +182,14 @@ class AudioSettings:
 class SessionAudio:
     """The owner's work for one session; runs until drained (session closing) or idle."""
 
-    def __init__(self, service: AudioService, session_id: str, owner: str) -> None:
+    def __init__(
+        self, service: AudioService, session_id: str, owner: str, *, leased_at: float | None = None
+    ) -> None:
         self.service = service
         self.session_id = session_id
         self.owner = owner
+        self._leased_at = time.monotonic() if leased_at is None else leased_at
+        """When the lease was asked for (monotonic): it lasts ``lease_ttl`` from no earlier."""
         self.wake = asyncio.Event()
         self._transcriptions: set[asyncio.Task[str | None]] = set()
         self._last_sent: asyncio.Task[str | None] | None = None
@@ -550,7 +554,7 @@ class SessionAudio:
         last renewal was sent), the owner stops as if it had lost it: another instance may own
         the session by then, and two owners would cut, record and trim the same audio."""
         ttl = self.service.settings.lease_ttl
-        renewed = time.monotonic()
+        renewed = self._leased_at
         delay = ttl / 3
         while not self._ending:
             await asyncio.sleep(delay)
@@ -671,12 +675,13 @@ class AudioService:
         if session_id in self._running:
             return self._running[session_id][1]
         owner = f"{self.instance}:{uuid.uuid4().hex[:8]}"
+        asked = time.monotonic()  # the lease lasts lease_ttl from no earlier than this
         if not await self.buffer.acquire_lease(session_id, owner, self.settings.lease_ttl):
             return None
         if session_id in self._running:  # raced with ourselves
             await self.buffer.release_lease(session_id, owner)
             return self._running[session_id][1]
-        pipeline = SessionAudio(self, session_id, owner)
+        pipeline = SessionAudio(self, session_id, owner, leased_at=asked)
         task = asyncio.create_task(pipeline.run(), name=f"audio:{session_id}")
         self._running[session_id] = (pipeline, task)
         task.add_done_callback(lambda _: self._running.pop(session_id, None))

@@ -852,8 +852,8 @@ class SessionMeta:
 Mode = Literal["seq", "key", "none"]
 
 
-CLIENT_KEY_PREFIX = "client:"
-"""Before a client's idempotency key in the session's keys (utterance ids never start so)."""
+UTTERANCE_KEY_PREFIX = "utterance:"
+"""Before an utterance's id among the session's idempotency keys, apart from clients' keys."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -870,15 +870,16 @@ class Dedupe:
 
     @classmethod
     def by_key(cls, key: str) -> Dedupe:
-        """A key the server makes (an utterance's id: its block is stored once)."""
+        """A client's ``Idempotency-Key``."""
         return cls("key", "", key)
 
     @classmethod
-    def by_client_key(cls, key: str) -> Dedupe:
-        """A client's ``Idempotency-Key``, kept apart from the keys the server makes: a client
-        key equal to an utterance's id (seen in an event) must neither swallow that utterance's
-        block nor be taken for it."""
-        return cls("key", "", CLIENT_KEY_PREFIX + key)
+    def for_utterance(cls, utterance_id: str) -> Dedupe:
+        """An utterance's block, stored once, under a key no client sends by chance: a client key
+        equal to the utterance's id (seen in an event) must neither swallow its block nor be
+        taken for it. (Clients' keys stay as they were, so one stored before this still
+        deduplicates the retry that comes after an upgrade.)"""
+        return cls("key", "", UTTERANCE_KEY_PREFIX + utterance_id)
 
 
 IngestOutcome = Literal["ok", "dup", "gap", "closed", "missing", "recording"]

@@ -237,15 +237,21 @@ class BuildFailed(ServiceError):
 
 
 def error_from_dict(stored: dict[str, Any], fallback: AstraError) -> AstraError:
-    """An error kept as :meth:`AstraError.to_dict` (a finalize's failure, for the calls that
-    waited on it), as the class of its code, so a waiter gets the status the failed call got
-    (503, call again, for a GUARD that was down; 502 for an acta that could not be built); the
-    ``fallback``'s class, with the stored error as ``cause``, for a code none has."""
+    """An error kept as :meth:`AstraError.to_dict` with its ``status`` (a finalize's failure, for
+    the calls that waited on it), as the failed call was answered: the class of its code (503,
+    call again, for a GUARD that was down; 502 for an acta that could not be built), or a code
+    of its own with the status kept; the ``fallback`` when neither was kept."""
     code, message = stored.get("code"), str(stored.get("message") or fallback.message)
+    details = dict(stored.get("details") or {})
     kind = next((c for c in _error_classes(AstraError) if c.__dict__.get("code") == code), None)
-    if kind is None:
+    if kind is not None:
+        return kind(message, **details)
+    status = stored.get("status")
+    if not isinstance(code, str) or not isinstance(status, int):
         return type(fallback)(message, **fallback.details, cause=stored)
-    return kind(message, **dict(stored.get("details") or {}))
+    error = AstraError(message, code=code, **details)  # a code given to one error (UNSAFE_KEY)
+    error.http_status = status
+    return error
 
 
 def _error_classes(root: type[AstraError]) -> Iterator[type[AstraError]]:

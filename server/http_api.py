@@ -76,7 +76,7 @@ def _dedupe(request: Request) -> Dedupe:
         return Dedupe("none")
     if not 1 <= len(key) <= 128:
         raise InvalidInput("Idempotency-Key must be 1-128 characters", field="Idempotency-Key")
-    return Dedupe.by_client_key(key)
+    return Dedupe.by_key(key)
 
 
 def _ingested(result: IngestResult) -> dict[str, Any]:

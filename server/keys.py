@@ -9,7 +9,7 @@ other slots: no script touches a tenant key and a session key together.
     astra:{sid}:order      zset    block_id scored by position (audio / arrival order)
     astra:{sid}:events     stream  the session's event log, entry ids "<event_id>-0"
     astra:{sid}:producers  hash    client_id -> last applied sequence number (deduplication)
-    astra:{sid}:idem       hash    "client:" + HTTP Idempotency-Key, or utterance id -> block_id
+    astra:{sid}:idem       hash    HTTP Idempotency-Key, or "utterance:" + utterance id -> block_id
     astra:{sid}:inflight   zset    ingest tokens in progress, scored by deadline (finalize drains)
     astra:{sid}:finalize   string  finalize lock: owner token, with a TTL renewed while building
     astra:{sid}:audio      stream  durable audio not yet segmented: f (pcm16|webm|ogg|end), d, s (new stream)

@@ -34,6 +34,7 @@ from .buffer import (
     NoRoom,
     SessionBuffer,
     SessionMeta,
+    as_unavailable,
     seq_verdicts,
     unpack,
 )
@@ -204,8 +205,8 @@ class Orchestrator:
             body["recording"] = {"client_id": recording[0], "until": recording[1]}
         if meta.result is not None:
             body["result"] = await self._public_result(meta.result)
-        if meta.error is not None:
-            body["finalize_error"] = meta.error
+        if meta.error is not None:  # as the clients were told it (its status is for waiters)
+            body["finalize_error"] = {k: v for k, v in meta.error.items() if k != "status"}
         if meta.discarded is not None:
             body["discarded"] = meta.discarded
         return body
@@ -787,7 +788,7 @@ class Orchestrator:
         commit = await self.buffer.commit_block(
             session_id,
             block,
-            Dedupe.by_key(record["utterance_id"]),
+            Dedupe.for_utterance(record["utterance_id"]),
             "",
             payload,
             position=record["position"],
@@ -1530,13 +1531,15 @@ class Orchestrator:
         try:
             result, edited = await self._build_and_seal(principal, meta)
         except Exception as exc:
-            failure = exc if isinstance(exc, AstraError) else AstraError(f"finalize failed: {exc!r}")
+            failure = exc if isinstance(exc, AstraError) else as_unavailable(exc)
+            failure = failure or AstraError(f"finalize failed: {exc!r}")
             error = failure.to_dict() | {"at": time.time()}
             await self.buffer.end_finalize(
                 meta.session_id,
                 owner,
                 ok=False,
-                value=error,
+                # with its HTTP status, so a call that waited on this one is answered as it was
+                value=error | {"status": failure.http_status},
                 event_payload=self._event("session.finalize_failed", principal, error),
             )
             # listed again, for a colleague to find it, correct it and finalize it (an instance
@@ -1743,8 +1746,8 @@ class Orchestrator:
                 "audio_first_at": meta.audio_first_at,
                 "audio_last_at": meta.audio_last_at,
                 "finalized_by": principal.sub,
+                "sealed_at": time.time(),  # once: a seal tried again stores the same objects again
             },
-            sealed_at=time.time(),  # once: a seal tried again stores the same objects again
         )
         seal = await with_retries(lambda: self.guard.seal(seal_request), self.settings.retry)
         result = {

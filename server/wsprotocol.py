@@ -13,9 +13,9 @@ off exactly because of the backpressure it is obeying. Here, instead:
   aborted ``close_timeout`` later if the peer never takes the close (a dead host, a full TCP
   window), so nothing of it lingers.
 * whatever ends a connection (the application closing it, or returning), the transport is
-  aborted ``close_timeout`` after the application returned if the peer has not taken the close
-  by then: uvicorn's close waits for the write buffer to drain, which a peer that stopped
-  reading never lets happen.
+  aborted once a ``close_timeout`` after the application returned passes in which the peer took
+  nothing of what is still to be written: uvicorn's close waits for the write buffer to drain,
+  which a peer that stopped reading never lets happen.
 
 A ``websocket.send`` message that carries ``HOLD`` (true) is framed but not written yet: it goes
 out with the next message written (the application's next send, a ping, a close), in order. The
@@ -236,7 +236,21 @@ class KeepaliveProtocol(WebSocketsSansIOProtocol):
         # up on, its close frame never taken) would hold the socket and its buffers for ever,
         # unpinged, its connection slot already given back.
         if not self.disconnected:
-            self.loop.call_later(self.close_timeout, self._abort)
+            self.loop.call_later(self.close_timeout, self._abort_unless_draining, self._buffered())
+
+    def _buffered(self) -> int:
+        return int(self.transport.get_write_buffer_size())
+
+    def _abort_unless_draining(self, before: int) -> None:
+        """Abort a connection the application has ended unless the peer took some of what was
+        written in the last ``close_timeout``: a slow link still reading gets its close."""
+        if self.disconnected:
+            return
+        now = self._buffered()
+        if now < before:
+            self.loop.call_later(self.close_timeout, self._abort_unless_draining, now)
+        else:
+            self.transport.abort()
 
     def _abort(self) -> None:
         if not self.disconnected:

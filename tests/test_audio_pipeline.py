@@ -351,7 +351,7 @@ def test_an_owner_whose_lease_renewal_fails_once_keeps_renewing_its_lease(
     lapsed under an owner still at work and another instance could start a second owner on the
     same audio (a block cut twice at other times, out of place in the acta)."""
     timeline = make_timeline(random.Random(5), pieces=2)
-    with SettledTestClient(create_app(with_settings(settings, audio_lease_ttl=0.6))) as client:
+    with SettledTestClient(create_app(with_settings(settings, audio_lease_ttl=2.0))) as client:
         orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
         orch.core = InstantCore()
         renew = orch.buffer.renew_lease

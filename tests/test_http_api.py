@@ -25,7 +25,7 @@ from starlette.testclient import TestClient
 
 from server.app import GC_YOUNG_THRESHOLD, create_app
 from server.auth import Principal, issue_token, load_or_create_secret
-from server.errors import BuildFailed, ServiceUnavailable
+from server.errors import BuildFailed, ConfigError, ServiceUnavailable
 from server.services.builder import BuildRequest
 from server.services.core import CoreResult, TextRequest
 from server.settings import PACKAGE_TENANTS_DIR, Retry, Settings
@@ -858,7 +858,7 @@ def test_a_lock_renewal_that_fails_once_does_not_let_a_second_call_seal_again(
     import httpx
 
     app = create_app(with_settings(settings, retry=FAST_RETRY, limits=dataclasses.replace(
-        settings.limits, finalize_lock_ttl=0.6)))  # fmt: skip
+        settings.limits, finalize_lock_ttl=2.0)))  # fmt: skip
     token = make_token()
 
     async def scenario() -> None:
@@ -876,7 +876,7 @@ def test_a_lock_renewal_that_fails_once_does_not_let_a_second_call_seal_again(
                 renew = orch.buffer.renew_finalize
                 renewals: list[str] = []
 
-                lived_twice = asyncio.Event()  # renewed 4 times: the lock outlived its 0.6 s twice
+                lived_twice = asyncio.Event()  # renewed 4 times: the lock outlived its 2 s
 
                 async def renew_failing_once(*args: Any) -> Any:
                     if not renewals:
@@ -908,12 +908,26 @@ def test_a_lock_renewal_that_fails_once_does_not_let_a_second_call_seal_again(
     anyio.run(scenario)
 
 
+@pytest.mark.parametrize(
+    ("failure", "answer"),
+    [
+        (ServiceUnavailable("GUARD unreachable", service="guard"), (503, "SERVICE_UNAVAILABLE")),
+        (redis_exceptions.ConnectionError("Connection reset by peer"), (503, "STORE_UNAVAILABLE")),
+        (ConfigError("the skeleton names no such zone", code="ZONE_UNKNOWN"), (422, "ZONE_UNKNOWN")),
+    ],
+    ids=["guard-down", "store-down", "code-of-its-own"],
+)
 def test_a_call_that_waited_on_a_failed_finalize_gets_the_failure_it_had(
-    settings: Settings, make_token: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+    settings: Settings,
+    make_token: Callable[..., str],
+    monkeypatch: pytest.MonkeyPatch,
+    failure: Exception,
+    answer: tuple[int, str],
 ) -> None:
-    """Two finalize calls, GUARD down: the call that waited on the other is told what that one
-    was, 503 SERVICE_UNAVAILABLE (call again), not 502 BUILD_FAILED (the inputs cannot be
-    built from)."""
+    """Two finalize calls, the seal failing: the call that waited on the other is answered as that
+    one was (GUARD down: 503 SERVICE_UNAVAILABLE, call again; Redis gone: 503 STORE_UNAVAILABLE;
+    an error with a code of its own: that code and status), not 502 BUILD_FAILED (the inputs
+    cannot be built from) as it used to be."""
     import anyio
     import httpx
 
@@ -923,7 +937,7 @@ def test_a_call_that_waited_on_a_failed_finalize_gets_the_failure_it_had(
     class DownGuard(CountingGuard):
         async def seal(self, req: Any) -> Any:
             self.seals += 1
-            raise ServiceUnavailable("GUARD unreachable", service="guard")
+            raise failure
 
     async def scenario() -> None:
         async with app.router.lifespan_context(app):
@@ -951,7 +965,7 @@ def test_a_call_that_waited_on_a_failed_finalize_gets_the_failure_it_had(
                     orch.builder.gate.set()
                 assert len(orch.builder.requests) == 1
                 errors = [(r.status_code, r.json()["error"]["code"]) for r in results]
-                assert errors == [(503, "SERVICE_UNAVAILABLE")] * 2
+                assert errors == [answer] * 2
 
     anyio.run(scenario)
 
@@ -990,7 +1004,7 @@ def test_a_seal_tried_again_stores_the_same_objects_not_a_second_set(
     result = client.post(f"{api}/finalize", headers=bearer(token))
     assert result.status_code == 200, result.text
     # both tries asked with one time of sealing (in another second, GUARD names the same objects)
-    assert len(asked) == 2 and asked[0].sealed_at is not None and asked[1] is asked[0]
+    assert len(asked) == 2 and asked[0].session["sealed_at"] is not None and asked[1] is asked[0]
     document_key = result.json()["document_key"]
     stem = document_key.removesuffix(".docx")
     assert written == [document_key, f"{stem}.evidence.msgpack", f"{stem}.audit.json"] * 2

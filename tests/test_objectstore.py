@@ -25,7 +25,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from server.app import create_app
-from server.errors import AuthError, NotFound, ServiceError, ServiceUnavailable
+from server.errors import AuthError, InvalidInput, NotFound, ServiceError, ServiceUnavailable
 from server.services import objectstore
 from server.services.core import AudioRequest, CoreResult
 from server.services.guard import DOCX_TYPE as DOCX
@@ -174,7 +174,7 @@ def test_a_seal_asked_again_later_names_and_writes_the_same_objects(
 ) -> None:
     """A seal request carries when it was sealed: GUARD asked again with it seconds later (a
     retry) writes the same objects, the same bytes under the same keys, with the same report;
-    without it, each seal is named by GUARD's clock."""
+    without it, each seal is named by GUARD's clock; a value that is not a time is refused."""
     import server.services.guard as guard
 
     clock = iter(range(2_000_000_000, 2_100_000_000, 7))
@@ -186,16 +186,19 @@ def test_a_seal_asked_again_later_names_and_writes_the_same_objects(
         document=b"PK docx",
         blocks=msgpack.packb([]),
         events=[],
-        sealed_at=1_900_000_000.5,
+        session={"sealed_at": 1_900_000_000.5},
     )
     first, again = (anyio.run(EmbeddedGuard(store, 60).seal, request) for _ in range(2))
     assert (again.document_key, again.report_key) == (first.document_key, first.report_key)
     assert again.audit_report == first.audit_report
     assert first.audit_report["timeline"]["finalized_at"].startswith("2030-03-17T17:46:40")
     assert len(list((tmp_path / "objects").rglob("acta-*"))) == 3
-    unstamped = dataclasses.replace(request, sealed_at=None)
+    unstamped = dataclasses.replace(request, session={})
     keys = {anyio.run(EmbeddedGuard(store, 60).seal, unstamped).document_key for _ in range(2)}
     assert len(keys) == 2
+    for bad in ("2030-03-17", True, -1, float("nan")):
+        with pytest.raises(InvalidInput):
+            anyio.run(EmbeddedGuard(store, 60).seal, dataclasses.replace(request, session={"sealed_at": bad}))
 
 
 def test_the_evidence_carries_the_blocks_as_they_are_behind_a_bin_header() -> None:

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import msgpack
 
+from ..errors import InvalidInput
 from ..protocol import decode_event
 from ..workers import InThread, Offload
 from .builder import DOCX_TYPE
@@ -151,12 +152,12 @@ class SealRequest:
     """The blocks of the acta in order, as one msgpack array of block maps."""
     events: list[tuple[int, bytes]]
     session: dict[str, Any] = field(default_factory=dict)
-    """status-independent facts: pinned config, metadata, created_at/by, finalized_by."""
-    sealed_at: float | None = None
-    """When the acta was sealed (``time.time()``): it names the stored objects and is the report's
-    ``finalized_at``. The caller sets it once, so a seal tried again writes the same objects
-    again (the same bytes, under the same keys), not a second set beside the first: each object
-    of a set is locked for years where the store has Object Lock. None: the time GUARD seals it."""
+    """status-independent facts: pinned config, metadata, created_at/by, finalized_by, and
+    ``sealed_at``: when the acta was sealed (``time.time()``), which names the stored objects and
+    is the report's ``finalized_at``. The caller sets it once, so a seal tried again writes the
+    same objects again (the same bytes under the same keys), not a second set beside the first:
+    each object of a set is locked for years where the store has Object Lock. Without it, the
+    time GUARD seals it (a GUARD older than the field ignores it, and so names each try anew)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,10 +297,21 @@ class Sealed:
     evidence_key: str
 
 
+def sealed_at_of(req: SealRequest) -> float:
+    """When the request says the acta was sealed, else now (see ``SealRequest.session``);
+    InvalidInput for a value that is not a time."""
+    stamp = req.session.get("sealed_at")
+    if stamp is None:
+        return time.time()
+    if isinstance(stamp, bool) or not isinstance(stamp, int | float) or not 0 <= stamp < 1e11:
+        raise InvalidInput("session.sealed_at must be seconds since the epoch", field="session.sealed_at")
+    return float(stamp)
+
+
 def compute_seal(req: SealRequest) -> Sealed:
     """Hashes, storage keys and audit report of a seal request (CPU-bound: run it through an
     Offload; hashing a 6-hour session and building its report is ~0.2 s of CPU)."""
-    sealed_at = time.time() if req.sealed_at is None else req.sealed_at
+    sealed_at = sealed_at_of(req)
     blocks = msgpack.unpackb(req.blocks, raw=False)
     log = LogFacts.of(decode_event(i, p) for i, p in req.events)
     integrity = sha256_hex(req.document)
@@ -373,7 +385,7 @@ class HttpGuard:
         self._base = base_url.rstrip("/")
 
     async def seal(self, req: SealRequest) -> SealResult:
-        body = pack_body(req, packed=("blocks",), optional=("sealed_at",))
+        body = pack_body(req, packed=("blocks",))
         response = await request(
             self._client,
             "POST",

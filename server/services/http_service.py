@@ -24,7 +24,7 @@ from ..log_redaction import install as redact_signed_links
 from .asr import Transcriber
 from .builder import DOCX_TYPE, BuildRequest, build_sync
 from .core import AudioRequest, EmbeddedCore, TextRequest
-from .guard import EmbeddedGuard, SealRequest
+from .guard import EmbeddedGuard, SealRequest, sealed_at_of
 from .objectstore import LocalObjectStore, S3ObjectStore, make_object_store
 from .tenants import DirectoryTenants, FileRegistry
 
@@ -133,10 +133,7 @@ def create_service_app(kind: str, settings: Any) -> Starlette:
                 req = SealRequest(**_packed_blocks(body))
             except TypeError as exc:
                 raise InvalidInput(f"bad GUARD request: {exc}") from exc
-            if req.sealed_at is not None and (
-                isinstance(req.sealed_at, bool) or not isinstance(req.sealed_at, int | float)
-            ):
-                raise InvalidInput("sealed_at must be a number of seconds since the epoch", field="sealed_at")
+            sealed_at_of(req)  # a bad time is the request's fault (422), not a failed seal
             result = await guard.seal(req)
             return JSONResponse({f: getattr(result, f) for f in result.__dataclass_fields__})
 
