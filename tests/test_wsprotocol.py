@@ -35,6 +35,12 @@ class RecordingTransport(asyncio.Transport):
     def close(self) -> None:
         self.closed = True
 
+    def abort(self) -> None:
+        self.closed = True
+
+    def get_write_buffer_size(self) -> int:
+        return 0  # every write is taken at once
+
     def pause_reading(self) -> None:
         pass
 
