@@ -13,7 +13,7 @@ import shutil
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -835,33 +835,23 @@ def test_concurrent_finalize_builds_once(settings: Settings, make_token: Callabl
     anyio.run(scenario)
 
 
-def waiting_for_the_other(orch: Any, monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
-    """Set once a finalize call finds another one running and begins to wait for its outcome."""
-    waiting = asyncio.Event()
-    wait_for_result = orch._wait_for_result
-
-    async def noted(*args: Any, **kwargs: Any) -> Any:
-        waiting.set()
-        return await wait_for_result(*args, **kwargs)
-
-    monkeypatch.setattr(orch, "_wait_for_result", noted)
-    return waiting
-
-
-def test_a_lock_renewal_that_fails_once_does_not_let_a_second_call_seal_again(
-    settings: Settings, make_token: Callable[..., str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Redis failing one renewal of the finalize lock (a failover, a restart) while BUILDER works
-    for longer than the lock lives: the renewals go on, so a second call waits for the first
-    instead of taking the finalize over, and one acta is sealed."""
+def two_finalize_calls(
+    app: Any,
+    token: str,
+    monkeypatch: pytest.MonkeyPatch,
+    guard: Callable[[Any], Any],
+    prepare: Callable[[Any], Callable[[], Awaitable[None]]],
+) -> tuple[Any, list[Any]]:
+    """A session with one text and two finalize calls on it: the first one's build held until the
+    second has found the session busy and waits for its outcome, and until ``prepare(orch)``'s
+    awaitable (made before the calls) is done. GUARD is ``guard(the app's GUARD)``. The
+    orchestrator and the two answers."""
     import anyio
     import httpx
 
-    app = create_app(with_settings(settings, retry=FAST_RETRY, limits=dataclasses.replace(
-        settings.limits, finalize_lock_ttl=2.0)))  # fmt: skip
-    token = make_token()
+    answers: list[httpx.Response] = []
 
-    async def scenario() -> None:
+    async def scenario() -> Any:
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
@@ -871,41 +861,63 @@ def test_a_lock_renewal_that_fails_once_does_not_let_a_second_call_seal_again(
                 api = f"/v1/orchestrator/session/{response.json()['session_id']}"
                 await http.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=bearer(token))
                 orch = app.state.astra.orchestrator
-                orch.builder, orch.guard = CountingBuilder(orch.builder), CountingGuard(orch.guard)
+                orch.builder, orch.guard = CountingBuilder(orch.builder), guard(orch.guard)
                 orch.builder.gate = asyncio.Event()
-                renew = orch.buffer.renew_finalize
-                renewals: list[str] = []
+                ready = prepare(orch)
+                waiting = asyncio.Event()
+                wait_for_result = orch._wait_for_result
 
-                lived_twice = asyncio.Event()  # renewed 4 times: the lock outlived its 2 s
+                async def noted(*args: Any, **kwargs: Any) -> Any:
+                    waiting.set()
+                    return await wait_for_result(*args, **kwargs)
 
-                async def renew_failing_once(*args: Any) -> Any:
-                    if not renewals:
-                        renewals.append("failed")
-                        raise redis_exceptions.ConnectionError("Connection reset by peer")
-                    renewals.append("renewed")
-                    if renewals.count("renewed") == 4:
-                        lived_twice.set()
-                    return await renew(*args)
-
-                monkeypatch.setattr(orch.buffer, "renew_finalize", renew_failing_once)
-                waiting = waiting_for_the_other(orch, monkeypatch)
-                results: list[httpx.Response] = []
+                monkeypatch.setattr(orch, "_wait_for_result", noted)
 
                 async def finalize() -> None:
-                    results.append(await http.post(f"{api}/finalize", headers=bearer(token)))
+                    answers.append(await http.post(f"{api}/finalize", headers=bearer(token)))
 
                 async with anyio.create_task_group() as tg, asyncio.timeout(60):
                     tg.start_soon(finalize)
                     await orch.builder.started.wait()
                     tg.start_soon(finalize)
                     await waiting.wait()  # the second call found the session busy
-                    await lived_twice.wait()
+                    await ready()
                     orch.builder.gate.set()
-                assert [r.status_code for r in results] == [200, 200], [r.text for r in results]
-                assert orch.guard.seals == 1 and len(orch.builder.requests) == 1
-                assert len({r.json()["integrity_hash"] for r in results}) == 1
+                return orch
 
-    anyio.run(scenario)
+    return anyio.run(scenario), answers
+
+
+def test_a_lock_renewal_that_fails_once_does_not_let_a_second_call_seal_again(
+    settings: Settings, make_token: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis failing one renewal of the finalize lock (a failover, a restart) while BUILDER works
+    for longer than the lock lives: the renewals go on, so a second call waits for the first
+    instead of taking the finalize over, and one acta is sealed."""
+    app = create_app(with_settings(settings, retry=FAST_RETRY, limits=dataclasses.replace(
+        settings.limits, finalize_lock_ttl=2.0)))  # fmt: skip
+
+    def renewal_failing_once(orch: Any) -> Callable[[], Awaitable[None]]:
+        renew = orch.buffer.renew_finalize
+        renewals: list[str] = []
+        lived_twice = asyncio.Event()  # renewed 4 times: the lock outlived its 2 s
+
+        async def renew_failing_once(*args: Any) -> Any:
+            if not renewals:
+                renewals.append("failed")
+                raise redis_exceptions.ConnectionError("Connection reset by peer")
+            renewals.append("renewed")
+            if renewals.count("renewed") == 4:
+                lived_twice.set()
+            return await renew(*args)
+
+        monkeypatch.setattr(orch.buffer, "renew_finalize", renew_failing_once)
+        return lived_twice.wait  # type: ignore[return-value]
+
+    orch, results = two_finalize_calls(app, make_token(), monkeypatch, CountingGuard, renewal_failing_once)
+    assert [r.status_code for r in results] == [200, 200], [r.text for r in results]
+    assert orch.guard.seals == 1 and len(orch.builder.requests) == 1
+    assert len({r.json()["integrity_hash"] for r in results}) == 1
 
 
 @pytest.mark.parametrize(
@@ -928,46 +940,19 @@ def test_a_call_that_waited_on_a_failed_finalize_gets_the_failure_it_had(
     one was (GUARD down: 503 SERVICE_UNAVAILABLE, call again; Redis gone: 503 STORE_UNAVAILABLE;
     an error with a code of its own: that code and status), not 502 BUILD_FAILED (the inputs
     cannot be built from) as it used to be."""
-    import anyio
-    import httpx
-
-    app = create_app(with_settings(settings, retry=FAST_RETRY))
-    token = make_token()
 
     class DownGuard(CountingGuard):
         async def seal(self, req: Any) -> Any:
             self.seals += 1
             raise failure
 
-    async def scenario() -> None:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-                response = await http.post(
-                    "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=bearer(token)
-                )
-                api = f"/v1/orchestrator/session/{response.json()['session_id']}"
-                await http.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=bearer(token))
-                orch = app.state.astra.orchestrator
-                orch.builder, orch.guard = CountingBuilder(orch.builder), DownGuard(orch.guard)
-                orch.builder.gate = asyncio.Event()
-                results: list[httpx.Response] = []
+    async def at_once() -> None:
+        return None
 
-                async def finalize() -> None:
-                    results.append(await http.post(f"{api}/finalize", headers=bearer(token)))
-
-                waiting = waiting_for_the_other(orch, monkeypatch)
-                async with anyio.create_task_group() as tg, asyncio.timeout(60):
-                    tg.start_soon(finalize)
-                    await orch.builder.started.wait()
-                    tg.start_soon(finalize)
-                    await waiting.wait()  # the second call is waiting on the first
-                    orch.builder.gate.set()
-                assert len(orch.builder.requests) == 1
-                errors = [(r.status_code, r.json()["error"]["code"]) for r in results]
-                assert errors == [answer] * 2
-
-    anyio.run(scenario)
+    app = create_app(with_settings(settings, retry=FAST_RETRY))
+    orch, results = two_finalize_calls(app, make_token(), monkeypatch, DownGuard, lambda orch: at_once)
+    assert len(orch.builder.requests) == 1
+    assert [(r.status_code, r.json()["error"]["code"]) for r in results] == [answer] * 2
 
 
 def test_a_seal_tried_again_stores_the_same_objects_not_a_second_set(
