@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import gc
 import hashlib
@@ -13,7 +14,7 @@ import shutil
 import struct
 import zipfile
 import zlib
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -798,39 +799,45 @@ def test_a_skeleton_the_builder_cannot_build_from_fails_finalize_with_build_fail
         assert ok.json()["block_count"] == len(before) == 3
 
 
+@contextlib.asynccontextmanager
+async def started_in_process(app: Any, token: str) -> AsyncIterator[tuple[Any, str]]:
+    """The app running (its lifespan) behind an HTTP client in process, and a session started on
+    it: the client and the session's API path."""
+    import httpx
+
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            response = await http.post(
+                "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=bearer(token)
+            )
+            yield http, f"/v1/orchestrator/session/{response.json()['session_id']}"
+
+
 def test_concurrent_finalize_builds_once(settings: Settings, make_token: Callable[..., str]) -> None:
     """Many finalize calls at once: one build, one seal, every caller gets the same hash."""
     import anyio
-    import httpx
 
     app = create_app(settings)
     token = make_token()
 
     async def scenario() -> None:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-                response = await http.post(
-                    "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=bearer(token)
-                )
-                api = f"/v1/orchestrator/session/{response.json()['session_id']}"
-                for i in range(5):
-                    await http.post(
-                        f"{api}/append", json={"text": f"Intervención {i}."}, headers=bearer(token)
-                    )
-                orch = app.state.astra.orchestrator
-                orch.guard = CountingGuard(orch.guard)
-                results: list[dict[str, Any]] = []
+        async with started_in_process(app, token) as (http, api):
+            for i in range(5):
+                await http.post(f"{api}/append", json={"text": f"Intervención {i}."}, headers=bearer(token))
+            orch = app.state.astra.orchestrator
+            orch.guard = CountingGuard(orch.guard)
+            results: list[dict[str, Any]] = []
 
-                async def one() -> None:
-                    r = await http.post(f"{api}/finalize", headers=bearer(token))
-                    results.append(r.json())
+            async def one() -> None:
+                r = await http.post(f"{api}/finalize", headers=bearer(token))
+                results.append(r.json())
 
-                async with anyio.create_task_group() as tg:
-                    for _ in range(6):
-                        tg.start_soon(one)
-                assert orch.guard.seals == 1
-                assert len({r["integrity_hash"] for r in results}) == 1
+            async with anyio.create_task_group() as tg:
+                for _ in range(6):
+                    tg.start_soon(one)
+            assert orch.guard.seals == 1
+            assert len({r["integrity_hash"] for r in results}) == 1
 
     anyio.run(scenario)
 
@@ -852,38 +859,32 @@ def two_finalize_calls(
     answers: list[httpx.Response] = []
 
     async def scenario() -> Any:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-                response = await http.post(
-                    "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=bearer(token)
-                )
-                api = f"/v1/orchestrator/session/{response.json()['session_id']}"
-                await http.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=bearer(token))
-                orch = app.state.astra.orchestrator
-                orch.builder, orch.guard = CountingBuilder(orch.builder), guard(orch.guard)
-                orch.builder.gate = asyncio.Event()
-                ready = prepare(orch)
-                waiting = asyncio.Event()
-                wait_for_result = orch._wait_for_result
+        async with started_in_process(app, token) as (http, api):
+            await http.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=bearer(token))
+            orch = app.state.astra.orchestrator
+            orch.builder, orch.guard = CountingBuilder(orch.builder), guard(orch.guard)
+            orch.builder.gate = asyncio.Event()
+            ready = prepare(orch)
+            waiting = asyncio.Event()
+            wait_for_result = orch._wait_for_result
 
-                async def noted(*args: Any, **kwargs: Any) -> Any:
-                    waiting.set()
-                    return await wait_for_result(*args, **kwargs)
+            async def noted(*args: Any, **kwargs: Any) -> Any:
+                waiting.set()
+                return await wait_for_result(*args, **kwargs)
 
-                monkeypatch.setattr(orch, "_wait_for_result", noted)
+            monkeypatch.setattr(orch, "_wait_for_result", noted)
 
-                async def finalize() -> None:
-                    answers.append(await http.post(f"{api}/finalize", headers=bearer(token)))
+            async def finalize() -> None:
+                answers.append(await http.post(f"{api}/finalize", headers=bearer(token)))
 
-                async with anyio.create_task_group() as tg, asyncio.timeout(60):
-                    tg.start_soon(finalize)
-                    await orch.builder.started.wait()
-                    tg.start_soon(finalize)
-                    await waiting.wait()  # the second call found the session busy
-                    await ready()
-                    orch.builder.gate.set()
-                return orch
+            async with anyio.create_task_group() as tg, asyncio.timeout(60):
+                tg.start_soon(finalize)
+                await orch.builder.started.wait()
+                tg.start_soon(finalize)
+                await waiting.wait()  # the second call found the session busy
+                await ready()
+                orch.builder.gate.set()
+            return orch
 
     return anyio.run(scenario), answers
 
@@ -912,7 +913,11 @@ def test_a_lock_renewal_that_fails_once_does_not_let_a_second_call_seal_again(
             return await renew(*args)
 
         monkeypatch.setattr(orch.buffer, "renew_finalize", renew_failing_once)
-        return lived_twice.wait  # type: ignore[return-value]
+
+        async def renewed_four_times() -> None:
+            await lived_twice.wait()
+
+        return renewed_four_times
 
     orch, results = two_finalize_calls(app, make_token(), monkeypatch, CountingGuard, renewal_failing_once)
     assert [r.status_code for r in results] == [200, 200], [r.text for r in results]
