@@ -6,7 +6,8 @@
 * the evidence hash — SHA-256 of the evidence GUARD sealed beside the acta (the blocks and the
   event log the seal covered; reports sealed before it existed have none);
 
-each against the values recorded at finalize (the session's result and the stored audit report).
+each against the values recorded at finalize: the session's result, and the stored audit report,
+which is sealed where the result is not (and must name this session).
 :func:`verify_session` reads the blocks and the log both as stored in Redis now and as sealed in
 the evidence; :func:`verify_files` needs only the three sealed files (the acta, its audit report
 and its evidence), for an auditor once the session's keys are archived or gone. Any later change
@@ -47,10 +48,14 @@ async def verify_session(buffer: SessionBuffer, store: ObjectStore, session_id: 
     if meta.status != FINALIZED or meta.result is None:
         raise NotFound(f"session is {meta.status}, not finalized")
     result: dict[str, Any] = meta.result
-    report: dict[str, Any] = json.loads(await _sealed(store, result["report_key"], "audit report"))
+    try:
+        report: dict[str, Any] = json.loads(await _sealed(store, result["report_key"], "audit report"))
+        sealed_for = (str(report["tenant_id"]), str(report["session_id"]))
+        last = int(report["event_chain"]["last_event_id"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidInput(f"the sealed audit report cannot be read: {exc!r}") from exc
     document = await _sealed(store, result["document_key"], "acta")
     blocks = [b for b in await buffer.blocks(session_id) if not b.get("deleted")]
-    last = int(report["event_chain"]["last_event_id"])
     events: list[dict[str, Any]] = []
     while len(events) < last:
         page = await buffer.events_after(session_id, events[-1]["id"] if events else 0, 1000)
@@ -62,7 +67,12 @@ async def verify_session(buffer: SessionBuffer, store: ObjectStore, session_id: 
     checks = [
         Check("document (integrity_hash)", result["integrity_hash"], sha256_hex(document)),
         Check("report's integrity_hash", report["document"]["integrity_hash"], sha256_hex(document)),
+        # The report is Object-Locked, the session's result is not: a block changed in Redis
+        # together with the result's content_hash must still show against the report, and a
+        # result pointing at another session's sealed files must not verify as this one's.
+        Check("report's session (tenant, session)", f"{meta.tenant_id} {session_id}", " ".join(sealed_for)),
         Check("blocks (content_hash)", result["content_hash"], content_hash(blocks)),
+        Check("report's content_hash", str(report.get("content_hash")), content_hash(blocks)),
         Check("event log (chain_head)", result["chain_head"], chain_head(events)),
         Check("report's chain_head", report["event_chain"]["head"], chain_head(events)),
     ]

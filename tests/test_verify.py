@@ -13,6 +13,7 @@ import pytest
 import redis
 
 from server.keys import SessionKeys
+from server.services.guard import content_hash
 
 from .conftest import TENANT, ServerProcess
 from .test_cli import astra
@@ -37,7 +38,7 @@ def test_verify_recomputes_hashes_and_detects_tampering(spawn: Callable[..., Ser
         return done.returncode, done.stdout
 
     code, out = run()
-    assert code == 0 and out.count("OK: ") == 8 and "MISMATCH" not in out, out
+    assert code == 0 and out.count("OK: ") == 10 and "MISMATCH" not in out, out
     assert "OK: evidence's event log (chain_head)" in out
 
     keys = SessionKeys(session_id)
@@ -49,6 +50,23 @@ def test_verify_recomputes_hashes_and_detects_tampering(spawn: Callable[..., Ser
     db.hset(keys.blocks, block_id, msgpack.packb(changed))
     code, out = run()
     assert code == 1 and "MISMATCH: blocks (content_hash)" in out and "OK: document" in out
+    # Review: the session's result is not locked. A block changed together with the result's
+    # content_hash verified as OK; the sealed report's content_hash still tells.
+    original_result = db.hget(keys.meta, "result")
+    assert original_result is not None
+    forged = msgpack.unpackb(original_result) | {
+        "content_hash": content_hash(
+            [
+                msgpack.unpackb(raw) if raw is not None else {}
+                for raw in db.hmget(keys.blocks, db.zrange(keys.order, 0, -1))
+            ]
+        )
+    }
+    db.hset(keys.meta, "result", msgpack.packb(forged))
+    code, out = run()
+    assert code == 1 and "OK: blocks (content_hash)" in out, out
+    assert "MISMATCH: report's content_hash" in out, out
+    db.hset(keys.meta, "result", original_result)
     db.hset(keys.blocks, block_id, original_block)
 
     db.xdel(keys.events, "2-0")
