@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from . import openapi
 from .audio import ACCEPTED, SAMPLE_RATE, AudioFormatError, decode_file
-from .auth import Principal, bearer
+from .auth import CAN_SEND, CAN_UPLOAD, Principal, bearer
 from .buffer import Dedupe, SessionMeta, store_errors
 from .errors import AstraError, InvalidInput, MalformedBody, NotFound, PayloadTooLarge, ProtocolError
 from .orchestrator import IngestResult
@@ -148,6 +148,7 @@ async def append(request: Request) -> Response:
     principal = await _principal(request)
     orch = _state(request).orchestrator
     meta = await orch.session(principal, request.path_params["session_id"])
+    principal.require(CAN_SEND, "send input")  # before the body: a viewer's audio is not decoded
     body = await _json(request)
     text, audio = body.get("text"), body.get("audio_chunk")
     if (text is None) == (audio is None):
@@ -338,6 +339,7 @@ async def upload_asset(request: Request) -> Response:
     state = _state(request)
     orch = state.orchestrator
     meta = await orch.session(principal, request.path_params["session_id"])
+    principal.require(CAN_UPLOAD, "upload assets")  # before the form is parsed and spooled
     limit = state.settings.limits.max_asset_bytes
     length = request.headers.get("content-length")
     if length is None or not length.isdigit() or int(length) > limit + _MULTIPART_SLACK:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import dataclasses
 import gc
@@ -207,6 +208,14 @@ def test_auth_is_required_and_roles_are_enforced(client: TestClient, make_token:
     denied = client.post(f"{api}/append", json={"text": "hola"}, headers=bearer(viewer))
     assert denied.status_code == 403 and denied.json()["error"]["code"] == "FORBIDDEN"
     assert client.post(f"{api}/finalize", headers=bearer(viewer)).status_code == 403
+    # Review: a viewer's audio was decoded (up to 600 s, off the loop but in the shared pool)
+    # before the role was checked, and audio that could not be decoded answered 422, not 403.
+    junk = base64.b64encode(b"not audio at all" * 64).decode()
+    denied = client.post(f"{api}/append", json={"audio_chunk": junk}, headers=bearer(viewer))
+    assert denied.status_code == 403 and denied.json()["error"]["code"] == "FORBIDDEN", denied.text
+    broken = {**bearer(viewer), "content-type": "multipart/form-data; boundary=b"}  # not parsed: 403
+    form = client.post(f"{api}/upload-asset", content=b"--b\r\nno headers", headers=broken)
+    assert form.status_code == 403 and form.json()["error"]["code"] == "FORBIDDEN", form.text
 
 
 def test_other_tenant_gets_404_on_every_route(client: TestClient, make_token: Callable[..., str]) -> None:
