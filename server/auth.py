@@ -150,7 +150,7 @@ class Authenticator:
         except (jwt.PyJWTError, ValueError, TypeError) as exc:
             raise _refused("invalid token", type(exc).__name__) from exc
         tenant_id, role, sub = claims.get("tenant_id"), claims.get("role"), claims.get("sub")
-        if not isinstance(tenant_id, str) or not _TENANT_ID.match(tenant_id):
+        if not isinstance(tenant_id, str) or not _TENANT_ID.fullmatch(tenant_id):
             raise _refused("token lacks a valid tenant_id")
         if not isinstance(role, str) or role not in ROLES:
             raise _refused("token has no valid role")

@@ -46,6 +46,10 @@ def test_hs256_tokens_verify_and_bad_ones_do_not(tmp_path: Path) -> None:
             {"tenant_id": "T", "role": "king", "sub": "x", "exp": now + 60}, secret, algorithm="HS256"
         ),
         jwt.encode({"tenant_id": "T", "role": "viewer", "sub": "x"}, secret, algorithm="HS256"),
+        # "$" also matches before a final newline: "T\n" was a valid tenant id
+        jwt.encode(
+            {"tenant_id": "T\n", "role": "viewer", "sub": "x", "exp": now + 60}, secret, algorithm="HS256"
+        ),
         jwt.encode({"tenant_id": "T", "role": "viewer", "sub": "x", "exp": now + 60}, "", algorithm="none"),
     ]
     for token in bad:

@@ -1665,6 +1665,35 @@ def test_templates_compile_once_per_content() -> None:
 # tenant configuration and pinning
 
 
+def test_a_broken_tenant_configuration_is_a_config_error_not_a_500(tmp_path: Path) -> None:
+    """Review: a skeleton entry without ``file`` (KeyError), one given as a string (ValueError),
+    a tenant.json that is not UTF-8 and a file that names a folder (OSError) reached the client
+    as a bare 500; the README promises 422 CONFIG_ERROR when the skeleton cannot be read."""
+    tenants = tmp_path / "tenants"
+    shutil.copytree(PACKAGE_TENANTS_DIR, tenants)
+    path = tenants / TENANT / "tenant.json"
+    data = json.loads(path.read_text())
+    broken: list[tuple[str, dict[str, Any]]] = [
+        ("skeleton", {"SKEL_STD_V1": {"version": "1"}}),
+        ("config", {"SKEL_STD_V1": "skeletons/SKEL_STD_V1.docx"}),
+        ("skeleton", {"SKEL_STD_V1": {"file": "skeletons"}}),
+    ]
+    for what, skeletons in broken:
+        path.write_text(json.dumps({**data, "skeletons": skeletons}))
+        with pytest.raises(ConfigError):
+            if what == "config":
+                DirectoryTenants(tenants)._config_sync(TENANT)
+            else:
+                DirectoryTenants(tenants)._skeleton_sync(TENANT, "SKEL_STD_V1")
+    path.write_bytes(json.dumps({**data, "name": "Concejo de Bogotá"}, ensure_ascii=False).encode("latin-1"))
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        DirectoryTenants(tenants)._config_sync(TENANT)
+    path.unlink()
+    path.mkdir()
+    with pytest.raises(ConfigError, match="cannot be read"):
+        DirectoryTenants(tenants)._config_sync(TENANT)
+
+
 def test_tenant_loads_templates_file(tmp_path: Path) -> None:
     tenants = tmp_path / "tenants"
     shutil.copytree(PACKAGE_TENANTS_DIR, tenants)

@@ -48,7 +48,7 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
 def _check_id(kind: str, value: str) -> str:
-    if not _SAFE_ID.match(value) or value.startswith("."):
+    if not _SAFE_ID.fullmatch(value) or value.startswith("."):
         raise NotFound(f"unknown {kind}")
     return value
 
@@ -98,7 +98,8 @@ class TenantConfig:
                 mark_human_edits=mark_human_edits,
                 empty_zones={str(k): v for k, v in empty_zones.items()},
             )
-        except (KeyError, TypeError, AttributeError, StopIteration) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, StopIteration) as exc:
+            # ValueError: an entry that is not an object (``dict("a.docx")``)
             raise ConfigError(f"tenant configuration is incomplete: {exc!r}") from exc
 
     def to_dict(self) -> dict[str, Any]:
@@ -152,8 +153,10 @@ class DirectoryTenants:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
             raise NotFound("unknown tenant") from exc
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path.name} of {tenant_id} is not valid JSON: {exc}") from exc
+        except OSError as exc:  # a folder, unreadable
+            raise ConfigError(f"{path.name} of {tenant_id} cannot be read: {exc}") from exc
         if not isinstance(data, dict):
             raise ConfigError(f"{path.name} of {tenant_id} is not a JSON object")
         if isinstance(data.get("templates"), str):
@@ -176,6 +179,8 @@ class DirectoryTenants:
             templates = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
             raise ConfigError(f"templates file {name} of {tenant_id} is missing") from exc
+        except OSError as exc:
+            raise ConfigError(f"templates file {name} of {tenant_id} cannot be read: {exc}") from exc
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"templates file {name} of {tenant_id} is not valid JSON: {exc}") from exc
         if not isinstance(templates, dict):
@@ -187,11 +192,15 @@ class DirectoryTenants:
         entry = config.skeletons.get(_check_id("skeleton", skeleton_id))
         if entry is None:
             raise NotFound("unknown skeleton")
-        path = self._tenant_file(tenant_id, str(entry["file"]), f"skeleton {skeleton_id}")
+        if not isinstance(entry.get("file"), str) or not entry["file"]:
+            raise ConfigError(f"skeleton {skeleton_id} of {tenant_id} names no 'file'")
+        path = self._tenant_file(tenant_id, entry["file"], f"skeleton {skeleton_id}")
         try:
             content = path.read_bytes()
         except FileNotFoundError as exc:
             raise ConfigError(f"skeleton file {entry['file']} of {tenant_id} is missing") from exc
+        except OSError as exc:  # a folder, unreadable
+            raise ConfigError(f"skeleton file {entry['file']} of {tenant_id} cannot be read: {exc}") from exc
         sha = hashlib.sha256(content).hexdigest()
         return Skeleton(skeleton_id, str(entry.get("version", sha[:12])), sha, content)
 
