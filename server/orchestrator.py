@@ -18,7 +18,7 @@ import time
 import uuid
 import wave
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, BinaryIO, Final, Literal
 
 from . import images, malloc, protocol
@@ -1440,7 +1440,7 @@ class Orchestrator:
         a label (:func:`images.safe_filename`), the object key is made of ids."""
         principal.require(CAN_UPLOAD, "upload assets")
         if (duplicate := await self._check_age(meta, dedupe)) is not None:
-            return duplicate, ""
+            return await self._uploaded_before(meta, duplicate)
         limits = self.settings.limits
         if caption is not None and len(caption) > limits.max_text_chars:
             raise InvalidInput(f"caption exceeds {limits.max_text_chars} characters", field="caption")
@@ -1486,8 +1486,16 @@ class Orchestrator:
                 }
                 result = await self._commit(meta, principal, block, dedupe, token)
         except _Duplicate as dup:
-            return self._duplicate(dedupe, dup.detail), ""
+            return await self._uploaded_before(meta, self._duplicate(dedupe, dup.detail))
         return result, self.store.uri(key)
+
+    async def _uploaded_before(self, meta: SessionMeta, duplicate: IngestResult) -> tuple[IngestResult, str]:
+        """A resent upload (same ``Idempotency-Key``) answered with the block and object the
+        first one stored: a client whose first answer was lost learns its asset id and URL."""
+        block = await self.buffer.block(meta.session_id, duplicate.block_id) if duplicate.block_id else None
+        if block is None or "asset" not in block:
+            return duplicate, ""
+        return replace(duplicate, block=block), self.store.uri(block["asset"]["key"])
 
     async def _checked_image(self, fileobj: BinaryIO) -> images.ImageInfo:
         """Read an upload (bounded) and check it in a worker process; its bytes are let go of on

@@ -298,6 +298,14 @@ def test_upload_asset_stores_image_block_and_refuses_other_types(
         body["block"]["type"] == "IMAGE"
         and body["block"]["asset"]["sha256"] == hashlib.sha256(image).hexdigest()
     )
+    # Review: a resent upload (its first answer lost) got asset_id null and s3_url "".
+    keyed = {**bearer(token), "Idempotency-Key": "plano-1"}
+    first = client.post(f"{api}/upload-asset", files={"file": ("p.png", image, "image/png")}, headers=keyed)
+    again = client.post(f"{api}/upload-asset", files={"file": ("p.png", image, "image/png")}, headers=keyed)
+    assert first.status_code == again.status_code == 200 and again.json()["duplicate"], again.text
+    assert again.json()["asset_id"] == first.json()["asset_id"] is not None
+    assert again.json()["s3_url"] == first.json()["s3_url"] != ""
+    assert again.json()["block_id"] == first.json()["block_id"] and again.json()["block"]["asset"]
     bad = client.post(
         f"{api}/upload-asset",
         files={"file": ("a.pdf", b"%PDF-1.7 ...", "application/pdf")},
@@ -315,7 +323,7 @@ def test_upload_asset_stores_image_block_and_refuses_other_types(
     result = client.post(f"{api}/finalize", headers=bearer(token)).json()
     document = client.get(result["download_url"]).content
     assert hashlib.sha256(document).hexdigest() == result["integrity_hash"]
-    assert len(docx.Document(io.BytesIO(document)).inline_shapes) == 1
+    assert len(docx.Document(io.BytesIO(document)).inline_shapes) == 2  # and the keyed one, once
 
 
 def test_download_links_are_signed(client: TestClient, make_token: Callable[..., str]) -> None:
