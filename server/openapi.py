@@ -19,7 +19,7 @@ import functools
 from typing import Any
 
 from .audio import ACCEPTED
-from .protocol import MAX_EVENT_ID, MAX_UTTERANCE_ID
+from .protocol import MAX_DATA_BYTES, MAX_EVENT_ID, MAX_LABEL_CHARS, MAX_UTTERANCE_ID
 
 PREFIX = "/v1/orchestrator/session"
 
@@ -254,12 +254,13 @@ def _block_fields(text: Schema, *, required: tuple[str, ...], move: bool) -> Sch
     moves the block)."""
     fields: dict[str, Schema] = {
         "text": text,
-        "label": STRING,
+        "label": {**STRING, "maxLength": MAX_LABEL_CHARS},
         "template_id": {**STRING, "description": "a key of the session's placeholder_map"},
         "target_placeholder": {**STRING, "description": "a zone of the session's skeleton"},
         "structured_data": {
             **OBJECT,
-            "description": "plain data: string keys, finite numbers within 64 bits, nested at most 32 deep",
+            "description": "plain data: string keys, finite numbers within 64 bits, nested at most 32 "
+            f"deep, at most {MAX_DATA_BYTES} bytes as msgpack",
         },
     }
     if move:

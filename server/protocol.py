@@ -167,6 +167,11 @@ def _version(frame: dict[str, Any]) -> int:
 
 
 MAX_DATA_DEPTH = 32
+MAX_LABEL_CHARS = 200
+"""A block's ``label`` (a heading such as "Intervención"): stored in the block, sent to every
+client and sealed; unbounded, one edit could store megabytes in each."""
+MAX_DATA_BYTES = 64 * 1024
+"""``structured_data`` as msgpack (CORE's fields of a block are well under a kilobyte)."""
 """How deeply maps and arrays may nest in free-form data (``structured_data``, ``metadata``)."""
 _INT_MIN, _INT_END = -(2**63), 2**64
 """Integers msgpack can carry (int64 and uint64)."""
@@ -226,6 +231,10 @@ def validate_changes(
         if not isinstance(changes["structured_data"], dict):
             raise InvalidField("'structured_data' must be a map", field="structured_data")
         check_plain_data(changes["structured_data"], "structured_data")
+        if len(msgpack.packb(changes["structured_data"])) > MAX_DATA_BYTES:
+            raise InvalidField(f"'structured_data' exceeds {MAX_DATA_BYTES} bytes", field="structured_data")
+    if len(changes.get("label", "")) > MAX_LABEL_CHARS:
+        raise InvalidField(f"'label' exceeds {MAX_LABEL_CHARS} characters", field="label")
     if len(changes.get("text", "")) > max_text_chars:
         raise InvalidField(f"'text' exceeds {max_text_chars} characters", field="text")
     return changes

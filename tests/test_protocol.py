@@ -151,6 +151,22 @@ def test_structured_data_must_be_plain_data(data: dict[str, object]) -> None:
         assert info.value.details == {"field": "structured_data"} and info.value.seq == 1
 
 
+def test_a_label_and_structured_data_have_a_size_limit() -> None:
+    """Review: only ``text`` was bounded; an edit over HTTP could store an 8 MB label or
+    structured_data in a block, sent to every client and sealed. Up to the limits they pass."""
+    big = {"votes": "x" * protocol.MAX_DATA_BYTES}
+    fine = {"label": "L" * protocol.MAX_LABEL_CHARS, "structured_data": {"votes": "x" * 60_000}}
+    assert protocol.validate_changes(dict(fine), 100) == fine
+    for changes, field in (
+        ({"label": "L" * (protocol.MAX_LABEL_CHARS + 1)}, "label"),
+        ({"structured_data": big}, "structured_data"),
+    ):
+        for container in ("changes", "block"):
+            with pytest.raises(InvalidField) as info:
+                protocol.validate_changes({"text": "hola", **changes}, 100, container=container)
+            assert info.value.details == {"field": field}
+
+
 def test_plain_structured_data_is_accepted() -> None:
     """Maps, arrays, strings, 64-bit integers, finite floats, booleans and null nested up to
     the limit are all fine."""
