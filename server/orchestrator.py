@@ -1783,23 +1783,14 @@ class Orchestrator:
         self,
         meta: SessionMeta,
         blocks: bytes,
-        image_refs: list[tuple[str, str, str | None]],
+        image_refs: list[tuple[str, str]],
         *,
         draft_notice: str | None = None,
     ) -> bytes:
-        """BUILDER, with retries. The images are read here, and let go of before GUARD runs;
-        the skeleton and each image must still be the bytes whose SHA-256 the session pinned and
-        the audit report names (the stored objects are not locked until the seal)."""
+        """BUILDER, with retries. The images are read here, and let go of before GUARD runs."""
         pinned = meta.pinned
         skeleton = await self.store.get_bytes(pinned["skeleton_key"])
-        images = {asset_id: await self.store.get_bytes(key) for asset_id, key, _ in image_refs}
-        expected = [("the skeleton", pinned.get("skeleton_sha256"), skeleton)]
-        expected += [(f"image {asset_id}", sha, images[asset_id]) for asset_id, _, sha in image_refs]
-        changed = await asyncio.to_thread(
-            lambda: [what for what, sha, data in expected if sha and hashlib.sha256(data).hexdigest() != sha]
-        )
-        if changed:
-            raise BuildFailed(f"{', '.join(changed)} stored for this session changed since it was pinned")
+        images = {asset_id: await self.store.get_bytes(key) for asset_id, key in image_refs}
         request = BuildRequest(
             skeleton=skeleton,
             style_map=pinned["style_map"],

@@ -145,8 +145,8 @@ class BlockIndex:
 
     live: list[int]
     """The blocks of the acta (not deleted), in order."""
-    images: list[tuple[str, str, str | None]]
-    """``(asset_id, object key, SHA-256 at upload)`` of each live IMAGE block, in order."""
+    images: list[tuple[str, str]]
+    """``(asset_id, object key)`` of each live IMAGE block, in order."""
     edited: list[int]
     """The blocks a person changed (deleted ones included): LEARN's input."""
 
@@ -168,8 +168,7 @@ def index_blocks(raw: list[bytes]) -> BlockIndex:
             continue
         index.live.append(i)
         if block.get("type") == "IMAGE":
-            asset = block["asset"]
-            index.images.append((asset["asset_id"], asset["key"], asset.get("sha256")))
+            index.images.append((block["asset"]["asset_id"], block["asset"]["key"]))
     return index
 
 

@@ -68,18 +68,18 @@ async def test_jobs_run_in_another_process(pool: WorkerPool) -> None:
 
 def test_index_blocks_sorts_out_live_images_and_edited() -> None:
     """Deleted blocks are left out of the acta but kept for LEARN when a person changed them;
-    images are listed with their object keys and hashes; the packed array is the live blocks, in order."""
+    images are listed with their object keys; the packed array is the live blocks, in order."""
     blocks = [
         {"block_id": "b1", "type": "TEMPLATE", "text": "uno"},
         {"block_id": "b2", "type": "TEMPLATE", "text": "dos", "deleted": True, "human_edited": True},
-        {"block_id": "b3", "type": "IMAGE", "asset": {"asset_id": "ast_1", "key": "k/1.png", "sha256": "ab"}},
+        {"block_id": "b3", "type": "IMAGE", "asset": {"asset_id": "ast_1", "key": "k/1.png"}},
         {"block_id": "b4", "type": "TEMPLATE", "text": "cuatro", "human_edited": True},
         {"block_id": "b5", "type": "IMAGE", "asset": {"asset_id": "a2", "key": "k/2.png"}, "deleted": True},
     ]
     raw = [pack(b) for b in blocks]
     index = index_blocks(raw)
     assert index.live == [0, 2, 3]
-    assert index.images == [("ast_1", "k/1.png", "ab")]
+    assert index.images == [("ast_1", "k/1.png")]
     assert index.edited == [1, 3]
     assert msgpack.unpackb(index.packed(raw)) == [blocks[0], blocks[2], blocks[3]]
     assert msgpack.unpackb(index_blocks([]).packed([])) == []
