@@ -760,6 +760,30 @@ def test_text_with_control_characters_is_kept_valid() -> None:
     assert p.xpath(".//w:tab", namespaces=NS)
 
 
+def test_an_image_caption_a_person_corrected_is_the_one_printed() -> None:
+    """Review: the console corrects an image's caption by editing the block's text, but BUILDER
+    printed ``asset.caption`` (set once at upload, the file name when none was given): the
+    correction never reached the acta. The block's text wins; without one, the upload's."""
+    images = {"a": _make_png(40, 20), "b": _make_png(40, 20)}
+    asset = {"content_type": "image/png", "filename": "DSC_1234.png"}
+    blocks = [
+        _block(
+            "i1",
+            "ZONE_DEBATE",
+            "Plano del nuevo hospital de Siloé",
+            block_type="IMAGE",
+            asset={**asset, "asset_id": "a", "caption": "Foto del recinto"},
+        ),
+        _block(
+            "i2", "ZONE_DEBATE", "", block_type="IMAGE", asset={**asset, "asset_id": "b", "caption": "Foto"}
+        ),
+    ]
+    texts = ["".join(p.itertext()) for p in _paragraphs(_zone(_build(blocks, images=images), "ZONE_DEBATE"))]
+    captions = [t for t in texts if t.startswith("Imagen ")]  # "Imagen ", the SEQ field, ". caption"
+    assert len(captions) == 2 and captions[0].endswith("1. Plano del nuevo hospital de Siloé"), texts
+    assert captions[1].endswith("2. Foto"), texts
+
+
 def test_image_embedded_scaled_and_captioned() -> None:
     """Images are embedded inline, scaled to the usable width at most, with numbered captions."""
     images = {"big": _make_png(2400, 600), "small": _make_png(120, 80)}

@@ -2009,8 +2009,9 @@ class _Renderer:
         scale = min(1.0, geo.width_emu / natural_w, geo.height_emu / natural_h)
         cx, cy = max(1, int(natural_w * scale)), max(1, int(natural_h * scale))
 
-        caption = _clean(
-            _as_text(asset.get("caption")).strip()
+        caption = _clean(  # the block's text is the caption a person can correct
+            _as_text(block.get("text")).strip()
+            or _as_text(asset.get("caption")).strip()
             or _as_text(asset.get("filename")).strip()
             or _as_text(asset_id)
         )

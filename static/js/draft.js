@@ -911,7 +911,7 @@ export function renderBlock(block, actions = null, data = null) {
     const asset = block.asset && typeof block.asset === "object" ? block.asset : {};
     const figure = el("p", "block__image");
     figure.append(el("span", "block__image-icon", "Imagen:"), " ");
-    figure.append(el("span", "block__caption", asset.caption || block.text || asset.filename || "sin título"));
+    figure.append(el("span", "block__caption", (block.text || "").trim() || asset.caption || asset.filename || "sin título"));
     if (asset.filename && asset.filename !== asset.caption) {
       figure.append(" ", el("span", "block__filename", `(${asset.filename})`));
     }
