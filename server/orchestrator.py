@@ -1237,7 +1237,7 @@ class Orchestrator:
                 if template_id
                 else (after or {}).get("target_placeholder")
             )
-            or DEFAULT_ZONE
+            or self._zone(meta.pinned, None)  # a zone of this skeleton, not a fixed name
         )
         now = time.time()
         block = {

@@ -218,6 +218,30 @@ def test_auth_is_required_and_roles_are_enforced(client: TestClient, make_token:
     assert form.status_code == 403 and form.json()["error"]["code"] == "FORBIDDEN", form.text
 
 
+def test_an_insert_with_no_zone_goes_to_a_zone_of_the_skeleton(
+    settings: Settings, make_token: Callable[..., str], tmp_path: Path
+) -> None:
+    """Review: an insert naming no section and no zone (the console's «Automática» at the start
+    of the acta) went to the fixed ZONE_DEBATE, even for a tenant whose skeleton has none: every
+    finalize and preview then failed on a zone the skeleton lacks. It takes the session's own
+    default zone, as CORE's blocks do."""
+    tenants = tmp_path / "tenants"
+    shutil.copytree(PACKAGE_TENANTS_DIR, tenants)
+    path = tenants / TENANT / "tenant.json"
+    data = json.loads(path.read_text())
+    data["placeholder_map"] = {k: v for k, v in data["placeholder_map"].items() if v != "ZONE_DEBATE"}
+    path.write_text(json.dumps(data))
+    token = make_token()
+    with SettledTestClient(create_app(with_settings(settings, tenants_dir=tenants))) as client:
+        api = f"/v1/orchestrator/session/{start(client, token)}"
+        inserted = client.post(
+            f"{api}/blocks", json={"after_block_id": None, "block": {"text": "Nota."}}, headers=bearer(token)
+        )
+        assert inserted.status_code == 201, inserted.text
+        zone = inserted.json()["block"]["target_placeholder"]
+        assert zone != "ZONE_DEBATE" and zone in data["placeholder_map"].values(), zone
+
+
 def test_other_tenant_gets_404_on_every_route(client: TestClient, make_token: Callable[..., str]) -> None:
     """A token of another tenant cannot read, write, finalize, stream or even start for this
     tenant: always 404, indistinguishable from a session that does not exist."""
