@@ -461,6 +461,56 @@ def test_a_heading_over_a_zone_still_there_stays() -> None:
     assert built([]) == []
 
 
+def test_a_cell_holding_a_zone_still_ends_with_a_paragraph() -> None:
+    """Review: Word requires a paragraph as the last element of every table cell. A zone laid out
+    in a cell ended it with the roll call's generated table (a marker zone, and a content
+    control), and a zone left out emptied its cell: Word reports such a file as unreadable."""
+    doc = Document()
+    doc.styles.add_style("Texto_Acta", WD_STYLE_TYPE.PARAGRAPH)
+    doc.add_paragraph("ACTA")
+    frame = doc.add_table(rows=3, cols=1)
+    frame.cell(0, 0).paragraphs[0].text = "[[ZONE_ROLLCALL]]"
+    control = frame.cell(1, 0)._tc
+    for p in control.findall(f"{{{W}}}p"):
+        control.remove(p)
+    control.append(
+        etree.fromstring(
+            f'<w:sdt xmlns:w="{W}"><w:sdtPr><w:tag w:val="ZONE_VOTES"/></w:sdtPr>'
+            "<w:sdtContent><w:p><w:r><w:t>[[ZONE_VOTES]]</w:t></w:r></w:p></w:sdtContent></w:sdt>"
+        )
+    )
+    frame.cell(2, 0).paragraphs[0].text = "[[ZONE_VARIOS]]"
+    doc.add_paragraph("Fin")
+    raw = io.BytesIO()
+    doc.save(raw)
+    roll = {"presentes": ["Ana Ruiz", "Luis Mora"], "ausentes": ["Pedro Paz"]}
+    blocks = [
+        _block(
+            "r1", "ZONE_ROLLCALL", "Llamado a lista.", template_id="TPL_LLAMADO_LISTA", structured_data=roll
+        ),
+        _block(
+            "v1",
+            "ZONE_VOTES",
+            "Quórum.",
+            template_id="TPL_LLAMADO_LISTA",
+            structured_data={"presentes": ["Rosa Díaz"]},
+        ),
+    ]
+    out = build_docx(
+        raw.getvalue(),
+        style_map={"Texto_Acta": "BODY"},
+        blocks=blocks,
+        images={},
+        empty_zones={"ZONE_VARIOS": None},
+    )
+    outer = _body(out).find(f"{{{W}}}tbl")
+    cells = [tr.find(f"{{{W}}}tc") for tr in outer.findall(f"{{{W}}}tr")]
+    assert cells[0].find(f"{{{W}}}tbl") is not None  # the roll call's table is in the cell
+    for cell in cells:
+        kinds = [etree.QName(c).localname for c in cell if etree.QName(c).localname != "tcPr"]
+        assert kinds and kinds[-1] == "p", kinds
+
+
 def test_empty_zones_are_checked_against_the_skeleton() -> None:
     """A zone the skeleton lacks, or a value that is neither a sentence nor null, is a
     configuration problem at session start (check_skeleton) and a build error."""

@@ -3889,6 +3889,24 @@ def _describe_the_document(doc: Any, meta: Mapping[str, Any], blocks: Sequence[M
         props.created, props.modified = min(times), max(times)
 
 
+def _end_cells_with_a_paragraph(body: Any) -> None:
+    """Word requires every table cell to end with a paragraph. A zone laid out in a cell (a frame
+    table, a signatures table) can leave its cell ending with a generated table (a roll call),
+    directly or inside its content control, or with nothing once the zone is left out: such a
+    cell gets an empty paragraph at its end."""
+    for tc in body.iter(W_TC):
+        last = next((c for c in reversed(tc) if c.tag in (W_P, W_TBL, W_SDT)), None)
+        while last is not None and last.tag == W_SDT:  # a content control: what it ends with
+            content = last.find(W_SDTCONTENT)
+            last = (
+                next((c for c in reversed(content) if c.tag in (W_P, W_TBL, W_SDT)), None)
+                if content is not None
+                else None
+            )
+        if last is None or last.tag == W_TBL:
+            etree.SubElement(tc, W_P)
+
+
 def build_docx(
     skeleton: bytes,
     *,
@@ -3996,6 +4014,7 @@ def build_docx(
     for zone in zones:
         if zone.is_sdt and zone.element.getparent() is not None:
             _shield_first_paragraph(zone.element.find(W_SDTCONTENT))
+    _end_cells_with_a_paragraph(body)
 
     _describe_the_document(doc, meta, blocks)
     if draft_notice:
