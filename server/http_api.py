@@ -24,7 +24,7 @@ from starlette.routing import Route
 from . import openapi
 from .audio import ACCEPTED, SAMPLE_RATE, AudioFormatError, decode_file
 from .auth import CAN_SEND, CAN_UPLOAD, Principal, bearer
-from .buffer import Dedupe, SessionMeta, store_errors
+from .buffer import UTTERANCE_KEY_PREFIX, Dedupe, SessionMeta, store_errors
 from .errors import AstraError, InvalidInput, MalformedBody, NotFound, PayloadTooLarge, ProtocolError
 from .orchestrator import IngestResult
 from .protocol import MAX_EVENT_ID, MAX_VERSION, validate_changes
@@ -76,6 +76,10 @@ def _dedupe(request: Request) -> Dedupe:
         return Dedupe("none")
     if not 1 <= len(key) <= 128:
         raise InvalidInput("Idempotency-Key must be 1-128 characters", field="Idempotency-Key")
+    if key.startswith(UTTERANCE_KEY_PREFIX):  # the utterances' own keys: one would swallow its block
+        raise InvalidInput(
+            f"Idempotency-Key must not start with {UTTERANCE_KEY_PREFIX!r}", field="Idempotency-Key"
+        )
     return Dedupe.by_key(key)
 
 

@@ -101,7 +101,7 @@ _IDEMPOTENCY_KEY = {
     "in": "header",
     "required": False,
     "description": "Repeating a request with the same key applies it once; the repeat answers "
-    "`duplicate: true`.",
+    "`duplicate: true`. A key starting with `utterance:` (the utterances' own keys) is a 422.",
     "schema": {"type": "string", "minLength": 1, "maxLength": 128},
 }
 _BEARER: list[dict[str, list[str]]] = [{"bearer": []}]

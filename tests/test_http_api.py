@@ -242,6 +242,24 @@ def test_an_insert_with_no_zone_goes_to_a_zone_of_the_skeleton(
         assert zone != "ZONE_DEBATE" and zone in data["placeholder_map"].values(), zone
 
 
+def test_a_client_key_cannot_take_an_utterances_key(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """Review: utterances' blocks are deduplicated under ``utterance:<id>`` in the hash clients'
+    keys share; a client sending that key (ids are predictable and seen in events) stored its
+    own input under it, and the utterance's block, committed later, was taken for a duplicate
+    and dropped. Such a key is refused, and nothing is stored under it."""
+    token = make_token()
+    api = f"/v1/orchestrator/session/{start(client, token)}"
+    keyed = {**bearer(token), "Idempotency-Key": "utterance:utt_000000016000"}
+    refused = client.post(f"{api}/append", json={"text": "Nota."}, headers=keyed)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["details"]["field"] == "Idempotency-Key"
+    assert client.get(f"{api}/blocks", headers=bearer(token)).json()["blocks"] == []
+    fine = {**bearer(token), "Idempotency-Key": "utt_000000016000"}  # a bare id stays a client's key
+    assert client.post(f"{api}/append", json={"text": "Nota."}, headers=fine).status_code == 200
+
+
 def test_other_tenant_gets_404_on_every_route(client: TestClient, make_token: Callable[..., str]) -> None:
     """A token of another tenant cannot read, write, finalize, stream or even start for this
     tenant: always 404, indistinguishable from a session that does not exist."""
