@@ -587,7 +587,7 @@ class Orchestrator:
 
     def _duplicate(self, dedupe: Dedupe, detail: str) -> IngestResult:
         self.metrics.duplicates.inc()
-        block_id = detail if dedupe.mode == "key" else None
+        block_id = (detail or None) if dedupe.mode == "key" else None
         return IngestResult(True, block_id, None, None)
 
     # -- audio -----------------------------------------------------------------------------------
@@ -1079,9 +1079,8 @@ class Orchestrator:
                 current, block, applied = await self._edited(meta, principal, block_id, changes, fields_of)
             except (NotFound, InvalidInput, PositionsExhausted, PlaceContended, SessionClosed) as exc:
                 return await self._refused(meta, dedupe, exc)
-            except _Duplicate:
-                self.metrics.duplicates.inc()
-                return IngestResult(True, None, None, None)  # what the change's script says of it
+            except _Duplicate:  # a resend of an edit applied before: the block it changed
+                return self._duplicate(dedupe, block_id)
             data = {
                 "block": block,
                 "base_version": base_version,
@@ -1387,9 +1386,8 @@ class Orchestrator:
         match outcome:
             case "ok":
                 return IngestResult(False, block["block_id"], int(detail), block)
-            case "dup":
-                self.metrics.duplicates.inc()
-                return IngestResult(True, None, None, None)
+            case "dup":  # under a key, the script answers the block the change was applied to
+                return self._duplicate(dedupe, detail if isinstance(detail, str) else "")
             case "stale":
                 current = unpack(detail) if isinstance(detail, bytes) else None
                 raise StaleVersion(

@@ -1235,6 +1235,34 @@ def test_repeated_delete_with_its_idempotency_key_is_a_duplicate(
     assert other.status_code == 404
 
 
+def test_a_repeated_insert_or_edit_names_the_block_it_made_or_changed(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """Review: an insert or an edit repeated with its Idempotency-Key (its first answer lost)
+    answered ``block_id: null``, so the client could not learn the id of the block it inserted
+    without reading the whole session. The repeat names the block, as an append's does."""
+    token = make_token()
+    api = f"/v1/orchestrator/session/{start(client, token)}"
+    keyed = {**bearer(token), "idempotency-key": "ins-1"}
+    body = {"after_block_id": None, "block": {"text": "Nota de la secretaría."}}
+    first = client.post(f"{api}/blocks", json=body, headers=keyed).json()
+    again = client.post(f"{api}/blocks", json=body, headers=keyed).json()
+    assert again["duplicate"] is True and again["block_id"] == first["block_id"] is not None, again
+    url = f"{api}/blocks/{first['block_id']}"
+    edit = {"base_version": 1, "changes": {"label": "Nota"}}  # a label: no CORE call, straight to the script
+    keyed = {**bearer(token), "idempotency-key": "edit-1"}
+    assert client.patch(url, json=edit, headers=keyed).json()["duplicate"] is False
+    again = client.patch(url, json=edit, headers=keyed).json()
+    assert again["duplicate"] is True and again["block_id"] == first["block_id"], again
+    text_edit = {"base_version": 2, "changes": {"text": "Nota corregida."}}  # read before CORE is asked
+    keyed = {**bearer(token), "idempotency-key": "edit-2"}
+    assert client.patch(url, json=text_edit, headers=keyed).json()["duplicate"] is False
+    again = client.patch(url, json=text_edit, headers=keyed).json()
+    assert again["duplicate"] is True and again["block_id"] == first["block_id"], again
+    blocks = client.get(f"{api}/blocks", headers=bearer(token)).json()["blocks"]
+    assert [(b["text"], b["version"]) for b in blocks] == [("Nota corregida.", 3)]
+
+
 @pytest.mark.parametrize("how", ["oom", "misconf", "noreplicas"])
 def test_a_store_refusing_writes_answers_503_and_the_append_lands_later(
     tmp_path: Path, own_redis: tuple[str, Path], how: str
