@@ -676,6 +676,7 @@ if ARGV[1] == 'touch' then
     local entry = cmsgpack.unpack(raw)
     entry['expires'] = now + ttl
     redis.call('HSET', KEYS[1], ARGV[2], cmsgpack.pack(entry))
+    redis.call('PEXPIRE', KEYS[1], ttl * 4)  -- the list lives while anyone is connected
   end
   return ''
 elseif ARGV[1] == 'del' then

@@ -110,6 +110,20 @@ async def add(buffer: SessionBuffer, sid: str, n: int, dedupe: Dedupe) -> tuple[
     return commit.outcome, commit.detail
 
 
+async def test_a_touch_keeps_the_presence_list_alive(buffer: SessionBuffer) -> None:
+    """Review: a connection's keepalive (``touch``) renewed its entry but not the list's own
+    expiry (4 × presence_ttl), which only a change renewed: after 3 minutes without one the list
+    expired, and the next change published a list of its author alone, everyone else gone."""
+    sid = await new_session(buffer)
+    key = SessionKeys(sid).presence
+    await buffer.presence(sid, "set", "c1", {"client_id": "ana", "block_id": "b1"}, ttl=10.0)
+    await buffer.redis.pexpire(key, 500)  # as if 4 × ttl had nearly passed with no change
+    await buffer.presence(sid, "touch", "c1", ttl=10.0)
+    assert await buffer.redis.pttl(key) > 30_000
+    await buffer.presence(sid, "touch", "nobody", ttl=10.0)  # no entry: nothing made
+    assert await buffer.redis.hkeys(key) == [b"c1"]
+
+
 async def test_sequence_numbers_dedupe_and_refuse_gaps(buffer: SessionBuffer) -> None:
     """seq = last+1 is stored; a resend is a duplicate; a skip is a gap naming the last seq."""
     sid = await new_session(buffer)
