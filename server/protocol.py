@@ -167,12 +167,12 @@ def _version(frame: dict[str, Any]) -> int:
 
 
 MAX_DATA_DEPTH = 32
+"""How deeply maps and arrays may nest in free-form data (``structured_data``, ``metadata``)."""
 MAX_LABEL_CHARS = 200
 """A block's ``label`` (a heading such as "Intervención"): stored in the block, sent to every
 client and sealed; unbounded, one edit could store megabytes in each."""
 MAX_DATA_BYTES = 64 * 1024
 """``structured_data`` as msgpack (CORE's fields of a block are well under a kilobyte)."""
-"""How deeply maps and arrays may nest in free-form data (``structured_data``, ``metadata``)."""
 _INT_MIN, _INT_END = -(2**63), 2**64
 """Integers msgpack can carry (int64 and uint64)."""
 
