@@ -705,7 +705,7 @@ def test_an_edit_asks_core_once_and_a_resent_edit_not_at_all(
     assert (applied["duplicate"], again["duplicate"], resent) == (
         False,
         False,
-        {"block_id": None, "event_id": None, "duplicate": True, "block": None},
+        {"block_id": one, "event_id": None, "duplicate": True, "block": None},  # the block it changed
     )
     stored = {b["block_id"]: b for b in client.get(f"{api}/blocks", headers=auth).json()["blocks"]}
     assert stored[one] == again["block"] and stored[one]["version"] == 3
