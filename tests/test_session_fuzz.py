@@ -38,6 +38,8 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 
+from server.protocol import MAX_LABEL_CHARS
+
 from .conftest import TENANT, TIME_UNIT, ServerProcess
 from .wsclient import Client
 
@@ -372,7 +374,7 @@ class Session:
         change = action.pick % 4
         changes: dict[str, Any] = (
             {"text": action.text[:MAX_TEXT] or "nuevo"},
-            {"label": action.text},
+            {"label": action.text[:MAX_LABEL_CHARS]},  # a longer one: test_protocol's size limit
             {"template_id": "TPL_NO_SUCH"},
             {"text": "  "},
         )[change]
