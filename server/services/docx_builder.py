@@ -3894,15 +3894,15 @@ def _end_cells_with_a_paragraph(body: Any) -> None:
     table, a signatures table) can leave its cell ending with a generated table (a roll call),
     directly or inside its content control, or with nothing once the zone is left out: such a
     cell gets an empty paragraph at its end."""
+
+    def last_block(parent: Any) -> Any:
+        return next((c for c in reversed(parent) if c.tag in (W_P, W_TBL, W_SDT)), None)
+
     for tc in body.iter(W_TC):
-        last = next((c for c in reversed(tc) if c.tag in (W_P, W_TBL, W_SDT)), None)
+        last = last_block(tc)
         while last is not None and last.tag == W_SDT:  # a content control: what it ends with
             content = last.find(W_SDTCONTENT)
-            last = (
-                next((c for c in reversed(content) if c.tag in (W_P, W_TBL, W_SDT)), None)
-                if content is not None
-                else None
-            )
+            last = last_block(content) if content is not None else None
         if last is None or last.tag == W_TBL:
             etree.SubElement(tc, W_P)
 
