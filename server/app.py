@@ -103,7 +103,7 @@ def create_app(settings: Settings) -> Starlette:
                 "%s set but not used: the collaborators are reached directly (README, Configuration)",
                 "/".join(proxies),
             )
-        async with collaborators_client(settings.retry.timeout) as http:
+        async with collaborators_client(settings.retry.timeout, settings.service_token) as http:
             transcriber = Transcriber(
                 settings.model_cache,
                 concurrency=settings.asr_concurrency,

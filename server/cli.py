@@ -259,9 +259,15 @@ def verify(args: argparse.Namespace) -> int:
 def service(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .services.http_service import create_service_app
+    from .errors import ConfigError
+    from .services.http_service import check_exposure, create_service_app
 
     settings = _settings(args)
+    try:
+        check_exposure(settings.host, settings.service_token)
+    except ConfigError as exc:
+        print(f"astra {args.command}: {exc.message}", file=sys.stderr)
+        return 2
     uvicorn.run(
         create_service_app(args.command, settings),
         host=settings.host,

@@ -156,6 +156,11 @@ class Settings:
     registry_url: str | None = None
     learn_url: str | None = None
     """Each collaborator runs embedded unless its URL is set."""
+    service_token: str | None = field(default=None, repr=False)
+    """The shared secret between the orchestrators and the collaborators they reach by URL: sent
+    as ``Authorization: Bearer`` on every call, and required by ``astra core|builder|guard|
+    tenants|registry`` on every route but ``/healthz`` and GUARD's signed links. A collaborator
+    started on an interface other than loopback refuses to start without it."""
     s3_bucket: str | None = None
     s3_prefix: str = ""
     s3_endpoint_url: str | None = None
@@ -224,6 +229,7 @@ class Settings:
             tenants_url=env.get("ASTRA_TENANTS_URL") or None,
             registry_url=env.get("ASTRA_REGISTRY_URL") or None,
             learn_url=env.get("ASTRA_LEARN_URL") or None,
+            service_token=env.get("ASTRA_SERVICE_TOKEN") or None,
             s3_bucket=env.get("ASTRA_S3_BUCKET") or None,
             s3_prefix=env.get("ASTRA_S3_PREFIX", ""),
             s3_endpoint_url=env.get("ASTRA_S3_ENDPOINT_URL") or None,

@@ -9,7 +9,10 @@ import hashlib
 import io
 import json
 import logging
+import os
 import shutil
+import subprocess
+import sys
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -23,25 +26,31 @@ import pytest
 from starlette.testclient import TestClient
 
 from server.app import create_app
-from server.errors import NotFound, ServiceError, ServiceUnavailable
+from server.errors import ConfigError, NotFound, ServiceError, ServiceUnavailable
 from server.services.builder import BuildRequest
 from server.services.core import INLINE_TEXT_CHARS, AudioRequest, EmbeddedCore, HttpCore, TextRequest
 from server.services.guard import content_hash
 from server.services.http_client import collaborators_client, ignored_proxies, pack_body
+from server.services.http_service import check_exposure
 from server.services.resilience import with_retries
 from server.services.tenants import DirectoryTenants, HttpRegistry, HttpTenants
 from server.settings import PACKAGE_TENANTS_DIR, Retry, Settings
 
-from .conftest import TENANT, ServerProcess, with_settings
+from .conftest import ROOT, TENANT, ServerProcess, with_settings
 from .faultkit import fault_proxy
 from .test_http_api import without_core_properties_type
 
 pytestmark = pytest.mark.e2e
 
 
+SERVICE_TOKEN = "the-secret-the-orchestrators-share"
+
+
 @pytest.fixture
 def services(spawn: Callable[..., ServerProcess]) -> dict[str, ServerProcess]:
-    return {kind: spawn(kind) for kind in ("core", "builder", "guard", "tenants", "registry")}
+    """Every collaborator served by its ``astra`` command, requiring the service token."""
+    env = {"ASTRA_SERVICE_TOKEN": SERVICE_TOKEN}
+    return {kind: spawn(kind, env=env) for kind in ("core", "builder", "guard", "tenants", "registry")}
 
 
 OPENING_READ = (
@@ -57,7 +66,7 @@ def test_http_clients_match_the_embedded_implementations(services: dict[str, Ser
     are NotFound, not a crash."""
 
     async def scenario() -> None:
-        async with collaborators_client(10) as http:
+        async with collaborators_client(10, SERVICE_TOKEN) as http:
             tenants = HttpTenants(http, services["tenants"].url)
             local = DirectoryTenants(PACKAGE_TENANTS_DIR)
             assert (await tenants.config(TENANT)).to_dict() == (await local.config(TENANT)).to_dict()
@@ -91,7 +100,8 @@ def test_orchestrator_runs_a_session_on_remote_services(
     services: dict[str, ServerProcess], settings: Settings, make_token: Callable[..., str]
 ) -> None:
     """With every collaborator configured by URL, a session starts, classifies, finalizes, and
-    the guard's download link returns the bytes whose SHA-256 is the integrity hash."""
+    the guard's download link returns the bytes whose SHA-256 is the integrity hash: every call
+    carries the service token, and the link, which people follow, needs none."""
     remote = with_settings(
         settings,
         core_url=services["core"].url,
@@ -99,6 +109,7 @@ def test_orchestrator_runs_a_session_on_remote_services(
         guard_url=services["guard"].url,
         tenants_url=services["tenants"].url,
         registry_url=services["registry"].url,
+        service_token=SERVICE_TOKEN,
     )
     token = make_token()
     auth = {"authorization": f"Bearer {token}"}
@@ -127,6 +138,66 @@ def test_orchestrator_runs_a_session_on_remote_services(
         t.text or "" for t in body.iter("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}t")
     )
     assert "Pedro Gómez" in text
+
+
+def test_the_collaborators_refuse_a_call_without_the_service_token(
+    services: dict[str, ServerProcess],
+) -> None:
+    """Every route of every collaborator but its health answers 401 UNAUTHORIZED, before reading
+    the body, to a call without the service token or with another one; with it, the same call
+    is served."""
+    # each call, and what it gets with the token: the GETs and the link are served, the bodies
+    # below are refused for what they are (422), no longer for who sent them
+    calls = [
+        ("core", "POST", "/v1/core/text", {"json": {"tenant_id": TENANT}}, 422),
+        ("core", "POST", "/v1/core/audio", {"content": b"\x80"}, 422),
+        ("builder", "POST", "/v1/builder/build", {"content": b"\x80"}, 422),
+        ("guard", "POST", "/v1/guard/seal", {"content": b"\x80"}, 422),
+        ("guard", "POST", "/v1/guard/url", {"json": {"key": f"{TENANT}/any/acta.docx"}}, 200),
+        ("tenants", "GET", f"/v1/tenants/{TENANT}", {}, 200),
+        ("tenants", "GET", f"/v1/tenants/{TENANT}/skeletons/SKEL_STD_V1", {}, 200),
+        ("registry", "GET", f"/v1/registry/{TENANT}", {}, 200),
+    ]
+    wrong = ({}, {"authorization": "Bearer another-secret"}, {"authorization": SERVICE_TOKEN})
+    for kind, method, path, body, status in calls:
+        url = services[kind].url + path
+        for headers in wrong:
+            refused = httpx.request(method, url, headers=headers, timeout=10, **body)
+            assert refused.status_code == 401, (path, headers, refused.text)
+            assert refused.json()["error"]["code"] == "UNAUTHORIZED"
+        auth = {"authorization": f"Bearer {SERVICE_TOKEN}"}
+        served = httpx.request(method, url, headers=auth, timeout=10, **body)
+        assert served.status_code == status, (path, served.text)
+    for kind, service in services.items():
+        assert httpx.get(service.url + "/healthz", timeout=10).json() == {"status": "ok", "service": kind}
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.1.2.3", "actas.example.org"])
+def test_a_collaborator_beyond_loopback_without_the_token_refuses_to_start(host: str, tmp_path: Path) -> None:
+    """``astra guard --host 0.0.0.0`` without ``ASTRA_SERVICE_TOKEN`` exits at once, saying what to
+    set, instead of serving anyone who reaches it; loopback needs no token, and with the token any
+    interface is allowed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASTRA_")}
+    command = [
+        sys.executable,
+        "-m",
+        "server",
+        "guard",
+        "--host",
+        host,
+        "--port",
+        "9",
+        "--data-dir",
+        str(tmp_path),
+    ]
+    refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert refused.returncode == 2
+    assert "ASTRA_SERVICE_TOKEN" in refused.stderr and host in refused.stderr
+    check_exposure(host, "a-token")
+    for loopback in ("127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"):
+        check_exposure(loopback, None)
+    with pytest.raises(ConfigError):
+        check_exposure(host, None)
 
 
 def test_a_remote_guard_seals_into_the_configured_s3_store(

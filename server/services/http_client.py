@@ -34,7 +34,7 @@ def raised_in_transport(exc: BaseException) -> bool:
     return any(package in parts for package in _TRANSPORT_PACKAGES)
 
 
-def collaborators_client(timeout: float) -> httpx.AsyncClient:
+def collaborators_client(timeout: float, service_token: str | None = None) -> httpx.AsyncClient:
     """The one HTTP client of the collaborators (CORE, BUILDER, GUARD, LEARN, tenants): httpx's
     API over aiohttp's connection pool and C parser (``httpx-aiohttp``).
 
@@ -43,11 +43,14 @@ def collaborators_client(timeout: float) -> httpx.AsyncClient:
     of CPU with eight in flight; through aiohttp ~430 µs (``bench/bench_http_client.py``;
     docs/performance.md, "The collaborators' HTTP client"). aiohttp's errors come back as
     httpx's (the transport maps most of them); :func:`request` turns those and the rest into ours.
+    Every request carries ``service_token``, when given, as ``Authorization: Bearer`` (the
+    collaborators' shared secret, ``ASTRA_SERVICE_TOKEN``).
     """
     import httpx
     from httpx_aiohttp import AiohttpTransport
 
-    return httpx.AsyncClient(timeout=timeout, transport=AiohttpTransport())
+    headers = {"authorization": f"Bearer {service_token}"} if service_token else None
+    return httpx.AsyncClient(timeout=timeout, transport=AiohttpTransport(), headers=headers)
 
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")

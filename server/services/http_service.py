@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
+import ipaddress
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import msgpack
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..auth import load_or_create_secret
-from ..errors import AstraError, BuildFailed, InvalidInput
+from ..errors import AstraError, AuthError, BuildFailed, ConfigError, InvalidInput
 from ..log_redaction import install as redact_signed_links
 from .asr import Transcriber
 from .builder import DOCX_TYPE, BuildRequest, build_sync
@@ -54,6 +57,53 @@ def _packed_blocks(body: dict[str, Any]) -> dict[str, Any]:
 async def _error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AstraError)
     return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status)
+
+
+OPEN_PATHS = ("/healthz", "/v1/objects/")
+"""What a collaborator answers without the service token: its health, and GUARD's links to the
+documents it stored (signed and expiring, for the people the orchestrator gives them to)."""
+
+
+class ServiceTokenRequired:
+    """Every request but :data:`OPEN_PATHS` must carry ``Authorization: Bearer <token>``, the
+    secret the orchestrators share with their collaborators (``ASTRA_SERVICE_TOKEN``): without it,
+    anyone who reaches GUARD could have it seal a document or sign a link to any stored acta, and
+    anyone who reaches CORE could use its recognizer. A missing or wrong token is a 401 with the
+    ``UNAUTHORIZED`` code, compared in constant time."""
+
+    def __init__(self, app: Any, token: str) -> None:
+        self.app = app
+        self.expected = f"Bearer {token}".encode()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and not scope["path"].startswith(OPEN_PATHS):
+            given = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
+            if not hmac.compare_digest(given, self.expected):
+                error = AuthError("this collaborator needs the service token (ASTRA_SERVICE_TOKEN)")
+                response = JSONResponse(
+                    {"error": error.to_dict()},
+                    status_code=error.http_status,
+                    headers={"www-authenticate": "Bearer"},
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def check_exposure(host: str, service_token: str | None) -> None:
+    """A collaborator that listens beyond this machine (any interface but loopback) without a
+    service token would serve anyone who reaches it: refuse to start, and say what to set."""
+    if service_token:
+        return
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        loopback = False
+    if not loopback:
+        raise ConfigError(
+            f"listening on {host} needs ASTRA_SERVICE_TOKEN (the secret the orchestrators send); "
+            "without one, listen on 127.0.0.1"
+        )
 
 
 def create_service_app(kind: str, settings: Any) -> Starlette:
@@ -200,4 +250,10 @@ def create_service_app(kind: str, settings: Any) -> Starlette:
             await check()
         yield
 
-    return Starlette(routes=routes, lifespan=lifespan, exception_handlers={AstraError: _error})
+    token = settings.service_token
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={AstraError: _error},
+        middleware=[Middleware(ServiceTokenRequired, token=token)] if token else [],
+    )
