@@ -2046,3 +2046,69 @@ def test_an_officials_speech_after_her_office_cut_from_the_grant_is_hers() -> No
         "MOCHTOLA CLÁUGNA PATRÍCIA: " + heard[2][0],
         "MOCHTOLA CLÁUGNA PATRÍCIA: " + heard[3][0],
     ]
+
+
+_OPENED_BY_BOTH = (
+    "Siendo las nueve de la mañana del 3 de marzo de 2025 se declara abierta la sesión ordinaria del "
+    "Concejo Distrital de Santiago de Cali, presidida por el concejal Juan Carlos Pérez Gómez, actuando "
+    "como secretaria general Claudia Patricia Morales Giraldo."
+)
+_OPENED_BY_NOBODY = (
+    "Siendo las nueve de la mañana del 3 de marzo de 2025 se declara abierta la sesión ordinaria del "
+    "Concejo Distrital de Santiago de Cali."
+)
+_PRESIDENT = ["JUAN CARLOS PÉREZ GÓMEZ", "Presidente"]
+_SECRETARY = ["CLAUDIA PATRICIA MORALES GIRALDO", "Secretaria General"]
+_NO_SECRETARY = ["Nombre: ____________________", "Secretario General"]
+
+
+@pytest.mark.parametrize(
+    ("opening", "signing", "lines"),
+    [
+        (
+            _OPENED_BY_BOTH,
+            "Firman el presidente Juan Carlos Pérez Gómez y la secretaria general.",
+            [_PRESIDENT, _SECRETARY],
+        ),
+        (
+            _OPENED_BY_BOTH,
+            "Firma la secretaria general Claudia Patricia Morales Giraldo.",
+            [_PRESIDENT, _SECRETARY],
+        ),
+        (
+            _OPENED_BY_BOTH,
+            "Firman el presidente Pedro Antonio Ruiz Díaz.",
+            [["PEDRO ANTONIO RUIZ DÍAZ", "Presidente"], _SECRETARY],
+        ),
+        (_OPENED_BY_NOBODY, "Firman el presidente Juan Carlos Pérez Gómez.", [_PRESIDENT, _NO_SECRETARY]),
+        (
+            _OPENED_BY_NOBODY,
+            "Firman el presidente Juan Carlos Pérez Gómez y la secretaria general Claudia Patricia "
+            "Morales Giraldo.",
+            [_PRESIDENT, _SECRETARY],
+        ),
+        # naming nobody, its words are written (as before), and the session's signers after them
+        (_OPENED_BY_BOTH, "Firma el presidente encargado.", [[], _PRESIDENT, _SECRETARY]),
+    ],
+    ids=[
+        "president-said",
+        "secretary-said",
+        "another-president-said",
+        "nobody-named-the-secretary",
+        "both-said",
+        "nobody-said",
+    ],
+)
+def test_signatures_said_for_one_office_keep_the_other_signers_line(
+    opening: str, signing: str, lines: list[list[str]]
+) -> None:
+    """The acta is signed by its president and its secretary. Signatures said for one of them
+    ("Firman el presidente Juan Carlos Pérez Gómez y la secretaria general.") wrote that one's
+    line alone: the other signer, named at the opening, had no line to sign on. Now the office
+    nobody said keeps the signer the session named, else the line with a blank for the name."""
+    blocks = _classified(
+        [{"text": opening}, {"text": "Se levanta la sesión siendo las doce del día."}, {"text": signing}]
+    )
+    assert blocks[-1]["template_id"] == "TPL_FIRMAS"
+    signatures = _paragraphs(_zones_of(blocks), "SIGNATURE_BLOCK")
+    assert [s.split("\n")[1:] for s in signatures] == lines

@@ -1072,8 +1072,10 @@ def test_no_templates_means_the_built_in_rendering() -> None:
         "ConcejalVotoAnaSí",
         "Votos por el sí: 1. Votos por el no: 0. Abstenciones: 0. Resultado: NEGADO.",
     ]
-    signature = _zone(out, "SIGNATURE_BLOCK")
-    assert [_style(p) for p in signature if p.tag == f"{{{W}}}p"] == ["Firma_Presidente"]
+    signature = [p for p in _zone(out, "SIGNATURE_BLOCK") if p.tag == f"{{{W}}}p"]
+    # a signing block that names nobody: its words, then the session's (here unnamed) signers
+    assert [_style(p) for p in signature] == ["Firma_Presidente"] * 3
+    assert [_text(p).split("_")[-1] for p in signature] == ["FIRMA", "Presidente", "Secretario General"]
 
 
 def test_tenant_catch_all_template() -> None:

@@ -2303,6 +2303,44 @@ _SESSION_START = ("TPL_APERTURA", "TPL_LLAMADO_LISTA")
 _SIGNERS = ("presidente", "secretario")
 
 
+def _signatures_completed(
+    in_zone: Sequence[Mapping[str, Any]], blocks: Sequence[Mapping[str, Any]]
+) -> list[Mapping[str, Any]]:
+    """The signatures zone's blocks, where the signatures said ("Firman el presidente Juan
+    Carlos Pérez Gómez y la secretaria general.") leave an office without its signer: the acta
+    is signed by both its president and its secretary, so the said blocks become one, in the
+    place of the first, naming each office as said and, for an office none of them named, the
+    signer :func:`_signatures_of_the_session` finds (the opening's secretary), else the line with
+    a blank for the name. An office kept as said keeps the session's way of saying it
+    ("presidenta") when the session named the same person. Said blocks that name nobody are
+    written as before (their words), followed by the session's signatures. Where the said blocks
+    name both, and for the zone's other blocks, nothing changes."""
+    said = [
+        b
+        for b in in_zone
+        if b.get("template_id") == "TPL_FIRMAS" and isinstance(b.get("structured_data"), Mapping)
+    ]
+    named: dict[str, Any] = {}
+    for block in said:
+        named |= {k: v for k, v in block["structured_data"].items() if v}
+    if not said or all(named.get(office) for office in _SIGNERS):
+        return list(in_zone)
+    session = _signatures_of_the_session(blocks)
+    if not any(named.get(office) for office in _SIGNERS):
+        return [*in_zone, session]  # said without a name ("Firma el presidente encargado."): kept
+    data = dict(session["structured_data"])
+    for office in _SIGNERS:
+        if not (name := named.get(office)):
+            continue
+        same_person = _words(_as_text(data.get(office))) == _words(_as_text(name))
+        office_said = named.get(f"{office}_cargo") or (data.get(f"{office}_cargo") if same_person else None)
+        data = {k: v for k, v in data.items() if not k.startswith(office)} | {office: name}
+        if office_said:
+            data[f"{office}_cargo"] = office_said
+    one = {**said[0], "text": "", "structured_data": data}
+    return [one if b is said[0] else b for b in in_zone if b is said[0] or b not in said]
+
+
 def _signers_at_the_start(blocks: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     """The president and the secretary the session's first blocks name (the opening and the roll
     call, before anything else is said: "Con mucho gusto señor presidente Héctor Fabio Escobar
@@ -3972,6 +4010,8 @@ def build_docx(
     by_zone = _validate_blocks(attended, {zone.name for zone in zones})
     if not by_zone.get(SIGNATURE_ZONE):
         by_zone[SIGNATURE_ZONE] = [_signatures_of_the_session(blocks)]
+    else:
+        by_zone[SIGNATURE_ZONE] = _signatures_completed(by_zone[SIGNATURE_ZONE], blocks)
 
     levels = {roles[role]: level for level, role in ((2, "HEADING_2"), (1, "HEADING_1")) if role in roles}
     meta = metadata or {}
