@@ -1967,3 +1967,26 @@ def test_changing_templates_does_not_change_an_open_session(
         assert error["code"] == "CONFIG_ERROR"
         problems = "\n".join(error["details"]["problems"]) if "details" in error else json.dumps(error)
         assert "TPL_DEBATE element 1" in problems and "NEGRITA" in problems
+
+
+@pytest.mark.parametrize("templates", [None, {}], ids=["cali", "built-in"])
+def test_the_floor_given_to_an_unnamed_official_is_written_once(templates: Any) -> None:
+    """ "Tiene la palabra el secretario de Hacienda. Buenos días…": the grant, the chair's words,
+    then the official's words. The built-in rendering wrote the grant, then the whole block
+    again, grant and all; a named speaker's words go under the name, as before."""
+    unnamed = block_of(
+        "Tiene la palabra el secretario de Hacienda. Buenos días a todos, presento el informe."
+    )
+    named = block_of("Tiene la palabra el concejal Pedro Gómez. Buenos días a todos.", block_id="b2")
+    assert "orador" not in unnamed["structured_data"] and named["structured_data"]["orador"] == "Pedro Gómez"
+    debate = items(build([unnamed, named], templates), "ZONE_DEBATE")
+    assert debate[:3] == [
+        "Tiene la palabra el secretario de Hacienda.",
+        "Buenos días a todos, presento el informe.",
+        "Tiene la palabra el concejal Pedro Gómez.",
+    ]
+    assert (
+        len(debate) == 4
+        and debate[3].startswith("PEDRO GÓMEZ")
+        and debate[3].endswith(": Buenos días a todos.")
+    )

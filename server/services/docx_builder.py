@@ -1120,7 +1120,9 @@ DEFAULT_TEMPLATES: Mapping[str, list[dict[str, Any]]] = {
     DEFAULT_TEMPLATE: [
         _ANNOUNCEMENT_LINE,
         _SPEAKER_LINE,
-        _TEXT_LINE,
+        # not after the grant line: the grant is written, and the words said after it follow
+        # it (written by the builder when no speaker line holds them), not the grant again
+        {**_TEXT_LINE, "when": "anuncio or not (orador or anuncio_texto)"},
         _ROLL_CALL,
         {**_QUORUM_LINE, "when": _ROLL_CALL_WHEN},
         _VOTES,
