@@ -745,6 +745,19 @@ return emit(KEYS[1], KEYS[2], ARGV[2], ARGV[1])
 """
 )
 
+# KEYS: meta, events, utterances   ARGV: event, channel, utterance id
+# An utterance heard with no words: the log says so and its pending record goes, in one step, so
+# that no one who read the event finds the utterance still pending (UTTERANCE_PENDING), and a
+# server that dies in between neither leaves it pending nor logs it twice.
+_DISCARD_UTTERANCE = (
+    _EMIT
+    + """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HDEL', KEYS[3], ARGV[3])
+return emit(KEYS[1], KEYS[2], ARGV[2], ARGV[1])
+"""
+)
+
 # KEYS: meta, lock, events   ARGV: owner, lock_ttl_ms, closing_payload, channel
 _BEGIN_FINALIZE = (
     _EMIT
@@ -964,6 +977,7 @@ class SessionBuffer:
         self._renew_ingest = redis.register_script(_RENEW_INGEST)
         self._commit_block = redis.register_script(_COMMIT_BLOCK)
         self._emit = redis.register_script(_EMIT_EVENT)
+        self._discard_utterance = redis.register_script(_DISCARD_UTTERANCE)
         self._begin_finalize = redis.register_script(_BEGIN_FINALIZE)
         self._renew = redis.register_script(_RENEW_LOCK)
         self._end_finalize = redis.register_script(_END_FINALIZE)
@@ -1547,8 +1561,15 @@ class SessionBuffer:
         raw = await self._r.hget(SessionKeys(session_id).meta, "last_template")
         return _text(raw) if raw else None
 
-    async def retire_utterance(self, session_id: str, utterance_id: str) -> None:
-        await self._r.hdel(SessionKeys(session_id).utterances, utterance_id)
+    async def discard_utterance(self, session_id: str, utterance_id: str, event_payload: bytes) -> int:
+        """Log ``event_payload`` (``utterance.discarded``) and retire the utterance's pending
+        record in one step; the event's id (0 when the session is gone)."""
+        k = SessionKeys(session_id)
+        return int(
+            await self._discard_utterance(
+                keys=[k.meta, k.events, k.utterances], args=[event_payload, k.channel, utterance_id]
+            )
+        )
 
     async def change_block(
         self,

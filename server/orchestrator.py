@@ -960,8 +960,7 @@ class Orchestrator:
         """Whisper heard no words (noise the VAD let through): no block, but the log says so and
         keeps the audio reference, so the audit can still point to it."""
         payload = self._event("utterance.discarded", _SYSTEM, {**record, "reason": "no speech recognized"})
-        await self.buffer.emit(meta.session_id, payload)
-        await self.buffer.retire_utterance(meta.session_id, record["utterance_id"])
+        await self.buffer.discard_utterance(meta.session_id, record["utterance_id"], payload)
 
     async def audio_rejected(self, session_id: str, entry_id: str, reason: str) -> None:
         """A WebM/Ogg stream could not be decoded: say so in the log (the client can resend it)."""
