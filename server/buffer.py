@@ -607,7 +607,8 @@ else
   local current = redis.call('HGET', KEYS[2], ARGV[5])
   if not current then return {'no_block', ''} end
   local block = cmsgpack.unpack(current)
-  if block['deleted'] or tostring(block['version']) ~= ARGV[6] then return {'stale', current} end
+  if block['deleted'] then return {'no_block', ''} end
+  if tostring(block['version']) ~= ARGV[6] then return {'stale', current} end
 end
 if ARGV[11] == 'after' then
   if not fits(KEYS[3], ARGV[5], ARGV[10], ARGV[12]) then return {'moved', ''} end

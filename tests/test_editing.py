@@ -854,3 +854,53 @@ def test_an_utterance_still_being_transcribed_is_not_written_by_hand(
     assert discarded["data"]["utterance_id"] == record["utterance_id"]
     written = client.post(f"{api}/blocks", json=insert, headers=auth)
     assert written.status_code == 201, written.text
+
+
+def test_a_block_deleted_while_a_change_to_it_was_on_its_way_is_not_found(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """An edit or a delete of a block already deleted is 404 NOT_FOUND ("another person deleted
+    it"). When the delete landed between the server's read of the block and its write, the
+    answer was 409 STALE_VERSION instead, which the console shows as a version to compare and
+    rebase on; now it is the same NOT_FOUND either way."""
+    auth = {"authorization": f"Bearer {make_token()}"}
+    api, (one, two) = session_with(
+        client, auth, "Se abre la sesión.", "Tiene la palabra el concejal Pedro Gómez."
+    )
+    buffer = client.app.state.astra.orchestrator.buffer  # type: ignore[attr-defined]
+    real = buffer.change_block
+
+    async def deleted_first(
+        sid: str, dedupe: Dedupe, op: str, block: dict[str, Any], *args: Any, **kw: Any
+    ) -> Any:
+        """A colleague's delete lands after this change read the block, before it is written."""
+        current = await buffer.block(sid, block["block_id"])
+        if not current.get("deleted"):
+            gone = {**current, "deleted": True, "version": current["version"] + 1}
+            event = protocol.encode_event_payload(
+                "block.deleted", 0.0, "colega", {"block_id": block["block_id"]}
+            )
+            assert (await real(sid, Dedupe("none"), "delete", gone, current["version"], event))[0] == "ok"
+        return await real(sid, dedupe, op, block, *args, **kw)
+
+    buffer.change_block = deleted_first
+    try:
+        edited = client.patch(
+            f"{api}/blocks/{one['block_id']}",
+            json={"base_version": 1, "changes": {"text": "Se abre la sesión ordinaria."}},
+            headers=auth,
+        )
+        deleted = client.delete(f"{api}/blocks/{two['block_id']}?base_version=1", headers=auth)
+    finally:
+        buffer.change_block = real
+    for answer in (edited, deleted):
+        assert answer.status_code == 404, answer.text
+        assert answer.json()["error"]["code"] == "NOT_FOUND"
+    # and the same answer when the delete came before the change was read
+    later = client.patch(
+        f"{api}/blocks/{one['block_id']}",
+        json={"base_version": 2, "changes": {"text": "Otra."}},
+        headers=auth,
+    )
+    assert (later.status_code, later.json()["error"]["code"]) == (404, "NOT_FOUND")
+    assert [b["deleted"] for b in client.get(f"{api}/blocks", headers=auth).json()["blocks"]] == [True, True]
