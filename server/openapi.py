@@ -224,7 +224,14 @@ _SCHEMAS: dict[str, Schema] = {
             "audit_report": OBJECT,
             "block_count": INTEGER,
         },
-        {"report_key": STRING},
+        {
+            "report_key": STRING,
+            "object_versions": {
+                **OBJECT,
+                "description": "The object store's version of each sealed file, by key (S3 with "
+                "versioning): links and `astra verify` read these versions.",
+            },
+        },
     ),
     "Ingested": _object(
         {

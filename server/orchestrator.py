@@ -1764,6 +1764,7 @@ class Orchestrator:
             "download_url": seal.download_url,
             "audit_report": seal.audit_report,
             "block_count": len(index.live),
+            "object_versions": seal.object_versions,
         }
         return result, edited
 
@@ -1853,7 +1854,9 @@ class Orchestrator:
         """The stored result with a fresh download link (links expire; the result does not). The
         link is asked of GUARD with retries like the seal: a transient GUARD failure after the acta
         is sealed must not turn a successful finalize into an error."""
-        url = await with_retries(lambda: self.guard.download_url(result["document_key"]), self.settings.retry)
+        key = result["document_key"]
+        version = (result.get("object_versions") or {}).get(key)  # the sealed one, not a later write
+        url = await with_retries(lambda: self.guard.download_url(key, version), self.settings.retry)
         return {**result, "download_url": url}
 
     # -- events ----------------------------------------------------------------------------------

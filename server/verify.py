@@ -7,7 +7,8 @@
   event log the seal covered; reports sealed before it existed have none);
 
 each against the values recorded at finalize: the session's result, and the stored audit report,
-which is sealed where the result is not (and must name this session).
+which is sealed where the result is not (and must name this session). Where the store keeps
+versions, the files read are the versions sealed (the result's ``object_versions``).
 :func:`verify_session` reads the blocks and the log both as stored in Redis now and as sealed in
 the evidence; :func:`verify_files` needs only the three sealed files (the acta, its audit report
 and its evidence), for an auditor once the session's keys are archived or gone. Any later change
@@ -48,13 +49,18 @@ async def verify_session(buffer: SessionBuffer, store: ObjectStore, session_id: 
     if meta.status != FINALIZED or meta.result is None:
         raise NotFound(f"session is {meta.status}, not finalized")
     result: dict[str, Any] = meta.result
+    versions: dict[str, str] = result.get("object_versions") or {}  # the versions sealed, if kept
+
+    async def sealed(key: str, what: str) -> bytes:
+        return await _sealed(store, key, what, versions.get(key))
+
     try:
-        report: dict[str, Any] = json.loads(await _sealed(store, result["report_key"], "audit report"))
+        report: dict[str, Any] = json.loads(await sealed(result["report_key"], "audit report"))
         sealed_for = (str(report["tenant_id"]), str(report["session_id"]))
         last = int(report["event_chain"]["last_event_id"])
     except (ValueError, KeyError, TypeError) as exc:
         raise InvalidInput(f"the sealed audit report cannot be read: {exc!r}") from exc
-    document = await _sealed(store, result["document_key"], "acta")
+    document = await sealed(result["document_key"], "acta")
     blocks = [b for b in await buffer.blocks(session_id) if not b.get("deleted")]
     events: list[dict[str, Any]] = []
     while len(events) < last:
@@ -77,7 +83,7 @@ async def verify_session(buffer: SessionBuffer, store: ObjectStore, session_id: 
         Check("report's chain_head", report["event_chain"]["head"], chain_head(events)),
     ]
     if "evidence" in report:
-        evidence = await _sealed(store, report["evidence"]["storage_key"], "evidence")
+        evidence = await sealed(report["evidence"]["storage_key"], "evidence")
         checks += _evidence_checks(report, evidence)
     return checks
 
@@ -122,11 +128,13 @@ def _evidence_checks(report: dict[str, Any], evidence: bytes) -> list[Check]:
     ]
 
 
-async def _sealed(store: ObjectStore, key: str, what: str) -> bytes:
-    """A sealed object's bytes; when it is not there, where it was looked for, since a verify run
-    without the servers' object-store settings looks in another store than theirs."""
+async def _sealed(store: ObjectStore, key: str, what: str, version: str | None) -> bytes:
+    """A sealed object's bytes (the version sealed, where the store keeps versions: an object
+    written to the same key later is not the sealed one); when it is not there, where it was
+    looked for, since a verify run without the servers' object-store settings looks in another
+    store than theirs."""
     try:
-        return await store.get_bytes(key)
+        return await store.get_bytes(key, version)
     except NotFound as exc:
         raise NotFound(
             f"the sealed {what} is not at {store.uri(key)} (astra verify reads the store the "

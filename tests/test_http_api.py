@@ -443,8 +443,8 @@ class CountingGuard:
         self.seals += 1
         return await self.inner.seal(req)
 
-    async def download_url(self, key: str) -> str:
-        return str(await self.inner.download_url(key))
+    async def download_url(self, key: str, version: str | None = None) -> str:
+        return str(await self.inner.download_url(key, version))
 
 
 def test_builder_failure_skips_guard_and_finalize_can_be_retried(

@@ -32,6 +32,7 @@ from server.services.guard import DOCX_TYPE as DOCX
 from server.services.guard import EmbeddedGuard, SealRequest, bin_header, evidence_chunks
 from server.services.objectstore import LocalObjectStore, S3ObjectStore, session_key
 from server.settings import Settings
+from server.verify import verify_session
 
 from .conftest import TENANT, SettledTestClient, with_settings, ws_until
 from .faultkit import make_timeline
@@ -305,6 +306,49 @@ def test_finalize_on_s3_stores_document_and_report(
         "Body"
     ].read()
     assert hashlib.sha256(evidence).hexdigest() == named["sha256"] and len(evidence) == named["size_bytes"]
+
+
+def test_an_acta_written_over_on_s3_is_not_what_its_links_and_verify_read(
+    s3_env: dict[str, str], settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """An Object-Locked bucket keeps versions: a later PUT to the acta's key (anyone holding
+    s3:PutObject) adds a version and leaves the sealed one locked. The download links and
+    ``astra verify`` read the key's latest version, so they served the forged bytes and called the
+    sealed acta modified. They read the version GUARD sealed now (``object_versions``): the link
+    still returns the sealed bytes, and verify finds them and the report unchanged."""
+    s3_settings = with_settings(
+        settings,
+        s3_bucket=s3_env["ASTRA_S3_BUCKET"],
+        s3_endpoint_url=s3_env["ASTRA_S3_ENDPOINT_URL"],
+        s3_object_lock_days=1,
+    )
+    auth = {"authorization": f"Bearer {make_token()}"}
+    s3 = boto3.client("s3", endpoint_url=s3_env["ASTRA_S3_ENDPOINT_URL"], region_name="us-east-1")
+    with TestClient(create_app(s3_settings)) as client:
+        sid = client.post("/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth).json()[
+            "session_id"
+        ]
+        api = f"/v1/orchestrator/session/{sid}"
+        client.post(f"{api}/append", json={"text": "Se abre la sesión ordinaria."}, headers=auth)
+        result = client.post(f"{api}/finalize", headers=auth).json()
+        sealed = {
+            result["document_key"],
+            result["report_key"],
+            result["audit_report"]["evidence"]["storage_key"],
+        }
+        assert set(result["object_versions"]) == sealed
+        for key in (result["document_key"], result["report_key"]):
+            s3.put_object(Bucket=s3_env["ASTRA_S3_BUCKET"], Key=key, Body=b"{}")  # written over
+        assert (
+            s3.get_object(Bucket=s3_env["ASTRA_S3_BUCKET"], Key=result["document_key"])["Body"].read()
+            == b"{}"
+        )
+        fresh = client.get(api, headers=auth).json()["result"]
+        orchestrator = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        checks = client.portal.call(verify_session, orchestrator.buffer, orchestrator.store, sid)  # type: ignore[union-attr]
+    for link in (result["download_url"], fresh["download_url"]):
+        assert hashlib.sha256(httpx.get(link).content).hexdigest() == result["integrity_hash"]
+    assert [c.name for c in checks if not c.ok] == []
 
 
 @contextlib.contextmanager

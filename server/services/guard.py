@@ -17,7 +17,8 @@ computes the hashes and the report in :func:`compute_seal` through an
     POST /v1/guard/seal  (application/msgpack) {"tenant_id", "session_id", "document": bin,
         "blocks": [..], "events": [[id, payload-bin], ..], "session": {..}}
     200 {"integrity_hash", "content_hash", "chain_head", "document_key", "report_key",
-         "download_url", "audit_report"}
+         "download_url", "audit_report", "object_versions": {key: version}}
+    POST /v1/guard/url  {"key", "version"?}  200 {"download_url"}
 """
 
 from __future__ import annotations
@@ -169,15 +170,20 @@ class SealResult:
     report_key: str
     download_url: str
     audit_report: dict[str, Any]
+    object_versions: dict[str, str] = field(default_factory=dict)
+    """The store's version of each object sealed (document, evidence and report key → version),
+    where the store keeps versions (S3 with Object Lock): links and ``astra verify`` read these,
+    not whatever was written to the same key later."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SealResult:
-        return cls(**{name: data[name] for name in cls.__dataclass_fields__})
+        """A GUARD's answer; one that predates ``object_versions`` names none."""
+        return cls(**{name: data[name] for name in cls.__dataclass_fields__ if name in data})
 
 
 class Guard(Protocol):
     async def seal(self, req: SealRequest) -> SealResult: ...
-    async def download_url(self, key: str) -> str: ...
+    async def download_url(self, key: str, version: str | None = None) -> str: ...
 
 
 def audit_report(
@@ -361,22 +367,32 @@ class EmbeddedGuard:
         sealed = await self._offload.run(compute_seal, req)
         # Sealed (durable, and locked where the store has Object Lock) before the session is
         # marked FINALIZED: Redis must not name an acta a power loss could take back.
-        await self._store.put_bytes(sealed.document_key, req.document, DOCX_TYPE, sealed=True)
-        # Its pieces, made and written in the store's thread: never joined, nor on the event loop.
-        await self._store.put_bytes(sealed.evidence_key, evidence_chunks(req), EVIDENCE_TYPE, sealed=True)
-        await self._store.put_bytes(sealed.report_key, sealed.report_json, "application/json", sealed=True)
+        versions = {
+            sealed.document_key: await self._store.put_bytes(
+                sealed.document_key, req.document, DOCX_TYPE, sealed=True
+            ),
+            # Its pieces, made and written in the store's thread: never joined, nor on the loop.
+            sealed.evidence_key: await self._store.put_bytes(
+                sealed.evidence_key, evidence_chunks(req), EVIDENCE_TYPE, sealed=True
+            ),
+            sealed.report_key: await self._store.put_bytes(
+                sealed.report_key, sealed.report_json, "application/json", sealed=True
+            ),
+        }
+        document_version = versions[sealed.document_key]
         return SealResult(
             integrity_hash=sealed.integrity_hash,
             content_hash=sealed.content_hash,
             chain_head=sealed.chain_head,
             document_key=sealed.document_key,
             report_key=sealed.report_key,
-            download_url=await self._store.download_url(sealed.document_key, self._ttl),
+            download_url=await self._store.download_url(sealed.document_key, self._ttl, document_version),
             audit_report=sealed.audit_report,
+            object_versions={key: version for key, version in versions.items() if version},
         )
 
-    async def download_url(self, key: str) -> str:
-        return await self._store.download_url(key, self._ttl)
+    async def download_url(self, key: str, version: str | None = None) -> str:
+        return await self._store.download_url(key, self._ttl, version)
 
 
 class HttpGuard:
@@ -396,8 +412,9 @@ class HttpGuard:
         )
         return SealResult.from_dict(response.json())
 
-    async def download_url(self, key: str) -> str:
+    async def download_url(self, key: str, version: str | None = None) -> str:
+        body = {"key": key, "version": version} if version else {"key": key}
         response = await request(
-            self._client, "POST", self._base + "/v1/guard/url", service="guard", json={"key": key}
+            self._client, "POST", self._base + "/v1/guard/url", service="guard", json=body
         )
         return str(response.json()["download_url"])

@@ -189,7 +189,9 @@ def create_service_app(kind: str, settings: Any) -> Starlette:
 
         async def url(request: Request) -> Response:
             body = await request.json()
-            return JSONResponse({"download_url": await guard.download_url(str(body["key"]))})
+            version = body.get("version")
+            url = await guard.download_url(str(body["key"]), str(version) if version else None)
+            return JSONResponse({"download_url": url})
 
         routes += [
             Route("/v1/guard/seal", seal, methods=["POST"]),

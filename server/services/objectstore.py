@@ -58,19 +58,27 @@ class ObjectStore(Protocol):
         *,
         durable: bool = False,
         sealed: bool = False,
-    ) -> None:
+    ) -> str | None:
         """Store ``data`` under ``key``: bytes, or the object's pieces in order, taken one by one
         in a worker thread and never joined in memory (a sealed session's evidence, ~9 MB for
         six hours; a generator of them is not run on the event loop). ``durable``: the object
         must outlive an OS crash or power loss as soon as this returns (a pinned skeleton), not
         only a crash of the server. ``sealed``: part of a sealed acta (the document, its audit
-        report): durable, and where the store has Object Lock, locked in compliance mode."""
+        report): durable, and where the store has Object Lock, locked in compliance mode.
+        The version the store gave what it stored (S3 with versioning, as Object Lock has), else
+        None: a later write to the same key makes another version and leaves this one as it was."""
         ...
 
     async def put_file(self, key: str, fileobj: BinaryIO, content_type: str) -> None: ...
-    async def get_bytes(self, key: str) -> bytes: ...
+    async def get_bytes(self, key: str, version: str | None = None) -> bytes:
+        """The object's bytes: that ``version`` of it where given (and the store keeps versions)."""
+        ...
+
     async def exists(self, key: str) -> bool: ...
-    async def download_url(self, key: str, ttl: int) -> str: ...
+    async def download_url(self, key: str, ttl: int, version: str | None = None) -> str:
+        """An expiring link to the object (to that ``version`` of it, as :meth:`get_bytes`)."""
+        ...
+
     def uri(self, key: str) -> str: ...
 
 
@@ -143,14 +151,15 @@ class LocalObjectStore:
         *,
         durable: bool = False,
         sealed: bool = False,
-    ) -> None:
+    ) -> str | None:
         pieces = (data,) if isinstance(data, bytes | bytearray | memoryview) else data
         await asyncio.to_thread(self._write, key, lambda out: out.writelines(pieces), durable or sealed)
+        return None  # files have no versions
 
     async def put_file(self, key: str, fileobj: BinaryIO, content_type: str) -> None:
         await asyncio.to_thread(self._write, key, lambda out: shutil.copyfileobj(fileobj, out, 1 << 20))
 
-    async def get_bytes(self, key: str) -> bytes:
+    async def get_bytes(self, key: str, version: str | None = None) -> bytes:
         try:
             return await asyncio.to_thread(self._path(key).read_bytes)
         except FileNotFoundError as exc:
@@ -170,7 +179,7 @@ class LocalObjectStore:
         if not hmac.compare_digest(self.sign(key, int(expires)).encode(), signature.encode()):
             raise AuthError("download link is not valid")
 
-    async def download_url(self, key: str, ttl: int) -> str:
+    async def download_url(self, key: str, ttl: int, version: str | None = None) -> str:
         expires = int(time.time()) + ttl
         query = urlencode({"expires": expires, "signature": self.sign(key, expires)})
         return f"{self._base}/v1/objects/{quote(key)}?{query}"
@@ -251,7 +260,7 @@ class S3ObjectStore:
             return await asyncio.to_thread(getattr(self._s3, name), **kwargs)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
-            if code in ("NoSuchKey", "404", "NotFound"):
+            if code in ("NoSuchKey", "NoSuchVersion", "404", "NotFound"):
                 raise NotFound("no such object") from exc
             if name in _READS and code in _READ_FORBIDDEN:
                 raise await self._refused_read(name, str(kwargs.get("Key")), code) from exc
@@ -302,7 +311,7 @@ class S3ObjectStore:
         *,
         durable: bool = False,  # S3 answers a PUT once the object is stored durably
         sealed: bool = False,
-    ) -> None:
+    ) -> str | None:
         extra: dict[str, Any] = {}
         if sealed and self._lock_days > 0:  # only the acta and its report: evidence audio of
             # a session never finalized, skeletons and LEARN records stay deletable
@@ -318,11 +327,13 @@ class S3ObjectStore:
             **extra,
         )
         if isinstance(data, bytes | bytearray | memoryview):
-            await put(Body=data)
-            return
-        # Pieces: spooled to a temporary file in a thread; boto3 reads it (and again on a retry).
-        with await asyncio.to_thread(_spooled, data) as body:
-            await put(Body=body)
+            stored = await put(Body=data)
+        else:
+            # Pieces: spooled to a temporary file in a thread; boto3 reads it (and again on a retry).
+            with await asyncio.to_thread(_spooled, data) as body:
+                stored = await put(Body=body)
+        version: str | None = stored.get("VersionId")
+        return version if version and version != "null" else None  # "null": versioning off
 
     async def put_file(self, key: str, fileobj: BinaryIO, content_type: str) -> None:
         await self._call(
@@ -333,8 +344,9 @@ class S3ObjectStore:
             ExtraArgs={"ContentType": content_type},
         )
 
-    async def get_bytes(self, key: str) -> bytes:
-        response = await self._call("get_object", Bucket=self.bucket, Key=self._key(key))
+    async def get_bytes(self, key: str, version: str | None = None) -> bytes:
+        which = {"VersionId": version} if version else {}
+        response = await self._call("get_object", Bucket=self.bucket, Key=self._key(key), **which)
         body: bytes = await asyncio.to_thread(response["Body"].read)
         return body
 
@@ -345,11 +357,12 @@ class S3ObjectStore:
             return False
         return True
 
-    async def download_url(self, key: str, ttl: int) -> str:
+    async def download_url(self, key: str, ttl: int, version: str | None = None) -> str:
+        which = {"VersionId": version} if version else {}
         url: str = await asyncio.to_thread(
             self._s3.generate_presigned_url,
             "get_object",
-            Params={"Bucket": self.bucket, "Key": self._key(key)},
+            Params={"Bucket": self.bucket, "Key": self._key(key), **which},
             ExpiresIn=ttl,
         )
         return url
