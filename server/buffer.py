@@ -749,15 +749,27 @@ return emit(KEYS[1], KEYS[2], ARGV[2], ARGV[1])
 # KEYS: meta, events, utterances   ARGV: event, channel, utterance id
 # An utterance heard with no words: the log says so and its pending record goes, in one step, so
 # that no one who read the event finds the utterance still pending (UTTERANCE_PENDING), and a
-# server that dies in between neither leaves it pending nor logs it twice.
+# server that dies in between neither leaves it pending nor logs it twice. One no longer pending
+# (another owner, taking over, discarded it or stored its block first) is not logged again: 0.
 _DISCARD_UTTERANCE = (
     _EMIT
     + """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HDEL', KEYS[3], ARGV[3])
+if redis.call('HDEL', KEYS[3], ARGV[3]) == 0 then return 0 end
 return emit(KEYS[1], KEYS[2], ARGV[2], ARGV[1])
 """
 )
+
+# KEYS: idem   ARGV: key, fingerprint
+# The request an HTTP Idempotency-Key was first applied for, kept beside the key (a field of its
+# own, the key and a newline, which no header value holds): another request under a key already
+# applied is refused (its fingerprint, returned); otherwise this request claims the key.
+_CLAIM_KEY = """
+local said = redis.call('HGET', KEYS[1], ARGV[1] .. '\\n')
+if said and said ~= ARGV[2] and redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return said end
+redis.call('HSET', KEYS[1], ARGV[1] .. '\\n', ARGV[2])
+return false
+"""
 
 # KEYS: meta, lock, events   ARGV: owner, lock_ttl_ms, closing_payload, channel
 _BEGIN_FINALIZE = (
@@ -979,6 +991,7 @@ class SessionBuffer:
         self._commit_block = redis.register_script(_COMMIT_BLOCK)
         self._emit = redis.register_script(_EMIT_EVENT)
         self._discard_utterance = redis.register_script(_DISCARD_UTTERANCE)
+        self._claim_key = redis.register_script(_CLAIM_KEY)
         self._begin_finalize = redis.register_script(_BEGIN_FINALIZE)
         self._renew = redis.register_script(_RENEW_LOCK)
         self._end_finalize = redis.register_script(_END_FINALIZE)
@@ -1144,6 +1157,12 @@ class SessionBuffer:
     async def last_seq(self, session_id: str, client_id: str) -> int:
         raw = await self._r.hget(SessionKeys(session_id).producers, client_id)
         return int(raw) if raw else 0
+
+    async def claim_key(self, session_id: str, key: str, fingerprint: str) -> bool:
+        """Whether a request with this ``fingerprint`` may go on under the Idempotency-Key: no
+        other request was applied under it (see _CLAIM_KEY). Keys applied before fingerprints
+        were kept have none, and any request under them goes on (to its duplicate answer)."""
+        return not await self._claim_key(keys=[SessionKeys(session_id).idem], args=[key, fingerprint])
 
     async def idempotent(self, session_id: str, key: str) -> str | None:
         """What an input with this idempotency key stored (its block id), if it was applied."""
@@ -1564,7 +1583,8 @@ class SessionBuffer:
 
     async def discard_utterance(self, session_id: str, utterance_id: str, event_payload: bytes) -> int:
         """Log ``event_payload`` (``utterance.discarded``) and retire the utterance's pending
-        record in one step; the event's id (0 when the session is gone)."""
+        record in one step; the event's id (0 when the session is gone or the utterance was no
+        longer pending: nothing logged)."""
         k = SessionKeys(session_id)
         return int(
             await self._discard_utterance(

@@ -99,6 +99,13 @@ class InvalidInput(AstraError):
     http_status = 422
 
 
+class IdempotencyKeyReused(InvalidInput):
+    """An ``Idempotency-Key`` already used for another request (another body, block, route or
+    sender) in the session: nothing is applied, and what the key applied first stands."""
+
+    code = "IDEMPOTENCY_KEY_REUSED"
+
+
 class MalformedBody(InvalidInput):
     code = "BAD_JSON"
     http_status = 400

@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, BinaryIO
 
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
@@ -25,7 +26,15 @@ from . import openapi
 from .audio import ACCEPTED, SAMPLE_RATE, AudioFormatError, decode_file
 from .auth import CAN_SEND, CAN_UPLOAD, Principal, bearer
 from .buffer import UTTERANCE_KEY_PREFIX, Dedupe, SessionMeta, store_errors
-from .errors import AstraError, InvalidInput, MalformedBody, NotFound, PayloadTooLarge, ProtocolError
+from .errors import (
+    AstraError,
+    IdempotencyKeyReused,
+    InvalidInput,
+    MalformedBody,
+    NotFound,
+    PayloadTooLarge,
+    ProtocolError,
+)
 from .orchestrator import IngestResult
 from .protocol import MAX_EVENT_ID, MAX_VERSION, validate_changes
 from .services.builder import DOCX_TYPE
@@ -70,7 +79,14 @@ async def _json(request: Request) -> dict[str, Any]:
     return body
 
 
-def _dedupe(request: Request) -> Dedupe:
+async def _dedupe(request: Request, principal: Principal, meta: SessionMeta, what: Any) -> Dedupe:
+    """How the request is deduplicated: by its ``Idempotency-Key``, when it has one, bound to the
+    request it was first applied for. ``what`` is what the request asks (its body, or what
+    stands for it); with the sender, the method and the path it makes the request's fingerprint,
+    and a key already applied for another fingerprint is refused (IDEMPOTENCY_KEY_REUSED):
+    answering that request "duplicate" would drop it silently. Two requests sent at the same
+    moment under one key with different bodies are not told apart: one is applied, and the
+    other may be answered as its duplicate."""
     key = request.headers.get("idempotency-key")
     if key is None:
         return Dedupe("none")
@@ -80,7 +96,31 @@ def _dedupe(request: Request) -> Dedupe:
         raise InvalidInput(
             f"Idempotency-Key must not start with {UTTERANCE_KEY_PREFIX!r}", field="Idempotency-Key"
         )
+    asked = [
+        principal.sub,
+        request.method,
+        request.url.path,
+        sorted(request.query_params.multi_items()),
+        what,
+    ]
+    fingerprint = hashlib.sha256(json.dumps(asked, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    if not await _state(request).orchestrator.buffer.claim_key(meta.session_id, key, fingerprint[:32]):
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was already used for another request in this session (another "
+            "body, block, route or sender); nothing was applied: use a new key for a new request",
+            field="Idempotency-Key",
+        )
     return Dedupe.by_key(key)
+
+
+def _sha256_file(file: BinaryIO) -> str:
+    """The SHA-256 of an uploaded file (spooled), read from its start and left there."""
+    file.seek(0)
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: file.read(1 << 20), b""):
+        digest.update(chunk)
+    file.seek(0)
+    return digest.hexdigest()
 
 
 def _ingested(result: IngestResult) -> dict[str, Any]:
@@ -168,7 +208,9 @@ async def append(request: Request) -> Response:
     if not isinstance(text, str):
         raise InvalidInput("'text' must be a string", field="text")
     source = {"kind": "text", "producer": "http", "idempotency_key": request.headers.get("idempotency-key")}
-    result = await orch.ingest_text(principal, meta, text, _dedupe(request), source)
+    result = await orch.ingest_text(
+        principal, meta, text, await _dedupe(request, principal, meta, body), source
+    )
     return JSONResponse(_ingested(result))
 
 
@@ -199,7 +241,11 @@ async def _append_audio(
     if not chunks:
         raise InvalidInput("the audio holds no samples", field="audio_chunk")
     orch = _state(request).orchestrator
-    result = await orch.ingest_audio(principal, meta, _dedupe(request), chunks)
+    asked = {k: v for k, v in body.items() if k != "audio_chunk"}
+    if request.headers.get("idempotency-key") is not None:  # the audio by its hash (off the loop)
+        asked["audio_sha256"] = await asyncio.to_thread(lambda: hashlib.sha256(raw).hexdigest())
+    dedupe = await _dedupe(request, principal, meta, asked)
+    result = await orch.ingest_audio(principal, meta, dedupe, chunks)
     return JSONResponse(
         {
             "accepted": True,
@@ -235,7 +281,8 @@ async def edit_block(request: Request) -> Response:
     except ProtocolError as exc:
         raise InvalidInput(exc.message, **exc.details) from exc
     block_id, version = request.path_params["block_id"], _base_version(body.get("base_version"))
-    result = await orch.edit_block(principal, meta, _dedupe(request), block_id, version, changes)
+    dedupe = await _dedupe(request, principal, meta, body)
+    result = await orch.edit_block(principal, meta, dedupe, block_id, version, changes)
     return JSONResponse(_ingested(result))
 
 
@@ -247,9 +294,8 @@ async def delete_block(request: Request) -> Response:
     raw = request.query_params.get("base_version", "")
     # isdigit() alone takes '²', which int() refuses; 20 digits is beyond any real version.
     version = _base_version(int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 20 else None)
-    result = await orch.delete_block(
-        principal, meta, _dedupe(request), request.path_params["block_id"], version
-    )
+    dedupe = await _dedupe(request, principal, meta, None)  # what it asks is in its path and query
+    result = await orch.delete_block(principal, meta, dedupe, request.path_params["block_id"], version)
     return JSONResponse(_ingested(result))
 
 
@@ -268,7 +314,9 @@ async def insert_block(request: Request) -> Response:
         fields = validate_changes(fields, _state(request).settings.limits.max_text_chars, container="block")
     except ProtocolError as exc:
         raise InvalidInput(exc.message, **exc.details) from exc
-    result = await orch.insert_block(principal, meta, _dedupe(request), after, fields)
+    result = await orch.insert_block(
+        principal, meta, await _dedupe(request, principal, meta, body), after, fields
+    )
     return JSONResponse(_ingested(result), status_code=201)
 
 
@@ -353,6 +401,10 @@ async def upload_asset(request: Request) -> Response:
         if upload is None or isinstance(upload, str):
             raise InvalidInput("multipart field 'file' is required", field="file")
         zone, caption = form.get("zone"), form.get("caption")
+        asked = {"zone": zone, "caption": caption, "filename": upload.filename}
+        if request.headers.get("idempotency-key") is not None:
+            asked["sha256"] = await asyncio.to_thread(_sha256_file, upload.file)
+        dedupe = await _dedupe(request, principal, meta, asked)
         result, uri = await orch.upload_asset(
             principal,
             meta,
@@ -360,7 +412,7 @@ async def upload_asset(request: Request) -> Response:
             upload.filename or "imagen",
             zone=zone if isinstance(zone, str) and zone else None,
             caption=caption if isinstance(caption, str) and caption else None,
-            dedupe=_dedupe(request),
+            dedupe=dedupe,
         )
     asset = (result.block or {}).get("asset", {})
     return JSONResponse({"asset_id": asset.get("asset_id"), "s3_url": uri, **_ingested(result)})

@@ -101,7 +101,9 @@ _IDEMPOTENCY_KEY = {
     "in": "header",
     "required": False,
     "description": "Repeating a request with the same key applies it once; the repeat answers "
-    "`duplicate: true`. A key starting with `utterance:` (the utterances' own keys) is a 422.",
+    "`duplicate: true`. A key starting with `utterance:` (the utterances' own keys) is a 422. A key "
+    "already applied in the session for another request (another body, route, block or sender) "
+    "is a 422 `IDEMPOTENCY_KEY_REUSED`, and nothing is applied.",
     "schema": {"type": "string", "minLength": 1, "maxLength": 128},
 }
 _BEARER: list[dict[str, list[str]]] = [{"bearer": []}]

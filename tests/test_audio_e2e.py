@@ -315,9 +315,10 @@ def test_audio_heard_with_no_words_can_be_heard_written_by_hand_and_is_audited(s
 
 def test_an_utterance_discarded_twice_is_listed_once_in_the_audit() -> None:
     """Two owners may transcribe one utterance (a takeover while it was being heard: the block
-    path dedupes by utterance_id, "another owner's answer landed first"); when neither hears
-    words each logs ``utterance.discarded``. The audit lists the audio once, as the console shows
-    one row for it, with the first event."""
+    path dedupes by utterance_id, "another owner's answer landed first"); when neither heard
+    words each logged ``utterance.discarded`` (now the second finds it no longer pending and logs
+    nothing, but sessions logged before keep both). The audit lists the audio once, as the
+    console shows one row for it, with the first event."""
     from server.services.guard import LogFacts
 
     record = {

@@ -845,9 +845,11 @@ def test_an_utterance_still_being_transcribed_is_not_written_by_hand(
     error = refused.json()["error"]
     assert (error["code"], error["details"]["field"]) == ("UTTERANCE_PENDING", "utterance_id")
     # heard with no words: the log says so, and in the same step the utterance is no longer
-    # pending (a stenographer who reads the event may write it at once, not get a 409)
+    # pending (a stenographer who reads the event may write it at once, not get a 409); an
+    # owner that took over and heard no words either finds it retired and logs nothing
     meta = client.portal.call(orch.buffer.meta, sid)  # type: ignore[union-attr]
     client.portal.call(orch._retire_silent, meta, record)  # type: ignore[union-attr]
+    client.portal.call(orch._retire_silent, meta, record)  # type: ignore[union-attr]  # a second owner's
     assert client.portal.call(orch.buffer.pending_utterances, sid) == []  # type: ignore[union-attr]
     events = [decode_event(i, p) for i, p in client.portal.call(orch.buffer.events_after, sid, 0, 100)]  # type: ignore[union-attr]
     (discarded,) = [e for e in events if e["kind"] == "utterance.discarded"]

@@ -196,6 +196,51 @@ def test_idempotency_key_makes_append_exactly_once(
     assert client.get(api, headers=bearer(token)).json()["block_count"] == 1
 
 
+def test_an_idempotency_key_is_bound_to_the_request_it_was_applied_for(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """Review: a key already applied, sent with another request (another text, another route,
+    another block, another sender), was answered 200 ``duplicate: true`` and the request dropped
+    without a word: an integration that reused keys lost what was said. It is refused now, 422
+    IDEMPOTENCY_KEY_REUSED, and what the key applied first stands; the same request again is
+    still its duplicate, and a key whose request was refused may carry a corrected one."""
+    token, colleague = make_token(), make_token(sub="otra-integracion")
+    api = f"/v1/orchestrator/session/{start(client, token)}"
+    keyed = {**bearer(token), "idempotency-key": "k-1"}
+    first = client.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=keyed).json()
+    assert first["duplicate"] is False
+    block_url = f"{api}/blocks/{first['block_id']}"
+    reused = [
+        client.post(f"{api}/append", json={"text": "Otra cosa dicha."}, headers=keyed),
+        client.post(
+            f"{api}/blocks", json={"after_block_id": None, "block": {"text": "Nota."}}, headers=keyed
+        ),
+        client.patch(block_url, json={"base_version": 1, "changes": {"label": "x"}}, headers=keyed),
+        client.delete(block_url, params={"base_version": 1}, headers=keyed),
+        client.post(
+            f"{api}/append",
+            json={"text": "Se abre la sesión."},
+            headers={**bearer(colleague), "idempotency-key": "k-1"},
+        ),
+    ]
+    for answer in reused:
+        assert answer.status_code == 422, answer.text
+        error = answer.json()["error"]
+        assert (error["code"], error["details"]["field"]) == ("IDEMPOTENCY_KEY_REUSED", "Idempotency-Key")
+    again = client.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=keyed).json()
+    assert again["duplicate"] is True and again["block_id"] == first["block_id"]
+    blocks = client.get(f"{api}/blocks", headers=bearer(token)).json()["blocks"]
+    assert [(b["text"], b["version"], bool(b.get("deleted"))) for b in blocks] == [
+        ("Se abre la sesión.", 1, False)
+    ]
+    # refused before it applied anything (an old version): the key may carry the corrected one
+    retried = {**bearer(token), "idempotency-key": "k-2"}
+    stale = client.patch(block_url, json={"base_version": 7, "changes": {"label": "y"}}, headers=retried)
+    assert stale.status_code == 409, stale.text
+    fixed = client.patch(block_url, json={"base_version": 1, "changes": {"label": "y"}}, headers=retried)
+    assert fixed.status_code == 200 and fixed.json()["duplicate"] is False, fixed.text
+
+
 def test_auth_is_required_and_roles_are_enforced(client: TestClient, make_token: Callable[..., str]) -> None:
     """No token, a bad or expired token get 401; a viewer may read but not write."""
     token = make_token()
