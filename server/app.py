@@ -103,7 +103,11 @@ def create_app(settings: Settings) -> Starlette:
                 "%s set but not used: the collaborators are reached directly (README, Configuration)",
                 "/".join(proxies),
             )
-        async with collaborators_client(settings.retry.timeout, settings.service_token) as http:
+        # LEARN is not one of ours (no ``astra learn``): it is not sent the collaborators' secret
+        async with (
+            collaborators_client(settings.retry.timeout, settings.service_token) as http,
+            collaborators_client(settings.retry.timeout) as learn_http,
+        ):
             transcriber = Transcriber(
                 settings.model_cache,
                 concurrency=settings.asr_concurrency,
@@ -155,7 +159,7 @@ def create_app(settings: Settings) -> Starlette:
                 workers=workers,
             )
             orchestrator.learn = (
-                HttpLearn(http, settings.learn_url) if settings.learn_url else StoreLearn(store)
+                HttpLearn(learn_http, settings.learn_url) if settings.learn_url else StoreLearn(store)
             )
             pressure = IngestPressure()
             orchestrator.audio = AudioService(

@@ -24,6 +24,15 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return default if raw in (None, "") else float(raw)
 
 
+def _secret(env: Mapping[str, str], name: str) -> str | None:
+    """A shared secret sent in a header: printable ASCII, without the whitespace around it that
+    a secrets file leaves (a newline would make every call fail as if the service were down)."""
+    raw = (env.get(name) or "").strip()
+    if raw and not (raw.isascii() and raw.isprintable()):
+        raise ValueError(f"{name} must be printable ASCII (it is sent in an HTTP header)")
+    return raw or None
+
+
 def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     raw = env.get(name, "")
     return tuple(item.strip() for item in raw.split(",") if item.strip())
@@ -229,7 +238,7 @@ class Settings:
             tenants_url=env.get("ASTRA_TENANTS_URL") or None,
             registry_url=env.get("ASTRA_REGISTRY_URL") or None,
             learn_url=env.get("ASTRA_LEARN_URL") or None,
-            service_token=env.get("ASTRA_SERVICE_TOKEN") or None,
+            service_token=_secret(env, "ASTRA_SERVICE_TOKEN"),
             s3_bucket=env.get("ASTRA_S3_BUCKET") or None,
             s3_prefix=env.get("ASTRA_S3_PREFIX", ""),
             s3_endpoint_url=env.get("ASTRA_S3_ENDPOINT_URL") or None,

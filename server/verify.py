@@ -85,6 +85,12 @@ async def verify_session(buffer: SessionBuffer, store: ObjectStore, session_id: 
     if "evidence" in report:
         evidence = await sealed(report["evidence"]["storage_key"], "evidence")
         checks += _evidence_checks(report, evidence)
+    for key, what in ((result["document_key"], "acta"), (result["report_key"], "audit report")):
+        if version := versions.get(key):
+            # the sealed version is intact (checked above), but a read of the key without a
+            # version (a copy made from the bucket, a backup) gets what was written over it
+            latest = await store.latest_version(key)
+            checks.append(Check(f"{what}'s key still serves the sealed version", version, latest or "none"))
     return checks
 
 
@@ -136,7 +142,8 @@ async def _sealed(store: ObjectStore, key: str, what: str, version: str | None) 
     try:
         return await store.get_bytes(key, version)
     except NotFound as exc:
+        at = f"{store.uri(key)} (version {version})" if version else store.uri(key)
         raise NotFound(
-            f"the sealed {what} is not at {store.uri(key)} (astra verify reads the store the "
+            f"the sealed {what} is not at {at} (astra verify reads the store the "
             "servers use only with their ASTRA_S3_* settings; without them, <data dir>/objects)"
         ) from exc

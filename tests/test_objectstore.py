@@ -315,7 +315,8 @@ def test_an_acta_written_over_on_s3_is_not_what_its_links_and_verify_read(
     s3:PutObject) adds a version and leaves the sealed one locked. The download links and
     ``astra verify`` read the key's latest version, so they served the forged bytes and called the
     sealed acta modified. They read the version GUARD sealed now (``object_versions``): the link
-    still returns the sealed bytes, and verify finds them and the report unchanged."""
+    still returns the sealed bytes, verify finds them and the report unchanged, and says that
+    their keys now serve something else."""
     s3_settings = with_settings(
         settings,
         s3_bucket=s3_env["ASTRA_S3_BUCKET"],
@@ -348,7 +349,11 @@ def test_an_acta_written_over_on_s3_is_not_what_its_links_and_verify_read(
         checks = client.portal.call(verify_session, orchestrator.buffer, orchestrator.store, sid)  # type: ignore[union-attr]
     for link in (result["download_url"], fresh["download_url"]):
         assert hashlib.sha256(httpx.get(link).content).hexdigest() == result["integrity_hash"]
-    assert [c.name for c in checks if not c.ok] == []
+    # the sealed files are intact; what was written over them is reported, not taken for them
+    assert [c.name for c in checks if not c.ok] == [
+        "acta's key still serves the sealed version",
+        "audit report's key still serves the sealed version",
+    ]
 
 
 @contextlib.contextmanager
@@ -378,6 +383,37 @@ def _s3_client(endpoint: str, credentials: dict[str, str]) -> Any:
         aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
     )
+
+
+@pytest.mark.parametrize("may_read_versions", [True, False], ids=["GetObjectVersion", "GetObject-only"])
+def test_guard_names_the_sealed_versions_only_where_its_credentials_may_read_them(
+    s3_env: dict[str, str], may_read_versions: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Review: a link or a read naming a version needs s3:GetObjectVersion besides s3:GetObject.
+    With credentials holding only the latter (the README's list before), every link to an acta
+    sealed with its version would have answered 403. GUARD reads the document's version back
+    once: where that is refused it names no versions (links read the key, as before) and logs
+    what to grant; where it may, the link names the version and returns the sealed bytes."""
+    endpoint, bucket = s3_env["ASTRA_S3_ENDPOINT_URL"], s3_env["ASTRA_S3_BUCKET"]
+    actions = ["s3:PutObject", "s3:GetObject", *(["s3:GetObjectVersion"] if may_read_versions else [])]
+    allow = {"Effect": "Allow", "Action": actions, "Resource": f"arn:aws:s3:::{bucket}/astra/*"}
+    request = SealRequest(
+        tenant_id="T", session_id="ses_1", document=b"PK docx", blocks=msgpack.packb([]), events=[]
+    )
+    with s3_user(endpoint, allow) as credentials:
+        store = S3ObjectStore(_s3_client(endpoint, credentials), bucket, "astra")
+        with caplog.at_level(logging.WARNING, logger="astra.objectstore"):
+            sealed = anyio.run(EmbeddedGuard(store, 60).seal, request)
+        version = sealed.object_versions.get(sealed.document_key)
+        # what links and verify read, with these credentials (moto's server cannot answer a
+        # presigned link while it checks permissions: the link itself is fetched after)
+        assert anyio.run(store.get_bytes, sealed.document_key, version) == b"PK docx"
+    fetched = httpx.get(sealed.download_url)
+    assert fetched.status_code == 200 and fetched.content == b"PK docx"
+    assert bool(sealed.object_versions) is may_read_versions
+    assert ("versionId=" in sealed.download_url) is may_read_versions
+    warned = [r.getMessage() for r in caplog.records if "s3:GetObjectVersion" in r.getMessage()]
+    assert len(warned) == (0 if may_read_versions else 1)
 
 
 def test_s3_reads_answered_403_are_missing_or_not_readable(

@@ -172,6 +172,28 @@ def test_the_collaborators_refuse_a_call_without_the_service_token(
         assert httpx.get(service.url + "/healthz", timeout=10).json() == {"status": "ok", "service": kind}
 
 
+def test_the_service_token_goes_to_our_collaborators_and_not_to_learn(settings: Settings) -> None:
+    """Review: one HTTP client with the token as a default header also served LEARN, which is
+    not one of ours (no ``astra learn`` checks the token): whoever runs the LEARN endpoint would
+    have received the secret that lets GUARD seal documents and sign links to any acta."""
+    nowhere = "http://127.0.0.1:9"
+    remote = with_settings(settings, core_url=nowhere, learn_url=nowhere, service_token=SERVICE_TOKEN)
+    with TestClient(create_app(remote)) as client:
+        orchestrator = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        assert orchestrator.core._client.headers.get("authorization") == f"Bearer {SERVICE_TOKEN}"
+        assert "authorization" not in orchestrator.learn._client.headers
+
+
+def test_the_service_token_is_read_as_a_header_value() -> None:
+    """The newline a secrets file ends with is not part of the token (it would make every call
+    fail as if the collaborators were down); a token no header can carry is refused at start."""
+    assert Settings.from_env({"ASTRA_SERVICE_TOKEN": " s3cr3t-token\n"}).service_token == "s3cr3t-token"
+    assert Settings.from_env({"ASTRA_SERVICE_TOKEN": ""}).service_token is None
+    assert "s3cr3t" not in repr(Settings.from_env({"ASTRA_SERVICE_TOKEN": "s3cr3t"}))
+    with pytest.raises(ValueError, match="ASTRA_SERVICE_TOKEN"):
+        Settings.from_env({"ASTRA_SERVICE_TOKEN": "contraseña"})
+
+
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.1.2.3", "actas.example.org"])
 def test_a_collaborator_beyond_loopback_without_the_token_refuses_to_start(host: str, tmp_path: Path) -> None:
     """``astra guard --host 0.0.0.0`` without ``ASTRA_SERVICE_TOKEN`` exits at once, saying what to

@@ -2339,7 +2339,10 @@ def _signatures_completed(
         data = {k: v for k, v in data.items() if not k.startswith(office)} | {office: name}
         if office_said:
             data[f"{office}_cargo"] = office_said
-    one = {**said[0], "text": "", "structured_data": data}
+    one = {**said[0], "structured_data": data}
+    if not all(data.get(office) for office in _SIGNERS):
+        one["text"] = ""  # the templates write a signer nobody named as a blank line only then
+
     return [one if b is said[0] else b for b in in_zone if b is said[0] or b not in said]
 
 

@@ -380,6 +380,10 @@ class EmbeddedGuard:
             ),
         }
         document_version = versions[sealed.document_key]
+        if document_version and not await self._store.version_readable(sealed.document_key, document_version):
+            # credentials that may not read a version by its id (no s3:GetObjectVersion): a link
+            # to the version would be refused, so none is named, and links read the latest
+            versions, document_version = {}, None
         return SealResult(
             integrity_hash=sealed.integrity_hash,
             content_hash=sealed.content_hash,

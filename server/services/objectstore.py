@@ -75,6 +75,15 @@ class ObjectStore(Protocol):
         ...
 
     async def exists(self, key: str) -> bool: ...
+    async def version_readable(self, key: str, version: str) -> bool:
+        """Whether this store's credentials may read that version of the object (S3 asks for
+        ``s3:GetObjectVersion`` besides ``s3:GetObject``)."""
+        ...
+
+    async def latest_version(self, key: str) -> str | None:
+        """The version a read of the key without one gets (None where there are no versions)."""
+        ...
+
     async def download_url(self, key: str, ttl: int, version: str | None = None) -> str:
         """An expiring link to the object (to that ``version`` of it, as :meth:`get_bytes`)."""
         ...
@@ -167,6 +176,12 @@ class LocalObjectStore:
 
     async def exists(self, key: str) -> bool:
         return await asyncio.to_thread(self._path(key).is_file)
+
+    async def version_readable(self, key: str, version: str) -> bool:
+        return False  # files have no versions
+
+    async def latest_version(self, key: str) -> str | None:
+        return None
 
     def sign(self, key: str, expires: int) -> str:
         return hmac.new(self._secret, f"{key}\n{expires}".encode(), hashlib.sha256).hexdigest()
@@ -356,6 +371,37 @@ class S3ObjectStore:
         except NotFound:
             return False
         return True
+
+    async def version_readable(self, key: str, version: str) -> bool:
+        """A read of that version's first byte, as a link or ``astra verify`` reads it: refused
+        (403) without ``s3:GetObjectVersion``. Any other failure is not taken for a refusal."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        def first_byte() -> None:
+            answer = self._s3.get_object(
+                Bucket=self.bucket, Key=self._key(key), VersionId=version, Range="bytes=0-0"
+            )
+            answer["Body"].close()
+
+        try:
+            await asyncio.to_thread(first_byte)
+        except ClientError as exc:
+            if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 403:
+                log.warning(
+                    "object store: reading a version of %s is refused (s3:GetObjectVersion): links "
+                    "and astra verify read the key's latest version, not the one sealed",
+                    self._key(key),
+                )
+                return False
+            log.warning("object store: get_object %s (version %s) failed: %s", self._key(key), version, exc)
+        except BotoCoreError as exc:
+            log.warning("object store: get_object %s (version %s) failed: %s", self._key(key), version, exc)
+        return True
+
+    async def latest_version(self, key: str) -> str | None:
+        answer = await self._call("head_object", Bucket=self.bucket, Key=self._key(key))
+        version: str | None = answer.get("VersionId")
+        return version if version and version != "null" else None
 
     async def download_url(self, key: str, ttl: int, version: str | None = None) -> str:
         which = {"VersionId": version} if version else {}
