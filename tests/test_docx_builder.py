@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from docx import Document
+from docx.enum.section import WD_ORIENT
 from docx.enum.style import WD_STYLE_TYPE
 from lxml import etree
 
@@ -188,6 +189,47 @@ def _table_rows(tbl: Any) -> list[list[str]]:
 def _outside_zones(docx: bytes) -> list[bytes]:
     """Canonical XML of every body child that is not a zone (letterhead, headings, sectPr)."""
     return [etree.tostring(child, method="c14n") for child in _body(docx) if child.tag != f"{{{W}}}sdt"]
+
+
+@pytest.mark.parametrize("filled", [True, False], ids=["filled", "left-out"])
+def test_a_zone_that_ends_a_section_keeps_the_section_break(filled: bool) -> None:
+    """Review: a content control whose placeholder paragraph ended a section (its ``sectPr``: a
+    landscape annex of votes after a portrait acta) was emptied whole, section break and all: the
+    acta came out as one section, the annex's orientation, margins and headers lost. The break
+    now ends the zone's content, and stays where the zone was when the zone is left out."""
+    doc = Document()
+    doc.styles.add_style("Texto_Acta", WD_STYLE_TYPE.PARAGRAPH)
+    doc.add_paragraph("ACTA")
+    landscape = '<w:sectPr><w:pgSz w:w="16838" w:h="11906" w:orient="landscape"/></w:sectPr>'
+    doc.element.body.sectPr.addprevious(
+        etree.fromstring(
+            f'<w:sdt xmlns:w="{W}"><w:sdtPr><w:tag w:val="ZONE_VOTES"/></w:sdtPr><w:sdtContent>'
+            f"<w:p><w:r><w:t>[[ZONE_VOTES]]</w:t></w:r></w:p>"
+            f"<w:p><w:pPr>{landscape}</w:pPr><w:r><w:t>Anexo</w:t></w:r></w:p>"
+            "</w:sdtContent></w:sdt>"
+        )
+    )
+    doc.add_paragraph("Fin")
+    raw = io.BytesIO()
+    doc.save(raw)
+    blocks = [_block("v1", "ZONE_VOTES", "Se aprueba por unanimidad.")] if filled else []
+    out = build_docx(
+        raw.getvalue(),
+        style_map={"Texto_Acta": "BODY"},
+        blocks=blocks,
+        images={},
+        empty_zones={"ZONE_VOTES": None},
+    )
+    ends = [p for p in _body(out).iter(f"{{{W}}}p") if p.find(f"{{{W}}}pPr/{{{W}}}sectPr") is not None]
+    if filled:  # the zone's last paragraph, as the skeleton had it
+        last = _zone(out, "ZONE_VOTES")[-1]
+        assert last.find(f"{{{W}}}pPr/{{{W}}}sectPr/{{{W}}}pgSz").get(f"{{{W}}}orient") == "landscape"
+    else:  # in the body where the zone was (python-docx reads the body's sections)
+        sections = Document(io.BytesIO(out)).sections
+        assert [s.orientation for s in sections] == [WD_ORIENT.LANDSCAPE, WD_ORIENT.PORTRAIT]
+    assert len(ends) == 1 and _text(ends[0]) == ""  # the placeholder's words do not stay
+    texts = [_text(p) for p in _body(out).iter(f"{{{W}}}p")]
+    assert texts == (["ACTA", "Se aprueba por unanimidad.", "", "Fin"] if filled else ["ACTA", "", "Fin"])
 
 
 def _with_part(docx: bytes, name: str, change: Callable[[bytes], bytes]) -> bytes:

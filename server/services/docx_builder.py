@@ -2115,8 +2115,12 @@ def _empty_zone_comment(
 # Zone filling
 
 
-def _zone_container(zone: _Zone) -> Any:
-    """An element to append the zone's content to (emptied), in the document's own tree."""
+def _zone_container(zone: _Zone) -> tuple[Any, Any]:
+    """An element to append the zone's content to (emptied), in the document's own tree, and the
+    paragraph of the emptied content control that ended a section (its ``sectPr``: a landscape
+    annex, other margins or headers after it), emptied of its text, or None: it goes back at the
+    end of the zone (:func:`_finish_zone`), or in its place if the zone is left out, so the
+    document keeps its sections."""
     if zone.is_sdt:
         sdt = zone.element
         sdt_pr = sdt.find(W_SDTPR)
@@ -2126,16 +2130,25 @@ def _zone_container(zone: _Zone) -> Any:
         content = sdt.find(W_SDTCONTENT)
         if content is None:
             content = etree.SubElement(sdt, W_SDTCONTENT)
+        section_end = None
         for child in list(content):
+            if child.tag == W_P and child.find(f"{W_PPR}/{W_SECTPR}") is not None:
+                section_end = child  # the last one, if a placeholder held several
             content.remove(child)
-        return content
+        if section_end is not None:
+            for child in list(section_end):
+                if child.tag != W_PPR:
+                    section_end.remove(child)
+        return content, section_end
     # fallback marker paragraph: build in a scratch element next to it, then move into place
     scratch = oxml_parser.makeelement(W_SDTCONTENT)
     zone.element.addnext(scratch)
-    return scratch
+    return scratch, None  # the marker itself keeps its sectPr (see _finish_zone)
 
 
-def _finish_zone(zone: _Zone, container: Any, empty_style: str) -> None:
+def _finish_zone(zone: _Zone, container: Any, empty_style: str, section_end: Any = None) -> None:
+    if section_end is not None:
+        container.append(section_end)  # the section ends after the zone's content, as it did
     if len(container) == 0:
         _add_paragraph(container, empty_style)
     if zone.is_sdt:
@@ -2190,14 +2203,17 @@ def is_shield(element: Any) -> bool:
     return spacing is not None and spacing.get(W_LINE) == "20" and spacing.get(W_LINERULE) == "exact"
 
 
-def _leave_out(zone: _Zone, container: Any, levels: Mapping[str, int]) -> None:
+def _leave_out(zone: _Zone, container: Any, levels: Mapping[str, int], section_end: Any = None) -> None:
     """Take an empty zone out of the document, and the section heading right before it when
     nothing is left under that heading (it is followed by a heading of its level or above, or
     by the end of the body), and so on up (a heading whose last subheading went). A heading over
     another zone still there stays, and so does a paragraph that ends a section (its
-    ``sectPr``), emptied."""
+    ``sectPr``), emptied: a marker's, or the one a content control held (``section_end``), put
+    where the control was."""
     element = zone.element
     heading = element.getprevious()
+    if section_end is not None:
+        element.addprevious(section_end)
     if not zone.is_sdt:
         container.getparent().remove(container)
     if not zone.is_sdt and element.find(f"{W_PPR}/{W_SECTPR}") is not None:
@@ -4035,19 +4051,19 @@ def build_docx(
     )
     for zone in zones:
         geometry = _zone_geometry(body, zone.element)
-        container = _zone_container(zone)
+        container, section_end = _zone_container(zone)
         for block in by_zone.get(zone.name, ()):
             renderer.render(container, block, zone.name, geometry)
         if not by_zone.get(zone.name) and zone.name in empty_zones:
             sentence = empty_zones[zone.name]
             if sentence is None:
-                _leave_out(zone, container, levels)
+                _leave_out(zone, container, levels, section_end)
                 continue
             _add_paragraph(container, renderer.style("BODY"), sentence.strip())
         elif not by_zone.get(zone.name) and empty_zones:
             # the tenant says which sections may be empty; this one it prints: tell the reviewer
             renderer.comments.append(_empty_zone_comment(zone, container, renderer.style("BODY"), levels))
-        _finish_zone(zone, container, renderer.style("BODY"))
+        _finish_zone(zone, container, renderer.style("BODY"), section_end)
 
     initials = _initials(comment_author)
     for pending in renderer.comments:
