@@ -208,7 +208,7 @@ import io
 import itertools
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -2203,13 +2203,20 @@ def is_shield(element: Any) -> bool:
     return spacing is not None and spacing.get(W_LINE) == "20" and spacing.get(W_LINERULE) == "exact"
 
 
-def _leave_out(zone: _Zone, container: Any, levels: Mapping[str, int], section_end: Any = None) -> None:
+def _leave_out(
+    zone: _Zone,
+    container: Any,
+    levels: Mapping[str, int],
+    skeleton_paragraphs: Set[Any],
+    section_end: Any = None,
+) -> None:
     """Take an empty zone out of the document, and the section heading right before it when
     nothing is left under that heading (it is followed by a heading of its level or above, or
     by the end of the body), and so on up (a heading whose last subheading went). A heading over
     another zone still there stays, and so does a paragraph that ends a section (its
     ``sectPr``), emptied: a marker's, or the one a content control held (``section_end``), put
-    where the control was."""
+    where the control was. Only the skeleton's own headings (``skeleton_paragraphs``) are taken
+    for the zone's: one the acta wrote (a template's, last in the marker zone before) stays."""
     element = zone.element
     heading = element.getprevious()
     if section_end is not None:
@@ -2224,7 +2231,11 @@ def _leave_out(zone: _Zone, container: Any, levels: Mapping[str, int], section_e
         element.getparent().remove(element)
     while heading is not None:
         level = _heading_level(heading, levels)
-        if level is None or heading.find(f"{W_PPR}/{W_SECTPR}") is not None:
+        if (
+            level is None
+            or heading.find(f"{W_PPR}/{W_SECTPR}") is not None
+            or heading not in skeleton_paragraphs
+        ):
             return
         after = heading.getnext()
         below = _heading_level(after, levels) if after is not None else None
@@ -4049,6 +4060,7 @@ def build_docx(
         roll_calls=_roll_call_tables(attended),
         recesses=_recesses(attended),
     )
+    skeleton_paragraphs = set(body.iter(W_P))  # before any zone is filled: the skeleton's own
     for zone in zones:
         geometry = _zone_geometry(body, zone.element)
         container, section_end = _zone_container(zone)
@@ -4057,7 +4069,7 @@ def build_docx(
         if not by_zone.get(zone.name) and zone.name in empty_zones:
             sentence = empty_zones[zone.name]
             if sentence is None:
-                _leave_out(zone, container, levels, section_end)
+                _leave_out(zone, container, levels, skeleton_paragraphs, section_end)
                 continue
             _add_paragraph(container, renderer.style("BODY"), sentence.strip())
         elif not by_zone.get(zone.name) and empty_zones:
