@@ -760,17 +760,6 @@ return emit(KEYS[1], KEYS[2], ARGV[2], ARGV[1])
 """
 )
 
-# KEYS: idem   ARGV: key, fingerprint
-# The request an HTTP Idempotency-Key was first applied for, kept beside the key (a field of its
-# own, the key and a newline, which no header value holds): another request under a key already
-# applied is refused (its fingerprint, returned); otherwise this request claims the key.
-_CLAIM_KEY = """
-local said = redis.call('HGET', KEYS[1], ARGV[1] .. '\\n')
-if said and said ~= ARGV[2] and redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return said end
-redis.call('HSET', KEYS[1], ARGV[1] .. '\\n', ARGV[2])
-return false
-"""
-
 # KEYS: meta, lock, events   ARGV: owner, lock_ttl_ms, closing_payload, channel
 _BEGIN_FINALIZE = (
     _EMIT
@@ -890,15 +879,17 @@ class Dedupe:
     mode: Mode
     producer: str = ""
     token: str = ""
+    fingerprint: str = ""
+    """Of a client's key: the request it came with (see ``http_api._dedupe``)."""
 
     @classmethod
     def by_seq(cls, client_id: str, seq: int) -> Dedupe:
         return cls("seq", client_id, str(seq))
 
     @classmethod
-    def by_key(cls, key: str) -> Dedupe:
+    def by_key(cls, key: str, fingerprint: str = "") -> Dedupe:
         """A client's ``Idempotency-Key``."""
-        return cls("key", "", key)
+        return cls("key", "", key, fingerprint)
 
     @classmethod
     def for_utterance(cls, utterance_id: str) -> Dedupe:
@@ -991,7 +982,6 @@ class SessionBuffer:
         self._commit_block = redis.register_script(_COMMIT_BLOCK)
         self._emit = redis.register_script(_EMIT_EVENT)
         self._discard_utterance = redis.register_script(_DISCARD_UTTERANCE)
-        self._claim_key = redis.register_script(_CLAIM_KEY)
         self._begin_finalize = redis.register_script(_BEGIN_FINALIZE)
         self._renew = redis.register_script(_RENEW_LOCK)
         self._end_finalize = redis.register_script(_END_FINALIZE)
@@ -1158,11 +1148,18 @@ class SessionBuffer:
         raw = await self._r.hget(SessionKeys(session_id).producers, client_id)
         return int(raw) if raw else 0
 
-    async def claim_key(self, session_id: str, key: str, fingerprint: str) -> bool:
-        """Whether a request with this ``fingerprint`` may go on under the Idempotency-Key: no
-        other request was applied under it (see _CLAIM_KEY). Keys applied before fingerprints
-        were kept have none, and any request under them goes on (to its duplicate answer)."""
-        return not await self._claim_key(keys=[SessionKeys(session_id).idem], args=[key, fingerprint])
+    async def key_fingerprint(self, session_id: str, key: str) -> str | None:
+        """The fingerprint of the request an HTTP Idempotency-Key was applied for (see
+        :meth:`remember_key`), or None: the key was not applied, or was applied before
+        fingerprints were kept, or by a server that died before keeping it."""
+        raw = await self._r.hget(SessionKeys(session_id).idem, key + "\n")
+        return _text(raw) if raw is not None else None
+
+    async def remember_key(self, session_id: str, key: str, fingerprint: str) -> None:
+        """Keep, beside the key in the session's idempotency hash (a field of its own: the key
+        and a newline, which no header value holds), the fingerprint of the request that was
+        just applied under it. Only the request that applied it writes it (HSETNX: once)."""
+        await self._r.hsetnx(SessionKeys(session_id).idem, key + "\n", fingerprint)
 
     async def idempotent(self, session_id: str, key: str) -> str | None:
         """What an input with this idempotency key stored (its block id), if it was applied."""

@@ -81,12 +81,13 @@ async def _json(request: Request) -> dict[str, Any]:
 
 async def _dedupe(request: Request, principal: Principal, meta: SessionMeta, what: Any) -> Dedupe:
     """How the request is deduplicated: by its ``Idempotency-Key``, when it has one, bound to the
-    request it was first applied for. ``what`` is what the request asks (its body, or what
-    stands for it); with the sender, the method and the path it makes the request's fingerprint,
-    and a key already applied for another fingerprint is refused (IDEMPOTENCY_KEY_REUSED):
-    answering that request "duplicate" would drop it silently. Two requests sent at the same
-    moment under one key with different bodies are not told apart: one is applied, and the
-    other may be answered as its duplicate."""
+    request it was applied for. ``what`` is what the request asks (its body, or what stands for
+    it); with the sender, the method, the path and the query it makes the request's fingerprint,
+    kept beside the key once the request is applied (:func:`_applied`). A key applied for another
+    fingerprint is refused (IDEMPOTENCY_KEY_REUSED), nothing written: answering that request
+    "duplicate" would drop it silently. Not told apart: a request sent while the key's first
+    request was still being applied (answered as its duplicate), and keys applied before
+    fingerprints were kept."""
     key = request.headers.get("idempotency-key")
     if key is None:
         return Dedupe("none")
@@ -103,14 +104,23 @@ async def _dedupe(request: Request, principal: Principal, meta: SessionMeta, wha
         sorted(request.query_params.multi_items()),
         what,
     ]
-    fingerprint = hashlib.sha256(json.dumps(asked, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-    if not await _state(request).orchestrator.buffer.claim_key(meta.session_id, key, fingerprint[:32]):
+    fingerprint = hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()[:32]
+    applied_for = await _state(request).orchestrator.buffer.key_fingerprint(meta.session_id, key)
+    if applied_for is not None and applied_for != fingerprint:
         raise IdempotencyKeyReused(
             "this Idempotency-Key was already used for another request in this session (another "
             "body, block, route or sender); nothing was applied: use a new key for a new request",
             field="Idempotency-Key",
         )
-    return Dedupe.by_key(key)
+    return Dedupe.by_key(key, fingerprint)
+
+
+async def _applied(request: Request, meta: SessionMeta, dedupe: Dedupe, result: IngestResult) -> None:
+    """A keyed request applied now (not a duplicate): its fingerprint is kept beside its key."""
+    if dedupe.mode == "key" and dedupe.fingerprint and not result.duplicate:
+        await _state(request).orchestrator.buffer.remember_key(
+            meta.session_id, dedupe.token, dedupe.fingerprint
+        )
 
 
 def _sha256_file(file: BinaryIO) -> str:
@@ -208,9 +218,9 @@ async def append(request: Request) -> Response:
     if not isinstance(text, str):
         raise InvalidInput("'text' must be a string", field="text")
     source = {"kind": "text", "producer": "http", "idempotency_key": request.headers.get("idempotency-key")}
-    result = await orch.ingest_text(
-        principal, meta, text, await _dedupe(request, principal, meta, body), source
-    )
+    dedupe = await _dedupe(request, principal, meta, body)
+    result = await orch.ingest_text(principal, meta, text, dedupe, source)
+    await _applied(request, meta, dedupe, result)
     return JSONResponse(_ingested(result))
 
 
@@ -246,6 +256,7 @@ async def _append_audio(
         asked["audio_sha256"] = await asyncio.to_thread(lambda: hashlib.sha256(raw).hexdigest())
     dedupe = await _dedupe(request, principal, meta, asked)
     result = await orch.ingest_audio(principal, meta, dedupe, chunks)
+    await _applied(request, meta, dedupe, result)
     return JSONResponse(
         {
             "accepted": True,
@@ -283,6 +294,7 @@ async def edit_block(request: Request) -> Response:
     block_id, version = request.path_params["block_id"], _base_version(body.get("base_version"))
     dedupe = await _dedupe(request, principal, meta, body)
     result = await orch.edit_block(principal, meta, dedupe, block_id, version, changes)
+    await _applied(request, meta, dedupe, result)
     return JSONResponse(_ingested(result))
 
 
@@ -296,6 +308,7 @@ async def delete_block(request: Request) -> Response:
     version = _base_version(int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 20 else None)
     dedupe = await _dedupe(request, principal, meta, None)  # what it asks is in its path and query
     result = await orch.delete_block(principal, meta, dedupe, request.path_params["block_id"], version)
+    await _applied(request, meta, dedupe, result)
     return JSONResponse(_ingested(result))
 
 
@@ -314,9 +327,9 @@ async def insert_block(request: Request) -> Response:
         fields = validate_changes(fields, _state(request).settings.limits.max_text_chars, container="block")
     except ProtocolError as exc:
         raise InvalidInput(exc.message, **exc.details) from exc
-    result = await orch.insert_block(
-        principal, meta, await _dedupe(request, principal, meta, body), after, fields
-    )
+    dedupe = await _dedupe(request, principal, meta, body)
+    result = await orch.insert_block(principal, meta, dedupe, after, fields)
+    await _applied(request, meta, dedupe, result)
     return JSONResponse(_ingested(result), status_code=201)
 
 
@@ -401,7 +414,11 @@ async def upload_asset(request: Request) -> Response:
         if upload is None or isinstance(upload, str):
             raise InvalidInput("multipart field 'file' is required", field="file")
         zone, caption = form.get("zone"), form.get("caption")
-        asked = {"zone": zone, "caption": caption, "filename": upload.filename}
+        asked = {  # a form value that is a file part is not one of these (as before): None
+            "zone": zone if isinstance(zone, str) else None,
+            "caption": caption if isinstance(caption, str) else None,
+            "filename": upload.filename,
+        }
         if request.headers.get("idempotency-key") is not None:
             asked["sha256"] = await asyncio.to_thread(_sha256_file, upload.file)
         dedupe = await _dedupe(request, principal, meta, asked)
@@ -414,6 +431,7 @@ async def upload_asset(request: Request) -> Response:
             caption=caption if isinstance(caption, str) and caption else None,
             dedupe=dedupe,
         )
+    await _applied(request, meta, dedupe, result)
     asset = (result.block or {}).get("asset", {})
     return JSONResponse({"asset_id": asset.get("asset_id"), "s3_url": uri, **_ingested(result)})
 

@@ -85,12 +85,19 @@ async def verify_session(buffer: SessionBuffer, store: ObjectStore, session_id: 
     if "evidence" in report:
         evidence = await sealed(report["evidence"]["storage_key"], "evidence")
         checks += _evidence_checks(report, evidence)
-    for key, what in ((result["document_key"], "acta"), (result["report_key"], "audit report")):
+    named = {result["document_key"]: "acta", result["report_key"]: "audit report"}
+    if "evidence" in report:
+        named[report["evidence"]["storage_key"]] = "evidence"
+    for key, what in named.items():
         if version := versions.get(key):
             # the sealed version is intact (checked above), but a read of the key without a
-            # version (a copy made from the bucket, a backup) gets what was written over it
-            latest = await store.latest_version(key)
-            checks.append(Check(f"{what}'s key still serves the sealed version", version, latest or "none"))
+            # version (a copy made from the bucket, a backup) gets what was written over it, or
+            # nothing past a delete marker
+            try:
+                latest = await store.latest_version(key) or "none"
+            except NotFound:
+                latest = "deleted (a delete marker)"
+            checks.append(Check(f"{what}'s key still serves the sealed version", version, latest))
     return checks
 
 

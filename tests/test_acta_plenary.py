@@ -2112,3 +2112,19 @@ def test_signatures_said_for_one_office_keep_the_other_signers_line(
     assert blocks[-1]["template_id"] == "TPL_FIRMAS"
     signatures = _paragraphs(_zones_of(blocks), "SIGNATURE_BLOCK")
     assert [s.split("\n")[1:] for s in signatures] == lines
+
+
+def test_signatures_completed_keep_their_words_unless_a_line_must_be_left_blank() -> None:
+    """Review: the said signatures, completed with the signer the session named, lost their words
+    (a tenant's template may write them, and a stenographer's additions are written after the
+    template's lines). They keep them now; only where an office stays unnamed does the block go
+    without words, which is what the templates' blank signature lines are written for."""
+    from server.services.docx_builder import _signatures_completed
+
+    signing = "Firman el presidente Juan Carlos Pérez Gómez y la secretaria general."
+    for opening, text in ((_OPENED_BY_BOTH, signing), (_OPENED_BY_NOBODY, "")):
+        blocks = _classified([{"text": opening}, {"text": signing}])
+        assert blocks[-1]["template_id"] == "TPL_FIRMAS"
+        (one,) = _signatures_completed([blocks[-1]], blocks)
+        assert one["text"] == text and one["block_id"] == blocks[-1]["block_id"]
+        assert one["structured_data"]["presidente"] == "Juan Carlos Pérez Gómez"

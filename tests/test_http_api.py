@@ -227,8 +227,24 @@ def test_an_idempotency_key_is_bound_to_the_request_it_was_applied_for(
         assert answer.status_code == 422, answer.text
         error = answer.json()["error"]
         assert (error["code"], error["details"]["field"]) == ("IDEMPOTENCY_KEY_REUSED", "Idempotency-Key")
+    # the same request again, its JSON written another way, is still its duplicate
+    resent = client.post(
+        f"{api}/append",
+        content=' { "text" :  "Se abre la sesi\\u00f3n." } ',
+        headers={**keyed, "content-type": "application/json"},
+    ).json()
     again = client.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=keyed).json()
-    assert again["duplicate"] is True and again["block_id"] == first["block_id"]
+    assert resent["duplicate"] is again["duplicate"] is True and again["block_id"] == first["block_id"]
+    # audio by its bytes: other audio under an applied key is refused too
+    audio = {"format": "pcm16", "sample_rate": 16000, "continues": True}
+    sound = {**bearer(token), "idempotency-key": "k-audio"}
+    chunk = {**audio, "audio_chunk": base64.b64encode(bytes(3200)).decode()}
+    assert client.post(f"{api}/append", json=chunk, headers=sound).status_code == 202
+    other = {**audio, "audio_chunk": base64.b64encode(b"\x01\x00" * 1600).decode()}
+    refused = client.post(f"{api}/append", json=other, headers=sound)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (422, "IDEMPOTENCY_KEY_REUSED")
+    repeated = client.post(f"{api}/append", json=chunk, headers=sound)
+    assert repeated.status_code == 202 and repeated.json()["duplicate"] is True
     blocks = client.get(f"{api}/blocks", headers=bearer(token)).json()["blocks"]
     assert [(b["text"], b["version"], bool(b.get("deleted"))) for b in blocks] == [
         ("Se abre la sesión.", 1, False)
@@ -393,6 +409,11 @@ def test_upload_asset_stores_image_block_and_refuses_other_types(
     assert again.json()["asset_id"] == first.json()["asset_id"] is not None
     assert again.json()["s3_url"] == first.json()["s3_url"] != ""
     assert again.json()["block_id"] == first.json()["block_id"] and again.json()["block"]["asset"]
+    # another image under that key is another request: refused, not answered as the first
+    other = client.post(
+        f"{api}/upload-asset", files={"file": ("p.png", png(20, 40), "image/png")}, headers=keyed
+    )
+    assert (other.status_code, other.json()["error"]["code"]) == (422, "IDEMPOTENCY_KEY_REUSED")
     bad = client.post(
         f"{api}/upload-asset",
         files={"file": ("a.pdf", b"%PDF-1.7 ...", "application/pdf")},

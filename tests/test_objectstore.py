@@ -316,7 +316,7 @@ def test_an_acta_written_over_on_s3_is_not_what_its_links_and_verify_read(
     ``astra verify`` read the key's latest version, so they served the forged bytes and called the
     sealed acta modified. They read the version GUARD sealed now (``object_versions``): the link
     still returns the sealed bytes, verify finds them and the report unchanged, and says that
-    their keys now serve something else."""
+    their keys now serve something else (or nothing, past a delete marker)."""
     s3_settings = with_settings(
         settings,
         s3_bucket=s3_env["ASTRA_S3_BUCKET"],
@@ -340,6 +340,8 @@ def test_an_acta_written_over_on_s3_is_not_what_its_links_and_verify_read(
         assert set(result["object_versions"]) == sealed
         for key in (result["document_key"], result["report_key"]):
             s3.put_object(Bucket=s3_env["ASTRA_S3_BUCKET"], Key=key, Body=b"{}")  # written over
+        evidence_key = result["audit_report"]["evidence"]["storage_key"]
+        s3.delete_object(Bucket=s3_env["ASTRA_S3_BUCKET"], Key=evidence_key)  # a delete marker on top
         assert (
             s3.get_object(Bucket=s3_env["ASTRA_S3_BUCKET"], Key=result["document_key"])["Body"].read()
             == b"{}"
@@ -350,9 +352,14 @@ def test_an_acta_written_over_on_s3_is_not_what_its_links_and_verify_read(
     for link in (result["download_url"], fresh["download_url"]):
         assert hashlib.sha256(httpx.get(link).content).hexdigest() == result["integrity_hash"]
     # the sealed files are intact; what was written over them is reported, not taken for them
-    assert [c.name for c in checks if not c.ok] == [
-        "acta's key still serves the sealed version",
-        "audit report's key still serves the sealed version",
+
+    def s3_version(key: str) -> str:
+        return str(s3.head_object(Bucket=s3_env["ASTRA_S3_BUCKET"], Key=key)["VersionId"])
+
+    assert [(c.name, c.actual) for c in checks if not c.ok] == [
+        ("acta's key still serves the sealed version", s3_version(result["document_key"])),
+        ("audit report's key still serves the sealed version", s3_version(result["report_key"])),
+        ("evidence's key still serves the sealed version", "deleted (a delete marker)"),
     ]
 
 
