@@ -353,7 +353,9 @@ class SessionAudio:
                         decoder = None
                         await self._record(tail)
                         await self._finish_transcriptions()
-                        if segmenter.position > resume_at[1]:
+                        if cursor != resume_at[0] or segmenter.position > resume_at[1]:
+                            # to the end of the stream, even past entries that carried no samples
+                            # (an end of utterance): finalize's drain checks that nothing is left
                             await buffer.checkpoint_audio(sid, cursor, segmenter.position)
                         return
                     quiet = time.monotonic() - idle_since
@@ -733,7 +735,9 @@ class AudioService:
                     running[0].look()
                 await asyncio.wait({task}, timeout=max(0.1, deadline - time.monotonic()))
                 ended_well = task.done() and not task.cancelled() and task.exception() is None
-                if ended_well and not await self.buffer.pending_utterances(session_id):
+                # and nothing left uncut: an owner ending on its own (idle, its audio all cut) just
+                # as a last frame came could have been handed that frame and ended without it
+                if ended_well and not await self._unprocessed(session_id):
                     return
             if time.monotonic() > deadline:
                 marks = await self.drain_marks(session_id)

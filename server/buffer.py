@@ -1466,14 +1466,18 @@ class SessionBuffer:
 
     async def audio_look(self, session_id: str, after: str, count: int) -> tuple[list[Entry], str]:
         """Up to ``count`` audio entries after entry id ``after`` ('0-0' for the beginning),
-        oldest first, and then the session's status, in one round trip: an owner that finds no
-        new audio decides by the status whether to wait, cut what is left (a finalize) or stop
-        (discarded), and an owner whose audio stopped looks every ``poll_interval``."""
+        oldest first, and the session's status, in one round trip: an owner that finds no new
+        audio decides by the status whether to wait, cut what is left (a finalize) or stop
+        (discarded), and an owner whose audio stopped looks every ``poll_interval``.
+        The status is read first: other clients' commands may run between the two, and an
+        append accepted before the session closed is then already in the stream this reads (read
+        the other way round, an append and the close landing in between made an owner find no
+        audio and a closing session, and stop before cutting that audio)."""
         k = SessionKeys(session_id)
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.xrange(k.audio, min=f"({after}", max="+", count=count)
             pipe.hget(k.meta, "status")
-            entries, status = await pipe.execute()
+            pipe.xrange(k.audio, min=f"({after}", max="+", count=count)
+            status, entries = await pipe.execute()
         return [(_text(entry_id), fields) for entry_id, fields in entries], _text(status or OPEN)
 
     async def audio_state(self, session_id: str) -> dict[str, str]:

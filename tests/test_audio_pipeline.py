@@ -498,6 +498,51 @@ def test_a_discarded_sessions_audio_owner_stops_without_cutting_or_transcribing_
     assert kinds[-1] == "session.discarded" and core.calls == 1
 
 
+class _EndingOwner:
+    """Stands for an owner in its last moments (its audio all cut, idle, letting the session go):
+    what finalize's drain calls on a running owner does nothing."""
+
+    def hurry(self) -> None:
+        pass
+
+    def look(self) -> None:
+        pass
+
+    def segmenting(self) -> str | None:
+        return None
+
+
+def test_finalize_does_not_take_an_owner_that_ended_on_its_own_for_the_audio_cut(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """Review: finalize's drain returned once the session's owner here had ended well with no
+    utterance pending, also when that owner ended on its own (idle) just as the last frames came:
+    handed to it, they were never cut, and the acta was built without them. The drain now also
+    needs the stream cut to its end: here the ending owner leaves the stored speech uncut, and a
+    new owner cuts it before the acta is built."""
+    token = make_token()
+    frames = list(make_timeline(random.Random(2), pieces=1).frames())
+    with SettledTestClient(create_app(settings)) as client:
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        orch.core = InstantCore()
+        session_id = _start_session(client, token)
+
+        async def stored_as_an_owner_ends() -> None:
+            chunks = [(seq, "pcm16", frame, False) for seq, frame in enumerate(frames, 1)]
+            await orch.buffer.append_audio_frames(session_id, "mic", chunks)
+            await orch.buffer.append_audio_frames(session_id, "mic", [(len(frames) + 1, "end", b"", False)])
+            ending = asyncio.create_task(asyncio.sleep(0.3), name="an owner letting go")
+            orch.audio._running[session_id] = (_EndingOwner(), ending)
+            ending.add_done_callback(lambda _: orch.audio._running.pop(session_id, None))
+
+        client.portal.call(stored_as_an_owner_ends)
+        finalized = _finalize(client, token, session_id)
+        assert finalized.status_code == 200, finalized.text
+        blocks = _blocks(client, token, session_id)
+    assert blocks and all(b["source"]["kind"] == "audio" for b in blocks), blocks
+    assert orch.core.calls == len(blocks)
+
+
 def test_an_owner_whose_audio_stopped_looks_at_its_stream_in_one_round_trip(
     settings: Settings, make_token: Callable[..., str]
 ) -> None:

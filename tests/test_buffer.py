@@ -619,3 +619,40 @@ async def test_an_utterance_is_written_by_hand_only_while_no_live_block_holds_it
     deleted = {**h2, "deleted": True, "version": 2}
     assert (await buffer.change_block(sid, Dedupe("none"), "delete", deleted, 1, payload()))[0] == "ok"
     assert (await write("h3", "utt_2"))[0] == "ok"
+
+
+async def test_an_owners_look_reads_the_status_before_the_stream(
+    buffer: SessionBuffer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review: ``audio_look`` read the audio stream, then the session's status, in a pipeline
+    other clients' commands may run in between: an append (the session still open) and the close
+    of a finalize landing between the two made the owner find no audio and a closing session, and
+    stop without cutting that audio, which the acta then lacked. Read status first, a closed
+    status means every append accepted before the close is already in the stream it reads."""
+    sid = await new_session(buffer)
+    stored = await buffer.append_audio(sid, Dedupe.by_seq("mic", 1), [("pcm16", b"\0\0", False)])
+    assert stored.outcome == "ok"
+    order: list[str] = []
+    real_pipeline = buffer.redis.pipeline
+
+    class Recorded:
+        def __init__(self, pipe: Any) -> None:
+            self.pipe = pipe
+
+        async def __aenter__(self) -> Any:
+            pipe = await self.pipe.__aenter__()
+
+            class Calls:
+                def __getattr__(self, name: str) -> Any:
+                    order.append(name)
+                    return getattr(pipe, name)
+
+            return Calls()
+
+        async def __aexit__(self, *exc: Any) -> Any:
+            return await self.pipe.__aexit__(*exc)
+
+    monkeypatch.setattr(buffer.redis, "pipeline", lambda **kw: Recorded(real_pipeline(**kw)))
+    entries, status = await buffer.audio_look(sid, "0-0", 10)
+    assert (len(entries), status) == (1, "OPEN")
+    assert order == ["hget", "xrange", "execute"]
