@@ -84,11 +84,14 @@ INTERVENTION_TEMPLATES = ("TPL_DEBATE", "TPL_VARIOS")
 not the carry of a speaker, which is docx_builder.SPEECH_TEMPLATES."""
 EDIT_EXTRACTION_TIMEOUT = 2.0
 """Seconds an edit of a block's text waits for CORE to extract the corrected text's fields."""
+CORE_TIMEOUT_GRACE = 1.0
+"""Seconds a CORE call may take past ``retry.timeout`` before the orchestrator cuts it: the HTTP
+client's own timeout (``retry.timeout``) fires first and counts against the circuit breaker."""
 MAX_METADATA_BYTES = 16_384
 OPEN_SESSIONS_LISTED = 50
+"""How many of a tenant's open sessions ``GET /v1/orchestrator/sessions`` lists (newest first)."""
 MAX_DISCARD_REASON = 500
 """Characters of the reason given for discarding a session."""
-"""How many of a tenant's open sessions ``GET /v1/orchestrator/sessions`` lists (newest first)."""
 PREVIEW_BUILDS = 1
 """Previews of the acta one instance builds at a time (they share the finalize worker): a
 finalize waits behind at most this many."""
@@ -464,7 +467,11 @@ class Orchestrator:
             attempts += 1
             with self.metrics.core_seconds.time():
                 try:
-                    async with asyncio.timeout(self.settings.retry.timeout):
+                    # A backstop past the HTTP client's own bound of retry.timeout: a CORE that
+                    # does not answer is then that client's timeout, which the circuit breaker
+                    # counts as a failure; cut here first, the call was "abandoned" (no verdict)
+                    # and a hung CORE never opened the breaker, each call taking every attempt.
+                    async with asyncio.timeout(self.settings.retry.timeout + CORE_TIMEOUT_GRACE):
                         return await call_core(previous_template)
                 except TimeoutError as exc:
                     raise ServiceUnavailable("CORE timed out", service="core") from exc

@@ -4,6 +4,7 @@ commands over real sockets, and the clients' error translation."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import hashlib
 import io
@@ -11,6 +12,7 @@ import json
 import logging
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -497,6 +499,48 @@ class _SocketlessStream(anyio.abc.SocketStream):
 
     async def aclose(self) -> None:
         pass
+
+
+def test_a_core_that_never_answers_opens_the_circuit_breaker(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """Review: the orchestrator cut each CORE call at ``retry.timeout``, the HTTP client's own
+    bound too, so a CORE that accepted and never answered was cancelled by the orchestrator
+    first: no verdict for the breaker, which never opened, and every utterance and text frame
+    waited for every attempt. The client's timeout now fires first and counts as a failure: after
+    ``core_breaker_threshold`` of them the breaker is open and calls fail fast."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def accept_and_say_nothing() -> None:
+        with contextlib.suppress(OSError):  # closed when the test ends
+            while True:
+                held.append(listener.accept()[0])
+
+    threading.Thread(target=accept_and_say_nothing, daemon=True).start()
+    retry = Retry(attempts=2, base_delay=0.01, max_delay=0.01, timeout=0.4)
+    hung = with_settings(
+        settings,
+        retry=retry,
+        core_url=f"http://127.0.0.1:{listener.getsockname()[1]}",
+        core_breaker_threshold=2,
+        core_breaker_cooldown=60.0,
+    )
+    auth = {"authorization": f"Bearer {make_token()}"}
+    try:
+        with TestClient(create_app(hung)) as client:
+            api = "/v1/orchestrator/session"
+            sid = client.post(f"{api}/start", json={"tenant_id": TENANT}, headers=auth).json()["session_id"]
+            kept = client.post(f"{api}/{sid}/append", json={"text": "Se abre la sesión."}, headers=auth)
+            assert kept.status_code == 200 and kept.json()["block"]["type"] == "ERROR_PENDING_REVIEW", (
+                kept.text
+            )
+            breaker = client.app.state.astra.orchestrator.core.breaker  # type: ignore[attr-defined]
+            assert breaker.failures == 2 and breaker.opened_at is not None
+    finally:
+        listener.close()
+        for connection in held:
+            connection.close()
 
 
 def test_a_connection_reset_during_setup_is_a_retryable_error() -> None:
