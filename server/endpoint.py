@@ -181,12 +181,21 @@ class Connection:
 
     async def close(self, exc: AstraError, close_code: int) -> None:
         """Send the error frame, then close with a code (see protocol.md, "Close codes"); each
-        step waits at most ``send_timeout`` for a client that is not reading."""
+        step waits at most ``send_timeout`` for a client that is not reading. A client already
+        found not reading for ``send_timeout`` (SLOW_CONSUMER) is not waited for again: both are
+        written as far as its socket takes them now, and the transport is dropped
+        ``close_timeout`` later unless it reads (wsprotocol.py). Waiting twice more, it held its
+        socket and buffers ~70 s where protocol.md allows 10 s."""
         self.state.metrics.ws_closes.labels(str(close_code)).inc()
+        stopped_reading = (
+            isinstance(exc, SlowConsumer) and (exc.details or {}).get("reason") == "send_timeout"
+        )
+        wait = 0.0 if stopped_reading else self.limits.send_timeout
         with contextlib.suppress(Exception):
-            await self.fail(exc)
+            async with asyncio.timeout(wait):
+                await self.fail(exc)
         with contextlib.suppress(Exception):
-            async with asyncio.timeout(self.limits.send_timeout):
+            async with asyncio.timeout(wait):
                 await self.ws.close(close_code, exc.code)
 
     # -- handshake -------------------------------------------------------------------------------

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import time
+import types
+import unittest.mock
 from collections.abc import Callable
 from typing import Any
 
+import anyio
 import msgpack
 import pytest
 import redis.exceptions
@@ -443,3 +447,53 @@ def test_seq_is_judged_before_the_session_is_closed(
             f"{api}/append", json={"text": "Otra."}, headers={**auth, "idempotency-key": "utt-2"}
         )
         assert new.status_code == 409 and new.json()["error"]["code"] == "SESSION_CLOSED"
+
+
+class _ClientThatTakesNothing:
+    """A WebSocket whose client stopped reading: every write waits for ever; what was asked of it
+    is kept."""
+
+    def __init__(self) -> None:
+        self.scope: dict[str, Any] = {"extensions": {}}
+        self.asked: list[str] = []
+
+    async def send(self, message: dict[str, Any]) -> None:
+        self.asked.append(message["type"])
+        await anyio.sleep_forever()
+
+    async def send_bytes(self, data: bytes) -> None:
+        self.asked.append("bytes")
+        await anyio.sleep_forever()
+
+    async def close(self, code: int, reason: str) -> None:
+        self.asked.append(f"close {code} {reason}")
+        await anyio.sleep_forever()
+
+
+def test_a_client_that_stopped_reading_is_not_waited_for_again_when_closed(settings: Settings) -> None:
+    """Review: once the server gave up on a client that took nothing for ``send_timeout``
+    (SLOW_CONSUMER), its close wrote the error frame and then the close, each waiting up to
+    ``send_timeout`` more for the same socket: ~70 s of socket and buffers where protocol.md
+    allows 10. Both are now tried once, as far as the socket takes them, and the close returns
+    (the transport is dropped ``close_timeout`` later). Any other close still waits (here: for
+    as long as the test lets it, with a send_timeout of an hour)."""
+    from server.endpoint import Connection
+    from server.errors import SlowConsumer, TooManyConnections
+
+    hour = with_settings(settings, limits=dataclasses.replace(settings.limits, send_timeout=3600.0))
+    state = types.SimpleNamespace(settings=hour, pressure=None, metrics=unittest.mock.MagicMock())
+
+    async def closing() -> tuple[list[str], bool]:
+        stuck = _ClientThatTakesNothing()
+        connection = Connection(stuck, state, "ses_x")  # type: ignore[arg-type]
+        gave_up = SlowConsumer("the client took no frame", reason="send_timeout")
+        with anyio.fail_after(60):  # a bound for a hung test only: it returns at once, or in 2 h
+            await connection.close(gave_up, 4503)
+        other = Connection(_ClientThatTakesNothing(), state, "ses_x")  # type: ignore[arg-type]
+        with anyio.move_on_after(0.5) as waited:
+            await other.close(TooManyConnections("full"), 4429)
+        return stuck.asked, waited.cancelled_caught
+
+    asked, still_waits = anyio.run(closing)
+    assert asked == ["bytes", "close 4503 SLOW_CONSUMER"]  # both tried, neither waited for
+    assert still_waits

@@ -407,9 +407,9 @@ def test_a_slow_consumer_that_never_reads_again_leaves_no_socket_behind(spawn: A
             for c in serving.net_connections(kind="tcp")
         )
 
-    assert held_open()  # the server gave up a moment ago: the close is still being tried
-    # 2 × send_timeout for the error frame and the close, then the close timeout: 10 s, which no
-    # time unit scales (wait_until scales its bound: at least 40 s here whatever the unit)
+    assert held_open()  # the server gave up a moment ago: the close timeout has not passed
+    # the error frame and the close are tried once, not waited for; then the close timeout: 10 s,
+    # which no time unit scales (wait_until scales its bound: at least 40 s here whatever the unit)
     bound = 40 / min(TIME_UNIT, 1.0)
     wait_until(lambda: not held_open(), bound, "the server to let go of the slow client's socket")
     slow.close()
