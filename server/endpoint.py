@@ -61,7 +61,7 @@ from .orchestrator import IngestResult
 from .protocol import Audio, AudioEnd, Delete, Edit, Hello, Insert, Numbered, Ping, Presence, Text
 from .state import AppState
 from .throttle import TokenBucket
-from .wsprotocol import HOLD, SEND_NOW
+from .wsprotocol import CLOSE_NOW, HOLD, SEND_NOW
 
 log = logging.getLogger("astra.ws")
 
@@ -183,13 +183,23 @@ class Connection:
         """Send the error frame, then close with a code (see protocol.md, "Close codes"); each
         step waits at most ``send_timeout`` for a client that is not reading. A client already
         found not reading for ``send_timeout`` (SLOW_CONSUMER) is not waited for again: both are
-        written as far as its socket takes them now, and the transport is dropped
-        ``close_timeout`` later unless it reads (wsprotocol.py). Waiting twice more, it held its
-        socket and buffers ~70 s where protocol.md allows 10 s."""
+        written at once behind what it has not read (``CLOSE_NOW``; under another ASGI server,
+        as far as its socket takes them now), and the transport is dropped ``close_timeout``
+        later unless it reads (wsprotocol.py). Waiting twice more, it held its socket and
+        buffers ~70 s where protocol.md allows 10 s."""
         self.state.metrics.ws_closes.labels(str(close_code)).inc()
         stopped_reading = (
             isinstance(exc, SlowConsumer) and (exc.details or {}).get("reason") == "send_timeout"
         )
+        close_now: Callable[[bytes, int, str], bool] | None = (self.ws.scope.get("extensions") or {}).get(
+            CLOSE_NOW
+        )
+        if (
+            stopped_reading
+            and close_now is not None
+            and close_now(self._error_frame(exc, None), close_code, exc.code)
+        ):
+            return
         wait = 0.0 if stopped_reading else self.limits.send_timeout
         with contextlib.suppress(Exception):
             async with asyncio.timeout(wait):

@@ -42,6 +42,10 @@ between two frames again. A frame cut across reads waits here until it is whole.
 whole before a protocol error reach the application before the disconnect, whichever way read
 them (uvicorn drops those that came in the same read as the error).
 
+``extensions[CLOSE_NOW]`` writes an error frame and the close at once, whatever the transport
+holds: for a client given up on because it stopped reading (SLOW_CONSUMER), which the
+application does not wait for again.
+
 ``astra serve`` passes this class to uvicorn (``ws=``); everything else is uvicorn's.
 """
 
@@ -68,6 +72,8 @@ HOLD = "astra.hold"
 """Key of a ``websocket.send`` message: frame it now, write it with the next message written."""
 SEND_NOW = "astra.send_now"
 """Key in the scope's ``extensions``: :meth:`KeepaliveProtocol.send_now` of the connection."""
+CLOSE_NOW = "astra.close_now"
+"""Key in the scope's ``extensions``: :meth:`KeepaliveProtocol.close_now` of the connection."""
 
 _BINARY_FIN = 0x82
 """First byte of a whole binary message in one frame: FIN, no reserved bit, opcode 2."""
@@ -90,6 +96,7 @@ class KeepaliveProtocol(WebSocketsSansIOProtocol):
         scope = getattr(self, "scope", None)  # none when the upgrade was refused
         if scope is not None:
             scope["extensions"][SEND_NOW] = self.send_now
+            scope["extensions"][CLOSE_NOW] = self.close_now
 
     def data_received(self, data: bytes) -> None:
         self.last_heard = self.loop.time()
@@ -195,6 +202,24 @@ class KeepaliveProtocol(WebSocketsSansIOProtocol):
         except InvalidState:  # closing: raised by the first (the state cannot change in between)
             return False
         self.transport.write(b"".join(self.conn.data_to_send()))
+        return True
+
+    def close_now(self, error: bytes, code: int, reason: str) -> bool:
+        """Write the error frame and the close at once, whatever the transport already holds, and
+        say whether it did (not on a connection closed or closing): for a peer that stopped
+        reading, which a send would wait for. Both join what it has not read; if it reads again
+        it gets them, and otherwise the transport is dropped ``close_timeout`` after the
+        application returns (:meth:`run_asgi`), as it is for the keepalive's close."""
+        if self.disconnected or not self._open_for_messages():
+            return False
+        try:
+            self.conn.send_binary(error)
+            self.conn.send_close(code, reason)
+        except InvalidState:
+            return False
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.close_sent = True
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})
         return True
 
     async def send(self, message: Any) -> None:

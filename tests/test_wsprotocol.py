@@ -10,7 +10,7 @@ import pytest
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
-from server.wsprotocol import HOLD, SEND_NOW, KeepaliveProtocol
+from server.wsprotocol import CLOSE_NOW, HOLD, SEND_NOW, KeepaliveProtocol
 
 pytestmark = pytest.mark.anyio
 
@@ -161,4 +161,33 @@ async def test_send_now_writes_at_once_or_not_at_all() -> None:
         await step.wait()
     assert results == [True, False, False]
     assert all(b"waits" not in w and b"closing" not in w for w in transport.writes)
+    protocol.connection_lost(None)
+
+
+async def test_close_now_writes_the_error_and_the_close_even_while_a_send_would_wait() -> None:
+    """For a client given up on because it stopped reading: ``close_now`` writes the error frame
+    and the close at once, though the transport is over its high-water mark (where a send waits,
+    here for ever), ends the connection for the application, and refuses a second time."""
+    answers: list[bool] = []
+    done = asyncio.Event()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        close_now = scope["extensions"][CLOSE_NOW]
+        assert (await receive())["type"] == "websocket.connect"
+        await send({"type": "websocket.accept"})
+        protocol.pause_writing()  # the client stopped reading: any send would wait
+        answers.append(close_now(b"slow", 4503, "SLOW_CONSUMER"))
+        answers.append(close_now(b"again", 4503, "SLOW_CONSUMER"))
+        disconnect = await receive()
+        answers.append(
+            disconnect == {"type": "websocket.disconnect", "code": 4503, "reason": "SLOW_CONSUMER"}
+        )
+        done.set()
+
+    transport, protocol = await serve_one(app)
+    async with asyncio.timeout(10):
+        await done.wait()
+    assert answers == [True, False, True]
+    assert transport.writes[1].startswith(_binary_frame(b"slow") + b"\x88")  # the error, then the close
+    assert len(transport.writes) == 2
     protocol.connection_lost(None)
