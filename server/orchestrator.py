@@ -173,7 +173,7 @@ class Orchestrator:
         retry = settings.retry
         # How long an admitted input may take before finalize stops waiting for it; for the
         # session's audio, how long it may go without moving on (AudioService.drain).
-        self.ingest_ttl = retry.attempts * (retry.timeout + retry.max_delay) + 5.0
+        self.ingest_ttl = retry.attempts * (retry.timeout + CORE_TIMEOUT_GRACE + retry.max_delay) + 5.0
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -917,7 +917,7 @@ class Orchestrator:
         )
         try:
             with self.metrics.core_seconds.time():
-                async with asyncio.timeout(self.settings.retry.timeout):
+                async with asyncio.timeout(self.settings.retry.timeout + CORE_TIMEOUT_GRACE):
                     return await self.core.process_text(req)
         except Exception as exc:
             log.warning("session %s: CORE could not classify %s (%r)", meta.session_id, what, exc)

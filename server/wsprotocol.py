@@ -220,6 +220,11 @@ class KeepaliveProtocol(WebSocketsSansIOProtocol):
         self.transport.write(b"".join(self.conn.data_to_send()))
         self.close_sent = True
         self.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})
+        if self.read_paused:  # as uvicorn's close: what the peer sends is read (and dropped),
+            # so the socket is not closed over unread data, which would reset the connection and
+            # lose the error and the close to a client that reads again
+            self.read_paused = False
+            self.transport.resume_reading()
         return True
 
     async def send(self, message: Any) -> None:

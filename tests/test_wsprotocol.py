@@ -167,7 +167,8 @@ async def test_send_now_writes_at_once_or_not_at_all() -> None:
 async def test_close_now_writes_the_error_and_the_close_even_while_a_send_would_wait() -> None:
     """For a client given up on because it stopped reading: ``close_now`` writes the error frame
     and the close at once, though the transport is over its high-water mark (where a send waits,
-    here for ever), ends the connection for the application, and refuses a second time."""
+    here for ever), reads the client again (a socket closed over unread data is reset, and the
+    two frames lost), ends the connection for the application, and refuses a second time."""
     answers: list[bool] = []
     done = asyncio.Event()
 
@@ -176,7 +177,9 @@ async def test_close_now_writes_the_error_and_the_close_even_while_a_send_would_
         assert (await receive())["type"] == "websocket.connect"
         await send({"type": "websocket.accept"})
         protocol.pause_writing()  # the client stopped reading: any send would wait
+        protocol.read_paused = True  # and uvicorn holds its next message back for us
         answers.append(close_now(b"slow", 4503, "SLOW_CONSUMER"))
+        answers.append(not protocol.read_paused)  # read again: no close over unread data (RST)
         answers.append(close_now(b"again", 4503, "SLOW_CONSUMER"))
         disconnect = await receive()
         answers.append(
@@ -187,7 +190,7 @@ async def test_close_now_writes_the_error_and_the_close_even_while_a_send_would_
     transport, protocol = await serve_one(app)
     async with asyncio.timeout(10):
         await done.wait()
-    assert answers == [True, False, True]
+    assert answers == [True, True, False, True]
     assert transport.writes[1].startswith(_binary_frame(b"slow") + b"\x88")  # the error, then the close
     assert len(transport.writes) == 2
     protocol.connection_lost(None)
