@@ -173,7 +173,9 @@ class Orchestrator:
         retry = settings.retry
         # How long an admitted input may take before finalize stops waiting for it; for the
         # session's audio, how long it may go without moving on (AudioService.drain).
-        self.ingest_ttl = retry.attempts * (retry.timeout + CORE_TIMEOUT_GRACE + retry.max_delay) + 5.0
+        self.core_deadline = retry.timeout + CORE_TIMEOUT_GRACE
+        """Seconds the orchestrator lets one CORE call take (see CORE_TIMEOUT_GRACE)."""
+        self.ingest_ttl = retry.attempts * (self.core_deadline + retry.max_delay) + 5.0
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -471,7 +473,7 @@ class Orchestrator:
                     # does not answer is then that client's timeout, which the circuit breaker
                     # counts as a failure; cut here first, the call was "abandoned" (no verdict)
                     # and a hung CORE never opened the breaker, each call taking every attempt.
-                    async with asyncio.timeout(self.settings.retry.timeout + CORE_TIMEOUT_GRACE):
+                    async with asyncio.timeout(self.core_deadline):
                         return await call_core(previous_template)
                 except TimeoutError as exc:
                     raise ServiceUnavailable("CORE timed out", service="core") from exc
@@ -917,7 +919,7 @@ class Orchestrator:
         )
         try:
             with self.metrics.core_seconds.time():
-                async with asyncio.timeout(self.settings.retry.timeout + CORE_TIMEOUT_GRACE):
+                async with asyncio.timeout(self.core_deadline):
                     return await self.core.process_text(req)
         except Exception as exc:
             log.warning("session %s: CORE could not classify %s (%r)", meta.session_id, what, exc)

@@ -82,12 +82,11 @@ async def verify_session(buffer: SessionBuffer, store: ObjectStore, session_id: 
         Check("event log (chain_head)", result["chain_head"], chain_head(events)),
         Check("report's chain_head", report["event_chain"]["head"], chain_head(events)),
     ]
-    if "evidence" in report:
-        evidence = await sealed(report["evidence"]["storage_key"], "evidence")
-        checks += _evidence_checks(report, evidence)
     named = {result["document_key"]: "acta", result["report_key"]: "audit report"}
     if "evidence" in report:
-        named[report["evidence"]["storage_key"]] = "evidence"
+        evidence_key = report["evidence"]["storage_key"]
+        named[evidence_key] = "evidence"
+        checks += _evidence_checks(report, await sealed(evidence_key, "evidence"))
     for key, what in named.items():
         if version := versions.get(key):
             # the sealed version is intact (checked above), but a read of the key without a

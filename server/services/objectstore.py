@@ -22,7 +22,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 from urllib.parse import quote, urlencode
@@ -347,8 +347,7 @@ class S3ObjectStore:
             # Pieces: spooled to a temporary file in a thread; boto3 reads it (and again on a retry).
             with await asyncio.to_thread(_spooled, data) as body:
                 stored = await put(Body=body)
-        version: str | None = stored.get("VersionId")
-        return version if version and version != "null" else None  # "null": versioning off
+        return _version_of(stored)
 
     async def put_file(self, key: str, fileobj: BinaryIO, content_type: str) -> None:
         await self._call(
@@ -360,8 +359,7 @@ class S3ObjectStore:
         )
 
     async def get_bytes(self, key: str, version: str | None = None) -> bytes:
-        which = {"VersionId": version} if version else {}
-        response = await self._call("get_object", Bucket=self.bucket, Key=self._key(key), **which)
+        response = await self._call("get_object", Bucket=self.bucket, Key=self._key(key), **_which(version))
         body: bytes = await asyncio.to_thread(response["Body"].read)
         return body
 
@@ -399,22 +397,30 @@ class S3ObjectStore:
         return True
 
     async def latest_version(self, key: str) -> str | None:
-        answer = await self._call("head_object", Bucket=self.bucket, Key=self._key(key))
-        version: str | None = answer.get("VersionId")
-        return version if version and version != "null" else None
+        return _version_of(await self._call("head_object", Bucket=self.bucket, Key=self._key(key)))
 
     async def download_url(self, key: str, ttl: int, version: str | None = None) -> str:
-        which = {"VersionId": version} if version else {}
         url: str = await asyncio.to_thread(
             self._s3.generate_presigned_url,
             "get_object",
-            Params={"Bucket": self.bucket, "Key": self._key(key), **which},
+            Params={"Bucket": self.bucket, "Key": self._key(key), **_which(version)},
             ExpiresIn=ttl,
         )
         return url
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._key(key)}"
+
+
+def _which(version: str | None) -> dict[str, str]:
+    """The S3 parameters that name one version of an object (none: the latest)."""
+    return {"VersionId": version} if version else {}
+
+
+def _version_of(answer: Mapping[str, Any]) -> str | None:
+    """The version an S3 answer names; None without versioning (no id, or "null")."""
+    version = answer.get("VersionId")
+    return str(version) if version and version != "null" else None
 
 
 def _spooled(pieces: Iterable[bytes]) -> BinaryIO:
