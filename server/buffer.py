@@ -761,21 +761,35 @@ return emit(KEYS[1], KEYS[2], ARGV[2], ARGV[1])
 )
 
 # KEYS: meta, lock, events   ARGV: owner, lock_ttl_ms, closing_payload, channel
+# Acquired: also the time the acta is sealed at, Redis's clock read when this finalize began
+# (``sealed_at``); a call taking over a finalize whose instance died gets the same time, so it
+# seals the same objects, not a second acta beside the first. A finalize begun anew (the last
+# one failed) reads the clock again.
 _BEGIN_FINALIZE = (
     _EMIT
     + """
 local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return {'missing', ''} end
-if status == 'FINALIZED' then return {'done', ''} end
-if status == 'DISCARDED' then return {'discarded', ''} end
-if status == 'CLOSING' then
-  if redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') then return {'acquired', 'takeover'} end
-  return {'busy', ''}
+if not status then return {'missing', '', ''} end
+if status == 'FINALIZED' then return {'done', '', ''} end
+if status == 'DISCARDED' then return {'discarded', '', ''} end
+local function now()
+  local t = redis.call('TIME')
+  return t[1] .. '.' .. string.format('%06d', tonumber(t[2]))
 end
+if status == 'CLOSING' then
+  if not redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') then return {'busy', '', ''} end
+  local at = redis.call('HGET', KEYS[1], 'sealed_at')
+  if not at then
+    at = now()
+    redis.call('HSET', KEYS[1], 'sealed_at', at)
+  end
+  return {'acquired', 'takeover', at}
+end
+local at = now()
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
-redis.call('HSET', KEYS[1], 'status', 'CLOSING')
+redis.call('HSET', KEYS[1], 'status', 'CLOSING', 'sealed_at', at)
 redis.call('HDEL', KEYS[1], 'error')
-return {'acquired', tostring(emit(KEYS[1], KEYS[3], ARGV[4], ARGV[3]))}
+return {'acquired', tostring(emit(KEYS[1], KEYS[3], ARGV[4], ARGV[3])), at}
 """
 )
 
@@ -1280,13 +1294,16 @@ class SessionBuffer:
 
     async def begin_finalize(
         self, session_id: str, owner: str, lock_ttl: float, closing_payload: bytes
-    ) -> tuple[str, str]:
+    ) -> tuple[str, str, float | None]:
+        """('acquired', closing event id or 'takeover', sealed_at), ('busy', '', None), ('done',
+        '', None), ('discarded', '', None) or ('missing', '', None); ``sealed_at`` is the same for
+        every call that takes over the same finalize (see ``_BEGIN_FINALIZE``)."""
         k = SessionKeys(session_id)
-        outcome, detail = await self._begin_finalize(
+        outcome, detail, sealed_at = await self._begin_finalize(
             keys=[k.meta, k.finalize_lock, k.events],
             args=[owner, int(lock_ttl * 1000), closing_payload, k.channel],
         )
-        return _text(outcome), _text(detail)
+        return _text(outcome), _text(detail), float(sealed_at) if sealed_at else None
 
     async def discard(
         self, session_id: str, discard: dict[str, Any], event_payload: bytes, *, only_if_empty: bool

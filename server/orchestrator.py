@@ -1522,7 +1522,8 @@ class Orchestrator:
         closing = self._event("session.closing", principal, {})
         lock_ttl = self.settings.limits.finalize_lock_ttl
         while True:
-            outcome, _ = await self.buffer.begin_finalize(meta.session_id, owner, lock_ttl, closing)
+            begun = await self.buffer.begin_finalize(meta.session_id, owner, lock_ttl, closing)
+            outcome, _, sealed_at = begun
             match outcome:
                 case "missing":
                     raise NotFound("no such session")
@@ -1537,13 +1538,14 @@ class Orchestrator:
                     if outcome_of_other is not None:
                         return outcome_of_other
                     continue
+            assert sealed_at is not None
             break
         # Finalizing: the session no longer counts against the tenant's open sessions.
         await self.buffer.release_session(meta.tenant_id, meta.session_id)
         started = time.perf_counter()
         renew = asyncio.create_task(self._keep_lock(meta.session_id, owner))
         try:
-            result, edited = await self._build_and_seal(principal, meta)
+            result, edited = await self._build_and_seal(principal, meta, sealed_at)
         except Exception as exc:
             failure = exc if isinstance(exc, AstraError) else as_unavailable(exc)
             failure = failure or AstraError(f"finalize failed: {exc!r}")
@@ -1717,7 +1719,7 @@ class Orchestrator:
             delay = ttl / 3
 
     async def _build_and_seal(
-        self, principal: Principal, meta: SessionMeta
+        self, principal: Principal, meta: SessionMeta, sealed_at: float
     ) -> tuple[dict[str, Any], list[bytes]]:
         """Drain, build, seal: the result, and the human-edited blocks as stored (for LEARN).
 
@@ -1760,7 +1762,9 @@ class Orchestrator:
                 "audio_first_at": meta.audio_first_at,
                 "audio_last_at": meta.audio_last_at,
                 "finalized_by": principal.sub,
-                "sealed_at": time.time(),  # once: a seal tried again stores the same objects again
+                # this finalize's, kept in the session: a seal tried again, or by the call that
+                # takes this finalize over, stores the same objects again, not a second acta
+                "sealed_at": sealed_at,
             },
         )
         seal = await with_retries(lambda: self.guard.seal(seal_request), self.settings.retry)

@@ -441,17 +441,21 @@ async def test_forced_drain_refuses_stragglers(buffer: SessionBuffer) -> None:
 
 async def test_finalize_lock_single_owner_takeover_and_outcome(buffer: SessionBuffer) -> None:
     """One owner at a time; a dead owner's lock expires and another takes over; only the
-    holder records the outcome; a failed finalize can start again; a done one reports done."""
+    holder records the outcome; a failed finalize can start again; a done one reports done. The
+    time of sealing is Redis's clock when a finalize begins, the same for the call that takes it
+    over, and read anew when a failed one begins again."""
     sid = await new_session(buffer)
-    assert (await buffer.begin_finalize(sid, "a", 30, payload()))[0] == "acquired"
-    assert (await buffer.begin_finalize(sid, "b", 30, payload()))[0] == "busy"
+    outcome, _, sealed_at = await buffer.begin_finalize(sid, "a", 30, payload())
+    assert outcome == "acquired" and sealed_at is not None and abs(sealed_at - time.time()) < 60
+    assert await buffer.begin_finalize(sid, "b", 30, payload()) == ("busy", "", None)
     assert await buffer.end_finalize(sid, "b", ok=True, value={}, event_payload=payload()) == 0
     await buffer.redis.delete(f"astra:{{{sid}}}:finalize")  # a's lock expired
-    assert await buffer.begin_finalize(sid, "b", 30, payload()) == ("acquired", "takeover")
+    assert await buffer.begin_finalize(sid, "b", 30, payload()) == ("acquired", "takeover", sealed_at)
     assert await buffer.end_finalize(sid, "b", ok=False, value={"code": "X"}, event_payload=payload()) > 0
     meta = await buffer.meta(sid)
     assert meta is not None and meta.status == FINALIZE_FAILED and meta.error == {"code": "X"}
-    assert (await buffer.begin_finalize(sid, "c", 30, payload()))[0] == "acquired"
+    outcome, _, begun_again = await buffer.begin_finalize(sid, "c", 30, payload())
+    assert outcome == "acquired" and begun_again is not None and begun_again > sealed_at
     assert await buffer.renew_finalize(sid, "c", 30)
     assert await buffer.end_finalize(sid, "c", ok=True, value={"h": 1}, event_payload=payload()) > 0
     meta = await buffer.meta(sid)

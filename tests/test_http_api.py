@@ -1127,6 +1127,59 @@ def test_a_seal_tried_again_stores_the_same_objects_not_a_second_set(
     assert stored == sorted(Path(key).name for key in written[:3])
 
 
+def test_a_finalize_sealed_but_not_recorded_is_sealed_again_as_the_same_objects(
+    settings: Settings, make_token: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis failing as the outcome of a sealed finalize is recorded: the call answers 503 and the
+    session stays closing until its lock lapses; the next call takes the finalize over, builds and
+    seals again, and writes the same acta (the same bytes, hashes and keys: the time of sealing is
+    kept in the session from the first call, and the document's bytes depend on its content
+    only), not a second acta beside the first, each locked for years under Object Lock."""
+    import anyio
+
+    app = create_app(with_settings(settings, retry=FAST_RETRY, limits=dataclasses.replace(
+        settings.limits, finalize_lock_ttl=2.0)))  # fmt: skip
+    token = make_token()
+    answers: list[Any] = []
+    seals: list[Any] = []
+
+    class KeptGuard(CountingGuard):
+        async def seal(self, req: Any) -> Any:
+            seals.append(await super().seal(req))
+            return seals[-1]
+
+    async def scenario() -> str:
+        async with started_in_process(app, token) as (http, api):
+            await http.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=bearer(token))
+            orch = app.state.astra.orchestrator
+            orch.guard = KeptGuard(orch.guard)
+            end_finalize = orch.buffer.end_finalize
+
+            async def failing_once(*args: Any, **kwargs: Any) -> Any:
+                if len(seals) == 1 and kwargs["ok"]:
+                    raise redis_exceptions.ConnectionError("Connection reset by peer")
+                return await end_finalize(*args, **kwargs)
+
+            monkeypatch.setattr(orch.buffer, "end_finalize", failing_once)
+            for _ in range(2):
+                answers.append(await http.post(f"{api}/finalize", headers=bearer(token), timeout=60))
+            return str(api).rsplit("/", 1)[-1]
+
+    session_id = anyio.run(scenario)
+    assert [r.status_code for r in answers] == [503, 200], [r.text for r in answers]
+    assert answers[0].json()["error"]["code"] == "STORE_UNAVAILABLE"
+    assert len(seals) == 2
+    first, again = seals
+    assert (again.document_key, again.integrity_hash, again.report_key) == (
+        first.document_key,
+        first.integrity_hash,
+        first.report_key,
+    )
+    assert answers[1].json()["integrity_hash"] == first.integrity_hash
+    stored = [p for p in (settings.data_dir / "objects").rglob("acta-*.docx") if session_id in str(p)]
+    assert [p.name for p in stored] == [Path(first.document_key).name]
+
+
 def test_healthz_and_metrics(client: TestClient, make_token: Callable[..., str]) -> None:
     """/healthz answers once Redis answers; /metrics exposes Prometheus counters, and the series
     the README's alerts watch exist at 0 before their first event (else increase() misses it)."""

@@ -208,12 +208,14 @@ import io
 import itertools
 import json
 import re
+import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
 from docx import Document
+from docx.opc.pkgwriter import PackageWriter
 from docx.oxml.parser import oxml_parser
 from docx.oxml.shape import CT_Inline
 from docx.shared import Emu
@@ -3959,6 +3961,52 @@ def _describe_the_document(doc: Any, meta: Mapping[str, Any], blocks: Sequence[M
         props.created, props.modified = min(times), max(times)
 
 
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+"""The earliest date a zip entry can carry."""
+
+
+class _DatedZip:
+    """Where python-docx writes a package's parts: a zip whose entries all carry one date.
+    python-docx's own writer dates each entry by the clock, so the same acta built a second later
+    had other bytes, another integrity hash and another name in the object store."""
+
+    def __init__(self, out: io.BytesIO, date_time: tuple[int, int, int, int, int, int]) -> None:
+        self._zip = zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED)
+        self._date_time = date_time
+
+    def write(self, pack_uri: Any, blob: bytes) -> None:
+        entry = zipfile.ZipInfo(pack_uri.membername, date_time=self._date_time)
+        entry.compress_type = zipfile.ZIP_DEFLATED
+        entry.external_attr = 0o644 << 16
+        self._zip.writestr(entry, blob)
+
+    def close(self) -> None:
+        self._zip.close()
+
+
+def _package_bytes(doc: Any) -> bytes:
+    """The .docx file of ``doc``, a function of its content alone: what ``Document.save`` writes
+    (python-docx 1.2's ``OpcPackage.save``: the parts prepared, then the content types, the
+    package's relationships and the parts in that order), its zip entries dated at the acta's last
+    change (its ``modified`` property, the last block's time). A finalize taken over by another
+    instance, or tried again after its result could not be stored, then seals the same bytes under
+    the same keys instead of a second acta beside the first (each locked for years under Object
+    Lock)."""
+    package = doc.part.package
+    parts = package.parts
+    for part in parts:
+        part.before_marshal()
+    modified = doc.core_properties.modified
+    date_time = max(modified.timetuple()[:6], _ZIP_EPOCH) if modified else _ZIP_EPOCH
+    out = io.BytesIO()
+    writer: Any = _DatedZip(out, date_time)  # in the place of python-docx's PhysPkgWriter
+    PackageWriter._write_content_types_stream(writer, parts)  # type: ignore[no-untyped-call]
+    PackageWriter._write_pkg_rels(writer, package.rels)  # type: ignore[no-untyped-call]
+    PackageWriter._write_parts(writer, parts)
+    writer.close()
+    return out.getvalue()
+
+
 def _end_cells_with_a_paragraph(body: Any) -> None:
     """Word requires every table cell to end with a paragraph. A zone laid out in a cell (a frame
     table, a signatures table) can leave its cell ending with a generated table (a roll call),
@@ -4097,6 +4145,4 @@ def build_docx(
         core = doc.core_properties
         core.title = f"BORRADOR: {core.title}" if core.title else "BORRADOR"
 
-    out = io.BytesIO()
-    doc.save(out)
-    return out.getvalue()
+    return _package_bytes(doc)
