@@ -50,10 +50,12 @@ from .errors import (
     CLOSE_TRY_AGAIN,
     AstraError,
     Forbidden,
+    InvalidField,
     ProtocolError,
     SlowConsumer,
     StoreUnavailable,
     TooManyConnections,
+    UnknownType,
 )
 from .fanout import PRESENCE, RESYNC, STORE_DOWN, Subscription
 from .inbox import Inbox
@@ -245,6 +247,17 @@ class Connection:
             )
             if not isinstance(message, Hello):
                 raise ProtocolError("the first frame must be a hello", code="HELLO_REQUIRED")
+        except (UnknownType, InvalidField) as exc:
+            # readable, and no hello: a type this version does not know (a misspelt hello), or a
+            # numbered frame with a bad field, first. A hello whose own field is bad says so.
+            if isinstance(exc, InvalidField) and exc.seq is None:
+                await self.close(exc, CLOSE_BAD_FRAME)
+            else:
+                await self.close(
+                    ProtocolError(f"the first frame must be a hello ({exc})", code="HELLO_REQUIRED"),
+                    CLOSE_BAD_FRAME,
+                )
+            return None
         except ProtocolError as exc:
             await self.close(exc, CLOSE_BAD_FRAME)
             return None

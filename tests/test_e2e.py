@@ -228,6 +228,18 @@ def test_bad_frames_get_coded_errors_over_a_real_socket(spawn: Any) -> None:
     c.text(1, "antes del saludo")
     assert c.recv()["code"] == "HELLO_REQUIRED" and closed_with(c) == 4400
 
+    # readable and not a hello: a misspelt hello, a numbered frame with a bad field
+    for first in ({"type": "helo", "token": token}, {"type": "text", "seq": 1, "text": 5}):
+        c = Client(server.ws_url, session_id)
+        c.send(first)
+        assert c.recv()["code"] == "HELLO_REQUIRED" and closed_with(c) == 4400
+
+    c = Client(server.ws_url, session_id)
+    c.send({"type": "hello", "token": token, "client_id": 7})
+    refused = c.recv()
+    assert refused["code"] == "INVALID_FIELD" and refused["details"]["field"] == "client_id"
+    assert closed_with(c) == 4400
+
     c = Client(server.ws_url, session_id)
     assert c.hello("not-a-jwt")["code"] == "UNAUTHORIZED" and closed_with(c) == 4401
 
