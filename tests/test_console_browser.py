@@ -845,7 +845,8 @@ def test_outbox_keeps_unacked_audio_on_disk_until_acked(spawn: Any, browser: Bro
     """outbox.js with audiostore.js (IndexedDB) in the page: queued audio is written with its seq
     and whether it went out; a new outbox (a reload) gets it back in its place among the saved
     frames, the sent frames keep their seq (the welcome settles them); acked and refused audio
-    leaves the disk; a full disk drops the oldest unsent audio, counted like the memory bound."""
+    leaves the disk; a full disk drops the oldest unsent audio, counted like the memory bound, until
+    it takes a write again."""
     server = spawn("serve")
     page = browser.new_page()
     page.goto(f"{server.url}/static/index.html")
@@ -898,9 +899,24 @@ def test_outbox_keeps_unacked_audio_on_disk_until_acked(spawn: Any, browser: Bro
              await box2.restoreAudio(full);
              for (let i = 0; i < 15; i++) box2.addAudio(chunk(i));
              await box2.writeAudio();
+             // A disk full for a moment: once it takes a write again, the whole bound is back.
+             let refuse = true;
+             const flaky = {
+               load: async () => [],
+               write: async () => { if (refuse) throw new DOMException('full', 'QuotaExceededError'); },
+             };
+             const box3 = new Outbox({ load: () => null, save: () => {} });
+             await box3.restoreAudio(flaky);
+             for (let i = 0; i < 15; i++) box3.addAudio(chunk(i));
+             await box3.writeAudio();                    // refused: 1 s kept
+             refuse = false;
+             await box3.writeAudio();                    // taken
+             for (let i = 0; i < 30; i++) box3.addAudio(chunk(i));
+             await box3.writeAudio();
              return { written, afterAck, restored, backlog, resent, afterWelcome,
                       dropped: dropped && dropped.kind, afterClosed, left,
-                      fullDropped: box2.droppedAudioSeconds, fullKept: box2.pendingAudioSeconds };
+                      fullDropped: box2.droppedAudioSeconds, fullKept: box2.pendingAudioSeconds,
+                      againDropped: box3.droppedAudioSeconds, againKept: box3.pendingAudioSeconds };
            }"""
     )
     assert result["written"] == [[1, True, 1], [2, True, 2], [4, False, 3]]
@@ -917,6 +933,7 @@ def test_outbox_keeps_unacked_audio_on_disk_until_acked(spawn: Any, browser: Bro
     assert result["dropped"] == "audio" and result["afterClosed"] == []
     assert result["left"] == [[3, "text"]]
     assert result["fullDropped"] == pytest.approx(0.5) and result["fullKept"] == pytest.approx(1.0)
+    assert result["againDropped"] == pytest.approx(0.5) and result["againKept"] == pytest.approx(4.0)
     shot(page, "page")
     page.close()
 

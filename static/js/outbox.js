@@ -158,6 +158,7 @@ export class Outbox {
     this.store = store;
     this.maxAudioBytes = maxAudioBytes;
     this.memoryAudioBytes = memoryAudioBytes;
+    this.fullDiskBytes = null; // while the disk refuses writes: the audio it held then (the bound)
     this.audioBytes = 0; // bytes of audio frames queued
     this.memoryBytes = 0; // bytes of those held in memory (the rest is on disk only)
     this.peakMemoryBytes = 0; // the most memoryBytes has been after any change
@@ -245,9 +246,13 @@ export class Outbox {
     return this.lostAudioBytes / AUDIO_BYTES_PER_SECOND;
   }
 
-  /** The bound on queued audio: the disk's, or the memory window where there is no disk. */
+  /**
+   * The bound on queued audio: the disk's (while the disk is full, what it held then), or the
+   * memory window where there is no disk.
+   */
   get audioBound() {
-    return this.audioStore ? this.maxAudioBytes : Math.min(this.maxAudioBytes, this.memoryAudioBytes);
+    if (!this.audioStore) return Math.min(this.maxAudioBytes, this.memoryAudioBytes);
+    return this.fullDiskBytes === null ? this.maxAudioBytes : Math.min(this.maxAudioBytes, this.fullDiskBytes);
   }
 
   save() {
@@ -399,6 +404,7 @@ export class Outbox {
     this.writeAgain = false;
     try {
       await this.audioStore.write(puts, removed, patches);
+      this.fullDiskBytes = null; // the disk takes writes again: the whole bound is back
       for (const { frame, seq, sent } of written) {
         if (!frame.stored && !frame.gone) this.unstoredBytes -= frame.bytes;
         frame.stored = { seq, sent };
@@ -425,13 +431,15 @@ export class Outbox {
   }
 
   /**
-   * The disk refused a batch: queue no more audio than what is already on disk, dropping the
-   * oldest never-sent chunks (counted and shown like the bound).
+   * The disk refused a batch: until it takes one again, queue no more audio than what is already
+   * on disk (at least 1 s), dropping the oldest never-sent chunks (counted and shown like the
+   * bound). Once a write goes through, the configured bound is back: a moment of a full disk
+   * while online (when little is on disk) must not leave the next network cut with 1 s.
    */
   diskFull(batch) {
     let unwritten = 0;
     for (const f of batch) if (!f.stored && !f.gone) unwritten += f.bytes;
-    this.maxAudioBytes = Math.max(AUDIO_BYTES_PER_SECOND, this.audioBytes - unwritten);
+    this.fullDiskBytes = Math.max(AUDIO_BYTES_PER_SECOND, this.audioBytes - unwritten);
     this.enforceBudget();
   }
 
