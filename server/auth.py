@@ -42,6 +42,9 @@ class Principal:
     tenant_id: str
     role: str
     sub: str
+    expires_at: float | None = None
+    """The token's ``exp`` (Unix seconds): a WebSocket connection is closed then (4401), since
+    HTTP requests are judged one by one but a connection lives for hours."""
 
     def require(self, allowed: frozenset[str], action: str) -> None:
         if self.role not in allowed:
@@ -156,7 +159,7 @@ class Authenticator:
             raise _refused("token has no valid role")
         if not isinstance(sub, str) or not sub:
             raise _refused("token lacks sub")
-        return Principal(tenant_id=tenant_id, role=role, sub=sub)
+        return Principal(tenant_id=tenant_id, role=role, sub=sub, expires_at=float(claims["exp"]))
 
     async def _decode(self, token: str) -> dict[str, Any]:
         options: Any = {"require": ["exp", "sub"]}

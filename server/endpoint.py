@@ -49,6 +49,7 @@ from .errors import (
     CLOSE_TOO_MANY_CONNECTIONS,
     CLOSE_TRY_AGAIN,
     AstraError,
+    AuthError,
     Forbidden,
     InvalidField,
     ProtocolError,
@@ -387,6 +388,8 @@ class Connection:
                     self._deliver(sub, min(hello.last_event_id, meta.head_event_id)), name="ws-deliver"
                 ),
             ]
+            if principal.expires_at is not None:
+                tasks.append(asyncio.create_task(_expiry(principal.expires_at), name="ws-token-expiry"))
             try:
                 done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             finally:
@@ -676,6 +679,15 @@ class Connection:
             self.state.metrics.events_sent.inc(len(batch))
             if len(batch) < page:
                 return after
+
+
+async def _expiry(expires_at: float) -> None:
+    """Raise once the connection's token has expired. An HTTP request is judged by its token
+    when it comes; a connection lives for hours: it is closed with 4401 (UNAUTHORIZED) and the
+    client says hello again with a new token (the console asks for one), resending what it had
+    not seen acked, as after any close."""
+    await asyncio.sleep(max(0.0, expires_at - time.time()))
+    raise AuthError("the token expired: connect again with a new one")
 
 
 async def stream_endpoint(websocket: WebSocket) -> None:

@@ -342,9 +342,11 @@ class ServerProcess:
                 self.process.kill()
                 self.process.wait(10)
 
-    def token(self, tenant: str = TENANT, role: str = "recorder", sub: str = "tester") -> str:
+    def token(
+        self, tenant: str = TENANT, role: str = "recorder", sub: str = "tester", ttl: int = 3600
+    ) -> str:
         secret = load_or_create_secret(self.data_dir / "jwt-secret")
-        return issue_token(secret, tenant_id=tenant, role=role, sub=sub, ttl=3600)
+        return issue_token(secret, tenant_id=tenant, role=role, sub=sub, ttl=ttl)
 
 
 @pytest.fixture

@@ -270,6 +270,25 @@ def test_bad_frames_get_coded_errors_over_a_real_socket(spawn: Any) -> None:
 
 
 @pytest.mark.cluster
+def test_a_connection_is_closed_when_its_token_expires(spawn: Any) -> None:
+    """A connection's token is judged at its hello and again when it expires: the connection is
+    then closed with 4401 UNAUTHORIZED, not left sending and editing for hours on a token that
+    would no longer open one; a hello with a new token goes on where it was."""
+    server = spawn("serve")
+    session_id = _start(server, server.token())
+    c = Client(server.ws_url, session_id)
+    assert c.hello(server.token(ttl=5))["type"] == "welcome"
+    c.text(1, "Se abre la sesión antes de que venza la clave.")
+    c.wait_for(lambda: 1 in c.acks)
+    refused = c.until(lambda m: m["type"] == "error", timeout=30)
+    assert refused["code"] == "UNAUTHORIZED"
+    with pytest.raises(ConnectionClosed) as info:
+        c.until(lambda m: False)
+    assert info.value.rcvd is not None and info.value.rcvd.code == 4401
+    again = Client(server.ws_url, session_id)
+    assert again.hello(server.token())["last_seq"] == 1
+
+
 def test_two_instances_on_one_redis_share_live_sessions(spawn: Any, redis_url: str, tmp_path: Path) -> None:
     """A recorder on one instance and a viewer on another: the viewer sees every block live,
     in order, and the session can be finalized through either instance."""
