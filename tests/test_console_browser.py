@@ -1187,6 +1187,24 @@ def elapsed_seconds(page: Page) -> int:
 
 
 @pytest.mark.timeout(240)
+@pytest.mark.timeout(180)
+def test_a_session_past_its_maximum_length_stops_the_recording_and_says_why(
+    spawn: Any, browser: Browser, shot: Any
+) -> None:
+    """A session older than ASTRA_MAX_SESSION_SECONDS refuses recorded input (SESSION_TOO_LONG):
+    the console stops its microphone and says why, instead of showing «Grabando» while every
+    chunk it hears is refused and thrown away, ten a second."""
+    server = spawn("serve", env={"ASTRA_MAX_SESSION_SECONDS": "6"})
+    console = Console(browser, server, server.token())
+    page = console.page
+    console.start_session("Sesión más larga de lo permitido")
+    page.get_by_role("button", name="Grabar").click()
+    expect(page.locator("#rec-error")).to_contain_text("duración máxima", timeout=ms(60))
+    expect(page.locator("#rec-state")).to_contain_text("Grabación detenida", timeout=ms(30))
+    shot(page, "stopped-too-long")
+    assert not console.errors
+
+
 def test_a_reload_while_recording_says_the_recording_stopped_and_grabar_goes_on(
     spawn: Any, browser: Browser, shot: Any
 ) -> None:

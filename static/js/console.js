@@ -1047,8 +1047,9 @@ function onStreamError(msg, dropped) {
   if (dropped && dropped.kind !== "text") {
     if (code === "SESSION_CLOSED") return; // the status already says so; recording stops
     // Another console holds the session's recording: two microphones on one timeline would be
-    // nonsense, so this one stops (the user can start again once the other stops).
-    if (code === "RECORDING_ELSEWHERE") stopRecording();
+    // nonsense, so this one stops (the user can start again once the other stops). A session
+    // past its maximum length takes no more audio at all: recording on would throw it away.
+    if (code === "RECORDING_ELSEWHERE" || code === "SESSION_TOO_LONG") stopRecording();
     // Audio the server refused: say so once per code (chunks arrive ten a second).
     const text = `El servidor rechazó audio: ${describeError(code, msg.message)}`;
     if (app.recError !== text) {
