@@ -9,8 +9,9 @@ the probabilities back. The child's code, and the wire format between the two, a
 
 The child is stateless: each request carries the stream's recurrent state and gets the new one
 back, so a child that dies (killed, out of memory) is replaced and the requests it had are sent
-again, with the same results. Requests that arrive while others are being scored go together in
-one message (one socket write and one wake-up of the loop for all of them).
+again, with the same results; so is one that hangs (answers none of its requests for
+``HUNG_AFTER`` seconds), once it has been killed. Requests that arrive while others are being
+scored go together in one message (one socket write and one wake-up of the loop for all of them).
 
 The child runs at the lowest priority (niceness 19): when the CPU is short the acks (the audio is
 safe) come first and segmentation falls behind, as ``astra_audio_lag_seconds`` shows. A child
@@ -45,6 +46,12 @@ MAX_ATTEMPTS = 3
 IDLE_STOP = 300.0
 """Seconds without a request after which the child is stopped; live audio asks every ~128 ms a
 stream, and a new child is ready in about a second, well inside the next utterance."""
+HUNG_AFTER = 30.0
+"""Seconds a child with requests to answer may go without answering any before it is taken for
+hung (stopped, stuck in a native call, swapped out) and killed, its requests sent again to a new
+one. Starved of CPU at the lowest priority, a child still answers a message within a second or
+two; a hung one left alive would hold every session of the instance without blocks (its owners'
+leases renewed, so no other instance takes them over) until the server restarts."""
 
 
 class VadError(Exception):
@@ -66,6 +73,8 @@ class _Child:
     sent: dict[int, _Request] = field(default_factory=dict)
     retired: bool = False
     """Stopped on purpose (idle): its end is not a death to recover from."""
+    heard: float = 0.0
+    """When the child last answered, or was given work while it had none (loop time)."""
 
 
 class VadProcess:
@@ -75,8 +84,9 @@ class VadProcess:
     ``state`` is None at the start of a stream and otherwise what the previous call returned.
     """
 
-    def __init__(self, idle_stop: float = IDLE_STOP) -> None:
+    def __init__(self, idle_stop: float = IDLE_STOP, hung_after: float = HUNG_AFTER) -> None:
         self.idle_stop = idle_stop
+        self.hung_after = hung_after
         self._last_request = 0.0
         self._idle_watch: asyncio.Task[None] | None = None
         self._retiring: set[asyncio.Task[None]] = set()
@@ -142,6 +152,8 @@ class VadProcess:
         reader, writer = await asyncio.open_unix_connection(sock=ours)
         child = _Child(process, writer, asyncio.create_task(self._read(reader)))
         child.reader.add_done_callback(lambda _: self._lost(child))
+        watch = asyncio.create_task(self._kill_if_hung(child))
+        child.reader.add_done_callback(lambda _: watch.cancel())
         log.info("VAD process %s started", process.pid)
         if self._idle_watch is None or self._idle_watch.done():
             self._idle_watch = asyncio.create_task(self._stop_when_idle())
@@ -165,6 +177,25 @@ class VadProcess:
             self._retiring.add(stop)
             stop.add_done_callback(self._retiring.discard)
 
+    async def _kill_if_hung(self, child: _Child) -> None:
+        """Kill the child once it has had requests and answered none for ``hung_after`` seconds:
+        its socket closes and :meth:`_lost` sends its requests again to a new child (a request
+        whose children hang or die ``MAX_ATTEMPTS`` times fails)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self.hung_after / 4)
+            silent_for = loop.time() - child.heard
+            if child.sent and silent_for > self.hung_after:
+                log.error(
+                    "VAD process %s answered none of its %d requests for %.0f s; killing it",
+                    child.process.pid,
+                    len(child.sent),
+                    silent_for,
+                )
+                with contextlib.suppress(Exception):
+                    child.process.kill()
+                return
+
     def _flush(self) -> None:
         self._flush_pending = False
         child = self._child
@@ -172,6 +203,8 @@ class VadProcess:
             return
         batch, self._unsent = self._unsent, {}
         self._last_send = asyncio.get_running_loop().time()
+        if not child.sent:  # the child had nothing to do: its silence counts from now
+            child.heard = self._last_send
         child.sent.update(batch)
         payload = msgpack.packb([request.message for request in batch.values()])
         child.writer.write(HEADER.pack(len(payload)) + payload)
@@ -184,6 +217,8 @@ class VadProcess:
             except (asyncio.IncompleteReadError, ConnectionError):
                 return
             child = self._child
+            if child is not None:
+                child.heard = asyncio.get_running_loop().time()
             for rid, probs, state, error in msgpack.unpackb(body):
                 request = child.sent.pop(rid, None) if child is not None else None
                 if request is None or request.future.done():

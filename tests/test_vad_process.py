@@ -179,6 +179,28 @@ async def test_a_killed_child_is_replaced_and_its_requests_sent_again() -> None:
         await vad.aclose()
 
 
+async def test_a_hung_child_is_killed_and_replaced_and_its_requests_sent_again() -> None:
+    """A child that stops answering while alive (SIGSTOPped here; stuck in a native call or
+    swapped out in production) is killed once it has answered nothing for ``hung_after`` seconds,
+    and a new child scores its requests, with the same results: before, every owner of the
+    instance waited on it for ever."""
+    pcm = speech(3.0)
+    expected = reference(pcm)
+    vad = VadProcess(hung_after=1.0)
+    try:
+        await vad.score(pcm[: CELL * 2], None, CELL)  # started
+        first = vad.pid
+        assert first is not None
+        os.kill(first, signal.SIGSTOP)
+        results = await asyncio.wait_for(asyncio.gather(*(stream(vad, pcm, 2) for _ in range(2))), 60)
+        for got in results:
+            assert np.allclose(got, expected, atol=1e-6)
+        assert vad.restarts == 1 and vad.pid not in (None, first)
+        assert not psutil.pid_exists(first) or psutil.Process(first).status() == psutil.STATUS_ZOMBIE
+    finally:
+        await vad.aclose()
+
+
 async def test_a_bad_request_fails_alone() -> None:
     pcm = speech(2.0)[: CELL * 2 * 4]
     vad = VadProcess()
