@@ -65,6 +65,11 @@ HANDOFF_BYTES = 4 << 20
 """Audio handed over in memory to a session's owner and not processed yet, at most; past it the
 owner reads the stream instead (it always can)."""
 
+TRANSCRIBE_TRIES = 8
+"""Tries of an utterance's transcription that fails other than by CORE (see ``_transcribe``)."""
+TRANSCRIBE_RETRY_DELAY = 0.5
+TRANSCRIBE_RETRY_MAX_DELAY = 15.0
+
 
 def next_read_count(entries: list[Entry], budget: int = READ_BYTES) -> int:
     """How many entries to ask for next so that they hold about ``budget`` bytes, judged by the
@@ -524,18 +529,57 @@ class SessionAudio:
         after = self._last_sent
         # the record says (kept across a takeover); one stored by an older version does not
         continues = bool(record.get("continues", self._last_forced))
-        task = asyncio.create_task(
-            self.service.transcribe(self.session_id, record, pcm, after=after, continues=continues)
-        )
+        task = asyncio.create_task(self._transcribe(record, pcm, after=after, continues=continues))
         self._last_sent, self._last_forced = task, bool(record.get("forced"))
         self._transcriptions.add(task)
         task.add_done_callback(lambda done: self._answered_one(done, samples))
+
+    async def _transcribe(
+        self,
+        record: dict[str, Any],
+        pcm: bytes | None,
+        *,
+        after: asyncio.Future[str | None] | None,
+        continues: bool,
+    ) -> str | None:
+        """One utterance transcribed and stored; a try that fails (not CORE: its failures become
+        blocks pending review, but Redis or the object store away for a moment) is made again
+        while this owner lives, after 0.5 s, 1 s, 2 s … up to :data:`TRANSCRIBE_TRIES` tries
+        (over about 45 s), from the stored audio as a successor would. Before, the utterance
+        stayed pending until the next owner (the next finalize, a restart): the stenographers had
+        no block for it for hours. The utterances after it wait for it, so blocks keep the audio's
+        order."""
+        delay = TRANSCRIBE_RETRY_DELAY
+        for attempt in range(1, TRANSCRIBE_TRIES + 1):
+            try:
+                return await self.service.transcribe(
+                    self.session_id, record, pcm, after=after, continues=continues
+                )
+            except Exception as exc:
+                if attempt == TRANSCRIBE_TRIES:
+                    raise
+                log.warning(
+                    "session %s: utterance %s was not transcribed and stored (%r); again in %.1f s",
+                    self.session_id,
+                    record["utterance_id"],
+                    exc,
+                    delay,
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, TRANSCRIBE_RETRY_MAX_DELAY)
+            pcm = None  # read back from the object store, as a successor would
+        raise AssertionError("unreachable")
 
     def _answered_one(self, task: asyncio.Task[str | None], samples: int) -> None:
         self._transcriptions.discard(task)
         if not task.cancelled() and (exc := task.exception()) is not None:
             # The utterance stays pending in Redis: finalize's drain sees it and goes round again.
-            log.error("session %s: an utterance's transcription failed", self.session_id, exc_info=exc)
+            log.error(
+                "session %s: an utterance's transcription failed %d times",
+                self.session_id,
+                TRANSCRIBE_TRIES,
+                exc_info=exc,
+            )
         self._in_flight -= samples
         self.service.metrics.audio_in_flight.dec(samples / SAMPLE_RATE)
         self._answered.set()

@@ -266,6 +266,37 @@ def test_finalize_waits_for_an_utterance_whose_transcription_failed(
 
 
 @pytest.mark.timeout(120)
+def test_a_transcription_that_fails_for_a_moment_is_tried_again_by_the_live_owner(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """Redis away for a moment as an utterance's block is stored: the owner tries again (from the
+    stored audio) while the session records on, so every utterance gets its block live, in the
+    audio's order, with no finalize or new owner to pick it up (before, it stayed without a block
+    until then: hours, in a live session)."""
+    token = make_token()
+    timeline = make_timeline(random.Random(11), pieces=3)
+    with SettledTestClient(create_app(settings)) as client:
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        orch.core = InstantCore()
+        commit_block = orch.buffer.commit_block
+        failed: list[str] = []
+
+        async def fails_once(*args: Any, **kwargs: Any) -> Any:
+            if not failed and kwargs.get("utterance_id"):
+                failed.append(kwargs["utterance_id"])
+                raise redis.exceptions.ConnectionError("Connection reset by peer")
+            return await commit_block(*args, **kwargs)
+
+        orch.buffer.commit_block = fails_once
+        session_id = _record(client, token, timeline)
+        wait_until(lambda: len(_blocks(client, token, session_id)) == 3, 60, "a block for every utterance")
+        blocks = _blocks(client, token, session_id)
+    assert failed and failed[0] in [b["source"]["utterance_id"] for b in blocks]
+    starts = [b["audio_metadata"]["time_start"] for b in blocks]
+    assert starts == sorted(starts) and all(b["type"] != "ERROR_PENDING_REVIEW" for b in blocks)
+
+
+@pytest.mark.timeout(120)
 def test_finalize_waits_for_audio_that_moves_on_slowly_past_the_stall_limit(
     settings: Settings, make_token: Callable[..., str]
 ) -> None:
