@@ -42,7 +42,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .audio import AudioFormatError, StreamDecoder
-from .buffer import DISCARDED, OPEN, STORE_ERRORS, Entry, SessionBuffer
+from .buffer import DISCARDED, OPEN, STORE_ERRORS, Entry, LeaseLost, SessionBuffer
 from .cancel import cancel_and_wait
 from .metrics import Metrics
 from .pressure import DEFER, TURN_BYTES, IngestPressure
@@ -361,7 +361,7 @@ class SessionAudio:
                         if cursor != resume_at[0] or segmenter.position > resume_at[1]:
                             # to the end of the stream, even past entries that carried no samples
                             # (an end of utterance): finalize's drain checks that nothing is left
-                            await buffer.checkpoint_audio(sid, cursor, segmenter.position)
+                            await buffer.checkpoint_audio(sid, cursor, segmenter.position, self.owner)
                         return
                     quiet = time.monotonic() - idle_since
                     stalled = decoder is None and segmenter.in_speech
@@ -377,7 +377,7 @@ class SessionAudio:
                         # Nothing came: the recording stopped. The rest becomes a block too.
                         await self._record(await self._score(segmenter, final=True))
                         resume_at = (cursor, segmenter.position)
-                        await buffer.checkpoint_audio(sid, *resume_at)
+                        await buffer.checkpoint_audio(sid, *resume_at, self.owner)
                         state["cursor"] = cursor
                         continue
                     if not self._transcriptions and quiet > svc.settings.idle_release:
@@ -435,7 +435,7 @@ class SessionAudio:
                     elif decoder is not None:
                         resume_at = stream_resume
                 if resume_at[0] != state.get("cursor"):
-                    await buffer.checkpoint_audio(sid, *resume_at)
+                    await buffer.checkpoint_audio(sid, *resume_at, self.owner)
                     state["cursor"] = resume_at[0]
                 # Quiet is counted from when we were done with what came, not from when we read
                 # it: scoring a backlog (the CPU short, the VAD child at low priority) can take
@@ -445,6 +445,8 @@ class SessionAudio:
                     # We read everything there was: wait for more rather than ask again at once
                     # (live audio wakes us once per frame; this saves two round trips a frame).
                     await self._await_audio()
+        except LeaseLost:  # another instance owns the session's audio now: it goes on from there
+            log.warning("the audio lease of %s was lost before its renewal said so; stopping", sid)
         finally:
             self._ending = True
             await cancel_and_wait([renewer, *self._transcriptions])
@@ -505,7 +507,7 @@ class SessionAudio:
 
     async def _record(self, utterances: list[Utterance]) -> None:
         for utt in utterances:
-            record = await self.service.record(self.session_id, utt)
+            record = await self.service.record(self.session_id, utt, self.owner)
             if record is not None:
                 await self._send(record, utt.pcm)
 
@@ -637,7 +639,7 @@ class AudioService:
         buffer: SessionBuffer,
         vad: VadProcess,
         settings: AudioSettings,
-        record: Callable[[str, Utterance], Coroutine[Any, Any, dict[str, Any] | None]],
+        record: Callable[[str, Utterance, str], Coroutine[Any, Any, dict[str, Any] | None]],
         transcribe: Transcribe,
         rejected: Callable[[str, str, str], Coroutine[Any, Any, None]],
         metrics: Metrics,

@@ -508,13 +508,17 @@ return out
 """
 )
 
-# KEYS: meta, utterances, events
-# ARGV: utterance id, record, covered_end, event_payload, channel, '1' if cut at the length limit
+# KEYS: meta, utterances, events, lease
+# ARGV: utterance id, record, covered_end, event_payload, channel, '1' if cut at the length limit,
+#       the audio owner cutting it ('' = not fenced)
 # The audio covered by utterances so far, and whether the last one was cut mid-speech: where a
-# successor resumes, and whether what it cuts next goes on with that speech.
+# successor resumes, and whether what it cuts next goes on with that speech. Refused (-1) to an
+# owner whose lease is gone: its successor cuts the same audio from the last checkpoint, with
+# other boundaries, so both would store a block for the same speech.
 _RECORD_UTTERANCE = (
     _EMIT
     + """
+if ARGV[7] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[7] then return -1 end
 if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then return 0 end
 local covered = tonumber(redis.call('HGET', KEYS[1], 'audio_covered') or '0')
 if tonumber(ARGV[3]) > covered then
@@ -656,9 +660,11 @@ return n
 """
 )
 
-# KEYS: meta, audio   ARGV: cursor entry id, cursor sample
-# Where a new owner must resume, and the audio before it forgotten, in one step.
+# KEYS: meta, audio, lease   ARGV: cursor entry id, cursor sample, owner ('' = not fenced)
+# Where a new owner must resume, and the audio before it forgotten, in one step; refused (0) to
+# an owner whose lease is gone: its trim could take audio its successor has not read yet.
 _CHECKPOINT_AUDIO = """
+if ARGV[3] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[3] then return 0 end
 redis.call('HSET', KEYS[1], 'audio_cursor', ARGV[1], 'audio_cursor_sample', ARGV[2])
 redis.call('XTRIM', KEYS[2], 'MINID', ARGV[1])
 return 1
@@ -971,6 +977,10 @@ POSITION_STEP = 2.0**-20
 the next block allows (else half the gap): a passage typed paragraph by paragraph, each after the
 one before, places about a million paragraphs at one spot before the gap is used up (halving
 the gap each time, as before, tied two blocks after about 50)."""
+
+
+class LeaseLost(Exception):
+    """An audio owner's write refused: another instance (or none) holds the session's lease."""
 
 
 class NoRoom(Exception):
@@ -1503,10 +1513,17 @@ class SessionBuffer:
         raw = await self._r.hmget(SessionKeys(session_id).meta, fields)
         return {name: _text(value) for name, value in zip(names, raw, strict=True) if value is not None}
 
-    async def checkpoint_audio(self, session_id: str, cursor: str, cursor_sample: int) -> None:
-        """Remember where a new owner must resume, and forget the audio before it."""
+    async def checkpoint_audio(
+        self, session_id: str, cursor: str, cursor_sample: int, owner: str = ""
+    ) -> None:
+        """Remember where a new owner must resume, and forget the audio before it. ``owner``:
+        only while that audio owner holds the session's lease, else :class:`LeaseLost` (its
+        trim could take audio its successor has not read yet)."""
         k = SessionKeys(session_id)
-        await self._checkpoint_audio(keys=[k.meta, k.audio], args=[cursor, cursor_sample])
+        if not await self._checkpoint_audio(
+            keys=[k.meta, k.audio, k.owner], args=[cursor, cursor_sample, owner]
+        ):
+            raise LeaseLost(f"the audio lease of {session_id} is no longer {owner}'s")
 
     async def reserve_position(self, session_id: str) -> int:
         return int(await self._r.hincrby(SessionKeys(session_id).meta, "positions", 1))
@@ -1520,14 +1537,28 @@ class SessionBuffer:
         event_payload: bytes,
         *,
         forced: bool = False,
+        owner: str = "",
     ) -> bool:
         """Record a cut utterance as pending until its block is stored; False if already known.
-        ``forced``: it was cut at the length limit (the speech went on)."""
+        ``forced``: it was cut at the length limit (the speech went on). ``owner``: only while
+        that audio owner holds the session's lease, else :class:`LeaseLost`."""
         k = SessionKeys(session_id)
-        done = await self._record_utterance(
-            keys=[k.meta, k.utterances, k.events],
-            args=[utterance_id, pack(record), end_sample, event_payload, k.channel, "1" if forced else "0"],
+        done = int(
+            await self._record_utterance(
+                keys=[k.meta, k.utterances, k.events, k.owner],
+                args=[
+                    utterance_id,
+                    pack(record),
+                    end_sample,
+                    event_payload,
+                    k.channel,
+                    "1" if forced else "0",
+                    owner,
+                ],
+            )
         )
+        if done < 0:
+            raise LeaseLost(f"the audio lease of {session_id} is no longer {owner}'s")
         return bool(done)
 
     async def pending_utterances(self, session_id: str) -> list[dict[str, Any]]:

@@ -672,8 +672,11 @@ class Orchestrator:
             case _:
                 return NotFound("no such session")
 
-    async def record_utterance(self, session_id: str, utt: Utterance) -> dict[str, Any] | None:
-        """An utterance was cut: store its audio (evidence), reserve its place, mark it pending."""
+    async def record_utterance(
+        self, session_id: str, utt: Utterance, owner: str = ""
+    ) -> dict[str, Any] | None:
+        """An utterance was cut: store its audio (evidence), reserve its place, mark it pending
+        (``owner``: only while that audio owner holds the session's lease, else LeaseLost)."""
         tenant_id = await self.buffer.tenant_of(session_id)
         if tenant_id is None:
             return None
@@ -697,7 +700,7 @@ class Orchestrator:
             {k: v for k, v in record.items() if k not in ("forced", "continues")},
         )
         if not await self.buffer.record_utterance(
-            session_id, uid, record, utt.end, payload, forced=utt.forced
+            session_id, uid, record, utt.end, payload, forced=utt.forced, owner=owner
         ):
             return None
         return record

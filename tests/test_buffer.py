@@ -21,6 +21,7 @@ from server.buffer import (
     FINALIZED,
     POSITION_STEP,
     Dedupe,
+    LeaseLost,
     NoRoom,
     SessionBuffer,
     store_errors,
@@ -427,6 +428,35 @@ async def test_an_utterance_block_is_stored_after_a_failed_finalize_but_not_once
     assert await commit("utt_3") == "closed"
     assert [r["utterance_id"] for r in await buffer.pending_utterances(sid)] == ["utt_3"]
     assert len(await buffer.blocks(sid)) == 2
+
+
+async def test_an_audio_owner_without_the_lease_records_and_trims_nothing(buffer: SessionBuffer) -> None:
+    """An owner whose lease went to another instance (it expired during a stall, or a failover
+    lost its last renewal) before its renewal noticed: its cut utterance is not recorded (its
+    successor cuts the same audio, with other boundaries: two blocks for one speech) and its
+    checkpoint neither moves the cursor nor trims audio the successor has not read."""
+    sid = await new_session(buffer)
+    for n in (1, 2, 3):
+        assert (
+            await buffer.append_audio(sid, Dedupe.by_seq("mic", n), [("pcm16", b"\0\0", False)])
+        ).outcome == "ok"
+    entries, _ = await buffer.audio_look(sid, "0-0", 10)
+    assert await buffer.acquire_lease(sid, "old", 30)
+    await buffer.checkpoint_audio(sid, entries[0][0], 1, "old")
+    assert await buffer.record_utterance(sid, "utt_0", {"position": 1}, 1, payload(), owner="old")
+    await buffer.redis.delete(SessionKeys(sid).owner)  # its lease expired
+    assert await buffer.acquire_lease(sid, "new", 30)
+    with pytest.raises(LeaseLost):
+        await buffer.record_utterance(sid, "utt_1", {"position": 2}, 2, payload(), owner="old")
+    with pytest.raises(LeaseLost):
+        await buffer.checkpoint_audio(sid, entries[2][0], 3, "old")
+    state = await buffer.audio_state(sid)
+    assert (state["cursor"], state["cursor_sample"], state["covered"]) == (entries[0][0], "1", "1")
+    assert [r["position"] for r in await buffer.pending_utterances(sid)] == [1]
+    assert len((await buffer.audio_look(sid, "0-0", 10))[0]) == 3
+    assert await buffer.record_utterance(sid, "utt_1", {"position": 2}, 2, payload(), owner="new")
+    await buffer.checkpoint_audio(sid, entries[2][0], 3, "new")
+    assert [e for e, _ in (await buffer.audio_look(sid, "0-0", 10))[0]] == [entries[2][0]]
 
 
 async def test_forced_drain_refuses_stragglers(buffer: SessionBuffer) -> None:
