@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from . import openapi
 from .audio import ACCEPTED, SAMPLE_RATE, AudioFormatError, decode_file
-from .auth import CAN_SEND, CAN_UPLOAD, Principal, bearer
+from .auth import CAN_DISCARD, CAN_EDIT, CAN_SEND, CAN_UPLOAD, Principal, bearer
 from .buffer import UTTERANCE_KEY_PREFIX, Dedupe, SessionMeta, store_errors
 from .errors import (
     AstraError,
@@ -282,6 +282,7 @@ async def edit_block(request: Request) -> Response:
     principal = await _principal(request)
     orch = _state(request).orchestrator
     meta = await orch.session(principal, request.path_params["session_id"])
+    principal.require(CAN_EDIT, "edit blocks")  # before the body: 403, not a complaint about it
     body = await _json(request)
     changes = body.get("changes")
     if not isinstance(changes, dict) or not changes:
@@ -317,6 +318,7 @@ async def insert_block(request: Request) -> Response:
     principal = await _principal(request)
     orch = _state(request).orchestrator
     meta = await orch.session(principal, request.path_params["session_id"])
+    principal.require(CAN_EDIT, "insert blocks")
     body = await _json(request)
     fields, after = body.get("block"), body.get("after_block_id")
     if not isinstance(fields, dict) or not isinstance(fields.get("text"), str) or not fields["text"].strip():
@@ -448,6 +450,7 @@ async def discard(request: Request) -> Response:
     principal = await _principal(request)
     orch = _state(request).orchestrator
     meta = await orch.session(principal, request.path_params["session_id"])
+    principal.require(CAN_DISCARD, "discard sessions")
     body = await _json(request)
     reason = body.get("reason")
     if not isinstance(reason, str):

@@ -277,6 +277,19 @@ def test_auth_is_required_and_roles_are_enforced(client: TestClient, make_token:
     broken = {**bearer(viewer), "content-type": "multipart/form-data; boundary=b"}  # not parsed: 403
     form = client.post(f"{api}/upload-asset", content=b"--b\r\nno headers", headers=broken)
     assert form.status_code == 403 and form.json()["error"]["code"] == "FORBIDDEN", form.text
+    # Review: edits, inserts and discards read and judged the body first: a role that may not
+    # make them got 422 INVALID_INPUT (or 400 for a body that is not JSON), not 403.
+    stenographer = make_token(role="stenographer")
+    for method, path, who, body in (
+        ("PATCH", f"{api}/blocks/blk_x", viewer, {"changes": {}}),
+        ("PATCH", f"{api}/blocks/blk_x", viewer, "{not json"),
+        ("POST", f"{api}/blocks", viewer, {}),
+        ("POST", f"{api}/discard", stenographer, {}),
+    ):
+        content = body if isinstance(body, str) else json.dumps(body)
+        headers = {**bearer(who), "content-type": "application/json"}
+        denied = client.request(method, path, content=content, headers=headers)
+        assert (denied.status_code, denied.json()["error"]["code"]) == (403, "FORBIDDEN"), denied.text
 
 
 def test_an_insert_with_no_zone_goes_to_a_zone_of_the_skeleton(
