@@ -35,7 +35,7 @@ from server.services.guard import content_hash
 from server.services.http_client import collaborators_client, ignored_proxies, pack_body
 from server.services.http_service import check_exposure
 from server.services.resilience import with_retries
-from server.services.tenants import DirectoryTenants, HttpRegistry, HttpTenants
+from server.services.tenants import DirectoryTenants, FileRegistry, HttpRegistry, HttpTenants
 from server.settings import PACKAGE_TENANTS_DIR, Retry, Settings
 
 from .conftest import ROOT, TENANT, ServerProcess, with_settings
@@ -357,6 +357,47 @@ CORE_ANSWER = {
 }
 REQUEST = TextRequest(TENANT, "a", "hola", {})
 FAST = Retry(attempts=4, base_delay=0.001, max_delay=0.005, timeout=5)
+
+
+def test_a_tenants_or_registry_answer_of_the_wrong_shape_is_a_coded_error(tmp_path: Path) -> None:
+    """Review: a tenants service or model registry answering what is not a JSON object, an entry
+    that is not one or lacks a field, or another tenant's configuration (a misrouted answer) made
+    session/start answer 500 INTERNAL, or pinned another council's configuration; now 502
+    SERVICE_ERROR (remote) or 422 CONFIG_ERROR (the embedded registry file)."""
+    good = json.loads((PACKAGE_TENANTS_DIR / TENANT / "tenant.json").read_text(encoding="utf-8"))
+    good["templates"] = {}  # a file name only the tenants directory resolves
+    answers: list[httpx.Response] = [
+        httpx.Response(200, content=b"<html>proxy error</html>"),
+        httpx.Response(200, json=["not", "an", "object"]),
+        httpx.Response(200, json={**good, "tenant_id": "OTRO_CONCEJO"}),
+        httpx.Response(200, json={"adapter_id": "a"}),
+        httpx.Response(200, json=[1]),
+    ]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return answers.pop(0)
+
+    async def ask() -> list[Exception]:
+        seen: list[Exception] = []
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+            calls: list[Callable[[], Awaitable[Any]]] = [
+                *[lambda: HttpTenants(http, "http://tenants").config(TENANT)] * 3,
+                *[lambda: HttpRegistry(http, "http://registry").adapter_for(TENANT)] * 2,
+            ]
+            for call in calls:
+                with pytest.raises(ServiceError) as refused:
+                    await call()
+                seen.append(refused.value)
+        return seen
+
+    refusals = anyio.run(ask)
+    assert [type(e) for e in refusals] == [ServiceError] * 5
+    assert "OTRO_CONCEJO" in str(refusals[2])
+    registry = tmp_path / "registry.json"
+    for content in ("{not json", "[]", '{"tenants": []}', json.dumps({"tenants": {TENANT: "x"}})):
+        registry.write_text(content, encoding="utf-8")
+        with pytest.raises(ConfigError):
+            anyio.run(FileRegistry(registry).adapter_for, TENANT)
 
 
 def test_transient_core_errors_are_retried_and_permanent_ones_are_not() -> None:

@@ -222,16 +222,40 @@ class FileRegistry:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
             raise ConfigError("model registry file is missing") from exc
-        entry = data.get("tenants", {}).get(tenant_id)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"model registry file is not valid JSON: {exc}") from exc
+        except OSError as exc:
+            raise ConfigError(f"model registry file cannot be read: {exc}") from exc
+        tenants = data.get("tenants") if isinstance(data, dict) else None
+        if not isinstance(tenants, dict):
+            raise ConfigError("model registry file has no 'tenants' object")
+        entry = tenants.get(tenant_id)
         if entry is None:
             raise NotFound("unknown tenant")
-        try:
-            return AdapterPin(str(entry["adapter_id"]), str(entry["adapter_version"]), str(entry["model"]))
-        except KeyError as exc:
-            raise ConfigError(f"registry entry of {tenant_id} lacks {exc}") from exc
+        return _adapter_pin(entry, f"registry entry of {tenant_id}", ConfigError)
 
     async def adapter_for(self, tenant_id: str) -> AdapterPin:
         return await asyncio.to_thread(self._adapter_sync, tenant_id)
+
+
+def _adapter_pin(entry: object, what: str, error: type[ConfigError] | type[ServiceError]) -> AdapterPin:
+    if not isinstance(entry, dict):
+        raise error(f"{what} is not an object")
+    try:
+        return AdapterPin(str(entry["adapter_id"]), str(entry["adapter_version"]), str(entry["model"]))
+    except KeyError as exc:
+        raise error(f"{what} lacks {exc}") from exc
+
+
+def _json_object(response: httpx.Response, service: str) -> dict[str, Any]:
+    """A collaborator's answer as the JSON object it must be, else ServiceError (not a 500)."""
+    try:
+        data = response.json()
+    except ValueError as exc:  # not JSON, or not UTF-8
+        raise ServiceError(f"{service} answered something that is not JSON", service=service) from exc
+    if not isinstance(data, dict):
+        raise ServiceError(f"{service} answered JSON that is not an object", service=service)
+    return data
 
 
 def _not_found_as(kind: str, exc: ServiceError) -> Exception:
@@ -251,7 +275,13 @@ class HttpTenants:
             response = await request(self._client, "GET", url, service="tenants")
         except ServiceError as exc:
             raise _not_found_as("tenant", exc) from exc
-        return TenantConfig.from_dict(response.json())
+        config = TenantConfig.from_dict(_json_object(response, "tenants"))
+        if config.tenant_id != tenant_id:  # a misrouted answer: another council's configuration
+            raise ServiceError(
+                f"tenants answered for tenant {config.tenant_id} when asked for {tenant_id}",
+                service="tenants",
+            )
+        return config
 
     async def skeleton(self, tenant_id: str, skeleton_id: str) -> Skeleton:
         tenant, skeleton = _check_id("tenant", tenant_id), _check_id("skeleton", skeleton_id)
@@ -278,5 +308,6 @@ class HttpRegistry:
             response = await request(self._client, "GET", url, service="registry")
         except ServiceError as exc:
             raise _not_found_as("tenant", exc) from exc
-        data = response.json()
-        return AdapterPin(str(data["adapter_id"]), str(data["adapter_version"]), str(data["model"]))
+        return _adapter_pin(
+            _json_object(response, "registry"), f"registry's answer for {tenant_id}", ServiceError
+        )
