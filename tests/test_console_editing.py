@@ -753,6 +753,42 @@ def test_an_edit_on_another_instance_reaches_the_recorder_live(
 
 
 @pytest.mark.timeout(120)
+def test_outbox_sends_a_contended_change_again_and_drops_one_with_no_place_left(
+    spawn: Any, browser: Browser
+) -> None:
+    """outbox.js in the page: a change refused PLACE_CONTENDED ("send it again", protocol.md)
+    stays queued with its seq and is handed back to be sent again a moment later, with the frames
+    after it; one refused POSITIONS_EXHAUSTED can never be applied at that place: it leaves the
+    queue (shown on its block, the user inserts it elsewhere). Before, both stayed queued and
+    unsent, the editor read-only on «Guardando…», until some later frame's SEQ_GAP."""
+    server = spawn("serve")
+    page = browser.new_page()
+    page.goto(f"{server.url}/static/index.html")
+    result = page.evaluate(
+        """async () => {
+             const { Outbox } = await import('/static/js/outbox.js');
+             const box = new Outbox({ load: () => null, save: () => {} });
+             box.addCorrection('insert', {after_block_id: 'b1', block: {text: 'uno'}});  // 1
+             box.addCorrection('edit', {block_id: 'b2', base_version: 1, changes: {text: 'dos'}});  // 2
+             box.markSent(box.welcome(0));
+             const contended = box.error(1, 'PLACE_CONTENDED', {attempts: 32});
+             const kept = box.frames.map((f) => [f.seq, f.kind]);
+             const exhausted = box.error(1, 'POSITIONS_EXHAUSTED', {unit: 7});
+             return {
+               contended: [contended.dropped, contended.later, contended.resend.map((f) => f.seq)],
+               kept,
+               exhausted: exhausted.dropped && exhausted.dropped.kind,
+               left: box.frames.map((f) => [f.seq, f.kind]),
+             };
+           }"""
+    )
+    assert result["contended"] == [None, True, [1, 2]]
+    assert result["kept"] == [[1, "insert"], [2, "edit"]]
+    assert result["exhausted"] == "insert"
+    assert result["left"] == [[2, "edit"]]
+    page.close()
+
+
 def test_outbox_numbers_corrections_and_reuses_a_refused_seq(spawn: Any, browser: Browser) -> None:
     """outbox.js in the page: edit/insert/delete share the text sequence, are saved (so a reload
     resends them) with a stable ref; a refused frame (STALE_VERSION, NOT_FOUND) leaves the queue

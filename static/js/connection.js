@@ -25,6 +25,8 @@ const BACKOFF_MAX = 10_000;
 const PING_EVERY = 15_000;
 const CONNECT_TIMEOUT = 15_000; // from opening the socket to welcome
 const SILENCE_LIMIT = 45_000; // no frame at all for this long: the link is dead, reconnect
+// A change refused with a "send it again" code (PLACE_CONTENDED) goes again 300–600 ms later.
+const SEND_AGAIN_MS = 300;
 /**
  * Close codes after which reconnecting cannot help (protocol.md, "Close codes"). Any other code
  * reconnects with backoff and resumes from the last event id: among them 4408 (idle timeout),
@@ -426,7 +428,13 @@ export class SessionConnection {
         if (typeof msg.seq === "number") {
           const result = this.outbox.error(msg.seq, msg.code, msg.details);
           dropped = result.dropped;
-          this.resend(result.resend);
+          if (result.later) {
+            // a refusal that asks for the same frame again: after a moment, with some spread so
+            // that the colleagues contending for the same place do not all come back together
+            setTimeout(() => this.resend(result.resend), SEND_AGAIN_MS * (1 + Math.random()));
+          } else {
+            this.resend(result.resend);
+          }
           this.reportSettled();
           this.on.outbox();
         }

@@ -1035,6 +1035,7 @@ function renderAuditSummary() {
 function onStreamError(msg, dropped) {
   const code = typeof msg.code === "string" ? msg.code : "ERROR";
   if (code === "SEQ_GAP") return; // handled by the outbox: frames are renumbered and resent
+  if (code === "PLACE_CONTENDED") return; // the outbox sends the same change again in a moment
   if (code === "SESSION_CLOSED") setStatus(app.status === "OPEN" || !app.status ? "CLOSING" : app.status);
   if (code === "UNAUTHORIZED") return; // the close (4401) that follows asks for a token
   // A close follows that reconnects; the connection status (and, for 4429, `closed`) says why.

@@ -53,7 +53,16 @@ export const TERMINAL_CODES = new Set([
   "UTTERANCE_WRITTEN",
   "UTTERANCE_PENDING",
   "NOT_FOUND",
+  "POSITIONS_EXHAUSTED",
 ]);
+
+/**
+ * Refusals after which the same frame is sent again (protocol.md): nothing was changed and the
+ * seq was not used. PLACE_CONTENDED: other people's changes kept moving the place the change
+ * reads; a moment later it goes through. Without this, the frame waited unanswered, its editor
+ * read-only on «Guardando…», until some later frame's SEQ_GAP or a reconnect sent it again.
+ */
+export const SEND_AGAIN_CODES = new Set(["PLACE_CONTENDED"]);
 
 /**
  * Refusals of audio that every queued audio frame would get too (the session is closed or too
@@ -717,6 +726,12 @@ export class Outbox {
       return { dropped: null, resend: this.frames.slice() };
     }
     this.gapHandledAt = null;
+    if (SEND_AGAIN_CODES.has(code)) {
+      // Sent again a moment later (`later`), with the frames after it: those already sent are
+      // answered SEQ_GAP (the refused frame did not use its seq) and go again too.
+      const index = this.frames.findIndex((f) => f.seq === seq);
+      return { dropped: null, resend: index < 0 ? [] : this.frames.slice(index), later: index >= 0 };
+    }
     if (!TERMINAL_CODES.has(code)) return { dropped: null, resend: [] };
     const index = this.frames.findIndex((f) => f.seq === seq);
     if (index < 0) return { dropped: null, resend: [] };
