@@ -753,6 +753,43 @@ def test_an_edit_on_another_instance_reaches_the_recorder_live(
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.timeout(120)
+def test_a_stenographer_sees_a_correction_refused_after_a_reload(spawn: Any, browser: Browser) -> None:
+    """A correction queued before a reload (here: an edit of a block a colleague deleted) is
+    sent again with no editor open and refused (NOT_FOUND): its text goes to «Textos no
+    registrados» with a copy button, which a stenographer sees (it was inside the text card, hidden
+    from a role that cannot send: the text was gone from the screen)."""
+    server = spawn("serve")
+    session_id = httpx.post(
+        f"{server.url}/v1/orchestrator/session/start",
+        json={"tenant_id": TENANT},
+        headers={"authorization": f"Bearer {server.token()}"},
+    ).json()["session_id"]
+    steno = Console(browser, server, server.token(role="stenographer", sub="ana"))
+    page = steno.page
+    page.evaluate(
+        """async (sid) => {
+             const { Outbox } = await import('/static/js/outbox.js');
+             const { outboxStore } = await import('/static/js/identity.js');
+             const { local } = await import('/static/js/storage.js');
+             local.set(`client.${sid}`, 'steno-before-reload');
+             const box = new Outbox(outboxStore(sid, 'steno-before-reload'));
+             box.addCorrection('edit', {block_id: 'blk_borrado', base_version: 1,
+                                        changes: {text: 'Corrección hecha antes de recargar.'}});
+             box.save();
+           }""",
+        session_id,
+    )
+    page.goto(f"{server.url}/#session={session_id}")
+    steno.wait_online()
+    rejected = page.locator("#rejected")
+    expect(rejected).to_be_visible()
+    expect(rejected).to_contain_text("Corrección hecha antes de recargar.")
+    expect(rejected).to_contain_text("NOT_FOUND")
+    assert any(m.get("type") == "edit" and m.get("block_id") == "blk_borrado" for m in steno.sent)
+    assert not steno.errors
+
+
 def test_outbox_sends_a_contended_change_again_and_drops_one_with_no_place_left(
     spawn: Any, browser: Browser
 ) -> None:
