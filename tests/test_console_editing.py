@@ -790,6 +790,37 @@ def test_a_stenographer_sees_a_correction_refused_after_a_reload(spawn: Any, bro
     assert not steno.errors
 
 
+def test_a_tab_with_a_client_id_of_its_own_takes_it_again_after_a_reload(
+    spawn: Any, browser: Browser
+) -> None:
+    """identity.js in the page: a second tab on a session (the shared client id held by the
+    first) takes an id of its own; once the first tab has gone, a reload of the second takes its
+    own id again, not the now free shared one: its outbox (what it queued offline) is kept under
+    its own id, and taking the shared one left that queue unsent for good."""
+    server = spawn("serve")
+    page = browser.new_page()
+    page.goto(f"{server.url}/static/index.html")
+    result = page.evaluate(
+        """async () => {
+             const { claimClientId } = await import('/static/js/identity.js');
+             const first = await claimClientId('ses_tabs');    // the first tab: the shared id
+             const second = await claimClientId('ses_tabs');   // this tab, the shared one held
+             first.release();                                    // the first tab closes
+             second.release();                                   // this tab reloads
+             for (let i = 0; i < 200 && (await navigator.locks.query()).held.length; i++) {
+               await new Promise((r) => setTimeout(r, 10));       // the locks are let go
+             }
+             const again = await claimClientId('ses_tabs');
+             again.release();
+             return [first.clientId, second.clientId, again.clientId];
+           }"""
+    )
+    shared, own, again = result
+    assert own != shared
+    assert again == own
+    page.close()
+
+
 def test_outbox_sends_a_contended_change_again_and_drops_one_with_no_place_left(
     spawn: Any, browser: Browser
 ) -> None:

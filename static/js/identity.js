@@ -4,7 +4,8 @@
 // Sequence numbers belong to the client id, so two tabs must never send under the same one
 // (their frames would collide and one would be acked as a duplicate, i.e. lost). Where the Web
 // Locks API exists, a tab holds a lock named after its client id; a second tab on the same
-// session finds it taken and uses an id of its own (kept in its sessionStorage).
+// session finds it taken and uses an id of its own (kept in its sessionStorage), which it keeps
+// taking first after a reload.
 
 import { local, session, uuid } from "./storage.js";
 
@@ -35,9 +36,12 @@ export async function claimClientId(sessionId) {
     shared = uuid();
     local.set(sharedKey, shared);
   }
+  // A tab that once took an id of its own (the shared one was held by another tab) takes it
+  // again first: its outbox, with whatever it queued offline, is kept under that id. Taking the
+  // shared one once it was free (the other tab closed) left that queue unsent for good.
   const candidates = [shared];
   const tabOwn = session.get(tabKey);
-  if (tabOwn && tabOwn !== shared) candidates.push(tabOwn);
+  if (tabOwn && tabOwn !== shared) candidates.unshift(tabOwn);
   for (const id of candidates) {
     const lock = await tryLock(`astra-client-${id}`);
     if (lock.held) return { clientId: id, release: lock.release };
