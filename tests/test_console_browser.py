@@ -1188,6 +1188,37 @@ def elapsed_seconds(page: Page) -> int:
 
 @pytest.mark.timeout(240)
 @pytest.mark.timeout(180)
+def test_finalize_waits_for_the_queued_audio_before_closing_the_session(
+    spawn: Any, browser: Browser, shot: Any
+) -> None:
+    """Finalize while the console still paces out recorded audio (a server allowing 5 frames a
+    second, the microphone making 10): the console waits until the server has acked the backlog,
+    the last chunk and the audio_end, then finalizes; finalizing at once had them refused
+    (SESSION_CLOSED) and the session's last words lost."""
+    server = spawn("serve", env={"ASTRA_FRAME_RATE": "5", "ASTRA_FRAME_BURST": "5"})
+    console = Console(browser, server, server.token())
+    page = console.page
+    session_id = console.start_session("Sesión que termina con audio en cola")
+    page.get_by_role("button", name="Grabar").click()
+    expect(page.locator("#rec-state")).to_contain_text("Grabando", timeout=ms(30))
+    page.wait_for_function("() => window.astraConsole.outbox().pendingAudioSeconds >= 1", timeout=ms(30))
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Finalizar y generar el acta").click()
+    expect(page.locator("#final-status")).to_contain_text("Acta generada.", timeout=ms(120))
+    shot(page, "finalized-after-the-queue")
+    assert page.evaluate("() => window.astraConsole.outbox().refusedAudio") == 0
+    assert page.evaluate("() => window.astraConsole.outbox().pending") == 0
+    sent = [m for m in console.sent if m["type"] in ("audio", "audio_end")]
+    assert sent and sent[-1]["type"] == "audio_end"
+    auth = {"authorization": f"Bearer {server.token()}"}
+    events = httpx.get(
+        f"{server.url}/v1/orchestrator/session/{session_id}/events", params={"limit": 1000}, headers=auth
+    ).json()["events"]
+    assert not [e for e in events if e["kind"] == "audio.rejected"]
+    assert not console.errors
+
+
+@pytest.mark.timeout(180)
 def test_a_session_past_its_maximum_length_stops_the_recording_and_says_why(
     spawn: Any, browser: Browser, shot: Any
 ) -> None:

@@ -43,6 +43,7 @@ const CONN_TEXT = {
 };
 const SAVE_DELAY = 400;
 const REVIEW_DELAY = 200; // ms: the review summary is counted once per burst of events
+const FINALIZE_FLUSH_MS = 20_000; // at most, for the outbox to be acked before finalize (sendWhatIsQueued)
 
 const app = {
   token: null,
@@ -1198,6 +1199,7 @@ async function confirmAndFinalize() {
   updatePermissions();
   const status = $("final-status");
   status.setAttribute("aria-busy", "true");
+  await sendWhatIsQueued();
   say("final-status", "Generando el acta…");
   try {
     const result = await app.api.finalize(app.sessionId);
@@ -1217,6 +1219,22 @@ async function confirmAndFinalize() {
     app.finalizing = false;
     status.setAttribute("aria-busy", "false");
     updatePermissions();
+  }
+}
+
+/**
+ * Before finalize closes the session: wait, while connected and for at most FINALIZE_FLUSH_MS,
+ * until the server has acked what the outbox holds: the last chunk and the `audio_end` that
+ * stopping the recorder just queued, and any backlog still being paced out. Finalizing at once
+ * had them refused (SESSION_CLOSED): the last words of the session were lost.
+ */
+async function sendWhatIsQueued() {
+  const conn = app.conn;
+  if (!conn || !conn.outbox.pending) return;
+  say("final-status", "Enviando lo que queda por confirmar antes de generar el acta…");
+  const deadline = Date.now() + FINALIZE_FLUSH_MS;
+  while (conn.outbox.pending && conn.state === "online" && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
