@@ -1525,6 +1525,11 @@ class SessionBuffer:
         ):
             raise LeaseLost(f"the audio lease of {session_id} is no longer {owner}'s")
 
+    async def hold_asset_bytes(self, session_id: str, size: int) -> int:
+        """Count ``size`` more bytes of images against the session (negative: give them back);
+        the bytes it holds now."""
+        return int(await self._r.hincrby(SessionKeys(session_id).meta, "asset_bytes", size))
+
     async def reserve_position(self, session_id: str) -> int:
         return int(await self._r.hincrby(SessionKeys(session_id).meta, "positions", 1))
 

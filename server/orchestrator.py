@@ -44,6 +44,7 @@ from .errors import (
     ConfigError,
     Forbidden,
     InvalidInput,
+    LimitExceeded,
     NotFound,
     PlaceContended,
     PositionsExhausted,
@@ -1461,6 +1462,8 @@ class Orchestrator:
             raise InvalidInput(f"unknown zone {zone!r}", field="zone", zones=sorted(pinned_zones))
         asset_id = new_id("ast")
         key = session_key(meta.tenant_id, meta.session_id, "assets", asset_id + ext)
+        await self._hold_asset_bytes(meta, info.size)
+        kept = False
         try:
             async with self._admitted(meta, dedupe) as (token, previous_template, position):
                 await self.store.put_file(key, fileobj, content_type)
@@ -1494,9 +1497,29 @@ class Orchestrator:
                     "position": position,
                 }
                 result = await self._commit(meta, principal, block, dedupe, token)
+                kept = not result.duplicate
         except _Duplicate as dup:
             return await self._uploaded_before(meta, self._duplicate(dedupe, dup.detail))
+        finally:
+            if not kept:  # refused, failed or a resend: its bytes are not the session's
+                with contextlib.suppress(Exception):
+                    await self.buffer.hold_asset_bytes(meta.session_id, -info.size)
         return result, self.store.uri(key)
+
+    async def _hold_asset_bytes(self, meta: SessionMeta, size: int) -> None:
+        """Count an upload's bytes against the session's bound, or refuse it (LIMIT_EXCEEDED)."""
+        limit = self.settings.limits.max_session_asset_bytes
+        held = await self.buffer.hold_asset_bytes(meta.session_id, size)
+        if held <= limit:
+            return
+        await self.buffer.hold_asset_bytes(meta.session_id, -size)
+        self.metrics.limit_refusals.labels("max_session_asset_bytes").inc()
+        raise LimitExceeded(
+            f"the session's images would take {held / (1 << 20):.1f} MiB, over its "
+            f"{limit / (1 << 20):.0f} MiB (ASTRA_MAX_SESSION_ASSET_BYTES)",
+            limit=limit,
+            held=held - size,
+        )
 
     async def _uploaded_before(self, meta: SessionMeta, duplicate: IngestResult) -> tuple[IngestResult, str]:
         """A resent upload (same ``Idempotency-Key``) answered with the block and object the

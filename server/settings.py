@@ -85,6 +85,11 @@ class Limits:
     long the connections of a killed instance still count against ``max_connections_per_session``."""
     max_asset_bytes: int = 20 << 20
     """Largest upload accepted by upload-asset."""
+    max_session_asset_bytes: int = 100 << 20
+    """Bytes of images one session may take (all its uploads, deleted ones included): the acta's
+    build reads every image it places into memory, so without a bound a few hundred uploads made
+    each preview and finalize of the session run the server out of memory. One more upload gets
+    429 LIMIT_EXCEEDED."""
     max_image_pixels: int = 36_000_000
     """Most pixels (width × height) an uploaded image may declare; more is IMAGE_TOO_LARGE, refused
     before any pixel is decoded (decoding memory is bounded by this)."""
@@ -273,6 +278,7 @@ class Settings:
                 idle_resync=_float(env, "ASTRA_IDLE_RESYNC", 15.0),
                 presence_ttl=_float(env, "ASTRA_PRESENCE_TTL", 45.0),
                 max_asset_bytes=_int(env, "ASTRA_MAX_ASSET_BYTES", 20 << 20),
+                max_session_asset_bytes=_int(env, "ASTRA_MAX_SESSION_ASSET_BYTES", 100 << 20),
                 max_image_pixels=_int(env, "ASTRA_MAX_IMAGE_PIXELS", 36_000_000),
                 finalize_wait=_float(env, "ASTRA_FINALIZE_WAIT", 120.0),
                 max_open_sessions=_int(env, "ASTRA_MAX_OPEN_SESSIONS", 1_000),

@@ -393,6 +393,40 @@ def test_open_sessions_are_listed_for_their_tenant_only(
     assert client.get("/v1/orchestrator/sessions").status_code == 401
 
 
+def test_a_sessions_images_are_bounded_in_bytes(settings: Settings, make_token: Callable[..., str]) -> None:
+    """Review: nothing bounded the images of one session, and the acta's build reads each into
+    memory: a few hundred 20 MB uploads ran the server out of memory on every preview and
+    finalize. A session takes ASTRA_MAX_SESSION_ASSET_BYTES of images; one more upload is 429
+    LIMIT_EXCEEDED and stores nothing; a resend of an upload (its Idempotency-Key) and a refused
+    one do not count; another session has its own bound."""
+    image = png(40, 20)
+    bounded = dataclasses.replace(settings.limits, max_session_asset_bytes=2 * len(image) + 10)
+    token = make_token()
+    with SettledTestClient(create_app(with_settings(settings, limits=bounded))) as client:
+        api = f"/v1/orchestrator/session/{start(client, token)}"
+
+        def upload(key: str | None = None) -> Any:
+            headers = {**bearer(token), **({"Idempotency-Key": key} if key else {})}
+            return client.post(
+                f"{api}/upload-asset", files={"file": ("p.png", image, "image/png")}, headers=headers
+            )
+
+        assert upload("uno").status_code == 200
+        assert upload("uno").json()["duplicate"]  # a resend: the same bytes, not counted again
+        assert upload().status_code == 200
+        refused = upload()
+        assert (refused.status_code, refused.json()["error"]["code"]) == (429, "LIMIT_EXCEEDED"), refused.text
+        assert refused.json()["error"]["details"]["limit"] == 2 * len(image) + 10
+        assert upload().status_code == 429  # the refused one did not count either: still full
+        blocks = client.get(f"{api}/blocks", headers=bearer(token)).json()["blocks"]
+        assert [b["type"] for b in blocks] == ["IMAGE", "IMAGE"]
+        other = f"/v1/orchestrator/session/{start(client, token)}"
+        fresh = client.post(
+            f"{other}/upload-asset", files={"file": ("p.png", image, "image/png")}, headers=bearer(token)
+        )
+        assert fresh.status_code == 200, fresh.text
+
+
 def test_upload_asset_stores_image_block_and_refuses_other_types(
     client: TestClient, make_token: Callable[..., str]
 ) -> None:
