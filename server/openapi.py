@@ -64,9 +64,9 @@ _ERROR_WHEN = {
     413: "The body or upload is over its limit (TOO_LARGE).",
     415: "The upload is not a whole PNG or JPEG image the acta can hold (UNSUPPORTED_MEDIA).",
     429: (
-        "A limit was reached: the tenant's open sessions (TOO_MANY_SESSIONS), or the place of a"
-        " block kept changing under other changes (PLACE_CONTENDED: send it again) or has no"
-        " position left (POSITIONS_EXHAUSTED)."
+        "A limit was reached: the tenant's open sessions (TOO_MANY_SESSIONS), the session's"
+        " images (LIMIT_EXCEEDED), or the place of a block kept changing under other changes"
+        " (PLACE_CONTENDED: send it again) or has no position left (POSITIONS_EXHAUSTED)."
     ),
     422: "A well-formed request with bad content (INVALID_INPUT, UNSUPPORTED_AUDIO, CONFIG_ERROR, ...).",
     502: "A collaborator failed (SERVICE_ERROR, BUILD_FAILED).",
@@ -452,7 +452,7 @@ def build(max_text_chars: int) -> dict[str, Any]:
                             ]
                         },
                     ),
-                    **_errors(400, 404, 409, 413, 415, 422, 502, 503),
+                    **_errors(400, 404, 409, 413, 415, 422, 429, 502, 503),
                 },
                 parameters=(_SESSION_ID, _IDEMPOTENCY_KEY),
                 body=_object(
