@@ -790,6 +790,64 @@ def test_a_stenographer_sees_a_correction_refused_after_a_reload(spawn: Any, bro
     assert not steno.errors
 
 
+@pytest.mark.timeout(180)
+def test_a_stale_change_from_before_a_reload_leaves_the_editor_open_now_alone(
+    spawn: Any, browser: Browser
+) -> None:
+    """An edit queued before a reload comes back STALE_VERSION while the user has the same block
+    open again and is typing: what is typed stays in that editor, and the old change is listed
+    among the refused texts. Before, the conflict took that editor over and emptied it."""
+    server = spawn("serve")
+    api = server.token()
+    session_id = start_session(server, api, "Sesión con un cambio viejo en cola")
+    block_id = append(server, api, session_id, "Se abre la sesión ordinaria.")
+    steno = Console(browser, server, server.token(role="stenographer", sub="ana"), session_id)
+    page = steno.page
+    steno.wait_online()
+    expect(steno.text_of(block_id)).to_contain_text("Se abre la sesión ordinaria.")
+    version = api_block(server, api, session_id, block_id)["version"]
+    edited = httpx.patch(
+        f"{server.url}/v1/orchestrator/session/{session_id}/blocks/{block_id}",
+        json={"base_version": version, "changes": {"text": "Se abre la sesión ordinaria del concejo."}},
+        headers=auth(api),
+    )
+    assert edited.status_code == 200, edited.text
+    expect(steno.text_of(block_id)).to_contain_text("del concejo")
+    page.goto(f"{server.url}/static/index.html")  # leave the session (its lease let go)
+    page.evaluate(
+        """async ([sid, block, version]) => {
+             const { Outbox } = await import('/static/js/outbox.js');
+             const { outboxStore } = await import('/static/js/identity.js');
+             const { local } = await import('/static/js/storage.js');
+             const box = new Outbox(outboxStore(sid, local.get(`client.${sid}`)));
+             box.addCorrection('edit', {block_id: block, base_version: version,
+                                        changes: {text: 'Cambio viejo de antes de recargar.'}});
+             box.save();
+           }""",
+        [session_id, block_id, version],
+    )
+    tap_blocked = {"on": True}
+
+    def route(ws: Any) -> None:  # the socket held closed until the editor is open
+        if tap_blocked["on"]:
+            ws.close()
+            return
+        ws.connect_to_server()
+
+    steno.context.route_web_socket(re.compile(r".*"), route)
+    page.goto(f"{server.url}/#session={session_id}")
+    editor = steno.open_editor(block_id)
+    area = editor.get_by_label("Texto del bloque")
+    area.fill("Lo que escribo ahora.")
+    tap_blocked["on"] = False
+    steno.wait_online(60)
+    rejected = page.locator("#rejected")
+    expect(rejected).to_contain_text("Cambio viejo de antes de recargar.", timeout=ms(30))
+    expect(rejected).to_contain_text("STALE_VERSION")
+    expect(area).to_have_value("Lo que escribo ahora.")
+    assert not steno.errors
+
+
 def test_a_tab_with_a_client_id_of_its_own_takes_it_again_after_a_reload(
     spawn: Any, browser: Browser
 ) -> None:

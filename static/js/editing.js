@@ -1248,10 +1248,13 @@ export class Editing {
     }
 
     if (frame.kind === "edit") {
-      let ed = this.editors.get(frame.block_id);
-      if (ed && ed.ref !== frame.ref) ed = null; // another, newer editor on the block
+      const open = this.editors.get(frame.block_id);
+      // Another, newer editor on the block (the change was queued before a reload, and the user
+      // has opened the block again since) is left as it is: the refused change goes to the
+      // refused texts with its reason, not into that editor over what is being typed there.
+      let ed = open && open.ref === frame.ref ? open : null;
       if (code === "STALE_VERSION" && this.itemOf(frame.block_id)) {
-        if (!ed) ed = this.restoreEditor(frame);
+        if (!ed && !open) ed = this.restoreEditor(frame);
         if (ed) {
           ed.yours = frame.changes;
           ed.yoursBase = frame.base_version;
