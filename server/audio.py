@@ -397,7 +397,8 @@ class StreamDecoder:
     (the same as :func:`decode_file` of all the bytes).
 
     The thread is started by the first :meth:`feed` and never outlives the decoder: :meth:`close`
-    signals end of stream and joins it (bounded by :attr:`close_timeout`); leaving a ``with``
+    signals end of stream and joins it (bounded by :attr:`close_timeout`: past it the stream is
+    abandoned, and the AudioFormatError raised carries the PCM decoded by then); leaving a ``with``
     block without ``close()``, or garbage collection, abandons the stream (its pending read
     returns end of file, undelivered PCM is dropped) and joins the thread.
 
@@ -462,7 +463,13 @@ class StreamDecoder:
         if thread.is_alive():
             self._abandon()
             self._failure = AudioFormatError(f"{self._fmt} stream decoder did not finish in time")
-            raise self._failure
+            # with the PCM it had decoded (once): dropped, a successor decoding the same stream
+            # again would have had more samples than this owner counted, timeline against timeline
+            with s.cond:
+                out = b"".join(s.output)
+                s.output.clear()
+            self._samples_out += len(out) // 2
+            raise AudioFormatError(str(self._failure), pcm=out)
         return self._collect()
 
     def _check_usable(self) -> None:

@@ -426,3 +426,31 @@ def _silent_wav(rate: int, samples: int) -> bytes:
         w.setframerate(rate)
         w.writeframes(bytes(2 * samples))
     return out.getvalue()
+
+
+def test_a_decoder_too_slow_to_close_hands_over_what_it_decoded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stream whose decoder does not finish within ``close_timeout`` (the CPU starved) is
+    abandoned with an error that carries the PCM decoded by then; it was dropped, and a successor
+    decoding the same stream again counted more samples than this owner did."""
+    import server.audio as audio
+
+    late = b"\x01\x00" * 160
+
+    def slow_worker(shared: audio._Shared, fmt: str) -> None:
+        with shared.cond:
+            shared.cond.wait_for(lambda: shared.eof or shared.aborted, timeout=30)
+            shared.output.append(late)  # the stream's last samples, decoded at its end
+            shared.cond.wait_for(lambda: shared.aborted, timeout=30)  # and then too slow to finish
+            shared.done = True
+            shared.cond.notify_all()
+
+    monkeypatch.setattr(audio, "_stream_worker", slow_worker)
+    decoder = StreamDecoder("webm")
+    decoder.close_timeout = 0.2
+    assert decoder.feed(b"\x1a\x45\xdf\xa3") == b""
+    with pytest.raises(AudioFormatError, match="did not finish in time") as failed:
+        decoder.close()
+    assert failed.value.pcm == late
+    with pytest.raises(AudioFormatError) as again:  # once: a later call has no PCM to give
+        decoder.close()
+    assert not again.value.pcm
