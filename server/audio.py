@@ -500,6 +500,13 @@ class StreamDecoder:
         self._samples_out += len(out) // 2
         return out
 
+    def abandon(self) -> None:
+        """Drop the stream (undelivered PCM with it) and join the thread, bounded by
+        ``close_timeout``: a blocking call, for a worker thread. Left to garbage collection, the
+        same join ran wherever the decoder was let go of, an event loop included."""
+        self._closed = True
+        self._abandon()
+
     def _abandon(self) -> None:
         """Stop the thread without waiting for the end of the stream (bounded join)."""
         s = self._shared
@@ -519,8 +526,7 @@ class StreamDecoder:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._closed = True
-        self._abandon()
+        self.abandon()
 
     def __del__(self) -> None:
         # Attributes may be missing if __init__ raised.

@@ -309,6 +309,7 @@ class SessionAudio:
         sid = self.session_id
         buffer = svc.buffer
         renewer = asyncio.create_task(self._renew_lease())
+        decoder: StreamDecoder | None = None
         try:
             state = await buffer.audio_state(sid)
             cursor = state.get("cursor", "0-0")
@@ -321,7 +322,7 @@ class SessionAudio:
                 skip_until=covered,
                 skip_continues=state.get("covered_forced") == "1",
             )
-            decoder: StreamDecoder | None = None
+            decoder = None
             # Where a successor must resume: the last entry boundary with nothing in progress.
             resume_at: tuple[str, int] = (cursor, sample)
             stream_resume = resume_at
@@ -449,6 +450,9 @@ class SessionAudio:
             log.warning("the audio lease of %s was lost before its renewal said so; stopping", sid)
         finally:
             self._ending = True
+            if decoder is not None:  # a container stream left open: its thread joined off the loop
+                # (not awaited: the renewer cancels this task until it ends)
+                asyncio.get_running_loop().run_in_executor(None, decoder.abandon)
             await cancel_and_wait([renewer, *self._transcriptions])
             with contextlib.suppress(Exception):
                 await asyncio.shield(buffer.release_lease(sid, self.owner))
