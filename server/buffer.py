@@ -728,9 +728,16 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ttl = tonumber(ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if ARGV[1] == 'join' and not redis.call('ZSCORE', KEYS[1], ARGV[2])
-    and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
-  return 0
+if ARGV[1] == 'join' and not redis.call('ZSCORE', KEYS[1], ARGV[2]) then
+  if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+  local per_user = tonumber(ARGV[6] or '0')
+  if per_user > 0 then
+    local prefix, held = ARGV[5], 0
+    for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+      if string.sub(member, 1, #prefix) == prefix then held = held + 1 end
+    end
+    if held >= per_user then return -1 end
+  end
 end
 redis.call('ZADD', KEYS[1], now + ttl, ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ttl * 2)
@@ -1154,11 +1161,16 @@ class SessionBuffer:
             await self._r.zrem(key, *stale)
         return len(stale)
 
-    async def join_connection(self, session_id: str, connection_id: str, limit: int, ttl: float) -> bool:
-        """Take one of the session's ``limit`` connection slots; False when all are taken."""
+    async def join_connection(
+        self, session_id: str, slot: str, limit: int, ttl: float, *, user: str = "", per_user: int = 0
+    ) -> str:
+        """Take one of the session's ``limit`` connection slots, named ``slot``: 'ok', or 'full'
+        when all are taken, or 'user_full' when ``per_user`` slots already have names starting
+        with ``user`` (one person's connections; 0: no such bound)."""
         k = SessionKeys(session_id)
-        args: list[str | int] = ["join", connection_id, limit, int(ttl * 1000)]
-        return bool(await self._connection_slot(keys=[k.connections], args=args))
+        args: list[str | int] = ["join", slot, limit, int(ttl * 1000), user, per_user]
+        outcome = int(await self._connection_slot(keys=[k.connections], args=args))
+        return {1: "ok", 0: "full"}.get(outcome, "user_full")
 
     async def keep_connection(self, session_id: str, connection_id: str, ttl: float) -> None:
         """Refresh this connection's slot for another ``ttl`` seconds."""

@@ -126,6 +126,8 @@ class Connection:
         self._waiting_for_room = False
         self._errors = 0
         self.connection_id = uuid.uuid4().hex
+        self.slot = self.connection_id
+        """Its place among the session's connections: named after its user once the token is read."""
         self._presence: dict[str, Any] = {}
         self._presence_heard = 0.0
         """When the client last sent hello, presence or ping (monotonic): its presence entry lasts
@@ -263,23 +265,30 @@ class Connection:
             await self.close(exc, CLOSE_BAD_FRAME)
             return None
         limit = self.limits.max_connections_per_session
+        per_user = self.limits.max_connections_per_user
         try:
             principal = await self.state.auth.verify(message.token or subprotocol_token)
+            user = f"{len(principal.sub)}:{principal.sub}/"  # a prefix no other sub starts with
+            self.slot = user + self.connection_id
             with store_errors():
                 meta = await self.state.orchestrator.session(principal, self.session_id)
                 # A slot taken by a join whose answer was lost expires after presence_ttl.
                 joined = await self.state.orchestrator.buffer.join_connection(
-                    self.session_id, self.connection_id, limit, self.limits.presence_ttl
+                    self.session_id, self.slot, limit, self.limits.presence_ttl, user=user, per_user=per_user
                 )
         except AstraError as exc:
             await self.close(exc, exc.close_code or CLOSE_INTERNAL)
             return None
-        if not joined:
-            self.state.metrics.limit_refusals.labels("max_connections_per_session").inc()
+        if joined != "ok":
+            name, most = (
+                ("max_connections_per_session", limit)
+                if joined == "full"
+                else ("max_connections_per_user", per_user)
+            )
+            self.state.metrics.limit_refusals.labels(name).inc()
+            whose = "the session already has" if joined == "full" else "you already have"
             refused = TooManyConnections(
-                f"the session already has {limit} connections; try again later",
-                limit="max_connections_per_session",
-                max=limit,
+                f"{whose} {most} connections to this session; try again later", limit=name, max=most
             )
             await self.close(refused, CLOSE_TOO_MANY_CONNECTIONS)
             return None
@@ -311,7 +320,7 @@ class Connection:
                     elif self._presence_listed:
                         await self._set_presence("set" if self._presence_stale else "touch")
                         self._presence_stale = False
-                await self.state.orchestrator.buffer.keep_connection(self.session_id, self.connection_id, ttl)
+                await self.state.orchestrator.buffer.keep_connection(self.session_id, self.slot, ttl)
         except StoreUnavailable as exc:
             await self._degraded(exc)
 
@@ -544,7 +553,7 @@ class Connection:
 
         async def leave() -> None:
             await self._set_presence("del")
-            await self.state.orchestrator.buffer.leave_connection(self.session_id, self.connection_id)
+            await self.state.orchestrator.buffer.leave_connection(self.session_id, self.slot)
 
         self.state.spawn(leave())
 

@@ -64,6 +64,10 @@ class Limits:
     max_connections_per_session: int = 100
     """WebSocket connections one session may have at once, over all instances; one more is
     refused with 4429 TOO_MANY_CONNECTIONS."""
+    max_connections_per_user: int = 10
+    """Of those, the connections of one person (one token ``sub``): one person's tabs, scripts or
+    a loop reconnecting cannot take every place of a session and keep its recording team out
+    (4429 TOO_MANY_CONNECTIONS, ``details.limit`` "max_connections_per_user")."""
     send_timeout: float = 30.0
     """Seconds one frame may wait to be taken by a client's socket (its TCP window is full: it
     stopped reading); then the client is closed with 4503 SLOW_CONSUMER and resumes later."""
@@ -271,6 +275,7 @@ class Settings:
                 frame_rate=_float(env, "ASTRA_FRAME_RATE", 100.0),
                 frame_burst=_int(env, "ASTRA_FRAME_BURST", 500),
                 max_connections_per_session=_int(env, "ASTRA_MAX_CONNECTIONS_PER_SESSION", 100),
+                max_connections_per_user=_int(env, "ASTRA_MAX_CONNECTIONS_PER_USER", 10),
                 send_timeout=_float(env, "ASTRA_SEND_TIMEOUT", 30.0),
                 max_lag_events=_int(env, "ASTRA_MAX_LAG_EVENTS", 10_000),
                 send_queue_events=_int(env, "ASTRA_SEND_QUEUE_EVENTS", 2_000),

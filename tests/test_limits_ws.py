@@ -337,6 +337,35 @@ def test_connections_per_session_are_counted_across_instances_and_a_killed_insta
 
 
 @pytest.mark.e2e
+def test_one_person_cannot_take_every_connection_of_a_session(spawn: Any) -> None:
+    """Review: any user of the tenant (a viewer) could open every connection a session allows and
+    keep its recording team out (4429). One person (one token ``sub``) has at most
+    ASTRA_MAX_CONNECTIONS_PER_USER of them: one more is TOO_MANY_CONNECTIONS naming that limit,
+    others still get in, and a closed connection gives its place back."""
+    server = spawn("serve", env={"ASTRA_MAX_CONNECTIONS_PER_USER": "2"})
+    session_id = new_session(server, server.token())
+    viewer = server.token(role="viewer", sub="curioso")
+
+    def hello(token: str) -> tuple[Client, dict[str, Any]]:
+        client = Client(server.ws_url, session_id)
+        return client, client.hello(token, client_id=f"c-{time.monotonic_ns()}")
+
+    held = [hello(viewer) for _ in range(2)]
+    assert [answer["type"] for _, answer in held] == ["welcome", "welcome"]
+    refused, answer = hello(viewer)
+    assert (
+        answer["code"] == "TOO_MANY_CONNECTIONS" and answer["details"]["limit"] == "max_connections_per_user"
+    )
+    assert answer["details"]["max"] == 2 and closed_with(refused)[0] == 4429
+    assert hello(server.token(role="recorder", sub="grabacion"))[1]["type"] == "welcome"
+    held[0][0].close()
+    deadline = time.monotonic() + 10 * TIME_UNIT
+    while hello(viewer)[1]["type"] != "welcome":  # its place given back on close
+        assert time.monotonic() < deadline, "the closed connection's place was not given back"
+    assert metric(server, "astra_limit_refusals_total", 'limit="max_connections_per_user"') >= 1
+
+
+@pytest.mark.e2e
 def test_idle_timeout_closes_silent_connections_and_keeps_live_ones(spawn: Any) -> None:
     """The server pings every ping_interval. A connection that answers nothing (no pong, no
     frame) within idle_timeout after a ping gets IDLE_TIMEOUT and close 4408; one that answers

@@ -171,7 +171,7 @@ async def test_every_buffer_script_touches_only_its_own_sessions_slot(redis_clus
         assert await buffer.renew_finalize(sid, "o", 30)
         assert await buffer.drain(sid) == 0
         assert len(await buffer.raw_blocks(sid)) == 2
-        assert await buffer.join_connection(sid, "conn", 2, 10)
+        assert await buffer.join_connection(sid, "conn", 2, 10) == "ok"
         await buffer.keep_connection(sid, "conn", 10)
         assert await buffer.end_finalize(sid, "o", ok=True, value={}, event_payload=payload()) > 0
         discarded = {"by": "ana", "reason": "prueba"}
