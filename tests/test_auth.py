@@ -34,8 +34,10 @@ def test_hs256_tokens_verify_and_bad_ones_do_not(tmp_path: Path) -> None:
     secret = load_or_create_secret(tmp_path / "s")
     auth = Authenticator(secret=secret)
     good = issue_token(secret, tenant_id="T", role="stenographer", sub="ana", ttl=60)
-    assert anyio.run(auth.verify, good) == Principal("T", "stenographer", "ana")
+    verified = anyio.run(auth.verify, good)
+    assert verified == Principal("T", "stenographer", "ana")
     now = int(time.time())
+    assert verified.expires_at is not None and now + 55 <= verified.expires_at <= now + 61  # its exp
     bad = [
         None,
         "",
