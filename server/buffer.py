@@ -744,6 +744,13 @@ redis.call('PEXPIRE', KEYS[1], ttl * 2)
 return 1
 """
 
+# KEYS: clients   ARGV: client id, sub
+# A client id is the first user's to say hello with it; answers its owner.
+_CLAIM_CLIENT = """
+redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+return redis.call('HGET', KEYS[1], ARGV[1])
+"""
+
 # KEYS: lease   ARGV: owner
 _RELEASE_LEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -1029,6 +1036,7 @@ class SessionBuffer:
         sessions, least recent dropped."""
         self._record_utterance = redis.register_script(_RECORD_UTTERANCE)
         self._release = redis.register_script(_RELEASE_LEASE)
+        self._claim_client = redis.register_script(_CLAIM_CLIENT)
         self._replace_block = redis.register_script(_REPLACE_BLOCK)
         self._change_block = redis.register_script(_CHANGE_BLOCK)
         self._renumber = redis.register_script(_RENUMBER)
@@ -1179,6 +1187,12 @@ class SessionBuffer:
 
     async def leave_connection(self, session_id: str, connection_id: str) -> None:
         await self._r.zrem(SessionKeys(session_id).connections, connection_id)
+
+    async def claim_client_id(self, session_id: str, client_id: str, sub: str) -> str:
+        """The user (token ``sub``) a client id belongs to: the first to say hello with it. Its
+        sequence numbers are that user's: another user's frames under it would be acked as
+        duplicates of the owner's and never stored, or take the owner's next numbers."""
+        return _text(await self._claim_client(keys=[SessionKeys(session_id).clients], args=[client_id, sub]))
 
     async def last_seq(self, session_id: str, client_id: str) -> int:
         raw = await self._r.hget(SessionKeys(session_id).producers, client_id)

@@ -50,6 +50,7 @@ from .errors import (
     CLOSE_TRY_AGAIN,
     AstraError,
     AuthError,
+    ClientIdTaken,
     Forbidden,
     InvalidField,
     ProtocolError,
@@ -272,6 +273,13 @@ class Connection:
             self.slot = user + self.connection_id
             with store_errors():
                 meta = await self.state.orchestrator.session(principal, self.session_id)
+                owner = await self.state.orchestrator.buffer.claim_client_id(
+                    self.session_id, message.client_id, principal.sub
+                )
+                if owner != principal.sub:
+                    raise ClientIdTaken(
+                        "another user already says hello with this client_id: use one of your own"
+                    )
                 # A slot taken by a join whose answer was lost expires after presence_ttl.
                 joined = await self.state.orchestrator.buffer.join_connection(
                     self.session_id, self.slot, limit, self.limits.presence_ttl, user=user, per_user=per_user

@@ -10,6 +10,7 @@ maps in one place to an HTTP status and, for errors that end a WebSocket, a clos
     │   └── InvalidField       a known message with a missing or ill-typed field (422)
     ├── AuthError              missing, bad or expired token           (401, close 4401)
     │   └── Forbidden          valid token, role not allowed           (403, close 4403)
+    │       └── ClientIdTaken  a hello with another user's client id          (close 4403)
     ├── NotFound               no such session *for this tenant*       (404, close 4404)
     ├── InvalidInput           a well-formed request with bad content  (422)
     │   ├── MalformedBody      an HTTP body that is not the JSON object expected (400)
@@ -86,6 +87,13 @@ class Forbidden(AuthError):
     code = "FORBIDDEN"
     http_status = 403
     close_code = 4403
+
+
+class ClientIdTaken(Forbidden):
+    """A hello with a client id another user (token ``sub``) already said hello with: its
+    sequence numbers are that user's."""
+
+    code = "CLIENT_ID_TAKEN"
 
 
 class NotFound(AstraError):

@@ -9,6 +9,7 @@ other slots: no script touches a tenant key and a session key together.
     astra:{sid}:order      zset    block_id scored by position (audio / arrival order)
     astra:{sid}:events     stream  the session's event log, entry ids "<event_id>-0"
     astra:{sid}:producers  hash    client_id -> last applied sequence number (deduplication)
+    astra:{sid}:clients    hash    client_id -> the token sub that first said hello with it
     astra:{sid}:idem       hash    HTTP Idempotency-Key, or "utterance:" + utterance id -> block_id
     astra:{sid}:inflight   zset    ingest tokens in progress, scored by deadline (finalize drains)
     astra:{sid}:finalize   string  finalize lock: owner token, with a TTL renewed while building
@@ -55,6 +56,10 @@ class SessionKeys:
     @property
     def events(self) -> str:
         return self._key("events")
+
+    @property
+    def clients(self) -> str:
+        return self._key("clients")
 
     @property
     def producers(self) -> str:

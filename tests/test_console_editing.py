@@ -848,6 +848,46 @@ def test_a_stale_change_from_before_a_reload_leaves_the_editor_open_now_alone(
     assert not steno.errors
 
 
+@pytest.mark.timeout(120)
+def test_a_console_given_another_users_client_id_takes_one_of_its_own(spawn: Any, browser: Browser) -> None:
+    """On a shared recording computer the browser kept one client id per session (from before
+    ids were kept per user): the next user's console says hello with it, the server refuses it as
+    the first user's (CLIENT_ID_TAKEN), and the console makes one of its own and goes on: its
+    correction is stored, not acked as a duplicate of the other user's frames."""
+    server = spawn("serve")
+    api = server.token()
+    session_id = start_session(server, api, "Sesión en un equipo compartido")
+    block_id = append(server, api, session_id, "Se abre la sesión.")
+    first = Client(server.ws_url, session_id)
+    assert (
+        first.hello(server.token(role="recorder", sub="grabacion"), client_id="equipo-1")["type"] == "welcome"
+    )
+    first.close()
+    steno = Console(browser, server, server.token(role="stenographer", sub="ana"))
+    steno.page.evaluate(
+        """async (sid) => {
+             const { local } = await import('/static/js/storage.js');
+             local.set(`client.${sid}`, 'equipo-1');   // the browser's one id, the recorder's
+           }""",
+        session_id,
+    )
+    steno.page.goto(f"{server.url}/#session={session_id}")
+    steno.wait_online()
+    hellos = [m["client_id"] for m in steno.frames("hello")]
+    assert hellos[0] == "equipo-1" and hellos[-1] != "equipo-1", hellos
+    editor = steno.open_editor(block_id)
+    editor.get_by_label("Texto del bloque").fill("Se abre la sesión ordinaria.")
+    editor.get_by_role("button", name="Guardar").click()
+    expect(steno.text_of(block_id)).to_contain_text("ordinaria", timeout=ms(30))
+    until(
+        steno,
+        lambda: api_block(server, api, session_id, block_id)["text"].endswith("ordinaria."),
+        30,
+        "stored",
+    )
+    assert not steno.errors
+
+
 def test_a_tab_with_a_client_id_of_its_own_takes_it_again_after_a_reload(
     spawn: Any, browser: Browser
 ) -> None:

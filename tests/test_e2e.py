@@ -289,6 +289,29 @@ def test_a_connection_is_closed_when_its_token_expires(spawn: Any) -> None:
     assert again.hello(server.token())["last_seq"] == 1
 
 
+def test_a_client_id_belongs_to_the_user_who_first_said_hello_with_it(spawn: Any) -> None:
+    """Another user saying hello with a recorder's client_id is refused (CLIENT_ID_TAKEN, close
+    4403): before, it shared the recorder's sequence numbers, and the recorder's next frames were
+    acked as duplicates of the other's and never stored. The recorder itself goes on."""
+    server = spawn("serve")
+    session_id = _start(server, server.token())
+    recorder = Client(server.ws_url, session_id)
+    assert recorder.hello(server.token(sub="grabacion"), client_id="consola-1")["type"] == "welcome"
+    recorder.text(1, "Se abre la sesión.")
+    recorder.wait_for(lambda: 1 in recorder.acks)
+    intruder = Client(server.ws_url, session_id)
+    refused = intruder.hello(server.token(sub="otro"), client_id="consola-1")
+    assert refused["code"] == "CLIENT_ID_TAKEN"
+    with pytest.raises(ConnectionClosed) as info:
+        intruder.until(lambda m: False)
+    assert info.value.rcvd is not None and info.value.rcvd.code == 4403
+    recorder.text(2, "Tiene la palabra el concejal.")
+    recorder.wait_for(lambda: 2 in recorder.acks)
+    assert not recorder.acks[2]["duplicate"] and recorder.acks[2]["block_id"]
+    again = Client(server.ws_url, session_id)  # the owner, on another connection: its own id
+    assert again.hello(server.token(sub="grabacion"), client_id="consola-1")["last_seq"] == 2
+
+
 def test_two_instances_on_one_redis_share_live_sessions(spawn: Any, redis_url: str, tmp_path: Path) -> None:
     """A recorder on one instance and a viewer on another: the viewer sees every block live,
     in order, and the session can be finalized through either instance."""

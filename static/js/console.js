@@ -21,7 +21,7 @@ import { SessionConnection } from "./connection.js";
 import { DraftModel, DraftView, ZONES, lowConfidence } from "./draft.js";
 import { Editing } from "./editing.js";
 import { renderAudit, safeUrl } from "./final.js";
-import { claimClientId, outboxStore } from "./identity.js";
+import { claimClientId, forgetClientId, outboxStore } from "./identity.js";
 import { STATUS_NAMES, describeClose, describeError } from "./messages.js";
 import { AUDIO_BYTES_PER_SECOND, CORRECTIONS, Outbox } from "./outbox.js";
 import { OUT_RATE, Recorder, captureSupported } from "./recorder.js";
@@ -399,7 +399,7 @@ async function enterSession(sessionId, info) {
   const discarded = (info && info.discarded) || app.model.sessionDiscarded;
   if (discarded) showDiscarded(discarded);
 
-  const lease = await claimClientId(sessionId);
+  const lease = await claimClientId(sessionId, app.claims ? app.claims.sub : "");
   if (ticket !== app.entering) {
     lease.release();
     return;
@@ -1039,6 +1039,13 @@ function onStreamError(msg, dropped) {
   if (code === "PLACE_CONTENDED") return; // the outbox sends the same change again in a moment
   if (code === "SESSION_CLOSED") setStatus(app.status === "OPEN" || !app.status ? "CLOSING" : app.status);
   if (code === "UNAUTHORIZED") return; // the close (4401) that follows asks for a token
+  if (code === "CLIENT_ID_TAKEN") {
+    // This browser's id for the session is another user's: take a new one and go in again.
+    const sessionId = app.sessionId;
+    if (sessionId && app.lease) forgetClientId(sessionId, app.claims ? app.claims.sub : "", app.lease.clientId);
+    if (sessionId) enterSession(sessionId);
+    return;
+  }
   // A close follows that reconnects; the connection status (and, for 4429, `closed`) says why.
   if (code === "SLOW_CONSUMER" || code === "IDLE_TIMEOUT" || code === "TOO_MANY_CONNECTIONS") return;
   if (dropped && CORRECTIONS.has(dropped.kind)) {

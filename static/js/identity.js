@@ -27,11 +27,28 @@ function tryLock(name) {
   });
 }
 
-/** Resolve {clientId, release} for a session. */
-export async function claimClientId(sessionId) {
-  const sharedKey = `client.${sessionId}`;
-  const tabKey = `tab-client.${sessionId}`;
+/** The storage name of a session's client ids for one user (a token's `sub`). */
+function idsOf(sessionId, user) {
+  return user ? `${sessionId}.${encodeURIComponent(user)}` : sessionId;
+}
+
+/**
+ * Resolve {clientId, release} for a session and a user (the token's `sub`). Ids are kept per
+ * user: the server binds a client id to the first user who says hello with it (CLIENT_ID_TAKEN
+ * for anyone else), and a queue left by one user on a shared recording computer is not sent by
+ * the next one, in their name.
+ */
+export async function claimClientId(sessionId, user = "") {
+  const sharedKey = `client.${idsOf(sessionId, user)}`;
+  const tabKey = `tab-client.${idsOf(sessionId, user)}`;
   let shared = local.get(sharedKey);
+  if (!shared && user && local.get(`client.${sessionId}`)) {
+    // Kept before ids were per user: taken over once, with its queue (the user who left it
+    // there, most likely; if not, the server refuses it and a new one is made).
+    shared = local.get(`client.${sessionId}`);
+    local.remove(`client.${sessionId}`);
+    local.set(sharedKey, shared);
+  }
   if (!shared) {
     shared = uuid();
     local.set(sharedKey, shared);
@@ -55,6 +72,17 @@ export async function claimClientId(sessionId) {
       return { clientId: id, release: lock.release };
     }
   }
+}
+
+/**
+ * The server refused `clientId` as another user's (CLIENT_ID_TAKEN): forget it for this user, so
+ * the next claim makes a new one. Its queue stays stored under it, for whoever it belongs to.
+ */
+export function forgetClientId(sessionId, user, clientId) {
+  const sharedKey = `client.${idsOf(sessionId, user)}`;
+  const tabKey = `tab-client.${idsOf(sessionId, user)}`;
+  if (local.get(sharedKey) === clientId) local.remove(sharedKey);
+  if (session.get(tabKey) === clientId) session.remove(tabKey);
 }
 
 /** Persistence of the outbox (sequence counter and unacked frames) per session and client. */
