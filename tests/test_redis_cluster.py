@@ -154,6 +154,7 @@ async def test_every_buffer_script_touches_only_its_own_sessions_slot(redis_clus
         assert await buffer.renumber(sid, 1, lambda _: payload()) == "ok"
         assert await buffer.emit(sid, payload()) > 0
         await buffer.presence(sid, "set", "conn", {"sub": "ana"})
+        assert await buffer.claim_client_id(sid, "mic", "ana") == "ana"
         audio = await buffer.append_audio(sid, Dedupe.by_seq("mic", 1), [("pcm16", b"\0\0", True)])
         assert audio.outcome == "ok"
         _, checks, _ = await buffer.append_audio_frames(sid, "mic", [(2, "pcm16", b"\0\0", False)])
