@@ -3555,6 +3555,12 @@ SUMMARY = "Siendo las 10:00 a. m., se dio inicio a la sesión ordinaria del Conc
             {"text": "El presidente declara abierta la sesión a las 9:10.", "machine": {"text": HEARD}},
             "El presidente declara abierta la sesión a las 9:10.",
         ),
+        # corrected in place, and with words of its own the summary has none of (review: the
+        # broadcast was lost): written as the person wrote it
+        (
+            {"text": f"{HEARD[:-1]} con transmisión por el canal Telepacífico.", "machine": {"text": HEARD}},
+            f"{HEARD[:-1]} con transmisión por el canal Telepacífico.",
+        ),
         # a sentence the rendering carries (a template writing the text as said)
         ({"text": SUMMARY, "machine": {"text": "Buenos días."}}, ""),
         # "a. m." ends no sentence; nothing changed; written by hand (no machine text)

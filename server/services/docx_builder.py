@@ -789,6 +789,20 @@ CANDIDATE_SENTENCES = 5
 WRITTEN_SENTENCE_SHARE = 0.5
 """A sentence at least this share of whose words of four letters or more the block's written
 paragraphs and tables carry is already in the acta."""
+NEW_WORDS_LOST = 2
+"""A sentence of a person's text with at least this many words of four letters or more that the
+machine did not hear and the rendering does not carry (numbers and times of day aside: a
+template writes them as figures) says something the summary leaves out: "…la sesión ordinaria
+número 12 con transmisión por el canal Telepacífico…" corrected in place is still that sentence,
+but the summary of the opening has no word of the broadcast. It is written as the person wrote
+it. (One such word is most often the template's own wording: "se abre" written "se dio inicio".)"""
+_WRITTEN_AS_FIGURES_RE = re.compile(
+    r"(cero|cuatro|cinco|seis|siete|ocho|nueve|diez|once|doce|trece|catorce|quince|dieci\w+|veint\w+"
+    r"|treinta|cuarenta|cincuenta|sesenta|setenta|ochenta|noventa|cien|ciento|\w+cientos|miles?"
+    r"|millon\w*|tres|primer\w*|segund\w*|tercer\w*|cuart\w*|media|horas?|minutos?|manana|tarde"
+    r"|noche|mediodia|medianoche)"
+)
+"""Words a template writes otherwise (numbers as figures, times as "10:30 a. m."), folded."""
 
 
 def _sentences(text: str) -> list[str]:
@@ -821,6 +835,14 @@ def added_by_hand(block: Mapping[str, Any], written: str) -> str:
     for sentence in _sentences(text):
         folded = _fold_same_length(sentence)
         words = set(_CONTENT_WORD_RE.findall(folded))
+        lost = [
+            word
+            for word in words - in_acta
+            if word not in heard_with and not _WRITTEN_AS_FIGURES_RE.fullmatch(word)
+        ]
+        if len(lost) >= NEW_WORDS_LOST:  # what the person added is nowhere in the acta
+            added.append(sentence)
+            continue
         if not words or len(in_acta & words) >= WRITTEN_SENTENCE_SHARE * len(words):
             continue
         # compared in full only with the few heard sentences sharing most of its words (b is the
