@@ -2312,6 +2312,33 @@ def test_a_vote_on_the_title_and_preamble_says_so(templates: dict[str, Any] | No
     ]
 
 
+@pytest.mark.parametrize("templates", [None, CALI_TEMPLATES], ids=["built-in", "cali"])
+def test_the_title_and_preamble_voted_after_the_bill_is_another_vote(
+    templates: dict[str, Any] | None,
+) -> None:
+    """Review: the bill's counted vote, then "Se somete a votación el título y el preámbulo…
+    Aprobado por unanimidad.": the second was taken for the chair echoing the first's result, so
+    one line credited the bill's 17 votes to the title and preamble and the bill's own result was
+    gone. Two votes, two lines."""
+    blocks = [
+        _vote_block(
+            "bill",
+            "Se abre la votación nominal. Votaron sí diecisiete, no cero, abstenciones cero. Aprobado.",
+            votacion={"si": 17, "no": 0, "abstenciones": 0, "resultado": "aprobado", "nominal": True},
+        ),
+        _vote_block(
+            "parts",
+            "Se somete a votación el título y el preámbulo. ¿Lo aprueba la plenaria? "
+            "Aprobado por unanimidad.",
+            votacion={"resultado": "aprobado", "partes": ["título", "preámbulo"], "modo": "por unanimidad"},
+        ),
+    ]
+    summaries = _summaries(_zone(_build(blocks, templates=templates), "ZONE_PROYECTOS"))
+    assert len(summaries) == 2, summaries
+    assert "17" in summaries[0] and "Título" not in summaries[0]
+    assert summaries[1].startswith("Título y preámbulo.") and "17" not in summaries[1]
+
+
 def test_a_count_said_in_part_takes_the_rest_from_the_nominal_list() -> None:
     """The list counts 2-1-1 and the secretary says "votaron sí dos, no uno": the abstention is
     the list's (it was written 0, and flagged as a disagreement); a side said that differs from

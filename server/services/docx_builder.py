@@ -3379,6 +3379,13 @@ class _OpenVote:
         articles = votacion.get("articulos")
         if articles and self.said_of.get("articulos") and articles != self.said_of["articulos"]:
             return False  # another article's vote ("Aprobado el artículo noveno." after the eighth's)
+        if self.result and any(
+            votacion.get(key) and votacion[key] != self.said_of.get(key) for key in ("articulos", "partes")
+        ):
+            # the vote was over and this decides other parts of the bill ("Se somete a votación
+            # el título y el preámbulo… Aprobado por unanimidad." after the bill's counted vote):
+            # another vote, not the chair echoing the result (it took over the bill's count)
+            return False
         if listed is None and said is not None:
             earlier = self.declared
             if earlier is None and self.listed is None:
