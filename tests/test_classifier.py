@@ -1461,6 +1461,41 @@ def test_a_grant_s_adverbs_are_not_the_speaker(text: str, cargo: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "previous", "field", "expected"),
+    [
+        (
+            "Tiene la palabra la concejala Eva Mora del Pacto Histórico: gracias.",
+            TPL_DEBATE,
+            "orador",
+            "Eva Mora",
+        ),
+        ("Tiene la palabra el concejal Luis Díaz del Centro Democrático.", TPL_DEBATE, "orador", "Luis Díaz"),
+        (
+            "Proposición presentada por el concejal Luis Díaz del Centro Democrático: que se cite.",
+            TPL_PROPOSICION,
+            "autores",
+            ["Luis Díaz"],
+        ),
+        # particles of a name go on being the name's
+        (
+            "Tiene la palabra el concejal Juan de la Cruz Pérez.",
+            TPL_DEBATE,
+            "orador",
+            "Juan de la Cruz Pérez",
+        ),
+        ("Tiene la palabra la concejala María del Pilar Cruz.", TPL_DEBATE, "orador", "María del Pilar Cruz"),
+    ],
+)
+def test_a_party_said_after_the_name_without_partido_is_not_part_of_it(
+    text: str, previous: str, field: str, expected: object
+) -> None:
+    """Review: "la concejala Eva Mora del Pacto Histórico" named "Eva Mora del Pacto Histórico"
+    (the acta wrote "EVA MORA DEL PACTO HISTÓRICO (concejala, Pacto Histórico)"): a particle
+    followed by a party's name ends the name."""
+    assert data(text, previous)[field] == expected
+
+
+@pytest.mark.parametrize(
     ("text", "orador", "rol", "partido"),
     [
         (

@@ -604,6 +604,11 @@ def _take_name(t: _Text, pos: int) -> tuple[str, int] | None:
             break
         word, key = m.group(1), t.low[m.start(1) : m.end(1)]
         if words and key in _NAME_PARTICLES:
+            after = _NAME_TOKEN_RE.match(t.raw, m.end())
+            if _PARTY_NAME_RE.match(t.low, m.start(1)) or (
+                after is not None and _PARTY_NAME_RE.match(t.low, after.start(1))
+            ):
+                break  # "Eva Mora del Pacto Histórico", "… de la U": the party, not more name
             pending.append(word)
             pos = m.end()
             continue
