@@ -47,11 +47,14 @@ IDLE_STOP = 300.0
 """Seconds without a request after which the child is stopped; live audio asks every ~128 ms a
 stream, and a new child is ready in about a second, well inside the next utterance."""
 HUNG_AFTER = 30.0
-"""Seconds a child with requests to answer may go without answering any before it is taken for
-hung (stopped, stuck in a native call, swapped out) and killed, its requests sent again to a new
-one. Starved of CPU at the lowest priority, a child still answers a message within a second or
-two; a hung one left alive would hold every session of the instance without blocks (its owners'
-leases renewed, so no other instance takes them over) until the server restarts."""
+"""Seconds a child with requests to answer may go without answering any, and without using any
+CPU, before it is taken for hung (stopped, stuck waiting, swapped out) and killed, its requests
+sent again to a new one. A hung one left alive would hold every session of the instance without
+blocks (its owners' leases renewed, so no other instance takes them over) until the server
+restarts. One that is using CPU is slow, not hung (at the lowest priority on a busy machine a
+batch of 30 s runs can take that long), and is left to finish, up to ``SLOW_LIMIT`` times as
+long."""
+SLOW_LIMIT = 10
 
 
 class VadError(Exception):
@@ -75,6 +78,8 @@ class _Child:
     """Stopped on purpose (idle): its end is not a death to recover from."""
     heard: float = 0.0
     """When the child last answered, or was given work while it had none (loop time)."""
+    ticks: int | None = None
+    """The child's CPU time (clock ticks) when its silence was last looked at."""
 
 
 class VadProcess:
@@ -185,16 +190,22 @@ class VadProcess:
         while True:
             await asyncio.sleep(self.hung_after / 4)
             silent_for = loop.time() - child.heard
-            if child.sent and silent_for > self.hung_after:
-                log.error(
-                    "VAD process %s answered none of its %d requests for %.0f s; killing it",
-                    child.process.pid,
-                    len(child.sent),
-                    silent_for,
-                )
-                with contextlib.suppress(Exception):
-                    child.process.kill()
-                return
+            ticks, child.ticks = child.ticks, _cpu_ticks(child.process.pid)
+            if not child.sent or silent_for <= self.hung_after:
+                continue
+            working = ticks is not None and child.ticks is not None and child.ticks > ticks
+            if working and silent_for <= self.hung_after * SLOW_LIMIT:
+                continue  # scoring a long batch on a busy machine: slow, not hung
+            log.error(
+                "VAD process %s answered none of its %d requests for %.0f s%s; killing it",
+                child.process.pid,
+                len(child.sent),
+                silent_for,
+                "" if working else " and used no CPU",
+            )
+            with contextlib.suppress(Exception):
+                child.process.kill()
+            return
 
     def _flush(self) -> None:
         self._flush_pending = False
@@ -283,6 +294,17 @@ class VadProcess:
         if child.process.is_alive():
             child.process.kill()
             await asyncio.to_thread(child.process.join, 5)
+
+
+def _cpu_ticks(pid: int | None) -> int | None:
+    """The CPU time a process has used (user and system, clock ticks; /proc on Linux), or None
+    where it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _log_start_failure(task: asyncio.Task[None]) -> None:

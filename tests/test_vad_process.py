@@ -201,6 +201,25 @@ async def test_a_hung_child_is_killed_and_replaced_and_its_requests_sent_again()
         await vad.aclose()
 
 
+async def test_a_child_slow_on_a_long_batch_is_not_taken_for_hung(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A child scoring a long batch answers nothing for longer than ``hung_after`` but uses CPU
+    all along (on a busy machine, at the lowest priority, a backlog's batch can take that long):
+    it is left to finish, not killed and its work redone (three kills failed every request)."""
+    import server.vad_process as vad_process
+
+    monkeypatch.setattr(vad_process, "SLOW_LIMIT", 1_000)  # only its CPU time tells here
+    pcm = speech(40.0) * 30  # twenty minutes of speech: about 2 s of scoring here
+    whole = len(pcm) // (CELL * 2) * CELL * 2
+    vad = VadProcess(hung_after=0.5)
+    try:
+        await vad.score(pcm[: CELL * 2], None, CELL)  # started
+        probs, _ = await asyncio.wait_for(vad.score(pcm[:whole], None, CELL), 120)
+        assert len(probs) >= whole // (CELL * 2)  # every window of it scored
+        assert vad.restarts == 0
+    finally:
+        await vad.aclose()
+
+
 async def test_a_bad_request_fails_alone() -> None:
     pcm = speech(2.0)[: CELL * 2 * 4]
     vad = VadProcess()
