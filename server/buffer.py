@@ -25,7 +25,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
 import msgpack
 import redis.exceptions
@@ -780,36 +780,38 @@ return emit(KEYS[1], KEYS[2], ARGV[2], ARGV[1])
 """
 )
 
-# KEYS: meta, lock, events   ARGV: owner, lock_ttl_ms, closing_payload, channel
-# Acquired: also the time the acta is sealed at, Redis's clock read when this finalize began
-# (``sealed_at``); a call taking over a finalize whose instance died gets the same time, so it
-# seals the same objects, not a second acta beside the first. A finalize begun anew (the last
-# one failed) reads the clock again.
+# KEYS: meta, lock, events   ARGV: owner, lock_ttl_ms, closing_payload, channel, caller's sub
+# Acquired: also when the acta is sealed, Redis's clock read when this finalize began
+# (``sealed_at``), and who finalizes it (``finalized_by``, the caller then); a call taking over a
+# finalize whose instance died (a colleague's, perhaps) gets the same two, so it seals the same
+# objects, not a second acta or report beside the first. A finalize begun anew (the last one
+# failed) takes them anew.
 _BEGIN_FINALIZE = (
     _EMIT
     + """
 local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return {'missing', '', ''} end
-if status == 'FINALIZED' then return {'done', '', ''} end
-if status == 'DISCARDED' then return {'discarded', '', ''} end
+if not status then return {'missing', '', '', ''} end
+if status == 'FINALIZED' then return {'done', '', '', ''} end
+if status == 'DISCARDED' then return {'discarded', '', '', ''} end
 local function now()
   local t = redis.call('TIME')
   return t[1] .. '.' .. string.format('%06d', tonumber(t[2]))
 end
 if status == 'CLOSING' then
-  if not redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') then return {'busy', '', ''} end
+  if not redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') then return {'busy', '', '', ''} end
   local at = redis.call('HGET', KEYS[1], 'sealed_at')
-  if not at then
-    at = now()
-    redis.call('HSET', KEYS[1], 'sealed_at', at)
+  local by = redis.call('HGET', KEYS[1], 'finalized_by')
+  if not at or not by then  -- begun by a version that kept neither
+    at, by = now(), ARGV[5]
+    redis.call('HSET', KEYS[1], 'sealed_at', at, 'finalized_by', by)
   end
-  return {'acquired', 'takeover', at}
+  return {'acquired', 'takeover', at, by}
 end
 local at = now()
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
-redis.call('HSET', KEYS[1], 'status', 'CLOSING', 'sealed_at', at)
+redis.call('HSET', KEYS[1], 'status', 'CLOSING', 'sealed_at', at, 'finalized_by', ARGV[5])
 redis.call('HDEL', KEYS[1], 'error')
-return {'acquired', tostring(emit(KEYS[1], KEYS[3], ARGV[4], ARGV[3])), at}
+return {'acquired', tostring(emit(KEYS[1], KEYS[3], ARGV[4], ARGV[3])), at, ARGV[5]}
 """
 )
 
@@ -991,6 +993,15 @@ POSITION_STEP = 2.0**-20
 the next block allows (else half the gap): a passage typed paragraph by paragraph, each after the
 one before, places about a million paragraphs at one spot before the gap is used up (halving
 the gap each time, as before, tied two blocks after about 50)."""
+
+
+class FinalizeBegun(NamedTuple):
+    """What :meth:`SessionBuffer.begin_finalize` found or did."""
+
+    outcome: str
+    detail: str
+    sealed_at: float | None
+    finalized_by: str
 
 
 class LeaseLost(Exception):
@@ -1329,17 +1340,19 @@ class SessionBuffer:
     # -- finalize --
 
     async def begin_finalize(
-        self, session_id: str, owner: str, lock_ttl: float, closing_payload: bytes
-    ) -> tuple[str, str, float | None]:
-        """('acquired', closing event id or 'takeover', sealed_at), ('busy', '', None), ('done',
-        '', None), ('discarded', '', None) or ('missing', '', None); ``sealed_at`` is the same for
-        every call that takes over the same finalize (see ``_BEGIN_FINALIZE``)."""
+        self, session_id: str, owner: str, lock_ttl: float, closing_payload: bytes, sub: str = ""
+    ) -> FinalizeBegun:
+        """'acquired' (with the closing event id, or 'takeover'), 'busy', 'done', 'discarded' or
+        'missing'; once acquired, when the acta is sealed and by whom, the same for every call
+        that takes over the same finalize (see ``_BEGIN_FINALIZE``)."""
         k = SessionKeys(session_id)
-        outcome, detail, sealed_at = await self._begin_finalize(
+        outcome, detail, sealed_at, by = await self._begin_finalize(
             keys=[k.meta, k.finalize_lock, k.events],
-            args=[owner, int(lock_ttl * 1000), closing_payload, k.channel],
+            args=[owner, int(lock_ttl * 1000), closing_payload, k.channel, sub],
         )
-        return _text(outcome), _text(detail), float(sealed_at) if sealed_at else None
+        return FinalizeBegun(
+            _text(outcome), _text(detail), float(sealed_at) if sealed_at else None, _text(by)
+        )
 
     async def discard(
         self, session_id: str, discard: dict[str, Any], event_payload: bytes, *, only_if_empty: bool

@@ -1462,10 +1462,13 @@ class Orchestrator:
             raise InvalidInput(f"unknown zone {zone!r}", field="zone", zones=sorted(pinned_zones))
         asset_id = new_id("ast")
         key = session_key(meta.tenant_id, meta.session_id, "assets", asset_id + ext)
-        await self._hold_asset_bytes(meta, info.size)
-        kept = False
+        held = kept = False
         try:
             async with self._admitted(meta, dedupe) as (token, previous_template, position):
+                # counted once admitted: a resend (its Idempotency-Key) was answered above as a
+                # duplicate, even with the session's images at their bound
+                await self._hold_asset_bytes(meta, info.size)
+                held = True
                 await self.store.put_file(key, fileobj, content_type)
                 block = {
                     "block_id": new_id("blk"),
@@ -1501,7 +1504,7 @@ class Orchestrator:
         except _Duplicate as dup:
             return await self._uploaded_before(meta, self._duplicate(dedupe, dup.detail))
         finally:
-            if not kept:  # refused, failed or a resend: its bytes are not the session's
+            if held and not kept:  # failed after it was counted: its bytes are not the session's
                 with contextlib.suppress(Exception):
                     await self.buffer.hold_asset_bytes(meta.session_id, -info.size)
         return result, self.store.uri(key)
@@ -1517,7 +1520,8 @@ class Orchestrator:
         raise LimitExceeded(
             f"the session's images would take {held / (1 << 20):.1f} MiB, over its "
             f"{limit / (1 << 20):.0f} MiB (ASTRA_MAX_SESSION_ASSET_BYTES)",
-            limit=limit,
+            limit="max_session_asset_bytes",
+            max=limit,
             held=held - size,
         )
 
@@ -1548,8 +1552,8 @@ class Orchestrator:
         closing = self._event("session.closing", principal, {})
         lock_ttl = self.settings.limits.finalize_lock_ttl
         while True:
-            begun = await self.buffer.begin_finalize(meta.session_id, owner, lock_ttl, closing)
-            outcome, _, sealed_at = begun
+            begun = await self.buffer.begin_finalize(meta.session_id, owner, lock_ttl, closing, principal.sub)
+            outcome, sealed_at = begun.outcome, begun.sealed_at
             match outcome:
                 case "missing":
                     raise NotFound("no such session")
@@ -1571,7 +1575,7 @@ class Orchestrator:
         started = time.perf_counter()
         renew = asyncio.create_task(self._keep_lock(meta.session_id, owner))
         try:
-            result, edited = await self._build_and_seal(principal, meta, sealed_at)
+            result, edited = await self._build_and_seal(meta, sealed_at, begun.finalized_by or principal.sub)
         except Exception as exc:
             failure = exc if isinstance(exc, AstraError) else as_unavailable(exc)
             failure = failure or AstraError(f"finalize failed: {exc!r}")
@@ -1745,7 +1749,7 @@ class Orchestrator:
             delay = ttl / 3
 
     async def _build_and_seal(
-        self, principal: Principal, meta: SessionMeta, sealed_at: float
+        self, meta: SessionMeta, sealed_at: float, finalized_by: str
     ) -> tuple[dict[str, Any], list[bytes]]:
         """Drain, build, seal: the result, and the human-edited blocks as stored (for LEARN).
 
@@ -1787,7 +1791,7 @@ class Orchestrator:
                 "created_by": meta.created_by,
                 "audio_first_at": meta.audio_first_at,
                 "audio_last_at": meta.audio_last_at,
-                "finalized_by": principal.sub,
+                "finalized_by": finalized_by,  # this finalize's caller, kept as sealed_at is
                 # this finalize's, kept in the session: a seal tried again, or by the call that
                 # takes this finalize over, stores the same objects again, not a second acta
                 "sealed_at": sealed_at,

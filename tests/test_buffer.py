@@ -472,20 +472,24 @@ async def test_forced_drain_refuses_stragglers(buffer: SessionBuffer) -> None:
 async def test_finalize_lock_single_owner_takeover_and_outcome(buffer: SessionBuffer) -> None:
     """One owner at a time; a dead owner's lock expires and another takes over; only the
     holder records the outcome; a failed finalize can start again; a done one reports done. The
-    time of sealing is Redis's clock when a finalize begins, the same for the call that takes it
-    over, and read anew when a failed one begins again."""
+    time of sealing (Redis's clock) and who finalizes are those of the call that began it, the
+    same for a call that takes it over, and taken anew when a failed one begins again."""
     sid = await new_session(buffer)
-    outcome, _, sealed_at = await buffer.begin_finalize(sid, "a", 30, payload())
-    assert outcome == "acquired" and sealed_at is not None and abs(sealed_at - time.time()) < 60
-    assert await buffer.begin_finalize(sid, "b", 30, payload()) == ("busy", "", None)
+    begun = await buffer.begin_finalize(sid, "a", 30, payload(), "ana")
+    sealed_at = begun.sealed_at
+    assert begun.outcome == "acquired" and sealed_at is not None and abs(sealed_at - time.time()) < 60
+    assert begun.finalized_by == "ana"
+    assert await buffer.begin_finalize(sid, "b", 30, payload(), "luis") == ("busy", "", None, "")
     assert await buffer.end_finalize(sid, "b", ok=True, value={}, event_payload=payload()) == 0
     await buffer.redis.delete(f"astra:{{{sid}}}:finalize")  # a's lock expired
-    assert await buffer.begin_finalize(sid, "b", 30, payload()) == ("acquired", "takeover", sealed_at)
+    taken = await buffer.begin_finalize(sid, "b", 30, payload(), "luis")  # a colleague's call
+    assert taken == ("acquired", "takeover", sealed_at, "ana")
     assert await buffer.end_finalize(sid, "b", ok=False, value={"code": "X"}, event_payload=payload()) > 0
     meta = await buffer.meta(sid)
     assert meta is not None and meta.status == FINALIZE_FAILED and meta.error == {"code": "X"}
-    outcome, _, begun_again = await buffer.begin_finalize(sid, "c", 30, payload())
-    assert outcome == "acquired" and begun_again is not None and begun_again > sealed_at
+    again = await buffer.begin_finalize(sid, "c", 30, payload(), "luis")
+    assert again.outcome == "acquired" and again.sealed_at is not None and again.sealed_at > sealed_at
+    assert again.finalized_by == "luis"
     assert await buffer.renew_finalize(sid, "c", 30)
     assert await buffer.end_finalize(sid, "c", ok=True, value={"h": 1}, event_payload=payload()) > 0
     meta = await buffer.meta(sid)

@@ -416,8 +416,11 @@ def test_a_sessions_images_are_bounded_in_bytes(settings: Settings, make_token: 
         assert upload().status_code == 200
         refused = upload()
         assert (refused.status_code, refused.json()["error"]["code"]) == (429, "LIMIT_EXCEEDED"), refused.text
-        assert refused.json()["error"]["details"]["limit"] == 2 * len(image) + 10
+        details = refused.json()["error"]["details"]
+        assert (details["limit"], details["max"]) == ("max_session_asset_bytes", 2 * len(image) + 10)
         assert upload().status_code == 429  # the refused one did not count either: still full
+        resent = upload("uno")  # a resend once the session is full: still its first answer
+        assert resent.status_code == 200 and resent.json()["duplicate"], resent.text
         blocks = client.get(f"{api}/blocks", headers=bearer(token)).json()["blocks"]
         assert [b["type"] for b in blocks] == ["IMAGE", "IMAGE"]
         other = f"/v1/orchestrator/session/{start(client, token)}"
@@ -1179,9 +1182,10 @@ def test_a_finalize_sealed_but_not_recorded_is_sealed_again_as_the_same_objects(
 ) -> None:
     """Redis failing as the outcome of a sealed finalize is recorded: the call answers 503 and the
     session stays closing until its lock lapses; the next call takes the finalize over, builds and
-    seals again, and writes the same acta (the same bytes, hashes and keys: the time of sealing is
-    kept in the session from the first call, and the document's bytes depend on its content
-    only), not a second acta beside the first, each locked for years under Object Lock."""
+    seals again, and writes the same acta and report (the same bytes, hashes and keys: the time
+    of sealing and who finalizes are kept in the session from the first call, and the document's
+    bytes depend on its content only), not a second set beside the first, each locked for years
+    under Object Lock, also when the call taking over is a colleague's."""
     import anyio
 
     app = create_app(with_settings(settings, retry=FAST_RETRY, limits=dataclasses.replace(
@@ -1208,8 +1212,9 @@ def test_a_finalize_sealed_but_not_recorded_is_sealed_again_as_the_same_objects(
                 return await end_finalize(*args, **kwargs)
 
             monkeypatch.setattr(orch.buffer, "end_finalize", failing_once)
-            for _ in range(2):
-                answers.append(await http.post(f"{api}/finalize", headers=bearer(token), timeout=60))
+            answers.append(await http.post(f"{api}/finalize", headers=bearer(token), timeout=60))
+            colleague = make_token(sub="luis")  # the next call is a colleague's
+            answers.append(await http.post(f"{api}/finalize", headers=bearer(colleague), timeout=60))
             return str(api).rsplit("/", 1)[-1]
 
     session_id = anyio.run(scenario)
@@ -1223,6 +1228,9 @@ def test_a_finalize_sealed_but_not_recorded_is_sealed_again_as_the_same_objects(
         first.report_key,
     )
     assert answers[1].json()["integrity_hash"] == first.integrity_hash
+    # the same report too: sealed by whoever began the finalize, not by the colleague taking over
+    assert again.audit_report == first.audit_report
+    assert first.audit_report["timeline"]["finalized_by"] == "tester"
     stored = [p for p in (settings.data_dir / "objects").rglob("acta-*.docx") if session_id in str(p)]
     assert [p.name for p in stored] == [Path(first.document_key).name]
 
