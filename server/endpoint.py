@@ -252,9 +252,9 @@ class Connection:
             if not isinstance(message, Hello):
                 raise ProtocolError("the first frame must be a hello", code="HELLO_REQUIRED")
         except (UnknownType, InvalidField) as exc:
-            # readable, and no hello: a type this version does not know (a misspelt hello), or a
-            # numbered frame with a bad field, first. A hello whose own field is bad says so.
-            if isinstance(exc, InvalidField) and exc.seq is None:
+            # readable, and no hello: a type this version does not know (a misspelt hello), or
+            # another frame with a bad field, first. A hello whose own field is bad says so.
+            if isinstance(exc, InvalidField) and protocol.frame_type(data) == "hello":
                 await self.close(exc, CLOSE_BAD_FRAME)
             else:
                 await self.close(

@@ -270,6 +270,16 @@ def decode_client(data: bytes, *, max_frame_bytes: int, max_text_chars: int) -> 
         raise
 
 
+def frame_type(data: bytes) -> Any:
+    """The ``type`` of a frame :func:`decode_client` refused (None if it has none), to tell a
+    bad hello from another frame sent first."""
+    with contextlib.suppress(Exception):
+        frame = msgpack.unpackb(data, raw=False, strict_map_key=False)
+        if isinstance(frame, dict):
+            return frame.get("type")
+    return None
+
+
 def _plain_audio(frame: dict[str, Any]) -> Audio | None:
     """The frame as Audio when it is the common, valid kind (PCM16, whole samples, a valid seq,
     ``start`` absent or a bool), checked in one expression; None for any other frame, which

@@ -229,7 +229,13 @@ def test_bad_frames_get_coded_errors_over_a_real_socket(spawn: Any) -> None:
     assert c.recv()["code"] == "HELLO_REQUIRED" and closed_with(c) == 4400
 
     # readable and not a hello: a misspelt hello, a numbered frame with a bad field
-    for first in ({"type": "helo", "token": token}, {"type": "text", "seq": 1, "text": 5}):
+    for first in (
+        {"type": "helo", "token": token},
+        {"type": "text", "seq": 1, "text": 5},
+        {"type": "text", "seq": "uno", "text": "hola"},  # its seq unreadable too
+        {"type": "presence", "block_id": 5},
+        {"token": token},  # no type at all
+    ):
         c = Client(server.ws_url, session_id)
         c.send(first)
         assert c.recv()["code"] == "HELLO_REQUIRED" and closed_with(c) == 4400
@@ -269,7 +275,6 @@ def test_bad_frames_get_coded_errors_over_a_real_socket(spawn: Any) -> None:
     assert c.until(lambda m: m["type"] == "ack")["seq"] == 1
 
 
-@pytest.mark.cluster
 def test_a_connection_is_closed_when_its_token_expires(spawn: Any) -> None:
     """A connection's token is judged at its hello and again when it expires: the connection is
     then closed with 4401 UNAUTHORIZED, not left sending and editing for hours on a token that
@@ -312,6 +317,7 @@ def test_a_client_id_belongs_to_the_user_who_first_said_hello_with_it(spawn: Any
     assert again.hello(server.token(sub="grabacion"), client_id="consola-1")["last_seq"] == 2
 
 
+@pytest.mark.cluster
 def test_two_instances_on_one_redis_share_live_sessions(spawn: Any, redis_url: str, tmp_path: Path) -> None:
     """A recorder on one instance and a viewer on another: the viewer sees every block live,
     in order, and the session can be finalized through either instance."""

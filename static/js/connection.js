@@ -102,6 +102,7 @@ export class SessionConnection {
     this.tokens = 0;
     this.tokensAt = 0;
     this.pumpTimer = null;
+    this.sendAgainTimer = null; // a refused change to send again (SEND_AGAIN_MS)
     this.sentThrough = -Infinity; // the order of the last frame sent on this connection
     outbox.onWritten = () => this.pump(); // audio on disk now: it can be paged out and in
     this.degraded = null; // the last `status degraded` frame, until `status ok` or a new welcome
@@ -173,6 +174,9 @@ export class SessionConnection {
     this.welcomed = false;
     if (this.pumpTimer !== null) clearTimeout(this.pumpTimer);
     this.pumpTimer = null;
+    // the next connection's welcome sends everything unacked again: no resend of this one's
+    if (this.sendAgainTimer !== null) clearTimeout(this.sendAgainTimer);
+    this.sendAgainTimer = null;
     if (!ws) return;
     ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
     try {
@@ -431,7 +435,12 @@ export class SessionConnection {
           if (result.later) {
             // a refusal that asks for the same frame again: after a moment, with some spread so
             // that the colleagues contending for the same place do not all come back together
-            setTimeout(() => this.resend(result.resend), SEND_AGAIN_MS * (1 + Math.random()));
+            // (the SEQ_GAPs of the frames sent after it are set aside by the outbox meanwhile)
+            if (this.sendAgainTimer !== null) clearTimeout(this.sendAgainTimer);
+            this.sendAgainTimer = setTimeout(() => {
+              this.sendAgainTimer = null;
+              this.resend(result.resend);
+            }, SEND_AGAIN_MS * (1 + Math.random()));
           } else {
             this.resend(result.resend);
           }

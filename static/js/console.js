@@ -1191,11 +1191,16 @@ async function onFinalize() {
 async function confirmAndFinalize() {
   const pending = app.conn ? app.conn.outbox.pendingText : 0;
   const audio = app.conn ? app.conn.outbox.pendingAudioSeconds : 0;
-  let warning = pending ? `Hay ${pending} intervención(es) sin confirmar que no entrarán en el acta. ` : "";
+  // Connected, what is queued is sent first (sendWhatIsQueued); offline it cannot be.
+  const online = Boolean(app.conn && app.conn.state === "online");
+  const fate = online
+    ? `se enviará antes de generar el acta; lo que no se confirme en ${FINALIZE_FLUSH_MS / 1000} s no entrará en ella`
+    : "no entrará en el acta (no hay conexión)";
+  let warning = pending ? `Hay ${pending} intervención(es) sin confirmar: ${fate}. ` : "";
   const corrections = app.conn ? app.conn.outbox.pendingCorrections : 0;
-  if (corrections) warning += `Hay ${corrections} corrección(es) sin confirmar que no entrarán en el acta. `;
+  if (corrections) warning += `Hay ${corrections} corrección(es) sin confirmar: ${fate}. `;
   if (app.recorder.active) warning += "La grabación se detendrá. ";
-  if (audio >= 0.05) warning += `Hay ${seconds(audio)} s de audio sin confirmar que no entrarán en el acta. `;
+  if (audio >= 0.05) warning += `Hay ${seconds(audio)} s de audio sin confirmar: ${fate}. `;
   warning += reviewWarning();
   warning += await othersAtWork();
   if (!window.confirm(`${warning}¿Finalizar la sesión y generar el acta? Después no se admite más contenido.`)) {

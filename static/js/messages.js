@@ -14,6 +14,8 @@ const ERRORS = {
   RECORDING_ELSEWHERE:
     "Otra consola está grabando esta sesión; este audio no se guardó y la grabación aquí se detuvo. Grabe desde una sola consola.",
   TOO_MANY_SESSIONS: "El concejo tiene demasiadas sesiones abiertas; finalice alguna antes de iniciar otra.",
+  LIMIT_EXCEEDED: "Se alcanzó un límite del servidor (por ejemplo, el de imágenes de la sesión); no se guardó.",
+  CLIENT_ID_TAKEN: "Este navegador usaba la identidad de otra persona en la sesión; se toma una nueva.",
   TOO_MANY_CONNECTIONS: "La sesión tiene demasiadas conexiones abiertas; cierre otras pestañas o ventanas. Se reintentará.",
   SLOW_CONSUMER: "La conexión no recibía los eventos a tiempo; se reconecta y continúa donde iba.",
   IDLE_TIMEOUT: "La conexión estuvo inactiva demasiado tiempo; se reconecta.",
@@ -43,6 +45,7 @@ const ERRORS = {
 
 /** Codes whose server message says what exactly was wrong: it is shown too. */
 const DETAILED = new Set([
+  "LIMIT_EXCEEDED",
   "INVALID_INPUT",
   "INVALID_FIELD",
   "BAD_JSON",

@@ -728,9 +728,12 @@ export class Outbox {
     this.gapHandledAt = null;
     if (SEND_AGAIN_CODES.has(code)) {
       // Sent again a moment later (`later`), with the frames after it: those already sent are
-      // answered SEQ_GAP (the refused frame did not use its seq) and go again too.
+      // answered SEQ_GAP (the refused frame did not use its seq), gaps set aside here (as
+      // handled) so that they are not sent again at once, and twice.
       const index = this.frames.findIndex((f) => f.seq === seq);
-      return { dropped: null, resend: index < 0 ? [] : this.frames.slice(index), later: index >= 0 };
+      if (index < 0) return { dropped: null, resend: [] };
+      this.gapHandledAt = seq;
+      return { dropped: null, resend: this.frames.slice(index), later: true };
     }
     if (!TERMINAL_CODES.has(code)) return { dropped: null, resend: [] };
     const index = this.frames.findIndex((f) => f.seq === seq);
