@@ -2331,12 +2331,21 @@ def test_the_title_and_preamble_voted_after_the_bill_is_another_vote(
             "Se somete a votación el título y el preámbulo. ¿Lo aprueba la plenaria? "
             "Aprobado por unanimidad.",
             votacion={"resultado": "aprobado", "partes": ["título", "preámbulo"], "modo": "por unanimidad"},
+            tramite=True,  # put to the vote (CORE's reading of "Se somete a votación")
         ),
     ]
     summaries = _summaries(_zone(_build(blocks, templates=templates), "ZONE_PROYECTOS"))
     assert len(summaries) == 2, summaries
     assert "17" in summaries[0] and "Título" not in summaries[0]
     assert summaries[1].startswith("Título y preámbulo.") and "17" not in summaries[1]
+    # the chair echoing the result and naming what was voted, nothing put to the vote: one vote
+    echo = _vote_block(
+        "echo",
+        "Aprobados los artículos primero, segundo y tercero.",
+        votacion={"resultado": "aprobado", "articulos": [1, 2, 3]},
+    )
+    summaries = _summaries(_zone(_build([blocks[0], echo], templates=templates), "ZONE_PROYECTOS"))
+    assert len(summaries) == 1 and "17" in summaries[0] and summaries[0].startswith("Artículos 1"), summaries
 
 
 def test_a_count_said_in_part_takes_the_rest_from_the_nominal_list() -> None:
@@ -3587,6 +3596,21 @@ SUMMARY = "Siendo las 10:00 a. m., se dio inicio a la sesión ordinaria del Conc
         (
             {"text": f"{HEARD[:-1]} con transmisión por el canal Telepacífico.", "machine": {"text": HEARD}},
             f"{HEARD[:-1]} con transmisión por el canal Telepacífico.",
+        ),
+        # words put in the place of misheard ones are corrections, whose facts the summary has
+        (
+            {
+                "text": "Hoy martes se abre la sexta sesión extraordinaria.",
+                "machine": {"text": "Hoy jueves se abre la quinta sesión extraordinaria."},
+            },
+            "",
+        ),
+        (
+            {
+                "text": "Se votan el artículo quinto y el sexto.",
+                "machine": {"text": "Se votan el artículo cinto y el sesto."},
+            },
+            "",
         ),
         # a sentence the rendering carries (a template writing the text as said)
         ({"text": SUMMARY, "machine": {"text": "Buenos días."}}, ""),

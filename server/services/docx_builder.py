@@ -790,19 +790,34 @@ WRITTEN_SENTENCE_SHARE = 0.5
 """A sentence at least this share of whose words of four letters or more the block's written
 paragraphs and tables carry is already in the acta."""
 NEW_WORDS_LOST = 2
-"""A sentence of a person's text with at least this many words of four letters or more that the
-machine did not hear and the rendering does not carry (numbers and times of day aside: a
-template writes them as figures) says something the summary leaves out: "…la sesión ordinaria
-número 12 con transmisión por el canal Telepacífico…" corrected in place is still that sentence,
-but the summary of the opening has no word of the broadcast. It is written as the person wrote
-it. (One such word is most often the template's own wording: "se abre" written "se dio inicio".)"""
+"""A sentence of a person's text into which they inserted at least this many words of four
+letters or more (against the heard sentence it corrects) that the rendering does not carry
+(numbers, ordinals, times and days aside: a template writes them otherwise) says something the
+summary leaves out: "…la sesión ordinaria número 12 con transmisión por el canal Telepacífico…"
+corrected in place is still that sentence, but the summary of the opening has no word of the
+broadcast. It is written as the person wrote it. Words put in the place of misheard ones ("del
+martes" for "del jueves") are corrections, whose facts the template writes; one inserted word is
+most often the template's own wording ("se abre" written "se dio inicio")."""
 _WRITTEN_AS_FIGURES_RE = re.compile(
     r"(cero|cuatro|cinco|seis|siete|ocho|nueve|diez|once|doce|trece|catorce|quince|dieci\w+|veint\w+"
-    r"|treinta|cuarenta|cincuenta|sesenta|setenta|ochenta|noventa|cien|ciento|\w+cientos|miles?"
-    r"|millon\w*|tres|primer\w*|segund\w*|tercer\w*|cuart\w*|media|horas?|minutos?|manana|tarde"
-    r"|noche|mediodia|medianoche)"
+    r"|treinta|cuarenta|cincuenta|sesenta|setenta|ochenta|noventa|cien|ciento|\w+cientos|quinientos"
+    r"|miles?|millon\w*|tres|primer\w*|segund\w*|tercer\w*|cuart\w*|quint\w*|sext\w*|septim\w*"
+    r"|setim\w*|octav\w*|noven\w*|decim\w*|undecim\w*|duodecim\w*|media|horas?|minutos?|manana"
+    r"|tarde|noche|mediodia|medianoche|lunes|martes|miercoles|jueves|viernes|sabado|domingo)"
 )
-"""Words a template writes otherwise (numbers as figures, times as "10:30 a. m."), folded."""
+"""Words a template writes otherwise (numbers and ordinals as figures, times as "10:30 a. m.",
+dates), folded."""
+
+
+def _inserted_words(heard: Sequence[str], said: Sequence[str]) -> list[str]:
+    """The words of ``said`` a person inserted into ``heard`` (word lists): those difflib aligns
+    with nothing heard, or that lengthen what they replace by :data:`NEW_WORDS_LOST` or more."""
+    matcher = difflib.SequenceMatcher(None, heard, said, autojunk=False)
+    inserted: list[str] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "insert" or (tag == "replace" and (j2 - j1) - (i2 - i1) >= NEW_WORDS_LOST):
+            inserted += said[j1:j2]
+    return inserted
 
 
 def _sentences(text: str) -> list[str]:
@@ -835,19 +850,22 @@ def added_by_hand(block: Mapping[str, Any], written: str) -> str:
     for sentence in _sentences(text):
         folded = _fold_same_length(sentence)
         words = set(_CONTENT_WORD_RE.findall(folded))
-        lost = [
-            word
-            for word in words - in_acta
-            if word not in heard_with and not _WRITTEN_AS_FIGURES_RE.fullmatch(word)
-        ]
-        if len(lost) >= NEW_WORDS_LOST:  # what the person added is nowhere in the acta
-            added.append(sentence)
-            continue
-        if not words or len(in_acta & words) >= WRITTEN_SENTENCE_SHARE * len(words):
+        if not words:
             continue
         # compared in full only with the few heard sentences sharing most of its words (b is the
         # sentence: SequenceMatcher caches what it learns of b)
         shared = collections.Counter(n for word in words for n in heard_with.get(word, ()))
+        if shared:  # what the person inserted into the heard sentence it corrects, if the acta lacks it
+            closest = heard_sentences[shared.most_common(1)[0][0]]
+            inserted = _inserted_words(
+                _CONTENT_WORD_RE.findall(closest), _CONTENT_WORD_RE.findall(folded[:COMPARED_CHARS])
+            )
+            lost = {w for w in inserted if w not in in_acta and not _WRITTEN_AS_FIGURES_RE.fullmatch(w)}
+            if len(lost) >= NEW_WORDS_LOST:
+                added.append(sentence)
+                continue
+        if len(in_acta & words) >= WRITTEN_SENTENCE_SHARE * len(words):
+            continue
         matcher = difflib.SequenceMatcher(None, b=folded[:COMPARED_CHARS], autojunk=False)
         corrected = False
         for n, _ in shared.most_common(CANDIDATE_SENTENCES):
@@ -3361,7 +3379,7 @@ class _OpenVote:
     said_of: dict[str, Any] = field(default_factory=dict)  # what it decides (:data:`VOTE_FACTS`)
     thanked: bool = False  # kept open across the chair's thanks (:meth:`ended_by`)
 
-    def accepts(self, votacion: Mapping[str, Any]) -> bool:
+    def accepts(self, votacion: Mapping[str, Any], called: bool = False) -> bool:
         """Does this vote go on in ``votacion``? A second list, any list or totals after the
         result was declared (the next item's vote, even with the same count), another result,
         or other totals with no list between them (a count taken again) start a new vote; so
@@ -3379,12 +3397,17 @@ class _OpenVote:
         articles = votacion.get("articulos")
         if articles and self.said_of.get("articulos") and articles != self.said_of["articulos"]:
             return False  # another article's vote ("Aprobado el artículo noveno." after the eighth's)
-        if self.result and any(
-            votacion.get(key) and votacion[key] != self.said_of.get(key) for key in ("articulos", "partes")
+        parts = ("articulos", "partes")
+        if (
+            self.result
+            and any(votacion.get(key) and votacion[key] != self.said_of.get(key) for key in parts)
+            and (called or any(self.said_of.get(key) for key in parts))
         ):
-            # the vote was over and this decides other parts of the bill ("Se somete a votación
-            # el título y el preámbulo… Aprobado por unanimidad." after the bill's counted vote):
-            # another vote, not the chair echoing the result (it took over the bill's count)
+            # the vote was over and other parts of the bill are put to the vote ("Se somete a
+            # votación el título y el preámbulo… Aprobado por unanimidad." after the bill's counted
+            # vote, ``called``), or parts other than those it named: another vote, not the chair
+            # echoing the result (it took over the bill's count). An echo naming for the first
+            # time what was voted ("Aprobados los artículos primero a tercero.") is the same vote.
             return False
         if listed is None and said is not None:
             earlier = self.declared
@@ -3568,7 +3591,7 @@ def _vote_plans(by_zone: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[int,
             # putting something to the vote ("Se somete a votación el impedimento de… Ha sido
             # negado.") begins another, and the count before keeps its own result
             conducted = current is not None and current.thanked and data.get("tramite") is True
-            if current is None or conducted or not current.accepts(votacion):
+            if current is None or conducted or not current.accepts(votacion, data.get("tramite") is True):
                 if current is not None:
                     plans.update(current.plans())
                 current = _OpenVote([], item)
