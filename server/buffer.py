@@ -801,8 +801,8 @@ if status == 'CLOSING' then
   if not redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') then return {'busy', '', '', ''} end
   local at = redis.call('HGET', KEYS[1], 'sealed_at')
   local by = redis.call('HGET', KEYS[1], 'finalized_by')
-  if not at or not by then  -- begun by a version that kept neither
-    at, by = now(), ARGV[5]
+  if not at or not by then  -- begun by a version that kept one or neither: the one kept stands
+    at, by = at or now(), by or ARGV[5]
     redis.call('HSET', KEYS[1], 'sealed_at', at, 'finalized_by', by)
   end
   return {'acquired', 'takeover', at, by}

@@ -495,6 +495,13 @@ async def test_finalize_lock_single_owner_takeover_and_outcome(buffer: SessionBu
     meta = await buffer.meta(sid)
     assert meta is not None and meta.status == FINALIZED and meta.result == {"h": 1}
     assert (await buffer.begin_finalize(sid, "d", 30, payload()))[0] == "done"
+    # begun by the version before, which kept the time but not who: the time stands
+    older = await new_session(buffer)
+    begun = await buffer.begin_finalize(older, "e", 30, payload(), "ana")
+    await buffer.redis.hdel(f"astra:{{{older}}}:meta", "finalized_by")
+    await buffer.redis.delete(f"astra:{{{older}}}:finalize")  # e's lock expired
+    taken = await buffer.begin_finalize(older, "f", 30, payload(), "marta")
+    assert taken == ("acquired", "takeover", begun.sealed_at, "marta")
 
 
 async def test_missing_session_is_reported(buffer: SessionBuffer) -> None:

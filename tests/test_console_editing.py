@@ -875,6 +875,10 @@ def test_a_console_given_another_users_client_id_takes_one_of_its_own(spawn: Any
     steno.wait_online()
     hellos = [m["client_id"] for m in steno.frames("hello")]
     assert hellos[0] == "equipo-1" and hellos[-1] != "equipo-1", hellos
+    kept = steno.page.evaluate(
+        """async (sid) => (await import('/static/js/storage.js')).local.get(`client.${sid}`)""", session_id
+    )
+    assert kept == "equipo-1"  # the old id goes back, with its queue, for the user it belongs to
     editor = steno.open_editor(block_id)
     editor.get_by_label("Texto del bloque").fill("Se abre la sesión ordinaria.")
     editor.get_by_role("button", name="Guardar").click()

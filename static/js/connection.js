@@ -242,9 +242,11 @@ export class SessionConnection {
     if (this.pinger !== null) clearInterval(this.pinger);
     if (this.connectTimer !== null) clearTimeout(this.connectTimer);
     if (this.pumpTimer !== null) clearTimeout(this.pumpTimer);
+    if (this.sendAgainTimer !== null) clearTimeout(this.sendAgainTimer); // the welcome resends
     this.pinger = null;
     this.connectTimer = null;
     this.pumpTimer = null;
+    this.sendAgainTimer = null;
     const final = this.stopped || FINAL_CLOSES.has(code);
     this.on.closed(code, reason, final);
     if (final) {

@@ -1040,10 +1040,19 @@ function onStreamError(msg, dropped) {
   if (code === "SESSION_CLOSED") setStatus(app.status === "OPEN" || !app.status ? "CLOSING" : app.status);
   if (code === "UNAUTHORIZED") return; // the close (4401) that follows asks for a token
   if (code === "CLIENT_ID_TAKEN") {
-    // This browser's id for the session is another user's: take a new one and go in again.
+    // This browser's id for the session is another user's (a token of someone else signed in
+    // here): take a new one and go in again, saying so (a recording stops: the browser wants a
+    // click to start the microphone again).
     const sessionId = app.sessionId;
+    const wasRecording = Boolean(app.recorder && app.recorder.active);
     if (sessionId && app.lease) forgetClientId(sessionId, app.claims ? app.claims.sub : "", app.lease.clientId);
-    if (sessionId) enterSession(sessionId);
+    if (sessionId) {
+      enterSession(sessionId).then(() => {
+        if (!wasRecording || app.sessionId !== sessionId) return;
+        app.recError = `${describeError(code)} Pulse «Grabar» para seguir grabando.`;
+        renderRecorder();
+      });
+    }
     return;
   }
   // A close follows that reconnects; the connection status (and, for 4429, `closed`) says why.

@@ -42,12 +42,14 @@ export async function claimClientId(sessionId, user = "") {
   const sharedKey = `client.${idsOf(sessionId, user)}`;
   const tabKey = `tab-client.${idsOf(sessionId, user)}`;
   let shared = local.get(sharedKey);
-  if (!shared && user && local.get(`client.${sessionId}`)) {
+  const legacy = local.get(`client.${sessionId}`);
+  if (!shared && user && legacy && legacy !== local.get(`client-not-mine.${idsOf(sessionId, user)}`)) {
     // Kept before ids were per user: taken over once, with its queue (the user who left it
     // there, most likely; if not, the server refuses it and a new one is made).
     shared = local.get(`client.${sessionId}`);
     local.remove(`client.${sessionId}`);
     local.set(sharedKey, shared);
+    local.set(`client-taken-over.${idsOf(sessionId, user)}`, shared);
   }
   if (!shared) {
     shared = uuid();
@@ -81,8 +83,16 @@ export async function claimClientId(sessionId, user = "") {
 export function forgetClientId(sessionId, user, clientId) {
   const sharedKey = `client.${idsOf(sessionId, user)}`;
   const tabKey = `tab-client.${idsOf(sessionId, user)}`;
+  const takenOverKey = `client-taken-over.${idsOf(sessionId, user)}`;
   if (local.get(sharedKey) === clientId) local.remove(sharedKey);
   if (session.get(tabKey) === clientId) session.remove(tabKey);
+  if (local.get(takenOverKey) === clientId) {
+    // the browser's old id was another user's: it goes back, with its queue, for that user,
+    // and is not taken over by this one again
+    local.remove(takenOverKey);
+    local.set(`client-not-mine.${idsOf(sessionId, user)}`, clientId);
+    if (!local.get(`client.${sessionId}`)) local.set(`client.${sessionId}`, clientId);
+  }
 }
 
 /** Persistence of the outbox (sequence counter and unacked frames) per session and client. */
