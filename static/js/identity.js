@@ -46,7 +46,7 @@ export async function claimClientId(sessionId, user = "") {
   if (!shared && user && legacy && legacy !== local.get(`client-not-mine.${idsOf(sessionId, user)}`)) {
     // Kept before ids were per user: taken over once, with its queue (the user who left it
     // there, most likely; if not, the server refuses it and a new one is made).
-    shared = local.get(`client.${sessionId}`);
+    shared = legacy;
     local.remove(`client.${sessionId}`);
     local.set(sharedKey, shared);
     local.set(`client-taken-over.${idsOf(sessionId, user)}`, shared);
