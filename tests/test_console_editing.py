@@ -819,7 +819,7 @@ def test_a_stale_change_from_before_a_reload_leaves_the_editor_open_now_alone(
              const { Outbox } = await import('/static/js/outbox.js');
              const { outboxStore } = await import('/static/js/identity.js');
              const { local } = await import('/static/js/storage.js');
-             const box = new Outbox(outboxStore(sid, local.get(`client.${sid}`)));
+             const box = new Outbox(outboxStore(sid, local.get(`client.${sid}.ana`)));  // ana's id
              box.addCorrection('edit', {block_id: block, base_version: version,
                                         changes: {text: 'Cambio viejo de antes de recargar.'}});
              box.save();
