@@ -9,8 +9,8 @@ the probabilities back. The child's code, and the wire format between the two, a
 
 The child is stateless: each request carries the stream's recurrent state and gets the new one
 back, so a child that dies (killed, out of memory) is replaced and the requests it had are sent
-again, with the same results; so is one that hangs (answers none of its requests for
-``HUNG_AFTER`` seconds), once it has been killed. Requests that arrive while others are being
+again, with the same results; so is one that hangs (answers none of its requests and uses no
+CPU for ``HUNG_AFTER`` seconds), once it has been killed. Requests that arrive while others are being
 scored go together in one message (one socket write and one wake-up of the loop for all of them).
 
 The child runs at the lowest priority (niceness 19): when the CPU is short the acks (the audio is
