@@ -8,6 +8,7 @@ off the event loop). Claims: ``tenant_id``, ``role`` and ``sub``. Tokens are nev
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -19,7 +20,7 @@ from typing import Any
 
 import jwt
 
-from .errors import AuthError, Forbidden, ServiceUnavailable
+from .errors import AuthError, ConfigError, Forbidden, ServiceUnavailable
 
 log = logging.getLogger("astra.auth")
 
@@ -52,19 +53,50 @@ class Principal:
             raise Forbidden(f"role '{self.role}' may not {action}")
 
 
+MIN_SECRET_BYTES = 32
+"""The shortest secret accepted: it signs the tokens and (through a derived key) the local store's
+download links."""
+
+
 def load_or_create_secret(path: Path) -> bytes:
-    """The HS256 secret of a data dir, created (mode 0600) on first use."""
+    """The HS256 secret of a data dir, created (mode 0600) on first use: written to a temporary
+    file, flushed to disk and renamed, so a power cut leaves no file or a whole one. A file
+    shorter than :data:`MIN_SECRET_BYTES` (empty after a crash, an empty mounted file) is refused
+    with ConfigError: with it every token was refused and the local store's link key, derived from
+    it, was a public constant, so anyone could sign a link to any stored acta."""
     try:
-        return path.read_bytes()
+        secret = path.read_bytes()
     except FileNotFoundError:
         pass
+    else:
+        if len(secret) < MIN_SECRET_BYTES:
+            raise ConfigError(
+                f"the secret file {path} holds {len(secret)} bytes, fewer than {MIN_SECRET_BYTES}: "
+                "remove it to have a new one made (tokens and links signed with it stop working), "
+                "or put a longer secret there"
+            )
+        return secret
     path.parent.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_bytes(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    secret = secrets.token_bytes(MIN_SECRET_BYTES)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.new")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         os.write(fd, secret)
+        os.fsync(fd)
     finally:
         os.close(fd)
+    try:
+        os.link(partial, path)  # not over a secret another process made meanwhile: that one stands
+    except FileExistsError:
+        return load_or_create_secret(path)
+    finally:
+        partial.unlink()
+    with contextlib.suppress(OSError):  # the new name, on disk too
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
     return secret
 
 

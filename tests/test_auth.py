@@ -17,7 +17,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from server.auth import NO_AUDIENCE, Authenticator, Principal, issue_token, load_or_create_secret
-from server.errors import AuthError, Forbidden
+from server.errors import AuthError, ConfigError, Forbidden
 
 
 def test_secret_is_created_once_with_private_permissions(tmp_path: Path) -> None:
@@ -145,3 +145,21 @@ def test_without_an_audience_setting_a_token_naming_one_is_refused_saying_why(
     said = [r.getMessage() for r in caplog.records if r.name == "astra.auth"]
     assert "ASTRA_JWKS_URL is set without ASTRA_JWT_AUDIENCE" in said[0]
     assert said[1] == f"token refused: invalid token ({NO_AUDIENCE})" and "ASTRA_JWT_AUDIENCE" in NO_AUDIENCE
+
+
+def test_a_secret_file_too_short_is_refused_and_a_new_one_is_whole(tmp_path: Path) -> None:
+    """Review: an empty secret file (a power cut right after it was made, an empty mounted file)
+    was used as it was: every token refused, and the local store's link key, derived from it, a
+    public constant (anyone could sign a link to any acta). It is refused, saying what to do; a
+    new one is written whole (a temporary file flushed and renamed), 32 bytes, mode 0600, and
+    read back the same."""
+    empty = tmp_path / "empty" / "jwt-secret"
+    empty.parent.mkdir()
+    empty.write_bytes(b"")
+    with pytest.raises(ConfigError, match="fewer than 32"):
+        load_or_create_secret(empty)
+    made = tmp_path / "new" / "jwt-secret"
+    secret = load_or_create_secret(made)
+    assert len(secret) == 32 and made.read_bytes() == secret and load_or_create_secret(made) == secret
+    assert made.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in made.parent.iterdir()] == ["jwt-secret"]  # no temporary file left
