@@ -323,8 +323,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from .settings import SettingsError
+
     args = build_parser().parse_args(argv)
-    result: int = args.func(args)
+    try:
+        result: int = args.func(args)
+    except SettingsError as exc:  # a variable the server cannot run with, named: no traceback
+        print(f"astra: {exc}", file=sys.stderr)
+        return 2
     return result
 
 

@@ -14,14 +14,44 @@ from pathlib import Path
 PACKAGE_TENANTS_DIR = Path(__file__).parent / "tenants_data"
 
 
+class SettingsError(ValueError):
+    """An environment variable with a value the server cannot run with; the message names it."""
+
+
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
-    return default if raw in (None, "") else int(raw)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name)
-    return default if raw in (None, "") else float(raw)
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, not {raw!r}") from None
+
+
+_TRUE, _FALSE = frozenset({"1", "true", "yes", "on"}), frozenset({"0", "false", "no", "off"})
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw not in _TRUE | _FALSE:
+        raise SettingsError(f"{name} must be 1/true/yes/on or 0/false/no/off, not {env.get(name)!r}")
+    return raw in _TRUE
+
+
+PRESIGNED_URL_MAX_SECONDS = 7 * 24 * 3600
+"""The longest an S3 presigned link may live (S3 refuses a longer one when it is used)."""
 
 
 def _secret(env: Mapping[str, str], name: str) -> str | None:
@@ -29,7 +59,7 @@ def _secret(env: Mapping[str, str], name: str) -> str | None:
     a secrets file leaves (a newline would make every call fail as if the service were down)."""
     raw = (env.get(name) or "").strip()
     if raw and not (raw.isascii() and raw.isprintable()):
-        raise ValueError(f"{name} must be printable ASCII (it is sent in an HTTP header)")
+        raise SettingsError(f"{name} must be printable ASCII (it is sent in an HTTP header)")
     return raw or None
 
 
@@ -260,7 +290,7 @@ class Settings:
             asr_beam_size=_int(env, "ASTRA_ASR_BEAM_SIZE", 5),
             asr_device=env.get("ASTRA_ASR_DEVICE") or "cpu",
             asr_compute_type=env.get("ASTRA_ASR_COMPUTE_TYPE") or "int8",
-            asr_warmup=env.get("ASTRA_ASR_WARMUP", "1") not in ("0", "false", "no"),
+            asr_warmup=_bool(env, "ASTRA_ASR_WARMUP", True),
             audio_lease_ttl=_float(env, "ASTRA_AUDIO_LEASE_TTL", 10.0),
             finalize_workers=_int(env, "ASTRA_FINALIZE_WORKERS", 1),
             inflight_lease_ttl=_float(env, "ASTRA_INFLIGHT_LEASE_TTL", 10.0),
@@ -299,7 +329,27 @@ class Settings:
                 timeout=_float(env, "ASTRA_SERVICE_TIMEOUT", 30.0),
             ),
         )
-        return replace(settings, **overrides) if overrides else settings  # type: ignore[arg-type]
+        settings = replace(settings, **overrides) if overrides else settings  # type: ignore[arg-type]
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Refuse combinations that would run but not as the operator meant (SettingsError):
+        an acta believed locked for years that is not, links S3 would refuse."""
+        if self.s3_object_lock_days < 0:
+            raise SettingsError("ASTRA_S3_OBJECT_LOCK_DAYS must be 0 (no lock) or more days")
+        if self.s3_object_lock_days and not self.s3_bucket:
+            raise SettingsError(
+                "ASTRA_S3_OBJECT_LOCK_DAYS needs ASTRA_S3_BUCKET: the local object store cannot lock "
+                "what it stores (set the bucket, or leave the lock at 0)"
+            )
+        if self.download_url_ttl < 1:
+            raise SettingsError("ASTRA_DOWNLOAD_URL_TTL must be 1 second or more")
+        if self.s3_bucket and self.download_url_ttl > PRESIGNED_URL_MAX_SECONDS:
+            raise SettingsError(
+                f"ASTRA_DOWNLOAD_URL_TTL may be at most {PRESIGNED_URL_MAX_SECONDS} s (7 days) with "
+                "S3: a presigned link living longer is refused by S3 when it is used"
+            )
 
     @property
     def secret_path(self) -> Path:

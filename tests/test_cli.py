@@ -215,3 +215,41 @@ def test_token_command_lists_the_roles_it_takes(tmp_path: Path) -> None:
     assert helped.returncode == 0 and "{recorder,stenographer,viewer,admin}" in helped.stdout
     refused = astra("token", "--data-dir", str(tmp_path), "--tenant", TENANT, "--role", "relator")
     assert refused.returncode == 2 and "stenographer" in refused.stderr and not refused.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"ASTRA_S3_OBJECT_LOCK_DAYS": "-30", "ASTRA_S3_BUCKET": "actas"}, "0 (no lock) or more"),
+        ({"ASTRA_S3_OBJECT_LOCK_DAYS": "3650"}, "needs ASTRA_S3_BUCKET"),
+        ({"ASTRA_S3_BUCKET": "actas", "ASTRA_DOWNLOAD_URL_TTL": "864000"}, "at most 604800"),
+        ({"ASTRA_DOWNLOAD_URL_TTL": "0"}, "1 second or more"),
+        ({"ASTRA_PORT": "ocho mil"}, "ASTRA_PORT must be a whole number"),
+        ({"ASTRA_ASR_WARMUP": "False "}, None),  # a boolean as people write it: off
+        ({"ASTRA_ASR_WARMUP": "nunca"}, "ASTRA_ASR_WARMUP must be"),
+    ],
+)
+def test_settings_the_server_cannot_run_as_meant_are_refused_naming_the_variable(
+    env: dict[str, str], says: str | None
+) -> None:
+    """Review: a negative or bucketless Object Lock ran with no lock at all (actas believed
+    locked were not), a link lifetime S3 refuses was taken, "False" for a boolean meant on, and a
+    number that was not one ended in a bare traceback. Each is refused naming the variable, and
+    `astra` says so in one line (exit 2)."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("ASTRA_") and k != "REDIS_URL"}
+    if says is None:
+        assert Settings.from_env({**base, **env}).asr_warmup is False
+        return
+    with pytest.raises(ValueError, match=re.escape(says)):
+        Settings.from_env({**base, **env})
+    done = astra(
+        "token",
+        "--tenant",
+        TENANT,
+        "--role",
+        "viewer",
+        "--data-dir",
+        "/tmp/astra-settings",
+        env={**base, **env},
+    )
+    assert done.returncode == 2 and done.stderr.startswith("astra: ") and "Traceback" not in done.stderr
