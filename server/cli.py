@@ -181,6 +181,8 @@ def token(args: argparse.Namespace) -> int:
 
 
 def _print_checks(checks: list[Any]) -> int:
+    """Print each check; 0 when all hold, 1 when one does not (2, used by the callers: the checks
+    could not be made, so an audit script does not take an outage for tampering)."""
     for check in checks:
         mark = "OK" if check.ok else "MISMATCH"
         print(f"{mark}: {check.name}: expected {check.expected}, recomputed {check.actual}")
@@ -209,9 +211,11 @@ def verify(args: argparse.Namespace) -> int:
     import asyncio
     import contextlib
 
+    from redis.exceptions import RedisError
+
     from .auth import load_or_create_secret
     from .buffer import SessionBuffer
-    from .errors import InvalidInput, NotFound
+    from .errors import AstraError
     from .redis_client import make_redis
     from .redis_server import EmbeddedRedis, redis_alive
     from .services.objectstore import make_object_store
@@ -241,8 +245,17 @@ def verify(args: argparse.Namespace) -> int:
             store = make_object_store(settings, load_or_create_secret(settings.secret_path))
             try:
                 checks = await verify_session(SessionBuffer(redis), store, args.session)
-            except (NotFound, InvalidInput) as exc:
+            except AstraError as exc:  # not found, not finalized, the store or S3 unavailable
                 print(f"cannot verify {args.session}: {exc.message}", file=sys.stderr)
+                return 2
+            except RedisError as exc:
+                print(f"cannot verify {args.session}: Redis: {exc}", file=sys.stderr)
+                return 2
+            except (KeyError, TypeError, ValueError) as exc:  # a stored result of another shape
+                print(
+                    f"cannot verify {args.session}: its stored result cannot be read ({exc!r})",
+                    file=sys.stderr,
+                )
                 return 2
         finally:
             with contextlib.suppress(Exception):

@@ -73,6 +73,17 @@ def test_verify_recomputes_hashes_and_detects_tampering(spawn: Callable[..., Ser
     code, out = run()
     assert code == 1 and "MISMATCH: event log (chain_head)" in out and "OK: blocks" in out
 
+    # Review: a sealed report of another shape ended in a traceback and exit 1, the code of a
+    # mismatch: an audit script took it for tampering. It cannot be verified: exit 2, said why.
+    report_file = server.data_dir / "objects" / result["report_key"]
+    sealed_report = report_file.read_bytes()
+    report_file.write_text(
+        json.dumps({k: v for k, v in json.loads(sealed_report).items() if k != "document"})
+    )
+    odd = astra("verify", "--session", session_id, "--data-dir", str(server.data_dir))
+    assert odd.returncode == 2 and "cannot verify" in odd.stderr and "Traceback" not in odd.stderr, odd.stderr
+    report_file.write_bytes(sealed_report)
+
     document = server.data_dir / "objects" / result["document_key"]
     document.write_bytes(document.read_bytes() + b"\0")
     code, out = run()
