@@ -254,6 +254,26 @@ def test_s3_store_puts_gets_and_presigns_with_object_lock(s3_env: dict[str, str]
     assert store.uri(key) == f"s3://{s3_env['ASTRA_S3_BUCKET']}/astra/{key}"
 
 
+def test_an_s3_body_cut_short_is_an_outage_not_a_crash() -> None:
+    """Review: a body read that failed after S3 answered (a read timeout, a connection cut in the
+    middle: botocore's own retries do not cover the body) escaped as a botocore error, a 500. It
+    is SERVICE_UNAVAILABLE (call again), as a failed call is. (A stand-in for boto3's client: the
+    failure is the body's, after a real answer.)"""
+    from botocore.exceptions import ReadTimeoutError
+
+    class CutBody:
+        def read(self) -> bytes:
+            raise ReadTimeoutError(endpoint_url="https://s3.example")
+
+    class Client:
+        def get_object(self, **kwargs: Any) -> dict[str, Any]:
+            return {"Body": CutBody()}
+
+    store = S3ObjectStore(Client(), "actas", "")
+    with pytest.raises(ServiceUnavailable):
+        anyio.run(store.get_bytes, "tenants/T/sessions/ses_x/acta.docx")
+
+
 @pytest.mark.parametrize("service", ["serve", "guard"])
 def test_a_bucket_that_cannot_hold_locked_actas_stops_startup_saying_why(
     service: str, s3_env: dict[str, str], spawn: Callable[..., Any], redis_url: str

@@ -359,8 +359,14 @@ class S3ObjectStore:
         )
 
     async def get_bytes(self, key: str, version: str | None = None) -> bytes:
+        from botocore.exceptions import BotoCoreError
+
         response = await self._call("get_object", Bucket=self.bucket, Key=self._key(key), **_which(version))
-        body: bytes = await asyncio.to_thread(response["Body"].read)
+        try:
+            body: bytes = await asyncio.to_thread(response["Body"].read)
+        except BotoCoreError as exc:  # the body cut short or timed out: an outage, as for the call
+            log.warning("object store: reading %s failed: %s", key, exc)
+            raise ServiceUnavailable(f"object store: {exc}", service="s3") from exc
         return body
 
     async def exists(self, key: str) -> bool:
