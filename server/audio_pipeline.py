@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
+from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential
 
 from .audio import AudioFormatError, StreamDecoder
 from .buffer import DISCARDED, OPEN, STORE_ERRORS, Entry, LeaseLost, SessionBuffer
@@ -555,26 +556,26 @@ class SessionAudio:
         stayed pending until the next owner (the next finalize, a restart): the stenographers had
         no block for it for hours. The utterances after it wait for it, so blocks keep the audio's
         order."""
-        delay = TRANSCRIBE_RETRY_DELAY
-        for attempt in range(1, TRANSCRIBE_TRIES + 1):
-            try:
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(TRANSCRIBE_TRIES),
+            wait=wait_exponential(multiplier=TRANSCRIBE_RETRY_DELAY, max=TRANSCRIBE_RETRY_MAX_DELAY),
+            before_sleep=lambda state: log.warning(
+                "session %s: utterance %s was not transcribed and stored (%r); again in %.1f s",
+                self.session_id,
+                record["utterance_id"],
+                state.outcome.exception() if state.outcome else None,
+                state.next_action.sleep if state.next_action else 0.0,
+            ),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                # a try again reads the audio back from the object store, as a successor would
+                heard = pcm if attempt.retry_state.attempt_number == 1 else None
                 return await self.service.transcribe(
-                    self.session_id, record, pcm, after=after, continues=continues
+                    self.session_id, record, heard, after=after, continues=continues
                 )
-            except Exception as exc:
-                if attempt == TRANSCRIBE_TRIES:
-                    raise
-                log.warning(
-                    "session %s: utterance %s was not transcribed and stored (%r); again in %.1f s",
-                    self.session_id,
-                    record["utterance_id"],
-                    exc,
-                    delay,
-                )
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, TRANSCRIBE_RETRY_MAX_DELAY)
-            pcm = None  # read back from the object store, as a successor would
-        raise AssertionError("unreachable")
+        raise AssertionError("tenacity ends with a result or the last failure (reraise)")
 
     def _answered_one(self, task: asyncio.Task[str | None], samples: int) -> None:
         self._transcriptions.discard(task)

@@ -841,9 +841,10 @@ def added_by_hand(block: Mapping[str, Any], written: str) -> str:
     if not heard or not text or text == heard:
         return ""
     heard_sentences = [_fold_same_length(sentence)[:COMPARED_CHARS] for sentence in _sentences(heard)]
+    heard_words = [_CONTENT_WORD_RE.findall(folded) for folded in heard_sentences]
     heard_with: dict[str, list[int]] = {}  # a word → the heard sentences that have it
-    for n, folded in enumerate(heard_sentences):
-        for word in set(_CONTENT_WORD_RE.findall(folded)):
+    for n, found in enumerate(heard_words):
+        for word in set(found):
             heard_with.setdefault(word, []).append(n)
     in_acta = frozenset(_CONTENT_WORD_RE.findall(_fold_same_length(written)))
     added = []
@@ -856,10 +857,8 @@ def added_by_hand(block: Mapping[str, Any], written: str) -> str:
         # sentence: SequenceMatcher caches what it learns of b)
         shared = collections.Counter(n for word in words for n in heard_with.get(word, ()))
         if shared:  # what the person inserted into the heard sentence it corrects, if the acta lacks it
-            closest = heard_sentences[shared.most_common(1)[0][0]]
-            inserted = _inserted_words(
-                _CONTENT_WORD_RE.findall(closest), _CONTENT_WORD_RE.findall(folded[:COMPARED_CHARS])
-            )
+            closest = heard_words[shared.most_common(1)[0][0]]
+            inserted = _inserted_words(closest, _CONTENT_WORD_RE.findall(folded[:COMPARED_CHARS]))
             lost = {w for w in inserted if w not in in_acta and not _WRITTEN_AS_FIGURES_RE.fullmatch(w)}
             if len(lost) >= NEW_WORDS_LOST:
                 added.append(sentence)
