@@ -127,9 +127,10 @@ def serve(args: argparse.Namespace) -> int:
     if not settings.redis_url:
         if not _claim_data_dir(settings.data_dir):
             print(
-                f"astra serve: {settings.data_dir} is in use by another astra serve, whose embedded "
-                "Redis this one would take over; run more instances with REDIS_URL naming one shared "
-                "Redis (README, Running in production), or give each its own --data-dir",
+                f"astra serve: {settings.data_dir} is in use by another astra serve (or an astra "
+                "verify reading its Redis), whose embedded Redis this one would take over; run more "
+                "instances with REDIS_URL naming one shared Redis (README, Running in production), "
+                "or give each its own --data-dir",
                 file=sys.stderr,
             )
             return 2
@@ -234,7 +235,14 @@ def verify(args: argparse.Namespace) -> int:
         socket_path = settings.data_dir.resolve() / "redis" / "redis.sock"
         if redis_alive(socket_path):  # a running server's Redis: read it, leave it running
             settings = dataclasses.replace(settings, redis_url=f"unix://{socket_path}")
-        else:
+        elif not _claim_data_dir(settings.data_dir):  # a server starting or stopping holds it
+            print(
+                f"cannot verify {args.session}: {settings.data_dir} is in use by an astra serve "
+                "whose Redis does not answer yet (starting, or stopping): try again in a moment",
+                file=sys.stderr,
+            )
+            return 2
+        else:  # held until verify ends: a server started meanwhile would take this Redis over
             embedded = EmbeddedRedis(settings.data_dir, appendfsync=settings.redis_appendfsync)
             embedded.start()
             settings = dataclasses.replace(settings, redis_url=embedded.url)
@@ -242,7 +250,9 @@ def verify(args: argparse.Namespace) -> int:
     async def run() -> int:
         redis = make_redis(settings)
         try:
-            store = make_object_store(settings, load_or_create_secret(settings.secret_path))
+            # the local store's link key comes from the data dir's secret; S3 needs none made
+            secret = b"" if settings.s3_bucket else load_or_create_secret(settings.secret_path)
+            store = make_object_store(settings, secret)
             try:
                 checks = await verify_session(SessionBuffer(redis), store, args.session)
             except AstraError as exc:  # not found, not finalized, the store or S3 unavailable

@@ -25,11 +25,13 @@ import pytest
 from starlette.testclient import TestClient
 
 from server.app import create_app
-from server.errors import AuthError, InvalidInput, NotFound, ServiceError, ServiceUnavailable
+from server.buffer import pack
+from server.errors import AuthError, Forbidden, InvalidInput, NotFound, ServiceError, ServiceUnavailable
+from server.keys import SessionKeys
 from server.services import objectstore
 from server.services.core import AudioRequest, CoreResult
 from server.services.guard import DOCX_TYPE as DOCX
-from server.services.guard import EmbeddedGuard, SealRequest, bin_header, evidence_chunks
+from server.services.guard import EmbeddedGuard, SealRequest, bin_header, canonical_json, evidence_chunks
 from server.services.objectstore import LocalObjectStore, S3ObjectStore, session_key
 from server.settings import Settings
 from server.verify import verify_session
@@ -383,6 +385,76 @@ def test_an_acta_written_over_on_s3_is_not_what_its_links_and_verify_read(
     ]
 
 
+def test_verify_holds_the_named_versions_to_the_keys_first_locked_ones(
+    s3_env: dict[str, str], settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """Review: the session's result in Redis names the versions verify reads, and Redis is not
+    locked. Whoever could write Redis and put new versions in the bucket (a forged acta and a
+    report naming its hash) and name them in the result had the forgery verify: every hash agreed
+    and the keys served the versions named. Verify now compares each version named with the key's
+    first one, locked at the seal; a finalize taken over, which wrote the same bytes again as a
+    second version, still verifies."""
+    s3_settings = with_settings(
+        settings,
+        s3_bucket=s3_env["ASTRA_S3_BUCKET"],
+        s3_endpoint_url=s3_env["ASTRA_S3_ENDPOINT_URL"],
+        s3_object_lock_days=1,
+    )
+    bucket = s3_env["ASTRA_S3_BUCKET"]
+    auth = {"authorization": f"Bearer {make_token()}"}
+    s3 = boto3.client("s3", endpoint_url=s3_env["ASTRA_S3_ENDPOINT_URL"], region_name="us-east-1")
+    with TestClient(create_app(s3_settings)) as client:
+        sid = client.post("/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth).json()[
+            "session_id"
+        ]
+        api = f"/v1/orchestrator/session/{sid}"
+        client.post(f"{api}/append", json={"text": "Se abre la sesión ordinaria."}, headers=auth)
+        result = client.post(f"{api}/finalize", headers=auth).json()
+        orchestrator = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        buffer, store = orchestrator.buffer, orchestrator.store
+
+        def verified() -> list[tuple[str, bool]]:
+            checks = client.portal.call(verify_session, buffer, store, sid)
+            return [(c.name, c.ok) for c in checks]
+
+        def name_in_redis(changed: dict[str, Any]) -> None:
+            client.portal.call(buffer.redis.hset, SessionKeys(sid).meta, "result", pack(changed))
+
+        document_key, report_key = result["document_key"], result["report_key"]
+        # a takeover's second write of the same bytes: a second version, named in the result
+        again = {
+            key: s3.put_object(
+                Bucket=bucket, Key=key, Body=s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            )["VersionId"]
+            for key in (document_key, report_key)
+        }
+        name_in_redis({**result, "object_versions": {**result["object_versions"], **again}})
+        takeover = verified()
+        # the forgery: an acta, and a report naming its hash, as new versions named in Redis
+        forged = b"PK forged acta"
+        report = {**result["audit_report"]}
+        report["document"] = {**report["document"], "integrity_hash": hashlib.sha256(forged).hexdigest()}
+        forged_versions = {
+            document_key: s3.put_object(Bucket=bucket, Key=document_key, Body=forged)["VersionId"],
+            report_key: s3.put_object(Bucket=bucket, Key=report_key, Body=canonical_json(report))[
+                "VersionId"
+            ],
+        }
+        name_in_redis(
+            {
+                **result,
+                "integrity_hash": hashlib.sha256(forged).hexdigest(),
+                "object_versions": {**result["object_versions"], **forged_versions},
+            }
+        )
+        forgery = verified()
+    assert all(ok for _, ok in takeover) and any("first, locked" in name for name, _ in takeover)
+    assert [name for name, ok in forgery if not ok] == [
+        "acta: the version named is the key's first, locked at the seal",
+        "audit report: the version named is the key's first, locked at the seal",
+    ]
+
+
 @contextlib.contextmanager
 def s3_user(endpoint: str, *statements: dict[str, Any]) -> Iterator[dict[str, str]]:
     """Credentials of a new IAM user of moto's server with ``statements`` as its policy, while
@@ -441,6 +513,35 @@ def test_guard_names_the_sealed_versions_only_where_its_credentials_may_read_the
     assert ("versionId=" in sealed.download_url) is may_read_versions
     warned = [r.getMessage() for r in caplog.records if "s3:GetObjectVersion" in r.getMessage()]
     assert len(warned) == (0 if may_read_versions else 1)
+
+
+@pytest.mark.parametrize("may_list_versions", [True, False], ids=["ListBucketVersions", "no-listing"])
+def test_a_keys_first_version_is_the_oldest_or_refused_saying_what_to_grant(
+    s3_env: dict[str, str], may_list_versions: bool
+) -> None:
+    """``first_version`` (what verify holds a named version to) is the key's oldest version, not
+    one of another key it prefixes; credentials that may not list versions get Forbidden naming
+    the permission, not an answer verify would take for the sealed version."""
+    endpoint, bucket = s3_env["ASTRA_S3_ENDPOINT_URL"], s3_env["ASTRA_S3_BUCKET"]
+    admin = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    key = f"first-{uuid.uuid4().hex[:8]}/acta.docx"
+    written = [
+        admin.put_object(Bucket=bucket, Key=f"astra/{key}", Body=body)["VersionId"] for body in (b"1", b"2")
+    ]
+    admin.put_object(Bucket=bucket, Key=f"astra/{key}.audit.json", Body=b"{}")  # a key it prefixes
+    actions = ["s3:GetObject", *(["s3:ListBucketVersions"] if may_list_versions else ["s3:ListBucket"])]
+    allow = [
+        {"Effect": "Allow", "Action": actions, "Resource": f"arn:aws:s3:::{bucket}/astra/*"},
+        {"Effect": "Allow", "Action": actions, "Resource": f"arn:aws:s3:::{bucket}"},
+    ]
+    with s3_user(endpoint, *allow) as credentials:
+        store = S3ObjectStore(_s3_client(endpoint, credentials), bucket, "astra")
+        if may_list_versions:
+            assert anyio.run(store.first_version, key) == written[0]
+            assert anyio.run(store.first_version, "first-none/acta.docx") is None
+        else:
+            with pytest.raises(Forbidden, match="s3:ListBucketVersions"):
+                anyio.run(store.first_version, key)
 
 
 def test_s3_reads_answered_403_are_missing_or_not_readable(

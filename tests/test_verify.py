@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 from collections.abc import Callable
 from hashlib import sha256
 from typing import Any
@@ -152,3 +154,29 @@ def test_the_three_sealed_files_verify_the_acta_with_no_redis(spawn: Callable[..
     forged_report.write_text(json.dumps(rewritten))
     old = astra("verify", "--files", str(acta), str(forged_report), str(evidence))
     assert old.returncode == 2 and "sealed before the evidence" in old.stderr
+
+
+def test_verify_of_a_stopped_servers_data_dir_holds_it_as_a_server_does(
+    spawn: Callable[..., ServerProcess],
+) -> None:
+    """Review: with no server running, `astra verify` starts the data dir's Redis itself, and did
+    so without the lock `astra serve` takes: a server starting meanwhile shut that Redis down
+    and started its own on the same files. Verify takes the lock too; held by a server whose
+    Redis does not answer yet, it says so and exits 2 instead of starting a second Redis."""
+    server = spawn("serve")
+    auth = {"authorization": f"Bearer {server.token()}"}
+    api = f"{server.url}/v1/orchestrator/session"
+    session_id = httpx.post(f"{api}/start", json={"tenant_id": TENANT}, headers=auth).json()["session_id"]
+    httpx.post(f"{api}/{session_id}/append", json={"text": "Se abre la sesión."}, headers=auth)
+    assert httpx.post(f"{api}/{session_id}/finalize", headers=auth, timeout=60).status_code == 200
+    server.stop()
+    holder = os.open(server.data_dir / "serve.lock", os.O_RDWR)
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a server starting, its Redis not up
+        busy = astra("verify", "--session", session_id, "--data-dir", str(server.data_dir))
+    finally:
+        os.close(holder)
+    assert busy.returncode == 2 and "in use by an astra serve" in busy.stderr, busy.stderr
+    assert not (server.data_dir / "redis" / "redis.sock").exists()  # no Redis started
+    done = astra("verify", "--session", session_id, "--data-dir", str(server.data_dir))
+    assert done.returncode == 0 and "MISMATCH" not in done.stdout, done.stdout + done.stderr

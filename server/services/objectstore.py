@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 from urllib.parse import quote, urlencode
 
-from ..errors import AuthError, ConfigError, InvalidInput, NotFound, ServiceUnavailable
+from ..errors import AuthError, ConfigError, Forbidden, InvalidInput, NotFound, ServiceUnavailable
 from ..settings import Settings
 
 log = logging.getLogger("astra.objectstore")
@@ -82,6 +82,11 @@ class ObjectStore(Protocol):
 
     async def latest_version(self, key: str) -> str | None:
         """The version a read of the key without one gets (None where there are no versions)."""
+        ...
+
+    async def first_version(self, key: str) -> str | None:
+        """The key's oldest version still kept (None where there are no versions): under Object
+        Lock, the one sealed, which nobody can delete or replace before its retention ends."""
         ...
 
     async def download_url(self, key: str, ttl: int, version: str | None = None) -> str:
@@ -181,6 +186,9 @@ class LocalObjectStore:
         return False  # files have no versions
 
     async def latest_version(self, key: str) -> str | None:
+        return None
+
+    async def first_version(self, key: str) -> str | None:
         return None
 
     def sign(self, key: str, expires: int) -> str:
@@ -404,6 +412,38 @@ class S3ObjectStore:
 
     async def latest_version(self, key: str) -> str | None:
         return _version_of(await self._call("head_object", Bucket=self.bucket, Key=self._key(key)))
+
+    async def first_version(self, key: str) -> str | None:
+        """ListObjectVersions of the key (``s3:ListBucketVersions``; refused, Forbidden: the
+        versions cannot be told apart). S3 lists a key's versions newest first."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        full = self._key(key)
+
+        def versions() -> list[dict[str, Any]]:
+            listed: list[dict[str, Any]] = []
+            for page in self._s3.get_paginator("list_object_versions").paginate(
+                Bucket=self.bucket, Prefix=full
+            ):
+                listed.extend(v for v in page.get("Versions") or () if v.get("Key") == full)
+            return listed
+
+        try:
+            listed = await asyncio.to_thread(versions)
+        except ClientError as exc:
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+            if status == 403:
+                raise Forbidden(
+                    f"object store: listing the versions of {full} is refused (s3:ListBucketVersions)"
+                ) from exc
+            raise ServiceUnavailable(f"object store: {exc}", service="s3") from exc
+        except BotoCoreError as exc:
+            raise ServiceUnavailable(f"object store: {exc}", service="s3") from exc
+        if not listed:
+            return None
+        # the oldest; of versions written in the same second, the one listed last
+        oldest = min(enumerate(listed), key=lambda item: (item[1]["LastModified"], -item[0]))[1]
+        return _version_of(oldest)
 
     async def download_url(self, key: str, ttl: int, version: str | None = None) -> str:
         url: str = await asyncio.to_thread(
