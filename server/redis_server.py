@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import re
 import shutil
 import signal
@@ -20,6 +21,10 @@ import time
 from pathlib import Path
 
 MIN_VERSION = (6, 2)
+LOADING_TIMEOUT = 900.0
+"""How long a start waits for a Redis that answers LOADING: reading back an AOF of a day of
+sessions' audio (gigabytes) takes minutes, and giving up then kept the server from starting."""
+log = logging.getLogger("astra.redis")
 _PR_SET_PDEATHSIG = 1
 
 
@@ -53,16 +58,26 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _ping(path: Path) -> bool:
-    """True if a Redis answers PING on the Unix socket."""
+def _answer(path: Path) -> bytes:
+    """What a Redis on the Unix socket answers PING (``+PONG``, or ``-LOADING …`` while it reads
+    its data set back), b"" when nothing answers."""
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.settimeout(0.5)
             s.connect(str(path))
             s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
+            return s.recv(16)
     except OSError:
-        return False
+        return b""
+
+
+def _ping(path: Path) -> bool:
+    """True if a Redis answers PING on the Unix socket."""
+    return _answer(path).startswith(b"+PONG")
+
+
+def _loading(path: Path) -> bool:
+    return _answer(path).startswith(b"-LOADING")
 
 
 def redis_alive(path: Path) -> bool:
@@ -93,7 +108,10 @@ class EmbeddedRedis:
     def url(self) -> str:
         return f"unix://{self.socket}"
 
-    def start(self, timeout: float = 20.0) -> None:
+    def start(self, timeout: float = 20.0, loading_timeout: float = LOADING_TIMEOUT) -> None:
+        """Start it and wait until it answers: up to ``timeout``, and while it says it is loading
+        its data set (hours of audio after a restart), up to ``loading_timeout`` in all. A start
+        that fails stops the child it started."""
         self.dir.mkdir(parents=True, exist_ok=True)
         if _ping(self.socket):  # a Redis of a previous run that outlived its parent
             _shutdown(self.socket)
@@ -132,22 +150,34 @@ class EmbeddedRedis:
             preexec_fn=_die_with_parent,
             start_new_session=True,
         )
-        self._wait(lambda: _ping(self.socket), timeout, "Redis to accept connections")
+        try:
+            self._wait(lambda: _ping(self.socket), timeout, "Redis to accept connections", loading_timeout)
+        except BaseException:
+            self.stop()
+            raise
 
-    def _wait(self, ready: object, timeout: float, what: str) -> None:
+    def _wait(self, ready: object, timeout: float, what: str, loading_timeout: float | None = None) -> None:
         assert callable(ready)
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = started + timeout
         delay = 0.01
+        said_loading = False
         while not ready():
+            if loading_timeout is not None and _loading(self.socket):
+                deadline = max(deadline, started + loading_timeout)
+                if not said_loading:
+                    said_loading = True
+                    log.warning("embedded Redis is loading its data set from %s; waiting", self.dir)
             if self.process is not None and self.process.poll() is not None:
-                log = (
+                tail = (
                     (self.dir / "redis.log").read_text(errors="replace")[-2000:]
                     if (self.dir / "redis.log").exists()
                     else ""
                 )
-                raise RuntimeError(f"redis-server exited with {self.process.returncode}:\n{log}")
+                raise RuntimeError(f"redis-server exited with {self.process.returncode}:\n{tail}")
             if time.monotonic() > deadline:
-                raise TimeoutError(f"timed out waiting for {what}")
+                loading = " (it was still loading its data set)" if said_loading else ""
+                raise TimeoutError(f"timed out waiting for {what}{loading}")
             time.sleep(delay)
             delay = min(delay * 2, 0.2)
 
