@@ -3,15 +3,18 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-HOST   ?= 127.0.0.1
-PORT   ?= 8000
-DATA   ?= data
+# `make run HOST=… PORT=… DATA=…`, else the server's own ASTRA_HOST / ASTRA_PORT / ASTRA_DATA_DIR.
+HOST   ?= $(or $(ASTRA_HOST),127.0.0.1)
+PORT   ?= $(or $(ASTRA_PORT),8000)
+DATA   ?= $(or $(ASTRA_DATA_DIR),data)
 
 .PHONY: run test lint typecheck bench bench-finalize bench-load clean
 
+# A venv whose making failed half-way (Debian without python3-venv makes bin/python, then fails
+# on pip) is removed, so the next `make` makes it again instead of taking it for done.
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip==25.3
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
+	$(BIN)/python -m pip install --quiet --upgrade pip==25.3 || { rm -rf $(VENV); exit 1; }
 
 # Reinstall whenever pyproject.toml changes.
 $(STAMP): pyproject.toml | $(BIN)/python
@@ -48,5 +51,7 @@ bench-load: $(STAMP)
 bench-finalize: $(STAMP)
 	$(BIN)/python bench/bench_finalize.py
 
+# The environment and caches only: $(DATA) holds the sessions (Redis's AOF), the sealed actas and
+# the token secret, and is never removed by make.
 clean:
-	rm -rf $(VENV) $(DATA) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache build *.egg-info

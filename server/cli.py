@@ -112,6 +112,18 @@ def _claim_data_dir(data_dir: Path) -> bool:
     return True  # the descriptor stays open (not inherited by children) until the process ends
 
 
+def _loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only (the demo's links may be printed)."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -140,7 +152,17 @@ def serve(args: argparse.Namespace) -> int:
     try:
         if not settings.jwks_url:
             secret = load_or_create_secret(settings.secret_path)
-
+        if not settings.jwks_url and not _loopback(settings.host):
+            # Links printed here go to a platform's logs: working 12-hour bearer tokens (an
+            # administrator's among them) for anyone who reads the logs. Reachable from other
+            # machines, the server says how to make one instead.
+            print(
+                f"\nASTRA listening on {settings.host}:{settings.port}; make a console link with "
+                f"`astra token --data-dir {settings.data_dir} --tenant TENANT --role ROLE --sub NAME` "
+                f"and open {settings.base_url}/#token=TOKEN\n",
+                flush=True,
+            )
+        elif not settings.jwks_url:
             # One link per person: two people on one link are one person to the console (the
             # same name in the presence list, their edits told apart only as "another window").
             def link(role: str, sub: str) -> str:

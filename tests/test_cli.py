@@ -253,3 +253,22 @@ def test_settings_the_server_cannot_run_as_meant_are_refused_naming_the_variable
         env={**base, **env},
     )
     assert done.returncode == 2 and done.stderr.startswith("astra: ") and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "10.1.2.3", "127.0.0.1", "::1", "localhost"])
+def test_serve_prints_working_links_only_where_no_one_else_can_reach_it(
+    host: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Review: `astra serve` printed four 12-hour bearer links (an administrator's among them) on
+    every start without a JWKS, and behind the Procfile's `--host 0.0.0.0` that output is the
+    platform's log, readable by whoever reads logs. Listening beyond this machine it now says how
+    to make a link; the demo's links are printed for a loopback address only (`make run`)."""
+    import uvicorn
+
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1")  # not reached: uvicorn.run is a no-op
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)
+    assert cli.main(["serve", "--host", host, "--port", "8411", "--data-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    local = host in ("127.0.0.1", "::1", "localhost")
+    assert ("#token=ey" in out) is local, out
+    assert ("astra token --data-dir" in out) is not local, out
