@@ -368,6 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from .errors import ConfigError
     from .settings import SettingsError
 
     args = build_parser().parse_args(argv)
@@ -375,6 +376,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = args.func(args)
     except SettingsError as exc:  # a variable the server cannot run with, named: no traceback
         print(f"astra: {exc}", file=sys.stderr)
+        return 2
+    except ConfigError as exc:  # a file it cannot run with (a secret too short), said why
+        print(f"astra: {exc.message}", file=sys.stderr)
         return 2
     return result
 

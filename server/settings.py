@@ -18,6 +18,10 @@ PACKAGE_TENANTS_DIR = Path(__file__).parent / "tenants_data"
 N = TypeVar("N", int, float)
 
 
+APPENDFSYNC = ("always", "everysec", "no")
+"""Redis's ``appendfsync`` policies."""
+
+
 class SettingsError(ValueError):
     """An environment variable with a value the server cannot run with; the message names it."""
 
@@ -340,6 +344,23 @@ class Settings:
         an acta believed locked for years that is not, links S3 would refuse."""
         if self.s3_object_lock_days < 0:
             raise SettingsError("ASTRA_S3_OBJECT_LOCK_DAYS must be 0 (no lock) or more days")
+        # counts the server cannot run with fewer than one of: each failed later, deep in the
+        # startup (a traceback after Redis and S3 were up) or at the first finalize
+        for name, count in (
+            ("ASTRA_FINALIZE_WORKERS", self.finalize_workers),
+            ("ASTRA_ASR_CONCURRENCY", self.asr_concurrency),
+            ("ASTRA_ASR_BEAM_SIZE", self.asr_beam_size),
+            ("ASTRA_REDIS_MAX_CONNECTIONS", self.redis_max_connections),
+            ("ASTRA_RETRY_ATTEMPTS", self.retry.attempts),
+        ):
+            if count < 1:
+                raise SettingsError(f"{name} must be 1 or more (it is {count})")
+        if self.redis_appendfsync not in APPENDFSYNC:
+            # redis-server exits on it before its log file is open: the start said nothing useful
+            raise SettingsError(
+                f"ASTRA_REDIS_APPENDFSYNC must be one of {', '.join(APPENDFSYNC)} "
+                f"(it is {self.redis_appendfsync!r})"
+            )
         if self.s3_object_lock_days and not self.s3_bucket:
             raise SettingsError(
                 "ASTRA_S3_OBJECT_LOCK_DAYS needs ASTRA_S3_BUCKET: the local object store cannot lock "

@@ -227,6 +227,11 @@ def test_token_command_lists_the_roles_it_takes(tmp_path: Path) -> None:
         ({"ASTRA_PORT": "ocho mil"}, "ASTRA_PORT must be a whole number"),
         ({"ASTRA_ASR_WARMUP": "False "}, None),  # a boolean as people write it: off
         ({"ASTRA_ASR_WARMUP": "nunca"}, "ASTRA_ASR_WARMUP must be"),
+        # review: a traceback inside the startup, after Redis and S3 were up
+        ({"ASTRA_FINALIZE_WORKERS": "0"}, "ASTRA_FINALIZE_WORKERS must be 1 or more"),
+        ({"ASTRA_RETRY_ATTEMPTS": "0"}, "ASTRA_RETRY_ATTEMPTS must be 1 or more"),
+        # review: redis-server exited on it before opening its log, and the start said nothing
+        ({"ASTRA_REDIS_APPENDFSYNC": "every-sec"}, "ASTRA_REDIS_APPENDFSYNC must be one of"),
     ],
 )
 def test_settings_the_server_cannot_run_as_meant_are_refused_naming_the_variable(
@@ -272,3 +277,13 @@ def test_serve_prints_working_links_only_where_no_one_else_can_reach_it(
     local = host in ("127.0.0.1", "::1", "localhost")
     assert ("#token=ey" in out) is local, out
     assert ("astra token --data-dir" in out) is not local, out
+
+
+def test_a_secret_file_too_short_stops_astra_in_one_line(tmp_path: Path) -> None:
+    """Review: the refusal of a secret file too short (ConfigError) reached the operator as a
+    traceback and exit 1 from `astra serve`, `astra token` and `astra guard`; like a setting the
+    server cannot run with, it is now one line saying what to do, exit 2."""
+    (tmp_path / "jwt-secret").write_bytes(b"short")
+    done = astra("token", "--tenant", TENANT, "--role", "viewer", "--data-dir", str(tmp_path))
+    assert done.returncode == 2 and done.stderr.startswith("astra: the secret file"), done.stderr
+    assert "Traceback" not in done.stderr
