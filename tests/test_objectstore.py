@@ -26,7 +26,15 @@ from starlette.testclient import TestClient
 
 from server.app import create_app
 from server.buffer import pack
-from server.errors import AuthError, Forbidden, InvalidInput, NotFound, ServiceError, ServiceUnavailable
+from server.errors import (
+    AuthError,
+    ConfigError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    ServiceError,
+    ServiceUnavailable,
+)
 from server.keys import SessionKeys
 from server.services import objectstore
 from server.services.core import AudioRequest, CoreResult
@@ -294,6 +302,33 @@ def test_a_bucket_that_cannot_hold_locked_actas_stops_startup_saying_why(
     with pytest.raises(RuntimeError, match="ASTRA_S3_BUCKET: no bucket 'astra-none'"):
         spawn(service, env={**env, "ASTRA_S3_BUCKET": "astra-none"})
     assert spawn(service, env=env).process.poll() is None
+
+
+@pytest.mark.parametrize("locked", [False, True], ids=["no-object-lock", "object-lock"])
+def test_the_object_lock_check_is_made_by_credentials_that_may_not_head_the_bucket(
+    s3_env: dict[str, str], locked: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Review: HeadBucket needs s3:ListBucket, which the README lets credentials go without; its
+    403 ended the startup check, so the Object Lock check was never asked and a bucket without
+    Object Lock started ready, to fail every finalize after hours of recording."""
+    endpoint = s3_env["ASTRA_S3_ENDPOINT_URL"]
+    admin = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    bucket = f"astra-check-{uuid.uuid4().hex[:8]}"
+    admin.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=locked)
+    # On S3: the lock's read is s3:GetBucketObjectLockConfiguration, HeadBucket needs s3:ListBucket.
+    # moto's server asks s3:ListBucket for the lock's read and "s3:HeadBucket" for HeadBucket, so
+    # this policy gets there the answers S3 gives credentials with the first permission only.
+    lock_actions = ["s3:GetBucketObjectLockConfiguration", "s3:ListBucket"]
+    may = {"Effect": "Allow", "Action": lock_actions, "Resource": f"arn:aws:s3:::{bucket}"}
+    with s3_user(endpoint, may) as credentials:
+        store = S3ObjectStore(_s3_client(endpoint, credentials), bucket, object_lock_days=30)
+        with caplog.at_level(logging.WARNING, logger="astra.objectstore"):
+            if locked:
+                anyio.run(store.check)
+            else:
+                with pytest.raises(ConfigError, match="does not have Object Lock enabled"):
+                    anyio.run(store.check)
+    assert any("could not check the bucket" in r.getMessage() for r in caplog.records)
 
 
 def test_finalize_on_s3_stores_document_and_report(

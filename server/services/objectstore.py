@@ -266,9 +266,11 @@ class S3ObjectStore:
                     raise ConfigError(f"ASTRA_S3_BUCKET: no bucket {self.bucket!r} in this S3 store") from exc
                 if code == "ObjectLockConfigurationNotFoundError":
                     raise ConfigError(_NO_LOCK.format(bucket=self.bucket, days=self._lock_days)) from exc
+                # a refusal settles this check only (HeadBucket needs s3:ListBucket, which the
+                # README lets credentials go without): the Object Lock check is still asked
                 log.warning("object store: could not check %s of %r: %s", what, self.bucket, exc)
-                return
-            except BotoCoreError as exc:
+                continue
+            except BotoCoreError as exc:  # S3 not reached: the next check would not be either
                 log.warning("object store: could not check %s of %r: %s", what, self.bucket, exc)
                 return
             if name == "get_object_lock_configuration":
