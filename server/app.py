@@ -127,7 +127,7 @@ def create_app(settings: Settings) -> Starlette:
             )
             if settings.asr_warmup and not settings.core_url:
                 # Load the model off the loop now, so the first utterance does not pay for it.
-                asyncio.get_running_loop().run_in_executor(None, transcriber.warm_up)
+                transcriber.warm_up_soon()
             builder: Builder = (
                 HttpBuilder(http, settings.builder_url) if settings.builder_url else EmbeddedBuilder(workers)
             )

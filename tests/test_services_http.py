@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -687,3 +688,38 @@ def test_a_long_text_is_classified_off_the_event_loop() -> None:
 
     loop = anyio.run(scenario)
     assert threads[0] == loop and threads[1] != loop
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["loads", "fails"])
+def test_a_core_service_loads_its_model_at_startup_and_says_when_it_cannot(
+    settings: Settings, fails: bool, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Review: `ASTRA_ASR_WARMUP` loaded the model at startup only in the embedded CORE; `astra
+    core` (the GPU deployment) loaded it on the first utterance, inside the orchestrator's CORE
+    timeout, and a device or compute type the machine lacks showed only as utterances failing.
+    The service loads it at startup too (off the event loop) and logs a load that fails."""
+    from server.services import asr
+    from server.services.http_service import create_service_app
+
+    loaded = threading.Event()
+
+    def warm_up(self: asr.Transcriber) -> None:
+        loaded.set()
+        if fails:
+            raise RuntimeError("unsupported device cuda")
+
+    monkeypatch.setattr(asr.Transcriber, "warm_up", warm_up)
+    app = create_service_app("core", with_settings(settings, asr_warmup=True))
+    with caplog.at_level(logging.ERROR, logger="astra.asr"), TestClient(app) as client:
+        assert loaded.wait(10), "the model was not loaded at startup"
+        assert client.get("/healthz").status_code == 200
+        deadline = time.monotonic() + 10  # the failure is logged once the thread has ended
+        while fails and not caplog.records and time.monotonic() < deadline:
+            client.get("/healthz")
+            time.sleep(0.01)
+    said = [r.getMessage() for r in caplog.records if r.name == "astra.asr"]
+    assert said == (
+        ["speech recognizer: loading the model failed: RuntimeError('unsupported device cuda')"]
+        if fails
+        else []
+    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import math
 import os
 import re
@@ -25,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+log = logging.getLogger("astra.asr")
 
 MODEL_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
 MODEL_NAME = "whisper-base-ct2-int8"
@@ -275,5 +278,18 @@ class Transcriber:
         """Load the model now (e.g. in a thread at startup) instead of on the first utterance."""
         self._load()
 
+    def warm_up_soon(self) -> asyncio.Future[None]:
+        """:meth:`warm_up` in a thread, started now; a failure (a device or compute type the
+        machine has not, weights that do not check) is logged now, not first met by an
+        utterance."""
+        future = asyncio.get_running_loop().run_in_executor(None, self.warm_up)
+        future.add_done_callback(_log_warm_up_failure)
+        return future
+
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _log_warm_up_failure(future: asyncio.Future[None]) -> None:
+    if not future.cancelled() and (exc := future.exception()) is not None:
+        log.error("speech recognizer: loading the model failed: %r", exc)

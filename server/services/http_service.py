@@ -109,18 +109,23 @@ def check_exposure(host: str, service_token: str | None) -> None:
 def create_service_app(kind: str, settings: Any) -> Starlette:
     """One collaborator as an HTTP app. ``settings`` is a :class:`server.settings.Settings`."""
     routes: list[Route] = []
-    startup_checks: list[Callable[[], Awaitable[None]]] = []
+    at_startup: list[Callable[[], Awaitable[None]]] = []
     if kind == "core":
-        core = EmbeddedCore(
-            Transcriber(
-                settings.model_cache,
-                concurrency=settings.asr_concurrency,
-                cpu_threads=settings.asr_cpu_threads,
-                beam_size=settings.asr_beam_size,
-                device=settings.asr_device,
-                compute_type=settings.asr_compute_type,
-            )
+        transcriber = Transcriber(
+            settings.model_cache,
+            concurrency=settings.asr_concurrency,
+            cpu_threads=settings.asr_cpu_threads,
+            beam_size=settings.asr_beam_size,
+            device=settings.asr_device,
+            compute_type=settings.asr_compute_type,
         )
+        core = EmbeddedCore(transcriber)
+        if settings.asr_warmup:  # as the embedded CORE does: the first utterance waits for none
+
+            async def warm_up() -> None:
+                transcriber.warm_up_soon()
+
+            at_startup.append(warm_up)
 
         async def core_text(request: Request) -> Response:
             body = await request.json()
@@ -173,7 +178,7 @@ def create_service_app(kind: str, settings: Any) -> Starlette:
         # The orchestrators' store (S3 with Object Lock in production), not this machine's disk.
         store = make_object_store(settings, load_or_create_secret(settings.secret_path))
         if isinstance(store, S3ObjectStore):
-            startup_checks.append(store.check)
+            at_startup.append(store.check)
         guard = EmbeddedGuard(store, settings.download_url_ttl)
 
         async def seal(request: Request) -> Response:
@@ -248,8 +253,8 @@ def create_service_app(kind: str, settings: Any) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         redact_signed_links()  # a guard on its own disk serves signed links (credentials)
-        for check in startup_checks:  # a misconfigured service does not start (it says why)
-            await check()
+        for step in at_startup:  # a misconfigured service does not start (it says why)
+            await step()
         yield
 
     token = settings.service_token
