@@ -30,6 +30,7 @@ from .buffer import (
     FINALIZE_FAILED,
     FINALIZED,
     Dedupe,
+    FinalizeBegun,
     IngestCheck,
     NoRoom,
     SessionBuffer,
@@ -1573,6 +1574,24 @@ class Orchestrator:
         # Finalizing: the session no longer counts against the tenant's open sessions.
         await self.buffer.release_session(meta.tenant_id, meta.session_id)
         started = time.perf_counter()
+        outcome_label = "failed"  # counted whatever ends it: Redis failing too, a cancellation
+        try:
+            result, edited, stored = await self._finalize_owned(meta, principal, owner, sealed_at, begun)
+            outcome_label = "ok"
+        finally:
+            self.metrics.finalize_seconds.labels(outcome_label).observe(time.perf_counter() - started)
+        if not stored:  # our lock expired and another instance took over: its result stands
+            waited = await self._wait_for_result(meta.session_id)
+            assert waited is not None
+            return waited
+        self._export_corrections(meta, edited)
+        return await self._public_result(result)
+
+    async def _finalize_owned(
+        self, meta: SessionMeta, principal: Principal, owner: str, sealed_at: float, begun: FinalizeBegun
+    ) -> tuple[dict[str, Any], list[bytes], int]:
+        """Build, seal and record the outcome, holding the finalize lock: (the result, the blocks
+        people edited, the event id recorded or 0 when another instance took the work over)."""
         renew = asyncio.create_task(self._keep_lock(meta.session_id, owner))
         try:
             result, edited = await self._build_and_seal(meta, sealed_at, begun.finalized_by or principal.sub)
@@ -1591,7 +1610,6 @@ class Orchestrator:
             # listed again, for a colleague to find it, correct it and finalize it (an instance
             # dying right before this leaves it unlisted: it can still be joined by its id)
             await self.buffer.readmit_session(meta.tenant_id, meta.session_id, meta.created_at)
-            self.metrics.finalize_seconds.labels("failed").observe(time.perf_counter() - started)
             raise
         finally:
             renew.cancel()
@@ -1604,13 +1622,7 @@ class Orchestrator:
             value=result,
             event_payload=self._event("session.finalized", principal, summary),
         )
-        self.metrics.finalize_seconds.labels("ok").observe(time.perf_counter() - started)
-        if not stored:  # our lock expired and another instance took over: its result stands
-            waited = await self._wait_for_result(meta.session_id)
-            assert waited is not None
-            return waited
-        self._export_corrections(meta, edited)
-        return await self._public_result(result)
+        return result, edited, stored
 
     # -- discard ---------------------------------------------------------------------------------
 

@@ -1193,6 +1193,7 @@ def test_a_finalize_sealed_but_not_recorded_is_sealed_again_as_the_same_objects(
     token = make_token()
     answers: list[Any] = []
     seals: list[Any] = []
+    counted: list[dict[str, float]] = []
 
     class KeptGuard(CountingGuard):
         async def seal(self, req: Any) -> Any:
@@ -1212,9 +1213,11 @@ def test_a_finalize_sealed_but_not_recorded_is_sealed_again_as_the_same_objects(
                 return await end_finalize(*args, **kwargs)
 
             monkeypatch.setattr(orch.buffer, "end_finalize", failing_once)
+            counted.append(finalize_counts(orch.metrics))
             answers.append(await http.post(f"{api}/finalize", headers=bearer(token), timeout=60))
             colleague = make_token(sub="luis")  # the next call is a colleague's
             answers.append(await http.post(f"{api}/finalize", headers=bearer(colleague), timeout=60))
+            counted.append(finalize_counts(orch.metrics))
             return str(api).rsplit("/", 1)[-1]
 
     session_id = anyio.run(scenario)
@@ -1233,6 +1236,20 @@ def test_a_finalize_sealed_but_not_recorded_is_sealed_again_as_the_same_objects(
     assert first.audit_report["timeline"]["finalized_by"] == "tester"
     stored = [p for p in (settings.data_dir / "objects").rglob("acta-*.docx") if session_id in str(p)]
     assert [p.name for p in stored] == [Path(first.document_key).name]
+    # review: the failed finalize went uncounted (Redis failing, it never reached the count), and
+    # the README's "finalize failing" alert watches that count
+    before, after = counted
+    assert {k: after.get(k, 0) - before.get(k, 0) for k in ("ok", "failed")} == {"ok": 1, "failed": 1}
+
+
+def finalize_counts(metrics: Any) -> dict[str, float]:
+    """``astra_finalize_seconds``'s count by outcome."""
+    return {
+        sample.labels["outcome"]: sample.value
+        for family in metrics.finalize_seconds.collect()
+        for sample in family.samples
+        if sample.name.endswith("_count")
+    }
 
 
 def test_healthz_and_metrics(client: TestClient, make_token: Callable[..., str]) -> None:
