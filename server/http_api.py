@@ -234,8 +234,13 @@ async def _append_audio(
     to PCM16 16 kHz and made durable on the session's audio timeline; blocks follow as events.
     Unless ``"continues": true``, the end of the chunk also ends the utterance in progress."""
     fmt, rate = body.get("format"), body.get("sample_rate")
-    if fmt is not None and fmt not in ACCEPTED:
-        raise InvalidInput(f"'format' must be one of {', '.join(ACCEPTED)}", field="format")
+    if fmt is not None and fmt not in ACCEPTED:  # audio of a format not accepted, as one not recognised
+        raise InvalidInput(
+            f"'format' must be one of {', '.join(ACCEPTED)}",
+            code="UNSUPPORTED_AUDIO",
+            field="format",
+            accepted=list(ACCEPTED),
+        )
     if rate is not None and (not isinstance(rate, int) or isinstance(rate, bool)):
         raise InvalidInput("'sample_rate' must be an integer", field="sample_rate")
     try:

@@ -51,7 +51,7 @@ BOOLEAN = {"type": "boolean"}
 OBJECT = {"type": "object"}
 
 _ERROR_WHEN = {
-    400: "The body is not the JSON object (BAD_JSON) or multipart form (BAD_REQUEST) expected.",
+    400: "The body is not the JSON object (BAD_JSON) or multipart form (BAD_MULTIPART) expected.",
     401: "Missing, invalid or expired bearer token (UNAUTHORIZED).",
     403: "The token's role may not do this (FORBIDDEN).",
     404: "No such session for this tenant, or no such block (NOT_FOUND).",
@@ -197,7 +197,10 @@ _SCHEMAS: dict[str, Schema] = {
                 },
                 {"model": STRING, "templates": OBJECT, "mark_human_edits": BOOLEAN, "empty_zones": OBJECT},
             ),
-            "block_count": INTEGER,
+            "block_count": {
+                **INTEGER,
+                "description": "Blocks stored, deleted ones included (finalize's block_count is the acta's).",
+            },
             "head_event_id": INTEGER,
             "created_at": NUMBER,
             "created_by": STRING,

@@ -341,12 +341,16 @@ class Orchestrator:
 
     # -- ingest ----------------------------------------------------------------------------------
 
-    def _age_refusal(self, meta: SessionMeta) -> SessionTooLong | None:
+    async def _age_refusal(self, meta: SessionMeta) -> SessionTooLong | None:
         """The refusal of recorded input to a session older than ``max_session_seconds`` (a session
         left running by mistake cannot grow for ever), None while it is younger; corrections and
-        finalize are not affected."""
+        finalize are not affected. None too for one closed since (finalizing, finalized,
+        discarded): its input is refused as closed (SESSION_CLOSED), not with "finalize it"."""
         limit = self.settings.limits.max_session_seconds
         if time.time() - meta.created_at <= limit:
+            return None
+        current = await self.buffer.meta(meta.session_id)  # the status now: ``meta`` may be older
+        if current is not None and current.status in (CLOSING, FINALIZED, DISCARDED):
             return None
         return SessionTooLong(
             f"the session is older than {limit:g} seconds and takes no more recorded input; finalize it",
@@ -358,7 +362,7 @@ class Orchestrator:
         """Refuse recorded input to a session too old for it, judged on its number first
         (:meth:`_refused`): a resend of an input already applied is still a duplicate (returned),
         one that skipped numbers still a gap. None if the session is young enough."""
-        refusal = self._age_refusal(meta)
+        refusal = await self._age_refusal(meta)
         if refusal is None:
             return None
         try:
@@ -632,7 +636,7 @@ class Orchestrator:
         durable in one round trip; per frame, in order, its result or the error to answer it with
         (exactly what one ``ingest_audio`` per frame would give)."""
         principal.require(CAN_SEND, "send input")
-        refusal = self._age_refusal(meta)
+        refusal = await self._age_refusal(meta)
         if refusal is not None:  # none is stored, but each frame is judged on its seq first
             last = await self.buffer.last_seq(meta.session_id, producer)
             verdicts = seq_verdicts((seq for seq, *_ in frames), last, refusal)

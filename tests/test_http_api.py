@@ -174,7 +174,9 @@ def test_append_rejects_bad_bodies_with_codes(client: TestClient, make_token: Ca
         (dict(json={"audio_chunk": "%%%"}), 422, "INVALID_INPUT"),
         (dict(json={"audio_chunk": "AAé="}), 422, "INVALID_INPUT"),  # was a 500 (not ASCII)
         (dict(json={"audio_chunk": "UklGRg=="}), 422, "UNSUPPORTED_AUDIO"),
-        (dict(json={"audio_chunk": "AAAA", "format": "mp3"}), 422, "INVALID_INPUT"),
+        # review: README's UNSUPPORTED_AUDIO (with details.accepted) for a format not accepted,
+        # named or not; a named one was INVALID_INPUT without the list
+        (dict(json={"audio_chunk": "AAAA", "format": "mp3"}), 422, "UNSUPPORTED_AUDIO"),
     ]
     for kwargs, status, code in cases:
         response = client.post(f"{api}/append", headers=bearer(token), **kwargs)  # type: ignore[arg-type]

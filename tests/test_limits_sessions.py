@@ -179,6 +179,9 @@ def test_old_session_refuses_recorded_input_but_corrections_reads_and_finalize_w
         assert [b["text"] for b in blocks] == ["Se abre la sesión plenaria."]
         finalized = client.post(f"{api}/finalize", headers=bearer(token))
         assert finalized.status_code == 200 and finalized.json()["block_count"] == 1
+        # review: once finalized, input is refused as closed, not "older than …; finalize it"
+        after = client.post(f"{api}/append", json={"text": "Tarde."}, headers=bearer(token))
+        assert after.status_code == 409 and after.json()["error"]["code"] == "SESSION_CLOSED", after.text
 
 
 def test_old_session_still_acks_resends_as_duplicates(
