@@ -408,7 +408,9 @@ class Orchestrator:
         self, principal: Principal, meta: SessionMeta, text: str, dedupe: Dedupe, source: dict[str, Any]
     ) -> IngestResult:
         """Classify one utterance through CORE and store it as a block, exactly once."""
-        principal.require(CAN_SEND, "send input")
+        refused = await self._permitted(principal, CAN_SEND, "send input", meta, dedupe)
+        if refused is not None:  # a duplicate, else FORBIDDEN or SEQ_GAP was raised
+            return refused
         if (duplicate := await self._check_age(meta, dedupe)) is not None:
             return duplicate
         started = time.perf_counter()
@@ -600,6 +602,16 @@ class Orchestrator:
                     return self._duplicate(dedupe, existing)
         raise exc
 
+    async def _permitted(
+        self, principal: Principal, allowed: frozenset[str], action: str, meta: SessionMeta, dedupe: Dedupe
+    ) -> IngestResult | None:
+        """None when the role may do ``action``; else the input is judged on its number first, as
+        every numbered input is (protocol.md): a resend of one applied before is a duplicate (the
+        role changed since, with a new token), a skipped number a gap, the expected one FORBIDDEN."""
+        if principal.role in allowed:
+            return None
+        return await self._refused(meta, dedupe, Forbidden(f"role '{principal.role}' may not {action}"))
+
     def _duplicate(self, dedupe: Dedupe, detail: str) -> IngestResult:
         self.metrics.duplicates.inc()
         block_id = (detail or None) if dedupe.mode == "key" else None
@@ -635,13 +647,17 @@ class Orchestrator:
         """A client's numbered audio frames (seq, format, data, start) that arrived together, made
         durable in one round trip; per frame, in order, its result or the error to answer it with
         (exactly what one ``ingest_audio`` per frame would give)."""
-        principal.require(CAN_SEND, "send input")
-        refusal = await self._age_refusal(meta)
+        refusal: AstraError | None = None
+        if principal.role not in CAN_SEND:
+            refusal = Forbidden(f"role '{principal.role}' may not send input")
+        else:
+            refusal = await self._age_refusal(meta)
         if refusal is not None:  # none is stored, but each frame is judged on its seq first
             last = await self.buffer.last_seq(meta.session_id, producer)
             verdicts = seq_verdicts((seq for seq, *_ in frames), last, refusal)
-            self.metrics.limit_refusals.labels("max_session_seconds").inc(verdicts.count(refusal))
-            return [v if isinstance(v, SessionTooLong) else self._audio_outcome(v) for v in verdicts]
+            if isinstance(refusal, SessionTooLong):
+                self.metrics.limit_refusals.labels("max_session_seconds").inc(verdicts.count(refusal))
+            return [v if isinstance(v, AstraError) else self._audio_outcome(v) for v in verdicts]
         started = time.perf_counter()
         before, checks, entries = await self.buffer.append_audio_frames(meta.session_id, producer, frames)
         results = [self._audio_outcome(check) for check in checks]
@@ -1079,7 +1095,9 @@ class Orchestrator:
     ) -> IngestResult:
         """A person changes a block. Applied only to ``base_version`` (else STALE_VERSION with the
         current block); the first human change keeps the machine's output for LEARN."""
-        principal.require(CAN_EDIT, "edit blocks")
+        refused = await self._permitted(principal, CAN_EDIT, "edit blocks", meta, dedupe)
+        if refused is not None:  # a duplicate, else FORBIDDEN or SEQ_GAP was raised
+            return refused
         extracted: dict[tuple[str, str | None], dict[str, Any]] = {}
 
         async def fields_of(text: str, template_id: str | None) -> dict[str, Any]:
@@ -1203,7 +1221,9 @@ class Orchestrator:
         self, principal: Principal, meta: SessionMeta, dedupe: Dedupe, block_id: str, base_version: int
     ) -> IngestResult:
         """A person removes a block: a tombstone (kept, with who and when) that the acta skips."""
-        principal.require(CAN_EDIT, "delete blocks")
+        refused = await self._permitted(principal, CAN_EDIT, "delete blocks", meta, dedupe)
+        if refused is not None:  # a duplicate, else FORBIDDEN or SEQ_GAP was raised
+            return refused
 
         async def attempt() -> IngestResult:
             try:
@@ -1233,7 +1253,9 @@ class Orchestrator:
         fields: dict[str, Any],
     ) -> IngestResult:
         """A person adds a block right after another one (or first)."""
-        principal.require(CAN_EDIT, "insert blocks")
+        refused = await self._permitted(principal, CAN_EDIT, "insert blocks", meta, dedupe)
+        if refused is not None:  # a duplicate, else FORBIDDEN or SEQ_GAP was raised
+            return refused
         try:
             self._check_changes(meta, fields)
         except InvalidInput as exc:

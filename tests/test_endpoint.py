@@ -144,6 +144,52 @@ def test_viewer_cannot_send_but_still_receives(settings: Settings, make_token: C
             assert recv(ws) == {"type": "pong", "ref": "x"}
 
 
+def test_a_role_that_may_not_is_answered_in_order_and_its_seq_judged_first(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """Review: FORBIDDEN was sent by the reader the moment a frame was read, before the seq was
+    judged and ahead of the answers of earlier frames still being stored; protocol.md judges the
+    seq first. A recorder's text stored under seq 1, sent again after the same person's token
+    became a viewer's (the console resends what it has not seen acked), is a duplicate, not
+    refused stored input; the next new frame is FORBIDDEN, and one past it SEQ_GAP; a
+    stenographer's edit and then text are answered in the order sent."""
+    token = make_token()
+    with SettledTestClient(create_app(settings)) as client:
+        session_id = start(client, token)
+        url = f"/v1/orchestrator/session/{session_id}/stream"
+        with client.websocket_connect(url) as ws:
+            hello(ws, token, client_id="mine")
+            ws.send_bytes(msgpack.packb({"type": "text", "seq": 1, "text": "Se abre la sesión."}))
+            block_id = ws_until(ws, lambda m: m["type"] == "ack")["block_id"]
+        with client.websocket_connect(url) as ws:
+            hello(ws, make_token(role="viewer"), client_id="mine")
+            sent = [
+                {"type": "text", "seq": 1, "text": "Se abre la sesión."},
+                {"type": "audio", "seq": 1, "format": "pcm16", "data": b"\0" * 3200},
+                {"type": "text", "seq": 2, "text": "Tiene la palabra."},
+                {"type": "audio", "seq": 4, "format": "pcm16", "data": b"\0" * 3200},
+            ]
+            got = answers(ws, *sent)
+            assert [(a["type"], a.get("code"), a["seq"], a.get("duplicate")) for a in got] == [
+                ("ack", None, 1, True),
+                ("ack", None, 1, True),
+                ("error", "FORBIDDEN", 2, None),
+                ("error", "SEQ_GAP", 4, None),
+            ]
+        with client.websocket_connect(url) as ws:
+            hello(ws, make_token(role="stenographer", sub="luis"), client_id="luis-1")
+            edit = {"type": "edit", "seq": 1, "block_id": block_id, "base_version": 1}
+            got = answers(
+                ws,
+                {**edit, "changes": {"text": "Se abre la sesión ordinaria."}},
+                {"type": "text", "seq": 2, "text": "x"},
+            )
+            assert [(a["type"], a.get("code"), a["seq"]) for a in got] == [
+                ("ack", None, 1),
+                ("error", "FORBIDDEN", 2),
+            ]
+
+
 def test_foreign_origin_is_refused(settings: Settings, make_token: Callable[..., str]) -> None:
     """A browser page of another origin cannot open the stream; the server's own origin can."""
     token = make_token()
