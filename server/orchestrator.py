@@ -967,7 +967,8 @@ class Orchestrator:
         the recognizer heard no words in): where its audio is and when it was said, so the block
         can be played back like a transcribed one and the console knows the utterance is written."""
         audio_ref = await self.utterance_audio(principal, meta, uid)
-        pcm = await self._stored_pcm(audio_ref)
+        # the object store away for a moment: tried again here, not answered to the stenographer
+        pcm = await with_retries(lambda: self._stored_pcm(audio_ref), self.settings.retry)
         start = int(uid.removeprefix("utt_"))
         return {
             "utterance_id": uid,

@@ -930,7 +930,8 @@ def test_outbox_sends_a_contended_change_again_and_drops_one_with_no_place_left(
     stays queued with its seq and is handed back to be sent again a moment later, with the frames
     after it; one refused POSITIONS_EXHAUSTED can never be applied at that place: it leaves the
     queue (shown on its block, the user inserts it elsewhere). Before, both stayed queued and
-    unsent, the editor read-only on «Guardando…», until some later frame's SEQ_GAP."""
+    unsent, the editor read-only on «Guardando…», until some later frame's SEQ_GAP. So did one
+    refused SERVICE_UNAVAILABLE (a service it needs away): it is sent again too."""
     server = spawn("serve")
     page = browser.new_page()
     page.goto(f"{server.url}/static/index.html")
@@ -945,7 +946,10 @@ def test_outbox_sends_a_contended_change_again_and_drops_one_with_no_place_left(
              const gap = box.error(2, 'SEQ_GAP', {expected: 1});  // the frame sent after it
              const kept = box.frames.map((f) => [f.seq, f.kind]);
              const exhausted = box.error(1, 'POSITIONS_EXHAUSTED', {unit: 7});
+             box.markSent(box.frames);
+             const away = box.error(2, 'SERVICE_UNAVAILABLE', {});  // the store of its audio away
              return {
+               away: [away.dropped, away.later, away.resend.map((f) => f.seq)],
                contended: [contended.dropped, contended.later, contended.resend.map((f) => f.seq)],
                gap: gap.resend.length,
                kept,
@@ -959,6 +963,7 @@ def test_outbox_sends_a_contended_change_again_and_drops_one_with_no_place_left(
     assert result["kept"] == [[1, "insert"], [2, "edit"]]
     assert result["exhausted"] == "insert"
     assert result["left"] == [[2, "edit"]]
+    assert result["away"] == [None, True, [2]]  # review: it sat unanswered, neither dropped nor sent
     page.close()
 
 

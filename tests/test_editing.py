@@ -713,6 +713,45 @@ def test_an_edit_asks_core_once_and_a_resent_edit_not_at_all(
     assert stored[two]["text"] == "Dos."
 
 
+def test_an_insert_for_an_utterance_waits_out_a_moment_of_the_object_store_away(
+    client: TestClient, make_token: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review: an `insert` with block.utterance_id reads the utterance's audio from the object
+    store; S3 failing once answered the frame SERVICE_UNAVAILABLE, a code protocol.md gave only
+    for a key set at hello and the console neither dropped nor resent, so the insert sat
+    unanswered. The read is tried again in the server (and the console sends such a frame again)."""
+    from server.audio_pipeline import SAMPLE_RATE, wav_bytes
+    from server.errors import ServiceUnavailable
+    from server.services.objectstore import session_key
+
+    auth = {"authorization": f"Bearer {make_token()}"}
+    token = make_token(role="stenographer", sub="ana")
+    api, (opening,) = session_with(client, auth, "Se abre la sesión.")
+    sid = api.rsplit("/", 1)[-1]
+    store = client.app.state.astra.orchestrator.store  # type: ignore[attr-defined]
+    uid = "utt_000000032000"
+    key = session_key(TENANT, sid, "audio", f"{uid}.wav")
+    client.portal.call(store.put_bytes, key, wav_bytes(b"\x00\x00" * SAMPLE_RATE), "audio/wav")  # type: ignore[union-attr]
+    real_get, failures = store.get_bytes, [2]
+
+    async def away_twice(name: str, version: str | None = None) -> bytes:
+        if name == key and failures[0]:
+            failures[0] -= 1
+            raise ServiceUnavailable("object store: SlowDown", service="s3")
+        data: bytes = await real_get(name, version)
+        return data
+
+    monkeypatch.setattr(store, "get_bytes", away_twice)
+    frame = {"type": "insert", "seq": 1, "after_block_id": opening["block_id"],
+             "block": {"text": "Falla del micrófono.", "utterance_id": uid}}  # fmt: skip
+    with client.websocket_connect(f"{api}/stream") as ws:
+        ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "steno", "token": token}))
+        ws.send_bytes(msgpack.packb(frame))
+        while (answer := msgpack.unpackb(ws.receive_bytes()))["type"] not in ("ack", "error"):
+            pass
+    assert (answer["type"], answer["seq"], failures) == ("ack", 1, [0]), answer
+
+
 def test_an_insert_over_the_websocket_writes_an_utterance_heard_with_no_words(
     client: TestClient, make_token: Callable[..., str]
 ) -> None:

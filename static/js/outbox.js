@@ -59,10 +59,11 @@ export const TERMINAL_CODES = new Set([
 /**
  * Refusals after which the same frame is sent again (protocol.md): nothing was changed and the
  * seq was not used. PLACE_CONTENDED: other people's changes kept moving the place the change
- * reads; a moment later it goes through. Without this, the frame waited unanswered, its editor
+ * reads; a moment later it goes through. SERVICE_UNAVAILABLE: a service the frame needs (the
+ * object store holding an utterance's audio) did not answer the server's tries. Without this, the frame waited unanswered, its editor
  * read-only on «Guardando…», until some later frame's SEQ_GAP or a reconnect sent it again.
  */
-export const SEND_AGAIN_CODES = new Set(["PLACE_CONTENDED"]);
+export const SEND_AGAIN_CODES = new Set(["PLACE_CONTENDED", "SERVICE_UNAVAILABLE"]);
 
 /**
  * Refusals of audio that every queued audio frame would get too (the session is closed or too
