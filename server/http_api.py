@@ -97,10 +97,13 @@ async def _dedupe(request: Request, principal: Principal, meta: SessionMeta, wha
         raise InvalidInput(
             f"Idempotency-Key must not start with {UTTERANCE_KEY_PREFIX!r}", field="Idempotency-Key"
         )
+    path = request.url.path
+    if path.endswith("/chunk"):  # …/append by the name of the spec's flow: one route
+        path = path.removesuffix("/chunk") + "/append"
     asked = [
         principal.sub,
         request.method,
-        request.url.path,
+        path,
         sorted(request.query_params.multi_items()),
         what,
     ]
@@ -524,6 +527,7 @@ routes = [
     Route(f"{PREFIX}/{{session_id}}/blocks", list_blocks, methods=["GET"]),
     Route(f"{PREFIX}/{{session_id}}/events", list_events, methods=["GET"]),
     Route(f"{PREFIX}/{{session_id}}/append", append, methods=["POST"]),
+    Route(f"{PREFIX}/{{session_id}}/chunk", append, methods=["POST"]),  # the spec's flow's name
     Route(f"{PREFIX}/{{session_id}}/upload-asset", upload_asset, methods=["POST"]),
     Route(f"{PREFIX}/{{session_id}}/finalize", finalize, methods=["POST"]),
     Route(f"{PREFIX}/{{session_id}}/preview", preview, methods=["GET"]),

@@ -313,6 +313,17 @@ def build(max_text_chars: int) -> dict[str, Any]:
     new_block = _block_fields(text, required=("text",), move=False)
     changes = _block_fields(text, required=(), move=True)
     text_append = {**_object({"text": text}), "additionalProperties": False}
+    append = _operation(
+        "append",
+        "Add one utterance: text (classified now) or audio (transcribed; blocks follow as events)",
+        {
+            "200": _json_response("The text's block", _ref("Ingested")),
+            "202": _json_response("The audio is durable; its blocks follow as events", _AUDIO_ACCEPTED),
+            **_errors(400, 404, 409, 413, 422, 502, 503),
+        },
+        parameters=(_SESSION_ID, _IDEMPOTENCY_KEY),
+        body={"oneOf": [text_append, _AUDIO_APPEND]},
+    )
     paths: dict[str, dict[str, Any]] = {
         f"{PREFIX}/start": {
             "post": _operation(
@@ -426,20 +437,14 @@ def build(max_text_chars: int) -> dict[str, Any]:
                 ),
             )
         },
-        f"{PREFIX}/{{session_id}}/append": {
-            "post": _operation(
-                "append",
-                "Add one utterance: text (classified now) or audio (transcribed; blocks follow as events)",
-                {
-                    "200": _json_response("The text's block", _ref("Ingested")),
-                    "202": _json_response(
-                        "The audio is durable; its blocks follow as events", _AUDIO_ACCEPTED
-                    ),
-                    **_errors(400, 404, 409, 413, 422, 502, 503),
-                },
-                parameters=(_SESSION_ID, _IDEMPOTENCY_KEY),
-                body={"oneOf": [text_append, _AUDIO_APPEND]},
-            )
+        f"{PREFIX}/{{session_id}}/append": {"post": append},
+        # the product specification's flow (its section 5) sends audio to …/chunk: the same
+        f"{PREFIX}/{{session_id}}/chunk": {
+            "post": {
+                **append,
+                "operationId": "chunk",
+                "summary": "The same as …/append (the name the product specification's flow gives it)",
+            }
         },
         f"{PREFIX}/{{session_id}}/upload-asset": {
             "post": _operation(

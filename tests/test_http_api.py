@@ -198,6 +198,21 @@ def test_idempotency_key_makes_append_exactly_once(
     assert client.get(api, headers=bearer(token)).json()["block_count"] == 1
 
 
+def test_the_specifications_chunk_route_is_append(client: TestClient, make_token: Callable[..., str]) -> None:
+    """Review: the product specification's flow sends audio to `POST /session/{id}/chunk` (its
+    contracts call it `append`); `…/chunk` was a 404. It is `…/append` by that name: the same
+    answers, and one Idempotency-Key across the two names is one request."""
+    token = make_token()
+    api = f"/v1/orchestrator/session/{start(client, token)}"
+    headers = {**bearer(token), "idempotency-key": "spec-1"}
+    chunked = client.post(f"{api}/chunk", json={"text": "Se abre la sesión."}, headers=headers)
+    assert chunked.status_code == 200 and chunked.json()["duplicate"] is False, chunked.text
+    again = client.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=headers).json()
+    assert again["duplicate"] is True and again["block_id"] == chunked.json()["block_id"]
+    refused = client.post(f"{api}/chunk", json={"audio_chunk": "UklGRg=="}, headers=bearer(token))
+    assert (refused.status_code, refused.json()["error"]["code"]) == (422, "UNSUPPORTED_AUDIO")
+
+
 def test_an_idempotency_key_is_bound_to_the_request_it_was_applied_for(
     client: TestClient, make_token: Callable[..., str]
 ) -> None:
