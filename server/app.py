@@ -48,7 +48,15 @@ from .state import AppState
 from .vad_process import VadProcess
 from .workers import WorkerPool
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+def _console_dir() -> Path:
+    """The console's files: installed in the package (a wheel, an image), else the checkout's."""
+    here = Path(__file__).resolve().parent
+    installed = here / "static"
+    return installed if (installed / "index.html").is_file() else here.parent / "static"
+
+
+STATIC_DIR = _console_dir()
 GC_YOUNG_THRESHOLD = 7000
 """Allocations between young-generation collections while serving (Python's default: 700)."""
 

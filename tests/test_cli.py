@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -287,3 +288,39 @@ def test_a_secret_file_too_short_stops_astra_in_one_line(tmp_path: Path) -> None
     done = astra("token", "--tenant", TENANT, "--role", "viewer", "--data-dir", str(tmp_path))
     assert done.returncode == 2 and done.stderr.startswith("astra: the secret file"), done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.e2e
+def test_a_wheel_carries_the_console_and_the_tenants_data(tmp_path: Path) -> None:
+    """Review: the console (static/) lay outside the package, so any install that was not
+    editable (a wheel, a container image) answered 500 on `/` and 404 under `/static`. The wheel
+    carries it as server/static (and the demo tenant's data), where the app looks first."""
+    source = tmp_path / "source"  # what the package is made of, and no build/ left by another
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    for name in ("server", "static"):
+        shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "-q", "-w", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert built.returncode == 0, built.stderr
+    (wheel,) = tmp_path.glob("astra_orchestrator-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    console = {p.relative_to(ROOT / "static").as_posix() for p in (ROOT / "static").rglob("*") if p.is_file()}
+    assert {f"server/static/{name}" for name in console} <= names
+    assert "server/tenants_data/registry.json" in names and "server/py.typed" in names
+    unpacked = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(unpacked)
+    found = subprocess.run(
+        [sys.executable, "-c", "from server.app import STATIC_DIR; print(STATIC_DIR)"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(unpacked)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert found.stdout.strip() == str(unpacked / "server" / "static"), found.stderr
