@@ -14,6 +14,7 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import redis.exceptions
 from starlette.applications import Starlette
@@ -27,7 +28,7 @@ from .audio_pipeline import AudioService, AudioSettings
 from .auth import Authenticator, load_or_create_secret
 from .buffer import STORE_ERRORS, SessionBuffer, refusal_error, refuses_writes
 from .endpoint import stream_endpoint
-from .errors import AstraError, StoreUnavailable
+from .errors import AstraError, ConfigError, StoreUnavailable
 from .fanout import LiveHub
 from .http_api import astra_error, http_error, routes
 from .log_redaction import install as redact_signed_links
@@ -74,6 +75,26 @@ async def store_refusing(request: Request, exc: Exception) -> Response:
     if not isinstance(exc, redis.exceptions.ResponseError) or not refuses_writes(exc):
         raise exc
     return await astra_error(request, refusal_error(exc))
+
+
+async def check_startup(settings: Settings) -> None:
+    """What the server cannot run without, checked before it serves (``astra serve``), so that a
+    wrong setting is one line naming it (ConfigError) rather than a traceback from the startup:
+    the secret file, Redis answering at ``REDIS_URL``, the S3 bucket as configured. The app's
+    startup checks them again (an app started otherwise)."""
+    secret = load_or_create_secret(settings.secret_path)
+    client = make_redis(settings)
+    try:
+        await client.ping()
+    except (redis.exceptions.RedisError, OSError) as exc:
+        where = urlsplit(settings.redis_url or "")
+        at = where.path if where.scheme == "unix" else f"{where.hostname}:{where.port or 6379}"
+        raise ConfigError(f"REDIS_URL: no Redis answers at {at} ({exc})") from exc
+    finally:
+        await client.aclose()
+    store = make_object_store(settings, secret)
+    if isinstance(store, S3ObjectStore):
+        await store.check()
 
 
 def create_app(settings: Settings) -> Starlette:

@@ -125,9 +125,11 @@ def _loopback(host: str) -> bool:
 
 
 def serve(args: argparse.Namespace) -> int:
+    import asyncio
+
     import uvicorn
 
-    from .app import create_app
+    from .app import check_startup, create_app
     from .auth import issue_token, load_or_create_secret
     from .malloc import SERVER_MMAP_THRESHOLD, tune_malloc
     from .redis_server import EmbeddedRedis
@@ -150,6 +152,7 @@ def serve(args: argparse.Namespace) -> int:
         embedded.start()
         settings = dataclasses.replace(settings, redis_url=embedded.url)
     try:
+        asyncio.run(check_startup(settings))  # a wrong setting: one line naming it (main), exit 2
         if not settings.jwks_url:
             secret = load_or_create_secret(settings.secret_path)
         if not settings.jwks_url and not _loopback(settings.host):

@@ -271,7 +271,13 @@ def test_serve_prints_working_links_only_where_no_one_else_can_reach_it(
     to make a link; the demo's links are printed for a loopback address only (`make run`)."""
     import uvicorn
 
-    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1")  # not reached: uvicorn.run is a no-op
+    from server import app
+
+    async def ready(settings: Settings) -> None:
+        pass
+
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1")  # not reached: no checks, no uvicorn
+    monkeypatch.setattr(app, "check_startup", ready)
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)
     assert cli.main(["serve", "--host", host, "--port", "8411", "--data-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
@@ -324,3 +330,14 @@ def test_a_wheel_carries_the_console_and_the_tenants_data(tmp_path: Path) -> Non
         timeout=60,
     )
     assert found.stdout.strip() == str(unpacked / "server" / "static"), found.stderr
+
+
+def test_a_redis_that_does_not_answer_stops_serve_in_one_line(tmp_path: Path) -> None:
+    """Review: a REDIS_URL where no Redis answers (and the S3 bucket checks) failed inside the
+    app's startup: a traceback and uvicorn's exit 3. `astra serve` checks them before serving and
+    says what is wrong in one line naming the variable, exit 2, without the URL's password."""
+    env = {**os.environ, "REDIS_URL": "redis://:s3cret@127.0.0.1:1/0"}
+    done = astra("serve", "--port", str(free_port()), "--data-dir", str(tmp_path), env=env)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("astra: REDIS_URL: no Redis answers at 127.0.0.1:1"), done.stderr
+    assert "Traceback" not in done.stderr and "s3cret" not in done.stderr
