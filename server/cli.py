@@ -305,14 +305,17 @@ def verify(args: argparse.Namespace) -> int:
 
 
 def service(args: argparse.Namespace) -> int:
+    import asyncio
+
     import uvicorn
 
     from .errors import ConfigError
-    from .services.http_service import check_exposure, create_service_app
+    from .services.http_service import check_exposure, check_startup, create_service_app
 
     settings = _settings(args)
     try:
         check_exposure(settings.host, settings.service_token)
+        asyncio.run(check_startup(args.command, settings))
     except ConfigError as exc:
         print(f"astra {args.command}: {exc.message}", file=sys.stderr)
         return 2

@@ -106,6 +106,15 @@ def check_exposure(host: str, service_token: str | None) -> None:
         )
 
 
+async def check_startup(kind: str, settings: Any) -> None:
+    """What a collaborator cannot run without, checked before it serves (as ``astra serve``
+    does): GUARD's S3 bucket as configured. ConfigError names the setting."""
+    if kind == "guard":
+        store = make_object_store(settings, load_or_create_secret(settings.secret_path))
+        if isinstance(store, S3ObjectStore):
+            await store.check()
+
+
 def create_service_app(kind: str, settings: Any) -> Starlette:
     """One collaborator as an HTTP app. ``settings`` is a :class:`server.settings.Settings`."""
     routes: list[Route] = []
