@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import ServerProcess, wait_until
+from .conftest import ServerProcess, require, wait_until
 from .faultkit import (
     FakeCore,
     FaultProxy,
@@ -368,8 +368,7 @@ def test_memory_stays_bounded_while_core_misbehaves(rig: Rig) -> None:
     """A long stretch of CORE flapping, then hung, under a steady stream of text and audio from
     three clients: the server's resident memory at the end of the stretch stays within a
     generous bound of what it was after a warm-up (no per-failure leak)."""
-    if not has_proc():
-        pytest.skip("needs /proc to read a process's memory")
+    require(has_proc(), "/proc (Linux) to read a process's memory")
     assert rig.server.process is not None
     pid = rig.server.process.pid
     sessions = [start_session(rig.server.url, rig.token) for _ in range(3)]

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import ServerProcess
+from .conftest import ServerProcess, require
 from .faultkit import (
     LongTimeline,
     auth,
@@ -55,8 +55,7 @@ def test_three_hour_session_keeps_memory_flat_and_replays_whole_log_to_a_late_jo
     within a generous bound of its RSS after warm-up; every text and utterance is one block in
     order; a viewer joining at 75 % with last_event_id 0 receives events 1..head once, in
     order, across the replay-to-live switch, equal to the stored log."""
-    if not has_proc():
-        pytest.skip("needs /proc to read a process's memory")
+    require(has_proc(), "/proc (Linux) to read a process's memory")
     timeline = LongTimeline(random.Random(42), SECONDS, SPEECH_EVERY)
     with fake_core(tmp_path) as core:
         # Hours of frames in about a minute and a half: far above the per-connection frame rate a
