@@ -168,6 +168,10 @@ def _version(frame: dict[str, Any]) -> int:
 
 MAX_DATA_DEPTH = 32
 """How deeply maps and arrays may nest in free-form data (``structured_data``, ``metadata``)."""
+MAX_DATA_ITEMS = 4096
+"""Values (maps, arrays and what they hold) in one piece of free-form data. Bytes alone do not
+bound it: 64 KiB of msgpack can be 65,000 empty arrays, ~4.7 MB of Python objects each time the
+block is decoded (a page of blocks, the acta's build). A block's fields are a few dozen."""
 MAX_LABEL_CHARS = 200
 """A block's ``label`` (a heading such as "Intervención"): stored in the block, sent to every
 client and sealed; unbounded, one edit could store megabytes in each."""
@@ -177,31 +181,46 @@ _INT_MIN, _INT_END = -(2**63), 2**64
 """Integers msgpack can carry (int64 and uint64)."""
 
 
-def check_plain_data(value: Any, field: str, depth: int = 0) -> None:
+def check_plain_data(value: Any, field: str) -> None:
     """Free-form data the server stores, hashes and serves as JSON: maps with string keys,
     arrays, strings, finite numbers msgpack can carry, booleans and null, nested at most
-    MAX_DATA_DEPTH deep. Anything else (bytes, extension types, NaN, huge integers) is refused
-    here, at the edge, instead of breaking a JSON response or a hash later."""
+    MAX_DATA_DEPTH deep and MAX_DATA_ITEMS values in all. Anything else (bytes, extension types,
+    NaN, huge integers) is refused here, at the edge, instead of breaking a JSON response or a
+    hash later."""
+    if _count_plain(value, field, 0) > MAX_DATA_ITEMS:
+        raise InvalidField(f"'{field}' holds more than {MAX_DATA_ITEMS} values", field=field)
+
+
+def _count_plain(value: Any, field: str, depth: int) -> int:
+    """The values in ``value`` (itself included), each checked; stops counting past the bound."""
     if depth > MAX_DATA_DEPTH:
         raise InvalidField(f"'{field}' nests deeper than {MAX_DATA_DEPTH} levels", field=field)
     if value is None or isinstance(value, bool | str):
-        return
+        return 1
     if isinstance(value, int):
         if not _INT_MIN <= value < _INT_END:
             raise InvalidField(f"'{field}' holds an integer out of range", field=field)
-    elif isinstance(value, float):
+        return 1
+    if isinstance(value, float):
         if not math.isfinite(value):
             raise InvalidField(f"'{field}' holds a number that is not finite", field=field)
-    elif isinstance(value, list):
+        return 1
+    count = 1
+    if isinstance(value, list):
         for item in value:
-            check_plain_data(item, field, depth + 1)
+            count += _count_plain(item, field, depth + 1)
+            if count > MAX_DATA_ITEMS:
+                return count
     elif isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise InvalidField(f"'{field}' has a key that is not a string", field=field)
-            check_plain_data(item, field, depth + 1)
+            count += _count_plain(item, field, depth + 1)
+            if count > MAX_DATA_ITEMS:
+                return count
     else:
         raise InvalidField(f"'{field}' holds a value of type {type(value).__name__}", field=field)
+    return count
 
 
 def validate_changes(

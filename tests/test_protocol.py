@@ -16,8 +16,10 @@ from server.protocol import Hello, Ping, Text
 LIMITS = {"max_frame_bytes": 4096, "max_text_chars": 100}
 
 
-def decode(message: object) -> protocol.ClientMessage:
-    return protocol.decode_client(msgpack.packb(message), **LIMITS)
+def decode(message: object, max_frame_bytes: int = LIMITS["max_frame_bytes"]) -> protocol.ClientMessage:
+    return protocol.decode_client(
+        msgpack.packb(message), max_frame_bytes=max_frame_bytes, max_text_chars=LIMITS["max_text_chars"]
+    )
 
 
 def test_hello_text_and_ping_decode_to_typed_messages() -> None:
@@ -134,8 +136,23 @@ def _nested(depth: int) -> object:
         {"a": {None: 1}},
         {"a": [{1.5: 1}]},
         {"a": _nested(protocol.MAX_DATA_DEPTH)},
+        # review: 64 KiB of empty arrays, ~4.7 MB of Python objects at each decoding of the block
+        {"a": [[] for _ in range(protocol.MAX_DATA_ITEMS)]},
+        {"a": [{"k": i} for i in range(protocol.MAX_DATA_ITEMS // 2)]},
     ],
-    ids=["bin", "ext", "nan", "inf", "bin-key", "int-key", "nil-key", "float-key", "too-deep"],
+    ids=[
+        "bin",
+        "ext",
+        "nan",
+        "inf",
+        "bin-key",
+        "int-key",
+        "nil-key",
+        "float-key",
+        "too-deep",
+        "too-many",
+        "too-many-maps",
+    ],
 )
 def test_structured_data_must_be_plain_data(data: dict[str, object]) -> None:
     """structured_data that JSON cannot carry (bin, extension types, NaN, keys other than
@@ -147,7 +164,7 @@ def test_structured_data_must_be_plain_data(data: dict[str, object]) -> None:
     ]
     for frame in frames:
         with pytest.raises(InvalidField) as info:
-            decode(frame)
+            decode(frame, max_frame_bytes=1 << 20)
         assert info.value.details == {"field": "structured_data"} and info.value.seq == 1
 
 
@@ -170,7 +187,11 @@ def test_a_label_and_structured_data_have_a_size_limit() -> None:
 def test_plain_structured_data_is_accepted() -> None:
     """Maps, arrays, strings, 64-bit integers, finite floats, booleans and null nested up to
     the limit are all fine."""
-    data = {"n": [-(2**63), 2**64 - 1, 1.5, True, None, "x"], "deep": _nested(protocol.MAX_DATA_DEPTH - 1)}
+    data = {
+        "n": [-(2**63), 2**64 - 1, 1.5, True, None, "x"],
+        "deep": _nested(protocol.MAX_DATA_DEPTH - 1),
+        "many": list(range(protocol.MAX_DATA_ITEMS - 100)),  # within the count of values
+    }
     frame = {
         "type": "edit",
         "seq": 1,
@@ -178,7 +199,7 @@ def test_plain_structured_data_is_accepted() -> None:
         "base_version": 1,
         "changes": {"structured_data": data},
     }
-    message = decode(frame)
+    message = decode(frame, max_frame_bytes=1 << 20)
     assert isinstance(message, protocol.Edit) and message.changes["structured_data"] == data
 
 
