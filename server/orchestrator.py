@@ -627,7 +627,7 @@ class Orchestrator:
         if (duplicate := await self._check_age(meta, dedupe)) is not None:
             return duplicate
         started = time.perf_counter()
-        holder = f"http:{principal.sub}"  # takes the recording as a console would
+        holder = f"{protocol.HTTP_HOLDER_PREFIX}{principal.sub}"  # takes the recording as a console would
         result = self._audio_outcome(await self.buffer.append_audio(meta.session_id, dedupe, chunks, holder))
         if isinstance(result, AstraError):
             raise result

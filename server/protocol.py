@@ -166,6 +166,8 @@ def _version(frame: dict[str, Any]) -> int:
     return version
 
 
+HTTP_HOLDER_PREFIX = "http:"
+"""How the recording's holder is named when an HTTP client holds it (``http:<sub>``)."""
 MAX_DATA_DEPTH = 32
 """How deeply maps and arrays may nest in free-form data (``structured_data``, ``metadata``)."""
 MAX_DATA_ITEMS = 4096
@@ -327,6 +329,10 @@ def _decode_map(frame: dict[str, Any], max_text_chars: int) -> ClientMessage:
             client_id: str = _field(frame, "client_id", str)
             if not 1 <= len(client_id) <= _MAX_CLIENT_ID or not client_id.isprintable():
                 raise InvalidField("'client_id' must be 1-128 printable characters", field="client_id")
+            if client_id.startswith(HTTP_HOLDER_PREFIX):  # the HTTP recorders' names: not to be worn
+                raise InvalidField(
+                    f"'client_id' must not start with {HTTP_HOLDER_PREFIX!r}", field="client_id"
+                )
             token: str | None = _field(frame, "token", str, required=False)
             if token is not None and len(token) > _MAX_TOKEN:
                 raise InvalidField("'token' is too long", field="token")
