@@ -88,21 +88,24 @@ async def verify_session(buffer: SessionBuffer, store: ObjectStore, session_id: 
         named[evidence_key] = "evidence"
         checks += _evidence_checks(report, await sealed(evidence_key, "evidence"))
     for key, what in named.items():
-        if version := versions.get(key):
-            # Redis is not locked: whoever can write it and put a new version of each key (a
-            # forged acta, its report and evidence, all agreeing) could name those in the result
-            # and have them verify. The key's first version is the one locked at the seal, which
-            # no one can delete or replace; a finalize taken over writes the same bytes again.
-            first = await store.first_version(key)
-            if first is not None and first != version:
-                sealed_bytes, first_bytes = await sealed(key, what), await _sealed(store, key, what, first)
-                checks.append(
-                    Check(
-                        f"{what}: the version named is the key's first, locked at the seal",
-                        sha256_hex(first_bytes),
-                        sha256_hex(sealed_bytes),
-                    )
+        # Redis is not locked: whoever can write it and put a new version of each key (a forged
+        # acta, its report and evidence, all agreeing) could name those in the result, or name
+        # none so that the latest are read, and have them verify. The key's first version is the
+        # one locked at the seal, which no one can delete or replace; a finalize taken over
+        # writes the same bytes again. (Forged files under new keys are their own first
+        # versions: what tells them is the integrity_hash given out with the acta.)
+        version = versions.get(key)
+        first = await store.first_version(key)
+        if first is not None and first != version:
+            verified, first_bytes = await sealed(key, what), await _sealed(store, key, what, first)
+            checks.append(
+                Check(
+                    f"{what}: the bytes verified are the key's first version, locked at the seal",
+                    sha256_hex(first_bytes),
+                    sha256_hex(verified),
                 )
+            )
+        if version:
             # the sealed version is intact (checked above), but a read of the key without a
             # version (a copy made from the bucket, a backup) gets what was written over it, or
             # nothing past a delete marker

@@ -486,11 +486,15 @@ def test_verify_holds_the_named_versions_to_the_keys_first_locked_ones(
             }
         )
         forgery = verified()
-    assert all(ok for _, ok in takeover) and any("first, locked" in name for name, _ in takeover)
+        # the same forgery with no version named: the latest versions are read (review)
+        name_in_redis({**result, "integrity_hash": hashlib.sha256(forged).hexdigest(), "object_versions": {}})
+        unnamed = verified()
+    assert all(ok for _, ok in takeover) and any("first version, locked" in name for name, _ in takeover)
     assert [name for name, ok in forgery if not ok] == [
-        "acta: the version named is the key's first, locked at the seal",
-        "audit report: the version named is the key's first, locked at the seal",
+        "acta: the bytes verified are the key's first version, locked at the seal",
+        "audit report: the bytes verified are the key's first version, locked at the seal",
     ]
+    assert [name for name, ok in unnamed if not ok] == [name for name, ok in forgery if not ok]
 
 
 @contextlib.contextmanager

@@ -23,7 +23,7 @@ import { Editing } from "./editing.js";
 import { renderAudit, safeUrl } from "./final.js";
 import { claimClientId, forgetClientId, outboxStore } from "./identity.js";
 import { STATUS_NAMES, describeClose, describeError } from "./messages.js";
-import { AUDIO_BYTES_PER_SECOND, CORRECTIONS, Outbox } from "./outbox.js";
+import { AUDIO_BYTES_PER_SECOND, CORRECTIONS, Outbox, SEND_AGAIN_CODES } from "./outbox.js";
 import { OUT_RATE, Recorder, captureSupported } from "./recorder.js";
 import { session as tabStorage } from "./storage.js";
 
@@ -1036,7 +1036,9 @@ function renderAuditSummary() {
 function onStreamError(msg, dropped) {
   const code = typeof msg.code === "string" ? msg.code : "ERROR";
   if (code === "SEQ_GAP") return; // handled by the outbox: frames are renumbered and resent
-  if (code === "PLACE_CONTENDED") return; // the outbox sends the same change again in a moment
+  // The outbox sends the same frame again in a moment: telling the user to retry would make a
+  // second one (a JWKS outage at hello has no seq: its close says so).
+  if (SEND_AGAIN_CODES.has(code) && Number.isSafeInteger(msg.seq)) return;
   if (code === "SESSION_CLOSED") setStatus(app.status === "OPEN" || !app.status ? "CLOSING" : app.status);
   if (code === "UNAUTHORIZED") return; // the close (4401) that follows asks for a token
   if (code === "CLIENT_ID_TAKEN") {
