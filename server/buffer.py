@@ -1114,6 +1114,11 @@ class SessionBuffer:
         raw: bytes | None = await self._r.hget(SessionKeys(session_id).meta, "tenant_id")
         return None if raw is None else raw.decode()
 
+    async def status(self, session_id: str) -> str | None:
+        """The session's status (OPEN, CLOSING, …), or None where :meth:`meta` is None: one field."""
+        raw: bytes | None = await self._r.hget(SessionKeys(session_id).meta, "status")
+        return None if raw is None else raw.decode()
+
     async def tenant_sessions(self, tenant_id: str) -> list[str]:
         """Ids listed for the tenant (one whose start did not complete has no meta)."""
         members: Iterable[bytes] = await self._r.smembers(keys.tenant_sessions(tenant_id))

@@ -155,10 +155,10 @@ def serve(args: argparse.Namespace) -> int:
         asyncio.run(check_startup(settings))  # a wrong setting: one line naming it (main), exit 2
         if not settings.jwks_url:
             secret = load_or_create_secret(settings.secret_path)
-        if not settings.jwks_url and not _loopback(settings.host):
+        if not settings.jwks_url and (settings.public_url or not _loopback(settings.host)):
             # Links printed here go to a platform's logs: working 12-hour bearer tokens (an
             # administrator's among them) for anyone who reads the logs. Reachable from other
-            # machines, the server says how to make one instead.
+            # machines (or behind a proxy: a public URL), the server says how to make one instead.
             print(
                 f"\nASTRA listening on {settings.host}:{settings.port}; make a console link with "
                 f"`astra token --data-dir {settings.data_dir} --tenant TENANT --role ROLE --sub NAME` "

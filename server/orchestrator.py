@@ -29,6 +29,7 @@ from .buffer import (
     DISCARDED,
     FINALIZE_FAILED,
     FINALIZED,
+    OPEN,
     Dedupe,
     FinalizeBegun,
     IngestCheck,
@@ -344,13 +345,14 @@ class Orchestrator:
     async def _age_refusal(self, meta: SessionMeta) -> SessionTooLong | None:
         """The refusal of recorded input to a session older than ``max_session_seconds`` (a session
         left running by mistake cannot grow for ever), None while it is younger; corrections and
-        finalize are not affected. None too for one closed since (finalizing, finalized,
-        discarded): its input is refused as closed (SESSION_CLOSED), not with "finalize it"."""
+        finalize are not affected. None too for one closed to input since (finalizing, finalized,
+        its finalize failed, discarded): its input is refused as closed (SESSION_CLOSED), not with
+        "finalize it"."""
         limit = self.settings.limits.max_session_seconds
         if time.time() - meta.created_at <= limit:
             return None
-        current = await self.buffer.meta(meta.session_id)  # the status now: ``meta`` may be older
-        if current is not None and current.status in (CLOSING, FINALIZED, DISCARDED):
+        status = await self.buffer.status(meta.session_id)  # now: ``meta`` may be older
+        if status is not None and status != OPEN:
             return None
         return SessionTooLong(
             f"the session is older than {limit:g} seconds and takes no more recorded input; finalize it",
@@ -966,9 +968,10 @@ class Orchestrator:
         """The audio_metadata of a block a person writes for one of the session's utterances (one
         the recognizer heard no words in): where its audio is and when it was said, so the block
         can be played back like a transcribed one and the console knows the utterance is written."""
-        audio_ref = await self.utterance_audio(principal, meta, uid)
         # the object store away for a moment: tried again here, not answered to the stenographer
-        pcm = await with_retries(lambda: self._stored_pcm(audio_ref), self.settings.retry)
+        retry = self.settings.retry
+        audio_ref = await with_retries(lambda: self.utterance_audio(principal, meta, uid), retry)
+        pcm = await with_retries(lambda: self._stored_pcm(audio_ref), retry)
         start = int(uid.removeprefix("utt_"))
         return {
             "utterance_id": uid,
@@ -1267,6 +1270,8 @@ class Orchestrator:
                 heard = await self._heard_by_hand(principal, meta, uid)
             except (NotFound, InvalidInput) as exc:  # not this session's, or its audio is gone
                 return await self._refused(meta, dedupe, InvalidInput(exc.message, field="utterance_id"))
+            except ServiceUnavailable as exc:  # still away after the tries: a resend is a duplicate
+                return await self._refused(meta, dedupe, exc)
         after = await self.buffer.block(meta.session_id, after_block_id) if after_block_id else None
         template_id = fields.get("template_id")
         zone = (

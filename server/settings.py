@@ -267,7 +267,7 @@ class Settings:
             redis_max_connections=_int(env, "ASTRA_REDIS_MAX_CONNECTIONS", 256),
             redis_pool_timeout=_float(env, "ASTRA_REDIS_POOL_TIMEOUT", 10.0),
             redis_socket_timeout=_float(env, "ASTRA_REDIS_SOCKET_TIMEOUT", 5.0),
-            redis_appendfsync=env.get("ASTRA_REDIS_APPENDFSYNC", "everysec"),
+            redis_appendfsync=env.get("ASTRA_REDIS_APPENDFSYNC", "everysec").lower(),
             tenants_dir=Path(env.get("ASTRA_TENANTS_DIR") or PACKAGE_TENANTS_DIR),
             public_url=env.get("ASTRA_PUBLIC_URL") or None,
             allowed_origins=_list(env, "ASTRA_ALLOWED_ORIGINS"),
@@ -355,7 +355,7 @@ class Settings:
         ):
             if count < 1:
                 raise SettingsError(f"{name} must be 1 or more (it is {count})")
-        if self.redis_appendfsync not in APPENDFSYNC:
+        if not self.redis_url and self.redis_appendfsync.lower() not in APPENDFSYNC:
             # redis-server exits on it before its log file is open: the start said nothing useful
             raise SettingsError(
                 f"ASTRA_REDIS_APPENDFSYNC must be one of {', '.join(APPENDFSYNC)} "

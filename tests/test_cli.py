@@ -284,6 +284,10 @@ def test_serve_prints_working_links_only_where_no_one_else_can_reach_it(
     local = host in ("127.0.0.1", "::1", "localhost")
     assert ("#token=ey" in out) is local, out
     assert ("astra token --data-dir" in out) is not local, out
+    # behind a reverse proxy on the same machine: bound to loopback, reached by the public
+    monkeypatch.setenv("ASTRA_PUBLIC_URL", "https://actas.example.gov.co")
+    assert cli.main(["serve", "--host", host, "--port", "8411", "--data-dir", str(tmp_path)]) == 0
+    assert "#token=ey" not in capsys.readouterr().out
 
 
 def test_a_secret_file_too_short_stops_astra_in_one_line(tmp_path: Path) -> None:
