@@ -69,6 +69,11 @@ from .wsprotocol import CLOSE_NOW, HOLD, SEND_NOW
 log = logging.getLogger("astra.ws")
 
 MAX_PROTOCOL_ERRORS = 16
+PRESENCE_INTERVAL = 0.2
+"""Seconds between two tellings of the presence list caused by one connection: each sends the
+whole list to every connection of the session (up to 100), and a client sending presence or
+ping at its frame rate made Redis run the script and every instance fan the list out 100 times a
+second. A block changed within it is told at its end."""
 """Protocol errors tolerated on one connection before it is closed with 4400."""
 INGEST_WINDOW = 64
 """Inputs read and not answered yet; beyond it the reader waits (TCP backpressure)."""
@@ -137,6 +142,9 @@ class Connection:
         """The stored entry may not be ``_presence``: a change the store did not take (an outage)
         is stored whole, and told to everyone, at the next chance, not only touched."""
         self._presence_lock = asyncio.Lock()  # the flags and the store change together
+        self._presence_told = -PRESENCE_INTERVAL
+        """When this connection last had the presence list told to everyone (monotonic)."""
+        self._presence_later: asyncio.TimerHandle | None = None
         self._bucket = TokenBucket(self.limits.frame_rate, self.limits.frame_burst)
         self._left = False
         self._outage_since: float | None = None
@@ -333,15 +341,31 @@ class Connection:
 
     async def _heard(self, changed: bool) -> None:
         """The client sent presence or ping: its entry lasts presence_ttl more (listed again, and
-        everyone told, after it had gone silent; ``changed``: its block changed)."""
-        self._presence_heard = time.monotonic()
+        everyone told, after it had gone silent; ``changed``: its block changed). Each store of
+        it tells every connection of the session the whole list: one connection does so at most
+        once per PRESENCE_INTERVAL, a change within it told at its end (the latest block)."""
+        now = self._presence_heard = time.monotonic()
+        wait = self._presence_told + PRESENCE_INTERVAL - now
+        if wait > 0 and self._presence_listed:
+            if changed:
+                self._presence_stale = True
+            if self._presence_stale and self._presence_later is None:
+                self._presence_later = asyncio.get_running_loop().call_later(wait, self._tell_presence)
+            return
         async with self._presence_lock:
+            self._presence_told = time.monotonic()
             if changed or not self._presence_listed or self._presence_stale:
                 stored = await self._best_effort_presence("set")
                 self._presence_listed = stored or self._presence_listed
                 self._presence_stale = not stored
             else:
                 await self._best_effort_presence("touch")
+
+    def _tell_presence(self) -> None:
+        """The end of a PRESENCE_INTERVAL in which the client's block changed: store and tell it."""
+        self._presence_later = None
+        if not self._left and self._presence_stale:
+            self.state.spawn(self._heard(False))
 
     # -- main loop -------------------------------------------------------------------------------
 
@@ -548,6 +572,8 @@ class Connection:
         if self._left:
             return
         self._left = True
+        if self._presence_later is not None:
+            self._presence_later.cancel()
 
         async def leave() -> None:
             await self._set_presence("del")

@@ -251,6 +251,41 @@ def test_presence_shows_who_is_here_and_what_they_edit(
             assert all(x["client_id"] != "ghost" for x in left)  # expired past its TTL
 
 
+def test_a_client_changing_its_block_fast_is_told_to_the_others_a_few_times_a_second(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """Review: each presence frame (and each ping) ran the presence script and sent the whole
+    list to every connection of the session: a viewer at its frame rate, on its ten
+    connections, had Redis and every instance fan out a thousand lists a second. One connection
+    now has the list told at most once per PRESENCE_INTERVAL, and a change within it at its end:
+    the others still see where it ended."""
+    from server.endpoint import PRESENCE_INTERVAL
+
+    token = make_token()
+    with SettledTestClient(create_app(settings)) as client:
+        session_id = start(client, token)
+        url = f"/v1/orchestrator/session/{session_id}/stream"
+        with client.websocket_connect(url) as watcher, client.websocket_connect(url) as busy:
+            hello(watcher, token, client_id="w")
+            hello(busy, make_token(role="viewer", sub="eve"), client_id="v")
+            presence(watcher, lambda c: any(x["client_id"] == "v" for x in c))
+            started = time.monotonic()
+            for i in range(150):
+                busy.send_bytes(msgpack.packb({"type": "presence", "block_id": f"b{i % 2}"}))
+                busy.send_bytes(msgpack.packb({"type": "ping", "ref": str(i)}))
+            busy.send_bytes(msgpack.packb({"type": "presence", "block_id": "last"}))
+            told = 0
+            while True:
+                message = recv(watcher, presence=True)
+                if message["type"] != "presence":
+                    continue
+                told += 1
+                if any(x.get("block_id") == "last" for x in message["clients"]):
+                    break
+            elapsed = time.monotonic() - started
+    assert told <= elapsed / PRESENCE_INTERVAL + 3, (told, elapsed)
+
+
 def test_a_silent_client_leaves_the_presence_list_though_its_socket_stays_open(
     settings: Settings, make_token: Callable[..., str]
 ) -> None:
