@@ -184,6 +184,11 @@ async def list_blocks(request: Request) -> Response:
     )
 
 
+EVENTS_PAGE_BYTES = 8 << 20
+"""The stored events one page of ``…/events`` holds at most (as msgpack): 5,000 events of blocks
+at their size limits would be hundreds of megabytes decoded on the event loop."""
+
+
 async def list_events(request: Request) -> Response:
     """The session's event log from ``after`` (exclusive), ``limit`` at a time."""
     from .protocol import decode_event
@@ -198,7 +203,14 @@ async def list_events(request: Request) -> Response:
     if after > MAX_EVENT_ID:
         raise InvalidInput("'after' must be at most 2^63-1", field="after")
     events = await orch.buffer.events_after(meta.session_id, max(after, 0), max(limit, 1))
-    return JSONResponse({"events": [decode_event(i, p) for i, p in events]})
+    page: list[dict[str, Any]] = []
+    size = 0
+    for event_id, payload in events:  # a page ends early past EVENTS_PAGE_BYTES (at least one)
+        if page and size + len(payload) > EVENTS_PAGE_BYTES:
+            break
+        page.append(decode_event(event_id, payload))
+        size += len(payload)
+    return JSONResponse({"events": page})
 
 
 async def append(request: Request) -> Response:

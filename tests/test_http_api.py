@@ -1364,6 +1364,28 @@ def test_events_after_out_of_range_is_refused(client: TestClient, make_token: Ca
     assert empty.status_code == 200 and empty.json() == {"events": []}
 
 
+def test_a_page_of_events_ends_early_past_its_byte_bound(
+    client: TestClient, make_token: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review: a page of `…/events` was up to 5,000 events decoded at once, whatever their size
+    (blocks at their limits: hundreds of megabytes on the event loop). A page ends early past
+    EVENTS_PAGE_BYTES, never empty; reading on from its last id gives every event once, in order."""
+    from server import http_api
+
+    token = make_token()
+    api = f"/v1/orchestrator/session/{start(client, token)}"
+    for text in ("Se abre la sesión.", "Tiene la palabra.", "Se levanta la sesión."):
+        client.post(f"{api}/append", json={"text": text}, headers=bearer(token))
+    whole = client.get(f"{api}/events", headers=bearer(token)).json()["events"]
+    monkeypatch.setattr(http_api, "EVENTS_PAGE_BYTES", 1)  # one event a page
+    pages: list[list[dict[str, Any]]] = []
+    while page := client.get(
+        f"{api}/events", params={"after": pages[-1][-1]["id"] if pages else 0}, headers=bearer(token)
+    ).json()["events"]:
+        pages.append(page)
+    assert [len(p) for p in pages] == [1] * len(whole) and [p[0] for p in pages] == whole
+
+
 def test_bodies_json_cannot_serve_back_are_refused(
     client: TestClient, make_token: Callable[..., str]
 ) -> None:
