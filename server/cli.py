@@ -356,7 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar=("ACTA", "AUDIT", "EVIDENCE"),
         help="the sealed acta (.docx), its audit report (.audit.json) and evidence (.evidence.msgpack)",
     )
-    p.add_argument("--data-dir", type=Path, default=None, help="data directory (default ./data)")
+    p.add_argument(
+        "--data-dir", type=Path, default=None, help="data directory (default $ASTRA_DATA_DIR or ./data)"
+    )
     p.add_argument("--host", default=None, help=argparse.SUPPRESS)
     p.set_defaults(func=verify, port=None)
 
