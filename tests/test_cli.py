@@ -56,7 +56,12 @@ def test_token_command_uses_astra_data_dir(tmp_path: Path) -> None:
 def test_token_command_refuses_where_the_server_takes_tokens_from_a_jwks(tmp_path: Path) -> None:
     """With ``ASTRA_JWKS_URL`` set (production), ``astra token`` says the server would refuse an
     HS256 development token and where tokens come from, instead of printing one that gets 401."""
-    env = {**os.environ, "ASTRA_DATA_DIR": str(tmp_path), "ASTRA_JWKS_URL": "https://idp.example/jwks.json"}
+    env = {
+        **os.environ,
+        "ASTRA_DATA_DIR": str(tmp_path),
+        "ASTRA_JWKS_URL": "https://idp.example/jwks.json",
+        "ASTRA_JWT_AUDIENCE": "astra",
+    }
     done = astra("token", "--tenant", TENANT, "--role", "viewer", env=env)
     assert done.returncode == 2 and done.stdout == ""
     assert "ASTRA_JWKS_URL (https://idp.example/jwks.json)" in done.stderr
@@ -228,6 +233,8 @@ def test_token_command_lists_the_roles_it_takes(tmp_path: Path) -> None:
         ({"ASTRA_PORT": "ocho mil"}, "ASTRA_PORT must be a whole number"),
         ({"ASTRA_ASR_WARMUP": "False "}, None),  # a boolean as people write it: off
         ({"ASTRA_ASR_WARMUP": "nunca"}, "ASTRA_ASR_WARMUP must be"),
+        # review: with no audience, a token made for another application of the provider was taken
+        ({"ASTRA_JWKS_URL": "https://idp.example/jwks.json"}, "ASTRA_JWKS_URL needs ASTRA_JWT_AUDIENCE"),
         # review: a traceback inside the startup, after Redis and S3 were up
         ({"ASTRA_FINALIZE_WORKERS": "0"}, "ASTRA_FINALIZE_WORKERS must be 1 or more"),
         ({"ASTRA_RETRY_ATTEMPTS": "0"}, "ASTRA_RETRY_ATTEMPTS must be 1 or more"),

@@ -146,9 +146,10 @@ def test_no_token_reaches_the_log_of_a_jwks_server(
     ec_key = ec.generate_private_key(ec.SECP256R1())
     idp = JwksServer([public_jwk("rsa-1", rsa_key, "RS256"), public_jwk("ec-1", ec_key, "ES256")])
     try:
-        server = spawn("serve", env={"ASTRA_JWKS_URL": idp.url})
+        server = spawn("serve", env={"ASTRA_JWKS_URL": idp.url, "ASTRA_JWT_AUDIENCE": "astra"})
         now = int(time.time())
-        claims = {"tenant_id": TENANT, "role": "recorder", "sub": "rs", "iat": now, "exp": now + 600}
+        claims = {"tenant_id": TENANT, "role": "recorder", "sub": "rs", "aud": "astra"}
+        claims |= {"iat": now, "exp": now + 600}
         good = [
             jwt.encode(claims, rsa_key, "RS256", headers={"kid": "rsa-1"}),
             jwt.encode(claims, ec_key, "ES256", headers={"kid": "ec-1"}),
