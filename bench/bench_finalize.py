@@ -641,7 +641,7 @@ def check_document(
             f"/{session_id}/events", params={"after": events[-1]["id"] if events else 0, "limit": 5000}
         ).json()["events"]
         events.extend(page)
-        if len(page) < 5000:
+        if not page:  # a page may end early (its byte bound): the log ends at an empty one
             break
     closing = next(i for i, e in enumerate(events) if e["kind"] == "session.closing")
     t0 = time.perf_counter()

@@ -80,8 +80,15 @@ async def store_refusing(request: Request, exc: Exception) -> Response:
 async def check_startup(settings: Settings) -> None:
     """What the server cannot run without, checked before it serves (``astra serve``), so that a
     wrong setting is one line naming it (ConfigError) rather than a traceback from the startup:
-    the secret file, Redis answering at ``REDIS_URL``, the S3 bucket as configured. The app's
+    a JWKS with its audience, the secret file, Redis answering at ``REDIS_URL``, the S3 bucket. The app's
     startup checks them again (an app started otherwise)."""
+    if settings.jwks_url and not settings.jwt_audience:
+        # PyJWT checks no audience then for a token without one: any token the provider signs
+        # with these claims for another application of the city would be taken
+        raise ConfigError(
+            "ASTRA_JWKS_URL needs ASTRA_JWT_AUDIENCE, the audience (aud) the identity provider gives "
+            "ASTRA's tokens: without it a token made for another application is accepted"
+        )
     secret = load_or_create_secret(settings.secret_path)
     client = make_redis(settings)
     try:

@@ -161,9 +161,10 @@ class Authenticator:
         self._leeway = leeway
         if jwks_url and audience is None:
             log.warning(
-                "ASTRA_JWKS_URL is set without ASTRA_JWT_AUDIENCE: every token that names an audience "
-                "(aud), as most identity providers' do, will be refused; set it to the audience the "
-                "provider gives ASTRA's tokens"
+                "ASTRA_JWKS_URL is set without ASTRA_JWT_AUDIENCE (astra serve refuses to start so): "
+                "every token that names an audience (aud) is refused and one that names none is "
+                "taken, whatever application it was made for; set it to the audience the provider "
+                "gives ASTRA's tokens"
             )
 
     async def verify(self, token: str | None) -> Principal:

@@ -69,12 +69,12 @@ from .wsprotocol import CLOSE_NOW, HOLD, SEND_NOW
 log = logging.getLogger("astra.ws")
 
 MAX_PROTOCOL_ERRORS = 16
+"""Protocol errors tolerated on one connection before it is closed with 4400."""
 PRESENCE_INTERVAL = 0.2
 """Seconds between two tellings of the presence list caused by one connection: each sends the
 whole list to every connection of the session (up to 100), and a client sending presence or
 ping at its frame rate made Redis run the script and every instance fan the list out 100 times a
 second. A block changed within it is told at its end."""
-"""Protocol errors tolerated on one connection before it is closed with 4400."""
 INGEST_WINDOW = 64
 """Inputs read and not answered yet; beyond it the reader waits (TCP backpressure)."""
 
@@ -145,6 +145,8 @@ class Connection:
         self._presence_told = -PRESENCE_INTERVAL
         """When this connection last had the presence list told to everyone (monotonic)."""
         self._presence_later: asyncio.TimerHandle | None = None
+        self._presence_version = 0
+        """Counts the client's block changes: a store tells whether one came while it ran."""
         self._bucket = TokenBucket(self.limits.frame_rate, self.limits.frame_burst)
         self._left = False
         self._outage_since: float | None = None
@@ -333,8 +335,10 @@ class Connection:
                         await self._set_presence("del")
                         self._presence_listed = False
                     elif self._presence_listed:
+                        version = self._presence_version
                         await self._set_presence("set" if self._presence_stale else "touch")
-                        self._presence_stale = False
+                        # a change made meanwhile (told by its timer) is not what was stored
+                        self._presence_stale = version != self._presence_version
                 await self.state.orchestrator.buffer.keep_connection(self.session_id, self.slot, ttl)
         except StoreUnavailable as exc:
             await self._degraded(exc)
@@ -345,21 +349,31 @@ class Connection:
         it tells every connection of the session the whole list: one connection does so at most
         once per PRESENCE_INTERVAL, a change within it told at its end (the latest block)."""
         now = self._presence_heard = time.monotonic()
+        if changed:
+            self._presence_stale = True
         wait = self._presence_told + PRESENCE_INTERVAL - now
         if wait > 0 and self._presence_listed:
-            if changed:
-                self._presence_stale = True
-            if self._presence_stale and self._presence_later is None:
-                self._presence_later = asyncio.get_running_loop().call_later(wait, self._tell_presence)
+            if self._presence_stale:
+                self._tell_presence_in(wait)
             return
         async with self._presence_lock:
+            if self._left:  # gone while waiting for the lock: its entry is being removed
+                return
             self._presence_told = time.monotonic()
-            if changed or not self._presence_listed or self._presence_stale:
+            if not self._presence_listed or self._presence_stale:
+                version = self._presence_version
                 stored = await self._best_effort_presence("set")
                 self._presence_listed = stored or self._presence_listed
-                self._presence_stale = not stored
+                # a change made while this one was stored is told next (not lost)
+                self._presence_stale = not stored or version != self._presence_version
+                if stored and self._presence_stale:
+                    self._tell_presence_in(PRESENCE_INTERVAL)
             else:
                 await self._best_effort_presence("touch")
+
+    def _tell_presence_in(self, delay: float) -> None:
+        if self._presence_later is None:
+            self._presence_later = asyncio.get_running_loop().call_later(delay, self._tell_presence)
 
     def _tell_presence(self) -> None:
         """The end of a PRESENCE_INTERVAL in which the client's block changed: store and tell it."""
@@ -484,6 +498,7 @@ class Connection:
                     changed = block_id != self._presence.get("block_id")
                     if changed:
                         self._presence.update(block_id=block_id, since=time.time())
+                        self._presence_version += 1
                     await self._heard(changed)
                 case Ping(ref=ref):
                     await self.send(protocol.pong(ref))

@@ -415,7 +415,8 @@ def build(max_text_chars: int) -> dict[str, Any]:
                 "The session's event log after an event id (the events the WebSocket carries)",
                 {
                     "200": _json_response(
-                        "Up to `limit` events, oldest first",
+                        "Up to `limit` events, oldest first; fewer past 8 MiB of stored events, so "
+                        "read on from the last id until a page is empty",
                         _object({"events": {"type": "array", "items": _ref("Event")}}),
                     ),
                     **_errors(404, 422),

@@ -366,13 +366,6 @@ class Settings:
                 "ASTRA_S3_OBJECT_LOCK_DAYS needs ASTRA_S3_BUCKET: the local object store cannot lock "
                 "what it stores (set the bucket, or leave the lock at 0)"
             )
-        if self.jwks_url and not self.jwt_audience:
-            # PyJWT checks no audience then for a token without one: any token the provider
-            # signs with these claims for another application of the city would be taken
-            raise SettingsError(
-                "ASTRA_JWKS_URL needs ASTRA_JWT_AUDIENCE, the audience (aud) the identity provider "
-                "gives ASTRA's tokens: without it a token made for another application is accepted"
-            )
         if self.download_url_ttl < 1:
             raise SettingsError("ASTRA_DOWNLOAD_URL_TTL must be 1 second or more")
         if self.s3_bucket and self.download_url_ttl > PRESIGNED_URL_MAX_SECONDS:

@@ -314,7 +314,7 @@ def session_events(base_url: str, token: str, session_id: str) -> list[dict[str,
         assert response.status_code == 200, response.text
         page: list[dict[str, Any]] = response.json()["events"]
         events += page
-        if len(page) < 1000:
+        if not page:  # a page may end early (its byte bound): the log ends at an empty one
             return events
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import math
 import re
@@ -284,6 +285,41 @@ def test_a_client_changing_its_block_fast_is_told_to_the_others_a_few_times_a_se
                     break
             elapsed = time.monotonic() - started
     assert told <= elapsed / PRESENCE_INTERVAL + 3, (told, elapsed)
+
+
+def test_a_block_change_made_while_the_last_one_is_stored_is_told(
+    settings: Settings, make_token: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review: a change coalesced while the previous telling was being stored (a slow Redis) was
+    marked told when that store ended, and never told: the others saw the block before (a wrong
+    soft lock) until the client moved again. Each store now says whether a change came meanwhile."""
+    token = make_token()
+    with SettledTestClient(create_app(settings)) as client:
+        session_id = start(client, token)
+        url = f"/v1/orchestrator/session/{session_id}/stream"
+        buffer = client.app.state.astra.orchestrator.buffer  # type: ignore[attr-defined]
+        real = buffer.presence
+        sets: list[str] = []
+
+        async def slow_sets(session: str, op: str, conn: str, entry: Any = None, ttl: float = 45.0) -> bytes:
+            entry = dict(entry) if entry is not None else None  # as stored: taken now
+            if op == "set" and entry and entry.get("block_id"):
+                sets.append(entry["block_id"])
+                if len(sets) > 1:  # the telling of a coalesced change: slow
+                    await asyncio.sleep(0.3)
+            answer: bytes = await real(session, op, conn, entry, ttl)
+            return answer
+
+        with client.websocket_connect(url) as watcher, client.websocket_connect(url) as editor:
+            hello(watcher, token, client_id="w")
+            hello(editor, make_token(role="stenographer", sub="ana"), client_id="e")
+            presence(watcher, lambda c: any(x["client_id"] == "e" for x in c))
+            monkeypatch.setattr(buffer, "presence", slow_sets)
+            for block, pause in (("b1", 0.05), ("b2", 0.25), ("b3", 0.0)):
+                editor.send_bytes(msgpack.packb({"type": "presence", "block_id": block}))
+                time.sleep(pause)  # b2 coalesced, told at 0.2 s (slowly); b3 sent while it is stored
+            told = presence(watcher, lambda c: any(x.get("block_id") == "b3" for x in c))
+    assert [x["block_id"] for x in told if x["client_id"] == "e"] == ["b3"] and sets[-1] == "b3"
 
 
 def test_a_silent_client_leaves_the_presence_list_though_its_socket_stays_open(

@@ -20,6 +20,7 @@ from starlette.testclient import TestClient
 
 from server import keys
 from server.app import create_app
+from server.keys import SessionKeys
 from server.redis_server import EmbeddedRedis
 from server.settings import Limits, Settings
 
@@ -175,6 +176,12 @@ def test_old_session_refuses_recorded_input_but_corrections_reads_and_finalize_w
         png = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
         uploaded = client.post(f"{api}/upload-asset", files={"file": ("a.png", png)}, headers=bearer(token))
         assert uploaded.status_code == 409 and uploaded.json()["error"]["code"] == "SESSION_TOO_LONG"
+        # review: a finalize that failed leaves the session closed to input: said so, not "too long"
+        redis = client.app.state.astra.orchestrator.buffer.redis  # type: ignore[attr-defined]
+        client.portal.call(redis.hset, SessionKeys(session["session_id"]).meta, "status", "FINALIZE_FAILED")  # type: ignore[union-attr]
+        failed = client.post(f"{api}/append", json={"text": "Otra."}, headers=bearer(token))
+        assert failed.status_code == 409 and failed.json()["error"]["code"] == "SESSION_CLOSED", failed.text
+        client.portal.call(redis.hset, SessionKeys(session["session_id"]).meta, "status", "OPEN")  # type: ignore[union-attr]
         blocks = client.get(f"{api}/blocks", headers=bearer(token)).json()["blocks"]
         assert [b["text"] for b in blocks] == ["Se abre la sesión plenaria."]
         finalized = client.post(f"{api}/finalize", headers=bearer(token))
