@@ -236,6 +236,7 @@ SESSION_ROUTES: dict[tuple[str, str], Call] = {
     ("GET", f"{PREFIX}/{{session_id}}/blocks"): _b("GET", PREFIX + "/{sid}/blocks"),
     ("GET", f"{PREFIX}/{{session_id}}/events"): _b("GET", PREFIX + "/{sid}/events?after=0"),
     ("POST", f"{PREFIX}/{{session_id}}/append"): _b("POST", PREFIX + "/{sid}/append", json={"text": "de B"}),
+    ("POST", f"{PREFIX}/{{session_id}}/chunk"): _b("POST", PREFIX + "/{sid}/chunk", json={"text": "de B"}),
     ("POST", f"{PREFIX}/{{session_id}}/upload-asset"): _upload,
     ("POST", f"{PREFIX}/{{session_id}}/finalize"): _b("POST", PREFIX + "/{sid}/finalize"),
     ("GET", f"{PREFIX}/{{session_id}}/preview"): _b("GET", PREFIX + "/{sid}/preview"),
