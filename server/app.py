@@ -80,8 +80,8 @@ async def store_refusing(request: Request, exc: Exception) -> Response:
 async def check_startup(settings: Settings) -> None:
     """What the server cannot run without, checked before it serves (``astra serve``), so that a
     wrong setting is one line naming it (ConfigError) rather than a traceback from the startup:
-    a JWKS with its audience, the secret file, Redis answering at ``REDIS_URL``, the S3 bucket. The app's
-    startup checks them again (an app started otherwise)."""
+    a JWKS with its audience, the secret file, Redis answering at ``REDIS_URL``, the S3 bucket.
+    The app's startup checks them again (an app started otherwise)."""
     if settings.jwks_url and not settings.jwt_audience:
         # PyJWT checks no audience then for a token without one: any token the provider signs
         # with these claims for another application of the city would be taken
@@ -93,9 +93,9 @@ async def check_startup(settings: Settings) -> None:
     client = make_redis(settings)
     try:
         await client.ping()
-    except (redis.exceptions.RedisError, OSError) as exc:
+    except (redis.exceptions.RedisError, redis.exceptions.RedisClusterException, OSError) as exc:
         where = urlsplit(settings.redis_url or "")
-        at = where.path if where.scheme == "unix" else f"{where.hostname}:{where.port or 6379}"
+        at = where.path if where.scheme == "unix" else where.netloc.rpartition("@")[2]  # no password
         raise ConfigError(f"REDIS_URL: no Redis answers at {at} ({exc})") from exc
     finally:
         await client.aclose()
