@@ -138,15 +138,16 @@ class Connection:
         """When the client last sent hello, presence or ping (monotonic): its presence entry lasts
         presence_ttl after that, whether or not its socket stays open (a frozen tab)."""
         self._presence_listed = False
-        self._presence_stale = False
-        """The stored entry may not be ``_presence``: a change the store did not take (an outage)
-        is stored whole, and told to everyone, at the next chance, not only touched."""
+        self._presence_stored = 0
+        """The ``_presence_version`` the stored entry holds (-1: a store failed). Any other than
+        the current one (a change the store did not take, one made while the last was stored) is
+        stored whole, and told to everyone, at the next chance, not only touched."""
         self._presence_lock = asyncio.Lock()  # the flags and the store change together
         self._presence_told = -PRESENCE_INTERVAL
         """When this connection last had the presence list told to everyone (monotonic)."""
         self._presence_later: asyncio.TimerHandle | None = None
         self._presence_version = 0
-        """Counts the client's block changes: a store tells whether one came while it ran."""
+        """Counts the client's block changes (``_presence`` as it is now)."""
         self._bucket = TokenBucket(self.limits.frame_rate, self.limits.frame_burst)
         self._left = False
         self._outage_since: float | None = None
@@ -334,23 +335,26 @@ class Connection:
                     if self._presence_listed and time.monotonic() - self._presence_heard >= ttl:
                         await self._set_presence("del")
                         self._presence_listed = False
-                    elif self._presence_listed:
+                    elif self._presence_stale:
                         version = self._presence_version
-                        await self._set_presence("set" if self._presence_stale else "touch")
-                        # a change made meanwhile (told by its timer) is not what was stored
-                        self._presence_stale = version != self._presence_version
+                        await self._set_presence("set")
+                        self._presence_stored = version  # a change made meanwhile: its timer tells it
+                    elif self._presence_listed:
+                        await self._set_presence("touch")
                 await self.state.orchestrator.buffer.keep_connection(self.session_id, self.slot, ttl)
         except StoreUnavailable as exc:
             await self._degraded(exc)
 
-    async def _heard(self, changed: bool) -> None:
+    @property
+    def _presence_stale(self) -> bool:
+        return self._presence_listed and self._presence_stored != self._presence_version
+
+    async def _heard(self) -> None:
         """The client sent presence or ping: its entry lasts presence_ttl more (listed again, and
-        everyone told, after it had gone silent; ``changed``: its block changed). Each store of
-        it tells every connection of the session the whole list: one connection does so at most
-        once per PRESENCE_INTERVAL, a change within it told at its end (the latest block)."""
+        everyone told, after it had gone silent; stored whole if its block changed). Each store
+        of it tells every connection of the session the whole list: one connection does so at
+        most once per PRESENCE_INTERVAL, a change within it told at its end (the latest block)."""
         now = self._presence_heard = time.monotonic()
-        if changed:
-            self._presence_stale = True
         wait = self._presence_told + PRESENCE_INTERVAL - now
         if wait > 0 and self._presence_listed:
             if self._presence_stale:
@@ -364,9 +368,8 @@ class Connection:
                 version = self._presence_version
                 stored = await self._best_effort_presence("set")
                 self._presence_listed = stored or self._presence_listed
-                # a change made while this one was stored is told next (not lost)
-                self._presence_stale = not stored or version != self._presence_version
-                if stored and self._presence_stale:
+                self._presence_stored = version if stored else -1
+                if stored and self._presence_stale:  # changed while stored: told next, not lost
                     self._tell_presence_in(PRESENCE_INTERVAL)
             else:
                 await self._best_effort_presence("touch")
@@ -379,7 +382,7 @@ class Connection:
         """The end of a PRESENCE_INTERVAL in which the client's block changed: store and tell it."""
         self._presence_later = None
         if not self._left and self._presence_stale:
-            self.state.spawn(self._heard(False))
+            self.state.spawn(self._heard())
 
     # -- main loop -------------------------------------------------------------------------------
 
@@ -495,14 +498,13 @@ class Connection:
                     # a role that may not is answered in order, its seq judged first (the ingester)
                     await self._queue_input(message)
                 case Presence(block_id=block_id):
-                    changed = block_id != self._presence.get("block_id")
-                    if changed:
+                    if block_id != self._presence.get("block_id"):
                         self._presence.update(block_id=block_id, since=time.time())
                         self._presence_version += 1
-                    await self._heard(changed)
+                    await self._heard()
                 case Ping(ref=ref):
                     await self.send(protocol.pong(ref))
-                    await self._heard(False)
+                    await self._heard()
                 case Hello():
                     await self.fail(ProtocolError("hello was already received", code="DUPLICATE_HELLO"))
                 case _:
