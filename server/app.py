@@ -144,14 +144,7 @@ def create_app(settings: Settings) -> Starlette:
             collaborators_client(settings.retry.timeout, settings.service_token) as http,
             collaborators_client(settings.retry.timeout) as learn_http,
         ):
-            transcriber = Transcriber(
-                settings.model_cache,
-                concurrency=settings.asr_concurrency,
-                cpu_threads=settings.asr_cpu_threads,
-                beam_size=settings.asr_beam_size,
-                device=settings.asr_device,
-                compute_type=settings.asr_compute_type,
-            )
+            transcriber = Transcriber.from_settings(settings)
             core: Core = (
                 HttpCore(
                     http,

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from ..settings import Settings
+
 log = logging.getLogger("astra.asr")
 
 MODEL_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
@@ -269,6 +271,19 @@ class Transcriber:
             confidence = min(confidence, LOOP_CONFIDENCE)
         duration = round(len(audio) / SAMPLE_RATE, 3)
         return Transcript(text, round(confidence, 4), duration, parts, info.language, dropped)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Transcriber:
+        """The recognizer as the server's ``ASTRA_ASR_*`` settings and model cache say (the
+        embedded CORE's and ``astra core``'s alike)."""
+        return cls(
+            settings.model_cache,
+            concurrency=settings.asr_concurrency,
+            cpu_threads=settings.asr_cpu_threads,
+            beam_size=settings.asr_beam_size,
+            device=settings.asr_device,
+            compute_type=settings.asr_compute_type,
+        )
 
     async def transcribe(self, pcm16: bytes, prompt: str | None = None) -> Transcript:
         loop = asyncio.get_running_loop()

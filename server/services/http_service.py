@@ -120,14 +120,7 @@ def create_service_app(kind: str, settings: Any) -> Starlette:
     routes: list[Route] = []
     at_startup: list[Callable[[], Awaitable[None]]] = []
     if kind == "core":
-        transcriber = Transcriber(
-            settings.model_cache,
-            concurrency=settings.asr_concurrency,
-            cpu_threads=settings.asr_cpu_threads,
-            beam_size=settings.asr_beam_size,
-            device=settings.asr_device,
-            compute_type=settings.asr_compute_type,
-        )
+        transcriber = Transcriber.from_settings(settings)
         core = EmbeddedCore(transcriber)
         if settings.asr_warmup:  # as the embedded CORE does: the first utterance waits for none
 
