@@ -368,6 +368,28 @@ def test_finalize_on_s3_stores_document_and_report(
     assert hashlib.sha256(evidence).hexdigest() == named["sha256"] and len(evidence) == named["size_bytes"]
 
 
+@contextlib.contextmanager
+def finalized_on_locked_s3(
+    s3_env: dict[str, str], settings: Settings, make_token: Callable[..., str]
+) -> Iterator[tuple[TestClient, str, dict[str, Any]]]:
+    """A server on moto's Object-Locked bucket with one session finalized: (its client, the
+    session's id, the finalize result), while the server runs."""
+    s3_settings = with_settings(
+        settings,
+        s3_bucket=s3_env["ASTRA_S3_BUCKET"],
+        s3_endpoint_url=s3_env["ASTRA_S3_ENDPOINT_URL"],
+        s3_object_lock_days=1,
+    )
+    auth = {"authorization": f"Bearer {make_token()}"}
+    with TestClient(create_app(s3_settings)) as client:
+        sid = client.post("/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth).json()[
+            "session_id"
+        ]
+        api = f"/v1/orchestrator/session/{sid}"
+        client.post(f"{api}/append", json={"text": "Se abre la sesión ordinaria."}, headers=auth)
+        yield client, sid, client.post(f"{api}/finalize", headers=auth).json()
+
+
 def test_an_acta_written_over_on_s3_is_not_what_its_links_and_verify_read(
     s3_env: dict[str, str], settings: Settings, make_token: Callable[..., str]
 ) -> None:
@@ -377,21 +399,9 @@ def test_an_acta_written_over_on_s3_is_not_what_its_links_and_verify_read(
     sealed acta modified. They read the version GUARD sealed now (``object_versions``): the link
     still returns the sealed bytes, verify finds them and the report unchanged, and says that
     their keys now serve something else (or nothing, past a delete marker)."""
-    s3_settings = with_settings(
-        settings,
-        s3_bucket=s3_env["ASTRA_S3_BUCKET"],
-        s3_endpoint_url=s3_env["ASTRA_S3_ENDPOINT_URL"],
-        s3_object_lock_days=1,
-    )
-    auth = {"authorization": f"Bearer {make_token()}"}
     s3 = boto3.client("s3", endpoint_url=s3_env["ASTRA_S3_ENDPOINT_URL"], region_name="us-east-1")
-    with TestClient(create_app(s3_settings)) as client:
-        sid = client.post("/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth).json()[
-            "session_id"
-        ]
-        api = f"/v1/orchestrator/session/{sid}"
-        client.post(f"{api}/append", json={"text": "Se abre la sesión ordinaria."}, headers=auth)
-        result = client.post(f"{api}/finalize", headers=auth).json()
+    with finalized_on_locked_s3(s3_env, settings, make_token) as (client, sid, result):
+        api, auth = f"/v1/orchestrator/session/{sid}", {"authorization": f"Bearer {make_token()}"}
         sealed = {
             result["document_key"],
             result["report_key"],
@@ -432,22 +442,9 @@ def test_verify_holds_the_named_versions_to_the_keys_first_locked_ones(
     and the keys served the versions named. Verify now compares each version named with the key's
     first one, locked at the seal; a finalize taken over, which wrote the same bytes again as a
     second version, still verifies."""
-    s3_settings = with_settings(
-        settings,
-        s3_bucket=s3_env["ASTRA_S3_BUCKET"],
-        s3_endpoint_url=s3_env["ASTRA_S3_ENDPOINT_URL"],
-        s3_object_lock_days=1,
-    )
     bucket = s3_env["ASTRA_S3_BUCKET"]
-    auth = {"authorization": f"Bearer {make_token()}"}
     s3 = boto3.client("s3", endpoint_url=s3_env["ASTRA_S3_ENDPOINT_URL"], region_name="us-east-1")
-    with TestClient(create_app(s3_settings)) as client:
-        sid = client.post("/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth).json()[
-            "session_id"
-        ]
-        api = f"/v1/orchestrator/session/{sid}"
-        client.post(f"{api}/append", json={"text": "Se abre la sesión ordinaria."}, headers=auth)
-        result = client.post(f"{api}/finalize", headers=auth).json()
+    with finalized_on_locked_s3(s3_env, settings, make_token) as (client, sid, result):
         orchestrator = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
         buffer, store = orchestrator.buffer, orchestrator.store
 
