@@ -112,18 +112,6 @@ def _claim_data_dir(data_dir: Path) -> bool:
     return True  # the descriptor stays open (not inherited by children) until the process ends
 
 
-def _loopback(host: str) -> bool:
-    """Whether ``host`` is reachable from this machine only (the demo's links may be printed)."""
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def serve(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -133,6 +121,7 @@ def serve(args: argparse.Namespace) -> int:
     from .auth import issue_token, load_or_create_secret
     from .malloc import SERVER_MMAP_THRESHOLD, tune_malloc
     from .redis_server import EmbeddedRedis
+    from .settings import is_loopback
 
     tune_malloc(SERVER_MMAP_THRESHOLD)
     settings = _settings(args)
@@ -155,7 +144,7 @@ def serve(args: argparse.Namespace) -> int:
         asyncio.run(check_startup(settings))  # a wrong setting: one line naming it (main), exit 2
         if not settings.jwks_url:
             secret = load_or_create_secret(settings.secret_path)
-        if not settings.jwks_url and (settings.public_url or not _loopback(settings.host)):
+        if not settings.jwks_url and (settings.public_url or not is_loopback(settings.host)):
             # Links printed here go to a platform's logs: working 12-hour bearer tokens (an
             # administrator's among them) for anyone who reads the logs. Reachable from other
             # machines (or behind a proxy: a public URL), the server says how to make one instead.

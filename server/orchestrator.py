@@ -649,11 +649,11 @@ class Orchestrator:
         """A client's numbered audio frames (seq, format, data, start) that arrived together, made
         durable in one round trip; per frame, in order, its result or the error to answer it with
         (exactly what one ``ingest_audio`` per frame would give)."""
-        refusal: AstraError | None = None
-        if principal.role not in CAN_SEND:
-            refusal = Forbidden(f"role '{principal.role}' may not send input")
-        else:
-            refusal = await self._age_refusal(meta)
+        refusal: AstraError | None = (
+            Forbidden(f"role '{principal.role}' may not send input")
+            if principal.role not in CAN_SEND
+            else await self._age_refusal(meta)
+        )
         if refusal is not None:  # none is stored, but each frame is judged on its seq first
             last = await self.buffer.last_seq(meta.session_id, producer)
             verdicts = seq_verdicts((seq for seq, *_ in frames), last, refusal)

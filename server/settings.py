@@ -6,6 +6,7 @@ Every limit and timeout has a name, a finite default and a line saying what it b
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -16,6 +17,15 @@ PACKAGE_TENANTS_DIR = Path(__file__).parent / "tenants_data"
 
 
 N = TypeVar("N", int, float)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether listening on ``host`` reaches this machine only (a host name may resolve to
+    anything: not taken for loopback, but ``localhost``)."""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 APPENDFSYNC = ("always", "everysec", "no")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import ipaddress
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -24,6 +23,7 @@ from starlette.routing import Route
 from ..auth import load_or_create_secret
 from ..errors import AstraError, AuthError, BuildFailed, ConfigError, InvalidInput
 from ..log_redaction import install as redact_signed_links
+from ..settings import is_loopback
 from .asr import Transcriber
 from .builder import DOCX_TYPE, BuildRequest, build_sync
 from .core import AudioRequest, EmbeddedCore, TextRequest
@@ -93,13 +93,7 @@ class ServiceTokenRequired:
 def check_exposure(host: str, service_token: str | None) -> None:
     """A collaborator that listens beyond this machine (any interface but loopback) without a
     service token would serve anyone who reaches it: refuse to start, and say what to set."""
-    if service_token:
-        return
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:  # a host name: it may resolve to anything
-        loopback = False
-    if not loopback:
+    if not service_token and not is_loopback(host):
         raise ConfigError(
             f"listening on {host} needs ASTRA_SERVICE_TOKEN (the secret the orchestrators send); "
             "without one, listen on 127.0.0.1"
