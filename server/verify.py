@@ -51,8 +51,12 @@ async def verify_session(buffer: SessionBuffer, store: ObjectStore, session_id: 
     result: dict[str, Any] = meta.result
     versions: dict[str, str] = result.get("object_versions") or {}  # the versions sealed, if kept
 
-    async def sealed(key: str, what: str) -> bytes:
-        return await _sealed(store, key, what, versions.get(key))
+    read: dict[str, bytes] = {}
+
+    async def sealed(key: str, what: str) -> bytes:  # each read once (the checks below read again)
+        if key not in read:
+            read[key] = await _sealed(store, key, what, versions.get(key))
+        return read[key]
 
     try:
         report: dict[str, Any] = json.loads(await sealed(result["report_key"], "audit report"))
