@@ -204,17 +204,16 @@ async def list_events(request: Request) -> Response:
         raise InvalidInput("'after' must be at most 2^63-1", field="after")
     page: list[dict[str, Any]] = []
     size, cursor, wanted = 0, max(after, 0), max(limit, 1)
-    while len(page) < wanted and size <= EVENTS_PAGE_BYTES:
+    while len(page) < wanted:
         # read a little at a time: a page ends early past EVENTS_PAGE_BYTES (never empty)
         chunk = await orch.buffer.events_after(meta.session_id, cursor, min(100, wanted - len(page)))
-        for event_id, payload in chunk:
-            if page and size + len(payload) > EVENTS_PAGE_BYTES:
-                size = EVENTS_PAGE_BYTES + 1
-                break
-            page.append(decode_event(event_id, payload))
-            size += len(payload)
         if not chunk:
             break
+        for event_id, payload in chunk:
+            if page and size + len(payload) > EVENTS_PAGE_BYTES:
+                return JSONResponse({"events": page})
+            page.append(decode_event(event_id, payload))
+            size += len(payload)
         cursor = chunk[-1][0]
     return JSONResponse({"events": page})
 
