@@ -1183,6 +1183,25 @@ def test_debate_extracts_speaker_role_and_party() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "party"),
+    [
+        ("La concejala Eva Mora del Pacto Histórico: gracias, presidente.", "Pacto Histórico"),
+        ("La concejala Eva Mora, del Partido Liberal: gracias, presidente.", "Partido Liberal"),
+        ("La concejala Eva Mora de la Alianza Verde: gracias, presidente.", "Alianza Verde"),
+    ],
+)
+def test_a_speaker_label_may_say_the_speakers_party_before_its_colon(text: str, party: str) -> None:
+    """"La concejala Eva Mora del Pacto Histórico: …" names the speaker as the label without
+    the party does (heard live: the acta wrote the whole sentence under no speaker)."""
+    assert data(text) == {
+        "orador": "Eva Mora",
+        "rol": "concejala",
+        "partido": party,
+        "texto": "gracias, presidente.",
+    }
+
+
+@pytest.mark.parametrize(
     ("text", "speaker", "role"),
     [
         ("tiene la palabra la concejala maria gomez", "Maria Gomez", "concejala"),

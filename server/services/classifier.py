@@ -1074,7 +1074,10 @@ def _speaker(t: _Text) -> dict[str, Any]:
         if role is not None:
             person = _person_after_role(t, role[2], role[0])
             named_party = person is not None and _PARTY_NAME_RE.fullmatch(_fold(person[0])) is not None
-            if person and not named_party and t.raw[person[1] :].lstrip().startswith(":"):
+            # the party said before the colon only of a person named right after the role: "Señor
+            # presidente, concejala Ana Ruiz, de Alianza Verde: …" addresses the chair
+            direct = person is not None and "," not in t.low[role[2] : person[1] - len(person[0])]
+            if person and not named_party and _label_ends(t, person[1], party=direct):
                 # "Presidente Juan Pérez: …"; "Presidente, Centro Democrático: votamos no." is a party
                 out = _speaker_at(t, prefix.end() if prefix else 0)
         if not out:
@@ -1084,6 +1087,25 @@ def _speaker(t: _Text) -> dict[str, Any]:
     if isinstance(name := out.get("orador"), str) and name == name.lower():
         out["orador"] = _capitalised(name)
     return out
+
+
+# The speaker's party said in a speaker label, between the name and the colon: "La concejala Eva
+# Mora del Pacto Histórico: …", "El concejal Juan Pérez, del Partido Liberal: …".
+_LABEL_PARTY_RE: Final = re.compile(
+    r"\s*,?\s*(?:del|de\s+la|de)\s+(?:(?:partido|bancada|movimiento)\s+(?:politico\s+)?(?:del?\s+|de\s+la\s+)?)?"
+)
+
+
+def _label_ends(t: _Text, pos: int, *, party: bool) -> bool:
+    """Whether a speaker label ends at ``pos`` (after the speaker's name): with its colon, or
+    (``party``) with the speaker's party and then the colon."""
+    if t.raw[pos:].lstrip().startswith(":"):
+        return True
+    if not party:
+        return False
+    said = _LABEL_PARTY_RE.match(t.low, pos)
+    end = _party_end(t, said.end()) if said is not None else None
+    return end is not None and t.raw[end:].lstrip(" ,").startswith(":")
 
 
 # Who continues in the use of the floor, named after it: "Continúa en el uso de la palabra el
