@@ -523,8 +523,15 @@ def passes(args: argparse.Namespace, r: dict[str, Any]) -> bool:
     )
 
 
-UNTHROTTLED = {"ASTRA_FRAME_RATE": "1000000", "ASTRA_FRAME_BURST": "1000000"}
-"""Server settings for the ingest part: no per-connection frame-rate limit."""
+UNTHROTTLED = {
+    "ASTRA_FRAME_RATE": "1000000",
+    "ASTRA_FRAME_BURST": "1000000",
+    "ASTRA_MAX_AUDIO_BACKLOG": "86400",
+}
+"""Server settings for the ingest part: no per-connection frame-rate limit, and no bound on a
+session's unread audio, which a client sending 150 times faster than real time for the part's
+seconds (about 20 minutes of audio per session) could reach on a faster machine: the part
+measures how fast frames are made durable, not how fast they are cut."""
 
 
 def ingest(args: argparse.Namespace, target: str, processes: int = 1) -> dict[str, Any]:

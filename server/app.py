@@ -24,7 +24,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from .audio_pipeline import AudioService, AudioSettings
+from .audio_pipeline import TELL_READ_BYTES, AudioService, AudioSettings
 from .auth import Authenticator, load_or_create_secret
 from .buffer import STORE_ERRORS, SessionBuffer, refusal_error, refuses_writes
 from .endpoint import stream_endpoint
@@ -190,12 +190,17 @@ def create_app(settings: Settings) -> Starlette:
             orchestrator.learn = (
                 HttpLearn(learn_http, settings.learn_url) if settings.learn_url else StoreLearn(store)
             )
+            orchestrator.buffer.max_audio_backlog = settings.limits.max_audio_backlog_bytes
             pressure = IngestPressure()
             orchestrator.audio = AudioService(
                 buffer=orchestrator.buffer,
                 vad=VadProcess(),
                 settings=AudioSettings(
-                    lease_ttl=settings.audio_lease_ttl, max_in_flight=settings.limits.max_audio_in_flight
+                    lease_ttl=settings.audio_lease_ttl,
+                    max_in_flight=settings.limits.max_audio_in_flight,
+                    tell_read_bytes=max(
+                        1, min(TELL_READ_BYTES, settings.limits.max_audio_backlog_bytes // 4)
+                    ),
                 ),
                 record=orchestrator.record_utterance,
                 transcribe=orchestrator.transcribe_utterance,

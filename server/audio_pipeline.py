@@ -52,6 +52,10 @@ from .vad_process import VadProcess
 
 log = logging.getLogger("astra.audio")
 
+TELL_READ_BYTES = 1 << 16
+"""Audio bytes (2 s of PCM) an owner reads, at most, before it tells Redis how far it has read
+when no checkpoint tells it (speech in progress, a compressed stream): the session's audio
+backlog (``SessionBuffer.audio_backlog``) is counted by it. See ``AudioSettings.tell_read_bytes``."""
 READ_BATCH = 200
 """Audio entries read per round trip at most (20 s of live 100 ms frames)."""
 READ_BYTES = 4 << 20
@@ -183,6 +187,10 @@ class AudioSettings:
     utterance longer than this still goes, alone."""
     segmenter: SegmenterConfig = field(default_factory=lambda: SegmenterConfig(speech_pad_ms=300))
     """300 ms of padding, so quiet word endings ("decisorio") are not clipped."""
+    tell_read_bytes: int = TELL_READ_BYTES
+    """Audio bytes an owner reads before it tells Redis how far it has read when no checkpoint
+    tells it. Under a quarter of ``max_audio_backlog``: what it has read and not told counts as
+    unread, and a recorder held for the backlog must be let go once the owner has read it all."""
 
 
 class SessionAudio:
@@ -315,6 +323,8 @@ class SessionAudio:
             state = await buffer.audio_state(sid)
             cursor = state.get("cursor", "0-0")
             sample = int(state.get("cursor_sample", "0"))
+            read = int(state.get("cursor_bytes", "0"))  # audio bytes gone through (audio_backlog)
+            told = read  # ... as the last checkpoint told Redis
             covered = int(state.get("covered", "0"))
             segmenter = Segmenter(
                 None,
@@ -325,7 +335,7 @@ class SessionAudio:
             )
             decoder = None
             # Where a successor must resume: the last entry boundary with nothing in progress.
-            resume_at: tuple[str, int] = (cursor, sample)
+            resume_at: tuple[str, int, int] = (cursor, sample, read)
             stream_resume = resume_at
             broken = False  # the current container stream could not be decoded
             for record in await buffer.pending_utterances(sid):  # left over by a previous owner
@@ -363,7 +373,9 @@ class SessionAudio:
                         if cursor != resume_at[0] or segmenter.position > resume_at[1]:
                             # to the end of the stream, even past entries that carried no samples
                             # (an end of utterance): finalize's drain checks that nothing is left
-                            await buffer.checkpoint_audio(sid, cursor, segmenter.position, self.owner)
+                            await buffer.checkpoint_audio(
+                                sid, cursor, segmenter.position, read, read, self.owner
+                            )
                         return
                     quiet = time.monotonic() - idle_since
                     stalled = decoder is None and segmenter.in_speech
@@ -378,9 +390,9 @@ class SessionAudio:
                     if stalled and quiet > svc.settings.quiet_rest_flush:
                         # Nothing came: the recording stopped. The rest becomes a block too.
                         await self._record(await self._score(segmenter, final=True))
-                        resume_at = (cursor, segmenter.position)
-                        await buffer.checkpoint_audio(sid, *resume_at, self.owner)
-                        state["cursor"] = cursor
+                        read = await self._checkpoint((cursor, segmenter.position, read), read)
+                        resume_at = (cursor, segmenter.position, read)
+                        state["cursor"], told = cursor, read
                         continue
                     if not self._transcriptions and quiet > svc.settings.idle_release:
                         return
@@ -392,6 +404,7 @@ class SessionAudio:
                     self._working_on = entry_id
                     fmt = fields[b"f"].decode()
                     data = fields.get(b"d", b"")
+                    read += len(data)
                     if fmt == "pcm16":
                         if decoder is not None:  # a PCM frame ends any container stream
                             tail = await self._close_stream(decoder, segmenter, cursor, flush=False)
@@ -433,12 +446,15 @@ class SessionAudio:
                         await self._record(utterances)
                     cursor = entry_id
                     if decoder is None and segmenter.idle:
-                        resume_at = (cursor, segmenter.position)
+                        resume_at = (cursor, segmenter.position, read)
                     elif decoder is not None:
                         resume_at = stream_resume
-                if resume_at[0] != state.get("cursor"):
-                    await buffer.checkpoint_audio(sid, *resume_at, self.owner)
-                    state["cursor"] = resume_at[0]
+                if resume_at[0] != state.get("cursor") or read - told >= svc.settings.tell_read_bytes:
+                    # the reading told too while speech (or a compressed stream) holds the cursor
+                    read = await self._checkpoint(resume_at, read)
+                    if resume_at[0] == cursor:  # with the count it gave (the same, or put right)
+                        resume_at = (cursor, resume_at[1], read)
+                    state["cursor"], told = resume_at[0], read
                 # Quiet is counted from when we were done with what came, not from when we read
                 # it: scoring a backlog (the CPU short, the VAD child at low priority) can take
                 # longer than quiet_flush, and is not a recording that stopped.
@@ -457,6 +473,14 @@ class SessionAudio:
             await cancel_and_wait([renewer, *self._transcriptions])
             with contextlib.suppress(Exception):
                 await asyncio.shield(buffer.release_lease(sid, self.owner))
+
+    async def _checkpoint(self, resume_at: tuple[str, int, int], read: int) -> int:
+        """Checkpoint at ``resume_at`` (entry, sample, audio bytes up to it), having read ``read``
+        bytes of the session's audio; the count to go on from: Redis's own when the checkpoint is
+        at the stream's last entry (this owner has read all of it then, and so is where
+        ``read`` stands), which puts right a count that started from none (see _CHECKPOINT_AUDIO)."""
+        everything = await self.service.buffer.checkpoint_audio(self.session_id, *resume_at, read, self.owner)
+        return read if everything is None else everything
 
     async def _feed(self, segmenter: Segmenter, pcm: bytes) -> list[Utterance]:
         """Feed the segmenter; the whole cells it then holds are scored by the VAD process (most

@@ -293,7 +293,7 @@ return {'ok', tostring(emit(KEYS[1], KEYS[4], ARGV[8], ARGV[7]))}
 
 # KEYS: meta, producers, audio, idem
 # ARGV: mode ('seq'|'key'), producer, seq-or-key, count, then count x (format, data, start), then
-#       the recording holder, the recording hold in ms
+#       the audio backlog bound in bytes (0: none), the recording holder, the recording hold in ms
 # Audio is acknowledged once it is in this stream; segmentation happens later, by the owner. The
 # meta keeps the ids of the session's first and last entries (audio_first, audio_last: when the
 # recording began and stopped, for the audit's timeline, and where an owner reads up to). The
@@ -305,7 +305,14 @@ return {'ok', tostring(emit(KEYS[1], KEYS[4], ARGV[8], ARGV[7]))}
 # then goes after an end of stream, so that the speech the other console left open ends there
 # instead of going on into this one's (the audio owner cut it at its last pause and waits
 # quiet_rest_flush for the rest).
+# audio_stored: bytes of audio appended to the session, ever; audio_read: of those, how many its
+# audio owner has gone through (see _CHECKPOINT_AUDIO). The difference is the audio waiting in
+# Redis unread: its backlog (SessionBuffer.audio_backlog).
 _RECORDER = """
+local function backlog(meta)
+  local counts = redis.call('HMGET', meta, 'audio_stored', 'audio_read')
+  return tonumber(counts[1] or '0') - tonumber(counts[2] or '0')
+end
 local function other_recorder(meta, producer)
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -333,18 +340,24 @@ if status ~= 'OPEN' then return {'closed', status} end
 local holder = ARGV[#ARGV - 1]
 local recorder, now, lapsed = other_recorder(KEYS[1], holder)
 if recorder then return {'recording', recorder} end
+local waiting = backlog(KEYS[1])
+local bound = tonumber(ARGV[#ARGV - 2])
+if bound > 0 and waiting >= bound then return {'backlog', tostring(waiting)} end
 if ARGV[1] == 'seq' then redis.call('HSET', KEYS[2], ARGV[2], ARGV[3]) end
 local id = ''
 local fmt = ''
 local first_id = ''
+local size = 0
 if lapsed and tonumber(ARGV[4]) > 0 then
   redis.call('XADD', KEYS[3], '*', 'f', 'end', 'd', '', 's', '')
 end
 for i = 0, tonumber(ARGV[4]) - 1 do
   fmt = ARGV[5 + 3 * i]
   id = redis.call('XADD', KEYS[3], '*', 'f', fmt, 'd', ARGV[6 + 3 * i], 's', ARGV[7 + 3 * i])
+  size = size + #ARGV[6 + 3 * i]
   if first_id == '' then first_id = id end
 end
+redis.call('HINCRBY', KEYS[1], 'audio_stored', size)
 if ARGV[1] == 'key' then redis.call('HSET', KEYS[4], ARGV[3], id) end
 if first_id ~= '' then redis.call('HSETNX', KEYS[1], 'audio_first', first_id) end
 redis.call('HSET', KEYS[1], 'audio_last', id)
@@ -370,9 +383,10 @@ return {'ok', id}
 # 100 ms frames costs Redis one XADD, not one each (joined by the caller: Lua 5.1's table.concat
 # copies byte by byte). Frame sizes ('3200,3200,...') are read only to cut off a resent prefix.
 # Returns {'frames', last entry id before them ('' if none), then per piece: outcome, detail,
-# resent frames ahead of the accepted ones}; ok: detail = the new entry's id; dup/gap: the last
-# accepted seq before the piece. A session no longer open stores none of them: {'closed', status,
-# last accepted seq}, from which the caller judges each frame's seq (see seq_verdicts).
+# resent frames ahead of the accepted ones, then the session's audio backlog in bytes}; ok:
+# detail = the new entry's id; dup/gap: the last accepted seq before the piece. A session no
+# longer open stores none of them: {'closed', status, last accepted seq}, from which the caller
+# judges each frame's seq (see seq_verdicts).
 _APPEND_AUDIO_FRAMES = (
     _RECORDER
     + """
@@ -386,6 +400,7 @@ local out = {'frames', redis.call('HGET', KEYS[1], 'audio_last') or ''}
 local first_audio = out[2] == ''  -- the session's first audio: its time goes into the audit
 local id = false
 local ended = false
+local size = 0
 for i = 0, tonumber(ARGV[2]) - 1 do
   local at = 3 + 6 * i
   local first, frames = tonumber(ARGV[at]), tonumber(ARGV[at + 1])
@@ -414,6 +429,7 @@ for i = 0, tonumber(ARGV[2]) - 1 do
       lapsed = false
     end
     id = redis.call('XADD', KEYS[3], '*', 'f', ARGV[at + 2], 'd', data, 's', start)
+    size = size + #data
     if first_audio then
       redis.call('HSET', KEYS[1], 'audio_first', id)
       first_audio = false
@@ -425,6 +441,8 @@ for i = 0, tonumber(ARGV[2]) - 1 do
     ended = ARGV[at + 2] == 'end'
   end
 end
+if size > 0 then redis.call('HINCRBY', KEYS[1], 'audio_stored', size) end
+out[#out + 1] = backlog(KEYS[1])
 if id then
   redis.call('HSET', KEYS[2], ARGV[1], last)
   redis.call('HSET', KEYS[1], 'audio_last', id)
@@ -441,7 +459,8 @@ return out
 
 # KEYS: meta, producers, audio, gate
 # ARGV: producer, count, then count x (first seq, frames, entry id), the first entry id's
-#       predecessor, '1' if the last piece is an end, the recording hold in ms
+#       predecessor, the pieces' audio bytes, '1' if the last piece is an end, the recording hold
+#       in ms
 # The gate of SessionBuffer.append_audio_frames: the judgement of _APPEND_AUDIO_FRAMES without the
 # audio, for the commonest case only (the session open, nobody else's recording hold, not lapsed,
 # every piece next in seq, the ids after the stream's last entry and within a second of Redis's
@@ -454,7 +473,7 @@ return out
 # there is no gate key, so those XADDs store nothing and the RENAME fails. XSETID to the first
 # id's predecessor proves that the caller's ids follow every entry (it fails, changing nothing,
 # if the stream holds a later one). Returns what _APPEND_AUDIO_FRAMES would: {'frames', the last
-# entry id before them, then per piece 'ok', its id, 0}.
+# entry id before them, then per piece 'ok', its id, 0, then the backlog}.
 _OPEN_AUDIO_GATE = (
     _RECORDER
     + """
@@ -496,6 +515,8 @@ for i = 0, count - 1 do
   out[#out + 1] = ARGV[5 + 3 * i]
   out[#out + 1] = 0
 end
+redis.call('HINCRBY', KEYS[1], 'audio_stored', ARGV[4 + 3 * count])
+out[#out + 1] = backlog(KEYS[1])
 redis.call('HSET', KEYS[2], ARGV[1], last)
 if before == '' then redis.call('HSET', KEYS[1], 'audio_first', first_id) end
 redis.call('HSET', KEYS[1], 'audio_last', ARGV[2 + 3 * count])
@@ -660,14 +681,31 @@ return n
 """
 )
 
-# KEYS: meta, audio, lease   ARGV: cursor entry id, cursor sample, owner ('' = not fenced)
+# KEYS: meta, audio, lease
+# ARGV: cursor entry id, cursor sample, audio bytes up to the cursor, audio bytes read, owner
+#       ('' = not fenced)
 # Where a new owner must resume, and the audio before it forgotten, in one step; refused (0) to
-# an owner whose lease is gone: its trim could take audio its successor has not read yet.
+# an owner whose lease is gone: its trim could take audio its successor has not read yet. Also
+# how far the owner has read (audio_read, counted as audio_stored is: a successor resuming at the
+# cursor reads again what it already counted, and does not count it twice), which the same call
+# at the same cursor tells alone. A cursor at the stream's last entry has read all of it: both
+# counts are audio_stored then, whatever the owner counted (audio stored before these counts
+# existed, or read by an owner that kept none), and the reply says so ({1, audio_stored}; else
+# {1, -1}), so the owner counts on from there.
 _CHECKPOINT_AUDIO = """
-if ARGV[3] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[3] then return 0 end
+if ARGV[5] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[5] then return {0, -1} end
+local read, at_cursor, all = tonumber(ARGV[4]), ARGV[3], -1
+local counts = redis.call('HMGET', KEYS[1], 'audio_last', 'audio_stored', 'audio_read')
+if counts[1] == ARGV[1] then
+  all = tonumber(counts[2] or '0')
+  read, at_cursor = all, all
+elseif read < tonumber(counts[3] or '0') then
+  read = tonumber(counts[3])
+end
 redis.call('HSET', KEYS[1], 'audio_cursor', ARGV[1], 'audio_cursor_sample', ARGV[2])
+redis.call('HSET', KEYS[1], 'audio_cursor_bytes', at_cursor, 'audio_read', read)
 redis.call('XTRIM', KEYS[2], 'MINID', ARGV[1])
-return 1
+return {1, all}
 """
 
 # KEYS: presence   ARGV: op ('set'|'del'|'touch'|'get'), connection id, entry, ttl_ms, channel
@@ -936,7 +974,7 @@ class Dedupe:
         return cls("key", "", UTTERANCE_KEY_PREFIX + utterance_id)
 
 
-IngestOutcome = Literal["ok", "dup", "gap", "closed", "missing", "recording"]
+IngestOutcome = Literal["ok", "dup", "gap", "closed", "missing", "recording", "backlog"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -944,7 +982,7 @@ class IngestCheck:
     outcome: IngestOutcome
     detail: str
     """ok: the previous block's template id; dup/gap: last applied seq (or existing block id);
-    closed: the session status."""
+    closed: the session status; backlog: the session's audio backlog in bytes."""
     position: int = 0
     """ok: the place reserved for the block in the session's order."""
 
@@ -1023,6 +1061,10 @@ class SessionBuffer:
     def __init__(self, redis: RedisClient) -> None:
         self.redis = redis
         self.recording_hold = RECORDING_HOLD
+        self.max_audio_backlog = 0
+        """Bytes of a session's audio unread by its owner beyond which an append is refused
+        (``append_audio``: 'backlog'); 0: no bound. The WebSocket's frames are stored whatever
+        it is: the connection then waits (``audio_backlog``)."""
         # redis-py's stubs type replies as unions of bytes/str/Awaitable; ours are bytes.
         self._r: Any = redis
         self._create = redis.register_script(_CREATE)
@@ -1414,7 +1456,7 @@ class SessionBuffer:
         args: list[Any] = [dedupe.mode, dedupe.producer, dedupe.token, len(chunks)]
         for fmt, data, start in chunks:
             args += [fmt, data, "1" if start else ""]
-        args += [holder or dedupe.producer or "http", int(self.recording_hold * 1000)]
+        args += [self.max_audio_backlog, holder or dedupe.producer or "http", int(self.recording_hold * 1000)]
         outcome, detail = await self._append_audio(keys=[k.meta, k.producers, k.audio, k.idem], args=args)
         return IngestCheck(_text(outcome), _text(detail))  # type: ignore[arg-type]
 
@@ -1435,13 +1477,14 @@ class SessionBuffer:
 
     async def append_audio_frames(
         self, session_id: str, producer: str, frames: list[tuple[int, str, bytes, bool]]
-    ) -> tuple[str, list[IngestCheck], list[Entry]]:
+    ) -> tuple[str, list[IngestCheck], list[Entry], int]:
         """Make a client's numbered audio frames (seq, format, data, start) durable in one round
         trip; one outcome per frame, as if each had been appended alone, in order (ok: the id of
         the entry holding it). Frames that follow each other (next seq, same format, not a new
         stream's start, not ``end``) share one entry of up to ``MERGE_BYTES``. Also the id of the
         stream's last entry before them (``0-0`` if none): the stored ones follow it with nothing
-        in between; and the stored entries as the owner would read them back."""
+        in between; the stored entries as the owner would read them back; and the session's
+        audio backlog after them (``audio_backlog``; 0 when none was stored)."""
         pieces = _pieces(frames)
         gated = (
             self._append_audio_frames.batched
@@ -1458,12 +1501,14 @@ class SessionBuffer:
         status = _text(raw[0])
         if status in ("closed", "recording"):  # none stored; resends still duplicates, gaps gaps
             refusal = IngestCheck(status, _text(raw[1]))  # type: ignore[arg-type]
-            return "", seq_verdicts((seq for seq, *_ in frames), int(raw[2]), refusal), []
+            return "", seq_verdicts((seq for seq, *_ in frames), int(raw[2]), refusal), [], 0
         if status != "frames":  # no such session
-            return "", [IngestCheck(status, _text(raw[1]))] * len(frames), []  # type: ignore[arg-type]
+            return "", [IngestCheck(status, _text(raw[1]))] * len(frames), [], 0  # type: ignore[arg-type]
         checks: list[IngestCheck] = []
         entries: list[Entry] = []
-        for (first, count, fmt, data, start, sizes), at in zip(pieces, range(2, len(raw), 3), strict=True):
+        for (first, count, fmt, data, start, sizes), at in zip(
+            pieces, range(2, len(raw) - 1, 3), strict=True
+        ):
             outcome, detail, resent = _text(raw[at]), _text(raw[at + 1]), int(raw[at + 2])
             if outcome != "ok":
                 checks += [IngestCheck(outcome, detail)] * count  # type: ignore[arg-type]
@@ -1480,7 +1525,7 @@ class SessionBuffer:
             last[session_id] = entries[-1][0]
             if len(last) > LAST_ENTRIES:
                 del last[next(iter(last))]  # the session stored to longest ago
-        return _text(raw[1]) or "0-0", checks, entries
+        return _text(raw[1]) or "0-0", checks, entries, max(0, int(raw[-1])) if entries else 0
 
     async def _append_through_gate(self, session_id: str, producer: str, pieces: list[Piece]) -> Any:
         """Store ``pieces`` with their audio passed to plain ``XADD`` commands, not to a script,
@@ -1496,7 +1541,12 @@ class SessionBuffer:
         for (first, count, *_), entry_id in zip(pieces, ids, strict=True):
             args += [first, count, entry_id]
         ms, seq = _entry_id(ids[0])
-        args += [f"{ms}-{seq - 1}", "1" if pieces[-1][2] == "end" else "", int(self.recording_hold * 1000)]
+        args += [
+            f"{ms}-{seq - 1}",
+            sum(len(piece[3]) for piece in pieces),
+            "1" if pieces[-1][2] == "end" else "",
+            int(self.recording_hold * 1000),
+        ]
         keys_ = (k.meta, k.producers, k.audio, k.audio_gate)
         commands: list[tuple[Any, ...]] = [("EVALSHA", self._gate_sha, len(keys_), *keys_, *args)]
         for (_, _, fmt, data, start, _), entry_id in zip(pieces, ids, strict=True):
@@ -1552,22 +1602,44 @@ class SessionBuffer:
         return [(_text(entry_id), fields) for entry_id, fields in entries], _text(status or OPEN)
 
     async def audio_state(self, session_id: str) -> dict[str, str]:
-        names = ("status", "cursor", "cursor_sample", "covered", "covered_forced", "last")
+        names = ("status", "cursor", "cursor_sample", "cursor_bytes", "covered", "covered_forced", "last")
         fields = ["status", *(f"audio_{name}" for name in names[1:])]
         raw = await self._r.hmget(SessionKeys(session_id).meta, fields)
         return {name: _text(value) for name, value in zip(names, raw, strict=True) if value is not None}
 
     async def checkpoint_audio(
-        self, session_id: str, cursor: str, cursor_sample: int, owner: str = ""
-    ) -> None:
-        """Remember where a new owner must resume, and forget the audio before it. ``owner``:
-        only while that audio owner holds the session's lease, else :class:`LeaseLost` (its
-        trim could take audio its successor has not read yet)."""
+        self,
+        session_id: str,
+        cursor: str,
+        cursor_sample: int,
+        cursor_bytes: int,
+        read_bytes: int,
+        owner: str = "",
+    ) -> int | None:
+        """Remember where a new owner must resume (the entry, the sample and the audio bytes
+        stored up to it), and forget the audio before it; and that the owner has read
+        ``read_bytes`` of the session's audio (``audio_backlog``). ``owner``: only while that
+        audio owner holds the session's lease, else :class:`LeaseLost` (its trim could take audio
+        its successor has not read yet). Returns the session's audio bytes stored when ``cursor``
+        is the stream's last entry (all of it read: the owner counts on from that), else None."""
         k = SessionKeys(session_id)
-        if not await self._checkpoint_audio(
-            keys=[k.meta, k.audio, k.owner], args=[cursor, cursor_sample, owner]
-        ):
+        done, stored = await self._checkpoint_audio(
+            keys=[k.meta, k.audio, k.owner], args=[cursor, cursor_sample, cursor_bytes, read_bytes, owner]
+        )
+        if not done:
             raise LeaseLost(f"the audio lease of {session_id} is no longer {owner}'s")
+        return None if stored < 0 else int(stored)
+
+    async def audio_backlog(self, session_id: str) -> int:
+        """Bytes of the session's audio stored and not read by its audio owner yet (counted
+        exactly again once its owner has caught up: see _CHECKPOINT_AUDIO); 0 once the session
+        takes no more audio (a discarded session's owner reads none of it)."""
+        status, stored, read = await self._r.hmget(
+            SessionKeys(session_id).meta, "status", "audio_stored", "audio_read"
+        )
+        if _text(status or "") != OPEN:
+            return 0
+        return max(0, int(stored or 0) - int(read or 0))
 
     async def hold_asset_bytes(self, session_id: str, size: int) -> int:
         """Count ``size`` more bytes of images against the session (negative: give them back);

@@ -49,6 +49,7 @@ from .errors import (
     CLOSE_TOO_MANY_CONNECTIONS,
     CLOSE_TRY_AGAIN,
     AstraError,
+    AudioBacklog,
     AuthError,
     ClientIdTaken,
     InvalidField,
@@ -62,6 +63,7 @@ from .fanout import PRESENCE, RESYNC, STORE_DOWN, Subscription
 from .inbox import Inbox
 from .orchestrator import IngestResult
 from .protocol import Audio, AudioEnd, Delete, Edit, Hello, Insert, Numbered, Ping, Presence, Text
+from .settings import PCM_BYTES_PER_SECOND
 from .state import AppState
 from .throttle import TokenBucket
 from .wsprotocol import CLOSE_NOW, HOLD, SEND_NOW
@@ -103,6 +105,9 @@ def audio_run(
         run.append(following)
     return run, None
 
+
+BACKLOG_POLL = 1.0
+"""Seconds between two looks at a session's audio backlog while its recorder is held for it."""
 
 STORE_RETRY_MAX = 2.0
 """Longest pause between two tries of a store operation while Redis is unavailable."""
@@ -152,6 +157,8 @@ class Connection:
         self._left = False
         self._outage_since: float | None = None
         """When this connection first found the store unavailable; None while it is fine."""
+        self._held_for_backlog = False
+        """Its frames are not read: the session's audio backlog is at its bound (_hold_for_backlog)."""
 
     async def send(self, data: bytes) -> None:
         """Write one frame; SlowConsumer when the client's socket does not take it within
@@ -567,11 +574,11 @@ class Connection:
         store = self.state.orchestrator.ingest_audio_frames
         try:
             # Retried as a whole after a store failure: each frame's seq deduplicates it.
-            results = await self._with_store(partial(store, principal, meta, client_id, frames))
+            results, backlog = await self._with_store(partial(store, principal, meta, client_id, frames))
         except StoreUnavailable:
             raise
         except AstraError as exc:
-            results = [exc] * len(batch)
+            results, backlog = [exc] * len(batch), 0
         await self.send_all(
             [
                 self._error_frame(result, frame.seq)
@@ -581,6 +588,46 @@ class Connection:
             ]
         )
         self._answered(len(batch))
+        if backlog >= self.limits.max_audio_backlog_bytes:
+            await self._hold_for_backlog(backlog)
+
+    async def _hold_for_backlog(self, backlog: int) -> None:
+        """The session holds ``max_audio_backlog`` of audio its owner has not read (CORE behind or
+        down, or a client sending faster than real time): this client's next frames are not read
+        until the owner has caught up (TCP backpressure; the console keeps them, unacked), so
+        that one session's audio cannot fill the Redis every session shares. The client is told
+        (``status`` degraded AUDIO_BACKLOG), and told again when it is over."""
+        metrics = self.state.metrics
+        bound = self.limits.max_audio_backlog_bytes
+        orch = self.state.orchestrator
+        log.warning(
+            "session %s: %.0f s of audio not processed yet (max_audio_backlog): its recorder waits",
+            self.session_id,
+            backlog / PCM_BYTES_PER_SECOND,
+        )
+        metrics.backlog_held.inc()
+        self._held_for_backlog = True
+        try:
+            await self.send(self._backlog_status())
+            while backlog >= bound:
+                await asyncio.sleep(BACKLOG_POLL)
+                if orch.audio is not None:  # an owner must be reading it: one that died (a Redis
+                    # outage, its instance gone) is replaced by the next audio, which waits here
+                    await self._with_store(partial(orch.audio.notify, self.session_id))
+                backlog = await self._with_store(partial(orch.buffer.audio_backlog, self.session_id))
+        finally:
+            self._held_for_backlog = False
+            metrics.backlog_held.dec()
+        await self.send(protocol.status("ok"))
+
+    @staticmethod
+    def _backlog_status() -> bytes:
+        return protocol.status(
+            "degraded",
+            AudioBacklog.code,
+            "the server is behind with this session's audio (max_audio_backlog): "
+            "your frames wait, unacked, until it catches up",
+        )
 
     def _leave(self) -> None:
         """Gone: leave the presence list (releasing any soft lock) and give the connection slot
@@ -656,7 +703,8 @@ class Connection:
     async def _recovered(self) -> None:
         if self._outage_since is not None:
             self._outage_since = None
-            await self.send(protocol.status("ok"))
+            # the store is back, but a hold for the audio backlog goes on: the client is told so
+            await self.send(self._backlog_status() if self._held_for_backlog else protocol.status("ok"))
 
     async def _best_effort_presence(self, op: Literal["set", "touch"]) -> bool:
         """Presence is advisory (it expires by itself): skipped while the store is unavailable.

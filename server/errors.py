@@ -50,6 +50,8 @@ class AstraError(Exception):
     code = "INTERNAL"
     http_status = 500
     close_code: int | None = None
+    retry_after: int | None = None
+    """Seconds after which the same request may succeed (HTTP ``Retry-After``)."""
 
     def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
         super().__init__(message)
@@ -163,6 +165,15 @@ class SlowConsumer(LimitExceeded):
 
     code = "SLOW_CONSUMER"
     close_code = 4503
+
+
+class AudioBacklog(LimitExceeded):
+    """The session holds ``max_audio_backlog`` of audio its audio owner has not read yet (CORE
+    down, or audio sent faster than real time): nothing was stored, send the same audio again
+    later. Over the WebSocket the server stops reading the recorder's frames instead."""
+
+    code = "AUDIO_BACKLOG"
+    retry_after = 10
 
 
 class PlaceContended(LimitExceeded):

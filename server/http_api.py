@@ -516,7 +516,8 @@ async def astra_error(request: Request, exc: Exception) -> Response:
     _state(request).metrics.errors.labels(exc.code).inc()
     if exc.http_status >= 500:
         log.warning("%s %s -> %s: %s", request.method, request.url.path, exc.code, exc.message)
-    return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status)
+    headers = {"retry-after": str(exc.retry_after)} if exc.retry_after is not None else None
+    return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status, headers=headers)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

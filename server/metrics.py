@@ -154,6 +154,12 @@ class Metrics:
             " segmentation to the acks",
             registry=r,
         )
+        self.backlog_held = Gauge(
+            "astra_audio_backlog_held_connections",
+            "Recording connections whose frames are not read now: their session holds"
+            " max_audio_backlog of audio its owner has not read (CORE behind or down)",
+            registry=r,
+        )
         self.audio_paused = Gauge(
             "astra_audio_paused_sessions",
             "Sessions whose audio reading waits for CORE (max_audio_in_flight reached)",

@@ -65,8 +65,10 @@ _ERROR_WHEN = {
     415: "The upload is not a whole PNG or JPEG image the acta can hold (UNSUPPORTED_MEDIA).",
     429: (
         "A limit was reached: the tenant's open sessions (TOO_MANY_SESSIONS), the session's"
-        " images (LIMIT_EXCEEDED), or the place of a block kept changing under other changes"
-        " (PLACE_CONTENDED: send it again) or has no position left (POSITIONS_EXHAUSTED)."
+        " images (LIMIT_EXCEEDED), the session's audio not processed yet (AUDIO_BACKLOG: send"
+        " the same chunk again after Retry-After), or the place of a block kept changing under"
+        " other changes (PLACE_CONTENDED: send it again) or has no position left"
+        " (POSITIONS_EXHAUSTED)."
     ),
     422: "A well-formed request with bad content (INVALID_INPUT, UNSUPPORTED_AUDIO, CONFIG_ERROR, ...).",
     502: "A collaborator failed (SERVICE_ERROR, BUILD_FAILED).",
@@ -319,7 +321,7 @@ def build(max_text_chars: int) -> dict[str, Any]:
         {
             "200": _json_response("The text's block", _ref("Ingested")),
             "202": _json_response("The audio is durable; its blocks follow as events", _AUDIO_ACCEPTED),
-            **_errors(400, 404, 409, 413, 422, 502, 503),
+            **_errors(400, 404, 409, 413, 422, 429, 502, 503),
         },
         parameters=(_SESSION_ID, _IDEMPOTENCY_KEY),
         body={"oneOf": [text_append, _AUDIO_APPEND]},

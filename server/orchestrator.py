@@ -42,6 +42,7 @@ from .buffer import (
 )
 from .errors import (
     AstraError,
+    AudioBacklog,
     BuildFailed,
     ConfigError,
     Forbidden,
@@ -72,7 +73,7 @@ from .services.learn import Learn
 from .services.objectstore import ObjectStore, session_key, tenant_key
 from .services.resilience import with_retries
 from .services.tenants import Registry, Tenants
-from .settings import Settings
+from .settings import PCM_BYTES_PER_SECOND, Settings
 from .workers import BlockIndex, Offload, check_configuration, corrections, index_blocks
 
 log = logging.getLogger("astra.orchestrator")
@@ -631,6 +632,8 @@ class Orchestrator:
         started = time.perf_counter()
         holder = f"{protocol.HTTP_HOLDER_PREFIX}{principal.sub}"  # takes the recording as a console would
         result = self._audio_outcome(await self.buffer.append_audio(meta.session_id, dedupe, chunks, holder))
+        if isinstance(result, AudioBacklog) and self.audio is not None:
+            await self.audio.notify(meta.session_id)  # an owner that died is replaced: it reads it
         if isinstance(result, AstraError):
             raise result
         if not result.duplicate:
@@ -645,10 +648,12 @@ class Orchestrator:
         meta: SessionMeta,
         producer: str,
         frames: list[tuple[int, str, bytes, bool]],
-    ) -> list[IngestResult | AstraError]:
+    ) -> tuple[list[IngestResult | AstraError], int]:
         """A client's numbered audio frames (seq, format, data, start) that arrived together, made
         durable in one round trip; per frame, in order, its result or the error to answer it with
-        (exactly what one ``ingest_audio`` per frame would give)."""
+        (what one ``ingest_audio`` per frame would give, but never AUDIO_BACKLOG: the caller
+        holds the client back instead); and the session's audio backlog in bytes after them
+        (``SessionBuffer.audio_backlog``; 0 when none was stored)."""
         refusal: AstraError | None = (
             Forbidden(f"role '{principal.role}' may not send input")
             if principal.role not in CAN_SEND
@@ -659,9 +664,11 @@ class Orchestrator:
             verdicts = seq_verdicts((seq for seq, *_ in frames), last, refusal)
             if isinstance(refusal, SessionTooLong):
                 self.metrics.limit_refusals.labels("max_session_seconds").inc(verdicts.count(refusal))
-            return [v if isinstance(v, AstraError) else self._audio_outcome(v) for v in verdicts]
+            return [v if isinstance(v, AstraError) else self._audio_outcome(v) for v in verdicts], 0
         started = time.perf_counter()
-        before, checks, entries = await self.buffer.append_audio_frames(meta.session_id, producer, frames)
+        before, checks, entries, backlog = await self.buffer.append_audio_frames(
+            meta.session_id, producer, frames
+        )
         results = [self._audio_outcome(check) for check in checks]
         if entries:
             self.metrics.ingest_seconds.observe(time.perf_counter() - started, len(entries))
@@ -673,7 +680,7 @@ class Orchestrator:
             # retried; an owner must still hear of them, or the last words of a recording would
             # wait for the next audio, a reconnect or finalize.
             await self.audio.notify(meta.session_id)
-        return results
+        return results, backlog
 
     def _audio_outcome(self, check: IngestCheck) -> IngestResult | AstraError:
         match check.outcome:
@@ -687,6 +694,14 @@ class Orchestrator:
             case "closed":
                 return SessionClosed(
                     f"session is {check.detail}; it takes no more input", status=check.detail
+                )
+            case "backlog":
+                self.metrics.limit_refusals.labels("max_audio_backlog").inc()
+                return AudioBacklog(
+                    "the session holds more audio not yet processed than max_audio_backlog allows "
+                    "(the speech service is behind or down); nothing was stored: send it again later",
+                    limit="max_audio_backlog",
+                    backlog_seconds=round(int(check.detail) / PCM_BYTES_PER_SECOND, 1),
                 )
             case "recording":
                 return RecordingElsewhere(

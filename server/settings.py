@@ -84,6 +84,10 @@ def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
+PCM_BYTES_PER_SECOND = 32_000
+"""16 kHz PCM16, mono: the audio the server cuts, and the unit of its audio bounds."""
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     """Bounds on what one client or session may do; each is documented in protocol.md."""
@@ -154,12 +158,23 @@ class Limits:
     max_audio_in_flight: float = 60.0
     """Seconds of utterance audio of one session sent to CORE and not answered yet; beyond it
     the session's audio owner pauses reading its durable audio until CORE answers."""
+    max_audio_backlog: float = 1800.0
+    """Seconds of audio (counted as 16 kHz PCM16 bytes, 32,000 a second; a compressed stream by
+    its bytes) a session may hold in Redis that its audio owner has not read yet: a CORE outage
+    (the owner stops reading, ``max_audio_in_flight``) or a client sending faster than real time.
+    Beyond it the server stops reading the recording console's frames until the owner catches up
+    (TCP backpressure, the console keeps them) and an HTTP append gets 429 AUDIO_BACKLOG: without
+    it one session's audio could fill the Redis every session shares."""
     finalize_lock_ttl: float = 30.0
     """Seconds the lock of a finalize in progress lives unless renewed: a finalize whose
     instance died is taken over by the next finalize call after this."""
     store_outage: float = 30.0
     """Seconds a connection holds its unacked frames while Redis is unreachable (the client is
     told it is degraded) before it is closed with 1013 so the client reconnects later."""
+
+    @property
+    def max_audio_backlog_bytes(self) -> int:
+        return int(self.max_audio_backlog * PCM_BYTES_PER_SECOND)
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,6 +350,7 @@ class Settings:
                 max_open_sessions=_int(env, "ASTRA_MAX_OPEN_SESSIONS", 1_000),
                 max_session_seconds=_float(env, "ASTRA_MAX_SESSION_SECONDS", 12 * 3600.0),
                 max_audio_in_flight=_float(env, "ASTRA_MAX_AUDIO_IN_FLIGHT", 60.0),
+                max_audio_backlog=_float(env, "ASTRA_MAX_AUDIO_BACKLOG", 1800.0),
                 finalize_lock_ttl=_float(env, "ASTRA_FINALIZE_LOCK_TTL", 30.0),
                 store_outage=_float(env, "ASTRA_STORE_OUTAGE", 30.0),
             ),
@@ -365,6 +381,11 @@ class Settings:
         ):
             if count < 1:
                 raise SettingsError(f"{name} must be 1 or more (it is {count})")
+        if not self.limits.max_audio_backlog > 0:
+            raise SettingsError(
+                "ASTRA_MAX_AUDIO_BACKLOG must be more than 0 seconds "
+                f"(it is {self.limits.max_audio_backlog:g})"
+            )
         if not self.redis_url and self.redis_appendfsync.lower() not in APPENDFSYNC:
             # redis-server exits on it before its log file is open: the start said nothing useful
             raise SettingsError(

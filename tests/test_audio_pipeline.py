@@ -480,7 +480,7 @@ def test_audio_stored_by_a_try_that_failed_after_storing_it_still_reaches_an_own
         with pytest.raises(redis.exceptions.ConnectionError):
             client.portal.call(batch, frames)  # type: ignore[union-attr]
         assert failed == [session_id]
-        answers = client.portal.call(batch, frames)  # type: ignore[union-attr]
+        answers, _ = client.portal.call(batch, frames)  # type: ignore[union-attr]
         assert len(answers) == len(frames) and all(r.duplicate for r in answers)
         wait_until(lambda: len(_blocks(client, token, session_id)) == 1, 30, "the frames' block")
 

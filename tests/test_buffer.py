@@ -148,7 +148,7 @@ async def test_the_session_keeps_when_its_first_and_last_audio_were_stored(
 
     async def store(n: int) -> None:
         if path == "frames":
-            _, checks, _ = await buffer.append_audio_frames(sid, "mic", [(n, "pcm16", b"\0\0", False)])
+            _, checks, _, _ = await buffer.append_audio_frames(sid, "mic", [(n, "pcm16", b"\0\0", False)])
             assert [c.outcome for c in checks] == ["ok"]
         else:
             assert (
@@ -256,7 +256,7 @@ async def test_a_store_refusing_writes_is_store_unavailable_and_loses_nothing(
         buffer = SessionBuffer(r)
         sid = await new_session(buffer)
         frames = [(seq, "pcm16", bytes([seq]) * 320, seq == 1) for seq in range(1, 7)]
-        _, checks, _ = await buffer.append_audio_frames(sid, "mic", frames[:3])
+        _, checks, _, _ = await buffer.append_audio_frames(sid, "mic", frames[:3])
         assert [c.outcome for c in checks] == ["ok"] * 3
         await refuse_writes(r, how, rdb_dir)
         with pytest.raises(StoreUnavailable) as info, store_errors():
@@ -266,7 +266,7 @@ async def test_a_store_refusing_writes_is_store_unavailable_and_loses_nothing(
         with pytest.raises(redis.exceptions.ResponseError), store_errors():  # not every reply is one
             await r.execute_command("NOSUCHCOMMAND")
         await take_writes(r, how, rdb_dir)
-        _, checks, _ = await buffer.append_audio_frames(sid, "mic", frames[1:])
+        _, checks, _, _ = await buffer.append_audio_frames(sid, "mic", frames[1:])
         assert [c.outcome for c in checks] == ["dup", "dup", "ok", "ok", "ok"]
         stored = await r.xrange(SessionKeys(sid).audio)
         assert b"".join(fields[b"d"] for _, fields in stored) == b"".join(f[2] for f in frames)
@@ -286,7 +286,7 @@ async def test_a_store_busy_with_a_long_script_is_store_unavailable_and_loses_no
         buffer = SessionBuffer(r)
         sid = await new_session(buffer)
         frames = [(seq, "pcm16", bytes([seq]) * 320, seq == 1) for seq in range(1, 5)]
-        _, checks, _ = await buffer.append_audio_frames(sid, "mic", frames[:2])
+        _, checks, _, _ = await buffer.append_audio_frames(sid, "mic", frames[:2])
         await r.config_set("lua-time-limit", 10)
         endless = asyncio.create_task(other.eval("while true do end", 0))
         for _ in range(200):  # bounded: until Redis runs the script past its limit
@@ -304,7 +304,7 @@ async def test_a_store_busy_with_a_long_script_is_store_unavailable_and_loses_no
         await r.script_kill()
         with pytest.raises(redis.exceptions.ResponseError, match="killed"):
             await endless
-        _, checks, _ = await buffer.append_audio_frames(sid, "mic", frames[1:])
+        _, checks, _, _ = await buffer.append_audio_frames(sid, "mic", frames[1:])
         assert [c.outcome for c in checks] == ["dup", "ok", "ok"]
         stored = await r.xrange(SessionKeys(sid).audio)
         assert b"".join(fields[b"d"] for _, fields in stored) == b"".join(f[2] for f in frames)
@@ -342,7 +342,7 @@ async def test_after_close_the_seq_is_still_judged_first(buffer: SessionBuffer) 
     assert (await buffer.append_audio(sid, Dedupe.by_seq("c", 2), spoken)).outcome == "ok"
     # HTTP audio before the console's frames, which then hold the session's recording.
     http_audio = await buffer.append_audio(sid, Dedupe.by_key("k-audio"), [("end", b"", False)])
-    _, framed, _ = await buffer.append_audio_frames(sid, "c", [(3, "pcm16", b"\0\0", False)])
+    _, framed, _, _ = await buffer.append_audio_frames(sid, "c", [(3, "pcm16", b"\0\0", False)])
     assert [c.outcome for c in framed] == ["ok"]
     human = {"block_id": "h1", "type": "TEMPLATE", "text": "h", "version": 1}
     human["position"] = await buffer.position_after(sid, "b1")
@@ -367,7 +367,7 @@ async def test_after_close_the_seq_is_still_judged_first(buffer: SessionBuffer) 
         return check.outcome, check.detail
 
     async def frames(*seqs: int) -> list[tuple[str, str]]:
-        _, checks, _ = await buffer.append_audio_frames(
+        _, checks, _, _ = await buffer.append_audio_frames(
             sid, "c", [(s, "pcm16", b"\1\1", False) for s in seqs]
         )
         return [(c.outcome, c.detail) for c in checks]
@@ -442,20 +442,20 @@ async def test_an_audio_owner_without_the_lease_records_and_trims_nothing(buffer
         ).outcome == "ok"
     entries, _ = await buffer.audio_look(sid, "0-0", 10)
     assert await buffer.acquire_lease(sid, "old", 30)
-    await buffer.checkpoint_audio(sid, entries[0][0], 1, "old")
+    await buffer.checkpoint_audio(sid, entries[0][0], 1, 2, 2, "old")
     assert await buffer.record_utterance(sid, "utt_0", {"position": 1}, 1, payload(), owner="old")
     await buffer.redis.delete(SessionKeys(sid).owner)  # its lease expired
     assert await buffer.acquire_lease(sid, "new", 30)
     with pytest.raises(LeaseLost):
         await buffer.record_utterance(sid, "utt_1", {"position": 2}, 2, payload(), owner="old")
     with pytest.raises(LeaseLost):
-        await buffer.checkpoint_audio(sid, entries[2][0], 3, "old")
+        await buffer.checkpoint_audio(sid, entries[2][0], 3, 6, 6, "old")
     state = await buffer.audio_state(sid)
     assert (state["cursor"], state["cursor_sample"], state["covered"]) == (entries[0][0], "1", "1")
     assert [r["position"] for r in await buffer.pending_utterances(sid)] == [1]
     assert len((await buffer.audio_look(sid, "0-0", 10))[0]) == 3
     assert await buffer.record_utterance(sid, "utt_1", {"position": 2}, 2, payload(), owner="new")
-    await buffer.checkpoint_audio(sid, entries[2][0], 3, "new")
+    await buffer.checkpoint_audio(sid, entries[2][0], 3, 6, 6, "new")
     assert [e for e, _ in (await buffer.audio_look(sid, "0-0", 10))[0]] == [entries[2][0]]
 
 

@@ -1191,7 +1191,7 @@ def test_debate_extracts_speaker_role_and_party() -> None:
     ],
 )
 def test_a_speaker_label_may_say_the_speakers_party_before_its_colon(text: str, party: str) -> None:
-    """"La concejala Eva Mora del Pacto Histórico: …" names the speaker as the label without
+    """ "La concejala Eva Mora del Pacto Histórico: …" names the speaker as the label without
     the party does (heard live: the acta wrote the whole sentence under no speaker)."""
     assert data(text) == {
         "orador": "Eva Mora",

@@ -238,6 +238,8 @@ def test_token_command_lists_the_roles_it_takes(tmp_path: Path) -> None:
         ({"ASTRA_RETRY_ATTEMPTS": "0"}, "ASTRA_RETRY_ATTEMPTS must be 1 or more"),
         # review: redis-server exited on it before opening its log, and the start said nothing
         ({"ASTRA_REDIS_APPENDFSYNC": "every-sec"}, "ASTRA_REDIS_APPENDFSYNC must be one of"),
+        # a bound of none would hold every recorder at its first frame
+        ({"ASTRA_MAX_AUDIO_BACKLOG": "0"}, "ASTRA_MAX_AUDIO_BACKLOG must be more than 0 seconds"),
     ],
 )
 def test_settings_the_server_cannot_run_as_meant_are_refused_naming_the_variable(

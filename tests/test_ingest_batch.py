@@ -86,7 +86,7 @@ async def _compare(redis_url: str, seqs: list[int], merge: int) -> None:
         buffer = SessionBuffer(redis)
         together, alone = await _session(buffer), await _session(buffer)
         frames = [_frame(seq) for seq in seqs]
-        before, batched, handed = await buffer.append_audio_frames(together, "rec", frames)
+        before, batched, handed, _ = await buffer.append_audio_frames(together, "rec", frames)
         assert before == "0-0"  # nothing was stored before this batch
         one_by_one = [
             await buffer.append_audio(alone, Dedupe.by_seq("rec", seq), [(fmt, data, start)])
@@ -148,7 +148,7 @@ def test_frames_stored_together_share_entries(redis_url: str, path: str) -> None
             sid = await _session(buffer)
             frames = [(seq, "pcm16", bytes([seq]) * 3200, False) for seq in range(1, 101)]
             frames += [(101, "end", b"", False), (102, "pcm16", b"ab", True), (103, "pcm16", b"cd", False)]
-            _, checks, _ = await buffer.append_audio_frames(sid, "rec", frames)
+            _, checks, _, _ = await buffer.append_audio_frames(sid, "rec", frames)
             assert [c.outcome for c in checks] == ["ok"] * 103
             stored = await redis.xrange(SessionKeys(sid).audio)
             assert [(f[b"f"], len(f[b"d"])) for _, f in stored] == [
@@ -176,25 +176,25 @@ def test_one_console_records_a_session_at_a_time(redis_url: str, path: str) -> N
             buffer = SessionBuffer(redis)
             buffer.recording_hold = 0.5
             sid = await _session(buffer)
-            _, first, _ = await buffer.append_audio_frames(sid, "console-a", [_frame(1), _frame(2)])
+            _, first, _, _ = await buffer.append_audio_frames(sid, "console-a", [_frame(1), _frame(2)])
             assert [c.outcome for c in first] == ["ok", "ok"]
             entries = await redis.xlen(SessionKeys(sid).audio)
-            _, other, _ = await buffer.append_audio_frames(sid, "console-b", [_frame(1), _frame(3)])
+            _, other, _, _ = await buffer.append_audio_frames(sid, "console-b", [_frame(1), _frame(3)])
             assert [(c.outcome, c.detail) for c in other] == [("recording", "console-a"), ("gap", "0")]
             http = await buffer.append_audio(sid, Dedupe.by_key("k1"), [("pcm16", b"\0" * 320, False)])
             assert (http.outcome, http.detail) == ("recording", "console-a")
             assert await redis.xlen(SessionKeys(sid).audio) == entries  # nothing of theirs stored
-            _, again, _ = await buffer.append_audio_frames(sid, "console-a", [_frame(2), _frame(3)])
+            _, again, _, _ = await buffer.append_audio_frames(sid, "console-a", [_frame(2), _frame(3)])
             assert [c.outcome for c in again] == ["dup", "ok"]  # the holder goes on
-            _, ended, _ = await buffer.append_audio_frames(sid, "console-a", [(4, "end", b"", False)])
+            _, ended, _, _ = await buffer.append_audio_frames(sid, "console-a", [(4, "end", b"", False)])
             assert [c.outcome for c in ended] == ["ok"]
-            _, taken, _ = await buffer.append_audio_frames(sid, "console-b", [_frame(1)])
+            _, taken, _, _ = await buffer.append_audio_frames(sid, "console-b", [_frame(1)])
             assert [c.outcome for c in taken] == ["ok"]  # released by audio_end: b records now
-            _, lapsed, _ = await buffer.append_audio_frames(sid, "console-a", [_frame(5)])
+            _, lapsed, _, _ = await buffer.append_audio_frames(sid, "console-a", [_frame(5)])
             assert [c.outcome for c in lapsed] == ["recording"]
             for _ in range(100):  # bounded: b sends nothing more; its hold lapses after 0.5 s
                 await asyncio.sleep(0.05)
-                before, lapsed, _ = await buffer.append_audio_frames(sid, "console-a", [_frame(5)])
+                before, lapsed, _, _ = await buffer.append_audio_frames(sid, "console-a", [_frame(5)])
                 if lapsed[0].outcome == "ok":
                     break
             assert lapsed[0].outcome == "ok"
@@ -205,7 +205,7 @@ def test_one_console_records_a_session_at_a_time(redis_url: str, path: str) -> N
             # speech b left open ends there (its owner holds it back for b's resend otherwise)
             tail = await redis.xrevrange(SessionKeys(sid).audio, count=3)
             assert [f[b"f"] for _, f in reversed(tail)] == [b"pcm16", b"end", b"pcm16"]
-            _, more, _ = await buffer.append_audio_frames(sid, "console-a", [_frame(6)])
+            _, more, _, _ = await buffer.append_audio_frames(sid, "console-a", [_frame(6)])
             assert [c.outcome for c in more] == ["ok"]
             assert (await redis.xrevrange(SessionKeys(sid).audio, count=1))[0][1][b"f"] == b"pcm16"
             formats = [f[b"f"] for _, f in await redis.xrange(SessionKeys(sid).audio)]
@@ -238,7 +238,7 @@ def test_who_holds_the_recording_is_judged_by_redis_clock(
             monkeypatch.setattr(buffer_module, "time", HourAhead)
             held = await buffer.recording(sid)
             assert held is not None and held[0] == "console-a"
-            _, other, _ = await buffer.append_audio_frames(sid, "console-b", [_frame(1)])
+            _, other, _, _ = await buffer.append_audio_frames(sid, "console-b", [_frame(1)])
             assert [c.outcome for c in other] == ["recording"]
         finally:
             await redis.aclose()
@@ -260,7 +260,7 @@ def test_http_audio_holds_the_recording_while_its_utterance_is_open(redis_url: s
             pcm = ("pcm16", b"\0" * 320, False)
             opened = await buffer.append_audio(sid, Dedupe.by_key("k1"), [pcm], holder="http:op")
             assert opened.outcome == "ok"
-            _, console, _ = await buffer.append_audio_frames(sid, "console-a", [_frame(1)])
+            _, console, _, _ = await buffer.append_audio_frames(sid, "console-a", [_frame(1)])
             assert [(c.outcome, c.detail) for c in console] == [("recording", "http:op")]
             other = await buffer.append_audio(sid, Dedupe.by_key("k2"), [pcm], holder="http:other")
             assert (other.outcome, other.detail) == ("recording", "http:op")
@@ -268,7 +268,7 @@ def test_http_audio_holds_the_recording_while_its_utterance_is_open(redis_url: s
                 sid, Dedupe.by_key("k3"), [pcm, ("end", b"", False)], holder="http:op"
             )
             assert ended.outcome == "ok"
-            _, console, _ = await buffer.append_audio_frames(sid, "console-a", [_frame(1)])
+            _, console, _, _ = await buffer.append_audio_frames(sid, "console-a", [_frame(1)])
             assert [c.outcome for c in console] == ["ok"]
         finally:
             await redis.aclose()
@@ -291,7 +291,7 @@ def test_the_recording_hold_lasts_its_whole_length_after_the_last_frame(redis_ur
             await asyncio.sleep(1.8)
             await buffer.append_audio_frames(sid, "console-a", [_frame(2)])
             await asyncio.sleep(2.6)  # 4.4 s after the first frame, 2.6 s after the last
-            _, other, _ = await buffer.append_audio_frames(sid, "console-b", [_frame(1)])
+            _, other, _, _ = await buffer.append_audio_frames(sid, "console-b", [_frame(1)])
             assert [c.outcome for c in other] == ["recording"]
             held = await buffer.recording(sid)
             assert held is not None and held[0] == "console-a"
@@ -315,7 +315,7 @@ def test_closed_or_missing_session_stores_no_frame(redis_url: str, path: str) ->
             entries = await redis.xlen(SessionKeys(sid).audio)
             await redis.hset(SessionKeys(sid).meta, "status", CLOSING)
             frames = [_frame(seq) for seq in (1, 2, 3, 4)]
-            _, closed, _ = await buffer.append_audio_frames(sid, "rec", frames)
+            _, closed, _, _ = await buffer.append_audio_frames(sid, "rec", frames)
             alone = [
                 await buffer.append_audio(sid, Dedupe.by_seq("rec", seq), [(fmt, data, start)])
                 for seq, fmt, data, start in frames
@@ -324,7 +324,7 @@ def test_closed_or_missing_session_stores_no_frame(redis_url: str, path: str) ->
             assert (
                 [(c.outcome, c.detail) for c in closed] == [(c.outcome, c.detail) for c in alone] == expected
             )
-            _, missing, _ = await buffer.append_audio_frames(f"ses_{uuid.uuid4().hex}", "rec", [_frame(1)])
+            _, missing, _, _ = await buffer.append_audio_frames(f"ses_{uuid.uuid4().hex}", "rec", [_frame(1)])
             assert [c.outcome for c in missing] == ["missing"]
             assert await redis.xlen(SessionKeys(sid).audio) == entries
         finally:
@@ -342,14 +342,14 @@ def test_batch_names_the_entry_stored_just_before_it(redis_url: str, path: str) 
         try:
             buffer = SessionBuffer(redis)
             sid = await _session(buffer)
-            _, first, _ = await buffer.append_audio_frames(sid, "rec", [_frame(1), _frame(2)])
-            before, second, _ = await buffer.append_audio_frames(sid, "rec", [_frame(2), _frame(3)])
+            _, first, _, _ = await buffer.append_audio_frames(sid, "rec", [_frame(1), _frame(2)])
+            before, second, _, _ = await buffer.append_audio_frames(sid, "rec", [_frame(2), _frame(3)])
             assert before == first[1].detail and [c.outcome for c in second] == ["dup", "ok"]
             await buffer.append_audio_frames(sid, "rec", [(4, "end", b"", False)])  # lets HTTP in
             chunk = [("pcm16", b"\x00\x00", False), ("end", b"", False)]  # ends: lets "rec" in again
             http = await buffer.append_audio(sid, Dedupe.by_key("k1"), chunk)
             assert http.outcome == "ok"
-            before, _, _ = await buffer.append_audio_frames(sid, "rec", [_frame(5)])
+            before, _, _, _ = await buffer.append_audio_frames(sid, "rec", [_frame(5)])
             assert before == http.detail
         finally:
             await redis.aclose()
@@ -486,10 +486,10 @@ def test_bursts_pass_the_gate_with_their_audio_kept_out_of_lua(redis_url: str) -
             sid = await _session(buffer)
             k = SessionKeys(sid)
             await redis.script_flush()
-            _, first, handed = await buffer.append_audio_frames(sid, "rec", _burst(1, 32))  # NOSCRIPT
+            _, first, handed, _ = await buffer.append_audio_frames(sid, "rec", _burst(1, 32))  # NOSCRIPT
             assert [c.outcome for c in first] == ["ok"] * 32 and len(handed) == 1
             calls = await _gate_calls(redis)
-            before, second, handed = await buffer.append_audio_frames(sid, "rec", _burst(33, 40))
+            before, second, handed, _ = await buffer.append_audio_frames(sid, "rec", _burst(33, 40))
             after = await _gate_calls(redis)
             assert after["exec"] == calls["exec"] + 1 and after["rename"] == calls["rename"] + 2
             assert after["xsetid"] == calls["xsetid"] + 1  # the ids proven to follow the stream
@@ -505,16 +505,73 @@ def test_bursts_pass_the_gate_with_their_audio_kept_out_of_lua(redis_url: str) -
             assert not await redis.exists(k.audio_gate)
             # A resend with new frames behind it: declined, judged frame by frame by the script.
             calls = await _gate_calls(redis)
-            _, third, _ = await buffer.append_audio_frames(sid, "rec", _burst(60, 40))
+            _, third, _, _ = await buffer.append_audio_frames(sid, "rec", _burst(60, 40))
             assert [c.outcome for c in third] == ["dup"] * 13 + ["ok"] * 27
             assert (await _gate_calls(redis))["rename"] == calls["rename"] + 1  # only the failed one back
             assert await redis.xlen(k.audio) == 3 and not await redis.exists(k.audio_gate)
             # audio_end at the end of a burst releases the recording, as through the script.
-            _, fourth, _ = await buffer.append_audio_frames(
+            _, fourth, _, _ = await buffer.append_audio_frames(
                 sid, "rec", [*_burst(100, 31), (131, "end", b"", False)]
             )
             assert [c.outcome for c in fourth] == ["ok"] * 32
             assert await redis.hget(k.meta, "recorder") is None
+        finally:
+            await redis.aclose()
+
+    asyncio.run(run())
+
+
+def test_the_audio_backlog_counts_what_is_stored_and_not_read_yet(redis_url: str) -> None:
+    """A session's audio backlog (max_audio_backlog) is the audio bytes stored, by each way of
+    storing (the ingest script, the gate, an append), less those its owner said it read: a
+    resent prefix is not counted again, nor is a successor's reading again of what its
+    predecessor told. Over the bound an append is refused, nothing stored and its seq not used;
+    a session closed to audio has none."""
+    frame = 3200
+
+    async def run() -> None:
+        redis = Redis.from_url(redis_url)
+        try:
+            buffer = SessionBuffer(redis)
+            sid = await _session(buffer)
+            await redis.script_flush()
+            *_, backlog = await buffer.append_audio_frames(sid, "rec", _burst(1, 32))  # the script
+            assert backlog == 32 * frame
+            calls = await _gate_calls(redis)
+            *_, backlog = await buffer.append_audio_frames(sid, "rec", _burst(33, 40))
+            assert (await _gate_calls(redis))["exec"] == calls["exec"] + 1  # through the gate
+            assert backlog == 72 * frame == await buffer.audio_backlog(sid)
+            _, checks, _, backlog = await buffer.append_audio_frames(sid, "rec", _burst(33, 41))
+            assert [c.outcome for c in checks] == ["dup"] * 40 + ["ok"]  # a resent prefix
+            assert backlog == 73 * frame
+
+            entries, _ = await buffer.audio_look(sid, "0-0", 10)
+            assert (
+                await buffer.checkpoint_audio(sid, entries[0][0], 32 * 1600, 32 * frame, 50 * frame) is None
+            )
+            assert await buffer.audio_backlog(sid) == 23 * frame
+            assert (await buffer.audio_state(sid))["cursor_bytes"] == str(32 * frame)
+            # a successor resumes at the cursor: what it reads again is not read twice
+            await buffer.checkpoint_audio(sid, entries[0][0], 32 * 1600, 32 * frame, 40 * frame)
+            assert await buffer.audio_backlog(sid) == 23 * frame
+
+            buffer.max_audio_backlog = 23 * frame
+            chunk = [("pcm16", b"\0" * frame, False)]
+            refused = await buffer.append_audio(sid, Dedupe.by_seq("rec", 74), chunk)
+            assert (refused.outcome, refused.detail) == ("backlog", str(23 * frame))
+            assert await buffer.audio_backlog(sid) == 23 * frame
+            buffer.max_audio_backlog = 24 * frame
+            stored = await buffer.append_audio(sid, Dedupe.by_seq("rec", 74), chunk)
+            assert stored.outcome == "ok"  # the same seq: the refusal did not take it
+            assert await buffer.audio_backlog(sid) == 24 * frame
+            # An owner at the stream's last entry has read it all, whatever it counted (one that
+            # started from no count: audio stored by an older version, read by one that kept none)
+            last = (await buffer.audio_look(sid, entries[0][0], 100))[0][-1][0]
+            assert await buffer.checkpoint_audio(sid, last, 74 * 1600, 0, 0) == 74 * frame
+            assert await buffer.audio_backlog(sid) == 0
+            assert (await buffer.audio_state(sid))["cursor_bytes"] == str(74 * frame)
+            await redis.hset(SessionKeys(sid).meta, "status", CLOSING)
+            assert await buffer.audio_backlog(sid) == 0
         finally:
             await redis.aclose()
 
@@ -554,17 +611,17 @@ def test_the_gate_declines_ids_that_do_not_follow_the_stream(
             await redis.xadd(k.audio, {"f": "pcm16", "d": b"", "s": ""}, id=ahead)
             await redis.hset(k.meta, "audio_last", ahead)
             calls = await _gate_calls(redis)
-            _, checks, _ = await buffer.append_audio_frames(sid, "rec", _burst(65, 32))
+            _, checks, _, _ = await buffer.append_audio_frames(sid, "rec", _burst(65, 32))
             assert [c.outcome for c in checks] == ["ok"] * 32
             assert _entry_id(checks[0].detail) > _entry_id(ahead)
             assert (await _gate_calls(redis))["rename"] == calls["rename"] + 1  # declined
             clock[0] = await redis_ms(redis) / 1000  # ids after that entry, within a second of now
-            _, checks, _ = await buffer.append_audio_frames(sid, "rec", _burst(97, 32))
+            _, checks, _, _ = await buffer.append_audio_frames(sid, "rec", _burst(97, 32))
             assert (await _gate_calls(redis))["rename"] == calls["rename"] + 3  # passed
             # This host's clock a minute ahead: declined, stored by the script at Redis's time.
             clock[0] = await redis_ms(redis) / 1000 + 60
             calls = await _gate_calls(redis)
-            _, checks, _ = await buffer.append_audio_frames(sid, "rec", _burst(129, 32))
+            _, checks, _, _ = await buffer.append_audio_frames(sid, "rec", _burst(129, 32))
             assert [c.outcome for c in checks] == ["ok"] * 32
             assert (await _gate_calls(redis))["rename"] == calls["rename"] + 1  # declined
             assert _entry_id(checks[0].detail)[0] < clock[0] * 1000
@@ -578,7 +635,7 @@ def test_the_gate_declines_ids_that_do_not_follow_the_stream(
             await redis.hset(k2.meta, "audio_last", f"{behind - 60_000}-1")
             buffer._last_entries[sid2] = f"{behind - 60_000}-1"
             calls = await _gate_calls(redis)
-            _, checks, _ = await buffer.append_audio_frames(sid2, "rec", _burst(1, 32))
+            _, checks, _, _ = await buffer.append_audio_frames(sid2, "rec", _burst(1, 32))
             assert [c.outcome for c in checks] == ["ok"] * 32
             assert (await _gate_calls(redis))["rename"] == calls["rename"] + 1  # declined
             assert _entry_id(checks[0].detail)[0] > behind + 59_000  # dated by Redis's clock
@@ -587,7 +644,7 @@ def test_the_gate_declines_ids_that_do_not_follow_the_stream(
             hidden = f"{_entry_id(buffer._last_entries[sid])[0] + 120_000}-0"
             await redis.xadd(k.audio, {"f": "pcm16", "d": b"", "s": ""}, id=hidden)
             calls = await _gate_calls(redis)
-            _, checks, _ = await buffer.append_audio_frames(sid, "rec", _burst(161, 32))
+            _, checks, _, _ = await buffer.append_audio_frames(sid, "rec", _burst(161, 32))
             assert [c.outcome for c in checks] == ["ok"] * 32
             assert (await _gate_calls(redis))["xsetid"] == calls["xsetid"] + 1  # refused
             assert _entry_id(checks[0].detail) > _entry_id(hidden)
@@ -620,9 +677,9 @@ def test_a_redis_refusing_transactions_gets_bursts_through_the_script(redis_url:
             k = SessionKeys(sid)
             calls = await _gate_calls(admin)
             for first in (1, 33):
-                _, checks, _ = await buffer.append_audio_frames(sid, "rec", _burst(first, 32))
+                _, checks, _, _ = await buffer.append_audio_frames(sid, "rec", _burst(first, 32))
                 assert [c.outcome for c in checks] == ["ok"] * 32
-            _, checks, _ = await buffer.append_audio_frames(sid, "rec", [_frame(65)])
+            _, checks, _, _ = await buffer.append_audio_frames(sid, "rec", [_frame(65)])
             assert [c.outcome for c in checks] == ["ok"]
             after = await _gate_calls(admin)
             assert after["rename"] == calls["rename"] and after["xsetid"] == calls["xsetid"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 import time
 import wave
@@ -14,6 +15,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from server.app import create_app
+from server.cancel import cancel_and_wait
 from server.services.core import AudioRequest, CoreResult, TextRequest
 from server.settings import Limits, Retry, Settings
 
@@ -129,3 +131,137 @@ def test_audio_owner_stops_reading_while_core_has_too_much_audio(
         wait_for_metric(client, "astra_audio_in_flight_seconds", lambda v: v == 0, 30)
         assert metric(client, "astra_audio_paused_sessions") == 0
         wait_for_metric(client, "astra_audio_lag_seconds", lambda v: v == 0, 30)  # caught up
+
+
+def _backlog(client: TestClient, session_id: str) -> int:
+    buffer = client.app.state.astra.orchestrator.buffer  # type: ignore[attr-defined]
+    backlog: int = client.portal.call(buffer.audio_backlog, session_id)  # type: ignore[union-attr]
+    return backlog
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_recorder_is_held_while_its_sessions_unread_audio_is_at_the_bound(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """CORE stuck, the owner stops reading the session's audio; once max_audio_backlog of it
+    waits unread in Redis, the recorder's next frames are not read (they wait, unacked, with the
+    client) and it is told so (status degraded AUDIO_BACKLOG). Once CORE answers the owner reads
+    on, the client is told ``ok``, every frame is stored and acked and every utterance becomes
+    its block, in order: nothing is refused or lost, and the session's Redis holds at most about
+    the bound of unread audio meanwhile. An owner that dies meanwhile is replaced."""
+    bound = 2.0
+    limited = with_settings(
+        settings,
+        limits=Limits(max_audio_in_flight=4.0, max_audio_backlog=bound),
+        retry=Retry(attempts=2, base_delay=0.01, max_delay=0.05, timeout=300),
+    )
+    token = make_token()
+    with wave.open(str(AUDIO / "sesion.wav")) as w:
+        pcm = w.readframes(18 * w.getframerate())  # three utterances: 5.5 s, 3.7 s and 5.2 s
+    with SettledTestClient(create_app(limited)) as client:
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        core = GatedCore(orch.core)
+        orch.core = core
+        started = client.post(
+            "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=bearer(token)
+        )
+        session_id = started.json()["session_id"]
+        api = f"/v1/orchestrator/session/{session_id}"
+        with client.websocket_connect(f"{api}/stream") as ws:
+            ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "mic", "token": token}))
+            frames = [pcm[i : i + 3200] for i in range(0, len(pcm), 3200)]
+            for seq, data in enumerate(frames, start=1):
+                ws.send_bytes(msgpack.packb({"type": "audio", "seq": seq, "format": "pcm16", "data": data}))
+            ws.send_bytes(msgpack.packb({"type": "audio_end", "seq": len(frames) + 1}))
+            acked: set[int] = set()
+            told: list[tuple[str, str | None]] = []
+
+            def take(message: dict[str, Any]) -> None:
+                if message["type"] == "ack":
+                    acked.add(message["seq"])
+                elif message["type"] == "status":
+                    told.append((message["state"], message.get("code")))
+                elif message["type"] == "error":
+                    raise AssertionError(f"refused: {message}")
+
+            while not told:
+                take(recv(ws))
+            assert told[0] == ("degraded", "AUDIO_BACKLOG")
+            wait_for_metric(client, "astra_audio_backlog_held_connections", lambda v: v == 1, 60)
+            wait_for_metric(client, "astra_audio_paused_sessions", lambda v: v == 1, 60)
+            # The owner is stuck within the second utterance (about 10 s in), the bound reached
+            # past it: the end of the 18 s is not stored yet, and what is unread stays near it.
+            last_seq = client.portal.call(orch.buffer.last_seq, session_id, "mic")  # type: ignore[union-attr]
+            assert last_seq < len(frames)
+            backlog = _backlog(client, session_id)
+            assert bound * 32_000 <= backlog < (bound + 6.4) * 32_000  # at most one window more
+            # Its owner dies (a Redis outage ends it): the held recorder's wait has it replaced,
+            # as its next audio would (nothing else reads the backlog down).
+            owner = orch.audio._running[session_id][1]
+            client.portal.call(cancel_and_wait, [owner])  # type: ignore[union-attr]
+
+            client.portal.call(core.gate.set)  # type: ignore[union-attr]
+            while len(acked) < len(frames) + 1 or told[-1][0] != "ok":
+                take(recv(ws))
+            # held and let go, maybe more than once, each told
+            assert told == [("degraded", "AUDIO_BACKLOG"), ("ok", None)] * (len(told) // 2)
+        assert acked == set(range(1, len(frames) + 2))
+        wait_for_metric(client, "astra_audio_backlog_held_connections", lambda v: v == 0, 30)
+        deadline = time.monotonic() + 60 * TIME_UNIT
+        while len(blocks := client.get(f"{api}/blocks", headers=bearer(token)).json()["blocks"]) < 3:
+            assert time.monotonic() < deadline, "the three utterances' blocks"
+            time.sleep(0.1)
+        assert [b["type"] for b in blocks] == ["TEMPLATE"] * 3
+        starts = [b["audio_metadata"]["time_start"] for b in blocks]
+        assert starts == sorted(starts)
+        assert _backlog(client, session_id) == 0  # all of it read
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_an_http_append_is_refused_while_the_sessions_unread_audio_is_at_the_bound(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """Over HTTP the same bound answers 429 AUDIO_BACKLOG with Retry-After, nothing stored, so
+    that parallel appends of long chunks cannot fill Redis while CORE is stuck; the same append
+    goes through once the owner has caught up. An owner that has died meanwhile (a Redis outage
+    ends it) is replaced by the refused append: nothing else would read the backlog down."""
+    limited = with_settings(
+        settings,
+        limits=Limits(max_audio_in_flight=4.0, max_audio_backlog=2.0),
+        retry=Retry(attempts=2, base_delay=0.01, max_delay=0.05, timeout=300),
+    )
+    token = make_token()
+    with wave.open(str(AUDIO / "sesion.wav")) as w:
+        pcm = w.readframes(18 * w.getframerate())
+    chunk = {"audio_chunk": base64.b64encode(pcm).decode(), "format": "pcm16", "sample_rate": 16000}
+    with SettledTestClient(create_app(limited)) as client:
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        core = GatedCore(orch.core)
+        orch.core = core
+        started = client.post(
+            "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=bearer(token)
+        )
+        session_id = started.json()["session_id"]
+        api = f"/v1/orchestrator/session/{session_id}"
+        assert client.post(f"{api}/append", json=chunk, headers=bearer(token)).status_code == 202
+        stored = client.portal.call(orch.buffer.meta, session_id)  # type: ignore[union-attr]
+        wait_for_metric(client, "astra_audio_paused_sessions", lambda v: v == 1, 60)
+        owner = orch.audio._running[session_id][1]
+        client.portal.call(cancel_and_wait, [owner])  # type: ignore[union-attr]
+        refused = client.post(f"{api}/append", json=chunk, headers=bearer(token))
+        assert refused.status_code == 429
+        assert refused.json()["error"]["code"] == "AUDIO_BACKLOG"
+        assert refused.json()["error"]["details"]["limit"] == "max_audio_backlog"
+        assert int(refused.headers["retry-after"]) > 0
+        after = client.portal.call(orch.buffer.meta, session_id)  # type: ignore[union-attr]
+        assert after.audio_last_at == stored.audio_last_at  # nothing stored
+        assert metric(client, 'astra_limit_refusals_total{limit="max_audio_backlog"}') == 1
+
+        client.portal.call(core.gate.set)  # type: ignore[union-attr]
+        deadline = time.monotonic() + 60 * TIME_UNIT
+        while _backlog(client, session_id) >= 2.0 * 32_000:
+            assert time.monotonic() < deadline, "the owner never caught up"
+            time.sleep(0.1)
+        assert client.post(f"{api}/append", json=chunk, headers=bearer(token)).status_code == 202

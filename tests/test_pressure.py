@@ -76,9 +76,9 @@ def test_a_connection_that_closes_with_inputs_unanswered_leaves_no_pressure_behi
         state = client.app.state.astra  # type: ignore[attr-defined]
         never = asyncio.Event()
 
-        async def store_hangs(*args: Any) -> list[Any]:
+        async def store_hangs(*args: Any) -> tuple[list[Any], int]:
             await never.wait()
-            return []
+            return [], 0
 
         state.orchestrator.ingest_audio_frames = store_hangs
         session_id = _start_session(client, token)

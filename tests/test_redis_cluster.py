@@ -157,14 +157,14 @@ async def test_every_buffer_script_touches_only_its_own_sessions_slot(redis_clus
         assert await buffer.claim_client_id(sid, "mic", "ana") == "ana"
         audio = await buffer.append_audio(sid, Dedupe.by_seq("mic", 1), [("pcm16", b"\0\0", True)])
         assert audio.outcome == "ok"
-        _, checks, _ = await buffer.append_audio_frames(sid, "mic", [(2, "pcm16", b"\0\0", False)])
+        _, checks, _, _ = await buffer.append_audio_frames(sid, "mic", [(2, "pcm16", b"\0\0", False)])
         assert [c.outcome for c in checks] == ["ok"]
         held = await buffer.recording(sid)  # also reads the cluster's clock
         assert held is not None and held[0] == "mic"
         assert await buffer.record_utterance(sid, "u1", {"position": 2}, 1, payload())
         assert await buffer.record_utterance(sid, "u2", {"position": 3}, 1, payload())
         assert await buffer.discard_utterance(sid, "u2", payload()) > 0  # heard with no words
-        await buffer.checkpoint_audio(sid, audio.detail, 1)
+        await buffer.checkpoint_audio(sid, audio.detail, 1, 2, 4)
         assert await buffer.acquire_lease(sid, "me", 10)
         assert await buffer.renew_lease(sid, "me", 10)
         await buffer.release_lease(sid, "me")

@@ -30,6 +30,8 @@ const ERRORS = {
   SERVICE_UNAVAILABLE: "Un servicio interno no está disponible; intente de nuevo.",
   STORE_UNAVAILABLE:
     "El servidor no puede guardar por ahora: lo que envíe queda en espera en esta consola y se enviará al restablecerse.",
+  AUDIO_BACKLOG:
+    "El servidor va atrasado procesando el audio de esta sesión: la grabación sigue y el audio queda en espera en esta consola hasta que se ponga al día.",
   BUILD_FAILED: "No se pudo generar el documento del acta.",
   NOT_SUPPORTED: "El servidor todavía no ofrece esta función.",
   BAD_FRAME: "El servidor rechazó un mensaje mal formado.",
