@@ -52,8 +52,8 @@ from .vad_process import VadProcess
 
 log = logging.getLogger("astra.audio")
 
-TELL_READ_BYTES = 1 << 16
-"""Audio bytes (2 s of PCM) an owner reads, at most, before it tells Redis how far it has read
+TELL_READ_BYTES = 1 << 20
+"""Audio bytes (33 s of PCM) an owner reads, at most, before it tells Redis how far it has read
 when no checkpoint tells it (speech in progress, a compressed stream): the session's audio
 backlog (``SessionBuffer.audio_backlog``) is counted by it. See ``AudioSettings.tell_read_bytes``."""
 READ_BATCH = 200

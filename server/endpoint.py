@@ -39,7 +39,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from . import protocol
 from .auth import Principal
-from .buffer import Dedupe, SessionMeta, as_unavailable, store_errors
+from .buffer import STORE_ERRORS, Dedupe, SessionMeta, as_unavailable, store_errors
 from .cancel import cancel_and_wait
 from .errors import (
     CLOSE_BAD_FRAME,
@@ -62,6 +62,7 @@ from .errors import (
 from .fanout import PRESENCE, RESYNC, STORE_DOWN, Subscription
 from .inbox import Inbox
 from .orchestrator import IngestResult
+from .pressure import LIVE_ALLOWANCE
 from .protocol import Audio, AudioEnd, Delete, Edit, Hello, Insert, Numbered, Ping, Presence, Text
 from .settings import PCM_BYTES_PER_SECOND
 from .state import AppState
@@ -128,7 +129,9 @@ class Connection:
         """Writes frames at once when no send would wait (our uvicorn protocol, wsprotocol.py)."""
         self._inputs: Inbox[Numbered] = Inbox()
         self._unanswered = 0
-        """Inputs queued or being stored, not answered yet: the reader waits at INGEST_WINDOW."""
+        """Inputs queued or being stored, not answered yet: the reader waits at ``_window``."""
+        self._window = INGEST_WINDOW
+        """INGEST_WINDOW; LIVE_ALLOWANCE while held for the audio backlog (_hold_for_backlog)."""
         self._pressure = state.pressure
         """The instance's counts of unanswered inputs and backlog, ours told to it (server.pressure)."""
         self._room = asyncio.Event()
@@ -518,8 +521,8 @@ class Connection:
                     assert_never(message)
 
     async def _queue_input(self, message: Numbered) -> None:
-        """Queue an input for the ingester, once fewer than INGEST_WINDOW are unanswered."""
-        while self._unanswered >= INGEST_WINDOW:
+        """Queue an input for the ingester, once fewer than ``_window`` are unanswered."""
+        while self._unanswered >= self._window:
             self._room.clear()
             self._waiting_for_room = True
             try:
@@ -533,7 +536,7 @@ class Connection:
     def _answered(self, count: int = 1) -> None:
         self._pressure.answered(self._unanswered, count)
         self._unanswered -= count
-        if self._waiting_for_room and self._unanswered < INGEST_WINDOW:
+        if self._waiting_for_room and self._unanswered < self._window:
             self._room.set()
 
     async def _ingest(self, principal: Principal, client_id: str, meta: SessionMeta) -> None:
@@ -596,9 +599,17 @@ class Connection:
         down, or a client sending faster than real time): this client's next frames are not read
         until the owner has caught up (TCP backpressure; the console keeps them, unacked), so
         that one session's audio cannot fill the Redis every session shares. The client is told
-        (``status`` degraded AUDIO_BACKLOG), and told again when it is over."""
+        (``status`` degraded AUDIO_BACKLOG), and told again when it is over: once the backlog is
+        under three quarters of the bound (the owner tells its reading at least every quarter),
+        so that a speech service slower than real time holds the client for a while at a time,
+        not every few seconds.
+
+        Meanwhile the reader takes no more than LIVE_ALLOWANCE inputs, and what it had taken does
+        not count as the instance's ingest pressure: held on purpose, it must not make every
+        owner here defer its cutting (server.pressure), which would slow the very reading that
+        ends the hold."""
         metrics = self.state.metrics
-        bound = self.limits.max_audio_backlog_bytes
+        release = self.limits.max_audio_backlog_bytes * 3 // 4
         orch = self.state.orchestrator
         log.warning(
             "session %s: %.0f s of audio not processed yet (max_audio_backlog): its recorder waits",
@@ -607,18 +618,28 @@ class Connection:
         )
         metrics.backlog_held.inc()
         self._held_for_backlog = True
+        self._window = LIVE_ALLOWANCE
+        self._pressure.set_aside(self._unanswered)
         try:
             await self.send(self._backlog_status())
-            while backlog >= bound:
+            while backlog >= release:
                 await asyncio.sleep(BACKLOG_POLL)
                 if orch.audio is not None:  # an owner must be reading it: one that died (a Redis
-                    # outage, its instance gone) is replaced by the next audio, which waits here
-                    await self._with_store(partial(orch.audio.notify, self.session_id))
+                    # outage, its instance gone) is replaced by the next audio, which waits here;
+                    # best effort (the next look tries again), not a store operation that tells
+                    # the client the store is back
+                    with contextlib.suppress(*STORE_ERRORS):
+                        await orch.audio.notify(self.session_id)
                 backlog = await self._with_store(partial(orch.buffer.audio_backlog, self.session_id))
         finally:
+            self._pressure.take_back(self._unanswered)
+            self._window = INGEST_WINDOW
+            if self._waiting_for_room:
+                self._room.set()
             self._held_for_backlog = False
             metrics.backlog_held.dec()
-        await self.send(protocol.status("ok"))
+        if self._outage_since is None:  # else the client was told the store is away; its
+            await self.send(protocol.status("ok"))  # return (_recovered) says ok
 
     @staticmethod
     def _backlog_status() -> bytes:

@@ -30,6 +30,7 @@ from .buffer import (
     FINALIZE_FAILED,
     FINALIZED,
     OPEN,
+    STORE_ERRORS,
     Dedupe,
     FinalizeBegun,
     IngestCheck,
@@ -633,7 +634,8 @@ class Orchestrator:
         holder = f"{protocol.HTTP_HOLDER_PREFIX}{principal.sub}"  # takes the recording as a console would
         result = self._audio_outcome(await self.buffer.append_audio(meta.session_id, dedupe, chunks, holder))
         if isinstance(result, AudioBacklog) and self.audio is not None:
-            await self.audio.notify(meta.session_id)  # an owner that died is replaced: it reads it
+            with contextlib.suppress(*STORE_ERRORS):  # best effort: the 429 is the answer
+                await self.audio.notify(meta.session_id)  # an owner that died is replaced: it reads it
         if isinstance(result, AstraError):
             raise result
         if not result.duplicate:

@@ -63,6 +63,15 @@ class IngestPressure:
         if unanswered > LIVE_ALLOWANCE:
             self.backlog -= unanswered - max(LIVE_ALLOWANCE, unanswered - count)
 
+    def set_aside(self, unanswered: int) -> None:
+        """A connection with ``unanswered`` inputs is held on purpose (its session's audio
+        backlog): its inputs beyond the allowance stop counting as backlog until ``take_back``
+        (with the same count: it takes no more than the allowance meanwhile)."""
+        self.backlog -= max(0, unanswered - LIVE_ALLOWANCE)
+
+    def take_back(self, unanswered: int) -> None:
+        self.backlog += max(0, unanswered - LIVE_ALLOWANCE)
+
     @property
     def high(self) -> bool:
         return self.backlog > self.threshold

@@ -149,7 +149,8 @@ def test_a_recorder_is_held_while_its_sessions_unread_audio_is_at_the_bound(
     client) and it is told so (status degraded AUDIO_BACKLOG). Once CORE answers the owner reads
     on, the client is told ``ok``, every frame is stored and acked and every utterance becomes
     its block, in order: nothing is refused or lost, and the session's Redis holds at most about
-    the bound of unread audio meanwhile. An owner that dies meanwhile is replaced."""
+    the bound of unread audio meanwhile. An owner that dies meanwhile is replaced, and the
+    frames held do not count as the instance's ingest pressure."""
     bound = 2.0
     limited = with_settings(
         settings,
@@ -190,6 +191,9 @@ def test_a_recorder_is_held_while_its_sessions_unread_audio_is_at_the_bound(
             assert told[0] == ("degraded", "AUDIO_BACKLOG")
             wait_for_metric(client, "astra_audio_backlog_held_connections", lambda v: v == 1, 60)
             wait_for_metric(client, "astra_audio_paused_sessions", lambda v: v == 1, 60)
+            # held on purpose: its waiting frames do not make the instance's owners defer
+            assert client.app.state.astra.pressure.backlog == 0  # type: ignore[attr-defined]
+            assert client.app.state.astra.pressure.waiting > 0  # type: ignore[attr-defined]
             # The owner is stuck within the second utterance (about 10 s in), the bound reached
             # past it: the end of the 18 s is not stored yet, and what is unread stays near it.
             last_seq = client.portal.call(orch.buffer.last_seq, session_id, "mic")  # type: ignore[union-attr]
