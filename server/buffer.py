@@ -1354,7 +1354,8 @@ class SessionBuffer:
 
     async def raw_blocks(self, session_id: str, page: int = 500) -> list[bytes]:
         """All blocks in order as stored (msgpack), not decoded: for finalize, which decodes them
-        in a worker process, and for a preview. The order's ids are read at once, then the blocks
+        in a worker process, for a preview, and for ``GET …/blocks``, which decodes them off the
+        event loop. The order's ids are read at once, then the blocks
         ``page`` at a time, so that no one reply keeps the event loop parsing for long; by id, not
         by index, so a session still changing (a preview) cannot have a block moved across a
         page's edge read twice or not at all. A block deleted meanwhile is left out; one stored

@@ -25,7 +25,7 @@ from starlette.routing import Route
 from . import openapi
 from .audio import ACCEPTED, SAMPLE_RATE, AudioFormatError, decode_file
 from .auth import CAN_DISCARD, CAN_EDIT, CAN_SEND, CAN_UPLOAD, Principal, bearer
-from .buffer import UTTERANCE_KEY_PREFIX, Dedupe, SessionMeta, store_errors
+from .buffer import UTTERANCE_KEY_PREFIX, Dedupe, SessionMeta, store_errors, unpack
 from .errors import (
     AstraError,
     IdempotencyKeyReused,
@@ -176,12 +176,20 @@ async def get_session(request: Request) -> Response:
 
 
 async def list_blocks(request: Request) -> Response:
+    """Every block in order. Decoding and encoding them run off the event loop: a session of
+    thousands of blocks at their size limits is hundreds of megabytes of it, which held every
+    connection's acks for seconds."""
     orch = _state(request).orchestrator
     meta = await orch.session(await _principal(request), request.path_params["session_id"])
-    blocks = await orch.buffer.blocks(meta.session_id)
-    return JSONResponse(
-        {"session_id": meta.session_id, "head_event_id": meta.head_event_id, "blocks": blocks}
-    )
+    stored = await orch.buffer.raw_blocks(meta.session_id)
+
+    def respond() -> JSONResponse:
+        blocks = [unpack(block) for block in stored]
+        return JSONResponse(
+            {"session_id": meta.session_id, "head_event_id": meta.head_event_id, "blocks": blocks}
+        )
+
+    return await asyncio.to_thread(respond)
 
 
 EVENTS_PAGE_BYTES = 8 << 20

@@ -95,6 +95,36 @@ def test_serving_freezes_startup_objects_and_restores_the_collector(settings: Se
     assert gc.get_threshold() == before
 
 
+def test_the_blocks_are_decoded_off_the_event_loop(
+    client: TestClient, make_token: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``GET …/blocks`` decodes (and encodes) every block of the session in a worker thread:
+    thousands of blocks at their size limits held the event loop, every connection's acks with
+    it, for seconds. The answer is the blocks, in order."""
+    from server import http_api
+
+    token = make_token()
+    sid = start(client, token)
+    api = f"/v1/orchestrator/session/{sid}"
+    said = ["Se abre la sesión.", "Se aprueba el orden del día.", "Se levanta la sesión."]
+    for text in said:
+        assert client.post(f"{api}/append", json={"text": text}, headers=bearer(token)).status_code == 200
+    where: list[str] = []
+
+    def unpack(data: bytes) -> Any:
+        try:
+            asyncio.get_running_loop()
+            where.append("event loop")
+        except RuntimeError:
+            where.append("thread")
+        return msgpack.unpackb(data)
+
+    monkeypatch.setattr(http_api, "unpack", unpack)
+    blocks = client.get(f"{api}/blocks", headers=bearer(token)).json()["blocks"]
+    assert len(blocks) == 3 and where == ["thread"] * 3
+    assert [b["position"] for b in blocks] == sorted(b["position"] for b in blocks)
+
+
 def test_start_pins_the_tenant_configuration(client: TestClient, make_token: Callable[..., str]) -> None:
     """Start answers a session id and pins adapter, skeleton version and hash, and every map."""
     token = make_token()
