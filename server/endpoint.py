@@ -161,7 +161,7 @@ class Connection:
         self._outage_since: float | None = None
         """When this connection first found the store unavailable; None while it is fine."""
         self._held_for_backlog = False
-        """Its frames are not read: the session's audio backlog is at its bound (_hold_for_backlog)."""
+        """Its frames are not stored: the session's audio backlog is at its bound (_hold_for_backlog)."""
 
     async def send(self, data: bytes) -> None:
         """Write one frame; SlowConsumer when the client's socket does not take it within

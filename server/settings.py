@@ -162,9 +162,10 @@ class Limits:
     """Seconds of audio (counted as 16 kHz PCM16 bytes, 32,000 a second; a compressed stream by
     its bytes) a session may hold in Redis that its audio owner has not read yet: a CORE outage
     (the owner stops reading, ``max_audio_in_flight``) or a client sending faster than real time.
-    Beyond it the server stops reading the recording console's frames until the owner catches up
-    (TCP backpressure, the console keeps them) and an HTTP append gets 429 AUDIO_BACKLOG: without
-    it one session's audio could fill the Redis every session shares."""
+    Beyond it the server stores no more of the recording console's frames until the owner has
+    read it under three quarters of this (TCP backpressure, the console keeps them) and an HTTP
+    append gets 429 AUDIO_BACKLOG: without it one session's audio could fill the Redis every
+    session shares."""
     finalize_lock_ttl: float = 30.0
     """Seconds the lock of a finalize in progress lives unless renewed: a finalize whose
     instance died is taken over by the next finalize call after this."""
