@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import dataclasses
 import re
 import time
 import wave
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import msgpack
@@ -73,6 +75,50 @@ class GatedCore:
         return result
 
 
+@dataclasses.dataclass
+class StuckCore:
+    """A running app whose CORE waits at a gate, a session started on it, and the 18 s of
+    ``sesion.wav`` (three utterances: 5.5 s, 3.7 s and 5.2 s) to send it."""
+
+    client: TestClient
+    orch: Any
+    core: GatedCore
+    token: str
+    session_id: str
+    pcm: bytes
+
+    @property
+    def api(self) -> str:
+        return f"/v1/orchestrator/session/{self.session_id}"
+
+    def stream(self, ws: Any) -> int:
+        """Say hello as "mic" and send the audio in 100 ms frames, then audio_end: its seq."""
+        ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "mic", "token": self.token}))
+        frames = [self.pcm[i : i + 3200] for i in range(0, len(self.pcm), 3200)]
+        for seq, data in enumerate(frames, start=1):
+            ws.send_bytes(msgpack.packb({"type": "audio", "seq": seq, "format": "pcm16", "data": data}))
+        ws.send_bytes(msgpack.packb({"type": "audio_end", "seq": len(frames) + 1}))
+        return len(frames) + 1
+
+
+@contextlib.contextmanager
+def stuck_core(settings: Settings, make_token: Callable[..., str], limits: Limits) -> Iterator[StuckCore]:
+    limited = with_settings(
+        settings, limits=limits, retry=Retry(attempts=2, base_delay=0.01, max_delay=0.05, timeout=300)
+    )
+    token = make_token()
+    with wave.open(str(AUDIO / "sesion.wav")) as w:
+        pcm = w.readframes(18 * w.getframerate())
+    with SettledTestClient(create_app(limited)) as client:
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        core = GatedCore(orch.core)
+        orch.core = core
+        started = client.post(
+            "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=bearer(token)
+        )
+        yield StuckCore(client, orch, core, token, started.json()["session_id"], pcm)
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_audio_owner_stops_reading_while_core_has_too_much_audio(
@@ -82,29 +128,11 @@ def test_audio_owner_stops_reading_while_core_has_too_much_audio(
     stops cutting: the rest of the audio waits in Redis, yet every frame is acked, and
     ``astra_audio_lag_seconds`` says how far behind it is. Once CORE answers, every utterance
     becomes its block, in order, and the lag is back to 0."""
-    limited = with_settings(
-        settings,
-        limits=Limits(max_audio_in_flight=4.0),
-        retry=Retry(attempts=2, base_delay=0.01, max_delay=0.05, timeout=300),
-    )
-    token = make_token()
-    with wave.open(str(AUDIO / "sesion.wav")) as w:
-        pcm = w.readframes(18 * w.getframerate())  # three utterances: 5.5 s, 3.7 s and 5.2 s
-    with SettledTestClient(create_app(limited)) as client:
-        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
-        core = GatedCore(orch.core)
-        orch.core = core
-        started = client.post(
-            "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=bearer(token)
-        )
-        api = f"/v1/orchestrator/session/{started.json()['session_id']}"
+    with stuck_core(settings, make_token, Limits(max_audio_in_flight=4.0)) as stuck:
+        client, core, token, api = stuck.client, stuck.core, stuck.token, stuck.api
         with client.websocket_connect(f"{api}/stream") as ws:
-            ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "mic", "token": token}))
-            frames = [pcm[i : i + 3200] for i in range(0, len(pcm), 3200)]
-            for seq, data in enumerate(frames, start=1):
-                ws.send_bytes(msgpack.packb({"type": "audio", "seq": seq, "format": "pcm16", "data": data}))
-            ws.send_bytes(msgpack.packb({"type": "audio_end", "seq": len(frames) + 1}))
-            until(ws, lambda m: m["type"] == "ack" and m["seq"] == len(frames) + 1)  # all durable
+            last = stuck.stream(ws)
+            until(ws, lambda m: m["type"] == "ack" and m["seq"] == last)  # all durable
 
             wait_for_metric(client, "astra_audio_paused_sessions", lambda v: v == 1, 60)
             events = client.get(f"{api}/events", headers=bearer(token)).json()["events"]
@@ -152,29 +180,11 @@ def test_a_recorder_is_held_while_its_sessions_unread_audio_is_at_the_bound(
     the bound of unread audio meanwhile. An owner that dies meanwhile is replaced, and the
     frames held do not count as the instance's ingest pressure."""
     bound = 2.0
-    limited = with_settings(
-        settings,
-        limits=Limits(max_audio_in_flight=4.0, max_audio_backlog=bound),
-        retry=Retry(attempts=2, base_delay=0.01, max_delay=0.05, timeout=300),
-    )
-    token = make_token()
-    with wave.open(str(AUDIO / "sesion.wav")) as w:
-        pcm = w.readframes(18 * w.getframerate())  # three utterances: 5.5 s, 3.7 s and 5.2 s
-    with SettledTestClient(create_app(limited)) as client:
-        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
-        core = GatedCore(orch.core)
-        orch.core = core
-        started = client.post(
-            "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=bearer(token)
-        )
-        session_id = started.json()["session_id"]
-        api = f"/v1/orchestrator/session/{session_id}"
+    with stuck_core(settings, make_token, Limits(max_audio_in_flight=4.0, max_audio_backlog=bound)) as stuck:
+        client, orch, core, token = stuck.client, stuck.orch, stuck.core, stuck.token
+        session_id, api = stuck.session_id, stuck.api
         with client.websocket_connect(f"{api}/stream") as ws:
-            ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "mic", "token": token}))
-            frames = [pcm[i : i + 3200] for i in range(0, len(pcm), 3200)]
-            for seq, data in enumerate(frames, start=1):
-                ws.send_bytes(msgpack.packb({"type": "audio", "seq": seq, "format": "pcm16", "data": data}))
-            ws.send_bytes(msgpack.packb({"type": "audio_end", "seq": len(frames) + 1}))
+            last = stuck.stream(ws)
             acked: set[int] = set()
             told: list[tuple[str, str | None]] = []
 
@@ -197,7 +207,7 @@ def test_a_recorder_is_held_while_its_sessions_unread_audio_is_at_the_bound(
             # The owner is stuck within the second utterance (about 10 s in), the bound reached
             # past it: the end of the 18 s is not stored yet, and what is unread stays near it.
             last_seq = client.portal.call(orch.buffer.last_seq, session_id, "mic")  # type: ignore[union-attr]
-            assert last_seq < len(frames)
+            assert last_seq < last - 1  # not every frame before the audio_end
             backlog = _backlog(client, session_id)
             assert bound * 32_000 <= backlog < (bound + 6.4) * 32_000  # at most one window more
             # Its owner dies (a Redis outage ends it): the held recorder's wait has it replaced,
@@ -206,11 +216,11 @@ def test_a_recorder_is_held_while_its_sessions_unread_audio_is_at_the_bound(
             client.portal.call(cancel_and_wait, [owner])  # type: ignore[union-attr]
 
             client.portal.call(core.gate.set)  # type: ignore[union-attr]
-            while len(acked) < len(frames) + 1 or told[-1][0] != "ok":
+            while len(acked) < last or told[-1][0] != "ok":
                 take(recv(ws))
             # held and let go, maybe more than once, each told
             assert told == [("degraded", "AUDIO_BACKLOG"), ("ok", None)] * (len(told) // 2)
-        assert acked == set(range(1, len(frames) + 2))
+        assert acked == set(range(1, last + 1))
         wait_for_metric(client, "astra_audio_backlog_held_connections", lambda v: v == 0, 30)
         deadline = time.monotonic() + 60 * TIME_UNIT
         while len(blocks := client.get(f"{api}/blocks", headers=bearer(token)).json()["blocks"]) < 3:
@@ -231,24 +241,10 @@ def test_an_http_append_is_refused_while_the_sessions_unread_audio_is_at_the_bou
     that parallel appends of long chunks cannot fill Redis while CORE is stuck; the same append
     goes through once the owner has caught up. An owner that has died meanwhile (a Redis outage
     ends it) is replaced by the refused append: nothing else would read the backlog down."""
-    limited = with_settings(
-        settings,
-        limits=Limits(max_audio_in_flight=4.0, max_audio_backlog=2.0),
-        retry=Retry(attempts=2, base_delay=0.01, max_delay=0.05, timeout=300),
-    )
-    token = make_token()
-    with wave.open(str(AUDIO / "sesion.wav")) as w:
-        pcm = w.readframes(18 * w.getframerate())
-    chunk = {"audio_chunk": base64.b64encode(pcm).decode(), "format": "pcm16", "sample_rate": 16000}
-    with SettledTestClient(create_app(limited)) as client:
-        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
-        core = GatedCore(orch.core)
-        orch.core = core
-        started = client.post(
-            "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=bearer(token)
-        )
-        session_id = started.json()["session_id"]
-        api = f"/v1/orchestrator/session/{session_id}"
+    with stuck_core(settings, make_token, Limits(max_audio_in_flight=4.0, max_audio_backlog=2.0)) as stuck:
+        client, orch, core, token = stuck.client, stuck.orch, stuck.core, stuck.token
+        session_id, api = stuck.session_id, stuck.api
+        chunk = {"audio_chunk": base64.b64encode(stuck.pcm).decode(), "format": "pcm16", "sample_rate": 16000}
         assert client.post(f"{api}/append", json=chunk, headers=bearer(token)).status_code == 202
         stored = client.portal.call(orch.buffer.meta, session_id)  # type: ignore[union-attr]
         wait_for_metric(client, "astra_audio_paused_sessions", lambda v: v == 1, 60)
