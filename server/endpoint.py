@@ -160,6 +160,8 @@ class Connection:
         self._left = False
         self._outage_since: float | None = None
         """When this connection first found the store unavailable; None while it is fine."""
+        self._backlog_bound = self.limits.max_audio_backlog_bytes
+        """max_audio_backlog in bytes, compared with every stored audio batch's backlog."""
         self._held_for_backlog = False
         """Its frames are not stored: the session's audio backlog is at its bound (_hold_for_backlog)."""
 
@@ -591,7 +593,7 @@ class Connection:
             ]
         )
         self._answered(len(batch))
-        if backlog >= self.limits.max_audio_backlog_bytes:
+        if backlog >= self._backlog_bound:
             await self._hold_for_backlog(backlog)
 
     async def _hold_for_backlog(self, backlog: int) -> None:
@@ -609,7 +611,7 @@ class Connection:
         owner here defer its cutting (server.pressure), which would slow the very reading that
         ends the hold."""
         metrics = self.state.metrics
-        release = self.limits.max_audio_backlog_bytes * 3 // 4
+        release = self._backlog_bound * 3 // 4
         orch = self.state.orchestrator
         log.warning(
             "session %s: %.0f s of audio not processed yet (max_audio_backlog): its recorder waits",
