@@ -284,6 +284,69 @@ def test_an_s3_body_cut_short_is_an_outage_not_a_crash() -> None:
         anyio.run(store.get_bytes, "tenants/T/sessions/ses_x/acta.docx")
 
 
+@contextlib.contextmanager
+def hung_s3() -> Iterator[tuple[str, list[bytes]]]:
+    """An endpoint that takes connections and requests and never answers: its URL, and the
+    request lines it was sent."""
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    requests: list[bytes] = []
+    connections: list[socket.socket] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            conn.settimeout(5)
+            with contextlib.suppress(OSError):
+                requests.append(conn.recv(65536).split(b"\r\n", 1)[0])
+            connections.append(conn)  # kept open, unanswered
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", requests
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        for conn in [*connections, listener]:
+            conn.close()
+
+
+def test_a_hung_s3_is_tried_as_often_as_botocore_tries_not_that_many_times_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Review: a seal (and every call of ours retried around an object store call) retried an S3
+    failure that botocore had already tried, and botocore tried once more than ``retry.attempts``
+    (its ``max_attempts`` counts retries): a hung S3 held a finalize through 4 x 5 read time-outs
+    (~10 min) before its 503. Now S3 sees ``retry.attempts`` tries in all, and the caller still
+    gets SERVICE_UNAVAILABLE (a 503: call again)."""
+    from server.services.resilience import with_retries
+    from server.settings import Retry
+
+    for name, value in {"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"}.items():
+        monkeypatch.setenv(name, value)
+    retry = Retry(attempts=3, base_delay=0.01, max_delay=0.02, timeout=0.3)
+    with hung_s3() as (url, requests):
+        settings = Settings(s3_bucket="actas", s3_endpoint_url=url, s3_region="us-east-1", retry=retry)
+        store = objectstore.make_object_store(settings, b"secret")
+        request = SealRequest(
+            tenant_id="T", session_id="ses_1", document=b"PK", blocks=msgpack.packb([]), events=[]
+        )
+        with pytest.raises(ServiceUnavailable) as failed:
+            anyio.run(with_retries, lambda: EmbeddedGuard(store, 60).seal(request), retry)
+        assert failed.value.http_status == 503
+        assert len(requests) == 3 and all(line.startswith(b"PUT ") for line in requests), requests
+        with pytest.raises(ServiceUnavailable):
+            anyio.run(with_retries, lambda: store.get_bytes("tenants/T/x.wav"), retry)
+        assert len(requests) == 6 and all(line.startswith(b"GET ") for line in requests[3:])
+
+
 @pytest.mark.parametrize("service", ["serve", "guard"])
 def test_a_bucket_that_cannot_hold_locked_actas_stops_startup_saying_why(
     service: str, s3_env: dict[str, str], spawn: Callable[..., Any], redis_url: str

@@ -211,6 +211,16 @@ class LocalObjectStore:
         return f"file://{self._path(key)}"
 
 
+class S3Unavailable(ServiceUnavailable):
+    """S3 failed a call that botocore had already tried ``retry.attempts`` times (its standard
+    retry mode: time-outs, lost connections, throttling, 5xx), or refused for good: not tried
+    again around it (``with_retries``), which multiplied the tries. A hung S3 held a finalize
+    through four seals of five tries each, each try a read time-out (~10 min); now one seal's
+    four (~2 min). Still 503 SERVICE_UNAVAILABLE to the caller, who may call again."""
+
+    retryable = False
+
+
 _READS = frozenset({"get_object", "head_object"})
 _READ_FORBIDDEN = frozenset({"AccessDenied", "403"})
 """A read refused by policy: GET says AccessDenied, HEAD has no body and only its status. Bad
@@ -290,10 +300,10 @@ class S3ObjectStore:
             if name in _READS and code in _READ_FORBIDDEN:
                 raise await self._refused_read(name, str(kwargs.get("Key")), code) from exc
             log.warning("object store: %s %s failed: %s", name, kwargs.get("Key"), exc)
-            raise ServiceUnavailable(f"object store: {code or exc}", service="s3") from exc
+            raise S3Unavailable(f"object store: {code or exc}", service="s3") from exc
         except BotoCoreError as exc:
             log.warning("object store: %s %s failed: %s", name, kwargs.get("Key"), exc)
-            raise ServiceUnavailable(f"object store: {exc}", service="s3") from exc
+            raise S3Unavailable(f"object store: {exc}", service="s3") from exc
 
     async def _refused_read(self, name: str, key: str, code: str) -> NotFound | ServiceUnavailable:
         """What a read answered 403 means (see _READ_FORBIDDEN): an outage when the key is listed
@@ -323,9 +333,9 @@ class S3ObjectStore:
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
             if 400 <= status < 500:
                 return None
-            raise ServiceUnavailable(f"object store: {exc}", service="s3") from exc
+            raise S3Unavailable(f"object store: {exc}", service="s3") from exc
         except BotoCoreError as exc:
-            raise ServiceUnavailable(f"object store: {exc}", service="s3") from exc
+            raise S3Unavailable(f"object store: {exc}", service="s3") from exc
         return any(entry.get("Key") == key for entry in response.get("Contents") or ())
 
     async def put_bytes(
@@ -438,9 +448,9 @@ class S3ObjectStore:
                 raise Forbidden(
                     f"object store: listing the versions of {full} is refused (s3:ListBucketVersions)"
                 ) from exc
-            raise ServiceUnavailable(f"object store: {exc}", service="s3") from exc
+            raise S3Unavailable(f"object store: {exc}", service="s3") from exc
         except BotoCoreError as exc:
-            raise ServiceUnavailable(f"object store: {exc}", service="s3") from exc
+            raise S3Unavailable(f"object store: {exc}", service="s3") from exc
         if not listed:
             return None
         # the oldest; of versions written in the same second, the one listed last
@@ -496,7 +506,8 @@ def make_object_store(settings: Settings, secret: bytes) -> ObjectStore:
         config = Config(
             connect_timeout=settings.retry.timeout,
             read_timeout=settings.retry.timeout,
-            retries={"mode": "standard", "max_attempts": settings.retry.attempts},
+            # tries in all, as ``retry.attempts`` counts them (its ``max_attempts`` counts retries)
+            retries={"mode": "standard", "total_max_attempts": settings.retry.attempts},
         )
         client = boto3.client(
             "s3", endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region, config=config
