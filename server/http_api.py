@@ -13,13 +13,14 @@ import contextlib
 import hashlib
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from typing import Any, BinaryIO
 
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from . import openapi
@@ -72,11 +73,21 @@ async def _json(request: Request) -> dict[str, Any]:
             raise PayloadTooLarge(f"body exceeds {limit} bytes", limit=limit)
     try:
         body = json.loads(raw, parse_constant=_no_constant)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # ValueError: also an integer of over 4,300 digits
         raise MalformedBody("the body is not valid JSON") from exc
     if not isinstance(body, dict):
         raise MalformedBody("the body must be a JSON object")
+    if _SURROGATE_ESCAPE.search(raw) is not None:
+        try:  # a pair is one character (an emoji); a lone half is none, and no UTF-8 can hold it
+            json.dumps(body, ensure_ascii=False).encode()
+        except UnicodeEncodeError as exc:
+            raise MalformedBody("the body holds a lone UTF-16 surrogate (\\ud800-\\udfff)") from exc
     return body
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+"""A JSON escape of half a UTF-16 surrogate pair: Python's parser makes a string of a lone one,
+which every later encoding (msgpack, Redis, the event log) refused with a 500."""
 
 
 async def _dedupe(request: Request, principal: Principal, meta: SessionMeta, what: Any) -> Dedupe:
@@ -498,12 +509,13 @@ async def get_object(request: Request) -> Response:
         raise NotFound("no such object")
     key = request.path_params["key"]
     store.verify(key, request.query_params.get("expires", ""), request.query_params.get("signature", ""))
-    data = await store.get_bytes(key)
-    filename = key.rsplit("/", 1)[-1]
-    return Response(
-        data,
+    path, stat = await store.file(key)  # streamed from the file in pieces, in a thread
+    return FileResponse(
+        path,
+        stat_result=stat,
         media_type="application/octet-stream",
-        headers={"content-disposition": f'attachment; filename="{filename}"', "cache-control": "private"},
+        filename=key.rsplit("/", 1)[-1],
+        headers={"cache-control": "private"},
     )
 
 

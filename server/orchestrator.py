@@ -1557,6 +1557,9 @@ class Orchestrator:
             if held and not kept:  # failed after it was counted: its bytes are not the session's
                 with contextlib.suppress(Exception):
                     await self.buffer.hold_asset_bytes(meta.session_id, -info.size)
+        if result.duplicate:  # resent while the first was being stored, which committed first:
+            # its answer, not this one's object (stored under this call's asset id, kept by none)
+            return await self._uploaded_before(meta, result)
         return result, self.store.uri(key)
 
     async def _hold_asset_bytes(self, meta: SessionMeta, size: int) -> None:

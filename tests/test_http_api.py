@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import concurrent.futures
 import contextlib
 import dataclasses
 import gc
@@ -477,6 +478,48 @@ def test_a_sessions_images_are_bounded_in_bytes(settings: Settings, make_token: 
         assert fresh.status_code == 200, fresh.text
 
 
+def test_an_upload_resent_while_the_first_is_stored_answers_the_first_ones_asset(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """Review: an upload resent with its Idempotency-Key while the first was still being stored
+    (a client that timed out) was admitted too, and the one committed second answered
+    ``duplicate`` with asset_id null and an s3_url of its own object, which no block names. Both
+    answers now name the one block stored, its asset and its URL."""
+    token = make_token()
+    api = f"/v1/orchestrator/session/{start(client, token)}"
+    store = client.app.state.astra.orchestrator.store  # type: ignore[attr-defined]
+    real_put = store.put_file
+    storing: list[asyncio.Event] = []
+
+    async def put_file(*args: Any) -> None:
+        """The first call is stored only once the resend is being stored too."""
+        storing.append(asyncio.Event())
+        if len(storing) == 1:
+            await asyncio.wait_for(storing[0].wait(), 30)
+        else:
+            storing[0].set()
+        await real_put(*args)
+
+    store.put_file = put_file
+    keyed = {**bearer(token), "Idempotency-Key": "plano-1"}
+
+    def upload() -> Any:
+        return client.post(
+            f"{api}/upload-asset", files={"file": ("p.png", png(40, 20), "image/png")}, headers=keyed
+        )
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        answers = [a.result() for a in [pool.submit(upload), pool.submit(upload)]]
+    assert len(storing) == 2 and [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+    bodies = [a.json() for a in answers]
+    assert sorted(b["duplicate"] for b in bodies) == [False, True]
+    assert bodies[0]["asset_id"] == bodies[1]["asset_id"] is not None
+    assert bodies[0]["s3_url"] == bodies[1]["s3_url"] != ""
+    assert bodies[0]["block"]["block_id"] == bodies[1]["block"]["block_id"]
+    blocks = client.get(f"{api}/blocks", headers=bearer(token)).json()["blocks"]
+    assert [b["block_id"] for b in blocks] == [bodies[0]["block"]["block_id"]]
+
+
 def test_upload_asset_stores_image_block_and_refuses_other_types(
     client: TestClient, make_token: Callable[..., str]
 ) -> None:
@@ -533,13 +576,27 @@ def test_upload_asset_stores_image_block_and_refuses_other_types(
 
 def test_download_links_are_signed(client: TestClient, make_token: Callable[..., str]) -> None:
     """A download link with a changed key or signature is refused; the real one returns the
-    exact bytes whose SHA-256 is the integrity hash."""
+    exact bytes whose SHA-256 is the integrity hash, streamed from the file (review: the object
+    was read into memory whole for each download); a signed link to no object is 404."""
     token = make_token()
     api = f"/v1/orchestrator/session/{start(client, token)}"
     client.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=bearer(token))
     result = client.post(f"{api}/finalize", headers=bearer(token)).json()
     url = result["download_url"]
-    assert hashlib.sha256(client.get(url).content).hexdigest() == result["integrity_hash"]
+    store = client.app.state.astra.local_store  # type: ignore[attr-defined]
+
+    async def read_whole(*args: Any) -> bytes:
+        raise AssertionError("a download read the object into memory")
+
+    store.get_bytes = read_whole
+    document = client.get(url)
+    assert hashlib.sha256(document.content).hexdigest() == result["integrity_hash"]
+    assert document.headers["content-length"] == str(len(document.content))
+    filename = result["document_key"].rsplit("/", 1)[-1]
+    assert document.headers["content-disposition"] == f'attachment; filename="{filename}"'
+    assert document.headers["cache-control"] == "private"
+    missing = client.portal.call(store.download_url, result["document_key"] + ".gone", 60)  # type: ignore[union-attr]
+    assert client.get(missing).status_code == 404
     assert client.get(url.replace("sessions/", "sessions/x")).status_code == 401
     assert client.get(url[:-4] + "0000").status_code == 401
     # Non-ASCII signatures and odd digits used to escape as 500s (compare_digest, int()).
@@ -1421,7 +1478,10 @@ def test_bodies_json_cannot_serve_back_are_refused(
 ) -> None:
     """NaN/Infinity (not JSON, though Python parses them) and absurd nesting are BAD_JSON;
     metadata with a number msgpack or JSON cannot carry is 422. Each used to be a 500, at once or
-    on the next read of the session."""
+    on the next read of the session. Review: so were an integer of more than 4,300 digits
+    (Python's parser refuses it with a ValueError) and a lone half of a UTF-16 surrogate pair
+    (parsed into a string no UTF-8 encoder takes): BAD_JSON, while a whole pair (an emoji) and an
+    escaped backslash before "ud800" are text like any other."""
     token = make_token()
     url = "/v1/orchestrator/session/start"
     cases = [
@@ -1438,10 +1498,23 @@ def test_bodies_json_cannot_serve_back_are_refused(
             422,
             "INVALID_INPUT",
         ),
+        (b'{"tenant_id": "CONCEJO_CALI", "metadata": {"n": ' + b"7" * 5_000 + b"}}", 400, "BAD_JSON"),
+        (b'{"tenant_id": "CONCEJO_CALI", "metadata": {"t": "acta \\ud800"}}', 400, "BAD_JSON"),
+        (b'{"tenant_id": "CONCEJO_CALI", "metadata": {"\\uDC00": "t"}}', 400, "BAD_JSON"),
     ]
     for body, status, code in cases:
         response = client.post(url, content=body, headers=bearer(token))
         assert (response.status_code, response.json()["error"]["code"]) == (status, code), body[:80]
+    for body, said in (
+        (b'{"tenant_id": "CONCEJO_CALI", "metadata": {"t": "acta \\ud83d\\ude00"}}', "acta \U0001f600"),
+        (b'{"tenant_id": "CONCEJO_CALI", "metadata": {"t": "C:\\\\ud800"}}', "C:\\ud800"),
+    ):
+        response = client.post(url, content=body, headers=bearer(token))
+        assert response.status_code == 201, response.text
+        session = client.get(
+            f"/v1/orchestrator/session/{response.json()['session_id']}", headers=bearer(token)
+        )
+        assert session.json()["metadata"]["t"] == said
 
 
 def test_insert_after_block_id_is_a_block_id(client: TestClient, make_token: Callable[..., str]) -> None:

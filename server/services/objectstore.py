@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any, BinaryIO, Protocol
 from urllib.parse import quote, urlencode
 
@@ -181,6 +182,19 @@ class LocalObjectStore:
 
     async def exists(self, key: str) -> bool:
         return await asyncio.to_thread(self._path(key).is_file)
+
+    async def file(self, key: str) -> tuple[Path, os.stat_result]:
+        """The file of a key and its ``stat``, for a download streamed from it rather than read
+        into memory whole (an acta with its pictures is tens of MB; a link is fetched by anyone
+        who holds it, as often as they like). NotFound when there is none."""
+        path = self._path(key)
+        try:
+            stat = await asyncio.to_thread(path.stat)
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            raise NotFound("no such object") from exc
+        if not S_ISREG(stat.st_mode):
+            raise NotFound("no such object")
+        return path, stat
 
     async def version_readable(self, key: str, version: str) -> bool:
         return False  # files have no versions
