@@ -109,6 +109,10 @@ def audio_run(
 
 BACKLOG_POLL = 1.0
 """Seconds between two looks at a session's audio backlog while its recorder is held for it."""
+BACKLOG_STATUS_EVERY = 15.0
+"""Seconds between two ``status degraded AUDIO_BACKLOG`` told a held recorder: its pings wait
+unread behind its audio, and a client that hears nothing for a while (the console: 45 s) takes
+the connection for dead and reconnects, storing one more window past the bound each time."""
 
 STORE_RETRY_MAX = 2.0
 """Longest pause between two tries of a store operation while Redis is unavailable."""
@@ -624,8 +628,15 @@ class Connection:
         self._pressure.set_aside(self._unanswered)
         try:
             await self.send(self._backlog_status())
+            told_at = time.monotonic()
             while backlog >= release:
                 await asyncio.sleep(BACKLOG_POLL)
+                # Not silent: its frames wait for us to read them (its pings among them). Its
+                # presence stays (else everyone was told it left), and it hears from us.
+                now = self._presence_heard = time.monotonic()
+                if now - told_at >= BACKLOG_STATUS_EVERY:
+                    await self.send(self._backlog_status())
+                    told_at = now
                 if orch.audio is not None:  # an owner must be reading it: one that died (a Redis
                     # outage, its instance gone) is replaced by the next audio, which waits here;
                     # best effort (the next look tries again), not a store operation that tells
