@@ -317,9 +317,10 @@ process.exit(0);
 """
 
 
-@pytest.mark.parametrize("code", ["SESSION_CLOSED", "SESSION_TOO_LONG", "RECORDING_ELSEWHERE"])
+@pytest.mark.parametrize("code", ["SESSION_CLOSED", "SESSION_TOO_LONG", "RECORDING_ELSEWHERE", "FORBIDDEN"])
 def test_console_outbox_drops_all_queued_audio_on_a_refusal_they_all_share(code: str) -> None:
-    """Closed, too old, or recorded by another console: every queued audio frame would be refused
+    """Closed, too old, recorded by another console, or (review) the user's token no longer of a
+    role that records: every queued audio frame would be refused
     alike, so all leave the queue at once and the text among them is renumbered and sent again,
     instead of one refused frame per round and the rest renumbered and resent each time (600
     frames: 600 rounds, some 180,000 frames sent)."""

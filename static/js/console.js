@@ -34,7 +34,7 @@ const $ = (id) => {
 };
 
 /** Closes that reconnect but are worth saying why (protocol.md, "Close codes"). */
-const EXPLAINED_CLOSES = new Set([4408, 4429, 4503]);
+const EXPLAINED_CLOSES = new Set([1013, 4408, 4429, 4500, 4503]);
 const CONN_TEXT = {
   connecting: "conectando",
   online: "en línea",
@@ -683,16 +683,16 @@ function recorderHandlers() {
       if (Date.now() - app.recSavedAt >= 1000) rememberRecording();
     },
     level: (peak) => showLevel(peak),
-    state: () => {
+    state: (state, info) => {
+      // lost while recording or paused alike (a pause already sent its audio_end: no `ended`)
+      if (state === "idle" && info && info.reason === "lost") {
+        app.recError = "El micrófono dejó de estar disponible: la grabación se detuvo.";
+      }
       rememberRecording();
       renderRecorder();
     },
-    ended: (reason) => {
+    ended: () => {
       if (app.conn) app.conn.sendAudioEnd();
-      if (reason === "lost") {
-        app.recError = "El micrófono dejó de estar disponible: la grabación se detuvo.";
-        renderRecorder();
-      }
     },
   };
 }
@@ -880,7 +880,8 @@ function connectionHandlers() {
       saveNow();
     },
     ack: (msg, frames) => {
-      if ($("text-error").dataset.kind === "error" && !frames.some((f) => CORRECTIONS.has(f.kind))) {
+      // a refused text's reason stays until a text goes through (audio is acked ten times a second)
+      if ($("text-error").dataset.kind === "error" && frames.some((f) => f.kind === "text")) {
         say("text-error", "");
       }
       app.editing.acked(frames, msg);

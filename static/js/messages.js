@@ -41,7 +41,19 @@ const ERRORS = {
   TOO_MANY_ERRORS: "Demasiados mensajes erróneos en la conexión.",
   NETWORK: "No se pudo contactar el servidor.",
   NOT_PENDING: "Solo se reprocesan bloques pendientes de revisión.",
+  AUDIO_MISSING: "El audio guardado de este fragmento ya no está: escriba el texto a mano.",
+  AUDIO_UNREADABLE: "El audio guardado de este fragmento está dañado: escriba el texto a mano.",
   AUDIO_NOT_SUPPORTED: "El servidor no acepta audio por esta vía.",
+  UNSUPPORTED_AUDIO: "El servidor no acepta este formato de audio.",
+  UNSUPPORTED_MEDIA: "Solo se aceptan imágenes PNG o JPEG completas.",
+  IMAGE_TOO_LARGE: "La imagen es demasiado grande para el acta.",
+  BAD_MULTIPART: "El archivo no llegó completo al servidor; intente de nuevo.",
+  CORE_CIRCUIT_OPEN:
+    "El servicio de transcripción falla repetidamente; lo recibido queda pendiente de revisión y se puede reprocesar después.",
+  IDEMPOTENCY_KEY_REUSED: "La misma solicitud se envió antes con otro contenido.",
+  HELLO_REQUIRED: "La conexión no se identificó antes de enviar.",
+  DUPLICATE_HELLO: "La conexión ya estaba identificada.",
+  UNSAFE_KEY: "Un nombre no es válido para guardarlo en el servidor.",
   INTERNAL: "Error interno del servidor.",
 };
 
@@ -54,6 +66,7 @@ const DETAILED = new Set([
   "CONFIG_ERROR",
   "SERVICE_ERROR",
   "BUILD_FAILED",
+  "IMAGE_TOO_LARGE",
 ]);
 
 /** "Spanish explanation [CODE]"; unknown codes keep the server's own message. */

@@ -67,11 +67,12 @@ export const SEND_AGAIN_CODES = new Set(["PLACE_CONTENDED", "SERVICE_UNAVAILABLE
 
 /**
  * Refusals of audio that every queued audio frame would get too (the session is closed or too
- * old, or another console is recording it): they all leave the queue at once. One at a time,
+ * old, another console is recording it, or this user's token no longer has a role that records):
+ * they all leave the queue at once. One at a time,
  * each round would refuse one frame and renumber the rest (SEQ_GAP): a minute of queued audio
  * would be sent again hundreds of times.
  */
-export const AUDIO_REFUSED_FOR_ALL = new Set(["SESSION_CLOSED", "SESSION_TOO_LONG", "RECORDING_ELSEWHERE"]);
+export const AUDIO_REFUSED_FOR_ALL = new Set(["SESSION_CLOSED", "SESSION_TOO_LONG", "RECORDING_ELSEWHERE", "FORBIDDEN"]);
 
 /** Human corrections of the draft (protocol.md, `edit`, `insert`, `delete`). */
 export const CORRECTIONS = new Set(["edit", "insert", "delete"]);
