@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -113,6 +114,19 @@ def _claim_data_dir(data_dir: Path) -> bool:
 
 
 def serve(args: argparse.Namespace) -> int:
+    # SIGTERM (systemd, Docker, a platform's stop) ends it as Ctrl-C does. uvicorn shuts down
+    # gracefully, then raises the signal again under the handler it found: Python's default ended
+    # the process there, before the `finally` that stops the embedded Redis, which then stopped
+    # only by its parent-death signal, after the data dir's lock was let go (a restart could
+    # start a second Redis on the AOF the first was still writing).
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        return _serve(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _serve(args: argparse.Namespace) -> int:
     import asyncio
 
     import uvicorn
@@ -138,7 +152,11 @@ def serve(args: argparse.Namespace) -> int:
             )
             return 2
         embedded = EmbeddedRedis(settings.data_dir, appendfsync=settings.redis_appendfsync)
-        embedded.start()
+        try:
+            embedded.start()  # stops the redis-server it started when it fails
+        except (RuntimeError, TimeoutError) as exc:
+            print(f"astra serve: the embedded Redis did not start: {exc}", file=sys.stderr)
+            return 2
         settings = dataclasses.replace(settings, redis_url=embedded.url)
     try:
         asyncio.run(check_startup(settings))  # a wrong setting: one line naming it (main), exit 2
@@ -174,6 +192,10 @@ def serve(args: argparse.Namespace) -> int:
         if embedded is not None:
             embedded.stop()
     return 0
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)  # a stop asked for, as Ctrl-C's: the `finally` blocks run
 
 
 def token(args: argparse.Namespace) -> int:
@@ -226,7 +248,7 @@ def verify(args: argparse.Namespace) -> int:
     import asyncio
     import contextlib
 
-    from redis.exceptions import RedisError
+    from redis.exceptions import RedisClusterException, RedisError
 
     from .auth import load_or_create_secret
     from .buffer import SessionBuffer
@@ -258,7 +280,14 @@ def verify(args: argparse.Namespace) -> int:
             return 2
         else:  # held until verify ends: a server started meanwhile would take this Redis over
             embedded = EmbeddedRedis(settings.data_dir, appendfsync=settings.redis_appendfsync)
-            embedded.start()
+            try:
+                embedded.start()
+            except (RuntimeError, TimeoutError) as exc:  # not a mismatch (1): nothing was checked
+                print(
+                    f"cannot verify {args.session}: the data dir's Redis did not start: {exc}",
+                    file=sys.stderr,
+                )
+                return 2
             settings = dataclasses.replace(settings, redis_url=embedded.url)
 
     async def run() -> int:
@@ -272,7 +301,7 @@ def verify(args: argparse.Namespace) -> int:
             except AstraError as exc:  # not found, not finalized, the store or S3 unavailable
                 print(f"cannot verify {args.session}: {exc.message}", file=sys.stderr)
                 return 2
-            except RedisError as exc:
+            except (RedisError, RedisClusterException) as exc:  # the second: no cluster node answers
                 print(f"cannot verify {args.session}: Redis: {exc}", file=sys.stderr)
                 return 2
             except (KeyError, TypeError, ValueError) as exc:  # a stored result of another shape

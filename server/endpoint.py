@@ -835,9 +835,8 @@ async def stream_endpoint(websocket: WebSocket) -> None:
         return
     await websocket.accept(subprotocol=protocol.SUBPROTOCOL if protocol.SUBPROTOCOL in offered else None)
     state.metrics.connections.inc()
-    connection = Connection(websocket, state, session_id)
-    try:
-        await connection.run(token)
+    try:  # made inside: one that fails to be made is counted out again, and closed
+        await Connection(websocket, state, session_id).run(token)
     except WebSocketDisconnect:
         pass
     except Exception:

@@ -52,6 +52,7 @@ from redis.exceptions import (
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.typing import EncodableT, KeyT, ScriptTextT
 
+from .errors import ConfigError
 from .settings import Settings
 
 RedisClient: TypeAlias = Redis | RedisCluster
@@ -138,10 +139,19 @@ class GatedRedisCluster(RedisCluster):
 
 
 def make_redis(settings: Settings) -> RedisClient:
-    """The client for ``settings.redis_url`` (standalone or cluster, by scheme)."""
+    """The client for ``settings.redis_url`` (standalone or cluster, by scheme); ConfigError
+    naming REDIS_URL for one that is not a Redis URL (redis-py and the seeds' parser raise a bare
+    ValueError, which ended ``astra serve`` and ``astra verify`` in a traceback)."""
     url = settings.redis_url
     if not url:
         raise RuntimeError("settings.redis_url is required (astra serve starts an embedded Redis)")
+    try:
+        return _make_redis(settings, url)
+    except ValueError as exc:
+        raise ConfigError(f"REDIS_URL: {exc}") from exc
+
+
+def _make_redis(settings: Settings, url: str) -> RedisClient:
     timeout = settings.redis_socket_timeout
     if is_cluster_url(url):
         first, seeds = cluster_seeds(url)

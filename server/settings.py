@@ -7,6 +7,7 @@ Every limit and timeout has a name, a finite default and a line saying what it b
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -51,7 +52,10 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    return _number(env, name, default, float, "a number")
+    value = _number(env, name, default, float, "a number")
+    if not math.isfinite(value):  # float() takes "nan" and "inf": every bound and timer broke on them
+        raise SettingsError(f"{name} must be a finite number, not {env.get(name)!r}")
+    return value
 
 
 _TRUE, _FALSE = frozenset({"1", "true", "yes", "on"}), frozenset({"0", "false", "no", "off"})
@@ -382,6 +386,33 @@ class Settings:
         ):
             if count < 1:
                 raise SettingsError(f"{name} must be 1 or more (it is {count})")
+        # times and rates of none: each was taken and broke every connection or session later
+        # (a token bucket refusing a rate of 0 on each connection, a pong awaited 0 s, keepalive
+        # silently off, every recorded input SESSION_TOO_LONG, leases that lapse at once)
+        limits = self.limits
+        for name, value in (
+            ("ASTRA_FRAME_RATE", limits.frame_rate),
+            ("ASTRA_FRAME_BURST", limits.frame_burst),
+            ("ASTRA_HELLO_TIMEOUT", limits.hello_timeout),
+            ("ASTRA_PING_INTERVAL", limits.ping_interval),
+            ("ASTRA_IDLE_TIMEOUT", limits.idle_timeout),
+            ("ASTRA_SEND_TIMEOUT", limits.send_timeout),
+            ("ASTRA_IDLE_RESYNC", limits.idle_resync),
+            ("ASTRA_PRESENCE_TTL", limits.presence_ttl),
+            ("ASTRA_MAX_SESSION_SECONDS", limits.max_session_seconds),
+            ("ASTRA_MAX_AUDIO_IN_FLIGHT", limits.max_audio_in_flight),
+            ("ASTRA_FINALIZE_LOCK_TTL", limits.finalize_lock_ttl),
+            ("ASTRA_MAX_FRAME_BYTES", limits.max_frame_bytes),
+            ("ASTRA_MAX_TEXT_CHARS", limits.max_text_chars),
+            ("ASTRA_MAX_JSON_BYTES", limits.max_json_bytes),
+            ("ASTRA_AUDIO_LEASE_TTL", self.audio_lease_ttl),
+            ("ASTRA_INFLIGHT_LEASE_TTL", self.inflight_lease_ttl),
+            ("ASTRA_REDIS_SOCKET_TIMEOUT", self.redis_socket_timeout),
+            ("ASTRA_REDIS_POOL_TIMEOUT", self.redis_pool_timeout),
+            ("ASTRA_SERVICE_TIMEOUT", self.retry.timeout),
+        ):
+            if not value > 0:
+                raise SettingsError(f"{name} must be more than 0 (it is {value:g})")
         if not self.limits.max_audio_backlog > 0:
             raise SettingsError(
                 "ASTRA_MAX_AUDIO_BACKLOG must be more than 0 seconds "

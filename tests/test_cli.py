@@ -213,6 +213,68 @@ def test_ctrl_c_stops_serve_quietly_and_completely(tmp_path: Path) -> None:
         assert noise not in output, output[-3000:]
 
 
+def test_sigterm_stops_serve_and_its_redis_before_it_exits(tmp_path: Path) -> None:
+    """Review: on SIGTERM (systemd, Docker) uvicorn shut down and then raised the signal again
+    under Python's default handler, which ended the process before the `finally` that stops the
+    embedded Redis: Redis was stopped only by its parent-death signal, after the data dir's lock
+    was let go. Now the server exits 0 once it has stopped its Redis itself."""
+    port, data = free_port(), tmp_path / "data"
+    log_path = tmp_path / "serve.log"
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL" and not k.startswith("ASTRA_")}
+    env |= {"ASTRA_MODEL_CACHE": str(MODEL_CACHE), "ASTRA_ASR_WARMUP": "0"}
+    with open(log_path, "wb") as log:
+        server = popen_tied(
+            [sys.executable, "-m", "server", "serve", "--port", str(port), "--data-dir", str(data)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+
+        def up() -> bool:
+            assert server.poll() is None, log_path.read_text(errors="replace")
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(up, 30, "astra serve with its Redis")
+        (redis,) = [c for c in psutil.Process(server.pid).children() if "redis" in c.name()]
+        server.send_signal(signal.SIGTERM)  # to the server alone, as Docker does
+        assert server.wait(30) == 0, log_path.read_text(errors="replace")[-3000:]
+        assert gone(redis.pid), "the embedded Redis outlived the server"
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(10)
+    output = log_path.read_text(errors="replace")
+    assert "Application shutdown complete" in output and "Traceback" not in output, output[-3000:]
+
+
+def test_urls_that_are_not_urls_stop_astra_in_one_line_naming_the_variable(redis_url: str) -> None:
+    """Review: a REDIS_URL without its scheme, or a cluster URL without ports, and an S3 endpoint
+    without its scheme ended `astra serve` in a traceback (exit 1); `astra verify` took a cluster
+    that no node of answers for a mismatch (exit 1, the code for a hash that does not hold)."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("ASTRA_") and k != "REDIS_URL"}
+    for env, says in (
+        ({"REDIS_URL": "localhost:6379"}, "astra: REDIS_URL: "),
+        (
+            {"REDIS_URL": "redis+cluster://h1,h2"},
+            "astra: REDIS_URL: Redis Cluster URL: 'h1' is not host:port",
+        ),
+        (
+            {"REDIS_URL": redis_url, "ASTRA_S3_BUCKET": "actas", "ASTRA_S3_ENDPOINT_URL": "minio:9000"},
+            "astra: ASTRA_S3_ENDPOINT_URL / ASTRA_S3_REGION: Invalid endpoint: minio:9000",
+        ),
+    ):
+        done = astra("serve", "--port", str(free_port()), env={**base, **env})
+        assert done.returncode == 2 and done.stderr.startswith(says), done.stderr[-2000:]
+        assert "Traceback" not in done.stderr
+    done = astra("verify", "--session", "ses_x", env={**base, "REDIS_URL": "redis+cluster://127.0.0.1:1"})
+    assert done.returncode == 2 and "cannot verify ses_x: Redis: " in done.stderr, done.stderr[-2000:]
+
+
 def test_token_command_lists_the_roles_it_takes(tmp_path: Path) -> None:
     """The roles are in ``--help`` and a wrong one is refused with the list (a new user had to
     guess "stenographer"); they are exactly the roles the server knows."""
@@ -240,6 +302,18 @@ def test_token_command_lists_the_roles_it_takes(tmp_path: Path) -> None:
         ({"ASTRA_REDIS_APPENDFSYNC": "every-sec"}, "ASTRA_REDIS_APPENDFSYNC must be one of"),
         # a bound of none would hold every recorder at its first frame
         ({"ASTRA_MAX_AUDIO_BACKLOG": "0"}, "ASTRA_MAX_AUDIO_BACKLOG must be more than 0 seconds"),
+        # review: each was taken and broke every connection or session later: a token bucket
+        # refusing a rate of 0 on each connection, a pong awaited 0 s, every recorded input
+        # SESSION_TOO_LONG, int(nan) on every utterance
+        ({"ASTRA_FRAME_RATE": "0"}, "ASTRA_FRAME_RATE must be more than 0 (it is 0)"),
+        ({"ASTRA_FRAME_BURST": "0"}, "ASTRA_FRAME_BURST must be more than 0"),
+        ({"ASTRA_IDLE_TIMEOUT": "0"}, "ASTRA_IDLE_TIMEOUT must be more than 0"),
+        ({"ASTRA_MAX_SESSION_SECONDS": "-1"}, "ASTRA_MAX_SESSION_SECONDS must be more than 0"),
+        (
+            {"ASTRA_MAX_AUDIO_IN_FLIGHT": "nan"},
+            "ASTRA_MAX_AUDIO_IN_FLIGHT must be a finite number, not 'nan'",
+        ),
+        ({"ASTRA_PING_INTERVAL": "inf"}, "ASTRA_PING_INTERVAL must be a finite number"),
     ],
 )
 def test_settings_the_server_cannot_run_as_meant_are_refused_naming_the_variable(

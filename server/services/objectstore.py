@@ -515,6 +515,7 @@ def make_object_store(settings: Settings, secret: bytes) -> ObjectStore:
     if settings.s3_bucket:
         import boto3
         from botocore.config import Config
+        from botocore.exceptions import BotoCoreError
 
         # Bounded like every other collaborator call (botocore's own default is 60 s per read).
         config = Config(
@@ -523,9 +524,12 @@ def make_object_store(settings: Settings, secret: bytes) -> ObjectStore:
             # tries in all, as ``retry.attempts`` counts them (its ``max_attempts`` counts retries)
             retries={"mode": "standard", "total_max_attempts": settings.retry.attempts},
         )
-        client = boto3.client(
-            "s3", endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region, config=config
-        )
+        try:
+            client = boto3.client(
+                "s3", endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region, config=config
+            )
+        except (ValueError, BotoCoreError) as exc:  # "Invalid endpoint: …" (no scheme), a region's format
+            raise ConfigError(f"ASTRA_S3_ENDPOINT_URL / ASTRA_S3_REGION: {exc}") from exc
         return S3ObjectStore(
             client, settings.s3_bucket, settings.s3_prefix, object_lock_days=settings.s3_object_lock_days
         )
