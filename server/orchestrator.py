@@ -1888,14 +1888,25 @@ class Orchestrator:
         self,
         meta: SessionMeta,
         blocks: bytes,
-        image_refs: list[tuple[str, str]],
+        image_refs: list[tuple[str, str, str | None]],
         *,
         draft_notice: str | None = None,
     ) -> bytes:
-        """BUILDER, with retries. The images are read here, and let go of before GUARD runs."""
+        """BUILDER, with retries. The images are read here, and let go of before GUARD runs.
+
+        The skeleton and each picture are the bytes the session pinned and the uploads recorded
+        (their SHA-256, which the audit report and the content hash vouch for), or BUILD_FAILED:
+        neither is locked in the object store, and an object replaced there (anyone with
+        s3:PutObject) was built into an acta sealed under the original's hash."""
         pinned = meta.pinned
         skeleton = await self.store.get_bytes(pinned["skeleton_key"])
-        images = {asset_id: await self.store.get_bytes(key) for asset_id, key in image_refs}
+        await _check_stored(
+            skeleton, pinned.get("skeleton_sha256"), f"the pinned skeleton {pinned['skeleton_key']}"
+        )
+        images: dict[str, bytes] = {}
+        for asset_id, key, sha256 in image_refs:
+            images[asset_id] = await self.store.get_bytes(key)
+            await _check_stored(images[asset_id], sha256, f"the picture {asset_id} ({key})")
         request = BuildRequest(
             skeleton=skeleton,
             style_map=pinned["style_map"],
@@ -2008,6 +2019,18 @@ def _plausible_id(session_id: str) -> bool:
 
 _UTTERANCE_ID = re.compile(r"utt_[0-9]{12,15}")
 """What :func:`utterance_id` makes (a sample index, zero-padded to 12 digits)."""
+
+
+async def _check_stored(data: bytes, sha256: str | None, what: str) -> None:
+    """BUILD_FAILED unless ``data`` hashes to ``sha256`` (None: nothing was recorded to check)."""
+    if sha256 is None:
+        return
+    found = await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())
+    if found != sha256:
+        raise BuildFailed(
+            f"{what} in the object store is not the one recorded (SHA-256 {found}, recorded "
+            f"{sha256}): it was replaced there; put the original back to finalize"
+        )
 
 
 def _utterance_audio_key(tenant_id: str, session_id: str, uid: str) -> str:

@@ -145,8 +145,9 @@ class BlockIndex:
 
     live: list[int]
     """The blocks of the acta (not deleted), in order."""
-    images: list[tuple[str, str]]
-    """``(asset_id, object key)`` of each live IMAGE block, in order."""
+    images: list[tuple[str, str, str | None]]
+    """``(asset_id, object key, SHA-256)`` of each live IMAGE block, in order (the hash the upload
+    recorded, which the acta's content hash vouches for)."""
     edited: list[int]
     """The blocks a person changed (deleted ones included): LEARN's input."""
 
@@ -168,7 +169,8 @@ def index_blocks(raw: list[bytes]) -> BlockIndex:
             continue
         index.live.append(i)
         if block.get("type") == "IMAGE":
-            index.images.append((block["asset"]["asset_id"], block["asset"]["key"]))
+            asset = block["asset"]
+            index.images.append((asset["asset_id"], asset["key"], asset.get("sha256")))
     return index
 
 

@@ -520,6 +520,36 @@ def test_an_upload_resent_while_the_first_is_stored_answers_the_first_ones_asset
     assert [b["block_id"] for b in blocks] == [bodies[0]["block"]["block_id"]]
 
 
+def test_a_skeleton_or_picture_replaced_in_the_store_is_not_built_into_the_acta(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """Review: finalize built the acta from whatever the object store held at the pinned
+    skeleton's key and each picture's key, and the sealed report still named the pinned skeleton's
+    SHA-256 and the content hash the upload's: an object replaced there (neither is locked) went
+    into a sealed acta under the original's hash. Each is checked against its recorded hash:
+    BUILD_FAILED naming it, and once the original is back, finalize seals."""
+    token = make_token()
+    api = f"/v1/orchestrator/session/{start(client, token)}"
+    client.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=bearer(token))
+    image = png(40, 20)
+    uploaded = client.post(
+        f"{api}/upload-asset", files={"file": ("p.png", image, "image/png")}, headers=bearer(token)
+    )
+    asset_id = uploaded.json()["asset_id"]
+    root = client.app.state.astra.orchestrator.store.root  # type: ignore[attr-defined]
+    (skeleton,) = (root / "tenants" / TENANT / "skeletons").glob("*.docx")
+    (picture,) = root.rglob(f"{asset_id}*")
+    originals = {skeleton: skeleton.read_bytes(), picture: picture.read_bytes()}
+    for replaced, names in ((skeleton, "the pinned skeleton"), (picture, f"the picture {asset_id}")):
+        replaced.write_bytes(originals[replaced] + b"\0")  # a byte more: still a zip, a PNG
+        failed = client.post(f"{api}/finalize", headers=bearer(token))
+        assert failed.status_code == 502 and failed.json()["error"]["code"] == "BUILD_FAILED", failed.text
+        assert failed.json()["error"]["message"].startswith(names) and "replaced" in failed.text
+        replaced.write_bytes(originals[replaced])
+    sealed = client.post(f"{api}/finalize", headers=bearer(token))
+    assert sealed.status_code == 200, sealed.text
+
+
 def test_upload_asset_stores_image_block_and_refuses_other_types(
     client: TestClient, make_token: Callable[..., str]
 ) -> None:
