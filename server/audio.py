@@ -51,6 +51,14 @@ _MAX_PCM_RATE: Final = 48_000
 _DEFAULT_MAX_SECONDS: Final = 600.0
 # FFmpeg demuxer name for each container format we accept.
 _DEMUXER: Final = {"wav": "wav", "webm": "matroska", "ogg": "ogg"}
+# What a MediaRecorder stream carries: a Matroska or Ogg file may hold any codec (PCM, FLAC…),
+# and one of a few KB at a sample rate of 1 Hz decoded to gigabytes (the server ran out of memory,
+# and every owner that took the session again decoded it again).
+_STREAM_CODECS: Final = {"webm": frozenset({"opus", "vorbis"}), "ogg": frozenset({"opus", "vorbis"})}
+_MAX_DECODED_RATE: Final = 192_000
+# PCM a live stream's decoder may hold for one feed: 35 min of 16 kHz audio. A 1 MiB chunk of Opus
+# at its lowest bitrate (6 kbps) is 23 min; more is a stream built to expand, refused.
+_MAX_PENDING_PCM: Final = 64 << 20
 # Garbage detection (see _Tally): unexplained bytes allowed for the header (Opus/Vorbis headers,
 # tags, cues), per packet (block/page headers), and for one cluster/page not yet demuxed (an Ogg page
 # is at most 65 307 bytes).
@@ -111,6 +119,10 @@ class _ToPcm16:
         self._key: tuple[str, str, int] | None = None
 
     def convert(self, frame: AudioFrame) -> bytes:
+        if not _MIN_PCM_RATE <= frame.sample_rate <= _MAX_DECODED_RATE:  # each frame: rates may change
+            raise _error(
+                f"audio at {frame.sample_rate} Hz (accepted: {_MIN_PCM_RATE}-{_MAX_DECODED_RATE} Hz)"
+            )
         key = (frame.format.name, frame.layout.name, frame.sample_rate)
         parts: list[bytes] = []
         if self._resampler is None or key != self._key:
@@ -184,12 +196,23 @@ def _decode_container(source: _Readable, fmt: str, tally: _Tally) -> Generator[b
         if not container.streams.audio:
             raise _error(f"no audio stream in the {fmt} data")
         stream = container.streams.audio[0]
+        allowed = _STREAM_CODECS.get(fmt)
+        if allowed is not None and stream.codec_context.name not in allowed:
+            raise _error(
+                f"{fmt} audio in {stream.codec_context.name} (accepted: {', '.join(sorted(allowed))})"
+            )
         converter = _ToPcm16()
-        for packet in container.demux(stream):
+        # Every stream's packets are demuxed and counted (a camera's MediaRecorder puts video
+        # beside the audio: left out, its bytes were counted as garbage and the stream refused as
+        # corrupt); only the audio's are decoded.
+        for packet in container.demux():
             tally.packets += 1
             tally.packet_bytes += packet.size
+            if packet.stream is not stream:
+                continue
             # The final (empty) packet of demux() flushes the decoder.
             for frame in packet.decode():
+                assert isinstance(frame, av.AudioFrame)  # the audio stream's packets only
                 pcm = converter.convert(frame)
                 if pcm:
                     yield pcm
@@ -317,6 +340,7 @@ class _Shared:
         self.waiting = False  # the thread is blocked in read() with nothing pending
         self.done = False  # the thread has finished (normally or not)
         self.output: list[bytes] = []  # PCM produced, not yet returned
+        self.output_bytes = 0  # its size
         self.error: BaseException | None = None
 
 
@@ -365,6 +389,11 @@ def _stream_worker(shared: _Shared, fmt: str) -> None:
             for pcm in decoded:
                 with shared.cond:
                     shared.output.append(pcm)
+                    shared.output_bytes += len(pcm)
+                    if shared.output_bytes > _MAX_PENDING_PCM:
+                        raise _error(
+                            f"a {fmt} chunk that decodes to more than {_MAX_PENDING_PCM >> 20} MiB of audio"
+                        )
         with shared.cond:
             consumed = shared.consumed
         shared.tally.check(consumed, in_flight=False)
@@ -483,6 +512,7 @@ class StreamDecoder:
         with s.cond:
             out = b"".join(s.output)
             s.output.clear()
+            s.output_bytes = 0
             error = s.error
             if error is None and s.done and s.pending:
                 error = _error(f"{len(s.pending)} bytes after the end of the {self._fmt} stream")
@@ -506,6 +536,7 @@ class StreamDecoder:
         same join ran wherever the decoder was let go of, an event loop included."""
         self._closed = True
         self._abandon()
+        self._thread = None  # joined, or given up on: garbage collection does not wait again
 
     def _abandon(self) -> None:
         """Stop the thread without waiting for the end of the stream (bounded join)."""

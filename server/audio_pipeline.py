@@ -319,6 +319,7 @@ class SessionAudio:
         buffer = svc.buffer
         renewer = asyncio.create_task(self._renew_lease())
         decoder: StreamDecoder | None = None
+        stream_format: str | None = None  # of the last container entry read
         try:
             state = await buffer.audio_state(sid)
             cursor = state.get("cursor", "0-0")
@@ -423,7 +424,10 @@ class SessionAudio:
                         utterances = await self._close_stream(decoder, segmenter, cursor, flush=True)
                         decoder, broken = None, False
                     else:  # webm / ogg
-                        new_stream = fields.get(b"s") == b"1"
+                        # a container of another format is another stream, said or not (an Ogg
+                        # stream fed to a WebM decoder was skipped as garbage, acked audio lost)
+                        new_stream = fields.get(b"s") == b"1" or (stream_format not in (None, fmt))
+                        stream_format = fmt
                         if decoder is not None and new_stream:
                             tail = await self._close_stream(decoder, segmenter, cursor, flush=False)
                             decoder = None
@@ -436,7 +440,7 @@ class SessionAudio:
                                 decoder = StreamDecoder(fmt)
                                 stream_resume = resume_at
                             utterances, decoded = await self._decode(
-                                functools.partial(decoder.feed, data), segmenter, entry_id
+                                decoder, functools.partial(decoder.feed, data), segmenter, entry_id
                             )
                             if not decoded:
                                 # Undecodable: skip the rest of this stream (until a new one
@@ -508,14 +512,17 @@ class SessionAudio:
         self.wake.clear()
 
     async def _decode(
-        self, step: Callable[[], bytes], segmenter: Segmenter, entry_id: str
+        self, decoder: StreamDecoder, step: Callable[[], bytes], segmenter: Segmenter, entry_id: str
     ) -> tuple[list[Utterance], bool]:
         """Run one decoder step (feed or close) and segment its PCM; False if the stream turned
         out undecodable: then ``audio.rejected`` names ``entry_id``, and the PCM decoded before
-        the failure is segmented all the same (it was acked)."""
+        the failure is segmented all the same (it was acked). A failed decoder is let go of in a
+        worker thread: one whose close timed out still has its thread busy, and garbage
+        collection on the event loop joined it there (up to ``close_timeout``, every ack held)."""
         try:
             pcm, decoded = await asyncio.to_thread(step), True
         except AudioFormatError as exc:
+            await asyncio.to_thread(decoder.abandon)
             log.warning("session %s: undecodable audio stream at %s: %s", self.session_id, entry_id, exc)
             await self.service.rejected(self.session_id, entry_id, str(exc))
             pcm, decoded = exc.pcm, False
@@ -529,7 +536,7 @@ class SessionAudio:
         damage shows only at its end is rejected like one found undecodable mid-stream."""
         utterances: list[Utterance] = []
         if decoder is not None:
-            utterances += (await self._decode(decoder.close, segmenter, last_entry))[0]
+            utterances += (await self._decode(decoder, decoder.close, segmenter, last_entry))[0]
         if flush:
             utterances += await self._score(segmenter, final=True)
         return utterances

@@ -360,6 +360,67 @@ def test_stream_with_garbage_header_raises() -> None:
         decoder.close()
 
 
+def test_containers_built_to_expand_are_refused_before_they_do(
+    inputs: dict[str, bytes], original: NDArray[np.int16], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review: a WebM chunk of a few KB holding a PCM track at a sample rate of 1 Hz decoded to
+    gigabytes (the server ran out of memory, and each owner taking the session over decoded it
+    again). A live stream's codec must be a MediaRecorder's (Opus, Vorbis), a decoded rate 8 kHz
+    or more, and one chunk's PCM a bounded size: each is refused with AudioFormatError instead."""
+    pcm_in_mkv = _encode(original[:8000], "matroska", "pcm_s16le", 16_000)  # sent as "webm"
+    with pytest.raises(AudioFormatError, match="webm audio in pcm_s16le"), StreamDecoder("webm") as decoder:
+        decoder.feed(pcm_in_mkv)
+        decoder.close()
+    with pytest.raises(AudioFormatError, match="webm audio in pcm_s16le"):
+        decode_file(pcm_in_mkv, fmt="webm")
+    slow = _encode(original, "wav", "pcm_s16le", 1_000)
+    with pytest.raises(AudioFormatError, match="audio at 1000 Hz"):
+        decode_file(slow)
+    import server.audio as audio
+
+    monkeypatch.setattr(audio, "_MAX_PENDING_PCM", 64 << 10)  # the fixture's 5 s are 160 KiB
+    with pytest.raises(AudioFormatError, match="decodes to more than"), StreamDecoder("webm") as decoder:
+        decoder.feed(inputs["webm"])
+        decoder.close()
+    with StreamDecoder("webm") as decoder:  # the same, fed in pieces: each feed's PCM is taken
+        pcm = b"".join(decoder.feed(chunk) for chunk in _chunks(inputs["webm"], 4000)) + decoder.close()
+    assert len(pcm) > 64 << 10
+
+
+def test_a_webm_with_video_beside_its_audio_is_decoded_its_video_left_out(
+    original: NDArray[np.int16],
+) -> None:
+    """Review: a camera's MediaRecorder stream (``video/webm;codecs=vp8,opus``) was refused as
+    corrupt, the video's bytes counted as garbage, and most of its audio dropped. Its audio is
+    decoded as the same audio alone is."""
+    buf = io.BytesIO()
+    noise = np.random.default_rng(3)
+    with av.open(buf, "w", format="webm") as out:
+        audio = out.add_stream("libopus", rate=48_000, layout="mono")
+        video = out.add_stream("libvpx", rate=10)
+        assert isinstance(audio, AudioStream)
+        video.width, video.height, video.pix_fmt = 160, 120, "yuv420p"  # type: ignore[attr-defined]
+        for i in range(50):  # 5 s of noise: hundreds of KB of video, far past the garbage allowance
+            picture = av.VideoFrame.from_ndarray(
+                noise.integers(0, 255, (120, 160, 3), dtype=np.uint8), format="rgb24"
+            )
+            picture.pts = i
+            for packet in video.encode(picture):  # type: ignore[attr-defined]
+                out.mux(packet)
+        for packet in audio.encode(_frame(_resampled(original, 48_000), 48_000)):
+            out.mux(packet)
+        for stream in (audio, video):
+            for packet in stream.encode(None):  # type: ignore[attr-defined]
+                out.mux(packet)
+    data = buf.getvalue()
+    alone = decode_file(_encode(original, "webm", "libopus", 48_000))
+    assert len(data) > 150_000
+    assert len(decode_file(data, fmt="webm")) == len(alone)
+    with StreamDecoder("webm") as decoder:
+        pcm = b"".join(decoder.feed(chunk) for chunk in _chunks(data, 4000)) + decoder.close()
+    assert len(pcm) == len(alone)
+
+
 def test_stream_threads_never_leak(inputs: dict[str, bytes]) -> None:
     """close, leaving a with block and garbage collection all end the decoder thread."""
     before = threading.active_count()

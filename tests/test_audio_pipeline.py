@@ -741,7 +741,8 @@ def test_undecodable_stream_is_rejected_and_the_session_goes_on(
     settings: Settings, make_token: Callable[..., str]
 ) -> None:
     """A WebM stream of garbage gets an audio.rejected event instead of wedging the session's
-    audio: PCM sent afterwards is still transcribed and finalize completes."""
+    audio: PCM sent afterwards is still transcribed and finalize completes. Review: the audit
+    report did not say that acked audio became no block there; it lists it (rejected_audio)."""
     token = make_token()
     auth = {"authorization": f"Bearer {token}"}
     with SettledTestClient(create_app(settings)) as client:
@@ -766,6 +767,11 @@ def test_undecodable_stream_is_rejected_and_the_session_goes_on(
         assert "audio.rejected" in kinds and "block.added" in kinds
         result = client.post(f"/v1/orchestrator/session/{session_id}/finalize", headers=auth).json()
         assert result["block_count"] == 1
+        events = client.get(f"/v1/orchestrator/session/{session_id}/events", headers=auth).json()["events"]
+        (rejected,) = [e for e in events if e["kind"] == "audio.rejected"]
+        (listed,) = result["audit_report"]["rejected_audio"]
+        assert listed["event_id"] == rejected["id"] and listed["entry_id"] == rejected["data"]["entry_id"]
+        assert listed["reason"] == rejected["data"]["reason"] and listed["at"].endswith("+00:00")
 
 
 def _send_until_a_block(ws: Any, frames: list[dict[str, Any]], *, errors_allowed: bool = True) -> list[str]:
@@ -842,6 +848,45 @@ def test_stream_found_undecodable_only_at_its_end_is_rejected_too(
     assert len(rejected) == 1, rejected  # the corrupt stream, once; the valid one is not rejected
     assert set(rejected[0]) == {"entry_id", "reason"} and f"corrupt {fmt}" in rejected[0]["reason"]
     assert result["block_count"] == 1  # the valid stream's speech
+
+
+@pytest.mark.timeout(120)
+def test_a_stream_of_another_format_is_a_new_stream_without_its_start(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """Review: an Ogg stream sent after a WebM one without ``start`` was fed to the WebM decoder,
+    whose demuxer skipped it as garbage within its allowance: acked audio became no block, and
+    nothing said so. A container of another format starts a new stream: both are transcribed."""
+    token = make_token()
+    auth = {"authorization": f"Bearer {token}"}
+    with wave.open(str(AUDIO / "02_llamado.wav")) as w:
+        pcm = w.readframes(w.getnframes()) + bytes(32_000)  # a second of silence after it
+    webm, ogg = _encoded(pcm, "webm"), _encoded(pcm, "ogg")
+    with SettledTestClient(create_app(settings)) as client:
+        client.app.state.astra.orchestrator.core = InstantCore()  # type: ignore[attr-defined]
+        session_id = client.post(
+            "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth
+        ).json()["session_id"]
+        with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
+            ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "mic", "token": token}))
+            frames = [
+                *(
+                    {"type": "audio", "format": "webm", "data": webm[i : i + 4000], "start": i == 0}
+                    for i in range(0, len(webm), 4000)
+                ),
+                *(
+                    {"type": "audio", "format": "ogg", "data": ogg[i : i + 4000]}
+                    for i in range(0, len(ogg), 4000)
+                ),
+                {"type": "audio_end"},
+            ]
+            _send_until_a_block(ws, frames, errors_allowed=False)
+        result = client.post(f"/v1/orchestrator/session/{session_id}/finalize", headers=auth).json()
+        events = client.get(
+            f"/v1/orchestrator/session/{session_id}/events", params={"limit": 1000}, headers=auth
+        ).json()["events"]
+    assert not [e for e in events if e["kind"] == "audio.rejected"]
+    assert result["block_count"] == 2, result  # one utterance of each stream
 
 
 def _run(*ids: str) -> list[tuple[str, dict[bytes, bytes]]]:

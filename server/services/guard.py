@@ -97,6 +97,9 @@ class LogFacts:
     """Utterances the recognizer heard no words in (``utterance.discarded``): they have no block,
     so the acta does not show them, but their audio is stored and the audit points to it. Each
     once (its first event), though two owners may both have logged it."""
+    rejected_audio: list[dict[str, Any]] = field(default_factory=list)
+    """Compressed audio streams that could not be decoded (``audio.rejected``): acked audio from
+    there to the stream's end became no block, and the acta cannot say so. Each entry once."""
 
     @classmethod
     def of(cls, events: Iterable[dict[str, Any]]) -> LogFacts:
@@ -125,6 +128,18 @@ class LogFacts:
                         k: data.get(k)
                         for k in ("utterance_id", "time_start", "time_end", "audio_ref", "reason")
                     },
+                }
+            )
+        elif e["kind"] == "audio.rejected":
+            data = e["data"]
+            if any(r["entry_id"] == data.get("entry_id") for r in self.rejected_audio):
+                return  # two owners decoded it (a takeover): one stream, listed once
+            self.rejected_audio.append(
+                {
+                    "event_id": e["id"],
+                    "at": _iso(e["at"]),
+                    "entry_id": data.get("entry_id"),
+                    "reason": data.get("reason"),
                 }
             )
         elif e["kind"] in EDIT_KINDS and e["data"].get("reason") != "renumbered":
@@ -199,7 +214,8 @@ def audit_report(
     """The audit report (see domain.md): what was pinned, what was produced, who changed what
     (``human_edits``; ``reprocessed``: blocks pending review that CORE transcribed again, at
     whose request), and what was recorded but has no block (``discarded_utterances``: the
-    recognizer heard no words; their audio is stored). ``blocks`` are the request's, decoded;
+    recognizer heard no words; their audio is stored; ``rejected_audio``: a compressed stream
+    that could not be decoded, from its entry on). ``blocks`` are the request's, decoded;
     ``log`` sums up its events."""
     pinned = req.session.get("pinned", {})
     by_type = Counter(str(b.get("type")) for b in blocks)
@@ -228,6 +244,7 @@ def audit_report(
         "human_edits": log.human_edits,
         "reprocessed": log.reprocessed,
         "discarded_utterances": log.discarded,
+        "rejected_audio": log.rejected_audio,
         "pending_review": [
             {
                 "block_id": b.get("block_id"),
