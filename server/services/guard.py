@@ -169,8 +169,10 @@ class SealRequest:
     events: list[tuple[int, bytes]]
     session: dict[str, Any] = field(default_factory=dict)
     """status-independent facts: pinned config, metadata, created_at/by, finalized_by, and
-    ``sealed_at``: when the acta was sealed (``time.time()``), which names the stored objects and
-    is the report's ``finalized_at``. The caller sets it once, so a seal tried again writes the
+    ``sealed_at``: when the finalize that seals it was asked for (the orchestrator reads Redis's
+    clock as the session closes, before the last audio is drained and the acta built: a block
+    stored in that drain may be dated a moment after it), which names the stored objects and is
+    the report's ``finalized_at``. The caller sets it once, so a seal tried again writes the
     same objects again (the same bytes under the same keys), not a second set beside the first:
     each object of a set is locked for years where the store has Object Lock. Without it, the
     time GUARD seals it (a GUARD older than the field ignores it, and so names each try anew)."""
