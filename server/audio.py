@@ -65,6 +65,8 @@ _MAX_PENDING_PCM: Final = 64 << 20
 _OVERHEAD_BASE: Final = 64 * 1024
 _OVERHEAD_PER_PACKET: Final = 32
 _IN_FLIGHT: Final = {"webm": 16 * 1024, "ogg": 64 * 1024}
+# A video track's block (a camera's keyframe, hundreds of KB) read but not yet a packet.
+_VIDEO_IN_FLIGHT: Final = 16 << 20
 # Size of the raw-PCM frames handed to the resampler (keeps memory per step small).
 _PCM_CHUNK_SAMPLES: Final = 1 << 16
 
@@ -166,6 +168,7 @@ class _Tally:
         self.fmt = fmt
         self.packets = 0
         self.packet_bytes = 0
+        self.in_flight_extra = 0  # a container with video: one of its blocks may be in flight
 
     def check(self, consumed: int, *, in_flight: bool) -> None:
         """Raise if too much of ``consumed`` is not in any packet.
@@ -177,7 +180,7 @@ class _Tally:
         allowed = (
             _OVERHEAD_BASE
             + _OVERHEAD_PER_PACKET * self.packets
-            + (_IN_FLIGHT.get(self.fmt, 0) if in_flight else 0)
+            + (_IN_FLIGHT.get(self.fmt, 0) + self.in_flight_extra if in_flight else 0)
         )
         unexplained = consumed - self.packet_bytes
         if unexplained > allowed:
@@ -191,6 +194,9 @@ def _decode_container(source: _Readable, fmt: str, tally: _Tally) -> Generator[b
     """
     import av
 
+    # Opening probes the streams, reading into the first cluster: a camera's first keyframe is
+    # read before anyone knows there is video. Its allowance holds until the streams are known.
+    tally.in_flight_extra = _VIDEO_IN_FLIGHT
     container: InputContainer = av.open(source, mode="r", format=_DEMUXER[fmt])
     try:
         if not container.streams.audio:
@@ -201,6 +207,8 @@ def _decode_container(source: _Readable, fmt: str, tally: _Tally) -> Generator[b
             raise _error(
                 f"{fmt} audio in {stream.codec_context.name} (accepted: {', '.join(sorted(allowed))})"
             )
+        video = any(other.type != "audio" for other in container.streams)
+        tally.in_flight_extra = _VIDEO_IN_FLIGHT if video else 0
         converter = _ToPcm16()
         # Every stream's packets are demuxed and counted (a camera's MediaRecorder puts video
         # beside the audio: left out, its bytes were counted as garbage and the stream refused as
@@ -491,6 +499,7 @@ class StreamDecoder:
         thread.join(self.close_timeout)
         if thread.is_alive():
             self._abandon()
+            self._thread = None  # given up on: an abandon() after this does not wait again
             self._failure = AudioFormatError(f"{self._fmt} stream decoder did not finish in time")
             # with the PCM it had decoded (once): dropped, a successor decoding the same stream
             # again would have had more samples than this owner counted, timeline against timeline
@@ -535,7 +544,8 @@ class StreamDecoder:
         ``close_timeout``: a blocking call, for a worker thread. Left to garbage collection, the
         same join ran wherever the decoder was let go of, an event loop included."""
         self._closed = True
-        self._abandon()
+        if self._thread is not None:
+            self._abandon()
         self._thread = None  # joined, or given up on: garbage collection does not wait again
 
     def _abandon(self) -> None:

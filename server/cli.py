@@ -152,13 +152,14 @@ def _serve(args: argparse.Namespace) -> int:
             )
             return 2
         embedded = EmbeddedRedis(settings.data_dir, appendfsync=settings.redis_appendfsync)
-        try:
-            embedded.start()  # stops the redis-server it started when it fails
-        except (RuntimeError, TimeoutError) as exc:
-            print(f"astra serve: the embedded Redis did not start: {exc}", file=sys.stderr)
-            return 2
-        settings = dataclasses.replace(settings, redis_url=embedded.url)
-    try:
+    try:  # from its start on: a SIGTERM at any moment after it stops it (finally)
+        if embedded is not None:
+            try:
+                embedded.start()  # stops the redis-server it started when it fails
+            except (RuntimeError, TimeoutError) as exc:
+                print(f"astra serve: the embedded Redis did not start: {exc}", file=sys.stderr)
+                return 2
+            settings = dataclasses.replace(settings, redis_url=embedded.url)
         asyncio.run(check_startup(settings))  # a wrong setting: one line naming it (main), exit 2
         if not settings.jwks_url:
             secret = load_or_create_secret(settings.secret_path)

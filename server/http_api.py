@@ -72,7 +72,9 @@ async def _json(request: Request) -> dict[str, Any]:
         if len(raw) > limit:
             raise PayloadTooLarge(f"body exceeds {limit} bytes", limit=limit)
     try:
-        body = json.loads(raw, parse_constant=_no_constant)
+        # strict UTF-8 (RFC 8259; a BOM let through): json.loads of bytes decodes with
+        # "surrogatepass", which took a surrogate's raw bytes (ED A0 80) into the text
+        body = json.loads(raw.decode("utf-8-sig"), parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:  # ValueError: also an integer of over 4,300 digits
         raise MalformedBody("the body is not valid JSON") from exc
     if not isinstance(body, dict):

@@ -1759,7 +1759,7 @@ class Orchestrator:
         if pending:
             utterances = "intervención" if pending == 1 else "intervenciones"
             notice += f" Falta lo que se estaba transcribiendo: {pending} {utterances}."
-        return await self._build(meta, blocks, index.images, draft_notice=notice)
+        return (await self._build(meta, blocks, index.images, draft_notice=notice))[0]
 
     def _export_corrections(self, meta: SessionMeta, edited: list[bytes]) -> None:
         """Hand the human corrections (``edited``: those blocks as stored) to LEARN in the
@@ -1838,7 +1838,7 @@ class Orchestrator:
 
         blocks, index, edited = await self._sorted_blocks(sid)
         await give_back_heap()
-        document = await self._build(meta, blocks, index.images)
+        document, skeleton_sha256 = await self._build(meta, blocks, index.images)
         await give_back_heap()
         events = await self._all_events(sid)
         pinned = meta.pinned
@@ -1850,6 +1850,7 @@ class Orchestrator:
             events=events,
             session={
                 "pinned": {k: v for k, v in pinned.items() if k != "skeleton_key"},
+                "skeleton_built_sha256": skeleton_sha256,
                 "metadata": meta.metadata,
                 "created_at": meta.created_at,
                 "created_by": meta.created_by,
@@ -1891,18 +1892,28 @@ class Orchestrator:
         image_refs: list[tuple[str, str, str | None]],
         *,
         draft_notice: str | None = None,
-    ) -> bytes:
-        """BUILDER, with retries. The images are read here, and let go of before GUARD runs.
+    ) -> tuple[bytes, str]:
+        """BUILDER, with retries: the document and the SHA-256 of the skeleton it was built from.
+        The images are read here, and let go of before GUARD runs.
 
-        The skeleton and each picture are the bytes the session pinned and the uploads recorded
-        (their SHA-256, which the audit report and the content hash vouch for), or BUILD_FAILED:
-        neither is locked in the object store, and an object replaced there (anyone with
-        s3:PutObject) was built into an acta sealed under the original's hash."""
+        Each picture is the bytes its upload recorded (the SHA-256 the content hash vouches for),
+        or BUILD_FAILED: pictures are not locked in the object store, and one replaced there
+        (anyone with s3:PutObject) was built into an acta sealed under the original's hash. The
+        skeleton may be replaced there on purpose (an operator repairing a pinned skeleton that
+        cannot be built from): it is built from, the audit report names its hash beside the
+        pinned one, and the server logs a warning."""
         pinned = meta.pinned
         skeleton = await self.store.get_bytes(pinned["skeleton_key"])
-        await _check_stored(
-            skeleton, pinned.get("skeleton_sha256"), f"the pinned skeleton {pinned['skeleton_key']}"
-        )
+        skeleton_sha256 = await asyncio.to_thread(lambda: hashlib.sha256(skeleton).hexdigest())
+        if skeleton_sha256 != pinned.get("skeleton_sha256"):
+            log.warning(
+                "session %s: the pinned skeleton %s in the object store is not the one pinned "
+                "(SHA-256 %s, pinned %s): built from it, and the audit report says so",
+                meta.session_id,
+                pinned["skeleton_key"],
+                skeleton_sha256,
+                pinned.get("skeleton_sha256"),
+            )
         images: dict[str, bytes] = {}
         for asset_id, key, sha256 in image_refs:
             images[asset_id] = await self.store.get_bytes(key)
@@ -1919,7 +1930,9 @@ class Orchestrator:
             draft_notice=draft_notice,
         )
         try:
-            return await with_retries(lambda: self.builder.build(request), self.settings.retry)
+            return await with_retries(
+                lambda: self.builder.build(request), self.settings.retry
+            ), skeleton_sha256
         except BuildFailed:
             raise
         except AstraError as exc:

@@ -520,14 +520,16 @@ def test_an_upload_resent_while_the_first_is_stored_answers_the_first_ones_asset
     assert [b["block_id"] for b in blocks] == [bodies[0]["block"]["block_id"]]
 
 
-def test_a_skeleton_or_picture_replaced_in_the_store_is_not_built_into_the_acta(
+def test_a_picture_replaced_in_the_store_is_not_built_into_the_acta_nor_a_skeleton_unsaid(
     client: TestClient, make_token: Callable[..., str]
 ) -> None:
-    """Review: finalize built the acta from whatever the object store held at the pinned
-    skeleton's key and each picture's key, and the sealed report still named the pinned skeleton's
-    SHA-256 and the content hash the upload's: an object replaced there (neither is locked) went
-    into a sealed acta under the original's hash. Each is checked against its recorded hash:
-    BUILD_FAILED naming it, and once the original is back, finalize seals."""
+    """Review: finalize built the acta from whatever the object store held at each picture's key
+    and at the pinned skeleton's, while the content hash vouched for the upload's SHA-256 and the
+    report named the pinned skeleton's: an object replaced there (neither is locked) went into a
+    sealed acta under the original's hash. A picture is checked against its upload's hash
+    (BUILD_FAILED naming it; put back, finalize goes on). A skeleton replaced there is built
+    from (an operator's repair of a pinned skeleton that cannot be built from) and the report
+    names its hash beside the pinned one."""
     token = make_token()
     api = f"/v1/orchestrator/session/{start(client, token)}"
     client.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=bearer(token))
@@ -537,17 +539,23 @@ def test_a_skeleton_or_picture_replaced_in_the_store_is_not_built_into_the_acta(
     )
     asset_id = uploaded.json()["asset_id"]
     root = client.app.state.astra.orchestrator.store.root  # type: ignore[attr-defined]
-    (skeleton,) = (root / "tenants" / TENANT / "skeletons").glob("*.docx")
     (picture,) = root.rglob(f"{asset_id}*")
-    originals = {skeleton: skeleton.read_bytes(), picture: picture.read_bytes()}
-    for replaced, names in ((skeleton, "the pinned skeleton"), (picture, f"the picture {asset_id}")):
-        replaced.write_bytes(originals[replaced] + b"\0")  # a byte more: still a zip, a PNG
-        failed = client.post(f"{api}/finalize", headers=bearer(token))
-        assert failed.status_code == 502 and failed.json()["error"]["code"] == "BUILD_FAILED", failed.text
-        assert failed.json()["error"]["message"].startswith(names) and "replaced" in failed.text
-        replaced.write_bytes(originals[replaced])
+    picture.write_bytes(image + b"\0")  # a byte more: still a PNG
+    failed = client.post(f"{api}/finalize", headers=bearer(token))
+    assert failed.status_code == 502 and failed.json()["error"]["code"] == "BUILD_FAILED", failed.text
+    assert (
+        failed.json()["error"]["message"].startswith(f"the picture {asset_id}") and "replaced" in failed.text
+    )
+    picture.write_bytes(image)
+    (skeleton,) = (root / "tenants" / TENANT / "skeletons").glob("*.docx")
+    pinned_sha256 = hashlib.sha256(skeleton.read_bytes()).hexdigest()
+    repaired = skeleton.read_bytes() + b"\0"  # a byte more: still a zip
+    skeleton.write_bytes(repaired)
     sealed = client.post(f"{api}/finalize", headers=bearer(token))
     assert sealed.status_code == 200, sealed.text
+    pinned = sealed.json()["audit_report"]["pinned"]
+    assert pinned["skeleton_sha256"] == pinned_sha256
+    assert pinned["skeleton_built_sha256"] == hashlib.sha256(repaired).hexdigest() != pinned_sha256
 
 
 def test_upload_asset_stores_image_block_and_refuses_other_types(
@@ -1531,6 +1539,7 @@ def test_bodies_json_cannot_serve_back_are_refused(
         (b'{"tenant_id": "CONCEJO_CALI", "metadata": {"n": ' + b"7" * 5_000 + b"}}", 400, "BAD_JSON"),
         (b'{"tenant_id": "CONCEJO_CALI", "metadata": {"t": "acta \\ud800"}}', 400, "BAD_JSON"),
         (b'{"tenant_id": "CONCEJO_CALI", "metadata": {"\\uDC00": "t"}}', 400, "BAD_JSON"),
+        (b'{"tenant_id": "CONCEJO_CALI", "metadata": {"t": "\xed\xa0\x80"}}', 400, "BAD_JSON"),  # raw
     ]
     for body, status, code in cases:
         response = client.post(url, content=body, headers=bearer(token))
@@ -1538,6 +1547,7 @@ def test_bodies_json_cannot_serve_back_are_refused(
     for body, said in (
         (b'{"tenant_id": "CONCEJO_CALI", "metadata": {"t": "acta \\ud83d\\ude00"}}', "acta \U0001f600"),
         (b'{"tenant_id": "CONCEJO_CALI", "metadata": {"t": "C:\\\\ud800"}}', "C:\\ud800"),
+        (b'\xef\xbb\xbf{"tenant_id": "CONCEJO_CALI", "metadata": {"t": "bom"}}', "bom"),
     ):
         response = client.post(url, content=body, headers=bearer(token))
         assert response.status_code == 201, response.text

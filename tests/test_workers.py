@@ -79,7 +79,7 @@ def test_index_blocks_sorts_out_live_images_and_edited() -> None:
     raw = [pack(b) for b in blocks]
     index = index_blocks(raw)
     assert index.live == [0, 2, 3]
-    assert index.images == [("ast_1", "k/1.png")]
+    assert index.images == [("ast_1", "k/1.png", None)]  # (no SHA-256 recorded in this block)
     assert index.edited == [1, 3]
     assert msgpack.unpackb(index.packed(raw)) == [blocks[0], blocks[2], blocks[3]]
     assert msgpack.unpackb(index_blocks([]).packed([])) == []

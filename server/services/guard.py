@@ -229,6 +229,9 @@ def audit_report(
             "skeleton_id": pinned.get("skeleton_id"),
             "skeleton_version": pinned.get("skeleton_version"),
             "skeleton_sha256": pinned.get("skeleton_sha256"),
+            # the skeleton the acta was built from: another than the pinned one only where an
+            # operator replaced the pinned copy in the object store (a repair)
+            "skeleton_built_sha256": req.session.get("skeleton_built_sha256", pinned.get("skeleton_sha256")),
             "adapter_id": pinned.get("adapter_id"),
             "adapter_version": pinned.get("adapter_version"),
             "model": pinned.get("model"),

@@ -226,7 +226,7 @@ class LocalObjectStore:
 
 
 class S3Unavailable(ServiceUnavailable):
-    """S3 failed a call that botocore had already tried ``retry.attempts`` times (its standard
+    """S3 failed a call that botocore had already tried ``retry.attempts`` times (its legacy
     retry mode: time-outs, lost connections, throttling, 5xx), or refused for good: not tried
     again around it (``with_retries``), which multiplied the tries. A hung S3 held a finalize
     through four seals of five tries each, each try a read time-out (~10 min); now one seal's
@@ -521,8 +521,10 @@ def make_object_store(settings: Settings, secret: bytes) -> ObjectStore:
         config = Config(
             connect_timeout=settings.retry.timeout,
             read_timeout=settings.retry.timeout,
-            # tries in all, as ``retry.attempts`` counts them (its ``max_attempts`` counts retries)
-            retries={"mode": "standard", "total_max_attempts": settings.retry.attempts},
+            # Tries in all, as ``retry.attempts`` counts them (its ``max_attempts`` counts
+            # retries), in botocore's legacy mode: the standard mode's retry quota (500 units, 14
+            # a retry, refilled by 1 a success) ran dry in an outage, and every call then had one try.
+            retries={"mode": "legacy", "total_max_attempts": settings.retry.attempts},
         )
         try:
             client = boto3.client(
