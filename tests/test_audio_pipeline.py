@@ -808,6 +808,40 @@ def _encoded(pcm: bytes, fmt: str) -> bytes:
     return out.getvalue()
 
 
+def _pieces(data: bytes, fmt: str, *, start: bool = True) -> list[dict[str, Any]]:
+    """A container stream's audio frames of 4,000 bytes; ``start`` on the first, or on none."""
+    return [
+        {
+            "type": "audio",
+            "format": fmt,
+            "data": data[i : i + 4000],
+            **({"start": True} if start and i == 0 else {}),
+        }
+        for i in range(0, len(data), 4000)
+    ]
+
+
+def _streamed_and_finalized(
+    settings: Settings, token: str, frames: list[dict[str, Any]]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A session on an app whose CORE answers at once, ``frames`` sent by one recorder (until the
+    first block), then finalized: the finalize's result and the session's events."""
+    auth = {"authorization": f"Bearer {token}"}
+    with SettledTestClient(create_app(settings)) as client:
+        client.app.state.astra.orchestrator.core = InstantCore()  # type: ignore[attr-defined]
+        session_id = client.post(
+            "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth
+        ).json()["session_id"]
+        with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
+            ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "mic", "token": token}))
+            _send_until_a_block(ws, frames, errors_allowed=False)
+        result = client.post(f"/v1/orchestrator/session/{session_id}/finalize", headers=auth).json()
+        events = client.get(
+            f"/v1/orchestrator/session/{session_id}/events", params={"limit": 1000}, headers=auth
+        ).json()["events"]
+    return result, events
+
+
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("fmt", ["webm", "ogg"])
 def test_stream_found_undecodable_only_at_its_end_is_rejected_too(
@@ -816,34 +850,18 @@ def test_stream_found_undecodable_only_at_its_end_is_rejected_too(
     """A short stream whose damage the decoder can only tell at its end (``audio_end`` closes it:
     a WebM cut inside its header, Ogg garbage) gets the same audio.rejected event as one found
     undecodable mid-stream, not just a log line; a valid stream after it is decoded as usual."""
-    token = make_token()
-    auth = {"authorization": f"Bearer {token}"}
     with wave.open(str(AUDIO / "02_llamado.wav")) as w:
         valid = _encoded(w.readframes(w.getnframes()), fmt)
     head = valid[:300] if fmt == "webm" else b"OggS"
     corrupt = head + random.Random(7).randbytes(700 - len(head))
-    with SettledTestClient(create_app(settings)) as client:
-        client.app.state.astra.orchestrator.core = InstantCore()  # type: ignore[attr-defined]
-        session_id = client.post(
-            "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth
-        ).json()["session_id"]
-        with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
-            ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "mic", "token": token}))
-            frames = [
-                {"type": "audio", "format": fmt, "data": corrupt[:350], "start": True},
-                {"type": "audio", "format": fmt, "data": corrupt[350:]},
-                {"type": "audio_end"},
-                *(
-                    {"type": "audio", "format": fmt, "data": valid[i : i + 4000], "start": i == 0}
-                    for i in range(0, len(valid), 4000)
-                ),
-                {"type": "audio_end"},
-            ]
-            _send_until_a_block(ws, frames, errors_allowed=False)
-        result = client.post(f"/v1/orchestrator/session/{session_id}/finalize", headers=auth).json()
-        events = client.get(
-            f"/v1/orchestrator/session/{session_id}/events", params={"limit": 1000}, headers=auth
-        ).json()["events"]
+    frames = [
+        {"type": "audio", "format": fmt, "data": corrupt[:350], "start": True},
+        {"type": "audio", "format": fmt, "data": corrupt[350:]},
+        {"type": "audio_end"},
+        *_pieces(valid, fmt),
+        {"type": "audio_end"},
+    ]
+    result, events = _streamed_and_finalized(settings, make_token(), frames)
     rejected = [e["data"] for e in events if e["kind"] == "audio.rejected"]
     assert len(rejected) == 1, rejected  # the corrupt stream, once; the valid one is not rejected
     assert set(rejected[0]) == {"entry_id", "reason"} and f"corrupt {fmt}" in rejected[0]["reason"]
@@ -857,34 +875,14 @@ def test_a_stream_of_another_format_is_a_new_stream_without_its_start(
     """Review: an Ogg stream sent after a WebM one without ``start`` was fed to the WebM decoder,
     whose demuxer skipped it as garbage within its allowance: acked audio became no block, and
     nothing said so. A container of another format starts a new stream: both are transcribed."""
-    token = make_token()
-    auth = {"authorization": f"Bearer {token}"}
     with wave.open(str(AUDIO / "02_llamado.wav")) as w:
         pcm = w.readframes(w.getnframes()) + bytes(32_000)  # a second of silence after it
-    webm, ogg = _encoded(pcm, "webm"), _encoded(pcm, "ogg")
-    with SettledTestClient(create_app(settings)) as client:
-        client.app.state.astra.orchestrator.core = InstantCore()  # type: ignore[attr-defined]
-        session_id = client.post(
-            "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth
-        ).json()["session_id"]
-        with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
-            ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "mic", "token": token}))
-            frames = [
-                *(
-                    {"type": "audio", "format": "webm", "data": webm[i : i + 4000], "start": i == 0}
-                    for i in range(0, len(webm), 4000)
-                ),
-                *(
-                    {"type": "audio", "format": "ogg", "data": ogg[i : i + 4000]}
-                    for i in range(0, len(ogg), 4000)
-                ),
-                {"type": "audio_end"},
-            ]
-            _send_until_a_block(ws, frames, errors_allowed=False)
-        result = client.post(f"/v1/orchestrator/session/{session_id}/finalize", headers=auth).json()
-        events = client.get(
-            f"/v1/orchestrator/session/{session_id}/events", params={"limit": 1000}, headers=auth
-        ).json()["events"]
+    frames = [
+        *_pieces(_encoded(pcm, "webm"), "webm"),
+        *_pieces(_encoded(pcm, "ogg"), "ogg", start=False),
+        {"type": "audio_end"},
+    ]
+    result, events = _streamed_and_finalized(settings, make_token(), frames)
     assert not [e for e in events if e["kind"] == "audio.rejected"]
     assert result["block_count"] == 2, result  # one utterance of each stream
 

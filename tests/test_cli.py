@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -10,7 +11,7 @@ import signal
 import subprocess
 import sys
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import anyio
@@ -168,11 +169,12 @@ def test_second_tenant_is_data_only(spawn: Callable[..., ServerProcess], tmp_pat
     assert httpx.get(f"{api}/{started.json()['session_id']}", headers=cali).status_code == 404
 
 
-def test_ctrl_c_stops_serve_quietly_and_completely(tmp_path: Path) -> None:
-    """Ctrl-C in a terminal sends SIGINT to the whole foreground process group: the server, its
-    finalize worker and its embedded Redis. The server alone acts on it and stops the others in
-    order: no worker's KeyboardInterrupt traceback, no "lost its pub/sub connection" from a Redis
-    that went first (both were printed on every interrupted ``make run``), nothing left running."""
+@contextlib.contextmanager
+def serving_with_embedded_redis(
+    tmp_path: Path, *, group_leader: bool = False
+) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+    """``astra serve`` on a data dir of its own (its embedded Redis), up with its Redis and its
+    finalize worker: the process and its log file; killed on the way out if still running."""
     port, data = free_port(), tmp_path / "data"
     log_path = tmp_path / "serve.log"
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL" and not k.startswith("ASTRA_")}
@@ -184,7 +186,7 @@ def test_ctrl_c_stops_serve_quietly_and_completely(tmp_path: Path) -> None:
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,  # the group leader, as a terminal's foreground job
+            start_new_session=group_leader,  # as a terminal's foreground job
         )
     try:
 
@@ -199,14 +201,23 @@ def test_ctrl_c_stops_serve_quietly_and_completely(tmp_path: Path) -> None:
             return healthy and len(children) >= 2
 
         wait_until(up, 30, "astra serve with its Redis and finalize worker")
-        children = psutil.Process(server.pid).children(recursive=True)
-        os.killpg(server.pid, signal.SIGINT)
-        assert server.wait(30) == 0
-        wait_until(lambda: all(gone(child.pid) for child in children), 10, "the server's children to exit")
+        yield server, log_path
     finally:
         if server.poll() is None:
             server.kill()
             server.wait(10)
+
+
+def test_ctrl_c_stops_serve_quietly_and_completely(tmp_path: Path) -> None:
+    """Ctrl-C in a terminal sends SIGINT to the whole foreground process group: the server, its
+    finalize worker and its embedded Redis. The server alone acts on it and stops the others in
+    order: no worker's KeyboardInterrupt traceback, no "lost its pub/sub connection" from a Redis
+    that went first (both were printed on every interrupted ``make run``), nothing left running."""
+    with serving_with_embedded_redis(tmp_path, group_leader=True) as (server, log_path):
+        children = psutil.Process(server.pid).children(recursive=True)
+        os.killpg(server.pid, signal.SIGINT)
+        assert server.wait(30) == 0
+        wait_until(lambda: all(gone(child.pid) for child in children), 10, "the server's children to exit")
     output = log_path.read_text(errors="replace")
     assert "Application shutdown complete" in output
     for noise in ("Traceback", "KeyboardInterrupt", "lost its pub/sub connection"):
@@ -218,36 +229,11 @@ def test_sigterm_stops_serve_and_its_redis_before_it_exits(tmp_path: Path) -> No
     under Python's default handler, which ended the process before the `finally` that stops the
     embedded Redis: Redis was stopped only by its parent-death signal, after the data dir's lock
     was let go. Now the server exits 0 once it has stopped its Redis itself."""
-    port, data = free_port(), tmp_path / "data"
-    log_path = tmp_path / "serve.log"
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL" and not k.startswith("ASTRA_")}
-    env |= {"ASTRA_MODEL_CACHE": str(MODEL_CACHE), "ASTRA_ASR_WARMUP": "0"}
-    with open(log_path, "wb") as log:
-        server = popen_tied(
-            [sys.executable, "-m", "server", "serve", "--port", str(port), "--data-dir", str(data)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-
-        def up() -> bool:
-            assert server.poll() is None, log_path.read_text(errors="replace")
-            try:
-                return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_until(up, 30, "astra serve with its Redis")
+    with serving_with_embedded_redis(tmp_path) as (server, log_path):
         (redis,) = [c for c in psutil.Process(server.pid).children() if "redis" in c.name()]
         server.send_signal(signal.SIGTERM)  # to the server alone, as Docker does
         assert server.wait(30) == 0, log_path.read_text(errors="replace")[-3000:]
         assert gone(redis.pid), "the embedded Redis outlived the server"
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait(10)
     output = log_path.read_text(errors="replace")
     assert "Application shutdown complete" in output and "Traceback" not in output, output[-3000:]
 

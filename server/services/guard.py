@@ -79,6 +79,16 @@ def chain_head(events: Iterable[dict[str, Any]]) -> str:
 EDIT_KINDS = ("block.updated", "block.deleted", "block.inserted")
 
 
+def _listed_once(into: list[dict[str, Any]], e: dict[str, Any], key: str, fields: tuple[str, ...]) -> None:
+    """Add event ``e`` to ``into`` (its id, time, ``key`` and ``fields`` of its data) unless one
+    with the same ``key`` is there: two owners of the session's audio (a takeover) may both log
+    one utterance or stream, which the report lists once (its first event)."""
+    data = e["data"]
+    if any(item[key] == data.get(key) for item in into):
+        return
+    into.append({"event_id": e["id"], "at": _iso(e["at"]), **{k: data.get(k) for k in (key, *fields)}})
+
+
 @dataclass(slots=True)
 class LogFacts:
     """What a seal needs from the event log, gathered in one pass over it (a long session's log,
@@ -117,31 +127,9 @@ class LogFacts:
             self.first_input = at if self.first_input is None else min(self.first_input, at)
             self.last_input = at if self.last_input is None else max(self.last_input, at)
         elif e["kind"] == "utterance.discarded":
-            data = e["data"]
-            if any(d["utterance_id"] == data.get("utterance_id") for d in self.discarded):
-                return  # two owners heard it (a takeover): one audio, listed once
-            self.discarded.append(
-                {
-                    "event_id": e["id"],
-                    "at": _iso(e["at"]),
-                    **{
-                        k: data.get(k)
-                        for k in ("utterance_id", "time_start", "time_end", "audio_ref", "reason")
-                    },
-                }
-            )
+            _listed_once(self.discarded, e, "utterance_id", ("time_start", "time_end", "audio_ref", "reason"))
         elif e["kind"] == "audio.rejected":
-            data = e["data"]
-            if any(r["entry_id"] == data.get("entry_id") for r in self.rejected_audio):
-                return  # two owners decoded it (a takeover): one stream, listed once
-            self.rejected_audio.append(
-                {
-                    "event_id": e["id"],
-                    "at": _iso(e["at"]),
-                    "entry_id": data.get("entry_id"),
-                    "reason": data.get("reason"),
-                }
-            )
+            _listed_once(self.rejected_audio, e, "entry_id", ("reason",))
         elif e["kind"] in EDIT_KINDS and e["data"].get("reason") != "renumbered":
             # A renumbering only spreads inserted blocks out again: no one changed them.
             data = e["data"]
