@@ -41,6 +41,7 @@ from .buffer import (
     seq_verdicts,
     unpack,
 )
+from .cancel import cancel_and_wait
 from .errors import (
     AstraError,
     AudioBacklog,
@@ -1622,16 +1623,25 @@ class Orchestrator:
                         return outcome_of_other
                     continue
             assert sealed_at is not None
+            # Finalizing: the session no longer counts against the tenant's open sessions.
+            await self.buffer.release_session(meta.tenant_id, meta.session_id)
+            started = time.perf_counter()
+            # counted whatever ends it (Redis failing too, a cancellation) but a lost lock
+            outcome_label: str | None = "failed"
+            try:
+                result, edited, stored = await self._finalize_owned(meta, principal, owner, sealed_at, begun)
+                outcome_label = "ok"
+            except _LockLost:
+                # Its renewal found the lock another's (ours lapsed: this instance stalled, or Redis
+                # was away for longer than it lives): the build was stopped, not carried on to seal
+                # the same acta a second time. Begin again: wait for that call, or take it over.
+                outcome_label = None
+                log.warning("session %s: the finalize lock was lost; the build is stopped", meta.session_id)
+                continue
+            finally:
+                if outcome_label is not None:
+                    self.metrics.finalize_seconds.labels(outcome_label).observe(time.perf_counter() - started)
             break
-        # Finalizing: the session no longer counts against the tenant's open sessions.
-        await self.buffer.release_session(meta.tenant_id, meta.session_id)
-        started = time.perf_counter()
-        outcome_label = "failed"  # counted whatever ends it: Redis failing too, a cancellation
-        try:
-            result, edited, stored = await self._finalize_owned(meta, principal, owner, sealed_at, begun)
-            outcome_label = "ok"
-        finally:
-            self.metrics.finalize_seconds.labels(outcome_label).observe(time.perf_counter() - started)
         if not stored:  # our lock expired and another instance took over: its result stands
             waited = await self._wait_for_result(meta.session_id)
             assert waited is not None
@@ -1645,8 +1655,16 @@ class Orchestrator:
         """Build, seal and record the outcome, holding the finalize lock: (the result, the blocks
         people edited, the event id recorded or 0 when another instance took the work over)."""
         renew = asyncio.create_task(self._keep_lock(meta.session_id, owner))
+        finalized_by = begun.finalized_by or principal.sub
+        build = asyncio.create_task(self._build_and_seal(meta, sealed_at, finalized_by))
         try:
-            result, edited = await self._build_and_seal(meta, sealed_at, begun.finalized_by or principal.sub)
+            await asyncio.wait((build, renew), return_when=asyncio.FIRST_COMPLETED)
+            if not build.done():  # the renewal ended: the lock is no longer ours
+                await cancel_and_wait([build])
+                raise _LockLost
+            result, edited = build.result()
+        except _LockLost:
+            raise
         except Exception as exc:
             failure = exc if isinstance(exc, AstraError) else as_unavailable(exc)
             failure = failure or AstraError(f"finalize failed: {exc!r}")
@@ -1665,6 +1683,8 @@ class Orchestrator:
             raise
         finally:
             renew.cancel()
+            if not build.done():  # this call was cancelled
+                build.cancel()
         summary = {k: result[k] for k in ("integrity_hash", "content_hash", "chain_head", "document_key")}
         summary["download_url"] = result["download_url"]
         stored = await self.buffer.end_finalize(
@@ -1995,6 +2015,10 @@ class Orchestrator:
     @staticmethod
     def _event(kind: str, principal: Principal, data: dict[str, Any]) -> bytes:
         return protocol.encode_event_payload(kind, time.time(), principal.sub, data)
+
+
+class _LockLost(Exception):
+    """Internal: a finalize's lock became another's while it built; its build was stopped."""
 
 
 class _Duplicate(Exception):

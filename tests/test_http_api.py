@@ -1242,6 +1242,65 @@ def test_a_lock_renewal_that_fails_once_does_not_let_a_second_call_seal_again(
     assert len({r.json()["integrity_hash"] for r in results}) == 1
 
 
+def test_a_finalize_whose_lock_became_another_s_stops_its_build_and_takes_the_finalize_again(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """The finalize lock becomes another call's while BUILDER works (this instance stalled longer
+    than the lock lives, and a call elsewhere took the finalize over and then died): the build is
+    stopped at the next renewal instead of being carried on to seal the acta a second time beside
+    the other's, and the call begins again: it waits for that lock to lapse, takes the finalize
+    over and seals once. The stopped build is not counted as a failed finalize."""
+    import anyio
+
+    from server.keys import SessionKeys
+
+    app = create_app(with_settings(settings, retry=FAST_RETRY, limits=dataclasses.replace(
+        settings.limits, finalize_lock_ttl=2.0)))  # fmt: skip
+    token = make_token()
+    answers: list[Any] = []
+    counted: list[dict[str, float]] = []
+
+    async def scenario() -> Any:
+        async with started_in_process(app, token) as (http, api):
+            await http.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=bearer(token))
+            orch = app.state.astra.orchestrator
+            orch.builder, orch.guard = CountingBuilder(orch.builder), CountingGuard(orch.guard)
+            orch.builder.gate = asyncio.Event()
+            counted.append(finalize_counts(orch.metrics))
+            session_id = str(api).rsplit("/", 1)[-1]
+            stopped = asyncio.Event()
+            build = orch.builder.build
+
+            async def noted(req: BuildRequest) -> bytes:
+                try:
+                    return bytes(await build(req))
+                except asyncio.CancelledError:
+                    stopped.set()
+                    raise
+
+            orch.builder.build = noted
+
+            async def finalize() -> None:
+                answers.append(await http.post(f"{api}/finalize", headers=bearer(token), timeout=60))
+
+            async with anyio.create_task_group() as tg, asyncio.timeout(60):
+                tg.start_soon(finalize)
+                await orch.builder.started.wait()
+                # another call's lock, which lapses in 3 s without being renewed (it died)
+                await orch.buffer._r.set(SessionKeys(session_id).finalize_lock, "elsewhere", px=3000)
+                await stopped.wait()  # at the next renewal (every 2/3 s)
+                assert len(orch.builder.requests) == 1
+                orch.builder.gate.set()  # the next build goes through
+            counted.append(finalize_counts(orch.metrics))
+            return orch
+
+    orch = anyio.run(scenario)
+    assert [r.status_code for r in answers] == [200], [r.text for r in answers]
+    assert orch.guard.seals == 1 and len(orch.builder.requests) == 2
+    before, after = counted
+    assert {k: after.get(k, 0) - before.get(k, 0) for k in ("ok", "failed")} == {"ok": 1, "failed": 0}
+
+
 @pytest.mark.parametrize(
     ("failure", "answer"),
     [
