@@ -168,6 +168,8 @@ class Connection:
         """max_audio_backlog in bytes, compared with every stored audio batch's backlog."""
         self._held_for_backlog = False
         """Its frames are not stored: the session's audio backlog is at its bound (_hold_for_backlog)."""
+        self._backlog_looked = False
+        """Whether this connection has asked for its session's audio backlog before its first audio."""
 
     async def send(self, data: bytes) -> None:
         """Write one frame; SlowConsumer when the client's socket does not take it within
@@ -580,7 +582,15 @@ class Connection:
             for f in batch
         ]
         results: list[IngestResult | AstraError]
-        store = self.state.orchestrator.ingest_audio_frames
+        orch = self.state.orchestrator
+        if not self._backlog_looked:
+            # A connection learns its session's backlog from storing a batch: a recorder that
+            # reconnects while held would otherwise store one more window each time it does.
+            self._backlog_looked = True
+            backlog = await self._with_store(partial(orch.buffer.audio_backlog, self.session_id))
+            if backlog >= self._backlog_bound:
+                await self._hold_for_backlog(backlog)
+        store = orch.ingest_audio_frames
         try:
             # Retried as a whole after a store failure: each frame's seq deduplicates it.
             results, backlog = await self._with_store(partial(store, principal, meta, client_id, frames))

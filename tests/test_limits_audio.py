@@ -250,6 +250,48 @@ def test_a_recorder_is_held_while_its_sessions_unread_audio_is_at_the_bound(
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
+def test_a_held_recorder_that_reconnects_stores_nothing_more_until_the_owner_catches_up(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """A recorder held at the bound reconnects (the network flaked: its old connection is not
+    closed yet) and sends the frames it has no ack for: the new connection asks for the backlog
+    before it stores any and is held at once, so the session's unread audio cannot grow by a
+    window with every reconnection (it learned of the bound only from storing its first batch).
+    Once CORE answers, every frame is stored and acked."""
+    with stuck_core(settings, make_token, Limits(max_audio_in_flight=4.0, max_audio_backlog=2.0)) as stuck:
+        client, orch, core, token = stuck.client, stuck.orch, stuck.core, stuck.token
+        session_id, api = stuck.session_id, stuck.api
+        frames = [stuck.pcm[i : i + 3200] for i in range(0, len(stuck.pcm), 3200)]
+        with client.websocket_connect(f"{api}/stream") as held:
+            last = stuck.stream(held)
+            until(held, lambda m: m["type"] == "status" and m.get("code") == "AUDIO_BACKLOG")
+            wait_for_metric(client, "astra_audio_paused_sessions", lambda v: v == 1, 60)
+            stored = client.portal.call(orch.buffer.last_seq, session_id, "mic")  # type: ignore[union-attr]
+            backlog = _backlog(client, session_id)
+            with client.websocket_connect(f"{api}/stream") as ws:
+                ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "mic", "token": token}))
+                assert until(ws, lambda m: m["type"] == "welcome")["last_seq"] == stored
+                for seq in range(stored + 1, last):
+                    frame = {"type": "audio", "seq": seq, "format": "pcm16", "data": frames[seq - 1]}
+                    ws.send_bytes(msgpack.packb(frame))
+                ws.send_bytes(msgpack.packb({"type": "audio_end", "seq": last}))
+                told = until(ws, lambda m: m["type"] in ("status", "ack"))
+                assert (told["type"], told.get("code")) == ("status", "AUDIO_BACKLOG")
+                now = client.portal.call(orch.buffer.last_seq, session_id, "mic")  # type: ignore[union-attr]
+                assert now == stored and _backlog(client, session_id) <= backlog
+
+                client.portal.call(core.gate.set)  # type: ignore[union-attr]
+                acked: set[int] = set()
+                while len(acked) < last - stored:
+                    message = recv(ws)
+                    assert message["type"] != "error", message
+                    if message["type"] == "ack":
+                        acked.add(message["seq"])
+        assert acked == set(range(stored + 1, last + 1))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_an_http_append_is_refused_while_the_sessions_unread_audio_is_at_the_bound(
     settings: Settings, make_token: Callable[..., str]
 ) -> None:
