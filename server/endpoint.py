@@ -169,6 +169,8 @@ class Connection:
         self._held_for_backlog = False
         """Its frames are not stored: the session's audio backlog is at its bound (_hold_for_backlog)."""
         self._backlog_looked = False
+        self._live_down = False
+        """The live hub lost its pub/sub link (STORE_DOWN) and has not resynced yet."""
         """Whether this connection has asked for its session's audio backlog before its first audio."""
 
     async def send(self, data: bytes) -> None:
@@ -362,6 +364,8 @@ class Connection:
                 await self.state.orchestrator.buffer.keep_connection(self.session_id, self.slot, ttl)
         except StoreUnavailable as exc:
             await self._degraded(exc)
+            return
+        await self._recovered_unless_live_down()
 
     @property
     def _presence_stale(self) -> bool:
@@ -750,6 +754,13 @@ class Connection:
             # the store is back, but a hold for the audio backlog goes on: the client is told so
             await self.send(self._backlog_status() if self._held_for_backlog else protocol.status("ok"))
 
+    async def _recovered_unless_live_down(self) -> None:
+        """A presence or keep-alive write went through: an outage that only such writes saw (a
+        viewer sends nothing else the store answers) is over, unless the live event link is still
+        down (its RESYNC's catch-up says ``ok``, the missed events sent first)."""
+        if self._outage_since is not None and not self._live_down:
+            await self._recovered()
+
     async def _best_effort_presence(self, op: Literal["set", "touch"]) -> bool:
         """Presence is advisory (it expires by itself): skipped while the store is unavailable.
         Whether the store took it."""
@@ -759,6 +770,7 @@ class Connection:
         except StoreUnavailable as exc:
             await self._degraded(exc)
             return False
+        await self._recovered_unless_live_down()
         return True
 
     async def _set_presence(self, op: Literal["set", "del", "touch", "get"]) -> bytes:
@@ -771,25 +783,33 @@ class Connection:
         delivered = await self._catch_up(last_event_id, "resume")
         await self.send(protocol.synced(delivered))
         quiet = min(self.limits.idle_resync, self.limits.presence_ttl / 3)
-        keep_at = time.monotonic() + quiet
+        keep_at = idle_at = time.monotonic() + quiet
         while True:
-            if time.monotonic() >= keep_at:  # busy or quiet, our presence and slot stay alive
+            if (now := time.monotonic()) >= keep_at:  # busy or quiet, our presence and slot stay alive
                 await self._keep_alive()
                 keep_at = time.monotonic() + quiet
+            if now >= idle_at:
+                # No event for a while (presence snapshots may have come: they are not events):
+                # make sure no doorbell was lost.
+                delivered = await self._catch_up(delivered, "idle", sub)
+                idle_at = time.monotonic() + quiet
+                continue
             try:
                 # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation
                 # that lands as the awaited item arrives, and this task then outlived its connection.
-                async with asyncio.timeout(quiet):
+                async with asyncio.timeout(min(keep_at, idle_at) - now):
                     event_id, payload = await sub.get()
             except TimeoutError:
-                # Quiet for a while: make sure no doorbell was lost.
-                delivered = await self._catch_up(delivered, "idle", sub)
                 continue
+            if event_id != PRESENCE:
+                idle_at = time.monotonic() + quiet
             if event_id == PRESENCE:
                 await self.send(payload)
             elif (event_id, payload) == STORE_DOWN:
+                self._live_down = True
                 await self._degraded(StoreUnavailable("the live event link to the store was lost"))
             elif (event_id, payload) == RESYNC:
+                self._live_down = False
                 delivered = await self._catch_up(delivered, "resync", sub)
                 # presence updates may be lost too
                 await self.send(await self._with_store(lambda: self._set_presence("get")))

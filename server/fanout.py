@@ -171,8 +171,9 @@ class LiveHub:
                 self._failures += 1
                 log.warning("live hub lost its pub/sub connection (%s); reconnecting", exc)
                 if self._pubsub is not None:
-                    with contextlib.suppress(Exception):
-                        await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+                    pubsub, self._pubsub = self._pubsub, None  # closed: an unsubscribe meanwhile
+                    with contextlib.suppress(Exception):  # would take a connection it never gives back
+                        await pubsub.aclose()  # type: ignore[no-untyped-call]
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
 

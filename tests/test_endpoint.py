@@ -614,3 +614,73 @@ def test_a_client_that_stopped_reading_is_not_waited_for_again_when_closed(setti
     asked, still_waits = anyio.run(closing)
     assert asked == ["bytes", "close 4503 SLOW_CONSUMER"]  # both tried, neither waited for
     assert still_waits
+
+
+def test_a_keep_alive_that_failed_once_is_followed_by_ok_once_one_goes_through(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """One keep-alive write of a connection that sends nothing else (a viewer's) fails: the client
+    is told the store is degraded, and ``ok`` once the next one goes through. It was left
+    degraded for the session's life (only a retried numbered frame said ``ok``), with live events
+    coming all along."""
+    quick = with_settings(settings, limits=Limits(idle_resync=0.3))
+    token = make_token()
+    with SettledTestClient(create_app(quick)) as client:
+        session_id = start(client, token)
+        buffer = client.app.state.astra.orchestrator.buffer  # type: ignore[attr-defined]
+        keep_connection = buffer.keep_connection
+        failed: list[bool] = []
+
+        async def failing_once(*args: Any, **kwargs: Any) -> Any:
+            if not failed:
+                failed.append(True)
+                raise redis.exceptions.ConnectionError("Connection reset by peer")
+            return await keep_connection(*args, **kwargs)
+
+        buffer.keep_connection = failing_once
+        payload = protocol.encode_event_payload("note", 1.0, "tester", {})
+        with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
+            assert hello(ws, token)["type"] == "welcome"
+            told: list[str] = []
+            deadline = time.monotonic() + 30
+            while told[-1:] != ["ok"]:
+                assert time.monotonic() < deadline, f"told {told}"
+                client.portal.call(buffer.emit, session_id, payload)  # type: ignore[union-attr]
+                while (message := recv(ws))["type"] != "event":
+                    if message["type"] == "status":
+                        told.append(message["state"])
+                time.sleep(0.05)
+            assert failed and told == ["degraded", "ok"]
+
+
+def test_presence_snapshots_do_not_put_off_the_idle_re_read(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """An event logged without its doorbell reaching this instance (a message lost between a
+    cluster's nodes) is found by the re-read after ``idle_resync`` with no live event, also while
+    presence snapshots keep coming (people moving between blocks): each of them used to start
+    the wait again, so the event waited for the next one or for everyone to sit still."""
+    quick = with_settings(settings, limits=Limits(idle_resync=0.5))
+    token = make_token()
+    with SettledTestClient(create_app(quick)) as client:
+        session_id = start(client, token)
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        keys = SessionKeys(session_id)
+        with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
+            hello(ws, token)
+            events_until(ws, 1)
+            assert recv(ws)["type"] == "synced"
+            payload = protocol.encode_event_payload("note", 1.0, "t", {})
+            snapshot = b"p:" + msgpack.packb({"type": "presence", "clients": []})
+
+            async def logged_unannounced() -> None:
+                script = _EMIT + "return emit(KEYS[1], KEYS[2], 'astra:{nowhere}:live', ARGV[1])"
+                await orch.buffer.redis.eval(script, 2, keys.meta, keys.events, payload)
+
+            client.portal.call(logged_unannounced)  # type: ignore[union-attr]
+            deadline = time.monotonic() + 10
+            while (message := recv(ws, presence=True))["type"] == "presence":
+                assert time.monotonic() < deadline, "the event was not re-read while snapshots came"
+                time.sleep(0.1)
+                client.portal.call(orch.buffer.redis.publish, keys.channel, snapshot)  # type: ignore[union-attr]
+            assert (message["type"], message["id"]) == ("event", 2)

@@ -96,6 +96,42 @@ async def test_a_quiet_hub_outlives_the_socket_timeout(redis_url: str) -> None:
         await client.aclose()
 
 
+async def test_a_session_left_while_the_hub_reconnects_takes_no_connection_for_good(redis_url: str) -> None:
+    """The hub's pub/sub link is lost and, before it is back, the last local client of a session
+    leaves: its unsubscribe does not go out on the closed link (redis-py then takes a connection
+    from the pool for it, which nothing gives back: one per outage, until the pool is empty and
+    every command waits for one)."""
+    client = make_redis(Settings(redis_url=redis_url))
+    pool = client.connection_pool
+    hub = LiveHub(client, queue_size=100)
+    connect = hub._connect
+    reconnecting = asyncio.Event()
+    back = asyncio.Event()
+
+    async def held_connect() -> Any:
+        if hub._failures:  # after the loss: held until the test lets it
+            reconnecting.set()
+            await back.wait()
+        return await connect()
+
+    hub._connect = held_connect  # type: ignore[method-assign]
+    try:
+        await hub.start()
+        async with hub.subscribe(f"ses_{uuid.uuid4().hex}") as sub:
+            while await asyncio.wait_for(sub.get(), 10 * TIME_UNIT) != RESYNC:
+                pass
+            async with redis.asyncio.Redis.from_url(redis_url) as admin:
+                await admin.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+            assert await asyncio.wait_for(sub.get(), 10 * TIME_UNIT) == STORE_DOWN
+            await asyncio.wait_for(reconnecting.wait(), 10 * TIME_UNIT)
+            in_use = len(pool._in_use_connections)  # type: ignore[union-attr]
+        assert len(pool._in_use_connections) == in_use  # type: ignore[union-attr]
+    finally:
+        back.set()
+        await hub.stop()
+        await client.aclose()
+
+
 ECHO_OR_FAIL = """
 if ARGV[1] == 'fail' then return redis.error_reply('ERR asked to fail') end
 if ARGV[1] == 'slow' then  -- busy for 200 ms: Redis answers nothing else meanwhile
