@@ -252,6 +252,10 @@ return redis.call('ZADD', KEYS[1], 'XX', now_ms + tonumber(ARGV[2]), ARGV[1])
 # KEYS: meta, blocks, order, events, producers, idem, inflight, utterances, heard
 # ARGV: mode, producer, seq-or-key, ingest_token, block_id, block, event_payload, channel, template,
 #       position ('' = next), utterance id to retire ('' = none)
+# An utterance's block is stored once, whatever key it was deduplicated by: a block already
+# holding the utterance (``heard``: the recognizer's, from another owner that transcribed it too,
+# even one of a version that keyed it otherwise; or a person's, written after it was discarded)
+# makes it a duplicate.
 # An input admitted before the session closed may land while it is CLOSING: finalize waits for it.
 # An utterance's block (ARGV[11] set) may also land after a finalize failed (FINALIZE_FAILED): its
 # audio was acked, and the retried finalize seals it; only a sealed acta (FINALIZED) refuses it,
@@ -272,6 +276,13 @@ elseif ARGV[1] == 'key' then
   if existing then
     if ARGV[11] ~= '' then redis.call('HDEL', KEYS[8], ARGV[11]) end
     return {'dup', existing}
+  end
+end
+if utterance then
+  local holder = redis.call('HGET', KEYS[9], ARGV[11])
+  if holder then
+    redis.call('HDEL', KEYS[8], ARGV[11])
+    return {'dup', holder}
   end
 end
 local late = status == 'CLOSING' or (utterance and status == 'FINALIZE_FAILED')

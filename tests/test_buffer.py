@@ -411,7 +411,13 @@ async def test_an_utterance_block_is_stored_after_a_failed_finalize_but_not_once
         position = records[uid]["position"]
         return (
             await buffer.commit_block(
-                sid, block(position), Dedupe.by_key(uid), "", payload(), position=position, utterance_id=uid
+                sid,
+                block(position),
+                Dedupe.for_utterance(uid),
+                "",
+                payload(),
+                position=position,
+                utterance_id=uid,
             )
         ).outcome
 
@@ -701,3 +707,57 @@ async def test_an_owners_look_reads_the_status_before_the_stream(
     entries, status = await buffer.audio_look(sid, "0-0", 10)
     assert (len(entries), status) == (1, "OPEN")
     assert order == ["hget", "xrange", "execute"]
+
+
+async def test_an_utterances_block_is_stored_once_whatever_key_its_owner_deduplicated_it_by(
+    buffer: SessionBuffer,
+) -> None:
+    """A rolling upgrade across 317324f: an owner of the version before, whose lease lapsed while
+    CORE worked, keys the utterance's block by its bare id; its successor, which transcribed the
+    pending utterance again, by 'utterance:' + id. One block."""
+    sid = await new_session(buffer)
+    uid = "utt_000000016000"
+    rec = {"utterance_id": uid, "position": await buffer.reserve_position(sid)}
+    assert await buffer.record_utterance(sid, uid, rec, 100, payload("utterance.detected"))
+
+    def machine(n: int) -> dict[str, Any]:
+        return {**block(n), "audio_metadata": {"utterance_id": uid}}
+
+    old = await buffer.commit_block(
+        sid, machine(1), Dedupe.by_key(uid), "", payload(), position=rec["position"], utterance_id=uid
+    )
+    new = await buffer.commit_block(
+        sid, machine(2), Dedupe.for_utterance(uid), "", payload(), position=rec["position"], utterance_id=uid
+    )
+    assert (old.outcome, new.outcome, new.detail) == ("ok", "dup", "b1")
+    assert [b["block_id"] for b in await buffer.blocks(sid)] == ["b1"]
+    assert await buffer.pending_utterances(sid) == []
+
+
+async def test_a_late_block_of_an_utterance_written_by_hand_is_not_stored_beside_it(
+    buffer: SessionBuffer,
+) -> None:
+    """One owner heard no words (discarded), a person wrote the utterance, then the other
+    owner's CORE answer for it lands: the person's block stays the only one."""
+    sid = await new_session(buffer)
+    uid = "utt_000000016000"
+    rec = {"utterance_id": uid, "position": await buffer.reserve_position(sid)}
+    assert await buffer.record_utterance(sid, uid, rec, 100, payload("utterance.detected"))
+    assert await buffer.discard_utterance(sid, uid, payload("utterance.discarded"))
+    position = await buffer.position_after(sid, None)
+    human = {"block_id": "h1", "type": "TEMPLATE", "text": "h1", "version": 1, "position": position}
+    human["audio_metadata"] = {"utterance_id": uid}
+    none = Dedupe("none")
+    inserted = await buffer.change_block(sid, none, "insert", human, 0, payload(), placed_after=None)
+    assert inserted[0] == "ok"
+    late = await buffer.commit_block(
+        sid,
+        {**block(2), "audio_metadata": {"utterance_id": uid}},
+        Dedupe.for_utterance(uid),
+        "",
+        payload(),
+        position=rec["position"],
+        utterance_id=uid,
+    )
+    assert (late.outcome, late.detail) == ("dup", "h1")
+    assert [b["block_id"] for b in await buffer.blocks(sid)] == ["h1"]
