@@ -2128,3 +2128,57 @@ def test_signatures_completed_keep_their_words_unless_a_line_must_be_left_blank(
         (one,) = _signatures_completed([blocks[-1]], blocks)
         assert one["text"] == text and one["block_id"] == blocks[-1]["block_id"]
         assert one["structured_data"]["presidente"] == "Juan Carlos Pérez Gómez"
+
+
+@pytest.mark.parametrize(
+    ("typed", "first"),
+    [
+        # as a person writes them to be read: written so
+        (
+            {"hora": "9:10 a. m.", "fecha": "3 de junio de 2025"},
+            "Siendo las 9:10 a. m. del 3 de junio de 2025, en el Salón de Plenarias",
+        ),
+        # a time or date no one can read: the opening's words are written after the summary
+        ({"hora": "24:00"}, None),
+        ({"fecha": "2025-02-30"}, None),
+    ],
+)
+def test_a_date_or_time_a_person_typed_does_not_lose_the_opening(
+    blocks: list[dict[str, Any]], typed: dict[str, Any], first: str | None
+) -> None:
+    """Review: the opening's data edited with the time or date written otherwise than BUILDER's
+    filters read ("9:10 a. m.", "24:00") lost the opening's first sentence (when, where, who
+    presided) without a trace: the filter's error skipped that paragraph, and the block's words
+    are written only when no paragraph is. Now a value of figures and words is written as typed,
+    and one nobody can read leaves the opening's words after the summary."""
+    edited = [dict(b) for b in blocks]
+    opening = edited[0]
+    assert opening["template_id"] == "TPL_APERTURA"
+    opening["structured_data"] = {**opening["structured_data"], **typed}
+    written = _paragraphs(_zones_of(edited), opening["target_placeholder"])
+    assert "Actuó como secretario general Héctor Fabio Londoño Rivas." in written
+    if first is not None:
+        assert written[0].startswith(first)
+    else:
+        assert not written[0].startswith("Siendo las")
+        assert opening["text"] in written
+
+
+def test_a_denial_a_stenographer_adds_to_the_opening_is_in_the_acta(blocks: list[dict[str, Any]]) -> None:
+    """Review: a sentence added to the opening that the summary's words seemed to carry (half
+    of its words of four letters or more: "sesión", "canal", "Concejo") was taken as written,
+    though it says the opposite of nothing the summary says."""
+    for added in (
+        "La sesión no fue transmitida por el canal del Concejo Distrital.",
+        "El secretario general Héctor Fabio Londoño Rivas no asistió.",
+        "La sesión se realizó sin la presencia de los invitados.",
+    ):
+        edited = [dict(b) for b in blocks]
+        opening = edited[0]
+        opening.update(
+            text=f"{opening['text']} {added}",
+            machine={"text": opening["text"], "structured_data": opening["structured_data"]},
+            human_edited=True,
+        )
+        written = _paragraphs(_zones_of(edited), opening["target_placeholder"])
+        assert any(added in paragraph for paragraph in written), added

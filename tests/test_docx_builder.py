@@ -861,11 +861,15 @@ def test_signature_zone_uses_signature_style() -> None:
 
 
 def test_text_with_control_characters_is_kept_valid() -> None:
-    """Characters XML cannot carry are dropped; tabs become w:tab."""
-    out = _build([_block("c1", "ZONE_VARIOS", "a\x00b\x1fc\td")])
+    """Characters XML cannot carry do not glue the words they stood between (a review found
+    "Uno\\x1fdos" printed "Unodos"): a control character is a space, a vertical tab or form feed
+    (Word's manual line break, pasted from another program) a line break; a noncharacter goes.
+    Tabs become w:tab."""
+    out = _build([_block("c1", "ZONE_VARIOS", "a\x01b\x1fc\td.\x0bE\ufffef\x0cg")])
     p = _paragraphs(_zone(out, "ZONE_VARIOS"))[0]
-    assert _text(p) == "abcd"
+    assert _text(p) == "a b cd.Efg"
     assert p.xpath(".//w:tab", namespaces=NS)
+    assert len(p.xpath(".//w:br", namespaces=NS)) == 2
 
 
 def test_an_image_caption_a_person_corrected_is_the_one_printed() -> None:

@@ -86,7 +86,9 @@ block's rendering does not carry, :func:`added_by_hand`) is written after the bl
 
 Filters besides Jinja2's: ``fecha_larga`` ("2026-03-14" → "14 de marzo de 2026"), ``hora``
 ("09:10" → "9:10 a. m.", "12:00" → "12:00 m.", "13:05" → "1:05 p. m.";
-``hora(articulo=true)`` → "las 9:10 a. m." / "la 1:05 p. m."), ``nombre`` (a person given as
+``hora(articulo=true)`` → "las 9:10 a. m." / "la 1:05 p. m."; a value of figures and words a
+person typed, "3 de junio de 2025", "9:10 a. m.", as typed; one neither reads fails its paragraph
+and the block's words are written after the others: :class:`UnreadableValue`), ``nombre`` (a person given as
 a string or as ``{"nombre": …}``), ``lista`` (["A", "B", "C"] → "A, B y C"; ["A", "B, c", "D"]
 → "A; B, c; y D", an item having a comma of its own; a person given as ``{"nombre", "cargo"}`` is
 written "Nombre (cargo)"; a list output directly is written this way too), ``capfirst`` (first
@@ -617,7 +619,17 @@ def _zone_geometry(body: Any, element: Any) -> _Geometry:
 
 
 def _clean(text: str) -> str:
-    return _INVALID_XML.sub("", text)
+    """``text`` as XML 1.0 can hold it: a control character a person typed (pasted from another
+    program) separates what it stood between, a line break for a vertical tab or a form feed (as
+    Word writes a manual line break), a space for the rest; a noncharacter (U+FFFE) goes."""
+    return _INVALID_XML.sub(_replacement, text) if _INVALID_XML.search(text) else text
+
+
+def _replacement(found: re.Match[str]) -> str:
+    character = found.group()
+    if character in "\x0b\x0c":
+        return "\n"
+    return " " if character < "\x20" else ""
 
 
 def _append_text(r: Any, text: str) -> None:
@@ -777,6 +789,10 @@ def _as_text(value: Any) -> str:
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?…])\s+(?=[¿¡\"“«]?[A-ZÁÉÍÓÚÑ])")
 """Between two sentences: final punctuation, then a capital ("a. m. se abre" is one sentence)."""
 _CONTENT_WORD_RE = re.compile(r"[^\W\d_]{4,}")
+_NEGATION_RE = re.compile(r"\b(?:no|ni|sin|nunca|jamas|tampoco|nadie|nada|ningun[oa]?s?)\b")
+"""Words that deny what the rest of a sentence says, folded: a template writes facts, never
+their denial, so a sentence that denies one ("El secretario no asistió.") is never carried by a
+rendering that names the same people and places."""
 CORRECTED_SENTENCE_RATIO = 0.6
 """A sentence of a person's text at least this similar (difflib's ratio, on the folded text) to
 a sentence the machine heard is that sentence corrected ("Votaron sí doce, no cinco." for "Votaron
@@ -856,6 +872,13 @@ def added_by_hand(block: Mapping[str, Any], written: str) -> str:
         # compared in full only with the few heard sentences sharing most of its words (b is the
         # sentence: SequenceMatcher caches what it learns of b)
         shared = collections.Counter(n for word in words for n in heard_with.get(word, ()))
+        denies = set(_NEGATION_RE.findall(folded))
+        closest_heard = heard_sentences[shared.most_common(1)[0][0]] if shared else ""
+        if denies - set(_NEGATION_RE.findall(closest_heard)):
+            # a denial the heard sentence it is closest to lacks: the rendering may carry its
+            # words ("Invitados: …"), never what it says ("Los invitados no asistieron.")
+            added.append(sentence)
+            continue
         if shared:  # what the person inserted into the heard sentence it corrects, if the acta lacks it
             closest = heard_words[shared.most_common(1)[0][0]]
             inserted = _inserted_words(closest, _CONTENT_WORD_RE.findall(folded[:COMPARED_CHARS]))
@@ -1251,6 +1274,18 @@ _MONTHS_ES = (
 _HHMM = re.compile(r"(\d{1,2}):(\d{2})(?::\d{2})?\Z")
 
 
+class UnreadableValue(ValueError):
+    """A date or time a person typed that its filter cannot read ("2025-02-30", "24:00"): the
+    paragraph it is in is not written, and the block's words are, after its other paragraphs, so
+    that what the paragraph said (the opening's first: when, where, who presided) is not lost."""
+
+
+def _typed_as_read(typed: str) -> bool:
+    """Whether a value a filter cannot read is written as typed: figures and words ("3 de junio de
+    2025", "9:10 a. m."), as a person writes a date or time to be read."""
+    return any(c.isdigit() for c in typed) and any(c.isalpha() for c in typed)
+
+
 def _f_fecha_larga(value: Any) -> Any:
     if isinstance(value, Undefined):
         return value
@@ -1259,19 +1294,28 @@ def _f_fecha_larga(value: Any) -> Any:
     elif isinstance(value, date):
         day = value
     else:
-        day = date.fromisoformat(str(value).strip()[:10])  # ValueError: the element fails
+        typed = str(value).strip()
+        try:
+            day = date.fromisoformat(typed[:10])
+        except ValueError:
+            if _typed_as_read(typed):
+                return typed
+            raise UnreadableValue(f"not a date: {value!r}") from None
     return f"{day.day} de {_MONTHS_ES[day.month - 1]} de {day.year}"
 
 
 def _f_hora(value: Any, articulo: bool = False) -> Any:
     if isinstance(value, Undefined):
         return value
-    m = _HHMM.match(str(value).strip())
-    if m is None:
-        raise ValueError(f"not a time of day: {value!r}")
+    typed = str(value).strip()
+    m = _HHMM.match(typed)
+    if m is None or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+        if m is None and _typed_as_read(typed):
+            if articulo and not re.match(r"(?i)las?\s", typed):
+                typed = ("la " if re.match(r"0?1\D", typed) else "las ") + typed
+            return typed
+        raise UnreadableValue(f"not a time of day: {value!r}")
     hour, minute = int(m.group(1)), int(m.group(2))
-    if hour > 23 or minute > 59:
-        raise ValueError(f"not a time of day: {value!r}")
     if hour == 12 and minute == 0:
         shown, suffix = 12, "m."
     elif hour < 12:
@@ -1480,17 +1524,19 @@ class _Element:
     def render(self, ctx: Mapping[str, Any]) -> str | None:
         """The paragraph's text, or None when it failed or is blank."""
         try:
-            if self.fast_name is not None:
-                text = _finalize(ctx[self.fast_name]) if self.fast_name in ctx else ""
-            elif self.template is not None:
-                # ctx already holds the environment's globals (see _context): share it, no copies
-                context = self.template.new_context(
-                    dict(ctx) if not isinstance(ctx, dict) else ctx, shared=True
-                )
-                text = "".join(self.template.root_render_func(context))
-            else:
-                return None
+            return self.render_or_raise(ctx)
         except Exception:  # missing variable, unreadable value, sandbox refusal: skip it
+            return None
+
+    def render_or_raise(self, ctx: Mapping[str, Any]) -> str | None:
+        """The paragraph's text, or None when it is blank; raises what its rendering raised."""
+        if self.fast_name is not None:
+            text = _finalize(ctx[self.fast_name]) if self.fast_name in ctx else ""
+        elif self.template is not None:
+            # ctx already holds the environment's globals (see _context): share it, no copies
+            context = self.template.new_context(dict(ctx) if not isinstance(ctx, dict) else ctx, shared=True)
+            text = "".join(self.template.root_render_func(context))
+        else:
             return None
         text = text.strip()
         return text or None
@@ -1794,7 +1840,7 @@ class _Renderer:
         zone_role = "SIGNATURE_BLOCK" if zone == SIGNATURE_ZONE else "BODY"
         ctx = _context(data, text, block.get("label"), self.metadata)
         before = _last_child(container)
-        wrote_paragraph = wrote_any = False
+        wrote_paragraph = wrote_any = unreadable = False
         written: list[str] = []  # the paragraphs the template wrote, as written
         in_a_call = id(block) in self.roll_calls
         whole_call = self.roll_calls.get(id(block))
@@ -1809,7 +1855,12 @@ class _Renderer:
                 continue
             role = element.role or zone_role
             if element.kind == "paragraph":
-                rendered = element.render(ctx)
+                try:
+                    rendered = element.render_or_raise(ctx)
+                except UnreadableValue:
+                    rendered, unreadable = None, True
+                except Exception:  # missing variable, sandbox refusal: skip it
+                    rendered = None
                 if rendered is not None:
                     self.marked_paragraph(container, self.style(role), rendered)
                     wrote_paragraph = wrote_any = True
@@ -1839,7 +1890,11 @@ class _Renderer:
             # said or known for "el secretario de Hacienda", a name heard garbled): the grant
             # was written, and the words are, as said, after it
             _add_paragraph(container, self.style(zone_role), words)
-        if wrote_paragraph and block.get("human_edited") is True:
+        if wrote_paragraph and unreadable and text:
+            # a date or time typed otherwise lost a paragraph of the summary: the words it was
+            # made from are written after it
+            _add_paragraph(container, self.style(zone_role), text)
+        elif wrote_paragraph and block.get("human_edited") is True:
             # a person's sentences the template does not write (it sums the block up): after it
             rendered = " ".join("".join(e.itertext()) for e in _children_after(container, before))
             if added := added_by_hand(block, rendered):
