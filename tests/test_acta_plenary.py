@@ -2182,3 +2182,16 @@ def test_a_denial_a_stenographer_adds_to_the_opening_is_in_the_acta(blocks: list
         )
         written = _paragraphs(_zones_of(edited), opening["target_placeholder"])
         assert any(added in paragraph for paragraph in written), added
+
+
+def test_an_edited_intervention_keeps_the_line_breaks_a_person_wrote(blocks: list[dict[str, Any]]) -> None:
+    """Review: an intervention a stenographer split into paragraphs was printed on one line (its
+    template writes CORE's ``texto``, the text with its spacing made one)."""
+    edited = [dict(b) for b in blocks]
+    speech = edited[21]
+    assert speech["template_id"] == "TPL_DEBATE"
+    text = f"{speech['text']}\nPrimer párrafo añadido.\n\nSegundo párrafo."
+    data = classify(text, CONFIG["entities_dictionary"], speech["template_id"]).structured_data
+    speech.update(text=text, structured_data=dict(data), human_edited=True, machine={"text": speech["text"]})
+    written = _paragraphs(_zones_of(edited), speech["target_placeholder"])
+    assert any(p.endswith(".\nPrimer párrafo añadido.\n\nSegundo párrafo.") for p in written), written

@@ -1782,6 +1782,11 @@ def _context(data: Mapping[str, Any], text: str, label: Any, metadata: Mapping[s
     ctx = dict(_ENV.globals)
     ctx.update((k, v) for k, v in data.items() if isinstance(k, str) and v is not None)
     ctx["text"] = text
+    texto = ctx.get("texto")
+    if isinstance(texto, str) and texto != text and texto == " ".join(text.split()):
+        # CORE's words are the text with its spacing made one: a person's line breaks and tabs
+        # (an edited intervention's paragraphs) are written as the person wrote them
+        ctx["texto"] = text.strip()
     ctx["label"] = _as_text(label)
     ctx["metadata"] = metadata
     return ctx
