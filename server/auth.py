@@ -49,8 +49,13 @@ class Principal:
     (two tokens of one person compare equal)."""
 
     def require(self, allowed: frozenset[str], action: str) -> None:
-        if self.role not in allowed:
-            raise Forbidden(f"role '{self.role}' may not {action}")
+        if (refusal := self.refusal(allowed, action)) is not None:
+            raise refusal
+
+    def refusal(self, allowed: frozenset[str], action: str) -> Forbidden | None:
+        """The FORBIDDEN for ``action`` when this role is not ``allowed``, else None (a caller that
+        judges an input on its number first raises it later, see Orchestrator._permitted)."""
+        return None if self.role in allowed else Forbidden(f"role '{self.role}' may not {action}")
 
 
 MIN_SECRET_BYTES = 32

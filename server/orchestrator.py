@@ -613,9 +613,9 @@ class Orchestrator:
         """None when the role may do ``action``; else the input is judged on its number first, as
         every numbered input is (protocol.md): a resend of one applied before is a duplicate (the
         role changed since, with a new token), a skipped number a gap, the expected one FORBIDDEN."""
-        if principal.role in allowed:
+        if (refusal := principal.refusal(allowed, action)) is None:
             return None
-        return await self._refused(meta, dedupe, Forbidden(f"role '{principal.role}' may not {action}"))
+        return await self._refused(meta, dedupe, refusal)
 
     def _duplicate(self, dedupe: Dedupe, detail: str) -> IngestResult:
         self.metrics.duplicates.inc()
@@ -657,11 +657,8 @@ class Orchestrator:
         (what one ``ingest_audio`` per frame would give, but never AUDIO_BACKLOG: the caller
         holds the client back instead); and the session's audio backlog in bytes after them
         (``SessionBuffer.audio_backlog``; 0 when none was stored)."""
-        refusal: AstraError | None = (
-            Forbidden(f"role '{principal.role}' may not send input")
-            if principal.role not in CAN_SEND
-            else await self._age_refusal(meta)
-        )
+        refusal: AstraError | None = principal.refusal(CAN_SEND, "send input")
+        refusal = refusal or await self._age_refusal(meta)
         if refusal is not None:  # none is stored, but each frame is judged on its seq first
             last = await self.buffer.last_seq(meta.session_id, producer)
             verdicts = seq_verdicts((seq for seq, *_ in frames), last, refusal)
