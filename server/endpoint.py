@@ -169,9 +169,9 @@ class Connection:
         self._held_for_backlog = False
         """Its frames are not stored: the session's audio backlog is at its bound (_hold_for_backlog)."""
         self._backlog_looked = False
+        """Whether this connection has asked for its session's audio backlog before its first audio."""
         self._live_down = False
         """The live hub lost its pub/sub link (STORE_DOWN) and has not resynced yet."""
-        """Whether this connection has asked for its session's audio backlog before its first audio."""
 
     async def send(self, data: bytes) -> None:
         """Write one frame; SlowConsumer when the client's socket does not take it within

@@ -88,8 +88,8 @@ Filters besides Jinja2's: ``fecha_larga`` ("2026-03-14" → "14 de marzo de 2026
 ("09:10" → "9:10 a. m.", "12:00" → "12:00 m.", "13:05" → "1:05 p. m.";
 ``hora(articulo=true)`` → "las 9:10 a. m." / "la 1:05 p. m."; a value of figures and words a
 person typed, "3 de junio de 2025", "9:10 a. m.", as typed; one neither reads fails its paragraph
-and the block's words are written after the others: :class:`UnreadableValue`), ``nombre`` (a person given as
-a string or as ``{"nombre": …}``), ``lista`` (["A", "B", "C"] → "A, B y C"; ["A", "B, c", "D"]
+and the block's words are written after the others: :class:`UnreadableValue`), ``nombre`` (a
+person given as a string or as ``{"nombre": …}``), ``lista`` (["A", "B", "C"] → "A, B y C"; ["A", "B, c", "D"]
 → "A; B, c; y D", an item having a comma of its own; a person given as ``{"nombre", "cargo"}`` is
 written "Nombre (cargo)"; a list output directly is written this way too), ``capfirst`` (first
 letter upper-case, the rest kept), ``titulo_cargo`` (an office as a title: "secretaria de la
