@@ -238,6 +238,49 @@ def test_sigterm_stops_serve_and_its_redis_before_it_exits(tmp_path: Path) -> No
     assert "Application shutdown complete" in output and "Traceback" not in output, output[-3000:]
 
 
+def test_sigterm_while_the_s3_check_waits_stops_serve_at_once(tmp_path: Path) -> None:
+    """The startup's S3 check waits on an endpoint that takes the connection and never answers
+    (a firewall's black hole): a SIGTERM then stops `astra serve` (exit 0, its Redis stopped)
+    without waiting for the check's thread, which botocore keeps for minutes (its read timeout,
+    times its attempts): asyncio.run waited for it, the platform's kill came first."""
+    import socket
+
+    with socket.socket() as hole:
+        hole.bind(("127.0.0.1", 0))
+        hole.listen()
+        hole.settimeout(60)
+        env = {k: v for k, v in os.environ.items() if k != "REDIS_URL" and not k.startswith("ASTRA_")}
+        env |= {
+            "ASTRA_MODEL_CACHE": str(MODEL_CACHE),
+            "ASTRA_ASR_WARMUP": "0",
+            "ASTRA_S3_BUCKET": "actas",
+            "ASTRA_S3_ENDPOINT_URL": f"http://127.0.0.1:{hole.getsockname()[1]}",
+            "ASTRA_S3_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "astra",
+            "AWS_SECRET_ACCESS_KEY": "astra-secret",
+        }
+        log_path, data = tmp_path / "serve.log", str(tmp_path / "data")
+        with open(log_path, "wb") as log:
+            server = popen_tied(
+                [sys.executable, "-m", "server", "serve", "--port", str(free_port()), "--data-dir", data],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            asked, _ = hole.accept()  # the check's request: never answered
+            with asked:
+                (redis,) = [c for c in psutil.Process(server.pid).children() if "redis" in c.name()]
+                server.send_signal(signal.SIGTERM)
+                assert server.wait(60) == 0, log_path.read_text(errors="replace")[-3000:]
+                assert gone(redis.pid), "the embedded Redis outlived the server"
+        finally:
+            if server.poll() is None:
+                server.kill()
+                server.wait(10)
+
+
 def test_urls_that_are_not_urls_stop_astra_in_one_line_naming_the_variable(redis_url: str) -> None:
     """Review: a REDIS_URL without its scheme, or a cluster URL without ports, and an S3 endpoint
     without its scheme ended `astra serve` in a traceback (exit 1); `astra verify` took a cluster

@@ -12,6 +12,7 @@ request of one tenant can never name another tenant's object.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import functools
 import hashlib
@@ -21,15 +22,18 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from stat import S_ISREG
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol, TypeVar
 from urllib.parse import quote, urlencode
 
 from ..errors import AuthError, ConfigError, Forbidden, InvalidInput, NotFound, ServiceUnavailable
 from ..settings import Settings
+
+T = TypeVar("T")
 
 log = logging.getLogger("astra.objectstore")
 
@@ -258,6 +262,32 @@ _NO_LOCK = (
 )
 
 
+async def _in_daemon_thread(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """``fn(*args, **kwargs)`` in a thread of its own that does not hold up the process's exit:
+    the startup check of a black-holed S3 waits minutes for its answer, and ``asyncio.run``
+    waits for the default executor's threads, so a SIGTERM then stopped ``astra serve`` only
+    after them."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(outcome: Callable[[], None]) -> None:
+        if not future.done():
+            outcome()
+
+    def run() -> None:
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as exc:  # handed to the awaiting task, as to_thread would
+            outcome: Callable[[], None] = functools.partial(future.set_exception, exc)
+        else:
+            outcome = functools.partial(future.set_result, result)
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits
+            loop.call_soon_threadsafe(settle, outcome)
+
+    threading.Thread(target=run, name="astra-s3-check", daemon=True).start()
+    return await future
+
+
 class S3ObjectStore:
     """Any S3 API endpoint through boto3, every call in a worker thread."""
 
@@ -283,7 +313,7 @@ class S3ObjectStore:
             checks.append(("get_object_lock_configuration", "its Object Lock configuration"))
         for name, what in checks:
             try:
-                answer = await asyncio.to_thread(getattr(self._s3, name), Bucket=self.bucket)
+                answer = await _in_daemon_thread(getattr(self._s3, name), Bucket=self.bucket)
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code", "")
                 if code in ("NoSuchBucket", "404", "NotFound"):
