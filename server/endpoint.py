@@ -38,7 +38,7 @@ from typing import Any, Literal, TypeVar, assert_never
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from . import protocol
-from .auth import Principal
+from .auth import CAN_SEND, Principal
 from .buffer import STORE_ERRORS, Dedupe, SessionMeta, as_unavailable, store_errors
 from .cancel import cancel_and_wait
 from .errors import (
@@ -590,10 +590,15 @@ class Connection:
         if not self._backlog_looked:
             # A connection learns its session's backlog from storing a batch: a recorder that
             # reconnects while held would otherwise store one more window each time it does.
+            # (One the store refuses, another console while this one records or a role that may
+            # not send, is told so by the store at once, not held.)
             self._backlog_looked = True
-            backlog = await self._with_store(partial(orch.buffer.audio_backlog, self.session_id))
-            if backlog >= self._backlog_bound:
-                await self._hold_for_backlog(backlog)
+            if principal.refusal(CAN_SEND, "send input") is None:
+                backlog = await self._with_store(partial(orch.buffer.audio_backlog, self.session_id))
+                if backlog >= self._backlog_bound:
+                    recording = await self._with_store(partial(orch.buffer.recording, self.session_id))
+                    if recording is None or recording[0] == client_id:
+                        await self._hold_for_backlog(backlog)
         store = orch.ingest_audio_frames
         try:
             # Retried as a whole after a store failure: each frame's seq deduplicates it.

@@ -108,7 +108,8 @@ class LiveHub:
                 self._subs.setdefault(session_id, set()).add(sub)
                 if first:
                     await self._ensure_ready()
-                    assert self._pubsub is not None
+                    if self._pubsub is None:  # lost again before this waiter went on
+                        raise StoreUnavailable("the live event link to the store is down")
                     await self._pubsub.subscribe(channel)
             yield sub
         finally:

@@ -1631,9 +1631,13 @@ class Orchestrator:
             except _LockLost:
                 # Its renewal found the lock another's (ours lapsed: this instance stalled, or Redis
                 # was away for longer than it lives): the build was stopped, not carried on to seal
-                # the same acta a second time. Begin again: wait for that call, or take it over.
+                # the same acta a second time. That call's outcome (its failure too: the session is
+                # then listed for correction, not sealed anew), or, once it has died too, the work.
                 outcome_label = None
                 log.warning("session %s: the finalize lock was lost; the build is stopped", meta.session_id)
+                outcome_of_other = await self._wait_for_result(meta.session_id, take_over=True)
+                if outcome_of_other is not None:
+                    return outcome_of_other
                 continue
             finally:
                 if outcome_label is not None:
@@ -1679,9 +1683,9 @@ class Orchestrator:
             await self.buffer.readmit_session(meta.tenant_id, meta.session_id, meta.created_at)
             raise
         finally:
-            renew.cancel()
-            if not build.done():  # this call was cancelled
-                build.cancel()
+            # (Python 3.11 can lose a cancellation: see server.cancel) the build does not seal
+            # after this call was cancelled, and no renewal outlives it
+            await cancel_and_wait([task for task in (build, renew) if not task.done()])
         summary = {k: result[k] for k in ("integrity_hash", "content_hash", "chain_head", "document_key")}
         summary["download_url"] = result["download_url"]
         stored = await self.buffer.end_finalize(

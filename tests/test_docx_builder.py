@@ -3618,6 +3618,26 @@ SUMMARY = "Siendo las 10:00 a. m., se dio inicio a la sesión ordinaria del Conc
         ),
         # a sentence the rendering carries (a template writing the text as said)
         ({"text": SUMMARY, "machine": {"text": "Buenos días."}}, ""),
+        # a denial the heard sentence lacks, though the rendering has most of its words: written
+        (
+            {"text": f"{HEARD} La sesión ordinaria no fue transmitida.", "machine": {"text": HEARD}},
+            "La sesión ordinaria no fue transmitida.",
+        ),
+        # "No." for número, "sin embargo": no denial (review: both were written a second time)
+        (
+            {
+                "text": f"{HEARD} El acta No. 12 fue aprobada.",
+                "machine": {"text": f"{HEARD} El acta número doce fue aprobada."},
+            },
+            "",
+        ),
+        (
+            {
+                "text": "Sin embargo, se abre la sesión ordinaria.",
+                "machine": {"text": "Se abre la sesión ordinaria."},
+            },
+            "",
+        ),
         # "a. m." ends no sentence; nothing changed; written by hand (no machine text)
         ({"text": "Siendo las 9 a. m. se abre la sesión.", "machine": {"text": "Siendo las 9 a. m."}}, ""),
         ({"text": HEARD, "machine": {"text": HEARD}}, ""),
@@ -3629,3 +3649,14 @@ def test_the_sentences_a_person_added_to_a_summed_up_block(block: dict[str, Any]
     the block's rendering (here SUMMARY) does not carry, and nothing for a block nobody edited."""
     assert docx_builder.added_by_hand({**block, "human_edited": True}, SUMMARY) == added
     assert docx_builder.added_by_hand(block, SUMMARY) == ""
+
+
+def test_a_denial_the_rendering_writes_as_written_is_not_written_again() -> None:
+    """Review: a template that writes the text as said (an intervention) carries a corrected
+    denial ("…no hay cuarenta familias…") word for word: it is not written a second time."""
+    said = "Informo que en La Buitrera no hay cuarenta familias damnificadas."
+    heard = "Informo que en La Buitrera hay cuarenta familias damnificadas."
+    written = f"JORGE RAMÍREZ (concejal): Gracias, presidente. {said}"
+    block = {"text": f"Gracias, presidente. {said}", "machine": {"text": heard}, "human_edited": True}
+    assert docx_builder.added_by_hand(block, written) == ""
+    assert docx_builder.added_by_hand(block, written.replace(" no hay", " hay")) == said

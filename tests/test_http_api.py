@@ -1301,6 +1301,56 @@ def test_a_finalize_whose_lock_became_another_s_stops_its_build_and_takes_the_fi
     assert {k: after.get(k, 0) - before.get(k, 0) for k in ("ok", "failed")} == {"ok": 1, "failed": 0}
 
 
+def test_a_finalize_whose_lock_was_lost_to_a_call_that_failed_answers_that_failure(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """Review: the finalize lock lost while BUILDER works, and the call that took it over failed
+    (its failure recorded, the session listed again for correction): the call whose build was
+    stopped answers that failure. It began the finalize anew and sealed the acta nobody had
+    asked for again, under Object Lock."""
+    import anyio
+
+    from server.buffer import FINALIZE_FAILED, pack
+    from server.keys import SessionKeys
+
+    app = create_app(with_settings(settings, retry=FAST_RETRY, limits=dataclasses.replace(
+        settings.limits, finalize_lock_ttl=2.0)))  # fmt: skip
+    token = make_token()
+    answers: list[Any] = []
+
+    async def scenario() -> Any:
+        async with started_in_process(app, token) as (http, api):
+            await http.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=bearer(token))
+            orch = app.state.astra.orchestrator
+            orch.builder, orch.guard = CountingBuilder(orch.builder), CountingGuard(orch.guard)
+            orch.builder.gate = asyncio.Event()
+            keys = SessionKeys(str(api).rsplit("/", 1)[-1])
+
+            answered = asyncio.Event()
+
+            async def finalize() -> None:
+                answers.append(await http.post(f"{api}/finalize", headers=bearer(token), timeout=60))
+                answered.set()
+
+            async with anyio.create_task_group() as tg, asyncio.timeout(60):
+                tg.start_soon(finalize)
+                await orch.builder.started.wait()
+                # another call took the finalize over and failed, as end_finalize(ok=False) records
+                failed = {"code": "BUILD_FAILED", "message": "the skeleton is damaged", "status": 502}
+                await orch.buffer._r.delete(keys.finalize_lock)
+                recorded = {"status": FINALIZE_FAILED, "error": pack(failed)}
+                await orch.buffer._r.hset(keys.meta, mapping=recorded)
+                await answered.wait()  # with the build stopped at its gate
+                orch.builder.gate.set()
+            return orch
+
+    orch = anyio.run(scenario)
+    assert [(r.status_code, r.json()["error"]["message"]) for r in answers] == [
+        (502, "the skeleton is damaged")
+    ]
+    assert orch.guard.seals == 0 and len(orch.builder.requests) == 1
+
+
 @pytest.mark.parametrize(
     ("failure", "answer"),
     [

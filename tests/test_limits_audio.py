@@ -256,11 +256,13 @@ def test_a_held_recorder_that_reconnects_stores_nothing_more_until_the_owner_cat
     """A recorder held at the bound reconnects (the network flaked: its old connection is not
     closed yet) and sends the frames it has no ack for: the new connection asks for the backlog
     before it stores any and is held at once, so the session's unread audio cannot grow by a
-    window with every reconnection (it learned of the bound only from storing its first batch).
-    Once CORE answers, every frame is stored and acked."""
+    window with every reconnection (it learned of the bound only from storing its first batch);
+    another console is told at once that the recording is elsewhere, not held. Once CORE
+    answers, every frame is stored and acked."""
     with stuck_core(settings, make_token, Limits(max_audio_in_flight=4.0, max_audio_backlog=2.0)) as stuck:
         client, orch, core, token = stuck.client, stuck.orch, stuck.core, stuck.token
         session_id, api = stuck.session_id, stuck.api
+        orch.buffer.recording_hold = 600.0  # "mic" keeps the recording however slow the test
         frames = [stuck.pcm[i : i + 3200] for i in range(0, len(stuck.pcm), 3200)]
         with client.websocket_connect(f"{api}/stream") as held:
             last = stuck.stream(held)
@@ -279,6 +281,14 @@ def test_a_held_recorder_that_reconnects_stores_nothing_more_until_the_owner_cat
                 assert (told["type"], told.get("code")) == ("status", "AUDIO_BACKLOG")
                 now = client.portal.call(orch.buffer.last_seq, session_id, "mic")  # type: ignore[union-attr]
                 assert now == stored and _backlog(client, session_id) <= backlog
+                # another console meanwhile is told at once that "mic" records, not held
+                with client.websocket_connect(f"{api}/stream") as desk:
+                    desk.send_bytes(msgpack.packb({"type": "hello", "client_id": "desk", "token": token}))
+                    until(desk, lambda m: m["type"] == "synced")
+                    first = {"type": "audio", "seq": 1, "format": "pcm16", "data": frames[0]}
+                    desk.send_bytes(msgpack.packb(first))
+                    told = until(desk, lambda m: m["type"] in ("status", "ack", "error"))
+                    assert (told["type"], told.get("code")) == ("error", "RECORDING_ELSEWHERE")
 
                 client.portal.call(core.gate.set)  # type: ignore[union-attr]
                 acked: set[int] = set()

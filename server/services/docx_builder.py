@@ -789,10 +789,19 @@ def _as_text(value: Any) -> str:
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?…])\s+(?=[¿¡\"“«]?[A-ZÁÉÍÓÚÑ])")
 """Between two sentences: final punctuation, then a capital ("a. m. se abre" is one sentence)."""
 _CONTENT_WORD_RE = re.compile(r"[^\W\d_]{4,}")
-_NEGATION_RE = re.compile(r"\b(?:no|ni|sin|nunca|jamas|tampoco|nadie|nada|ningun[oa]?s?)\b")
-"""Words that deny what the rest of a sentence says, folded: a template writes facts, never
-their denial, so a sentence that denies one ("El secretario no asistió.") is never carried by a
-rendering that names the same people and places."""
+_NEGATION_RE = re.compile(r"\b(?:no|ni|sin(?!\s+embargo)|nunca|jamas|tampoco|nadie|nada|ningun[oa]?s?)\b")
+"""Words that deny what the rest of a sentence says, folded ("sin embargo" aside): a template
+that sums a block up writes facts, never their denial, so a sentence that denies one ("El
+secretario no asistió.") is not carried by a rendering that names the same people and places."""
+_NUMBER_SIGN_RE = re.compile(r"\bN[oº°]\.")
+""""No. 45", "No. dos mil…": número, not a denial."""
+
+
+def _denials(sentence: str) -> set[str]:
+    """The denying words of a sentence (as said or written), folded."""
+    return set(_NEGATION_RE.findall(_fold_same_length(_NUMBER_SIGN_RE.sub(" ", sentence))))
+
+
 CORRECTED_SENTENCE_RATIO = 0.6
 """A sentence of a person's text at least this similar (difflib's ratio, on the folded text) to
 a sentence the machine heard is that sentence corrected ("Votaron sí doce, no cinco." for "Votaron
@@ -856,13 +865,15 @@ def added_by_hand(block: Mapping[str, Any], written: str) -> str:
     text = _as_text(block.get("text")).strip()
     if not heard or not text or text == heard:
         return ""
-    heard_sentences = [_fold_same_length(sentence)[:COMPARED_CHARS] for sentence in _sentences(heard)]
+    heard_of = _sentences(heard)
+    heard_sentences = [_fold_same_length(sentence)[:COMPARED_CHARS] for sentence in heard_of]
     heard_words = [_CONTENT_WORD_RE.findall(folded) for folded in heard_sentences]
     heard_with: dict[str, list[int]] = {}  # a word → the heard sentences that have it
     for n, found in enumerate(heard_words):
         for word in set(found):
             heard_with.setdefault(word, []).append(n)
-    in_acta = frozenset(_CONTENT_WORD_RE.findall(_fold_same_length(written)))
+    written_folded = " ".join(_fold_same_length(written).split())
+    in_acta = frozenset(_CONTENT_WORD_RE.findall(written_folded))
     added = []
     for sentence in _sentences(text):
         folded = _fold_same_length(sentence)
@@ -872,11 +883,13 @@ def added_by_hand(block: Mapping[str, Any], written: str) -> str:
         # compared in full only with the few heard sentences sharing most of its words (b is the
         # sentence: SequenceMatcher caches what it learns of b)
         shared = collections.Counter(n for word in words for n in heard_with.get(word, ()))
-        denies = set(_NEGATION_RE.findall(folded))
-        closest_heard = heard_sentences[shared.most_common(1)[0][0]] if shared else ""
-        if denies - set(_NEGATION_RE.findall(closest_heard)):
+        if " ".join(folded.split()).rstrip(" .") in written_folded:  # written as the person wrote it
+            continue
+        closest_heard = heard_of[shared.most_common(1)[0][0]] if shared else ""
+        if _denials(sentence) - _denials(closest_heard):
             # a denial the heard sentence it is closest to lacks: the rendering may carry its
-            # words ("Invitados: …"), never what it says ("Los invitados no asistieron.")
+            # words ("Invitados: …", "Actuó como secretario …"), never what it says ("Los
+            # invitados no asistieron.", "El secretario … no asistió.")
             added.append(sentence)
             continue
         if shared:  # what the person inserted into the heard sentence it corrects, if the acta lacks it
