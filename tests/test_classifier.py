@@ -8926,3 +8926,37 @@ def test_a_roll_call_read_as_lists_is_the_roll_call_from_its_first_words(text: s
 )
 def test_members_spoken_of_as_present_or_absent_are_not_a_roll_call(text: str, previous: str) -> None:
     assert classify(text, None, previous).template_id != "TPL_LLAMADO_LISTA"
+
+
+def test_a_name_in_a_vote_or_a_signature_starts_at_a_word() -> None:
+    """Review: the patterns of a name answering a vote ("Ana Ruiz: sí") or signing ("Ana Ruiz,
+    secretaria") were tried from every letter of a word: on a run of 20,000 capitals (one text
+    frame) each try took the rest of the run and gave it back a letter at a time, and the call
+    took 15 s (6.6 s for a run of lowercase letters, the recognizer's style). From a word's
+    start only, which is where a name begins."""
+    found = [m.group("name") for m in classifier._VOTE_ITEM_RE.finditer("xAna Ruiz: sí")]
+    assert found == ["Ruiz"]
+    lower = classifier._LOWER_VOTE_ITEM_RE
+    assert lower.search("xana maria si", 1) is None
+    assert [m.group("name") for m in lower.finditer("ana maria si")] == ["ana maria"]
+    signed = classifier._ROLE_AFTER_NAME_RE.finditer("xAna Ruiz, secretaria")
+    assert [m.group("n") for m in signed] == ["Ruiz"]
+
+
+def test_a_quorum_said_as_a_reason_again_and_again_counts_the_members_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Review: every quorum said as a reason ("como hay quórum…") searched the whole text for a
+    headcount again: 3 s for one text frame of the phrase said over and over."""
+    searches: list[int] = []
+    headcount = classifier._HEADCOUNT_RE
+
+    class Counted:
+        def search(self, *args: Any) -> Any:
+            searches.append(1)
+            return headcount.search(*args)
+
+    monkeypatch.setattr(classifier, "_HEADCOUNT_RE", Counted())
+    text = "como hay quorum " * 200
+    at = classifier._llamado_at(classifier._Text(text, text))
+    assert at is None and len(searches) == 1

@@ -1575,8 +1575,12 @@ _ABSTENTION: Final = r"abstenciones|abstencion|se abstuvieron|se abstuvo|se abst
 _NUM_ABS_RE: Final = re.compile(rf"\b(?P<n>{_NUM_PHRASE})\s+(?:votos?\s+(?:de\s+)?)?(?:{_ABSTENTION})\b")
 _ABS_NUM_RE: Final = re.compile(rf"\b(?:{_ABSTENTION})\b\s*[:=]?\s*(?P<n>{_NUM_PHRASE})")
 _CAP_WORD: Final = r"[A-ZÁÉÍÓÚÑÜ][\w'’\-]+"
+_WORD_START: Final = r"(?<![\w'’\-])"
+"""A name starts a word: without it a run of capitals ("ÁÁÁ…", 20,000 of them in a text frame)
+is tried from every position, each giving the rest of the run back a letter at a time, and one
+frame held CORE for 15 s."""
 _VOTE_ITEM_RE: Final = re.compile(
-    rf"(?P<name>{_CAP_WORD}(?:\s+(?:(?:de|del|de la|de los)\s+)?{_CAP_WORD}){{0,4}})"
+    rf"{_WORD_START}(?P<name>{_CAP_WORD}(?:\s+(?:(?:de|del|de la|de los)\s+)?{_CAP_WORD}){{0,4}})"
     r"(?:\s*[:,\-–]\s*|\s+(?i:vota|vot[oó])\s+(?i:por\s+el\s+)?|\s+(?=(?i:se\s+abstiene)))"
     r"(?P<v>(?i:s[ií]|no|abstenci[oó]n|se abstiene|me abstengo|a favor|en contra|impedid[oa]))(?!\w)"
 )
@@ -1660,8 +1664,8 @@ def _votes_said(t: _Text) -> tuple[tuple[str, str], ...]:
 # word of speech (particles only inside it). Matched on the folded text: "sí" is "si".
 # A member who declared an impediment is called too and answers it ("olga lucia rendon salazar
 # impedida"): on the list, in no side of the count.
-_LOWER_VOTE_ITEM_RE: Final = re.compile(
-    r"(?P<name>[^\W\d_]+(?:\s+[^\W\d_]+){1,4}?)\s+(?P<v>si|no|impedid[oa])\b\s*[,.;]?\s*"
+_LOWER_VOTE_ITEM_RE: Final = re.compile(  # from a word's start, as _VOTE_ITEM_RE
+    r"(?<![^\W\d_])(?P<name>[^\W\d_]+(?:\s+[^\W\d_]+){1,4}?)\s+(?P<v>si|no|impedid[oa])\b\s*[,.;]?\s*"
 )
 _MIN_LOWER_VOTES: Final = 3
 _MIN_LOWER_VOTES_AFTER_A_CUT: Final = 2
@@ -4639,7 +4643,7 @@ _PRESIDENT_RE: Final = re.compile(
     r"(?:\s+(?:municipal|distrital))?(?:\s+de\s+[^\W\d_]+)?)?\s*,?\s*"
 )
 _ROLE_AFTER_NAME_RE: Final = re.compile(
-    rf"(?P<n>{_CAP_WORD}(?:\s+(?:(?:de|del|de la|de los)\s+)?{_CAP_WORD}){{0,4}})\s*,\s*"
+    rf"{_WORD_START}(?P<n>{_CAP_WORD}(?:\s+(?:(?:de|del|de la|de los)\s+)?{_CAP_WORD}){{0,4}})\s*,\s*"
     r"(?:(?i:el|la)\s+)?(?P<r>(?i:president[ea]|secretari[oa]))"
 )
 
@@ -5468,14 +5472,15 @@ def _llamado_at(t: _Text) -> int | None:
     decisorio la plenaria solo puede deliberar; están presentes ocho honorables concejales" is
     the roll call's result; nor a roll call said to come after what is said
     (_BEFORE_ROLL_CALL_RE)."""
+    headcount: bool | None = None  # searched once, when first needed (not once per quorum)
     for m in _LLAMADO_RE.finditer(t.low):
         if _BEFORE_ROLL_CALL_RE.search(t.low, max(0, m.start() - 12), m.start()):
             continue
-        if (
-            m.group() != "quorum"
-            or not _QUORUM_AS_REASON_RE.search(t.low, max(0, m.start() - 40), m.start())
-            or _HEADCOUNT_RE.search(t.low)
-        ):
+        if m.group() != "quorum" or not _QUORUM_AS_REASON_RE.search(t.low, max(0, m.start() - 40), m.start()):
+            return m.start()
+        if headcount is None:
+            headcount = _HEADCOUNT_RE.search(t.low) is not None
+        if headcount:
             return m.start()
     return None
 
