@@ -1242,21 +1242,20 @@ def test_a_lock_renewal_that_fails_once_does_not_let_a_second_call_seal_again(
     assert len({r.json()["integrity_hash"] for r in results}) == 1
 
 
-def test_a_finalize_whose_lock_became_another_s_stops_its_build_and_takes_the_finalize_again(
-    settings: Settings, make_token: Callable[..., str]
-) -> None:
-    """The finalize lock becomes another call's while BUILDER works (this instance stalled longer
-    than the lock lives, and a call elsewhere took the finalize over and then died): the build is
-    stopped at the next renewal instead of being carried on to seal the acta a second time beside
-    the other's, and the call begins again: it waits for that lock to lapse, takes the finalize
-    over and seals once. The stopped build is not counted as a failed finalize."""
+def one_finalize_meanwhile(
+    settings: Settings, token: str, meanwhile: Callable[[Any, Any, asyncio.Event], Awaitable[None]]
+) -> tuple[Any, list[Any], list[dict[str, float]]]:
+    """A session with one text on a server in this process whose finalize lock lives 2 s, and one
+    finalize call on it: its build held at BUILDER's gate (builds and seals counted) while
+    ``meanwhile(orch, the session's keys, an Event set when a build is cancelled)`` runs, then
+    let go. The orchestrator, the answers and ``astra_finalize_seconds``'s counts before and
+    after."""
     import anyio
 
     from server.keys import SessionKeys
 
     app = create_app(with_settings(settings, retry=FAST_RETRY, limits=dataclasses.replace(
         settings.limits, finalize_lock_ttl=2.0)))  # fmt: skip
-    token = make_token()
     answers: list[Any] = []
     counted: list[dict[str, float]] = []
 
@@ -1266,19 +1265,8 @@ def test_a_finalize_whose_lock_became_another_s_stops_its_build_and_takes_the_fi
             orch = app.state.astra.orchestrator
             orch.builder, orch.guard = CountingBuilder(orch.builder), CountingGuard(orch.guard)
             orch.builder.gate = asyncio.Event()
+            stopped = a_build_stopped(orch)
             counted.append(finalize_counts(orch.metrics))
-            session_id = str(api).rsplit("/", 1)[-1]
-            stopped = asyncio.Event()
-            build = orch.builder.build
-
-            async def noted(req: BuildRequest) -> bytes:
-                try:
-                    return bytes(await build(req))
-                except asyncio.CancelledError:
-                    stopped.set()
-                    raise
-
-            orch.builder.build = noted
 
             async def finalize() -> None:
                 answers.append(await http.post(f"{api}/finalize", headers=bearer(token), timeout=60))
@@ -1286,18 +1274,48 @@ def test_a_finalize_whose_lock_became_another_s_stops_its_build_and_takes_the_fi
             async with anyio.create_task_group() as tg, asyncio.timeout(60):
                 tg.start_soon(finalize)
                 await orch.builder.started.wait()
-                # another call's lock, which lapses in 3 s without being renewed (it died)
-                await orch.buffer._r.set(SessionKeys(session_id).finalize_lock, "elsewhere", px=3000)
-                await stopped.wait()  # at the next renewal (every 2/3 s)
-                assert len(orch.builder.requests) == 1
-                orch.builder.gate.set()  # the next build goes through
+                await meanwhile(orch, SessionKeys(str(api).rsplit("/", 1)[-1]), stopped)
+                orch.builder.gate.set()
             counted.append(finalize_counts(orch.metrics))
             return orch
 
-    orch = anyio.run(scenario)
+    return anyio.run(scenario), answers, counted
+
+
+def a_build_stopped(orch: Any) -> asyncio.Event:
+    """Set when one of BUILDER's builds is cancelled."""
+    stopped = asyncio.Event()
+    build = orch.builder.build
+
+    async def noted(req: BuildRequest) -> bytes:
+        try:
+            return bytes(await build(req))
+        except asyncio.CancelledError:
+            stopped.set()
+            raise
+
+    orch.builder.build = noted
+    return stopped
+
+
+def test_a_finalize_whose_lock_became_another_s_stops_its_build_and_takes_the_finalize_again(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """The finalize lock becomes another call's while BUILDER works (this instance stalled longer
+    than the lock lives, and a call elsewhere took the finalize over and then died): the build is
+    stopped at the next renewal instead of being carried on to seal the acta a second time beside
+    the other's, and the call begins again: it waits for that lock to lapse, takes the finalize
+    over and seals once. The stopped build is not counted as a failed finalize."""
+
+    async def taken_by_a_call_that_dies(orch: Any, keys: Any, stopped: asyncio.Event) -> None:
+        # another call's lock, which lapses in 3 s without being renewed (it died)
+        await orch.buffer._r.set(keys.finalize_lock, "elsewhere", px=3000)
+        await stopped.wait()  # at the next renewal (every 2/3 s)
+        assert len(orch.builder.requests) == 1  # the next build goes through
+
+    orch, answers, (before, after) = one_finalize_meanwhile(settings, make_token(), taken_by_a_call_that_dies)
     assert [r.status_code for r in answers] == [200], [r.text for r in answers]
     assert orch.guard.seals == 1 and len(orch.builder.requests) == 2
-    before, after = counted
     assert {k: after.get(k, 0) - before.get(k, 0) for k in ("ok", "failed")} == {"ok": 1, "failed": 0}
 
 
@@ -1308,46 +1326,18 @@ def test_a_finalize_whose_lock_was_lost_to_a_call_that_failed_answers_that_failu
     (its failure recorded, the session listed again for correction): the call whose build was
     stopped answers that failure. It began the finalize anew and sealed the acta nobody had
     asked for again, under Object Lock."""
-    import anyio
-
     from server.buffer import FINALIZE_FAILED, pack
-    from server.keys import SessionKeys
 
-    app = create_app(with_settings(settings, retry=FAST_RETRY, limits=dataclasses.replace(
-        settings.limits, finalize_lock_ttl=2.0)))  # fmt: skip
-    token = make_token()
-    answers: list[Any] = []
+    async def taken_by_a_call_that_failed(orch: Any, keys: Any, stopped: asyncio.Event) -> None:
+        # as end_finalize(ok=False) records it
+        failed = {"code": "BUILD_FAILED", "message": "the skeleton is damaged", "status": 502}
+        await orch.buffer._r.delete(keys.finalize_lock)
+        await orch.buffer._r.hset(keys.meta, mapping={"status": FINALIZE_FAILED, "error": pack(failed)})
+        await stopped.wait()
 
-    async def scenario() -> Any:
-        async with started_in_process(app, token) as (http, api):
-            await http.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=bearer(token))
-            orch = app.state.astra.orchestrator
-            orch.builder, orch.guard = CountingBuilder(orch.builder), CountingGuard(orch.guard)
-            orch.builder.gate = asyncio.Event()
-            keys = SessionKeys(str(api).rsplit("/", 1)[-1])
-
-            answered = asyncio.Event()
-
-            async def finalize() -> None:
-                answers.append(await http.post(f"{api}/finalize", headers=bearer(token), timeout=60))
-                answered.set()
-
-            async with anyio.create_task_group() as tg, asyncio.timeout(60):
-                tg.start_soon(finalize)
-                await orch.builder.started.wait()
-                # another call took the finalize over and failed, as end_finalize(ok=False) records
-                failed = {"code": "BUILD_FAILED", "message": "the skeleton is damaged", "status": 502}
-                await orch.buffer._r.delete(keys.finalize_lock)
-                recorded = {"status": FINALIZE_FAILED, "error": pack(failed)}
-                await orch.buffer._r.hset(keys.meta, mapping=recorded)
-                await answered.wait()  # with the build stopped at its gate
-                orch.builder.gate.set()
-            return orch
-
-    orch = anyio.run(scenario)
-    assert [(r.status_code, r.json()["error"]["message"]) for r in answers] == [
-        (502, "the skeleton is damaged")
-    ]
+    orch, answers, _ = one_finalize_meanwhile(settings, make_token(), taken_by_a_call_that_failed)
+    answer = [(r.status_code, r.json()["error"]["message"]) for r in answers]
+    assert answer == [(502, "the skeleton is damaged")]
     assert orch.guard.seals == 0 and len(orch.builder.requests) == 1
 
 
