@@ -588,17 +588,9 @@ class Connection:
         results: list[IngestResult | AstraError]
         orch = self.state.orchestrator
         if not self._backlog_looked:
-            # A connection learns its session's backlog from storing a batch: a recorder that
-            # reconnects while held would otherwise store one more window each time it does.
-            # (One the store refuses, another console while this one records or a role that may
-            # not send, is told so by the store at once, not held.)
             self._backlog_looked = True
-            if principal.refusal(CAN_SEND, "send input") is None:
-                backlog = await self._with_store(partial(orch.buffer.audio_backlog, self.session_id))
-                if backlog >= self._backlog_bound:
-                    recording = await self._with_store(partial(orch.buffer.recording, self.session_id))
-                    if recording is None or recording[0] == client_id:
-                        await self._hold_for_backlog(backlog)
+            if backlog := await self._backlog_before_first_audio(principal, client_id):
+                await self._hold_for_backlog(backlog)
         store = orch.ingest_audio_frames
         try:
             # Retried as a whole after a store failure: each frame's seq deduplicates it.
@@ -618,6 +610,21 @@ class Connection:
         self._answered(len(batch))
         if backlog >= self._backlog_bound:
             await self._hold_for_backlog(backlog)
+
+    async def _backlog_before_first_audio(self, principal: Principal, client_id: str) -> int:
+        """The session's audio backlog when this connection is to be held before it stores any
+        audio, else 0. A connection learns the backlog from storing a batch: a recorder that
+        reconnects while held would otherwise store one more window each time it does. One the
+        store refuses (a role that may not send, another console while this one records) is told
+        so by the store at once, not held."""
+        if principal.refusal(CAN_SEND, "send input") is not None:
+            return 0
+        buffer = self.state.orchestrator.buffer
+        backlog = await self._with_store(partial(buffer.audio_backlog, self.session_id))
+        if backlog < self._backlog_bound:
+            return 0
+        recording = await self._with_store(partial(buffer.recording, self.session_id))
+        return backlog if recording is None or recording[0] == client_id else 0
 
     async def _hold_for_backlog(self, backlog: int) -> None:
         """The session holds ``max_audio_backlog`` of audio its owner has not read (CORE behind or

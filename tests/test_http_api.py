@@ -1131,6 +1131,21 @@ async def started_in_process(app: Any, token: str) -> AsyncIterator[tuple[Any, s
             yield http, f"/v1/orchestrator/session/{response.json()['session_id']}"
 
 
+@contextlib.asynccontextmanager
+async def a_text_and_a_held_build(
+    app: Any, token: str, guard: Callable[[Any], Any]
+) -> AsyncIterator[tuple[Any, str, Any]]:
+    """``started_in_process`` with one text appended, BUILDER counted and held at its gate (set it
+    to let builds go) and GUARD ``guard(the app's GUARD)``: the client, the session's API path
+    and the orchestrator."""
+    async with started_in_process(app, token) as (http, api):
+        await http.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=bearer(token))
+        orch = app.state.astra.orchestrator
+        orch.builder, orch.guard = CountingBuilder(orch.builder), guard(orch.guard)
+        orch.builder.gate = asyncio.Event()
+        yield http, api, orch
+
+
 def test_concurrent_finalize_builds_once(settings: Settings, make_token: Callable[..., str]) -> None:
     """Many finalize calls at once: one build, one seal, every caller gets the same hash."""
     import anyio
@@ -1176,11 +1191,7 @@ def two_finalize_calls(
     answers: list[httpx.Response] = []
 
     async def scenario() -> Any:
-        async with started_in_process(app, token) as (http, api):
-            await http.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=bearer(token))
-            orch = app.state.astra.orchestrator
-            orch.builder, orch.guard = CountingBuilder(orch.builder), guard(orch.guard)
-            orch.builder.gate = asyncio.Event()
+        async with a_text_and_a_held_build(app, token, guard) as (http, api, orch):
             ready = prepare(orch)
             waiting = asyncio.Event()
             wait_for_result = orch._wait_for_result
@@ -1260,11 +1271,7 @@ def one_finalize_meanwhile(
     counted: list[dict[str, float]] = []
 
     async def scenario() -> Any:
-        async with started_in_process(app, token) as (http, api):
-            await http.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=bearer(token))
-            orch = app.state.astra.orchestrator
-            orch.builder, orch.guard = CountingBuilder(orch.builder), CountingGuard(orch.guard)
-            orch.builder.gate = asyncio.Event()
+        async with a_text_and_a_held_build(app, token, CountingGuard) as (http, api, orch):
             stopped = a_build_stopped(orch)
             counted.append(finalize_counts(orch.metrics))
 

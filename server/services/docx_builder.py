@@ -885,16 +885,16 @@ def added_by_hand(block: Mapping[str, Any], written: str) -> str:
         shared = collections.Counter(n for word in words for n in heard_with.get(word, ()))
         if " ".join(folded.split()).rstrip(" .") in written_folded:  # written as the person wrote it
             continue
-        closest_heard = heard_of[shared.most_common(1)[0][0]] if shared else ""
-        if _denials(sentence) - _denials(closest_heard):
+        closest = shared.most_common(1)[0][0] if shared else None  # the heard sentence it is nearest
+        if _denials(sentence) - _denials(heard_of[closest] if closest is not None else ""):
             # a denial the heard sentence it is closest to lacks: the rendering may carry its
             # words ("Invitados: …", "Actuó como secretario …"), never what it says ("Los
             # invitados no asistieron.", "El secretario … no asistió.")
             added.append(sentence)
             continue
-        if shared:  # what the person inserted into the heard sentence it corrects, if the acta lacks it
-            closest = heard_words[shared.most_common(1)[0][0]]
-            inserted = _inserted_words(closest, _CONTENT_WORD_RE.findall(folded[:COMPARED_CHARS]))
+        if closest is not None:  # what the person inserted into the heard sentence it corrects
+            said_words = _CONTENT_WORD_RE.findall(folded[:COMPARED_CHARS])
+            inserted = _inserted_words(heard_words[closest], said_words)
             lost = {w for w in inserted if w not in in_acta and not _WRITTEN_AS_FIGURES_RE.fullmatch(w)}
             if len(lost) >= NEW_WORDS_LOST:
                 added.append(sentence)
