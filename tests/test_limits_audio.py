@@ -168,6 +168,21 @@ def _backlog(client: TestClient, session_id: str) -> int:
     return backlog
 
 
+def _wait_held_at_the_bound(client: TestClient, session_id: str, bound: float) -> None:
+    """Until the session's state no longer moves: its owner waits for CORE (so the backlog it
+    told stays as it is), a recorder is held, and the backlog is at ``bound`` seconds or over
+    (so that hold lasts). The owner's pause alone is not enough: the backlog it told last may
+    be under the hold's release, and the recorder is let go to store one more batch."""
+    deadline = time.monotonic() + 60 * TIME_UNIT
+    while not (
+        metric(client, "astra_audio_paused_sessions") == 1
+        and metric(client, "astra_audio_backlog_held_connections") == 1
+        and _backlog(client, session_id) >= bound * 32_000
+    ):
+        assert time.monotonic() < deadline, "the recorder held at the bound, its owner paused"
+        time.sleep(0.05)
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_a_recorder_is_held_while_its_sessions_unread_audio_is_at_the_bound(
@@ -267,7 +282,7 @@ def test_a_held_recorder_that_reconnects_stores_nothing_more_until_the_owner_cat
         with client.websocket_connect(f"{api}/stream") as held:
             last = stuck.stream(held)
             until(held, lambda m: m["type"] == "status" and m.get("code") == "AUDIO_BACKLOG")
-            wait_for_metric(client, "astra_audio_paused_sessions", lambda v: v == 1, 60)
+            _wait_held_at_the_bound(client, session_id, 2.0)
             stored = client.portal.call(orch.buffer.last_seq, session_id, "mic")  # type: ignore[union-attr]
             backlog = _backlog(client, session_id)
             with client.websocket_connect(f"{api}/stream") as ws:
