@@ -371,13 +371,14 @@ def test_move_a_block_and_a_late_core_answer_is_logged_not_applied(
     import threading
 
     called = threading.Event()
+    edit_done = threading.Event()
 
     class SlowCore:
         async def process_text(self, req: Any) -> Any:
             if called.is_set():  # the edit's own extraction of the corrected text's fields
                 return await real.process_text(req)
             called.set()  # CORE is working on the reprocess: now a person edits the block
-            await asyncio.sleep(0.5)
+            await asyncio.to_thread(edit_done.wait, 30)  # CORE answers once the edit is in
             return await real.process_text(req)
 
     orch.core = SlowCore()
@@ -395,6 +396,7 @@ def test_move_a_block_and_a_late_core_answer_is_logged_not_applied(
         json={"base_version": 1, "changes": {"text": "Frase escrita por la relatoría."}},
         headers=auth,
     )
+    edit_done.set()
     worker.join(30)
     orch.core = real
     assert edited.status_code == 200 and results[0].status_code == 409

@@ -223,8 +223,7 @@ def test_a_recorder_is_held_while_its_sessions_unread_audio_is_at_the_bound(
             while not told:
                 take(recv(ws))
             assert told[0] == ("degraded", "AUDIO_BACKLOG")
-            wait_for_metric(client, "astra_audio_backlog_held_connections", lambda v: v == 1, 60)
-            wait_for_metric(client, "astra_audio_paused_sessions", lambda v: v == 1, 60)
+            _wait_held_at_the_bound(client, session_id, bound)
             # held on purpose: its waiting frames do not make the instance's owners defer
             assert client.app.state.astra.pressure.backlog == 0  # type: ignore[attr-defined]
             assert client.app.state.astra.pressure.waiting > 0  # type: ignore[attr-defined]
