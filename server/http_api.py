@@ -17,11 +17,13 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any, BinaryIO
 
+from python_multipart.multipart import parse_options_header
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Message
 
 from . import openapi
 from .audio import ACCEPTED, SAMPLE_RATE, AudioFormatError, decode_file
@@ -432,16 +434,53 @@ async def preview(request: Request) -> Response:
     )
 
 
+class _UploadBody:
+    """A request's body as the multipart parser reads it: cut off past ``limit`` bytes (a body
+    sent without Content-Length, chunked, is refused once it passes the bound, not spooled
+    whole), and watched for the form's closing delimiter, which the parser does not ask for (a
+    body cut short read as a form without its file part)."""
+
+    def __init__(self, request: Request, limit: int) -> None:
+        self._receive = request.receive
+        self.limit = limit
+        self.received = 0
+        _, options = parse_options_header(request.headers.get("content-type", ""))
+        boundary = options.get(b"boundary", b"")
+        self._closing = b"--" + boundary + b"--"
+        self._tail = b""
+        self.closed = not boundary  # no boundary: the parser refuses the body itself
+
+    async def __call__(self) -> Message:
+        message = await self._receive()
+        if message["type"] == "http.request":
+            body: bytes = message.get("body", b"")
+            self.received += len(body)
+            if self.received > self.limit:
+                raise PayloadTooLarge(f"upload exceeds {self.limit} bytes", limit=self.limit)
+            if not self.closed:
+                seen = self._tail + body
+                self.closed = self._closing in seen
+                self._tail = seen[-len(self._closing) :]
+        return message
+
+
 @contextlib.asynccontextmanager
-async def _multipart(request: Request) -> AsyncIterator[FormData]:
-    """The multipart form (one file at most); a body the parser rejects is a coded 400."""
+async def _multipart(request: Request, limit: int) -> AsyncIterator[FormData]:
+    """The multipart form (one file at most) of a body of at most ``limit`` bytes; a body the
+    parser rejects, or that ends before the form's closing delimiter, is a coded 400."""
+    body = _UploadBody(request, limit)
     try:
-        form = await request.form(max_files=1, max_fields=8)
+        form = await Request(request.scope, body).form(max_files=1, max_fields=8)
     except HTTPException as exc:
         raise MalformedBody(
             f"the body is not valid multipart form data: {exc.detail}", code="BAD_MULTIPART"
         ) from exc
     try:
+        if not body.closed:
+            raise MalformedBody(
+                "the multipart body ended before its closing boundary (cut short): send it again",
+                code="BAD_MULTIPART",
+            )
         yield form
     finally:
         await form.close()
@@ -455,9 +494,9 @@ async def upload_asset(request: Request) -> Response:
     principal.require(CAN_UPLOAD, "upload assets")  # before the form is parsed and spooled
     limit = state.settings.limits.max_asset_bytes
     length = request.headers.get("content-length")
-    if length is None or not length.isdigit() or int(length) > limit + _MULTIPART_SLACK:
-        raise PayloadTooLarge(f"upload must declare Content-Length and be at most {limit} bytes", limit=limit)
-    async with _multipart(request) as form:
+    if length is not None and (not length.isdigit() or int(length) > limit + _MULTIPART_SLACK):
+        raise PayloadTooLarge(f"upload exceeds {limit} bytes", limit=limit)
+    async with _multipart(request, limit + _MULTIPART_SLACK) as form:
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
             raise InvalidInput("multipart field 'file' is required", field="file")

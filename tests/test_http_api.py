@@ -1540,6 +1540,59 @@ def test_oversized_bodies_get_413(settings: Settings, make_token: Callable[..., 
         assert client.get(api, headers=bearer(token)).json()["block_count"] == 0
 
 
+def _multipart_body(image: bytes) -> tuple[bytes, dict[str, str]]:
+    """A one-file multipart body written by hand, and its content type."""
+    body = (
+        b'--b0undary\r\nContent-Disposition: form-data; name="file"; filename="plano.png"\r\n'
+        b"Content-Type: image/png\r\n\r\n" + image + b"\r\n--b0undary--\r\n"
+    )
+    return body, {"content-type": "multipart/form-data; boundary=b0undary"}
+
+
+def test_an_upload_sent_without_content_length_is_read_up_to_its_bound(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """An upload sent chunked (no Content-Length: a proxy that streams, an SDK) is taken like
+    any other, and one that goes past the bound is TOO_LARGE once it does: it was refused as too
+    large whatever its size, "must declare Content-Length"."""
+    from server.settings import Limits
+
+    small = with_settings(settings, limits=Limits(max_asset_bytes=32 * 1024))
+    token = make_token()
+
+    def chunked(body: bytes) -> Iterator[bytes]:  # httpx sends an iterator without a length
+        yield from (body[i : i + 1000] for i in range(0, len(body), 1000))
+
+    with SettledTestClient(create_app(small)) as client:
+        api = f"/v1/orchestrator/session/{start(client, token)}"
+        body, headers = _multipart_body(png(40, 30))
+        headers |= bearer(token)
+        taken = client.post(f"{api}/upload-asset", content=chunked(body), headers=headers)
+        assert taken.status_code == 200, taken.text
+        assert taken.json()["block"]["type"] == "IMAGE"
+        body, headers = _multipart_body(png(40, 30) + b"\0" * (200 * 1024))
+        refused = client.post(f"{api}/upload-asset", content=chunked(body), headers=headers | bearer(token))
+        assert refused.status_code == 413 and refused.json()["error"]["code"] == "TOO_LARGE"
+        assert client.get(api, headers=bearer(token)).json()["block_count"] == 1
+
+
+def test_an_upload_cut_short_is_bad_multipart(client: TestClient, make_token: Callable[..., str]) -> None:
+    """A multipart body that ends before its closing delimiter (a connection cut mid-upload) is
+    400 BAD_MULTIPART, "send it again", not a form without its file (422 INVALID_INPUT, "the
+    field 'file' is required") nor a truncated image; nothing is stored."""
+    token = make_token()
+    api = f"/v1/orchestrator/session/{start(client, token)}"
+    body, headers = _multipart_body(png(40, 30))
+    closing = body.index(b"\r\n--b0undary--")
+    for cut in (body[: closing // 2], body[:closing], body[: closing + 6]):
+        response = client.post(f"{api}/upload-asset", content=cut, headers={**bearer(token), **headers})
+        assert response.status_code == 400, (len(cut), response.text)
+        assert response.json()["error"]["code"] == "BAD_MULTIPART"
+    whole = client.post(f"{api}/upload-asset", content=body, headers={**bearer(token), **headers})
+    assert whole.status_code == 200, whole.text
+    assert client.get(api, headers=bearer(token)).json()["block_count"] == 1
+
+
 def test_structured_data_out_of_msgpack_range_is_refused(
     client: TestClient, make_token: Callable[..., str]
 ) -> None:
