@@ -506,13 +506,8 @@ class Connection:
                     max_text_chars=self.limits.max_text_chars,
                 )
             except ProtocolError as exc:
-                self._errors += 1
-                if self._errors > MAX_PROTOCOL_ERRORS:
-                    await self.close(
-                        ProtocolError("too many bad frames", code="TOO_MANY_ERRORS"), CLOSE_BAD_FRAME
-                    )
+                if not await self._protocol_error(exc):
                     return
-                await self.fail(exc, seq=exc.seq)
                 continue
             frames_counted[type(message).__name__] += 1
             match message:
@@ -528,9 +523,22 @@ class Connection:
                     await self.send(protocol.pong(ref))
                     await self._heard()
                 case Hello():
-                    await self.fail(ProtocolError("hello was already received", code="DUPLICATE_HELLO"))
+                    again = ProtocolError("hello was already received", code="DUPLICATE_HELLO")
+                    if not await self._protocol_error(again):
+                        return
                 case _:
                     assert_never(message)
+
+    async def _protocol_error(self, exc: ProtocolError) -> bool:
+        """Answer a frame the protocol refuses; False once the connection has had more than
+        MAX_PROTOCOL_ERRORS of them and is closed (a client that keeps sending bad frames, or
+        hellos, is stopped, not answered for ever)."""
+        self._errors += 1
+        if self._errors > MAX_PROTOCOL_ERRORS:
+            await self.close(ProtocolError("too many bad frames", code="TOO_MANY_ERRORS"), CLOSE_BAD_FRAME)
+            return False
+        await self.fail(exc, seq=exc.seq)
+        return True
 
     async def _queue_input(self, message: Numbered) -> None:
         """Queue an input for the ingester, once fewer than ``_window`` are unanswered."""

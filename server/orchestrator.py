@@ -1276,7 +1276,7 @@ class Orchestrator:
         if refused is not None:  # a duplicate, else FORBIDDEN or SEQ_GAP was raised
             return refused
         try:
-            self._check_changes(meta, fields)
+            self._check_changes(meta, fields, inserting=True)
         except InvalidInput as exc:
             return await self._refused(meta, dedupe, exc)
         heard: dict[str, Any] | None = None
@@ -1388,7 +1388,7 @@ class Orchestrator:
             raise NotFound("no such block")
         return block
 
-    def _check_changes(self, meta: SessionMeta, changes: dict[str, Any]) -> None:
+    def _check_changes(self, meta: SessionMeta, changes: dict[str, Any], *, inserting: bool = False) -> None:
         placeholder_map: dict[str, str] = meta.pinned["placeholder_map"]
         zones = set(placeholder_map.values())
         if "template_id" in changes and changes["template_id"] not in placeholder_map:
@@ -1396,7 +1396,9 @@ class Orchestrator:
         if "target_placeholder" in changes and changes["target_placeholder"] not in zones:
             raise InvalidInput("unknown zone", field="target_placeholder", accepted=sorted(zones))
         if "text" in changes and not str(changes["text"]).strip():
-            raise InvalidInput("text is empty; delete the block instead", field="text")
+            raise InvalidInput(
+                "text is empty" if inserting else "text is empty; delete the block instead", field="text"
+            )
 
     @staticmethod
     def _placed_by_hand(pending: dict[str, Any], fresh: dict[str, Any]) -> dict[str, Any]:

@@ -373,7 +373,7 @@ def _decode_map(frame: dict[str, Any], max_text_chars: int) -> ClientMessage:
         case "insert":
             after = _optional_block_id(frame, "after_block_id")
             block = validate_changes(_field(frame, "block", dict), max_text_chars, container="block")
-            if not isinstance(block.get("text"), str) or not block["text"].strip():
+            if not isinstance(block.get("text"), str):  # blank: INVALID_INPUT, in seq order
                 raise InvalidField("'block.text' is required", field="block.text")
             return Insert(_seq(frame), after, block)
         case "delete":

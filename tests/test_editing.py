@@ -21,7 +21,7 @@ from server.protocol import decode_event
 from server.services.guard import canonical_json
 from server.settings import Settings
 
-from .conftest import ROOT, TENANT, SettledTestClient
+from .conftest import ROOT, TENANT, SettledTestClient, ws_until
 
 pytestmark = pytest.mark.cluster
 
@@ -819,6 +819,35 @@ def test_an_insert_over_the_websocket_writes_an_utterance_heard_with_no_words(
     protocol_md = (ROOT / "protocol.md").read_text("utf-8")
     (row,) = [line for line in protocol_md.splitlines() if line.startswith("| `insert` |")]
     assert "no stored audio in this session is refused with `INVALID_INPUT`" in row
+
+
+def test_a_blank_insert_over_the_websocket_is_invalid_input_judged_in_seq_order(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    """An insert whose text is blank is INVALID_INPUT (details.field ``text``) answered in seq
+    order, as a blank `text` frame or edit is: a resend of an applied seq is still a duplicate and
+    a skipped seq still SEQ_GAP, and the refused seq stays free. It was INVALID_FIELD from the
+    frame's reader, answered before the frames queued ahead of it, whatever its seq."""
+    auth = {"authorization": f"Bearer {make_token()}"}
+    token = make_token(role="stenographer", sub="ana")
+    api, (opening,) = session_with(client, auth, "Se abre la sesión.")
+    insert = {"type": "insert", "after_block_id": opening["block_id"]}
+
+    def answer(ws: Any, seq: int, text: str) -> dict[str, Any]:
+        ws.send_bytes(msgpack.packb({**insert, "seq": seq, "block": {"text": text}}))
+        return ws_until(ws, lambda m: m["type"] in ("ack", "error"))
+
+    with client.websocket_connect(f"{api}/stream") as ws:
+        ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "steno", "token": token}))
+        assert answer(ws, 1, "Se deja constancia.")["type"] == "ack"
+        resent = answer(ws, 1, "   ")
+        assert (resent["type"], resent["duplicate"]) == ("ack", True)
+        gap = answer(ws, 3, " \n ")
+        assert (gap["type"], gap["code"]) == ("error", "SEQ_GAP")
+        blank = answer(ws, 2, " \n ")
+        assert (blank["type"], blank["code"], blank["seq"]) == ("error", "INVALID_INPUT", 2)
+        assert blank["details"]["field"] == "text" and "delete" not in blank["message"]
+        assert answer(ws, 2, "Otro.")["type"] == "ack"
 
 
 def test_a_deleted_block_pending_review_stays_deleted_when_reprocess_is_asked(

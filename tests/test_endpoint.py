@@ -218,6 +218,29 @@ def test_hello_timeout_closes_with_4408(settings: Settings) -> None:
         assert ws.receive()["code"] == 4408
 
 
+def test_hellos_said_again_and_again_are_protocol_errors_that_close_the_connection(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """A second hello is DUPLICATE_HELLO and counts among the connection's protocol errors: a
+    client that keeps saying hello is closed with TOO_MANY_ERRORS (4400), like one sending bad
+    frames, not answered for ever."""
+    from server.endpoint import MAX_PROTOCOL_ERRORS
+
+    token = make_token()
+    with SettledTestClient(create_app(settings)) as client:
+        session_id = start(client, token)
+        with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
+            assert hello(ws, token)["type"] == "welcome"
+            codes = []
+            for _ in range(MAX_PROTOCOL_ERRORS + 1):
+                ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "c", "token": token}))
+                codes.append(ws_until(ws, lambda m: m["type"] == "error")["code"])
+            assert codes == ["DUPLICATE_HELLO"] * MAX_PROTOCOL_ERRORS + ["TOO_MANY_ERRORS"]
+            with pytest.raises(WebSocketDisconnect) as closed:
+                ws_until(ws, lambda m: False)
+            assert closed.value.code == 4400
+
+
 def test_presence_shows_who_is_here_and_what_they_edit(
     settings: Settings, make_token: Callable[..., str]
 ) -> None:

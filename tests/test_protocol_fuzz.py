@@ -102,10 +102,8 @@ def bad_block_fields(fields: Any, container: str) -> set[str]:
         bad.add("after_block_id")
     if container == "changes" and not fields:
         bad.add("changes")
-    if container == "block":
-        text = fields.get("text")
-        if not isinstance(text, str) or not text.strip():
-            bad.add("block.text")
+    if container == "block" and not isinstance(fields.get("text"), str):  # blank: INVALID_INPUT
+        bad.add("block.text")
     return bad
 
 

@@ -352,9 +352,9 @@ class Session:
                 self.pings += 1
                 self.send({"type": "ping", "ref": [self.pings, action.text]})
                 self.reader[("pong", (self.pings, action.text))] += 1
-            case "hello":
-                self.send({"type": "hello", "client_id": m.client_id, "token": self.token})
-                self.reader[("error", "DUPLICATE_HELLO", None)] += 1
+            case "hello":  # counted among the connection's protocol errors too
+                hello = {"type": "hello", "client_id": m.client_id, "token": self.token}
+                self.protocol_error(lambda: self.send(hello), "DUPLICATE_HELLO")
             case "flush":
                 self.flush()
             case "reconnect":
@@ -413,8 +413,11 @@ class Session:
         after_id = (after.block_id if after else MISSING) if action.pick % 3 else None
         text = action.text
         frame = {"type": "insert", "seq": seq, "after_block_id": after_id, "block": {"text": text}}
-        if not text.strip() or len(text) > MAX_TEXT:
+        if len(text) > MAX_TEXT:
             self.protocol_error(lambda: self.send(frame), "INVALID_FIELD", seq)
+            return
+        if not text.strip():  # judged in seq order, before the block it follows is looked up
+            self.numbered(frame, Expected(seq, "INVALID_INPUT"))
             return
         if after_id == MISSING:
             self.numbered(frame, Expected(seq, "NOT_FOUND"))

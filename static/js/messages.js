@@ -86,7 +86,7 @@ const CLOSES = {
   1013: "el servidor no puede guardar por ahora",
   4400: "error de protocolo",
   4401: "clave de acceso no válida o vencida",
-  4403: "origen no permitido",
+  4403: "la identidad de este navegador pertenece a otra persona en la sesión",
   4404: "la sesión no existe",
   4408: "la conexión no se identificó o no respondió a tiempo",
   4429: "la sesión tiene demasiadas conexiones",
