@@ -258,6 +258,12 @@ class SessionAudio:
             self.service.deferred.discard(self._turn)
             self._turn = None
 
+    @property
+    def ending(self) -> bool:
+        """It has stopped reading (its ``run`` is in its last steps): audio that arrives now
+        needs another owner (AudioService.notify)."""
+        return self._ending
+
     def look(self) -> None:
         """Wake the owner to read the stream, not only what was handed over (``_look``)."""
         self._look = True
@@ -395,7 +401,10 @@ class SessionAudio:
                         resume_at = (cursor, segmenter.position, read)
                         state["cursor"], told = cursor, read
                         continue
-                    if not self._transcriptions and quiet > svc.settings.idle_release:
+                    # nothing handed over or announced while the look was out (a frame stored
+                    # here then): this owner would end with it, and no one would read it
+                    idle = not self._transcriptions and not self._handed and not self._look
+                    if idle and quiet > svc.settings.idle_release:
                         return
                     await self._await_audio()
                     continue
@@ -707,18 +716,25 @@ class AudioService:
     async def notify(self, session_id: str, handoff: tuple[str, list[Entry]] | None = None) -> None:
         """New audio arrived here: wake our pipeline (handing it the entries, with the id of the
         entry before them, so that it need not read them back), or try to become the owner."""
-        running = self._running.get(session_id)
+        running = self._owner(session_id)
         if running is not None:
             if handoff is not None:
-                running[0].hand(*handoff)
+                running.hand(*handoff)
             else:
-                running[0].look()
+                running.look()
             return
+        # None here, or one ending (it would drop what it is handed): a try, then a watch for
+        # its lease to be let go
         now = time.monotonic()
         if now - self._last_try.get(session_id, 0.0) < min(1.0, self.settings.lease_ttl / 4):
             return
         self._last_try[session_id] = now
-        if await self._try_start(session_id) is not None:
+        try:
+            started = await self._try_start(session_id)
+        except BaseException:  # Redis away: the retried store's notify, within a second, tries again
+            self._last_try.pop(session_id, None)
+            raise
+        if started is not None:
             # Its owner runs here (notify wakes it): the try need not be remembered, and is not,
             # or an instance would keep one entry for every session it ever saw.
             self._last_try.pop(session_id, None)
@@ -727,6 +743,15 @@ class AudioService:
             task = asyncio.create_task(watch, name=f"audio-watch:{session_id}")
             self._watching[session_id] = task
             task.add_done_callback(lambda _: self._watched(session_id))
+
+    def _owner(self, session_id: str) -> SessionAudio | None:
+        """This instance's owner of the session's audio that still reads it, if any."""
+        running = self._running.get(session_id)
+        return running[0] if running is not None and not running[0].ending else None
+
+    def _ended(self, session_id: str, task: asyncio.Task[None]) -> None:
+        if (running := self._running.get(session_id)) is not None and running[1] is task:
+            del self._running[session_id]  # not a successor started while it was ending
 
     def _watched(self, session_id: str) -> None:
         self._watching.pop(session_id, None)
@@ -737,7 +762,7 @@ class AudioService:
         audio over if some is still unprocessed. The holder may have stopped (SIGTERM) or died
         with audio it never cut, and the recorder, now connected here, may have nothing more to
         send that would wake us (it sent the rest of the utterance and ``audio_end`` at once)."""
-        while session_id not in self._running:
+        while self._owner(session_id) is None:
             try:
                 # One PTTL a second while the holder works (a live session's audio is never all
                 # cut, so asking what is unprocessed first would cost three calls a second).
@@ -756,19 +781,21 @@ class AudioService:
                 return
 
     async def _try_start(self, session_id: str) -> asyncio.Task[None] | None:
-        if session_id in self._running:
+        """The task of this instance's owner of the session's audio, started if the lease is
+        free; None while another owner holds it (one here that is ending, too)."""
+        if self._owner(session_id) is not None:
             return self._running[session_id][1]
         owner = f"{self.instance}:{uuid.uuid4().hex[:8]}"
         asked = time.monotonic()  # the lease lasts lease_ttl from no earlier than this
         if not await self.buffer.acquire_lease(session_id, owner, self.settings.lease_ttl):
             return None
-        if session_id in self._running:  # raced with ourselves
+        if self._owner(session_id) is not None:  # raced with ourselves
             await self.buffer.release_lease(session_id, owner)
             return self._running[session_id][1]
         pipeline = SessionAudio(self, session_id, owner, leased_at=asked)
         task = asyncio.create_task(pipeline.run(), name=f"audio:{session_id}")
         self._running[session_id] = (pipeline, task)
-        task.add_done_callback(lambda _: self._running.pop(session_id, None))
+        task.add_done_callback(lambda _: self._ended(session_id, task))
         task.add_done_callback(_log_failure)
         if self._poller is None or self._poller.done():
             self._poller = asyncio.create_task(self._poll(), name="audio-poll")

@@ -441,22 +441,25 @@ def test_audio_stored_by_a_try_that_failed_after_storing_it_still_reaches_an_own
     """Redis failing as the instance takes the audio's lease, right after the audio was stored:
     the request fails (503) and is sent again with its key, which finds the audio stored. The
     resend still wakes an owner, so the words become a block; the wake-up used to be lost with
-    the failed try, and the audio waited for more audio, a reconnect or finalize."""
+    the failed try, and the audio waited for more audio, a reconnect or finalize. The resend
+    comes within a second: the failed try must not count as the last one (a second try within
+    a second is skipped), else no owner starts."""
     timeline = make_timeline(random.Random(5), pieces=1)
     pcm = b"".join(timeline.frames())
     with SettledTestClient(create_app(with_settings(settings, retry=Retry(attempts=1)))) as client:
         orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
         orch.core = InstantCore()
-        notify = orch.audio.notify
+        acquire = orch.audio.buffer.acquire_lease
         failed: list[str] = []
 
-        async def notify_failing_once(session_id: str, *args: Any) -> None:
+        async def acquire_failing_once(session_id: str, *args: Any) -> bool:
             if not failed:
                 failed.append(session_id)
                 raise redis.exceptions.ConnectionError("Connection reset by peer")
-            await notify(session_id, *args)
+            taken: bool = await acquire(session_id, *args)
+            return taken
 
-        orch.audio.notify = notify_failing_once
+        orch.audio.buffer.acquire_lease = acquire_failing_once
         token = make_token()
         session_id = _start_session(client, token)
         body = {"audio_chunk": base64.b64encode(pcm).decode(), "format": "pcm16", "sample_rate": SAMPLE_RATE}
@@ -483,6 +486,63 @@ def test_audio_stored_by_a_try_that_failed_after_storing_it_still_reaches_an_own
         answers, _ = client.portal.call(batch, frames)  # type: ignore[union-attr]
         assert len(answers) == len(frames) and all(r.duplicate for r in answers)
         wait_until(lambda: len(_blocks(client, token, session_id)) == 1, 30, "the frames' block")
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("when", ["during_its_last_look", "while_it_lets_go"])
+def test_audio_stored_as_an_idle_owner_ends_still_becomes_a_block(
+    settings: Settings, make_token: Callable[..., str], when: str
+) -> None:
+    """An owner with nothing to do for ``idle_release`` ends; a frame stored on its instance
+    just then (a console back after an outage, sending the rest of an utterance and audio_end at
+    once) is handed to it. Handed during its last look, the owner ended with it; handed while
+    it let go of its lease, likewise: those words had no block until a reconnect or finalize.
+    Now the owner goes on with what it was handed, and audio arriving at an ending owner is
+    taken by the next one, once the lease is let go."""
+    first, second = (list(make_timeline(random.Random(seed), pieces=1).frames()) for seed in (5, 6))
+    with SettledTestClient(create_app(settings)) as client:
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        orch.core = InstantCore()
+        token = make_token()
+        session_id = _start_session(client, token)
+        meta = client.portal.call(orch.buffer.meta, session_id)  # type: ignore[union-attr]
+        recorder = Principal(TENANT, "recorder", "tester")
+        store = functools.partial(orch.ingest_audio_frames, recorder, meta, "mic")
+
+        def frames(pcm: list[bytes], seq: int) -> list[tuple[int, str, bytes, bool]]:
+            numbered = [(seq + i, "pcm16", frame, False) for i, frame in enumerate(pcm)]
+            return [*numbered, (seq + len(pcm), "end", b"", False)]
+
+        client.portal.call(store, frames(first, 1))  # type: ignore[union-attr]
+        wait_until(lambda: len(_blocks(client, token, session_id)) == 1, 30, "the first utterance's block")
+        buffer = orch.audio.buffer
+        stored: list[bool] = []
+
+        async def store_the_rest() -> None:
+            if not stored:
+                stored.append(True)
+                await store(frames(second, len(first) + 2))
+
+        if when == "during_its_last_look":
+            look = buffer.audio_look
+
+            async def look_and_store(*args: Any) -> Any:
+                answer = await look(*args)  # empty: the owner will end after it
+                await store_the_rest()  # stored (and handed over) while the look was out
+                return answer
+
+            buffer.audio_look = look_and_store
+        else:
+            release = buffer.release_lease
+
+            async def store_then_release(*args: Any) -> Any:
+                await store_the_rest()  # stored (and handed over) as the owner ends
+                return await release(*args)
+
+            buffer.release_lease = store_then_release
+        orch.audio.settings = dataclasses.replace(orch.audio.settings, idle_release=0.0)  # it ends now
+        wait_until(lambda: bool(stored), 30, "audio stored as the owner ended")
+        wait_until(lambda: len(_blocks(client, token, session_id)) == 2, 30, "the second utterance's block")
 
 
 @pytest.mark.timeout(120)
