@@ -211,7 +211,7 @@ def test_plain_structured_data_is_accepted() -> None:
         ({"type": "text", "seq": 7, "text": "x" * 101}, 7),
         ({"type": "audio", "seq": 8, "format": "pcm16", "data": b"\x00"}, 8),
         ({"type": "edit", "seq": 9, "block_id": "b", "base_version": 0, "changes": {"text": "a"}}, 9),
-        ({"type": "insert", "seq": 10, "block": {"text": " "}}, 10),
+        ({"type": "insert", "seq": 10, "block": {"text": 7}}, 10),
         ({"type": "delete", "seq": 11, "block_id": ""}, 11),
         ({"type": "text", "seq": 0, "text": "a"}, None),
         ({"type": "text", "seq": "1", "text": "a"}, None),
