@@ -864,10 +864,12 @@ return {'acquired', tostring(emit(KEYS[1], KEYS[3], ARGV[4], ARGV[3])), at, ARGV
 """
 )
 
-# KEYS: meta, events, order   ARGV: only if empty ('1'|'0'), the discard (packed), event, channel
+# KEYS: meta, events, order, then the session's other keys (SessionKeys.kept)
+# ARGV: only if empty ('1'|'0'), the discard (packed), event, channel, retention (ms)
 # An open session (or one whose finalize failed) is discarded: its status says so, and the rest
-# of what it stored stays. ``only if empty``: refused ('not_empty') once it holds a block or audio,
-# judged here so that nothing lands between the check and the discard.
+# of what it stored stays, for the retention, and then expires with it. ``only if empty``:
+# refused ('not_empty') once it holds a block or audio, judged here so that nothing lands between
+# the check and the discard.
 _DISCARD = (
     _EMIT
     + """
@@ -880,7 +882,9 @@ if ARGV[1] == '1' then
   if holds then return {'not_empty', ''} end
 end
 redis.call('HSET', KEYS[1], 'status', 'DISCARDED', 'discarded', ARGV[2])
-return {'discarded', tostring(emit(KEYS[1], KEYS[2], ARGV[4], ARGV[3]))}
+local id = emit(KEYS[1], KEYS[2], ARGV[4], ARGV[3])
+for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ARGV[5]) end
+return {'discarded', tostring(id)}
 """
 )
 
@@ -890,14 +894,23 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[
 return 0
 """
 
-# KEYS: meta, lock, events   ARGV: owner, status, field, value, event_payload, channel
+# KEYS: meta, lock, events, then the session's other keys (SessionKeys.kept)
+# ARGV: owner, status, field, value, event_payload, channel, retention (ms)
+# A session finalized expires after the retention, every key of it (its acta is sealed in the
+# object store, which `astra verify` reads without Redis); one whose finalize failed stays.
 _END_FINALIZE = (
     _EMIT
     + """
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[2])
 redis.call('HSET', KEYS[1], 'status', ARGV[2], ARGV[3], ARGV[4])
-return emit(KEYS[1], KEYS[3], ARGV[6], ARGV[5])
+local id = emit(KEYS[1], KEYS[3], ARGV[6], ARGV[5])
+if ARGV[2] == 'FINALIZED' then
+  for i = 1, #KEYS do
+    if i ~= 2 then redis.call('PEXPIRE', KEYS[i], ARGV[7]) end
+  end
+end
+return id
 """
 )
 
@@ -1134,10 +1147,6 @@ class SessionBuffer:
         flat: list[bytes | str | float] = []
         for name, value in fields.items():
             flat += [name, value]
-        # The tenant's set is in another hash slot (the tenant's), so it cannot be in the script:
-        # listed first, a crash in between leaves a listed id without meta (readers skip it),
-        # never a session its tenant cannot list.
-        await self._r.sadd(keys.tenant_sessions(tenant_id), session_id)
         result = await self._create(keys=[k.meta, k.events], args=[event_payload, k.channel, *flat])
         return int(result)
 
@@ -1171,11 +1180,6 @@ class SessionBuffer:
         """The session's status (OPEN, CLOSING, …), or None where :meth:`meta` is None: one field."""
         raw: bytes | None = await self._r.hget(SessionKeys(session_id).meta, "status")
         return None if raw is None else raw.decode()
-
-    async def tenant_sessions(self, tenant_id: str) -> list[str]:
-        """Ids listed for the tenant (one whose start did not complete has no meta)."""
-        members: Iterable[bytes] = await self._r.smembers(keys.tenant_sessions(tenant_id))
-        return sorted(m.decode() for m in members)
 
     async def open_sessions(self, tenant_id: str, limit: int) -> list[dict[str, Any]]:
         """The tenant's open sessions, newest first, at most ``limit``: id, title metadata, when
@@ -1414,14 +1418,27 @@ class SessionBuffer:
         )
 
     async def discard(
-        self, session_id: str, discard: dict[str, Any], event_payload: bytes, *, only_if_empty: bool
+        self,
+        session_id: str,
+        discard: dict[str, Any],
+        event_payload: bytes,
+        *,
+        only_if_empty: bool,
+        retention: float,
     ) -> tuple[str, str]:
         """Discard the session (see the module doc): ('discarded', event id), ('done', '') if it
-        already was, ('closed', status), ('not_empty', '') or ('missing', '')."""
+        already was, ('closed', status), ('not_empty', '') or ('missing', ''). Its keys expire
+        ``retention`` seconds later."""
         k = SessionKeys(session_id)
         outcome, detail = await self._discard(
-            keys=[k.meta, k.events, k.order],
-            args=["1" if only_if_empty else "0", pack(discard), event_payload, k.channel],
+            keys=[k.meta, k.events, k.order, *k.kept(but=(k.meta, k.events, k.order))],
+            args=[
+                "1" if only_if_empty else "0",
+                pack(discard),
+                event_payload,
+                k.channel,
+                int(retention * 1000),
+            ],
         )
         return _text(outcome), _text(detail)
 
@@ -1439,15 +1456,23 @@ class SessionBuffer:
         return int(await self._drain(keys=[k.inflight], args=["1" if force else "0"]))
 
     async def end_finalize(
-        self, session_id: str, owner: str, *, ok: bool, value: dict[str, Any], event_payload: bytes
+        self,
+        session_id: str,
+        owner: str,
+        *,
+        ok: bool,
+        value: dict[str, Any],
+        event_payload: bytes,
+        retention: float,
     ) -> int:
-        """Record the outcome if this owner still holds the lock; returns the event id or 0."""
+        """Record the outcome if this owner still holds the lock; returns the event id or 0. A
+        session finalized expires ``retention`` seconds later, every key of it."""
         k = SessionKeys(session_id)
         status, field = (FINALIZED, "result") if ok else (FINALIZE_FAILED, "error")
         return int(
             await self._end_finalize(
-                keys=[k.meta, k.finalize_lock, k.events],
-                args=[owner, status, field, pack(value), event_payload, k.channel],
+                keys=[k.meta, k.finalize_lock, k.events, *k.kept(but=(k.meta, k.events))],
+                args=[owner, status, field, pack(value), event_payload, k.channel, int(retention * 1000)],
             )
         )
 

@@ -21,7 +21,6 @@ other slots: no script touches a tenant key and a session key together.
     astra:{sid}:presence   hash    connection id -> who is connected and what they edit (expiring)
     astra:{sid}:connections zset   connection id scored by expiry (ms), refreshed while connected
     astra:{sid}:live       channel pub/sub doorbell carrying "<event_id>:<event payload>"
-    astra:tenant:{tid}:sessions  set  session ids of a tenant (listing; never read across tenants)
     astra:tenant:{tid}:open      zset session ids of a tenant not yet finalizing, scored by start (ms)
 """
 
@@ -111,9 +110,25 @@ class SessionKeys:
     def channel(self) -> str:
         return self._key("live")
 
-
-def tenant_sessions(tenant_id: str) -> str:
-    return f"{PREFIX}:tenant:{tenant_id}:sessions"
+    def kept(self, *, but: tuple[str, ...] = ()) -> list[str]:
+        """The keys that hold what the session stored (not its lock, lease or transient names),
+        less ``but``: the ones that expire together once it is finalized or discarded."""
+        every = (
+            self.meta,
+            self.blocks,
+            self.order,
+            self.events,
+            self.producers,
+            self.clients,
+            self.idem,
+            self.inflight,
+            self.audio,
+            self.utterances,
+            self.heard,
+            self.presence,
+            self.connections,
+        )
+        return [key for key in every if key not in but]
 
 
 def tenant_open_sessions(tenant_id: str) -> str:

@@ -1675,6 +1675,7 @@ class Orchestrator:
             await self.buffer.end_finalize(
                 meta.session_id,
                 owner,
+                retention=self.settings.limits.session_retention,
                 ok=False,
                 # with its HTTP status, so a call that waited on this one is answered as it was
                 value=error | {"status": failure.http_status},
@@ -1693,6 +1694,7 @@ class Orchestrator:
         stored = await self.buffer.end_finalize(
             meta.session_id,
             owner,
+            retention=self.settings.limits.session_retention,
             ok=True,
             value=result,
             event_payload=self._event("session.finalized", principal, summary),
@@ -1715,7 +1717,11 @@ class Orchestrator:
         event = self._event("session.discarded", principal, {"reason": reason})
         only_if_empty = principal.role != "admin"
         outcome, detail = await self.buffer.discard(
-            meta.session_id, discard, event, only_if_empty=only_if_empty
+            meta.session_id,
+            discard,
+            event,
+            only_if_empty=only_if_empty,
+            retention=self.settings.limits.session_retention,
         )
         match outcome:
             case "missing":

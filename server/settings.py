@@ -176,6 +176,11 @@ class Limits:
     store_outage: float = 30.0
     """Seconds a connection holds its unacked frames while Redis is unreachable (the client is
     told it is degraded) before it is closed with 1013 so the client reconnects later."""
+    session_retention: float = 90 * 86400.0
+    """Seconds a finalized or discarded session stays in Redis (its blocks, events, result),
+    after which all its keys expire: without it every session ever held made Redis grow until
+    it refused writes (``noeviction``), live sessions' acks with them. The sealed acta and the
+    evidence stay in the object store (``astra verify`` reads them without Redis)."""
 
     @property
     def max_audio_backlog_bytes(self) -> int:
@@ -358,6 +363,7 @@ class Settings:
                 max_audio_backlog=_float(env, "ASTRA_MAX_AUDIO_BACKLOG", 1800.0),
                 finalize_lock_ttl=_float(env, "ASTRA_FINALIZE_LOCK_TTL", 30.0),
                 store_outage=_float(env, "ASTRA_STORE_OUTAGE", 30.0),
+                session_retention=_float(env, "ASTRA_SESSION_RETENTION", 90 * 86400.0),
             ),
             retry=Retry(
                 attempts=_int(env, "ASTRA_RETRY_ATTEMPTS", 4),
@@ -402,6 +408,7 @@ class Settings:
             ("ASTRA_MAX_SESSION_SECONDS", limits.max_session_seconds),
             ("ASTRA_MAX_AUDIO_IN_FLIGHT", limits.max_audio_in_flight),
             ("ASTRA_FINALIZE_LOCK_TTL", limits.finalize_lock_ttl),
+            ("ASTRA_SESSION_RETENTION", limits.session_retention),
             ("ASTRA_MAX_FRAME_BYTES", limits.max_frame_bytes),
             ("ASTRA_MAX_TEXT_CHARS", limits.max_text_chars),
             ("ASTRA_MAX_JSON_BYTES", limits.max_json_bytes),

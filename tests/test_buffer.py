@@ -388,7 +388,10 @@ async def test_after_close_the_seq_is_still_judged_first(buffer: SessionBuffer) 
         assert await add(buffer, sid, 9, Dedupe.by_key("k-new")) == closed
         assert await audio(Dedupe.by_key("k-new")) == closed
         if status == CLOSING:
-            assert await buffer.end_finalize(sid, "a", ok=True, value={}, event_payload=payload()) > 0
+            assert (
+                await buffer.end_finalize(sid, "a", ok=True, value={}, event_payload=payload(), retention=60)
+                > 0
+            )
     assert await buffer.last_seq(sid, "c") == 4
     assert await buffer.block_count(sid) == blocks
     assert await buffer.redis.xlen(SessionKeys(sid).audio) == entries
@@ -424,13 +427,18 @@ async def test_an_utterance_block_is_stored_after_a_failed_finalize_but_not_once
     assert (await buffer.begin_finalize(sid, "a", 30, payload("session.closing")))[0] == "acquired"
     await buffer.drain(sid, force=True)
     assert await commit("utt_1") == "ok"
-    assert await buffer.end_finalize(sid, "a", ok=False, value={"code": "X"}, event_payload=payload()) > 0
+    assert (
+        await buffer.end_finalize(
+            sid, "a", ok=False, value={"code": "X"}, event_payload=payload(), retention=60
+        )
+        > 0
+    )
     assert await commit("utt_2") == "ok"
     text = await buffer.commit_block(sid, block(9), Dedupe.by_seq("steno", 1), "late-text", payload())
     assert text.outcome == "closed"  # only acked audio's blocks land after a failed finalize
     assert [r["utterance_id"] for r in await buffer.pending_utterances(sid)] == ["utt_3"]
     assert (await buffer.begin_finalize(sid, "b", 30, payload("session.closing")))[0] == "acquired"
-    assert await buffer.end_finalize(sid, "b", ok=True, value={}, event_payload=payload()) > 0
+    assert await buffer.end_finalize(sid, "b", ok=True, value={}, event_payload=payload(), retention=60) > 0
     assert await commit("utt_3") == "closed"
     assert [r["utterance_id"] for r in await buffer.pending_utterances(sid)] == ["utt_3"]
     assert len(await buffer.blocks(sid)) == 2
@@ -486,18 +494,27 @@ async def test_finalize_lock_single_owner_takeover_and_outcome(buffer: SessionBu
     assert begun.outcome == "acquired" and sealed_at is not None and abs(sealed_at - time.time()) < 60
     assert begun.finalized_by == "ana"
     assert await buffer.begin_finalize(sid, "b", 30, payload(), "luis") == ("busy", "", None, "")
-    assert await buffer.end_finalize(sid, "b", ok=True, value={}, event_payload=payload()) == 0
+    assert await buffer.end_finalize(sid, "b", ok=True, value={}, event_payload=payload(), retention=60) == 0
     await buffer.redis.delete(f"astra:{{{sid}}}:finalize")  # a's lock expired
     taken = await buffer.begin_finalize(sid, "b", 30, payload(), "luis")  # a colleague's call
     assert taken == ("acquired", "takeover", sealed_at, "ana")
-    assert await buffer.end_finalize(sid, "b", ok=False, value={"code": "X"}, event_payload=payload()) > 0
+    assert (
+        await buffer.end_finalize(
+            sid, "b", ok=False, value={"code": "X"}, event_payload=payload(), retention=60
+        )
+        > 0
+    )
     meta = await buffer.meta(sid)
     assert meta is not None and meta.status == FINALIZE_FAILED and meta.error == {"code": "X"}
+    assert await buffer.redis.pttl(f"astra:{{{sid}}}:meta") == -1  # kept: to be finalized again
     again = await buffer.begin_finalize(sid, "c", 30, payload(), "luis")
     assert again.outcome == "acquired" and again.sealed_at is not None and again.sealed_at > sealed_at
     assert again.finalized_by == "luis"
     assert await buffer.renew_finalize(sid, "c", 30)
-    assert await buffer.end_finalize(sid, "c", ok=True, value={"h": 1}, event_payload=payload()) > 0
+    assert (
+        await buffer.end_finalize(sid, "c", ok=True, value={"h": 1}, event_payload=payload(), retention=60)
+        > 0
+    )
     meta = await buffer.meta(sid)
     assert meta is not None and meta.status == FINALIZED and meta.result == {"h": 1}
     assert (await buffer.begin_finalize(sid, "d", 30, payload()))[0] == "done"

@@ -14,6 +14,7 @@ import json
 import re
 import shutil
 import struct
+import time
 import zipfile
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -971,6 +972,66 @@ def test_a_skeleton_python_docx_cannot_read_refuses_start_with_config_error(
         assert len(error["details"]["problems"]) == 1 and "styles part" in error["details"]["problems"][0]
         skeleton_path.write_bytes(good)
         start(client, token)
+
+
+def test_a_finalized_or_discarded_session_expires_after_its_retention(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """Every key a finalized or discarded session holds in Redis expires ``session_retention``
+    after it (they stayed for ever: Redis grew with every session held until, under
+    ``noeviction``, it refused every live session's writes); an open session's keys and one
+    whose finalize failed (to be corrected and finalized again) do not expire. Once expired the
+    session is gone (404), its acta still in the object store."""
+    from server.keys import SessionKeys
+    from server.settings import Limits
+
+    retention = 120.0
+    kept = with_settings(settings, limits=Limits(session_retention=retention))
+    recorder, admin = make_token(sub="ana"), make_token(role="admin", sub="jefe")
+    with SettledTestClient(create_app(kept)) as client:
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+
+        def ttls(sid: str) -> dict[str, int]:
+            """The PTTL of each key the session holds (-1: none)."""
+            names = SessionKeys(sid).kept()
+            found = [client.portal.call(orch.buffer.redis.pttl, key) for key in names]  # type: ignore[union-attr]
+            return {key.rsplit(":", 1)[-1]: ttl for key, ttl in zip(names, found, strict=True) if ttl != -2}
+
+        def with_a_block() -> str:
+            sid = start(client, recorder)
+            appended = client.post(
+                f"/v1/orchestrator/session/{sid}/append",
+                json={"text": "Se abre la sesión."},
+                headers=bearer(recorder) | {"idempotency-key": "k-1"},
+            )
+            assert appended.status_code == 200, appended.text
+            return sid
+
+        finalized, discarded, still_open = with_a_block(), with_a_block(), with_a_block()
+        assert {"meta", "blocks", "order", "events", "idem"} <= set(ttls(still_open))
+        assert set(ttls(still_open).values()) == {-1}
+        done = client.post(f"/v1/orchestrator/session/{finalized}/finalize", headers=bearer(recorder))
+        assert done.status_code == 200, done.text
+        thrown = client.post(
+            f"/v1/orchestrator/session/{discarded}/discard", json={"reason": "ensayo"}, headers=bearer(admin)
+        )
+        assert thrown.status_code == 200, thrown.text
+        for sid in (finalized, discarded):
+            expiring = ttls(sid)
+            assert {"meta", "blocks", "order", "events", "idem"} <= set(expiring), sid
+            assert all(0 < ttl <= retention * 1000 for ttl in expiring.values()), (sid, expiring)
+        assert set(ttls(still_open).values()) == {-1}
+
+        # expired (moved forward: the keys' expiry, not a wait of the retention): gone
+        for key in SessionKeys(finalized).kept():
+            client.portal.call(orch.buffer.redis.pexpire, key, 1)  # type: ignore[union-attr]
+        deadline = time.monotonic() + 30
+        while (
+            client.get(f"/v1/orchestrator/session/{finalized}", headers=bearer(recorder)).status_code != 404
+        ):
+            assert time.monotonic() < deadline, "the finalized session's keys to expire"
+            time.sleep(0.05)
+        assert client.portal.call(orch.store.exists, done.json()["document_key"])  # type: ignore[union-attr]
 
 
 def test_a_session_started_by_mistake_is_discarded_without_an_acta(

@@ -174,9 +174,13 @@ async def test_every_buffer_script_touches_only_its_own_sessions_slot(redis_clus
         assert len(await buffer.raw_blocks(sid)) == 2
         assert await buffer.join_connection(sid, "conn", 2, 10) == "ok"
         await buffer.keep_connection(sid, "conn", 10)
-        assert await buffer.end_finalize(sid, "o", ok=True, value={}, event_payload=payload()) > 0
+        assert (
+            await buffer.end_finalize(sid, "o", ok=True, value={}, event_payload=payload(), retention=60) > 0
+        )
         discarded = {"by": "ana", "reason": "prueba"}
-        assert (await buffer.discard(sid, discarded, payload(), only_if_empty=False))[0] == "closed"
+        assert (await buffer.discard(sid, discarded, payload(), only_if_empty=False, retention=60))[
+            0
+        ] == "closed"
         tenant_calls = len(client.scripts)
         assert await buffer.admit_session("TENANT_CLUSTER_TEST", sid, 10)
     finally:
