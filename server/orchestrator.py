@@ -401,7 +401,7 @@ class Orchestrator:
                 await asyncio.shield(self.buffer.abandon_ingest(meta.session_id, token))
             raise
         finally:
-            renew.cancel()
+            await cancel_and_wait([renew])  # Python 3.11 can lose a bare cancel (server.cancel)
 
     async def _renew_ingest(self, session_id: str, token: str, lease: float) -> None:
         while True:

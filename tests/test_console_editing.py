@@ -368,6 +368,46 @@ def test_an_editor_open_when_the_session_is_finalized_keeps_its_text_and_cannot_
 
 
 @pytest.mark.timeout(300)
+def test_a_correction_being_written_is_not_thrown_away_by_leaving_or_closing_without_asking(
+    spawn: Any, browser: Browser
+) -> None:
+    """luis has changed a block's text in its editor and not saved it: "Cambiar de sesión" asks
+    first, saying a correction would be lost (declined, the editor and its text stay), and so
+    does closing the page. Both threw his words away without a word (only recording and
+    unconfirmed audio were asked about)."""
+    server = spawn("serve")
+    api = server.token()
+    session_id = start_session(server, api, "Sesión con una corrección a medias")
+    block_id = append(server, api, session_id, "Se abre la sesión.")
+    luis = Console(browser, server, server.token(role="stenographer", sub="luis"), session_id)
+    try:
+        luis.wait_online()
+        expect(luis.block(block_id)).to_have_count(1, timeout=ms(30))
+        editor = luis.open_editor(block_id)
+        editor.get_by_label("Texto del bloque").fill("Se abre la sesión ordinaria.")
+        asked: list[tuple[str, str]] = []
+
+        def decline(dialog: Any) -> None:
+            asked.append((dialog.type, dialog.message))
+            dialog.dismiss()
+
+        luis.page.once("dialog", decline)
+        luis.page.get_by_role("button", name="Cambiar de sesión").click()
+        until(luis, lambda: bool(asked), 15, "the question before leaving")
+        assert asked[0][0] == "confirm" and "corrección(es) a medio escribir" in asked[0][1], asked
+        expect(editor.get_by_label("Texto del bloque")).to_have_value("Se abre la sesión ordinaria.")
+        expect(luis.page.locator("#session-id")).to_have_text(session_id)
+
+        luis.page.once("dialog", decline)
+        luis.page.close(run_before_unload=True)
+        until(luis, lambda: len(asked) == 2, 15, "the question before closing the page")
+        assert asked[1][0] == "beforeunload", asked
+        assert not luis.frames("edit") and not luis.errors
+    finally:
+        luis.close()
+
+
+@pytest.mark.timeout(300)
 def test_after_a_failed_finalize_the_console_still_corrects_blocks(spawn: Any, browser: Browser) -> None:
     """BUILDER unreachable: finalize fails, and the stenographer's console says why and that the
     blocks can still be corrected, and an edit made then is saved (for the retried finalize)."""
@@ -425,6 +465,35 @@ def test_the_console_downloads_a_draft_of_the_acta_before_finalizing(spawn: Any,
     finally:
         luis.close()
         viewer.close()
+
+
+@pytest.mark.timeout(300)
+def test_a_finalize_whose_answer_is_lost_after_the_acta_was_made_says_it_was_made(
+    spawn: Any, browser: Browser
+) -> None:
+    """The finalize call's answer never reaches the page (a proxy's time-out, the network) after
+    the server made the acta, whose event the page has shown: the page says the acta was
+    generated, beside its download link. It said "No se pudo generar el acta" over it."""
+    server = spawn("serve")
+    api = server.token()
+    session_id = start_session(server, api, "Sesión cuya respuesta se pierde")
+    append(server, api, session_id, "Siendo las nueve de la mañana se abre la sesión ordinaria.")
+    luis = Console(browser, server, server.token(role="stenographer", sub="luis"), session_id)
+    try:
+        luis.wait_online()
+        held: list[Any] = []
+        luis.page.route("**/finalize", lambda route: held.append(route))
+        luis.page.once("dialog", lambda dialog: dialog.accept())
+        luis.page.get_by_role("button", name="Finalizar y generar el acta").click()
+        until(luis, lambda: bool(held), 30, "the finalize call")
+        made = held[0].fetch(timeout=ms(120))  # the server makes the acta; its answer is dropped
+        assert made.status == 200, made.text()
+        expect(luis.page.locator("#session-status")).to_have_text("Finalizada", timeout=ms(30))
+        held[0].abort("timedout")
+        expect(luis.page.locator("#final-status")).to_have_text("Acta generada.", timeout=ms(30))
+        expect(luis.page.locator("#download")).to_be_visible()
+    finally:
+        luis.close()
 
 
 # -- 2. conflicts ----------------------------------------------------------------------------------

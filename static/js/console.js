@@ -477,6 +477,8 @@ async function onLeave() {
       "se enviará al volver a esta sesión. ";
   }
   if (unsaved >= 0.05) question += `Hay ${seconds(unsaved)} s de audio sin confirmar que se perderán. `;
+  const work = app.editing ? app.editing.unsavedWork() : 0;
+  if (work) question += `Hay ${work} corrección(es) a medio escribir, sin guardar, que se perderán. `;
   if (question && !window.confirm(`${question}¿Cambiar de sesión?`)) return;
   await stopRecording();
   if (app.sessionId) tabStorage.remove(recordingKey(app.sessionId)); // left on purpose
@@ -782,12 +784,14 @@ function updatePending() {
   const audio = outbox ? outbox.pendingAudioSeconds : 0;
   const dropped = outbox ? outbox.droppedAudioSeconds : 0;
   const lost = outbox ? outbox.lostAudioSeconds : 0;
+  const refused = outbox ? outbox.refusedAudioSeconds : 0;
   let backlog = `Audio sin confirmar: ${seconds(audio)} s`;
   if (dropped > 0) backlog += ` · descartado por la espera: ${seconds(dropped)} s`;
   if (lost > 0) backlog += ` · perdido, el navegador no conservó su copia en disco: ${seconds(lost)} s`;
+  if (refused > 0) backlog += ` · rechazado por el servidor, no guardado: ${seconds(refused)} s`;
   const line = $("rec-backlog");
   if (line.textContent !== backlog) line.textContent = backlog;
-  line.dataset.pending = audio >= 1 || dropped > 0 || lost > 0 ? "1" : "0";
+  line.dataset.pending = audio >= 1 || dropped > 0 || lost > 0 || refused > 0 ? "1" : "0";
   const waiting = outbox ? waitingText(outbox, app.conn.state === "online") : "";
   const note = $("rec-waiting");
   if (note.textContent !== waiting) note.textContent = waiting;
@@ -1232,7 +1236,11 @@ async function confirmAndFinalize() {
     say("final-status", "Acta generada.", "ok");
     $("download").focus();
   } catch (exc) {
-    if (!handleAuthFailure(exc)) {
+    if (app.status === "FINALIZED") {
+      // The answer was lost (a proxy's time-out, the network) but the session's event says the
+      // acta was generated: what it shows stands, not a failure beside the download link.
+      say("final-status", "Acta generada.", "ok");
+    } else if (!handleAuthFailure(exc)) {
       const again =
         exc.code === "SERVICE_UNAVAILABLE" || exc.code === "NETWORK"
           ? " Puede intentarlo de nuevo."
@@ -1487,9 +1495,11 @@ function init() {
   $("rec-pause").addEventListener("click", () => app.recorder.pause());
   $("rec-stop").addEventListener("click", () => stopRecording());
   window.addEventListener("beforeunload", (event) => {
-    // Unacked audio not on disk (yet, or IndexedDB is unavailable) is lost with the page: warn.
+    // Unacked audio not on disk (yet, or IndexedDB is unavailable) is lost with the page, and
+    // so are corrections being written (an open editor's changes, an insert's text): warn.
     const audio = app.conn ? app.conn.outbox.unsavedAudioSeconds : 0;
-    if (app.recorder.active || audio >= 0.05) {
+    const work = app.editing ? app.editing.unsavedWork() : 0;
+    if (app.recorder.active || audio >= 0.05 || work > 0) {
       event.preventDefault();
       event.returnValue = "";
     }

@@ -508,6 +508,23 @@ export class Editing {
     ed.notice.dataset.kind = ed.changedBy ? "changed" : "lock";
   }
 
+  /**
+   * How many open forms hold a person's words that were not sent: an editor with changes or in
+   * conflict, an insert with text, a notice keeping the words of an edit whose block was
+   * deleted. Leaving the session or closing the page throws them away: the console asks first.
+   */
+  unsavedWork() {
+    let count = this.ghosts.size;
+    for (const ed of this.editors.values()) {
+      const changed = ed.mode === "editing" && Object.keys(this.changesOf(ed)).length > 0;
+      if (changed || ed.mode === "conflict") count += 1;
+    }
+    for (const ins of this.inserts.values()) {
+      if (ins.mode === "editing" && ins.area.value.trim()) count += 1;
+    }
+    return count;
+  }
+
   /** The changes the form makes to the version it was opened on ({} when none). */
   changesOf(ed) {
     const base = ed.base;

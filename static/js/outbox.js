@@ -175,6 +175,7 @@ export class Outbox {
     this.peakMemoryBytes = 0; // the most memoryBytes has been after any change
     this.unstoredBytes = 0; // bytes of queued audio not on disk (yet)
     this.refusedAudio = 0; // audio frames dropped with a refusal that covers all queued audio
+    this.refusedAudioBytes = 0; // ... their audio, which the console says it lost
     this.droppedAudioBytes = 0; // audio discarded by the bound since this page loaded
     this.lostAudioBytes = 0; // audio whose only copy, on disk, could not be read back
     this.readFailures = 0; // reads of the disk that failed in a row
@@ -253,6 +254,12 @@ export class Outbox {
   }
 
   /** Seconds of audio lost because the browser deleted its copy on disk or cannot read it. */
+  /** Audio the server refused with all that was queued after it (the session closed, another
+   * console records, the session too long, a role that may not): not stored, gone. */
+  get refusedAudioSeconds() {
+    return this.refusedAudioBytes / AUDIO_BYTES_PER_SECOND;
+  }
+
   get lostAudioSeconds() {
     return this.lostAudioBytes / AUDIO_BYTES_PER_SECOND;
   }
@@ -750,6 +757,7 @@ export class Outbox {
       const refusedToo = this.frames.slice(index).filter(isAudio);
       this.leave(refusedToo);
       this.refusedAudio += refusedToo.length;
+      for (const f of [dropped, ...refusedToo]) this.refusedAudioBytes += f.bytes || 0;
       const kept = this.frames.slice(index).filter((f) => !isAudio(f));
       kept.forEach((f, i) => {
         f.seq = dropped.seq + i;
