@@ -700,6 +700,9 @@ class AudioService:
         self.rejected = rejected
         self.instance = uuid.uuid4().hex
         self._running: dict[str, tuple[SessionAudio, asyncio.Task[None]]] = {}
+        self._owners: set[asyncio.Task[None]] = set()
+        """Every owner's task until it is done: one ending may have left ``_running`` to its
+        successor, and shutdown still waits for it."""
         self._poller: asyncio.Task[None] | None = None
         self.deferred: set[asyncio.Future[None]] = set()
         """The turns owners deferring to the acks wait for (``_poll`` gives them together)."""
@@ -795,6 +798,8 @@ class AudioService:
         pipeline = SessionAudio(self, session_id, owner, leased_at=asked)
         task = asyncio.create_task(pipeline.run(), name=f"audio:{session_id}")
         self._running[session_id] = (pipeline, task)
+        self._owners.add(task)
+        task.add_done_callback(self._owners.discard)
         task.add_done_callback(lambda _: self._ended(session_id, task))
         task.add_done_callback(_log_failure)
         if self._poller is None or self._poller.done():
@@ -907,7 +912,7 @@ class AudioService:
             self._poller.cancel()
         for watch in list(self._watching.values()):
             watch.cancel()
-        tasks = [task for _, task in self._running.values()]
+        tasks = list(self._owners)
         for task in tasks:
             task.cancel()
         if tasks:  # bounded: shutdown must not hang on a pipeline (its lease expires anyway)

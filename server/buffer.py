@@ -546,11 +546,15 @@ return out
 # The audio covered by utterances so far, and whether the last one was cut mid-speech: where a
 # successor resumes, and whether what it cuts next goes on with that speech. Refused (-1) to an
 # owner whose lease is gone: its successor cuts the same audio from the last checkpoint, with
-# other boundaries, so both would store a block for the same speech.
+# other boundaries, so both would store a block for the same speech. Taken as known (0) once the
+# session is discarded or finalized: no block can come of it (nor a CORE call), and a record left
+# pending would outlive the session's retention.
 _RECORD_UTTERANCE = (
     _EMIT
     + """
 if ARGV[7] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[7] then return -1 end
+local status = redis.call('HGET', KEYS[1], 'status')
+if status == 'DISCARDED' or status == 'FINALIZED' then return 0 end
 if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then return 0 end
 local covered = tonumber(redis.call('HGET', KEYS[1], 'audio_covered') or '0')
 if tonumber(ARGV[3]) > covered then
@@ -793,10 +797,15 @@ redis.call('PEXPIRE', KEYS[1], ttl * 2)
 return 1
 """
 
-# KEYS: clients   ARGV: client id, sub
-# A client id is the first user's to say hello with it; answers its owner.
+# KEYS: clients, meta   ARGV: client id, sub
+# A client id is the first user's to say hello with it; answers its owner. A session ended and
+# expiring (its retention) may get its first client here (one fed over HTTP, opened later to
+# read): the hash then expires with the rest.
 _CLAIM_CLIENT = """
-redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then
+  local ttl = redis.call('PTTL', KEYS[2])
+  if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+end
 return redis.call('HGET', KEYS[1], ARGV[1])
 """
 
@@ -1265,7 +1274,8 @@ class SessionBuffer:
         """The user (token ``sub``) a client id belongs to: the first to say hello with it. Its
         sequence numbers are that user's: another user's frames under it would be acked as
         duplicates of the owner's and never stored, or take the owner's next numbers."""
-        return _text(await self._claim_client(keys=[SessionKeys(session_id).clients], args=[client_id, sub]))
+        k = SessionKeys(session_id)
+        return _text(await self._claim_client(keys=[k.clients, k.meta], args=[client_id, sub]))
 
     async def last_seq(self, session_id: str, client_id: str) -> int:
         raw = await self._r.hget(SessionKeys(session_id).producers, client_id)

@@ -473,6 +473,19 @@ async def test_an_audio_owner_without_the_lease_records_and_trims_nothing(buffer
     assert [e for e, _ in (await buffer.audio_look(sid, "0-0", 10))[0]] == [entries[2][0]]
 
 
+async def test_an_utterance_cut_after_the_session_is_discarded_is_not_recorded(buffer: SessionBuffer) -> None:
+    """An owner behind with a session's audio goes on cutting it after an admin discards it: each
+    utterance it cuts then is taken as known (no record pending for ever, past the session's
+    retention, and no CORE call for it); the ones recorded before stay as they were."""
+    sid = await new_session(buffer)
+    assert await buffer.record_utterance(sid, "utt_0", {"position": 1}, 1, payload())
+    thrown = {"by": "jefe", "reason": "ensayo"}
+    assert (await buffer.discard(sid, thrown, payload(), only_if_empty=False, retention=60))[0] == "discarded"
+    assert not await buffer.record_utterance(sid, "utt_1", {"position": 2}, 2, payload())
+    assert [r["position"] for r in await buffer.pending_utterances(sid)] == [1]
+    assert 0 < await buffer.redis.pttl(SessionKeys(sid).utterances) <= 60_000
+
+
 async def test_forced_drain_refuses_stragglers(buffer: SessionBuffer) -> None:
     """An input still in flight when finalize stops waiting can no longer be stored."""
     sid = await new_session(buffer)

@@ -1021,6 +1021,11 @@ def test_a_finalized_or_discarded_session_expires_after_its_retention(
             assert {"meta", "blocks", "order", "events", "idem"} <= set(expiring), sid
             assert all(0 < ttl <= retention * 1000 for ttl in expiring.values()), (sid, expiring)
         assert set(ttls(still_open).values()) == {-1}
+        # a console opens the finalized session (fed over HTTP: it had no clients yet) to read it
+        with client.websocket_connect(f"/v1/orchestrator/session/{finalized}/stream") as ws:
+            ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "lector", "token": recorder}))
+            ws_until(ws, lambda m: m["type"] == "synced")
+        assert 0 < ttls(finalized)["clients"] <= retention * 1000
 
         # expired (moved forward: the keys' expiry, not a wait of the retention): gone
         for key in SessionKeys(finalized).kept():

@@ -548,7 +548,7 @@ function updatePermissions() {
   const retryable = app.status !== "FINALIZED" && app.status !== "DISCARDED";
   const canSend = CAN.send.has(app.role) && open;
   $("text-input").disabled = !canSend;
-  $("send").disabled = !canSend;
+  $("send").disabled = !canSend || !app.conn; // (see renderRecorder: the saved audio read back)
   let help = "Ctrl+Enter envía. Lo enviado sin conexión queda en espera y se reenvía al reconectar.";
   if (!CAN.send.has(app.role)) help = "Su rol no permite enviar intervenciones.";
   else if (!open) help = "La sesión está cerrada: no admite más intervenciones.";
@@ -650,10 +650,13 @@ function renderRecorder() {
   const open = app.status === null || app.status === "OPEN";
   const allowed = CAN.send.has(app.role) && open && Boolean(app.sessionId);
   const supported = captureSupported();
+  // Entering a session reads the audio a crash left unsent back from disk before the
+  // connection exists (up to hours of it): until then "Grabar" could do nothing, silently.
+  const ready = Boolean(app.conn);
   const busy = state === "starting" || state === "pausing" || state === "stopping";
   const record = $("rec-record");
   record.setAttribute("aria-pressed", state === "recording" ? "true" : "false");
-  record.disabled = busy || (!active && (!allowed || !supported));
+  record.disabled = busy || (!active && (!allowed || !supported || !ready));
   $("rec-pause").disabled = state !== "recording";
   $("rec-stop").disabled = !(state === "recording" || state === "paused");
   $("recorder").dataset.state = state;
@@ -662,6 +665,7 @@ function renderRecorder() {
     if (!CAN.send.has(app.role)) text = "Su rol no permite grabar.";
     else if (!open) text = "La sesión está cerrada: no admite más audio.";
     else if (!supported) text = "Este navegador no puede grabar aquí (se necesita HTTPS y AudioWorklet).";
+    else if (!ready && app.sessionId) text = "Recuperando el audio guardado en este equipo…";
     else if (app.recSamples > 0) {
       const what = app.recResumes ? "Grabación interrumpida" : "Grabación detenida";
       text = `${what} (${elapsedText(app.recSamples / OUT_RATE)}).`;

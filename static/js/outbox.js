@@ -254,14 +254,14 @@ export class Outbox {
   }
 
   /** Seconds of audio lost because the browser deleted its copy on disk or cannot read it. */
+  get lostAudioSeconds() {
+    return this.lostAudioBytes / AUDIO_BYTES_PER_SECOND;
+  }
+
   /** Audio the server refused with all that was queued after it (the session closed, another
    * console records, the session too long, a role that may not): not stored, gone. */
   get refusedAudioSeconds() {
     return this.refusedAudioBytes / AUDIO_BYTES_PER_SECOND;
-  }
-
-  get lostAudioSeconds() {
-    return this.lostAudioBytes / AUDIO_BYTES_PER_SECOND;
   }
 
   /**
