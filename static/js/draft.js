@@ -1095,6 +1095,7 @@ export class DraftView {
     this.shown = new Map(); // block_id → the block drawn, to derive who speaks in each
     this.speakers = new Map(); // block_id → the data it is drawn with (speakersOf the blocks shown)
     this.drawn = new Map(); // block_id → what its item shows of who speaks (speakerKey)
+    this.speakersFrame = null; // the animation frame that works the speakers out again
     this.player = null; // the <audio> in use, so only one block plays at a time
     this.emptyZones = null; // the session's pinned empty_zones (zone → sentence or null), once known
     this.finalized = false;
@@ -1217,10 +1218,26 @@ export class DraftView {
    */
   addBlock(block) {
     const id = typeof block.block_id === "string" ? block.block_id : null;
-    if (id) this.shown.set(id, block);
-    this.speakers = speakersOf([...this.shown.values()]);
+    if (id) {
+      this.shown.set(id, block);
+      this.speakers.delete(id); // worked out from its last version: drawn from its own data now
+    }
     this.draw(block, this.dataFor(block));
-    this.redrawSpeakers(id);
+    this.speakersChanged();
+  }
+
+  /**
+   * Work out who speaks in each block again (speakersOf, over every block shown) once per
+   * frame, and redraw the blocks it changes: a console joining late replays the whole event
+   * log, and doing it for each block added took seconds for a session's thousands of blocks.
+   */
+  speakersChanged() {
+    if (this.speakersFrame !== null) return;
+    this.speakersFrame = requestAnimationFrame(() => {
+      this.speakersFrame = null;
+      this.speakers = speakersOf([...this.shown.values()]);
+      this.redrawSpeakers();
+    });
   }
 
   /** The data a block is shown with: what the acta writes it with (speakersOf). */
@@ -1293,10 +1310,7 @@ export class DraftView {
       item.remove();
       this.refreshAll();
     }
-    if (old) {
-      this.speakers = speakersOf([...this.shown.values()]);
-      this.redrawSpeakers();
-    }
+    if (old) this.speakersChanged();
   }
 
   /**
@@ -1393,6 +1407,8 @@ export class DraftView {
     this.player = null;
     this.shown = new Map(blocks.filter((b) => typeof b.block_id === "string").map((b) => [b.block_id, b]));
     this.drawn.clear();
+    if (this.speakersFrame !== null) cancelAnimationFrame(this.speakersFrame);
+    this.speakersFrame = null;
     this.speakers = speakersOf(blocks);
     for (const block of blocks) this.draw(block, this.dataFor(block));
     for (const utterance of utterances) this.addPlaceholder(utterance);

@@ -1,0 +1,195 @@
+"""Benchmark: a console joining a long session late, its draft replaying the event log.
+
+    .venv/bin/python bench/bench_console_replay.py [--blocks 3000] [--base REV]
+
+A stenographer who opens the console two hours into a session (or whose tab lost its saved
+draft) receives every ``block.added`` event of the log, one WebSocket message each, and the
+draft (``static/js/draft.js``, ``DraftView``) draws each block. Who speaks in each block is
+derived from all the blocks shown (``speakersOf``, what the acta will print), so doing that once
+per block added is quadratic in the session's length.
+
+Measured in headless Chromium (Debian's ``/usr/bin/chromium``, driven by Playwright): the blocks
+of the whole-session fixtures (``tests/fixtures``, classified by CORE's classifier as it stores
+them), repeated with new ids and positions up to ``--blocks``, each added by ``addBlock`` in a
+task of its own (a ``MessageChannel`` message, as a WebSocket message is), the clock stopped
+once the draft has settled (two animation frames after the last block). Baseline in the same
+run: ``draft.js`` as it is in ``--base`` (default ``HEAD``; the other modules are today's),
+served side by side. Each is run three times; the median is printed with the longest task.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.server
+import json
+import statistics
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from server.services.classifier import classify  # noqa: E402
+
+STATIC = ROOT / "static"
+TENANT_CONFIG = ROOT / "server" / "tenants_data" / "CONCEJO_CALI" / "tenant.json"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+PAGE = """<!doctype html><meta charset="utf-8"><div id="draft"></div>
+<script type="module">
+window.replay = async (module, blocks) => {
+  const { DraftView } = await import(module);
+  const view = new DraftView(document.getElementById("draft"));
+  const channel = new MessageChannel();
+  let longest = 0;
+  const tasks = []; // the main thread's tasks of 50 ms or more (the animation frames' work too)
+  const observer = new PerformanceObserver((list) => tasks.push(...list.getEntries()));
+  observer.observe({ type: "longtask" });
+  const started = performance.now();
+  for (const block of blocks) {
+    await new Promise((resolve) => {
+      channel.port1.onmessage = () => {
+        const t = performance.now();
+        view.addBlock(block);
+        longest = Math.max(longest, performance.now() - t);
+        resolve();
+      };
+      channel.port2.postMessage(null);
+    });
+  }
+  for (let i = 0; i < 2; i++) await new Promise((resolve) => requestAnimationFrame(resolve));
+  const total = performance.now() - started;
+  await new Promise((resolve) => setTimeout(resolve, 100)); // the last long tasks reported
+  observer.disconnect();
+  const drawn = document.querySelectorAll("[data-block-id]").length;
+  const long = tasks.reduce((sum, t) => sum + t.duration, 0);
+  const worst = tasks.reduce((max, t) => Math.max(max, t.duration), 0);
+  return { total, longest, drawn, long, worst, longCount: tasks.length };
+};
+</script>"""
+
+
+def session_blocks(count: int) -> list[dict[str, Any]]:
+    """The fixtures' blocks as CORE stores them, repeated up to ``count``."""
+    config = json.loads(TENANT_CONFIG.read_text("utf-8"))
+    said: list[dict[str, Any]] = []
+    for fixture in sorted((ROOT / "tests" / "fixtures").glob("*.json")):
+        said += json.loads(fixture.read_text("utf-8"))
+    classified = []
+    previous: str | None = None
+    for utterance in said:
+        c = classify(utterance["text"], config["entities_dictionary"], previous)
+        previous = c.template_id
+        classified.append(c)
+    blocks = []
+    for i in range(count):
+        c = classified[i % len(classified)]
+        blocks.append(
+            {
+                "block_id": f"blk_{i:05d}",
+                "version": 1,
+                "type": "TEMPLATE",
+                "intent": c.intent,
+                "template_id": c.template_id,
+                "target_placeholder": config["placeholder_map"][c.template_id],
+                "text": c.text,
+                "structured_data": c.structured_data,
+                "position": i + 1,
+            }
+        )
+    return blocks
+
+
+def serve(base_draft: bytes) -> tuple[http.server.ThreadingHTTPServer, str]:
+    """The console's static files, the page above, and ``/base/js/``: today's modules but
+    draft.js from the baseline revision."""
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(STATIC), **kwargs)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            if self.path == "/bench.html":
+                self._send(PAGE.encode(), "text/html")
+            elif self.path == "/base/js/draft.js":
+                self._send(base_draft, "text/javascript")
+            elif self.path.startswith("/base/"):
+                self.path = self.path[len("/base") :]
+                super().do_GET()
+            else:
+                super().do_GET()
+
+        def _send(self, body: bytes, kind: str) -> None:
+            self.send_response(200)
+            self.send_header("content-type", kind)
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--blocks", type=int, default=3000)
+    parser.add_argument("--base", default="HEAD", help="the revision whose draft.js is the baseline")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    base = subprocess.run(
+        ["git", "-C", str(ROOT), "show", f"{args.base}:static/js/draft.js"], check=True, capture_output=True
+    ).stdout
+    blocks = session_blocks(args.blocks)
+    server, url = serve(base)
+    results: dict[str, list[dict[str, float]]] = {"base": [], "now": []}
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            for _ in range(args.rounds):
+                for name, module in (("base", "/base/js/draft.js"), ("now", "/js/draft.js")):
+                    page = browser.new_page()
+                    page.goto(f"{url}/bench.html")
+                    page.wait_for_function("() => typeof window.replay === 'function'")
+                    results[name].append(page.evaluate("([m, b]) => window.replay(m, b)", [module, blocks]))
+                    page.close()
+            browser.close()
+    finally:
+        server.shutdown()
+    print(
+        f"| draft.js | blocks replayed | total (median of {args.rounds}) | longest addBlock "
+        "| tasks ≥ 50 ms: count, time, longest | blocks drawn |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, label in (("base", f"`{args.base}`"), ("now", "working tree")):
+        runs = results[name]
+        total = statistics.median(r["total"] for r in runs)
+        longest = statistics.median(r["longest"] for r in runs)
+        count = statistics.median(r["longCount"] for r in runs)
+        long = statistics.median(r["long"] for r in runs)
+        worst = statistics.median(r["worst"] for r in runs)
+        print(
+            f"| {label} | {args.blocks:,} | {total / 1000:.2f} s | {longest:.1f} ms "
+            f"| {count:.0f}, {long / 1000:.2f} s, {worst:.0f} ms | {int(runs[0]['drawn']):,} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
