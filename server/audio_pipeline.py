@@ -385,7 +385,9 @@ class SessionAudio:
                             )
                         return
                     quiet = time.monotonic() - idle_since
-                    stalled = decoder is None and segmenter.in_speech
+                    # (a container stream's audio decoded so far is in the segmenter too: a
+                    # WebM/Ogg recording that stopped mid-speech is flushed as a PCM one is)
+                    stalled = segmenter.in_speech
                     if stalled and not cut_for_quiet and quiet > svc.settings.quiet_flush:
                         # Speech in progress and no audio for a while: the words said up to the
                         # last pause become a block now, not when (if) the recording resumes; the
@@ -397,9 +399,12 @@ class SessionAudio:
                     if stalled and quiet > svc.settings.quiet_rest_flush:
                         # Nothing came: the recording stopped. The rest becomes a block too.
                         await self._record(await self._score(segmenter, final=True))
-                        read = await self._checkpoint((cursor, segmenter.position, read), read)
-                        resume_at = (cursor, segmenter.position, read)
-                        state["cursor"], told = cursor, read
+                        if decoder is None:  # (inside a container stream a successor must
+                            # decode from the stream's start: its checkpoint stays there, and
+                            # the covered mark keeps what was cut from being cut again)
+                            read = await self._checkpoint((cursor, segmenter.position, read), read)
+                            resume_at = (cursor, segmenter.position, read)
+                            state["cursor"], told = cursor, read
                         continue
                     # nothing handed over or announced while the look was out (a frame stored
                     # here then): this owner would end with it, and no one would read it

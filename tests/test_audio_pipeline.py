@@ -748,6 +748,41 @@ def test_audio_resent_after_a_network_cut_goes_on_with_the_words_cut_off(
     assert any(a["time_start"] < stop < a["time_end"] for a in second), audio  # the stop is inside one
 
 
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("fmt", ["webm", "ogg"])
+def test_a_compressed_recording_that_stops_mid_speech_becomes_blocks_without_waiting(
+    settings: Settings, make_token: Callable[..., str], fmt: str
+) -> None:
+    """The same for a recording sent as a WebM/Ogg stream (an integration's MediaRecorder) that
+    stops mid-speech without audio_end: its decoded audio is cut after quiet_flush and
+    quiet_rest_flush as PCM is. While the stream was open the flushes did not run: those words
+    had no block until finalize (or a new stream)."""
+    token = make_token()
+    timeline = make_timeline(random.Random(5), pieces=2)
+    (_, _), (start, end) = timeline.speech
+    said = b"".join(timeline.frames())[: (start + (end - start) // 2) * 2]  # stopped mid-speech
+    with SettledTestClient(create_app(settings)) as client:
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        orch.core = InstantCore()
+        quiet = {"quiet_flush": 1.0, "quiet_rest_flush": 2.0}
+        orch.audio.settings = dataclasses.replace(orch.audio.settings, **quiet)
+        session_id = _start_session(client, token)
+        with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
+            ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "mic", "token": token}))
+            for seq, piece in enumerate(_pieces(_encoded(said, fmt), fmt), 1):
+                ws.send_bytes(msgpack.packb({**piece, "seq": seq}))
+            second: list[dict[str, Any]] = []
+            while len(second) < 2:  # bounded by the test's timeout
+                message = msgpack.unpackb(ws.receive_bytes())
+                assert message["type"] != "error", message
+                if message["type"] == "event" and message["kind"] == "block.added":
+                    heard = message["data"]["block"]["audio_metadata"]
+                    if heard["time_end"] > start / 16_000:
+                        second.append(heard)
+    assert start / 16_000 - 0.5 < second[0]["time_start"] < second[0]["time_end"] == second[1]["time_start"]
+    assert second[1]["time_end"] > (start + (end - start) // 2) / 16_000 - 0.3, second  # up to the stop
+
+
 def test_circuit_breaker_fails_fast_then_recovers() -> None:
     """After repeated transient failures the client stops calling CORE (fast CircuitOpen, not
     retried); after the cool-down one trial call goes through and success closes the circuit."""
