@@ -992,6 +992,37 @@ def test_a_tab_with_a_client_id_of_its_own_takes_it_again_after_a_reload(
     page.close()
 
 
+def test_two_tabs_without_web_locks_take_different_client_ids(spawn: Any, browser: Browser) -> None:
+    """identity.js where the Web Locks API is missing (plain http on a LAN is no secure
+    context): two tabs of one user on one session took the same client id, and so the same
+    sequence numbers: one tab's correction was acked as a duplicate of the other's, never
+    applied, and shown as saved. A lease in localStorage stands in for the lock: the second tab
+    takes an id of its own, again after a reload, and the shared one is free once the first tab
+    has gone."""
+    server = spawn("serve")
+    context = browser.new_context()
+    context.add_init_script("Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined });")
+    claim = """async () => {
+                 const { claimClientId } = await import('/static/js/identity.js');
+                 window.claimed = await claimClientId('ses_tabs', 'ana');
+                 return [navigator.locks === undefined, window.claimed.clientId];
+               }"""
+    try:
+        first, second = context.new_page(), context.new_page()
+        for page in (first, second):
+            page.goto(f"{server.url}/static/index.html")
+        (no_locks, shared), (_, own) = first.evaluate(claim), second.evaluate(claim)
+        assert no_locks and own != shared
+        second.reload()
+        assert second.evaluate(claim)[1] == own  # its own id again (its outbox is kept under it)
+        first.close()  # the first tab goes: its lease is let go (pagehide)
+        third = context.new_page()
+        third.goto(f"{server.url}/static/index.html")
+        assert third.evaluate(claim)[1] == shared
+    finally:
+        context.close()
+
+
 def test_outbox_sends_a_contended_change_again_and_drops_one_with_no_place_left(
     spawn: Any, browser: Browser
 ) -> None:

@@ -5,13 +5,52 @@
 // (their frames would collide and one would be acked as a duplicate, i.e. lost). Where the Web
 // Locks API exists, a tab holds a lock named after its client id; a second tab on the same
 // session finds it taken and uses an id of its own (kept in its sessionStorage), which it keeps
-// taking first after a reload.
+// taking first after a reload. Where it does not (plain http on a LAN is no secure context), a
+// lease in localStorage, renewed while the tab lives, stands in for the lock.
 
 import { local, session, uuid } from "./storage.js";
 
+/** A storage lease not renewed for this long is free: its tab went away without letting go (a
+ * crash). Long, because a hidden tab's timers may run only once a minute. */
+const LEASE_MS = 180_000;
+const RENEW_MS = 15_000;
+/** After writing its claim a tab waits this long and reads it back: of two tabs claiming at
+ * once, the one whose write came last holds it, the other finds it taken. */
+const SETTLE_MS = 200;
+
+/** The Web Locks stand-in: a lease on `name` in localStorage, {holder, at}. */
+async function tryStorageLease(name) {
+  const key = `lease.${name}`;
+  const holder = uuid();
+  const current = local.getJSON(key);
+  if (current && typeof current.at === "number" && Date.now() - current.at < LEASE_MS) {
+    return { held: false, release: () => {} };
+  }
+  if (!local.setJSON(key, { holder, at: Date.now() })) {
+    return { held: true, release: () => {} }; // no storage to share: nothing to coordinate with
+  }
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  const ours = () => {
+    const now = local.getJSON(key);
+    return Boolean(now) && now.holder === holder;
+  };
+  const now = local.getJSON(key);
+  if (now && now.holder !== holder) return { held: false, release: () => {} };
+  const timer = setInterval(() => {
+    if (ours()) local.setJSON(key, { holder, at: Date.now() });
+    else clearInterval(timer); // taken after it lapsed: this tab was frozen longer than a lease
+  }, RENEW_MS);
+  const release = () => {
+    clearInterval(timer);
+    if (ours()) local.remove(key);
+  };
+  globalThis.addEventListener?.("pagehide", release, { once: true });
+  return { held: true, release };
+}
+
 function tryLock(name) {
   if (!globalThis.navigator || !navigator.locks || typeof navigator.locks.request !== "function") {
-    return Promise.resolve({ held: true, release: () => {} });
+    return tryStorageLease(name);
   }
   return new Promise((resolve) => {
     navigator.locks
