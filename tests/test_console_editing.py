@@ -6,6 +6,7 @@ move with the keyboard, and do it across two server instances sharing one Redis.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -346,8 +347,25 @@ def test_an_editor_open_when_the_session_is_finalized_keeps_its_text_and_cannot_
     """Someone finalizes while luis has an editor open: his text stays (to copy), Guardar is
     disabled and he is told why, instead of a save that could only fail with SESSION_CLOSED."""
     server = spawn("serve")
+    with luis_changing_a_block(server, browser, "Sesión que se cierra") as (luis, session_id, editor):
+        finalized = httpx.post(
+            f"{server.url}/v1/orchestrator/session/{session_id}/finalize",
+            headers=auth(server.token()),
+            timeout=120,
+        )
+        assert finalized.status_code == 200, finalized.text
+        expect(editor.get_by_role("button", name="Guardar")).to_be_disabled(timeout=ms(30))
+        expect(editor.locator(".editor__status")).to_contain_text("ya no admite cambios")
+        expect(editor.get_by_label("Texto del bloque")).to_have_value("Se abre la sesión ordinaria.")
+        assert not luis.frames("edit") and not luis.errors
+
+
+@contextlib.contextmanager
+def luis_changing_a_block(server: Any, browser: Browser, title: str) -> Iterator[tuple[Console, str, Any]]:
+    """A session titled ``title`` with one block, and luis's console with the block's editor
+    open, its text changed and not saved: the console, the session and the editor."""
     api = server.token()
-    session_id = start_session(server, api, "Sesión que se cierra")
+    session_id = start_session(server, api, title)
     block_id = append(server, api, session_id, "Se abre la sesión.")
     luis = Console(browser, server, server.token(role="stenographer", sub="luis"), session_id)
     try:
@@ -355,14 +373,7 @@ def test_an_editor_open_when_the_session_is_finalized_keeps_its_text_and_cannot_
         expect(luis.block(block_id)).to_have_count(1, timeout=ms(30))
         editor = luis.open_editor(block_id)
         editor.get_by_label("Texto del bloque").fill("Se abre la sesión ordinaria.")
-        finalized = httpx.post(
-            f"{server.url}/v1/orchestrator/session/{session_id}/finalize", headers=auth(api), timeout=120
-        )
-        assert finalized.status_code == 200, finalized.text
-        expect(editor.get_by_role("button", name="Guardar")).to_be_disabled(timeout=ms(30))
-        expect(editor.locator(".editor__status")).to_contain_text("ya no admite cambios")
-        expect(editor.get_by_label("Texto del bloque")).to_have_value("Se abre la sesión ordinaria.")
-        assert not luis.frames("edit") and not luis.errors
+        yield luis, session_id, editor
     finally:
         luis.close()
 
@@ -376,15 +387,8 @@ def test_a_correction_being_written_is_not_thrown_away_by_leaving_or_closing_wit
     does closing the page. Both threw his words away without a word (only recording and
     unconfirmed audio were asked about)."""
     server = spawn("serve")
-    api = server.token()
-    session_id = start_session(server, api, "Sesión con una corrección a medias")
-    block_id = append(server, api, session_id, "Se abre la sesión.")
-    luis = Console(browser, server, server.token(role="stenographer", sub="luis"), session_id)
-    try:
-        luis.wait_online()
-        expect(luis.block(block_id)).to_have_count(1, timeout=ms(30))
-        editor = luis.open_editor(block_id)
-        editor.get_by_label("Texto del bloque").fill("Se abre la sesión ordinaria.")
+    title = "Sesión con una corrección a medias"
+    with luis_changing_a_block(server, browser, title) as (luis, session_id, editor):
         asked: list[tuple[str, str]] = []
 
         def decline(dialog: Any) -> None:
@@ -403,8 +407,6 @@ def test_a_correction_being_written_is_not_thrown_away_by_leaving_or_closing_wit
         until(luis, lambda: len(asked) == 2, 15, "the question before closing the page")
         assert asked[1][0] == "beforeunload", asked
         assert not luis.frames("edit") and not luis.errors
-    finally:
-        luis.close()
 
 
 @pytest.mark.timeout(300)
