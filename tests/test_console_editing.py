@@ -1021,6 +1021,21 @@ def test_two_tabs_without_web_locks_take_different_client_ids(spawn: Any, browse
         third = context.new_page()
         third.goto(f"{server.url}/static/index.html")
         assert third.evaluate(claim)[1] == shared
+        # A tab that crashed (no pagehide: its lease stays) and is restored (its session storage
+        # too) takes its id back once its lease is no longer renewed; while it is (a duplicate of
+        # the tab, holding it), not.
+        left_behind = """async ([id, age]) => {
+                           const { local, session } = await import('/static/js/storage.js');
+                           const holder = session.get('lease-holder');
+                           session.remove('tab-client.ses_tabs.ana');  // no id of its own yet
+                           local.setJSON(`lease.astra-client-${id}`, { holder, at: Date.now() - age });
+                         }"""
+        third.evaluate("() => window.claimed.release()")
+        third.evaluate(left_behind, [shared, 5_000])
+        assert third.evaluate(claim)[1] != shared
+        third.evaluate("() => window.claimed.release()")
+        third.evaluate(left_behind, [shared, 31_000])
+        assert third.evaluate(claim)[1] == shared
     finally:
         context.close()
 

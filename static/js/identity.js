@@ -18,13 +18,27 @@ const RENEW_MS = 15_000;
  * once, the one whose write came last holds it, the other finds it taken. */
 const SETTLE_MS = 200;
 
+/** This tab's name in its leases, kept across reloads and a crashed tab's restore (session
+ * storage): a lease it left behind (a crash lets no `pagehide` run) is its own again once it is
+ * no longer renewed (a duplicated tab copies the name, and renews what it holds). */
+function tabName() {
+  let name = session.get("lease-holder");
+  if (!name) {
+    name = uuid();
+    session.set("lease-holder", name);
+  }
+  return name;
+}
+
 /** The Web Locks stand-in: a lease on `name` in localStorage, {holder, at}. */
 async function tryStorageLease(name) {
   const key = `lease.${name}`;
-  const holder = uuid();
+  const holder = tabName();
   const current = local.getJSON(key);
-  if (current && typeof current.at === "number" && Date.now() - current.at < LEASE_MS) {
-    return { held: false, release: () => {} };
+  if (current && typeof current.at === "number") {
+    const age = Date.now() - current.at;
+    const left = current.holder === holder ? age < 2 * RENEW_MS : age < LEASE_MS;
+    if (left) return { held: false, release: () => {} };
   }
   if (!local.setJSON(key, { holder, at: Date.now() })) {
     return { held: true, release: () => {} }; // no storage to share: nothing to coordinate with
@@ -36,15 +50,27 @@ async function tryStorageLease(name) {
   };
   const now = local.getJSON(key);
   if (now && now.holder !== holder) return { held: false, release: () => {} };
-  const timer = setInterval(() => {
+  const renew = () => {
     if (ours()) local.setJSON(key, { holder, at: Date.now() });
-    else clearInterval(timer); // taken after it lapsed: this tab was frozen longer than a lease
-  }, RENEW_MS);
+  };
+  const timer = setInterval(renew, RENEW_MS);
+  // A hidden tab's timers may wait a minute: shown again, it renews at once.
+  const shown = () => {
+    if (document.visibilityState === "visible") renew();
+  };
+  document.addEventListener("visibilitychange", shown);
   const release = () => {
     clearInterval(timer);
+    document.removeEventListener("visibilitychange", shown);
+    globalThis.removeEventListener("pagehide", gone);
     if (ours()) local.remove(key);
   };
-  globalThis.addEventListener?.("pagehide", release, { once: true });
+  // Let go when the page goes away for good; one kept in the back/forward cache keeps its lease
+  // (its timer resumes with it).
+  const gone = (event) => {
+    if (!event.persisted) release();
+  };
+  globalThis.addEventListener("pagehide", gone);
   return { held: true, release };
 }
 
