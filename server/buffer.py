@@ -914,10 +914,8 @@ if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[2])
 redis.call('HSET', KEYS[1], 'status', ARGV[2], ARGV[3], ARGV[4])
 local id = emit(KEYS[1], KEYS[3], ARGV[6], ARGV[5])
-if ARGV[2] == 'FINALIZED' then
-  for i = 1, #KEYS do
-    if i ~= 2 then redis.call('PEXPIRE', KEYS[i], ARGV[7]) end
-  end
+if ARGV[2] == 'FINALIZED' then  -- (the lock, deleted above, has nothing to expire)
+  for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ARGV[7]) end
 end
 return id
 """
