@@ -17,8 +17,11 @@ import httpx
 import msgpack
 import numpy as np
 import pytest
+import redis
 from docx import Document
 from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from server.keys import SessionKeys
 
 from .chromium import chromium, ms
 from .conftest import ROOT, TIME_UNIT, ServerProcess, free_port
@@ -1236,6 +1239,40 @@ def test_a_session_past_its_maximum_length_stops_the_recording_and_says_why(
     expect(page.locator("#rec-error")).to_contain_text("duración máxima", timeout=ms(60))
     expect(page.locator("#rec-state")).to_contain_text("Grabación detenida", timeout=ms(30))
     shot(page, "stopped-too-long")
+    assert not console.errors
+
+
+@pytest.mark.timeout(180)
+def test_a_connection_ended_for_good_stops_promising_to_send_the_audio(
+    spawn: Any, browser: Browser, redis_url: str, shot: Any
+) -> None:
+    """A close after which the console does not reconnect (here 4404: the session is gone from
+    the server while the console was offline) must not leave it saying that the audio waiting
+    will be sent when the connection comes back: it says the session is gone and stops the
+    microphone, whose audio has nowhere to go."""
+    server = spawn("serve", env={"REDIS_URL": redis_url})
+    console = Console(browser, server, server.token())
+    page = console.page
+    session_id = console.start_session("Sesión que desaparece del servidor")
+    page.get_by_role("button", name="Grabar").click()
+    expect(page.locator("#rec-state")).to_contain_text("Grabando", timeout=ms(30))
+    console.context.set_offline(True)
+    waiting = page.locator("#rec-waiting")
+    expect(waiting).to_contain_text("se enviará al volver la conexión", timeout=ms(30))
+    expect(page.locator("#rec-state")).to_contain_text("se enviará al reconectar")
+
+    store = redis.Redis.from_url(redis_url)
+    try:
+        store.delete(*SessionKeys(session_id).kept())
+    finally:
+        store.close()
+    console.context.set_offline(False)
+    expect(page.locator("#conn-detail")).to_have_text("la sesión no existe", timeout=ms(60))
+    expect(page.locator("#rec-error")).to_contain_text("La sesión ya no existe en el servidor")
+    expect(page.locator("#rec-state")).to_contain_text("Grabación detenida", timeout=ms(30))
+    expect(waiting).to_contain_text("la sesión ya no existe en el servidor y no se puede enviar")
+    expect(waiting).not_to_contain_text("se enviará")
+    shot(page, "session-gone")
     assert not console.errors
 
 

@@ -74,6 +74,7 @@ const app = {
   recSavedAt: 0, // when the recording's state was last written to the tab's storage
   recError: "",
   sessionFull: false, // the last connection was refused with 4429 (its message is on screen)
+  connEnded: null, // the close code that ended the connection for good (no reconnect follows)
 };
 
 const REC_TEXT = {
@@ -446,6 +447,7 @@ function leaveSession({ keepFragment = false } = {}) {
   if (app.lease) app.lease.release();
   if (app.model) saveNow();
   app.conn = null;
+  app.connEnded = null;
   app.lease = null;
   app.model = null;
   app.sessionId = null;
@@ -672,7 +674,10 @@ function renderRecorder() {
     }
   }
   if (state === "recording" && app.conn && app.conn.state !== "online") {
-    text = "Grabando sin conexión: el audio queda en espera y se enviará al reconectar.";
+    text = app.connEnded
+      ? `Grabando sin conexión: la conexión terminó (${describeClose(app.connEnded)}) y no se ` +
+        "reintentará; el audio queda en espera en este equipo."
+      : "Grabando sin conexión: el audio queda en espera y se enviará al reconectar.";
   }
   const node = $("rec-state");
   if (node.textContent !== text) node.textContent = text;
@@ -763,18 +768,22 @@ function durationText(totalSeconds) {
  * The audio waiting for its ack, for people: how long, that it is safe on this computer's disk
  * (or what is not yet), and that it goes out when the connection is back, or is going out.
  */
-function waitingText(outbox, online) {
+function waitingText(outbox, online, ended) {
   const audio = outbox.pendingAudioSeconds;
   if (audio < 1) return "";
   const unsaved = outbox.unsavedAudioSeconds;
   const head = online
     ? `Enviando el audio en espera: quedan ${durationText(audio)}`
     : `${durationText(audio)} de audio en espera`;
+  if (ended === 4404) return `${head}: la sesión ya no existe en el servidor y no se puede enviar.`;
+  // ended: the connection closed for good (a fault the client cannot fix by reconnecting)
+  const gone = ended ? "la conexión terminó y no se reintentará; " : "";
   if (!outbox.audioStore) {
-    return `${head}, solo en la memoria de esta página: se perderá si se cierra o se recarga.`;
+    return `${head}, solo en la memoria de esta página: ${gone}se perderá si se cierra o se recarga.`;
   }
   let text = `${head}, guardado en el disco de este equipo`;
   if (unsaved >= 1) text += ` (${durationText(unsaved)} aún solo en memoria)`;
+  if (ended) return `${text}: ${gone}recargue la página para enviarlo.`;
   return online ? `${text}.` : `${text}: se enviará al volver la conexión.`;
 }
 
@@ -796,7 +805,7 @@ function updatePending() {
   const line = $("rec-backlog");
   if (line.textContent !== backlog) line.textContent = backlog;
   line.dataset.pending = audio >= 1 || dropped > 0 || lost > 0 || refused > 0 ? "1" : "0";
-  const waiting = outbox ? waitingText(outbox, app.conn.state === "online") : "";
+  const waiting = outbox ? waitingText(outbox, app.conn.state === "online", app.connEnded) : "";
   const note = $("rec-waiting");
   if (note.textContent !== waiting) note.textContent = waiting;
   note.hidden = !waiting;
@@ -854,6 +863,7 @@ function connectionHandlers() {
       if (state !== "online") app.editing.presenceOffline();
     },
     welcome: (msg) => {
+      app.connEnded = null;
       if (app.sessionFull) {
         app.sessionFull = false;
         say("text-error", "");
@@ -906,9 +916,18 @@ function connectionHandlers() {
         app.sessionFull = true;
       }
       if (!final) return;
+      // Only a new token reconnects (4401): after any other final close the recorder and the
+      // audio waiting must not promise a resend that will not come.
+      app.connEnded = code === 4401 ? null : code; // the state "offline" that follows shows it
       if (code === 4401) showSignIn(describeError("UNAUTHORIZED"));
-      else if (code === 4404) say("text-error", describeError("NOT_FOUND"), "error");
-      else if (code !== 1000) say("text-error", `Conexión terminada: ${describeClose(code)}.`, "error");
+      else if (code === 4404) {
+        say("text-error", describeError("NOT_FOUND"), "error");
+        // The session is gone: what the microphone hears has nowhere to go.
+        if (app.recorder && app.recorder.active) {
+          app.recError = "La sesión ya no existe en el servidor: la grabación se detuvo.";
+          stopRecording();
+        }
+      } else if (code !== 1000) say("text-error", `Conexión terminada: ${describeClose(code)}.`, "error");
     },
   };
 }
