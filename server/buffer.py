@@ -1454,6 +1454,11 @@ class SessionBuffer:
         k = SessionKeys(session_id)
         return bool(await self._renew(keys=[k.finalize_lock], args=[owner, int(lock_ttl * 1000)]))
 
+    async def release_finalize(self, session_id: str, owner: str) -> None:
+        """Let go of the finalize lock if ``owner`` still holds it, the session left CLOSING: the
+        next finalize call takes the work over at once (the same ``sealed_at``, the same objects)."""
+        await self._release(keys=[SessionKeys(session_id).finalize_lock], args=[owner])
+
     async def finalize_lock_held(self, session_id: str) -> bool:
         """Whether a finalize in progress still holds (renews) the session's finalize lock."""
         return bool(await self._r.exists(SessionKeys(session_id).finalize_lock))

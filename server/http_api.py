@@ -398,9 +398,7 @@ async def block_audio(request: Request) -> Response:
     orch = state.orchestrator
     meta = await orch.session(await _principal(request), request.path_params["session_id"])
     block = await orch.buffer.block(meta.session_id, request.path_params["block_id"])
-    audio_ref = ((block or {}).get("audio_metadata") or {}).get("audio_ref")
-    if not audio_ref:
-        raise NotFound("this block has no audio")
+    audio_ref = orch.block_audio(meta, block)
     url = await state.store.download_url(audio_ref, state.settings.download_url_ttl)
     return JSONResponse({"url": url, "audio_ref": audio_ref})
 

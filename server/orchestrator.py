@@ -500,7 +500,10 @@ class Orchestrator:
             log.exception("session %s: CORE call failed unexpectedly; input kept for review", meta.session_id)
             error = ServiceError(repr(exc))
             return self._pending_review(base, meta, text, previous_template, error, attempts, audio_metadata)
-        merged_audio = {**(audio_metadata or {}), **(result.audio_metadata or {})} or None
+        # What CORE says of the audio (its words, confidence, language) beside what the
+        # orchestrator knows of it: where it is stored and when it was said stay ours, whatever
+        # CORE's answer carries (a link to the block's audio is signed for that key).
+        merged_audio = {**(result.audio_metadata or {}), **(audio_metadata or {})} or None
         return {
             **base,
             "type": "TEMPLATE",
@@ -978,6 +981,19 @@ class Orchestrator:
         if not await self.store.exists(key):
             raise NotFound("no such utterance")
         return key
+
+    def block_audio(self, meta: SessionMeta, block: dict[str, Any] | None) -> str:
+        """The object key of a block's utterance audio, for a link to play it; NotFound when it
+        has none, or when its key is not one of this session's utterance WAVs (a block stored by
+        an older version from a CORE answer that named another key)."""
+        audio_ref = ((block or {}).get("audio_metadata") or {}).get("audio_ref")
+        folder = session_key(meta.tenant_id, meta.session_id, "audio") + "/"
+        if not isinstance(audio_ref, str) or not audio_ref.startswith(folder):
+            raise NotFound("this block has no audio")
+        name = audio_ref.removeprefix(folder)
+        if not name.endswith(".wav") or "/" in name:
+            raise NotFound("this block has no audio")
+        return audio_ref
 
     async def _heard_by_hand(self, principal: Principal, meta: SessionMeta, uid: str) -> dict[str, Any]:
         """The audio_metadata of a block a person writes for one of the session's utterances (one
@@ -1622,6 +1638,9 @@ class Orchestrator:
                         return outcome_of_other
                     continue
             assert sealed_at is not None
+            # The session as it closed: audio stored between the caller's read and the close is
+            # in the acta, and its report's timeline says so (the same for a call taking over).
+            meta = await self.buffer.meta(meta.session_id) or meta
             # Finalizing: the session no longer counts against the tenant's open sessions.
             await self.buffer.release_session(meta.tenant_id, meta.session_id)
             started = time.perf_counter()
@@ -1668,6 +1687,20 @@ class Orchestrator:
             result, edited = build.result()
         except _LockLost:
             raise
+        except _SealUnavailable as exc:
+            # GUARD or the object store failed as the acta was being sealed: some of its objects
+            # may be stored (locked, under Object Lock). Marked failed, the session would take
+            # corrections, and the next finalize would seal a second acta under another name
+            # beside them. It stays closing instead; the next call takes the work over and
+            # stores the same objects under the same names.
+            log.warning(
+                "session %s: the acta could not be sealed (%s); the session stays closing",
+                meta.session_id,
+                exc.__cause__,
+            )
+            await self.buffer.release_finalize(meta.session_id, owner)
+            await self.buffer.readmit_session(meta.tenant_id, meta.session_id, meta.created_at)
+            raise exc.failure from exc
         except Exception as exc:
             failure = exc if isinstance(exc, AstraError) else as_unavailable(exc)
             failure = failure or AstraError(f"finalize failed: {exc!r}")
@@ -1891,7 +1924,16 @@ class Orchestrator:
                 "sealed_at": sealed_at,
             },
         )
-        seal = await with_retries(lambda: self.guard.seal(seal_request), self.settings.retry)
+        try:
+            seal = await with_retries(lambda: self.guard.seal(seal_request), self.settings.retry)
+        except ServiceUnavailable as exc:  # an outage, not the acta's content: see _SealUnavailable
+            raise _SealUnavailable(
+                ServiceUnavailable(
+                    f"the acta could not be sealed ({exc.message}); the session stays closed with "
+                    "its content as it is: call finalize again to seal it",
+                    service=exc.details.get("service", "guard"),
+                )
+            ) from exc
         result = {
             "integrity_hash": seal.integrity_hash,
             "content_hash": seal.content_hash,
@@ -2028,6 +2070,15 @@ class Orchestrator:
 
 class _LockLost(Exception):
     """Internal: a finalize's lock became another's while it built; its build was stopped."""
+
+
+class _SealUnavailable(Exception):
+    """Internal: GUARD or the object store was unavailable while the acta was sealed (some of
+    its objects may be stored); ``failure`` is what the caller is answered."""
+
+    def __init__(self, failure: ServiceUnavailable) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
 
 
 class _Duplicate(Exception):

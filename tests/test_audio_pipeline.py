@@ -34,7 +34,9 @@ from server.audio_pipeline import (
     take_contiguous,
 )
 from server.auth import Principal
+from server.buffer import pack, unpack
 from server.errors import ServiceUnavailable
+from server.keys import SessionKeys
 from server.segmenter import SAMPLE_RATE, Utterance
 from server.services.core import (
     AudioRequest,
@@ -294,6 +296,62 @@ def test_a_transcription_that_fails_for_a_moment_is_tried_again_by_the_live_owne
     assert failed and failed[0] in [b["source"]["utterance_id"] for b in blocks]
     starts = [b["audio_metadata"]["time_start"] for b in blocks]
     assert starts == sorted(starts) and all(b["type"] != "ERROR_PENDING_REVIEW" for b in blocks)
+
+
+class CoreNamingOtherAudio(InstantCore):
+    """A CORE whose answers describe the audio with keys of the orchestrator's own: where it is
+    stored (another tenant's object), its id and when it was said."""
+
+    async def process_audio(self, req: AudioRequest) -> CoreResult:
+        result = await super().process_audio(req)
+        foreign = {
+            "audio_ref": "tenants/OTHER/sessions/ses_other/acta.docx",
+            "utterance_id": "utt_000000000000",
+            "time_start": 0.0,
+            "language": "es",
+        }
+        return dataclasses.replace(result, audio_metadata=foreign)
+
+
+@pytest.mark.timeout(120)
+def test_where_a_blocks_audio_is_stored_is_the_orchestrators_whatever_core_answers(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """A block's audio_ref is what a signed link to its audio is made for: CORE's answer may add
+    to what a block says of its audio (the language) but not change where it is stored, what
+    utterance it is or when it was said. A block naming a key outside the session's audio (one
+    stored so by an older version) has no link."""
+    token = make_token()
+    auth = {"authorization": f"Bearer {token}"}
+    timeline = make_timeline(random.Random(11), pieces=3)
+    with SettledTestClient(create_app(settings)) as client:
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        orch.core = CoreNamingOtherAudio()
+        session_id = _record(client, token, timeline)
+        wait_until(lambda: len(_blocks(client, token, session_id)) == 3, 60, "a block for every utterance")
+        blocks = _blocks(client, token, session_id)
+        folder = f"tenants/{TENANT}/sessions/{session_id}/audio/"
+        for block in blocks:
+            audio = block["audio_metadata"]
+            uid = block["source"]["utterance_id"]
+            assert audio["audio_ref"] == f"{folder}{uid}.wav" and audio["utterance_id"] == uid
+            assert audio["time_start"] > 0 and audio["language"] == "es"
+            link = client.get(
+                f"/v1/orchestrator/session/{session_id}/blocks/{block['block_id']}/audio", headers=auth
+            )
+            assert link.status_code == 200 and link.json()["audio_ref"] == audio["audio_ref"]
+
+        # a block as an older version stored it, naming another tenant's object
+        block_id, key = blocks[0]["block_id"], SessionKeys(session_id).blocks
+
+        async def store_as_an_older_version() -> None:
+            stored = unpack(await orch.buffer._r.hget(key, block_id))
+            stored["audio_metadata"]["audio_ref"] = "tenants/OTHER/sessions/ses_other/acta.docx"
+            await orch.buffer._r.hset(key, block_id, pack(stored))
+
+        client.portal.call(store_as_an_older_version)  # type: ignore[union-attr]
+        link = client.get(f"/v1/orchestrator/session/{session_id}/blocks/{block_id}/audio", headers=auth)
+        assert link.status_code == 404 and link.json()["error"]["code"] == "NOT_FOUND"
 
 
 @pytest.mark.timeout(120)

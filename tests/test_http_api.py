@@ -32,6 +32,7 @@ from server.auth import Principal, issue_token, load_or_create_secret
 from server.errors import BuildFailed, ConfigError, ServiceUnavailable
 from server.services.builder import BuildRequest
 from server.services.core import CoreResult, TextRequest
+from server.services.objectstore import S3Unavailable
 from server.settings import PACKAGE_TENANTS_DIR, Retry, Settings
 
 from .conftest import (
@@ -1445,7 +1446,9 @@ def test_a_call_that_waited_on_a_failed_finalize_gets_the_failure_it_had(
 
     app = create_app(with_settings(settings, retry=FAST_RETRY))
     orch, results = two_finalize_calls(app, make_token(), monkeypatch, DownGuard, lambda orch: at_once)
-    assert len(orch.builder.requests) == 1
+    # GUARD down leaves the session closing (its objects may be half stored): the call that
+    # waited takes the finalize over and tries the seal itself
+    assert len(orch.builder.requests) == (2 if isinstance(failure, ServiceUnavailable) else 1)
     assert [(r.status_code, r.json()["error"]["code"]) for r in results] == [answer] * 2
 
 
@@ -1489,6 +1492,53 @@ def test_a_seal_tried_again_stores_the_same_objects_not_a_second_set(
     assert written == [document_key, f"{stem}.evidence.msgpack", f"{stem}.audit.json"] * 2
     stored = sorted(p.name for p in (settings.data_dir / "objects").rglob("acta-*") if session_id in str(p))
     assert stored == sorted(Path(key).name for key in written[:3])
+
+
+def test_a_seal_the_store_fails_leaves_the_session_closing_and_the_next_call_seals_the_same_objects(
+    client: TestClient, make_token: Callable[..., str], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The object store failing (for good, past botocore's own tries) after the acta was written
+    and before its evidence: the call answers 503 and the session stays closing, taking no
+    correction; it was marked failed, and the next finalize, with a new time of sealing, stored a
+    second acta under another name beside the first (each locked for years under Object Lock).
+    The next call takes the finalize over and stores the same objects under the same names."""
+    token = make_token()
+    session_id = start(client, token)
+    api = f"/v1/orchestrator/session/{session_id}"
+    opening = client.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=bearer(token))
+    block = opening.json()["block"]
+    store = client.app.state.astra.orchestrator.guard._store  # type: ignore[attr-defined]
+    put = store.put_bytes
+    written: list[str] = []
+
+    async def put_failing_the_evidence_once(key: str, *args: Any, **kwargs: Any) -> None:
+        written.append(key)
+        if key.endswith(".evidence.msgpack") and written.count(key) == 1:
+            raise S3Unavailable("object store: SlowDown", service="s3")
+        await put(key, *args, **kwargs)
+
+    monkeypatch.setattr(store, "put_bytes", put_failing_the_evidence_once)
+    failed = client.post(f"{api}/finalize", headers=bearer(token))
+    assert failed.status_code == 503 and failed.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
+    assert "call finalize again" in failed.json()["error"]["message"]
+    status = client.get(api, headers=bearer(token)).json()
+    assert status["status"] == "CLOSING" and status.get("finalize_error") is None
+    edit = client.patch(
+        f"{api}/blocks/{block['block_id']}",
+        json={"base_version": block["version"], "changes": {"text": "Se abre la sesión ordinaria."}},
+        headers=bearer(token),
+    )
+    assert edit.status_code == 409 and edit.json()["error"]["code"] == "SESSION_CLOSED"
+
+    sealed = client.post(f"{api}/finalize", headers=bearer(token))
+    assert sealed.status_code == 200, sealed.text
+    document_key = sealed.json()["document_key"]
+    assert written[0] == document_key  # the acta the failed call wrote is the one sealed
+    stem = document_key.removesuffix(".docx")
+    once = [document_key, f"{stem}.evidence.msgpack", f"{stem}.audit.json"]
+    assert written == [*once[:2], *once]
+    stored = sorted(p.name for p in (settings.data_dir / "objects").rglob("acta-*") if session_id in str(p))
+    assert stored == sorted(Path(key).name for key in written[2:])
 
 
 def test_a_finalize_sealed_but_not_recorded_is_sealed_again_as_the_same_objects(
