@@ -237,6 +237,8 @@ class SessionAudio:
         """A finalize waits for this session's audio (``hurry``): not deferred for ingest pressure."""
         self._ending = False
         """The owner's work is over (its cleanup runs): the lease renewer stops."""
+        self.lease_lost = False
+        """It stopped because its lease was (or must have been) lost, its work maybe not done."""
         self._turn: asyncio.Future[None] | None = None
         """While deferring to the acks: resolved at the service's next turn (or by ``hurry``)."""
 
@@ -483,6 +485,7 @@ class SessionAudio:
                     await self._await_audio()
         except LeaseLost:  # another instance owns the session's audio now: it goes on from there
             log.warning("the audio lease of %s was lost before its renewal said so; stopping", sid)
+            self.lease_lost = True
         finally:
             self._ending = True
             if decoder is not None:  # a container stream left open: its thread joined off the loop
@@ -673,6 +676,7 @@ class SessionAudio:
                 renewed, delay = asked, ttl / 3
             if not held:
                 log.warning("lost the audio lease of %s; stopping", self.session_id)
+                self.lease_lost = True
                 task = self._task  # another instance owns the session now
                 while task is not None and not task.done() and not self._ending:
                     task.cancel()
@@ -714,6 +718,7 @@ class AudioService:
         self._next_turn = 0.0
         self._watching: dict[str, asyncio.Task[None]] = {}
         self._last_try: dict[str, float] = {}
+        self._stopping = False
 
     def lag(self) -> float:
         """How far behind the live audio this instance's segmentation is: the largest
@@ -757,9 +762,21 @@ class AudioService:
         running = self._running.get(session_id)
         return running[0] if running is not None and not running[0].ending else None
 
-    def _ended(self, session_id: str, task: asyncio.Task[None]) -> None:
+    def _ended(self, session_id: str, task: asyncio.Task[None], pipeline: SessionAudio) -> None:
         if (running := self._running.get(session_id)) is not None and running[1] is task:
             del self._running[session_id]  # not a successor started while it was ending
+        if self._stopping or session_id in self._watching or self._owner(session_id) is not None:
+            return
+        failed = not task.cancelled() and isinstance(task.exception(), STORE_ERRORS)
+        if pipeline.lease_lost or failed:
+            # Stopped with its work maybe not done, and the audio it held may have no frame to
+            # come that would wake an owner (the recording ended with it): its words would wait
+            # for a reconnect or finalize.
+            watch = asyncio.create_task(
+                self._take_over_after_a_stop(session_id), name=f"audio-after:{session_id}"
+            )
+            self._watching[session_id] = watch
+            watch.add_done_callback(lambda _: self._watched(session_id))
 
     def _watched(self, session_id: str) -> None:
         self._watching.pop(session_id, None)
@@ -788,6 +805,25 @@ class AudioService:
                 log.warning("cannot watch the audio lease of %s: %s", session_id, exc)
                 return
 
+    async def _take_over_after_a_stop(self, session_id: str) -> None:
+        """An owner here stopped before its work was done (its lease lost, Redis failing): once
+        the lease is free and Redis answers (tried each WATCH_INTERVAL for ``idle_release``), take
+        the session's audio over if some is unprocessed. An owner elsewhere holding the lease has
+        it in hand."""
+        deadline = time.monotonic() + self.settings.idle_release
+        while not self._stopping and self._owner(session_id) is None:
+            try:
+                if await self.buffer.lease_left(session_id) is None and await self._unprocessed(session_id):
+                    await self._try_start(session_id)
+                return
+            except STORE_ERRORS as exc:
+                if time.monotonic() >= deadline:  # a reconnect, new audio or finalize takes it on
+                    log.warning(
+                        "cannot take over the audio of %s after its owner stopped: %s", session_id, exc
+                    )
+                    return
+                await asyncio.sleep(WATCH_INTERVAL)
+
     async def _try_start(self, session_id: str) -> asyncio.Task[None] | None:
         """The task of this instance's owner of the session's audio, started if the lease is
         free; None while another owner holds it (one here that is ending, too)."""
@@ -805,7 +841,7 @@ class AudioService:
         self._running[session_id] = (pipeline, task)
         self._owners.add(task)
         task.add_done_callback(self._owners.discard)
-        task.add_done_callback(lambda _: self._ended(session_id, task))
+        task.add_done_callback(lambda _: self._ended(session_id, task, pipeline))
         task.add_done_callback(_log_failure)
         if self._poller is None or self._poller.done():
             self._poller = asyncio.create_task(self._poll(), name="audio-poll")
@@ -913,6 +949,7 @@ class AudioService:
         )
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._poller is not None:
             self._poller.cancel()
         for watch in list(self._watching.values()):

@@ -555,7 +555,12 @@ _RECORD_UTTERANCE = (
 if ARGV[7] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[7] then return -1 end
 local status = redis.call('HGET', KEYS[1], 'status')
 if status == 'DISCARDED' or status == 'FINALIZED' then return 0 end
-if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then return 0 end
+if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then
+  -- this very record again (its position is reserved for it alone): a cluster client's retry of
+  -- a call whose reply was lost, which must not read as known, or its owner would never send it
+  if redis.call('HGET', KEYS[2], ARGV[1]) == ARGV[2] then return 1 end
+  return 0
+end
 local covered = tonumber(redis.call('HGET', KEYS[1], 'audio_covered') or '0')
 if tonumber(ARGV[3]) > covered then
   redis.call('HSET', KEYS[1], 'audio_covered', ARGV[3], 'audio_covered_forced', ARGV[6])

@@ -11,6 +11,7 @@ import io
 import json
 import logging
 import random
+import threading
 import time
 import wave
 from collections.abc import Callable
@@ -397,6 +398,51 @@ def test_finalize_gives_up_on_audio_that_does_not_move_on(
     [report] = [r.getMessage() for r in caplog.records if "stalled at" in r.getMessage()]
     assert f"audio of {session_id} stalled" in report and "lease holder" in report
     assert "transcriptions 2" in report and "Stack for" in report and "_finish_transcriptions" in report
+
+
+class GatedCore(InstantCore):
+    """CORE answering once ``gate`` is open (a threading.Event: the wait is off the loop)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+
+    async def process_audio(self, req: AudioRequest) -> CoreResult:
+        await asyncio.to_thread(self.gate.wait, 60)
+        return await super().process_audio(req)
+
+
+@pytest.mark.timeout(120)
+def test_utterances_an_owner_left_when_it_lost_its_lease_become_blocks_without_new_audio(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """An owner that stops because its lease was lost (this instance stalled past it, or Redis
+    failed) with utterances still waiting for CORE, after the recording ended: nothing more comes
+    that would wake an owner, and their words waited for a reconnect or finalize (hours, in a
+    session). The instance takes the audio over once the lease is free."""
+    timeline = make_timeline(random.Random(11), pieces=3)
+    core = GatedCore()
+    with SettledTestClient(create_app(with_settings(settings, audio_lease_ttl=1.5))) as client:
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        orch.core = core
+        token = make_token()
+        session_id = _record(client, token, timeline)
+
+        def pending() -> int:
+            return len(client.portal.call(orch.buffer.pending_utterances, session_id))  # type: ignore[union-attr]
+
+        wait_until(lambda: pending() == 3, 60, "every utterance cut and waiting for CORE")
+        first = orch.audio._running[session_id][0]
+        # the lease lapses under the owner (as after a stall): its renewal finds it gone
+        client.portal.call(orch.buffer._r.delete, SessionKeys(session_id).owner)  # type: ignore[union-attr]
+        wait_until(
+            lambda: first.lease_lost and first not in [p for p, _ in orch.audio._running.values()],
+            30,
+            "the owner stopped",
+        )
+        core.gate.set()
+        wait_until(lambda: len(_blocks(client, token, session_id)) == 3, 30, "a block for every utterance")
+        assert pending() == 0
 
 
 @pytest.mark.timeout(120)

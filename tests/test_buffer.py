@@ -473,6 +473,23 @@ async def test_an_audio_owner_without_the_lease_records_and_trims_nothing(buffer
     assert [e for e, _ in (await buffer.audio_look(sid, "0-0", 10))[0]] == [entries[2][0]]
 
 
+async def test_an_utterance_recorded_again_as_the_same_call_is_recorded_not_known(
+    buffer: SessionBuffer,
+) -> None:
+    """A cluster client retries a call whose reply was lost (a connection reset after Redis ran
+    it): the same record again is recorded (so its owner sends it to CORE), logged once; another
+    record of the same utterance (a successor's cut, at another reserved position) is known."""
+    sid = await new_session(buffer)
+    record = {"utterance_id": "utt_0", "position": await buffer.reserve_position(sid)}
+    head = (await buffer.meta(sid)).head_event_id  # type: ignore[union-attr]
+    assert await buffer.record_utterance(sid, "utt_0", record, 1, payload("utterance.detected"))
+    assert await buffer.record_utterance(sid, "utt_0", record, 1, payload("utterance.detected"))
+    assert (await buffer.meta(sid)).head_event_id == head + 1  # type: ignore[union-attr]
+    other = {**record, "position": await buffer.reserve_position(sid)}
+    assert not await buffer.record_utterance(sid, "utt_0", other, 1, payload("utterance.detected"))
+    assert await buffer.pending_utterances(sid) == [record]
+
+
 async def test_an_utterance_cut_after_the_session_is_discarded_is_not_recorded(buffer: SessionBuffer) -> None:
     """An owner behind with a session's audio goes on cutting it after an admin discards it: each
     utterance it cuts then is taken as known (no record pending for ever, past the session's
