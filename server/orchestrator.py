@@ -1647,15 +1647,17 @@ class Orchestrator:
             # counted whatever ends it (Redis failing too, a cancellation) but a lost lock
             outcome_label: str | None = "failed"
             try:
-                result, edited, stored = await self._finalize_owned(meta, principal, owner, sealed_at, begun)
+                result, edited = await self._finalize_owned(meta, principal, owner, sealed_at, begun)
                 outcome_label = "ok"
             except _LockLost:
                 # Its renewal found the lock another's (ours lapsed: this instance stalled, or Redis
                 # was away for longer than it lives): the build was stopped, not carried on to seal
-                # the same acta a second time. That call's outcome (its failure too: the session is
-                # then listed for correction, not sealed anew), or, once it has died too, the work.
+                # the same acta a second time; or the outcome could not be recorded for the same
+                # reason. That call's outcome (its failure too: the session is then listed for
+                # correction, not sealed anew), or, once it has died too (or none took the lock
+                # over), the work.
                 outcome_label = None
-                log.warning("session %s: the finalize lock was lost; the build is stopped", meta.session_id)
+                log.warning("session %s: the finalize lock was lost; this call stops", meta.session_id)
                 outcome_of_other = await self._wait_for_result(meta.session_id, take_over=True)
                 if outcome_of_other is not None:
                     return outcome_of_other
@@ -1664,18 +1666,15 @@ class Orchestrator:
                 if outcome_label is not None:
                     self.metrics.finalize_seconds.labels(outcome_label).observe(time.perf_counter() - started)
             break
-        if not stored:  # our lock expired and another instance took over: its result stands
-            waited = await self._wait_for_result(meta.session_id)
-            assert waited is not None
-            return waited
         self._export_corrections(meta, edited)
         return await self._public_result(result)
 
     async def _finalize_owned(
         self, meta: SessionMeta, principal: Principal, owner: str, sealed_at: float, begun: FinalizeBegun
-    ) -> tuple[dict[str, Any], list[bytes], int]:
-        """Build, seal and record the outcome, holding the finalize lock: (the result, the blocks
-        people edited, the event id recorded or 0 when another instance took the work over)."""
+    ) -> tuple[dict[str, Any], list[bytes]]:
+        """Build, seal and record the outcome, holding the finalize lock: the result and the blocks
+        people edited; _LockLost when the lock became another's or lapsed before the outcome was
+        recorded (a failure too: that call's outcome, or the next try, stands)."""
         renew = asyncio.create_task(self._keep_lock(meta.session_id, owner))
         finalized_by = begun.finalized_by or principal.sub
         build = asyncio.create_task(self._build_and_seal(meta, sealed_at, finalized_by))
@@ -1705,7 +1704,7 @@ class Orchestrator:
             failure = exc if isinstance(exc, AstraError) else as_unavailable(exc)
             failure = failure or AstraError(f"finalize failed: {exc!r}")
             error = failure.to_dict() | {"at": time.time()}
-            await self.buffer.end_finalize(
+            recorded = await self.buffer.end_finalize(
                 meta.session_id,
                 owner,
                 retention=self.settings.limits.session_retention,
@@ -1714,6 +1713,8 @@ class Orchestrator:
                 value=error | {"status": failure.http_status},
                 event_payload=self._event("session.finalize_failed", principal, error),
             )
+            if not recorded:  # the lock lapsed: another call's outcome stands, or this one goes on
+                raise _LockLost from exc
             # listed again, for a colleague to find it, correct it and finalize it (an instance
             # dying right before this leaves it unlisted: it can still be joined by its id)
             await self.buffer.readmit_session(meta.tenant_id, meta.session_id, meta.created_at)
@@ -1732,7 +1733,9 @@ class Orchestrator:
             value=result,
             event_payload=self._event("session.finalized", principal, summary),
         )
-        return result, edited, stored
+        if not stored:  # the lock lapsed: the same objects, sealed by whoever took it over
+            raise _LockLost
+        return result, edited
 
     # -- discard ---------------------------------------------------------------------------------
 

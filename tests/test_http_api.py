@@ -1606,6 +1606,55 @@ def test_a_finalize_sealed_but_not_recorded_is_sealed_again_as_the_same_objects(
     assert {k: after.get(k, 0) - before.get(k, 0) for k in ("ok", "failed")} == {"ok": 1, "failed": 1}
 
 
+def test_a_finalize_that_failed_after_its_lock_lapsed_does_not_answer_for_the_session(
+    settings: Settings, make_token: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """BUILDER fails once, and the finalize's lock has lapsed by the time its failure is to be
+    recorded (this instance stalled): the failure is not recorded (another call may be sealing
+    the session) and the call did answer BUILD_FAILED and list the session as open for
+    correction while it was closing. It now waits, and with no one else finalizing takes the work
+    over: BUILDER back, the session is sealed and the call answers with its acta."""
+    import anyio
+
+    app = create_app(with_settings(settings, retry=FAST_RETRY, limits=dataclasses.replace(
+        settings.limits, finalize_lock_ttl=1.0)))  # fmt: skip
+    token = make_token()
+    answers: list[Any] = []
+    recorded: list[bool] = []
+
+    class FailingOnce(CountingBuilder):
+        async def build(self, req: BuildRequest) -> bytes:
+            if not self.requests:
+                self.requests.append(req)
+                raise BuildFailed("skeleton exploded")
+            return await super().build(req)
+
+    async def scenario() -> None:
+        async with started_in_process(app, token) as (http, api):
+            await http.post(f"{api}/append", json={"text": "Se abre la sesión."}, headers=bearer(token))
+            orch = app.state.astra.orchestrator
+            orch.builder = FailingOnce(orch.builder)
+            end_finalize = orch.buffer.end_finalize
+
+            async def lapsed_before_the_failure(*args: Any, **kwargs: Any) -> Any:
+                recorded.append(kwargs["ok"])
+                if not kwargs["ok"]:
+                    return 0  # as when the lock is no longer this call's
+                return await end_finalize(*args, **kwargs)
+
+            monkeypatch.setattr(orch.buffer, "end_finalize", lapsed_before_the_failure)
+            answers.append(await http.post(f"{api}/finalize", headers=bearer(token), timeout=60))
+            answers.append(await http.get(api, headers=bearer(token)))
+            answers.append(await http.get("/v1/orchestrator/sessions", headers=bearer(token)))
+
+    anyio.run(scenario)
+    finalized, status, listed = answers
+    assert finalized.status_code == 200, finalized.text
+    assert recorded == [False, True]
+    assert status.json()["status"] == "FINALIZED"
+    assert status.json()["session_id"] not in [s["session_id"] for s in listed.json()["sessions"]]
+
+
 def finalize_counts(metrics: Any) -> dict[str, float]:
     """``astra_finalize_seconds``'s count by outcome."""
     return {
