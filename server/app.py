@@ -124,7 +124,7 @@ def create_app(settings: Settings) -> Starlette:
         hub = LiveHub(redis, settings.limits.send_queue_events)
         await hub.start()
         # Finalize's CPU work runs in worker processes (see server.workers); start one now.
-        workers = WorkerPool(settings.finalize_workers)
+        workers = WorkerPool(settings.finalize_workers, job_timeout=settings.limits.finalize_wait)
         workers.start()
         remote = (
             settings.core_url,

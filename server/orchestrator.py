@@ -76,7 +76,7 @@ from .services.objectstore import ObjectStore, session_key, tenant_key
 from .services.resilience import with_retries
 from .services.tenants import Registry, Tenants
 from .settings import PCM_BYTES_PER_SECOND, Settings
-from .workers import BlockIndex, Offload, check_configuration, corrections, index_blocks
+from .workers import BlockIndex, Offload, WorkerTimeout, check_configuration, corrections, index_blocks
 
 log = logging.getLogger("astra.orchestrator")
 
@@ -1929,6 +1929,8 @@ class Orchestrator:
         )
         try:
             seal = await with_retries(lambda: self.guard.seal(seal_request), self.settings.retry)
+        except WorkerTimeout:  # GUARD's hashing, before it stores anything: the finalize failed
+            raise
         except ServiceUnavailable as exc:  # an outage, not the acta's content: see _SealUnavailable
             raise _SealUnavailable(
                 ServiceUnavailable(

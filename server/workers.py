@@ -11,7 +11,10 @@ side spends long pickling; the blocks are decoded only in the worker.
 closed with it. Its processes are started with ``spawn`` (a fresh interpreter: nothing of the
 server's threads, sockets or event loop is inherited) and import only what the jobs need.
 A worker that dies (killed, out of memory) breaks a ``ProcessPoolExecutor`` for good: the pool
-then replaces its executor and the call fails with a retryable :class:`ServiceUnavailable`.
+then replaces its executor and the call fails with a retryable :class:`ServiceUnavailable`. A job
+that runs past ``job_timeout`` (a tenant's template looping for ever) has its workers killed and
+the pool replaced: the call fails with :class:`WorkerTimeout`, not tried again, so a finalize fails
+(its session takes corrections) instead of holding the session closed for ever.
 
 The jobs the orchestrator itself sends here are at the end of this module (:func:`index_blocks`,
 :func:`corrections`, :func:`check_configuration`) and the upload check
@@ -62,6 +65,13 @@ class WorkerError(Exception):
     """An exception raised in a worker that could not be sent back as it was."""
 
 
+class WorkerTimeout(ServiceUnavailable):
+    """A job ran past the pool's ``job_timeout``; its worker was stopped. Not tried again: the
+    same input would most likely run as long again."""
+
+    retryable = False
+
+
 def _call(fn: Callable[..., T], args: tuple[Any, ...]) -> T:
     """Runs in the worker. An exception that does not survive pickling would break the whole
     pool on its way back, so it is sent as a :class:`WorkerError` carrying its repr instead.
@@ -107,10 +117,13 @@ def warm_up() -> int:
 class WorkerPool:
     """A process pool for :class:`Offload` jobs, replaced whole when one of its workers dies."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, job_timeout: float | None = None) -> None:
+        """``job_timeout``: seconds a job may run (from when it is sent) before its worker is
+        stopped; None: no bound."""
         if workers < 1:
             raise ValueError("finalize_workers must be at least 1")
         self._workers = workers
+        self._job_timeout = job_timeout
         self._executor = self._new_executor()
 
     def _new_executor(self) -> ProcessPoolExecutor:
@@ -124,12 +137,30 @@ class WorkerPool:
         executor = self._executor
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(executor, _call, fn, args)
+            async with asyncio.timeout(self._job_timeout):
+                return await loop.run_in_executor(executor, _call, fn, args)
+        except TimeoutError as exc:
+            # A running job cannot be cancelled: its worker is killed (the other jobs in the
+            # pool then fail as a dead worker's do, and are tried again on the new one).
+            self._replace(executor, kill=True)
+            raise WorkerTimeout(
+                f"{getattr(fn, '__name__', 'a job')} ran for more than {self._job_timeout:.0f} s in "
+                "a finalize worker, which was stopped",
+                service="workers",
+            ) from exc
         except BrokenProcessPool as exc:
-            if self._executor is executor:  # the first caller to notice replaces it
-                executor.shutdown(wait=False, cancel_futures=True)
-                self._executor = self._new_executor()
+            self._replace(executor)
             raise ServiceUnavailable("a finalize worker process died; try again", service="workers") from exc
+
+    def _replace(self, executor: ProcessPoolExecutor, *, kill: bool = False) -> None:
+        """A new executor in place of ``executor`` (the first caller to notice replaces it)."""
+        if self._executor is not executor:
+            return
+        if kill:  # (3.11 has no public way to stop a running job: its processes, by name)
+            for process in list(getattr(executor, "_processes", {}).values()):
+                process.kill()
+        executor.shutdown(wait=False, cancel_futures=True)
+        self._executor = self._new_executor()
 
     async def close(self) -> None:
         """Stop the workers (a job still running is waited for; queued ones are cancelled)."""

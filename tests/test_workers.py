@@ -3,10 +3,12 @@ that survives one."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -21,7 +23,7 @@ from server.errors import BuildFailed, ServiceUnavailable
 from server.services.builder import BuildRequest, build_sync
 from server.services.guard import content_hash
 from server.settings import Retry, Settings
-from server.workers import WorkerError, WorkerPool, index_blocks, warm_up
+from server.workers import WorkerError, WorkerPool, WorkerTimeout, index_blocks, warm_up
 
 from .conftest import ROOT, TENANT, gone, wait_until, with_settings
 from .hostile import encoded, photo
@@ -149,6 +151,55 @@ async def test_a_dead_worker_is_replaced(pool: WorkerPool) -> None:
     assert broken.value.retryable
     replacement = await pool.run(warm_up)
     assert replacement not in (pid, os.getpid())
+
+
+@pytest.mark.anyio
+async def test_a_job_past_its_time_stops_its_worker_and_is_not_tried_again() -> None:
+    """A job that runs on (a tenant's template looping for ever) is stopped once past the pool's
+    job_timeout: its worker is killed, the call fails with a WorkerTimeout that is not retried,
+    and the next job runs in a new worker."""
+    pool = WorkerPool(1, job_timeout=1.0)
+    try:
+        pid = await pool.run(warm_up)
+        with pytest.raises(WorkerTimeout) as late:
+            await pool.run(time.sleep, 60)
+        assert not late.value.retryable and "sleep ran for more than 1 s" in late.value.message
+        wait_until(lambda: gone(pid), 10, "the worker to be stopped")
+        assert await pool.run(warm_up) not in (pid, os.getpid())
+    finally:
+        await pool.close()
+
+
+def test_a_finalize_whose_build_runs_on_fails_and_the_session_takes_corrections(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """BUILDER's job in the worker never ends: finalize fails once it has run ASTRA_FINALIZE_WAIT
+    (it held the session closing for good: no correction, and every finalize waiting on it), and
+    the session is FINALIZE_FAILED, its blocks correctable; a finalize with a BUILDER that ends
+    then seals it."""
+    limits = dataclasses.replace(settings.limits, finalize_wait=2.0)
+    with TestClient(create_app(with_settings(settings, limits=limits))) as client:
+        token = make_token()
+        auth = {"authorization": f"Bearer {token}"}
+        api = "/v1/orchestrator/session"
+        sid = client.post(f"{api}/start", json={"tenant_id": TENANT}, headers=auth).json()["session_id"]
+        client.post(f"{api}/{sid}/append", json={"text": "Se abre la sesión."}, headers=auth)
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        builder = orch.builder
+
+        class EndlessBuilder:
+            async def build(self, req: BuildRequest) -> bytes:
+                await orch.workers.run(time.sleep, 600)
+                raise AssertionError("the build ended")
+
+        orch.builder = EndlessBuilder()
+        failed = client.post(f"{api}/{sid}/finalize", headers=auth)
+        assert failed.status_code == 502 and failed.json()["error"]["code"] == "BUILD_FAILED"
+        assert "ran for more than 2 s in a finalize worker" in failed.json()["error"]["message"]
+        assert client.get(f"{api}/{sid}", headers=auth).json()["status"] == "FINALIZE_FAILED"
+        orch.builder = builder
+        sealed = client.post(f"{api}/{sid}/finalize", headers=auth)
+        assert sealed.status_code == 200, sealed.text
 
 
 def _kill_the_apps_worker(client: TestClient) -> None:
