@@ -540,9 +540,9 @@ return out
 """
 )
 
-# KEYS: meta, utterances, events, lease
+# KEYS: meta, utterances, events, lease, audio refs
 # ARGV: utterance id, record, covered_end, event_payload, channel, '1' if cut at the length limit,
-#       the audio owner cutting it ('' = not fenced)
+#       the audio owner cutting it ('' = not fenced), where its audio is stored ('' = not said)
 # The audio covered by utterances so far, and whether the last one was cut mid-speech: where a
 # successor resumes, and whether what it cuts next goes on with that speech. Refused (-1) to an
 # owner whose lease is gone: its successor cuts the same audio from the last checkpoint, with
@@ -561,6 +561,7 @@ if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then
   if redis.call('HGET', KEYS[2], ARGV[1]) == ARGV[2] then return 1 end
   return 0
 end
+if ARGV[8] ~= '' then redis.call('HSET', KEYS[5], ARGV[1], ARGV[8]) end
 local covered = tonumber(redis.call('HGET', KEYS[1], 'audio_covered') or '0')
 if tonumber(ARGV[3]) > covered then
   redis.call('HSET', KEYS[1], 'audio_covered', ARGV[3], 'audio_covered_forced', ARGV[6])
@@ -1721,7 +1722,7 @@ class SessionBuffer:
         k = SessionKeys(session_id)
         done = int(
             await self._record_utterance(
-                keys=[k.meta, k.utterances, k.events, k.owner],
+                keys=[k.meta, k.utterances, k.events, k.owner, k.audio_refs],
                 args=[
                     utterance_id,
                     pack(record),
@@ -1730,12 +1731,19 @@ class SessionBuffer:
                     k.channel,
                     "1" if forced else "0",
                     owner,
+                    record.get("audio_ref", ""),
                 ],
             )
         )
         if done < 0:
             raise LeaseLost(f"the audio lease of {session_id} is no longer {owner}'s")
         return bool(done)
+
+    async def utterance_audio_ref(self, session_id: str, utterance_id: str) -> str | None:
+        """Where a recorded utterance's audio is stored (its ``audio_ref``), whatever became of it;
+        None for one recorded by a version that did not keep it, or never recorded."""
+        raw = await self._r.hget(SessionKeys(session_id).audio_refs, utterance_id)
+        return None if raw is None else _text(raw)
 
     async def pending_utterances(self, session_id: str) -> list[dict[str, Any]]:
         raw: dict[bytes, bytes] = await self._r.hgetall(SessionKeys(session_id).utterances)

@@ -95,6 +95,11 @@ class SessionKeys:
         return self._key("heard")
 
     @property
+    def audio_refs(self) -> str:
+        """Each recorded utterance's ``audio_ref`` (the key of its WAV, named by its cut)."""
+        return self._key("audio_refs")
+
+    @property
     def owner(self) -> str:
         return self._key("owner")
 
@@ -125,6 +130,7 @@ class SessionKeys:
             self.audio,
             self.utterances,
             self.heard,
+            self.audio_refs,
             self.presence,
             self.connections,
         )

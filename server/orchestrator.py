@@ -723,7 +723,7 @@ class Orchestrator:
         if tenant_id is None:
             return None
         uid = utterance_id(utt.start)
-        key = _utterance_audio_key(tenant_id, session_id, uid)
+        key = _utterance_audio_key(tenant_id, session_id, uid, utt.end)
         await self.store.put_bytes(key, wav_bytes(utt.pcm), "audio/wav")
         record = {
             "utterance_id": uid,
@@ -977,7 +977,9 @@ class Orchestrator:
         principal.require(CAN_READ, "listen to the session's audio")
         if _UTTERANCE_ID.fullmatch(uid) is None:
             raise NotFound("no such utterance")
-        key = _utterance_audio_key(meta.tenant_id, meta.session_id, uid)
+        # (recorded by an older version: no audio_ref kept, its WAV named by its start alone)
+        key = await self.buffer.utterance_audio_ref(meta.session_id, uid)
+        key = key or _utterance_audio_key(meta.tenant_id, meta.session_id, uid)
         if not await self.store.exists(key):
             raise NotFound("no such utterance")
         return key
@@ -2135,6 +2137,10 @@ async def _check_stored(data: bytes, sha256: str | None, what: str) -> None:
         )
 
 
-def _utterance_audio_key(tenant_id: str, session_id: str, uid: str) -> str:
-    """Where an utterance's WAV is stored: the evidence its block (if any) points to."""
-    return session_key(tenant_id, session_id, "audio", f"{uid}.wav")
+def _utterance_audio_key(tenant_id: str, session_id: str, uid: str, end_sample: int | None = None) -> str:
+    """Where an utterance's WAV is stored: the evidence its block (if any) points to. Named by its
+    cut, start (``uid``) and end: an owner that lost its lease as it wrote and its successor may
+    cut the same start differently, and the stale write, landing late, replaced the successor's
+    evidence. Without ``end_sample``: the name older versions gave it (the start alone)."""
+    name = uid if end_sample is None else f"{uid}-{end_sample:012d}"
+    return session_key(tenant_id, session_id, "audio", f"{name}.wav")

@@ -11,6 +11,7 @@ import io
 import json
 import logging
 import random
+import re
 import threading
 import time
 import wave
@@ -33,9 +34,10 @@ from server.audio_pipeline import (
     SessionAudio,
     next_read_count,
     take_contiguous,
+    wav_bytes,
 )
 from server.auth import Principal
-from server.buffer import pack, unpack
+from server.buffer import LeaseLost, pack, unpack
 from server.errors import ServiceUnavailable
 from server.keys import SessionKeys
 from server.segmenter import SAMPLE_RATE, Utterance
@@ -335,7 +337,10 @@ def test_where_a_blocks_audio_is_stored_is_the_orchestrators_whatever_core_answe
         for block in blocks:
             audio = block["audio_metadata"]
             uid = block["source"]["utterance_id"]
-            assert audio["audio_ref"] == f"{folder}{uid}.wav" and audio["utterance_id"] == uid
+            assert (
+                re.fullmatch(rf"{folder}{uid}-[0-9]{{12}}\.wav", audio["audio_ref"])
+                and audio["utterance_id"] == uid
+            )
             assert audio["time_start"] > 0 and audio["language"] == "es"
             link = client.get(
                 f"/v1/orchestrator/session/{session_id}/blocks/{block['block_id']}/audio", headers=auth
@@ -398,6 +403,43 @@ def test_finalize_gives_up_on_audio_that_does_not_move_on(
     [report] = [r.getMessage() for r in caplog.records if "stalled at" in r.getMessage()]
     assert f"audio of {session_id} stalled" in report and "lease holder" in report
     assert "transcriptions 2" in report and "Stack for" in report and "_finish_transcriptions" in report
+
+
+@pytest.mark.timeout(60)
+def test_a_stale_owners_late_evidence_does_not_replace_its_successors(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """An owner that lost its lease as it stored an utterance's WAV, and its successor, cut the
+    same start differently; the stale owner's write lands last (a slow object store). Both wrote
+    one object, named by the start: the successor's recorded evidence became the stale owner's
+    audio, which does not match its block's times. Named by the cut, each is its own, and the
+    utterance's audio is the one its record names."""
+    with SettledTestClient(create_app(settings)) as client:
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        session_id = _start_session(client, make_token())
+        call = client.portal.call  # type: ignore[union-attr]
+        assert call(orch.buffer.acquire_lease, session_id, "successor", 30)
+        successors = np.full(SAMPLE_RATE, 1000, dtype="<i2").tobytes()
+        stale = np.full(SAMPLE_RATE // 2, -1000, dtype="<i2").tobytes()
+        record = call(
+            orch.record_utterance,
+            session_id,
+            Utterance(SAMPLE_RATE, 2 * SAMPLE_RATE, successors, forced=False),
+            "successor",
+        )
+        assert record is not None
+        with pytest.raises(LeaseLost):
+            call(
+                orch.record_utterance,
+                session_id,
+                Utterance(SAMPLE_RATE, SAMPLE_RATE * 3 // 2, stale, forced=False),
+                "stale",
+            )
+        stored = call(orch.store.get_bytes, record["audio_ref"])
+        assert stored == wav_bytes(successors)
+        principal = Principal(TENANT, "viewer", "tester")
+        meta = call(orch.buffer.meta, session_id)
+        assert call(orch.utterance_audio, principal, meta, record["utterance_id"]) == record["audio_ref"]
 
 
 class GatedCore(InstantCore):

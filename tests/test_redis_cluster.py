@@ -161,7 +161,8 @@ async def test_every_buffer_script_touches_only_its_own_sessions_slot(redis_clus
         assert [c.outcome for c in checks] == ["ok"]
         held = await buffer.recording(sid)  # also reads the cluster's clock
         assert held is not None and held[0] == "mic"
-        assert await buffer.record_utterance(sid, "u1", {"position": 2}, 1, payload())
+        assert await buffer.record_utterance(sid, "u1", {"position": 2, "audio_ref": "k1"}, 1, payload())
+        assert await buffer.utterance_audio_ref(sid, "u1") == "k1"
         assert await buffer.record_utterance(sid, "u2", {"position": 3}, 1, payload())
         assert await buffer.discard_utterance(sid, "u2", payload()) > 0  # heard with no words
         await buffer.checkpoint_audio(sid, audio.detail, 1, 2, 4)
