@@ -831,6 +831,7 @@ class Connection:
             elif (event_id, payload) == RESYNC:
                 self._live_down = False
                 delivered = await self._catch_up(delivered, "resync", sub)
+                await self._check_log_kept(delivered)
                 # presence updates may be lost too
                 await self.send(await self._with_store(lambda: self._set_presence("get")))
             elif event_id == delivered + 1:
@@ -839,6 +840,26 @@ class Connection:
                 delivered = event_id
             elif event_id > delivered + 1:  # we missed some: the log has them, in order
                 delivered = await self._catch_up(delivered, "gap", sub)
+
+    async def _check_log_kept(self, delivered: int) -> None:
+        """After the live link to the store came back: if the session's log now ends before the
+        last event this connection was sent, the store lost events (a failover to a replica that
+        was behind, a power loss under ``everysec``), and the next events will reuse their ids,
+        which this connection would take as seen. Close (1013): the client resumes, finds the
+        log behind what it saw at ``welcome``, and replays the session from the start."""
+        buffer = self.state.orchestrator.buffer
+        meta = await self._with_store(partial(buffer.meta, self.session_id))
+        if meta is not None and meta.head_event_id < delivered:
+            log.warning(
+                "session %s: the store's event log ends at %d, before event %d this connection was sent",
+                self.session_id,
+                meta.head_event_id,
+                delivered,
+            )
+            raise StoreUnavailable(
+                "the session store lost events this client was sent; reconnect: the log is replayed",
+                head_event_id=meta.head_event_id,
+            )
 
     async def _catch_up(self, after: int, reason: str, live: Subscription | None = None) -> int:
         """Send every logged event after ``after``; returns the last id sent. A ``live`` client

@@ -343,6 +343,12 @@ def test_token_command_lists_the_roles_it_takes(tmp_path: Path) -> None:
             "ASTRA_MAX_AUDIO_IN_FLIGHT must be a finite number, not 'nan'",
         ),
         ({"ASTRA_PING_INTERVAL": "inf"}, "ASTRA_PING_INTERVAL must be a finite number"),
+        # review: a send queue of 0 was unbounded (a slow reader's events grew the server's memory),
+        # a lag of 0 cut every connection at its first catch-up, and a finalize wait of 0 stopped
+        # every finalize worker's job at once
+        ({"ASTRA_SEND_QUEUE_EVENTS": "0"}, "ASTRA_SEND_QUEUE_EVENTS must be more than 0"),
+        ({"ASTRA_MAX_LAG_EVENTS": "-5"}, "ASTRA_MAX_LAG_EVENTS must be more than 0"),
+        ({"ASTRA_FINALIZE_WAIT": "0"}, "ASTRA_FINALIZE_WAIT must be more than 0"),
     ],
 )
 def test_settings_the_server_cannot_run_as_meant_are_refused_naming_the_variable(

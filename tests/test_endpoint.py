@@ -16,6 +16,7 @@ import anyio
 import msgpack
 import pytest
 import redis.exceptions
+from redis.asyncio.cluster import RedisCluster
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
@@ -98,6 +99,51 @@ def test_lost_doorbell_is_recovered_by_idle_resync(
             client.portal.call(silent_event)  # type: ignore[union-attr]
             message = recv(ws)
             assert message["type"] == "event" and message["id"] == 2 and message["kind"] == "note"
+
+
+def test_a_store_that_lost_events_a_client_was_sent_closes_it_to_replay_the_log(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """Redis comes back with its log ending before the last event a connection was sent (a
+    failover to a replica behind): the events that follow reuse those ids, and the connection took
+    them as seen and dropped them, the console never told. At the live link's resync the
+    connection is closed with 1013; the client's next welcome shows the log behind what it saw."""
+    token = make_token()
+    with SettledTestClient(create_app(settings)) as client:
+        session_id = start(client, token)
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        keys = SessionKeys(session_id)
+        with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
+            hello(ws, token)
+            assert events_until(ws, 1) == [1]
+            assert recv(ws)["type"] == "synced"
+
+            async def two_events() -> None:
+                payloads = [protocol.encode_event_payload("note", 1.0, "t", {"n": n}) for n in range(2)]
+                script = _EMIT + "for i = 2, #ARGV do emit(KEYS[1], KEYS[2], ARGV[1], ARGV[i]) end"
+                await orch.buffer.redis.eval(script, 2, keys.meta, keys.events, keys.channel, *payloads)
+
+            client.portal.call(two_events)  # type: ignore[union-attr]
+            assert events_until(ws, 3) == [2, 3]
+
+            async def lose_the_last_and_drop_the_live_link() -> None:
+                redis = orch.buffer.redis
+                await redis.xdel(keys.events, "3-0")
+                await redis.hincrby(keys.meta, "events", -1)
+                if isinstance(redis, RedisCluster):  # the hub listens on one node of them
+                    await redis.client_kill_filter(_type="pubsub", target_nodes=RedisCluster.ALL_NODES)
+                else:
+                    await redis.client_kill_filter(_type="pubsub")
+
+            client.portal.call(lose_the_last_and_drop_the_live_link)  # type: ignore[union-attr]
+            with pytest.raises(WebSocketDisconnect) as closed:
+                while True:
+                    message = recv(ws)
+                    assert message["type"] != "event", message
+            assert closed.value.code == 1013
+            assert message["type"] == "error" and message["code"] == "STORE_UNAVAILABLE"
+        with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
+            assert hello(ws, token, last_event_id=3)["head_event_id"] == 2
 
 
 def test_slow_consumer_gets_every_event_in_order(settings: Settings, make_token: Callable[..., str]) -> None:
