@@ -158,6 +158,9 @@ class Connection:
         self._presence_told = -PRESENCE_INTERVAL
         """When this connection last had the presence list told to everyone (monotonic)."""
         self._presence_later: asyncio.TimerHandle | None = None
+        self._keep_at = 0.0
+        """When (monotonic) the slot and presence entry are next refreshed (``_keep_alive``): by
+        the delivery loop, and between the pages of a long replay."""
         self._presence_version = 0
         """Counts the client's block changes (``_presence`` as it is now)."""
         self._bucket = TokenBucket(self.limits.frame_rate, self.limits.frame_burst)
@@ -800,14 +803,16 @@ class Connection:
         )
 
     async def _deliver(self, sub: Subscription, last_event_id: int) -> None:
+        quiet = min(self.limits.idle_resync, self.limits.presence_ttl / 3)
+        self._keep_at = time.monotonic() + quiet
         delivered = await self._catch_up(last_event_id, "resume")
         await self.send(protocol.synced(delivered))
-        quiet = min(self.limits.idle_resync, self.limits.presence_ttl / 3)
-        keep_at = idle_at = time.monotonic() + quiet
+        idle_at = time.monotonic() + quiet
         while True:
+            keep_at = self._keep_at
             if (now := time.monotonic()) >= keep_at:  # busy or quiet, our presence and slot stay alive
                 await self._keep_alive()
-                keep_at = time.monotonic() + quiet
+                self._keep_at = keep_at = time.monotonic() + quiet
             if now >= idle_at:
                 # No event for a while (presence snapshots may have come: they are not events):
                 # make sure no doorbell was lost.
@@ -882,6 +887,9 @@ class Connection:
             self.state.metrics.events_sent.inc(len(batch))
             if len(batch) < page:
                 return after
+            if time.monotonic() >= self._keep_at:  # a long replay (a slow link): the slot stays ours
+                await self._keep_alive()
+                self._keep_at = time.monotonic() + min(self.limits.idle_resync, self.limits.presence_ttl / 3)
 
 
 async def _expiry(expires_at: float) -> None:

@@ -146,6 +146,48 @@ def test_a_store_that_lost_events_a_client_was_sent_closes_it_to_replay_the_log(
             assert hello(ws, token, last_event_id=3)["head_event_id"] == 2
 
 
+def test_a_replay_longer_than_the_presence_ttl_keeps_the_connections_slot(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """A client resuming a long session over a slow link: the replay of its log outlasts the
+    connection slot's TTL (presence_ttl), which only the delivery loop refreshed after it, so the
+    slot lapsed while the connection was open (another could take it, past the session's
+    connection limit). The slot is refreshed between the replay's pages."""
+    quick = with_settings(settings, limits=Limits(presence_ttl=1.2, replay_page=1))
+    token = make_token()
+    with SettledTestClient(create_app(quick)) as client:
+        session_id = start(client, token)
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        keys = SessionKeys(session_id)
+
+        async def events() -> None:
+            payloads = [protocol.encode_event_payload("note", 1.0, "t", {"n": n}) for n in range(8)]
+            script = _EMIT + "for i = 2, #ARGV do emit(KEYS[1], KEYS[2], ARGV[1], ARGV[i]) end"
+            await orch.buffer.redis.eval(script, 2, keys.meta, keys.events, keys.channel, *payloads)
+
+        client.portal.call(events)  # type: ignore[union-attr]
+        events_after, keep_connection = orch.buffer.events_after, orch.buffer.keep_connection
+        kept: list[int] = []
+        sent: list[int] = []
+
+        async def slow_page(*args: Any) -> Any:
+            await asyncio.sleep(0.2)  # nine pages: 1.8 s, past the slot's 1.2 s
+            page = await events_after(*args)
+            sent.extend(event_id for event_id, _ in page)
+            return page
+
+        async def counted_keep(*args: Any) -> None:
+            kept.append(len(sent))
+            await keep_connection(*args)
+
+        orch.buffer.events_after, orch.buffer.keep_connection = slow_page, counted_keep
+        with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
+            hello(ws, token)
+            assert events_until(ws, 9) == list(range(1, 10))
+            assert recv(ws)["type"] == "synced"
+        assert [n for n in kept if n < 9], kept  # refreshed before the replay was over
+
+
 def test_slow_consumer_gets_every_event_in_order(settings: Settings, make_token: Callable[..., str]) -> None:
     """With a live queue of 2 events, a burst of 60 overflows it; the client still receives all
     of them, once, in order, from the log."""
