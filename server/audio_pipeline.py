@@ -185,8 +185,13 @@ class AudioSettings:
     max_in_flight: float = 60.0
     """Seconds of one session's utterance audio sent to CORE and not answered yet, at most; an
     utterance longer than this still goes, alone."""
-    segmenter: SegmenterConfig = field(default_factory=lambda: SegmenterConfig(speech_pad_ms=300))
-    """300 ms of padding, so quiet word endings ("decisorio") are not clipped."""
+    segmenter: SegmenterConfig = field(
+        default_factory=lambda: SegmenterConfig(speech_pad_ms=300, min_speech_ms=100)
+    )
+    """300 ms of padding, so quiet word endings ("decisorio") are not clipped; bursts of speech of
+    100 ms and more are kept (faster-whisper drops those under 250 ms as clicks, and so dropped
+    a councillor's "sí" said alone in a roll-call vote: a cough kept is heard by the recognizer,
+    which finds no words in it, and the stenographers see it listed, its audio kept)."""
     tell_read_bytes: int = TELL_READ_BYTES
     """Audio bytes an owner reads before it tells Redis how far it has read when no checkpoint
     tells it. Under a quarter of ``max_audio_backlog``: what it has read and not told counts as

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from server.audio_pipeline import AudioSettings
 from server.segmenter import (
     BLOCK_WINDOWS,
     CUT_LOOKBACK_S,
@@ -593,6 +594,23 @@ def test_session_recording_gives_its_eight_utterances(silero: VadFunction) -> No
         assert start < item["end"] and item["start"] < end, item["file"]
         assert abs(start - item["start"]) <= 0.4 and abs(end - item["end"]) <= 0.4, (start, end, item)
         assert not u.forced
+
+
+def test_a_roll_call_votes_short_answers_each_become_an_utterance(silero: VadFunction) -> None:
+    """votacion_nominal.wav: three names, each answered after a pause with a quick "sí" or "no"
+    (about a quarter of a second of voice). Cut as the server cuts, every name and every answer is
+    in an utterance; with faster-whisper's 250 ms minimum of speech, the last "sí" was dropped as a
+    click, a vote missing from the minute."""
+    pcm = read_wav(AUDIO / "votacion_nominal.wav").tobytes()
+    said = json.loads((AUDIO / "votacion_nominal.json").read_text(encoding="utf-8"))
+    utts = run(Segmenter(silero, AudioSettings().segmenter), pcm, frame=1600)
+    check_invariants(utts, pcm)
+    spans = [(u.start / SAMPLE_RATE, u.end / SAMPLE_RATE) for u in utts]
+    for item in said:
+        assert [s for s in spans if s[0] < item["end"] and item["start"] < s[1]], (item, spans)
+    assert len(utts) == len(said) == 6
+    clicks_dropped = run(Segmenter(silero, SegmenterConfig(speech_pad_ms=300)), pcm, frame=1600)
+    assert len(clicks_dropped) == 5  # what the server did with the vote before
 
 
 def test_streamed_silero_scores_match_one_whole_file_call(silero: VadFunction) -> None:

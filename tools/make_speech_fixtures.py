@@ -5,13 +5,18 @@
 Writes ``tests/fixtures/audio/``: one 16 kHz mono PCM16 WAV per utterance of a scripted council
 session, ``sesion.wav`` (all of them with silences between, as a recording console would send),
 and ``sesion.json`` describing each utterance (text, expected zone, key words, start/end in
-``sesion.wav``). espeak-ng speaks at 22,050 Hz; PyAV resamples to 16 kHz.
+``sesion.wav``); and ``votacion_nominal.wav`` with ``votacion_nominal.json``, a roll-call vote
+whose one-word answers ("Sí", "No") each stand alone between pauses. espeak-ng speaks at
+22,050 Hz; PyAV resamples to 16 kHz.
+
+    python tools/make_speech_fixtures.py votacion   # the roll-call vote alone
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import tempfile
 import wave
 from pathlib import Path
@@ -39,11 +44,11 @@ SCRIPT = [
 ]  # fmt: skip
 
 
-def speak(text: str) -> np.ndarray:
-    """espeak-ng's Spanish voice, resampled to 16 kHz mono int16."""
+def speak(text: str, speed: int = 135) -> np.ndarray:
+    """espeak-ng's Spanish voice at ``speed`` words a minute, resampled to 16 kHz mono int16."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "u.wav"
-        subprocess.run(["espeak-ng", "-v", "es", "-s", "135", "-w", str(path), text], check=True)
+        subprocess.run(["espeak-ng", "-v", "es", "-s", str(speed), "-w", str(path), text], check=True)
         with av.open(str(path)) as container:
             resampler = av.AudioResampler(format="s16", layout="mono", rate=RATE)
             chunks = [
@@ -90,5 +95,33 @@ def main() -> None:
     )
 
 
+ROLL_CALL = ["Concejal Pedro Gómez.", "Sí", "Concejala María López.", "No", "Concejal Luis Pérez.", "Sí"]
+"""A roll-call vote: each name, then its councillor's answer after a pause, said quickly (espeak's
+own rate: a "sí" of about a quarter of a second, as people answer)."""
+ANSWER_SPEED = 175
+
+
+def roll_call_vote() -> None:
+    """``votacion_nominal.wav``: ROLL_CALL said with GAP_SECONDS between (a short answer stands
+    alone, as votes do), and ``votacion_nominal.json``: each piece's text and start/end."""
+    session = [np.zeros(int(LEAD_SECONDS * RATE), dtype=np.int16)]
+    position = len(session[0])
+    described = []
+    for text in ROLL_CALL:
+        pcm = speak(text, ANSWER_SPEED if text in ("Sí", "No") else 135)
+        described.append(
+            {"text": text, "start": round(position / RATE, 3), "end": round((position + len(pcm)) / RATE, 3)}
+        )
+        gap = np.zeros(int(GAP_SECONDS * RATE), dtype=np.int16)
+        session += [pcm, gap]
+        position += len(pcm) + len(gap)
+    write_wav(OUT / "votacion_nominal.wav", np.concatenate(session))
+    (OUT / "votacion_nominal.json").write_text(
+        json.dumps(described, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] != ["votacion"]:
+        main()
+    roll_call_vote()
