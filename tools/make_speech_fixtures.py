@@ -68,31 +68,47 @@ def write_wav(path: Path, pcm: np.ndarray) -> None:
         w.writeframes(pcm.astype("<i2").tobytes())
 
 
-def main() -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
+def with_gaps(clips: list[np.ndarray]) -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """The clips one after another, LEAD_SECONDS of silence before the first and GAP_SECONDS
+    after each (as a recording console would send them): the recording, and each clip's start and
+    end in it (seconds)."""
     session = [np.zeros(int(LEAD_SECONDS * RATE), dtype=np.int16)]
     position = len(session[0])
-    described = []
-    for index, (name, zone, keywords, text) in enumerate(SCRIPT, start=1):
-        pcm = speak(text)
-        write_wav(OUT / f"{index:02d}_{name}.wav", pcm)
-        described.append(
-            {
-                "file": f"{index:02d}_{name}.wav",
-                "text": text,
-                "zone": zone,
-                "keywords": keywords,
-                "start": round(position / RATE, 3),
-                "end": round((position + len(pcm)) / RATE, 3),
-            }
-        )
+    spans = []
+    for pcm in clips:
+        spans.append((round(position / RATE, 3), round((position + len(pcm)) / RATE, 3)))
         gap = np.zeros(int(GAP_SECONDS * RATE), dtype=np.int16)
         session += [pcm, gap]
         position += len(pcm) + len(gap)
-    write_wav(OUT / "sesion.wav", np.concatenate(session))
-    (OUT / "sesion.json").write_text(
-        json.dumps(described, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-    )
+    return np.concatenate(session), spans
+
+
+def write_json(path: Path, value: object) -> None:
+    path.write_text(json.dumps(value, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    clips = []
+    for index, (name, _, _, text) in enumerate(SCRIPT, start=1):
+        clips.append(speak(text))
+        write_wav(OUT / f"{index:02d}_{name}.wav", clips[-1])
+    recording, spans = with_gaps(clips)
+    write_wav(OUT / "sesion.wav", recording)
+    described = [
+        {
+            "file": f"{index:02d}_{name}.wav",
+            "text": text,
+            "zone": zone,
+            "keywords": keywords,
+            "start": start,
+            "end": end,
+        }
+        for index, ((name, zone, keywords, text), (start, end)) in enumerate(
+            zip(SCRIPT, spans, strict=True), start=1
+        )
+    ]
+    write_json(OUT / "sesion.json", described)
 
 
 ROLL_CALL = ["Concejal Pedro Gómez.", "Sí", "Concejala María López.", "No", "Concejal Luis Pérez.", "Sí"]
@@ -104,20 +120,15 @@ ANSWER_SPEED = 175
 def roll_call_vote() -> None:
     """``votacion_nominal.wav``: ROLL_CALL said with GAP_SECONDS between (a short answer stands
     alone, as votes do), and ``votacion_nominal.json``: each piece's text and start/end."""
-    session = [np.zeros(int(LEAD_SECONDS * RATE), dtype=np.int16)]
-    position = len(session[0])
-    described = []
-    for text in ROLL_CALL:
-        pcm = speak(text, ANSWER_SPEED if text in ("Sí", "No") else 135)
-        described.append(
-            {"text": text, "start": round(position / RATE, 3), "end": round((position + len(pcm)) / RATE, 3)}
-        )
-        gap = np.zeros(int(GAP_SECONDS * RATE), dtype=np.int16)
-        session += [pcm, gap]
-        position += len(pcm) + len(gap)
-    write_wav(OUT / "votacion_nominal.wav", np.concatenate(session))
-    (OUT / "votacion_nominal.json").write_text(
-        json.dumps(described, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    clips = [speak(text, ANSWER_SPEED if text in ("Sí", "No") else 135) for text in ROLL_CALL]
+    recording, spans = with_gaps(clips)
+    write_wav(OUT / "votacion_nominal.wav", recording)
+    write_json(
+        OUT / "votacion_nominal.json",
+        [
+            {"text": text, "start": start, "end": end}
+            for text, (start, end) in zip(ROLL_CALL, spans, strict=True)
+        ],
     )
 
 
