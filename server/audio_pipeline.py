@@ -778,7 +778,7 @@ class AudioService:
             # come that would wake an owner (the recording ended with it): its words would wait
             # for a reconnect or finalize.
             watch = asyncio.create_task(
-                self._take_over_after_a_stop(session_id), name=f"audio-after:{session_id}"
+                self._take_over_after_a_stop(session_id, pipeline.owner), name=f"audio-after:{session_id}"
             )
             self._watching[session_id] = watch
             watch.add_done_callback(lambda _: self._watched(session_id))
@@ -810,14 +810,16 @@ class AudioService:
                 log.warning("cannot watch the audio lease of %s: %s", session_id, exc)
                 return
 
-    async def _take_over_after_a_stop(self, session_id: str) -> None:
-        """An owner here stopped before its work was done (its lease lost, Redis failing): once
-        the lease is free and Redis answers (tried each WATCH_INTERVAL for ``idle_release``), take
-        the session's audio over if some is unprocessed. An owner elsewhere holding the lease has
-        it in hand."""
+    async def _take_over_after_a_stop(self, session_id: str, stopped: str) -> None:
+        """An owner here (``stopped``, its lease's name) stopped before its work was done (its
+        lease lost, Redis failing): once Redis answers (tried each WATCH_INTERVAL for
+        ``idle_release``), let go of its lease if it still holds it (its own release may have
+        failed with Redis) and take the session's audio over if some is unprocessed. An owner
+        elsewhere holding the lease has it in hand."""
         deadline = time.monotonic() + self.settings.idle_release
         while not self._stopping and self._owner(session_id) is None:
             try:
+                await self.buffer.release_lease(session_id, stopped)
                 if await self.buffer.lease_left(session_id) is None and await self._unprocessed(session_id):
                     await self._try_start(session_id)
                 return

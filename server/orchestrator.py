@@ -1700,7 +1700,6 @@ class Orchestrator:
                 exc.__cause__,
             )
             await self.buffer.release_finalize(meta.session_id, owner)
-            await self.buffer.readmit_session(meta.tenant_id, meta.session_id, meta.created_at)
             raise exc.failure from exc
         except Exception as exc:
             failure = exc if isinstance(exc, AstraError) else as_unavailable(exc)

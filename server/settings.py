@@ -153,8 +153,8 @@ class Limits:
     before any pixel is decoded (decoding memory is bounded by this)."""
     finalize_wait: float = 120.0
     """Seconds a finalize call waits for a concurrent finalize of the same session to finish; and
-    the longest one job of a finalize worker (a build, GUARD's hashing) may run before its worker
-    is stopped and the finalize fails (a tenant's template looping for ever held the session
+    the longest one job of a finalize worker (a build, GUARD's hashing) may run there before it
+    is interrupted and the finalize fails (a tenant's template looping for ever held the session
     closed for good)."""
     max_open_sessions: int = 1_000
     """Sessions one tenant may have open (started, finalize not begun) at once, over all

@@ -12,9 +12,11 @@ closed with it. Its processes are started with ``spawn`` (a fresh interpreter: n
 server's threads, sockets or event loop is inherited) and import only what the jobs need.
 A worker that dies (killed, out of memory) breaks a ``ProcessPoolExecutor`` for good: the pool
 then replaces its executor and the call fails with a retryable :class:`ServiceUnavailable`. A job
-that runs past ``job_timeout`` (a tenant's template looping for ever) has its workers killed and
-the pool replaced: the call fails with :class:`WorkerTimeout`, not tried again, so a finalize fails
-(its session takes corrections) instead of holding the session closed for ever.
+that runs past ``job_timeout`` (a tenant's template looping for ever) is interrupted in its worker
+(a timer signal, counted from when the job starts there, not while it waits in the queue): the
+call fails with :class:`WorkerTimeout`, not tried again, so a finalize fails (its session takes
+corrections) instead of holding the session closed for ever. A job stuck inside C code is
+interrupted only when it comes back to Python.
 
 The jobs the orchestrator itself sends here are at the end of this module (:func:`index_blocks`,
 :func:`corrections`, :func:`check_configuration`) and the upload check
@@ -66,16 +68,30 @@ class WorkerError(Exception):
 
 
 class WorkerTimeout(ServiceUnavailable):
-    """A job ran past the pool's ``job_timeout``; its worker was stopped. Not tried again: the
-    same input would most likely run as long again."""
+    """A job ran past the pool's ``job_timeout`` and was interrupted. Not tried again: the same
+    input would most likely run as long again."""
 
     retryable = False
 
 
-def _call(fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-    """Runs in the worker. An exception that does not survive pickling would break the whole
-    pool on its way back, so it is sent as a :class:`WorkerError` carrying its repr instead.
-    The job's garbage is given back to the system before its result goes back."""
+class JobTimeout(BaseException):
+    """Raised in a worker by the job's timer (a BaseException, so that no ``except Exception``
+    in the job takes it for one of its own errors and goes on)."""
+
+
+def _time_out(signum: int, frame: Any) -> None:
+    raise JobTimeout
+
+
+def _call(fn: Callable[..., T], args: tuple[Any, ...], timeout: float | None = None) -> T:
+    """Runs in the worker (in its main thread, where signals are handled). An exception that
+    does not survive pickling would break the whole pool on its way back, so it is sent as a
+    :class:`WorkerError` carrying its repr instead. ``timeout``: seconds the job may run before
+    :class:`JobTimeout` interrupts it. The job's garbage is given back to the system before its
+    result goes back."""
+    if timeout is not None:
+        signal.signal(signal.SIGALRM, _time_out)
+        signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
         return fn(*args)
     except Exception as exc:
@@ -85,6 +101,8 @@ def _call(fn: Callable[..., T], args: tuple[Any, ...]) -> T:
             raise WorkerError(repr(exc)) from None
         raise
     finally:
+        if timeout is not None:
+            signal.setitimer(signal.ITIMER_REAL, 0)
         release_memory()  # what the job left is given back before the next one (server.malloc)
 
 
@@ -118,8 +136,8 @@ class WorkerPool:
     """A process pool for :class:`Offload` jobs, replaced whole when one of its workers dies."""
 
     def __init__(self, workers: int, job_timeout: float | None = None) -> None:
-        """``job_timeout``: seconds a job may run (from when it is sent) before its worker is
-        stopped; None: no bound."""
+        """``job_timeout``: seconds a job may run in its worker (from when it starts there)
+        before it is interrupted; None: no bound."""
         if workers < 1:
             raise ValueError("finalize_workers must be at least 1")
         self._workers = workers
@@ -137,30 +155,18 @@ class WorkerPool:
         executor = self._executor
         loop = asyncio.get_running_loop()
         try:
-            async with asyncio.timeout(self._job_timeout):
-                return await loop.run_in_executor(executor, _call, fn, args)
-        except TimeoutError as exc:
-            # A running job cannot be cancelled: its worker is killed (the other jobs in the
-            # pool then fail as a dead worker's do, and are tried again on the new one).
-            self._replace(executor, kill=True)
+            return await loop.run_in_executor(executor, _call, fn, args, self._job_timeout)
+        except JobTimeout as exc:
             raise WorkerTimeout(
-                f"{getattr(fn, '__name__', 'a job')} ran for more than {self._job_timeout:.0f} s in "
-                "a finalize worker, which was stopped",
+                f"{getattr(fn, '__name__', 'a job')} ran for more than {self._job_timeout:g} s in "
+                "a finalize worker and was stopped",
                 service="workers",
             ) from exc
         except BrokenProcessPool as exc:
-            self._replace(executor)
+            if self._executor is executor:  # the first caller to notice replaces it
+                executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = self._new_executor()
             raise ServiceUnavailable("a finalize worker process died; try again", service="workers") from exc
-
-    def _replace(self, executor: ProcessPoolExecutor, *, kill: bool = False) -> None:
-        """A new executor in place of ``executor`` (the first caller to notice replaces it)."""
-        if self._executor is not executor:
-            return
-        if kill:  # (3.11 has no public way to stop a running job: its processes, by name)
-            for process in list(getattr(executor, "_processes", {}).values()):
-                process.kill()
-        executor.shutdown(wait=False, cancel_futures=True)
-        self._executor = self._new_executor()
 
     async def close(self) -> None:
         """Stop the workers (a job still running is waited for; queued ones are cancelled)."""

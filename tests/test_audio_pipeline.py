@@ -488,6 +488,51 @@ def test_utterances_an_owner_left_when_it_lost_its_lease_become_blocks_without_n
 
 
 @pytest.mark.timeout(120)
+def test_utterances_an_owner_left_when_redis_failed_become_blocks_without_new_audio(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """An owner stops on a Redis error (a blip) with utterances waiting for CORE after the
+    recording ended, and its release of the lease fails too, so the lease outlives it: once Redis
+    answers, its instance lets go of that lease and takes the audio over, rather than leaving it
+    to a reconnect or finalize."""
+    timeline = make_timeline(random.Random(11), pieces=3)
+    core = GatedCore()
+    with SettledTestClient(create_app(with_settings(settings, audio_lease_ttl=60.0))) as client:
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        orch.core = core
+        token = make_token()
+        session_id = _record(client, token, timeline)
+
+        def pending() -> int:
+            return len(client.portal.call(orch.buffer.pending_utterances, session_id))  # type: ignore[union-attr]
+
+        wait_until(lambda: pending() == 3, 60, "every utterance cut and waiting for CORE")
+        first = orch.audio._running[session_id][0]
+        audio_look, release_lease = orch.buffer.audio_look, orch.buffer.release_lease
+        failed: list[str] = []
+
+        async def blip(*args: Any) -> Any:
+            if len(failed) < 2:
+                failed.append("look")
+                raise redis.exceptions.ConnectionError("Connection reset by peer")
+            return await audio_look(*args)
+
+        async def release_failing_once(*args: Any) -> None:
+            if "release" not in failed:
+                failed.append("release")
+                raise redis.exceptions.ConnectionError("Connection reset by peer")
+            await release_lease(*args)
+
+        orch.buffer.audio_look, orch.buffer.release_lease = blip, release_failing_once
+        first.look()
+        first.wake.set()
+        wait_until(lambda: first not in [p for p, _ in orch.audio._running.values()], 30, "the owner stopped")
+        core.gate.set()
+        wait_until(lambda: len(_blocks(client, token, session_id)) == 3, 30, "a block for every utterance")
+        assert "release" in failed and pending() == 0
+
+
+@pytest.mark.timeout(120)
 def test_an_owner_whose_lease_renewer_misses_its_cancellation_still_ends_and_lets_go(
     settings: Settings, make_token: Callable[..., str]
 ) -> None:

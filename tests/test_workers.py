@@ -3,6 +3,7 @@ that survives one."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 import signal
@@ -154,18 +155,20 @@ async def test_a_dead_worker_is_replaced(pool: WorkerPool) -> None:
 
 
 @pytest.mark.anyio
-async def test_a_job_past_its_time_stops_its_worker_and_is_not_tried_again() -> None:
-    """A job that runs on (a tenant's template looping for ever) is stopped once past the pool's
-    job_timeout: its worker is killed, the call fails with a WorkerTimeout that is not retried,
-    and the next job runs in a new worker."""
-    pool = WorkerPool(1, job_timeout=1.0)
+async def test_a_job_past_its_time_is_stopped_and_not_tried_again_and_the_queue_goes_on() -> None:
+    """A job that runs on (a tenant's template looping for ever) is stopped once it has run the
+    pool's job_timeout in its worker: the call fails with a WorkerTimeout that is not retried.
+    The jobs queued behind it wait without their clock running, and run in the same worker."""
+    pool = WorkerPool(1, job_timeout=1.5)
     try:
         pid = await pool.run(warm_up)
+        endless = asyncio.ensure_future(pool.run(time.sleep, 60))
+        queued = [asyncio.ensure_future(pool.run(time.sleep, 1.0)) for _ in range(2)]
         with pytest.raises(WorkerTimeout) as late:
-            await pool.run(time.sleep, 60)
-        assert not late.value.retryable and "sleep ran for more than 1 s" in late.value.message
-        wait_until(lambda: gone(pid), 10, "the worker to be stopped")
-        assert await pool.run(warm_up) not in (pid, os.getpid())
+            await endless
+        assert not late.value.retryable and "sleep ran for more than 1.5 s" in late.value.message
+        assert await asyncio.gather(*queued) == [None, None]  # 1 s each, after 1.5 s of waiting
+        assert await pool.run(warm_up) == pid
     finally:
         await pool.close()
 
