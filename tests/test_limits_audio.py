@@ -277,6 +277,10 @@ def test_a_held_recorder_that_reconnects_stores_nothing_more_until_the_owner_cat
         client, orch, core, token = stuck.client, stuck.orch, stuck.core, stuck.token
         session_id, api = stuck.session_id, stuck.api
         orch.buffer.recording_hold = 600.0  # "mic" keeps the recording however slow the test
+        # All of sesion.wav (47 s): with its first 18 s, an owner that paused late had taken so
+        # much that the rest fitted under the bound, and no recorder was left held to reconnect.
+        with wave.open(str(AUDIO / "sesion.wav")) as w:
+            stuck.pcm = w.readframes(w.getnframes())
         frames = [stuck.pcm[i : i + 3200] for i in range(0, len(stuck.pcm), 3200)]
         with client.websocket_connect(f"{api}/stream") as held:
             last = stuck.stream(held)
