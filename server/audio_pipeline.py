@@ -405,7 +405,8 @@ class SessionAudio:
                         continue
                     if stalled and quiet > svc.settings.quiet_rest_flush:
                         # Nothing came: the recording stopped. The rest becomes a block too.
-                        await self._record(await self._score(segmenter, final=True))
+                        # (cut as going on: a resend that comes later continues it)
+                        await self._record(await self._score(segmenter, final=True, resumable=True))
                         if decoder is None:  # (inside a container stream a successor must
                             # decode from the stream's start: its checkpoint stays there, and
                             # the covered mark keeps what was cut from being cut again)
@@ -514,12 +515,16 @@ class SessionAudio:
         segmenter.append(pcm)
         return await self._score(segmenter)
 
-    async def _score(self, segmenter: Segmenter, *, final: bool = False) -> list[Utterance]:
+    async def _score(
+        self, segmenter: Segmenter, *, final: bool = False, resumable: bool = False
+    ) -> list[Utterance]:
         pcm = segmenter.unscored(final=final)
         if not pcm:
-            return segmenter.apply(np.zeros(0, dtype=np.float32), None, final=True) if final else []
+            if not final:
+                return []
+            return segmenter.apply(np.zeros(0, dtype=np.float32), None, final=True, resumable=resumable)
         probs, state = await self.service.vad.score(pcm, segmenter.vad_state, CELL)
-        return segmenter.apply(probs, state, final=final)
+        return segmenter.apply(probs, state, final=final, resumable=resumable)
 
     async def _await_audio(self) -> None:
         """Until new audio is announced (``wake``), or the service's poller finds this owner has

@@ -14,7 +14,9 @@ VAD bundled with faster-whisper, or a fake in tests) for one speech probability 
   run of windows below ``neg_threshold`` (a pause too short to close the utterance) of the last
   :data:`CUT_LOOKBACK_S` seconds before the limit, or at the quietest window when there is no such
   run; the next utterance starts exactly there, so consecutive pieces of a long speech neither
-  overlap nor lose samples.
+  overlap nor lose samples;
+* a stream that stalled in the middle of speech (``flush(resumable=True)``) is cut as at the length
+  limit, and speech fed after it before a pause of ``min_silence_ms`` goes on with it (``continues``).
 
 Determinism. Silero is a recurrent network, so a window's probability depends on the audio scored
 before it; scoring "every whole window available now" would make calls depend on the size of the
@@ -155,7 +157,10 @@ class Segmenter:
         # speech starting in the next window.
         self._keep = self._pad
         self._skip_until = skip_until
-        self._skip_continues = skip_continues
+        # Speech whose first window starts at or before this continues the utterance recorded
+        # last (that one ended with its speech going on): a successor's resume after a forced
+        # cut, or audio resumed after a stall's flush (-1: none).
+        self._carry_from = skip_until if skip_continues else -1
 
         self._position = start_sample  # one past the last sample fed
         self._scored = start_sample  # one past the last window scored (a cell boundary until flush)
@@ -206,12 +211,19 @@ class Segmenter:
             self._score(self._scored + CELL, out)
         return out
 
-    def flush(self) -> list[Utterance]:
-        """End of stream: score the tail and close the utterance in progress (if long enough)."""
+    def flush(self, *, resumable: bool = False) -> list[Utterance]:
+        """End of stream: score the tail and close the utterance in progress (if long enough).
+
+        ``resumable``: the audio stalled rather than ended, and may go on where it stopped (a
+        network cut resent later). Speech still going on at the end is then cut as at the length
+        limit (``forced``); speech fed next that would have gone on with it had the audio not
+        stalled (before a pause of ``min_silence_ms``, counted from the stall or from the
+        pause open there) continues it: the acta joins the two, and that piece is kept however
+        short."""
         out: list[Utterance] = []
         if self._position > self._scored:
             self._score(self._position, out)
-        self._end_stream(out)
+        self._end_stream(out, resumable)
         return out
 
     def cut_at_pause(self) -> list[Utterance]:
@@ -272,22 +284,31 @@ class Segmenter:
     def _unscored_end(self, final: bool) -> int:
         return self._position if final else self._scored + (self._position - self._scored) // CELL * CELL
 
-    def apply(self, probs: npt.NDArray[Any], state: Any, *, final: bool = False) -> list[Utterance]:
+    def apply(
+        self, probs: npt.NDArray[Any], state: Any, *, final: bool = False, resumable: bool = False
+    ) -> list[Utterance]:
         """The VAD's probabilities for what ``unscored(final=final)`` returned, and its state
-        after them: run the state machine (``final``: then end the stream, as flush does)."""
+        after them: run the state machine (``final``: then end the stream, as
+        ``flush(resumable=resumable)`` does)."""
         end = self._unscored_end(final)
         out: list[Utterance] = []
         if end > self._scored:
             self._run(self._scored, end, probs, out)
             self._vad_state = state
         if final:
-            self._end_stream(out)
+            self._end_stream(out, resumable)
         return out
 
-    def _end_stream(self, out: list[Utterance]) -> None:
+    def _end_stream(self, out: list[Utterance], resumable: bool = False) -> None:
         if self._in_speech:
-            end = self._silence_start if self._silence_start is not None else self._position
-            self._close(end, self._position, out)
+            pause = self._silence_start  # None: cut in the middle of speech
+            end = pause if pause is not None else self._position
+            kept = len(out)
+            self._close(end, self._position, out, forced=resumable and pause is None)
+            if resumable and len(out) > kept:
+                # what would have kept it going had the audio not stalled: speech before the
+                # pause (open, or starting at the stall) reaches min_silence
+                self._carry_from = end + self._min_silence - 1
         # A later feed starts a new grid (the tail's last window was zero-padded).
         self._scored = self._position
         self._vad_state = None
@@ -343,9 +364,9 @@ class Segmenter:
             if p >= cfg.threshold:
                 self._in_speech = True
                 self._speech_start = ws
-                self._seg_start = max(ws - self._pad, self._floor)
                 # speech under way where the last recorded piece was cut goes on with it
-                self._continuation = self._skip_continues and ws < self._skip_until == self._seg_start
+                self._continuation = ws <= self._carry_from
+                self._seg_start = self._floor if self._continuation else max(ws - self._pad, self._floor)
                 self._silence_start = None
             return
         if p >= cfg.threshold:
@@ -362,17 +383,18 @@ class Segmenter:
         if self._max_len is not None and we - self._seg_start >= self._max_len:
             self._force_cut(out)
 
-    def _close(self, speech_end: int, scored_end: int, out: list[Utterance]) -> None:
+    def _close(self, speech_end: int, scored_end: int, out: list[Utterance], *, forced: bool = False) -> None:
         """End the utterance in progress: its speech ends at speech_end, audio is scored up to scored_end.
 
         The end padding stops at scored_end (not at `position`, which depends on the frame sizes).
+        ``forced``: the speech went on past the end (a stalled stream's flush).
         """
         start = self._seg_start
         end = min(speech_end + self._pad, scored_end)
         speech = speech_end - max(self._speech_start, self._skip_until)
         keep = speech > 0 and (self._continuation or speech >= self._min_speech)
         if keep and end > start:
-            self._emit(start, end, forced=False, out=out)
+            self._emit(start, end, forced=forced, out=out)
         self._in_speech = False
         self._continuation = False
         self._silence_start = None

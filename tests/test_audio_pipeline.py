@@ -866,12 +866,13 @@ def test_an_owner_whose_audio_stopped_looks_at_its_stream_in_one_round_trip(
 
 
 def _blocks_after_audio_stops_mid_speech(
-    settings: Settings, make_token: Callable[..., str], *, resend: bool
+    settings: Settings, make_token: Callable[..., str], *, resend: bool, late: bool = False
 ) -> tuple[list[dict[str, Any]], float, float]:
     """Stream a timeline of two speeches, stop in the middle of the second without audio_end,
-    and (``resend``) send the rest after the quiet_flush cut, as a console does after a network
-    cut. Returns the audio blocks' metadata once their audio reaches the stop (goes past it, when
-    resent), with the second speech's start and the stop, in seconds."""
+    and (``resend``) send the rest after the quiet_flush cut (``late``: after the quiet_rest_flush
+    one), as a console does after a network cut. Returns the audio blocks' metadata once their
+    audio reaches the stop (goes past it, when resent), with the second speech's start and the
+    stop, in seconds."""
     token = make_token()
     auth = {"authorization": f"Bearer {token}"}
     timeline = make_timeline(random.Random(5), pieces=2)
@@ -883,7 +884,7 @@ def _blocks_after_audio_stops_mid_speech(
     with SettledTestClient(create_app(settings)) as client:
         orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
         orch.core = InstantCore()
-        quiet = {"quiet_flush": 1.0, "quiet_rest_flush": 30.0 if resend else 2.0}
+        quiet = {"quiet_flush": 1.0, "quiet_rest_flush": 30.0 if resend and not late else 2.0}
         orch.audio.settings = dataclasses.replace(orch.audio.settings, **quiet)
         session_id = client.post(
             "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth
@@ -900,7 +901,8 @@ def _blocks_after_audio_stops_mid_speech(
                 assert message["type"] != "error", message
                 if message["type"] == "event" and message["kind"] == "block.added":
                     reached = max(reached, message["data"]["block"]["audio_metadata"]["time_end"])
-                    if resend and not resent and reached > start / 16_000:  # the cut at a pause
+                    # the cut at a pause (late: the rest's flush, up to the stop)
+                    if resend and not resent and reached > (stop - 0.01 if late else start / 16_000):
                         resent = True
                         for seq, data in enumerate(frames[cut_at:], cut_at + 1):
                             frame_out = {"type": "audio", "seq": seq, "format": "pcm16", "data": data}
@@ -937,6 +939,23 @@ def test_audio_resent_after_a_network_cut_goes_on_with_the_words_cut_off(
     second = [a for a in audio if a["time_end"] > start]
     assert second[0]["time_end"] < stop - 0.05, audio  # the first piece ended at a pause
     assert any(a["time_start"] < stop < a["time_end"] for a in second), audio  # the stop is inside one
+
+
+@pytest.mark.timeout(120)
+def test_audio_resent_after_the_rest_was_flushed_continues_the_piece_flushed(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """A network cut longer than quiet_rest_flush in the middle of speech: the rest up to the stop
+    became a block, and the words resent after it go on with it (``continues_previous``, so the
+    acta joins them) from where it ended. They were taken as speech of their own, and a word's
+    tail under min_speech was dropped."""
+    audio, start, stop = _blocks_after_audio_stops_mid_speech(settings, make_token, resend=True, late=True)
+    second = [a for a in audio if a["time_end"] > start]
+    flushed = next(i for i, a in enumerate(second) if a["time_end"] >= stop - 0.01)
+    assert second[flushed]["time_end"] == pytest.approx(stop, abs=0.01), audio  # cut at the stop
+    resent = second[flushed + 1]
+    assert resent.get("continues_previous") is True, audio
+    assert resent["time_start"] == second[flushed]["time_end"], audio
 
 
 @pytest.mark.timeout(120)

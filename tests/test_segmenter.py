@@ -486,6 +486,54 @@ def test_audio_that_stops_mid_speech_is_cut_at_its_last_pause_and_the_rest_goes_
     assert run(paused, pcm_of(script((QUIET, 30)))) == []  # the pause closes: no empty piece
 
 
+def test_a_stream_that_stalled_mid_speech_is_flushed_as_going_on_and_its_resend_continues_it() -> None:
+    """Audio that stopped coming in the middle of speech and was flushed (``resumable``: a
+    network cut whose audio the console resends later). The piece flushed is cut as at the length
+    limit, and speech fed after it before a pause of min_silence continues it, kept however short
+    (a word's tail): it was a piece of its own, not joined in the acta, and under min_speech
+    dropped. The same when the audio stalled in a pause too short to end the speech. A successor
+    resuming from a checkpoint at the flush knows the piece after it continues. A flush at the
+    end of a stream that ended leaves what follows on its own, as does a resend that starts with
+    a pause of min_silence."""
+    said = pcm_of(script((QUIET, 20), (SPEECH, 40)))  # stops mid-word
+    tail = pcm_of(script((SPEECH, 2), (QUIET, 30)))  # 64 ms of the word, resent later
+    end = len(said) // 2
+
+    stalled = Segmenter(ScriptedVad())
+    assert run(stalled, said, flush=False) == []
+    (piece,) = stalled.flush(resumable=True)
+    assert (piece.start, piece.end, piece.forced, piece.continues) == (20 * W - PAD, end, True, False)
+    (rest,) = run(stalled, tail)
+    assert (rest.start, rest.end, rest.continues) == (end, end + 2 * W + PAD, True)
+
+    # a successor from the checkpoint at the flush (covered up to it, the last piece forced)
+    successor = Segmenter(ScriptedVad(), start_sample=end, skip_until=end, skip_continues=True)
+    assert run(successor, tail) == [rest]
+
+    ended = Segmenter(ScriptedVad())  # the recording ended there: what follows is new speech
+    run(ended, said, flush=False)
+    assert [(u.forced, u.continues) for u in ended.flush()] == [(False, False)]
+    assert run(ended, tail) == []  # 64 ms on its own: a click
+
+    # stalled 5 windows into a pause: the speech ended there unless more comes before
+    # min_silence (19 windows) from the pause's start; the piece resent after it starts where
+    # the flushed one ended
+    for gap, continues in ((13, True), (14, False)):
+        paused = Segmenter(ScriptedVad())
+        run(paused, said + pcm_of(script((QUIET, 5))), flush=False)
+        (piece,) = paused.flush(resumable=True)
+        assert (piece.end, piece.forced) == (end + 5 * W, False)  # its padding cut by the stall
+        after = run(paused, pcm_of(script((QUIET, gap), (SPEECH, 10), (QUIET, 30))))
+        assert [(u.continues, u.start == piece.end) for u in after] == [(continues, continues)], gap
+
+    for gap, continues in ((18, True), (19, False)):  # stalled mid-speech, resent after a pause
+        late = Segmenter(ScriptedVad())
+        run(late, said, flush=False)
+        late.flush(resumable=True)
+        after = run(late, pcm_of(script((QUIET, gap), (SPEECH, 10), (QUIET, 30))))
+        assert [u.continues for u in after] == [continues], gap
+
+
 RICH = script(
     (QUIET, 40),
     (SPEECH, 5),  # a click
