@@ -15,7 +15,7 @@ import re
 import threading
 import time
 import wave
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import anyio
@@ -454,6 +454,51 @@ class GatedCore(InstantCore):
         return await super().process_audio(req)
 
 
+@dataclasses.dataclass
+class _HeldUtterances:
+    """A recording ended with three utterances cut and waiting for CORE (``core.gate`` shut),
+    and the audio owner holding them."""
+
+    client: SettledTestClient
+    orch: Any
+    core: GatedCore
+    token: str
+    session_id: str
+    owner: Any
+
+    def pending(self) -> int:
+        return len(self.client.portal.call(self.orch.buffer.pending_utterances, self.session_id))  # type: ignore[union-attr]
+
+    def owner_stopped(self) -> bool:
+        return self.owner not in [p for p, _ in self.orch.audio._running.values()]
+
+    def answered_all(self) -> None:
+        """CORE answers: a block for each of the three, and nothing left waiting."""
+        self.core.gate.set()
+        wait_until(
+            lambda: len(_blocks(self.client, self.token, self.session_id)) == 3,
+            30,
+            "a block for every utterance",
+        )
+        assert self.pending() == 0
+
+
+@contextlib.contextmanager
+def _utterances_held_for_core(
+    settings: Settings, make_token: Callable[..., str], audio_lease_ttl: float
+) -> Iterator[_HeldUtterances]:
+    core = GatedCore()
+    with SettledTestClient(create_app(with_settings(settings, audio_lease_ttl=audio_lease_ttl))) as client:
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        orch.core = core
+        token = make_token()
+        session_id = _record(client, token, make_timeline(random.Random(11), pieces=3))
+        held = _HeldUtterances(client, orch, core, token, session_id, None)
+        wait_until(lambda: held.pending() == 3, 60, "every utterance cut and waiting for CORE")
+        held.owner = orch.audio._running[session_id][0]
+        yield held
+
+
 @pytest.mark.timeout(120)
 def test_utterances_an_owner_left_when_it_lost_its_lease_become_blocks_without_new_audio(
     settings: Settings, make_token: Callable[..., str]
@@ -462,29 +507,11 @@ def test_utterances_an_owner_left_when_it_lost_its_lease_become_blocks_without_n
     failed) with utterances still waiting for CORE, after the recording ended: nothing more comes
     that would wake an owner, and their words waited for a reconnect or finalize (hours, in a
     session). The instance takes the audio over once the lease is free."""
-    timeline = make_timeline(random.Random(11), pieces=3)
-    core = GatedCore()
-    with SettledTestClient(create_app(with_settings(settings, audio_lease_ttl=1.5))) as client:
-        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
-        orch.core = core
-        token = make_token()
-        session_id = _record(client, token, timeline)
-
-        def pending() -> int:
-            return len(client.portal.call(orch.buffer.pending_utterances, session_id))  # type: ignore[union-attr]
-
-        wait_until(lambda: pending() == 3, 60, "every utterance cut and waiting for CORE")
-        first = orch.audio._running[session_id][0]
+    with _utterances_held_for_core(settings, make_token, audio_lease_ttl=1.5) as held:
         # the lease lapses under the owner (as after a stall): its renewal finds it gone
-        client.portal.call(orch.buffer._r.delete, SessionKeys(session_id).owner)  # type: ignore[union-attr]
-        wait_until(
-            lambda: first.lease_lost and first not in [p for p, _ in orch.audio._running.values()],
-            30,
-            "the owner stopped",
-        )
-        core.gate.set()
-        wait_until(lambda: len(_blocks(client, token, session_id)) == 3, 30, "a block for every utterance")
-        assert pending() == 0
+        held.client.portal.call(held.orch.buffer._r.delete, SessionKeys(held.session_id).owner)  # type: ignore[union-attr]
+        wait_until(lambda: held.owner.lease_lost and held.owner_stopped(), 30, "the owner stopped")
+        held.answered_all()
 
 
 @pytest.mark.timeout(120)
@@ -495,20 +522,9 @@ def test_utterances_an_owner_left_when_redis_failed_become_blocks_without_new_au
     recording ended, and its release of the lease fails too, so the lease outlives it: once Redis
     answers, its instance lets go of that lease and takes the audio over, rather than leaving it
     to a reconnect or finalize."""
-    timeline = make_timeline(random.Random(11), pieces=3)
-    core = GatedCore()
-    with SettledTestClient(create_app(with_settings(settings, audio_lease_ttl=60.0))) as client:
-        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
-        orch.core = core
-        token = make_token()
-        session_id = _record(client, token, timeline)
-
-        def pending() -> int:
-            return len(client.portal.call(orch.buffer.pending_utterances, session_id))  # type: ignore[union-attr]
-
-        wait_until(lambda: pending() == 3, 60, "every utterance cut and waiting for CORE")
-        first = orch.audio._running[session_id][0]
-        audio_look, release_lease = orch.buffer.audio_look, orch.buffer.release_lease
+    with _utterances_held_for_core(settings, make_token, audio_lease_ttl=60.0) as held:
+        buffer = held.orch.buffer
+        audio_look, release_lease = buffer.audio_look, buffer.release_lease
         failed: list[str] = []
 
         async def blip(*args: Any) -> Any:
@@ -523,13 +539,12 @@ def test_utterances_an_owner_left_when_redis_failed_become_blocks_without_new_au
                 raise redis.exceptions.ConnectionError("Connection reset by peer")
             await release_lease(*args)
 
-        orch.buffer.audio_look, orch.buffer.release_lease = blip, release_failing_once
-        first.look()
-        first.wake.set()
-        wait_until(lambda: first not in [p for p, _ in orch.audio._running.values()], 30, "the owner stopped")
-        core.gate.set()
-        wait_until(lambda: len(_blocks(client, token, session_id)) == 3, 30, "a block for every utterance")
-        assert "release" in failed and pending() == 0
+        buffer.audio_look, buffer.release_lease = blip, release_failing_once
+        held.owner.look()
+        held.owner.wake.set()
+        wait_until(held.owner_stopped, 30, "the owner stopped")
+        held.answered_all()
+        assert "release" in failed
 
 
 @pytest.mark.timeout(120)
