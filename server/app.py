@@ -27,6 +27,7 @@ from starlette.staticfiles import StaticFiles
 from .audio_pipeline import TELL_READ_BYTES, AudioService, AudioSettings
 from .auth import Authenticator, load_or_create_secret
 from .buffer import STORE_ERRORS, SessionBuffer, refusal_error, refuses_writes
+from .cancel import cancel_and_wait
 from .endpoint import stream_endpoint
 from .errors import AstraError, ConfigError, StoreUnavailable
 from .fanout import LiveHub
@@ -237,10 +238,14 @@ def create_app(settings: Settings) -> Starlette:
             thresholds = gc.get_threshold()
             gc.set_threshold(GC_YOUNG_THRESHOLD, *thresholds[1:])
             lag_probe = asyncio.create_task(watch_loop_lag(metrics.loop_lag_seconds.observe), name="loop-lag")
+            learn_retries = asyncio.create_task(
+                orchestrator.retry_learn_exports_forever(), name="learn-retries"
+            )
             try:
                 yield
             finally:
                 lag_probe.cancel()
+                await cancel_and_wait([learn_retries])
                 gc.set_threshold(*thresholds)
                 gc.unfreeze()
                 await orchestrator.audio.stop()

@@ -779,6 +779,22 @@ redis.call('ZADD', KEYS[1], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 
 return 1
 """
 
+# KEYS: LEARN exports owed   ARGV: mode ('owe'|'later'|'claim'), for (ms), session id | limit
+# 'owe': the session's export is owed, and the try starting now has ``for`` before another may
+# start; 'later': one that failed is tried again ``for`` from now (unless it was paid meanwhile);
+# 'claim': up to ``limit`` exports whose time has come, each given ``for`` to this try. On
+# Redis's clock, which every instance shares.
+_LEARN_OWED = """
+local t = redis.call('TIME')
+local at = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[2])
+if ARGV[1] == 'owe' then return redis.call('ZADD', KEYS[1], at, ARGV[3]) end
+if ARGV[1] == 'later' then return redis.call('ZADD', KEYS[1], 'XX', at, ARGV[3]) end
+local now = at - tonumber(ARGV[2])
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
+for i = 1, #due do redis.call('ZADD', KEYS[1], 'XX', at, due[i]) end
+return due
+"""
+
 # KEYS: connections   ARGV: mode ('join'|'keep'), connection id, limit, ttl_ms
 # A connection's slot expires unless refreshed ('keep'), so a killed instance's connections stop
 # counting after ttl; 'join' is refused when the session already has ``limit`` live slots.
@@ -1134,6 +1150,7 @@ class SessionBuffer:
         self._checkpoint_audio = redis.register_script(_CHECKPOINT_AUDIO)
         self._admit_session = redis.register_script(_ADMIT_SESSION)
         self._connection_slot = redis.register_script(_CONNECTION_SLOT)
+        self._learn_owed = redis.register_script(_LEARN_OWED)
 
     # -- sessions --
 
@@ -1494,6 +1511,26 @@ class SessionBuffer:
                 args=[owner, status, field, pack(value), event_payload, k.channel, int(retention * 1000)],
             )
         )
+
+    # -- corrections owed to LEARN ---------------------------------------------------------------
+
+    async def owe_learn_export(self, session_id: str, claim: float) -> None:
+        """The session's corrections are owed to LEARN; the try starting now has ``claim`` seconds
+        before another instance may take it over."""
+        await self._learn_owed(keys=[keys.LEARN_OWED], args=["owe", int(claim * 1000), session_id])
+
+    async def retry_learn_export(self, session_id: str, after: float) -> None:
+        """A try failed: the export is tried again ``after`` seconds from now (if still owed)."""
+        await self._learn_owed(keys=[keys.LEARN_OWED], args=["later", int(after * 1000), session_id])
+
+    async def learn_export_done(self, session_id: str) -> None:
+        await self._r.zrem(keys.LEARN_OWED, session_id)
+
+    async def claim_learn_exports(self, claim: float, limit: int) -> list[str]:
+        """Up to ``limit`` owed exports whose time has come (a try failed, or its instance died),
+        each claimed for ``claim`` seconds by the caller."""
+        due = await self._learn_owed(keys=[keys.LEARN_OWED], args=["claim", int(claim * 1000), limit])
+        return [_text(member) for member in due]
 
     # -- audio -----------------------------------------------------------------------------------
 

@@ -22,6 +22,8 @@ other slots: no script touches a tenant key and a session key together.
     astra:{sid}:connections zset   connection id scored by expiry (ms), refreshed while connected
     astra:{sid}:live       channel pub/sub doorbell carrying "<event_id>:<event payload>"
     astra:tenant:{tid}:open      zset session ids of a tenant not yet finalizing, scored by start (ms)
+    astra:learn:owed             zset finalized sessions whose corrections LEARN has not taken yet,
+                                      scored by when the export may be tried (again) (ms)
 """
 
 from __future__ import annotations
@@ -140,3 +142,7 @@ class SessionKeys:
 def tenant_open_sessions(tenant_id: str) -> str:
     """The tenant's open sessions (its own hash slot: the admission script touches only it)."""
     return f"{PREFIX}:tenant:{{{tenant_id}}}:open"
+
+
+LEARN_OWED = f"{PREFIX}:learn:owed"
+"""The LEARN exports owed, for every instance (its own hash slot: one key per script call)."""

@@ -160,6 +160,11 @@ class Metrics:
             " max_audio_backlog of audio its owner has not read (CORE behind or down)",
             registry=r,
         )
+        self.learn_export_failures = Counter(
+            "astra_learn_export_failures_total",
+            "Tries of an export of corrections to LEARN that failed (each is tried again)",
+            registry=r,
+        )
         self.audio_paused = Gauge(
             "astra_audio_paused_sessions",
             "Sessions whose audio reading waits for CORE (max_audio_in_flight reached)",

@@ -98,6 +98,9 @@ OPEN_SESSIONS_LISTED = 50
 """How many of a tenant's open sessions ``GET /v1/orchestrator/sessions`` lists (newest first)."""
 MAX_DISCARD_REASON = 500
 """Characters of the reason given for discarding a session."""
+LEARN_EXPORT_CLAIM = 600.0
+"""Seconds a try of a LEARN export has before another instance may take it over (its instance
+died): more than its calls to LEARN take with their retries."""
 PREVIEW_BUILDS = 1
 """Previews of the acta one instance builds at a time (they share the finalize worker): a
 finalize waits behind at most this many."""
@@ -1829,32 +1832,71 @@ class Orchestrator:
 
     def _export_corrections(self, meta: SessionMeta, edited: list[bytes]) -> None:
         """Hand the human corrections (``edited``: those blocks as stored) to LEARN in the
-        background (never delays the acta)."""
+        background (never delays the acta). The export is owed until LEARN takes it: a try that
+        fails, or dies with its instance, is tried again by :meth:`retry_learn_exports`."""
         if self.learn is None:
             return
-        learn = self.learn
 
         async def run() -> None:
             try:
-                records = await self.workers.run(
-                    corrections, edited, meta.tenant_id, meta.session_id, meta.pinned
-                )
-            except Exception as exc:
-                log.warning("LEARN records of %s failed: %s", meta.session_id, exc)
-                return
-            try:
-                where = await with_retries(
-                    lambda: learn.export(meta.tenant_id, meta.session_id, records), self.settings.retry
-                )
-            except Exception as exc:
-                log.warning("LEARN export of %s failed: %s", meta.session_id, exc)
-                return
-            payload = self._event("learn.exported", _SYSTEM, {"records": len(records), "location": where})
-            await self.buffer.emit(meta.session_id, payload)
+                await self.buffer.owe_learn_export(meta.session_id, LEARN_EXPORT_CLAIM)
+            except Exception as exc:  # tried all the same: only a failure then is not retried
+                log.warning("session %s: the LEARN export not noted as owed: %r", meta.session_id, exc)
+            await self._export_learn(meta, edited)
 
         task = asyncio.create_task(run())
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    async def _export_learn(self, meta: SessionMeta, edited: list[bytes] | None) -> bool:
+        """One try of the LEARN export owed for a finalized session (``edited`` None: read from
+        its blocks); done, it is no longer owed and ``learn.exported`` says so; failed, it is
+        tried again ``learn_retry`` seconds later. Returns whether it was done."""
+        learn, sid = self.learn, meta.session_id
+        assert learn is not None
+        try:
+            if edited is None:
+                edited = (await self._sorted_blocks(sid))[2]
+            records = await self.workers.run(corrections, edited, meta.tenant_id, sid, meta.pinned)
+            where = await with_retries(
+                lambda: learn.export(meta.tenant_id, sid, records), self.settings.retry
+            )
+            await self.buffer.learn_export_done(sid)
+        except Exception as exc:
+            retry = self.settings.learn_retry
+            log.warning("session %s: the LEARN export failed (%r); tried again in %g s", sid, exc, retry)
+            self.metrics.learn_export_failures.inc()
+            with contextlib.suppress(Exception):  # (left as claimed, it is tried after the claim)
+                await self.buffer.retry_learn_export(sid, retry)
+            return False
+        payload = self._event("learn.exported", _SYSTEM, {"records": len(records), "location": where})
+        await self.buffer.emit(sid, payload)
+        return True
+
+    async def retry_learn_exports(self, limit: int = 20) -> int:
+        """Try again, one by one, the LEARN exports owed whose time has come: a try that failed,
+        or one whose instance died (its claim lapsed). One that no longer has a finalized
+        session (expired after its retention) is dropped. Returns how many were claimed."""
+        owed = await self.buffer.claim_learn_exports(LEARN_EXPORT_CLAIM, limit)
+        for sid in owed:
+            meta = await self.buffer.meta(sid)
+            if meta is None or meta.status != FINALIZED:
+                await self.buffer.learn_export_done(sid)
+                continue
+            await self._export_learn(meta, None)
+        return len(owed)
+
+    async def retry_learn_exports_forever(self) -> None:
+        """Every ``learn_retry`` seconds, the exports owed (see :meth:`retry_learn_exports`)."""
+        if self.learn is None:
+            return
+        while True:
+            await asyncio.sleep(self.settings.learn_retry)
+            try:
+                while await self.retry_learn_exports() > 0:
+                    pass  # until none is due
+            except Exception as exc:
+                log.warning("the LEARN exports owed could not be read: %r", exc)
 
     async def _keep_lock(self, session_id: str, owner: str) -> None:
         """Renew the finalize lock until cancelled, or until it is no longer ours (ended, or

@@ -248,6 +248,9 @@ class Settings:
     registry_url: str | None = None
     learn_url: str | None = None
     """Each collaborator runs embedded unless its URL is set."""
+    learn_retry: float = 300.0
+    """Seconds between tries of an export of corrections that LEARN did not take (any instance
+    tries it again, until it is taken or the session expires)."""
     service_token: str | None = field(default=None, repr=False)
     """The shared secret between the orchestrators and the collaborators they reach by URL: sent
     as ``Authorization: Bearer`` on every call, and required by ``astra core|builder|guard|
@@ -321,6 +324,7 @@ class Settings:
             tenants_url=env.get("ASTRA_TENANTS_URL") or None,
             registry_url=env.get("ASTRA_REGISTRY_URL") or None,
             learn_url=env.get("ASTRA_LEARN_URL") or None,
+            learn_retry=_float(env, "ASTRA_LEARN_RETRY", 300.0),
             service_token=_secret(env, "ASTRA_SERVICE_TOKEN"),
             s3_bucket=env.get("ASTRA_S3_BUCKET") or None,
             s3_prefix=env.get("ASTRA_S3_PREFIX", ""),
@@ -423,6 +427,7 @@ class Settings:
             ("ASTRA_REDIS_SOCKET_TIMEOUT", self.redis_socket_timeout),
             ("ASTRA_REDIS_POOL_TIMEOUT", self.redis_pool_timeout),
             ("ASTRA_SERVICE_TIMEOUT", self.retry.timeout),
+            ("ASTRA_LEARN_RETRY", self.learn_retry),
         ):
             if not value > 0:
                 raise SettingsError(f"{name} must be more than 0 (it is {value:g})")

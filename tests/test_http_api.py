@@ -1676,6 +1676,7 @@ def test_healthz_and_metrics(client: TestClient, make_token: Callable[..., str])
         'astra_finalize_seconds_count{outcome="failed"} 0.0',
         'astra_resyncs_total{reason="gap"} 0.0',
         'astra_ws_closes_total{code="1013"} 0.0',
+        "astra_learn_export_failures_total 0.0",
     ):
         assert series in text, series
     token = make_token()

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable
+from typing import Any
 
 import anyio
 import httpx
 import msgpack
+import pytest
 from starlette.testclient import TestClient
 
+from server import orchestrator as orchestrator_module
 from server.app import create_app
-from server.keys import SessionKeys
+from server.errors import ServiceUnavailable
+from server.keys import LEARN_OWED, SessionKeys
 from server.services.learn import HttpLearn, correction_records
-from server.settings import Settings
+from server.settings import Retry, Settings
 
-from .conftest import TENANT
+from .conftest import TENANT, wait_until, with_settings
 
 
 def test_corrected_blocks_are_exported_as_jsonl_after_finalize(
@@ -70,6 +75,95 @@ def test_corrected_blocks_are_exported_as_jsonl_after_finalize(
         record["human"]["text"] == "Tiene la palabra el concejal Pedro Gómez."
         and record["edited_by"] == "ana"
     )
+
+
+class DownLearn:
+    """A LEARN that refuses every export until ``up`` (counting the tries), then hands it on."""
+
+    def __init__(self, then: Any, up: bool = False) -> None:
+        self.then, self.up, self.tries = then, up, 0
+
+    async def export(self, tenant_id: str, session_id: str, records: Any) -> str:
+        self.tries += 1
+        if not self.up:
+            raise ServiceUnavailable("LEARN is down")
+        location: str = await self.then.export(tenant_id, session_id, records)
+        return location
+
+
+def _finalized_with_a_correction(client: TestClient, token: str) -> str:
+    """A session with one block a person corrected (through the API), finalized: its id."""
+    auth = {"authorization": f"Bearer {token}"}
+    sid: str = client.post("/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth).json()[
+        "session_id"
+    ]
+    api = f"/v1/orchestrator/session/{sid}"
+    block = client.post(f"{api}/append", json={"text": "Tiene la palabra Pedro Gomes."}, headers=auth).json()[
+        "block"
+    ]
+    edit = {"base_version": block["version"], "changes": {"text": "Tiene la palabra Pedro Gómez."}}
+    assert client.patch(f"{api}/blocks/{block['block_id']}", json=edit, headers=auth).status_code == 200
+    assert client.post(f"{api}/finalize", headers=auth).status_code == 200
+    return sid
+
+
+def _exported(client: TestClient, token: str, sid: str) -> list[dict[str, Any]]:
+    auth = {"authorization": f"Bearer {token}"}
+    events = client.get(f"/v1/orchestrator/session/{sid}/events", headers=auth).json()["events"]
+    return [e for e in events if e["kind"] == "learn.exported"]
+
+
+def _owed(client: TestClient, sid: str) -> bool:
+    redis = client.app.state.astra.redis  # type: ignore[attr-defined]
+    return client.portal.call(redis.zscore, LEARN_OWED, sid) is not None  # type: ignore[union-attr]
+
+
+def test_an_export_learn_refused_is_tried_again_until_it_is_taken(
+    settings: Settings, make_token: Callable[..., str]
+) -> None:
+    """LEARN down when a session is finalized: the acta is sealed all the same, the export
+    stays owed and is tried again every ``learn_retry`` seconds, and once LEARN is back it takes
+    the corrections (the export was tried once, and a failure lost them for good)."""
+    token = make_token(role="admin")
+    fast = with_settings(settings, learn_retry=0.2, retry=Retry(attempts=1, base_delay=0.01))
+    with TestClient(create_app(fast)) as client:
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        learn = orch.learn = DownLearn(orch.learn)
+        sid = _finalized_with_a_correction(client, token)
+        wait_until(lambda: learn.tries >= 3, 30, "the export tried again")
+        assert _owed(client, sid) and not _exported(client, token, sid)
+        failures = orch.metrics.registry.get_sample_value("astra_learn_export_failures_total")
+        assert failures is not None and failures >= 2  # (the third try may not be counted yet)
+        learn.up = True
+        wait_until(lambda: _exported(client, token, sid), 30, "learn.exported")
+        (exported,) = _exported(client, token, sid)
+        assert exported["data"]["records"] == 1 and not _owed(client, sid)
+        store = client.app.state.astra.store  # type: ignore[attr-defined]
+        (line,) = client.portal.call(store.get_bytes, exported["data"]["location"]).splitlines()  # type: ignore[union-attr]
+    assert json.loads(line)["human"]["text"] == "Tiene la palabra Pedro Gómez."
+
+
+def test_an_export_whose_instance_died_is_taken_over_by_another(
+    settings: Settings, make_token: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The instance that finalized a session stops while LEARN is away (its try neither done
+    nor failed): once its claim lapses, another instance exports the corrections."""
+    monkeypatch.setattr(orchestrator_module, "LEARN_EXPORT_CLAIM", 1.0)
+    token = make_token(role="admin")
+    hanging = asyncio.Event()  # never set: LEARN does not answer
+
+    class HungLearn:
+        async def export(self, tenant_id: str, session_id: str, records: Any) -> str:
+            await hanging.wait()
+            raise AssertionError("unreachable")
+
+    with TestClient(create_app(with_settings(settings, learn_retry=0.2))) as client:
+        client.app.state.astra.orchestrator.learn = HungLearn()  # type: ignore[attr-defined]
+        sid = _finalized_with_a_correction(client, token)
+        wait_until(lambda: _owed(client, sid), 30, "the export owed")
+    with TestClient(create_app(with_settings(settings, learn_retry=0.2))) as other:
+        wait_until(lambda: _exported(other, token, sid), 30, "learn.exported by the other instance")
+        assert _exported(other, token, sid)[0]["data"]["records"] == 1 and not _owed(other, sid)
 
 
 def test_http_learn_posts_ndjson() -> None:

@@ -184,6 +184,12 @@ async def test_every_buffer_script_touches_only_its_own_sessions_slot(redis_clus
         ] == "closed"
         tenant_calls = len(client.scripts)
         assert await buffer.admit_session("TENANT_CLUSTER_TEST", sid, 10)
+        learn_calls = len(client.scripts)
+        await buffer.owe_learn_export(sid, 60)
+        assert sid not in await buffer.claim_learn_exports(60, 10)  # its try has a minute
+        await buffer.retry_learn_export(sid, 0)
+        assert sid in await buffer.claim_learn_exports(60, 1000)
+        await buffer.learn_export_done(sid)
     finally:
         await client.aclose()
     registered = {s.sha for s in vars(buffer).values() if isinstance(s, AsyncScript)}
@@ -193,8 +199,10 @@ async def test_every_buffer_script_touches_only_its_own_sessions_slot(redis_clus
     assert all(key_slot(key) == slot for _, keys in session_calls for key in keys), session_calls
     # A tenant's script (admission to the open-session count) stays in the tenant's own slot.
     tenant_slot = key_slot(keys.tenant_open_sessions("TENANT_CLUSTER_TEST").encode())
-    tenant_calls_made = client.scripts[tenant_calls:]
+    tenant_calls_made = client.scripts[tenant_calls:learn_calls]
     assert all(key_slot(key) == tenant_slot for _, ks in tenant_calls_made for key in ks), tenant_calls_made
+    # The LEARN exports owed: one key of its own, whatever the session.
+    assert {ks for _, ks in client.scripts[learn_calls:]} == {(keys.LEARN_OWED.encode(),)}
 
 
 # -- live events across nodes --------------------------------------------------------------------
