@@ -340,12 +340,14 @@ class SessionAudio:
             read = int(state.get("cursor_bytes", "0"))  # audio bytes gone through (audio_backlog)
             told = read  # ... as the last checkpoint told Redis
             covered = int(state.get("covered", "0"))
+            # (recorded by a version that kept only whether it was cut at the length limit)
+            forced_carry = covered - 1 if state.get("covered_forced") == "1" else -1
             segmenter = Segmenter(
                 None,
                 svc.settings.segmenter,
                 start_sample=sample,
                 skip_until=covered,
-                skip_continues=state.get("covered_forced") == "1",
+                carry_until=int(state.get("covered_carry", forced_carry)),
             )
             decoder = None
             # Where a successor must resume: the last entry boundary with nothing in progress.
@@ -443,8 +445,11 @@ class SessionAudio:
                         else:
                             utterances = await self._score(segmenter)
                     elif fmt == "end":
+                        carried = segmenter.carry_until >= 0
                         utterances = await self._close_stream(decoder, segmenter, cursor, flush=True)
                         decoder, broken = None, False
+                        if carried and not utterances:  # (a piece cut now records its own)
+                            await buffer.end_audio_carry(sid)
                     else:  # webm / ogg
                         # a container of another format is another stream, said or not (an Ogg
                         # stream fed to a WebM decoder was skipped as garbage, acked audio lost)

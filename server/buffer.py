@@ -542,8 +542,10 @@ return out
 
 # KEYS: meta, utterances, events, lease, audio refs
 # ARGV: utterance id, record, covered_end, event_payload, channel, '1' if cut at the length limit,
-#       the audio owner cutting it ('' = not fenced), where its audio is stored ('' = not said)
-# The audio covered by utterances so far, and whether the last one was cut mid-speech: where a
+#       the audio owner cutting it ('' = not fenced), where its audio is stored ('' = not said),
+#       its carry (speech starting up to that sample goes on with it; -1: none)
+# The audio covered by utterances so far, and whether the last one was cut mid-speech (its
+# carry; covered_forced for a version that knew only cuts at the length limit): where a
 # successor resumes, and whether what it cuts next goes on with that speech. Refused (-1) to an
 # owner whose lease is gone: its successor cuts the same audio from the last checkpoint, with
 # other boundaries, so both would store a block for the same speech. Taken as known (0) once the
@@ -564,7 +566,8 @@ end
 if ARGV[8] ~= '' then redis.call('HSET', KEYS[5], ARGV[1], ARGV[8]) end
 local covered = tonumber(redis.call('HGET', KEYS[1], 'audio_covered') or '0')
 if tonumber(ARGV[3]) > covered then
-  redis.call('HSET', KEYS[1], 'audio_covered', ARGV[3], 'audio_covered_forced', ARGV[6])
+  redis.call('HSET', KEYS[1], 'audio_covered', ARGV[3], 'audio_covered_forced', ARGV[6],
+             'audio_covered_carry', ARGV[9])
 end
 return emit(KEYS[1], KEYS[3], ARGV[5], ARGV[4])
 """
@@ -1695,7 +1698,16 @@ class SessionBuffer:
         return [(_text(entry_id), fields) for entry_id, fields in entries], _text(status or OPEN)
 
     async def audio_state(self, session_id: str) -> dict[str, str]:
-        names = ("status", "cursor", "cursor_sample", "cursor_bytes", "covered", "covered_forced", "last")
+        names = (
+            "status",
+            "cursor",
+            "cursor_sample",
+            "cursor_bytes",
+            "covered",
+            "covered_forced",
+            "covered_carry",
+            "last",
+        )
         fields = ["status", *(f"audio_{name}" for name in names[1:])]
         raw = await self._r.hmget(SessionKeys(session_id).meta, fields)
         return {name: _text(value) for name, value in zip(names, raw, strict=True) if value is not None}
@@ -1751,10 +1763,12 @@ class SessionBuffer:
         event_payload: bytes,
         *,
         forced: bool = False,
+        carry: int = -1,
         owner: str = "",
     ) -> bool:
         """Record a cut utterance as pending until its block is stored; False if already known.
-        ``forced``: it was cut at the length limit (the speech went on). ``owner``: only while
+        ``forced``: it was cut in the middle of speech (the speech went on); ``carry``: speech
+        starting up to that sample goes on with it (``Utterance.carry``). ``owner``: only while
         that audio owner holds the session's lease, else :class:`LeaseLost`."""
         k = SessionKeys(session_id)
         done = int(
@@ -1769,12 +1783,20 @@ class SessionBuffer:
                     "1" if forced else "0",
                     owner,
                     record.get("audio_ref", ""),
+                    carry,
                 ],
             )
         )
         if done < 0:
             raise LeaseLost(f"the audio lease of {session_id} is no longer {owner}'s")
         return bool(done)
+
+    async def end_audio_carry(self, session_id: str) -> None:
+        """The recording ended after the last utterance recorded was cut where its audio stalled:
+        what a successor cuts next is speech of its own (see ``Utterance.carry``)."""
+        await self._r.hset(
+            SessionKeys(session_id).meta, mapping={"audio_covered_carry": -1, "audio_covered_forced": "0"}
+        )
 
     async def utterance_audio_ref(self, session_id: str, utterance_id: str) -> str | None:
         """Where a recorded utterance's audio is stored (its ``audio_ref``), whatever became of it;

@@ -745,7 +745,7 @@ class Orchestrator:
             {k: v for k, v in record.items() if k not in ("forced", "continues")},
         )
         if not await self.buffer.record_utterance(
-            session_id, uid, record, utt.end, payload, forced=utt.forced, owner=owner
+            session_id, uid, record, utt.end, payload, forced=utt.forced, carry=utt.carry, owner=owner
         ):
             return None
         return record

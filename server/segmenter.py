@@ -114,8 +114,12 @@ class Utterance:
     forced: bool
     """True when cut by ``max_utterance_s`` (the speech went on)."""
     continues: bool = False
-    """True when it goes on with the speech of an utterance cut by ``max_utterance_s`` (the one
-    before it was ``forced``)."""
+    """True when it goes on with the speech of the utterance before it (cut at
+    ``max_utterance_s``, at a pause when the audio stopped, or where a stalled stream was
+    flushed)."""
+    carry: int = -1
+    """Speech whose first window starts at or before this sample goes on with this utterance
+    (-1: none): what a successor resuming after it needs to know (``carry_until``)."""
 
 
 class Segmenter:
@@ -124,10 +128,10 @@ class Segmenter:
     ``start_sample``: absolute index of the first sample that will be fed (resume after a checkpoint).
     ``skip_until``: absolute index before which no utterance may start (that audio is already covered
     by utterances recorded earlier); speech that began before it is clipped to start there, and must
-    still last ``min_speech_ms`` after it to be kept. ``skip_continues``: the utterance recorded
-    last, which ends at ``skip_until``, was cut at the length limit; speech going on across
-    ``skip_until`` continues it (a successor resuming a session's audio where its owner died
-    knows the next piece of a long speech for what it is).
+    still last ``min_speech_ms`` after it to be kept. ``carry_until``: the ``carry`` of the
+    utterance recorded last, which ends at ``skip_until``: speech starting at or before it
+    continues that utterance (a successor resuming a session's audio where its owner died knows
+    the next piece of a long speech, or of one whose audio stalled, for what it is).
 
     After :meth:`flush` the segmenter may be fed again: it continues as a new stream starting at
     :attr:`position`.
@@ -140,7 +144,7 @@ class Segmenter:
         *,
         start_sample: int = 0,
         skip_until: int = 0,
-        skip_continues: bool = False,
+        carry_until: int = -1,
     ) -> None:
         if start_sample < 0:
             raise ValueError(f"start_sample must be >= 0, got {start_sample}")
@@ -160,7 +164,7 @@ class Segmenter:
         # Speech whose first window starts at or before this continues the utterance recorded
         # last (that one ended with its speech going on): a successor's resume after a forced
         # cut, or audio resumed after a stall's flush (-1: none).
-        self._carry_from = skip_until if skip_continues else -1
+        self._carry_from = carry_until
 
         self._position = start_sample  # one past the last sample fed
         self._scored = start_sample  # one past the last window scored (a cell boundary until flush)
@@ -197,6 +201,12 @@ class Segmenter:
     def in_speech(self) -> bool:
         """An utterance is being built: speech was scored and its end not yet found."""
         return self._in_speech
+
+    @property
+    def carry_until(self) -> int:
+        """Speech starting at or before this sample would go on with the last utterance cut, -1
+        when none would (see :meth:`flush`)."""
+        return self._carry_from
 
     @property
     def buffered_samples(self) -> int:
@@ -303,12 +313,12 @@ class Segmenter:
         if self._in_speech:
             pause = self._silence_start  # None: cut in the middle of speech
             end = pause if pause is not None else self._position
-            kept = len(out)
-            self._close(end, self._position, out, forced=resumable and pause is None)
-            if resumable and len(out) > kept:
-                # what would have kept it going had the audio not stalled: speech before the
-                # pause (open, or starting at the stall) reaches min_silence
-                self._carry_from = end + self._min_silence - 1
+            # what would have kept it going had the audio not stalled: speech before the pause
+            # (open, or starting at the stall) reaches min_silence
+            carry = end + self._min_silence - 1 if resumable else -1
+            self._close(end, self._position, out, forced=resumable and pause is None, carry=carry)
+        elif not resumable:
+            self._carry_from = -1  # the stream ended: what comes next is speech of its own
         # A later feed starts a new grid (the tail's last window was zero-padded).
         self._scored = self._position
         self._vad_state = None
@@ -349,6 +359,8 @@ class Segmenter:
         keep_from = self._scored - self._keep
         if self._in_speech:
             keep_from = min(keep_from, self._seg_start)
+        elif self._scored <= self._carry_from:  # a piece continuing the last one starts there
+            keep_from = min(keep_from, self._floor)
         drop = keep_from - self._buf_start
         if drop > 0:
             del self._buf[: drop * 2]  # deleting a bytearray's head is O(1) in CPython
@@ -383,18 +395,23 @@ class Segmenter:
         if self._max_len is not None and we - self._seg_start >= self._max_len:
             self._force_cut(out)
 
-    def _close(self, speech_end: int, scored_end: int, out: list[Utterance], *, forced: bool = False) -> None:
+    def _close(
+        self, speech_end: int, scored_end: int, out: list[Utterance], *, forced: bool = False, carry: int = -1
+    ) -> None:
         """End the utterance in progress: its speech ends at speech_end, audio is scored up to scored_end.
 
         The end padding stops at scored_end (not at `position`, which depends on the frame sizes).
-        ``forced``: the speech went on past the end (a stalled stream's flush).
+        ``forced``: the speech went on past the end (a stalled stream's flush); ``carry``: speech
+        starting up to there goes on with it (see :meth:`flush`).
         """
         start = self._seg_start
         end = min(speech_end + self._pad, scored_end)
         speech = speech_end - max(self._speech_start, self._skip_until)
         keep = speech > 0 and (self._continuation or speech >= self._min_speech)
+        self._carry_from = -1
         if keep and end > start:
-            self._emit(start, end, forced=forced, out=out)
+            self._emit(start, end, forced=forced, out=out, carry=carry)
+            self._carry_from = carry
         self._in_speech = False
         self._continuation = False
         self._silence_start = None
@@ -442,7 +459,11 @@ class Segmenter:
                     cut, quietest = ws + WINDOW // 2, p
         return cut
 
-    def _emit(self, start: int, end: int, *, forced: bool, out: list[Utterance]) -> None:
+    def _emit(self, start: int, end: int, *, forced: bool, out: list[Utterance], carry: int = -1) -> None:
         pcm = self._samples(start, end)
-        out.append(Utterance(start=start, end=end, pcm=pcm, forced=forced, continues=self._continuation))
+        if forced and carry < 0:  # cut in the middle of speech: speech under way at the cut goes on
+            carry = end - 1
+        out.append(
+            Utterance(start=start, end=end, pcm=pcm, forced=forced, continues=self._continuation, carry=carry)
+        )
         self._floor = max(self._floor, end)

@@ -881,13 +881,16 @@ def test_an_owner_whose_audio_stopped_looks_at_its_stream_in_one_round_trip(
 
 
 def _blocks_after_audio_stops_mid_speech(
-    settings: Settings, make_token: Callable[..., str], *, resend: bool, late: bool = False
+    settings: Settings, make_token: Callable[..., str], *, resend: bool, late: str = ""
 ) -> tuple[list[dict[str, Any]], float, float]:
     """Stream a timeline of two speeches, stop in the middle of the second without audio_end,
-    and (``resend``) send the rest after the quiet_flush cut (``late``: after the quiet_rest_flush
-    one), as a console does after a network cut. Returns the audio blocks' metadata once their
-    audio reaches the stop (goes past it, when resent), with the second speech's start and the
-    stop, in seconds."""
+    and (``resend``) send the rest after the quiet_flush cut, as a console does after a network
+    cut; ``late``: after the quiet_rest_flush one, to the same owner (``owner``), once it has
+    let the session go (``successor``), or after an ``audio_end`` (``ended``: a new recording
+    that starts with those words; ``ended_successor``: its owner let the session go after
+    the end). Returns the audio blocks' metadata once their audio reaches
+    the stop (goes past it, when resent), with the second speech's start and the stop, in
+    seconds."""
     token = make_token()
     auth = {"authorization": f"Bearer {token}"}
     timeline = make_timeline(random.Random(5), pieces=2)
@@ -900,10 +903,16 @@ def _blocks_after_audio_stops_mid_speech(
         orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
         orch.core = InstantCore()
         quiet = {"quiet_flush": 1.0, "quiet_rest_flush": 30.0 if resend and not late else 2.0}
+        if late.endswith("successor"):
+            quiet["idle_release"] = 2.5
         orch.audio.settings = dataclasses.replace(orch.audio.settings, **quiet)
         session_id = client.post(
             "/v1/orchestrator/session/start", json={"tenant_id": TENANT}, headers=auth
         ).json()["session_id"]
+
+        def owner_gone() -> bool:
+            return session_id not in orch.audio._running
+
         with client.websocket_connect(f"/v1/orchestrator/session/{session_id}/stream") as ws:
             ws.send_bytes(msgpack.packb({"type": "hello", "client_id": "mic", "token": token}))
             for seq, data in enumerate(frames[:cut_at], 1):
@@ -919,10 +928,18 @@ def _blocks_after_audio_stops_mid_speech(
                     # the cut at a pause (late: the rest's flush, up to the stop)
                     if resend and not resent and reached > (stop - 0.01 if late else start / 16_000):
                         resent = True
-                        for seq, data in enumerate(frames[cut_at:], cut_at + 1):
+                        first = cut_at + 1
+                        if late.startswith("ended"):
+                            ws.send_bytes(msgpack.packb({"type": "audio_end", "seq": first}))
+                            first += 1
+                        if late.endswith("successor"):
+                            wait_until(owner_gone, 30, "the owner to let go")
+                        for seq, data in enumerate(frames[cut_at:], first):
                             frame_out = {"type": "audio", "seq": seq, "format": "pcm16", "data": data}
                             ws.send_bytes(msgpack.packb(frame_out))
-                        ws.send_bytes(msgpack.packb({"type": "audio_end", "seq": len(frames) + 1}))
+                        ws.send_bytes(
+                            msgpack.packb({"type": "audio_end", "seq": first + len(frames) - cut_at})
+                        )
         blocks = client.get(f"/v1/orchestrator/session/{session_id}/blocks", headers=auth).json()["blocks"]
     return [b["audio_metadata"] for b in blocks], start / 16_000, stop
 
@@ -957,20 +974,25 @@ def test_audio_resent_after_a_network_cut_goes_on_with_the_words_cut_off(
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.parametrize("late", ["owner", "successor", "ended", "ended_successor"])
 def test_audio_resent_after_the_rest_was_flushed_continues_the_piece_flushed(
-    settings: Settings, make_token: Callable[..., str]
+    settings: Settings, make_token: Callable[..., str], late: str
 ) -> None:
     """A network cut longer than quiet_rest_flush in the middle of speech: the rest up to the stop
     became a block, and the words resent after it go on with it (``continues_previous``, so the
-    acta joins them) from where it ended. They were taken as speech of their own, and a word's
-    tail under min_speech was dropped."""
-    audio, start, stop = _blocks_after_audio_stops_mid_speech(settings, make_token, resend=True, late=True)
+    acta joins them) from where it ended, whether the owner that flushed it cuts them or (the
+    resend came after it let the session go) a successor. They were taken as speech of their
+    own, and a word's tail under min_speech was dropped. A recording that ended (``audio_end``)
+    before the same words came is another: they are not joined to the speech before."""
+    audio, start, stop = _blocks_after_audio_stops_mid_speech(settings, make_token, resend=True, late=late)
     second = [a for a in audio if a["time_end"] > start]
     flushed = next(i for i, a in enumerate(second) if a["time_end"] >= stop - 0.01)
     assert second[flushed]["time_end"] == pytest.approx(stop, abs=0.01), audio  # cut at the stop
     resent = second[flushed + 1]
-    assert resent.get("continues_previous") is True, audio
-    assert resent["time_start"] == second[flushed]["time_end"], audio
+    ended = late.startswith("ended")
+    assert resent.get("continues_previous") is (None if ended else True), audio
+    if not ended:
+        assert resent["time_start"] == second[flushed]["time_end"], audio
 
 
 @pytest.mark.timeout(120)

@@ -338,7 +338,10 @@ def test_a_successor_resuming_after_a_cut_at_the_length_limit_knows_the_next_pie
         first.feed(chunk)
         if first.idle:
             checkpoint = first.position
-    resumed = Segmenter(ScriptedVad(), start_sample=checkpoint, skip_until=whole[0].end, skip_continues=True)
+    assert whole[0].carry == whole[0].end - 1  # speech under way at the cut goes on
+    resumed = Segmenter(
+        ScriptedVad(), start_sample=checkpoint, skip_until=whole[0].end, carry_until=whole[0].carry
+    )
     assert run(resumed, pcm[checkpoint * 2 :]) == whole[1:]
     # the piece recorded last was not cut at the limit: what follows it is speech of its own
     after_a_pause = Segmenter(ScriptedVad(), start_sample=checkpoint, skip_until=whole[0].end)
@@ -490,11 +493,12 @@ def test_a_stream_that_stalled_mid_speech_is_flushed_as_going_on_and_its_resend_
     """Audio that stopped coming in the middle of speech and was flushed (``resumable``: a
     network cut whose audio the console resends later). The piece flushed is cut as at the length
     limit, and speech fed after it before a pause of min_silence continues it, kept however short
-    (a word's tail): it was a piece of its own, not joined in the acta, and under min_speech
-    dropped. The same when the audio stalled in a pause too short to end the speech. A successor
-    resuming from a checkpoint at the flush knows the piece after it continues. A flush at the
-    end of a stream that ended leaves what follows on its own, as does a resend that starts with
-    a pause of min_silence."""
+    (a word's tail), with its audio from where the flushed piece ended: it was a piece of its
+    own, not joined in the acta, and under min_speech dropped. The same when the audio stalled
+    in a pause too short to end the speech. A successor resuming at the flush with the piece's
+    ``carry`` decides as the owner does. A flush at the end of a stream that ended, or an end
+    after the stall's flush, leaves what follows on its own, as does a resend that starts with a
+    pause of min_silence."""
     said = pcm_of(script((QUIET, 20), (SPEECH, 40)))  # stops mid-word
     tail = pcm_of(script((SPEECH, 2), (QUIET, 30)))  # 64 ms of the word, resent later
     end = len(said) // 2
@@ -503,35 +507,49 @@ def test_a_stream_that_stalled_mid_speech_is_flushed_as_going_on_and_its_resend_
     assert run(stalled, said, flush=False) == []
     (piece,) = stalled.flush(resumable=True)
     assert (piece.start, piece.end, piece.forced, piece.continues) == (20 * W - PAD, end, True, False)
+    assert piece.carry == stalled.carry_until == end + MIN_SILENCE - 1
     (rest,) = run(stalled, tail)
     assert (rest.start, rest.end, rest.continues) == (end, end + 2 * W + PAD, True)
+    check_invariants([rest], tail, origin=end)
+    assert stalled.carry_until == -1  # the rest ended as speech does
 
-    # a successor from the checkpoint at the flush (covered up to it, the last piece forced)
-    successor = Segmenter(ScriptedVad(), start_sample=end, skip_until=end, skip_continues=True)
+    # a successor from the checkpoint at the flush (covered up to it, with its carry)
+    successor = Segmenter(ScriptedVad(), start_sample=end, skip_until=end, carry_until=piece.carry)
     assert run(successor, tail) == [rest]
 
     ended = Segmenter(ScriptedVad())  # the recording ended there: what follows is new speech
     run(ended, said, flush=False)
-    assert [(u.forced, u.continues) for u in ended.flush()] == [(False, False)]
+    assert [(u.forced, u.continues, u.carry) for u in ended.flush()] == [(False, False, -1)]
     assert run(ended, tail) == []  # 64 ms on its own: a click
+    ended_after = Segmenter(ScriptedVad())  # ... also when it ends after the stall's flush
+    run(ended_after, said, flush=False)
+    ended_after.flush(resumable=True)
+    assert ended_after.flush() == [] and ended_after.carry_until == -1
+    assert run(ended_after, tail) == []
 
     # stalled 5 windows into a pause: the speech ended there unless more comes before
     # min_silence (19 windows) from the pause's start; the piece resent after it starts where
-    # the flushed one ended
+    # the flushed one ended, with the audio in between, for the owner and for a successor
     for gap, continues in ((13, True), (14, False)):
         paused = Segmenter(ScriptedVad())
         run(paused, said + pcm_of(script((QUIET, 5))), flush=False)
         (piece,) = paused.flush(resumable=True)
         assert (piece.end, piece.forced) == (end + 5 * W, False)  # its padding cut by the stall
-        after = run(paused, pcm_of(script((QUIET, gap), (SPEECH, 10), (QUIET, 30))))
+        resend = pcm_of(script((QUIET, gap), (SPEECH, 10), (QUIET, 30)))
+        after = run(paused, resend)
         assert [(u.continues, u.start == piece.end) for u in after] == [(continues, continues)], gap
+        check_invariants(after, resend, origin=piece.end)
+        heir = Segmenter(ScriptedVad(), start_sample=piece.end, skip_until=piece.end, carry_until=piece.carry)
+        assert run(heir, resend) == after, gap
 
     for gap, continues in ((18, True), (19, False)):  # stalled mid-speech, resent after a pause
         late = Segmenter(ScriptedVad())
         run(late, said, flush=False)
         late.flush(resumable=True)
-        after = run(late, pcm_of(script((QUIET, gap), (SPEECH, 10), (QUIET, 30))))
+        resend = pcm_of(script((QUIET, gap), (SPEECH, 10), (QUIET, 30)))
+        after = run(late, resend)
         assert [u.continues for u in after] == [continues], gap
+        check_invariants(after, resend, origin=end)  # the audio kept from the stall on
 
 
 RICH = script(
