@@ -1850,51 +1850,71 @@ class Orchestrator:
 
     async def _export_learn(self, meta: SessionMeta, edited: list[bytes] | None) -> bool:
         """One try of the LEARN export owed for a finalized session (``edited`` None: read from
-        its blocks); done, it is no longer owed and ``learn.exported`` says so; failed, it is
-        tried again ``learn_retry`` seconds later. Returns whether it was done."""
+        its blocks). Done, it is no longer owed and ``learn.exported`` says so. LEARN failing (or
+        Redis, reading the blocks) leaves it owed, tried again ``learn_retry`` seconds later;
+        records that could not be made are given up (the same data would fail the same way).
+        Returns whether LEARN took it (False: the next ones owed wait too)."""
         learn, sid = self.learn, meta.session_id
         assert learn is not None
         try:
             if edited is None:
                 edited = (await self._sorted_blocks(sid))[2]
             records = await self.workers.run(corrections, edited, meta.tenant_id, sid, meta.pinned)
+        except STORE_ERRORS as exc:
+            return await self._learn_export_failed(sid, exc)
+        except Exception as exc:
+            log.error("session %s: the LEARN records could not be made; not exported: %r", sid, exc)
+            self.metrics.learn_export_failures.inc()
+            with contextlib.suppress(Exception):
+                await self.buffer.learn_export_done(sid)
+            return True
+        try:
             where = await with_retries(
                 lambda: learn.export(meta.tenant_id, sid, records), self.settings.retry
             )
-            await self.buffer.learn_export_done(sid)
         except Exception as exc:
-            retry = self.settings.learn_retry
-            log.warning("session %s: the LEARN export failed (%r); tried again in %g s", sid, exc, retry)
-            self.metrics.learn_export_failures.inc()
-            with contextlib.suppress(Exception):  # (left as claimed, it is tried after the claim)
-                await self.buffer.retry_learn_export(sid, retry)
-            return False
-        payload = self._event("learn.exported", _SYSTEM, {"records": len(records), "location": where})
-        await self.buffer.emit(sid, payload)
+            return await self._learn_export_failed(sid, exc)
+        try:  # (not done, it is exported again once its claim lapses: at least once)
+            await self.buffer.learn_export_done(sid)
+            payload = self._event("learn.exported", _SYSTEM, {"records": len(records), "location": where})
+            await self.buffer.emit(sid, payload)
+        except Exception as exc:
+            log.warning("session %s: exported to LEARN, but not noted so: %r", sid, exc)
         return True
 
-    async def retry_learn_exports(self, limit: int = 20) -> int:
-        """Try again, one by one, the LEARN exports owed whose time has come: a try that failed,
-        or one whose instance died (its claim lapsed). One that no longer has a finalized
-        session (expired after its retention) is dropped. Returns how many were claimed."""
-        owed = await self.buffer.claim_learn_exports(LEARN_EXPORT_CLAIM, limit)
-        for sid in owed:
-            meta = await self.buffer.meta(sid)
-            if meta is None or meta.status != FINALIZED:
-                await self.buffer.learn_export_done(sid)
-                continue
-            await self._export_learn(meta, None)
-        return len(owed)
+    async def _learn_export_failed(self, sid: str, exc: Exception) -> bool:
+        retry = self.settings.learn_retry
+        log.warning("session %s: the LEARN export failed (%r); tried again in %g s", sid, exc, retry)
+        self.metrics.learn_export_failures.inc()
+        with contextlib.suppress(Exception):  # (left as claimed, it is tried after the claim)
+            await self.buffer.retry_learn_export(sid, retry)
+        return False
+
+    async def retry_learn_export(self) -> bool | None:
+        """Try again the LEARN export owed whose time came first (a try that failed, or one
+        whose instance died: its claim lapsed), claimed just before its try. One that no longer
+        has a finalized session (expired after its retention) is dropped. None when none is
+        due; else whether it was taken (or dropped)."""
+        owed = await self.buffer.claim_learn_exports(LEARN_EXPORT_CLAIM, 1)
+        if not owed:
+            return None
+        meta = await self.buffer.meta(owed[0])
+        if meta is None or meta.status != FINALIZED:
+            await self.buffer.learn_export_done(owed[0])
+            return True
+        return await self._export_learn(meta, None)
 
     async def retry_learn_exports_forever(self) -> None:
-        """Every ``learn_retry`` seconds, the exports owed (see :meth:`retry_learn_exports`)."""
+        """Every ``learn_retry`` seconds, the exports owed that are due, one by one, until one
+        fails (LEARN is still away: the others wait for the next round rather than each cost a
+        try, and a warning, now)."""
         if self.learn is None:
             return
         while True:
             await asyncio.sleep(self.settings.learn_retry)
             try:
-                while await self.retry_learn_exports() > 0:
-                    pass  # until none is due
+                while await self.retry_learn_export():
+                    pass
             except Exception as exc:
                 log.warning("the LEARN exports owed could not be read: %r", exc)
 

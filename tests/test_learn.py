@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import time
 from collections.abc import Callable
@@ -78,13 +79,15 @@ def test_corrected_blocks_are_exported_as_jsonl_after_finalize(
 
 
 class DownLearn:
-    """A LEARN that refuses every export until ``up`` (counting the tries), then hands it on."""
+    """A LEARN that refuses every export until ``up`` (counting the tries per session), then
+    hands it on."""
 
     def __init__(self, then: Any, up: bool = False) -> None:
-        self.then, self.up, self.tries = then, up, 0
+        self.then, self.up = then, up
+        self.tries: collections.Counter[str] = collections.Counter()
 
     async def export(self, tenant_id: str, session_id: str, records: Any) -> str:
-        self.tries += 1
+        self.tries[session_id] += 1
         if not self.up:
             raise ServiceUnavailable("LEARN is down")
         location: str = await self.then.export(tenant_id, session_id, records)
@@ -118,6 +121,11 @@ def _owed(client: TestClient, sid: str) -> bool:
     return client.portal.call(redis.zscore, LEARN_OWED, sid) is not None  # type: ignore[union-attr]
 
 
+def _none_owed(client: TestClient) -> None:
+    """Forget the exports owed by earlier tests' sessions (this Redis lives for the whole run)."""
+    client.portal.call(client.app.state.astra.redis.delete, LEARN_OWED)  # type: ignore[attr-defined,union-attr]
+
+
 def test_an_export_learn_refused_is_tried_again_until_it_is_taken(
     settings: Settings, make_token: Callable[..., str]
 ) -> None:
@@ -129,11 +137,13 @@ def test_an_export_learn_refused_is_tried_again_until_it_is_taken(
     with TestClient(create_app(fast)) as client:
         orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
         learn = orch.learn = DownLearn(orch.learn)
+        _none_owed(client)
         sid = _finalized_with_a_correction(client, token)
-        wait_until(lambda: learn.tries >= 3, 30, "the export tried again")
+        wait_until(lambda: learn.tries[sid] >= 3, 30, "the export tried again")
         assert _owed(client, sid) and not _exported(client, token, sid)
         failures = orch.metrics.registry.get_sample_value("astra_learn_export_failures_total")
         assert failures is not None and failures >= 2  # (the third try may not be counted yet)
+        assert set(learn.tries) == {sid}
         learn.up = True
         wait_until(lambda: _exported(client, token, sid), 30, "learn.exported")
         (exported,) = _exported(client, token, sid)
@@ -159,6 +169,7 @@ def test_an_export_whose_instance_died_is_taken_over_by_another(
 
     with TestClient(create_app(with_settings(settings, learn_retry=0.2))) as client:
         client.app.state.astra.orchestrator.learn = HungLearn()  # type: ignore[attr-defined]
+        _none_owed(client)
         sid = _finalized_with_a_correction(client, token)
         wait_until(lambda: _owed(client, sid), 30, "the export owed")
     with TestClient(create_app(with_settings(settings, learn_retry=0.2))) as other:
