@@ -1729,6 +1729,13 @@ class Orchestrator:
             await cancel_and_wait([task for task in (build, renew) if not task.done()])
         summary = {k: result[k] for k in ("integrity_hash", "content_hash", "chain_head", "document_key")}
         summary["download_url"] = result["download_url"]
+        if self.learn is not None:
+            # owed before the outcome is recorded, so that an instance dying right after it
+            # still owes it (a session not finalized in the end is dropped from what is owed)
+            try:
+                await self.buffer.owe_learn_export(meta.session_id, LEARN_EXPORT_CLAIM)
+            except Exception as exc:  # exported all the same: only a failure then is not retried
+                log.warning("session %s: the LEARN export not noted as owed: %r", meta.session_id, exc)
         stored = await self.buffer.end_finalize(
             meta.session_id,
             owner,
@@ -1832,16 +1839,13 @@ class Orchestrator:
 
     def _export_corrections(self, meta: SessionMeta, edited: list[bytes]) -> None:
         """Hand the human corrections (``edited``: those blocks as stored) to LEARN in the
-        background (never delays the acta). The export is owed until LEARN takes it: a try that
-        fails, or dies with its instance, is tried again by :meth:`retry_learn_exports`."""
+        background (never delays the acta). The export is owed (since before the session was
+        recorded as finalized) until LEARN takes it: a try that fails, or dies with its instance,
+        is tried again by :meth:`retry_learn_export`."""
         if self.learn is None:
             return
 
         async def run() -> None:
-            try:
-                await self.buffer.owe_learn_export(meta.session_id, LEARN_EXPORT_CLAIM)
-            except Exception as exc:  # tried all the same: only a failure then is not retried
-                log.warning("session %s: the LEARN export not noted as owed: %r", meta.session_id, exc)
             await self._export_learn(meta, edited)
 
         task = asyncio.create_task(run())

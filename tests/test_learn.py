@@ -153,11 +153,13 @@ def test_an_export_learn_refused_is_tried_again_until_it_is_taken(
     assert json.loads(line)["human"]["text"] == "Tiene la palabra Pedro Gómez."
 
 
+@pytest.mark.parametrize("died", ["during the export", "before the export began"])
 def test_an_export_whose_instance_died_is_taken_over_by_another(
-    settings: Settings, make_token: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+    settings: Settings, make_token: Callable[..., str], monkeypatch: pytest.MonkeyPatch, died: str
 ) -> None:
     """The instance that finalized a session stops while LEARN is away (its try neither done
-    nor failed): once its claim lapses, another instance exports the corrections."""
+    nor failed), or right after the session was finalized (its try not begun): once its claim
+    lapses, another instance exports the corrections."""
     monkeypatch.setattr(orchestrator_module, "LEARN_EXPORT_CLAIM", 1.0)
     token = make_token(role="admin")
     hanging = asyncio.Event()  # never set: LEARN does not answer
@@ -168,7 +170,10 @@ def test_an_export_whose_instance_died_is_taken_over_by_another(
             raise AssertionError("unreachable")
 
     with TestClient(create_app(with_settings(settings, learn_retry=0.2))) as client:
-        client.app.state.astra.orchestrator.learn = HungLearn()  # type: ignore[attr-defined]
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        orch.learn = HungLearn()
+        if died == "before the export began":
+            orch._export_corrections = lambda *args: None
         _none_owed(client)
         sid = _finalized_with_a_correction(client, token)
         wait_until(lambda: _owed(client, sid), 30, "the export owed")
