@@ -246,6 +246,7 @@ def create_app(settings: Settings) -> Starlette:
             finally:
                 lag_probe.cancel()
                 await cancel_and_wait([learn_retries])
+                await orchestrator.stop_exports()
                 gc.set_threshold(*thresholds)
                 gc.unfreeze()
                 await orchestrator.audio.stop()

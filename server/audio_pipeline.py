@@ -91,7 +91,7 @@ def next_read_count(entries: list[Entry], budget: int = READ_BYTES) -> int:
 class Transcribe(Protocol):
     """``Orchestrator.transcribe_utterance``: CORE on one recorded utterance, its block stored;
     returns the block's template. ``after``: the transcription of the utterance cut before it;
-    ``continues``: that one was cut at the segmenter's maximum length."""
+    ``continues``: this one goes on with the speech of that one (cut in the middle of it)."""
 
     def __call__(
         self,
@@ -214,7 +214,8 @@ class SessionAudio:
         self._last_sent: asyncio.Task[str | None] | None = None
         """The transcription of the utterance sent last: the next one is classified after it."""
         self._last_forced = False
-        """Whether that utterance was cut at the segmenter's maximum length (the next continues it)."""
+        """Whether that utterance was cut in the middle of speech (for a record of an older version
+        that does not say whether it ``continues``)."""
         self._task: asyncio.Task[Any] | None = None
         self._handed: list[tuple[str, list[Entry]]] = []
         self._read_count = FIRST_READ
@@ -449,7 +450,7 @@ class SessionAudio:
                         utterances = await self._close_stream(decoder, segmenter, cursor, flush=True)
                         decoder, broken = None, False
                         if carried and not utterances:  # (a piece cut now records its own)
-                            await buffer.end_audio_carry(sid)
+                            await buffer.end_audio_carry(sid, self.owner)
                     else:  # webm / ogg
                         # a container of another format is another stream, said or not (an Ogg
                         # stream fed to a WebM decoder was skipped as garbage, acked audio lost)

@@ -541,7 +541,7 @@ return out
 )
 
 # KEYS: meta, utterances, events, lease, audio refs
-# ARGV: utterance id, record, covered_end, event_payload, channel, '1' if cut at the length limit,
+# ARGV: utterance id, record, covered_end, event_payload, channel, '1' if cut mid-speech,
 #       the audio owner cutting it ('' = not fenced), where its audio is stored ('' = not said),
 #       its carry (speech starting up to that sample goes on with it; -1: none)
 # The audio covered by utterances so far, and whether the last one was cut mid-speech (its
@@ -785,9 +785,15 @@ return 1
 # KEYS: LEARN exports owed   ARGV: mode ('owe'|'later'|'claim'), for (ms), session id | limit
 # 'owe': the session's export is owed, and the try starting now has ``for`` before another may
 # start; 'later': one that failed is tried again ``for`` from now (unless it was paid meanwhile);
-# 'claim': up to ``limit`` exports whose time has come, each given ``for`` to this try. On
-# Redis's clock, which every instance shares.
+# 'claim': up to ``limit`` exports whose time has come, each given ``for`` to this try: {the
+# claim's score, session ids}; 'drop' (ARGV: 'drop', the claim's score, session id): forget one
+# still under that claim (not owed anew meanwhile). On Redis's clock, which every instance shares.
 _LEARN_OWED = """
+if ARGV[1] == 'drop' then
+  local score = redis.call('ZSCORE', KEYS[1], ARGV[3])
+  if score and tonumber(score) == tonumber(ARGV[2]) then return redis.call('ZREM', KEYS[1], ARGV[3]) end
+  return 0
+end
 local t = redis.call('TIME')
 local at = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[2])
 if ARGV[1] == 'owe' then return redis.call('ZADD', KEYS[1], at, ARGV[3]) end
@@ -795,7 +801,17 @@ if ARGV[1] == 'later' then return redis.call('ZADD', KEYS[1], 'XX', at, ARGV[3])
 local now = at - tonumber(ARGV[2])
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
 for i = 1, #due do redis.call('ZADD', KEYS[1], 'XX', at, due[i]) end
-return due
+return {tostring(at), due}
+"""
+
+# KEYS: meta, lease   ARGV: owner ('' = not fenced)
+# The recording ended after the piece recorded last was cut where its audio stalled: what comes
+# next is speech of its own. Refused (0) to an owner whose lease is gone (its successor may have
+# recorded a piece with a carry since).
+_END_AUDIO_CARRY = """
+if ARGV[1] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'audio_covered_carry', -1, 'audio_covered_forced', '0')
+return 1
 """
 
 # KEYS: connections   ARGV: mode ('join'|'keep'), connection id, limit, ttl_ms
@@ -1154,6 +1170,7 @@ class SessionBuffer:
         self._admit_session = redis.register_script(_ADMIT_SESSION)
         self._connection_slot = redis.register_script(_CONNECTION_SLOT)
         self._learn_owed = redis.register_script(_LEARN_OWED)
+        self._end_audio_carry = redis.register_script(_END_AUDIO_CARRY)
 
     # -- sessions --
 
@@ -1529,11 +1546,16 @@ class SessionBuffer:
     async def learn_export_done(self, session_id: str) -> None:
         await self._r.zrem(keys.LEARN_OWED, session_id)
 
-    async def claim_learn_exports(self, claim: float, limit: int) -> list[str]:
+    async def claim_learn_exports(self, claim: float, limit: int) -> tuple[str, list[str]]:
         """Up to ``limit`` owed exports whose time has come (a try failed, or its instance died),
-        each claimed for ``claim`` seconds by the caller."""
-        due = await self._learn_owed(keys=[keys.LEARN_OWED], args=["claim", int(claim * 1000), limit])
-        return [_text(member) for member in due]
+        each claimed for ``claim`` seconds by the caller: (the claim, for :meth:`drop_learn_export`,
+        session ids)."""
+        at, due = await self._learn_owed(keys=[keys.LEARN_OWED], args=["claim", int(claim * 1000), limit])
+        return _text(at), [_text(member) for member in due]
+
+    async def drop_learn_export(self, session_id: str, claim: str) -> None:
+        """Forget an export owed, unless it was owed anew since ``claim`` claimed it."""
+        await self._learn_owed(keys=[keys.LEARN_OWED], args=["drop", claim, session_id])
 
     # -- audio -----------------------------------------------------------------------------------
 
@@ -1791,12 +1813,13 @@ class SessionBuffer:
             raise LeaseLost(f"the audio lease of {session_id} is no longer {owner}'s")
         return bool(done)
 
-    async def end_audio_carry(self, session_id: str) -> None:
+    async def end_audio_carry(self, session_id: str, owner: str = "") -> None:
         """The recording ended after the last utterance recorded was cut where its audio stalled:
-        what a successor cuts next is speech of its own (see ``Utterance.carry``)."""
-        await self._r.hset(
-            SessionKeys(session_id).meta, mapping={"audio_covered_carry": -1, "audio_covered_forced": "0"}
-        )
+        what a successor cuts next is speech of its own (see ``Utterance.carry``). ``owner``: only
+        while that audio owner holds the session's lease, else :class:`LeaseLost`."""
+        k = SessionKeys(session_id)
+        if not await self._end_audio_carry(keys=[k.meta, k.owner], args=[owner]):
+            raise LeaseLost(f"the audio lease of {session_id} is no longer {owner}'s")
 
     async def utterance_audio_ref(self, session_id: str, utterance_id: str) -> str | None:
         """Where a recorded utterance's audio is stored (its ``audio_ref``), whatever became of it;

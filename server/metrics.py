@@ -162,7 +162,7 @@ class Metrics:
         )
         self.learn_export_failures = Counter(
             "astra_learn_export_failures_total",
-            "Tries of an export of corrections to LEARN that failed (each is tried again)",
+            "Tries of an export of corrections to LEARN that failed (tried again unless LEARN refused it)",
             registry=r,
         )
         self.audio_paused = Gauge(

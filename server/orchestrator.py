@@ -769,9 +769,9 @@ class Orchestrator:
         speech before (as stored then: a stenographer may have moved it) is another, the words
         are classified again with it (text only) before the block is stored.
         So blocks are stored in audio order, each classified as if the session had been heard
-        one utterance at a time. ``continues``: that utterance was cut at the segmenter's maximum
-        length, and this one goes on with its speech (CORE keeps it in the same section unless
-        it names another)."""
+        one utterance at a time. ``continues``: that utterance was cut in the middle of speech (at
+        the segmenter's maximum length, or where its audio stopped), and this one goes on with
+        it (CORE keeps it in the same section unless it names another)."""
         meta = await self.buffer.meta(session_id)
         if meta is None:
             return None
@@ -789,7 +789,7 @@ class Orchestrator:
             "audio_ref": record["audio_ref"],
             "utterance_id": record["utterance_id"],
         }
-        if continues:  # the acta joins a speech cut at the maximum length where it needs to
+        if continues:  # the acta joins a speech cut in two where it needs to
             audio_metadata["continues_previous"] = True
         req = AudioRequest(
             tenant_id=meta.tenant_id,
@@ -1854,30 +1854,32 @@ class Orchestrator:
 
     async def _export_learn(self, meta: SessionMeta, edited: list[bytes] | None) -> bool:
         """One try of the LEARN export owed for a finalized session (``edited`` None: read from
-        its blocks). Done, it is no longer owed and ``learn.exported`` says so. LEARN failing (or
-        Redis, reading the blocks) leaves it owed, tried again ``learn_retry`` seconds later;
-        records that could not be made are given up (the same data would fail the same way).
-        Returns whether LEARN took it (False: the next ones owed wait too)."""
+        its blocks). Done, it is no longer owed and ``learn.exported`` says so. A failure that may
+        pass (LEARN, the object store, Redis or a worker away) leaves it owed, tried again
+        ``learn_retry`` seconds later; one that would fail the same way again (LEARN refusing the
+        records, records that cannot be made) gives it up. Returns False when it is to be tried
+        again (the next ones owed wait too)."""
         learn, sid = self.learn, meta.session_id
         assert learn is not None
         try:
             if edited is None:
                 edited = (await self._sorted_blocks(sid))[2]
             records = await self.workers.run(corrections, edited, meta.tenant_id, sid, meta.pinned)
-        except STORE_ERRORS as exc:
-            return await self._learn_export_failed(sid, exc)
-        except Exception as exc:
-            log.error("session %s: the LEARN records could not be made; not exported: %r", sid, exc)
-            self.metrics.learn_export_failures.inc()
-            with contextlib.suppress(Exception):
-                await self.buffer.learn_export_done(sid)
-            return True
-        try:
             where = await with_retries(
                 lambda: learn.export(meta.tenant_id, sid, records), self.settings.retry
             )
         except Exception as exc:
-            return await self._learn_export_failed(sid, exc)
+            self.metrics.learn_export_failures.inc()
+            if not _may_pass(exc):
+                log.error("session %s: the corrections were not exported to LEARN, for good: %r", sid, exc)
+                with contextlib.suppress(Exception):
+                    await self.buffer.learn_export_done(sid)
+                return True
+            retry = self.settings.learn_retry
+            log.warning("session %s: the LEARN export failed (%r); tried again in %g s", sid, exc, retry)
+            with contextlib.suppress(Exception):  # (left as claimed, it is tried after the claim)
+                await self.buffer.retry_learn_export(sid, retry)
+            return False
         try:  # (not done, it is exported again once its claim lapses: at least once)
             await self.buffer.learn_export_done(sid)
             payload = self._event("learn.exported", _SYSTEM, {"records": len(records), "location": where})
@@ -1886,27 +1888,24 @@ class Orchestrator:
             log.warning("session %s: exported to LEARN, but not noted so: %r", sid, exc)
         return True
 
-    async def _learn_export_failed(self, sid: str, exc: Exception) -> bool:
-        retry = self.settings.learn_retry
-        log.warning("session %s: the LEARN export failed (%r); tried again in %g s", sid, exc, retry)
-        self.metrics.learn_export_failures.inc()
-        with contextlib.suppress(Exception):  # (left as claimed, it is tried after the claim)
-            await self.buffer.retry_learn_export(sid, retry)
-        return False
-
     async def retry_learn_export(self) -> bool | None:
         """Try again the LEARN export owed whose time came first (a try that failed, or one
         whose instance died: its claim lapsed), claimed just before its try. One that no longer
         has a finalized session (expired after its retention) is dropped. None when none is
-        due; else whether it was taken (or dropped)."""
-        owed = await self.buffer.claim_learn_exports(LEARN_EXPORT_CLAIM, 1)
+        due; else whether it is done with (see :meth:`_export_learn`)."""
+        claim, owed = await self.buffer.claim_learn_exports(LEARN_EXPORT_CLAIM, 1)
         if not owed:
             return None
         meta = await self.buffer.meta(owed[0])
-        if meta is None or meta.status != FINALIZED:
-            await self.buffer.learn_export_done(owed[0])
+        if meta is None or meta.status != FINALIZED:  # (unless a finalize owed it anew meanwhile)
+            await self.buffer.drop_learn_export(owed[0], claim)
             return True
         return await self._export_learn(meta, None)
+
+    async def stop_exports(self) -> None:
+        """Shutdown: stop the exports to LEARN under way (each stays owed, claimed, and another
+        instance takes it over once its claim lapses) before the workers they need close."""
+        await cancel_and_wait(list(self._background))
 
     async def retry_learn_exports_forever(self) -> None:
         """Every ``learn_retry`` seconds, the exports owed that are due, one by one, until one
@@ -2166,6 +2165,16 @@ class _Moved(Exception):
 
 
 _SYSTEM = Principal(tenant_id="", role="admin", sub="astra")
+
+
+def _may_pass(exc: Exception) -> bool:
+    """Whether a failed export of corrections may succeed if tried again later: a service, the
+    object store, Redis or a worker away; not a refusal (LEARN's 4xx), a job that ran out of time
+    or a fault in making the records, which would fail the same way."""
+    transient = (ServiceUnavailable, OSError, *STORE_ERRORS)
+    return isinstance(exc, transient) and not isinstance(exc, WorkerTimeout)
+
+
 """The actor of machine events (utterances cut, blocks transcribed)."""
 
 

@@ -112,7 +112,8 @@ class Utterance:
     pcm: bytes
     """The PCM16 little-endian samples ``[start, end)``."""
     forced: bool
-    """True when cut by ``max_utterance_s`` (the speech went on)."""
+    """True when cut in the middle of speech that went on: at ``max_utterance_s``, at a pause when
+    the audio stopped (``cut_at_pause``), or where a stalled stream was flushed."""
     continues: bool = False
     """True when it goes on with the speech of the utterance before it (cut at
     ``max_utterance_s``, at a pause when the audio stopped, or where a stalled stream was
@@ -177,7 +178,7 @@ class Segmenter:
         self._seg_start = 0  # first sample of the utterance being built (padding included)
         self._speech_start = 0  # first speech sample of it
         self._silence_start: int | None = None  # start of the silence run in progress, if any
-        self._continuation = False  # the utterance being built follows a forced cut
+        self._continuation = False  # the utterance being built goes on with the last one cut
         windows = (round(CUT_LOOKBACK_S * SAMPLE_RATE) + self._min_silence) // WINDOW + BLOCK_WINDOWS + 2
         self._recent: deque[tuple[int, float]] = deque(maxlen=windows)  # (window start, probability)
 
@@ -317,7 +318,7 @@ class Segmenter:
             # (open, or starting at the stall) reaches min_silence
             carry = end + self._min_silence - 1 if resumable else -1
             self._close(end, self._position, out, forced=resumable and pause is None, carry=carry)
-        elif not resumable:
+        if not resumable:
             self._carry_from = -1  # the stream ended: what comes next is speech of its own
         # A later feed starts a new grid (the tail's last window was zero-padded).
         self._scored = self._position
@@ -408,9 +409,10 @@ class Segmenter:
         end = min(speech_end + self._pad, scored_end)
         speech = speech_end - max(self._speech_start, self._skip_until)
         keep = speech > 0 and (self._continuation or speech >= self._min_speech)
-        self._carry_from = -1
         if keep and end > start:
             self._emit(start, end, forced=forced, out=out, carry=carry)
+            # (one not kept leaves the carry: a successor re-reading speech before skip_until
+            # still knows what goes on with the piece recorded there)
             self._carry_from = carry
         self._in_speech = False
         self._continuation = False

@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 
 from server import orchestrator as orchestrator_module
 from server.app import create_app
-from server.errors import ServiceUnavailable
+from server.errors import ServiceError, ServiceUnavailable
 from server.keys import LEARN_OWED, SessionKeys
 from server.services.learn import HttpLearn, correction_records
 from server.settings import Retry, Settings
@@ -82,12 +82,14 @@ class DownLearn:
     """A LEARN that refuses every export until ``up`` (counting the tries per session), then
     hands it on."""
 
-    def __init__(self, then: Any, up: bool = False) -> None:
-        self.then, self.up = then, up
+    def __init__(self, then: Any, up: bool = False, refusing: bool = False) -> None:
+        self.then, self.up, self.refusing = then, up, refusing
         self.tries: collections.Counter[str] = collections.Counter()
 
     async def export(self, tenant_id: str, session_id: str, records: Any) -> str:
         self.tries[session_id] += 1
+        if self.refusing:
+            raise ServiceError("LEARN answered 422")  # as HttpLearn raises a 4xx
         if not self.up:
             raise ServiceUnavailable("LEARN is down")
         location: str = await self.then.export(tenant_id, session_id, records)
@@ -136,14 +138,13 @@ def test_an_export_learn_refused_is_tried_again_until_it_is_taken(
     fast = with_settings(settings, learn_retry=0.2, retry=Retry(attempts=1, base_delay=0.01))
     with TestClient(create_app(fast)) as client:
         orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
-        learn = orch.learn = DownLearn(orch.learn)
         _none_owed(client)
+        learn = orch.learn = DownLearn(orch.learn)
         sid = _finalized_with_a_correction(client, token)
         wait_until(lambda: learn.tries[sid] >= 3, 30, "the export tried again")
         assert _owed(client, sid) and not _exported(client, token, sid)
         failures = orch.metrics.registry.get_sample_value("astra_learn_export_failures_total")
         assert failures is not None and failures >= 2  # (the third try may not be counted yet)
-        assert set(learn.tries) == {sid}
         learn.up = True
         wait_until(lambda: _exported(client, token, sid), 30, "learn.exported")
         (exported,) = _exported(client, token, sid)
@@ -151,6 +152,20 @@ def test_an_export_learn_refused_is_tried_again_until_it_is_taken(
         store = client.app.state.astra.store  # type: ignore[attr-defined]
         (line,) = client.portal.call(store.get_bytes, exported["data"]["location"]).splitlines()  # type: ignore[union-attr]
     assert json.loads(line)["human"]["text"] == "Tiene la palabra Pedro Gómez."
+
+
+def test_an_export_learn_refuses_is_given_up(settings: Settings, make_token: Callable[..., str]) -> None:
+    """LEARN refusing the records (a 4xx) would refuse them again: the export is given up at
+    once, not tried every ``learn_retry`` for the session's retention."""
+    token = make_token(role="admin")
+    fast = with_settings(settings, learn_retry=0.2, retry=Retry(attempts=1, base_delay=0.01))
+    with TestClient(create_app(fast)) as client:
+        orch = client.app.state.astra.orchestrator  # type: ignore[attr-defined]
+        _none_owed(client)
+        learn = orch.learn = DownLearn(orch.learn, refusing=True)
+        sid = _finalized_with_a_correction(client, token)
+        wait_until(lambda: learn.tries[sid] >= 1 and not _owed(client, sid), 30, "the export given up")
+        assert learn.tries[sid] == 1 and not _exported(client, token, sid)
 
 
 @pytest.mark.parametrize("died", ["during the export", "before the export began"])

@@ -347,6 +347,14 @@ def test_a_successor_resuming_after_a_cut_at_the_length_limit_knows_the_next_pie
     after_a_pause = Segmenter(ScriptedVad(), start_sample=checkpoint, skip_until=whole[0].end)
     assert [u.continues for u in run(after_a_pause, pcm[checkpoint * 2 :])] == [False]
 
+    # a speech between the checkpoint and the cut: read again (covered, so skipped), it leaves
+    # the successor knowing that the piece after the cut goes on
+    earlier = pcm_of(script((QUIET, 60), (SPEECH, 30), (QUIET, 20))) + pcm
+    whole = run(Segmenter(ScriptedVad()), earlier)
+    assert [(u.forced, u.continues) for u in whole] == [(False, False), (True, False), (False, True)]
+    heir = Segmenter(ScriptedVad(), skip_until=whole[1].end, carry_until=whole[1].carry)
+    assert run(heir, earlier) == whole[2:]
+
 
 def test_idle_and_position_track_the_stream() -> None:
     """position counts samples fed; idle only when nothing is unscored and no speech is in progress."""
@@ -513,9 +521,17 @@ def test_a_stream_that_stalled_mid_speech_is_flushed_as_going_on_and_its_resend_
     check_invariants([rest], tail, origin=end)
     assert stalled.carry_until == -1  # the rest ended as speech does
 
-    # a successor from the checkpoint at the flush (covered up to it, with its carry)
+    # a successor from the checkpoint at the flush (covered up to it, with its carry), or from
+    # one before an earlier speech that it reads again
     successor = Segmenter(ScriptedVad(), start_sample=end, skip_until=end, carry_until=piece.carry)
     assert run(successor, tail) == [rest]
+    before = pcm_of(script((QUIET, 10), (SPEECH, 30), (QUIET, 25)))
+    first = Segmenter(ScriptedVad())
+    *_, flushed = run(first, before + said, flush=False) + first.flush(resumable=True)
+    (resent,) = run(first, tail)
+    assert resent.continues
+    heir = Segmenter(ScriptedVad(), skip_until=flushed.end, carry_until=flushed.carry)
+    assert run(heir, before + said + tail) == [resent]
 
     ended = Segmenter(ScriptedVad())  # the recording ended there: what follows is new speech
     run(ended, said, flush=False)
