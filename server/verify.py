@@ -169,7 +169,7 @@ async def _sealed(store: ObjectStore, key: str, what: str, version: str | None) 
     try:
         return await store.get_bytes(key, version)
     except NotFound as exc:
-        at = f"{store.uri(key)} (version {version})" if version else store.uri(key)
+        at = f"{store.location(key)} (version {version})" if version else store.location(key)
         raise NotFound(
             f"the sealed {what} is not at {at} (astra verify reads the store the "
             "servers use only with their ASTRA_S3_* settings; without them, <data dir>/objects)"

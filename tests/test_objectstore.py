@@ -261,7 +261,7 @@ def test_s3_store_puts_gets_and_presigns_with_object_lock(s3_env: dict[str, str]
         assert "ObjectLockMode" not in client.head_object(
             Bucket=s3_env["ASTRA_S3_BUCKET"], Key="astra/" + unsealed
         )
-    assert store.uri(key) == f"s3://{s3_env['ASTRA_S3_BUCKET']}/astra/{key}"
+    assert store.uri(key) == store.location(key) == f"s3://{s3_env['ASTRA_S3_BUCKET']}/astra/{key}"
 
 
 def test_an_s3_body_cut_short_is_an_outage_not_a_crash() -> None:

@@ -98,7 +98,13 @@ class ObjectStore(Protocol):
         """An expiring link to the object (to that ``version`` of it, as :meth:`get_bytes`)."""
         ...
 
-    def uri(self, key: str) -> str: ...
+    def uri(self, key: str) -> str:
+        """The object's URI as API answers give it (``s3_url``)."""
+        ...
+
+    def location(self, key: str) -> str:
+        """Where an operator finds the object (``astra verify`` says where it looked)."""
+        ...
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -226,6 +232,12 @@ class LocalObjectStore:
         return f"{self._base}/v1/objects/{quote(key)}?{query}"
 
     def uri(self, key: str) -> str:
+        """``local:<key>``: it names the object, not where the server keeps its files (a
+        ``file://`` URI gave every uploader the data directory's path)."""
+        self._path(key)  # (a key it could not hold is not named either)
+        return f"local:{key}"
+
+    def location(self, key: str) -> str:
         return f"file://{self._path(key)}"
 
 
@@ -512,6 +524,9 @@ class S3ObjectStore:
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._key(key)}"
+
+    def location(self, key: str) -> str:
+        return self.uri(key)
 
 
 def _which(version: str | None) -> dict[str, str]:
