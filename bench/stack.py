@@ -79,6 +79,8 @@ class Stack:
 
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="astra-load-")))
     redis: EmbeddedRedis | None = None
+    replica: subprocess.Popen[bytes] | None = None
+    """A replica of ``redis`` (``BENCH_REDIS_REPLICA=1``), for ``ASTRA_REDIS_ACK_REPLICAS``."""
     core: Child | None = None
     servers: list[Child] = field(default_factory=list)
     call_stats: list[Path] = field(default_factory=list)
@@ -119,6 +121,8 @@ class Stack:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.redis = EmbeddedRedis(self.root)
         self.redis.start()
+        if os.environ.get("BENCH_REDIS_REPLICA") == "1":
+            self._start_replica()
         self.core = self.start_fake_core()
         server_env = _clean_env(
             {
@@ -128,6 +132,8 @@ class Stack:
                 "ASTRA_JWT_SECRET_FILE": str(self.data_dir / "jwt-secret"),
             }
         ) | (env or {})
+        if acks := os.environ.get("BENCH_ACK_REPLICAS"):  # how many must confirm live audio
+            server_env["ASTRA_REDIS_ACK_REPLICAS"] = acks
         load_or_create_secret(self.data_dir / "jwt-secret")  # shared by every instance
         for i in range(processes):
             port = free_port()
@@ -141,6 +147,32 @@ class Stack:
             self.servers.append(
                 self._spawn(f"astra-{i}", [*args, "--data-dir", str(self.data_dir)], server_env, port)
             )
+
+    def _start_replica(self) -> None:
+        """A replica of the benchmark's Redis on this machine, in sync: the primary also listens
+        on a TCP port (set at run time, Redis 7), which replicas need."""
+        import redis
+
+        assert self.redis is not None
+        port = free_port()
+        admin = redis.Redis.from_url(self.redis.url)
+        try:
+            admin.config_set("port", port)
+            folder = self.root / "replica"
+            folder.mkdir()
+            args = [self.redis.binary, "--port", "0", "--unixsocket", str(folder / "redis.sock")]
+            args += ["--dir", str(folder), "--save", "", "--replicaof", "127.0.0.1", str(port)]
+            with (folder / "replica.log").open("wb") as log:
+                self.replica = subprocess.Popen(
+                    args, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+                )
+            deadline = time.monotonic() + READY_TIMEOUT
+            while (admin.info("replication").get("slave0") or {}).get("state") != "online":
+                if self.replica.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the replica did not come in sync; see {folder / 'replica.log'}")
+                time.sleep(0.05)
+        finally:
+            admin.close()
 
     def start_echo(self) -> None:
         port = free_port()
@@ -192,6 +224,9 @@ class Stack:
     def close(self, *, keep: bool = False) -> None:
         for child in [*self.servers, *([self.core] if self.core else [])]:
             child.stop()
+        if self.replica is not None:
+            self.replica.terminate()
+            self.replica.wait(timeout=30)
         if self.redis is not None:
             self.redis.stop()
         if keep:

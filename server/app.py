@@ -192,6 +192,8 @@ def create_app(settings: Settings) -> Starlette:
                 HttpLearn(learn_http, settings.learn_url) if settings.learn_url else StoreLearn(store)
             )
             orchestrator.buffer.max_audio_backlog = settings.limits.max_audio_backlog_bytes
+            if settings.redis_ack_replicas:
+                orchestrator.buffer.wait_for_replicas(settings.redis_ack_replicas, settings.redis_ack_timeout)
             pressure = IngestPressure()
             orchestrator.audio = AudioService(
                 buffer=orchestrator.buffer,

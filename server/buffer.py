@@ -1813,6 +1813,12 @@ class SessionBuffer:
             raise LeaseLost(f"the audio lease of {session_id} is no longer {owner}'s")
         return bool(done)
 
+    def wait_for_replicas(self, replicas: int, timeout: float) -> None:
+        """Store live audio (``append_audio_frames``) as durable only once ``replicas`` Redis
+        replicas confirmed it, waiting ``timeout`` seconds at most (else StoreUnavailable): see
+        ``Settings.redis_ack_replicas``."""
+        self._append_audio_frames.wait_for_replicas(replicas, timeout)
+
     async def end_audio_carry(self, session_id: str, owner: str = "") -> None:
         """The recording ended after the last utterance recorded was cut where its audio stalled:
         what a successor cuts next is speech of its own (see ``Utterance.carry``). ``owner``: only

@@ -52,7 +52,7 @@ from redis.exceptions import (
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.typing import EncodableT, KeyT, ScriptTextT
 
-from .errors import ConfigError
+from .errors import ConfigError, StoreUnavailable
 from .settings import Settings
 
 RedisClient: TypeAlias = Redis | RedisCluster
@@ -227,6 +227,11 @@ def _bulk_strings(args: list[EncodableT]) -> bytes:
     return command[command.index(b"\n") + 1 :]  # without the "*<count>" line
 
 
+class NotReplicated(StoreUnavailable):
+    """Fewer Redis replicas than asked confirmed a batch of writes in time (``WAIT``): the
+    writes may be on the primary only, which a failover would lose; not acked, tried again."""
+
+
 class _Unit:
     """One call of a batch: the script's ``EVALSHA`` (``commands`` None; one reply), or a
     ``MULTI``/``EXEC`` block of ``commands`` (a reply to ``MULTI``, one per queued command, then
@@ -271,8 +276,11 @@ class TurnBatchedScript:
     def __init__(self, redis: RedisClient, script: ScriptTextT) -> None:
         self._redis = redis
         self._script = redis.register_script(script)
+        self._source = script
         self.batched = isinstance(redis, Redis)
         """Whether calls share pipelines (a standalone Redis): :meth:`transaction` needs it."""
+        self.replicas = 0
+        self._wait: list[bytes] | None = None
         self._pending: list[_Unit] = []
         self._in_flight: asyncio.Task[None] | None = None
         self._connection: AbstractConnection | None = None
@@ -283,6 +291,15 @@ class TurnBatchedScript:
         self._asked = 0
         """How many times it was asked, counted once answered (or not): a caller that waited while
         it was asked takes that answer, even none."""
+
+    def wait_for_replicas(self, replicas: int, timeout: float) -> None:
+        """Answer each call only once ``replicas`` replicas confirmed its batch (``WAIT``, at the
+        end of the batch, on its connection), else fail it with :class:`NotReplicated`; 0: no wait.
+        Standalone only."""
+        if replicas and not self.batched:
+            raise RuntimeError("the wait for replicas is batched on a standalone Redis only")
+        self.replicas = replicas
+        self._wait = packed((b"WAIT", replicas, max(1, round(timeout * 1000)))) if replicas else None
 
     async def __call__(self, keys: Sequence[KeyT], args: Sequence[EncodableT]) -> Any:
         if not self.batched:
@@ -378,7 +395,11 @@ class TurnBatchedScript:
                     for command in unit.commands:
                         buffers += packed(command)
                     buffers.append(_EXEC)
-            replies = await self._exchange(buffers, sum(unit.replies for unit in batch))
+            count = sum(unit.replies for unit in batch)
+            if self._wait is not None:  # covers every write of the batch (they share its connection)
+                buffers += self._wait
+                count += 1
+            replies = await self._exchange(buffers, count)
         except Exception as exc:  # a bad argument, or the connection failed: every call fails with it
             for unit in batch:
                 if not unit.future.done():
@@ -388,17 +409,43 @@ class TurnBatchedScript:
             for unit in batch:
                 unit.future.cancel()
             raise
+        if self._wait is not None:
+            confirmed = replies.pop()
+            if not isinstance(confirmed, int) or confirmed < self.replicas:
+                # stored on the primary, maybe: the caller tries again (a resend is judged a
+                # duplicate by the script, and the next batch's wait covers the first write)
+                shortfall = NotReplicated(
+                    f"{confirmed} of {self.replicas} Redis replicas confirmed the write in time"
+                    if isinstance(confirmed, int)
+                    else f"the wait for Redis replicas failed: {confirmed}"
+                )
+                for unit in batch:
+                    if not unit.future.done():
+                        unit.future.set_exception(shortfall)
+                return
         at = 0
+        again: list[_Unit] = []
         for unit in batch:
             reply, at = replies[at + unit.replies - 1], at + unit.replies
             if unit.future.done():  # its caller was cancelled meanwhile
                 continue
             if isinstance(reply, NoScriptError) and unit.commands is None:
+                if self._wait is not None:  # in the next batch, whose wait covers it
+                    again.append(unit)
+                    continue
                 await self._settle(unit.future, self._script(keys=unit.keys, args=unit.args))
             elif isinstance(reply, Exception):  # the script's error, or EXECABORT
                 unit.future.set_exception(reply)
             else:
                 unit.future.set_result(reply)
+        if again:  # (a new or restarted Redis): loaded, then sent again in the next batch
+            try:
+                await self._redis.script_load(self._source)
+            except Exception as exc:
+                for unit in again:
+                    unit.future.set_exception(exc)
+                return
+            self._pending[:0] = again
 
     async def _exchange(self, buffers: list[bytes], count: int) -> list[Any]:
         """Write ``count`` packed commands (in any number of buffers) at once and read their

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 PACKAGE_TENANTS_DIR = Path(__file__).parent / "tenants_data"
 
@@ -225,6 +226,14 @@ class Settings:
     connection waits for messages without it."""
     redis_appendfsync: str = "everysec"
     """AOF fsync policy of the embedded Redis: ``always`` trades throughput for power-loss safety."""
+    redis_ack_replicas: int = 0
+    """Replicas that must confirm a batch of live audio (Redis ``WAIT``) before its frames are
+    acked (0: the primary's copy is enough). Redis replicates asynchronously: a failover to a
+    replica that had not received the last writes loses acked audio, which the console has
+    forgotten. A standalone ``REDIS_URL`` with replicas only."""
+    redis_ack_timeout: float = 1.0
+    """Seconds ``WAIT`` gives the replicas; fewer confirmed is STORE_UNAVAILABLE, and the client
+    keeps the frames, unacked, and the server tries again."""
     tenants_dir: Path = PACKAGE_TENANTS_DIR
     """Directory of tenant folders (tenant.json, skeletons/) and registry.json."""
     public_url: str | None = None
@@ -309,6 +318,8 @@ class Settings:
             redis_pool_timeout=_float(env, "ASTRA_REDIS_POOL_TIMEOUT", 10.0),
             redis_socket_timeout=_float(env, "ASTRA_REDIS_SOCKET_TIMEOUT", 5.0),
             redis_appendfsync=env.get("ASTRA_REDIS_APPENDFSYNC", "everysec").lower(),
+            redis_ack_replicas=_int(env, "ASTRA_REDIS_ACK_REPLICAS", 0),
+            redis_ack_timeout=_float(env, "ASTRA_REDIS_ACK_TIMEOUT", 1.0),
             tenants_dir=Path(env.get("ASTRA_TENANTS_DIR") or PACKAGE_TENANTS_DIR),
             public_url=env.get("ASTRA_PUBLIC_URL") or None,
             allowed_origins=_list(env, "ASTRA_ALLOWED_ORIGINS"),
@@ -428,6 +439,7 @@ class Settings:
             ("ASTRA_REDIS_POOL_TIMEOUT", self.redis_pool_timeout),
             ("ASTRA_SERVICE_TIMEOUT", self.retry.timeout),
             ("ASTRA_LEARN_RETRY", self.learn_retry),
+            ("ASTRA_REDIS_ACK_TIMEOUT", self.redis_ack_timeout),
         ):
             if not value > 0:
                 raise SettingsError(f"{name} must be more than 0 (it is {value:g})")
@@ -441,6 +453,16 @@ class Settings:
             raise SettingsError(
                 f"ASTRA_REDIS_APPENDFSYNC must be one of {', '.join(APPENDFSYNC)} "
                 f"(it is {self.redis_appendfsync!r})"
+            )
+        if self.redis_ack_replicas < 0:
+            raise SettingsError(
+                f"ASTRA_REDIS_ACK_REPLICAS must be 0 or more (it is {self.redis_ack_replicas})"
+            )
+        cluster = urlsplit(self.redis_url or "").scheme.lower().endswith("+cluster")
+        if self.redis_ack_replicas and (not self.redis_url or cluster):
+            raise SettingsError(
+                "ASTRA_REDIS_ACK_REPLICAS needs REDIS_URL to a standalone Redis with replicas: the "
+                "embedded Redis has none, and on a Redis Cluster the wait is not built in yet"
             )
         if self.s3_object_lock_days and not self.s3_bucket:
             raise SettingsError(
