@@ -24,6 +24,7 @@ other slots: no script touches a tenant key and a session key together.
     astra:tenant:{tid}:open      zset session ids of a tenant not yet finalizing, scored by start (ms)
     astra:learn:owed             zset finalized sessions whose corrections LEARN has not taken yet,
                                       scored by when the export may be tried (again) (ms)
+    astra:replicas:mark          int  written before each wait for replicas (ASTRA_REDIS_ACK_REPLICAS)
 """
 
 from __future__ import annotations

@@ -227,6 +227,10 @@ def _bulk_strings(args: list[EncodableT]) -> bytes:
     return command[command.index(b"\n") + 1 :]  # without the "*<count>" line
 
 
+ACK_MARK = b"astra:replicas:mark"
+"""Incremented before each wait for replicas (see ``TurnBatchedScript.wait_for_replicas``)."""
+
+
 class NotReplicated(StoreUnavailable):
     """Fewer Redis replicas than asked confirmed a batch of writes in time (``WAIT``): the
     writes may be on the primary only, which a failover would lose; not acked, tried again."""
@@ -237,7 +241,7 @@ class _Unit:
     ``MULTI``/``EXEC`` block of ``commands`` (a reply to ``MULTI``, one per queued command, then
     the ``EXEC`` reply, which is the unit's)."""
 
-    __slots__ = ("args", "commands", "future", "keys", "replies")
+    __slots__ = ("args", "commands", "future", "keys", "reloaded", "replies")
 
     def __init__(
         self,
@@ -250,6 +254,7 @@ class _Unit:
         self.commands = commands
         self.replies = 1 if commands is None else len(commands) + 2
         self.future: asyncio.Future[Any]
+        self.reloaded = False  # sent again once its script was loaded (see wait_for_replicas)
 
 
 class TurnBatchedScript:
@@ -299,7 +304,12 @@ class TurnBatchedScript:
         if replicas and not self.batched:
             raise RuntimeError("the wait for replicas is batched on a standalone Redis only")
         self.replicas = replicas
-        self._wait = packed((b"WAIT", replicas, max(1, round(timeout * 1000)))) if replicas else None
+        # A write of its own first: the wait then covers every earlier write on the primary,
+        # whoever made it (a batch of resent frames writes nothing itself, and the first try's
+        # writes may have gone out on a connection since closed). Redis 6.2 and 7.0 already
+        # count from any command of the connection, but document only its writes.
+        wait = (b"INCR", ACK_MARK), (b"WAIT", replicas, max(1, round(timeout * 1000)))
+        self._wait = [buffer for command in wait for buffer in packed(command)] if replicas else None
 
     async def __call__(self, keys: Sequence[KeyT], args: Sequence[EncodableT]) -> Any:
         if not self.batched:
@@ -396,9 +406,9 @@ class TurnBatchedScript:
                         buffers += packed(command)
                     buffers.append(_EXEC)
             count = sum(unit.replies for unit in batch)
-            if self._wait is not None:  # covers every write of the batch (they share its connection)
+            if self._wait is not None:  # covers every write of the batch, and before it
                 buffers += self._wait
-                count += 1
+                count += 2
             replies = await self._exchange(buffers, count)
         except Exception as exc:  # a bad argument, or the connection failed: every call fails with it
             for unit in batch:
@@ -411,6 +421,7 @@ class TurnBatchedScript:
             raise
         if self._wait is not None:
             confirmed = replies.pop()
+            replies.pop()  # the mark's INCR
             if not isinstance(confirmed, int) or confirmed < self.replicas:
                 # stored on the primary, maybe: the caller tries again (a resend is judged a
                 # duplicate by the script, and the next batch's wait covers the first write)
@@ -430,8 +441,12 @@ class TurnBatchedScript:
             if unit.future.done():  # its caller was cancelled meanwhile
                 continue
             if isinstance(reply, NoScriptError) and unit.commands is None:
-                if self._wait is not None:  # in the next batch, whose wait covers it
+                if self._wait is not None and not unit.reloaded:  # in the next batch, waited for
+                    unit.reloaded = True
                     again.append(unit)
+                    continue
+                if self._wait is not None:  # loaded, and forgotten again: as redis-py's Script does
+                    unit.future.set_exception(reply)
                     continue
                 await self._settle(unit.future, self._script(keys=unit.keys, args=unit.args))
             elif isinstance(reply, Exception):  # the script's error, or EXECABORT
@@ -441,9 +456,15 @@ class TurnBatchedScript:
         if again:  # (a new or restarted Redis): loaded, then sent again in the next batch
             try:
                 await self._redis.script_load(self._source)
-            except Exception as exc:
+            except BaseException as exc:
                 for unit in again:
-                    unit.future.set_exception(exc)
+                    if not unit.future.done():
+                        if isinstance(exc, Exception):
+                            unit.future.set_exception(exc)
+                        else:
+                            unit.future.cancel()
+                if not isinstance(exc, Exception):
+                    raise
                 return
             self._pending[:0] = again
 

@@ -459,6 +459,11 @@ class Settings:
                 f"ASTRA_REDIS_ACK_REPLICAS must be 0 or more (it is {self.redis_ack_replicas})"
             )
         cluster = urlsplit(self.redis_url or "").scheme.lower().endswith("+cluster")
+        if self.redis_ack_replicas and self.redis_ack_timeout * 2 > self.redis_socket_timeout:
+            raise SettingsError(
+                "ASTRA_REDIS_ACK_TIMEOUT may be at most half ASTRA_REDIS_SOCKET_TIMEOUT: a wait for "
+                "replicas that ran into it would fail as a lost connection, not as replicas behind"
+            )
         if self.redis_ack_replicas and (not self.redis_url or cluster):
             raise SettingsError(
                 "ASTRA_REDIS_ACK_REPLICAS needs REDIS_URL to a standalone Redis with replicas: the "

@@ -14,10 +14,12 @@ from typing import Any
 import msgpack
 import pytest
 import redis
+import redis.asyncio
 
 from server.app import create_app
 from server.keys import SessionKeys
-from server.redis_server import find_redis_server
+from server.redis_client import NotReplicated, TurnBatchedScript
+from server.redis_server import _die_with_parent, find_redis_server
 from server.settings import Settings, SettingsError
 
 from .conftest import TENANT, SettledTestClient, free_port, wait_until, with_settings, ws_until
@@ -37,7 +39,10 @@ def primary_and_replica(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[
             folder = tmp_path / f"redis-{port}"
             folder.mkdir()
             command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(folder)]
-            processes.append(subprocess.Popen([*command, *extra], stdout=subprocess.DEVNULL))
+            process = subprocess.Popen(
+                [*command, *extra], stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent
+            )
+            processes.append(process)
         primary = redis.Redis(port=ports[0])
 
         def linked() -> bool:
@@ -54,7 +59,11 @@ def primary_and_replica(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[
             with contextlib.suppress(ProcessLookupError):
                 os.kill(process.pid, signal.SIGCONT)
             process.terminate()
-            process.wait(timeout=30)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=30)
 
 
 @pytest.mark.timeout(120)
@@ -112,3 +121,25 @@ def test_the_wait_for_replicas_needs_a_standalone_redis_url(settings: Settings) 
     with pytest.raises(SettingsError, match="ASTRA_REDIS_ACK_REPLICAS"):
         with_settings(settings, redis_ack_replicas=-1).check()
     with_settings(settings, redis_url="redis://127.0.0.1:6379", redis_ack_replicas=1).check()
+
+
+@pytest.mark.anyio
+@pytest.mark.timeout(60)
+async def test_the_wait_covers_writes_made_before_it_on_other_connections(tmp_path: Path) -> None:
+    """A batch that writes nothing itself (frames resent: duplicates) is confirmed only once the
+    replicas have every write made before it, on any connection (the first try's may have gone
+    out on one since closed)."""
+    with primary_and_replica(tmp_path) as (url, replica):
+        client = redis.asyncio.Redis.from_url(url)
+        try:
+            reads = TurnBatchedScript(client, "return redis.call('GET', KEYS[1])")
+            reads.wait_for_replicas(1, 0.2)
+            assert await reads(["k"], []) is None  # the replica keeping up: confirmed
+            os.kill(replica.pid, signal.SIGSTOP)
+            await client.set("k", "on the primary only")  # (another connection: the first try)
+            with pytest.raises(NotReplicated):
+                await reads(["k"], [])
+            os.kill(replica.pid, signal.SIGCONT)
+            assert await reads(["k"], []) == b"on the primary only"
+        finally:
+            await client.aclose()
