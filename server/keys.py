@@ -24,7 +24,8 @@ other slots: no script touches a tenant key and a session key together.
     astra:tenant:{tid}:open      zset session ids of a tenant not yet finalizing, scored by start (ms)
     astra:learn:owed             zset finalized sessions whose corrections LEARN has not taken yet,
                                       scored by when the export may be tried (again) (ms)
-    astra:replicas:mark          int  written before each wait for replicas (ASTRA_REDIS_ACK_REPLICAS)
+    astra:replicas:mark          string  a count, written before each wait for replicas
+                                         (ASTRA_REDIS_ACK_REPLICAS)
 """
 
 from __future__ import annotations
@@ -147,3 +148,6 @@ def tenant_open_sessions(tenant_id: str) -> str:
 
 LEARN_OWED = f"{PREFIX}:learn:owed"
 """The LEARN exports owed, for every instance (its own hash slot: one key per script call)."""
+
+REPLICAS_MARK = f"{PREFIX}:replicas:mark"
+"""Incremented before each wait for replicas: the wait then covers every write before it."""

@@ -53,6 +53,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.typing import EncodableT, KeyT, ScriptTextT
 
 from .errors import ConfigError, StoreUnavailable
+from .keys import REPLICAS_MARK
 from .settings import Settings
 
 RedisClient: TypeAlias = Redis | RedisCluster
@@ -227,10 +228,6 @@ def _bulk_strings(args: list[EncodableT]) -> bytes:
     return command[command.index(b"\n") + 1 :]  # without the "*<count>" line
 
 
-ACK_MARK = b"astra:replicas:mark"
-"""Incremented before each wait for replicas (see ``TurnBatchedScript.wait_for_replicas``)."""
-
-
 class NotReplicated(StoreUnavailable):
     """Fewer Redis replicas than asked confirmed a batch of writes in time (``WAIT``): the
     writes may be on the primary only, which a failover would lose; not acked, tried again."""
@@ -308,7 +305,7 @@ class TurnBatchedScript:
         # whoever made it (a batch of resent frames writes nothing itself, and the first try's
         # writes may have gone out on a connection since closed). Redis 6.2 and 7.0 already
         # count from any command of the connection, but document only its writes.
-        wait = (b"INCR", ACK_MARK), (b"WAIT", replicas, max(1, round(timeout * 1000)))
+        wait = (b"INCR", REPLICAS_MARK), (b"WAIT", replicas, max(1, round(timeout * 1000)))
         self._wait = [buffer for command in wait for buffer in packed(command)] if replicas else None
 
     async def __call__(self, keys: Sequence[KeyT], args: Sequence[EncodableT]) -> Any:
@@ -393,6 +390,7 @@ class TurnBatchedScript:
 
     async def _send(self, batch: list[_Unit]) -> None:
         sha = self._script.sha
+        wait = self._wait  # (read once: a change during the batch must not shift its replies)
         try:
             # One write of many buffers (uvloop's writev): a burst's audio (MBs a batch) is neither
             # packed (see packed()) nor joined on its way to the socket.
@@ -406,8 +404,8 @@ class TurnBatchedScript:
                         buffers += packed(command)
                     buffers.append(_EXEC)
             count = sum(unit.replies for unit in batch)
-            if self._wait is not None:  # covers every write of the batch, and before it
-                buffers += self._wait
+            if wait is not None:  # covers every write of the batch, and before it
+                buffers += wait
                 count += 2
             replies = await self._exchange(buffers, count)
         except Exception as exc:  # a bad argument, or the connection failed: every call fails with it
@@ -419,9 +417,10 @@ class TurnBatchedScript:
             for unit in batch:
                 unit.future.cancel()
             raise
-        if self._wait is not None:
-            confirmed = replies.pop()
-            replies.pop()  # the mark's INCR
+        if wait is not None:
+            confirmed, mark = replies.pop(), replies.pop()
+            if isinstance(mark, Exception):  # refused (OOM, NOREPLICAS): the wait covers too little
+                confirmed = mark
             if not isinstance(confirmed, int) or confirmed < self.replicas:
                 # stored on the primary, maybe: the caller tries again (a resend is judged a
                 # duplicate by the script, and the next batch's wait covers the first write)
@@ -441,11 +440,11 @@ class TurnBatchedScript:
             if unit.future.done():  # its caller was cancelled meanwhile
                 continue
             if isinstance(reply, NoScriptError) and unit.commands is None:
-                if self._wait is not None and not unit.reloaded:  # in the next batch, waited for
+                if wait is not None and not unit.reloaded:  # in the next batch, waited for
                     unit.reloaded = True
                     again.append(unit)
                     continue
-                if self._wait is not None:  # loaded, and forgotten again: as redis-py's Script does
+                if wait is not None:  # loaded, and forgotten again: as redis-py's Script does
                     unit.future.set_exception(reply)
                     continue
                 await self._settle(unit.future, self._script(keys=unit.keys, args=unit.args))

@@ -17,7 +17,7 @@ import redis
 import redis.asyncio
 
 from server.app import create_app
-from server.keys import SessionKeys
+from server.keys import REPLICAS_MARK, SessionKeys
 from server.redis_client import NotReplicated, TurnBatchedScript
 from server.redis_server import _die_with_parent, find_redis_server
 from server.settings import Settings, SettingsError
@@ -89,9 +89,8 @@ def test_audio_is_acked_only_once_a_replica_has_it(
                     frame = {"type": "audio", "seq": seq, "format": "pcm16", "data": FRAME}
                     ws.send_bytes(msgpack.packb(frame))
 
-                # The replica stopped (a link down, a replica hung) from the first frames, which
-                # also find the ingest script not loaded in this new Redis (loaded, and sent again
-                # under the wait): not acked, and the client is told the store is degraded.
+                # The replica stopped (a link down, a replica hung) from the first frames: not
+                # acked, and the client is told the store is degraded.
                 os.kill(replica.pid, signal.SIGSTOP)
                 for seq in range(1, 4):
                     send(seq)
@@ -134,12 +133,22 @@ async def test_the_wait_covers_writes_made_before_it_on_other_connections(tmp_pa
         try:
             reads = TurnBatchedScript(client, "return redis.call('GET', KEYS[1])")
             reads.wait_for_replicas(1, 0.2)
+            # (the script not loaded yet in this new Redis: loaded, and the call sent again)
             assert await reads(["k"], []) is None  # the replica keeping up: confirmed
+            # each wait follows a write of its own: Redis documents a WAIT as covering the
+            # connection's writes (6.2 and 7.0 here happen to count from any command)
+            marks = await client.get(REPLICAS_MARK)
+            assert marks is not None and int(marks) >= 1
             os.kill(replica.pid, signal.SIGSTOP)
             await client.set("k", "on the primary only")  # (another connection: the first try)
             with pytest.raises(NotReplicated):
                 await reads(["k"], [])
             os.kill(replica.pid, signal.SIGCONT)
             assert await reads(["k"], []) == b"on the primary only"
+            # the mark refused (as OOM or NOREPLICAS would): the wait covers too little, not acked
+            await client.delete(REPLICAS_MARK)
+            await client.hset(REPLICAS_MARK, "not", "a count")
+            with pytest.raises(NotReplicated, match="WRONGTYPE"):
+                await reads(["k"], [])
         finally:
             await client.aclose()
