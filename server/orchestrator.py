@@ -2165,6 +2165,7 @@ class _Moved(Exception):
 
 
 _SYSTEM = Principal(tenant_id="", role="admin", sub="astra")
+"""The actor of machine events (utterances cut, blocks transcribed)."""
 
 
 def _may_pass(exc: Exception) -> bool:
@@ -2173,9 +2174,6 @@ def _may_pass(exc: Exception) -> bool:
     or a fault in making the records, which would fail the same way."""
     transient = (ServiceUnavailable, OSError, *STORE_ERRORS)
     return isinstance(exc, transient) and not isinstance(exc, WorkerTimeout)
-
-
-"""The actor of machine events (utterances cut, blocks transcribed)."""
 
 
 def _block_hash(block: dict[str, Any]) -> str:
