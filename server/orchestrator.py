@@ -175,7 +175,7 @@ class Orchestrator:
         self.audio: AudioService | None = None
         """Set by the app once built (it calls back into this object)."""
         self.learn: Learn | None = None
-        self._background: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[Any]] = set()
         self._previews: dict[str, tuple[int, asyncio.Future[bytes]]] = {}
         """Per session, the preview being built on this instance and the event it reflects."""
         self._preview_builds = asyncio.Semaphore(PREVIEW_BUILDS)
@@ -1845,10 +1845,7 @@ class Orchestrator:
         if self.learn is None:
             return
 
-        async def run() -> None:
-            await self._export_learn(meta, edited)
-
-        task = asyncio.create_task(run())
+        task = asyncio.create_task(self._export_learn(meta, edited))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 

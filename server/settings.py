@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import urlsplit
 
 PACKAGE_TENANTS_DIR = Path(__file__).parent / "tenants_data"
 
@@ -458,7 +457,9 @@ class Settings:
             raise SettingsError(
                 f"ASTRA_REDIS_ACK_REPLICAS must be 0 or more (it is {self.redis_ack_replicas})"
             )
-        cluster = urlsplit(self.redis_url or "").scheme.lower().endswith("+cluster")
+        from .redis_client import is_cluster_url  # (it imports this module)
+
+        cluster = bool(self.redis_url) and is_cluster_url(self.redis_url or "")
         if self.redis_ack_replicas and self.redis_ack_timeout * 2 > self.redis_socket_timeout:
             raise SettingsError(
                 "ASTRA_REDIS_ACK_TIMEOUT may be at most half ASTRA_REDIS_SOCKET_TIMEOUT: a wait for "
