@@ -3,18 +3,24 @@
     .venv/bin/python bench/bench_console_replay.py [--blocks 3000] [--base REV]
 
 A stenographer who opens the console two hours into a session (or whose tab lost its saved
-draft) receives every ``block.added`` event of the log, one WebSocket message each, and the
-draft (``static/js/draft.js``, ``DraftView``) draws each block. Who speaks in each block is
-derived from all the blocks shown (``speakersOf``, what the acta will print), so doing that once
-per block added is quadratic in the session's length.
+draft) receives every event of the log, one WebSocket message each: for each utterance an
+``utterance.detected`` (the draft shows a row "Transcribiendo…" where it was said) and then its
+``block.added``, which the draft (``static/js/draft.js``: ``DraftModel`` applies the event,
+``DraftView`` draws it, as ``console.js``'s ``applyEvent`` does) draws in the row's place. Who
+speaks in each block is derived from all the blocks shown (``speakersOf``, what the acta will
+print), so doing that once per block added is quadratic in the session's length; so was placing
+each item, and each row of an utterance.
 
 Measured in headless Chromium (Debian's ``/usr/bin/chromium``, driven by Playwright): the blocks
 of the whole-session fixtures (``tests/fixtures``, classified by CORE's classifier as it stores
-them), repeated with new ids and positions up to ``--blocks``, each added by ``addBlock`` in a
-task of its own (a ``MessageChannel`` message, as a WebSocket message is), the clock stopped
-once the draft has settled (two animation frames after the last block). Baseline in the same
+them), repeated with new ids and positions up to ``--blocks``, each recognized from an utterance
+of its own (audio blocks, as a recorded session's are), each event applied in a task of its own
+(a ``MessageChannel`` message, as a WebSocket message is), the clock stopped once the draft has
+settled (who speaks worked out over all the blocks, then two animation frames). Baseline in the same
 run: ``draft.js`` as it is in ``--base`` (default ``HEAD``; the other modules are today's),
-served side by side. Each is run three times; the median is printed with the longest task.
+served side by side. Each is run three times; the median is printed with the longest task. The
+two drafts must end showing the same text (every block, its section and who speaks in it), or
+the benchmark fails.
 """
 
 from __future__ import annotations
@@ -49,25 +55,37 @@ ARGS = [
 
 PAGE = """<!doctype html><meta charset="utf-8"><div id="draft"></div>
 <script type="module">
-window.replay = async (module, blocks) => {
-  const { DraftView } = await import(module);
+window.replay = async (module, events) => {
+  const { DraftModel, DraftView } = await import(module);
+  const model = new DraftModel("bench");
   const view = new DraftView(document.getElementById("draft"));
+  const apply = (event) => { // console.js's applyEvent, for the two kinds replayed
+    const change = model.apply(event);
+    if (!change) return;
+    if (change.kind === "utterance.detected" && change.utterance) view.addPlaceholder(change.utterance);
+    if (change.kind === "block.added" && change.block) view.addBlock(change.block);
+  };
   const channel = new MessageChannel();
   let longest = 0;
   const tasks = []; // the main thread's tasks of 50 ms or more (the animation frames' work too)
   const observer = new PerformanceObserver((list) => tasks.push(...list.getEntries()));
   observer.observe({ type: "longtask" });
   const started = performance.now();
-  for (const block of blocks) {
+  for (const event of events) {
     await new Promise((resolve) => {
       channel.port1.onmessage = () => {
         const t = performance.now();
-        view.addBlock(block);
+        apply(event);
         longest = Math.max(longest, performance.now() - t);
         resolve();
       };
       channel.port2.postMessage(null);
     });
+  }
+  // Settled: who speaks in each block worked out over all of them (the draft may wait a while
+  // to do so after a burst of blocks), then two animation frames.
+  while (view.speakersFrame != null || view.speakersTimer != null) {
+    await new Promise((resolve) => requestAnimationFrame(resolve));
   }
   for (let i = 0; i < 2; i++) await new Promise((resolve) => requestAnimationFrame(resolve));
   const total = performance.now() - started;
@@ -76,9 +94,23 @@ window.replay = async (module, blocks) => {
   const drawn = document.querySelectorAll("[data-block-id]").length;
   const long = tasks.reduce((sum, t) => sum + t.duration, 0);
   const worst = tasks.reduce((max, t) => Math.max(max, t.duration), 0);
-  return { total, longest, drawn, long, worst, longCount: tasks.length };
+  const shown = document.getElementById("draft").innerText; // to hold both drafts to the same text
+  return { total, longest, drawn, long, worst, longCount: tasks.length, shown };
 };
 </script>"""
+
+
+def session_events(count: int) -> list[dict[str, Any]]:
+    """The log of a recorded session of ``count`` blocks: each block's ``utterance.detected``,
+    then its ``block.added``."""
+    events: list[dict[str, Any]] = []
+    for block in session_blocks(count):
+        utterance = block["audio_metadata"]
+        detected = {"utterance_id": utterance["utterance_id"], "position": block["position"]}
+        detected |= {"time_start": utterance["time_start"], "time_end": utterance["time_end"]}
+        events.append({"id": len(events) + 1, "kind": "utterance.detected", "data": detected})
+        events.append({"id": len(events) + 1, "kind": "block.added", "data": {"block": block}})
+    return events
 
 
 def session_blocks(count: int) -> list[dict[str, Any]]:
@@ -107,6 +139,13 @@ def session_blocks(count: int) -> list[dict[str, Any]]:
                 "text": c.text,
                 "structured_data": c.structured_data,
                 "position": i + 1,
+                "source": {"kind": "audio", "utterance_id": f"utt_{i:05d}"},
+                "audio_metadata": {
+                    "utterance_id": f"utt_{i:05d}",
+                    "audio_ref": f"tenants/T/sessions/S/audio/utt_{i:05d}.wav",
+                    "time_start": 4.0 * i,
+                    "time_end": 4.0 * i + 3.5,
+                },
             }
         )
     return blocks
@@ -157,7 +196,7 @@ def main() -> None:
     base = subprocess.run(
         ["git", "-C", str(ROOT), "show", f"{args.base}:static/js/draft.js"], check=True, capture_output=True
     ).stdout
-    blocks = session_blocks(args.blocks)
+    events = session_events(args.blocks)
     server, url = serve(base)
     results: dict[str, list[dict[str, float]]] = {"base": [], "now": []}
     try:
@@ -168,13 +207,16 @@ def main() -> None:
                     page = browser.new_page()
                     page.goto(f"{url}/bench.html")
                     page.wait_for_function("() => typeof window.replay === 'function'")
-                    results[name].append(page.evaluate("([m, b]) => window.replay(m, b)", [module, blocks]))
+                    results[name].append(page.evaluate("([m, b]) => window.replay(m, b)", [module, events]))
                     page.close()
             browser.close()
     finally:
         server.shutdown()
+    shown = {r["shown"] for runs in results.values() for r in runs}
+    if len(shown) != 1:  # a faster draft that shows something else is no result
+        raise SystemExit("the drafts differ: the working tree's does not show what the baseline's does")
     print(
-        f"| draft.js | blocks replayed | total (median of {args.rounds}) | longest addBlock "
+        f"| draft.js | blocks replayed | total (median of {args.rounds}) | longest event "
         "| tasks ≥ 50 ms: count, time, longest | blocks drawn |"
     )
     print("|---|---:|---:|---:|---:|---:|")

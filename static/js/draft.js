@@ -31,6 +31,14 @@ export const ZONES = [
 /** Zones the skeleton prints no heading over: left empty, the acta shows nothing of them but an
  * empty paragraph carrying BUILDER's comment (a zone with a heading shows the bare heading). */
 const UNTITLED_ZONES = new Set(["HEADER_ZONE"]);
+/**
+ * While blocks keep coming, who speaks in each is worked out again no sooner than this many times
+ * as long as the last time took after it (DraftView.speakersChanged): at most a fifth of the
+ * page's time.
+ */
+const SPEAKERS_SPACING = 4;
+/** The items of blocks with a position: those an utterance's row follows (zoneOfPosition). */
+const BLOCK_ITEM = "li.block[data-block-id][data-position]";
 
 /** The zone BUILDER fills with the session's signatures when no block went to it (SIGNATURE_ZONE there). */
 const SIGNATURE_ZONE = "SIGNATURE_BLOCK";
@@ -173,8 +181,33 @@ function codePoints(text) {
   return Array.from(text);
 }
 
+/** Strings of up to this many characters (names, offices) have their folded forms kept. */
+const MEMO_LENGTH = 200;
+/** Forms kept per function, at most: all are forgotten at once past it. */
+const MEMO_ENTRIES = 20_000;
+
+/**
+ * `compute` (a pure function of a string) with its results kept for short strings: who speaks
+ * in each block is worked out again over every block shown (speakersOf), and it folds the same
+ * few dozen names and offices thousands of times each (three quarters of its time in a
+ * 5,000-block session before they were kept).
+ */
+function memoized(compute) {
+  const known = new Map();
+  return (text) => {
+    if (!(text.length <= MEMO_LENGTH)) return compute(text);
+    let result = known.get(text);
+    if (result === undefined) {
+      if (known.size >= MEMO_ENTRIES) known.clear();
+      result = compute(text);
+      known.set(text, result);
+    }
+    return result;
+  };
+}
+
 /** Lower case without accents, one character for each: _fold_same_length there. */
-function fold(text) {
+const fold = memoized((text) => {
   let low = text.toLowerCase();
   if (low.length !== text.length) {
     low = codePoints(text)
@@ -182,12 +215,10 @@ function fold(text) {
       .join("");
   }
   return low.replace(/[áéíóúüñ]/g, (c) => ACCENTS[c]);
-}
+});
 
-/** The words of a name or an office, lower-case and without accents: _words there. */
-function nameWords(value) {
-  return fold(value).split(/\s+/).filter(Boolean);
-}
+/** The words of a name or an office, lower-case and without accents: _words there. Shared, so frozen. */
+const nameWords = memoized((value) => Object.freeze(fold(value).split(/\s+/).filter(Boolean)));
 
 /** Whether two names said are one person (the shorter's words all in the other's): _same_person there. */
 function samePerson(name, other) {
@@ -836,6 +867,19 @@ function orderOf(item) {
   return item.dataset.position === undefined ? Infinity : Number(item.dataset.position);
 }
 
+/** The index of the first of a list's items (in order) placed after `order`, or at it too. */
+function indexAfter(children, order, atToo = false) {
+  let low = 0;
+  let high = children.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    const other = orderOf(children[middle]);
+    if (other < order || (other === order && !atToo)) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
 /**
  * One block as an <li>; exported so later features (editing) can re-render a block.
  * actions (optional): {canReprocess(): bool, reprocess(block): Promise, audioUrl(block):
@@ -1095,7 +1139,11 @@ export class DraftView {
     this.shown = new Map(); // block_id → the block drawn, to derive who speaks in each
     this.speakers = new Map(); // block_id → the data it is drawn with (speakersOf the blocks shown)
     this.drawn = new Map(); // block_id → what its item shows of who speaks (speakerKey)
+    this.items = new Map(); // block_id → its item (<li>), found without searching the document
+    this.heard = new Map(); // utterance id → the items drawn for it (its block, its row)
     this.speakersFrame = null; // the animation frame that works the speakers out again
+    this.speakersTimer = null; // or the timer before it, while blocks keep coming
+    this.speakersNext = 0; // performance.now() before which they are not worked out again
     this.player = null; // the <audio> in use, so only one block plays at a time
     this.emptyZones = null; // the session's pinned empty_zones (zone → sentence or null), once known
     this.finalized = false;
@@ -1116,6 +1164,8 @@ export class DraftView {
   build() {
     this.root.replaceChildren();
     this.lists.clear();
+    this.items.clear();
+    this.heard.clear();
     for (const [zone, heading] of ZONES) this.addZone(zone, heading);
   }
 
@@ -1189,11 +1239,18 @@ export class DraftView {
     return this.lists.get(zone) || this.addZone(zone, zone);
   }
 
-  /** Put an item in a zone's list at its position (after items of equal position). */
+  /**
+   * Put an item in a zone's list at its position (after items of equal position). The list is
+   * kept in order, so the place is found by bisection, and at once for an item that goes last
+   * (a block just said, or a late console replaying the log: reading every item's position for
+   * each block added made that replay quadratic).
+   */
   place(entry, item) {
     const order = orderOf(item);
-    const next = [...entry.list.children].find((child) => orderOf(child) > order);
-    entry.list.insertBefore(item, next || null);
+    const children = entry.list.children;
+    const last = children.length - 1;
+    const at = last < 0 || orderOf(children[last]) <= order ? last + 1 : indexAfter(children, order);
+    entry.list.insertBefore(item, children[at] || null);
     this.refreshZone(entry);
   }
 
@@ -1206,8 +1263,31 @@ export class DraftView {
     for (const entry of this.lists.values()) this.refreshZone(entry);
   }
 
-  find(selector, value) {
-    return this.root.querySelector(`li[${selector}="${CSS.escape(value)}"]`);
+  /** The item drawn for a block, if it is still in the draft. */
+  itemOf(blockId) {
+    const item = this.items.get(blockId);
+    return item && this.holds(item) ? item : null;
+  }
+
+  holds(item) {
+    return item.isConnected && this.root.contains(item);
+  }
+
+  /** Keep an item drawn for an utterance (a block recognized from it, its row) to find it by. */
+  addHeard(item) {
+    const id = item.dataset.utteranceId;
+    if (id === undefined) return;
+    if (!this.heard.has(id)) this.heard.set(id, new Set());
+    this.heard.get(id).add(item);
+  }
+
+  /** The items in the draft drawn for an utterance (those no longer in it are forgotten). */
+  heardItems(utteranceId) {
+    const items = this.heard.get(utteranceId);
+    if (!items) return [];
+    for (const item of items) if (!this.holds(item) || item.dataset.utteranceId !== utteranceId) items.delete(item);
+    if (!items.size) this.heard.delete(utteranceId);
+    return [...items];
   }
 
   /**
@@ -1227,17 +1307,39 @@ export class DraftView {
   }
 
   /**
-   * Work out who speaks in each block again (speakersOf, over every block shown) once per
+   * Work out who speaks in each block again (speakersOf, over every block shown) in the next
    * frame, and redraw the blocks it changes: a console joining late replays the whole event
    * log, and doing it for each block added took seconds for a session's thousands of blocks.
+   * While blocks keep coming, not sooner than SPEAKERS_SPACING times as long as the last time
+   * took after it: once a frame, that replay spent most of its time there (each time over
+   * every block shown), the blocks drawn meanwhile with their own data.
    */
   speakersChanged() {
-    if (this.speakersFrame !== null) return;
+    if (this.speakersFrame !== null || this.speakersTimer !== null) return;
+    const wait = this.speakersNext - performance.now();
+    if (wait > 0) {
+      this.speakersTimer = setTimeout(() => {
+        this.speakersTimer = null;
+        this.speakersChanged();
+      }, wait);
+      return;
+    }
     this.speakersFrame = requestAnimationFrame(() => {
       this.speakersFrame = null;
+      const started = performance.now();
       this.speakers = speakersOf([...this.shown.values()]);
       this.redrawSpeakers();
+      const ended = performance.now();
+      this.speakersNext = ended + SPEAKERS_SPACING * (ended - started);
     });
+  }
+
+  /** Stop a pending working out of the speakers (the draft is drawn again from scratch). */
+  cancelSpeakers() {
+    if (this.speakersFrame !== null) cancelAnimationFrame(this.speakersFrame);
+    if (this.speakersTimer !== null) clearTimeout(this.speakersTimer);
+    this.speakersFrame = null;
+    this.speakersTimer = null;
   }
 
   /** The data a block is shown with: what the acta writes it with (speakersOf). */
@@ -1252,7 +1354,7 @@ export class DraftView {
       if (block.block_id === except) continue;
       const data = this.dataFor(block);
       if (this.drawn.get(block.block_id) === speakerKey(data)) continue;
-      if (this.find("data-block-id", block.block_id)) this.draw(block, data);
+      if (this.itemOf(block.block_id)) this.draw(block, data);
     }
   }
 
@@ -1263,7 +1365,7 @@ export class DraftView {
     let active = null; // the focused element inside the old item (an editor's textarea)
     let selection = null;
     if (typeof block.block_id === "string") {
-      const old = this.find("data-block-id", block.block_id);
+      const old = this.itemOf(block.block_id);
       if (old) {
         refocus = old.contains(document.activeElement);
         if (refocus && document.activeElement !== old) {
@@ -1278,7 +1380,11 @@ export class DraftView {
       }
     }
     const item = renderBlock(block, this.actions, data);
-    if (typeof block.block_id === "string") this.drawn.set(block.block_id, speakerKey(data || dataOf(block)));
+    if (typeof block.block_id === "string") {
+      this.drawn.set(block.block_id, speakerKey(data || dataOf(block)));
+      this.items.set(block.block_id, item);
+    }
+    this.addHeard(item);
     if (this.actions && this.actions.decorate) this.actions.decorate(item, block);
     this.place(this.zoneFor(block.target_placeholder), item);
     if (active && item.contains(active)) {
@@ -1304,7 +1410,8 @@ export class DraftView {
     const old = this.shown.get(blockId);
     this.shown.delete(blockId);
     this.drawn.delete(blockId);
-    const item = this.find("data-block-id", blockId);
+    const item = this.itemOf(blockId);
+    this.items.delete(blockId);
     if (item) {
       if (this.player && item.contains(this.player)) this.player = null;
       item.remove();
@@ -1314,45 +1421,46 @@ export class DraftView {
   }
 
   /**
-   * The zone an utterance most likely continues: that of the block just before it. ``index``
-   * (positionIndex()), when given, is read instead of every block: one scan for many rows.
+   * The zone an utterance most likely continues: that of the block just before it (of blocks
+   * at the same position, the last in the draft's order). Found by bisection in each zone's
+   * list: reading every block of the draft for each utterance made a late console's replay
+   * quadratic.
    */
-  zoneOfPosition(position, index = null) {
-    const blocks = index || this.positionIndex();
+  zoneOfPosition(position) {
     let best = null;
+    let bestPosition = -Infinity;
     if (typeof position === "number") {
-      let low = 0;
-      let high = blocks.length;
-      while (low < high) {
-        const middle = (low + high) >> 1;
-        if (blocks[middle].position < position) low = middle + 1;
-        else high = middle;
+      for (const entry of this.lists.values()) {
+        const before = this.lastBlockBefore(entry, position);
+        if (before !== null && before >= bestPosition) {
+          best = entry.zone;
+          bestPosition = before;
+        }
       }
-      best = low > 0 ? blocks[low - 1].zone : null;
     }
     return this.zoneFor(best || ZONES[0][0]);
   }
 
-  /** The blocks shown, as {position, zone} in the order of their positions. */
-  positionIndex() {
-    const blocks = [];
-    for (const item of this.root.querySelectorAll("li.block[data-block-id][data-position]")) {
-      const section = item.closest("section.zone");
-      if (section) blocks.push({ position: Number(item.dataset.position), zone: section.dataset.zone });
+  /** The position of the last block in a zone's list said before `position`, or null. */
+  lastBlockBefore(entry, position) {
+    const children = entry.list.children;
+    for (let i = indexAfter(children, position, true) - 1; i >= 0; i--) {
+      // rows of utterances (being transcribed, heard with no words) and notices are not blocks
+      if (children[i].matches(BLOCK_ITEM)) return Number(children[i].dataset.position);
     }
-    return blocks.sort((a, b) => a.position - b.position);
+    return null;
   }
 
   addPlaceholder(utterance) {
     if (!utterance || typeof utterance.utterance_id !== "string") return;
-    if (this.find("data-utterance-id", utterance.utterance_id)) return;
-    this.place(this.zoneOfPosition(utterance.position), renderPlaceholder(utterance));
+    if (this.heardItems(utterance.utterance_id).length) return;
+    const item = renderPlaceholder(utterance);
+    this.place(this.zoneOfPosition(utterance.position), item);
+    this.addHeard(item);
   }
 
   removePlaceholder(utteranceId) {
-    const item = this.root.querySelector(
-      `li.block--transcribing[data-utterance-id="${CSS.escape(utteranceId)}"]`,
-    );
+    const item = this.heardItems(utteranceId).find((row) => row.classList.contains("block--transcribing"));
     if (!item) return;
     item.remove();
     this.refreshAll();
@@ -1368,13 +1476,12 @@ export class DraftView {
     const wanted = new Map(unwritten.map((u) => [u.utterance_id, u]));
     const shown = this.root.querySelectorAll("li.block--discarded");
     if (!wanted.size && !shown.length) return;
-    const index = this.positionIndex();
     let changed = false;
     for (const item of shown) {
       const utterance = wanted.get(item.dataset.utteranceId);
       if (utterance) {
         wanted.delete(item.dataset.utteranceId);
-        changed = this.follow(item, utterance.position, index) || changed;
+        changed = this.follow(item, utterance.position) || changed;
       } else {
         if (this.player && item.contains(this.player)) this.player = null;
         if (this.actions && this.actions.heardGone) this.actions.heardGone(item, item.dataset.utteranceId);
@@ -1383,7 +1490,9 @@ export class DraftView {
       }
     }
     for (const utterance of wanted.values()) {
-      this.place(this.zoneOfPosition(utterance.position, index), renderDiscarded(utterance, this.actions));
+      const item = renderDiscarded(utterance, this.actions);
+      this.place(this.zoneOfPosition(utterance.position), item);
+      this.addHeard(item);
     }
     if (changed) this.refreshAll();
   }
@@ -1393,8 +1502,8 @@ export class DraftView {
    * said just before it, which a correction may have moved to another section. What was being
    * done in the row (its form, its player) moves with it, focus included. Whether it moved.
    */
-  follow(item, position, index = null) {
-    const entry = this.zoneOfPosition(position, index);
+  follow(item, position) {
+    const entry = this.zoneOfPosition(position);
     if (item.parentNode === entry.list) return false;
     const focused = item.contains(document.activeElement) ? document.activeElement : null;
     this.place(entry, item);
@@ -1407,8 +1516,7 @@ export class DraftView {
     this.player = null;
     this.shown = new Map(blocks.filter((b) => typeof b.block_id === "string").map((b) => [b.block_id, b]));
     this.drawn.clear();
-    if (this.speakersFrame !== null) cancelAnimationFrame(this.speakersFrame);
-    this.speakersFrame = null;
+    this.cancelSpeakers();
     this.speakers = speakersOf(blocks);
     for (const block of blocks) this.draw(block, this.dataFor(block));
     for (const utterance of utterances) this.addPlaceholder(utterance);
