@@ -85,6 +85,11 @@ window.replay = async ({ arrivals, updates, removed, final, pending, unwritten }
     rows,
     misplaced,
     transcribing: root.querySelectorAll("li.block--transcribing").length,
+    // sections that say "Sin contenido" with items in them, or say nothing with none
+    emptyWrong: [...root.querySelectorAll("section")].filter((section) => {
+      const filled = section.querySelector("ol").firstElementChild !== null;
+      return section.querySelector(".zone__empty").hidden !== filled;
+    }).length,
     // the block right before the row heard at its position (items of a position go in the order drawn)
     beforeRow: root.querySelector("li[data-utterance-id='utt_d1']").previousElementSibling.dataset.blockId,
   };
@@ -146,8 +151,17 @@ def test_a_draft_drawn_in_a_shuffled_burst_shows_what_it_shows_drawn_at_once(bro
         b for a, b in itertools.pairwise(blocks[60:]) if a["target_placeholder"] == b["target_placeholder"]
     )
     assert same["block_id"] not in {removed, *(u["block_id"] for u in updates)}
+    # and at the position of the last block of a section, said right after a block of another one
+    said = sorted(final.values(), key=lambda block: block["position"])
+    last_of = {block["target_placeholder"]: block for block in said}
+    closing = next(
+        b
+        for a, b in itertools.pairwise(said)
+        if last_of[b["target_placeholder"]] is b and a["target_placeholder"] != b["target_placeholder"]
+    )
     pending = [
-        {"utterance_id": f"utt_p{i}", "position": p} for i, p in enumerate((0.5, 40.2, opening["position"]))
+        {"utterance_id": f"utt_p{i}", "position": p}
+        for i, p in enumerate((0.5, 40.2, opening["position"], closing["position"]))
     ]
     unwritten = [
         {"utterance_id": f"utt_d{i}", "position": position, "time_start": None, "time_end": None}
@@ -172,7 +186,8 @@ def test_a_draft_drawn_in_a_shuffled_burst_shows_what_it_shows_drawn_at_once(bro
 
     assert result["waited"], "the burst never held the speakers back: the test does not test that"
     assert result["items"] == len(final) and not result["removedShown"]
-    assert result["rows"] == len(blocks) + 6 and result["misplaced"] == []
+    assert result["rows"] == len(blocks) + len(pending) + len(unwritten) and result["misplaced"] == []
+    assert result["emptyWrong"] == 0
     assert result["transcribing"] == len(pending)  # each block took its utterance's row
     assert result["beforeRow"] == same["block_id"]
     for positions in result["positions"]:

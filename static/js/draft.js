@@ -1247,15 +1247,14 @@ export class DraftView {
    */
   place(entry, item) {
     const order = orderOf(item);
-    const children = entry.list.children;
-    const last = children.length - 1;
-    const at = last < 0 || orderOf(children[last]) <= order ? last + 1 : indexAfter(children, order);
-    entry.list.insertBefore(item, children[at] || null);
+    const last = entry.list.lastElementChild; // (a list's length is counted again after each change)
+    const next = !last || orderOf(last) <= order ? null : entry.list.children[indexAfter(entry.list.children, order)];
+    entry.list.insertBefore(item, next || null);
     this.refreshZone(entry);
   }
 
   refreshZone(entry) {
-    entry.empty.hidden = entry.list.children.length > 0;
+    entry.empty.hidden = entry.list.firstElementChild !== null;
     entry.section.classList.toggle("zone--filled", entry.list.querySelector(".block:not(.block--transcribing):not(.block--discarded)") !== null);
   }
 
@@ -1443,10 +1442,14 @@ export class DraftView {
 
   /** The position of the last block in a zone's list said before `position`, or null. */
   lastBlockBefore(entry, position) {
-    const children = entry.list.children;
-    for (let i = indexAfter(children, position, true) - 1; i >= 0; i--) {
-      // rows of utterances (being transcribed, heard with no words) and notices are not blocks
-      if (children[i].matches(BLOCK_ITEM)) return Number(children[i].dataset.position);
+    let item = entry.list.lastElementChild; // an utterance just said: after every item
+    if (item && orderOf(item) >= position) {
+      const at = indexAfter(entry.list.children, position, true);
+      item = at > 0 ? entry.list.children[at - 1] : null;
+    }
+    // rows of utterances (being transcribed, heard with no words) and notices are not blocks
+    for (; item; item = item.previousElementSibling) {
+      if (item.matches(BLOCK_ITEM)) return Number(item.dataset.position);
     }
     return null;
   }
