@@ -37,18 +37,16 @@ function zoneBefore(root, position) {
   }
   return best || "HEADER_ZONE";
 }
-window.replay = async ({ arrivals, updates, removed, final, pending, unwritten }) => {
+window.replay = async ({ arrivals, ties, updates, removed, final, pending, unwritten }) => {
   const { DraftView } = await import("/js/draft.js");
   const root = document.getElementById("burst");
   const burst = new DraftView(root);
   let waited = false; // whether the speakers were ever held back while blocks kept coming
-  let rows = 0; // utterances' rows put where the blocks drawn so far said
-  let misplaced = [];
+  let misplaced = []; // utterances' rows not where the blocks drawn so far said
   const check = (utterance) => {
     const row = root.querySelector(`li[data-utterance-id="${utterance.utterance_id}"]:not([data-block-id])`);
     const zone = row && row.closest("section").dataset.zone;
     if (zone !== zoneBefore(root, utterance.position)) misplaced.push([utterance.utterance_id, zone]);
-    rows += 1;
   };
   for (let i = 0; i < arrivals.length; i++) {
     burst.addPlaceholder(heard(arrivals[i])); // being transcribed: its row where it was said
@@ -59,6 +57,7 @@ window.replay = async ({ arrivals, updates, removed, final, pending, unwritten }
     waited = waited || typeof burst.speakersTimer === "number";
   }
   for (const block of arrivals.slice(-3)) burst.addBlock(block);
+  for (const block of ties) burst.addBlock(block);
   for (const block of updates) burst.updateBlock(block);
   burst.removeBlock(removed);
   for (const utterance of pending) {
@@ -82,8 +81,14 @@ window.replay = async ({ arrivals, updates, removed, final, pending, unwritten }
     removedShown: document.querySelector(`#burst li[data-block-id="${removed}"]`) !== null,
     positions,
     waited,
-    rows,
     misplaced,
+    // items the view still keeps by utterance after they left the draft (redrawn, removed)
+    detachedKept: [...burst.heard.values()]
+      .flatMap((items) => [...items])
+      .filter((item) => !root.contains(item)).length,
+    tied: [...root.querySelectorAll(`li[data-block-id][data-position="${ties[0].position}"]`)].map(
+      (item) => item.dataset.blockId,
+    ),
     transcribing: root.querySelectorAll("li.block--transcribing").length,
     // sections that say "Sin contenido" with items in them, or say nothing with none
     emptyWrong: [...root.querySelectorAll("section")].filter((section) => {
@@ -132,14 +137,19 @@ def test_a_draft_drawn_in_a_shuffled_burst_shows_what_it_shows_drawn_at_once(bro
     rng = random.Random(7)
     arrivals = blocks[:]
     rng.shuffle(arrivals)  # inserted blocks, and events replayed out of order, go in between
+    removed = blocks[len(blocks) // 2]["block_id"]
     updates: list[dict[str, Any]] = []
     for block in rng.sample(blocks, 12):  # new versions: edited words, some moved to another place
         new = {**block, "version": 2, "text": block["text"] + " (corregido)"}
         if len(updates) % 3 == 0:
             new["position"] = block["position"] + 0.25
         updates.append(new)
-    final = {block["block_id"]: block for block in [*blocks, *updates]}
-    removed = blocks[len(blocks) // 2]["block_id"]
+    # Two blocks said at the position of another (in its section), drawn after it: in that order.
+    tied = next(b for b in blocks[30:] if b["block_id"] not in {removed, *(u["block_id"] for u in updates)})
+    ties = [
+        {**tied, "block_id": f"blk_tie{i}", "audio_metadata": None, "text": f"Igual {i}."} for i in (1, 2)
+    ]
+    final = {block["block_id"]: block for block in [*blocks, *updates, *ties]}
     del final[removed]
     # Still being transcribed, and heard with no words: between blocks, and at the position of a
     # block that opens another section than the block before it (a row follows the blocks said
@@ -176,6 +186,7 @@ def test_a_draft_drawn_in_a_shuffled_burst_shows_what_it_shows_drawn_at_once(bro
         "(args) => window.replay(args)",
         {
             "arrivals": arrivals,
+            "ties": ties,
             "updates": updates,
             "removed": removed,
             "final": list(final.values()),
@@ -186,7 +197,9 @@ def test_a_draft_drawn_in_a_shuffled_burst_shows_what_it_shows_drawn_at_once(bro
 
     assert result["waited"], "the burst never held the speakers back: the test does not test that"
     assert result["items"] == len(final) and not result["removedShown"]
-    assert result["rows"] == len(blocks) + len(pending) + len(unwritten) and result["misplaced"] == []
+    assert result["misplaced"] == []
+    assert result["detachedKept"] == 0
+    assert result["tied"] == [tied["block_id"], *(block["block_id"] for block in ties)]
     assert result["emptyWrong"] == 0
     assert result["transcribing"] == len(pending)  # each block took its utterance's row
     assert result["beforeRow"] == same["block_id"]

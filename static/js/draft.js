@@ -37,6 +37,8 @@ const UNTITLED_ZONES = new Set(["HEADER_ZONE"]);
  * page's time.
  */
 const SPEAKERS_SPACING = 4;
+/** ms: the longest that wait, after a costly pass (a roll call renaming hundreds of blocks). */
+const SPEAKERS_WAIT = 1000;
 /** The items of blocks with a position: those an utterance's row follows (zoneOfPosition). */
 const BLOCK_ITEM = "li.block[data-block-id][data-position]";
 
@@ -1269,7 +1271,7 @@ export class DraftView {
   }
 
   holds(item) {
-    return item.isConnected && this.root.contains(item);
+    return this.root.contains(item);
   }
 
   /** Keep an item drawn for an utterance (a block recognized from it, its row) to find it by. */
@@ -1278,6 +1280,15 @@ export class DraftView {
     if (id === undefined) return;
     if (!this.heard.has(id)) this.heard.set(id, new Set());
     this.heard.get(id).add(item);
+  }
+
+  /** Forget an item taken out of the draft (so it is not kept alive for nothing). */
+  forgetHeard(item) {
+    const id = item.dataset.utteranceId;
+    const items = id === undefined ? undefined : this.heard.get(id);
+    if (!items) return;
+    items.delete(item);
+    if (!items.size) this.heard.delete(id);
   }
 
   /** The items in the draft drawn for an utterance (those no longer in it are forgotten). */
@@ -1309,9 +1320,10 @@ export class DraftView {
    * Work out who speaks in each block again (speakersOf, over every block shown) in the next
    * frame, and redraw the blocks it changes: a console joining late replays the whole event
    * log, and doing it for each block added took seconds for a session's thousands of blocks.
-   * While blocks keep coming, not sooner than SPEAKERS_SPACING times as long as the last time
-   * took after it: once a frame, that replay spent most of its time there (each time over
-   * every block shown), the blocks drawn meanwhile with their own data.
+   * Not sooner than SPEAKERS_SPACING times as long as the last time took after it (a change
+   * made later goes in the next frame; at most SPEAKERS_WAIT): once a frame, that replay spent
+   * most of its time there (each time over every block shown), the blocks drawn meanwhile
+   * with their own data.
    */
   speakersChanged() {
     if (this.speakersFrame !== null || this.speakersTimer !== null) return;
@@ -1329,7 +1341,7 @@ export class DraftView {
       this.speakers = speakersOf([...this.shown.values()]);
       this.redrawSpeakers();
       const ended = performance.now();
-      this.speakersNext = ended + SPEAKERS_SPACING * (ended - started);
+      this.speakersNext = ended + Math.min(SPEAKERS_SPACING * (ended - started), SPEAKERS_WAIT);
     });
   }
 
@@ -1375,6 +1387,7 @@ export class DraftView {
         }
         if (this.player && old.contains(this.player)) this.player = null;
         old.remove();
+        this.forgetHeard(old);
         this.refreshAll();
       }
     }
@@ -1414,6 +1427,7 @@ export class DraftView {
     if (item) {
       if (this.player && item.contains(this.player)) this.player = null;
       item.remove();
+      this.forgetHeard(item);
       this.refreshAll();
     }
     if (old) this.speakersChanged();
@@ -1466,6 +1480,7 @@ export class DraftView {
     const item = this.heardItems(utteranceId).find((row) => row.classList.contains("block--transcribing"));
     if (!item) return;
     item.remove();
+    this.forgetHeard(item);
     this.refreshAll();
   }
 
@@ -1489,6 +1504,7 @@ export class DraftView {
         if (this.player && item.contains(this.player)) this.player = null;
         if (this.actions && this.actions.heardGone) this.actions.heardGone(item, item.dataset.utteranceId);
         item.remove();
+        this.forgetHeard(item);
         changed = true;
       }
     }
