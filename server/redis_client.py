@@ -37,11 +37,13 @@ from collections.abc import Awaitable, Iterable, Sequence
 from typing import Any, TypeAlias
 from urllib.parse import urlsplit, urlunsplit
 
-from hiredis import pack_command
+from hiredis import PushNotification, pack_command
+from redis._parsers.hiredis import NOT_ENOUGH_DATA, _AsyncHiredisParser
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.connection import AbstractConnection
 from redis.commands.core import AsyncScript
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import (
     MaxConnectionsError,
     NoPermissionError,
@@ -205,7 +207,10 @@ def packed(command: Sequence[EncodableT]) -> list[bytes]:
     hiredis packs an argument of 64 KiB and more at ~0.6 µs per KiB (62 µs for 100 KiB, where
     copying it takes 2.4), about 5 % of a core while bursts arrive; from 16 KiB on, a buffer of
     its own costs no more than packing it."""
-    if not any(isinstance(arg, bytes) and len(arg) >= OWN_BUFFER for arg in command):
+    for arg in command:  # (a loop, not any() over a generator: one live frame's audio each)
+        if isinstance(arg, bytes) and len(arg) >= OWN_BUFFER:
+            break
+    else:
         return [pack_command(tuple(command))]  # type: ignore[arg-type]  # hiredis's stub: one item
     buffers: list[bytes] = []
     small: list[EncodableT] = []
@@ -226,6 +231,48 @@ def _bulk_strings(args: list[EncodableT]) -> bytes:
         return b""
     command: bytes = pack_command(tuple(args))  # type: ignore[arg-type]
     return command[command.index(b"\n") + 1 :]  # without the "*<count>" line
+
+
+_READ_SIZE = 1 << 16
+"""Bytes read from the socket at a time, as redis-py's parser reads."""
+
+
+async def _hiredis_exchange(connection: AbstractConnection, buffers: list[bytes], count: int) -> list[Any]:
+    """Write ``buffers`` on a connected redis-py ``connection`` and read ``count`` replies with
+    its own hiredis reader (an error reply as its exception, as redis-py's parser builds it),
+    within one ``socket_timeout`` for the whole exchange.
+
+    What ``send_packed_command`` and ``read_response`` do for a batch, without their per-call
+    wrapping: the first starts a task to bound each write (``wait_for``) and each reply read sets
+    a timer of its own, checks the protocol and the connection, ~20 Python calls a reply, a
+    quarter of a batched call's cost to the event loop (``bench/bench_redis_calls.py``). This
+    reaches into the connection (``_writer``, its parser's ``_stream`` and ``_reader``): redis is
+    pinned, and every batched call goes through here, so a change there fails the tests at once.
+    The caller closes the connection after any error, as redis-py does after a failed read."""
+    parser: Any = connection._parser
+    stream, reader = parser._stream, parser._reader
+    writer: asyncio.StreamWriter = connection._writer  # type: ignore[assignment]  # connected
+    replies: list[Any] = []
+    try:
+        async with asyncio.timeout(connection.socket_timeout):
+            writer.writelines(buffers)
+            await writer.drain()
+            while len(replies) < count:
+                reply = reader.gets()
+                if reply is NOT_ENOUGH_DATA:
+                    data = await stream.read(_READ_SIZE)
+                    if not data:
+                        raise RedisConnectionError("Connection closed by Redis.")
+                    reader.feed(data)
+                elif isinstance(reply, RedisConnectionError):
+                    raise reply
+                elif not isinstance(reply, PushNotification):  # RESP3 pushes: none asked for here
+                    replies.append(reply)
+    except TimeoutError:
+        raise RedisTimeoutError(f"Timeout reading from {connection._host_error()}") from None
+    except OSError as exc:
+        raise RedisConnectionError(f"Error while reading from {connection._host_error()}: {exc}") from exc
+    return replies
 
 
 class NotReplicated(StoreUnavailable):
@@ -270,7 +317,8 @@ class TurnBatchedScript:
     the pool once, given back to it when the client closes the pool): calls made while a batch
     is out go together as the next one as soon as it is answered, so a busy loop sends fewer,
     bigger batches. The pipeline is written by hand on that redis-py connection: hiredis packs
-    the commands (in C) and the connection's own parser reads the replies. redis-py's pipeline
+    the commands (in C) and the connection's own hiredis reader reads the replies
+    (:func:`_hiredis_exchange`). redis-py's pipeline
     object cost ~265 Python calls per live frame (its Python command packer encoding each
     argument, the pool's checkout, the command stack, retry and observability wrappers): 41 % of
     the event loop's calls."""
@@ -479,6 +527,8 @@ class TurnBatchedScript:
             # As the pool checks a connection it hands out: one a restarted Redis closed while it
             # was idle is opened again rather than failing this batch.
             await pool.ensure_connection(connection)
+            if isinstance(connection._parser, _AsyncHiredisParser):
+                return await _hiredis_exchange(connection, buffers, count)
             await connection.send_packed_command(buffers)
             replies: list[Any] = []
             for _ in range(count):

@@ -8,6 +8,8 @@ Redis SIGSTOPped, in ``tests/test_redis_restart.py``.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -144,6 +146,20 @@ return {ARGV[1], redis.call('GET', KEYS[1])}
 """
 
 
+def count_script_writes(monkeypatch: pytest.MonkeyPatch, written: Callable[[bytes], None]) -> None:
+    """Call ``written`` with each socket write (every redis-py connection writes through its
+    ``StreamWriter.writelines``, and so do the batches) that carries an ``EVALSHA``."""
+    real = asyncio.StreamWriter.writelines
+
+    def counting(self: asyncio.StreamWriter, data: Any) -> None:
+        data = list(data)
+        real(self, data)
+        if b"EVALSHA" in b"".join(data):
+            written(b"".join(data))
+
+    monkeypatch.setattr(asyncio.StreamWriter, "writelines", counting)
+
+
 @pytest.mark.cluster
 async def test_calls_in_one_loop_turn_share_a_pipeline_and_each_get_their_reply(
     redis_url: str, monkeypatch: pytest.MonkeyPatch
@@ -155,14 +171,7 @@ async def test_calls_in_one_loop_turn_share_a_pipeline_and_each_get_their_reply(
     script = TurnBatchedScript(client, ECHO_OR_FAIL)
     key = f"{{t{uuid.uuid4().hex}}}:n"
     writes: list[bytes] = []
-    real_send = AbstractConnection.send_packed_command
-
-    async def counting_send(self: AbstractConnection, command: Any, *args: Any, **kwargs: Any) -> None:
-        if b"EVALSHA" in bytes(command if isinstance(command, bytes) else b"".join(command)):
-            writes.append(command)
-        await real_send(self, command, *args, **kwargs)
-
-    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting_send)
+    count_script_writes(monkeypatch, writes.append)
     try:
         # A cold cluster client fails some of many first concurrent calls (redis-py 8.1: "'NoneType'
         # object has no attribute 'writelines'", seen without any batching); a server has made
@@ -250,6 +259,113 @@ async def test_a_call_that_cannot_be_sent_fails_with_its_batch_and_the_client_go
         await client.aclose()
 
 
+async def test_a_batch_is_read_by_its_own_reader_and_a_hung_redis_fails_it_within_the_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A standalone Redis's batches are read with the connection's hiredis reader, not redis-py's
+    ``read_response``, so the batch bounds its own wait: a Redis that stops answering (SIGSTOPped,
+    its socket open) fails the batch's calls with redis-py's ``TimeoutError`` rather than holding
+    them, and once it answers again the next call goes through."""
+    reads = 0
+    real_read = AbstractConnection.read_response
+
+    async def counting_read(self: AbstractConnection, *args: Any, **kwargs: Any) -> Any:
+        nonlocal reads
+        reads += 1
+        return await real_read(self, *args, **kwargs)
+
+    monkeypatch.setattr(AbstractConnection, "read_response", counting_read)
+    with EmbeddedRedis(tmp_path / "store") as store:
+        assert store.process is not None
+        client = make_redis(Settings(redis_url=store.url, redis_socket_timeout=SOCKET_TIMEOUT))
+        script = TurnBatchedScript(client, ECHO_OR_FAIL)
+        key = f"{{t{uuid.uuid4().hex}}}:n"
+        try:
+            await script(keys=[key], args=["warm"])  # NOSCRIPT: loaded and run through redis-py
+            reads = 0
+            replies = await asyncio.gather(*(script(keys=[key], args=[f"w{i}"]) for i in range(3)))
+            assert [r[0] for r in replies] == [b"w0", b"w1", b"w2"]
+            assert reads == 0
+            os.kill(store.process.pid, signal.SIGSTOP)
+            try:
+                with pytest.raises(redis.exceptions.TimeoutError):
+                    await asyncio.wait_for(script(keys=[key], args=["hung"]), 10 * SOCKET_TIMEOUT * TIME_UNIT)
+            finally:
+                os.kill(store.process.pid, signal.SIGCONT)
+            assert (await script(keys=[key], args=["after"]))[0] == b"after"
+        finally:
+            await client.aclose()
+
+
+async def test_a_redis_killed_while_a_batch_is_out_fails_it_at_once_and_a_restarted_one_serves_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection closing under a batch (Redis killed after the batch was written) fails its
+    calls with ``ConnectionError`` as soon as the socket says so, not after the socket timeout
+    (a minute here); the next call, once Redis is back, opens a new connection and succeeds."""
+    store = EmbeddedRedis(tmp_path / "store", appendfsync="always")
+    store.start()
+    client = make_redis(Settings(redis_url=store.url, redis_socket_timeout=60))
+    script = TurnBatchedScript(client, ECHO_OR_FAIL)
+    key = f"{{t{uuid.uuid4().hex}}}:n"
+    written = asyncio.Event()
+    try:
+        await script(keys=[key], args=["warm"])
+        count_script_writes(monkeypatch, lambda _: written.set())
+        assert store.process is not None
+        os.kill(store.process.pid, signal.SIGSTOP)  # the batch goes out, unanswered
+        call = asyncio.create_task(script(keys=[key], args=["lost"]))
+        await asyncio.wait_for(written.wait(), 10 * TIME_UNIT)
+        store.process.kill()
+        with pytest.raises(redis.exceptions.ConnectionError):
+            await asyncio.wait_for(call, 10 * TIME_UNIT)
+        await asyncio.to_thread(store.start)
+        assert (await script(keys=[key], args=["back"]))[0] == b"back"
+        assert int(await client.get(key)) == 2  # "warm" (fsynced before the kill), then "back"
+    finally:
+        await client.aclose()
+        store.stop()
+
+
+async def test_a_connection_cut_cleanly_under_a_batch_fails_it_at_once(tmp_path: Path) -> None:
+    """A proxy in front of Redis that closes the connection (a clean end of stream, not a reset)
+    once a batch has reached it, unanswered: the batch's call fails with ``ConnectionError`` at
+    once, rather than reading an empty stream again and again until the socket timeout, and the
+    next call goes through on a new connection."""
+    cut = asyncio.Event()
+
+    async def relay(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        redis_r, redis_w = await asyncio.open_unix_connection(str(store.socket))
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, upstream: bool) -> None:
+            while data := await src.read(1 << 16):
+                if upstream and b"cut-here" in data:
+                    cut.set()
+                    break  # the batch goes no further: the client's side is closed below
+                dst.write(data)
+                await dst.drain()
+            client_w.close()
+            redis_w.close()
+
+        await asyncio.gather(pipe(client_r, redis_w, True), pipe(redis_r, client_w, False))
+
+    with EmbeddedRedis(tmp_path / "store") as store:
+        proxy = await asyncio.start_server(relay, "127.0.0.1", 0)
+        port = proxy.sockets[0].getsockname()[1]
+        client = make_redis(Settings(redis_url=f"redis://127.0.0.1:{port}", redis_socket_timeout=60))
+        script = TurnBatchedScript(client, ECHO_OR_FAIL)
+        key = f"{{t{uuid.uuid4().hex}}}:n"
+        try:
+            await script(keys=[key], args=["warm"])
+            with pytest.raises(redis.exceptions.ConnectionError):
+                await asyncio.wait_for(script(keys=[key], args=["cut-here"]), 10 * TIME_UNIT)
+            assert cut.is_set()
+            assert (await script(keys=[key], args=["after"]))[0] == b"after"
+        finally:
+            await client.aclose()
+            proxy.close()
+
+
 async def test_calls_made_while_a_batch_is_out_go_together_as_the_next(
     redis_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -260,19 +376,16 @@ async def test_calls_made_while_a_batch_is_out_go_together_as_the_next(
     client = make_redis(Settings(redis_url=redis_url))
     script = TurnBatchedScript(client, ECHO_OR_FAIL)
     key = f"{{t{uuid.uuid4().hex}}}:n"
-    writes = 0
+    writes: list[bytes] = []
     written = asyncio.Event()
-    real_send = AbstractConnection.send_packed_command
 
-    async def counting_send(self: AbstractConnection, command: Any, *args: Any, **kwargs: Any) -> None:
-        nonlocal writes
-        writes += 1
-        await real_send(self, command, *args, **kwargs)
+    def counted(write: bytes) -> None:
+        writes.append(write)
         written.set()
 
     try:
         await script(keys=[key], args=["warm"])
-        monkeypatch.setattr(AbstractConnection, "send_packed_command", counting_send)
+        count_script_writes(monkeypatch, counted)
         slow = asyncio.create_task(script(keys=[key], args=["slow"]))
         await asyncio.wait_for(written.wait(), 10 * TIME_UNIT)  # the slow call is out
         later = []
@@ -282,7 +395,7 @@ async def test_calls_made_while_a_batch_is_out_go_together_as_the_next(
         assert not slow.done()
         assert (await slow)[0] == b"slow"
         assert [(await call)[0] for call in later] == [f"w{i}".encode() for i in range(10)]
-        assert writes == 2
+        assert len(writes) == 2
     finally:
         await client.aclose()
 
