@@ -11,21 +11,24 @@ speaks in each block is derived from all the blocks shown (``speakersOf``, what 
 print), so doing that once per block added is quadratic in the session's length; so was placing
 each item, and each row of an utterance.
 
-Measured in headless Chromium (Debian's ``/usr/bin/chromium``, driven by Playwright): the blocks
-of the whole-session fixtures (``tests/fixtures``, classified by CORE's classifier as it stores
-them), repeated with new ids and positions up to ``--blocks``, each recognized from an utterance
-of its own (audio blocks, as a recorded session's are), each event applied in a task of its own
-(a ``MessageChannel`` message, as a WebSocket message is), the clock stopped once the draft has
-settled (who speaks worked out over all the blocks, then two animation frames). Baseline in the same
-run: ``draft.js`` as it is in ``--base`` (default ``HEAD``; the other modules are today's),
-served side by side. Each is run three times; the median is printed with the longest task. The
-two drafts must end showing the same text (every block, its section and who speaks in it), or
-the benchmark fails.
+Measured in headless Chromium (Debian's ``/usr/bin/chromium``, driven by Playwright), the draft
+laid out by the console's stylesheet (``static/css/console.css``: the browser's style, layout and
+paint of a long draft are most of the cost): the blocks of the whole-session fixtures
+(``tests/fixtures``, classified by CORE's classifier as it stores them), repeated with new ids and
+positions up to ``--blocks``, each recognized from an utterance of its own (audio blocks, as a
+recorded session's are), each event applied in a task of its own (a ``MessageChannel`` message,
+as a WebSocket message is), the clock stopped once the draft has settled (who speaks worked out
+over all the blocks, then two animation frames). Baseline in the same run: ``draft.js`` and
+``console.css`` as they are in ``--base`` (default ``HEAD``; the other modules are today's),
+served side by side. Each is run three times (``--rounds``); the median is printed with the
+longest task. The two drafts must end showing the same text (every block, its section and who
+speaks in it), or the benchmark fails and prints where they differ.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import http.server
 import json
 import statistics
@@ -53,7 +56,8 @@ ARGS = [
     "--no-first-run",
 ]
 
-PAGE = """<!doctype html><meta charset="utf-8"><div id="draft"></div>
+PAGE = """<!doctype html><meta charset="utf-8"><link rel="stylesheet" href="css/console.css">
+<div id="draft" class="draft"></div>
 <script type="module">
 window.replay = async (module, events) => {
   const { DraftModel, DraftView } = await import(module);
@@ -151,9 +155,9 @@ def session_blocks(count: int) -> list[dict[str, Any]]:
     return blocks
 
 
-def serve(base_draft: bytes) -> tuple[http.server.ThreadingHTTPServer, str]:
-    """The console's static files, the page above, and ``/base/js/``: today's modules but
-    draft.js from the baseline revision."""
+def serve(base_draft: bytes, base_css: bytes) -> tuple[http.server.ThreadingHTTPServer, str]:
+    """The console's static files, the page above, and ``/base/``: today's files but draft.js
+    and console.css from the baseline revision."""
 
     class Handler(http.server.SimpleHTTPRequestHandler):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -163,10 +167,12 @@ def serve(base_draft: bytes) -> tuple[http.server.ThreadingHTTPServer, str]:
             pass
 
         def do_GET(self) -> None:
-            if self.path == "/bench.html":
+            if self.path in ("/bench.html", "/base/bench.html"):
                 self._send(PAGE.encode(), "text/html")
             elif self.path == "/base/js/draft.js":
                 self._send(base_draft, "text/javascript")
+            elif self.path == "/base/css/console.css":
+                self._send(base_css, "text/css")
             elif self.path.startswith("/base/"):
                 self.path = self.path[len("/base") :]
                 super().do_GET()
@@ -193,19 +199,23 @@ def main() -> None:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    base = subprocess.run(
-        ["git", "-C", str(ROOT), "show", f"{args.base}:static/js/draft.js"], check=True, capture_output=True
-    ).stdout
+    base, base_css = (
+        subprocess.run(
+            ["git", "-C", str(ROOT), "show", f"{args.base}:static/{path}"], check=True, capture_output=True
+        ).stdout
+        for path in ("js/draft.js", "css/console.css")
+    )
     events = session_events(args.blocks)
-    server, url = serve(base)
+    server, url = serve(base, base_css)
     results: dict[str, list[dict[str, float]]] = {"base": [], "now": []}
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             for _ in range(args.rounds):
-                for name, module in (("base", "/base/js/draft.js"), ("now", "/js/draft.js")):
+                for name, prefix in (("base", "/base"), ("now", "")):
+                    module = f"{prefix}/js/draft.js"
                     page = browser.new_page()
-                    page.goto(f"{url}/bench.html")
+                    page.goto(f"{url}{prefix}/bench.html")
                     page.wait_for_function("() => typeof window.replay === 'function'")
                     results[name].append(page.evaluate("([m, b]) => window.replay(m, b)", [module, events]))
                     page.close()
@@ -214,9 +224,11 @@ def main() -> None:
         server.shutdown()
     shown = {r["shown"] for runs in results.values() for r in runs}
     if len(shown) != 1:  # a faster draft that shows something else is no result
+        base_text, now_text = (results[name][0]["shown"].splitlines() for name in ("base", "now"))
+        print("\n".join(list(difflib.unified_diff(base_text, now_text, "base", "now", lineterm=""))[:40]))
         raise SystemExit("the drafts differ: the working tree's does not show what the baseline's does")
     print(
-        f"| draft.js | blocks replayed | total (median of {args.rounds}) | longest event "
+        f"| draft.js, console.css | blocks replayed | total (median of {args.rounds}) | longest event "
         "| tasks ≥ 50 ms: count, time, longest | blocks drawn |"
     )
     print("|---|---:|---:|---:|---:|---:|")

@@ -8,13 +8,16 @@ and then (``speakersChanged``). What it shows once settled must not depend on an
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import random
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 from playwright.sync_api import Browser, Route
 
 from .chromium import chromium
@@ -108,14 +111,71 @@ def browser() -> Iterator[Browser]:
         yield launched
 
 
+STYLED = """<!doctype html><meta charset="utf-8"><link rel="stylesheet" href="/css/console.css">
+<main style="padding: 2rem"><div id="draft" class="draft"></div></main>
+<script type="module">
+window.draw = async (blocks) => {
+  const { DraftView } = await import("/js/draft.js");
+  new DraftView(document.getElementById("draft")).renderAll(blocks, [], []);
+  const item = document.querySelector("#draft li.block[data-block-id]");
+  item.tabIndex = -1;
+  item.focus();
+  await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+  const box = item.getBoundingClientRect();
+  return { left: box.left, top: box.top, right: box.right, bottom: box.bottom };
+};
+</script>"""
+"""The draft under the console's own stylesheet."""
+
+_TYPES = {".js": "text/javascript", ".css": "text/css"}
+
+
 def _serve(route: Route) -> None:
     path = route.request.url.removeprefix(ORIGIN)
     if path == "/draft.html":
         route.fulfill(body=PAGE, content_type="text/html")
-    elif path.startswith("/js/") and ".." not in path:
-        route.fulfill(body=(ROOT / "static" / path.lstrip("/")).read_bytes(), content_type="text/javascript")
+    elif path == "/styled.html":
+        route.fulfill(body=STYLED, content_type="text/html")
+    elif path.startswith(("/js/", "/css/")) and ".." not in path:
+        kind = _TYPES.get(Path(path).suffix, "application/octet-stream")
+        route.fulfill(body=(ROOT / "static" / path.lstrip("/")).read_bytes(), content_type=kind)
     else:
         route.fulfill(status=404)
+
+
+FOCUS_RING = (0xFF, 0xBF, 0x47)
+"""``--focus`` in console.css: the ring around the focused block."""
+
+
+def test_a_focused_block_shows_its_whole_focus_ring_in_a_section_painted_apart(browser: Browser) -> None:
+    """Each section of the draft is painted apart (``contain: paint``, so that a long draft does
+    not repaint every block after the one added); what a section paints outside its box is clipped,
+    and the focus ring of a block is drawn just outside the block, at the section's very edge: it
+    must still show, left and right, all along the block."""
+    said = json.loads((ROOT / "tests" / "fixtures" / "plenaria_completa.json").read_text("utf-8"))
+    blocks = [
+        {**block, "block_id": f"blk_{i}", "position": i + 1, "audio_metadata": None}
+        for i, block in enumerate(_classified(said)[:3])
+    ]
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.route(f"{ORIGIN}/**", _serve)
+    page.goto(f"{ORIGIN}/styled.html")
+    page.wait_for_function("() => typeof window.draw === 'function'")
+    box = page.evaluate("(blocks) => window.draw(blocks)", blocks)
+    height = box["bottom"] - box["top"] - 8
+    for x in (box["left"] - 6, box["right"] + 1):  # strips of 5 px just outside the block
+        shot = page.screenshot(clip={"x": x, "y": box["top"] + 4, "width": 5, "height": height})
+        pixels = Image.open(io.BytesIO(shot)).convert("RGB")
+        rows = [
+            any(_near(pixels.getpixel((px, py)), FOCUS_RING) for px in range(pixels.width))
+            for py in range(pixels.height)
+        ]
+        assert all(rows), f"the focus ring is cut at x={x:.0f}: {rows.count(False)} of {len(rows)} rows"
+    page.close()
+
+
+def _near(pixel: tuple[int, ...], color: tuple[int, int, int]) -> bool:
+    return all(abs(a - b) <= 24 for a, b in zip(pixel, color, strict=False))
 
 
 def test_a_draft_drawn_in_a_shuffled_burst_shows_what_it_shows_drawn_at_once(browser: Browser) -> None:
