@@ -240,7 +240,8 @@ _READ_SIZE = 1 << 16
 async def _hiredis_exchange(connection: AbstractConnection, buffers: list[bytes], count: int) -> list[Any]:
     """Write ``buffers`` on a connected redis-py ``connection`` and read ``count`` replies with
     its own hiredis reader (an error reply as its exception, as redis-py's parser builds it),
-    within one ``socket_timeout`` for the whole exchange.
+    within one ``socket_timeout`` for the whole exchange (write and replies: redis-py bounded the
+    write and each reply apart).
 
     What ``send_packed_command`` and ``read_response`` do for a batch, without their per-call
     wrapping: the first starts a task to bound each write (``wait_for``) and each reply read sets
@@ -248,7 +249,9 @@ async def _hiredis_exchange(connection: AbstractConnection, buffers: list[bytes]
     quarter of a batched call's cost to the event loop (``bench/bench_redis_calls.py``). This
     reaches into the connection (``_writer``, its parser's ``_stream`` and ``_reader``): redis is
     pinned, and every batched call goes through here, so a change there fails the tests at once.
-    The caller closes the connection after any error, as redis-py does after a failed read."""
+    A RESP3 push (none is asked for on this connection; a managed Redis's maintenance notices)
+    goes to the parser's handlers, as redis-py's read does. The caller closes the connection
+    after any error."""
     parser: Any = connection._parser
     stream, reader = parser._stream, parser._reader
     writer: asyncio.StreamWriter = connection._writer  # type: ignore[assignment]  # connected
@@ -266,7 +269,9 @@ async def _hiredis_exchange(connection: AbstractConnection, buffers: list[bytes]
                     reader.feed(data)
                 elif isinstance(reply, RedisConnectionError):
                     raise reply
-                elif not isinstance(reply, PushNotification):  # RESP3 pushes: none asked for here
+                elif isinstance(reply, PushNotification):
+                    await parser.handle_push_response(reply)
+                else:
                     replies.append(reply)
     except TimeoutError:
         raise RedisTimeoutError(f"Timeout reading from {connection._host_error()}") from None
@@ -538,7 +543,9 @@ class TurnBatchedScript:
                     replies.append(exc)
             return replies
         except BaseException:
-            await connection.disconnect()
+            # At once (nowait), as redis-py closes after a failed read or write: a plain close
+            # waits for the unsent part of a burst to drain, into a Redis that is not reading.
+            await connection.disconnect(nowait=True)
             raise
 
     @staticmethod

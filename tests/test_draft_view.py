@@ -117,7 +117,7 @@ STYLED = """<!doctype html><meta charset="utf-8"><link rel="stylesheet" href="/c
 window.draw = async (blocks) => {
   const { DraftView } = await import("/js/draft.js");
   new DraftView(document.getElementById("draft")).renderAll(blocks, [], []);
-  const item = document.querySelector("#draft li.block[data-block-id]");
+  const item = document.querySelector("#draft section ol").lastElementChild; // at the section's edges
   item.tabIndex = -1;
   item.focus();
   await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
@@ -150,28 +150,35 @@ FOCUS_RING = (0xFF, 0xBF, 0x47)
 def test_a_focused_block_shows_its_whole_focus_ring_in_a_section_painted_apart(browser: Browser) -> None:
     """Each section of the draft is painted apart (``contain: paint``, so that a long draft does
     not repaint every block after the one added); what a section paints outside its box is clipped,
-    and the focus ring of a block is drawn just outside the block, at the section's very edge: it
-    must still show, left and right, all along the block."""
+    and the focus ring of a block is drawn just outside the block: around the last block of a
+    section it must still show whole, left, right and below."""
     said = json.loads((ROOT / "tests" / "fixtures" / "plenaria_completa.json").read_text("utf-8"))
     blocks = [
         {**block, "block_id": f"blk_{i}", "position": i + 1, "audio_metadata": None}
         for i, block in enumerate(_classified(said)[:3])
     ]
     page = browser.new_page(viewport={"width": 1200, "height": 900})
-    page.route(f"{ORIGIN}/**", _serve)
-    page.goto(f"{ORIGIN}/styled.html")
-    page.wait_for_function("() => typeof window.draw === 'function'")
-    box = page.evaluate("(blocks) => window.draw(blocks)", blocks)
-    height = box["bottom"] - box["top"] - 8
-    for x in (box["left"] - 6, box["right"] + 1):  # strips of 5 px just outside the block
-        shot = page.screenshot(clip={"x": x, "y": box["top"] + 4, "width": 5, "height": height})
-        pixels = Image.open(io.BytesIO(shot)).convert("RGB")
-        rows = [
-            any(_near(pixels.getpixel((px, py)), FOCUS_RING) for px in range(pixels.width))
-            for py in range(pixels.height)
-        ]
-        assert all(rows), f"the focus ring is cut at x={x:.0f}: {rows.count(False)} of {len(rows)} rows"
-    page.close()
+    try:
+        page.route(f"{ORIGIN}/**", _serve)
+        page.goto(f"{ORIGIN}/styled.html")
+        page.wait_for_function("() => typeof window.draw === 'function'")
+        box = page.evaluate("(blocks) => window.draw(blocks)", blocks)
+        width, height = box["right"] - box["left"] - 8, box["bottom"] - box["top"] - 8
+        strips = {  # 5 px just outside the block, along each side but the top
+            "left": ({"x": box["left"] - 6, "y": box["top"] + 4, "width": 5, "height": height}, "rows"),
+            "right": ({"x": box["right"] + 1, "y": box["top"] + 4, "width": 5, "height": height}, "rows"),
+            "below": ({"x": box["left"] + 4, "y": box["bottom"] + 1, "width": width, "height": 5}, "columns"),
+        }
+        for side, (clip, along) in strips.items():
+            pixels = Image.open(io.BytesIO(page.screenshot(clip=clip))).convert("RGB")
+            if along == "rows":
+                lines = [[(x, y) for x in range(pixels.width)] for y in range(pixels.height)]
+            else:
+                lines = [[(x, y) for y in range(pixels.height)] for x in range(pixels.width)]
+            shown = [any(_near(pixels.getpixel(at), FOCUS_RING) for at in line) for line in lines]
+            assert all(shown), f"the focus ring is cut {side}: {shown.count(False)} of {len(shown)} {along}"
+    finally:
+        page.close()
 
 
 def _near(pixel: tuple[int, ...], color: tuple[int, int, int]) -> bool:
