@@ -40,6 +40,7 @@ from server.redis_server import EmbeddedRedis
 from server.settings import Settings
 
 from .conftest import TIME_UNIT, ServerProcess
+from .test_redis_restart import frozen
 
 pytestmark = pytest.mark.anyio
 
@@ -278,7 +279,6 @@ async def test_a_batch_is_read_by_its_own_reader_and_a_hung_redis_fails_it_withi
 
     monkeypatch.setattr(AbstractConnection, "read_response", counting_read)
     with EmbeddedRedis(tmp_path / "store") as store:
-        assert store.process is not None
         client = make_redis(Settings(redis_url=store.url, redis_socket_timeout=SOCKET_TIMEOUT))
         script = TurnBatchedScript(client, ECHO_OR_FAIL)
         key = f"{{t{uuid.uuid4().hex}}}:n"
@@ -288,8 +288,7 @@ async def test_a_batch_is_read_by_its_own_reader_and_a_hung_redis_fails_it_withi
             replies = await asyncio.gather(*(script(keys=[key], args=[f"w{i}"]) for i in range(3)))
             assert [r[0] for r in replies] == [b"w0", b"w1", b"w2"]
             assert reads == 0
-            os.kill(store.process.pid, signal.SIGSTOP)
-            try:
+            with frozen(store.process):
                 failed = await asyncio.wait_for(  # one batch; the second call fills the socket's buffers
                     asyncio.gather(
                         script(keys=[key], args=["hung"]),
@@ -301,8 +300,6 @@ async def test_a_batch_is_read_by_its_own_reader_and_a_hung_redis_fails_it_withi
                 for error in failed:  # redis-py's timeout, not a close that timed out after it
                     assert isinstance(error, redis.exceptions.TimeoutError), repr(error)
                     assert str(error).startswith("Timeout reading"), error
-            finally:
-                os.kill(store.process.pid, signal.SIGCONT)
             assert (await script(keys=[key], args=["after"]))[0] == b"after"
         finally:
             await client.aclose()
